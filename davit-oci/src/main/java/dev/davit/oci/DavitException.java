@@ -1,0 +1,54 @@
+package dev.davit.oci;
+
+/**
+ * Base of every error davit reports. Each carries a {@link Kind} (which maps to a documented CLI exit code)
+ * and a one-line message that names the cause and, where there is one, the fix.
+ * Messages never contain secrets.
+ */
+public class DavitException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    /** Error categories; the CLI maps each to a documented exit code. */
+    public enum Kind {
+        /** Bad command-line usage or an invalid argument such as a malformed reference. */
+        USAGE(2),
+        /** The reference, tag, blob or platform does not exist. */
+        NOT_FOUND(3),
+        /** Authentication or authorisation failed. */
+        AUTH(4),
+        /** The registry could not be reached, or answered with an unexpected error. */
+        NETWORK(5),
+        /** Content did not match its digest or size, or a document was malformed. */
+        VERIFICATION(6),
+        /** The local store is unusable, inconsistent or could not be written. */
+        STORE(7),
+        /** Anything else. */
+        INTERNAL(1);
+
+        private final int exitCode;
+
+        Kind(int exitCode) {
+            this.exitCode = exitCode;
+        }
+
+        public int exitCode() {
+            return exitCode;
+        }
+    }
+
+    private final Kind kind;
+
+    public DavitException(Kind kind, String message) {
+        super(message);
+        this.kind = kind;
+    }
+
+    public DavitException(Kind kind, String message, Throwable cause) {
+        super(message, cause);
+        this.kind = kind;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+}

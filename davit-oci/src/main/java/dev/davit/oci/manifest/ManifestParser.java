@@ -1,0 +1,251 @@
+package dev.davit.oci.manifest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
+import dev.davit.oci.Text;
+import dev.davit.oci.digest.Digest;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Parses manifests from untrusted bytes. Accepts OCI image manifests and indexes (including artifact
+ * manifests with {@code artifactType} and {@code subject}), Docker v2 schema 2 manifests and manifest lists.
+ * Rejects Docker schema 1, documents over {@link #MAX_MANIFEST_BYTES}, duplicate keys and malformed
+ * descriptors, each with a one-line message.
+ */
+public final class ManifestParser {
+    private ManifestParser() {
+    }
+
+    /** The largest manifest accepted (the distribution registry's own limit). */
+    public static final int MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+    /**
+     * @param bytes       the document exactly as served
+     * @param contentType the Content-Type it was served with, or null
+     */
+    public static Manifest parse(byte[] bytes, String contentType) {
+        if (bytes.length > MAX_MANIFEST_BYTES) {
+            throw bad("it is " + bytes.length + " bytes, over the " + MAX_MANIFEST_BYTES + "-byte limit");
+        }
+        JsonNode root;
+        try {
+            root = Json.read(bytes);
+        } catch (IOException e) {
+            throw bad("it is not valid JSON (" + Text.shorten(firstLine(e.getMessage()), 100) + ")");
+        } catch (RuntimeException e) {
+            throw bad("it is not valid JSON");
+        }
+        if (!(root instanceof ObjectNode obj)) {
+            throw bad("it is not a JSON object");
+        }
+        String ct = contentType == null ? null : contentType.split(";", 2)[0].trim();
+        JsonNode sv = obj.get("schemaVersion");
+        if (sv != null && sv.isInt() && sv.intValue() == 1
+                || MediaTypes.DOCKER_SCHEMA1.equals(ct) || MediaTypes.DOCKER_SCHEMA1_SIGNED.equals(ct)) {
+            throw new DavitException(DavitException.Kind.VERIFICATION,
+                    "unsupported manifest: Docker schema 1 is deprecated; re-push the image with a current tool");
+        }
+        if (sv == null || !sv.isInt() || sv.intValue() != 2) {
+            throw bad("schemaVersion must be 2");
+        }
+        String mediaType = optString(obj, "mediaType");
+        if (mediaType == null) {
+            if (ct != null && MediaTypes.isManifest(ct)) {
+                mediaType = ct;
+            } else if (obj.has("manifests")) {
+                mediaType = MediaTypes.OCI_INDEX;
+            } else if (obj.has("config")) {
+                mediaType = MediaTypes.OCI_MANIFEST;
+            } else {
+                throw bad("it has no mediaType and is neither an index nor an image manifest");
+            }
+        }
+        Digest digest = Digest.sha256(bytes);
+        String artifactType = optString(obj, "artifactType");
+        Descriptor subject = obj.has("subject") ? descriptor(obj.get("subject"), "subject") : null;
+        Map<String, String> annotations = stringMap(obj.get("annotations"), "annotations");
+        if (MediaTypes.isIndex(mediaType)) {
+            if (obj.has("config") || obj.has("layers")) {
+                throw bad("an index must not have config or layers");
+            }
+            List<Descriptor> manifests = descriptors(obj.get("manifests"), "manifests", false);
+            return new ImageIndex(mediaType, bytes.clone(), digest, manifests, artifactType, subject, annotations);
+        }
+        if (MediaTypes.isImageManifest(mediaType)) {
+            if (obj.has("manifests")) {
+                throw bad("an image manifest must not have manifests");
+            }
+            if (!obj.has("config")) {
+                throw bad("config is missing");
+            }
+            Descriptor config = descriptor(obj.get("config"), "config");
+            List<Descriptor> layers = obj.has("layers") || mediaType.equals(MediaTypes.DOCKER_MANIFEST)
+                    ? descriptors(obj.get("layers"), "layers", true) : List.of();
+            return new ImageManifest(mediaType, bytes.clone(), digest, config, layers, artifactType, subject,
+                    annotations);
+        }
+        throw bad("unsupported mediaType '" + Text.shorten(mediaType, 80) + "'");
+    }
+
+    /** Parses one descriptor object (also used for {@code index.json} entries). */
+    public static Descriptor descriptor(JsonNode n, String where) {
+        if (!(n instanceof ObjectNode o)) {
+            throw bad(where + " is not a descriptor object");
+        }
+        String mt = optString(o, "mediaType");
+        if (mt == null || mt.isEmpty()) {
+            throw bad(where + ".mediaType is missing");
+        }
+        String d = optString(o, "digest");
+        if (d == null) {
+            throw bad(where + ".digest is missing");
+        }
+        Digest digest;
+        try {
+            digest = Digest.parse(d);
+        } catch (DavitException e) {
+            throw bad(where + ".digest: " + e.getMessage());
+        }
+        JsonNode size = o.get("size");
+        if (size == null || !size.canConvertToLong() || !size.isIntegralNumber() || size.longValue() < 0) {
+            throw bad(where + ".size must be a non-negative integer");
+        }
+        List<String> urls = new ArrayList<>();
+        JsonNode u = o.get("urls");
+        if (u != null && !u.isNull()) {
+            if (!(u instanceof ArrayNode arr)) {
+                throw bad(where + ".urls must be an array");
+            }
+            for (JsonNode x : arr) {
+                if (!x.isTextual()) {
+                    throw bad(where + ".urls must hold strings");
+                }
+                urls.add(x.textValue());
+            }
+        }
+        Platform platform = null;
+        JsonNode p = o.get("platform");
+        if (p != null && !p.isNull()) {
+            if (!(p instanceof ObjectNode po)) {
+                throw bad(where + ".platform must be an object");
+            }
+            String os = optString(po, "os");
+            String arch = optString(po, "architecture");
+            if (os == null || arch == null || os.isEmpty() || arch.isEmpty()) {
+                throw bad(where + ".platform needs os and architecture");
+            }
+            List<String> features = new ArrayList<>();
+            JsonNode f = po.get("os.features");
+            if (f instanceof ArrayNode fa) {
+                for (JsonNode x : fa) {
+                    features.add(x.asText());
+                }
+            }
+            platform = new Platform(os, arch, optString(po, "variant"), optString(po, "os.version"), features);
+        }
+        return new Descriptor(mt, digest, size.longValue(), urls, stringMap(o.get("annotations"), where + ".annotations"),
+                platform, optString(o, "artifactType"));
+    }
+
+    /** Serialises a descriptor as the OCI spec lays it out (used for {@code index.json}). */
+    public static ObjectNode toJson(Descriptor d) {
+        ObjectNode o = Json.object();
+        o.put("mediaType", d.mediaType());
+        o.put("digest", d.digest().toString());
+        o.put("size", d.size());
+        if (d.artifactType() != null) {
+            o.put("artifactType", d.artifactType());
+        }
+        if (!d.urls().isEmpty()) {
+            ArrayNode a = o.putArray("urls");
+            d.urls().forEach(a::add);
+        }
+        if (!d.annotations().isEmpty()) {
+            ObjectNode a = o.putObject("annotations");
+            new java.util.TreeMap<>(d.annotations()).forEach(a::put);
+        }
+        if (d.platform() != null) {
+            Platform p = d.platform();
+            ObjectNode po = o.putObject("platform");
+            po.put("architecture", p.architecture());
+            po.put("os", p.os());
+            if (p.osVersion() != null) {
+                po.put("os.version", p.osVersion());
+            }
+            if (!p.osFeatures().isEmpty()) {
+                ArrayNode a = po.putArray("os.features");
+                p.osFeatures().forEach(a::add);
+            }
+            if (p.variant() != null) {
+                po.put("variant", p.variant());
+            }
+        }
+        return o;
+    }
+
+    private static List<Descriptor> descriptors(JsonNode n, String where, boolean nullAllowed) {
+        if (n == null || n.isNull()) {
+            if (nullAllowed) {
+                return List.of();
+            }
+            throw bad(where + " is missing");
+        }
+        if (!(n instanceof ArrayNode arr)) {
+            throw bad(where + " must be an array");
+        }
+        List<Descriptor> out = new ArrayList<>(arr.size());
+        for (int i = 0; i < arr.size(); i++) {
+            out.add(descriptor(arr.get(i), where + "[" + i + "]"));
+        }
+        return out;
+    }
+
+    private static Map<String, String> stringMap(JsonNode n, String where) {
+        if (n == null || n.isNull()) {
+            return Map.of();
+        }
+        if (!(n instanceof ObjectNode o)) {
+            throw bad(where + " must be an object of strings");
+        }
+        Map<String, String> m = new LinkedHashMap<>();
+        var it = o.fields();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (!e.getValue().isTextual()) {
+                throw bad(where + " must be an object of strings");
+            }
+            m.put(e.getKey(), e.getValue().textValue());
+        }
+        return m;
+    }
+
+    private static String optString(JsonNode o, String field) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isTextual()) {
+            throw bad(field + " must be a string");
+        }
+        return n.textValue();
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    private static DavitException bad(String why) {
+        return new DavitException(DavitException.Kind.VERIFICATION, "malformed manifest: " + why);
+    }
+}

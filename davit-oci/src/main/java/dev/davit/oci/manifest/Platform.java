@@ -1,0 +1,148 @@
+package dev.davit.oci.manifest;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Text;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * An OCI platform: {@code os/architecture[/variant]} plus the optional {@code os.version} and {@code os.features}.
+ *
+ * <p>Architecture names are normalised the way containerd does ({@code x86_64} -> {@code amd64},
+ * {@code aarch64} -> {@code arm64}); {@code arm64} without a variant means {@code v8}, {@code arm} without a
+ * variant means {@code v7}.
+ */
+public record Platform(String os, String architecture, String variant, String osVersion, List<String> osFeatures) {
+
+    public Platform {
+        if (os == null || os.isEmpty() || architecture == null || architecture.isEmpty()) {
+            throw new IllegalArgumentException("os and architecture are required");
+        }
+        osFeatures = osFeatures == null ? List.of() : List.copyOf(osFeatures);
+        variant = variant == null || variant.isEmpty() ? null : variant;
+        osVersion = osVersion == null || osVersion.isEmpty() ? null : osVersion;
+    }
+
+    public Platform(String os, String architecture, String variant) {
+        this(os, architecture, variant, null, List.of());
+    }
+
+    /**
+     * Parses {@code os/arch[/variant]} (e.g. {@code linux/arm64/v8}) or a bare {@code arch}, meaning
+     * {@code linux/arch}.
+     *
+     * @throws DavitException of kind USAGE for malformed text
+     */
+    public static Platform parse(String text) {
+        if (text == null || text.isBlank()) {
+            throw invalid(text == null ? "" : text);
+        }
+        String[] parts = text.trim().split("/", -1);
+        for (String p : parts) {
+            if (p.isEmpty() || !p.chars().allMatch(c -> (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.')) {
+                throw invalid(text);
+            }
+        }
+        return switch (parts.length) {
+            case 1 -> normalize(new Platform("linux", parts[0], null));
+            case 2 -> normalize(new Platform(parts[0], parts[1], null));
+            case 3 -> normalize(new Platform(parts[0], parts[1], parts[2]));
+            default -> throw invalid(text);
+        };
+    }
+
+    private static DavitException invalid(String text) {
+        return new DavitException(DavitException.Kind.USAGE, "invalid platform '" + Text.shorten(text, 60)
+                + "': use os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8");
+    }
+
+    /** The platform of the running JVM (os is always {@code linux} for container content). */
+    public static Platform host() {
+        return normalize(new Platform("linux", System.getProperty("os.arch", "amd64"), null));
+    }
+
+    /** Normalises os and architecture names and fills default variants. */
+    public static Platform normalize(Platform p) {
+        String os = p.os.toLowerCase(Locale.ROOT);
+        if (os.equals("macos")) {
+            os = "darwin";
+        }
+        String arch = p.architecture.toLowerCase(Locale.ROOT);
+        String variant = p.variant == null ? null : p.variant.toLowerCase(Locale.ROOT);
+        switch (arch) {
+            case "x86_64", "x86-64", "amd64" -> {
+                arch = "amd64";
+                if ("v1".equals(variant)) {
+                    variant = null;
+                }
+            }
+            case "i386", "i486", "i586", "i686", "x86", "386" -> arch = "386";
+            case "aarch64", "arm64" -> {
+                arch = "arm64";
+                if (variant == null || variant.equals("8")) {
+                    variant = "v8";
+                }
+            }
+            case "armhf" -> {
+                arch = "arm";
+                variant = "v7";
+            }
+            case "armel" -> {
+                arch = "arm";
+                variant = "v6";
+            }
+            case "arm" -> {
+                if (variant == null) {
+                    variant = "v7";
+                } else if (variant.matches("[5-8]")) {
+                    variant = "v" + variant;
+                }
+            }
+            default -> {
+            }
+        }
+        return new Platform(os, arch, variant, p.osVersion, p.osFeatures);
+    }
+
+    /**
+     * Whether an image for {@code candidate} can run on this platform. Same os and architecture after
+     * normalisation; for {@code amd64}, a candidate variant up to this one's (v1 &lt;= v2 &lt;= v3 &lt;= v4);
+     * otherwise the variants must be equal.
+     */
+    public boolean accepts(Platform candidate) {
+        Platform want = normalize(this);
+        Platform have = normalize(candidate);
+        if (!want.os.equals(have.os) || !want.architecture.equals(have.architecture)) {
+            return false;
+        }
+        if (want.architecture.equals("amd64")) {
+            return amd64Level(have.variant) <= amd64Level(want.variant);
+        }
+        return java.util.Objects.equals(want.variant, have.variant);
+    }
+
+    /** Higher is a better match among accepted candidates (prefers the most specific amd64 level). */
+    public int score(Platform candidate) {
+        Platform have = normalize(candidate);
+        return have.architecture.equals("amd64") ? amd64Level(have.variant) : 1;
+    }
+
+    private static int amd64Level(String variant) {
+        if (variant == null) {
+            return 1;
+        }
+        return switch (variant) {
+            case "v2" -> 2;
+            case "v3" -> 3;
+            case "v4" -> 4;
+            default -> 1;
+        };
+    }
+
+    /** {@code os/arch[/variant]}. */
+    @Override
+    public String toString() {
+        return os + "/" + architecture + (variant == null ? "" : "/" + variant);
+    }
+}
