@@ -1,0 +1,10 @@
+package dev.davit.oci.copy;
+
+/** Receives {@link ProgressEvent}s; must be thread-safe and fast (it runs on download threads). */
+@FunctionalInterface
+public interface ProgressListener {
+    void onEvent(ProgressEvent event);
+
+    /** Ignores everything. */
+    ProgressListener NONE = e -> { };
+}

@@ -1,0 +1,328 @@
+package dev.davit.oci.registry;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Text;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.ManifestParser;
+import dev.davit.oci.manifest.MediaTypes;
+import dev.davit.oci.reference.Reference;
+import dev.davit.oci.store.BlobIngest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Semaphore;
+import java.util.function.Consumer;
+import java.util.function.LongConsumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The distribution API, one small method per endpoint: manifest GET and HEAD, blob GET (resumable), tag list
+ * and the {@code /v2/} ping. Thread-safe; build one per set of options and reuse it.
+ */
+public final class RegistryClient implements AutoCloseable {
+    private static final String ACCEPT = String.join(", ", MediaTypes.ACCEPTED_MANIFESTS);
+    private static final Pattern CONTENT_RANGE = Pattern.compile("bytes (\\d+)-(\\d+)/(\\d+|\\*)");
+    private static final Pattern LINK_NEXT = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"?next\"?");
+
+    private final Transport transport;
+    private final Semaphore permits;
+    private final IdleWatchdog watchdog;
+    private final RegistryOptions options;
+
+    public RegistryClient(RegistryOptions options, Authenticator auth, Consumer<String> retryListener) {
+        this.options = options;
+        this.transport = new Transport(options, auth, retryListener);
+        this.permits = new Semaphore(options.maxConcurrentRequests(), true);
+        this.watchdog = new IdleWatchdog(options.idleTimeout());
+    }
+
+    public RegistryOptions options() {
+        return options;
+    }
+
+    public Transport transport() {
+        return transport;
+    }
+
+    static String pullScope(Reference repo) {
+        return "repository:" + repo.repository() + ":pull";
+    }
+
+    /** A manifest as served, with the Content-Type it came with. */
+    public record FetchedManifest(Manifest manifest, Digest digest, String contentType) {
+        /** A descriptor that points at the manifest. */
+        public Descriptor descriptor() {
+            return new Descriptor(manifest.mediaType(), digest, manifest.bytes().length, List.of(), Map.of(), null,
+                    manifest.artifactType());
+        }
+    }
+
+    /**
+     * GETs the manifest {@code ref} names (its digest if it has one, else its tag) and verifies it: against the
+     * requested digest, else against {@code Docker-Content-Digest} when the registry sends one.
+     */
+    public FetchedManifest fetchManifest(Reference ref) {
+        return fetchManifest(ref, ref.identifier(), ref.digest(), -1);
+    }
+
+    /** GETs a manifest by descriptor (a child of an index) and verifies digest and size. */
+    public FetchedManifest fetchManifest(Reference repo, Descriptor d) {
+        return fetchManifest(repo, d.digest().toString(), d.digest(), d.size());
+    }
+
+    private FetchedManifest fetchManifest(Reference repo, String identifier, Digest expected, long expectedSize) {
+        String path = "/v2/" + repo.repository() + "/manifests/" + identifier;
+        try (Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path, pullScope(repo),
+                Map.of("Accept", ACCEPT)))) {
+            if (r.status() != 200) {
+                throw statusError(r, repo, "manifest " + identifier);
+            }
+            String len = r.header("Content-Length");
+            if (len != null && parseLong(len) > ManifestParser.MAX_MANIFEST_BYTES) {
+                throw new DavitException(Kind.VERIFICATION, "manifest " + identifier + " of " + repo.repositoryName()
+                        + " is " + len + " bytes, over the " + ManifestParser.MAX_MANIFEST_BYTES + "-byte limit");
+            }
+            byte[] bytes;
+            try {
+                bytes = r.readBody(ManifestParser.MAX_MANIFEST_BYTES);
+            } catch (IOException e) {
+                throw new DavitException(Kind.NETWORK, "reading manifest " + identifier + " from "
+                        + repo.registry() + " failed: " + Transport.describe(e) + "; try again", e);
+            }
+            Digest check = expected;
+            if (check == null) {
+                String dcd = r.header("Docker-Content-Digest");
+                if (dcd != null && Digest.isValid(dcd.trim())) {
+                    check = Digest.parse(dcd.trim());
+                }
+            }
+            Digest actual = check == null ? Digest.sha256(bytes) : Digest.of(check.algorithm(), bytes);
+            if (check != null && !actual.equals(check)) {
+                throw new DavitException(Kind.VERIFICATION, "manifest " + identifier + " of " + repo.repositoryName()
+                        + " hashes to " + actual + ", expected " + check + "; the registry or a proxy altered it");
+            }
+            if (expectedSize >= 0 && bytes.length != expectedSize) {
+                throw new DavitException(Kind.VERIFICATION, "manifest " + identifier + " is " + bytes.length
+                        + " bytes, its descriptor says " + expectedSize);
+            }
+            String ct = r.header("Content-Type");
+            Manifest m = ManifestParser.parse(bytes, ct);
+            return new FetchedManifest(m, actual, ct);
+        }
+    }
+
+    /**
+     * HEADs a manifest: its digest, media type and size without downloading it. Falls back to a GET when the
+     * registry does not send {@code Docker-Content-Digest}.
+     */
+    public Descriptor headManifest(Reference ref) {
+        String path = "/v2/" + ref.repository() + "/manifests/" + ref.identifier();
+        try (Transport.Response r = transport.send(Transport.Request.head(ref.apiHost(), path, pullScope(ref),
+                Map.of("Accept", ACCEPT)))) {
+            if (r.status() != 200) {
+                throw statusError(r, ref, "manifest " + ref.identifier());
+            }
+            String dcd = r.header("Docker-Content-Digest");
+            String ct = r.header("Content-Type");
+            String len = r.header("Content-Length");
+            if (dcd != null && Digest.isValid(dcd.trim()) && ct != null && len != null && parseLong(len) >= 0) {
+                Digest d = Digest.parse(dcd.trim());
+                if (ref.digest() != null && !d.equals(ref.digest())) {
+                    throw new DavitException(Kind.VERIFICATION, "registry reports digest " + d + " for " + ref);
+                }
+                return new Descriptor(ct.split(";", 2)[0].trim(), d, parseLong(len));
+            }
+        }
+        return fetchManifest(ref).descriptor();
+    }
+
+    /**
+     * Downloads a blob into {@code ingest}, resuming from {@link BlobIngest#offset()} with a closed
+     * {@code Range} request and falling back to a full download when the server ignores the range. Retries
+     * interrupted bodies (resuming each time); a concurrency permit is held only while a request is in flight.
+     * The caller commits the ingest. {@code progress} receives the number of bytes written so far.
+     */
+    public void fetchBlob(Reference repo, Descriptor d, BlobIngest ingest, LongConsumer progress,
+                          Consumer<String> retryListener) {
+        String path = "/v2/" + repo.repository() + "/blobs/" + d.digest();
+        int failures = 0;
+        byte[] buf = new byte[1 << 17];
+        while (ingest.offset() < d.size() || d.size() == 0 && failures == 0) {
+            long offset = ingest.offset();
+            Map<String, String> headers = offset > 0
+                    ? Map.of("Range", "bytes=" + offset + "-" + (d.size() - 1)) : Map.of();
+            try {
+                permits.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DavitException(Kind.NETWORK, "interrupted");
+            }
+            try (Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path, pullScope(repo), headers))) {
+                int status = r.status();
+                if (status == 416 && offset > 0) {
+                    ingest.restart();
+                    continue;
+                }
+                if (status != 200 && status != 206) {
+                    throw statusError(r, repo, "blob " + d.digest());
+                }
+                if (status == 206) {
+                    long start = rangeStart(r.header("Content-Range"));
+                    if (start != offset) {
+                        ingest.restart();
+                        continue;
+                    }
+                } else if (offset > 0) {
+                    // the server ignored the Range header: start over from byte 0
+                    ingest.restart();
+                    progress.accept(0);
+                }
+                try (InputStream body = watchdog.watch(r.body())) {
+                    int n;
+                    while ((n = body.read(buf)) > 0) {
+                        ingest.write(buf, 0, n);
+                        progress.accept(ingest.offset());
+                    }
+                }
+                if (ingest.offset() < d.size()) {
+                    throw new IOException("connection closed after " + ingest.offset() + " of " + d.size() + " bytes");
+                }
+                if (d.size() == 0) {
+                    return;
+                }
+            } catch (IOException e) {
+                failures++;
+                if (failures > options.maxRetries()) {
+                    throw new DavitException(Kind.NETWORK, "downloading blob " + d.digest() + " from "
+                            + repo.registry() + " failed " + failures + " times (" + Transport.describe(e)
+                            + "); run the pull again to resume", e);
+                }
+                var delay = transport.backoff(failures - 1);
+                retryListener.accept("blob " + d.digest().shortHex() + ": " + Transport.describe(e)
+                        + "; resuming at byte " + ingest.offset() + " in " + delay.toMillis() + " ms");
+                Transport.sleep(delay);
+            } finally {
+                permits.release();
+            }
+        }
+    }
+
+    /** GETs a small blob (a config) into memory, verifying size and digest. */
+    public byte[] fetchBlobBytes(Reference repo, Descriptor d, int max) {
+        if (d.size() > max) {
+            throw new DavitException(Kind.VERIFICATION, "blob " + d.digest() + " is " + d.size()
+                    + " bytes, over the " + max + "-byte limit for this kind of content");
+        }
+        String path = "/v2/" + repo.repository() + "/blobs/" + d.digest();
+        try (Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path, pullScope(repo), Map.of()))) {
+            if (r.status() != 200) {
+                throw statusError(r, repo, "blob " + d.digest());
+            }
+            byte[] b = r.readBody((int) d.size());
+            Digest actual = Digest.of(d.digest().algorithm(), b);
+            if (b.length != d.size() || !actual.equals(d.digest())) {
+                throw new DavitException(Kind.VERIFICATION, "blob " + d.digest() + " failed verification (got "
+                        + b.length + " bytes hashing to " + actual + ")");
+            }
+            return b;
+        } catch (IOException e) {
+            throw new DavitException(Kind.NETWORK, "reading blob " + d.digest() + " from " + repo.registry()
+                    + " failed: " + Transport.describe(e) + "; try again", e);
+        }
+    }
+
+    private static long rangeStart(String contentRange) {
+        if (contentRange == null) {
+            return -1;
+        }
+        Matcher m = CONTENT_RANGE.matcher(contentRange.trim());
+        return m.matches() ? parseLong(m.group(1)) : -1;
+    }
+
+    /** Lists all tags of a repository, following {@code Link: <...>; rel="next"} pagination. */
+    public List<String> tags(Reference repo) {
+        List<String> out = new ArrayList<>();
+        String path = "/v2/" + repo.repository() + "/tags/list?n=1000";
+        for (int page = 0; path != null && page < 1000; page++) {
+            try (Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path, pullScope(repo),
+                    Map.of("Accept", "application/json")))) {
+                if (r.status() != 200) {
+                    throw statusError(r, repo, "tag list");
+                }
+                var n = dev.davit.oci.Json.read(r.readBody(16 * 1024 * 1024));
+                var tags = n.path("tags");
+                if (tags.isArray()) {
+                    tags.forEach(t -> out.add(t.asText()));
+                }
+                String link = r.header("Link");
+                path = null;
+                if (link != null) {
+                    Matcher m = LINK_NEXT.matcher(link);
+                    if (m.find()) {
+                        URI next = r.uri().resolve(m.group(1));
+                        path = next.getRawPath() + (next.getRawQuery() == null ? "" : "?" + next.getRawQuery());
+                    }
+                }
+            } catch (IOException e) {
+                throw new DavitException(Kind.NETWORK, "reading the tag list of " + repo.repositoryName()
+                        + " failed: " + Transport.describe(e), e);
+            }
+        }
+        return out;
+    }
+
+    /** Checks that the registry answers {@code /v2/} and accepts our credentials (used by login). */
+    public void ping(String registry, String scope) {
+        String api = Reference.DOCKER_HUB.equals(registry) ? Reference.DOCKER_HUB_API : registry;
+        try (Transport.Response r = transport.send(Transport.Request.get(api, "/v2/", scope, Map.of()))) {
+            if (r.status() != 200) {
+                throw new DavitException(r.status() == 403 ? Kind.AUTH : Kind.NETWORK, "registry " + registry
+                        + " answered HTTP " + r.status() + " to /v2/; is it an OCI registry?");
+            }
+        }
+    }
+
+    static DavitException statusError(Transport.Response r, Reference repo, String what) {
+        int status = r.status();
+        String detail = Transport.errorSummary(r);
+        String suffix = detail.isEmpty() ? "" : " (" + detail + ")";
+        return switch (status) {
+            case 404 -> new DavitException(Kind.NOT_FOUND, what + " not found in " + repo.repositoryName() + suffix
+                    + "; check the name and tag with 'davit tags " + repo.repositoryName() + "'");
+            case 403 -> new DavitException(Kind.AUTH, "access to " + repo.repositoryName() + " denied" + suffix
+                    + "; check your permissions or log in with 'davit login " + repo.registry() + "'");
+            case 401 -> new DavitException(Kind.AUTH, "registry " + repo.registry() + " requires authentication"
+                    + suffix + "; run 'davit login " + repo.registry() + "'");
+            default -> new DavitException(status >= 500 || status == 429 ? Kind.NETWORK : Kind.NETWORK,
+                    "registry " + repo.registry() + " answered HTTP " + status + " for " + what + suffix
+                            + "; try again later or check the registry");
+        };
+    }
+
+    private static long parseLong(String s) {
+        try {
+            return Long.parseLong(s.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** A short printable form of untrusted text, for messages. */
+    static String shown(String s) {
+        return Text.shorten(s, 80);
+    }
+
+    @Override
+    public void close() {
+        watchdog.close();
+        transport.close();
+    }
+}

@@ -1,0 +1,310 @@
+package dev.davit.oci.registry;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Text;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The layered HTTP transport: auth (challenge -> token, retried once) -> retry (connection errors, 408, 429,
+ * 5xx, with backoff and {@code Retry-After}) -> redirects (followed by hand; {@code Authorization} is dropped
+ * when a redirect leaves the registry's host) -> logging (method, URL path, status; never header values).
+ * Bodies are streamed: callers read and close {@link Response#body()}.
+ */
+public final class Transport implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
+    private static final int MAX_REDIRECTS = 5;
+
+    private final HttpClient http;
+    private final RegistryOptions options;
+    private final Authenticator auth;
+    private final Consumer<String> retryListener;
+
+    public Transport(RegistryOptions options, Authenticator auth, Consumer<String> retryListener) {
+        this.options = options;
+        this.auth = auth;
+        this.retryListener = retryListener == null ? s -> { } : retryListener;
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(options.connectTimeout())
+                .followRedirects(HttpClient.Redirect.NEVER)
+                .build();
+    }
+
+    public RegistryOptions options() {
+        return options;
+    }
+
+    /** The plain client (no auth layer), for token endpoints. */
+    public HttpClient httpClient() {
+        return http;
+    }
+
+    /** The base URI of a registry's API, {@code http://} only for loopback and insecure registries. */
+    public URI baseUri(String registry) {
+        return URI.create((options.isPlainHttp(registry) ? "http://" : "https://") + registry);
+    }
+
+    /** A request to send. {@code scope} may be null (e.g. for {@code /v2/}). */
+    public record Request(String method, String registry, String path, Map<String, String> headers, String scope,
+                          byte[] body) {
+        public Request {
+            headers = Map.copyOf(headers);
+        }
+
+        public static Request get(String registry, String path, String scope, Map<String, String> headers) {
+            return new Request("GET", registry, path, headers, scope, null);
+        }
+
+        public static Request head(String registry, String path, String scope, Map<String, String> headers) {
+            return new Request("HEAD", registry, path, headers, scope, null);
+        }
+    }
+
+    /** A response whose body must be closed. */
+    public record Response(int status, HttpHeaders headers, InputStream body, URI uri) implements AutoCloseable {
+        public String header(String name) {
+            return headers.firstValue(name).orElse(null);
+        }
+
+        /** Reads at most {@code max} bytes of the body; more is an error. */
+        public byte[] readBody(int max) throws IOException {
+            byte[] b = body.readNBytes(max + 1);
+            if (b.length > max) {
+                throw new IOException("response body is larger than " + max + " bytes");
+            }
+            return b;
+        }
+
+        @Override
+        public void close() {
+            try {
+                body.close();
+            } catch (IOException ignored) {
+                // nothing to do
+            }
+        }
+    }
+
+    /**
+     * Sends a request with auth, retries and redirects. Returns any final status (including 4xx) for the caller
+     * to interpret, except that a 401 which the authenticator cannot satisfy becomes an AUTH error.
+     */
+    public Response send(Request req) {
+        String authorization = auth.authorization(req.registry(), req.scope());
+        boolean challenged = false;
+        int attempt = 0;
+        while (true) {
+            Response resp;
+            try {
+                resp = sendFollowingRedirects(req, authorization);
+            } catch (IOException e) {
+                if (attempt < options.maxRetries() && isRetryable(e)) {
+                    Duration delay = backoff(attempt);
+                    retryListener.accept(req.method() + " " + req.path() + ": " + describe(e) + "; retrying in "
+                            + delay.toMillis() + " ms");
+                    sleep(delay);
+                    attempt++;
+                    continue;
+                }
+                throw networkError(req.registry(), e);
+            }
+            int status = resp.status();
+            if (status == 401 && !challenged) {
+                List<String> challenges = resp.headers().allValues("WWW-Authenticate");
+                resp.close();
+                authorization = auth.challenge(req.registry(), req.scope(), challenges);
+                challenged = true;
+                if (authorization == null) {
+                    throw new DavitException(Kind.AUTH, "registry " + req.registry() + " requires authentication"
+                            + " and no credentials were found; run 'davit login " + req.registry() + "'");
+                }
+                continue;
+            }
+            if (status == 401) {
+                resp.close();
+                throw new DavitException(Kind.AUTH, "registry " + req.registry() + " rejected the credentials for "
+                        + describeScope(req.scope()) + "; check them with 'davit login " + req.registry() + "'");
+            }
+            if ((status == 408 || status == 429 || status >= 500) && attempt < options.maxRetries()) {
+                Duration delay = retryAfter(resp.header("Retry-After")).orElse(backoff(attempt));
+                resp.close();
+                retryListener.accept(req.method() + " " + req.path() + ": HTTP " + status + "; retrying in "
+                        + delay.toMillis() + " ms");
+                sleep(delay);
+                attempt++;
+                continue;
+            }
+            return resp;
+        }
+    }
+
+    private Response sendFollowingRedirects(Request req, String authorization) throws IOException {
+        URI base = baseUri(req.registry());
+        URI uri = base.resolve(req.path());
+        String originalAuthority = uri.getRawAuthority();
+        for (int hop = 0; ; hop++) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(uri)
+                    .header("User-Agent", options.userAgent());
+            req.headers().forEach(b::header);
+            boolean sameHost = Objects.equals(uri.getRawAuthority(), originalAuthority);
+            if (authorization != null && sameHost) {
+                b.header("Authorization", authorization);
+            }
+            HttpRequest.BodyPublisher pub = req.body() == null ? HttpRequest.BodyPublishers.noBody()
+                    : HttpRequest.BodyPublishers.ofByteArray(req.body());
+            b.method(req.method(), pub);
+            HttpResponse<InputStream> r;
+            try {
+                r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted");
+            }
+            int status = r.statusCode();
+            LOG.debug("{} {} -> {}{}", req.method(), redact(uri), status, sameHost ? "" : " (other host, no credentials)");
+            if (isRedirect(status)) {
+                String location = r.headers().firstValue("Location").orElse(null);
+                r.body().close();
+                if (location == null) {
+                    throw new IOException("redirect " + status + " without Location");
+                }
+                if (hop >= MAX_REDIRECTS) {
+                    throw new IOException("too many redirects");
+                }
+                URI next = uri.resolve(location);
+                if ("https".equals(uri.getScheme()) && !"https".equals(next.getScheme())) {
+                    throw new IOException("refusing a redirect from https to " + next.getScheme());
+                }
+                uri = next;
+                continue;
+            }
+            return new Response(status, r.headers(), r.body(), uri);
+        }
+    }
+
+    private static boolean isRedirect(int status) {
+        return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+    }
+
+    /** A URL without its query string (pre-signed URLs carry credentials there). */
+    static String redact(URI uri) {
+        return uri.getScheme() + "://" + uri.getRawAuthority() + uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?...");
+    }
+
+    static boolean isRetryable(IOException e) {
+        if (e instanceof SSLException) {
+            return false;
+        }
+        if (e instanceof HttpConnectTimeoutException || e instanceof HttpTimeoutException || e instanceof ConnectException) {
+            return true;
+        }
+        return !(e instanceof InterruptedIOException) || e instanceof java.net.SocketTimeoutException;
+    }
+
+    /** Exponential backoff with full jitter in [d/2, d]. */
+    Duration backoff(int attempt) {
+        long base = options.initialBackoff().toMillis() << Math.min(attempt, 16);
+        long capped = Math.min(base, options.maxBackoff().toMillis());
+        long jittered = capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1);
+        return Duration.ofMillis(jittered);
+    }
+
+    /** Parses {@code Retry-After} (seconds or HTTP-date), capped by {@code maxBackoff}. */
+    java.util.Optional<Duration> retryAfter(String value) {
+        if (value == null || value.isBlank()) {
+            return java.util.Optional.empty();
+        }
+        Duration d;
+        try {
+            d = Duration.ofSeconds(Long.parseLong(value.trim()));
+        } catch (NumberFormatException e) {
+            try {
+                ZonedDateTime when = ZonedDateTime.parse(value.trim(), DateTimeFormatter.RFC_1123_DATE_TIME);
+                d = Duration.between(ZonedDateTime.now(), when);
+            } catch (RuntimeException e2) {
+                return java.util.Optional.empty();
+            }
+        }
+        if (d.isNegative()) {
+            d = Duration.ZERO;
+        }
+        return java.util.Optional.of(d.compareTo(options.maxBackoff()) > 0 ? options.maxBackoff() : d);
+    }
+
+    static void sleep(Duration d) {
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.NETWORK, "interrupted while waiting to retry");
+        }
+    }
+
+    static String describe(IOException e) {
+        String m = e.getMessage();
+        String kind = e.getClass().getSimpleName();
+        return m == null || m.isBlank() ? kind : Text.shorten(m, 160);
+    }
+
+    static DavitException networkError(String registry, IOException e) {
+        String fix = e instanceof SSLException
+                ? "if the registry serves plain HTTP, pass --insecure-registry " + registry
+                : "check the address and your network";
+        if (e instanceof ConnectException) {
+            return new DavitException(Kind.NETWORK, "cannot connect to registry " + registry + " (connection refused);"
+                    + " " + fix, e);
+        }
+        return new DavitException(Kind.NETWORK, "cannot reach registry " + registry + ": " + describe(e) + "; " + fix, e);
+    }
+
+    private static String describeScope(String scope) {
+        return scope == null ? "this request" : scope;
+    }
+
+    /** Reads a registry error body ({"errors":[{"code","message"}]}) into a short text, for messages. */
+    static String errorSummary(Response resp) {
+        try {
+            byte[] b = resp.readBody(16 * 1024);
+            String s = new String(b, StandardCharsets.UTF_8);
+            var n = dev.davit.oci.Json.read(b);
+            var errs = n.path("errors");
+            if (errs.isArray() && !errs.isEmpty()) {
+                var e = errs.get(0);
+                return Text.shorten(e.path("code").asText("") + (e.hasNonNull("message") ? " " + e.path("message").asText() : ""), 160).trim();
+            }
+            return Text.shorten(s, 120);
+        } catch (IOException | RuntimeException e) {
+            return "";
+        } finally {
+            resp.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        http.close();
+    }
+}

@@ -1,0 +1,228 @@
+package dev.davit.oci.store;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.digest.Digest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+
+/**
+ * Writes one blob into the store: bytes are appended to a per-digest partial file in the ingest area and
+ * hashed as they are written; {@link #commit()} fsyncs, checks size and digest and only then renames the file
+ * into {@code blobs/<alg>/<hex>}. An ingest holds the blob's lock (one writer per digest across threads and
+ * processes) until {@link #close()}.
+ *
+ * <p>A partial file left by an interrupted writer (even a killed process) is picked up by the next ingest of
+ * the same digest: its bytes are re-hashed and {@link #offset()} tells where to resume. Such bytes are never
+ * mistaken for a complete blob: nothing reaches {@code blobs/} without passing the digest check.
+ */
+public final class BlobIngest implements AutoCloseable {
+    private static final int BUF = 1 << 16;
+
+    private final Descriptor descriptor;
+    private final Path partial;
+    private final Path target;
+    private final StoreLock.Held lock;
+    private final boolean present;
+    private FileChannel channel;
+    private MessageDigest hasher;
+    private long written;
+    private final long resumedFrom;
+    private boolean done;
+
+    BlobIngest(Descriptor descriptor, Path partial, Path target, StoreLock.Held lock) {
+        this.descriptor = descriptor;
+        this.partial = partial;
+        this.target = target;
+        this.lock = lock;
+        long resumed = 0;
+        try {
+            this.present = Files.exists(target);
+            if (!present) {
+                channel = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE);
+                hasher = descriptor.digest().newMessageDigest();
+                long size = channel.size();
+                if (size > descriptor.size()) {
+                    channel.truncate(0);
+                    size = 0;
+                }
+                if (size > 0) {
+                    rehash(size);
+                }
+                written = size;
+                resumed = size;
+                channel.position(size);
+            }
+        } catch (IOException e) {
+            closeQuietly();
+            lock.close();
+            throw storeError("cannot prepare " + partial, e);
+        } catch (RuntimeException e) {
+            closeQuietly();
+            lock.close();
+            throw e;
+        }
+        this.resumedFrom = resumed;
+    }
+
+    private void rehash(long size) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(BUF);
+        long pos = 0;
+        while (pos < size) {
+            buf.clear();
+            int n = channel.read(buf, pos);
+            if (n < 0) {
+                break;
+            }
+            hasher.update(buf.array(), 0, n);
+            pos += n;
+        }
+    }
+
+    /** The descriptor being ingested. */
+    public Descriptor descriptor() {
+        return descriptor;
+    }
+
+    /** True when the blob was already in the store: nothing needs to be written. */
+    public boolean present() {
+        return present;
+    }
+
+    /** Bytes already in the partial file (hashed); a download resumes from here. */
+    public long offset() {
+        return written;
+    }
+
+    /** How many bytes were found from an earlier, interrupted attempt. */
+    public long resumedFrom() {
+        return resumedFrom;
+    }
+
+    /** Throws away what was written so far (e.g. the server ignored a Range request). */
+    public void restart() {
+        requireOpen();
+        try {
+            channel.truncate(0);
+            channel.position(0);
+        } catch (IOException e) {
+            throw storeError("cannot truncate " + partial, e);
+        }
+        hasher.reset();
+        written = 0;
+    }
+
+    /**
+     * Appends bytes. Fails with a verification error as soon as more bytes arrive than the descriptor's size.
+     */
+    public void write(byte[] b, int off, int len) {
+        requireOpen();
+        if (written + len > descriptor.size()) {
+            discard();
+            throw new DavitException(DavitException.Kind.VERIFICATION, "blob " + descriptor.digest()
+                    + " is larger than its descriptor's " + descriptor.size() + " bytes; the registry served"
+                    + " wrong content");
+        }
+        try {
+            ByteBuffer bb = ByteBuffer.wrap(b, off, len);
+            while (bb.hasRemaining()) {
+                channel.write(bb);
+            }
+        } catch (IOException e) {
+            throw storeError("cannot write " + partial, e);
+        }
+        hasher.update(b, off, len);
+        written += len;
+    }
+
+    /** Copies a whole stream (used for content that is already local). */
+    public void writeAll(InputStream in) throws IOException {
+        byte[] buf = new byte[BUF];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+            write(buf, 0, n);
+        }
+    }
+
+    /**
+     * Verifies size and digest, fsyncs and atomically renames the blob into place. On a mismatch the partial
+     * file is deleted and a verification error is thrown: nothing corrupt is ever cached.
+     */
+    public void commit() {
+        if (present || done) {
+            return;
+        }
+        requireOpen();
+        Digest actual = Digest.fromBytes(descriptor.digest().algorithm(), hasher.digest());
+        if (written != descriptor.size() || !actual.equals(descriptor.digest())) {
+            discard();
+            String why = written != descriptor.size()
+                    ? "got " + written + " bytes, expected " + descriptor.size()
+                    : "content hashes to " + actual;
+            throw new DavitException(DavitException.Kind.VERIFICATION, "blob " + descriptor.digest()
+                    + " failed verification (" + why + "); nothing was cached, pull again or check the registry");
+        }
+        try {
+            channel.force(true);
+            channel.close();
+            channel = null;
+            Files.createDirectories(target.getParent());
+            Files.move(partial, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Fs.fsyncDir(target.getParent());
+            done = true;
+        } catch (IOException e) {
+            throw storeError("cannot commit blob " + descriptor.digest(), e);
+        }
+    }
+
+    /** Deletes the partial file. */
+    public void discard() {
+        closeQuietly();
+        try {
+            Files.deleteIfExists(partial);
+        } catch (IOException ignored) {
+            // gc removes leftovers
+        }
+        done = true;
+    }
+
+    /** Releases the blob lock. An uncommitted partial file stays for a later resume. */
+    @Override
+    public void close() {
+        try {
+            closeQuietly();
+        } finally {
+            lock.close();
+        }
+    }
+
+    private void requireOpen() {
+        if (channel == null || done) {
+            throw new IllegalStateException("ingest of " + descriptor.digest() + " is not open");
+        }
+    }
+
+    private void closeQuietly() {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing to do
+            }
+            channel = null;
+        }
+    }
+
+    private static DavitException storeError(String what, IOException e) {
+        return new DavitException(DavitException.Kind.STORE, what + ": " + e.getMessage()
+                + "; check free space and permissions of the store", e);
+    }
+}

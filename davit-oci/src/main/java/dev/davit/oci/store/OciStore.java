@@ -1,0 +1,505 @@
+package dev.davit.oci.store;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.ManifestParser;
+import dev.davit.oci.manifest.MediaTypes;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The content store: a standard OCI image layout ({@code oci-layout}, {@code index.json},
+ * {@code blobs/<alg>/<hex>}) that any OCI tool can read, plus a private {@code .davit/} directory for locks,
+ * partial downloads and temp files.
+ *
+ * <p>Commit points: a blob becomes visible only by an atomic rename after its digest was verified
+ * ({@link BlobIngest#commit()}); a reference becomes visible only by an atomic rewrite of {@code index.json}
+ * under a cross-process lock ({@link #setEntry}), after every blob of its graph was checked to be present.
+ *
+ * <p>Operations that add content must run inside a {@link #session()}, which holds the store lock shared;
+ * {@link #gc()} holds it exclusively.
+ */
+public final class OciStore {
+    /** The annotation naming an entry, as in the OCI image layout spec. */
+    public static final String REF_NAME = "org.opencontainers.image.ref.name";
+    /** The digest the reference resolved to at the registry. */
+    public static final String RESOLVED_DIGEST = "dev.davit.resolved.digest";
+    /** When it was resolved (ISO-8601 instant). */
+    public static final String RESOLVED_AT = "dev.davit.resolved.at";
+    /** The platform picked from an index, when only one was pulled. */
+    public static final String PLATFORM = "dev.davit.platform";
+
+    private static final byte[] LAYOUT = "{\"imageLayoutVersion\":\"1.0.0\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    private static final int MAX_INDEX_BYTES = 64 * 1024 * 1024;
+
+    private final Path root;
+    private final Path privateDir;
+    private final Path ingestDir;
+    private final Path tmpDir;
+    private final StoreLock locks;
+
+    private OciStore(Path root) {
+        this.root = root;
+        this.privateDir = root.resolve(".davit");
+        this.ingestDir = privateDir.resolve("ingest");
+        this.tmpDir = privateDir.resolve("tmp");
+        this.locks = StoreLock.forStore(privateDir);
+    }
+
+    /** Opens the layout at {@code root}, creating it when missing. */
+    public static OciStore open(Path root) {
+        Path abs = root.toAbsolutePath().normalize();
+        try {
+            if (Files.exists(abs) && !Files.isDirectory(abs)) {
+                throw new DavitException(Kind.STORE, "store path " + abs + " is not a directory; point DAVIT_HOME"
+                        + " or --store at a directory");
+            }
+            Files.createDirectories(abs.resolve(".davit").resolve("ingest"));
+            Files.createDirectories(abs.resolve(".davit").resolve("tmp"));
+            Files.createDirectories(abs.resolve("blobs"));
+            OciStore s = new OciStore(abs);
+            Path layout = abs.resolve("oci-layout");
+            if (!Files.exists(layout)) {
+                Fs.writeAtomically(layout, LAYOUT, s.tmpDir);
+            } else {
+                JsonNode n = readJson(layout, 4096);
+                if (n == null || !n.path("imageLayoutVersion").isTextual()) {
+                    throw new DavitException(Kind.STORE, "store " + abs + " has an invalid oci-layout file;"
+                            + " remove it or use another store directory");
+                }
+            }
+            if (!Files.exists(abs.resolve("index.json"))) {
+                try (var held = s.locks.index()) {
+                    if (!Files.exists(abs.resolve("index.json"))) {
+                        s.writeIndex(List.of());
+                    }
+                }
+            }
+            return s;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create store at " + abs + ": " + e.getMessage()
+                    + "; check permissions or set DAVIT_HOME", e);
+        }
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Holds the store lock shared until closed; wrap every operation that adds content in one. */
+    public AutoCloseable session() {
+        return locks.shared();
+    }
+
+    public Path blobPath(Digest d) {
+        return root.resolve("blobs").resolve(d.algorithm().id()).resolve(d.hex());
+    }
+
+    public boolean hasBlob(Digest d) {
+        return Files.isRegularFile(blobPath(d));
+    }
+
+    /** Marks a blob as recently used (pulls that skip a present blob call this). */
+    public void touch(Digest d) {
+        try {
+            Files.setLastModifiedTime(blobPath(d), FileTime.from(Instant.now()));
+        } catch (IOException ignored) {
+            // informational only
+        }
+    }
+
+    public InputStream openBlob(Digest d) {
+        try {
+            return Files.newInputStream(blobPath(d));
+        } catch (NoSuchFileException e) {
+            throw new DavitException(Kind.NOT_FOUND, "blob " + d + " is not in the store; pull the image again");
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read blob " + d + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads a whole blob of at most {@code max} bytes. */
+    public byte[] readBlob(Digest d, int max) {
+        Path p = blobPath(d);
+        try {
+            long size = Files.size(p);
+            if (size > max) {
+                throw new DavitException(Kind.VERIFICATION, "blob " + d + " is " + size + " bytes, over the "
+                        + max + "-byte limit for this kind of content");
+            }
+            return Files.readAllBytes(p);
+        } catch (NoSuchFileException e) {
+            throw new DavitException(Kind.NOT_FOUND, "blob " + d + " is not in the store; pull the image again");
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read blob " + d + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Reads and parses a manifest or index blob. */
+    public Manifest readManifest(Descriptor d) {
+        byte[] b = readBlob(d.digest(), ManifestParser.MAX_MANIFEST_BYTES);
+        return ManifestParser.parse(b, d.mediaType());
+    }
+
+    /** Starts writing a blob; blocks while another thread or process writes the same digest. */
+    public BlobIngest ingest(Descriptor d) {
+        String key = d.digest().algorithm().id() + "-" + d.digest().hex();
+        StoreLock.Held held = locks.blob(key);
+        return new BlobIngest(d, ingestDir.resolve(key + ".partial"), blobPath(d.digest()), held);
+    }
+
+    /** Stores small content held in memory (manifests), verifying its digest first. */
+    public void putBlob(Descriptor d, byte[] bytes) {
+        if (hasBlob(d.digest())) {
+            return;
+        }
+        try (BlobIngest in = ingest(d)) {
+            if (in.present()) {
+                return;
+            }
+            in.restart();
+            in.write(bytes, 0, bytes.length);
+            in.commit();
+        }
+    }
+
+    // ---------------------------------------------------------------- index.json
+
+    /** All named entries, in index order. */
+    public List<StoreEntry> entries() {
+        List<StoreEntry> out = new ArrayList<>();
+        for (Descriptor d : readIndex()) {
+            String name = d.annotation(REF_NAME);
+            if (name != null) {
+                out.add(new StoreEntry(name, d));
+            }
+        }
+        return out;
+    }
+
+    /** The entry named {@code name} (a fully normalised reference), if any. */
+    public Optional<StoreEntry> entry(String name) {
+        return entries().stream().filter(e -> e.name().equals(name)).reduce((a, b) -> b);
+    }
+
+    /**
+     * Names {@code target} as {@code name} in {@code index.json}, replacing an entry of the same name. Checks
+     * under the index lock that the whole graph under {@code target} is present, so the index never names
+     * incomplete content.
+     */
+    public StoreEntry setEntry(String name, Descriptor target, Map<String, String> annotations) {
+        Map<String, String> ann = new LinkedHashMap<>(target.annotations());
+        ann.putAll(annotations);
+        ann.put(REF_NAME, name);
+        Descriptor entry = target.withAnnotations(ann);
+        try (var held = locks.index()) {
+            List<String> missing = missing(target);
+            if (!missing.isEmpty()) {
+                throw new DavitException(Kind.STORE, "cannot name " + name + ": " + missing.size()
+                        + " blob(s) are missing from the store (first " + missing.get(0)
+                        + "), probably removed by a concurrent gc; pull again");
+            }
+            List<Descriptor> index = new ArrayList<>(readIndex());
+            index.removeIf(d -> name.equals(d.annotation(REF_NAME)));
+            index.add(entry);
+            writeIndex(index);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot update " + root.resolve("index.json") + ": "
+                    + e.getMessage(), e);
+        }
+        return new StoreEntry(name, entry);
+    }
+
+    /** Removes the entry named {@code name}; returns whether there was one. Blobs stay until {@link #gc()}. */
+    public boolean removeEntry(String name) {
+        try (var held = locks.index()) {
+            List<Descriptor> index = new ArrayList<>(readIndex());
+            boolean removed = index.removeIf(d -> name.equals(d.annotation(REF_NAME)));
+            if (removed) {
+                writeIndex(index);
+            }
+            return removed;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot update " + root.resolve("index.json") + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private List<Descriptor> readIndex() {
+        JsonNode n;
+        try {
+            n = readJson(root.resolve("index.json"), MAX_INDEX_BYTES);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read " + root.resolve("index.json") + ": "
+                    + e.getMessage() + "; run davit fsck", e);
+        }
+        if (n == null) {
+            return List.of();
+        }
+        JsonNode m = n.get("manifests");
+        if (m == null || m.isNull()) {
+            return List.of();
+        }
+        if (!m.isArray()) {
+            throw new DavitException(Kind.STORE, root.resolve("index.json") + " is malformed (manifests is not"
+                    + " an array); fix or remove it");
+        }
+        List<Descriptor> out = new ArrayList<>();
+        for (int i = 0; i < m.size(); i++) {
+            try {
+                out.add(ManifestParser.descriptor(m.get(i), "index.json manifests[" + i + "]"));
+            } catch (DavitException e) {
+                throw new DavitException(Kind.STORE, root.resolve("index.json") + " is malformed: " + e.getMessage());
+            }
+        }
+        return out;
+    }
+
+    private void writeIndex(List<Descriptor> entries) throws IOException {
+        ObjectNode idx = Json.object();
+        idx.put("schemaVersion", 2);
+        idx.put("mediaType", MediaTypes.OCI_INDEX);
+        ArrayNode arr = idx.putArray("manifests");
+        for (Descriptor d : entries) {
+            arr.add(ManifestParser.toJson(d));
+        }
+        Fs.writeAtomically(root.resolve("index.json"), Json.bytes(idx), tmpDir);
+    }
+
+    private static JsonNode readJson(Path p, int max) throws IOException {
+        if (!Files.exists(p)) {
+            return null;
+        }
+        if (Files.size(p) > max) {
+            throw new IOException("file is larger than " + max + " bytes");
+        }
+        try {
+            return Json.read(Files.readAllBytes(p));
+        } catch (IOException e) {
+            throw new IOException("not valid JSON", e);
+        }
+    }
+
+    // ---------------------------------------------------------------- graph walking
+
+    /** The unique descriptors reachable from {@code top}, {@code top} first; missing children are skipped. */
+    public List<Descriptor> graph(Descriptor top) {
+        List<Descriptor> out = new ArrayList<>();
+        walk(top, out, new ArrayList<>(), new ArrayList<>());
+        return out;
+    }
+
+    private List<String> missing(Descriptor top) {
+        List<String> missing = new ArrayList<>();
+        walk(top, new ArrayList<>(), missing, new ArrayList<>());
+        return missing;
+    }
+
+    private void walk(Descriptor top, List<Descriptor> found, List<String> missing, List<String> broken) {
+        Set<Digest> seen = new HashSet<>();
+        Deque<Descriptor> todo = new ArrayDeque<>();
+        todo.add(top);
+        while (!todo.isEmpty()) {
+            Descriptor d = todo.poll();
+            if (!seen.add(d.digest())) {
+                continue;
+            }
+            if (!hasBlob(d.digest())) {
+                missing.add(d.digest().toString());
+                continue;
+            }
+            found.add(d);
+            if (MediaTypes.isManifest(d.mediaType())) {
+                try {
+                    Manifest m = readManifest(d);
+                    todo.addAll(m.children());
+                } catch (DavitException e) {
+                    broken.add(d.digest() + ": " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- maintenance
+
+    /** What {@link #gc()} removed. */
+    public record GcReport(int removedBlobs, long freedBytes, int removedTempFiles) {
+    }
+
+    /**
+     * Removes blobs that no entry reaches, and leftover partial and temp files. Holds the store lock
+     * exclusively, so it waits for running pulls (in any process) to finish first.
+     */
+    public GcReport gc() {
+        try (var excl = locks.exclusive(); var idx = locks.index()) {
+            Set<Digest> live = new HashSet<>();
+            for (StoreEntry e : entries()) {
+                graph(e.descriptor()).forEach(d -> live.add(d.digest()));
+                Digest resolved = e.resolvedDigest();
+                if (resolved != null) {
+                    live.add(resolved);
+                }
+            }
+            int removed = 0;
+            long freed = 0;
+            for (Path blob : listBlobs()) {
+                Digest d = digestOf(blob);
+                if (d == null || !live.contains(d)) {
+                    long size = Files.size(blob);
+                    Files.deleteIfExists(blob);
+                    removed++;
+                    freed += size;
+                }
+            }
+            int temps = 0;
+            for (Path dir : List.of(ingestDir, tmpDir)) {
+                try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+                    for (Path p : ds) {
+                        if (p.getFileName().toString().endsWith(".lock")) {
+                            continue;
+                        }
+                        Files.deleteIfExists(p);
+                        temps++;
+                    }
+                }
+            }
+            return new GcReport(removed, freed, temps);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "gc failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** One problem found by {@link #fsck}. */
+    public record Problem(String kind, String subject, String message) {
+    }
+
+    /** What {@link #fsck} found. */
+    public record FsckReport(int blobsChecked, int entriesChecked, List<Problem> problems, int repaired) {
+        public boolean clean() {
+            return problems.isEmpty();
+        }
+    }
+
+    /**
+     * Verifies the store: every blob's content against its name, every entry's graph complete and parsable.
+     * With {@code repair}, corrupt blobs are deleted (a later pull fetches them again).
+     */
+    public FsckReport fsck(boolean repair) {
+        List<Problem> problems = new ArrayList<>();
+        int checked = 0;
+        int repaired = 0;
+        try (var held = locks.shared()) {
+            for (Path blob : listBlobs()) {
+                checked++;
+                Digest d = digestOf(blob);
+                if (d == null) {
+                    problems.add(new Problem("stray-file", root.relativize(blob).toString(),
+                            "file name is not a digest"));
+                    continue;
+                }
+                Digest actual = hashFile(blob, d.algorithm());
+                if (!actual.equals(d)) {
+                    problems.add(new Problem("corrupt-blob", d.toString(), "content hashes to " + actual));
+                    if (repair) {
+                        Files.deleteIfExists(blob);
+                        repaired++;
+                    }
+                }
+            }
+            List<StoreEntry> entries = entries();
+            for (StoreEntry e : entries) {
+                List<String> missing = new ArrayList<>();
+                List<String> broken = new ArrayList<>();
+                List<Descriptor> found = new ArrayList<>();
+                walk(e.descriptor(), found, missing, broken);
+                for (String m : missing) {
+                    problems.add(new Problem("missing-blob", e.name(), "blob " + m + " is missing"));
+                }
+                for (String b : broken) {
+                    problems.add(new Problem("bad-manifest", e.name(), b));
+                }
+                for (Descriptor d : found) {
+                    try {
+                        long size = Files.size(blobPath(d.digest()));
+                        if (size != d.size()) {
+                            problems.add(new Problem("size-mismatch", e.name(), "blob " + d.digest() + " is "
+                                    + size + " bytes, its descriptor says " + d.size()));
+                        }
+                    } catch (IOException ex) {
+                        problems.add(new Problem("missing-blob", e.name(), "blob " + d.digest() + " vanished"));
+                    }
+                }
+            }
+            return new FsckReport(checked, entries.size(), problems, repaired);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "fsck failed: " + e.getMessage(), e);
+        }
+    }
+
+    private List<Path> listBlobs() throws IOException {
+        List<Path> out = new ArrayList<>();
+        Path blobs = root.resolve("blobs");
+        if (!Files.isDirectory(blobs)) {
+            return out;
+        }
+        try (DirectoryStream<Path> algs = Files.newDirectoryStream(blobs)) {
+            for (Path alg : algs) {
+                if (!Files.isDirectory(alg)) {
+                    out.add(alg);
+                    continue;
+                }
+                try (DirectoryStream<Path> ds = Files.newDirectoryStream(alg)) {
+                    for (Path p : ds) {
+                        out.add(p);
+                    }
+                }
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    private static Digest digestOf(Path blob) {
+        Path parent = blob.getParent();
+        if (parent == null) {
+            return null;
+        }
+        String text = parent.getFileName() + ":" + blob.getFileName();
+        return Digest.isValid(text) ? Digest.parse(text) : null;
+    }
+
+    private static Digest hashFile(Path p, Digest.Algorithm alg) throws IOException {
+        MessageDigest md = alg.newMessageDigest();
+        byte[] buf = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(p)) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                md.update(buf, 0, n);
+            }
+        }
+        return Digest.fromBytes(alg, md.digest());
+    }
+}
