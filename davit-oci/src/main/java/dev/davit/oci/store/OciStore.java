@@ -85,7 +85,12 @@ public final class OciStore {
             if (!Files.exists(layout)) {
                 Fs.writeAtomically(layout, LAYOUT, s.tmpDir);
             } else {
-                JsonNode n = readJson(layout, 4096);
+                JsonNode n;
+                try {
+                    n = readJson(layout, 4096);
+                } catch (IOException e) {
+                    n = null;
+                }
                 if (n == null || !n.path("imageLayoutVersion").isTextual()) {
                     throw new DavitException(Kind.STORE, "store " + abs + " has an invalid oci-layout file;"
                             + " remove it or use another store directory");
