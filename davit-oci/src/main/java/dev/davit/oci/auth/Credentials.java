@@ -84,10 +84,12 @@ public final class Credentials {
         return new Credentials(type, username, secret, Objects.requireNonNull(description, "description"));
     }
 
+    /** Which kind of credentials these are. */
     public Type type() {
         return type;
     }
 
+    /** Whether these are {@link #anonymous()} credentials. */
     public boolean isAnonymous() {
         return type == Type.ANONYMOUS;
     }

@@ -66,7 +66,8 @@ class ChallengeTest {
         assertThat(ok.params()).isEqualTo(map("service", "registry.example", "error", "insufficient_scope"));
         // lenient: URLs are not tokens, but some servers send them unquoted
         List<Challenge> cs = Challenge.parse("Bearer realm=https://auth/token?a=b,service=reg, Basic realm=b");
-        assertThat(cs).containsExactly(new Challenge("bearer", map("realm", "https://auth/token?a=b", "service", "reg"), ""),
+        assertThat(cs).containsExactly(
+                new Challenge("bearer", map("realm", "https://auth/token?a=b", "service", "reg"), ""),
                 new Challenge("basic", map("realm", "b"), ""));
     }
 
@@ -85,7 +86,8 @@ class ChallengeTest {
     @Test
     void commasAndEqualsInsideQuotesAreData() {
         List<Challenge> cs = Challenge.parse(
-                "Bearer realm=\"https://a/t?x=1,y=2\",scope=\"repository:a:pull,push repository:b:pull\", Basic realm=\"z\"");
+                "Bearer realm=\"https://a/t?x=1,y=2\",scope=\"repository:a:pull,push repository:b:pull\","
+                        + " Basic realm=\"z\"");
         assertThat(cs).hasSize(2);
         assertThat(cs.get(0).realm()).contains("https://a/t?x=1,y=2");
         assertThat(cs.get(0).scope()).contains("repository:a:pull,push repository:b:pull");
@@ -94,7 +96,8 @@ class ChallengeTest {
 
     @Test
     void toleratesWhitespaceEmptyElementsAndBws() {
-        List<Challenge> cs = Challenge.parse(" ,, Basic\trealm = \"x\" ,  , charset=\"UTF-8\" ,, Bearer realm=\"y\",,");
+        List<Challenge> cs =
+                Challenge.parse(" ,, Basic\trealm = \"x\" ,  , charset=\"UTF-8\" ,, Bearer realm=\"y\",,");
         assertThat(cs).hasSize(2);
         assertThat(cs.get(0).params()).isEqualTo(map("realm", "x", "charset", "UTF-8"));
         assertThat(cs.get(1).params()).isEqualTo(map("realm", "y"));
