@@ -1,44 +1,65 @@
 package dev.davit.oci.client;
 
-import dev.davit.oci.registry.Authenticator;
+import dev.davit.oci.auth.CredentialResolver;
+import dev.davit.oci.auth.Credentials;
 import dev.davit.oci.registry.RegistryOptions;
 import java.nio.file.Path;
-import java.util.Map;
+import java.util.HashSet;
 import java.util.Objects;
+import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Immutable options of a {@link DavitClient}.
  *
- * @param store         the OCI layout directory used as the store
- * @param registry      transport settings
- * @param authenticator how credentials are found (see {@link DavitClient#defaultAuthenticator})
+ * @param store       the OCI layout directory used as the store
+ * @param registry    transport settings
+ * @param credentials finds the credentials for a registry (as named in references, e.g. {@code docker.io});
+ *                    consulted only when a registry asks for authentication
  */
-public record ClientOptions(Path store, RegistryOptions registry, Authenticator authenticator) {
+public record ClientOptions(Path store, RegistryOptions registry, Function<String, Credentials> credentials) {
     public ClientOptions {
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(registry, "registry");
-        Objects.requireNonNull(authenticator, "authenticator");
+        Objects.requireNonNull(credentials, "credentials");
     }
 
-    /** Defaults for this process: the store under {@link DavitHome}, default transport, anonymous access. */
+    /**
+     * Defaults for this process: the store under {@link DavitHome}, credentials from flags-free sources (davit
+     * config, then docker config and its helpers), and the davit config's insecure registries.
+     */
     public static ClientOptions defaults() {
-        return new ClientOptions(DavitHome.storeOf(DavitHome.resolve(System.getenv())), RegistryOptions.defaults(),
-                Authenticator.ANONYMOUS);
+        CredentialResolver resolver = CredentialResolver.fromSystem();
+        return new ClientOptions(DavitHome.storeOf(DavitHome.resolve(System.getenv())),
+                RegistryOptions.builder().insecureRegistries(Set.copyOf(resolver.davitConfig().insecureRegistries()))
+                        .build(),
+                resolver::resolve);
+    }
+
+    /** No credentials at all, the default transport, and the given store. */
+    public static ClientOptions anonymous(Path store) {
+        return new ClientOptions(store, RegistryOptions.defaults(), r -> Credentials.anonymous());
     }
 
     public ClientOptions withStore(Path p) {
-        return new ClientOptions(p, registry, authenticator);
+        return new ClientOptions(p, registry, credentials);
     }
 
     public ClientOptions withRegistry(RegistryOptions r) {
-        return new ClientOptions(store, r, authenticator);
+        return new ClientOptions(store, r, credentials);
     }
 
-    public ClientOptions withAuthenticator(Authenticator a) {
-        return new ClientOptions(store, registry, a);
+    /** Adds insecure registries to the transport settings. */
+    public ClientOptions withInsecureRegistries(Set<String> more) {
+        Set<String> all = new HashSet<>(registry.insecureRegistries());
+        all.addAll(more);
+        RegistryOptions r = new RegistryOptions(all, registry.maxConcurrentRequests(), registry.connectTimeout(),
+                registry.idleTimeout(), registry.maxRetries(), registry.initialBackoff(), registry.maxBackoff(),
+                registry.userAgent());
+        return withRegistry(r);
     }
 
-    static Map<String, String> env() {
-        return System.getenv();
+    public ClientOptions withCredentials(Function<String, Credentials> c) {
+        return new ClientOptions(store, registry, c);
     }
 }

@@ -15,6 +15,7 @@ import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.reference.Reference;
+import dev.davit.oci.registry.RegistryAuthenticator;
 import dev.davit.oci.registry.RegistryClient;
 import dev.davit.oci.store.OciStore;
 import dev.davit.oci.store.StoreEntry;
@@ -36,12 +37,14 @@ public final class DavitClient implements AutoCloseable {
     private static final int MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
     private final ClientOptions options;
+    private final RegistryAuthenticator authenticator;
     private final RegistryClient registry;
     private volatile OciStore store;
 
     private DavitClient(ClientOptions options) {
         this.options = options;
-        this.registry = new RegistryClient(options.registry(), options.authenticator(), msg -> { });
+        this.authenticator = new RegistryAuthenticator(options.credentials(), options.registry());
+        this.registry = new RegistryClient(options.registry(), authenticator, msg -> { });
     }
 
     public static DavitClient create(ClientOptions options) {
@@ -72,7 +75,7 @@ public final class DavitClient implements AutoCloseable {
     }
 
     public PullResult pull(Reference ref, PlatformSelector platforms, ProgressListener progress) {
-        RegistryClient client = new RegistryClient(options.registry(), options.authenticator(),
+        RegistryClient client = new RegistryClient(options.registry(), authenticator,
                 msg -> progress.onEvent(new ProgressEvent.Retry(msg)));
         try {
             return new Puller(client, store()).pull(ref, platforms, progress);
@@ -163,9 +166,56 @@ public final class DavitClient implements AutoCloseable {
         }
     }
 
-    /** Checks that the registry accepts the configured credentials. */
-    public void checkLogin(String registryHost) {
-        registry.ping(registryHost, null);
+    /**
+     * Checks {@code credentials} against {@code registryHost} (a {@code /v2/} request, with a token exchange
+     * where the registry uses tokens) and, when accepted, saves them in the davit config file.
+     *
+     * @return the config file written
+     */
+    public java.nio.file.Path login(String registryHost, dev.davit.oci.auth.Credentials credentials) {
+        return login(registryHost, credentials, dev.davit.oci.auth.CredentialResolver.fromSystem().davitConfigPath());
+    }
+
+    /** {@link #login(String, dev.davit.oci.auth.Credentials)} saving into {@code configFile}. */
+    public java.nio.file.Path login(String registryHost, dev.davit.oci.auth.Credentials credentials,
+                                    java.nio.file.Path configFile) {
+        String host = normalizeRegistry(registryHost);
+        RegistryAuthenticator auth = new RegistryAuthenticator(r -> credentials, options.registry());
+        try (RegistryClient check = new RegistryClient(options.registry(), auth, msg -> { })) {
+            check.ping(host, null);
+        }
+        dev.davit.oci.auth.DavitConfig.storeCredentials(configFile, host, credentials);
+        return configFile;
+    }
+
+    /** Removes saved credentials of {@code registryHost} from the davit config; returns whether there were any. */
+    public boolean logout(String registryHost) {
+        return logout(registryHost, dev.davit.oci.auth.CredentialResolver.fromSystem().davitConfigPath());
+    }
+
+    /** {@link #logout(String)} from {@code configFile}. */
+    public boolean logout(String registryHost, java.nio.file.Path configFile) {
+        return dev.davit.oci.auth.DavitConfig.removeCredentials(configFile, normalizeRegistry(registryHost));
+    }
+
+    /** {@code host[:port]} as references name it ({@code index.docker.io} and friends become {@code docker.io}). */
+    static String normalizeRegistry(String registryHost) {
+        String h = registryHost.trim();
+        for (String prefix : new String[] {"https://", "http://"}) {
+            if (h.startsWith(prefix)) {
+                h = h.substring(prefix.length());
+            }
+        }
+        int slash = h.indexOf('/');
+        if (slash >= 0) {
+            h = h.substring(0, slash);
+        }
+        Reference r = Reference.parse(h + "/x/y:1");
+        if (!r.repository().equals("x/y")) {
+            throw new DavitException(Kind.USAGE, "invalid registry '" + dev.davit.oci.Text.shorten(registryHost, 60)
+                    + "': give host[:port], e.g. ghcr.io or 127.0.0.1:5000");
+        }
+        return r.registry();
     }
 
     @Override

@@ -8,7 +8,6 @@ import dev.davit.oci.auth.Credentials;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
-import dev.davit.oci.registry.RegistryAuthenticator;
 import dev.davit.oci.registry.RegistryOptions;
 import dev.davit.oci.testkit.Fixtures;
 import dev.davit.oci.testkit.PushedImage;
@@ -24,8 +23,7 @@ class AuthIntegrationTest {
     Path dir;
 
     DavitClient client(Function<String, Credentials> creds) {
-        RegistryOptions opts = RegistryOptions.defaults();
-        return DavitClient.create(new ClientOptions(dir.resolve("store"), opts, new RegistryAuthenticator(creds, opts)));
+        return DavitClient.create(new ClientOptions(dir.resolve("store"), RegistryOptions.defaults(), creds));
     }
 
     @Test
@@ -90,6 +88,35 @@ class AuthIntegrationTest {
                         .matches(e -> ((DavitException) e).kind() == DavitException.Kind.AUTH)
                         .hasMessageNotContaining("s3cret-wrong")
                         .hasMessageContaining("davit login");
+            }
+        }
+    }
+
+    @Test
+    void loginChecksCredentialsAndSavesThemThenLogoutRemovesThem() throws Exception {
+        try (TestRegistry reg = TestRegistry.builder().tokenAuth().start()) {
+            PushedImage img = Fixtures.pushImage(reg, "auth/login", "1");
+            Path config = dir.resolve("config/davit.json");
+            try (DavitClient davit = client(r -> Credentials.anonymous())) {
+                assertThatThrownBy(() -> davit.login(reg.hostPort(), Credentials.basic(reg.username(), "nope-nope"), config))
+                        .isInstanceOf(DavitException.class)
+                        .matches(e -> ((DavitException) e).kind() == DavitException.Kind.AUTH)
+                        .hasMessageNotContaining("nope-nope");
+                assertThat(config).doesNotExist();
+                davit.login("http://" + reg.hostPort() + "/", Credentials.basic(reg.username(), reg.password()), config);
+                assertThat(config).exists();
+                assertThat(java.nio.file.Files.getPosixFilePermissions(config))
+                        .containsExactlyInAnyOrder(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                                java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            }
+            // the saved credentials are found by a resolver reading that config
+            var resolver = new dev.davit.oci.auth.CredentialResolver(java.util.Map.of("DAVIT_CONFIG", config.toString()),
+                    dir.resolve("home"));
+            try (DavitClient davit = client(resolver::resolve)) {
+                assertThat(davit.pull(img.reference(), PlatformSelector.host(), ProgressListener.NONE).target().digest()
+                        .toString()).isEqualTo(img.manifestDigest());
+                assertThat(davit.logout(reg.hostPort(), config)).isTrue();
+                assertThat(davit.logout(reg.hostPort(), config)).isFalse();
             }
         }
     }

@@ -51,8 +51,7 @@ class PullIntegrationTest {
     }
 
     DavitClient client() {
-        return DavitClient.create(ClientOptions.defaults().withStore(dir.resolve("store"))
-                .withRegistry(RegistryOptions.builder().build()));
+        return DavitClient.create(ClientOptions.anonymous(dir.resolve("store")));
     }
 
     @Test
@@ -223,7 +222,7 @@ class PullIntegrationTest {
     void anUnreachableRegistryIsANetworkErrorAfterRetries() {
         RegistryOptions fast = RegistryOptions.builder().maxRetries(1)
                 .initialBackoff(java.time.Duration.ofMillis(10)).maxBackoff(java.time.Duration.ofMillis(20)).build();
-        try (DavitClient davit = DavitClient.create(ClientOptions.defaults().withStore(dir.resolve("s"))
+        try (DavitClient davit = DavitClient.create(ClientOptions.anonymous(dir.resolve("s"))
                 .withRegistry(fast))) {
             assertThatThrownBy(() -> davit.pull("127.0.0.1:1/x/y:1", PlatformSelector.host(), ProgressListener.NONE))
                     .isInstanceOf(DavitException.class)

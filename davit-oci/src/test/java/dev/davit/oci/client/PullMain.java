@@ -13,7 +13,7 @@ public final class PullMain {
     }
 
     public static void main(String[] args) {
-        try (DavitClient davit = DavitClient.create(ClientOptions.defaults().withStore(Path.of(args[0])))) {
+        try (DavitClient davit = DavitClient.create(ClientOptions.anonymous(Path.of(args[0])))) {
             var r = davit.pull(args[1], PlatformSelector.host(), e -> {
                 if (e instanceof ProgressEvent.BlobStarted s) {
                     System.out.println("started " + s.offset());
