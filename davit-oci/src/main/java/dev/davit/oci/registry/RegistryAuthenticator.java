@@ -8,12 +8,8 @@ import dev.davit.oci.auth.TokenCache;
 import dev.davit.oci.auth.TokenResponse;
 import dev.davit.oci.reference.Reference;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +33,6 @@ public final class RegistryAuthenticator implements Authenticator {
 
     private final Function<String, Credentials> credentials;
     private final RegistryOptions options;
-    private final HttpClient http;
     private final TokenCache tokens = new TokenCache();
     private final Map<String, Challenge> bearerChallenges = new ConcurrentHashMap<>();
     private final Set<String> basicRegistries = ConcurrentHashMap.newKeySet();
@@ -49,8 +44,6 @@ public final class RegistryAuthenticator implements Authenticator {
     public RegistryAuthenticator(Function<String, Credentials> credentials, RegistryOptions options) {
         this.credentials = credentials;
         this.options = options;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(options.connectTimeout()).followRedirects(HttpClient.Redirect.NEVER).build();
     }
 
     private Credentials credentialsFor(String apiHost) {
@@ -143,52 +136,56 @@ public final class RegistryAuthenticator implements Authenticator {
                 q.append(q.isEmpty() ? "" : "&").append("scope=").append(enc(s));
             }
         }
-        HttpRequest.Builder b;
+        Map<String, String> headers = new java.util.LinkedHashMap<>();
+        headers.put("User-Agent", options.userAgent());
+        String method;
+        URI target;
+        byte[] body = null;
         if (creds.type() == Credentials.Type.IDENTITY_TOKEN) {
             requireSafeTransport(registry, realmUri);
             String form = q + (q.isEmpty() ? "" : "&") + "grant_type=refresh_token&client_id=davit&refresh_token="
                     + enc(creds.secret());
-            b = HttpRequest.newBuilder(realmUri).header("Content-Type", "application/x-www-form-urlencoded")
-                    .POST(HttpRequest.BodyPublishers.ofString(form));
+            method = "POST";
+            target = realmUri;
+            body = form.getBytes(StandardCharsets.UTF_8);
+            headers.put("Content-Type", "application/x-www-form-urlencoded");
         } else {
             String sep = realmUri.getRawQuery() == null ? "?" : "&";
-            b = HttpRequest.newBuilder(URI.create(realm + (q.isEmpty() ? "" : sep + q))).GET();
+            method = "GET";
+            target = URI.create(realm + (q.isEmpty() ? "" : sep + q));
             if (creds.type() == Credentials.Type.BASIC) {
                 requireSafeTransport(registry, realmUri);
-                b.header("Authorization", creds.basicHeaderValue());
+                headers.put("Authorization", creds.basicHeaderValue());
             }
         }
-        b.header("User-Agent", options.userAgent()).timeout(options.idleTimeout());
-        HttpResponse<InputStream> r;
+        Http.Response r;
         try {
-            r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+            r = Http.exchange(method, target, headers, body, options.connectTimeout(), options.idleTimeout());
         } catch (IOException e) {
             throw new DavitException(Kind.NETWORK, "cannot reach the token service of " + registry + " at "
                     + realmUri.getHost() + ": " + Transport.describe(e) + "; check your network", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DavitException(Kind.NETWORK, "interrupted while fetching a token");
         }
         LOG.debug("token {} {} -> {}", creds.isAnonymous() ? "anonymous" : "authenticated", Transport.redact(realmUri),
-                r.statusCode());
-        try (InputStream in = r.body()) {
-            byte[] body = in.readNBytes(TokenResponse.MAX_BODY_BYTES + 1);
-            int status = r.statusCode();
+                r.status());
+        try (r) {
+            byte[] bytes = r.body().readNBytes(TokenResponse.MAX_BODY_BYTES + 1);
+            int status = r.status();
             if (status == 401 || status == 403) {
                 throw new DavitException(Kind.AUTH, creds.isAnonymous()
-                        ? "registry " + registry + " requires authentication for " + scope + "; run 'davit login "
+                        ? "registry " + registry + " requires authentication for " + (scope == null ? "this registry" : scope) + "; run 'davit login "
                         + displayName(registry) + "'"
-                        : "registry " + registry + " rejected the credentials (" + creds.source() + ") for " + scope
+                        : "registry " + registry + " rejected the credentials (" + creds.source() + ") for "
+                        + (scope == null ? "this registry" : scope)
                         + "; check them with 'davit login " + displayName(registry) + "'");
             }
             if (status != 200) {
                 throw new DavitException(Kind.AUTH, "the token service of " + registry + " answered HTTP " + status
                         + "; try again later");
             }
-            if (body.length > TokenResponse.MAX_BODY_BYTES) {
+            if (bytes.length > TokenResponse.MAX_BODY_BYTES) {
                 throw new DavitException(Kind.AUTH, "the token service of " + registry + " sent an oversized answer");
             }
-            return TokenResponse.parse(body, tokens.clock());
+            return TokenResponse.parse(bytes, tokens.clock());
         } catch (IOException e) {
             throw new DavitException(Kind.NETWORK, "reading a token from " + realmUri.getHost() + " failed: "
                     + Transport.describe(e), e);

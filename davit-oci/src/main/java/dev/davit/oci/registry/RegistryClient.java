@@ -34,14 +34,12 @@ public final class RegistryClient implements AutoCloseable {
 
     private final Transport transport;
     private final Semaphore permits;
-    private final IdleWatchdog watchdog;
     private final RegistryOptions options;
 
     public RegistryClient(RegistryOptions options, Authenticator auth, Consumer<String> retryListener) {
         this.options = options;
         this.transport = new Transport(options, auth, retryListener);
         this.permits = new Semaphore(options.maxConcurrentRequests(), true);
-        this.watchdog = new IdleWatchdog(options.idleTimeout());
     }
 
     public RegistryOptions options() {
@@ -185,7 +183,7 @@ public final class RegistryClient implements AutoCloseable {
                     ingest.restart();
                     progress.accept(0);
                 }
-                try (InputStream body = watchdog.watch(r.body())) {
+                try (InputStream body = r.body()) {
                     int n;
                     while ((n = body.read(buf)) > 0) {
                         ingest.write(buf, 0, n);
@@ -322,7 +320,6 @@ public final class RegistryClient implements AutoCloseable {
 
     @Override
     public void close() {
-        watchdog.close();
         transport.close();
     }
 }

@@ -8,12 +8,6 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpHeaders;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZonedDateTime;
@@ -31,13 +25,13 @@ import org.slf4j.LoggerFactory;
  * The layered HTTP transport: auth (challenge -> token, retried once) -> retry (connection errors, 408, 429,
  * 5xx, with backoff and {@code Retry-After}) -> redirects (followed by hand; {@code Authorization} is dropped
  * when a redirect leaves the registry's host) -> logging (method, URL path, status; never header values).
- * Bodies are streamed: callers read and close {@link Response#body()}.
+ * Bodies are streamed: callers read and close {@link Response#body()}. The idle-read timeout is the socket's
+ * read timeout, so a stalled body fails (and is retried or resumed) instead of hanging.
  */
 public final class Transport implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
     private static final int MAX_REDIRECTS = 5;
 
-    private final HttpClient http;
     private final RegistryOptions options;
     private final Authenticator auth;
     private final Consumer<String> retryListener;
@@ -46,20 +40,10 @@ public final class Transport implements AutoCloseable {
         this.options = options;
         this.auth = auth;
         this.retryListener = retryListener == null ? s -> { } : retryListener;
-        this.http = HttpClient.newBuilder()
-                .version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(options.connectTimeout())
-                .followRedirects(HttpClient.Redirect.NEVER)
-                .build();
     }
 
     public RegistryOptions options() {
         return options;
-    }
-
-    /** The plain client (no auth layer), for token endpoints. */
-    public HttpClient httpClient() {
-        return http;
     }
 
     /** The base URI of a registry's API, {@code http://} only for loopback and insecure registries. */
@@ -84,9 +68,18 @@ public final class Transport implements AutoCloseable {
     }
 
     /** A response whose body must be closed. */
-    public record Response(int status, HttpHeaders headers, InputStream body, URI uri) implements AutoCloseable {
+    public record Response(int status, Map<String, List<String>> headers, InputStream body, URI uri)
+            implements AutoCloseable {
+        /** The first value of header {@code name} (case-insensitive), or null. */
         public String header(String name) {
-            return headers.firstValue(name).orElse(null);
+            List<String> v = headers.get(name.toLowerCase(java.util.Locale.ROOT));
+            return v == null || v.isEmpty() ? null : v.get(0);
+        }
+
+        /** All values of header {@code name} (case-insensitive). */
+        public List<String> headerValues(String name) {
+            List<String> v = headers.get(name.toLowerCase(java.util.Locale.ROOT));
+            return v == null ? List.of() : v;
         }
 
         /** Reads at most {@code max} bytes of the body; more is an error. */
@@ -133,7 +126,7 @@ public final class Transport implements AutoCloseable {
             }
             int status = resp.status();
             if (status == 401 && !challenged) {
-                List<String> challenges = resp.headers().allValues("WWW-Authenticate");
+                List<String> challenges = resp.headerValues("WWW-Authenticate");
                 resp.close();
                 authorization = auth.challenge(req.registry(), req.scope(), challenges);
                 challenged = true;
@@ -166,28 +159,19 @@ public final class Transport implements AutoCloseable {
         URI uri = base.resolve(req.path());
         String originalAuthority = uri.getRawAuthority();
         for (int hop = 0; ; hop++) {
-            HttpRequest.Builder b = HttpRequest.newBuilder(uri)
-                    .header("User-Agent", options.userAgent());
-            req.headers().forEach(b::header);
+            Map<String, String> headers = new java.util.LinkedHashMap<>(req.headers());
+            headers.put("User-Agent", options.userAgent());
             boolean sameHost = Objects.equals(uri.getRawAuthority(), originalAuthority);
             if (authorization != null && sameHost) {
-                b.header("Authorization", authorization);
+                headers.put("Authorization", authorization);
             }
-            HttpRequest.BodyPublisher pub = req.body() == null ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofByteArray(req.body());
-            b.method(req.method(), pub);
-            HttpResponse<InputStream> r;
-            try {
-                r = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted");
-            }
-            int status = r.statusCode();
+            Http.Response r = Http.exchange(req.method(), uri, headers, req.body(), options.connectTimeout(),
+                    options.idleTimeout());
+            int status = r.status();
             LOG.debug("{} {} -> {}{}", req.method(), redact(uri), status, sameHost ? "" : " (other host, no credentials)");
             if (isRedirect(status)) {
-                String location = r.headers().firstValue("Location").orElse(null);
-                r.body().close();
+                String location = r.header("Location");
+                r.close();
                 if (location == null) {
                     throw new IOException("redirect " + status + " without Location");
                 }
@@ -218,7 +202,7 @@ public final class Transport implements AutoCloseable {
         if (e instanceof SSLException) {
             return false;
         }
-        if (e instanceof HttpConnectTimeoutException || e instanceof HttpTimeoutException || e instanceof ConnectException) {
+        if (e instanceof java.net.SocketTimeoutException || e instanceof ConnectException) {
             return true;
         }
         return !(e instanceof InterruptedIOException) || e instanceof java.net.SocketTimeoutException;
@@ -305,6 +289,6 @@ public final class Transport implements AutoCloseable {
 
     @Override
     public void close() {
-        http.close();
+        // connections are pooled by the JDK's keep-alive cache
     }
 }
