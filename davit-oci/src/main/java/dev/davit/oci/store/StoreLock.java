@@ -127,7 +127,7 @@ final class StoreLock {
 
     private static FileChannel open(Path file) {
         try {
-            return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw new DavitException(DavitException.Kind.STORE, "cannot open lock file " + file + ": " + e.getMessage()
                     + "; check that the store directory is writable", e);
