@@ -1,8 +1,9 @@
 package dev.davit.cli;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
@@ -24,14 +25,24 @@ public final class GlobalOptions {
             description = "Debug logging on stderr and stack traces on errors.")
     boolean debug;
 
-    @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]", scope = ScopeType.INHERIT,
-            description = "Reach this registry over plain HTTP (repeatable). Loopback registries always are.")
-    List<String> insecureRegistries = new ArrayList<>();
+    private final Set<String> insecureRegistries = new LinkedHashSet<>();
 
     @Option(names = "--store", paramLabel = "DIR", scope = ScopeType.INHERIT,
             description = "The store directory (default: $DAVIT_HOME/store, else $XDG_CACHE_HOME/davit/store,"
                     + " else ~/.cache/davit/store).")
     Path store;
+
+    /**
+     * Accumulates: picocli hands the subcommand's inherited copy of a repeatable option a fresh list, so values
+     * given before and after the subcommand name arrive in separate calls.
+     */
+    @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]", scope = ScopeType.INHERIT,
+            description = "Reach this registry over plain HTTP (repeatable). Loopback registries always are.")
+    void insecureRegistries(List<String> hosts) {
+        if (hosts != null) {
+            insecureRegistries.addAll(hosts);
+        }
+    }
 
     public boolean json() {
         return json;
