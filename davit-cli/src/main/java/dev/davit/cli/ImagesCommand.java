@@ -6,6 +6,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
 import dev.davit.oci.Text;
 import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;
@@ -54,7 +55,7 @@ final class ImagesCommand extends DavitCommand {
             n.put("resolved_digest", e.resolvedDigest() == null ? null : e.resolvedDigest().toString());
             n.put("resolved_at", JsonShapes.instant(e.resolvedAt()));
         }
-        out.result(doc, w -> table(w, rows));
+        out.result(doc, w -> table(w, store, rows));
         return 0;
     }
 
@@ -79,7 +80,29 @@ final class ImagesCommand extends DavitCommand {
         return null;
     }
 
-    private void table(PrintWriter w, List<Row> rows) {
+    /** For humans: the platform, "N platforms" for a multi-platform index, else "-". */
+    private static String platformLabel(OciStore store, Row r) {
+        if (r.platform() != null) {
+            return Text.printable(r.platform());
+        }
+        Descriptor d = r.entry().descriptor();
+        if (MediaTypes.isIndex(d.mediaType())) {
+            try {
+                if (store.readManifest(d) instanceof ImageIndex idx) {
+                    long n = idx.manifests().stream()
+                            .filter(m -> m.platform() != null && !"unknown".equals(m.platform().os())).count();
+                    if (n > 0) {
+                        return n + (n == 1 ? " platform" : " platforms");
+                    }
+                }
+            } catch (DavitException ex) {
+                // fsck reports it
+            }
+        }
+        return "-";
+    }
+
+    private void table(PrintWriter w, OciStore store, List<Row> rows) {
         Instant now = Instant.now();
         List<String[]> cells = new ArrayList<>();
         cells.add(new String[] {"NAME", "DIGEST", "PLATFORM", "SIZE", "RESOLVED"});
@@ -87,7 +110,7 @@ final class ImagesCommand extends DavitCommand {
             StoreEntry e = r.entry();
             var d = e.descriptor().digest();
             cells.add(new String[] {Text.printable(e.name()), noTrunc ? d.toString() : d.shortHex(),
-                r.platform() == null ? "-" : Text.printable(r.platform()), Units.bytes(r.size()),
+                platformLabel(store, r), Units.bytes(r.size()),
                 Units.ago(e.resolvedAt(), now)});
         }
         int[] widths = new int[5];

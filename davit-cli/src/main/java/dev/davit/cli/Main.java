@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -167,14 +168,19 @@ public final class Main implements Callable<Integer> {
         return globals;
     }
 
-    /** Client options from the global options and the environment. */
+    /**
+     * Client options: the library's defaults (which may carry configured insecure registries and credentials),
+     * plus --insecure-registry, the CLI's User-Agent, and the store from --store or the environment.
+     */
     ClientOptions clientOptions() {
-        RegistryOptions registry = RegistryOptions.builder()
-                .insecureRegistries(new LinkedHashSet<>(globals.insecureRegistries()))
-                .userAgent("davit/" + version())
-                .build();
-        ClientOptions o = ClientOptions.defaults().withRegistry(registry);
-        return o.withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env)));
+        ClientOptions o = ClientOptions.defaults();
+        RegistryOptions base = o.registry();
+        Set<String> insecure = new LinkedHashSet<>(base.insecureRegistries());
+        insecure.addAll(globals.insecureRegistries());
+        RegistryOptions registry = new RegistryOptions(insecure, base.maxConcurrentRequests(), base.connectTimeout(),
+                base.idleTimeout(), base.maxRetries(), base.initialBackoff(), base.maxBackoff(), "davit/" + version());
+        return o.withRegistry(registry)
+                .withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env)));
     }
 
     static String version() {
