@@ -1,33 +1,205 @@
 package dev.davit.cli;
 
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitHome;
+import dev.davit.oci.registry.RegistryOptions;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParseResult;
+import picocli.CommandLine.Spec;
 
-/** Entry point of the davit CLI. */
+/**
+ * Entry point of the davit CLI. {@link #execute} runs one command line with the CLI's error handling (one
+ * {@code davit: error:} line, documented exit codes, a JSON error document with {@code --json}); tests call it
+ * in-process with their own streams.
+ */
 @Command(name = "davit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Pull, verify and store OCI images and artifacts from any registry.")
-public final class Main implements Runnable {
+        description = "Pull, verify and store OCI images and artifacts from any registry, without a daemon.",
+        subcommands = {PullCommand.class, InspectCommand.class, DigestCommand.class, TagsCommand.class,
+            ImagesCommand.class, RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class,
+            LogoutCommand.class},
+        commandListHeading = "%nCommands:%n",
+        footerHeading = "%n",
+        footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
+                + " 5 network, 6 verification (also: fsck found problems), 7 store.",
+            "Environment: DAVIT_HOME, XDG_CACHE_HOME (store location), DAVIT_PROGRESS=bars|lines|none."})
+public final class Main implements Callable<Integer> {
+    static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
 
-    public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).execute(args));
+    @Mixin
+    GlobalOptions globals = new GlobalOptions();
+
+    @Spec
+    CommandSpec spec;
+
+    private final OutputStream rawOut;
+    private final Map<String, String> env;
+    private Output output;
+
+    public Main() {
+        this(System.out, System.getenv());
     }
 
+    Main(OutputStream rawOut, Map<String, String> env) {
+        this.rawOut = rawOut;
+        this.env = env;
+    }
+
+    public static void main(String[] args) {
+        int rc = execute(args, System.out, System.err, System.getenv());
+        System.exit(rc);
+    }
+
+    /** Runs one command line, writing to {@code out} and {@code err}; returns the exit code. */
+    public static int execute(String[] args, OutputStream out, OutputStream err, Map<String, String> env) {
+        Main main = new Main(out, env);
+        PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
+        PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
+        try {
+            return main.commandLine(o, e).execute(args);
+        } finally {
+            o.flush();
+            e.flush();
+        }
+    }
+
+    /** A command line for this instance with the CLI's execution strategy and error handlers installed. */
+    CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(this);
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionStrategy(this::executeParsed);
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> output().error(ex));
+        cl.setParameterExceptionHandler((ex, args) -> {
+            boolean json = globals.json || jsonFlagIn(args);
+            Output o = new Output(out, err, rawOut, json, true, globals.debug, env);
+            return o.error(new DavitException(Kind.USAGE, usageMessage(ex), ex));
+        });
+        return cl;
+    }
+
+    private int executeParsed(ParseResult parsed) {
+        configureLogging(globals.debug);
+        output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, globals.json,
+                globals.quiet, globals.debug, env);
+        if (globals.json) {
+            for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+                if (p.isVersionHelpRequested()) {
+                    output.printJson(output.object().put("version", version()));
+                    return 0;
+                }
+                if (p.isUsageHelpRequested()) {
+                    output.printJson(output.object().put("usage", p.commandSpec().commandLine().getUsageMessage(
+                            CommandLine.Help.Ansi.OFF)));
+                    return 0;
+                }
+            }
+        }
+        return new CommandLine.RunLast().execute(parsed);
+    }
+
+    /** Debug logging with --debug, else warnings only; must run before the first logger is created. */
+    static void configureLogging(boolean debug) {
+        if (debug) {
+            System.setProperty(LOG_LEVEL_PROPERTY, "debug");
+        } else if (System.getProperty(LOG_LEVEL_PROPERTY) == null) {
+            System.setProperty(LOG_LEVEL_PROPERTY, "warn");
+        }
+    }
+
+    /** Picocli's message, friendlier for an unknown command, with a pointer to the right --help. */
+    static String usageMessage(CommandLine.ParameterException ex) {
+        CommandLine cl = ex.getCommandLine();
+        String msg = ex.getMessage();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u && !cl.getSubcommands().isEmpty()
+                && !u.getUnmatched().isEmpty() && !u.getUnmatched().get(0).startsWith("-")) {
+            msg = "unknown command '" + u.getUnmatched().get(0) + "'";
+            List<String> suggestions = u.getSuggestions();
+            if (!suggestions.isEmpty()) {
+                msg += "; did you mean " + String.join(" or ", suggestions) + "?";
+            }
+        }
+        return msg + " (see '" + cl.getCommandSpec().qualifiedName() + " --help')";
+    }
+
+    private static boolean jsonFlagIn(String[] args) {
+        for (String a : args) {
+            if (a.equals("--")) {
+                return false;
+            }
+            if (a.equals("--json")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** No subcommand: usage on stderr, exit 2. */
     @Override
-    public void run() {
-        new CommandLine(this).usage(System.err);
+    public Integer call() {
+        if (!globals.json) {
+            spec.commandLine().usage(spec.commandLine().getErr());
+        }
+        throw new DavitException(Kind.USAGE, "no command given (see 'davit --help')");
+    }
+
+    Output output() {
+        if (output == null) {
+            output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, globals.json,
+                    globals.quiet, globals.debug, env);
+        }
+        return output;
+    }
+
+    GlobalOptions globals() {
+        return globals;
+    }
+
+    /**
+     * Client options: the library's defaults (which may carry configured insecure registries and credentials),
+     * plus --insecure-registry, the CLI's User-Agent, and the store from --store or the environment.
+     */
+    ClientOptions clientOptions() {
+        ClientOptions o = ClientOptions.defaults();
+        RegistryOptions base = o.registry();
+        Set<String> insecure = new LinkedHashSet<>(base.insecureRegistries());
+        insecure.addAll(globals.insecureRegistries());
+        RegistryOptions registry = new RegistryOptions(insecure, base.maxConcurrentRequests(), base.connectTimeout(),
+                base.idleTimeout(), base.maxRetries(), base.initialBackoff(), base.maxBackoff(), "davit/" + version());
+        return o.withRegistry(registry)
+                .withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env)));
+    }
+
+    static String version() {
+        var p = new java.util.Properties();
+        try (var in = Main.class.getResourceAsStream("version.properties")) {
+            if (in != null) {
+                p.load(in);
+            }
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+        return p.getProperty("version", "unknown");
     }
 
     /** Reads the version filtered into version.properties at build time. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() throws Exception {
-            var p = new java.util.Properties();
-            try (var in = Main.class.getResourceAsStream("version.properties")) {
-                if (in != null) {
-                    p.load(in);
-                }
-            }
-            return new String[] {"davit " + p.getProperty("version", "unknown")};
+        public String[] getVersion() {
+            return new String[] {"davit " + version()};
         }
     }
 }

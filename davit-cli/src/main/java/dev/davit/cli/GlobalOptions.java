@@ -1,0 +1,66 @@
+package dev.davit.cli;
+
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * Options every command accepts, before or after the subcommand name. They are declared once on {@link Main}
+ * with {@link ScopeType#INHERIT}; picocli binds the subcommands' copies to these same fields.
+ */
+public final class GlobalOptions {
+
+    @Option(names = "--json", scope = ScopeType.INHERIT,
+            description = "Print exactly one JSON document on stdout (results and errors); no progress.")
+    boolean json;
+
+    @Option(names = {"-q", "--quiet"}, scope = ScopeType.INHERIT,
+            description = "No progress output, only results.")
+    boolean quiet;
+
+    @Option(names = "--debug", scope = ScopeType.INHERIT,
+            description = "Debug logging on stderr and stack traces on errors.")
+    boolean debug;
+
+    private final Set<String> insecureRegistries = new LinkedHashSet<>();
+
+    @Option(names = "--store", paramLabel = "DIR", scope = ScopeType.INHERIT,
+            description = "The store directory (default: $DAVIT_HOME/store, else $XDG_CACHE_HOME/davit/store,"
+                    + " else ~/.cache/davit/store).")
+    Path store;
+
+    /**
+     * Accumulates: picocli hands the subcommand's inherited copy of a repeatable option a fresh list, so values
+     * given before and after the subcommand name arrive in separate calls.
+     */
+    @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]", scope = ScopeType.INHERIT,
+            description = "Reach this registry over plain HTTP (repeatable). Loopback registries always are.")
+    void insecureRegistries(List<String> hosts) {
+        if (hosts != null) {
+            insecureRegistries.addAll(hosts);
+        }
+    }
+
+    public boolean json() {
+        return json;
+    }
+
+    public boolean quiet() {
+        return quiet;
+    }
+
+    public boolean debug() {
+        return debug;
+    }
+
+    public List<String> insecureRegistries() {
+        return List.copyOf(insecureRegistries);
+    }
+
+    public Path store() {
+        return store;
+    }
+}

@@ -1,0 +1,129 @@
+package dev.davit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.Text;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import picocli.CommandLine.ParameterException;
+
+/**
+ * Where a command's output goes: results on stdout (human text, or one JSON document with {@code --json}),
+ * progress and errors on stderr.
+ */
+final class Output {
+    private final PrintWriter out;
+    private final PrintWriter err;
+    private final OutputStream rawOut;
+    private final boolean json;
+    private final boolean quiet;
+    private final boolean debug;
+    private final Map<String, String> env;
+
+    Output(PrintWriter out, PrintWriter err, OutputStream rawOut, boolean json, boolean quiet, boolean debug,
+           Map<String, String> env) {
+        this.out = out;
+        this.err = err;
+        this.rawOut = rawOut;
+        this.json = json;
+        this.quiet = quiet;
+        this.debug = debug;
+        this.env = env;
+    }
+
+    boolean json() {
+        return json;
+    }
+
+    ObjectNode object() {
+        return Json.object();
+    }
+
+    /** Prints the result: {@code doc} with --json, else whatever {@code human} writes. */
+    void result(JsonNode doc, Consumer<PrintWriter> human) {
+        if (json) {
+            printJson(doc);
+        } else {
+            human.accept(out);
+            out.flush();
+        }
+    }
+
+    /** Prints one JSON document (indented, newline-terminated) on stdout. */
+    void printJson(JsonNode doc) {
+        out.println(Json.pretty(doc));
+        out.flush();
+    }
+
+    /** Writes bytes to stdout exactly as given. */
+    void raw(byte[] bytes) {
+        out.flush();
+        try {
+            rawOut.write(bytes);
+            rawOut.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A one-line notice on stderr ({@code davit: ...}), shown unless --quiet or --json. */
+    void notice(String line) {
+        if (!quiet && !json) {
+            err.println("davit: " + Text.printable(line));
+            err.flush();
+        }
+    }
+
+    /** A one-line warning on stderr, always shown. */
+    void warn(String line) {
+        err.println("davit: " + Text.printable(line));
+        err.flush();
+    }
+
+    /** A progress renderer for one operation; renders nothing with --quiet or --json. */
+    ProgressRenderer progress() {
+        if (quiet || json) {
+            return ProgressRenderer.NONE;
+        }
+        return ProgressRenderer.create(ProgressRenderer.mode(env), err, env);
+    }
+
+    /** Reports {@code t} (one line on stderr, the error document with --json) and returns the exit code. */
+    int error(Throwable t) {
+        Kind kind;
+        String message;
+        if (t instanceof DavitException de) {
+            kind = de.kind();
+            message = de.getMessage();
+        } else if (t instanceof ParameterException) {
+            kind = Kind.USAGE;
+            message = t.getMessage();
+        } else {
+            kind = Kind.INTERNAL;
+            message = "internal error: " + t + (debug ? "" : " (re-run with --debug)");
+        }
+        message = Text.printable(message == null ? t.getClass().getName() : message);
+        err.println("davit: error: " + message);
+        if (debug) {
+            t.printStackTrace(err);
+        }
+        err.flush();
+        if (json) {
+            ObjectNode doc = object();
+            ObjectNode e = doc.putObject("error");
+            e.put("kind", kind.name().toLowerCase(Locale.ROOT));
+            e.put("message", message);
+            e.put("exit_code", kind.exitCode());
+            printJson(doc);
+        }
+        return kind.exitCode();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.davit.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Runs the CLI in-process with captured stdout and stderr and a controlled environment. */
+final class Cli {
+    private final Map<String, String> env = new HashMap<>();
+
+    Cli(Path home) {
+        env.put("DAVIT_HOME", home.toString());
+        env.put("DAVIT_PROGRESS", "lines");
+    }
+
+    Cli env(String key, String value) {
+        env.put(key, value);
+        return this;
+    }
+
+    Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = Main.execute(args, out, err, env);
+        return new Result(rc, out.toByteArray(), err.toString(StandardCharsets.UTF_8));
+    }
+
+    /** Exit code and captured output of one run. */
+    record Result(int rc, byte[] stdoutBytes, String stderr) {
+        String stdout() {
+            return new String(stdoutBytes, StandardCharsets.UTF_8);
+        }
+
+        /** Stdout parsed as exactly one JSON document (fails on trailing content). */
+        JsonNode json() {
+            try {
+                return Json.read(stdoutBytes);
+            } catch (IOException e) {
+                throw new UncheckedIOException("stdout is not one JSON document: " + stdout(), e);
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "rc=" + rc + "\n--- stdout\n" + stdout() + "\n--- stderr\n" + stderr;
+        }
+    }
+}

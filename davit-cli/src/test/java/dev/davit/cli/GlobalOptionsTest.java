@@ -1,0 +1,61 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.oci.client.ClientOptions;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class GlobalOptionsTest {
+
+    private static Main parse(String... args) {
+        Main main = new Main(System.out, Map.of("DAVIT_HOME", "/tmp/davit-home-from-env"));
+        main.commandLine(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter())).parseArgs(args);
+        return main;
+    }
+
+    @Test
+    void globalOptionsWorkBeforeTheSubcommand() {
+        Main m = parse("--json", "--quiet", "--debug", "--store", "/tmp/s1", "--insecure-registry", "reg.local:5000",
+                "images");
+        assertThat(m.globals().json()).isTrue();
+        assertThat(m.globals().quiet()).isTrue();
+        assertThat(m.globals().debug()).isTrue();
+        ClientOptions o = m.clientOptions();
+        assertThat(o.store()).isEqualTo(Path.of("/tmp/s1"));
+        assertThat(o.registry().insecureRegistries()).containsExactly("reg.local:5000");
+    }
+
+    @Test
+    void globalOptionsWorkAfterTheSubcommand() {
+        Main m = parse("images", "--json", "-q", "--store", "/tmp/s2", "--insecure-registry", "a.local",
+                "--insecure-registry", "b.local:5000");
+        assertThat(m.globals().json()).isTrue();
+        assertThat(m.globals().quiet()).isTrue();
+        ClientOptions o = m.clientOptions();
+        assertThat(o.store()).isEqualTo(Path.of("/tmp/s2"));
+        assertThat(o.registry().insecureRegistries()).containsExactlyInAnyOrder("a.local", "b.local:5000");
+        assertThat(o.registry().isPlainHttp("a.local:443")).isTrue();
+    }
+
+    @Test
+    void globalOptionsOnBothSidesAreKept() {
+        Main m = parse("--json", "--insecure-registry", "a.local", "--store", "/tmp/s3", "pull", "--insecure-registry",
+                "b.local", "--insecure-registry", "c.local", "--debug", "x");
+        assertThat(m.globals().json()).isTrue();
+        assertThat(m.globals().debug()).isTrue();
+        assertThat(m.clientOptions().store()).isEqualTo(Path.of("/tmp/s3"));
+        assertThat(m.clientOptions().registry().insecureRegistries())
+                .containsExactlyInAnyOrder("a.local", "b.local", "c.local");
+    }
+
+    @Test
+    void storeDefaultsToDavitHome() {
+        Main m = parse("images");
+        assertThat(m.clientOptions().store()).isEqualTo(Path.of("/tmp/davit-home-from-env", "store"));
+        assertThat(m.globals().json()).isFalse();
+    }
+}

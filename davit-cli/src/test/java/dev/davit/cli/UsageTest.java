@@ -1,0 +1,149 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Usage errors: exit 2, one {@code davit: error:} line, no stack trace; the error document with --json. */
+class UsageTest {
+    @TempDir
+    Path home;
+
+    private Cli cli() {
+        return new Cli(home);
+    }
+
+    static void assertOneErrorLine(Cli.Result r, String contains) {
+        assertThat(r.stderr().lines().toList()).as(r.toString()).hasSize(1);
+        assertThat(r.stderr()).startsWith("davit: error: ").contains(contains);
+        assertThat(r.stderr()).doesNotContain("\tat ", "Exception");
+    }
+
+    @Test
+    void badReferenceIsAUsageError() {
+        Cli.Result r = cli().run("pull", "Not A Ref");
+        assertThat(r.rc()).isEqualTo(2);
+        assertOneErrorLine(r, "invalid reference");
+        assertThat(r.stdout()).isEmpty();
+    }
+
+    @Test
+    void badReferenceInOtherCommands() {
+        for (String cmd : new String[] {"inspect", "digest", "rm"}) {
+            Cli.Result r = cli().run(cmd, "repo//with-empty-component");
+            assertThat(r.rc()).as(cmd + ": " + r).isEqualTo(2);
+            assertOneErrorLine(r, "invalid reference");
+        }
+    }
+
+    @Test
+    void unknownOption() {
+        Cli.Result r = cli().run("pull", "--frobnicate", "alpine");
+        assertThat(r.rc()).isEqualTo(2);
+        assertOneErrorLine(r, "Unknown option: '--frobnicate'");
+        assertThat(r.stderr()).contains("davit pull --help");
+        assertThat(r.stdout()).isEmpty();
+    }
+
+    @Test
+    void unknownCommandSuggestsOne() {
+        Cli.Result r = cli().run("imgaes");
+        assertThat(r.rc()).isEqualTo(2);
+        assertOneErrorLine(r, "unknown command 'imgaes'");
+        assertThat(r.stderr()).contains("did you mean images");
+    }
+
+    @Test
+    void missingParameter() {
+        Cli.Result r = cli().run("pull");
+        assertThat(r.rc()).isEqualTo(2);
+        assertOneErrorLine(r, "REF");
+    }
+
+    @Test
+    void conflictingPlatformOptions() {
+        Cli.Result r = cli().run("pull", "--platform", "linux/arm64", "--all-platforms", "alpine");
+        assertThat(r.rc()).isEqualTo(2);
+        assertOneErrorLine(r, "cannot be combined");
+    }
+
+    @Test
+    void badPlatform() {
+        Cli.Result r = cli().run("pull", "--platform", "linux//arm", "alpine");
+        assertThat(r.rc()).isEqualTo(2);
+        assertOneErrorLine(r, "invalid platform");
+    }
+
+    @Test
+    void rawAndJsonConflict() {
+        Cli.Result r = cli().run("--json", "inspect", "--raw", "alpine");
+        assertThat(r.rc()).isEqualTo(2);
+        assertThat(r.json().at("/error/kind").asText()).isEqualTo("usage");
+    }
+
+    @Test
+    void usageErrorWithJsonPrintsTheErrorDocument() {
+        Cli.Result r = cli().run("--json", "pull", "--frobnicate", "alpine");
+        assertThat(r.rc()).isEqualTo(2);
+        JsonNode e = r.json().get("error");
+        assertThat(r.json().size()).isEqualTo(1);
+        assertThat(e.get("kind").asText()).isEqualTo("usage");
+        assertThat(e.get("exit_code").asInt()).isEqualTo(2);
+        assertThat(e.get("message").asText()).contains("--frobnicate");
+        assertOneErrorLine(r, "--frobnicate");
+    }
+
+    @Test
+    void jsonAfterTheSubcommandAlsoCountsForUsageErrors() {
+        Cli.Result r = cli().run("pull", "Bad Ref", "--json");
+        assertThat(r.rc()).isEqualTo(2);
+        assertThat(r.json().at("/error/kind").asText()).isEqualTo("usage");
+    }
+
+    @Test
+    void noCommandPrintsUsageAndExits2() {
+        Cli.Result r = cli().run();
+        assertThat(r.rc()).isEqualTo(2);
+        assertThat(r.stderr()).contains("Commands:").contains("davit: error: no command given");
+        assertThat(r.stdout()).isEmpty();
+    }
+
+    @Test
+    void helpAndVersion() {
+        Cli.Result help = cli().run("--help");
+        assertThat(help.rc()).isZero();
+        assertThat(help.stdout()).contains("pull", "inspect", "digest", "tags", "images", "rm", "gc", "fsck",
+                "login", "logout", "Exit codes");
+        Cli.Result sub = cli().run("pull", "--help");
+        assertThat(sub.rc()).isZero();
+        assertThat(sub.stdout()).contains("--platform", "--all-platforms", "--json", "--store");
+        Cli.Result version = cli().run("--version");
+        assertThat(version.rc()).isZero();
+        assertThat(version.stdout()).startsWith("davit ");
+    }
+
+    @Test
+    void helpAndVersionWithJson() {
+        Cli.Result v = cli().run("--json", "--version");
+        assertThat(v.rc()).isZero();
+        assertThat(v.json().get("version").asText()).isNotBlank();
+        Cli.Result h = cli().run("gc", "--help", "--json");
+        assertThat(h.rc()).isZero();
+        assertThat(h.json().get("usage").asText()).contains("davit gc");
+    }
+
+    @Test
+    void loginAndLogoutAreNotImplementedYet() {
+        for (String cmd : new String[] {"login", "logout"}) {
+            Cli.Result r = cli().run(cmd, "ghcr.io");
+            assertThat(r.rc()).isEqualTo(1);
+            assertOneErrorLine(r, "davit " + cmd + " is not implemented yet");
+            Cli.Result j = cli().run("--json", cmd, "ghcr.io");
+            assertThat(j.json().at("/error/kind").asText()).isEqualTo("internal");
+            assertThat(j.json().at("/error/exit_code").asInt()).isEqualTo(1);
+        }
+    }
+}
