@@ -44,6 +44,23 @@ public final class GlobalOptions {
         }
     }
 
+    @Option(names = {"-u", "--username"}, paramLabel = "USER", scope = ScopeType.INHERIT,
+            description = "Authenticate as USER (password from --password-stdin, or asked on a terminal);"
+                    + " overrides saved credentials for this command.")
+    String username;
+
+    @Option(names = "--password-stdin", scope = ScopeType.INHERIT,
+            description = "Read the password (or token) for --username from standard input.")
+    boolean passwordStdin;
+
+    public String username() {
+        return username;
+    }
+
+    public boolean passwordStdin() {
+        return passwordStdin;
+    }
+
     public boolean json() {
         return json;
     }

@@ -2,6 +2,7 @@ package dev.davit.cli;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.auth.Credentials;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.oci.registry.RegistryOptions;
@@ -179,8 +180,47 @@ public final class Main implements Callable<Integer> {
         insecure.addAll(globals.insecureRegistries());
         RegistryOptions registry = new RegistryOptions(insecure, base.maxConcurrentRequests(), base.connectTimeout(),
                 base.idleTimeout(), base.maxRetries(), base.initialBackoff(), base.maxBackoff(), "davit/" + version());
-        return o.withRegistry(registry)
+        o = o.withRegistry(registry)
                 .withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env)));
+        Credentials flags = flagCredentials();
+        return flags == null ? o : o.withCredentials(r -> flags);
+    }
+
+    private Credentials flagCredentials;
+
+    /**
+     * Credentials from {@code --username} and {@code --password-stdin} (or a terminal prompt), read once; null
+     * when no username was given.
+     */
+    Credentials flagCredentials() {
+        if (globals.username() == null) {
+            if (globals.passwordStdin()) {
+                throw new DavitException(DavitException.Kind.USAGE, "--password-stdin needs --username USER");
+            }
+            return null;
+        }
+        if (flagCredentials == null) {
+            String password;
+            if (globals.passwordStdin()) {
+                try {
+                    byte[] in = System.in.readNBytes(64 * 1024);
+                    password = new String(in, java.nio.charset.StandardCharsets.UTF_8).strip();
+                } catch (java.io.IOException e) {
+                    throw new DavitException(DavitException.Kind.USAGE, "cannot read the password from standard input");
+                }
+            } else if (System.console() != null && !globals.json()) {
+                char[] pw = System.console().readPassword("Password for %s: ", globals.username());
+                password = pw == null ? "" : new String(pw);
+            } else {
+                throw new DavitException(DavitException.Kind.USAGE, "--username needs a password: pipe it to"
+                        + " --password-stdin");
+            }
+            if (password.isEmpty()) {
+                throw new DavitException(DavitException.Kind.USAGE, "the password is empty; pipe it to --password-stdin");
+            }
+            flagCredentials = Credentials.basic(globals.username(), password);
+        }
+        return flagCredentials;
     }
 
     static String version() {

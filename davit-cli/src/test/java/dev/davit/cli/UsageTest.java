@@ -136,14 +136,15 @@ class UsageTest {
     }
 
     @Test
-    void loginAndLogoutAreNotImplementedYet() {
-        for (String cmd : new String[] {"login", "logout"}) {
-            Cli.Result r = cli().run(cmd, "ghcr.io");
-            assertThat(r.rc()).isEqualTo(1);
-            assertOneErrorLine(r, "davit " + cmd + " is not implemented yet");
-            Cli.Result j = cli().run("--json", cmd, "ghcr.io");
-            assertThat(j.json().at("/error/kind").asText()).isEqualTo("internal");
-            assertThat(j.json().at("/error/exit_code").asInt()).isEqualTo(1);
-        }
+    void loginNeedsAUsernameAndPasswordStdinNeedsAUsername() {
+        Cli.Result r = cli().run("login", "ghcr.io");
+        assertThat(r.rc()).isEqualTo(2);
+        assertOneErrorLine(r, "davit login needs a username");
+        Cli.Result p = cli().run("--password-stdin", "login", "ghcr.io");
+        assertThat(p.rc()).isEqualTo(2);
+        assertOneErrorLine(p, "--password-stdin needs --username");
+        Cli.Result j = cli().run("--json", "login", "ghcr.io");
+        assertThat(j.json().at("/error/kind").asText()).isEqualTo("usage");
+        assertThat(j.json().at("/error/exit_code").asInt()).isEqualTo(2);
     }
 }
