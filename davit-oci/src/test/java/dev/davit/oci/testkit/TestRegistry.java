@@ -47,13 +47,20 @@ import org.slf4j.LoggerFactory;
  */
 public final class TestRegistry implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(TestRegistry.class);
-    private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
+    private static final Set<TestRegistry> LIVE = ConcurrentHashMap.newKeySet();
+    /** Where start() takes ports from; tests of the retry replace it. */
+    static volatile PortSource ports = TestRegistry::freePort;
     private static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly),
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(TestRegistry::close),
                 "davit-test-registry-reaper"));
+    }
+
+    @FunctionalInterface
+    interface PortSource {
+        int next() throws IOException;
     }
 
     /** How clients must authenticate. */
@@ -188,19 +195,20 @@ public final class TestRegistry implements AutoCloseable {
                     }
                 };
                 for (int attempt = 1;; attempt++) {
-                    int port = freePort();
+                    int port = ports.next();
                     Files.writeString(dir.resolve("config.yml"), config(dir, port, authYaml));
                     Path log = dir.resolve("registry.log");
                     Process p = new ProcessBuilder(Tools.REGISTRY, "serve", dir.resolve("config.yml").toString())
                             .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-                    LIVE.add(p);
                     TestRegistry r = new TestRegistry(this, dir, ts, p, port);
+                    LIVE.add(r);
                     if (r.awaitReady()) {
                         LOG.debug("registry {} up ({} auth), dir {}", r.hostPort(), auth, dir);
                         return r;
                     }
                     String text = r.log();
                     r.stopProcess();
+                    LIVE.remove(r);
                     if (attempt < 5 && text.contains("address already in use")) {
                         continue;
                     }
@@ -395,12 +403,12 @@ public final class TestRegistry implements AutoCloseable {
             process.destroyForcibly();
             Thread.currentThread().interrupt();
         }
-        LIVE.remove(process);
     }
 
     /** Kills the registry, stops the token server and deletes the temporary directory. Idempotent. */
     @Override
     public void close() {
+        LIVE.remove(this);
         stopProcess();
         if (tokenServer != null) {
             tokenServer.close();

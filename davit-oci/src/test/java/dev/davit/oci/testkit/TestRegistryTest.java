@@ -155,6 +155,23 @@ class TestRegistryTest {
     }
 
     @Test
+    void aTakenPortIsRetriedWithAnother() throws Exception {
+        TestRegistry.PortSource original = TestRegistry.ports;
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.1"))) {
+            java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+            TestRegistry.ports = () -> calls.getAndIncrement() == 0 ? taken.getLocalPort() : original.next();
+            try (TestRegistry registry = TestRegistry.start()) {
+                assertThat(calls.get()).isEqualTo(2);
+                assertThat(registry.port()).isNotEqualTo(taken.getLocalPort());
+                assertThat(get(registry.baseUrl() + "/v2/").statusCode()).isEqualTo(200);
+            }
+        } finally {
+            TestRegistry.ports = original;
+        }
+    }
+
+    @Test
     void registryLogIsCaptured() throws Exception {
         try (TestRegistry registry = TestRegistry.start()) {
             get(registry.baseUrl() + "/v2/nothing/manifests/latest");
