@@ -107,8 +107,9 @@ public record Platform(String os, String architecture, String variant, String os
 
     /**
      * Whether an image for {@code candidate} can run on this platform. Same os and architecture after
-     * normalisation; for {@code amd64}, a candidate variant up to this one's (v1 &lt;= v2 &lt;= v3 &lt;= v4); an
-     * amd64 variant that is not a level {@code v<n>} matches only itself. Otherwise the variants must be equal.
+     * normalisation; for {@code amd64}, a candidate variant up to this one's (v1 &lt;= v2 &lt;= v3 &lt;= v4), where
+     * a candidate variant that is not a level {@code v<n>} matches only itself and every amd64 platform accepts
+     * the baseline (no variant, or v1). Otherwise the variants must be equal.
      */
     public boolean accepts(Platform candidate) {
         Platform want = normalize(this);
@@ -122,7 +123,7 @@ public record Platform(String os, String architecture, String variant, String os
         if (want.architecture.equals("amd64")) {
             int haveLevel = amd64Level(have.variant);
             int wantLevel = amd64Level(want.variant);
-            return haveLevel > 0 && wantLevel > 0 && haveLevel <= wantLevel;
+            return haveLevel == 1 || (haveLevel > 0 && wantLevel > 0 && haveLevel <= wantLevel);
         }
         return false;
     }

@@ -143,6 +143,8 @@ class PlatformTest {
             linux/amd64     | linux/amd64/foo  | false
             linux/amd64/v4  | linux/amd64/foo  | false
             linux/amd64/foo | linux/amd64/foo  | true
+            linux/amd64/foo | linux/amd64      | true
+            linux/amd64/foo | linux/amd64/v2   | false
             linux/amd64     | linux/arm64      | false
             linux/amd64     | windows/amd64    | false
             linux/arm64     | linux/arm64      | true
