@@ -33,6 +33,13 @@ public final class ManifestParser {
     /** The largest manifest accepted (the distribution registry's own limit). */
     public static final int MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+    private static final List<String> TOP_LEVEL_KEYS = List.of("schemaVersion", "mediaType", "artifactType", "config",
+            "layers", "manifests", "subject", "annotations");
+    private static final List<String> DESCRIPTOR_KEYS = List.of("mediaType", "digest", "size", "urls", "annotations",
+            "platform", "artifactType", "data");
+    private static final List<String> PLATFORM_KEYS = List.of("os", "architecture", "variant", "os.version",
+            "os.features");
+
     /**
      * @param bytes       the document exactly as served
      * @param contentType the Content-Type it was served with, or null
@@ -62,6 +69,7 @@ public final class ManifestParser {
         if (!(root instanceof ObjectNode obj)) {
             throw bad("it is not a JSON object");
         }
+        checkKeys(obj, null, TOP_LEVEL_KEYS);
         String ct = contentType == null ? null : contentType.split(";", 2)[0].trim();
         JsonNode sv = obj.get("schemaVersion");
         if (sv != null && sv.isInt() && sv.intValue() == 1
@@ -117,6 +125,7 @@ public final class ManifestParser {
         if (!(n instanceof ObjectNode o)) {
             throw bad(where + " is not a descriptor object");
         }
+        checkKeys(o, where, DESCRIPTOR_KEYS);
         String mt = optString(o, "mediaType", where);
         if (mt == null || mt.isEmpty()) {
             throw bad(where + ".mediaType is missing");
@@ -155,6 +164,7 @@ public final class ManifestParser {
                 throw bad(where + ".platform must be an object");
             }
             String pw = where + ".platform";
+            checkKeys(po, pw, PLATFORM_KEYS);
             String os = optString(po, "os", pw);
             String arch = optString(po, "architecture", pw);
             if (os == null || arch == null || os.isEmpty() || arch.isEmpty()) {
@@ -249,6 +259,41 @@ public final class ManifestParser {
             m.put(e.getKey(), e.getValue().textValue());
         }
         return m;
+    }
+
+    /**
+     * Rejects keys that differ from a known field only in case ({@code MediaType}, {@code Manifests}, or
+     * {@code size} spelt with a long s, U+017F). Go's encoding/json, which registries and most clients use,
+     * matches such keys to the field case-insensitively, so they would act as duplicate keys that only the other
+     * side sees.
+     */
+    private static void checkKeys(ObjectNode o, String where, List<String> known) {
+        for (var it = o.fieldNames(); it.hasNext(); ) {
+            String name = it.next();
+            for (String k : known) {
+                if (!name.equals(k) && equalFold(name, k)) {
+                    throw bad((where == null ? "" : where + ": ") + "key '" + Text.shorten(name, 40)
+                            + "' differs from '" + k + "' only in case");
+                }
+            }
+        }
+    }
+
+    /** Case-insensitive comparison with simple Unicode case folding, as Go's strings.EqualFold. */
+    private static boolean equalFold(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            int ca = a.codePointAt(i);
+            int cb = b.codePointAt(j);
+            if (ca != cb && Character.toLowerCase(Character.toUpperCase(ca))
+                    != Character.toLowerCase(Character.toUpperCase(cb))) {
+                return false;
+            }
+            i += Character.charCount(ca);
+            j += Character.charCount(cb);
+        }
+        return i == a.length() && j == b.length();
     }
 
     /** The string {@code field} of {@code o}, or null when absent or null; {@code where} prefixes messages. */

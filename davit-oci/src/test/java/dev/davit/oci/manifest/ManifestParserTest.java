@@ -348,6 +348,36 @@ class ManifestParserTest {
                 "Duplicate field");
     }
 
+    /**
+     * Go's encoding/json matches keys case-insensitively (with Unicode folding), so for a Go registry or client
+     * these keys are duplicates of the real field: the document would mean different things on either side.
+     */
+    @ParameterizedTest(name = "{1}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', textBlock = """
+            {'schemaVersion':2,'config':CFG,'Manifests':[]}                       | key 'Manifests' differs from 'manifests' only in case
+            {'schemaVersion':2,'manifests':[],'MEDIATYPE':'x'}                    | key 'MEDIATYPE' differs from 'mediaType' only in case
+            {'schemaVersion':2,'SchemaVersion':1,'manifests':[]}                  | key 'SchemaVersion' differs from 'schemaVersion' only in case
+            {'schemaVersion':2,'manifests':[],'\u017fubject':CFG}                 | key '\u017fubject' differs from 'subject' only in case
+            {'schemaVersion':2,'config':{'mediaType':'a/b','digest':'DIG','size':1,'Size':2}} | config: key 'Size' differs from 'size' only in case
+            {'schemaVersion':2,'config':{'mediaType':'a/b','digest':'DIG','size':1,'Digest':'x'}} | config: key 'Digest' differs from 'digest' only in case
+            {'schemaVersion':2,'manifests':[{'mediaType':'a/b','digest':'DIG','size':1,'platform':{'os':'linux','architecture':'amd64','OS':'windows'}}]} | manifests[0].platform: key 'OS' differs from 'os' only in case
+            {'schemaVersion':2,'manifests':[{'mediaType':'a/b','digest':'DIG','size':1,'platform':{'os':'linux','architecture':'amd64','os.feature\u017f':[]}}]} | manifests[0].platform: key 'os.feature\u017f' differs from 'os.features' only in case
+            """)
+    void rejectsKeysThatDifferOnlyInCase(String doc, String fragment) {
+        String json = j(doc.replace("CFG", "{'mediaType':'a/b','digest':'" + CFG + "','size':1}").replace("DIG", CFG));
+        assertDavitError(() -> parse(json, null), Kind.VERIFICATION, "malformed manifest: " + fragment);
+    }
+
+    @Test
+    void unrelatedKeysWithOtherCasesAreFine() {
+        ImageManifest im = (ImageManifest) parse(manifest(GOOD_CONFIG, GOOD_LAYER,
+                ",'Annotation':'x','configs':1,'layer':2,'x-mediaType':3"), null);
+        assertThat(im.layers()).hasSize(1);
+        ImageIndex idx = (ImageIndex) parse(j("{'schemaVersion':2,'manifests':[],'annotations':{'MediaType':'a',"
+                + "'mediatype':'b','Size':'c'}}"), null);
+        assertThat(idx.annotations()).hasSize(3);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"", " ", "\n", "{", "}", "{'schemaVersion':2", "{'schemaVersion':2,}",
         "{'schemaVersion':2} {}", "{'schemaVersion':2}x", "{schemaVersion:2}", "{'a':01}", "{'a':NaN}",
