@@ -658,7 +658,7 @@ class ManifestParserTest {
 
         Descriptor plain = new Descriptor(MediaTypes.OCI_LAYER, Digest.parse(L1), 0);
         JsonNode p = ManifestParser.toJson(plain);
-        assertThat(Json.MAPPER.convertValue(p, Map.class)).containsOnlyKeys("mediaType", "digest", "size");
+        assertThat(p.fieldNames()).toIterable().containsExactlyInAnyOrder("mediaType", "digest", "size");
         assertThat(ManifestParser.descriptor(p, "x")).isEqualTo(plain);
 
         Descriptor arm = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.parse(M1), 1, List.of(), Map.of(),
