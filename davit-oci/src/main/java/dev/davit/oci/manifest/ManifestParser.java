@@ -8,6 +8,12 @@ import dev.davit.oci.Json;
 import dev.davit.oci.Text;
 import dev.davit.oci.digest.Digest;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,8 +22,9 @@ import java.util.Map;
 /**
  * Parses manifests from untrusted bytes. Accepts OCI image manifests and indexes (including artifact
  * manifests with {@code artifactType} and {@code subject}), Docker v2 schema 2 manifests and manifest lists.
- * Rejects Docker schema 1, documents over {@link #MAX_MANIFEST_BYTES}, duplicate keys and malformed
- * descriptors, each with a one-line message.
+ * Rejects Docker schema 1, documents over {@link #MAX_MANIFEST_BYTES}, anything but strict UTF-8 (no byte order
+ * mark, no overlong or surrogate encodings, no UTF-16/32), duplicate keys and malformed descriptors, each with a
+ * one-line message.
  */
 public final class ManifestParser {
     private ManifestParser() {
@@ -26,17 +33,34 @@ public final class ManifestParser {
     /** The largest manifest accepted (the distribution registry's own limit). */
     public static final int MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
+    private static final List<String> TOP_LEVEL_KEYS = List.of("schemaVersion", "mediaType", "artifactType", "config",
+            "layers", "manifests", "subject", "annotations");
+    private static final List<String> DESCRIPTOR_KEYS = List.of("mediaType", "digest", "size", "urls", "annotations",
+            "platform", "artifactType", "data");
+    private static final List<String> PLATFORM_KEYS = List.of("os", "architecture", "variant", "os.version",
+            "os.features");
+
     /**
      * @param bytes       the document exactly as served
      * @param contentType the Content-Type it was served with, or null
      */
     public static Manifest parse(byte[] bytes, String contentType) {
+        if (bytes == null) {
+            throw bad("there is no document");
+        }
         if (bytes.length > MAX_MANIFEST_BYTES) {
             throw bad("it is " + bytes.length + " bytes, over the " + MAX_MANIFEST_BYTES + "-byte limit");
         }
+        // Decoded strictly here rather than by Jackson, which guesses UTF-16/32 from the first bytes and accepts
+        // overlong and surrogate UTF-8 sequences: such bytes would mean one thing to davit and another to a
+        // registry or another client.
+        String text = strictUtf8(bytes);
         JsonNode root;
         try {
-            root = Json.read(bytes);
+            root = Json.MAPPER.readTree(text);
+            if (root == null || root.isMissingNode()) {
+                throw new IOException("empty document");
+            }
         } catch (IOException e) {
             throw bad("it is not valid JSON (" + Text.shorten(firstLine(e.getMessage()), 100) + ")");
         } catch (RuntimeException e) {
@@ -45,6 +69,7 @@ public final class ManifestParser {
         if (!(root instanceof ObjectNode obj)) {
             throw bad("it is not a JSON object");
         }
+        checkKeys(obj, null, TOP_LEVEL_KEYS);
         String ct = contentType == null ? null : contentType.split(";", 2)[0].trim();
         JsonNode sv = obj.get("schemaVersion");
         if (sv != null && sv.isInt() && sv.intValue() == 1
@@ -55,7 +80,7 @@ public final class ManifestParser {
         if (sv == null || !sv.isInt() || sv.intValue() != 2) {
             throw bad("schemaVersion must be 2");
         }
-        String mediaType = optString(obj, "mediaType");
+        String mediaType = optString(obj, "mediaType", null);
         if (mediaType == null) {
             if (ct != null && MediaTypes.isManifest(ct)) {
                 mediaType = ct;
@@ -68,8 +93,9 @@ public final class ManifestParser {
             }
         }
         Digest digest = Digest.sha256(bytes);
-        String artifactType = optString(obj, "artifactType");
-        Descriptor subject = obj.has("subject") ? descriptor(obj.get("subject"), "subject") : null;
+        String artifactType = optString(obj, "artifactType", null);
+        JsonNode subjectNode = obj.get("subject");
+        Descriptor subject = subjectNode == null || subjectNode.isNull() ? null : descriptor(subjectNode, "subject");
         Map<String, String> annotations = stringMap(obj.get("annotations"), "annotations");
         if (MediaTypes.isIndex(mediaType)) {
             if (obj.has("config") || obj.has("layers")) {
@@ -99,11 +125,12 @@ public final class ManifestParser {
         if (!(n instanceof ObjectNode o)) {
             throw bad(where + " is not a descriptor object");
         }
-        String mt = optString(o, "mediaType");
+        checkKeys(o, where, DESCRIPTOR_KEYS);
+        String mt = optString(o, "mediaType", where);
         if (mt == null || mt.isEmpty()) {
             throw bad(where + ".mediaType is missing");
         }
-        String d = optString(o, "digest");
+        String d = optString(o, "digest", where);
         if (d == null) {
             throw bad(where + ".digest is missing");
         }
@@ -136,22 +163,30 @@ public final class ManifestParser {
             if (!(p instanceof ObjectNode po)) {
                 throw bad(where + ".platform must be an object");
             }
-            String os = optString(po, "os");
-            String arch = optString(po, "architecture");
+            String pw = where + ".platform";
+            checkKeys(po, pw, PLATFORM_KEYS);
+            String os = optString(po, "os", pw);
+            String arch = optString(po, "architecture", pw);
             if (os == null || arch == null || os.isEmpty() || arch.isEmpty()) {
                 throw bad(where + ".platform needs os and architecture");
             }
             List<String> features = new ArrayList<>();
             JsonNode f = po.get("os.features");
-            if (f instanceof ArrayNode fa) {
+            if (f != null && !f.isNull()) {
+                if (!(f instanceof ArrayNode fa)) {
+                    throw bad(pw + ".os.features must be an array of strings");
+                }
                 for (JsonNode x : fa) {
-                    features.add(x.asText());
+                    if (!x.isTextual()) {
+                        throw bad(pw + ".os.features must be an array of strings");
+                    }
+                    features.add(x.textValue());
                 }
             }
-            platform = new Platform(os, arch, optString(po, "variant"), optString(po, "os.version"), features);
+            platform = new Platform(os, arch, optString(po, "variant", pw), optString(po, "os.version", pw), features);
         }
         return new Descriptor(mt, digest, size.longValue(), urls, stringMap(o.get("annotations"), where + ".annotations"),
-                platform, optString(o, "artifactType"));
+                platform, optString(o, "artifactType", where));
     }
 
     /** Serialises a descriptor as the OCI spec lays it out (used for {@code index.json}). */
@@ -226,15 +261,68 @@ public final class ManifestParser {
         return m;
     }
 
-    private static String optString(JsonNode o, String field) {
+    /**
+     * Rejects keys that differ from a known field only in case ({@code MediaType}, {@code Manifests}, or
+     * {@code size} spelt with a long s, U+017F). Go's encoding/json, which registries and most clients use,
+     * matches such keys to the field case-insensitively, so they would act as duplicate keys that only the other
+     * side sees.
+     */
+    private static void checkKeys(ObjectNode o, String where, List<String> known) {
+        for (var it = o.fieldNames(); it.hasNext(); ) {
+            String name = it.next();
+            for (String k : known) {
+                if (!name.equals(k) && equalFold(name, k)) {
+                    throw bad((where == null ? "" : where + ": ") + "key '" + Text.shorten(name, 40)
+                            + "' differs from '" + k + "' only in case");
+                }
+            }
+        }
+    }
+
+    /** Case-insensitive comparison with simple Unicode case folding, as Go's strings.EqualFold. */
+    private static boolean equalFold(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            int ca = a.codePointAt(i);
+            int cb = b.codePointAt(j);
+            if (ca != cb && Character.toLowerCase(Character.toUpperCase(ca))
+                    != Character.toLowerCase(Character.toUpperCase(cb))) {
+                return false;
+            }
+            i += Character.charCount(ca);
+            j += Character.charCount(cb);
+        }
+        return i == a.length() && j == b.length();
+    }
+
+    /** The string {@code field} of {@code o}, or null when absent or null; {@code where} prefixes messages. */
+    private static String optString(JsonNode o, String field, String where) {
         JsonNode n = o.get(field);
         if (n == null || n.isNull()) {
             return null;
         }
         if (!n.isTextual()) {
-            throw bad(field + " must be a string");
+            throw bad((where == null ? "" : where + ".") + field + " must be a string");
         }
         return n.textValue();
+    }
+
+    /** Decodes UTF-8, rejecting malformed, overlong and surrogate sequences and naming the offending offset. */
+    private static String strictUtf8(byte[] bytes) {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult r = decoder.decode(in, out, true);
+        if (!r.isError()) {
+            r = decoder.flush(out);
+        }
+        if (r.isError()) {
+            throw bad("it is not valid UTF-8 (at byte " + in.position() + ")");
+        }
+        return out.flip().toString();
     }
 
     private static String firstLine(String s) {

@@ -107,8 +107,9 @@ public record Platform(String os, String architecture, String variant, String os
 
     /**
      * Whether an image for {@code candidate} can run on this platform. Same os and architecture after
-     * normalisation; for {@code amd64}, a candidate variant up to this one's (v1 &lt;= v2 &lt;= v3 &lt;= v4);
-     * otherwise the variants must be equal.
+     * normalisation; for {@code amd64}, a candidate variant up to this one's (v1 &lt;= v2 &lt;= v3 &lt;= v4), where
+     * a candidate variant that is not a level {@code v<n>} matches only itself and every amd64 platform accepts
+     * the baseline (no variant, or v1). Otherwise the variants must be equal.
      */
     public boolean accepts(Platform candidate) {
         Platform want = normalize(this);
@@ -116,28 +117,40 @@ public record Platform(String os, String architecture, String variant, String os
         if (!want.os.equals(have.os) || !want.architecture.equals(have.architecture)) {
             return false;
         }
-        if (want.architecture.equals("amd64")) {
-            return amd64Level(have.variant) <= amd64Level(want.variant);
+        if (java.util.Objects.equals(want.variant, have.variant)) {
+            return true;
         }
-        return java.util.Objects.equals(want.variant, have.variant);
+        if (want.architecture.equals("amd64")) {
+            int haveLevel = amd64Level(have.variant);
+            int wantLevel = amd64Level(want.variant);
+            return haveLevel == 1 || (haveLevel > 0 && wantLevel > 0 && haveLevel <= wantLevel);
+        }
+        return false;
     }
 
     /** Higher is a better match among accepted candidates (prefers the most specific amd64 level). */
     public int score(Platform candidate) {
         Platform have = normalize(candidate);
-        return have.architecture.equals("amd64") ? amd64Level(have.variant) : 1;
+        return have.architecture.equals("amd64") ? Math.max(1, amd64Level(have.variant)) : 1;
     }
 
+    /** The microarchitecture level of a normalised amd64 variant: 1 for none, n for {@code v<n>}, else -1. */
     private static int amd64Level(String variant) {
         if (variant == null) {
             return 1;
         }
-        return switch (variant) {
-            case "v2" -> 2;
-            case "v3" -> 3;
-            case "v4" -> 4;
-            default -> 1;
-        };
+        if (variant.length() < 2 || variant.length() > 3 || variant.charAt(0) != 'v') {
+            return -1;
+        }
+        int level = 0;
+        for (int i = 1; i < variant.length(); i++) {
+            char c = variant.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            level = level * 10 + (c - '0');
+        }
+        return level > 0 ? level : -1;
     }
 
     /** {@code os/arch[/variant]}. */
