@@ -2,7 +2,8 @@
 """Writes an OCI image layout with LAYERS gzip layers of about SIZE_MB/LAYERS MB (uncompressed) each.
 
 Usage: make-image.py DIR TAG LAYERS TOTAL_MB [SEED]
-Layer content is half random bytes and half repetitive text, so gzip has real work and ratios are realistic.
+Layer content is 90% random bytes and 10% repetitive text, so gzip has real work and the compressed size (what
+a pull transfers) is close to TOTAL_MB.
 """
 import gzip, hashlib, io, json, os, random, sys, tarfile
 
@@ -29,7 +30,7 @@ def main():
         with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for j in range(4):
                 size = per_layer // 4
-                half = size // 2
+                half = size * 9 // 10
                 payload = rnd.randbytes(half) + (text * (size // len(text) + 1))[: size - half]
                 info = tarfile.TarInfo(f"layer{i}/file{j}.bin")
                 info.size = len(payload)
