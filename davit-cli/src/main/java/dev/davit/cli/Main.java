@@ -10,7 +10,6 @@ import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -174,12 +173,8 @@ public final class Main implements Callable<Integer> {
      * plus --insecure-registry, the CLI's User-Agent, and the store from --store or the environment.
      */
     ClientOptions clientOptions() {
-        ClientOptions o = ClientOptions.defaults();
-        RegistryOptions base = o.registry();
-        Set<String> insecure = new LinkedHashSet<>(base.insecureRegistries());
-        insecure.addAll(globals.insecureRegistries());
-        RegistryOptions registry = new RegistryOptions(insecure, base.maxConcurrentRequests(), base.connectTimeout(),
-                base.idleTimeout(), base.maxRetries(), base.initialBackoff(), base.maxBackoff(), "davit/" + version());
+        ClientOptions o = ClientOptions.defaults().withInsecureRegistries(Set.copyOf(globals.insecureRegistries()));
+        RegistryOptions registry = o.registry().toBuilder().userAgent("davit/" + version()).build();
         o = o.withRegistry(registry)
                 .withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env)));
         Credentials flags = flagCredentials();

@@ -53,10 +53,7 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
     public ClientOptions withInsecureRegistries(Set<String> more) {
         Set<String> all = new HashSet<>(registry.insecureRegistries());
         all.addAll(more);
-        RegistryOptions r = new RegistryOptions(all, registry.maxConcurrentRequests(), registry.connectTimeout(),
-                registry.idleTimeout(), registry.maxRetries(), registry.initialBackoff(), registry.maxBackoff(),
-                registry.userAgent());
-        return withRegistry(r);
+        return withRegistry(registry.toBuilder().insecureRegistries(all).build());
     }
 
     public ClientOptions withCredentials(Function<String, Credentials> c) {

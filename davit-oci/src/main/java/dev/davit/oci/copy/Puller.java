@@ -12,6 +12,7 @@ import dev.davit.oci.registry.RegistryClient;
 import dev.davit.oci.registry.RegistryClient.FetchedManifest;
 import dev.davit.oci.store.BlobIngest;
 import dev.davit.oci.store.OciStore;
+import dev.davit.oci.store.StoreEntry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -45,6 +46,10 @@ public final class Puller {
         long t0 = System.nanoTime();
         try (AutoCloseable session = store.session()) {
             progress.onEvent(new ProgressEvent.Phase("resolving", ref.toString()));
+            PullResult offline = fromStore(ref, selector, progress, t0);
+            if (offline != null) {
+                return offline;
+            }
             Instant resolvedAt = Instant.now();
             progress.onEvent(new ProgressEvent.Phase("fetching manifest", ref.identifier()));
             FetchedManifest top = registry.fetchManifest(ref);
@@ -110,6 +115,69 @@ public final class Puller {
         } catch (Exception e) {
             throw new DavitException(Kind.INTERNAL, "pull of " + ref + " failed: " + e, e);
         }
+    }
+
+    /**
+     * A reference pinned by digest whose content is already complete in the store needs no registry: it is
+     * named from the store alone (so pulls by digest work offline). Returns null when the network is needed.
+     */
+    private PullResult fromStore(Reference ref, PlatformSelector selector, ProgressListener progress, long t0) {
+        if (ref.digest() == null || !store.hasBlob(ref.digest())) {
+            return null;
+        }
+        Manifest top;
+        try {
+            top = store.readManifest(new Descriptor("application/octet-stream", ref.digest(), 0));
+        } catch (DavitException e) {
+            return null;
+        }
+        if (!top.digest().equals(ref.digest()) && !Digest.of(ref.digest().algorithm(), top.bytes()).equals(ref.digest())) {
+            return null;
+        }
+        Descriptor topDesc = new Descriptor(top.mediaType(), ref.digest(), top.bytes().length, List.of(), Map.of(),
+                null, top.artifactType());
+        Descriptor target = topDesc;
+        String platform = null;
+        if (top instanceof ImageIndex index) {
+            List<Descriptor> chosen;
+            try {
+                chosen = selector.select(index, ref.toString());
+            } catch (DavitException e) {
+                return null;
+            }
+            if (chosen.size() == 1 && !selector.all() && chosen.get(0).platform() != null) {
+                target = chosen.get(0);
+                platform = dev.davit.oci.manifest.Platform.normalize(target.platform()).toString();
+            }
+        }
+        if (!store.isComplete(target)) {
+            return null;
+        }
+        List<Descriptor> graph = store.graph(target);
+        List<PullResult.BlobResult> blobs = new ArrayList<>();
+        List<Descriptor> manifests = new ArrayList<>();
+        for (Descriptor d : graph) {
+            if (dev.davit.oci.manifest.MediaTypes.isManifest(d.mediaType())) {
+                manifests.add(d);
+            } else {
+                blobs.add(new PullResult.BlobResult(d, true));
+                progress.onEvent(new ProgressEvent.BlobDone(d, true));
+            }
+        }
+        Map<String, String> ann = new LinkedHashMap<>();
+        ann.put(OciStore.RESOLVED_DIGEST, ref.digest().toString());
+        StoreEntry existing = store.entry(ref.toString()).orElse(null);
+        Instant resolvedAt = existing != null && existing.resolvedAt() != null ? existing.resolvedAt() : Instant.now();
+        ann.put(OciStore.RESOLVED_AT, resolvedAt.toString());
+        if (platform != null) {
+            ann.put(OciStore.PLATFORM, platform);
+        }
+        progress.onEvent(new ProgressEvent.Phase("verifying", "in the store already"));
+        store.setEntry(ref.toString(), target, ann);
+        progress.onEvent(new ProgressEvent.Phase("done", ref + "@" + target.digest()));
+        java.util.Collections.reverse(manifests);
+        return new PullResult(ref, ref.digest(), resolvedAt, target, platform, manifests, blobs, 0,
+                Duration.ofNanos(System.nanoTime() - t0));
     }
 
     /** Fetches a child manifest and, for nested indexes, its children (all of them). */

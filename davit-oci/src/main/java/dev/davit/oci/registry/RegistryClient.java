@@ -294,12 +294,13 @@ public final class RegistryClient implements AutoCloseable {
         String suffix = detail.isEmpty() ? "" : " (" + detail + ")";
         return switch (status) {
             case 404 -> new DavitException(Kind.NOT_FOUND, what + " not found in " + repo.repositoryName() + suffix
-                    + "; check the name and tag with 'davit tags " + repo.repositoryName() + "'");
+                    + (what.equals("tag list") ? "; check the repository name"
+                    : "; check the name and tag with 'davit tags " + repo.repositoryName() + "'"));
             case 403 -> new DavitException(Kind.AUTH, "access to " + repo.repositoryName() + " denied" + suffix
                     + "; check your permissions or log in with 'davit login " + repo.registry() + "'");
             case 401 -> new DavitException(Kind.AUTH, "registry " + repo.registry() + " requires authentication"
                     + suffix + "; run 'davit login " + repo.registry() + "'");
-            default -> new DavitException(status >= 500 || status == 429 ? Kind.NETWORK : Kind.NETWORK,
+            default -> new DavitException(Kind.NETWORK,
                     "registry " + repo.registry() + " answered HTTP " + status + " for " + what + suffix
                             + "; try again later or check the registry");
         };

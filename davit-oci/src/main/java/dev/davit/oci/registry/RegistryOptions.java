@@ -46,6 +46,13 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
         return new Builder();
     }
 
+    /** A builder holding these settings, to change some of them. */
+    public Builder toBuilder() {
+        return new Builder().insecureRegistries(insecureRegistries).maxConcurrentRequests(maxConcurrentRequests)
+                .connectTimeout(connectTimeout).idleTimeout(idleTimeout).maxRetries(maxRetries)
+                .initialBackoff(initialBackoff).maxBackoff(maxBackoff).userAgent(userAgent);
+    }
+
     /** Defaults: 6 concurrent requests, 10 s connect, 30 s idle, 5 retries from 200 ms up to 30 s. */
     public static RegistryOptions defaults() {
         return builder().build();

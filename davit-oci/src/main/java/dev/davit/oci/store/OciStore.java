@@ -317,6 +317,14 @@ public final class OciStore {
         return out;
     }
 
+    /** Whether every blob reachable from {@code top} is present and every manifest on the way parses. */
+    public boolean isComplete(Descriptor top) {
+        List<String> missing = new ArrayList<>();
+        List<String> broken = new ArrayList<>();
+        walk(top, new ArrayList<>(), missing, broken);
+        return missing.isEmpty() && broken.isEmpty();
+    }
+
     private List<String> missing(Descriptor top) {
         List<String> missing = new ArrayList<>();
         walk(top, new ArrayList<>(), missing, new ArrayList<>());

@@ -190,6 +190,37 @@ class PullIntegrationTest {
     }
 
     @Test
+    void aDigestAlreadyInTheStoreIsPulledOffline() {
+        PushedImage img = Fixtures.pushImage(registry, "pull/offline", "1");
+        PushedIndex idx = Fixtures.pushMultiArch(registry, "pull/offline-multi", "1");
+        try (DavitClient davit = client()) {
+            davit.pull(img.reference(), PlatformSelector.host(), ProgressListener.NONE);
+            davit.pull(idx.reference(), PlatformSelector.allPlatforms(), ProgressListener.NONE);
+            // port 1 refuses connections: these can only succeed from the store
+            String offline = "127.0.0.1:1/pull/offline@" + img.manifestDigest();
+            PullResult r = davit.pull(offline, PlatformSelector.host(), ProgressListener.NONE);
+            assertThat(r.target().digest().toString()).isEqualTo(img.manifestDigest());
+            assertThat(r.downloadedBytes()).isZero();
+            assertThat(r.blobs()).hasSize(1 + img.layerDigests().size()).allMatch(PullResult.BlobResult::cached);
+            String offlineIdx = "127.0.0.1:1/pull/offline-multi@" + idx.indexDigest();
+            PullResult arm = davit.pull(offlineIdx, PlatformSelector.of(Platform.parse("linux/arm/v7")),
+                    ProgressListener.NONE);
+            assertThat(arm.target().digest().toString()).isEqualTo(idx.image("linux/arm/v7").image().manifestDigest());
+            assertThat(arm.platform()).isEqualTo("linux/arm/v7");
+            assertThat(davit.images()).extracting(StoreEntry::name).contains(offline, offlineIdx);
+            assertThat(davit.fsck(false).clean()).isTrue();
+        }
+        // a digest that is not in the store still needs the registry
+        try (DavitClient davit = DavitClient.create(ClientOptions.anonymous(dir.resolve("store"))
+                .withRegistry(RegistryOptions.builder().maxRetries(0).build()))) {
+            assertThatThrownBy(() -> davit.pull("127.0.0.1:1/pull/offline@sha256:" + "0".repeat(64),
+                    PlatformSelector.host(), ProgressListener.NONE))
+                    .isInstanceOf(DavitException.class)
+                    .matches(e -> ((DavitException) e).kind() == DavitException.Kind.NETWORK);
+        }
+    }
+
+    @Test
     void remoteDigestTagsAndRemoteInspectNeedNoPull() {
         PushedImage img = Fixtures.pushImage(registry, "pull/remote", "7");
         Fixtures.pushImage(registry, "pull/remote", "8");
