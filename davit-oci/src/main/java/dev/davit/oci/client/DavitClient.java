@@ -8,7 +8,7 @@ import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
-import dev.davit.oci.copy.Puller;
+import dev.davit.oci.copy.Copier;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
@@ -78,7 +78,7 @@ public final class DavitClient implements AutoCloseable {
         RegistryClient client = new RegistryClient(options.registry(), authenticator,
                 msg -> progress.onEvent(new ProgressEvent.Retry(msg)));
         try {
-            return new Puller(client, store()).pull(ref, platforms, progress);
+            return new Copier(store()).pull(client, ref, platforms, progress);
         } finally {
             client.close();
         }

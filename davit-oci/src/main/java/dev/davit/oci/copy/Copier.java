@@ -9,7 +9,6 @@ import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.registry.RegistryClient;
-import dev.davit.oci.registry.RegistryClient.FetchedManifest;
 import dev.davit.oci.store.BlobIngest;
 import dev.davit.oci.store.OciStore;
 import dev.davit.oci.store.StoreEntry;
@@ -26,34 +25,43 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Copies an image (or artifact) graph from a registry into the store: resolve the reference, fetch the
- * manifest(s), pick platforms, download missing blobs in parallel (verified while streaming), store the
- * manifests byte for byte, and finally name the result in {@code index.json} — the commit point.
+ * Copies an image (or artifact) graph from a {@link ContentSource} into the store: resolve the name, fetch the
+ * manifest(s), pick platforms, fetch missing blobs in parallel (verified while streaming, skipped when present),
+ * store the manifests byte for byte, and finally name the result in {@code index.json} — the commit point.
+ * A pull is a copy from a {@link RegistrySource}; an import is a copy from an OCI layout.
  */
-public final class Puller {
+public final class Copier {
     private static final int MAX_INDEX_DEPTH = 3;
 
-    private final RegistryClient registry;
     private final OciStore store;
 
-    public Puller(RegistryClient registry, OciStore store) {
-        this.registry = registry;
+    public Copier(OciStore store) {
         this.store = store;
     }
 
-    /** Pulls {@code ref} for the platforms {@code selector} picks. */
-    public PullResult pull(Reference ref, PlatformSelector selector, ProgressListener progress) {
+    /** Pulls {@code ref} from a registry for the platforms {@code selector} picks. */
+    public PullResult pull(RegistryClient registry, Reference ref, PlatformSelector selector, ProgressListener progress) {
+        return copy(new RegistrySource(registry, ref), ref.identifier(), ref, selector, progress);
+    }
+
+    /**
+     * Copies what {@code name} resolves to in {@code source} into the store and names it {@code ref}.
+     *
+     * @param name a tag, ref name or digest, as the source understands it
+     */
+    public PullResult copy(ContentSource source, String name, Reference ref, PlatformSelector selector,
+                           ProgressListener progress) {
         long t0 = System.nanoTime();
         try (AutoCloseable session = store.session()) {
             progress.onEvent(new ProgressEvent.Phase("resolving", ref.toString()));
-            PullResult offline = fromStore(ref, selector, progress, t0);
+            PullResult offline = Digest.isValid(name) ? fromStore(ref, Digest.parse(name), selector, progress, t0) : null;
             if (offline != null) {
                 return offline;
             }
             Instant resolvedAt = Instant.now();
-            progress.onEvent(new ProgressEvent.Phase("fetching manifest", ref.identifier()));
-            FetchedManifest top = registry.fetchManifest(ref);
-            Map<Digest, FetchedManifest> manifests = new LinkedHashMap<>();
+            progress.onEvent(new ProgressEvent.Phase("fetching manifest", name));
+            ContentSource.Resolved top = source.resolve(name);
+            Map<Digest, Stored> manifests = new LinkedHashMap<>();
             Descriptor target;
             String platform = null;
             if (top.manifest() instanceof ImageIndex index) {
@@ -61,7 +69,7 @@ public final class Puller {
                 boolean single = chosen.size() == 1 && !selector.all()
                         && index.manifests().stream().anyMatch(d -> d.platform() != null);
                 for (Descriptor child : chosen) {
-                    collect(ref, child, manifests, 1, selector);
+                    collect(source, child, manifests, 1);
                 }
                 if (single) {
                     Descriptor child = chosen.get(0);
@@ -70,16 +78,16 @@ public final class Puller {
                             : dev.davit.oci.manifest.Platform.normalize(child.platform()).toString();
                     store.putBlob(top.descriptor(), top.manifest().bytes());
                 } else {
-                    manifests.put(top.digest(), top);
+                    manifests.put(top.digest(), new Stored(top.descriptor(), top.manifest()));
                     target = top.descriptor();
                 }
             } else {
-                manifests.put(top.digest(), top);
+                manifests.put(top.digest(), new Stored(top.descriptor(), top.manifest()));
                 target = top.descriptor();
             }
 
             Map<Digest, Descriptor> blobs = new LinkedHashMap<>();
-            for (FetchedManifest fm : manifests.values()) {
+            for (Stored fm : manifests.values()) {
                 if (fm.manifest() instanceof ImageManifest im) {
                     for (Descriptor d : im.children()) {
                         blobs.putIfAbsent(d.digest(), d);
@@ -89,13 +97,13 @@ public final class Puller {
             long total = blobs.values().stream().mapToLong(Descriptor::size).sum();
             progress.onEvent(new ProgressEvent.Phase("fetching blobs", blobs.size() + " blobs, " + total + " bytes"));
             AtomicLong downloaded = new AtomicLong();
-            List<PullResult.BlobResult> results = fetchAll(ref, new ArrayList<>(blobs.values()), progress, downloaded);
+            List<PullResult.BlobResult> results = fetchAll(source, new ArrayList<>(blobs.values()), progress, downloaded);
 
             progress.onEvent(new ProgressEvent.Phase("verifying", manifests.size() + " manifests"));
             List<Descriptor> stored = new ArrayList<>();
-            List<FetchedManifest> ordered = new ArrayList<>(manifests.values());
+            List<Stored> ordered = new ArrayList<>(manifests.values());
             java.util.Collections.reverse(ordered);
-            for (FetchedManifest fm : ordered) {
+            for (Stored fm : ordered) {
                 store.putBlob(fm.descriptor(), fm.manifest().bytes());
                 stored.add(fm.descriptor());
             }
@@ -113,7 +121,7 @@ public final class Puller {
         } catch (DavitException e) {
             throw e;
         } catch (Exception e) {
-            throw new DavitException(Kind.INTERNAL, "pull of " + ref + " failed: " + e, e);
+            throw new DavitException(Kind.INTERNAL, "copy of " + source.describe() + " " + name + " failed: " + e, e);
         }
     }
 
@@ -121,20 +129,21 @@ public final class Puller {
      * A reference pinned by digest whose content is already complete in the store needs no registry: it is
      * named from the store alone (so pulls by digest work offline). Returns null when the network is needed.
      */
-    private PullResult fromStore(Reference ref, PlatformSelector selector, ProgressListener progress, long t0) {
-        if (ref.digest() == null || !store.hasBlob(ref.digest())) {
+    private PullResult fromStore(Reference ref, Digest digest, PlatformSelector selector, ProgressListener progress,
+                                 long t0) {
+        if (!store.hasBlob(digest)) {
             return null;
         }
         Manifest top;
         try {
-            top = store.readManifest(new Descriptor("application/octet-stream", ref.digest(), 0));
+            top = store.readManifest(new Descriptor("application/octet-stream", digest, 0));
         } catch (DavitException e) {
             return null;
         }
-        if (!top.digest().equals(ref.digest()) && !Digest.of(ref.digest().algorithm(), top.bytes()).equals(ref.digest())) {
+        if (!top.digest().equals(digest) && !Digest.of(digest.algorithm(), top.bytes()).equals(digest)) {
             return null;
         }
-        Descriptor topDesc = new Descriptor(top.mediaType(), ref.digest(), top.bytes().length, List.of(), Map.of(),
+        Descriptor topDesc = new Descriptor(top.mediaType(), digest, top.bytes().length, List.of(), Map.of(),
                 null, top.artifactType());
         Descriptor target = topDesc;
         String platform = null;
@@ -165,7 +174,7 @@ public final class Puller {
             }
         }
         Map<String, String> ann = new LinkedHashMap<>();
-        ann.put(OciStore.RESOLVED_DIGEST, ref.digest().toString());
+        ann.put(OciStore.RESOLVED_DIGEST, digest.toString());
         StoreEntry existing = store.entry(ref.toString()).orElse(null);
         Instant resolvedAt = existing != null && existing.resolvedAt() != null ? existing.resolvedAt() : Instant.now();
         ann.put(OciStore.RESOLVED_AT, resolvedAt.toString());
@@ -176,36 +185,40 @@ public final class Puller {
         store.setEntry(ref.toString(), target, ann);
         progress.onEvent(new ProgressEvent.Phase("done", ref + "@" + target.digest()));
         java.util.Collections.reverse(manifests);
-        return new PullResult(ref, ref.digest(), resolvedAt, target, platform, manifests, blobs, 0,
+        return new PullResult(ref, digest, resolvedAt, target, platform, manifests, blobs, 0,
                 Duration.ofNanos(System.nanoTime() - t0));
     }
 
+    /** A manifest to store, with the descriptor (digest as the parent names it) it is stored under. */
+    private record Stored(Descriptor descriptor, Manifest manifest) {
+    }
+
     /** Fetches a child manifest and, for nested indexes, its children (all of them). */
-    private void collect(Reference ref, Descriptor d, Map<Digest, FetchedManifest> out, int depth,
-                         PlatformSelector selector) {
+    private void collect(ContentSource source, Descriptor d, Map<Digest, Stored> out, int depth) {
         if (out.containsKey(d.digest())) {
             return;
         }
         if (depth > MAX_INDEX_DEPTH) {
-            throw new DavitException(Kind.VERIFICATION, "index nesting in " + ref + " is deeper than "
+            throw new DavitException(Kind.VERIFICATION, "index nesting in " + source.describe() + " is deeper than "
                     + MAX_INDEX_DEPTH + " levels; refusing it");
         }
-        FetchedManifest fm = registry.fetchManifest(ref, d);
-        out.put(d.digest(), fm);
-        if (fm.manifest() instanceof ImageIndex nested) {
+        Manifest m = source.fetchManifest(d);
+        out.put(d.digest(), new Stored(new Descriptor(m.mediaType(), d.digest(), m.bytes().length, List.of(), Map.of(),
+                null, m.artifactType()), m));
+        if (m instanceof ImageIndex nested) {
             for (Descriptor c : nested.manifests()) {
-                collect(ref, c, out, depth + 1, selector);
+                collect(source, c, out, depth + 1);
             }
         }
     }
 
-    private List<PullResult.BlobResult> fetchAll(Reference ref, List<Descriptor> blobs, ProgressListener progress,
+    private List<PullResult.BlobResult> fetchAll(ContentSource source, List<Descriptor> blobs, ProgressListener progress,
                                                  AtomicLong downloaded) throws InterruptedException {
         List<PullResult.BlobResult> results = new ArrayList<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             List<Future<PullResult.BlobResult>> futures = new ArrayList<>();
             for (Descriptor d : blobs) {
-                futures.add(pool.submit(() -> fetchOne(ref, d, progress, downloaded)));
+                futures.add(pool.submit(() -> fetchOne(source, d, progress, downloaded)));
             }
             DavitException failure = null;
             for (Future<PullResult.BlobResult> f : futures) {
@@ -230,7 +243,7 @@ public final class Puller {
         return results;
     }
 
-    private PullResult.BlobResult fetchOne(Reference ref, Descriptor d, ProgressListener progress, AtomicLong downloaded) {
+    private PullResult.BlobResult fetchOne(ContentSource source, Descriptor d, ProgressListener progress, AtomicLong downloaded) {
         if (store.hasBlob(d.digest())) {
             store.touch(d.digest());
             progress.onEvent(new ProgressEvent.BlobDone(d, true));
@@ -246,7 +259,7 @@ public final class Puller {
                 progress.onEvent(new ProgressEvent.BlobStarted(d, resumed));
                 long[] last = {resumed};
                 try {
-                    registry.fetchBlob(ref, d, in, bytes -> {
+                    source.fetchBlob(d, in, bytes -> {
                         long delta = bytes - last[0];
                         last[0] = bytes;
                         if (delta > 0) {
