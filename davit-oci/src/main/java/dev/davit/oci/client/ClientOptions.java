@@ -3,6 +3,7 @@ package dev.davit.oci.client;
 import dev.davit.oci.auth.CredentialResolver;
 import dev.davit.oci.auth.Credentials;
 import dev.davit.oci.registry.RegistryOptions;
+import dev.davit.oci.registry.Uploads;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Objects;
@@ -16,12 +17,20 @@ import java.util.function.Function;
  * @param registry    transport settings
  * @param credentials finds the credentials for a registry (as named in references, e.g. {@code docker.io});
  *                    consulted only when a registry asks for authentication
+ * @param push        upload chunking (blobs up to a size in one PUT, larger ones in chunks)
  */
-public record ClientOptions(Path store, RegistryOptions registry, Function<String, Credentials> credentials) {
+public record ClientOptions(Path store, RegistryOptions registry, Function<String, Credentials> credentials,
+                            Uploads.PushOptions push) {
     public ClientOptions {
         Objects.requireNonNull(store, "store");
         Objects.requireNonNull(registry, "registry");
         Objects.requireNonNull(credentials, "credentials");
+        Objects.requireNonNull(push, "push");
+    }
+
+    /** With the default push settings. */
+    public ClientOptions(Path store, RegistryOptions registry, Function<String, Credentials> credentials) {
+        this(store, registry, credentials, Uploads.PushOptions.defaults());
     }
 
     /**
@@ -42,11 +51,11 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
     }
 
     public ClientOptions withStore(Path p) {
-        return new ClientOptions(p, registry, credentials);
+        return new ClientOptions(p, registry, credentials, push);
     }
 
     public ClientOptions withRegistry(RegistryOptions r) {
-        return new ClientOptions(store, r, credentials);
+        return new ClientOptions(store, r, credentials, push);
     }
 
     /** Adds insecure registries to the transport settings. */
@@ -57,6 +66,10 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
     }
 
     public ClientOptions withCredentials(Function<String, Credentials> c) {
-        return new ClientOptions(store, registry, c);
+        return new ClientOptions(store, registry, c, push);
+    }
+
+    public ClientOptions withPush(Uploads.PushOptions p) {
+        return new ClientOptions(store, registry, credentials, p);
     }
 }

@@ -9,6 +9,14 @@ import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
 import dev.davit.oci.copy.Copier;
+import dev.davit.oci.copy.GraphSource;
+import dev.davit.oci.copy.PushResult;
+import dev.davit.oci.copy.Pusher;
+import dev.davit.oci.copy.RegistrySource;
+import dev.davit.oci.registry.Uploads;
+import java.io.InputStream;
+import java.util.HashMap;
+import java.util.Map;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
@@ -38,12 +46,14 @@ public final class DavitClient implements AutoCloseable {
 
     private final ClientOptions options;
     private final RegistryAuthenticator authenticator;
+    private final Uploads.PushOptions pushOptions;
     private final RegistryClient registry;
     private volatile OciStore store;
 
     private DavitClient(ClientOptions options) {
         this.options = options;
         this.authenticator = new RegistryAuthenticator(options.credentials(), options.registry());
+        this.pushOptions = options.push();
         this.registry = new RegistryClient(options.registry(), authenticator, msg -> { });
     }
 
@@ -75,10 +85,163 @@ public final class DavitClient implements AutoCloseable {
     }
 
     public PullResult pull(Reference ref, PlatformSelector platforms, ProgressListener progress) {
+        return withRegistry(progress, client -> new Copier(store()).pull(client, ref, platforms, progress));
+    }
+
+    /**
+     * Pushes a reference from the store to a registry ({@code target}, default the same reference): blobs the
+     * target has are skipped, blobs another repository of the same registry holds (per the store) are mounted,
+     * the rest uploaded; manifests go byte for byte, children first.
+     */
+    public PushResult push(String reference, String target, ProgressListener progress) {
+        Reference src = Reference.parse(reference);
+        Reference dst = target == null ? src : Reference.parse(target);
+        StoreEntry e = store().entry(src.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+                src + " is not in the store; pull or build it first (see 'davit images')"));
+        return pushFromStore(store(), e.descriptor(), dst, progress);
+    }
+
+    private PushResult pushFromStore(OciStore from, Descriptor top, Reference dst, ProgressListener progress) {
+        Map<Digest, Reference> mountFrom = new HashMap<>();
+        for (StoreEntry other : from.entries()) {
+            Reference r;
+            try {
+                r = Reference.parse(other.name());
+            } catch (DavitException ex) {
+                continue;
+            }
+            if (!r.registry().equals(dst.registry()) || r.repository().equals(dst.repository())) {
+                continue;
+            }
+            for (Descriptor d : from.graph(other.descriptor())) {
+                mountFrom.putIfAbsent(d.digest(), r);
+            }
+        }
+        GraphSource source = new GraphSource() {
+            @Override
+            public Manifest manifest(Descriptor d) {
+                return from.readManifest(d);
+            }
+
+            @Override
+            public InputStream openBlob(Descriptor d) {
+                return from.openBlob(d.digest());
+            }
+
+            @Override
+            public String describe() {
+                return "store " + from.root();
+            }
+        };
+        return withRegistry(progress, client -> new Pusher(new Uploads(client.transport(), pushOptions),
+                options.registry().maxConcurrentRequests()).push(source, top, dst, mountFrom::get, progress));
+    }
+
+    /**
+     * Copies between registries (streaming, nothing stored locally) and between a registry and an OCI layout
+     * directory ({@code oci:PATH[:NAME]}). {@code platforms} picks from an index unless it selects all.
+     */
+    public CopyResult copy(String source, String destination, PlatformSelector platforms, ProgressListener progress) {
+        LayoutSpec srcLayout = LayoutSpec.parse(source);
+        LayoutSpec dstLayout = LayoutSpec.parse(destination);
+        if (srcLayout != null && dstLayout != null) {
+            throw new DavitException(Kind.USAGE, "copy between two OCI layouts is not supported; copy one side"
+                    + " through a registry or use a directory copy");
+        }
+        if (srcLayout == null && dstLayout != null) {
+            Reference src = Reference.parse(source);
+            OciStore layout = OciStore.open(dstLayout.path());
+            String name = dstLayout.name() != null ? dstLayout.name() : src.toString();
+            PullResult r = withRegistry(progress, client -> new Copier(layout).copy(new RegistrySource(client, src),
+                    src.identifier(), src, name, platforms, progress));
+            return new CopyResult(r, null);
+        }
+        Reference dst = Reference.parse(destination);
+        if (srcLayout != null) {
+            if (!java.nio.file.Files.isRegularFile(srcLayout.path().resolve("oci-layout"))) {
+                throw new DavitException(Kind.NOT_FOUND, srcLayout.path() + " is not an OCI image layout (no oci-layout"
+                        + " file); check the path");
+            }
+            OciStore layout = OciStore.open(srcLayout.path());
+            List<StoreEntry> entries = layout.entries();
+            StoreEntry e;
+            if (srcLayout.name() != null) {
+                e = layout.entry(srcLayout.name()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, "no entry named '"
+                        + srcLayout.name() + "' in " + srcLayout.path() + "; names: " + names(entries)));
+            } else if (entries.size() == 1) {
+                e = entries.get(0);
+            } else {
+                throw new DavitException(Kind.USAGE, srcLayout.path() + " holds " + entries.size()
+                        + " entries; name one as oci:PATH:NAME (names: " + names(entries) + ")");
+            }
+            return new CopyResult(null, pushFromStore(layout, e.descriptor(), dst, progress));
+        }
+        Reference src = Reference.parse(source);
+        PushResult r = withRegistry(progress, client -> {
+            RegistryClient.FetchedManifest top = client.fetchManifest(src);
+            Descriptor topDesc = top.descriptor();
+            if (top.manifest() instanceof ImageIndex idx && !platforms.all()) {
+                List<Descriptor> chosen = platforms.select(idx, src.toString());
+                if (chosen.size() == 1 && chosen.get(0).platform() != null) {
+                    topDesc = chosen.get(0);
+                }
+            }
+            GraphSource gs = new GraphSource() {
+                @Override
+                public Manifest manifest(Descriptor d) {
+                    return client.fetchManifest(src, d).manifest();
+                }
+
+                @Override
+                public InputStream openBlob(Descriptor d) throws java.io.IOException {
+                    return client.openBlob(src, d);
+                }
+
+                @Override
+                public String describe() {
+                    return src.repositoryName();
+                }
+            };
+            // within one registry every blob can be mounted from the source repository
+            java.util.function.Function<Digest, Reference> mountFrom = src.registry().equals(dst.registry())
+                    ? d -> src : d -> null;
+            return new Pusher(new Uploads(client.transport(), pushOptions), options.registry().maxConcurrentRequests())
+                    .push(gs, topDesc, dst, mountFrom, progress);
+        });
+        return new CopyResult(null, r);
+    }
+
+    /** What a copy did: a pull into a layout, or a push to a registry. */
+    public record CopyResult(PullResult pulled, PushResult pushed) {
+    }
+
+    /** {@code oci:PATH[:NAME]}; null when {@code spec} is not an OCI layout spec. */
+    record LayoutSpec(java.nio.file.Path path, String name) {
+        static LayoutSpec parse(String spec) {
+            if (!spec.startsWith("oci:")) {
+                return null;
+            }
+            String rest = spec.substring(4);
+            if (rest.isEmpty()) {
+                throw new DavitException(Kind.USAGE, "'" + dev.davit.oci.Text.shorten(spec, 80)
+                        + "' names no directory; use oci:PATH[:NAME]");
+            }
+            int colon = rest.indexOf(':');
+            return colon < 0 ? new LayoutSpec(java.nio.file.Path.of(rest), null)
+                    : new LayoutSpec(java.nio.file.Path.of(rest.substring(0, colon)),
+                    rest.substring(colon + 1).isEmpty() ? null : rest.substring(colon + 1));
+        }
+    }
+
+    private static String names(List<StoreEntry> entries) {
+        return entries.isEmpty() ? "none" : String.join(", ", entries.stream().map(StoreEntry::name).toList());
+    }
+
+    private <T> T withRegistry(ProgressListener progress, java.util.function.Function<RegistryClient, T> work) {
         RegistryClient client = new RegistryClient(options.registry(), authenticator,
                 msg -> progress.onEvent(new ProgressEvent.Retry(msg)));
         try {
-            return new Copier(store()).pull(client, ref, platforms, progress);
+            return work.apply(client);
         } finally {
             client.close();
         }

@@ -41,20 +41,22 @@ public final class Copier {
 
     /** Pulls {@code ref} from a registry for the platforms {@code selector} picks. */
     public PullResult pull(RegistryClient registry, Reference ref, PlatformSelector selector, ProgressListener progress) {
-        return copy(new RegistrySource(registry, ref), ref.identifier(), ref, selector, progress);
+        return copy(new RegistrySource(registry, ref), ref.identifier(), ref, ref.toString(), selector, progress);
     }
 
     /**
-     * Copies what {@code name} resolves to in {@code source} into the store and names it {@code ref}.
+     * Copies what {@code name} resolves to in {@code source} into the store and names it {@code entryName} in
+     * {@code index.json} (normally {@code ref.toString()}; a plain tag such as {@code latest} for other layouts).
      *
      * @param name a tag, ref name or digest, as the source understands it
      */
-    public PullResult copy(ContentSource source, String name, Reference ref, PlatformSelector selector,
-                           ProgressListener progress) {
+    public PullResult copy(ContentSource source, String name, Reference ref, String entryName,
+                           PlatformSelector selector, ProgressListener progress) {
         long t0 = System.nanoTime();
         try (AutoCloseable session = store.session()) {
             progress.onEvent(new ProgressEvent.Phase("resolving", ref.toString()));
-            PullResult offline = Digest.isValid(name) ? fromStore(ref, Digest.parse(name), selector, progress, t0) : null;
+            PullResult offline = Digest.isValid(name)
+                    ? fromStore(ref, entryName, Digest.parse(name), selector, progress, t0) : null;
             if (offline != null) {
                 return offline;
             }
@@ -113,7 +115,7 @@ public final class Copier {
             if (platform != null) {
                 ann.put(OciStore.PLATFORM, platform);
             }
-            store.setEntry(ref.toString(), target, ann);
+            store.setEntry(entryName, target, ann);
             Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
             progress.onEvent(new ProgressEvent.Phase("done", ref + "@" + target.digest()));
             return new PullResult(ref, top.digest(), resolvedAt, target, platform, stored, results,
@@ -129,8 +131,8 @@ public final class Copier {
      * A reference pinned by digest whose content is already complete in the store needs no registry: it is
      * named from the store alone (so pulls by digest work offline). Returns null when the network is needed.
      */
-    private PullResult fromStore(Reference ref, Digest digest, PlatformSelector selector, ProgressListener progress,
-                                 long t0) {
+    private PullResult fromStore(Reference ref, String entryName, Digest digest, PlatformSelector selector,
+                                 ProgressListener progress, long t0) {
         if (!store.hasBlob(digest)) {
             return null;
         }
@@ -175,14 +177,14 @@ public final class Copier {
         }
         Map<String, String> ann = new LinkedHashMap<>();
         ann.put(OciStore.RESOLVED_DIGEST, digest.toString());
-        StoreEntry existing = store.entry(ref.toString()).orElse(null);
+        StoreEntry existing = store.entry(entryName).orElse(null);
         Instant resolvedAt = existing != null && existing.resolvedAt() != null ? existing.resolvedAt() : Instant.now();
         ann.put(OciStore.RESOLVED_AT, resolvedAt.toString());
         if (platform != null) {
             ann.put(OciStore.PLATFORM, platform);
         }
         progress.onEvent(new ProgressEvent.Phase("verifying", "in the store already"));
-        store.setEntry(ref.toString(), target, ann);
+        store.setEntry(entryName, target, ann);
         progress.onEvent(new ProgressEvent.Phase("done", ref + "@" + target.digest()));
         java.util.Collections.reverse(manifests);
         return new PullResult(ref, digest, resolvedAt, target, platform, manifests, blobs, 0,

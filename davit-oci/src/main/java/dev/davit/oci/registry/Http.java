@@ -45,8 +45,11 @@ final class Http {
         }
     }
 
-    static Response exchange(String method, URI uri, Map<String, String> headers, byte[] body,
+    static Response exchange(String method, URI uri, Map<String, String> headers, RequestBody body,
                              Duration connectTimeout, Duration readTimeout) throws IOException {
+        if (method.equals("PATCH")) {
+            return PatchClient.exchange(uri, headers, body, connectTimeout, readTimeout);
+        }
         HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection();
         c.setInstanceFollowRedirects(false);
         c.setUseCaches(false);
@@ -56,9 +59,15 @@ final class Http {
         headers.forEach(c::setRequestProperty);
         if (body != null) {
             c.setDoOutput(true);
-            c.setFixedLengthStreamingMode(body.length);
-            try (OutputStream out = c.getOutputStream()) {
-                out.write(body);
+            c.setFixedLengthStreamingMode(body.length());
+            try (InputStream in = body.open(); OutputStream out = c.getOutputStream()) {
+                long copied = in.transferTo(out);
+                if (copied != body.length()) {
+                    throw new IOException("request body source gave " + copied + " bytes, expected " + body.length());
+                }
+            } catch (IOException e) {
+                c.disconnect();
+                throw e;
             }
         }
         int status;
@@ -92,5 +101,57 @@ final class Http {
             }
         }
         return new Response(status, h, in, uri);
+    }
+
+    /**
+     * HttpURLConnection cannot send PATCH (chunked blob uploads need it), so PATCH alone goes through
+     * {@code java.net.http.HttpClient}, created on first use.
+     */
+    private static final class PatchClient {
+        private static volatile java.net.http.HttpClient client;
+
+        static Response exchange(URI uri, Map<String, String> headers, RequestBody body, Duration connectTimeout,
+                                 Duration readTimeout) throws IOException {
+            java.net.http.HttpClient c = client;
+            if (c == null) {
+                synchronized (PatchClient.class) {
+                    if (client == null) {
+                        client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1)
+                                .followRedirects(java.net.http.HttpClient.Redirect.NEVER).connectTimeout(connectTimeout)
+                                .build();
+                    }
+                    c = client;
+                }
+            }
+            java.net.http.HttpRequest.BodyPublisher pub = body == null
+                    ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                    : java.net.http.HttpRequest.BodyPublishers.fromPublisher(
+                            java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> {
+                                try {
+                                    return body.open();
+                                } catch (IOException e) {
+                                    throw new java.io.UncheckedIOException(e);
+                                }
+                            }), body.length());
+            java.net.http.HttpRequest.Builder b = java.net.http.HttpRequest.newBuilder(uri).method("PATCH", pub)
+                    .timeout(readTimeout);
+            headers.forEach((k, v) -> {
+                if (!k.equalsIgnoreCase("Content-Length")) {
+                    b.header(k, v);
+                }
+            });
+            java.net.http.HttpResponse<InputStream> r;
+            try {
+                r = c.send(b.build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted");
+            } catch (java.io.UncheckedIOException e) {
+                throw e.getCause();
+            }
+            Map<String, List<String>> h = new TreeMap<>();
+            r.headers().map().forEach((k, v) -> h.put(k.toLowerCase(Locale.ROOT), v));
+            return new Response(r.statusCode(), h, r.body(), uri);
+        }
     }
 }

@@ -140,14 +140,14 @@ public final class RegistryAuthenticator implements Authenticator {
         headers.put("User-Agent", options.userAgent());
         String method;
         URI target;
-        byte[] body = null;
+        RequestBody body = null;
         if (creds.type() == Credentials.Type.IDENTITY_TOKEN) {
             requireSafeTransport(registry, realmUri);
             String form = q + (q.isEmpty() ? "" : "&") + "grant_type=refresh_token&client_id=davit&refresh_token="
                     + enc(creds.secret());
             method = "POST";
             target = realmUri;
-            body = form.getBytes(StandardCharsets.UTF_8);
+            body = RequestBody.of(form.getBytes(StandardCharsets.UTF_8));
             headers.put("Content-Type", "application/x-www-form-urlencoded");
         } else {
             String sep = realmUri.getRawQuery() == null ? "?" : "&";

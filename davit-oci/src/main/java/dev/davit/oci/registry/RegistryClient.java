@@ -213,6 +213,19 @@ public final class RegistryClient implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens a blob for streaming (e.g. to upload it elsewhere). The stream checks size and digest as it is read
+     * and fails at its end on a mismatch; the caller closes it.
+     */
+    public InputStream openBlob(Reference repo, Descriptor d) throws IOException {
+        String path = "/v2/" + repo.repository() + "/blobs/" + d.digest();
+        Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path, pullScope(repo), Map.of()));
+        if (r.status() != 200) {
+            throw statusError(r, repo, "blob " + d.digest());
+        }
+        return new dev.davit.oci.digest.VerifyingInputStream(r.body(), d.digest(), d.size());
+    }
+
     /** GETs a small blob (a config) into memory, verifying size and digest. */
     public byte[] fetchBlobBytes(Reference repo, Descriptor d, int max) {
         if (d.size() > max) {

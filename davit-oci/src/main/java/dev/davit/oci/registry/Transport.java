@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * The layered HTTP transport: auth (challenge -> token, retried once) -> retry (connection errors, 408, 429,
  * 5xx, with backoff and {@code Retry-After}) -> redirects (followed by hand; {@code Authorization} is dropped
  * when a redirect leaves the registry's host) -> logging (method, URL path, status; never header values).
- * Bodies are streamed: callers read and close {@link Response#body()}. The idle-read timeout is the socket's
+ * PATCH (a chunk of an upload) is never retried here: the upload code asks the registry where the session stands
+ * and resumes from there. Bodies are streamed: callers read and close {@link Response#body()}. The idle-read timeout is the socket's
  * read timeout, so a stalled body fails (and is retried or resumed) instead of hanging.
  */
 public final class Transport implements AutoCloseable {
@@ -53,7 +54,7 @@ public final class Transport implements AutoCloseable {
 
     /** A request to send. {@code scope} may be null (e.g. for {@code /v2/}). */
     public record Request(String method, String registry, String path, Map<String, String> headers, String scope,
-                          byte[] body) {
+                          RequestBody body) {
         public Request {
             headers = Map.copyOf(headers);
         }
@@ -114,7 +115,7 @@ public final class Transport implements AutoCloseable {
             try {
                 resp = sendFollowingRedirects(req, authorization);
             } catch (IOException e) {
-                if (attempt < options.maxRetries() && isRetryable(e)) {
+                if (attempt < options.maxRetries() && isRetryable(e) && !req.method().equals("PATCH")) {
                     Duration delay = backoff(attempt);
                     retryListener.accept(req.method() + " " + req.path() + ": " + describe(e) + "; retrying in "
                             + delay.toMillis() + " ms");
@@ -141,7 +142,8 @@ public final class Transport implements AutoCloseable {
                 throw new DavitException(Kind.AUTH, "registry " + req.registry() + " rejected the credentials for "
                         + describeScope(req.scope()) + "; check them with 'davit login " + req.registry() + "'");
             }
-            if ((status == 408 || status == 429 || status >= 500) && attempt < options.maxRetries()) {
+            if ((status == 408 || status == 429 || status >= 500) && attempt < options.maxRetries()
+                    && !req.method().equals("PATCH")) {
                 Duration delay = retryAfter(resp.header("Retry-After")).orElse(backoff(attempt));
                 resp.close();
                 retryListener.accept(req.method() + " " + req.path() + ": HTTP " + status + "; retrying in "

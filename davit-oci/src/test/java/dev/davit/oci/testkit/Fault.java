@@ -29,7 +29,7 @@ public final class Fault {
     public static final String UPLOAD_PATH = "/v2/.+/blobs/uploads/.*";
 
     enum Kind {
-        FLIP_BYTE, CUT, STATUS, IGNORE_RANGE, REDIRECT
+        FLIP_BYTE, CUT, STATUS, IGNORE_RANGE, REDIRECT, DROP_RESPONSE
     }
 
     final Kind kind;
@@ -39,6 +39,7 @@ public final class Fault {
     private String method;
     private Pattern path = Pattern.compile(".*");
     private volatile int times = 1;
+    private final AtomicInteger skip = new AtomicInteger();
     private final AtomicInteger fired = new AtomicInteger();
 
     private Fault(Kind kind, long offset, int status, int retryAfterSeconds) {
@@ -87,6 +88,14 @@ public final class Fault {
     /** {@code 429 Too Many Requests} with {@code Retry-After: retryAfterSeconds}. */
     public static Fault tooManyRequests(int retryAfterSeconds) {
         return new Fault(Kind.STATUS, 0, 429, retryAfterSeconds);
+    }
+
+    /**
+     * Forwards the request (the registry processes it) but closes the client's connection instead of sending the
+     * response: the client sees a request that may or may not have happened, as after a network cut.
+     */
+    public static Fault dropResponse() {
+        return new Fault(Kind.DROP_RESPONSE, 0, 0, -1);
     }
 
     /** Drops {@code Range} (and {@code If-Range}) before forwarding, so the registry sends the full body with 200. */
@@ -163,9 +172,22 @@ public final class Fault {
         return (method == null || method.equalsIgnoreCase(requestMethod)) && path.matcher(requestPath).matches();
     }
 
-    /** Counts one firing if the budget allows. */
+    /** Lets the first {@code n} matching requests through untouched before the fault starts firing. */
+    public Fault afterFirst(int n) {
+        skip.set(n);
+        return this;
+    }
+
+    /** Counts one firing if the budget allows (after the requests {@link #afterFirst} lets through). */
     boolean tryFire() {
         while (true) {
+            int s = skip.get();
+            if (s > 0) {
+                if (skip.compareAndSet(s, s - 1)) {
+                    return false;
+                }
+                continue;
+            }
             int n = fired.get();
             if (n >= times) {
                 return false;
@@ -185,6 +207,7 @@ public final class Fault {
                     : "status(" + status + ")";
             case IGNORE_RANGE -> "ignoreRange";
             case REDIRECT -> "redirectToOtherHost";
+            case DROP_RESPONSE -> "dropResponse";
         };
         return what + " on " + (method == null ? "*" : method) + " " + path.pattern()
                 + (times == Integer.MAX_VALUE ? " always" : " x" + times);

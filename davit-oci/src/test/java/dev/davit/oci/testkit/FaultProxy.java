@@ -334,6 +334,10 @@ public final class FaultProxy implements AutoCloseable {
                 }
             } while (resp.status() >= 100 && resp.status() < 200);
             int status = resp.status();
+            if (applied.stream().anyMatch(f -> f.kind == Fault.Kind.DROP_RESPONSE)) {
+                record(method, path, query, range, authorization, status, isOther, applied);
+                return Outcome.CLOSE;
+            }
 
             Head toClient = new Head(resp.startLine);
             for (String[] h : resp.headers) {

@@ -1,0 +1,27 @@
+package dev.davit.oci.copy;
+
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.reference.Reference;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The outcome of a push (or of a copy to a registry).
+ *
+ * @param target        where the content went
+ * @param top           the descriptor of the manifest or index pushed under the target's tag or digest
+ * @param manifests     every manifest pushed, children before parents
+ * @param blobs         every config and layer blob with how it got there
+ * @param uploadedBytes bytes sent for blobs
+ * @param elapsed       wall time
+ */
+public record PushResult(Reference target, Descriptor top, List<Descriptor> manifests, List<BlobPush> blobs,
+                         long uploadedBytes, Duration elapsed) {
+
+    /** How a blob reached the target. */
+    public enum How { EXISTED, MOUNTED, UPLOADED }
+
+    /** One blob. */
+    public record BlobPush(Descriptor descriptor, How how, String mountedFrom) {
+    }
+}
