@@ -95,7 +95,8 @@ interface ProgressRenderer extends ProgressListener, AutoCloseable {
         return switch (p.name()) {
             case "resolving" -> "resolving " + detail;
             case "fetching manifest" -> "fetching manifest";
-            case "fetching blobs" -> blobsLine(detail);
+            case "fetching blobs" -> blobsLine("fetching", detail);
+            case "pushing blobs" -> blobsLine("pushing", detail);
             case "verifying" -> "verifying";
             case "done" -> "done";
             default -> Text.printable(p.name()) + (detail.isEmpty() ? "" : " " + detail);
@@ -115,12 +116,12 @@ interface ProgressRenderer extends ProgressListener, AutoCloseable {
         }
     }
 
-    private static String blobsLine(String detail) {
+    private static String blobsLine(String verb, String detail) {
         long[] t = blobTotals(detail);
         if (t == null) {
-            return "fetching blobs" + (detail.isEmpty() ? "" : " (" + detail + ")");
+            return verb + " blobs" + (detail.isEmpty() ? "" : " (" + detail + ")");
         }
-        return "fetching " + t[0] + (t[0] == 1 ? " blob" : " blobs") + " (" + Units.bytes(t[1]) + ")";
+        return verb + " " + t[0] + (t[0] == 1 ? " blob" : " blobs") + " (" + Units.bytes(t[1]) + ")";
     }
 
     /** Holds constants an interface cannot declare privately. */

@@ -111,6 +111,29 @@ class RegistryCommandsTest {
     }
 
     @Test
+    void pushAndCopy() throws Exception {
+        assertThat(cli().run("-q", "pull", image.reference()).rc()).isZero();
+        String target = registry.hostPort() + "/cli/pushed:1";
+        Cli.Result push = cli().run("--json", "push", image.reference(), target);
+        assertThat(push.rc()).as(push.toString()).isZero();
+        assertThat(push.json().get("digest").asText()).isEqualTo(image.manifestDigest());
+        assertThat(push.json().get("blobs")).extracting(b -> b.get("how").asText()).containsOnly("mounted");
+        Path layout = home.resolve("layout");
+        Cli.Result toLayout = cli().run("--json", "copy", target, "oci:" + layout + ":v1");
+        assertThat(toLayout.rc()).as(toLayout.toString()).isZero();
+        assertThat(toLayout.json().get("digest").asText()).isEqualTo(image.manifestDigest());
+        Cli.Result back = cli().run("copy", "oci:" + layout + ":v1", registry.hostPort() + "/cli/back:1");
+        assertThat(back.rc()).as(back.toString()).isZero();
+        assertThat(back.stdout()).contains("copied to " + registry.hostPort() + "/cli/back:1");
+        Cli.Result noLayout = cli().run("copy", "oci:" + home.resolve("missing"), target);
+        assertThat(noLayout.rc()).isEqualTo(3);
+        UsageTest.assertOneErrorLine(noLayout, "is not an OCI image layout");
+        Cli.Result notStored = cli().run("push", registry.hostPort() + "/cli/never:1");
+        assertThat(notStored.rc()).isEqualTo(3);
+        UsageTest.assertOneErrorLine(notStored, "is not in the store");
+    }
+
+    @Test
     void exitCodesForNotFoundNetworkAndBadInput() {
         Cli.Result nf = cli().run("-q", "pull", registry.hostPort() + "/cli/app:nope");
         assertThat(nf.rc()).isEqualTo(3);
