@@ -3,7 +3,6 @@ package dev.davit.cli;
 import dev.davit.oci.client.DavitClient;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
@@ -11,7 +10,7 @@ import picocli.CommandLine.Spec;
  * first use and closes it afterwards. Errors propagate to {@link Main}, which reports them.
  */
 abstract class DavitCommand implements Callable<Integer> {
-    @ParentCommand
+    /** The root command, found through the command spec (subcommands may be nested, e.g. artifact push). */
     Main main;
 
     @Spec
@@ -21,6 +20,9 @@ abstract class DavitCommand implements Callable<Integer> {
 
     @Override
     public final Integer call() {
+        if (main == null) {
+            main = (Main) spec.root().userObject();
+        }
         try {
             return run(main.output());
         } finally {

@@ -8,6 +8,7 @@ import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
+import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.copy.Copier;
 import dev.davit.oci.copy.GraphSource;
 import dev.davit.oci.copy.PushResult;
@@ -209,6 +210,36 @@ public final class DavitClient implements AutoCloseable {
                     .push(gs, topDesc, dst, mountFrom, progress);
         });
         return new CopyResult(null, r);
+    }
+
+    /**
+     * Creates an artifact from files (stored and named {@code reference} in the store) and pushes it.
+     */
+    public PushResult artifactPush(String reference, String artifactType, List<Artifacts.FileSpec> files,
+                                   Map<String, String> annotations, ProgressListener progress) {
+        Reference ref = Reference.parse(reference);
+        Descriptor md;
+        try (AutoCloseable session = store().session()) {
+            md = Artifacts.create(store(), artifactType, files, annotations);
+            store().setEntry(ref.toString(), md, Map.of(OciStore.RESOLVED_AT, java.time.Instant.now().toString()));
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.STORE, "cannot create the artifact: " + e.getMessage(), e);
+        }
+        return pushFromStore(store(), md, ref, progress);
+    }
+
+    /** Pulls an artifact and writes its files (by title) into {@code dir}. */
+    public ArtifactPull artifactPull(String reference, java.nio.file.Path dir, java.util.Set<String> mediaTypes,
+                                     ProgressListener progress) {
+        PullResult r = pull(reference, PlatformSelector.host(), progress);
+        Manifest m = store().readManifest(r.target());
+        return new ArtifactPull(r, Artifacts.extract(store(), m, dir, mediaTypes));
+    }
+
+    /** What {@link #artifactPull} did. */
+    public record ArtifactPull(PullResult pull, List<Artifacts.Extracted> files) {
     }
 
     /** What a copy did: a pull into a layout, or a push to a registry. */

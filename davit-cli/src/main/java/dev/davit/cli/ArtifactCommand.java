@@ -1,0 +1,115 @@
+package dev.davit.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.PushResult;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code davit artifact push|pull}: ORAS-style artifacts (arbitrary files) in a registry. */
+@Command(name = "artifact", mixinStandardHelpOptions = true,
+        description = "Push or pull artifacts: arbitrary files as the layers of an OCI manifest with an artifactType.",
+        subcommands = {ArtifactCommand.Push.class, ArtifactCommand.Pull.class})
+final class ArtifactCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give a subcommand: push or pull");
+    }
+
+    /** {@code davit artifact push REF FILE[:TYPE]... --artifact-type TYPE}. */
+    @Command(name = "push", mixinStandardHelpOptions = true,
+            description = "Store FILEs as an artifact named REF and push it. A file may carry its media type as"
+                    + " FILE:TYPE (default application/octet-stream); its name goes into"
+                    + " org.opencontainers.image.title.")
+    static final class Push extends SubCommand {
+        @Parameters(index = "0", paramLabel = "REF", description = "Where to push, e.g. ghcr.io/o/kernels:6.6.")
+        String reference;
+
+        @Parameters(index = "1..*", arity = "1..*", paramLabel = "FILE[:TYPE]", description = "The files.")
+        List<String> files = new ArrayList<>();
+
+        @Option(names = "--artifact-type", required = true, paramLabel = "TYPE",
+                description = "The artifact's type, e.g. application/vnd.example.microvm.v1.")
+        String artifactType;
+
+        @Option(names = "--annotation", paramLabel = "K=V", description = "A manifest annotation (repeatable).")
+        List<String> annotations = new ArrayList<>();
+
+        @Override
+        protected int run(Output out) {
+            Map<String, String> ann = new LinkedHashMap<>();
+            for (String a : annotations) {
+                int eq = a.indexOf('=');
+                if (eq <= 0) {
+                    throw new DavitException(Kind.USAGE, "--annotation takes KEY=VALUE, got '"
+                            + dev.davit.oci.Text.shorten(a, 60) + "'");
+                }
+                ann.put(a.substring(0, eq), a.substring(eq + 1));
+            }
+            List<Artifacts.FileSpec> specs = files.stream().map(Artifacts.FileSpec::parse).toList();
+            PushResult r;
+            try (ProgressRenderer progress = out.progress()) {
+                r = client().artifactPush(reference, artifactType, specs, ann, progress);
+            }
+            ObjectNode doc = PushCommand.toJson(reference, r);
+            doc.put("artifact_type", artifactType);
+            out.result(doc, w -> PushCommand.human(w, "pushed artifact", r));
+            return 0;
+        }
+    }
+
+    /** {@code davit artifact pull REF DIR}. */
+    @Command(name = "pull", mixinStandardHelpOptions = true,
+            description = "Pull an artifact and write its files into DIR under their titles. Names that would"
+                    + " escape DIR are refused.")
+    static final class Pull extends SubCommand {
+        @Parameters(index = "0", paramLabel = "REF", description = "The artifact.")
+        String reference;
+
+        @Parameters(index = "1", paramLabel = "DIR", description = "Where to write the files (created if missing).")
+        Path dir;
+
+        @Option(names = "--media-type", paramLabel = "TYPE", description = "Only layers of this media type (repeatable).")
+        List<String> mediaTypes = new ArrayList<>();
+
+        @Override
+        protected int run(Output out) {
+            DavitClient.ArtifactPull r;
+            try (ProgressRenderer progress = out.progress()) {
+                r = client().artifactPull(reference, dir, new LinkedHashSet<>(mediaTypes), progress);
+            }
+            ObjectNode doc = PullCommand.toJson(reference, r.pull());
+            doc.put("directory", dir.toString());
+            ArrayNode fs = doc.putArray("files");
+            for (Artifacts.Extracted e : r.files()) {
+                fs.add(JsonShapes.descriptor(e.descriptor()).put("title", e.title()).put("path", e.path().toString()));
+            }
+            out.result(doc, w -> {
+                w.println("pulled artifact " + dev.davit.oci.Text.printable(r.pull().reference().toString()));
+                for (Artifacts.Extracted e : r.files()) {
+                    w.println("  " + dev.davit.oci.Text.printable(e.path().toString()) + "  ("
+                            + Units.bytes(e.descriptor().size()) + ", " + e.descriptor().mediaType() + ")");
+                }
+            });
+            return 0;
+        }
+    }
+
+    /** Subcommands reach the global options through their grand-parent. */
+    abstract static class SubCommand extends DavitCommand {
+    }
+}

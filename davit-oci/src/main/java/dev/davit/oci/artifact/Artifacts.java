@@ -1,0 +1,213 @@
+package dev.davit.oci.artifact;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.Text;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.ManifestParser;
+import dev.davit.oci.manifest.MediaTypes;
+import dev.davit.oci.store.BlobIngest;
+import dev.davit.oci.store.Fs;
+import dev.davit.oci.store.OciStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * ORAS-style artifacts: arbitrary files (a kernel, a rootfs image, a JSON catalog) as the layers of an OCI image
+ * manifest with an {@code artifactType}, the empty config, and each file's name in
+ * {@code org.opencontainers.image.title}.
+ */
+public final class Artifacts {
+    /** The annotation holding a layer's file name. */
+    public static final String TITLE = "org.opencontainers.image.title";
+    /** The media type of files given without one. */
+    public static final String DEFAULT_FILE_TYPE = "application/octet-stream";
+    private static final byte[] EMPTY_CONFIG = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    private Artifacts() {
+    }
+
+    /** One file to put in an artifact. */
+    public record FileSpec(Path path, String mediaType) {
+        /** Parses {@code PATH[:MEDIA/TYPE]} (a media type always contains a '/'). */
+        public static FileSpec parse(String text) {
+            int colon = text.lastIndexOf(':');
+            if (colon > 0 && text.indexOf('/', colon) > colon) {
+                return new FileSpec(Path.of(text.substring(0, colon)), text.substring(colon + 1));
+            }
+            return new FileSpec(Path.of(text), DEFAULT_FILE_TYPE);
+        }
+    }
+
+    /**
+     * Stores the files as blobs and writes the artifact manifest into the store (not yet named). Must run
+     * inside {@link OciStore#session()}.
+     *
+     * @return the manifest's descriptor
+     */
+    public static Descriptor create(OciStore store, String artifactType, List<FileSpec> files,
+                                    Map<String, String> annotations) {
+        if (artifactType == null || !artifactType.contains("/")) {
+            throw new DavitException(Kind.USAGE, "--artifact-type must be a media type such as"
+                    + " application/vnd.example.kernel.v1");
+        }
+        if (files.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "an artifact needs at least one file");
+        }
+        Set<String> titles = new HashSet<>();
+        ArrayNode layers = Json.MAPPER.createArrayNode();
+        for (FileSpec f : files) {
+            if (!Files.isRegularFile(f.path())) {
+                throw new DavitException(Kind.USAGE, "file " + f.path() + " does not exist or is not a regular file");
+            }
+            String title = f.path().getFileName().toString();
+            if (!titles.add(title)) {
+                throw new DavitException(Kind.USAGE, "two files are named " + Text.printable(title)
+                        + "; artifact file names must be unique");
+            }
+            Descriptor d = putFile(store, f.path(), f.mediaType());
+            ObjectNode l = ManifestParser.toJson(d);
+            l.putObject("annotations").put(TITLE, title);
+            layers.add(l);
+        }
+        Descriptor config = new Descriptor(MediaTypes.OCI_EMPTY, Digest.sha256(EMPTY_CONFIG), EMPTY_CONFIG.length);
+        store.putBlob(config, EMPTY_CONFIG);
+        ObjectNode m = Json.object();
+        m.put("schemaVersion", 2);
+        m.put("mediaType", MediaTypes.OCI_MANIFEST);
+        m.put("artifactType", artifactType);
+        m.set("config", ManifestParser.toJson(config));
+        m.set("layers", layers);
+        if (!annotations.isEmpty()) {
+            ObjectNode a = m.putObject("annotations");
+            new TreeMap<>(annotations).forEach(a::put);
+        }
+        byte[] bytes = Json.bytes(m);
+        Descriptor md = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.sha256(bytes), bytes.length, List.of(), Map.of(),
+                null, artifactType);
+        store.putBlob(md, bytes);
+        return md;
+    }
+
+    private static Descriptor putFile(OciStore store, Path file, String mediaType) {
+        try {
+            var md = Digest.Algorithm.SHA256.newMessageDigest();
+            long size;
+            try (InputStream in = Files.newInputStream(file)) {
+                byte[] buf = new byte[1 << 16];
+                int n;
+                size = 0;
+                while ((n = in.read(buf)) > 0) {
+                    md.update(buf, 0, n);
+                    size += n;
+                }
+            }
+            Descriptor d = new Descriptor(mediaType, Digest.fromBytes(Digest.Algorithm.SHA256, md.digest()), size);
+            try (BlobIngest in = store.ingest(d); InputStream src = Files.newInputStream(file)) {
+                if (!in.present()) {
+                    in.restart();
+                    in.writeAll(src);
+                    in.commit();
+                }
+            }
+            return d;
+        } catch (IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** A file written by {@link #extract}. */
+    public record Extracted(String title, Path path, Descriptor descriptor) {
+    }
+
+    /**
+     * Writes the artifact's layers from the store into {@code dir} under their titles. Only plain file names
+     * are accepted (no '/', no '..', nothing hidden behind a link): a name that would escape {@code dir} is
+     * refused before anything is written. Layers without a title are skipped.
+     *
+     * @param mediaTypes when not empty, only layers of these media types are written
+     */
+    public static List<Extracted> extract(OciStore store, Manifest manifest, Path dir, Set<String> mediaTypes) {
+        if (!(manifest instanceof ImageManifest im)) {
+            throw new DavitException(Kind.USAGE, "this reference is an index, not an artifact; pull one platform");
+        }
+        List<Descriptor> chosen = new ArrayList<>();
+        Set<String> titles = new HashSet<>();
+        for (Descriptor l : im.layers()) {
+            String title = l.annotation(TITLE);
+            if (title == null || !mediaTypes.isEmpty() && !mediaTypes.contains(l.mediaType())) {
+                continue;
+            }
+            if (!isSafeName(title)) {
+                throw new DavitException(Kind.VERIFICATION, "the artifact names a file '" + Text.shorten(title, 80)
+                        + "' that would escape the target directory; refusing to extract it");
+            }
+            if (!titles.add(title)) {
+                throw new DavitException(Kind.VERIFICATION, "the artifact names '" + Text.shorten(title, 80)
+                        + "' twice; refusing to extract it");
+            }
+            chosen.add(l);
+        }
+        try {
+            Files.createDirectories(dir);
+            if (Files.isSymbolicLink(dir)) {
+                dir = dir.toRealPath();
+            }
+            List<Extracted> out = new ArrayList<>();
+            for (Descriptor l : chosen) {
+                String title = l.annotation(TITLE);
+                Path target = dir.resolve(title);
+                if (Files.isSymbolicLink(target) || Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new DavitException(Kind.USAGE, target + " exists and is a link or a directory; remove it first");
+                }
+                Path tmp = Files.createTempFile(dir, "." + title + ".", ".part");
+                try {
+                    try (InputStream in = store.openBlob(l.digest())) {
+                        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                    }
+                    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+                        ch.force(true);
+                    }
+                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                } finally {
+                    Files.deleteIfExists(tmp);
+                }
+                out.add(new Extracted(title, target, l));
+            }
+            Fs.fsyncDir(dir);
+            return out;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write into " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** A single path component: not empty, not '.', '..', no '/', '\\' or control characters. */
+    static boolean isSafeName(String name) {
+        if (name.isEmpty() || name.equals(".") || name.equals("..") || name.length() > 255) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
