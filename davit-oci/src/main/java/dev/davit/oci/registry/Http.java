@@ -61,7 +61,13 @@ final class Http {
             c.setDoOutput(true);
             c.setFixedLengthStreamingMode(body.length());
             try (InputStream in = body.open(); OutputStream out = c.getOutputStream()) {
-                long copied = in.transferTo(out);
+                byte[] buf = new byte[1 << 18];
+                long copied = 0;
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    out.write(buf, 0, n);
+                    copied += n;
+                }
                 if (copied != body.length()) {
                     throw new IOException("request body source gave " + copied + " bytes, expected " + body.length());
                 }

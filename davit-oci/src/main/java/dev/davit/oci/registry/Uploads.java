@@ -43,9 +43,9 @@ public final class Uploads {
             }
         }
 
-        /** Blobs up to 32 MiB in one PUT; larger ones in 32 MiB chunks. */
+        /** Blobs up to 256 MiB in one streamed PUT; larger ones in 64 MiB chunks (resumable). */
         public static PushOptions defaults() {
-            return new PushOptions(32L << 20, 32L << 20);
+            return new PushOptions(256L << 20, 64L << 20);
         }
     }
 
