@@ -180,7 +180,7 @@ public final class ImageBuilder {
             throw new DavitException(Kind.USAGE, "base " + ref + " is " + (have == null ? "of no platform" : have)
                     + ", not " + o.platform() + "; drop --platform or choose a base for " + o.platform());
         }
-        return new Base(ref, d, im, obj);
+        return new Base(ref, new Descriptor(d.mediaType(), d.digest(), d.size()), im, obj);
     }
 
     /** Docker layer media types as their OCI equivalents (same bytes); others unchanged. */
