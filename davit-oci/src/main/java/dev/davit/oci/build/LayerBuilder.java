@@ -254,6 +254,11 @@ public final class LayerBuilder {
 
     private static String relative(Path root, Path p) {
         Path r = root.relativize(p);
+        if (r.toString().indexOf('\uFFFD') >= 0) {
+            throw new DavitException(Kind.USAGE, "the name of " + Text.shorten(p.toString(), 200) + " cannot be"
+                    + " decoded with this JVM's file name encoding (" + System.getProperty("sun.jnu.encoding")
+                    + "); rename it, or run davit with a UTF-8 locale (LANG=C.UTF-8) if the name is UTF-8");
+        }
         StringBuilder sb = new StringBuilder();
         for (Path part : r) {
             if (!sb.isEmpty()) {
