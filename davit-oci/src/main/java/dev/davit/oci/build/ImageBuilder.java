@@ -178,7 +178,8 @@ public final class ImageBuilder {
         Platform have = platformOf(obj);
         if (o.platform() != null && (have == null || !o.platform().accepts(have))) {
             throw new DavitException(Kind.USAGE, "base " + ref + " is " + (have == null ? "of no platform" : have)
-                    + ", not " + o.platform() + "; drop --platform or choose a base for " + o.platform());
+                    + ", not " + o.platform() + "; pull it for that platform (davit pull --platform " + o.platform() + " "
+                    + ref + ") or drop --platform");
         }
         return new Base(ref, new Descriptor(d.mediaType(), d.digest(), d.size()), im, obj);
     }

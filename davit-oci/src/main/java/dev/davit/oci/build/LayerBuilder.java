@@ -95,9 +95,11 @@ public final class LayerBuilder {
         Path root = directory(dir);
         List<String> paths = list(root);
         List<String> skipped = new ArrayList<>();
-        LayerStreams.Hashing blob = new LayerStreams.Hashing(LayerStreams.shielded(out));
-        LayerStreams.Hashing tar;
+        LayerStreams.Sink sink = new LayerStreams.Sink(out);
+        LayerStreams.Hashing blob = new LayerStreams.Hashing(sink);
+        LayerStreams.Hashing tar = null;
         int entries = 0;
+        boolean ok = false;
         try {
             OutputStream compressed = switch (options.compression()) {
                 case GZIP -> new LayerStreams.Gzip(blob, options.effectiveLevel());
@@ -117,8 +119,18 @@ public final class LayerBuilder {
             }
             w.finish();
             tar.close();
+            ok = true;
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write the layer of " + root + ": " + e.getMessage(), e);
+        } finally {
+            if (!ok && tar != null) {
+                sink.drop();
+                try {
+                    tar.close();
+                } catch (IOException | RuntimeException ignored) {
+                    // only releasing the compressor
+                }
+            }
         }
         Descriptor d = new Descriptor(options.compression().mediaType(), blob.digest(), blob.count());
         return new Layer(d, tar.digest(), tar.count(), entries, skipped, false);

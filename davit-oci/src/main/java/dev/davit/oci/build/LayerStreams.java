@@ -220,23 +220,40 @@ final class LayerStreams {
         };
     }
 
-    /** Passes writes on but never closes {@code next} (the caller owns it). */
-    static OutputStream shielded(OutputStream next) {
-        return new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
+    /**
+     * The end of the pipeline: passes writes on but never closes {@code next} (the caller owns it). After
+     * {@link #drop()} writes are discarded, so a failed pipeline can be closed (releasing the compressor's native
+     * memory) without writing anything more.
+     */
+    static final class Sink extends OutputStream {
+        private final OutputStream next;
+        private boolean dropped;
+
+        Sink(OutputStream next) {
+            this.next = next;
+        }
+
+        void drop() {
+            dropped = true;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            if (!dropped) {
                 next.write(b);
             }
+        }
 
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            if (!dropped) {
                 next.write(b, off, len);
             }
+        }
 
-            @Override
-            public void close() {
-                // owned by the caller
-            }
-        };
+        @Override
+        public void close() {
+            // owned by the caller
+        }
     }
 }

@@ -302,6 +302,37 @@ class LayerBuilderTest {
         assertDavitError(() -> lb.write(file, new ByteArrayOutputStream()), Kind.USAGE, "is not a directory");
     }
 
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"hellO\n", "a longer hello\n", ""})
+    void aDirectoryChangedBetweenThePassesStoresNothing(String newContent) throws Exception {
+        Path dir = sample();
+        OciStore store = OciStore.open(tmp.resolve("store"));
+        LayerBuilder lb = new LayerBuilder(BuildOptions.defaults());
+        Digest[] expected = new Digest[1];
+        try (var s = store.session()) {
+            assertDavitError(() -> lb.build(dir, store, e -> {
+                if (e instanceof dev.davit.oci.copy.ProgressEvent.BlobStarted started) {
+                    expected[0] = started.descriptor().digest();
+                    try {
+                        Files.writeString(dir.resolve("hello.txt"), newContent);
+                    } catch (java.io.IOException ex) {
+                        throw new java.io.UncheckedIOException(ex);
+                    }
+                }
+            }), Kind.VERIFICATION, "changed while its layer was being written", "nothing was stored");
+        }
+        assertThat(expected[0]).isNotNull();
+        assertThat(store.hasBlob(expected[0])).isFalse();
+        try (var files = Files.list(store.root().resolve(".davit/ingest"))) {
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".partial"));
+        }
+        LayerBuilder.Layer again;
+        try (var s = store.session()) {
+            again = lb.build(dir, store, e -> { });
+        }
+        assertThat(store.hasBlob(again.descriptor().digest())).as("the next build works").isTrue();
+    }
+
     @Test
     void undecodableFileNamesAreRefused() throws Exception {
         Path dir = Files.createDirectories(tmp.resolve("raw"));
