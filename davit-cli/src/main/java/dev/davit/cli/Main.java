@@ -27,10 +27,10 @@ import picocli.CommandLine.Spec;
  * in-process with their own streams.
  */
 @Command(name = "davit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Pull, verify and store OCI images and artifacts from any registry, without a daemon.",
-        subcommands = {PullCommand.class, InspectCommand.class, DigestCommand.class, TagsCommand.class,
-            ImagesCommand.class, RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class,
-            LogoutCommand.class, PushCommand.class, CopyCommand.class, ArtifactCommand.class},
+        description = "Pull, build, push, copy, verify and store OCI images and artifacts, without a daemon.",
+        subcommands = {PullCommand.class, PushCommand.class, CopyCommand.class, BuildCommand.class,
+            ArtifactCommand.class, InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class,
+            RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class},
         commandListHeading = "%nCommands:%n",
         footerHeading = "%n",
         footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
@@ -166,6 +166,11 @@ public final class Main implements Callable<Integer> {
 
     GlobalOptions globals() {
         return globals;
+    }
+
+    /** The environment the command line runs with (System.getenv(), or a test's map). */
+    Map<String, String> env() {
+        return env;
     }
 
     /**

@@ -134,6 +134,22 @@ class RegistryCommandsTest {
     }
 
     @Test
+    void buildAndPush() throws Exception {
+        Path src = home.resolve("src");
+        Files.createDirectories(src.resolve("etc"));
+        Files.writeString(src.resolve("etc/greeting"), "hello from a build\n");
+        String ref = registry.hostPort() + "/cli/built:1";
+        Cli.Result b = cli().run("--json", "build", src.toString(), ref, "--base", image.reference(),
+                "--cmd", "/bin/sh", "--push");
+        assertThat(b.rc()).as(b.toString()).isZero();
+        String digest = b.json().at("/push/digest").asText();
+        assertThat(digest).startsWith("sha256:");
+        assertThat(b.json().at("/push/blobs")).extracting(n -> n.get("how").asText()).contains("uploaded", "mounted");
+        Cli.Result d = cli().run("digest", ref);
+        assertThat(d.stdout().strip()).isEqualTo(digest);
+    }
+
+    @Test
     void exitCodesForNotFoundNetworkAndBadInput() {
         Cli.Result nf = cli().run("-q", "pull", registry.hostPort() + "/cli/app:nope");
         assertThat(nf.rc()).isEqualTo(3);

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.build.BuildResult;
+import dev.davit.oci.build.ImageBuilder;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
@@ -276,6 +279,15 @@ public final class DavitClient implements AutoCloseable {
         } finally {
             client.close();
         }
+    }
+
+    /**
+     * Builds an image from {@code dir} (one new layer on top of {@link BuildOptions#base()}, which must already be
+     * in the store: {@link #pull} it first) and names it {@code reference} in the store.
+     */
+    public BuildResult build(java.nio.file.Path dir, String reference, BuildOptions options,
+                             ProgressListener progress) {
+        return new ImageBuilder(store()).build(dir, Reference.parse(reference), options, progress);
     }
 
     /** The digest, media type and size the registry has for {@code reference} now (a HEAD request). */

@@ -1,0 +1,341 @@
+package dev.davit.oci.build;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Text;
+import dev.davit.oci.manifest.Platform;
+import dev.davit.oci.reference.Reference;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Immutable settings of an image build, made once with {@link #builder()}. Conflicting or malformed values are
+ * rejected by {@link Builder#build()} with a USAGE error.
+ *
+ * <p>Unset config values ({@code null}) are inherited from the base image; an empty {@link #cmd()} or
+ * {@link #entrypoint()} clears the base's value. As in a Dockerfile, setting an entrypoint without a command
+ * clears the base's command. {@link #env()} and {@link #labels()} are merged into the base's, replacing values of
+ * the same key.
+ *
+ * @param base             the base image (a reference, normalised; it must be in the store), or null for none
+ * @param cmd              {@code config.Cmd}, or null to inherit
+ * @param entrypoint       {@code config.Entrypoint}, or null to inherit
+ * @param env              environment variables to set, in order
+ * @param workdir          {@code config.WorkingDir} (absolute), or null to inherit
+ * @param user             {@code config.User}, or null to inherit
+ * @param labels           labels to set
+ * @param exposedPorts     {@code config.ExposedPorts} to add, normalised to {@code port/proto}
+ * @param platform         the platform: picks the base from a multi-platform base, and must match a
+ *                         single-platform base; without a base it is the image's (default: this machine's)
+ * @param compression      how the layer is compressed (default gzip)
+ * @param compressionLevel the level, or null for the compression's default
+ * @param preserveOwner    keep files' uid/gid and user/group names (default: 0/0, no names)
+ * @param keepMtimes       keep files' modification times (default: {@link #fileMtime()})
+ * @param fileMtime        the modification time of every entry when times are not kept (default: the epoch)
+ * @param created          the config's {@code created} and the history entry's time, or null for none
+ */
+public record BuildOptions(Reference base, List<String> cmd, List<String> entrypoint, Map<String, String> env,
+                           String workdir, String user, Map<String, String> labels, Set<String> exposedPorts,
+                           Platform platform, Compression compression, Integer compressionLevel,
+                           boolean preserveOwner, boolean keepMtimes, Instant fileMtime, Instant created) {
+
+    public BuildOptions {
+        cmd = cmd == null ? null : List.copyOf(cmd);
+        entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
+        env = Collections.unmodifiableMap(new LinkedHashMap<>(env));
+        labels = Collections.unmodifiableMap(new LinkedHashMap<>(labels));
+        exposedPorts = Collections.unmodifiableSet(new TreeSet<>(exposedPorts));
+        Objects.requireNonNull(compression);
+        Objects.requireNonNull(fileMtime);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** No base, gzip, times 0, owners 0. */
+    public static BuildOptions defaults() {
+        return builder().build();
+    }
+
+    /** The level used: {@link #compressionLevel()} or the compression's default. */
+    public int effectiveLevel() {
+        return compressionLevel != null ? compressionLevel : compression.defaultLevel();
+    }
+
+    /**
+     * The instant of {@code SOURCE_DATE_EPOCH} in {@code env} (seconds since the epoch, see
+     * reproducible-builds.org), or null when unset or empty.
+     *
+     * @throws DavitException USAGE when it is not a non-negative integer
+     */
+    public static Instant sourceDateEpoch(Map<String, String> env) {
+        String v = env.get("SOURCE_DATE_EPOCH");
+        if (v == null || v.isBlank()) {
+            return null;
+        }
+        try {
+            long s = Long.parseLong(v.trim());
+            if (s >= 0 && s <= 253402300799L) {
+                return Instant.ofEpochSecond(s);
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw usage("SOURCE_DATE_EPOCH='" + Text.shorten(v, 30) + "' is not a number of seconds since 1970;"
+                + " unset it or give e.g. $(git log -1 --format=%ct)");
+    }
+
+    /** A builder holding these settings, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.base = base;
+        b.cmd = cmd;
+        b.entrypoint = entrypoint;
+        b.env.putAll(env);
+        b.workdir = workdir;
+        b.user = user;
+        b.labels.putAll(labels);
+        b.exposedPorts.addAll(exposedPorts);
+        b.platform = platform;
+        b.compression = compression;
+        b.compressionLevel = compressionLevel;
+        b.preserveOwner = preserveOwner;
+        b.keepMtimes = keepMtimes;
+        b.fileMtime = keepMtimes || Instant.EPOCH.equals(fileMtime) ? null : fileMtime;
+        b.created = created;
+        return b;
+    }
+
+    private static DavitException usage(String message) {
+        return new DavitException(Kind.USAGE, message);
+    }
+
+    /** Collects settings; {@link #build()} validates them together. Not thread-safe. */
+    public static final class Builder {
+        private Reference base;
+        private List<String> cmd;
+        private List<String> entrypoint;
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private final List<String> errors = new ArrayList<>();
+        private String workdir;
+        private String user;
+        private final Map<String, String> labels = new LinkedHashMap<>();
+        private final Set<String> exposedPorts = new TreeSet<>();
+        private Platform platform;
+        private Compression compression = Compression.GZIP;
+        private Integer compressionLevel;
+        private boolean preserveOwner;
+        private boolean keepMtimes;
+        private Instant fileMtime;
+        private Instant created;
+
+        private Builder() {
+        }
+
+        /** The base image, e.g. {@code alpine:3.20}; null for none. */
+        public Builder base(String reference) {
+            this.base = reference == null ? null : Reference.parse(reference);
+            return this;
+        }
+
+        public Builder base(Reference reference) {
+            this.base = reference;
+            return this;
+        }
+
+        /** {@code config.Cmd}; an empty list clears the base's, null inherits it. */
+        public Builder cmd(List<String> args) {
+            this.cmd = args;
+            return this;
+        }
+
+        /** {@code config.Entrypoint}; an empty list clears the base's, null inherits it. */
+        public Builder entrypoint(List<String> args) {
+            this.entrypoint = args;
+            return this;
+        }
+
+        /** Sets an environment variable (a later value of the same key wins). */
+        public Builder env(String key, String value) {
+            if (key == null || key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0 || value == null
+                    || value.indexOf('\0') >= 0) {
+                errors.add("invalid environment variable '" + Text.shorten(key == null ? "" : key, 60)
+                        + "': the name must be non-empty without '='");
+            } else {
+                env.remove(key);
+                env.put(key, value);
+            }
+            return this;
+        }
+
+        /** Sets an environment variable from {@code KEY=VALUE}. */
+        public Builder env(String keyValue) {
+            int eq = keyValue == null ? -1 : keyValue.indexOf('=');
+            if (eq <= 0) {
+                errors.add("invalid environment variable '" + Text.shorten(keyValue == null ? "" : keyValue, 60)
+                        + "': use KEY=VALUE");
+                return this;
+            }
+            return env(keyValue.substring(0, eq), keyValue.substring(eq + 1));
+        }
+
+        /** {@code config.WorkingDir}: an absolute path. */
+        public Builder workdir(String dir) {
+            this.workdir = dir;
+            return this;
+        }
+
+        /** {@code config.User}: {@code user}, {@code uid}, {@code user:group} or {@code uid:gid}. */
+        public Builder user(String user) {
+            this.user = user;
+            return this;
+        }
+
+        /** Sets a label (a later value of the same key wins). */
+        public Builder label(String key, String value) {
+            if (key == null || key.isEmpty() || value == null) {
+                errors.add("invalid label '" + Text.shorten(key == null ? "" : key, 60)
+                        + "': use KEY=VALUE with a non-empty key");
+            } else {
+                labels.remove(key);
+                labels.put(key, value);
+            }
+            return this;
+        }
+
+        /** Sets a label from {@code KEY=VALUE}. */
+        public Builder label(String keyValue) {
+            int eq = keyValue == null ? -1 : keyValue.indexOf('=');
+            if (eq <= 0) {
+                errors.add("invalid label '" + Text.shorten(keyValue == null ? "" : keyValue, 60)
+                        + "': use KEY=VALUE");
+                return this;
+            }
+            return label(keyValue.substring(0, eq), keyValue.substring(eq + 1));
+        }
+
+        /** Adds an exposed port: {@code 8080}, {@code 8080/tcp} or {@code 53/udp}. */
+        public Builder exposedPort(String port) {
+            exposedPorts.add(port);
+            return this;
+        }
+
+        public Builder platform(Platform platform) {
+            this.platform = platform;
+            return this;
+        }
+
+        public Builder compression(Compression compression) {
+            this.compression = Objects.requireNonNull(compression);
+            return this;
+        }
+
+        /** gzip 1-9, zstd 1-22; not allowed with {@link Compression#NONE}. Null for the default. */
+        public Builder compressionLevel(Integer level) {
+            this.compressionLevel = level;
+            return this;
+        }
+
+        public Builder preserveOwner(boolean preserve) {
+            this.preserveOwner = preserve;
+            return this;
+        }
+
+        /** Keep files' modification times; conflicts with {@link #fileMtime(Instant)}. */
+        public Builder keepMtimes(boolean keep) {
+            this.keepMtimes = keep;
+            return this;
+        }
+
+        /** The modification time of every entry (whole seconds); conflicts with {@link #keepMtimes(boolean)}. */
+        public Builder fileMtime(Instant time) {
+            this.fileMtime = time;
+            return this;
+        }
+
+        /** The config's {@code created} time; null (the default) leaves it out. */
+        public Builder created(Instant time) {
+            this.created = time;
+            return this;
+        }
+
+        /**
+         * Validates and builds.
+         *
+         * @throws DavitException USAGE naming the first problem
+         */
+        public BuildOptions build() {
+            if (!errors.isEmpty()) {
+                throw usage(errors.get(0));
+            }
+            if (keepMtimes && fileMtime != null) {
+                throw usage("keeping files' modification times conflicts with a fixed modification time; choose"
+                        + " one (--keep-mtimes, or SOURCE_DATE_EPOCH)");
+            }
+            if (compressionLevel != null) {
+                if (compression == Compression.NONE) {
+                    throw usage("a compression level needs gzip or zstd compression, not none");
+                }
+                if (compressionLevel < compression.minLevel() || compressionLevel > compression.maxLevel()) {
+                    throw usage("compression level " + compressionLevel + " is out of range for "
+                            + compression.id() + "; use " + compression.minLevel() + "-" + compression.maxLevel());
+                }
+            }
+            if (base != null && base.tag() == null && base.digest() == null) {
+                throw usage("invalid base reference " + base);
+            }
+            if (workdir != null && !workdir.startsWith("/")) {
+                throw usage("working directory '" + Text.shorten(workdir, 60) + "' must be an absolute path");
+            }
+            if (user != null && (user.isBlank() || user.chars().anyMatch(c -> c <= ' ' || c == 0x7f))) {
+                throw usage("user '" + Text.shorten(user, 60) + "' must be a name or id, with an optional :group");
+            }
+            List<String> ports = new ArrayList<>();
+            for (String p : exposedPorts) {
+                ports.add(port(p));
+            }
+            checkArgs("command", cmd);
+            checkArgs("entrypoint", entrypoint);
+            Instant mtime = fileMtime == null ? Instant.EPOCH : Instant.ofEpochSecond(fileMtime.getEpochSecond());
+            return new BuildOptions(base, cmd, entrypoint, env, workdir, user, labels, Set.copyOf(ports),
+                    platform == null ? null : Platform.normalize(platform), compression, compressionLevel,
+                    preserveOwner, keepMtimes, mtime, created);
+        }
+
+        private static void checkArgs(String what, List<String> args) {
+            if (args != null && args.stream().anyMatch(Objects::isNull)) {
+                throw usage("the " + what + " must not contain null arguments");
+            }
+        }
+
+        private static String port(String text) {
+            String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
+            String proto = "tcp";
+            int slash = t.indexOf('/');
+            String num = t;
+            if (slash >= 0) {
+                proto = t.substring(slash + 1);
+                num = t.substring(0, slash);
+            }
+            boolean ok = (proto.equals("tcp") || proto.equals("udp") || proto.equals("sctp"))
+                    && !num.isEmpty() && num.length() <= 5 && num.chars().allMatch(c -> c >= '0' && c <= '9');
+            if (ok) {
+                int n = Integer.parseInt(num);
+                if (n >= 1 && n <= 65535) {
+                    return n + "/" + proto;
+                }
+            }
+            throw usage("invalid exposed port '" + Text.shorten(text == null ? "" : text, 30)
+                    + "': use PORT[/tcp|udp|sctp] with a port of 1-65535");
+        }
+    }
+}

@@ -1,0 +1,318 @@
+package dev.davit.oci.build;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.copy.PlatformSelector;
+import dev.davit.oci.copy.ProgressEvent;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageIndex;
+import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.ManifestParser;
+import dev.davit.oci.manifest.MediaTypes;
+import dev.davit.oci.manifest.Platform;
+import dev.davit.oci.reference.Reference;
+import dev.davit.oci.store.OciStore;
+import dev.davit.oci.store.StoreEntry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Builds an OCI image from a directory into the store: one new layer ({@link LayerBuilder}) on top of an optional
+ * base image already in the store, a new config (the base's plus the {@link BuildOptions} settings), an OCI image
+ * manifest, and an {@code index.json} entry naming it.
+ *
+ * <p>Config and manifest are canonical JSON (keys sorted, no insignificant whitespace) with no timestamps unless
+ * {@link BuildOptions#created()} is set, so the same directory, base and options give the same manifest digest.
+ * The base's layers are reused as they are (Docker layer media types become their OCI equivalents, the bytes are
+ * the same); its config keeps everything davit does not set, except {@code created}.
+ */
+public final class ImageBuilder {
+    /** The {@code created_by} of the history entry of a davit-built layer. */
+    public static final String CREATED_BY = "davit build";
+    /** OCI annotation: the base image's reference. */
+    public static final String BASE_NAME = "org.opencontainers.image.base.name";
+    /** OCI annotation: the base image's manifest digest. */
+    public static final String BASE_DIGEST = "org.opencontainers.image.base.digest";
+    /** OCI annotation: when the image was created (only with {@link BuildOptions#created()}). */
+    public static final String CREATED = "org.opencontainers.image.created";
+    private static final int MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+    private final OciStore store;
+
+    public ImageBuilder(OciStore store) {
+        this.store = store;
+    }
+
+    /** The base image as found in the store. */
+    private record Base(Reference reference, Descriptor descriptor, ImageManifest manifest, ObjectNode config) {
+    }
+
+    /**
+     * Builds {@code dir} and names the image {@code name} in the store (replacing an entry of that name).
+     *
+     * @throws DavitException USAGE for a missing directory, a digest reference or a base that does not fit;
+     *         NOT_FOUND when the base is not in the store
+     */
+    public BuildResult build(Path dir, Reference name, BuildOptions options, ProgressListener progress) {
+        long t0 = System.nanoTime();
+        if (name.digest() != null) {
+            throw new DavitException(Kind.USAGE, "cannot name a built image by digest (" + name + "); give a"
+                    + " name with a tag, e.g. " + name.repositoryName() + ":latest");
+        }
+        Path root = LayerBuilder.directory(dir);
+        try (AutoCloseable session = store.session()) {
+            Base base = options.base() == null ? null : base(options);
+            progress.onEvent(new ProgressEvent.Phase("building layer", root + " (" + options.compression().id()
+                    + ")"));
+            LayerBuilder.Layer layer = new LayerBuilder(options).build(root, store, progress);
+            progress.onEvent(new ProgressEvent.Phase("writing config and manifest", null));
+
+            ObjectNode config = config(base, options, layer.diffId());
+            byte[] configBytes = Json.bytes(canonical(config));
+            Descriptor configDesc = new Descriptor(MediaTypes.OCI_CONFIG, Digest.sha256(configBytes),
+                    configBytes.length);
+            store.putBlob(configDesc, configBytes);
+
+            List<Descriptor> layers = new ArrayList<>();
+            if (base != null) {
+                base.manifest().layers().forEach(l -> layers.add(ociLayer(l)));
+            }
+            layers.add(layer.descriptor());
+            ObjectNode m = Json.object();
+            m.put("schemaVersion", 2);
+            m.put("mediaType", MediaTypes.OCI_MANIFEST);
+            m.set("config", ManifestParser.toJson(configDesc));
+            ArrayNode ls = m.putArray("layers");
+            layers.forEach(l -> ls.add(ManifestParser.toJson(l)));
+            Map<String, String> annotations = new TreeMap<>();
+            if (base != null) {
+                annotations.put(BASE_NAME, base.reference().toString());
+                annotations.put(BASE_DIGEST, base.descriptor().digest().toString());
+            }
+            if (options.created() != null) {
+                annotations.put(CREATED, options.created().toString());
+            }
+            if (!annotations.isEmpty()) {
+                ObjectNode a = m.putObject("annotations");
+                annotations.forEach(a::put);
+            }
+            byte[] manifestBytes = Json.bytes(canonical(m));
+            Manifest parsed = ManifestParser.parse(manifestBytes, MediaTypes.OCI_MANIFEST);
+            store.putBlob(parsed.descriptor(), manifestBytes);
+
+            Platform platform = platformOf(config);
+            Descriptor entry = new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), manifestBytes.length)
+                    .withPlatform(platform);
+            store.setEntry(name.toString(), entry, Map.of());
+            progress.onEvent(new ProgressEvent.Phase("done", null));
+
+            List<Digest> diffIds = new ArrayList<>();
+            config.path("rootfs").path("diff_ids").forEach(d -> diffIds.add(Digest.parse(d.asText())));
+            return new BuildResult(name, entry.withPlatform(null), configDesc, layers, diffIds, layer,
+                    platform == null ? null : platform.toString(), base == null ? null : base.reference(),
+                    base == null ? null : base.descriptor(), Duration.ofNanos(System.nanoTime() - t0));
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.INTERNAL, "build of " + name + " failed: " + e, e);
+        }
+    }
+
+    // ---------------------------------------------------------------- base
+
+    private Base base(BuildOptions o) {
+        Reference ref = o.base();
+        StoreEntry e = store.entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+                "base image " + ref + " is not in the store; pull it first (davit pull " + ref + ")"));
+        Descriptor d = e.descriptor();
+        Manifest m = store.readManifest(d);
+        if (m instanceof ImageIndex idx) {
+            Platform want = o.platform() != null ? o.platform() : Platform.host();
+            d = PlatformSelector.of(want).select(idx, "base image " + ref).get(0);
+            if (!store.hasBlob(d.digest())) {
+                throw new DavitException(Kind.NOT_FOUND, "the " + want + " image of base " + ref + " is not in the"
+                        + " store; pull it with --platform " + want);
+            }
+            m = store.readManifest(d);
+        }
+        if (!(m instanceof ImageManifest im)) {
+            throw new DavitException(Kind.USAGE, "base " + ref + " is an index of indexes; give a reference to an"
+                    + " image");
+        }
+        String ct = im.config().mediaType();
+        if (!ct.equals(MediaTypes.OCI_CONFIG) && !ct.equals(MediaTypes.DOCKER_CONFIG)) {
+            throw new DavitException(Kind.USAGE, "base " + ref + " is not a container image (its config is "
+                    + dev.davit.oci.Text.shorten(ct, 80) + "); choose an image as base");
+        }
+        JsonNode config;
+        try {
+            config = Json.read(store.readBlob(im.config().digest(), MAX_CONFIG_BYTES));
+        } catch (IOException ex) {
+            throw new DavitException(Kind.VERIFICATION, "the config of base " + ref + " is not valid JSON; pull it"
+                    + " again or choose another base");
+        }
+        if (!(config instanceof ObjectNode obj)) {
+            throw new DavitException(Kind.VERIFICATION, "the config of base " + ref + " is not a JSON object;"
+                    + " choose another base");
+        }
+        JsonNode diffIds = obj.path("rootfs").path("diff_ids");
+        int n = diffIds.isArray() ? diffIds.size() : 0;
+        if (n != im.layers().size()) {
+            throw new DavitException(Kind.VERIFICATION, "base " + ref + " has " + im.layers().size() + " layers but"
+                    + " its config lists " + n + " diff_ids; choose another base");
+        }
+        Platform have = platformOf(obj);
+        if (o.platform() != null && (have == null || !o.platform().accepts(have))) {
+            throw new DavitException(Kind.USAGE, "base " + ref + " is " + (have == null ? "of no platform" : have)
+                    + ", not " + o.platform() + "; pull it for that platform (davit pull --platform " + o.platform() + " "
+                    + ref + ") or drop --platform");
+        }
+        return new Base(ref, new Descriptor(d.mediaType(), d.digest(), d.size()), im, obj);
+    }
+
+    /** Docker layer media types as their OCI equivalents (same bytes); others unchanged. */
+    private static Descriptor ociLayer(Descriptor l) {
+        String mt = switch (l.mediaType()) {
+            case MediaTypes.DOCKER_LAYER_GZIP -> MediaTypes.OCI_LAYER_GZIP;
+            case "application/vnd.docker.image.rootfs.diff.tar" -> MediaTypes.OCI_LAYER;
+            default -> l.mediaType();
+        };
+        return new Descriptor(mt, l.digest(), l.size(), l.urls(), l.annotations(), null, null);
+    }
+
+    private static Platform platformOf(JsonNode config) {
+        if (!config.path("os").isTextual() || !config.path("architecture").isTextual()) {
+            return null;
+        }
+        String variant = config.path("variant").isTextual() ? config.get("variant").asText() : null;
+        try {
+            return Platform.normalize(new Platform(config.get("os").asText(), config.get("architecture").asText(),
+                    variant));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    // ---------------------------------------------------------------- config
+
+    /** The new config: the base's (or a fresh one) with the options applied and the new layer appended. */
+    private static ObjectNode config(Base base, BuildOptions o, Digest diffId) {
+        ObjectNode c;
+        if (base != null) {
+            c = base.config().deepCopy();
+        } else {
+            Platform p = o.platform() != null ? o.platform() : Platform.host();
+            c = Json.object();
+            c.put("architecture", p.architecture());
+            c.put("os", p.os());
+            if (p.variant() != null) {
+                c.put("variant", p.variant());
+            }
+            c.putObject("config");
+            c.putObject("rootfs").put("type", "layers").putArray("diff_ids");
+            c.putArray("history");
+        }
+        if (o.created() != null) {
+            c.put("created", o.created().toString());
+        } else {
+            c.remove("created");
+        }
+        ObjectNode cc = c.get("config") instanceof ObjectNode existing ? existing : c.putObject("config");
+
+        if (!o.env().isEmpty()) {
+            Map<String, String> env = new LinkedHashMap<>();
+            for (JsonNode e : cc.path("Env")) {
+                String kv = e.asText();
+                int eq = kv.indexOf('=');
+                env.put(eq < 0 ? kv : kv.substring(0, eq), kv);
+            }
+            o.env().forEach((k, v) -> env.put(k, k + "=" + v));
+            ArrayNode a = cc.putArray("Env");
+            env.values().forEach(a::add);
+        }
+        if (o.entrypoint() != null) {
+            setArgs(cc, "Entrypoint", o.entrypoint());
+            if (o.cmd() == null) {
+                cc.remove("Cmd");
+            }
+        }
+        if (o.cmd() != null) {
+            setArgs(cc, "Cmd", o.cmd());
+        }
+        if (o.workdir() != null) {
+            cc.put("WorkingDir", o.workdir());
+        }
+        if (o.user() != null) {
+            cc.put("User", o.user());
+        }
+        if (!o.labels().isEmpty()) {
+            ObjectNode labels = cc.get("Labels") instanceof ObjectNode l ? l : cc.putObject("Labels");
+            o.labels().forEach(labels::put);
+        }
+        if (!o.exposedPorts().isEmpty()) {
+            ObjectNode ports = cc.get("ExposedPorts") instanceof ObjectNode p ? p : cc.putObject("ExposedPorts");
+            o.exposedPorts().forEach(p -> ports.putObject(p));
+        }
+
+        ObjectNode rootfs = c.get("rootfs") instanceof ObjectNode r ? r : c.putObject("rootfs");
+        rootfs.put("type", "layers");
+        ArrayNode diffIds = rootfs.get("diff_ids") instanceof ArrayNode d ? d : rootfs.putArray("diff_ids");
+        diffIds.add(diffId.toString());
+
+        // A base without history keeps none: one entry for our layer alone would not match its layers.
+        if (base == null || c.get("history") instanceof ArrayNode) {
+            ArrayNode history = c.get("history") instanceof ArrayNode h ? h : c.putArray("history");
+            ObjectNode entry = history.addObject();
+            if (o.created() != null) {
+                entry.put("created", o.created().toString());
+            }
+            entry.put("created_by", CREATED_BY);
+        }
+        return c;
+    }
+
+    private static void setArgs(ObjectNode cc, String key, List<String> args) {
+        if (args.isEmpty()) {
+            cc.remove(key);
+        } else {
+            ArrayNode a = cc.putArray(key);
+            args.forEach(a::add);
+        }
+    }
+
+    /** A copy of {@code n} with every object's keys in sorted order. */
+    static JsonNode canonical(JsonNode n) {
+        if (n instanceof ObjectNode o) {
+            ObjectNode out = Json.object();
+            List<String> keys = new ArrayList<>();
+            for (Iterator<String> it = o.fieldNames(); it.hasNext();) {
+                keys.add(it.next());
+            }
+            keys.sort(null);
+            for (String k : keys) {
+                out.set(k, canonical(o.get(k)));
+            }
+            return out;
+        }
+        if (n instanceof ArrayNode a) {
+            ArrayNode out = Json.MAPPER.createArrayNode();
+            a.forEach(x -> out.add(canonical(x)));
+            return out;
+        }
+        return n;
+    }
+}
