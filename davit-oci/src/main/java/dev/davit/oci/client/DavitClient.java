@@ -218,6 +218,37 @@ public final class DavitClient implements AutoCloseable {
         return r.registry();
     }
 
+    /**
+     * Writes the store entries named by {@code refs} into a bundle {@code file} (a tar of an OCI image layout; see
+     * {@link dev.davit.oci.bundle.BundleWriter}), replacing it atomically.
+     */
+    public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
+                                                    dev.davit.oci.bundle.ExportOptions options) {
+        return export(refs, file, options, ProgressListener.NONE);
+    }
+
+    /** {@link #export(List, java.nio.file.Path, dev.davit.oci.bundle.ExportOptions)} with progress events. */
+    public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
+                                                    dev.davit.oci.bundle.ExportOptions options,
+                                                    ProgressListener progress) {
+        return new dev.davit.oci.bundle.BundleWriter(store()).export(refs, file, options, progress);
+    }
+
+    /**
+     * Imports a bundle: verifies it completely, then names its references in the store (see
+     * {@link dev.davit.oci.bundle.BundleImporter}). A bad bundle changes no reference.
+     */
+    public dev.davit.oci.bundle.ImportResult importBundle(java.nio.file.Path file,
+                                                          dev.davit.oci.bundle.ImportOptions options,
+                                                          ProgressListener progress) {
+        return new dev.davit.oci.bundle.BundleImporter(store()).importBundle(file, options, progress);
+    }
+
+    /** A bundle's metadata and references, read without extracting it (no store needed). */
+    public dev.davit.oci.bundle.BundleInfo inspectBundle(java.nio.file.Path file) {
+        return new dev.davit.oci.bundle.BundleInspector().inspect(file);
+    }
+
     @Override
     public void close() {
         registry.close();
