@@ -130,7 +130,7 @@ public record BundleMetadata(String name, String kind, String parent, Instant cr
     public static Instant parseTime(String text) {
         String t = text == null ? "" : text.trim();
         if (t.equals("now")) {
-            return Instant.now();
+            return Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         }
         try {
             if (!t.isEmpty() && t.chars().allMatch(ch -> ch >= '0' && ch <= '9') && t.length() <= 12) {

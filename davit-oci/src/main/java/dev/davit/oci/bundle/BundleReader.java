@@ -201,7 +201,8 @@ final class BundleReader {
             return "unexpected data";
         }
         int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+        String line = (nl < 0 ? s : s.substring(0, nl)).strip();
+        return line.endsWith(".") ? line.substring(0, line.length() - 1) : line;
     }
 
     /** Counts the uncompressed bytes (read or skipped) and stops at the limit. */
