@@ -53,7 +53,7 @@ public final class BundleInspector {
         for (int pass = 0; pass < MAX_PASSES; pass++) {
             st.first = pass == 0;
             summary = BundleReader.read(file, new BundleReader.Limits(maxTotalBytes, maxEntries,
-                    ManifestParser.MAX_MANIFEST_BYTES), st);
+                    ManifestParser.MAX_MANIFEST_BYTES), st, true);
             if (st.first) {
                 if (st.layout == null) {
                     throw new DavitException(Kind.VERIFICATION, what + " has no oci-layout file; it is not an OCI"

@@ -8,11 +8,15 @@ import java.io.BufferedInputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -62,14 +66,22 @@ final class BundleReader {
     }
 
     static Summary read(Path file, Limits limits, Visitor visitor) {
+        return read(file, limits, visitor, false);
+    }
+
+    /**
+     * Reads {@code file}. With {@code seek}, an uncompressed bundle is read header by header, seeking over the
+     * content of every entry the visitor does not read (used by inspect; import reads everything anyway).
+     */
+    static Summary read(Path file, Limits limits, Visitor visitor, boolean seek) {
         String what = describe(file);
         if (Files.isDirectory(file)) {
             throw new DavitException(Kind.USAGE, Text.shorten(file.toString(), 120) + " is a directory; give a"
                     + " bundle file (a tar of an OCI image layout)");
         }
-        InputStream raw;
+        FileChannel ch;
         try {
-            raw = Files.newInputStream(file);
+            ch = FileChannel.open(file, StandardOpenOption.READ);
         } catch (NoSuchFileException e) {
             throw new DavitException(Kind.NOT_FOUND, what + " does not exist; check the path");
         } catch (AccessDeniedException e) {
@@ -77,78 +89,153 @@ final class BundleReader {
         } catch (IOException e) {
             throw new DavitException(Kind.USAGE, "cannot read " + what + ": " + Text.shorten(e.getMessage(), 120), e);
         }
-        String entryName = null;
-        try (InputStream in = raw) {
-            BufferedInputStream buf = new BufferedInputStream(in, BUF);
-            buf.mark(16);
+        Pass pass = new Pass(what, limits, visitor);
+        try (ch) {
             byte[] head = new byte[8];
-            int n = buf.readNBytes(head, 0, head.length);
-            buf.reset();
-            if (n == 0) {
+            int n = ch.read(ByteBuffer.wrap(head), 0);
+            if (n <= 0) {
                 throw new DavitException(Kind.VERIFICATION, what + " is empty; it is not a bundle");
             }
             Compression compression = Compression.detect(head, n, what);
-            Counted counted = new Counted(compression.decompress(buf), limits.maxTotalBytes(), what);
-            TarArchiveInputStream tar = new TarArchiveInputStream(counted, StandardCharsets.UTF_8.name());
-            boolean sawLayout = false;
-            boolean sawIndex = false;
-            int entries = 0;
-            TarArchiveEntry e;
-            while ((e = tar.getNextEntry()) != null) {
-                entryName = e.getName();
-                if (++entries > limits.maxEntries()) {
-                    throw new DavitException(Kind.VERIFICATION, what + " has more than " + limits.maxEntries()
-                            + " entries, the import limit; raise it if the bundle is trusted");
-                }
-                boolean dir = checkType(e, what);
-                LayoutPaths.Entry le;
+            if (seek && compression == Compression.NONE) {
                 try {
-                    le = LayoutPaths.classify(e.getName(), dir);
-                } catch (LayoutPaths.Refused r) {
-                    throw refused(what, e.getName(), r.getMessage());
-                }
-                if (dir != (le.kind() == LayoutPaths.Kind.DIRECTORY)) {
-                    throw refused(what, e.getName(), dir ? "is a directory, not a regular file" : "is a file where"
-                            + " the layout has a directory");
-                }
-                long size = e.getSize();
-                switch (le.kind()) {
-                    case DIRECTORY -> {
-                    }
-                    case LAYOUT -> {
-                        if (sawLayout) {
-                            throw refused(what, e.getName(), "appears twice");
-                        }
-                        sawLayout = true;
-                        visitor.layout(readSmall(tar, size, MAX_LAYOUT_BYTES, what, "oci-layout"));
-                    }
-                    case INDEX -> {
-                        if (sawIndex) {
-                            throw refused(what, e.getName(), "appears twice");
-                        }
-                        sawIndex = true;
-                        visitor.index(readSmall(tar, size, limits.maxIndexBytes(), what, "index.json"));
-                    }
-                    case BLOB -> {
-                        if (size > limits.maxTotalBytes() - counted.count) {
-                            throw counted.overLimit();
-                        }
-                        visitor.blob(le.digest(), size, new NoClose(tar));
-                    }
+                    return pass.seeking(ch);
+                } catch (Fallback f) {
+                    pass = new Pass(what, limits, visitor);
                 }
             }
-            return new Summary(compression, entries, counted.count);
+            ch.position(0);
+            return pass.streaming(ch, compression);
         } catch (IOException ex) {
-            String at = entryName == null ? "" : " (at entry '" + Text.shorten(entryName, 80) + "')";
+            String at = pass.entryName == null ? "" : " (at entry '" + Text.shorten(pass.entryName, 80) + "')";
             throw new DavitException(Kind.VERIFICATION, what + " is not a readable tar archive" + at + ": "
                     + Text.shorten(firstLine(ex.getMessage()), 120) + "; it is truncated or corrupt, copy or export"
                     + " it again", ex);
         } catch (DavitException ex) {
             throw ex;
         } catch (RuntimeException ex) {
-            String at = entryName == null ? "" : " (at entry '" + Text.shorten(entryName, 80) + "')";
+            String at = pass.entryName == null ? "" : " (at entry '" + Text.shorten(pass.entryName, 80) + "')";
             throw new DavitException(Kind.VERIFICATION, what + " is not a readable tar archive" + at + ": "
                     + Text.shorten(firstLine(ex.getMessage()), 120) + "; it is corrupt", ex);
+        }
+    }
+
+    /** The seeking reader met something it does not handle (a global PAX header): stream instead. */
+    private static final class Fallback extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Fallback() {
+            super(null, null, false, false);
+        }
+    }
+
+    /** One read of an archive: the rules, applied entry by entry. */
+    private static final class Pass {
+        final String what;
+        final Limits limits;
+        final Visitor visitor;
+        boolean sawLayout;
+        boolean sawIndex;
+        int entries;
+        String entryName;
+
+        Pass(String what, Limits limits, Visitor visitor) {
+            this.what = what;
+            this.limits = limits;
+            this.visitor = visitor;
+        }
+
+        Summary streaming(FileChannel ch, Compression compression) throws IOException {
+            InputStream buf = new BufferedInputStream(Channels.newInputStream(ch), BUF);
+            Counted counted = new Counted(compression.decompress(buf), limits.maxTotalBytes(), what);
+            TarArchiveInputStream tar = new TarArchiveInputStream(counted, StandardCharsets.UTF_8.name());
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                entry(e, tar, counted.count);
+            }
+            return new Summary(compression, entries, counted.count);
+        }
+
+        /**
+         * Reads each header with a fresh tar reader positioned on it, hands the content over at its offset, and
+         * seeks to the next header (content rounded up to 512-byte records).
+         */
+        Summary seeking(FileChannel ch) throws IOException, Fallback {
+            long size = ch.size();
+            long pos = 0;
+            ByteBuffer header = ByteBuffer.allocate(512);
+            while (pos < size) {
+                header.clear();
+                if (ch.read(header, pos) == 512 && header.get(156) == 'g') {
+                    throw new Fallback();
+                }
+                ch.position(pos);
+                Counted counted = new Counted(Channels.newInputStream(ch), Long.MAX_VALUE, what);
+                TarArchiveInputStream tar = new TarArchiveInputStream(counted, StandardCharsets.UTF_8.name());
+                TarArchiveEntry e = tar.getNextEntry();
+                if (e == null) {
+                    break;
+                }
+                long dataStart = pos + counted.count;
+                if (dataStart % 512 != 0 || e.isSparse()) {
+                    throw new Fallback();
+                }
+                long length = e.getSize();
+                if (length < 0 || dataStart + length > size) {
+                    throw new IOException("Truncated TAR archive");
+                }
+                if (dataStart > limits.maxTotalBytes()) {
+                    throw counted.overLimit(limits.maxTotalBytes());
+                }
+                entry(e, tar, dataStart);
+                pos = dataStart + (length + 511) / 512 * 512;
+            }
+            return new Summary(Compression.NONE, entries, Math.min(pos, size));
+        }
+
+        /** Checks one entry and hands its content to the visitor. */
+        void entry(TarArchiveEntry e, InputStream content, long consumed) throws IOException {
+            entryName = e.getName();
+            if (++entries > limits.maxEntries()) {
+                throw new DavitException(Kind.VERIFICATION, what + " has more than " + limits.maxEntries()
+                        + " entries, the import limit; raise it if the bundle is trusted");
+            }
+            boolean dir = checkType(e, what);
+            LayoutPaths.Entry le;
+            try {
+                le = LayoutPaths.classify(e.getName(), dir);
+            } catch (LayoutPaths.Refused r) {
+                throw refused(what, e.getName(), r.getMessage());
+            }
+            if (dir != (le.kind() == LayoutPaths.Kind.DIRECTORY)) {
+                throw refused(what, e.getName(), dir ? "is a directory, not a regular file" : "is a file where"
+                        + " the layout has a directory");
+            }
+            long size = e.getSize();
+            switch (le.kind()) {
+                case DIRECTORY -> {
+                }
+                case LAYOUT -> {
+                    if (sawLayout) {
+                        throw refused(what, e.getName(), "appears twice");
+                    }
+                    sawLayout = true;
+                    visitor.layout(readSmall(content, size, MAX_LAYOUT_BYTES, what, "oci-layout"));
+                }
+                case INDEX -> {
+                    if (sawIndex) {
+                        throw refused(what, e.getName(), "appears twice");
+                    }
+                    sawIndex = true;
+                    visitor.index(readSmall(content, size, limits.maxIndexBytes(), what, "index.json"));
+                }
+                case BLOB -> {
+                    if (size > limits.maxTotalBytes() - consumed) {
+                        throw Counted.overLimit(what, limits.maxTotalBytes());
+                    }
+                    visitor.blob(le.digest(), size, new NoClose(content));
+                }
+            }
         }
     }
 
@@ -217,8 +304,12 @@ final class BundleReader {
             this.what = what;
         }
 
-        DavitException overLimit() {
-            return new DavitException(Kind.VERIFICATION, what + " expands to more than " + max
+        DavitException overLimit(long limit) {
+            return overLimit(what, limit);
+        }
+
+        static DavitException overLimit(String what, long limit) {
+            return new DavitException(Kind.VERIFICATION, what + " expands to more than " + limit
                     + " bytes, the import size limit; raise it (--max-size) if the bundle is trusted");
         }
 
@@ -226,7 +317,7 @@ final class BundleReader {
             if (n > 0) {
                 count += n;
                 if (count > max) {
-                    throw overLimit();
+                    throw overLimit(max);
                 }
             }
         }
