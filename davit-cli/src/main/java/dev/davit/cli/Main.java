@@ -27,10 +27,11 @@ import picocli.CommandLine.Spec;
  * in-process with their own streams.
  */
 @Command(name = "davit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Pull, build, push, copy, verify and store OCI images and artifacts, without a daemon.",
+        description = "Pull, build, push, copy, bundle, verify and store OCI images and artifacts, without a daemon.",
         subcommands = {PullCommand.class, PushCommand.class, CopyCommand.class, BuildCommand.class,
-            ArtifactCommand.class, InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class,
-            RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class},
+            ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class,
+            InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class, RmCommand.class,
+            GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class},
         commandListHeading = "%nCommands:%n",
         footerHeading = "%n",
         footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"

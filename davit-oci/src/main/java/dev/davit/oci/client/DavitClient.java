@@ -12,6 +12,7 @@ import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
 import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.bundle.OciLayoutSource;
 import dev.davit.oci.copy.Copier;
 import dev.davit.oci.copy.GraphSource;
 import dev.davit.oci.copy.PushResult;
@@ -166,19 +167,28 @@ public final class DavitClient implements AutoCloseable {
                 throw new DavitException(Kind.NOT_FOUND, srcLayout.path() + " is not an OCI image layout (no oci-layout"
                         + " file); check the path");
             }
-            OciStore layout = OciStore.open(srcLayout.path());
-            List<StoreEntry> entries = layout.entries();
-            StoreEntry e;
-            if (srcLayout.name() != null) {
-                e = layout.entry(srcLayout.name()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, "no entry named '"
-                        + srcLayout.name() + "' in " + srcLayout.path() + "; names: " + names(entries)));
-            } else if (entries.size() == 1) {
-                e = entries.get(0);
-            } else {
-                throw new DavitException(Kind.USAGE, srcLayout.path() + " holds " + entries.size()
-                        + " entries; name one as oci:PATH:NAME (names: " + names(entries) + ")");
-            }
-            return new CopyResult(null, pushFromStore(layout, e.descriptor(), dst, progress));
+            // read-only: another tool's layout is never modified
+            OciLayoutSource layout = OciLayoutSource.open(srcLayout.path());
+            Descriptor top = layout.find(srcLayout.name());
+            GraphSource gs = new GraphSource() {
+                @Override
+                public Manifest manifest(Descriptor d) {
+                    return layout.fetchManifest(d);
+                }
+
+                @Override
+                public InputStream openBlob(Descriptor d) throws java.io.IOException {
+                    return new dev.davit.oci.digest.VerifyingInputStream(
+                            java.nio.file.Files.newInputStream(layout.blobPath(d.digest())), d.digest(), d.size());
+                }
+
+                @Override
+                public String describe() {
+                    return layout.describe();
+                }
+            };
+            return new CopyResult(null, withRegistry(progress, client -> new Pusher(new Uploads(client.transport(),
+                    pushOptions), options.registry().maxConcurrentRequests()).push(gs, top, dst, d -> null, progress)));
         }
         Reference src = Reference.parse(source);
         PushResult r = withRegistry(progress, client -> {
@@ -265,10 +275,6 @@ public final class DavitClient implements AutoCloseable {
                     : new LayoutSpec(java.nio.file.Path.of(rest.substring(0, colon)),
                     rest.substring(colon + 1).isEmpty() ? null : rest.substring(colon + 1));
         }
-    }
-
-    private static String names(List<StoreEntry> entries) {
-        return entries.isEmpty() ? "none" : String.join(", ", entries.stream().map(StoreEntry::name).toList());
     }
 
     private <T> T withRegistry(ProgressListener progress, java.util.function.Function<RegistryClient, T> work) {
@@ -422,6 +428,37 @@ public final class DavitClient implements AutoCloseable {
                     + "': give host[:port], e.g. ghcr.io or 127.0.0.1:5000");
         }
         return r.registry();
+    }
+
+    /**
+     * Writes the store entries named by {@code refs} into a bundle {@code file} (a tar of an OCI image layout; see
+     * {@link dev.davit.oci.bundle.BundleWriter}), replacing it atomically.
+     */
+    public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
+                                                    dev.davit.oci.bundle.ExportOptions options) {
+        return export(refs, file, options, ProgressListener.NONE);
+    }
+
+    /** {@link #export(List, java.nio.file.Path, dev.davit.oci.bundle.ExportOptions)} with progress events. */
+    public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
+                                                    dev.davit.oci.bundle.ExportOptions options,
+                                                    ProgressListener progress) {
+        return new dev.davit.oci.bundle.BundleWriter(store()).export(refs, file, options, progress);
+    }
+
+    /**
+     * Imports a bundle: verifies it completely, then names its references in the store (see
+     * {@link dev.davit.oci.bundle.BundleImporter}). A bad bundle changes no reference.
+     */
+    public dev.davit.oci.bundle.ImportResult importBundle(java.nio.file.Path file,
+                                                          dev.davit.oci.bundle.ImportOptions options,
+                                                          ProgressListener progress) {
+        return new dev.davit.oci.bundle.BundleImporter(store()).importBundle(file, options, progress);
+    }
+
+    /** A bundle's metadata and references, read without extracting it (no store needed). */
+    public dev.davit.oci.bundle.BundleInfo inspectBundle(java.nio.file.Path file) {
+        return new dev.davit.oci.bundle.BundleInspector().inspect(file);
     }
 
     @Override

@@ -1,0 +1,354 @@
+package dev.davit.oci.bundle;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Text;
+import dev.davit.oci.copy.ProgressEvent;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageIndex;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.ManifestParser;
+import dev.davit.oci.manifest.MediaTypes;
+import dev.davit.oci.reference.Reference;
+import dev.davit.oci.store.BlobIngest;
+import dev.davit.oci.store.OciStore;
+import dev.davit.oci.store.StoreEntry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Imports a bundle into the store in three steps, so a bad bundle changes no reference:
+ * <ol>
+ *   <li><b>read</b> — one streaming pass over the tar ({@link BundleReader}: paths, entry types and limits are
+ *       checked). Every blob goes through the store's ingest and is committed only when its content matches the
+ *       digest in its name; a blob the store already has is still hashed, so a corrupt bundle is always reported.
+ *       On any failure the blob's partial file is deleted.</li>
+ *   <li><b>check</b> — {@code oci-layout} is version 1.x, {@code index.json} parses (as strictly as a manifest, at
+ *       most {@link ManifestParser#MAX_MANIFEST_BYTES}), every entry gets a reference (see {@link ImportOptions}),
+ *       and every entry's whole graph is in the bundle: each blob present with the size its descriptor says, each
+ *       manifest parsable.</li>
+ *   <li><b>name</b> — only then each reference is set in {@code index.json} through the store's commit point
+ *       ({@link OciStore#setEntry}), keeping the entry's annotations from the bundle.</li>
+ * </ol>
+ * A failure in steps 1-2 leaves {@code index.json} untouched; blobs already verified stay unreferenced until
+ * {@code davit gc}. The whole import holds the store lock shared, so a concurrent gc waits for it.
+ */
+public final class BundleImporter {
+    private static final int BUF = 1 << 16;
+    private static final long PROGRESS_STEP = 1 << 20;
+    private static final int MAX_INDEX_DEPTH = 4;
+    private static final String BLOB_TYPE = "application/octet-stream";
+
+    private final OciStore store;
+
+    public BundleImporter(OciStore store) {
+        this.store = store;
+    }
+
+    /** A bundle entry and the reference it is imported as. */
+    private record Planned(String bundleName, Reference reference, Descriptor descriptor) {
+    }
+
+    /** How the user asked to name entries, parsed. */
+    private record Naming(Reference as, Map<String, Reference> map, Reference repository) {
+    }
+
+    public ImportResult importBundle(Path file, ImportOptions options, ProgressListener progress) {
+        long t0 = System.nanoTime();
+        String what = BundleReader.describe(file);
+        Naming naming = naming(options);
+        try (AutoCloseable session = store.session()) {
+            progress.onEvent(new ProgressEvent.Phase("reading bundle", file.toString()));
+            Collector c = new Collector(what, naming, options.maxEntries(), progress);
+            BundleReader.Summary summary = BundleReader.read(file, new BundleReader.Limits(options.maxTotalBytes(),
+                    options.maxEntries(), ManifestParser.MAX_MANIFEST_BYTES), c);
+            if (c.layout == null) {
+                throw new DavitException(Kind.VERIFICATION, what + " has no oci-layout file; it is not an OCI image"
+                        + " layout archive");
+            }
+            if (c.index == null) {
+                throw new DavitException(Kind.VERIFICATION, what + " has no index.json; it is not an OCI image"
+                        + " layout archive");
+            }
+            progress.onEvent(new ProgressEvent.Phase("verifying", c.plan.size() + " references"));
+            OciLayoutSource blobs = OciLayoutSource.over(store.root(), c.index.manifests(), what);
+            for (Planned p : c.plan) {
+                checkGraph(p, blobs, c.blobs, what);
+            }
+            // the commit point: everything is verified, name the references
+            List<ImportResult.ImportedRef> refs = new ArrayList<>();
+            for (Planned p : c.plan) {
+                String name = p.reference().toString();
+                Digest previous = store.entry(name).map(e -> e.descriptor().digest()).orElse(null);
+                Map<String, String> ann = new LinkedHashMap<>(p.descriptor().annotations());
+                ann.remove(OciStore.REF_NAME);
+                StoreEntry e = store.setEntry(name, p.descriptor().withAnnotations(ann), Map.of());
+                refs.add(new ImportResult.ImportedRef(p.bundleName(), p.reference(), e.descriptor(), previous));
+            }
+            progress.onEvent(new ProgressEvent.Phase("done", refs.size() + " references"));
+            long bytes = c.blobs.values().stream().mapToLong(Long::longValue).sum();
+            return new ImportResult(file.toAbsolutePath(), summary.compression(),
+                    BundleMetadata.fromAnnotations(c.index.annotations()), refs, c.blobs.size(), c.stored, bytes,
+                    Duration.ofNanos(System.nanoTime() - t0));
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.INTERNAL, "import of " + what + " failed: " + e, e);
+        }
+    }
+
+    private static Naming naming(ImportOptions o) {
+        Reference as = o.as() == null ? null : Reference.parse(o.as());
+        Map<String, Reference> map = new LinkedHashMap<>();
+        o.map().forEach((k, v) -> {
+            if (k == null || k.isEmpty()) {
+                throw new DavitException(Kind.USAGE, "--map needs NAME=REF with a non-empty NAME");
+            }
+            map.put(k, Reference.parse(v));
+        });
+        Reference repo = null;
+        if (o.repository() != null) {
+            if (o.repository().contains("@")) {
+                throw new DavitException(Kind.USAGE, "--repo takes a repository without tag or digest, e.g."
+                        + " registry.example/team/app");
+            }
+            repo = Reference.parseRepository(o.repository());
+        }
+        if (as != null && (!map.isEmpty() || repo != null)) {
+            throw new DavitException(Kind.USAGE, "--as names the only entry of a bundle; it cannot be combined with"
+                    + " --map or --repo");
+        }
+        return new Naming(as, map, repo);
+    }
+
+    /** Receives the bundle's content: verifies blobs into the store, keeps the layout files. */
+    private final class Collector implements BundleReader.Visitor {
+        final String what;
+        final Naming naming;
+        final int maxEntries;
+        final ProgressListener progress;
+        final Map<Digest, Long> blobs = new HashMap<>();
+        final byte[] buf = new byte[BUF];
+        byte[] layout;
+        ImageIndex index;
+        List<Planned> plan;
+        int stored;
+
+        Collector(String what, Naming naming, int maxEntries, ProgressListener progress) {
+            this.what = what;
+            this.naming = naming;
+            this.maxEntries = maxEntries;
+            this.progress = progress;
+        }
+
+        @Override
+        public void layout(byte[] bytes) {
+            OciLayoutSource.checkLayoutVersion(bytes, what);
+            layout = bytes;
+        }
+
+        @Override
+        public void index(byte[] bytes) {
+            ImageIndex idx = OciLayoutSource.parseIndex(bytes, what);
+            if (idx.manifests().isEmpty()) {
+                throw new DavitException(Kind.VERIFICATION, what + " names no references (index.json is empty);"
+                        + " nothing to import");
+            }
+            if (idx.manifests().size() > maxEntries) {
+                throw new DavitException(Kind.VERIFICATION, what + " names " + idx.manifests().size()
+                        + " references, over the limit of " + maxEntries);
+            }
+            plan = plan(idx.manifests(), naming, what);
+            index = idx;
+        }
+
+        @Override
+        public void blob(Digest digest, long size, InputStream content) throws IOException {
+            Long prior = blobs.get(digest);
+            if (prior != null) {
+                if (prior != size) {
+                    throw mismatch(digest);
+                }
+                hashOnly(digest, size, content);
+                return;
+            }
+            Descriptor d = new Descriptor(BLOB_TYPE, digest, size);
+            progress.onEvent(new ProgressEvent.BlobStarted(d, 0));
+            try (BlobIngest in = store.ingest(d)) {
+                if (in.present()) {
+                    hashOnly(digest, size, content);
+                    progress.onEvent(new ProgressEvent.BlobDone(d, true));
+                } else {
+                    boolean committed = false;
+                    try {
+                        in.restart();
+                        long done = 0;
+                        long reported = 0;
+                        int n;
+                        while ((n = content.read(buf)) > 0) {
+                            in.write(buf, 0, n);
+                            done += n;
+                            if (done - reported >= PROGRESS_STEP) {
+                                reported = done;
+                                progress.onEvent(new ProgressEvent.BlobProgress(d, done));
+                            }
+                        }
+                        in.commit();
+                        committed = true;
+                    } catch (DavitException e) {
+                        throw e.kind() == Kind.VERIFICATION ? mismatch(digest) : e;
+                    } finally {
+                        if (!committed) {
+                            in.discard();
+                        }
+                    }
+                    stored++;
+                    progress.onEvent(new ProgressEvent.BlobDone(d, false));
+                }
+            }
+            blobs.put(digest, size);
+        }
+
+        private void hashOnly(Digest digest, long size, InputStream content) throws IOException {
+            MessageDigest md = digest.newMessageDigest();
+            long n = 0;
+            int r;
+            while ((r = content.read(buf)) > 0) {
+                md.update(buf, 0, r);
+                n += r;
+            }
+            if (n != size || !Digest.fromBytes(digest.algorithm(), md.digest()).equals(digest)) {
+                throw mismatch(digest);
+            }
+        }
+
+        private DavitException mismatch(Digest digest) {
+            return new DavitException(Kind.VERIFICATION, what + ": the content of blob " + digest + " does not match"
+                    + " its digest; the bundle is corrupt, export it again");
+        }
+    }
+
+    /** Decides the reference of every entry; refuses the bundle when one cannot be named. */
+    private static List<Planned> plan(List<Descriptor> entries, Naming naming, String what) {
+        if (naming.as() != null) {
+            if (entries.size() != 1) {
+                throw new DavitException(Kind.USAGE, "--as names one reference, but " + what + " has "
+                        + entries.size() + " entries; name them with --map NAME=REF or --repo REPO");
+            }
+            Descriptor e = entries.get(0);
+            checkDigest(naming.as(), e, what, Kind.USAGE);
+            return List.of(new Planned(e.annotation(OciStore.REF_NAME), naming.as(), e));
+        }
+        List<Planned> out = new ArrayList<>();
+        Set<String> used = new HashSet<>();
+        Set<String> names = new HashSet<>();
+        for (int i = 0; i < entries.size(); i++) {
+            Descriptor e = entries.get(i);
+            String n = e.annotation(OciStore.REF_NAME);
+            Reference r;
+            Kind kind = Kind.USAGE;
+            if (n != null && naming.map().containsKey(n)) {
+                r = naming.map().get(n);
+                used.add(n);
+            } else if (naming.map().containsKey(e.digest().toString())) {
+                r = naming.map().get(e.digest().toString());
+                used.add(e.digest().toString());
+            } else if (n != null && Graphs.fullReference(n) != null) {
+                r = Reference.parse(n);
+                kind = Kind.VERIFICATION;
+            } else if (n != null && naming.repository() != null && isTag(n)) {
+                r = naming.repository().withTag(n);
+            } else if (n == null) {
+                throw new DavitException(Kind.USAGE, what + ": entry " + (i + 1) + " (" + e.digest().shortHex()
+                        + ") has no name; import it with --as REF (one-entry bundles) or --map " + e.digest() + "=REF");
+            } else {
+                String shown = Text.shorten(n, 80);
+                throw new DavitException(Kind.USAGE, what + ": entry '" + shown + "' is not a full reference;"
+                        + " import it with --as REF, --map '" + shown + "'=REF" + (isTag(n) ? " or --repo REPO" : ""));
+            }
+            checkDigest(r, e, what, kind);
+            if (!names.add(r.toString())) {
+                throw new DavitException(Kind.USAGE, what + " would name " + r + " twice; give the entries distinct"
+                        + " references with --map NAME=REF");
+            }
+            out.add(new Planned(n, r, e));
+        }
+        for (String k : naming.map().keySet()) {
+            if (!used.contains(k)) {
+                throw new DavitException(Kind.USAGE, "--map " + Text.shorten(k, 80) + "=...: " + what
+                        + " has no entry named so");
+            }
+        }
+        return out;
+    }
+
+    private static boolean isTag(String n) {
+        return n.matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+    }
+
+    private static void checkDigest(Reference r, Descriptor e, String what, Kind kind) {
+        if (r.digest() != null && !r.digest().equals(e.digest())) {
+            throw new DavitException(kind, what + ": " + r + " names digest " + r.digest()
+                    + " but the bundle entry is " + e.digest() + "; name it by tag or by its own digest");
+        }
+    }
+
+    /** Checks that the entry's whole graph is in the bundle: blobs present with the right sizes, manifests valid. */
+    private static void checkGraph(Planned p, OciLayoutSource source, Map<Digest, Long> blobs, String what) {
+        String ref = p.reference().toString();
+        Set<Digest> seen = new HashSet<>();
+        Deque<Descriptor> todo = new ArrayDeque<>();
+        Map<Digest, Integer> depth = new HashMap<>();
+        todo.add(p.descriptor());
+        depth.put(p.descriptor().digest(), 0);
+        while (!todo.isEmpty()) {
+            Descriptor d = todo.poll();
+            if (!seen.add(d.digest())) {
+                continue;
+            }
+            Long size = blobs.get(d.digest());
+            if (size == null) {
+                throw new DavitException(Kind.VERIFICATION, what + ": blob " + d.digest() + " ("
+                        + Text.shorten(d.mediaType(), 80) + ") of " + ref + " is missing; the bundle is incomplete,"
+                        + " export it again");
+            }
+            if (size != d.size()) {
+                throw new DavitException(Kind.VERIFICATION, what + ": blob " + d.digest() + " of " + ref + " is "
+                        + size + " bytes, its descriptor says " + d.size() + "; the bundle is corrupt");
+            }
+            if (!MediaTypes.isManifest(d.mediaType())) {
+                continue;
+            }
+            Manifest m;
+            try {
+                m = source.fetchManifest(d);
+            } catch (DavitException e) {
+                throw new DavitException(Kind.VERIFICATION, what + ": manifest " + d.digest() + " of " + ref
+                        + " is invalid: " + e.getMessage().replaceFirst("^malformed manifest: ", ""));
+            }
+            int level = depth.getOrDefault(d.digest(), 0);
+            if (m instanceof ImageIndex && level >= MAX_INDEX_DEPTH) {
+                throw new DavitException(Kind.VERIFICATION, what + ": indexes of " + ref + " nest deeper than "
+                        + MAX_INDEX_DEPTH + " levels; refusing it");
+            }
+            for (Descriptor c : m.children()) {
+                depth.putIfAbsent(c.digest(), level + 1);
+                todo.add(c);
+            }
+        }
+    }
+}

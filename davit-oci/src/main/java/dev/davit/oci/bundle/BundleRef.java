@@ -1,0 +1,24 @@
+package dev.davit.oci.bundle;
+
+import dev.davit.oci.manifest.Descriptor;
+import java.util.List;
+
+/**
+ * One reference of a bundle: an entry of its {@code index.json}.
+ *
+ * @param name       the entry's {@code org.opencontainers.image.ref.name} as written (untrusted text), or null
+ * @param reference  the normalised reference it is imported as by default: {@code name} when it is a fully
+ *                   normalised reference (what davit writes), else null (a short name such as {@code latest}
+ *                   needs {@code --as}, {@code --map} or {@code --repo})
+ * @param descriptor the entry (manifest or index) with its annotations
+ * @param platforms  {@code os/arch[/variant]} of the image, or of every image of an index (attestations left
+ *                   out); empty for artifacts and when unknown
+ * @param size       total bytes of the entry's graph: manifests, configs and layers, each blob counted once
+ * @param complete   whether every blob of the graph is in the bundle
+ */
+public record BundleRef(String name, String reference, Descriptor descriptor, List<String> platforms, long size,
+                        boolean complete) {
+    public BundleRef {
+        platforms = List.copyOf(platforms);
+    }
+}

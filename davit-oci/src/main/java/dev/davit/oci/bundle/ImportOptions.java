@@ -1,0 +1,64 @@
+package dev.davit.oci.bundle;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Options of an import: how bundle entries are named in the store, and limits.
+ *
+ * <p>Naming: an entry whose {@code org.opencontainers.image.ref.name} is a fully normalised reference (what
+ * {@code davit export} writes, e.g. {@code 127.0.0.1:5000/team/app:1}) is imported under that name. Other names
+ * (e.g. {@code latest}, as skopeo and umoci write them) need one of:
+ * <ul>
+ *   <li>{@code as}: the reference for the bundle's only entry (whatever its name);</li>
+ *   <li>{@code map}: ref name in the bundle to reference, per entry (also renames fully named entries);</li>
+ *   <li>{@code repository}: a repository for every entry whose name is a plain tag ({@code latest} becomes
+ *       {@code REPOSITORY:latest}).</li>
+ * </ul>
+ * An entry that none of these names is an error (nothing is imported).
+ *
+ * @param as            reference for a one-entry bundle, or null
+ * @param map           bundle ref name to reference
+ * @param repository    repository for entries named by a plain tag, or null
+ * @param maxTotalBytes the most uncompressed bytes read from the bundle (the tar stream); stops compression bombs
+ * @param maxEntries    the most tar entries, and the most {@code index.json} entries
+ */
+public record ImportOptions(String as, Map<String, String> map, String repository, long maxTotalBytes,
+                            int maxEntries) {
+    /** Default size limit: 64 GiB of uncompressed tar. */
+    public static final long DEFAULT_MAX_TOTAL_BYTES = 64L << 30;
+    /** Default entry limit. */
+    public static final int DEFAULT_MAX_ENTRIES = 100_000;
+
+    public ImportOptions {
+        map = map == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(map));
+        if (maxTotalBytes <= 0 || maxEntries <= 0) {
+            throw new IllegalArgumentException("limits must be positive");
+        }
+    }
+
+    /** Names from the bundle, default limits. */
+    public static ImportOptions defaults() {
+        return new ImportOptions(null, Map.of(), null, DEFAULT_MAX_TOTAL_BYTES, DEFAULT_MAX_ENTRIES);
+    }
+
+    public ImportOptions withAs(String ref) {
+        return new ImportOptions(ref, map, repository, maxTotalBytes, maxEntries);
+    }
+
+    public ImportOptions withMap(Map<String, String> m) {
+        return new ImportOptions(as, m, repository, maxTotalBytes, maxEntries);
+    }
+
+    public ImportOptions withRepository(String repo) {
+        return new ImportOptions(as, map, repo, maxTotalBytes, maxEntries);
+    }
+
+    public ImportOptions withMaxTotalBytes(long max) {
+        return new ImportOptions(as, map, repository, max, maxEntries);
+    }
+
+    public ImportOptions withMaxEntries(int max) {
+        return new ImportOptions(as, map, repository, maxTotalBytes, max);
+    }
+}
