@@ -28,6 +28,9 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  *       never through a link) are created; device nodes only with root privileges, fifos always, both with
  *       {@code mknod}.</li>
  *   <li>A refused entry stops the unpack with a {@code VERIFICATION} error naming the layer and the entry.</li>
+ *   <li>Like Go's {@code archive/tar} (Docker, umoci), a stream that ends after the last entry's data, without
+ *       padding or end-of-archive blocks, is complete (umoci 0.4 writes such layers); a stream that ends inside
+ *       an entry's data or headers is corrupt.</li>
  * </ul>
  */
 final class LayerApplier {
@@ -57,12 +60,16 @@ final class LayerApplier {
     void apply(TarArchiveInputStream tar, LayerStream raw, String what) {
         this.what = what;
         fs.startLayer();
+        long dataEnd = 0;
         while (true) {
             TarArchiveEntry e;
             raw.headers(true);
             try {
                 e = tar.getNextEntry();
             } catch (IOException ex) {
+                if (raw.eof() && raw.count() - dataEnd < 512) {
+                    return; // the stream ends inside the last entry's padding: an unterminated archive, as Go reads it
+                }
                 throw corrupt(ex);
             }
             raw.headers(false);
@@ -89,6 +96,7 @@ final class LayerApplier {
                         + "; check permissions and free space of the target directory", ex);
             }
             skipRest(tar);
+            dataEnd = raw.count();
         }
     }
 

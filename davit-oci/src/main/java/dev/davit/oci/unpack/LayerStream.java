@@ -26,6 +26,7 @@ final class LayerStream extends FilterInputStream {
     private final String what;
     private long count;
     private long headerEnd = -1;
+    private boolean eof;
 
     /**
      * @param budget how many bytes may be read in all
@@ -44,6 +45,11 @@ final class LayerStream extends FilterInputStream {
         headerEnd = on ? count + MAX_HEADER_BYTES : -1;
     }
 
+    /** Whether the end of the stream was reached. */
+    boolean eof() {
+        return eof;
+    }
+
     /** Bytes read so far. */
     long count() {
         return count;
@@ -59,7 +65,9 @@ final class LayerStream extends FilterInputStream {
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
         int n = in.read(b, off, len);
-        if (n > 0) {
+        if (n < 0) {
+            eof = true;
+        } else if (n > 0) {
             md.update(b, off, n);
             count += n;
             if (count > budget) {

@@ -19,6 +19,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -289,6 +290,19 @@ class UnpackerTest {
         assertThat(Tree.of(target).keySet()).containsExactly("a");
         assertThat(r.skipped()).extracting(UnpackResult.Skipped::path)
                 .containsExactly(".wh..wh.plnk", ".wh..wh.plnk/1.2");
+    }
+
+    @Test
+    void anArchiveEndingAfterItsLastDataIsCompleteButOneEndingInsideDataIsNot() {
+        byte[] tar = new TarBuilder().file("a", "abc").file("b", "hello").build();
+        unpack(image(Arrays.copyOf(tar, 3 * 512 + 5)));  // no padding, no end-of-archive blocks (umoci 0.4)
+        assertThat(Tree.of(target).keySet()).containsExactly("a", "b");
+        assertThat(content("b")).isEqualTo("hello");
+        Path other = tmp.resolve("other");
+        assertDavitError(() -> new Unpacker(store, UnpackOptions.defaults()).unpack(
+                image(Arrays.copyOf(tar, 3 * 512 + 3)), PlatformSelector.host(), other), Kind.VERIFICATION,
+                "layer 1/1", "not a valid tar stream");
+        assertThat(other).doesNotExist();
     }
 
     @Test
