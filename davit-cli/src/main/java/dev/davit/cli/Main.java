@@ -30,7 +30,7 @@ import picocli.CommandLine.Spec;
         description = "Pull, verify and store OCI images and artifacts from any registry, without a daemon.",
         subcommands = {PullCommand.class, InspectCommand.class, DigestCommand.class, TagsCommand.class,
             ImagesCommand.class, RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class,
-            LogoutCommand.class},
+            LogoutCommand.class, UnpackCommand.class},
         commandListHeading = "%nCommands:%n",
         footerHeading = "%n",
         footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
