@@ -15,6 +15,9 @@ import java.util.Map;
  * times, owner, mode: xattrs and times may need the file writable or readable, and {@code chown} clears set-uid
  * bits, so the mode comes last.
  *
+ * <p>A file's {@code chmod} is skipped when it was created with its final mode already (the common 0644 and
+ * 0755 under umask 022), which saves one system call per file.
+ *
  * <p>Links are changed with {@code lchown}/{@code lutimes} ({@code NOFOLLOW_LINKS}); their mode is meaningless on
  * Linux and left alone. Device nodes and fifos never get times: Java would open them to set times, and opening a
  * fifo blocks while opening a device can have side effects.
@@ -24,20 +27,35 @@ import java.util.Map;
  */
 final class Attrs {
     private final boolean root;
+    private final int umask;
     private final Report report;
 
-    /** @param root whether to keep ownership ({@code lchown} to the entry's uid and gid) */
-    Attrs(boolean root, Report report) {
+    /**
+     * @param root  whether to keep ownership ({@code lchown} to the entry's uid and gid)
+     * @param umask the process's umask
+     */
+    Attrs(boolean root, int umask, Report report) {
         this.root = root;
+        this.umask = umask;
         this.report = report;
     }
 
-    /** Full metadata of a regular file just written. */
+    /**
+     * The permission bits to create a regular file of {@code mode} with: its own, plus owner read and write so
+     * xattrs and times can still be set (see {@link #file}).
+     */
+    static int createMode(int mode) {
+        return (mode & 0777) | 0600;
+    }
+
+    /** Full metadata of a regular file just created with {@link #createMode}. */
     void file(Path p, TarMeta m) throws IOException {
         xattrs(p, m);
         times(p, m, false);
         owner(p, m, false);
-        mode(p, m.mode());
+        if ((createMode(m.mode()) & ~umask) != m.mode()) {
+            mode(p, m.mode());
+        }
     }
 
     /** Metadata of a symbolic link just created. */

@@ -6,12 +6,15 @@ import dev.davit.oci.Text;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -40,6 +43,9 @@ final class LayerApplier {
     private final boolean root;
     private final long maxEntries;
     private final long maxBytes;
+    private static final Set<OpenOption> CREATE = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+            LinkOption.NOFOLLOW_LINKS);
+
     private final byte[] buf = new byte[1 << 18];
     private String what = "layer";
 
@@ -47,7 +53,7 @@ final class LayerApplier {
         this.fs = fs;
         this.report = report;
         this.root = root;
-        this.attrs = new Attrs(root, report);
+        this.attrs = new Attrs(root, fs.umask(), report);
         this.maxEntries = options.maxEntries();
         this.maxBytes = options.maxBytes();
     }
@@ -159,9 +165,12 @@ final class LayerApplier {
             path = fs.root();
         } else {
             path = fs.parentForWrite(p).resolve(p.name());
-            if (!fs.clear(p, path, true)) {
-                Files.createDirectory(path);
-                Attrs.mode(path, RootFs.WORK_DIR_MODE);
+            try {
+                fs.mkdir(path);
+            } catch (FileAlreadyExistsException ex) {
+                if (!fs.clear(p, path, true)) {
+                    fs.mkdir(path);
+                }
             }
             fs.markWritten(p, true);
         }
@@ -181,10 +190,8 @@ final class LayerApplier {
             throw tooBig(p, size);
         }
         Path path = fs.parentForWrite(p).resolve(p.name());
-        fs.clear(p, path, false);
         long n = 0;
-        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                LinkOption.NOFOLLOW_LINKS)) {
+        try (FileChannel ch = createFile(p, path, Attrs.createMode(m.mode()))) {
             fs.markWritten(p, false);
             while (true) {
                 int r;
@@ -221,8 +228,12 @@ final class LayerApplier {
         }
         Path t = Path.of(target);
         Path path = fs.parentForWrite(p).resolve(p.name());
-        fs.clear(p, path, false);
-        Files.createSymbolicLink(path, t);
+        try {
+            Files.createSymbolicLink(path, t);
+        } catch (FileAlreadyExistsException ex) {
+            fs.clear(p, path, false);
+            Files.createSymbolicLink(path, t);
+        }
         fs.markWritten(p, false);
         attrs.symlink(path, m);
         report.symlinks++;
@@ -245,20 +256,38 @@ final class LayerApplier {
             return;
         }
         Path targetPath = existingLinkTarget(t);
-        Path path = fs.parentForWrite(p).resolve(p.name());
-        fs.clear(p, path, false);
         BasicFileAttributes ta = RootFs.attrs(targetPath);
-        if (ta == null) {
-            throw new Refused("its hard link target '" + Text.shorten(t.toString(), 100)
-                    + "' was removed by the entry itself");
+        Path path = fs.parentForWrite(p).resolve(p.name());
+        try {
+            Files.createLink(path, targetPath);
+        } catch (FileAlreadyExistsException ex) {
+            fs.clear(p, path, false);
+            if (RootFs.attrs(targetPath) == null) {
+                throw new Refused("its hard link target '" + Text.shorten(t.toString(), 100)
+                        + "' was removed by the entry itself");
+            }
+            Files.createLink(path, targetPath);
         }
-        Files.createLink(path, targetPath);
         fs.markWritten(p, false);
         if (ta.isSymbolicLink() && !RootFs.attrs(path).isSymbolicLink()) {
             Files.delete(path);
             throw new Refused("it is a hard link to a symbolic link, which this system would follow");
         }
         report.hardlinks++;
+    }
+
+    /**
+     * Creates a regular file for writing, never through a link: {@code O_CREAT|O_EXCL|O_NOFOLLOW}; when something
+     * is already there it is removed first ({@link RootFs#clear}) and the create retried. Trying first saves a
+     * {@code stat} per file in the common case.
+     */
+    private FileChannel createFile(EntryPath p, Path path, int mode) throws Refused, IOException {
+        try {
+            return FileChannel.open(path, CREATE, RootFs.perms(mode));
+        } catch (FileAlreadyExistsException ex) {
+            fs.clear(p, path, false);
+            return FileChannel.open(path, CREATE, RootFs.perms(mode));
+        }
     }
 
     /** The path of an existing hard link target: not a directory, no link among its parents. */

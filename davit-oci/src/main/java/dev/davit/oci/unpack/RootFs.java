@@ -10,6 +10,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.NavigableMap;
@@ -36,14 +40,52 @@ final class RootFs {
     static final int WORK_DIR_MODE = 0755;
 
     private final Path root;
+    private final int umask;
     /** Real directories this layer created or passed through (all also in {@link #written}). */
     private final Set<String> layerDirs = new HashSet<>();
     /** Paths this layer wrote, with all their parents. */
     private final Set<String> written = new HashSet<>();
     private final TreeMap<String, TarMeta> dirMeta = new TreeMap<>();
 
-    RootFs(Path root) {
+    /** @param umask the process's umask ({@link #probeUmask}), to skip {@code chmod} calls it makes unneeded */
+    RootFs(Path root, int umask) {
         this.root = root;
+        this.umask = umask;
+    }
+
+    /** The umask in effect: the bits a file created in {@code dir} with mode 0777 does not get. */
+    static int probeUmask(Path dir) throws IOException {
+        Path probe = dir.resolve(".umask-probe");
+        Files.createFile(probe, perms(0777));
+        try {
+            return 0777 & ~(((Integer) Files.getAttribute(probe, "unix:mode", LinkOption.NOFOLLOW_LINKS)) & 0777);
+        } finally {
+            Files.delete(probe);
+        }
+    }
+
+    /** Permission bits ({@code 0777} part of {@code mode}) as a file attribute for creating files. */
+    static FileAttribute<Set<PosixFilePermission>> perms(int mode) {
+        Set<PosixFilePermission> s = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] all = PosixFilePermission.values(); // OWNER_READ .. OTHERS_EXECUTE, high bit first
+        for (int i = 0; i < 9; i++) {
+            if ((mode & (0400 >> i)) != 0) {
+                s.add(all[i]);
+            }
+        }
+        return PosixFilePermissions.asFileAttribute(s);
+    }
+
+    int umask() {
+        return umask;
+    }
+
+    /** Creates a directory with mode {@link #WORK_DIR_MODE}, whatever the umask. */
+    void mkdir(Path path) throws IOException {
+        Files.createDirectory(path, perms(WORK_DIR_MODE));
+        if ((WORK_DIR_MODE & umask) != 0) {
+            Files.setAttribute(path, "unix:mode", WORK_DIR_MODE);
+        }
     }
 
     Path root() {
@@ -97,8 +139,7 @@ final class RootFs {
             }
             BasicFileAttributes a = attrs(cur);
             if (a == null) {
-                Files.createDirectory(cur);
-                Files.setAttribute(cur, "unix:mode", WORK_DIR_MODE);
+                mkdir(cur);
             } else {
                 requireDirectory(a, s);
             }

@@ -108,7 +108,7 @@ public final class Unpacker {
             case ROOTLESS -> false;
             case AUTO -> ((Integer) Files.getAttribute(tmp, "unix:uid")) == 0;
         };
-        RootFs fs = new RootFs(tmp);
+        RootFs fs = new RootFs(tmp, RootFs.probeUmask(tmp));
         LayerApplier applier = new LayerApplier(fs, report, root, options);
         List<UnpackResult.Layer> applied = new ArrayList<>();
         long read = 0;
