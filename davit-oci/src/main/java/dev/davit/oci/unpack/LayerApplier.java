@@ -14,6 +14,7 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.HashSet;
 import java.util.Set;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -47,6 +48,8 @@ final class LayerApplier {
             LinkOption.NOFOLLOW_LINKS);
 
     private final byte[] buf = new byte[1 << 18];
+    /** Entries skipped so far (all layers), so hard links to them are skipped too instead of failing. */
+    private final Set<String> skipped = new HashSet<>();
     private String what = "layer";
 
     LayerApplier(RootFs fs, Report report, boolean root, UnpackOptions options) {
@@ -114,7 +117,7 @@ final class LayerApplier {
         if (!p.isRoot()) {
             for (int i = 0; i < p.components().size() - 1; i++) {
                 if (p.components().get(i).startsWith(".wh.")) {
-                    report.skip(p, "inside a directory named like a whiteout");
+                    skip(p, "inside a directory named like a whiteout");
                     return;
                 }
             }
@@ -124,6 +127,7 @@ final class LayerApplier {
             }
         }
         TarMeta m = TarMeta.of(e);
+        skipped.remove(p.rel()); // written now, or skipped again
         if (e.isSymbolicLink()) {
             symlink(p, e.getLinkName(), m);
         } else if (e.isLink()) {
@@ -135,7 +139,7 @@ final class LayerApplier {
         } else if (e.isFile() || e.getLinkFlag() == TarConstants.LF_CONTIG || e.isGNUSparse()) {
             file(p, e, m, tar);
         } else {
-            report.skip(p, "unsupported tar entry type '" + Text.printable(String.valueOf((char) e.getLinkFlag()))
+            skip(p, "unsupported tar entry type '" + Text.printable(String.valueOf((char) e.getLinkFlag()))
                     + "'");
         }
     }
@@ -148,14 +152,16 @@ final class LayerApplier {
             return;
         }
         if (n.startsWith(".wh..wh.")) {
-            report.skip(p, "AUFS metadata, not part of the image");
+            skip(p, "AUFS metadata, not part of the image");
             return;
         }
         String target = n.substring(4);
         if (target.isEmpty() || target.equals(".") || target.equals("..")) {
             throw new Refused("it is a whiteout of '" + target + "'");
         }
-        fs.whiteout(p.parent().child(target));
+        EntryPath gone = p.parent().child(target);
+        skipped.remove(gone.rel());
+        fs.whiteout(gone);
         report.whiteouts++;
     }
 
@@ -252,7 +258,11 @@ final class LayerApplier {
             throw new Refused("it is a hard link to the root directory");
         }
         if (t.rel().equals(p.rel())) {
-            report.skip(p, "hard link to itself");
+            skip(p, "hard link to itself");
+            return;
+        }
+        if (skipped.contains(t.rel())) {
+            skip(p, "hard link to '" + Text.shorten(t.toString(), 100) + "', which was skipped");
             return;
         }
         Path targetPath = existingLinkTarget(t);
@@ -317,11 +327,11 @@ final class LayerApplier {
         String desc = type == 'p' ? "fifo"
                 : (type == 'c' ? "character" : "block") + " device " + e.getDevMajor() + ":" + e.getDevMinor();
         if (type != 'p' && !root) {
-            report.skip(p, desc + ": creating device nodes needs root (rootless unpack)");
+            skip(p, desc + ": creating device nodes needs root (rootless unpack)");
             return;
         }
         if (!SpecialFiles.available()) {
-            report.skip(p, desc + ": no mknod program on the PATH");
+            skip(p, desc + ": no mknod program on the PATH");
             return;
         }
         Path path = fs.parentForWrite(p).resolve(p.name());
@@ -329,7 +339,7 @@ final class LayerApplier {
         try {
             SpecialFiles.mknod(path, type, m.mode(), e.getDevMajor(), e.getDevMinor());
         } catch (IOException ex) {
-            report.skip(p, desc + ": " + Text.shorten(ex.getMessage(), 150));
+            skip(p, desc + ": " + Text.shorten(ex.getMessage(), 150));
             return;
         }
         fs.markWritten(p, false);
@@ -361,6 +371,11 @@ final class LayerApplier {
             throw new DavitException(Kind.STORE, "cannot set the metadata of the unpacked directories: " + e
                     + "; check permissions of the target directory", e);
         }
+    }
+
+    private void skip(EntryPath p, String reason) {
+        skipped.add(p.rel());
+        report.skip(p, reason);
     }
 
     private static void notRoot(EntryPath p) throws Refused {

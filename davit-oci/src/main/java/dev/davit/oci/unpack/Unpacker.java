@@ -57,13 +57,16 @@ public final class Unpacker {
      * Unpacks the image {@code image} (a manifest or index in the store, e.g. a store entry's descriptor) into
      * {@code dir}, which must not exist or be empty.
      *
-     * @param platforms picks the manifest from an index (must name one platform); for a single manifest it is only
-     *                  compared with the config's platform (a mismatch is a note)
+     * @param platforms picks the manifest from an index (must name one platform; null means this machine's); for a
+     *                  single manifest it is only compared with the config's platform (a mismatch is a note)
      * @throws DavitException VERIFICATION for unsafe or corrupt content and exceeded limits, USAGE for a bad target
      *                        or a non-image, NOT_FOUND for missing content, STORE when the target cannot be written
      */
     public UnpackResult unpack(Descriptor image, PlatformSelector platforms, Path dir) {
         long t0 = System.nanoTime();
+        if (platforms == null) {
+            platforms = PlatformSelector.host();
+        }
         Path target = TargetDir.check(dir);
         try (AutoCloseable session = store.session()) {
             Descriptor md = resolve(image, platforms);

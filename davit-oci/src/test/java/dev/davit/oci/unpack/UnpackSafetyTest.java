@@ -265,6 +265,12 @@ class UnpackSafetyTest {
         assertThat(target.resolve("dev")).doesNotExist();
         assertThat(Tree.of(target).get("run/fifo").type()).isEqualTo("fifo");
         assertThat(r.specialFiles()).isEqualTo(1);
+
+        RootFs.deleteTree(target);
+        r = unpack(image(new TarBuilder().device("dev/null", TarConstants.LF_CHR, 1, 3)
+                .hardlink("dev/null2", "dev/null").build()), rootless);
+        assertThat(r.skipped()).extracting(UnpackResult.Skipped::path).containsExactly("dev/null", "dev/null2");
+        assertThat(r.skipped().get(1).reason()).isEqualTo("hard link to 'dev/null', which was skipped");
     }
 
     @Test
