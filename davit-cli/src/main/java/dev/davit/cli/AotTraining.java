@@ -3,6 +3,7 @@ package dev.davit.cli;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.davit.oci.digest.Digest;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -17,12 +18,17 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Executors;
 import java.util.stream.Stream;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPOutputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 
 /**
  * The training workload for the JDK's AOT cache ({@code ./davit} runs it once per jar with
  * {@code -XX:AOTCacheOutput}): it serves a small synthetic image from an in-process registry on 127.0.0.1 and
- * runs the usual commands against it, so the cache holds the classes and method profiles of a real pull, not
- * just those of {@code --help}. Not a user command; it touches nothing outside a temp directory.
+ * runs the usual commands against it (pull, inspect, unpack, ...), so the cache holds the classes and method
+ * profiles of a real pull and unpack, not just those of {@code --help}. Not a user command; it touches nothing
+ * outside a temp directory.
  */
 public final class AotTraining {
     private AotTraining() {
@@ -33,15 +39,19 @@ public final class AotTraining {
         Map<String, byte[]> blobs = new HashMap<>();
         Random random = new Random(42);
         StringBuilder layers = new StringBuilder();
+        StringBuilder diffIds = new StringBuilder();
         for (int i = 0; i < 4; i++) {
-            byte[] layer = new byte[8 << 20];
-            random.nextBytes(layer);
+            byte[] data = new byte[8 << 20];
+            random.nextBytes(data);
+            byte[] tar = tar("layer" + i + "/data.bin", data);
+            byte[] layer = gzip(tar);
             String d = put(blobs, layer);
             layers.append(i == 0 ? "" : ",").append("{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\","
                     + "\"digest\":\"").append(d).append("\",\"size\":").append(layer.length).append('}');
+            diffIds.append(i == 0 ? "\"" : ",\"").append(Digest.sha256(tar)).append('"');
         }
         byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Cmd\":[\"/bin/sh\"]},"
-                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}").getBytes(StandardCharsets.UTF_8);
+                + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[" + diffIds + "]}}").getBytes(StandardCharsets.UTF_8);
         String configDigest = put(blobs, config);
         byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
                 + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + configDigest
@@ -58,7 +68,9 @@ public final class AotTraining {
             for (String[] cmd : new String[][] {
                     {"--help"}, {"--version"}, {"pull", ref}, {"pull", "--json", ref}, {"images"}, {"--json", "images"},
                     {"inspect", ref}, {"--json", "inspect", ref}, {"digest", ref}, {"tags", ref.replace(":1", "")},
-                    {"fsck"}, {"rm", ref}, {"gc"}, {"pull", "not a reference"}, {"--json", "pull", "-q", ref}}) {
+                    {"fsck"}, {"unpack", ref, tmp.resolve("rootfs").toString()},
+                    {"--json", "unpack", "--rootless", ref, tmp.resolve("rootfs2").toString()},
+                    {"rm", ref}, {"gc"}, {"pull", "not a reference"}, {"--json", "pull", "-q", ref}}) {
                 Main.execute(cmd, quiet, quiet, env);
             }
         } finally {
@@ -68,6 +80,31 @@ public final class AotTraining {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
+    }
+
+    /** A tar of one regular file (what {@code unpack} trains on). */
+    private static byte[] tar(String name, byte[] data) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(data.length + 4096);
+        try (TarArchiveOutputStream t = new TarArchiveOutputStream(out)) {
+            TarArchiveEntry e = new TarArchiveEntry(name);
+            e.setSize(data.length);
+            t.putArchiveEntry(e);
+            t.write(data);
+            t.closeArchiveEntry();
+        }
+        return out.toByteArray();
+    }
+
+    private static byte[] gzip(byte[] data) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(data.length + 4096);
+        try (GZIPOutputStream z = new GZIPOutputStream(out, 1 << 16) {
+            {
+                def.setLevel(Deflater.BEST_SPEED);
+            }
+        }) {
+            z.write(data);
+        }
+        return out.toByteArray();
     }
 
     private static String put(Map<String, byte[]> blobs, byte[] data) {

@@ -27,9 +27,10 @@ import picocli.CommandLine.Spec;
  * in-process with their own streams.
  */
 @Command(name = "davit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Pull, build, push, copy, bundle, verify and store OCI images and artifacts, without a daemon.",
+        description = "Pull, build, push, copy, bundle, unpack, verify and store OCI images and artifacts, without a"
+                + " daemon.",
         subcommands = {PullCommand.class, PushCommand.class, CopyCommand.class, BuildCommand.class,
-            ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class,
+            ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class, UnpackCommand.class,
             InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class, RmCommand.class,
             GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class},
         commandListHeading = "%nCommands:%n",

@@ -1,14 +1,58 @@
 package dev.davit.cli;
 
+import dev.davit.oci.DavitException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
 
-/** Human formatting of sizes, rates and times (decimal units: 1 MB = 1,000,000 bytes). */
+/** Human formatting of sizes, rates and times (decimal units: 1 MB = 1,000,000 bytes), and size parsing. */
 final class Units {
     private static final String[] UNITS = {"kB", "MB", "GB", "TB", "PB"};
 
     private Units() {
+    }
+
+    /**
+     * Parses a size: a number of bytes with an optional unit, case-insensitive. {@code kB}, {@code MB}, {@code GB},
+     * {@code TB} are decimal (as davit prints sizes); {@code KiB}, {@code MiB}, {@code GiB}, {@code TiB} and the
+     * bare letters {@code K}, {@code M}, {@code G}, {@code T} are binary. Examples: {@code 500MB}, {@code 4GiB},
+     * {@code 10G}, {@code 1048576}.
+     *
+     * @throws DavitException USAGE for anything else, zero, or more than {@code Long.MAX_VALUE}
+     */
+    static long parseBytes(String text, String option) {
+        String t = text == null ? "" : text.trim();
+        int i = 0;
+        while (i < t.length() && Character.isDigit(t.charAt(i))) {
+            i++;
+        }
+        String unit = t.substring(i).trim().toLowerCase(Locale.ROOT);
+        long factor = switch (unit) {
+            case "", "b" -> 1L;
+            case "kb" -> 1000L;
+            case "mb" -> 1000L * 1000;
+            case "gb" -> 1000L * 1000 * 1000;
+            case "tb" -> 1000L * 1000 * 1000 * 1000;
+            case "k", "kib" -> 1L << 10;
+            case "m", "mib" -> 1L << 20;
+            case "g", "gib" -> 1L << 30;
+            case "t", "tib" -> 1L << 40;
+            default -> -1L;
+        };
+        try {
+            if (i == 0 || factor < 0) {
+                throw new NumberFormatException();
+            }
+            long n = Math.multiplyExact(Long.parseLong(t.substring(0, i)), factor);
+            if (n <= 0) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new DavitException(DavitException.Kind.USAGE, "invalid size '" + dev.davit.oci.Text.shorten(text, 40)
+                    + "' for " + option + ": give a positive number of bytes with an optional unit, e.g. 500MB, 4GiB"
+                    + " or 10G");
+        }
     }
 
     static String bytes(long n) {

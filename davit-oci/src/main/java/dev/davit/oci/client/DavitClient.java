@@ -32,6 +32,9 @@ import dev.davit.oci.registry.RegistryAuthenticator;
 import dev.davit.oci.registry.RegistryClient;
 import dev.davit.oci.store.OciStore;
 import dev.davit.oci.store.StoreEntry;
+import dev.davit.oci.unpack.UnpackOptions;
+import dev.davit.oci.unpack.UnpackResult;
+import dev.davit.oci.unpack.Unpacker;
 import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
@@ -319,6 +322,18 @@ public final class DavitClient implements AutoCloseable {
     /** Removes a reference from the store (blobs are freed by {@link #gc()}). */
     public boolean remove(String reference) {
         return store().removeEntry(Reference.parse(reference).toString());
+    }
+
+    /**
+     * Unpacks a pulled image from the store into {@code dir} (which must not exist or be empty), without the
+     * network; an index is resolved for {@code platforms}. See {@link Unpacker}.
+     */
+    public UnpackResult unpack(String reference, java.nio.file.Path dir, PlatformSelector platforms,
+                               UnpackOptions unpackOptions) {
+        Reference ref = Reference.parse(reference);
+        StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+                ref + " is not in the store; pull it first"));
+        return new Unpacker(store(), unpackOptions).unpack(e.descriptor(), platforms, dir);
     }
 
     public OciStore.GcReport gc() {
