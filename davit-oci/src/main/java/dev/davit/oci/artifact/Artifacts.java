@@ -7,6 +7,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.Text;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.digest.Hashed;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
@@ -107,18 +108,11 @@ public final class Artifacts {
 
     private static Descriptor putFile(OciStore store, Path file, String mediaType) {
         try {
-            var md = Digest.Algorithm.SHA256.newMessageDigest();
-            long size;
+            Hashed h;
             try (InputStream in = Files.newInputStream(file)) {
-                byte[] buf = new byte[1 << 16];
-                int n;
-                size = 0;
-                while ((n = in.read(buf)) > 0) {
-                    md.update(buf, 0, n);
-                    size += n;
-                }
+                h = Hashed.of(in, Digest.Algorithm.SHA256, new byte[1 << 16]);
             }
-            Descriptor d = new Descriptor(mediaType, Digest.fromBytes(Digest.Algorithm.SHA256, md.digest()), size);
+            Descriptor d = new Descriptor(mediaType, h.digest(), h.size());
             try (BlobIngest in = store.ingest(d); InputStream src = Files.newInputStream(file)) {
                 if (!in.present()) {
                     in.restart();

@@ -6,6 +6,7 @@ import dev.davit.oci.Text;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.digest.Hashed;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.Manifest;
@@ -18,7 +19,6 @@ import dev.davit.oci.store.StoreEntry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -224,14 +224,7 @@ public final class BundleImporter {
         }
 
         private void hashOnly(Digest digest, long size, InputStream content) throws IOException {
-            MessageDigest md = digest.newMessageDigest();
-            long n = 0;
-            int r;
-            while ((r = content.read(buf)) > 0) {
-                md.update(buf, 0, r);
-                n += r;
-            }
-            if (n != size || !Digest.fromBytes(digest.algorithm(), md.digest()).equals(digest)) {
+            if (!Hashed.of(content, digest.algorithm(), buf).matches(digest, size)) {
                 throw mismatch(digest);
             }
         }

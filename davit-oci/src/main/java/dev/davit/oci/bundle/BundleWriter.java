@@ -9,6 +9,7 @@ import dev.davit.oci.Text;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.digest.Hashed;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
@@ -378,14 +379,7 @@ public final class BundleWriter {
 
                         @Override
                         public void blob(Digest digest, long size, InputStream content) throws IOException {
-                            MessageDigest md = digest.newMessageDigest();
-                            long n = 0;
-                            int r;
-                            while ((r = content.read(buf)) > 0) {
-                                md.update(buf, 0, r);
-                                n += r;
-                            }
-                            if (n != size || !Digest.fromBytes(digest.algorithm(), md.digest()).equals(digest)) {
+                            if (!Hashed.of(content, digest.algorithm(), buf).matches(digest, size)) {
                                 throw new IOException("blob " + digest + " does not match its digest");
                             }
                             if (seen.put(digest, size) != null) {

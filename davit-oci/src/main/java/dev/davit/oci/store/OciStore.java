@@ -7,6 +7,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.digest.Hashed;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.ManifestParser;
@@ -18,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -505,14 +505,8 @@ public final class OciStore {
     }
 
     private static Digest hashFile(Path p, Digest.Algorithm alg) throws IOException {
-        MessageDigest md = alg.newMessageDigest();
-        byte[] buf = new byte[1 << 16];
         try (InputStream in = Files.newInputStream(p)) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
+            return Hashed.of(in, alg, new byte[1 << 16]).digest();
         }
-        return Digest.fromBytes(alg, md.digest());
     }
 }
