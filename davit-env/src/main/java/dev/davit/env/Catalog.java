@@ -1,0 +1,26 @@
+package dev.davit.env;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A list of environments with a version.
+ *
+ * @param version      the catalog's version, recorded in every install manifest
+ * @param environments its environments, names unique
+ */
+public record Catalog(String version, List<Environment> environments) {
+    public Catalog {
+        environments = List.copyOf(environments);
+    }
+
+    /** The environment named {@code name}, if any. */
+    public Optional<Environment> find(String name) {
+        return environments.stream().filter(e -> e.name().equals(name)).findFirst();
+    }
+
+    /** The names, in catalog order (for error messages: "expected one of: ..."). */
+    public List<String> names() {
+        return environments.stream().map(Environment::name).toList();
+    }
+}

@@ -1,0 +1,59 @@
+package dev.davit.env;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A named, versioned environment a sandbox can run, as a catalog describes it.
+ *
+ * @param name                the name users type, e.g. {@code debian:12} or {@code debian:12-build}
+ * @param version             the environment's version, e.g. {@code 2026.11.1}
+ * @param kind                {@link Kind#CONTAINER} (an image's rootfs) or {@link Kind#MICROVM} (kernel + rootfs.ext4)
+ * @param description         one line for humans
+ * @param distribution        e.g. {@code debian}
+ * @param distributionVersion e.g. {@code 12}
+ * @param packages            default packages it contains
+ * @param platform            {@code os/arch[/variant]}
+ * @param davitVersions       the davit versions it works with, e.g. {@code >=0.1.0 <1.0.0} (null: any)
+ * @param source              where it is published
+ * @param artifacts           the files an install holds: {@code rootfs/} for containers, {@code vmlinux},
+ *                            {@code rootfs.ext4} and optionally {@code initrd} for microVMs
+ */
+public record Environment(String name, String version, Kind kind, String description, String distribution,
+                          String distributionVersion, List<String> packages, String platform, String davitVersions,
+                          Source source, List<String> artifacts) {
+
+    /** What an environment is made of. */
+    public enum Kind {
+        /** A container image; installs hold its unpacked {@code rootfs/}. */
+        CONTAINER,
+        /** A microVM artifact; installs hold {@code vmlinux}, {@code rootfs.ext4} and maybe {@code initrd}. */
+        MICROVM
+    }
+
+    public Environment {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(version, "version");
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(source, "source");
+        packages = packages == null ? List.of() : List.copyOf(packages);
+        artifacts = artifacts == null ? List.of() : List.copyOf(artifacts);
+    }
+
+    /**
+     * Where an environment comes from, in the order installs try them (after a valid existing install).
+     *
+     * @param profile   a local directory holding the artifacts (used only when all of them are present), or null
+     * @param reference an OCI reference, or {@code repo://NAME} / {@code store://NAME} mapped through the configured
+     *                  registry bases; null when not published in a registry
+     * @param digest    a pinned manifest digest ({@code sha256:...}), or null
+     * @param archive   a {@code file://} or {@code http(s)://} URL of a tar archive of the artifacts, or null
+     */
+    public record Source(String profile, String reference, String digest, String archive) {
+    }
+
+    /** The install directory name: {@code <name with ':' -> '_'>-<version>}. */
+    public String installDirName() {
+        return name.replace(':', '_') + "-" + version;
+    }
+}
