@@ -1,0 +1,118 @@
+package dev.davit.env.resolve;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.reference.Reference;
+
+/**
+ * Classifies a name a user typed into what it is and what must happen before it can run. A pure function: every
+ * fact about the machine (catalog, installs, store, files) comes in through {@link Facts}, gathered by the
+ * caller, so the same inputs always give the same answer.
+ *
+ * <p>Precedence, first match wins:
+ * <ol>
+ *   <li><b>local bundle</b> — the name is an existing file ending in {@code .tar}, {@code .tar.gz}, {@code .tgz},
+ *       {@code .tar.zst} or {@code .tzst}; action {@code none} if its references are in the store, else
+ *       {@code pull} (an import). A path-like name ({@code ./x.tar}, {@code /x.tar}) to a missing file is
+ *       {@code missing}.</li>
+ *   <li><b>locally built image</b> — the name is an existing directory: action {@code build}.</li>
+ *   <li><b>catalog environment</b> — the catalog names it: action {@code none} when a valid install exists,
+ *       {@code pull} when it has a downloadable source, else {@code missing}.</li>
+ *   <li><b>registry image</b> — it parses as an image reference: action {@code none} when the store holds it,
+ *       else {@code pull}.</li>
+ *   <li>otherwise {@code missing} (kind {@code unknown}).</li>
+ * </ol>
+ * A catalog name such as {@code debian:12} is also a valid Docker reference; the catalog wins, which is why it
+ * comes first among the two.
+ */
+public final class NameResolver {
+    private NameResolver() {
+    }
+
+    /** What a name is. */
+    public enum Kind { CATALOG_ENVIRONMENT, REGISTRY_IMAGE, LOCAL_BUNDLE, LOCAL_IMAGE, UNKNOWN }
+
+    /** What must happen before it can run. */
+    public enum Action { NONE, PULL, BUILD, MISSING }
+
+    /** The facts the resolver needs, gathered by the caller. */
+    public interface Facts {
+        boolean isCatalogEnvironment(String name);
+
+        boolean isInstalled(String name);
+
+        boolean hasDownloadableSource(String name);
+
+        /** Whether the store names this fully normalised reference. */
+        boolean storeHas(String normalizedReference);
+
+        boolean isRegularFile(String path);
+
+        boolean isDirectory(String path);
+
+        /** Whether every reference in the bundle at {@code path} is already in the store. */
+        boolean bundleImported(String path);
+    }
+
+    /**
+     * The result.
+     *
+     * @param name   what was typed
+     * @param kind   what it is
+     * @param action what to do before running it
+     * @param target the normalised reference, the path, or the environment name
+     * @param reason one line explaining the decision
+     */
+    public record Resolution(String name, Kind kind, Action action, String target, String reason) {
+    }
+
+    public static Resolution resolve(String name, Facts facts) {
+        if (name == null || name.isBlank()) {
+            throw new DavitException(DavitException.Kind.USAGE, "the name is empty; give an environment, an image"
+                    + " reference, a bundle file or a directory");
+        }
+        if (isBundleName(name)) {
+            if (facts.isRegularFile(name)) {
+                return facts.bundleImported(name)
+                        ? new Resolution(name, Kind.LOCAL_BUNDLE, Action.NONE, name, "bundle file, already imported")
+                        : new Resolution(name, Kind.LOCAL_BUNDLE, Action.PULL, name, "bundle file, needs an import");
+            }
+            if (isPathLike(name)) {
+                return new Resolution(name, Kind.LOCAL_BUNDLE, Action.MISSING, name, "bundle file does not exist");
+            }
+        }
+        if (facts.isDirectory(name)) {
+            return new Resolution(name, Kind.LOCAL_IMAGE, Action.BUILD, name, "directory, to be built into an image");
+        }
+        if (facts.isCatalogEnvironment(name)) {
+            if (facts.isInstalled(name)) {
+                return new Resolution(name, Kind.CATALOG_ENVIRONMENT, Action.NONE, name, "catalog environment, installed");
+            }
+            return facts.hasDownloadableSource(name)
+                    ? new Resolution(name, Kind.CATALOG_ENVIRONMENT, Action.PULL, name,
+                    "catalog environment, not installed")
+                    : new Resolution(name, Kind.CATALOG_ENVIRONMENT, Action.MISSING, name,
+                    "catalog environment without a downloadable source");
+        }
+        Reference ref;
+        try {
+            ref = Reference.parse(name);
+        } catch (DavitException e) {
+            return new Resolution(name, Kind.UNKNOWN, Action.MISSING, null,
+                    "not a catalog environment, file, directory or image reference");
+        }
+        String normalized = ref.toString();
+        return facts.storeHas(normalized)
+                ? new Resolution(name, Kind.REGISTRY_IMAGE, Action.NONE, normalized, "image in the store")
+                : new Resolution(name, Kind.REGISTRY_IMAGE, Action.PULL, normalized, "image reference, not pulled");
+    }
+
+    static boolean isBundleName(String name) {
+        String n = name.toLowerCase(java.util.Locale.ROOT);
+        return n.endsWith(".tar") || n.endsWith(".tar.gz") || n.endsWith(".tgz") || n.endsWith(".tar.zst")
+                || n.endsWith(".tzst");
+    }
+
+    static boolean isPathLike(String name) {
+        return name.startsWith("/") || name.startsWith("./") || name.startsWith("../") || name.startsWith("~");
+    }
+}
