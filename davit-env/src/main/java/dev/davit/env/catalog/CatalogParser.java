@@ -1,0 +1,295 @@
+package dev.davit.env.catalog;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.davit.env.Catalog;
+import dev.davit.env.Environment;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Platform;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a catalog (JSON or YAML; a document whose first non-blank character is '{' is JSON) and validates it.
+ * The schema is documented in {@code docs/ENVIRONMENTS.md} ("Catalogs"). Every problem is a
+ * {@link DavitException} of kind VERIFICATION with a one-line message naming the catalog, the environment and
+ * the field.
+ */
+public final class CatalogParser {
+    /** The only schema version understood. */
+    public static final int SCHEMA_VERSION = 1;
+    /** Largest catalog accepted, in bytes. */
+    public static final int MAX_SIZE = 4 << 20;
+    /** Default artifacts of a container environment. */
+    public static final List<String> CONTAINER_ARTIFACTS = List.of("rootfs");
+    /** Default artifacts of a microVM environment. */
+    public static final List<String> MICROVM_ARTIFACTS = List.of("vmlinux", "rootfs.ext4");
+
+    private static final YAMLMapper YAML = new YAMLMapper();
+    private static final Set<String> TOP_FIELDS = Set.of("schemaVersion", "version", "environments");
+    private static final Set<String> ENV_FIELDS = Set.of("name", "version", "kind", "description", "distribution",
+            "distributionVersion", "packages", "platform", "davit", "source", "artifacts");
+    private static final Set<String> SOURCE_FIELDS = Set.of("profile", "reference", "digest", "archive");
+    /** Environment names: {@code debian:12}, {@code debian:12-build}; safe as part of a directory name. */
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}(:[a-z0-9][a-z0-9._-]{0,63})?");
+    private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
+    private static final Pattern ARTIFACT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final Pattern RANGE = Pattern.compile(
+            "\\s*(?:(?:>=|<=|>|<|=)?\\s*\\d+(?:\\.\\d+){0,2}(?:-[0-9A-Za-z.]+)?\\s*)+");
+
+    private CatalogParser() {
+    }
+
+    /** Reads and validates the catalog file at {@code file}. */
+    public static Catalog parse(Path file) {
+        byte[] bytes;
+        try {
+            if (Files.size(file) > MAX_SIZE) {
+                throw invalid(file.toString(), "it is larger than " + (MAX_SIZE >> 20) + " MiB");
+            }
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new DavitException(Kind.USAGE, "catalog path " + file + " does not exist");
+        } catch (IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot read catalog " + file + ": " + e.getMessage());
+        }
+        return parse(bytes, file.toString());
+    }
+
+    /**
+     * Parses and validates a catalog document.
+     *
+     * @param origin where it came from, for messages (a path or reference)
+     */
+    public static Catalog parse(byte[] bytes, String origin) {
+        if (bytes.length > MAX_SIZE) {
+            throw invalid(origin, "it is larger than " + (MAX_SIZE >> 20) + " MiB");
+        }
+        JsonNode root;
+        boolean json = isJson(bytes);
+        try {
+            root = json ? Json.read(bytes) : YAML.readTree(bytes);
+        } catch (IOException | RuntimeException e) {
+            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst()
+                    .orElse("");
+            throw invalid(origin, "it is not valid " + (json ? "JSON" : "YAML") + " (" + SourceReferences.shorten(msg)
+                    + ")");
+        }
+        if (root == null || !root.isObject()) {
+            throw invalid(origin, "it must be an object with schemaVersion, version and environments");
+        }
+        return read(root, origin);
+    }
+
+    private static boolean isJson(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b == ' ' || b == '\t' || b == '\r' || b == '\n') {
+                continue;
+            }
+            return b == '{' || b == '[';
+        }
+        return false;
+    }
+
+    private static Catalog read(JsonNode root, String origin) {
+        unknownFields(root, TOP_FIELDS, origin, "");
+        JsonNode sv = root.get("schemaVersion");
+        if (sv == null || sv.isNull()) {
+            throw invalid(origin, "missing field 'schemaVersion' (use " + SCHEMA_VERSION + ")");
+        }
+        if (!sv.isIntegralNumber() || sv.asInt() != SCHEMA_VERSION) {
+            throw invalid(origin, "unsupported schemaVersion " + SourceReferences.shorten(sv.toString())
+                    + "; this davit reads schemaVersion " + SCHEMA_VERSION + " (upgrade davit for newer catalogs)");
+        }
+        String version = text(root, "version", origin, "", true);
+        JsonNode envs = root.get("environments");
+        if (envs == null || envs.isNull()) {
+            throw invalid(origin, "missing field 'environments'");
+        }
+        if (!envs.isArray()) {
+            throw invalid(origin, "field 'environments' must be a list");
+        }
+        List<Environment> out = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        int i = 0;
+        for (JsonNode e : envs) {
+            i++;
+            Environment env = environment(e, origin, i);
+            if (!names.add(env.name())) {
+                throw invalid(origin, "environment '" + env.name() + "' is defined twice; names must be unique");
+            }
+            out.add(env);
+        }
+        return new Catalog(version, out);
+    }
+
+    private static Environment environment(JsonNode e, String origin, int index) {
+        String where = "environment #" + index + ": ";
+        if (!e.isObject()) {
+            throw invalid(origin, where + "must be an object");
+        }
+        String name = text(e, "name", origin, where, true);
+        if (!NAME.matcher(name).matches()) {
+            throw invalid(origin, where + "invalid name '" + SourceReferences.shorten(name)
+                    + "'; use lower-case letters, digits, '.', '_', '-' and at most one ':' (e.g. debian:12-build)");
+        }
+        where = "environment '" + name + "': ";
+        unknownFields(e, ENV_FIELDS, origin, where);
+        String version = text(e, "version", origin, where, true);
+        if (!VERSION.matcher(version).matches()) {
+            throw invalid(origin, where + "invalid version '" + SourceReferences.shorten(version)
+                    + "'; use letters, digits, '.', '_', '+' and '-'");
+        }
+        String kindText = text(e, "kind", origin, where, true);
+        Environment.Kind kind = switch (kindText) {
+            case "container" -> Environment.Kind.CONTAINER;
+            case "microvm" -> Environment.Kind.MICROVM;
+            default -> throw invalid(origin, where + "unknown kind '" + SourceReferences.shorten(kindText)
+                    + "'; expected container or microvm");
+        };
+        String platform = text(e, "platform", origin, where, true);
+        if (platform.chars().filter(c -> c == '/').count() < 1) {
+            throw invalid(origin, where + "invalid platform '" + SourceReferences.shorten(platform)
+                    + "'; use os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8");
+        }
+        try {
+            Platform.parse(platform);
+        } catch (DavitException x) {
+            throw invalid(origin, where + x.getMessage());
+        }
+        String davit = text(e, "davit", origin, where, false);
+        if (davit != null && !RANGE.matcher(davit).matches()) {
+            throw invalid(origin, where + "invalid davit version range '" + SourceReferences.shorten(davit)
+                    + "'; use comparators such as >=0.1.0 <1.0.0");
+        }
+        List<String> packages = list(e, "packages", origin, where);
+        List<String> artifacts = list(e, "artifacts", origin, where);
+        if (artifacts == null || artifacts.isEmpty()) {
+            artifacts = kind == Environment.Kind.CONTAINER ? CONTAINER_ARTIFACTS : MICROVM_ARTIFACTS;
+        }
+        Set<String> seen = new HashSet<>();
+        for (String a : artifacts) {
+            if (!ARTIFACT.matcher(a).matches()) {
+                throw invalid(origin, where + "invalid artifact name '" + SourceReferences.shorten(a)
+                        + "'; use a plain file name such as rootfs.ext4");
+            }
+            if (!seen.add(a)) {
+                throw invalid(origin, where + "artifact '" + a + "' is listed twice");
+            }
+        }
+        Environment.Source source = source(e, origin, where);
+        return new Environment(name, version, kind, text(e, "description", origin, where, false),
+                text(e, "distribution", origin, where, false), text(e, "distributionVersion", origin, where, false),
+                packages, platform, davit, source, artifacts);
+    }
+
+    private static Environment.Source source(JsonNode e, String origin, String where) {
+        JsonNode s = e.get("source");
+        if (s == null || s.isNull()) {
+            throw invalid(origin, where + "missing field 'source'");
+        }
+        if (!s.isObject()) {
+            throw invalid(origin, where + "field 'source' must be an object with reference, digest, profile"
+                    + " or archive");
+        }
+        String w = where + "source: ";
+        unknownFields(s, SOURCE_FIELDS, origin, w);
+        String profile = text(s, "profile", origin, w, false);
+        String reference = text(s, "reference", origin, w, false);
+        String digest = text(s, "digest", origin, w, false);
+        String archive = text(s, "archive", origin, w, false);
+        if (profile == null && reference == null && archive == null) {
+            throw invalid(origin, where + "source needs at least one of reference, profile or archive");
+        }
+        if (reference != null) {
+            try {
+                SourceReferences.check(reference);
+            } catch (DavitException x) {
+                throw invalid(origin, w + x.getMessage());
+            }
+        }
+        if (digest != null) {
+            try {
+                Digest.parse(digest);
+            } catch (DavitException x) {
+                throw invalid(origin, w + "bad digest '" + SourceReferences.shorten(digest)
+                        + "'; a digest looks like sha256:<64 lower-case hex characters>");
+            }
+        }
+        if (archive != null) {
+            String lower = archive.toLowerCase(Locale.ROOT);
+            if (!(lower.startsWith("file://") || lower.startsWith("http://") || lower.startsWith("https://"))) {
+                throw invalid(origin, w + "archive '" + SourceReferences.shorten(archive)
+                        + "' must be a file://, http:// or https:// URL");
+            }
+        }
+        return new Environment.Source(profile, reference, digest, archive);
+    }
+
+    private static void unknownFields(JsonNode node, Set<String> known, String origin, String where) {
+        Iterator<String> it = node.fieldNames();
+        while (it.hasNext()) {
+            String f = it.next();
+            if (!known.contains(f)) {
+                throw invalid(origin, where + "unknown field '" + SourceReferences.shorten(f) + "'; expected one of: "
+                        + String.join(", ", known.stream().sorted().toList()));
+            }
+        }
+    }
+
+    private static String text(JsonNode node, String field, String origin, String where, boolean required) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            if (required) {
+                throw invalid(origin, where + "missing field '" + field + "'");
+            }
+            return null;
+        }
+        if (!v.isTextual() && !v.isNumber()) {
+            throw invalid(origin, where + "field '" + field + "' must be a string");
+        }
+        String s = v.asText().trim();
+        if (s.isEmpty()) {
+            if (required) {
+                throw invalid(origin, where + "field '" + field + "' is empty");
+            }
+            return null;
+        }
+        return s;
+    }
+
+    private static List<String> list(JsonNode node, String field, String origin, String where) {
+        JsonNode v = node.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isArray()) {
+            throw invalid(origin, where + "field '" + field + "' must be a list of strings");
+        }
+        List<String> out = new ArrayList<>();
+        for (JsonNode x : v) {
+            if (!x.isTextual() || x.asText().isBlank()) {
+                throw invalid(origin, where + "field '" + field + "' must be a list of non-empty strings");
+            }
+            out.add(x.asText().trim());
+        }
+        return out;
+    }
+
+    private static DavitException invalid(String origin, String why) {
+        return new DavitException(Kind.VERIFICATION, "invalid catalog " + SourceReferences.shorten(origin) + ": "
+                + why);
+    }
+}
