@@ -1,0 +1,537 @@
+package dev.davit.env.install;
+
+import dev.davit.env.Catalog;
+import dev.davit.env.Environment;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.PlatformSelector;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.copy.PullResult;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.digest.Hashed;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.Platform;
+import dev.davit.oci.reference.Reference;
+import dev.davit.oci.store.Fs;
+import dev.davit.oci.unpack.UnpackOptions;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.function.Function;
+
+/**
+ * The install lifecycle of environments under {@code $DAVIT_HOME/environments}: install (atomic, locked,
+ * repairing), status, list and prune. See docs/ENVIRONMENTS.md, sections Installs and Prune.
+ */
+public final class Installer {
+    /** Where an install came from. */
+    public enum Origin {
+        /** A valid install was already there; nothing was done. */
+        EXISTING,
+        /** Copied from the environment's local profile directory. */
+        PROFILE,
+        /** Pulled from the OCI source. */
+        OCI,
+        /** Extracted from the archive URL. */
+        ARCHIVE
+    }
+
+    /**
+     * What {@link #install} did.
+     *
+     * @param environment  the environment
+     * @param path         its install directory
+     * @param origin       where the install came from
+     * @param sourceDigest the install manifest's source digest
+     * @param repaired     the reason an existing directory was replaced (null when there was none)
+     * @param manifest     the install manifest
+     */
+    public record InstallResult(Environment environment, Path path, Origin origin, String sourceDigest,
+                                String repaired, InstallManifest manifest) {
+    }
+
+    static final String PARTIAL_PREFIX = ".partial-";
+
+    private final Path environments;
+    private final DavitClient client;
+    private final Function<String, String> references;
+    private final InstallValidator validator;
+
+    /**
+     * @param davitHome  {@code $DAVIT_HOME}; installs live in its {@code environments/} directory
+     * @param client     the client whose store OCI sources are pulled into
+     * @param references maps a {@code Source.reference} to a full OCI reference (e.g. {@code repo://} mapping)
+     */
+    public Installer(Path davitHome, DavitClient client, Function<String, String> references) {
+        this.environments = davitHome.resolve("environments");
+        this.client = Objects.requireNonNull(client, "client");
+        this.references = Objects.requireNonNull(references, "references");
+        this.validator = new InstallValidator(client.store());
+    }
+
+    /** An installer taking {@code Source.reference} as a full OCI reference. */
+    public Installer(Path davitHome, DavitClient client) {
+        this(davitHome, client, Function.identity());
+    }
+
+    /** {@code $DAVIT_HOME/environments}. */
+    public Path environmentsDir() {
+        return environments;
+    }
+
+    /** {@code environments/<platform with '/' -> '_'>/<name with ':' -> '_'>-<version>}. */
+    public Path installDir(Environment e) {
+        return environments.resolve(platformOf(e).replace('/', '_')).resolve(e.installDirName());
+    }
+
+    static String platformOf(Environment e) {
+        return e.platform() == null || e.platform().isBlank() ? Platform.host().toString() : e.platform();
+    }
+
+    /** Whether {@code e} is installed, and why not. */
+    public InstallStatus status(Environment e) {
+        return validator.check(e, installDir(e));
+    }
+
+    /** The status of every environment of the catalog, in catalog order. */
+    public List<InstallStatus> list(Catalog catalog) {
+        return catalog.environments().stream().map(this::status).toList();
+    }
+
+    /**
+     * Makes sure {@code e} is installed. Sources in order: a valid existing install; the profile directory when
+     * all artifacts are present in it; the OCI source (pinned to {@code Source.digest} when set); the archive URL.
+     * An invalid existing install is replaced. Safe to call concurrently from threads and processes.
+     */
+    public InstallResult install(Catalog catalog, Environment e) {
+        Path dir = installDir(e);
+        try {
+            Files.createDirectories(dir.getParent());
+        } catch (IOException ex) {
+            throw new DavitException(Kind.STORE, "cannot create " + dir.getParent() + ": " + ex.getMessage()
+                    + "; check that $DAVIT_HOME is writable");
+        }
+        try (InstallLock lock = InstallLock.acquire(dir)) {
+            InstallStatus st = validator.check(e, dir);
+            if (st.installed()) {
+                return new InstallResult(e, dir, Origin.EXISTING, st.sourceDigest(), null, st.manifest());
+            }
+            String repaired = Files.exists(dir, LinkOption.NOFOLLOW_LINKS) ? st.reason() : null;
+            Environment.Source src = e.source();
+            if (src.profile() != null && profileComplete(e, Path.of(src.profile()))) {
+                return build(catalog, e, dir, Origin.PROFILE, repaired, p -> fromProfile(e, Path.of(src.profile()), p));
+            }
+            DavitException failure = null;
+            if (src.reference() != null) {
+                try {
+                    return build(catalog, e, dir, Origin.OCI, repaired, p -> fromOci(e, p));
+                } catch (DavitException ex) {
+                    if (src.archive() == null) {
+                        throw ex;
+                    }
+                    failure = ex;
+                }
+            }
+            if (src.archive() != null) {
+                try {
+                    return build(catalog, e, dir, Origin.ARCHIVE, repaired, p -> fromArchive(e, src.archive(), p));
+                } catch (DavitException ex) {
+                    if (failure != null) {
+                        failure.addSuppressed(ex);
+                        throw failure;
+                    }
+                    throw ex;
+                }
+            }
+            throw new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' is not installed and no"
+                    + " downloadable source is configured" + (src.profile() != null
+                    ? " (profile directory " + src.profile() + " does not hold all of " + InstallValidator.artifactsOf(e)
+                    + ")" : ""));
+        }
+    }
+
+    /** What a source put into a partial directory. */
+    record Filled(String source, String sourceDigest, Map<String, Digest> knownDigests) {
+    }
+
+    @FunctionalInterface
+    interface Filler {
+        Filled fill(Path partial) throws IOException;
+    }
+
+    private InstallResult build(Catalog catalog, Environment e, Path dir, Origin origin, String repaired,
+                                Filler filler) {
+        Path partial = dir.resolveSibling(PARTIAL_PREFIX + dir.getFileName() + "-" + UUID.randomUUID());
+        Path aside = null;
+        try {
+            Files.createDirectory(partial);
+            Filled f = filler.fill(partial);
+            List<InstallManifest.Artifact> arts = new ArrayList<>();
+            for (String name : InstallValidator.artifactsOf(e)) {
+                if (name.endsWith("/")) {
+                    arts.add(new InstallManifest.Artifact(name, "directory", -1, null));
+                    continue;
+                }
+                Path p = partial.resolve(name);
+                if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    throw new DavitException(Kind.NOT_FOUND, origin.name().toLowerCase(Locale.ROOT) + " source "
+                            + f.source() + " has no file " + name + "; publish it with all of "
+                            + InstallValidator.artifactsOf(e));
+                }
+                Digest d = f.knownDigests().get(name);
+                long size = Files.size(p);
+                if (d == null) {
+                    try (InputStream in = Files.newInputStream(p)) {
+                        d = Hashed.of(in, Digest.Algorithm.SHA256, new byte[1 << 16]).digest();
+                    }
+                }
+                arts.add(new InstallManifest.Artifact(name, "file", size, d.toString()));
+            }
+            InstallManifest m = new InstallManifest(catalog == null ? null : catalog.version(), e.name(),
+                    e.version(), e.kind().name().toLowerCase(Locale.ROOT), platformOf(e), f.source(),
+                    f.sourceDigest(), Instant.now().toString(), arts);
+            Path mf = partial.resolve(InstallManifest.FILE_NAME);
+            Files.write(mf, Json.pretty(m.toJson()).concat("\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            try (FileChannel ch = FileChannel.open(mf, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
+            Fs.fsyncDir(partial);
+            InstallStatus check = validator.check(e, partial);
+            if (!check.installed()) {
+                throw new DavitException(Kind.VERIFICATION, "the new install of " + e.name() + " is not valid: "
+                        + check.reason());
+            }
+            if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+                aside = dir.resolveSibling(PARTIAL_PREFIX + dir.getFileName() + "-old-" + UUID.randomUUID());
+                Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+            Fs.fsyncDir(dir.getParent());
+            return new InstallResult(e, dir, origin, m.sourceDigest(), repaired, m);
+        } catch (IOException ex) {
+            throw new DavitException(Kind.STORE, "cannot install " + e.name() + " into " + dir + ": "
+                    + ex.getMessage() + "; check free space and permissions");
+        } finally {
+            deleteQuietly(partial);
+            if (aside != null) {
+                deleteQuietly(aside);
+            }
+        }
+    }
+
+    // ---- profile ----
+
+    /** True when the profile directory holds every artifact (a file, or a non-empty directory for rootfs/). */
+    static boolean profileComplete(Environment e, Path profile) {
+        if (!Files.isDirectory(profile)) {
+            return false;
+        }
+        for (String name : InstallValidator.artifactsOf(e)) {
+            if (name.endsWith("/")) {
+                Path d = profile.resolve(name.substring(0, name.length() - 1));
+                if (!Files.isDirectory(d)) {
+                    return false;
+                }
+                try (var s = Files.list(d)) {
+                    if (s.findAny().isEmpty()) {
+                        return false;
+                    }
+                } catch (IOException ex) {
+                    return false;
+                }
+            } else if (!Files.isRegularFile(profile.resolve(name))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private Filled fromProfile(Environment e, Path profile, Path partial) throws IOException {
+        for (String name : InstallValidator.artifactsOf(e)) {
+            if (name.endsWith("/")) {
+                String n = name.substring(0, name.length() - 1);
+                copyTree(profile.resolve(n), partial.resolve(n));
+            } else {
+                copyFile(profile.resolve(name), partial.resolve(name));
+            }
+        }
+        return new Filled("profile://" + profile.toAbsolutePath().normalize(), null, Map.of());
+    }
+
+    private static void copyFile(Path from, Path to) throws IOException {
+        if (!reflink(from, to)) {
+            Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+    }
+
+    /** {@code cp --reflink=always}: a copy-on-write clone where the file system supports it. */
+    private static boolean reflink(Path from, Path to) {
+        try {
+            Process p = new ProcessBuilder("cp", "--reflink=always", "--", from.toString(), to.toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor() == 0) {
+                return true;
+            }
+            Files.deleteIfExists(to);
+            return false;
+        } catch (IOException ex) {
+            return false;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        Files.walkFileTree(from, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
+                Files.createDirectories(to.resolve(from.relativize(d).toString()));
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
+                Path t = to.resolve(from.relativize(f).toString());
+                if (a.isSymbolicLink()) {
+                    Files.createSymbolicLink(t, Files.readSymbolicLink(f));
+                } else if (a.isRegularFile()) {
+                    Files.copy(f, t, StandardCopyOption.COPY_ATTRIBUTES);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    // ---- OCI ----
+
+    private Filled fromOci(Environment e, Path partial) {
+        String mapped = references.apply(e.source().reference());
+        Reference ref = Reference.parse(mapped);
+        if (e.source().digest() != null) {
+            ref = new Reference(ref.registry(), ref.repository(), null, Digest.parse(e.source().digest()));
+        }
+        PlatformSelector platforms = PlatformSelector.of(Platform.parse(platformOf(e)));
+        PullResult pulled = client.pull(ref, platforms, ProgressListener.NONE);
+        String source = "oci://" + ref.repositoryName() + "@" + pulled.resolvedDigest();
+        if (e.kind() == Environment.Kind.CONTAINER) {
+            client.unpack(ref.toString(), partial.resolve("rootfs"), platforms, UnpackOptions.defaults());
+            return new Filled(source, pulled.resolvedDigest().toString(), Map.of());
+        }
+        Map<String, Digest> known = linkArtifacts(e, pulled, partial, ref);
+        return new Filled(source, pulled.resolvedDigest().toString(), known);
+    }
+
+    private Map<String, Digest> linkArtifacts(Environment e, PullResult pulled, Path partial, Reference ref) {
+        Manifest m = client.store().readManifest(pulled.target());
+        if (!(m instanceof ImageManifest im)) {
+            throw new DavitException(Kind.NOT_FOUND, ref + " is an index without a manifest for "
+                    + platformOf(e) + "; publish the environment for that platform");
+        }
+        Map<String, Descriptor> byTitle = new HashMap<>();
+        for (Descriptor l : im.layers()) {
+            String t = l.annotation(Artifacts.TITLE);
+            if (t != null) {
+                byTitle.put(t, l);
+            }
+        }
+        Map<String, Digest> known = new HashMap<>();
+        for (String name : InstallValidator.artifactsOf(e)) {
+            Descriptor l = byTitle.get(name);
+            if (l == null) {
+                throw new DavitException(Kind.NOT_FOUND, ref + " has no file titled " + name
+                        + "; publish the environment with all of " + InstallValidator.artifactsOf(e));
+            }
+            Path blob = client.store().blobPath(l.digest());
+            if (!blobIntact(blob, l)) {
+                // a damaged store blob (e.g. an install linked to it was truncated): drop it and pull again
+                try {
+                    Files.deleteIfExists(blob);
+                } catch (IOException ex) {
+                    throw new DavitException(Kind.STORE, "cannot remove the damaged blob " + blob + ": "
+                            + ex.getMessage() + "; run 'davit fsck --repair'");
+                }
+                client.pull(ref, PlatformSelector.of(Platform.parse(platformOf(e))), ProgressListener.NONE);
+                if (!blobIntact(blob, l)) {
+                    throw new DavitException(Kind.VERIFICATION, "blob " + l.digest() + " of " + ref
+                            + " does not match its digest after a fresh pull; run 'davit fsck --repair'");
+                }
+            }
+            Path target = partial.resolve(name);
+            try {
+                try {
+                    Files.createLink(target, blob);
+                } catch (IOException | UnsupportedOperationException ex) {
+                    copyFile(blob, target); // another file system: reflink or copy
+                }
+            } catch (IOException ex) {
+                throw new DavitException(Kind.STORE, "cannot link " + blob + " to " + target + ": "
+                        + ex.getMessage() + "; check free space and permissions");
+            }
+            known.put(name, l.digest());
+        }
+        return known;
+    }
+
+    private static boolean blobIntact(Path blob, Descriptor d) {
+        try {
+            if (!Files.isRegularFile(blob, LinkOption.NOFOLLOW_LINKS) || Files.size(blob) != d.size()) {
+                return false;
+            }
+            try (InputStream in = Files.newInputStream(blob)) {
+                return Hashed.of(in, d.digest().algorithm(), new byte[1 << 16]).matches(d.digest(), d.size());
+            }
+        } catch (IOException ex) {
+            return false;
+        }
+    }
+
+    // ---- archive ----
+
+    private Filled fromArchive(Environment e, String url, Path partial) throws IOException {
+        Path download = partial.resolve(".archive");
+        ArchiveSource.fetch(url, download);
+        Digest d;
+        try (InputStream in = Files.newInputStream(download)) {
+            d = Hashed.of(in, Digest.Algorithm.SHA256, new byte[1 << 16]).digest();
+        }
+        TreeSet<String> wanted = new TreeSet<>();
+        for (String a : InstallValidator.artifactsOf(e)) {
+            wanted.add(a.endsWith("/") ? a.substring(0, a.length() - 1) : a);
+        }
+        ArchiveSource.extract(download, partial, wanted, url);
+        Files.delete(download);
+        return new Filled(url, d.toString(), Map.of());
+    }
+
+    // ---- prune ----
+
+    /**
+     * Removes everything under {@code environments/} that is not a valid install of an environment the catalog
+     * names in its current version: partial directories, directories without or with an invalid install
+     * manifest, unknown names, old versions and invalid installs. Directories whose install lock is held (an
+     * install in progress) are skipped.
+     */
+    public PruneResult prune(Catalog catalog) {
+        List<String> deleted = new ArrayList<>();
+        if (!Files.isDirectory(environments)) {
+            return new PruneResult(deleted);
+        }
+        Map<String, Environment> wanted = new HashMap<>();
+        for (Environment e : catalog.environments()) {
+            wanted.put(environments.relativize(installDir(e)).toString(), e);
+        }
+        try (DirectoryStream<Path> platforms = Files.newDirectoryStream(environments)) {
+            for (Path platform : platforms) {
+                if (!Files.isDirectory(platform, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                try (DirectoryStream<Path> dirs = Files.newDirectoryStream(platform)) {
+                    for (Path d : dirs) {
+                        String name = d.getFileName().toString();
+                        if (name.endsWith(".lock") && Files.isRegularFile(d, LinkOption.NOFOLLOW_LINKS)) {
+                            continue;
+                        }
+                        String rel = environments.relativize(d).toString();
+                        Environment e = wanted.get(rel);
+                        if (e != null && validator.check(e, d).installed()) {
+                            continue;
+                        }
+                        Path lockOf = name.startsWith(PARTIAL_PREFIX) ? platform.resolve(ownerOf(name)) : d;
+                        try (InstallLock lock = InstallLock.tryAcquire(lockOf)) {
+                            if (lock == null) {
+                                continue; // an install is in progress
+                            }
+                            if (e != null && validator.check(e, d).installed()) {
+                                continue; // installed meanwhile
+                            }
+                            if (Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+                                deleteTree(d);
+                                deleted.add(rel);
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (IOException ex) {
+            throw new DavitException(Kind.STORE, "cannot prune " + environments + ": " + ex.getMessage()
+                    + "; check permissions");
+        }
+        return new PruneResult(deleted);
+    }
+
+    /** {@code .partial-NAME-UUID} or {@code .partial-NAME-old-UUID} to {@code NAME}. */
+    static String ownerOf(String partialName) {
+        String rest = partialName.substring(PARTIAL_PREFIX.length());
+        if (rest.length() > 37 && rest.charAt(rest.length() - 37) == '-') {
+            rest = rest.substring(0, rest.length() - 37);
+            if (rest.endsWith("-old")) {
+                rest = rest.substring(0, rest.length() - 4);
+            }
+        }
+        return rest.isEmpty() ? "_" : rest;
+    }
+
+    // ---- files ----
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+            Files.delete(p);
+            return;
+        }
+        Files.walkFileTree(p, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) {
+                d.toFile().setWritable(true, true);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
+                Files.delete(f);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException ex) throws IOException {
+                Files.delete(d);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            deleteTree(p);
+        } catch (IOException ignored) {
+            // prune removes what is left
+        }
+    }
+}
