@@ -32,7 +32,7 @@ import picocli.CommandLine.Spec;
         subcommands = {PullCommand.class, PushCommand.class, CopyCommand.class, BuildCommand.class,
             ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class, UnpackCommand.class,
             InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class, RmCommand.class,
-            GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class},
+            GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class, EnvCommand.class},
         commandListHeading = "%nCommands:%n",
         footerHeading = "%n",
         footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"

@@ -30,7 +30,9 @@ public final class InstallValidator {
     /** The artifacts an environment's installs hold: its list, or the defaults for its kind. */
     public static List<String> artifactsOf(Environment e) {
         if (!e.artifacts().isEmpty()) {
-            return e.artifacts();
+            // catalogs name a container's unpacked tree "rootfs"; in an install it is the directory "rootfs/"
+            return e.artifacts().stream()
+                    .map(a -> e.kind() == Environment.Kind.CONTAINER && a.equals("rootfs") ? "rootfs/" : a).toList();
         }
         return e.kind() == Environment.Kind.CONTAINER ? List.of("rootfs/") : List.of("vmlinux", "rootfs.ext4");
     }

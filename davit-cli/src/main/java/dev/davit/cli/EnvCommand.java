@@ -1,0 +1,324 @@
+package dev.davit.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.env.Catalog;
+import dev.davit.env.Environment;
+import dev.davit.env.catalog.CatalogOptions;
+import dev.davit.env.catalog.CatalogResolver;
+import dev.davit.env.catalog.Catalogs;
+import dev.davit.env.catalog.SourceReferences;
+import dev.davit.env.freshness.Freshness;
+import dev.davit.env.freshness.FreshnessChecker;
+import dev.davit.env.install.InstallStatus;
+import dev.davit.env.install.Installer;
+import dev.davit.env.install.PruneResult;
+import dev.davit.env.resolve.NameResolver;
+import dev.davit.oci.Json;
+import dev.davit.oci.Text;
+import dev.davit.oci.client.DavitHome;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code davit env list|inspect|pull|prune|resolve}: named, versioned environments from a catalog. */
+@Command(name = "env", mixinStandardHelpOptions = true,
+        description = "Environments: list, inspect, pull (install), prune and resolve names.",
+        subcommands = {EnvCommand.ListCmd.class, EnvCommand.InspectCmd.class, EnvCommand.PullCmd.class,
+            EnvCommand.PruneCmd.class, EnvCommand.ResolveCmd.class})
+final class EnvCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "give a subcommand: list, inspect, pull, prune or resolve");
+    }
+
+    /** Base of the env subcommands: catalog, installer and freshness built on the command's client. */
+    abstract static class Sub extends DavitCommand {
+        @picocli.CommandLine.Mixin
+        CatalogFlagsMixin flags = new CatalogFlagsMixin();
+
+        private CatalogResolver.Resolved resolved;
+
+        Path home() {
+            return DavitHome.resolve(main.env());
+        }
+
+        CatalogResolver.Resolved catalog(Output out) {
+            if (resolved == null) {
+                CatalogOptions o = new CatalogOptions(flags.catalog, flags.refresh, flags.offline, main.env(), home());
+                out.notice("==> catalog " + (flags.catalog == null ? "(built-in)" : flags.catalog));
+                resolved = new CatalogResolver(this::client).resolve(o);
+                resolved.warnings().forEach(out::warn);
+            }
+            return resolved;
+        }
+
+        Installer installer() {
+            return new Installer(home(), client(), ref -> SourceReferences.resolve(ref, main.env()).toString());
+        }
+
+        /** Freshness asks once, without retries, so an unreachable registry costs one quick failure. */
+        FreshnessChecker freshness() {
+            var base = main.clientOptions();
+            var quick = base.withRegistry(base.registry().toBuilder().maxRetries(0)
+                    .connectTimeout(java.time.Duration.ofSeconds(5)).build());
+            return new FreshnessChecker(ref -> {
+                try (var c = dev.davit.oci.client.DavitClient.create(quick)) {
+                    return c.remoteDigest(ref).digest().toString();
+                }
+            },
+                    home().resolve("environments").resolve("freshness.json"), Clock.systemUTC(),
+                    FreshnessChecker.DEFAULT_TTL);
+        }
+
+        String registryReference(Environment e) {
+            if (e.source().reference() == null) {
+                return null;
+            }
+            return SourceReferences.resolve(e.source().reference(), main.env()).toString();
+        }
+
+        ObjectNode catalogJson(CatalogResolver.Resolved r) {
+            ObjectNode c = Json.object();
+            c.put("origin", r.origin().name().toLowerCase(Locale.ROOT));
+            c.put("location", r.location());
+            c.put("version", r.catalog().version());
+            c.put("digest", r.digest());
+            return c;
+        }
+
+        static ObjectNode freshnessJson(Freshness f) {
+            ObjectNode o = Json.object();
+            o.put("reference", f.reference());
+            o.put("status", f.status().name().toLowerCase(Locale.ROOT));
+            o.put("installed_digest", f.installedDigest());
+            o.put("remote_digest", f.remoteDigest());
+            o.put("checked_at", f.checkedAt() == null ? null : f.checkedAt().toString());
+            o.put("cached", f.cached());
+            o.put("error", f.error());
+            return o;
+        }
+    }
+
+    /** Catalog options shared by the subcommands. */
+    static final class CatalogFlagsMixin {
+        @Option(names = "--catalog", paramLabel = "CATALOG",
+                description = "A catalog file (path or file://) or oci://REGISTRY/REPO:TAG (default: the built-in one).")
+        String catalog;
+
+        @Option(names = "--refresh", description = "Fetch a remote catalog again (falls back to the cache on failure).")
+        boolean refresh;
+
+        @Option(names = "--offline", description = "Never fetch; use a local file or the cached copy.")
+        boolean offline;
+    }
+
+    /** {@code davit env list [--check]}. */
+    @Command(name = "list", aliases = "ls", mixinStandardHelpOptions = true,
+            description = "List the catalog's environments and whether each is installed.")
+    static final class ListCmd extends Sub {
+        @Option(names = "--check", description = "Also ask the registry whether a newer digest exists (cached 24 h).")
+        boolean check;
+
+        @Override
+        protected int run(Output out) {
+            CatalogResolver.Resolved r = catalog(out);
+            ObjectNode doc = Json.object();
+            doc.set("catalog", catalogJson(r));
+            ArrayNode arr = doc.putArray("environments");
+            FreshnessChecker fc = check ? freshness() : null;
+            for (InstallStatus s : installer().list(r.catalog())) {
+                ObjectNode o = (ObjectNode) s.toJson();
+                o.put("description", s.environment().description());
+                o.put("platform", s.environment().platform());
+                if (fc != null && registryReference(s.environment()) != null) {
+                    o.set("freshness", freshnessJson(fc.check(registryReference(s.environment()), s.sourceDigest())));
+                }
+                arr.add(o);
+            }
+            out.result(doc, w -> {
+                w.printf("%-20s %-12s %-10s %-14s %s%n", "NAME", "VERSION", "KIND", "STATUS", "DESCRIPTION");
+                arr.forEach(o -> w.printf("%-20s %-12s %-10s %-14s %s%n", Text.printable(o.path("name").asText()),
+                        Text.printable(o.path("version").asText()), o.path("kind").asText(),
+                        (o.path("installed").asBoolean() ? "installed" : "not installed")
+                                + ("update_available".equals(o.at("/freshness/status").asText()) ? "*" : ""),
+                        Text.printable(o.path("description").asText(""))));
+            });
+            return 0;
+        }
+    }
+
+    /** {@code davit env inspect NAME}. */
+    @Command(name = "inspect", mixinStandardHelpOptions = true,
+            description = "Show an environment: catalog entry, install status and freshness at the registry.")
+    static final class InspectCmd extends Sub {
+        @Parameters(paramLabel = "NAME", description = "An environment name, e.g. debian:12.")
+        String name;
+
+        @Override
+        protected int run(Output out) {
+            CatalogResolver.Resolved r = catalog(out);
+            Environment e = Catalogs.require(r.catalog(), name);
+            InstallStatus s = installer().status(e);
+            ObjectNode doc = Json.object();
+            doc.put("name", e.name());
+            doc.put("version", e.version());
+            doc.put("kind", e.kind().name().toLowerCase(Locale.ROOT));
+            doc.put("description", e.description());
+            doc.put("distribution", e.distribution());
+            doc.put("distribution_version", e.distributionVersion());
+            doc.put("platform", e.platform());
+            doc.put("davit_versions", e.davitVersions());
+            ArrayNode pk = doc.putArray("packages");
+            e.packages().forEach(pk::add);
+            ArrayNode af = doc.putArray("artifacts");
+            e.artifacts().forEach(af::add);
+            ObjectNode src = doc.putObject("source");
+            src.put("profile", e.source().profile());
+            src.put("reference", e.source().reference());
+            src.put("registry_reference", registryReference(e));
+            src.put("digest", e.source().digest());
+            src.put("archive", e.source().archive());
+            doc.set("install", s.toJson());
+            doc.set("catalog", catalogJson(r));
+            String ref = registryReference(e);
+            Freshness f = ref == null ? null : freshness().check(ref, s.sourceDigest());
+            if (f != null) {
+                doc.set("freshness", freshnessJson(f));
+            } else {
+                doc.putNull("freshness");
+            }
+            out.result(doc, w -> {
+                w.println(Text.printable(e.name()) + " " + Text.printable(e.version()) + " ("
+                        + e.kind().name().toLowerCase(Locale.ROOT) + ", " + Text.printable(String.valueOf(e.platform()))
+                        + ")");
+                if (e.description() != null) {
+                    w.println("  " + Text.printable(e.description()));
+                }
+                w.println("  installed: " + (s.installed() ? "yes, at " + s.path() : "no (" + Text.printable(s.reason()) + ")"));
+                if (ref != null) {
+                    w.println("  source:    " + Text.printable(ref));
+                }
+                if (f != null) {
+                    w.println("  freshness: " + f.status().name().toLowerCase(Locale.ROOT).replace('_', ' ')
+                            + (f.error() != null && f.status() == Freshness.Status.UNKNOWN ? " (" + Text.shorten(f.error(), 120) + ")" : ""));
+                }
+            });
+            return 0;
+        }
+    }
+
+    /** {@code davit env pull NAME}. */
+    @Command(name = "pull", aliases = "install", mixinStandardHelpOptions = true,
+            description = "Install an environment (or repair an invalid install); a valid install is kept as it is.")
+    static final class PullCmd extends Sub {
+        @Parameters(paramLabel = "NAME", description = "An environment name, e.g. debian:12.")
+        String name;
+
+        @Override
+        protected int run(Output out) {
+            CatalogResolver.Resolved r = catalog(out);
+            Environment e = Catalogs.require(r.catalog(), name);
+            out.notice("==> installing " + e.name() + " " + e.version());
+            Installer.InstallResult res = installer().install(r.catalog(), e);
+            out.notice("==> done");
+            ObjectNode doc = Json.object();
+            doc.put("name", e.name());
+            doc.put("version", e.version());
+            doc.put("kind", e.kind().name().toLowerCase(Locale.ROOT));
+            doc.put("path", res.path().toString());
+            doc.put("origin", res.origin().name().toLowerCase(Locale.ROOT));
+            doc.put("source_digest", res.sourceDigest());
+            doc.put("repaired", res.repaired());
+            out.result(doc, w -> w.println((res.origin() == Installer.Origin.EXISTING ? "already installed: "
+                    : "installed: ") + Text.printable(e.name()) + " " + Text.printable(e.version()) + " at "
+                    + res.path() + (res.repaired() != null ? " (repaired: " + Text.printable(res.repaired()) + ")" : "")));
+            return 0;
+        }
+    }
+
+    /** {@code davit env prune}. */
+    @Command(name = "prune", mixinStandardHelpOptions = true,
+            description = "Delete partial, invalid and stale installs (names or versions the catalog no longer has).")
+    static final class PruneCmd extends Sub {
+        @Override
+        protected int run(Output out) {
+            CatalogResolver.Resolved r = catalog(out);
+            PruneResult p = installer().prune(r.catalog());
+            out.result(p.toJson(), w -> {
+                p.deletedEnvironmentDirs().forEach(d -> w.println("deleted " + Text.printable(d)));
+                w.println(p.count() + (p.count() == 1 ? " directory" : " directories") + " deleted");
+            });
+            return 0;
+        }
+    }
+
+    /** {@code davit env resolve NAME}: what a name is and what it needs, without side effects. */
+    @Command(name = "resolve", mixinStandardHelpOptions = true,
+            description = "Classify a name (catalog environment, registry image, bundle, directory to build) and the"
+                    + " action it needs (none, pull, build, missing). Changes nothing.")
+    static final class ResolveCmd extends Sub {
+        @Parameters(paramLabel = "NAME", description = "What would be run.")
+        String name;
+
+        @Override
+        protected int run(Output out) {
+            Catalog catalog = catalog(out).catalog();
+            Installer installer = installer();
+            NameResolver.Facts facts = new NameResolver.Facts() {
+                public boolean isCatalogEnvironment(String n) {
+                    return catalog.find(n).isPresent();
+                }
+
+                public boolean isInstalled(String n) {
+                    return catalog.find(n).map(e -> installer.status(e).installed()).orElse(false);
+                }
+
+                public boolean hasDownloadableSource(String n) {
+                    return catalog.find(n).map(e -> e.source().reference() != null || e.source().archive() != null
+                            || e.source().profile() != null).orElse(false);
+                }
+
+                public boolean storeHas(String ref) {
+                    return client().store().entry(ref).isPresent();
+                }
+
+                public boolean isRegularFile(String p) {
+                    return Files.isRegularFile(Path.of(p));
+                }
+
+                public boolean isDirectory(String p) {
+                    return Files.isDirectory(Path.of(p));
+                }
+
+                public boolean bundleImported(String p) {
+                    try {
+                        return client().inspectBundle(Path.of(p)).refs().stream()
+                                .allMatch(ref -> ref.reference() != null
+                                        && client().store().entry(ref.reference()).isPresent());
+                    } catch (RuntimeException ex) {
+                        return false;
+                    }
+                }
+            };
+            NameResolver.Resolution res = NameResolver.resolve(name, facts);
+            ObjectNode doc = Json.object();
+            doc.put("name", res.name());
+            doc.put("kind", res.kind().name().toLowerCase(Locale.ROOT));
+            doc.put("action", res.action().name().toLowerCase(Locale.ROOT));
+            doc.put("target", res.target());
+            doc.put("reason", res.reason());
+            out.result(doc, w -> w.println(Text.printable(res.name()) + ": " + doc.get("kind").asText() + ", action "
+                    + doc.get("action").asText() + " (" + res.reason() + ")"));
+            return 0;
+        }
+    }
+}
