@@ -7,6 +7,7 @@ import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogOptions;
 import dev.davit.env.catalog.CatalogResolver;
 import dev.davit.env.catalog.Catalogs;
+import dev.davit.env.catalog.DavitVersions;
 import dev.davit.env.catalog.SourceReferences;
 import dev.davit.env.freshness.Freshness;
 import dev.davit.env.freshness.FreshnessChecker;
@@ -139,6 +140,7 @@ final class EnvCommand implements Runnable {
                 ObjectNode o = (ObjectNode) s.toJson();
                 o.put("description", s.environment().description());
                 o.put("platform", s.environment().platform());
+                o.put("compatible", DavitVersions.accepts(s.environment().davitVersions(), Main.version()));
                 if (fc != null && registryReference(s.environment()) != null) {
                     o.set("freshness", freshnessJson(fc.check(registryReference(s.environment()), s.sourceDigest())));
                 }
@@ -177,6 +179,7 @@ final class EnvCommand implements Runnable {
             doc.put("distribution_version", e.distributionVersion());
             doc.put("platform", e.platform());
             doc.put("davit_versions", e.davitVersions());
+            doc.put("compatible", DavitVersions.accepts(e.davitVersions(), Main.version()));
             ArrayNode pk = doc.putArray("packages");
             e.packages().forEach(pk::add);
             ArrayNode af = doc.putArray("artifacts");
@@ -227,6 +230,11 @@ final class EnvCommand implements Runnable {
         protected int run(Output out) {
             CatalogResolver.Resolved r = catalog(out);
             Environment e = Catalogs.require(r.catalog(), name);
+            if (!DavitVersions.accepts(e.davitVersions(), Main.version())) {
+                throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment "
+                        + e.name() + " " + e.version() + " needs davit " + e.davitVersions() + ", this is davit "
+                        + Main.version() + "; upgrade davit or use a catalog with a compatible version");
+            }
             out.notice("==> installing " + e.name() + " " + e.version());
             Installer.InstallResult res = installer().install(r.catalog(), e);
             out.notice("==> done");

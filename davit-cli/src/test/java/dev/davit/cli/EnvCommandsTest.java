@@ -118,6 +118,21 @@ class EnvCommandsTest {
     }
 
     @Test
+    void anIncompatibleEnvironmentIsRefused() throws Exception {
+        Path f = home.resolve("future.json");
+        Files.writeString(f, """
+                {"schemaVersion":1,"version":"f","environments":[
+                 {"name":"future","version":"1","kind":"container","platform":"linux/amd64","davit":">=99.0.0",
+                  "source":{"reference":"%s"}}]}
+                """.formatted(image.reference()));
+        JsonNode list = cli().run("--json", "env", "list", "--catalog", f.toString()).json();
+        assertThat(list.at("/environments/0/compatible").asBoolean()).isFalse();
+        Cli.Result pull = cli().run("-q", "env", "pull", "future", "--catalog", f.toString());
+        assertThat(pull.rc()).isEqualTo(2);
+        UsageTest.assertOneErrorLine(pull, "needs davit >=99.0.0");
+    }
+
+    @Test
     void errorsAreOneLine() throws Exception {
         Cli.Result unknown = cli().run("-q", "env", "inspect", "nope", "--catalog", catalog("1").toString());
         assertThat(unknown.rc()).isEqualTo(3);
