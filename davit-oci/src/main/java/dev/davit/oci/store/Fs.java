@@ -39,4 +39,44 @@ public final class Fs {
             // not supported here; the rename itself is still atomic
         }
     }
+
+    /**
+     * Deletes a file or a directory tree without following links; directories are made writable first (a
+     * rootless unpack may have applied read-only modes). A missing path is not an error.
+     */
+    public static void deleteTree(Path top) throws IOException {
+        if (!Files.exists(top, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        if (!Files.isDirectory(top, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Files.delete(top);
+            return;
+        }
+        Files.walkFileTree(top, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path d,
+                    java.nio.file.attribute.BasicFileAttributes a) throws IOException {
+                if ((((Integer) Files.getAttribute(d, "unix:mode")) & 0700) != 0700) {
+                    Files.setAttribute(d, "unix:mode", 0700);
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a)
+                    throws IOException {
+                Files.delete(f);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null) {
+                    throw e;
+                }
+                Files.delete(d);
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+    }
 }

@@ -3,12 +3,10 @@ package dev.davit.oci.unpack;
 import dev.davit.oci.Text;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
@@ -305,34 +303,7 @@ final class RootFs {
         dirMeta.subMap(rel + "/", rel + "0").clear();
     }
 
-    /**
-     * Deletes a tree without following links; directories are made writable first (a rootless unpack may have
-     * applied read-only modes).
-     */
     static void deleteTree(Path top) throws IOException {
-        Files.walkFileTree(top, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) throws IOException {
-                if ((((Integer) Files.getAttribute(d, "unix:mode")) & 0700) != 0700) {
-                    Files.setAttribute(d, "unix:mode", 0700);
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                Files.delete(f);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        dev.davit.oci.store.Fs.deleteTree(top);
     }
 }
