@@ -134,6 +134,29 @@ class RegistryCommandsTest {
     }
 
     @Test
+    void artifactPushAndPull() throws Exception {
+        Path kernel = Files.write(home.resolve("vmlinux"), new byte[] {1, 2, 3});
+        Path catalog = Files.writeString(home.resolve("catalog.json"), "{}");
+        String ref = registry.hostPort() + "/cli/artifact:1";
+        Cli.Result push = cli().run("--json", "artifact", "push", ref, kernel + ":application/vnd.davit.kernel",
+                catalog.toString(), "--artifact-type", "application/vnd.davit.test.v1", "--annotation", "k=v");
+        assertThat(push.rc()).as(push.toString()).isZero();
+        assertThat(push.json().get("artifact_type").asText()).isEqualTo("application/vnd.davit.test.v1");
+        Path out = home.resolve("out");
+        Cli.Result pull = cli().run("--json", "artifact", "pull", ref, out.toString(), "--media-type",
+                "application/vnd.davit.kernel");
+        assertThat(pull.rc()).as(pull.toString()).isZero();
+        assertThat(pull.json().get("files")).extracting(f -> f.get("title").asText()).containsExactly("vmlinux");
+        assertThat(Files.readAllBytes(out.resolve("vmlinux"))).isEqualTo(new byte[] {1, 2, 3});
+        Cli.Result noType = cli().run("artifact", "push", ref, kernel.toString());
+        assertThat(noType.rc()).isEqualTo(2);
+        Cli.Result missing = cli().run("-q", "artifact", "push", ref, home.resolve("nope").toString(),
+                "--artifact-type", "application/vnd.x");
+        assertThat(missing.rc()).isEqualTo(2);
+        UsageTest.assertOneErrorLine(missing, "does not exist");
+    }
+
+    @Test
     void buildAndPush() throws Exception {
         Path src = home.resolve("src");
         Files.createDirectories(src.resolve("etc"));
