@@ -3,6 +3,8 @@ package dev.davit.oci.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.store.OciStore;
+import dev.davit.oci.testkit.Fault;
+import dev.davit.oci.testkit.FaultProxy;
 import dev.davit.oci.testkit.Fixtures;
 import dev.davit.oci.testkit.PushedImage;
 import dev.davit.oci.testkit.TestRegistry;
@@ -65,37 +67,47 @@ class MultiProcessPullTest {
 
     @Test
     void aPullKilledMidwayIsResumedByTheNextPull() throws Exception {
-        PushedImage big = Fixtures.pushLargeImage(registry, "mp/killed", "1", 96 << 20, 12);
+        PushedImage big = Fixtures.pushLargeImage(registry, "mp/killed", "1", 32 << 20, 12);
         Path store = dir.resolve("store");
         OciStore.open(store);
         Path ingest = store.resolve(".davit/ingest");
-        Process p = startPull(store, big.reference());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        long partial = 0;
-        while (System.nanoTime() < deadline && p.isAlive()) {
-            partial = partialBytes(ingest);
-            if (partial > (4 << 20)) {
-                break;
+        try (FaultProxy proxy = FaultProxy.start(registry)) {
+            // 8 MB/s: the kill surely lands mid-download, whatever the machine's speed
+            proxy.add(Fault.throttle(8 << 20).onBlobGet().always());
+            String ref = proxy.hostPort() + "/mp/killed:1";
+            Process p = startPull(store, ref);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            long partial = 0;
+            while (System.nanoTime() < deadline && p.isAlive()) {
+                partial = partialBytes(ingest);
+                if (partial > (4 << 20)) {
+                    break;
+                }
+                Thread.sleep(5);
             }
-            Thread.sleep(5);
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+            assertThat(partial).as("the pull was killed mid-download").isGreaterThan(4 << 20);
+            OciStore s = OciStore.open(store);
+            // nothing is named, and no partial data counts as a blob
+            assertThat(s.entries()).isEmpty();
+            assertThat(s.fsck(false).clean()).isTrue();
+            long left = partialBytes(ingest);
+            assertThat(left).isGreaterThan(4 << 20).isLessThan(32 << 20);
+
+            proxy.clearFaults();
+            proxy.clearRequests();
+            Process again = startPull(store, ref);
+            assertThat(again.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            String out = new String(again.getInputStream().readAllBytes());
+            assertThat(again.exitValue()).as(out).isZero();
+            assertThat(out).as("the second pull resumes from the partial file").containsPattern("started [1-9]");
+            assertThat(proxy.requests("GET", Fault.BLOB_PATH)).anyMatch(q -> q.range() != null
+                    && q.range().matches("bytes=[1-9][0-9]*-[0-9]+"));
+            assertThat(s.entries()).hasSize(1);
+            assertThat(s.fsck(false).clean()).isTrue();
+            assertThat(partialBytes(ingest)).isZero();
         }
-        p.destroyForcibly();
-        p.waitFor(30, TimeUnit.SECONDS);
-        assertThat(partial).as("the pull was killed mid-download").isGreaterThan(4 << 20);
-        OciStore s = OciStore.open(store);
-        // nothing is named, and no partial data counts as a blob
-        assertThat(s.entries()).isEmpty();
-        assertThat(s.fsck(false).clean()).isTrue();
-        long left = partialBytes(ingest);
-        assertThat(left).isGreaterThan(4 << 20);
-        Process again = startPull(store, big.reference());
-        assertThat(again.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        String out = new String(again.getInputStream().readAllBytes());
-        assertThat(again.exitValue()).as(out).isZero();
-        assertThat(out).as("the second pull resumes from the partial file").containsPattern("started [1-9]");
-        assertThat(s.entries()).hasSize(1);
-        assertThat(s.fsck(false).clean()).isTrue();
-        assertThat(partialBytes(ingest)).isZero();
     }
 
     static long partialBytes(Path ingest) throws IOException {

@@ -29,7 +29,7 @@ public final class Fault {
     public static final String UPLOAD_PATH = "/v2/.+/blobs/uploads/.*";
 
     enum Kind {
-        FLIP_BYTE, CUT, STATUS, IGNORE_RANGE, REDIRECT, DROP_RESPONSE
+        FLIP_BYTE, CUT, STATUS, IGNORE_RANGE, REDIRECT, DROP_RESPONSE, THROTTLE
     }
 
     final Kind kind;
@@ -96,6 +96,17 @@ public final class Fault {
      */
     public static Fault dropResponse() {
         return new Fault(Kind.DROP_RESPONSE, 0, 0, -1);
+    }
+
+    /**
+     * Sends the response body at about {@code bytesPerSecond} (sleeping between 64 KiB pieces), so a test can act
+     * while a download is surely in progress.
+     */
+    public static Fault throttle(long bytesPerSecond) {
+        if (bytesPerSecond <= 0) {
+            throw new IllegalArgumentException("bytesPerSecond must be positive");
+        }
+        return new Fault(Kind.THROTTLE, bytesPerSecond, 0, -1);
     }
 
     /** Drops {@code Range} (and {@code If-Range}) before forwarding, so the registry sends the full body with 200. */
@@ -208,6 +219,7 @@ public final class Fault {
             case IGNORE_RANGE -> "ignoreRange";
             case REDIRECT -> "redirectToOtherHost";
             case DROP_RESPONSE -> "dropResponse";
+            case THROTTLE -> "throttle(" + offset + " B/s)";
         };
         return what + " on " + (method == null ? "*" : method) + " " + path.pattern()
                 + (times == Integer.MAX_VALUE ? " always" : " x" + times);

@@ -394,10 +394,13 @@ public final class FaultProxy implements AutoCloseable {
         private final List<Long> flips = new ArrayList<>();
         private long cutAt = Long.MAX_VALUE;
         private long pos;
+        private long bytesPerSecond;
 
         BodyFilter(List<Fault> faults) {
             for (Fault f : faults) {
-                if (f.kind == Fault.Kind.FLIP_BYTE) {
+                if (f.kind == Fault.Kind.THROTTLE) {
+                    bytesPerSecond = f.offset;
+                } else if (f.kind == Fault.Kind.FLIP_BYTE) {
                     flips.add(f.offset);
                 } else if (f.kind == Fault.Kind.CUT) {
                     cutAt = Math.min(cutAt, f.offset);
@@ -414,6 +417,13 @@ public final class FaultProxy implements AutoCloseable {
                 }
             }
             pos += allowed;
+            if (bytesPerSecond > 0 && allowed > 0) {
+                try {
+                    Thread.sleep(Math.max(1, allowed * 1000L / bytesPerSecond));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             return allowed;
         }
 
