@@ -27,16 +27,18 @@ import picocli.CommandLine.Spec;
  * in-process with their own streams.
  */
 @Command(name = "davit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-        description = "Pull, build, push, copy, bundle, unpack, verify and store OCI images and artifacts, without a"
-                + " daemon.",
+        description = "Pull, build, push, copy, bundle, unpack, verify, store and run OCI images and artifacts,"
+                + " without a daemon.",
         subcommands = {PullCommand.class, PushCommand.class, CopyCommand.class, BuildCommand.class,
             ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class, UnpackCommand.class,
             InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class, RmCommand.class,
-            GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class, EnvCommand.class},
+            GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class, EnvCommand.class,
+            RunCommand.class, DoctorCommand.class},
         commandListHeading = "%nCommands:%n",
         footerHeading = "%n",
         footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
-                + " 5 network, 6 verification (also: fsck found problems), 7 store.",
+                + " 5 network, 6 verification (also: fsck found problems), 7 store;"
+                + " 'davit run' exits with the command's own code (124 on --timeout).",
             "Environment: DAVIT_HOME, XDG_CACHE_HOME (store location), DAVIT_PROGRESS=bars|lines|none."})
 public final class Main implements Callable<Integer> {
     static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
@@ -48,6 +50,7 @@ public final class Main implements Callable<Integer> {
     CommandSpec spec;
 
     private final OutputStream rawOut;
+    private OutputStream rawErr = System.err;
     private final Map<String, String> env;
     private Output output;
 
@@ -68,6 +71,7 @@ public final class Main implements Callable<Integer> {
     /** Runs one command line, writing to {@code out} and {@code err}; returns the exit code. */
     public static int execute(String[] args, OutputStream out, OutputStream err, Map<String, String> env) {
         Main main = new Main(out, env);
+        main.rawErr = err;
         PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
         PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
         try {
@@ -87,7 +91,7 @@ public final class Main implements Callable<Integer> {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> output().error(ex));
         cl.setParameterExceptionHandler((ex, args) -> {
             boolean json = globals.json || jsonFlagIn(args);
-            Output o = new Output(out, err, rawOut, json, true, globals.debug, env);
+            Output o = new Output(out, err, rawOut, rawErr, json, true, globals.debug, env);
             return o.error(new DavitException(Kind.USAGE, usageMessage(ex), ex));
         });
         return cl;
@@ -95,7 +99,7 @@ public final class Main implements Callable<Integer> {
 
     private int executeParsed(ParseResult parsed) {
         configureLogging(globals.debug);
-        output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, globals.json,
+        output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, rawErr, globals.json,
                 globals.quiet, globals.debug, env);
         if (globals.json) {
             for (ParseResult p = parsed; p != null; p = p.subcommand()) {
@@ -160,7 +164,7 @@ public final class Main implements Callable<Integer> {
 
     Output output() {
         if (output == null) {
-            output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, globals.json,
+            output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, rawErr, globals.json,
                     globals.quiet, globals.debug, env);
         }
         return output;

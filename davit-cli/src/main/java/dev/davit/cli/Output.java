@@ -23,16 +23,18 @@ final class Output {
     private final PrintWriter out;
     private final PrintWriter err;
     private final OutputStream rawOut;
+    private final OutputStream rawErr;
     private final boolean json;
     private final boolean quiet;
     private final boolean debug;
     private final Map<String, String> env;
 
-    Output(PrintWriter out, PrintWriter err, OutputStream rawOut, boolean json, boolean quiet, boolean debug,
-           Map<String, String> env) {
+    Output(PrintWriter out, PrintWriter err, OutputStream rawOut, OutputStream rawErr, boolean json, boolean quiet,
+           boolean debug, Map<String, String> env) {
         this.out = out;
         this.err = err;
         this.rawOut = rawOut;
+        this.rawErr = rawErr;
         this.json = json;
         this.quiet = quiet;
         this.debug = debug;
@@ -72,6 +74,40 @@ final class Output {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Stdout as bytes, for passing a command's output through unchanged (the text writer is flushed first). */
+    OutputStream rawStdout() {
+        return passThrough(out, rawOut);
+    }
+
+    /** Stderr as bytes, like {@link #rawStdout()}. */
+    OutputStream rawStderr() {
+        return passThrough(err, rawErr);
+    }
+
+    private static OutputStream passThrough(PrintWriter writer, OutputStream raw) {
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public synchronized void write(byte[] b, int off, int len) throws IOException {
+                writer.flush();
+                raw.write(b, off, len);
+            }
+
+            @Override
+            public void flush() throws IOException {
+                raw.flush();
+            }
+        };
+    }
+
+    boolean quiet() {
+        return quiet;
     }
 
     /** A one-line notice on stderr ({@code davit: ...}), shown unless --quiet or --json. */

@@ -1,0 +1,144 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.testkit.TestRegistry;
+import dev.davit.oci.testkit.Tools;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code davit run} with an image built from a busybox rootfs and pulled from a real registry; {@code davit doctor}. */
+class RunCommandTest {
+    static TestRegistry registry;
+    static String image;
+
+    @TempDir
+    static Path shared;
+
+    @TempDir
+    Path home;
+
+    @BeforeAll
+    static void up() throws IOException {
+        Tools.assumeAvailable("bwrap", "busybox", Tools.REGISTRY);
+        Path src = shared.resolve("src");
+        Files.createDirectories(src.resolve("bin"));
+        Files.copy(Tools.which("busybox").orElseThrow(), src.resolve("bin/busybox"));
+        for (String a : List.of("sh", "echo", "cat", "sleep", "env", "pwd", "ls", "true", "false")) {
+            Files.createSymbolicLink(src.resolve("bin").resolve(a), Path.of("busybox"));
+        }
+        for (String d : List.of("proc", "dev", "tmp", "etc", "srv")) {
+            Files.createDirectories(src.resolve(d));
+        }
+        registry = TestRegistry.start();
+        image = registry.hostPort() + "/sandbox/busybox:1";
+        Cli builder = new Cli(shared.resolve("builder-home"));
+        Cli.Result b = builder.run("build", src.toString(), image, "--cmd", "[\"sh\",\"-c\",\"echo default in $PWD\"]",
+                "--env", "GREETING=hello", "--workdir", "/srv");
+        assertThat(b.rc()).as(b.toString()).isZero();
+        Cli.Result p = builder.run("push", image);
+        assertThat(p.rc()).as(p.toString()).isZero();
+    }
+
+    @AfterAll
+    static void down() {
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    private List<String> dirs(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return new ArrayList<>(s.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void pullsUnpacksOnceAndRunsWithTheCommandsExitCode() throws IOException {
+        Cli cli = new Cli(home);
+        Cli.Result r = cli.run("run", image, "--", "sh", "-c", "echo out $GREETING; echo err >&2; exit 3");
+        assertThat(r.rc()).as(r.toString()).isEqualTo(3);
+        assertThat(r.stdout()).as(r.toString()).isEqualTo("out hello\n");
+        assertThat(r.stderr()).contains("==> pulling", "==> unpacking", "==> running in a container sandbox", "err\n",
+                "==> exit 3");
+        List<String> cached = dirs(home.resolve("rootfs"));
+        assertThat(cached).hasSize(1).allMatch(n -> n.startsWith("sha256-"));
+        assertThat(dirs(home.resolve("sandboxes"))).isEmpty();
+
+        Cli.Result again = cli.run("run", image);
+        assertThat(again.rc()).as(again.toString()).isZero();
+        assertThat(again.stdout()).isEqualTo("default in /srv\n");
+        assertThat(again.stderr()).doesNotContain("==> pulling", "==> unpacking");
+        assertThat(dirs(home.resolve("rootfs"))).isEqualTo(cached);
+
+        Cli.Result missing = cli.run("run", image, "--", "nope");
+        assertThat(missing.rc()).as(missing.toString()).isEqualTo(127);
+    }
+
+    @Test
+    void jsonIsOneDocumentWithTheOutputsAndTimings() {
+        Cli cli = new Cli(home);
+        Cli.Result r = cli.run("--json", "run", image, "--env", "X=1", "--workdir", "/tmp", "--", "sh", "-c",
+                "echo $X $PWD; echo e >&2; exit 5");
+        assertThat(r.rc()).as(r.toString()).isEqualTo(5);
+        assertThat(r.stderr()).isEmpty();
+        JsonNode doc = r.json();
+        List<String> keys = new ArrayList<>();
+        doc.fieldNames().forEachRemaining(keys::add);
+        assertThat(keys).containsExactly("environment", "digest", "backend", "sandbox_id", "exit_code", "stdout",
+                "stderr", "timed_out", "timings_ms");
+        assertThat(doc.get("environment").asText()).isEqualTo(image);
+        assertThat(doc.get("digest").asText()).startsWith("sha256:");
+        assertThat(doc.get("backend").asText()).isEqualTo("container");
+        assertThat(doc.get("exit_code").asInt()).isEqualTo(5);
+        assertThat(doc.get("stdout").asText()).isEqualTo("1 /tmp\n");
+        assertThat(doc.get("stderr").asText()).isEqualTo("e\n");
+        assertThat(doc.get("timed_out").asBoolean()).isFalse();
+        assertThat(doc.at("/timings_ms/exec").isNumber()).isTrue();
+    }
+
+    @Test
+    void aTimeoutExits124() {
+        Cli cli = new Cli(home);
+        Cli.Result r = cli.run("--json", "run", image, "--timeout", "0.5", "--", "sleep", "30");
+        assertThat(r.rc()).as(r.toString()).isEqualTo(124);
+        assertThat(r.json().get("timed_out").asBoolean()).isTrue();
+        assertThat(r.json().get("exit_code").asInt()).isEqualTo(124);
+    }
+
+    @Test
+    void usageErrorsKeepDavitsCodes() {
+        Cli cli = new Cli(home);
+        assertThat(cli.run("run", image, "--backend", "vm", "--", "true").rc()).isEqualTo(2);
+        assertThat(cli.run("run", image, "--env", "NOEQUALS", "--", "true").rc()).isEqualTo(2);
+        assertThat(cli.run("run", image, "--timeout", "0", "--", "true").rc()).isEqualTo(2);
+        Cli.Result nf = cli.run("run", registry.hostPort() + "/sandbox/none:1", "--", "true");
+        assertThat(nf.rc()).as(nf.toString()).isEqualTo(3);
+    }
+
+    @Test
+    void doctorJson() {
+        Cli.Result r = new Cli(home).run("--json", "doctor");
+        assertThat(r.rc()).as(r.toString()).isZero();
+        JsonNode doc = r.json();
+        assertThat(doc.at("/backends/0/name").asText()).isEqualTo("container");
+        assertThat(doc.at("/backends/0/available").asBoolean()).isTrue();
+        assertThat(doc.at("/backends/0/facts/bwrap_version").asText()).isNotBlank();
+        assertThat(doc.at("/backends/2/detail").asText()).contains("not probed yet");
+
+        Cli.Result human = new Cli(home).run("doctor");
+        assertThat(human.stdout()).contains("container", "available", "vm", "not probed yet");
+    }
+}

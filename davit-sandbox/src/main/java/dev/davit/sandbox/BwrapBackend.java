@@ -1,0 +1,282 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The {@code container} backend: one bubblewrap process per run.
+ *
+ * <pre>
+ * bwrap --unshare-all [--share-net] --die-with-parent --new-session --hostname ID
+ *       --ro-bind ROOTFS / --proc /proc --dev /dev --tmpfs /tmp --tmpfs /run --tmpfs /var/tmp
+ *       [--unshare-user --uid U --gid G] --clearenv --setenv K V ... --chdir WORKDIR -- ARGV
+ * </pre>
+ *
+ * The mounts on /proc, /dev, /tmp, /run and /var/tmp are made only where that directory exists in the root
+ * filesystem (the root is read-only, so bwrap cannot create mount points). The root filesystem is shared by all
+ * sandboxes and never written; the tmpfs directories are the only writable places and vanish with the sandbox.
+ * bubblewrap 0.8 has no overlay support, so a writable copy-on-write root is left for a later step.
+ */
+final class BwrapBackend {
+    static final String NAME = "container";
+
+    /** Mount points made only when the directory exists in the root filesystem, in mount order. */
+    private static final List<String> PROC = List.of("proc");
+    private static final List<String> TMPFS = List.of("tmp", "run", "var/tmp");
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final SandboxOptions options;
+
+    BwrapBackend(SandboxOptions options) {
+        this.options = options;
+    }
+
+    ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
+        long t0 = System.nanoTime();
+        Path bwrap = options.bwrapOrNull();
+        if (bwrap == null) {
+            throw new DavitException(Kind.NOT_FOUND, "bwrap (bubblewrap) is not installed; install the bubblewrap"
+                    + " package (see 'davit doctor')");
+        }
+        Path rootfs;
+        try {
+            rootfs = spec.rootfs().toRealPath();
+        } catch (IOException e) {
+            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + spec.rootfs() + " does not exist");
+        }
+        if (!Files.isDirectory(rootfs)) {
+            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + rootfs + " is not a directory");
+        }
+        List<String> argv = spec.effectiveCommand();
+        String id = "sb-" + HexFormat.of().formatHex(randomBytes(6));
+        Path state = options.stateDir().resolve(id);
+        try {
+            Files.createDirectories(state);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
+        }
+        try {
+            List<String> cmd = arguments(bwrap, rootfs, id, spec, argv);
+            long t1 = System.nanoTime();
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().clear();
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            pb.directory(state.toFile());
+            Process p;
+            try {
+                p = pb.start();
+            } catch (IOException e) {
+                throw new DavitException(Kind.INTERNAL, "cannot start " + bwrap + ": " + e.getMessage());
+            }
+            long t2 = System.nanoTime();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ByteArrayOutputStream err = new ByteArrayOutputStream();
+            Thread po = pump(p.getInputStream(), out, stdoutTee, id + "-stdout");
+            Thread pe = pump(p.getErrorStream(), err, stderrTee, id + "-stderr");
+            boolean timedOut = false;
+            int rc;
+            try {
+                if (spec.timeout() == null) {
+                    p.waitFor();
+                } else if (!p.waitFor(spec.timeout().toNanos(), TimeUnit.NANOSECONDS)) {
+                    timedOut = true;
+                    killTree(p);
+                }
+                rc = p.waitFor();
+            } catch (InterruptedException e) {
+                killTree(p);
+                Thread.currentThread().interrupt();
+                throw new DavitException(Kind.INTERNAL, "interrupted while sandbox " + id + " ran");
+            }
+            long t3 = System.nanoTime();
+            killTree(p); // nothing may outlive the run: reap anything that escaped (there should be nothing)
+            join(po, p);
+            join(pe, p);
+            byte[] stderr = err.toByteArray();
+            if (timedOut) {
+                rc = ExecResult.TIMEOUT_EXIT_CODE;
+            } else {
+                rc = interpret(rc, stderr, spec);
+            }
+            deleteTree(state);
+            long t4 = System.nanoTime();
+            return new ExecResult(id, NAME, rc, out.toByteArray(), stderr, timedOut,
+                    new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)));
+        } finally {
+            deleteTree(state);
+        }
+    }
+
+    /** The bwrap command line. */
+    List<String> arguments(Path bwrap, Path rootfs, String id, RunSpec spec, List<String> argv) {
+        List<String> a = new ArrayList<>();
+        a.add(bwrap.toString());
+        a.add("--unshare-all");
+        if (spec.network()) {
+            a.add("--share-net");
+        }
+        a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
+        a.addAll(List.of("--ro-bind", rootfs.toString(), "/"));
+        for (String d : PROC) {
+            if (isDir(rootfs, d)) {
+                a.addAll(List.of("--proc", "/" + d));
+            }
+        }
+        if (isDir(rootfs, "dev")) {
+            a.addAll(List.of("--dev", "/dev"));
+        }
+        for (String d : TMPFS) {
+            if (isDir(rootfs, d)) {
+                a.addAll(List.of("--tmpfs", "/" + d));
+            }
+        }
+        int[] ids = Users.resolve(rootfs, spec.image().user());
+        if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
+            a.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
+        }
+        a.add("--clearenv");
+        for (Map.Entry<String, String> e : spec.effectiveEnv().entrySet()) {
+            a.addAll(List.of("--setenv", e.getKey(), e.getValue()));
+        }
+        a.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
+        a.addAll(argv);
+        return a;
+    }
+
+    /**
+     * bwrap's own failures before the command ran look like exit 1 with one {@code bwrap: ...} line on stderr.
+     * A missing command becomes 127 and a non-executable one 126 (as in a shell); a missing working directory is
+     * a usage error.
+     */
+    static int interpret(int rc, byte[] stderr, RunSpec spec) {
+        if (rc != 1) {
+            return rc;
+        }
+        String s = new String(stderr, StandardCharsets.UTF_8);
+        if (!s.startsWith("bwrap: ") || s.indexOf('\n') != s.length() - 1) {
+            return rc;
+        }
+        if (s.startsWith("bwrap: execvp ")) {
+            return s.contains("Permission denied") ? 126 : 127;
+        }
+        if (s.startsWith("bwrap: Can't chdir to ")) {
+            throw new DavitException(Kind.USAGE, "the working directory " + spec.effectiveWorkdir()
+                    + " does not exist in the sandbox");
+        }
+        throw new DavitException(Kind.INTERNAL, "the sandbox could not be set up: " + s.strip());
+    }
+
+    private static boolean isDir(Path rootfs, String rel) {
+        return Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Kills bwrap and everything under it (the sandbox's processes are its descendants in the host's view). */
+    static void killTree(Process p) {
+        List<ProcessHandle> kids = p.descendants().toList();
+        p.destroyForcibly();
+        kids.forEach(ProcessHandle::destroyForcibly);
+        try {
+            p.onExit().get(10, TimeUnit.SECONDS);
+            for (ProcessHandle k : kids) {
+                k.onExit().get(10, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            // reported by the caller's timeout; nothing more to do
+        }
+    }
+
+    private static Thread pump(InputStream in, ByteArrayOutputStream sink, OutputStream tee, String name) {
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[16384];
+            try (in) {
+                int n;
+                while ((n = in.read(buf)) >= 0) {
+                    synchronized (sink) {
+                        sink.write(buf, 0, n);
+                    }
+                    if (tee != null) {
+                        try {
+                            tee.write(buf, 0, n);
+                            tee.flush();
+                        } catch (IOException e) {
+                            // the tee is best effort; the captured copy is complete
+                        }
+                    }
+                }
+            } catch (IOException e) {
+                // the process is gone; what was read is kept
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void join(Thread t, Process p) {
+        try {
+            t.join(TimeUnit.SECONDS.toMillis(10));
+            if (t.isAlive()) {
+                // something still holds the pipe open: close our end so the pump ends
+                p.getInputStream().close();
+                p.getErrorStream().close();
+                t.join(TimeUnit.SECONDS.toMillis(5));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // closing failed; the daemon thread ends with the JVM
+        }
+    }
+
+    static void deleteTree(Path dir) {
+        try {
+            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
+                    Files.deleteIfExists(f);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    Files.deleteIfExists(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (NoSuchFileException e) {
+            // already gone
+        } catch (IOException e) {
+            // best effort; a later run's directory has another id
+        }
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}

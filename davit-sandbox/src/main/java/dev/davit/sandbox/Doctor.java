@@ -1,0 +1,162 @@
+package dev.davit.sandbox;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Json;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Which sandbox backends work on this host, and why not: bubblewrap present and able to run {@code true} in new
+ * namespaces (the {@code container} backend); runc or crun present (no backend uses them yet); /dev/kvm present
+ * and accessible (the {@code vm} backend, not probed yet).
+ */
+public final class Doctor {
+    private static final long PROBE_SECONDS = 15;
+
+    private final SandboxOptions options;
+
+    public Doctor(SandboxOptions options) {
+        this.options = options;
+    }
+
+    /**
+     * One backend's state.
+     *
+     * @param name      container, oci-runtime or vm
+     * @param available whether davit can run sandboxes with it now
+     * @param detail    one line: what works, or why not and the fix
+     * @param facts     what was found (paths, versions, probe results)
+     */
+    public record Backend(String name, boolean available, String detail, Map<String, String> facts) {
+        public Backend {
+            facts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(facts));
+        }
+
+        public ObjectNode toJson() {
+            ObjectNode o = Json.object();
+            o.put("name", name);
+            o.put("available", available);
+            o.put("detail", detail);
+            ObjectNode f = o.putObject("facts");
+            facts.forEach(f::put);
+            return o;
+        }
+    }
+
+    /** Every backend, in order container, oci-runtime, vm. */
+    public record Report(List<Backend> backends) {
+        public Report {
+            backends = List.copyOf(backends);
+        }
+
+        public boolean anyAvailable() {
+            return backends.stream().anyMatch(Backend::available);
+        }
+
+        public ObjectNode toJson() {
+            ObjectNode o = Json.object();
+            var arr = o.putArray("backends");
+            backends.forEach(b -> arr.add(b.toJson()));
+            o.put("any_available", anyAvailable());
+            return o;
+        }
+    }
+
+    public Report check() {
+        return new Report(List.of(container(), ociRuntime(), vm()));
+    }
+
+    private Backend container() {
+        Map<String, String> facts = new LinkedHashMap<>();
+        Path bwrap = options.bwrapOrNull();
+        if (bwrap == null) {
+            return new Backend("container", false, "bwrap (bubblewrap) is not installed; install the bubblewrap"
+                    + " package", facts);
+        }
+        facts.put("bwrap", bwrap.toString());
+        Probe v = probe(List.of(bwrap.toString(), "--version"));
+        facts.put("bwrap_version", v.ok() ? v.output().replace("bubblewrap", "").strip() : "unknown");
+        Path tru = options.which("true");
+        if (tru == null) {
+            return new Backend("container", false, "cannot probe bwrap: no 'true' on the PATH", facts);
+        }
+        List<String> base = List.of(bwrap.toString(), "--unshare-all", "--die-with-parent", "--new-session",
+                "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev");
+        Probe run = probe(concat(base, List.of("--", tru.toString())));
+        facts.put("probe_namespaces", run.ok() ? "ok" : "failed: " + run.output());
+        Probe user = probe(concat(base, List.of("--unshare-user", "--uid", "1000", "--gid", "1000", "--",
+                tru.toString())));
+        facts.put("probe_user_namespace", user.ok() ? "ok" : "failed: " + user.output());
+        if (!run.ok()) {
+            return new Backend("container", false, "bwrap cannot create namespaces here (" + run.output()
+                    + "); unprivileged user namespaces may be disabled (kernel.unprivileged_userns_clone,"
+                    + " kernel.apparmor_restrict_unprivileged_userns) or a container runtime forbids them", facts);
+        }
+        return new Backend("container", true, "bubblewrap " + facts.get("bwrap_version") + " runs commands in new"
+                + " namespaces" + (user.ok() ? "" : " (user namespaces failed: images with a non-root User will not"
+                + " run)"), facts);
+    }
+
+    private Backend ociRuntime() {
+        Map<String, String> facts = new LinkedHashMap<>();
+        for (String tool : List.of("runc", "crun")) {
+            Path p = options.which(tool);
+            facts.put(tool, p == null ? "not installed" : p.toString());
+        }
+        boolean any = !facts.get("runc").equals("not installed") || !facts.get("crun").equals("not installed");
+        return new Backend("oci-runtime", false, any ? "an OCI runtime is installed, but no davit backend uses it yet"
+                : "neither runc nor crun is installed (no davit backend uses them yet)", facts);
+    }
+
+    private Backend vm() {
+        Map<String, String> facts = new LinkedHashMap<>();
+        Path kvm = Path.of("/dev/kvm");
+        boolean present = Files.exists(kvm);
+        facts.put("kvm", present ? (Files.isReadable(kvm) && Files.isWritable(kvm) ? "present, accessible"
+                : "present, not accessible (join the kvm group)") : "absent");
+        facts.put("probe", "not probed yet");
+        return new Backend("vm", false, "not probed yet: the microVM backend is not implemented", facts);
+    }
+
+    private record Probe(boolean ok, String output) {
+    }
+
+    private static Probe probe(List<String> cmd) {
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+            pb.environment().clear();
+            Process p = pb.start();
+            byte[] out;
+            try (var in = p.getInputStream()) {
+                out = in.readNBytes(4096);
+            }
+            if (!p.waitFor(PROBE_SECONDS, TimeUnit.SECONDS)) {
+                BwrapBackend.killTree(p);
+                return new Probe(false, "timed out after " + PROBE_SECONDS + " s");
+            }
+            String text = new String(out, StandardCharsets.UTF_8).strip().replace('\n', ' ');
+            return p.exitValue() == 0 ? new Probe(true, text)
+                    : new Probe(false, text.isEmpty() ? "exit " + p.exitValue() : text);
+        } catch (IOException e) {
+            return new Probe(false, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Probe(false, "interrupted");
+        }
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One command to run in a sandbox.
+ *
+ * @param rootfs  the root filesystem directory; mounted read-only and never written
+ * @param command the argv; empty means the image's {@code Cmd}. The image's {@code Entrypoint}, when set, is put in
+ *                front (as {@code docker run} does)
+ * @param env     variables set on top of the image's {@code Env} (the host environment is never passed)
+ * @param workdir the working directory inside the sandbox (default: the image's {@code WorkingDir}, else /)
+ * @param timeout how long the command may run; null means no limit
+ * @param network whether the sandbox shares the host's network (default: no network at all, only its own lo)
+ * @param image   the image's run defaults
+ */
+public record RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
+                      boolean network, ImageConfig image) {
+    /** PATH when neither the image nor the caller sets one. */
+    public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    public RunSpec {
+        Objects.requireNonNull(rootfs, "rootfs");
+        command = command == null ? List.of() : List.copyOf(command);
+        env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
+        image = image == null ? ImageConfig.EMPTY : image;
+        if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+            throw new DavitException(Kind.USAGE, "the timeout must be positive");
+        }
+        for (String k : env.keySet()) {
+            if (k.isEmpty() || k.contains("=") || k.indexOf('\0') >= 0) {
+                throw new DavitException(Kind.USAGE, "invalid environment variable name '" + k + "'");
+            }
+        }
+        if (workdir != null && !workdir.startsWith("/")) {
+            throw new DavitException(Kind.USAGE, "the working directory must be absolute: " + workdir);
+        }
+    }
+
+    public static Builder builder(Path rootfs) {
+        return new Builder(rootfs);
+    }
+
+    /** The argv that runs: Entrypoint + (command, or the image's Cmd when no command is given). */
+    public List<String> effectiveCommand() {
+        List<String> argv = new ArrayList<>(image.entrypoint());
+        argv.addAll(command.isEmpty() ? image.cmd() : command);
+        if (argv.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "no command given and the image has no Entrypoint or Cmd");
+        }
+        return argv;
+    }
+
+    /** The environment that runs: the image's Env, then {@link #env} on top, and PATH when neither has one. */
+    public Map<String, String> effectiveEnv() {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String kv : image.env()) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                out.put(kv.substring(0, eq), kv.substring(eq + 1));
+            }
+        }
+        out.putAll(new java.util.TreeMap<>(env));
+        out.putIfAbsent("PATH", DEFAULT_PATH);
+        return out;
+    }
+
+    /** The working directory that runs. */
+    public String effectiveWorkdir() {
+        if (workdir != null) {
+            return workdir;
+        }
+        return image.workingDir() != null && image.workingDir().startsWith("/") ? image.workingDir() : "/";
+    }
+
+    /** Builder with the defaults: no command override, no env, no timeout, no network. */
+    public static final class Builder {
+        private final Path rootfs;
+        private List<String> command = List.of();
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private String workdir;
+        private Duration timeout;
+        private boolean network;
+        private ImageConfig image = ImageConfig.EMPTY;
+
+        private Builder(Path rootfs) {
+            this.rootfs = rootfs;
+        }
+
+        public Builder command(List<String> v) {
+            command = v;
+            return this;
+        }
+
+        public Builder command(String... v) {
+            return command(List.of(v));
+        }
+
+        public Builder env(String key, String value) {
+            env.put(key, value);
+            return this;
+        }
+
+        public Builder env(Map<String, String> v) {
+            env.putAll(v);
+            return this;
+        }
+
+        public Builder workdir(String v) {
+            workdir = v;
+            return this;
+        }
+
+        public Builder timeout(Duration v) {
+            timeout = v;
+            return this;
+        }
+
+        public Builder network(boolean v) {
+            network = v;
+            return this;
+        }
+
+        public Builder image(ImageConfig v) {
+            image = v;
+            return this;
+        }
+
+        public RunSpec build() {
+            return new RunSpec(rootfs, command, env, workdir, timeout, network, image);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package dev.davit.sandbox;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * How {@link Sandboxes} runs sandboxes.
+ *
+ * @param stateDir   where each sandbox gets its own state directory while it runs ({@code <stateDir>/<id>/});
+ *                   removed when the run ends, also on failure
+ * @param bwrap      the bubblewrap binary; null looks {@code bwrap} up on {@code searchPath}
+ * @param searchPath the PATH used to find tools (bwrap, runc, crun); null means the process's PATH
+ */
+public record SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
+    public SandboxOptions {
+        Objects.requireNonNull(stateDir, "stateDir");
+    }
+
+    /** State under {@code <davitHome>/sandboxes}, tools from the process's PATH. */
+    public static SandboxOptions under(Path davitHome) {
+        return new SandboxOptions(davitHome.resolve("sandboxes"), null, null);
+    }
+
+    public SandboxOptions withBwrap(Path v) {
+        return new SandboxOptions(stateDir, v, searchPath);
+    }
+
+    public SandboxOptions withSearchPath(String v) {
+        return new SandboxOptions(stateDir, bwrap, v);
+    }
+
+    /** The first executable {@code name} on the search path, or null. */
+    Path which(String name) {
+        String path = searchPath != null ? searchPath : System.getenv("PATH");
+        if (path == null) {
+            path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
+        }
+        for (String dir : path.split(":")) {
+            if (dir.isEmpty()) {
+                continue;
+            }
+            Path p = Path.of(dir, name);
+            if (java.nio.file.Files.isRegularFile(p) && java.nio.file.Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    Path bwrapOrNull() {
+        return bwrap != null ? bwrap : which("bwrap");
+    }
+}

@@ -1,0 +1,77 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.List;
+
+/** Resolves an image's {@code User} ({@code uid}, {@code uid:gid}, {@code name}, {@code name:group}). */
+final class Users {
+    private Users() {
+    }
+
+    /** {uid, gid}, or null when no user is set. Names are looked up in the rootfs's etc/passwd and etc/group. */
+    static int[] resolve(Path rootfs, String user) {
+        if (user == null || user.isBlank()) {
+            return null;
+        }
+        String u = user;
+        String g = null;
+        int colon = user.indexOf(':');
+        if (colon >= 0) {
+            u = user.substring(0, colon);
+            g = user.substring(colon + 1);
+        }
+        int uid;
+        Integer primaryGid = null;
+        if (u.matches("\\d+")) {
+            uid = Integer.parseInt(u);
+            String[] pw = find(rootfs, "etc/passwd", 2, u);
+            primaryGid = pw != null && pw.length > 3 && pw[3].matches("\\d+") ? Integer.parseInt(pw[3]) : null;
+        } else {
+            String[] pw = find(rootfs, "etc/passwd", 0, u);
+            if (pw == null || pw.length < 4 || !pw[2].matches("\\d+") || !pw[3].matches("\\d+")) {
+                throw new DavitException(Kind.USAGE, "the image's user '" + user + "' is not in its /etc/passwd");
+            }
+            uid = Integer.parseInt(pw[2]);
+            primaryGid = Integer.parseInt(pw[3]);
+        }
+        int gid;
+        if (g == null || g.isEmpty()) {
+            gid = primaryGid != null ? primaryGid : uid;
+        } else if (g.matches("\\d+")) {
+            gid = Integer.parseInt(g);
+        } else {
+            String[] gr = find(rootfs, "etc/group", 0, g);
+            if (gr == null || gr.length < 3 || !gr[2].matches("\\d+")) {
+                throw new DavitException(Kind.USAGE, "the image's group '" + g + "' is not in its /etc/group");
+            }
+            gid = Integer.parseInt(gr[2]);
+        }
+        return new int[] {uid, gid};
+    }
+
+    private static String[] find(Path rootfs, String file, int field, String value) {
+        Path f = rootfs.resolve(file);
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(f, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return null;
+        }
+        for (String line : lines) {
+            String[] parts = line.split(":", -1);
+            if (parts.length > field && parts[field].equals(value)) {
+                return parts;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,231 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The container backend with the real bwrap over a busybox root filesystem. */
+class BwrapBackendTest {
+    @TempDir
+    Path tmp;
+
+    Path rootfs;
+    Path state;
+    Sandboxes sandboxes;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        state = tmp.resolve("state");
+        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+    }
+
+    private ExecResult run(String... argv) {
+        return sandboxes.run(RunSpec.builder(rootfs).command(argv).build());
+    }
+
+    private List<String> stateEntries() throws IOException {
+        if (!Files.exists(state)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(state)) {
+            return s.map(p -> p.getFileName().toString()).toList();
+        }
+    }
+
+    @Test
+    void stdoutAndStderrAreSeparateAndTheExitCodeIsTheCommands() throws IOException {
+        ExecResult r = run("sh", "-c", "echo out; echo err >&2; exit 3");
+        assertThat(r.stdoutText()).isEqualTo("out\n");
+        assertThat(r.stderrText()).isEqualTo("err\n");
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.timedOut()).isFalse();
+        assertThat(r.backend()).isEqualTo("container");
+        assertThat(r.sandboxId()).matches("sb-[0-9a-f]{12}");
+        assertThat(r.timings().totalMs()).isGreaterThanOrEqualTo(r.timings().execMs());
+        assertThat(stateEntries()).isEmpty();
+
+        assertThat(run("true").exitCode()).isZero();
+        assertThat(run("false").exitCode()).isEqualTo(1);
+    }
+
+    @Test
+    void aMissingCommandIs127() throws IOException {
+        ExecResult r = run("no-such-command", "x");
+        assertThat(r.exitCode()).as(r.stderrText()).isEqualTo(127);
+        assertThat(r.stderrText()).contains("no-such-command");
+        assertThat(run("sh", "-c", "no-such-command").exitCode()).isEqualTo(127);
+        assertThat(stateEntries()).isEmpty();
+    }
+
+    @Test
+    void envWorkdirAndImageDefaults() {
+        ImageConfig image = new ImageConfig(List.of(), List.of("sh", "-c", "echo $A-$B-$HOME; pwd"),
+                List.of("A=image", "B=image", "HOME=/work"), "/work", null);
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).image(image).env("B", "mine").build());
+        assertThat(r.stdoutText()).isEqualTo("image-mine-/work\n/work\n");
+
+        ExecResult w = sandboxes.run(RunSpec.builder(rootfs).command("pwd").workdir("/tmp").image(image).build());
+        assertThat(w.stdoutText()).isEqualTo("/tmp\n");
+
+        ExecResult e = sandboxes.run(RunSpec.builder(rootfs).command("env").env("X", "1").build());
+        assertThat(e.stdoutText().lines().sorted().toList()).containsExactly("PATH=" + RunSpec.DEFAULT_PATH, "PWD=/",
+                "X=1");
+
+        ImageConfig entry = new ImageConfig(List.of("echo", "entry"), List.of("default"), List.of(), null, null);
+        assertThat(sandboxes.run(RunSpec.builder(rootfs).image(entry).build()).stdoutText()).isEqualTo(
+                "entry default\n");
+        assertThat(sandboxes.run(RunSpec.builder(rootfs).image(entry).command("given").build()).stdoutText())
+                .isEqualTo("entry given\n");
+    }
+
+    @Test
+    void theImageUserIsUsed() {
+        ImageConfig app = new ImageConfig(List.of(), List.of(), List.of(), null, "app");
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).image(app).command("id", "-u").build());
+        assertThat(r.stdoutText()).as(r.stderrText()).isEqualTo("1000\n");
+    }
+
+    @Test
+    void aMissingWorkdirIsAUsageError() throws IOException {
+        assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(rootfs).command("pwd").workdir("/nope").build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("/nope")
+                .extracting(t -> ((DavitException) t).kind()).isEqualTo(DavitException.Kind.USAGE);
+        assertThat(stateEntries()).isEmpty();
+    }
+
+    @Test
+    void theTimeoutKillsEverythingAndReports124() throws IOException {
+        String marker = "davit-timeout-" + System.nanoTime();
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).env("MARK", marker)
+                .command("sh", "-c", "sleep 30 & sleep 30; echo never").timeout(Duration.ofMillis(800)).build());
+        assertThat(r.timedOut()).isTrue();
+        assertThat(r.exitCode()).isEqualTo(124);
+        assertThat(r.stdoutText()).isEmpty();
+        assertThat(r.timings().execMs()).isBetween(700L, 10_000L);
+        assertThat(processesWith(marker)).isEmpty();
+        assertThat(processesWith(r.sandboxId())).isEmpty();
+        assertThat(stateEntries()).isEmpty();
+    }
+
+    /** Host processes whose command line or environment mentions {@code s}. */
+    private static List<Long> processesWith(String s) throws IOException {
+        List<Long> out = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                for (String f : List.of("cmdline", "environ")) {
+                    try {
+                        String text = new String(Files.readAllBytes(p.resolve(f)), StandardCharsets.UTF_8);
+                        if (text.contains(s)) {
+                            out.add(Long.parseLong(p.getFileName().toString()));
+                        }
+                    } catch (IOException e) {
+                        // gone or not readable
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void thereIsNoNetworkByDefault() throws IOException {
+        ExecResult r = run("cat", "/proc/net/dev");
+        List<String> ifaces = r.stdoutText().lines().skip(2).map(l -> l.strip().split(":")[0]).toList();
+        assertThat(ifaces).containsExactly("lo");
+
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            ExecResult nc = run("sh", "-c", "echo hi | nc 127.0.0.1 " + server.getLocalPort());
+            assertThat(nc.exitCode()).as(nc.stderrText()).isNotZero();
+        }
+    }
+
+    @Test
+    void networkSharesTheHostsNetwork() throws IOException {
+        try (ServerSocket server = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            java.util.concurrent.CompletableFuture<String> got = java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> {
+                        try (var s = server.accept()) {
+                            return new String(s.getInputStream().readNBytes(3), StandardCharsets.UTF_8);
+                        } catch (IOException e) {
+                            return e.toString();
+                        }
+                    });
+            ExecResult nc = sandboxes.run(RunSpec.builder(rootfs).network(true)
+                    .command("sh", "-c", "echo hi | nc 127.0.0.1 " + server.getLocalPort()).timeout(
+                            Duration.ofSeconds(20)).build());
+            assertThat(nc.exitCode()).as(nc.stderrText()).isZero();
+            assertThat(got.join()).isEqualTo("hi\n");
+        }
+    }
+
+    @Test
+    void theBaseRootfsIsReadOnlyAndTmpIsWritableButPrivate() throws IOException {
+        List<String> before = listing(rootfs);
+        ExecResult r = run("sh", "-c", "echo x > /etc/x; echo rc=$?; echo y > /tmp/y && cat /tmp/y; touch /x");
+        assertThat(r.stdoutText()).isEqualTo("rc=1\ny\n");
+        assertThat(r.stderrText()).contains("Read-only file system");
+        assertThat(r.exitCode()).isNotZero();
+        assertThat(listing(rootfs)).isEqualTo(before);
+        assertThat(run("cat", "/tmp/y").exitCode()).isEqualTo(1);
+    }
+
+    private static List<String> listing(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.map(p -> dir.relativize(p) + " " + p.toFile().length()).sorted().toList();
+        }
+    }
+
+    @Test
+    void outputIsTeedWhileCaptured() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).command("sh", "-c", "echo a; echo b >&2").build(), out,
+                err);
+        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("a\n").isEqualTo(r.stdoutText());
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("b\n");
+    }
+
+    @Test
+    void aMissingRootfsFailsAndLeavesNothing() throws IOException {
+        assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(tmp.resolve("none")).command("true").build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("does not exist");
+        assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(rootfs).build()))
+                .hasMessageContaining("no command given");
+        assertThat(stateEntries()).isEmpty();
+    }
+
+    @Test
+    void doctorReportsTheContainerBackend() {
+        Doctor.Report report = sandboxes.doctor();
+        JsonNode json = report.toJson();
+        assertThat(json.at("/backends/0/name").asText()).isEqualTo("container");
+        assertThat(json.at("/backends/0/available").asBoolean()).as(Json.pretty(json)).isTrue();
+        assertThat(json.at("/backends/0/facts/probe_namespaces").asText()).isEqualTo("ok");
+        assertThat(json.at("/backends/1/name").asText()).isEqualTo("oci-runtime");
+        assertThat(json.at("/backends/2/name").asText()).isEqualTo("vm");
+        assertThat(json.at("/backends/2/facts/probe").asText()).isEqualTo("not probed yet");
+        assertThat(json.path("any_available").asBoolean()).isTrue();
+
+        Doctor.Report none = new Doctor(new SandboxOptions(state, null, tmp.toString())).check();
+        assertThat(none.backends().get(0).available()).isFalse();
+        assertThat(none.backends().get(0).detail()).contains("not installed");
+    }
+}
