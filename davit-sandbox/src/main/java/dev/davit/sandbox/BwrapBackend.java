@@ -109,7 +109,9 @@ final class BwrapBackend {
                 throw new DavitException(Kind.INTERNAL, "interrupted while sandbox " + id + " ran");
             }
             long t3 = System.nanoTime();
-            killTree(p); // nothing may outlive the run: reap anything that escaped (there should be nothing)
+            // Read the pipes to their end first: Process.destroy closes our ends of the pipes even after the
+            // process exited, which would drop output not read yet (e.g. bwrap's one-line execvp error).
+            killDescendants(p); // nothing may outlive the run: reap anything that escaped (there should be nothing)
             join(po, p);
             join(pe, p);
             byte[] stderr = err.toByteArray();
@@ -191,6 +193,19 @@ final class BwrapBackend {
     }
 
     /** Kills bwrap and everything under it (the sandbox's processes are its descendants in the host's view). */
+    /** Kills what {@code p} started, but not {@code p} itself (whose pipes must stay open to be read). */
+    static void killDescendants(Process p) {
+        List<ProcessHandle> kids = p.descendants().toList();
+        kids.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle k : kids) {
+            try {
+                k.onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                // a process that will not die is reported by the caller's timeout
+            }
+        }
+    }
+
     static void killTree(Process p) {
         List<ProcessHandle> kids = p.descendants().toList();
         p.destroyForcibly();
