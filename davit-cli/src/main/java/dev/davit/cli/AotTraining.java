@@ -70,6 +70,8 @@ public final class AotTraining {
                     {"inspect", ref}, {"--json", "inspect", ref}, {"digest", ref}, {"tags", ref.replace(":1", "")},
                     {"fsck"}, {"unpack", ref, tmp.resolve("rootfs").toString()},
                     {"--json", "unpack", "--rootless", ref, tmp.resolve("rootfs2").toString()},
+                    {"run", "-q", ref, "--", "/bin/true"}, {"--json", "run", ref, "--", "/bin/true"},
+                    {"env", "list"}, {"--json", "env", "resolve", ref},
                     {"rm", ref}, {"gc"}, {"pull", "not a reference"}, {"--json", "pull", "-q", ref}}) {
                 Main.execute(cmd, quiet, quiet, env);
             }
