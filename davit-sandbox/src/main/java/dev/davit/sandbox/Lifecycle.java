@@ -1,0 +1,470 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.store.Fs;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Long-lived sandboxes of the {@code container} backend. State lives in {@code <stateDir>/<id>/state.json}
+ * (written atomically), so a new instance (a later davit) sees the same sandboxes.
+ *
+ * <pre>
+ * setsid bwrap --unshare-all [--share-net] --hostname ID --ro-bind ROOTFS / --proc /proc --dev /dev
+ *       --bind STATE/tmp /tmp --tmpfs /run --tmpfs /var/tmp --clearenv --setenv PATH ... -- sleep 2147483647
+ * nsenter --target INIT --mount --uts --ipc --net --pid [--user] [--cgroup] --root --wd=DIR -- ARGV
+ * </pre>
+ *
+ * The bwrap process is detached (own session, no --die-with-parent) and outlives davit; its pid and that of the
+ * sandbox's pid 1 are recorded with their start times, so a pid that was reused is never taken for the sandbox.
+ */
+final class Lifecycle {
+    static final String STATE_FILE = "state.json";
+    private static final Pattern ID = Pattern.compile("sbx-[0-9a-f]{12}");
+    private static final List<String> SLEEP_DIRS = List.of("bin", "usr/bin", "sbin", "usr/sbin");
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Duration START_WAIT = Duration.ofSeconds(10);
+
+    private final SandboxOptions options;
+
+    Lifecycle(SandboxOptions options) {
+        this.options = options;
+    }
+
+    Sandbox create(CreateSpec spec) {
+        Path rootfs = realRootfs(spec.rootfs());
+        CreateSpec resolved = new CreateSpec(rootfs, spec.env(), spec.workdir(), spec.network(), spec.image(),
+                spec.ttl());
+        byte[] b = new byte[6];
+        RANDOM.nextBytes(b);
+        String id = "sbx-" + HexFormat.of().formatHex(b);
+        Path dir = options.stateDir().resolve(id);
+        try {
+            Files.createDirectories(dir.resolve("tmp"));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
+        }
+        Sandbox s = new Sandbox(id, SandboxStatus.CREATED, resolved, Instant.now(), null, 0, 0, 0, 0);
+        save(s);
+        return s;
+    }
+
+    Sandbox start(String id) {
+        Sandbox s = status(id);
+        if (s.status() == SandboxStatus.RUNNING) {
+            return s;
+        }
+        if (s.status() == SandboxStatus.FAILED) {
+            kill(s); // whatever is left of it
+        }
+        Path bwrap = options.bwrapOrNull();
+        if (bwrap == null) {
+            throw new DavitException(Kind.NOT_FOUND, "bwrap (bubblewrap) is not installed; install the bubblewrap"
+                    + " package (see 'davit doctor')");
+        }
+        Path setsid = tool("setsid");
+        Path rootfs = realRootfs(s.spec().rootfs());
+        String sleep = sleepCommand(rootfs);
+        Path dir = dir(id);
+        Path log = dir.resolve("bwrap.log");
+        try {
+            Files.createDirectories(dir.resolve("tmp"));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create " + dir.resolve("tmp") + ": " + e.getMessage());
+        }
+        List<String> cmd = new ArrayList<>(List.of(setsid.toString(), bwrap.toString(), "--unshare-all"));
+        if (s.spec().network()) {
+            cmd.add("--share-net");
+        }
+        cmd.addAll(List.of("--hostname", id, "--ro-bind", rootfs.toString(), "/"));
+        if (isDir(rootfs, "proc")) {
+            cmd.addAll(List.of("--proc", "/proc"));
+        }
+        if (isDir(rootfs, "dev")) {
+            cmd.addAll(List.of("--dev", "/dev"));
+        }
+        if (isDir(rootfs, "tmp")) {
+            cmd.addAll(List.of("--bind", dir.resolve("tmp").toString(), "/tmp"));
+        }
+        for (String d : List.of("run", "var/tmp")) {
+            if (isDir(rootfs, d)) {
+                cmd.addAll(List.of("--tmpfs", "/" + d));
+            }
+        }
+        cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
+                "2147483647"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+        pb.redirectErrorStream(true);
+        pb.directory(dir.toFile());
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot start " + bwrap + ": " + e.getMessage());
+        }
+        // Ready when bwrap's child (the sandbox's pid 1) has a child that exec'd the keeper: the mounts are done.
+        long deadline = System.nanoTime() + START_WAIT.toNanos();
+        ProcessHandle init = null;
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            init = p.children().findFirst().orElse(null);
+            if (init != null && init.children().anyMatch(k -> argv0(k.pid()).equals(sleep))) {
+                break;
+            }
+            init = null;
+            sleep(20);
+        }
+        if (init == null) {
+            BwrapBackend.killTree(p);
+            String why = readLog(log);
+            throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start"
+                    + (why.isEmpty() ? "" : ": " + why));
+        }
+        Sandbox running = new Sandbox(id, SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), p.pid(),
+                startTime(p.pid()), init.pid(), startTime(init.pid()));
+        save(running);
+        return running;
+    }
+
+    ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout) {
+        long t0 = System.nanoTime();
+        if (argv == null || argv.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "give a command to run");
+        }
+        Sandbox s = status(id);
+        if (s.status() != SandboxStatus.RUNNING) {
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
+        }
+        Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
+        if (env != null) {
+            merged.putAll(env);
+        }
+        RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
+                timeout, s.spec().network(), s.spec().image());
+        Path nsenter = tool("nsenter");
+        long target = s.initPid();
+        List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(target), "--mount",
+                "--uts", "--ipc", "--net", "--pid"));
+        if (!sameNamespace(target, "user")) {
+            cmd.add("--user");
+        }
+        if (!sameNamespace(target, "cgroup")) {
+            cmd.add("--cgroup");
+        }
+        // nsenter opens --wd's path before it enters the namespaces, so name it through the sandbox's root
+        String wd = rs.effectiveWorkdir();
+        if (Path.of(wd).normalize().toString().contains("..") || !wd.equals(Path.of(wd).normalize().toString())) {
+            throw new DavitException(Kind.USAGE, "the working directory must be a normalized absolute path: " + wd);
+        }
+        Path wdThroughRoot = Path.of("/proc", Long.toString(target), "root", wd.substring(1));
+        if (!Files.isDirectory(wdThroughRoot)) {
+            throw new DavitException(Kind.USAGE, "the working directory " + wd + " does not exist in the sandbox");
+        }
+        cmd.addAll(List.of("--root", "--wd=" + wdThroughRoot, "--"));
+        cmd.addAll(argv);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.environment().putAll(rs.effectiveEnv()); // nsenter passes its environment on to the command
+        pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.directory(dir(id).toFile());
+        long t1 = System.nanoTime();
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot start " + nsenter + ": " + e.getMessage());
+        }
+        long t2 = System.nanoTime();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Thread po = pump(p.getInputStream(), out);
+        Thread pe = pump(p.getErrorStream(), err);
+        boolean timedOut = false;
+        int rc;
+        try {
+            if (timeout == null) {
+                p.waitFor();
+            } else if (!p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                timedOut = true;
+                // nsenter's child and what it started are its descendants in the host's view
+                List<ProcessHandle> kids = p.descendants().toList();
+                kids.forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+            rc = p.waitFor();
+        } catch (InterruptedException e) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted while exec ran in sandbox " + id);
+        }
+        long t3 = System.nanoTime();
+        join(po);
+        join(pe);
+        if (timedOut) {
+            rc = ExecResult.TIMEOUT_EXIT_CODE;
+        }
+        long t4 = System.nanoTime();
+        return new ExecResult(id, BwrapBackend.NAME, rc, out.toByteArray(), err.toByteArray(), timedOut,
+                new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)));
+    }
+
+    Sandbox stop(String id) {
+        Sandbox s = status(id);
+        kill(s);
+        if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
+            s = new Sandbox(id, SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0);
+            save(s);
+        }
+        return s;
+    }
+
+    void rm(String id) {
+        Sandbox s = status(id);
+        kill(s);
+        try {
+            Fs.deleteTree(dir(id));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot delete " + dir(id) + ": " + e.getMessage());
+        }
+    }
+
+    /** The recorded state, with RUNNING turned into FAILED when its processes are gone or their pids reused. */
+    Sandbox status(String id) {
+        return find(id).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, "no sandbox " + id));
+    }
+
+    Optional<Sandbox> find(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            return Optional.empty();
+        }
+        Path f = dir(id).resolve(STATE_FILE);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(f);
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
+        }
+        Sandbox s;
+        try {
+            s = Sandbox.fromJson(Json.read(bytes));
+        } catch (IOException | RuntimeException e) {
+            throw new DavitException(Kind.STORE, "the state file " + f + " is corrupt: " + e.getMessage());
+        }
+        if (s.status() == SandboxStatus.RUNNING && !(alive(s.bwrapPid(), s.bwrapStart())
+                && alive(s.initPid(), s.initStart()))) {
+            s = s.withStatus(SandboxStatus.FAILED);
+        }
+        return Optional.of(s);
+    }
+
+    List<Sandbox> list() {
+        List<Sandbox> out = new ArrayList<>();
+        if (!Files.isDirectory(options.stateDir())) {
+            return out;
+        }
+        try (Stream<Path> dirs = Files.list(options.stateDir())) {
+            for (Path d : dirs.sorted().toList()) {
+                find(d.getFileName().toString()).ifPresent(out::add);
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot list " + options.stateDir() + ": " + e.getMessage());
+        }
+        out.sort(java.util.Comparator.comparing(Sandbox::createdAt).thenComparing(Sandbox::id));
+        return out;
+    }
+
+    /** Removes sandboxes whose ttl has passed and failed ones; returns what it removed. */
+    List<Sandbox> reap() {
+        Instant now = Instant.now();
+        List<Sandbox> removed = new ArrayList<>();
+        for (Sandbox s : list()) {
+            if (s.expired(now) || s.status() == SandboxStatus.FAILED) {
+                rm(s.id());
+                removed.add(s);
+            }
+        }
+        return removed;
+    }
+
+    /** Kills the sandbox's processes if they are still the recorded ones: pid 1 first (takes its pid namespace). */
+    private void kill(Sandbox s) {
+        List<ProcessHandle> victims = new ArrayList<>();
+        if (alive(s.initPid(), s.initStart())) {
+            ProcessHandle.of(s.initPid()).ifPresent(victims::add);
+        }
+        if (alive(s.bwrapPid(), s.bwrapStart())) {
+            ProcessHandle.of(s.bwrapPid()).ifPresent(victims::add);
+        }
+        victims.forEach(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && (alive(s.initPid(), s.initStart())
+                || alive(s.bwrapPid(), s.bwrapStart()))) {
+            sleep(10);
+        }
+    }
+
+    private void save(Sandbox s) {
+        Path d = dir(s.id());
+        try {
+            Fs.writeAtomically(d.resolve(STATE_FILE), Json.bytes(s.toJson()), d);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write the state of sandbox " + s.id() + ": " + e.getMessage());
+        }
+    }
+
+    private Path dir(String id) {
+        return options.stateDir().resolve(id);
+    }
+
+    private Path tool(String name) {
+        Path p = options.which(name);
+        if (p == null) {
+            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux) is not installed; long-lived sandboxes"
+                    + " need it");
+        }
+        return p;
+    }
+
+    private static Path realRootfs(Path p) {
+        Path r;
+        try {
+            r = p.toRealPath();
+        } catch (IOException e) {
+            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + p + " does not exist");
+        }
+        if (!Files.isDirectory(r)) {
+            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + r + " is not a directory");
+        }
+        return r;
+    }
+
+    /** The keeper: the rootfs's own sleep, as an absolute path inside the sandbox. */
+    private static String sleepCommand(Path rootfs) {
+        for (String d : SLEEP_DIRS) {
+            if (Files.exists(rootfs.resolve(d).resolve("sleep"))) {
+                return "/" + d + "/sleep";
+            }
+        }
+        throw new DavitException(Kind.USAGE, "the root filesystem " + rootfs + " has no sleep command (in /bin,"
+                + " /usr/bin, /sbin or /usr/sbin); a long-lived sandbox needs one for its keeper process");
+    }
+
+    private static boolean isDir(Path rootfs, String rel) {
+        return Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Whether {@code pid} is a live (not zombie) process started at {@code start}. */
+    static boolean alive(long pid, long start) {
+        if (pid <= 0) {
+            return false;
+        }
+        String[] f = stat(pid);
+        return f != null && !f[0].equals("Z") && !f[0].equals("X") && Long.parseLong(f[19]) == start;
+    }
+
+    /** Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when gone. */
+    static long startTime(long pid) {
+        String[] f = stat(pid);
+        return f == null ? 0 : Long.parseLong(f[19]);
+    }
+
+    /** The fields of /proc/PID/stat after the command name (field 3 onwards), or null. */
+    private static String[] stat(long pid) {
+        try {
+            String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String argv0(long pid) {
+        try {
+            byte[] b = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            int n = 0;
+            while (n < b.length && b[n] != 0) {
+                n++;
+            }
+            return new String(b, 0, n, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static boolean sameNamespace(long pid, String ns) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/ns", ns))
+                    .equals(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", ns)));
+        } catch (IOException e) {
+            return true; // no such namespace type here: nothing to enter
+        }
+    }
+
+    private static String readLog(Path log) {
+        try {
+            return new String(Files.readAllBytes(log), StandardCharsets.UTF_8).strip().replace('\n', ' ');
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static Thread pump(InputStream in, ByteArrayOutputStream sink) {
+        Thread t = new Thread(() -> {
+            try (in) {
+                in.transferTo(sink);
+            } catch (IOException e) {
+                // the process is gone; what was read is kept
+            }
+        }, "sandbox-exec-pump");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted");
+        }
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}

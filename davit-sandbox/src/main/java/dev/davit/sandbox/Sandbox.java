@@ -1,0 +1,105 @@
+package dev.davit.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Json;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One long-lived sandbox as recorded in {@code <stateDir>/<id>/state.json}.
+ *
+ * @param id         the sandbox's id ({@code sbx-} and 12 hex digits)
+ * @param status     its status; {@link SandboxStatus#FAILED} when recorded as running but its processes are gone
+ * @param spec       what it was created with
+ * @param createdAt  when it was created
+ * @param startedAt  when it was last started, or null
+ * @param bwrapPid   the host pid of its bwrap process, 0 when not running
+ * @param bwrapStart that process's start time (field 22 of /proc/PID/stat), to detect pid reuse
+ * @param initPid    the host pid of its pid 1 (the process exec enters with nsenter), 0 when not running
+ * @param initStart  that process's start time
+ */
+public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant createdAt, Instant startedAt,
+                      long bwrapPid, long bwrapStart, long initPid, long initStart) {
+    /** Whether its ttl has passed at {@code now}. */
+    public boolean expired(Instant now) {
+        return spec.ttl() != null && !now.isBefore(createdAt.plus(spec.ttl()));
+    }
+
+    Sandbox withStatus(SandboxStatus s) {
+        return new Sandbox(id, s, spec, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart);
+    }
+
+    /** The state file's document (also the {@code --json} shape of the CLI). */
+    public ObjectNode toJson() {
+        ObjectNode o = Json.object();
+        o.put("id", id);
+        o.put("backend", BwrapBackend.NAME);
+        o.put("status", status.label());
+        o.put("rootfs", spec.rootfs().toString());
+        ObjectNode env = o.putObject("env");
+        new java.util.TreeMap<>(spec.env()).forEach(env::put);
+        if (spec.workdir() != null) {
+            o.put("workdir", spec.workdir());
+        } else {
+            o.putNull("workdir");
+        }
+        o.put("network", spec.network());
+        ObjectNode image = o.putObject("image");
+        strings(image.putArray("entrypoint"), spec.image().entrypoint());
+        strings(image.putArray("cmd"), spec.image().cmd());
+        strings(image.putArray("env"), spec.image().env());
+        image.put("working_dir", spec.image().workingDir());
+        image.put("user", spec.image().user());
+        if (spec.ttl() != null) {
+            o.put("ttl_seconds", spec.ttl().toMillis() / 1000.0);
+        } else {
+            o.putNull("ttl_seconds");
+        }
+        o.put("created_at", createdAt.toString());
+        o.put("started_at", startedAt == null ? null : startedAt.toString());
+        o.put("bwrap_pid", bwrapPid);
+        o.put("bwrap_start_time", bwrapStart);
+        o.put("init_pid", initPid);
+        o.put("init_start_time", initStart);
+        return o;
+    }
+
+    static Sandbox fromJson(JsonNode o) {
+        Map<String, String> env = new LinkedHashMap<>();
+        o.path("env").fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+        JsonNode im = o.path("image");
+        ImageConfig image = new ImageConfig(list(im.path("entrypoint")), list(im.path("cmd")), list(im.path("env")),
+                text(im.path("working_dir")), text(im.path("user")));
+        JsonNode ttl = o.path("ttl_seconds");
+        CreateSpec spec = new CreateSpec(Path.of(o.path("rootfs").asText()), env, text(o.path("workdir")),
+                o.path("network").asBoolean(), image,
+                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null);
+        String started = text(o.path("started_at"));
+        return new Sandbox(o.path("id").asText(),
+                SandboxStatus.valueOf(o.path("status").asText().toUpperCase(java.util.Locale.ROOT)), spec,
+                Instant.parse(o.path("created_at").asText()), started == null ? null : Instant.parse(started),
+                o.path("bwrap_pid").asLong(), o.path("bwrap_start_time").asLong(), o.path("init_pid").asLong(),
+                o.path("init_start_time").asLong());
+    }
+
+    private static void strings(ArrayNode a, List<String> v) {
+        v.forEach(a::add);
+    }
+
+    private static List<String> list(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        n.forEach(e -> out.add(e.asText()));
+        return out;
+    }
+
+    private static String text(JsonNode n) {
+        return n.isTextual() ? n.asText() : null;
+    }
+}

@@ -1,0 +1,180 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Long-lived sandboxes with the real bwrap and nsenter over a busybox root filesystem. */
+class LifecycleTest {
+    @TempDir
+    Path tmp;
+
+    Path rootfs;
+    Path state;
+    Sandboxes sandboxes;
+    final List<Long> pids = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() throws IOException {
+        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        state = tmp.resolve("state");
+        sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+    }
+
+    @AfterEach
+    void cleanUp() {
+        for (Sandbox s : sandboxes.list()) {
+            sandboxes.rm(s.id());
+        }
+        for (long pid : pids) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    private Sandbox started(Duration ttl) {
+        Sandbox s = sandboxes.create(new CreateSpec(rootfs, Map.of("A", "1"), null, false, null, ttl));
+        assertThat(s.status()).isEqualTo(SandboxStatus.CREATED);
+        assertThat(s.id()).matches("sbx-[0-9a-f]{12}");
+        Sandbox r = sandboxes.start(s.id());
+        assertThat(r.status()).isEqualTo(SandboxStatus.RUNNING);
+        pids.add(r.bwrapPid());
+        pids.add(r.initPid());
+        return r;
+    }
+
+    private ExecResult exec(String id, String... argv) {
+        return sandboxes.exec(id, List.of(argv), Map.of(), null, Duration.ofSeconds(20));
+    }
+
+    private static boolean alive(long pid) {
+        return Lifecycle.alive(pid, Lifecycle.startTime(pid)) && pid > 0;
+    }
+
+    @Test
+    void execsShareTmpButNotOtherSandboxesAndTheRootStaysReadOnly() {
+        Sandbox a = started(null);
+        Sandbox b = started(null);
+        ExecResult w = exec(a.id(), "sh", "-c", "echo hello $A > /tmp/f; echo out; echo err >&2; exit 3");
+        assertThat(w.exitCode()).as(w.stderrText()).isEqualTo(3);
+        assertThat(w.stdoutText()).isEqualTo("out\n");
+        assertThat(w.stderrText()).isEqualTo("err\n");
+        assertThat(exec(a.id(), "cat", "/tmp/f").stdoutText()).isEqualTo("hello 1\n");
+        assertThat(exec(b.id(), "cat", "/tmp/f").exitCode()).isNotZero();
+        assertThat(exec(a.id(), "sh", "-c", "echo x > /bin/new").exitCode()).isNotZero();
+        assertThat(rootfs.resolve("bin/new")).doesNotExist();
+        ExecResult remount = exec(a.id(), "sh", "-c", "busybox mount -o remount,rw / && echo y > /bin/new2");
+        assertThat(rootfs.resolve("bin/new2")).as(remount.stderrText()).doesNotExist();
+        assertThat(exec(a.id(), "true").exitCode()).isZero();
+        assertThat(exec(a.id(), "no-such-command").exitCode()).isEqualTo(127);
+        ExecResult env = sandboxes.exec(a.id(), List.of("sh", "-c", "echo $A $B $PWD; pwd; hostname"), Map.of("B", "2"),
+                "/work", null);
+        assertThat(env.stdoutText()).isEqualTo("1 2 /work\n/work\n" + a.id() + "\n");
+        assertThatThrownBy(() -> sandboxes.exec(a.id(), List.of("true"), null, "/nope", null))
+                .isInstanceOf(DavitException.class).hasMessageContaining("does not exist");
+        assertThat(exec(a.id(), "pwd").stdoutText()).isEqualTo("/\n");
+        // exec sees the sandbox's own pid namespace: the keeper is there
+        assertThat(exec(a.id(), "sh", "-c", "cat /proc/1/cmdline; echo").stdoutText()).isNotBlank();
+    }
+
+    @Test
+    void aHungExecTimesOutAndTheSandboxKeepsRunning() {
+        Sandbox a = started(null);
+        ExecResult r = sandboxes.exec(a.id(), List.of("sleep", "60"), null, null, Duration.ofMillis(500));
+        assertThat(r.exitCode()).isEqualTo(124);
+        assertThat(r.timedOut()).isTrue();
+        assertThat(r.timings().execMs()).isLessThan(10_000);
+        assertThat(sandboxes.status(a.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+        assertThat(exec(a.id(), "echo", "still").stdoutText()).isEqualTo("still\n");
+    }
+
+    @Test
+    void stopThenStartAgain() {
+        Sandbox a = started(null);
+        Sandbox s = sandboxes.stop(a.id());
+        assertThat(s.status()).isEqualTo(SandboxStatus.STOPPED);
+        assertThat(sandboxes.status(a.id()).status()).isEqualTo(SandboxStatus.STOPPED);
+        assertThat(alive(a.bwrapPid())).isFalse();
+        assertThat(alive(a.initPid())).isFalse();
+        assertThatThrownBy(() -> exec(a.id(), "true")).isInstanceOf(DavitException.class)
+                .hasMessageContaining("stopped");
+        Sandbox again = sandboxes.start(a.id());
+        pids.add(again.bwrapPid());
+        assertThat(again.status()).isEqualTo(SandboxStatus.RUNNING);
+        assertThat(exec(a.id(), "true").exitCode()).isZero();
+    }
+
+    @Test
+    void aKilledSandboxIsFailedNotRunning() throws Exception {
+        Sandbox a = started(null);
+        new ProcessBuilder("kill", "-9", Long.toString(a.bwrapPid())).start().waitFor();
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (alive(a.bwrapPid()) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(sandboxes.status(a.id()).status()).isEqualTo(SandboxStatus.FAILED);
+        assertThatThrownBy(() -> exec(a.id(), "true")).isInstanceOf(DavitException.class)
+                .hasMessageContaining("failed");
+    }
+
+    @Test
+    void stateSurvivesANewInstance() {
+        Sandbox a = started(Duration.ofHours(1));
+        exec(a.id(), "sh", "-c", "echo kept > /tmp/k");
+        Sandboxes later = new Sandboxes(new SandboxOptions(state, null, null));
+        Sandbox seen = later.status(a.id());
+        assertThat(seen.status()).isEqualTo(SandboxStatus.RUNNING);
+        assertThat(seen.initPid()).isEqualTo(a.initPid());
+        assertThat(seen.spec().ttl()).isEqualTo(Duration.ofHours(1));
+        assertThat(seen.spec().env()).isEqualTo(Map.of("A", "1"));
+        assertThat(later.list()).extracting(Sandbox::id).containsExactly(a.id());
+        assertThat(later.exec(a.id(), List.of("cat", "/tmp/k"), null, null, null).stdoutText()).isEqualTo("kept\n");
+        assertThat(Files.exists(state.resolve(a.id()).resolve("state.json"))).isTrue();
+    }
+
+    @Test
+    void reapRemovesExpiredAndFailedSandboxesAndTheirProcesses() throws Exception {
+        Sandbox expiring = started(Duration.ofSeconds(1));
+        Sandbox failing = started(null);
+        Sandbox keep = started(Duration.ofHours(1));
+        new ProcessBuilder("kill", "-9", Long.toString(failing.bwrapPid())).start().waitFor();
+        Thread.sleep(1100);
+        List<Sandbox> reaped = sandboxes.reap();
+        assertThat(reaped).extracting(Sandbox::id).containsExactlyInAnyOrder(expiring.id(), failing.id());
+        assertThat(sandboxes.list()).extracting(Sandbox::id).containsExactly(keep.id());
+        assertThat(state.resolve(expiring.id())).doesNotExist();
+        assertThat(state.resolve(failing.id())).doesNotExist();
+        for (Sandbox s : List.of(expiring, failing)) {
+            assertThat(alive(s.bwrapPid())).isFalse();
+            assertThat(alive(s.initPid())).isFalse();
+        }
+        assertThat(sandboxes.status(keep.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+    }
+
+    @Test
+    void rmLeavesNoStateAndNoProcesses() {
+        Sandbox a = started(null);
+        exec(a.id(), "sh", "-c", "sleep 300 & echo started");
+        sandboxes.rm(a.id());
+        assertThat(state.resolve(a.id())).doesNotExist();
+        assertThat(alive(a.bwrapPid())).isFalse();
+        assertThat(alive(a.initPid())).isFalse();
+        assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("")
+                .contains("sleep 300")).toList()).isEmpty();
+        assertThatThrownBy(() -> sandboxes.status(a.id())).isInstanceOf(DavitException.class);
+        Sandbox c = sandboxes.create(new CreateSpec(rootfs, null, null, false, null, null));
+        sandboxes.rm(c.id());
+        assertThat(sandboxes.list()).isEmpty();
+    }
+}
