@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
             ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class, UnpackCommand.class,
             InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class, RmCommand.class,
             GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class, EnvCommand.class,
-            RunCommand.class, DoctorCommand.class},
+            RunCommand.class, SandboxCommand.class, DoctorCommand.class},
         commandListHeading = "%nCommands:%n",
         footerHeading = "%n",
         footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"

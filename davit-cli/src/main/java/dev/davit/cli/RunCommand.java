@@ -102,7 +102,7 @@ final class RunCommand extends EnvCommand.Sub {
             }
             env.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
-        Target t = resolve(out);
+        Target t = resolve(this, out, name);
         RunSpec spec = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
                 .network(network).image(t.image()).build();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
@@ -132,16 +132,16 @@ final class RunCommand extends EnvCommand.Sub {
     }
 
     /** A catalog environment (installed if needed), else an image reference (pulled and unpacked if needed). */
-    private Target resolve(Output out) {
-        CatalogResolver.Resolved r = catalog(out);
+    static Target resolve(EnvCommand.Sub ctx, Output out, String name) {
+        CatalogResolver.Resolved r = ctx.catalog(out);
         Optional<Environment> found = r.catalog().find(name);
         if (found.isPresent()) {
-            return environment(out, r, found.get());
+            return environment(ctx, out, r, found.get());
         }
-        return image(out, name);
+        return image(ctx, out, name);
     }
 
-    private Target environment(Output out, CatalogResolver.Resolved r, Environment e) {
+    private static Target environment(EnvCommand.Sub ctx, Output out, CatalogResolver.Resolved r, Environment e) {
         if (e.kind() != Environment.Kind.CONTAINER) {
             throw new DavitException(Kind.USAGE, "environment " + e.name() + " is a "
                     + e.kind().name().toLowerCase(java.util.Locale.ROOT) + "; only container environments can run"
@@ -152,16 +152,16 @@ final class RunCommand extends EnvCommand.Sub {
                     + e.davitVersions() + ", this is davit " + Main.version());
         }
         out.notice("==> environment " + e.name() + " " + e.version());
-        Installer.InstallResult res = installer().install(r.catalog(), e);
+        Installer.InstallResult res = ctx.installer().install(r.catalog(), e);
         Path rootfs = res.path().resolve("rootfs");
         if (!Files.isDirectory(rootfs)) {
             throw new DavitException(Kind.STORE, "the install of " + e.name() + " has no rootfs/ directory; run"
                     + " 'davit env pull " + e.name() + "' to repair it");
         }
         ImageConfig image = ImageConfig.EMPTY;
-        String ref = registryReference(e);
-        if (ref != null && client().find(ref).isPresent()) {
-            image = ImageConfig.fromJson(config(ref).config());
+        String ref = ctx.registryReference(e);
+        if (ref != null && ctx.client().find(ref).isPresent()) {
+            image = ImageConfig.fromJson(config(ctx, ref).config());
         }
         return new Target(e.name(), res.sourceDigest(), rootfs, image);
     }
@@ -170,24 +170,24 @@ final class RunCommand extends EnvCommand.Sub {
     record Resolved(Descriptor manifest, JsonNode config) {
     }
 
-    private Target image(Output out, String reference) {
+    private static Target image(EnvCommand.Sub ctx, Output out, String reference) {
         Reference ref = Reference.parse(reference);
-        if (client().find(reference).isEmpty()) {
+        if (ctx.client().find(reference).isEmpty()) {
             out.notice("==> pulling " + ref);
             try (ProgressRenderer progress = out.progress()) {
-                client().pull(reference, PlatformSelector.host(), progress);
+                ctx.client().pull(reference, PlatformSelector.host(), progress);
             }
         }
-        Resolved m = config(reference);
+        Resolved m = config(ctx, reference);
         String key = m.manifest().digest().toString().replace(':', '-');
-        Path cache = home().resolve("rootfs");
+        Path cache = ctx.home().resolve("rootfs");
         Path dir = cache.resolve(key);
         if (!Files.isDirectory(dir)) {
             out.notice("==> unpacking " + ref + " into " + dir);
             Path partial = cache.resolve(".partial-" + UUID.randomUUID());
             try {
                 Files.createDirectories(cache);
-                client().unpack(reference, partial, PlatformSelector.host(), UnpackOptions.defaults());
+                ctx.client().unpack(reference, partial, PlatformSelector.host(), UnpackOptions.defaults());
                 try {
                     Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
                 } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
@@ -207,9 +207,9 @@ final class RunCommand extends EnvCommand.Sub {
     }
 
     /** The store entry's manifest for this host (an index is resolved) and its config. */
-    private Resolved config(String reference) {
-        var store = client().store();
-        StoreEntry entry = client().find(reference).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+    private static Resolved config(EnvCommand.Sub ctx, String reference) {
+        var store = ctx.client().store();
+        StoreEntry entry = ctx.client().find(reference).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 reference + " is not in the store"));
         Descriptor d = entry.descriptor();
         Manifest m = store.readManifest(d);

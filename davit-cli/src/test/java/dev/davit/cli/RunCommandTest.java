@@ -110,6 +110,58 @@ class RunCommandTest {
     }
 
     @Test
+    void sandboxCreateExecLsRmWithJson() throws IOException {
+        Cli cli = new Cli(home);
+        Cli.Result c = cli.run("--json", "sandbox", "create", image, "--ttl", "3600", "--env", "X=1");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        assertThat(id).matches("sbx-[0-9a-f]{12}");
+        assertThat(c.json().get("status").asText()).isEqualTo("running");
+        assertThat(c.json().get("environment").asText()).isEqualTo(image);
+        assertThat(c.json().get("ttl_seconds").asDouble()).isEqualTo(3600.0);
+        try {
+            Cli.Result w = cli.run("--json", "sandbox", "exec", id, "--env", "Y=2", "--", "sh", "-c",
+                    "echo $GREETING $X $Y $PWD > /tmp/f; echo e >&2; exit 4");
+            assertThat(w.rc()).as(w.toString()).isEqualTo(4);
+            assertThat(w.json().get("exit_code").asInt()).isEqualTo(4);
+            assertThat(w.json().get("stderr").asText()).isEqualTo("e\n");
+            Cli.Result r = cli.run("sandbox", "exec", id, "--", "cat", "/tmp/f");
+            assertThat(r.rc()).as(r.toString()).isZero();
+            assertThat(r.stdout()).isEqualTo("hello 1 2 /srv\n");
+            Cli.Result t = cli.run("--json", "sandbox", "exec", id, "--timeout", "0.5", "--", "sleep", "30");
+            assertThat(t.rc()).as(t.toString()).isEqualTo(124);
+            assertThat(t.json().get("timed_out").asBoolean()).isTrue();
+
+            Cli.Result ls = cli.run("--json", "sandbox", "ls");
+            assertThat(ls.rc()).as(ls.toString()).isZero();
+            assertThat(ls.json().get("sandboxes")).hasSize(1);
+            assertThat(ls.json().at("/sandboxes/0/id").asText()).isEqualTo(id);
+            assertThat(ls.json().at("/sandboxes/0/status").asText()).isEqualTo("running");
+            Cli.Result human = cli.run("sandbox", "ls");
+            assertThat(human.stdout()).contains(id, "running");
+
+            Cli.Result stop = cli.run("--json", "sandbox", "stop", id);
+            assertThat(stop.json().get("status").asText()).as(stop.toString()).isEqualTo("stopped");
+            Cli.Result st = cli.run("sandbox", "status", id);
+            assertThat(st.stdout()).isEqualTo(id + " stopped\n");
+            Cli.Result notRunning = cli.run("sandbox", "exec", id, "--", "true");
+            assertThat(notRunning.rc()).as(notRunning.toString()).isEqualTo(2);
+            Cli.Result start = cli.run("--json", "sandbox", "start", id);
+            assertThat(start.json().get("status").asText()).as(start.toString()).isEqualTo("running");
+            assertThat(cli.run("sandbox", "exec", id, "--", "cat", "/tmp/f").stdout()).isEqualTo("hello 1 2 /srv\n");
+        } finally {
+            Cli.Result rm = cli.run("--json", "sandbox", "rm", id);
+            assertThat(rm.rc()).as(rm.toString()).isZero();
+            assertThat(rm.json().get("removed").asBoolean()).isTrue();
+        }
+        assertThat(cli.run("--json", "sandbox", "ls").json().get("sandboxes")).isEmpty();
+        assertThat(dirs(home.resolve("sandboxes"))).isEmpty();
+        assertThat(cli.run("sandbox", "status", id).rc()).isEqualTo(3);
+        Cli.Result reap = cli.run("--json", "sandbox", "reap");
+        assertThat(reap.json().get("removed")).isEmpty();
+    }
+
+    @Test
     void aTimeoutExits124() {
         Cli cli = new Cli(home);
         Cli.Result r = cli.run("--json", "run", image, "--timeout", "0.5", "--", "sleep", "30");

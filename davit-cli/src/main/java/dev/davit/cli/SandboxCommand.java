@@ -1,0 +1,251 @@
+package dev.davit.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.client.DavitHome;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code davit sandbox create|start|exec|stop|rm|status|ls|reap}: long-lived sandboxes (container backend). */
+@Command(name = "sandbox", mixinStandardHelpOptions = true,
+        description = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls and reap.",
+        subcommands = {SandboxCommand.CreateCmd.class, SandboxCommand.StartCmd.class, SandboxCommand.ExecCmd.class,
+            SandboxCommand.StopCmd.class, SandboxCommand.RmCmd.class, SandboxCommand.StatusCmd.class,
+            SandboxCommand.LsCmd.class, SandboxCommand.ReapCmd.class})
+final class SandboxCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "give a subcommand: create, start, exec, stop, rm, status, ls or reap");
+    }
+
+    static Sandboxes sandboxes(Main main) {
+        return new Sandboxes(SandboxOptions.under(DavitHome.resolve(main.env())));
+    }
+
+    static Map<String, String> env(List<String> envs) {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String kv : envs) {
+            int eq = kv.indexOf('=');
+            if (eq <= 0) {
+                throw new DavitException(Kind.USAGE, "--env needs K=V, got '" + kv + "'");
+            }
+            env.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        return env;
+    }
+
+    static Duration seconds(Double s, String option) {
+        if (s == null) {
+            return null;
+        }
+        if (!(s > 0) || s > 1e9) {
+            throw new DavitException(Kind.USAGE, option + " must be a positive number of seconds");
+        }
+        return Duration.ofMillis(Math.max(1, Math.round(s * 1000)));
+    }
+
+    static void print(Output out, Sandbox s) {
+        out.result(s.toJson(), w -> w.println(s.id() + " " + s.status().label()));
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = {"Create a long-lived sandbox over an environment's root filesystem and start it.",
+                "ENV is resolved as by 'davit run'. The rootfs needs a sleep command. Prints the sandbox's id."})
+    static final class CreateCmd extends EnvCommand.Sub {
+        @Parameters(index = "0", paramLabel = "ENV", description = "A catalog environment or an image reference.")
+        String name;
+
+        @Option(names = "--ttl", paramLabel = "S", description = "'davit sandbox reap' removes it S seconds after"
+                + " creation (default: never).")
+        Double ttl;
+
+        @Option(names = "--network", description = "Share the host's network (default: none, only a private lo).")
+        boolean network;
+
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable for every exec"
+                + " (repeatable).")
+        List<String> envs = new ArrayList<>();
+
+        @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "The default working directory of"
+                + " execs (default: the image's WorkingDir, else /).")
+        String workdir;
+
+        @Option(names = "--no-start", description = "Only create it; start it later with 'davit sandbox start'.")
+        boolean noStart;
+
+        @Override
+        protected int run(Output out) {
+            Duration limit = seconds(ttl, "--ttl");
+            Map<String, String> env = env(envs);
+            RunCommand.Target t = RunCommand.resolve(this, out, name);
+            Sandboxes sandboxes = sandboxes(main);
+            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, network, t.image(), limit));
+            if (!noStart) {
+                try {
+                    s = sandboxes.start(s.id());
+                } catch (DavitException e) {
+                    sandboxes.rm(s.id());
+                    throw e;
+                }
+            }
+            out.notice("==> sandbox " + s.id() + " " + s.status().label() + " (" + t.environment() + ")");
+            Sandbox done = s;
+            ObjectNode doc = s.toJson();
+            doc.put("environment", t.environment());
+            doc.put("digest", t.digest());
+            out.result(doc, w -> w.println(done.id()));
+            return 0;
+        }
+    }
+
+    /** Base of the subcommands that take a sandbox id. */
+    abstract static class IdCmd extends DavitCommand {
+        @Parameters(index = "0", paramLabel = "ID", description = "The sandbox's id (see 'davit sandbox ls').")
+        String id;
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a created or stopped sandbox.")
+    static final class StartCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            print(out, sandboxes(main).start(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "exec", mixinStandardHelpOptions = true,
+            description = {"Run a command in a running sandbox.",
+                "Files written to /tmp stay for later execs of the same sandbox. Exits with the command's exit code"
+                    + " (124 when --timeout killed it; the sandbox keeps running)."})
+    static final class ExecCmd extends IdCmd {
+        @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*",
+                description = "The command and its arguments (after --).")
+        List<String> command = new ArrayList<>();
+
+        @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit 124).")
+        Double timeout;
+
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable), on top of"
+                + " the sandbox's.")
+        List<String> envs = new ArrayList<>();
+
+        @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "The working directory (default: the"
+                + " sandbox's).")
+        String workdir;
+
+        @Override
+        protected int run(Output out) {
+            Duration limit = seconds(timeout, "--timeout");
+            ExecResult r = sandboxes(main).exec(id, command, env(envs), workdir, limit);
+            if (r.timedOut()) {
+                out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
+            }
+            if (out.json()) {
+                ObjectNode doc = Json.object();
+                doc.put("sandbox_id", r.sandboxId());
+                doc.put("backend", r.backend());
+                doc.put("exit_code", r.exitCode());
+                doc.put("stdout", new String(r.stdout(), StandardCharsets.UTF_8));
+                doc.put("stderr", new String(r.stderr(), StandardCharsets.UTF_8));
+                doc.put("timed_out", r.timedOut());
+                doc.set("timings_ms", r.timings().toJson());
+                out.printJson(doc);
+            } else {
+                out.raw(r.stdout());
+                try {
+                    out.rawStderr().write(r.stderr());
+                    out.rawStderr().flush();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+            return r.exitCode();
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop a sandbox (kills all its"
+            + " processes; /tmp is kept).")
+    static final class StopCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            print(out, sandboxes(main).stop(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Stop a sandbox if needed and delete it.")
+    static final class RmCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            sandboxes(main).rm(id);
+            ObjectNode doc = Json.object();
+            doc.put("id", id);
+            doc.put("removed", true);
+            out.result(doc, w -> w.println(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Show a sandbox's status: created,"
+            + " running, stopped or failed.")
+    static final class StatusCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            print(out, sandboxes(main).status(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List the sandboxes.")
+    static final class LsCmd extends DavitCommand {
+        @Override
+        protected int run(Output out) {
+            List<Sandbox> all = sandboxes(main).list();
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("sandboxes");
+            all.forEach(s -> arr.add(s.toJson()));
+            out.result(doc, w -> {
+                w.printf("%-17s %-8s %-20s %-8s %s%n", "ID", "STATUS", "CREATED", "TTL", "ROOTFS");
+                for (Sandbox s : all) {
+                    w.printf("%-17s %-8s %-20s %-8s %s%n", s.id(), s.status().label(),
+                            s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                            s.spec().ttl() == null ? "-" : s.spec().ttl().toSeconds() + "s", s.spec().rootfs());
+                }
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "reap", mixinStandardHelpOptions = true, description = "Remove the sandboxes whose ttl has"
+            + " passed and the failed ones.")
+    static final class ReapCmd extends DavitCommand {
+        @Override
+        protected int run(Output out) {
+            List<Sandbox> removed = sandboxes(main).reap();
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("removed");
+            removed.forEach(s -> arr.add(s.id()));
+            out.result(doc, w -> removed.forEach(s -> w.println(s.id())));
+            return 0;
+        }
+    }
+}
