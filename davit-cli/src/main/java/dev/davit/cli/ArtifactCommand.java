@@ -3,13 +3,11 @@ package dev.davit.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PushResult;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,15 +19,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "artifact", mixinStandardHelpOptions = true,
         description = "Push or pull artifacts: arbitrary files as the layers of an OCI manifest with an artifactType.",
         subcommands = {ArtifactCommand.Push.class, ArtifactCommand.Pull.class})
-final class ArtifactCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "give a subcommand: push or pull");
-    }
-
+final class ArtifactCommand extends GroupCommand {
     /** {@code davit artifact push REF FILE[:TYPE]... --artifact-type TYPE}. */
     @Command(name = "push", mixinStandardHelpOptions = true,
             description = "Store FILEs as an artifact named REF and push it. A file may carry its media type as"
@@ -51,15 +41,7 @@ final class ArtifactCommand implements Runnable {
 
         @Override
         protected int run(Output out) {
-            Map<String, String> ann = new LinkedHashMap<>();
-            for (String a : annotations) {
-                int eq = a.indexOf('=');
-                if (eq <= 0) {
-                    throw new DavitException(Kind.USAGE, "--annotation takes KEY=VALUE, got '"
-                            + dev.davit.oci.Text.shorten(a, 60) + "'");
-                }
-                ann.put(a.substring(0, eq), a.substring(eq + 1));
-            }
+            Map<String, String> ann = CliArgs.keyValues(annotations, "--annotation takes KEY=VALUE");
             List<Artifacts.FileSpec> specs = files.stream().map(Artifacts.FileSpec::parse).toList();
             PushResult r;
             try (ProgressRenderer progress = out.progress()) {

@@ -31,16 +31,7 @@ import picocli.CommandLine.Parameters;
         description = "Environments: list, inspect, pull (install), prune and resolve names.",
         subcommands = {EnvCommand.ListCmd.class, EnvCommand.InspectCmd.class, EnvCommand.PullCmd.class,
             EnvCommand.PruneCmd.class, EnvCommand.ResolveCmd.class})
-final class EnvCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "give a subcommand: list, inspect, pull, prune or resolve");
-    }
-
+final class EnvCommand extends GroupCommand {
     /** Base of the env subcommands: catalog, installer and freshness built on the command's client. */
     abstract static class Sub extends DavitCommand {
         @picocli.CommandLine.Mixin

@@ -31,7 +31,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -87,21 +86,8 @@ final class RunCommand extends EnvCommand.Sub {
             throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
                     + String.join(", ", Sandboxes.BACKENDS));
         }
-        Duration limit = null;
-        if (timeout != null) {
-            if (!(timeout > 0) || timeout > 1e9) {
-                throw new DavitException(Kind.USAGE, "--timeout must be a positive number of seconds");
-            }
-            limit = Duration.ofMillis(Math.max(1, Math.round(timeout * 1000)));
-        }
-        Map<String, String> env = new LinkedHashMap<>();
-        for (String kv : envs) {
-            int eq = kv.indexOf('=');
-            if (eq <= 0) {
-                throw new DavitException(Kind.USAGE, "--env needs K=V, got '" + kv + "'");
-            }
-            env.put(kv.substring(0, eq), kv.substring(eq + 1));
-        }
+        Duration limit = CliArgs.seconds(timeout, "--timeout");
+        Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
         Target t = resolve(this, out, name);
         RunSpec spec = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
                 .network(network).image(t.image()).build();

@@ -3,7 +3,6 @@ package dev.davit.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.CreateSpec;
@@ -14,7 +13,6 @@ import dev.davit.sandbox.Sandboxes;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
@@ -27,40 +25,9 @@ import picocli.CommandLine.Parameters;
         subcommands = {SandboxCommand.CreateCmd.class, SandboxCommand.StartCmd.class, SandboxCommand.ExecCmd.class,
             SandboxCommand.StopCmd.class, SandboxCommand.RmCmd.class, SandboxCommand.StatusCmd.class,
             SandboxCommand.LsCmd.class, SandboxCommand.ReapCmd.class})
-final class SandboxCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "give a subcommand: create, start, exec, stop, rm, status, ls or reap");
-    }
-
+final class SandboxCommand extends GroupCommand {
     static Sandboxes sandboxes(Main main) {
         return new Sandboxes(SandboxOptions.under(DavitHome.resolve(main.env())));
-    }
-
-    static Map<String, String> env(List<String> envs) {
-        Map<String, String> env = new LinkedHashMap<>();
-        for (String kv : envs) {
-            int eq = kv.indexOf('=');
-            if (eq <= 0) {
-                throw new DavitException(Kind.USAGE, "--env needs K=V, got '" + kv + "'");
-            }
-            env.put(kv.substring(0, eq), kv.substring(eq + 1));
-        }
-        return env;
-    }
-
-    static Duration seconds(Double s, String option) {
-        if (s == null) {
-            return null;
-        }
-        if (!(s > 0) || s > 1e9) {
-            throw new DavitException(Kind.USAGE, option + " must be a positive number of seconds");
-        }
-        return Duration.ofMillis(Math.max(1, Math.round(s * 1000)));
     }
 
     static void print(Output out, Sandbox s) {
@@ -94,8 +61,8 @@ final class SandboxCommand implements Runnable {
 
         @Override
         protected int run(Output out) {
-            Duration limit = seconds(ttl, "--ttl");
-            Map<String, String> env = env(envs);
+            Duration limit = CliArgs.seconds(ttl, "--ttl");
+            Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Sandboxes sandboxes = sandboxes(main);
             Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, network, t.image(), limit));
@@ -154,8 +121,9 @@ final class SandboxCommand implements Runnable {
 
         @Override
         protected int run(Output out) {
-            Duration limit = seconds(timeout, "--timeout");
-            ExecResult r = sandboxes(main).exec(id, command, env(envs), workdir, limit);
+            Duration limit = CliArgs.seconds(timeout, "--timeout");
+            Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
+            ExecResult r = sandboxes(main).exec(id, command, env, workdir, limit);
             if (r.timedOut()) {
                 out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
             }

@@ -147,4 +147,30 @@ class UsageTest {
         assertThat(j.json().at("/error/kind").asText()).isEqualTo("usage");
         assertThat(j.json().at("/error/exit_code").asInt()).isEqualTo(2);
     }
+
+    @Test
+    void groupCommandsAloneNameTheirSubcommands() {
+        Cli.Result a = cli().run("artifact");
+        assertThat(a.rc()).isEqualTo(2);
+        assertOneErrorLine(a, "give a subcommand: push or pull");
+        Cli.Result e = cli().run("env");
+        assertThat(e.rc()).isEqualTo(2);
+        assertOneErrorLine(e, "give a subcommand: list, inspect, pull, prune or resolve");
+        Cli.Result s = cli().run("sandbox");
+        assertOneErrorLine(s, "give a subcommand: create, start, exec, stop, rm, status, ls or reap");
+    }
+
+    @Test
+    void malformedKeyValuesAndSecondsAreUsageErrors() {
+        Cli.Result env = cli().run("run", "alpine", "-e", "NOEQUALS", "--", "true");
+        assertThat(env.rc()).isEqualTo(2);
+        assertOneErrorLine(env, "--env needs K=V, got 'NOEQUALS'");
+        Cli.Result t = cli().run("run", "alpine", "--timeout", "-1", "--", "true");
+        assertThat(t.rc()).isEqualTo(2);
+        assertOneErrorLine(t, "--timeout must be a positive number of seconds");
+        Cli.Result ann = cli().run("artifact", "push", "example.com/a:1", "f", "--artifact-type", "a/b",
+                "--annotation", "bad");
+        assertThat(ann.rc()).isEqualTo(2);
+        assertOneErrorLine(ann, "--annotation takes KEY=VALUE, got 'bad'");
+    }
 }
