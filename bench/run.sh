@@ -14,21 +14,10 @@ export JAVA_HOME="$DAVIT_JAVA_HOME"
 [ -f "$root/davit-cli/target/davit.jar" ] || (cd "$root" && mvn -q -B -ntp -DskipTests package -pl davit-cli -am)
 work="${BENCH_WORK:-$root/bench/work}"
 mkdir -p "$work"
-reg_pid=""
-cleanup() { [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null || true; }
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-rm -rf "$work/registry"
-cat > "$work/registry.yml" <<YML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage:
-  filesystem: {rootdirectory: $work/registry}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+. "$root/scripts/registry.sh"
+trap davit_stop_registries EXIT
+davit_start_registry "$work/registry"
+port=$REGISTRY_PORT
 
 [ -d "$work/img300" ] || python3 "$root/bench/make-image.py" "$work/img300" big 6 300 1 >&2
 [ -d "$work/img1g" ] || python3 "$root/bench/make-image.py" "$work/img1g" huge 8 1024 2 >&2

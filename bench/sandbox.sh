@@ -11,18 +11,10 @@ work="${BENCH_WORK:-$root/bench/work}/sandbox"
 rm -rf "$work"; mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/tmp"
 cp "$(command -v busybox)" "$work/rootfs/bin/busybox"
 for a in sh true echo; do ln -sf busybox "$work/rootfs/bin/$a"; done
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/registry.yml" <<YML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage:
-  filesystem: {rootdirectory: $work/registry}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/registry.yml" >/dev/null 2>&1 &
-reg=$!
-trap 'kill $reg 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+. "$root/scripts/registry.sh"
+trap davit_stop_registries EXIT
+davit_start_registry "$work/registry"
+port=$REGISTRY_PORT
 export DAVIT_HOME="$work/home"
 ref="127.0.0.1:$port/bench/busybox:1"
 "$root/davit" build -q "$work/rootfs" "$ref" --push >/dev/null

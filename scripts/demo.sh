@@ -6,22 +6,12 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/install-deps.sh"
 work="$(mktemp -d /tmp/davit-demo.XXXXXX)"
-reg_pid=""
-cleanup() { [ -n "$reg_pid" ] && kill "$reg_pid" 2>/dev/null; rm -rf "$work"; }
+. "$root/scripts/registry.sh"
+cleanup() { davit_stop_registries; rm -rf "$work"; }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/registry.yml" <<YML
-version: 0.1
-log: {level: error}
-storage:
-  filesystem: {rootdirectory: $work/registry}
-  delete: {enabled: true}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-reg_pid=$!
-for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
+davit_start_registry "$work/registry"
+port=$REGISTRY_PORT
 echo "== registry on 127.0.0.1:$port"
 
 echo "== building a two-layer image with umoci and pushing it with skopeo"
