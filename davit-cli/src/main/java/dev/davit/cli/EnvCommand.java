@@ -132,8 +132,9 @@ final class EnvCommand extends GroupCommand {
                 o.put("description", s.environment().description());
                 o.put("platform", s.environment().platform());
                 o.put("compatible", DavitVersions.accepts(s.environment().davitVersions(), Main.version()));
-                if (fc != null && registryReference(s.environment()) != null) {
-                    o.set("freshness", freshnessJson(fc.check(registryReference(s.environment()), s.sourceDigest())));
+                String ref = fc == null ? null : registryReference(s.environment());
+                if (ref != null) {
+                    o.set("freshness", freshnessJson(fc.check(ref, s.sourceDigest())));
                 }
                 arr.add(o);
             }

@@ -2,7 +2,6 @@ package dev.davit.oci.registry;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Text;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.Manifest;
@@ -325,11 +324,6 @@ public final class RegistryClient implements AutoCloseable {
         } catch (NumberFormatException e) {
             return -1;
         }
-    }
-
-    /** A short printable form of untrusted text, for messages. */
-    static String shown(String s) {
-        return Text.shorten(s, 80);
     }
 
     @Override
