@@ -52,6 +52,11 @@ public record Environment(String name, String version, Kind kind, String descrip
     public record Source(String profile, String reference, String digest, String archive) {
     }
 
+    /** The artifacts of a kind when a catalog names none: {@code rootfs}, or {@code vmlinux} and {@code rootfs.ext4}. */
+    public static List<String> defaultArtifacts(Kind kind) {
+        return kind == Kind.CONTAINER ? List.of("rootfs") : List.of("vmlinux", "rootfs.ext4");
+    }
+
     /** The install directory name: {@code <name with ':' -> '_'>-<version>}. */
     public String installDirName() {
         return name.replace(':', '_') + "-" + version;

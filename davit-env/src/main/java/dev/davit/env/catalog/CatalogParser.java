@@ -33,9 +33,9 @@ public final class CatalogParser {
     /** Largest catalog accepted, in bytes. */
     public static final int MAX_SIZE = 4 << 20;
     /** Default artifacts of a container environment. */
-    public static final List<String> CONTAINER_ARTIFACTS = List.of("rootfs");
+    public static final List<String> CONTAINER_ARTIFACTS = Environment.defaultArtifacts(Environment.Kind.CONTAINER);
     /** Default artifacts of a microVM environment. */
-    public static final List<String> MICROVM_ARTIFACTS = List.of("vmlinux", "rootfs.ext4");
+    public static final List<String> MICROVM_ARTIFACTS = Environment.defaultArtifacts(Environment.Kind.MICROVM);
 
     private static final YAMLMapper YAML = new YAMLMapper();
     private static final Set<String> TOP_FIELDS = Set.of("schemaVersion", "version", "environments");

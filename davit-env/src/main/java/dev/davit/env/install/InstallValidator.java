@@ -29,12 +29,10 @@ public final class InstallValidator {
 
     /** The artifacts an environment's installs hold: its list, or the defaults for its kind. */
     public static List<String> artifactsOf(Environment e) {
-        if (!e.artifacts().isEmpty()) {
-            // catalogs name a container's unpacked tree "rootfs"; in an install it is the directory "rootfs/"
-            return e.artifacts().stream()
-                    .map(a -> e.kind() == Environment.Kind.CONTAINER && a.equals("rootfs") ? "rootfs/" : a).toList();
-        }
-        return e.kind() == Environment.Kind.CONTAINER ? List.of("rootfs/") : List.of("vmlinux", "rootfs.ext4");
+        List<String> names = e.artifacts().isEmpty() ? Environment.defaultArtifacts(e.kind()) : e.artifacts();
+        // catalogs name a container's unpacked tree "rootfs"; in an install it is the directory "rootfs/"
+        return names.stream()
+                .map(a -> e.kind() == Environment.Kind.CONTAINER && a.equals("rootfs") ? "rootfs/" : a).toList();
     }
 
     public InstallStatus check(Environment e, Path dir) {
