@@ -58,9 +58,22 @@ final class RunCommand extends EnvCommand.Sub {
             + " default: the image's Entrypoint and Cmd.")
     List<String> command = new ArrayList<>();
 
-    @Option(names = "--backend", paramLabel = "BACKEND", defaultValue = "container",
-            description = "The sandbox backend: container (bubblewrap; the only one so far).")
+    @Option(names = "--backend", paramLabel = "BACKEND",
+            description = "The sandbox backend: container or vm (default: the environment's kind; container for"
+                    + " images).")
     String backend;
+
+    @Option(names = "--runtime", paramLabel = "RUNTIME", description = "The container backend's runtime: bwrap,"
+            + " crun or runc (default: the first installed, in that order).")
+    String runtime;
+
+    @Option(names = "--vcpus", paramLabel = "N", defaultValue = "1", description = "vCPUs of a microVM (vm"
+            + " backend).")
+    int vcpus;
+
+    @Option(names = "--memory", paramLabel = "MiB", defaultValue = "512", description = "Memory of a microVM in MiB"
+            + " (vm backend).")
+    int memory;
 
     @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit code 124).")
     Double timeout;
@@ -82,7 +95,7 @@ final class RunCommand extends EnvCommand.Sub {
 
     @Override
     protected int run(Output out) {
-        if (!Sandboxes.BACKENDS.contains(backend)) {
+        if (backend != null && !Sandboxes.BACKENDS.contains(backend)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
                     + String.join(", ", Sandboxes.BACKENDS));
         }
@@ -90,9 +103,10 @@ final class RunCommand extends EnvCommand.Sub {
         Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
         Target t = resolve(this, out, name);
         RunSpec spec = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
-                .network(network).image(t.image()).build();
+                .network(network).image(t.image()).backend(backend).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
+                .build();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
-        out.notice("==> running in a " + backend + " sandbox" + (network ? " (with network)" : "") + ": "
+        out.notice("==> running in a " + (backend == null ? "container" : backend) + " sandbox" + (network ? " (with network)" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         ExecResult r = out.json() ? sandboxes.run(spec) : sandboxes.run(spec, out.rawStdout(), out.rawStderr());
         if (r.timedOut()) {
@@ -106,6 +120,7 @@ final class RunCommand extends EnvCommand.Sub {
             doc.put("environment", t.environment());
             doc.put("digest", t.digest());
             doc.put("backend", r.backend());
+            doc.put("runtime", r.runtime());
             doc.put("sandbox_id", r.sandboxId());
             doc.put("exit_code", r.exitCode());
             doc.put("stdout", new String(r.stdout(), StandardCharsets.UTF_8));

@@ -23,21 +23,28 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The {@code container} backend: one bubblewrap process per run.
+ * The {@code container} backend's bubblewrap runtime: one bubblewrap process per run, over the sandbox's own
+ * writable overlay of the shared root filesystem (see {@link Overlay}).
  *
  * <pre>
+ * [unshare ... sh -c 'mount -t overlay ... MERGED; exec "$@"' ...]
  * bwrap --unshare-all [--share-net] --die-with-parent --new-session --hostname ID
- *       --ro-bind ROOTFS / --proc /proc --dev /dev --tmpfs /tmp --tmpfs /run --tmpfs /var/tmp
+ *       --bind MERGED / --proc /proc --dev /dev --tmpfs /tmp --tmpfs /run --tmpfs /var/tmp
  *       [--unshare-user --uid U --gid G] --clearenv --setenv K V ... --chdir WORKDIR -- ARGV
  * </pre>
  *
  * The mounts on /proc, /dev, /tmp, /run and /var/tmp are made only where that directory exists in the root
- * filesystem (the root is read-only, so bwrap cannot create mount points). The root filesystem is shared by all
- * sandboxes and never written; the tmpfs directories are the only writable places and vanish with the sandbox.
- * bubblewrap 0.8 has no overlay support, so a writable copy-on-write root is left for a later step.
+ * filesystem. The root filesystem is shared by all sandboxes and never written: writes go to the sandbox's upper
+ * layer in its state directory, deleted with it. Where the overlay cannot be mounted (bubblewrap 0.8 has no overlay
+ * of its own), the root is bound read-only ({@code --ro-bind ROOTFS /}) and the tmpfs directories are the only
+ * writable places.
  */
-final class BwrapBackend {
+final class BwrapBackend implements Backend {
     static final String NAME = "container";
+    static final String RUNTIME = "bwrap";
+
+    /** Set when an overlay mount failed on this host: later runs of this instance use the read-only root. */
+    private volatile boolean overlayBroken;
 
     /** Mount points made only when the directory exists in the root filesystem, in mount order. */
     private static final List<String> PROC = List.of("proc");
@@ -51,7 +58,18 @@ final class BwrapBackend {
         this.options = options;
     }
 
-    ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String runtime() {
+        return RUNTIME;
+    }
+
+    @Override
+    public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
         Path bwrap = options.bwrapOrNull();
         if (bwrap == null) {
@@ -76,61 +94,93 @@ final class BwrapBackend {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
         }
         try {
-            List<String> cmd = arguments(bwrap, rootfs, id, spec, argv);
-            long t1 = System.nanoTime();
-            ProcessBuilder pb = new ProcessBuilder(cmd);
-            pb.environment().clear();
-            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-            pb.directory(state.toFile());
-            Process p;
-            try {
-                p = pb.start();
-            } catch (IOException e) {
-                throw new DavitException(Kind.INTERNAL, "cannot start " + bwrap + ": " + e.getMessage());
-            }
-            long t2 = System.nanoTime();
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            ByteArrayOutputStream err = new ByteArrayOutputStream();
-            Thread po = pump(p.getInputStream(), out, stdoutTee, id + "-stdout");
-            Thread pe = pump(p.getErrorStream(), err, stderrTee, id + "-stderr");
-            boolean timedOut = false;
-            int rc;
-            try {
-                if (spec.timeout() == null) {
-                    p.waitFor();
-                } else if (!p.waitFor(spec.timeout().toNanos(), TimeUnit.NANOSECONDS)) {
-                    timedOut = true;
-                    killTree(p);
+            Overlay.Dirs dirs = Overlay.Dirs.under(state);
+            Path unshare = options.which("unshare");
+            boolean overlay = !overlayBroken && unshare != null && Overlay.usable(rootfs, dirs);
+            Raw raw;
+            if (overlay) {
+                dirs.create();
+                List<String> cmd = Overlay.wrap(unshare, rootfs, dirs,
+                        arguments(bwrap, rootfs, dirs.merged(), id, spec, argv));
+                raw = execute(cmd, Overlay.environment(), state, spec, id, stdoutTee, stderrTee);
+                String failure = dirs.failure();
+                if (failure != null) {
+                    // this host cannot mount overlays (e.g. the rootfs is on a filesystem overlayfs refuses):
+                    // run on the read-only root instead, and do not try again in this process
+                    overlayBroken = true;
+                    overlay = false;
                 }
-                rc = p.waitFor();
-            } catch (InterruptedException e) {
-                killTree(p);
-                Thread.currentThread().interrupt();
-                throw new DavitException(Kind.INTERNAL, "interrupted while sandbox " + id + " ran");
-            }
-            long t3 = System.nanoTime();
-            // Read the pipes to their end first: Process.destroy closes our ends of the pipes even after the
-            // process exited, which would drop output not read yet (e.g. bwrap's one-line execvp error).
-            killDescendants(p); // nothing may outlive the run: reap anything that escaped (there should be nothing)
-            join(po, p);
-            join(pe, p);
-            byte[] stderr = err.toByteArray();
-            if (timedOut) {
-                rc = ExecResult.TIMEOUT_EXIT_CODE;
             } else {
-                rc = interpret(rc, stderr, spec);
+                raw = null;
             }
+            if (!overlay) {
+                raw = execute(arguments(bwrap, rootfs, null, id, spec, argv), java.util.Map.of(), state, spec, id,
+                        stdoutTee, stderrTee);
+            }
+            int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE : interpret(raw.rc(), raw.stderr(), spec);
             deleteTree(state);
             long t4 = System.nanoTime();
-            return new ExecResult(id, NAME, rc, out.toByteArray(), stderr, timedOut,
-                    new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)));
+            return new ExecResult(id, NAME, RUNTIME, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
+                    new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
+                            ms(t4 - raw.t3())));
         } finally {
             deleteTree(state);
         }
     }
 
-    /** The bwrap command line. */
-    List<String> arguments(Path bwrap, Path rootfs, String id, RunSpec spec, List<String> argv) {
+    /** What one process run gave: exit code, output, whether the timeout killed it, and its phase times. */
+    record Raw(int rc, byte[] stdout, byte[] stderr, boolean timedOut, long t1, long t2, long t3) {
+    }
+
+    /** Starts {@code cmd} with only {@code env}, pumps its output, waits (up to the timeout) and reaps it. */
+    static Raw execute(List<String> cmd, java.util.Map<String, String> env, Path dir, RunSpec spec, String id,
+                       OutputStream stdoutTee, OutputStream stderrTee) {
+        long t1 = System.nanoTime();
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.directory(dir.toFile());
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
+        }
+        long t2 = System.nanoTime();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Thread po = pump(p.getInputStream(), out, stdoutTee, id + "-stdout");
+        Thread pe = pump(p.getErrorStream(), err, stderrTee, id + "-stderr");
+        boolean timedOut = false;
+        int rc;
+        try {
+            if (spec.timeout() == null) {
+                p.waitFor();
+            } else if (!p.waitFor(spec.timeout().toNanos(), TimeUnit.NANOSECONDS)) {
+                timedOut = true;
+                killTree(p);
+            }
+            rc = p.waitFor();
+        } catch (InterruptedException e) {
+            killTree(p);
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted while sandbox " + id + " ran");
+        }
+        long t3 = System.nanoTime();
+        // Read the pipes to their end first: Process.destroy closes our ends of the pipes even after the
+        // process exited, which would drop output not read yet (e.g. bwrap's one-line execvp error).
+        killDescendants(p); // nothing may outlive the run: reap anything that escaped (there should be nothing)
+        join(po, p);
+        join(pe, p);
+        return new Raw(rc, out.toByteArray(), err.toByteArray(), timedOut, t1, t2, t3);
+    }
+
+    /**
+     * The bwrap command line: the root is {@code merged} (the sandbox's writable overlay) when given, else the
+     * read-only {@code rootfs}.
+     */
+    List<String> arguments(Path bwrap, Path rootfs, Path merged, String id, RunSpec spec, List<String> argv) {
         List<String> a = new ArrayList<>();
         a.add(bwrap.toString());
         a.add("--unshare-all");
@@ -138,7 +188,11 @@ final class BwrapBackend {
             a.add("--share-net");
         }
         a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
-        a.addAll(List.of("--ro-bind", rootfs.toString(), "/"));
+        if (merged != null) {
+            a.addAll(List.of("--bind", merged.toString(), "/"));
+        } else {
+            a.addAll(List.of("--ro-bind", rootfs.toString(), "/"));
+        }
         for (String d : PROC) {
             if (isDir(rootfs, d)) {
                 a.addAll(List.of("--proc", "/" + d));

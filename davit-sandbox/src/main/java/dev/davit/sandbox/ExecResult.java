@@ -7,7 +7,8 @@ import dev.davit.oci.Json;
  * What one {@link Sandboxes#run} did.
  *
  * @param sandboxId the sandbox's id (also the name of its state directory while it runs)
- * @param backend   the backend that ran it ({@code container})
+ * @param backend   the backend that ran it ({@code container} or {@code vm})
+ * @param runtime   what ran it: {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
  * @param exitCode  the command's exit code; 124 when it timed out, 127 when the command was not found, 126 when
  *                  it could not be executed, 128+N when killed by signal N
  * @param stdout    everything the command wrote to stdout
@@ -15,7 +16,7 @@ import dev.davit.oci.Json;
  * @param timedOut  whether the timeout killed it
  * @param timings   how long each phase took
  */
-public record ExecResult(String sandboxId, String backend, int exitCode, byte[] stdout, byte[] stderr,
+public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
                          boolean timedOut, Timings timings) {
     /** The exit code of a command killed by the timeout, as timeout(1) reports it. */
     public static final int TIMEOUT_EXIT_CODE = 124;

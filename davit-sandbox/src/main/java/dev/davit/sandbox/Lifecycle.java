@@ -92,11 +92,44 @@ final class Lifecycle {
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create " + dir.resolve("tmp") + ": " + e.getMessage());
         }
-        List<String> cmd = new ArrayList<>(List.of(setsid.toString(), bwrap.toString(), "--unshare-all"));
+        Overlay.Dirs dirs = Overlay.Dirs.under(dir);
+        Path unshare = options.which("unshare");
+        ProcessHandle[] started = null;
+        if (unshare != null && Overlay.usable(rootfs, dirs)) {
+            dirs.create();
+            List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
+            cmd.addAll(Overlay.wrap(unshare, rootfs, dirs, bwrapArguments(bwrap, s, rootfs, dirs.merged(), dir,
+                    sleep)));
+            started = launch(id, cmd, Overlay.environment(), dir, log, sleep, false);
+            if (started == null && dirs.failure() == null) {
+                throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start: " + readLog(log));
+            }
+        }
+        if (started == null) { // no overlay here: a read-only root with a persistent /tmp
+            started = launch(id, new ArrayList<>(concat(List.of(setsid.toString()), bwrapArguments(bwrap, s, rootfs,
+                    null, dir, sleep))), Map.of(), dir, log, sleep, true);
+        }
+        ProcessHandle bw = started[0];
+        ProcessHandle init = started[1];
+        Sandbox running = new Sandbox(id, SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), bw.pid(),
+                startTime(bw.pid()), init.pid(), startTime(init.pid()));
+        save(running);
+        return running;
+    }
+
+    /** bwrap's arguments for a sandbox's keeper: the root is {@code merged} (its overlay) or read-only rootfs. */
+    private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, Path merged, Path dir,
+                                               String sleep) {
+        List<String> cmd = new ArrayList<>(List.of(bwrap.toString(), "--unshare-all"));
         if (s.spec().network()) {
             cmd.add("--share-net");
         }
-        cmd.addAll(List.of("--hostname", id, "--ro-bind", rootfs.toString(), "/"));
+        cmd.addAll(List.of("--hostname", s.id()));
+        if (merged != null) {
+            cmd.addAll(List.of("--bind", merged.toString(), "/"));
+        } else {
+            cmd.addAll(List.of("--ro-bind", rootfs.toString(), "/"));
+        }
         if (isDir(rootfs, "proc")) {
             cmd.addAll(List.of("--proc", "/proc"));
         }
@@ -113,8 +146,19 @@ final class Lifecycle {
         }
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
                 "2147483647"));
+        return cmd;
+    }
+
+    /**
+     * Starts the detached keeper and waits until it runs: bwrap's child (the sandbox's pid 1) has a child that
+     * exec'd {@code sleep}, so the mounts are done. Returns {bwrap, pid 1}, or null when it exited first and
+     * {@code mustStart} is false (the caller falls back); throws when it did not start otherwise.
+     */
+    private static ProcessHandle[] launch(String id, List<String> cmd, Map<String, String> env, Path dir, Path log,
+                                          String sleep, boolean mustStart) {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
+        pb.environment().putAll(env);
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
         pb.redirectErrorStream(true);
@@ -123,29 +167,28 @@ final class Lifecycle {
         try {
             p = pb.start();
         } catch (IOException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot start " + bwrap + ": " + e.getMessage());
+            throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
         }
-        // Ready when bwrap's child (the sandbox's pid 1) has a child that exec'd the keeper: the mounts are done.
         long deadline = System.nanoTime() + START_WAIT.toNanos();
-        ProcessHandle init = null;
         while (System.nanoTime() < deadline && p.isAlive()) {
-            init = p.children().findFirst().orElse(null);
+            ProcessHandle init = p.children().findFirst().orElse(null);
             if (init != null && init.children().anyMatch(k -> argv0(k.pid()).equals(sleep))) {
-                break;
+                return new ProcessHandle[] {p.toHandle(), init};
             }
-            init = null;
             sleep(20);
         }
-        if (init == null) {
-            BwrapBackend.killTree(p);
-            String why = readLog(log);
-            throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start"
-                    + (why.isEmpty() ? "" : ": " + why));
+        BwrapBackend.killTree(p);
+        if (!mustStart) {
+            return null;
         }
-        Sandbox running = new Sandbox(id, SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), p.pid(),
-                startTime(p.pid()), init.pid(), startTime(init.pid()));
-        save(running);
-        return running;
+        String why = readLog(log);
+        throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start" + (why.isEmpty() ? "" : ": " + why));
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
     }
 
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout) {
@@ -228,7 +271,7 @@ final class Lifecycle {
             rc = ExecResult.TIMEOUT_EXIT_CODE;
         }
         long t4 = System.nanoTime();
-        return new ExecResult(id, BwrapBackend.NAME, rc, out.toByteArray(), err.toByteArray(), timedOut,
+        return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.toByteArray(), err.toByteArray(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)));
     }
 

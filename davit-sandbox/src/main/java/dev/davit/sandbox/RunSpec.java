@@ -21,9 +21,20 @@ import java.util.Objects;
  * @param timeout how long the command may run; null means no limit
  * @param network whether the sandbox shares the host's network (default: no network at all, only its own lo)
  * @param image   the image's run defaults
+ * @param backend {@code container}, {@code vm}, or null to choose automatically (see {@link Sandboxes#run})
+ * @param runtime for the container backend: {@code bwrap}, {@code crun} or {@code runc}; null chooses the first
+ *                that works here. Ignored by the vm backend
+ * @param vcpus   virtual CPUs of a microVM (vm backend only), at least 1
+ * @param memoryMiB memory of a microVM in MiB (vm backend only), at least 64
  */
 public record RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
-                      boolean network, ImageConfig image) {
+                      boolean network, ImageConfig image, String backend, String runtime, int vcpus,
+                      int memoryMiB) {
+    /** The vCPUs of a microVM when none are asked for. */
+    public static final int DEFAULT_VCPUS = 1;
+    /** The memory of a microVM when none is asked for. */
+    public static final int DEFAULT_MEMORY_MIB = 512;
+
     /** PATH when neither the image nor the caller sets one. */
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -43,6 +54,18 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         if (workdir != null && !workdir.startsWith("/")) {
             throw new DavitException(Kind.USAGE, "the working directory must be absolute: " + workdir);
         }
+        if (vcpus < 1 || vcpus > 64) {
+            throw new DavitException(Kind.USAGE, "--vcpus must be between 1 and 64, not " + vcpus);
+        }
+        if (memoryMiB < 64 || memoryMiB > 1 << 20) {
+            throw new DavitException(Kind.USAGE, "--memory must be at least 64 MiB, not " + memoryMiB);
+        }
+    }
+
+    /** A container run with the default runtime choice and resources. */
+    public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
+                   boolean network, ImageConfig image) {
+        this(rootfs, command, env, workdir, timeout, network, image, null, null, DEFAULT_VCPUS, DEFAULT_MEMORY_MIB);
     }
 
     public static Builder builder(Path rootfs) {
@@ -81,7 +104,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         return image.workingDir() != null && image.workingDir().startsWith("/") ? image.workingDir() : "/";
     }
 
-    /** Builder with the defaults: no command override, no env, no timeout, no network. */
+    /** Builder with the defaults: no command override, no env, no timeout, no network, automatic backend. */
     public static final class Builder {
         private final Path rootfs;
         private List<String> command = List.of();
@@ -90,6 +113,10 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         private Duration timeout;
         private boolean network;
         private ImageConfig image = ImageConfig.EMPTY;
+        private String backend;
+        private String runtime;
+        private int vcpus = DEFAULT_VCPUS;
+        private int memoryMiB = DEFAULT_MEMORY_MIB;
 
         private Builder(Path rootfs) {
             this.rootfs = rootfs;
@@ -134,8 +161,29 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
             return this;
         }
 
+        public Builder backend(String v) {
+            backend = v;
+            return this;
+        }
+
+        public Builder runtime(String v) {
+            runtime = v;
+            return this;
+        }
+
+        public Builder vcpus(int v) {
+            vcpus = v;
+            return this;
+        }
+
+        public Builder memoryMiB(int v) {
+            memoryMiB = v;
+            return this;
+        }
+
         public RunSpec build() {
-            return new RunSpec(rootfs, command, env, workdir, timeout, network, image);
+            return new RunSpec(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus,
+                    memoryMiB);
         }
     }
 }

@@ -1,24 +1,29 @@
 package dev.davit.sandbox;
 
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
 import java.io.OutputStream;
 import java.util.List;
 import java.util.Objects;
 
 /**
- * Runs one-shot commands in sandboxes. Today there is one backend, {@code container}: bubblewrap over a
- * read-only root filesystem (see {@link BwrapBackend} and docs/SANDBOX.md). Thread-safe; each run is independent.
+ * Runs commands in sandboxes: the {@code container} backend (bubblewrap, crun or runc over the sandbox's own
+ * overlay of a shared root filesystem) and the {@code vm} backend (a QEMU microVM). See docs/SANDBOX.md.
+ * Thread-safe; each run is independent.
  */
 public final class Sandboxes {
     /** The backend names {@link #run} accepts. */
     public static final List<String> BACKENDS = List.of(BwrapBackend.NAME);
+    /** The runtimes of the container backend, in the order an automatic choice tries them. */
+    public static final List<String> CONTAINER_RUNTIMES = List.of(BwrapBackend.RUNTIME);
 
     private final SandboxOptions options;
-    private final BwrapBackend container;
+    private final List<Backend> runtimes;
     private final Lifecycle lifecycle;
 
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
-        this.container = new BwrapBackend(options);
+        this.runtimes = List.of(new BwrapBackend(options));
         this.lifecycle = new Lifecycle(options);
     }
 
@@ -28,7 +33,7 @@ public final class Sandboxes {
 
     /** Runs {@code spec} to completion (or its timeout) and returns its output, exit code and timings. */
     public ExecResult run(RunSpec spec) {
-        return container.run(spec, null, null);
+        return run(spec, null, null);
     }
 
     /**
@@ -36,7 +41,29 @@ public final class Sandboxes {
      * {@code stderrTee} (either may be null) as they arrive.
      */
     public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
-        return container.run(spec, stdoutTee, stderrTee);
+        return backend(spec).run(spec, stdoutTee, stderrTee);
+    }
+
+    /**
+     * The backend that runs {@code spec}: its {@code backend} (default {@code container}) and, for containers, its
+     * {@code runtime}, or else the first of {@link #CONTAINER_RUNTIMES} whose binary is installed.
+     */
+    Backend backend(RunSpec spec) {
+        String name = spec.backend() == null ? BwrapBackend.NAME : spec.backend();
+        if (!BACKENDS.contains(name)) {
+            throw new DavitException(Kind.USAGE, "unknown backend '" + name + "'; available: "
+                    + String.join(", ", BACKENDS));
+        }
+        List<Backend> candidates = runtimes.stream().filter(b -> b.name().equals(name)).toList();
+        if (spec.runtime() != null) {
+            return candidates.stream().filter(b -> b.runtime().equals(spec.runtime())).findFirst()
+                    .orElseThrow(() -> new DavitException(Kind.USAGE, "unknown runtime '" + spec.runtime()
+                            + "' for the " + name + " backend; available: " + String.join(", ",
+                            candidates.stream().map(Backend::runtime).toList())));
+        }
+        return candidates.stream().filter(b -> options.which(b.runtime()) != null
+                        || (b.runtime().equals(BwrapBackend.RUNTIME) && options.bwrapOrNull() != null))
+                .findFirst().orElse(candidates.get(0)); // the first reports what is missing
     }
 
     /**

@@ -177,14 +177,28 @@ class BwrapBackendTest {
     }
 
     @Test
-    void theBaseRootfsIsReadOnlyAndTmpIsWritableButPrivate() throws IOException {
+    void writesGoToTheSandboxsOwnUpperLayerAndNeverToTheBaseRootfs() throws IOException {
         List<String> before = listing(rootfs);
-        ExecResult r = run("sh", "-c", "echo x > /etc/x; echo rc=$?; echo y > /tmp/y && cat /tmp/y; touch /x");
-        assertThat(r.stdoutText()).isEqualTo("rc=1\ny\n");
-        assertThat(r.stderrText()).contains("Read-only file system");
-        assertThat(r.exitCode()).isNotZero();
-        assertThat(listing(rootfs)).isEqualTo(before);
-        assertThat(run("cat", "/tmp/y").exitCode()).isEqualTo(1);
+        ExecResult r = run("sh", "-c", "echo x > /etc/x && cat /etc/x && echo y > /tmp/y && cat /tmp/y"
+                + " && rm /bin/ls && echo more >> /etc/passwd && ! test -e /bin/ls && touch /x && echo ok");
+        assertThat(r.stdoutText()).as(r.stderrText()).isEqualTo("x\ny\nok\n");
+        assertThat(r.exitCode()).isZero();
+        assertThat(listing(rootfs)).isEqualTo(before); // deleted, appended and new files: the base is untouched
+        // the next sandbox starts from the base again, and nothing of the first is left in the state directory
+        ExecResult next = run("sh", "-c", "test -e /bin/ls && ! test -e /etc/x && ! test -e /tmp/y && ! test -e /x");
+        assertThat(next.exitCode()).as(next.stderrText()).isZero();
+        assertThat(stateEntries()).isEmpty();
+    }
+
+    @Test
+    void whereNoOverlayCanBeNamedTheRootIsReadOnly() throws IOException {
+        // a rootfs whose path overlayfs options cannot name (a comma) runs read-only without trying
+        Path comma = BusyboxRootfs.create(tmp.resolve("root,fs"));
+        List<String> before = listing(comma);
+        ExecResult c = sandboxes.run(RunSpec.builder(comma).command("sh", "-c", "touch /x").build());
+        assertThat(c.stderrText()).contains("Read-only file system");
+        assertThat(listing(comma)).isEqualTo(before);
+        assertThat(run("sh", "-c", "touch /x && echo ok").stdoutText()).isEqualTo("ok\n");
     }
 
     private static List<String> listing(Path dir) throws IOException {

@@ -63,7 +63,7 @@ class LifecycleTest {
     }
 
     @Test
-    void execsShareTmpButNotOtherSandboxesAndTheRootStaysReadOnly() {
+    void execsShareWritesButNotWithOtherSandboxesAndTheBaseRootStaysUnwritten() {
         Sandbox a = started(null);
         Sandbox b = started(null);
         ExecResult w = exec(a.id(), "sh", "-c", "echo hello $A > /tmp/f; echo out; echo err >&2; exit 3");
@@ -72,10 +72,16 @@ class LifecycleTest {
         assertThat(w.stderrText()).isEqualTo("err\n");
         assertThat(exec(a.id(), "cat", "/tmp/f").stdoutText()).isEqualTo("hello 1\n");
         assertThat(exec(b.id(), "cat", "/tmp/f").exitCode()).isNotZero();
-        assertThat(exec(a.id(), "sh", "-c", "echo x > /bin/new").exitCode()).isNotZero();
+        assertThat(exec(a.id(), "sh", "-c", "echo x > /bin/new").exitCode()).isZero();
+        assertThat(exec(a.id(), "cat", "/bin/new").stdoutText()).isEqualTo("x\n"); // the sandbox's upper layer
+        assertThat(exec(b.id(), "cat", "/bin/new").exitCode()).isNotZero();
         assertThat(rootfs.resolve("bin/new")).doesNotExist();
-        ExecResult remount = exec(a.id(), "sh", "-c", "busybox mount -o remount,rw / && echo y > /bin/new2");
+        ExecResult remount = exec(a.id(), "sh", "-c", "busybox mount -o remount,rw / ; echo y > /bin/new2");
         assertThat(rootfs.resolve("bin/new2")).as(remount.stderrText()).doesNotExist();
+        // writes survive a stop and start of the same sandbox
+        sandboxes.stop(a.id());
+        sandboxes.start(a.id());
+        assertThat(exec(a.id(), "cat", "/bin/new").stdoutText()).isEqualTo("x\n");
         assertThat(exec(a.id(), "true").exitCode()).isZero();
         assertThat(exec(a.id(), "no-such-command").exitCode()).isEqualTo(127);
         ExecResult env = sandboxes.exec(a.id(), List.of("sh", "-c", "echo $A $B $PWD; pwd; hostname"), Map.of("B", "2"),

@@ -1,0 +1,109 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A per-sandbox writable root: an overlay mount whose lower layer is the shared, never-written root filesystem and
+ * whose upper layer is the sandbox's own directory. The mount is made in a private mount namespace (as an
+ * unprivileged user, in a new user namespace too, where the kernel allows overlayfs since 5.11), so it needs no
+ * privileges, is invisible to the host and disappears with the sandbox's processes.
+ *
+ * <pre>
+ * unshare [--user --map-root-user] --mount --propagation private -- /bin/sh -c SCRIPT sh LOWER UPPER WORK MERGED FAILED CMD...
+ * </pre>
+ *
+ * SCRIPT mounts the overlay on MERGED and execs CMD (so CMD keeps the pid davit started). When the mount fails it
+ * writes the reason to FAILED (a file in the sandbox's state directory, which the sandbox cannot see) and exits 125,
+ * so the caller can tell that failure from the command's own exit 125 and fall back to a read-only root.
+ */
+final class Overlay {
+    private static final String SCRIPT = "lower=$1 upper=$2 work=$3 merged=$4 failed=$5; shift 5\n"
+            + "if ! err=$(mount -t overlay overlay -o \"lowerdir=$lower,upperdir=$upper,workdir=$work$DAVIT_OVL_OPT\""
+            + " \"$merged\" 2>&1); then printf '%s\\n' \"$err\" > \"$failed\"; exit 125; fi\n"
+            + "unset DAVIT_OVL_OPT\n"
+            + "exec \"$@\"\n";
+    private static final boolean ROOT = uid() == 0;
+
+    /** The directories of one sandbox's overlay, all under its state directory. */
+    record Dirs(Path upper, Path work, Path merged, Path failed) {
+        static Dirs under(Path state) {
+            return new Dirs(state.resolve("upper"), state.resolve("work"), state.resolve("merged"),
+                    state.resolve("overlay-failed"));
+        }
+
+        /** Creates upper, work and merged (upper is kept when it exists: a long-lived sandbox's writes). */
+        void create() {
+            try {
+                Files.createDirectories(upper);
+                Files.createDirectories(work);
+                Files.createDirectories(merged);
+                Files.deleteIfExists(failed);
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot create the sandbox's upper layer in " + upper.getParent()
+                        + ": " + e.getMessage());
+            }
+        }
+
+        /** Why the last mount failed, or null when it did not. */
+        String failure() {
+            try {
+                return Files.exists(failed) ? Files.readString(failed).strip() : null;
+            } catch (IOException e) {
+                return "unknown";
+            }
+        }
+    }
+
+    private Overlay() {
+    }
+
+    private static int uid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Whether {@code lower} and the dirs can be named in overlayfs options: commas, colons and backslashes in
+     * them would be read as separators.
+     */
+    static boolean usable(Path lower, Dirs d) {
+        for (Path p : List.of(lower, d.upper(), d.work())) {
+            String s = p.toString();
+            if (s.indexOf(',') >= 0 || s.indexOf(':') >= 0 || s.indexOf('\\') >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The command line that mounts the overlay of {@code lower} and {@code d} and then runs {@code inner} (which
+     * should use {@code d.merged()} as its root). Its environment must carry {@link #environment()}.
+     */
+    static List<String> wrap(Path unshare, Path lower, Dirs d, List<String> inner) {
+        List<String> a = new ArrayList<>();
+        a.add(unshare.toString());
+        if (!ROOT) {
+            a.addAll(List.of("--user", "--map-root-user"));
+        }
+        a.addAll(List.of("--mount", "--propagation", "private", "--", "/bin/sh", "-c", SCRIPT, "sh",
+                lower.toString(), d.upper().toString(), d.work().toString(), d.merged().toString(),
+                d.failed().toString()));
+        a.addAll(inner);
+        return a;
+    }
+
+    /** The variable the script reads for extra mount options ({@code userxattr} in a user namespace). */
+    static java.util.Map<String, String> environment() {
+        return ROOT ? java.util.Map.of() : java.util.Map.of("DAVIT_OVL_OPT", ",userxattr");
+    }
+}
