@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci,
-# bubblewrap (the sandbox backend) and a static busybox (the sandbox tests' root filesystem).
+# the container runtimes (bubblewrap, crun, runc), QEMU for microVMs, debootstrap and e2fsprogs/cpio/xz for
+# building environments, and a static busybox (the sandbox tests' root filesystem and the VM tests' guest).
 set -euo pipefail
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
@@ -8,6 +9,14 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v umoci >/dev/null 2>&1 || need+=(umoci)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+command -v crun >/dev/null 2>&1 || need+=(crun)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+command -v cpio >/dev/null 2>&1 || need+=(cpio)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -15,4 +24,4 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # The Debian package may start a registry on :5000 as a service; the tests start their own on free ports.
-echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(bwrap --version), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}')"
+echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(bwrap --version), $(crun --version | head -1), $(runc --version | head -1), $(qemu-system-x86_64 --version | head -1), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}')"
