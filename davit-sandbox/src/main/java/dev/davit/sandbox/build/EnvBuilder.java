@@ -1,0 +1,348 @@
+package dev.davit.sandbox.build;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.build.BuildResult;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.store.Fs;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * Builds an environment from a {@link BuildProfile}: a root filesystem (debootstrap from a Debian mirror, or the
+ * host's static busybox), made reproducible (volatile files removed, every time set to the build epoch), then
+ * stored as a container image. Work happens in {@code <workRoot>/.partial-*}, removed at the end, also on failure.
+ */
+public final class EnvBuilder {
+    /** The Debian mirror used when none is given. */
+    public static final String DEFAULT_MIRROR = "http://deb.debian.org/debian";
+    /** The Debian suite used when none is given. */
+    public static final String DEFAULT_SUITE = "bookworm";
+    /** Label naming the profile an image was built from. */
+    public static final String PROFILE_LABEL = "dev.davit.env.profile";
+    /** Label naming the environment version. */
+    public static final String VERSION_LABEL = "dev.davit.env.version";
+    private static final long DEBOOTSTRAP_MINUTES = 60;
+
+    /** Files and directories whose content differs from build to build and that a fresh system does not need. */
+    private static final List<String> VOLATILE = List.of("var/cache/apt/pkgcache.bin", "var/cache/apt/srcpkgcache.bin",
+            "var/cache/ldconfig/aux-cache", "var/lib/dpkg/status-old", "var/lib/dpkg/diversions-old",
+            "etc/shadow-", "etc/gshadow-", "etc/passwd-", "etc/group-", "etc/subuid-", "etc/subgid-");
+    /** Directories emptied (kept themselves). */
+    private static final List<String> EMPTIED = List.of("var/lib/apt/lists", "var/log", "var/cache/apt/archives",
+            "tmp", "var/tmp", "run", "dev");
+
+    /**
+     * One build.
+     *
+     * @param profile  what to build
+     * @param version  the environment's version (image tag and label)
+     * @param imageTag the name the container image is stored as
+     * @param suite    the Debian suite (debian profiles)
+     * @param mirror   the Debian mirror (debian profiles)
+     * @param epoch    the time every file and the image config carry (SOURCE_DATE_EPOCH; default the Unix epoch)
+     */
+    public record Options(BuildProfile profile, String version, String imageTag, String suite, String mirror,
+                          Instant epoch) {
+        public Options {
+            Objects.requireNonNull(profile, "profile");
+            Objects.requireNonNull(version, "version");
+            Objects.requireNonNull(imageTag, "imageTag");
+            suite = suite == null ? DEFAULT_SUITE : suite;
+            mirror = mirror == null ? DEFAULT_MIRROR : mirror;
+            epoch = epoch == null ? Instant.EPOCH : epoch;
+            if (!version.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+                throw new DavitException(Kind.USAGE, "version '" + version + "' is not usable as a tag; use letters,"
+                        + " digits, '.', '_' and '-'");
+            }
+            if (!suite.matches("[a-z0-9-]+")) {
+                throw new DavitException(Kind.USAGE, "suite '" + suite + "' is not a Debian suite name such as"
+                        + " bookworm");
+            }
+        }
+    }
+
+    /** What a build made: the stored image, and where the root filesystem was while building. */
+    public record Result(BuildProfile profile, String version, BuildResult image) {
+    }
+
+    private final DavitClient client;
+    private final Path workRoot;
+
+    /** Builds with {@code client}'s store; scratch space under {@code workRoot} (e.g. {@code $DAVIT_HOME/builds}). */
+    public EnvBuilder(DavitClient client, Path workRoot) {
+        this.client = Objects.requireNonNull(client, "client");
+        this.workRoot = Objects.requireNonNull(workRoot, "workRoot");
+    }
+
+    /** Builds and stores the environment; {@code phase} hears one line per phase. */
+    public Result build(Options o, Consumer<String> phase, ProgressListener progress) {
+        Path work = workRoot.resolve(".partial-" + o.profile().name() + "-" + UUID.randomUUID());
+        try {
+            Files.createDirectories(work);
+            Path rootfs = work.resolve("rootfs");
+            if (o.profile().debian()) {
+                phase.accept("debootstrap " + o.suite() + " (" + String.join(", ", o.profile().packages()) + ") from "
+                        + o.mirror());
+                debootstrap(o, rootfs, work.resolve("debootstrap.log"));
+            } else {
+                phase.accept("busybox root filesystem from the host's static busybox");
+                busybox(rootfs);
+            }
+            phase.accept("making the root filesystem reproducible");
+            describe(rootfs, o);
+            normalize(rootfs, o.epoch());
+            phase.accept("storing the container image " + o.imageTag());
+            BuildResult image = client.build(rootfs, o.imageTag(), imageOptions(o), progress);
+            return new Result(o.profile(), o.version(), image);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot build in " + work + ": " + e.getMessage()
+                    + "; check free space and permissions");
+        } finally {
+            try {
+                Fs.deleteTree(work);
+            } catch (IOException e) {
+                phase.accept("could not delete " + work + ": " + e.getMessage());
+            }
+        }
+    }
+
+    static BuildOptions imageOptions(Options o) {
+        return BuildOptions.builder()
+                .cmd(List.of(o.profile().debian() ? "/bin/bash" : "/bin/sh"))
+                .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+                .label(PROFILE_LABEL, o.profile().name())
+                .label(VERSION_LABEL, o.version())
+                .preserveOwner(true)
+                .fileMtime(o.epoch())
+                .created(o.epoch())
+                .build();
+    }
+
+    // ---- root filesystems ----
+
+    private static void debootstrap(Options o, Path rootfs, Path log) throws IOException {
+        Path tool = which("debootstrap");
+        if (tool == null) {
+            throw new DavitException(Kind.NOT_FOUND, "debootstrap is not installed; install the debootstrap package"
+                    + " (scripts/install-deps.sh) or build the busybox profile");
+        }
+        if (uid() != 0) {
+            throw new DavitException(Kind.USAGE, "debootstrap needs root to build the " + o.profile().name()
+                    + " profile; run davit env build as root, or build the busybox profile");
+        }
+        List<String> cmd = new ArrayList<>(List.of(tool.toString(), "--variant=minbase"));
+        if (!o.profile().packages().isEmpty()) {
+            cmd.add("--include=" + String.join(",", o.profile().packages()));
+        }
+        cmd.addAll(List.of(o.suite(), rootfs.toString(), o.mirror()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("LC_ALL", "C");
+        pb.environment().put("SOURCE_DATE_EPOCH", Long.toString(o.epoch().getEpochSecond()));
+        int rc = run(pb, DEBOOTSTRAP_MINUTES, "debootstrap");
+        if (rc != 0) {
+            throw new DavitException(Kind.NETWORK, "debootstrap " + o.suite() + " failed (exit " + rc + "): "
+                    + tail(log) + "; check the mirror " + o.mirror() + " and the suite name");
+        }
+    }
+
+    /** A root filesystem of the host's static busybox with a link per applet, and the usual directories. */
+    static void busybox(Path rootfs) throws IOException {
+        Path bb = which("busybox");
+        if (bb == null || !staticElf(bb.toRealPath())) {
+            throw new DavitException(Kind.NOT_FOUND, "no static busybox on the PATH; install the busybox-static"
+                    + " package (scripts/install-deps.sh)");
+        }
+        Files.createDirectories(rootfs.resolve("bin"));
+        Path target = rootfs.resolve("bin/busybox");
+        Files.copy(bb.toRealPath(), target);
+        target.toFile().setExecutable(true, false);
+        ProcessBuilder pb = new ProcessBuilder(target.toString(), "--list-full").redirectErrorStream(true);
+        Process p = pb.start();
+        String listing;
+        try (InputStream in = p.getInputStream()) {
+            listing = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        if (run(p, 1, "busybox --list-full") != 0) {
+            throw new DavitException(Kind.INTERNAL, "busybox --list-full failed: " + listing.strip());
+        }
+        for (String applet : listing.lines().map(String::strip).filter(s -> !s.isEmpty()).sorted().toList()) {
+            if (applet.contains("..") || applet.startsWith("/") || applet.equals("bin/busybox")) {
+                continue;
+            }
+            Path link = rootfs.resolve(applet);
+            Files.createDirectories(link.getParent());
+            if (!Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
+                Files.createSymbolicLink(link, link.getParent().relativize(target));
+            }
+        }
+        for (String d : List.of("proc", "sys", "dev", "tmp", "run", "var/tmp", "etc", "root", "home", "mnt")) {
+            Files.createDirectories(rootfs.resolve(d));
+        }
+        Files.writeString(rootfs.resolve("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n"
+                + "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
+        Files.writeString(rootfs.resolve("etc/group"), "root:x:0:\nnogroup:x:65534:\n");
+        Files.writeString(rootfs.resolve("etc/hostname"), "davit\n");
+    }
+
+    /** {@code /etc/davit/environment.json}: which profile and version this root filesystem is. */
+    private static void describe(Path rootfs, Options o) throws IOException {
+        var doc = Json.object();
+        doc.put("profile", o.profile().name());
+        doc.put("version", o.version());
+        var pk = doc.putArray("packages");
+        o.profile().packages().forEach(pk::add);
+        if (o.profile().debian()) {
+            doc.put("suite", o.suite());
+        }
+        Files.createDirectories(rootfs.resolve("etc/davit"));
+        Files.write(rootfs.resolve("etc/davit/environment.json"), Json.bytes(doc));
+    }
+
+    /**
+     * Removes what differs from build to build (logs, apt lists and caches, backup files, machine-id) and sets the
+     * modification time of every entry, symlinks included, to {@code epoch}.
+     */
+    static void normalize(Path rootfs, Instant epoch) throws IOException {
+        for (String f : VOLATILE) {
+            Files.deleteIfExists(rootfs.resolve(f));
+        }
+        for (String d : EMPTIED) {
+            Path dir = rootfs.resolve(d);
+            if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                try (Stream<Path> s = Files.list(dir)) {
+                    for (Path p : s.toList()) {
+                        if (!p.getFileName().toString().equals("partial")
+                                && !p.getFileName().toString().equals("lock")) {
+                            Fs.deleteTree(p);
+                        }
+                    }
+                }
+            }
+        }
+        Path machineId = rootfs.resolve("etc/machine-id");
+        if (Files.exists(machineId, LinkOption.NOFOLLOW_LINKS)) {
+            Files.write(machineId, new byte[0]); // systemd makes one at first boot
+        }
+        FileTime t = FileTime.from(epoch);
+        Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
+                times(f, t);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                if (e != null) {
+                    throw e;
+                }
+                times(d, t);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    private static void times(Path p, FileTime t) throws IOException {
+        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, t, null);
+    }
+
+    // ---- helpers ----
+
+    /** Whether an ELF file has no program interpreter (PT_INTERP), i.e. is statically linked. */
+    static boolean staticElf(Path f) throws IOException {
+        byte[] h;
+        try (InputStream in = Files.newInputStream(f)) {
+            h = in.readNBytes(1 << 16);
+        }
+        if (h.length < 64 || h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F' || h[4] != 2) {
+            return false; // not a 64-bit ELF
+        }
+        var b = java.nio.ByteBuffer.wrap(h).order(h[5] == 1 ? java.nio.ByteOrder.LITTLE_ENDIAN
+                : java.nio.ByteOrder.BIG_ENDIAN);
+        long phoff = b.getLong(32);
+        int phentsize = Short.toUnsignedInt(b.getShort(54));
+        int phnum = Short.toUnsignedInt(b.getShort(56));
+        for (int i = 0; i < phnum; i++) {
+            long off = phoff + (long) i * phentsize;
+            if (off + 4 > h.length) {
+                return false;
+            }
+            if (b.getInt((int) off) == 3) { // PT_INTERP
+                return false;
+            }
+        }
+        return true;
+    }
+
+    static Path which(String name) {
+        String path = System.getenv("PATH");
+        for (String dir : (path == null ? "/usr/sbin:/usr/bin:/sbin:/bin" : path + ":/usr/sbin:/sbin").split(":")) {
+            if (!dir.isEmpty()) {
+                Path p = Path.of(dir, name);
+                if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                    return p;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static int uid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    private static int run(ProcessBuilder pb, long minutes, String what) throws IOException {
+        return run(pb.start(), minutes, what);
+    }
+
+    private static int run(Process p, long minutes, String what) {
+        try {
+            if (!p.waitFor(minutes, TimeUnit.MINUTES)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw new DavitException(Kind.INTERNAL, what + " did not finish within " + minutes + " minutes");
+            }
+            return p.exitValue();
+        } catch (InterruptedException e) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted while " + what + " ran");
+        }
+    }
+
+    private static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size())).strip();
+        } catch (IOException e) {
+            return "(no log)";
+        }
+    }
+}

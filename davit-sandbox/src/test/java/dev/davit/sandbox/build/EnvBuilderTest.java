@@ -1,0 +1,93 @@
+package dev.davit.sandbox.build;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.PlatformSelector;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.testkit.Tools;
+import dev.davit.oci.unpack.UnpackOptions;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Environments built from the busybox profile (and, where root and a Debian mirror are there, from debootstrap). */
+class EnvBuilderTest {
+    @TempDir
+    Path tmp;
+
+    private EnvBuilder.Result build(DavitClient client, EnvBuilder.Options o, List<String> phases) {
+        return new EnvBuilder(client, tmp.resolve("builds")).build(o, phases::add, ProgressListener.NONE);
+    }
+
+    @Test
+    void theBusyboxProfileIsAReproducibleImageThatRuns() throws IOException {
+        Tools.assumeAvailable("busybox", "bwrap");
+        List<String> phases = new ArrayList<>();
+        EnvBuilder.Options o = new EnvBuilder.Options(BuildProfile.BUSYBOX, "1.0", "localhost/davit/busybox:1.0", null,
+                null, Instant.parse("2026-01-01T00:00:00Z"));
+        try (DavitClient a = DavitClient.create(ClientOptions.anonymous(tmp.resolve("store-a")));
+             DavitClient b = DavitClient.create(ClientOptions.anonymous(tmp.resolve("store-b")))) {
+            EnvBuilder.Result first = build(a, o, phases);
+            EnvBuilder.Result second = build(b, o, new ArrayList<>());
+            // the same profile, version and epoch give the same bytes, in another store and another directory
+            assertThat(second.image().manifest().digest()).isEqualTo(first.image().manifest().digest());
+            assertThat(phases).anyMatch(p -> p.startsWith("busybox")).anyMatch(p -> p.startsWith("storing"));
+            assertThat(tmp.resolve("builds")).isEmptyDirectory(); // scratch space removed
+
+            ImageManifest m = (ImageManifest) a.store().readManifest(first.image().manifest());
+            JsonNode config = Json.read(a.store().readBlob(m.config().digest(), 1 << 20));
+            assertThat(config.at("/config/Labels/dev.davit.env.profile").asText()).isEqualTo("busybox");
+            assertThat(config.at("/config/Labels/dev.davit.env.version").asText()).isEqualTo("1.0");
+            assertThat(config.at("/config/Cmd/0").asText()).isEqualTo("/bin/sh");
+            assertThat(config.path("created").asText()).isEqualTo("2026-01-01T00:00:00Z");
+
+            Path rootfs = tmp.resolve("rootfs");
+            a.unpack("localhost/davit/busybox:1.0", rootfs, PlatformSelector.host(), UnpackOptions.defaults());
+            try (Stream<Path> s = Files.walk(rootfs)) {
+                assertThat(s.filter(p -> !Files.isSymbolicLink(p)).allMatch(p -> p.toFile().lastModified()
+                        == Instant.parse("2026-01-01T00:00:00Z").toEpochMilli() || p.equals(rootfs))).isTrue();
+            }
+            Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("sandboxes"), null, null));
+            ExecResult r = sandboxes.run(RunSpec.builder(rootfs).command("sh", "-c",
+                    "cat /etc/davit/environment.json; echo; wc -l < /etc/passwd; ls /usr/bin/env").build());
+            assertThat(r.exitCode()).as(r.stderrText()).isZero();
+            assertThat(r.stdoutText()).contains("\"profile\":\"busybox\"").contains("/usr/bin/env");
+        }
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        assertThatThrownBy(() -> BuildProfile.named("huge")).isInstanceOf(DavitException.class)
+                .hasMessageContaining("available: base, git, build, busybox");
+        assertThatThrownBy(() -> new EnvBuilder.Options(BuildProfile.BASE, "1 0", "x:1", null, null, null))
+                .isInstanceOf(DavitException.class).hasMessageContaining("not usable as a tag");
+        assertThatThrownBy(() -> new EnvBuilder.Options(BuildProfile.BASE, "1", "x:1", "Bookworm;rm", null, null))
+                .isInstanceOf(DavitException.class).hasMessageContaining("not a Debian suite");
+    }
+
+    @Test
+    void staticBusyboxIsRecognisedAndADynamicBinaryIsNot() throws IOException {
+        Tools.assumeAvailable("busybox");
+        assertThat(EnvBuilder.staticElf(Tools.which("busybox").orElseThrow().toRealPath())).isTrue();
+        assertThat(EnvBuilder.staticElf(Path.of("/bin/ls").toRealPath())).isFalse();
+        Path text = Files.writeString(tmp.resolve("t"), "#!/bin/sh\n");
+        assertThat(EnvBuilder.staticElf(text)).isFalse();
+    }
+}
