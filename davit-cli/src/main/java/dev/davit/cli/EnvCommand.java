@@ -28,9 +28,9 @@ import picocli.CommandLine.Parameters;
 
 /** {@code davit env list|inspect|pull|prune|resolve}: named, versioned environments from a catalog. */
 @Command(name = "env", mixinStandardHelpOptions = true,
-        description = "Environments: list, inspect, pull (install), prune and resolve names.",
+        description = "Environments: list, inspect, pull (install), prune, resolve names and build from Debian.",
         subcommands = {EnvCommand.ListCmd.class, EnvCommand.InspectCmd.class, EnvCommand.PullCmd.class,
-            EnvCommand.PruneCmd.class, EnvCommand.ResolveCmd.class})
+            EnvCommand.PruneCmd.class, EnvCommand.ResolveCmd.class, EnvBuildCommand.class})
 final class EnvCommand extends GroupCommand {
     /** Base of the env subcommands: catalog, installer and freshness built on the command's client. */
     abstract static class Sub extends DavitCommand {

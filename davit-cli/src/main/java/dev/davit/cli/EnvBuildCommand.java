@@ -1,0 +1,87 @@
+package dev.davit.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.client.DavitHome;
+import dev.davit.oci.Json;
+import dev.davit.oci.Text;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.copy.PushResult;
+import dev.davit.sandbox.build.BuildProfile;
+import dev.davit.sandbox.build.EnvBuilder;
+import java.nio.file.Path;
+import java.time.Instant;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code davit env build PROFILE}: an environment built from Debian packages (or busybox), stored and pushable. */
+@Command(name = "build", mixinStandardHelpOptions = true,
+        description = {"Build an environment from a profile: base (bash, coreutils), git (plus git), build (plus gcc,"
+                + " make, cmake, python3), all with debootstrap from a Debian mirror (needs root), or busybox (the"
+                + " host's static busybox; for tests). The root filesystem is made reproducible (volatile files"
+                + " removed, every time set to SOURCE_DATE_EPOCH or 0) and stored as a container image."})
+final class EnvBuildCommand extends DavitCommand {
+    @Parameters(index = "0", paramLabel = "PROFILE", description = "base, git, build or busybox.")
+    String profile;
+
+    @Option(names = "--version", paramLabel = "V", defaultValue = "dev",
+            description = "The environment's version: the image's tag and label (default: dev).")
+    String version;
+
+    @Option(names = "--tag", paramLabel = "REF", description = "Store the container image as REF (default:"
+            + " localhost/davit/PROFILE:VERSION).")
+    String tag;
+
+    @Option(names = "--push", paramLabel = "REF", description = "Push the container image to REF afterwards.")
+    String push;
+
+    @Option(names = "--suite", paramLabel = "SUITE", description = "The Debian suite (default: bookworm).")
+    String suite;
+
+    @Option(names = "--mirror", paramLabel = "URL", description = "The Debian mirror (default:"
+            + " http://deb.debian.org/debian).")
+    String mirror;
+
+    @Override
+    protected int run(Output out) {
+        BuildProfile p = BuildProfile.named(profile);
+        String imageTag = tag != null ? tag : "localhost/davit/" + p.name() + ":" + version;
+        dev.davit.oci.reference.Reference.parse(imageTag); // a bad --tag fails before the long build
+        if (push != null) {
+            dev.davit.oci.reference.Reference.parse(push);
+        }
+        Instant epoch = BuildOptions.sourceDateEpoch(main.env());
+        EnvBuilder.Options o = new EnvBuilder.Options(p, version, imageTag, suite, mirror, epoch);
+        Path work = DavitHome.resolve(main.env()).resolve("builds");
+        EnvBuilder.Result r;
+        PushResult pushed = null;
+        try (ProgressRenderer progress = out.progress()) {
+            r = new EnvBuilder(client(), work).build(o, line -> out.notice("==> " + line), progress);
+            if (push != null) {
+                out.notice("==> pushing " + imageTag + " to " + push);
+                pushed = client().push(imageTag, push, progress);
+            }
+        }
+        ObjectNode doc = Json.object();
+        doc.put("profile", p.name());
+        doc.put("version", version);
+        var pk = doc.putArray("packages");
+        p.packages().forEach(pk::add);
+        ObjectNode image = doc.putObject("image");
+        image.put("reference", r.image().reference().toString());
+        image.put("digest", r.image().manifest().digest().toString());
+        image.put("size", r.image().totalSize());
+        if (pushed != null) {
+            doc.set("push", PushCommand.toJson(imageTag, pushed));
+        }
+        PushResult pr = pushed;
+        out.result(doc, w -> {
+            w.println("built " + p.name() + " " + Text.printable(version) + ": " + r.image().reference() + " "
+                    + r.image().manifest().digest() + " (" + Units.bytes(r.image().totalSize()) + ")");
+            if (pr != null) {
+                PushCommand.human(w, "pushed", pr);
+            }
+        });
+        return 0;
+    }
+}
