@@ -97,11 +97,12 @@ class RunCommandTest {
         JsonNode doc = r.json();
         List<String> keys = new ArrayList<>();
         doc.fieldNames().forEachRemaining(keys::add);
-        assertThat(keys).containsExactly("environment", "digest", "backend", "sandbox_id", "exit_code", "stdout",
-                "stderr", "timed_out", "timings_ms");
+        assertThat(keys).containsExactly("environment", "digest", "backend", "runtime", "sandbox_id", "exit_code",
+                "stdout", "stderr", "timed_out", "timings_ms");
         assertThat(doc.get("environment").asText()).isEqualTo(image);
         assertThat(doc.get("digest").asText()).startsWith("sha256:");
         assertThat(doc.get("backend").asText()).isEqualTo("container");
+        assertThat(doc.get("runtime").asText()).isEqualTo("bwrap");
         assertThat(doc.get("exit_code").asInt()).isEqualTo(5);
         assertThat(doc.get("stdout").asText()).isEqualTo("1 /tmp\n");
         assertThat(doc.get("stderr").asText()).isEqualTo("e\n");
@@ -159,6 +160,33 @@ class RunCommandTest {
         assertThat(cli.run("sandbox", "status", id).rc()).isEqualTo(3);
         Cli.Result reap = cli.run("--json", "sandbox", "reap");
         assertThat(reap.json().get("removed")).isEmpty();
+    }
+
+    @Test
+    void envBuildBusyboxStoresPushesAndRuns() {
+        Cli cli = new Cli(home).env("SOURCE_DATE_EPOCH", "1767225600");
+        String target = registry.hostPort() + "/envs/busybox:7";
+        Cli.Result b = cli.run("--json", "env", "build", "busybox", "--version", "7", "--push", target);
+        assertThat(b.rc()).as(b.toString()).isZero();
+        JsonNode doc = b.json();
+        assertThat(doc.get("profile").asText()).isEqualTo("busybox");
+        assertThat(doc.at("/image/reference").asText()).isEqualTo("localhost/davit/busybox:7");
+        String digest = doc.at("/image/digest").asText();
+        assertThat(doc.at("/push/target").asText()).isEqualTo(target);
+        assertThat(doc.at("/push/digest").asText()).isEqualTo(digest);
+        // another home pulls what was pushed and runs it
+        Cli other = new Cli(home.resolve("other"));
+        Cli.Result r = other.run("--json", "run", target, "--", "sh", "-c", "cat /etc/davit/environment.json");
+        assertThat(r.rc()).as(r.toString()).isZero();
+        assertThat(r.json().get("digest").asText()).isEqualTo(digest);
+        assertThat(r.json().get("stdout").asText()).contains("\"profile\":\"busybox\"", "\"version\":\"7\"");
+        // the same epoch builds the same digest again
+        Cli.Result again = new Cli(home.resolve("third")).env("SOURCE_DATE_EPOCH", "1767225600")
+                .run("--json", "env", "build", "busybox", "--version", "7");
+        assertThat(again.json().at("/image/digest").asText()).as(again.toString()).isEqualTo(digest);
+        Cli.Result bad = cli.run("env", "build", "nosuch");
+        assertThat(bad.rc()).isEqualTo(2);
+        assertThat(bad.stderr()).contains("unknown profile 'nosuch'; available: base, git, build, busybox");
     }
 
     @Test
