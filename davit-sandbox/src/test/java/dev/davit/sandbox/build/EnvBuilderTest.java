@@ -72,6 +72,35 @@ class EnvBuilderTest {
         }
     }
 
+    /** The real thing: debootstrap from Debian's mirror (CI runs as root and reaches deb.debian.org). */
+    @Test
+    void theBaseProfileIsDebianWithBashAndCoreutils() throws IOException {
+        Tools.assumeAvailable("debootstrap", "bwrap");
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0, "debootstrap needs root");
+        List<String> phases = new ArrayList<>();
+        try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("store")))) {
+            EnvBuilder.Result r = build(c, new EnvBuilder.Options(BuildProfile.BASE, "t", "localhost/davit/base:t",
+                    null, null, null), phases);
+            assertThat(phases.get(0)).startsWith("debootstrap bookworm (bash, coreutils)");
+            Path rootfs = tmp.resolve("rootfs");
+            c.unpack("localhost/davit/base:t", rootfs, PlatformSelector.host(), UnpackOptions.defaults());
+            assertThat(rootfs.resolve("var/lib/apt/lists")).isDirectory();
+            try (Stream<Path> s = Files.list(rootfs.resolve("var/lib/apt/lists"))) {
+                assertThat(s.map(p -> p.getFileName().toString()).toList()).containsOnly("partial");
+            }
+            assertThat(rootfs.resolve("dev")).isEmptyDirectory();
+            assertThat(rootfs.resolve("var/log")).isEmptyDirectory();
+            Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("sandboxes"), null, null));
+            ExecResult x = sandboxes.run(RunSpec.builder(rootfs).command("bash", "-c",
+                    "echo ${BASH_VERSINFO[0]}; ls --version | head -1; cat /etc/davit/environment.json;"
+                    + " grep -c . /var/lib/dpkg/status >/dev/null && dpkg-query -W -f='${Status}\\n' bash").build());
+            assertThat(x.exitCode()).as(x.stderrText()).isZero();
+            assertThat(x.stdoutText()).startsWith("5\nls (GNU coreutils)")
+                    .contains("\"profile\":\"base\"", "\"suite\":\"bookworm\"", "install ok installed");
+        }
+    }
+
     @Test
     void badOptionsAreUsageErrors() {
         assertThatThrownBy(() -> BuildProfile.named("huge")).isInstanceOf(DavitException.class)
