@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
+import dev.davit.oci.testkit.Tools;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -214,6 +215,28 @@ class OciRuntimeBackendTest {
         assertThat(processesWith(marker)).isEmpty();
         assertThat(processesWith(r.sandboxId())).isEmpty();
         assertThat(cgroupsNamed(r.sandboxId())).isEmpty();
+        assertThat(stateEntries()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"crun", "runc"})
+    void aCommandKilledBySignalNIs128PlusN(String rt) throws Exception {
+        setUp(rt);
+        String marker = "davit-signal-" + System.nanoTime();
+        CompletableFuture<ExecResult> r = CompletableFuture.supplyAsync(() -> sandboxes.run(spec("sleep", "30")
+                .env("MARK", marker).build()));
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        List<Long> pids = List.of();
+        while (pids.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+            pids = processesWith(marker);
+        }
+        pids = pids.stream().distinct().toList();
+        assertThat(pids).hasSize(1); // the command (the container's pid 1), seen from the host
+        ProcessHandle.of(pids.get(0)).orElseThrow().destroyForcibly();
+        ExecResult done = r.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(done.exitCode()).isEqualTo(128 + 9);
+        assertThat(done.timedOut()).isFalse();
         assertThat(stateEntries()).isEmpty();
     }
 
@@ -434,8 +457,8 @@ class OciRuntimeBackendTest {
 
     @Test
     void doctorProbesBothRuntimes() throws IOException {
+        Tools.assumeAvailable("runc");
         setUp("crun");
-        BusyboxRootfs.createFor(tmp.resolve("unused"), "runc");
         JsonNode json = sandboxes.doctor().toJson();
         assertThat(json.at("/backends/0/name").asText()).isEqualTo("container");
         for (int i : new int[] {1, 2}) {
