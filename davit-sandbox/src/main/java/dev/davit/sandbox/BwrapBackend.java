@@ -327,6 +327,20 @@ final class BwrapBackend implements Backend {
                 }
 
                 @Override
+                public FileVisitResult visitFileFailed(Path f, IOException e) throws IOException {
+                    // a directory we own but may not list, such as the d--------- work/work that overlayfs
+                    // leaves in a rootless sandbox's state: make it listable and delete it on its own
+                    if (e instanceof java.nio.file.AccessDeniedException
+                            && Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
+                        Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString(
+                                "rwx------"));
+                        deleteTree(f);
+                        return FileVisitResult.CONTINUE;
+                    }
+                    throw e;
+                }
+
+                @Override
                 public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
                     Files.deleteIfExists(d);
                     return FileVisitResult.CONTINUE;

@@ -15,8 +15,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Which sandbox backends work on this host, and why not: bubblewrap present and able to run {@code true} in new
- * namespaces (the {@code container} backend); runc or crun present (no backend uses them yet); /dev/kvm present
- * and accessible (the {@code vm} backend, not probed yet).
+ * namespaces (the {@code container} backend); crun and runc present and able to run {@code true} in an OCI
+ * container (the container backend's other runtimes); /dev/kvm present and accessible (the {@code vm} backend, not
+ * probed yet).
  */
 public final class Doctor {
     private static final long PROBE_SECONDS = 15;
@@ -30,7 +31,7 @@ public final class Doctor {
     /**
      * One backend's state.
      *
-     * @param name      container, oci-runtime or vm
+     * @param name      {@code container} (bubblewrap), {@code container/crun}, {@code container/runc} or {@code vm}
      * @param available whether davit can run sandboxes with it now
      * @param detail    one line: what works, or why not and the fix
      * @param facts     what was found (paths, versions, probe results)
@@ -51,7 +52,7 @@ public final class Doctor {
         }
     }
 
-    /** Every backend, in order container, oci-runtime, vm. */
+    /** Every backend, in order container, container/crun, container/runc, vm. */
     public record Report(List<Backend> backends) {
         public Report {
             backends = List.copyOf(backends);
@@ -71,7 +72,8 @@ public final class Doctor {
     }
 
     public Report check() {
-        return new Report(List.of(container(), ociRuntime(), vm()));
+        return new Report(List.of(container(), ociRuntime(OciRuntimeBackend.CRUN), ociRuntime(OciRuntimeBackend.RUNC),
+                vm()));
     }
 
     private Backend container() {
@@ -105,15 +107,150 @@ public final class Doctor {
                 + " run)"), facts);
     }
 
-    private Backend ociRuntime() {
+    /**
+     * One OCI runtime of the container backend: installed, its version, how davit handles cgroups with it here,
+     * and whether it runs the host's {@code true} in a bundle whose root is the host's / (read-only), with the
+     * namespaces, mounts and options davit's runs use.
+     */
+    private Backend ociRuntime(String runtime) {
+        String name = BwrapBackend.NAME + "/" + runtime;
         Map<String, String> facts = new LinkedHashMap<>();
-        for (String tool : List.of("runc", "crun")) {
-            Path p = options.which(tool);
-            facts.put(tool, p == null ? "not installed" : p.toString());
+        Path bin = options.which(runtime);
+        if (bin == null) {
+            facts.put(runtime, "not installed");
+            return new Backend(name, false, runtime + " is not installed; install the " + runtime + " package",
+                    facts);
         }
-        boolean any = !facts.get("runc").equals("not installed") || !facts.get("crun").equals("not installed");
-        return new Backend("oci-runtime", false, any ? "an OCI runtime is installed, but no davit backend uses it yet"
-                : "neither runc nor crun is installed (no davit backend uses them yet)", facts);
+        facts.put(runtime, bin.toString());
+        Probe v = probe(List.of(bin.toString(), "--version"));
+        String version = v.ok() ? v.output().replaceFirst("^" + runtime + " version ([^ ]+).*$", "$1") : "unknown";
+        facts.put(runtime + "_version", version);
+        facts.put("user", Overlay.ROOT ? "root" : "rootless: the runtime runs as root of a user namespace (unshare"
+                + " --map-root-user)");
+        facts.put("cgroups", cgroups(runtime));
+        Path tru = options.which("true");
+        if (tru == null) {
+            return new Backend(name, false, "cannot probe " + runtime + ": no 'true' on the PATH", facts);
+        }
+        String failure = probeRun(runtime, tru, facts);
+        facts.put("probe_run", failure == null ? "ok" : "failed: " + failure);
+        if (failure != null) {
+            return new Backend(name, false, runtime + " " + version + " cannot run a container here (" + failure
+                    + ")", facts);
+        }
+        return new Backend(name, true, runtime + " " + version + " runs commands in OCI containers"
+                + (runtime.equals(OciRuntimeBackend.CRUN) ? " (cgroups disabled)" : ""), facts);
+    }
+
+    /** How davit runs {@code runtime} with this host's cgroups. */
+    private static String cgroups(String runtime) {
+        String mode;
+        if (Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"))) {
+            mode = "v2 (unified)";
+        } else if (OciRuntimeBackend.hybridControllers() != null) {
+            mode = "hybrid (v2 controllers: " + OciRuntimeBackend.hybridControllers() + ")";
+        } else if (Files.isDirectory(Path.of("/sys/fs/cgroup"))) {
+            mode = "v1";
+        } else {
+            mode = "none";
+        }
+        if (runtime.equals(OciRuntimeBackend.CRUN)) {
+            return mode + "; davit runs crun with --cgroup-manager=disabled"
+                    + (mode.startsWith("hybrid") ? " and hides /sys/fs/cgroup/unified in a private mount namespace"
+                    + " (crun refuses hybrid cgroups with v2 controllers)" : "");
+        }
+        return mode + (Overlay.ROOT ? "; runc (root) puts each container in a cgroup of its own, without limits,"
+                + " removed with it" : "; runc (rootless) skips the cgroups it cannot create; no limits are set");
+    }
+
+    /**
+     * Runs {@code true} with the runtime as a davit run does; null when it worked. The root is a temporary one
+     * holding a statically linked busybox when the host has one (with the sandbox's overlay, as real runs), else
+     * the host's / (read-only) with the host's {@code true}.
+     */
+    private String probeRun(String runtime, Path tru, Map<String, String> facts) {
+        String failure = probeRunOn(runtime, tru, facts);
+        if (failure != null && facts.getOrDefault("probe_root", "").startsWith("the host's /")) {
+            failure += "; a statically linked busybox on the PATH gives the probe a root of its own";
+        }
+        return failure;
+    }
+
+    private String probeRunOn(String runtime, Path tru, Map<String, String> facts) {
+        Path dir;
+        try {
+            dir = Files.createTempDirectory("davit-doctor-");
+        } catch (IOException e) {
+            return "cannot create a temporary directory: " + e.getMessage();
+        }
+        try {
+            SandboxOptions o = new SandboxOptions(dir.resolve("state"), options.bwrap(), options.searchPath());
+            Path busybox = options.which("busybox");
+            RunSpec.Builder spec;
+            boolean overlay;
+            if (busybox != null && isStatic(busybox)) {
+                Path rootfs = dir.resolve("rootfs");
+                Files.createDirectories(rootfs.resolve("bin"));
+                for (String d : List.of("proc", "dev", "sys", "tmp")) {
+                    Files.createDirectories(rootfs.resolve(d));
+                }
+                Files.copy(busybox, rootfs.resolve("bin/busybox"));
+                Files.createSymbolicLink(rootfs.resolve("bin/true"), Path.of("busybox"));
+                spec = RunSpec.builder(rootfs).command("/bin/true");
+                overlay = true;
+                facts.put("probe_root", "a static busybox in a temporary directory, with an overlay");
+            } else {
+                spec = RunSpec.builder(Path.of("/")).command(tru.toString());
+                overlay = false;
+                facts.put("probe_root", "the host's / (read-only; no static busybox on the PATH)");
+            }
+            ExecResult r = new OciRuntimeBackend(o, runtime, overlay).run(spec.timeout(
+                    java.time.Duration.ofSeconds(PROBE_SECONDS)).build(), null, null);
+            if (r.timedOut()) {
+                return "timed out after " + PROBE_SECONDS + " s";
+            }
+            String err = r.stderrText().strip().replace('\n', ' ');
+            return r.exitCode() == 0 ? null : "exit " + r.exitCode() + (err.isEmpty() ? "" : ": " + err);
+        } catch (IOException e) {
+            return "cannot prepare the probe's root filesystem in " + dir + ": " + e.getMessage();
+        } catch (dev.davit.oci.DavitException e) {
+            return e.getMessage().replace(" (see 'davit doctor')", "");
+        } finally {
+            BwrapBackend.deleteTree(dir);
+        }
+    }
+
+    /** Whether {@code file} is an ELF executable without a program interpreter (statically linked). */
+    static boolean isStatic(Path file) {
+        try (var ch = java.nio.channels.FileChannel.open(file)) {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(64);
+            ch.read(h, 0);
+            h.flip();
+            if (h.remaining() < 52 || h.getInt(0) != 0x7f454c46) { // "\x7fELF"
+                return false;
+            }
+            boolean is64 = h.get(4) == 2;
+            h.order(h.get(5) == 1 ? java.nio.ByteOrder.LITTLE_ENDIAN : java.nio.ByteOrder.BIG_ENDIAN);
+            long phoff = is64 ? h.getLong(0x20) : Integer.toUnsignedLong(h.getInt(0x1c));
+            int phentsize = Short.toUnsignedInt(h.getShort(is64 ? 0x36 : 0x2a));
+            int phnum = Short.toUnsignedInt(h.getShort(is64 ? 0x38 : 0x2c));
+            if (phentsize < 4 || phnum == 0 || phnum > 4096) {
+                return false;
+            }
+            java.nio.ByteBuffer type = java.nio.ByteBuffer.allocate(4).order(h.order());
+            for (int i = 0; i < phnum; i++) {
+                type.clear();
+                if (ch.read(type, phoff + (long) i * phentsize) != 4) {
+                    return false;
+                }
+                if (type.getInt(0) == 3) { // PT_INTERP
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private Backend vm() {

@@ -28,7 +28,8 @@ final class Overlay {
             + " \"$merged\" 2>&1); then printf '%s\\n' \"$err\" > \"$failed\"; exit 125; fi\n"
             + "unset DAVIT_OVL_OPT\n"
             + "exec \"$@\"\n";
-    private static final boolean ROOT = uid() == 0;
+    /** Whether davit runs as root (else overlays, and the OCI runtimes, need a user namespace). */
+    static final boolean ROOT = uid() == 0;
 
     /** The directories of one sandbox's overlay, all under its state directory. */
     record Dirs(Path upper, Path work, Path merged, Path failed) {

@@ -15,7 +15,8 @@ public final class Sandboxes {
     /** The backend names {@link #run} accepts. */
     public static final List<String> BACKENDS = List.of(BwrapBackend.NAME);
     /** The runtimes of the container backend, in the order an automatic choice tries them. */
-    public static final List<String> CONTAINER_RUNTIMES = List.of(BwrapBackend.RUNTIME);
+    public static final List<String> CONTAINER_RUNTIMES = List.of(BwrapBackend.RUNTIME, OciRuntimeBackend.CRUN,
+            OciRuntimeBackend.RUNC);
 
     private final SandboxOptions options;
     private final List<Backend> runtimes;
@@ -23,7 +24,8 @@ public final class Sandboxes {
 
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
-        this.runtimes = List.of(new BwrapBackend(options));
+        this.runtimes = List.of(new BwrapBackend(options), new OciRuntimeBackend(options, OciRuntimeBackend.CRUN),
+                new OciRuntimeBackend(options, OciRuntimeBackend.RUNC));
         this.lifecycle = new Lifecycle(options);
     }
 

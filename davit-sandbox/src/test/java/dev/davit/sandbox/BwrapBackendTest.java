@@ -233,9 +233,10 @@ class BwrapBackendTest {
         assertThat(json.at("/backends/0/name").asText()).isEqualTo("container");
         assertThat(json.at("/backends/0/available").asBoolean()).as(Json.pretty(json)).isTrue();
         assertThat(json.at("/backends/0/facts/probe_namespaces").asText()).isEqualTo("ok");
-        assertThat(json.at("/backends/1/name").asText()).isEqualTo("oci-runtime");
-        assertThat(json.at("/backends/2/name").asText()).isEqualTo("vm");
-        assertThat(json.at("/backends/2/facts/probe").asText()).isEqualTo("not probed yet");
+        assertThat(json.at("/backends/1/name").asText()).isEqualTo("container/crun");
+        assertThat(json.at("/backends/2/name").asText()).isEqualTo("container/runc");
+        assertThat(json.at("/backends/3/name").asText()).isEqualTo("vm");
+        assertThat(json.at("/backends/3/facts/probe").asText()).isEqualTo("not probed yet");
         assertThat(json.path("any_available").asBoolean()).isTrue();
 
         Doctor.Report none = new Doctor(new SandboxOptions(state, null, tmp.toString())).check();

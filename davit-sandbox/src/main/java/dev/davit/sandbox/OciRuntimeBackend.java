@@ -1,0 +1,551 @@
+package dev.davit.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import java.io.File;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code container} backend's OCI runtimes, crun and runc: one {@code RUNTIME run} per run, over an OCI bundle
+ * (a runtime-spec 1.0.2 {@code config.json}) generated from the {@link RunSpec}, whose root is the sandbox's own
+ * writable overlay of the shared root filesystem (see {@link Overlay}).
+ *
+ * <pre>
+ * [unshare [--user --map-root-user] --mount --propagation private -- sh -c 'mount overlay | hide cgroup2; exec "$@"']
+ *     RUNTIME --root STATE/runtime --log STATE/runtime.log --log-format json [--cgroup-manager=disabled]
+ *             run --bundle STATE ID
+ * </pre>
+ *
+ * <ul>
+ *   <li><b>No cgroups.</b> crun runs with {@code --cgroup-manager=disabled}. crun 1.8 still refuses a host with
+ *       hybrid cgroups whose v2 hierarchy has controllers ("cgroups in hybrid mode not supported"), so there the
+ *       runtime runs in a private mount namespace in which an empty tmpfs hides {@code /sys/fs/cgroup/unified}.
+ *       runc has no way to run without cgroups: as root it puts each container in a cgroup of its own (no limits
+ *       are set), which it removes with the container; rootless, it ignores the cgroups it cannot create.</li>
+ *   <li><b>Rootless.</b> As a non-root user the runtime runs as root of a user namespace made by {@code unshare
+ *       --map-root-user} (the one that also mounts the overlay), so the container's root is the calling user. An
+ *       image's non-root User gets a nested user namespace mapping that uid and gid to the caller (crun only: runc
+ *       insists on a mapping for uid 0, which is not available without subordinate ids).</li>
+ *   <li><b>Exit codes.</b> The runtime's own failures are exit 1 with an error in its JSON log: an executable that
+ *       is not found becomes 127 and one that cannot be executed 126; any other is a one-line
+ *       {@link Kind#INTERNAL} error. A missing working directory is checked beforehand (both runtimes would create
+ *       it) and is a usage error.</li>
+ *   <li><b>Timeout.</b> The runtime and everything under it are killed, then {@code RUNTIME delete --force} removes
+ *       what the runtime left (state, runc's cgroups).</li>
+ * </ul>
+ */
+final class OciRuntimeBackend implements Backend {
+    static final String CRUN = "crun";
+    static final String RUNC = "runc";
+
+    /** The capabilities a root process keeps (as runc's default spec): no admin, no raw network, no chown/mknod. */
+    static final List<String> CAPABILITIES = List.of("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE");
+    /** RLIMIT_NOFILE soft and hard (as runc's default spec; never above a rootless caller's own hard limit). */
+    static final int NOFILE = 1024;
+    static final List<String> MASKED = List.of("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+            "/sys/firmware");
+    static final List<String> READONLY = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+            "/proc/sysrq-trigger");
+    /** tmpfs mounts made only where the directory exists in the root filesystem, with their modes. */
+    private static final Map<String, String> TMPFS = new java.util.LinkedHashMap<>();
+
+    static {
+        TMPFS.put("tmp", "1777");
+        TMPFS.put("run", "755");
+        TMPFS.put("var/tmp", "1777");
+    }
+
+    /** Hides the v2 hierarchy of a hybrid cgroup host from crun (in the private mount namespace it runs in). */
+    private static final String HIDE_CGROUP2 = "mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=0555,size=4k"
+            + " davit-no-cgroup2 /sys/fs/cgroup/unified 2>/dev/null\nexec \"$@\"\n";
+    private static final Path CGROUP2_CONTROLLERS = Path.of("/sys/fs/cgroup/unified/cgroup.controllers");
+
+    private static final Pattern CRUN_NOT_FOUND = Pattern.compile(
+            "executable file `.*` not found in \\$PATH: No such file or directory");
+    private static final Pattern CRUN_NOT_EXECUTABLE = Pattern.compile(
+            "open executable: (Permission denied|Operation not permitted)");
+    private static final String RUNC_START = "runc run failed: unable to start container process: ";
+    private static final Pattern RUNC_NOT_FOUND = Pattern.compile(Pattern.quote(RUNC_START)
+            + "exec: \".*\": (executable file not found in \\$PATH|stat .*: no such file or directory)");
+    private static final Pattern RUNC_NOT_EXECUTABLE = Pattern.compile(Pattern.quote(RUNC_START)
+            + "exec: \".*\": permission denied");
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private final SandboxOptions options;
+    private final String runtime;
+    private final boolean overlayAllowed;
+    /** Set when an overlay mount failed on this host: later runs of this instance use the read-only root. */
+    private volatile boolean overlayBroken;
+
+    OciRuntimeBackend(SandboxOptions options, String runtime) {
+        this(options, runtime, true);
+    }
+
+    /** {@code overlay} false always uses the read-only root (the doctor's probe over the host's /). */
+    OciRuntimeBackend(SandboxOptions options, String runtime, boolean overlay) {
+        if (!runtime.equals(CRUN) && !runtime.equals(RUNC)) {
+            throw new IllegalArgumentException("not an OCI runtime: " + runtime);
+        }
+        this.options = options;
+        this.runtime = runtime;
+        this.overlayAllowed = overlay;
+    }
+
+    @Override
+    public String name() {
+        return BwrapBackend.NAME;
+    }
+
+    @Override
+    public String runtime() {
+        return runtime;
+    }
+
+    @Override
+    public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
+        long t0 = System.nanoTime();
+        Path bin = options.which(runtime);
+        if (bin == null) {
+            throw new DavitException(Kind.NOT_FOUND, runtime + " is not installed; install the " + runtime
+                    + " package or choose another runtime with --runtime (see 'davit doctor')");
+        }
+        Path rootfs;
+        try {
+            rootfs = spec.rootfs().toRealPath();
+        } catch (IOException e) {
+            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + spec.rootfs() + " does not exist");
+        }
+        if (!Files.isDirectory(rootfs)) {
+            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + rootfs + " is not a directory");
+        }
+        List<String> argv = spec.effectiveCommand();
+        int[] user = Users.resolve(rootfs, spec.image().user());
+        if (user == null) {
+            user = new int[] {0, 0};
+        }
+        boolean nonRootUser = user[0] != 0 || user[1] != 0;
+        if (!Overlay.ROOT && nonRootUser && runtime.equals(RUNC)) {
+            throw new DavitException(Kind.USAGE, "runc cannot run the image's non-root user '" + spec.image().user()
+                    + "' without root privileges (it needs uid 0 mapped in the user namespace); use --runtime crun"
+                    + " or bwrap, or run davit as root");
+        }
+        checkWorkdir(rootfs, spec.effectiveWorkdir());
+        boolean hideCgroup2 = runtime.equals(CRUN) && hybridControllers() != null;
+        Path unshare = options.which("unshare");
+        if (unshare == null && (!Overlay.ROOT || hideCgroup2)) {
+            throw new DavitException(Kind.NOT_FOUND, "unshare (util-linux) is not installed; " + runtime + " needs it"
+                    + (Overlay.ROOT ? " on this host with hybrid cgroups" : " to run without root") + "; install"
+                    + " util-linux or use --runtime " + (runtime.equals(CRUN) ? "runc" : "bwrap"));
+        }
+        String id = "sb-" + HexFormat.of().formatHex(randomBytes(6));
+        Path state = options.stateDir().resolve(id);
+        try {
+            Files.createDirectories(state);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
+        }
+        try {
+            Overlay.Dirs dirs = Overlay.Dirs.under(state);
+            boolean overlay = overlayAllowed && !overlayBroken && unshare != null && Overlay.usable(rootfs, dirs);
+            BwrapBackend.Raw raw = null;
+            Path log = state.resolve("runtime.log");
+            if (overlay) {
+                dirs.create();
+                writeConfig(state, config(rootfs, dirs.merged(), id, spec, argv, user));
+                List<String> cmd = Overlay.wrap(unshare, rootfs, dirs, hideCgroup2 ? hidden(runArgs(bin, state, id))
+                        : runArgs(bin, state, id));
+                raw = BwrapBackend.execute(cmd, Overlay.environment(), state, spec, id, stdoutTee, stderrTee);
+                String failure = dirs.failure();
+                if (failure != null) {
+                    // this host cannot mount overlays here: run on the read-only root instead, and do not try again
+                    overlayBroken = true;
+                    overlay = false;
+                }
+            }
+            if (!overlay) {
+                Files.deleteIfExists(log);
+                writeConfig(state, config(rootfs, null, id, spec, argv, user));
+                raw = BwrapBackend.execute(wrapped(unshare, runArgs(bin, state, id), hideCgroup2), Map.of(), state,
+                        spec, id, stdoutTee, stderrTee);
+            }
+            if (raw.timedOut() || Files.exists(state.resolve("runtime").resolve(id))) {
+                // the runtime was killed (or died) before it deleted the container: let it remove what is left
+                forceDelete(unshare, bin, state, id, hideCgroup2);
+            }
+            int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE
+                    : interpret(runtime, raw.rc(), errors(log));
+            BwrapBackend.deleteTree(state);
+            long t4 = System.nanoTime();
+            return new ExecResult(id, BwrapBackend.NAME, runtime, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
+                    new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
+                            ms(t4 - raw.t3())));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
+                    + e.getMessage());
+        } finally {
+            BwrapBackend.deleteTree(state);
+        }
+    }
+
+    /** {@code RUNTIME [global options] run --bundle STATE ID}; the runtime's state and log stay in STATE. */
+    private List<String> runArgs(Path bin, Path state, String id) {
+        List<String> a = globalArgs(bin, state);
+        a.addAll(List.of("run", "--bundle", state.toString(), id));
+        return a;
+    }
+
+    private List<String> globalArgs(Path bin, Path state) {
+        List<String> a = new ArrayList<>();
+        a.add(bin.toString());
+        a.addAll(List.of("--root", state.resolve("runtime").toString()));
+        Path log = state.resolve("runtime.log");
+        if (runtime.equals(CRUN)) {
+            a.addAll(List.of("--log=file:" + log, "--log-format=json", "--cgroup-manager=disabled"));
+        } else {
+            a.addAll(List.of("--log", log.toString(), "--log-format", "json"));
+        }
+        return a;
+    }
+
+    /** {@code cmd} run after the cgroup2 hierarchy is hidden (in the mount namespace {@code cmd} runs in). */
+    private static List<String> hidden(List<String> cmd) {
+        List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", HIDE_CGROUP2, "sh"));
+        a.addAll(cmd);
+        return a;
+    }
+
+    /**
+     * {@code cmd} in a private mount namespace (and, without root, as root of a new user namespace) when it needs
+     * one; as root with runc, {@code cmd} itself.
+     */
+    private static List<String> wrapped(Path unshare, List<String> cmd, boolean hideCgroup2) {
+        if (Overlay.ROOT && !hideCgroup2) {
+            return cmd;
+        }
+        List<String> a = new ArrayList<>();
+        a.add(unshare.toString());
+        if (!Overlay.ROOT) {
+            a.addAll(List.of("--user", "--map-root-user"));
+        }
+        a.addAll(List.of("--mount", "--propagation", "private", "--"));
+        a.addAll(hideCgroup2 ? hidden(cmd) : cmd);
+        return a;
+    }
+
+    /** {@code RUNTIME delete --force ID}: kills what is left of the container and removes its state. */
+    private void forceDelete(Path unshare, Path bin, Path state, String id, boolean hideCgroup2) {
+        List<String> cmd = globalArgs(bin, state);
+        cmd.addAll(List.of("delete", "--force", id));
+        ProcessBuilder pb = new ProcessBuilder(wrapped(unshare, cmd, hideCgroup2))
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .directory(state.toFile());
+        pb.environment().clear();
+        try {
+            Process p = pb.start();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                BwrapBackend.killTree(p);
+            }
+        } catch (IOException e) {
+            // best effort: the state directory is deleted anyway
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * The runtime's failures are exit 1 with an error in its log (the command's own exit 1 leaves the log empty).
+     * Only the runtimes' exact exec errors are mapped to 127 and 126 (as a shell does).
+     */
+    static int interpret(String runtime, int rc, List<String> errors) {
+        if (rc != 1 || errors.isEmpty()) {
+            return rc;
+        }
+        String msg = errors.get(errors.size() - 1).strip();
+        if (CRUN_NOT_FOUND.matcher(msg).matches() || RUNC_NOT_FOUND.matcher(msg).matches()) {
+            return 127;
+        }
+        if (CRUN_NOT_EXECUTABLE.matcher(msg).matches() || RUNC_NOT_EXECUTABLE.matcher(msg).matches()) {
+            return 126;
+        }
+        String line = msg.replaceAll("\\s+", " ");
+        if (line.contains("cgroups in hybrid mode not supported")) {
+            throw new DavitException(Kind.INTERNAL, runtime + " refuses this host's hybrid cgroups (" + line
+                    + "); use --runtime runc or bwrap");
+        }
+        throw new DavitException(Kind.INTERNAL, runtime + " could not set up the sandbox: " + line
+                + " (see 'davit doctor')");
+    }
+
+    /** The messages of the error entries of the runtime's JSON log, oldest first; none when it has none. */
+    static List<String> errors(Path log) {
+        List<String> out = new ArrayList<>();
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return out;
+        }
+        for (String line : lines) {
+            if (line.isBlank()) {
+                continue;
+            }
+            try {
+                JsonNode n = Json.read(line.getBytes(StandardCharsets.UTF_8));
+                String level = n.path("level").asText("");
+                if (level.equals("error") || level.equals("fatal") || level.equals("panic")) {
+                    out.add(n.path("msg").asText(""));
+                }
+            } catch (IOException e) {
+                out.add(line); // not JSON: keep it, it is the runtime's
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The working directory must exist in the root filesystem (as a directory, symbolic links followed inside
+     * it): the runtimes would create a missing one, on the read-only root in the shared root filesystem itself.
+     * Under the mounts the sandbox gets (/proc, /dev, /sys) the runtime decides; under the tmpfs mounts only their
+     * mount point exists.
+     */
+    static void checkWorkdir(Path rootfs, String workdir) {
+        List<String> parts = new ArrayList<>();
+        for (String c : workdir.split("/")) {
+            if (c.isEmpty() || c.equals(".")) {
+                continue;
+            }
+            if (c.equals("..")) {
+                if (!parts.isEmpty()) {
+                    parts.remove(parts.size() - 1);
+                }
+            } else {
+                parts.add(c);
+            }
+        }
+        String rel = String.join("/", parts);
+        if (!parts.isEmpty() && List.of("proc", "dev", "sys").contains(parts.get(0)) && isDir(rootfs, parts.get(0))) {
+            return;
+        }
+        for (String t : TMPFS.keySet()) {
+            if (rel.startsWith(t + "/") && isDir(rootfs, t)) {
+                throw new DavitException(Kind.USAGE, "the working directory " + workdir + " does not exist in the"
+                        + " sandbox (/" + t + " is an empty tmpfs there)");
+            }
+        }
+        if (!isDirectoryInRoot(rootfs, workdir)) {
+            throw new DavitException(Kind.USAGE, "the working directory " + workdir + " does not exist in the sandbox");
+        }
+    }
+
+    /** Whether {@code path} names a directory in {@code rootfs}, resolving symbolic links as if it were /. */
+    static boolean isDirectoryInRoot(Path rootfs, String path) {
+        Deque<String> todo = new ArrayDeque<>(List.of(path.split("/")));
+        List<String> done = new ArrayList<>();
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String c = todo.pollFirst();
+            if (c.isEmpty() || c.equals(".")) {
+                continue;
+            }
+            if (c.equals("..")) {
+                if (!done.isEmpty()) {
+                    done.remove(done.size() - 1);
+                }
+                continue;
+            }
+            Path p = rootfs.resolve(String.join("/", done)).resolve(c);
+            if (Files.isSymbolicLink(p)) {
+                if (++links > 40) {
+                    return false;
+                }
+                String target;
+                try {
+                    target = Files.readSymbolicLink(p).toString();
+                } catch (IOException e) {
+                    return false;
+                }
+                if (target.startsWith("/")) {
+                    done.clear();
+                }
+                List<String> tc = List.of(target.split("/"));
+                for (int i = tc.size() - 1; i >= 0; i--) {
+                    todo.addFirst(tc.get(i));
+                }
+                continue;
+            }
+            if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+            done.add(c);
+        }
+        return true;
+    }
+
+    /** The v2 controllers of a hybrid cgroup host (what crun 1.8 refuses), or null when there are none. */
+    static String hybridControllers() {
+        try {
+            String s = Files.readString(CGROUP2_CONTROLLERS).strip();
+            return s.isEmpty() ? null : s;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static void writeConfig(Path bundle, ObjectNode config) {
+        try {
+            Files.write(bundle.resolve("config.json"), Json.bytes(config));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write the sandbox's config.json in " + bundle + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /**
+     * The bundle's config.json (runtime-spec 1.0.2): the root is {@code merged} (the sandbox's writable overlay)
+     * when given, else the read-only {@code rootfs}.
+     */
+    ObjectNode config(Path rootfs, Path merged, String id, RunSpec spec, List<String> argv, int[] user) {
+        boolean rootless = !Overlay.ROOT;
+        boolean nonRootUser = user[0] != 0 || user[1] != 0;
+        ObjectNode c = Json.object();
+        c.put("ociVersion", "1.0.2");
+
+        ObjectNode process = c.putObject("process");
+        process.put("terminal", false);
+        ObjectNode u = process.putObject("user");
+        u.put("uid", user[0]);
+        u.put("gid", user[1]);
+        ArrayNode args = process.putArray("args");
+        argv.forEach(args::add);
+        ArrayNode env = process.putArray("env");
+        spec.effectiveEnv().forEach((k, v) -> env.add(k + "=" + v));
+        process.put("cwd", spec.effectiveWorkdir());
+        ObjectNode caps = process.putObject("capabilities");
+        for (String set : List.of("bounding", "effective", "permitted")) {
+            ArrayNode a = caps.putArray(set);
+            CAPABILITIES.forEach(a::add);
+        }
+        ObjectNode nofile = process.putArray("rlimits").addObject();
+        nofile.put("type", "RLIMIT_NOFILE");
+        nofile.put("hard", NOFILE);
+        nofile.put("soft", NOFILE);
+        process.put("noNewPrivileges", true);
+
+        ObjectNode root = c.putObject("root");
+        root.put("path", (merged != null ? merged : rootfs).toString());
+        root.put("readonly", merged == null);
+        c.put("hostname", id);
+
+        ArrayNode mounts = c.putArray("mounts");
+        boolean proc = isDir(rootfs, "proc");
+        boolean sys = isDir(rootfs, "sys");
+        if (proc) {
+            mount(mounts, "/proc", "proc", "proc");
+        }
+        if (isDir(rootfs, "dev")) {
+            mount(mounts, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k");
+            List<String> pts = new ArrayList<>(List.of("nosuid", "noexec", "newinstance", "ptmxmode=0666",
+                    "mode=0620"));
+            if (!rootless) {
+                pts.add("gid=5"); // the tty group; not mapped in a rootless user namespace
+            }
+            mount(mounts, "/dev/pts", "devpts", "devpts", pts.toArray(String[]::new));
+            mount(mounts, "/dev/shm", "tmpfs", "shm", "nosuid", "noexec", "nodev", "mode=1777", "size=65536k");
+            mount(mounts, "/dev/mqueue", "mqueue", "mqueue", "nosuid", "noexec", "nodev");
+        }
+        if (sys) {
+            if (rootless) {
+                // a user namespace may not mount a new sysfs: bind the host's, read-only (as runc's rootless spec)
+                mount(mounts, "/sys", "none", "/sys", "rbind", "nosuid", "noexec", "nodev", "ro");
+            } else {
+                mount(mounts, "/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
+            }
+        }
+        TMPFS.forEach((dir, mode) -> {
+            if (isDir(rootfs, dir)) {
+                mount(mounts, "/" + dir, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=" + mode);
+            }
+        });
+
+        ObjectNode linux = c.putObject("linux");
+        ArrayNode ns = linux.putArray("namespaces");
+        for (String type : List.of("pid", "ipc", "uts", "mount")) {
+            ns.addObject().put("type", type);
+        }
+        if (!spec.network()) {
+            ns.addObject().put("type", "network");
+        }
+        if (rootless && nonRootUser) {
+            // the runtime is root of davit's user namespace (the caller); the image's user is mapped to it
+            ns.addObject().put("type", "user");
+            idMapping(linux.putArray("uidMappings"), user[0]);
+            idMapping(linux.putArray("gidMappings"), user[1]);
+        }
+        if (!rootless && runtime.equals(RUNC)) {
+            // runc puts a root container in a devices cgroup: allow only the default devices (as runc's spec)
+            ObjectNode deny = linux.putObject("resources").putArray("devices").addObject();
+            deny.put("allow", false);
+            deny.put("access", "rwm");
+        }
+        ArrayNode masked = linux.putArray("maskedPaths");
+        MASKED.stream().filter(p -> p.startsWith("/proc/") ? proc : sys).forEach(masked::add);
+        ArrayNode readonly = linux.putArray("readonlyPaths");
+        READONLY.stream().filter(p -> proc).forEach(readonly::add);
+        return c;
+    }
+
+    private static void mount(ArrayNode mounts, String destination, String type, String source, String... options) {
+        ObjectNode m = mounts.addObject();
+        m.put("destination", destination);
+        m.put("type", type);
+        m.put("source", source);
+        if (options.length > 0) {
+            ArrayNode o = m.putArray("options");
+            for (String s : options) {
+                o.add(s);
+            }
+        }
+    }
+
+    private static void idMapping(ArrayNode mappings, int containerId) {
+        ObjectNode m = mappings.addObject();
+        m.put("containerID", containerId);
+        m.put("hostID", 0);
+        m.put("size", 1);
+    }
+
+    private static boolean isDir(Path rootfs, String rel) {
+        return Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        RANDOM.nextBytes(b);
+        return b;
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}
