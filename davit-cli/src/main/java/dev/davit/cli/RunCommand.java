@@ -126,6 +126,7 @@ final class RunCommand extends EnvCommand.Sub {
             doc.put("stdout", new String(r.stdout(), StandardCharsets.UTF_8));
             doc.put("stderr", new String(r.stderr(), StandardCharsets.UTF_8));
             doc.put("timed_out", r.timedOut());
+            doc.put("truncated", r.truncated());
             doc.set("timings_ms", r.timings().toJson());
             out.printJson(doc);
         }

@@ -98,7 +98,7 @@ class RunCommandTest {
         List<String> keys = new ArrayList<>();
         doc.fieldNames().forEachRemaining(keys::add);
         assertThat(keys).containsExactly("environment", "digest", "backend", "runtime", "sandbox_id", "exit_code",
-                "stdout", "stderr", "timed_out", "timings_ms");
+                "stdout", "stderr", "timed_out", "truncated", "timings_ms");
         assertThat(doc.get("environment").asText()).isEqualTo(image);
         assertThat(doc.get("digest").asText()).startsWith("sha256:");
         assertThat(doc.get("backend").asText()).isEqualTo("container");

@@ -2,7 +2,6 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -122,14 +121,14 @@ final class BwrapBackend implements Backend {
             long t4 = System.nanoTime();
             return new ExecResult(id, NAME, RUNTIME, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
                     new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
-                            ms(t4 - raw.t3())));
+                            ms(t4 - raw.t3())), raw.truncated());
         } finally {
             deleteTree(state);
         }
     }
 
     /** What one process run gave: exit code, output, whether the timeout killed it, and its phase times. */
-    record Raw(int rc, byte[] stdout, byte[] stderr, boolean timedOut, long t1, long t2, long t3) {
+    record Raw(int rc, byte[] stdout, byte[] stderr, boolean timedOut, long t1, long t2, long t3, boolean truncated) {
     }
 
     /** Starts {@code cmd} with only {@code env}, pumps its output, waits (up to the timeout) and reaps it. */
@@ -148,8 +147,8 @@ final class BwrapBackend implements Backend {
             throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
         }
         long t2 = System.nanoTime();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        CappedSink out = new CappedSink();
+        CappedSink err = new CappedSink();
         Thread po = pump(p.getInputStream(), out, stdoutTee, id + "-stdout");
         Thread pe = pump(p.getErrorStream(), err, stderrTee, id + "-stderr");
         boolean timedOut = false;
@@ -173,7 +172,7 @@ final class BwrapBackend implements Backend {
         killDescendants(p); // nothing may outlive the run: reap anything that escaped (there should be nothing)
         join(po, p);
         join(pe, p);
-        return new Raw(rc, out.toByteArray(), err.toByteArray(), timedOut, t1, t2, t3);
+        return new Raw(rc, out.bytes(), err.bytes(), timedOut, t1, t2, t3, out.truncated() || err.truncated());
     }
 
     /**
@@ -274,15 +273,13 @@ final class BwrapBackend implements Backend {
         }
     }
 
-    private static Thread pump(InputStream in, ByteArrayOutputStream sink, OutputStream tee, String name) {
+    static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16384];
             try (in) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
-                    synchronized (sink) {
-                        sink.write(buf, 0, n);
-                    }
+                    sink.write(buf, 0, n);
                     if (tee != null) {
                         try {
                             tee.write(buf, 0, n);

@@ -15,11 +15,21 @@ import dev.davit.oci.Json;
  * @param stderr    everything the command wrote to stderr
  * @param timedOut  whether the timeout killed it
  * @param timings   how long each phase took
+ * @param truncated whether stdout or stderr was longer than {@link #MAX_CAPTURED_BYTES} and only its start was
+ *                  kept (the streaming tees still saw everything)
  */
 public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                         boolean timedOut, Timings timings) {
+                         boolean timedOut, Timings timings, boolean truncated) {
     /** The exit code of a command killed by the timeout, as timeout(1) reports it. */
     public static final int TIMEOUT_EXIT_CODE = 124;
+    /** How much of each of stdout and stderr is captured: 64 MiB. */
+    public static final int MAX_CAPTURED_BYTES = 64 << 20;
+
+    /** A result whose output was captured completely. */
+    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
+                      boolean timedOut, Timings timings) {
+        this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, false);
+    }
 
     /**
      * Milliseconds per phase: create (checks, state directory, arguments), start (process start), exec (until the

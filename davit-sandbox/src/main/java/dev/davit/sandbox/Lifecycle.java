@@ -4,10 +4,8 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.store.Fs;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -241,10 +239,10 @@ final class Lifecycle {
             throw new DavitException(Kind.INTERNAL, "cannot start " + nsenter + ": " + e.getMessage());
         }
         long t2 = System.nanoTime();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Thread po = pump(p.getInputStream(), out);
-        Thread pe = pump(p.getErrorStream(), err);
+        CappedSink out = new CappedSink();
+        CappedSink err = new CappedSink();
+        Thread po = BwrapBackend.pump(p.getInputStream(), out, null, id + "-exec-stdout");
+        Thread pe = BwrapBackend.pump(p.getErrorStream(), err, null, id + "-exec-stderr");
         boolean timedOut = false;
         int rc;
         try {
@@ -271,8 +269,9 @@ final class Lifecycle {
             rc = ExecResult.TIMEOUT_EXIT_CODE;
         }
         long t4 = System.nanoTime();
-        return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.toByteArray(), err.toByteArray(), timedOut,
-                new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)));
+        return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.bytes(), err.bytes(), timedOut,
+                new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
+                out.truncated() || err.truncated());
     }
 
     Sandbox stop(String id) {
@@ -475,19 +474,6 @@ final class Lifecycle {
         } catch (IOException e) {
             return "";
         }
-    }
-
-    private static Thread pump(InputStream in, ByteArrayOutputStream sink) {
-        Thread t = new Thread(() -> {
-            try (in) {
-                in.transferTo(sink);
-            } catch (IOException e) {
-                // the process is gone; what was read is kept
-            }
-        }, "sandbox-exec-pump");
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 
     private static void join(Thread t) {

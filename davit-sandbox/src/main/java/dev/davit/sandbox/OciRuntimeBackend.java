@@ -198,7 +198,7 @@ final class OciRuntimeBackend implements Backend {
             long t4 = System.nanoTime();
             return new ExecResult(id, BwrapBackend.NAME, runtime, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
                     new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
-                            ms(t4 - raw.t3())));
+                            ms(t4 - raw.t3())), raw.truncated());
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());

@@ -10,7 +10,7 @@ import java.util.List;
 /** A tiny root filesystem: Debian's statically linked busybox in bin/ with a few applet links. */
 final class BusyboxRootfs {
     static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "env", "pwd", "ls", "true", "false",
-            "id", "nc", "touch");
+            "id", "nc", "touch", "head");
 
     private BusyboxRootfs() {
     }

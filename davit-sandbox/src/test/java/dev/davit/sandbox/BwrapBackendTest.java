@@ -8,6 +8,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -205,6 +206,31 @@ class BwrapBackendTest {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.map(p -> dir.relativize(p) + " " + p.toFile().length()).sorted().toList();
         }
+    }
+
+    @Test
+    void capturedOutputIsCappedButTheTeeSeesEverything() {
+        long big = ExecResult.MAX_CAPTURED_BYTES + 1_000_000L;
+        long[] teed = new long[1];
+        OutputStream counter = new OutputStream() {
+            @Override
+            public void write(int b) {
+                teed[0]++;
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                teed[0] += len;
+            }
+        };
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).command("sh", "-c", "head -c " + big
+                + " /dev/zero; echo small >&2").build(), counter, null);
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.truncated()).isTrue();
+        assertThat(r.stdout()).hasSize(ExecResult.MAX_CAPTURED_BYTES);
+        assertThat(r.stderrText()).isEqualTo("small\n");
+        assertThat(teed[0]).isEqualTo(big);
+        assertThat(run("echo", "hi").truncated()).isFalse();
     }
 
     @Test
