@@ -155,7 +155,7 @@ class UsageTest {
         assertOneErrorLine(a, "give a subcommand: push or pull");
         Cli.Result e = cli().run("env");
         assertThat(e.rc()).isEqualTo(2);
-        assertOneErrorLine(e, "give a subcommand: list, inspect, pull, prune or resolve");
+        assertOneErrorLine(e, "give a subcommand: list, inspect, pull, prune, resolve or build");
         Cli.Result s = cli().run("sandbox");
         assertOneErrorLine(s, "give a subcommand: create, start, exec, stop, rm, status, ls or reap");
     }
