@@ -13,7 +13,7 @@ import java.util.Objects;
  */
 public final class Sandboxes {
     /** The backend names {@link #run} accepts. */
-    public static final List<String> BACKENDS = List.of(BwrapBackend.NAME);
+    public static final List<String> BACKENDS = List.of(BwrapBackend.NAME, VmBackend.NAME);
     /** The runtimes of the container backend, in the order an automatic choice tries them. */
     public static final List<String> CONTAINER_RUNTIMES = List.of(BwrapBackend.RUNTIME);
 
@@ -23,7 +23,7 @@ public final class Sandboxes {
 
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
-        this.runtimes = List.of(new BwrapBackend(options));
+        this.runtimes = List.of(new BwrapBackend(options), new VmBackend(options));
         this.lifecycle = new Lifecycle(options);
     }
 
@@ -55,7 +55,7 @@ public final class Sandboxes {
                     + String.join(", ", BACKENDS));
         }
         List<Backend> candidates = runtimes.stream().filter(b -> b.name().equals(name)).toList();
-        if (spec.runtime() != null) {
+        if (spec.runtime() != null && !name.equals(VmBackend.NAME)) { // the vm backend has one runtime
             return candidates.stream().filter(b -> b.runtime().equals(spec.runtime())).findFirst()
                     .orElseThrow(() -> new DavitException(Kind.USAGE, "unknown runtime '" + spec.runtime()
                             + "' for the " + name + " backend; available: " + String.join(", ",

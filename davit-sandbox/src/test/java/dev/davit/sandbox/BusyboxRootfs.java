@@ -18,6 +18,11 @@ final class BusyboxRootfs {
     /** Creates the rootfs in {@code dir}; skips the test when bwrap or busybox is missing (fails on CI). */
     static Path create(Path dir) throws IOException {
         Tools.assumeAvailable("bwrap", "busybox");
+        return populate(dir);
+    }
+
+    /** Creates the rootfs in {@code dir} (needs busybox on the PATH, but not bwrap). */
+    static Path populate(Path dir) throws IOException {
         Path busybox = Tools.which("busybox").orElseThrow();
         Files.createDirectories(dir.resolve("bin"));
         Files.copy(busybox, dir.resolve("bin/busybox"), StandardCopyOption.REPLACE_EXISTING);
