@@ -204,7 +204,8 @@ run() {
     wait $pid
     rc=$?
     if [ -n "$dog" ]; then
-        kill -KILL -$dog 2>/dev/null
+        # its session, or only itself when it has not made one yet
+        kill -KILL -$dog 2>/dev/null || kill -KILL $dog 2>/dev/null
         wait $dog 2>/dev/null
     fi
     to=0
