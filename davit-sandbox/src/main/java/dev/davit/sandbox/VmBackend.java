@@ -25,6 +25,13 @@ final class VmBackend implements Backend {
     static final String RUNTIME = "qemu";
 
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** One-shot QEMUs running now: killed when davit exits normally or on SIGTERM/SIGINT. */
+    private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Process::destroyForcibly),
+                "davit-vm-cleanup"));
+    }
 
     private final SandboxOptions options;
 
@@ -65,6 +72,7 @@ final class VmBackend implements Backend {
                     spec.network(), accel, false);
             long t1 = System.nanoTime();
             qemu = VmMachine.launch(cmd, state);
+            RUNNING.add(qemu);
             Process q = qemu;
             VmProtocol.Exit exit;
             boolean timedOut = false;
@@ -149,6 +157,7 @@ final class VmBackend implements Backend {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        RUNNING.remove(qemu);
     }
 
     private static void tee(OutputStream tee, byte[] data) {

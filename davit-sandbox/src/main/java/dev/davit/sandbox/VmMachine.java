@@ -243,8 +243,8 @@ final class VmMachine {
             return c;
         } catch (VmAgentClient.GoneException e) {
             close(c);
-            throw new DavitException(Kind.INTERNAL, what + " did not boot: QEMU exited (" + e.getMessage() + "); "
-                    + diagnosis(state));
+            throw new DavitException(Kind.INTERNAL, what + " did not boot: " + (alive.getAsBoolean() ? e.getMessage()
+                    : "QEMU exited") + "; " + diagnosis(state));
         } catch (VmAgentClient.TimeoutException e) {
             close(c);
             throw new DavitException(Kind.INTERNAL, what + " did not boot within " + BOOT_TIMEOUT.toSeconds()
@@ -284,26 +284,35 @@ final class VmMachine {
         }
     }
 
-    /** The last {@code lines} non-blank lines of console.log, joined with " | ". */
+    /**
+     * What the console says, one line: a kernel panic's reason, or the last message of the initrd's init or the
+     * agent, or else the last {@code lines} lines, joined with " | " (kernel timestamps removed).
+     */
     static String consoleTail(Path state, int lines) {
         Path f = state.resolve(CONSOLE);
+        List<String> all = new ArrayList<>();
         try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "r")) {
-            long n = Math.min(r.length(), 8192);
+            long n = Math.min(r.length(), 64 * 1024);
             byte[] b = new byte[(int) n];
             r.seek(r.length() - n);
             r.readFully(b);
-            String[] all = new String(b, StandardCharsets.UTF_8).replace("\r", "").split("\n");
-            List<String> out = new ArrayList<>();
-            for (int i = all.length - 1; i >= 0 && out.size() < lines; i--) {
-                String l = all[i].replaceAll("[\\p{Cntrl}&&[^\t]]", "").strip();
+            for (String l : new String(b, StandardCharsets.UTF_8).replace("\r", "").split("\n")) {
+                l = l.replaceAll("[\\p{Cntrl}&&[^\t]]", "").replaceFirst("^\\[ *[0-9]+\\.[0-9]+\\] ", "").strip();
                 if (!l.isEmpty()) {
-                    out.add(0, abbreviate(l, 200));
+                    all.add(abbreviate(l, 200));
                 }
             }
-            return String.join(" | ", out);
         } catch (IOException e) {
             return "";
         }
+        for (String key : List.of("Kernel panic", "davit-init:", "davit-agent:")) {
+            for (int i = all.size() - 1; i >= 0; i--) {
+                if (all.get(i).startsWith(key) && !all.get(i).startsWith("davit-agent: ready")) {
+                    return all.get(i);
+                }
+            }
+        }
+        return String.join(" | ", all.subList(Math.max(0, all.size() - lines), all.size()));
     }
 
     /**

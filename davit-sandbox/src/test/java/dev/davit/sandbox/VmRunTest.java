@@ -55,6 +55,46 @@ class VmRunTest {
         assertThat(VmTestEnvironment.sha256(env.resolve("rootfs.ext4"))).isEqualTo(before);
     }
 
+    @Test
+    void userModeNetworkWhenAsked() throws IOException {
+        ExecResult r = sandboxes().run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
+                + " /.davit/busybox ip route").network(true).build());
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).startsWith("eth0\nlo\n").contains("inet 10.0.2.15/24")
+                .contains("default via 10.0.2.2");
+        assertNoSandboxLeft();
+    }
+
+    @Test
+    void aVmThatCannotBootIsReportedInOneLineWithItsConsole() throws IOException {
+        // no initrd: the kernel has no virtio_blk driver built in, cannot mount its root and panics
+        Path broken = tmp.resolve("broken");
+        Files.createDirectories(broken);
+        Files.createSymbolicLink(broken.resolve("vmlinux"), env.resolve("vmlinux"));
+        Files.createSymbolicLink(broken.resolve("rootfs.ext4"), env.resolve("rootfs.ext4"));
+        Sandboxes sandboxes = sandboxes();
+        try {
+            assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(broken).backend("vm").memoryMiB(256)
+                    .command("true").build()))
+                    .isInstanceOf(DavitException.class)
+                    .hasMessageContaining("did not boot: QEMU exited; console: Kernel panic - not syncing: VFS")
+                    .hasMessageNotContaining("\n");
+            assertNoSandboxLeft();
+        } finally {
+            Files.delete(broken.resolve("vmlinux"));
+            Files.delete(broken.resolve("rootfs.ext4"));
+        }
+    }
+
+    @Test
+    void aMissingEnvironmentOrQemuIsAUsageProblem() {
+        assertThatThrownBy(() -> sandboxes().run(RunSpec.builder(tmp).backend("vm").command("true").build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("no vmlinux");
+        Sandboxes noQemu = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, "/nonexistent"));
+        assertThatThrownBy(() -> noQemu.run(RunSpec.builder(env).backend("vm").command("true").build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("qemu-system-x86_64 is not installed");
+    }
+
     private void assertNoSandboxLeft() throws IOException {
         try (Stream<Path> s = Files.list(tmp.resolve("state"))) {
             assertThat(s.filter(p -> p.getFileName().toString().startsWith("sb-")).toList()).isEmpty();
