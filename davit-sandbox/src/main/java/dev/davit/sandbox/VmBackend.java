@@ -106,7 +106,7 @@ final class VmBackend implements Backend {
 
     /**
      * Runs one command through the agent. A timeout is enforced by the agent (exit 124) and, when the agent does
-     * not answer {@link VmMachine#TIMEOUT_GRACE} after it, by the host ({@link VmAgentClient.TimeoutException}).
+     * not answer {@link VmMachine#timeoutGrace()} after it, by the host ({@link VmAgentClient.TimeoutException}).
      * When the VM dies meanwhile the DavitException says why.
      */
     static VmProtocol.Exit execute(VmAgentClient c, List<String> argv, Map<String, String> env, String workdir,
@@ -121,7 +121,7 @@ final class VmBackend implements Backend {
                     + e.getMessage());
         }
         long deadline = timeout == null ? Long.MAX_VALUE
-                : System.nanoTime() + timeout.toNanos() + VmMachine.TIMEOUT_GRACE.toNanos();
+                : System.nanoTime() + timeout.toNanos() + VmMachine.timeoutGrace().toNanos();
         VmProtocol.Answer a;
         try {
             a = c.call(request, rid, deadline);

@@ -98,7 +98,7 @@ final class VmLifecycle {
                 // the agent did not answer within the timeout and the grace period: the VM is hung
                 killQemu(pid, start);
                 throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer"
-                        + " within " + VmMachine.TIMEOUT_GRACE.toSeconds() + " s after the command's timeout; its"
+                        + " within " + VmMachine.timeoutGrace().toSeconds() + " s after the command's timeout; its"
                         + " microVM was killed (start it again)");
             }
             long t3 = System.nanoTime();

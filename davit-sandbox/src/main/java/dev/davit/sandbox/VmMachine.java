@@ -47,7 +47,9 @@ final class VmMachine {
     /** How long a boot may take until the agent answers. TCG boots take 1.5-5 s on an idle host. */
     static final Duration BOOT_TIMEOUT = Duration.ofSeconds(Long.getLong("davit.vm.bootTimeoutSeconds", 90));
     /** Extra time the host grants the agent after a command's timeout before it gives up on the VM. */
-    static final Duration TIMEOUT_GRACE = Duration.ofSeconds(15);
+    static Duration timeoutGrace() {
+        return Duration.ofSeconds(Long.getLong("davit.vm.timeoutGraceSeconds", 15));
+    }
     /** The longest path of a unix socket (sun_path holds 108 bytes with the NUL). */
     private static final int MAX_SOCKET_PATH = 107;
 
@@ -243,8 +245,8 @@ final class VmMachine {
             return c;
         } catch (VmAgentClient.GoneException e) {
             close(c);
-            throw new DavitException(Kind.INTERNAL, what + " did not boot: " + (alive.getAsBoolean() ? e.getMessage()
-                    : "QEMU exited") + "; " + diagnosis(state));
+            throw new DavitException(Kind.INTERNAL, what + " did not boot: " + (exits(alive) ? "QEMU exited"
+                    : e.getMessage()) + "; " + diagnosis(state));
         } catch (VmAgentClient.TimeoutException e) {
             close(c);
             throw new DavitException(Kind.INTERNAL, what + " did not boot within " + BOOT_TIMEOUT.toSeconds()
@@ -253,6 +255,23 @@ final class VmMachine {
             close(c);
             throw e;
         }
+    }
+
+    /** Whether QEMU exits within a second (its socket closes a moment before it is gone). */
+    static boolean exits(java.util.function.BooleanSupplier alive) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        while (alive.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
     }
 
     /** What the logs say: QEMU's last message, and the last lines of the console. */

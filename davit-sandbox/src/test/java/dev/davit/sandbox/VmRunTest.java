@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -84,6 +85,43 @@ class VmRunTest {
             Files.delete(broken.resolve("vmlinux"));
             Files.delete(broken.resolve("rootfs.ext4"));
         }
+    }
+
+    @Test
+    void aVmThatDiesDuringTheCommandIsReportedAndCleanedUp() throws Exception {
+        Sandboxes sandboxes = sandboxes();
+        CompletableFuture<ExecResult> running = CompletableFuture.supplyAsync(() -> sandboxes.run(vm("sleep", "60")
+                .timeout(Duration.ofSeconds(120)).build()));
+        // once the agent is up (its line on the console) and had time to start the command, QEMU crashes
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!consoleSays("davit-agent: ready") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        Thread.sleep(1000);
+        ProcessHandle qemu = ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().orElse("").contains("qemu-system")).findFirst().orElseThrow();
+        qemu.destroyForcibly();
+        assertThatThrownBy(running::join).hasCauseInstanceOf(DavitException.class).cause()
+                .hasMessageContaining("stopped while the command ran").hasMessageNotContaining("\n");
+        assertNoSandboxLeft();
+    }
+
+    private boolean consoleSays(String text) throws IOException {
+        try (Stream<Path> s = Files.list(tmp.resolve("state"))) {
+            for (Path d : s.filter(p -> p.getFileName().toString().startsWith("sb-")).toList()) {
+                Path console = d.resolve(VmMachine.CONSOLE);
+                try {
+                    if (Files.readString(console, java.nio.charset.StandardCharsets.ISO_8859_1).contains(text)) {
+                        return true;
+                    }
+                } catch (IOException e) {
+                    // not there yet
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+        return false;
     }
 
     @Test
