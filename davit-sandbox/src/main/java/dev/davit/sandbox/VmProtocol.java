@@ -19,10 +19,15 @@ import java.util.regex.Pattern;
  * guest: pong ID
  * host:  sync ID                                    (flush the guest's disks, before a stop)
  * guest: synced ID
- * host:  run ID TIMEOUT_MS WORKDIR NENV ENV... NARGV ARGV...   (TIMEOUT_MS 0: none; ENV entries are K=V)
+ * host:  run ID TIMEOUT_MS NENV NARGV WORDS          (TIMEOUT_MS 0: none)
  * guest: exit ID CODE TIMED_OUT STDOUT STDERR       (TIMED_OUT 0 or 1; CODE 124 when the agent killed it)
  * guest: error ID CODE MESSAGE                      (CODE: workdir or request; nothing ran)
  * </pre>
+ *
+ * WORDS is a data field holding 1 + NENV + NARGV POSIX shell single-quoted words separated by spaces (a quote
+ * inside a word is written {@code '\''}): the working directory, the environment as {@code K=V} entries, then the
+ * argv. The agent, a shell script, takes them apart with one decoding and one {@code eval}, after checking that the
+ * text holds nothing but quoted strings, {@code \'} and spaces; a field per word would cost it a process per word.
  *
  * Ids are chosen by the host (letters and digits); an answer carries the id of its request, so an answer to a request
  * of an earlier, abandoned connection is recognised and skipped.
@@ -69,15 +74,19 @@ final class VmProtocol {
         if (timeoutMs < 0 || timeoutMs > 9_999_999_999L) {
             throw new IllegalArgumentException("timeout out of range: " + timeoutMs);
         }
-        StringBuilder b = new StringBuilder("run ").append(checkId(id)).append(' ').append(timeoutMs).append(' ')
-                .append(field(noNul(workdir, "the working directory"))).append(' ').append(env.size());
-        env.forEach((k, v) -> b.append(' ').append(field(noNul(k, "an environment variable") + "="
+        StringBuilder words = new StringBuilder(quote(noNul(workdir, "the working directory")));
+        env.forEach((k, v) -> words.append(' ').append(quote(noNul(k, "an environment variable") + "="
                 + noNul(v, "an environment variable"))));
-        b.append(' ').append(argv.size());
         for (String a : argv) {
-            b.append(' ').append(field(noNul(a, "an argument")));
+            words.append(' ').append(quote(noNul(a, "an argument")));
         }
-        return b.append('\n').toString();
+        return "run " + checkId(id) + " " + timeoutMs + " " + env.size() + " " + argv.size() + " "
+                + field(words.toString()) + "\n";
+    }
+
+    /** {@code s} as one POSIX shell single-quoted word. */
+    static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
     }
 
     /** Parses one line of the agent (without its {@code \n}); throws IllegalArgumentException when malformed. */

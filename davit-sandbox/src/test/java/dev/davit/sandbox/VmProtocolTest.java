@@ -25,8 +25,18 @@ class VmProtocolTest {
         String line = VmProtocol.run("r1", 1500, "/work dir", env, List.of("sh", "-c", "echo 'a b'\nexit 3", ""));
         assertThat(line).endsWith("\n").doesNotContain("\r");
         assertThat(line.indexOf('\n')).isEqualTo(line.length() - 1);
-        assertThat(line.strip().split(" ")).containsExactly("run", "r1", "1500", b64("/work dir"), "2",
-                b64("PATH=/bin"), b64("EMPTY="), "4", b64("sh"), b64("-c"), b64("echo 'a b'\nexit 3"), "-");
+        String[] f = line.strip().split(" ");
+        assertThat(f).hasSize(6);
+        assertThat(List.of(f).subList(0, 5)).containsExactly("run", "r1", "1500", "2", "4");
+        assertThat(new String(Base64.getDecoder().decode(f[5]), StandardCharsets.UTF_8)).isEqualTo(
+                "'/work dir' 'PATH=/bin' 'EMPTY=' 'sh' '-c' 'echo '\\''a b'\\''\nexit 3' ''");
+    }
+
+    @Test
+    void quotingIsPosixSingleQuotes() {
+        assertThat(VmProtocol.quote("")).isEqualTo("''");
+        assertThat(VmProtocol.quote("it's")).isEqualTo("'it'\\''s'");
+        assertThat(VmProtocol.quote("$HOME `x` \\ *")).isEqualTo("'$HOME `x` \\ *'");
     }
 
     @Test

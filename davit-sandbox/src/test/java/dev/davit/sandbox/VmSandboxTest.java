@@ -148,6 +148,23 @@ class VmSandboxTest {
     }
 
     @Test
+    @Order(5)
+    void argumentsArriveVerbatim() {
+        List<String> args = List.of("", "it's", "two words", "line\nbreak", "$HOME", "`id`", "\\", "*", "-n",
+                "ünïcödé", "'", "a=b");
+        List<String> argv = new java.util.ArrayList<>(List.of("sh", "-c",
+                "for a in \"$@\"; do printf '<%s>' \"$a\"; done", "sh"));
+        argv.addAll(args);
+        ExecResult r = sandboxes.exec(sandbox.id(), argv, Map.of("Q", "it's \"q\" $x"), null, Duration.ofSeconds(60));
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        StringBuilder expected = new StringBuilder();
+        args.forEach(a -> expected.append('<').append(a).append('>'));
+        assertThat(r.stdoutText()).isEqualTo(expected.toString());
+        assertThat(sandboxes.exec(sandbox.id(), List.of("sh", "-c", "printf %s \"$Q\""), Map.of("Q", "it's \"q\" $x"),
+                null, null).stdoutText()).isEqualTo("it's \"q\" $x");
+    }
+
+    @Test
     @Order(6)
     void noNetworkByDefault() {
         ExecResult r = exec("ls", "/sys/class/net");

@@ -137,56 +137,77 @@ resolve() {
     [ -n "$X" ]
 }
 
-# run ID TIMEOUT_MS WORKDIR NENV ENV... NARGV ARGV...
+# Whether $1 consists only of single-quoted strings, \' and spaces: then eval can only split it into literal
+# words (no expansion, no command), and cannot fail on a syntax error (which would end the agent).
+literal_words() {
+    rest=$1
+    q="'"
+    while [ -n "$rest" ]; do
+        case $rest in
+        "$q"*)
+            rest=${rest#"$q"}
+            case $rest in
+            *"$q"*) rest=${rest#*"$q"} ;;
+            *) return 1 ;;
+            esac
+            ;;
+        "\\$q"*) rest=${rest#??} ;;
+        " "*) rest=${rest# } ;;
+        *) return 1 ;;
+        esac
+    done
+    return 0
+}
+
+# run ID TIMEOUT_MS NENV NARGV WORDS: WORDS decodes to the working directory, NENV K=V entries and NARGV
+# arguments as single-quoted shell words, so one decoding and one eval take them all apart.
 run() {
     id=$2
     tmo=$3
-    nenv=$5
-    if [ $# -lt 6 ] || ! isnum "$tmo" || ! isnum "$nenv" || ! dec "$4"; then
+    nenv=$4
+    nargv=$5
+    if [ $# -ne 6 ] || ! isnum "$tmo" || ! isnum "$nenv" || ! isnum "$nargv" || [ "$nargv" -lt 1 ] \
+        || ! dec "$6"; then
         fail "$id" request "malformed run request"
         return
     fi
-    wd=$D
-    shift 5
-    if [ $# -le "$nenv" ]; then
-        fail "$id" request "malformed run request"
+    if ! literal_words "$D"; then
+        fail "$id" request "malformed words in the run request"
         return
     fi
-    # decode the fields in place: each pass takes the first and appends its decoded value
+    eval "set -- $D"
+    if [ $# -ne $((1 + nenv + nargv)) ]; then
+        fail "$id" request "the run request has $# words, not $((1 + nenv + nargv))"
+        return
+    fi
+    wd=$1
+    shift
     path=
     i=0
-    while [ $i -lt "$nenv" ]; do
-        dec "$1" || { fail "$id" request "invalid base64"; return; }
-        shift
-        case $D in
-        PATH=*) path=${D#PATH=} ;;
+    for a in "$@"; do
+        [ $i -lt "$nenv" ] || break
+        case $a in
+        PATH=*) path=${a#PATH=} ;;
         esac
-        set -- "$@" "$D"
         i=$((i + 1))
     done
-    nargv=$1
-    shift
-    if ! isnum "$nargv" || [ "$nargv" -lt 1 ] || [ $# -ne $((nargv + nenv)) ]; then
-        fail "$id" request "malformed run request"
+    eval "a0=\${$((nenv + 1))}"
+    if [ ! -d "$wd" ]; then
+        fail "$id" workdir "the working directory $wd does not exist"
         return
     fi
+    if ! resolve "$a0" "$path" "$wd"; then
+        reply "exit $id 127 0 - $(printf '%s: command not found\n' "$a0" | base64 -w 0)"
+        return
+    fi
+    # put the resolved path in place of argv[0]: each pass moves the first word to the end
+    n=$#
     i=0
-    while [ $i -lt "$nargv" ]; do
-        dec "$1" || { fail "$id" request "invalid base64"; return; }
+    while [ $i -lt $n ]; do
+        a=$1
         shift
-        if [ $i -eq 0 ]; then
-            a0=$D
-            if [ ! -d "$wd" ]; then
-                fail "$id" workdir "the working directory $wd does not exist"
-                return
-            fi
-            if ! resolve "$D" "$path" "$wd"; then
-                reply "exit $id 127 0 - $(printf '%s: command not found\n' "$a0" | base64 -w 0)"
-                return
-            fi
-            D=$X
-        fi
-        set -- "$@" "$D"
+        [ $i -eq "$nenv" ] && a=$X
+        set -- "$@" "$a"
         i=$((i + 1))
     done
     rm -f $R/out $R/err $R/timedout
