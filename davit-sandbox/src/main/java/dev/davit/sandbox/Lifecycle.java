@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Long-lived sandboxes of the {@code container} backend. State lives in {@code <stateDir>/<id>/state.json}
+ * Long-lived sandboxes. The {@code vm} backend's start, exec and sync are in {@link VmLifecycle}; the rest is here:
+ * the {@code container} backend, described below. State lives in {@code <stateDir>/<id>/state.json}
  * (written atomically), so a new instance (a later davit) sees the same sandboxes.
  *
  * <pre>

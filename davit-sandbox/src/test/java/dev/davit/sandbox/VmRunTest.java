@@ -57,12 +57,15 @@ class VmRunTest {
     }
 
     @Test
-    void userModeNetworkWhenAsked() throws IOException {
+    void userModeNetworkTwoVcpusAndATimeout() throws IOException {
         ExecResult r = sandboxes().run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
-                + " /.davit/busybox ip route").network(true).build());
-        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+                + " /.davit/busybox ip route; /.davit/busybox nproc; sleep 60").network(true).vcpus(2)
+                .timeout(Duration.ofSeconds(3)).build());
+        assertThat(r.exitCode()).as(r.stderrText()).isEqualTo(124);
+        assertThat(r.timedOut()).isTrue();
         assertThat(r.stdoutText()).startsWith("eth0\nlo\n").contains("inet 10.0.2.15/24")
-                .contains("default via 10.0.2.2");
+                .contains("default via 10.0.2.2").endsWith("\n2\n");
+        assertThat(r.timings().execMs()).isBetween(2_500L, 15_000L);
         assertNoSandboxLeft();
     }
 
