@@ -193,7 +193,7 @@ final class VmAccel {
         return new Result(done ? p.exitValue() : -1, text, !done);
     }
 
-    /** Identifies this host boot and QEMU binary, so a cached result is not used after either changed. */
+    /** Identifies this host boot, /dev/kvm and the QEMU binary: a cached result is not used after any changed. */
     private static String key(Path qemu) {
         String boot;
         try {
@@ -201,11 +201,17 @@ final class VmAccel {
         } catch (IOException e) {
             boot = "unknown";
         }
+        String kvm;
         try {
-            return boot + "|" + qemu.toRealPath() + "|" + Files.size(qemu) + "|"
+            kvm = Files.getAttribute(Path.of("/dev/kvm"), "unix:ctime").toString();
+        } catch (IOException | RuntimeException e) {
+            kvm = "none";
+        }
+        try {
+            return boot + "|" + kvm + "|" + qemu.toRealPath() + "|" + Files.size(qemu) + "|"
                     + Files.getLastModifiedTime(qemu).toMillis();
         } catch (IOException e) {
-            return boot + "|" + qemu;
+            return boot + "|" + kvm + "|" + qemu;
         }
     }
 

@@ -85,11 +85,20 @@ final class VmLifecycle {
                 StandardOpenOption.WRITE)) {
             ch.lock(); // released when the channel closes
             long t1 = System.nanoTime();
+            VmAgentClient c;
+            try {
+                c = VmAgentClient.connect(dir.resolve(VmMachine.SOCKET), System.nanoTime()
+                        + CONNECT_TIMEOUT.toNanos(), () -> Lifecycle.alive(pid, start));
+            } catch (VmAgentClient.GoneException e) {
+                throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone; "
+                        + VmMachine.diagnosis(dir));
+            } catch (VmAgentClient.TimeoutException e) {
+                throw new DavitException(Kind.INTERNAL, "cannot connect to the guest agent of sandbox " + s.id()
+                        + " within " + CONNECT_TIMEOUT.toSeconds() + " s; stop and start it");
+            }
+            long t2 = System.nanoTime();
             VmProtocol.Exit exit;
-            long t2;
-            try (VmAgentClient c = VmAgentClient.connect(dir.resolve(VmMachine.SOCKET),
-                    System.nanoTime() + CONNECT_TIMEOUT.toNanos(), () -> Lifecycle.alive(pid, start))) {
-                t2 = System.nanoTime();
+            try (c) {
                 exit = VmBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(), dir);
             } catch (VmAgentClient.GoneException e) {
                 throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone ("

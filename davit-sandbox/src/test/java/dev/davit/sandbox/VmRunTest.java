@@ -128,6 +128,27 @@ class VmRunTest {
     }
 
     @Test
+    void aRootDiskWithoutTheAgentIsReportedByTheInitrd() throws IOException {
+        Path noAgent = tmp.resolve("no-agent");
+        Files.createDirectories(noAgent.resolve("rootfs/bin"));
+        new VmImages(VmTestEnvironment.cacheDir()).buildRootfsImage(noAgent.resolve("rootfs"),
+                noAgent.resolve("rootfs.ext4"), 0);
+        Files.createSymbolicLink(noAgent.resolve("vmlinux"), env.resolve("vmlinux"));
+        Files.createSymbolicLink(noAgent.resolve("initrd"), env.resolve("initrd"));
+        try {
+            assertThatThrownBy(() -> sandboxes().run(RunSpec.builder(noAgent).backend("vm").memoryMiB(256)
+                    .command("true").build()))
+                    .isInstanceOf(DavitException.class)
+                    .hasMessageContaining("did not boot: QEMU exited; console: davit-init: the root disk has no"
+                            + " /.davit/agent");
+            assertNoSandboxLeft();
+        } finally {
+            Files.delete(noAgent.resolve("vmlinux"));
+            Files.delete(noAgent.resolve("initrd"));
+        }
+    }
+
+    @Test
     void aMissingEnvironmentOrQemuIsAUsageProblem() {
         assertThatThrownBy(() -> sandboxes().run(RunSpec.builder(tmp).backend("vm").command("true").build()))
                 .isInstanceOf(DavitException.class).hasMessageContaining("no vmlinux");
