@@ -11,24 +11,49 @@ import java.util.Objects;
 /**
  * A long-lived sandbox to create (see {@link Sandboxes#create}).
  *
- * @param rootfs  the root filesystem directory; mounted read-only and never written. It needs a {@code sleep}
- *                command (in /bin, /usr/bin, /sbin or /usr/sbin): the sandbox's keeper process runs it
- * @param env     variables set on top of the image's {@code Env} for every exec
- * @param workdir the default working directory of execs (default: the image's {@code WorkingDir}, else /)
- * @param network whether the sandbox shares the host's network
- * @param image   the image's run defaults (Env, WorkingDir; Entrypoint/Cmd/User are not used by exec)
- * @param ttl     how long after creation {@link Sandboxes#reap} may remove it; null means never
+ * @param rootfs    for the {@code container} backend, the root filesystem directory; mounted read-only and never
+ *                  written. It needs a {@code sleep} command (in /bin, /usr/bin, /sbin or /usr/sbin): the sandbox's
+ *                  keeper process runs it. For the {@code vm} backend, the microVM environment directory
+ *                  ({@code vmlinux}, {@code rootfs.ext4}, optionally {@code initrd}); never written either
+ * @param env       variables set on top of the image's {@code Env} for every exec
+ * @param workdir   the default working directory of execs (default: the image's {@code WorkingDir}, else /)
+ * @param network   whether the sandbox has network (container: the host's; vm: QEMU's user-mode network)
+ * @param image     the image's run defaults (Env, WorkingDir; Entrypoint/Cmd/User are not used by exec)
+ * @param ttl       how long after creation {@link Sandboxes#reap} may remove it; null means never
+ * @param backend   {@code container} or {@code vm}; null means {@code container}
+ * @param vcpus     virtual CPUs of the microVM (vm backend only)
+ * @param memoryMiB memory of the microVM in MiB (vm backend only)
  */
 public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, boolean network, ImageConfig image,
-                         Duration ttl) {
+                         Duration ttl, String backend, int vcpus, int memoryMiB) {
     public CreateSpec {
         Objects.requireNonNull(rootfs, "rootfs");
         env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
         image = image == null ? ImageConfig.EMPTY : image;
+        backend = backend == null ? BwrapBackend.NAME : backend;
+        if (!Sandboxes.BACKENDS.contains(backend)) {
+            throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
+                    + String.join(", ", Sandboxes.BACKENDS));
+        }
         if (ttl != null && (ttl.isNegative() || ttl.isZero())) {
             throw new DavitException(Kind.USAGE, "the ttl must be positive");
         }
         // the same checks as a run
-        new RunSpec(rootfs, null, env, workdir, null, network, image);
+        new RunSpec(rootfs, null, env, workdir, null, network, image, backend, null, vcpus, memoryMiB);
+    }
+
+    /** A container sandbox. */
+    public CreateSpec(Path rootfs, Map<String, String> env, String workdir, boolean network, ImageConfig image,
+                      Duration ttl) {
+        this(rootfs, env, workdir, network, image, ttl, null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB);
+    }
+
+    /** Whether this is a microVM sandbox. */
+    public boolean isVm() {
+        return backend.equals(VmBackend.NAME);
+    }
+
+    CreateSpec withRootfs(Path r) {
+        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB);
     }
 }

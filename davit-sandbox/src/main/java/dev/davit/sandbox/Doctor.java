@@ -16,8 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Which sandbox backends work on this host, and why not: bubblewrap present and able to run {@code true} in new
  * namespaces (the {@code container} backend); crun and runc present and able to run {@code true} in an OCI
- * container (the container backend's other runtimes); /dev/kvm present and accessible (the {@code vm} backend, not
- * probed yet).
+ * container (the container backend's other runtimes); QEMU with its microvm machine, and whether KVM really runs
+ * guests or QEMU emulates (the {@code vm} backend).
  */
 public final class Doctor {
     private static final long PROBE_SECONDS = 15;
@@ -253,14 +253,65 @@ public final class Doctor {
         }
     }
 
+    /**
+     * The vm backend: QEMU and its microvm machine, qemu-img, and which accelerator QEMU would use (see
+     * {@link VmAccel}: a present /dev/kvm is tried with a test guest and, when a kernel is in davit's VM cache or a
+     * vm run probed before, with a Linux boot). Available when QEMU is installed: without usable KVM it emulates
+     * (TCG), slower but complete.
+     */
     private Backend vm() {
         Map<String, String> facts = new LinkedHashMap<>();
+        Path qemu = options.which(VmMachine.QEMU);
         Path kvm = Path.of("/dev/kvm");
-        boolean present = Files.exists(kvm);
-        facts.put("kvm", present ? (Files.isReadable(kvm) && Files.isWritable(kvm) ? "present, accessible"
+        facts.put("kvm", Files.exists(kvm) ? (Files.isReadable(kvm) && Files.isWritable(kvm) ? "present, accessible"
                 : "present, not accessible (join the kvm group)") : "absent");
-        facts.put("probe", "not probed yet");
-        return new Backend("vm", false, "not probed yet: the microVM backend is not implemented", facts);
+        if (qemu == null) {
+            facts.put("qemu", "not installed");
+            return new Backend("vm", false, VmMachine.QEMU + " is not installed; install the qemu-system-x86 package",
+                    facts);
+        }
+        facts.put("qemu", qemu.toString());
+        Probe v = probe(List.of(qemu.toString(), "--version"));
+        String version = v.ok() ? v.output().replaceAll("^QEMU emulator version ([^ ]+).*", "$1") : "unknown";
+        facts.put("qemu_version", version);
+        Probe machines = probe(List.of(qemu.toString(), "-M", "help"));
+        boolean microvm = machines.ok() && machines.output().matches("(?s).*\\bmicrovm\\b.*");
+        facts.put("microvm", microvm ? "available" : "not available");
+        Path img = options.which(VmMachine.QEMU_IMG);
+        facts.put("qemu_img", img == null ? "not installed" : img.toString());
+        VmAccel.Choice accel = VmAccel.cached(qemu, options.stateDir());
+        if (accel == null) {
+            accel = VmAccel.choose(qemu, cachedKernel(), options.stateDir());
+        }
+        facts.put("kvm_probe", accel.kvm());
+        facts.put("accel", accel.accel());
+        if (!microvm) {
+            return new Backend("vm", false, "QEMU " + version + " has no microvm machine; install QEMU 4.2 or later",
+                    facts);
+        }
+        if (img == null) {
+            return new Backend("vm", false, VmMachine.QEMU_IMG + " is not installed; install the qemu-utils package",
+                    facts);
+        }
+        String how = accel.isKvm() ? "with KVM" : "with TCG (emulation, slower; KVM " + accel.kvm() + ")";
+        return new Backend("vm", true, "QEMU " + version + " runs microVMs " + how, facts);
+    }
+
+    /** A kernel from davit's VM cache ({@code $DAVIT_HOME/cache/vm/kernels/}), for the KVM probe; or null. */
+    private Path cachedKernel() {
+        Path home = options.stateDir().toAbsolutePath().getParent();
+        if (home == null) {
+            return null;
+        }
+        Path kernels = VmImages.defaultCacheDir(home).resolve("kernels");
+        if (!Files.isDirectory(kernels)) {
+            return null;
+        }
+        try (var s = Files.list(kernels)) {
+            return s.map(d -> d.resolve("vmlinux")).filter(Files::isRegularFile).sorted().findFirst().orElse(null);
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     private record Probe(boolean ok, String output) {

@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Long-lived sandboxes of the {@code container} backend. State lives in {@code <stateDir>/<id>/state.json}
+ * Long-lived sandboxes. The {@code vm} backend's start, exec and sync are in {@link VmLifecycle}; the rest is here:
+ * the {@code container} backend, described below. State lives in {@code <stateDir>/<id>/state.json}
  * (written atomically), so a new instance (a later davit) sees the same sandboxes.
  *
  * <pre>
@@ -44,21 +45,25 @@ final class Lifecycle {
     private static final Duration START_WAIT = Duration.ofSeconds(10);
 
     private final SandboxOptions options;
+    private final VmLifecycle vm;
 
     Lifecycle(SandboxOptions options) {
         this.options = options;
+        this.vm = new VmLifecycle(options, this::save);
     }
 
     Sandbox create(CreateSpec spec) {
-        Path rootfs = realRootfs(spec.rootfs());
-        CreateSpec resolved = new CreateSpec(rootfs, spec.env(), spec.workdir(), spec.network(), spec.image(),
-                spec.ttl());
+        CreateSpec resolved = spec.isVm() ? spec.withRootfs(VmMachine.environment(spec.rootfs()).dir())
+                : spec.withRootfs(realRootfs(spec.rootfs()));
         byte[] b = new byte[6];
         RANDOM.nextBytes(b);
         String id = "sbx-" + HexFormat.of().formatHex(b);
         Path dir = options.stateDir().resolve(id);
+        if (spec.isVm()) {
+            VmMachine.checkSocketPath(dir);
+        }
         try {
-            Files.createDirectories(dir.resolve("tmp"));
+            Files.createDirectories(spec.isVm() ? dir : dir.resolve("tmp"));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
         }
@@ -74,6 +79,9 @@ final class Lifecycle {
         }
         if (s.status() == SandboxStatus.FAILED) {
             kill(s); // whatever is left of it
+        }
+        if (s.spec().isVm()) {
+            return vm.start(s);
         }
         Path bwrap = options.bwrapOrNull();
         if (bwrap == null) {
@@ -198,6 +206,9 @@ final class Lifecycle {
         if (s.status() != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
+        if (s.spec().isVm()) {
+            return vm.exec(s, argv, env, workdir, timeout);
+        }
         Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
         if (env != null) {
             merged.putAll(env);
@@ -276,6 +287,9 @@ final class Lifecycle {
 
     Sandbox stop(String id) {
         Sandbox s = status(id);
+        if (s.spec().isVm() && s.status() == SandboxStatus.RUNNING) {
+            vm.sync(s); // flush the guest's disk: its overlay is kept for the next start
+        }
         kill(s);
         if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
             s = new Sandbox(id, SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0);
@@ -318,8 +332,9 @@ final class Lifecycle {
         } catch (IOException | RuntimeException e) {
             throw new DavitException(Kind.STORE, "the state file " + f + " is corrupt: " + e.getMessage());
         }
-        if (s.status() == SandboxStatus.RUNNING && !(alive(s.bwrapPid(), s.bwrapStart())
-                && alive(s.initPid(), s.initStart()))) {
+        boolean up = s.spec().isVm() ? alive(s.qemuPid(), s.qemuStart())
+                : alive(s.bwrapPid(), s.bwrapStart()) && alive(s.initPid(), s.initStart());
+        if (s.status() == SandboxStatus.RUNNING && !up) {
             s = s.withStatus(SandboxStatus.FAILED);
         }
         return Optional.of(s);
@@ -354,9 +369,15 @@ final class Lifecycle {
         return removed;
     }
 
-    /** Kills the sandbox's processes if they are still the recorded ones: pid 1 first (takes its pid namespace). */
-    private void kill(Sandbox s) {
+    /**
+     * Kills the sandbox's processes if they are still the recorded ones: pid 1 first (takes its pid namespace), or
+     * its QEMU.
+     */
+    void kill(Sandbox s) {
         List<ProcessHandle> victims = new ArrayList<>();
+        if (alive(s.qemuPid(), s.qemuStart())) {
+            ProcessHandle.of(s.qemuPid()).ifPresent(victims::add);
+        }
         if (alive(s.initPid(), s.initStart())) {
             ProcessHandle.of(s.initPid()).ifPresent(victims::add);
         }
@@ -366,12 +387,12 @@ final class Lifecycle {
         victims.forEach(ProcessHandle::destroyForcibly);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline && (alive(s.initPid(), s.initStart())
-                || alive(s.bwrapPid(), s.bwrapStart()))) {
+                || alive(s.bwrapPid(), s.bwrapStart()) || alive(s.qemuPid(), s.qemuStart()))) {
             sleep(10);
         }
     }
 
-    private void save(Sandbox s) {
+    void save(Sandbox s) {
         Path d = dir(s.id());
         try {
             Fs.writeAtomically(d.resolve(STATE_FILE), Json.bytes(s.toJson()), d);
@@ -380,7 +401,7 @@ final class Lifecycle {
         }
     }
 
-    private Path dir(String id) {
+    Path dir(String id) {
         return options.stateDir().resolve(id);
     }
 

@@ -13,13 +13,15 @@ import java.util.Objects;
 /**
  * One command to run in a sandbox.
  *
- * @param rootfs  the root filesystem directory; mounted read-only and never written
+ * @param rootfs  the root filesystem directory; mounted read-only and never written. For the vm backend, the
+ *                microVM environment directory ({@code vmlinux}, {@code rootfs.ext4}, optionally {@code initrd})
  * @param command the argv; empty means the image's {@code Cmd}. The image's {@code Entrypoint}, when set, is put in
  *                front (as {@code docker run} does)
  * @param env     variables set on top of the image's {@code Env} (the host environment is never passed)
  * @param workdir the working directory inside the sandbox (default: the image's {@code WorkingDir}, else /)
  * @param timeout how long the command may run; null means no limit
- * @param network whether the sandbox shares the host's network (default: no network at all, only its own lo)
+ * @param network whether the sandbox has network: the host's (container) or QEMU's user-mode NAT (vm); default:
+ *                no network at all, only its own lo
  * @param image   the image's run defaults
  * @param backend {@code container}, {@code vm}, or null to choose automatically (see {@link Sandboxes#run})
  * @param runtime for the container backend: {@code bwrap}, {@code crun} or {@code runc}; null chooses the first

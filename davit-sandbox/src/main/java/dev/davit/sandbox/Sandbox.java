@@ -24,23 +24,37 @@ import java.util.Map;
  * @param bwrapStart that process's start time (field 22 of /proc/PID/stat), to detect pid reuse
  * @param initPid    the host pid of its pid 1 (the process exec enters with nsenter), 0 when not running
  * @param initStart  that process's start time
+ * @param qemuPid    the host pid of its QEMU (vm backend), 0 when not running
+ * @param qemuStart  that process's start time
  */
 public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant createdAt, Instant startedAt,
-                      long bwrapPid, long bwrapStart, long initPid, long initStart) {
+                      long bwrapPid, long bwrapStart, long initPid, long initStart, long qemuPid, long qemuStart) {
+    /** A container sandbox's state. */
+    public Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant createdAt, Instant startedAt,
+                   long bwrapPid, long bwrapStart, long initPid, long initStart) {
+        this(id, status, spec, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart, 0, 0);
+    }
+
+    /** {@code container} or {@code vm}. */
+    public String backend() {
+        return spec.backend();
+    }
+
     /** Whether its ttl has passed at {@code now}. */
     public boolean expired(Instant now) {
         return spec.ttl() != null && !now.isBefore(createdAt.plus(spec.ttl()));
     }
 
     Sandbox withStatus(SandboxStatus s) {
-        return new Sandbox(id, s, spec, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart);
+        return new Sandbox(id, s, spec, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart, qemuPid,
+                qemuStart);
     }
 
     /** The state file's document (also the {@code --json} shape of the CLI). */
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
         o.put("id", id);
-        o.put("backend", BwrapBackend.NAME);
+        o.put("backend", spec.backend());
         o.put("status", status.label());
         o.put("rootfs", spec.rootfs().toString());
         ObjectNode env = o.putObject("env");
@@ -68,6 +82,12 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         o.put("bwrap_start_time", bwrapStart);
         o.put("init_pid", initPid);
         o.put("init_start_time", initStart);
+        if (spec.isVm()) {
+            o.put("vcpus", spec.vcpus());
+            o.put("memory_mib", spec.memoryMiB());
+            o.put("qemu_pid", qemuPid);
+            o.put("qemu_start_time", qemuStart);
+        }
         return o;
     }
 
@@ -78,15 +98,19 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         ImageConfig image = new ImageConfig(list(im.path("entrypoint")), list(im.path("cmd")), list(im.path("env")),
                 text(im.path("working_dir")), text(im.path("user")));
         JsonNode ttl = o.path("ttl_seconds");
+        // state files of davit versions before the vm backend have no backend: container
+        String backend = text(o.path("backend"));
         CreateSpec spec = new CreateSpec(Path.of(o.path("rootfs").asText()), env, text(o.path("workdir")),
                 o.path("network").asBoolean(), image,
-                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null);
+                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
+                backend == null ? BwrapBackend.NAME : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
+                o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB));
         String started = text(o.path("started_at"));
         return new Sandbox(o.path("id").asText(),
                 SandboxStatus.valueOf(o.path("status").asText().toUpperCase(java.util.Locale.ROOT)), spec,
                 Instant.parse(o.path("created_at").asText()), started == null ? null : Instant.parse(started),
                 o.path("bwrap_pid").asLong(), o.path("bwrap_start_time").asLong(), o.path("init_pid").asLong(),
-                o.path("init_start_time").asLong());
+                o.path("init_start_time").asLong(), o.path("qemu_pid").asLong(), o.path("qemu_start_time").asLong());
     }
 
     private static void strings(ArrayNode a, List<String> v) {

@@ -13,7 +13,7 @@ import java.util.Objects;
  */
 public final class Sandboxes {
     /** The backend names {@link #run} accepts. */
-    public static final List<String> BACKENDS = List.of(BwrapBackend.NAME);
+    public static final List<String> BACKENDS = List.of(BwrapBackend.NAME, VmBackend.NAME);
     /** The runtimes of the container backend, in the order an automatic choice tries them. */
     public static final List<String> CONTAINER_RUNTIMES = List.of(BwrapBackend.RUNTIME, OciRuntimeBackend.CRUN,
             OciRuntimeBackend.RUNC);
@@ -25,7 +25,7 @@ public final class Sandboxes {
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
         this.runtimes = List.of(new BwrapBackend(options), new OciRuntimeBackend(options, OciRuntimeBackend.CRUN),
-                new OciRuntimeBackend(options, OciRuntimeBackend.RUNC));
+                new OciRuntimeBackend(options, OciRuntimeBackend.RUNC), new VmBackend(options));
         this.lifecycle = new Lifecycle(options);
     }
 
@@ -57,7 +57,7 @@ public final class Sandboxes {
                     + String.join(", ", BACKENDS));
         }
         List<Backend> candidates = runtimes.stream().filter(b -> b.name().equals(name)).toList();
-        if (spec.runtime() != null) {
+        if (spec.runtime() != null && !name.equals(VmBackend.NAME)) { // the vm backend has one runtime
             return candidates.stream().filter(b -> b.runtime().equals(spec.runtime())).findFirst()
                     .orElseThrow(() -> new DavitException(Kind.USAGE, "unknown runtime '" + spec.runtime()
                             + "' for the " + name + " backend; available: " + String.join(", ",
@@ -70,28 +70,36 @@ public final class Sandboxes {
 
     /**
      * Creates a long-lived sandbox (not started yet). Its state lives in {@code <stateDir>/<id>/state.json}, so
-     * another {@code Sandboxes} (a later davit) sees it. The rootfs needs a {@code sleep} command.
+     * another {@code Sandboxes} (a later davit) sees it. A container rootfs needs a {@code sleep} command; a vm
+     * sandbox's rootfs is a microVM environment directory (see {@link VmImages}).
      */
     public Sandbox create(CreateSpec spec) {
         return lifecycle.create(spec);
     }
 
-    /** Starts a created or stopped (or failed) sandbox; a running one is returned as it is. */
+    /**
+     * Starts a created or stopped (or failed) sandbox; a running one is returned as it is. A vm sandbox boots a
+     * detached QEMU and returns when its guest agent answers.
+     */
     public Sandbox start(String id) {
         return lifecycle.start(id);
     }
 
     /**
-     * Runs {@code argv} in a running sandbox (with nsenter): {@code env} on top of the sandbox's environment,
-     * {@code workdir} (null: the sandbox's), {@code timeout} (null: none; on timeout the command is killed, exit
-     * 124, and the sandbox keeps running). Files in /tmp persist between execs of the same sandbox.
+     * Runs {@code argv} in a running sandbox (container: with nsenter; vm: through the guest agent):
+     * {@code env} on top of the sandbox's environment, {@code workdir} (null: the sandbox's), {@code timeout}
+     * (null: none; on timeout the command is killed, exit 124, and the sandbox keeps running). Files in /tmp (vm:
+     * anywhere) persist between execs of the same sandbox.
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout) {
         return lifecycle.exec(id, argv, env, workdir, timeout);
     }
 
-    /** Kills the sandbox's processes (all of its pid namespace) and records it as stopped. */
+    /**
+     * Kills the sandbox's processes (all of its pid namespace; vm: its QEMU, after the guest flushed its disk) and
+     * records it as stopped.
+     */
     public Sandbox stop(String id) {
         return lifecycle.stop(id);
     }

@@ -21,6 +21,11 @@ final class BusyboxRootfs {
         return createFor(dir);
     }
 
+    /** Creates the rootfs in {@code dir} (needs busybox on the PATH, but not bwrap). */
+    static Path populate(Path dir) throws IOException {
+        return createFor(dir);
+    }
+
     /** Creates the rootfs in {@code dir}; skips the test when busybox or one of {@code tools} is missing. */
     static Path createFor(Path dir, String... tools) throws IOException {
         Tools.assumeAvailable(tools);

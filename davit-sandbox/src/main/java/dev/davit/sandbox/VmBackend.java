@@ -1,0 +1,183 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The {@code vm} backend: each run boots a QEMU microVM of a microVM environment (a directory with
+ * {@code vmlinux}, {@code rootfs.ext4} and optionally {@code initrd}, given as {@link RunSpec#rootfs()}), runs the
+ * command through the guest agent, then kills QEMU and deletes the sandbox's state directory (its disk overlay
+ * with it). See {@link VmMachine} for the command line and {@link VmProtocol} for the agent protocol.
+ */
+final class VmBackend implements Backend {
+    static final String NAME = "vm";
+    static final String RUNTIME = "qemu";
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+    /** One-shot QEMUs running now: killed when davit exits normally or on SIGTERM/SIGINT. */
+    private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Process::destroyForcibly),
+                "davit-vm-cleanup"));
+    }
+
+    private final SandboxOptions options;
+
+    VmBackend(SandboxOptions options) {
+        this.options = options;
+    }
+
+    @Override
+    public String name() {
+        return NAME;
+    }
+
+    @Override
+    public String runtime() {
+        return RUNTIME;
+    }
+
+    @Override
+    public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
+        long t0 = System.nanoTime();
+        VmMachine.Tools tools = VmMachine.tools(options);
+        VmMachine.Environment env = VmMachine.environment(spec.rootfs());
+        List<String> argv = spec.effectiveCommand();
+        Map<String, String> guestEnv = guestEnvironment(spec);
+        String id = "sb-" + hex(6);
+        Path state = options.stateDir().resolve(id);
+        VmMachine.checkSocketPath(state);
+        try {
+            Files.createDirectories(state);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
+        }
+        Process qemu = null;
+        try {
+            VmAccel.Choice accel = VmAccel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
+            VmMachine.createDisk(tools, env, state);
+            List<String> cmd = VmMachine.command(tools, env, state, id, spec.vcpus(), spec.memoryMiB(),
+                    spec.network(), accel, false);
+            long t1 = System.nanoTime();
+            qemu = VmMachine.launch(cmd, state);
+            RUNNING.add(qemu);
+            Process q = qemu;
+            VmProtocol.Exit exit;
+            boolean timedOut = false;
+            long t2;
+            try (VmAgentClient c = VmMachine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id, accel)) {
+                t2 = System.nanoTime();
+                exit = execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state);
+            } catch (VmAgentClient.TimeoutException e) {
+                // the agent did not answer within the command's timeout and the grace period: the host's limit
+                t2 = System.nanoTime();
+                exit = new VmProtocol.Exit("", ExecResult.TIMEOUT_EXIT_CODE, true, new byte[0], new byte[0]);
+                timedOut = true;
+            }
+            long t3 = System.nanoTime();
+            stop(qemu);
+            qemu = null;
+            BwrapBackend.deleteTree(state);
+            long t4 = System.nanoTime();
+            tee(stdoutTee, exit.stdout());
+            tee(stderrTee, exit.stderr());
+            return new ExecResult(id, NAME, RUNTIME, exit.code(), exit.stdout(), exit.stderr(),
+                    timedOut || exit.timedOut(), new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
+                    ms(t4 - t3)));
+        } finally {
+            if (qemu != null) {
+                stop(qemu);
+            }
+            BwrapBackend.deleteTree(state);
+        }
+    }
+
+    /**
+     * Runs one command through the agent. A timeout is enforced by the agent (exit 124) and, when the agent does
+     * not answer {@link VmMachine#timeoutGrace()} after it, by the host ({@link VmAgentClient.TimeoutException}).
+     * When the VM dies meanwhile the DavitException says why.
+     */
+    static VmProtocol.Exit execute(VmAgentClient c, List<String> argv, Map<String, String> env, String workdir,
+                                   Duration timeout, String sandbox, Path state) {
+        String rid = VmProtocol.newId();
+        long timeoutMs = timeout == null ? 0 : Math.max(1, timeout.toMillis());
+        String request;
+        try {
+            request = VmProtocol.run(rid, timeoutMs, workdir, env, argv);
+        } catch (IllegalArgumentException e) {
+            throw new DavitException(Kind.USAGE, "cannot pass the command to sandbox " + sandbox + ": "
+                    + e.getMessage());
+        }
+        long deadline = timeout == null ? Long.MAX_VALUE
+                : System.nanoTime() + timeout.toNanos() + VmMachine.timeoutGrace().toNanos();
+        VmProtocol.Answer a;
+        try {
+            a = c.call(request, rid, deadline);
+        } catch (VmAgentClient.GoneException e) {
+            throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + sandbox + " stopped while the command"
+                    + " ran (" + e.getMessage() + "); " + VmMachine.diagnosis(state));
+        }
+        if (a instanceof VmProtocol.Exit x) {
+            return x;
+        }
+        if (a instanceof VmProtocol.Failure f && f.code().equals("workdir")) {
+            throw new DavitException(Kind.USAGE, "the working directory " + workdir + " does not exist in the sandbox");
+        }
+        if (a instanceof VmProtocol.Failure f) {
+            throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + sandbox + " refused the command: "
+                    + f.message());
+        }
+        throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + sandbox + " answered " + a);
+    }
+
+    /** What the command sees: the spec's effective environment, and PWD as bwrap sets it. */
+    static Map<String, String> guestEnvironment(RunSpec spec) {
+        Map<String, String> env = new LinkedHashMap<>(spec.effectiveEnv());
+        env.putIfAbsent("PWD", spec.effectiveWorkdir());
+        return env;
+    }
+
+    /** Kills a one-shot QEMU (nothing of its disk is kept, so there is nothing to shut down cleanly). */
+    private static void stop(Process qemu) {
+        qemu.destroyForcibly();
+        try {
+            qemu.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        RUNNING.remove(qemu);
+    }
+
+    private static void tee(OutputStream tee, byte[] data) {
+        if (tee != null && data.length > 0) {
+            try {
+                tee.write(data);
+                tee.flush();
+            } catch (IOException e) {
+                // the tee is best effort; the captured copy is complete
+            }
+        }
+    }
+
+    static String hex(int bytes) {
+        byte[] b = new byte[bytes];
+        RANDOM.nextBytes(b);
+        return HexFormat.of().formatHex(b);
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}

@@ -1,0 +1,158 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Long-lived sandboxes of the {@code vm} backend (called by {@link Lifecycle}, which keeps the state files).
+ * {@code start} boots a detached QEMU ({@code -daemonize}: it leaves davit's session and outlives davit) and waits
+ * for its agent; {@code exec} connects to the agent's socket, one exec at a time per sandbox (a lock file), and many
+ * execs run in the same VM; {@code stop} asks the agent to flush the disk, then kills QEMU. The disk overlay stays in
+ * the state directory until {@code rm}, so a stopped sandbox starts again with its files.
+ */
+final class VmLifecycle {
+    static final String LOCK = "agent.lock";
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
+
+    private final SandboxOptions options;
+    private final Consumer<Sandbox> save;
+
+    VmLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
+        this.options = options;
+        this.save = save;
+    }
+
+    Sandbox start(Sandbox s) {
+        VmMachine.Tools tools = VmMachine.tools(options);
+        VmMachine.Environment env = VmMachine.environment(s.spec().rootfs());
+        Path dir = options.stateDir().resolve(s.id());
+        VmMachine.checkSocketPath(dir);
+        VmAccel.Choice accel = VmAccel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
+        try {
+            Files.createDirectories(dir);
+            Files.deleteIfExists(dir.resolve(VmMachine.SOCKET));
+            Files.deleteIfExists(dir.resolve(VmMachine.PID));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
+        }
+        VmMachine.createDisk(tools, env, dir);
+        List<String> cmd = VmMachine.command(tools, env, dir, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
+                s.spec().network(), accel, true);
+        long pid = VmMachine.launchDetached(cmd, dir);
+        long start = Lifecycle.startTime(pid);
+        Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
+                0, pid, start);
+        save.accept(running); // recorded before the boot: a davit killed meanwhile leaves no unknown VM behind
+        try {
+            VmMachine.awaitAgent(dir, () -> Lifecycle.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
+                    .close();
+        } catch (RuntimeException e) {
+            killQemu(pid, start);
+            save.accept(new Sandbox(s.id(), s.status() == SandboxStatus.CREATED ? SandboxStatus.CREATED
+                    : SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0, 0, 0));
+            throw e;
+        }
+        return running;
+    }
+
+    ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout) {
+        long t0 = System.nanoTime();
+        Map<String, String> merged = new LinkedHashMap<>(s.spec().env());
+        if (env != null) {
+            merged.putAll(env);
+        }
+        RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
+                timeout, s.spec().network(), s.spec().image(), VmBackend.NAME, null, s.spec().vcpus(),
+                s.spec().memoryMiB());
+        Map<String, String> guestEnv = VmBackend.guestEnvironment(rs);
+        Path dir = options.stateDir().resolve(s.id());
+        long pid = s.qemuPid();
+        long start = s.qemuStart();
+        try (FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE)) {
+            ch.lock(); // released when the channel closes
+            long t1 = System.nanoTime();
+            VmAgentClient c;
+            try {
+                c = VmAgentClient.connect(dir.resolve(VmMachine.SOCKET), System.nanoTime()
+                        + CONNECT_TIMEOUT.toNanos(), () -> Lifecycle.alive(pid, start));
+            } catch (VmAgentClient.GoneException e) {
+                throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone; "
+                        + VmMachine.diagnosis(dir));
+            } catch (VmAgentClient.TimeoutException e) {
+                throw new DavitException(Kind.INTERNAL, "cannot connect to the guest agent of sandbox " + s.id()
+                        + " within " + CONNECT_TIMEOUT.toSeconds() + " s; stop and start it");
+            }
+            long t2 = System.nanoTime();
+            VmProtocol.Exit exit;
+            try (c) {
+                exit = VmBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(), dir);
+            } catch (VmAgentClient.GoneException e) {
+                throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone ("
+                        + e.getMessage() + "); " + VmMachine.diagnosis(dir));
+            } catch (VmAgentClient.TimeoutException e) {
+                // the agent did not answer within the timeout and the grace period: the VM is hung
+                killQemu(pid, start);
+                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer"
+                        + " within " + VmMachine.timeoutGrace().toSeconds() + " s after the command's timeout; its"
+                        + " microVM was killed (start it again)");
+            }
+            long t3 = System.nanoTime();
+            return new ExecResult(s.id(), VmBackend.NAME, VmBackend.RUNTIME, exit.code(), exit.stdout(),
+                    exit.stderr(), exit.timedOut(), new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1),
+                    ms(t3 - t2), ms(System.nanoTime() - t3)));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Asks the agent to flush the guest's file systems; best effort, bounded by {@link #SYNC_TIMEOUT} (an exec that
+     * holds the agent makes it give up).
+     */
+    void sync(Sandbox s) {
+        Path dir = options.stateDir().resolve(s.id());
+        long deadline = System.nanoTime() + SYNC_TIMEOUT.toNanos();
+        try (VmAgentClient c = VmAgentClient.connect(dir.resolve(VmMachine.SOCKET), deadline,
+                () -> Lifecycle.alive(s.qemuPid(), s.qemuStart()))) {
+            String id = VmProtocol.newId();
+            c.call(VmProtocol.sync(id), id, deadline);
+        } catch (RuntimeException e) {
+            // the VM is killed anyway; the journal recovers the file system at the next start
+        }
+    }
+
+    /** Kills a QEMU if it is still the recorded process, and waits for it. */
+    static void killQemu(long pid, long start) {
+        if (!Lifecycle.alive(pid, start)) {
+            return;
+        }
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && Lifecycle.alive(pid, start)) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}

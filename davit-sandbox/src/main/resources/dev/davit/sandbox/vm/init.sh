@@ -1,0 +1,46 @@
+#!/bin/busybox sh
+# davit initrd init: loads the kernel modules listed in /modules/order (virtio transports, block, console and
+# network drivers, ext4 and their dependencies, in dependency order), mounts the root disk read-write and
+# switches to it, starting the guest agent /.davit/agent as PID 1.
+
+B=/bin/busybox
+
+fail() {
+    echo "davit-init: $*" >&2
+    $B sync
+    $B poweroff -f
+}
+
+$B mkdir -p /proc /sys /dev /newroot
+$B mount -t proc proc /proc
+$B mount -t sysfs sysfs /sys
+$B mount -t devtmpfs devtmpfs /dev
+
+root=/dev/vda
+mmio=
+for w in $($B cat /proc/cmdline); do
+    case $w in
+    davit.root=*) root=${w#*=} ;;
+    # module parameters on the kernel command line reach only modprobe, not insmod: pass them on
+    virtio_mmio.device=*) mmio="$mmio ${w#virtio_mmio.}" ;;
+    esac
+done
+
+while read -r m; do
+    [ -n "$m" ] || continue
+    args=
+    [ "$m" = virtio_mmio ] && args=$mmio
+    # shellcheck disable=SC2086
+    $B insmod /modules/$m.ko $args || fail "cannot load the kernel module $m"
+done < /modules/order
+
+i=0
+while [ ! -b "$root" ]; do
+    [ $i -lt 500 ] || fail "no root disk $root after 10 s; attach it as a virtio block device"
+    $B sleep 0.02
+    i=$((i + 1))
+done
+$B mount -t ext4 -o rw "$root" /newroot || fail "cannot mount the root disk $root (ext4)"
+[ -x /newroot/.davit/agent ] || fail "the root disk has no /.davit/agent; build it with VmImages (installGuest)"
+$B umount /proc /sys /dev
+exec $B switch_root /newroot /.davit/agent

@@ -1,0 +1,167 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One-shot runs of the vm backend: real QEMU (TCG here) over the small busybox environment. */
+class VmRunTest {
+    static Path env;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void environment() throws IOException {
+        env = VmTestEnvironment.get();
+    }
+
+    private Sandboxes sandboxes() {
+        return new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+    }
+
+    private static RunSpec.Builder vm(String... argv) {
+        return RunSpec.builder(env).backend("vm").memoryMiB(256).command(argv);
+    }
+
+    @Test
+    void runsACommandAndLeavesNothingBehind() throws IOException {
+        String before = VmTestEnvironment.sha256(env.resolve("rootfs.ext4"));
+        Sandboxes sandboxes = sandboxes();
+        ExecResult r = sandboxes.run(vm("sh", "-c", "echo out; echo err >&2; echo x > /bin/new; cat /bin/new; exit 3")
+                .env("A", "1").build());
+        System.out.println("one-shot timings " + r.timings().toJson());
+        assertThat(r.exitCode()).as(r.stderrText()).isEqualTo(3);
+        assertThat(r.stdoutText()).isEqualTo("out\nx\n");
+        assertThat(r.stderrText()).isEqualTo("err\n");
+        assertThat(r.backend()).isEqualTo("vm");
+        assertThat(r.runtime()).isEqualTo("qemu");
+        assertNoSandboxLeft();
+        assertThat(VmTestEnvironment.sha256(env.resolve("rootfs.ext4"))).isEqualTo(before);
+        // a failing run cleans up too
+        assertThatThrownBy(() -> sandboxes.run(vm("pwd").workdir("/nonexistent").build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("/nonexistent does not exist");
+        assertNoSandboxLeft();
+        assertThat(VmTestEnvironment.sha256(env.resolve("rootfs.ext4"))).isEqualTo(before);
+    }
+
+    @Test
+    void userModeNetworkTwoVcpusAndATimeout() throws IOException {
+        ExecResult r = sandboxes().run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
+                + " /.davit/busybox ip route; /.davit/busybox nproc; sleep 60").network(true).vcpus(2)
+                .timeout(Duration.ofSeconds(3)).build());
+        assertThat(r.exitCode()).as(r.stderrText()).isEqualTo(124);
+        assertThat(r.timedOut()).isTrue();
+        assertThat(r.stdoutText()).startsWith("eth0\nlo\n").contains("inet 10.0.2.15/24")
+                .contains("default via 10.0.2.2").endsWith("\n2\n");
+        assertThat(r.timings().execMs()).isBetween(2_500L, 15_000L);
+        assertNoSandboxLeft();
+    }
+
+    @Test
+    void aVmThatCannotBootIsReportedInOneLineWithItsConsole() throws IOException {
+        // no initrd: the kernel has no virtio_blk driver built in, cannot mount its root and panics
+        Path broken = tmp.resolve("broken");
+        Files.createDirectories(broken);
+        Files.createSymbolicLink(broken.resolve("vmlinux"), env.resolve("vmlinux"));
+        Files.createSymbolicLink(broken.resolve("rootfs.ext4"), env.resolve("rootfs.ext4"));
+        Sandboxes sandboxes = sandboxes();
+        try {
+            assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(broken).backend("vm").memoryMiB(256)
+                    .command("true").build()))
+                    .isInstanceOf(DavitException.class)
+                    .hasMessageContaining("did not boot: QEMU exited; console: Kernel panic - not syncing: VFS")
+                    .hasMessageNotContaining("\n");
+            assertNoSandboxLeft();
+        } finally {
+            Files.delete(broken.resolve("vmlinux"));
+            Files.delete(broken.resolve("rootfs.ext4"));
+        }
+    }
+
+    @Test
+    void aVmThatDiesDuringTheCommandIsReportedAndCleanedUp() throws Exception {
+        Sandboxes sandboxes = sandboxes();
+        CompletableFuture<ExecResult> running = CompletableFuture.supplyAsync(() -> sandboxes.run(vm("sleep", "60")
+                .timeout(Duration.ofSeconds(120)).build()));
+        // once the agent is up (its line on the console) and had time to start the command, QEMU crashes
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!consoleSays("davit-agent: ready") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        Thread.sleep(1000);
+        ProcessHandle qemu = ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().orElse("").contains("qemu-system")).findFirst().orElseThrow();
+        qemu.destroyForcibly();
+        assertThatThrownBy(running::join).hasCauseInstanceOf(DavitException.class).cause()
+                .hasMessageContaining("stopped while the command ran").hasMessageNotContaining("\n");
+        assertNoSandboxLeft();
+    }
+
+    private boolean consoleSays(String text) throws IOException {
+        try (Stream<Path> s = Files.list(tmp.resolve("state"))) {
+            for (Path d : s.filter(p -> p.getFileName().toString().startsWith("sb-")).toList()) {
+                Path console = d.resolve(VmMachine.CONSOLE);
+                try {
+                    if (Files.readString(console, java.nio.charset.StandardCharsets.ISO_8859_1).contains(text)) {
+                        return true;
+                    }
+                } catch (IOException e) {
+                    // not there yet
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+        return false;
+    }
+
+    @Test
+    void aRootDiskWithoutTheAgentIsReportedByTheInitrd() throws IOException {
+        Path noAgent = tmp.resolve("no-agent");
+        Files.createDirectories(noAgent.resolve("rootfs/bin"));
+        new VmImages(VmTestEnvironment.cacheDir()).buildRootfsImage(noAgent.resolve("rootfs"),
+                noAgent.resolve("rootfs.ext4"), 0);
+        Files.createSymbolicLink(noAgent.resolve("vmlinux"), env.resolve("vmlinux"));
+        Files.createSymbolicLink(noAgent.resolve("initrd"), env.resolve("initrd"));
+        try {
+            assertThatThrownBy(() -> sandboxes().run(RunSpec.builder(noAgent).backend("vm").memoryMiB(256)
+                    .command("true").build()))
+                    .isInstanceOf(DavitException.class)
+                    .hasMessageContaining("did not boot: QEMU exited; console: davit-init: the root disk has no"
+                            + " /.davit/agent");
+            assertNoSandboxLeft();
+        } finally {
+            Files.delete(noAgent.resolve("vmlinux"));
+            Files.delete(noAgent.resolve("initrd"));
+        }
+    }
+
+    @Test
+    void aMissingEnvironmentOrQemuIsAUsageProblem() {
+        assertThatThrownBy(() -> sandboxes().run(RunSpec.builder(tmp).backend("vm").command("true").build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("no vmlinux");
+        Sandboxes noQemu = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, "/nonexistent"));
+        assertThatThrownBy(() -> noQemu.run(RunSpec.builder(env).backend("vm").command("true").build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("qemu-system-x86_64 is not installed");
+    }
+
+    private void assertNoSandboxLeft() throws IOException {
+        try (Stream<Path> s = Files.list(tmp.resolve("state"))) {
+            assertThat(s.filter(p -> p.getFileName().toString().startsWith("sb-")).toList()).isEmpty();
+        }
+        assertThat(ProcessHandle.current().descendants()
+                .filter(p -> p.info().command().orElse("").contains("qemu-system")).toList()).isEmpty();
+    }
+}

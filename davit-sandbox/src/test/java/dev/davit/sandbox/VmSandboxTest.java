@@ -1,0 +1,236 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A long-lived vm sandbox: one microVM (real QEMU, TCG here) booted once and shared by the tests, which run in
+ * order; the last ones stop, restart, kill and remove it.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class VmSandboxTest {
+    Path tmp;
+    Path env;
+    String baseDigest;
+    Sandboxes sandboxes;
+    Sandbox sandbox;
+
+    @BeforeAll
+    void boot(@TempDir Path dir) throws IOException {
+        tmp = dir;
+        env = VmTestEnvironment.get();
+        baseDigest = VmTestEnvironment.sha256(env.resolve("rootfs.ext4"));
+        sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        Sandbox created = sandboxes.create(new CreateSpec(env, Map.of("A", "1"), "/work", false, null, null, "vm", 1,
+                256));
+        assertThat(created.status()).isEqualTo(SandboxStatus.CREATED);
+        assertThat(created.backend()).isEqualTo("vm");
+        long t0 = System.nanoTime();
+        sandbox = sandboxes.start(created.id());
+        System.out.println("vm sandbox boot: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        assertThat(sandbox.status()).isEqualTo(SandboxStatus.RUNNING);
+    }
+
+    @AfterAll
+    void cleanUp() {
+        if (sandboxes == null) {
+            return;
+        }
+        for (Sandbox s : sandboxes.list()) {
+            sandboxes.rm(s.id());
+        }
+        if (sandbox != null) {
+            assertThat(alive(sandbox)).isFalse();
+        }
+    }
+
+    private ExecResult exec(String... argv) {
+        return sandboxes.exec(sandbox.id(), List.of(argv), Map.of(), null, Duration.ofSeconds(60));
+    }
+
+    private static boolean alive(Sandbox s) {
+        return Lifecycle.alive(s.qemuPid(), s.qemuStart());
+    }
+
+    @Test
+    @Order(1)
+    void stateRecordsTheBackendAndQemu() throws IOException {
+        Sandbox s = sandboxes.status(sandbox.id());
+        assertThat(s.status()).isEqualTo(SandboxStatus.RUNNING);
+        assertThat(s.qemuPid()).isPositive();
+        assertThat(ProcessHandle.of(s.qemuPid()).flatMap(p -> p.info().command()).orElse(""))
+                .contains("qemu-system-x86_64");
+        JsonNode state = Json.read(Files.readAllBytes(tmp.resolve("state").resolve(s.id()).resolve("state.json")));
+        assertThat(state.path("backend").asText()).isEqualTo("vm");
+        assertThat(state.path("qemu_pid").asLong()).isEqualTo(s.qemuPid());
+        assertThat(state.path("memory_mib").asInt()).isEqualTo(256);
+        assertThat(sandboxes.list()).extracting(Sandbox::id).containsExactly(s.id());
+    }
+
+    @Test
+    @Order(2)
+    void execsShareFilesAndOutputStaysApart() {
+        ExecResult w = exec("sh", "-c", "echo hello $A > /tmp/f; echo x > /bin/new; echo out; echo err >&2; exit 3");
+        System.out.println("vm exec timings " + w.timings().toJson());
+        assertThat(w.exitCode()).as(w.stderrText()).isEqualTo(3);
+        assertThat(w.stdoutText()).isEqualTo("out\n");
+        assertThat(w.stderrText()).isEqualTo("err\n");
+        assertThat(w.backend()).isEqualTo("vm");
+        ExecResult r = exec("cat", "/tmp/f", "/bin/new");
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.stdoutText()).isEqualTo("hello 1\nx\n");
+        assertThat(r.stderr()).isEmpty();
+    }
+
+    @Test
+    @Order(3)
+    void binaryOutputArrivesUnchanged() {
+        // every byte value, on stdout, and a long line without a newline on stderr
+        ExecResult r = exec("sh", "-c", "i=0; while [ $i -lt 256 ]; do printf \"\\\\$(printf %o $i)\"; i=$((i+1));"
+                + " done; i=0; while [ $i -lt 2000 ]; do printf 0123456789 >&2; i=$((i+1)); done");
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        byte[] expected = new byte[256];
+        for (int i = 0; i < 256; i++) {
+            expected[i] = (byte) i;
+        }
+        assertThat(r.stdout()).isEqualTo(expected);
+        assertThat(r.stderrText()).hasSize(20000).startsWith("0123456789");
+    }
+
+    @Test
+    @Order(4)
+    void exitCodes() {
+        assertThat(exec("true").exitCode()).isZero();
+        assertThat(exec("sh", "-c", "exit 3").exitCode()).isEqualTo(3);
+        ExecResult missing = exec("no-such-command");
+        assertThat(missing.exitCode()).isEqualTo(127);
+        assertThat(missing.stderrText()).contains("no-such-command");
+        assertThat(exec("sh", "-c", "echo x > /tmp/noexec; chmod 644 /tmp/noexec").exitCode()).isZero();
+        assertThat(exec("/tmp/noexec").exitCode()).isEqualTo(126);
+        assertThat(exec("sh", "-c", "kill -9 $$").exitCode()).isEqualTo(137);
+    }
+
+    @Test
+    @Order(5)
+    void environmentAndWorkingDirectory() {
+        ExecResult r = sandboxes.exec(sandbox.id(), List.of("sh", "-c", "echo \"$A $B\"; pwd; echo $PWD"),
+                Map.of("B", "two words\nand a line"), null, Duration.ofSeconds(60));
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).isEqualTo("1 two words\nand a line\n/work\n/work\n");
+        // exactly the sandbox's environment: nothing of the agent's own leaks
+        ExecResult env = sandboxes.exec(sandbox.id(), List.of("env"), Map.of("B", "2"), null, Duration.ofSeconds(60));
+        assertThat(env.stdoutText().lines().sorted().toList())
+                .containsExactly("A=1", "B=2", "PATH=" + RunSpec.DEFAULT_PATH, "PWD=/work");
+        ExecResult tmpDir = sandboxes.exec(sandbox.id(), List.of("pwd"), Map.of(), "/tmp", Duration.ofSeconds(60));
+        assertThat(tmpDir.stdoutText()).isEqualTo("/tmp\n");
+        assertThatThrownBy(() -> sandboxes.exec(sandbox.id(), List.of("pwd"), Map.of(), "/nonexistent", null))
+                .isInstanceOf(DavitException.class).hasMessageContaining("/nonexistent does not exist");
+    }
+
+    @Test
+    @Order(5)
+    void argumentsArriveVerbatim() {
+        List<String> args = List.of("", "it's", "two words", "line\nbreak", "$HOME", "`id`", "\\", "*", "-n",
+                "ünïcödé", "'", "a=b");
+        List<String> argv = new java.util.ArrayList<>(List.of("sh", "-c",
+                "for a in \"$@\"; do printf '<%s>' \"$a\"; done", "sh"));
+        argv.addAll(args);
+        ExecResult r = sandboxes.exec(sandbox.id(), argv, Map.of("Q", "it's \"q\" $x"), null, Duration.ofSeconds(60));
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        StringBuilder expected = new StringBuilder();
+        args.forEach(a -> expected.append('<').append(a).append('>'));
+        assertThat(r.stdoutText()).isEqualTo(expected.toString());
+        assertThat(sandboxes.exec(sandbox.id(), List.of("sh", "-c", "printf %s \"$Q\""), Map.of("Q", "it's \"q\" $x"),
+                null, null).stdoutText()).isEqualTo("it's \"q\" $x");
+    }
+
+    @Test
+    @Order(6)
+    void noNetworkByDefault() {
+        ExecResult r = exec("ls", "/sys/class/net");
+        assertThat(r.stdoutText()).isEqualTo("lo\n");
+    }
+
+    @Test
+    @Order(7)
+    void aHungCommandTimesOutAndTheVmStaysUsable() {
+        long t0 = System.nanoTime();
+        ExecResult r = sandboxes.exec(sandbox.id(), List.of("sh", "-c", "echo started; sleep 30 & sleep 40"),
+                Map.of(), null, Duration.ofSeconds(1));
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertThat(r.exitCode()).isEqualTo(124);
+        assertThat(r.timedOut()).isTrue();
+        assertThat(r.stdoutText()).isEqualTo("started\n");
+        assertThat(ms).isLessThan(10_000);
+        // the whole process group is gone (the background sleep too), and the VM answers
+        ExecResult ps = exec("sh", "-c", "for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null; echo; done");
+        assertThat(ps.stdoutText()).doesNotContain("sleep\u000030\u0000", "sleep\u000040\u0000");
+        assertThat(ps.stdoutText()).contains("/.davit/agent"); // the listing works
+        assertThat(exec("echo", "alive").stdoutText()).isEqualTo("alive\n");
+    }
+
+    @Test
+    @Order(8)
+    void stopKeepsTheDiskAndStartBootsAgain() throws IOException {
+        Sandbox stopped = sandboxes.stop(sandbox.id());
+        assertThat(stopped.status()).isEqualTo(SandboxStatus.STOPPED);
+        assertThat(alive(sandbox)).isFalse();
+        assertThatThrownBy(() -> exec("true")).isInstanceOf(DavitException.class).hasMessageContaining("stopped");
+        long t0 = System.nanoTime();
+        sandbox = sandboxes.start(sandbox.id());
+        System.out.println("vm sandbox restart: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        assertThat(sandbox.status()).isEqualTo(SandboxStatus.RUNNING);
+        assertThat(exec("cat", "/tmp/f").stdoutText()).isEqualTo("hello 1\n");
+        assertThat(VmTestEnvironment.sha256(env.resolve("rootfs.ext4"))).isEqualTo(baseDigest);
+    }
+
+    @Test
+    @Order(9)
+    void aHungVmIsKilledByTheHostTimeoutAndShowsFailed() throws Exception {
+        System.setProperty("davit.vm.timeoutGraceSeconds", "2");
+        try {
+            CompletableFuture<ExecResult> running = CompletableFuture.supplyAsync(() -> sandboxes.exec(sandbox.id(),
+                    List.of("sleep", "60"), Map.of(), null, Duration.ofSeconds(2)));
+            Thread.sleep(1000);
+            signal("STOP", sandbox.qemuPid()); // the guest freezes: its agent cannot kill the command or answer
+            long t0 = System.nanoTime();
+            assertThatThrownBy(running::join).hasCauseInstanceOf(DavitException.class)
+                    .cause().hasMessageContaining("did not answer").hasMessageContaining("was killed")
+                    .hasMessageNotContaining("\n");
+            assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(10_000);
+        } finally {
+            System.clearProperty("davit.vm.timeoutGraceSeconds");
+        }
+        assertThat(alive(sandbox)).isFalse();
+        assertThat(sandboxes.status(sandbox.id()).status()).isEqualTo(SandboxStatus.FAILED);
+        assertThatThrownBy(() -> exec("true")).isInstanceOf(DavitException.class).hasMessageContaining("failed");
+        assertThat(sandboxes.reap()).extracting(Sandbox::id).containsExactly(sandbox.id());
+        assertThat(tmp.resolve("state").resolve(sandbox.id())).doesNotExist();
+        assertThat(VmTestEnvironment.sha256(env.resolve("rootfs.ext4"))).isEqualTo(baseDigest);
+    }
+
+    static void signal(String sig, long pid) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(pid)).inheritIO().start();
+        assertThat(p.waitFor()).isZero();
+    }
+}

@@ -1,0 +1,54 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** state.json with the vm backend, and state files written before it existed. */
+class VmStateTest {
+    @Test
+    void aStateFileWithoutBackendIsAContainer() throws Exception {
+        String old = "{\"id\":\"sbx-0123456789ab\",\"status\":\"running\",\"rootfs\":\"/r\",\"env\":{\"A\":\"1\"},"
+                + "\"workdir\":null,\"network\":false,\"image\":{\"entrypoint\":[],\"cmd\":[],\"env\":[],"
+                + "\"working_dir\":null,\"user\":null},\"ttl_seconds\":null,\"created_at\":\"2026-01-01T00:00:00Z\","
+                + "\"started_at\":null,\"bwrap_pid\":10,\"bwrap_start_time\":11,\"init_pid\":12,\"init_start_time\":13}";
+        Sandbox s = Sandbox.fromJson(Json.read(old.getBytes(StandardCharsets.UTF_8)));
+        assertThat(s.backend()).isEqualTo("container");
+        assertThat(s.spec().isVm()).isFalse();
+        assertThat(s.bwrapPid()).isEqualTo(10);
+        assertThat(s.qemuPid()).isZero();
+        assertThat(s.toJson().path("backend").asText()).isEqualTo("container");
+        assertThat(s.toJson().has("qemu_pid")).isFalse(); // the container shape is unchanged
+    }
+
+    @Test
+    void aVmSandboxRoundTrips() throws Exception {
+        CreateSpec spec = new CreateSpec(Path.of("/env"), Map.of("A", "1"), "/work", true, null, null, "vm", 2, 1024);
+        Sandbox s = new Sandbox("sbx-0123456789ab", SandboxStatus.RUNNING, spec, Instant.parse("2026-01-01T00:00:00Z"),
+                Instant.parse("2026-01-01T00:00:01Z"), 0, 0, 0, 0, 4242, 99);
+        var json = s.toJson();
+        assertThat(json.path("backend").asText()).isEqualTo("vm");
+        assertThat(json.path("qemu_pid").asLong()).isEqualTo(4242);
+        assertThat(json.path("qemu_start_time").asLong()).isEqualTo(99);
+        assertThat(json.path("vcpus").asInt()).isEqualTo(2);
+        assertThat(json.path("memory_mib").asInt()).isEqualTo(1024);
+        Sandbox back = Sandbox.fromJson(Json.read(Json.bytes(json)));
+        assertThat(back).isEqualTo(s);
+    }
+
+    @Test
+    void createSpecChecksTheBackendAndResources() {
+        assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, false, null, null, "nope", 1, 512))
+                .isInstanceOf(DavitException.class).hasMessageContaining("unknown backend 'nope'");
+        assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, false, null, null, "vm", 0, 512))
+                .isInstanceOf(DavitException.class).hasMessageContaining("--vcpus");
+        assertThat(new CreateSpec(Path.of("/r"), null, null, false, null, null).backend()).isEqualTo("container");
+    }
+}
