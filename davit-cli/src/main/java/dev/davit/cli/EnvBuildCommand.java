@@ -19,7 +19,9 @@ import picocli.CommandLine.Parameters;
         description = {"Build an environment from a profile: base (bash, coreutils), git (plus git), build (plus gcc,"
                 + " make, cmake, python3), all with debootstrap from a Debian mirror (needs root), or busybox (the"
                 + " host's static busybox; for tests). The root filesystem is made reproducible (volatile files"
-                + " removed, every time set to SOURCE_DATE_EPOCH or 0) and stored as a container image."})
+                + " removed, every time set to SOURCE_DATE_EPOCH or 0), davit's guest agent is installed, and it is stored as a"
+                + " container image and as a microVM environment (vmlinux and initrd from Debian's kernel package,"
+                + " rootfs.ext4) unless --no-vm."})
 final class EnvBuildCommand extends DavitCommand {
     @Parameters(index = "0", paramLabel = "PROFILE", description = "base, git, build or busybox.")
     String profile;
@@ -35,6 +37,16 @@ final class EnvBuildCommand extends DavitCommand {
     @Option(names = "--push", paramLabel = "REF", description = "Push the container image to REF afterwards.")
     String push;
 
+    @Option(names = "--no-vm", description = "Build only the container image, not the microVM environment.")
+    boolean noVm;
+
+    @Option(names = "--vm-tag", paramLabel = "REF", description = "Store the microVM environment as REF (default:"
+            + " localhost/davit/PROFILE-vm:VERSION).")
+    String vmTag;
+
+    @Option(names = "--push-vm", paramLabel = "REF", description = "Push the microVM environment to REF afterwards.")
+    String pushVm;
+
     @Option(names = "--suite", paramLabel = "SUITE", description = "The Debian suite (default: bookworm).")
     String suite;
 
@@ -47,19 +59,33 @@ final class EnvBuildCommand extends DavitCommand {
         BuildProfile p = BuildProfile.named(profile);
         String imageTag = tag != null ? tag : "localhost/davit/" + p.name() + ":" + version;
         dev.davit.oci.reference.Reference.parse(imageTag); // a bad --tag fails before the long build
-        if (push != null) {
-            dev.davit.oci.reference.Reference.parse(push);
+        String vmRef = noVm ? null : vmTag != null ? vmTag : "localhost/davit/" + p.name() + "-vm:" + version;
+        for (String r : new String[] {push, vmRef, pushVm}) {
+            if (r != null) {
+                dev.davit.oci.reference.Reference.parse(r);
+            }
+        }
+        if (noVm && (vmTag != null || pushVm != null)) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "--no-vm cannot go with"
+                    + " --vm-tag or --push-vm; drop one of them");
         }
         Instant epoch = BuildOptions.sourceDateEpoch(main.env());
-        EnvBuilder.Options o = new EnvBuilder.Options(p, version, imageTag, suite, mirror, epoch);
-        Path work = DavitHome.resolve(main.env()).resolve("builds");
+        Path home = DavitHome.resolve(main.env());
+        EnvBuilder.Options o = new EnvBuilder.Options(p, version, imageTag, suite, mirror, epoch, vmRef,
+                dev.davit.sandbox.VmImages.defaultCacheDir(home));
+        Path work = home.resolve("builds");
         EnvBuilder.Result r;
         PushResult pushed = null;
+        PushResult pushedVm = null;
         try (ProgressRenderer progress = out.progress()) {
             r = new EnvBuilder(client(), work).build(o, line -> out.notice("==> " + line), progress);
             if (push != null) {
                 out.notice("==> pushing " + imageTag + " to " + push);
                 pushed = client().push(imageTag, push, progress);
+            }
+            if (pushVm != null) {
+                out.notice("==> pushing " + vmRef + " to " + pushVm);
+                pushedVm = client().push(vmRef, pushVm, progress);
             }
         }
         ObjectNode doc = Json.object();
@@ -74,12 +100,29 @@ final class EnvBuildCommand extends DavitCommand {
         if (pushed != null) {
             doc.set("push", PushCommand.toJson(imageTag, pushed));
         }
+        if (r.vm() != null) {
+            ObjectNode vm = doc.putObject("microvm");
+            vm.put("reference", dev.davit.oci.reference.Reference.parse(vmRef).toString());
+            vm.put("digest", r.vm().digest().toString());
+            vm.put("dir", r.vmDir().toString());
+            if (pushedVm != null) {
+                vm.set("push", PushCommand.toJson(vmRef, pushedVm));
+            }
+        }
         PushResult pr = pushed;
+        PushResult prv = pushedVm;
         out.result(doc, w -> {
             w.println("built " + p.name() + " " + Text.printable(version) + ": " + r.image().reference() + " "
                     + r.image().manifest().digest() + " (" + Units.bytes(r.image().totalSize()) + ")");
             if (pr != null) {
                 PushCommand.human(w, "pushed", pr);
+            }
+            if (r.vm() != null) {
+                w.println("built " + p.name() + " " + Text.printable(version) + " microVM: " + vmRef + " "
+                        + r.vm().digest() + " (files in " + r.vmDir() + ")");
+            }
+            if (prv != null) {
+                PushCommand.human(w, "pushed", prv);
             }
         });
         return 0;

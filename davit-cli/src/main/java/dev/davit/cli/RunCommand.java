@@ -19,6 +19,7 @@ import dev.davit.oci.reference.Reference;
 import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.build.EnvBuilder;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
@@ -41,11 +42,13 @@ import picocli.CommandLine.Parameters;
 
 /** {@code davit run ENV -- CMD...}: one command in a fresh sandbox over an environment's or image's rootfs. */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Run one command in a fresh sandbox over an environment's root filesystem.",
-            "ENV is a catalog environment (installed if needed) or an image reference (pulled if needed and unpacked"
-                + " once into $DAVIT_HOME/rootfs/). The root filesystem is read-only; /tmp, /run and /var/tmp are"
-                + " private tmpfs. No network unless --network. Exits with the command's exit code (124 when"
-                + " --timeout killed it, 127 when the command was not found); davit's own errors keep their codes."})
+        description = {"Run one command in a fresh sandbox over an environment and delete the sandbox afterwards.",
+            "ENV is a catalog environment (installed if needed), an image reference (pulled if needed and unpacked"
+                + " once into $DAVIT_HOME/rootfs/) or a microVM environment artifact (linked once into"
+                + " $DAVIT_HOME/vm/). Containers write to their own overlay over the shared root filesystem;"
+                + " microVMs to a copy-on-write overlay of rootfs.ext4. No network unless --network. Exits with the"
+                + " command's exit code (124 when --timeout killed it, 127 when the command was not found); davit's"
+                + " own errors keep their codes."})
 final class RunCommand extends EnvCommand.Sub {
     /** The largest image config read. */
     static final int MAX_CONFIG_BYTES = 4 << 20;
@@ -59,8 +62,8 @@ final class RunCommand extends EnvCommand.Sub {
     List<String> command = new ArrayList<>();
 
     @Option(names = "--backend", paramLabel = "BACKEND",
-            description = "The sandbox backend: container or vm (default: the environment's kind; container for"
-                    + " images).")
+            description = "The sandbox backend: container or vm (default: what the environment is: a microVM"
+                    + " environment runs in a vm, a root filesystem in a container).")
     String backend;
 
     @Option(names = "--runtime", paramLabel = "RUNTIME", description = "The container backend's runtime: bwrap,"
@@ -89,8 +92,21 @@ final class RunCommand extends EnvCommand.Sub {
             + " the image's WorkingDir, else /).")
     String workdir;
 
-    /** A resolved root filesystem. */
-    record Target(String environment, String digest, Path rootfs, ImageConfig image) {
+    /**
+     * A resolved environment: a root filesystem directory ({@code backend} container) or a microVM environment
+     * directory with vmlinux, initrd and rootfs.ext4 ({@code backend} vm).
+     */
+    record Target(String environment, String digest, Path rootfs, ImageConfig image, String backend) {
+        /** The backend to use: the one asked for, which must suit this environment, else its own. */
+        String backendFor(String asked) {
+            if (asked == null || asked.equals(backend)) {
+                return backend;
+            }
+            throw new DavitException(Kind.USAGE, Text.printable(environment) + " is a " + (backend.equals("vm")
+                    ? "microVM environment (kernel and rootfs.ext4); it runs only with --backend vm"
+                    : "container root filesystem; --backend vm needs a microVM environment such as one built by"
+                    + " 'davit env build PROFILE' (localhost/davit/PROFILE-vm:VERSION)"));
+        }
     }
 
     @Override
@@ -102,11 +118,12 @@ final class RunCommand extends EnvCommand.Sub {
         Duration limit = CliArgs.seconds(timeout, "--timeout");
         Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
         Target t = resolve(this, out, name);
+        String chosen = t.backendFor(backend);
         RunSpec spec = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
-                .network(network).image(t.image()).backend(backend).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
+                .network(network).image(t.image()).backend(chosen).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
                 .build();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
-        out.notice("==> running in a " + (backend == null ? "container" : backend) + " sandbox" + (network ? " (with network)" : "") + ": "
+        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (network ? " (with network)" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         ExecResult r = out.json() ? sandboxes.run(spec) : sandboxes.run(spec, out.rawStdout(), out.rawStderr());
         if (r.timedOut()) {
@@ -144,17 +161,15 @@ final class RunCommand extends EnvCommand.Sub {
     }
 
     private static Target environment(EnvCommand.Sub ctx, Output out, CatalogResolver.Resolved r, Environment e) {
-        if (e.kind() != Environment.Kind.CONTAINER) {
-            throw new DavitException(Kind.USAGE, "environment " + e.name() + " is a "
-                    + e.kind().name().toLowerCase(java.util.Locale.ROOT) + "; only container environments can run"
-                    + " so far (the vm backend is not implemented yet)");
-        }
         if (!DavitVersions.accepts(e.davitVersions(), Main.version())) {
             throw new DavitException(Kind.USAGE, "environment " + e.name() + " " + e.version() + " needs davit "
                     + e.davitVersions() + ", this is davit " + Main.version());
         }
         out.notice("==> environment " + e.name() + " " + e.version());
         Installer.InstallResult res = ctx.installer().install(r.catalog(), e);
+        if (e.kind() == Environment.Kind.MICROVM) {
+            return new Target(e.name(), res.sourceDigest(), res.path(), ImageConfig.EMPTY, "vm");
+        }
         Path rootfs = res.path().resolve("rootfs");
         if (!Files.isDirectory(rootfs)) {
             throw new DavitException(Kind.STORE, "the install of " + e.name() + " has no rootfs/ directory; run"
@@ -165,7 +180,7 @@ final class RunCommand extends EnvCommand.Sub {
         if (ref != null && ctx.client().find(ref).isPresent()) {
             image = ImageConfig.fromJson(config(ctx, ref).config());
         }
-        return new Target(e.name(), res.sourceDigest(), rootfs, image);
+        return new Target(e.name(), res.sourceDigest(), rootfs, image, "container");
     }
 
     /** A manifest for this host and its config document. */
@@ -179,6 +194,10 @@ final class RunCommand extends EnvCommand.Sub {
             try (ProgressRenderer progress = out.progress()) {
                 ctx.client().pull(reference, PlatformSelector.host(), progress);
             }
+        }
+        Optional<Target> vm = microvm(ctx, out, ref, reference);
+        if (vm.isPresent()) {
+            return vm.get();
         }
         Resolved m = config(ctx, reference);
         String key = m.manifest().digest().toString().replace(':', '-');
@@ -205,7 +224,59 @@ final class RunCommand extends EnvCommand.Sub {
                 }
             }
         }
-        return new Target(ref.toString(), m.manifest().digest().toString(), dir, ImageConfig.fromJson(m.config()));
+        return new Target(ref.toString(), m.manifest().digest().toString(), dir, ImageConfig.fromJson(m.config()),
+                "container");
+    }
+
+    /**
+     * A microVM environment artifact in the store (artifactType {@value EnvBuilder#MICROVM_ARTIFACT_TYPE}): its
+     * files are hard-linked (else copied) once into {@code $DAVIT_HOME/vm/<digest>/} and used from there (the vm
+     * backend never writes them).
+     */
+    private static Optional<Target> microvm(EnvCommand.Sub ctx, Output out, Reference ref, String reference) {
+        var store = ctx.client().store();
+        StoreEntry entry = ctx.client().find(reference).orElseThrow();
+        Manifest m = store.readManifest(entry.descriptor());
+        if (!(m instanceof ImageManifest im) || !EnvBuilder.MICROVM_ARTIFACT_TYPE.equals(im.effectiveArtifactType())) {
+            return Optional.empty();
+        }
+        Path cache = ctx.home().resolve("vm");
+        Path dir = cache.resolve(entry.descriptor().digest().toString().replace(':', '-'));
+        if (!Files.isRegularFile(dir.resolve("rootfs.ext4"))) {
+            out.notice("==> linking the microVM environment " + ref + " into " + dir);
+            Path partial = cache.resolve(".partial-" + UUID.randomUUID());
+            try {
+                Files.createDirectories(partial);
+                for (Descriptor l : im.layers()) {
+                    String title = l.annotation(dev.davit.oci.artifact.Artifacts.TITLE);
+                    if (title == null || !List.of("vmlinux", "initrd", "rootfs.ext4").contains(title)) {
+                        continue;
+                    }
+                    Path blob = store.blobPath(l.digest());
+                    try {
+                        Files.createLink(partial.resolve(title), blob);
+                    } catch (IOException | UnsupportedOperationException ex) {
+                        Files.copy(blob, partial.resolve(title));
+                    }
+                }
+                try {
+                    Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+                } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+                    // another davit linked it first
+                }
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot link the microVM environment into " + cache + ": "
+                        + e.getMessage());
+            } finally {
+                try {
+                    dev.davit.oci.store.Fs.deleteTree(partial);
+                } catch (IOException e) {
+                    out.warn("could not delete " + partial + ": " + e.getMessage());
+                }
+            }
+        }
+        return Optional.of(new Target(ref.toString(), entry.descriptor().digest().toString(), dir, ImageConfig.EMPTY,
+                "vm"));
     }
 
     /** The store entry's manifest for this host (an index is resolved) and its config. */

@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code davit sandbox create|start|exec|stop|rm|status|ls|reap}: long-lived sandboxes (container backend). */
+/** {@code davit sandbox create|start|exec|stop|rm|status|ls|reap}: long-lived sandboxes (container or vm). */
 @Command(name = "sandbox", mixinStandardHelpOptions = true,
         description = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls and reap.",
         subcommands = {SandboxCommand.CreateCmd.class, SandboxCommand.StartCmd.class, SandboxCommand.ExecCmd.class,
@@ -35,8 +35,9 @@ final class SandboxCommand extends GroupCommand {
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
-            description = {"Create a long-lived sandbox over an environment's root filesystem and start it.",
-                "ENV is resolved as by 'davit run'. The rootfs needs a sleep command. Prints the sandbox's id."})
+            description = {"Create a long-lived sandbox over an environment and start it.",
+                "ENV is resolved as by 'davit run': a container (the rootfs needs a sleep command) or a microVM"
+                    + " (booted once; execs go to its guest agent). Prints the sandbox's id."})
     static final class CreateCmd extends EnvCommand.Sub {
         @Parameters(index = "0", paramLabel = "ENV", description = "A catalog environment or an image reference.")
         String name;
@@ -59,13 +60,25 @@ final class SandboxCommand extends GroupCommand {
         @Option(names = "--no-start", description = "Only create it; start it later with 'davit sandbox start'.")
         boolean noStart;
 
+        @Option(names = "--backend", paramLabel = "BACKEND", description = "container or vm (default: what the"
+                + " environment is).")
+        String backend;
+
+        @Option(names = "--vcpus", paramLabel = "N", defaultValue = "1", description = "vCPUs of a microVM.")
+        int vcpus;
+
+        @Option(names = "--memory", paramLabel = "MiB", defaultValue = "512", description = "Memory of a microVM in"
+                + " MiB.")
+        int memory;
+
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Sandboxes sandboxes = sandboxes(main);
-            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, network, t.image(), limit));
+            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, network, t.image(), limit,
+                    t.backendFor(backend), vcpus, memory));
             if (!noStart) {
                 try {
                     s = sandboxes.start(s.id());

@@ -7,7 +7,10 @@ import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.store.Fs;
+import dev.davit.sandbox.VmImages;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -30,8 +33,10 @@ import java.util.stream.Stream;
 
 /**
  * Builds an environment from a {@link BuildProfile}: a root filesystem (debootstrap from a Debian mirror, or the
- * host's static busybox), made reproducible (volatile files removed, every time set to the build epoch), then
- * stored as a container image. Work happens in {@code <workRoot>/.partial-*}, removed at the end, also on failure.
+ * host's static busybox) with davit's guest agent and init installed, made reproducible (volatile files removed,
+ * every time set to the build epoch), then stored as a container image and as a microVM environment (an OCI
+ * artifact of {@code vmlinux}, {@code initrd} and {@code rootfs.ext4}). Work happens in
+ * {@code <workRoot>/.partial-*}, removed at the end, also on failure.
  */
 public final class EnvBuilder {
     /** The Debian mirror used when none is given. */
@@ -42,6 +47,19 @@ public final class EnvBuilder {
     public static final String PROFILE_LABEL = "dev.davit.env.profile";
     /** Label naming the environment version. */
     public static final String VERSION_LABEL = "dev.davit.env.version";
+    /** The artifactType of a microVM environment. */
+    public static final String MICROVM_ARTIFACT_TYPE = "application/vnd.davit.env.microvm.v1";
+    /** Media type of the uncompressed ELF kernel. */
+    public static final String KERNEL_TYPE = "application/vnd.davit.env.kernel.v1";
+    /** Media type of the initrd (a newc cpio). */
+    public static final String INITRD_TYPE = "application/vnd.davit.env.initrd.v1";
+    /** Media type of the ext4 root disk image. */
+    public static final String EXT4_TYPE = "application/vnd.davit.env.ext4.v1";
+    /**
+     * Free space in a built rootfs.ext4 for the guest's writes: 128 MiB. The image is stored and pushed whole (a
+     * blob is not sparse), so the headroom is kept modest; /tmp in the guest is what the agent's workdir uses.
+     */
+    public static final long VM_FREE_BYTES = 128L << 20;
     private static final long DEBOOTSTRAP_MINUTES = 60;
 
     /** Files and directories whose content differs from build to build and that a fresh system does not need. */
@@ -61,9 +79,17 @@ public final class EnvBuilder {
      * @param suite    the Debian suite (debian profiles)
      * @param mirror   the Debian mirror (debian profiles)
      * @param epoch    the time every file and the image config carry (SOURCE_DATE_EPOCH; default the Unix epoch)
+     * @param vmTag    the name the microVM environment artifact is stored as; null builds no microVM environment
+     * @param vmCache  where the Debian kernel and initrd are cached (see {@link VmImages}); needed with a vmTag
      */
     public record Options(BuildProfile profile, String version, String imageTag, String suite, String mirror,
-                          Instant epoch) {
+                          Instant epoch, String vmTag, Path vmCache) {
+        /** A build of the container image only. */
+        public Options(BuildProfile profile, String version, String imageTag, String suite, String mirror,
+                       Instant epoch) {
+            this(profile, version, imageTag, suite, mirror, epoch, null, null);
+        }
+
         public Options {
             Objects.requireNonNull(profile, "profile");
             Objects.requireNonNull(version, "version");
@@ -75,6 +101,9 @@ public final class EnvBuilder {
                 throw new DavitException(Kind.USAGE, "version '" + version + "' is not usable as a tag; use letters,"
                         + " digits, '.', '_' and '-'");
             }
+            if (vmTag != null && vmCache == null) {
+                throw new IllegalArgumentException("a microVM build needs a vmCache");
+            }
             if (!suite.matches("[a-z0-9-]+")) {
                 throw new DavitException(Kind.USAGE, "suite '" + suite + "' is not a Debian suite name such as"
                         + " bookworm");
@@ -82,8 +111,14 @@ public final class EnvBuilder {
         }
     }
 
-    /** What a build made: the stored image, and where the root filesystem was while building. */
-    public record Result(BuildProfile profile, String version, BuildResult image) {
+    /**
+     * What a build made.
+     *
+     * @param image the stored container image
+     * @param vm    the stored microVM environment artifact's manifest, or null when none was built
+     * @param vmDir where its files are (vmlinux, initrd, rootfs.ext4), or null
+     */
+    public record Result(BuildProfile profile, String version, BuildResult image, Descriptor vm, Path vmDir) {
     }
 
     private final DavitClient client;
@@ -109,12 +144,33 @@ public final class EnvBuilder {
                 phase.accept("busybox root filesystem from the host's static busybox");
                 busybox(rootfs);
             }
+            VmImages vm = o.vmTag() == null ? null : new VmImages(o.vmCache());
+            VmImages.Kernel kernel = null;
+            if (vm != null) {
+                phase.accept("Debian kernel and initrd (cached in " + o.vmCache() + ")");
+                kernel = vm.kernel();
+            }
+            phase.accept("installing davit's guest agent and init");
+            (vm != null ? vm : new VmImages(work.resolve("vm-cache"))).installGuest(rootfs);
             phase.accept("making the root filesystem reproducible");
             describe(rootfs, o);
             normalize(rootfs, o.epoch());
             phase.accept("storing the container image " + o.imageTag());
             BuildResult image = client.build(rootfs, o.imageTag(), imageOptions(o), progress);
-            return new Result(o.profile(), o.version(), image);
+            if (vm == null) {
+                return new Result(o.profile(), o.version(), image, null, null);
+            }
+            phase.accept("making rootfs.ext4 and storing the microVM environment " + o.vmTag());
+            Path dir = work.resolve("vm");
+            Files.createDirectories(dir);
+            Files.copy(kernel.vmlinux(), dir.resolve("vmlinux"));
+            Files.copy(vm.initrd(kernel), dir.resolve("initrd"));
+            vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES);
+            Descriptor md = storeVm(o, dir, kernel);
+            Path kept = workRoot.resolve(o.profile().name() + "-" + o.version() + "-vm");
+            Fs.deleteTree(kept);
+            Files.move(dir, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            return new Result(o.profile(), o.version(), image, md, kept);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot build in " + work + ": " + e.getMessage()
                     + "; check free space and permissions");
@@ -124,6 +180,26 @@ public final class EnvBuilder {
             } catch (IOException e) {
                 phase.accept("could not delete " + work + ": " + e.getMessage());
             }
+        }
+    }
+
+    /** Stores the three files as a microVM environment artifact named {@code o.vmTag()}. */
+    private Descriptor storeVm(Options o, Path dir, VmImages.Kernel kernel) {
+        try (AutoCloseable session = client.store().session()) {
+            Descriptor md = Artifacts.create(client.store(), MICROVM_ARTIFACT_TYPE, List.of(
+                    new Artifacts.FileSpec(dir.resolve("vmlinux"), KERNEL_TYPE),
+                    new Artifacts.FileSpec(dir.resolve("initrd"), INITRD_TYPE),
+                    new Artifacts.FileSpec(dir.resolve("rootfs.ext4"), EXT4_TYPE)), java.util.Map.of(
+                    PROFILE_LABEL, o.profile().name(), VERSION_LABEL, o.version(),
+                    "dev.davit.env.kernel", kernel.packageName(),
+                    "org.opencontainers.image.created", o.epoch().toString()));
+            client.store().setEntry(dev.davit.oci.reference.Reference.parse(o.vmTag()).toString(), md,
+                    java.util.Map.of());
+            return md;
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.STORE, "cannot store the microVM environment: " + e.getMessage(), e);
         }
     }
 
