@@ -71,8 +71,10 @@ final class EnvBuildCommand extends DavitCommand {
         }
         Instant epoch = BuildOptions.sourceDateEpoch(main.env());
         Path home = DavitHome.resolve(main.env());
+        String vmCache = main.env().get("DAVIT_VM_CACHE");
         EnvBuilder.Options o = new EnvBuilder.Options(p, version, imageTag, suite, mirror, epoch, vmRef,
-                dev.davit.sandbox.VmImages.defaultCacheDir(home));
+                vmCache != null && !vmCache.isBlank() ? Path.of(vmCache)
+                        : dev.davit.sandbox.VmImages.defaultCacheDir(home));
         Path work = home.resolve("builds");
         EnvBuilder.Result r;
         PushResult pushed = null;

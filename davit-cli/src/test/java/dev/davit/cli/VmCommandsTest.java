@@ -1,0 +1,88 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.testkit.Tools;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The vm backend through the CLI: {@code env build busybox} makes a microVM environment (Debian kernel, initrd,
+ * rootfs.ext4) that {@code run} and {@code sandbox} boot in QEMU (TCG on CI).
+ */
+class VmCommandsTest {
+    @TempDir
+    static Path home;
+
+    static Cli cli;
+
+    @BeforeAll
+    static void build() {
+        Tools.assumeAvailable("qemu-system-x86_64", "qemu-img", "mkfs.ext4", "apt-get", "dpkg-deb", "busybox", "xz",
+                "bwrap");
+        String cache = System.getProperty("davit.test.cache");
+        Path vmCache = (cache != null ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache",
+                "davit-test")).resolve("vm");
+        cli = new Cli(home).env("DAVIT_VM_CACHE", vmCache.toString()).env("SOURCE_DATE_EPOCH", "1767225600");
+        Cli.Result b = cli.run("--json", "env", "build", "busybox", "--version", "2");
+        assertThat(b.rc()).as(b.toString()).isZero();
+        assertThat(b.json().at("/microvm/reference").asText()).isEqualTo("localhost/davit/busybox-vm:2");
+        assertThat(b.json().at("/microvm/digest").asText()).startsWith("sha256:");
+    }
+
+    @Test
+    void runBootsTheMicroVmEnvironmentAndReturnsTheCommandsResult() throws IOException {
+        Cli.Result r = cli.run("--json", "run", "localhost/davit/busybox-vm:2", "--memory", "256", "--", "sh", "-c",
+                "cat /etc/davit/environment.json; echo; uname -s; echo oops >&2; echo x > /etc/written; exit 3");
+        assertThat(r.rc()).as(r.toString()).isEqualTo(3);
+        JsonNode doc = r.json();
+        assertThat(doc.get("backend").asText()).isEqualTo("vm");
+        assertThat(doc.get("runtime").asText()).isEqualTo("qemu");
+        assertThat(doc.get("stdout").asText()).contains("\"profile\":\"busybox\"", "Linux\n");
+        assertThat(doc.get("stderr").asText()).isEqualTo("oops\n");
+        assertThat(doc.at("/timings_ms/start").asLong()).isPositive();
+        // the environment's files are linked once and never written: the next run does not see /etc/written
+        Cli.Result again = cli.run("run", "localhost/davit/busybox-vm:2", "--", "sh", "-c", "test ! -e /etc/written");
+        assertThat(again.rc()).as(again.toString()).isZero();
+        try (Stream<Path> s = Files.list(home.resolve("sandboxes"))) {
+            assertThat(s.filter(p -> p.getFileName().toString().startsWith("sb-")).toList()).isEmpty();
+        }
+        // a container root filesystem is not a microVM, and the other way round
+        assertThat(cli.run("run", "localhost/davit/busybox-vm:2", "--backend", "container", "--", "true").rc())
+                .isEqualTo(2);
+        Cli.Result wrong = cli.run("run", "localhost/davit/busybox:2", "--backend", "vm", "--", "true");
+        assertThat(wrong.rc()).isEqualTo(2);
+        assertThat(wrong.stderr()).contains("--backend vm needs a microVM environment");
+    }
+
+    @Test
+    void aLongLivedMicroVmKeepsFilesBetweenExecs() {
+        Cli.Result c = cli.run("--json", "sandbox", "create", "localhost/davit/busybox-vm:2", "--memory", "256");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        try {
+            assertThat(c.json().get("backend").asText()).isEqualTo("vm");
+            assertThat(c.json().get("status").asText()).isEqualTo("running");
+            Cli.Result w = cli.run("sandbox", "exec", id, "--", "sh", "-c", "echo kept > /root/f; echo written");
+            assertThat(w.rc()).as(w.toString()).isZero();
+            assertThat(w.stdout()).isEqualTo("written\n");
+            Cli.Result r = cli.run("--json", "sandbox", "exec", id, "--", "cat", "/root/f");
+            assertThat(r.json().get("stdout").asText()).as(r.toString()).isEqualTo("kept\n");
+            Cli.Result t = cli.run("--json", "sandbox", "exec", id, "--timeout", "1", "--", "sleep", "30");
+            assertThat(t.rc()).as(t.toString()).isEqualTo(124);
+            assertThat(cli.run("sandbox", "exec", id, "--", "true").rc()).isZero();
+        } finally {
+            Cli.Result rm = cli.run("--json", "sandbox", "rm", id);
+            assertThat(rm.rc()).as(rm.toString()).isZero();
+        }
+        assertThat(cli.run("sandbox", "status", id).rc()).isEqualTo(3);
+        assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(id)))
+                .as("no QEMU of %s is left", id).isEmpty();
+    }
+}
