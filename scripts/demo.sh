@@ -2,6 +2,8 @@
 # The main job end-to-end on this machine, with no internet: a throwaway local docker-registry stands in for a
 # public registry. Builds an image with umoci, pushes it with skopeo, then pulls it with davit into a fresh
 # store, inspects it, checks that skopeo reads davit's store, verifies it with fsck, and pulls it again (cached).
+# Then builds a small environment (busybox; a container image and a microVM with Debian's kernel), pushes both,
+# and runs a command in each from a fresh home: in a container sandbox and in a QEMU microVM.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/install-deps.sh"
@@ -35,4 +37,13 @@ echo "== skopeo reads davit's store"; skopeo inspect "oci:$DAVIT_HOME/store:$ref
 echo "== davit fsck"; "$root/davit" fsck
 echo "== davit pull again (everything cached)"; "$root/davit" pull "$ref"
 echo "== davit pull --json"; "$root/davit" pull --json "$ref"
+
+envs="127.0.0.1:$port/envs"
+echo "== davit env build busybox: a container image and a microVM environment, pushed"
+"$root/davit" env build busybox --version 1 --push "$envs/busybox:1" --push-vm "$envs/busybox-vm:1"
+export DAVIT_HOME="$work/fresh-home"
+echo "== davit run $envs/busybox:1 (pulled, unpacked, run in a container sandbox)"
+"$root/davit" run "$envs/busybox:1" -- sh -c 'cat /etc/davit/environment.json; echo; echo "in a container: $(hostname)"'
+echo "== davit run $envs/busybox-vm:1 (pulled, booted in a microVM)"
+"$root/davit" run "$envs/busybox-vm:1" -- sh -c 'echo "in a microVM: kernel $(uname -r), $(nproc) vCPU"'
 echo "demo: OK"
