@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveEntry;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream;
 import org.junit.jupiter.api.Test;
@@ -35,7 +34,7 @@ class VmImagesBuildTest {
 
         Map<String, CpioArchiveEntry> entries = new LinkedHashMap<>();
         byte[] order;
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(env.resolve("initrd")));
+        try (InputStream in = Files.newInputStream(env.resolve("initrd"));
              CpioArchiveInputStream cpio = new CpioArchiveInputStream(in)) {
             CpioArchiveEntry e;
             order = null;

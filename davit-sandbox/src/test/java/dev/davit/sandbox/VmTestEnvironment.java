@@ -42,7 +42,7 @@ final class VmTestEnvironment {
         VmImages images = new VmImages(cacheDir());
         VmImages.Kernel kernel = images.kernel();
         Path initrd = images.initrd(kernel);
-        String key = digest(kernel.packageName().getBytes(StandardCharsets.UTF_8), VmImages.resource("agent.sh"),
+        String key = digest("initrd-v2".getBytes(StandardCharsets.UTF_8), kernel.packageName().getBytes(StandardCharsets.UTF_8), VmImages.resource("agent.sh"),
                 VmImages.resource("init.sh"), images.busybox(), Files.readAllBytes(initrd));
         Path dir = cacheDir().resolve("envs").resolve(key.substring(0, 16));
         if (!Files.isRegularFile(dir.resolve("rootfs.ext4"))) {
