@@ -38,7 +38,7 @@ class VmImagesBuildTest {
              CpioArchiveInputStream cpio = new CpioArchiveInputStream(in)) {
             CpioArchiveEntry e;
             order = null;
-            while ((e = cpio.getNextCPIOEntry()) != null) {
+            while ((e = cpio.getNextEntry()) != null) {
                 entries.put(e.getName(), e);
                 if (e.getName().equals("modules/order")) {
                     order = cpio.readAllBytes();
