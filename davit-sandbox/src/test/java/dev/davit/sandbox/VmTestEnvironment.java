@@ -61,6 +61,12 @@ final class VmTestEnvironment {
                 dev.davit.oci.store.Fs.deleteTree(work);
             }
         }
+        // environments of older guest scripts or kernels are of no use any more (each holds a 60 MB vmlinux)
+        try (var others = Files.list(dir.getParent())) {
+            for (Path o : others.filter(o -> !o.equals(dir)).toList()) {
+                dev.davit.oci.store.Fs.deleteTree(o);
+            }
+        }
         env = dir;
         return dir;
     }
