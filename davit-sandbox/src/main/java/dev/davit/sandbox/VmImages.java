@@ -29,7 +29,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
-import java.util.zip.GZIPOutputStream;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveEntry;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveOutputStream;
 import org.apache.commons.compress.archivers.cpio.CpioConstants;
@@ -42,7 +41,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * <ul>
  *   <li>{@code vmlinux}: a Debian kernel ({@code linux-image-*} package, fetched with {@code apt-get download}),
  *       decompressed from its bzImage into the ELF image QEMU boots through PVH;</li>
- *   <li>{@code initrd}: a newc cpio (gzip) with a static busybox, the kernel modules the VM needs (virtio
+ *   <li>{@code initrd}: a newc cpio (uncompressed) with a static busybox, the kernel modules the VM needs (virtio
  *       transports, block, console and network drivers, ext4, and their dependencies) and an {@code init} that
  *       loads them, mounts the root disk and starts the guest agent on it;</li>
  *   <li>{@code rootfs.ext4}: an ext4 image of a root filesystem directory into which {@link #installGuest} put
@@ -70,6 +69,8 @@ public final class VmImages {
     private static final Pattern PACKAGE = Pattern.compile("[a-z0-9][a-z0-9.+-]{1,100}");
     private static final String RESOURCES = "/dev/davit/sandbox/vm/";
     private static final long MIB = 1024 * 1024;
+    /** Changes when the initrd's layout changes. */
+    private static final byte[] INITRD_FORMAT = "davit-initrd-2 newc uncompressed".getBytes(StandardCharsets.UTF_8);
 
     private final Path cacheDir;
     private final String searchPath;
@@ -188,25 +189,28 @@ public final class VmImages {
     }
 
     /**
-     * The initrd for {@code kernel} (cached next to it): a gzip-compressed newc cpio holding {@code /init} (resource
+     * The initrd for {@code kernel} (cached next to it): an uncompressed newc cpio holding {@code /init} (resource
      * {@code vm/init.sh}), {@code /bin/busybox} (static), {@code /dev/console}, {@code /modules/*.ko} and
      * {@code /modules/order}.
      */
     public Path initrd(Kernel kernel) {
-        Path target = kernel.modulesDir().getParent().resolve("initrd");
+        byte[] busybox = busybox();
+        byte[] init = resource("init.sh");
+        // named after what it is made of, so a davit with another init or busybox builds its own
+        Path target = kernel.modulesDir().getParent().resolve("initrd-" + digest(INITRD_FORMAT, init, busybox,
+                String.join("\n", kernel.modules()).getBytes(StandardCharsets.UTF_8)).substring(0, 16));
         if (Files.isRegularFile(target)) {
             return target;
         }
-        byte[] busybox = busybox();
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (GZIPOutputStream gz = new GZIPOutputStream(bytes, 1 << 16);
-             CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(gz, CpioConstants.FORMAT_NEW)) {
+        // uncompressed: the kernel unpacks it faster than it could gunzip it (about 0.2 s less boot under TCG)
+        try (CpioArchiveOutputStream cpio = new CpioArchiveOutputStream(bytes, CpioConstants.FORMAT_NEW)) {
             Initrd w = new Initrd(cpio);
             for (String d : List.of("bin", "dev", "proc", "sys", "newroot", "modules")) {
                 w.dir(d);
             }
             w.charDevice("dev/console", 0600, 5, 1);
-            w.file("init", 0755, resource("init.sh"));
+            w.file("init", 0755, init);
             w.file("bin/busybox", 0755, busybox);
             for (String m : kernel.modules()) {
                 w.file("modules/" + m + ".ko", 0644, Files.readAllBytes(kernel.modulesDir().resolve(m + ".ko")));
@@ -701,9 +705,11 @@ public final class VmImages {
         }
     }
 
+    /** Writes {@code target} atomically, readable by all (the artifacts hold no secrets). */
     private static void writeAtomically(Path target, byte[] data) {
         try {
             Fs.writeAtomically(target, data, target.toAbsolutePath().getParent());
+            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rw-r--r--"));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write " + target + ": " + e.getMessage());
         }
@@ -713,6 +719,7 @@ public final class VmImages {
         Path tmp = to.resolveSibling("." + to.getFileName() + "." + VmProtocol.newId() + ".tmp");
         try {
             Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
             try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
@@ -730,6 +737,19 @@ public final class VmImages {
             Fs.deleteTree(p);
         } catch (IOException e) {
             // a leftover temporary file; harmless
+        }
+    }
+
+    private static String digest(byte[]... parts) {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (byte[] p : parts) {
+                md.update(java.nio.ByteBuffer.allocate(8).putLong(p.length).array());
+                md.update(p);
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

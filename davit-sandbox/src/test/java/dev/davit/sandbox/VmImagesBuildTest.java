@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.GZIPInputStream;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveEntry;
 import org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream;
 import org.junit.jupiter.api.Test;
@@ -35,11 +34,11 @@ class VmImagesBuildTest {
 
         Map<String, CpioArchiveEntry> entries = new LinkedHashMap<>();
         byte[] order;
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(env.resolve("initrd")));
+        try (InputStream in = Files.newInputStream(env.resolve("initrd"));
              CpioArchiveInputStream cpio = new CpioArchiveInputStream(in)) {
             CpioArchiveEntry e;
             order = null;
-            while ((e = cpio.getNextCPIOEntry()) != null) {
+            while ((e = cpio.getNextEntry()) != null) {
                 entries.put(e.getName(), e);
                 if (e.getName().equals("modules/order")) {
                     order = cpio.readAllBytes();

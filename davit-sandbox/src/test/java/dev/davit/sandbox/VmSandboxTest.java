@@ -148,7 +148,7 @@ class VmSandboxTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void argumentsArriveVerbatim() {
         List<String> args = List.of("", "it's", "two words", "line\nbreak", "$HOME", "`id`", "\\", "*", "-n",
                 "ünïcödé", "'", "a=b");
@@ -165,14 +165,14 @@ class VmSandboxTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void noNetworkByDefault() {
         ExecResult r = exec("ls", "/sys/class/net");
         assertThat(r.stdoutText()).isEqualTo("lo\n");
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aHungCommandTimesOutAndTheVmStaysUsable() {
         long t0 = System.nanoTime();
         ExecResult r = sandboxes.exec(sandbox.id(), List.of("sh", "-c", "echo started; sleep 30 & sleep 40"),
@@ -190,7 +190,24 @@ class VmSandboxTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
+    void aRequestWhoseClientWentAwayDoesNotDisturbTheNext() throws Exception {
+        Path socket = tmp.resolve("state").resolve(sandbox.id()).resolve(VmMachine.SOCKET);
+        try (VmAgentClient c = VmAgentClient.connect(socket, System.nanoTime() + 10_000_000_000L, () -> true)) {
+            String id = VmProtocol.newId();
+            // send a run and leave without its answer, as a davit killed during an exec would
+            assertThatThrownBy(() -> c.call(VmProtocol.run(id, 0, "/", Map.of("PATH", "/bin"),
+                    List.of("sh", "-c", "sleep 1; echo late")), id, System.nanoTime() + 200_000_000L))
+                    .isInstanceOf(VmAgentClient.TimeoutException.class);
+        }
+        ExecResult next = exec("echo", "next");
+        assertThat(next.exitCode()).isZero();
+        assertThat(next.stdoutText()).isEqualTo("next\n");
+        assertThat(exec("echo", "again").stdoutText()).isEqualTo("again\n");
+    }
+
+    @Test
+    @Order(10)
     void stopKeepsTheDiskAndStartBootsAgain() throws IOException {
         Sandbox stopped = sandboxes.stop(sandbox.id());
         assertThat(stopped.status()).isEqualTo(SandboxStatus.STOPPED);
@@ -205,7 +222,7 @@ class VmSandboxTest {
     }
 
     @Test
-    @Order(9)
+    @Order(11)
     void aHungVmIsKilledByTheHostTimeoutAndShowsFailed() throws Exception {
         System.setProperty("davit.vm.timeoutGraceSeconds", "2");
         try {

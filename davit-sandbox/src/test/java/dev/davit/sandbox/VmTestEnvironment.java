@@ -42,7 +42,7 @@ final class VmTestEnvironment {
         VmImages images = new VmImages(cacheDir());
         VmImages.Kernel kernel = images.kernel();
         Path initrd = images.initrd(kernel);
-        String key = digest(kernel.packageName().getBytes(StandardCharsets.UTF_8), VmImages.resource("agent.sh"),
+        String key = digest("initrd-v2".getBytes(StandardCharsets.UTF_8), kernel.packageName().getBytes(StandardCharsets.UTF_8), VmImages.resource("agent.sh"),
                 VmImages.resource("init.sh"), images.busybox(), Files.readAllBytes(initrd));
         Path dir = cacheDir().resolve("envs").resolve(key.substring(0, 16));
         if (!Files.isRegularFile(dir.resolve("rootfs.ext4"))) {
@@ -59,6 +59,12 @@ final class VmTestEnvironment {
                 }
             } finally {
                 dev.davit.oci.store.Fs.deleteTree(work);
+            }
+        }
+        // environments of older guest scripts or kernels are of no use any more (each holds a 60 MB vmlinux)
+        try (var others = Files.list(dir.getParent())) {
+            for (Path o : others.filter(o -> !o.equals(dir)).toList()) {
+                dev.davit.oci.store.Fs.deleteTree(o);
             }
         }
         env = dir;

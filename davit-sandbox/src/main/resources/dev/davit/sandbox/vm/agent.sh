@@ -1,7 +1,7 @@
 #!/.davit/busybox sh
 # davit guest agent: PID 1 of a davit microVM (started by the initrd's init, or by the kernel as init=).
 # It reads requests, one line each, from the virtio-serial port named davit.agent and answers each with one
-# line. The protocol is described in docs/SANDBOX.md ("Guest agent protocol"). It uses only the static busybox
+# line. The protocol is described in docs/SANDBOX.md ("The guest agent"). It uses only the static busybox
 # next to it, never the guest's own tools, so any root filesystem works.
 
 B=/.davit/busybox
@@ -16,7 +16,8 @@ log() {
 }
 
 setup() {
-    $B mkdir -p /proc /sys /dev /tmp $R
+    $B mkdir -p /proc /sys /dev $R
+    [ -d /tmp ] || { $B mkdir /tmp && $B chmod 1777 /tmp; }
     [ -e /proc/self ] || $B mount -t proc proc /proc
     mounted /sys || $B mount -t sysfs sysfs /sys
     mounted /dev || $B mount -t devtmpfs devtmpfs /dev
