@@ -262,6 +262,17 @@ public final class VmImages {
      * directory.
      */
     public void buildRootfsImage(Path rootfsDir, Path target, long freeBytes) {
+        buildRootfsImage(rootfsDir, target, freeBytes, null);
+    }
+
+    /**
+     * Like {@link #buildRootfsImage(Path, Path, long)}, reproducibly when {@code epoch} is given: the file system's
+     * UUID and directory hash seed are derived from its size, inode count and {@code epoch}, and every time mke2fs
+     * records (superblock, inodes it creates) is {@code epoch} ({@code E2FSPROGS_FAKE_TIME}; the Unix epoch itself
+     * is taken as one second after it, because mke2fs reads 0 as "not set"). The same directory (with its times
+     * normalised) then gives the same bytes.
+     */
+    public void buildRootfsImage(Path rootfsDir, Path target, long freeBytes, java.time.Instant epoch) {
         Path mkfs = tool("mkfs.ext4", "e2fsprogs");
         long[] usage = usage(rootfsDir); // {bytes, inodes}
         long free = freeBytes >= 0 ? freeBytes : Math.max(usage[0] / 2, 256 * MIB);
@@ -273,10 +284,24 @@ public final class VmImages {
             try (var f = new java.io.RandomAccessFile(tmp.toFile(), "rw")) {
                 f.setLength(size);
             }
-            run(List.of(mkfs.toString(), "-q", "-F", "-t", "ext4", "-L", "davit-root", "-m", "0", "-N",
-                    Long.toString(inodes), "-E", "root_owner=0:0,lazy_itable_init=1,lazy_journal_init=1,nodiscard",
-                    "-d", rootfsDir.toAbsolutePath().toString(), tmp.toString()), null, null,
-                    "mkfs.ext4 could not build " + target.getFileName());
+            List<String> cmd = new ArrayList<>(List.of(mkfs.toString(), "-q", "-F", "-t", "ext4", "-L", "davit-root",
+                    "-m", "0", "-N", Long.toString(inodes)));
+            String extended = "root_owner=0:0,lazy_itable_init=1,lazy_journal_init=1,nodiscard";
+            Map<String, String> env = Map.of();
+            if (epoch != null) {
+                long seconds = Math.max(1, epoch.getEpochSecond());
+                String seed = "davit-rootfs:" + size + ":" + inodes + ":" + seconds;
+                cmd.addAll(List.of("-U", java.util.UUID.nameUUIDFromBytes(seed.getBytes(StandardCharsets.UTF_8))
+                        .toString()));
+                extended += ",hash_seed=" + java.util.UUID.nameUUIDFromBytes(("hash:" + seed)
+                        .getBytes(StandardCharsets.UTF_8));
+                env = Map.of("E2FSPROGS_FAKE_TIME", Long.toString(seconds));
+            }
+            cmd.addAll(List.of("-E", extended, "-d", rootfsDir.toAbsolutePath().toString(), tmp.toString()));
+            run(cmd, null, null, "mkfs.ext4 could not build " + target.getFileName(), env);
+            if (epoch != null) {
+                pinInodeTimes(tmp, Math.max(1, epoch.getEpochSecond()));
+            }
             try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.force(true);
             }
@@ -582,7 +607,51 @@ public final class VmImages {
 
     /** Runs a tool; returns its stdout, or throws {@code failure} with the tool's stderr. */
     private static byte[] run(List<String> cmd, Path cwd, byte[] stdin, String failure) {
+        return run(cmd, cwd, stdin, failure, Map.of());
+    }
+
+    /**
+     * Sets the access and change times of every inode mke2fs created to {@code seconds}. mke2fs 1.47.0 copies them
+     * from the source files (where the change time cannot be set, and reading a file moves its access time), so
+     * without this two builds of the same tree differ. {@code -d} allocates inodes in order, so the used ones are
+     * the root (2) and 11 up to the used count.
+     */
+    private void pinInodeTimes(Path image, long seconds) throws IOException {
+        Path debugfs = tool("debugfs", "e2fsprogs");
+        String stats = new String(run(List.of(debugfs.toString(), "-R", "stats", image.toString()), null, null,
+                "debugfs could not read " + image.getFileName()), StandardCharsets.UTF_8);
+        long count = statsField(stats, "Inode count");
+        long free = statsField(stats, "Free inodes");
+        StringBuilder cmds = new StringBuilder();
+        for (long n = 2; n <= count - free; n++) {
+            if (n == 2 || n >= 11) {
+                cmds.append("sif <").append(n).append("> atime @").append(seconds).append('\n');
+                cmds.append("sif <").append(n).append("> ctime @").append(seconds).append('\n');
+            }
+        }
+        Path script = image.resolveSibling(image.getFileName() + ".debugfs");
+        try {
+            Files.writeString(script, cmds);
+            run(List.of(debugfs.toString(), "-w", "-f", script.toString(), image.toString()), null, null,
+                    "debugfs could not set the inode times of " + image.getFileName(),
+                    Map.of("E2FSPROGS_FAKE_TIME", Long.toString(seconds))); // its superblock write time too
+        } finally {
+            Files.deleteIfExists(script);
+        }
+    }
+
+    private static long statsField(String stats, String name) {
+        for (String line : stats.split("\n")) {
+            if (line.startsWith(name + ":")) {
+                return Long.parseLong(line.substring(name.length() + 1).strip());
+            }
+        }
+        throw new DavitException(Kind.INTERNAL, "debugfs stats has no '" + name + "' line");
+    }
+
+    private static byte[] run(List<String> cmd, Path cwd, byte[] stdin, String failure, Map<String, String> env) {
         ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
         if (cwd != null) {
             pb.directory(cwd.toFile());
         }

@@ -165,7 +165,9 @@ public final class EnvBuilder {
             Files.createDirectories(dir);
             Files.copy(kernel.vmlinux(), dir.resolve("vmlinux"));
             Files.copy(vm.initrd(kernel), dir.resolve("initrd"));
-            vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES);
+            // reading the files for the image moved their access times (relatime): set all times again
+            setTimes(rootfs, o.epoch());
+            vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES, o.epoch());
             Descriptor md = storeVm(o, dir, kernel);
             Path kept = workRoot.resolve(o.profile().name() + "-" + o.version() + "-vm");
             Fs.deleteTree(kept);
@@ -321,6 +323,11 @@ public final class EnvBuilder {
         if (Files.exists(machineId, LinkOption.NOFOLLOW_LINKS)) {
             Files.write(machineId, new byte[0]); // systemd makes one at first boot
         }
+        setTimes(rootfs, epoch);
+    }
+
+    /** Sets the modification and access time of every entry under {@code rootfs}, symlinks included. */
+    static void setTimes(Path rootfs, Instant epoch) throws IOException {
         FileTime t = FileTime.from(epoch);
         Files.walkFileTree(rootfs, new SimpleFileVisitor<>() {
             @Override

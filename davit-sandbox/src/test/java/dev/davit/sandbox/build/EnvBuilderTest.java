@@ -37,19 +37,39 @@ class EnvBuilderTest {
     }
 
     @Test
-    void theBusyboxProfileIsAReproducibleImageThatRuns() throws IOException {
+    void theBusyboxProfileIsAReproducibleImageThatRuns() throws Exception {
         Tools.assumeAvailable("busybox", "bwrap");
         List<String> phases = new ArrayList<>();
+        String cache = System.getProperty("davit.test.cache");
+        Path vmCache = (cache != null ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache",
+                "davit-test")).resolve("vm");
+        boolean vm = Tools.which("qemu-system-x86_64").isPresent() && Tools.which("mkfs.ext4").isPresent()
+                && Tools.which("dpkg-deb").isPresent();
         EnvBuilder.Options o = new EnvBuilder.Options(BuildProfile.BUSYBOX, "1.0", "localhost/davit/busybox:1.0", null,
-                null, Instant.parse("2026-01-01T00:00:00Z"));
+                null, Instant.parse("2026-01-01T00:00:00Z"), vm ? "localhost/davit/busybox-vm:1.0" : null,
+                vm ? vmCache : null);
         try (DavitClient a = DavitClient.create(ClientOptions.anonymous(tmp.resolve("store-a")));
              DavitClient b = DavitClient.create(ClientOptions.anonymous(tmp.resolve("store-b")))) {
             EnvBuilder.Result first = build(a, o, phases);
             EnvBuilder.Result second = build(b, o, new ArrayList<>());
             // the same profile, version and epoch give the same bytes, in another store and another directory
             assertThat(second.image().manifest().digest()).isEqualTo(first.image().manifest().digest());
+            if (vm) { // the microVM environment too: kernel, initrd and rootfs.ext4 byte for byte
+                assertThat(first.vm()).isNotNull();
+                assertThat(second.vm().digest()).isEqualTo(first.vm().digest());
+                assertThat(first.vmDir().resolve("rootfs.ext4")).isRegularFile();
+                // the pinned inode times leave a clean file system
+                Process fsck = new ProcessBuilder("e2fsck", "-fn", first.vmDir().resolve("rootfs.ext4").toString())
+                        .redirectErrorStream(true).start();
+                String report = new String(fsck.getInputStream().readAllBytes());
+                assertThat(fsck.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(fsck.exitValue()).as(report).isZero();
+            }
             assertThat(phases).anyMatch(p -> p.startsWith("busybox")).anyMatch(p -> p.startsWith("storing"));
-            assertThat(tmp.resolve("builds")).isEmptyDirectory(); // scratch space removed
+            try (Stream<Path> s = Files.list(tmp.resolve("builds"))) { // scratch space removed, the VM files kept
+                assertThat(s.map(p -> p.getFileName().toString()).toList())
+                        .containsExactlyElementsOf(vm ? List.of("busybox-1.0-vm") : List.of());
+            }
 
             ImageManifest m = (ImageManifest) a.store().readManifest(first.image().manifest());
             JsonNode config = Json.read(a.store().readBlob(m.config().digest(), 1 << 20));
