@@ -25,10 +25,15 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     /** How much of each of stdout and stderr is captured: 64 MiB. */
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
-    /** A result whose output was captured completely. */
+    /** A result of complete output, cut to {@link #MAX_CAPTURED_BYTES} per stream ({@code truncated} then). */
     public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
                       boolean timedOut, Timings timings) {
-        this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, false);
+        this(sandboxId, backend, runtime, exitCode, cap(stdout), cap(stderr), timedOut, timings,
+                stdout.length > MAX_CAPTURED_BYTES || stderr.length > MAX_CAPTURED_BYTES);
+    }
+
+    private static byte[] cap(byte[] b) {
+        return b.length > MAX_CAPTURED_BYTES ? java.util.Arrays.copyOf(b, MAX_CAPTURED_BYTES) : b;
     }
 
     /**
