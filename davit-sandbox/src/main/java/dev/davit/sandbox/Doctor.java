@@ -293,7 +293,9 @@ public final class Doctor {
             return new Backend("vm", false, VmMachine.QEMU_IMG + " is not installed; install the qemu-utils package",
                     facts);
         }
-        String how = accel.isKvm() ? "with KVM" : "with TCG (emulation, slower; KVM " + accel.kvm() + ")";
+        String how = !accel.isKvm() ? "with TCG (emulation, slower; KVM " + accel.kvm() + ")"
+                : accel.kvm().contains("not yet probed") ? "; KVM runs a test guest, and the first boot checks it with"
+                + " a Linux kernel (TCG if that fails)" : "with KVM";
         return new Backend("vm", true, "QEMU " + version + " runs microVMs " + how, facts);
     }
 
