@@ -29,11 +29,6 @@ import picocli.CommandLine.Spec;
 @Command(name = "davit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Pull, build, push, copy, bundle, unpack, verify, store and run OCI images and artifacts,"
                 + " without a daemon.",
-        subcommands = {PullCommand.class, PushCommand.class, CopyCommand.class, BuildCommand.class,
-            ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class, UnpackCommand.class,
-            InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class, RmCommand.class,
-            GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class, EnvCommand.class,
-            RunCommand.class, SandboxCommand.class, DoctorCommand.class},
         commandListHeading = "%nCommands:%n",
         footerHeading = "%n",
         footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
@@ -42,6 +37,20 @@ import picocli.CommandLine.Spec;
             "Environment: DAVIT_HOME, XDG_CACHE_HOME (store location), DAVIT_PROGRESS=bars|lines|none."})
 public final class Main implements Callable<Integer> {
     static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
+
+    /**
+     * The commands, in the order {@code davit --help} lists them. They are registered lazily: a command line that
+     * names one gets only that one (building picocli's model of every command and option was most of the start-up
+     * time of a short command); help, a missing or an unknown command get all of them.
+     */
+    static final List<Class<?>> COMMANDS = List.of(PullCommand.class, PushCommand.class, CopyCommand.class,
+            BuildCommand.class, ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class,
+            UnpackCommand.class, InspectCommand.class, DigestCommand.class, TagsCommand.class, ImagesCommand.class,
+            RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class,
+            EnvCommand.class, RunCommand.class, SandboxCommand.class, DoctorCommand.class);
+    /** Global options that take a value (the value is not a command name). */
+    private static final java.util.Set<String> VALUE_OPTIONS = java.util.Set.of("--store", "--insecure-registry",
+            "-u", "--username");
 
     @Mixin
     GlobalOptions globals = new GlobalOptions();
@@ -75,26 +84,62 @@ public final class Main implements Callable<Integer> {
         PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
         PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
         try {
-            return main.commandLine(o, e).execute(args);
+            return main.commandLine(o, e, args).execute(args);
         } finally {
             o.flush();
             e.flush();
         }
     }
 
-    /** A command line for this instance with the CLI's execution strategy and error handlers installed. */
+    /** A command line for this instance, with every command, the execution strategy and error handlers. */
     CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        return commandLine(out, err, null);
+    }
+
+    /** Like {@link #commandLine(PrintWriter, PrintWriter)}, with only the command {@code args} names if it names one. */
+    CommandLine commandLine(PrintWriter out, PrintWriter err, String[] args) {
         CommandLine cl = new CommandLine(this);
+        Class<?> named = args == null ? null : commandNamed(args);
+        for (Class<?> c : COMMANDS) {
+            if (named == null || c == named) {
+                cl.addSubcommand(c);
+            }
+        }
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionStrategy(this::executeParsed);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> output().error(ex));
-        cl.setParameterExceptionHandler((ex, args) -> {
-            boolean json = globals.json || jsonFlagIn(args);
+        cl.setParameterExceptionHandler((ex, given) -> {
+            boolean json = globals.json || jsonFlagIn(given);
             Output o = new Output(out, err, rawOut, rawErr, json, true, globals.debug, env);
             return o.error(new DavitException(Kind.USAGE, usageMessage(ex), ex));
         });
         return cl;
+    }
+
+    /** The command class the first non-option argument names (by name or alias), or null. */
+    static Class<?> commandNamed(String[] args) {
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("--")) {
+                return null;
+            }
+            if (VALUE_OPTIONS.contains(a)) {
+                i++;
+                continue;
+            }
+            if (a.startsWith("-")) {
+                continue;
+            }
+            for (Class<?> c : COMMANDS) {
+                Command cmd = c.getAnnotation(Command.class);
+                if (cmd.name().equals(a) || java.util.Arrays.asList(cmd.aliases()).contains(a)) {
+                    return c;
+                }
+            }
+            return null;
+        }
+        return null;
     }
 
     private int executeParsed(ParseResult parsed) {

@@ -18,6 +18,22 @@ class GlobalOptionsTest {
     }
 
     @Test
+    void onlyTheNamedCommandIsRegisteredAndEverythingOtherwise() {
+        assertThat(Main.commandNamed(new String[] {"--json", "--store", "run", "-u", "images", "run", "x"}))
+                .isEqualTo(RunCommand.class); // the values of --store and -u are not commands
+        assertThat(Main.commandNamed(new String[] {"cp", "a", "b"})).isEqualTo(CopyCommand.class); // an alias
+        assertThat(Main.commandNamed(new String[] {"--help"})).isNull();
+        assertThat(Main.commandNamed(new String[] {"nosuch", "run"})).isNull();
+        assertThat(Main.commandNamed(new String[] {"--", "run"})).isNull();
+        PrintWriter sink = new PrintWriter(new StringWriter());
+        Main main = new Main(System.out, Map.of());
+        assertThat(main.commandLine(sink, sink, new String[] {"-q", "run", "x"}).getSubcommands().keySet())
+                .containsExactly("run");
+        assertThat(new Main(System.out, Map.of()).commandLine(sink, sink, new String[] {"--version"})
+                .getSubcommands()).hasSize(Main.COMMANDS.size() + 3); // images/ls, rm/rmi, copy/cp aliases
+    }
+
+    @Test
     void globalOptionsWorkBeforeTheSubcommand() {
         Main m = parse("--json", "--quiet", "--debug", "--store", "/tmp/s1", "--insecure-registry", "reg.local:5000",
                 "images");
