@@ -131,6 +131,13 @@ final class Lifecycle {
             cmd.add("--share-net");
         }
         cmd.addAll(List.of("--hostname", s.id()));
+        // a non-root image User: the sandbox's user namespace maps that user (as davit run does), so exec can
+        // become it; the keeper runs as it too
+        int[] ids = Users.resolve(rootfs, s.spec().image().user());
+        if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
+            cmd.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid",
+                    Integer.toString(ids[1])));
+        }
         if (merged != null) {
             cmd.addAll(List.of("--bind", merged.toString(), "/"));
         } else {
@@ -234,7 +241,13 @@ final class Lifecycle {
         if (!Files.isDirectory(wdThroughRoot)) {
             throw new DavitException(Kind.USAGE, "the working directory " + wd + " does not exist in the sandbox");
         }
-        cmd.addAll(List.of("--root", "--wd=" + wdThroughRoot, "--"));
+        cmd.addAll(List.of("--root", "--wd=" + wdThroughRoot));
+        // the image's User, as davit run applies it (names looked up in the sandbox's /etc/passwd and /etc/group)
+        int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
+        if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
+            cmd.addAll(List.of("--setuid", Integer.toString(ids[0]), "--setgid", Integer.toString(ids[1])));
+        }
+        cmd.add("--");
         cmd.addAll(argv);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();

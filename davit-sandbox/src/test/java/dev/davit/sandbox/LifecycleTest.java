@@ -95,6 +95,19 @@ class LifecycleTest {
     }
 
     @Test
+    void execRunsAsTheImagesUser() {
+        ImageConfig app = new ImageConfig(null, null, null, null, "app");
+        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), "/work", false, app, null))
+                .id());
+        pids.add(s.bwrapPid());
+        pids.add(s.initPid());
+        ExecResult r = exec(s.id(), "sh", "-c", "id -u; id -g");
+        assertThat(r.stdoutText()).as(r.stderrText()).isEqualTo("1000\n1000\n");
+        ExecResult root = sandboxes.exec(started(null).id(), List.of("id", "-u"), Map.of(), null, null);
+        assertThat(root.stdoutText()).isEqualTo("0\n");
+    }
+
+    @Test
     void aHungExecTimesOutAndTheSandboxKeepsRunning() {
         Sandbox a = started(null);
         ExecResult r = sandboxes.exec(a.id(), List.of("sleep", "60"), null, null, Duration.ofMillis(500));
