@@ -218,15 +218,22 @@ final class SandboxCommand extends GroupCommand {
     }
 
     @Command(name = "reap", mixinStandardHelpOptions = true, description = "Remove the sandboxes whose ttl has"
-            + " passed and the failed ones.")
+            + " passed, the failed ones, and what one-shot runs of a davit that died left behind.")
     static final class ReapCmd extends DavitCommand {
         @Override
         protected int run(Output out) {
-            List<Sandbox> removed = sandboxes(main).reap();
+            Sandboxes sandboxes = sandboxes(main);
+            List<Sandbox> removed = sandboxes.reap();
+            List<String> orphans = sandboxes.reapOrphans();
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("removed");
             removed.forEach(s -> arr.add(s.id()));
-            out.result(doc, w -> removed.forEach(s -> w.println(s.id())));
+            ArrayNode orph = doc.putArray("orphans");
+            orphans.forEach(orph::add);
+            out.result(doc, w -> {
+                removed.forEach(s -> w.println(s.id()));
+                orphans.forEach(id -> w.println(id + " (left by a davit that died)"));
+            });
             return 0;
         }
     }

@@ -89,6 +89,7 @@ final class BwrapBackend implements Backend {
         Path state = options.stateDir().resolve(id);
         try {
             Files.createDirectories(state);
+            OneShot.claim(state);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
         }
@@ -146,6 +147,7 @@ final class BwrapBackend implements Backend {
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
         }
+        OneShot.started(dir, p);
         long t2 = System.nanoTime();
         CappedSink out = new CappedSink();
         CappedSink err = new CappedSink();

@@ -161,6 +161,7 @@ final class OciRuntimeBackend implements Backend {
         Path state = options.stateDir().resolve(id);
         try {
             Files.createDirectories(state);
+            OneShot.claim(state);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
         }

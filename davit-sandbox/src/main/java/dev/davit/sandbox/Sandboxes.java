@@ -124,6 +124,15 @@ public final class Sandboxes {
         return lifecycle.reap();
     }
 
+    /**
+     * Removes the leftovers of one-shot runs whose davit died before cleaning up (killed with SIGKILL, say): their
+     * state directories and any process they started (a QEMU or an OCI runtime's container outlives its davit;
+     * bubblewrap dies with it). Runs of a live davit are never touched. Returns the removed run ids.
+     */
+    public List<String> reapOrphans() {
+        return OneShot.reapOrphans(options.stateDir());
+    }
+
     /** What works on this host. */
     public Doctor.Report doctor() {
         return new Doctor(options).check();

@@ -61,6 +61,7 @@ final class VmBackend implements Backend {
         VmMachine.checkSocketPath(state);
         try {
             Files.createDirectories(state);
+            OneShot.claim(state);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
         }
@@ -73,6 +74,7 @@ final class VmBackend implements Backend {
             long t1 = System.nanoTime();
             qemu = VmMachine.launch(cmd, state);
             RUNNING.add(qemu);
+            OneShot.started(state, qemu);
             Process q = qemu;
             VmProtocol.Exit exit;
             boolean timedOut = false;

@@ -1,0 +1,92 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.store.Fs;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Ownership records of one-shot runs, so that a run whose davit died (SIGKILL, power loss) can be cleaned up by
+ * {@link Sandboxes#reapOrphans}: the state directory {@code sb-*} holds {@code owner} (davit's pid and start
+ * time) and {@code process} (the pid and start time of the process the run started: bwrap, crun/runc or QEMU).
+ * A run whose owner is alive is never touched.
+ */
+final class OneShot {
+    static final String OWNER = "owner";
+    static final String PROCESS = "process";
+
+    private OneShot() {
+    }
+
+    /** Records this davit as the owner of {@code state} (a new one-shot state directory). */
+    static void claim(Path state) throws IOException {
+        long pid = ProcessHandle.current().pid();
+        Fs.writeAtomically(state.resolve(OWNER), (pid + " " + Lifecycle.startTime(pid) + "\n")
+                .getBytes(StandardCharsets.UTF_8), state);
+    }
+
+    /** Records the process the run started; best effort (a run without the record is still reaped by owner). */
+    static void started(Path state, Process p) {
+        try {
+            Fs.writeAtomically(state.resolve(PROCESS), (p.pid() + " " + Lifecycle.startTime(p.pid()) + "\n")
+                    .getBytes(StandardCharsets.UTF_8), state);
+        } catch (IOException e) {
+            // the run goes on; only an orphan's processes could not be found later
+        }
+    }
+
+    /**
+     * Removes the one-shot state directories under {@code stateDir} whose owner is gone: kills the recorded
+     * process and everything under it (when its start time still matches), then deletes the directory.
+     */
+    static List<String> reapOrphans(Path stateDir) {
+        List<String> removed = new ArrayList<>();
+        if (!Files.isDirectory(stateDir)) {
+            return removed;
+        }
+        List<Path> dirs;
+        try (Stream<Path> s = Files.list(stateDir)) {
+            dirs = s.filter(d -> d.getFileName().toString().matches("sb-[0-9a-f]{12}")).sorted().toList();
+        } catch (IOException e) {
+            return removed;
+        }
+        for (Path d : dirs) {
+            long[] owner = read(d.resolve(OWNER));
+            if (owner == null || Lifecycle.alive(owner[0], owner[1])) {
+                continue; // no record (an older davit, or being created) or a live run
+            }
+            long[] proc = read(d.resolve(PROCESS));
+            if (proc != null && Lifecycle.alive(proc[0], proc[1])) {
+                ProcessHandle.of(proc[0]).ifPresent(h -> {
+                    List<ProcessHandle> all = new ArrayList<>(h.descendants().toList());
+                    all.add(h);
+                    all.forEach(ProcessHandle::destroyForcibly);
+                    for (ProcessHandle x : all) {
+                        try {
+                            x.onExit().get(10, TimeUnit.SECONDS);
+                        } catch (Exception e) {
+                            // reported below: the directory is still deleted
+                        }
+                    }
+                });
+            }
+            BwrapBackend.deleteTree(d);
+            removed.add(d.getFileName().toString());
+        }
+        return removed;
+    }
+
+    private static long[] read(Path f) {
+        try {
+            String[] w = Files.readString(f).strip().split(" ");
+            return new long[] {Long.parseLong(w[0]), Long.parseLong(w[1])};
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A one-shot run whose davit is killed with SIGKILL: crun's container outlives it, and
+ * {@link Sandboxes#reapOrphans} removes both the container's processes and the state directory. A live run is
+ * never touched.
+ */
+class OrphanReapTest {
+    @TempDir
+    Path tmp;
+
+    /** The "davit" that gets killed: one crun run of sleep 600. */
+    public static final class Child {
+        public static void main(String[] args) {
+            new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null)).run(RunSpec.builder(Path.of(args[1]))
+                    .runtime(OciRuntimeBackend.CRUN).command("sleep", "600").build());
+        }
+    }
+
+    @Test
+    void theLeftoversOfAKilledDavitAreReapedAndALiveRunIsNot() throws Exception {
+        Path rootfs = BusyboxRootfs.createFor(tmp.resolve("rootfs"), "crun");
+        Path state = tmp.resolve("state");
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process davit = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+                Child.class.getName(), state.toString(), rootfs.toString()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("child.log").toFile()).start();
+        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(state, null, null));
+        ProcessHandle sleeper = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (sleeper == null && System.nanoTime() < deadline) {
+            // the container's busybox sleep (its command line reads as "<busybox> 600")
+            Optional<ProcessHandle> s = davit.descendants().filter(h -> h.info().commandLine().orElse("")
+                    .endsWith(" 600")).findFirst();
+            sleeper = s.orElse(null);
+            Thread.sleep(50);
+        }
+        assertThat(sleeper).as(Files.readString(tmp.resolve("child.log"))).isNotNull();
+        assertThat(sandboxes.reapOrphans()).isEmpty(); // its davit is alive
+        List<ProcessHandle> tree = davit.descendants().toList();
+
+        davit.destroyForcibly(); // SIGKILL: no clean-up runs
+        davit.waitFor();
+        Thread.sleep(200);
+        assertThat(sleeper.isAlive()).as("crun's container outlives a killed davit").isTrue();
+
+        List<String> removed = sandboxes.reapOrphans();
+        assertThat(removed).hasSize(1).allMatch(id -> id.matches("sb-[0-9a-f]{12}"));
+        assertThat(sleeper.isAlive()).isFalse();
+        assertThat(tree).noneMatch(ProcessHandle::isAlive);
+        try (Stream<Path> s = Files.list(state)) {
+            assertThat(s.filter(p -> p.getFileName().toString().startsWith("sb-")).toList()).isEmpty();
+        }
+        assertThat(sandboxes.reapOrphans()).isEmpty();
+    }
+}
