@@ -136,7 +136,8 @@ final class SandboxCommand extends GroupCommand {
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(timeout, "--timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
-            ExecResult r = sandboxes(main).exec(id, command, env, workdir, limit);
+            ExecResult r = out.json() ? sandboxes(main).exec(id, command, env, workdir, limit)
+                    : sandboxes(main).exec(id, command, env, workdir, limit, out.rawStdout(), out.rawStderr());
             if (r.timedOut()) {
                 out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
             }
@@ -151,14 +152,6 @@ final class SandboxCommand extends GroupCommand {
                 doc.put("truncated", r.truncated());
                 doc.set("timings_ms", r.timings().toJson());
                 out.printJson(doc);
-            } else {
-                out.raw(r.stdout());
-                try {
-                    out.rawStderr().write(r.stderr());
-                    out.rawStderr().flush();
-                } catch (java.io.IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
             }
             return r.exitCode();
         }

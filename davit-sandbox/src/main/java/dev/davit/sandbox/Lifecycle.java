@@ -198,13 +198,25 @@ final class Lifecycle {
         throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start" + (why.isEmpty() ? "" : ": " + why));
     }
 
+    private static void tee(byte[] b, java.io.OutputStream tee) {
+        if (tee != null && b.length > 0) {
+            try {
+                tee.write(b);
+                tee.flush();
+            } catch (IOException e) {
+                // best effort, as for the streaming tees; the result has the output
+            }
+        }
+    }
+
     private static List<String> concat(List<String> a, List<String> b) {
         List<String> out = new ArrayList<>(a);
         out.addAll(b);
         return out;
     }
 
-    ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout) {
+    ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
+                    java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
         long t0 = System.nanoTime();
         if (argv == null || argv.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a command to run");
@@ -214,7 +226,10 @@ final class Lifecycle {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
         if (s.spec().isVm()) {
-            return vm.exec(s, argv, env, workdir, timeout);
+            ExecResult r = vm.exec(s, argv, env, workdir, timeout);
+            tee(r.stdout(), stdoutTee);
+            tee(r.stderr(), stderrTee);
+            return r;
         }
         Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
         if (env != null) {
@@ -265,8 +280,8 @@ final class Lifecycle {
         long t2 = System.nanoTime();
         CappedSink out = new CappedSink();
         CappedSink err = new CappedSink();
-        Thread po = BwrapBackend.pump(p.getInputStream(), out, null, id + "-exec-stdout");
-        Thread pe = BwrapBackend.pump(p.getErrorStream(), err, null, id + "-exec-stderr");
+        Thread po = BwrapBackend.pump(p.getInputStream(), out, stdoutTee, id + "-exec-stdout");
+        Thread pe = BwrapBackend.pump(p.getErrorStream(), err, stderrTee, id + "-exec-stderr");
         boolean timedOut = false;
         int rc;
         try {

@@ -95,6 +95,34 @@ class LifecycleTest {
     }
 
     @Test
+    void execStreamsOutputToTheTeesAsItArrives() {
+        Sandbox s = started(null);
+        long[] firstByte = new long[1];
+        java.io.ByteArrayOutputStream seen = new java.io.ByteArrayOutputStream();
+        java.io.OutputStream tee = new java.io.OutputStream() {
+            @Override
+            public synchronized void write(int b) {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public synchronized void write(byte[] b, int off, int len) {
+                if (firstByte[0] == 0) {
+                    firstByte[0] = System.nanoTime();
+                }
+                seen.write(b, off, len);
+            }
+        };
+        ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", "echo early; sleep 1; echo late"), Map.of(), null,
+                Duration.ofSeconds(20), tee, null);
+        long end = System.nanoTime();
+        assertThat(r.stdoutText()).isEqualTo("early\nlate\n");
+        assertThat(seen.toString()).isEqualTo("early\nlate\n");
+        assertThat(end - firstByte[0]).as("the first line arrived before the command ended")
+                .isGreaterThan(Duration.ofMillis(700).toNanos());
+    }
+
+    @Test
     void execRunsAsTheImagesUser() {
         ImageConfig app = new ImageConfig(null, null, null, null, "app");
         Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), "/work", false, app, null))
