@@ -39,6 +39,7 @@ import java.util.stream.Stream;
  */
 final class Lifecycle {
     static final String STATE_FILE = "state.json";
+    static final String LIFECYCLE_LOCK = "lifecycle.lock";
     private static final Pattern ID = Pattern.compile("sbx-[0-9a-f]{12}");
     private static final List<String> SLEEP_DIRS = List.of("bin", "usr/bin", "sbin", "usr/sbin");
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -73,6 +74,10 @@ final class Lifecycle {
     }
 
     Sandbox start(String id) {
+        return locked(id, () -> startLocked(id));
+    }
+
+    private Sandbox startLocked(String id) {
         Sandbox s = status(id);
         if (s.status() == SandboxStatus.RUNNING) {
             return s;
@@ -314,6 +319,10 @@ final class Lifecycle {
     }
 
     Sandbox stop(String id) {
+        return locked(id, () -> stopLocked(id));
+    }
+
+    private Sandbox stopLocked(String id) {
         Sandbox s = status(id);
         if (s.spec().isVm() && s.status() == SandboxStatus.RUNNING) {
             vm.sync(s); // flush the guest's disk: its overlay is kept for the next start
@@ -327,12 +336,43 @@ final class Lifecycle {
     }
 
     void rm(String id) {
-        Sandbox s = status(id);
-        kill(s);
-        try {
-            Fs.deleteTree(dir(id));
+        locked(id, () -> {
+            Sandbox s = status(id);
+            kill(s);
+            try {
+                Fs.deleteTree(dir(id));
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot delete " + dir(id) + ": " + e.getMessage());
+            }
+            return null;
+        });
+    }
+
+    /** In-process side of the per-sandbox lock (a file lock cannot be taken twice by one JVM). */
+    private static final java.util.concurrent.ConcurrentHashMap<Path, java.util.concurrent.locks.ReentrantLock>
+            LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Runs {@code action} holding the sandbox's lifecycle lock ({@code <dir>/lifecycle.lock}, across processes and
+     * threads), so two davits starting, stopping or removing one sandbox at once act one after the other: one
+     * keeper, one state. An unknown id is NOT_FOUND, as without the lock.
+     */
+    private <T> T locked(String id, java.util.function.Supplier<T> action) {
+        status(id); // NOT_FOUND before anything is created
+        Path d = dir(id);
+        java.util.concurrent.locks.ReentrantLock local = LOCKS.computeIfAbsent(d.toAbsolutePath().normalize(),
+                k -> new java.util.concurrent.locks.ReentrantLock());
+        local.lock();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(d.resolve(LIFECYCLE_LOCK),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.lock(); // released when the channel closes
+            return action.get();
+        } catch (NoSuchFileException e) {
+            throw new DavitException(Kind.NOT_FOUND, "no sandbox " + id);
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot delete " + dir(id) + ": " + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot lock " + d.resolve(LIFECYCLE_LOCK) + ": " + e.getMessage());
+        } finally {
+            local.unlock();
         }
     }
 
@@ -390,8 +430,15 @@ final class Lifecycle {
         List<Sandbox> removed = new ArrayList<>();
         for (Sandbox s : list()) {
             if (s.expired(now) || s.status() == SandboxStatus.FAILED) {
-                rm(s.id());
-                removed.add(s);
+                try {
+                    rm(s.id());
+                    removed.add(s);
+                } catch (DavitException e) {
+                    if (e.kind() != Kind.NOT_FOUND) {
+                        throw e;
+                    }
+                    // another davit removed it first
+                }
             }
         }
         return removed;

@@ -95,6 +95,34 @@ class LifecycleTest {
     }
 
     @Test
+    void concurrentStartsMakeOneKeeper() throws Exception {
+        Sandbox created = sandboxes.create(new CreateSpec(rootfs, Map.of(), null, false, null, null));
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<Sandbox>> all = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                all.add(pool.submit(() -> sandboxes.start(created.id())));
+            }
+            java.util.Set<Long> keepers = new java.util.HashSet<>();
+            for (var f : all) {
+                Sandbox s = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                keepers.add(s.bwrapPid());
+                pids.add(s.bwrapPid());
+                pids.add(s.initPid());
+            }
+            assertThat(keepers).hasSize(1);
+            // bwrap forks its pid 1 with the same command line: count the top ones only
+            java.util.function.Predicate<ProcessHandle> keeper = h -> h.info().commandLine().orElse("")
+                    .contains("--hostname " + created.id());
+            long bwraps = ProcessHandle.allProcesses().filter(keeper)
+                    .filter(h -> h.parent().map(pa -> !keeper.test(pa)).orElse(true)).count();
+            assertThat(bwraps).isEqualTo(1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void execStreamsOutputToTheTeesAsItArrives() {
         Sandbox s = started(null);
         long[] firstByte = new long[1];
