@@ -62,6 +62,27 @@ class VmCommandsTest {
     }
 
     @Test
+    void aCatalogMicroVmEnvironmentIsInstalledAndBooted() throws IOException {
+        // a catalog entry whose source is the build's directory (vmlinux, initrd, rootfs.ext4)
+        Path catalog = home.resolve("catalog.json");
+        Files.writeString(catalog, """
+                {"schemaVersion":1,"version":"t","environments":[
+                 {"name":"tiny:vm","version":"2","kind":"microvm","description":"busybox microVM",
+                  "distribution":"busybox","distributionVersion":"1","platform":"linux/amd64",
+                  "source":{"profile":"%s"},"artifacts":["vmlinux","initrd","rootfs.ext4"]}]}
+                """.formatted(home.resolve("builds/busybox-2-vm")));
+        Cli.Result r = cli.run("--json", "run", "tiny:vm", "--catalog", catalog.toString(), "--vcpus", "2",
+                "--memory", "256", "--env", "X=set", "--", "sh", "-c", "nproc; echo $X");
+        assertThat(r.rc()).as(r.toString()).isZero();
+        assertThat(r.json().get("environment").asText()).isEqualTo("tiny:vm");
+        assertThat(r.json().get("backend").asText()).isEqualTo("vm");
+        assertThat(r.json().get("stdout").asText()).isEqualTo("2\nset\n");
+        try (Stream<Path> s = Files.list(home.resolve("environments"))) {
+            assertThat(s.toList()).isNotEmpty(); // installed under $DAVIT_HOME/environments/<platform>/
+        }
+    }
+
+    @Test
     void aLongLivedMicroVmKeepsFilesBetweenExecs() {
         Cli.Result c = cli.run("--json", "sandbox", "create", "localhost/davit/busybox-vm:2", "--memory", "256");
         assertThat(c.rc()).as(c.toString()).isZero();
