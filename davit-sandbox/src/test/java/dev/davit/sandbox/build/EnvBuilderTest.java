@@ -40,9 +40,7 @@ class EnvBuilderTest {
     void theBusyboxProfileIsAReproducibleImageThatRuns() throws Exception {
         Tools.assumeAvailable("busybox", "bwrap");
         List<String> phases = new ArrayList<>();
-        String cache = System.getProperty("davit.test.cache");
-        Path vmCache = (cache != null ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache",
-                "davit-test")).resolve("vm");
+        Path vmCache = vmCache();
         boolean vm = Tools.which("qemu-system-x86_64").isPresent() && Tools.which("mkfs.ext4").isPresent()
                 && Tools.which("dpkg-deb").isPresent();
         EnvBuilder.Options o = new EnvBuilder.Options(BuildProfile.BUSYBOX, "1.0", "localhost/davit/busybox:1.0", null,
@@ -92,19 +90,28 @@ class EnvBuilderTest {
         }
     }
 
-    /** The real thing: debootstrap from Debian's mirror (CI runs as root and reaches deb.debian.org). */
+    private static Path vmCache() {
+        String cache = System.getProperty("davit.test.cache");
+        return (cache != null ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache", "davit-test"))
+                .resolve("vm");
+    }
+
+    /**
+     * The real thing: the git profile (bash, coreutils, git) by debootstrap from Debian's mirror (CI runs as root and
+     * reaches deb.debian.org), run as a container and booted as a microVM.
+     */
     @Test
-    void theBaseProfileIsDebianWithBashAndCoreutils() throws IOException {
-        Tools.assumeAvailable("debootstrap", "bwrap");
+    void theGitProfileIsDebianThatRunsInAContainerAndInAMicroVm() throws IOException {
+        Tools.assumeAvailable("debootstrap", "bwrap", "qemu-system-x86_64", "mkfs.ext4", "dpkg-deb");
         org.junit.jupiter.api.Assumptions.assumeTrue(
                 ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0, "debootstrap needs root");
         List<String> phases = new ArrayList<>();
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("store")))) {
-            EnvBuilder.Result r = build(c, new EnvBuilder.Options(BuildProfile.BASE, "t", "localhost/davit/base:t",
-                    null, null, null), phases);
-            assertThat(phases.get(0)).startsWith("debootstrap bookworm (bash, coreutils)");
+            EnvBuilder.Result r = build(c, new EnvBuilder.Options(BuildProfile.GIT, "t", "localhost/davit/git:t",
+                    null, null, null, "localhost/davit/git-vm:t", vmCache()), phases);
+            assertThat(phases.get(0)).startsWith("debootstrap bookworm (bash, coreutils, ca-certificates, git)");
             Path rootfs = tmp.resolve("rootfs");
-            c.unpack("localhost/davit/base:t", rootfs, PlatformSelector.host(), UnpackOptions.defaults());
+            c.unpack("localhost/davit/git:t", rootfs, PlatformSelector.host(), UnpackOptions.defaults());
             assertThat(rootfs.resolve("var/lib/apt/lists")).isDirectory();
             try (Stream<Path> s = Files.list(rootfs.resolve("var/lib/apt/lists"))) {
                 assertThat(s.map(p -> p.getFileName().toString()).toList()).containsOnly("partial");
@@ -112,12 +119,18 @@ class EnvBuilderTest {
             assertThat(rootfs.resolve("dev")).isEmptyDirectory();
             assertThat(rootfs.resolve("var/log")).isEmptyDirectory();
             Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("sandboxes"), null, null));
-            ExecResult x = sandboxes.run(RunSpec.builder(rootfs).command("bash", "-c",
-                    "echo ${BASH_VERSINFO[0]}; ls --version | head -1; cat /etc/davit/environment.json;"
-                    + " grep -c . /var/lib/dpkg/status >/dev/null && dpkg-query -W -f='${Status}\\n' bash").build());
+            String script = "echo ${BASH_VERSINFO[0]}; ls --version | head -1; git --version;"
+                    + " cat /etc/davit/environment.json; echo; dpkg-query -W -f='${Status}\\n' git";
+            ExecResult x = sandboxes.run(RunSpec.builder(rootfs).command("bash", "-c", script).build());
             assertThat(x.exitCode()).as(x.stderrText()).isZero();
-            assertThat(x.stdoutText()).startsWith("5\nls (GNU coreutils)")
-                    .contains("\"profile\":\"base\"", "\"suite\":\"bookworm\"", "install ok installed");
+            assertThat(x.stdoutText()).startsWith("5\nls (GNU coreutils)").contains("git version 2.",
+                    "\"profile\":\"git\"", "\"suite\":\"bookworm\"", "install ok installed");
+            // the same root filesystem as a microVM: Debian's kernel boots it and the agent runs bash there
+            ExecResult vm = sandboxes.run(RunSpec.builder(r.vmDir()).backend("vm").memoryMiB(384)
+                    .command("bash", "-c", script + "; uname -r").timeout(java.time.Duration.ofSeconds(60)).build());
+            assertThat(vm.exitCode()).as(vm.stderrText()).isZero();
+            assertThat(vm.stdoutText()).startsWith("5\nls (GNU coreutils)").contains("git version 2.",
+                    "install ok installed", "-amd64");
         }
     }
 
