@@ -199,9 +199,9 @@ final class SandboxCommand extends GroupCommand {
             ArrayNode arr = doc.putArray("sandboxes");
             all.forEach(s -> arr.add(s.toJson()));
             out.result(doc, w -> {
-                w.printf("%-17s %-8s %-20s %-8s %s%n", "ID", "STATUS", "CREATED", "TTL", "ROOTFS");
+                w.printf("%-17s %-8s %-9s %-20s %-8s %s%n", "ID", "STATUS", "BACKEND", "CREATED", "TTL", "ROOTFS");
                 for (Sandbox s : all) {
-                    w.printf("%-17s %-8s %-20s %-8s %s%n", s.id(), s.status().label(),
+                    w.printf("%-17s %-8s %-9s %-20s %-8s %s%n", s.id(), s.status().label(), s.spec().backend(),
                             s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
                             s.spec().ttl() == null ? "-" : s.spec().ttl().toSeconds() + "s", s.spec().rootfs());
                 }

@@ -98,6 +98,7 @@ class VmCommandsTest {
             Cli.Result t = cli.run("--json", "sandbox", "exec", id, "--timeout", "1", "--", "sleep", "30");
             assertThat(t.rc()).as(t.toString()).isEqualTo(124);
             assertThat(cli.run("sandbox", "exec", id, "--", "true").rc()).isZero();
+            assertThat(cli.run("sandbox", "ls").stdout()).containsPattern(id + " +running +vm ");
         } finally {
             Cli.Result rm = cli.run("--json", "sandbox", "rm", id);
             assertThat(rm.rc()).as(rm.toString()).isZero();
