@@ -84,6 +84,10 @@ final class RunCommand extends EnvCommand.Sub {
     @Option(names = "--network", description = "Share the host's network (default: none, only a private lo).")
     boolean network;
 
+    @Option(names = {"-i", "--stdin"}, description = "Pass davit's standard input to the command (container backend;"
+            + " default: the command reads /dev/null).")
+    boolean stdin;
+
     @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable); the host's"
             + " environment is never passed.")
     List<String> envs = new ArrayList<>();
@@ -125,7 +129,9 @@ final class RunCommand extends EnvCommand.Sub {
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
         out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (network ? " (with network)" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
-        ExecResult r = out.json() ? sandboxes.run(spec) : sandboxes.run(spec, out.rawStdout(), out.rawStderr());
+        java.io.InputStream in = stdin ? System.in : null;
+        ExecResult r = out.json() ? sandboxes.run(spec, in, null, null)
+                : sandboxes.run(spec, in, out.rawStdout(), out.rawStderr());
         if (r.timedOut()) {
             out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
         }

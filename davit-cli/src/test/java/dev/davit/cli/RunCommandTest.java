@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.testkit.TestRegistry;
 import dev.davit.oci.testkit.Tools;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -187,6 +188,21 @@ class RunCommandTest {
         Cli.Result bad = cli.run("env", "build", "nosuch");
         assertThat(bad.rc()).isEqualTo(2);
         assertThat(bad.stderr()).contains("unknown profile 'nosuch'; available: base, git, build, busybox");
+    }
+
+    @Test
+    void stdinIsPassedWithDashI() {
+        java.io.InputStream saved = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("piped\n".getBytes(StandardCharsets.UTF_8)));
+            Cli.Result r = new Cli(home).run("--json", "run", image, "-i", "--", "sh", "-c", "read x; echo got $x");
+            assertThat(r.rc()).as(r.toString()).isZero();
+            assertThat(r.json().get("stdout").asText()).isEqualTo("got piped\n");
+        } finally {
+            System.setIn(saved);
+        }
+        Cli.Result none = new Cli(home).run("run", image, "--", "sh", "-c", "cat; echo eof");
+        assertThat(none.stdout()).isEqualTo("eof\n");
     }
 
     @Test

@@ -14,5 +14,13 @@ interface Backend {
     String runtime();
 
     /** Runs {@code spec}; the command's output is also copied to the tees (either may be null) as it arrives. */
-    ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee);
+    default ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
+        return run(spec, null, stdoutTee, stderrTee);
+    }
+
+    /**
+     * Like {@link #run(RunSpec, OutputStream, OutputStream)}, with {@code stdin} (null: /dev/null) as the
+     * command's standard input, read to its end (or until the command exits) and then closed.
+     */
+    ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee);
 }

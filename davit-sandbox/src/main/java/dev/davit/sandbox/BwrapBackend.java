@@ -68,7 +68,7 @@ final class BwrapBackend implements Backend {
     }
 
     @Override
-    public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
+    public ExecResult run(RunSpec spec, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
         Path bwrap = options.bwrapOrNull();
         if (bwrap == null) {
@@ -102,12 +102,13 @@ final class BwrapBackend implements Backend {
                 dirs.create();
                 List<String> cmd = Overlay.wrap(unshare, rootfs, dirs,
                         arguments(bwrap, rootfs, dirs.merged(), id, spec, argv));
-                raw = execute(cmd, Overlay.environment(), state, spec, id, stdoutTee, stderrTee);
+                raw = execute(cmd, Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
                 String failure = dirs.failure();
                 if (failure != null) {
+                    overlayBroken = true;
+                    refuseRetryWithStdin(stdin, failure);
                     // this host cannot mount overlays (e.g. the rootfs is on a filesystem overlayfs refuses):
                     // run on the read-only root instead, and do not try again in this process
-                    overlayBroken = true;
                     overlay = false;
                 }
             } else {
@@ -115,7 +116,7 @@ final class BwrapBackend implements Backend {
             }
             if (!overlay) {
                 raw = execute(arguments(bwrap, rootfs, null, id, spec, argv), java.util.Map.of(), state, spec, id,
-                        stdoutTee, stderrTee);
+                        stdin, stdoutTee, stderrTee);
             }
             int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE : interpret(raw.rc(), raw.stderr(), spec);
             deleteTree(state);
@@ -133,13 +134,26 @@ final class BwrapBackend implements Backend {
     }
 
     /** Starts {@code cmd} with only {@code env}, pumps its output, waits (up to the timeout) and reaps it. */
+    /**
+     * A run with stdin whose overlay mount failed is not run again on the read-only root: part of its input may
+     * already be in the failed attempt's pipe.
+     */
+    static void refuseRetryWithStdin(InputStream stdin, String failure) {
+        if (stdin != null) {
+            throw new DavitException(Kind.INTERNAL, "the sandbox's overlay could not be mounted (" + failure
+                    + "); run the command again: later runs use a read-only root");
+        }
+    }
+
     static Raw execute(List<String> cmd, java.util.Map<String, String> env, Path dir, RunSpec spec, String id,
-                       OutputStream stdoutTee, OutputStream stderrTee) {
+                       InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t1 = System.nanoTime();
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
         pb.environment().putAll(env);
-        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        if (stdin == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
         pb.directory(dir.toFile());
         Process p;
         try {
@@ -148,6 +162,9 @@ final class BwrapBackend implements Backend {
             throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
         }
         OneShot.started(dir, p);
+        if (stdin != null) {
+            feed(stdin, p, id);
+        }
         long t2 = System.nanoTime();
         CappedSink out = new CappedSink();
         CappedSink err = new CappedSink();
@@ -273,6 +290,24 @@ final class BwrapBackend implements Backend {
         } catch (Exception e) {
             // reported by the caller's timeout; nothing more to do
         }
+    }
+
+    /** Copies {@code stdin} into the process's standard input until either ends, then closes that pipe. */
+    private static void feed(InputStream stdin, Process p, String id) {
+        Thread t = new Thread(() -> {
+            try (OutputStream to = p.getOutputStream()) {
+                byte[] buf = new byte[16384];
+                int n;
+                while ((n = stdin.read(buf)) >= 0) {
+                    to.write(buf, 0, n);
+                    to.flush();
+                }
+            } catch (IOException e) {
+                // the command exited without reading all of it (a closed pipe): its exit code tells the rest
+            }
+        }, id + "-stdin");
+        t.setDaemon(true);
+        t.start();
     }
 
     static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name) {

@@ -122,7 +122,7 @@ final class OciRuntimeBackend implements Backend {
     }
 
     @Override
-    public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
+    public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
         Path bin = options.which(runtime);
         if (bin == null) {
@@ -175,11 +175,12 @@ final class OciRuntimeBackend implements Backend {
                 writeConfig(state, config(rootfs, dirs.merged(), id, spec, argv, user));
                 List<String> cmd = Overlay.wrap(unshare, rootfs, dirs, hideCgroup2 ? hidden(runArgs(bin, state, id))
                         : runArgs(bin, state, id));
-                raw = BwrapBackend.execute(cmd, Overlay.environment(), state, spec, id, stdoutTee, stderrTee);
+                raw = BwrapBackend.execute(cmd, Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
                 String failure = dirs.failure();
                 if (failure != null) {
-                    // this host cannot mount overlays here: run on the read-only root instead, and do not try again
                     overlayBroken = true;
+                    BwrapBackend.refuseRetryWithStdin(stdin, failure);
+                    // this host cannot mount overlays here: run on the read-only root instead, and do not try again
                     overlay = false;
                 }
             }
@@ -187,7 +188,7 @@ final class OciRuntimeBackend implements Backend {
                 Files.deleteIfExists(log);
                 writeConfig(state, config(rootfs, null, id, spec, argv, user));
                 raw = BwrapBackend.execute(wrapped(unshare, runArgs(bin, state, id), hideCgroup2), Map.of(), state,
-                        spec, id, stdoutTee, stderrTee);
+                        spec, id, stdin, stdoutTee, stderrTee);
             }
             if (raw.timedOut() || Files.exists(state.resolve("runtime").resolve(id))) {
                 // the runtime was killed (or died) before it deleted the container: let it remove what is left

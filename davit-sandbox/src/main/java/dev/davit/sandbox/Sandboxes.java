@@ -43,7 +43,15 @@ public final class Sandboxes {
      * {@code stderrTee} (either may be null) as they arrive.
      */
     public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
-        return backend(spec).run(spec, stdoutTee, stderrTee);
+        return backend(spec).run(spec, null, stdoutTee, stderrTee);
+    }
+
+    /**
+     * Like {@link #run(RunSpec, OutputStream, OutputStream)}, with {@code stdin} as the command's standard input
+     * (null: /dev/null); it is read until it ends or the command exits. Container backend only for now.
+     */
+    public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        return backend(spec).run(spec, stdin, stdoutTee, stderrTee);
     }
 
     /**

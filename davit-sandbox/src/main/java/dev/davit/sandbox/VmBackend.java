@@ -50,7 +50,11 @@ final class VmBackend implements Backend {
     }
 
     @Override
-    public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
+    public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        if (stdin != null) {
+            throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet; use"
+                    + " the container backend, or put the input in a file inside the environment");
+        }
         long t0 = System.nanoTime();
         VmMachine.Tools tools = VmMachine.tools(options);
         VmMachine.Environment env = VmMachine.environment(spec.rootfs());

@@ -234,6 +234,22 @@ class BwrapBackendTest {
     }
 
     @Test
+    void stdinReachesTheCommandAndUnreadInputDoesNotHangTheRun() {
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).command("sh", "-c", "read first; echo got $first; cat")
+                .build(), new java.io.ByteArrayInputStream("one\ntwo\n".getBytes(
+                java.nio.charset.StandardCharsets.UTF_8)), null, null);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).isEqualTo("got one\ntwo\n");
+        // 32 MiB the command never reads: the pipe closes when it exits and the run ends
+        ExecResult ignored = sandboxes.run(RunSpec.builder(rootfs).command("true").timeout(Duration.ofSeconds(30))
+                .build(), new java.io.ByteArrayInputStream(new byte[32 << 20]), null, null);
+        assertThat(ignored.timedOut()).isFalse();
+        assertThat(ignored.exitCode()).isZero();
+        // without stdin the command reads /dev/null
+        assertThat(run("sh", "-c", "cat; echo eof").stdoutText()).isEqualTo("eof\n");
+    }
+
+    @Test
     void outputIsTeedWhileCaptured() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();

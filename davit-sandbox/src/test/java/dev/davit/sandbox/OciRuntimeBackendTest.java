@@ -90,6 +90,18 @@ class OciRuntimeBackendTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"crun", "runc"})
+    void stdinReachesTheCommand(String rt) throws IOException {
+        setUp(rt);
+        ExecResult r = sandboxes.run(spec("sh", "-c", "cat; echo end").build(),
+                new java.io.ByteArrayInputStream("a\nb\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                null, null);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).isEqualTo("a\nb\nend\n");
+        assertThat(stateEntries()).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"crun", "runc"})
     void aMissingCommandIs127AndANonExecutableOne126(String rt) throws IOException {
         setUp(rt);
         ExecResult r = run("no-such-command", "x");
