@@ -56,6 +56,9 @@ class VmCommandsTest {
         // a container root filesystem is not a microVM, and the other way round
         assertThat(cli.run("run", "localhost/davit/busybox-vm:2", "--backend", "container", "--", "true").rc())
                 .isEqualTo(2);
+        Cli.Result stdin = cli.run("run", "localhost/davit/busybox-vm:2", "-i", "--", "true");
+        assertThat(stdin.rc()).as(stdin.toString()).isEqualTo(2);
+        assertThat(stdin.stderr()).contains("the vm backend cannot pass standard input");
         Cli.Result wrong = cli.run("run", "localhost/davit/busybox:2", "--backend", "vm", "--", "true");
         assertThat(wrong.rc()).isEqualTo(2);
         assertThat(wrong.stderr()).contains("--backend vm needs a microVM environment");
