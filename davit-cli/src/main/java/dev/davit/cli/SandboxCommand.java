@@ -132,12 +132,17 @@ final class SandboxCommand extends GroupCommand {
                 + " sandbox's).")
         String workdir;
 
+        @Option(names = {"-i", "--stdin"}, description = "Pass davit's standard input to the command (container"
+                + " sandboxes).")
+        boolean stdin;
+
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(timeout, "--timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
-            ExecResult r = out.json() ? sandboxes(main).exec(id, command, env, workdir, limit)
-                    : sandboxes(main).exec(id, command, env, workdir, limit, out.rawStdout(), out.rawStderr());
+            java.io.InputStream in = stdin ? System.in : null;
+            ExecResult r = out.json() ? sandboxes(main).exec(id, command, env, workdir, limit, in, null, null)
+                    : sandboxes(main).exec(id, command, env, workdir, limit, in, out.rawStdout(), out.rawStderr());
             if (r.timedOut()) {
                 out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
             }

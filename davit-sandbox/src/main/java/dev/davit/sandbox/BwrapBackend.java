@@ -293,7 +293,7 @@ final class BwrapBackend implements Backend {
     }
 
     /** Copies {@code stdin} into the process's standard input until either ends, then closes that pipe. */
-    private static void feed(InputStream stdin, Process p, String id) {
+    static void feed(InputStream stdin, Process p, String id) {
         Thread t = new Thread(() -> {
             try (OutputStream to = p.getOutputStream()) {
                 byte[] buf = new byte[16384];

@@ -221,7 +221,7 @@ final class Lifecycle {
     }
 
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                    java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
+                    java.io.InputStream stdin, java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
         long t0 = System.nanoTime();
         if (argv == null || argv.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a command to run");
@@ -231,6 +231,10 @@ final class Lifecycle {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
         if (s.spec().isVm()) {
+            if (stdin != null) {
+                throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
+                        + " put the input in a file inside the sandbox");
+            }
             ExecResult r = vm.exec(s, argv, env, workdir, timeout);
             tee(r.stdout(), stdoutTee);
             tee(r.stderr(), stderrTee);
@@ -273,7 +277,9 @@ final class Lifecycle {
         pb.environment().clear();
         pb.environment().putAll(rs.effectiveEnv()); // nsenter passes its environment on to the command
         pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
-        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        if (stdin == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
         pb.directory(dir(id).toFile());
         long t1 = System.nanoTime();
         Process p;
@@ -281,6 +287,9 @@ final class Lifecycle {
             p = pb.start();
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot start " + nsenter + ": " + e.getMessage());
+        }
+        if (stdin != null) {
+            BwrapBackend.feed(stdin, p, id + "-exec");
         }
         long t2 = System.nanoTime();
         CappedSink out = new CappedSink();

@@ -101,16 +101,18 @@ public final class Sandboxes {
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, null, null);
+        return lifecycle.exec(id, argv, env, workdir, timeout, null, null, null);
     }
 
     /**
-     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration)}, also copying the command's stdout
-     * and stderr to the tees (either may be null): as they arrive in a container, when the command ends in a vm.
+     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration)}, with {@code stdin} as the
+     * command's standard input (null: /dev/null; container sandboxes only) and the command's stdout and stderr also
+     * copied to the tees (either may be null): as they arrive in a container, when the command ends in a vm.
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
-                           java.time.Duration timeout, OutputStream stdoutTee, OutputStream stderrTee) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, stdoutTee, stderrTee);
+                           java.time.Duration timeout, java.io.InputStream stdin, OutputStream stdoutTee,
+                           OutputStream stderrTee) {
+        return lifecycle.exec(id, argv, env, workdir, timeout, stdin, stdoutTee, stderrTee);
     }
 
     /**

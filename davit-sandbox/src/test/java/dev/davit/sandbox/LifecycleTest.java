@@ -142,12 +142,23 @@ class LifecycleTest {
             }
         };
         ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", "echo early; sleep 1; echo late"), Map.of(), null,
-                Duration.ofSeconds(20), tee, null);
+                Duration.ofSeconds(20), null, tee, null);
         long end = System.nanoTime();
         assertThat(r.stdoutText()).isEqualTo("early\nlate\n");
         assertThat(seen.toString()).isEqualTo("early\nlate\n");
         assertThat(end - firstByte[0]).as("the first line arrived before the command ended")
                 .isGreaterThan(Duration.ofMillis(700).toNanos());
+    }
+
+    @Test
+    void execPassesStdin() {
+        Sandbox s = started(null);
+        ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", "cat > /tmp/in; cat /tmp/in"), Map.of(), null,
+                Duration.ofSeconds(20), new java.io.ByteArrayInputStream("from stdin\n".getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8)), null, null);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).isEqualTo("from stdin\n");
+        assertThat(exec(s.id(), "cat", "/tmp/in").stdoutText()).isEqualTo("from stdin\n");
     }
 
     @Test
