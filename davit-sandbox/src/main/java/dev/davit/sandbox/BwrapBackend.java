@@ -14,9 +14,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -49,8 +47,6 @@ final class BwrapBackend implements Backend {
     private static final List<String> PROC = List.of("proc");
     private static final List<String> TMPFS = List.of("tmp", "run", "var/tmp");
 
-    private static final SecureRandom RANDOM = new SecureRandom();
-
     private final SandboxOptions options;
 
     BwrapBackend(SandboxOptions options) {
@@ -75,55 +71,30 @@ final class BwrapBackend implements Backend {
             throw new DavitException(Kind.NOT_FOUND, "bwrap (bubblewrap) is not installed; install the bubblewrap"
                     + " package (see 'davit doctor')");
         }
-        Path rootfs;
-        try {
-            rootfs = spec.rootfs().toRealPath();
-        } catch (IOException e) {
-            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + spec.rootfs() + " does not exist");
-        }
-        if (!Files.isDirectory(rootfs)) {
-            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + rootfs + " is not a directory");
-        }
+        Path rootfs = Lifecycle.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
-        String id = "sb-" + HexFormat.of().formatHex(randomBytes(6));
-        Path state = options.stateDir().resolve(id);
-        try {
-            Files.createDirectories(state);
-            OneShot.claim(state);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
-        }
+        String id = OneShot.newId();
+        Path state = OneShot.create(options.stateDir(), id);
         try {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path unshare = options.which("unshare");
-            boolean overlay = !overlayBroken && unshare != null && Overlay.usable(rootfs, dirs);
-            Raw raw;
-            if (overlay) {
-                dirs.create();
-                List<String> cmd = Overlay.wrap(unshare, rootfs, dirs,
-                        arguments(bwrap, rootfs, dirs.merged(), id, spec, argv));
-                raw = execute(cmd, Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
-                String failure = dirs.failure();
-                if (failure != null) {
-                    overlayBroken = true;
-                    refuseRetryWithStdin(stdin, failure);
-                    // this host cannot mount overlays (e.g. the rootfs is on a filesystem overlayfs refuses):
-                    // run on the read-only root instead, and do not try again in this process
-                    overlay = false;
-                }
-            } else {
-                raw = null;
-            }
-            if (!overlay) {
-                raw = execute(arguments(bwrap, rootfs, null, id, spec, argv), java.util.Map.of(), state, spec, id,
-                        stdin, stdoutTee, stderrTee);
-            }
+            // on a mount failure: the read-only root, and no more overlays in this process (e.g. the rootfs is on
+            // a filesystem overlayfs refuses)
+            Raw raw = Overlay.runWithFallback(!overlayBroken && unshare != null && Overlay.usable(rootfs, dirs), dirs,
+                    stdin, () -> overlayBroken = true, merged -> merged == null
+                            ? execute(arguments(bwrap, rootfs, null, id, spec, argv), java.util.Map.of(), state, spec,
+                                    id, stdin, stdoutTee, stderrTee)
+                            : execute(Overlay.wrap(unshare, rootfs, dirs, arguments(bwrap, rootfs, merged, id, spec,
+                                    argv)), Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee));
             int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE : interpret(raw.rc(), raw.stderr(), spec);
             deleteTree(state);
             long t4 = System.nanoTime();
             return new ExecResult(id, NAME, RUNTIME, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
                     new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
                             ms(t4 - raw.t3())), raw.truncated());
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
+                    + e.getMessage());
         } finally {
             deleteTree(state);
         }
@@ -134,17 +105,6 @@ final class BwrapBackend implements Backend {
     }
 
     /** Starts {@code cmd} with only {@code env}, pumps its output, waits (up to the timeout) and reaps it. */
-    /**
-     * A run with stdin whose overlay mount failed is not run again on the read-only root: part of its input may
-     * already be in the failed attempt's pipe.
-     */
-    static void refuseRetryWithStdin(InputStream stdin, String failure) {
-        if (stdin != null) {
-            throw new DavitException(Kind.INTERNAL, "the sandbox's overlay could not be mounted (" + failure
-                    + "); run the command again: later runs use a read-only root");
-        }
-    }
-
     static Raw execute(List<String> cmd, java.util.Map<String, String> env, Path dir, RunSpec spec, String id,
                        InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t1 = System.nanoTime();
@@ -385,12 +345,6 @@ final class BwrapBackend implements Backend {
         } catch (IOException e) {
             // best effort; a later run's directory has another id
         }
-    }
-
-    private static byte[] randomBytes(int n) {
-        byte[] b = new byte[n];
-        RANDOM.nextBytes(b);
-        return b;
     }
 
     private static long ms(long nanos) {

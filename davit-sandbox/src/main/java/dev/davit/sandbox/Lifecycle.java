@@ -105,20 +105,27 @@ final class Lifecycle {
         }
         Overlay.Dirs dirs = Overlay.Dirs.under(dir);
         Path unshare = options.which("unshare");
-        ProcessHandle[] started = null;
-        if (unshare != null && Overlay.usable(rootfs, dirs)) {
-            dirs.create();
-            List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
-            cmd.addAll(Overlay.wrap(unshare, rootfs, dirs, bwrapArguments(bwrap, s, rootfs, dirs.merged(), dir,
-                    sleep)));
-            started = launch(id, cmd, Overlay.environment(), dir, log, sleep, false);
-            if (started == null && dirs.failure() == null) {
-                throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start: " + readLog(log));
-            }
-        }
-        if (started == null) { // no overlay here: a read-only root with a persistent /tmp
-            started = launch(id, new ArrayList<>(concat(List.of(setsid.toString()), bwrapArguments(bwrap, s, rootfs,
-                    null, dir, sleep))), Map.of(), dir, log, sleep, true);
+        ProcessHandle[] started;
+        try {
+            // over the overlay, or (no overlay here) a read-only root with a persistent /tmp
+            started = Overlay.runWithFallback(unshare != null && Overlay.usable(rootfs, dirs), dirs, null, () -> { },
+                    merged -> {
+                        List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
+                        List<String> bw = bwrapArguments(bwrap, s, rootfs, merged, dir, sleep);
+                        if (merged == null) {
+                            cmd.addAll(bw);
+                            return launch(id, cmd, Map.of(), dir, log, sleep, true);
+                        }
+                        cmd.addAll(Overlay.wrap(unshare, rootfs, dirs, bw));
+                        ProcessHandle[] h = launch(id, cmd, Overlay.environment(), dir, log, sleep, false);
+                        if (h == null && dirs.failure() == null) {
+                            throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start: "
+                                    + readLog(log));
+                        }
+                        return h;
+                    });
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot start sandbox " + id + " in " + dir + ": " + e.getMessage());
         }
         ProcessHandle bw = started[0];
         ProcessHandle init = started[1];
@@ -203,23 +210,6 @@ final class Lifecycle {
         throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start" + (why.isEmpty() ? "" : ": " + why));
     }
 
-    private static void tee(byte[] b, java.io.OutputStream tee) {
-        if (tee != null && b.length > 0) {
-            try {
-                tee.write(b);
-                tee.flush();
-            } catch (IOException e) {
-                // best effort, as for the streaming tees; the result has the output
-            }
-        }
-    }
-
-    private static List<String> concat(List<String> a, List<String> b) {
-        List<String> out = new ArrayList<>(a);
-        out.addAll(b);
-        return out;
-    }
-
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                     java.io.InputStream stdin, java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
         long t0 = System.nanoTime();
@@ -236,8 +226,8 @@ final class Lifecycle {
                         + " put the input in a file inside the sandbox");
             }
             ExecResult r = vm.exec(s, argv, env, workdir, timeout);
-            tee(r.stdout(), stdoutTee);
-            tee(r.stderr(), stderrTee);
+            VmBackend.tee(stdoutTee, r.stdout());
+            VmBackend.tee(stderrTee, r.stderr());
             return r;
         }
         Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
@@ -498,7 +488,8 @@ final class Lifecycle {
         return p;
     }
 
-    private static Path realRootfs(Path p) {
+    /** {@code p} with links resolved; NOT_FOUND when it does not exist or is not a directory. */
+    static Path realRootfs(Path p) {
         Path r;
         try {
             r = p.toRealPath();

@@ -13,11 +13,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -89,7 +87,6 @@ final class OciRuntimeBackend implements Backend {
     private static final Pattern RUNC_NOT_EXECUTABLE = Pattern.compile(Pattern.quote(RUNC_START)
             + "exec: \".*\": permission denied");
 
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final SandboxOptions options;
     private final String runtime;
@@ -129,20 +126,10 @@ final class OciRuntimeBackend implements Backend {
             throw new DavitException(Kind.NOT_FOUND, runtime + " is not installed; install the " + runtime
                     + " package or choose another runtime with --runtime (see 'davit doctor')");
         }
-        Path rootfs;
-        try {
-            rootfs = spec.rootfs().toRealPath();
-        } catch (IOException e) {
-            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + spec.rootfs() + " does not exist");
-        }
-        if (!Files.isDirectory(rootfs)) {
-            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + rootfs + " is not a directory");
-        }
+        Path rootfs = Lifecycle.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
-        int[] user = Users.resolve(rootfs, spec.image().user());
-        if (user == null) {
-            user = new int[] {0, 0};
-        }
+        int[] resolved = Users.resolve(rootfs, spec.image().user());
+        int[] user = resolved != null ? resolved : new int[] {0, 0};
         boolean nonRootUser = user[0] != 0 || user[1] != 0;
         if (!Overlay.ROOT && nonRootUser && runtime.equals(RUNC)) {
             throw new DavitException(Kind.USAGE, "runc cannot run the image's non-root user '" + spec.image().user()
@@ -157,39 +144,23 @@ final class OciRuntimeBackend implements Backend {
                     + (Overlay.ROOT ? " on this host with hybrid cgroups" : " to run without root") + "; install"
                     + " util-linux or use --runtime " + (runtime.equals(CRUN) ? "runc" : "bwrap"));
         }
-        String id = "sb-" + HexFormat.of().formatHex(randomBytes(6));
-        Path state = options.stateDir().resolve(id);
-        try {
-            Files.createDirectories(state);
-            OneShot.claim(state);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
-        }
+        String id = OneShot.newId();
+        Path state = OneShot.create(options.stateDir(), id);
         try {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
-            boolean overlay = overlayAllowed && !overlayBroken && unshare != null && Overlay.usable(rootfs, dirs);
-            BwrapBackend.Raw raw = null;
             Path log = state.resolve("runtime.log");
-            if (overlay) {
-                dirs.create();
-                writeConfig(state, config(rootfs, dirs.merged(), id, spec, argv, user));
-                List<String> cmd = Overlay.wrap(unshare, rootfs, dirs, hideCgroup2 ? hidden(runArgs(bin, state, id))
-                        : runArgs(bin, state, id));
-                raw = BwrapBackend.execute(cmd, Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
-                String failure = dirs.failure();
-                if (failure != null) {
-                    overlayBroken = true;
-                    BwrapBackend.refuseRetryWithStdin(stdin, failure);
-                    // this host cannot mount overlays here: run on the read-only root instead, and do not try again
-                    overlay = false;
-                }
-            }
-            if (!overlay) {
-                Files.deleteIfExists(log);
-                writeConfig(state, config(rootfs, null, id, spec, argv, user));
-                raw = BwrapBackend.execute(wrapped(unshare, runArgs(bin, state, id), hideCgroup2), Map.of(), state,
-                        spec, id, stdin, stdoutTee, stderrTee);
-            }
+            // on a mount failure: the read-only root, and no more overlays here
+            BwrapBackend.Raw raw = Overlay.runWithFallback(overlayAllowed && !overlayBroken && unshare != null
+                    && Overlay.usable(rootfs, dirs), dirs, stdin, () -> overlayBroken = true, merged -> {
+                        Files.deleteIfExists(log); // a failed overlay attempt's
+                        writeConfig(state, config(rootfs, merged, id, spec, argv, user));
+                        List<String> run = runArgs(bin, state, id);
+                        return merged == null
+                                ? BwrapBackend.execute(wrapped(unshare, run, hideCgroup2), Map.of(), state, spec, id,
+                                        stdin, stdoutTee, stderrTee)
+                                : BwrapBackend.execute(Overlay.wrap(unshare, rootfs, dirs, hideCgroup2 ? hidden(run)
+                                        : run), Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
+                    });
             if (raw.timedOut() || Files.exists(state.resolve("runtime").resolve(id))) {
                 // the runtime was killed (or died) before it deleted the container: let it remove what is left
                 forceDelete(unshare, bin, state, id, hideCgroup2);
@@ -539,12 +510,6 @@ final class OciRuntimeBackend implements Backend {
 
     private static boolean isDir(Path rootfs, String rel) {
         return Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
-    }
-
-    private static byte[] randomBytes(int n) {
-        byte[] b = new byte[n];
-        RANDOM.nextBytes(b);
-        return b;
     }
 
     private static long ms(long nanos) {

@@ -20,7 +20,29 @@ final class OneShot {
     static final String OWNER = "owner";
     static final String PROCESS = "process";
 
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+
     private OneShot() {
+    }
+
+    /** A new one-shot run id: {@code sb-} and 12 hex digits (also the sandbox's hostname). */
+    static String newId() {
+        byte[] b = new byte[6];
+        RANDOM.nextBytes(b);
+        return "sb-" + java.util.HexFormat.of().formatHex(b);
+    }
+
+    /** Creates the run's state directory {@code <stateDir>/<id>/} and claims it ({@link #claim}). */
+    static Path create(Path stateDir, String id) {
+        Path state = stateDir.resolve(id);
+        try {
+            Files.createDirectories(state);
+            claim(state);
+        } catch (IOException e) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.STORE,
+                    "cannot create the sandbox directory " + state + ": " + e.getMessage());
+        }
+        return state;
     }
 
     /** Records this davit as the owner of {@code state} (a new one-shot state directory). */

@@ -103,6 +103,35 @@ final class Overlay {
         return a;
     }
 
+    /** One attempt of a run or a start: over the overlay mounted on {@code merged}, or (null) the read-only rootfs. */
+    interface Attempt<T> {
+        T run(Path merged) throws IOException;
+    }
+
+    /**
+     * The fallback rule every backend follows. With {@code tryOverlay}, runs {@code attempt} over the overlay; when
+     * the mount failed (see {@link Dirs#failure}), calls {@code onMountFailure} and runs it again over the
+     * read-only root, unless {@code stdin} was given: part of the input may be gone with the failed attempt, so
+     * that is a one-line error instead. Without {@code tryOverlay} it runs over the read-only root at once.
+     */
+    static <T> T runWithFallback(boolean tryOverlay, Dirs dirs, java.io.InputStream stdin, Runnable onMountFailure,
+                                 Attempt<T> attempt) throws IOException {
+        if (tryOverlay) {
+            dirs.create();
+            T result = attempt.run(dirs.merged());
+            String failure = dirs.failure();
+            if (failure == null) {
+                return result;
+            }
+            onMountFailure.run();
+            if (stdin != null) {
+                throw new DavitException(Kind.INTERNAL, "the sandbox's overlay could not be mounted (" + failure
+                        + "); run the command again: later runs use a read-only root");
+            }
+        }
+        return attempt.run(null);
+    }
+
     /** The variable the script reads for extra mount options ({@code userxattr} in a user namespace). */
     static java.util.Map<String, String> environment() {
         return ROOT ? java.util.Map.of() : java.util.Map.of("DAVIT_OVL_OPT", ",userxattr");

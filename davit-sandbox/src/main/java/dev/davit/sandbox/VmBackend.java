@@ -6,9 +6,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +22,6 @@ final class VmBackend implements Backend {
     static final String NAME = "vm";
     static final String RUNTIME = "qemu";
 
-    private static final SecureRandom RANDOM = new SecureRandom();
     /** One-shot QEMUs running now: killed when davit exits normally or on SIGTERM/SIGINT. */
     private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -60,15 +57,9 @@ final class VmBackend implements Backend {
         VmMachine.Environment env = VmMachine.environment(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
         Map<String, String> guestEnv = guestEnvironment(spec);
-        String id = "sb-" + hex(6);
-        Path state = options.stateDir().resolve(id);
-        VmMachine.checkSocketPath(state);
-        try {
-            Files.createDirectories(state);
-            OneShot.claim(state);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + state + ": " + e.getMessage());
-        }
+        String id = OneShot.newId();
+        VmMachine.checkSocketPath(options.stateDir().resolve(id));
+        Path state = OneShot.create(options.stateDir(), id);
         Process qemu = null;
         try {
             VmAccel.Choice accel = VmAccel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
@@ -166,7 +157,8 @@ final class VmBackend implements Backend {
         RUNNING.remove(qemu);
     }
 
-    private static void tee(OutputStream tee, byte[] data) {
+    /** Writes {@code data} to {@code tee} (null: nowhere); best effort, the result keeps the output. */
+    static void tee(OutputStream tee, byte[] data) {
         if (tee != null && data.length > 0) {
             try {
                 tee.write(data);
@@ -175,12 +167,6 @@ final class VmBackend implements Backend {
                 // the tee is best effort; the captured copy is complete
             }
         }
-    }
-
-    static String hex(int bytes) {
-        byte[] b = new byte[bytes];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
     }
 
     private static long ms(long nanos) {
