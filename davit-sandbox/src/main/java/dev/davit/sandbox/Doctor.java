@@ -188,7 +188,7 @@ public final class Doctor {
             Path busybox = options.which("busybox");
             RunSpec.Builder spec;
             boolean overlay;
-            if (busybox != null && isStatic(busybox)) {
+            if (busybox != null && VmElf.isStatic(busybox)) {
                 Path rootfs = dir.resolve("rootfs");
                 Files.createDirectories(rootfs.resolve("bin"));
                 for (String d : List.of("proc", "dev", "sys", "tmp")) {
@@ -217,39 +217,6 @@ public final class Doctor {
             return e.getMessage().replace(" (see 'davit doctor')", "");
         } finally {
             BwrapBackend.deleteTree(dir);
-        }
-    }
-
-    /** Whether {@code file} is an ELF executable without a program interpreter (statically linked). */
-    static boolean isStatic(Path file) {
-        try (var ch = java.nio.channels.FileChannel.open(file)) {
-            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(64);
-            ch.read(h, 0);
-            h.flip();
-            if (h.remaining() < 52 || h.getInt(0) != 0x7f454c46) { // "\x7fELF"
-                return false;
-            }
-            boolean is64 = h.get(4) == 2;
-            h.order(h.get(5) == 1 ? java.nio.ByteOrder.LITTLE_ENDIAN : java.nio.ByteOrder.BIG_ENDIAN);
-            long phoff = is64 ? h.getLong(0x20) : Integer.toUnsignedLong(h.getInt(0x1c));
-            int phentsize = Short.toUnsignedInt(h.getShort(is64 ? 0x36 : 0x2a));
-            int phnum = Short.toUnsignedInt(h.getShort(is64 ? 0x38 : 0x2c));
-            if (phentsize < 4 || phnum == 0 || phnum > 4096) {
-                return false;
-            }
-            java.nio.ByteBuffer type = java.nio.ByteBuffer.allocate(4).order(h.order());
-            for (int i = 0; i < phnum; i++) {
-                type.clear();
-                if (ch.read(type, phoff + (long) i * phentsize) != 4) {
-                    return false;
-                }
-                if (type.getInt(0) == 3) { // PT_INTERP
-                    return false;
-                }
-            }
-            return true;
-        } catch (IOException | RuntimeException e) {
-            return false;
         }
     }
 

@@ -169,6 +169,18 @@ final class VmElf {
         return true;
     }
 
+    /**
+     * Whether {@code file} is a 64-bit ELF executable without a program interpreter (statically linked); false
+     * for anything else, unreadable files included. Reads its first 64 KiB (the headers).
+     */
+    static boolean isStatic(Path file) {
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            return isStatic(in.readNBytes(64 * 1024));
+        } catch (IOException | IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     /** Whether the ELF kernel has the PVH entry note (Linux: {@code CONFIG_PVH=y}); QEMU needs it. */
     static boolean hasPvhEntry(Path vmlinux) throws IOException {
         try (RandomAccessFile f = new RandomAccessFile(vmlinux.toFile(), "r")) {

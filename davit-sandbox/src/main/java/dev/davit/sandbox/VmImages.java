@@ -551,6 +551,11 @@ public final class VmImages {
         }
     }
 
+    /** Whether {@code file} is a 64-bit ELF executable without a program interpreter (statically linked). */
+    public static boolean isStaticExecutable(Path file) {
+        return VmElf.isStatic(file);
+    }
+
     private static boolean isStaticElf(byte[] b) {
         try {
             return VmElf.isStatic(b);

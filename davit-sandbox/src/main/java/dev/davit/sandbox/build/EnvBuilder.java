@@ -248,7 +248,7 @@ public final class EnvBuilder {
     /** A root filesystem of the host's static busybox with a link per applet, and the usual directories. */
     static void busybox(Path rootfs) throws IOException {
         Path bb = which("busybox");
-        if (bb == null || !staticElf(bb.toRealPath())) {
+        if (bb == null || !VmImages.isStaticExecutable(bb.toRealPath())) {
             throw new DavitException(Kind.NOT_FOUND, "no static busybox on the PATH; install the busybox-static"
                     + " package (scripts/install-deps.sh)");
         }
@@ -352,32 +352,6 @@ public final class EnvBuilder {
     }
 
     // ---- helpers ----
-
-    /** Whether an ELF file has no program interpreter (PT_INTERP), i.e. is statically linked. */
-    static boolean staticElf(Path f) throws IOException {
-        byte[] h;
-        try (InputStream in = Files.newInputStream(f)) {
-            h = in.readNBytes(1 << 16);
-        }
-        if (h.length < 64 || h[0] != 0x7f || h[1] != 'E' || h[2] != 'L' || h[3] != 'F' || h[4] != 2) {
-            return false; // not a 64-bit ELF
-        }
-        var b = java.nio.ByteBuffer.wrap(h).order(h[5] == 1 ? java.nio.ByteOrder.LITTLE_ENDIAN
-                : java.nio.ByteOrder.BIG_ENDIAN);
-        long phoff = b.getLong(32);
-        int phentsize = Short.toUnsignedInt(b.getShort(54));
-        int phnum = Short.toUnsignedInt(b.getShort(56));
-        for (int i = 0; i < phnum; i++) {
-            long off = phoff + (long) i * phentsize;
-            if (off + 4 > h.length) {
-                return false;
-            }
-            if (b.getInt((int) off) == 3) { // PT_INTERP
-                return false;
-            }
-        }
-        return true;
-    }
 
     static Path which(String name) {
         String path = System.getenv("PATH");

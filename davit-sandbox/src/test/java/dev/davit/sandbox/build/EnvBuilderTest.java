@@ -147,9 +147,9 @@ class EnvBuilderTest {
     @Test
     void staticBusyboxIsRecognisedAndADynamicBinaryIsNot() throws IOException {
         Tools.assumeAvailable("busybox");
-        assertThat(EnvBuilder.staticElf(Tools.which("busybox").orElseThrow().toRealPath())).isTrue();
-        assertThat(EnvBuilder.staticElf(Path.of("/bin/ls").toRealPath())).isFalse();
+        assertThat(dev.davit.sandbox.VmImages.isStaticExecutable(Tools.which("busybox").orElseThrow().toRealPath())).isTrue();
+        assertThat(dev.davit.sandbox.VmImages.isStaticExecutable(Path.of("/bin/ls").toRealPath())).isFalse();
         Path text = Files.writeString(tmp.resolve("t"), "#!/bin/sh\n");
-        assertThat(EnvBuilder.staticElf(text)).isFalse();
+        assertThat(dev.davit.sandbox.VmImages.isStaticExecutable(text)).isFalse();
     }
 }
