@@ -142,18 +142,23 @@ final class RunCommand extends EnvCommand.Sub {
             ObjectNode doc = Json.object();
             doc.put("environment", t.environment());
             doc.put("digest", t.digest());
-            doc.put("backend", r.backend());
-            doc.put("runtime", r.runtime());
-            doc.put("sandbox_id", r.sandboxId());
-            doc.put("exit_code", r.exitCode());
-            doc.put("stdout", new String(r.stdout(), StandardCharsets.UTF_8));
-            doc.put("stderr", new String(r.stderr(), StandardCharsets.UTF_8));
-            doc.put("timed_out", r.timedOut());
-            doc.put("truncated", r.truncated());
-            doc.set("timings_ms", r.timings().toJson());
-            out.printJson(doc);
+            out.printJson(resultJson(doc, r));
         }
         return r.exitCode();
+    }
+
+    /** Adds what a command run gave to {@code doc} (the {@code davit run} and {@code sandbox exec} documents). */
+    static ObjectNode resultJson(ObjectNode doc, ExecResult r) {
+        doc.put("backend", r.backend());
+        doc.put("runtime", r.runtime());
+        doc.put("sandbox_id", r.sandboxId());
+        doc.put("exit_code", r.exitCode());
+        doc.put("stdout", new String(r.stdout(), StandardCharsets.UTF_8));
+        doc.put("stderr", new String(r.stderr(), StandardCharsets.UTF_8));
+        doc.put("timed_out", r.timedOut());
+        doc.put("truncated", r.truncated());
+        doc.set("timings_ms", r.timings().toJson());
+        return doc;
     }
 
     /** A catalog environment (installed if needed), else an image reference (pulled and unpacked if needed). */

@@ -10,7 +10,6 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -147,16 +146,7 @@ final class SandboxCommand extends GroupCommand {
                 out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
             }
             if (out.json()) {
-                ObjectNode doc = Json.object();
-                doc.put("sandbox_id", r.sandboxId());
-                doc.put("backend", r.backend());
-                doc.put("exit_code", r.exitCode());
-                doc.put("stdout", new String(r.stdout(), StandardCharsets.UTF_8));
-                doc.put("stderr", new String(r.stderr(), StandardCharsets.UTF_8));
-                doc.put("timed_out", r.timedOut());
-                doc.put("truncated", r.truncated());
-                doc.set("timings_ms", r.timings().toJson());
-                out.printJson(doc);
+                out.printJson(RunCommand.resultJson(Json.object(), r));
             }
             return r.exitCode();
         }
