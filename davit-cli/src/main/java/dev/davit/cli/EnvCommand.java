@@ -71,6 +71,15 @@ final class EnvCommand extends GroupCommand {
                     FreshnessChecker.DEFAULT_TTL);
         }
 
+        /** A usage error when {@code e} does not work with this davit's version. */
+        static void requireCompatible(Environment e) {
+            if (!DavitVersions.accepts(e.davitVersions(), Main.version())) {
+                throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment "
+                        + e.name() + " " + e.version() + " needs davit " + e.davitVersions() + ", this is davit "
+                        + Main.version() + "; upgrade davit or use a catalog with a compatible version");
+            }
+        }
+
         String registryReference(Environment e) {
             if (e.source().reference() == null) {
                 return null;
@@ -222,11 +231,7 @@ final class EnvCommand extends GroupCommand {
         protected int run(Output out) {
             CatalogResolver.Resolved r = catalog(out);
             Environment e = Catalogs.require(r.catalog(), name);
-            if (!DavitVersions.accepts(e.davitVersions(), Main.version())) {
-                throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment "
-                        + e.name() + " " + e.version() + " needs davit " + e.davitVersions() + ", this is davit "
-                        + Main.version() + "; upgrade davit or use a catalog with a compatible version");
-            }
+            requireCompatible(e);
             out.notice("==> installing " + e.name() + " " + e.version());
             Installer.InstallResult res = installer().install(r.catalog(), e);
             out.notice("==> done");

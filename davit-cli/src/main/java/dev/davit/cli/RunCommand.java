@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
-import dev.davit.env.catalog.DavitVersions;
 import dev.davit.env.install.Installer;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -172,10 +171,7 @@ final class RunCommand extends EnvCommand.Sub {
     }
 
     private static Target environment(EnvCommand.Sub ctx, Output out, CatalogResolver.Resolved r, Environment e) {
-        if (!DavitVersions.accepts(e.davitVersions(), Main.version())) {
-            throw new DavitException(Kind.USAGE, "environment " + e.name() + " " + e.version() + " needs davit "
-                    + e.davitVersions() + ", this is davit " + Main.version());
-        }
+        EnvCommand.Sub.requireCompatible(e);
         out.notice("==> environment " + e.name() + " " + e.version());
         Installer.InstallResult res = ctx.installer().install(r.catalog(), e);
         if (e.kind() == Environment.Kind.MICROVM) {
