@@ -71,6 +71,9 @@ final class BundleJson {
                     ? (r.descriptor().artifactType() != null ? "artifact" : "-")
                     : r.platforms().size() > 3 ? r.platforms().size() + " platforms" : String.join(",", r.platforms());
             String name = r.name() == null ? "(unnamed)" : Text.shorten(r.name(), 100);
+            if (r.reference() != null && !r.reference().equals(r.name())) {
+                name += " (" + Text.shorten(r.reference(), 100) + ")";
+            }
             String size = Units.bytes(r.size()) + (r.complete() ? "" : " (incomplete)");
             cells.add(extraHeader == null
                     ? new String[] {name, r.descriptor().digest().shortHex(), Text.printable(platforms), size}

@@ -22,7 +22,8 @@ import picocli.CommandLine.Parameters;
         description = {"Import a bundle (an OCI-layout tar, plain, gzip or zstd; from davit export, skopeo"
                 + " oci-archive or a tarred layout). Every blob is verified and the archive checked before any"
                 + " reference is added; a bad bundle changes no reference.",
-            "Entries named by a full reference keep it; others (e.g. 'latest') need --as, --map or --repo."})
+            "Entries named by a reference are imported under it, normalised (imported/tiny:2 as"
+                + " docker.io/imported/tiny:2); bare tags (e.g. 'latest') and other names need --as, --map or --repo."})
 final class ImportCommand extends DavitCommand {
     @Parameters(paramLabel = "FILE", description = "The bundle file.")
     Path file;
@@ -31,7 +32,8 @@ final class ImportCommand extends DavitCommand {
     String as;
 
     @Option(names = "--map", paramLabel = "NAME=REF",
-            description = "Name the entry whose ref name (or digest) is NAME as REF (repeatable).")
+            description = "Name the entry whose ref name (as written or normalised) or digest is NAME as REF"
+                    + " (repeatable; overrides the entry's own name).")
     Map<String, String> map = new LinkedHashMap<>();
 
     @Option(names = "--repo", paramLabel = "REPO",

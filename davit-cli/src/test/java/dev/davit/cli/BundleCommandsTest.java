@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.store.OciStore;
+import dev.davit.oci.testkit.Tools;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -96,6 +97,35 @@ class BundleCommandsTest {
         assertThat(info.rc()).as(info.toString()).isZero();
         assertThat(info.stdout()).contains("bundle " + file, "OCI layout 1.0.0, none", "app-bundle", "NAME", "DIGEST",
                 "PLATFORMS", NAME, "linux/arm64/v8");
+    }
+
+    @Test
+    void importsAnArchiveBySkopeoByItsNormalisedName() {
+        Tools.assumeAvailable(Tools.SKOPEO);
+        Path file = home.resolve("app.tar");
+        assertThat(cli.run("-q", "export", NAME, file.toString()).rc()).isZero();
+        Path named = home.resolve("named.tar");
+        Path tagged = home.resolve("tagged.tar");
+        Tools.run(Tools.SKOPEO, "--insecure-policy", "copy", "oci-archive:" + file + ":" + NAME,
+                "oci-archive:" + named + ":imported/tiny:2");
+        Tools.run(Tools.SKOPEO, "--insecure-policy", "copy", "oci-archive:" + file + ":" + NAME,
+                "oci-archive:" + tagged + ":latest");
+
+        Cli.Result info = fresh.run("bundle", "inspect", named.toString());
+        assertThat(info.rc()).as(info.toString()).isZero();
+        assertThat(info.stdout()).contains("imported/tiny:2 (docker.io/imported/tiny:2)");
+        Cli.Result in = fresh.run("import", named.toString());
+        assertThat(in.rc()).as(in.toString()).isZero();
+        assertThat(in.stdout()).contains("docker.io/imported/tiny:2", "added", "(from 'imported/tiny:2')");
+        assertThat(fresh.run("images").stdout()).contains("docker.io/imported/tiny");
+
+        Cli.Result bare = fresh.run("-q", "import", tagged.toString());
+        assertThat(bare.rc()).isEqualTo(2);
+        UsageTest.assertOneErrorLine(bare, "entry 'latest' is not a reference: a bare tag names no repository;"
+                + " import it with --as REF (one-entry bundles), --map 'latest'=REF or --repo REPO");
+        Cli.Result repo = fresh.run("import", tagged.toString(), "--repo", "registry.example/tiny");
+        assertThat(repo.rc()).as(repo.toString()).isZero();
+        assertThat(repo.stdout()).contains("registry.example/tiny:latest", "added");
     }
 
     @Test

@@ -38,7 +38,8 @@ import java.util.Set;
  *       digest in its name; a blob the store already has is still hashed, so a corrupt bundle is always reported.
  *       On any failure the blob's partial file is deleted.</li>
  *   <li><b>check</b> — {@code oci-layout} is version 1.x, {@code index.json} parses (as strictly as a manifest, at
- *       most {@link ManifestParser#MAX_MANIFEST_BYTES}), every entry gets a reference (see {@link ImportOptions}),
+ *       most {@link ManifestParser#MAX_MANIFEST_BYTES}), every entry gets a reference (its ref name normalised,
+ *       or what {@link ImportOptions} says),
  *       and every entry's whole graph is in the bundle: each blob present with the size its descriptor says, each
  *       manifest parsable.</li>
  *   <li><b>name</b> — only then each reference is set in {@code index.json} through the store's commit point
@@ -252,26 +253,26 @@ public final class BundleImporter {
         for (int i = 0; i < entries.size(); i++) {
             Descriptor e = entries.get(i);
             String n = e.annotation(OciStore.REF_NAME);
+            Reference named = RefNames.reference(n);
+            String key = mapKey(n, named, e.digest(), naming.map());
             Reference r;
             Kind kind = Kind.USAGE;
-            if (n != null && naming.map().containsKey(n)) {
-                r = naming.map().get(n);
-                used.add(n);
-            } else if (naming.map().containsKey(e.digest().toString())) {
-                r = naming.map().get(e.digest().toString());
-                used.add(e.digest().toString());
-            } else if (n != null && Graphs.fullReference(n) != null) {
-                r = Reference.parse(n);
+            if (key != null) {
+                r = naming.map().get(key);
+                used.add(key);
+            } else if (named != null) {
+                r = named;
                 kind = Kind.VERIFICATION;
-            } else if (n != null && naming.repository() != null && isTag(n)) {
+            } else if (naming.repository() != null && RefNames.isTag(n)) {
                 r = naming.repository().withTag(n);
             } else if (n == null) {
                 throw new DavitException(Kind.USAGE, what + ": entry " + (i + 1) + " (" + e.digest().shortHex()
                         + ") has no name; import it with --as REF (one-entry bundles) or --map " + e.digest() + "=REF");
             } else {
                 String shown = Text.shorten(n, 80);
-                throw new DavitException(Kind.USAGE, what + ": entry '" + shown + "' is not a full reference;"
-                        + " import it with --as REF, --map '" + shown + "'=REF" + (isTag(n) ? " or --repo REPO" : ""));
+                throw new DavitException(Kind.USAGE, what + ": entry '" + shown + "' is not a reference: "
+                        + RefNames.problem(n) + "; import it with --as REF (one-entry bundles), --map '" + shown
+                        + "'=REF" + (RefNames.isTag(n) ? " or --repo REPO (as REPO:" + shown + ")" : ""));
             }
             checkDigest(r, e, what, kind);
             if (!names.add(r.toString())) {
@@ -289,8 +290,17 @@ public final class BundleImporter {
         return out;
     }
 
-    private static boolean isTag(String n) {
-        return n.matches("[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+    /**
+     * The {@code --map} key naming an entry: its ref name as written, else the reference that name stands for
+     * (so {@code docker.io/imported/tiny:2} maps an entry named {@code imported/tiny:2}), else its digest; or null.
+     */
+    private static String mapKey(String name, Reference named, Digest digest, Map<String, Reference> map) {
+        for (String k : new String[] {name, named == null ? null : named.toString(), digest.toString()}) {
+            if (k != null && map.containsKey(k)) {
+                return k;
+            }
+        }
+        return null;
     }
 
     private static void checkDigest(Reference r, Descriptor e, String what, Kind kind) {

@@ -7,9 +7,10 @@ import java.util.List;
  * One reference of a bundle: an entry of its {@code index.json}.
  *
  * @param name       the entry's {@code org.opencontainers.image.ref.name} as written (untrusted text), or null
- * @param reference  the normalised reference it is imported as by default: {@code name} when it is a fully
- *                   normalised reference (what davit writes), else null (a short name such as {@code latest}
- *                   needs {@code --as}, {@code --map} or {@code --repo})
+ * @param reference  the normalised reference it is imported as by default: {@code name} normalised when it is a
+ *                   reference ({@code imported/tiny:2} gives {@code docker.io/imported/tiny:2}; what davit writes
+ *                   is already normalised), else null (a bare tag such as {@code latest} needs {@code --as},
+ *                   {@code --map} or {@code --repo})
  * @param descriptor the entry (manifest or index) with its annotations
  * @param platforms  {@code os/arch[/variant]} of the image, or of every image of an index (attestations left
  *                   out); empty for artifacts and when unknown

@@ -1,7 +1,6 @@
 package dev.davit.oci.bundle;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
@@ -10,7 +9,6 @@ import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.manifest.Platform;
-import dev.davit.oci.reference.Reference;
 import dev.davit.oci.store.OciStore;
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -72,19 +70,7 @@ final class Graphs {
                 todo.addAll(m.children());
             }
         }
-        return new BundleRef(name, fullReference(name), entry, platforms(entry, top, lookup), size, complete);
-    }
-
-    /** {@code name} when it is a fully normalised reference (it parses to itself), else null. */
-    static String fullReference(String name) {
-        if (name == null) {
-            return null;
-        }
-        try {
-            return Reference.parse(name).toString().equals(name) ? name : null;
-        } catch (DavitException e) {
-            return null;
-        }
+        return new BundleRef(name, RefNames.normalized(name), entry, platforms(entry, top, lookup), size, complete);
     }
 
     static List<String> platforms(Descriptor entry, Manifest top, Lookup lookup) {

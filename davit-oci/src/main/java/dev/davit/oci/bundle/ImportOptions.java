@@ -6,12 +6,16 @@ import java.util.Map;
 /**
  * Options of an import: how bundle entries are named in the store, and limits.
  *
- * <p>Naming: an entry whose {@code org.opencontainers.image.ref.name} is a fully normalised reference (what
- * {@code davit export} writes, e.g. {@code 127.0.0.1:5000/team/app:1}) is imported under that name. Other names
- * (e.g. {@code latest}, as skopeo and umoci write them) need one of:
+ * <p>Naming: an entry whose {@code org.opencontainers.image.ref.name} is a reference is imported under it,
+ * normalised like every reference in davit: what {@code davit export} writes (e.g.
+ * {@code 127.0.0.1:5000/team/app:1}) stays as it is, {@code imported/tiny:2} (as in skopeo's
+ * {@code oci-archive:FILE:imported/tiny:2}) becomes {@code docker.io/imported/tiny:2}. A name without {@code /},
+ * {@code :} and {@code @} is a bare tag ({@code latest}, as skopeo and umoci write them; also {@code alpine}), and
+ * names that do not parse (upper-case repositories, a bare digest) are no references either; those need one of:
  * <ul>
  *   <li>{@code as}: the reference for the bundle's only entry (whatever its name);</li>
- *   <li>{@code map}: ref name in the bundle to reference, per entry (also renames fully named entries);</li>
+ *   <li>{@code map}: ref name in the bundle (as written, or the reference it stands for) or digest to reference,
+ *       per entry (also renames entries named by a reference);</li>
  *   <li>{@code repository}: a repository for every entry whose name is a plain tag ({@code latest} becomes
  *       {@code REPOSITORY:latest}).</li>
  * </ul>

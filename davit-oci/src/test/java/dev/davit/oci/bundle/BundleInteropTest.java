@@ -30,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Bundles and other tools: skopeo reads davit's bundles ({@code oci-archive:FILE:REF}, with the full reference
- * as REF, plain, gzip and zstd), davit imports archives written by skopeo and tarred umoci layouts, and the
+ * as REF, plain, gzip and zstd), davit imports archives written by skopeo (by their own name when it is a
+ * reference, {@code imported/tiny:2}) and tarred umoci layouts, and the
  * {@link OciLayoutSource} copies from layout directories.
  */
 class BundleInteropTest {
@@ -115,6 +116,50 @@ class BundleInteropTest {
             assertThat(davit.find("registry.example/multi:2")).isPresent();
             assertThat(davit.inspectBundle(all).refs().get(0).platforms()).containsExactlyElementsOf(Fixtures.PLATFORMS);
             assertThat(davit.fsck(false).problems()).isEmpty();
+        }
+    }
+
+    @Test
+    void importsASkopeoArchiveByItsName() throws IOException {
+        Path named = dir.resolve("skopeo-named.tar");
+        skopeo("copy", "--src-tls-verify=false", "docker://" + image.reference(),
+                "oci-archive:" + named + ":imported/tiny:2");
+        Path tagged = dir.resolve("skopeo-tagged.tar");
+        skopeo("copy", "--src-tls-verify=false", "docker://" + image.reference(), "oci-archive:" + tagged + ":2");
+        String tiny = "docker.io/imported/tiny:2";
+        try (DavitClient davit = client("store")) {
+            assertThat(davit.inspectBundle(named).refs()).singleElement().satisfies(r -> {
+                assertThat(r.name()).isEqualTo("imported/tiny:2");
+                assertThat(r.reference()).isEqualTo(tiny);
+            });
+            ImportResult r = davit.importBundle(named, ImportOptions.defaults(), ProgressListener.NONE);
+            assertThat(r.refs()).singleElement().satisfies(ref -> {
+                assertThat(ref.bundleName()).isEqualTo("imported/tiny:2");
+                assertThat(ref.reference().toString()).isEqualTo(tiny);
+                assertThat(ref.previous()).isNull();
+            });
+            StoreEntry e = davit.find(tiny).orElseThrow();
+            assertThat(e.descriptor().digest().toString()).isEqualTo(image.manifestDigest());
+            assertThat(davit.store().entries()).extracting(StoreEntry::name).containsExactly(tiny);
+            OciStore.FsckReport fsck = davit.fsck(false);
+            assertThat(fsck.problems()).isEmpty();
+            assertThat(fsck.blobsChecked()).isEqualTo(r.blobs()).isEqualTo(5);
+
+            // a bare tag names no repository: refused, with every fix named; --repo completes it
+            assertThat(davit.inspectBundle(tagged).refs().get(0).reference()).isNull();
+            dev.davit.oci.ErrorAssert.assertDavitError(() -> davit.importBundle(tagged, ImportOptions.defaults(),
+                    ProgressListener.NONE), dev.davit.oci.DavitException.Kind.USAGE,
+                    "entry '2' is not a reference: a bare tag names no repository", "--as REF", "--map '2'=REF",
+                    "--repo REPO");
+            ImportResult again = davit.importBundle(tagged, ImportOptions.defaults().withRepository("imported/tiny"),
+                    ProgressListener.NONE);
+            assertThat(again.refs().get(0).reference().toString()).isEqualTo(tiny);
+            assertThat(again.refs().get(0).previous().toString()).isEqualTo(image.manifestDigest());
+            assertThat(again.storedBlobs()).isZero();
+
+            // and skopeo finds the normalised name in the store
+            JsonNode inspected = json(skopeo("inspect", "oci:" + davit.store().root() + ":" + tiny));
+            assertThat(inspected.path("Digest").asText()).isEqualTo(image.manifestDigest());
         }
     }
 

@@ -296,7 +296,8 @@ class BundleRejectTest {
     @Test
     void namesThatAreNotReferences() throws IOException {
         Path shortName = image.bundle("latest").write(file("short.tar"));
-        refused(shortName, Kind.USAGE, "entry 'latest' is not a full reference", "--as REF", "--repo REPO");
+        refused(shortName, Kind.USAGE, "entry 'latest' is not a reference: a bare tag names no repository",
+                "--as REF", "--map 'latest'=REF", "--repo REPO");
         Path unnamed = new TarBuilder().file("oci-layout", SmallImage.layout())
                 .file("index.json", SmallImage.index(image.manifestDesc()))
                 .file(SmallImage.path(image.manifestDesc()), image.manifest()).write(file("unnamed.tar"));
@@ -308,7 +309,7 @@ class BundleRejectTest {
         refused(two, ImportOptions.defaults().withRepository("registry.example/x").withMap(
                 java.util.Map.of("a", "registry.example/x:b")), Kind.USAGE, "would name registry.example/x:b twice");
         refused(shortName, ImportOptions.defaults().withMap(java.util.Map.of("nope", "registry.example/x:1")),
-                Kind.USAGE, "entry 'latest' is not a full reference");
+                Kind.USAGE, "entry 'latest' is not a reference");
         String wrongDigest = "registry.example/x@" + Digest.sha256("other".getBytes());
         refused(shortName, ImportOptions.defaults().withAs(wrongDigest), Kind.USAGE, "but the bundle entry is "
                 + image.manifestDesc().digest());

@@ -68,9 +68,9 @@ record SmallImage(byte[] config, byte[] layer, byte[] manifest, Descriptor confi
         return "blobs/" + d.digest().algorithm().id() + "/" + d.digest().hex();
     }
 
-    /** A valid bundle of this image named {@code name}, as a builder (more entries may be added). */
-    TarBuilder bundle(String name) {
-        return new TarBuilder().file("oci-layout", layout()).file("index.json", index(manifestDesc, name))
+    /** A valid bundle of this image, one entry per name, as a builder (more tar entries may be added). */
+    TarBuilder bundle(String... names) {
+        return new TarBuilder().file("oci-layout", layout()).file("index.json", index(manifestDesc, names))
                 .dir("blobs/").dir("blobs/sha256/")
                 .file(path(manifestDesc), manifest).file(path(configDesc), config).file(path(layerDesc), layer);
     }
