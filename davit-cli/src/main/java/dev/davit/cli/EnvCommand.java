@@ -53,8 +53,22 @@ final class EnvCommand extends GroupCommand {
             return resolved;
         }
 
+        /** An installer for status and listing (never installs anything itself). */
         Installer installer() {
             return new Installer(home(), client(), ref -> SourceReferences.resolve(ref, main.env()).toString());
+        }
+
+        /**
+         * An installer that installs: pulls unless --offline, falls back to a local build of the environment's
+         * build profile, and tells the user about each fallback.
+         */
+        Installer installer(Output out) {
+            return new Installer(home(), client(), ref -> SourceReferences.resolve(ref, main.env()).toString(),
+                    new Installer.Options(localBuilder(out), flags.offline, note -> out.notice("note: " + note)));
+        }
+
+        EnvLocalBuilder localBuilder(Output out) {
+            return new EnvLocalBuilder(this::client, home(), main.env(), out);
         }
 
         /** Freshness asks once, without retries, so an unreachable registry costs one quick failure. */
@@ -118,7 +132,8 @@ final class EnvCommand extends GroupCommand {
         @Option(names = "--refresh", description = "Fetch a remote catalog again (falls back to the cache on failure).")
         boolean refresh;
 
-        @Option(names = "--offline", description = "Never fetch; use a local file or the cached copy.")
+        @Option(names = "--offline", description = "Never use the network: the catalog from a local file or the"
+                + " cache, environments from their install or the store (no pull, no build).")
         boolean offline;
     }
 
@@ -233,7 +248,7 @@ final class EnvCommand extends GroupCommand {
             Environment e = Catalogs.require(r.catalog(), name);
             requireCompatible(e);
             out.notice("==> installing " + e.name() + " " + e.version());
-            Installer.InstallResult res = installer().install(r.catalog(), e);
+            Installer.InstallResult res = installer(out).install(r.catalog(), e);
             out.notice("==> done");
             ObjectNode doc = Json.object();
             doc.put("name", e.name());

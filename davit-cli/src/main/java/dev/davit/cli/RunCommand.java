@@ -173,7 +173,7 @@ final class RunCommand extends EnvCommand.Sub {
     private static Target environment(EnvCommand.Sub ctx, Output out, CatalogResolver.Resolved r, Environment e) {
         EnvCommand.Sub.requireCompatible(e);
         out.notice("==> environment " + e.name() + " " + e.version());
-        Installer.InstallResult res = ctx.installer().install(r.catalog(), e);
+        Installer.InstallResult res = ctx.installer(out).install(r.catalog(), e);
         if (e.kind() == Environment.Kind.MICROVM) {
             return new Target(e.name(), res.sourceDigest(), res.path(), ImageConfig.EMPTY, "vm");
         }
@@ -184,6 +184,9 @@ final class RunCommand extends EnvCommand.Sub {
         }
         ImageConfig image = ImageConfig.EMPTY;
         String ref = ctx.registryReference(e);
+        if (ref == null || ctx.client().find(ref).isEmpty()) {
+            ref = e.source().build() == null ? null : ctx.localBuilder(out).reference(e);
+        }
         if (ref != null && ctx.client().find(ref).isPresent()) {
             image = ImageConfig.fromJson(config(ctx, ref).config());
         }

@@ -48,8 +48,14 @@ public record Environment(String name, String version, Kind kind, String descrip
      *                  registry bases; null when not published in a registry
      * @param digest    a pinned manifest digest ({@code sha256:...}), or null
      * @param archive   a {@code file://} or {@code http(s)://} URL of a tar archive of the artifacts, or null
+     * @param build     the name of the build profile (e.g. {@code git}) that makes this environment locally when no
+     *                  install exists and the registry cannot serve it (see {@code Installer.LocalBuilder}), or null
      */
-    public record Source(String profile, String reference, String digest, String archive) {
+    public record Source(String profile, String reference, String digest, String archive, String build) {
+        /** A source without a build profile. */
+        public Source(String profile, String reference, String digest, String archive) {
+            this(profile, reference, digest, archive, null);
+        }
     }
 
     /** The artifacts of a kind when a catalog names none: {@code rootfs}, or {@code vmlinux} and {@code rootfs.ext4}. */

@@ -41,11 +41,12 @@ public final class CatalogParser {
     private static final Set<String> TOP_FIELDS = Set.of("schemaVersion", "version", "environments");
     private static final Set<String> ENV_FIELDS = Set.of("name", "version", "kind", "description", "distribution",
             "distributionVersion", "packages", "platform", "davit", "source", "artifacts");
-    private static final Set<String> SOURCE_FIELDS = Set.of("profile", "reference", "digest", "archive");
+    private static final Set<String> SOURCE_FIELDS = Set.of("profile", "reference", "digest", "archive", "build");
     /** Environment names: {@code debian:12}, {@code debian:12-build}; safe as part of a directory name. */
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}(:[a-z0-9][a-z0-9._-]{0,63})?");
     private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
     private static final Pattern ARTIFACT = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final Pattern BUILD_PROFILE = Pattern.compile("[a-z][a-z0-9-]{0,31}");
     private static final Pattern RANGE = Pattern.compile(
             "\\s*(?:(?:>=|<=|>|<|=)?\\s*\\d+(?:\\.\\d+){0,2}(?:-[0-9A-Za-z.]+)?\\s*)+");
 
@@ -201,8 +202,8 @@ public final class CatalogParser {
             throw invalid(origin, where + "missing field 'source'");
         }
         if (!s.isObject()) {
-            throw invalid(origin, where + "field 'source' must be an object with reference, digest, profile"
-                    + " or archive");
+            throw invalid(origin, where + "field 'source' must be an object with reference, digest, profile,"
+                    + " archive or build");
         }
         String w = where + "source: ";
         unknownFields(s, SOURCE_FIELDS, origin, w);
@@ -210,8 +211,13 @@ public final class CatalogParser {
         String reference = text(s, "reference", origin, w, false);
         String digest = text(s, "digest", origin, w, false);
         String archive = text(s, "archive", origin, w, false);
-        if (profile == null && reference == null && archive == null) {
-            throw invalid(origin, where + "source needs at least one of reference, profile or archive");
+        String build = text(s, "build", origin, w, false);
+        if (profile == null && reference == null && archive == null && build == null) {
+            throw invalid(origin, where + "source needs at least one of reference, profile, archive or build");
+        }
+        if (build != null && !BUILD_PROFILE.matcher(build).matches()) {
+            throw invalid(origin, w + "build profile '" + SourceReferences.shorten(build) + "' is not a profile"
+                    + " name; use a name such as git (see 'davit env build --help')");
         }
         if (reference != null) {
             try {
@@ -235,7 +241,7 @@ public final class CatalogParser {
                         + "' must be a file://, http:// or https:// URL");
             }
         }
-        return new Environment.Source(profile, reference, digest, archive);
+        return new Environment.Source(profile, reference, digest, archive, build);
     }
 
     private static void unknownFields(JsonNode node, Set<String> known, String origin, String where) {

@@ -57,7 +57,52 @@ public final class Installer {
         /** Pulled from the OCI source. */
         OCI,
         /** Extracted from the archive URL. */
-        ARCHIVE
+        ARCHIVE,
+        /** Installed from a copy already in the store (offline, or the registry could not serve it). */
+        STORE,
+        /** Built locally from the environment's build profile (see {@link LocalBuilder}). */
+        BUILD
+    }
+
+    /**
+     * Makes an environment locally when neither an install nor the registry can provide it: {@code davit env build}
+     * of the environment's {@code source.build} profile, stored under {@link #reference}. Implemented above this
+     * module (the builder lives in davit-sandbox); the installer then installs from the stored result like any
+     * other store content.
+     */
+    public interface LocalBuilder {
+        /**
+         * The store reference a build of {@code e} is stored under, e.g. {@code localhost/davit/git:2026.11.1} for
+         * a container or {@code localhost/davit/git-vm:2026.11.1} for a microVM.
+         */
+        String reference(Environment e);
+
+        /** Builds {@code e} from its {@code source.build} profile and stores it under {@link #reference}. */
+        void build(Environment e);
+
+        /**
+         * Why {@code e} cannot be built here (missing tools, another platform), or null when it can. Asked before a
+         * build is tried, so a refusal costs nothing.
+         */
+        default String unavailable(Environment e) {
+            return null;
+        }
+    }
+
+    /**
+     * How installs find their content.
+     *
+     * @param builder builds environments that have a {@code source.build} profile; null: never build
+     * @param offline never touch the network: only installs, profile directories and the store serve
+     * @param notes   hears one line for each decision a user should know about (a fallback and its reason)
+     */
+    public record Options(LocalBuilder builder, boolean offline, java.util.function.Consumer<String> notes) {
+        /** Online, no local builds, notes dropped: what installs did before builds existed. */
+        public static final Options DEFAULTS = new Options(null, false, n -> { });
+
+        public Options {
+            notes = notes == null ? n -> { } : notes;
+        }
     }
 
     /**
@@ -80,17 +125,25 @@ public final class Installer {
     private final DavitClient client;
     private final Function<String, String> references;
     private final InstallValidator validator;
+    private final Options options;
 
     /**
      * @param davitHome  {@code $DAVIT_HOME}; installs live in its {@code environments/} directory
      * @param client     the client whose store OCI sources are pulled into
      * @param references maps a {@code Source.reference} to a full OCI reference (e.g. {@code repo://} mapping)
+     * @param options    local builds, offline mode and notes
      */
-    public Installer(Path davitHome, DavitClient client, Function<String, String> references) {
+    public Installer(Path davitHome, DavitClient client, Function<String, String> references, Options options) {
         this.environments = davitHome.resolve("environments");
         this.client = Objects.requireNonNull(client, "client");
         this.references = Objects.requireNonNull(references, "references");
         this.validator = new InstallValidator(client.store());
+        this.options = Objects.requireNonNull(options, "options");
+    }
+
+    /** An installer with {@link Options#DEFAULTS}. */
+    public Installer(Path davitHome, DavitClient client, Function<String, String> references) {
+        this(davitHome, client, references, Options.DEFAULTS);
     }
 
     /** An installer taking {@code Source.reference} as a full OCI reference. */
@@ -124,8 +177,12 @@ public final class Installer {
 
     /**
      * Makes sure {@code e} is installed. Sources in order: a valid existing install; the profile directory when
-     * all artifacts are present in it; the OCI source (pinned to {@code Source.digest} when set); the archive URL.
-     * An invalid existing install is replaced. Safe to call concurrently from threads and processes.
+     * all artifacts are present in it; the OCI source (pinned to {@code Source.digest} when set); the archive URL;
+     * a copy of the OCI source already in the store; a local build of {@code Source.build} (an earlier one from
+     * the store, else a new one). A pull or archive that fails because the registry is unreachable, the content is
+     * missing or access is denied falls through to the next source with a note; a digest mismatch or corrupt
+     * content never does. Offline, only installs, profile directories and the store serve. An invalid existing
+     * install is replaced. Safe to call concurrently from threads and processes.
      */
     public InstallResult install(Catalog catalog, Environment e) {
         Path dir = installDir(e);
@@ -145,33 +202,111 @@ public final class Installer {
             if (src.profile() != null && profileComplete(e, Path.of(src.profile()))) {
                 return build(catalog, e, dir, Origin.PROFILE, repaired, p -> fromProfile(e, Path.of(src.profile()), p));
             }
+            Reference stored = storedSource(e);
+            if (options.offline()) {
+                if (stored != null) {
+                    return build(catalog, e, dir, Origin.STORE, repaired, p -> fromStore(e, stored, p));
+                }
+                Reference built = storedBuild(e);
+                if (built != null) {
+                    return build(catalog, e, dir, Origin.BUILD, repaired, p -> fromStore(e, built, p));
+                }
+                throw new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' is neither installed nor"
+                        + " in the store, and --offline forbids pulling" + (buildable(e) ? " or building" : "")
+                        + " it; run 'davit env pull " + e.name() + "' once with network access, then use it offline");
+            }
             DavitException failure = null;
             if (src.reference() != null) {
                 try {
                     return build(catalog, e, dir, Origin.OCI, repaired, p -> fromOci(e, p));
                 } catch (DavitException ex) {
-                    if (src.archive() == null) {
-                        throw ex;
-                    }
-                    failure = ex;
+                    failure = fallThrough(ex, failure);
                 }
             }
             if (src.archive() != null) {
                 try {
                     return build(catalog, e, dir, Origin.ARCHIVE, repaired, p -> fromArchive(e, src.archive(), p));
                 } catch (DavitException ex) {
+                    failure = fallThrough(ex, failure);
+                }
+            }
+            if (stored != null) {
+                options.notes().accept("using the copy of " + stored + " in the store");
+                return build(catalog, e, dir, Origin.STORE, repaired, p -> fromStore(e, stored, p));
+            }
+            if (buildable(e)) {
+                String why = options.builder().unavailable(e);
+                if (why != null) {
+                    DavitException ex = new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' cannot"
+                            + " be pulled" + (failure != null ? " (" + failure.getMessage() + ")" : "")
+                            + " and cannot be built here: " + why);
                     if (failure != null) {
-                        failure.addSuppressed(ex);
-                        throw failure;
+                        ex.addSuppressed(failure);
                     }
                     throw ex;
                 }
+                Reference built = storedBuild(e);
+                if (built == null) {
+                    options.builder().build(e);
+                    built = storedBuild(e);
+                    if (built == null) {
+                        throw new DavitException(Kind.INTERNAL, "the build of " + e.name() + " stored nothing"
+                                + " under " + options.builder().reference(e));
+                    }
+                } else {
+                    options.notes().accept("using the earlier local build " + built + " in the store");
+                }
+                Reference from = built;
+                return build(catalog, e, dir, Origin.BUILD, repaired, p -> fromStore(e, from, p));
+            }
+            if (failure != null) {
+                throw failure;
             }
             throw new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' is not installed and no"
                     + " downloadable source is configured" + (src.profile() != null
                     ? " (profile directory " + src.profile() + " does not hold all of " + InstallValidator.artifactsOf(e)
                     + ")" : ""));
         }
+    }
+
+    /**
+     * Whether a failed pull may fall through to the next source: only when the content could not be reached
+     * (network), does not exist (not found) or is refused (auth). Anything else — a digest mismatch, corrupt
+     * content, a store that cannot be written — is rethrown. The first failure is kept, later ones suppressed.
+     */
+    private DavitException fallThrough(DavitException ex, DavitException earlier) {
+        if (ex.kind() != Kind.NETWORK && ex.kind() != Kind.NOT_FOUND && ex.kind() != Kind.AUTH) {
+            if (earlier != null) {
+                ex.addSuppressed(earlier);
+            }
+            throw ex;
+        }
+        options.notes().accept(ex.getMessage());
+        if (earlier != null) {
+            earlier.addSuppressed(ex);
+            return earlier;
+        }
+        return ex;
+    }
+
+    /** Whether a local build can make {@code e}: a builder, a {@code source.build} profile and no pinned digest. */
+    private boolean buildable(Environment e) {
+        return options.builder() != null && e.source().build() != null && e.source().digest() == null;
+    }
+
+    /** The OCI source's reference when the store holds it completely (pinned digest honoured), else null. */
+    private Reference storedSource(Environment e) {
+        return e.source().reference() == null ? null : complete(ociReference(e));
+    }
+
+    /** The reference of an earlier local build when the store holds it completely, else null. */
+    private Reference storedBuild(Environment e) {
+        return buildable(e) ? complete(Reference.parse(options.builder().reference(e))) : null;
+    }
+
+    private Reference complete(Reference ref) {
+        var entry = client.store().entry(ref.toString());
+        return entry.isPresent() && client.store().isComplete(entry.get().descriptor()) ? ref : null;
     }
 
     /** What a source put into a partial directory. */
@@ -329,25 +464,47 @@ public final class Installer {
 
     // ---- OCI ----
 
-    private Filled fromOci(Environment e, Path partial) {
-        String mapped = references.apply(e.source().reference());
-        Reference ref = Reference.parse(mapped);
+    /** {@code Source.reference} mapped to a full reference, pinned to {@code Source.digest} when set. */
+    private Reference ociReference(Environment e) {
+        Reference ref = Reference.parse(references.apply(e.source().reference()));
         if (e.source().digest() != null) {
             ref = new Reference(ref.registry(), ref.repository(), null, Digest.parse(e.source().digest()));
         }
-        PlatformSelector platforms = PlatformSelector.of(Platform.parse(platformOf(e)));
-        PullResult pulled = client.pull(ref, platforms, ProgressListener.NONE);
-        String source = "oci://" + ref.repositoryName() + "@" + pulled.resolvedDigest();
-        if (e.kind() == Environment.Kind.CONTAINER) {
-            client.unpack(ref.toString(), partial.resolve("rootfs"), platforms, UnpackOptions.defaults());
-            return new Filled(source, pulled.resolvedDigest().toString(), Map.of());
-        }
-        Map<String, Digest> known = linkArtifacts(e, pulled, partial, ref);
-        return new Filled(source, pulled.resolvedDigest().toString(), known);
+        return ref;
     }
 
-    private Map<String, Digest> linkArtifacts(Environment e, PullResult pulled, Path partial, Reference ref) {
-        Manifest m = client.store().readManifest(pulled.target());
+    private Filled fromOci(Environment e, Path partial) {
+        Reference ref = ociReference(e);
+        PlatformSelector platforms = PlatformSelector.of(Platform.parse(platformOf(e)));
+        PullResult pulled = client.pull(ref, platforms, ProgressListener.NONE);
+        return fromStore(e, ref, pulled.resolvedDigest(), pulled.target(), partial);
+    }
+
+    /** Installs from a reference the store holds completely, without touching the network. */
+    private Filled fromStore(Environment e, Reference ref, Path partial) {
+        var entry = client.store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+                ref + " is not in the store"));
+        Descriptor target = entry.descriptor();
+        Manifest m = client.store().readManifest(target);
+        if (m instanceof dev.davit.oci.manifest.ImageIndex idx) {
+            target = PlatformSelector.of(Platform.parse(platformOf(e))).select(idx, ref.toString()).get(0);
+        }
+        return fromStore(e, ref, entry.descriptor().digest(), target, partial);
+    }
+
+    private Filled fromStore(Environment e, Reference ref, Digest resolved, Descriptor target, Path partial) {
+        PlatformSelector platforms = PlatformSelector.of(Platform.parse(platformOf(e)));
+        String source = "oci://" + ref.repositoryName() + "@" + resolved;
+        if (e.kind() == Environment.Kind.CONTAINER) {
+            client.unpack(ref.toString(), partial.resolve("rootfs"), platforms, UnpackOptions.defaults());
+            return new Filled(source, resolved.toString(), Map.of());
+        }
+        Map<String, Digest> known = linkArtifacts(e, target, partial, ref);
+        return new Filled(source, resolved.toString(), known);
+    }
+
+    private Map<String, Digest> linkArtifacts(Environment e, Descriptor manifest, Path partial, Reference ref) {
+        Manifest m = client.store().readManifest(manifest);
         if (!(m instanceof ImageManifest im)) {
             throw new DavitException(Kind.NOT_FOUND, ref + " is an index without a manifest for "
                     + platformOf(e) + "; publish the environment for that platform");
@@ -374,6 +531,10 @@ public final class Installer {
                 } catch (IOException ex) {
                     throw new DavitException(Kind.STORE, "cannot remove the damaged blob " + blob + ": "
                             + ex.getMessage() + "; run 'davit fsck --repair'");
+                }
+                if (options.offline()) {
+                    throw new DavitException(Kind.VERIFICATION, "blob " + l.digest() + " of " + ref + " is damaged"
+                            + " and --offline forbids pulling it again; run 'davit env pull " + e.name() + "' online");
                 }
                 client.pull(ref, PlatformSelector.of(Platform.parse(platformOf(e))), ProgressListener.NONE);
                 if (!blobIntact(blob, l)) {

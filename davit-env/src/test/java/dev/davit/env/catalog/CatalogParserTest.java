@@ -151,7 +151,7 @@ class CatalogParserTest {
         failsEnv(e -> e.remove("source"), "missing field 'source'");
         failsEnv(e -> e.put("version", " "), "field 'version' is empty");
         failsEnv(e -> e.set("source", Json.object().put("digest", DIGEST)),
-                "source needs at least one of reference, profile or archive");
+                "source needs at least one of reference, profile, archive or build");
         ObjectNode c = catalog();
         c.remove("version");
         fails(c, "missing field 'version'");
@@ -227,6 +227,24 @@ class CatalogParserTest {
         }
         assertThat(c.find("debian:12-vm").orElseThrow().kind()).isEqualTo(Environment.Kind.MICROVM);
         assertThat(c.find("debian:12-build").orElseThrow().kind()).isEqualTo(Environment.Kind.CONTAINER);
+        // every built-in environment can be built locally when the registry cannot serve it
+        assertThat(c.environments()).allSatisfy(e -> assertThat(e.source().build()).isNotNull());
+        assertThat(c.find("debian:12").orElseThrow().source().build()).isEqualTo("git");
+        assertThat(c.find("debian:12-base").orElseThrow().source().build()).isEqualTo("base");
+        assertThat(c.find("debian:12-build").orElseThrow().source().build()).isEqualTo("build");
+        assertThat(c.find("debian:12-vm").orElseThrow().source().build()).isEqualTo("git");
+    }
+
+    @Test
+    void buildProfileIsASource() {
+        ObjectNode e = env("x:1", "container");
+        e.set("source", Json.object().put("build", "git"));
+        Environment parsed = parse(catalog(e)).find("x:1").orElseThrow();
+        assertThat(parsed.source().build()).isEqualTo("git");
+        assertThat(parsed.source().reference()).isNull();
+        failsEnv(x -> ((ObjectNode) x.get("source")).put("build", "Git Profile"),
+                "build profile 'Git Profile' is not a profile name");
+        failsEnv(x -> ((ObjectNode) x.get("source")).put("build", 3), "build");
     }
 
     @Test

@@ -201,8 +201,8 @@ public final class Transport implements AutoCloseable {
     }
 
     static boolean isRetryable(IOException e) {
-        if (e instanceof SSLException) {
-            return false;
+        if (e instanceof SSLException || e instanceof java.net.UnknownHostException) {
+            return false; // a name that does not resolve stays so for the seconds a retry would wait
         }
         if (e instanceof java.net.SocketTimeoutException || e instanceof ConnectException) {
             return true;

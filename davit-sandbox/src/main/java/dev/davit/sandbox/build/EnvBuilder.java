@@ -217,6 +217,21 @@ public final class EnvBuilder {
                 .build();
     }
 
+    /**
+     * Why {@code profile} cannot be built on this machine (a missing tool, no root), or null when it can: a cheap
+     * probe asked before a long build starts.
+     */
+    public static String unavailable(BuildProfile profile) {
+        if (!profile.debian()) {
+            return which("busybox") == null ? "no static busybox on the PATH; install the busybox-static package"
+                    : null;
+        }
+        if (which("debootstrap") == null) {
+            return "debootstrap is not installed; install the debootstrap package";
+        }
+        return uid() == 0 ? null : "building the " + profile.name() + " profile needs root (debootstrap)";
+    }
+
     // ---- root filesystems ----
 
     private static void debootstrap(Options o, Path rootfs, Path log) throws IOException {
