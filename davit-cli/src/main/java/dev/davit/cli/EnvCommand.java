@@ -71,6 +71,60 @@ final class EnvCommand extends GroupCommand {
             return new EnvLocalBuilder(this::client, home(), main.env(), out);
         }
 
+        /** What {@link NameResolver} needs to know about this machine, asked as it needs it. */
+        NameResolver.Facts facts(Catalog catalog, Output out) {
+            Installer installer = installer(out);
+            boolean offline = flags.offline;
+            return new NameResolver.Facts() {
+                public boolean isCatalogEnvironment(String n) {
+                    return catalog.find(n).isPresent();
+                }
+
+                public boolean isInstalled(String n) {
+                    return catalog.find(n).map(e -> installer.status(e).installed()).orElse(false);
+                }
+
+                public boolean hasDownloadableSource(String n) {
+                    return catalog.find(n).map(e -> e.source().reference() != null || e.source().archive() != null
+                            || e.source().profile() != null).orElse(false);
+                }
+
+                public String buildProfile(String n) {
+                    return catalog.find(n).map(installer::buildProfile).orElse(null);
+                }
+
+                public boolean catalogEnvironmentInStore(String n) {
+                    return catalog.find(n).map(installer::inStore).orElse(false);
+                }
+
+                public boolean offline() {
+                    return offline;
+                }
+
+                public boolean storeHas(String ref) {
+                    return client().store().entry(ref).isPresent();
+                }
+
+                public boolean isRegularFile(String p) {
+                    return Files.isRegularFile(Path.of(p));
+                }
+
+                public boolean isDirectory(String p) {
+                    return Files.isDirectory(Path.of(p));
+                }
+
+                public boolean bundleImported(String p) {
+                    try {
+                        return client().inspectBundle(Path.of(p)).refs().stream()
+                                .allMatch(ref -> ref.reference() != null
+                                        && client().store().entry(ref.reference()).isPresent());
+                    } catch (RuntimeException ex) {
+                        return false;
+                    }
+                }
+            };
+        }
+
         /** Freshness asks once, without retries, so an unreachable registry costs one quick failure. */
         FreshnessChecker freshness() {
             var base = main.clientOptions();
@@ -151,22 +205,35 @@ final class EnvCommand extends GroupCommand {
             doc.set("catalog", catalogJson(r));
             ArrayNode arr = doc.putArray("environments");
             FreshnessChecker fc = check ? freshness() : null;
+            NameResolver.Facts facts = facts(r.catalog(), out);
             for (InstallStatus s : installer().list(r.catalog())) {
                 ObjectNode o = (ObjectNode) s.toJson();
+                NameResolver.Resolution needs = NameResolver.catalogEnvironment(s.environment().name(), facts);
+                o.put("action", needs.action().name().toLowerCase(Locale.ROOT));
+                o.put("action_reason", needs.reason());
                 o.put("description", s.environment().description());
                 o.put("platform", s.environment().platform());
                 o.put("compatible", DavitVersions.accepts(s.environment().davitVersions(), Main.version()));
                 String ref = fc == null ? null : registryReference(s.environment());
                 if (ref != null) {
-                    o.set("freshness", freshnessJson(fc.check(ref, s.sourceDigest())));
+                    Freshness f = fc.check(ref, s.sourceDigest());
+                    o.set("freshness", freshnessJson(f));
+                    String profile = facts.buildProfile(s.environment().name());
+                    if (needs.action() == NameResolver.Action.PULL && f.remoteDigest() == null && f.error() != null
+                            && profile != null && !facts.catalogEnvironmentInStore(s.environment().name())) {
+                        // the registry was asked and cannot serve it: the install will build
+                        o.put("action", "build");
+                        o.put("action_reason", "catalog environment, not installed; the registry cannot serve it ("
+                                + f.error() + "), build it from profile " + profile);
+                    }
                 }
                 arr.add(o);
             }
             out.result(doc, w -> {
-                w.printf("%-20s %-12s %-10s %-14s %s%n", "NAME", "VERSION", "KIND", "STATUS", "DESCRIPTION");
+                w.printf("%-20s %-12s %-10s %-14s %s%n", "NAME", "VERSION", "KIND", "NEEDS", "DESCRIPTION");
                 arr.forEach(o -> w.printf("%-20s %-12s %-10s %-14s %s%n", Text.printable(o.path("name").asText()),
                         Text.printable(o.path("version").asText()), o.path("kind").asText(),
-                        (o.path("installed").asBoolean() ? "installed" : "not installed")
+                        o.path("action").asText()
                                 + ("update_available".equals(o.at("/freshness/status").asText()) ? "*" : ""),
                         Text.printable(o.path("description").asText(""))));
             });
@@ -284,52 +351,14 @@ final class EnvCommand extends GroupCommand {
     /** {@code davit env resolve NAME}: what a name is and what it needs, without side effects. */
     @Command(name = "resolve", mixinStandardHelpOptions = true,
             description = "Classify a name (catalog environment, registry image, bundle, directory to build) and the"
-                    + " action it needs (none, pull, build, missing). Changes nothing.")
+                    + " action it needs (installed, pull, build, missing). Changes nothing.")
     static final class ResolveCmd extends Sub {
         @Parameters(paramLabel = "NAME", description = "What would be run.")
         String name;
 
         @Override
         protected int run(Output out) {
-            Catalog catalog = catalog(out).catalog();
-            Installer installer = installer();
-            NameResolver.Facts facts = new NameResolver.Facts() {
-                public boolean isCatalogEnvironment(String n) {
-                    return catalog.find(n).isPresent();
-                }
-
-                public boolean isInstalled(String n) {
-                    return catalog.find(n).map(e -> installer.status(e).installed()).orElse(false);
-                }
-
-                public boolean hasDownloadableSource(String n) {
-                    return catalog.find(n).map(e -> e.source().reference() != null || e.source().archive() != null
-                            || e.source().profile() != null).orElse(false);
-                }
-
-                public boolean storeHas(String ref) {
-                    return client().store().entry(ref).isPresent();
-                }
-
-                public boolean isRegularFile(String p) {
-                    return Files.isRegularFile(Path.of(p));
-                }
-
-                public boolean isDirectory(String p) {
-                    return Files.isDirectory(Path.of(p));
-                }
-
-                public boolean bundleImported(String p) {
-                    try {
-                        return client().inspectBundle(Path.of(p)).refs().stream()
-                                .allMatch(ref -> ref.reference() != null
-                                        && client().store().entry(ref.reference()).isPresent());
-                    } catch (RuntimeException ex) {
-                        return false;
-                    }
-                }
-            };
-            NameResolver.Resolution res = NameResolver.resolve(name, facts);
+            NameResolver.Resolution res = NameResolver.resolve(name, facts(catalog(out).catalog(), out));
             ObjectNode doc = Json.object();
             doc.put("name", res.name());
             doc.put("kind", res.kind().name().toLowerCase(Locale.ROOT));

@@ -76,6 +76,7 @@ class EnvCommandsTest {
         assertThat(list.rc()).as(list.toString()).isZero();
         assertThat(list.json().at("/catalog/origin").asText()).isEqualTo("file");
         assertThat(list.json().get("environments")).extracting(n -> n.get("installed").asBoolean()).containsOnly(false);
+        assertThat(list.json().get("environments")).extracting(n -> n.get("action").asText()).containsOnly("pull");
 
         Cli.Result pull = cli().run("--json", "env", "pull", "debian:12", "--catalog", cat.toString());
         assertThat(pull.rc()).as(pull.toString()).isZero();
@@ -100,7 +101,10 @@ class EnvCommandsTest {
 
         JsonNode resolve = cli().run("--json", "env", "resolve", "debian:12", "--catalog", cat.toString()).json();
         assertThat(resolve.get("kind").asText()).isEqualTo("catalog_environment");
-        assertThat(resolve.get("action").asText()).isEqualTo("none");
+        assertThat(resolve.get("action").asText()).isEqualTo("installed");
+        assertThat(cli().run("--json", "env", "list", "--catalog", cat.toString()).json().get("environments"))
+                .filteredOn(n -> n.get("name").asText().equals("debian:12"))
+                .singleElement().satisfies(n -> assertThat(n.get("action").asText()).isEqualTo("installed"));
         JsonNode img = cli().run("--json", "env", "resolve", "alpine:3.20", "--catalog", cat.toString()).json();
         assertThat(img.get("kind").asText()).isEqualTo("registry_image");
         assertThat(img.get("action").asText()).isEqualTo("pull");

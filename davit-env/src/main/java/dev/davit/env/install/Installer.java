@@ -289,6 +289,16 @@ public final class Installer {
         return ex;
     }
 
+    /** Whether the store holds what installs {@code e} without the network: its OCI source or an earlier build. */
+    public boolean inStore(Environment e) {
+        return storedSource(e) != null || storedBuild(e) != null;
+    }
+
+    /** The profile a local build would make {@code e} from here, or null when none can. */
+    public String buildProfile(Environment e) {
+        return buildable(e) && options.builder().unavailable(e) == null ? e.source().build() : null;
+    }
+
     /** Whether a local build can make {@code e}: a builder, a {@code source.build} profile and no pinned digest. */
     private boolean buildable(Environment e) {
         return options.builder() != null && e.source().build() != null && e.source().digest() == null;

@@ -11,13 +11,14 @@ import dev.davit.oci.reference.Reference;
  * <p>Precedence, first match wins:
  * <ol>
  *   <li><b>local bundle</b> — the name is an existing file ending in {@code .tar}, {@code .tar.gz}, {@code .tgz},
- *       {@code .tar.zst} or {@code .tzst}; action {@code none} if its references are in the store, else
+ *       {@code .tar.zst} or {@code .tzst}; action {@code installed} if its references are in the store, else
  *       {@code pull} (an import). A path-like name ({@code ./x.tar}, {@code /x.tar}) to a missing file is
  *       {@code missing}.</li>
  *   <li><b>locally built image</b> — the name is an existing directory: action {@code build}.</li>
- *   <li><b>catalog environment</b> — the catalog names it: action {@code none} when a valid install exists,
- *       {@code pull} when it has a downloadable source, else {@code missing}.</li>
- *   <li><b>registry image</b> — it parses as an image reference: action {@code none} when the store holds it,
+ *   <li><b>catalog environment</b> — the catalog names it: action {@code installed} when a valid install exists,
+ *       {@code pull} when the store holds it (an install without the network) or it has a downloadable source
+ *       (and is not offline), {@code build} when only a build profile can make it, else {@code missing}.</li>
+ *   <li><b>registry image</b> — it parses as an image reference: action {@code installed} when the store holds it,
  *       else {@code pull}.</li>
  *   <li>otherwise {@code missing} (kind {@code unknown}).</li>
  * </ol>
@@ -32,7 +33,7 @@ public final class NameResolver {
     public enum Kind { CATALOG_ENVIRONMENT, REGISTRY_IMAGE, LOCAL_BUNDLE, LOCAL_IMAGE, UNKNOWN }
 
     /** What must happen before it can run. */
-    public enum Action { NONE, PULL, BUILD, MISSING }
+    public enum Action { INSTALLED, PULL, BUILD, MISSING }
 
     /** The facts the resolver needs, gathered by the caller. */
     public interface Facts {
@@ -51,6 +52,21 @@ public final class NameResolver {
 
         /** Whether every reference in the bundle at {@code path} is already in the store. */
         boolean bundleImported(String path);
+
+        /** The build profile that can make the catalog environment {@code name} here, or null. */
+        default String buildProfile(String name) {
+            return null;
+        }
+
+        /** Whether the store holds what installs the catalog environment {@code name} (no network needed). */
+        default boolean catalogEnvironmentInStore(String name) {
+            return false;
+        }
+
+        /** Whether the network is off limits (--offline): no pulls, no builds. */
+        default boolean offline() {
+            return false;
+        }
     }
 
     /**
@@ -73,7 +89,7 @@ public final class NameResolver {
         if (isBundleName(name)) {
             if (facts.isRegularFile(name)) {
                 return facts.bundleImported(name)
-                        ? new Resolution(name, Kind.LOCAL_BUNDLE, Action.NONE, name, "bundle file, already imported")
+                        ? new Resolution(name, Kind.LOCAL_BUNDLE, Action.INSTALLED, name, "bundle file, already imported")
                         : new Resolution(name, Kind.LOCAL_BUNDLE, Action.PULL, name, "bundle file, needs an import");
             }
             if (isPathLike(name)) {
@@ -84,14 +100,7 @@ public final class NameResolver {
             return new Resolution(name, Kind.LOCAL_IMAGE, Action.BUILD, name, "directory, to be built into an image");
         }
         if (facts.isCatalogEnvironment(name)) {
-            if (facts.isInstalled(name)) {
-                return new Resolution(name, Kind.CATALOG_ENVIRONMENT, Action.NONE, name, "catalog environment, installed");
-            }
-            return facts.hasDownloadableSource(name)
-                    ? new Resolution(name, Kind.CATALOG_ENVIRONMENT, Action.PULL, name,
-                    "catalog environment, not installed")
-                    : new Resolution(name, Kind.CATALOG_ENVIRONMENT, Action.MISSING, name,
-                    "catalog environment without a downloadable source");
+            return catalogEnvironment(name, facts);
         }
         Reference ref;
         try {
@@ -102,8 +111,38 @@ public final class NameResolver {
         }
         String normalized = ref.toString();
         return facts.storeHas(normalized)
-                ? new Resolution(name, Kind.REGISTRY_IMAGE, Action.NONE, normalized, "image in the store")
+                ? new Resolution(name, Kind.REGISTRY_IMAGE, Action.INSTALLED, normalized, "image in the store")
                 : new Resolution(name, Kind.REGISTRY_IMAGE, Action.PULL, normalized, "image reference, not pulled");
+    }
+
+    /**
+     * What the catalog environment {@code name} needs, in the order {@code Installer.install} tries its sources
+     * (what {@code env list} shows for each environment).
+     */
+    public static Resolution catalogEnvironment(String name, Facts facts) {
+        Action action;
+        String reason;
+        String profile = facts.buildProfile(name);
+        if (facts.isInstalled(name)) {
+            action = Action.INSTALLED;
+            reason = "installed";
+        } else if (facts.catalogEnvironmentInStore(name)) {
+            action = Action.PULL;
+            reason = "not installed; in the store, installs without the network";
+        } else if (facts.offline()) {
+            action = Action.MISSING;
+            reason = "neither installed nor in the store, and --offline forbids pulling or building it";
+        } else if (facts.hasDownloadableSource(name)) {
+            action = Action.PULL;
+            reason = "not installed; pull it" + (profile != null ? ", else build it from profile " + profile : "");
+        } else if (profile != null) {
+            action = Action.BUILD;
+            reason = "not installed; build it from profile " + profile;
+        } else {
+            action = Action.MISSING;
+            reason = "not installed, without a downloadable source or a build profile";
+        }
+        return new Resolution(name, Kind.CATALOG_ENVIRONMENT, action, name, "catalog environment, " + reason);
     }
 
     static boolean isBundleName(String name) {
