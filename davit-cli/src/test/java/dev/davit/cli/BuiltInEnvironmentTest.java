@@ -1,0 +1,105 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.store.Fs;
+import dev.davit.oci.testkit.Tools;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a new user types first, on a machine where the built-in catalog's registry cannot be reached (its base points
+ * at a name that never resolves): {@code davit run debian:12 -- git --version} builds the environment from Debian's
+ * mirror once, and the second run finds the install. Needs root for debootstrap, as CI runs.
+ */
+class BuiltInEnvironmentTest {
+    /** A registry base under the reserved {@code .invalid} top-level domain: it never resolves. */
+    static final String NO_REGISTRY = "registry.invalid/davit/environments";
+
+    @TempDir
+    Path home;
+
+    Cli cli() {
+        return new Cli(home).env("DAVIT_REPO_REGISTRY_BASE", NO_REGISTRY).env("SOURCE_DATE_EPOCH", "1767225600");
+    }
+
+    static Path vmCache() {
+        String cache = System.getProperty("davit.test.cache");
+        return (cache != null ? Path.of(cache) : Path.of(System.getProperty("user.home"), ".cache", "davit-test"))
+                .resolve("vm");
+    }
+
+    @Test
+    void debian12IsBuiltOnFirstUseAndFoundOnTheSecond() throws IOException {
+        Tools.assumeAvailable("debootstrap", "bwrap");
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0, "debootstrap needs root");
+        Cli cli = cli();
+        Cli.Result first = cli.run("run", "debian:12", "--", "git", "--version");
+        assertThat(first.rc()).as(first.toString()).isZero();
+        assertThat(first.stdout()).startsWith("git version 2.");
+        assertThat(first.stderr())
+                .contains("note: cannot reach registry registry.invalid")
+                .contains("==> building debian:12 2026.11.1 from profile git")
+                .contains("    took ")
+                .contains("==> built debian:12 in ");
+
+        // the second run finds the install: no note, no build, one JSON document
+        Cli.Result second = cli.run("--json", "run", "debian:12", "--", "sh", "-c",
+                "echo $PATH; ls --version | head -1; curl --version | head -1; cat /etc/davit/environment.json");
+        assertThat(second.rc()).as(second.toString()).isZero();
+        JsonNode doc = second.json();
+        assertThat(doc.get("environment").asText()).isEqualTo("debian:12");
+        assertThat(doc.get("stdout").asText()).startsWith("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n")
+                .contains("ls (GNU coreutils)", "\"profile\":\"git\"");
+        assertThat(second.stderr()).doesNotContain("building").doesNotContain("note:");
+        JsonNode pulled = cli.run("--json", "env", "pull", "debian:12").json();
+        assertThat(pulled.get("origin").asText()).isEqualTo("existing");
+        JsonNode list = cli.run("--json", "env", "list").json();
+        assertThat(list.get("environments")).filteredOn(n -> n.get("name").asText().equals("debian:12"))
+                .singleElement().satisfies(n -> assertThat(n.get("action").asText()).isEqualTo("installed"));
+
+        // offline: an environment neither installed nor in the store fails with the fix; one in the store installs
+        Cli.Result offline = cli.run("run", "--offline", "debian:12-base", "--", "true");
+        assertThat(offline.rc()).as(offline.toString()).isEqualTo(3);
+        assertThat(offline.stderr()).contains("environment 'debian:12-base' is neither installed nor in the store,"
+                + " and --offline forbids pulling or building it; run 'davit env pull debian:12-base' once with"
+                + " network access");
+        Fs.deleteTree(Path.of(pulled.get("path").asText()));
+        Cli.Result fromStore = cli.run("--json", "env", "pull", "--offline", "debian:12");
+        assertThat(fromStore.rc()).as(fromStore.toString()).isZero();
+        assertThat(fromStore.json().get("origin").asText()).isEqualTo("build");
+        assertThat(fromStore.json().get("source_digest").asText())
+                .isEqualTo(pulled.get("source_digest").asText());
+    }
+
+    @Test
+    void aCatalogMicroVmWithABuildProfileIsBuiltAndBootedWithJsonAsOneDocument() throws IOException {
+        Tools.assumeAvailable("qemu-system-x86_64", "qemu-img", "mkfs.ext4", "apt-get", "dpkg-deb", "busybox", "xz");
+        Path catalog = home.resolve("catalog.json");
+        Files.writeString(catalog, """
+                {"schemaVersion":1,"version":"t","environments":[
+                 {"name":"tiny:vm","version":"3","kind":"microvm","description":"busybox microVM",
+                  "platform":"linux/amd64","source":{"reference":"repo://tiny-vm:3","build":"busybox"},
+                  "artifacts":["vmlinux","initrd","rootfs.ext4"]}]}
+                """);
+        Cli cli = cli().env("DAVIT_VM_CACHE", vmCache().toString());
+        JsonNode resolve = cli.run("--json", "env", "resolve", "tiny:vm", "--catalog", catalog.toString()).json();
+        assertThat(resolve.get("action").asText()).isEqualTo("pull");
+        assertThat(resolve.get("reason").asText()).endsWith("pull it, else build it from profile busybox");
+
+        Cli.Result r = cli.run("--json", "run", "tiny:vm", "--catalog", catalog.toString(), "--memory", "256",
+                "--", "sh", "-c", "cat /etc/davit/environment.json");
+        assertThat(r.rc()).as(r.toString()).isZero();
+        assertThat(r.json().get("backend").asText()).isEqualTo("vm");
+        assertThat(r.json().get("stdout").asText()).contains("\"profile\":\"busybox\"", "\"version\":\"3\"");
+        JsonNode pulled = cli.run("--json", "env", "pull", "tiny:vm", "--catalog", catalog.toString()).json();
+        assertThat(pulled.get("origin").asText()).isEqualTo("existing");
+        assertThat(cli.run("--json", "images").json().toString()).contains("localhost/davit/busybox-vm:3",
+                "localhost/davit/busybox:3");
+    }
+}
