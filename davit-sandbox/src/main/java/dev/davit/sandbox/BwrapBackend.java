@@ -30,10 +30,11 @@ import java.util.concurrent.TimeUnit;
  *       [--unshare-user --uid U --gid G] --clearenv --setenv K V ... --chdir WORKDIR -- ARGV
  * </pre>
  *
- * The mounts on /proc, /dev, /tmp, /run and /var/tmp are made only where that directory exists in the root
- * filesystem. The root filesystem is shared by all sandboxes and never written: writes go to the sandbox's upper
- * layer in its state directory, deleted with it. Where the overlay cannot be mounted (bubblewrap 0.8 has no overlay
- * of its own), the root is bound read-only ({@code --ro-bind ROOTFS /}) and the tmpfs directories are the only
+ * /proc, /dev, /tmp, /run and /var/tmp are mounted also where the root filesystem lacks them: {@link MountPoints}
+ * makes the mount points in the sandbox's own layer. The root filesystem is shared by all sandboxes and never
+ * written: writes go to the sandbox's upper layer in its state directory, deleted with it. Where the overlay cannot
+ * be mounted (bubblewrap 0.8 has no overlay of its own), the root is bound read-only ({@code --ro-bind ROOTFS /}, or
+ * a skeleton of mount points with the rootfs's entries bound read-only) and the tmpfs directories are the only
  * writable places.
  */
 final class BwrapBackend implements Backend {

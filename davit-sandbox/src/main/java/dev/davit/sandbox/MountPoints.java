@@ -165,13 +165,19 @@ final class MountPoints {
         return binds;
     }
 
-    /** Gives {@code to} the mode of {@code from} and, as root, its owner. */
+    /**
+     * Gives {@code to} the mode of {@code from} and, as root, its owner; without root the owner may always write
+     * it, so that davit can delete the sandbox's state (a read-only rootfs directory, say 0555, would stop that).
+     */
     private static void copyOwnerAndMode(Path from, Path to) throws IOException {
         Map<String, Object> a = Files.readAttributes(from, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) a.get("mode") & 07777;
         if (Overlay.ROOT) {
             Files.setAttribute(to, "unix:gid", a.get("gid"));
             Files.setAttribute(to, "unix:uid", a.get("uid"));
+        } else {
+            mode |= 0700;
         }
-        Files.setAttribute(to, "unix:mode", (Integer) a.get("mode") & 07777);
+        Files.setAttribute(to, "unix:mode", mode);
     }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -106,6 +107,8 @@ class MountPointsTest {
         Files.createDirectories(rootfs.resolve("var/lib"));
         Files.writeString(rootfs.resolve("var/lib/kept"), "kept\n");
         Files.createSymbolicLink(rootfs.resolve("lib"), Path.of("bin"));
+        // a directory nobody may write: the sandbox's copy of it must still be deleted with the sandbox
+        Files.setPosixFilePermissions(rootfs.resolve("var"), PosixFilePermissions.fromString("r-xr-xr-x"));
         String before = BusyboxRootfs.digest(rootfs);
 
         ExecResult r = run(rt, rootfs, "sh", "-c", CHECK);
