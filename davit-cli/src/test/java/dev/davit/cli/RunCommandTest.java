@@ -164,6 +164,44 @@ class RunCommandTest {
     }
 
     @Test
+    void anImageBuiltFromAPlainDirectoryRunsOnEveryRuntime() throws IOException {
+        Tools.assumeAvailable("crun", "runc");
+        // no /proc, /dev, /sys, /tmp or /etc: only busybox, as a FROM scratch image
+        Path src = home.resolve("scratch-src");
+        Files.createDirectories(src.resolve("bin"));
+        Files.copy(Tools.which("busybox").orElseThrow(), src.resolve("bin/busybox"));
+        for (String a : List.of("sh", "cat", "head", "ls", "sleep")) {
+            Files.createSymbolicLink(src.resolve("bin").resolve(a), Path.of("busybox"));
+        }
+        String scratch = registry.hostPort() + "/sandbox/scratch:1";
+        Cli builder = new Cli(home.resolve("builder"));
+        Cli.Result b = builder.run("build", src.toString(), scratch);
+        assertThat(b.rc()).as(b.toString()).isZero();
+        assertThat(builder.run("push", scratch).rc()).isZero();
+
+        Cli cli = new Cli(home.resolve("runner"));
+        String check = "head -1 /proc/self/status; test -c /dev/null && echo x > /tmp/x && cat /tmp/x";
+        for (String rt : List.of("bwrap", "crun", "runc")) {
+            Cli.Result r = cli.run("--json", "run", "--runtime", rt, scratch, "--", "sh", "-c", check);
+            assertThat(r.rc()).as(rt + ": " + r).isZero();
+            assertThat(r.json().get("stdout").asText()).as(rt).isEqualTo("Name:\thead\nx\n");
+        }
+        Cli.Result c = cli.run("--json", "sandbox", "create", scratch);
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        try {
+            Cli.Result e = cli.run("--json", "sandbox", "exec", id, "--", "sh", "-c", check);
+            assertThat(e.json().get("stdout").asText()).as(e.toString()).isEqualTo("Name:\thead\nx\n");
+        } finally {
+            assertThat(cli.run("sandbox", "rm", id).rc()).isZero();
+        }
+        // the shared root filesystem still has none of them
+        List<String> rootfs = dirs(home.resolve("runner/rootfs"));
+        assertThat(rootfs).hasSize(1);
+        assertThat(dirs(home.resolve("runner/rootfs").resolve(rootfs.get(0)))).containsExactly("bin");
+    }
+
+    @Test
     void envBuildBusyboxStoresPushesAndRuns() {
         Cli cli = new Cli(home).env("SOURCE_DATE_EPOCH", "1767225600");
         String target = registry.hostPort() + "/envs/busybox:7";

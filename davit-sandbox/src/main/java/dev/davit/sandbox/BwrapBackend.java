@@ -30,10 +30,11 @@ import java.util.concurrent.TimeUnit;
  *       [--unshare-user --uid U --gid G] --clearenv --setenv K V ... --chdir WORKDIR -- ARGV
  * </pre>
  *
- * The mounts on /proc, /dev, /tmp, /run and /var/tmp are made only where that directory exists in the root
- * filesystem. The root filesystem is shared by all sandboxes and never written: writes go to the sandbox's upper
- * layer in its state directory, deleted with it. Where the overlay cannot be mounted (bubblewrap 0.8 has no overlay
- * of its own), the root is bound read-only ({@code --ro-bind ROOTFS /}) and the tmpfs directories are the only
+ * /proc, /dev, /tmp, /run and /var/tmp are mounted also where the root filesystem lacks them: {@link MountPoints}
+ * makes the mount points in the sandbox's own layer. The root filesystem is shared by all sandboxes and never
+ * written: writes go to the sandbox's upper layer in its state directory, deleted with it. Where the overlay cannot
+ * be mounted (bubblewrap 0.8 has no overlay of its own), the root is bound read-only ({@code --ro-bind ROOTFS /}, or
+ * a skeleton of mount points with the rootfs's entries bound read-only) and the tmpfs directories are the only
  * writable places.
  */
 final class BwrapBackend implements Backend {
@@ -42,10 +43,6 @@ final class BwrapBackend implements Backend {
 
     /** Set when an overlay mount failed on this host: later runs of this instance use the read-only root. */
     private volatile boolean overlayBroken;
-
-    /** Mount points made only when the directory exists in the root filesystem, in mount order. */
-    private static final List<String> PROC = List.of("proc");
-    private static final List<String> TMPFS = List.of("tmp", "run", "var/tmp");
 
     private final SandboxOptions options;
 
@@ -81,11 +78,14 @@ final class BwrapBackend implements Backend {
             // on a mount failure: the read-only root, and no more overlays in this process (e.g. the rootfs is on
             // a filesystem overlayfs refuses)
             Raw raw = Overlay.runWithFallback(!overlayBroken && unshare != null && Overlay.usable(rootfs, dirs), dirs,
-                    stdin, () -> overlayBroken = true, merged -> merged == null
-                            ? execute(arguments(bwrap, rootfs, null, id, spec, argv), java.util.Map.of(), state, spec,
-                                    id, stdin, stdoutTee, stderrTee)
-                            : execute(Overlay.wrap(unshare, rootfs, dirs, arguments(bwrap, rootfs, merged, id, spec,
-                                    argv)), Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee));
+                    stdin, () -> overlayBroken = true, merged -> {
+                        List<String> bw = arguments(bwrap, rootfs, MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs,
+                                merged), id, spec, argv);
+                        return merged == null
+                                ? execute(bw, Map.of(), state, spec, id, stdin, stdoutTee, stderrTee)
+                                : execute(Overlay.wrap(unshare, rootfs, dirs, bw), Overlay.environment(), state, spec,
+                                        id, stdin, stdoutTee, stderrTee);
+                    });
             int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE : interpret(raw.rc(), raw.stderr(), spec);
             deleteTree(state);
             long t4 = System.nanoTime();
@@ -154,11 +154,9 @@ final class BwrapBackend implements Backend {
         return new Raw(rc, out.bytes(), err.bytes(), timedOut, t1, t2, t3, out.truncated() || err.truncated());
     }
 
-    /**
-     * The bwrap command line: the root is {@code merged} (the sandbox's writable overlay) when given, else the
-     * read-only {@code rootfs}.
-     */
-    List<String> arguments(Path bwrap, Path rootfs, Path merged, String id, RunSpec spec, List<String> argv) {
+    /** The bwrap command line over {@code root} (see {@link MountPoints#prepare}). */
+    List<String> arguments(Path bwrap, Path rootfs, MountPoints.Root root, String id, RunSpec spec,
+                           List<String> argv) {
         List<String> a = new ArrayList<>();
         a.add(bwrap.toString());
         a.add("--unshare-all");
@@ -166,24 +164,7 @@ final class BwrapBackend implements Backend {
             a.add("--share-net");
         }
         a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
-        if (merged != null) {
-            a.addAll(List.of("--bind", merged.toString(), "/"));
-        } else {
-            a.addAll(List.of("--ro-bind", rootfs.toString(), "/"));
-        }
-        for (String d : PROC) {
-            if (isDir(rootfs, d)) {
-                a.addAll(List.of("--proc", "/" + d));
-            }
-        }
-        if (isDir(rootfs, "dev")) {
-            a.addAll(List.of("--dev", "/dev"));
-        }
-        for (String d : TMPFS) {
-            if (isDir(rootfs, d)) {
-                a.addAll(List.of("--tmpfs", "/" + d));
-            }
-        }
+        rootAndMounts(a, rootfs, root, null);
         int[] ids = Users.resolve(rootfs, spec.image().user());
         if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
             a.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
@@ -220,8 +201,28 @@ final class BwrapBackend implements Backend {
         throw new DavitException(Kind.INTERNAL, "the sandbox could not be set up: " + s.strip());
     }
 
-    private static boolean isDir(Path rootfs, String rel) {
-        return Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
+    /**
+     * Adds bwrap's root and mounts to {@code a}: {@code root} on / (with the skeleton's read-only binds), then
+     * /proc, /dev and tmpfs on /tmp, /run and /var/tmp, each where {@link MountPoints#mounted}; {@code tmp}, when
+     * given, is bound on /tmp instead of a tmpfs (a long-lived sandbox's).
+     */
+    static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Path tmp) {
+        a.addAll(List.of(root.readOnly() ? "--ro-bind" : "--bind", root.path().toString(), "/"));
+        for (String b : root.binds()) {
+            a.addAll(List.of("--ro-bind", rootfs.resolve(b).toString(), "/" + b));
+        }
+        for (String t : MountPoints.BWRAP) {
+            if (!MountPoints.mounted(rootfs, t)) {
+                continue;
+            }
+            switch (t) {
+                case "proc" -> a.addAll(List.of("--proc", "/proc"));
+                case "dev" -> a.addAll(List.of("--dev", "/dev"));
+                case "tmp" -> a.addAll(tmp != null ? List.of("--bind", tmp.toString(), "/tmp")
+                        : List.of("--tmpfs", "/tmp"));
+                default -> a.addAll(List.of("--tmpfs", "/" + t));
+            }
+        }
     }
 
     /** Kills bwrap and everything under it (the sandbox's processes are its descendants in the host's view). */

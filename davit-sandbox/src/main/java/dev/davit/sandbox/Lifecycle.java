@@ -8,7 +8,6 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -111,7 +110,8 @@ final class Lifecycle {
             started = Overlay.runWithFallback(unshare != null && Overlay.usable(rootfs, dirs), dirs, null, () -> { },
                     merged -> {
                         List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
-                        List<String> bw = bwrapArguments(bwrap, s, rootfs, merged, dir, sleep);
+                        List<String> bw = bwrapArguments(bwrap, s, rootfs, MountPoints.prepare(rootfs,
+                                MountPoints.BWRAP, dirs, merged), dir, sleep);
                         if (merged == null) {
                             cmd.addAll(bw);
                             return launch(id, cmd, Map.of(), dir, log, sleep, true);
@@ -135,8 +135,8 @@ final class Lifecycle {
         return running;
     }
 
-    /** bwrap's arguments for a sandbox's keeper: the root is {@code merged} (its overlay) or read-only rootfs. */
-    private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, Path merged, Path dir,
+    /** bwrap's arguments for a sandbox's keeper over {@code root} (see {@link MountPoints#prepare}). */
+    private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, MountPoints.Root root, Path dir,
                                                String sleep) {
         List<String> cmd = new ArrayList<>(List.of(bwrap.toString(), "--unshare-all"));
         if (s.spec().network()) {
@@ -150,25 +150,7 @@ final class Lifecycle {
             cmd.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid",
                     Integer.toString(ids[1])));
         }
-        if (merged != null) {
-            cmd.addAll(List.of("--bind", merged.toString(), "/"));
-        } else {
-            cmd.addAll(List.of("--ro-bind", rootfs.toString(), "/"));
-        }
-        if (isDir(rootfs, "proc")) {
-            cmd.addAll(List.of("--proc", "/proc"));
-        }
-        if (isDir(rootfs, "dev")) {
-            cmd.addAll(List.of("--dev", "/dev"));
-        }
-        if (isDir(rootfs, "tmp")) {
-            cmd.addAll(List.of("--bind", dir.resolve("tmp").toString(), "/tmp"));
-        }
-        for (String d : List.of("run", "var/tmp")) {
-            if (isDir(rootfs, d)) {
-                cmd.addAll(List.of("--tmpfs", "/" + d));
-            }
-        }
+        BwrapBackend.rootAndMounts(cmd, rootfs, root, dir.resolve("tmp"));
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
                 "2147483647"));
         return cmd;
@@ -511,10 +493,6 @@ final class Lifecycle {
         }
         throw new DavitException(Kind.USAGE, "the root filesystem " + rootfs + " has no sleep command (in /bin,"
                 + " /usr/bin, /sbin or /usr/sbin); a long-lived sandbox needs one for its keeper process");
-    }
-
-    private static boolean isDir(Path rootfs, String rel) {
-        return Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
     }
 
     /** Whether {@code pid} is a live (not zombie) process started at {@code start}. */

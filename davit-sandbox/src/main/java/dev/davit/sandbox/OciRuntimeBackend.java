@@ -63,14 +63,8 @@ final class OciRuntimeBackend implements Backend {
             "/sys/firmware");
     static final List<String> READONLY = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
             "/proc/sysrq-trigger");
-    /** tmpfs mounts made only where the directory exists in the root filesystem, with their modes. */
-    private static final Map<String, String> TMPFS = new java.util.LinkedHashMap<>();
-
-    static {
-        TMPFS.put("tmp", "1777");
-        TMPFS.put("run", "755");
-        TMPFS.put("var/tmp", "1777");
-    }
+    /** The modes of the tmpfs mounts (on those of {@link MountPoints#OCI} that are not proc, dev or sys). */
+    private static final Map<String, String> TMPFS = Map.of("tmp", "1777", "run", "755", "var/tmp", "1777");
 
     /** Hides the v2 hierarchy of a hybrid cgroup host from crun (in the private mount namespace it runs in). */
     private static final String HIDE_CGROUP2 = "mount -t tmpfs -o ro,nosuid,nodev,noexec,mode=0555,size=4k"
@@ -153,7 +147,8 @@ final class OciRuntimeBackend implements Backend {
             BwrapBackend.Raw raw = Overlay.runWithFallback(overlayAllowed && !overlayBroken && unshare != null
                     && Overlay.usable(rootfs, dirs), dirs, stdin, () -> overlayBroken = true, merged -> {
                         Files.deleteIfExists(log); // a failed overlay attempt's
-                        writeConfig(state, config(rootfs, merged, id, spec, argv, user));
+                        writeConfig(state, config(rootfs, MountPoints.prepare(rootfs, MountPoints.OCI, dirs, merged),
+                                id, spec, argv, user));
                         List<String> run = runArgs(bin, state, id);
                         return merged == null
                                 ? BwrapBackend.execute(wrapped(unshare, run, hideCgroup2), Map.of(), state, spec, id,
@@ -299,8 +294,8 @@ final class OciRuntimeBackend implements Backend {
     /**
      * The working directory must exist in the root filesystem (as a directory, symbolic links followed inside
      * it): the runtimes would create a missing one, on the read-only root in the shared root filesystem itself.
-     * Under the mounts the sandbox gets (/proc, /dev, /sys) the runtime decides; under the tmpfs mounts only their
-     * mount point exists.
+     * Under the mounts the sandbox gets (/proc, /dev, /sys, whether or not the rootfs has them) the runtime
+     * decides; under the tmpfs mounts only their mount point exists.
      */
     static void checkWorkdir(Path rootfs, String workdir) {
         List<String> parts = new ArrayList<>();
@@ -317,11 +312,15 @@ final class OciRuntimeBackend implements Backend {
             }
         }
         String rel = String.join("/", parts);
-        if (!parts.isEmpty() && List.of("proc", "dev", "sys").contains(parts.get(0)) && isDir(rootfs, parts.get(0))) {
+        if (!parts.isEmpty() && List.of("proc", "dev", "sys").contains(parts.get(0))
+                && MountPoints.mounted(rootfs, parts.get(0))) {
             return;
         }
         for (String t : TMPFS.keySet()) {
-            if (rel.startsWith(t + "/") && isDir(rootfs, t)) {
+            if ((rel.equals(t) || rel.startsWith(t + "/")) && MountPoints.mounted(rootfs, t)) {
+                if (rel.equals(t)) {
+                    return; // the mount point itself, made where it is missing
+                }
                 throw new DavitException(Kind.USAGE, "the working directory " + workdir + " does not exist in the"
                         + " sandbox (/" + t + " is an empty tmpfs there)");
             }
@@ -395,10 +394,10 @@ final class OciRuntimeBackend implements Backend {
     }
 
     /**
-     * The bundle's config.json (runtime-spec 1.0.2): the root is {@code merged} (the sandbox's writable overlay)
-     * when given, else the read-only {@code rootfs}.
+     * The bundle's config.json (runtime-spec 1.0.2) over {@code root} (see {@link MountPoints#prepare}): the
+     * sandbox's writable overlay, or the read-only rootfs or skeleton with read-only binds of the rootfs.
      */
-    ObjectNode config(Path rootfs, Path merged, String id, RunSpec spec, List<String> argv, int[] user) {
+    ObjectNode config(Path rootfs, MountPoints.Root root, String id, RunSpec spec, List<String> argv, int[] user) {
         boolean rootless = !Overlay.ROOT;
         boolean nonRootUser = user[0] != 0 || user[1] != 0;
         ObjectNode c = Json.object();
@@ -425,18 +424,21 @@ final class OciRuntimeBackend implements Backend {
         nofile.put("soft", NOFILE);
         process.put("noNewPrivileges", true);
 
-        ObjectNode root = c.putObject("root");
-        root.put("path", (merged != null ? merged : rootfs).toString());
-        root.put("readonly", merged == null);
+        ObjectNode r = c.putObject("root");
+        r.put("path", root.path().toString());
+        r.put("readonly", root.readOnly());
         c.put("hostname", id);
 
         ArrayNode mounts = c.putArray("mounts");
-        boolean proc = isDir(rootfs, "proc");
-        boolean sys = isDir(rootfs, "sys");
+        for (String b : root.binds()) {
+            mount(mounts, "/" + b, "bind", rootfs.resolve(b).toString(), "rbind", "ro");
+        }
+        boolean proc = MountPoints.mounted(rootfs, "proc");
+        boolean sys = MountPoints.mounted(rootfs, "sys");
         if (proc) {
             mount(mounts, "/proc", "proc", "proc");
         }
-        if (isDir(rootfs, "dev")) {
+        if (MountPoints.mounted(rootfs, "dev")) {
             mount(mounts, "/dev", "tmpfs", "tmpfs", "nosuid", "strictatime", "mode=755", "size=65536k");
             List<String> pts = new ArrayList<>(List.of("nosuid", "noexec", "newinstance", "ptmxmode=0666",
                     "mode=0620"));
@@ -455,11 +457,11 @@ final class OciRuntimeBackend implements Backend {
                 mount(mounts, "/sys", "sysfs", "sysfs", "nosuid", "noexec", "nodev", "ro");
             }
         }
-        TMPFS.forEach((dir, mode) -> {
-            if (isDir(rootfs, dir)) {
-                mount(mounts, "/" + dir, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=" + mode);
+        for (String dir : MountPoints.OCI) {
+            if (TMPFS.containsKey(dir) && MountPoints.mounted(rootfs, dir)) {
+                mount(mounts, "/" + dir, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=" + TMPFS.get(dir));
             }
-        });
+        }
 
         ObjectNode linux = c.putObject("linux");
         ArrayNode ns = linux.putArray("namespaces");
@@ -506,10 +508,6 @@ final class OciRuntimeBackend implements Backend {
         m.put("containerID", containerId);
         m.put("hostID", 0);
         m.put("size", 1);
-    }
-
-    private static boolean isDir(Path rootfs, String rel) {
-        return Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS);
     }
 
     private static long ms(long nanos) {

@@ -31,11 +31,14 @@ final class Overlay {
     /** Whether davit runs as root (else overlays, and the OCI runtimes, need a user namespace). */
     static final boolean ROOT = uid() == 0;
 
-    /** The directories of one sandbox's overlay, all under its state directory. */
-    record Dirs(Path upper, Path work, Path merged, Path failed) {
+    /**
+     * The directories of one sandbox's overlay, all under its state directory, and the skeleton root of its
+     * read-only fallback (see {@link MountPoints}).
+     */
+    record Dirs(Path upper, Path work, Path merged, Path failed, Path skeleton) {
         static Dirs under(Path state) {
             return new Dirs(state.resolve("upper"), state.resolve("work"), state.resolve("merged"),
-                    state.resolve("overlay-failed"));
+                    state.resolve("overlay-failed"), state.resolve("skeleton"));
         }
 
         /** Creates upper, work and merged (upper is kept when it exists: a long-lived sandbox's writes). */

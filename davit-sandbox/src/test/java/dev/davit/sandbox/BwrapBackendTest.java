@@ -43,12 +43,7 @@ class BwrapBackendTest {
     }
 
     private List<String> stateEntries() throws IOException {
-        if (!Files.exists(state)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(state)) {
-            return s.map(p -> p.getFileName().toString()).toList();
-        }
+        return BusyboxRootfs.entries(state);
     }
 
     @Test

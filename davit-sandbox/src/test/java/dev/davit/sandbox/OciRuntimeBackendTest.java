@@ -13,14 +13,10 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
@@ -55,12 +51,7 @@ class OciRuntimeBackendTest {
     }
 
     private List<String> stateEntries() throws IOException {
-        if (!Files.exists(state)) {
-            return List.of();
-        }
-        try (Stream<Path> s = Files.list(state)) {
-            return s.map(p -> p.getFileName().toString()).toList();
-        }
+        return BusyboxRootfs.entries(state);
     }
 
     @ParameterizedTest
@@ -323,13 +314,13 @@ class OciRuntimeBackendTest {
     @ValueSource(strings = {"crun", "runc"})
     void writesGoToTheSandboxsOwnUpperLayerAndNeverToTheBaseRootfs(String rt) throws IOException {
         setUp(rt);
-        String before = digest(rootfs);
+        String before = BusyboxRootfs.digest(rootfs);
         ExecResult r = run("sh", "-c", "echo x > /etc/x && cat /etc/x && echo y > /tmp/y && cat /tmp/y"
                 + " && rm /bin/ls && echo more >> /etc/passwd && ! test -e /bin/ls && touch /x && mkdir /d"
                 + " && echo ok");
         assertThat(r.stdoutText()).as(r.stderrText()).isEqualTo("x\ny\nok\n");
         assertThat(r.exitCode()).isZero();
-        assertThat(digest(rootfs)).isEqualTo(before); // byte for byte: names, types, modes and contents
+        assertThat(BusyboxRootfs.digest(rootfs)).isEqualTo(before); // byte for byte: names, types, modes and contents
         // the next sandbox starts from the base again, and nothing of the first is left in the state directory
         ExecResult next = run("sh", "-c", "test -e /bin/ls && ! test -e /etc/x && ! test -e /tmp/y && ! test -e /x");
         assertThat(next.exitCode()).as(next.stderrText()).isZero();
@@ -347,14 +338,14 @@ class OciRuntimeBackendTest {
         setUp(rt);
         // a rootfs whose path overlayfs options cannot name (a comma) runs read-only without trying
         Path comma = BusyboxRootfs.createFor(tmp.resolve("root,fs"), rt);
-        String before = digest(comma);
+        String before = BusyboxRootfs.digest(comma);
         ExecResult c = sandboxes.run(RunSpec.builder(comma).runtime(rt)
                 .command("sh", "-c", "touch /x; echo t > /tmp/t && cat /tmp/t").build());
         assertThat(c.stderrText()).contains("Read-only file system");
         assertThat(c.stdoutText()).isEqualTo("t\n");
         assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(comma).runtime(rt).command("pwd").workdir("/new")
                 .build())).hasMessageContaining("/new");
-        assertThat(digest(comma)).isEqualTo(before);
+        assertThat(BusyboxRootfs.digest(comma)).isEqualTo(before);
         assertThat(run("sh", "-c", "touch /x && echo ok").stdoutText()).isEqualTo("ok\n");
         assertThat(stateEntries()).isEmpty();
     }
@@ -363,34 +354,6 @@ class OciRuntimeBackendTest {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.map(p -> dir.relativize(p) + " " + p.toFile().length()).sorted().toList();
         }
-    }
-
-    /** A digest over every entry's name, type, mode, link target and content. */
-    private static String digest(Path dir) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        List<Path> all;
-        try (Stream<Path> s = Files.walk(dir)) {
-            all = s.sorted().toList();
-        }
-        for (Path p : all) {
-            md.update((dir.relativize(p) + "\0").getBytes(StandardCharsets.UTF_8));
-            if (Files.isSymbolicLink(p)) {
-                md.update(("l " + Files.readSymbolicLink(p) + "\0").getBytes(StandardCharsets.UTF_8));
-                continue;
-            }
-            md.update((PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS))
-                    + Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS)
-                    + "\0").getBytes(StandardCharsets.UTF_8));
-            if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                md.update(Files.readAllBytes(p));
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     @ParameterizedTest
@@ -434,7 +397,8 @@ class OciRuntimeBackendTest {
         setUp("runc");
         OciRuntimeBackend b = new OciRuntimeBackend(sandboxes.options(), "runc");
         RunSpec s = spec("sh", "-c", "true").env("A", "1").workdir("/work").network(true).build();
-        JsonNode c = b.config(rootfs, tmp.resolve("merged"), "sb-000000000000", s, s.effectiveCommand(),
+        JsonNode c = b.config(rootfs, new MountPoints.Root(tmp.resolve("merged"), false, List.of()), "sb-000000000000",
+                s, s.effectiveCommand(),
                 new int[] {1000, 1000});
         assertThat(c.path("ociVersion").asText()).isEqualTo("1.0.2");
         assertThat(c.at("/process/terminal").asBoolean()).isFalse();
@@ -455,16 +419,30 @@ class OciRuntimeBackendTest {
                 "/run", "/var/tmp");
         assertThat(Json.pretty(c)).contains("/proc/kcore", "/proc/sysrq-trigger");
 
-        // where the rootfs has no /run and no /sys, nothing is mounted there (a read-only root has no mount point)
-        Files.delete(rootfs.resolve("run"));
+        // where the rootfs has no /run and no /sys, the read-only root is a skeleton of mount points with the
+        // rootfs's entries bound read-only; where /run is a symbolic link nothing is mounted on it
         Files.delete(rootfs.resolve("sys"));
-        JsonNode ro = b.config(rootfs, null, "sb-000000000000", s, s.effectiveCommand(), new int[] {0, 0});
-        assertThat(ro.at("/root/path").asText()).isEqualTo(rootfs.toString());
+        Files.delete(rootfs.resolve("var/tmp"));
+        Files.delete(rootfs.resolve("run"));
+        Files.createSymbolicLink(rootfs.resolve("run"), Path.of("tmp"));
+        Overlay.Dirs dirs = Overlay.Dirs.under(tmp.resolve("sb"));
+        JsonNode ro = b.config(rootfs, MountPoints.prepare(rootfs, MountPoints.OCI, dirs, null), "sb-000000000000", s,
+                s.effectiveCommand(), new int[] {0, 0});
+        assertThat(ro.at("/root/path").asText()).isEqualTo(dirs.skeleton().toString());
         assertThat(ro.at("/root/readonly").asBoolean()).isTrue();
         List<String> roDests = new ArrayList<>();
         ro.path("mounts").forEach(m -> roDests.add(m.path("destination").asText()));
-        assertThat(roDests).doesNotContain("/run", "/sys");
-        assertThat(Json.pretty(ro)).doesNotContain("/sys/firmware");
+        // var is rebuilt in the skeleton (var/tmp is missing), its entries bound one by one; run stays a link
+        assertThat(roDests).containsExactly("/bin", "/dev", "/etc", "/proc", "/tmp", "/work", "/proc", "/dev",
+                "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/tmp", "/var/tmp");
+        assertThat(ro.at("/mounts/0/source").asText()).isEqualTo(rootfs.resolve("bin").toString());
+        assertThat(ro.at("/mounts/0/options").toString()).isEqualTo("[\"rbind\",\"ro\"]");
+        assertThat(Json.pretty(ro)).contains("/sys/firmware");
+        assertThat(Files.readSymbolicLink(dirs.skeleton().resolve("run"))).isEqualTo(Path.of("tmp"));
+        assertThat(dirs.skeleton().resolve("sys")).isDirectory();
+        assertThat(Files.getAttribute(dirs.skeleton().resolve("var/tmp"), "unix:mode")).isEqualTo(041777);
+        assertThat(rootfs.resolve("sys")).doesNotExist();
+        assertThat(rootfs.resolve("var/tmp")).doesNotExist();
     }
 
     @Test

@@ -1,0 +1,183 @@
+package dev.davit.sandbox;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+/**
+ * The directories a container sandbox mounts something on, and the one place that makes each of them exist in the
+ * sandbox's own layer, never in the shared root filesystem: an image without {@code /proc}, {@code /dev},
+ * {@code /tmp}, ... (a {@code FROM scratch}-style image, or one built from a plain directory) runs as any other.
+ *
+ * <ul>
+ *   <li>Over an overlay, a missing mount point is created in the sandbox's upper layer before the overlay is
+ *       mounted (its parents that exist in the rootfs get their mode and, as root, owner, as a copy-up would).</li>
+ *   <li>On the read-only fallback, when mount points are missing, the root is a per-sandbox <em>skeleton</em>: a
+ *       directory with the rootfs's top-level entries as empty mount points (symbolic links copied), the missing
+ *       mount points and the directories that lead to them. Each entry is then bound read-only from the rootfs
+ *       ({@link Root#binds}), so the sandbox sees the rootfs, read-only, plus the mount points.</li>
+ * </ul>
+ *
+ * A target that exists in the rootfs as something other than a directory, or below a symbolic link or a file
+ * (e.g. {@code /var/tmp -> /tmp}), is left alone and nothing is mounted on it.
+ */
+final class MountPoints {
+    /** What bwrap mounts (for a one-shot run and a long-lived sandbox's keeper), in mount order. */
+    static final List<String> BWRAP = List.of("proc", "dev", "tmp", "run", "var/tmp");
+    /** What crun and runc mount, in mount order. */
+    static final List<String> OCI = List.of("proc", "dev", "sys", "tmp", "run", "var/tmp");
+    /** The modes of created mount points other than 0755 (runc keeps a mount point's mode on its tmpfs). */
+    private static final Map<String, Integer> MODES = Map.of("tmp", 01777, "var/tmp", 01777);
+
+    /**
+     * The sandbox's root: {@code path} is mounted on / (read-only when {@code readOnly}), then each of
+     * {@code binds} (paths relative to the rootfs) is bound read-only from the rootfs onto the same path.
+     */
+    record Root(Path path, boolean readOnly, List<String> binds) {
+    }
+
+    private MountPoints() {
+    }
+
+    /**
+     * Whether something is mounted on {@code target} over {@code rootfs}: it is a directory there, or it is missing
+     * and every part of it that exists is a directory (not a symbolic link or a file).
+     */
+    static boolean mounted(Path rootfs, String target) {
+        Path p = rootfs;
+        for (String c : target.split("/")) {
+            p = p.resolve(c);
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                return true;
+            }
+            if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The {@code targets} that are mounted but missing in {@code rootfs}. */
+    static List<String> missing(Path rootfs, List<String> targets) {
+        return targets.stream().filter(t -> mounted(rootfs, t)
+                && !Files.isDirectory(rootfs.resolve(t), LinkOption.NOFOLLOW_LINKS)).toList();
+    }
+
+    /**
+     * Makes {@code targets} exist in the sandbox's own layer and returns its root: over the overlay mounted on
+     * {@code merged} (they are created in {@code dirs.upper()}), or, with {@code merged} null, the read-only
+     * {@code rootfs} itself when nothing is missing, else a skeleton in {@code dirs.skeleton()}.
+     */
+    static Root prepare(Path rootfs, List<String> targets, Overlay.Dirs dirs, Path merged) throws IOException {
+        List<String> missing = missing(rootfs, targets);
+        if (merged != null) {
+            for (String t : missing) {
+                create(rootfs, dirs.upper(), t);
+            }
+            return new Root(merged, false, List.of());
+        }
+        if (missing.isEmpty()) {
+            return new Root(rootfs, true, List.of());
+        }
+        return new Root(dirs.skeleton(), true, skeleton(rootfs, missing, dirs.skeleton()));
+    }
+
+    /**
+     * Creates {@code target} under {@code layer}: its parents with the mode (and, as root, the owner) they have in
+     * {@code rootfs}, or 0755 where they are missing there too; the target itself with its mount-point mode.
+     */
+    private static void create(Path rootfs, Path layer, String target) throws IOException {
+        String rel = "";
+        for (String c : target.split("/")) {
+            rel = rel.isEmpty() ? c : rel + "/" + c;
+            Path p = layer.resolve(rel);
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                continue; // a long-lived sandbox's upper layer, or a parent made for another target
+            }
+            Files.createDirectory(p);
+            Path like = rootfs.resolve(rel);
+            if (Files.isDirectory(like, LinkOption.NOFOLLOW_LINKS)) {
+                copyOwnerAndMode(like, p);
+            } else {
+                Files.setAttribute(p, "unix:mode", rel.equals(target) ? MODES.getOrDefault(target, 0755) : 0755);
+            }
+        }
+    }
+
+    /**
+     * Builds the read-only fallback's skeleton of {@code rootfs} in {@code dir} (replacing an older one) for the
+     * {@code missing} mount points; returns the paths to bind from the rootfs.
+     */
+    private static List<String> skeleton(Path rootfs, List<String> missing, Path dir) throws IOException {
+        BwrapBackend.deleteTree(dir);
+        // the directories that lead to a missing mount point and exist in the rootfs: rebuilt entry by entry
+        TreeSet<String> expanded = new TreeSet<>(List.of(""));
+        for (String t : missing) {
+            String rel = "";
+            for (String c : t.split("/")) {
+                rel = rel.isEmpty() ? c : rel + "/" + c;
+                if (!Files.isDirectory(rootfs.resolve(rel), LinkOption.NOFOLLOW_LINKS)) {
+                    break;
+                }
+                expanded.add(rel);
+            }
+        }
+        List<String> binds = new ArrayList<>();
+        Files.createDirectories(dir);
+        copyOwnerAndMode(rootfs, dir);
+        for (String e : expanded) { // parents before children
+            Path to = dir.resolve(e);
+            if (!e.isEmpty()) {
+                Files.createDirectory(to);
+                copyOwnerAndMode(rootfs.resolve(e), to);
+            }
+            List<Path> entries;
+            try (Stream<Path> s = Files.list(rootfs.resolve(e))) {
+                entries = s.sorted().toList();
+            }
+            for (Path from : entries) {
+                String rel = e.isEmpty() ? from.getFileName().toString() : e + "/" + from.getFileName();
+                if (expanded.contains(rel)) {
+                    continue;
+                }
+                Path point = dir.resolve(rel);
+                if (Files.isSymbolicLink(from)) {
+                    Files.createSymbolicLink(point, Files.readSymbolicLink(from));
+                    continue;
+                }
+                if (Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createDirectory(point);
+                } else {
+                    Files.createFile(point);
+                }
+                binds.add(rel);
+            }
+        }
+        for (String t : missing) {
+            create(rootfs, dir, t);
+        }
+        return binds;
+    }
+
+    /**
+     * Gives {@code to} the mode of {@code from} and, as root, its owner; without root the owner may always write
+     * it, so that davit can delete the sandbox's state (a read-only rootfs directory, say 0555, would stop that).
+     */
+    private static void copyOwnerAndMode(Path from, Path to) throws IOException {
+        Map<String, Object> a = Files.readAttributes(from, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) a.get("mode") & 07777;
+        if (Overlay.ROOT) {
+            Files.setAttribute(to, "unix:gid", a.get("gid"));
+            Files.setAttribute(to, "unix:uid", a.get("uid"));
+        } else {
+            mode |= 0700;
+        }
+        Files.setAttribute(to, "unix:mode", mode);
+    }
+}
