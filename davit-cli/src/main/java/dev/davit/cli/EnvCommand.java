@@ -273,6 +273,7 @@ final class EnvCommand extends GroupCommand {
             src.put("registry_reference", registryReference(e));
             src.put("digest", e.source().digest());
             src.put("archive", e.source().archive());
+            src.put("build", e.source().build());
             doc.set("install", s.toJson());
             doc.set("catalog", catalogJson(r));
             String ref = registryReference(e);

@@ -219,7 +219,9 @@ final class BwrapBackend implements Backend {
                 case "proc" -> a.addAll(List.of("--proc", "/proc"));
                 case "dev" -> a.addAll(List.of("--dev", "/dev"));
                 case "tmp" -> a.addAll(tmp != null ? List.of("--bind", tmp.toString(), "/tmp")
-                        : List.of("--tmpfs", "/tmp"));
+                        : List.of("--perms", "1777", "--tmpfs", "/tmp"));
+                // world-writable and sticky as on any Linux system, so an image's non-root User can write there
+                case "var/tmp" -> a.addAll(List.of("--perms", "1777", "--tmpfs", "/var/tmp"));
                 default -> a.addAll(List.of("--tmpfs", "/" + t));
             }
         }

@@ -99,6 +99,7 @@ final class Lifecycle {
         Path log = dir.resolve("bwrap.log");
         try {
             Files.createDirectories(dir.resolve("tmp"));
+            Files.setAttribute(dir.resolve("tmp"), "unix:mode", 01777); // the sandbox's /tmp, for any user
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create " + dir.resolve("tmp") + ": " + e.getMessage());
         }

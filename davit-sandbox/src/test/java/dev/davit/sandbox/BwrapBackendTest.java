@@ -72,6 +72,15 @@ class BwrapBackendTest {
     }
 
     @Test
+    void aNonRootImageUserCanWriteTmpAndVarTmp() {
+        ImageConfig user = new ImageConfig(List.of(), List.of(), List.of(), null, "1000:1000");
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).image(user).command("sh", "-c",
+                "id -u; echo x > /tmp/a && echo y > /var/tmp/b && stat -c %a /tmp /var/tmp").build());
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).isEqualTo("1000\n1777\n1777\n");
+    }
+
+    @Test
     void envWorkdirAndImageDefaults() {
         ImageConfig image = new ImageConfig(List.of(), List.of("sh", "-c", "echo $A-$B-$HOME; pwd"),
                 List.of("A=image", "B=image", "HOME=/work"), "/work", null);
