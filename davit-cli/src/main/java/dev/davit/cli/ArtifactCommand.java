@@ -39,10 +39,16 @@ final class ArtifactCommand extends GroupCommand {
         @Option(names = "--annotation", paramLabel = "K=V", description = "A manifest annotation (repeatable).")
         List<String> annotations = new ArrayList<>();
 
+        @Option(names = "--zstd", description = "Store each file zstd-compressed: media type TYPE+zstd, the file's"
+                + " digest and size in the layer's dev.davit.uncompressed.* annotations ('artifact pull', installs"
+                + " and 'run' decompress it).")
+        boolean zstd;
+
         @Override
         protected int run(Output out) {
             Map<String, String> ann = CliArgs.keyValues(annotations, "--annotation takes KEY=VALUE");
-            List<Artifacts.FileSpec> specs = files.stream().map(Artifacts.FileSpec::parse).toList();
+            List<Artifacts.FileSpec> specs = files.stream().map(Artifacts.FileSpec::parse)
+                    .map(f -> new Artifacts.FileSpec(f.path(), f.mediaType(), zstd)).toList();
             PushResult r;
             try (ProgressRenderer progress = out.progress()) {
                 r = client().artifactPush(reference, artifactType, specs, ann, progress);

@@ -9,6 +9,8 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.Text;
+import dev.davit.oci.artifact.ArtifactFiles;
+import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
@@ -43,7 +45,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Run one command in a fresh sandbox over an environment and delete the sandbox afterwards.",
             "ENV is a catalog environment (installed if needed), an image reference (pulled if needed and unpacked"
-                + " once into $DAVIT_HOME/rootfs/) or a microVM environment artifact (linked once into"
+                + " once into $DAVIT_HOME/rootfs/) or a microVM environment artifact (unpacked once into"
                 + " $DAVIT_HOME/vm/). Containers write to their own overlay over the shared root filesystem;"
                 + " microVMs to a copy-on-write overlay of rootfs.ext4. No network unless --network. Exits with the"
                 + " command's exit code (124 when --timeout killed it, 127 when the command was not found); davit's"
@@ -51,6 +53,8 @@ import picocli.CommandLine.Parameters;
 final class RunCommand extends EnvCommand.Sub {
     /** The largest image config read. */
     static final int MAX_CONFIG_BYTES = 4 << 20;
+    /** The files of a microVM environment artifact that are used. */
+    private static final List<String> VM_FILES = List.of("vmlinux", "initrd", "rootfs.ext4");
 
     @Parameters(index = "0", paramLabel = "ENV", description = "A catalog environment (e.g. debian:12) or an image"
             + " reference.")
@@ -240,8 +244,8 @@ final class RunCommand extends EnvCommand.Sub {
 
     /**
      * A microVM environment artifact in the store (artifactType {@value EnvBuilder#MICROVM_ARTIFACT_TYPE}): its
-     * files are hard-linked (else copied) once into {@code $DAVIT_HOME/vm/<digest>/} and used from there (the vm
-     * backend never writes them).
+     * files are made once in {@code $DAVIT_HOME/vm/<digest>/} and used from there (the vm backend never writes
+     * them): layers stored as-is are hard-linked (else copied), compressed ones decompressed and verified.
      */
     private static Optional<Target> microvm(EnvCommand.Sub ctx, Output out, Reference ref, String reference) {
         var store = ctx.client().store();
@@ -253,20 +257,14 @@ final class RunCommand extends EnvCommand.Sub {
         Path cache = ctx.home().resolve("vm");
         Path dir = cache.resolve(entry.descriptor().digest().toString().replace(':', '-'));
         if (!Files.isRegularFile(dir.resolve("rootfs.ext4"))) {
-            out.notice("==> linking the microVM environment " + ref + " into " + dir);
+            out.notice("==> unpacking the microVM environment " + ref + " into " + dir);
             Path partial = cache.resolve(".partial-" + UUID.randomUUID());
             try {
                 Files.createDirectories(partial);
                 for (Descriptor l : im.layers()) {
-                    String title = l.annotation(dev.davit.oci.artifact.Artifacts.TITLE);
-                    if (title == null || !List.of("vmlinux", "initrd", "rootfs.ext4").contains(title)) {
-                        continue;
-                    }
-                    Path blob = store.blobPath(l.digest());
-                    try {
-                        Files.createLink(partial.resolve(title), blob);
-                    } catch (IOException | UnsupportedOperationException ex) {
-                        Files.copy(blob, partial.resolve(title));
+                    String title = l.annotation(Artifacts.TITLE);
+                    if (title != null && VM_FILES.contains(title)) {
+                        ArtifactFiles.materialize(store, l, partial.resolve(title), ArtifactFiles.Placement.LINK);
                     }
                 }
                 try {
@@ -275,7 +273,7 @@ final class RunCommand extends EnvCommand.Sub {
                     // another davit linked it first
                 }
             } catch (IOException e) {
-                throw new DavitException(Kind.STORE, "cannot link the microVM environment into " + cache + ": "
+                throw new DavitException(Kind.STORE, "cannot unpack the microVM environment into " + cache + ": "
                         + e.getMessage());
             } finally {
                 try {

@@ -3,7 +3,14 @@ package dev.davit.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.Json;
+import dev.davit.oci.manifest.MediaTypes;
+import dev.davit.oci.testkit.TestRegistry;
 import dev.davit.oci.testkit.Tools;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -83,6 +90,78 @@ class VmCommandsTest {
         try (Stream<Path> s = Files.list(home.resolve("environments"))) {
             assertThat(s.toList()).isNotEmpty(); // installed under $DAVIT_HOME/environments/<platform>/
         }
+    }
+
+    @Test
+    void aCompressedMicroVmEnvironmentRoundTripsThroughARegistryAndBoots() throws Exception {
+        try (TestRegistry registry = TestRegistry.start()) {
+            String ref = registry.hostPort() + "/envs/busybox-vm:2";
+            Cli.Result push = cli.run("push", "localhost/davit/busybox-vm:2", ref);
+            assertThat(push.rc()).as(push.toString()).isZero();
+            // on the wire: the registry serves the compressed blobs, of the sizes the manifest names
+            HttpClient http = HttpClient.newHttpClient();
+            JsonNode m = Json.read(http.send(HttpRequest.newBuilder(URI.create(registry.baseUrl()
+                            + "/v2/envs/busybox-vm/manifests/2")).header("Accept", MediaTypes.OCI_MANIFEST).build(),
+                    HttpResponse.BodyHandlers.ofByteArray()).body());
+            long wire = 0;
+            long files = 0;
+            for (JsonNode l : m.get("layers")) {
+                assertThat(l.get("mediaType").asText()).endsWith("+zstd");
+                HttpResponse<Void> head = http.send(HttpRequest.newBuilder(URI.create(registry.baseUrl()
+                        + "/v2/envs/busybox-vm/blobs/" + l.get("digest").asText())).method("HEAD",
+                        HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+                assertThat(head.statusCode()).isEqualTo(200);
+                assertThat(head.headers().firstValueAsLong("Content-Length").orElse(-1))
+                        .isEqualTo(l.get("size").asLong());
+                wire += l.get("size").asLong();
+                files += Long.parseLong(l.at("/annotations/dev.davit.uncompressed.size").asText());
+            }
+            assertThat(wire).as("busybox microVM on the wire").isLessThanOrEqualTo(30L << 20);
+            assertThat(wire * 4).isLessThan(files);
+
+            // a fresh home installs it from the registry through a catalog entry and boots it
+            Path fresh = Files.createDirectories(home.resolve("fresh"));
+            Path catalog = fresh.resolve("catalog.json");
+            Files.writeString(catalog, """
+                    {"schemaVersion":1,"version":"t","environments":[
+                     {"name":"tiny:vmz","version":"2","kind":"microvm","platform":"linux/amd64",
+                      "source":{"reference":"%s"},"artifacts":["vmlinux","initrd","rootfs.ext4"]}]}
+                    """.formatted(ref));
+            Cli other = new Cli(fresh);
+            Cli.Result r = other.run("--json", "run", "tiny:vmz", "--catalog", catalog.toString(), "--memory", "256",
+                    "--", "sh", "-c", "cat /etc/davit/environment.json");
+            assertThat(r.rc()).as(r.toString()).isZero();
+            assertThat(r.json().get("stdout").asText()).contains("\"profile\":\"busybox\"");
+            Path rootfs;
+            try (Stream<Path> s = Files.walk(fresh.resolve("environments"))) {
+                rootfs = s.filter(p -> p.getFileName().toString().equals("rootfs.ext4")).findFirst().orElseThrow();
+            }
+            // decompressed sparse: the image's free space takes no blocks
+            assertThat(allocated(rootfs)).isLessThan(Files.size(rootfs) / 4);
+            Cli.Result status = other.run("--json", "env", "inspect", "tiny:vmz", "--catalog", catalog.toString());
+            assertThat(status.rc()).as(status.toString()).isZero();
+            assertThat(status.json().at("/install/installed").asBoolean()).as(status.toString()).isTrue();
+
+            // compatibility: the same files stored as they are (the old way) still run
+            Path built = home.resolve("builds/busybox-2-vm");
+            String raw = registry.hostPort() + "/envs/busybox-vm-raw:2";
+            Cli.Result rawPush = cli.run("artifact", "push", raw, "--artifact-type",
+                    "application/vnd.davit.env.microvm.v1",
+                    built.resolve("vmlinux") + ":application/vnd.davit.env.kernel.v1",
+                    built.resolve("initrd") + ":application/vnd.davit.env.initrd.v1",
+                    built.resolve("rootfs.ext4") + ":application/vnd.davit.env.ext4.v1");
+            assertThat(rawPush.rc()).as(rawPush.toString()).isZero();
+            Cli.Result old = other.run("run", raw, "--memory", "256", "--", "test", "-x", "/bin/busybox");
+            assertThat(old.rc()).as(old.toString()).isZero();
+        }
+    }
+
+    /** Allocated bytes of a file, from stat(1). */
+    private static long allocated(Path p) throws Exception {
+        Process proc = new ProcessBuilder("stat", "-c", "%b %B", p.toString()).redirectErrorStream(true).start();
+        String[] f = new String(proc.getInputStream().readAllBytes()).strip().split(" ");
+        assertThat(proc.waitFor()).isZero();
+        return Long.parseLong(f[0]) * Long.parseLong(f[1]);
     }
 
     @Test

@@ -39,8 +39,14 @@ public record InstallManifest(String catalogVersion, String name, String version
      * @param type   {@code file} or {@code directory}
      * @param size   bytes of a file (-1 for a directory)
      * @param digest {@code sha256:...} of a file's content (null for a directory)
+     * @param verified the file's stamp right after the install verified its content, or null (see {@link FileStamp})
      */
-    public record Artifact(String name, String type, long size, String digest) {
+    public record Artifact(String name, String type, long size, String digest, FileStamp verified) {
+        /** An artifact without a stamp. */
+        public Artifact(String name, String type, long size, String digest) {
+            this(name, type, size, digest, null);
+        }
+
         public boolean isDirectory() {
             return "directory".equals(type);
         }
@@ -68,6 +74,9 @@ public record InstallManifest(String catalogVersion, String name, String version
             } else {
                 n.put("size", art.size());
                 n.put("digest", art.digest());
+                if (art.verified() != null) {
+                    n.set("verified", art.verified().toJson());
+                }
             }
         }
         return o;
@@ -94,7 +103,8 @@ public record InstallManifest(String catalogVersion, String name, String version
                 if (!x.path("size").canConvertToLong() || x.path("size").asLong() < 0) {
                     throw new IOException("artifact " + name + " has no size");
                 }
-                arts.add(new Artifact(name, type, x.get("size").asLong(), text(x, "digest", true)));
+                arts.add(new Artifact(name, type, x.get("size").asLong(), text(x, "digest", true),
+                        FileStamp.parse(x.get("verified"))));
             } else if (type.equals("directory")) {
                 arts.add(new Artifact(name, type, -1, null));
             } else {

@@ -16,8 +16,10 @@ import java.util.List;
  * Decides whether an install directory is a valid install of an environment. It is valid only when
  * {@code environment.json} parses, names the environment and version, lists every artifact the environment
  * needs, and every listed artifact is real: files are regular files (not symlinks), of the recorded size and
- * digest; {@code rootfs/} is a non-empty directory. A file that is a hard link to the store blob of its recorded
- * digest is trusted without re-hashing (the store verified it on ingest); any other file is hashed.
+ * digest; {@code rootfs/} is a non-empty directory. A file is trusted without re-hashing when it is a hard link to
+ * the store blob of its recorded digest (the store verified it on ingest), or when it still has the
+ * {@link FileStamp} (device, inode, size, modification and change time) the install recorded right after verifying
+ * it; any other file is hashed.
  */
 public final class InstallValidator {
     private final OciStore store;
@@ -124,7 +126,7 @@ public final class InstallValidator {
             } catch (RuntimeException ex) {
                 return "the install manifest records an invalid digest for " + a.name();
             }
-            if (linkedToStore(p, expected)) {
+            if (linkedToStore(p, expected) || stampMatches(p, a)) {
                 return null;
             }
             Hashed h;
@@ -138,6 +140,11 @@ public final class InstallValidator {
         } catch (IOException ex) {
             return a.name() + " cannot be read: " + ex.getMessage();
         }
+    }
+
+    /** Whether the file still has the stamp the install recorded after verifying it (see {@link FileStamp}). */
+    private static boolean stampMatches(Path p, InstallManifest.Artifact a) throws IOException {
+        return a.verified() != null && a.verified().size() == a.size() && a.verified().equals(FileStamp.of(p));
     }
 
     private boolean linkedToStore(Path p, Digest d) {

@@ -5,6 +5,7 @@ import dev.davit.env.Environment;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
+import dev.davit.oci.artifact.ArtifactFiles;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PlatformSelector;
@@ -348,13 +349,19 @@ public final class Installer {
                             + InstallValidator.artifactsOf(e));
                 }
                 Digest d = f.knownDigests().get(name);
-                long size = Files.size(p);
+                FileStamp before = FileStamp.of(p);
                 if (d == null) {
                     try (InputStream in = Files.newInputStream(p)) {
                         d = Hashed.of(in, Digest.Algorithm.SHA256, new byte[1 << 16]).digest();
                     }
                 }
-                arts.add(new InstallManifest.Artifact(name, "file", size, d.toString()));
+                // the content is verified now: the stamp lets status checks trust it while the file is unchanged
+                FileStamp stamp = FileStamp.of(p);
+                if (!stamp.equals(before)) {
+                    throw new DavitException(Kind.VERIFICATION, name + " changed while it was being installed;"
+                            + " install again");
+                }
+                arts.add(new InstallManifest.Artifact(name, "file", stamp.size(), d.toString(), stamp));
             }
             InstallManifest m = new InstallManifest(catalog == null ? null : catalog.version(), e.name(),
                     e.version(), e.kind().name().toLowerCase(Locale.ROOT), platformOf(e), f.source(),
@@ -421,34 +428,10 @@ public final class Installer {
                 String n = name.substring(0, name.length() - 1);
                 copyTree(profile.resolve(n), partial.resolve(n));
             } else {
-                copyFile(profile.resolve(name), partial.resolve(name));
+                Fs.cloneOrCopy(profile.resolve(name), partial.resolve(name));
             }
         }
         return new Filled("profile://" + profile.toAbsolutePath().normalize(), null, Map.of());
-    }
-
-    private static void copyFile(Path from, Path to) throws IOException {
-        if (!reflink(from, to)) {
-            Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
-        }
-    }
-
-    /** {@code cp --reflink=always}: a copy-on-write clone where the file system supports it. */
-    private static boolean reflink(Path from, Path to) {
-        try {
-            Process p = new ProcessBuilder("cp", "--reflink=always", "--", from.toString(), to.toString())
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (p.waitFor() == 0) {
-                return true;
-            }
-            Files.deleteIfExists(to);
-            return false;
-        } catch (IOException ex) {
-            return false;
-        } catch (InterruptedException ex) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 
     private static void copyTree(Path from, Path to) throws IOException {
@@ -552,18 +535,10 @@ public final class Installer {
                             + " does not match its digest after a fresh pull; run 'davit fsck --repair'");
                 }
             }
-            Path target = partial.resolve(name);
-            try {
-                try {
-                    Files.createLink(target, blob);
-                } catch (IOException | UnsupportedOperationException ex) {
-                    copyFile(blob, target); // another file system: reflink or copy
-                }
-            } catch (IOException ex) {
-                throw new DavitException(Kind.STORE, "cannot link " + blob + " to " + target + ": "
-                        + ex.getMessage() + "; check free space and permissions");
-            }
-            known.put(name, l.digest());
+            // stored as-is: a hard link to the blob; compressed: decompressed (sparse) and verified
+            ArtifactFiles.Materialized file = ArtifactFiles.materialize(client.store(), l, partial.resolve(name),
+                    ArtifactFiles.Placement.LINK);
+            known.put(name, file.digest());
         }
         return known;
     }

@@ -28,6 +28,8 @@ final class EnvFixtures implements AutoCloseable {
     final PushedImage image;
     final String vmRef;
     final String vmDigest;
+    /** The same files stored zstd-compressed (as davit env build stores them). */
+    final String vmZstdRef;
     final Path dir;
 
     EnvFixtures(Path dir) {
@@ -45,6 +47,11 @@ final class EnvFixtures implements AutoCloseable {
                         new Artifacts.FileSpec(src.resolve("rootfs.ext4"), "application/vnd.davit.env.ext4.v1")),
                         Map.of(), ProgressListener.NONE);
                 vmDigest = r.top().digest().toString();
+                vmZstdRef = registry.hostPort() + "/env/vm-zstd:1";
+                pub.artifactPush(vmZstdRef, "application/vnd.davit.env.microvm.v1", List.of(
+                        new Artifacts.FileSpec(src.resolve("vmlinux"), "application/vnd.davit.env.kernel.v1", true),
+                        new Artifacts.FileSpec(src.resolve("rootfs.ext4"), "application/vnd.davit.env.ext4.v1", true)),
+                        Map.of(), ProgressListener.NONE);
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -125,6 +125,49 @@ class InstallerTest {
     }
 
     @Test
+    void compressedMicrovmArtifactsAreDecompressedVerifiedAndStamped() throws IOException {
+        Environment e = EnvFixtures.microvm("debian:12-vmz", "1", new Environment.Source(null, fx.vmZstdRef, null,
+                null));
+        Catalog c = EnvFixtures.catalog(e);
+        Installer.InstallResult r = installer.install(c, e);
+        assertThat(r.origin()).isEqualTo(Installer.Origin.OCI);
+        Path rootfs = r.path().resolve("rootfs.ext4");
+        assertThat(Files.readAllBytes(rootfs)).isEqualTo(EnvFixtures.ROOTFS);
+        assertThat(Files.readAllBytes(r.path().resolve("vmlinux"))).isEqualTo(EnvFixtures.VMLINUX);
+        InstallManifest.Artifact a = r.manifest().artifact("rootfs.ext4");
+        // the manifest records the file, not the compressed blob it came from
+        assertThat(a.digest()).isEqualTo(Digest.sha256(EnvFixtures.ROOTFS).toString());
+        assertThat(a.size()).isEqualTo(EnvFixtures.ROOTFS.length);
+        assertThat(client.store().hasBlob(Digest.parse(a.digest()))).isFalse();
+        assertThat(a.verified()).isEqualTo(FileStamp.of(rootfs));
+        JsonNode m = Json.read(Files.readAllBytes(r.path().resolve("environment.json")));
+        assertThat(m.at("/artifacts/1/verified/ino").asLong()).isEqualTo(Files.getAttribute(rootfs, "unix:ino"));
+        assertThat(installer.status(e).installed()).isTrue();
+        assertThat(installer.install(c, e).origin()).isEqualTo(Installer.Origin.EXISTING);
+
+        // a file with its stamp is not read again: the validator goes by the stamp, not the content
+        Path mf = r.path().resolve("environment.json");
+        String original = Files.readString(mf);
+        Files.writeString(mf, original.replace(a.digest(), Digest.sha256(new byte[1]).toString()));
+        assertThat(installer.status(e).installed()).isTrue();
+        Files.writeString(mf, original);
+
+        // an in-place write of the same size, with the modification time put back, moves the change time
+        var mtime = Files.getLastModifiedTime(rootfs);
+        try (var ch = java.nio.channels.FileChannel.open(rootfs, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(new byte[] {(byte) ~EnvFixtures.ROOTFS[0]}), 0);
+        }
+        Files.setLastModifiedTime(rootfs, mtime);
+        InstallStatus st = installer.status(e);
+        assertThat(st.installed()).isFalse();
+        assertThat(st.reason()).contains("rootfs.ext4 has digest");
+        Installer.InstallResult again = installer.install(c, e);
+        assertThat(again.repaired()).isEqualTo(st.reason());
+        assertThat(Files.readAllBytes(rootfs)).isEqualTo(EnvFixtures.ROOTFS);
+        assertThat(installer.status(e).installed()).isTrue();
+    }
+
+    @Test
     void aPinnedDigestIsPulledByDigest() throws IOException {
         // the tag points elsewhere: only the pinned digest gives the microVM artifact
         Environment e = EnvFixtures.microvm("pinned", "1", new Environment.Source(null,

@@ -18,6 +18,7 @@ import dev.davit.oci.store.Fs;
 import dev.davit.oci.store.OciStore;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -44,8 +45,20 @@ public final class Artifacts {
     private Artifacts() {
     }
 
-    /** One file to put in an artifact. */
-    public record FileSpec(Path path, String mediaType) {
+    /**
+     * One file to put in an artifact.
+     *
+     * @param path      the file
+     * @param mediaType the file's media type
+     * @param zstd      store it zstd-compressed (see {@link ArtifactFiles}): the layer's media type gets
+     *                  {@value ArtifactFiles#ZSTD_SUFFIX} and the file's digest and size become annotations
+     */
+    public record FileSpec(Path path, String mediaType, boolean zstd) {
+        /** A file stored as it is. */
+        public FileSpec(Path path, String mediaType) {
+            this(path, mediaType, false);
+        }
+
         /** Parses {@code PATH[:MEDIA/TYPE]} (a media type always contains a '/'). */
         public static FileSpec parse(String text) {
             int colon = text.lastIndexOf(':');
@@ -82,10 +95,11 @@ public final class Artifacts {
                 throw new DavitException(Kind.USAGE, "two files are named " + Text.printable(title)
                         + "; artifact file names must be unique");
             }
-            Descriptor d = putFile(store, f.path(), f.mediaType());
-            ObjectNode l = ManifestParser.toJson(d);
-            l.putObject("annotations").put(TITLE, title);
-            layers.add(l);
+            Descriptor d = f.zstd() ? putCompressed(store, f.path(), f.mediaType())
+                    : putFile(store, f.path(), f.mediaType());
+            Map<String, String> a = new TreeMap<>(d.annotations());
+            a.put(TITLE, title);
+            layers.add(ManifestParser.toJson(d.withAnnotations(a)));
         }
         Descriptor config = new Descriptor(MediaTypes.OCI_EMPTY, Digest.sha256(EMPTY_CONFIG), EMPTY_CONFIG.length);
         store.putBlob(config, EMPTY_CONFIG);
@@ -126,16 +140,97 @@ public final class Artifacts {
         }
     }
 
+    /**
+     * Stores {@code file} zstd-compressed in two passes, as layers are built: the first compresses to nowhere to
+     * learn both digests, the second (only when the store lacks the blob) compresses into the store, which checks
+     * it against the first.
+     */
+    private static Descriptor putCompressed(OciStore store, Path file, String mediaType) {
+        try {
+            HashingSink sink = new HashingSink(null);
+            Hashed plain;
+            try (InputStream in = Files.newInputStream(file)) {
+                plain = compress(in, sink);
+            }
+            Descriptor d = new Descriptor(mediaType + ArtifactFiles.ZSTD_SUFFIX, sink.digest(), sink.size,
+                    List.of(), ArtifactFiles.uncompressedAnnotations(plain.digest(), plain.size()), null, null);
+            try (BlobIngest in = store.ingest(d)) {
+                if (!in.present()) {
+                    in.restart();
+                    Hashed again;
+                    try (InputStream src = Files.newInputStream(file)) {
+                        again = compress(src, new HashingSink(in));
+                    }
+                    if (!again.equals(plain)) {
+                        in.discard();
+                        throw new DavitException(Kind.VERIFICATION, file + " changed while it was being stored;"
+                                + " store it again once it is not being modified");
+                    }
+                    in.commit();
+                }
+            }
+            return d;
+        } catch (IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Compresses {@code in} into {@code out}; the digest and size of what was read. */
+    private static Hashed compress(InputStream in, OutputStream out) throws IOException {
+        java.security.MessageDigest md = Digest.Algorithm.SHA256.newMessageDigest();
+        long n = 0;
+        byte[] buf = new byte[1 << 20];
+        try (OutputStream z = ArtifactFiles.zstd(out)) {
+            int r;
+            while ((r = in.read(buf)) > 0) {
+                md.update(buf, 0, r);
+                z.write(buf, 0, r);
+                n += r;
+            }
+        }
+        return new Hashed(Digest.fromBytes(Digest.Algorithm.SHA256, md.digest()), n);
+    }
+
+    /** Hashes and counts what passes, into an ingest or nowhere. */
+    private static final class HashingSink extends OutputStream {
+        private final BlobIngest ingest;
+        private final java.security.MessageDigest md = Digest.Algorithm.SHA256.newMessageDigest();
+        private long size;
+
+        HashingSink(BlobIngest ingest) {
+            this.ingest = ingest;
+        }
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            md.update(b, off, len);
+            size += len;
+            if (ingest != null) {
+                ingest.write(b, off, len);
+            }
+        }
+
+        Digest digest() {
+            return Digest.fromBytes(Digest.Algorithm.SHA256, md.digest());
+        }
+    }
+
     /** A file written by {@link #extract}. */
     public record Extracted(String title, Path path, Descriptor descriptor) {
     }
 
     /**
-     * Writes the artifact's layers from the store into {@code dir} under their titles. Only plain file names
+     * Writes the artifact's layers from the store into {@code dir} under their titles (compressed layers
+     * decompressed and verified, see {@link ArtifactFiles#materialize}). Only plain file names
      * are accepted (no '/', no '..', nothing hidden behind a link): a name that would escape {@code dir} is
      * refused before anything is written. Layers without a title are skipped.
      *
-     * @param mediaTypes when not empty, only layers of these media types are written
+     * @param mediaTypes when not empty, only layers of these media types (the layer's or its file's) are written
      */
     public static List<Extracted> extract(OciStore store, Manifest manifest, Path dir, Set<String> mediaTypes) {
         if (!(manifest instanceof ImageManifest im)) {
@@ -145,7 +240,8 @@ public final class Artifacts {
         Set<String> titles = new HashSet<>();
         for (Descriptor l : im.layers()) {
             String title = l.annotation(TITLE);
-            if (title == null || !mediaTypes.isEmpty() && !mediaTypes.contains(l.mediaType())) {
+            if (title == null || !mediaTypes.isEmpty() && !mediaTypes.contains(l.mediaType())
+                    && !mediaTypes.contains(ArtifactFiles.fileMediaType(l))) {
                 continue;
             }
             if (!isSafeName(title)) {
@@ -170,18 +266,7 @@ public final class Artifacts {
                 if (Files.isSymbolicLink(target) || Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
                     throw new DavitException(Kind.USAGE, target + " exists and is a link or a directory; remove it first");
                 }
-                Path tmp = Files.createTempFile(dir, "." + title + ".", ".part");
-                try {
-                    try (InputStream in = store.openBlob(l.digest())) {
-                        Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                    }
-                    try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-                        ch.force(true);
-                    }
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } finally {
-                    Files.deleteIfExists(tmp);
-                }
+                ArtifactFiles.materialize(store, l, target, ArtifactFiles.Placement.COPY);
                 out.add(new Extracted(title, target, l));
             }
             Fs.fsyncDir(dir);

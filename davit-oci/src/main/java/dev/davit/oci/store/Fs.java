@@ -31,6 +31,40 @@ public final class Fs {
         }
     }
 
+    /** Forces a file's content to disk. */
+    public static void fsync(Path file) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ch.force(true);
+        }
+    }
+
+    /**
+     * Copies {@code from} to the new file {@code to}: a copy-on-write clone ({@code cp --reflink=always}) where the
+     * file system can make one, else a plain copy with the attributes.
+     */
+    public static void cloneOrCopy(Path from, Path to) throws IOException {
+        if (!reflink(from, to)) {
+            Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+    }
+
+    private static boolean reflink(Path from, Path to) {
+        try {
+            Process p = new ProcessBuilder("cp", "--reflink=always", "--", from.toString(), to.toString())
+                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (p.waitFor() == 0) {
+                return true;
+            }
+            Files.deleteIfExists(to);
+            return false;
+        } catch (IOException ex) {
+            return false;
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     /** Makes a rename durable. Best effort: some file systems refuse to open directories. */
     public static void fsyncDir(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {

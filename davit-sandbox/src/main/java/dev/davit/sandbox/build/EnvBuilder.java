@@ -49,15 +49,16 @@ public final class EnvBuilder {
     public static final String VERSION_LABEL = "dev.davit.env.version";
     /** The artifactType of a microVM environment. */
     public static final String MICROVM_ARTIFACT_TYPE = "application/vnd.davit.env.microvm.v1";
-    /** Media type of the uncompressed ELF kernel. */
+    /** Media type of the uncompressed ELF kernel (stored with {@code +zstd}, as all three files). */
     public static final String KERNEL_TYPE = "application/vnd.davit.env.kernel.v1";
     /** Media type of the initrd (a newc cpio). */
     public static final String INITRD_TYPE = "application/vnd.davit.env.initrd.v1";
     /** Media type of the ext4 root disk image. */
     public static final String EXT4_TYPE = "application/vnd.davit.env.ext4.v1";
     /**
-     * Free space in a built rootfs.ext4 for the guest's writes: 128 MiB. The image is stored and pushed whole (a
-     * blob is not sparse), so the headroom is kept modest; /tmp in the guest is what the agent's workdir uses.
+     * Free space in a built rootfs.ext4 for the guest's writes: 128 MiB. The image is stored and pushed compressed
+     * (its zeros cost next to nothing) but installed whole where a file system cannot hold holes, so the headroom is
+     * kept modest; /tmp in the guest is what the agent's workdir uses.
      */
     public static final long VM_FREE_BYTES = 128L << 20;
     private static final long DEBOOTSTRAP_MINUTES = 60;
@@ -185,13 +186,16 @@ public final class EnvBuilder {
         }
     }
 
-    /** Stores the three files as a microVM environment artifact named {@code o.vmTag()}. */
+    /**
+     * Stores the three files zstd-compressed (media types {@code KERNEL_TYPE+zstd} etc., see
+     * {@link dev.davit.oci.artifact.ArtifactFiles}) as a microVM environment artifact named {@code o.vmTag()}.
+     */
     private Descriptor storeVm(Options o, Path dir, VmImages.Kernel kernel) {
         try (AutoCloseable session = client.store().session()) {
             Descriptor md = Artifacts.create(client.store(), MICROVM_ARTIFACT_TYPE, List.of(
-                    new Artifacts.FileSpec(dir.resolve("vmlinux"), KERNEL_TYPE),
-                    new Artifacts.FileSpec(dir.resolve("initrd"), INITRD_TYPE),
-                    new Artifacts.FileSpec(dir.resolve("rootfs.ext4"), EXT4_TYPE)), java.util.Map.of(
+                    new Artifacts.FileSpec(dir.resolve("vmlinux"), KERNEL_TYPE, true),
+                    new Artifacts.FileSpec(dir.resolve("initrd"), INITRD_TYPE, true),
+                    new Artifacts.FileSpec(dir.resolve("rootfs.ext4"), EXT4_TYPE, true)), java.util.Map.of(
                     PROFILE_LABEL, o.profile().name(), VERSION_LABEL, o.version(),
                     "dev.davit.env.kernel", kernel.packageName(),
                     "org.opencontainers.image.created", o.epoch().toString()));
