@@ -185,9 +185,9 @@ public final class EnvBuilder {
             phase.begin("making the root filesystem reproducible");
             describe(rootfs, o);
             normalize(rootfs, o.epoch());
-            Map<String, BuildOptions.Owner> kept = owners(rootfs, owners);
+            Map<String, BuildOptions.Owner> left = owners(rootfs, owners);
             phase.begin("storing the container image " + o.imageTag());
-            BuildResult image = client.build(rootfs, o.imageTag(), imageOptions(o, kept), progress);
+            BuildResult image = client.build(rootfs, o.imageTag(), imageOptions(o, left), progress);
             if (vm == null) {
                 phase.end();
                 return new Result(o.profile(), o.version(), image, null, null);
@@ -199,13 +199,13 @@ public final class EnvBuilder {
             Files.copy(vm.initrd(kernel), dir.resolve("initrd"));
             // reading the files for the image moved their access times (relatime): set all times again
             setTimes(rootfs, o.epoch());
-            vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES, o.epoch(), kept);
+            vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES, o.epoch(), left);
             Descriptor md = storeVm(o, dir, kernel);
-            Path keptDir = workRoot.resolve(o.profile().name() + "-" + o.version() + "-vm");
-            Fs.deleteTree(keptDir);
-            Files.move(dir, keptDir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Path kept = workRoot.resolve(o.profile().name() + "-" + o.version() + "-vm");
+            Fs.deleteTree(kept);
+            Files.move(dir, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             phase.end();
-            return new Result(o.profile(), o.version(), image, md, keptDir);
+            return new Result(o.profile(), o.version(), image, md, kept);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot build in " + work + ": " + e.getMessage()
                     + "; check free space and permissions");
