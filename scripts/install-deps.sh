@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci,
-# the container runtimes (bubblewrap, crun, runc), QEMU for microVMs, debootstrap and e2fsprogs/cpio/xz for
-# building environments, and a static busybox (the sandbox tests' root filesystem and the VM tests' guest).
+# the container runtimes (bubblewrap, crun, runc), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
+# rootless builds) and e2fsprogs/cpio/xz for building environments, and a static busybox (the sandbox tests' root filesystem and the VM tests' guest).
 set -euo pipefail
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
@@ -13,7 +13,8 @@ command -v crun >/dev/null 2>&1 || need+=(crun)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
-command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)
@@ -22,6 +23,12 @@ if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# davit env build without root needs /etc/subuid and /etc/subgid ranges for the user (the rootless test makes its
+# own user with ranges); say so when the user who ran sudo has none
+u="${SUDO_USER:-$(id -un)}"
+if [ "$u" != root ] && ! grep -q "^$u:" /etc/subuid 2>/dev/null; then
+  echo "deps: $u has no /etc/subuid range; for davit env build without root run: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $u" >&2
 fi
 # The Debian package may start a registry on :5000 as a service; the tests start their own on free ports.
 echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(bwrap --version), $(crun --version | head -1), $(runc --version | head -1), $(qemu-system-x86_64 --version | head -1), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}')"

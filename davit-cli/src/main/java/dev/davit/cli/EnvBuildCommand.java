@@ -16,8 +16,10 @@ import picocli.CommandLine.Parameters;
 
 /** {@code davit env build PROFILE}: an environment built from Debian packages (or busybox), stored and pushable. */
 @Command(name = "build", mixinStandardHelpOptions = true,
-        description = {"Build an environment from a profile: base (bash, coreutils), git (plus git), build (plus gcc,"
-                + " make, cmake, python3), all with debootstrap from a Debian mirror (needs root), or busybox (the"
+        description = {"Build an environment from a profile: base (bash, coreutils), git (plus ca-certificates, curl,"
+                + " git, less, procps), build (plus build-essential, cmake, pkg-config, python3, ca-certificates, curl,"
+                + " git), all with mmdebstrap from a Debian mirror (no root needed: without root it uses unprivileged"
+                + " user namespaces, newuidmap and the user's /etc/subuid and /etc/subgid ranges), or busybox (the"
                 + " host's static busybox; for tests). The root filesystem is made reproducible (volatile files"
                 + " removed, every time set to SOURCE_DATE_EPOCH or 0), davit's guest agent is installed, and it is stored as a"
                 + " container image and as a microVM environment (vmlinux and initrd from Debian's kernel package,"
@@ -80,7 +82,7 @@ final class EnvBuildCommand extends DavitCommand {
         PushResult pushed = null;
         PushResult pushedVm = null;
         try (ProgressRenderer progress = out.progress()) {
-            r = new EnvBuilder(client(), work).build(o, line -> out.notice("==> " + line), progress);
+            r = new EnvBuilder(client(), work).build(o, new PhaseLines(out), progress);
             if (push != null) {
                 out.notice("==> pushing " + imageTag + " to " + push);
                 pushed = client().push(imageTag, push, progress);
@@ -128,5 +130,38 @@ final class EnvBuildCommand extends DavitCommand {
             }
         });
         return 0;
+    }
+
+    /**
+     * A build's phases on stderr (nothing with --quiet or --json): {@code ==> PHASE} when one begins,
+     * {@code     done (12.3 s)} when it ends, and the package downloads at about every quarter and at the end.
+     */
+    static final class PhaseLines implements EnvBuilder.Listener {
+        private final Output out;
+        private int shownQuarter = -1;
+
+        PhaseLines(Output out) {
+            this.out = out;
+        }
+
+        @Override
+        public void phase(String line) {
+            shownQuarter = -1;
+            out.notice("==> " + line);
+        }
+
+        @Override
+        public void phaseDone(String line, java.time.Duration took) {
+            out.notice("    done (" + Units.duration(took) + ")");
+        }
+
+        @Override
+        public void downloads(int done, int total) {
+            int quarter = total == 0 ? 0 : done * 4 / total;
+            if (quarter != shownQuarter) {
+                shownQuarter = quarter;
+                out.notice("    downloaded " + done + " of " + total + " packages");
+            }
+        }
     }
 }

@@ -223,6 +223,13 @@ class RunCommandTest {
         Cli.Result again = new Cli(home.resolve("third")).env("SOURCE_DATE_EPOCH", "1767225600")
                 .run("--json", "env", "build", "busybox", "--version", "7");
         assertThat(again.json().at("/image/digest").asText()).as(again.toString()).isEqualTo(digest);
+        assertThat(b.stderr()).doesNotContain("==>"); // --json: one document, no phase lines
+        // human mode: each phase as it begins, and how long it took
+        Cli.Result human = new Cli(home.resolve("fourth")).run("env", "build", "busybox", "--no-vm");
+        assertThat(human.rc()).as(human.toString()).isZero();
+        assertThat(human.stderr()).contains("davit: ==> busybox root filesystem from the host's static busybox\n",
+                "davit: ==> storing the container image localhost/davit/busybox:dev\n")
+                .containsPattern("davit:     done \\((\\d+ms|\\d+\\.\\ds)\\)\n");
         Cli.Result bad = cli.run("env", "build", "nosuch");
         assertThat(bad.rc()).isEqualTo(2);
         assertThat(bad.stderr()).contains("unknown profile 'nosuch'; available: base, git, build, busybox");

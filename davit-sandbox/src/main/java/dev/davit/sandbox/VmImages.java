@@ -273,6 +273,17 @@ public final class VmImages {
      * normalised) then gives the same bytes.
      */
     public void buildRootfsImage(Path rootfsDir, Path target, long freeBytes, java.time.Instant epoch) {
+        buildRootfsImage(rootfsDir, target, freeBytes, epoch, null);
+    }
+
+    /**
+     * Like {@link #buildRootfsImage(Path, Path, long, java.time.Instant)}, with the owners given instead of the
+     * directory's when {@code owners} is not null: every inode is root's (0:0) except the paths listed (relative,
+     * {@code /}-separated), which get their uid/gid. So a builder without root, whose files are all its own, makes
+     * the file system a root build makes.
+     */
+    public void buildRootfsImage(Path rootfsDir, Path target, long freeBytes, java.time.Instant epoch,
+                                 Map<String, dev.davit.oci.build.BuildOptions.Owner> owners) {
         Path mkfs = tool("mkfs.ext4", "e2fsprogs");
         long[] usage = usage(rootfsDir); // {bytes, inodes}
         long free = freeBytes >= 0 ? freeBytes : Math.max(usage[0] / 2, 256 * MIB);
@@ -299,8 +310,8 @@ public final class VmImages {
             }
             cmd.addAll(List.of("-E", extended, "-d", rootfsDir.toAbsolutePath().toString(), tmp.toString()));
             run(cmd, null, null, "mkfs.ext4 could not build " + target.getFileName(), env);
-            if (epoch != null) {
-                pinInodeTimes(tmp, Math.max(1, epoch.getEpochSecond()));
+            if (epoch != null || owners != null) {
+                setInodes(tmp, epoch == null ? -1 : Math.max(1, epoch.getEpochSecond()), owners);
             }
             try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.force(true);
@@ -616,12 +627,14 @@ public final class VmImages {
     }
 
     /**
-     * Sets the access and change times of every inode mke2fs created to {@code seconds}. mke2fs 1.47.0 copies them
-     * from the source files (where the change time cannot be set, and reading a file moves its access time), so
-     * without this two builds of the same tree differ. {@code -d} allocates inodes in order, so the used ones are
-     * the root (2) and 11 up to the used count.
+     * Sets the access and change times of every inode mke2fs created to {@code seconds} (unless negative), and
+     * their owners as {@code owners} says (unless null). mke2fs 1.47.0 copies times from the source files (where the
+     * change time cannot be set, and reading a file moves its access time), so without this two builds of the same
+     * tree differ. {@code -d} allocates inodes in order, so the used ones are the root (2) and 11 up to the used
+     * count.
      */
-    private void pinInodeTimes(Path image, long seconds) throws IOException {
+    private void setInodes(Path image, long seconds, Map<String, dev.davit.oci.build.BuildOptions.Owner> owners)
+            throws IOException {
         Path debugfs = tool("debugfs", "e2fsprogs");
         String stats = new String(run(List.of(debugfs.toString(), "-R", "stats", image.toString()), null, null,
                 "debugfs could not read " + image.getFileName()), StandardCharsets.UTF_8);
@@ -629,17 +642,50 @@ public final class VmImages {
         long free = statsField(stats, "Free inodes");
         StringBuilder cmds = new StringBuilder();
         for (long n = 2; n <= count - free; n++) {
-            if (n == 2 || n >= 11) {
+            if ((n == 2 || n >= 11) && seconds >= 0) {
                 cmds.append("sif <").append(n).append("> atime @").append(seconds).append('\n');
                 cmds.append("sif <").append(n).append("> ctime @").append(seconds).append('\n');
+            }
+            if ((n == 2 || n >= 11) && owners != null) {
+                cmds.append("sif <").append(n).append("> uid 0\n");
+                cmds.append("sif <").append(n).append("> gid 0\n");
+            }
+        }
+        if (owners != null) {
+            for (var e : new java.util.TreeMap<>(owners).entrySet()) {
+                String path = e.getKey();
+                if (path.isEmpty() || path.indexOf('"') >= 0 || path.chars().anyMatch(c -> c < ' ')) {
+                    throw new DavitException(Kind.USAGE, "cannot set the owner of '" + path + "' in "
+                            + image.getFileName() + ": debugfs cannot name it; rename it");
+                }
+                // debugfs does not follow the last component of a path, so a symbolic link's own inode is set
+                cmds.append("sif \"/").append(path).append("\" uid ").append(e.getValue().uid()).append('\n');
+                cmds.append("sif \"/").append(path).append("\" gid ").append(e.getValue().gid()).append('\n');
             }
         }
         Path script = image.resolveSibling(image.getFileName() + ".debugfs");
         try {
             Files.writeString(script, cmds);
-            run(List.of(debugfs.toString(), "-w", "-f", script.toString(), image.toString()), null, null,
-                    "debugfs could not set the inode times of " + image.getFileName(),
-                    Map.of("E2FSPROGS_FAKE_TIME", Long.toString(seconds))); // its superblock write time too
+            // debugfs -f exits 0 even when a command fails; it echoes each command and its banner as "debugfs...",
+            // so any other line is an error
+            ProcessBuilder pb = new ProcessBuilder(debugfs.toString(), "-w", "-f", script.toString(),
+                    image.toString()).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
+                    new File("/dev/null")));
+            if (seconds >= 0) {
+                pb.environment().put("E2FSPROGS_FAKE_TIME", Long.toString(seconds)); // its superblock write time too
+            }
+            Process p = pb.start();
+            String out = new String(readAll(p.getInputStream()), StandardCharsets.UTF_8);
+            int rc = p.waitFor();
+            String errors = String.join("; ", out.lines().filter(l -> !l.isBlank() && !l.startsWith("debugfs"))
+                    .limit(3).toList());
+            if (rc != 0 || !errors.isEmpty()) {
+                throw new DavitException(Kind.INTERNAL, "debugfs could not set the inode times and owners of "
+                        + image.getFileName() + ": " + (errors.isEmpty() ? "exit " + rc : errors));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted while debugfs ran");
         } finally {
             Files.deleteIfExists(script);
         }

@@ -38,6 +38,9 @@ import java.util.TreeSet;
  * @param compression      how the layer is compressed (default gzip)
  * @param compressionLevel the level, or null for the compression's default
  * @param preserveOwner    keep files' uid/gid and user/group names (default: 0/0, no names)
+ * @param owners           owners by path (relative to the directory, {@code /}-separated, no trailing slash) that
+ *                         win over the files' own or 0/0: the entry gets this uid/gid and no names. A builder that
+ *                         cannot chown (a rootless one) records the owners here instead (default: none)
  * @param keepMtimes       keep files' modification times (default: {@link #fileMtime()})
  * @param fileMtime        the modification time of every entry when times are not kept (default: the epoch)
  * @param created          the config's {@code created} and the history entry's time, or null for none
@@ -45,7 +48,17 @@ import java.util.TreeSet;
 public record BuildOptions(Reference base, List<String> cmd, List<String> entrypoint, Map<String, String> env,
                            String workdir, String user, Map<String, String> labels, Set<String> exposedPorts,
                            Platform platform, Compression compression, Integer compressionLevel,
-                           boolean preserveOwner, boolean keepMtimes, Instant fileMtime, Instant created) {
+                           boolean preserveOwner, Map<String, Owner> owners, boolean keepMtimes, Instant fileMtime,
+                           Instant created) {
+
+    /** A numeric owner of a layer entry. */
+    public record Owner(long uid, long gid) {
+        public Owner {
+            if (uid < 0 || gid < 0) {
+                throw new IllegalArgumentException("negative uid or gid");
+            }
+        }
+    }
 
     public BuildOptions {
         cmd = cmd == null ? null : List.copyOf(cmd);
@@ -53,6 +66,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         env = Collections.unmodifiableMap(new LinkedHashMap<>(env));
         labels = Collections.unmodifiableMap(new LinkedHashMap<>(labels));
         exposedPorts = Collections.unmodifiableSet(new TreeSet<>(exposedPorts));
+        owners = Map.copyOf(owners);
         Objects.requireNonNull(compression);
         Objects.requireNonNull(fileMtime);
     }
@@ -109,6 +123,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         b.compression = compression;
         b.compressionLevel = compressionLevel;
         b.preserveOwner = preserveOwner;
+        b.owners = owners;
         b.keepMtimes = keepMtimes;
         b.fileMtime = keepMtimes || Instant.EPOCH.equals(fileMtime) ? null : fileMtime;
         b.created = created;
@@ -134,6 +149,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         private Compression compression = Compression.GZIP;
         private Integer compressionLevel;
         private boolean preserveOwner;
+        private Map<String, Owner> owners = Map.of();
         private boolean keepMtimes;
         private Instant fileMtime;
         private Instant created;
@@ -250,6 +266,12 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
             return this;
         }
 
+        /** Owners by relative path that win over the files' own (see {@link BuildOptions#owners()}). */
+        public Builder owners(Map<String, Owner> owners) {
+            this.owners = Objects.requireNonNull(owners, "owners");
+            return this;
+        }
+
         /** Keep files' modification times; conflicts with {@link #fileMtime(Instant)}. */
         public Builder keepMtimes(boolean keep) {
             this.keepMtimes = keep;
@@ -308,7 +330,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
             Instant mtime = fileMtime == null ? Instant.EPOCH : Instant.ofEpochSecond(fileMtime.getEpochSecond());
             return new BuildOptions(base, cmd, entrypoint, env, workdir, user, labels, Set.copyOf(ports),
                     platform == null ? null : Platform.normalize(platform), compression, compressionLevel,
-                    preserveOwner, keepMtimes, mtime, created);
+                    preserveOwner, owners, keepMtimes, mtime, created);
         }
 
         private static void checkArgs(String what, List<String> args) {

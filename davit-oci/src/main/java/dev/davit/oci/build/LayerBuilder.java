@@ -40,7 +40,8 @@ import java.util.Set;
  *   <li>Entries are sorted by their path's UTF-8 bytes, so a directory comes before its contents.</li>
  *   <li>Modification times are {@link BuildOptions#fileMtime()} (default 0), or the files' own (whole seconds)
  *       with {@link BuildOptions#keepMtimes()}.</li>
- *   <li>Owners are uid/gid 0 with empty user and group names, unless {@link BuildOptions#preserveOwner()}.</li>
+ *   <li>Owners are uid/gid 0 with empty user and group names, unless {@link BuildOptions#preserveOwner()};
+ *       a path in {@link BuildOptions#owners()} gets the uid/gid given there, with empty names.</li>
  *   <li>Permission bits (including setuid, setgid and sticky) are kept. Symlinks are stored as symlinks and never
  *       followed. Regular files sharing an inode are stored once, later paths as tar hardlinks to the first.</li>
  *   <li>Device nodes, fifos and sockets are skipped and listed in {@link Layer#skipped()}. Extended attributes
@@ -308,10 +309,12 @@ public final class LayerBuilder {
         }
         int type = info.mode & S_IFMT;
         long mtime = options.keepMtimes() ? info.mtime : options.fileMtime().getEpochSecond();
-        long uid = options.preserveOwner() ? info.uid : 0;
-        long gid = options.preserveOwner() ? info.gid : 0;
-        String uname = options.preserveOwner() ? info.uname : "";
-        String gname = options.preserveOwner() ? info.gname : "";
+        BuildOptions.Owner owner = options.owners().get(rel);
+        boolean own = owner == null && options.preserveOwner();
+        long uid = owner != null ? owner.uid() : own ? info.uid : 0;
+        long gid = owner != null ? owner.gid() : own ? info.gid : 0;
+        String uname = own ? info.uname : "";
+        String gname = own ? info.gname : "";
         int mode = info.mode & 07777;
         switch (type) {
             case S_IFDIR -> w.header(new TarWriter.Entry(rel + "/", TarWriter.DIRECTORY, mode, uid, gid, uname, gname,

@@ -272,6 +272,31 @@ class LayerBuilderTest {
     }
 
     @Test
+    void ownersGivenByPathWinAndEveryOtherEntryStaysRoot() throws Exception {
+        Path dir = sample();
+        Map<String, BuildOptions.Owner> owners = Map.of("etc/secret", new BuildOptions.Owner(0, 42),
+                "etc", new BuildOptions.Owner(7, 8), "etc/link.conf", new BuildOptions.Owner(100000, 100001),
+                "data/b.bin", new BuildOptions.Owner(5, 5), "not/there", new BuildOptions.Owner(9, 9));
+        Map<String, LayerFiles.Entry> e = build(dir, BuildOptions.builder().owners(owners).build()).byName();
+        assertThat(e.get("etc/secret").uid()).isZero();
+        assertThat(e.get("etc/secret").gid()).isEqualTo(42);
+        assertThat(e.get("etc/secret").gname()).isEmpty();
+        assertThat(e.get("etc/").uid()).isEqualTo(7);
+        assertThat(e.get("etc/link.conf").uid()).isEqualTo(100000); // a symlink's own owner
+        assertThat(e.get("data/b.bin").gid()).isEqualTo(5); // a hardlink entry too
+        assertThat(e.get("data/a.bin").gid()).isZero();
+        assertThat(e.get("hello.txt").uid()).isZero();
+        // with preserveOwner, paths not listed keep their own owner and name, listed ones lose the names
+        int uid = (Integer) Files.getAttribute(dir.resolve("hello.txt"), "unix:uid");
+        Map<String, LayerFiles.Entry> p = build(dir, BuildOptions.builder().preserveOwner(true).owners(owners)
+                .build()).byName();
+        assertThat(p.get("hello.txt").uid()).isEqualTo(uid);
+        assertThat(p.get("etc/secret").gid()).isEqualTo(42);
+        assertThat(p.get("etc/secret").uname()).isEmpty();
+        assertThat(BuildOptions.builder().owners(owners).build().toBuilder().build().owners()).isEqualTo(owners);
+    }
+
+    @Test
     void specialFilesAreSkippedAndListed() throws Exception {
         Path dir = tmp.resolve("special");
         Files.createDirectories(dir);

@@ -25,18 +25,23 @@ import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
- * Builds an environment from a {@link BuildProfile}: a root filesystem (debootstrap from a Debian mirror, or the
- * host's static busybox) with davit's guest agent and init installed, made reproducible (volatile files removed,
- * every time set to the build epoch), then stored as a container image and as a microVM environment (an OCI
- * artifact of {@code vmlinux}, {@code initrd} and {@code rootfs.ext4}). Work happens in
- * {@code <workRoot>/.partial-*}, removed at the end, also on failure.
+ * Builds an environment from a {@link BuildProfile}: a root filesystem (mmdebstrap from a Debian mirror, see
+ * {@link DebianRootfs}, or the host's static busybox) with davit's guest agent and init installed, made
+ * reproducible (volatile files removed, every time set to the build epoch), then stored as a container image and
+ * as a microVM environment (an OCI artifact of {@code vmlinux}, {@code initrd} and {@code rootfs.ext4}). Work
+ * happens in {@code <workRoot>/.partial-*}, removed at the end, also on failure.
+ *
+ * <p>No root is needed: files are owned by whoever builds, and the owners the image and {@code rootfs.ext4}
+ * carry come from mmdebstrap's tar (every other entry, davit's own files included, is root's). A root build and
+ * a rootless build of the same profile, version, suite and epoch give the same digests.
  */
 public final class EnvBuilder {
     /** The Debian mirror used when none is given. */
@@ -61,7 +66,6 @@ public final class EnvBuilder {
      * kept modest; /tmp in the guest is what the agent's workdir uses.
      */
     public static final long VM_FREE_BYTES = 128L << 20;
-    private static final long DEBOOTSTRAP_MINUTES = 60;
 
     /** Files and directories whose content differs from build to build and that a fresh system does not need. */
     private static final List<String> VOLATILE = List.of("var/cache/apt/pkgcache.bin", "var/cache/apt/srcpkgcache.bin",
@@ -122,6 +126,25 @@ public final class EnvBuilder {
     public record Result(BuildProfile profile, String version, BuildResult image, Descriptor vm, Path vmDir) {
     }
 
+    /**
+     * Hears what a build does; called on the building thread. A lambda of one line per phase is a Listener too.
+     */
+    public interface Listener {
+        /** A phase begins, e.g. {@code mmdebstrap bookworm (bash, coreutils) from URL, without root}. */
+        void phase(String line);
+
+        /** The phase begun last ended after {@code took}. */
+        default void phaseDone(String line, java.time.Duration took) {
+        }
+
+        /**
+         * Package downloads of the root filesystem phase: {@code done} of {@code total} packages so far ({@code
+         * total} may grow when apt runs again for the remaining packages).
+         */
+        default void downloads(int done, int total) {
+        }
+    }
+
     private final DavitClient client;
     private final Path workRoot;
 
@@ -131,48 +154,58 @@ public final class EnvBuilder {
         this.workRoot = Objects.requireNonNull(workRoot, "workRoot");
     }
 
-    /** Builds and stores the environment; {@code phase} hears one line per phase. */
-    public Result build(Options o, Consumer<String> phase, ProgressListener progress) {
+    /**
+     * Builds and stores the environment; {@code listener} hears the phases, how long each took, and the package
+     * downloads. Before anything long starts, a Debian profile checks that mmdebstrap can run here (see
+     * {@link DebianRootfs#probe()}) and fails naming what is missing.
+     */
+    public Result build(Options o, Listener listener, ProgressListener progress) {
+        DebianRootfs.Mode mode = o.profile().debian() ? DebianRootfs.probe() : null;
+        Phases phase = new Phases(listener);
         Path work = workRoot.resolve(".partial-" + o.profile().name() + "-" + UUID.randomUUID());
         try {
             Files.createDirectories(work);
             Path rootfs = work.resolve("rootfs");
-            if (o.profile().debian()) {
-                phase.accept("debootstrap " + o.suite() + " (" + String.join(", ", o.profile().packages()) + ") from "
-                        + o.mirror());
-                debootstrap(o, rootfs, work.resolve("debootstrap.log"));
+            Map<String, BuildOptions.Owner> owners = Map.of();
+            if (mode != null) {
+                phase.begin("mmdebstrap " + o.suite() + " (" + String.join(", ", o.profile().packages()) + ") from "
+                        + o.mirror() + (mode == DebianRootfs.Mode.ROOT ? ", as root" : ", without root (unshare)"));
+                owners = DebianRootfs.build(o, mode, rootfs, work, work.resolve("mmdebstrap.log"), listener);
             } else {
-                phase.accept("busybox root filesystem from the host's static busybox");
+                phase.begin("busybox root filesystem from the host's static busybox");
                 busybox(rootfs);
             }
             VmImages vm = o.vmTag() == null ? null : new VmImages(o.vmCache());
             VmImages.Kernel kernel = null;
             if (vm != null) {
-                phase.accept("Debian kernel and initrd (cached in " + o.vmCache() + ")");
+                phase.begin("Debian kernel and initrd (cached in " + o.vmCache() + ")");
                 kernel = vm.kernel();
             }
-            phase.accept("installing davit's guest agent and init");
+            phase.begin("installing davit's guest agent and init");
             (vm != null ? vm : new VmImages(work.resolve("vm-cache"))).installGuest(rootfs);
-            phase.accept("making the root filesystem reproducible");
+            phase.begin("making the root filesystem reproducible");
             describe(rootfs, o);
             normalize(rootfs, o.epoch());
-            phase.accept("storing the container image " + o.imageTag());
-            BuildResult image = client.build(rootfs, o.imageTag(), imageOptions(o), progress);
+            Map<String, BuildOptions.Owner> left = owners(rootfs, owners);
+            phase.begin("storing the container image " + o.imageTag());
+            BuildResult image = client.build(rootfs, o.imageTag(), imageOptions(o, left), progress);
             if (vm == null) {
+                phase.end();
                 return new Result(o.profile(), o.version(), image, null, null);
             }
-            phase.accept("making rootfs.ext4 and storing the microVM environment " + o.vmTag());
+            phase.begin("making rootfs.ext4 and storing the microVM environment " + o.vmTag());
             Path dir = work.resolve("vm");
             Files.createDirectories(dir);
             Files.copy(kernel.vmlinux(), dir.resolve("vmlinux"));
             Files.copy(vm.initrd(kernel), dir.resolve("initrd"));
             // reading the files for the image moved their access times (relatime): set all times again
             setTimes(rootfs, o.epoch());
-            vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES, o.epoch());
+            vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES, o.epoch(), left);
             Descriptor md = storeVm(o, dir, kernel);
             Path kept = workRoot.resolve(o.profile().name() + "-" + o.version() + "-vm");
             Fs.deleteTree(kept);
             Files.move(dir, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            phase.end();
             return new Result(o.profile(), o.version(), image, md, kept);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot build in " + work + ": " + e.getMessage()
@@ -181,7 +214,7 @@ public final class EnvBuilder {
             try {
                 Fs.deleteTree(work);
             } catch (IOException e) {
-                phase.accept("could not delete " + work + ": " + e.getMessage());
+                listener.phase("could not delete " + work + ": " + e.getMessage());
             }
         }
     }
@@ -209,13 +242,52 @@ public final class EnvBuilder {
         }
     }
 
-    static BuildOptions imageOptions(Options o) {
+    /** Times the phases: ending one (by beginning the next, or {@link #end()}) tells the listener its duration. */
+    private static final class Phases {
+        private final Listener listener;
+        private String current;
+        private long started;
+
+        Phases(Listener listener) {
+            this.listener = listener;
+        }
+
+        void begin(String line) {
+            end();
+            current = line;
+            started = System.nanoTime();
+            listener.phase(line);
+        }
+
+        void end() {
+            if (current != null) {
+                listener.phaseDone(current, java.time.Duration.ofNanos(System.nanoTime() - started));
+                current = null;
+            }
+        }
+    }
+
+    /**
+     * The owners of the entries still in {@code rootfs} (normalising removed some). Every entry not listed is
+     * root's, whoever owns the file here: davit's own files, and a busybox root filesystem, are all root's.
+     */
+    private static Map<String, BuildOptions.Owner> owners(Path rootfs, Map<String, BuildOptions.Owner> owners) {
+        Map<String, BuildOptions.Owner> kept = new TreeMap<>();
+        owners.forEach((path, owner) -> {
+            if (Files.exists(rootfs.resolve(path), LinkOption.NOFOLLOW_LINKS)) {
+                kept.put(path, owner);
+            }
+        });
+        return kept;
+    }
+
+    static BuildOptions imageOptions(Options o, Map<String, BuildOptions.Owner> owners) {
         return BuildOptions.builder()
                 .cmd(List.of(o.profile().debian() ? "/bin/bash" : "/bin/sh"))
                 .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
                 .label(PROFILE_LABEL, o.profile().name())
                 .label(VERSION_LABEL, o.version())
-                .preserveOwner(true)
+                .owners(owners)
                 .fileMtime(o.epoch())
                 .created(o.epoch())
                 .build();
@@ -237,32 +309,6 @@ public final class EnvBuilder {
     }
 
     // ---- root filesystems ----
-
-    private static void debootstrap(Options o, Path rootfs, Path log) throws IOException {
-        Path tool = which("debootstrap");
-        if (tool == null) {
-            throw new DavitException(Kind.NOT_FOUND, "debootstrap is not installed; install the debootstrap package"
-                    + " (scripts/install-deps.sh) or build the busybox profile");
-        }
-        if (uid() != 0) {
-            throw new DavitException(Kind.USAGE, "debootstrap needs root to build the " + o.profile().name()
-                    + " profile; run davit env build as root, or build the busybox profile");
-        }
-        List<String> cmd = new ArrayList<>(List.of(tool.toString(), "--variant=minbase"));
-        if (!o.profile().packages().isEmpty()) {
-            cmd.add("--include=" + String.join(",", o.profile().packages()));
-        }
-        cmd.addAll(List.of(o.suite(), rootfs.toString(), o.mirror()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.environment().put("LC_ALL", "C");
-        pb.environment().put("SOURCE_DATE_EPOCH", Long.toString(o.epoch().getEpochSecond()));
-        int rc = run(pb, DEBOOTSTRAP_MINUTES, "debootstrap");
-        if (rc != 0) {
-            throw new DavitException(Kind.NETWORK, "debootstrap " + o.suite() + " failed (exit " + rc + "): "
-                    + tail(log) + "; check the mirror " + o.mirror() + " and the suite name");
-        }
-    }
 
     /** A root filesystem of the host's static busybox with a link per applet, and the usual directories. */
     static void busybox(Path rootfs) throws IOException {
@@ -385,16 +431,12 @@ public final class EnvBuilder {
         return null;
     }
 
-    private static int uid() {
+    static int uid() {
         try {
             return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         } catch (IOException | RuntimeException e) {
             return -1;
         }
-    }
-
-    private static int run(ProcessBuilder pb, long minutes, String what) throws IOException {
-        return run(pb.start(), minutes, what);
     }
 
     private static int run(Process p, long minutes, String what) {
@@ -413,7 +455,7 @@ public final class EnvBuilder {
         }
     }
 
-    private static String tail(Path log) {
+    static String tail(Path log) {
         try {
             List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
             return String.join(" | ", lines.subList(Math.max(0, lines.size() - 3), lines.size())).strip();
