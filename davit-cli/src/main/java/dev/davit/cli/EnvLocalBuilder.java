@@ -80,9 +80,11 @@ final class EnvLocalBuilder implements Installer.LocalBuilder {
         out.notice("==> building " + e.name() + " " + e.version() + " from profile " + p.name()
                 + " (once; later runs use the install)");
         long start = System.nanoTime();
-        try (ProgressRenderer progress = out.progress(); BuildPhases phases = new BuildPhases(out)) {
-            new EnvBuilder(client.get(), home.resolve("builds")).build(o, phases, progress);
+        try (ProgressRenderer progress = out.progress()) {
+            new EnvBuilder(client.get(), home.resolve("builds")).build(o, new EnvBuildCommand.PhaseLines(out),
+                    progress);
         }
-        out.notice("==> built " + e.name() + " in " + BuildPhases.seconds(System.nanoTime() - start));
+        out.notice("==> built " + e.name() + " in " + Units.duration(java.time.Duration.ofNanos(
+                System.nanoTime() - start)));
     }
 }

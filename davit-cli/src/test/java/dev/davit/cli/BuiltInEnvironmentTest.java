@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.store.Fs;
 import dev.davit.oci.testkit.Tools;
+import dev.davit.oci.testkit.Unprivileged;
+import java.util.List;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,9 +37,7 @@ class BuiltInEnvironmentTest {
 
     @Test
     void debian12IsBuiltOnFirstUseAndFoundOnTheSecond() throws IOException {
-        Tools.assumeAvailable("debootstrap", "bwrap");
-        org.junit.jupiter.api.Assumptions.assumeTrue(
-                ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0, "debootstrap needs root");
+        Tools.assumeAvailable("mmdebstrap", "bwrap");
         Cli cli = cli();
         Cli.Result first = cli.run("run", "debian:12", "--", "git", "--version");
         assertThat(first.rc()).as(first.toString()).isZero();
@@ -45,7 +45,9 @@ class BuiltInEnvironmentTest {
         assertThat(first.stderr())
                 .contains("note: cannot reach registry registry.invalid")
                 .contains("==> building debian:12 2026.11.1 from profile git")
-                .contains("    took ")
+                .containsPattern("==> mmdebstrap bookworm \\(bash, ca-certificates, coreutils, curl, git, less, procps\\)")
+                .containsPattern("    downloaded (\\d+) of \\1 packages")
+                .containsPattern("    done \\(\\d+(\\.\\d)?s\\)")
                 .contains("==> built debian:12 in ");
 
         // the second run finds the install: no note, no build, one JSON document
@@ -75,6 +77,54 @@ class BuiltInEnvironmentTest {
         assertThat(fromStore.json().get("origin").asText()).isEqualTo("build");
         assertThat(fromStore.json().get("source_digest").asText())
                 .isEqualTo(pulled.get("source_digest").asText());
+    }
+
+    /**
+     * The same first use by a user without root (CI runs as root and makes the unprivileged user): the build runs
+     * in mmdebstrap's unshare mode and the sandbox rootless.
+     */
+    @Test
+    void anUnprivilegedUserGetsDebian12BaseBuiltOnFirstUseAndFoundOnTheSecond() throws Exception {
+        Tools.assumeAvailable("mmdebstrap", "newuidmap", "newgidmap", "setpriv", "useradd", "usermod", "bwrap");
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
+                "making the unprivileged user needs root (CI runs as root)");
+        int[] ids = Unprivileged.ensureUser();
+        Path dir = Files.createTempDirectory("davit-rootless-cli-");
+        try {
+            Files.setAttribute(dir, "unix:mode", 0755);
+            String cp = Unprivileged.readableClasspath(dir.resolve("cp"));
+            Path user = Files.createDirectories(dir.resolve("home"));
+            Tools.run("chown", "-R", ids[0] + ":" + ids[1], user.toString());
+            List<String> env = List.of("DAVIT_HOME=" + user.resolve("davit"), "DAVIT_REPO_REGISTRY_BASE=" + NO_REGISTRY,
+                    "DAVIT_PROGRESS=lines", "TMPDIR=" + user);
+            String script = "id -u; echo ${BASH_VERSINFO[0]}; grep -o '\"profile\":\"base\"' /etc/davit/environment.json";
+            String[] run = {"run", "debian:12-base", "--", "bash", "-c", script};
+            Path log1 = dir.resolve("first.log");
+            Process first = new ProcessBuilder(Unprivileged.javaAs(ids, user, cp, env, Main.class.getName(), run))
+                    .redirectErrorStream(true).redirectOutput(log1.toFile()).start();
+            assertThat(first.waitFor(30, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+            String out1 = Files.readString(log1);
+            assertThat(first.exitValue()).as(out1).isZero();
+            assertThat(out1).contains("note: cannot reach registry registry.invalid",
+                    "==> building debian:12-base 2026.11.1 from profile base", "without root (unshare)",
+                    "0\n5\n\"profile\":\"base\"\n");
+
+            Path log2 = dir.resolve("second.log");
+            Process second = new ProcessBuilder(Unprivileged.javaAs(ids, user, cp, env, Main.class.getName(), run))
+                    .redirectErrorStream(true).redirectOutput(log2.toFile()).start();
+            assertThat(second.waitFor(5, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
+            String out2 = Files.readString(log2);
+            assertThat(second.exitValue()).as(out2).isZero();
+            assertThat(out2).contains("0\n5\n\"profile\":\"base\"\n").doesNotContain("building").doesNotContain("note:");
+            // everything the user's davit made is the user's
+            try (var s = Files.walk(user.resolve("davit"), 3)) {
+                assertThat(s.toList()).allSatisfy(p -> assertThat(Files.getAttribute(p, "unix:uid",
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS)).isEqualTo(ids[0]));
+            }
+        } finally {
+            Tools.run("rm", "-rf", dir.toString());
+        }
     }
 
     @Test

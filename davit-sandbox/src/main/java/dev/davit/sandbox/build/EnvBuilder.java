@@ -294,7 +294,8 @@ public final class EnvBuilder {
     }
 
     /**
-     * Why {@code profile} cannot be built on this machine (a missing tool, no root), or null when it can: a cheap
+     * Why {@code profile} cannot be built on this machine (mmdebstrap, newuidmap, user namespaces or subordinate
+     * ids missing; see {@link DebianRootfs#probe()}), or null when it can: a cheap
      * probe asked before a long build starts.
      */
     public static String unavailable(BuildProfile profile) {
@@ -302,10 +303,12 @@ public final class EnvBuilder {
             return which("busybox") == null ? "no static busybox on the PATH; install the busybox-static package"
                     : null;
         }
-        if (which("debootstrap") == null) {
-            return "debootstrap is not installed; install the debootstrap package";
+        try {
+            DebianRootfs.probe();
+            return null;
+        } catch (DavitException e) {
+            return e.getMessage();
         }
-        return uid() == 0 ? null : "building the " + profile.name() + " profile needs root (debootstrap)";
     }
 
     // ---- root filesystems ----

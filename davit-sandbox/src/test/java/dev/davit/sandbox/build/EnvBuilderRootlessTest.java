@@ -9,6 +9,7 @@ import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.store.Fs;
 import dev.davit.oci.testkit.Tools;
+import dev.davit.oci.testkit.Unprivileged;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunSpec;
@@ -19,9 +20,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,24 +33,23 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The base profile built by a user without root (mmdebstrap's unshare mode). CI runs as root, so the test makes
- * the system user {@value #USER} with subordinate uid and gid ranges when it is missing (idempotent; see
+ * the system user {@value Unprivileged#USER} with subordinate uid and gid ranges when it is missing (idempotent; see
  * docs/ENVIRONMENTS.md), forks a JVM as that user that builds, then checks as root what it built: owners in the
  * image layer and in rootfs.ext4 are Debian's (root, shadow's gid 42), never the builder's, setuid bits are there,
  * and the image runs bash.
  */
 class EnvBuilderRootlessTest {
-    static final String USER = "davit-rootless";
     private static final Instant EPOCH = Instant.parse("2026-01-01T00:00:00Z");
 
     @Test
     void anUnprivilegedUserBuildsTheBaseProfile() throws Exception {
         Tools.assumeAvailable("mmdebstrap", "newuidmap", "newgidmap", "setpriv", "useradd", "usermod", "bwrap");
         Assumptions.assumeTrue(EnvBuilder.uid() == 0, "making the unprivileged user needs root (CI runs as root)");
-        int[] ids = ensureUser();
+        int[] ids = Unprivileged.ensureUser();
         Path dir = Files.createTempDirectory("davit-rootless-");
         try {
             Files.setAttribute(dir, "unix:mode", 0755);
-            String cp = readableClasspath(dir.resolve("cp"));
+            String cp = Unprivileged.readableClasspath(dir.resolve("cp"));
             Path home = Files.createDirectories(dir.resolve("home"));
             boolean vm = Tools.which("mkfs.ext4").isPresent() && Tools.which("debugfs").isPresent()
                     && Tools.which("dpkg-deb").isPresent();
@@ -61,10 +59,9 @@ class EnvBuilderRootlessTest {
                 Tools.run("cp", "-a", rootCache.toString(), vmCache.toString());
             }
             Tools.run("chown", "-R", ids[0] + ":" + ids[1], home.toString());
-            List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=" + ids[0], "--regid=" + ids[1],
-                    "--clear-groups", "env", "HOME=" + home, Path.of(System.getProperty("java.home"), "bin", "java")
-                    .toString(), "-cp", cp, Child.class.getName(), home.resolve("store").toString(),
-                    home.resolve("builds").toString(), vm ? vmCache.toString() : "-"));
+            List<String> cmd = Unprivileged.javaAs(ids, home, cp, List.of(), Child.class.getName(),
+                    home.resolve("store").toString(), home.resolve("builds").toString(),
+                    vm ? vmCache.toString() : "-");
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.log")
                     .toFile()).start();
             assertThat(p.waitFor(30, TimeUnit.MINUTES)).isTrue();
@@ -118,54 +115,6 @@ class EnvBuilderRootlessTest {
         } finally {
             Fs.deleteTree(dir);
         }
-    }
-
-    /** The uid and gid of {@value #USER}, made (a system user, no home, no login) with 65536 subordinate ids. */
-    static int[] ensureUser() throws IOException {
-        if (run("id", "-u", USER).exitCode != 0) {
-            check(run("useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                    "--shell", "/usr/sbin/nologin", USER));
-        }
-        for (String f : List.of("subuid", "subgid")) {
-            Path file = Path.of("/etc", f);
-            if (!DebianRootfs.hasRange(file, USER)) {
-                long start = 100000;
-                if (Files.exists(file)) { // after every range there is
-                    for (String line : Files.readAllLines(file)) {
-                        String[] x = line.split(":");
-                        if (x.length == 3 && x[1].matches("\\d+") && x[2].matches("\\d+")) {
-                            start = Math.max(start, Long.parseLong(x[1]) + Long.parseLong(x[2]));
-                        }
-                    }
-                }
-                String range = start + "-" + (start + 65535);
-                check(run("usermod", f.equals("subuid") ? "--add-subuids" : "--add-subgids", range, USER));
-            }
-        }
-        return new int[] {Integer.parseInt(check(run("id", "-u", USER)).strip()),
-                Integer.parseInt(check(run("id", "-g", USER)).strip())};
-    }
-
-    /** The test classpath where the user can read it: /root is not readable by others. */
-    private static String readableClasspath(Path cp) throws IOException {
-        Files.createDirectories(cp);
-        List<String> entries = new ArrayList<>();
-        int i = 0;
-        for (String entry : System.getProperty("java.class.path").split(":")) {
-            Path from = Path.of(entry);
-            if (!Files.exists(from)) {
-                continue;
-            }
-            Path to = cp.resolve(i++ + "-" + from.getFileName());
-            if (Files.isDirectory(from)) {
-                Tools.run("cp", "-r", from.toString(), to.toString());
-            } else {
-                Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
-            }
-            entries.add(to.toString());
-        }
-        Tools.run("chmod", "-R", "a+rX", cp.toString());
-        return String.join(":", entries);
     }
 
     private static Map<String, TarArchiveEntry> entries(DavitClient c, ImageManifest m) throws IOException {

@@ -1,0 +1,107 @@
+package dev.davit.oci.testkit;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs test code as an unprivileged user when the tests run as root (as CI does): the system user {@value #USER}
+ * with 65536 subordinate uids and gids (made when missing; idempotent), a copy of the test classpath it can read
+ * (/root is not readable by others), and a JVM started as that user with {@code setpriv}.
+ */
+public final class Unprivileged {
+    /** The unprivileged user the tests make and run as. */
+    public static final String USER = "davit-rootless";
+
+    private Unprivileged() {
+    }
+
+    /** The uid and gid of {@value #USER}, made (a system user, no home, no login) with 65536 subordinate ids. */
+    public static int[] ensureUser() throws IOException {
+        if (run("id", "-u", USER).exitCode != 0) {
+            check(run("useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                    "--shell", "/usr/sbin/nologin", USER));
+        }
+        for (String f : List.of("subuid", "subgid")) {
+            Path file = Path.of("/etc", f);
+            List<String> lines = Files.exists(file) ? Files.readAllLines(file) : List.of();
+            if (lines.stream().anyMatch(l -> l.startsWith(USER + ":"))) {
+                continue;
+            }
+            long start = 100000;
+            for (String line : lines) { // after every range there is
+                String[] x = line.split(":");
+                if (x.length == 3 && x[1].matches("\\d+") && x[2].matches("\\d+")) {
+                    start = Math.max(start, Long.parseLong(x[1]) + Long.parseLong(x[2]));
+                }
+            }
+            check(run("usermod", f.equals("subuid") ? "--add-subuids" : "--add-subgids",
+                    start + "-" + (start + 65535), USER));
+        }
+        return new int[] {Integer.parseInt(check(run("id", "-u", USER)).strip()),
+                Integer.parseInt(check(run("id", "-g", USER)).strip())};
+    }
+
+    /** Copies the test classpath into {@code cp} where every user can read it; returns the new classpath. */
+    public static String readableClasspath(Path cp) throws IOException {
+        Files.createDirectories(cp);
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String entry : System.getProperty("java.class.path").split(":")) {
+            Path from = Path.of(entry);
+            if (!Files.exists(from)) {
+                continue;
+            }
+            Path to = cp.resolve(i++ + "-" + from.getFileName());
+            if (Files.isDirectory(from)) {
+                Tools.run("cp", "-r", from.toString(), to.toString());
+            } else {
+                Files.copy(from, to, StandardCopyOption.COPY_ATTRIBUTES);
+            }
+            entries.add(to.toString());
+        }
+        Tools.run("chmod", "-R", "a+rX", cp.toString());
+        return String.join(":", entries);
+    }
+
+    /**
+     * The command line that runs {@code mainClass} with {@code args} in a JVM as the user {@code ids}, with
+     * {@code HOME} set to {@code home} and {@code env} ({@code K=V}) added.
+     */
+    public static List<String> javaAs(int[] ids, Path home, String classpath, List<String> env, String mainClass,
+                                      String... args) {
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=" + ids[0], "--regid=" + ids[1],
+                "--clear-groups", "env", "HOME=" + home));
+        cmd.addAll(env);
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", classpath,
+                mainClass));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    private record Result(int exitCode, String output) {
+    }
+
+    private static Result run(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(60, TimeUnit.SECONDS);
+            return new Result(p.exitValue(), out);
+        } catch (IOException | InterruptedException e) {
+            throw new AssertionError(String.join(" ", cmd) + ": " + e, e);
+        }
+    }
+
+    private static String check(Result r) {
+        if (r.exitCode != 0) {
+            throw new AssertionError("exit " + r.exitCode + ": " + r.output);
+        }
+        return r.output;
+    }
+}
