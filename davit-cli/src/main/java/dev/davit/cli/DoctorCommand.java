@@ -4,23 +4,35 @@ import dev.davit.oci.Text;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.build.BuildProfile;
+import dev.davit.sandbox.build.EnvBuilder;
 import picocli.CommandLine.Command;
 
 /** {@code davit doctor}: which sandbox backends work on this host, and why not. */
 @Command(name = "doctor", mixinStandardHelpOptions = true,
         description = {"Check which sandbox backends work on this host: bubblewrap (container; probed by running"
-            + " 'true' in new namespaces), runc/crun (reported only) and /dev/kvm (vm; not probed yet).",
+            + " 'true' in new namespaces), crun and runc (probed by running 'true' in an OCI container), QEMU"
+            + " (vm; KVM or TCG), and whether environments can be built here (mmdebstrap, as root or rootless).",
             "Exits 0 whatever it finds; see 'available' per backend."})
 final class DoctorCommand extends DavitCommand {
     @Override
     protected int run(Output out) {
         Doctor.Report report = new Doctor(SandboxOptions.under(DavitHome.resolve(main.env()))).check();
-        out.result(report.toJson(), w -> {
+        // whether catalog environments can be built here when no registry serves them (davit env build)
+        String why = EnvBuilder.unavailable(BuildProfile.GIT);
+        var doc = report.toJson();
+        var build = doc.putObject("env_build");
+        build.put("available", why == null);
+        build.put("detail", why != null ? why : "Debian profiles build with mmdebstrap "
+                + (EnvBuilder.uid() == 0 ? "as root" : "without root (unshare, subordinate ids)"));
+        out.result(doc, w -> {
             for (Doctor.Backend b : report.backends()) {
                 w.printf("%-12s %-14s %s%n", b.name(), b.available() ? "available" : "not available",
                         Text.printable(b.detail()));
                 b.facts().forEach((k, v) -> w.printf("  %-22s %s%n", k + ":", Text.printable(v)));
             }
+            w.printf("%-12s %-14s %s%n", "env build", why == null ? "available" : "not available",
+                    Text.printable(build.get("detail").asText()));
         });
         return 0;
     }

@@ -285,8 +285,11 @@ class RunCommandTest {
         assertThat(vm.path("available").asBoolean()).as(vm.toString()).isTrue(); // CI installs QEMU
         assertThat(vm.path("detail").asText()).startsWith("QEMU ");
         assertThat(vm.at("/facts/accel").asText()).isIn("kvm", "tcg");
+        // CI runs as root with mmdebstrap installed
+        assertThat(doc.at("/env_build/available").asBoolean()).as(doc.toString()).isTrue();
+        assertThat(doc.at("/env_build/detail").asText()).isEqualTo("Debian profiles build with mmdebstrap as root");
 
         Cli.Result human = new Cli(home).run("doctor");
-        assertThat(human.stdout()).contains("container", "available", "vm", "QEMU");
+        assertThat(human.stdout()).contains("container", "available", "vm", "QEMU", "env build");
     }
 }

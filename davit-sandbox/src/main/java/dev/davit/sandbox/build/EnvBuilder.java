@@ -445,7 +445,7 @@ public final class EnvBuilder {
         return null;
     }
 
-    static int uid() {
+    public static int uid() {
         try {
             return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         } catch (IOException | RuntimeException e) {
