@@ -1,7 +1,6 @@
 package dev.davit.oci.testkit;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -23,9 +22,9 @@ public final class Unprivileged {
 
     /** The uid and gid of {@value #USER}, made (a system user, no home, no login) with 65536 subordinate ids. */
     public static int[] ensureUser() throws IOException {
-        if (run("id", "-u", USER).exitCode != 0) {
-            check(run("useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-                    "--shell", "/usr/sbin/nologin", USER));
+        if (!exists()) {
+            Tools.run("useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+                    "--shell", "/usr/sbin/nologin", USER);
         }
         for (String f : List.of("subuid", "subgid")) {
             Path file = Path.of("/etc", f);
@@ -40,11 +39,11 @@ public final class Unprivileged {
                     start = Math.max(start, Long.parseLong(x[1]) + Long.parseLong(x[2]));
                 }
             }
-            check(run("usermod", f.equals("subuid") ? "--add-subuids" : "--add-subgids",
-                    start + "-" + (start + 65535), USER));
+            Tools.run("usermod", f.equals("subuid") ? "--add-subuids" : "--add-subgids",
+                    start + "-" + (start + 65535), USER);
         }
-        return new int[] {Integer.parseInt(check(run("id", "-u", USER)).strip()),
-                Integer.parseInt(check(run("id", "-g", USER)).strip())};
+        return new int[] {Integer.parseInt(Tools.run("id", "-u", USER).strip()),
+                Integer.parseInt(Tools.run("id", "-g", USER).strip())};
     }
 
     /** Copies the test classpath into {@code cp} where every user can read it; returns the new classpath. */
@@ -84,24 +83,13 @@ public final class Unprivileged {
         return cmd;
     }
 
-    private record Result(int exitCode, String output) {
-    }
-
-    private static Result run(String... cmd) {
+    private static boolean exists() {
         try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor(60, TimeUnit.SECONDS);
-            return new Result(p.exitValue(), out);
+            Process p = new ProcessBuilder("id", "-u", USER).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
         } catch (IOException | InterruptedException e) {
-            throw new AssertionError(String.join(" ", cmd) + ": " + e, e);
+            throw new AssertionError("id -u " + USER + ": " + e, e);
         }
-    }
-
-    private static String check(Result r) {
-        if (r.exitCode != 0) {
-            throw new AssertionError("exit " + r.exitCode + ": " + r.output);
-        }
-        return r.output;
     }
 }

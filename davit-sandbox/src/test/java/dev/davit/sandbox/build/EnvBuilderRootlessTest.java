@@ -131,27 +131,7 @@ class EnvBuilderRootlessTest {
     }
 
     private static String debugfsStat(Path image, String path) {
-        Result r = run("debugfs", "-R", "stat " + path, image.toString());
-        return check(r);
-    }
-
-    private record Result(int exitCode, String output) {
-    }
-
-    private static Result run(String... cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor(60, TimeUnit.SECONDS);
-            return new Result(p.exitValue(), out);
-        } catch (IOException | InterruptedException e) {
-            throw new AssertionError(String.join(" ", cmd) + ": " + e, e);
-        }
-    }
-
-    private static String check(Result r) {
-        assertThat(r.exitCode).as(r.output).isZero();
-        return r.output;
+        return Tools.run("debugfs", "-R", "stat " + path, image.toString());
     }
 
     /** Runs as the unprivileged user: builds base into {@code args[0]} (store), {@code args[1]} (builds). */
