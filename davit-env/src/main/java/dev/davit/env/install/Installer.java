@@ -203,37 +203,37 @@ public final class Installer {
             if (src.profile() != null && profileComplete(e, Path.of(src.profile()))) {
                 return build(catalog, e, dir, Origin.PROFILE, repaired, p -> fromProfile(e, Path.of(src.profile()), p));
             }
-            Reference stored = storedSource(e);
-            if (options.offline()) {
-                if (stored != null) {
-                    return build(catalog, e, dir, Origin.STORE, repaired, p -> fromStore(e, stored, p));
-                }
-                Reference built = storedBuild(e);
-                if (built != null) {
-                    return build(catalog, e, dir, Origin.BUILD, repaired, p -> fromStore(e, built, p));
-                }
-                throw new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' is neither installed nor"
-                        + " in the store, and --offline forbids pulling" + (buildable(e) ? " or building" : "")
-                        + " it; run 'davit env pull " + e.name() + "' once with network access, then use it offline");
-            }
             DavitException failure = null;
-            if (src.reference() != null) {
+            if (src.reference() != null && !options.offline()) {
                 try {
                     return build(catalog, e, dir, Origin.OCI, repaired, p -> fromOci(e, p));
                 } catch (DavitException ex) {
                     failure = fallThrough(ex, failure);
                 }
             }
-            if (src.archive() != null) {
+            if (src.archive() != null && !options.offline()) {
                 try {
                     return build(catalog, e, dir, Origin.ARCHIVE, repaired, p -> fromArchive(e, src.archive(), p));
                 } catch (DavitException ex) {
                     failure = fallThrough(ex, failure);
                 }
             }
+            Reference stored = storedSource(e);
             if (stored != null) {
-                options.notes().accept("using the copy of " + stored + " in the store");
+                if (failure != null) {
+                    options.notes().accept("using the copy of " + stored + " in the store");
+                }
                 return build(catalog, e, dir, Origin.STORE, repaired, p -> fromStore(e, stored, p));
+            }
+            Reference earlier = storedBuild(e);
+            if (earlier != null) {
+                options.notes().accept("using the earlier local build " + earlier + " in the store");
+                return build(catalog, e, dir, Origin.BUILD, repaired, p -> fromStore(e, earlier, p));
+            }
+            if (options.offline()) {
+                throw new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' is neither installed nor"
+                        + " in the store, and --offline forbids pulling" + (buildable(e) ? " or building" : "")
+                        + " it; run 'davit env pull " + e.name() + "' once with network access, then use it offline");
             }
             if (buildable(e)) {
                 String why = options.builder().unavailable(e);
@@ -246,19 +246,13 @@ public final class Installer {
                     }
                     throw ex;
                 }
+                options.builder().build(e);
                 Reference built = storedBuild(e);
                 if (built == null) {
-                    options.builder().build(e);
-                    built = storedBuild(e);
-                    if (built == null) {
-                        throw new DavitException(Kind.INTERNAL, "the build of " + e.name() + " stored nothing"
-                                + " under " + options.builder().reference(e));
-                    }
-                } else {
-                    options.notes().accept("using the earlier local build " + built + " in the store");
+                    throw new DavitException(Kind.INTERNAL, "the build of " + e.name() + " stored nothing under "
+                            + options.builder().reference(e));
                 }
-                Reference from = built;
-                return build(catalog, e, dir, Origin.BUILD, repaired, p -> fromStore(e, from, p));
+                return build(catalog, e, dir, Origin.BUILD, repaired, p -> fromStore(e, built, p));
             }
             if (failure != null) {
                 throw failure;
