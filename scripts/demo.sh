@@ -3,7 +3,8 @@
 # public registry. Builds an image with umoci, pushes it with skopeo, then pulls it with davit into a fresh
 # store, inspects it, checks that skopeo reads davit's store, verifies it with fsck, and pulls it again (cached).
 # Then builds a small environment (busybox; a container image and a microVM with Debian's kernel), pushes both,
-# and runs a command in each from a fresh home: in a container sandbox and in a QEMU microVM.
+# and runs a command in each from a fresh home: in a container sandbox and in a QEMU microVM. Last, the first
+# command every user types, `davit run debian:12 -- git --version`, with nothing published: built once, then found.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/install-deps.sh"
@@ -46,4 +47,13 @@ echo "== davit run $envs/busybox:1 (pulled, unpacked, run in a container sandbox
 "$root/davit" run "$envs/busybox:1" -- sh -c 'cat /etc/davit/environment.json; echo; echo "in a container: $(hostname)"'
 echo "== davit run $envs/busybox-vm:1 (pulled, booted in a microVM)"
 "$root/davit" run "$envs/busybox-vm:1" -- sh -c 'echo "in a microVM: kernel $(uname -r), $(nproc) vCPU"'
+
+# The first command every user types. The built-in catalog's registry base points at the throwaway registry, where
+# nothing is published: davit says so, builds debian:12 once from Debian's mirror, and the second run finds it.
+export DAVIT_HOME="$work/first-home" DAVIT_REPO_REGISTRY_BASE="$envs/environments"
+echo "== davit run debian:12 -- git --version (first run: built from Debian's mirror, about a minute)"
+"$root/davit" run debian:12 -- git --version
+echo "== davit run debian:12 -- git --version (second run: installed)"
+"$root/davit" run debian:12 -- git --version
+echo "== davit env list"; "$root/davit" env list
 echo "demo: OK"
