@@ -100,22 +100,12 @@ class BuiltInEnvironmentTest {
                     "DAVIT_PROGRESS=lines", "TMPDIR=" + user);
             String script = "id -u; echo ${BASH_VERSINFO[0]}; grep -o '\"profile\":\"base\"' /etc/davit/environment.json";
             String[] run = {"run", "debian:12-base", "--", "bash", "-c", script};
-            Path log1 = dir.resolve("first.log");
-            Process first = new ProcessBuilder(Unprivileged.javaAs(ids, user, cp, env, Main.class.getName(), run))
-                    .redirectErrorStream(true).redirectOutput(log1.toFile()).start();
-            assertThat(first.waitFor(30, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
-            String out1 = Files.readString(log1);
-            assertThat(first.exitValue()).as(out1).isZero();
+            List<String> cmd = Unprivileged.javaAs(ids, user, cp, env, Main.class.getName(), run);
+            String out1 = succeeds(cmd, dir.resolve("first.log"), 30);
             assertThat(out1).contains("note: cannot reach registry registry.invalid",
                     "==> building debian:12-base 2026.11.1 from profile base", "without root (unshare)",
                     "0\n5\n\"profile\":\"base\"\n");
-
-            Path log2 = dir.resolve("second.log");
-            Process second = new ProcessBuilder(Unprivileged.javaAs(ids, user, cp, env, Main.class.getName(), run))
-                    .redirectErrorStream(true).redirectOutput(log2.toFile()).start();
-            assertThat(second.waitFor(5, java.util.concurrent.TimeUnit.MINUTES)).isTrue();
-            String out2 = Files.readString(log2);
-            assertThat(second.exitValue()).as(out2).isZero();
+            String out2 = succeeds(cmd, dir.resolve("second.log"), 5);
             assertThat(out2).contains("0\n5\n\"profile\":\"base\"\n").doesNotContain("building").doesNotContain("note:");
             // everything the user's davit made is the user's
             try (var s = Files.walk(user.resolve("davit"), 3)) {
@@ -125,6 +115,15 @@ class BuiltInEnvironmentTest {
         } finally {
             Tools.run("rm", "-rf", dir.toString());
         }
+    }
+
+    /** Runs {@code cmd} with its output in {@code log}; it must exit 0 within {@code minutes}. Returns the output. */
+    static String succeeds(List<String> cmd, Path log, int minutes) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertThat(p.waitFor(minutes, java.util.concurrent.TimeUnit.MINUTES)).as(cmd.toString()).isTrue();
+        String out = Files.readString(log);
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
     }
 
     @Test
