@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci,
-# the container runtimes (bubblewrap, crun, runc), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
+# the container runtimes (bubblewrap, crun, runc), slirp4netns and iproute2 (--network), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
 # rootless builds) and e2fsprogs/cpio/xz for building environments, and a static busybox (the sandbox tests' root filesystem and the VM tests' guest).
 set -euo pipefail
 need=()
@@ -14,6 +14,8 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
 command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
+command -v slirp4netns >/dev/null 2>&1 || need+=(slirp4netns)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)

@@ -84,8 +84,9 @@ final class RunCommand extends EnvCommand.Sub {
     @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit code 124).")
     Double timeout;
 
-    @Option(names = "--network", description = "Share the host's network (default: none, only a private lo).")
-    boolean network;
+    @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
+            description = NetworkOption.DESCRIPTION)
+    String network;
 
     @Option(names = {"-i", "--stdin"}, description = "Pass davit's standard input to the command (container backend;"
             + " default: the command reads /dev/null).")
@@ -127,10 +128,10 @@ final class RunCommand extends EnvCommand.Sub {
         Target t = resolve(this, out, name);
         String chosen = t.backendFor(backend);
         RunSpec spec = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
-                .network(network).image(t.image()).backend(chosen).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
+                .network(NetworkOption.parse(network)).image(t.image()).backend(chosen).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
                 .build();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
-        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (network ? " (with network)" : "") + ": "
+        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (network != null && NetworkOption.parse(network).enabled() ? " (network: " + network + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         java.io.InputStream in = stdin ? System.in : null;
         ExecResult r = out.json() ? sandboxes.run(spec, in, null, null)

@@ -6,6 +6,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
@@ -45,8 +46,14 @@ final class SandboxCommand extends GroupCommand {
                 + " creation (default: never).")
         Double ttl;
 
-        @Option(names = "--network", description = "Share the host's network (default: none, only a private lo).")
-        boolean network;
+        @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
+                description = NetworkOption.DESCRIPTION)
+        String network;
+
+        @Option(names = {"-p", "--publish"}, paramLabel = "[ADDR:]HOST_PORT:PORT", description = "Forward TCP"
+                + " connections to HOST_PORT on the host (127.0.0.1 unless ADDR is given) to PORT in the sandbox;"
+                + " needs --network (repeatable; container backend).")
+        List<String> publish = new ArrayList<>();
 
         @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable for every exec"
                 + " (repeatable).")
@@ -76,8 +83,9 @@ final class SandboxCommand extends GroupCommand {
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Sandboxes sandboxes = sandboxes(main);
-            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, network, t.image(), limit,
-                    t.backendFor(backend), vcpus, memory));
+            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, NetworkOption.parse(network),
+                    t.image(), limit, t.backendFor(backend), vcpus, memory,
+                    publish.stream().map(PortMapping::parse).toList()));
             if (!noStart) {
                 try {
                     s = sandboxes.start(s.id());

@@ -75,6 +75,7 @@ final class BwrapBackend implements Backend {
         try {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path unshare = options.which("unshare");
+            Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
             // on a mount failure: the read-only root, and no more overlays in this process (e.g. the rootfs is on
             // a filesystem overlayfs refuses)
             Raw raw = Overlay.runWithFallback(!overlayBroken && unshare != null && Overlay.usable(rootfs, dirs), dirs,
@@ -82,9 +83,9 @@ final class BwrapBackend implements Backend {
                         List<String> bw = arguments(bwrap, rootfs, MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs,
                                 merged), id, spec, argv);
                         return merged == null
-                                ? execute(bw, Map.of(), state, spec, id, stdin, stdoutTee, stderrTee)
-                                : execute(Overlay.wrap(unshare, rootfs, dirs, bw), Overlay.environment(), state, spec,
-                                        id, stdin, stdoutTee, stderrTee);
+                                ? execute(nat, bw, Map.of(), state, spec, id, stdin, stdoutTee, stderrTee)
+                                : execute(nat, Overlay.wrap(unshare, rootfs, dirs, bw), Overlay.environment(), state,
+                                        spec, id, stdin, stdoutTee, stderrTee);
                     });
             int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE : interpret(raw.rc(), raw.stderr(), spec);
             deleteTree(state);
@@ -104,9 +105,26 @@ final class BwrapBackend implements Backend {
     record Raw(int rc, byte[] stdout, byte[] stderr, boolean timedOut, long t1, long t2, long t3, boolean truncated) {
     }
 
-    /** Starts {@code cmd} with only {@code env}, pumps its output, waits (up to the timeout) and reaps it. */
-    static Raw execute(List<String> cmd, java.util.Map<String, String> env, Path dir, RunSpec spec, String id,
-                       InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+    /**
+     * Starts {@code cmd} with only {@code env}, pumps its output, waits (up to the timeout) and reaps it. With
+     * {@code nat} (not null) it runs in a network namespace of its own connected by slirp4netns (see {@link Nat}),
+     * which ends with it.
+     */
+    static Raw execute(Nat.Tools nat, List<String> cmd, java.util.Map<String, String> env, Path dir, RunSpec spec,
+                       String id, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        try {
+            return execute(nat == null ? cmd : Nat.wrap(nat, cmd), env, dir, spec, id, stdin, stdoutTee, stderrTee,
+                    nat == null ? null : p -> Nat.attach(nat, p.pid(), dir, false, List.of()));
+        } finally {
+            if (nat != null) {
+                Nat.stop(dir);
+            }
+        }
+    }
+
+    private static Raw execute(List<String> cmd, java.util.Map<String, String> env, Path dir, RunSpec spec,
+                               String id, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee,
+                               java.util.function.Consumer<Process> started) {
         long t1 = System.nanoTime();
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
@@ -122,6 +140,14 @@ final class BwrapBackend implements Backend {
             throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
         }
         OneShot.started(dir, p);
+        if (started != null) {
+            try {
+                started.accept(p);
+            } catch (RuntimeException e) {
+                killTree(p);
+                throw e;
+            }
+        }
         if (stdin != null) {
             feed(stdin, p, id);
         }
@@ -160,8 +186,8 @@ final class BwrapBackend implements Backend {
         List<String> a = new ArrayList<>();
         a.add(bwrap.toString());
         a.add("--unshare-all");
-        if (spec.network()) {
-            a.add("--share-net");
+        if (spec.network().enabled()) {
+            a.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
         }
         a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
         rootAndMounts(a, rootfs, root, null);

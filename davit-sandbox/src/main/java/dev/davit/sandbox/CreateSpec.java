@@ -5,6 +5,7 @@ import dev.davit.oci.DavitException.Kind;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -17,19 +18,26 @@ import java.util.Objects;
  *                  ({@code vmlinux}, {@code rootfs.ext4}, optionally {@code initrd}); never written either
  * @param env       variables set on top of the image's {@code Env} for every exec
  * @param workdir   the default working directory of execs (default: the image's {@code WorkingDir}, else /)
- * @param network   whether the sandbox has network (container: the host's; vm: QEMU's user-mode network)
+ * @param network   the sandbox's network (see {@link Network}); null means {@link Network#NONE}
  * @param image     the image's run defaults (Env, WorkingDir; Entrypoint/Cmd/User are not used by exec)
  * @param ttl       how long after creation {@link Sandboxes#reap} may remove it; null means never
  * @param backend   {@code container} or {@code vm}; null means {@code container}
  * @param vcpus     virtual CPUs of the microVM (vm backend only)
  * @param memoryMiB memory of the microVM in MiB (vm backend only)
+ * @param publish   ports published on the host ({@code --publish}); only with {@link Network#NAT}
  */
-public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, boolean network, ImageConfig image,
-                         Duration ttl, String backend, int vcpus, int memoryMiB) {
+public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
+                         Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish) {
     public CreateSpec {
         Objects.requireNonNull(rootfs, "rootfs");
         env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
         image = image == null ? ImageConfig.EMPTY : image;
+        network = network == null ? Network.NONE : network;
+        publish = publish == null ? List.of() : List.copyOf(publish);
+        if (!publish.isEmpty() && network != Network.NAT) {
+            throw new DavitException(Kind.USAGE, "--publish needs --network (the sandbox's own network namespace);"
+                    + " with --network=host the sandbox's ports are already the host's");
+        }
         backend = backend == null ? BwrapBackend.NAME : backend;
         if (!Sandboxes.BACKENDS.contains(backend)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
@@ -43,9 +51,16 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, b
     }
 
     /** A container sandbox. */
-    public CreateSpec(Path rootfs, Map<String, String> env, String workdir, boolean network, ImageConfig image,
+    public CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                       Duration ttl) {
-        this(rootfs, env, workdir, network, image, ttl, null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB);
+        this(rootfs, env, workdir, network, image, ttl, null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
+                null);
+    }
+
+    /** Without published ports. */
+    public CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
+                      Duration ttl, String backend, int vcpus, int memoryMiB) {
+        this(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, null);
     }
 
     /** Whether this is a microVM sandbox. */
@@ -54,6 +69,6 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, b
     }
 
     CreateSpec withRootfs(Path r) {
-        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB);
+        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish);
     }
 }

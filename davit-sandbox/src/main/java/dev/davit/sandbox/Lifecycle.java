@@ -105,6 +105,9 @@ final class Lifecycle {
         }
         Overlay.Dirs dirs = Overlay.Dirs.under(dir);
         Path unshare = options.which("unshare");
+        Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
+        java.util.function.Consumer<Process> connect = nat == null ? null
+                : p -> Nat.attach(nat, p.pid(), dir, true, s.spec().publish());
         ProcessHandle[] started;
         try {
             // over the overlay, or (no overlay here) a read-only root with a persistent /tmp
@@ -114,11 +117,12 @@ final class Lifecycle {
                         List<String> bw = bwrapArguments(bwrap, s, rootfs, MountPoints.prepare(rootfs,
                                 MountPoints.BWRAP, dirs, merged), dir, sleep);
                         if (merged == null) {
-                            cmd.addAll(bw);
-                            return launch(id, cmd, Map.of(), dir, log, sleep, true);
+                            cmd.addAll(nat == null ? bw : Nat.wrap(nat, bw));
+                            return launch(id, cmd, Map.of(), dir, log, sleep, true, connect);
                         }
-                        cmd.addAll(Overlay.wrap(unshare, rootfs, dirs, bw));
-                        ProcessHandle[] h = launch(id, cmd, Overlay.environment(), dir, log, sleep, false);
+                        List<String> ovl = Overlay.wrap(unshare, rootfs, dirs, bw);
+                        cmd.addAll(nat == null ? ovl : Nat.wrap(nat, ovl));
+                        ProcessHandle[] h = launch(id, cmd, Overlay.environment(), dir, log, sleep, false, connect);
                         if (h == null && dirs.failure() == null) {
                             throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start: "
                                     + readLog(log));
@@ -140,8 +144,8 @@ final class Lifecycle {
     private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, MountPoints.Root root, Path dir,
                                                String sleep) {
         List<String> cmd = new ArrayList<>(List.of(bwrap.toString(), "--unshare-all"));
-        if (s.spec().network()) {
-            cmd.add("--share-net");
+        if (s.spec().network().enabled()) {
+            cmd.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
         }
         cmd.addAll(List.of("--hostname", s.id()));
         // a non-root image User: the sandbox's user namespace maps that user (as davit run does), so exec can
@@ -163,7 +167,8 @@ final class Lifecycle {
      * {@code mustStart} is false (the caller falls back); throws when it did not start otherwise.
      */
     private static ProcessHandle[] launch(String id, List<String> cmd, Map<String, String> env, Path dir, Path log,
-                                          String sleep, boolean mustStart) {
+                                          String sleep, boolean mustStart,
+                                          java.util.function.Consumer<Process> connect) {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
         pb.environment().putAll(env);
@@ -176,6 +181,16 @@ final class Lifecycle {
             p = pb.start();
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
+        }
+        if (connect != null) {
+            try {
+                Nat.stop(dir); // an earlier attempt's (the overlay fallback)
+                connect.accept(p);
+            } catch (RuntimeException e) {
+                BwrapBackend.killTree(p);
+                Nat.stop(dir);
+                throw e;
+            }
         }
         long deadline = System.nanoTime() + START_WAIT.toNanos();
         while (System.nanoTime() < deadline && p.isAlive()) {
@@ -442,6 +457,7 @@ final class Lifecycle {
             ProcessHandle.of(s.bwrapPid()).ifPresent(victims::add);
         }
         victims.forEach(ProcessHandle::destroyForcibly);
+        Nat.stop(dir(s.id())); // a NAT sandbox's slirp4netns
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline && (alive(s.initPid(), s.initStart())
                 || alive(s.bwrapPid(), s.bwrapStart()) || alive(s.qemuPid(), s.qemuStart()))) {

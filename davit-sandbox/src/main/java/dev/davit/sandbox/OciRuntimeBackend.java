@@ -138,6 +138,7 @@ final class OciRuntimeBackend implements Backend {
                     + (Overlay.ROOT ? " on this host with hybrid cgroups" : " to run without root") + "; install"
                     + " util-linux or use --runtime " + (runtime.equals(CRUN) ? "runc" : "bwrap"));
         }
+        Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
         String id = OneShot.newId();
         Path state = OneShot.create(options.stateDir(), id);
         try {
@@ -151,10 +152,11 @@ final class OciRuntimeBackend implements Backend {
                                 id, spec, argv, user));
                         List<String> run = runArgs(bin, state, id);
                         return merged == null
-                                ? BwrapBackend.execute(wrapped(unshare, run, hideCgroup2), Map.of(), state, spec, id,
-                                        stdin, stdoutTee, stderrTee)
-                                : BwrapBackend.execute(Overlay.wrap(unshare, rootfs, dirs, hideCgroup2 ? hidden(run)
-                                        : run), Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
+                                ? BwrapBackend.execute(nat, wrapped(unshare, run, hideCgroup2), Map.of(), state, spec,
+                                        id, stdin, stdoutTee, stderrTee)
+                                : BwrapBackend.execute(nat, Overlay.wrap(unshare, rootfs, dirs, hideCgroup2
+                                        ? hidden(run) : run), Overlay.environment(), state, spec, id, stdin, stdoutTee,
+                                        stderrTee);
                     });
             if (raw.timedOut() || Files.exists(state.resolve("runtime").resolve(id))) {
                 // the runtime was killed (or died) before it deleted the container: let it remove what is left
@@ -468,7 +470,8 @@ final class OciRuntimeBackend implements Backend {
         for (String type : List.of("pid", "ipc", "uts", "mount")) {
             ns.addObject().put("type", type);
         }
-        if (!spec.network()) {
+        if (!spec.network().enabled()) {
+            // NAT: the runtime's own namespace, which the wrapper made (see Nat); host: the host's
             ns.addObject().put("type", "network");
         }
         if (rootless && nonRootUser) {

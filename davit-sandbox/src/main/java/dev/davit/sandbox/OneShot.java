@@ -97,6 +97,7 @@ final class OneShot {
                     }
                 });
             }
+            Nat.stop(d); // a NAT run's slirp4netns, davit's child, outlives a killed davit
             BwrapBackend.deleteTree(d);
             removed.add(d.getFileName().toString());
         }

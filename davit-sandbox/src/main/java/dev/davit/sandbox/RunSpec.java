@@ -20,8 +20,8 @@ import java.util.Objects;
  * @param env     variables set on top of the image's {@code Env} (the host environment is never passed)
  * @param workdir the working directory inside the sandbox (default: the image's {@code WorkingDir}, else /)
  * @param timeout how long the command may run; null means no limit
- * @param network whether the sandbox has network: the host's (container) or QEMU's user-mode NAT (vm); default:
- *                no network at all, only its own lo
+ * @param network the sandbox's network (see {@link Network}); null means {@link Network#NONE}: no network at all,
+ *                only its own lo
  * @param image   the image's run defaults
  * @param backend {@code container}, {@code vm}, or null to choose automatically (see {@link Sandboxes#run})
  * @param runtime for the container backend: {@code bwrap}, {@code crun} or {@code runc}; null chooses the first
@@ -30,7 +30,7 @@ import java.util.Objects;
  * @param memoryMiB memory of a microVM in MiB (vm backend only), at least 64
  */
 public record RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
-                      boolean network, ImageConfig image, String backend, String runtime, int vcpus,
+                      Network network, ImageConfig image, String backend, String runtime, int vcpus,
                       int memoryMiB) {
     /** The vCPUs of a microVM when none are asked for. */
     public static final int DEFAULT_VCPUS = 1;
@@ -45,6 +45,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         command = command == null ? List.of() : List.copyOf(command);
         env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
         image = image == null ? ImageConfig.EMPTY : image;
+        network = network == null ? Network.NONE : network;
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new DavitException(Kind.USAGE, "the timeout must be positive");
         }
@@ -66,7 +67,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
 
     /** A container run with the default runtime choice and resources. */
     public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
-                   boolean network, ImageConfig image) {
+                   Network network, ImageConfig image) {
         this(rootfs, command, env, workdir, timeout, network, image, null, null, DEFAULT_VCPUS, DEFAULT_MEMORY_MIB);
     }
 
@@ -113,7 +114,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         private final Map<String, String> env = new LinkedHashMap<>();
         private String workdir;
         private Duration timeout;
-        private boolean network;
+        private Network network = Network.NONE;
         private ImageConfig image = ImageConfig.EMPTY;
         private String backend;
         private String runtime;
@@ -153,7 +154,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
             return this;
         }
 
-        public Builder network(boolean v) {
+        public Builder network(Network v) {
             network = v;
             return this;
         }

@@ -64,7 +64,9 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         } else {
             o.putNull("workdir");
         }
-        o.put("network", spec.network());
+        o.put("network", spec.network().label());
+        ArrayNode publish = o.putArray("publish");
+        spec.publish().forEach(m -> publish.add(m.toString()));
         ObjectNode image = o.putObject("image");
         strings(image.putArray("entrypoint"), spec.image().entrypoint());
         strings(image.putArray("cmd"), spec.image().cmd());
@@ -101,16 +103,22 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         // state files of davit versions before the vm backend have no backend: container
         String backend = text(o.path("backend"));
         CreateSpec spec = new CreateSpec(Path.of(o.path("rootfs").asText()), env, text(o.path("workdir")),
-                o.path("network").asBoolean(), image,
+                network(o.path("network")), image,
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
                 backend == null ? BwrapBackend.NAME : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
-                o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB));
+                o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
+                list(o.path("publish")).stream().map(PortMapping::parse).toList());
         String started = text(o.path("started_at"));
         return new Sandbox(o.path("id").asText(),
                 SandboxStatus.valueOf(o.path("status").asText().toUpperCase(java.util.Locale.ROOT)), spec,
                 Instant.parse(o.path("created_at").asText()), started == null ? null : Instant.parse(started),
                 o.path("bwrap_pid").asLong(), o.path("bwrap_start_time").asLong(), o.path("init_pid").asLong(),
                 o.path("init_start_time").asLong(), o.path("qemu_pid").asLong(), o.path("qemu_start_time").asLong());
+    }
+
+    /** The network of a state file; those of davit versions before NAT hold true (the host's) or false. */
+    private static Network network(JsonNode n) {
+        return n.isBoolean() ? (n.asBoolean() ? Network.HOST : Network.NONE) : Network.parse(n.asText("none"));
     }
 
     private static void strings(ArrayNode a, List<String> v) {

@@ -65,11 +65,16 @@ final class VmBackend implements Backend {
             VmAccel.Choice accel = VmAccel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
             VmMachine.createDisk(tools, env, state);
             List<String> cmd = VmMachine.command(tools, env, state, id, spec.vcpus(), spec.memoryMiB(),
-                    spec.network(), accel, false);
+                    spec.network().enabled(), accel, false);
+            Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
             long t1 = System.nanoTime();
-            qemu = VmMachine.launch(cmd, state);
+            // NAT: QEMU's user-mode network inside a namespace of its own, so its 10.0.2.2 is not the host
+            qemu = VmMachine.launch(nat == null ? cmd : Nat.wrap(nat, cmd), state);
             RUNNING.add(qemu);
             OneShot.started(state, qemu);
+            if (nat != null) {
+                Nat.attach(nat, qemu.pid(), state, false, List.of());
+            }
             Process q = qemu;
             VmProtocol.Exit exit;
             boolean timedOut = false;
@@ -97,6 +102,7 @@ final class VmBackend implements Backend {
             if (qemu != null) {
                 stop(qemu);
             }
+            Nat.stop(state);
             BwrapBackend.deleteTree(state);
         }
     }

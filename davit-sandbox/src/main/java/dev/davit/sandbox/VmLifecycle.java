@@ -50,8 +50,15 @@ final class VmLifecycle {
         }
         VmMachine.createDisk(tools, env, dir);
         List<String> cmd = VmMachine.command(tools, env, dir, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
-                s.spec().network(), accel, true);
-        long pid = VmMachine.launchDetached(cmd, dir);
+                s.spec().network().enabled(), accel, true);
+        if (!s.spec().publish().isEmpty()) {
+            throw new DavitException(Kind.USAGE, "--publish is not available for microVM sandboxes yet; use the"
+                    + " container backend to serve to the host");
+        }
+        Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
+        // NAT: QEMU in a network namespace of its own (see Nat); slirp4netns outlives davit, as QEMU does
+        long pid = nat == null ? VmMachine.launchDetached(cmd, dir, null) : VmMachine.launchDetached(Nat.wrap(nat,
+                cmd), dir, p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
         long start = Lifecycle.startTime(pid);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, pid, start);
@@ -61,6 +68,7 @@ final class VmLifecycle {
                     .close();
         } catch (RuntimeException e) {
             killQemu(pid, start);
+            Nat.stop(dir);
             save.accept(new Sandbox(s.id(), s.status() == SandboxStatus.CREATED ? SandboxStatus.CREATED
                     : SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0, 0, 0));
             throw e;

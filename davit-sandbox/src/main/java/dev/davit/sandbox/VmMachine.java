@@ -205,9 +205,12 @@ final class VmMachine {
      * Starts a detached QEMU ({@code -daemonize}: it leaves davit's session and outlives it) and returns its pid
      * from qemu.pid.
      */
-    static long launchDetached(List<String> cmd, Path state) {
+    static long launchDetached(List<String> cmd, Path state, java.util.function.Consumer<Process> started) {
         Process p = launch(cmd, state);
         try {
+            if (started != null) {
+                started.accept(p);
+            }
             if (!p.waitFor(60, TimeUnit.SECONDS)) {
                 BwrapBackend.killTree(p);
                 throw new DavitException(Kind.INTERNAL, "QEMU did not finish starting within 60 s: " + log(state));
@@ -216,6 +219,9 @@ final class VmMachine {
             BwrapBackend.killTree(p);
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted while QEMU started");
+        } catch (RuntimeException e) {
+            BwrapBackend.killTree(p);
+            throw e;
         }
         if (p.exitValue() != 0) {
             throw new DavitException(Kind.INTERNAL, "QEMU could not start the microVM: " + log(state));

@@ -173,7 +173,7 @@ class BwrapBackendTest {
                             return e.toString();
                         }
                     });
-            ExecResult nc = sandboxes.run(RunSpec.builder(rootfs).network(true)
+            ExecResult nc = sandboxes.run(RunSpec.builder(rootfs).network(Network.HOST)
                     .command("sh", "-c", "echo hi | nc 127.0.0.1 " + server.getLocalPort()).timeout(
                             Duration.ofSeconds(20)).build());
             assertThat(nc.exitCode()).as(nc.stderrText()).isZero();

@@ -44,7 +44,7 @@ class LifecycleTest {
     }
 
     private Sandbox started(Duration ttl) {
-        Sandbox s = sandboxes.create(new CreateSpec(rootfs, Map.of("A", "1"), null, false, null, ttl));
+        Sandbox s = sandboxes.create(new CreateSpec(rootfs, Map.of("A", "1"), null, Network.NONE, null, ttl));
         assertThat(s.status()).isEqualTo(SandboxStatus.CREATED);
         assertThat(s.id()).matches("sbx-[0-9a-f]{12}");
         Sandbox r = sandboxes.start(s.id());
@@ -96,7 +96,7 @@ class LifecycleTest {
 
     @Test
     void concurrentStartsMakeOneKeeper() throws Exception {
-        Sandbox created = sandboxes.create(new CreateSpec(rootfs, Map.of(), null, false, null, null));
+        Sandbox created = sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NONE, null, null));
         var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
         try {
             List<java.util.concurrent.Future<Sandbox>> all = new java.util.ArrayList<>();
@@ -164,7 +164,7 @@ class LifecycleTest {
     @Test
     void execRunsAsTheImagesUser() {
         ImageConfig app = new ImageConfig(null, null, null, null, "app");
-        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), "/work", false, app, null))
+        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), "/work", Network.NONE, app, null))
                 .id());
         pids.add(s.bwrapPid());
         pids.add(s.initPid());
@@ -259,7 +259,7 @@ class LifecycleTest {
         assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("")
                 .contains("sleep 300")).toList()).isEmpty();
         assertThatThrownBy(() -> sandboxes.status(a.id())).isInstanceOf(DavitException.class);
-        Sandbox c = sandboxes.create(new CreateSpec(rootfs, null, null, false, null, null));
+        Sandbox c = sandboxes.create(new CreateSpec(rootfs, null, null, Network.NONE, null, null));
         sandboxes.rm(c.id());
         assertThat(sandboxes.list()).isEmpty();
     }

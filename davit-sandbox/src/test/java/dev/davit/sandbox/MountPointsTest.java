@@ -135,7 +135,7 @@ class MountPointsTest {
     void aLongLivedSandboxRunsOnAnImageWithoutMountPoints(String name) throws IOException {
         Path rootfs = BusyboxRootfs.scratch(tmp.resolve(name), "bwrap");
         String before = BusyboxRootfs.digest(rootfs);
-        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), null, false, null, null)).id());
+        Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NONE, null, null)).id());
         assertThat(s.status()).isEqualTo(SandboxStatus.RUNNING);
 
         ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", CHECK), Map.of(), null, Duration.ofSeconds(30));

@@ -304,7 +304,7 @@ class OciRuntimeBackendTest {
                 }
             });
             ExecResult nc = sandboxes.run(spec("sh", "-c", "echo hi | nc 127.0.0.1 " + server.getLocalPort())
-                    .network(true).timeout(Duration.ofSeconds(20)).build());
+                    .network(Network.HOST).timeout(Duration.ofSeconds(20)).build());
             assertThat(nc.exitCode()).as(nc.stderrText()).isZero();
             assertThat(got.join()).isEqualTo("hi\n");
         }
@@ -396,7 +396,7 @@ class OciRuntimeBackendTest {
     void theConfigFollowsTheRuntimeSpec() throws IOException {
         setUp("runc");
         OciRuntimeBackend b = new OciRuntimeBackend(sandboxes.options(), "runc");
-        RunSpec s = spec("sh", "-c", "true").env("A", "1").workdir("/work").network(true).build();
+        RunSpec s = spec("sh", "-c", "true").env("A", "1").workdir("/work").network(Network.HOST).build();
         JsonNode c = b.config(rootfs, new MountPoints.Root(tmp.resolve("merged"), false, List.of()), "sb-000000000000",
                 s, s.effectiveCommand(),
                 new int[] {1000, 1000});

@@ -58,7 +58,7 @@ class VmRunTest {
     @Test
     void userModeNetworkTwoVcpusAndATimeout() throws IOException {
         ExecResult r = sandboxes().run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
-                + " /.davit/busybox ip route; /.davit/busybox nproc; sleep 60").network(true).vcpus(2)
+                + " /.davit/busybox ip route; /.davit/busybox nproc; sleep 60").network(Network.NAT).vcpus(2)
                 .timeout(Duration.ofSeconds(3)).build());
         assertThat(r.exitCode()).as(r.stderrText()).isEqualTo(124);
         assertThat(r.timedOut()).isTrue();

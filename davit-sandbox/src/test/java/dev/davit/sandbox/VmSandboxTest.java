@@ -41,7 +41,7 @@ class VmSandboxTest {
         env = VmTestEnvironment.get();
         baseDigest = VmTestEnvironment.sha256(env.resolve("rootfs.ext4"));
         sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
-        Sandbox created = sandboxes.create(new CreateSpec(env, Map.of("A", "1"), "/work", false, null, null, "vm", 1,
+        Sandbox created = sandboxes.create(new CreateSpec(env, Map.of("A", "1"), "/work", Network.NONE, null, null, "vm", 1,
                 256));
         assertThat(created.status()).isEqualTo(SandboxStatus.CREATED);
         assertThat(created.backend()).isEqualTo("vm");

@@ -30,7 +30,7 @@ class VmStateTest {
 
     @Test
     void aVmSandboxRoundTrips() throws Exception {
-        CreateSpec spec = new CreateSpec(Path.of("/env"), Map.of("A", "1"), "/work", true, null, null, "vm", 2, 1024);
+        CreateSpec spec = new CreateSpec(Path.of("/env"), Map.of("A", "1"), "/work", Network.HOST, null, null, "vm", 2, 1024);
         Sandbox s = new Sandbox("sbx-0123456789ab", SandboxStatus.RUNNING, spec, Instant.parse("2026-01-01T00:00:00Z"),
                 Instant.parse("2026-01-01T00:00:01Z"), 0, 0, 0, 0, 4242, 99);
         var json = s.toJson();
@@ -45,10 +45,10 @@ class VmStateTest {
 
     @Test
     void createSpecChecksTheBackendAndResources() {
-        assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, false, null, null, "nope", 1, 512))
+        assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "nope", 1, 512))
                 .isInstanceOf(DavitException.class).hasMessageContaining("unknown backend 'nope'");
-        assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, false, null, null, "vm", 0, 512))
+        assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "vm", 0, 512))
                 .isInstanceOf(DavitException.class).hasMessageContaining("--vcpus");
-        assertThat(new CreateSpec(Path.of("/r"), null, null, false, null, null).backend()).isEqualTo("container");
+        assertThat(new CreateSpec(Path.of("/r"), null, null, Network.NONE, null, null).backend()).isEqualTo("container");
     }
 }

@@ -1,0 +1,52 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+
+/**
+ * A port of a long-lived sandbox published on the host ({@code --publish}): TCP connections to
+ * {@code hostAddress:hostPort} on the host are forwarded to {@code port} in the sandbox.
+ *
+ * @param hostAddress the host address to listen on; 127.0.0.1 unless one is given
+ * @param hostPort    the host port, 1 to 65535
+ * @param port        the sandbox's port, 1 to 65535
+ */
+public record PortMapping(String hostAddress, int hostPort, int port) {
+    public static final String LOOPBACK = "127.0.0.1";
+
+    public PortMapping {
+        check(hostPort);
+        check(port);
+        if (hostAddress == null || !hostAddress.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
+            throw new DavitException(Kind.USAGE, "--publish needs an IPv4 host address, not '" + hostAddress + "'");
+        }
+    }
+
+    /** Parses {@code HOST_PORT:PORT} (on 127.0.0.1) or {@code ADDR:HOST_PORT:PORT}. */
+    public static PortMapping parse(String s) {
+        String[] p = s.split(":", -1);
+        try {
+            if (p.length == 2) {
+                return new PortMapping(LOOPBACK, Integer.parseInt(p[0]), Integer.parseInt(p[1]));
+            }
+            if (p.length == 3) {
+                return new PortMapping(p[0], Integer.parseInt(p[1]), Integer.parseInt(p[2]));
+            }
+        } catch (NumberFormatException e) {
+            // the usage error below
+        }
+        throw new DavitException(Kind.USAGE, "invalid --publish '" + s + "'; use HOST_PORT:PORT (on 127.0.0.1) or"
+                + " ADDR:HOST_PORT:PORT, e.g. --publish 8080:80");
+    }
+
+    private static void check(int port) {
+        if (port < 1 || port > 65535) {
+            throw new DavitException(Kind.USAGE, "a --publish port must be between 1 and 65535, not " + port);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return hostAddress + ":" + hostPort + ":" + port;
+    }
+}
