@@ -22,6 +22,7 @@ import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.build.EnvBuilder;
 import dev.davit.sandbox.ImageConfig;
+import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
@@ -125,13 +126,14 @@ final class RunCommand extends EnvCommand.Sub {
         }
         Duration limit = CliArgs.seconds(timeout, "--timeout");
         Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
+        Network net = NetworkOption.parse(network); // a bad value fails before anything is pulled
         Target t = resolve(this, out, name);
         String chosen = t.backendFor(backend);
         RunSpec spec = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
-                .network(NetworkOption.parse(network)).image(t.image()).backend(chosen).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
+                .network(net).image(t.image()).backend(chosen).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
                 .build();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
-        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (network != null && NetworkOption.parse(network).enabled() ? " (network: " + network + ")" : "") + ": "
+        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + net.label() + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         java.io.InputStream in = stdin ? System.in : null;
         ExecResult r = out.json() ? sandboxes.run(spec, in, null, null)

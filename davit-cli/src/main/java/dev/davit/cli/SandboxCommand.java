@@ -81,11 +81,13 @@ final class SandboxCommand extends GroupCommand {
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
+            // bad --network / --publish values fail before anything is pulled
+            var net = NetworkOption.parse(network);
+            List<PortMapping> ports = publish.stream().map(PortMapping::parse).toList();
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Sandboxes sandboxes = sandboxes(main);
-            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, NetworkOption.parse(network),
-                    t.image(), limit, t.backendFor(backend), vcpus, memory,
-                    publish.stream().map(PortMapping::parse).toList()));
+            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, net, t.image(), limit,
+                    t.backendFor(backend), vcpus, memory, ports));
             if (!noStart) {
                 try {
                     s = sandboxes.start(s.id());
