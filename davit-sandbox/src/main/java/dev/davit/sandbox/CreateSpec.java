@@ -23,14 +23,17 @@ import java.util.Objects;
  * @param backend   {@code container} or {@code vm}; null means {@code container}
  * @param vcpus     virtual CPUs of the microVM (vm backend only)
  * @param memoryMiB memory of the microVM in MiB (vm backend only)
+ * @param limits    the container sandbox's memory, CPU and process limits, for its keeper and every exec together
+ *                  (container backend only; {@link Limits#NONE} when null)
  */
 public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, boolean network, ImageConfig image,
-                         Duration ttl, String backend, int vcpus, int memoryMiB) {
+                         Duration ttl, String backend, int vcpus, int memoryMiB, Limits limits) {
     public CreateSpec {
         Objects.requireNonNull(rootfs, "rootfs");
         env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
         image = image == null ? ImageConfig.EMPTY : image;
         backend = backend == null ? BwrapBackend.NAME : backend;
+        limits = limits == null ? Limits.NONE : limits;
         if (!Sandboxes.BACKENDS.contains(backend)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
                     + String.join(", ", Sandboxes.BACKENDS));
@@ -40,6 +43,12 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, b
         }
         // the same checks as a run
         new RunSpec(rootfs, null, env, workdir, null, network, image, backend, null, vcpus, memoryMiB);
+    }
+
+    /** A sandbox without container limits. */
+    public CreateSpec(Path rootfs, Map<String, String> env, String workdir, boolean network, ImageConfig image,
+                      Duration ttl, String backend, int vcpus, int memoryMiB) {
+        this(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, Limits.NONE);
     }
 
     /** A container sandbox. */
@@ -54,6 +63,6 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, b
     }
 
     CreateSpec withRootfs(Path r) {
-        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB);
+        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, limits);
     }
 }

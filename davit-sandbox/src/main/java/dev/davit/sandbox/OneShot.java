@@ -97,6 +97,7 @@ final class OneShot {
                     }
                 });
             }
+            Cgroups.removeRecorded(d); // kills what is left in the run's cgroups (e.g. a runc container)
             BwrapBackend.deleteTree(d);
             removed.add(d.getFileName().toString());
         }

@@ -65,6 +65,9 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
             o.putNull("workdir");
         }
         o.put("network", spec.network());
+        if (!spec.isVm()) {
+            o.set("limits", spec.limits().toJson());
+        }
         ObjectNode image = o.putObject("image");
         strings(image.putArray("entrypoint"), spec.image().entrypoint());
         strings(image.putArray("cmd"), spec.image().cmd());
@@ -104,7 +107,7 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
                 o.path("network").asBoolean(), image,
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
                 backend == null ? BwrapBackend.NAME : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
-                o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB));
+                o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB), Limits.fromJson(o.get("limits")));
         String started = text(o.path("started_at"));
         return new Sandbox(o.path("id").asText(),
                 SandboxStatus.valueOf(o.path("status").asText().toUpperCase(java.util.Locale.ROOT)), spec,
