@@ -177,5 +177,10 @@ class LimitsTest {
         sleeper.onExit().get(10, TimeUnit.SECONDS);
         assertThat(sleeper.isAlive()).isFalse();
         assertCleanedUp(id);
+        // runc's own cgroups of the container (in the hierarchies davit does not limit) are gone too
+        try (java.util.stream.Stream<Path> s = Files.find(Path.of("/sys/fs/cgroup"), 6,
+                (p, a) -> p.getFileName() != null && p.getFileName().toString().equals(id))) {
+            assertThat(s.toList()).isEmpty();
+        }
     }
 }
