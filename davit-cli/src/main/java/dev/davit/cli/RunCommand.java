@@ -73,13 +73,8 @@ final class RunCommand extends EnvCommand.Sub {
             + " crun or runc (default: the first installed, in that order).")
     String runtime;
 
-    @Option(names = "--vcpus", paramLabel = "N", defaultValue = "1", description = "vCPUs of a microVM (vm"
-            + " backend).")
-    int vcpus;
-
-    @Option(names = "--memory", paramLabel = "MiB", defaultValue = "512", description = "Memory of a microVM in MiB"
-            + " (vm backend).")
-    int memory;
+    @picocli.CommandLine.Mixin
+    ResourceOptions resources = new ResourceOptions();
 
     @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit code 124).")
     Double timeout;
@@ -126,9 +121,14 @@ final class RunCommand extends EnvCommand.Sub {
         Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
         Target t = resolve(this, out, name);
         String chosen = t.backendFor(backend);
-        RunSpec spec = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
-                .network(network).image(t.image()).backend(chosen).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
-                .build();
+        RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
+                .network(network).image(t.image()).backend(chosen).runtime(runtime);
+        if (chosen.equals("vm")) {
+            b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory());
+        } else {
+            b.limits(resources.containerLimits());
+        }
+        RunSpec spec = b.build();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
         out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (network ? " (with network)" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
@@ -138,6 +138,10 @@ final class RunCommand extends EnvCommand.Sub {
         if (r.timedOut()) {
             out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
         }
+        if (r.oomKilled()) {
+            out.warn("the sandbox reached its memory limit of " + spec.limits().memoryMiB() + " MiB and the kernel"
+                    + " killed a process (raise it with --memory MiB)");
+        }
         out.notice("==> exit " + r.exitCode() + " (" + r.sandboxId() + ", create " + r.timings().createMs()
                 + " ms, start " + r.timings().startMs() + " ms, exec " + r.timings().execMs() + " ms, delete "
                 + r.timings().deleteMs() + " ms)");
@@ -145,6 +149,9 @@ final class RunCommand extends EnvCommand.Sub {
             ObjectNode doc = Json.object();
             doc.put("environment", t.environment());
             doc.put("digest", t.digest());
+            if (!chosen.equals("vm")) {
+                doc.set("limits", spec.limits().toJson());
+            }
             out.printJson(resultJson(doc, r));
         }
         return r.exitCode();
@@ -160,6 +167,7 @@ final class RunCommand extends EnvCommand.Sub {
         doc.put("stderr", new String(r.stderr(), StandardCharsets.UTF_8));
         doc.put("timed_out", r.timedOut());
         doc.put("truncated", r.truncated());
+        doc.put("oom_killed", r.oomKilled());
         doc.set("timings_ms", r.timings().toJson());
         return doc;
     }

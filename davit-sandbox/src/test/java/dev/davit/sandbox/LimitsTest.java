@@ -1,6 +1,7 @@
 package dev.davit.sandbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import java.io.IOException;
@@ -18,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Memory, CPU and process limits of container sandboxes, for real on bwrap, crun and runc: enforced by the
  * cgroup davit makes, reported ({@code oomKilled}) and removed after every run. Needs cgroups davit can create
- * (root here); skipped elsewhere, where {@link LimitsUnavailableTest} covers the refusal.
+ * (root here); skipped elsewhere.
  */
 class LimitsTest {
     @TempDir
@@ -141,6 +142,30 @@ class LimitsTest {
             sandboxes.rm(s.id());
         }
         assertThat(cgroupsOf(s.id())).noneMatch(Files::exists);
+    }
+
+    @Test
+    void doctorReportsLimitsAndTheirCgroups() throws IOException {
+        setUp("bwrap");
+        Doctor.Report report = sandboxes.doctor();
+        Doctor.Backend l = report.backends().stream().filter(b -> b.name().equals(Doctor.LIMITS)).findFirst()
+                .orElseThrow();
+        assertThat(l.available()).as(l.detail()).isTrue();
+        assertThat(l.facts()).containsEntry("probe", "ok").containsKeys("memory", "cpu", "pids");
+        assertThat(l.detail()).contains("1024 MiB");
+        // the probe's cgroup is gone
+        assertThat(cgroupsOf("doctor-" + ProcessHandle.current().pid())).noneMatch(Files::exists);
+    }
+
+    @Test
+    void badLimitsAreUsageErrors() {
+        assertThatThrownBy(() -> new Limits(8, 0, 0)).hasMessageContaining("--memory must be 0 (no limit) or at"
+                + " least 16");
+        assertThatThrownBy(() -> new Limits(0, -1, 0)).hasMessageContaining("--cpus");
+        assertThatThrownBy(() -> new Limits(0, 0, 2)).hasMessageContaining("--pids");
+        assertThat(Limits.NONE.any()).isFalse();
+        assertThat(new Limits(0, 0.5, 0).cpuQuotaUs()).isEqualTo(50_000);
+        assertThat(Limits.fromJson(Limits.DEFAULT.toJson())).isEqualTo(Limits.DEFAULT);
     }
 
     /** The "davit" that gets killed: one run of sleep 600 with the default limits. */
