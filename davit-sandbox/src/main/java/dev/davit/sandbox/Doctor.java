@@ -199,8 +199,8 @@ public final class Doctor {
                     + (mode.startsWith("hybrid") ? " and hides /sys/fs/cgroup/unified in a private mount namespace"
                     + " (crun refuses hybrid cgroups with v2 controllers)" : "");
         }
-        return mode + (Overlay.ROOT ? "; runc (root) puts each container in a cgroup of its own, without limits,"
-                + " removed with it" : "; runc (rootless) skips the cgroups it cannot create; no limits are set");
+        return mode + (Overlay.ROOT ? "; runc (root) puts each container in a cgroup of its own (below the"
+                + " sandbox's limits cgroup when it has limits), removed with it" : "; runc (rootless) skips the cgroups it cannot create; no limits are set");
     }
 
     /**
