@@ -74,13 +74,8 @@ final class RunCommand extends EnvCommand.Sub {
             + " crun or runc (default: the first installed, in that order).")
     String runtime;
 
-    @Option(names = "--vcpus", paramLabel = "N", defaultValue = "1", description = "vCPUs of a microVM (vm"
-            + " backend).")
-    int vcpus;
-
-    @Option(names = "--memory", paramLabel = "MiB", defaultValue = "512", description = "Memory of a microVM in MiB"
-            + " (vm backend).")
-    int memory;
+    @picocli.CommandLine.Mixin
+    ResourceOptions resources = new ResourceOptions();
 
     @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit code 124).")
     Double timeout;
@@ -129,9 +124,14 @@ final class RunCommand extends EnvCommand.Sub {
         Network net = NetworkOption.parse(network); // a bad value fails before anything is pulled
         Target t = resolve(this, out, name);
         String chosen = t.backendFor(backend);
-        RunSpec spec = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
-                .network(net).image(t.image()).backend(chosen).runtime(runtime).vcpus(vcpus).memoryMiB(memory)
-                .build();
+        RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
+                .network(net).image(t.image()).backend(chosen).runtime(runtime);
+        if (chosen.equals("vm")) {
+            b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory());
+        } else {
+            b.limits(resources.containerLimits());
+        }
+        RunSpec spec = b.build();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
         out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + net.label() + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
@@ -141,6 +141,10 @@ final class RunCommand extends EnvCommand.Sub {
         if (r.timedOut()) {
             out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
         }
+        if (r.oomKilled()) {
+            out.warn("the sandbox reached its memory limit of " + spec.limits().memoryMiB() + " MiB and the kernel"
+                    + " killed a process (raise it with --memory MiB)");
+        }
         out.notice("==> exit " + r.exitCode() + " (" + r.sandboxId() + ", create " + r.timings().createMs()
                 + " ms, start " + r.timings().startMs() + " ms, exec " + r.timings().execMs() + " ms, delete "
                 + r.timings().deleteMs() + " ms)");
@@ -148,6 +152,9 @@ final class RunCommand extends EnvCommand.Sub {
             ObjectNode doc = Json.object();
             doc.put("environment", t.environment());
             doc.put("digest", t.digest());
+            if (!chosen.equals("vm")) {
+                doc.set("limits", spec.limits().toJson());
+            }
             out.printJson(resultJson(doc, r));
         }
         return r.exitCode();
@@ -163,6 +170,7 @@ final class RunCommand extends EnvCommand.Sub {
         doc.put("stderr", new String(r.stderr(), StandardCharsets.UTF_8));
         doc.put("timed_out", r.timedOut());
         doc.put("truncated", r.truncated());
+        doc.put("oom_killed", r.oomKilled());
         doc.set("timings_ms", r.timings().toJson());
         return doc;
     }

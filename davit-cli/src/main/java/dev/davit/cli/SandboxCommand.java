@@ -8,6 +8,8 @@ import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
@@ -70,12 +72,8 @@ final class SandboxCommand extends GroupCommand {
                 + " environment is).")
         String backend;
 
-        @Option(names = "--vcpus", paramLabel = "N", defaultValue = "1", description = "vCPUs of a microVM.")
-        int vcpus;
-
-        @Option(names = "--memory", paramLabel = "MiB", defaultValue = "512", description = "Memory of a microVM in"
-                + " MiB.")
-        int memory;
+        @picocli.CommandLine.Mixin
+        ResourceOptions resources = new ResourceOptions();
 
         @Override
         protected int run(Output out) {
@@ -86,8 +84,12 @@ final class SandboxCommand extends GroupCommand {
             List<PortMapping> ports = publish.stream().map(PortMapping::parse).toList();
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Sandboxes sandboxes = sandboxes(main);
-            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, net, t.image(), limit,
-                    t.backendFor(backend), vcpus, memory, ports));
+            String chosen = t.backendFor(backend);
+            boolean vm = chosen.equals("vm");
+            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, net, t.image(), limit, chosen,
+                    vm ? resources.vmVcpus() : RunSpec.DEFAULT_VCPUS,
+                    vm ? resources.vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, ports,
+                    vm ? Limits.NONE : resources.containerLimits()));
             if (!noStart) {
                 try {
                     s = sandboxes.start(s.id());

@@ -98,8 +98,10 @@ class RunCommandTest {
         JsonNode doc = r.json();
         List<String> keys = new ArrayList<>();
         doc.fieldNames().forEachRemaining(keys::add);
-        assertThat(keys).containsExactly("environment", "digest", "backend", "runtime", "sandbox_id", "exit_code",
-                "stdout", "stderr", "timed_out", "truncated", "timings_ms");
+        assertThat(keys).containsExactly("environment", "digest", "limits", "backend", "runtime", "sandbox_id",
+                "exit_code", "stdout", "stderr", "timed_out", "truncated", "oom_killed", "timings_ms");
+        assertThat(doc.get("limits").toString()).isEqualTo("{\"memory_mib\":1024,\"cpus\":1.0,\"pids\":1024}");
+        assertThat(doc.get("oom_killed").asBoolean()).isFalse();
         assertThat(doc.get("environment").asText()).isEqualTo(image);
         assertThat(doc.get("digest").asText()).startsWith("sha256:");
         assertThat(doc.get("backend").asText()).isEqualTo("container");
@@ -260,7 +262,46 @@ class RunCommandTest {
     }
 
     @Test
+    void aCommandPastItsMemoryLimitExits137WithOomKilled() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"),
+                "unix:uid")) == 0, "limits need root here (no delegated cgroup v2)");
+        Cli cli = new Cli(home);
+        // the shell keeps all of /dev/urandom it reads: past 32 MiB the kernel kills it
+        String hog = "x=$(cat /dev/urandom)";
+        Cli.Result r = cli.run("--json", "run", image, "--memory", "32", "--cpus", "0.5", "--pids", "64",
+                "--timeout", "60", "--", "sh", "-c", hog);
+        assertThat(r.rc()).as(r.toString()).isEqualTo(137);
+        assertThat(r.json().get("oom_killed").asBoolean()).isTrue();
+        assertThat(r.json().get("limits").toString()).isEqualTo("{\"memory_mib\":32,\"cpus\":0.5,\"pids\":64}");
+        Cli.Result human = cli.run("run", image, "--memory", "32", "--timeout", "60", "--", "sh", "-c", hog);
+        assertThat(human.rc()).isEqualTo(137);
+        assertThat(human.stderr()).contains("memory limit of 32 MiB", "--memory");
+        Cli.Result free = cli.run("--json", "run", image, "--no-limits", "--", "true");
+        assertThat(free.rc()).as(free.toString()).isZero();
+        assertThat(free.json().get("limits").toString()).isEqualTo("{\"memory_mib\":0,\"cpus\":0.0,\"pids\":0}");
+
+        Cli.Result c = cli.run("--json", "sandbox", "create", image, "--memory", "32");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        try {
+            assertThat(c.json().at("/limits/memory_mib").asLong()).isEqualTo(32);
+            Cli.Result e = cli.run("--json", "sandbox", "exec", id, "--timeout", "60", "--", "sh", "-c", hog);
+            assertThat(e.rc()).as(e.toString()).isEqualTo(137);
+            assertThat(e.json().get("oom_killed").asBoolean()).isTrue();
+            Cli.Result ok = cli.run("--json", "sandbox", "exec", id, "--", "true");
+            assertThat(ok.json().get("oom_killed").asBoolean()).as(ok.toString()).isFalse();
+        } finally {
+            assertThat(cli.run("sandbox", "rm", id).rc()).isZero();
+        }
+        assertThat(dirs(home.resolve("sandboxes"))).isEmpty();
+    }
+
+    @Test
     void usageErrorsKeepDavitsCodes() {
+        assertThat(new Cli(home).run("run", image, "--no-limits", "--memory", "64", "--", "true").rc()).isEqualTo(2);
+        assertThat(new Cli(home).run("run", image, "--pids", "2", "--", "true").rc()).isEqualTo(2);
+        assertThat(new Cli(home).run("run", image, "--cpus", "-1", "--", "true").rc()).isEqualTo(2);
+        assertThat(new Cli(home).run("run", image, "--vcpus", "2", "--", "true").rc()).isEqualTo(2);
         Cli cli = new Cli(home);
         assertThat(cli.run("run", image, "--backend", "vm", "--", "true").rc()).isEqualTo(2);
         assertThat(cli.run("run", image, "--env", "NOEQUALS", "--", "true").rc()).isEqualTo(2);

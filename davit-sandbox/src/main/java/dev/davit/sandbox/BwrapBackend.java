@@ -72,7 +72,10 @@ final class BwrapBackend implements Backend {
         List<String> argv = spec.effectiveCommand();
         String id = OneShot.newId();
         Path state = OneShot.create(options.stateDir(), id);
+        Cgroups.Cgroup cg = null;
         try {
+            cg = Cgroups.forRun(id, spec.limits(), state);
+            Cgroups.Cgroup cgroup = cg;
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path unshare = options.which("unshare");
             Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
@@ -83,20 +86,25 @@ final class BwrapBackend implements Backend {
                         List<String> bw = arguments(bwrap, rootfs, MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs,
                                 merged), id, spec, argv);
                         return merged == null
-                                ? execute(nat, bw, Map.of(), state, spec, id, stdin, stdoutTee, stderrTee)
-                                : execute(nat, Overlay.wrap(unshare, rootfs, dirs, bw), Overlay.environment(), state,
-                                        spec, id, stdin, stdoutTee, stderrTee);
+                                ? execute(nat, Cgroups.wrap(cgroup, bw, state), Map.of(), state, spec, id, stdin,
+                                        stdoutTee, stderrTee)
+                                : execute(nat, Cgroups.wrap(cgroup, Overlay.wrap(unshare, rootfs, dirs, bw), state),
+                                        Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
                     });
+            boolean oom = Cgroups.finish(cg, state);
             int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE : interpret(raw.rc(), raw.stderr(), spec);
             deleteTree(state);
             long t4 = System.nanoTime();
             return new ExecResult(id, NAME, RUNTIME, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
                     new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
-                            ms(t4 - raw.t3())), raw.truncated());
+                            ms(t4 - raw.t3())), raw.truncated(), oom);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
         } finally {
+            if (cg != null) {
+                cg.destroy();
+            }
             deleteTree(state);
         }
     }

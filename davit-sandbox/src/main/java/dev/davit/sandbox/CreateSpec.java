@@ -25,9 +25,12 @@ import java.util.Objects;
  * @param vcpus     virtual CPUs of the microVM (vm backend only)
  * @param memoryMiB memory of the microVM in MiB (vm backend only)
  * @param publish   ports published on the host ({@code --publish}); only with {@link Network#NAT}
+ * @param limits    the container sandbox's memory, CPU and process limits, for its keeper and every exec together
+ *                  (container backend only; {@link Limits#NONE} when null)
  */
 public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
-                         Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish) {
+                         Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish,
+                         Limits limits) {
     public CreateSpec {
         Objects.requireNonNull(rootfs, "rootfs");
         env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
@@ -39,6 +42,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
                     + " with --network=host the sandbox's ports are already the host's");
         }
         backend = backend == null ? BwrapBackend.NAME : backend;
+        limits = limits == null ? Limits.NONE : limits;
         if (!Sandboxes.BACKENDS.contains(backend)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
                     + String.join(", ", Sandboxes.BACKENDS));
@@ -54,13 +58,13 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
     public CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                       Duration ttl) {
         this(rootfs, env, workdir, network, image, ttl, null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
-                null);
+                null, null);
     }
 
-    /** Without published ports. */
+    /** Without published ports and container limits. */
     public CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                       Duration ttl, String backend, int vcpus, int memoryMiB) {
-        this(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, null);
+        this(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, null, null);
     }
 
     /** Whether this is a microVM sandbox. */
@@ -69,6 +73,6 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
     }
 
     CreateSpec withRootfs(Path r) {
-        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish);
+        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits);
     }
 }

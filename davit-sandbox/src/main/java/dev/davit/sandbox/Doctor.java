@@ -52,14 +52,15 @@ public final class Doctor {
         }
     }
 
-    /** Every backend, in order container, container/crun, container/runc, vm. */
+    /** Every backend, in order container, container/crun, container/runc, vm, then container/limits. */
     public record Report(List<Backend> backends) {
         public Report {
             backends = List.copyOf(backends);
         }
 
+        /** Whether a backend works ({@link #LIMITS}, not a backend, does not count). */
         public boolean anyAvailable() {
-            return backends.stream().anyMatch(Backend::available);
+            return backends.stream().anyMatch(b -> b.available() && !b.name().equals(LIMITS));
         }
 
         public ObjectNode toJson() {
@@ -71,9 +72,48 @@ public final class Doctor {
         }
     }
 
+    /** The entry that says whether container limits ({@link Limits}) can be enforced here. */
+    public static final String LIMITS = "container/limits";
+
     public Report check() {
         return new Report(List.of(container(), ociRuntime(OciRuntimeBackend.CRUN), ociRuntime(OciRuntimeBackend.RUNC),
-                vm()));
+                vm(), limits()));
+    }
+
+    /**
+     * Whether davit can make the cgroups that enforce container limits, for every runtime: probed by making one
+     * with the default limits and removing it.
+     */
+    private Backend limits() {
+        Map<String, String> facts = new LinkedHashMap<>();
+        Limits d = Limits.DEFAULT;
+        facts.put("defaults", d.memoryMiB() + " MiB, " + d.cpus() + " CPU, " + d.pids() + " processes");
+        Cgroups.Support s = Cgroups.probe();
+        String fix = "; every container run and sandbox create without --no-limits (or --memory 0 --cpus 0"
+                + " --pids 0) fails here; limits need root or a cgroup v2 delegated to this user";
+        if (!s.available()) {
+            facts.put("cgroups", "unavailable: " + s.problem());
+            return new Backend(LIMITS, false, "memory, CPU and process limits cannot be enforced: " + s.problem()
+                    + fix, facts);
+        }
+        s.bases().forEach((c, base) -> facts.put(c, (s.v2().contains(c) ? "cgroup v2 " : "cgroup v1 ")
+                + base.resolve(Cgroups.PARENT)));
+        Path tmp = null;
+        try {
+            tmp = Files.createTempDirectory("davit-doctor-");
+            Cgroups.create("doctor-" + ProcessHandle.current().pid(), d, tmp).destroy();
+            facts.put("probe", "ok");
+        } catch (IOException | RuntimeException e) {
+            facts.put("probe", "failed: " + e.getMessage());
+            return new Backend(LIMITS, false, "memory, CPU and process limits cannot be enforced: "
+                    + e.getMessage() + fix, facts);
+        } finally {
+            if (tmp != null) {
+                BwrapBackend.deleteTree(tmp);
+            }
+        }
+        return new Backend(LIMITS, true, "memory, CPU and process limits are enforced with a cgroup per sandbox ("
+                + s.describe() + ") for bwrap, crun and runc; defaults " + facts.get("defaults"), facts);
     }
 
     private Backend container() {
@@ -159,8 +199,8 @@ public final class Doctor {
                     + (mode.startsWith("hybrid") ? " and hides /sys/fs/cgroup/unified in a private mount namespace"
                     + " (crun refuses hybrid cgroups with v2 controllers)" : "");
         }
-        return mode + (Overlay.ROOT ? "; runc (root) puts each container in a cgroup of its own, without limits,"
-                + " removed with it" : "; runc (rootless) skips the cgroups it cannot create; no limits are set");
+        return mode + (Overlay.ROOT ? "; runc (root) puts each container in a cgroup of its own (below the"
+                + " sandbox's limits cgroup when it has limits), removed with it" : "; runc (rootless) skips the cgroups it cannot create; no limits are set");
     }
 
     /**

@@ -17,9 +17,11 @@ import dev.davit.oci.Json;
  * @param timings   how long each phase took
  * @param truncated whether stdout or stderr was longer than {@link #MAX_CAPTURED_BYTES} and only its start was
  *                  kept (the streaming tees still saw everything)
+ * @param oomKilled whether the kernel's OOM killer killed a process of the command because the sandbox's memory
+ *                  limit ({@link Limits#memoryMiB}) was reached (the command itself then usually exits 137)
  */
 public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                         boolean timedOut, Timings timings, boolean truncated) {
+                         boolean timedOut, Timings timings, boolean truncated, boolean oomKilled) {
     /** The exit code of a command killed by the timeout, as timeout(1) reports it. */
     public static final int TIMEOUT_EXIT_CODE = 124;
     /** How much of each of stdout and stderr is captured: 64 MiB. */
@@ -30,6 +32,17 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
                       boolean timedOut, Timings timings) {
         this(sandboxId, backend, runtime, exitCode, cap(stdout), cap(stderr), timedOut, timings,
                 stdout.length > MAX_CAPTURED_BYTES || stderr.length > MAX_CAPTURED_BYTES);
+    }
+
+    /** A result without an OOM kill. */
+    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
+                      boolean timedOut, Timings timings, boolean truncated) {
+        this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, false);
+    }
+
+    /** This result with {@code oomKilled} set. */
+    public ExecResult withOomKilled(boolean v) {
+        return new ExecResult(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, v);
     }
 
     private static byte[] cap(byte[] b) {

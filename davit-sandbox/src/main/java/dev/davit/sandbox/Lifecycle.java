@@ -108,6 +108,8 @@ final class Lifecycle {
         Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
         java.util.function.Consumer<Process> connect = nat == null ? null
                 : p -> Nat.attach(nat, p.pid(), dir, true, s.spec().publish());
+        // the keeper and every exec share one cgroup with the sandbox's limits, made anew by each start
+        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.create(id, s.spec().limits(), dir) : null;
         ProcessHandle[] started;
         try {
             // over the overlay, or (no overlay here) a read-only root with a persistent /tmp
@@ -118,11 +120,12 @@ final class Lifecycle {
                                 MountPoints.BWRAP, dirs, merged), dir, sleep);
                         if (merged == null) {
                             cmd.addAll(nat == null ? bw : Nat.wrap(nat, bw));
-                            return launch(id, cmd, Map.of(), dir, log, sleep, true, connect);
+                            return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);
                         }
                         List<String> ovl = Overlay.wrap(unshare, rootfs, dirs, bw);
                         cmd.addAll(nat == null ? ovl : Nat.wrap(nat, ovl));
-                        ProcessHandle[] h = launch(id, cmd, Overlay.environment(), dir, log, sleep, false, connect);
+                        ProcessHandle[] h = launch(id, Cgroups.wrap(cg, cmd, dir), Overlay.environment(), dir, log,
+                                sleep, false, connect);
                         if (h == null && dirs.failure() == null) {
                             throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start: "
                                     + readLog(log));
@@ -130,7 +133,11 @@ final class Lifecycle {
                         return h;
                     });
         } catch (IOException e) {
+            Cgroups.removeRecorded(dir);
             throw new DavitException(Kind.STORE, "cannot start sandbox " + id + " in " + dir + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            Cgroups.removeRecorded(dir);
+            throw e;
         }
         ProcessHandle bw = started[0];
         ProcessHandle init = started[1];
@@ -261,7 +268,16 @@ final class Lifecycle {
         }
         cmd.add("--");
         cmd.addAll(argv);
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        // the command joins the sandbox's cgroup before nsenter runs: its limits hold for the keeper and every exec
+        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(id) : null;
+        long oomBefore = cg == null ? 0 : cg.oomKills();
+        Path joinFailed = dir(id).resolve(Cgroups.JOIN_FAILED);
+        try {
+            Files.deleteIfExists(joinFailed);
+        } catch (IOException e) {
+            // a stale marker only makes a failed join's message wrong
+        }
+        ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, cmd, dir(id)));
         pb.environment().clear();
         pb.environment().putAll(rs.effectiveEnv()); // nsenter passes its environment on to the command
         pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
@@ -309,10 +325,15 @@ final class Lifecycle {
         if (timedOut) {
             rc = ExecResult.TIMEOUT_EXIT_CODE;
         }
+        if (Files.exists(joinFailed)) {
+            throw new DavitException(Kind.INTERNAL, "the command could not enter the cgroup of sandbox " + id
+                    + "; recreate the sandbox, or create it with --no-limits");
+        }
+        boolean oom = cg != null && cg.oomKills() > oomBefore;
         long t4 = System.nanoTime();
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.bytes(), err.bytes(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
-                out.truncated() || err.truncated());
+                out.truncated() || err.truncated(), oom);
     }
 
     Sandbox stop(String id) {
@@ -462,6 +483,9 @@ final class Lifecycle {
         while (System.nanoTime() < deadline && (alive(s.initPid(), s.initStart())
                 || alive(s.bwrapPid(), s.bwrapStart()) || alive(s.qemuPid(), s.qemuStart()))) {
             sleep(10);
+        }
+        if (!s.spec().isVm()) {
+            Cgroups.removeRecorded(dir(s.id())); // and what is left in its cgroup (e.g. an exec's processes)
         }
     }
 

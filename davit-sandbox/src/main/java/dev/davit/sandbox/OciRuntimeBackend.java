@@ -141,7 +141,10 @@ final class OciRuntimeBackend implements Backend {
         Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
         String id = OneShot.newId();
         Path state = OneShot.create(options.stateDir(), id);
+        Cgroups.Cgroup cg = null;
         try {
+            cg = Cgroups.forRun(id, spec.limits(), state);
+            Cgroups.Cgroup cgroup = cg;
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path log = state.resolve("runtime.log");
             // on a mount failure: the read-only root, and no more overlays here
@@ -150,37 +153,47 @@ final class OciRuntimeBackend implements Backend {
                         Files.deleteIfExists(log); // a failed overlay attempt's
                         writeConfig(state, config(rootfs, MountPoints.prepare(rootfs, MountPoints.OCI, dirs, merged),
                                 id, spec, argv, user));
-                        List<String> run = runArgs(bin, state, id);
+                        List<String> run = runArgs(bin, state, id, cgroup != null && runtime.equals(RUNC));
                         return merged == null
-                                ? BwrapBackend.execute(nat, wrapped(unshare, run, hideCgroup2), Map.of(), state, spec,
-                                        id, stdin, stdoutTee, stderrTee)
-                                : BwrapBackend.execute(nat, Overlay.wrap(unshare, rootfs, dirs, hideCgroup2
-                                        ? hidden(run) : run), Overlay.environment(), state, spec, id, stdin, stdoutTee,
-                                        stderrTee);
+                                ? BwrapBackend.execute(nat, Cgroups.wrap(cgroup, wrapped(unshare, run, hideCgroup2),
+                                        state), Map.of(), state, spec, id, stdin, stdoutTee, stderrTee)
+                                : BwrapBackend.execute(nat, Cgroups.wrap(cgroup, Overlay.wrap(unshare, rootfs, dirs,
+                                        hideCgroup2 ? hidden(run) : run), state), Overlay.environment(), state, spec,
+                                        id, stdin, stdoutTee, stderrTee);
                     });
+            boolean oom = cg != null && cg.oomKills() > 0; // before runc deletes its container's cgroup
             if (raw.timedOut() || Files.exists(state.resolve("runtime").resolve(id))) {
-                // the runtime was killed (or died) before it deleted the container: let it remove what is left
+                // the runtime was killed (or died, or kept it) before it deleted the container: let it remove
+                // what is left
                 forceDelete(unshare, bin, state, id, hideCgroup2);
             }
+            oom |= Cgroups.finish(cg, state);
             int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE
                     : interpret(runtime, raw.rc(), errors(log));
             BwrapBackend.deleteTree(state);
             long t4 = System.nanoTime();
             return new ExecResult(id, BwrapBackend.NAME, runtime, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
                     new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
-                            ms(t4 - raw.t3())), raw.truncated());
+                            ms(t4 - raw.t3())), raw.truncated(), oom);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
         } finally {
+            if (cg != null) {
+                cg.destroy();
+            }
             BwrapBackend.deleteTree(state);
         }
     }
 
-    /** {@code RUNTIME [global options] run --bundle STATE ID}; the runtime's state and log stay in STATE. */
-    private List<String> runArgs(Path bin, Path state, String id) {
+    /** {@code RUNTIME [global options] run [--keep] --bundle STATE ID}; the runtime's state and log stay in STATE. */
+    private List<String> runArgs(Path bin, Path state, String id, boolean keep) {
         List<String> a = globalArgs(bin, state);
-        a.addAll(List.of("run", "--bundle", state.toString(), id));
+        a.add("run");
+        if (keep) {
+            a.add("--keep"); // its cgroup (with the OOM count) stays until davit read it and deletes the container
+        }
+        a.addAll(List.of("--bundle", state.toString(), id));
         return a;
     }
 
@@ -485,6 +498,11 @@ final class OciRuntimeBackend implements Backend {
             ObjectNode deny = linux.putObject("resources").putArray("devices").addObject();
             deny.put("allow", false);
             deny.put("access", "rwm");
+            if (spec.limits().any()) {
+                // relative to runc's own cgroup, which is the sandbox's (davit's join step put runc there): the
+                // container lands below the cgroup that holds the limits, never beside it
+                linux.put("cgroupsPath", id);
+            }
         }
         ArrayNode masked = linux.putArray("maskedPaths");
         MASKED.stream().filter(p -> p.startsWith("/proc/") ? proc : sys).forEach(masked::add);

@@ -66,7 +66,7 @@ final class OneShot {
      * Removes the one-shot state directories under {@code stateDir} whose owner is gone: kills the recorded
      * process and everything under it (when its start time still matches), then deletes the directory.
      */
-    static List<String> reapOrphans(Path stateDir) {
+    static List<String> reapOrphans(Path stateDir, Path runc) {
         List<String> removed = new ArrayList<>();
         if (!Files.isDirectory(stateDir)) {
             return removed;
@@ -98,10 +98,37 @@ final class OneShot {
                 });
             }
             Nat.stop(d); // a NAT run's slirp4netns, davit's child, outlives a killed davit
+            Cgroups.removeRecorded(d); // kills what is left in the run's cgroups (e.g. a runc container)
+            runcDelete(runc, d);
             BwrapBackend.deleteTree(d);
             removed.add(d.getFileName().toString());
         }
         return removed;
+    }
+
+    /**
+     * A root runc's container of the run in {@code d} ({@code d/runtime/ID}): {@code runc delete --force} removes
+     * what runc made for it, its cgroups in every hierarchy included.
+     */
+    private static void runcDelete(Path runc, Path d) {
+        String id = d.getFileName().toString();
+        if (runc == null || !Overlay.ROOT || !Files.isDirectory(d.resolve("runtime").resolve(id))) {
+            return;
+        }
+        ProcessBuilder pb = new ProcessBuilder(runc.toString(), "--root", d.resolve("runtime").toString(), "delete",
+                "--force", id).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().clear();
+        try {
+            Process p = pb.start();
+            if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        } catch (IOException e) {
+            // best effort: the state directory goes anyway
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static long[] read(Path f) {

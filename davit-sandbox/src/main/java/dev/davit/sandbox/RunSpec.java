@@ -28,10 +28,13 @@ import java.util.Objects;
  *                that works here. Ignored by the vm backend
  * @param vcpus   virtual CPUs of a microVM (vm backend only), at least 1
  * @param memoryMiB memory of a microVM in MiB (vm backend only), at least 64
+ * @param limits  the container backend's memory, CPU and process limits (see {@link Limits}); {@link Limits#NONE}
+ *                in the library when not given (the CLI applies {@link Limits#DEFAULT}). Not used by the vm backend,
+ *                which has {@code vcpus} and {@code memoryMiB}
  */
 public record RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                       Network network, ImageConfig image, String backend, String runtime, int vcpus,
-                      int memoryMiB) {
+                      int memoryMiB, Limits limits) {
     /** The vCPUs of a microVM when none are asked for. */
     public static final int DEFAULT_VCPUS = 1;
     /** The memory of a microVM when none is asked for. */
@@ -46,6 +49,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
         image = image == null ? ImageConfig.EMPTY : image;
         network = network == null ? Network.NONE : network;
+        limits = limits == null ? Limits.NONE : limits;
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new DavitException(Kind.USAGE, "the timeout must be positive");
         }
@@ -63,6 +67,12 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         if (memoryMiB < 64 || memoryMiB > 1 << 20) {
             throw new DavitException(Kind.USAGE, "--memory must be at least 64 MiB, not " + memoryMiB);
         }
+    }
+
+    /** A run without container limits. */
+    public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
+                   Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB) {
+        this(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus, memoryMiB, Limits.NONE);
     }
 
     /** A container run with the default runtime choice and resources. */
@@ -120,6 +130,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         private String runtime;
         private int vcpus = DEFAULT_VCPUS;
         private int memoryMiB = DEFAULT_MEMORY_MIB;
+        private Limits limits = Limits.NONE;
 
         private Builder(Path rootfs) {
             this.rootfs = rootfs;
@@ -184,9 +195,14 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
             return this;
         }
 
+        public Builder limits(Limits v) {
+            limits = v;
+            return this;
+        }
+
         public RunSpec build() {
             return new RunSpec(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus,
-                    memoryMiB);
+                    memoryMiB, limits);
         }
     }
 }

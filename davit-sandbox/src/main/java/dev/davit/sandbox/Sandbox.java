@@ -67,6 +67,9 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         o.put("network", spec.network().label());
         ArrayNode publish = o.putArray("publish");
         spec.publish().forEach(m -> publish.add(m.toString()));
+        if (!spec.isVm()) {
+            o.set("limits", spec.limits().toJson());
+        }
         ObjectNode image = o.putObject("image");
         strings(image.putArray("entrypoint"), spec.image().entrypoint());
         strings(image.putArray("cmd"), spec.image().cmd());
@@ -107,7 +110,7 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
                 backend == null ? BwrapBackend.NAME : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
                 o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
-                list(o.path("publish")).stream().map(PortMapping::parse).toList());
+                list(o.path("publish")).stream().map(PortMapping::parse).toList(), Limits.fromJson(o.get("limits")));
         String started = text(o.path("started_at"));
         return new Sandbox(o.path("id").asText(),
                 SandboxStatus.valueOf(o.path("status").asText().toUpperCase(java.util.Locale.ROOT)), spec,

@@ -146,10 +146,10 @@ public final class Sandboxes {
     /**
      * Removes the leftovers of one-shot runs whose davit died before cleaning up (killed with SIGKILL, say): their
      * state directories and any process they started (a QEMU or an OCI runtime's container outlives its davit;
-     * bubblewrap dies with it). Runs of a live davit are never touched. Returns the removed run ids.
+     * bubblewrap dies with it), their cgroups (davit's, and those runc made as root) included. Runs of a live davit are never touched. Returns the removed run ids.
      */
     public List<String> reapOrphans() {
-        return OneShot.reapOrphans(options.stateDir());
+        return OneShot.reapOrphans(options.stateDir(), options.which(OciRuntimeBackend.RUNC));
     }
 
     /** What works on this host. */

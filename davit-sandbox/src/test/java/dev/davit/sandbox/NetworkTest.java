@@ -133,7 +133,7 @@ class NetworkTest {
         }
         Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null,
                 null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
-                List.of(PortMapping.parse(hostPort + ":8080")))).id());
+                List.of(PortMapping.parse(hostPort + ":8080")), null)).id());
         try {
             ExecResult serve = sandboxes.exec(s.id(), List.of("sh", "-c", "echo served > /tmp/index.html;"
                     + " httpd -p 8080 -h /tmp"), null, null, Duration.ofSeconds(30));

@@ -1,0 +1,81 @@
+package dev.davit.cli;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.RunSpec;
+import picocli.CommandLine.Option;
+
+/**
+ * The resource options of {@code davit run} and {@code davit sandbox create}, shared by both backends where they
+ * mean the same: {@code --memory} is the container's memory limit or the microVM's memory, {@code --cpus} the
+ * container's CPU limit or (a whole number) the microVM's vCPUs. {@code --pids} and {@code --no-limits} are for
+ * containers only; {@code --vcpus} for microVMs only.
+ */
+final class ResourceOptions {
+    @Option(names = "--memory", paramLabel = "MiB", description = "Memory in MiB: a container's limit (default"
+            + " 1024; 0 = no limit) or a microVM's memory (default 512).")
+    Long memory;
+
+    @Option(names = "--cpus", paramLabel = "N", description = "CPUs: a container's CPU time limit, fractions allowed"
+            + " (default 1; 0 = no limit), or a microVM's vCPUs (a whole number).")
+    Double cpus;
+
+    @Option(names = "--pids", paramLabel = "N", description = "Processes and threads a container may have at once"
+            + " (default 1024; 0 = no limit).")
+    Long pids;
+
+    @Option(names = "--no-limits", description = "Run a container without memory, CPU and process limits (where"
+            + " cgroups cannot be made, e.g. rootless without a delegated cgroup v2).")
+    boolean noLimits;
+
+    @Option(names = "--vcpus", paramLabel = "N", description = "vCPUs of a microVM (vm backend; default 1; same as"
+            + " --cpus N there).")
+    Integer vcpus;
+
+    /** The container limits: the defaults ({@link Limits#DEFAULT}) with the options given on top. */
+    Limits containerLimits() {
+        if (vcpus != null) {
+            throw new DavitException(Kind.USAGE, "--vcpus is for the vm backend; a container's CPU limit is --cpus");
+        }
+        if (noLimits) {
+            if (memory != null || cpus != null || pids != null) {
+                throw new DavitException(Kind.USAGE, "--no-limits cannot be combined with --memory, --cpus or --pids");
+            }
+            return Limits.NONE;
+        }
+        Limits d = Limits.DEFAULT;
+        return new Limits(memory != null ? memory : d.memoryMiB(), cpus != null ? cpus : d.cpus(),
+                pids != null ? pids : d.pids());
+    }
+
+    /** A microVM's vCPUs: --vcpus or a whole --cpus (both only when equal), default 1. */
+    int vmVcpus() {
+        if (pids != null || noLimits) {
+            throw new DavitException(Kind.USAGE, (pids != null ? "--pids" : "--no-limits") + " is for container"
+                    + " sandboxes; a microVM is bounded by --memory and --cpus");
+        }
+        Integer fromCpus = null;
+        if (cpus != null) {
+            if (cpus != Math.rint(cpus) || cpus < 1) {
+                throw new DavitException(Kind.USAGE, "--cpus for a microVM is a whole number of vCPUs, not " + cpus);
+            }
+            fromCpus = cpus.intValue();
+        }
+        if (vcpus != null && fromCpus != null && !vcpus.equals(fromCpus)) {
+            throw new DavitException(Kind.USAGE, "--vcpus " + vcpus + " and --cpus " + fromCpus + " disagree; give one");
+        }
+        return vcpus != null ? vcpus : fromCpus != null ? fromCpus : RunSpec.DEFAULT_VCPUS;
+    }
+
+    /** A microVM's memory in MiB, default 512. */
+    int vmMemory() {
+        if (memory == null) {
+            return RunSpec.DEFAULT_MEMORY_MIB;
+        }
+        if (memory > Integer.MAX_VALUE) {
+            throw new DavitException(Kind.USAGE, "--memory is too large: " + memory);
+        }
+        return memory.intValue();
+    }
+}

@@ -1,0 +1,386 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.store.Fs;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The cgroups that enforce a sandbox's {@link Limits}. davit makes one cgroup per sandbox, {@code davit/<id>},
+ * below its own cgroup in each cgroup v1 hierarchy of a controller it needs ({@code memory}, {@code cpu},
+ * {@code pids}), or, for controllers only the v2 hierarchy has, below the parent of its own v2 cgroup (v2 allows
+ * no processes in a cgroup whose children get controllers). The runtime is started by a small shell step that
+ * writes its own pid to each cgroup's {@code cgroup.procs} and then {@code exec}s the runtime, so every process of
+ * the sandbox is in the cgroup from its first instruction (nothing to race). The cgroup's paths are recorded in the
+ * sandbox's state directory ({@value #RECORD}) before they are made, so that {@code sandbox reap} can remove them
+ * after davit was killed.
+ */
+final class Cgroups {
+    /** The CFS period davit uses: 100 ms. */
+    static final long CPU_PERIOD_US = 100_000;
+    /** The state directory's record of the sandbox's cgroups, one directory a line. */
+    static final String RECORD = "cgroups";
+    /** Written by the join step when it could not enter a cgroup (tells it apart from a command's exit 125). */
+    static final String JOIN_FAILED = "cgroup-failed";
+    static final List<String> CONTROLLERS = List.of("memory", "cpu", "pids");
+    /** How davit's cgroups are named below the base. */
+    static final String PARENT = "davit";
+    /** The fix named by every "limits are not possible here" error. */
+    static final String OPT_OUT = "run without limits with --no-limits (or --memory 0 --cpus 0 --pids 0)";
+
+    private Cgroups() {
+    }
+
+    /**
+     * Where this process can make cgroups: the base directory per controller (v1: davit's own cgroup in that
+     * hierarchy; v2: the parent of davit's own cgroup), or why not.
+     */
+    record Support(Map<String, Path> bases, Set<String> v2, String problem) {
+        boolean available() {
+            return problem == null;
+        }
+
+        /** e.g. {@code memory,cpu,pids: cgroup v1 (/sys/fs/cgroup/memory/...)}. */
+        String describe() {
+            if (!available()) {
+                return problem;
+            }
+            List<String> parts = new ArrayList<>();
+            bases.forEach((c, p) -> parts.add(c + " " + (v2.contains(c) ? "v2 " : "v1 ") + p.resolve(PARENT)));
+            return String.join(", ", parts);
+        }
+    }
+
+    /** What this host and user allow (reads /proc/mounts and /proc/self/cgroup). */
+    static Support probe() {
+        Map<String, Path> v1Mounts = new LinkedHashMap<>();
+        Path v2Mount = null;
+        Map<String, String> own = new LinkedHashMap<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
+                String[] f = line.split(" ");
+                if (f.length < 4) {
+                    continue;
+                }
+                if (f[2].equals("cgroup")) {
+                    for (String o : f[3].split(",")) {
+                        if (CONTROLLERS.contains(o)) {
+                            v1Mounts.putIfAbsent(o, Path.of(f[1]));
+                        }
+                    }
+                } else if (f[2].equals("cgroup2") && v2Mount == null) {
+                    v2Mount = Path.of(f[1]);
+                }
+            }
+            for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (f.length == 3) {
+                    for (String c : f[1].isEmpty() ? List.of("") : List.of(f[1].split(","))) {
+                        own.put(c, f[2]);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return new Support(Map.of(), Set.of(), "cannot read /proc/mounts or /proc/self/cgroup: " + e.getMessage());
+        }
+        Map<String, Path> bases = new LinkedHashMap<>();
+        Set<String> v2 = new LinkedHashSet<>();
+        Set<String> v2Controllers = v2Mount == null ? Set.of() : words(v2Mount.resolve("cgroup.controllers"));
+        for (String c : CONTROLLERS) {
+            Path m = v1Mounts.get(c);
+            if (m != null) {
+                Path base = under(m, own.getOrDefault(c, "/"));
+                if (!Files.isWritable(base)) {
+                    return new Support(Map.of(), Set.of(), "the cgroup v1 " + c + " hierarchy " + base
+                            + " is not writable by this user (as root it is, or with a delegated cgroup v2)");
+                }
+                bases.put(c, base);
+            } else if (v2Controllers.contains(c)) {
+                String mine = own.getOrDefault("", "/");
+                Path base = under(v2Mount, mine.equals("/") ? "/" : parentOf(mine));
+                if (!Files.isWritable(base.resolve("cgroup.subtree_control")) || !Files.isWritable(
+                        base.resolve("cgroup.procs"))) {
+                    return new Support(Map.of(), Set.of(), "the cgroup v2 " + base + " is not delegated to this user"
+                            + " (its cgroup.subtree_control is not writable; systemd delegates one with"
+                            + " 'systemd-run --user --scope -p Delegate=yes')");
+                }
+                bases.put(c, base);
+                v2.add(c);
+            } else {
+                return new Support(Map.of(), Set.of(), "the cgroup controller " + c + " is not available here"
+                        + (v2Mount == null ? "" : " (neither a v1 hierarchy nor in " + v2Mount + "/cgroup.controllers)"));
+            }
+        }
+        return new Support(bases, v2, null);
+    }
+
+    /** The cgroups of a sandbox, made and limited; throws (USAGE, naming the opt-out) when that is not possible. */
+    static Cgroup create(String id, Limits limits, Path state) {
+        Support s = probe();
+        if (!s.available()) {
+            throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
+                    + OPT_OUT + ", or run davit as root (see 'davit doctor')");
+        }
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(id)));
+        Cgroup cg = new Cgroup(dirs, s.v2());
+        try {
+            Fs.writeAtomically(state.resolve(RECORD), (String.join("\n", cg.paths().stream().map(Path::toString)
+                    .toList()) + "\n").getBytes(StandardCharsets.UTF_8), state);
+            for (String c : dirs.keySet()) {
+                Path d = dirs.get(c);
+                if (s.v2().contains(c)) {
+                    // v2: controllers are given to children through each ancestor's subtree_control
+                    Files.createDirectories(d.getParent());
+                    write(d.getParent().getParent().resolve("cgroup.subtree_control"), "+" + c);
+                    write(d.getParent().resolve("cgroup.subtree_control"), "+" + c);
+                }
+                Files.createDirectories(d);
+            }
+            cg.apply(limits);
+        } catch (IOException | RuntimeException e) {
+            cg.destroy();
+            throw new DavitException(Kind.INTERNAL, "cannot set up the cgroup of sandbox " + id + ": "
+                    + e.getMessage() + "; " + OPT_OUT);
+        }
+        return cg;
+    }
+
+    /** The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in). */
+    static Cgroup existing(String id) {
+        Support s = probe();
+        if (!s.available()) {
+            throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem());
+        }
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(id)));
+        return new Cgroup(dirs, s.v2());
+    }
+
+    /** A one-shot run's cgroups when it has limits ({@link #create}), else null. */
+    static Cgroup forRun(String id, Limits limits, Path state) {
+        return limits.any() ? create(id, limits, state) : null;
+    }
+
+    /** {@code cmd} started inside {@code cg} ({@link Cgroup#wrap}); {@code cmd} itself when there is none. */
+    static List<String> wrap(Cgroup cg, List<String> cmd, Path state) {
+        return cg == null ? cmd : cg.wrap(cmd, state.resolve(JOIN_FAILED));
+    }
+
+    /**
+     * After a one-shot run: whether the OOM killer killed in {@code cg}; removes it (killing what is left).
+     * Throws when the run could not enter it (its exit 125 was davit's, not the command's).
+     */
+    static boolean finish(Cgroup cg, Path state) {
+        if (cg == null) {
+            return false;
+        }
+        boolean oom = cg.oomKills() > 0;
+        cg.destroy();
+        if (Files.exists(state.resolve(JOIN_FAILED))) {
+            throw new DavitException(Kind.INTERNAL, "the sandbox could not enter its cgroup " + cg.paths() + "; "
+                    + OPT_OUT);
+        }
+        return oom;
+    }
+
+    /** Kills what is left in the cgroups recorded in {@code state} and removes them (for reap). */
+    static void removeRecorded(Path state) {
+        Path f = state.resolve(RECORD);
+        if (!Files.exists(f)) {
+            return;
+        }
+        try {
+            for (String line : Files.readAllLines(f)) {
+                if (!line.isBlank()) {
+                    remove(Path.of(line.strip()));
+                }
+            }
+            Files.deleteIfExists(f);
+        } catch (IOException e) {
+            // best effort: the state directory goes anyway
+        }
+    }
+
+    /**
+     * One sandbox's cgroups.
+     *
+     * @param dirs the cgroup directory per controller (several controllers may share one v2 directory)
+     * @param v2   the controllers in the v2 hierarchy
+     */
+    record Cgroup(Map<String, Path> dirs, Set<String> v2) {
+        /** The distinct directories. */
+        List<Path> paths() {
+            return new ArrayList<>(new LinkedHashSet<>(dirs.values()));
+        }
+
+        void apply(Limits l) throws IOException {
+            if (l.memoryMiB() > 0) {
+                Path d = dirs.get("memory");
+                long bytes = l.memoryMiB() << 20;
+                if (v2.contains("memory")) {
+                    write(d.resolve("memory.max"), Long.toString(bytes));
+                    writeIfExists(d.resolve("memory.swap.max"), "0");
+                } else {
+                    write(d.resolve("memory.limit_in_bytes"), Long.toString(bytes));
+                    writeIfExists(d.resolve("memory.memsw.limit_in_bytes"), Long.toString(bytes)); // no swap on top
+                }
+            }
+            if (l.cpus() > 0) {
+                Path d = dirs.get("cpu");
+                if (v2.contains("cpu")) {
+                    write(d.resolve("cpu.max"), l.cpuQuotaUs() + " " + CPU_PERIOD_US);
+                } else {
+                    write(d.resolve("cpu.cfs_period_us"), Long.toString(CPU_PERIOD_US));
+                    write(d.resolve("cpu.cfs_quota_us"), Long.toString(l.cpuQuotaUs()));
+                }
+            }
+            if (l.pids() > 0) {
+                write(dirs.get("pids").resolve("pids.max"), Long.toString(l.pids()));
+            }
+        }
+
+        /**
+         * {@code cmd} started by a shell step that first moves itself into every cgroup (a failure leaves
+         * {@code marker} and exits 125), then {@code exec}s it.
+         */
+        List<String> wrap(List<String> cmd, Path marker) {
+            StringBuilder sh = new StringBuilder("for f in");
+            for (Path d : paths()) {
+                sh.append(' ').append(quote(d.resolve("cgroup.procs").toString()));
+            }
+            sh.append("; do echo $$ > \"$f\" || { : > ").append(quote(marker.toString()))
+                    .append("; exit 125; }; done\nexec \"$@\"\n");
+            List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", sh.toString(), "sh"));
+            a.addAll(cmd);
+            return a;
+        }
+
+        /** How many processes the OOM killer killed in the cgroup so far (its memory limit); 0 without one. */
+        long oomKills() {
+            Path d = dirs.get("memory");
+            if (d == null) {
+                return 0;
+            }
+            if (v2.contains("memory")) {
+                return counter(d.resolve("memory.events")); // v2 counts a child's kills in its parents too
+            }
+            // v1 counts a kill only in the victim's own cgroup: add those of the children (runc's container)
+            try (Stream<Path> s = Files.walk(d)) {
+                return s.filter(Files::isDirectory).mapToLong(c -> counter(c.resolve("memory.oom_control"))).sum();
+            } catch (IOException | java.io.UncheckedIOException e) {
+                return counter(d.resolve("memory.oom_control"));
+            }
+        }
+
+        private static long counter(Path f) {
+            try {
+                for (String line : Files.readAllLines(f)) {
+                    if (line.startsWith("oom_kill ")) {
+                        return Long.parseLong(line.substring(9).strip());
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // none known
+            }
+            return 0;
+        }
+
+        /** Kills every process left in the cgroups and removes them. */
+        void destroy() {
+            for (Path d : paths()) {
+                remove(d);
+            }
+        }
+    }
+
+    /** Kills the processes in cgroup {@code d} and its children, then removes them (deepest first). */
+    static void remove(Path d) {
+        if (!Files.isDirectory(d)) {
+            return;
+        }
+        List<Path> all;
+        try (Stream<Path> s = Files.walk(d)) {
+            all = s.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList();
+        } catch (IOException e) {
+            return;
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (Path c : all) {
+            while (true) {
+                kill(c);
+                try {
+                    Files.delete(c); // rmdir: a cgroup's files are not removed one by one
+                    break;
+                } catch (IOException e) {
+                    if (System.nanoTime() > deadline) {
+                        break; // still busy: reported by doctor's leftover check, retried by reap
+                    }
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException ie) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    private static void kill(Path cgroup) {
+        try {
+            for (String pid : Files.readAllLines(cgroup.resolve("cgroup.procs"))) {
+                if (!pid.isBlank()) {
+                    ProcessHandle.of(Long.parseLong(pid.strip())).ifPresent(ProcessHandle::destroyForcibly);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // gone already
+        }
+    }
+
+    private static Path under(Path mount, String cgroupPath) {
+        String rel = cgroupPath.startsWith("/") ? cgroupPath.substring(1) : cgroupPath;
+        Path p = rel.isEmpty() ? mount : mount.resolve(rel);
+        // in a container whose cgroup namespace hides the path: the mount is its own cgroup
+        return Files.isDirectory(p) ? p : mount;
+    }
+
+    private static String parentOf(String cgroupPath) {
+        int i = cgroupPath.lastIndexOf('/');
+        return i <= 0 ? "/" : cgroupPath.substring(0, i);
+    }
+
+    private static Set<String> words(Path f) {
+        try {
+            return new LinkedHashSet<>(List.of(Files.readString(f).strip().split("\\s+")));
+        } catch (IOException e) {
+            return Set.of();
+        }
+    }
+
+    private static void write(Path f, String value) throws IOException {
+        Files.writeString(f, value); // a cgroup file takes one write; no temp file and rename on cgroupfs
+    }
+
+    private static void writeIfExists(Path f, String value) throws IOException {
+        if (Files.exists(f)) {
+            write(f, value);
+        }
+    }
+
+    private static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+}

