@@ -33,6 +33,25 @@ final class ResourceOptions {
             + " --cpus N there).")
     Integer vcpus;
 
+    /**
+     * The container limits: the defaults ({@link Limits#DEFAULT}) with the options given on top. Where davit cannot
+     * make cgroups (e.g. rootless without a delegated cgroup v2), limits given on the command line fail the run
+     * (the error names the fix), while the defaults alone are dropped with a warning on stderr: the first
+     * {@code davit run} of an unprivileged user works, and says what it lacks.
+     */
+    Limits containerLimits(Output out) {
+        Limits asked = containerLimits();
+        if (asked.any() && memory == null && cpus == null && pids == null) {
+            String why = Limits.unenforceable();
+            if (why != null) {
+                out.warn("warning: running without resource limits: they cannot be enforced here (" + why + ");"
+                        + " --no-limits silences this");
+                return Limits.NONE;
+            }
+        }
+        return asked;
+    }
+
     /** The container limits: the defaults ({@link Limits#DEFAULT}) with the options given on top. */
     Limits containerLimits() {
         if (vcpus != null) {

@@ -129,7 +129,7 @@ final class RunCommand extends EnvCommand.Sub {
         if (chosen.equals("vm")) {
             b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory());
         } else {
-            b.limits(resources.containerLimits());
+            b.limits(resources.containerLimits(out));
         }
         RunSpec spec = b.build();
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));

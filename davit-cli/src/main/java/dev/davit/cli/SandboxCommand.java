@@ -89,7 +89,7 @@ final class SandboxCommand extends GroupCommand {
             Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, net, t.image(), limit, chosen,
                     vm ? resources.vmVcpus() : RunSpec.DEFAULT_VCPUS,
                     vm ? resources.vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, ports,
-                    vm ? Limits.NONE : resources.containerLimits()));
+                    vm ? Limits.NONE : resources.containerLimits(out)));
             if (!noStart) {
                 try {
                     s = sandboxes.start(s.id());

@@ -40,6 +40,15 @@ public record Limits(long memoryMiB, double cpus, long pids) {
         }
     }
 
+    /**
+     * Why limits cannot be enforced for this user on this host (no writable cgroup v1 hierarchy or delegated cgroup
+     * v2 with the memory, cpu and pids controllers), or null when they can. Cheap: reads /proc and /sys only.
+     */
+    public static String unenforceable() {
+        Cgroups.Support s = Cgroups.probe();
+        return s.available() ? null : s.problem();
+    }
+
     /** Whether any limit is set (and a cgroup is needed). */
     public boolean any() {
         return memoryMiB > 0 || cpus > 0 || pids > 0;
