@@ -477,11 +477,15 @@ final class Lifecycle {
         if (alive(s.bwrapPid(), s.bwrapStart())) {
             ProcessHandle.of(s.bwrapPid()).ifPresent(victims::add);
         }
+        // what runs inside (execs' background processes are reparented to pid 1): gone with its pid namespace, but
+        // the kernel kills them after pid 1, so they are waited for too
+        List<ProcessHandle> inside = victims.stream().flatMap(ProcessHandle::descendants).toList();
         victims.forEach(ProcessHandle::destroyForcibly);
         Nat.stop(dir(s.id())); // a NAT sandbox's slirp4netns
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline && (alive(s.initPid(), s.initStart())
-                || alive(s.bwrapPid(), s.bwrapStart()) || alive(s.qemuPid(), s.qemuStart()))) {
+                || alive(s.bwrapPid(), s.bwrapStart()) || alive(s.qemuPid(), s.qemuStart())
+                || inside.stream().anyMatch(ProcessHandle::isAlive))) {
             sleep(10);
         }
         if (!s.spec().isVm()) {
