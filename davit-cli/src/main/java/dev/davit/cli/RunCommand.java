@@ -49,11 +49,14 @@ import picocli.CommandLine.Parameters;
                 + " once into $DAVIT_HOME/rootfs/) or a microVM environment artifact (unpacked once into"
                 + " $DAVIT_HOME/vm/). Containers write to their own overlay over the shared root filesystem;"
                 + " microVMs to a copy-on-write overlay of rootfs.ext4. No network unless --network. Exits with the"
-                + " command's exit code (124 when --timeout killed it, 127 when the command was not found); davit's"
-                + " own errors keep their codes."})
+                + " command's exit code (124 when --timeout killed it, 137 when --max-output did, 127 when the"
+                + " command was not found); davit's own errors keep their codes."})
 final class RunCommand extends EnvCommand.Sub {
     /** The largest image config read. */
     static final int MAX_CONFIG_BYTES = 4 << 20;
+    static final String MAX_OUTPUT_DESCRIPTION = "Stop the command when its stdout and stderr together pass BYTES"
+            + " (e.g. 10M, 1G): copying stops there and its processes are killed (exit code 137; container backend;"
+            + " default: no limit).";
     /** The files of a microVM environment artifact that are used. */
     private static final List<String> VM_FILES = List.of("vmlinux", "initrd", "rootfs.ext4");
 
@@ -83,6 +86,9 @@ final class RunCommand extends EnvCommand.Sub {
     @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
             description = NetworkOption.DESCRIPTION)
     String network;
+
+    @Option(names = "--max-output", paramLabel = "BYTES", description = MAX_OUTPUT_DESCRIPTION)
+    String maxOutput;
 
     @Option(names = {"-i", "--stdin"}, description = "Pass davit's standard input to the command (container backend;"
             + " default: the command reads /dev/null).")
@@ -122,10 +128,11 @@ final class RunCommand extends EnvCommand.Sub {
         Duration limit = CliArgs.seconds(timeout, "--timeout");
         Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
         Network net = NetworkOption.parse(network); // a bad value fails before anything is pulled
+        long maxBytes = maxOutputBytes(maxOutput);
         Target t = resolve(this, out, name);
         String chosen = t.backendFor(backend);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
-                .network(net).image(t.image()).backend(chosen).runtime(runtime);
+                .network(net).image(t.image()).backend(chosen).runtime(runtime).maxOutput(maxBytes);
         if (chosen.equals("vm")) {
             b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory());
         } else {
@@ -141,6 +148,7 @@ final class RunCommand extends EnvCommand.Sub {
         if (r.timedOut()) {
             out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
         }
+        warnOutputLimited(out, r, maxOutput);
         if (r.oomKilled()) {
             out.warn("the sandbox reached its memory limit of " + spec.limits().memoryMiB() + " MiB and the kernel"
                     + " killed a process (raise it with --memory MiB)");
@@ -160,6 +168,19 @@ final class RunCommand extends EnvCommand.Sub {
         return r.exitCode();
     }
 
+    /** The bytes of a {@code --max-output} value; 0 when not given. */
+    static long maxOutputBytes(String value) {
+        return value == null ? 0 : Units.parseBytes(value, "--max-output");
+    }
+
+    /** The one warning line of a command stopped by {@code --max-output} ({@code value} as given). */
+    static void warnOutputLimited(Output out, ExecResult r, String value) {
+        if (r.outputLimited()) {
+            out.warn("the command's output passed --max-output " + value + " and the command was killed (exit "
+                    + r.exitCode() + "); raise it with a larger --max-output BYTES, or drop the option");
+        }
+    }
+
     /** Adds what a command run gave to {@code doc} (the {@code davit run} and {@code sandbox exec} documents). */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r) {
         doc.put("backend", r.backend());
@@ -171,6 +192,7 @@ final class RunCommand extends EnvCommand.Sub {
         doc.put("timed_out", r.timedOut());
         doc.put("truncated", r.truncated());
         doc.put("oom_killed", r.oomKilled());
+        doc.put("output_limited", r.outputLimited());
         doc.set("timings_ms", r.timings().toJson());
         return doc;
     }

@@ -126,7 +126,7 @@ final class SandboxCommand extends GroupCommand {
     @Command(name = "exec", mixinStandardHelpOptions = true,
             description = {"Run a command in a running sandbox.",
                 "Files written to /tmp stay for later execs of the same sandbox. Exits with the command's exit code"
-                    + " (124 when --timeout killed it; the sandbox keeps running)."})
+                    + " (124 when --timeout killed it, 137 when --max-output did; the sandbox keeps running)."})
     static final class ExecCmd extends IdCmd {
         @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*",
                 description = "The command and its arguments (after --).")
@@ -134,6 +134,9 @@ final class SandboxCommand extends GroupCommand {
 
         @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit 124).")
         Double timeout;
+
+        @Option(names = "--max-output", paramLabel = "BYTES", description = RunCommand.MAX_OUTPUT_DESCRIPTION)
+        String maxOutput;
 
         @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable), on top of"
                 + " the sandbox's.")
@@ -151,12 +154,15 @@ final class SandboxCommand extends GroupCommand {
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(timeout, "--timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
+            long maxBytes = RunCommand.maxOutputBytes(maxOutput);
             java.io.InputStream in = stdin ? System.in : null;
-            ExecResult r = out.json() ? sandboxes(main).exec(id, command, env, workdir, limit, in, null, null)
-                    : sandboxes(main).exec(id, command, env, workdir, limit, in, out.rawStdout(), out.rawStderr());
+            ExecResult r = sandboxes(main).exec(id, command, env, workdir, limit, maxBytes, in,
+                    out.json() ? null : out.rawStdout(), out.rawStderr() == null || out.json() ? null
+                            : out.rawStderr());
             if (r.timedOut()) {
                 out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
             }
+            RunCommand.warnOutputLimited(out, r, maxOutput);
             if (out.json()) {
                 out.printJson(RunCommand.resultJson(Json.object(), r));
             }

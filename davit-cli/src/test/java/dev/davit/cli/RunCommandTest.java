@@ -99,7 +99,8 @@ class RunCommandTest {
         List<String> keys = new ArrayList<>();
         doc.fieldNames().forEachRemaining(keys::add);
         assertThat(keys).containsExactly("environment", "digest", "limits", "backend", "runtime", "sandbox_id",
-                "exit_code", "stdout", "stderr", "timed_out", "truncated", "oom_killed", "timings_ms");
+                "exit_code", "stdout", "stderr", "timed_out", "truncated", "oom_killed", "output_limited", "timings_ms");
+        assertThat(doc.get("output_limited").asBoolean()).isFalse();
         assertThat(doc.get("limits").toString()).isEqualTo("{\"memory_mib\":1024,\"cpus\":1.0,\"pids\":1024}");
         assertThat(doc.get("oom_killed").asBoolean()).isFalse();
         assertThat(doc.get("environment").asText()).isEqualTo(image);
@@ -259,6 +260,47 @@ class RunCommandTest {
         assertThat(r.rc()).as(r.toString()).isEqualTo(124);
         assertThat(r.json().get("timed_out").asBoolean()).isTrue();
         assertThat(r.json().get("exit_code").asInt()).isEqualTo(124);
+    }
+
+    @Test
+    void maxOutputStopsAFloodWithJsonAndOneWarningLine() throws IOException {
+        Cli cli = new Cli(home);
+        String flood = "yes & cat /dev/zero >&2 & wait";
+        Cli.Result r = cli.run("--json", "run", image, "--max-output", "1000000", "--timeout", "60", "--", "sh", "-c",
+                flood);
+        assertThat(r.rc()).as(r.toString()).isEqualTo(137);
+        JsonNode doc = r.json();
+        assertThat(doc.get("output_limited").asBoolean()).isTrue();
+        assertThat(doc.get("truncated").asBoolean()).isTrue();
+        assertThat(doc.get("timed_out").asBoolean()).isFalse();
+        assertThat(doc.get("exit_code").asInt()).isEqualTo(137);
+        assertThat(doc.get("stdout").asText()).startsWith("y\n");
+        // the streamed copy: davit's own stdout holds at most the limit (the rest of stderr is davit's lines)
+        Cli.Result human = cli.run("run", image, "--max-output", "1M", "--timeout", "60", "--", "sh", "-c", flood);
+        assertThat(human.rc()).as(human.toString().substring(0, 200)).isEqualTo(137);
+        assertThat(human.stdout().length() + human.stderr().length()).isLessThan((1 << 20) + 2000);
+        assertThat(human.stderr().lines().filter(l -> l.contains("--max-output")).toList()).singleElement()
+                .asString().contains("--max-output 1M", "exit 137", "raise it");
+        Cli.Result small = cli.run("--json", "run", image, "--max-output", "10", "--", "echo", "hi");
+        assertThat(small.rc()).as(small.toString()).isZero();
+        assertThat(small.json().get("output_limited").asBoolean()).isFalse();
+        assertThat(cli.run("run", image, "--max-output", "lots", "--", "true").rc()).isEqualTo(2);
+
+        Cli.Result c = cli.run("--json", "sandbox", "create", image);
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        try {
+            Cli.Result e = cli.run("--json", "sandbox", "exec", id, "--max-output", "1000000", "--timeout", "60", "--",
+                    "sh", "-c", flood);
+            assertThat(e.rc()).as(e.toString()).isEqualTo(137);
+            assertThat(e.json().get("output_limited").asBoolean()).isTrue();
+            assertThat(e.json().get("stdout").asText().length() + e.json().get("stderr").asText().length())
+                    .isEqualTo(1_000_000);
+            assertThat(cli.run("sandbox", "exec", id, "--", "true").rc()).isZero(); // the sandbox still runs
+        } finally {
+            assertThat(cli.run("sandbox", "rm", id).rc()).isZero();
+        }
+        assertThat(dirs(home.resolve("sandboxes"))).isEmpty();
     }
 
     @Test

@@ -92,12 +92,13 @@ final class BwrapBackend implements Backend {
                                         Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
                     });
             boolean oom = Cgroups.finish(cg, state);
-            int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE : interpret(raw.rc(), raw.stderr(), spec);
+            int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE
+                    : raw.outputLimited() ? raw.rc() : interpret(raw.rc(), raw.stderr(), spec);
             deleteTree(state);
             long t4 = System.nanoTime();
             return new ExecResult(id, NAME, RUNTIME, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
                     new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
-                            ms(t4 - raw.t3())), raw.truncated(), oom);
+                            ms(t4 - raw.t3())), raw.truncated(), oom, raw.outputLimited());
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
@@ -110,7 +111,8 @@ final class BwrapBackend implements Backend {
     }
 
     /** What one process run gave: exit code, output, whether the timeout killed it, and its phase times. */
-    record Raw(int rc, byte[] stdout, byte[] stderr, boolean timedOut, long t1, long t2, long t3, boolean truncated) {
+    record Raw(int rc, byte[] stdout, byte[] stderr, boolean timedOut, long t1, long t2, long t3, boolean truncated,
+               boolean outputLimited) {
     }
 
     /**
@@ -162,8 +164,9 @@ final class BwrapBackend implements Backend {
         long t2 = System.nanoTime();
         CappedSink out = new CappedSink();
         CappedSink err = new CappedSink();
-        Thread po = pump(p.getInputStream(), out, stdoutTee, id + "-stdout");
-        Thread pe = pump(p.getErrorStream(), err, stderrTee, id + "-stderr");
+        OutputLimit limit = OutputLimit.of(spec.maxOutput(), () -> killTree(p));
+        Thread po = pump(p.getInputStream(), out, stdoutTee, id + "-stdout", limit);
+        Thread pe = pump(p.getErrorStream(), err, stderrTee, id + "-stderr", limit);
         boolean timedOut = false;
         int rc;
         try {
@@ -185,7 +188,9 @@ final class BwrapBackend implements Backend {
         killDescendants(p); // nothing may outlive the run: reap anything that escaped (there should be nothing)
         join(po, p);
         join(pe, p);
-        return new Raw(rc, out.bytes(), err.bytes(), timedOut, t1, t2, t3, out.truncated() || err.truncated());
+        boolean limited = OutputLimit.exceeded(limit);
+        return new Raw(limited ? ExecResult.OUTPUT_LIMIT_EXIT_CODE : rc, out.bytes(), err.bytes(), timedOut && !limited,
+                t1, t2, t3, out.truncated() || err.truncated() || limited, limited);
     }
 
     /** The bwrap command line over {@code root} (see {@link MountPoints#prepare}). */
@@ -308,11 +313,23 @@ final class BwrapBackend implements Backend {
     }
 
     static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name) {
+        return pump(in, sink, tee, name, null);
+    }
+
+    /**
+     * Copies {@code in} to {@code sink} and {@code tee} until it ends; with a {@code limit} (may be null), only what
+     * its budget allows (the rest is read and dropped, so the writer never blocks while it is being killed).
+     */
+    static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name, OutputLimit limit) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16384];
             try (in) {
-                int n;
-                while ((n = in.read(buf)) >= 0) {
+                int r;
+                while ((r = in.read(buf)) >= 0) {
+                    int n = limit == null ? r : limit.take(r);
+                    if (n == 0) {
+                        continue;
+                    }
                     sink.write(buf, 0, n);
                     if (tee != null) {
                         try {

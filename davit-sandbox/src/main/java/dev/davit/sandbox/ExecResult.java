@@ -19,11 +19,18 @@ import dev.davit.oci.Json;
  *                  kept (the streaming tees still saw everything)
  * @param oomKilled whether the kernel's OOM killer killed a process of the command because the sandbox's memory
  *                  limit ({@link Limits#memoryMiB}) was reached (the command itself then usually exits 137)
+ * @param outputLimited whether the command's stdout and stderr together passed the run's output limit
+ *                  ({@link RunSpec#maxOutput}): only the bytes within it were captured and streamed, the command's
+ *                  process tree was killed, the exit code is {@link #OUTPUT_LIMIT_EXIT_CODE} and {@code truncated}
+ *                  is set
  */
 public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                         boolean timedOut, Timings timings, boolean truncated, boolean oomKilled) {
+                         boolean timedOut, Timings timings, boolean truncated, boolean oomKilled,
+                         boolean outputLimited) {
     /** The exit code of a command killed by the timeout, as timeout(1) reports it. */
     public static final int TIMEOUT_EXIT_CODE = 124;
+    /** The exit code of a command killed for passing its output limit: 128 + SIGKILL, as the kill reports it. */
+    public static final int OUTPUT_LIMIT_EXIT_CODE = 137;
     /** How much of each of stdout and stderr is captured: 64 MiB. */
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
@@ -40,9 +47,16 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
         this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, false);
     }
 
+    /** A result within any output limit. */
+    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
+                      boolean timedOut, Timings timings, boolean truncated, boolean oomKilled) {
+        this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, oomKilled, false);
+    }
+
     /** This result with {@code oomKilled} set. */
     public ExecResult withOomKilled(boolean v) {
-        return new ExecResult(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, v);
+        return new ExecResult(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, v,
+                outputLimited);
     }
 
     private static byte[] cap(byte[] b) {

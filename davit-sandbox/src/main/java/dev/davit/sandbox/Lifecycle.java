@@ -217,6 +217,12 @@ final class Lifecycle {
 
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                     java.io.InputStream stdin, java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
+        return exec(id, argv, env, workdir, timeout, 0, stdin, stdoutTee, stderrTee);
+    }
+
+    ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
+                    long maxOutput, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
+                    java.io.OutputStream stderrTee) {
         long t0 = System.nanoTime();
         if (argv == null || argv.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a command to run");
@@ -225,7 +231,11 @@ final class Lifecycle {
         if (s.status() != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
+        if (maxOutput < 0) {
+            throw new DavitException(Kind.USAGE, "--max-output must be a positive number of bytes, not " + maxOutput);
+        }
         if (s.spec().isVm()) {
+            VmBackend.refuseMaxOutput(maxOutput);
             if (stdin != null) {
                 throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
                         + " put the input in a file inside the sandbox");
@@ -298,8 +308,10 @@ final class Lifecycle {
         long t2 = System.nanoTime();
         CappedSink out = new CappedSink();
         CappedSink err = new CappedSink();
-        Thread po = BwrapBackend.pump(p.getInputStream(), out, stdoutTee, id + "-exec-stdout");
-        Thread pe = BwrapBackend.pump(p.getErrorStream(), err, stderrTee, id + "-exec-stderr");
+        // past the output limit: nsenter's child and what it started are its descendants in the host's view
+        OutputLimit limit = OutputLimit.of(maxOutput, () -> BwrapBackend.killTree(p));
+        Thread po = BwrapBackend.pump(p.getInputStream(), out, stdoutTee, id + "-exec-stdout", limit);
+        Thread pe = BwrapBackend.pump(p.getErrorStream(), err, stderrTee, id + "-exec-stderr", limit);
         boolean timedOut = false;
         int rc;
         try {
@@ -322,7 +334,11 @@ final class Lifecycle {
         long t3 = System.nanoTime();
         join(po);
         join(pe);
-        if (timedOut) {
+        boolean limited = OutputLimit.exceeded(limit);
+        if (limited) {
+            timedOut = false;
+            rc = ExecResult.OUTPUT_LIMIT_EXIT_CODE;
+        } else if (timedOut) {
             rc = ExecResult.TIMEOUT_EXIT_CODE;
         }
         if (Files.exists(joinFailed)) {
@@ -333,7 +349,7 @@ final class Lifecycle {
         long t4 = System.nanoTime();
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.bytes(), err.bytes(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
-                out.truncated() || err.truncated(), oom);
+                out.truncated() || err.truncated() || limited, oom, limited);
     }
 
     Sandbox stop(String id) {

@@ -162,19 +162,19 @@ final class OciRuntimeBackend implements Backend {
                                         id, stdin, stdoutTee, stderrTee);
                     });
             boolean oom = cg != null && cg.oomKills() > 0; // before runc deletes its container's cgroup
-            if (raw.timedOut() || Files.exists(state.resolve("runtime").resolve(id))) {
+            if (raw.timedOut() || raw.outputLimited() || Files.exists(state.resolve("runtime").resolve(id))) {
                 // the runtime was killed (or died, or kept it) before it deleted the container: let it remove
                 // what is left
                 forceDelete(unshare, bin, state, id, hideCgroup2);
             }
             oom |= Cgroups.finish(cg, state);
             int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE
-                    : interpret(runtime, raw.rc(), errors(log));
+                    : raw.outputLimited() ? raw.rc() : interpret(runtime, raw.rc(), errors(log));
             BwrapBackend.deleteTree(state);
             long t4 = System.nanoTime();
             return new ExecResult(id, BwrapBackend.NAME, runtime, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
                     new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
-                            ms(t4 - raw.t3())), raw.truncated(), oom);
+                            ms(t4 - raw.t3())), raw.truncated(), oom, raw.outputLimited());
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());

@@ -31,10 +31,15 @@ import java.util.Objects;
  * @param limits  the container backend's memory, CPU and process limits (see {@link Limits}); {@link Limits#NONE}
  *                in the library when not given (the CLI applies {@link Limits#DEFAULT}). Not used by the vm backend,
  *                which has {@code vcpus} and {@code memoryMiB}
+ * @param maxOutput how many bytes the command may write to stdout and stderr together; past it davit stops copying
+ *                (captured and streamed), kills the command's process tree and reports
+ *                {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. 0 means no
+ *                limit (the captured copy is still cut at {@link ExecResult#MAX_CAPTURED_BYTES} per stream). Container
+ *                backend only: the vm backend refuses it
  */
 public record RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                       Network network, ImageConfig image, String backend, String runtime, int vcpus,
-                      int memoryMiB, Limits limits) {
+                      int memoryMiB, Limits limits, long maxOutput) {
     /** The vCPUs of a microVM when none are asked for. */
     public static final int DEFAULT_VCPUS = 1;
     /** The memory of a microVM when none is asked for. */
@@ -67,6 +72,16 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         if (memoryMiB < 64 || memoryMiB > 1 << 20) {
             throw new DavitException(Kind.USAGE, "--memory must be at least 64 MiB, not " + memoryMiB);
         }
+        if (maxOutput < 0) {
+            throw new DavitException(Kind.USAGE, "--max-output must be a positive number of bytes, not " + maxOutput);
+        }
+    }
+
+    /** A run without an output limit. */
+    public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
+                   Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB,
+                   Limits limits) {
+        this(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus, memoryMiB, limits, 0);
     }
 
     /** A run without container limits. */
@@ -131,6 +146,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         private int vcpus = DEFAULT_VCPUS;
         private int memoryMiB = DEFAULT_MEMORY_MIB;
         private Limits limits = Limits.NONE;
+        private long maxOutput;
 
         private Builder(Path rootfs) {
             this.rootfs = rootfs;
@@ -200,9 +216,15 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
             return this;
         }
 
+        /** The output limit in bytes, stdout and stderr together; 0: none. */
+        public Builder maxOutput(long v) {
+            maxOutput = v;
+            return this;
+        }
+
         public RunSpec build() {
             return new RunSpec(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus,
-                    memoryMiB, limits);
+                    memoryMiB, limits, maxOutput);
         }
     }
 }

@@ -116,6 +116,19 @@ public final class Sandboxes {
     }
 
     /**
+     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration, java.io.InputStream, OutputStream,
+     * OutputStream)}, with an output limit: when stdout and stderr together pass {@code maxOutput} bytes (0: no
+     * limit), copying stops, the command's process tree is killed (the sandbox keeps running) and the result says
+     * {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. Container sandboxes
+     * only: a vm sandbox refuses a limit.
+     */
+    public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
+                           java.time.Duration timeout, long maxOutput, java.io.InputStream stdin,
+                           OutputStream stdoutTee, OutputStream stderrTee) {
+        return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, stdin, stdoutTee, stderrTee);
+    }
+
+    /**
      * Kills the sandbox's processes (all of its pid namespace; vm: its QEMU, after the guest flushed its disk) and
      * records it as stopped.
      */

@@ -53,6 +53,7 @@ final class VmBackend implements Backend {
                     + " the container backend, or put the input in a file inside the environment");
         }
         long t0 = System.nanoTime();
+        refuseMaxOutput(spec.maxOutput());
         VmMachine.Tools tools = VmMachine.tools(options);
         VmMachine.Environment env = VmMachine.environment(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
@@ -177,5 +178,16 @@ final class VmBackend implements Backend {
 
     private static long ms(long nanos) {
         return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+
+    /**
+     * The guest agent sends a command's output when it ends, so the host cannot stop a flood as it happens: an
+     * output limit is refused rather than pretended.
+     */
+    static void refuseMaxOutput(long maxOutput) {
+        if (maxOutput > 0) {
+            throw new DavitException(Kind.USAGE, "--max-output is not supported by the vm backend (its output"
+                    + " arrives when the command ends); use the container backend, or drop --max-output");
+        }
     }
 }

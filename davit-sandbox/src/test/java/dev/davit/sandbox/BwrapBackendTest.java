@@ -131,7 +131,7 @@ class BwrapBackendTest {
     }
 
     /** Host processes whose command line or environment mentions {@code s}. */
-    private static List<Long> processesWith(String s) throws IOException {
+    static List<Long> processesWith(String s) throws IOException {
         List<Long> out = new ArrayList<>();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
