@@ -501,11 +501,25 @@ final class Lifecycle {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline && (alive(s.initPid(), s.initStart())
                 || alive(s.bwrapPid(), s.bwrapStart()) || alive(s.qemuPid(), s.qemuStart())
-                || inside.stream().anyMatch(ProcessHandle::isAlive))) {
+                || inside.stream().anyMatch(Lifecycle::running))) {
             sleep(10);
         }
         if (!s.spec().isVm()) {
             Cgroups.removeRecorded(dir(s.id())); // and what is left in its cgroup (e.g. an exec's processes)
+        }
+    }
+
+    /** Alive and not a zombie (a killed process waiting for the host's init to reap it counts as gone). */
+    static boolean running(ProcessHandle p) {
+        if (!p.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            int i = stat.lastIndexOf(')');
+            return i < 0 || i + 2 >= stat.length() || stat.charAt(i + 2) != 'Z';
+        } catch (IOException e) {
+            return false; // gone meanwhile
         }
     }
 
