@@ -79,7 +79,31 @@ final class Nat {
             throw new DavitException(Kind.NOT_FOUND, "unshare or sleep is not installed; --network needs them:"
                     + " install util-linux and coreutils");
         }
+        String tun = tunProblem(TUN);
+        if (tun != null) {
+            throw new DavitException(Kind.USAGE, tun);
+        }
         return new Tools(unshare, ip, sleep, slirp);
+    }
+
+    /** The TUN device slirp4netns opens inside the sandbox's namespace. */
+    static final Path TUN = Path.of("/dev/net/tun");
+
+    /**
+     * Why slirp4netns could not open {@code tun} for this user, or null when it can: without root it opens the device
+     * as the user, so a device of mode 0600 (some hosts; Debian's default is 0666) fails, and would only show as a
+     * network that never comes up.
+     */
+    static String tunProblem(Path tun) {
+        if (!Files.exists(tun)) {
+            return "--network needs " + tun + ", which this host lacks (load the tun module: modprobe tun), or use"
+                    + " --network=host to share the host's network";
+        }
+        if (Overlay.ROOT || (Files.isReadable(tun) && Files.isWritable(tun))) {
+            return null;
+        }
+        return "--network needs " + tun + ", which this user cannot open (only root can here; Debian's default mode"
+                + " is 0666: 'chmod 0666 " + tun + "' as root restores it), or run as root, or use --network=host";
     }
 
     /** {@code cmd} run in a new network namespace once slirp4netns has connected it (see {@link #attach}). */
