@@ -74,10 +74,26 @@ public final class Doctor {
 
     /** The entry that says whether container limits ({@link Limits}) can be enforced here. */
     public static final String LIMITS = "container/limits";
+    /** The entry that says whether {@code --network} (NAT, {@link Network#NAT}) works here. */
+    public static final String NETWORK = "container/network";
 
     public Report check() {
         return new Report(List.of(container(), ociRuntime(OciRuntimeBackend.CRUN), ociRuntime(OciRuntimeBackend.RUNC),
-                vm(), limits()));
+                vm(), limits(), network()));
+    }
+
+    /** Whether {@code --network} can give sandboxes their own namespace with NAT: the tools and the TUN device. */
+    private Backend network() {
+        Map<String, String> facts = new LinkedHashMap<>();
+        try {
+            Nat.Tools t = Nat.tools(options);
+            facts.put("slirp4netns", t.slirp4netns().toString());
+            facts.put("tun", Nat.TUN.toString());
+            return new Backend(NETWORK, true, "--network gives a sandbox its own network namespace with NAT"
+                    + " (slirp4netns); the host's loopback and 169.254.0.0/16 are out of reach", facts);
+        } catch (dev.davit.oci.DavitException e) {
+            return new Backend(NETWORK, false, e.getMessage(), facts);
+        }
     }
 
     /**
@@ -89,8 +105,8 @@ public final class Doctor {
         Limits d = Limits.DEFAULT;
         facts.put("defaults", d.memoryMiB() + " MiB, " + d.cpus() + " CPU, " + d.pids() + " processes");
         Cgroups.Support s = Cgroups.probe();
-        String fix = "; every container run and sandbox create without --no-limits (or --memory 0 --cpus 0"
-                + " --pids 0) fails here; limits need root or a cgroup v2 delegated to this user";
+        String fix = "; a container run or sandbox create that gives --memory, --cpus or --pids fails here, one with"
+                + " the defaults runs without limits and warns; limits need root or a cgroup v2 delegated to this user";
         if (!s.available()) {
             facts.put("cgroups", "unavailable: " + s.problem());
             return new Backend(LIMITS, false, "memory, CPU and process limits cannot be enforced: " + s.problem()

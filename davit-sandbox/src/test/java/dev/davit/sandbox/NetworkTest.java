@@ -123,6 +123,14 @@ class NetworkTest {
     }
 
     @Test
+    void doctorSaysNatWorks() {
+        Doctor.Backend n = new Sandboxes(new SandboxOptions(tmp.resolve("doctor"), null, null)).doctor().backends()
+                .stream().filter(b -> b.name().equals(Doctor.NETWORK)).findFirst().orElseThrow();
+        assertThat(n.available()).as(n.detail()).isTrue(); // CI runs as root with slirp4netns installed
+        assertThat(n.facts()).containsKeys("slirp4netns", "tun");
+    }
+
+    @Test
     void aPublishedPortOfALongLivedSandboxServesTheHostsLoopback() throws IOException {
         Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
         Files.createSymbolicLink(rootfs.resolve("bin/httpd"), Path.of("busybox"));
