@@ -84,7 +84,7 @@ final class BwrapBackend implements Backend {
             Raw raw = Overlay.runWithFallback(!overlayBroken && unshare != null && Overlay.usable(rootfs, dirs), dirs,
                     stdin, () -> overlayBroken = true, merged -> {
                         List<String> bw = arguments(bwrap, rootfs, MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs,
-                                merged), id, spec, argv);
+                                merged).withDns(rootfs, spec.network(), state), id, spec, argv);
                         return merged == null
                                 ? execute(nat, Cgroups.wrap(cgroup, bw, state), Map.of(), state, spec, id, stdin,
                                         stdoutTee, stderrTee)
@@ -249,6 +249,9 @@ final class BwrapBackend implements Backend {
         a.addAll(List.of(root.readOnly() ? "--ro-bind" : "--bind", root.path().toString(), "/"));
         for (String b : root.binds()) {
             a.addAll(List.of("--ro-bind", rootfs.resolve(b).toString(), "/" + b));
+        }
+        if (root.resolv() != null) {
+            a.addAll(List.of("--ro-bind", root.resolv().toString(), "/etc/resolv.conf"));
         }
         for (String t : MountPoints.BWRAP) {
             if (!MountPoints.mounted(rootfs, t)) {

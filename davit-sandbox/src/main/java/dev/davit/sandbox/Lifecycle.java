@@ -117,7 +117,7 @@ final class Lifecycle {
                     merged -> {
                         List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
                         List<String> bw = bwrapArguments(bwrap, s, rootfs, MountPoints.prepare(rootfs,
-                                MountPoints.BWRAP, dirs, merged), dir, sleep);
+                                MountPoints.BWRAP, dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep);
                         if (merged == null) {
                             cmd.addAll(nat == null ? bw : Nat.wrap(nat, bw));
                             return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);

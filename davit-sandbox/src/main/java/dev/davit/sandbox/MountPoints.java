@@ -37,9 +37,18 @@ final class MountPoints {
 
     /**
      * The sandbox's root: {@code path} is mounted on / (read-only when {@code readOnly}), then each of
-     * {@code binds} (paths relative to the rootfs) is bound read-only from the rootfs onto the same path.
+     * {@code binds} (paths relative to the rootfs) is bound read-only from the rootfs onto the same path, then
+     * {@code resolv} (when not null, see {@link Dns}) read-only on /etc/resolv.conf.
      */
-    record Root(Path path, boolean readOnly, List<String> binds) {
+    record Root(Path path, boolean readOnly, List<String> binds, Path resolv) {
+        Root(Path path, boolean readOnly, List<String> binds) {
+            this(path, readOnly, binds, null);
+        }
+
+        /** This root with the resolver file {@link Dns#prepare} made for {@code network}. */
+        Root withDns(Path rootfs, Network network, Path state) throws java.io.IOException {
+            return new Root(path, readOnly, binds, Dns.prepare(rootfs, this, network, state));
+        }
     }
 
     private MountPoints() {

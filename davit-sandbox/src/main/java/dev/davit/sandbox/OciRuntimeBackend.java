@@ -151,7 +151,8 @@ final class OciRuntimeBackend implements Backend {
             BwrapBackend.Raw raw = Overlay.runWithFallback(overlayAllowed && !overlayBroken && unshare != null
                     && Overlay.usable(rootfs, dirs), dirs, stdin, () -> overlayBroken = true, merged -> {
                         Files.deleteIfExists(log); // a failed overlay attempt's
-                        writeConfig(state, config(rootfs, MountPoints.prepare(rootfs, MountPoints.OCI, dirs, merged),
+                        writeConfig(state, config(rootfs, MountPoints.prepare(rootfs, MountPoints.OCI, dirs, merged)
+                                        .withDns(rootfs, spec.network(), state),
                                 id, spec, argv, user));
                         List<String> run = runArgs(bin, state, id, cgroup != null && runtime.equals(RUNC));
                         return merged == null
@@ -447,6 +448,9 @@ final class OciRuntimeBackend implements Backend {
         ArrayNode mounts = c.putArray("mounts");
         for (String b : root.binds()) {
             mount(mounts, "/" + b, "bind", rootfs.resolve(b).toString(), "rbind", "ro");
+        }
+        if (root.resolv() != null) {
+            mount(mounts, "/etc/resolv.conf", "bind", root.resolv().toString(), "rbind", "ro");
         }
         boolean proc = MountPoints.mounted(rootfs, "proc");
         boolean sys = MountPoints.mounted(rootfs, "sys");

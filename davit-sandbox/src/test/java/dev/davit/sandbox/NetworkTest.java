@@ -118,6 +118,16 @@ class NetworkTest {
             assertThat(host.stdoutText()).as(host.stderrText()).contains("hi").endsWith("reached\n");
             assertThat(loop.accepted.get()).isEqualTo(1);
         }
+        // DNS: NAT gets slirp4netns's forwarder, host the host's resolvers, bound over the image's /etc/resolv.conf
+        // (none in this image: the mount point is made in the sandbox's own layer, never in the rootfs)
+        ExecResult dns = sandboxes.run(RunSpec.builder(rootfs).runtime(runtime).network(Network.NAT)
+                .command("sh", "-c", "cat /etc/resolv.conf; nslookup deb.debian.org >/dev/null && echo resolved")
+                .timeout(Duration.ofSeconds(60)).build());
+        assertThat(dns.stdoutText()).as(dns.stderrText()).isEqualTo("nameserver 10.0.2.3\nresolved\n");
+        ExecResult hostDns = sandboxes.run(RunSpec.builder(rootfs).runtime(runtime).network(Network.HOST)
+                .command("cat", "/etc/resolv.conf").build());
+        assertThat(hostDns.stdoutText()).isEqualTo(Files.readString(Path.of("/etc/resolv.conf")));
+        assertThat(rootfs.resolve("etc/resolv.conf")).doesNotExist();
         assertThat(BusyboxRootfs.entries(state)).isEmpty();
         assertThat(slirps()).isEmpty();
     }
@@ -147,6 +157,8 @@ class NetworkTest {
                     + " httpd -p 8080 -h /tmp"), null, null, Duration.ofSeconds(30));
             assertThat(serve.exitCode()).as(serve.stderrText()).isZero();
             assertThat(get(hostPort)).contains("served");
+            assertThat(sandboxes.exec(s.id(), List.of("cat", "/etc/resolv.conf"), null, null, Duration.ofSeconds(30))
+                    .stdoutText()).isEqualTo("nameserver 10.0.2.3\n");
         } finally {
             sandboxes.rm(s.id());
         }

@@ -398,6 +398,14 @@ public final class EnvBuilder {
                 }
             }
         }
+        // mmdebstrap leaves the build host's resolver here: host-specific and not reproducible. The user-mode
+        // networks' DNS forwarder instead (slirp4netns and QEMU both answer on 10.0.2.3); container sandboxes with
+        // a network get their own file bound over it anyway (see Dns)
+        if (Files.isDirectory(rootfs.resolve("etc"), LinkOption.NOFOLLOW_LINKS)) {
+            Path resolv = rootfs.resolve("etc/resolv.conf");
+            Files.deleteIfExists(resolv);
+            Files.writeString(resolv, "nameserver 10.0.2.3\n");
+        }
         Path machineId = rootfs.resolve("etc/machine-id");
         if (Files.exists(machineId, LinkOption.NOFOLLOW_LINKS)) {
             Files.write(machineId, new byte[0]); // systemd makes one at first boot
