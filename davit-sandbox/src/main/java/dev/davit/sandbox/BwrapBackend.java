@@ -7,13 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -370,35 +365,7 @@ final class BwrapBackend implements Backend {
 
     static void deleteTree(Path dir) {
         try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                    Files.deleteIfExists(f);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFileFailed(Path f, IOException e) throws IOException {
-                    // a directory we own but may not list, such as the d--------- work/work that overlayfs
-                    // leaves in a rootless sandbox's state: make it listable and delete it on its own
-                    if (e instanceof java.nio.file.AccessDeniedException
-                            && Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
-                        Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString(
-                                "rwx------"));
-                        deleteTree(f);
-                        return FileVisitResult.CONTINUE;
-                    }
-                    throw e;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.deleteIfExists(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (NoSuchFileException e) {
-            // already gone
+            dev.davit.oci.store.Fs.deleteTree(dir);
         } catch (IOException e) {
             // best effort; a later run's directory has another id
         }

@@ -255,8 +255,15 @@ final class Lifecycle {
         long target = s.initPid();
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(target), "--mount",
                 "--uts", "--ipc", "--net", "--pid"));
-        if (!sameNamespace(target, "user")) {
+        boolean userns = !sameNamespace(target, "user");
+        // without root, the sandbox's user namespace denies setgroups, which nsenter calls to become uid 0 there:
+        // keep our credentials instead, which that namespace maps to the keeper's user (root, or the image's User)
+        boolean preserve = userns && !Overlay.ROOT;
+        if (userns) {
             cmd.add("--user");
+        }
+        if (preserve) {
+            cmd.add("--preserve-credentials");
         }
         if (!sameNamespace(target, "cgroup")) {
             cmd.add("--cgroup");
@@ -273,7 +280,7 @@ final class Lifecycle {
         cmd.addAll(List.of("--root", "--wd=" + wdThroughRoot));
         // the image's User, as davit run applies it (names looked up in the sandbox's /etc/passwd and /etc/group)
         int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
-        if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
+        if (ids != null && !(ids[0] == 0 && ids[1] == 0) && !preserve) {
             cmd.addAll(List.of("--setuid", Integer.toString(ids[0]), "--setgid", Integer.toString(ids[1])));
         }
         cmd.add("--");

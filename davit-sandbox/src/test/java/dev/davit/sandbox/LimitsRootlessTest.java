@@ -37,6 +37,53 @@ class LimitsRootlessTest {
         }
     }
 
+    /** A long-lived sandbox without root: exec (as the image's root, mapped), stop, start, exec, rm. */
+    public static final class LongLived {
+        public static void main(String[] args) {
+            Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            try {
+                Sandbox sb = s.start(s.create(new CreateSpec(Path.of(args[1]), null, null, Network.NONE, null, null))
+                        .id());
+                ExecResult a = s.exec(sb.id(), List.of("sh", "-c", "id -u; echo kept > /tmp/f"), null, null, null);
+                s.stop(sb.id());
+                s.start(sb.id());
+                ExecResult b = s.exec(sb.id(), List.of("cat", "/tmp/f"), null, null, null);
+                s.rm(sb.id());
+                System.out.print("exec " + a.exitCode() + " " + a.stdoutText() + a.stderrText() + "again "
+                        + b.exitCode() + " " + b.stdoutText() + b.stderrText());
+            } catch (DavitException e) {
+                System.out.println("error " + e.kind() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    @Test
+    void aLongLivedSandboxWorksWithoutRoot() throws Exception {
+        Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox", "nsenter");
+        Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
+                "making the unprivileged user needs root (CI runs as root)");
+        int[] ids = Unprivileged.ensureUser();
+        Path dir = Files.createTempDirectory("davit-lifecycle-rootless-");
+        try {
+            Files.setAttribute(dir, "unix:mode", 0755);
+            String cp = Unprivileged.readableClasspath(dir.resolve("cp"));
+            Path rootfs = BusyboxRootfs.createFor(dir.resolve("rootfs"));
+            Tools.run("chmod", "-R", "a+rX", rootfs.toString());
+            Path home = Files.createDirectories(dir.resolve("home"));
+            Tools.run("chown", "-R", ids[0] + ":" + ids[1], home.toString());
+            Path state = home.resolve("sandboxes");
+            List<String> cmd = Unprivileged.javaAs(ids, home, cp, List.of(), LongLived.class.getName(),
+                    state.toString(), rootfs.toString());
+            Path log = home.resolve("child.log");
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
+            assertThat(Files.readString(log)).isEqualTo("exec 0 0\nagain 0 kept\n");
+            assertThat(BusyboxRootfs.entries(state)).isEmpty();
+        } finally {
+            Tools.run("rm", "-rf", dir.toString());
+        }
+    }
+
     @Test
     void limitsThatCannotBeEnforcedFailNamingTheOptOut() throws Exception {
         Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox");

@@ -104,6 +104,19 @@ public final class Fs {
             }
 
             @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path f, IOException e) throws IOException {
+                // a directory we own but may not list (the walk opens it before preVisitDirectory), such as the
+                // d--------- work/work overlayfs leaves in a rootless sandbox's state: make it ours, then delete it
+                if (e instanceof java.nio.file.AccessDeniedException
+                        && Files.isDirectory(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.setAttribute(f, "unix:mode", 0700);
+                    deleteTree(f);
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+                throw e;
+            }
+
+            @Override
             public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
                 if (e != null) {
                     throw e;
