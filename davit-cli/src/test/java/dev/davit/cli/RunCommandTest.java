@@ -167,6 +167,51 @@ class RunCommandTest {
     }
 
     @Test
+    void workspaceCreateExecFilesDiffRmWithJson() throws IOException {
+        Cli cli = new Cli(home);
+        Path seed = home.resolve("ws-seed");
+        Files.createDirectories(seed);
+        Files.writeString(seed.resolve("a.txt"), "alpha\n");
+        Cli.Result c = cli.run("--json", "workspace", "create", image, "--seed", seed.toString(), "--name", "proj");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        assertThat(id).matches("ws-[0-9a-f]{12}");
+        assertThat(c.json().get("status").asText()).isEqualTo("running");
+        assertThat(c.json().at("/baseline/files").asInt()).isEqualTo(1);
+        try {
+            Cli.Result e = cli.run("workspace", "exec", "proj", "--", "sh", "-c", "pwd; cat a.txt");
+            assertThat(e.rc()).as(e.toString()).isZero();
+            assertThat(e.stdout()).isEqualTo("/workspace\nalpha\n");
+            Path from = home.resolve("b.txt");
+            Files.writeString(from, "beta\n");
+            Cli.Result w = cli.run("--json", "workspace", "file", "write", id, "b.txt", "--from", from.toString());
+            assertThat(w.rc()).as(w.toString()).isZero();
+            assertThat(w.json().get("bytes").asInt()).isEqualTo(5);
+            assertThat(cli.run("workspace", "file", "read", id, "b.txt").stdout()).isEqualTo("beta\n");
+            Cli.Result r = cli.run("--json", "workspace", "file", "read", id, "b.txt");
+            assertThat(r.json().get("content_base64").asText()).isEqualTo("YmV0YQo=");
+            Cli.Result ls = cli.run("--json", "workspace", "file", "ls", id);
+            assertThat(ls.json().get("files")).hasSize(2);
+            Cli.Result out = cli.run("workspace", "file", "write", id, "../x", "--from", from.toString());
+            assertThat(out.rc()).as(out.toString()).isEqualTo(2);
+            assertThat(out.stderr().strip()).doesNotContain("\n").contains("leads out of /workspace");
+            Cli.Result d = cli.run("--json", "workspace", "diff", id);
+            assertThat(d.json().at("/changes/0/path").asText()).isEqualTo("b.txt");
+            assertThat(d.json().at("/changes/0/kind").asText()).isEqualTo("added");
+            assertThat(d.json().get("patch").asText()).contains("+beta");
+            assertThat(cli.run("--json", "workspace", "ls").json().at("/workspaces/0/id").asText()).isEqualTo(id);
+            assertThat(cli.run("workspace", "stop", id).stdout()).isEqualTo(id + " stopped\n");
+            assertThat(cli.run("workspace", "status", id).stdout()).isEqualTo(id + " stopped\n");
+            assertThat(cli.run("workspace", "start", id).stdout()).isEqualTo(id + " running\n");
+        } finally {
+            Cli.Result rm = cli.run("--json", "workspace", "rm", id);
+            assertThat(rm.rc()).as(rm.toString()).isZero();
+        }
+        assertThat(cli.run("workspace", "status", id).rc()).isEqualTo(3);
+        assertThat(dirs(home.resolve("workspaces"))).isEmpty();
+    }
+
+    @Test
     void anImageBuiltFromAPlainDirectoryRunsOnEveryRuntime() throws IOException {
         Tools.assumeAvailable("crun", "runc");
         // no /proc, /dev, /sys, /tmp or /etc: only busybox, as a FROM scratch image

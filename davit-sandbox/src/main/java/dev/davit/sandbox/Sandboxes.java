@@ -3,6 +3,8 @@ package dev.davit.sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
 
@@ -144,6 +146,34 @@ public final class Sandboxes {
     /** The sandbox's state; one recorded as running whose processes are gone (or pids reused) is FAILED. */
     public Sandbox status(String id) {
         return lifecycle.status(id);
+    }
+
+    /**
+     * Where a container sandbox's files are on the host, for a layer above sandboxes (workspaces) that reads and
+     * writes them without an exec: a running sandbox's root as its keeper sees it ({@code /proc/INIT/root}, through
+     * its overlay, so the sandbox sees every change at once); a created or stopped one's own writable layer (the
+     * overlay's upper directory, made when missing; {@link #start} keeps it), which holds everything written outside
+     * /tmp. A path there is the sandbox's path without its leading {@code /}. Refused for vm sandboxes and failed ones.
+     */
+    public Path filesOnHost(String id) {
+        Sandbox s = status(id);
+        if (s.spec().isVm()) {
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " is a microVM: its files are not on the host");
+        }
+        return switch (s.status()) {
+            case RUNNING -> Path.of("/proc", Long.toString(s.initPid()), "root");
+            case CREATED, STOPPED -> {
+                Path upper = Overlay.Dirs.under(lifecycle.dir(id)).upper();
+                try {
+                    Files.createDirectories(upper);
+                } catch (java.io.IOException e) {
+                    throw new DavitException(Kind.STORE, "cannot create " + upper + ": " + e.getMessage());
+                }
+                yield upper;
+            }
+            case FAILED -> throw new DavitException(Kind.USAGE, "sandbox " + id + " has failed (its processes are"
+                    + " gone); start it again with 'davit sandbox start " + id + "'");
+        };
     }
 
     /** All long-lived sandboxes, oldest first. */

@@ -1,0 +1,326 @@
+package dev.davit.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
+import dev.davit.oci.client.DavitHome;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code davit workspace ...}: sandboxes with a seeded /workspace, files and a diff against the baseline. */
+@Command(name = "workspace", mixinStandardHelpOptions = true,
+        description = "Workspaces: long-lived sandboxes with a /workspace seeded from the host (container backend).",
+        subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
+            WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
+            WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class})
+final class WorkspaceCommand extends GroupCommand {
+    static Workspaces workspaces(Main main) {
+        return Workspaces.under(DavitHome.resolve(main.env()));
+    }
+
+    static void print(Output out, Workspace w, Sandbox s) {
+        out.result(w.toJson(s), p -> p.println(w.id() + " " + s.status().label()));
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = {"Create a workspace over an environment and start it; prints its id.",
+                "/workspace is seeded from --seed (a directory or a .tar, .tar.gz, .tar.zst) and recorded as the"
+                    + " baseline that 'davit workspace diff' compares with."})
+    static final class CreateCmd extends EnvCommand.Sub {
+        @Parameters(index = "0", paramLabel = "ENV", description = "A catalog environment or an image reference.")
+        String name;
+
+        @Option(names = "--seed", paramLabel = "DIR|TAR", description = "Seed /workspace from this directory or"
+                + " archive (default: empty).")
+        Path seed;
+
+        @Option(names = "--name", paramLabel = "NAME", description = "A name to use instead of the id.")
+        String wsName;
+
+        @Option(names = "--ttl", paramLabel = "S", description = "'davit sandbox reap' removes its sandbox S seconds"
+                + " after creation (default: never).")
+        Double ttl;
+
+        @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
+                description = NetworkOption.DESCRIPTION)
+        String network;
+
+        @Option(names = "--backend", paramLabel = "BACKEND", description = "container (vm: not yet).")
+        String backend;
+
+        @picocli.CommandLine.Mixin
+        ResourceOptions resources = new ResourceOptions();
+
+        @Override
+        protected int run(Output out) {
+            Duration limit = CliArgs.seconds(ttl, "--ttl");
+            var net = NetworkOption.parse(network);
+            if ("vm".equals(backend)) {
+                throw new DavitException(DavitException.Kind.USAGE, "workspaces on the vm backend are not there yet;"
+                        + " use --backend container");
+            }
+            if (seed != null && !Files.exists(seed)) {
+                throw new DavitException(DavitException.Kind.USAGE, "no seed " + seed + "; give a directory or a"
+                        + " .tar, .tar.gz or .tar.zst file");
+            }
+            RunCommand.Target t = RunCommand.resolve(this, out, name);
+            Workspaces ws = workspaces(main);
+            Workspace w = ws.create(new CreateSpec(t.rootfs(), Map.of(), null, net, t.image(), limit,
+                    t.backendFor(backend == null ? "container" : backend), RunSpec.DEFAULT_VCPUS,
+                    RunSpec.DEFAULT_MEMORY_MIB, List.of(), resources.containerLimits(out)), wsName, seed);
+            out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
+                    + " entries seeded)");
+            ObjectNode doc = w.toJson(ws.sandbox(w.id()));
+            doc.put("environment", t.environment());
+            out.result(doc, p -> p.println(w.id()));
+            return 0;
+        }
+    }
+
+    /** Base of the subcommands that take a workspace id (or name). */
+    abstract static class IdCmd extends DavitCommand {
+        @Parameters(index = "0", paramLabel = "ID", description = "The workspace's id or name (see 'davit workspace"
+                + " ls').")
+        String id;
+    }
+
+    @Command(name = "exec", mixinStandardHelpOptions = true,
+            description = {"Run a command in a workspace (in /workspace unless --cwd).",
+                "Exits with the command's exit code (124 when --timeout killed it)."})
+    static final class ExecCmd extends IdCmd {
+        @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*", description = "The command (after --).")
+        List<String> command = new ArrayList<>();
+
+        @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit 124).")
+        Double timeout;
+
+        @Option(names = "--cwd", paramLabel = "DIR", description = "The working directory; relative to /workspace"
+                + " (default: /workspace).")
+        String cwd;
+
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable).")
+        List<String> envs = new ArrayList<>();
+
+        @Option(names = {"-i", "--stdin"}, description = "Pass davit's standard input to the command.")
+        boolean stdin;
+
+        @Override
+        protected int run(Output out) {
+            Duration limit = CliArgs.seconds(timeout, "--timeout");
+            Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
+            ExecResult r = workspaces(main).exec(id, command, env, cwd, limit, stdin ? System.in : null,
+                    out.json() ? null : out.rawStdout(), out.json() || out.rawStderr() == null ? null
+                            : out.rawStderr());
+            if (r.timedOut()) {
+                out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
+            }
+            if (out.json()) {
+                out.printJson(RunCommand.resultJson(Json.object(), r));
+            }
+            return r.exitCode();
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List the workspaces.")
+    static final class LsCmd extends DavitCommand {
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("workspaces");
+            List<String> lines = new ArrayList<>();
+            for (Workspace w : ws.list()) {
+                String status;
+                try {
+                    status = ws.sandbox(w.id()).status().label();
+                } catch (DavitException e) {
+                    status = "missing"; // its sandbox was removed behind its back
+                }
+                ObjectNode o = w.toJson();
+                o.put("status", status);
+                arr.add(o);
+                lines.add(String.format("%-15s %-8s %-17s %-20s %s", w.id(), status, w.sandboxId(),
+                        w.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                        w.name() == null ? "-" : w.name()));
+            }
+            out.result(doc, p -> {
+                p.printf("%-15s %-8s %-17s %-20s %s%n", "ID", "STATUS", "SANDBOX", "CREATED", "NAME");
+                lines.forEach(p::println);
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Show a workspace and its status.")
+    static final class StatusCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            print(out, ws.get(id), ws.sandbox(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop a workspace (its files are kept).")
+    static final class StopCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            print(out, ws.get(id), ws.stop(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true, description = "Start a stopped workspace.")
+    static final class StartCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            print(out, ws.get(id), ws.start(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a workspace: its sandbox and its"
+            + " state.")
+    static final class RmCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            String wid = ws.get(id).id();
+            ws.rm(wid);
+            ObjectNode doc = Json.object();
+            doc.put("id", wid);
+            doc.put("removed", true);
+            out.result(doc, p -> p.println(wid));
+            return 0;
+        }
+    }
+
+    @Command(name = "diff", mixinStandardHelpOptions = true,
+            description = "What changed in /workspace since the baseline: added, modified, deleted, mode changes,"
+                    + " and a unified diff of text files.")
+    static final class DiffCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            WorkspaceDiff d = workspaces(main).diff(id);
+            out.result(d.toJson(), p -> {
+                for (WorkspaceDiff.Change c : d.changes()) {
+                    p.println(switch (c.kind()) {
+                        case "added" -> "A ";
+                        case "deleted" -> "D ";
+                        case "mode" -> "M ";
+                        default -> "C ";
+                    } + c.path() + (c.kind().equals("mode") ? String.format(" %04o -> %04o", c.oldMode(),
+                            c.newMode()) : ""));
+                }
+                p.print(d.patch());
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "file", mixinStandardHelpOptions = true,
+            description = "Files in /workspace: ls, read, write (paths relative to /workspace; no .., no links out).",
+            subcommands = {FileLsCmd.class, FileReadCmd.class, FileWriteCmd.class})
+    static final class FileCmd extends GroupCommand {
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a directory of /workspace.")
+    static final class FileLsCmd extends IdCmd {
+        @Parameters(index = "1", arity = "0..1", paramLabel = "PATH", description = "Relative to /workspace"
+                + " (default: /workspace itself).")
+        String path;
+
+        @Option(names = {"-r", "--recursive"}, description = "Everything below it.")
+        boolean recursive;
+
+        @Override
+        protected int run(Output out) {
+            List<Workspaces.FileInfo> files = workspaces(main).listFiles(id, path, recursive);
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("files");
+            for (Workspaces.FileInfo f : files) {
+                ObjectNode o = arr.addObject();
+                o.put("path", f.path());
+                o.put("type", f.type());
+                o.put("size", f.size());
+                o.put("mode", String.format("%04o", f.mode()));
+                o.put("target", f.target());
+            }
+            out.result(doc, p -> files.forEach(f -> p.printf("%-7s %04o %10d %s%s%n", f.type(), f.mode(), f.size(),
+                    f.path(), f.target() == null ? "" : " -> " + f.target())));
+            return 0;
+        }
+    }
+
+    @Command(name = "read", mixinStandardHelpOptions = true, description = "Print a file of /workspace (raw bytes;"
+            + " base64 in --json).")
+    static final class FileReadCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "PATH", description = "Relative to /workspace.")
+        String path;
+
+        @Option(names = "--max-bytes", paramLabel = "N", description = "Read at most N bytes (default: all).")
+        long maxBytes;
+
+        @Override
+        protected int run(Output out) {
+            Workspaces.FileContent c = workspaces(main).readFile(id, path, maxBytes);
+            if (out.json()) {
+                ObjectNode doc = Json.object();
+                doc.put("path", path);
+                doc.put("size", c.size());
+                doc.put("truncated", c.truncated());
+                doc.put("content_base64", Base64.getEncoder().encodeToString(c.bytes()));
+                out.printJson(doc);
+            } else {
+                out.raw(c.bytes());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "write", mixinStandardHelpOptions = true, description = "Write a file of /workspace from"
+            + " stdin or --from, atomically.")
+    static final class FileWriteCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "PATH", description = "Relative to /workspace.")
+        String path;
+
+        @Option(names = "--from", paramLabel = "FILE", description = "Read the content from this host file"
+                + " (default: stdin).")
+        Path from;
+
+        @Override
+        protected int run(Output out) {
+            long n;
+            try (InputStream in = from == null ? System.in : Files.newInputStream(from)) {
+                n = workspaces(main).writeFile(id, path, in);
+            } catch (IOException e) {
+                throw new DavitException(DavitException.Kind.USAGE, "cannot read " + from + ": " + e.getMessage());
+            }
+            ObjectNode doc = Json.object();
+            doc.put("path", path);
+            doc.put("bytes", n);
+            out.result(doc, p -> p.println(n + " bytes written to /workspace/" + path));
+            return 0;
+        }
+    }
+}

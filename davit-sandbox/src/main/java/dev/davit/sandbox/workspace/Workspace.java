@@ -1,0 +1,63 @@
+package dev.davit.sandbox.workspace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Json;
+import dev.davit.sandbox.Sandbox;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * One workspace as recorded in {@code <stateDir>/<id>/workspace.json}.
+ *
+ * @param id            its id ({@code ws-} and 12 hex digits)
+ * @param name          the name given at creation, or null
+ * @param sandboxId     the long-lived sandbox it works in
+ * @param createdAt     when it was created
+ * @param ttl           how long after creation the sandbox's reap may remove its sandbox; null means never
+ * @param seed          the host directory or archive /workspace was seeded from, or null (empty)
+ * @param baselineFiles how many entries (files, directories, links) the baseline holds, /workspace excluded
+ * @param baselineBytes the size of the baseline's regular files together
+ */
+public record Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
+                        long baselineFiles, long baselineBytes) {
+    /** The state file's document. */
+    public ObjectNode toJson() {
+        ObjectNode o = Json.object();
+        o.put("id", id);
+        o.put("name", name);
+        o.put("sandbox", sandboxId);
+        o.put("created_at", createdAt.toString());
+        if (ttl != null) {
+            o.put("ttl_seconds", ttl.toMillis() / 1000.0);
+        } else {
+            o.putNull("ttl_seconds");
+        }
+        ObjectNode b = o.putObject("baseline");
+        b.put("seed", seed);
+        b.put("files", baselineFiles);
+        b.put("bytes", baselineBytes);
+        return o;
+    }
+
+    /** The state file's document with the sandbox's backend and status (the CLI's {@code --json} shape). */
+    public ObjectNode toJson(Sandbox s) {
+        ObjectNode o = toJson();
+        o.put("backend", s.backend());
+        o.put("status", s.status().label());
+        return o;
+    }
+
+    static Workspace fromJson(JsonNode o) {
+        JsonNode ttl = o.path("ttl_seconds");
+        JsonNode b = o.path("baseline");
+        return new Workspace(o.path("id").asText(), text(o.path("name")), o.path("sandbox").asText(),
+                Instant.parse(o.path("created_at").asText()),
+                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, text(b.path("seed")),
+                b.path("files").asLong(), b.path("bytes").asLong());
+    }
+
+    private static String text(JsonNode n) {
+        return n.isTextual() ? n.asText() : null;
+    }
+}

@@ -1,0 +1,128 @@
+package dev.davit.sandbox.workspace;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeSet;
+
+/**
+ * What changed in a workspace since its baseline.
+ *
+ * @param changes one per path that differs, by path
+ * @param patch   a unified diff of the text files among them (GNU {@code diff -u}); binary files are named only
+ */
+public record WorkspaceDiff(List<Change> changes, String patch) {
+    /**
+     * One changed path.
+     *
+     * @param path    relative to /workspace
+     * @param kind    {@code added}, {@code deleted}, {@code modified} (content, link target or type) or {@code mode}
+     *                (only the permission bits)
+     * @param oldMode the baseline's permission bits, -1 when added
+     * @param newMode the current permission bits, -1 when deleted
+     */
+    public record Change(String path, String kind, String type, int oldMode, int newMode) {
+    }
+
+    public ObjectNode toJson() {
+        ObjectNode o = Json.object();
+        ArrayNode a = o.putArray("changes");
+        for (Change c : changes) {
+            ObjectNode e = a.addObject();
+            e.put("path", c.path());
+            e.put("kind", c.kind());
+            e.put("type", c.type());
+            e.put("old_mode", c.oldMode() < 0 ? null : String.format("%04o", c.oldMode()));
+            e.put("new_mode", c.newMode() < 0 ? null : String.format("%04o", c.newMode()));
+        }
+        o.put("patch", patch);
+        return o;
+    }
+
+    /**
+     * Compares {@code baseline} with {@code current} (both host paths of a /workspace tree). Unified diffs come from
+     * GNU diffutils' {@code diff}, present on every Debian-like host: it is the reference for the format that
+     * {@code patch} and reviewers read, and handles binary detection the usual way.
+     */
+    static WorkspaceDiff compute(Path baseline, Path current) {
+        Map<String, Tree.Entry> before;
+        Map<String, Tree.Entry> after;
+        try {
+            before = Tree.walk(baseline);
+            after = Tree.walk(current);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read the workspace: " + e.getMessage());
+        }
+        TreeSet<String> paths = new TreeSet<>(before.keySet());
+        paths.addAll(after.keySet());
+        List<Change> changes = new ArrayList<>();
+        StringBuilder patch = new StringBuilder();
+        for (String p : paths) {
+            Tree.Entry b = before.get(p);
+            Tree.Entry a = after.get(p);
+            Change c;
+            if (b == null) {
+                c = new Change(p, "added", a.type(), -1, a.mode());
+            } else if (a == null) {
+                c = new Change(p, "deleted", b.type(), b.mode(), -1);
+            } else if (!b.type().equals(a.type()) || !Objects.equals(b.target(), a.target())
+                    || b.type().equals("file") && !sameContent(baseline.resolve(p), current.resolve(p))) {
+                c = new Change(p, "modified", a.type(), b.mode(), a.mode());
+            } else if (b.mode() != a.mode()) {
+                c = new Change(p, "mode", a.type(), b.mode(), a.mode());
+            } else {
+                continue;
+            }
+            changes.add(c);
+            boolean oldFile = b != null && b.type().equals("file");
+            boolean newFile = a != null && a.type().equals("file");
+            if (!c.kind().equals("mode") && (oldFile || newFile)) {
+                patch.append(unified(p, oldFile ? baseline.resolve(p) : null, newFile ? current.resolve(p) : null));
+            }
+        }
+        return new WorkspaceDiff(List.copyOf(changes), patch.toString());
+    }
+
+    private static boolean sameContent(Path x, Path y) {
+        try {
+            return Files.size(x) == Files.size(y) && Files.mismatch(x, y) < 0;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static String unified(String rel, Path old, Path now) {
+        List<String> cmd = List.of("diff", "-u", "--label", old == null ? "/dev/null" : "a/" + rel, "--label",
+                now == null ? "/dev/null" : "b/" + rel, old == null ? "/dev/null" : old.toString(),
+                now == null ? "/dev/null" : now.toString());
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            p.getOutputStream().close();
+            byte[] out = p.getInputStream().readAllBytes();
+            int rc = p.waitFor();
+            if (rc > 1) {
+                throw new DavitException(Kind.INTERNAL, "diff failed on " + rel + ": "
+                        + new String(out, StandardCharsets.UTF_8).strip());
+            }
+            String text = new String(out, StandardCharsets.UTF_8);
+            // GNU diff says "Files a/x and b/x differ" for binary content: keep that one line, as git does
+            return text.endsWith("\n") || text.isEmpty() ? text : text + "\n";
+        } catch (IOException e) {
+            throw new DavitException(Kind.NOT_FOUND, "cannot run diff (" + e.getMessage() + "); install GNU"
+                    + " diffutils");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted");
+        }
+    }
+}
