@@ -89,19 +89,15 @@ class BuiltInEnvironmentTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(
                 ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "making the unprivileged user needs root (CI runs as root)");
-        int[] ids = Unprivileged.ensureUser();
-        Path dir = Files.createTempDirectory("davit-rootless-cli-");
-        try {
-            Files.setAttribute(dir, "unix:mode", 0755);
-            String cp = Unprivileged.readableClasspath(dir.resolve("cp"));
-            Path user = Files.createDirectories(dir.resolve("home"));
-            Tools.run("chown", "-R", ids[0] + ":" + ids[1], user.toString());
+        try (Unprivileged.Session u = Unprivileged.Session.open("davit-rootless-cli-")) {
+            int[] ids = u.ids();
+            Path dir = u.dir();
+            Path user = u.home();
             List<String> env = List.of("DAVIT_HOME=" + user.resolve("davit"), "DAVIT_REPO_REGISTRY_BASE=" + NO_REGISTRY,
                     "DAVIT_PROGRESS=lines", "TMPDIR=" + user);
             String script = "id -u; echo ${BASH_VERSINFO[0]}; grep -o '\"profile\":\"base\"' /etc/davit/environment.json";
-            // rootless on a host without a delegated cgroup v2 (this one is hybrid): no limits can be made
             String[] run = {"run", "debian:12-base", "--", "bash", "-c", script};
-            List<String> cmd = Unprivileged.javaAs(ids, user, cp, env, Main.class.getName(), run);
+            List<String> cmd = Unprivileged.javaAs(ids, user, u.classpath(), env, Main.class.getName(), run);
             String out1 = succeeds(cmd, dir.resolve("first.log"), 30);
             // no delegated cgroup v2 on CI: the default limits are dropped with a warning, not silently
             assertThat(out1).contains("warning: running without resource limits: they cannot be enforced here (",
@@ -115,8 +111,6 @@ class BuiltInEnvironmentTest {
                 assertThat(s.toList()).allSatisfy(p -> assertThat(Files.getAttribute(p, "unix:uid",
                         java.nio.file.LinkOption.NOFOLLOW_LINKS)).isEqualTo(ids[0]));
             }
-        } finally {
-            Tools.run("rm", "-rf", dir.toString());
         }
     }
 

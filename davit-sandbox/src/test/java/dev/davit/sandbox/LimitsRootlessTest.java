@@ -8,7 +8,6 @@ import dev.davit.oci.testkit.Unprivileged;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,26 +61,19 @@ class LimitsRootlessTest {
         Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox", "nsenter");
         Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "making the unprivileged user needs root (CI runs as root)");
-        int[] ids = Unprivileged.ensureUser();
-        Path dir = Files.createTempDirectory("davit-lifecycle-rootless-");
-        try {
-            Files.setAttribute(dir, "unix:mode", 0755);
-            String cp = Unprivileged.readableClasspath(dir.resolve("cp"));
-            Path rootfs = BusyboxRootfs.createFor(dir.resolve("rootfs"));
-            Tools.run("chmod", "-R", "a+rX", rootfs.toString());
-            Path home = Files.createDirectories(dir.resolve("home"));
-            Tools.run("chown", "-R", ids[0] + ":" + ids[1], home.toString());
-            Path state = home.resolve("sandboxes");
-            List<String> cmd = Unprivileged.javaAs(ids, home, cp, List.of(), LongLived.class.getName(),
-                    state.toString(), rootfs.toString());
-            Path log = home.resolve("child.log");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
-            assertThat(Files.readString(log)).isEqualTo("exec 0 0\nagain 0 kept\n");
+        try (Unprivileged.Session u = Unprivileged.Session.open("davit-lifecycle-rootless-")) {
+            Path rootfs = readableRootfs(u);
+            Path state = u.home().resolve("sandboxes");
+            assertThat(u.java(List.of(), 2, LongLived.class.getName(), state.toString(), rootfs.toString()))
+                    .isEqualTo("exec 0 0\nagain 0 kept\n");
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
-        } finally {
-            Tools.run("rm", "-rf", dir.toString());
         }
+    }
+
+    private static Path readableRootfs(Unprivileged.Session u) throws java.io.IOException {
+        Path rootfs = BusyboxRootfs.createFor(u.dir().resolve("rootfs"));
+        Tools.run("chmod", "-R", "a+rX", rootfs.toString());
+        return rootfs;
     }
 
     @Test
@@ -89,25 +81,16 @@ class LimitsRootlessTest {
         Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox");
         Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "making the unprivileged user needs root (CI runs as root)");
-        int[] ids = Unprivileged.ensureUser();
-        Path dir = Files.createTempDirectory("davit-limits-rootless-");
-        try {
-            Files.setAttribute(dir, "unix:mode", 0755);
-            String cp = Unprivileged.readableClasspath(dir.resolve("cp"));
-            Path rootfs = BusyboxRootfs.createFor(dir.resolve("rootfs"));
-            Tools.run("chmod", "-R", "a+rX", rootfs.toString());
-            Path home = Files.createDirectories(dir.resolve("home"));
-            Tools.run("chown", "-R", ids[0] + ":" + ids[1], home.toString());
-            Path state = home.resolve("sandboxes");
+        try (Unprivileged.Session u = Unprivileged.Session.open("davit-limits-rootless-")) {
+            Path rootfs = readableRootfs(u);
+            Path state = u.home().resolve("sandboxes");
             // skipped where this user could make cgroups (a delegated cgroup v2): nothing to refuse there
-            String limited = runAs(ids, home, cp, state, rootfs, "1024", "1", "1024");
+            String limited = runAs(u, state, rootfs, "1024", "1", "1024");
             Assumptions.assumeFalse(limited.startsWith("exit "), "this host delegates cgroups to the user");
             assertThat(limited).startsWith("error USAGE: resource limits cannot be enforced here: ")
                     .contains("--no-limits", "--memory 0 --cpus 0 --pids 0", "davit doctor");
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
-            assertThat(runAs(ids, home, cp, state, rootfs, "0", "0", "0")).isEqualTo("exit 0\n");
-        } finally {
-            Tools.run("rm", "-rf", dir.toString());
+            assertThat(runAs(u, state, rootfs, "0", "0", "0")).isEqualTo("exit 0\n");
         }
     }
 
@@ -121,18 +104,11 @@ class LimitsRootlessTest {
         Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox", "slirp4netns");
         Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "making the unprivileged user needs root (CI runs as root)");
-        int[] ids = Unprivileged.ensureUser();
-        Path dir = Files.createTempDirectory("davit-nat-rootless-");
-        try {
-            Files.setAttribute(dir, "unix:mode", 0755);
-            String cp = Unprivileged.readableClasspath(dir.resolve("cp"));
-            Path rootfs = BusyboxRootfs.createFor(dir.resolve("rootfs"));
-            Tools.run("chmod", "-R", "a+rX", rootfs.toString());
-            Path home = Files.createDirectories(dir.resolve("home"));
-            Tools.run("chown", "-R", ids[0] + ":" + ids[1], home.toString());
-            Path state = home.resolve("sandboxes");
+        try (Unprivileged.Session u = Unprivileged.Session.open("davit-nat-rootless-")) {
+            Path rootfs = readableRootfs(u);
+            Path state = u.home().resolve("sandboxes");
             boolean open = ((Integer) Files.getAttribute(Nat.TUN, "unix:mode") & 06) == 06;
-            String r = runAs(ids, home, cp, state, rootfs, "0", "0", "0", "nat");
+            String r = runAs(u, state, rootfs, "0", "0", "0", "nat");
             if (open) {
                 assertThat(r).isEqualTo("exit 0\n");
             } else {
@@ -140,19 +116,13 @@ class LimitsRootlessTest {
                         .contains("chmod 0666 /dev/net/tun", "--network=host");
             }
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
-        } finally {
-            Tools.run("rm", "-rf", dir.toString());
         }
     }
 
-    private static String runAs(int[] ids, Path home, String cp, Path state, Path rootfs, String... args)
-            throws Exception {
-        List<String> cmd = new java.util.ArrayList<>(Unprivileged.javaAs(ids, home, cp, List.of(),
-                Child.class.getName(), state.toString(), rootfs.toString()));
-        cmd.addAll(List.of(args));
-        Path log = home.resolve("child.log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        assertThat(p.waitFor(2, TimeUnit.MINUTES)).isTrue();
-        return Files.readString(log);
+    /** {@link Child} as the user: state directory, rootfs, then the limits (memory, cpus, pids) and a network. */
+    private static String runAs(Unprivileged.Session u, Path state, Path rootfs, String... args) throws Exception {
+        List<String> all = new java.util.ArrayList<>(List.of(state.toString(), rootfs.toString()));
+        all.addAll(List.of(args));
+        return u.java(List.of(), 2, Child.class.getName(), all.toArray(String[]::new));
     }
 }

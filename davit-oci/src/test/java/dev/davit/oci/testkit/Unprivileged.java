@@ -83,6 +83,42 @@ public final class Unprivileged {
         return cmd;
     }
 
+    /**
+     * One test's work as {@value #USER}: a directory others can enter ({@code dir}), the test classpath copied where
+     * the user can read it, and a home owned by the user ({@code dir/home}). Closing deletes it all.
+     */
+    public record Session(int[] ids, Path dir, String classpath, Path home) implements AutoCloseable {
+        /** Makes the user (see {@link #ensureUser}) and a new session directory named after {@code prefix}. */
+        public static Session open(String prefix) throws IOException {
+            int[] ids = ensureUser();
+            Path dir = Files.createTempDirectory(prefix);
+            Files.setAttribute(dir, "unix:mode", 0755);
+            String cp = readableClasspath(dir.resolve("cp"));
+            Path home = Files.createDirectories(dir.resolve("home"));
+            Tools.run("chown", "-R", ids[0] + ":" + ids[1], home.toString());
+            return new Session(ids, dir, cp, home);
+        }
+
+        /** {@code mainClass} with {@code args} as the user; returns what it printed (stdout and stderr). */
+        public String java(List<String> env, int minutes, String mainClass, String... args) throws IOException,
+                InterruptedException {
+            Path log = Files.createTempFile(dir, "java-", ".log");
+            Process p = new ProcessBuilder(javaAs(ids, home, classpath, env, mainClass, args))
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!p.waitFor(minutes, TimeUnit.MINUTES)) {
+                p.destroyForcibly();
+                throw new AssertionError(mainClass + " as " + USER + " did not end within " + minutes + " minutes: "
+                        + Files.readString(log));
+            }
+            return Files.readString(log);
+        }
+
+        @Override
+        public void close() {
+            Tools.run("rm", "-rf", dir.toString());
+        }
+    }
+
     private static boolean exists() {
         try {
             Process p = new ProcessBuilder("id", "-u", USER).redirectErrorStream(true)
