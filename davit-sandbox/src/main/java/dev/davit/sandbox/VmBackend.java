@@ -92,6 +92,7 @@ final class VmBackend implements Backend {
             long t3 = System.nanoTime();
             stop(qemu);
             qemu = null;
+            Nat.stop(state); // before the state (its pid file) is deleted: slirp4netns outlives its namespace
             BwrapBackend.deleteTree(state);
             long t4 = System.nanoTime();
             tee(stdoutTee, exit.stdout());

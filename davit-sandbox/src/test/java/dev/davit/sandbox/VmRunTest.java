@@ -58,6 +58,7 @@ class VmRunTest {
     @Test
     void natNetworkKeepsTheHostsLoopbackOutTwoVcpusAndATimeout() throws IOException {
         // --network: QEMU runs in a network namespace of its own, so its gateway 10.0.2.2 is not the host
+        java.time.Instant began = java.time.Instant.now().minusSeconds(1);
         try (java.net.ServerSocket loop = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
             ExecResult r = sandboxes().run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
                     + " /.davit/busybox ip route; /.davit/busybox nproc; if /.davit/busybox nc -w 2 10.0.2.2 "
@@ -70,6 +71,9 @@ class VmRunTest {
             assertThat(r.timings().execMs()).isBetween(7_500L, 20_000L);
         }
         assertNoSandboxLeft();
+        // its slirp4netns ends with it (it would outlive its namespace)
+        assertThat(ProcessHandle.allProcesses().filter(h -> h.info().command().orElse("").endsWith("slirp4netns")
+                && h.info().startInstant().map(t -> t.isAfter(began)).orElse(false)).toList()).isEmpty();
     }
 
     @Test
