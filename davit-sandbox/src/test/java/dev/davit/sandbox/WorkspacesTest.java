@@ -156,4 +156,104 @@ class WorkspacesTest {
         assertEquals("mine\n", sh(w, "cat passwd-link"));
         assertFalse(Files.exists(rootfs.resolve("etc/x")));
     }
+
+    /** path -> type, mode, content or link target of every entry under {@code top}. */
+    private static Map<String, String> snapshotOf(Path top) throws IOException {
+        Map<String, String> out = new java.util.TreeMap<>();
+        try (var walk = Files.walk(top)) {
+            for (Path p : walk.toList()) {
+                String kind = Files.isSymbolicLink(p) ? "link " + Files.readSymbolicLink(p)
+                        : Files.isDirectory(p) ? "dir" : "file " + java.util.HexFormat.of().formatHex(
+                                java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
+                out.put(top.relativize(p).toString(), kind + " " + java.nio.file.attribute.PosixFilePermissions
+                        .toString(Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)));
+            }
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        return out;
+    }
+
+    private Path live(Workspace w) {
+        return workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("workspace");
+    }
+
+    @Test
+    void snapshotChangeAndResetRestoreContentAndModes() throws IOException {
+        Workspace w = create(seedDir());
+        Map<String, String> baseline = snapshotOf(live(w));
+        sh(w, "echo v2 > src/main.txt; chmod 700 src; ln -s README readme-link; printf '\\001\\002' > bin.dat;"
+                + " chmod 751 bin.dat");
+        Map<String, String> atSnapshot = snapshotOf(live(w));
+        Workspaces.Snapshot snap = workspaces.snapshot(w.id(), "v2");
+        assertEquals(6, snap.files());
+
+        // edit, add, delete, chmod
+        sh(w, "echo v3 >> src/main.txt; echo new > added.txt; rm gone.txt bin.dat; chmod 600 README; mkdir -p d/e");
+        assertEquals(Map.of("src/main.txt", "modified", "added.txt", "added", "gone.txt", "deleted",
+                "bin.dat", "deleted", "README", "mode", "d", "added", "d/e", "added"),
+                workspaces.diff(w.id(), "v2").changes().stream()
+                        .collect(Collectors.toMap(WorkspaceDiff.Change::path, WorkspaceDiff.Change::kind)));
+        assertTrue(workspaces.diff(w.id(), "v2").patch().contains(" v2\n+v3\n"));
+
+        assertEquals(SandboxStatus.RUNNING, workspaces.reset(w.id(), "v2").status());
+        assertEquals(atSnapshot, snapshotOf(live(w)));
+        assertEquals("v2\n", sh(w, "cat src/main.txt"));
+        assertTrue(workspaces.diff(w.id(), "v2").changes().isEmpty());
+
+        // back to the baseline, from a stopped workspace: it stays stopped
+        workspaces.stop(w.id());
+        assertEquals(SandboxStatus.STOPPED, workspaces.reset(w.id(), null).status());
+        assertEquals(baseline, snapshotOf(live(w)));
+        workspaces.start(w.id());
+        assertEquals("one\ntwo\nthree\n", sh(w, "cat src/main.txt"));
+        assertTrue(workspaces.diff(w.id()).changes().isEmpty());
+        assertFalse(Files.exists(home.resolve("workspaces").resolve(w.id()).resolve(".reset-old")));
+
+        // names: duplicates, bad names and missing snapshots refused; state seen by a later davit
+        DavitException dup = assertThrows(DavitException.class, () -> workspaces.snapshot(w.id(), "v2"));
+        assertEquals(DavitException.Kind.USAGE, dup.kind());
+        assertTrue(dup.getMessage().contains("already has a snapshot v2"), dup.getMessage());
+        for (String bad : List.of("", "..", ".hidden", "a/b", "a b", "x".repeat(65))) {
+            assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                    () -> workspaces.snapshot(w.id(), bad), bad).kind());
+        }
+        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
+                () -> workspaces.reset(w.id(), "nope")).kind());
+        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
+                () -> workspaces.diff(w.id(), "nope")).kind());
+        workspaces.snapshot(w.id(), "base.1");
+        Workspaces later = Workspaces.under(home);
+        assertEquals(List.of("v2", "base.1"), later.snapshots(w.id()).stream().map(Workspaces.Snapshot::name)
+                .toList());
+        later.removeSnapshot(w.id(), "v2");
+        assertEquals(List.of("base.1"), later.snapshots(w.id()).stream().map(Workspaces.Snapshot::name).toList());
+        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
+                () -> later.removeSnapshot(w.id(), "v2")).kind());
+    }
+
+    @Test
+    void logsRecordEveryExec() {
+        Workspace w = create(null);
+        sh(w, "mkdir sub; echo hello; echo warn >&2");
+        String big = "x".repeat(3000) + "END";
+        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", "printf '" + big + "'; exit 3"), Map.of(), "sub",
+                Duration.ofSeconds(20), null, null, null);
+        assertEquals(3, r.exitCode());
+        var logs = Workspaces.under(home).logs(w.id());
+        assertEquals(2, logs.size());
+        assertEquals(List.of("sh", "-c", "mkdir sub; echo hello; echo warn >&2"), List.of(logs.get(0).path("command").get(0)
+                .asText(), logs.get(0).path("command").get(1).asText(), logs.get(0).path("command").get(2).asText()));
+        assertEquals(0, logs.get(0).path("exit_code").asInt());
+        assertEquals("hello\n", logs.get(0).path("stdout").path("head").asText());
+        assertTrue(logs.get(0).path("stdout").path("tail").isNull());
+        assertEquals("warn\n", logs.get(0).path("stderr").path("head").asText());
+        assertEquals("/workspace", logs.get(0).path("cwd").asText());
+        assertTrue(logs.get(0).path("duration_ms").asLong() >= 0);
+        assertEquals(3, logs.get(1).path("exit_code").asInt());
+        assertEquals("/workspace/sub", logs.get(1).path("cwd").asText());
+        assertEquals(3003, logs.get(1).path("stdout").path("bytes").asInt());
+        assertEquals("x".repeat(2048), logs.get(1).path("stdout").path("head").asText());
+        assertEquals("x".repeat(952) + "END", logs.get(1).path("stdout").path("tail").asText());
+    }
 }

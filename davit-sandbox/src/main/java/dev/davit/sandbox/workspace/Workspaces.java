@@ -1,5 +1,7 @@
 package dev.davit.sandbox.workspace;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
@@ -39,6 +41,8 @@ public final class Workspaces {
     public static final String MOUNT = "/workspace";
     static final String STATE_FILE = "workspace.json";
     private static final String DIR = "workspace";
+    private static final String SNAPSHOTS = "snapshots";
+    private static final String SNAPSHOT_FILE = "snapshot.json";
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Sandboxes sandboxes;
@@ -208,7 +212,167 @@ public final class Workspaces {
     public ExecResult exec(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
                            InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         String wd = cwd == null ? MOUNT : cwd.startsWith("/") ? cwd : MOUNT + "/" + cwd;
-        return sandboxes.exec(get(id).sandboxId(), argv, env, wd, timeout, stdin, stdoutTee, stderrTee);
+        Workspace w = get(id);
+        Instant start = Instant.now();
+        long t0 = System.nanoTime();
+        ExecResult r = sandboxes.exec(w.sandboxId(), argv, env, wd, timeout, stdin, stdoutTee, stderrTee);
+        ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
+                ExecLog.entry(argv, wd, start, (System.nanoTime() - t0) / 1_000_000, r));
+        return r;
+    }
+
+    /**
+     * The exec history of workspace {@code id}, oldest first: per exec {@code command}, {@code cwd},
+     * {@code started_at}, {@code duration_ms}, {@code exit_code}, {@code timed_out} and, for {@code stdout} and
+     * {@code stderr}, {@code bytes}, {@code head} (the first 2 KiB) and {@code tail} (the last 2 KiB, or null).
+     */
+    public List<JsonNode> logs(String id) {
+        return ExecLog.read(stateDir.resolve(get(id).id()).resolve(ExecLog.FILE));
+    }
+
+    /**
+     * One snapshot of a workspace, in {@code <stateDir>/<id>/snapshots/<name>/} ({@code snapshot.json} and
+     * {@code tree/}).
+     *
+     * @param files how many entries the tree holds, /workspace excluded
+     * @param bytes the size of its regular files together
+     */
+    public record Snapshot(String name, Instant createdAt, long files, long bytes) {
+        public ObjectNode toJson() {
+            ObjectNode o = Json.object();
+            o.put("name", name);
+            o.put("created_at", createdAt.toString());
+            o.put("files", files);
+            o.put("bytes", bytes);
+            return o;
+        }
+    }
+
+    /**
+     * Copies /workspace's current tree into snapshot {@code name} (letters, digits, {@code .}, {@code _}, {@code -};
+     * not taken). Written into a temp directory and renamed into place: it exists whole or not at all.
+     */
+    public Snapshot snapshot(String id, String name) {
+        checkSnapshotName(name);
+        Path root = root(id);
+        WorkspacePath.resolve(root, "");
+        Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
+        Path dest = snaps.resolve(name);
+        if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
+            throw new DavitException(Kind.USAGE, "workspace " + id + " already has a snapshot " + name
+                    + "; pick another name or remove it with 'davit workspace snapshot rm " + id + " " + name + "'");
+        }
+        Path tmp = snaps.resolve("." + name + ".tmp");
+        try {
+            delete(tmp);
+            Path tree = tmp.resolve("tree");
+            Files.createDirectories(tree);
+            Tree.copy(root, tree);
+            Map<String, Tree.Entry> entries = Tree.walk(tree);
+            Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
+                    entries.values().stream().mapToLong(Tree.Entry::size).sum());
+            Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(snap.toJson()), tmp);
+            Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
+            Fs.fsyncDir(snaps);
+            return snap;
+        } catch (IOException | RuntimeException e) {
+            delete(tmp);
+            if (e instanceof DavitException d) {
+                throw d;
+            }
+            throw new DavitException(Kind.STORE, "cannot snapshot workspace " + id + " into " + dest + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /** The snapshots of workspace {@code id}, oldest first. */
+    public List<Snapshot> snapshots(String id) {
+        Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
+        if (!Files.isDirectory(snaps)) {
+            return List.of();
+        }
+        List<Snapshot> out = new ArrayList<>();
+        try (Stream<Path> dirs = Files.list(snaps)) {
+            for (Path d : dirs.filter(d -> !d.getFileName().toString().startsWith(".")).toList()) {
+                JsonNode o = Json.read(Files.readAllBytes(d.resolve(SNAPSHOT_FILE)));
+                out.add(new Snapshot(o.path("name").asText(), Instant.parse(o.path("created_at").asText()),
+                        o.path("files").asLong(), o.path("bytes").asLong()));
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot list " + snaps + ": " + e.getMessage());
+        }
+        out.sort(java.util.Comparator.comparing(Snapshot::createdAt));
+        return out;
+    }
+
+    /** Removes snapshot {@code name} of workspace {@code id}. */
+    public void removeSnapshot(String id, String name) {
+        Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
+        Path gone = snaps.resolve("." + name + ".rm");
+        try {
+            Files.move(snapshotTree(id, name).getParent(), gone, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot remove snapshot " + name + ": " + e.getMessage());
+        }
+        delete(gone);
+    }
+
+    /**
+     * Restores /workspace to the baseline ({@code snapshot} null) or to snapshot {@code snapshot}, byte for byte
+     * and mode for mode: stops the sandbox (nothing runs during the swap), builds the new tree in the workspace's
+     * state directory, swaps it with the one in the sandbox's own layer by two renames, and starts the sandbox
+     * again if it was running. A crash between the renames is undone by the next reset (the old tree is moved
+     * back), so a crash leaves the old tree or the new one.
+     */
+    public Sandbox reset(String id, String snapshot) {
+        Workspace w = get(id);
+        Path source = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
+        Sandbox s = sandboxes.status(w.sandboxId());
+        boolean wasRunning = s.status() == SandboxStatus.RUNNING;
+        if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
+            sandboxes.stop(w.sandboxId());
+        }
+        Path ws = sandboxes.filesOnHost(w.sandboxId()).resolve(DIR);
+        Path dir = stateDir.resolve(w.id());
+        Path fresh = dir.resolve(".reset-new");
+        Path old = dir.resolve(".reset-old");
+        try {
+            if (!Files.exists(ws, LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(old, LinkOption.NOFOLLOW_LINKS)) {
+                Files.move(old, ws, StandardCopyOption.ATOMIC_MOVE); // a crash between the renames: undo it
+            }
+            delete(fresh);
+            delete(old);
+            Files.createDirectory(fresh);
+            Tree.copy(source, fresh);
+            if (Files.exists(ws, LinkOption.NOFOLLOW_LINKS)) { // an exec may have removed /workspace itself
+                Files.move(ws, old, StandardCopyOption.ATOMIC_MOVE);
+            }
+            Files.move(fresh, ws, StandardCopyOption.ATOMIC_MOVE);
+            Fs.fsyncDir(ws.getParent());
+            Fs.fsyncDir(dir);
+        } catch (IOException e) {
+            delete(fresh);
+            throw new DavitException(Kind.STORE, "cannot reset workspace " + id + ": " + e.getMessage());
+        }
+        delete(old);
+        return wasRunning ? sandboxes.start(w.sandboxId()) : sandboxes.status(w.sandboxId());
+    }
+
+    private Path snapshotTree(String id, String name) {
+        checkSnapshotName(name);
+        Path tree = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS).resolve(name).resolve("tree");
+        if (!Files.isDirectory(tree, LinkOption.NOFOLLOW_LINKS)) {
+            throw new DavitException(Kind.NOT_FOUND, "workspace " + id + " has no snapshot " + name
+                    + "; see 'davit workspace snapshot ls " + id + "'");
+        }
+        return tree;
+    }
+
+    private static void checkSnapshotName(String name) {
+        if (name == null || !name.matches("[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")) {
+            throw new DavitException(Kind.USAGE, "bad snapshot name '" + name + "'; use up to 64 letters, digits,"
+                    + " '.', '_' or '-', not starting with '.'");
+        }
     }
 
     /**
@@ -321,9 +485,15 @@ public final class Workspaces {
 
     /** What changed in /workspace since the baseline. */
     public WorkspaceDiff diff(String id) {
+        return diff(id, null);
+    }
+
+    /** What changed in /workspace since snapshot {@code snapshot} (null: the baseline). */
+    public WorkspaceDiff diff(String id, String snapshot) {
+        Path from = snapshot == null ? stateDir.resolve(get(id).id()).resolve("baseline") : snapshotTree(id, snapshot);
         Path root = root(id);
         WorkspacePath.resolve(root, "");
-        return WorkspaceDiff.compute(stateDir.resolve(get(id).id()).resolve("baseline"), root);
+        return WorkspaceDiff.compute(from, root);
     }
 
     /** The host path of /workspace: through the running sandbox's root, else in its own layer. */

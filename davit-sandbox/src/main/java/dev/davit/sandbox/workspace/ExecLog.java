@@ -1,0 +1,92 @@
+package dev.davit.sandbox.workspace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.sandbox.ExecResult;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The exec history of a workspace: one JSON line per exec in {@code logs.jsonl}, appended with one {@code write}
+ * on a file opened {@code O_APPEND} and synced (rewriting a growing file per exec would make execs slower and
+ * slower); a line torn by a crash is skipped when read.
+ */
+final class ExecLog {
+    static final String FILE = "logs.jsonl";
+    /** How much of the start and of the end of each stream an entry keeps. */
+    static final int KEEP = 2048;
+
+    private ExecLog() {
+    }
+
+    static ObjectNode entry(List<String> argv, String cwd, Instant start, long durationMs, ExecResult r) {
+        ObjectNode o = Json.object();
+        argv.forEach(o.putArray("command")::add);
+        o.put("cwd", cwd);
+        o.put("started_at", start.toString());
+        o.put("duration_ms", durationMs);
+        o.put("exit_code", r.exitCode());
+        o.put("timed_out", r.timedOut());
+        o.set("stdout", stream(r.stdout()));
+        o.set("stderr", stream(r.stderr()));
+        return o;
+    }
+
+    /** {@code bytes}, {@code head} (the first 2 KiB) and {@code tail} (the last 2 KiB, null when the head has all). */
+    private static ObjectNode stream(byte[] b) {
+        ObjectNode o = Json.object();
+        o.put("bytes", b.length);
+        o.put("head", new String(Arrays.copyOf(b, Math.min(b.length, KEEP)), StandardCharsets.UTF_8));
+        o.put("tail", b.length <= KEEP ? null
+                : new String(Arrays.copyOfRange(b, Math.max(KEEP, b.length - KEEP), b.length), StandardCharsets.UTF_8));
+        return o;
+    }
+
+    static void append(Path file, ObjectNode entry) {
+        byte[] json = Json.bytes(entry);
+        byte[] line = Arrays.copyOf(json, json.length + 1);
+        line[json.length] = '\n';
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS)) {
+            ByteBuffer buf = ByteBuffer.wrap(line);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(false);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot append to " + file + ": " + e.getMessage());
+        }
+    }
+
+    static List<JsonNode> read(Path file) {
+        List<JsonNode> out = new ArrayList<>();
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            return out;
+        }
+        try {
+            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                try {
+                    out.add(Json.read(line.getBytes(StandardCharsets.UTF_8)));
+                } catch (RuntimeException | IOException torn) {
+                    // a line a crash cut short: skipped
+                }
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read " + file + ": " + e.getMessage());
+        }
+        return out;
+    }
+}
