@@ -30,10 +30,20 @@ import picocli.CommandLine.Parameters;
         description = "Workspaces: long-lived sandboxes with a /workspace seeded from the host (container backend).",
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
-            WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class})
+            WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
+            WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class})
 final class WorkspaceCommand extends GroupCommand {
     static Workspaces workspaces(Main main) {
         return Workspaces.under(DavitHome.resolve(main.env()));
+    }
+
+    /** Prints what was removed: {@code {key: value, "removed": true}}, or the value alone. */
+    static int removed(Output out, String key, String value) {
+        ObjectNode doc = Json.object();
+        doc.put(key, value);
+        doc.put("removed", true);
+        out.result(doc, p -> p.println(value));
+        return 0;
     }
 
     static void print(Output out, Workspace w, Sandbox s) {
@@ -207,21 +217,21 @@ final class WorkspaceCommand extends GroupCommand {
             Workspaces ws = workspaces(main);
             String wid = ws.get(id).id();
             ws.rm(wid);
-            ObjectNode doc = Json.object();
-            doc.put("id", wid);
-            doc.put("removed", true);
-            out.result(doc, p -> p.println(wid));
-            return 0;
+            return removed(out, "id", wid);
         }
     }
 
     @Command(name = "diff", mixinStandardHelpOptions = true,
-            description = "What changed in /workspace since the baseline: added, modified, deleted, mode changes,"
-                    + " and a unified diff of text files.")
+            description = "What changed in /workspace since the baseline (or a snapshot): added, modified, deleted,"
+                    + " mode changes, and a unified diff of text files.")
     static final class DiffCmd extends IdCmd {
+        @Option(names = "--snapshot", paramLabel = "NAME", description = "Compare with this snapshot instead of the"
+                + " baseline.")
+        String snapshot;
+
         @Override
         protected int run(Output out) {
-            WorkspaceDiff d = workspaces(main).diff(id);
+            WorkspaceDiff d = workspaces(main).diff(id, snapshot);
             out.result(d.toJson(), p -> {
                 for (WorkspaceDiff.Change c : d.changes()) {
                     p.println(switch (c.kind()) {
@@ -235,6 +245,112 @@ final class WorkspaceCommand extends GroupCommand {
                 p.print(d.patch());
             });
             return 0;
+        }
+    }
+
+    @Command(name = "snapshot", mixinStandardHelpOptions = true,
+            description = "Snapshots of /workspace (copies in the workspace's state) to diff against or reset to.",
+            subcommands = {SnapshotCreateCmd.class, SnapshotLsCmd.class, SnapshotRmCmd.class})
+    static final class SnapshotCmd extends GroupCommand {
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = "Copy /workspace's current tree into"
+            + " a new snapshot.")
+    static final class SnapshotCreateCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "NAME", description = "Letters, digits, '.', '_', '-' (up to 64).")
+        String name;
+
+        @Override
+        protected int run(Output out) {
+            Workspaces.Snapshot s = workspaces(main).snapshot(id, name);
+            out.result(s.toJson(), p -> p.println(s.name() + " (" + s.files() + " entries, " + s.bytes()
+                    + " bytes)"));
+            return 0;
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a workspace's snapshots.")
+    static final class SnapshotLsCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            List<Workspaces.Snapshot> snaps = workspaces(main).snapshots(id);
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("snapshots");
+            snaps.forEach(s -> arr.add(s.toJson()));
+            out.result(doc, p -> {
+                p.printf("%-24s %-20s %8s %12s%n", "NAME", "CREATED", "ENTRIES", "BYTES");
+                snaps.forEach(s -> p.printf("%-24s %-20s %8d %12d%n", s.name(),
+                        s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), s.files(), s.bytes()));
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Remove a snapshot.")
+    static final class SnapshotRmCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "NAME", description = "The snapshot's name.")
+        String name;
+
+        @Override
+        protected int run(Output out) {
+            workspaces(main).removeSnapshot(id, name);
+            return removed(out, "name", name);
+        }
+    }
+
+    @Command(name = "reset", mixinStandardHelpOptions = true,
+            description = {"Restore /workspace to the baseline (or a snapshot), byte for byte and mode for mode.",
+                "Stops the workspace's processes; starts it again if it was running."})
+    static final class ResetCmd extends IdCmd {
+        @Option(names = "--snapshot", paramLabel = "NAME", description = "Restore this snapshot instead of the"
+                + " baseline.")
+        String snapshot;
+
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            Sandbox s = ws.reset(id, snapshot);
+            ObjectNode doc = ws.get(id).toJson(s);
+            doc.put("reset_to", snapshot == null ? "baseline" : snapshot);
+            out.result(doc, p -> p.println(ws.get(id).id() + " reset to " + (snapshot == null ? "the baseline"
+                    : "snapshot " + snapshot) + " (" + s.status().label() + ")"));
+            return 0;
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true,
+            description = "The history of a workspace's execs: command, start, duration, exit code, and the first"
+                    + " and last 2 KiB of each output stream.")
+    static final class LogsCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            var logs = workspaces(main).logs(id);
+            if (out.json()) {
+                ArrayNode arr = Json.MAPPER.createArrayNode();
+                logs.forEach(arr::add);
+                out.printJson(arr);
+                return 0;
+            }
+            out.result(Json.object(), p -> logs.forEach(l -> {
+                List<String> argv = new ArrayList<>();
+                l.path("command").forEach(a -> argv.add(a.asText()));
+                p.printf("%s %6d ms exit %d: %s%n", l.path("started_at").asText(), l.path("duration_ms").asLong(),
+                        l.path("exit_code").asInt(), String.join(" ", argv));
+                p.print(indent(l.path("stdout")));
+                p.print(indent(l.path("stderr")));
+            }));
+            return 0;
+        }
+
+        private static String indent(com.fasterxml.jackson.databind.JsonNode stream) {
+            String head = stream.path("head").asText();
+            String text = stream.path("tail").isNull() || stream.path("tail").isMissingNode() ? head
+                    : head + "\n[... " + stream.path("bytes").asLong() + " bytes in all ...]\n"
+                            + stream.path("tail").asText();
+            if (text.isEmpty()) {
+                return "";
+            }
+            return "  " + text.replace("\n", "\n  ").stripTrailing() + "\n";
         }
     }
 

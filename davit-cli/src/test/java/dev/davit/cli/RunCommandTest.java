@@ -203,6 +203,25 @@ class RunCommandTest {
             assertThat(cli.run("workspace", "stop", id).stdout()).isEqualTo(id + " stopped\n");
             assertThat(cli.run("workspace", "status", id).stdout()).isEqualTo(id + " stopped\n");
             assertThat(cli.run("workspace", "start", id).stdout()).isEqualTo(id + " running\n");
+            // snapshot, change, diff against it, reset to it; the execs are in the logs
+            assertThat(cli.run("--json", "workspace", "snapshot", "create", id, "s1").json().get("files").asLong())
+                    .isEqualTo(2);
+            Cli.Result dup = cli.run("workspace", "snapshot", "create", id, "s1");
+            assertThat(dup.rc()).isEqualTo(2);
+            assertThat(dup.stderr().strip()).doesNotContain("\n").contains("already has a snapshot s1");
+            cli.run("workspace", "exec", id, "--", "sh", "-c", "echo gamma > b.txt; exit 5");
+            assertThat(cli.run("workspace", "diff", id, "--snapshot", "s1").stdout()).startsWith("C b.txt\n");
+            assertThat(cli.run("workspace", "reset", id, "--snapshot", "s1").stdout())
+                    .isEqualTo(id + " reset to snapshot s1 (running)\n");
+            assertThat(cli.run("workspace", "file", "read", id, "b.txt").stdout()).isEqualTo("beta\n");
+            assertThat(cli.run("workspace", "reset", id, "--snapshot", "nope").rc()).isEqualTo(3);
+            assertThat(cli.run("--json", "workspace", "snapshot", "ls", id).json().at("/snapshots/0/name").asText())
+                    .isEqualTo("s1");
+            Cli.Result logs = cli.run("--json", "workspace", "logs", id);
+            assertThat(logs.json().size()).isEqualTo(2);
+            assertThat(logs.json().at("/1/exit_code").asInt()).isEqualTo(5);
+            assertThat(logs.json().at("/0/stdout/head").asText()).isEqualTo("/workspace\nalpha\n");
+            assertThat(cli.run("workspace", "snapshot", "rm", id, "s1").stdout()).isEqualTo("s1\n");
         } finally {
             Cli.Result rm = cli.run("--json", "workspace", "rm", id);
             assertThat(rm.rc()).as(rm.toString()).isZero();
