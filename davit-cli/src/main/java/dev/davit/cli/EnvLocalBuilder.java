@@ -53,8 +53,9 @@ final class EnvLocalBuilder implements Installer.LocalBuilder {
 
     @Override
     public String unavailable(Environment e) {
+        BuildProfile profile;
         try {
-            BuildProfile.named(e.source().build());
+            profile = BuildProfile.named(e.source().build());
         } catch (DavitException ex) {
             return ex.getMessage();
         }
@@ -66,7 +67,7 @@ final class EnvLocalBuilder implements Installer.LocalBuilder {
                         + " only; use a catalog that publishes it for this platform";
             }
         }
-        return EnvBuilder.unavailable(BuildProfile.named(e.source().build()));
+        return EnvBuilder.unavailable(profile);
     }
 
     @Override

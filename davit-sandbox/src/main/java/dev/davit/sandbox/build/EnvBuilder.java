@@ -310,30 +310,36 @@ public final class EnvBuilder {
      * probe asked before a long build starts.
      */
     public static String unavailable(BuildProfile profile) {
-        if (!profile.debian()) {
-            return which("busybox") == null ? "no static busybox on the PATH; install the busybox-static package"
-                    : null;
-        }
         try {
-            DebianRootfs.probe();
+            if (profile.debian()) {
+                DebianRootfs.probe();
+            } else {
+                staticBusybox();
+            }
             return null;
-        } catch (DavitException e) {
+        } catch (DavitException | IOException e) {
             return e.getMessage();
         }
+    }
+
+    /** The host's static busybox (its real path), which the busybox profile copies; NOT_FOUND otherwise. */
+    private static Path staticBusybox() throws IOException {
+        Path bb = which("busybox");
+        if (bb == null || !VmImages.isStaticExecutable(bb.toRealPath())) {
+            throw new DavitException(Kind.NOT_FOUND, "no static busybox on the PATH; install the busybox-static"
+                    + " package (scripts/install-deps.sh)");
+        }
+        return bb.toRealPath();
     }
 
     // ---- root filesystems ----
 
     /** A root filesystem of the host's static busybox with a link per applet, and the usual directories. */
     static void busybox(Path rootfs) throws IOException {
-        Path bb = which("busybox");
-        if (bb == null || !VmImages.isStaticExecutable(bb.toRealPath())) {
-            throw new DavitException(Kind.NOT_FOUND, "no static busybox on the PATH; install the busybox-static"
-                    + " package (scripts/install-deps.sh)");
-        }
+        Path bb = staticBusybox();
         Files.createDirectories(rootfs.resolve("bin"));
         Path target = rootfs.resolve("bin/busybox");
-        Files.copy(bb.toRealPath(), target);
+        Files.copy(bb, target);
         target.toFile().setExecutable(true, false);
         ProcessBuilder pb = new ProcessBuilder(target.toString(), "--list-full").redirectErrorStream(true);
         Process p = pb.start();
