@@ -1,0 +1,56 @@
+package dev.davit.sandbox.workspace;
+
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The /workspace tree of one workspace, wherever it lives: in a container sandbox's own layer (reached on the host)
+ * or in a microVM's copy-on-write disk (reached through its guest agent). {@link Workspaces} keeps everything else
+ * (baseline, snapshots, diff, patch, push, export, history) in host directories and meets the tree only here, so a
+ * backend is one implementation of this interface. Paths are relative to /workspace, {@code /}-separated, already
+ * checked by {@link WorkspacePath}; {@code ""} is /workspace itself.
+ */
+interface WorkspaceArea {
+    /**
+     * Fills the empty /workspace of a sandbox that has not started yet with the content of host directory
+     * {@code tree}.
+     */
+    void seed(Path tree);
+
+    /**
+     * A host directory holding the current tree, to read only: the live tree (container) or a fresh copy of it
+     * (vm). Close the view when done (a copy is deleted then).
+     */
+    View view();
+
+    /** A host directory holding the current tree; see {@link #view()}. */
+    interface View extends AutoCloseable {
+        Path dir();
+
+        @Override
+        void close();
+    }
+
+    /** The bytes of regular file {@code path}, at most {@code maxBytes} (0: all); see {@link Workspaces.FileContent}. */
+    Workspaces.FileContent read(String path, long maxBytes);
+
+    /**
+     * Makes each path of {@code changes} in /workspace equal to the entry at that path under host directory
+     * {@code staged} (a file, a link, or a directory with all it holds), replacing what is there (a link is
+     * replaced, never followed), and removes each path of {@code deletions} (with all it holds); missing parent
+     * directories are created (mode 0755). Each file appears whole (temp file + rename); nothing is written outside
+     * /workspace.
+     */
+    void apply(Path staged, List<String> changes, List<String> deletions);
+
+    /** Writes one file, whole or not at all; see {@link #apply}. Returns the bytes written. */
+    long write(String path, InputStream data, int mode);
+
+    /**
+     * Replaces the whole tree with the content of host directory {@code tree}, byte for byte and mode for mode; the
+     * caller has stopped everything that runs in the workspace. A crash leaves the old tree or the new one, never
+     * a mix.
+     */
+    void replace(Path tree);
+}
