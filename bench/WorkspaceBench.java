@@ -1,0 +1,53 @@
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Times workspace operations through the Java API in one warm JVM (the way an embedding program or the MCP server
+ * calls them). Usage: java -cp davit.jar WorkspaceBench.java DAVIT_HOME WORKSPACE OP ROUNDS, OP one of
+ * exec (exec of true), snapshot (snapshot create + rm), reset (reset to the baseline), diff (diff against the
+ * baseline). Prints "p50 p95" in milliseconds after 5 warm-up rounds (1 for snapshot, reset and diff).
+ */
+public class WorkspaceBench {
+    public static void main(String[] a) throws Exception {
+        Workspaces ws = Workspaces.under(Path.of(a[0]));
+        String id = a[1];
+        String op = a[2];
+        int rounds = Integer.parseInt(a[3]);
+        int warm = op.equals("exec") ? 5 : 1;
+        double[] ms = new double[rounds];
+        for (int i = -warm; i < rounds; i++) {
+            long t0 = System.nanoTime();
+            switch (op) {
+                case "exec" -> {
+                    ExecResult r = ws.exec(id, List.of("true"), Map.of(), null, Duration.ofSeconds(30), null, null,
+                            null);
+                    if (r.exitCode() != 0) {
+                        throw new IllegalStateException("true exited " + r.exitCode());
+                    }
+                }
+                case "snapshot" -> {
+                    ws.snapshot(id, "bench");
+                    long t1 = System.nanoTime();
+                    ws.removeSnapshot(id, "bench");
+                    if (i >= 0) {
+                        ms[i] = (t1 - t0) / 1e6;
+                    }
+                    continue;
+                }
+                case "reset" -> ws.reset(id, null);
+                case "diff" -> ws.diff(id);
+                default -> throw new IllegalArgumentException("unknown op " + op);
+            }
+            if (i >= 0) {
+                ms[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        Arrays.sort(ms);
+        System.out.printf("%.1f %.1f%n", ms[(rounds - 1) / 2], ms[Math.min(rounds - 1, (int) Math.ceil(rounds * 0.95) - 1)]);
+    }
+}
