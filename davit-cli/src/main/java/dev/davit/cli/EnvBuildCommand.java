@@ -81,7 +81,7 @@ final class EnvBuildCommand extends DavitCommand {
         dev.davit.oci.build.Compression layer = dev.davit.oci.build.Compression.parse(compression);
         EnvBuilder.Options o = new EnvBuilder.Options(p, version, imageTag, suite, mirror, epoch, vmRef,
                 vmCache != null && !vmCache.isBlank() ? Path.of(vmCache)
-                        : dev.davit.sandbox.VmImages.defaultCacheDir(home), layer);
+                        : dev.davit.sandbox.vm.VmImages.defaultCacheDir(home), layer);
         Path work = home.resolve("builds");
         EnvBuilder.Result r;
         PushResult pushed = null;

@@ -7,7 +7,7 @@ import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.build.Compression;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.manifest.Platform;
-import dev.davit.sandbox.VmImages;
+import dev.davit.sandbox.vm.VmImages;
 import dev.davit.sandbox.build.BuildProfile;
 import dev.davit.sandbox.build.EnvBuilder;
 import java.nio.file.Path;

@@ -6,7 +6,7 @@ import java.io.OutputStream;
  * One way to run a one-shot command: a container runtime (bubblewrap, crun, runc) or a microVM. Each run creates
  * its sandbox, runs the command to completion (or its timeout) and deletes the sandbox, also on failure.
  */
-interface Backend {
+public interface Backend {
     /** {@code container} or {@code vm}. */
     String name();
 

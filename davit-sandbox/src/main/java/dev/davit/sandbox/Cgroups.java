@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  * sandbox's state directory ({@value #RECORD}) before they are made, so that {@code sandbox reap} can remove them
  * after davit was killed.
  */
-final class Cgroups {
+public final class Cgroups {
     /** The CFS period davit uses: 100 ms. */
     static final long CPU_PERIOD_US = 100_000;
     /** The state directory's record of the sandbox's cgroups, one directory a line. */
@@ -169,12 +169,12 @@ final class Cgroups {
     }
 
     /** A one-shot run's cgroups when it has limits ({@link #create}), else null. */
-    static Cgroup forRun(String id, Limits limits, Path state) {
+    public static Cgroup forRun(String id, Limits limits, Path state) {
         return limits.any() ? create(id, limits, state) : null;
     }
 
     /** {@code cmd} started inside {@code cg} ({@link Cgroup#wrap}); {@code cmd} itself when there is none. */
-    static List<String> wrap(Cgroup cg, List<String> cmd, Path state) {
+    public static List<String> wrap(Cgroup cg, List<String> cmd, Path state) {
         return cg == null ? cmd : cg.wrap(cmd, state.resolve(JOIN_FAILED));
     }
 
@@ -182,7 +182,7 @@ final class Cgroups {
      * After a one-shot run: whether the OOM killer killed in {@code cg}; removes it (killing what is left).
      * Throws when the run could not enter it (its exit 125 was davit's, not the command's).
      */
-    static boolean finish(Cgroup cg, Path state) {
+    public static boolean finish(Cgroup cg, Path state) {
         if (cg == null) {
             return false;
         }
@@ -219,7 +219,7 @@ final class Cgroups {
      * @param dirs the cgroup directory per controller (several controllers may share one v2 directory)
      * @param v2   the controllers in the v2 hierarchy
      */
-    record Cgroup(Map<String, Path> dirs, Set<String> v2) {
+    public record Cgroup(Map<String, Path> dirs, Set<String> v2) {
         /** The distinct directories. */
         List<Path> paths() {
             return new ArrayList<>(new LinkedHashSet<>(dirs.values()));
@@ -268,7 +268,7 @@ final class Cgroups {
         }
 
         /** How many processes the OOM killer killed in the cgroup so far (its memory limit); 0 without one. */
-        long oomKills() {
+        public long oomKills() {
             Path d = dirs.get("memory");
             if (d == null) {
                 return 0;
@@ -298,7 +298,7 @@ final class Cgroups {
         }
 
         /** Kills every process left in the cgroups and removes them. */
-        void destroy() {
+        public void destroy() {
             for (Path d : paths()) {
                 remove(d);
             }

@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.container.BwrapBackend;
+import dev.davit.sandbox.vm.QemuBackend;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.nio.file.Path;
@@ -69,7 +71,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
 
     /** Whether this is a microVM sandbox. */
     public boolean isVm() {
-        return backend.equals(VmBackend.NAME);
+        return backend.equals(QemuBackend.NAME);
     }
 
     CreateSpec withRootfs(Path r) {

@@ -1,5 +1,12 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.container.BwrapBackend;
+import dev.davit.sandbox.container.OciRuntimeBackend;
+import dev.davit.sandbox.container.Overlay;
+import dev.davit.sandbox.vm.Accel;
+import dev.davit.sandbox.vm.Elf;
+import dev.davit.sandbox.vm.Machine;
+import dev.davit.sandbox.vm.VmImages;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.Json;
 import java.io.File;
@@ -244,7 +251,7 @@ public final class Doctor {
             Path busybox = options.which("busybox");
             RunSpec.Builder spec;
             boolean overlay;
-            if (busybox != null && VmElf.isStatic(busybox)) {
+            if (busybox != null && Elf.isStatic(busybox)) {
                 Path rootfs = dir.resolve("rootfs");
                 Files.createDirectories(rootfs.resolve("bin"));
                 for (String d : List.of("proc", "dev", "sys", "tmp")) {
@@ -278,19 +285,19 @@ public final class Doctor {
 
     /**
      * The vm backend: QEMU and its microvm machine, qemu-img, and which accelerator QEMU would use (see
-     * {@link VmAccel}: a present /dev/kvm is tried with a test guest and, when a kernel is in davit's VM cache or a
+     * {@link Accel}: a present /dev/kvm is tried with a test guest and, when a kernel is in davit's VM cache or a
      * vm run probed before, with a Linux boot). Available when QEMU is installed: without usable KVM it emulates
      * (TCG), slower but complete.
      */
     private Backend vm() {
         Map<String, String> facts = new LinkedHashMap<>();
-        Path qemu = options.which(VmMachine.QEMU);
+        Path qemu = options.which(Machine.QEMU);
         Path kvm = Path.of("/dev/kvm");
         facts.put("kvm", Files.exists(kvm) ? (Files.isReadable(kvm) && Files.isWritable(kvm) ? "present, accessible"
                 : "present, not accessible (join the kvm group)") : "absent");
         if (qemu == null) {
             facts.put("qemu", "not installed");
-            return new Backend("vm", false, VmMachine.QEMU + " is not installed; install the qemu-system-x86 package",
+            return new Backend("vm", false, Machine.QEMU + " is not installed; install the qemu-system-x86 package",
                     facts);
         }
         facts.put("qemu", qemu.toString());
@@ -300,11 +307,11 @@ public final class Doctor {
         Probe machines = probe(List.of(qemu.toString(), "-M", "help"));
         boolean microvm = machines.ok() && machines.output().matches("(?s).*\\bmicrovm\\b.*");
         facts.put("microvm", microvm ? "available" : "not available");
-        Path img = options.which(VmMachine.QEMU_IMG);
+        Path img = options.which(Machine.QEMU_IMG);
         facts.put("qemu_img", img == null ? "not installed" : img.toString());
-        VmAccel.Choice accel = VmAccel.cached(qemu, options.stateDir());
+        Accel.Choice accel = Accel.cached(qemu, options.stateDir());
         if (accel == null) {
-            accel = VmAccel.choose(qemu, cachedKernel(), options.stateDir());
+            accel = Accel.choose(qemu, cachedKernel(), options.stateDir());
         }
         facts.put("kvm_probe", accel.kvm());
         facts.put("accel", accel.accel());
@@ -313,7 +320,7 @@ public final class Doctor {
                     facts);
         }
         if (img == null) {
-            return new Backend("vm", false, VmMachine.QEMU_IMG + " is not installed; install the qemu-utils package",
+            return new Backend("vm", false, Machine.QEMU_IMG + " is not installed; install the qemu-utils package",
                     facts);
         }
         String how = !accel.isKvm() ? "with TCG (emulation, slower; KVM " + accel.kvm() + ")"

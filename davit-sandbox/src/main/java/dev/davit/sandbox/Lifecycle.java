@@ -1,5 +1,14 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.container.BwrapBackend;
+import dev.davit.sandbox.container.CappedSink;
+import dev.davit.sandbox.container.MountPoints;
+import dev.davit.sandbox.container.OutputLimit;
+import dev.davit.sandbox.container.Overlay;
+import dev.davit.sandbox.container.Users;
+import dev.davit.sandbox.vm.Machine;
+import dev.davit.sandbox.vm.QemuBackend;
+import dev.davit.sandbox.vm.VmLifecycle;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
@@ -36,7 +45,7 @@ import java.util.stream.Stream;
  * The bwrap process is detached (own session, no --die-with-parent) and outlives davit; its pid and that of the
  * sandbox's pid 1 are recorded with their start times, so a pid that was reused is never taken for the sandbox.
  */
-final class Lifecycle {
+public final class Lifecycle {
     static final String STATE_FILE = "state.json";
     static final String LIFECYCLE_LOCK = "lifecycle.lock";
     private static final Pattern ID = Pattern.compile("sbx-[0-9a-f]{12}");
@@ -53,14 +62,14 @@ final class Lifecycle {
     }
 
     Sandbox create(CreateSpec spec) {
-        CreateSpec resolved = spec.isVm() ? spec.withRootfs(VmMachine.environment(spec.rootfs()).dir())
+        CreateSpec resolved = spec.isVm() ? spec.withRootfs(Machine.environment(spec.rootfs()).dir())
                 : spec.withRootfs(realRootfs(spec.rootfs()));
         byte[] b = new byte[6];
         RANDOM.nextBytes(b);
         String id = "sbx-" + HexFormat.of().formatHex(b);
         Path dir = options.stateDir().resolve(id);
         if (spec.isVm()) {
-            VmMachine.checkSocketPath(dir);
+            Machine.checkSocketPath(dir);
         }
         try {
             Files.createDirectories(spec.isVm() ? dir : dir.resolve("tmp"));
@@ -235,14 +244,14 @@ final class Lifecycle {
             throw new DavitException(Kind.USAGE, "--max-output must be a positive number of bytes, not " + maxOutput);
         }
         if (s.spec().isVm()) {
-            VmBackend.refuseMaxOutput(maxOutput);
+            QemuBackend.refuseMaxOutput(maxOutput);
             if (stdin != null) {
                 throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
                         + " put the input in a file inside the sandbox");
             }
             ExecResult r = vm.exec(s, argv, env, workdir, timeout);
-            VmBackend.tee(stdoutTee, r.stdout());
-            VmBackend.tee(stderrTee, r.stderr());
+            QemuBackend.tee(stdoutTee, r.stdout());
+            QemuBackend.tee(stderrTee, r.stderr());
             return r;
         }
         Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
@@ -553,7 +562,7 @@ final class Lifecycle {
     }
 
     /** {@code p} with links resolved; NOT_FOUND when it does not exist or is not a directory. */
-    static Path realRootfs(Path p) {
+    public static Path realRootfs(Path p) {
         Path r;
         try {
             r = p.toRealPath();
@@ -578,7 +587,7 @@ final class Lifecycle {
     }
 
     /** Whether {@code pid} is a live (not zombie) process started at {@code start}. */
-    static boolean alive(long pid, long start) {
+    public static boolean alive(long pid, long start) {
         if (pid <= 0) {
             return false;
         }
@@ -587,7 +596,7 @@ final class Lifecycle {
     }
 
     /** Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when gone. */
-    static long startTime(long pid) {
+    public static long startTime(long pid) {
         String[] f = stat(pid);
         return f == null ? 0 : Long.parseLong(f[19]);
     }

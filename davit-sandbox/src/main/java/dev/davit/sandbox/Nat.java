@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.container.Overlay;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.store.Fs;
@@ -33,7 +34,7 @@ import java.util.concurrent.TimeUnit;
  * own address. QEMU run in such a namespace maps its own 10.0.2.2 to the namespace's loopback, where nothing of the
  * host listens.
  */
-final class Nat {
+public final class Nat {
     static final String SLIRP4NETNS = "slirp4netns";
     /** The sandbox's address behind slirp4netns (where published ports are forwarded to). */
     static final String GUEST_ADDRESS = "10.0.2.100";
@@ -59,10 +60,10 @@ final class Nat {
     }
 
     /** The tools NAT needs, or a NOT_FOUND error naming the package. */
-    record Tools(Path unshare, Path ip, Path sleep, Path slirp4netns) {
+    public record Tools(Path unshare, Path ip, Path sleep, Path slirp4netns) {
     }
 
-    static Tools tools(SandboxOptions options) {
+    public static Tools tools(SandboxOptions options) {
         Path slirp = options.which(SLIRP4NETNS);
         if (slirp == null) {
             throw new DavitException(Kind.NOT_FOUND, "slirp4netns is not installed; --network needs it: install the"
@@ -107,7 +108,7 @@ final class Nat {
     }
 
     /** {@code cmd} run in a new network namespace once slirp4netns has connected it (see {@link #attach}). */
-    static List<String> wrap(Tools t, List<String> cmd) {
+    public static List<String> wrap(Tools t, List<String> cmd) {
         List<String> a = new ArrayList<>();
         a.add(t.unshare().toString());
         if (!Overlay.ROOT) {
@@ -124,7 +125,7 @@ final class Nat {
      * its state in {@code dir} (pid file, log, API socket) and publishes {@code ports}. {@code detached}: it
      * outlives davit (a long-lived sandbox; {@link #stop} ends it), otherwise it is davit's child.
      */
-    static void attach(Tools t, long pid, Path dir, boolean detached, List<PortMapping> ports) {
+    public static void attach(Tools t, long pid, Path dir, boolean detached, List<PortMapping> ports) {
         awaitNamespace(pid);
         List<String> cmd = new ArrayList<>();
         if (detached) {
@@ -208,7 +209,7 @@ final class Nat {
     }
 
     /** Ends the slirp4netns recorded in {@code dir}, if it is still the recorded process. */
-    static void stop(Path dir) {
+    public static void stop(Path dir) {
         long[] rec;
         try {
             String[] w = Files.readString(dir.resolve(PID_FILE)).strip().split(" ");

@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.container.BwrapBackend;
+import dev.davit.sandbox.container.Overlay;
 import dev.davit.oci.store.Fs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +18,7 @@ import java.util.stream.Stream;
  * time) and {@code process} (the pid and start time of the process the run started: bwrap, crun/runc or QEMU).
  * A run whose owner is alive is never touched.
  */
-final class OneShot {
+public final class OneShot {
     static final String OWNER = "owner";
     static final String PROCESS = "process";
 
@@ -26,14 +28,14 @@ final class OneShot {
     }
 
     /** A new one-shot run id: {@code sb-} and 12 hex digits (also the sandbox's hostname). */
-    static String newId() {
+    public static String newId() {
         byte[] b = new byte[6];
         RANDOM.nextBytes(b);
         return "sb-" + java.util.HexFormat.of().formatHex(b);
     }
 
     /** Creates the run's state directory {@code <stateDir>/<id>/} and claims it ({@link #claim}). */
-    static Path create(Path stateDir, String id) {
+    public static Path create(Path stateDir, String id) {
         Path state = stateDir.resolve(id);
         try {
             Files.createDirectories(state);
@@ -53,7 +55,7 @@ final class OneShot {
     }
 
     /** Records the process the run started; best effort (a run without the record is still reaped by owner). */
-    static void started(Path state, Process p) {
+    public static void started(Path state, Process p) {
         try {
             Fs.writeAtomically(state.resolve(PROCESS), (p.pid() + " " + Lifecycle.startTime(p.pid()) + "\n")
                     .getBytes(StandardCharsets.UTF_8), state);

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.container.BwrapBackend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

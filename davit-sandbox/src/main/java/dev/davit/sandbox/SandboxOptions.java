@@ -30,7 +30,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
     }
 
     /** The first executable {@code name} on the search path, or null. */
-    Path which(String name) {
+    public Path which(String name) {
         String path = searchPath != null ? searchPath : System.getenv("PATH");
         if (path == null) {
             path = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin";
@@ -47,7 +47,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
         return null;
     }
 
-    Path bwrapOrNull() {
+    public Path bwrapOrNull() {
         return bwrap != null ? bwrap : which("bwrap");
     }
 }

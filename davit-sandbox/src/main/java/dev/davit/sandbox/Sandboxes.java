@@ -1,5 +1,10 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.container.BwrapBackend;
+import dev.davit.sandbox.container.OciRuntimeBackend;
+import dev.davit.sandbox.container.Overlay;
+import dev.davit.sandbox.vm.QemuBackend;
+import dev.davit.sandbox.vm.VmImages;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.OutputStream;
@@ -15,7 +20,7 @@ import java.util.Objects;
  */
 public final class Sandboxes {
     /** The backend names {@link #run} accepts. */
-    public static final List<String> BACKENDS = List.of(BwrapBackend.NAME, VmBackend.NAME);
+    public static final List<String> BACKENDS = List.of(BwrapBackend.NAME, QemuBackend.NAME);
     /** The runtimes of the container backend, in the order an automatic choice tries them. */
     public static final List<String> CONTAINER_RUNTIMES = List.of(BwrapBackend.RUNTIME, OciRuntimeBackend.CRUN,
             OciRuntimeBackend.RUNC);
@@ -27,7 +32,7 @@ public final class Sandboxes {
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
         this.runtimes = List.of(new BwrapBackend(options), new OciRuntimeBackend(options, OciRuntimeBackend.CRUN),
-                new OciRuntimeBackend(options, OciRuntimeBackend.RUNC), new VmBackend(options));
+                new OciRuntimeBackend(options, OciRuntimeBackend.RUNC), new QemuBackend(options));
         this.lifecycle = new Lifecycle(options);
     }
 
@@ -60,14 +65,14 @@ public final class Sandboxes {
      * The backend that runs {@code spec}: its {@code backend} (default {@code container}) and, for containers, its
      * {@code runtime}, or else the first of {@link #CONTAINER_RUNTIMES} whose binary is installed.
      */
-    Backend backend(RunSpec spec) {
+    public Backend backend(RunSpec spec) {
         String name = spec.backend() == null ? BwrapBackend.NAME : spec.backend();
         if (!BACKENDS.contains(name)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + name + "'; available: "
                     + String.join(", ", BACKENDS));
         }
         List<Backend> candidates = runtimes.stream().filter(b -> b.name().equals(name)).toList();
-        if (spec.runtime() != null && !name.equals(VmBackend.NAME)) { // the vm backend has one runtime
+        if (spec.runtime() != null && !name.equals(QemuBackend.NAME)) { // the vm backend has one runtime
             return candidates.stream().filter(b -> b.runtime().equals(spec.runtime())).findFirst()
                     .orElseThrow(() -> new DavitException(Kind.USAGE, "unknown runtime '" + spec.runtime()
                             + "' for the " + name + " backend; available: " + String.join(", ",

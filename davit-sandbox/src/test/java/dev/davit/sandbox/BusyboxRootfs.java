@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /** A tiny root filesystem: Debian's statically linked busybox in bin/ with a few applet links. */
-final class BusyboxRootfs {
+public final class BusyboxRootfs {
     static final List<String> APPLETS = List.of("sh", "echo", "cat", "sleep", "env", "pwd", "ls", "true", "false",
             "id", "nc", "touch", "head");
 
@@ -23,18 +23,18 @@ final class BusyboxRootfs {
     }
 
     /** Creates the rootfs in {@code dir}; skips the test when bwrap or busybox is missing (fails on CI). */
-    static Path create(Path dir) throws IOException {
+    public static Path create(Path dir) throws IOException {
         Tools.assumeAvailable("bwrap");
         return createFor(dir);
     }
 
     /** Creates the rootfs in {@code dir} (needs busybox on the PATH, but not bwrap). */
-    static Path populate(Path dir) throws IOException {
+    public static Path populate(Path dir) throws IOException {
         return createFor(dir);
     }
 
     /** Creates the rootfs in {@code dir}; skips the test when busybox or one of {@code tools} is missing. */
-    static Path createFor(Path dir, String... tools) throws IOException {
+    public static Path createFor(Path dir, String... tools) throws IOException {
         scratch(dir, tools);
         for (String d : List.of("proc", "dev", "sys", "tmp", "run", "var/tmp", "etc", "work")) {
             Files.createDirectories(dir.resolve(d));
@@ -51,7 +51,7 @@ final class BusyboxRootfs {
      * /sys, /tmp or /etc (as {@code davit build} makes from a plain directory); skips the test when busybox or one
      * of {@code tools} is missing.
      */
-    static Path scratch(Path dir, String... tools) throws IOException {
+    public static Path scratch(Path dir, String... tools) throws IOException {
         Tools.assumeAvailable(tools);
         Tools.assumeAvailable("busybox");
         Path busybox = Tools.which("busybox").orElseThrow();
@@ -64,7 +64,7 @@ final class BusyboxRootfs {
     }
 
     /** A digest over every entry's name, type, mode, link target and content. */
-    static String digest(Path dir) throws IOException {
+    public static String digest(Path dir) throws IOException {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
@@ -92,7 +92,7 @@ final class BusyboxRootfs {
     }
 
     /** The names in {@code dir} (a sandboxes' state directory): none when it does not exist. */
-    static List<String> entries(Path dir) throws IOException {
+    public static List<String> entries(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return List.of();
         }

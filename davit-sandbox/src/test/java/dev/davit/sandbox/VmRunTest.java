@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.vm.Machine;
+import dev.davit.sandbox.vm.VmImages;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -119,7 +121,7 @@ class VmRunTest {
     private boolean consoleSays(String text) throws IOException {
         try (Stream<Path> s = Files.list(tmp.resolve("state"))) {
             for (Path d : s.filter(p -> p.getFileName().toString().startsWith("sb-")).toList()) {
-                Path console = d.resolve(VmMachine.CONSOLE);
+                Path console = d.resolve(Machine.CONSOLE);
                 try {
                     if (Files.readString(console, java.nio.charset.StandardCharsets.ISO_8859_1).contains(text)) {
                         return true;

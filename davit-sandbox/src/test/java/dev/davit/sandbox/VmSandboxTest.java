@@ -1,5 +1,8 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.vm.AgentClient;
+import dev.davit.sandbox.vm.Machine;
+import dev.davit.sandbox.vm.Protocol;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -192,13 +195,13 @@ class VmSandboxTest {
     @Test
     @Order(9)
     void aRequestWhoseClientWentAwayDoesNotDisturbTheNext() throws Exception {
-        Path socket = tmp.resolve("state").resolve(sandbox.id()).resolve(VmMachine.SOCKET);
-        try (VmAgentClient c = VmAgentClient.connect(socket, System.nanoTime() + 10_000_000_000L, () -> true)) {
-            String id = VmProtocol.newId();
+        Path socket = tmp.resolve("state").resolve(sandbox.id()).resolve(Machine.SOCKET);
+        try (AgentClient c = AgentClient.connect(socket, System.nanoTime() + 10_000_000_000L, () -> true)) {
+            String id = Protocol.newId();
             // send a run and leave without its answer, as a davit killed during an exec would
-            assertThatThrownBy(() -> c.call(VmProtocol.run(id, 0, "/", Map.of("PATH", "/bin"),
+            assertThatThrownBy(() -> c.call(Protocol.run(id, 0, "/", Map.of("PATH", "/bin"),
                     List.of("sh", "-c", "sleep 1; echo late")), id, System.nanoTime() + 200_000_000L))
-                    .isInstanceOf(VmAgentClient.TimeoutException.class);
+                    .isInstanceOf(AgentClient.TimeoutException.class);
         }
         ExecResult next = exec("echo", "next");
         assertThat(next.exitCode()).isZero();

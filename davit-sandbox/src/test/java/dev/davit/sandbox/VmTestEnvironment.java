@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.vm.VmImages;
 import dev.davit.oci.testkit.Tools;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,26 +16,26 @@ import java.util.HexFormat;
  * ({@code -Ddavit.test.cache=DIR}, default {@code ~/.cache/davit-test}): the kernel is downloaded once, and the
  * environment is rebuilt only when the guest scripts, the kernel or busybox change.
  */
-final class VmTestEnvironment {
+public final class VmTestEnvironment {
     private static Path env;
 
     private VmTestEnvironment() {
     }
 
     /** Skips the test when the tools are missing (fails on CI). */
-    static void assumeTools() {
+    public static void assumeTools() {
         Tools.assumeAvailable("qemu-system-x86_64", "qemu-img", "mkfs.ext4", "apt-get", "apt-cache", "dpkg-deb",
                 "busybox", "xz");
     }
 
-    static Path cacheDir() {
+    public static Path cacheDir() {
         String dir = System.getProperty("davit.test.cache");
         Path base = dir != null ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".cache", "davit-test");
         return base.resolve("vm");
     }
 
     /** The environment directory: vmlinux, initrd, rootfs.ext4. */
-    static synchronized Path get() throws IOException {
+    public static synchronized Path get() throws IOException {
         assumeTools();
         if (env != null) {
             return env;

@@ -1,5 +1,6 @@
 package dev.davit.sandbox.build;
 
+import dev.davit.sandbox.container.Dns;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
@@ -11,7 +12,7 @@ import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.store.Fs;
-import dev.davit.sandbox.VmImages;
+import dev.davit.sandbox.vm.VmImages;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

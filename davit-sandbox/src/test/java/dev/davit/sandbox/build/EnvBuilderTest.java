@@ -153,9 +153,9 @@ class EnvBuilderTest {
     @Test
     void staticBusyboxIsRecognisedAndADynamicBinaryIsNot() throws IOException {
         Tools.assumeAvailable("busybox");
-        assertThat(dev.davit.sandbox.VmImages.isStaticExecutable(Tools.which("busybox").orElseThrow().toRealPath())).isTrue();
-        assertThat(dev.davit.sandbox.VmImages.isStaticExecutable(Path.of("/bin/ls").toRealPath())).isFalse();
+        assertThat(dev.davit.sandbox.vm.VmImages.isStaticExecutable(Tools.which("busybox").orElseThrow().toRealPath())).isTrue();
+        assertThat(dev.davit.sandbox.vm.VmImages.isStaticExecutable(Path.of("/bin/ls").toRealPath())).isFalse();
         Path text = Files.writeString(tmp.resolve("t"), "#!/bin/sh\n");
-        assertThat(dev.davit.sandbox.VmImages.isStaticExecutable(text)).isFalse();
+        assertThat(dev.davit.sandbox.vm.VmImages.isStaticExecutable(text)).isFalse();
     }
 }

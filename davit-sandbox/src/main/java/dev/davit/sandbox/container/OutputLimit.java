@@ -1,11 +1,11 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
 /**
  * A run's budget of output bytes, shared by its stdout and stderr pumps ({@link BwrapBackend#pump}): bytes within
  * the budget are passed on (captured and streamed), the rest dropped; the first write past it runs {@code onExceeded}
  * once (which kills the command's process tree). Thread-safe.
  */
-final class OutputLimit {
+public final class OutputLimit {
     private final long max;
     private final Runnable onExceeded;
     private long used;
@@ -17,7 +17,7 @@ final class OutputLimit {
     }
 
     /** A budget of {@code max} bytes, or null (no budget) when {@code max} is 0. */
-    static OutputLimit of(long max, Runnable onExceeded) {
+    public static OutputLimit of(long max, Runnable onExceeded) {
         return max > 0 ? new OutputLimit(max, onExceeded) : null;
     }
 
@@ -43,7 +43,7 @@ final class OutputLimit {
     }
 
     /** Whether {@code limit} (may be null) was exceeded. */
-    static boolean exceeded(OutputLimit limit) {
+    public static boolean exceeded(OutputLimit limit) {
         return limit != null && limit.exceeded();
     }
 }

@@ -1,5 +1,6 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Network;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -27,9 +28,9 @@ import java.util.stream.Stream;
  * A target that exists in the rootfs as something other than a directory, or below a symbolic link or a file
  * (e.g. {@code /var/tmp -> /tmp}), is left alone and nothing is mounted on it.
  */
-final class MountPoints {
+public final class MountPoints {
     /** What bwrap mounts (for a one-shot run and a long-lived sandbox's keeper), in mount order. */
-    static final List<String> BWRAP = List.of("proc", "dev", "tmp", "run", "var/tmp");
+    public static final List<String> BWRAP = List.of("proc", "dev", "tmp", "run", "var/tmp");
     /** What crun and runc mount, in mount order. */
     static final List<String> OCI = List.of("proc", "dev", "sys", "tmp", "run", "var/tmp");
     /** The modes of created mount points other than 0755 (runc keeps a mount point's mode on its tmpfs). */
@@ -40,13 +41,13 @@ final class MountPoints {
      * {@code binds} (paths relative to the rootfs) is bound read-only from the rootfs onto the same path, then
      * {@code resolv} (when not null, see {@link Dns}) read-only on /etc/resolv.conf.
      */
-    record Root(Path path, boolean readOnly, List<String> binds, Path resolv) {
+    public record Root(Path path, boolean readOnly, List<String> binds, Path resolv) {
         Root(Path path, boolean readOnly, List<String> binds) {
             this(path, readOnly, binds, null);
         }
 
         /** This root with the resolver file {@link Dns#prepare} made for {@code network}. */
-        Root withDns(Path rootfs, Network network, Path state) throws java.io.IOException {
+        public Root withDns(Path rootfs, Network network, Path state) throws java.io.IOException {
             return new Root(path, readOnly, binds, Dns.prepare(rootfs, this, network, state));
         }
     }
@@ -83,7 +84,7 @@ final class MountPoints {
      * {@code merged} (they are created in {@code dirs.upper()}), or, with {@code merged} null, the read-only
      * {@code rootfs} itself when nothing is missing, else a skeleton in {@code dirs.skeleton()}.
      */
-    static Root prepare(Path rootfs, List<String> targets, Overlay.Dirs dirs, Path merged) throws IOException {
+    public static Root prepare(Path rootfs, List<String> targets, Overlay.Dirs dirs, Path merged) throws IOException {
         List<String> missing = missing(rootfs, targets);
         if (merged != null) {
             for (String t : missing) {

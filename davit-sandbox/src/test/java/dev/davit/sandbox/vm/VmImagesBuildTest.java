@@ -1,5 +1,7 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.BusyboxRootfs;
+import dev.davit.sandbox.VmTestEnvironment;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.testkit.Tools;
@@ -25,7 +27,7 @@ class VmImagesBuildTest {
         Path env = VmTestEnvironment.get();
         VmImages images = new VmImages(VmTestEnvironment.cacheDir());
         VmImages.Kernel k = images.kernel(); // cached: nothing is downloaded again
-        assertThat(VmElf.hasPvhEntry(k.vmlinux())).isTrue();
+        assertThat(Elf.hasPvhEntry(k.vmlinux())).isTrue();
         assertThat(k.modules()).contains("virtio_mmio", "virtio_blk", "virtio_console", "ext4");
         assertThat(k.modules().indexOf("virtio_ring")).isLessThan(k.modules().indexOf("virtio_mmio"));
         assertThat(k.modules().indexOf("jbd2")).isLessThan(k.modules().indexOf("ext4"));
@@ -61,7 +63,7 @@ class VmImagesBuildTest {
         Path rootfs = BusyboxRootfs.populate(tmp.resolve("rootfs"));
         images.installGuest(rootfs);
         assertThat(rootfs.resolve(".davit/agent")).isExecutable();
-        assertThat(VmElf.isStatic(Files.readAllBytes(rootfs.resolve(".davit/busybox")))).isTrue();
+        assertThat(Elf.isStatic(Files.readAllBytes(rootfs.resolve(".davit/busybox")))).isTrue();
         assertThat(Files.readString(rootfs.resolve(".davit/agent"))).startsWith("#!/.davit/busybox sh\n");
         Path image = tmp.resolve("out/rootfs.ext4");
         images.buildRootfsImage(rootfs, image, 16L << 20);

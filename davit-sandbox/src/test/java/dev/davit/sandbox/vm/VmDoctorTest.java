@@ -1,5 +1,8 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.Doctor;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.VmTestEnvironment;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
@@ -28,7 +31,7 @@ class VmDoctorTest {
             assertThat(f.get("qemu_version")).matches("[0-9]+\\.[0-9]+.*");
             assertThat(f.get("microvm")).isEqualTo("available");
             assertThat(f.get("accel")).isIn("kvm", "tcg");
-            if (System.getenv(VmAccel.ENV) == null) {
+            if (System.getenv(Accel.ENV) == null) {
                 if (f.get("accel").equals("kvm")) {
                     assertThat(f.get("kvm_probe")).isEqualTo("usable");
                     assertThat(vm.detail()).contains("with KVM");
@@ -41,7 +44,7 @@ class VmDoctorTest {
                 }
             }
             // the full probe's result is kept for later davit processes
-            assertThat(home.resolve("sandboxes").resolve(VmAccel.CACHE_FILE)).exists();
+            assertThat(home.resolve("sandboxes").resolve(Accel.CACHE_FILE)).exists();
         } finally {
             Files.delete(link);
         }

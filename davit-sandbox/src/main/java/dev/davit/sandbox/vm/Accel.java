@@ -1,5 +1,6 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.container.BwrapBackend;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -28,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * host's boot id and the QEMU binary, so later davit processes do not probe again. {@code DAVIT_VM_ACCEL=kvm} or
  * {@code tcg} skips the probe.
  */
-final class VmAccel {
+public final class Accel {
     static final String ENV = "DAVIT_VM_ACCEL";
     static final String CACHE_FILE = ".kvm-probe";
     private static final long FIRMWARE_SECONDS = 5;
@@ -36,7 +37,7 @@ final class VmAccel {
     private static final int EXIT_MARK = 0x10;
     private static final Map<String, Choice> PROBED = new ConcurrentHashMap<>();
 
-    private VmAccel() {
+    private Accel() {
     }
 
     /**
@@ -46,8 +47,8 @@ final class VmAccel {
      * @param kvm    what was found about KVM: {@code usable}, {@code absent}, {@code present but unusable: ...},
      *               {@code not accessible: ...}, {@code forced by DAVIT_VM_ACCEL}, or {@code not probed with a kernel}
      */
-    record Choice(String accel, String kvm) {
-        boolean isKvm() {
+    public record Choice(String accel, String kvm) {
+        public boolean isKvm() {
             return accel.equals("kvm");
         }
     }
@@ -56,7 +57,7 @@ final class VmAccel {
      * The accelerator for booting {@code kernel} (null: only the firmware probe). {@code stateDir} holds the
      * cross-process cache (null: none).
      */
-    static Choice choose(Path qemu, Path kernel, Path stateDir) {
+    public static Choice choose(Path qemu, Path kernel, Path stateDir) {
         String forced = System.getenv(ENV);
         if (forced != null && (forced.equals("kvm") || forced.equals("tcg"))) {
             return new Choice(forced, "forced by " + ENV + "=" + forced);
@@ -239,7 +240,7 @@ final class VmAccel {
     }
 
     /** The cached result of a full probe, if any (for doctor). */
-    static Choice cached(Path qemu, Path stateDir) {
+    public static Choice cached(Path qemu, Path stateDir) {
         return readCache(stateDir, key(qemu));
     }
 }

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -32,11 +32,11 @@ import java.util.regex.Pattern;
  * Ids are chosen by the host (letters and digits); an answer carries the id of its request, so an answer to a request
  * of an earlier, abandoned connection is recognised and skipped.
  */
-final class VmProtocol {
+public final class Protocol {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9]{1,32}");
     private static final Pattern NUMBER = Pattern.compile("[0-9]{1,10}");
 
-    private VmProtocol() {
+    private Protocol() {
     }
 
     /** An answer of the guest agent. */
@@ -67,7 +67,7 @@ final class VmProtocol {
     }
 
     /** A {@code run} request; NUL bytes cannot be passed to a program, so they are refused. */
-    static String run(String id, long timeoutMs, String workdir, Map<String, String> env, List<String> argv) {
+    public static String run(String id, long timeoutMs, String workdir, Map<String, String> env, List<String> argv) {
         if (argv.isEmpty()) {
             throw new IllegalArgumentException("empty argv");
         }
@@ -142,7 +142,7 @@ final class VmProtocol {
     }
 
     /** A fresh request id. */
-    static String newId() {
+    public static String newId() {
         byte[] b = new byte[6];
         new java.security.SecureRandom().nextBytes(b);
         return java.util.HexFormat.of().formatHex(b);

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Kernel files read without tools: bzImage payloads, module .modinfo, static programs, PVH notes. */
-class VmElfTest {
+class ElfTest {
     @TempDir
     Path tmp;
 
@@ -107,7 +107,7 @@ class VmElfTest {
         byte[] kernel = elf(new byte[0], new int[] {4}, note("Xen", 18, new byte[4]));
         byte[] gz = gzip(kernel);
         byte[] bz = bzImage(gz, kernel.length);
-        VmElf.Payload p = VmElf.payload(bz);
+        Elf.Payload p = Elf.payload(bz);
         assertThat(p.offset()).isEqualTo(4 * 512 + 100);
         assertThat(p.length()).isEqualTo(gz.length);
         assertThat(p.format()).isEqualTo("gzip");
@@ -115,7 +115,7 @@ class VmElfTest {
         Path out = tmp.resolve("vmlinux");
         new VmImages(tmp).decompressKernel(bz, out);
         assertThat(Files.readAllBytes(out)).isEqualTo(kernel);
-        assertThat(VmElf.hasPvhEntry(out)).isTrue();
+        assertThat(Elf.hasPvhEntry(out)).isTrue();
         // a size that does not match what the header announces is caught
         assertThatThrownBy(() -> new VmImages(tmp).decompressKernel(bzImage(gz, kernel.length + 1), out))
                 .isInstanceOf(DavitException.class).hasMessageContaining("announces");
@@ -129,22 +129,22 @@ class VmElfTest {
         Files.write(raw, kernel);
         Tools.run("xz", "--check=crc32", "-k", raw.toString());
         byte[] bz = bzImage(Files.readAllBytes(tmp.resolve("raw.xz")), kernel.length);
-        assertThat(VmElf.payload(bz).format()).isEqualTo("xz");
+        assertThat(Elf.payload(bz).format()).isEqualTo("xz");
         Path out = tmp.resolve("vmlinux");
         new VmImages(tmp).decompressKernel(bz, out);
         assertThat(Files.readAllBytes(out)).isEqualTo(kernel);
-        assertThat(VmElf.hasPvhEntry(out)).isFalse(); // no Xen PVH note
+        assertThat(Elf.hasPvhEntry(out)).isFalse(); // no Xen PVH note
     }
 
     @Test
     void rejectsWhatIsNotABzImage() {
-        assertThatThrownBy(() -> VmElf.payload(new byte[4096])).isInstanceOf(IllegalArgumentException.class)
+        assertThatThrownBy(() -> Elf.payload(new byte[4096])).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("HdrS");
         byte[] old = bzImage(new byte[16], 0);
         old[0x206] = 0x04; // protocol 2.04
-        assertThatThrownBy(() -> VmElf.payload(old)).hasMessageContaining("older than 2.08");
+        assertThatThrownBy(() -> Elf.payload(old)).hasMessageContaining("older than 2.08");
         byte[] truncated = java.util.Arrays.copyOf(bzImage(new byte[64], 0), 2200);
-        assertThatThrownBy(() -> VmElf.payload(truncated)).hasMessageContaining("outside");
+        assertThatThrownBy(() -> Elf.payload(truncated)).hasMessageContaining("outside");
     }
 
     @Test
@@ -152,21 +152,21 @@ class VmElfTest {
         byte[] modinfo = "license=GPL\0depends=virtio,virtio_ring\0alias=virtio:d00000001v*\0alias=x\0name=virtio_blk\0"
                 .getBytes(StandardCharsets.US_ASCII);
         byte[] ko = elf(modinfo, new int[0], new byte[0]);
-        Map<String, List<String>> info = VmElf.modinfo(ko);
+        Map<String, List<String>> info = Elf.modinfo(ko);
         assertThat(info.get("name")).containsExactly("virtio_blk");
         assertThat(info.get("alias")).containsExactly("virtio:d00000001v*", "x");
-        assertThat(VmElf.depends(ko)).containsExactly("virtio", "virtio_ring");
-        assertThat(VmElf.depends(elf("depends=\0".getBytes(StandardCharsets.US_ASCII), new int[0], new byte[0])))
+        assertThat(Elf.depends(ko)).containsExactly("virtio", "virtio_ring");
+        assertThat(Elf.depends(elf("depends=\0".getBytes(StandardCharsets.US_ASCII), new int[0], new byte[0])))
                 .isEmpty();
-        assertThat(VmElf.moduleName("lib/modules/6.1/kernel/arch/x86/crypto/crc32c-intel.ko.xz"))
+        assertThat(Elf.moduleName("lib/modules/6.1/kernel/arch/x86/crypto/crc32c-intel.ko.xz"))
                 .isEqualTo("crc32c_intel");
-        assertThatThrownBy(() -> VmElf.modinfo(new byte[100])).hasMessageContaining("not an ELF");
+        assertThatThrownBy(() -> Elf.modinfo(new byte[100])).hasMessageContaining("not an ELF");
     }
 
     @Test
     void tellsStaticProgramsApart() {
-        assertThat(VmElf.isStatic(elf(new byte[0], new int[] {1, 4}, new byte[0]))).isTrue();
-        assertThat(VmElf.isStatic(elf(new byte[0], new int[] {6, 3, 1}, new byte[0]))).isFalse();
+        assertThat(Elf.isStatic(elf(new byte[0], new int[] {1, 4}, new byte[0]))).isTrue();
+        assertThat(Elf.isStatic(elf(new byte[0], new int[] {6, 3, 1}, new byte[0]))).isFalse();
     }
 
     @Test
@@ -194,7 +194,7 @@ class VmElfTest {
 
     @Test
     void theKvmProbeFirmwareExitsThroughTheDebugPort() {
-        byte[] fw = VmAccel.firmware();
+        byte[] fw = Accel.firmware();
         assertThat(fw).hasSize(65536);
         // mov al,0x10; out 0xf4,al; hlt; jmp $ at the reset vector (0xFFFFFFF0 maps to the last 16 bytes)
         assertThat(java.util.Arrays.copyOfRange(fw, 0xFFF0, 0xFFF7))

@@ -1,5 +1,15 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.BusyboxRootfs;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ImageConfig;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;

@@ -1,5 +1,6 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.SandboxOptions;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.store.Fs;
@@ -159,7 +160,7 @@ public final class VmImages {
             Path vmlinux = tmp.resolve("vmlinux");
             decompressKernel(kp.vmlinuz(), vmlinux);
             try {
-                if (!VmElf.hasPvhEntry(vmlinux)) {
+                if (!Elf.hasPvhEntry(vmlinux)) {
                     throw new DavitException(Kind.USAGE, "the kernel of " + packageName + " has no PVH entry"
                             + " (CONFIG_PVH); QEMU cannot boot it as vmlinux: use a kernel built with CONFIG_PVH=y");
                 }
@@ -289,7 +290,7 @@ public final class VmImages {
         long free = freeBytes >= 0 ? freeBytes : Math.max(usage[0] / 2, 256 * MIB);
         long size = roundUp(usage[0] + usage[0] / 10 + free + 64 * MIB, MIB);
         long inodes = usage[1] + usage[1] / 4 + 16384;
-        Path tmp = target.resolveSibling("." + target.getFileName() + "." + VmProtocol.newId() + ".tmp");
+        Path tmp = target.resolveSibling("." + target.getFileName() + "." + Protocol.newId() + ".tmp");
         try {
             Files.createDirectories(target.toAbsolutePath().getParent());
             try (var f = new java.io.RandomAccessFile(tmp.toFile(), "rw")) {
@@ -382,13 +383,13 @@ public final class VmImages {
                 } else if (pass1 && n.matches("boot/config-[^/]+")) {
                     config.putAll(parseConfig(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
                 } else if (n.matches("(usr/)?lib/modules/[^/]+/kernel/.*\\.ko(\\.xz|\\.zst|\\.gz)?")) {
-                    String m = VmElf.moduleName(n);
+                    String m = Elf.moduleName(n);
                     seen.add(m);
                     if (wanted.contains(m) && !content.containsKey(m)) {
                         byte[] ko = decompressModule(n, in.readAllBytes());
                         List<String> d;
                         try {
-                            d = VmElf.depends(ko);
+                            d = Elf.depends(ko);
                         } catch (IllegalArgumentException e) {
                             throw new DavitException(Kind.VERIFICATION, "the kernel module " + n + " is not valid: "
                                     + e.getMessage());
@@ -478,9 +479,9 @@ public final class VmImages {
 
     /** Writes the ELF kernel inside the bzImage {@code vmlinuz} to {@code target}. */
     void decompressKernel(byte[] vmlinuz, Path target) throws IOException {
-        VmElf.Payload p;
+        Elf.Payload p;
         try {
-            p = VmElf.payload(vmlinuz);
+            p = Elf.payload(vmlinuz);
         } catch (IllegalArgumentException e) {
             throw new DavitException(Kind.VERIFICATION, "cannot find the kernel in vmlinuz: " + e.getMessage());
         }
@@ -526,7 +527,7 @@ public final class VmImages {
     }
 
     /** A static busybox: the host's when it is static, else extracted from Debian's busybox-static package. */
-    byte[] busybox() {
+    public byte[] busybox() {
         Path host = which("busybox");
         try {
             if (host != null) {
@@ -564,12 +565,12 @@ public final class VmImages {
 
     /** Whether {@code file} is a 64-bit ELF executable without a program interpreter (statically linked). */
     public static boolean isStaticExecutable(Path file) {
-        return VmElf.isStatic(file);
+        return Elf.isStatic(file);
     }
 
     private static boolean isStaticElf(byte[] b) {
         try {
-            return VmElf.isStatic(b);
+            return Elf.isStatic(b);
         } catch (IllegalArgumentException e) {
             return false;
         }
@@ -836,7 +837,7 @@ public final class VmImages {
     }
 
     private static void copyAtomically(Path from, Path to) {
-        Path tmp = to.resolveSibling("." + to.getFileName() + "." + VmProtocol.newId() + ".tmp");
+        Path tmp = to.resolveSibling("." + to.getFileName() + "." + Protocol.newId() + ".tmp");
         try {
             Files.copy(from, tmp, StandardCopyOption.REPLACE_EXISTING);
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
@@ -873,7 +874,7 @@ public final class VmImages {
         }
     }
 
-    static byte[] resource(String name) {
+    public static byte[] resource(String name) {
         try (InputStream in = VmImages.class.getResourceAsStream(RESOURCES + name)) {
             if (in == null) {
                 throw new DavitException(Kind.INTERNAL, "the resource " + RESOURCES + name + " is missing from davit");

@@ -1,21 +1,22 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.ExecResult;
 import java.io.ByteArrayOutputStream;
 
 /**
  * The captured copy of one output stream: the first {@link ExecResult#MAX_CAPTURED_BYTES} bytes are kept, the rest
  * counted and dropped, so a command that writes without end cannot exhaust davit's memory. Thread-safe.
  */
-final class CappedSink {
+public final class CappedSink {
     private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
     private final long limit;
     private long total;
 
-    CappedSink() {
+    public CappedSink() {
         this(ExecResult.MAX_CAPTURED_BYTES);
     }
 
-    CappedSink(long limit) {
+    public CappedSink(long limit) {
         this.limit = limit;
     }
 
@@ -27,12 +28,12 @@ final class CappedSink {
         total += n;
     }
 
-    synchronized byte[] bytes() {
+    public synchronized byte[] bytes() {
         return kept.toByteArray();
     }
 
     /** Whether bytes were dropped. */
-    synchronized boolean truncated() {
+    public synchronized boolean truncated() {
         return total > kept.size();
     }
 }

@@ -1,5 +1,13 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.BusyboxRootfs;
+import dev.davit.sandbox.Doctor;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ImageConfig;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -23,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The container backend with the real bwrap over a busybox root filesystem. */
-class BwrapBackendTest {
+public class BwrapBackendTest {
     @TempDir
     Path tmp;
 
@@ -131,7 +139,7 @@ class BwrapBackendTest {
     }
 
     /** Host processes whose command line or environment mentions {@code s}. */
-    static List<Long> processesWith(String s) throws IOException {
+    public static List<Long> processesWith(String s) throws IOException {
         List<Long> out = new ArrayList<>();
         try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
             for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {

@@ -1,5 +1,14 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Lifecycle;
+import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.OneShot;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.SandboxOptions;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.File;
@@ -32,16 +41,16 @@ import java.util.concurrent.TimeUnit;
  * a skeleton of mount points with the rootfs's entries bound read-only) and the tmpfs directories are the only
  * writable places.
  */
-final class BwrapBackend implements Backend {
-    static final String NAME = "container";
-    static final String RUNTIME = "bwrap";
+public final class BwrapBackend implements Backend {
+    public static final String NAME = "container";
+    public static final String RUNTIME = "bwrap";
 
     /** Set when an overlay mount failed on this host: later runs of this instance use the read-only root. */
     private volatile boolean overlayBroken;
 
     private final SandboxOptions options;
 
-    BwrapBackend(SandboxOptions options) {
+    public BwrapBackend(SandboxOptions options) {
         this.options = options;
     }
 
@@ -240,7 +249,7 @@ final class BwrapBackend implements Backend {
      * /proc, /dev and tmpfs on /tmp, /run and /var/tmp, each where {@link MountPoints#mounted}; {@code tmp}, when
      * given, is bound on /tmp instead of a tmpfs (a long-lived sandbox's).
      */
-    static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Path tmp) {
+    public static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Path tmp) {
         a.addAll(List.of(root.readOnly() ? "--ro-bind" : "--bind", root.path().toString(), "/"));
         for (String b : root.binds()) {
             a.addAll(List.of("--ro-bind", rootfs.resolve(b).toString(), "/" + b));
@@ -278,7 +287,7 @@ final class BwrapBackend implements Backend {
         }
     }
 
-    static void killTree(Process p) {
+    public static void killTree(Process p) {
         List<ProcessHandle> kids = p.descendants().toList();
         p.destroyForcibly();
         kids.forEach(ProcessHandle::destroyForcibly);
@@ -293,7 +302,7 @@ final class BwrapBackend implements Backend {
     }
 
     /** Copies {@code stdin} into the process's standard input until either ends, then closes that pipe. */
-    static void feed(InputStream stdin, Process p, String id) {
+    public static void feed(InputStream stdin, Process p, String id) {
         Thread t = new Thread(() -> {
             try (OutputStream to = p.getOutputStream()) {
                 byte[] buf = new byte[16384];
@@ -310,7 +319,7 @@ final class BwrapBackend implements Backend {
         t.start();
     }
 
-    static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name) {
+    public static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name) {
         return pump(in, sink, tee, name, null);
     }
 
@@ -318,7 +327,7 @@ final class BwrapBackend implements Backend {
      * Copies {@code in} to {@code sink} and {@code tee} until it ends; with a {@code limit} (may be null), only what
      * its budget allows (the rest is read and dropped, so the writer never blocks while it is being killed).
      */
-    static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name, OutputLimit limit) {
+    public static Thread pump(InputStream in, CappedSink sink, OutputStream tee, String name, OutputLimit limit) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[16384];
             try (in) {
@@ -363,7 +372,7 @@ final class BwrapBackend implements Backend {
         }
     }
 
-    static void deleteTree(Path dir) {
+    public static void deleteTree(Path dir) {
         try {
             dev.davit.oci.store.Fs.deleteTree(dir);
         } catch (IOException e) {

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,17 +7,17 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The QEMU command line, without running QEMU. */
-class VmMachineTest {
-    static final VmMachine.Tools TOOLS = new VmMachine.Tools(Path.of("/usr/bin/qemu-system-x86_64"),
+class MachineTest {
+    static final Machine.Tools TOOLS = new Machine.Tools(Path.of("/usr/bin/qemu-system-x86_64"),
             Path.of("/usr/bin/qemu-img"));
-    static final VmMachine.Environment ENV = new VmMachine.Environment(Path.of("/env"), Path.of("/env/vmlinux"),
+    static final Machine.Environment ENV = new Machine.Environment(Path.of("/env"), Path.of("/env/vmlinux"),
             Path.of("/env/initrd"), Path.of("/env/rootfs.ext4"));
-    static final VmAccel.Choice TCG = new VmAccel.Choice("tcg", "absent");
-    static final VmAccel.Choice KVM = new VmAccel.Choice("kvm", "usable");
+    static final Accel.Choice TCG = new Accel.Choice("tcg", "absent");
+    static final Accel.Choice KVM = new Accel.Choice("kvm", "usable");
 
     @Test
     void aOneShotMicroVmHasNoNetworkAndACopyOnWriteDisk() {
-        List<String> c = VmMachine.command(TOOLS, ENV, Path.of("/state/sb-1"), "sb-1", 2, 384, false, TCG, false);
+        List<String> c = Machine.command(TOOLS, ENV, Path.of("/state/sb-1"), "sb-1", 2, 384, false, TCG, false);
         String line = String.join(" ", c);
         assertThat(c.subList(0, 5)).containsExactly("/usr/bin/qemu-system-x86_64", "-M", "microvm", "-accel", "tcg");
         assertThat(line).contains("-nodefaults -no-user-config -display none -no-reboot -smp 2 -m 384")
@@ -35,7 +35,7 @@ class VmMachineTest {
 
     @Test
     void networkKvmAndDetached() {
-        List<String> c = VmMachine.command(TOOLS, ENV, Path.of("/s/x"), "x", 1, 512, true, KVM, true);
+        List<String> c = Machine.command(TOOLS, ENV, Path.of("/s/x"), "x", 1, 512, true, KVM, true);
         String line = String.join(" ", c);
         assertThat(line).contains("-accel kvm -cpu host").contains("-netdev user,id=net0")
                 .contains("-device virtio-net-device,netdev=net0").endsWith("-daemonize -pidfile /s/x/qemu.pid");
@@ -45,9 +45,9 @@ class VmMachineTest {
 
     @Test
     void withoutInitrdTheKernelMountsTheDiskAndStartsTheAgent() {
-        VmMachine.Environment noInitrd = new VmMachine.Environment(Path.of("/e"), Path.of("/e/vmlinux"), null,
+        Machine.Environment noInitrd = new Machine.Environment(Path.of("/e"), Path.of("/e/vmlinux"), null,
                 Path.of("/e/rootfs.ext4"));
-        List<String> c = VmMachine.command(TOOLS, noInitrd, Path.of("/s/a,b"), "x", 1, 512, false, TCG, false);
+        List<String> c = Machine.command(TOOLS, noInitrd, Path.of("/s/a,b"), "x", 1, 512, false, TCG, false);
         assertThat(c).doesNotContain("-initrd");
         assertThat(c.get(c.indexOf("-append") + 1)).contains("root=/dev/vda rootfstype=ext4 rw init=/.davit/agent");
         assertThat(String.join(" ", c)).contains("file=/s/a,,b/disk.qcow2"); // commas doubled in option values

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -10,12 +10,12 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Resolves an image's {@code User} ({@code uid}, {@code uid:gid}, {@code name}, {@code name:group}). */
-final class Users {
+public final class Users {
     private Users() {
     }
 
     /** {uid, gid}, or null when no user is set. Names are looked up in the rootfs's etc/passwd and etc/group. */
-    static int[] resolve(Path rootfs, String user) {
+    public static int[] resolve(Path rootfs, String user) {
         if (user == null || user.isBlank()) {
             return null;
         }

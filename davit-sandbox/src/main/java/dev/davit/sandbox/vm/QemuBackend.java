@@ -1,5 +1,13 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.OneShot;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.container.BwrapBackend;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;
@@ -16,10 +24,10 @@ import java.util.concurrent.TimeUnit;
  * The {@code vm} backend: each run boots a QEMU microVM of a microVM environment (a directory with
  * {@code vmlinux}, {@code rootfs.ext4} and optionally {@code initrd}, given as {@link RunSpec#rootfs()}), runs the
  * command through the guest agent, then kills QEMU and deletes the sandbox's state directory (its disk overlay
- * with it). See {@link VmMachine} for the command line and {@link VmProtocol} for the agent protocol.
+ * with it). See {@link Machine} for the command line and {@link Protocol} for the agent protocol.
  */
-final class VmBackend implements Backend {
-    static final String NAME = "vm";
+public final class QemuBackend implements Backend {
+    public static final String NAME = "vm";
     static final String RUNTIME = "qemu";
 
     /** One-shot QEMUs running now: killed when davit exits normally or on SIGTERM/SIGINT. */
@@ -32,7 +40,7 @@ final class VmBackend implements Backend {
 
     private final SandboxOptions options;
 
-    VmBackend(SandboxOptions options) {
+    public QemuBackend(SandboxOptions options) {
         this.options = options;
     }
 
@@ -54,39 +62,39 @@ final class VmBackend implements Backend {
         }
         long t0 = System.nanoTime();
         refuseMaxOutput(spec.maxOutput());
-        VmMachine.Tools tools = VmMachine.tools(options);
-        VmMachine.Environment env = VmMachine.environment(spec.rootfs());
+        Machine.Tools tools = Machine.tools(options);
+        Machine.Environment env = Machine.environment(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
         Map<String, String> guestEnv = guestEnvironment(spec);
         String id = OneShot.newId();
-        VmMachine.checkSocketPath(options.stateDir().resolve(id));
+        Machine.checkSocketPath(options.stateDir().resolve(id));
         Path state = OneShot.create(options.stateDir(), id);
         Process qemu = null;
         try {
-            VmAccel.Choice accel = VmAccel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
-            VmMachine.createDisk(tools, env, state);
-            List<String> cmd = VmMachine.command(tools, env, state, id, spec.vcpus(), spec.memoryMiB(),
+            Accel.Choice accel = Accel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
+            Machine.createDisk(tools, env, state);
+            List<String> cmd = Machine.command(tools, env, state, id, spec.vcpus(), spec.memoryMiB(),
                     spec.network().enabled(), accel, false);
             Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
             long t1 = System.nanoTime();
             // NAT: QEMU's user-mode network inside a namespace of its own, so its 10.0.2.2 is not the host
-            qemu = VmMachine.launch(nat == null ? cmd : Nat.wrap(nat, cmd), state);
+            qemu = Machine.launch(nat == null ? cmd : Nat.wrap(nat, cmd), state);
             RUNNING.add(qemu);
             OneShot.started(state, qemu);
             if (nat != null) {
                 Nat.attach(nat, qemu.pid(), state, false, List.of());
             }
             Process q = qemu;
-            VmProtocol.Exit exit;
+            Protocol.Exit exit;
             boolean timedOut = false;
             long t2;
-            try (VmAgentClient c = VmMachine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id, accel)) {
+            try (AgentClient c = Machine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id, accel)) {
                 t2 = System.nanoTime();
                 exit = execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state);
-            } catch (VmAgentClient.TimeoutException e) {
+            } catch (AgentClient.TimeoutException e) {
                 // the agent did not answer within the command's timeout and the grace period: the host's limit
                 t2 = System.nanoTime();
-                exit = new VmProtocol.Exit("", ExecResult.TIMEOUT_EXIT_CODE, true, new byte[0], new byte[0]);
+                exit = new Protocol.Exit("", ExecResult.TIMEOUT_EXIT_CODE, true, new byte[0], new byte[0]);
                 timedOut = true;
             }
             long t3 = System.nanoTime();
@@ -111,36 +119,36 @@ final class VmBackend implements Backend {
 
     /**
      * Runs one command through the agent. A timeout is enforced by the agent (exit 124) and, when the agent does
-     * not answer {@link VmMachine#timeoutGrace()} after it, by the host ({@link VmAgentClient.TimeoutException}).
+     * not answer {@link Machine#timeoutGrace()} after it, by the host ({@link AgentClient.TimeoutException}).
      * When the VM dies meanwhile the DavitException says why.
      */
-    static VmProtocol.Exit execute(VmAgentClient c, List<String> argv, Map<String, String> env, String workdir,
+    static Protocol.Exit execute(AgentClient c, List<String> argv, Map<String, String> env, String workdir,
                                    Duration timeout, String sandbox, Path state) {
-        String rid = VmProtocol.newId();
+        String rid = Protocol.newId();
         long timeoutMs = timeout == null ? 0 : Math.max(1, timeout.toMillis());
         String request;
         try {
-            request = VmProtocol.run(rid, timeoutMs, workdir, env, argv);
+            request = Protocol.run(rid, timeoutMs, workdir, env, argv);
         } catch (IllegalArgumentException e) {
             throw new DavitException(Kind.USAGE, "cannot pass the command to sandbox " + sandbox + ": "
                     + e.getMessage());
         }
         long deadline = timeout == null ? Long.MAX_VALUE
-                : System.nanoTime() + timeout.toNanos() + VmMachine.timeoutGrace().toNanos();
-        VmProtocol.Answer a;
+                : System.nanoTime() + timeout.toNanos() + Machine.timeoutGrace().toNanos();
+        Protocol.Answer a;
         try {
             a = c.call(request, rid, deadline);
-        } catch (VmAgentClient.GoneException e) {
+        } catch (AgentClient.GoneException e) {
             throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + sandbox + " stopped while the command"
-                    + " ran (" + e.getMessage() + "); " + VmMachine.diagnosis(state));
+                    + " ran (" + e.getMessage() + "); " + Machine.diagnosis(state));
         }
-        if (a instanceof VmProtocol.Exit x) {
+        if (a instanceof Protocol.Exit x) {
             return x;
         }
-        if (a instanceof VmProtocol.Failure f && f.code().equals("workdir")) {
+        if (a instanceof Protocol.Failure f && f.code().equals("workdir")) {
             throw new DavitException(Kind.USAGE, "the working directory " + workdir + " does not exist in the sandbox");
         }
-        if (a instanceof VmProtocol.Failure f) {
+        if (a instanceof Protocol.Failure f) {
             throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + sandbox + " refused the command: "
                     + f.message());
         }
@@ -166,7 +174,7 @@ final class VmBackend implements Backend {
     }
 
     /** Writes {@code data} to {@code tee} (null: nowhere); best effort, the result keeps the output. */
-    static void tee(OutputStream tee, byte[] data) {
+    public static void tee(OutputStream tee, byte[] data) {
         if (tee != null && data.length > 0) {
             try {
                 tee.write(data);
@@ -185,7 +193,7 @@ final class VmBackend implements Backend {
      * The guest agent sends a command's output when it ends, so the host cannot stop a flood as it happens: an
      * output limit is refused rather than pretended.
      */
-    static void refuseMaxOutput(long maxOutput) {
+    public static void refuseMaxOutput(long maxOutput) {
         if (maxOutput > 0) {
             throw new DavitException(Kind.USAGE, "--max-output is not supported by the vm backend (its output"
                     + " arrives when the command ends); use the container backend, or drop --max-output");

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -22,21 +22,21 @@ import java.util.List;
  * writes the reason to FAILED (a file in the sandbox's state directory, which the sandbox cannot see) and exits 125,
  * so the caller can tell that failure from the command's own exit 125 and fall back to a read-only root.
  */
-final class Overlay {
+public final class Overlay {
     private static final String SCRIPT = "lower=$1 upper=$2 work=$3 merged=$4 failed=$5; shift 5\n"
             + "if ! err=$(mount -t overlay overlay -o \"lowerdir=$lower,upperdir=$upper,workdir=$work$DAVIT_OVL_OPT\""
             + " \"$merged\" 2>&1); then printf '%s\\n' \"$err\" > \"$failed\"; exit 125; fi\n"
             + "unset DAVIT_OVL_OPT\n"
             + "exec \"$@\"\n";
     /** Whether davit runs as root (else overlays, and the OCI runtimes, need a user namespace). */
-    static final boolean ROOT = uid() == 0;
+    public static final boolean ROOT = uid() == 0;
 
     /**
      * The directories of one sandbox's overlay, all under its state directory, and the skeleton root of its
      * read-only fallback (see {@link MountPoints}).
      */
-    record Dirs(Path upper, Path work, Path merged, Path failed, Path skeleton) {
-        static Dirs under(Path state) {
+    public record Dirs(Path upper, Path work, Path merged, Path failed, Path skeleton) {
+        public static Dirs under(Path state) {
             return new Dirs(state.resolve("upper"), state.resolve("work"), state.resolve("merged"),
                     state.resolve("overlay-failed"), state.resolve("skeleton"));
         }
@@ -55,7 +55,7 @@ final class Overlay {
         }
 
         /** Why the last mount failed, or null when it did not. */
-        String failure() {
+        public String failure() {
             try {
                 return Files.exists(failed) ? Files.readString(failed).strip() : null;
             } catch (IOException e) {
@@ -79,7 +79,7 @@ final class Overlay {
      * Whether {@code lower} and the dirs can be named in overlayfs options: commas, colons and backslashes in
      * them would be read as separators.
      */
-    static boolean usable(Path lower, Dirs d) {
+    public static boolean usable(Path lower, Dirs d) {
         for (Path p : List.of(lower, d.upper(), d.work())) {
             String s = p.toString();
             if (s.indexOf(',') >= 0 || s.indexOf(':') >= 0 || s.indexOf('\\') >= 0) {
@@ -93,7 +93,7 @@ final class Overlay {
      * The command line that mounts the overlay of {@code lower} and {@code d} and then runs {@code inner} (which
      * should use {@code d.merged()} as its root). Its environment must carry {@link #environment()}.
      */
-    static List<String> wrap(Path unshare, Path lower, Dirs d, List<String> inner) {
+    public static List<String> wrap(Path unshare, Path lower, Dirs d, List<String> inner) {
         List<String> a = new ArrayList<>();
         a.add(unshare.toString());
         if (!ROOT) {
@@ -107,7 +107,7 @@ final class Overlay {
     }
 
     /** One attempt of a run or a start: over the overlay mounted on {@code merged}, or (null) the read-only rootfs. */
-    interface Attempt<T> {
+    public interface Attempt<T> {
         T run(Path merged) throws IOException;
     }
 
@@ -117,7 +117,7 @@ final class Overlay {
      * read-only root, unless {@code stdin} was given: part of the input may be gone with the failed attempt, so
      * that is a one-line error instead. Without {@code tryOverlay} it runs over the read-only root at once.
      */
-    static <T> T runWithFallback(boolean tryOverlay, Dirs dirs, java.io.InputStream stdin, Runnable onMountFailure,
+    public static <T> T runWithFallback(boolean tryOverlay, Dirs dirs, java.io.InputStream stdin, Runnable onMountFailure,
                                  Attempt<T> attempt) throws IOException {
         if (tryOverlay) {
             dirs.create();
@@ -136,7 +136,7 @@ final class Overlay {
     }
 
     /** The variable the script reads for extra mount options ({@code userxattr} in a user namespace). */
-    static java.util.Map<String, String> environment() {
+    public static java.util.Map<String, String> environment() {
         return ROOT ? java.util.Map.of() : java.util.Map.of("DAVIT_OVL_OPT", ",userxattr");
     }
 }

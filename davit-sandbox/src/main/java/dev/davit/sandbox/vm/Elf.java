@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -16,13 +16,13 @@ import java.util.Map;
  * ({@code vmlinuz}), the {@code .modinfo} of a kernel module, whether an ELF program is static, and whether an
  * ELF kernel ({@code vmlinux}) can be started through PVH. Only little-endian 64-bit ELF (x86-64) is read.
  */
-final class VmElf {
+public final class Elf {
     private static final int PT_INTERP = 3;
     private static final int PT_NOTE = 4;
     /** XEN_ELFNOTE_PHYS32_ENTRY: the 32-bit entry point QEMU uses to boot an ELF kernel through PVH. */
     private static final int NOTE_PVH_ENTRY = 18;
 
-    private VmElf() {
+    private Elf() {
     }
 
     /** The compressed kernel inside a bzImage: where it starts, how long it is, and its format. */
@@ -173,7 +173,7 @@ final class VmElf {
      * Whether {@code file} is a 64-bit ELF executable without a program interpreter (statically linked); false
      * for anything else, unreadable files included. Reads its first 64 KiB (the headers).
      */
-    static boolean isStatic(Path file) {
+    public static boolean isStatic(Path file) {
         try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
             return isStatic(in.readNBytes(64 * 1024));
         } catch (IOException | IllegalArgumentException e) {

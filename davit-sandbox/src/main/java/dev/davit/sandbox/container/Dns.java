@@ -1,5 +1,6 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Network;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -12,7 +13,7 @@ import java.nio.file.Path;
  * the host's network, the host's own file. The image's file (often a copy of whatever host built it) is never used,
  * and never written.
  */
-final class Dns {
+public final class Dns {
     /** slirp4netns's (and QEMU user-mode networking's) DNS forwarder. */
     static final String NAT_RESOLVER = "10.0.2.3";
     /** The file in the sandbox's state directory that is bound on /etc/resolv.conf. */

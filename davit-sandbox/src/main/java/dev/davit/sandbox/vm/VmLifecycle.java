@@ -1,5 +1,13 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Lifecycle;
+import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.SandboxStatus;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;
@@ -22,7 +30,7 @@ import java.util.function.Consumer;
  * execs run in the same VM; {@code stop} asks the agent to flush the disk, then kills QEMU. The disk overlay stays in
  * the state directory until {@code rm}, so a stopped sandbox starts again with its files.
  */
-final class VmLifecycle {
+public final class VmLifecycle {
     static final String LOCK = "agent.lock";
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
@@ -30,26 +38,26 @@ final class VmLifecycle {
     private final SandboxOptions options;
     private final Consumer<Sandbox> save;
 
-    VmLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
+    public VmLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
     }
 
-    Sandbox start(Sandbox s) {
-        VmMachine.Tools tools = VmMachine.tools(options);
-        VmMachine.Environment env = VmMachine.environment(s.spec().rootfs());
+    public Sandbox start(Sandbox s) {
+        Machine.Tools tools = Machine.tools(options);
+        Machine.Environment env = Machine.environment(s.spec().rootfs());
         Path dir = options.stateDir().resolve(s.id());
-        VmMachine.checkSocketPath(dir);
-        VmAccel.Choice accel = VmAccel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
+        Machine.checkSocketPath(dir);
+        Accel.Choice accel = Accel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
         try {
             Files.createDirectories(dir);
-            Files.deleteIfExists(dir.resolve(VmMachine.SOCKET));
-            Files.deleteIfExists(dir.resolve(VmMachine.PID));
+            Files.deleteIfExists(dir.resolve(Machine.SOCKET));
+            Files.deleteIfExists(dir.resolve(Machine.PID));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }
-        VmMachine.createDisk(tools, env, dir);
-        List<String> cmd = VmMachine.command(tools, env, dir, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
+        Machine.createDisk(tools, env, dir);
+        List<String> cmd = Machine.command(tools, env, dir, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
                 s.spec().network().enabled(), accel, true);
         if (!s.spec().publish().isEmpty()) {
             throw new DavitException(Kind.USAGE, "--publish is not available for microVM sandboxes yet; use the"
@@ -57,14 +65,14 @@ final class VmLifecycle {
         }
         Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
         // NAT: QEMU in a network namespace of its own (see Nat); slirp4netns outlives davit, as QEMU does
-        long pid = nat == null ? VmMachine.launchDetached(cmd, dir, null) : VmMachine.launchDetached(Nat.wrap(nat,
+        long pid = nat == null ? Machine.launchDetached(cmd, dir, null) : Machine.launchDetached(Nat.wrap(nat,
                 cmd), dir, p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
         long start = Lifecycle.startTime(pid);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, pid, start);
         save.accept(running); // recorded before the boot: a davit killed meanwhile leaves no unknown VM behind
         try {
-            VmMachine.awaitAgent(dir, () -> Lifecycle.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
+            Machine.awaitAgent(dir, () -> Lifecycle.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
                     .close();
         } catch (RuntimeException e) {
             killQemu(pid, start);
@@ -76,16 +84,16 @@ final class VmLifecycle {
         return running;
     }
 
-    ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout) {
+    public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout) {
         long t0 = System.nanoTime();
         Map<String, String> merged = new LinkedHashMap<>(s.spec().env());
         if (env != null) {
             merged.putAll(env);
         }
         RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
-                timeout, s.spec().network(), s.spec().image(), VmBackend.NAME, null, s.spec().vcpus(),
+                timeout, s.spec().network(), s.spec().image(), QemuBackend.NAME, null, s.spec().vcpus(),
                 s.spec().memoryMiB());
-        Map<String, String> guestEnv = VmBackend.guestEnvironment(rs);
+        Map<String, String> guestEnv = QemuBackend.guestEnvironment(rs);
         Path dir = options.stateDir().resolve(s.id());
         long pid = s.qemuPid();
         long start = s.qemuStart();
@@ -93,33 +101,33 @@ final class VmLifecycle {
                 StandardOpenOption.WRITE)) {
             ch.lock(); // released when the channel closes
             long t1 = System.nanoTime();
-            VmAgentClient c;
+            AgentClient c;
             try {
-                c = VmAgentClient.connect(dir.resolve(VmMachine.SOCKET), System.nanoTime()
+                c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
                         + CONNECT_TIMEOUT.toNanos(), () -> Lifecycle.alive(pid, start));
-            } catch (VmAgentClient.GoneException e) {
+            } catch (AgentClient.GoneException e) {
                 throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone; "
-                        + VmMachine.diagnosis(dir));
-            } catch (VmAgentClient.TimeoutException e) {
+                        + Machine.diagnosis(dir));
+            } catch (AgentClient.TimeoutException e) {
                 throw new DavitException(Kind.INTERNAL, "cannot connect to the guest agent of sandbox " + s.id()
                         + " within " + CONNECT_TIMEOUT.toSeconds() + " s; stop and start it");
             }
             long t2 = System.nanoTime();
-            VmProtocol.Exit exit;
+            Protocol.Exit exit;
             try (c) {
-                exit = VmBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(), dir);
-            } catch (VmAgentClient.GoneException e) {
+                exit = QemuBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(), dir);
+            } catch (AgentClient.GoneException e) {
                 throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone ("
-                        + e.getMessage() + "); " + VmMachine.diagnosis(dir));
-            } catch (VmAgentClient.TimeoutException e) {
+                        + e.getMessage() + "); " + Machine.diagnosis(dir));
+            } catch (AgentClient.TimeoutException e) {
                 // the agent did not answer within the timeout and the grace period: the VM is hung
                 killQemu(pid, start);
                 throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer"
-                        + " within " + VmMachine.timeoutGrace().toSeconds() + " s after the command's timeout; its"
+                        + " within " + Machine.timeoutGrace().toSeconds() + " s after the command's timeout; its"
                         + " microVM was killed (start it again)");
             }
             long t3 = System.nanoTime();
-            return new ExecResult(s.id(), VmBackend.NAME, VmBackend.RUNTIME, exit.code(), exit.stdout(),
+            return new ExecResult(s.id(), QemuBackend.NAME, QemuBackend.RUNTIME, exit.code(), exit.stdout(),
                     exit.stderr(), exit.timedOut(), new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1),
                     ms(t3 - t2), ms(System.nanoTime() - t3)));
         } catch (IOException e) {
@@ -131,13 +139,13 @@ final class VmLifecycle {
      * Asks the agent to flush the guest's file systems; best effort, bounded by {@link #SYNC_TIMEOUT} (an exec that
      * holds the agent makes it give up).
      */
-    void sync(Sandbox s) {
+    public void sync(Sandbox s) {
         Path dir = options.stateDir().resolve(s.id());
         long deadline = System.nanoTime() + SYNC_TIMEOUT.toNanos();
-        try (VmAgentClient c = VmAgentClient.connect(dir.resolve(VmMachine.SOCKET), deadline,
+        try (AgentClient c = AgentClient.connect(dir.resolve(Machine.SOCKET), deadline,
                 () -> Lifecycle.alive(s.qemuPid(), s.qemuStart()))) {
-            String id = VmProtocol.newId();
-            c.call(VmProtocol.sync(id), id, deadline);
+            String id = Protocol.newId();
+            c.call(Protocol.sync(id), id, deadline);
         } catch (RuntimeException e) {
             // the VM is killed anyway; the journal recovers the file system at the next start
         }

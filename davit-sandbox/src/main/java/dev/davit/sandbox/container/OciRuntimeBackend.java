@@ -1,5 +1,14 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Lifecycle;
+import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.OneShot;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.SandboxOptions;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -50,9 +59,9 @@ import java.util.regex.Pattern;
  *       what the runtime left (state, runc's cgroups).</li>
  * </ul>
  */
-final class OciRuntimeBackend implements Backend {
-    static final String CRUN = "crun";
-    static final String RUNC = "runc";
+public final class OciRuntimeBackend implements Backend {
+    public static final String CRUN = "crun";
+    public static final String RUNC = "runc";
 
     /** The capabilities a root process keeps (as runc's default spec): no admin, no raw network, no chown/mknod. */
     static final List<String> CAPABILITIES = List.of("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE");
@@ -88,12 +97,12 @@ final class OciRuntimeBackend implements Backend {
     /** Set when an overlay mount failed on this host: later runs of this instance use the read-only root. */
     private volatile boolean overlayBroken;
 
-    OciRuntimeBackend(SandboxOptions options, String runtime) {
+    public OciRuntimeBackend(SandboxOptions options, String runtime) {
         this(options, runtime, true);
     }
 
     /** {@code overlay} false always uses the read-only root (the doctor's probe over the host's /). */
-    OciRuntimeBackend(SandboxOptions options, String runtime, boolean overlay) {
+    public OciRuntimeBackend(SandboxOptions options, String runtime, boolean overlay) {
         if (!runtime.equals(CRUN) && !runtime.equals(RUNC)) {
             throw new IllegalArgumentException("not an OCI runtime: " + runtime);
         }
@@ -391,7 +400,7 @@ final class OciRuntimeBackend implements Backend {
     }
 
     /** The v2 controllers of a hybrid cgroup host (what crun 1.8 refuses), or null when there are none. */
-    static String hybridControllers() {
+    public static String hybridControllers() {
         try {
             String s = Files.readString(CGROUP2_CONTROLLERS).strip();
             return s.isEmpty() ? null : s;

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -14,10 +14,10 @@ import java.util.function.BooleanSupplier;
 
 /**
  * davit's end of the guest agent's port: a connection to the unix socket QEMU serves for the virtio-serial port
- * {@code davit.agent} (see {@link VmProtocol}). One request at a time; answers to other ids (left over from an
+ * {@code davit.agent} (see {@link Protocol}). One request at a time; answers to other ids (left over from an
  * abandoned connection) are skipped. Every wait has a deadline and watches whether the VM is still alive.
  */
-final class VmAgentClient implements AutoCloseable {
+public final class AgentClient implements AutoCloseable {
     private static final long POLL_MS = 100;
 
     /** The VM is gone (QEMU exited, or the socket closed). */
@@ -30,7 +30,7 @@ final class VmAgentClient implements AutoCloseable {
     }
 
     /** The deadline passed without an answer. */
-    static final class TimeoutException extends RuntimeException {
+    public static final class TimeoutException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         TimeoutException(String message) {
@@ -46,7 +46,7 @@ final class VmAgentClient implements AutoCloseable {
     private int len;
     private int scanned;
 
-    private VmAgentClient(SocketChannel channel, Selector selector, BooleanSupplier alive) {
+    private AgentClient(SocketChannel channel, Selector selector, BooleanSupplier alive) {
         this.channel = channel;
         this.selector = selector;
         this.alive = alive;
@@ -56,7 +56,7 @@ final class VmAgentClient implements AutoCloseable {
      * Connects to {@code socket}, retrying while QEMU has not created it yet, until {@code deadline}
      * ({@link System#nanoTime()}) or until {@code alive} says the VM is gone.
      */
-    static VmAgentClient connect(Path socket, long deadline, BooleanSupplier alive) {
+    public static AgentClient connect(Path socket, long deadline, BooleanSupplier alive) {
         while (true) {
             if (!alive.getAsBoolean()) {
                 throw new GoneException("QEMU exited");
@@ -68,7 +68,7 @@ final class VmAgentClient implements AutoCloseable {
                     ch.connect(UnixDomainSocketAddress.of(socket));
                     ch.configureBlocking(false);
                     Selector sel = Selector.open();
-                    return new VmAgentClient(ch, sel, alive);
+                    return new AgentClient(ch, sel, alive);
                 } catch (IOException e) {
                     closeQuietly(ch);
                     // not listening yet
@@ -82,13 +82,13 @@ final class VmAgentClient implements AutoCloseable {
     }
 
     /** Sends {@code request} and waits until {@code deadline} (Long.MAX_VALUE: none) for the answer to {@code id}. */
-    VmProtocol.Answer call(String request, String id, long deadline) {
+    public Protocol.Answer call(String request, String id, long deadline) {
         send(request, deadline);
         while (true) {
             String line = readLine(deadline);
-            VmProtocol.Answer a;
+            Protocol.Answer a;
             try {
-                a = VmProtocol.parse(line);
+                a = Protocol.parse(line);
             } catch (IllegalArgumentException e) {
                 continue; // not ours to understand (e.g. a truncated line of an abandoned connection)
             }

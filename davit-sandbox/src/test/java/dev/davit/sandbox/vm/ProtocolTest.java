@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -12,7 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The agent protocol's framing, without a VM. */
-class VmProtocolTest {
+class ProtocolTest {
     private static String b64(String s) {
         return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.UTF_8));
     }
@@ -22,7 +22,7 @@ class VmProtocolTest {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("PATH", "/bin");
         env.put("EMPTY", "");
-        String line = VmProtocol.run("r1", 1500, "/work dir", env, List.of("sh", "-c", "echo 'a b'\nexit 3", ""));
+        String line = Protocol.run("r1", 1500, "/work dir", env, List.of("sh", "-c", "echo 'a b'\nexit 3", ""));
         assertThat(line).endsWith("\n").doesNotContain("\r");
         assertThat(line.indexOf('\n')).isEqualTo(line.length() - 1);
         String[] f = line.strip().split(" ");
@@ -34,21 +34,21 @@ class VmProtocolTest {
 
     @Test
     void quotingIsPosixSingleQuotes() {
-        assertThat(VmProtocol.quote("")).isEqualTo("''");
-        assertThat(VmProtocol.quote("it's")).isEqualTo("'it'\\''s'");
-        assertThat(VmProtocol.quote("$HOME `x` \\ *")).isEqualTo("'$HOME `x` \\ *'");
+        assertThat(Protocol.quote("")).isEqualTo("''");
+        assertThat(Protocol.quote("it's")).isEqualTo("'it'\\''s'");
+        assertThat(Protocol.quote("$HOME `x` \\ *")).isEqualTo("'$HOME `x` \\ *'");
     }
 
     @Test
     void requestsRefuseWhatCannotBeSent() {
-        assertThatThrownBy(() -> VmProtocol.run("r1", 0, "/", Map.of(), List.of("a\0b")))
+        assertThatThrownBy(() -> Protocol.run("r1", 0, "/", Map.of(), List.of("a\0b")))
                 .isInstanceOf(DavitException.class).hasMessageContaining("NUL");
-        assertThatThrownBy(() -> VmProtocol.run("r 1", 0, "/", Map.of(), List.of("true")))
+        assertThatThrownBy(() -> Protocol.run("r 1", 0, "/", Map.of(), List.of("true")))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThatThrownBy(() -> VmProtocol.run("r1", 0, "/", Map.of(), List.of()))
+        assertThatThrownBy(() -> Protocol.run("r1", 0, "/", Map.of(), List.of()))
                 .isInstanceOf(IllegalArgumentException.class);
-        assertThat(VmProtocol.ping("abc")).isEqualTo("ping abc\n");
-        assertThat(VmProtocol.sync("abc")).isEqualTo("sync abc\n");
+        assertThat(Protocol.ping("abc")).isEqualTo("ping abc\n");
+        assertThat(Protocol.sync("abc")).isEqualTo("sync abc\n");
     }
 
     @Test
@@ -57,20 +57,20 @@ class VmProtocolTest {
         for (int i = 0; i < out.length; i++) {
             out[i] = (byte) i;
         }
-        String line = "exit r1 3 0 " + VmProtocol.field(out) + " -";
-        VmProtocol.Exit e = (VmProtocol.Exit) VmProtocol.parse(line);
+        String line = "exit r1 3 0 " + Protocol.field(out) + " -";
+        Protocol.Exit e = (Protocol.Exit) Protocol.parse(line);
         assertThat(e.id()).isEqualTo("r1");
         assertThat(e.code()).isEqualTo(3);
         assertThat(e.timedOut()).isFalse();
         assertThat(e.stdout()).isEqualTo(out);
         assertThat(e.stderr()).isEmpty();
-        VmProtocol.Exit t = (VmProtocol.Exit) VmProtocol.parse("exit r2 124 1 - " + b64("x\n"));
+        Protocol.Exit t = (Protocol.Exit) Protocol.parse("exit r2 124 1 - " + b64("x\n"));
         assertThat(t.timedOut()).isTrue();
         assertThat(t.stderr()).isEqualTo("x\n".getBytes(StandardCharsets.UTF_8));
-        assertThat(VmProtocol.parse("pong r3")).isEqualTo(new VmProtocol.Pong("r3"));
-        assertThat(VmProtocol.parse("synced r4")).isEqualTo(new VmProtocol.Synced("r4"));
-        assertThat(VmProtocol.parse("error r5 workdir " + b64("no /x")))
-                .isEqualTo(new VmProtocol.Failure("r5", "workdir", "no /x"));
+        assertThat(Protocol.parse("pong r3")).isEqualTo(new Protocol.Pong("r3"));
+        assertThat(Protocol.parse("synced r4")).isEqualTo(new Protocol.Synced("r4"));
+        assertThat(Protocol.parse("error r5 workdir " + b64("no /x")))
+                .isEqualTo(new Protocol.Failure("r5", "workdir", "no /x"));
     }
 
     @Test
@@ -78,17 +78,17 @@ class VmProtocolTest {
         for (String bad : List.of("", "pong", "pong r1 extra", "exit r1 3 0 -", "exit r1 x 0 - -", "exit r1 300 0 - -",
                 "exit r1 3 2 - -", "exit r1 3 0 !!! -", "exit r1 3 0 QUJD\n -", "exit r1 3 0  -", "hello r1",
                 "pong r/1")) {
-            assertThatThrownBy(() -> VmProtocol.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> Protocol.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
     }
 
     @Test
     void dataFieldsRoundTrip() {
         for (String s : List.of("", "a", "ab", "abc", "line\nbreak", "ünïcödé", " spaces  ")) {
-            assertThat(new String(VmProtocol.unfield(VmProtocol.field(s)), StandardCharsets.UTF_8)).isEqualTo(s);
-            assertThat(VmProtocol.field(s)).doesNotContain(" ", "\n");
+            assertThat(new String(Protocol.unfield(Protocol.field(s)), StandardCharsets.UTF_8)).isEqualTo(s);
+            assertThat(Protocol.field(s)).doesNotContain(" ", "\n");
         }
-        assertThat(VmProtocol.field("")).isEqualTo("-");
-        assertThat(VmProtocol.newId()).matches("[0-9a-f]{12}");
+        assertThat(Protocol.field("")).isEqualTo("-");
+        assertThat(Protocol.newId()).matches("[0-9a-f]{12}");
     }
 }

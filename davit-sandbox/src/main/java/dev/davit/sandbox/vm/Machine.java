@@ -1,5 +1,7 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.container.BwrapBackend;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.File;
@@ -36,12 +38,12 @@ import java.util.concurrent.TimeUnit;
  *   [-netdev user,id=net0 -device virtio-net-device,netdev=net0]
  * </pre>
  */
-final class VmMachine {
-    static final String QEMU = "qemu-system-x86_64";
-    static final String QEMU_IMG = "qemu-img";
+public final class Machine {
+    public static final String QEMU = "qemu-system-x86_64";
+    public static final String QEMU_IMG = "qemu-img";
     static final String DISK = "disk.qcow2";
-    static final String SOCKET = "agent.sock";
-    static final String CONSOLE = "console.log";
+    public static final String SOCKET = "agent.sock";
+    public static final String CONSOLE = "console.log";
     static final String LOG = "qemu.log";
     static final String PID = "qemu.pid";
     /** How long a boot may take until the agent answers. TCG boots take 1.5-5 s on an idle host. */
@@ -54,14 +56,14 @@ final class VmMachine {
     private static final int MAX_SOCKET_PATH = 107;
 
     /** The files of a microVM environment. */
-    record Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage) {
+    public record Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage) {
     }
 
     /** The tools the vm backend needs. */
     record Tools(Path qemu, Path qemuImg) {
     }
 
-    private VmMachine() {
+    private Machine() {
     }
 
     static Tools tools(SandboxOptions options) {
@@ -78,7 +80,7 @@ final class VmMachine {
     }
 
     /** The environment in {@code dir}: vmlinux and rootfs.ext4 must be there, initrd is optional. */
-    static Environment environment(Path dir) {
+    public static Environment environment(Path dir) {
         Path d;
         try {
             d = dir.toRealPath();
@@ -100,7 +102,7 @@ final class VmMachine {
     }
 
     /** Checks the socket path fits a unix socket address. */
-    static void checkSocketPath(Path state) {
+    public static void checkSocketPath(Path state) {
         String s = state.toAbsolutePath().resolve(SOCKET).toString();
         if (s.getBytes(StandardCharsets.UTF_8).length > MAX_SOCKET_PATH) {
             throw new DavitException(Kind.USAGE, "the sandbox state directory " + state + " is too long for a unix"
@@ -119,9 +121,9 @@ final class VmMachine {
         }
         List<String> cmd = List.of(tools.qemuImg().toString(), "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
                 env.rootfsImage().toString(), disk.toString());
-        VmAccel.Result r;
+        Accel.Result r;
         try {
-            r = VmAccel.runQemu(cmd, 60);
+            r = Accel.runQemu(cmd, 60);
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot start " + QEMU_IMG + ": " + e.getMessage());
         }
@@ -131,7 +133,7 @@ final class VmMachine {
     }
 
     /** The kernel command line. */
-    static String kernelArguments(Environment env, String hostname, boolean network, VmAccel.Choice accel) {
+    static String kernelArguments(Environment env, String hostname, boolean network, Accel.Choice accel) {
         List<String> a = new ArrayList<>(List.of("console=ttyS0", "quiet", "panic=-1"));
         if (!accel.isKvm()) {
             // Under emulation the kernel's TSC calibration against the PIT fails now and then (timing), and the
@@ -153,7 +155,7 @@ final class VmMachine {
 
     /** The QEMU command line; {@code daemonize} for a long-lived sandbox (QEMU detaches and writes qemu.pid). */
     static List<String> command(Tools tools, Environment env, Path state, String hostname, int vcpus, int memoryMiB,
-                                boolean network, VmAccel.Choice accel, boolean daemonize) {
+                                boolean network, Accel.Choice accel, boolean daemonize) {
         Path s = state.toAbsolutePath();
         List<String> c = new ArrayList<>(List.of(tools.qemu().toString(), "-M", "microvm", "-accel", accel.accel()));
         if (accel.isKvm()) {
@@ -237,23 +239,23 @@ final class VmMachine {
      * Waits for the agent of a just started VM: connects and pings until it answers (the boot), within
      * {@link #BOOT_TIMEOUT}. Throws a one-line DavitException naming the cause when QEMU exits or the time is up.
      */
-    static VmAgentClient awaitAgent(Path state, java.util.function.BooleanSupplier alive, String what,
-                                    VmAccel.Choice accel) {
+    static AgentClient awaitAgent(Path state, java.util.function.BooleanSupplier alive, String what,
+                                    Accel.Choice accel) {
         long deadline = System.nanoTime() + BOOT_TIMEOUT.toNanos();
-        VmAgentClient c = null;
+        AgentClient c = null;
         try {
-            c = VmAgentClient.connect(state.resolve(SOCKET), deadline, alive);
-            String id = VmProtocol.newId();
-            VmProtocol.Answer a = c.call(VmProtocol.ping(id), id, deadline);
-            if (!(a instanceof VmProtocol.Pong)) {
+            c = AgentClient.connect(state.resolve(SOCKET), deadline, alive);
+            String id = Protocol.newId();
+            Protocol.Answer a = c.call(Protocol.ping(id), id, deadline);
+            if (!(a instanceof Protocol.Pong)) {
                 throw new DavitException(Kind.INTERNAL, what + ": the guest agent answered a ping with " + a);
             }
             return c;
-        } catch (VmAgentClient.GoneException e) {
+        } catch (AgentClient.GoneException e) {
             close(c);
             throw new DavitException(Kind.INTERNAL, what + " did not boot: " + (exits(alive) ? "QEMU exited"
                     : e.getMessage()) + "; " + diagnosis(state));
-        } catch (VmAgentClient.TimeoutException e) {
+        } catch (AgentClient.TimeoutException e) {
             close(c);
             throw new DavitException(Kind.INTERNAL, what + " did not boot within " + BOOT_TIMEOUT.toSeconds()
                     + " s (accel " + accel.accel() + "); " + diagnosis(state));
@@ -372,7 +374,7 @@ final class VmMachine {
         return s.length() <= n ? s : s.substring(0, n) + "...";
     }
 
-    private static void close(VmAgentClient c) {
+    private static void close(AgentClient c) {
         if (c != null) {
             c.close();
         }

@@ -1,0 +1,5 @@
+/**
+ * The container backend (bubblewrap, crun, runc over a per-sandbox overlay). Internal: its types are public only so that
+ * {@code dev.davit.sandbox} can use them; library users call {@link dev.davit.sandbox.Sandboxes}.
+ */
+package dev.davit.sandbox.container;
