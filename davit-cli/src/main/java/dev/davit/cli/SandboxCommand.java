@@ -223,13 +223,14 @@ final class SandboxCommand extends GroupCommand {
         }
     }
 
-    @Command(name = "reap", mixinStandardHelpOptions = true, description = "Remove the sandboxes whose ttl has"
-            + " passed, the failed ones, and what one-shot runs of a davit that died left behind.")
+    @Command(name = "reap", mixinStandardHelpOptions = true, description = {"Remove the sandboxes whose ttl has"
+            + " passed, the failed ones, and what one-shot runs of a davit that died left behind.",
+            "Workspaces' sandboxes are left alone: 'davit workspace reap' removes those."})
     static final class ReapCmd extends DavitCommand {
         @Override
         protected int run(Output out) {
             Sandboxes sandboxes = sandboxes(main);
-            List<Sandbox> removed = sandboxes.reap();
+            List<Sandbox> removed = sandboxes.reap(WorkspaceCommand.workspaces(main).sandboxIds());
             List<String> orphans = sandboxes.reapOrphans();
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("removed");

@@ -31,7 +31,9 @@ import picocli.CommandLine.Parameters;
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
-            WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class})
+            WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class,
+            WorkspaceCommand.PushCmd.class, WorkspaceCommand.ExportCmd.class, WorkspaceCommand.PatchCmd.class,
+            WorkspaceCommand.ReapCmd.class})
 final class WorkspaceCommand extends GroupCommand {
     static Workspaces workspaces(Main main) {
         return Workspaces.under(DavitHome.resolve(main.env()));
@@ -65,8 +67,8 @@ final class WorkspaceCommand extends GroupCommand {
         @Option(names = "--name", paramLabel = "NAME", description = "A name to use instead of the id.")
         String wsName;
 
-        @Option(names = "--ttl", paramLabel = "S", description = "'davit sandbox reap' removes its sandbox S seconds"
-                + " after creation (default: never).")
+        @Option(names = "--ttl", paramLabel = "S", description = "'davit workspace reap' removes it S seconds after"
+                + " creation (default: never).")
         Double ttl;
 
         @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
@@ -415,7 +417,7 @@ final class WorkspaceCommand extends GroupCommand {
     }
 
     @Command(name = "write", mixinStandardHelpOptions = true, description = "Write a file of /workspace from"
-            + " stdin or --from, atomically.")
+            + " stdin or --from, atomically; missing parent directories are created.")
     static final class FileWriteCmd extends IdCmd {
         @Parameters(index = "1", paramLabel = "PATH", description = "Relative to /workspace.")
         String path;
@@ -436,6 +438,107 @@ final class WorkspaceCommand extends GroupCommand {
             doc.put("path", path);
             doc.put("bytes", n);
             out.result(doc, p -> p.println(n + " bytes written to /workspace/" + path));
+            return 0;
+        }
+    }
+
+    static ObjectNode copiedJson(Workspaces.Copied c) {
+        ObjectNode doc = Json.object();
+        doc.put("path", c.path());
+        doc.put("files", c.files());
+        doc.put("bytes", c.bytes());
+        ArrayNode skipped = doc.putArray("skipped");
+        c.skipped().forEach(skipped::add);
+        return doc;
+    }
+
+    @Command(name = "push", mixinStandardHelpOptions = true,
+            description = {"Copy a host file or directory into /workspace, replacing what is at DEST.",
+                "Links inside a directory are copied as links; missing parent directories are created."})
+    static final class PushCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "HOST_PATH", description = "The host file or directory.")
+        Path hostPath;
+
+        @Parameters(index = "2", arity = "0..1", paramLabel = "DEST", description = "Where, relative to /workspace"
+                + " (default: HOST_PATH's name at the top).")
+        String dest;
+
+        @Override
+        protected int run(Output out) {
+            Workspaces.Copied c = workspaces(main).push(id, hostPath, dest);
+            out.result(copiedJson(c), p -> p.println(c.files() + " entries (" + c.bytes() + " bytes) pushed to "
+                    + Workspaces.MOUNT + "/" + c.path()));
+            return 0;
+        }
+    }
+
+    @Command(name = "export", mixinStandardHelpOptions = true,
+            description = {"Copy /workspace (or --path in it) to a new or empty host directory, or to a .tar file.",
+                "Links are copied as links, never followed; devices are left out; no setuid/setgid bits."})
+    static final class ExportCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "HOST_DEST", description = "A host directory that does not exist or"
+                + " is empty, or a file ending in .tar.")
+        Path hostDest;
+
+        @Option(names = "--path", paramLabel = "P", description = "Export only this path, relative to /workspace"
+                + " (a file lands under its own name).")
+        String path;
+
+        @Override
+        protected int run(Output out) {
+            Workspaces.Copied c = workspaces(main).export(id, hostDest, path);
+            ObjectNode doc = copiedJson(c);
+            doc.put("dest", hostDest.toAbsolutePath().normalize().toString());
+            out.result(doc, p -> {
+                p.println(c.files() + " entries (" + c.bytes() + " bytes) exported to " + hostDest);
+                c.skipped().forEach(s -> p.println("skipped " + s + " (device, fifo or socket)"));
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "patch", mixinStandardHelpOptions = true,
+            description = {"Apply a unified diff (git diff, diff -u) inside /workspace, all or nothing.",
+                "Context must match exactly (no fuzz); a failing hunk changes nothing and is named."})
+    static final class PatchCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "PATCH_FILE", description = "The patch file, or - for stdin.")
+        String patchFile;
+
+        @Override
+        protected int run(Output out) {
+            byte[] patch;
+            try {
+                patch = patchFile.equals("-") ? System.in.readAllBytes() : Files.readAllBytes(Path.of(patchFile));
+            } catch (IOException e) {
+                throw new DavitException(DavitException.Kind.USAGE, "cannot read the patch " + patchFile + ": "
+                        + e.getMessage());
+            }
+            Map<String, String> changed = workspaces(main).patch(id, patch);
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("changes");
+            changed.forEach((path, kind) -> arr.addObject().put("path", path).put("kind", kind));
+            out.result(doc, p -> changed.forEach((path, kind) -> p.println(switch (kind) {
+                case "added" -> "A ";
+                case "deleted" -> "D ";
+                default -> "C ";
+            } + path)));
+            return 0;
+        }
+    }
+
+    @Command(name = "reap", mixinStandardHelpOptions = true, description = "Remove the workspaces whose ttl has"
+            + " passed (sandbox and state) and those whose sandbox is gone.")
+    static final class ReapCmd extends DavitCommand {
+        @Override
+        protected int run(Output out) {
+            List<Workspaces.Reaped> removed = workspaces(main).reap();
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("removed");
+            for (Workspaces.Reaped r : removed) {
+                arr.addObject().put("id", r.id()).put("name", r.name()).put("sandbox", r.sandboxId())
+                        .put("reason", r.reason());
+            }
+            out.result(doc, p -> removed.forEach(r -> p.println(r.id() + " (" + r.reason() + ")")));
             return 0;
         }
     }

@@ -230,6 +230,88 @@ class RunCommandTest {
         assertThat(dirs(home.resolve("workspaces"))).isEmpty();
     }
 
+    /** Runs the CLI in a JVM of its own (a davit restart between every two calls), {@code stdin} fed to it. */
+    private static Cli.Result freshDavit(Path home, String stdin, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        Path err = Files.createTempFile(home, "stderr", ".txt");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
+        pb.environment().put("DAVIT_HOME", home.toString());
+        pb.environment().put("DAVIT_PROGRESS", "lines");
+        Process p = pb.start();
+        try (var in = p.getOutputStream()) {
+            in.write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] out = p.getInputStream().readAllBytes();
+        try {
+            int rc = p.waitFor();
+            Cli.Result r = new Cli.Result(rc, out, Files.readString(err));
+            Files.delete(err);
+            return r;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+    }
+
+    @Test
+    void workspaceOutlivesEveryDavitProcessPushPatchExportReap() throws IOException {
+        Path seed = Files.createDirectories(home.resolve("seed2"));
+        Files.writeString(seed.resolve("a.txt"), "alpha\n");
+        Cli.Result c = freshDavit(home, "", "--json", "workspace", "create", image, "--seed", seed.toString(),
+                "--name", "restart");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        try {
+            Cli.Result e = freshDavit(home, "", "workspace", "exec", "restart", "--", "sh", "-c",
+                    "echo hi > made.txt; cat a.txt");
+            assertThat(e.stdout()).as(e.toString()).isEqualTo("alpha\n");
+            Cli.Result w = freshDavit(home, "note\n", "--json", "workspace", "file", "write", id, "notes/deep/n.txt");
+            assertThat(w.json().get("bytes").asInt()).as(w.toString()).isEqualTo(5);
+            Path host = home.resolve("c.txt");
+            Files.writeString(host, "gamma\n");
+            Cli.Result push = freshDavit(home, "", "--json", "workspace", "push", id, host.toString());
+            assertThat(push.json().get("path").asText()).as(push.toString()).isEqualTo("c.txt");
+            assertThat(push.json().get("bytes").asInt()).isEqualTo(6);
+
+            Cli.Result d = freshDavit(home, "", "--json", "workspace", "diff", id);
+            List<String> paths = new ArrayList<>();
+            d.json().get("changes").forEach(ch -> paths.add(ch.get("path").asText()));
+            assertThat(paths).as(d.toString()).containsExactly("c.txt", "made.txt", "notes", "notes/deep",
+                    "notes/deep/n.txt");
+            String patch = d.json().get("patch").asText();
+
+            Path out = home.resolve("exported");
+            Cli.Result x = freshDavit(home, "", "--json", "workspace", "export", id, out.toString());
+            assertThat(x.rc()).as(x.toString()).isZero();
+            assertThat(x.json().get("dest").asText()).isEqualTo(out.toString());
+            assertThat(Files.readString(out.resolve("notes/deep/n.txt"))).isEqualTo("note\n");
+            assertThat(Files.readString(out.resolve("a.txt"))).isEqualTo("alpha\n");
+            Cli.Result again = freshDavit(home, "", "workspace", "export", id, out.toString());
+            assertThat(again.rc()).isEqualTo(2);
+            assertThat(again.stderr().strip()).doesNotContain("\n").contains("not an empty directory");
+
+            assertThat(freshDavit(home, "", "workspace", "reset", id).rc()).isZero();
+            Cli.Result p = freshDavit(home, patch, "--json", "workspace", "patch", id, "-");
+            assertThat(p.rc()).as(p.toString()).isZero();
+            assertThat(p.json().get("changes")).hasSize(3);
+            assertThat(freshDavit(home, "", "workspace", "file", "read", id, "made.txt").stdout()).isEqualTo("hi\n");
+            Cli.Result bad = freshDavit(home, patch, "workspace", "patch", id, "-");
+            assertThat(bad.rc()).isEqualTo(2);
+            assertThat(bad.stderr().strip()).doesNotContain("\n").contains("already exists", "nothing was changed");
+
+            Cli.Result reap = freshDavit(home, "", "--json", "workspace", "reap");
+            assertThat(reap.json().get("removed")).as(reap.toString()).isEmpty();
+            assertThat(freshDavit(home, "", "--json", "sandbox", "reap").json().get("removed")).isEmpty();
+            assertThat(freshDavit(home, "", "workspace", "status", id).stdout()).isEqualTo(id + " running\n");
+        } finally {
+            Cli.Result rm = freshDavit(home, "", "workspace", "rm", id);
+            assertThat(rm.rc()).as(rm.toString()).isZero();
+        }
+        assertThat(dirs(home.resolve("workspaces"))).isEmpty();
+    }
+
     @Test
     void anImageBuiltFromAPlainDirectoryRunsOnEveryRuntime() throws IOException {
         Tools.assumeAvailable("crun", "runc");

@@ -474,12 +474,12 @@ public final class Lifecycle {
         return out;
     }
 
-    /** Removes sandboxes whose ttl has passed and failed ones; returns what it removed. */
-    List<Sandbox> reap() {
+    /** Removes sandboxes whose ttl has passed and failed ones, except those of {@code keep}; returns them. */
+    List<Sandbox> reap(java.util.Set<String> keep) {
         Instant now = Instant.now();
         List<Sandbox> removed = new ArrayList<>();
         for (Sandbox s : list()) {
-            if (s.expired(now) || s.status() == SandboxStatus.FAILED) {
+            if (!keep.contains(s.id()) && (s.expired(now) || s.status() == SandboxStatus.FAILED)) {
                 try {
                     rm(s.id());
                     removed.add(s);

@@ -188,7 +188,12 @@ public final class Sandboxes {
 
     /** Removes the sandboxes whose ttl has passed since creation and the failed ones; returns them. */
     public List<Sandbox> reap() {
-        return lifecycle.reap();
+        return lifecycle.reap(java.util.Set.of());
+    }
+
+    /** {@link #reap()}, leaving the sandboxes of {@code keep} alone (a layer above that owns them reaps them). */
+    public List<Sandbox> reap(java.util.Set<String> keep) {
+        return lifecycle.reap(keep);
     }
 
     /**

@@ -72,6 +72,14 @@ final class Tree {
      * and modification time kept) and links (as they are). A device, fifo or socket is refused.
      */
     static void copy(Path from, Path to) throws IOException {
+        copy(from, to, null);
+    }
+
+    /**
+     * {@link #copy(Path, Path)}, leaving a device, fifo or socket out (its path, relative to {@code from}, added to
+     * {@code skipped}) instead of refusing it when {@code skipped} is not null.
+     */
+    static void copy(Path from, Path to, List<String> skipped) throws IOException {
         List<Path[]> dirs = new ArrayList<>();
         Files.walkFileTree(from, new SimpleFileVisitor<>() {
             @Override
@@ -91,6 +99,8 @@ final class Tree {
                     Files.copy(file, t, LinkOption.NOFOLLOW_LINKS);
                     Files.setPosixFilePermissions(t, Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS));
                     Files.setLastModifiedTime(t, a.lastModifiedTime());
+                } else if (skipped != null) {
+                    skipped.add(from.relativize(file).toString());
                 } else {
                     throw new DavitException(Kind.USAGE, file + " is a device, fifo or socket; a workspace holds"
                             + " only files, directories and links: leave it out of the seed");

@@ -44,7 +44,10 @@ interface WorkspaceArea {
      */
     void apply(Path staged, List<String> changes, List<String> deletions);
 
-    /** Writes one file, whole or not at all; see {@link #apply}. Returns the bytes written. */
+    /**
+     * Writes one file, whole or not at all; see {@link #apply}. {@code mode} below 0 keeps an existing file's mode
+     * (0644 for a new file). Returns the bytes written.
+     */
     long write(String path, InputStream data, int mode);
 
     /**

@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -68,10 +67,6 @@ public final class Workspaces {
      * is left behind.
      */
     public Workspace create(CreateSpec spec, String name, Path seed) {
-        if (spec.isVm()) {
-            throw new DavitException(Kind.USAGE, "workspaces on the vm backend are not there yet; use"
-                    + " --backend container");
-        }
         if (Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "the environment already has " + MOUNT + "; workspaces need an"
                     + " environment without it");
@@ -91,17 +86,18 @@ public final class Workspaces {
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
             s = sandboxes.create(spec);
-            // seeded into the sandbox's own layer before its first start: no change under a mounted overlay
-            Path ws = sandboxes.filesOnHost(s.id()).resolve(DIR);
-            Files.createDirectory(ws);
-            Tree.copy(baseline, ws);
-            sandboxes.start(s.id());
-            if (!Files.isDirectory(sandboxes.filesOnHost(s.id()).resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
-                throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a read-only"
-                        + " root and workspaces cannot be written; see 'davit doctor' (container entries)");
-            }
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
                     seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes);
+            WorkspaceArea area = area(w);
+            area.seed(baseline); // before the first start: nothing changes under a running sandbox
+            sandboxes.start(s.id());
+            try (WorkspaceArea.View v = area.view()) {
+                if (!Files.isDirectory(v.dir(), LinkOption.NOFOLLOW_LINKS)) {
+                    throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a"
+                            + " read-only root and workspaces cannot be written; see 'davit doctor' (container"
+                            + " entries)");
+                }
+            }
             Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(w.toJson()), tmp);
             Files.move(tmp, stateDir.resolve(id), StandardCopyOption.ATOMIC_MOVE);
             Fs.fsyncDir(stateDir);
@@ -254,20 +250,20 @@ public final class Workspaces {
      */
     public Snapshot snapshot(String id, String name) {
         checkSnapshotName(name);
-        Path root = root(id);
-        WorkspacePath.resolve(root, "");
-        Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
+        Workspace w = get(id);
+        Path snaps = stateDir.resolve(w.id()).resolve(SNAPSHOTS);
         Path dest = snaps.resolve(name);
         if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "workspace " + id + " already has a snapshot " + name
                     + "; pick another name or remove it with 'davit workspace snapshot rm " + id + " " + name + "'");
         }
         Path tmp = snaps.resolve("." + name + ".tmp");
-        try {
+        try (WorkspaceArea.View v = area(w).view()) {
+            WorkspacePath.resolve(v.dir(), "");
             delete(tmp);
             Path tree = tmp.resolve("tree");
             Files.createDirectories(tree);
-            Tree.copy(root, tree);
+            Tree.copy(v.dir(), tree);
             Map<String, Tree.Entry> entries = Tree.walk(tree);
             Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
                     entries.values().stream().mapToLong(Tree.Entry::size).sum());
@@ -332,29 +328,7 @@ public final class Workspaces {
         if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
             sandboxes.stop(w.sandboxId());
         }
-        Path ws = sandboxes.filesOnHost(w.sandboxId()).resolve(DIR);
-        Path dir = stateDir.resolve(w.id());
-        Path fresh = dir.resolve(".reset-new");
-        Path old = dir.resolve(".reset-old");
-        try {
-            if (!Files.exists(ws, LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(old, LinkOption.NOFOLLOW_LINKS)) {
-                Files.move(old, ws, StandardCopyOption.ATOMIC_MOVE); // a crash between the renames: undo it
-            }
-            delete(fresh);
-            delete(old);
-            Files.createDirectory(fresh);
-            Tree.copy(source, fresh);
-            if (Files.exists(ws, LinkOption.NOFOLLOW_LINKS)) { // an exec may have removed /workspace itself
-                Files.move(ws, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(fresh, ws, StandardCopyOption.ATOMIC_MOVE);
-            Fs.fsyncDir(ws.getParent());
-            Fs.fsyncDir(dir);
-        } catch (IOException e) {
-            delete(fresh);
-            throw new DavitException(Kind.STORE, "cannot reset workspace " + id + ": " + e.getMessage());
-        }
-        delete(old);
+        area(w).replace(source);
         return wasRunning ? sandboxes.start(w.sandboxId()) : sandboxes.status(w.sandboxId());
     }
 
@@ -388,9 +362,9 @@ public final class Workspaces {
 
     /** The entries of directory {@code path} (all below it with {@code recursive}), by path. */
     public List<FileInfo> listFiles(String id, String path, boolean recursive) {
-        Path dir = WorkspacePath.resolveNoLink(root(id), path);
         String prefix = WorkspacePath.normalise(path);
-        try {
+        try (WorkspaceArea.View v = area(get(id)).view()) {
+            Path dir = WorkspacePath.resolveNoLink(v.dir(), path);
             if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
                 if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
                     throw new DavitException(Kind.NOT_FOUND, "no " + prefix + " in workspace " + id);
@@ -426,61 +400,212 @@ public final class Workspaces {
 
     /** The bytes of regular file {@code path}, at most {@code maxBytes} (0: all). */
     public FileContent readFile(String id, String path, long maxBytes) {
-        Path f = WorkspacePath.resolveNoLink(root(id), path);
-        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
-            throw new DavitException(Files.exists(f, LinkOption.NOFOLLOW_LINKS) ? Kind.USAGE : Kind.NOT_FOUND,
-                    (Files.exists(f, LinkOption.NOFOLLOW_LINKS) ? "not a regular file: " : "no file ") + path
-                            + " in workspace " + id);
-        }
-        try (InputStream in = Files.newInputStream(f, LinkOption.NOFOLLOW_LINKS)) {
-            long size = Files.size(f);
-            int cap = (int) Math.min(maxBytes > 0 ? maxBytes : Long.MAX_VALUE, Integer.MAX_VALUE - 16);
-            byte[] b = in.readNBytes(cap);
-            return new FileContent(b, size, in.read() >= 0);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read " + path + " in workspace " + id + ": " + e.getMessage());
-        }
+        return area(get(id)).read(path, maxBytes);
     }
 
     /**
      * Writes {@code data} to {@code path} atomically (a temp file in the same directory, synced, renamed over it;
-     * a link there is replaced, never followed). Parent directories must exist. Returns the bytes written.
+     * a link there is replaced, never followed), creating missing parent directories (0755). Keeps an existing
+     * file's mode, else 0644. Returns the bytes written.
      */
     public long writeFile(String id, String path, InputStream data) {
-        String rel = WorkspacePath.normalise(path);
+        return area(get(id)).write(path, data, -1);
+    }
+
+    /**
+     * What {@link #push} or {@link #export} copied.
+     *
+     * @param path    where, relative to /workspace ({@code ""}: /workspace itself)
+     * @param files   how many entries (files, directories, links), the top included
+     * @param bytes   the size of the regular files together
+     * @param skipped entries left out (devices, fifos, sockets), relative to the top
+     */
+    public record Copied(String path, long files, long bytes, List<String> skipped) {
+    }
+
+    /**
+     * Copies host file or directory {@code hostPath} to {@code dest} in /workspace (null: its own name at the top),
+     * replacing what is there; missing parent directories are created. Links inside a directory are copied as they
+     * are; a device, fifo or socket is refused.
+     */
+    public Copied push(String id, Path hostPath, String dest) {
+        Workspace w = get(id);
+        if (!Files.exists(hostPath)) {
+            throw new DavitException(Kind.USAGE, "no " + hostPath + " to push; give a host file or directory");
+        }
+        Path name = hostPath.toAbsolutePath().normalize().getFileName();
+        String rel = WorkspacePath.normalise(dest == null ? name == null ? "" : name.toString() : dest);
         if (rel.isEmpty()) {
-            throw new DavitException(Kind.USAGE, "give a file path inside /workspace");
+            throw new DavitException(Kind.USAGE, "give a destination inside /workspace for " + hostPath);
         }
-        Path f = WorkspacePath.resolve(root(id), rel);
-        Path parent = f.getParent();
-        if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
-            throw new DavitException(Kind.USAGE, path + " is a directory in workspace " + id);
-        }
-        if (!Files.isDirectory(parent, LinkOption.NOFOLLOW_LINKS)) {
-            throw new DavitException(Kind.NOT_FOUND, "no directory " + MOUNT + "/" + rel.substring(0,
-                    Math.max(0, rel.lastIndexOf('/'))) + " in workspace " + id + "; create it with exec mkdir -p");
-        }
-        Path tmp = parent.resolve(".davit-write-" + HexFormat.of().formatHex(RANDOM.generateSeed(4)));
+        Path stage = stateDir.resolve(w.id()).resolve(".push-" + HexFormat.of().formatHex(RANDOM.generateSeed(4)));
         try {
-            long n;
-            try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                n = data.transferTo(out);
+            Path top = stage.resolve(rel);
+            Files.createDirectories(top.getParent());
+            if (Files.isDirectory(hostPath)) {
+                Files.createDirectory(top);
+                Tree.copy(hostPath, top);
+            } else if (Files.isRegularFile(hostPath)) {
+                Files.copy(hostPath, top);
+                Files.setPosixFilePermissions(top, Files.getPosixFilePermissions(hostPath));
+            } else {
+                throw new DavitException(Kind.USAGE, hostPath + " is a device, fifo or socket; push a file or a"
+                        + " directory");
             }
-            int mode = Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)
-                    ? Tree.bits(Files.getPosixFilePermissions(f, LinkOption.NOFOLLOW_LINKS)) : 0644;
-            Files.setPosixFilePermissions(tmp, Tree.perms(mode));
-            Fs.fsync(tmp);
-            if (Files.size(tmp) != n) {
-                throw new IOException("wrote " + n + " bytes but the file holds " + Files.size(tmp));
+            long files = 1;
+            long bytes = Files.size(top);
+            if (Files.isDirectory(top, LinkOption.NOFOLLOW_LINKS)) {
+                Map<String, Tree.Entry> entries = Tree.walk(top);
+                files += entries.size();
+                bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
             }
-            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return n;
+            area(w).apply(stage, List.of(rel), List.of());
+            return new Copied(rel, files, bytes, List.of());
         } catch (IOException e) {
-            delete(tmp);
-            throw new DavitException(Kind.STORE, "cannot write " + path + " in workspace " + id + ": "
-                    + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot push " + hostPath + ": " + e.getMessage());
+        } finally {
+            delete(stage);
         }
+    }
+
+    /**
+     * Copies /workspace (or {@code path} in it) to the host: into directory {@code hostDest} (which must not exist
+     * or be empty; a file {@code path} lands under its own name), or into a tar file when {@code hostDest} ends in
+     * {@code .tar}. Links are copied as links, never followed; devices, fifos and sockets are left out; modes keep
+     * only the permission bits (no setuid, setgid or sticky). Written to a temp sibling and renamed last.
+     */
+    public Copied export(String id, Path hostDest, String path) {
+        Workspace w = get(id);
+        try (WorkspaceArea.View v = area(w).view()) {
+            String rel = WorkspacePath.normalise(path);
+            Path src = WorkspacePath.resolveNoLink(v.dir(), rel);
+            if (!Files.exists(src, LinkOption.NOFOLLOW_LINKS)) {
+                throw new DavitException(Kind.NOT_FOUND, "no " + rel + " in workspace " + id);
+            }
+            return Export.to(src, rel, hostDest);
+        }
+    }
+
+    /**
+     * Applies unified diff {@code patch} ({@code git diff} or {@code diff -u} output) inside /workspace, all or
+     * nothing: every hunk is applied in memory against the current content first (exact context, the first match
+     * nearest the hunk's line); if one fails nothing is written and the error names its file and hunk; otherwise
+     * the results are written together. Returns the paths changed, with {@code added}, {@code modified} or
+     * {@code deleted}.
+     */
+    public Map<String, String> patch(String id, byte[] patch) {
+        Workspace w = get(id);
+        WorkspaceArea area = area(w);
+        List<UnifiedPatch.FilePatch> files = UnifiedPatch.parse(patch);
+        Map<String, byte[]> result = new java.util.LinkedHashMap<>();
+        Map<String, Boolean> existed = new java.util.HashMap<>();
+        Map<String, Integer> modes = new java.util.HashMap<>();
+        try (WorkspaceArea.View v = area.view()) {
+            for (UnifiedPatch.FilePatch fp : files) {
+                String rel = fp.path();
+                byte[] before = result.containsKey(rel) ? result.get(rel) : current(v.dir(), rel, modes);
+                existed.putIfAbsent(rel, before != null);
+                result.put(rel, fp.apply(before));
+            }
+        }
+        Map<String, String> kinds = new java.util.LinkedHashMap<>();
+        result.forEach((rel, after) -> {
+            if (after != null || existed.get(rel)) {
+                kinds.put(rel, after == null ? "deleted" : existed.get(rel) ? "modified" : "added");
+            }
+        });
+        Path stage = stateDir.resolve(w.id()).resolve(".patch-" + HexFormat.of().formatHex(RANDOM.generateSeed(4)));
+        List<String> changes = new ArrayList<>();
+        List<String> deletions = new ArrayList<>();
+        try {
+            for (Map.Entry<String, String> k : kinds.entrySet()) {
+                if (k.getValue().equals("deleted")) {
+                    deletions.add(k.getKey());
+                    continue;
+                }
+                Path f = stage.resolve(k.getKey());
+                Files.createDirectories(f.getParent());
+                Files.write(f, result.get(k.getKey()));
+                Files.setPosixFilePermissions(f, Tree.perms(modes.getOrDefault(k.getKey(), 0644)));
+                changes.add(k.getKey());
+            }
+            area.apply(stage, changes, deletions);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot stage the patch: " + e.getMessage());
+        } finally {
+            delete(stage);
+        }
+        return kinds;
+    }
+
+    /** The content of regular file {@code rel} under {@code root} (null when missing); records its mode. */
+    private static byte[] current(Path root, String rel, Map<String, Integer> modes) {
+        Path f = WorkspacePath.resolveNoLink(root, rel);
+        if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
+            return null;
+        }
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            throw new DavitException(Kind.USAGE, "the patch changes " + rel + ", which is not a regular file in"
+                    + " /workspace; nothing was changed");
+        }
+        try {
+            modes.put(rel, Tree.bits(Files.getPosixFilePermissions(f, LinkOption.NOFOLLOW_LINKS)));
+            return Files.readAllBytes(f);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read " + rel + " in /workspace: " + e.getMessage());
+        }
+    }
+
+    /**
+     * One workspace {@link #reap} removed.
+     *
+     * @param reason {@code expired} (its ttl passed) or {@code sandbox gone} (its sandbox was removed)
+     */
+    public record Reaped(String id, String name, String sandboxId, String reason) {
+    }
+
+    /**
+     * Removes the workspaces whose ttl has passed since creation (sandbox and state) and those whose sandbox is
+     * gone (removed behind their back, e.g. by {@code davit sandbox rm}); returns them. A failed sandbox is kept:
+     * its files are still there and {@link #start} brings it back.
+     */
+    public List<Reaped> reap() {
+        Instant now = Instant.now();
+        List<Reaped> out = new ArrayList<>();
+        for (Workspace w : list()) {
+            String reason = null;
+            if (w.ttl() != null && now.isAfter(w.createdAt().plus(w.ttl()))) {
+                reason = "expired";
+            } else {
+                try {
+                    sandboxes.status(w.sandboxId());
+                } catch (DavitException e) {
+                    if (e.kind() != Kind.NOT_FOUND) {
+                        throw e;
+                    }
+                    reason = "sandbox gone";
+                }
+            }
+            if (reason != null) {
+                try {
+                    rm(w.id());
+                } catch (DavitException e) {
+                    if (e.kind() != Kind.NOT_FOUND) {
+                        throw e;
+                    }
+                    continue; // another davit removed it first
+                }
+                out.add(new Reaped(w.id(), w.name(), w.sandboxId(), reason));
+            }
+        }
+        return out;
+    }
+
+    /** The ids of the sandboxes workspaces work in (for a sandbox reap that must leave them alone). */
+    public java.util.Set<String> sandboxIds() {
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        list().forEach(w -> ids.add(w.sandboxId()));
+        return ids;
     }
 
     /** What changed in /workspace since the baseline. */
@@ -490,21 +615,25 @@ public final class Workspaces {
 
     /** What changed in /workspace since snapshot {@code snapshot} (null: the baseline). */
     public WorkspaceDiff diff(String id, String snapshot) {
-        Path from = snapshot == null ? stateDir.resolve(get(id).id()).resolve("baseline") : snapshotTree(id, snapshot);
-        Path root = root(id);
-        WorkspacePath.resolve(root, "");
-        return WorkspaceDiff.compute(from, root);
+        Workspace w = get(id);
+        Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
+        try (WorkspaceArea.View v = area(w).view()) {
+            WorkspacePath.resolve(v.dir(), "");
+            return WorkspaceDiff.compute(from, v.dir());
+        }
     }
 
-    /** The host path of /workspace: through the running sandbox's root, else in its own layer. */
-    private Path root(String id) {
-        Workspace w = get(id);
+    /**
+     * Where workspace {@code w}'s tree lives: every access to it goes through here. A container sandbox's tree is
+     * on the host ({@link ContainerArea}).
+     */
+    private WorkspaceArea area(Workspace w) {
         Sandbox s = sandboxes.status(w.sandboxId());
-        if (s.status() == SandboxStatus.FAILED) {
-            throw new DavitException(Kind.USAGE, "workspace " + id + "'s sandbox has failed; start it again with"
-                    + " 'davit workspace start " + id + "'");
+        if (s.spec().isVm()) {
+            throw new DavitException(Kind.USAGE, "workspaces on the vm backend are not there yet; use --backend"
+                    + " container");
         }
-        return sandboxes.filesOnHost(w.sandboxId()).resolve(DIR);
+        return new ContainerArea(sandboxes, w.sandboxId(), stateDir.resolve(w.id()));
     }
 
     private static String join(String prefix, String p) {

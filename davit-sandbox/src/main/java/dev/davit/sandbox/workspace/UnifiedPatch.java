@@ -1,0 +1,234 @@
+package dev.davit.sandbox.workspace;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A unified diff as {@code git diff} and {@code diff -u} write it, parsed and applied in memory: {@code ---} and
+ * {@code +++} headers (optional {@code a/} and {@code b/} prefixes, a tab and timestamp after the name, /dev/null
+ * for an added or deleted file), several files, several hunks, {@code \ No newline at end of file}. Context must
+ * match exactly (no fuzz); a hunk that is not at its line is looked for nearest to it. Text is handled as bytes
+ * (ISO-8859-1 both ways), so any encoding and CRLF line ends pass through unchanged.
+ */
+final class UnifiedPatch {
+    private static final Pattern HUNK = Pattern.compile("@@ -(\\d+)(?:,(\\d+))? \\+(\\d+)(?:,(\\d+))? @@.*");
+    private static final String NO_NEWLINE = "\\ No newline at end of file";
+
+    private UnifiedPatch() {
+    }
+
+    /** One hunk: its old lines (context and removed) and new lines (context and added), each with its line end. */
+    record Hunk(int oldStart, String header, List<String> oldLines, List<String> newLines) {
+    }
+
+    /**
+     * The changes to one file.
+     *
+     * @param path    relative to /workspace (checked by {@link WorkspacePath#normalise})
+     * @param added   the old side is /dev/null
+     * @param deleted the new side is /dev/null
+     */
+    record FilePatch(String path, boolean added, boolean deleted, List<Hunk> hunks) {
+        /**
+         * The content after the hunks, from {@code before} (null: the file is missing); null when the patch
+         * deletes the file. Fails, naming the file and the hunk, when a hunk does not match.
+         */
+        byte[] apply(byte[] before) {
+            if (added && before != null) {
+                throw fail("adds " + path + ", which already exists in /workspace");
+            }
+            if (!added && before == null) {
+                throw fail("changes " + path + ", which is not in /workspace");
+            }
+            List<String> lines = split(before == null ? "" : new String(before, StandardCharsets.ISO_8859_1));
+            int from = 0;
+            int shift = 0;
+            for (int h = 0; h < hunks.size(); h++) {
+                Hunk k = hunks.get(h);
+                // the hunk's line (0-based; a pure insertion goes after line oldStart), moved as earlier hunks moved
+                int nominal = k.oldLines().isEmpty() ? k.oldStart() : k.oldStart() - 1;
+                int expected = Math.max(from, nominal + shift);
+                int at = find(lines, k.oldLines(), from, expected);
+                if (at < 0) {
+                    throw fail("hunk " + (h + 1) + " of " + path + " (" + k.header() + ") does not match the"
+                            + " current content");
+                }
+                List<String> tail = new ArrayList<>(lines.subList(at + k.oldLines().size(), lines.size()));
+                lines = new ArrayList<>(lines.subList(0, at));
+                lines.addAll(k.newLines());
+                from = lines.size();
+                lines.addAll(tail);
+                shift = at - nominal + k.newLines().size() - k.oldLines().size();
+            }
+            String after = String.join("", lines);
+            if (deleted) {
+                if (!after.isEmpty()) {
+                    throw fail("deletes " + path + " but its hunks do not remove all of its content");
+                }
+                return null;
+            }
+            return after.getBytes(StandardCharsets.ISO_8859_1);
+        }
+
+        private static DavitException fail(String what) {
+            return new DavitException(Kind.USAGE, "the patch does not apply: it " + what + "; nothing was changed");
+        }
+    }
+
+    /** The first position nearest {@code expected} (at or after {@code from}) where {@code want} matches. */
+    private static int find(List<String> lines, List<String> want, int from, int expected) {
+        int max = lines.size() - want.size();
+        for (int d = 0; expected - d >= from || expected + d <= max; d++) {
+            if (expected + d <= max && expected + d >= from && matches(lines, want, expected + d)) {
+                return expected + d;
+            }
+            if (d > 0 && expected - d >= from && expected - d <= max && matches(lines, want, expected - d)) {
+                return expected - d;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean matches(List<String> lines, List<String> want, int at) {
+        for (int i = 0; i < want.size(); i++) {
+            if (!lines.get(at + i).equals(want.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The lines of {@code text}, each with its {@code \n} (the last one may have none). */
+    private static List<String> split(String text) {
+        List<String> out = new ArrayList<>();
+        int start = 0;
+        while (start < text.length()) {
+            int nl = text.indexOf('\n', start);
+            int end = nl < 0 ? text.length() : nl + 1;
+            out.add(text.substring(start, end));
+            start = end;
+        }
+        return out;
+    }
+
+    /** The file patches of {@code patch}, in order; a usage error naming the line when it is malformed. */
+    static List<FilePatch> parse(byte[] patch) {
+        List<String> lines = split(new String(patch, StandardCharsets.ISO_8859_1));
+        List<FilePatch> out = new ArrayList<>();
+        int i = 0;
+        while (i < lines.size()) {
+            String l = strip(lines.get(i));
+            if ((l.startsWith("Binary files ") || l.startsWith("Files ")) && l.endsWith(" differ")) {
+                throw bad(i, "it holds a binary change (" + l + "), which a unified diff cannot carry; push the file"
+                        + " instead");
+            }
+            if (l.startsWith("rename from ") || l.startsWith("copy from ") || l.equals("GIT binary patch")) {
+                throw bad(i, "it holds a git rename, copy or binary patch ('" + l + "'), which davit does not"
+                        + " apply; give plain unified diffs");
+            }
+            if (!l.startsWith("--- ") || i + 1 >= lines.size() || !strip(lines.get(i + 1)).startsWith("+++ ")) {
+                i++; // git's "diff --git", "index ..." and any other text between files
+                continue;
+            }
+            String oldName = name(l.substring(4), "a/");
+            String newName = name(strip(lines.get(i + 1)).substring(4), "b/");
+            boolean added = oldName == null;
+            boolean deleted = newName == null;
+            if (added && deleted) {
+                throw bad(i, "both sides are /dev/null");
+            }
+            String path = WorkspacePath.normalise(deleted ? oldName : newName);
+            if (path.isEmpty()) {
+                throw bad(i, "it names /workspace itself");
+            }
+            i += 2;
+            List<Hunk> hunks = new ArrayList<>();
+            while (i < lines.size() && strip(lines.get(i)).startsWith("@@ ")) {
+                String header = strip(lines.get(i));
+                Matcher m = HUNK.matcher(header);
+                if (!m.matches()) {
+                    throw bad(i, "bad hunk header '" + header + "'");
+                }
+                int oldStart = Integer.parseInt(m.group(1));
+                int oldCount = m.group(2) == null ? 1 : Integer.parseInt(m.group(2));
+                int newCount = m.group(4) == null ? 1 : Integer.parseInt(m.group(4));
+                List<String> oldLines = new ArrayList<>();
+                List<String> newLines = new ArrayList<>();
+                i++;
+                int o = 0;
+                int n = 0;
+                while (o < oldCount || n < newCount) {
+                    if (i >= lines.size()) {
+                        throw bad(i - 1, "hunk '" + header + "' of " + path + " ends early");
+                    }
+                    String line = lines.get(i);
+                    char c = line.isEmpty() || line.equals("\n") ? ' ' : line.charAt(0);
+                    String body = line.isEmpty() ? "\n" : line.equals("\n") ? "\n" : line.substring(1);
+                    boolean noNewline = i + 1 < lines.size() && strip(lines.get(i + 1)).equals(NO_NEWLINE);
+                    if (noNewline && body.endsWith("\n")) {
+                        body = body.substring(0, body.length() - 1);
+                    }
+                    switch (c) {
+                        case ' ' -> {
+                            oldLines.add(body);
+                            newLines.add(body);
+                            o++;
+                            n++;
+                        }
+                        case '-' -> {
+                            oldLines.add(body);
+                            o++;
+                        }
+                        case '+' -> {
+                            newLines.add(body);
+                            n++;
+                        }
+                        default -> throw bad(i, "unexpected line in hunk '" + header + "' of " + path);
+                    }
+                    if (o > oldCount || n > newCount) {
+                        throw bad(i, "hunk '" + header + "' of " + path + " has more lines than its header says");
+                    }
+                    i += noNewline ? 2 : 1;
+                }
+                hunks.add(new Hunk(oldStart, header, oldLines, newLines));
+            }
+            if (hunks.isEmpty() && !added) {
+                throw bad(i, "no hunk for " + path);
+            }
+            out.add(new FilePatch(path, added, deleted, hunks));
+        }
+        if (out.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "the patch holds no file changes (no '--- ' and '+++ ' lines); give"
+                    + " a unified diff as 'git diff' or 'diff -u' write it");
+        }
+        return out;
+    }
+
+    /** The file name of a {@code ---}/{@code +++} header: null for /dev/null, without a timestamp and prefix. */
+    private static String name(String field, String prefix) {
+        int tab = field.indexOf('\t');
+        String n = tab >= 0 ? field.substring(0, tab) : field;
+        if (n.equals("/dev/null")) {
+            return null;
+        }
+        if (n.startsWith("\"")) {
+            throw new DavitException(Kind.USAGE, "the patch names a quoted path (" + n + "); davit reads only"
+                    + " plain names: rename the file or apply that part in an exec");
+        }
+        return n.startsWith(prefix) ? n.substring(prefix.length()) : n;
+    }
+
+    private static String strip(String line) {
+        return line.endsWith("\n") ? line.substring(0, line.length() - 1) : line;
+    }
+
+    private static DavitException bad(int line, String why) {
+        return new DavitException(Kind.USAGE, "the patch does not parse at line " + (line + 1) + ": " + why
+                + "; nothing was changed");
+    }
+}
