@@ -232,6 +232,44 @@ class WorkspacesTest {
                 () -> later.removeSnapshot(w.id(), "v2")).kind());
     }
 
+    private static Object inode(Path p) throws IOException {
+        return Files.getAttribute(p, "unix:ino", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
+    @Test
+    void snapshotsAndResetsLinkWhatDidNotChangeAndNeverShareWhatMayBeWritten() throws IOException {
+        Workspace w = create(seedDir());
+        Path state = home.resolve("workspaces").resolve(w.id());
+        // unchanged files of a snapshot are the baseline's (or the previous snapshot's) inodes; changed ones not
+        sh(w, "echo TWO > src/main.txt; echo hello > twin.txt");
+        workspaces.snapshot(w.id(), "s1");
+        Path s1 = state.resolve("snapshots/s1/tree");
+        assertEquals(inode(state.resolve("baseline/README")), inode(s1.resolve("README")));
+        assertFalse(inode(state.resolve("baseline/src/main.txt")).equals(inode(s1.resolve("src/main.txt"))));
+        assertEquals("TWO\n", Files.readString(s1.resolve("src/main.txt")));
+        sh(w, "chmod 600 README");
+        workspaces.snapshot(w.id(), "s2");
+        Path s2 = state.resolve("snapshots/s2/tree");
+        assertEquals(inode(s1.resolve("src/main.txt")), inode(s2.resolve("src/main.txt")));
+        assertFalse(inode(s1.resolve("README")).equals(inode(s2.resolve("README")))); // another mode: a copy
+
+        // edits in place of the same size, and two paths made one inode by an exec, are all undone by a reset
+        // (README and twin.txt hold the same bytes as in s1, but as one inode now)
+        sh(w, "echo ONE > src/main.txt; chmod 644 README; rm twin.txt; ln README twin.txt; rm gone.txt;"
+                + " ln src/main.txt gone.txt");
+        workspaces.reset(w.id(), "s1");
+        assertEquals("TWO\n", sh(w, "cat src/main.txt"));
+        assertEquals("hello\n", sh(w, "cat README"));
+        assertEquals("bye\n", sh(w, "cat gone.txt"));
+        sh(w, "echo changed > README");
+        assertEquals("hello\n", sh(w, "cat twin.txt")); // not the README's inode any more
+        // and the snapshot and the baseline were never written through a link
+        assertEquals("TWO\n", Files.readString(s1.resolve("src/main.txt")));
+        assertEquals("hello\n", Files.readString(s1.resolve("README")));
+        assertEquals("hello\n", Files.readString(state.resolve("baseline/README")));
+        assertTrue(workspaces.diff(w.id(), "s1").changes().stream().allMatch(c -> c.path().equals("README")));
+    }
+
     @Test
     void logsRecordEveryExec() {
         Workspace w = create(null);

@@ -192,7 +192,10 @@ final class ContainerArea implements WorkspaceArea {
             Fs.deleteTree(fresh);
             Fs.deleteTree(old);
             Files.createDirectory(fresh);
-            Tree.copy(tree, fresh);
+            // files the workspace still has as they are in tree are linked, not copied: nothing runs in the
+            // sandbox now, and the old tree they also belong to is deleted after the swap
+            Tree.copy(tree, fresh, null, Files.isDirectory(ws, LinkOption.NOFOLLOW_LINKS)
+                    ? new Tree.Reuse(ws, true) : null);
             if (Files.exists(ws, LinkOption.NOFOLLOW_LINKS)) { // an exec may have removed /workspace itself
                 Files.move(ws, old, StandardCopyOption.ATOMIC_MOVE);
             }

@@ -263,7 +263,12 @@ public final class Workspaces {
             delete(tmp);
             Path tree = tmp.resolve("tree");
             Files.createDirectories(tree);
-            Tree.copy(v.dir(), tree);
+            // what the newest snapshot (else the baseline) holds unchanged is linked from it: those trees are
+            // never written
+            List<Snapshot> earlier = snapshots(id);
+            Path twin = earlier.isEmpty() ? stateDir.resolve(w.id()).resolve("baseline")
+                    : snaps.resolve(earlier.get(earlier.size() - 1).name()).resolve("tree");
+            Tree.copy(v.dir(), tree, null, new Tree.Reuse(twin, false));
             Map<String, Tree.Entry> entries = Tree.walk(tree);
             Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
                     entries.values().stream().mapToLong(Tree.Entry::size).sum());
