@@ -34,7 +34,7 @@ import java.util.stream.Stream;
  * Workspaces: long-lived sandboxes with a {@code /workspace} directory seeded from the host, recorded as a baseline,
  * worked in through execs and file operations, and compared with the baseline. A layer above {@link Sandboxes}
  * that uses only its API. State: {@code <stateDir>/<id>/workspace.json} and {@code baseline/} (a copy of the seed).
- * Container backend only for now. See docs/WORKSPACES.md.
+ * A microVM workspace's tree is in the VM's disk, reached through {@link VmArea}. See docs/WORKSPACES.md.
  */
 public final class Workspaces {
     /** Where the workspace is in the sandbox. */
@@ -68,11 +68,7 @@ public final class Workspaces {
      * is left behind.
      */
     public Workspace create(CreateSpec spec, String name, Path seed) {
-        if (spec.isVm()) {
-            throw new DavitException(Kind.USAGE, "workspaces on the vm backend are not there yet; use"
-                    + " --backend container");
-        }
-        if (Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
+        if (!spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "the environment already has " + MOUNT + "; workspaces need an"
                     + " environment without it");
         }
@@ -91,12 +87,12 @@ public final class Workspaces {
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
             s = sandboxes.create(spec);
-            // seeded into the sandbox's own layer before its first start: no change under a mounted overlay
-            Path ws = sandboxes.filesOnHost(s.id()).resolve(DIR);
-            Files.createDirectory(ws);
-            Tree.copy(baseline, ws);
-            sandboxes.start(s.id());
-            if (!Files.isDirectory(sandboxes.filesOnHost(s.id()).resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
+            if (spec.isVm()) { // seeded through the agent of the started VM, into its disk
+                new VmArea(sandboxes, s.id(), tmp).seed(baseline);
+            } else {
+                seedLayer(s.id(), baseline);
+            }
+            if (!spec.isVm() && !Files.isDirectory(sandboxes.filesOnHost(s.id()).resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
                 throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a read-only"
                         + " root and workspaces cannot be written; see 'davit doctor' (container entries)");
             }
@@ -121,6 +117,14 @@ public final class Workspaces {
             throw new DavitException(Kind.STORE, "cannot create the workspace in " + stateDir + ": "
                     + e.getMessage());
         }
+    }
+
+    /** Seeds a container sandbox's own layer before its first start: no change under a mounted overlay. */
+    private void seedLayer(String sandbox, Path baseline) throws IOException {
+        Path ws = sandboxes.filesOnHost(sandbox).resolve(DIR);
+        Files.createDirectory(ws);
+        Tree.copy(baseline, ws);
+        sandboxes.start(sandbox);
     }
 
     private static void seed(Path seed, Path baseline) throws IOException {
@@ -254,7 +258,13 @@ public final class Workspaces {
      */
     public Snapshot snapshot(String id, String name) {
         checkSnapshotName(name);
-        Path root = root(id);
+        WorkspaceArea vm = vmArea(id);
+        try (WorkspaceArea.View view = vm == null ? null : vm.view()) {
+            return snapshot(id, name, view == null ? root(id) : view.dir());
+        }
+    }
+
+    private Snapshot snapshot(String id, String name, Path root) {
         WorkspacePath.resolve(root, "");
         Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
         Path dest = snaps.resolve(name);
@@ -328,6 +338,10 @@ public final class Workspaces {
         Workspace w = get(id);
         Path source = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
         Sandbox s = sandboxes.status(w.sandboxId());
+        if (s.spec().isVm()) { // in the VM's disk, swapped by the agent: the VM runs meanwhile
+            new VmArea(sandboxes, w.sandboxId(), stateDir.resolve(w.id())).replace(source);
+            return sandboxes.status(w.sandboxId());
+        }
         boolean wasRunning = s.status() == SandboxStatus.RUNNING;
         if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
             sandboxes.stop(w.sandboxId());
@@ -388,7 +402,14 @@ public final class Workspaces {
 
     /** The entries of directory {@code path} (all below it with {@code recursive}), by path. */
     public List<FileInfo> listFiles(String id, String path, boolean recursive) {
-        Path dir = WorkspacePath.resolveNoLink(root(id), path);
+        WorkspaceArea vm = vmArea(id);
+        try (WorkspaceArea.View view = vm == null ? null : vm.view()) {
+            return listFiles(id, view == null ? root(id) : view.dir(), path, recursive);
+        }
+    }
+
+    private List<FileInfo> listFiles(String id, Path root, String path, boolean recursive) {
+        Path dir = WorkspacePath.resolveNoLink(root, path);
         String prefix = WorkspacePath.normalise(path);
         try {
             if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
@@ -426,6 +447,10 @@ public final class Workspaces {
 
     /** The bytes of regular file {@code path}, at most {@code maxBytes} (0: all). */
     public FileContent readFile(String id, String path, long maxBytes) {
+        WorkspaceArea vm = vmArea(id);
+        if (vm != null) {
+            return vm.read(path, maxBytes);
+        }
         Path f = WorkspacePath.resolveNoLink(root(id), path);
         if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Files.exists(f, LinkOption.NOFOLLOW_LINKS) ? Kind.USAGE : Kind.NOT_FOUND,
@@ -450,6 +475,10 @@ public final class Workspaces {
         String rel = WorkspacePath.normalise(path);
         if (rel.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a file path inside /workspace");
+        }
+        WorkspaceArea vm = vmArea(id);
+        if (vm != null) {
+            return vm.write(rel, data, 0644);
         }
         Path f = WorkspacePath.resolve(root(id), rel);
         Path parent = f.getParent();
@@ -491,9 +520,19 @@ public final class Workspaces {
     /** What changed in /workspace since snapshot {@code snapshot} (null: the baseline). */
     public WorkspaceDiff diff(String id, String snapshot) {
         Path from = snapshot == null ? stateDir.resolve(get(id).id()).resolve("baseline") : snapshotTree(id, snapshot);
-        Path root = root(id);
-        WorkspacePath.resolve(root, "");
-        return WorkspaceDiff.compute(from, root);
+        WorkspaceArea vm = vmArea(id);
+        try (WorkspaceArea.View view = vm == null ? null : vm.view()) {
+            Path root = view == null ? root(id) : view.dir();
+            WorkspacePath.resolve(root, "");
+            return WorkspaceDiff.compute(from, root);
+        }
+    }
+
+    /** The tree of a microVM workspace, reached through its agent; null for a container workspace. */
+    private WorkspaceArea vmArea(String id) {
+        Workspace w = get(id);
+        return sandboxes.status(w.sandboxId()).spec().isVm()
+                ? new VmArea(sandboxes, w.sandboxId(), stateDir.resolve(w.id())) : null;
     }
 
     /** The host path of /workspace: through the running sandbox's root, else in its own layer. */
