@@ -91,4 +91,21 @@ class VmProtocolTest {
         assertThat(VmProtocol.field("")).isEqualTo("-");
         assertThat(VmProtocol.newId()).matches("[0-9a-f]{12}");
     }
+    @Test
+    void fileVerbsCarryPathsAsDataFieldsAndDataAnswersAnnounceTheirLength() {
+        assertThat(VmProtocol.put("p1", "/workspace.new", 10240)).isEqualTo("put p1 " + b64("/workspace.new")
+                + " 10240\n");
+        assertThat(VmProtocol.read("r1", "/workspace/a b\tc", 0)).isEqualTo("read r1 " + b64("/workspace/a b\tc")
+                + " 0\n");
+        assertThat(VmProtocol.rm("m1", List.of("/a", "/b c")).strip().split(" ")).containsExactly("rm", "m1",
+                b64("/a"), b64("/b c"));
+        assertThat(VmProtocol.swap("s1", "/w", "/w.new", "/w.old").strip().split(" ")).hasSize(5);
+        assertThatThrownBy(() -> VmProtocol.get("g1", "relative")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> VmProtocol.mv("g1", "/a", "/b\nc")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(VmProtocol.parse("data d1 5000000000 10")).isEqualTo(new VmProtocol.Data("d1", 5_000_000_000L, 10));
+        assertThat(VmProtocol.parse("done d1")).isEqualTo(new VmProtocol.Done("d1"));
+        for (String bad : List.of("data d1 -1 2", "data d1 1", "data d1 1 x", "done d1 extra")) {
+            assertThatThrownBy(() -> VmProtocol.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
 }
