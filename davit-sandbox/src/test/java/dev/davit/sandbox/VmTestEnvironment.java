@@ -15,14 +15,14 @@ import java.util.HexFormat;
  * ({@code -Ddavit.test.cache=DIR}, default {@code ~/.cache/davit-test}): the kernel is downloaded once, and the
  * environment is rebuilt only when the guest scripts, the kernel or busybox change.
  */
-final class VmTestEnvironment {
+public final class VmTestEnvironment {
     private static Path env;
 
     private VmTestEnvironment() {
     }
 
     /** Skips the test when the tools are missing (fails on CI). */
-    static void assumeTools() {
+    public static void assumeTools() {
         Tools.assumeAvailable("qemu-system-x86_64", "qemu-img", "mkfs.ext4", "apt-get", "apt-cache", "dpkg-deb",
                 "busybox", "xz");
     }
@@ -34,7 +34,7 @@ final class VmTestEnvironment {
     }
 
     /** The environment directory: vmlinux, initrd, rootfs.ext4. */
-    static synchronized Path get() throws IOException {
+    public static synchronized Path get() throws IOException {
         assumeTools();
         if (env != null) {
             return env;

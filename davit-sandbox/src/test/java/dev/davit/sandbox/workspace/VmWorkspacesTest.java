@@ -1,12 +1,14 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.workspace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
-import dev.davit.sandbox.workspace.Workspace;
-import dev.davit.sandbox.workspace.WorkspaceDiff;
-import dev.davit.sandbox.workspace.Workspaces;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.VmTestEnvironment;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -197,6 +199,35 @@ class VmWorkspacesTest {
 
     @Test
     @Order(6)
+    void applyReplacesCreatesAndDeletesPaths() throws IOException {
+        Path staged = tmp.resolve("staged");
+        Files.createDirectories(staged.resolve("tree/a/b"));
+        Files.writeString(staged.resolve("tree/a/b/c.txt"), "deep\n");
+        Files.writeString(staged.resolve("src"), "src is a file now\n");
+        Files.createDirectories(staged.resolve("fresh/dir"));
+        Files.write(staged.resolve("fresh/dir/bin"), allBytes());
+        Files.setPosixFilePermissions(staged.resolve("fresh/dir/bin"), PosixFilePermissions.fromString("rwxr-x---"));
+        sh("mkdir -p src; echo x > src/old; echo bye > del.txt; mkdir -p deldir/sub");
+        VmArea area = new VmArea(workspaces.sandboxes(), w.sandboxId(), tmp.resolve("area-tmp"));
+        area.apply(staged, List.of("tree", "src", "fresh/dir/bin"), List.of("del.txt", "deldir", "never-there"));
+        assertThat(sh("cat tree/a/b/c.txt src; stat -c %a fresh/dir/bin fresh/dir")).isEqualTo(
+                "deep\nsrc is a file now\n750\n755\n");
+        assertThat(sh("[ ! -e del.txt ] && [ ! -e deldir ] && echo gone")).isEqualTo("gone\n");
+        assertThat(area.read("fresh/dir/bin", 0).bytes()).isEqualTo(allBytes());
+        assertThat(sh("ls -A /.davit/stage")).isEmpty();
+        // through the guest's link out -> /tmp: refused by the agent
+        Files.createDirectories(staged.resolve("out"));
+        Files.writeString(staged.resolve("out/x"), "x\n");
+        assertThatThrownBy(() -> area.apply(staged, List.of("out/x"), List.of())).isInstanceOf(DavitException.class)
+                .hasMessageContaining("symbolic link");
+        assertThat(sh("[ ! -e /tmp/x ] && ls -A /.davit/stage && echo none")).isEqualTo("none\n");
+        assertThatThrownBy(() -> area.apply(staged, List.of(), List.of("d/up/t")))
+                .isInstanceOf(DavitException.class);
+        assertThat(sh("cat /tmp/t")).isEqualTo("orig\n");
+    }
+
+    @Test
+    @Order(7)
     void stopAndStartKeepTheContent() {
         workspaces.writeFile(w.id(), "kept.txt", new ByteArrayInputStream("kept\n".getBytes()));
         assertThat(workspaces.stop(w.id()).status()).isEqualTo(SandboxStatus.STOPPED);
@@ -211,7 +242,7 @@ class VmWorkspacesTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void rmThenSeedFromATar() throws IOException {
         workspaces.rm(w.id());
         assertThat(workspaces.list()).isEmpty();
