@@ -6,6 +6,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
@@ -27,7 +28,7 @@ import picocli.CommandLine.Parameters;
 
 /** {@code davit workspace ...}: sandboxes with a seeded /workspace, files and a diff against the baseline. */
 @Command(name = "workspace", mixinStandardHelpOptions = true,
-        description = "Workspaces: long-lived sandboxes with a /workspace seeded from the host (container backend).",
+        description = "Workspaces: long-lived sandboxes with a /workspace seeded from the host (container or vm backend).",
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
@@ -75,7 +76,8 @@ final class WorkspaceCommand extends GroupCommand {
                 description = NetworkOption.DESCRIPTION)
         String network;
 
-        @Option(names = "--backend", paramLabel = "BACKEND", description = "container (vm: not yet).")
+        @Option(names = "--backend", paramLabel = "BACKEND", description = "container or vm (default: what the"
+                + " environment is).")
         String backend;
 
         @picocli.CommandLine.Mixin
@@ -85,19 +87,18 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             var net = NetworkOption.parse(network);
-            if ("vm".equals(backend)) {
-                throw new DavitException(DavitException.Kind.USAGE, "workspaces on the vm backend are not there yet;"
-                        + " use --backend container");
-            }
             if (seed != null && !Files.exists(seed)) {
                 throw new DavitException(DavitException.Kind.USAGE, "no seed " + seed + "; give a directory or a"
                         + " .tar, .tar.gz or .tar.zst file");
             }
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Workspaces ws = workspaces(main);
-            Workspace w = ws.create(new CreateSpec(t.rootfs(), Map.of(), null, net, t.image(), limit,
-                    t.backendFor(backend == null ? "container" : backend), RunSpec.DEFAULT_VCPUS,
-                    RunSpec.DEFAULT_MEMORY_MIB, List.of(), resources.containerLimits(out)), wsName, seed);
+            String chosen = t.backendFor(backend);
+            boolean vm = chosen.equals("vm");
+            Workspace w = ws.create(new CreateSpec(t.rootfs(), Map.of(), null, net, t.image(), limit, chosen,
+                    vm ? resources.vmVcpus() : RunSpec.DEFAULT_VCPUS,
+                    vm ? resources.vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, List.of(),
+                    vm ? Limits.NONE : resources.containerLimits(out)), wsName, seed);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
                     + " entries seeded)");
             ObjectNode doc = w.toJson(ws.sandbox(w.id()));

@@ -189,4 +189,31 @@ class VmCommandsTest {
         assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(id)))
                 .as("no QEMU of %s is left", id).isEmpty();
     }
+    @Test
+    void aMicroVmWorkspaceIsSeededWorkedInAndReset() throws IOException {
+        Path seed = home.resolve("ws-seed");
+        Files.createDirectories(seed);
+        Files.writeString(seed.resolve("a.txt"), "alpha\n");
+        Cli.Result c = cli.run("--json", "workspace", "create", "localhost/davit/busybox-vm:2", "--memory", "256",
+                "--seed", seed.toString());
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        try {
+            assertThat(c.json().get("backend").asText()).as(c.toString()).isEqualTo("vm");
+            Cli.Result e = cli.run("workspace", "exec", id, "--", "sh", "-c", "pwd; cat a.txt; echo beta > b.txt");
+            assertThat(e.stdout()).as(e.toString()).isEqualTo("/workspace\nalpha\n");
+            assertThat(cli.run("workspace", "file", "read", id, "b.txt").stdout()).isEqualTo("beta\n");
+            Cli.Result out = cli.run("workspace", "file", "read", id, "../etc/passwd");
+            assertThat(out.rc()).isEqualTo(2);
+            assertThat(out.stderr().strip()).doesNotContain("\n").contains("leads out of /workspace");
+            assertThat(cli.run("workspace", "diff", id).stdout()).startsWith("A b.txt\n");
+            assertThat(cli.run("workspace", "reset", id).rc()).isZero();
+            assertThat(cli.run("--json", "workspace", "file", "ls", id).json().get("files")).hasSize(1);
+        } finally {
+            Cli.Result rm = cli.run("workspace", "rm", id);
+            assertThat(rm.rc()).as(rm.toString()).isZero();
+        }
+        assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains("qemu")
+                && p.info().commandLine().orElse("").contains(home.toString()))).isEmpty();
+    }
 }

@@ -224,6 +224,20 @@ public final class Lifecycle {
         throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start" + (why.isEmpty() ? "" : ": " + why));
     }
 
+    /** The files of running vm sandbox {@code id}, through its agent. */
+    GuestFiles guestFiles(String id) {
+        Sandbox s = status(id);
+        if (!s.spec().isVm()) {
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " is a container: its files are on the host (see"
+                    + " filesOnHost)");
+        }
+        if (s.status() != SandboxStatus.RUNNING) {
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running;"
+                    + " start it first");
+        }
+        return new GuestFiles(vm, s);
+    }
+
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                     java.io.InputStream stdin, java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
         return exec(id, argv, env, workdir, timeout, 0, stdin, stdoutTee, stderrTee);

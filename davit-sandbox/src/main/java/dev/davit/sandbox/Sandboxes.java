@@ -181,6 +181,14 @@ public final class Sandboxes {
         };
     }
 
+    /**
+     * The files of running vm sandbox {@code id}, reached through its guest agent (the twin of {@link #filesOnHost}
+     * for microVMs, whose files are in their disk): put and get tar streams, read, remove, rename, sync.
+     */
+    public GuestFiles guestFiles(String id) {
+        return lifecycle.guestFiles(id);
+    }
+
     /** All long-lived sandboxes, oldest first. */
     public List<Sandbox> list() {
         return lifecycle.list();

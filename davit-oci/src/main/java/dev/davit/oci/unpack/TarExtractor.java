@@ -35,6 +35,9 @@ public final class TarExtractor {
             byte[] head = in.readNBytes(4);
             in.reset();
             Compression c = Compression.sniff(head, head.length);
+            if (c == null) { // a plain tar
+                c = Compression.NONE;
+            }
             RootFs fs = new RootFs(dir, RootFs.probeUmask(dir));
             LayerApplier applier = new LayerApplier(fs, report, false, UnpackOptions.defaults());
             LayerStream raw = new LayerStream(new BufferedInputStream(c.decompress(in), 1 << 17),

@@ -1,15 +1,19 @@
 package dev.davit.sandbox.vm;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -83,7 +87,26 @@ public final class AgentClient implements AutoCloseable {
 
     /** Sends {@code request} and waits until {@code deadline} (Long.MAX_VALUE: none) for the answer to {@code id}. */
     public Protocol.Answer call(String request, String id, long deadline) {
-        send(request, deadline);
+        return call(request, null, id, deadline);
+    }
+
+    /**
+     * Like {@link #call(String, String, long)}, sending the raw bytes of file {@code body} (null: none) after the
+     * request line. When the answer is a {@link Protocol.Data}, its bytes are next: read them with
+     * {@link #readBody}. The bytes of a data answer to another id are skipped.
+     */
+    public Protocol.Answer call(String request, Path body, String id, long deadline) {
+        send(ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII)), deadline);
+        if (body != null) {
+            try (FileChannel in = FileChannel.open(body, StandardOpenOption.READ)) {
+                ByteBuffer buf = ByteBuffer.allocateDirect(1 << 16);
+                while (in.read(buf.clear()) > 0) {
+                    send(buf.flip(), deadline);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         while (true) {
             String line = readLine(deadline);
             Protocol.Answer a;
@@ -95,11 +118,47 @@ public final class AgentClient implements AutoCloseable {
             if (a.id().equals(id)) {
                 return a;
             }
+            if (a instanceof Protocol.Data d) {
+                readBody(d.size(), OutputStream.nullOutputStream(), deadline);
+            }
         }
     }
 
-    private void send(String request, long deadline) {
-        ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
+    /** Copies the next {@code size} raw bytes of the connection (those of a data answer) to {@code out}. */
+    public void readBody(long size, OutputStream out, long deadline) {
+        long left = size;
+        try {
+            int buffered = (int) Math.min(left, len);
+            out.write(data, 0, buffered);
+            System.arraycopy(data, buffered, data, 0, len - buffered);
+            len -= buffered;
+            scanned = 0;
+            left -= buffered;
+            if (left == 0) {
+                return;
+            }
+            SelectionKey key = channel.register(selector, SelectionKey.OP_READ);
+            ByteBuffer buf = ByteBuffer.allocate(1 << 16);
+            while (left > 0) {
+                buf.clear().limit((int) Math.min(buf.capacity(), left));
+                int n = channel.read(buf);
+                if (n < 0) {
+                    throw new GoneException("the agent connection closed");
+                }
+                if (n == 0) {
+                    await(key, deadline);
+                    continue;
+                }
+                out.write(buf.array(), 0, n);
+                left -= n;
+            }
+            key.interestOps(0);
+        } catch (IOException e) {
+            throw new GoneException("the agent connection failed: " + e.getMessage());
+        }
+    }
+
+    private void send(ByteBuffer out, long deadline) {
         try {
             SelectionKey key = channel.register(selector, SelectionKey.OP_WRITE);
             while (out.hasRemaining()) {

@@ -22,6 +22,19 @@ import java.util.regex.Pattern;
  * host:  run ID TIMEOUT_MS NENV NARGV WORDS          (TIMEOUT_MS 0: none)
  * guest: exit ID CODE TIMED_OUT STDOUT STDERR       (TIMED_OUT 0 or 1; CODE 124 when the agent killed it)
  * guest: error ID CODE MESSAGE                      (CODE: workdir or request; nothing ran)
+ * host:  put ID DIR SIZE                            (then SIZE raw bytes: a tar, extracted into DIR)
+ * guest: done ID
+ * host:  get ID DIR
+ * guest: data ID SIZE SIZE                          (then SIZE raw bytes: a tar of DIR's content)
+ * host:  read ID PATH MAX                           (MAX 0: all)
+ * guest: data ID TOTAL SIZE                         (then the first SIZE of the file's TOTAL bytes, raw)
+ * host:  rm ID PATH...
+ * guest: done ID
+ * host:  mv ID FROM TO
+ * guest: done ID
+ * host:  swap ID DIR NEW OLD                        (NEW becomes DIR by two renames, synced; OLD removed)
+ * guest: done ID
+ * guest: error ID CODE MESSAGE                      (CODE: request, path, missing, notfile, isdir, failed)
  * </pre>
  *
  * WORDS is a data field holding 1 + NENV + NARGV POSIX shell single-quoted words separated by spaces (a quote
@@ -29,19 +42,40 @@ import java.util.regex.Pattern;
  * argv. The agent, a shell script, takes them apart with one decoding and one {@code eval}, after checking that the
  * text holds nothing but quoted strings, {@code \'} and spaces; a field per word would cost it a process per word.
  *
+ * The file verbs ({@code put}, {@code get}, {@code read}, {@code rm}, {@code mv}) take absolute guest paths as data
+ * fields, without {@code .} or {@code ..} components, and refuse ({@code path}) one that has a symbolic link as a
+ * component (as its last one too, except for {@code rm} and {@code mv}, which act on the link itself), so a link left
+ * by a command cannot lead them elsewhere. Bulk bytes travel raw on the same port, announced by their length: the
+ * host's after a {@code put} line (read whole by the agent even when it refuses the request), the agent's after a
+ * {@code data} answer (the client reads them, or skips them when the answer is not for its request). Extracting
+ * ignores the tar's owners (the files belong to root); {@code mv} makes missing parents of TO (mode 0755) and
+ * replaces an existing TO (a file or link atomically; a directory, removed first, only by a directory). {@code swap}
+ * flushes the disk before and after its renames, and first moves OLD back when only OLD is there (a crash between
+ * the renames of an earlier swap), so a crash leaves DIR old or new. A tar from the guest is
+ * untrusted: the host extracts it with davit's safe unpack rules.
+ *
  * Ids are chosen by the host (letters and digits); an answer carries the id of its request, so an answer to a request
  * of an earlier, abandoned connection is recognised and skipped.
  */
 public final class Protocol {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9]{1,32}");
     private static final Pattern NUMBER = Pattern.compile("[0-9]{1,10}");
+    private static final Pattern LENGTH = Pattern.compile("[0-9]{1,15}");
 
     private Protocol() {
     }
 
     /** An answer of the guest agent. */
-    sealed interface Answer permits Pong, Synced, Exit, Failure {
+    public sealed interface Answer permits Pong, Synced, Exit, Failure, Done, Data {
         String id();
+    }
+
+    /** A file verb succeeded. */
+    public record Done(String id) implements Answer {
+    }
+
+    /** {@code size} raw bytes follow this answer (of {@code total}: a read may be bounded). */
+    public record Data(String id, long total, long size) implements Answer {
     }
 
     record Pong(String id) implements Answer {
@@ -55,15 +89,51 @@ public final class Protocol {
     }
 
     /** The request was refused before anything ran: {@code workdir} (it does not exist) or {@code request}. */
-    record Failure(String id, String code, String message) implements Answer {
+    public record Failure(String id, String code, String message) implements Answer {
     }
 
     static String ping(String id) {
         return "ping " + checkId(id) + "\n";
     }
 
-    static String sync(String id) {
+    public static String sync(String id) {
         return "sync " + checkId(id) + "\n";
+    }
+
+    /** A {@code put} request: {@code size} raw bytes of a tar follow it. */
+    public static String put(String id, String dir, long size) {
+        return "put " + checkId(id) + " " + path(dir) + " " + size + "\n";
+    }
+
+    public static String get(String id, String dir) {
+        return "get " + checkId(id) + " " + path(dir) + "\n";
+    }
+
+    /** A {@code read} of at most {@code max} bytes (0: all). */
+    public static String read(String id, String file, long max) {
+        return "read " + checkId(id) + " " + path(file) + " " + max + "\n";
+    }
+
+    public static String rm(String id, List<String> paths) {
+        StringBuilder b = new StringBuilder("rm ").append(checkId(id));
+        paths.forEach(p -> b.append(' ').append(path(p)));
+        return b.append('\n').toString();
+    }
+
+    public static String mv(String id, String from, String to) {
+        return "mv " + checkId(id) + " " + path(from) + " " + path(to) + "\n";
+    }
+
+    public static String swap(String id, String dir, String fresh, String old) {
+        return "swap " + checkId(id) + " " + path(dir) + " " + path(fresh) + " " + path(old) + "\n";
+    }
+
+    /** An absolute guest path as a data field; the agent checks the rest. */
+    private static String path(String p) {
+        if (!p.startsWith("/") || p.indexOf('\0') >= 0 || p.indexOf('\n') >= 0) {
+            throw new IllegalArgumentException("not an absolute path without NUL or newline: " + p);
+        }
+        return field(p);
     }
 
     /** A {@code run} request; NUL bytes cannot be passed to a program, so they are refused. */
@@ -113,6 +183,15 @@ public final class Protocol {
                     throw new IllegalArgumentException("exit code out of range: " + code);
                 }
                 return new Exit(id, (int) code, f[3].equals("1"), unfield(f[4]), unfield(f[5]));
+            case "done":
+                expect(f, 2, line);
+                return new Done(id);
+            case "data":
+                expect(f, 4, line);
+                if (!LENGTH.matcher(f[2]).matches() || !LENGTH.matcher(f[3]).matches()) {
+                    throw new IllegalArgumentException("malformed answer: " + abbreviate(line));
+                }
+                return new Data(id, Long.parseLong(f[2]), Long.parseLong(f[3]));
             case "error":
                 expect(f, 4, line);
                 return new Failure(id, f[2], new String(unfield(f[3]), StandardCharsets.UTF_8));

@@ -97,6 +97,39 @@ public final class VmLifecycle {
         Path dir = options.stateDir().resolve(s.id());
         long pid = s.qemuPid();
         long start = s.qemuStart();
+        return withAgent(s, (c, t1) -> {
+            long t2 = System.nanoTime();
+            Protocol.Exit exit;
+            try {
+                exit = QemuBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(), dir);
+            } catch (AgentClient.TimeoutException e) {
+                // the agent did not answer within the timeout and the grace period: the VM is hung
+                killQemu(pid, start);
+                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer"
+                        + " within " + Machine.timeoutGrace().toSeconds() + " s after the command's timeout; its"
+                        + " microVM was killed (start it again)");
+            }
+            long t3 = System.nanoTime();
+            return new ExecResult(s.id(), QemuBackend.NAME, QemuBackend.RUNTIME, exit.code(), exit.stdout(),
+                    exit.stderr(), exit.timedOut(), new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1),
+                    ms(t3 - t2), ms(System.nanoTime() - t3)));
+        });
+    }
+
+    /** Work with a connection to a sandbox's agent; {@code lockedAt} is when the agent lock was taken. */
+    public interface AgentWork<T> {
+        T apply(AgentClient client, long lockedAt);
+    }
+
+    /**
+     * Runs {@code work} with a connection to the agent of running vm sandbox {@code s}, holding its agent lock
+     * (one user of the agent at a time: execs and file operations queue). A VM that is gone is a DavitException
+     * naming why.
+     */
+    public <T> T withAgent(Sandbox s, AgentWork<T> work) {
+        Path dir = options.stateDir().resolve(s.id());
+        long pid = s.qemuPid();
+        long start = s.qemuStart();
         try (FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE)) {
             ch.lock(); // released when the channel closes
@@ -112,24 +145,12 @@ public final class VmLifecycle {
                 throw new DavitException(Kind.INTERNAL, "cannot connect to the guest agent of sandbox " + s.id()
                         + " within " + CONNECT_TIMEOUT.toSeconds() + " s; stop and start it");
             }
-            long t2 = System.nanoTime();
-            Protocol.Exit exit;
             try (c) {
-                exit = QemuBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(), dir);
+                return work.apply(c, t1);
             } catch (AgentClient.GoneException e) {
                 throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone ("
                         + e.getMessage() + "); " + Machine.diagnosis(dir));
-            } catch (AgentClient.TimeoutException e) {
-                // the agent did not answer within the timeout and the grace period: the VM is hung
-                killQemu(pid, start);
-                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer"
-                        + " within " + Machine.timeoutGrace().toSeconds() + " s after the command's timeout; its"
-                        + " microVM was killed (start it again)");
             }
-            long t3 = System.nanoTime();
-            return new ExecResult(s.id(), QemuBackend.NAME, QemuBackend.RUNTIME, exit.code(), exit.stdout(),
-                    exit.stderr(), exit.timedOut(), new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1),
-                    ms(t3 - t2), ms(System.nanoTime() - t3)));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage());
         }

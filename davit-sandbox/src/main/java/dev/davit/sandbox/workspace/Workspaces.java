@@ -33,7 +33,8 @@ import java.util.stream.Stream;
  * Workspaces: long-lived sandboxes with a {@code /workspace} directory seeded from the host, recorded as a baseline,
  * worked in through execs and file operations, and compared with the baseline. A layer above {@link Sandboxes}
  * that uses only its API. State: {@code <stateDir>/<id>/workspace.json} and {@code baseline/} (a copy of the seed).
- * Container backend only for now. See docs/WORKSPACES.md.
+ * A container workspace's tree is in its sandbox's own layer ({@link ContainerArea}), a microVM's in the VM's disk,
+ * reached through its guest agent ({@link VmArea}). See docs/WORKSPACES.md.
  */
 public final class Workspaces {
     /** Where the workspace is in the sandbox. */
@@ -67,7 +68,7 @@ public final class Workspaces {
      * is left behind.
      */
     public Workspace create(CreateSpec spec, String name, Path seed) {
-        if (Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
+        if (!spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "the environment already has " + MOUNT + "; workspaces need an"
                     + " environment without it");
         }
@@ -88,11 +89,15 @@ public final class Workspaces {
             s = sandboxes.create(spec);
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
                     seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes);
-            WorkspaceArea area = area(w);
-            area.seed(baseline); // before the first start: nothing changes under a running sandbox
-            sandboxes.start(s.id());
-            try (WorkspaceArea.View v = area.view()) {
-                if (!Files.isDirectory(v.dir(), LinkOption.NOFOLLOW_LINKS)) {
+            WorkspaceArea area = area(w, tmp);
+            // a container's layer is seeded before the first start (nothing changes under a running sandbox);
+            // a microVM's disk through the agent of its started VM
+            area.seed(baseline);
+            if (sandboxes.status(s.id()).status() != SandboxStatus.RUNNING) {
+                sandboxes.start(s.id());
+            }
+            try (WorkspaceArea.View v = spec.isVm() ? null : area.view()) {
+                if (v != null && !Files.isDirectory(v.dir(), LinkOption.NOFOLLOW_LINKS)) {
                     throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a"
                             + " read-only root and workspaces cannot be written; see 'davit doctor' (container"
                             + " entries)");
@@ -329,6 +334,10 @@ public final class Workspaces {
         Workspace w = get(id);
         Path source = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
         Sandbox s = sandboxes.status(w.sandboxId());
+        if (s.spec().isVm()) { // swapped in the VM's disk by its agent, which must run for it
+            area(w).replace(source);
+            return sandboxes.status(w.sandboxId());
+        }
         boolean wasRunning = s.status() == SandboxStatus.RUNNING;
         if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
             sandboxes.stop(w.sandboxId());
@@ -633,12 +642,14 @@ public final class Workspaces {
      * on the host ({@link ContainerArea}).
      */
     private WorkspaceArea area(Workspace w) {
+        return area(w, stateDir.resolve(w.id()));
+    }
+
+    /** Where workspace {@code w}'s tree lives; {@code scratch}: a directory of its state for temp files. */
+    private WorkspaceArea area(Workspace w, Path scratch) {
         Sandbox s = sandboxes.status(w.sandboxId());
-        if (s.spec().isVm()) {
-            throw new DavitException(Kind.USAGE, "workspaces on the vm backend are not there yet; use --backend"
-                    + " container");
-        }
-        return new ContainerArea(sandboxes, w.sandboxId(), stateDir.resolve(w.id()));
+        return s.spec().isVm() ? new VmArea(sandboxes, w.sandboxId(), scratch)
+                : new ContainerArea(sandboxes, w.sandboxId(), scratch);
     }
 
     private static String join(String prefix, String p) {

@@ -6,6 +6,8 @@
 
 B=/.davit/busybox
 R=/.davit/run
+# the file verbs' transfer file: on the disk, not in memory (a tree may be larger than the guest's RAM)
+XF=/.davit/xfer.tar
 
 mounted() {
     $B grep -q " $1 " /proc/mounts
@@ -16,6 +18,7 @@ log() {
 }
 
 setup() {
+    umask 022
     $B mkdir -p /proc /sys /dev $R
     [ -d /tmp ] || { $B mkdir /tmp && $B chmod 1777 /tmp; }
     [ -e /proc/self ] || $B mount -t proc proc /proc
@@ -245,11 +248,182 @@ run() {
     rm -f $R/out $R/err $R/timedout
 }
 
+# The file verbs: every path is an absolute guest path in a data field, without . or .. components, and no
+# component of it may be a symbolic link (the last one may, for rm and mv, which act on the link itself): a link a
+# command left in /workspace cannot lead a file verb elsewhere. Bulk bytes travel raw on the port, announced by
+# their length: the host's after a put line, the agent's after a data answer.
+
+# Decodes path field $2 of request $1 into P, checking it as above ($3: 1 when the last component may be a link);
+# answers the refusal itself and fails.
+guest_path() {
+    if ! dec "$2" || [ -z "$D" ]; then
+        fail "$1" request "malformed path"
+        return 1
+    fi
+    P=$D
+    case $P in
+    /*) ;;
+    *) fail "$1" path "$P is not an absolute path"; return 1 ;;
+    esac
+    case $P/ in
+    */./* | */../*) fail "$1" path "$P has a . or .. component"; return 1 ;;
+    esac
+    rest=${P#/}
+    p=
+    while [ -n "$rest" ]; do
+        c=${rest%%/*}
+        case $rest in
+        */*) rest=${rest#*/} ;;
+        *) rest= ;;
+        esac
+        p=$p/$c
+        if [ -L "$p" ] && { [ -n "$rest" ] || [ "$3" != 1 ]; }; then
+            fail "$1" path "$p is a symbolic link"
+            return 1
+        fi
+    done
+}
+
+# Copies exactly $1 bytes of the port to stdout (dd reads no further; head and cat would).
+from_port() {
+    dd bs=65536 count="$1" iflag=count_bytes,fullblock 2>/dev/null <&3
+}
+
+# Answers data ID TOTAL SIZE, then the SIZE bytes of file $3 ($2: TOTAL).
+send_file() {
+    size=$(stat -c %s "$3")
+    reply "data $1 $2 $size"
+    cat "$3" >&3
+}
+
+# put ID DIR SIZE, then SIZE bytes of a tar: extracted into DIR (made when missing), owners not taken from it.
+# The bytes are read whole even when the request is refused, so the next line is a request again.
+v_put() {
+    if [ $# -ne 4 ] || ! isnum "$4"; then
+        fail "${2:--}" request "malformed put request"
+        return
+    fi
+    if ! guest_path "$2" "$3" 0 2>/dev/null; then
+        from_port "$4" >/dev/null
+        return
+    fi
+    mkdir -p "$P" 2>$R/err
+    if from_port "$4" | { tar -x -o -f - -C "$P" 2>>$R/err; rc=$?; cat >/dev/null; exit $rc; }; then
+        reply "done $2"
+    else
+        fail "$2" failed "cannot extract into $P: $(head -c 300 $R/err)"
+    fi
+}
+
+# get ID DIR: answers data ID SIZE SIZE, then a tar of DIR's content (entries ./...).
+v_get() {
+    [ $# -eq 3 ] || { fail "${2:--}" request "malformed get request"; return; }
+    guest_path "$2" "$3" 0 || return
+    [ -d "$P" ] || { fail "$2" missing "no directory $P"; return; }
+    if tar -c -f $XF -C "$P" . 2>$R/err; then
+        send_file "$2" "$(stat -c %s $XF)" $XF
+    else
+        fail "$2" failed "cannot archive $P: $(head -c 300 $R/err)"
+    fi
+    rm -f $XF
+}
+
+# read ID PATH MAX: answers data ID TOTAL SIZE, then the first SIZE bytes of regular file PATH (MAX 0: all).
+v_read() {
+    if [ $# -ne 4 ] || ! isnum "$4"; then
+        fail "${2:--}" request "malformed read request"
+        return
+    fi
+    guest_path "$2" "$3" 0 || return
+    [ -e "$P" ] || { fail "$2" missing "no file $P"; return; }
+    [ -f "$P" ] || { fail "$2" notfile "$P is not a regular file"; return; }
+    total=$(stat -c %s "$P")
+    # a copy first: the file may change while it is sent, the announced length may not
+    if [ "$4" -gt 0 ]; then
+        dd if="$P" of=$XF bs=65536 count="$4" iflag=count_bytes 2>$R/err
+    else
+        cp "$P" $XF 2>$R/err
+    fi || { fail "$2" failed "cannot read $P: $(head -c 300 $R/err)"; rm -f $XF; return; }
+    send_file "$2" "$total" $XF
+    rm -f $XF
+}
+
+# rm ID PATH...: removes each path (a directory with all it holds, a link itself); a missing one is no error.
+v_rm() {
+    id=$2
+    shift 2
+    for f in "$@"; do
+        guest_path "$id" "$f" 1 || return
+        set -- "$@" "$P"
+    done
+    n=$(($# / 2))
+    shift $n
+    rm -rf "$@" 2>$R/err || { fail "$id" failed "cannot remove: $(head -c 300 $R/err)"; return; }
+    reply "done $id"
+}
+
+# mv ID FROM TO: renames FROM to TO, making TO's missing parents (0755); an existing TO is replaced: a file or
+# link atomically, a directory (removed first) only by a directory (else: isdir).
+v_mv() {
+    [ $# -eq 4 ] || { fail "${2:--}" request "malformed mv request"; return; }
+    guest_path "$2" "$3" 1 || return
+    from=$P
+    guest_path "$2" "$4" 1 || return
+    { [ -e "$from" ] || [ -L "$from" ]; } || { fail "$2" missing "no $from"; return; }
+    if [ -d "$P" ] && [ ! -L "$P" ]; then
+        if [ -L "$from" ] || [ ! -d "$from" ]; then
+            fail "$2" isdir "$P is a directory"
+            return
+        fi
+        rm -rf "$P"
+    fi
+    if mkdir -p "${P%/*}/" 2>$R/err && mv -f -T "$from" "$P" 2>>$R/err; then
+        reply "done $2"
+    else
+        fail "$2" failed "cannot rename $from to $P: $(head -c 300 $R/err)"
+    fi
+}
+
+# swap ID DIR NEW OLD: makes directory NEW the new DIR by two renames (DIR to OLD, NEW to DIR), each side of them
+# flushed to the disk, then removes OLD: a crash leaves DIR old or new (or, between the renames, only OLD: the
+# next swap moves it back first).
+v_swap() {
+    [ $# -eq 5 ] || { fail "${2:--}" request "malformed swap request"; return; }
+    guest_path "$2" "$3" 0 || return
+    dir=$P
+    guest_path "$2" "$4" 0 || return
+    new=$P
+    guest_path "$2" "$5" 0 || return
+    old=$P
+    [ -d "$new" ] || { fail "$2" missing "no directory $new"; return; }
+    if [ ! -e "$dir" ] && [ ! -L "$dir" ] && [ -d "$old" ]; then
+        mv -T "$old" "$dir"
+    fi
+    rm -rf "$old"
+    sync
+    if { [ ! -e "$dir" ] && [ ! -L "$dir" ]; } || mv -T "$dir" "$old" 2>$R/err; then
+        if mv -T "$new" "$dir" 2>>$R/err; then
+            sync
+            rm -rf "$old"
+            reply "done $2"
+            return
+        fi
+        mv -T "$old" "$dir"
+    fi
+    fail "$2" failed "cannot swap $new into $dir: $(head -c 300 $R/err)"
+}
+
 handle() {
     case $1 in
     ping) reply "pong $2" ;;
     sync) sync; reply "synced $2" ;;
     run) run "$@" ;;
+    put) v_put "$@" ;;
+    get) v_get "$@" ;;
+    read) v_read "$@" ;;
+    rm) v_rm "$@" ;;
+    mv) v_mv "$@" ;;
+    swap) v_swap "$@" ;;
     '') ;;
     *) fail "${2:--}" request "unknown request '$1'" ;;
     esac

@@ -91,4 +91,21 @@ class ProtocolTest {
         assertThat(Protocol.field("")).isEqualTo("-");
         assertThat(Protocol.newId()).matches("[0-9a-f]{12}");
     }
+    @Test
+    void fileVerbsCarryPathsAsDataFieldsAndDataAnswersAnnounceTheirLength() {
+        assertThat(Protocol.put("p1", "/workspace.new", 10240)).isEqualTo("put p1 " + b64("/workspace.new")
+                + " 10240\n");
+        assertThat(Protocol.read("r1", "/workspace/a b\tc", 0)).isEqualTo("read r1 " + b64("/workspace/a b\tc")
+                + " 0\n");
+        assertThat(Protocol.rm("m1", List.of("/a", "/b c")).strip().split(" ")).containsExactly("rm", "m1",
+                b64("/a"), b64("/b c"));
+        assertThat(Protocol.swap("s1", "/w", "/w.new", "/w.old").strip().split(" ")).hasSize(5);
+        assertThatThrownBy(() -> Protocol.get("g1", "relative")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Protocol.mv("g1", "/a", "/b\nc")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(Protocol.parse("data d1 5000000000 10")).isEqualTo(new Protocol.Data("d1", 5_000_000_000L, 10));
+        assertThat(Protocol.parse("done d1")).isEqualTo(new Protocol.Done("d1"));
+        for (String bad : List.of("data d1 -1 2", "data d1 1", "data d1 1 x", "done d1 extra")) {
+            assertThatThrownBy(() -> Protocol.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
 }

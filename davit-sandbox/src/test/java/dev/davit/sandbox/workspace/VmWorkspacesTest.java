@@ -1,0 +1,271 @@
+package dev.davit.sandbox.workspace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.VmTestEnvironment;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Collectors;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Workspaces on the vm backend: one microVM (real QEMU, TCG here) seeded from a directory and shared by the tests,
+ * which run in order; the last one removes it and seeds a second from a tar.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class VmWorkspacesTest {
+    static final String LONG = "a-directory-name-long-enough-that-the-path-needs-more-than-one-hundred-bytes/"
+            + "and-a-file-name-that-is-long-as-well.txt";
+
+    Path tmp;
+    Path env;
+    Workspaces workspaces;
+    Workspace w;
+
+    @BeforeAll
+    void create(@TempDir Path dir) throws IOException {
+        tmp = dir;
+        env = VmTestEnvironment.get();
+        workspaces = Workspaces.under(tmp.resolve("home"));
+        Path seed = tmp.resolve("seed");
+        Files.createDirectories(seed.resolve("src"));
+        Files.writeString(seed.resolve("README"), "hello\n");
+        Files.writeString(seed.resolve("src/main.txt"), "one\ntwo\nthree\n");
+        Files.writeString(seed.resolve("gone.txt"), "bye\n");
+        Files.write(seed.resolve("bin.dat"), allBytes());
+        Files.writeString(seed.resolve("secret"), "s\n");
+        Files.setPosixFilePermissions(seed.resolve("secret"), PosixFilePermissions.fromString("rw-------"));
+        Files.createDirectories(seed.resolve(LONG).getParent());
+        Files.writeString(seed.resolve(LONG), "long\n");
+        Files.createSymbolicLink(seed.resolve("link"), Path.of("src/main.txt"));
+        long t0 = System.nanoTime();
+        w = workspaces.create(new CreateSpec(env, Map.of(), null, Network.NONE, null, Duration.ofHours(1), "vm", 1,
+                256), "vm1", seed);
+        System.out.println("vm workspace create (boot + seed): " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        assertThat(w.baselineFiles()).isEqualTo(9);
+    }
+
+    @AfterAll
+    void cleanUp() {
+        if (workspaces != null) {
+            for (Workspace x : workspaces.list()) {
+                workspaces.rm(x.id());
+            }
+            assertThat(workspaces.sandboxes().list()).isEmpty();
+        }
+    }
+
+    private static byte[] allBytes() {
+        byte[] b = new byte[256 * 4];
+        for (int i = 0; i < b.length; i++) {
+            b[i] = (byte) i;
+        }
+        return b;
+    }
+
+    private String sh(String script) {
+        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(60),
+                null, null, null);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        return r.stdoutText();
+    }
+
+    @Test
+    @Order(1)
+    void execSeesTheSeedInWorkspaceOwnedByRootWithItsModes() {
+        assertThat(sh("pwd; cat README src/main.txt")).isEqualTo("/workspace\nhello\none\ntwo\nthree\n");
+        assertThat(sh("stat -c '%a %u:%g %n' secret README src . ; readlink link; cat '" + LONG + "'"))
+                .isEqualTo("600 0:0 secret\n644 0:0 README\n755 0:0 src\n755 0:0 .\nsrc/main.txt\nlong\n");
+        assertThat(workspaces.readFile(w.id(), "bin.dat", 0).bytes()).isEqualTo(allBytes());
+        assertThat(sh("ls -a /; ls -a /.davit")).doesNotContain("workspace.new", "workspace.old", "stage");
+    }
+
+    @Test
+    @Order(2)
+    void fileWriteAndReadRoundTripBinary() {
+        byte[] data = new byte[3 << 20];
+        new Random(7).nextBytes(data);
+        long t0 = System.nanoTime();
+        assertThat(workspaces.writeFile(w.id(), "new/dir/blob.bin", new ByteArrayInputStream(data)))
+                .isEqualTo(data.length);
+        long t1 = System.nanoTime();
+        Workspaces.FileContent back = workspaces.readFile(w.id(), "new/dir/blob.bin", 0);
+        System.out.println("vm workspace 3 MiB write: " + (t1 - t0) / 1_000_000 + " ms, read: "
+                + (System.nanoTime() - t1) / 1_000_000 + " ms");
+        assertThat(back.bytes()).isEqualTo(data);
+        assertThat(back.truncated()).isFalse();
+        Workspaces.FileContent head = workspaces.readFile(w.id(), "new/dir/blob.bin", 10);
+        assertThat(head.bytes()).isEqualTo(java.util.Arrays.copyOf(data, 10));
+        assertThat(head.size()).isEqualTo(data.length);
+        assertThat(head.truncated()).isTrue();
+        assertThat(sh("stat -c '%a %s' new/dir/blob.bin; stat -c %a new/dir")).isEqualTo("644 " + data.length
+                + "\n755\n");
+        workspaces.writeFile(w.id(), "README", new ByteArrayInputStream("hello again\n".getBytes()));
+        assertThat(sh("cat README")).isEqualTo("hello again\n");
+        assertThatThrownBy(() -> workspaces.writeFile(w.id(), "src", new ByteArrayInputStream(new byte[1])))
+                .isInstanceOf(DavitException.class).hasMessageContaining("is a directory");
+        assertThat(sh("cat src/main.txt")).isEqualTo("one\ntwo\nthree\n");
+        assertThatThrownBy(() -> workspaces.readFile(w.id(), "missing", 0)).isInstanceOf(DavitException.class)
+                .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.NOT_FOUND);
+    }
+
+    @Test
+    @Order(3)
+    void diffAfterEditsAndListing() {
+        sh("echo new > added.txt; echo TWO > src/main.txt; rm gone.txt; chmod 600 bin.dat");
+        WorkspaceDiff d = workspaces.diff(w.id());
+        Map<String, String> kinds = d.changes().stream()
+                .collect(Collectors.toMap(WorkspaceDiff.Change::path, WorkspaceDiff.Change::kind));
+        assertThat(kinds).containsEntry("added.txt", "added").containsEntry("src/main.txt", "modified")
+                .containsEntry("gone.txt", "deleted").containsEntry("bin.dat", "mode")
+                .containsEntry("README", "modified").containsEntry("new/dir/blob.bin", "added");
+        assertThat(d.patch()).contains("-one\n-two\n-three\n+TWO\n");
+        assertThat(workspaces.listFiles(w.id(), "src", false)).extracting(Workspaces.FileInfo::path)
+                .containsExactly("src/main.txt");
+        assertThat(workspaces.listFiles(w.id(), "", false)).extracting(Workspaces.FileInfo::path)
+                .contains("link", "secret", "new").doesNotContain("gone.txt");
+    }
+
+    @Test
+    @Order(4)
+    void snapshotChangeResetRestoresByteIdenticalContent() {
+        sh("dd if=/dev/urandom of=big.bin bs=1M count=20 2>/dev/null");
+        String before = sh("find . | sort | xargs sha256sum 2>/dev/null; find . | sort | xargs stat -c '%a %n'");
+        long t0 = System.nanoTime();
+        workspaces.snapshot(w.id(), "s1");
+        long t1 = System.nanoTime();
+        System.out.println("vm workspace snapshot of 20 MiB: " + (t1 - t0) / 1_000_000 + " ms");
+        sh("rm -r src big.bin; echo changed > README; mkdir extra; echo x > extra/y; chmod 700 secret");
+        assertThat(workspaces.diff(w.id(), "s1").changes()).isNotEmpty();
+        long t2 = System.nanoTime();
+        workspaces.reset(w.id(), "s1");
+        System.out.println("vm workspace reset to 20 MiB: " + (System.nanoTime() - t2) / 1_000_000 + " ms");
+        assertThat(sh("find . | sort | xargs sha256sum 2>/dev/null; find . | sort | xargs stat -c '%a %n'"))
+                .isEqualTo(before);
+        assertThat(workspaces.diff(w.id(), "s1").changes()).isEmpty();
+        assertThat(sh("ls -a /")).doesNotContain("workspace.new", "workspace.old");
+        workspaces.reset(w.id(), null);
+        assertThat(workspaces.diff(w.id()).changes()).isEmpty();
+        assertThat(sh("cat README; ls")).startsWith("hello\n").doesNotContain("big.bin");
+    }
+
+    @Test
+    @Order(5)
+    void escapesAreRefusedAndNothingIsWrittenOutside() {
+        sh("echo orig > /tmp/t; ln -s /tmp out; ln -s /tmp/t outfile; mkdir -p d; ln -s ../../tmp d/up");
+        for (String p : List.of("../tmp/t", "/tmp/t", "out/t", "outfile", "d/up/t")) {
+            assertThatThrownBy(() -> workspaces.readFile(w.id(), p, 0)).as(p).isInstanceOf(DavitException.class)
+                    .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
+        }
+        for (String p : List.of("../x", "/etc/x", "out/x", "d/up/x")) {
+            assertThatThrownBy(() -> workspaces.writeFile(w.id(), p, new ByteArrayInputStream(new byte[] {1})))
+                    .as(p).isInstanceOf(DavitException.class);
+        }
+        assertThat(sh("[ ! -e /etc/x ] && [ ! -e /x ] && [ ! -e /tmp/x ] && echo none")).isEqualTo("none\n");
+        // writing at a link's path replaces the link, never follows it
+        workspaces.writeFile(w.id(), "outfile", new ByteArrayInputStream("mine\n".getBytes()));
+        assertThat(sh("cat /tmp/t")).isEqualTo("orig\n");
+        assertThat(sh("[ -L outfile ] || cat outfile")).isEqualTo("mine\n");
+        // links the guest made are listed as links, their targets untouched on the host
+        assertThat(workspaces.listFiles(w.id(), "", false)).filteredOn(f -> f.path().equals("out"))
+                .extracting(Workspaces.FileInfo::type).containsExactly("symlink");
+        assertThatThrownBy(() -> workspaces.listFiles(w.id(), "out", false)).isInstanceOf(DavitException.class);
+        assertThat(workspaces.diff(w.id()).changes()).extracting(WorkspaceDiff.Change::path).contains("out", "d/up");
+    }
+
+    @Test
+    @Order(6)
+    void applyReplacesCreatesAndDeletesPaths() throws IOException {
+        Path staged = tmp.resolve("staged");
+        Files.createDirectories(staged.resolve("tree/a/b"));
+        Files.writeString(staged.resolve("tree/a/b/c.txt"), "deep\n");
+        Files.writeString(staged.resolve("src"), "src is a file now\n");
+        Files.createDirectories(staged.resolve("fresh/dir"));
+        Files.write(staged.resolve("fresh/dir/bin"), allBytes());
+        Files.setPosixFilePermissions(staged.resolve("fresh/dir/bin"), PosixFilePermissions.fromString("rwxr-x---"));
+        sh("mkdir -p src; echo x > src/old; echo bye > del.txt; mkdir -p deldir/sub");
+        VmArea area = new VmArea(workspaces.sandboxes(), w.sandboxId(), tmp.resolve("area-tmp"));
+        area.apply(staged, List.of("tree", "src", "fresh/dir/bin"), List.of("del.txt", "deldir", "never-there"));
+        assertThat(sh("cat tree/a/b/c.txt src; stat -c %a fresh/dir/bin fresh/dir")).isEqualTo(
+                "deep\nsrc is a file now\n750\n755\n");
+        assertThat(sh("[ ! -e del.txt ] && [ ! -e deldir ] && echo gone")).isEqualTo("gone\n");
+        assertThat(area.read("fresh/dir/bin", 0).bytes()).isEqualTo(allBytes());
+        assertThat(sh("ls -A /.davit/stage")).isEmpty();
+        // through the guest's link out -> /tmp: refused by the agent
+        Files.createDirectories(staged.resolve("out"));
+        Files.writeString(staged.resolve("out/x"), "x\n");
+        assertThatThrownBy(() -> area.apply(staged, List.of("out/x"), List.of())).isInstanceOf(DavitException.class)
+                .hasMessageContaining("symbolic link");
+        assertThat(sh("[ ! -e /tmp/x ] && ls -A /.davit/stage && echo none")).isEqualTo("none\n");
+        assertThatThrownBy(() -> area.apply(staged, List.of(), List.of("d/up/t")))
+                .isInstanceOf(DavitException.class);
+        assertThat(sh("cat /tmp/t")).isEqualTo("orig\n");
+    }
+
+    @Test
+    @Order(7)
+    void stopAndStartKeepTheContent() {
+        workspaces.writeFile(w.id(), "kept.txt", new ByteArrayInputStream("kept\n".getBytes()));
+        assertThat(workspaces.stop(w.id()).status()).isEqualTo(SandboxStatus.STOPPED);
+        long t0 = System.nanoTime();
+        assertThat(workspaces.start(w.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+        System.out.println("vm workspace restart: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        assertThat(sh("cat kept.txt")).isEqualTo("kept\n");
+        // a file operation on a stopped workspace starts its VM
+        workspaces.stop(w.id());
+        assertThat(new String(workspaces.readFile(w.id(), "kept.txt", 0).bytes())).isEqualTo("kept\n");
+        assertThat(workspaces.sandbox(w.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+    }
+
+    @Test
+    @Order(8)
+    void rmThenSeedFromATar() throws IOException {
+        workspaces.rm(w.id());
+        assertThat(workspaces.list()).isEmpty();
+        assertThat(workspaces.sandboxes().list()).isEmpty();
+        Path tar = tmp.resolve("seed.tar");
+        try (OutputStream f = Files.newOutputStream(tar); TarArchiveOutputStream t = new TarArchiveOutputStream(f)) {
+            TarArchiveEntry d = new TarArchiveEntry("pkg/");
+            d.setMode(040750);
+            t.putArchiveEntry(d);
+            t.closeArchiveEntry();
+            byte[] body = "from a tar\n".getBytes();
+            TarArchiveEntry e = new TarArchiveEntry("pkg/file.txt");
+            e.setSize(body.length);
+            e.setMode(0100755);
+            e.setIds(1234, 1234);
+            t.putArchiveEntry(e);
+            t.write(body);
+            t.closeArchiveEntry();
+        }
+        w = workspaces.create(new CreateSpec(env, Map.of(), null, Network.NONE, null, null, "vm", 1, 256), null,
+                tar);
+        assertThat(sh("cat pkg/file.txt; stat -c '%a %u' pkg pkg/file.txt")).isEqualTo(
+                "from a tar\n750 0\n755 0\n");
+        assertThat(workspaces.diff(w.id()).changes()).isEmpty();
+    }
+}
