@@ -31,7 +31,8 @@ import picocli.CommandLine.Parameters;
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
-            WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class})
+            WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class,
+            WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class})
 final class WorkspaceCommand extends GroupCommand {
     static Workspaces workspaces(Main main) {
         return Workspaces.under(DavitHome.resolve(main.env()));
