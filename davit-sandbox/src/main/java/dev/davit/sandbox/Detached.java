@@ -21,7 +21,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * setsid sh -c HOLDER holder DIR MV 0 setsid [cgroup join] nsenter ... -- ARGV        (output to DIR/output)
- * setsid sh -c HOLDER holder DIR MV 1 script -qfec '[cgroup join] nsenter ... -- ARGV' DIR/output   (a terminal)
+ * setsid sh -c HOLDER holder DIR MV 1 script -qfec 'exec /bin/sh DIR/command.sh' DIR/output      (a terminal)
+ *   where DIR/command.sh is: exec [cgroup join] nsenter ... -- ARGV
  * </pre>
  *
  * The holder has its own session (no terminal, so no hangup reaches it), waits for the command and writes its exit
@@ -72,8 +73,15 @@ final class Detached {
             String line = (shell == null ? "unset SHELL; " : "SHELL=" + quote(shell) + "; export SHELL; ") + "exec "
                     + String.join(" ", pb.command().stream().map(Detached::quote).toList());
             pb.environment().put("SHELL", "/bin/sh");
-            cmd.addAll(List.of(tool("script").toString(), "-q", "-f", "-e", "-c", line,
-                    dir.resolve(Spawned.OUTPUT).toString()));
+            // in a file, so that the line script writes atop its output (naming the command) stays one short line
+            Path file = dir.resolve("command.sh");
+            try {
+                Files.writeString(file, line + "\n");
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot write " + file + ": " + e.getMessage());
+            }
+            cmd.addAll(List.of(tool("script").toString(), "-q", "-f", "-e", "-c", "exec /bin/sh " + quote(
+                    file.toString()), dir.resolve(Spawned.OUTPUT).toString()));
         } else {
             cmd.add(tool("setsid").toString());
             cmd.addAll(pb.command());

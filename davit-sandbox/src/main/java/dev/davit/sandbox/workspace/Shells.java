@@ -225,7 +225,7 @@ public final class Shells {
         }
         byte[] head;
         try (var in = Files.newInputStream(out)) {
-            head = in.readNBytes(512);
+            head = in.readNBytes(4096);
         }
         for (int i = 0; i < head.length && i < HEADER.length; i++) {
             if (head[i] != HEADER[i]) {
