@@ -34,7 +34,8 @@ import picocli.CommandLine.Parameters;
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
             WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class,
             WorkspaceCommand.PushCmd.class, WorkspaceCommand.ExportCmd.class, WorkspaceCommand.PatchCmd.class,
-            WorkspaceCommand.ReapCmd.class})
+            WorkspaceCommand.ReapCmd.class,
+            WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class})
 final class WorkspaceCommand extends GroupCommand {
     static Workspaces workspaces(Main main) {
         return Workspaces.under(DavitHome.resolve(main.env()));

@@ -521,4 +521,72 @@ class RunCommandTest {
         Cli.Result human = new Cli(home).run("doctor");
         assertThat(human.stdout()).contains("container", "available", "vm", "QEMU", "env build");
     }
+    /** One davit command line in a JVM of its own (as a user's successive commands are). */
+    private Cli.Result davit(String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("DAVIT_HOME", home.toString());
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Path err = home.resolve("stderr.txt");
+        pb.redirectError(err.toFile());
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        int rc = p.waitFor();
+        return new Cli.Result(rc, out, Files.readString(err));
+    }
+
+    @Test
+    void workspaceServicesAndShellsOutliveTheDavitThatStartedThem() throws Exception {
+        Cli cli = new Cli(home);
+        Cli.Result c = cli.run("workspace", "create", image, "--name", "proj");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        try {
+            Cli.Result start = davit("workspace", "service", "start", "proj", "web", "--ready-file", "ready", "--",
+                    "sh", "-c", "echo serving; echo warn >&2; echo x > ready; exec sleep 1000");
+            assertThat(start.rc()).as(start.toString()).isZero();
+            assertThat(start.stdout()).isEqualTo("web\n");
+            Cli.Result ls = davit("--json", "workspace", "service", "ls", "proj");
+            assertThat(ls.json().at("/services/0/state").asText()).as(ls.toString()).isEqualTo("running");
+            assertThat(ls.json().at("/services/0/ready").asBoolean()).isTrue();
+            assertThat(ls.json().at("/services/0/readiness/kind").asText()).isEqualTo("file");
+            assertThat(davit("workspace", "service", "logs", "proj", "web").stdout()).isEqualTo("serving\nwarn\n");
+            assertThat(cli.run("workspace", "service", "logs", "proj", "web", "--tail", "1").stdout())
+                    .isEqualTo("warn\n");
+
+            Cli.Result open = davit("--json", "workspace", "shell", "open", "proj");
+            assertThat(open.rc()).as(open.toString()).isZero();
+            String sh = open.json().get("id").asText();
+            assertThat(davit("workspace", "shell", "write", "proj", sh, "read x; echo got-$x-$((1+2))\\n").rc())
+                    .isZero();
+            assertThat(davit("workspace", "shell", "write", "proj", sh, "hi\\n").rc()).isZero();
+            StringBuilder seen = new StringBuilder();
+            for (int i = 0; i < 20 && !seen.toString().contains("got-hi-3"); i++) {
+                Cli.Result r = davit("--json", "workspace", "shell", "read", "proj", sh, "--wait-ms", "1000");
+                assertThat(r.rc()).as(r.toString()).isZero();
+                seen.append(r.json().get("output").asText());
+            }
+            assertThat(seen.toString()).contains("got-hi-3");
+            assertThat(cli.run("--json", "workspace", "shell", "ls", "proj").json().at("/shells/0/state").asText())
+                    .isEqualTo("running");
+
+            Cli.Result stop = davit("workspace", "service", "stop", "proj", "web");
+            assertThat(stop.stdout()).as(stop.toString()).isEqualTo("web stopped\n");
+            Cli.Result close = davit("workspace", "shell", "close", "proj", sh);
+            assertThat(close.stdout()).as(close.toString()).isEqualTo(sh + "\n");
+            assertThat(cli.run("--json", "workspace", "shell", "ls", "proj").json().get("shells")).isEmpty();
+
+            Cli.Result bad = cli.run("workspace", "service", "start", "proj", "bad", "--ready-file", "never", "--",
+                    "sh", "-c", "echo boom; exit 4");
+            assertThat(bad.rc()).as(bad.toString()).isEqualTo(1);
+            assertThat(bad.stderr().strip()).doesNotContain("\n").contains("exited with code 4", "boom");
+            Cli.Result two = cli.run("workspace", "service", "start", "proj", "x", "--ready-file", "f",
+                    "--ready-port", "80", "--", "true");
+            assertThat(two.rc()).as(two.toString()).isEqualTo(2);
+            assertThat(cli.run("workspace", "shell", "read", "proj", "sh-00000000").rc()).isEqualTo(3);
+        } finally {
+            assertThat(cli.run("workspace", "rm", "proj").rc()).isZero();
+        }
+    }
 }

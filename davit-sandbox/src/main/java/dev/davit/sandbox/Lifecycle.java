@@ -268,47 +268,6 @@ public final class Lifecycle {
             QemuBackend.tee(stderrTee, r.stderr());
             return r;
         }
-        Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
-        if (env != null) {
-            merged.putAll(env);
-        }
-        RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
-                timeout, s.spec().network(), s.spec().image());
-        Path nsenter = tool("nsenter");
-        long target = s.initPid();
-        List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(target), "--mount",
-                "--uts", "--ipc", "--net", "--pid"));
-        boolean userns = !sameNamespace(target, "user");
-        // without root, the sandbox's user namespace denies setgroups, which nsenter calls to become uid 0 there:
-        // keep our credentials instead, which that namespace maps to the keeper's user (root, or the image's User)
-        boolean preserve = userns && !Overlay.ROOT;
-        if (userns) {
-            cmd.add("--user");
-        }
-        if (preserve) {
-            cmd.add("--preserve-credentials");
-        }
-        if (!sameNamespace(target, "cgroup")) {
-            cmd.add("--cgroup");
-        }
-        // nsenter opens --wd's path before it enters the namespaces, so name it through the sandbox's root
-        String wd = rs.effectiveWorkdir();
-        if (Path.of(wd).normalize().toString().contains("..") || !wd.equals(Path.of(wd).normalize().toString())) {
-            throw new DavitException(Kind.USAGE, "the working directory must be a normalized absolute path: " + wd);
-        }
-        Path wdThroughRoot = Path.of("/proc", Long.toString(target), "root", wd.substring(1));
-        if (!Files.isDirectory(wdThroughRoot)) {
-            throw new DavitException(Kind.USAGE, "the working directory " + wd + " does not exist in the sandbox");
-        }
-        cmd.addAll(List.of("--root", "--wd=" + wdThroughRoot));
-        // the image's User, as davit run applies it (names looked up in the sandbox's /etc/passwd and /etc/group)
-        int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
-        if (ids != null && !(ids[0] == 0 && ids[1] == 0) && !preserve) {
-            cmd.addAll(List.of("--setuid", Integer.toString(ids[0]), "--setgid", Integer.toString(ids[1])));
-        }
-        cmd.add("--");
-        cmd.addAll(argv);
-        // the command joins the sandbox's cgroup before nsenter runs: its limits hold for the keeper and every exec
         Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(id) : null;
         long oomBefore = cg == null ? 0 : cg.oomKills();
         Path joinFailed = dir(id).resolve(Cgroups.JOIN_FAILED);
@@ -317,20 +276,16 @@ public final class Lifecycle {
         } catch (IOException e) {
             // a stale marker only makes a failed join's message wrong
         }
-        ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, cmd, dir(id)));
-        pb.environment().clear();
-        pb.environment().putAll(rs.effectiveEnv()); // nsenter passes its environment on to the command
-        pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
+        ProcessBuilder pb = enter(s, argv, env, workdir, cg);
         if (stdin == null) {
             pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         }
-        pb.directory(dir(id).toFile());
         long t1 = System.nanoTime();
         Process p;
         try {
             p = pb.start();
         } catch (IOException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot start " + nsenter + ": " + e.getMessage());
+            throw new DavitException(Kind.INTERNAL, "cannot start " + pb.command().get(0) + ": " + e.getMessage());
         }
         if (stdin != null) {
             BwrapBackend.feed(stdin, p, id + "-exec");
@@ -380,6 +335,62 @@ public final class Lifecycle {
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.bytes(), err.bytes(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
                 out.truncated() || err.truncated() || limited, oom, limited);
+    }
+
+    /**
+     * A process builder for {@code argv} run in running container sandbox {@code s} as an exec runs: nsenter into
+     * its namespaces (and, with {@code cg}, its cgroup), its environment with {@code env} on top, {@code workdir}
+     * (null: the sandbox's), the image's user. Nothing is started.
+     */
+    ProcessBuilder enter(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Cgroups.Cgroup cg) {
+        String id = s.id();
+        Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
+        if (env != null) {
+            merged.putAll(env);
+        }
+        RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
+                null, s.spec().network(), s.spec().image());
+        Path nsenter = tool("nsenter");
+        long target = s.initPid();
+        List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(target), "--mount",
+                "--uts", "--ipc", "--net", "--pid"));
+        boolean userns = !sameNamespace(target, "user");
+        // without root, the sandbox's user namespace denies setgroups, which nsenter calls to become uid 0 there:
+        // keep our credentials instead, which that namespace maps to the keeper's user (root, or the image's User)
+        boolean preserve = userns && !Overlay.ROOT;
+        if (userns) {
+            cmd.add("--user");
+        }
+        if (preserve) {
+            cmd.add("--preserve-credentials");
+        }
+        if (!sameNamespace(target, "cgroup")) {
+            cmd.add("--cgroup");
+        }
+        // nsenter opens --wd's path before it enters the namespaces, so name it through the sandbox's root
+        String wd = rs.effectiveWorkdir();
+        if (Path.of(wd).normalize().toString().contains("..") || !wd.equals(Path.of(wd).normalize().toString())) {
+            throw new DavitException(Kind.USAGE, "the working directory must be a normalized absolute path: " + wd);
+        }
+        Path wdThroughRoot = Path.of("/proc", Long.toString(target), "root", wd.substring(1));
+        if (!Files.isDirectory(wdThroughRoot)) {
+            throw new DavitException(Kind.USAGE, "the working directory " + wd + " does not exist in the sandbox");
+        }
+        cmd.addAll(List.of("--root", "--wd=" + wdThroughRoot));
+        // the image's User, as davit run applies it (names looked up in the sandbox's /etc/passwd and /etc/group)
+        int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
+        if (ids != null && !(ids[0] == 0 && ids[1] == 0) && !preserve) {
+            cmd.addAll(List.of("--setuid", Integer.toString(ids[0]), "--setgid", Integer.toString(ids[1])));
+        }
+        cmd.add("--");
+        cmd.addAll(argv);
+        // the command joins the sandbox's cgroup before nsenter runs: its limits hold for the keeper and every exec
+        ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, cmd, dir(id)));
+        pb.environment().clear();
+        pb.environment().putAll(rs.effectiveEnv()); // nsenter passes its environment on to the command
+        pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
+        pb.directory(dir(id).toFile());
+        return pb;
     }
 
     Sandbox stop(String id) {
@@ -566,11 +577,11 @@ public final class Lifecycle {
         return options.stateDir().resolve(id);
     }
 
-    private Path tool(String name) {
+    Path tool(String name) {
         Path p = options.which(name);
         if (p == null) {
-            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux) is not installed; long-lived sandboxes"
-                    + " need it");
+            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; long-lived"
+                    + " sandboxes need it");
         }
         return p;
     }
@@ -616,7 +627,7 @@ public final class Lifecycle {
     }
 
     /** The fields of /proc/PID/stat after the command name (field 3 onwards), or null. */
-    private static String[] stat(long pid) {
+    static String[] stat(long pid) {
         try {
             String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");

@@ -28,12 +28,14 @@ public final class Sandboxes {
     private final SandboxOptions options;
     private final List<Backend> runtimes;
     private final Lifecycle lifecycle;
+    private final Detached detached;
 
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
         this.runtimes = List.of(new BwrapBackend(options), new OciRuntimeBackend(options, OciRuntimeBackend.CRUN),
                 new OciRuntimeBackend(options, OciRuntimeBackend.RUNC), new QemuBackend(options));
         this.lifecycle = new Lifecycle(options);
+        this.detached = new Detached(options, lifecycle);
     }
 
     public SandboxOptions options() {
@@ -133,6 +135,49 @@ public final class Sandboxes {
                            java.time.Duration timeout, long maxOutput, java.io.InputStream stdin,
                            OutputStream stdoutTee, OutputStream stderrTee) {
         return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, stdin, stdoutTee, stderrTee);
+    }
+
+    /**
+     * Starts {@code argv} detached in running sandbox {@code id}, as {@link #exec} would run it (namespaces, cgroup,
+     * user; {@code env} on top of the sandbox's, {@code workdir} null: the sandbox's), in a session and process group
+     * of its own, and returns at once. It outlives this davit; host directory {@code dir} (created if missing) gets
+     * {@link Spawned#OUTPUT} (stdout and stderr interleaved, or with {@code terminal} all the terminal shows) and,
+     * when it ends, {@link Spawned#EXIT}. With {@code terminal} the command gets a PTY (made on the host by
+     * util-linux {@code script}) whose input is the FIFO {@link Spawned#INPUT}. Container sandboxes only for now.
+     */
+    public Spawned spawn(String id, List<String> argv, java.util.Map<String, String> env, String workdir, Path dir,
+                         boolean terminal) {
+        if (argv == null || argv.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "give a command to run");
+        }
+        Sandbox s = status(id);
+        if (s.spec().isVm()) {
+            throw new DavitException(Kind.USAGE, "detached processes (services, shells) in a microVM sandbox are not"
+                    + " there yet; use --backend container");
+        }
+        if (s.status() != SandboxStatus.RUNNING) {
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
+        }
+        return detached.spawn(s, argv, env, workdir, dir, terminal);
+    }
+
+    /** Whether a {@link #spawn}ed process (its holder) still runs. */
+    public boolean alive(Spawned p) {
+        return Detached.alive(p);
+    }
+
+    /**
+     * Sends {@code signal} ({@code INT}, {@code TERM}, {@code KILL}, {@code HUP}, {@code QUIT}, {@code USR1},
+     * {@code USR2}) to a {@link #spawn}ed command's process group and process tree, or with {@code foreground} to
+     * the foreground process group of its terminal (as Ctrl-C would). Returns false when nothing was left to signal.
+     */
+    public boolean signal(Spawned p, String signal, boolean foreground) {
+        return detached.signal(p, signal, foreground);
+    }
+
+    /** Ends a {@link #spawn}ed command: TERM, then KILL after {@code grace}; returns when it is gone. */
+    public void terminate(Spawned p, java.time.Duration grace) {
+        detached.terminate(p, grace);
     }
 
     /**

@@ -184,12 +184,36 @@ public final class Workspaces {
     }
 
     public Sandbox stop(String id) {
+        endProcesses(id);
         return sandboxes.stop(get(id).sandboxId());
+    }
+
+    /** The services of workspace {@code id}. */
+    public Services services(String id) {
+        Workspace w = get(id);
+        return new Services(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId());
+    }
+
+    /** The shells of workspace {@code id}. */
+    public Shells shells(String id) {
+        Workspace w = get(id);
+        return new Shells(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId());
+    }
+
+    /** Stops the workspace's services and closes its shells (before its sandbox stops, is reset or removed). */
+    private void endProcesses(String id) {
+        services(id).stopAll();
+        shells(id).closeAll();
     }
 
     /** Removes the workspace's sandbox (processes included) and its state. */
     public void rm(String id) {
         Workspace w = get(id);
+        try {
+            endProcesses(id);
+        } catch (DavitException e) {
+            // the sandbox's removal below ends them anyway
+        }
         try {
             sandboxes.rm(w.sandboxId());
         } catch (DavitException e) {
@@ -339,6 +363,7 @@ public final class Workspaces {
             return sandboxes.status(w.sandboxId());
         }
         boolean wasRunning = s.status() == SandboxStatus.RUNNING;
+        endProcesses(id);
         if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
             sandboxes.stop(w.sandboxId());
         }

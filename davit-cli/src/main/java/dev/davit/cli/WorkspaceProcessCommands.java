@@ -1,0 +1,302 @@
+package dev.davit.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
+import dev.davit.sandbox.workspace.Services;
+import dev.davit.sandbox.workspace.Shells;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code davit workspace service ...} and {@code davit workspace shell ...}: processes that outlive davit. */
+final class WorkspaceProcessCommands {
+    private WorkspaceProcessCommands() {
+    }
+
+    @Command(name = "service", mixinStandardHelpOptions = true,
+            description = "Services: long-running commands in a workspace that outlive davit and stop with it.",
+            subcommands = {ServiceStartCmd.class, ServiceLsCmd.class, ServiceLogsCmd.class, ServiceStopCmd.class})
+    static final class ServiceCmd extends GroupCommand {
+    }
+
+    /** Base of the subcommands that take a workspace and a service name. */
+    abstract static class NamedCmd extends WorkspaceCommand.IdCmd {
+        @Parameters(index = "1", paramLabel = "NAME", description = "The service's name (letters, digits, '.', '_',"
+                + " '-').")
+        String name;
+
+        Services services() {
+            return WorkspaceCommand.workspaces(main).services(id);
+        }
+    }
+
+    @Command(name = "start", mixinStandardHelpOptions = true,
+            description = {"Start a service in /workspace and wait until it is ready.",
+                "If it exits first or is not ready in time it is stopped and the error shows the end of its log."})
+    static final class ServiceStartCmd extends NamedCmd {
+        @Parameters(index = "2..*", paramLabel = "CMD", arity = "1..*", description = "The command (after --).")
+        List<String> command = new ArrayList<>();
+
+        @Option(names = "--ready-file", paramLabel = "F", description = "Ready when this path exists (relative to"
+                + " /workspace, or absolute in the sandbox).")
+        String readyFile;
+
+        @Option(names = "--ready-port", paramLabel = "P", description = "Ready when something listens on TCP port P"
+                + " in the sandbox.")
+        Integer readyPort;
+
+        @Option(names = "--ready-cmd", paramLabel = "CMD", description = "Ready when 'sh -c CMD' exits 0 in the"
+                + " workspace (retried).")
+        String readyCmd;
+
+        @Option(names = "--ready-timeout", paramLabel = "S", description = "Give up after S seconds (default: 30).")
+        Double readyTimeout;
+
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable).")
+        List<String> envs = new ArrayList<>();
+
+        @Override
+        protected int run(Output out) {
+            List<Services.Readiness> r = new ArrayList<>();
+            if (readyFile != null) {
+                r.add(new Services.Readiness("file", readyFile));
+            }
+            if (readyPort != null) {
+                r.add(new Services.Readiness("port", readyPort.toString()));
+            }
+            if (readyCmd != null) {
+                r.add(new Services.Readiness("cmd", readyCmd));
+            }
+            if (r.size() > 1) {
+                throw new DavitException(DavitException.Kind.USAGE, "give one of --ready-file, --ready-port and"
+                        + " --ready-cmd");
+            }
+            Duration timeout = CliArgs.seconds(readyTimeout, "--ready-timeout");
+            Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
+            Services.Service s = services().start(name, command, env, r.isEmpty() ? null : r.get(0), timeout);
+            out.notice("==> service " + s.name() + " " + (s.readiness() == null ? "started" : "ready") + " (pid "
+                    + s.pid() + ")");
+            out.result(s.toJson(), p -> p.println(s.name()));
+            return 0;
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a workspace's services.")
+    static final class ServiceLsCmd extends WorkspaceCommand.IdCmd {
+        @Override
+        protected int run(Output out) {
+            List<Services.Service> all = WorkspaceCommand.workspaces(main).services(id).list();
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("services");
+            all.forEach(s -> arr.add(s.toJson()));
+            out.result(doc, p -> {
+                p.printf("%-16s %-18s %8s %-20s %-6s %s%n", "NAME", "STATE", "PID", "STARTED", "READY", "COMMAND");
+                all.forEach(s -> p.printf("%-16s %-18s %8d %-20s %-6s %s%n", s.name(), s.label(), s.pid(),
+                        s.startedAt().truncatedTo(ChronoUnit.SECONDS), s.ready() ? "yes" : "no",
+                        String.join(" ", s.command())));
+            });
+            return 0;
+        }
+    }
+
+    @Command(name = "logs", mixinStandardHelpOptions = true, description = "Print a service's output (stdout and"
+            + " stderr interleaved).")
+    static final class ServiceLogsCmd extends NamedCmd {
+        @Option(names = "--tail", paramLabel = "N", description = "Only the last N lines.")
+        int tail;
+
+        @Override
+        protected int run(Output out) {
+            if (tail < 0) {
+                throw new DavitException(DavitException.Kind.USAGE, "--tail must be a number of lines, not " + tail);
+            }
+            byte[] b = services().logs(name, tail);
+            if (out.json()) {
+                ObjectNode doc = Json.object();
+                doc.put("name", name);
+                text(doc, "output", b);
+                out.printJson(doc);
+            } else {
+                out.raw(b);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "stop", mixinStandardHelpOptions = true, description = "Stop a service: TERM to its processes,"
+            + " KILL after 5 s.")
+    static final class ServiceStopCmd extends NamedCmd {
+        @Override
+        protected int run(Output out) {
+            Services.Service s = services().stop(name);
+            out.result(s.toJson(), p -> p.println(s.name() + " " + s.label()));
+            return 0;
+        }
+    }
+
+    @Command(name = "shell", mixinStandardHelpOptions = true,
+            description = "Shells: interactive programs on a terminal (PTY) in a workspace, driven by write/read.",
+            subcommands = {ShellOpenCmd.class, ShellWriteCmd.class, ShellReadCmd.class, ShellSignalCmd.class,
+                ShellCloseCmd.class, ShellLsCmd.class})
+    static final class ShellCmd extends GroupCommand {
+    }
+
+    /** Base of the subcommands that take a workspace and a shell id. */
+    abstract static class ShellIdCmd extends WorkspaceCommand.IdCmd {
+        @Parameters(index = "1", paramLabel = "SH", description = "The shell's id (see 'davit workspace shell ls').")
+        String shell;
+
+        Shells shells() {
+            return WorkspaceCommand.workspaces(main).shells(id);
+        }
+    }
+
+    @Command(name = "open", mixinStandardHelpOptions = true, description = "Open a shell (the image's /bin/sh, or"
+            + " --cmd) in /workspace on a terminal; prints its id.")
+    static final class ShellOpenCmd extends WorkspaceCommand.IdCmd {
+        @Option(names = "--cmd", paramLabel = "CMD", description = "Run 'sh -c CMD' instead of an interactive sh.")
+        String cmd;
+
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable).")
+        List<String> envs = new ArrayList<>();
+
+        @Override
+        protected int run(Output out) {
+            Shells.Shell s = WorkspaceCommand.workspaces(main).shells(id).open(
+                    cmd == null ? null : List.of("/bin/sh", "-c", cmd), CliArgs.keyValues(envs, "--env needs K=V"));
+            out.result(s.toJson(), p -> p.println(s.id()));
+            return 0;
+        }
+    }
+
+    @Command(name = "write", mixinStandardHelpOptions = true, description = "Type into a shell: DATA with \\n, \\r,"
+            + " \\t, \\e, \\xHH, \\\\ understood, or raw bytes from stdin with --from -.")
+    static final class ShellWriteCmd extends ShellIdCmd {
+        @Parameters(index = "2", arity = "0..1", paramLabel = "DATA", description = "What to type (\\n for Enter).")
+        String data;
+
+        @Option(names = "--from", paramLabel = "-", description = "Read the bytes from stdin (give '-').")
+        String from;
+
+        @Override
+        protected int run(Output out) {
+            byte[] b;
+            if (from != null) {
+                if (!from.equals("-") || data != null) {
+                    throw new DavitException(DavitException.Kind.USAGE, "give DATA or --from - (stdin), not both");
+                }
+                try {
+                    b = System.in.readAllBytes();
+                } catch (IOException e) {
+                    throw new DavitException(DavitException.Kind.USAGE, "cannot read stdin: " + e.getMessage());
+                }
+            } else if (data == null) {
+                throw new DavitException(DavitException.Kind.USAGE, "give DATA to write or --from - (stdin)");
+            } else {
+                b = Shells.unescape(data);
+            }
+            shells().write(shell, b);
+            ObjectNode doc = Json.object();
+            doc.put("id", shell);
+            doc.put("bytes", b.length);
+            out.result(doc, p -> { });
+            return 0;
+        }
+    }
+
+    @Command(name = "read", mixinStandardHelpOptions = true, description = "Print what the shell's terminal showed"
+            + " since the last read (raw bytes; --json: text, and base64 when not UTF-8).")
+    static final class ShellReadCmd extends ShellIdCmd {
+        @Option(names = "--wait-ms", paramLabel = "N", description = "Wait up to N ms for output when there is none"
+                + " yet (default: 0).")
+        long waitMs;
+
+        @Override
+        protected int run(Output out) {
+            if (waitMs < 0) {
+                throw new DavitException(DavitException.Kind.USAGE, "--wait-ms must be 0 or more, not " + waitMs);
+            }
+            Shells s = shells();
+            byte[] b = s.read(shell, Duration.ofMillis(waitMs));
+            if (out.json()) {
+                ObjectNode doc = Json.object();
+                doc.put("id", shell);
+                text(doc, "output", b);
+                doc.put("state", s.get(shell).label());
+                out.printJson(doc);
+            } else {
+                out.raw(b);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "signal", mixinStandardHelpOptions = true, description = "Send a signal to the foreground"
+            + " process group of the shell's terminal, as Ctrl-C (INT) would.")
+    static final class ShellSignalCmd extends ShellIdCmd {
+        @Parameters(index = "2", paramLabel = "SIGNAL", description = "INT, TERM, KILL (also HUP, QUIT, USR1, USR2).")
+        String signal;
+
+        @Override
+        protected int run(Output out) {
+            String sig = signal.toUpperCase(java.util.Locale.ROOT).replaceFirst("^SIG", "");
+            shells().signal(shell, sig);
+            ObjectNode doc = Json.object();
+            doc.put("id", shell);
+            doc.put("signal", sig);
+            out.result(doc, p -> { });
+            return 0;
+        }
+    }
+
+    @Command(name = "close", mixinStandardHelpOptions = true, description = "End a shell and remove it.")
+    static final class ShellCloseCmd extends ShellIdCmd {
+        @Override
+        protected int run(Output out) {
+            shells().close(shell);
+            return WorkspaceCommand.removed(out, "id", shell);
+        }
+    }
+
+    @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a workspace's shells.")
+    static final class ShellLsCmd extends WorkspaceCommand.IdCmd {
+        @Override
+        protected int run(Output out) {
+            List<Shells.Shell> all = WorkspaceCommand.workspaces(main).shells(id).list();
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("shells");
+            all.forEach(s -> arr.add(s.toJson()));
+            out.result(doc, p -> {
+                p.printf("%-12s %-12s %8s %-20s %s%n", "ID", "STATE", "PID", "STARTED", "COMMAND");
+                all.forEach(s -> p.printf("%-12s %-12s %8d %-20s %s%n", s.id(), s.label(), s.pid(),
+                        s.startedAt().truncatedTo(ChronoUnit.SECONDS), String.join(" ", s.command())));
+            });
+            return 0;
+        }
+    }
+
+    /** {@code key}: the bytes as text (invalid UTF-8 replaced) and, when they are not UTF-8, {@code key_base64}. */
+    static void text(ObjectNode doc, String key, byte[] b) {
+        try {
+            doc.put(key, StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString());
+            doc.putNull(key + "_base64");
+        } catch (CharacterCodingException e) {
+            doc.put(key, new String(b, StandardCharsets.UTF_8));
+            doc.put(key + "_base64", Base64.getEncoder().encodeToString(b));
+        }
+    }
+}

@@ -1,0 +1,242 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Detached processes in running container sandboxes ({@link Sandboxes#spawn}): the command is entered as an exec is
+ * (nsenter into the namespaces, the cgroup, the image's user) below a small holder on the host:
+ *
+ * <pre>
+ * setsid sh -c HOLDER holder DIR MV 0 setsid [cgroup join] nsenter ... -- ARGV        (output to DIR/output)
+ * setsid sh -c HOLDER holder DIR MV 1 script -qfec 'exec /bin/sh DIR/command.sh' DIR/output      (a terminal)
+ *   where DIR/command.sh is: exec [cgroup join] nsenter ... -- ARGV
+ * </pre>
+ *
+ * The holder has its own session (no terminal, so no hangup reaches it), waits for the command and writes its exit
+ * code to {@code DIR/exit}; the command leads a session and process group of its own (util-linux {@code setsid}, or
+ * {@code script}'s child, which owns the terminal). A terminal's PTY is made by util-linux {@code script} on the host;
+ * its input is the FIFO {@code DIR/input}, which the holder keeps open for reading and writing, so writers never
+ * meet an end of file. Neither the holder nor {@code script} is in the sandbox: they outlive davit, and the sandbox's
+ * processes only see the terminal's slave side (see docs/WORKSPACES.md, Shells).
+ */
+final class Detached {
+    /** The signals {@link #signal} sends. */
+    static final List<String> SIGNALS = List.of("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2");
+    private static final String HOLDER = """
+            d=$1; mv=$2; tty=$3; shift 3
+            if [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- >/dev/null 2>&1
+            else "$@" >>"$d/output" 2>&1 </dev/null; fi
+            echo $? >"$d/exit.tmp" && "$mv" -f "$d/exit.tmp" "$d/exit"
+            """;
+    private static final Duration LEADER_WAIT = Duration.ofSeconds(10);
+
+    private final SandboxOptions options;
+    private final Lifecycle lifecycle;
+
+    Detached(SandboxOptions options, Lifecycle lifecycle) {
+        this.options = options;
+        this.lifecycle = lifecycle;
+    }
+
+    Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
+                  boolean terminal) {
+        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(s.id()) : null;
+        ProcessBuilder pb = lifecycle.enter(s, argv, env, workdir, cg);
+        List<String> cmd = new ArrayList<>(List.of(tool("setsid").toString(), "/bin/sh", "-c", HOLDER, "holder",
+                dir.toString(), tool("mv").toString(), terminal ? "1" : "0"));
+        try {
+            Files.createDirectories(dir);
+            Files.deleteIfExists(dir.resolve(Spawned.EXIT));
+            if (terminal) {
+                Files.deleteIfExists(dir.resolve(Spawned.INPUT));
+                run(List.of(tool("mkfifo").toString(), "-m", "600", dir.resolve(Spawned.INPUT).toString()));
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
+        }
+        if (terminal) {
+            // script runs its command with $SHELL -c on the host: the host's sh, then the sandbox's own SHELL again
+            String shell = pb.environment().get("SHELL");
+            String line = (shell == null ? "unset SHELL; " : "SHELL=" + quote(shell) + "; export SHELL; ") + "exec "
+                    + String.join(" ", pb.command().stream().map(Detached::quote).toList());
+            pb.environment().put("SHELL", "/bin/sh");
+            // in a file, so that the line script writes atop its output (naming the command) stays one short line
+            Path file = dir.resolve("command.sh");
+            try {
+                Files.writeString(file, line + "\n");
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot write " + file + ": " + e.getMessage());
+            }
+            cmd.addAll(List.of(tool("script").toString(), "-q", "-f", "-e", "-c", "exec /bin/sh " + quote(
+                    file.toString()), dir.resolve(Spawned.OUTPUT).toString()));
+        } else {
+            cmd.add(tool("setsid").toString());
+            cmd.addAll(pb.command());
+        }
+        pb.command(cmd);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot start a process in sandbox " + s.id() + ": "
+                    + e.getMessage());
+        }
+        long holderStart = Lifecycle.startTime(p.pid());
+        long deadline = System.nanoTime() + LEADER_WAIT.toNanos();
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            long leader = leader(p.toHandle());
+            if (leader > 0) {
+                return new Spawned(p.pid(), holderStart, leader, Lifecycle.startTime(leader));
+            }
+            sleep(5);
+        }
+        return new Spawned(p.pid(), holderStart, 0, 0); // it ended at once (its exit code says why)
+    }
+
+    /** The first process below {@code holder}, breadth first, that leads its own process group. */
+    private static long leader(ProcessHandle holder) {
+        Deque<ProcessHandle> todo = new ArrayDeque<>(holder.children().toList());
+        while (!todo.isEmpty()) {
+            ProcessHandle h = todo.poll();
+            String[] f = Lifecycle.stat(h.pid());
+            if (f != null && Long.parseLong(f[2]) == h.pid()) {
+                return h.pid();
+            }
+            todo.addAll(h.children().toList());
+        }
+        return 0;
+    }
+
+    static boolean alive(Spawned p) {
+        return Lifecycle.alive(p.holderPid(), p.holderStart());
+    }
+
+    /**
+     * Sends {@code signal} (one of {@link #SIGNALS}) to the command's process group and every process below the
+     * holder; with {@code foreground}, to the foreground process group of its terminal only (as a key such as
+     * Ctrl-C would). Returns whether anything was signalled.
+     */
+    boolean signal(Spawned p, String signal, boolean foreground) {
+        if (!SIGNALS.contains(signal)) {
+            throw new DavitException(Kind.USAGE, "unknown signal '" + signal + "'; use one of "
+                    + String.join(", ", SIGNALS));
+        }
+        List<String> targets = new ArrayList<>();
+        if (foreground) {
+            String[] f = Lifecycle.alive(p.leaderPid(), p.leaderStart()) ? Lifecycle.stat(p.leaderPid()) : null;
+            long tpgid = f == null ? -1 : Long.parseLong(f[5]);
+            if (tpgid > 0) {
+                targets.add("-" + tpgid);
+            }
+        } else {
+            victims(p).keySet().forEach(pid -> targets.add(Long.toString(pid)));
+            if (Lifecycle.alive(p.leaderPid(), p.leaderStart())) {
+                targets.add("-" + p.leaderPid());
+            }
+        }
+        if (targets.isEmpty()) {
+            return false;
+        }
+        List<String> cmd = new ArrayList<>(List.of(tool("kill").toString(), "-s", signal, "--"));
+        cmd.addAll(targets);
+        try {
+            new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start().waitFor(10, TimeUnit.SECONDS); // a target gone meanwhile is no error
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot run kill: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted");
+        }
+        return true;
+    }
+
+    /**
+     * Ends the command: TERM to its process group and tree, KILL to what is left after {@code grace}; returns when
+     * they and the holder are gone (the holder writes the exit code first).
+     */
+    void terminate(Spawned p, Duration grace) {
+        List<ProcessHandle> all = new ArrayList<>(victims(p).values());
+        ProcessHandle.of(p.holderPid()).filter(h -> alive(p)).ifPresent(all::add);
+        signal(p, "TERM", false);
+        if (!waitGone(all, grace)) {
+            signal(p, "KILL", false);
+            if (!waitGone(all, Duration.ofSeconds(5))) {
+                all.forEach(ProcessHandle::destroyForcibly); // the holder too, as a last resort
+                waitGone(all, Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    /** The live processes below the holder and in the leader's process group, by pid. */
+    private static Map<Long, ProcessHandle> victims(Spawned p) {
+        Map<Long, ProcessHandle> out = new LinkedHashMap<>();
+        if (alive(p)) {
+            ProcessHandle.of(p.holderPid()).ifPresent(h -> h.descendants().forEach(d -> out.put(d.pid(), d)));
+        }
+        if (Lifecycle.alive(p.leaderPid(), p.leaderStart())) {
+            ProcessHandle.allProcesses().forEach(h -> {
+                String[] f = Lifecycle.stat(h.pid());
+                if (f != null && Long.parseLong(f[2]) == p.leaderPid()) {
+                    out.put(h.pid(), h);
+                }
+            });
+        }
+        return out;
+    }
+
+    private static boolean waitGone(List<ProcessHandle> all, Duration d) {
+        long deadline = System.nanoTime() + d.toNanos();
+        while (all.stream().anyMatch(Lifecycle::running)) {
+            if (System.nanoTime() > deadline) {
+                return false;
+            }
+            sleep(10);
+        }
+        return true;
+    }
+
+    private void run(List<String> cmd) throws IOException {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes()).strip();
+            if (p.waitFor() != 0) {
+                throw new IOException(String.join(" ", cmd) + " failed: " + out);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted");
+        }
+    }
+
+    private Path tool(String name) {
+        return lifecycle.tool(name);
+    }
+
+    static String quote(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    private static void sleep(long ms) {
+        java.util.concurrent.locks.LockSupport.parkNanos(ms * 1_000_000);
+        if (Thread.interrupted()) {
+            throw new DavitException(Kind.INTERNAL, "interrupted");
+        }
+    }
+}

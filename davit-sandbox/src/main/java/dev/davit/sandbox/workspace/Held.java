@@ -1,0 +1,153 @@
+package dev.davit.sandbox.workspace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.store.Fs;
+import dev.davit.sandbox.Spawned;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * What services and shells share: each is a directory under the workspace's state directory holding its record
+ * (a JSON file written atomically) and the files of its {@link Spawned} process (output, exit code, input).
+ */
+final class Held {
+    private Held() {
+    }
+
+    /** The JSON fields services and shells share. */
+    static ObjectNode describe(String key, String value, List<String> command, String state, Integer exitCode,
+                               long pid, java.time.Instant startedAt) {
+        ObjectNode o = Json.object();
+        o.put(key, value);
+        com.fasterxml.jackson.databind.node.ArrayNode c = o.putArray("command");
+        command.forEach(c::add);
+        o.put("state", state);
+        if (exitCode == null) {
+            o.putNull("exit_code");
+        } else {
+            o.put("exit_code", exitCode);
+        }
+        o.put("pid", pid);
+        o.put("started_at", startedAt.toString());
+        return o;
+    }
+
+    static void write(Path dir, String file, ObjectNode o) {
+        try {
+            Files.createDirectories(dir);
+            Fs.writeAtomically(dir.resolve(file), Json.bytes(o), dir);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write " + dir.resolve(file) + ": " + e.getMessage());
+        }
+    }
+
+    /** The record in {@code dir}, or null when there is none (e.g. one being removed). */
+    static JsonNode read(Path dir, String file) {
+        try {
+            return Json.read(Files.readAllBytes(dir.resolve(file)));
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read " + dir.resolve(file) + ": " + e.getMessage());
+        }
+    }
+
+    /** The directories under {@code parent} that hold {@code file}, by name (none when it does not exist). */
+    static List<Path> dirs(Path parent, String file) {
+        if (!Files.isDirectory(parent)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(parent)) {
+            return s.filter(d -> !d.getFileName().toString().startsWith("."))
+                    .filter(d -> Files.isRegularFile(d.resolve(file), LinkOption.NOFOLLOW_LINKS)).sorted().toList();
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot list " + parent + ": " + e.getMessage());
+        }
+    }
+
+    /** The exit code the holder wrote, or null (still running, or killed before it could write it). */
+    static Integer exitCode(Path dir) {
+        try {
+            return Integer.valueOf(Files.readString(dir.resolve(Spawned.EXIT)).strip());
+        } catch (IOException | NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** The last {@code lines} lines of {@code f} (0: all of it), read from its end. */
+    static byte[] tail(Path f, int lines) {
+        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "r")) {
+            long size = r.length();
+            long from = 0;
+            if (lines > 0) {
+                int seen = 0;
+                long pos = size;
+                byte[] buf = new byte[8192];
+                outer:
+                while (pos > 0) {
+                    int n = (int) Math.min(buf.length, pos);
+                    pos -= n;
+                    r.seek(pos);
+                    r.readFully(buf, 0, n);
+                    for (int i = n - 1; i >= 0; i--) {
+                        // a newline ending the file closes the last line, it does not start another
+                        if (buf[i] == '\n' && pos + i != size - 1 && ++seen == lines) {
+                            from = pos + i + 1;
+                            break outer;
+                        }
+                    }
+                }
+            }
+            byte[] out = new byte[Math.toIntExact(size - from)];
+            r.seek(from);
+            r.readFully(out);
+            return out;
+        } catch (java.io.FileNotFoundException e) {
+            return new byte[0];
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
+        }
+    }
+
+    /** The last few lines of {@code f} on one line, for an error message. */
+    static String lastLines(Path f) {
+        String t = new String(tail(f, 3), StandardCharsets.UTF_8).strip();
+        List<String> parts = new ArrayList<>();
+        for (String l : t.split("\r?\n")) {
+            if (!l.isBlank()) {
+                parts.add(l.strip());
+            }
+        }
+        String s = String.join(" | ", parts);
+        return s.length() > 400 ? "..." + s.substring(s.length() - 400) : s;
+    }
+
+    static void checkName(String what, String name) {
+        if (name == null || !name.matches("[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")) {
+            throw new DavitException(Kind.USAGE, "bad " + what + " name '" + name + "'; use up to 64 letters, digits,"
+                    + " '.', '_' or '-', not starting with '.'");
+        }
+    }
+
+    static void delete(Path p) {
+        try {
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                Fs.deleteTree(p);
+            }
+        } catch (IOException ignored) {
+            // best effort: a leftover directory whose record is gone is skipped by dirs()
+        }
+    }
+}

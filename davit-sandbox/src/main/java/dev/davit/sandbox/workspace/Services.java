@@ -1,0 +1,294 @@
+package dev.davit.sandbox.workspace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.Spawned;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The services of one workspace: long-running commands started detached in its sandbox
+ * ({@link Sandboxes#spawn}), each in {@code <workspace state>/services/<name>/}: {@code service.json} (the record),
+ * {@code output} (stdout and stderr interleaved) and {@code exit} (the exit code, once it ended). A later davit sees
+ * them there. See docs/WORKSPACES.md, Services.
+ */
+public final class Services {
+    static final String DIR = "services";
+    static final String FILE = "service.json";
+    /** How long {@link #stop} waits after TERM before KILL. */
+    public static final Duration GRACE = Duration.ofSeconds(5);
+    /** How long {@link #start} waits for readiness unless told. */
+    public static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
+
+    private final Sandboxes sandboxes;
+    private final Path dir;
+    private final String workspace;
+    private final String sandboxId;
+
+    Services(Sandboxes sandboxes, Path workspaceDir, String workspace, String sandboxId) {
+        this.sandboxes = sandboxes;
+        this.dir = workspaceDir.resolve(DIR);
+        this.workspace = workspace;
+        this.sandboxId = sandboxId;
+    }
+
+    /**
+     * How {@link #start} knows a service is ready: {@code file} (a path, relative to /workspace or absolute in the
+     * sandbox, exists), {@code port} (something listens on that TCP port in the sandbox's network namespace) or
+     * {@code cmd} (an exec of {@code sh -c VALUE} in /workspace exits 0; retried).
+     */
+    public record Readiness(String kind, String value) {
+        public Readiness {
+            if (!List.of("file", "port", "cmd").contains(kind)) {
+                throw new DavitException(Kind.USAGE, "unknown readiness '" + kind + "'; use file, port or cmd");
+            }
+            if (value == null || value.isEmpty()) {
+                throw new DavitException(Kind.USAGE, "give the readiness " + kind + " a value");
+            }
+            if (kind.equals("port")) {
+                int p;
+                try {
+                    p = Integer.parseInt(value);
+                } catch (NumberFormatException e) {
+                    p = -1;
+                }
+                if (p < 1 || p > 65535) {
+                    throw new DavitException(Kind.USAGE, "bad port '" + value + "'; give a TCP port from 1 to 65535");
+                }
+            }
+            if (kind.equals("file")) {
+                WorkspacePath.normalise(value.startsWith("/") ? value.substring(1) : value); // no .., no NUL
+            }
+        }
+    }
+
+    /**
+     * One service.
+     *
+     * @param state     {@code running}, {@code exited} (on its own), {@code stopped} (by {@link #stop} or the
+     *                  workspace's stop) or {@code failed-readiness}
+     * @param exitCode  its exit code once it ended (128+N when a signal N ended it), else null
+     * @param readiness how its readiness was checked, or null (none: ready once started)
+     * @param ready     whether it was ready
+     */
+    public record Service(String name, List<String> command, String state, Integer exitCode, long pid,
+                          Instant startedAt, Readiness readiness, boolean ready) {
+        /** {@code running}, {@code exited(CODE)}, {@code stopped} or {@code failed-readiness}, as ls shows it. */
+        public String label() {
+            return state.equals("exited") ? "exited(" + (exitCode == null ? "?" : exitCode) + ")" : state;
+        }
+
+        public ObjectNode toJson() {
+            ObjectNode o = Held.describe("name", name, command, state, exitCode, pid, startedAt);
+            if (readiness == null) {
+                o.putNull("readiness");
+            } else {
+                o.putObject("readiness").put("kind", readiness.kind()).put("value", readiness.value());
+            }
+            o.put("ready", ready);
+            return o;
+        }
+    }
+
+    /**
+     * Starts service {@code name} (a name not running now; an ended one of that name is replaced, its log too)
+     * running {@code argv} in /workspace with {@code env} on top of the sandbox's, and returns once it is ready (see
+     * {@link Readiness}; null: at once). When it exits before, or {@code timeout} passes, it is stopped, recorded as
+     * {@code exited} or {@code failed-readiness}, and an error says why with the end of its log.
+     */
+    public Service start(String name, List<String> argv, Map<String, String> env, Readiness readiness,
+                         Duration timeout) {
+        Held.checkName("service", name);
+        Path d = dir.resolve(name);
+        JsonNode old = Held.read(d, FILE);
+        if (old != null && sandboxes.alive(Spawned.fromJson(old.path("process")))) {
+            throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace " + workspace
+                    + "; stop it first with 'davit workspace service stop " + workspace + " " + name + "'");
+        }
+        Held.delete(d);
+        Instant started = Instant.now();
+        Spawned p = sandboxes.spawn(sandboxId, argv, env, Workspaces.MOUNT, d, false);
+        save(d, name, argv, p, started, readiness, readiness == null, readiness == null ? null : "starting");
+        if (readiness == null) {
+            return get(name);
+        }
+        Duration limit = timeout == null ? READY_TIMEOUT : timeout;
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (true) {
+            if (ready(readiness)) {
+                save(d, name, argv, p, started, readiness, true, null);
+                return get(name);
+            }
+            if (!sandboxes.alive(p)) {
+                save(d, name, argv, p, started, readiness, false, null);
+                Integer rc = Held.exitCode(d);
+                throw new DavitException(Kind.INTERNAL, "service " + name + " exited with code "
+                        + (rc == null ? "?" : rc) + " before it was ready; its log ends: " + Held.lastLines(
+                        d.resolve(Spawned.OUTPUT)) + " (see 'davit workspace service logs " + workspace + " " + name
+                        + "')");
+            }
+            if (System.nanoTime() > deadline) {
+                sandboxes.terminate(p, GRACE);
+                save(d, name, argv, p, started, readiness, false, "failed-readiness");
+                throw new DavitException(Kind.INTERNAL, "service " + name + " was not ready (" + readiness.kind()
+                        + " " + readiness.value() + ") within " + limit.toSeconds() + " s and was stopped; its log"
+                        + " ends: " + Held.lastLines(d.resolve(Spawned.OUTPUT)) + " (a slow start: --ready-timeout)");
+            }
+            sleep(readiness.kind().equals("cmd") ? 250 : 50);
+        }
+    }
+
+    private boolean ready(Readiness r) {
+        Sandbox s = sandboxes.status(sandboxId);
+        if (s.status() != SandboxStatus.RUNNING) {
+            return false;
+        }
+        return switch (r.kind()) {
+            case "file" -> {
+                String rel = r.value().startsWith("/") ? WorkspacePath.normalise(r.value().substring(1))
+                        : Workspaces.MOUNT.substring(1) + "/" + WorkspacePath.normalise(r.value());
+                yield Files.exists(sandboxes.filesOnHost(sandboxId).resolve(rel), LinkOption.NOFOLLOW_LINKS);
+            }
+            case "port" -> listening(s.initPid(), Integer.parseInt(r.value()));
+            default -> {
+                ExecResult e = sandboxes.exec(sandboxId, List.of("sh", "-c", r.value()), Map.of(), Workspaces.MOUNT,
+                        Duration.ofSeconds(10));
+                yield e.exitCode() == 0;
+            }
+        };
+    }
+
+    /**
+     * Whether a TCP socket listens on {@code port} in the network namespace of host process {@code pid}: its
+     * {@code /proc/PID/net/tcp} and {@code tcp6} as the host reads them (no tool needed in the image).
+     */
+    static boolean listening(long pid, int port) {
+        for (String f : List.of("tcp", "tcp6")) {
+            List<String> lines;
+            try {
+                lines = Files.readAllLines(Path.of("/proc", Long.toString(pid), "net", f));
+            } catch (IOException e) {
+                continue; // no IPv6 here
+            }
+            for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
+                String[] c = line.trim().split("\\s+");
+                // sl local_address rem_address st ...; st 0A is LISTEN; the address ends in :PORT (hex)
+                if (c.length > 3 && c[3].equals("0A")
+                        && Integer.parseInt(c[1].substring(c[1].lastIndexOf(':') + 1), 16) == port) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void save(Path d, String name, List<String> argv, Spawned p, Instant started, Readiness r,
+                      boolean ready, String state) {
+        ObjectNode o = Json.object();
+        o.put("name", name);
+        ArrayNode c = o.putArray("command");
+        argv.forEach(c::add);
+        o.set("process", p.toJson());
+        o.put("started_at", started.toString());
+        if (r != null) {
+            o.putObject("readiness").put("kind", r.kind()).put("value", r.value());
+        }
+        o.put("ready", ready);
+        if (state != null) {
+            o.put("state", state);
+        }
+        Held.write(d, FILE, o);
+    }
+
+    private Service fromRecord(Path d, JsonNode o) {
+        Spawned p = Spawned.fromJson(o.path("process"));
+        String recorded = o.path("state").asText(null);
+        boolean alive = sandboxes.alive(p);
+        String state = recorded != null && !recorded.equals("starting") ? recorded : alive ? "running" : "exited";
+        List<String> cmd = new ArrayList<>();
+        o.path("command").forEach(a -> cmd.add(a.asText()));
+        JsonNode r = o.path("readiness");
+        return new Service(o.path("name").asText(), cmd, state, alive ? null : Held.exitCode(d), p.leaderPid(),
+                Instant.parse(o.path("started_at").asText()),
+                r.isObject() ? new Readiness(r.path("kind").asText(), r.path("value").asText()) : null,
+                o.path("ready").asBoolean());
+    }
+
+    /** Service {@code name}; NOT_FOUND when there is none. */
+    public Service get(String name) {
+        Held.checkName("service", name);
+        Path d = dir.resolve(name);
+        JsonNode o = Held.read(d, FILE);
+        if (o == null) {
+            throw new DavitException(Kind.NOT_FOUND, "workspace " + workspace + " has no service " + name
+                    + "; see 'davit workspace service ls " + workspace + "'");
+        }
+        return fromRecord(d, o);
+    }
+
+    /** The services, by name. */
+    public List<Service> list() {
+        List<Service> out = new ArrayList<>();
+        for (Path d : Held.dirs(dir, FILE)) {
+            JsonNode o = Held.read(d, FILE);
+            if (o != null) {
+                out.add(fromRecord(d, o));
+            }
+        }
+        return out;
+    }
+
+    /** The service's output (stdout and stderr interleaved): its last {@code lines} lines, or all with 0. */
+    public byte[] logs(String name, int lines) {
+        get(name);
+        return Held.tail(dir.resolve(name).resolve(Spawned.OUTPUT), lines);
+    }
+
+    /**
+     * Stops service {@code name}: TERM to its process group and tree, KILL after {@link #GRACE}; recorded as
+     * {@code stopped}. One that ended already keeps its state.
+     */
+    public Service stop(String name) {
+        Service s = get(name);
+        Path d = dir.resolve(name);
+        JsonNode o = Held.read(d, FILE);
+        Spawned p = Spawned.fromJson(o.path("process"));
+        if (sandboxes.alive(p)) {
+            sandboxes.terminate(p, GRACE);
+            ((ObjectNode) o).put("state", "stopped");
+            Held.write(d, FILE, (ObjectNode) o);
+        }
+        return get(s.name());
+    }
+
+    /** Stops every running service (for the workspace's stop, reset and rm). */
+    public void stopAll() {
+        for (Service s : list()) {
+            if (s.state().equals("running")) {
+                stop(s.name());
+            }
+        }
+    }
+
+    private static void sleep(long ms) {
+        java.util.concurrent.locks.LockSupport.parkNanos(ms * 1_000_000);
+        if (Thread.interrupted()) {
+            throw new DavitException(Kind.INTERNAL, "interrupted");
+        }
+    }
+}
