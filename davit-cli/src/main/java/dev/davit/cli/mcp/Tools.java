@@ -170,8 +170,9 @@ final class Tools {
                 .returns("content", Json2.nullable("string"), "The text, or null when not UTF-8.")
                 .returns("content_base64", "string", "The bytes read, base64.").build());
         t.add(Tool.builder("workspace_file_write", CORE, "Write a file of /workspace atomically (created or"
-                        + " replaced; parent directories are made). Give 'content' (text) or 'content_base64'"
-                        + " (bytes). Next: workspace_exec to use it.", "workspace", "file", "write")
+                        + " replaced; its directory must exist: make one with workspace_exec mkdir -p). Give"
+                        + " 'content' (text) or 'content_base64' (bytes). Next: workspace_exec to use it.",
+                        "workspace", "file", "write")
                 .positional("workspace", WS)
                 .positional("path", "The file, relative to /workspace.")
                 .option("content", STRING, "", "The text to write (UTF-8).")
