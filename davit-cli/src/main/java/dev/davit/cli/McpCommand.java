@@ -83,9 +83,9 @@ final class McpCommand extends GroupCommand {
                             + "'");
                 }
             }
-            OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools.equals("full"), allowPaths,
                     allowNetwork, maxWorkspaces, limit, home, main.env(), System.err, Main.version()));
+            OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {
                     McpServe.stdio(server, System.in, protocol);

@@ -147,10 +147,18 @@ class McpNodeClientTest {
     }
 
     @Test
-    void refusesABadHttpAddressInOneLine() throws Exception {
+    void refusesBadOptionsInOneLine() throws Exception {
         Result r = exec(shared, serve("--http", "127.0.0.1:notaport"), 120);
         assertThat(r.rc()).isEqualTo(2);
         assertThat(r.output().strip()).isEqualTo("davit: error: --http needs [HOST:]PORT with PORT 0-65535, got"
                 + " '127.0.0.1:notaport'");
+        Cli cli = new Cli(shared.resolve("home"));
+        Cli.Result tools = cli.run("mcp", "serve", "--tools", "most");
+        assertThat(tools.rc()).isEqualTo(2);
+        assertThat(tools.stderr()).isEqualTo("davit: error: --tools must be core or full, got 'most'\n");
+        Cli.Result path = cli.run("mcp", "serve", "--allow-path", shared.resolve("nosuch").toString());
+        assertThat(path.rc()).isEqualTo(2);
+        assertThat(path.stderr()).isEqualTo("davit: error: --allow-path " + shared.resolve("nosuch")
+                + " is not an existing directory; create it or give another\n");
     }
 }
