@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci,
 # the container runtimes (bubblewrap, crun, runc), slirp4netns and iproute2 (--network), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
-# rootless builds) and e2fsprogs/cpio/xz for building environments, and a static busybox (the sandbox tests' root filesystem and the VM tests' guest).
+# rootless builds) and e2fsprogs/cpio/xz for building environments, a static busybox (the sandbox tests' root filesystem and the VM tests' guest), and Node with npm (the MCP test's client).
 set -euo pipefail
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
@@ -20,6 +20,9 @@ command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+# Node and npm: the MCP test's independent client (@modelcontextprotocol/sdk, npm-installed into davit-cli/target)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -33,4 +36,4 @@ if [ "$u" != root ] && ! grep -q "^$u:" /etc/subuid 2>/dev/null; then
   echo "deps: $u has no /etc/subuid range; for davit env build without root run: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $u" >&2
 fi
 # The Debian package may start a registry on :5000 as a service; the tests start their own on free ports.
-echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(bwrap --version), $(crun --version | head -1), $(runc --version | head -1), $(qemu-system-x86_64 --version | head -1), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}')"
+echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(bwrap --version), $(crun --version | head -1), $(runc --version | head -1), $(qemu-system-x86_64 --version | head -1), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}'), node $(node --version), npm $(npm --version 2>/dev/null)"

@@ -31,23 +31,8 @@ class RunCommandTest {
     @BeforeAll
     static void up() throws IOException {
         Tools.assumeAvailable("bwrap", "busybox", Tools.REGISTRY);
-        Path src = shared.resolve("src");
-        Files.createDirectories(src.resolve("bin"));
-        Files.copy(Tools.which("busybox").orElseThrow(), src.resolve("bin/busybox"));
-        for (String a : List.of("sh", "echo", "cat", "sleep", "env", "pwd", "ls", "true", "false")) {
-            Files.createSymbolicLink(src.resolve("bin").resolve(a), Path.of("busybox"));
-        }
-        for (String d : List.of("proc", "dev", "tmp", "etc", "srv")) {
-            Files.createDirectories(src.resolve(d));
-        }
         registry = TestRegistry.start();
-        image = registry.hostPort() + "/sandbox/busybox:1";
-        Cli builder = new Cli(shared.resolve("builder-home"));
-        Cli.Result b = builder.run("build", src.toString(), image, "--cmd", "[\"sh\",\"-c\",\"echo default in $PWD\"]",
-                "--env", "GREETING=hello", "--workdir", "/srv");
-        assertThat(b.rc()).as(b.toString()).isZero();
-        Cli.Result p = builder.run("push", image);
-        assertThat(p.rc()).as(p.toString()).isZero();
+        image = BusyboxImage.push(shared, registry);
     }
 
     @AfterAll

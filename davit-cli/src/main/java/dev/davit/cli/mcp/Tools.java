@@ -1,0 +1,287 @@
+package dev.davit.cli.mcp;
+
+import static dev.davit.cli.mcp.Tool.Kind.ENV;
+import static dev.davit.cli.mcp.Tool.Kind.FLAG;
+import static dev.davit.cli.mcp.Tool.Kind.INTEGER;
+import static dev.davit.cli.mcp.Tool.Kind.NUMBER;
+import static dev.davit.cli.mcp.Tool.Kind.STRING;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The tool table: every MCP tool as the davit command line it runs. Argument names follow the CLI's options; the
+ * result is the command's {@code --json} document. A new tool (workspace push, export, patch, services, shells) is one
+ * more entry here.
+ */
+final class Tools {
+    static final boolean CORE = true;
+    static final boolean FULL = false;
+
+    private static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
+    private static final String EXEC_RESULT = "Returns exit_code, stdout, stderr (UTF-8; capped), timed_out and"
+            + " timings; a non-zero exit code is a result with isError true, not a protocol error.";
+
+    private Tools() {
+    }
+
+    /** Every tool this server can offer, under {@code policy}. */
+    static List<Tool> all(Policy policy) {
+        List<Tool> t = new ArrayList<>();
+        t.add(Tool.builder("run", CORE, "Run one command in a fresh, throw-away sandbox over an environment and"
+                        + " delete the sandbox afterwards (nothing is kept; use workspace_create for state that lasts)."
+                        + " 'env' is a catalog environment (see env_list; installed on first use) or an OCI image"
+                        + " reference (pulled on first use). No network unless 'network' (and the server allows it);"
+                        + " default limits 1024 MiB memory, 1 CPU, 1024 processes. " + EXEC_RESULT, "run")
+                .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
+                .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124);"
+                        + " default: no timeout.")
+                .option("network", FLAG, "--network", "Give the sandbox a NAT network (only when the server was"
+                        + " started with --allow-network).")
+                .option("env_vars", ENV, "--env", "Variables to set (the host's environment is never passed).")
+                .option("workdir", STRING, "--workdir", "The working directory inside (default: the image's, else /).")
+                .option("max_output", STRING, "--max-output", "Kill the command when its output passes this size"
+                        + " (e.g. 10M).")
+                .command(false, "The command and its arguments, e.g. [\"sh\", \"-c\", \"echo hi\"] (default: the"
+                        + " image's entrypoint).")
+                .check((a, scratch) -> {
+                    policy.network(a);
+                    return List.of();
+                })
+                .returns("exit_code", "integer", "The command's exit code (124: timed out, 137: killed).")
+                .returns("stdout", "string", "Its standard output.")
+                .returns("stderr", "string", "Its standard error.")
+                .returns("timed_out", "boolean", "Whether 'timeout' killed it.")
+                .returns("environment", "string", "The environment it ran in.")
+                .returns("timings_ms", "object", "Create, start, exec and delete times.").build());
+        t.add(Tool.builder("env_list", CORE, "List the catalog's environments (name, version, kind, installed or"
+                + " not, description). Pass a name to run or workspace_create; env_pull installs one ahead of time.",
+                "env", "list")
+                .returns("environments", Tool.arrayOf("name", "version", "kind", "installed", "description"),
+                        "The environments.")
+                .returns("catalog", "object", "Where the catalog came from.").build());
+        t.add(Tool.builder("env_pull", FULL, "Install a catalog environment (download or build it) so the first run"
+                + " is fast; an install that is already valid is kept. May take minutes for a large environment.",
+                "env", "pull")
+                .positional("name", "An environment name from env_list, e.g. debian:12.")
+                .returns("name", "string", "The environment.")
+                .returns("version", "string", "Its version.")
+                .returns("path", "string", "Where it is installed.")
+                .returns("origin", "string", "existing, pulled or built.").build());
+        t.add(Tool.builder("env_inspect", FULL, "Show one catalog environment: its source, platform, install"
+                + " status and digests.", "env", "inspect")
+                .positional("name", "An environment name from env_list.")
+                .returns("name", "string", "The environment.").build());
+        t.add(Tool.builder("env_prune", FULL, "Delete partial, invalid and stale environment installs. Safe: valid"
+                + " installs of catalog environments are kept.", "env", "prune")
+                .returns("deleted_environment_dirs", "array", "The directories deleted.")
+                .returns("count", "integer", "How many.").build());
+        t.add(Tool.builder("reap", FULL, "Remove sandboxes whose TTL has passed, failed ones, and what crashed runs"
+                + " left behind. The server also reaps expired workspaces by itself every minute.", "sandbox", "reap")
+                .returns("removed", "array", "Sandbox ids removed.")
+                .returns("orphans", "array", "Leftovers of crashed runs removed.").build());
+        t.add(Tool.builder("workspace_create", CORE, "Create a workspace: a long-lived sandbox over an environment"
+                        + " with a /workspace directory that keeps its files between calls. /workspace starts empty"
+                        + " (or from 'seed', a host directory or .tar under the server's --allow-path directories)"
+                        + " and is recorded as the baseline that workspace_diff compares with. Next: workspace_exec,"
+                        + " workspace_file_write, workspace_diff; workspace_delete when done. The server removes it"
+                        + " after 'ttl' seconds (default: the server's TTL) and caps how many exist at once.",
+                "workspace", "create")
+                .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
+                .option("seed", STRING, "--seed", "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
+                        + " under an --allow-path directory to copy into /workspace.")
+                .option("name", STRING, "--name", "A name to use instead of the id.")
+                .option("ttl", NUMBER, "--ttl", "Remove the workspace this many seconds after creation (default:"
+                        + " the server's --ttl).")
+                .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
+                .check((a, scratch) -> {
+                    policy.network(a);
+                    policy.roomForWorkspace();
+                    List<String> extra = new ArrayList<>();
+                    if (a.get("seed") != null) {
+                        policy.hostPath(a, "seed");
+                    }
+                    if (a.get("ttl") == null && policy.workspaceTtl() != null) {
+                        extra.add("--ttl=" + policy.workspaceTtl().toSeconds());
+                    }
+                    return extra;
+                })
+                .returns("id", "string", "The workspace id: pass it as 'workspace' to the other workspace tools.")
+                .returns("name", Json2.nullable("string"), "Its name, if given.")
+                .returns("status", "string", "running.")
+                .returns("ttl_seconds", Json2.nullable("number"), "When it will be removed, in seconds after"
+                        + " creation.")
+                .returns("baseline", "object", "What /workspace was seeded with (files, bytes).").build());
+        t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace, in /workspace unless 'cwd'. Files"
+                + " it writes stay for later calls. " + EXEC_RESULT + " Next: workspace_diff to see what changed.",
+                "workspace", "exec")
+                .positional("workspace", WS)
+                .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124).")
+                .option("cwd", STRING, "--cwd", "The working directory, relative to /workspace.")
+                .option("env_vars", ENV, "--env", "Variables to set.")
+                .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
+                .returns("exit_code", "integer", "The command's exit code (124: timed out).")
+                .returns("stdout", "string", "Its standard output.")
+                .returns("stderr", "string", "Its standard error.")
+                .returns("timed_out", "boolean", "Whether 'timeout' killed it.").build());
+        t.add(status("workspace_list", CORE, "List the workspaces (id, name, status, created, TTL).", "ls", false)
+                .returns("workspaces", Tool.arrayOf("id", "name", "status", "created_at", "ttl_seconds"),
+                        "The workspaces, oldest first.").build());
+        t.add(status("workspace_status", FULL, "Show one workspace: status (running or stopped), backend, TTL,"
+                + " baseline.", "status", true).build());
+        t.add(status("workspace_stop", FULL, "Stop a workspace's processes; its files are kept. workspace_start"
+                + " starts it again.", "stop", true).build());
+        t.add(status("workspace_start", FULL, "Start a stopped workspace (its files are as they were).", "start",
+                true).build());
+        t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace: its sandbox, files and snapshots. Cannot"
+                + " be undone.", "workspace", "rm")
+                .positional("workspace", WS)
+                .returns("id", "string", "The workspace deleted.")
+                .returns("removed", "boolean", "true.").build());
+        t.add(Tool.builder("workspace_file_list", CORE, "List a directory of /workspace (type, mode, size, link"
+                + " target). Paths are relative to /workspace; '..' and links cannot leave it.", "workspace", "file",
+                "ls")
+                .positional("workspace", WS)
+                .optionalPositional("path", "A directory relative to /workspace (default: /workspace itself).")
+                .option("recursive", FLAG, "--recursive", "Everything below it.")
+                .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.").build());
+        t.add(Tool.builder("workspace_file_read", CORE, "Read a file of /workspace. 'content' is the text when the"
+                        + " file is UTF-8, else null; 'content_base64' always holds the bytes. Read large files in"
+                        + " part with 'max_bytes'.", "workspace", "file", "read")
+                .positional("workspace", WS)
+                .positional("path", "The file, relative to /workspace.")
+                .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes (default: all).")
+                .post(Tools::withText)
+                .returns("path", "string", "The file.")
+                .returns("size", "integer", "Its size in bytes.")
+                .returns("truncated", "boolean", "Whether max_bytes cut it.")
+                .returns("content", Json2.nullable("string"), "The text, or null when not UTF-8.")
+                .returns("content_base64", "string", "The bytes read, base64.").build());
+        t.add(Tool.builder("workspace_file_write", CORE, "Write a file of /workspace atomically (created or"
+                        + " replaced; its directory must exist: make one with workspace_exec mkdir -p). Give"
+                        + " 'content' (text) or 'content_base64' (bytes). Next: workspace_exec to use it.",
+                        "workspace", "file", "write")
+                .positional("workspace", WS)
+                .positional("path", "The file, relative to /workspace.")
+                .option("content", STRING, "", "The text to write (UTF-8).")
+                .option("content_base64", STRING, "", "The bytes to write, base64 (instead of content).")
+                .check((a, scratch) -> List.of("--from=" + content(a, scratch.get())))
+                .returns("path", "string", "The file.")
+                .returns("bytes", "integer", "Bytes written.").build());
+        t.add(Tool.builder("workspace_diff", CORE, "What changed in /workspace since the baseline (or a snapshot):"
+                        + " added, modified, deleted and mode changes, with a unified diff of text files. Next:"
+                        + " workspace_reset to undo, workspace_snapshot_create to keep a point.", "workspace", "diff")
+                .positional("workspace", WS)
+                .option("snapshot", STRING, "--snapshot", "Compare with this snapshot instead of the baseline.")
+                .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
+                .returns("patch", "string", "The unified diff of text files.").build());
+        t.add(Tool.builder("workspace_snapshot_create", FULL, "Save /workspace's current files as a named snapshot"
+                        + " to diff against or reset to later.", "workspace", "snapshot", "create")
+                .positional("workspace", WS)
+                .positional("name", "Letters, digits, '.', '_', '-' (up to 64).")
+                .returns("name", "string", "The snapshot.")
+                .returns("files", "integer", "Entries saved.")
+                .returns("bytes", "integer", "Bytes saved.").build());
+        t.add(Tool.builder("workspace_snapshot_list", FULL, "List a workspace's snapshots (name, created, entries, bytes).", "workspace", "snapshot",
+                "ls")
+                .positional("workspace", WS)
+                .returns("snapshots", Tool.arrayOf("name", "created_at", "files", "bytes"), "The snapshots.").build());
+        t.add(Tool.builder("workspace_snapshot_delete", FULL, "Delete a snapshot of a workspace (its files are kept).", "workspace", "snapshot", "rm")
+                .positional("workspace", WS)
+                .positional("name", "The snapshot.")
+                .returns("name", "string", "The snapshot deleted.")
+                .returns("removed", "boolean", "true.").build());
+        t.add(Tool.builder("workspace_reset", CORE, "Restore /workspace to the baseline (or a snapshot) exactly;"
+                        + " stops the workspace's processes and starts it again if it was running.", "workspace",
+                        "reset")
+                .positional("workspace", WS)
+                .option("snapshot", STRING, "--snapshot", "Restore this snapshot instead of the baseline.")
+                .returns("id", "string", "The workspace.")
+                .returns("status", "string", "running or stopped.")
+                .returns("reset_to", "string", "baseline or the snapshot's name.").build());
+        t.add(Tool.builder("workspace_logs", FULL, "The history of a workspace's execs: command, start, duration,"
+                + " exit code, and the first and last 2 KiB of each output stream.", "workspace", "logs")
+                .positional("workspace", WS)
+                .post(logs -> dev.davit.oci.Json.object().set("logs", logs))
+                .returns("logs", "array", "One entry per exec, oldest first.").build());
+        return List.copyOf(t);
+    }
+
+    private static Tool.Builder status(String name, boolean core, String description, String verb, boolean id) {
+        Tool.Builder b = Tool.builder(name, core, description, "workspace", verb);
+        if (id) {
+            b.positional("workspace", WS)
+                    .returns("id", "string", "The workspace id.")
+                    .returns("name", Json2.nullable("string"), "Its name.")
+                    .returns("status", "string", "running or stopped.")
+                    .returns("backend", "string", "container.")
+                    .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.");
+        }
+        return b;
+    }
+
+    /** Writes the call's content into a scratch file for {@code --from}. */
+    private static Path content(Map<String, Object> a, Path scratch) {
+        Object text = a.get("content");
+        Object b64 = a.get("content_base64");
+        if ((text == null) == (b64 == null)) {
+            throw Tool.invalid("give exactly one of 'content' (text) or 'content_base64' (bytes)");
+        }
+        byte[] bytes;
+        if (text != null) {
+            bytes = ((String) text).getBytes(StandardCharsets.UTF_8);
+        } else {
+            try {
+                bytes = Base64.getDecoder().decode((String) b64);
+            } catch (IllegalArgumentException e) {
+                throw Tool.invalid("'content_base64' is not base64: " + e.getMessage());
+            }
+        }
+        Path f = scratch.resolve("content");
+        try {
+            Files.write(f, bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return f;
+    }
+
+    /** Adds {@code content}: the bytes as text when they are UTF-8, else null. */
+    private static ObjectNode withText(JsonNode result) {
+        ObjectNode doc = (ObjectNode) result;
+        if (doc.has("content_base64")) {
+            byte[] bytes = Base64.getDecoder().decode(doc.get("content_base64").asText());
+            try {
+                doc.put("content", StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString());
+            } catch (CharacterCodingException e) {
+                doc.putNull("content");
+            }
+        }
+        return doc;
+    }
+
+    /** Small JSON Schema helpers. */
+    static final class Json2 {
+        private Json2() {
+        }
+
+        static ObjectNode nullable(String type) {
+            ObjectNode s = dev.davit.oci.Json.object();
+            s.putArray("type").add(type).add("null");
+            return s;
+        }
+    }
+}

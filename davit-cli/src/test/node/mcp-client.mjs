@@ -1,0 +1,134 @@
+// An independent MCP client (the TypeScript SDK from npm) against the real `davit mcp serve`.
+// node mcp-client.mjs stdio IMAGE ALLOWED_DIR JAVA ARGS...      (the server is started over stdio)
+// node mcp-client.mjs http IMAGE ALLOWED_DIR URL TOKEN_FILE      (a running server over streamable HTTP)
+// Prints one "ok: ..." line per check; exits non-zero on the first failure.
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { readFileSync, readdirSync } from "node:fs";
+
+const [mode, image, allowed, ...rest] = process.argv.slice(2);
+
+function check(cond, what, detail) {
+  if (!cond) {
+    console.error(`FAILED: ${what}${detail === undefined ? "" : ": " + JSON.stringify(detail)}`);
+    process.exit(1);
+  }
+  console.log(`ok: ${what}`);
+}
+
+async function rejects(promise) {
+  try {
+    await promise;
+    return null;
+  } catch (e) {
+    return e;
+  }
+}
+
+/** Host processes whose command line is exactly argv. */
+function processes(argv) {
+  const want = argv.join("\0");
+  const found = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "latin1").replace(/\0$/, "") === want) found.push(pid);
+    } catch { /* gone */ }
+  }
+  return found;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function connect(headers) {
+  const client = new Client({ name: "davit-node-test", version: "1.0.0" });
+  let transport;
+  if (mode === "stdio") {
+    const [command, ...args] = rest;
+    transport = new StdioClientTransport({ command, args, env: process.env, stderr: "inherit" });
+  } else {
+    transport = new StreamableHTTPClientTransport(new URL(rest[0]), { requestInit: { headers } });
+  }
+  await client.connect(transport);
+  return client;
+}
+
+let client;
+if (mode === "http") {
+  const [url, tokenFile] = rest;
+  const token = readFileSync(tokenFile, "utf8").trim();
+  const noToken = await rejects(connect({}));
+  check(noToken !== null && /bearer token/.test(String(noToken)), "http: a client without the token is refused",
+      String(noToken));
+  const wrong = await rejects(connect({ Authorization: "Bearer not-the-token-at-all" }));
+  check(wrong !== null && /bearer token/.test(String(wrong)), "http: a client with a wrong token is refused",
+      String(wrong));
+  const post = (headers) => fetch(url, { method: "POST", headers: { "Content-Type": "application/json",
+    Accept: "application/json, text/event-stream", ...headers }, body: "{}" });
+  const bare = await post({});
+  check(bare.status === 401 && bare.headers.get("www-authenticate") === "Bearer",
+    "http: no token is 401 with WWW-Authenticate: Bearer", bare.status);
+  const evil = await post({ Authorization: `Bearer ${token}`, Origin: "http://evil.example" });
+  check(evil.status === 403, "http: a non-loopback Origin is refused (403)", evil.status);
+  client = await connect({ Authorization: `Bearer ${token}`, Origin: "http://localhost:1234" });
+} else {
+  client = await connect();
+}
+
+const { tools } = await client.listTools();
+const names = tools.map((t) => t.name);
+for (const n of ["run", "env_list", "workspace_create", "workspace_exec", "workspace_file_write",
+  "workspace_file_read", "workspace_diff", "workspace_delete"]) {
+  check(names.includes(n), `tools/list has ${n}`);
+}
+check(tools.every((t) => t.outputSchema && t.inputSchema.type === "object"), "every tool has input and output schemas");
+
+const run = await client.callTool({ name: "run", arguments: { env: image, command: ["sh", "-c", "echo from-node"] } });
+check(!run.isError && run.structuredContent.exit_code === 0 && run.structuredContent.stdout === "from-node\n",
+  "run echoes", run);
+const failed = await client.callTool({ name: "run", arguments: { env: image, command: ["sh", "-c", "exit 7"] } });
+check(failed.isError === true && failed.structuredContent.exit_code === 7, "a failing command is isError", failed);
+
+const refused = await rejects(client.callTool({ name: "workspace_create", arguments: { env: image, seed: "/etc" } }));
+check(refused !== null && refused.code === -32602 && /outside the allowed/.test(refused.message),
+  "a host path outside --allow-path is refused", String(refused));
+
+const ws = await client.callTool({ name: "workspace_create", arguments: { env: image, seed: allowed } });
+check(!ws.isError && ws.structuredContent.status === "running", "workspace_create", ws);
+const id = ws.structuredContent.id;
+try {
+  const w = await client.callTool({ name: "workspace_file_write",
+    arguments: { workspace: id, path: "hello.txt", content: "hello\n" } });
+  check(!w.isError && w.structuredContent.bytes === 6, "workspace_file_write", w);
+  const e = await client.callTool({ name: "workspace_exec",
+    arguments: { workspace: id, command: ["sh", "-c", "cat hello.txt a.txt; echo more >> a.txt"] } });
+  check(!e.isError && e.structuredContent.stdout === "hello\nalpha\n", "workspace_exec", e);
+  const r = await client.callTool({ name: "workspace_file_read", arguments: { workspace: id, path: "a.txt" } });
+  check(r.structuredContent.content === "alpha\nmore\n", "workspace_file_read", r);
+  const d = await client.callTool({ name: "workspace_diff", arguments: { workspace: id } });
+  const changed = d.structuredContent.changes.map((c) => `${c.kind} ${c.path}`).sort();
+  check(changed.includes("modified a.txt") && changed.some((c) => c === "added hello.txt")
+    && d.structuredContent.patch.includes("+more"), "workspace_diff", d.structuredContent);
+
+  if (mode === "stdio") {
+    // notifications/cancelled kills the command it belongs to
+    const marker = ["sleep", "371"];
+    const abort = new AbortController();
+    const pending = rejects(client.callTool({ name: "workspace_exec",
+      arguments: { workspace: id, command: marker } }, undefined, { signal: abort.signal, timeout: 120000 }));
+    for (let i = 0; i < 300 && processes(marker).length === 0; i++) await sleep(100);
+    check(processes(marker).length > 0, "the long command runs");
+    const other = await client.callTool({ name: "workspace_file_list", arguments: { workspace: id } });
+    check(!other.isError, "another call is answered while it runs");
+    abort.abort();
+    check((await pending) !== null, "the cancelled call is abandoned by the client");
+    for (let i = 0; i < 300 && processes(marker).length > 0; i++) await sleep(100);
+    check(processes(marker).length === 0, "cancellation killed the command");
+  }
+} finally {
+  const del = await client.callTool({ name: "workspace_delete", arguments: { workspace: id } });
+  check(!del.isError && del.structuredContent.removed === true, "workspace_delete", del);
+}
+await client.close();
+console.log("ok: done");
+process.exit(0);
