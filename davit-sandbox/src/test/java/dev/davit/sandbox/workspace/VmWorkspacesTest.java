@@ -227,6 +227,49 @@ class VmWorkspacesTest {
     }
 
     @Test
+    @Order(6)
+    void pushExportAndPatchThroughTheAgent() throws IOException {
+        Path data = tmp.resolve("data");
+        Files.createDirectories(data.resolve("sub/empty"));
+        Files.write(data.resolve("sub/bin"), allBytes());
+        Files.setPosixFilePermissions(data.resolve("sub/bin"), PosixFilePermissions.fromString("rwx------"));
+        Files.writeString(data.resolve("notes.txt"), "a\nb\nc\n");
+        Files.createSymbolicLink(data.resolve("sub/link"), Path.of("../notes.txt"));
+        Workspaces.Copied in = workspaces.push(w.id(), data, "pushed");
+        assertThat(in.files()).isEqualTo(6); // the top included
+        assertThat(sh("cat pushed/notes.txt; stat -c %a pushed/sub/bin; readlink pushed/sub/link"))
+                .isEqualTo("a\nb\nc\n700\n../notes.txt\n");
+
+        Path out = tmp.resolve("out");
+        workspaces.export(w.id(), out, "pushed");
+        assertThat(Files.readAllBytes(out.resolve("sub/bin"))).isEqualTo(allBytes());
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(out.resolve("sub/bin"))))
+                .isEqualTo("rwx------");
+        assertThat(Files.readSymbolicLink(out.resolve("sub/link"))).isEqualTo(Path.of("../notes.txt"));
+        assertThat(out.resolve("sub/empty")).isEmptyDirectory();
+
+        String patch = """
+                --- a/pushed/notes.txt
+                +++ b/pushed/notes.txt
+                @@ -1,3 +1,3 @@
+                 a
+                -b
+                +B
+                 c
+                --- /dev/null
+                +++ b/pushed/added.txt
+                @@ -0,0 +1 @@
+                +new
+                """;
+        workspaces.patch(w.id(), patch.getBytes());
+        assertThat(sh("cat pushed/notes.txt pushed/added.txt")).isEqualTo("a\nB\nc\nnew\n");
+        // a hunk that does not match changes nothing
+        assertThatThrownBy(() -> workspaces.patch(w.id(), patch.getBytes())).isInstanceOf(DavitException.class);
+        assertThat(sh("cat pushed/notes.txt")).isEqualTo("a\nB\nc\n");
+        sh("rm -r pushed");
+    }
+
+    @Test
     @Order(7)
     void stopAndStartKeepTheContent() {
         workspaces.writeFile(w.id(), "kept.txt", new ByteArrayInputStream("kept\n".getBytes()));
