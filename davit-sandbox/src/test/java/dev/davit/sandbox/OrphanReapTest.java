@@ -58,6 +58,11 @@ class OrphanReapTest {
 
         List<String> removed = sandboxes.reapOrphans();
         assertThat(removed).hasSize(1).allMatch(id -> id.matches("sb-[0-9a-f]{12}"));
+        // killed: gone once their new parent (init) has reaped them, which a loaded host may do a moment later
+        long reaped = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((sleeper.isAlive() || tree.stream().anyMatch(ProcessHandle::isAlive)) && System.nanoTime() < reaped) {
+            Thread.sleep(20);
+        }
         assertThat(sleeper.isAlive()).isFalse();
         assertThat(tree).noneMatch(ProcessHandle::isAlive);
         try (Stream<Path> s = Files.list(state)) {
