@@ -32,7 +32,7 @@ public final class Cgroups {
     /** The state directory's record of the sandbox's cgroups, one directory a line. */
     static final String RECORD = "cgroups";
     /** Written by the join step when it could not enter a cgroup (tells it apart from a command's exit 125). */
-    static final String JOIN_FAILED = "cgroup-failed";
+    public static final String JOIN_FAILED = "cgroup-failed";
     static final List<String> CONTROLLERS = List.of("memory", "cpu", "pids");
     /** How davit's cgroups are named below the base. */
     static final String PARENT = "davit";
@@ -126,7 +126,7 @@ public final class Cgroups {
     }
 
     /** The cgroups of a sandbox, made and limited; throws (USAGE, naming the opt-out) when that is not possible. */
-    static Cgroup create(String id, Limits limits, Path state) {
+    public static Cgroup create(String id, Limits limits, Path state) {
         Support s = probe();
         if (!s.available()) {
             throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
@@ -158,7 +158,7 @@ public final class Cgroups {
     }
 
     /** The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in). */
-    static Cgroup existing(String id) {
+    public static Cgroup existing(String id) {
         Support s = probe();
         if (!s.available()) {
             throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem());
@@ -196,7 +196,7 @@ public final class Cgroups {
     }
 
     /** Kills what is left in the cgroups recorded in {@code state} and removes them (for reap). */
-    static void removeRecorded(Path state) {
+    public static void removeRecorded(Path state) {
         Path f = state.resolve(RECORD);
         if (!Files.exists(f)) {
             return;

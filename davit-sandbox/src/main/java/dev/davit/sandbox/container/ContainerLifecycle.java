@@ -1,0 +1,380 @@
+package dev.davit.sandbox.container;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Lifecycle;
+import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.SandboxStatus;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Long-lived container sandboxes: the start of a keeper and the exec of a command in it. {@link Lifecycle} keeps
+ * the rest (state, locks, stop, rm, reap) for both backends, as {@link dev.davit.sandbox.vm.VmLifecycle} does the
+ * vm backend's start and exec.
+ *
+ * <pre>
+ * setsid bwrap --unshare-all [--share-net] --hostname ID --ro-bind ROOTFS / --proc /proc --dev /dev
+ *       --bind STATE/tmp /tmp --tmpfs /run --tmpfs /var/tmp --clearenv --setenv PATH ... -- sleep 2147483647
+ * nsenter --target INIT --mount --uts --ipc --net --pid [--user] [--cgroup] --root --wd=DIR -- ARGV
+ * </pre>
+ *
+ * The bwrap process is detached (own session, no --die-with-parent) and outlives davit; its pid and that of the
+ * sandbox's pid 1 are recorded with their start times, so a pid that was reused is never taken for the sandbox.
+ */
+public final class ContainerLifecycle {
+    private static final List<String> SLEEP_DIRS = List.of("bin", "usr/bin", "sbin", "usr/sbin");
+    private static final Duration START_WAIT = Duration.ofSeconds(10);
+
+    private final SandboxOptions options;
+    private final Consumer<Sandbox> save;
+
+    public ContainerLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
+        this.options = options;
+        this.save = save;
+    }
+
+    private Path dir(Sandbox s) {
+        return options.stateDir().resolve(s.id());
+    }
+
+    /** Starts the keeper of created, stopped or failed (and cleaned-up) sandbox {@code s}; returns it running. */
+    public Sandbox start(Sandbox s) {
+        String id = s.id();
+        Path bwrap = options.bwrapOrNull();
+        if (bwrap == null) {
+            throw new DavitException(Kind.NOT_FOUND, "bwrap (bubblewrap) is not installed; install the bubblewrap"
+                    + " package (see 'davit doctor')");
+        }
+        Path setsid = Lifecycle.tool(options, "setsid");
+        Path rootfs = Lifecycle.realRootfs(s.spec().rootfs());
+        String sleep = sleepCommand(rootfs);
+        Path dir = dir(s);
+        Path log = dir.resolve("bwrap.log");
+        try {
+            Files.createDirectories(dir.resolve("tmp"));
+            Files.setAttribute(dir.resolve("tmp"), "unix:mode", 01777); // the sandbox's /tmp, for any user
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create " + dir.resolve("tmp") + ": " + e.getMessage());
+        }
+        Overlay.Dirs dirs = Overlay.Dirs.under(dir);
+        Path unshare = options.which("unshare");
+        Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
+        java.util.function.Consumer<Process> connect = nat == null ? null
+                : p -> Nat.attach(nat, p.pid(), dir, true, s.spec().publish());
+        // the keeper and every exec share one cgroup with the sandbox's limits, made anew by each start
+        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.create(id, s.spec().limits(), dir) : null;
+        ProcessHandle[] started;
+        try {
+            // over the overlay, or (no overlay here) a read-only root with a persistent /tmp
+            started = Overlay.runWithFallback(unshare != null && Overlay.usable(rootfs, dirs), dirs, null, () -> { },
+                    merged -> {
+                        List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
+                        List<String> bw = bwrapArguments(bwrap, s, rootfs, MountPoints.prepare(rootfs,
+                                MountPoints.BWRAP, dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep);
+                        if (merged == null) {
+                            cmd.addAll(nat == null ? bw : Nat.wrap(nat, bw));
+                            return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);
+                        }
+                        List<String> ovl = Overlay.wrap(unshare, rootfs, dirs, bw);
+                        cmd.addAll(nat == null ? ovl : Nat.wrap(nat, ovl));
+                        ProcessHandle[] h = launch(id, Cgroups.wrap(cg, cmd, dir), Overlay.environment(), dir, log,
+                                sleep, false, connect);
+                        if (h == null && dirs.failure() == null) {
+                            throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start: "
+                                    + readLog(log));
+                        }
+                        return h;
+                    });
+        } catch (IOException e) {
+            Cgroups.removeRecorded(dir);
+            throw new DavitException(Kind.STORE, "cannot start sandbox " + id + " in " + dir + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            Cgroups.removeRecorded(dir);
+            throw e;
+        }
+        ProcessHandle bw = started[0];
+        ProcessHandle init = started[1];
+        Sandbox running = new Sandbox(id, SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), bw.pid(),
+                Lifecycle.startTime(bw.pid()), init.pid(), Lifecycle.startTime(init.pid()));
+        save.accept(running);
+        return running;
+    }
+
+    /** bwrap's arguments for a sandbox's keeper over {@code root} (see {@link MountPoints#prepare}). */
+    private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, MountPoints.Root root, Path dir,
+                                               String sleep) {
+        List<String> cmd = new ArrayList<>(List.of(bwrap.toString(), "--unshare-all"));
+        if (s.spec().network().enabled()) {
+            cmd.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
+        }
+        cmd.addAll(List.of("--hostname", s.id()));
+        // a non-root image User: the sandbox's user namespace maps that user (as davit run does), so exec can
+        // become it; the keeper runs as it too
+        int[] ids = Users.resolve(rootfs, s.spec().image().user());
+        if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
+            cmd.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid",
+                    Integer.toString(ids[1])));
+        }
+        BwrapBackend.rootAndMounts(cmd, rootfs, root, dir.resolve("tmp"));
+        cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
+                "2147483647"));
+        return cmd;
+    }
+
+    /**
+     * Starts the detached keeper and waits until it runs: bwrap's child (the sandbox's pid 1) has a child that
+     * exec'd {@code sleep}, so the mounts are done. Returns {bwrap, pid 1}, or null when it exited first and
+     * {@code mustStart} is false (the caller falls back); throws when it did not start otherwise.
+     */
+    private static ProcessHandle[] launch(String id, List<String> cmd, Map<String, String> env, Path dir, Path log,
+                                          String sleep, boolean mustStart,
+                                          java.util.function.Consumer<Process> connect) {
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
+        pb.redirectErrorStream(true);
+        pb.directory(dir.toFile());
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot start " + cmd.get(0) + ": " + e.getMessage());
+        }
+        if (connect != null) {
+            try {
+                Nat.stop(dir); // an earlier attempt's (the overlay fallback)
+                connect.accept(p);
+            } catch (RuntimeException e) {
+                BwrapBackend.killTree(p);
+                Nat.stop(dir);
+                throw e;
+            }
+        }
+        long deadline = System.nanoTime() + START_WAIT.toNanos();
+        while (System.nanoTime() < deadline && p.isAlive()) {
+            ProcessHandle init = p.children().findFirst().orElse(null);
+            if (init != null && init.children().anyMatch(k -> argv0(k.pid()).equals(sleep))) {
+                return new ProcessHandle[] {p.toHandle(), init};
+            }
+            sleep(20);
+        }
+        BwrapBackend.killTree(p);
+        if (!mustStart) {
+            return null;
+        }
+        String why = readLog(log);
+        throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start" + (why.isEmpty() ? "" : ": " + why));
+    }
+
+    /**
+     * Runs {@code argv} in running sandbox {@code s} (see {@link dev.davit.sandbox.Sandboxes#exec}); {@code t0}
+     * is when the call began, for the timings.
+     */
+    public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
+                           long maxOutput, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
+                           java.io.OutputStream stderrTee, long t0) {
+        String id = s.id();
+        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(id) : null;
+        long oomBefore = cg == null ? 0 : cg.oomKills();
+        Path joinFailed = dir(s).resolve(Cgroups.JOIN_FAILED);
+        try {
+            Files.deleteIfExists(joinFailed);
+        } catch (IOException e) {
+            // a stale marker only makes a failed join's message wrong
+        }
+        ProcessBuilder pb = enter(s, argv, env, workdir, cg);
+        if (stdin == null) {
+            pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        }
+        long t1 = System.nanoTime();
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot start " + pb.command().get(0) + ": " + e.getMessage());
+        }
+        if (stdin != null) {
+            BwrapBackend.feed(stdin, p, id + "-exec");
+        }
+        long t2 = System.nanoTime();
+        CappedSink out = new CappedSink();
+        CappedSink err = new CappedSink();
+        // past the output limit: nsenter's child and what it started are its descendants in the host's view
+        OutputLimit limit = OutputLimit.of(maxOutput, () -> BwrapBackend.killTree(p));
+        Thread po = BwrapBackend.pump(p.getInputStream(), out, stdoutTee, id + "-exec-stdout", limit);
+        Thread pe = BwrapBackend.pump(p.getErrorStream(), err, stderrTee, id + "-exec-stderr", limit);
+        boolean timedOut = false;
+        int rc;
+        try {
+            if (timeout == null) {
+                p.waitFor();
+            } else if (!p.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                timedOut = true;
+                // nsenter's child and what it started are its descendants in the host's view
+                List<ProcessHandle> kids = p.descendants().toList();
+                kids.forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+            rc = p.waitFor();
+        } catch (InterruptedException e) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted while exec ran in sandbox " + id);
+        }
+        long t3 = System.nanoTime();
+        join(po);
+        join(pe);
+        boolean limited = OutputLimit.exceeded(limit);
+        if (limited) {
+            timedOut = false;
+            rc = ExecResult.OUTPUT_LIMIT_EXIT_CODE;
+        } else if (timedOut) {
+            rc = ExecResult.TIMEOUT_EXIT_CODE;
+        }
+        if (Files.exists(joinFailed)) {
+            throw new DavitException(Kind.INTERNAL, "the command could not enter the cgroup of sandbox " + id
+                    + "; recreate the sandbox, or create it with --no-limits");
+        }
+        boolean oom = cg != null && cg.oomKills() > oomBefore;
+        long t4 = System.nanoTime();
+        return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.bytes(), err.bytes(), timedOut,
+                new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
+                out.truncated() || err.truncated() || limited, oom, limited);
+    }
+
+    /**
+     * A process builder for {@code argv} run in running container sandbox {@code s} as an exec runs: nsenter into
+     * its namespaces (and, with {@code cg}, its cgroup), its environment with {@code env} on top, {@code workdir}
+     * (null: the sandbox's), the image's user. Nothing is started.
+     */
+    public ProcessBuilder enter(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Cgroups.Cgroup cg) {
+        Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
+        if (env != null) {
+            merged.putAll(env);
+        }
+        RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
+                null, s.spec().network(), s.spec().image());
+        Path nsenter = Lifecycle.tool(options, "nsenter");
+        long target = s.initPid();
+        List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(target), "--mount",
+                "--uts", "--ipc", "--net", "--pid"));
+        boolean userns = !sameNamespace(target, "user");
+        // without root, the sandbox's user namespace denies setgroups, which nsenter calls to become uid 0 there:
+        // keep our credentials instead, which that namespace maps to the keeper's user (root, or the image's User)
+        boolean preserve = userns && !Overlay.ROOT;
+        if (userns) {
+            cmd.add("--user");
+        }
+        if (preserve) {
+            cmd.add("--preserve-credentials");
+        }
+        if (!sameNamespace(target, "cgroup")) {
+            cmd.add("--cgroup");
+        }
+        // nsenter opens --wd's path before it enters the namespaces, so name it through the sandbox's root
+        String wd = rs.effectiveWorkdir();
+        if (Path.of(wd).normalize().toString().contains("..") || !wd.equals(Path.of(wd).normalize().toString())) {
+            throw new DavitException(Kind.USAGE, "the working directory must be a normalized absolute path: " + wd);
+        }
+        Path wdThroughRoot = Path.of("/proc", Long.toString(target), "root", wd.substring(1));
+        if (!Files.isDirectory(wdThroughRoot)) {
+            throw new DavitException(Kind.USAGE, "the working directory " + wd + " does not exist in the sandbox");
+        }
+        cmd.addAll(List.of("--root", "--wd=" + wdThroughRoot));
+        // the image's User, as davit run applies it (names looked up in the sandbox's /etc/passwd and /etc/group)
+        int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
+        if (ids != null && !(ids[0] == 0 && ids[1] == 0) && !preserve) {
+            cmd.addAll(List.of("--setuid", Integer.toString(ids[0]), "--setgid", Integer.toString(ids[1])));
+        }
+        cmd.add("--");
+        cmd.addAll(argv);
+        // the command joins the sandbox's cgroup before nsenter runs: its limits hold for the keeper and every exec
+        ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, cmd, dir(s)));
+        pb.environment().clear();
+        pb.environment().putAll(rs.effectiveEnv()); // nsenter passes its environment on to the command
+        pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
+        pb.directory(dir(s).toFile());
+        return pb;
+    }
+
+    /** The keeper: the rootfs's own sleep, as an absolute path inside the sandbox. */
+    private static String sleepCommand(Path rootfs) {
+        for (String d : SLEEP_DIRS) {
+            if (Files.exists(rootfs.resolve(d).resolve("sleep"))) {
+                return "/" + d + "/sleep";
+            }
+        }
+        throw new DavitException(Kind.USAGE, "the root filesystem " + rootfs + " has no sleep command (in /bin,"
+                + " /usr/bin, /sbin or /usr/sbin); a long-lived sandbox needs one for its keeper process");
+    }
+
+    private static String argv0(long pid) {
+        try {
+            byte[] b = Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline"));
+            int n = 0;
+            while (n < b.length && b[n] != 0) {
+                n++;
+            }
+            return new String(b, 0, n, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static boolean sameNamespace(long pid, String ns) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/ns", ns))
+                    .equals(Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "ns", ns)));
+        } catch (IOException e) {
+            return true; // no such namespace type here: nothing to enter
+        }
+    }
+
+    private static String readLog(Path log) {
+        try {
+            return new String(Files.readAllBytes(log), StandardCharsets.UTF_8).strip().replace('\n', ' ');
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static void join(Thread t) {
+        try {
+            t.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static long ms(long nanos) {
+        return TimeUnit.NANOSECONDS.toMillis(nanos);
+    }
+}
