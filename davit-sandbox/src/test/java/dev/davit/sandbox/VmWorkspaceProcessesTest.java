@@ -69,6 +69,9 @@ class VmWorkspaceProcessesTest {
     void servicesWithEachReadinessLogsAndStop() {
         Services later = Workspaces.under(home).services("vmp"); // a later davit
         ServiceChecks.eachReadiness(workspaces.services(w.id()), later, this::processes, Duration.ofSeconds(60));
+        long t0 = System.nanoTime();
+        later.list();
+        System.out.println("vm service ls of 3 services: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
 
         // one that ignores TERM is killed after the grace period
         later.start("stubborn", sh("trap '' TERM; echo up; while :; do sleep 1; done"), Map.of(), null, null);
@@ -92,7 +95,9 @@ class VmWorkspaceProcessesTest {
     @Order(3)
     void shellOnAVirtioConsole() {
         Shells shells = workspaces.shells(w.id());
+        long t0 = System.nanoTime();
         Shells.Shell s = shells.open(null, Map.of());
+        System.out.println("vm shell open: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
         assertEquals("running", s.state());
         Shells later = Workspaces.under(home).shells("vmp"); // a later davit
         ShellReads.converse(shells, later, s.id(), this::processes, Duration.ofSeconds(60));
@@ -116,7 +121,9 @@ class VmWorkspaceProcessesTest {
         for (String id : more) {
             shells.close(id);
         }
-        later.close(s.id());
+        long tc = System.nanoTime();
+        later.close(s.id()); // an interactive shell ignores TERM; the hang-up ends it (without waiting for KILL)
+        System.out.println("vm shell close: " + (System.nanoTime() - tc) / 1_000_000 + " ms");
         assertTrue(later.list().isEmpty());
         assertFalse(processes().contains("sleep 200"));
 

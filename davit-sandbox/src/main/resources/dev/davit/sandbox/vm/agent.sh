@@ -480,6 +480,7 @@ holder() {
         sh -c 'echo $$ >"$0/pid.tmp" && mv "$0/pid.tmp" "$0/pid" && exec setsid env -i "$@"' "$d" "$@" \
             </dev/null >>"$d/output" 2>&1
     else
+        echo "$t" >"$d/tty"
         sh -c 'echo $$ >"$0/pid.tmp" && mv "$0/pid.tmp" "$0/pid" && exec setsid -c env -i "$@"' "$d" "$@" \
             <"$t" >"$t" 2>&1
     fi
@@ -525,11 +526,13 @@ p_signal() {
     echo sent
 }
 
-# stop DIR GRACE_S: TERM, then KILL once GRACE_S seconds passed, to the group and session; waits for exit.
+# stop DIR GRACE_S: TERM (and HUP on a terminal, which an interactive shell heeds), then KILL once GRACE_S
+# seconds passed, to the group and session; waits for exit.
 p_stop() {
     [ "$(p_status "$1")" = running ] || { p_status "$1"; return; }
     S=$(cat "$1/pid")
     p_signal "$1" TERM 0 >/dev/null
+    [ -e "$1/tty" ] && p_signal "$1" HUP 0 >/dev/null
     i=0
     while [ $i -lt $(($2 * 20)) ] && [ -n "$(session)" ]; do
         sleep 0.05
