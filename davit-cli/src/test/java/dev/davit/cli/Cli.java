@@ -31,6 +31,34 @@ final class Cli {
         return new Result(rc, out.toByteArray(), err.toString(StandardCharsets.UTF_8));
     }
 
+    /** Like {@link #run}, in a JVM of its own (as a user's successive commands are: a davit restart each time). */
+    Result runInJvm(String... args) {
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(Path.of(System.getProperty(
+                "java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                Main.class.getName()));
+        cmd.addAll(java.util.List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        try {
+            Path err = java.nio.file.Files.createTempFile("davit-stderr", ".txt");
+            try {
+                pb.redirectError(err.toFile());
+                Process p = pb.start();
+                byte[] out = p.getInputStream().readAllBytes();
+                int rc = p.waitFor();
+                return new Result(rc, out, java.nio.file.Files.readString(err));
+            } finally {
+                java.nio.file.Files.delete(err);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Exit code and captured output of one run. */
     record Result(int rc, byte[] stdoutBytes, String stderr) {
         String stdout() {

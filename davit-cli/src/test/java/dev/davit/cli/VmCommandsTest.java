@@ -216,4 +216,48 @@ class VmCommandsTest {
         assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains("qemu")
                 && p.info().commandLine().orElse("").contains(home.toString()))).isEmpty();
     }
+
+    @Test
+    void aMicroVmWorkspaceRunsServicesAndShellsAcrossDavitProcesses() {
+        Cli.Result c = cli.run("--json", "workspace", "create", "localhost/davit/busybox-vm:2", "--memory", "256",
+                "--name", "vmproc");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        try {
+            Cli.Result start = cli.runInJvm("workspace", "service", "start", "vmproc", "web", "--ready-port", "8080",
+                    "--ready-timeout", "120", "--", "sh", "-c", "echo serving; exec busybox httpd -f -p 8080");
+            assertThat(start.rc()).as(start.toString()).isZero();
+            assertThat(start.stdout()).isEqualTo("web\n");
+            Cli.Result ls = cli.runInJvm("--json", "workspace", "service", "ls", "vmproc");
+            assertThat(ls.json().at("/services/0/state").asText()).as(ls.toString()).isEqualTo("running");
+            assertThat(ls.json().at("/services/0/readiness/kind").asText()).isEqualTo("port");
+            assertThat(cli.runInJvm("workspace", "service", "logs", "vmproc", "web").stdout())
+                    .isEqualTo("serving\n");
+
+            Cli.Result open = cli.runInJvm("--json", "workspace", "shell", "open", "vmproc");
+            assertThat(open.rc()).as(open.toString()).isZero();
+            String sh = open.json().get("id").asText();
+            assertThat(cli.runInJvm("workspace", "shell", "write", "vmproc", sh,
+                    "test -t 0 && read x; echo got-$x-$((1+2))\\n").rc()).isZero();
+            assertThat(cli.runInJvm("workspace", "shell", "write", "vmproc", sh, "hi\\n").rc()).isZero();
+            StringBuilder seen = new StringBuilder();
+            for (int i = 0; i < 30 && !seen.toString().contains("got-hi-3"); i++) {
+                Cli.Result r = cli.runInJvm("--json", "workspace", "shell", "read", "vmproc", sh, "--wait-ms", "1000");
+                assertThat(r.rc()).as(r.toString()).isZero();
+                seen.append(r.json().get("output").asText());
+            }
+            assertThat(seen.toString()).contains("got-hi-3");
+
+            Cli.Result stop = cli.runInJvm("workspace", "service", "stop", "vmproc", "web");
+            assertThat(stop.stdout()).as(stop.toString()).isEqualTo("web stopped\n");
+            Cli.Result close = cli.runInJvm("workspace", "shell", "close", "vmproc", sh);
+            assertThat(close.stdout()).as(close.toString()).isEqualTo(sh + "\n");
+            Cli.Result bad = cli.run("workspace", "service", "start", "vmproc", "bad", "--ready-file", "never", "--",
+                    "sh", "-c", "echo boom; exit 4");
+            assertThat(bad.rc()).as(bad.toString()).isEqualTo(1);
+            assertThat(bad.stderr().strip()).doesNotContain("\n").contains("exited with code 4", "boom");
+        } finally {
+            Cli.Result rm = cli.run("workspace", "rm", "vmproc");
+            assertThat(rm.rc()).as(rm.toString()).isZero();
+        }
+    }
 }

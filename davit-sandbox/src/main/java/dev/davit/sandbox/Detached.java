@@ -133,10 +133,7 @@ final class Detached {
      * Ctrl-C would). Returns whether anything was signalled.
      */
     boolean signal(Spawned p, String signal, boolean foreground) {
-        if (!SIGNALS.contains(signal)) {
-            throw new DavitException(Kind.USAGE, "unknown signal '" + signal + "'; use one of "
-                    + String.join(", ", SIGNALS));
-        }
+        checkSignal(signal);
         List<String> targets = new ArrayList<>();
         if (foreground) {
             String[] f = Lifecycle.alive(p.leaderPid(), p.leaderStart()) ? Lifecycle.stat(p.leaderPid()) : null;
@@ -165,6 +162,13 @@ final class Detached {
             throw new DavitException(Kind.INTERNAL, "interrupted");
         }
         return true;
+    }
+
+    static void checkSignal(String signal) {
+        if (!SIGNALS.contains(signal)) {
+            throw new DavitException(Kind.USAGE, "unknown signal '" + signal + "'; use one of "
+                    + String.join(", ", SIGNALS));
+        }
     }
 
     /**

@@ -28,7 +28,7 @@ public final class GuestFiles {
     private final VmLifecycle vm;
     private final Sandbox sandbox;
 
-    GuestFiles(VmLifecycle vm, Sandbox sandbox) {
+    public GuestFiles(VmLifecycle vm, Sandbox sandbox) {
         this.vm = vm;
         this.sandbox = sandbox;
     }

@@ -316,6 +316,10 @@ public final class Lifecycle {
         }
     }
 
+    VmLifecycle vm() {
+        return vm;
+    }
+
     Path dir(String id) {
         return options.stateDir().resolve(id);
     }

@@ -5,6 +5,7 @@ import dev.davit.sandbox.container.OciRuntimeBackend;
 import dev.davit.sandbox.container.Overlay;
 import dev.davit.sandbox.vm.QemuBackend;
 import dev.davit.sandbox.vm.VmImages;
+import dev.davit.sandbox.vm.VmProcesses;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.OutputStream;
@@ -29,6 +30,7 @@ public final class Sandboxes {
     private final List<Backend> runtimes;
     private final Lifecycle lifecycle;
     private final Detached detached;
+    private final VmProcesses guest;
 
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
@@ -36,6 +38,7 @@ public final class Sandboxes {
                 new OciRuntimeBackend(options, OciRuntimeBackend.RUNC), new QemuBackend(options));
         this.lifecycle = new Lifecycle(options);
         this.detached = new Detached(options, lifecycle);
+        this.guest = new VmProcesses(options, lifecycle.vm());
     }
 
     public SandboxOptions options() {
@@ -143,7 +146,10 @@ public final class Sandboxes {
      * of its own, and returns at once. It outlives this davit; host directory {@code dir} (created if missing) gets
      * {@link Spawned#OUTPUT} (stdout and stderr interleaved, or with {@code terminal} all the terminal shows) and,
      * when it ends, {@link Spawned#EXIT}. With {@code terminal} the command gets a PTY (made on the host by
-     * util-linux {@code script}) whose input is the FIFO {@link Spawned#INPUT}. Container sandboxes only for now.
+     * util-linux {@code script}) whose input is the FIFO {@link Spawned#INPUT}. In a vm sandbox the command runs
+     * in the guest ({@link VmProcesses}): its exit code and output reach {@code dir} with {@link #collect}; a terminal is
+     * one of the VM's few virtio consoles, whose files {@code dir} links to ({@link Spawned#OFFSET} says where this
+     * command's output starts).
      */
     public Spawned spawn(String id, List<String> argv, java.util.Map<String, String> env, String workdir, Path dir,
                          boolean terminal) {
@@ -151,19 +157,45 @@ public final class Sandboxes {
             throw new DavitException(Kind.USAGE, "give a command to run");
         }
         Sandbox s = status(id);
-        if (s.spec().isVm()) {
-            throw new DavitException(Kind.USAGE, "detached processes (services, shells) in a microVM sandbox are not"
-                    + " there yet; use --backend container");
-        }
         if (s.status() != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
-        return detached.spawn(s, argv, env, workdir, dir, terminal);
+        return s.spec().isVm() ? guest.spawn(s, argv, env, workdir, dir, terminal)
+                : detached.spawn(s, argv, env, workdir, dir, terminal);
     }
 
-    /** Whether a {@link #spawn}ed process (its holder) still runs. */
+    /** Whether a {@link #spawn}ed process (its holder) still runs; in a vm that is not running, it does not. */
     public boolean alive(Spawned p) {
-        return Detached.alive(p);
+        if (!p.inGuest()) {
+            return Detached.alive(p);
+        }
+        Sandbox s = runningVm(p);
+        return s != null && guest.alive(s, p);
+    }
+
+    /** The running vm sandbox of guest process {@code p}, or null. */
+    private Sandbox runningVm(Spawned p) {
+        try {
+            Sandbox s = status(p.sandbox());
+            return s.status() == SandboxStatus.RUNNING ? s : null;
+        } catch (DavitException e) {
+            if (e.kind() == Kind.NOT_FOUND) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Brings what a vm's guest recorded of {@link #spawn}ed process {@code p} to its host directory {@code dir}: its
+     * {@link Spawned#EXIT} and (without a terminal) its {@link Spawned#OUTPUT} (the first 64 MiB). Nothing to do for
+     * containers (their files are there already) or a vm that is not running.
+     */
+    public void collect(Spawned p, Path dir) {
+        Sandbox s = p.inGuest() ? runningVm(p) : null;
+        if (s != null) {
+            guest.collect(s, p, dir);
+        }
     }
 
     /**
@@ -172,12 +204,77 @@ public final class Sandboxes {
      * the foreground process group of its terminal (as Ctrl-C would). Returns false when nothing was left to signal.
      */
     public boolean signal(Spawned p, String signal, boolean foreground) {
-        return detached.signal(p, signal, foreground);
+        if (!p.inGuest()) {
+            return detached.signal(p, signal, foreground);
+        }
+        Detached.checkSignal(signal);
+        Sandbox s = runningVm(p);
+        return s != null && guest.signal(s, p, signal, foreground);
     }
 
     /** Ends a {@link #spawn}ed command: TERM, then KILL after {@code grace}; returns when it is gone. */
     public void terminate(Spawned p, java.time.Duration grace) {
-        detached.terminate(p, grace);
+        if (!p.inGuest()) {
+            detached.terminate(p, grace);
+            return;
+        }
+        Sandbox s = runningVm(p);
+        if (s != null) {
+            guest.terminate(s, p, grace);
+        }
+    }
+
+    /**
+     * Kills every process of running vm sandbox {@code id} but its guest agent: what execs left running (a workspace's
+     * reset). A container sandbox's processes end with its stop.
+     */
+    public void killAll(String id) {
+        Sandbox s = status(id);
+        if (!s.spec().isVm()) {
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " is a container; stop it to end its processes");
+        }
+        if (s.status() == SandboxStatus.RUNNING) {
+            guest.killAll(s);
+        }
+    }
+
+    /**
+     * Whether a TCP socket listens on {@code port} in running sandbox {@code id}'s network: its {@code /proc/net/tcp}
+     * and {@code tcp6} (a container's as the host reads them, a vm's through its agent; no tool needed in the image).
+     */
+    public boolean listening(String id, int port) {
+        Sandbox s = status(id);
+        if (s.status() != SandboxStatus.RUNNING) {
+            return false;
+        }
+        for (String f : List.of("tcp", "tcp6")) {
+            String text;
+            try {
+                text = s.spec().isVm() ? new String(guestFiles(id).read("/proc/1/net/" + f, 0).bytes(),
+                        java.nio.charset.StandardCharsets.US_ASCII)
+                        : Files.readString(Path.of("/proc", Long.toString(s.initPid()), "net", f));
+            } catch (java.io.IOException | DavitException e) {
+                continue; // no IPv6 here
+            }
+            if (listensIn(text, port)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code /proc/net/tcp}-format {@code text} has a socket in state LISTEN on {@code port}. */
+    static boolean listensIn(String text, int port) {
+        String[] lines = text.split("\n");
+        for (int i = 1; i < lines.length; i++) {
+            String[] c = lines[i].trim().split("\\s+");
+            // sl local_address rem_address st ...; st 0A is LISTEN; the address ends in :PORT (hex)
+            if (c.length > 3 && c[3].equals("0A")
+                    && Integer.parseInt(c[1].substring(c[1].lastIndexOf(':') + 1), 16) == port) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -7,18 +7,38 @@ import dev.davit.oci.Json;
 /**
  * A process started detached in a running sandbox by {@link Sandboxes#spawn}: it outlives the davit that started it
  * and a later davit reaches it through this record (kept by the caller, e.g. as JSON). Pids are the host's, each with
- * its start time (field 22 of /proc/PID/stat), so a reused pid is never taken for it.
+ * its start time (field 22 of /proc/PID/stat), so a reused pid is never taken for it. In a vm sandbox the process is
+ * in the guest: {@code guestDir} names its directory there (pid, boot id, output, exit), the leader pid is the
+ * guest's and the holder fields are 0.
  *
  * @param holderPid   the host process that waits for the command and writes its exit code (see {@link #EXIT})
  * @param leaderPid   the leader of the command's own session and process group (0: it ended before it was seen)
+ * @param sandbox     the vm sandbox it runs in, or null (a container's: the host pids say everything)
+ * @param guestDir    its directory in the vm's guest, or null
  */
-public record Spawned(long holderPid, long holderStart, long leaderPid, long leaderStart) {
+public record Spawned(long holderPid, long holderStart, long leaderPid, long leaderStart, String sandbox,
+                      String guestDir) {
     /** In the spawn's directory: the command's stdout and stderr interleaved (a terminal's output). */
     public static final String OUTPUT = "output";
     /** In the spawn's directory: the exit code, written when the command ends (128+N when killed by signal N). */
     public static final String EXIT = "exit";
     /** In the spawn's directory: a terminal's input, a FIFO (write to it; the holder keeps it open). */
     public static final String INPUT = "input";
+    /**
+     * In the spawn's directory, when there: where this process's part of {@link #OUTPUT} starts (a vm's terminal
+     * output is a console's, shared by the shells it had).
+     */
+    public static final String OFFSET = "offset";
+
+    /** A process of a container sandbox. */
+    public Spawned(long holderPid, long holderStart, long leaderPid, long leaderStart) {
+        this(holderPid, holderStart, leaderPid, leaderStart, null, null);
+    }
+
+    /** Whether it runs in a microVM's guest. */
+    public boolean inGuest() {
+        return guestDir != null;
+    }
 
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
@@ -26,11 +46,16 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
         o.put("holder_start", holderStart);
         o.put("leader_pid", leaderPid);
         o.put("leader_start", leaderStart);
+        if (guestDir != null) {
+            o.put("sandbox", sandbox);
+            o.put("guest_dir", guestDir);
+        }
         return o;
     }
 
     public static Spawned fromJson(JsonNode o) {
         return new Spawned(o.path("holder_pid").asLong(), o.path("holder_start").asLong(),
-                o.path("leader_pid").asLong(), o.path("leader_start").asLong());
+                o.path("leader_pid").asLong(), o.path("leader_start").asLong(), o.path("sandbox").asText(null),
+                o.path("guest_dir").asText(null));
     }
 }

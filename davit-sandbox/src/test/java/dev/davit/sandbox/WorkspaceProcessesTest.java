@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import static dev.davit.sandbox.ServiceChecks.ready;
+import static dev.davit.sandbox.ServiceChecks.sh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -49,10 +51,6 @@ class WorkspaceProcessesTest {
         }
     }
 
-    private static List<String> sh(String script) {
-        return List.of("sh", "-c", script);
-    }
-
     /** The command lines of the processes in the workspace's sandbox (its keeper included). */
     private String processes() {
         ExecResult r = workspaces.exec(w.id(), List.of("ps", "-o", "args"), Map.of(), null, Duration.ofSeconds(20),
@@ -66,50 +64,13 @@ class WorkspaceProcessesTest {
         return ProcessHandle.of(pid).map(Lifecycle::running).orElse(false);
     }
 
-    private static Services.Readiness ready(String kind, String value) {
-        return new Services.Readiness(kind, value);
-    }
-
     @Test
     void servicesWithEachReadinessLogsAndStop() {
-        Services services = workspaces.services(w.id());
-        Services.Service file = services.start("file", sh("sleep 1; echo one; echo two >&2; touch ready.txt;"
-                + " exec sleep 1001"), Map.of(), ready("file", "ready.txt"), Duration.ofSeconds(20));
-        assertEquals("running", file.state());
-        assertTrue(file.ready());
+        Services later = Workspaces.under(home).services("w"); // a later davit
+        List<Services.Service> started = ServiceChecks.eachReadiness(workspaces.services(w.id()), later,
+                this::processes, Duration.ofSeconds(20));
         assertTrue(Files.exists(workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("workspace/ready.txt")));
-
-        Services.Service port = services.start("port", sh("sleep 1; echo listening; exec nc -l -p 8080"),
-                Map.of(), ready("port", "8080"), Duration.ofSeconds(20));
-        assertTrue(port.ready());
-        assertEquals("listening\n", new String(services.logs("port", 0), StandardCharsets.UTF_8));
-
-        Services.Service cmd = services.start("cmd", sh("for i in 1 2 3 4 5; do echo line$i; done; sleep 1;"
-                + " touch flag; exec sleep 1002"), Map.of("X", "y"), ready("cmd", "test -f flag"),
-                Duration.ofSeconds(20));
-        assertTrue(cmd.ready());
-        assertEquals("line4\nline5\n", new String(services.logs("cmd", 2), StandardCharsets.UTF_8));
-
-        // a later davit sees them, with their logs (stdout and stderr interleaved)
-        Services later = Workspaces.under(home).services("w");
-        assertEquals(List.of("cmd", "file", "port"), later.list().stream().map(Services.Service::name).toList());
-        assertTrue(later.list().stream().allMatch(s -> s.label().equals("running") && s.pid() > 0));
-        assertEquals("one\ntwo\n", new String(later.logs("file", 0), StandardCharsets.UTF_8));
-        String ps = processes();
-        assertTrue(ps.contains("sleep 1001") && ps.contains("sleep 1002") && ps.contains("nc -l -p 8080"), ps);
-
-        // a running name is refused; stop ends the process tree; an ended one can be started again
-        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                () -> later.start("file", sh("true"), Map.of(), null, null)).kind());
-        Services.Service stopped = later.stop("file");
-        assertEquals("stopped", stopped.state());
-        assertEquals(143, stopped.exitCode()); // sh's 128 + TERM, written by the holder
-        assertFalse(running(file.pid()));
-        assertFalse(processes().contains("sleep 1001"));
-        Services.Service again = later.start("file", sh("echo again; exec sleep 1003"), Map.of(), null, null);
-        assertEquals("running", again.state());
-        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
-                () -> later.logs("nope", 0)).kind());
+        assertFalse(running(started.get(0).pid())); // stopped, as a host process
 
         // the workspace's stop ends them all, recorded as stopped
         workspaces.stop(w.id());
@@ -122,18 +83,7 @@ class WorkspaceProcessesTest {
     @Test
     void failedReadinessIsReportedAndTheServiceStopped() {
         Services services = workspaces.services(w.id());
-        DavitException e = assertThrows(DavitException.class, () -> services.start("bad", sh("echo boom >&2;"
-                + " exit 3"), Map.of(), ready("file", "never"), Duration.ofSeconds(20)));
-        assertTrue(e.getMessage().contains("exited with code 3 before it was ready")
-                && e.getMessage().contains("boom"), e.getMessage());
-        assertEquals("exited(3)", services.get("bad").label());
-
-        DavitException slow = assertThrows(DavitException.class, () -> services.start("slow",
-                sh("echo waiting; exec sleep 1004"), Map.of(), ready("port", "9"), Duration.ofSeconds(1)));
-        assertTrue(slow.getMessage().contains("was not ready (port 9) within 1 s")
-                && slow.getMessage().contains("waiting"), slow.getMessage());
-        assertEquals("failed-readiness", services.get("slow").state());
-        assertFalse(processes().contains("sleep 1004"));
+        ServiceChecks.failedReadiness(services, this::processes, Duration.ofSeconds(20), Duration.ofSeconds(1));
 
         for (String[] bad : new String[][] {{"port", "0"}, {"port", "x"}, {"file", "../x"}, {"nope", "x"}}) {
             assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
@@ -161,15 +111,8 @@ class WorkspaceProcessesTest {
         assertFalse(running(sh2.pid()));
     }
 
-    /** Reads the shell's output until it holds {@code marker} (or 30 s pass). */
     private static String readUntil(Shells shells, String id, String marker) {
-        StringBuilder seen = new StringBuilder();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!seen.toString().contains(marker) && System.nanoTime() < deadline) {
-            seen.append(new String(shells.read(id, Duration.ofMillis(500)), StandardCharsets.UTF_8));
-        }
-        assertTrue(seen.toString().contains(marker), "no " + marker + " in: " + seen);
-        return seen.toString();
+        return ShellReads.readUntil(shells, id, marker, Duration.ofSeconds(30));
     }
 
     @Test
@@ -177,31 +120,8 @@ class WorkspaceProcessesTest {
         Shells shells = workspaces.shells(w.id());
         Shells.Shell s = shells.open(null, Map.of());
         assertEquals("running", s.state());
-        // $((...)) makes the answer differ from the echoed input
-        shells.write(s.id(), Shells.unescape("test -t 0 && echo TTY-$((1+1)); stty >/dev/null && echo STTY-$((2+2));"
-                + " pwd; echo T=$TERM\\n"));
-        String out = readUntil(shells, s.id(), "T=xterm");
-        assertTrue(out.contains("TTY-2") && out.contains("STTY-4") && out.contains("/workspace\r\n"), out);
-
-        // an interactive program answered through write/read, by a later davit
-        Shells later = Workspaces.under(home).shells("w");
-        later.write(s.id(), "read x; echo got-$x-$((5+5))\n".getBytes(StandardCharsets.UTF_8));
-        readUntil(later, s.id(), "read x");
-        later.write(s.id(), "hello\n".getBytes(StandardCharsets.UTF_8));
-        readUntil(later, s.id(), "got-hello-10");
-        assertEquals(0, later.read(s.id(), Duration.ZERO).length); // all of it was read
-
-        // INT to the foreground process group interrupts sleep 100, as Ctrl-C would
-        later.write(s.id(), "sleep 100\n".getBytes(StandardCharsets.UTF_8));
-        readUntil(later, s.id(), "sleep 100");
-        long t0 = System.nanoTime();
-        while (!processes().contains("sleep 100") && System.nanoTime() - t0 < Duration.ofSeconds(10).toNanos()) {
-            Thread.onSpinWait();
-        }
-        later.signal(s.id(), "INT");
-        later.write(s.id(), "echo after-$((3+3))\n".getBytes(StandardCharsets.UTF_8));
-        readUntil(later, s.id(), "after-6");
-        assertFalse(processes().contains("sleep 100"));
+        Shells later = Workspaces.under(home).shells("w"); // a later davit
+        ShellReads.converse(shells, later, s.id(), this::processes, Duration.ofSeconds(30));
 
         assertEquals(List.of(s.id()), later.list().stream().map(Shells.Shell::id).toList());
         later.close(s.id());

@@ -24,6 +24,8 @@ import java.util.concurrent.TimeUnit;
  * console.log  the guest's serial console (kernel messages, init and agent errors)
  * qemu.log     QEMU's own messages
  * qemu.pid     QEMU's pid (long-lived sandboxes)
+ * shN.in       long-lived sandboxes, N = 1..4: a FIFO, the input of the guest's virtio console /dev/hvc(N-1)
+ * shN.out      the output of that console (a regular file QEMU writes at its own offset)
  * </pre>
  *
  * The command line (see docs/SANDBOX.md):
@@ -36,7 +38,11 @@ import java.util.concurrent.TimeUnit;
  *   -device virtio-serial-device -chardev socket,id=agent,path=agent.sock,server=on,wait=off
  *   -device virtserialport,chardev=agent,name=davit.agent
  *   [-netdev user,id=net0 -device virtio-net-device,netdev=net0]
+ *   [-chardev pipe,id=shN,path=shN -device virtconsole,chardev=shN,name=davit.shN   for N in 1..4 (long-lived)]
  * </pre>
+ *
+ * A {@code pipe} chardev opens {@code shN.in} and {@code shN.out} for reading and writing: QEMU itself keeps the
+ * FIFO open, so nobody else needs to (QEMU 7.2's {@code file} chardev cannot take an input path on the command line).
  */
 public final class Machine {
     public static final String QEMU = "qemu-system-x86_64";
@@ -46,6 +52,8 @@ public final class Machine {
     public static final String CONSOLE = "console.log";
     static final String LOG = "qemu.log";
     static final String PID = "qemu.pid";
+    /** The virtio consoles of a long-lived VM (terminals for shells): /dev/hvc0 .. hvc3 in the guest. */
+    public static final int CONSOLES = 4;
     /** How long a boot may take until the agent answers. TCG boots take 1.5-5 s on an idle host. */
     static final Duration BOOT_TIMEOUT = Duration.ofSeconds(Long.getLong("davit.vm.bootTimeoutSeconds", 90));
     /** Extra time the host grants the agent after a command's timeout before it gives up on the VM. */
@@ -178,9 +186,44 @@ public final class Machine {
             c.addAll(List.of("-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0"));
         }
         if (daemonize) {
+            for (int n = 1; n <= CONSOLES; n++) {
+                c.addAll(List.of("-chardev", "pipe,id=sh" + n + ",path=" + opt(s.resolve("sh" + n)),
+                        "-device", "virtconsole,chardev=sh" + n + ",name=davit.sh" + n));
+            }
             c.addAll(List.of("-daemonize", "-pidfile", s.resolve(PID).toString()));
         }
         return c;
+    }
+
+    /** The host side of console {@code n} (1..{@link #CONSOLES}): its input FIFO. */
+    static Path consoleInput(Path state, int n) {
+        return state.resolve("sh" + n + ".in");
+    }
+
+    /** The host side of console {@code n}: its output file. */
+    static Path consoleOutput(Path state, int n) {
+        return state.resolve("sh" + n + ".out");
+    }
+
+    /** Makes the consoles' files afresh: FIFOs for input, empty files for output (before QEMU starts). */
+    static void createConsoles(Path state) {
+        try {
+            for (int n = 1; n <= CONSOLES; n++) {
+                Files.deleteIfExists(consoleInput(state, n));
+                Process p = new ProcessBuilder("mkfifo", "-m", "600", consoleInput(state, n).toString())
+                        .redirectErrorStream(true).start();
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                if (p.waitFor() != 0) {
+                    throw new IOException("mkfifo failed: " + out);
+                }
+                Files.write(consoleOutput(state, n), new byte[0]);
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot make the consoles in " + state + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted");
+        }
     }
 
     /** A path inside a QEMU option value: commas are doubled. */

@@ -34,6 +34,8 @@ import java.util.regex.Pattern;
  * guest: done ID
  * host:  swap ID DIR NEW OLD                        (NEW becomes DIR by two renames, synced; OLD removed)
  * guest: done ID
+ * host:  spawn ID DIR TTY NENV NARGV WORDS           (detached; TTY - or a /dev/hvcN console; WORDS as for run)
+ * guest: started ID PID                             (PID 0: not seen within 5 s)
  * guest: error ID CODE MESSAGE                      (CODE: request, path, missing, notfile, isdir, failed)
  * </pre>
  *
@@ -54,6 +56,13 @@ import java.util.regex.Pattern;
  * the renames of an earlier swap), so a crash leaves DIR old or new. A tar from the guest is
  * untrusted: the host extracts it with davit's safe unpack rules.
  *
+ * {@code spawn} starts the command detached, in a session and process group of its own, below a holder (in a
+ * session of its own too) that records it in guest directory DIR (made afresh): {@code pid}, {@code boot} (the boot
+ * id), {@code output} (stdout and stderr, without a terminal) and, when it ends, {@code exit} (its exit code). With a
+ * terminal, the console is the command's stdin, stdout, stderr and controlling terminal. The host then reaches it
+ * with {@code run} of the agent's helpers ({@code sh /.davit/agent proc status|signal|stop|consoles|killall}) and
+ * reads its files with {@code read}.
+ *
  * Ids are chosen by the host (letters and digits); an answer carries the id of its request, so an answer to a request
  * of an earlier, abandoned connection is recognised and skipped.
  */
@@ -66,7 +75,7 @@ public final class Protocol {
     }
 
     /** An answer of the guest agent. */
-    public sealed interface Answer permits Pong, Synced, Exit, Failure, Done, Data {
+    public sealed interface Answer permits Pong, Synced, Exit, Failure, Done, Data, Started {
         String id();
     }
 
@@ -76,6 +85,10 @@ public final class Protocol {
 
     /** {@code size} raw bytes follow this answer (of {@code total}: a read may be bounded). */
     public record Data(String id, long total, long size) implements Answer {
+    }
+
+    /** A spawned command runs: its guest pid (0: it was not seen starting). */
+    public record Started(String id, long pid) implements Answer {
     }
 
     record Pong(String id) implements Answer {
@@ -154,6 +167,14 @@ public final class Protocol {
                 + field(words.toString()) + "\n";
     }
 
+    /** A {@code spawn} request (see {@link #run} for the words); {@code tty} null: no terminal. */
+    public static String spawn(String id, String dir, String tty, String workdir, Map<String, String> env,
+                               List<String> argv) {
+        String run = run(id, 0, workdir, env, argv); // run ID 0 NENV NARGV WORDS
+        return "spawn " + id + " " + path(dir) + " " + (tty == null ? "-" : path(tty))
+                + run.substring(run.indexOf(' ', 4 + id.length() + 1));
+    }
+
     /** {@code s} as one POSIX shell single-quoted word. */
     static String quote(String s) {
         return "'" + s.replace("'", "'\\''") + "'";
@@ -183,6 +204,12 @@ public final class Protocol {
                     throw new IllegalArgumentException("exit code out of range: " + code);
                 }
                 return new Exit(id, (int) code, f[3].equals("1"), unfield(f[4]), unfield(f[5]));
+            case "started":
+                expect(f, 3, line);
+                if (!NUMBER.matcher(f[2]).matches()) {
+                    throw new IllegalArgumentException("malformed answer: " + abbreviate(line));
+                }
+                return new Started(id, Long.parseLong(f[2]));
             case "done":
                 expect(f, 2, line);
                 return new Done(id);

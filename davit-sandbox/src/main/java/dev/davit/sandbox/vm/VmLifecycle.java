@@ -57,6 +57,7 @@ public final class VmLifecycle {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }
         Machine.createDisk(tools, env, dir);
+        Machine.createConsoles(dir);
         List<String> cmd = Machine.command(tools, env, dir, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
                 s.spec().network().enabled(), accel, true);
         if (!s.spec().publish().isEmpty()) {

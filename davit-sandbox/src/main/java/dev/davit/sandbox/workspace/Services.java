@@ -11,7 +11,6 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -49,7 +48,7 @@ public final class Services {
 
     /**
      * How {@link #start} knows a service is ready: {@code file} (a path, relative to /workspace or absolute in the
-     * sandbox, exists), {@code port} (something listens on that TCP port in the sandbox's network namespace) or
+     * sandbox, exists), {@code port} (something listens on that TCP port in the sandbox's network: {@link Sandboxes#listening}) or
      * {@code cmd} (an exec of {@code sh -c VALUE} in /workspace exits 0; retried).
      */
     public record Readiness(String kind, String value) {
@@ -136,6 +135,7 @@ public final class Services {
             }
             if (!sandboxes.alive(p)) {
                 save(d, name, argv, p, started, readiness, false, null);
+                sandboxes.collect(p, d);
                 Integer rc = Held.exitCode(d);
                 throw new DavitException(Kind.INTERNAL, "service " + name + " exited with code "
                         + (rc == null ? "?" : rc) + " before it was ready; its log ends: " + Held.lastLines(
@@ -144,6 +144,7 @@ public final class Services {
             }
             if (System.nanoTime() > deadline) {
                 sandboxes.terminate(p, GRACE);
+                sandboxes.collect(p, d);
                 save(d, name, argv, p, started, readiness, false, "failed-readiness");
                 throw new DavitException(Kind.INTERNAL, "service " + name + " was not ready (" + readiness.kind()
                         + " " + readiness.value() + ") within " + limit.toSeconds() + " s and was stopped; its log"
@@ -162,39 +163,23 @@ public final class Services {
             case "file" -> {
                 String rel = r.value().startsWith("/") ? WorkspacePath.normalise(r.value().substring(1))
                         : Workspaces.MOUNT.substring(1) + "/" + WorkspacePath.normalise(r.value());
-                yield Files.exists(sandboxes.filesOnHost(sandboxId).resolve(rel), LinkOption.NOFOLLOW_LINKS);
+                if (!s.spec().isVm()) {
+                    yield Files.exists(sandboxes.filesOnHost(sandboxId).resolve(rel), LinkOption.NOFOLLOW_LINKS);
+                }
+                try {
+                    sandboxes.guestFiles(sandboxId).read("/" + rel, 1);
+                    yield true;
+                } catch (DavitException e) {
+                    yield e.kind() != Kind.NOT_FOUND; // a directory or a link is there too
+                }
             }
-            case "port" -> listening(s.initPid(), Integer.parseInt(r.value()));
+            case "port" -> sandboxes.listening(sandboxId, Integer.parseInt(r.value()));
             default -> {
                 ExecResult e = sandboxes.exec(sandboxId, List.of("sh", "-c", r.value()), Map.of(), Workspaces.MOUNT,
                         Duration.ofSeconds(10));
                 yield e.exitCode() == 0;
             }
         };
-    }
-
-    /**
-     * Whether a TCP socket listens on {@code port} in the network namespace of host process {@code pid}: its
-     * {@code /proc/PID/net/tcp} and {@code tcp6} as the host reads them (no tool needed in the image).
-     */
-    static boolean listening(long pid, int port) {
-        for (String f : List.of("tcp", "tcp6")) {
-            List<String> lines;
-            try {
-                lines = Files.readAllLines(Path.of("/proc", Long.toString(pid), "net", f));
-            } catch (IOException e) {
-                continue; // no IPv6 here
-            }
-            for (String line : lines.subList(Math.min(1, lines.size()), lines.size())) {
-                String[] c = line.trim().split("\\s+");
-                // sl local_address rem_address st ...; st 0A is LISTEN; the address ends in :PORT (hex)
-                if (c.length > 3 && c[3].equals("0A")
-                        && Integer.parseInt(c[1].substring(c[1].lastIndexOf(':') + 1), 16) == port) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     private void save(Path d, String name, List<String> argv, Spawned p, Instant started, Readiness r,
@@ -219,6 +204,9 @@ public final class Services {
         Spawned p = Spawned.fromJson(o.path("process"));
         String recorded = o.path("state").asText(null);
         boolean alive = sandboxes.alive(p);
+        if (!alive && p.inGuest() && Held.exitCode(d) == null) {
+            sandboxes.collect(p, d); // its exit code, from the guest
+        }
         String state = recorded != null && !recorded.equals("starting") ? recorded : alive ? "running" : "exited";
         List<String> cmd = new ArrayList<>();
         o.path("command").forEach(a -> cmd.add(a.asText()));
@@ -256,6 +244,10 @@ public final class Services {
     /** The service's output (stdout and stderr interleaved): its last {@code lines} lines, or all with 0. */
     public byte[] logs(String name, int lines) {
         get(name);
+        JsonNode o = Held.read(dir.resolve(name), FILE);
+        if (o != null) {
+            sandboxes.collect(Spawned.fromJson(o.path("process")), dir.resolve(name));
+        }
         return Held.tail(dir.resolve(name).resolve(Spawned.OUTPUT), lines);
     }
 
@@ -270,6 +262,7 @@ public final class Services {
         Spawned p = Spawned.fromJson(o.path("process"));
         if (sandboxes.alive(p)) {
             sandboxes.terminate(p, GRACE);
+            sandboxes.collect(p, d);
             ((ObjectNode) o).put("state", "stopped");
             Held.write(d, FILE, (ObjectNode) o);
         }

@@ -38,7 +38,7 @@ import java.util.concurrent.TimeoutException;
 public final class Shells {
     static final String DIR = "shells";
     static final String FILE = "shell.json";
-    private static final String OFFSET = "offset";
+    private static final String OFFSET = Spawned.OFFSET;
     /** The line util-linux script writes at the top of its output file, which is not the program's. */
     private static final byte[] HEADER = "Script started on ".getBytes(StandardCharsets.US_ASCII);
     private static final Duration WRITE_WAIT = Duration.ofSeconds(10);
@@ -119,6 +119,9 @@ public final class Shells {
     private Shell shell(String id, JsonNode o) {
         Spawned p = Spawned.fromJson(o.path("process"));
         boolean alive = sandboxes.alive(p);
+        if (!alive && p.inGuest() && Held.exitCode(dir.resolve(id)) == null) {
+            sandboxes.collect(p, dir.resolve(id)); // its exit code, from the guest
+        }
         List<String> cmd = new ArrayList<>();
         o.path("command").forEach(a -> cmd.add(a.asText()));
         return new Shell(id, cmd, alive ? "running" : "exited", alive ? null : Held.exitCode(dir.resolve(id)),

@@ -359,6 +359,8 @@ public final class Workspaces {
         Path source = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
         Sandbox s = sandboxes.status(w.sandboxId());
         if (s.spec().isVm()) { // swapped in the VM's disk by its agent, which must run for it
+            endProcesses(id);
+            sandboxes.killAll(w.sandboxId()); // and what execs left running, as a container's restart would
             area(w).replace(source);
             return sandboxes.status(w.sandboxId());
         }

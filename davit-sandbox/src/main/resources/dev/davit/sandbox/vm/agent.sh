@@ -6,6 +6,7 @@
 
 B=/.davit/busybox
 R=/.davit/run
+AGENT=$0
 # the file verbs' transfer file: on the disk, not in memory (a tree may be larger than the guest's RAM)
 XF=/.davit/xfer.tar
 
@@ -163,6 +164,21 @@ literal_words() {
     return 0
 }
 
+# Decodes WORDS field $5 of request $1 (verb $2) into D and checks it holds 1 + $3 + $4 literal words (see run);
+# answers the refusal itself and fails. The caller then takes them apart with eval "set -- $D".
+words() {
+    if ! dec "$5" || ! literal_words "$D"; then
+        fail "$1" request "malformed words in the $2 request"
+        return 1
+    fi
+    n=$((1 + $3 + $4))
+    eval "set -- $D"
+    if [ $# -ne $n ]; then
+        fail "$1" request "the request has $# words, not $n"
+        return 1
+    fi
+}
+
 # run ID TIMEOUT_MS NENV NARGV WORDS: WORDS decodes to the working directory, NENV K=V entries and NARGV
 # arguments as single-quoted shell words, so one decoding and one eval take them all apart.
 run() {
@@ -170,20 +186,12 @@ run() {
     tmo=$3
     nenv=$4
     nargv=$5
-    if [ $# -ne 6 ] || ! isnum "$tmo" || ! isnum "$nenv" || ! isnum "$nargv" || [ "$nargv" -lt 1 ] \
-        || ! dec "$6"; then
+    if [ $# -ne 6 ] || ! isnum "$tmo" || ! isnum "$nenv" || ! isnum "$nargv" || [ "$nargv" -lt 1 ]; then
         fail "$id" request "malformed run request"
         return
     fi
-    if ! literal_words "$D"; then
-        fail "$id" request "malformed words in the run request"
-        return
-    fi
+    words "$id" run "$nenv" "$nargv" "$6" || return
     eval "set -- $D"
-    if [ $# -ne $((1 + nenv + nargv)) ]; then
-        fail "$id" request "the run request has $# words, not $((1 + nenv + nargv))"
-        return
-    fi
     wd=$1
     shift
     path=
@@ -413,6 +421,150 @@ v_swap() {
     fail "$2" failed "cannot swap $new into $dir: $(head -c 300 $R/err)"
 }
 
+# Detached processes (services, shells): each has a directory DIR in the guest holding pid (the command's pid, which
+# leads its own session and process group), boot (the boot id when it started), output (stdout and stderr, without
+# a terminal) and, once it ended, exit (its exit code). The holder, in a session of its own, runs the command in the
+# foreground (an "&" of a non-interactive shell would make it ignore SIGINT, so Ctrl-C could not reach it) and
+# writes exit. With a terminal TTY (a /dev/hvcN virtio console) the command's session gets it as its controlling
+# terminal.
+
+# spawn ID DIR TTY NENV NARGV WORDS: WORDS as for run; TTY - or a console's device path. Answers started ID PID
+# once the command runs (PID 0: it was not seen within 5 s).
+v_spawn() {
+    if [ $# -ne 7 ] || ! isnum "$5" || ! isnum "$6" || [ "$6" -lt 1 ]; then
+        fail "${2:--}" request "malformed spawn request"
+        return
+    fi
+    id=$2
+    nenv=$5
+    nargv=$6
+    w=$7
+    guest_path "$id" "$3" 0 || return
+    dir=$P
+    tty=-
+    if [ "$4" != - ]; then
+        dec "$4" || { fail "$id" request "malformed terminal"; return; }
+        case $D in
+        /dev/hvc[0-9] | /dev/hvc[0-9][0-9]) ;;
+        *) fail "$id" request "$D is not a virtio console"; return ;;
+        esac
+        [ -c "$D" ] || { fail "$id" missing "no console $D"; return; }
+        tty=$D
+    fi
+    words "$id" spawn "$nenv" "$nargv" "$w" || return
+    eval "set -- $D"
+    wd=$1
+    shift
+    [ -d "$wd" ] || { fail "$id" workdir "the working directory $wd does not exist"; return; }
+    rm -rf "$dir" && mkdir -p "$dir" || { fail "$id" failed "cannot make $dir"; return; }
+    # the first setsid makes a session leader, so the second forks (its parent returns at once) and the holder
+    # goes on in a session of its own
+    (cd "$wd" && exec $B setsid $B setsid $B sh "$AGENT" holder "$dir" "$tty" "$@") </dev/null >/dev/null 2>&1
+    i=0
+    while [ ! -s "$dir/pid" ] && [ $i -lt 500 ]; do
+        sleep 0.01
+        i=$((i + 1))
+    done
+    p=$(cat "$dir/pid" 2>/dev/null)
+    isnum "$p" || p=0
+    reply "started $id $p"
+}
+
+# The holder (sh agent holder DIR TTY ENV... ARGV...).
+holder() {
+    d=$2
+    t=$3
+    shift 3
+    cat /proc/sys/kernel/random/boot_id >"$d/boot"
+    if [ "$t" = - ]; then
+        sh -c 'echo $$ >"$0/pid.tmp" && mv "$0/pid.tmp" "$0/pid" && exec setsid env -i "$@"' "$d" "$@" \
+            </dev/null >>"$d/output" 2>&1
+    else
+        echo "$t" >"$d/tty"
+        sh -c 'echo $$ >"$0/pid.tmp" && mv "$0/pid.tmp" "$0/pid" && exec setsid -c env -i "$@"' "$d" "$@" \
+            <"$t" >"$t" 2>&1
+    fi
+    echo $? >"$d/exit.tmp" && mv -f "$d/exit.tmp" "$d/exit"
+}
+
+# The helpers the host runs (with run) as: sh agent proc VERB ARGS. Each prints one line.
+# Whether the process of DIR runs: running, ended CODE, or gone (not seen, or started before the last boot).
+p_status() {
+    if [ -e "$1/exit" ]; then
+        echo "ended $(cat "$1/exit")"
+    elif [ -s "$1/pid" ] && [ "$(cat "$1/boot" 2>/dev/null)" = "$(cat /proc/sys/kernel/random/boot_id)" ]; then
+        echo running
+    else
+        echo gone
+    fi
+}
+
+# The pids of the processes in session $1 (those of the command that did not leave it).
+session() {
+    for f in /proc/[0-9]*/stat; do
+        read -r l <"$f" 2>/dev/null || continue
+        set -- ${l##*) }
+        [ "$4" = "$S" ] && { p=${f#/proc/}; echo "${p%/stat}"; }
+    done
+}
+
+# signal DIR SIG FG: SIG to the command's process group and session, or with FG 1 to the foreground process group
+# of its terminal. Prints sent or none.
+p_signal() {
+    [ "$(p_status "$1")" = running ] || { echo none; return; }
+    S=$(cat "$1/pid")
+    if [ "$3" = 1 ]; then
+        read -r l <"/proc/$S/stat" 2>/dev/null || { echo none; return; }
+        set -- "$2" ${l##*) }
+        [ "$7" -gt 0 ] 2>/dev/null && kill -s "$1" "-$7" 2>/dev/null && { echo sent; return; }
+        echo none
+        return
+    fi
+    targets="-$S $(session)"
+    # shellcheck disable=SC2086
+    kill -s "$2" $targets 2>/dev/null
+    echo sent
+}
+
+# stop DIR GRACE_S: TERM (and HUP on a terminal, which an interactive shell heeds), then KILL once GRACE_S
+# seconds passed, to the group and session; waits for exit.
+p_stop() {
+    [ "$(p_status "$1")" = running ] || { p_status "$1"; return; }
+    S=$(cat "$1/pid")
+    p_signal "$1" TERM 0 >/dev/null
+    [ -e "$1/tty" ] && p_signal "$1" HUP 0 >/dev/null
+    i=0
+    while [ $i -lt $(($2 * 20)) ] && [ -n "$(session)" ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    p_signal "$1" KILL 0 >/dev/null
+    i=0
+    while [ $i -lt 100 ] && [ ! -e "$1/exit" ]; do
+        sleep 0.05
+        i=$((i + 1))
+    done
+    p_status "$1"
+}
+
+# consoles: the virtio consoles some process holds open.
+p_consoles() {
+    ls -l /proc/[0-9]*/fd/ 2>/dev/null | grep -o '/dev/hvc[0-9]*' | sort -u | tr '\n' ' '
+    echo
+}
+
+proc() {
+    PATH=$R/bin
+    case $2 in
+    status) p_status "$3" ;;
+    signal) p_signal "$3" "$4" "$5" ;;
+    stop) p_stop "$3" "$4" ;;
+    consoles) p_consoles ;;
+    killall) kill -s KILL -1; echo killed ;; # everything but PID 1 (the agent) and this helper
+    *) echo "unknown helper $2" >&2; return 2 ;;
+    esac
+}
+
 handle() {
     case $1 in
     ping) reply "pong $2" ;;
@@ -424,11 +576,16 @@ handle() {
     rm) v_rm "$@" ;;
     mv) v_mv "$@" ;;
     swap) v_swap "$@" ;;
+    spawn) v_spawn "$@" ;;
     '') ;;
     *) fail "${2:--}" request "unknown request '$1'" ;;
     esac
 }
 
+case $1 in
+holder) holder "$@"; exit ;;
+proc) proc "$@"; exit ;;
+esac
 setup
 if ! find_port; then
     log "no virtio-serial port named davit.agent; start QEMU with -device virtserialport,name=davit.agent"

@@ -41,6 +41,13 @@ class MachineTest {
                 .contains("-device virtio-net-device,netdev=net0").endsWith("-daemonize -pidfile /s/x/qemu.pid");
         String append = c.get(c.indexOf("-append") + 1);
         assertThat(append).contains("davit.net=1").doesNotContain("tsc_early_khz");
+        // a long-lived VM has four virtio consoles for shells, on pipe chardevs in its state directory
+        for (int n = 1; n <= Machine.CONSOLES; n++) {
+            assertThat(line).contains("-chardev pipe,id=sh" + n + ",path=/s/x/sh" + n + " -device virtconsole,chardev=sh"
+                    + n + ",name=davit.sh" + n);
+        }
+        assertThat(String.join(" ", Machine.command(TOOLS, ENV, Path.of("/s/y"), "y", 1, 512, false, TCG, false)))
+                .doesNotContain("virtconsole"); // a one-shot run has no shells
     }
 
     @Test

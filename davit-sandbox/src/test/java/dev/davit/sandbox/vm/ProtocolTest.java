@@ -33,6 +33,25 @@ class ProtocolTest {
     }
 
     @Test
+    void aSpawnRequestCarriesItsDirectoryTerminalAndWords() {
+        String line = Protocol.spawn("s1", "/.davit/procs/k", "/dev/hvc0", "/workspace", Map.of("A", "1"),
+                List.of("sh", "-i"));
+        String[] f = line.strip().split(" ");
+        assertThat(f).hasSize(7);
+        assertThat(f[0]).isEqualTo("spawn");
+        assertThat(f[1]).isEqualTo("s1");
+        assertThat(new String(Base64.getDecoder().decode(f[2]), StandardCharsets.UTF_8)).isEqualTo("/.davit/procs/k");
+        assertThat(new String(Base64.getDecoder().decode(f[3]), StandardCharsets.UTF_8)).isEqualTo("/dev/hvc0");
+        assertThat(List.of(f).subList(4, 6)).containsExactly("1", "2");
+        assertThat(new String(Base64.getDecoder().decode(f[6]), StandardCharsets.UTF_8)).isEqualTo(
+                "'/workspace' 'A=1' 'sh' '-i'");
+        assertThat(Protocol.spawn("s2", "/d", null, "/", Map.of(), List.of("true")).split(" ")[3]).isEqualTo("-");
+        assertThat(Protocol.parse("started s1 42")).isEqualTo(new Protocol.Started("s1", 42));
+        assertThatThrownBy(() -> Protocol.parse("started s1 -1")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Protocol.parse("started s1")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void quotingIsPosixSingleQuotes() {
         assertThat(Protocol.quote("")).isEqualTo("''");
         assertThat(Protocol.quote("it's")).isEqualTo("'it'\\''s'");

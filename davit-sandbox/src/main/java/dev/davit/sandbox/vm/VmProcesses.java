@@ -1,0 +1,197 @@
+package dev.davit.sandbox.vm;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.store.Fs;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Spawned;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Detached processes (services, shells) in running vm sandboxes: the guest agent's {@code spawn} starts them below a
+ * holder in the guest, which records each in a directory {@code /.davit/procs/KEY} of the guest's disk (see
+ * {@link Protocol}); the agent's helpers ({@code sh /.davit/agent proc ...}, run as execs) say whether they run,
+ * signal and stop them. A terminal is one of the VM's {@link Machine#CONSOLES} virtio consoles: a TTY in the guest
+ * whose host side QEMU keeps in the sandbox's state directory, {@code shN.in} (a FIFO QEMU holds open for reading
+ * and writing, so writers never block on opening it) and {@code shN.out} (a regular file QEMU writes at its own
+ * offset, the output of every shell the console had). No host process holds anything: a later davit reaches them
+ * all through the agent and those files.
+ */
+public final class VmProcesses {
+    /** Where the guest keeps the directories of detached processes. */
+    static final String GUEST_DIR = "/.davit/procs";
+    /** How much of a service's guest log {@link #collect} copies to the host. */
+    static final long MAX_OUTPUT = 64L << 20;
+    private static final Duration HELPER_TIMEOUT = Duration.ofSeconds(30);
+
+    private final SandboxOptions options;
+    private final VmLifecycle vm;
+
+    public VmProcesses(SandboxOptions options, VmLifecycle vm) {
+        this.options = options;
+        this.vm = vm;
+    }
+
+    /**
+     * Starts {@code argv} detached in running vm sandbox {@code s} (see {@code Sandboxes.spawn}). With
+     * {@code terminal} it gets the first free virtio console, and host directory {@code dir} gets {@link Spawned#INPUT}
+     * and {@link Spawned#OUTPUT} as links to the console's files and {@link Spawned#OFFSET} where this process's output
+     * starts in them.
+     */
+    public Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
+                         boolean terminal) {
+        Path state = options.stateDir().resolve(s.id());
+        String guestDir = GUEST_DIR + "/" + key(dir);
+        Map<String, String> merged = new LinkedHashMap<>(s.spec().env());
+        if (env != null) {
+            merged.putAll(env);
+        }
+        String wd = workdir != null ? workdir : s.spec().workdir() != null ? s.spec().workdir() : "/";
+        merged.putIfAbsent("PWD", wd);
+        try {
+            Files.createDirectories(dir);
+            for (String f : List.of(Spawned.EXIT, Spawned.OUTPUT, Spawned.INPUT, Spawned.OFFSET)) {
+                Files.deleteIfExists(dir.resolve(f));
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
+        }
+        long pid = vm.withAgent(s, (c, t) -> {
+            String tty = null;
+            if (terminal) {
+                if (!Files.exists(Machine.consoleInput(state, 1), LinkOption.NOFOLLOW_LINKS)) {
+                    throw new DavitException(Kind.USAGE, "the microVM of sandbox " + s.id() + " was started without"
+                            + " consoles for shells (by an older davit); stop and start it (or its workspace)");
+                }
+                String busy = helper(c, s, "consoles");
+                int free = -1;
+                for (int i = 0; i < Machine.CONSOLES && free < 0; i++) {
+                    if (!(" " + busy + " ").contains(" /dev/hvc" + i + " ")) {
+                        free = i;
+                    }
+                }
+                if (free < 0) {
+                    throw new DavitException(Kind.USAGE, "all " + Machine.CONSOLES + " terminals of the microVM of"
+                            + " sandbox " + s.id() + " are taken; close a shell first (a microVM has "
+                            + Machine.CONSOLES + ")");
+                }
+                tty = "/dev/hvc" + free;
+                Path out = Machine.consoleOutput(state, free + 1);
+                try {
+                    Fs.writeAtomically(dir.resolve(Spawned.OFFSET), Long.toString(Files.size(out))
+                            .getBytes(StandardCharsets.US_ASCII), dir);
+                    Files.createSymbolicLink(dir.resolve(Spawned.OUTPUT), out);
+                    Files.createSymbolicLink(dir.resolve(Spawned.INPUT), Machine.consoleInput(state, free + 1));
+                } catch (IOException e) {
+                    throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
+                }
+            }
+            String rid = Protocol.newId();
+            String request;
+            try {
+                request = Protocol.spawn(rid, guestDir, tty, wd, merged, argv);
+            } catch (IllegalArgumentException e) {
+                throw new DavitException(Kind.USAGE, "cannot pass the command to sandbox " + s.id() + ": "
+                        + e.getMessage());
+            }
+            Protocol.Answer a = c.call(request, rid, System.nanoTime() + HELPER_TIMEOUT.toNanos());
+            return switch (a) {
+                case Protocol.Started st -> st.pid();
+                case Protocol.Failure f when f.code().equals("workdir") -> throw new DavitException(Kind.USAGE,
+                        "the working directory " + wd + " does not exist in the sandbox");
+                default -> throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id()
+                        + " did not start the command: " + a);
+            };
+        });
+        return new Spawned(0, 0, pid, 0, s.id(), guestDir);
+    }
+
+    /** A guest directory name for host directory {@code dir}: the same one for a process started again there. */
+    private static String key(Path dir) {
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(dir.toAbsolutePath().toString()
+                    .getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(h, 0, 12);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Whether the process runs (no exit code recorded, started since the guest's last boot). */
+    public boolean alive(Sandbox s, Spawned p) {
+        return helper(s, "status", p.guestDir()).equals("running");
+    }
+
+    /** See {@code Sandboxes.signal}: to the group and session, or with {@code foreground} the terminal's. */
+    public boolean signal(Sandbox s, Spawned p, String signal, boolean foreground) {
+        return helper(s, "signal", p.guestDir(), signal, foreground ? "1" : "0").equals("sent");
+    }
+
+    /** TERM to the group and session, KILL after {@code grace}; returns once its exit code is recorded. */
+    public void terminate(Sandbox s, Spawned p, Duration grace) {
+        helper(s, "stop", p.guestDir(), Long.toString(Math.max(1, (grace.toMillis() + 999) / 1000)));
+    }
+
+    /** Kills every process of the guest but its agent (what execs left behind too). */
+    public void killAll(Sandbox s) {
+        helper(s, "killall");
+    }
+
+    /**
+     * Copies what the guest recorded of the process to host directory {@code dir}: {@link Spawned#EXIT} once it
+     * ended, and (without a terminal, whose output is on the host already) the first {@link #MAX_OUTPUT} bytes of
+     * {@link Spawned#OUTPUT}.
+     */
+    public void collect(Sandbox s, Spawned p, Path dir) {
+        dev.davit.sandbox.GuestFiles files = new dev.davit.sandbox.GuestFiles(vm, s);
+        try {
+            Files.createDirectories(dir);
+            if (!Files.isSymbolicLink(dir.resolve(Spawned.OUTPUT))) {
+                copy(files, p.guestDir() + "/" + Spawned.OUTPUT, dir.resolve(Spawned.OUTPUT), MAX_OUTPUT);
+            }
+            copy(files, p.guestDir() + "/" + Spawned.EXIT, dir.resolve(Spawned.EXIT), 64);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write into " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static void copy(dev.davit.sandbox.GuestFiles files, String from, Path to, long max) throws IOException {
+        try {
+            Fs.writeAtomically(to, files.read(from, max).bytes(), to.getParent());
+        } catch (DavitException e) {
+            if (e.kind() != Kind.NOT_FOUND) {
+                throw e;
+            }
+        }
+    }
+
+    private String helper(Sandbox s, String... args) {
+        return vm.withAgent(s, (c, t) -> helper(c, s, args));
+    }
+
+    /** Runs {@code sh /.davit/agent proc ARGS} in the guest and returns the line it printed. */
+    private String helper(AgentClient c, Sandbox s, String... args) {
+        List<String> argv = new java.util.ArrayList<>(List.of("/" + VmImages.GUEST_DIR + "/busybox", "sh",
+                "/" + VmImages.GUEST_DIR + "/agent", "proc"));
+        argv.addAll(List.of(args));
+        Protocol.Exit x = QemuBackend.execute(c, argv, Map.of(), "/", HELPER_TIMEOUT, s.id(),
+                options.stateDir().resolve(s.id()));
+        String out = new String(x.stdout(), StandardCharsets.UTF_8).strip();
+        if (x.code() != 0) {
+            throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " could not " + args[0]
+                    + " (exit " + x.code() + "): " + new String(x.stderr(), StandardCharsets.UTF_8).strip()
+                    + " (a microVM started by an older davit: stop and start it)");
+        }
+        return out;
+    }
+}

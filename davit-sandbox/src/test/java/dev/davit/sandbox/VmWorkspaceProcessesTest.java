@@ -1,0 +1,173 @@
+package dev.davit.sandbox;
+
+import static dev.davit.sandbox.ServiceChecks.sh;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.workspace.Services;
+import dev.davit.sandbox.workspace.Shells;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Services and shells of a microVM workspace: one VM (real QEMU, TCG here, the small busybox environment) shared by
+ * the tests, which run in order; the last stops the workspace.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class VmWorkspaceProcessesTest {
+    Path home;
+    Workspaces workspaces;
+    Workspace w;
+
+    @BeforeAll
+    void create(@TempDir Path tmp) throws IOException {
+        Path env = VmTestEnvironment.get();
+        home = tmp.resolve("home");
+        workspaces = Workspaces.under(home);
+        w = workspaces.create(new CreateSpec(env, Map.of(), null, Network.NONE, null, Duration.ofHours(1), "vm", 1,
+                256), "vmp", null);
+    }
+
+    @AfterAll
+    void cleanUp() {
+        if (workspaces != null) {
+            for (Workspace x : workspaces.list()) {
+                workspaces.rm(x.id());
+            }
+        }
+    }
+
+    /** The command lines of the guest's processes. */
+    private String processes() {
+        ExecResult r = workspaces.exec(w.id(), List.of("busybox", "ps", "-o", "args"), Map.of(), null,
+                Duration.ofSeconds(30), null, null, null);
+        assertEquals(0, r.exitCode(), r.stderrText());
+        return r.stdoutText();
+    }
+
+    @Test
+    @Order(1)
+    void servicesWithEachReadinessLogsAndStop() {
+        Services later = Workspaces.under(home).services("vmp"); // a later davit
+        ServiceChecks.eachReadiness(workspaces.services(w.id()), later, this::processes, Duration.ofSeconds(60));
+        long t0 = System.nanoTime();
+        later.list();
+        System.out.println("vm service ls of 3 services: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+
+        // one that ignores TERM is killed after the grace period
+        later.start("stubborn", sh("trap '' TERM; echo up; while :; do sleep 1; done"), Map.of(), null, null);
+        Services.Service killed = later.stop("stubborn");
+        assertEquals("stopped", killed.state());
+        assertEquals(137, killed.exitCode()); // 128 + KILL
+    }
+
+    @Test
+    @Order(2)
+    void failedReadinessIsReportedAndTheServiceStopped() {
+        ServiceChecks.failedReadiness(workspaces.services(w.id()), this::processes, Duration.ofSeconds(60),
+                Duration.ofSeconds(2));
+    }
+
+    private static String readUntil(Shells shells, String id, String marker) {
+        return ShellReads.readUntil(shells, id, marker, Duration.ofSeconds(60));
+    }
+
+    @Test
+    @Order(3)
+    void shellOnAVirtioConsole() {
+        Shells shells = workspaces.shells(w.id());
+        long t0 = System.nanoTime();
+        Shells.Shell s = shells.open(null, Map.of());
+        System.out.println("vm shell open: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        assertEquals("running", s.state());
+        Shells later = Workspaces.under(home).shells("vmp"); // a later davit
+        ShellReads.converse(shells, later, s.id(), this::processes, Duration.ofSeconds(60));
+        // and ^C typed on the terminal does the same
+        later.write(s.id(), "sleep 4322\n".getBytes(StandardCharsets.UTF_8));
+        readUntil(later, s.id(), "sleep 4322");
+        ShellReads.awaitProcess(this::processes, "sleep 4322", Duration.ofSeconds(60));
+        later.write(s.id(), new byte[] {3});
+        later.write(s.id(), "echo again-$((4+4))\n".getBytes(StandardCharsets.UTF_8));
+        readUntil(later, s.id(), "again-8");
+        assertFalse(processes().contains("sleep 4322"));
+
+        // the consoles are few: the fifth shell is refused, one closed makes room
+        List<String> more = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            more.add(shells.open(List.of("sleep", "200" + i), Map.of()).id());
+        }
+        DavitException full = assertThrows(DavitException.class, () -> shells.open(null, Map.of()));
+        assertEquals(DavitException.Kind.USAGE, full.kind());
+        assertTrue(full.getMessage().contains("all 4 terminals"), full.getMessage());
+        for (String id : more) {
+            shells.close(id);
+        }
+        long tc = System.nanoTime();
+        later.close(s.id()); // an interactive shell ignores TERM; the hang-up ends it (without waiting for KILL)
+        System.out.println("vm shell close: " + (System.nanoTime() - tc) / 1_000_000 + " ms");
+        assertTrue(later.list().isEmpty());
+        assertFalse(processes().contains("sleep 200"));
+
+        // a program that ends: its exit code, and writing to it is refused; a reused console starts clean
+        Shells.Shell done = shells.open(List.of("sh", "-c", "echo bye; exit 7"), Map.of());
+        String bye = readUntil(shells, done.id(), "bye");
+        assertFalse(bye.contains("after-6"), bye);
+        long t1 = System.nanoTime();
+        while (shells.get(done.id()).state().equals("running") && System.nanoTime() - t1 < 30_000_000_000L) {
+            Thread.onSpinWait();
+        }
+        assertEquals("exited(7)", shells.get(done.id()).label());
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                () -> shells.write(done.id(), new byte[] {'x'})).kind());
+        shells.close(done.id());
+    }
+
+    @Test
+    @Order(4)
+    void resetEndsServicesShellsAndWhatExecsLeft() {
+        workspaces.services(w.id()).start("s", sh("exec sleep 1005"), Map.of(), null, null);
+        workspaces.shells(w.id()).open(List.of("sleep", "1006"), Map.of());
+        ExecResult bg = workspaces.exec(w.id(), sh("busybox setsid sleep 1007 </dev/null >/dev/null 2>&1 &"),
+                Map.of(), null, Duration.ofSeconds(30), null, null, null);
+        assertEquals(0, bg.exitCode());
+        assertTrue(processes().contains("sleep 1007"));
+        workspaces.reset(w.id(), null);
+        assertEquals("stopped", workspaces.services(w.id()).get("s").state());
+        assertTrue(workspaces.shells(w.id()).list().isEmpty());
+        String ps = processes();
+        assertFalse(ps.contains("sleep 1005") || ps.contains("sleep 1006") || ps.contains("sleep 1007"), ps);
+    }
+
+    @Test
+    @Order(5)
+    void stopEndsThem() {
+        workspaces.services(w.id()).start("t", sh("exec sleep 1008"), Map.of(), null, null);
+        workspaces.shells(w.id()).open(null, Map.of());
+        workspaces.stop(w.id());
+        assertEquals("stopped", workspaces.services(w.id()).get("t").state());
+        assertTrue(workspaces.shells(w.id()).list().isEmpty());
+        // the process of a stopped VM is gone, and not taken for running after the next boot
+        workspaces.start(w.id());
+        assertEquals("stopped", workspaces.services(w.id()).get("t").state());
+        assertFalse(processes().contains("sleep 1008"));
+    }
+}
