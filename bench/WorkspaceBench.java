@@ -10,7 +10,8 @@ import java.util.Map;
  * Times workspace operations through the Java API in one warm JVM (the way an embedding program or the MCP server
  * calls them). Usage: java -cp davit.jar WorkspaceBench.java DAVIT_HOME WORKSPACE OP ROUNDS, OP one of
  * exec (exec of true), snapshot (snapshot create + rm), reset (reset to the baseline), diff (diff against the
- * baseline). Prints "p50 p95" in milliseconds after 5 warm-up rounds (1 for snapshot, reset and diff).
+ * baseline). Before each snapshot or reset, 10 files are edited (untimed), as an agent's turn would. Prints "p50 p95"
+ * in milliseconds after 5 warm-up rounds (1 for snapshot, reset and diff).
  */
 public class WorkspaceBench {
     public static void main(String[] a) throws Exception {
@@ -21,6 +22,11 @@ public class WorkspaceBench {
         int warm = op.equals("exec") ? 5 : 1;
         double[] ms = new double[rounds];
         for (int i = -warm; i < rounds; i++) {
+            if (op.equals("snapshot") || op.equals("reset")) {
+                // an agent's turn: 10 files edited since the last snapshot or reset (not timed)
+                ws.exec(id, List.of("sh", "-c", "for d in 0 1 2 3 4 5 6 7 8 9; do echo " + i
+                        + " >> d00$d/f00${d}00.txt; done"), Map.of(), null, Duration.ofSeconds(30), null, null, null);
+            }
             long t0 = System.nanoTime();
             switch (op) {
                 case "exec" -> {
