@@ -8,19 +8,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-10}"
-bash "$root/scripts/install-deps.sh" >/dev/null
 work="${BENCH_WORK:-$root/bench/work}/sandbox"
-rm -rf "$work"; mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/tmp"
-cp "$(command -v busybox)" "$work/rootfs/bin/busybox"
-for a in sh true echo; do ln -sf busybox "$work/rootfs/bin/$a"; done
-. "$root/scripts/registry.sh"
-trap davit_stop_registries EXIT
-davit_start_registry "$work/registry"
-port=$REGISTRY_PORT
-export DAVIT_HOME="$work/home"
-ref="127.0.0.1:$port/bench/busybox:1"
-"$root/davit" build -q "$work/rootfs" "$ref" --push >/dev/null
-rm -rf "$DAVIT_HOME"
+. "$root/bench/busybox.sh"
 "$root/davit" run -q "$ref" -- true >/dev/null   # pull + unpack once
 rootfs=$(ls -d "$DAVIT_HOME"/rootfs/*/ | head -1)
 now() { date +%s%N; }

@@ -73,6 +73,11 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            // the one line picocli would print, without building its model (about half of this line's start-up)
+            System.out.println(new Version().getVersion()[0]);
+            System.exit(0);
+        }
         int rc = execute(args, System.out, System.err, System.getenv());
         System.exit(rc);
     }
@@ -100,9 +105,11 @@ public final class Main implements Callable<Integer> {
     CommandLine commandLine(PrintWriter out, PrintWriter err, String[] args) {
         CommandLine cl = new CommandLine(this);
         Class<?> named = args == null ? null : commandNamed(args);
-        for (Class<?> c : COMMANDS) {
-            if (named == null || c == named) {
-                cl.addSubcommand(c);
+        if (args == null || !versionOnly(args)) {
+            for (Class<?> c : COMMANDS) {
+                if (named == null || c == named) {
+                    cl.addSubcommand(c);
+                }
             }
         }
         cl.setOut(out);
@@ -119,27 +126,54 @@ public final class Main implements Callable<Integer> {
 
     /** The command class the first non-option argument names (by name or alias), or null. */
     static Class<?> commandNamed(String[] args) {
+        int i = firstWord(args);
+        if (i < 0) {
+            return null;
+        }
+        for (Class<?> c : COMMANDS) {
+            Command cmd = c.getAnnotation(Command.class);
+            if (cmd.name().equals(args[i]) || java.util.Arrays.asList(cmd.aliases()).contains(args[i])) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * True for a line of global options only, with --version (or -V) and without help: it needs no command at all
+     * (registering all of them, as for a line without a command, cost ~100 ms of {@code davit --version}).
+     */
+    static boolean versionOnly(String[] args) {
+        boolean version = false;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (VALUE_OPTIONS.contains(a)) {
+                i++;
+            } else if (a.equals("--") || a.equals("-h") || a.equals("--help") || !a.startsWith("-")) {
+                return false;
+            } else {
+                version |= a.equals("-V") || a.equals("--version");
+            }
+        }
+        return version;
+    }
+
+    /** The index of the first argument that is not an option or an option's value, or -1 (also after a "--"). */
+    private static int firstWord(String[] args) {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--")) {
-                return null;
+                return -1;
             }
             if (VALUE_OPTIONS.contains(a)) {
                 i++;
                 continue;
             }
-            if (a.startsWith("-")) {
-                continue;
+            if (!a.startsWith("-")) {
+                return i;
             }
-            for (Class<?> c : COMMANDS) {
-                Command cmd = c.getAnnotation(Command.class);
-                if (cmd.name().equals(a) || java.util.Arrays.asList(cmd.aliases()).contains(a)) {
-                    return c;
-                }
-            }
-            return null;
         }
-        return null;
+        return -1;
     }
 
     private int executeParsed(ParseResult parsed) {

@@ -29,8 +29,24 @@ class GlobalOptionsTest {
         Main main = new Main(System.out, Map.of());
         assertThat(main.commandLine(sink, sink, new String[] {"-q", "run", "x"}).getSubcommands().keySet())
                 .containsExactly("run");
-        assertThat(new Main(System.out, Map.of()).commandLine(sink, sink, new String[] {"--version"})
+        assertThat(new Main(System.out, Map.of()).commandLine(sink, sink, new String[] {"--help"})
                 .getSubcommands()).hasSize(Main.COMMANDS.size() + 3); // images/ls, rm/rmi, copy/cp aliases
+        assertThat(new Main(System.out, Map.of()).commandLine(sink, sink, new String[] {"-q"})
+                .getSubcommands()).hasSize(Main.COMMANDS.size() + 3); // no command: the usage lists them all
+    }
+
+    @Test
+    void aVersionLineNeedsNoCommand() {
+        assertThat(Main.versionOnly(new String[] {"--version"})).isTrue();
+        assertThat(Main.versionOnly(new String[] {"--json", "-V"})).isTrue();
+        assertThat(Main.versionOnly(new String[] {"--store", "--version"})).isFalse(); // a value, not the flag
+        assertThat(Main.versionOnly(new String[] {"--version", "--help"})).isFalse();
+        assertThat(Main.versionOnly(new String[] {"--version", "pull"})).isFalse();
+        assertThat(Main.versionOnly(new String[] {"--", "--version"})).isFalse();
+        assertThat(Main.versionOnly(new String[] {"-q"})).isFalse();
+        PrintWriter sink = new PrintWriter(new StringWriter());
+        assertThat(new Main(System.out, Map.of()).commandLine(sink, sink, new String[] {"--version"})
+                .getSubcommands()).isEmpty();
     }
 
     @Test

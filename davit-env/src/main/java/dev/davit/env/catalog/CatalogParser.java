@@ -37,7 +37,6 @@ public final class CatalogParser {
     /** Default artifacts of a microVM environment. */
     public static final List<String> MICROVM_ARTIFACTS = Environment.defaultArtifacts(Environment.Kind.MICROVM);
 
-    private static final YAMLMapper YAML = new YAMLMapper();
     private static final Set<String> TOP_FIELDS = Set.of("schemaVersion", "version", "environments");
     private static final Set<String> ENV_FIELDS = Set.of("name", "version", "kind", "description", "distribution",
             "distributionVersion", "packages", "platform", "davit", "source", "artifacts");
@@ -51,6 +50,11 @@ public final class CatalogParser {
             "\\s*(?:(?:>=|<=|>|<|=)?\\s*\\d+(?:\\.\\d+){0,2}(?:-[0-9A-Za-z.]+)?\\s*)+");
 
     private CatalogParser() {
+    }
+
+    /** Made on first use: building a YAML mapper cost ~60 ms of every {@code davit run}, whose catalog is JSON. */
+    private static final class Yaml {
+        static final YAMLMapper MAPPER = new YAMLMapper();
     }
 
     /** Reads and validates the catalog file at {@code file}. */
@@ -81,7 +85,7 @@ public final class CatalogParser {
         JsonNode root;
         boolean json = isJson(bytes);
         try {
-            root = json ? Json.read(bytes) : YAML.readTree(bytes);
+            root = json ? Json.read(bytes) : Yaml.MAPPER.readTree(bytes);
         } catch (IOException | RuntimeException e) {
             String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst()
                     .orElse("");

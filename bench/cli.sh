@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The CLI's fixed costs (issue 13), whole processes, each davit command and its peer alternating in every round:
+#   1. `davit --version` vs `skopeo --version`
+#   2. `davit run IMAGE -- true` (bwrap) vs raw `bwrap ... /bin/true` on the same root filesystem
+#   3. warm `davit pull` (manifest and blobs already in the store) vs `skopeo inspect` of the same manifest
+#   [BENCH_BASE=OTHER/davit] bench/cli.sh [ROUNDS]    (default 11; medians, samples in bench/work/cli/*.ms)
+# BENCH_BASE adds another build's launcher (e.g. a checkout of main), timed in the same rounds: before and after.
+# The image is a static busybox rootfs built by `davit build`, pushed to a throwaway registry and pulled and unpacked
+# once before timing. To add a row, set up what it needs and call `row LABEL DAVIT-COMMAND PEER-NAME PEER-COMMAND`
+# (commands are shell strings; PEER-NAME "-" for none) before the timing loop.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+rounds="${1:-11}"
+work="${BENCH_WORK:-$root/bench/work}/cli"
+. "$root/bench/busybox.sh"
+davit="$root/davit"
+base="${BENCH_BASE:-}"   # another build's ./davit, timed in the same rounds (e.g. a checkout of main)
+"$davit" pull -q "$ref" >/dev/null
+"$davit" run -q "$ref" -- true >/dev/null   # unpack once (and train the AOT cache if the jar is new)
+rootfs=$(ls -d "$DAVIT_HOME"/rootfs/*/ | head -1)
+
+labels=(); davits=(); peers=(); peercmds=()
+row() { labels+=("$1"); davits+=("$2"); peers+=("$3"); peercmds+=("$4"); }
+row '`davit --version`' '"$davit" --version' 'skopeo --version' 'skopeo --version'
+row '`davit run IMAGE -- true` (bwrap)' '"$davit" run -q "$ref" --runtime bwrap -- true' 'raw bwrap' \
+  'bwrap --unshare-all --die-with-parent --new-session --ro-bind "$rootfs" / --proc /proc --dev /dev --tmpfs /tmp --clearenv --chdir / -- /bin/true'
+row 'warm `davit pull` (everything cached)' '"$davit" pull -q "$ref"' \
+  'skopeo inspect (one manifest GET)' 'skopeo inspect --tls-verify=false --raw "docker://$ref"'
+
+now() { date +%s%N; }
+ms() { local t0 t1; t0=$(now); eval "$1" >/dev/null; t1=$(now); echo $(( (t1 - t0) / 1000000 )); }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+for i in "${!labels[@]}"; do : > "$work/davit-$i.ms"; : > "$work/peer-$i.ms"; : > "$work/base-$i.ms"; done
+if [ -n "$base" ]; then "$base" run -q "$ref" -- true >/dev/null; fi   # its AOT cache, if its jar is new
+for _ in $(seq "$rounds"); do
+  for i in "${!labels[@]}"; do
+    ms "${davits[$i]}" >> "$work/davit-$i.ms"
+    [ -z "$base" ] || ms "${davits[$i]//\"\$davit\"/\"\$base\"}" >> "$work/base-$i.ms"
+    [ "${peers[$i]}" = - ] || ms "${peercmds[$i]}" >> "$work/peer-$i.ms"
+  done
+done
+
+java_version=$(. "$root/scripts/find-java.sh"; sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$DAVIT_JAVA_HOME/release")
+echo "Run on $(date -u +%F), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), JDK $java_version, rounds=$rounds."
+echo
+echo "| measurement, whole process, median of $rounds (ms) |${base:+ base build |} davit | peer | peer (ms) | davit/peer |"
+echo "|---|${base:+---|}---|---|---|---|"
+for i in "${!labels[@]}"; do
+  d=$(median < "$work/davit-$i.ms")
+  b=${base:+ $(median < "$work/base-$i.ms") |}
+  if [ "${peers[$i]}" = - ]; then
+    echo "| ${labels[$i]} |$b $d | – | – | – |"
+  else
+    p=$(median < "$work/peer-$i.ms")
+    echo "| ${labels[$i]} |$b $d | ${peers[$i]} | $p | $(python3 -c "print(f'{$d/max($p,1):.1f}')") |"
+  fi
+done
+echo
+for i in "${!labels[@]}"; do
+  echo "${labels[$i]}: davit $(paste -sd, "$work/davit-$i.ms"); peer $(paste -sd, "$work/peer-$i.ms")${base:+; base $(paste -sd, "$work/base-$i.ms")}"
+done

@@ -1,0 +1,200 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+import javax.tools.ToolProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code ./davit} launcher's AOT cache, with the real launcher script and a real JDK 25, on a copy of the
+ * launcher's layout whose jar is a tiny stand-in (its {@code AotTraining} and {@code Main} only report what they
+ * saw), so a training run takes a second: a cache per jar, a new one whenever the jar changes (rebuilt, touched or
+ * replaced), never one trained on another jar, and no cache on a JDK older than 25 or for {@code --version} alone.
+ */
+class LauncherTest {
+    private static final Path REPO = Path.of("..").toAbsolutePath().normalize();
+    /** The stand-in Main prints its marker and the JVM's -XX:AOTCache option, if any. */
+    private static final String MAIN = """
+            package dev.davit.cli;
+            public class Main {
+                public static void main(String[] a) {
+                    String aot = "none";
+                    for (String o : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+                        if (o.startsWith("-XX:AOTCache=")) aot = o.substring("-XX:AOTCache=".length());
+                    }
+                    System.out.println("%s " + aot + " " + String.join(",", a));
+                }
+            }
+            """;
+    private static final String TRAINING = """
+            package dev.davit.cli;
+            public class AotTraining {
+                public static void main(String[] a) { Main.main(new String[] {"--version"}); }
+            }
+            """;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aCacheBelongsToOneJarAndAnyChangeMakesANewOne() throws Exception {
+        Path jdk = jdk25();
+        Path root = layout();
+        Path jar = root.resolve("davit-cli/target/davit.jar");
+        writeJar(jar, "A");
+        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString());
+
+        String first = launch(root, env, "images");
+        Path cache = onlyCache(root);
+        assertThat(first).isEqualTo("A " + cache + " images");
+        assertUsable(jdk, jar, cache);
+        FileTime trained = Files.getLastModifiedTime(cache);
+
+        assertThat(launch(root, env, "run", "x")).isEqualTo("A " + cache + " run,x"); // reused, not retrained
+        assertThat(onlyCache(root)).isEqualTo(cache);
+        assertThat(Files.getLastModifiedTime(cache)).isEqualTo(trained);
+
+        // touched: same bytes, another modification time -> a new cache, the old one removed
+        Files.setLastModifiedTime(jar, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 5000));
+        String touched = launch(root, env, "images");
+        Path second = onlyCache(root);
+        assertThat(second).isNotEqualTo(cache);
+        assertThat(touched).isEqualTo("A " + second + " images");
+        assertUsable(jdk, jar, second);
+
+        // rebuilt: another jar of the same size and modification time as the one the cache was trained on
+        FileTime mtime = Files.getLastModifiedTime(jar);
+        long size = Files.size(jar);
+        writeJar(jar, "B");
+        assertThat(Files.size(jar)).isEqualTo(size);
+        Files.setLastModifiedTime(jar, mtime);
+        String rebuilt = launch(root, env, "--json", "--version");
+        Path third = onlyCache(root);
+        assertThat(third).isNotIn(cache, second);
+        assertThat(rebuilt).isEqualTo("B " + third + " --json,--version");
+        assertUsable(jdk, jar, third);
+    }
+
+    @Test
+    void noCacheBeforeJdk25OrWhenDisabledOrForTheVersionAlone() throws Exception {
+        Path jdk = jdk25();
+        Path root = layout();
+        writeJar(root.resolve("davit-cli/target/davit.jar"), "A");
+        // Main prints the version before anything loads: mapping the cache would cost more than it saves
+        assertThat(launch(root, Map.of("JAVA_HOME", jdk.toString()), "--version")).isEqualTo("A none --version");
+        assertThat(launch(root, Map.of("JAVA_HOME", jdk.toString()), "-V")).isEqualTo("A none -V");
+        // a JDK that says it is 21 (its release file) and runs the real java: the launcher takes it and makes no cache
+        Path jdk21 = tmp.resolve("jdk21");
+        Files.createDirectories(jdk21.resolve("bin"));
+        Files.writeString(jdk21.resolve("release"), "JAVA_VERSION=\"21.0.5\"\n");
+        Files.createSymbolicLink(jdk21.resolve("bin/java"), jdk.resolve("bin/java"));
+        Files.createSymbolicLink(jdk21.resolve("bin/javac"), jdk.resolve("bin/javac"));
+        assertThat(launch(root, Map.of("JAVA_HOME", jdk21.toString()), "images")).isEqualTo("A none images");
+        assertThat(launch(root, Map.of("JAVA_HOME", jdk.toString(), "DAVIT_NO_AOT", "1"), "images"))
+                .isEqualTo("A none images");
+        assertThat(root.resolve("davit-cli/target/aot")).doesNotExist();
+    }
+
+    /** The JDK's java accepts the cache for this jar: -XX:AOTMode=on fails when a cache does not match its jar. */
+    private static void assertUsable(Path jdk, Path jar, Path cache) throws Exception {
+        Process p = new ProcessBuilder(jdk.resolve("bin/java").toString(), "-XX:+UseSerialGC", "-Xss512k",
+                "-XX:AOTMode=on", "-XX:AOTCache=" + cache, "-jar", jar.toString(), "check")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+    }
+
+    private static Path jdk25() throws IOException {
+        Path found = null;
+        try (Stream<Path> s = Files.list(Path.of("/usr/lib/jvm"))) {
+            for (Path d : s.sorted().toList()) {
+                Path release = d.resolve("release");
+                if (!Files.isSymbolicLink(d) && Files.isRegularFile(release) && Files.isExecutable(d.resolve("bin/java"))
+                        && Files.readString(release).matches("(?s).*JAVA_VERSION=\"(2[5-9]|[3-9][0-9])[\".].*")) {
+                    found = d;
+                }
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
+            found = null;
+        }
+        assumeTrue(found != null, "no JDK >= 25 under /usr/lib/jvm");
+        return found;
+    }
+
+    /** A copy of the launcher and its JDK lookup, in a fresh root. */
+    private Path layout() throws IOException {
+        Path root = Files.createTempDirectory(tmp, "root");
+        Files.createDirectories(root.resolve("scripts"));
+        Files.createDirectories(root.resolve("davit-cli/target"));
+        Files.copy(REPO.resolve("davit"), root.resolve("davit"));
+        Files.copy(REPO.resolve("scripts/find-java.sh"), root.resolve("scripts/find-java.sh"));
+        return root;
+    }
+
+    private void writeJar(Path jar, String marker) throws IOException {
+        Path src = Files.createTempDirectory(tmp, "src");
+        Path classes = Files.createTempDirectory(tmp, "classes");
+        Path main = src.resolve("Main.java");
+        Path training = src.resolve("AotTraining.java");
+        Files.writeString(main, MAIN.formatted(marker));
+        Files.writeString(training, TRAINING);
+        int rc = ToolProvider.getSystemJavaCompiler().run(null, null, null, "--release", "21", "-d",
+                classes.toString(), main.toString(), training.toString());
+        assertThat(rc).isZero();
+        Manifest mf = new Manifest();
+        mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        mf.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "dev.davit.cli.Main");
+        Path tmpJar = jar.resolveSibling(jar.getFileName() + ".tmp");
+        try (OutputStream out = Files.newOutputStream(tmpJar); JarOutputStream j = new JarOutputStream(out, mf)) {
+            for (String name : List.of("Main", "AotTraining")) {
+                JarEntry e = new JarEntry("dev/davit/cli/" + name + ".class");
+                e.setTime(0);
+                j.putNextEntry(e);
+                j.write(Files.readAllBytes(classes.resolve("dev/davit/cli/" + name + ".class")));
+                j.closeEntry();
+            }
+        }
+        Files.move(tmpJar, jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private static Path onlyCache(Path root) throws IOException {
+        try (Stream<Path> s = Files.list(root.resolve("davit-cli/target/aot"))) {
+            List<Path> all = s.toList();
+            assertThat(all).hasSize(1);
+            assertThat(all.get(0).getFileName().toString()).startsWith("davit-").endsWith(".aot");
+            return all.get(0);
+        }
+    }
+
+    private static String launch(Path root, Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(root.resolve("davit").toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().remove("DAVIT_NO_AOT");
+        pb.environment().remove("DAVIT_JAVA_OPTS");
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+}
