@@ -36,6 +36,11 @@ import picocli.CommandLine.Spec;
                 + " 'davit run' exits with the command's own code (124 on --timeout).",
             "Environment: DAVIT_HOME, XDG_CACHE_HOME (store location), DAVIT_PROGRESS=bars|lines|none."})
 public final class Main implements Callable<Integer> {
+    /**
+     * With this variable set to 1, --json keeps notices and progress lines on stderr (stdout still carries only
+     * the JSON document): how {@code davit mcp serve} turns a long pull or build into progress notifications.
+     */
+    public static final String JSON_PROGRESS = "DAVIT_JSON_PROGRESS";
     static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
 
     /**
