@@ -360,6 +360,11 @@ class McpServerTest {
             Map<String, Object> e = ok("workspace_exec", Map.of("workspace", "proj", "command",
                     List.of("sh", "-c", "pwd; cat a.txt")));
             assertThat(e).containsEntry("stdout", "/workspace\nalpha\n");
+            // command lines are reused between calls: nothing of one call's options reaches the next
+            assertThat(ok("workspace_exec", Map.of("workspace", "proj", "cwd", "/tmp", "env_vars", Map.of("A", "1"),
+                    "command", List.of("sh", "-c", "echo $A; pwd")))).containsEntry("stdout", "1\n/tmp\n");
+            assertThat(ok("workspace_exec", Map.of("workspace", "proj", "env_vars", Map.of("B", "2"),
+                    "command", List.of("sh", "-c", "echo $A-$B; pwd")))).containsEntry("stdout", "-2\n/workspace\n");
             // calls run concurrently: the exec waits for a file that only a later call writes
             CompletableFuture<McpSchema.CallToolResult> waiting = client.callTool(new McpSchema.CallToolRequest(
                     "workspace_exec", Map.of("workspace", id, "timeout", 60, "command", List.of("sh", "-c",

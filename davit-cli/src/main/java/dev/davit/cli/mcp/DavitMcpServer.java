@@ -166,7 +166,7 @@ public final class DavitMcpServer implements AutoCloseable {
             env = new java.util.HashMap<>(env);
             env.put(Main.JSON_PROGRESS, "1");
         }
-        int rc = Main.execute(argv.toArray(String[]::new), out, err, env);
+        int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env);
         JsonNode doc;
         try {
             doc = Json.read(out.toByteArray());
