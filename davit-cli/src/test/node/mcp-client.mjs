@@ -110,20 +110,55 @@ try {
   check(changed.includes("modified a.txt") && changed.some((c) => c === "added hello.txt")
     && d.structuredContent.patch.includes("+more"), "workspace_diff", d.structuredContent);
 
-  if (mode === "stdio") {
-    // notifications/cancelled kills the command it belongs to
-    const marker = ["sleep", "371"];
-    const abort = new AbortController();
-    const pending = rejects(client.callTool({ name: "workspace_exec",
-      arguments: { workspace: id, command: marker } }, undefined, { signal: abort.signal, timeout: 120000 }));
-    for (let i = 0; i < 300 && processes(marker).length === 0; i++) await sleep(100);
-    check(processes(marker).length > 0, "the long command runs");
-    const other = await client.callTool({ name: "workspace_file_list", arguments: { workspace: id } });
-    check(!other.isError, "another call is answered while it runs");
-    abort.abort();
-    check((await pending) !== null, "the cancelled call is abandoned by the client");
-    for (let i = 0; i < 300 && processes(marker).length > 0; i++) await sleep(100);
-    check(processes(marker).length === 0, "cancellation killed the command");
+  // notifications/cancelled kills the command it belongs to (over stdio and over streamable HTTP)
+  const marker = ["sleep", mode === "stdio" ? "371" : "372"];
+  const abort = new AbortController();
+  const pending = rejects(client.callTool({ name: "workspace_exec",
+    arguments: { workspace: id, command: marker } }, undefined, { signal: abort.signal, timeout: 120000 }));
+  for (let i = 0; i < 300 && processes(marker).length === 0; i++) await sleep(100);
+  check(processes(marker).length > 0, "the long command runs");
+  const other = await client.callTool({ name: "workspace_file_list", arguments: { workspace: id } });
+  check(!other.isError, "another call is answered while it runs");
+  abort.abort();
+  check((await pending) !== null, "the cancelled call is abandoned by the client");
+  for (let i = 0; i < 300 && processes(marker).length > 0; i++) await sleep(100);
+  check(processes(marker).length === 0, "cancellation killed the command");
+
+  // the tools of --tools full: a patch, then a shell answering `read x`
+  const p = await client.callTool({ name: "workspace_patch", arguments: { workspace: id,
+    patch: "--- a/hello.txt\n+++ b/hello.txt\n@@ -1 +1 @@\n-hello\n+patched\n" } });
+  check(!p.isError && p.structuredContent.changes[0].path === "hello.txt", "workspace_patch", p);
+  const sh = await client.callTool({ name: "workspace_shell_open", arguments: { workspace: id } });
+  check(!sh.isError && sh.structuredContent.state === "running", "workspace_shell_open", sh);
+  const shell = sh.structuredContent.id;
+  await client.callTool({ name: "workspace_shell_write", arguments: { workspace: id, shell,
+    data: "read x; echo \"got-$x\" $(cat hello.txt)\n" } });
+  await client.callTool({ name: "workspace_shell_write", arguments: { workspace: id, shell, data: "node\n" } });
+  let screen = "";
+  for (let i = 0; i < 20 && !screen.includes("got-node patched"); i++) {
+    const r = await client.callTool({ name: "workspace_shell_read", arguments: { workspace: id, shell, wait_ms: 1000 } });
+    screen += r.structuredContent.output;
+  }
+  check(screen.includes("got-node patched"), "a shell answers `read x`", screen);
+  const closed = await client.callTool({ name: "workspace_shell_close", arguments: { workspace: id, shell } });
+  check(!closed.isError, "workspace_shell_close", closed);
+
+  if (mode === "http") {
+    // deleting the HTTP session (the client went away) kills its one-shot runs
+    const headers = { Authorization: `Bearer ${readFileSync(rest[1], "utf8").trim()}` };
+    const second = new Client({ name: "davit-node-test-2", version: "1.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(rest[0]), { requestInit: { headers } });
+    await second.connect(transport);
+    const gone = ["sleep", "373"];
+    const abandoned = rejects(second.callTool({ name: "run", arguments: { env: image, command: gone } },
+      undefined, { timeout: 120000 }));
+    for (let i = 0; i < 300 && processes(gone).length === 0; i++) await sleep(100);
+    check(processes(gone).length > 0, "http: a one-shot run runs");
+    await transport.terminateSession();
+    for (let i = 0; i < 300 && processes(gone).length > 0; i++) await sleep(100);
+    check(processes(gone).length === 0, "http: deleting the session killed its run");
+    await second.close();
+    await abandoned;
   }
 } finally {
   const del = await client.callTool({ name: "workspace_delete", arguments: { workspace: id } });

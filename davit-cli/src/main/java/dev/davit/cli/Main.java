@@ -36,6 +36,11 @@ import picocli.CommandLine.Spec;
                 + " 'davit run' exits with the command's own code (124 on --timeout).",
             "Environment: DAVIT_HOME, XDG_CACHE_HOME (store location), DAVIT_PROGRESS=bars|lines|none."})
 public final class Main implements Callable<Integer> {
+    /**
+     * With this variable set to 1, --json keeps notices and progress lines on stderr (stdout still carries only
+     * the JSON document): how {@code davit mcp serve} turns a long pull or build into progress notifications.
+     */
+    public static final String JSON_PROGRESS = "DAVIT_JSON_PROGRESS";
     static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
 
     /**
@@ -58,9 +63,9 @@ public final class Main implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    private final OutputStream rawOut;
+    private OutputStream rawOut;
     private OutputStream rawErr = System.err;
-    private final Map<String, String> env;
+    private Map<String, String> env;
     private Output output;
 
     public Main() {
@@ -96,6 +101,50 @@ public final class Main implements Callable<Integer> {
         }
     }
 
+    /** Ready command lines by the command class they were built for, for {@link #executeReusing}. */
+    private static final Map<Class<?>, java.util.Queue<Main>> REUSABLE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private CommandLine built;
+
+    /**
+     * Like {@link #execute}, for a caller that runs many command lines in one JVM (the MCP server): the picocli
+     * model of the named command (its whole subcommand tree, built by reflection: a third of a warm
+     * {@code workspace exec}'s own time) is built once per concurrent caller and reused; picocli resets every option
+     * and positional to its initial value before each parse.
+     */
+    public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env) {
+        Class<?> named = commandNamed(args);
+        if (named == null) {
+            return execute(args, out, err, env);
+        }
+        java.util.Queue<Main> ready = REUSABLE.computeIfAbsent(named, c -> new java.util.concurrent.ConcurrentLinkedQueue<>());
+        Main main = ready.poll();
+        PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
+        PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
+        if (main == null) {
+            main = new Main(out, env);
+            main.built = main.commandLine(o, e, args);
+        }
+        main.rawOut = out;
+        main.rawErr = err;
+        main.env = env;
+        main.output = null;
+        main.flagCredentials = null;
+        main.built.setOut(o);
+        main.built.setErr(e);
+        try {
+            return main.built.execute(args);
+        } finally {
+            o.flush();
+            e.flush();
+            main.rawOut = null;
+            main.rawErr = null;
+            main.env = null;
+            main.output = null;
+            ready.add(main);
+        }
+    }
+
     /** A command line for this instance, with every command, the execution strategy and error handlers. */
     CommandLine commandLine(PrintWriter out, PrintWriter err) {
         return commandLine(out, err, null);
@@ -118,7 +167,7 @@ public final class Main implements Callable<Integer> {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> output().error(ex));
         cl.setParameterExceptionHandler((ex, given) -> {
             boolean json = globals.json || jsonFlagIn(given);
-            Output o = new Output(out, err, rawOut, rawErr, json, true, globals.debug, env);
+            Output o = new Output(cl.getOut(), cl.getErr(), rawOut, rawErr, json, true, globals.debug, env);
             return o.error(new DavitException(Kind.USAGE, usageMessage(ex), ex));
         });
         return cl;

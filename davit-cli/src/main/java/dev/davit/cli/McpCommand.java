@@ -36,8 +36,8 @@ final class McpCommand extends GroupCommand {
                 + " create/exec/file/diff/reset/delete tools; default) or full (every tool).")
         String tools = "core";
 
-        @Option(names = "--allow-path", paramLabel = "DIR", description = "Let tools read host paths (workspace"
-                + " seeds) under DIR (repeatable; default: none).")
+        @Option(names = "--allow-path", paramLabel = "DIR", description = "Let tools use host paths (workspace"
+                + " seeds, push, export) under DIR (repeatable; default: none).")
         List<Path> allowPaths = new ArrayList<>();
 
         @Option(names = "--allow-network", description = "Let run and workspace_create ask for a NAT network"
@@ -51,6 +51,10 @@ final class McpCommand extends GroupCommand {
         @Option(names = "--ttl", paramLabel = "S", description = "The TTL of workspaces created without one, in"
                 + " seconds (default 3600); expired workspaces are removed every minute while the server runs.")
         double ttl = 3600;
+
+        @Option(names = "--cleanup-on-exit", description = "Remove the workspaces this server created when it exits"
+                + " (default: they stay until their TTL).")
+        boolean cleanupOnExit;
 
         @Override
         protected int run(Output out) {
@@ -84,7 +88,7 @@ final class McpCommand extends GroupCommand {
                 }
             }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools.equals("full"), allowPaths,
-                    allowNetwork, maxWorkspaces, limit, home, main.env(), System.err, Main.version()));
+                    allowNetwork, maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version()));
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {

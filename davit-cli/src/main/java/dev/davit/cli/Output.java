@@ -106,13 +106,17 @@ final class Output {
         };
     }
 
+    private boolean jsonProgress() {
+        return "1".equals(env.get(Main.JSON_PROGRESS));
+    }
+
     boolean quiet() {
         return quiet;
     }
 
     /** A one-line notice on stderr ({@code davit: ...}), shown unless --quiet or --json. */
     void notice(String line) {
-        if (!quiet && !json) {
+        if (!quiet && (!json || jsonProgress())) {
             err.println("davit: " + Text.printable(line));
             err.flush();
         }
@@ -126,8 +130,11 @@ final class Output {
 
     /** A progress renderer for one operation; renders nothing with --quiet or --json. */
     ProgressRenderer progress() {
-        if (quiet || json) {
+        if (quiet || (json && !jsonProgress())) {
             return ProgressRenderer.NONE;
+        }
+        if (json) {
+            return ProgressRenderer.create(ProgressRenderer.Mode.LINES, err, env);
         }
         return ProgressRenderer.create(ProgressRenderer.mode(env), err, env);
     }

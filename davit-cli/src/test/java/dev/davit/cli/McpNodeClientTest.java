@@ -80,7 +80,7 @@ class McpNodeClientTest {
 
     private static List<String> serve(String... more) {
         List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
-                System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--allow-path",
+                System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--tools", "full", "--allow-path",
                 shared.resolve("allowed").toString()));
         argv.addAll(List.of(more));
         return argv;
@@ -98,7 +98,7 @@ class McpNodeClientTest {
         Result r = exec(nodeDir, client("stdio", serve()), 600);
         assertThat(r.rc()).as(r.output()).isZero();
         assertThat(r.output()).contains("ok: a host path outside --allow-path is refused",
-                "ok: cancellation killed the command", "ok: done");
+                "ok: cancellation killed the command", "ok: a shell answers `read x`", "ok: done");
     }
 
     @Test
@@ -136,7 +136,8 @@ class McpNodeClientTest {
             Result r = exec(nodeDir, client("http", List.of(url, tokenFile.toString())), 600);
             assertThat(r.rc()).as(r.output() + "\n--- server\n" + log).isZero();
             assertThat(r.output()).contains("ok: http: no token is 401 with WWW-Authenticate: Bearer",
-                    "ok: http: a non-loopback Origin is refused (403)", "ok: workspace_diff", "ok: done");
+                    "ok: http: a non-loopback Origin is refused (403)", "ok: workspace_diff",
+                    "ok: cancellation killed the command", "ok: http: deleting the session killed its run", "ok: done");
             synchronized (log) {
                 assertThat(log.toString()).doesNotContain(token);
             }

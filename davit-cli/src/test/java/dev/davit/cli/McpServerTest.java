@@ -47,17 +47,23 @@ class McpServerTest {
         Path allowed = Files.createDirectories(shared.resolve("allowed/project"));
         Files.writeString(allowed.resolve("a.txt"), "alpha\n");
         Files.createSymbolicLink(shared.resolve("allowed/escape"), shared.resolve("src"));
-        String java = ProcessHandle.current().info().command().orElse("java");
-        ServerParameters params = ServerParameters.builder(java)
-                .args("-cp", System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--tools",
-                        "full", "--allow-path", shared.resolve("allowed").toString(), "--max-workspaces", "1")
-                .env(Map.of("DAVIT_HOME", home.toString(), "PATH", System.getenv("PATH")))
-                .build();
+        ServerParameters params = serverParams(home);
         // the async client: its calls are sent from the calling thread (the stdio client transport refuses two
         // threads sending at once), and several can be in flight
         client = McpClient.async(new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.MAPPER)))
                 .requestTimeout(Duration.ofMinutes(3)).build();
         client.initialize().block();
+    }
+
+    /** {@code davit mcp serve --tools full} of this build, with the test's --allow-path, on {@code home}. */
+    static ServerParameters serverParams(Path home, String... more) {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> args = new java.util.ArrayList<>(List.of("-cp", System.getProperty("java.class.path"),
+                "dev.davit.cli.Main", "mcp", "serve", "--tools", "full", "--allow-path",
+                shared.resolve("allowed").toString(), "--max-workspaces", "1"));
+        args.addAll(List.of(more));
+        return ServerParameters.builder(java).args(args)
+                .env(Map.of("DAVIT_HOME", home.toString(), "PATH", System.getenv("PATH"))).build();
     }
 
     @AfterAll
@@ -95,7 +101,11 @@ class McpServerTest {
                 "env_inspect", "env_prune", "reap", "workspace_create", "workspace_exec", "workspace_list",
                 "workspace_status", "workspace_stop", "workspace_start", "workspace_delete", "workspace_file_list",
                 "workspace_file_read", "workspace_file_write", "workspace_diff", "workspace_snapshot_create",
-                "workspace_snapshot_list", "workspace_snapshot_delete", "workspace_reset", "workspace_logs");
+                "workspace_snapshot_list", "workspace_snapshot_delete", "workspace_reset", "workspace_logs",
+                "workspace_push", "workspace_export", "workspace_patch", "workspace_service_start",
+                "workspace_service_list", "workspace_service_logs", "workspace_service_stop", "workspace_shell_open",
+                "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close");
+        assertThat(tools).hasSize(34);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
             assertThat(t.outputSchema()).as(t.name()).containsEntry("type", "object");
@@ -103,6 +113,202 @@ class McpServerTest {
         }
         McpSchema.Tool exec = tools.stream().filter(t -> t.name().equals("workspace_exec")).findFirst().orElseThrow();
         assertThat(exec.inputSchema().required()).containsExactly("workspace", "command");
+        McpSchema.Tool patch = tools.stream().filter(t -> t.name().equals("workspace_patch")).findFirst().orElseThrow();
+        assertThat(patch.inputSchema().required()).containsExactly("workspace", "patch");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void pushExportPatchServicesAndShells() throws Exception {
+        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        try {
+            Path project = shared.resolve("allowed/project");
+            assertThat(ok("workspace_push", Map.of("workspace", id, "host_path", project.toString(), "dest", "in")))
+                    .containsEntry("path", "in");
+            assertThat(invalid("workspace_push", Map.of("workspace", id, "host_path", "/etc/hostname")))
+                    .contains("outside the allowed");
+            assertThat(invalid("workspace_push", Map.of("workspace", id, "host_path",
+                    shared.resolve("allowed/../src").toString()))).contains("outside the allowed");
+
+            String patch = "--- a/in/a.txt\n+++ b/in/a.txt\n@@ -1 +1,2 @@\n-alpha\n+alpha2\n+beta\n";
+            assertThat((List<Map<String, Object>>) ok("workspace_patch", Map.of("workspace", id, "patch", patch))
+                    .get("changes")).extracting(c -> c.get("path")).containsExactly("in/a.txt");
+            assertThat(invalid("workspace_patch", Map.of("workspace", id, "patch", patch))) // all or nothing
+                    .contains("does not apply", "hunk 1 of in/a.txt");
+            assertThat(invalid("workspace_patch", Map.of("workspace", id))).contains("missing argument 'patch'");
+
+            Path out = shared.resolve("allowed/out");
+            assertThat(ok("workspace_export", Map.of("workspace", id, "host_dest", out.toString(), "path", "in")))
+                    .containsEntry("dest", out.toString());
+            assertThat(Files.readString(out.resolve("a.txt"))).isEqualTo("alpha2\nbeta\n");
+            assertThat(invalid("workspace_export", Map.of("workspace", id, "host_dest",
+                    shared.resolve("outside").toString()))).contains("outside the allowed");
+            assertThat(invalid("workspace_export", Map.of("workspace", id, "host_dest",
+                    shared.resolve("allowed/escape/x").toString()))).contains("outside the allowed");
+            assertThat(invalid("workspace_export", Map.of("workspace", id, "host_dest",
+                    shared.resolve("allowed/../y").toString()))).contains("outside the allowed");
+            assertThat(shared.resolve("outside")).doesNotExist();
+            assertThat(shared.resolve("y")).doesNotExist();
+
+            Map<String, Object> web = ok("workspace_service_start", Map.of("workspace", id, "name", "web",
+                    "ready_port", 8000, "command", List.of("busybox", "httpd", "-f", "-p", "8000", "-h",
+                            "/workspace/in")));
+            assertThat(web).containsEntry("state", "running").containsEntry("ready", true);
+            assertThat(ok("workspace_exec", Map.of("workspace", id, "command", List.of("busybox", "wget", "-qO-",
+                    "http://127.0.0.1:8000/a.txt")))).containsEntry("stdout", "alpha2\nbeta\n");
+            assertThat((List<Map<String, Object>>) ok("workspace_service_list", Map.of("workspace", id))
+                    .get("services")).extracting(x -> x.get("name")).containsExactly("web");
+            assertThat(ok("workspace_service_logs", Map.of("workspace", id, "name", "web"))).containsKey("output");
+            assertThat(ok("workspace_service_stop", Map.of("workspace", id, "name", "web")))
+                    .containsEntry("state", "stopped");
+
+            String sh = (String) ok("workspace_shell_open", Map.of("workspace", id)).get("id");
+            ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data",
+                    "read x; echo \"got-$x\"\n"));
+            assertThat(ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data", "-a\\b\n")))
+                    .containsEntry("bytes", 5);
+            StringBuilder seen = new StringBuilder();
+            for (int i = 0; i < 20 && !seen.toString().contains("got--ab"); i++) {
+                seen.append(ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms", 1000))
+                        .get("output"));
+            }
+            assertThat(seen.toString()).contains("got--ab"); // read without -r eats the backslash
+            ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data", "sleep 600\n"));
+            assertThat(ok("workspace_shell_signal", Map.of("workspace", id, "shell", sh, "signal", "INT")))
+                    .containsEntry("signal", "INT");
+            assertThat(ok("workspace_shell_close", Map.of("workspace", id, "shell", sh))).containsEntry("removed",
+                    true);
+        } finally {
+            ok("workspace_delete", Map.of("workspace", id));
+        }
+    }
+
+    @Test
+    void progressNotificationsForAPullWhenAsked() throws Exception {
+        List<McpSchema.ProgressNotification> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        McpAsyncClient c = McpClient.async(new StdioClientTransport(serverParams(shared.resolve("home-progress")),
+                        new JacksonMcpJsonMapper(Json.MAPPER))).requestTimeout(Duration.ofMinutes(3))
+                .progressConsumer(p -> {
+                    seen.add(p);
+                    return reactor.core.publisher.Mono.empty();
+                }).build();
+        try {
+            c.initialize().block();
+            McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image,
+                    "command", List.of("true")), Map.of("progressToken", "pull-1"))).block();
+            assertThat(r.isError()).as(r.toString()).isFalse();
+            assertThat(seen).isNotEmpty().allMatch(p -> p.progressToken().equals("pull-1"));
+            assertThat(seen).extracting(McpSchema.ProgressNotification::message)
+                    .anyMatch(m -> m.contains("pulling " + image));
+            seen.clear();
+            c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image, "command", List.of("true"))))
+                    .block();
+            assertThat(seen).isEmpty();
+        } finally {
+            c.closeGracefully().block();
+        }
+    }
+
+    /** A server process driven by hand: one JSON-RPC line at a time. */
+    private static Process raw(Path home, String... more) throws IOException {
+        ServerParameters p = serverParams(home, more);
+        List<String> cmd = new java.util.ArrayList<>(List.of(p.getCommand()));
+        cmd.addAll(p.getArgs());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+        pb.environment().putAll(p.getEnv());
+        return pb.start();
+    }
+
+    private static void send(Process p, String line) throws IOException {
+        p.getOutputStream().write((line + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        p.getOutputStream().flush();
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode answer(java.io.BufferedReader r, int id) throws IOException {
+        for (String line; (line = r.readLine()) != null; ) {
+            com.fasterxml.jackson.databind.JsonNode n = Json.read(line.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            if (n.path("id").asInt(-1) == id) {
+                return n;
+            }
+        }
+        throw new AssertionError("the server closed stdout before answering " + id);
+    }
+
+    private static final String INIT = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+            + "{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"raw\","
+            + "\"version\":\"1\"}}}";
+
+    @Test
+    void garbageNeverStopsTheServer() throws Exception {
+        Process p = raw(shared.resolve("home-garbage"));
+        try (java.io.BufferedReader r = p.inputReader(java.nio.charset.StandardCharsets.UTF_8)) {
+            for (String g : List.of("garbage", "", "  ", "{\"a\":1}", "[1,2]", "\u0000\u00ff", "{\"jsonrpc\":\"2.0\",\"id\":9}",
+                    "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":\"x\"}")) {
+                send(p, g);
+            }
+            send(p, INIT);
+            assertThat(answer(r, 1).at("/result/serverInfo/name").asText()).isEqualTo("davit");
+            send(p, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+            send(p, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"run\","
+                    + "\"arguments\":[1]}}");
+            send(p, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"nosuch\"}}");
+            send(p, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":"
+                    + "\"workspace_list\",\"arguments\":{}}}");
+            assertThat(answer(r, 3).has("error")).isTrue();
+            assertThat(answer(r, 4).has("error")).isTrue();
+            assertThat(answer(r, 5).at("/result/structuredContent/workspaces").isArray()).isTrue();
+        } finally {
+            p.getOutputStream().close();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
+    /** Host processes whose command line is exactly {@code argv} (read from /proc: they live in other namespaces). */
+    private static List<String> processes(String... argv) throws IOException {
+        String want = String.join("\0", argv);
+        List<String> found = new java.util.ArrayList<>();
+        try (var dirs = Files.list(Path.of("/proc"))) {
+            for (Path d : dirs.filter(x -> x.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    String cmd = Files.readString(d.resolve("cmdline"), java.nio.charset.StandardCharsets.ISO_8859_1);
+                    if (cmd.replaceFirst("\0$", "").equals(want)) {
+                        found.add(d.getFileName().toString());
+                    }
+                } catch (IOException e) {
+                    // gone
+                }
+            }
+        }
+        return found;
+    }
+
+    @Test
+    void whenTheClientGoesAwayRunsAreKilledAndCleanupOnExitRemovesWorkspaces() throws Exception {
+        Path home = shared.resolve("home-gone");
+        Process p = raw(home, "--cleanup-on-exit");
+        try (java.io.BufferedReader r = p.inputReader(java.nio.charset.StandardCharsets.UTF_8)) {
+            send(p, INIT);
+            answer(r, 1);
+            send(p, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+            send(p, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":"
+                    + "\"workspace_create\",\"arguments\":{\"env\":\"" + image + "\"}}}");
+            String id = answer(r, 2).at("/result/structuredContent/id").asText();
+            assertThat(new Cli(home).run("workspace", "status", id).rc()).isZero();
+            send(p, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"run\","
+                    + "\"arguments\":{\"env\":\"" + image + "\",\"command\":[\"sleep\",\"379\"]}}}");
+            for (int i = 0; i < 600 && processes("sleep", "379").isEmpty(); i++) {
+                Thread.sleep(100);
+            }
+            assertThat(processes("sleep", "379")).isNotEmpty();
+            p.getOutputStream().close(); // the client goes away
+            assertThat(p.waitFor(90, TimeUnit.SECONDS)).isTrue();
+            assertThat(processes("sleep", "379")).isEmpty();
+            Cli.Result ls = new Cli(home).run("--json", "sandbox", "ls");
+            assertThat(ls.json().get("sandboxes")).as(ls.toString()).isEmpty();
+            assertThat(new Cli(home).run("--json", "workspace", "ls").json().get("workspaces")).isEmpty();
+        } finally {
+            p.destroyForcibly();
+        }
     }
 
     @Test
@@ -154,6 +360,11 @@ class McpServerTest {
             Map<String, Object> e = ok("workspace_exec", Map.of("workspace", "proj", "command",
                     List.of("sh", "-c", "pwd; cat a.txt")));
             assertThat(e).containsEntry("stdout", "/workspace\nalpha\n");
+            // command lines are reused between calls: nothing of one call's options reaches the next
+            assertThat(ok("workspace_exec", Map.of("workspace", "proj", "cwd", "/tmp", "env_vars", Map.of("A", "1"),
+                    "command", List.of("sh", "-c", "echo $A; pwd")))).containsEntry("stdout", "1\n/tmp\n");
+            assertThat(ok("workspace_exec", Map.of("workspace", "proj", "env_vars", Map.of("B", "2"),
+                    "command", List.of("sh", "-c", "echo $A-$B; pwd")))).containsEntry("stdout", "-2\n/workspace\n");
             // calls run concurrently: the exec waits for a file that only a later call writes
             CompletableFuture<McpSchema.CallToolResult> waiting = client.callTool(new McpSchema.CallToolRequest(
                     "workspace_exec", Map.of("workspace", id, "timeout", 60, "command", List.of("sh", "-c",

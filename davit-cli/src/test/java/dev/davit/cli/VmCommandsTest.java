@@ -260,4 +260,50 @@ class VmCommandsTest {
             assertThat(rm.rc()).as(rm.toString()).isZero();
         }
     }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theMcpServerDrivesAMicroVmWorkspace() {
+        String javaBin = ProcessHandle.current().info().command().orElse("java");
+        io.modelcontextprotocol.client.transport.ServerParameters params =
+                io.modelcontextprotocol.client.transport.ServerParameters.builder(javaBin)
+                .args("-cp", System.getProperty("java.class.path"), Main.class.getName(), "mcp", "serve")
+                .env(java.util.Map.of("DAVIT_HOME", home.toString(), "PATH", System.getenv("PATH"))).build();
+        io.modelcontextprotocol.client.McpSyncClient client = io.modelcontextprotocol.client.McpClient.sync(
+                new io.modelcontextprotocol.client.transport.StdioClientTransport(params,
+                        new io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper(Json.MAPPER)))
+                .requestTimeout(java.time.Duration.ofMinutes(5)).build();
+        try {
+            client.initialize();
+            java.util.function.BiFunction<String, java.util.Map<String, Object>, java.util.Map<String, Object>> ok =
+                    (tool, args) -> {
+                        var r = client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest(tool, args));
+                        assertThat(r.isError()).as(tool + ": " + r).isFalse();
+                        return (java.util.Map<String, Object>) r.structuredContent();
+                    };
+            java.util.Map<String, Object> w = ok.apply("workspace_create", java.util.Map.of("env",
+                    "localhost/davit/busybox-vm:2", "backend", "vm"));
+            String id = (String) w.get("id");
+            try {
+                assertThat(w).containsEntry("backend", "vm");
+                assertThat(ok.apply("workspace_file_write", java.util.Map.of("workspace", id, "path", "a.txt",
+                        "content", "alpha\n"))).containsEntry("bytes", 6);
+                assertThat(ok.apply("workspace_exec", java.util.Map.of("workspace", id, "command",
+                        java.util.List.of("sh", "-c", "pwd; cat a.txt; echo beta > b.txt; uname -s"))))
+                        .containsEntry("stdout", "/workspace\nalpha\nLinux\n");
+                assertThat(ok.apply("workspace_file_read", java.util.Map.of("workspace", id, "path", "b.txt")))
+                        .containsEntry("content", "beta\n");
+                assertThat((java.util.List<java.util.Map<String, Object>>) ok.apply("workspace_diff",
+                        java.util.Map.of("workspace", id)).get("changes")).extracting(c -> c.get("path"))
+                        .containsExactlyInAnyOrder("a.txt", "b.txt");
+            } finally {
+                assertThat(ok.apply("workspace_delete", java.util.Map.of("workspace", id)))
+                        .containsEntry("removed", true);
+            }
+        } finally {
+            client.closeGracefully();
+        }
+        assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains("qemu")
+                && p.info().commandLine().orElse("").contains(home.toString()))).isEmpty();
+    }
 }

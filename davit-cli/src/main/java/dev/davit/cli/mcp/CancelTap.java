@@ -6,14 +6,14 @@ import dev.davit.oci.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 
 /**
  * The stdio transport's input as the SDK reads it, one JSON-RPC message per line, with two things the SDK (1.1)
  * does not do: a {@code tools/call} request carries its JSON-RPC id into its {@code _meta} (so the handler knows
  * which call it is), and {@code notifications/cancelled} reaches {@code onCancel} with the request id it names.
- * End of input (the client went away) calls {@code onEnd} once. Other lines pass through unchanged.
+ * End of input (the client went away) calls {@code onEnd} once. A line that is not JSON-RPC goes to {@code garbage}
+ * instead of the SDK. Other lines pass through unchanged.
  */
 final class CancelTap extends InputStream {
     /** The longest line looked at (longer lines pass through unparsed). */
@@ -22,12 +22,14 @@ final class CancelTap extends InputStream {
     private final InputStream in;
     private final Consumer<String> onCancel;
     private final Runnable onEnd;
+    private final Consumer<byte[]> garbage;
     private byte[] line = new byte[0];
     private int pos;
     private boolean ended;
 
-    CancelTap(InputStream in, Consumer<String> onCancel, Runnable onEnd) {
+    CancelTap(InputStream in, Consumer<String> onCancel, Runnable onEnd, Consumer<byte[]> garbage) {
         this.in = in;
+        this.garbage = garbage;
         this.onCancel = onCancel;
         this.onEnd = onEnd;
     }
@@ -82,44 +84,74 @@ final class CancelTap extends InputStream {
                 ended = true;
                 onEnd.run();
             }
-            line = rewrite(buf.toByteArray());
+            byte[] raw = buf.toByteArray();
+            line = rewrite(raw);
+            if (line == null) {
+                garbage.accept(raw);
+                line = new byte[0];
+            }
             pos = 0;
         }
         return true;
     }
 
     private byte[] rewrite(byte[] raw) {
-        if (raw.length == 0 || raw.length > MAX_PARSED) {
+        return tag(raw, "stdio", onCancel);
+    }
+
+    /**
+     * One JSON-RPC message of {@code session} as the SDK should see it: a {@code tools/call} request with its
+     * session-qualified id ({@code session/id}) in {@code _meta}, a {@code notifications/cancelled} passed on to
+     * {@code onCancel} (with the qualified id it names). Garbage (not a JSON-RPC 2.0 object) becomes null: the SDK's
+     * stdio transport stops reading at a message it cannot parse, so it is dropped here.
+     */
+    static byte[] tag(byte[] raw, String session, Consumer<String> onCancel) {
+        if (raw.length > MAX_PARSED) {
             return raw;
         }
-        String text = new String(raw, StandardCharsets.UTF_8);
-        if (!text.contains("tools/call") && !text.contains("notifications/cancelled")) {
-            return raw;
+        if (blank(raw)) {
+            return new byte[0]; // the SDK cannot parse an empty line either
         }
+        JsonNode msg;
         try {
-            JsonNode msg = Json.read(raw);
-            String method = msg.path("method").asText();
-            if (method.equals("notifications/cancelled")) {
-                JsonNode id = msg.at("/params/requestId");
-                if (!id.isMissingNode() && !id.isNull()) {
-                    onCancel.accept(id.asText());
-                }
-                return raw;
-            }
-            if (method.equals("tools/call") && msg.has("id") && msg.path("params").isObject()) {
-                ObjectNode params = (ObjectNode) msg.get("params");
-                ObjectNode meta = params.path("_meta").isObject() ? (ObjectNode) params.get("_meta")
-                        : params.putObject("_meta");
-                meta.put(DavitMcpServer.REQUEST_ID, msg.get("id").asText());
-                byte[] out = Json.bytes(msg);
-                byte[] withNewline = new byte[out.length + 1];
-                System.arraycopy(out, 0, withNewline, 0, out.length);
-                withNewline[out.length] = '\n';
-                return withNewline;
-            }
+            msg = Json.read(raw);
         } catch (IOException | RuntimeException e) {
-            // not ours to judge: the SDK answers a malformed message
+            return null;
+        }
+        boolean request = msg != null && msg.path("method").isTextual();
+        boolean response = msg != null && msg.has("id") && (msg.has("result") || msg.has("error"));
+        if (msg == null || !msg.isObject() || !"2.0".equals(msg.path("jsonrpc").asText(null))
+                || !(request || response)) {
+            return null; // neither a request, a notification nor a response; the SDK (1.1) reads no batches
+        }
+        String method = msg.path("method").asText();
+        if (method.equals("notifications/cancelled")) {
+            JsonNode id = msg.at("/params/requestId");
+            if (!id.isMissingNode() && !id.isNull()) {
+                onCancel.accept(session + "/" + id.asText());
+            }
+            return raw;
+        }
+        if (method.equals("tools/call") && msg.has("id") && msg.path("params").isObject()) {
+            ObjectNode params = (ObjectNode) msg.get("params");
+            ObjectNode meta = params.path("_meta").isObject() ? (ObjectNode) params.get("_meta")
+                    : params.putObject("_meta");
+            meta.put(DavitMcpServer.REQUEST_ID, session + "/" + msg.get("id").asText());
+            byte[] out = Json.bytes(msg);
+            byte[] withNewline = new byte[out.length + 1];
+            System.arraycopy(out, 0, withNewline, 0, out.length);
+            withNewline[out.length] = '\n';
+            return withNewline;
         }
         return raw;
+    }
+
+    private static boolean blank(byte[] raw) {
+        for (byte b : raw) {
+            if (b != ' ' && b != '\t' && b != '\r' && b != '\n') {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -11,6 +11,7 @@ import dev.davit.sandbox.workspace.Workspaces;
 import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
 import io.modelcontextprotocol.server.McpServerFeatures;
 import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.McpSyncServerExchange;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,10 +23,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The MCP server: each tool call runs its davit command line in this JVM ({@link Main#execute} with {@code --json}),
@@ -39,15 +42,18 @@ public final class DavitMcpServer implements AutoCloseable {
 
     /** What {@code davit mcp serve} was given. */
     public record Options(boolean fullTools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
-                          java.time.Duration workspaceTtl, Path davitHome, Map<String, String> env,
-                          PrintStream log, String version) {
+                          java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
+                          Map<String, String> env, PrintStream log, String version) {
     }
 
     private final Options options;
     private final List<Tool> tools;
     private final JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(Json.MAPPER);
-    /** The threads running calls, by request id (for notifications/cancelled). */
+    /** The threads running calls, by session-qualified request id (for notifications/cancelled). */
     private final Map<String, Thread> running = new ConcurrentHashMap<>();
+    /** The workspaces this server created (removed on exit with --cleanup-on-exit). */
+    private final Set<String> created = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean closed = new AtomicBoolean();
     private final ScheduledExecutorService reaper;
 
     public DavitMcpServer(Options options) {
@@ -72,7 +78,7 @@ public final class DavitMcpServer implements AutoCloseable {
         List<McpServerFeatures.SyncToolSpecification> specs = new ArrayList<>();
         for (Tool t : tools) {
             specs.add(McpServerFeatures.SyncToolSpecification.builder().tool(t.toSchema())
-                    .callHandler((exchange, request) -> call(t, request)).build());
+                    .callHandler((exchange, request) -> call(t, request, progress(exchange, request))).build());
         }
         return specs;
     }
@@ -84,7 +90,34 @@ public final class DavitMcpServer implements AutoCloseable {
                 + " 'workspace_delete' when done. 'env_list' shows the environments.";
     }
 
+    /**
+     * Where a call's progress lines go: progress notifications when the client sent a progressToken, else nowhere.
+     */
+    private static java.util.function.Consumer<String> progress(McpSyncServerExchange exchange,
+                                                              McpSchema.CallToolRequest request) {
+        Object token = request.meta() == null ? null : request.meta().get("progressToken");
+        if (token == null) {
+            return null;
+        }
+        double[] n = {0};
+        return line -> {
+            synchronized (n) {
+                n[0]++;
+                try {
+                    exchange.progressNotification(new McpSchema.ProgressNotification(token, n[0], null, line));
+                } catch (RuntimeException e) {
+                    // the client went away: the call goes on (and is cancelled with the session)
+                }
+            }
+        };
+    }
+
     McpSchema.CallToolResult call(Tool tool, McpSchema.CallToolRequest request) {
+        return call(tool, request, null);
+    }
+
+    McpSchema.CallToolResult call(Tool tool, McpSchema.CallToolRequest request,
+                                  java.util.function.Consumer<String> progress) {
         Map<String, Object> args = request.arguments() == null ? Map.of() : request.arguments();
         tool.argv(args, List.of()); // arguments first: types, names, required
         Path[] scratch = new Path[1];
@@ -104,7 +137,12 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
                 return scratch[0];
             });
-            return run(tool, tool.argv(args, extra));
+            McpSchema.CallToolResult r = run(tool, tool.argv(args, extra), progress);
+            if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
+                    && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
+                created.add(id);
+            }
+            return r;
         } finally {
             if (requestId != null) {
                 running.remove(requestId.toString());
@@ -120,10 +158,15 @@ public final class DavitMcpServer implements AutoCloseable {
         }
     }
 
-    private McpSchema.CallToolResult run(Tool tool, List<String> argv) {
+    private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int rc = Main.execute(argv.toArray(String[]::new), out, err, options.env());
+        ByteArrayOutputStream err = progress == null ? new ByteArrayOutputStream() : new LineTap(progress);
+        Map<String, String> env = options.env();
+        if (progress != null) {
+            env = new java.util.HashMap<>(env);
+            env.put(Main.JSON_PROGRESS, "1");
+        }
+        int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env);
         JsonNode doc;
         try {
             doc = Json.read(out.toByteArray());
@@ -161,6 +204,25 @@ public final class DavitMcpServer implements AutoCloseable {
         running.values().forEach(Thread::interrupt);
     }
 
+    /** Interrupts the calls of one HTTP session (the client deleted it): their commands are killed. */
+    void cancelSession(String session) {
+        running.forEach((id, t) -> {
+            if (id.startsWith(session + "/")) {
+                t.interrupt();
+            }
+        });
+    }
+
+    /** One line on the server's log (stderr). */
+    void log(String line) {
+        options.log().println("davit: " + line);
+    }
+
+    /** How many calls are in flight. */
+    int inFlight() {
+        return running.size();
+    }
+
     /** Removes the workspaces whose TTL has passed. */
     void reapExpired() {
         try {
@@ -193,9 +255,74 @@ public final class DavitMcpServer implements AutoCloseable {
                 .tools(specifications()).build();
     }
 
+    /**
+     * Stops the reaper and cancels the calls in flight (their commands are killed, one-shot sandboxes removed),
+     * waiting up to 30 s for them to end; with --cleanup-on-exit then removes the workspaces this server created.
+     * Idempotent.
+     */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         reaper.shutdownNow();
         cancelAll();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!running.isEmpty() && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (options.cleanupOnExit()) {
+            Workspaces ws = Workspaces.under(options.davitHome());
+            for (Workspace w : ws.list()) {
+                if (!created.contains(w.id())) {
+                    continue; // not ours, or already deleted
+                }
+                try {
+                    ws.rm(w.id());
+                    options.log().println("davit: removed workspace " + w.id() + " (--cleanup-on-exit)");
+                } catch (RuntimeException e) {
+                    options.log().println("davit: could not remove workspace " + w.id() + ": " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** A call's stderr: kept whole (for an error without a JSON document) and passed on line by line. */
+    private static final class LineTap extends ByteArrayOutputStream {
+        private final java.util.function.Consumer<String> lines;
+        private int start;
+
+        LineTap(java.util.function.Consumer<String> lines) {
+            this.lines = lines;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            super.write(b);
+            emit();
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            super.write(b, off, len);
+            emit();
+        }
+
+        private void emit() {
+            for (int i = start; i < count; i++) {
+                if (buf[i] == '\n') {
+                    String line = new String(buf, start, i - start, StandardCharsets.UTF_8).strip();
+                    start = i + 1;
+                    if (!line.isEmpty() && !line.startsWith("davit: error:")) {
+                        lines.accept(line.startsWith("davit: ") ? line.substring(7) : line);
+                    }
+                }
+            }
+        }
     }
 }

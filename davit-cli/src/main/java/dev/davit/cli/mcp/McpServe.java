@@ -4,7 +4,6 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.server.transport.HttpServletStreamableServerTransportProvider;
-import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
 import jakarta.servlet.DispatcherType;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
@@ -54,14 +53,11 @@ public final class McpServe {
      */
     public static void stdio(DavitMcpServer server, InputStream stdin, OutputStream stdout) throws InterruptedException {
         CountDownLatch ended = new CountDownLatch(1);
-        CancelTap in = new CancelTap(stdin, server::cancel, ended::countDown);
-        McpSyncServer mcp = server.build(new StdioServerTransportProvider(server.mapper(), in, stdout) {
-            @Override
-            public java.util.List<String> protocolVersions() {
-                // structuredContent and outputSchema are 2025-06-18's; the SDK's stdio transport names only 2024-11-05
-                return PROTOCOL_VERSIONS;
-            }
-        });
+        CancelTap in = new CancelTap(stdin, server::cancel, ended::countDown, raw -> server.log("ignored a line"
+                + " that is not a JSON-RPC 2.0 message (" + raw.length + " bytes)"));
+        // structuredContent and outputSchema are 2025-06-18's; the SDK's stdio transport names only 2024-11-05
+        McpSyncServer mcp = server.build(new StdioTransport(server.mapper(), in, stdout, PROTOCOL_VERSIONS,
+                server::log));
         try {
             ended.await();
         } finally {
@@ -96,6 +92,7 @@ public final class McpServe {
         ctx.setContextPath("/");
         ctx.addServlet(new ServletHolder(transport), ENDPOINT);
         ctx.addFilter(new FilterHolder(new Guard(token)), "/*", EnumSet.of(DispatcherType.REQUEST));
+        ctx.addFilter(new FilterHolder(new Calls(server)), "/*", EnumSet.of(DispatcherType.REQUEST));
         jetty.setHandler(ctx);
         jetty.setStopAtShutdown(true);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -148,6 +145,93 @@ public final class McpServe {
             throw new DavitException(Kind.STORE, "cannot write the token to " + defaultFile + ": " + e.getMessage());
         }
         return t;
+    }
+
+    /**
+     * What the streamable HTTP transport of the SDK (1.1) leaves out, done on the way in (after {@link Guard}):
+     * a {@code tools/call} gets its session-qualified request id in {@code _meta}, {@code notifications/cancelled}
+     * cancels the call it names, and DELETE of a session (the client went away) cancels that session's calls.
+     */
+    static final class Calls implements Filter {
+        private final DavitMcpServer server;
+
+        Calls(DavitMcpServer server) {
+            this.server = server;
+        }
+
+        @Override
+        public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+                throws IOException, ServletException {
+            HttpServletRequest req = (HttpServletRequest) request;
+            String session = req.getHeader("Mcp-Session-Id");
+            if (req.getMethod().equals("DELETE") && session != null) {
+                server.cancelSession(session);
+            }
+            if (!req.getMethod().equals("POST") || session == null) {
+                chain.doFilter(request, response);
+                return;
+            }
+            byte[] raw = req.getInputStream().readAllBytes();
+            byte[] tagged = CancelTap.tag(raw, session, server::cancel);
+            chain.doFilter(new Body(req, tagged == null ? raw : tagged), response);
+        }
+    }
+
+    /** A request with its body replaced. */
+    private static final class Body extends jakarta.servlet.http.HttpServletRequestWrapper {
+        private final byte[] body;
+
+        Body(HttpServletRequest req, byte[] body) {
+            super(req);
+            this.body = body;
+        }
+
+        @Override
+        public int getContentLength() {
+            return body.length;
+        }
+
+        @Override
+        public long getContentLengthLong() {
+            return body.length;
+        }
+
+        @Override
+        public jakarta.servlet.ServletInputStream getInputStream() {
+            java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(body);
+            return new jakarta.servlet.ServletInputStream() {
+                @Override
+                public boolean isFinished() {
+                    return in.available() == 0;
+                }
+
+                @Override
+                public boolean isReady() {
+                    return true;
+                }
+
+                @Override
+                public void setReadListener(jakarta.servlet.ReadListener listener) {
+                    throw new UnsupportedOperationException("a buffered body is read blocking");
+                }
+
+                @Override
+                public int read() {
+                    return in.read();
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) {
+                    return in.read(b, off, len);
+                }
+            };
+        }
+
+        @Override
+        public java.io.BufferedReader getReader() {
+            return new java.io.BufferedReader(new java.io.InputStreamReader(getInputStream(),
+                    StandardCharsets.UTF_8));
+        }
     }
 
     /** The bearer token and Origin checks in front of the endpoint. */

@@ -60,6 +60,24 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 + "); use a path under one of them");
     }
 
+    /**
+     * {@code arguments[arg]}, a host path to write that may not exist yet: its parent directory (resolved) must be
+     * under an allowed directory, and the path itself, when it exists, must not be a symlink leading elsewhere.
+     */
+    Path hostDest(Map<String, Object> arguments, String arg) {
+        String given = (String) arguments.get(arg);
+        Path p = Path.of(given);
+        if (allowedPaths.isEmpty() || !p.isAbsolute() || p.getParent() == null || p.getFileName() == null
+                || p.getFileName().toString().equals("..")) {
+            return hostPath(arguments, arg); // the same errors: host paths off, not absolute
+        }
+        if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return hostPath(arguments, arg);
+        }
+        Map<String, Object> parent = Map.of(arg, p.getParent().toString());
+        return hostPath(parent, arg).resolve(p.getFileName().toString());
+    }
+
     private String allowed() {
         return String.join(", ", allowedPaths.stream().map(Path::toString).toList());
     }

@@ -226,6 +226,12 @@ record Tool(String name, boolean core, String description, List<String> command,
             return this;
         }
 
+        /** A required text argument that the tool's check reads (not a command-line argument). */
+        Builder input(String arg, String description) {
+            args.add(new Arg(arg, Kind.STRING, "", true, description));
+            return this;
+        }
+
         Builder option(String arg, Kind kind, String option, String description) {
             args.add(new Arg(arg, kind, option, false, description));
             return this;

@@ -106,6 +106,8 @@ final class Tools {
                 .option("ttl", NUMBER, "--ttl", "Remove the workspace this many seconds after creation (default:"
                         + " the server's --ttl).")
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
+                .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
+                        + " slower start).")
                 .check((a, scratch) -> {
                     policy.network(a);
                     policy.roomForWorkspace();
@@ -216,7 +218,137 @@ final class Tools {
                 .positional("workspace", WS)
                 .post(logs -> dev.davit.oci.Json.object().set("logs", logs))
                 .returns("logs", "array", "One entry per exec, oldest first.").build());
+        t.add(Tool.builder("workspace_push", FULL, "Copy a host file or directory (under the server's --allow-path"
+                        + " directories) into /workspace, replacing what is at 'dest'. Links inside a directory are"
+                        + " copied as links. Next: workspace_exec to use it.", "workspace", "push")
+                .positional("workspace", WS)
+                .positional("host_path", "An absolute host path under an --allow-path directory.")
+                .optionalPositional("dest", "Where, relative to /workspace (default: host_path's name at the top).")
+                .check((a, scratch) -> {
+                    policy.hostPath(a, "host_path");
+                    return List.of();
+                })
+                .returns("path", "string", "Where it landed, relative to /workspace.")
+                .returns("files", "integer", "Entries copied.")
+                .returns("bytes", "integer", "Bytes copied.").build());
+        t.add(Tool.builder("workspace_export", FULL, "Copy /workspace (or 'path' in it) out to the host: a new or"
+                        + " empty directory, or a file ending in .tar, under the server's --allow-path directories."
+                        + " Links are copied as links, devices left out, no setuid bits.", "workspace", "export")
+                .positional("workspace", WS)
+                .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
+                        + " does not exist or is empty, or a .tar file.")
+                .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
+                .check((a, scratch) -> {
+                    policy.hostDest(a, "host_dest");
+                    return List.of();
+                })
+                .returns("dest", "string", "The host path written.")
+                .returns("files", "integer", "Entries copied.")
+                .returns("bytes", "integer", "Bytes copied.")
+                .returns("skipped", "array", "Paths left out (devices, fifos, sockets).").build());
+        t.add(Tool.builder("workspace_patch", FULL, "Apply a unified diff (as git diff or diff -u write it, paths"
+                        + " relative to /workspace, a/ b/ prefixes allowed) inside /workspace, all or nothing:"
+                        + " context must match exactly and a failing hunk changes nothing and is named. Next:"
+                        + " workspace_diff or workspace_exec to test.", "workspace", "patch")
+                .positional("workspace", WS)
+                .input("patch", "The unified diff text.")
+                .check((a, scratch) -> List.of(scratchFile(scratch.get(), "patch", ((String) a.get("patch"))
+                        .getBytes(StandardCharsets.UTF_8)).toString()))
+                .returns("changes", Tool.arrayOf("path", "kind"), "One entry per file changed (added, modified,"
+                        + " deleted).").build());
+        t.add(Tool.builder("workspace_service_start", FULL, "Start a long-running service (a server, a watcher) in"
+                        + " /workspace and wait until it is ready: give at most one of ready_port (something"
+                        + " listens there), ready_file (the path exists) or ready_cmd (sh -c exits 0). If it exits"
+                        + " or is not ready in time it is stopped and the error shows the end of its log. Next:"
+                        + " workspace_exec to talk to it, workspace_service_logs, workspace_service_stop.",
+                        "workspace", "service", "start")
+                .positional("workspace", WS)
+                .positional("name", "The service's name (letters, digits, '.', '_', '-').")
+                .option("ready_port", INTEGER, "--ready-port", "Ready when something listens on this TCP port in"
+                        + " the sandbox.")
+                .option("ready_file", STRING, "--ready-file", "Ready when this path exists (relative to /workspace).")
+                .option("ready_cmd", STRING, "--ready-cmd", "Ready when 'sh -c ready_cmd' exits 0 (retried).")
+                .option("ready_timeout", NUMBER, "--ready-timeout", "Give up after this many seconds (default 30).")
+                .option("env_vars", ENV, "--env", "Variables to set.")
+                .command(true, "The command and its arguments, e.g. [\"python3\", \"-m\", \"http.server\","
+                        + " \"8000\"].")
+                .returns("name", "string", "The service.")
+                .returns("state", "string", "running, exited, stopped or failed-readiness.")
+                .returns("pid", "integer", "Its process id.")
+                .returns("ready", "boolean", "Whether its readiness check passed.")
+                .returns("command", "array", "Its command.").build());
+        t.add(Tool.builder("workspace_service_list", FULL, "List a workspace's services (name, state, pid, ready,"
+                + " command).", "workspace", "service", "ls")
+                .positional("workspace", WS)
+                .returns("services", Tool.arrayOf("name", "state", "pid", "ready", "exit_code", "command"),
+                        "The services.").build());
+        t.add(Tool.builder("workspace_service_logs", FULL, "A service's output (stdout and stderr interleaved)."
+                + " Use 'tail' for the end of a long log.", "workspace", "service", "logs")
+                .positional("workspace", WS)
+                .positional("name", "The service.")
+                .option("tail", INTEGER, "--tail", "Only the last this many lines.")
+                .returns("name", "string", "The service.")
+                .returns("output", "string", "Its output (invalid UTF-8 replaced).")
+                .returns("output_base64", Json2.nullable("string"), "The bytes, base64, when not UTF-8.").build());
+        t.add(Tool.builder("workspace_service_stop", FULL, "Stop a service: TERM to its processes, KILL after 5 s."
+                + " Its log is kept.", "workspace", "service", "stop")
+                .positional("workspace", WS)
+                .positional("name", "The service.")
+                .returns("name", "string", "The service.")
+                .returns("state", "string", "stopped (or exited when it had ended).").build());
+        t.add(Tool.builder("workspace_shell_open", FULL, "Open an interactive shell (sh, or 'cmd' run by sh -c) on a"
+                        + " terminal in /workspace; it keeps running between calls. Next: workspace_shell_write to"
+                        + " type (end lines with \\n), workspace_shell_read to see the screen output,"
+                        + " workspace_shell_close when done.", "workspace", "shell", "open")
+                .positional("workspace", WS)
+                .option("cmd", STRING, "--cmd", "Run 'sh -c cmd' instead of an interactive sh (e.g. python3 -i).")
+                .option("env_vars", ENV, "--env", "Variables to set.")
+                .returns("id", "string", "The shell id: pass it as 'shell' to the other shell tools.")
+                .returns("state", "string", "running.")
+                .returns("pid", "integer", "Its process id.").build());
+        t.add(Tool.builder("workspace_shell_write", FULL, "Type text into a shell exactly as given (a newline is"
+                        + " Enter; send \\u0003 for Ctrl-C or use workspace_shell_signal). Next:"
+                        + " workspace_shell_read.", "workspace", "shell", "write")
+                .positional("workspace", WS)
+                .positional("shell", "The shell id from workspace_shell_open.")
+                .input("data", "The text to type, e.g. \"echo hi\\n\".")
+                .check((a, scratch) -> List.of(literal((String) a.get("data"))))
+                .returns("id", "string", "The shell.")
+                .returns("bytes", "integer", "Bytes written.").build());
+        t.add(Tool.builder("workspace_shell_read", FULL, "What the shell's terminal printed since the last read"
+                        + " (including the echo of what was typed). With nothing new, waits up to 'wait_ms' for"
+                        + " output.", "workspace", "shell", "read")
+                .positional("workspace", WS)
+                .positional("shell", "The shell id.")
+                .option("wait_ms", INTEGER, "--wait-ms", "Wait up to this many ms when there is no output yet"
+                        + " (default 0).")
+                .returns("id", "string", "The shell.")
+                .returns("output", "string", "The output (invalid UTF-8 replaced).")
+                .returns("output_base64", Json2.nullable("string"), "The bytes, base64, when not UTF-8.")
+                .returns("state", "string", "running or exited.").build());
+        t.add(Tool.builder("workspace_shell_signal", FULL, "Send a signal to the shell's foreground process group,"
+                + " as Ctrl-C would (INT).", "workspace", "shell", "signal")
+                .positional("workspace", WS)
+                .positional("shell", "The shell id.")
+                .positional("signal", "INT, TERM, KILL, HUP, QUIT, USR1 or USR2.")
+                .returns("id", "string", "The shell.")
+                .returns("signal", "string", "The signal sent.").build());
+        t.add(Tool.builder("workspace_shell_close", FULL, "End a shell (its processes are killed) and remove it.", "workspace", "shell",
+                        "close")
+                .positional("workspace", WS)
+                .positional("shell", "The shell id.")
+                .returns("id", "string", "The shell closed.")
+                .returns("removed", "boolean", "true.").build());
         return List.copyOf(t);
+    }
+
+    /**
+     * {@code data} as the DATA argument of {@code davit workspace shell write}, which reads backslash escapes: every
+     * backslash doubled, and a leading '-' written as an escape so it is not taken for an option.
+     */
+    static String literal(String data) {
+        String s = data.replace("\\", "\\\\");
+        return s.startsWith("-") ? "\\x2d" + s.substring(1) : s;
     }
 
     private static Tool.Builder status(String name, boolean core, String description, String verb, boolean id) {
@@ -249,7 +381,12 @@ final class Tools {
                 throw Tool.invalid("'content_base64' is not base64: " + e.getMessage());
             }
         }
-        Path f = scratch.resolve("content");
+        return scratchFile(scratch, "content", bytes);
+    }
+
+    /** Writes {@code bytes} to {@code name} in the call's scratch directory. */
+    private static Path scratchFile(Path scratch, String name, byte[] bytes) {
+        Path f = scratch.resolve(name);
         try {
             Files.write(f, bytes);
         } catch (IOException e) {

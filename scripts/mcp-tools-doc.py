@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Regenerates the tool sections of docs/MCP.md from the real server's tools/list.
+
+usage: scripts/mcp-tools-doc.py [DAVIT]   (DAVIT: the davit launcher, default ./davit)
+
+Each tool's section is its description, an argument table from its inputSchema, the properties of its
+outputSchema and an example call. Examples are kept from the current docs/MCP.md (the ```json block of each
+section); a tool without one takes EXAMPLES below. Everything from the first '### `' heading under '## Tools'
+to the end of the file is replaced.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+DOC = "docs/MCP.md"
+EXAMPLES = {
+    "workspace_push": {"workspace": "proj", "host_path": "/home/me/src/app", "dest": "app"},
+    "workspace_export": {"workspace": "proj", "host_dest": "/home/me/src/out", "path": "dist"},
+    "workspace_patch": {"workspace": "proj", "patch": "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-old\n+new\n"},
+    "workspace_service_start": {"workspace": "proj", "name": "web", "ready_port": 8000,
+                                "command": ["python3", "-m", "http.server", "8000"]},
+    "workspace_service_list": {"workspace": "proj"},
+    "workspace_service_logs": {"workspace": "proj", "name": "web", "tail": 20},
+    "workspace_service_stop": {"workspace": "proj", "name": "web"},
+    "workspace_shell_open": {"workspace": "proj"},
+    "workspace_shell_write": {"workspace": "proj", "shell": "sh-1a2b3c4d", "data": "read x; echo got-$x\n"},
+    "workspace_shell_read": {"workspace": "proj", "shell": "sh-1a2b3c4d", "wait_ms": 1000},
+    "workspace_shell_signal": {"workspace": "proj", "shell": "sh-1a2b3c4d", "signal": "INT"},
+    "workspace_shell_close": {"workspace": "proj", "shell": "sh-1a2b3c4d"},
+}
+
+
+def tools(davit, which):
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
+            "capabilities": {}, "clientInfo": {"name": "doc", "version": "1"}}}
+    msgs = [init, {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
+    with tempfile.TemporaryDirectory() as home:
+        p = subprocess.Popen([davit, "mcp", "serve", "--tools", which], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env={**os.environ, "DAVIT_HOME": home})
+        for m in msgs:
+            p.stdin.write((json.dumps(m) + "\n").encode())
+        p.stdin.flush()
+        for line in p.stdout:
+            m = json.loads(line)
+            if m.get("id") == 2:
+                p.stdin.close()
+                p.wait()
+                return m["result"]["tools"]
+    raise SystemExit("no tools/list answer")
+
+
+def kind(s):
+    t = s.get("type")
+    if t == "array":
+        return "array of " + s["items"]["type"] if "type" in s.get("items", {}) else "array"
+    if t == "object" and "additionalProperties" in s:
+        return "object of strings"
+    if isinstance(t, list):
+        return " or ".join(t)
+    return t
+
+
+def section(t, core, example):
+    out = ["### `%s`%s" % (t["name"], " (core)" if core else ""), "", t["description"], ""]
+    props = t["inputSchema"].get("properties", {})
+    req = set(t["inputSchema"].get("required", []))
+    if props:
+        out += ["| argument | type | required | description |", "|---|---|---|---|"]
+        for k, v in props.items():
+            out.append("| `%s` | %s | %s | %s |" % (k, kind(v), "yes" if k in req else "no", v.get("description", "")))
+    else:
+        out.append("No arguments.")
+    res = ", ".join("`%s` (%s)" % (k, kind(v)) for k, v in t["outputSchema"].get("properties", {}).items())
+    out += ["", "Result (`structuredContent`): %s." % res, "", "```json",
+            json.dumps({"name": t["name"], "arguments": example}, ensure_ascii=False), "```", ""]
+    return "\n".join(out)
+
+
+def main():
+    davit = sys.argv[1] if len(sys.argv) > 1 else "./davit"
+    doc = open(DOC, encoding="utf-8").read()
+    start = doc.index("\n### `", doc.index("## Tools")) + 1
+    old = {}
+    for m in re.finditer(r"### `([a-z_]+)`.*?```json\n(.*?)\n```", doc[start:], re.S):
+        old[m.group(1)] = json.loads(m.group(2))["arguments"]
+    core = {t["name"] for t in tools(davit, "core")}
+    parts = []
+    for t in tools(davit, "full"):
+        example = old.get(t["name"], EXAMPLES.get(t["name"]))
+        if example is None:
+            raise SystemExit("no example for " + t["name"] + ": add one to EXAMPLES")
+        parts.append(section(t, t["name"] in core, example))
+    tmp = DOC + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(doc[:start] + "\n".join(parts).rstrip("\n") + "\n")
+    os.replace(tmp, DOC)
+
+
+main()
