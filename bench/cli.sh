@@ -3,6 +3,9 @@
 #   1. `davit --version` vs `skopeo --version`
 #   2. `davit run IMAGE -- true` (bwrap) vs raw `bwrap ... /bin/true` on the same root filesystem
 #   3. warm `davit pull` (manifest and blobs already in the store) vs `skopeo inspect` of the same manifest
+#   4. cold `davit pull` of a ~120 MiB, 6-layer gzip image (fresh store) vs `skopeo copy docker://... oci:DIR`
+#   5. the download rate inside that pull (`downloaded_bytes` / `elapsed_ms` of `davit --json pull`), MB/s
+#   6. max RSS of `davit --json run IMAGE -- sh -c 'yes | head -c 100000000'` (MB, GNU time)
 #   [BENCH_BASE=OTHER/davit] bench/cli.sh [ROUNDS]    (default 11; medians, samples in bench/work/cli/*.ms)
 # BENCH_BASE adds another build's launcher (e.g. a checkout of main), timed in the same rounds: before and after.
 # The image is a static busybox rootfs built by `davit build`, pushed to a throwaway registry and pulled and unpacked
@@ -26,11 +29,32 @@ row '`davit run IMAGE -- true` (bwrap)' '"$davit" run -q "$ref" --runtime bwrap 
   'bwrap --unshare-all --die-with-parent --new-session --ro-bind "$rootfs" / --proc /proc --dev /dev --tmpfs /tmp --clearenv --chdir / -- /bin/true'
 row 'warm `davit pull` (everything cached)' '"$davit" pull -q "$ref"' \
   'skopeo inspect (one manifest GET)' 'skopeo inspect --tls-verify=false --raw "docker://$ref"'
+# rows 4-6: a ~120 MiB image (make-image.py: 6 gzip layers, mostly random bytes) in the same registry
+[ -d "$work/../img120" ] || python3 "$root/bench/make-image.py" "$work/../img120" cold 6 133 3 >&2
+skopeo copy -q --dest-tls-verify=false "oci:$work/../img120:cold" "docker://127.0.0.1:$port/bench/cold:1"
+cold="127.0.0.1:$port/bench/cold:1"
+row 'cold `davit pull` of ~120 MiB, 6 layers (fresh store)' \
+  'rm -rf "$work/cold-home"; DAVIT_HOME="$work/cold-home" "$davit" pull -q "$cold"' \
+  'skopeo copy docker:// oci:' 'rm -rf "$work/skopeo-out"; skopeo copy -q --src-tls-verify=false "docker://$cold" "oci:$work/skopeo-out:x"'
 
+# Rows 5 and 6 are values, not times: each round records one (MB/s, MB) in $work/rate.mb and $work/rss.mb.
+metric_rounds() {
+  rm -rf "$work/rate-home"
+  DAVIT_HOME="$work/rate-home" "$davit" --json pull "$cold" | python3 -c \
+    'import json,sys; d=json.load(sys.stdin); print(int(d["downloaded_bytes"] / max(d["elapsed_ms"], 1) / 1000))' >> "$work/rate.mb"
+  /usr/bin/time -f %M -o "$work/rss.kb" "$davit" --json run "$ref" -- sh -c 'yes | head -c 100000000' > "$work/flood.json"
+  python3 - "$work/flood.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["exit_code"] == 0 and d["truncated"] and len(d["stdout"]) == 64 << 20 and set(d["stdout"]) == {"y", "\n"}, "bad flood JSON"
+PY
+  echo $(( $(cat "$work/rss.kb") / 1024 )) >> "$work/rss.mb"
+}
 now() { date +%s%N; }
 ms() { local t0 t1; t0=$(now); eval "$1" >/dev/null; t1=$(now); echo $(( (t1 - t0) / 1000000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in "${!labels[@]}"; do : > "$work/davit-$i.ms"; : > "$work/peer-$i.ms"; : > "$work/base-$i.ms"; done
+: > "$work/rate.mb"; : > "$work/rss.mb"
 if [ -n "$base" ]; then "$base" run -q "$ref" -- true >/dev/null; fi   # its AOT cache, if its jar is new
 for _ in $(seq "$rounds"); do
   for i in "${!labels[@]}"; do
@@ -38,6 +62,7 @@ for _ in $(seq "$rounds"); do
     [ -z "$base" ] || ms "${davits[$i]//\"\$davit\"/\"\$base\"}" >> "$work/base-$i.ms"
     [ "${peers[$i]}" = - ] || ms "${peercmds[$i]}" >> "$work/peer-$i.ms"
   done
+  metric_rounds
 done
 
 java_version=$(. "$root/scripts/find-java.sh"; sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$DAVIT_JAVA_HOME/release")
@@ -55,7 +80,10 @@ for i in "${!labels[@]}"; do
     echo "| ${labels[$i]} |$b $d | ${peers[$i]} | $p | $(python3 -c "print(f'{$d/max($p,1):.1f}')") |"
   fi
 done
+echo "| download rate inside the cold pull (MB/s, median) |${base:+ – |} $(median < "$work/rate.mb") | loopback limit | ≈ 2500 | – |"
+echo "| \`davit --json run IMAGE -- sh -c 'yes \\| head -c 100000000'\`, max RSS (MB, median) |${base:+ – |} $(median < "$work/rss.mb") | – | – | – |"
 echo
+echo "rate MB/s: $(paste -sd, "$work/rate.mb"); max RSS MB: $(paste -sd, "$work/rss.mb")"
 for i in "${!labels[@]}"; do
   echo "${labels[$i]}: davit $(paste -sd, "$work/davit-$i.ms"); peer $(paste -sd, "$work/peer-$i.ms")${base:+; base $(paste -sd, "$work/base-$i.ms")}"
 done

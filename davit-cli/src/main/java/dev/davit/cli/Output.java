@@ -61,8 +61,15 @@ final class Output {
 
     /** Prints one JSON document (indented, newline-terminated) on stdout. */
     void printJson(JsonNode doc) {
-        out.println(Json.pretty(doc));
         out.flush();
+        try {
+            // streamed as bytes: a run's document may carry 64 MiB of output, never copied into one String
+            Json.writePretty(doc, rawOut);
+            rawOut.write(System.lineSeparator().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            rawOut.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Writes bytes to stdout exactly as given. */

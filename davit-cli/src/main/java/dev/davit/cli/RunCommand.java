@@ -187,8 +187,8 @@ final class RunCommand extends EnvCommand.Sub {
         doc.put("runtime", r.runtime());
         doc.put("sandbox_id", r.sandboxId());
         doc.put("exit_code", r.exitCode());
-        doc.put("stdout", new String(r.stdout(), StandardCharsets.UTF_8));
-        doc.put("stderr", new String(r.stderr(), StandardCharsets.UTF_8));
+        doc.putPOJO("stdout", new Json.Utf8Text(r.stdout()));
+        doc.putPOJO("stderr", new Json.Utf8Text(r.stderr()));
         doc.put("timed_out", r.timedOut());
         doc.put("truncated", r.truncated());
         doc.put("oom_killed", r.oomKilled());

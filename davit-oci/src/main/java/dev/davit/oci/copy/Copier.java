@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -32,6 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Copier {
     private static final int MAX_INDEX_DEPTH = 3;
+    /** Blob threads at most; a registry source also bounds the requests in flight (maxConcurrentRequests). */
+    private static final int MAX_THREADS = 16;
 
     private final OciStore store;
 
@@ -217,7 +218,7 @@ public final class Copier {
     private List<PullResult.BlobResult> fetchAll(ContentSource source, List<Descriptor> blobs, ProgressListener progress,
                                                  AtomicLong downloaded) throws InterruptedException {
         List<PullResult.BlobResult> results = new ArrayList<>();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (ExecutorService pool = BlobThreads.pool("davit-pull-", blobs.size(), MAX_THREADS)) {
             List<Future<PullResult.BlobResult>> futures = new ArrayList<>();
             for (Descriptor d : blobs) {
                 futures.add(pool.submit(() -> fetchOne(source, d, progress, downloaded)));

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
@@ -51,7 +50,7 @@ public final class Pusher {
         AtomicLong uploaded = new AtomicLong();
         List<PushResult.BlobPush> results = new ArrayList<>();
         Semaphore permits = new Semaphore(parallel);
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (ExecutorService pool = BlobThreads.pool("davit-push-", blobs.size(), parallel)) {
             List<Future<PushResult.BlobPush>> fs = new ArrayList<>();
             for (Descriptor d : blobs.values()) {
                 fs.add(pool.submit(() -> {

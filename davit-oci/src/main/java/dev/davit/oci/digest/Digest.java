@@ -36,7 +36,17 @@ public record Digest(Algorithm algorithm, String hex) {
             return hexLength;
         }
 
+        /**
+         * A fresh hasher: the JDK's, or for SHA-256 the platform's libcrypto when the system property
+         * {@code davit.hash} asks for it ({@code auto} or {@code openssl}, Java 22+ with native access).
+         */
         public MessageDigest newMessageDigest() {
+            if (this == SHA256) {
+                MessageDigest nativeMd = NativeHashes.sha256();
+                if (nativeMd != null) {
+                    return nativeMd;
+                }
+            }
             try {
                 return MessageDigest.getInstance(jcaName);
             } catch (NoSuchAlgorithmException e) {

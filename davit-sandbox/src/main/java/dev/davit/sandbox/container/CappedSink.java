@@ -8,7 +8,7 @@ import java.io.ByteArrayOutputStream;
  * counted and dropped, so a command that writes without end cannot exhaust davit's memory. Thread-safe.
  */
 public final class CappedSink {
-    private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+    private final Kept kept = new Kept();
     private final long limit;
     private long total;
 
@@ -28,8 +28,16 @@ public final class CappedSink {
         total += n;
     }
 
+    /** What was kept; when the buffer is exactly full (a flood cut at the 64 MiB cap) it is handed over, not copied. */
     public synchronized byte[] bytes() {
-        return kept.toByteArray();
+        return kept.array();
+    }
+
+    /** A byte buffer that can give its array away when it is exactly full (saves a 64 MiB copy of a flood). */
+    private static final class Kept extends ByteArrayOutputStream {
+        byte[] array() {
+            return count == buf.length ? buf : toByteArray();
+        }
     }
 
     /** Whether bytes were dropped. */

@@ -1,0 +1,91 @@
+package dev.davit.oci.digest;
+
+import dev.davit.oci.DavitException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.security.MessageDigest;
+import java.util.function.Supplier;
+
+/**
+ * Chooses who computes SHA-256: the JDK's {@link MessageDigest} (the default) or the platform's libcrypto through
+ * the FFM API ({@code OpenSslSha256}). Both give the same digests; libcrypto needs no JIT warm-up, but setting up
+ * its downcalls costs a fresh JVM about as much as the JDK's warm-up, so on a whole {@code davit pull} it measured
+ * no faster (docs/BENCHMARKS.md, "Cold pull") and is not the default.
+ *
+ * <p>The system property {@code davit.hash} picks: {@code jdk} (default) always uses the JDK; {@code auto} uses
+ * libcrypto when it can (Java 22 or later, native access enabled, libcrypto present and right on a known vector)
+ * and the JDK quietly otherwise; {@code openssl} requires libcrypto and fails at the first hash, naming why, when
+ * it cannot be used. On Java 21, and in programs that do not enable native access
+ * ({@code --enable-native-access=ALL-UNNAMED}, or {@code Enable-Native-Access} in an executable jar's manifest),
+ * the FFM class is not even loaded.
+ */
+final class NativeHashes {
+    /** The system property that picks the SHA-256 implementation: {@code jdk}, {@code auto} or {@code openssl}. */
+    static final String PROPERTY = "davit.hash";
+
+    private NativeHashes() {
+    }
+
+    /** A new SHA-256 digest by the chosen implementation. */
+    static MessageDigest sha256() {
+        Choice c = Holder.SHA256;
+        if (c.error() != null) {
+            throw new DavitException(DavitException.Kind.USAGE, c.error());
+        }
+        return c.factory() != null ? c.factory().get() : null;
+    }
+
+    /** {@code openssl} or {@code jdk}: who computes SHA-256 in this JVM. */
+    static String sha256Implementation() {
+        return Holder.SHA256.factory() != null ? "openssl" : "jdk";
+    }
+
+    /** The factory chosen (null: the JDK's), or why the requested one cannot be used. */
+    private record Choice(Supplier<MessageDigest> factory, String error) {
+    }
+
+    private static final class Holder {
+        static final Choice SHA256 = choose();
+    }
+
+    private static Choice choose() {
+        String mode = System.getProperty(PROPERTY, "jdk");
+        switch (mode) {
+            case "jdk":
+                return new Choice(null, null);
+            case "auto":
+                try {
+                    return new Choice(openssl(), null);
+                } catch (Throwable t) {
+                    return new Choice(null, null);
+                }
+            case "openssl":
+                try {
+                    return new Choice(openssl(), null);
+                } catch (Throwable t) {
+                    Throwable cause = t instanceof InvocationTargetException ite && ite.getCause() != null
+                            ? ite.getCause() : t;
+                    return new Choice(null, "-D" + PROPERTY + "=openssl, but libcrypto's SHA-256 cannot be used ("
+                            + cause.getMessage() + "); it needs Java 22 or later, native access enabled"
+                            + " (--enable-native-access=ALL-UNNAMED) and libcrypto; use -D" + PROPERTY + "=jdk");
+                }
+            default:
+                return new Choice(null, "-D" + PROPERTY + "=" + mode + " is not known; use jdk, auto or openssl");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Supplier<MessageDigest> openssl() throws ReflectiveOperationException {
+        if (Runtime.version().feature() < 22) {
+            throw new UnsupportedOperationException("Java " + Runtime.version().feature() + " has no final FFM API");
+        }
+        // Module.isNativeAccessEnabled() is Java 22 API: called reflectively, this class is built for Java 21
+        Method enabled = Module.class.getMethod("isNativeAccessEnabled");
+        if (!(Boolean) enabled.invoke(NativeHashes.class.getModule())) {
+            throw new UnsupportedOperationException("native access is not enabled for " + NativeHashes.class.getModule());
+        }
+        Class<?> impl = Class.forName("dev.davit.oci.digest.OpenSslSha256");
+        Method factory = impl.getDeclaredMethod("factory");
+        return (Supplier<MessageDigest>) factory.invoke(null);
+    }
+}
