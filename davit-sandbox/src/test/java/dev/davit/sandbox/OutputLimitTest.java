@@ -59,7 +59,8 @@ class OutputLimitTest {
         assertThat((long) r.stdout().length + r.stderr().length).isEqualTo(LIMIT);
         assertThat(out.n.get()).isEqualTo(r.stdout().length);
         assertThat(err.n.get()).isEqualTo(r.stderr().length);
-        assertThat(r.stdoutText()).startsWith("stdout-flood\n");
+        // what stdout kept is the flood, cut anywhere (on a busy host the stderr flood may fill the limit first)
+        assertThat("stdout-flood\n".repeat(r.stdout().length / 13 + 1)).startsWith(r.stdoutText());
         assertThat(BwrapBackendTest.processesWith(marker)).isEmpty();
         assertThat(BusyboxRootfs.entries(state)).isEmpty();
 
