@@ -254,7 +254,11 @@ class LifecycleTest {
         // a number no other test on the host uses, so only this sandbox's sleep can match (busybox's applet's
         // command line reads "<busybox> N")
         String secs = Long.toString(300 + System.nanoTime() % 100_000);
-        exec(a.id(), "sh", "-c", "sleep " + secs + " & echo started");
+        // the background sleep keeps the exec's pipes open: the exec returns with what the command wrote anyway
+        ExecResult r = exec(a.id(), "sh", "-c", "sleep " + secs + " & echo started");
+        assertThat(r.stdoutText()).isEqualTo("started\n");
+        assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("")
+                .endsWith(" " + secs)).toList()).isNotEmpty();
         sandboxes.rm(a.id());
         assertThat(state.resolve(a.id())).doesNotExist();
         assertThat(alive(a.bwrapPid())).isFalse();

@@ -333,14 +333,14 @@ public final class BwrapBackend implements Backend {
             try (in) {
                 int r;
                 while ((r = in.read(buf)) >= 0) {
-                    int n = limit == null ? r : limit.take(r);
-                    if (n == 0) {
+                    if (limit != null) {
+                        limit.pass(buf, r, sink, tee);
                         continue;
                     }
-                    sink.write(buf, 0, n);
+                    sink.write(buf, 0, r);
                     if (tee != null) {
                         try {
-                            tee.write(buf, 0, n);
+                            tee.write(buf, 0, r);
                             tee.flush();
                         } catch (IOException e) {
                             // the tee is best effort; the captured copy is complete

@@ -41,6 +41,8 @@ import java.util.function.Consumer;
 public final class ContainerLifecycle {
     private static final List<String> SLEEP_DIRS = List.of("bin", "usr/bin", "sbin", "usr/sbin");
     private static final Duration START_WAIT = Duration.ofSeconds(10);
+    /** How long an exec waits, after its command exited, for output still in the pipes. */
+    private static final Duration PIPE_GRACE = Duration.ofSeconds(1);
 
     private final SandboxOptions options;
     private final Consumer<Sandbox> save;
@@ -219,7 +221,7 @@ public final class ContainerLifecycle {
         CappedSink out = new CappedSink();
         CappedSink err = new CappedSink();
         // past the output limit: nsenter's child and what it started are its descendants in the host's view
-        OutputLimit limit = OutputLimit.of(maxOutput, () -> BwrapBackend.killTree(p));
+        OutputLimit limit = OutputLimit.closable(maxOutput, () -> BwrapBackend.killTree(p));
         Thread po = BwrapBackend.pump(p.getInputStream(), out, stdoutTee, id + "-exec-stdout", limit);
         Thread pe = BwrapBackend.pump(p.getErrorStream(), err, stderrTee, id + "-exec-stderr", limit);
         boolean timedOut = false;
@@ -242,8 +244,13 @@ public final class ContainerLifecycle {
             throw new DavitException(Kind.INTERNAL, "interrupted while exec ran in sandbox " + id);
         }
         long t3 = System.nanoTime();
-        join(po);
-        join(pe);
+        // a process the command left in the background keeps our pipes open: what the command wrote is read
+        // within the grace period, then the pumps pass nothing more (they drain the pipes until that process
+        // closes them), so the exec returns and nothing reaches the tees after its result
+        long grace = System.nanoTime() + PIPE_GRACE.toNanos();
+        join(po, grace);
+        join(pe, grace);
+        limit.close();
         boolean limited = OutputLimit.exceeded(limit);
         if (limited) {
             timedOut = false;
@@ -358,9 +365,10 @@ public final class ContainerLifecycle {
         }
     }
 
-    private static void join(Thread t) {
+    /** Waits for {@code t} until {@code deadline} (System.nanoTime). */
+    private static void join(Thread t, long deadline) {
         try {
-            t.join(TimeUnit.SECONDS.toMillis(10));
+            t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

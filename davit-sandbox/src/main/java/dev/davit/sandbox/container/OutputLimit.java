@@ -10,6 +10,7 @@ public final class OutputLimit {
     private final Runnable onExceeded;
     private long used;
     private boolean exceeded;
+    private boolean closed;
 
     private OutputLimit(long max, Runnable onExceeded) {
         this.max = max;
@@ -21,20 +22,48 @@ public final class OutputLimit {
         return max > 0 ? new OutputLimit(max, onExceeded) : null;
     }
 
-    /** How many of the next {@code n} bytes may pass; past the budget, the first caller runs the callback. */
-    int take(int n) {
-        int allowed;
+    /**
+     * A budget of {@code max} bytes (0: no limit) that can be {@link #close}d: an exec's, whose command may leave a
+     * process in the background that keeps the pipes open after the exec returned.
+     */
+    public static OutputLimit closable(long max, Runnable onExceeded) {
+        return new OutputLimit(max > 0 ? max : Long.MAX_VALUE, onExceeded);
+    }
+
+    /** From now on nothing passes (the pumps read and drop until the pipes end); not an excess. */
+    public synchronized void close() {
+        closed = true;
+    }
+
+    /**
+     * Passes what the budget allows of {@code b[0..n)} to {@code sink} and {@code tee} (may be null), under this
+     * budget's lock, so that after {@link #close} returns no pump is half-way through a write.
+     */
+    void pass(byte[] b, int n, CappedSink sink, java.io.OutputStream tee) {
         boolean first;
         synchronized (this) {
-            allowed = (int) Math.min(n, max - used);
+            if (closed) {
+                return;
+            }
+            int allowed = (int) Math.min(n, max - used);
             used += allowed;
             first = allowed < n && !exceeded;
             exceeded |= allowed < n;
+            if (allowed > 0) {
+                sink.write(b, 0, allowed);
+                if (tee != null) {
+                    try {
+                        tee.write(b, 0, allowed);
+                        tee.flush();
+                    } catch (java.io.IOException e) {
+                        // the tee is best effort; the captured copy is complete
+                    }
+                }
+            }
         }
         if (first) {
             onExceeded.run();
         }
-        return allowed;
     }
 
     /** Whether the command wrote more than the budget. */
