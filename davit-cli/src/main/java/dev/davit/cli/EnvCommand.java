@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.Catalog;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogOptions;
+import dev.davit.env.catalog.CatalogParser;
 import dev.davit.env.catalog.CatalogResolver;
 import dev.davit.env.catalog.Catalogs;
 import dev.davit.env.catalog.DavitVersions;
@@ -46,11 +47,29 @@ final class EnvCommand extends GroupCommand {
         CatalogResolver.Resolved catalog(Output out) {
             if (resolved == null) {
                 CatalogOptions o = new CatalogOptions(flags.catalog, flags.refresh, flags.offline, main.env(), home());
-                out.notice("==> catalog " + (flags.catalog == null ? "(built-in)" : flags.catalog));
+                catalogNotice(out);
                 resolved = new CatalogResolver(this::client).resolve(o);
                 resolved.warnings().forEach(out::warn);
             }
             return resolved;
+        }
+
+        private void catalogNotice(Output out) {
+            out.notice("==> catalog " + (flags.catalog == null ? "(built-in)" : flags.catalog));
+        }
+
+        /**
+         * False when the catalog cannot have an environment called {@code name}: it is the built-in one and the name
+         * is not a valid environment name (an image reference with a registry, a repository path or a digest).
+         * Then the catalog is not parsed at all (a quarter of a short {@code davit run}); its notice is printed all
+         * the same. A user's catalog is always read, so that its errors are reported as before.
+         */
+        boolean catalogMayName(Output out, String name) {
+            if (resolved != null || flags.catalog != null || CatalogParser.isEnvironmentName(name)) {
+                return true;
+            }
+            catalogNotice(out);
+            return false;
         }
 
         /** An installer for status and listing (never installs anything itself). */

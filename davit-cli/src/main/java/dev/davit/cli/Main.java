@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
  * {@code davit: error:} line, documented exit codes, a JSON error document with {@code --json}); tests call it
  * in-process with their own streams.
  */
-@Command(name = "davit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(name = "davit", addMethodSubcommands = false, mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
         description = "Pull, build, push, copy, bundle, unpack, verify, store and run OCI images and artifacts,"
                 + " without a daemon.",
         commandListHeading = "%nCommands:%n",
@@ -78,12 +79,15 @@ public final class Main implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        Trace.mark("main");
         if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
             // the one line picocli would print, without building its model (about half of this line's start-up)
             System.out.println(new Version().getVersion()[0]);
             System.exit(0);
         }
         int rc = execute(args, System.out, System.err, System.getenv());
+        Trace.mark("exit");
+        Trace.print();
         System.exit(rc);
     }
 
@@ -94,7 +98,9 @@ public final class Main implements Callable<Integer> {
         PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
         PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
         try {
-            return main.commandLine(o, e, args).execute(args);
+            CommandLine cl = main.commandLine(o, e, args);
+            Trace.mark("command model built");
+            return cl.execute(args);
         } finally {
             o.flush();
             e.flush();
@@ -153,7 +159,9 @@ public final class Main implements Callable<Integer> {
     /** Like {@link #commandLine(PrintWriter, PrintWriter)}, with only the command {@code args} names if it names one. */
     CommandLine commandLine(PrintWriter out, PrintWriter err, String[] args) {
         CommandLine cl = new CommandLine(this);
+        Trace.mark("root model");
         Class<?> named = args == null ? null : commandNamed(args);
+        Trace.mark("named");
         if (args == null || !versionOnly(args)) {
             for (Class<?> c : COMMANDS) {
                 if (named == null || c == named) {
@@ -226,6 +234,7 @@ public final class Main implements Callable<Integer> {
     }
 
     private int executeParsed(ParseResult parsed) {
+        Trace.mark("parsed");
         configureLogging(globals.debug);
         output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, rawErr, globals.json,
                 globals.quiet, globals.debug, env);

@@ -12,7 +12,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit pull REF}: fetches an image or artifact into the store. */
-@Command(name = "pull", mixinStandardHelpOptions = true,
+@Command(name = "pull", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = "Pull an image or artifact into the store (verifying every digest).")
 final class PullCommand extends DavitCommand {
     @Parameters(paramLabel = "REF", description = "What to pull, e.g. alpine:3.20, ghcr.io/o/r:tag, repo@sha256:...")
@@ -25,9 +25,11 @@ final class PullCommand extends DavitCommand {
     protected int run(Output out) {
         var selector = platforms.selector();
         PullResult r;
+        Trace.mark("pull: start");
         try (ProgressRenderer progress = out.progress()) {
             r = client().pull(reference, selector, progress);
         }
+        Trace.mark("pull: pulled");
         out.result(toJson(reference, r), w -> human(w, r));
         return 0;
     }

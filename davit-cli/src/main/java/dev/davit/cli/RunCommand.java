@@ -43,7 +43,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit run ENV -- CMD...}: one command in a fresh sandbox over an environment's or image's rootfs. */
-@Command(name = "run", mixinStandardHelpOptions = true,
+@Command(name = "run", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Run one command in a fresh sandbox over an environment and delete the sandbox afterwards.",
             "ENV is a catalog environment (installed if needed), an image reference (pulled if needed and unpacked"
                 + " once into $DAVIT_HOME/rootfs/) or a microVM environment artifact (unpacked once into"
@@ -129,7 +129,9 @@ final class RunCommand extends EnvCommand.Sub {
         Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
         Network net = NetworkOption.parse(network); // a bad value fails before anything is pulled
         long maxBytes = maxOutputBytes(maxOutput);
+        Trace.mark("run: options checked");
         Target t = resolve(this, out, name);
+        Trace.mark("run: resolved " + t.rootfs());
         String chosen = t.backendFor(backend);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
                 .network(net).image(t.image()).backend(chosen).runtime(runtime).maxOutput(maxBytes);
@@ -139,12 +141,14 @@ final class RunCommand extends EnvCommand.Sub {
             b.limits(resources.containerLimits(out));
         }
         RunSpec spec = b.build();
+        Trace.mark("run: spec built");
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
         out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + net.label() + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         java.io.InputStream in = stdin ? System.in : null;
         ExecResult r = out.json() ? sandboxes.run(spec, in, null, null)
                 : sandboxes.run(spec, in, out.rawStdout(), out.rawStderr());
+        Trace.mark("run: sandbox done " + r.timings().toJson());
         if (r.timedOut()) {
             out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
         }
@@ -199,7 +203,11 @@ final class RunCommand extends EnvCommand.Sub {
 
     /** A catalog environment (installed if needed), else an image reference (pulled and unpacked if needed). */
     static Target resolve(EnvCommand.Sub ctx, Output out, String name) {
+        if (!ctx.catalogMayName(out, name)) {
+            return image(ctx, out, name);
+        }
         CatalogResolver.Resolved r = ctx.catalog(out);
+        Trace.mark("resolve: catalog loaded");
         Optional<Environment> found = r.catalog().find(name);
         if (found.isPresent()) {
             return environment(ctx, out, r, found.get());
@@ -236,17 +244,23 @@ final class RunCommand extends EnvCommand.Sub {
 
     private static Target image(EnvCommand.Sub ctx, Output out, String reference) {
         Reference ref = Reference.parse(reference);
+        Trace.mark("image: parsed");
+        ctx.client();
+        Trace.mark("image: client");
         if (ctx.client().find(reference).isEmpty()) {
             out.notice("==> pulling " + ref);
             try (ProgressRenderer progress = out.progress()) {
                 ctx.client().pull(reference, PlatformSelector.host(), progress);
             }
         }
+        Trace.mark("image: found");
         Optional<Target> vm = microvm(ctx, out, ref, reference);
         if (vm.isPresent()) {
             return vm.get();
         }
+        Trace.mark("image: not a microVM");
         Resolved m = config(ctx, reference);
+        Trace.mark("image: config read");
         String key = m.manifest().digest().toString().replace(':', '-');
         Path cache = ctx.home().resolve("rootfs");
         Path dir = cache.resolve(key);

@@ -62,6 +62,27 @@ public final class Cgroups {
         }
     }
 
+    /** The last {@link #recentProbe} and when it ran ({@link System#nanoTime}). */
+    private static volatile Object[] lastProbe;
+    /** How long a probe's answer is reused: a command's limits check and its cgroup set-up share one. */
+    static final long PROBE_REUSE_NANOS = TimeUnit.SECONDS.toNanos(2);
+
+    /**
+     * {@link #probe}, reused for {@link #PROBE_REUSE_NANOS}: {@code davit run} asks whether limits can be
+     * enforced, then makes its cgroups a few milliseconds later, and the host's answer does not change in between
+     * (a long-lived process still sees a change after two seconds).
+     */
+    static Support recentProbe() {
+        Object[] last = lastProbe;
+        long now = System.nanoTime();
+        if (last != null && now - (Long) last[1] < PROBE_REUSE_NANOS) {
+            return (Support) last[0];
+        }
+        Support s = probe();
+        lastProbe = new Object[] {s, now};
+        return s;
+    }
+
     /** What this host and user allow (reads /proc/mounts and /proc/self/cgroup). */
     static Support probe() {
         Map<String, Path> v1Mounts = new LinkedHashMap<>();
@@ -127,7 +148,7 @@ public final class Cgroups {
 
     /** The cgroups of a sandbox, made and limited; throws (USAGE, naming the opt-out) when that is not possible. */
     public static Cgroup create(String id, Limits limits, Path state) {
-        Support s = probe();
+        Support s = recentProbe();
         if (!s.available()) {
             throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
                     + OPT_OUT + ", or run davit as root (see 'davit doctor')");
@@ -318,6 +339,9 @@ public final class Cgroups {
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         for (Path c : all) {
+            // the kernel frees a cgroup a moment after its last process exits: ask again soon, then every 20 ms
+            // (a fixed 20 ms wait was most of a one-shot run's delete phase)
+            long pauseMs = 1;
             while (true) {
                 kill(c);
                 try {
@@ -328,7 +352,8 @@ public final class Cgroups {
                         break; // still busy: reported by doctor's leftover check, retried by reap
                     }
                     try {
-                        Thread.sleep(20);
+                        Thread.sleep(pauseMs);
+                        pauseMs = Math.min(20, pauseMs * 2);
                     } catch (InterruptedException ie) {
                         Thread.currentThread().interrupt();
                         return;

@@ -45,7 +45,7 @@ public record Limits(long memoryMiB, double cpus, long pids) {
      * v2 with the memory, cpu and pids controllers), or null when they can. Cheap: reads /proc and /sys only.
      */
     public static String unenforceable() {
-        Cgroups.Support s = Cgroups.probe();
+        Cgroups.Support s = Cgroups.recentProbe();
         return s.available() ? null : s.problem();
     }
 

@@ -158,6 +158,17 @@ class LimitsTest {
     }
 
     @Test
+    void oneProbeServesTheLimitsCheckAndTheCgroupsOfARunAndIsAskedAgainLater() throws Exception {
+        Cgroups.Support first = Cgroups.recentProbe();
+        assertThat(Limits.unenforceable()).isEqualTo(first.problem());
+        assertThat(Cgroups.recentProbe()).isSameAs(first);
+        assertThat(Cgroups.probe()).isEqualTo(first).isNotSameAs(first);
+        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(Cgroups.PROBE_REUSE_NANOS) + 50);
+        Cgroups.Support later = Cgroups.recentProbe();
+        assertThat(later).isEqualTo(first).isNotSameAs(first);
+    }
+
+    @Test
     void badLimitsAreUsageErrors() {
         assertThatThrownBy(() -> new Limits(8, 0, 0)).hasMessageContaining("--memory must be 0 (no limit) or at"
                 + " least 16");

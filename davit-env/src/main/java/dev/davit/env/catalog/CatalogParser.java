@@ -140,6 +140,15 @@ public final class CatalogParser {
         return new Catalog(version, out);
     }
 
+    /**
+     * True when {@code name} is a valid environment name (lower-case letters, digits, '.', '_', '-', at most one
+     * ':'). No catalog holds any other name, since parsing rejects it; an image reference with a registry,
+     * repository path or digest is never one.
+     */
+    public static boolean isEnvironmentName(String name) {
+        return NAME.matcher(name).matches();
+    }
+
     private static Environment environment(JsonNode e, String origin, int index) {
         String where = "environment #" + index + ": ";
         if (!e.isObject()) {

@@ -56,6 +56,20 @@ class CatalogParserTest {
     }
 
     @Test
+    void environmentNamesAreWhatTheParserAcceptsAndNoImageReferenceWithAPathOrDigest() {
+        for (String name : List.of("debian:12", "debian:12-vm", "busybox", "node:22.1_x")) {
+            assertThat(CatalogParser.isEnvironmentName(name)).as(name).isTrue();
+            assertThat(parse(catalog(env(name, "container"))).find(name)).as(name).isPresent();
+        }
+        for (String name : List.of("127.0.0.1:5000/bench/busybox:1", "library/debian:12", "Debian:12", "a:b:c",
+                "debian@sha256:" + "0".repeat(64), "docker.io/library/alpine")) {
+            assertThat(CatalogParser.isEnvironmentName(name)).as(name).isFalse();
+            assertThatThrownBy(() -> parse(catalog(env(name, "container")))).as(name)
+                    .isInstanceOf(DavitException.class).hasMessageContaining("invalid name");
+        }
+    }
+
+    @Test
     void parsesJsonWithDefaultArtifacts() {
         Catalog c = parse(catalog(env("debian:12", "container"), env("debian:12-vm", "microvm")));
         assertThat(c.version()).isEqualTo("7");
