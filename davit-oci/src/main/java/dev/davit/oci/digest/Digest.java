@@ -37,8 +37,8 @@ public record Digest(Algorithm algorithm, String hex) {
         }
 
         /**
-         * A fresh hasher: the JDK's, or for SHA-256 the platform's libcrypto when the system property
-         * {@code davit.hash} asks for it ({@code auto} or {@code openssl}, Java 22+ with native access).
+         * A fresh hasher: for SHA-256 the platform's libcrypto where it can be used (Java 22+ with native access;
+         * the system property {@code davit.hash} can ask for {@code jdk} or require {@code openssl}), else the JDK's.
          */
         public MessageDigest newMessageDigest() {
             if (this == SHA256) {
