@@ -24,6 +24,15 @@ class NativeHashesTest {
         // surefire runs davit-oci's tests with --enable-native-access=ALL-UNNAMED and the default davit.hash
         assertThat(NativeHashes.sha256Implementation()).isEqualTo("openssl");
         assertThat(Digest.Algorithm.SHA256.newMessageDigest().getClass().getSimpleName()).isEqualTo("OpenSslSha256");
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(64 << 20).getClass().getSimpleName()).isEqualTo("OpenSslSha256");
+    }
+
+    @Test
+    void smallContentIsHashedByTheJdkUnderAuto() {
+        // the surefire run uses the default (auto); content known to be small needs no libcrypto set-up
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(NativeHashes.AUTO_MIN_BYTES - 1).getProvider().getName())
+                .isEqualTo("SUN");
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(0).getProvider().getName()).isEqualTo("SUN");
     }
 
     @Test
