@@ -38,10 +38,14 @@ row 'cold `davit pull` of ~120 MiB, 6 layers (fresh store)' \
   'skopeo copy docker:// oci:' 'rm -rf "$work/skopeo-out"; skopeo copy -q --src-tls-verify=false "docker://$cold" "oci:$work/skopeo-out:x"'
 
 # Rows 5 and 6 are values, not times: each round records one (MB/s, MB) in $work/rate.mb and $work/rss.mb.
-metric_rounds() {
+rate() {   # LAUNCHER: one cold --json pull, its download rate in MB/s
   rm -rf "$work/rate-home"
-  DAVIT_HOME="$work/rate-home" "$davit" --json pull "$cold" | python3 -c \
-    'import json,sys; d=json.load(sys.stdin); print(int(d["downloaded_bytes"] / max(d["elapsed_ms"], 1) / 1000))' >> "$work/rate.mb"
+  DAVIT_HOME="$work/rate-home" "$1" --json pull "$cold" | python3 -c \
+    'import json,sys; d=json.load(sys.stdin); print(int(d["downloaded_bytes"] / max(d["elapsed_ms"], 1) / 1000))'
+}
+metric_rounds() {
+  rate "$davit" >> "$work/rate.mb"
+  [ -z "$base" ] || rate "$base" >> "$work/rate-base.mb"
   /usr/bin/time -f %M -o "$work/rss.kb" "$davit" --json run "$ref" -- sh -c 'yes | head -c 100000000' > "$work/flood.json"
   python3 - "$work/flood.json" <<'PY'
 import json, sys
@@ -54,7 +58,7 @@ now() { date +%s%N; }
 ms() { local t0 t1; t0=$(now); eval "$1" >/dev/null; t1=$(now); echo $(( (t1 - t0) / 1000000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in "${!labels[@]}"; do : > "$work/davit-$i.ms"; : > "$work/peer-$i.ms"; : > "$work/base-$i.ms"; done
-: > "$work/rate.mb"; : > "$work/rss.mb"
+: > "$work/rate.mb"; : > "$work/rate-base.mb"; : > "$work/rss.mb"
 if [ -n "$base" ]; then "$base" run -q "$ref" -- true >/dev/null; fi   # its AOT cache, if its jar is new
 for _ in $(seq "$rounds"); do
   for i in "${!labels[@]}"; do
@@ -80,10 +84,10 @@ for i in "${!labels[@]}"; do
     echo "| ${labels[$i]} |$b $d | ${peers[$i]} | $p | $(python3 -c "print(f'{$d/max($p,1):.1f}')") |"
   fi
 done
-echo "| download rate inside the cold pull (MB/s, median) |${base:+ – |} $(median < "$work/rate.mb") | loopback limit | ≈ 2500 | – |"
+echo "| download rate inside the cold pull (MB/s, median) |${base:+ $(median < "$work/rate-base.mb") |} $(median < "$work/rate.mb") | loopback limit | ≈ 2500 | – |"
 echo "| \`davit --json run IMAGE -- sh -c 'yes \\| head -c 100000000'\`, max RSS (MB, median) |${base:+ – |} $(median < "$work/rss.mb") | – | – | – |"
 echo
-echo "rate MB/s: $(paste -sd, "$work/rate.mb"); max RSS MB: $(paste -sd, "$work/rss.mb")"
+echo "rate MB/s: $(paste -sd, "$work/rate.mb")${base:+ (base $(paste -sd, "$work/rate-base.mb"))}; max RSS MB: $(paste -sd, "$work/rss.mb")"
 for i in "${!labels[@]}"; do
   echo "${labels[$i]}: davit $(paste -sd, "$work/davit-$i.ms"); peer $(paste -sd, "$work/peer-$i.ms")${base:+; base $(paste -sd, "$work/base-$i.ms")}"
 done

@@ -37,12 +37,20 @@ public record Digest(Algorithm algorithm, String hex) {
         }
 
         /**
-         * A fresh hasher: the JDK's, or for SHA-256 the platform's libcrypto when the system property
-         * {@code davit.hash} asks for it ({@code auto} or {@code openssl}, Java 22+ with native access).
+         * A fresh hasher: for SHA-256 the platform's libcrypto where it can be used (Java 22+ with native access;
+         * the system property {@code davit.hash} can ask for {@code jdk} or require {@code openssl}), else the JDK's.
          */
         public MessageDigest newMessageDigest() {
+            return newMessageDigest(-1);
+        }
+
+        /**
+         * A fresh hasher for about {@code expectedBytes} of content (negative: not known). By default, content
+         * known to be small is hashed by the JDK, larger or unknown content by libcrypto where it can be used.
+         */
+        public MessageDigest newMessageDigest(long expectedBytes) {
             if (this == SHA256) {
-                MessageDigest nativeMd = NativeHashes.sha256();
+                MessageDigest nativeMd = NativeHashes.sha256(expectedBytes);
                 if (nativeMd != null) {
                     return nativeMd;
                 }
@@ -112,7 +120,7 @@ public record Digest(Algorithm algorithm, String hex) {
 
     /** Computes the digest of {@code data}. */
     public static Digest of(Algorithm algorithm, byte[] data) {
-        return fromBytes(algorithm, algorithm.newMessageDigest().digest(data));
+        return fromBytes(algorithm, algorithm.newMessageDigest(data.length).digest(data));
     }
 
     /** Computes the sha256 digest of {@code data}. */
@@ -128,6 +136,11 @@ public record Digest(Algorithm algorithm, String hex) {
     /** Returns a fresh hasher for this digest's algorithm. */
     public MessageDigest newMessageDigest() {
         return algorithm.newMessageDigest();
+    }
+
+    /** Returns a fresh hasher for this digest's algorithm, for about {@code expectedBytes} of content. */
+    public MessageDigest newMessageDigest(long expectedBytes) {
+        return algorithm.newMessageDigest(expectedBytes);
     }
 
     /** The first 12 hex characters, for human output. */

@@ -7,27 +7,42 @@ import java.security.MessageDigest;
 import java.util.function.Supplier;
 
 /**
- * Chooses who computes SHA-256: the JDK's {@link MessageDigest} (the default) or the platform's libcrypto through
- * the FFM API ({@code OpenSslSha256}). Both give the same digests; libcrypto needs no JIT warm-up, but setting up
- * its downcalls costs a fresh JVM about as much as the JDK's warm-up, so on a whole {@code davit pull} it measured
- * no faster (docs/BENCHMARKS.md, "Cold pull") and is not the default.
+ * Chooses who computes SHA-256: the platform's libcrypto through the FFM API ({@code OpenSslSha256}) where it can
+ * be used, else the JDK's {@link MessageDigest}. Both give the same digests; libcrypto hashes at full speed from
+ * the first byte, while the JDK's reaches its SHA-NI intrinsic only once C2 has compiled it, so a fresh JVM (every
+ * {@code davit pull}) hashes its first hundred megabytes interpreted or in C1. Measured with the AOT cache in use,
+ * libcrypto took ~0.1 s of CPU off a cold pull of 120 MiB (docs/BENCHMARKS.md, "Cold pull ... part 4"); content
+ * known to be small (under {@link #AUTO_MIN_BYTES}) is still hashed by the JDK, which needs no set-up.
  *
- * <p>The system property {@code davit.hash} picks: {@code jdk} (default) always uses the JDK; {@code auto} uses
- * libcrypto when it can (Java 22 or later, native access enabled, libcrypto present and right on a known vector)
- * and the JDK quietly otherwise; {@code openssl} requires libcrypto and fails at the first hash, naming why, when
+ * <p>The system property {@code davit.hash} picks: {@code auto} (the default) uses libcrypto when it can (Java 22
+ * or later, native access enabled, libcrypto present and right on a known vector) and the JDK quietly otherwise;
+ * {@code jdk} always uses the JDK; {@code openssl} requires libcrypto and fails at the first hash, naming why, when
  * it cannot be used. On Java 21, and in programs that do not enable native access
  * ({@code --enable-native-access=ALL-UNNAMED}, or {@code Enable-Native-Access} in an executable jar's manifest),
  * the FFM class is not even loaded.
  */
 final class NativeHashes {
-    /** The system property that picks the SHA-256 implementation: {@code jdk}, {@code auto} or {@code openssl}. */
+    /** The system property that picks the SHA-256 implementation: {@code auto} (default), {@code jdk} or {@code openssl}. */
     static final String PROPERTY = "davit.hash";
 
     private NativeHashes() {
     }
 
-    /** A new SHA-256 digest by the chosen implementation. */
-    static MessageDigest sha256() {
+    /**
+     * Under {@code auto}, content known to be smaller than this is hashed by the JDK: setting up libcrypto's
+     * downcalls costs a fresh JVM more than hashing a manifest or a config, and commands that hash only those
+     * (a warm pull, {@code run}) were measured slower with it (docs/BENCHMARKS.md, "Cold pull ... part 4").
+     */
+    static final long AUTO_MIN_BYTES = 4 << 20;
+
+    /**
+     * A new SHA-256 digest by the chosen implementation for about {@code expectedBytes} of content (negative:
+     * not known), or null for the JDK's.
+     */
+    static MessageDigest sha256(long expectedBytes) {
+        if (expectedBytes >= 0 && expectedBytes < AUTO_MIN_BYTES && System.getProperty(PROPERTY, "auto").equals("auto")) {
+            return null;
+        }
         Choice c = Holder.SHA256;
         if (c.error() != null) {
             throw new DavitException(DavitException.Kind.USAGE, c.error());
@@ -49,7 +64,7 @@ final class NativeHashes {
     }
 
     private static Choice choose() {
-        String mode = System.getProperty(PROPERTY, "jdk");
+        String mode = System.getProperty(PROPERTY, "auto");
         switch (mode) {
             case "jdk":
                 return new Choice(null, null);

@@ -20,7 +20,7 @@ public final class VerifyingInputStream extends FilterInputStream {
         super(in);
         this.expected = expected;
         this.size = size;
-        this.md = expected.newMessageDigest();
+        this.md = expected.newMessageDigest(size);
     }
 
     @Override

@@ -47,7 +47,7 @@ public final class BlobIngest implements AutoCloseable {
             if (!present) {
                 channel = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.READ,
                         StandardOpenOption.WRITE);
-                hasher = descriptor.digest().newMessageDigest();
+                hasher = descriptor.digest().newMessageDigest(descriptor.size());
                 long size = channel.size();
                 if (size > descriptor.size()) {
                     channel.truncate(0);

@@ -118,6 +118,51 @@ class FaultIntegrationTest {
         assertThat(events).anyMatch(e -> e instanceof ProgressEvent.Retry rt && rt.message().contains("resuming at byte"));
     }
 
+    /**
+     * A 48 MiB layer through the default hasher (libcrypto on Java 22+): cut at ~30 MB and resumed, the stored blob
+     * is what the JDK's own SHA-256 says it should be; a byte flipped at ~40 MB, past many 1 MiB hashing chunks
+     * and read buffers, is refused and nothing is cached.
+     */
+    @Test
+    void aLargeBlobIsVerifiedByTheDefaultHasherAcrossAResumeAndACorruptOneIsRefused() throws Exception {
+        PushedImage large = Fixtures.pushLargeImage(registry, "fault/large", "1", 48L << 20, 22);
+        String layer = large.layerDigests().get(0);
+        String ref = proxy.hostPort() + "/" + large.repository() + ":" + large.tag();
+        if (Runtime.version().feature() >= 22) {
+            // surefire grants native access as davit.jar's manifest does: the default is libcrypto's
+            assertThat(Digest.Algorithm.SHA256.newMessageDigest().getClass().getSimpleName()).isEqualTo("OpenSslSha256");
+        }
+        proxy.add(Fault.flipByte(40_000_000).onBlob(layer));
+        try (DavitClient davit = client()) {
+            assertThatThrownBy(() -> davit.pull(ref, PlatformSelector.host(), ProgressListener.NONE))
+                    .isInstanceOf(DavitException.class)
+                    .matches(e -> ((DavitException) e).kind() == DavitException.Kind.VERIFICATION)
+                    .hasMessageContaining(layer).hasMessageContaining("nothing was cached");
+            assertThat(davit.store().hasBlob(Digest.parse(layer))).isFalse();
+            assertThat(davit.store().entries()).isEmpty();
+        }
+        proxy.add(Fault.cutAfter(30_000_000).onBlob(layer));
+        try (DavitClient davit = client()) {
+            PullResult r = davit.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
+            assertThat(r.target().digest().toString()).isEqualTo(large.manifestDigest());
+            Path blob = dir.resolve("store/blobs/sha256/" + layer.substring("sha256:".length()));
+            java.security.MessageDigest jdk = java.security.MessageDigest.getInstance("SHA-256", "SUN");
+            try (var in = Files.newInputStream(blob)) {
+                byte[] buf = new byte[1 << 16];
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    jdk.update(buf, 0, n);
+                }
+            }
+            assertThat("sha256:" + java.util.HexFormat.of().formatHex(jdk.digest())).isEqualTo(layer);
+            assertThat(Files.size(blob)).isGreaterThan(40_000_000L);
+        }
+        List<FaultProxy.Request> gets = proxy.requests("GET", "/v2/.+/blobs/" + layer);
+        assertThat(gets).hasSize(3);
+        assertThat(gets.get(2).range()).startsWith("bytes=");
+        assertThat(gets.get(2).status()).isEqualTo(206);
+    }
+
     @Test
     void aServerThatIgnoresRangeGetsAFullDownload() {
         proxy.add(Fault.cutAfter(1_000_000).onBlob(layer()));

@@ -21,9 +21,18 @@ class NativeHashesTest {
     @Test
     void libcryptoIsUsedOnJava22WithNativeAccess() {
         assumeTrue(Runtime.version().feature() >= 22, "FFM is final only from Java 22");
-        // surefire runs davit-oci's tests with --enable-native-access=ALL-UNNAMED -Ddavit.hash=openssl
+        // surefire runs davit-oci's tests with --enable-native-access=ALL-UNNAMED and the default davit.hash
         assertThat(NativeHashes.sha256Implementation()).isEqualTo("openssl");
         assertThat(Digest.Algorithm.SHA256.newMessageDigest().getClass().getSimpleName()).isEqualTo("OpenSslSha256");
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(64 << 20).getClass().getSimpleName()).isEqualTo("OpenSslSha256");
+    }
+
+    @Test
+    void smallContentIsHashedByTheJdkUnderAuto() {
+        // the surefire run uses the default (auto); content known to be small needs no libcrypto set-up
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(NativeHashes.AUTO_MIN_BYTES - 1).getProvider().getName())
+                .isEqualTo("SUN");
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(0).getProvider().getName()).isEqualTo("SUN");
     }
 
     @Test
@@ -99,11 +108,12 @@ class NativeHashesTest {
         assertThat(child("--enable-native-access=ALL-UNNAMED", "-Ddavit.hash=jdk")).containsExactly("jdk " + vector);
         // a program that does not enable native access gets the JDK's, quietly (no restricted-method warning)
         assertThat(child("-Ddavit.hash=auto")).containsExactly("jdk " + vector);
-        // the default is the JDK's, even with native access
-        assertThat(child("--enable-native-access=ALL-UNNAMED")).containsExactly("jdk " + vector);
-        if (Runtime.version().feature() >= 22) {
-            assertThat(child("--enable-native-access=ALL-UNNAMED", "-Ddavit.hash=auto")).containsExactly("openssl " + vector);
-        }
+        // ... and so does the default (auto) without native access
+        assertThat(child()).containsExactly("jdk " + vector);
+        // the default is libcrypto's wherever it can be used: Java 22+ with native access
+        String withAccess = Runtime.version().feature() >= 22 ? "openssl " : "jdk ";
+        assertThat(child("--enable-native-access=ALL-UNNAMED")).containsExactly(withAccess + vector);
+        assertThat(child("--enable-native-access=ALL-UNNAMED", "-Ddavit.hash=auto")).containsExactly(withAccess + vector);
         // asking for libcrypto where it cannot be used is an error naming the cause, not a silent fallback
         assertThat(child("-Ddavit.hash=openssl")).singleElement().asString()
                 .startsWith("USAGE -Ddavit.hash=openssl, but libcrypto's SHA-256 cannot be used")
