@@ -198,15 +198,19 @@ final class EnvCommand extends GroupCommand {
 
     /** Catalog options shared by the subcommands. */
     static final class CatalogFlagsMixin {
+        static final String CATALOG_TEXT = "A catalog file (path or file://) or oci://REGISTRY/REPO:TAG (default: "
+                + "the built-in one).";
+        static final String REFRESH_TEXT = "Fetch a remote catalog again (falls back to the cache on failure).";
+        static final String OFFLINE_TEXT = "Never use the network: the catalog from a local file or the cache, "
+                + "environments from their install or the store (no pull, no build).";
         @Option(names = "--catalog", paramLabel = "CATALOG",
-                description = "A catalog file (path or file://) or oci://REGISTRY/REPO:TAG (default: the built-in one).")
+                description = CATALOG_TEXT)
         String catalog;
 
-        @Option(names = "--refresh", description = "Fetch a remote catalog again (falls back to the cache on failure).")
+        @Option(names = "--refresh", description = REFRESH_TEXT)
         boolean refresh;
 
-        @Option(names = "--offline", description = "Never use the network: the catalog from a local file or the"
-                + " cache, environments from their install or the store (no pull, no build).")
+        @Option(names = "--offline", description = OFFLINE_TEXT)
         boolean offline;
     }
 

@@ -12,24 +12,33 @@ import picocli.CommandLine.ScopeType;
  * with {@link ScopeType#INHERIT}; picocli binds the subcommands' copies to these same fields.
  */
 public final class GlobalOptions {
+    // the descriptions, shared with CommandModels
+    static final String JSON = "Print exactly one JSON document on stdout (results and errors); no progress.";
+    static final String QUIET = "No progress output, only results.";
+    static final String DEBUG = "Debug logging on stderr and stack traces on errors.";
+    static final String STORE = "The store directory (default: $DAVIT_HOME/store, else $XDG_CACHE_HOME/davit/store,"
+            + " else ~/.cache/davit/store).";
+    static final String INSECURE = "Reach this registry over plain HTTP (repeatable). Loopback registries always are.";
+    static final String USERNAME = "Authenticate as USER (password from --password-stdin, or asked on a terminal);"
+            + " overrides saved credentials for this command.";
+    static final String PASSWORD_STDIN = "Read the password (or token) for --username from standard input.";
 
     @Option(names = "--json", scope = ScopeType.INHERIT,
-            description = "Print exactly one JSON document on stdout (results and errors); no progress.")
+            description = JSON)
     boolean json;
 
     @Option(names = {"-q", "--quiet"}, scope = ScopeType.INHERIT,
-            description = "No progress output, only results.")
+            description = QUIET)
     boolean quiet;
 
     @Option(names = "--debug", scope = ScopeType.INHERIT,
-            description = "Debug logging on stderr and stack traces on errors.")
+            description = DEBUG)
     boolean debug;
 
     private final Set<String> insecureRegistries = new LinkedHashSet<>();
 
     @Option(names = "--store", paramLabel = "DIR", scope = ScopeType.INHERIT,
-            description = "The store directory (default: $DAVIT_HOME/store, else $XDG_CACHE_HOME/davit/store,"
-                    + " else ~/.cache/davit/store).")
+            description = STORE)
     Path store;
 
     /**
@@ -37,7 +46,7 @@ public final class GlobalOptions {
      * given before and after the subcommand name arrive in separate calls.
      */
     @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]", scope = ScopeType.INHERIT,
-            description = "Reach this registry over plain HTTP (repeatable). Loopback registries always are.")
+            description = INSECURE)
     void insecureRegistries(List<String> hosts) {
         if (hosts != null) {
             insecureRegistries.addAll(hosts);
@@ -45,12 +54,11 @@ public final class GlobalOptions {
     }
 
     @Option(names = {"-u", "--username"}, paramLabel = "USER", scope = ScopeType.INHERIT,
-            description = "Authenticate as USER (password from --password-stdin, or asked on a terminal);"
-                    + " overrides saved credentials for this command.")
+            description = USERNAME)
     String username;
 
     @Option(names = "--password-stdin", scope = ScopeType.INHERIT,
-            description = "Read the password (or token) for --username from standard input.")
+            description = PASSWORD_STDIN)
     boolean passwordStdin;
 
     public String username() {

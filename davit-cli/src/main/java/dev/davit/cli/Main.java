@@ -26,16 +26,10 @@ import picocli.CommandLine.Spec;
  * {@code davit: error:} line, documented exit codes, a JSON error document with {@code --json}); tests call it
  * in-process with their own streams.
  */
-@Command(name = "davit", addMethodSubcommands = false, mixinStandardHelpOptions = true,
-        versionProvider = Main.Version.class,
-        description = "Pull, build, push, copy, bundle, unpack, verify, store and run OCI images and artifacts,"
-                + " without a daemon.",
-        commandListHeading = "%nCommands:%n",
-        footerHeading = "%n",
-        footer = {"Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
-                + " 5 network, 6 verification (also: fsck found problems), 7 store;"
-                + " 'davit run' exits with the command's own code (124 on --timeout).",
-            "Environment: DAVIT_HOME, XDG_CACHE_HOME (store location), DAVIT_PROGRESS=bars|lines|none."})
+@Command(name = Main.NAME, addMethodSubcommands = false, mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class, description = Main.DESCRIPTION,
+        commandListHeading = Main.COMMAND_LIST_HEADING, footerHeading = Main.FOOTER_HEADING, footer = {Main.FOOTER_0,
+            Main.FOOTER_1})
 public final class Main implements Callable<Integer> {
     /**
      * With this variable set to 1, --json keeps notices and progress lines on stderr (stdout still carries only
@@ -43,6 +37,18 @@ public final class Main implements Callable<Integer> {
      */
     public static final String JSON_PROGRESS = "DAVIT_JSON_PROGRESS";
     static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
+    // the root command's texts, shared by the annotation above and CommandModels
+    static final String NAME = "davit";
+    static final String DESCRIPTION = "Pull, build, push, copy, bundle, unpack, verify, store and run OCI images and"
+            + " artifacts, without a daemon.";
+    static final String COMMAND_LIST_HEADING = "%nCommands:%n";
+    static final String FOOTER_HEADING = "%n";
+    static final String FOOTER_0 = "Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
+            + " 5 network, 6 verification (also: fsck found problems), 7 store;"
+            + " 'davit run' exits with the command's own code (124 on --timeout).";
+    static final String FOOTER_1 = "Environment: DAVIT_HOME, XDG_CACHE_HOME (store location),"
+            + " DAVIT_PROGRESS=bars|lines|none.";
+    static final String[] FOOTER = {FOOTER_0, FOOTER_1};
 
     /**
      * The commands, in the order {@code davit --help} lists them. They are registered lazily: a command line that
@@ -158,13 +164,15 @@ public final class Main implements Callable<Integer> {
 
     /** Like {@link #commandLine(PrintWriter, PrintWriter)}, with only the command {@code args} names if it names one. */
     CommandLine commandLine(PrintWriter out, PrintWriter err, String[] args) {
-        CommandLine cl = new CommandLine(this);
+        CommandLine cl = new CommandLine(CommandModels.root(this));
         Trace.mark("root model");
         Class<?> named = args == null ? null : commandNamed(args);
         Trace.mark("named");
         if (args == null || !versionOnly(args)) {
             for (Class<?> c : COMMANDS) {
-                if (named == null || c == named) {
+                if (named == null && c == RunCommand.class || named == RunCommand.class && c == named) {
+                    cl.addSubcommand(new CommandLine(CommandModels.run(new RunCommand())));
+                } else if (named == null || c == named) {
                     cl.addSubcommand(c);
                 }
             }
@@ -187,13 +195,7 @@ public final class Main implements Callable<Integer> {
         if (i < 0) {
             return null;
         }
-        for (Class<?> c : COMMANDS) {
-            Command cmd = c.getAnnotation(Command.class);
-            if (cmd.name().equals(args[i]) || java.util.Arrays.asList(cmd.aliases()).contains(args[i])) {
-                return c;
-            }
-        }
-        return null;
+        return CommandModels.COMMAND_NAMES.get(args[i]);
     }
 
     /**

@@ -13,24 +13,28 @@ import picocli.CommandLine.Option;
  * containers only; {@code --vcpus} for microVMs only.
  */
 final class ResourceOptions {
-    @Option(names = "--memory", paramLabel = "MiB", description = "Memory in MiB: a container's limit (default"
-            + " 1024; 0 = no limit) or a microVM's memory (default 512).")
+    static final String MEMORY_TEXT = "Memory in MiB: a container's limit (default 1024; 0 = no limit) or a "
+            + "microVM's memory (default 512).";
+    static final String CPUS_TEXT = "CPUs: a container's CPU time limit, fractions allowed (default 1; 0 = no "
+            + "limit), or a microVM's vCPUs (a whole number).";
+    static final String PIDS_TEXT = "Processes and threads a container may have at once (default 1024; 0 = no limit).";
+    static final String NO_LIMITS_TEXT = "Run a container without memory, CPU and process limits (where cgroups "
+            + "cannot be made, e.g. rootless without a delegated cgroup v2).";
+    static final String VCPUS_TEXT = "vCPUs of a microVM (vm backend; default 1; same as --cpus N there).";
+
+    @Option(names = "--memory", paramLabel = "MiB", description = MEMORY_TEXT)
     Long memory;
 
-    @Option(names = "--cpus", paramLabel = "N", description = "CPUs: a container's CPU time limit, fractions allowed"
-            + " (default 1; 0 = no limit), or a microVM's vCPUs (a whole number).")
+    @Option(names = "--cpus", paramLabel = "N", description = CPUS_TEXT)
     Double cpus;
 
-    @Option(names = "--pids", paramLabel = "N", description = "Processes and threads a container may have at once"
-            + " (default 1024; 0 = no limit).")
+    @Option(names = "--pids", paramLabel = "N", description = PIDS_TEXT)
     Long pids;
 
-    @Option(names = "--no-limits", description = "Run a container without memory, CPU and process limits (where"
-            + " cgroups cannot be made, e.g. rootless without a delegated cgroup v2).")
+    @Option(names = "--no-limits", description = NO_LIMITS_TEXT)
     boolean noLimits;
 
-    @Option(names = "--vcpus", paramLabel = "N", description = "vCPUs of a microVM (vm backend; default 1; same as"
-            + " --cpus N there).")
+    @Option(names = "--vcpus", paramLabel = "N", description = VCPUS_TEXT)
     Integer vcpus;
 
     /**

@@ -44,43 +44,53 @@ import picocli.CommandLine.Parameters;
 
 /** {@code davit run ENV -- CMD...}: one command in a fresh sandbox over an environment's or image's rootfs. */
 @Command(name = "run", addMethodSubcommands = false, mixinStandardHelpOptions = true,
-        description = {"Run one command in a fresh sandbox over an environment and delete the sandbox afterwards.",
-            "ENV is a catalog environment (installed if needed), an image reference (pulled if needed and unpacked"
-                + " once into $DAVIT_HOME/rootfs/) or a microVM environment artifact (unpacked once into"
-                + " $DAVIT_HOME/vm/). Containers write to their own overlay over the shared root filesystem;"
-                + " microVMs to a copy-on-write overlay of rootfs.ext4. No network unless --network. Exits with the"
-                + " command's exit code (124 when --timeout killed it, 137 when --max-output did, 127 when the"
-                + " command was not found); davit's own errors keep their codes."})
+        description = {RunCommand.DESCRIPTION_0, RunCommand.DESCRIPTION_1})
 final class RunCommand extends EnvCommand.Sub {
+    static final String DESCRIPTION_0 = "Run one command in a fresh sandbox over an environment and delete the"
+            + " sandbox afterwards.";
+    static final String DESCRIPTION_1 = "ENV is a catalog environment (installed if needed), an image reference"
+            + " (pulled if needed and unpacked once into $DAVIT_HOME/rootfs/) or a microVM environment artifact"
+            + " (unpacked once into $DAVIT_HOME/vm/). Containers write to their own overlay over the shared root"
+            + " filesystem; microVMs to a copy-on-write overlay of rootfs.ext4. No network unless --network. Exits"
+            + " with the command's exit code (124 when --timeout killed it, 137 when --max-output did, 127 when the"
+            + " command was not found); davit's own errors keep their codes.";
     /** The largest image config read. */
     static final int MAX_CONFIG_BYTES = 4 << 20;
     static final String MAX_OUTPUT_DESCRIPTION = "Stop the command when its stdout and stderr together pass BYTES"
             + " (e.g. 10M, 1G): copying stops there and its processes are killed (exit code 137; container backend;"
             + " default: no limit).";
+    static final String NAME_TEXT = "A catalog environment (e.g. debian:12) or an image reference.";
+    static final String COMMAND_TEXT = "The command and its arguments (after --); default: the image's Entrypoint "
+            + "and Cmd.";
+    static final String BACKEND_TEXT = "The sandbox backend: container or vm (default: what the environment is: a "
+            + "microVM environment runs in a vm, a root filesystem in a container).";
+    static final String RUNTIME_TEXT = "The container backend's runtime: bwrap, crun or runc (default: the first "
+            + "installed, in that order).";
+    static final String TIMEOUT_TEXT = "Kill the command after S seconds (exit code 124).";
+    static final String STDIN_TEXT = "Pass davit's standard input to the command (container backend; default: the "
+            + "command reads /dev/null).";
+    static final String ENVS_TEXT = "Set a variable (repeatable); the host's environment is never passed.";
+    static final String WORKDIR_TEXT = "The working directory inside (default: the image's WorkingDir, else /).";
     /** The files of a microVM environment artifact that are used. */
     private static final List<String> VM_FILES = List.of("vmlinux", "initrd", "rootfs.ext4");
 
-    @Parameters(index = "0", paramLabel = "ENV", description = "A catalog environment (e.g. debian:12) or an image"
-            + " reference.")
+    @Parameters(index = "0", paramLabel = "ENV", description = NAME_TEXT)
     String name;
 
-    @Parameters(index = "1..*", paramLabel = "CMD", description = "The command and its arguments (after --);"
-            + " default: the image's Entrypoint and Cmd.")
+    @Parameters(index = "1..*", paramLabel = "CMD", description = COMMAND_TEXT)
     List<String> command = new ArrayList<>();
 
     @Option(names = "--backend", paramLabel = "BACKEND",
-            description = "The sandbox backend: container or vm (default: what the environment is: a microVM"
-                    + " environment runs in a vm, a root filesystem in a container).")
+            description = BACKEND_TEXT)
     String backend;
 
-    @Option(names = "--runtime", paramLabel = "RUNTIME", description = "The container backend's runtime: bwrap,"
-            + " crun or runc (default: the first installed, in that order).")
+    @Option(names = "--runtime", paramLabel = "RUNTIME", description = RUNTIME_TEXT)
     String runtime;
 
     @picocli.CommandLine.Mixin
     ResourceOptions resources = new ResourceOptions();
 
-    @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit code 124).")
+    @Option(names = "--timeout", paramLabel = "S", description = TIMEOUT_TEXT)
     Double timeout;
 
     @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
@@ -90,16 +100,13 @@ final class RunCommand extends EnvCommand.Sub {
     @Option(names = "--max-output", paramLabel = "BYTES", description = MAX_OUTPUT_DESCRIPTION)
     String maxOutput;
 
-    @Option(names = {"-i", "--stdin"}, description = "Pass davit's standard input to the command (container backend;"
-            + " default: the command reads /dev/null).")
+    @Option(names = {"-i", "--stdin"}, description = STDIN_TEXT)
     boolean stdin;
 
-    @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable); the host's"
-            + " environment is never passed.")
+    @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = ENVS_TEXT)
     List<String> envs = new ArrayList<>();
 
-    @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "The working directory inside (default:"
-            + " the image's WorkingDir, else /).")
+    @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = WORKDIR_TEXT)
     String workdir;
 
     /**

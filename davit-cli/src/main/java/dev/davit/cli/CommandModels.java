@@ -1,0 +1,169 @@
+package dev.davit.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Model.PositionalParamSpec;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * The picocli models of the root command and of {@code run} built with picocli's programmatic API instead of from
+ * their annotations: reading annotations makes the JDK generate a proxy class per annotation type at run time (and
+ * picocli scan every method of each class for subcommands), which the AOT cache cannot hold; that was most of the
+ * start-up of a short {@code davit run}. The texts are the annotations' own constants; CommandModelsTest compares
+ * these models' help and parse results with the annotated ones, so the two cannot drift apart.
+ */
+final class CommandModels {
+    private CommandModels() {
+    }
+
+    /** The root command's model, bound to {@code main}'s fields, with picocli's standard help options. */
+    static CommandSpec root(Main main) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(main);
+        spec.name(Main.NAME).setAddMethodSubcommands(false);
+        spec.versionProvider(new Main.Version());
+        spec.usageMessage().description(Main.DESCRIPTION).commandListHeading(Main.COMMAND_LIST_HEADING)
+                .footerHeading(Main.FOOTER_HEADING).footer(Main.FOOTER);
+        GlobalOptions g = main.globals;
+        spec.addOption(bound(global("--json").type(boolean.class).paramLabel("<json>").description(GlobalOptions.JSON),
+                () -> g.json, v -> g.json = v));
+        spec.addOption(bound(global("-q", "--quiet").type(boolean.class).paramLabel("<quiet>").description(GlobalOptions.QUIET),
+                () -> g.quiet, v -> g.quiet = v));
+        spec.addOption(bound(global("--debug").type(boolean.class).paramLabel("<debug>").description(GlobalOptions.DEBUG),
+                () -> g.debug, v -> g.debug = v));
+        spec.addOption(bound(global("--store").type(Path.class).paramLabel("DIR").description(GlobalOptions.STORE),
+                () -> g.store, v -> g.store = v));
+        spec.addOption(global("--insecure-registry").type(List.class).auxiliaryTypes(String.class)
+                .paramLabel("HOST[:PORT]").description(GlobalOptions.INSECURE).hasInitialValue(false)
+                .setter(setter((List<String> v) -> g.insecureRegistries(v))).build());
+        spec.addOption(bound(global("-u", "--username").type(String.class).paramLabel("USER")
+                .description(GlobalOptions.USERNAME), () -> g.username, v -> g.username = v));
+        spec.addOption(bound(global("--password-stdin").type(boolean.class).paramLabel("<passwordStdin>").description(GlobalOptions.PASSWORD_STDIN),
+                () -> g.passwordStdin, v -> g.passwordStdin = v));
+        spec.addMixin("mixinStandardHelpOptions", helpOptions());
+        main.spec = spec;
+        return spec;
+    }
+
+    /** {@code run}'s model, bound to {@code r}'s fields (and those of its catalog and resource options). */
+    static CommandSpec run(RunCommand r) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(r);
+        spec.name("run").setAddMethodSubcommands(false);
+        spec.usageMessage().description(RunCommand.DESCRIPTION_0, RunCommand.DESCRIPTION_1);
+        spec.addPositional(bound(PositionalParamSpec.builder().index("0").paramLabel("ENV").required(true).descriptionKey("").type(String.class)
+                .description(RunCommand.NAME_TEXT), () -> r.name, v -> r.name = v));
+        spec.addPositional(bound(PositionalParamSpec.builder().index("1..*").paramLabel("CMD").arity("0..1").descriptionKey("").type(List.class)
+                .auxiliaryTypes(String.class).description(RunCommand.COMMAND_TEXT), () -> r.command,
+                v -> r.command = v));
+        EnvCommand.CatalogFlagsMixin f = r.flags;
+        spec.addOption(bound(option(String.class, "CATALOG", EnvCommand.CatalogFlagsMixin.CATALOG_TEXT, "--catalog"),
+                () -> f.catalog, v -> f.catalog = v));
+        spec.addOption(bound(option(boolean.class, "<refresh>", EnvCommand.CatalogFlagsMixin.REFRESH_TEXT, "--refresh"),
+                () -> f.refresh, v -> f.refresh = v));
+        spec.addOption(bound(option(boolean.class, "<offline>", EnvCommand.CatalogFlagsMixin.OFFLINE_TEXT, "--offline"),
+                () -> f.offline, v -> f.offline = v));
+        spec.addOption(bound(option(String.class, "BACKEND", RunCommand.BACKEND_TEXT, "--backend"),
+                () -> r.backend, v -> r.backend = v));
+        spec.addOption(bound(option(String.class, "RUNTIME", RunCommand.RUNTIME_TEXT, "--runtime"),
+                () -> r.runtime, v -> r.runtime = v));
+        ResourceOptions res = r.resources;
+        spec.addOption(bound(option(Long.class, "MiB", ResourceOptions.MEMORY_TEXT, "--memory"),
+                () -> res.memory, v -> res.memory = v));
+        spec.addOption(bound(option(Double.class, "N", ResourceOptions.CPUS_TEXT, "--cpus"),
+                () -> res.cpus, v -> res.cpus = v));
+        spec.addOption(bound(option(Long.class, "N", ResourceOptions.PIDS_TEXT, "--pids"),
+                () -> res.pids, v -> res.pids = v));
+        spec.addOption(bound(option(boolean.class, "<noLimits>", ResourceOptions.NO_LIMITS_TEXT, "--no-limits"),
+                () -> res.noLimits, v -> res.noLimits = v));
+        spec.addOption(bound(option(Integer.class, "N", ResourceOptions.VCPUS_TEXT, "--vcpus"),
+                () -> res.vcpus, v -> res.vcpus = v));
+        spec.addOption(bound(option(Double.class, "S", RunCommand.TIMEOUT_TEXT, "--timeout"),
+                () -> r.timeout, v -> r.timeout = v));
+        spec.addOption(bound(option(String.class, "MODE", NetworkOption.DESCRIPTION, "--network").arity("0..1")
+                .preprocessor(new NetworkOption()), () -> r.network, v -> r.network = v));
+        spec.addOption(bound(option(String.class, "BYTES", RunCommand.MAX_OUTPUT_DESCRIPTION, "--max-output"),
+                () -> r.maxOutput, v -> r.maxOutput = v));
+        spec.addOption(bound(option(boolean.class, "<stdin>", RunCommand.STDIN_TEXT, "-i", "--stdin"),
+                () -> r.stdin, v -> r.stdin = v));
+        spec.addOption(bound(option(List.class, "K=V", RunCommand.ENVS_TEXT, "-e", "--env")
+                .auxiliaryTypes(String.class), () -> r.envs, v -> r.envs = v));
+        spec.addOption(bound(option(String.class, "DIR", RunCommand.WORKDIR_TEXT, "-w", "--workdir"),
+                () -> r.workdir, v -> r.workdir = v));
+        spec.addMixin("mixinStandardHelpOptions", helpOptions());
+        r.spec = spec;
+        return spec;
+    }
+
+    /** -h/--help and -V/--version as picocli's {@code mixinStandardHelpOptions} makes them. */
+    private static CommandSpec helpOptions() {
+        CommandSpec help = CommandSpec.wrapWithoutInspection(new Object());
+        help.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).paramLabel("<helpRequested>").type(boolean.class).initialValue(false)
+                .descriptionKey("mixinStandardHelpOptions.help").description("Show this help message and exit.")
+                .build());
+        help.addOption(OptionSpec.builder("-V", "--version").versionHelp(true).paramLabel("<versionRequested>").type(boolean.class).initialValue(false)
+                .descriptionKey("mixinStandardHelpOptions.version").description("Print version information and exit.")
+                .build());
+        return help;
+    }
+
+    private static OptionSpec.Builder global(String... names) {
+        return OptionSpec.builder(names).scopeType(ScopeType.INHERIT).descriptionKey("");
+    }
+
+    private static OptionSpec.Builder option(Class<?> type, String label, String description, String... names) {
+        return OptionSpec.builder(names).type(type).paramLabel(label).description(description).descriptionKey("");
+    }
+
+    /** An option bound to a field through {@code get} and {@code set}, its initial value the field's value now. */
+    private static <T> OptionSpec bound(OptionSpec.Builder b, Supplier<T> get, Consumer<T> set) {
+        return b.initialValue(get.get()).getter(getter(get)).setter(setter(set)).build();
+    }
+
+    private static <T> PositionalParamSpec bound(PositionalParamSpec.Builder b, Supplier<T> get, Consumer<T> set) {
+        return b.initialValue(get.get()).getter(getter(get)).setter(setter(set)).build();
+    }
+
+    private static CommandLine.Model.IGetter getter(Supplier<?> get) {
+        return new CommandLine.Model.IGetter() {
+            @Override
+            @SuppressWarnings("unchecked")
+            public <T> T get() {
+                return (T) get.get();
+            }
+        };
+    }
+
+    private static <V> CommandLine.Model.ISetter setter(Consumer<V> set) {
+        return new CommandLine.Model.ISetter() {
+            @Override
+            @SuppressWarnings("unchecked")
+            public <T> T set(T value) {
+                set.accept((V) value);
+                return null;
+            }
+        };
+    }
+
+    /** The command classes by name and alias, as their {@link Command} annotations say (CommandModelsTest checks). */
+    static final Map<String, Class<?>> COMMAND_NAMES = Map.ofEntries(
+            Map.entry("pull", PullCommand.class), Map.entry("push", PushCommand.class),
+            Map.entry("copy", CopyCommand.class), Map.entry("cp", CopyCommand.class),
+            Map.entry("build", BuildCommand.class), Map.entry("artifact", ArtifactCommand.class),
+            Map.entry("export", ExportCommand.class), Map.entry("import", ImportCommand.class),
+            Map.entry("bundle", BundleCommand.class), Map.entry("unpack", UnpackCommand.class),
+            Map.entry("inspect", InspectCommand.class), Map.entry("digest", DigestCommand.class),
+            Map.entry("tags", TagsCommand.class), Map.entry("images", ImagesCommand.class),
+            Map.entry("ls", ImagesCommand.class), Map.entry("rm", RmCommand.class),
+            Map.entry("rmi", RmCommand.class), Map.entry("gc", GcCommand.class),
+            Map.entry("fsck", FsckCommand.class), Map.entry("login", LoginCommand.class),
+            Map.entry("logout", LogoutCommand.class), Map.entry("env", EnvCommand.class),
+            Map.entry("run", RunCommand.class), Map.entry("sandbox", SandboxCommand.class),
+            Map.entry("workspace", WorkspaceCommand.class), Map.entry("mcp", McpCommand.class),
+            Map.entry("doctor", DoctorCommand.class));
+}

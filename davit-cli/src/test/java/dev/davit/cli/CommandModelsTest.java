@@ -1,0 +1,204 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.lang.reflect.Field;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/**
+ * The programmatic models of {@link CommandModels} against the models picocli builds from the annotations, which
+ * stay on {@link Main}, {@link GlobalOptions} and {@link RunCommand} for this comparison: the same usage help, the
+ * same attributes of every option and positional, the same values parsed (or the same error) for a set of command
+ * lines. A text, option or default changed on one side only fails here.
+ */
+class CommandModelsTest {
+    private static final String[][] LINES = {
+        {"run", "debian:12", "--", "true"},
+        {"run", "img", "sh", "-c", "echo hi"},
+        {"--json", "-q", "run", "--debug", "--store", "/tmp/s", "img"},
+        {"--insecure-registry", "a:5000", "run", "--insecure-registry", "b", "img", "--", "x"},
+        {"-u", "me", "--password-stdin", "run", "img"},
+        {"run", "--backend", "vm", "--runtime", "crun", "--memory", "256", "--cpus", "0.5", "--pids", "10",
+            "--no-limits", "--vcpus", "2", "img"},
+        {"run", "--timeout", "1.5", "--network", "img", "--", "true"},
+        {"run", "--network=host", "--max-output", "10M", "-i", "-e", "A=1", "--env", "B=2", "-w", "/w", "img"},
+        {"run", "--catalog", "c.yaml", "--refresh", "--offline", "debian:12"},
+        {"run", "--network=none", "img", "--network"},
+        {"run"},
+        {"run", "-x", "img"},
+        {"run", "--timeout", "abc", "img"},
+        {"run", "--memory"},
+        {"run", "--help"},
+        {"run", "-V"},
+        {"--version"},
+        {},
+    };
+
+    private static CommandLine annotated(Main main) {
+        CommandLine cl = new CommandLine(main);
+        cl.addSubcommand(RunCommand.class);
+        return cl;
+    }
+
+    private static CommandLine programmatic(Main main) {
+        CommandLine cl = new CommandLine(CommandModels.root(main));
+        cl.addSubcommand(new CommandLine(CommandModels.run(new RunCommand())));
+        return cl;
+    }
+
+    @Test
+    void usageHelpIsTheSame() {
+        CommandLine a = annotated(new Main());
+        CommandLine p = programmatic(new Main());
+        assertThat(usage(a)).contains("Usage: davit [", "Exit codes:");
+        assertThat(usage(a.getSubcommands().get("run"))).contains("Usage: davit run [", "--network[=MODE]");
+        assertThat(usage(p)).isEqualTo(usage(a));
+        assertThat(usage(p.getSubcommands().get("run"))).isEqualTo(usage(a.getSubcommands().get("run")));
+        assertThat(p.getCommandSpec().version()).isEqualTo(a.getCommandSpec().version());
+    }
+
+    @Test
+    void everyOptionAndPositionalHasTheSameAttributes() {
+        CommandLine a = annotated(new Main());
+        CommandLine p = programmatic(new Main());
+        assertThat(attributes(p.getCommandSpec())).isEqualTo(attributes(a.getCommandSpec()));
+        assertThat(attributes(p.getSubcommands().get("run").getCommandSpec()))
+                .isEqualTo(attributes(a.getSubcommands().get("run").getCommandSpec()));
+        CommandSpec pr = p.getSubcommands().get("run").getCommandSpec();
+        CommandSpec ar = a.getSubcommands().get("run").getCommandSpec();
+        assertThat(pr.mixinStandardHelpOptions()).isEqualTo(ar.mixinStandardHelpOptions()).isTrue();
+        assertThat(pr.isAddMethodSubcommands()).isEqualTo(ar.isAddMethodSubcommands());
+        assertThat(p.getCommandSpec().isAddMethodSubcommands()).isEqualTo(a.getCommandSpec().isAddMethodSubcommands());
+    }
+
+    @Test
+    void commandLinesParseToTheSameValues() {
+        for (String[] line : LINES) {
+            String a = parse(line, false);
+            String p = parse(line, true);
+            assertThat(p).as(String.join(" ", line)).isEqualTo(a);
+        }
+        // the run lines give values (not only errors), so the comparison above compares something
+        assertThat(parse(LINES[5], true)).contains("memory=256", "vcpus=2", "backend=vm", "noLimits=true");
+        assertThat(parse(LINES[3], true)).contains("insecureRegistries=[a:5000, b]");
+    }
+
+    @Test
+    void aReusedModelResetsToTheSameInitialValues() {
+        Main am = new Main();
+        Main pm = new Main();
+        CommandLine a = annotated(am);
+        CommandLine p = programmatic(pm);
+        for (String[] line : new String[][] {LINES[7], LINES[0], LINES[5], LINES[2]}) {
+            assertThat(parseWith(p, pm, line)).as(String.join(" ", line)).isEqualTo(parseWith(a, am, line));
+        }
+    }
+
+    @Test
+    void commandNamesAreTheAnnotations() {
+        Map<String, Class<?>> names = new TreeMap<>();
+        for (Class<?> c : Main.COMMANDS) {
+            Command cmd = c.getAnnotation(Command.class);
+            names.put(cmd.name(), c);
+            for (String alias : cmd.aliases()) {
+                names.put(alias, c);
+            }
+        }
+        assertThat(new TreeMap<>(CommandModels.COMMAND_NAMES)).isEqualTo(names);
+    }
+
+    private static String parse(String[] line, boolean programmatic) {
+        Main main = new Main();
+        return parseWith(programmatic ? programmatic(main) : annotated(main), main, line);
+    }
+
+    /** The values every field of the root and (if parsed) run objects hold after parsing, or the error. */
+    private static String parseWith(CommandLine cl, Main main, String[] line) {
+        try {
+            CommandLine.ParseResult r = cl.parseArgs(line);
+            StringBuilder sb = new StringBuilder(fields(main.globals));
+            sb.append(" help=").append(r.isUsageHelpRequested()).append(" version=").append(r.isVersionHelpRequested());
+            if (r.hasSubcommand()) {
+                RunCommand run = (RunCommand) r.subcommand().commandSpec().userObject();
+                sb.append(" run: ").append(fields(run)).append(fields(run.flags)).append(fields(run.resources))
+                        .append(" help=").append(r.subcommand().isUsageHelpRequested())
+                        .append(" version=").append(r.subcommand().isVersionHelpRequested())
+                        .append(" matched=").append(r.subcommand().matchedArgs().size());
+            }
+            return sb.toString();
+        } catch (CommandLine.ParameterException e) {
+            return "error: " + e.getClass().getSimpleName() + ": " + e.getMessage() + " in "
+                    + e.getCommandLine().getCommandName();
+        }
+    }
+
+    private static String fields(Object o) {
+        List<String> out = new ArrayList<>();
+        Class<?> c = o.getClass();
+        for (Field f : c.getDeclaredFields()) {
+            if (java.lang.reflect.Modifier.isStatic(f.getModifiers()) || f.getType() == CommandSpec.class
+                    || f.getType() == Main.class) {
+                continue;
+            }
+            f.setAccessible(true);
+            try {
+                Object v = f.get(o);
+                if (v == null || v instanceof String || v instanceof Number || v instanceof Boolean
+                        || v instanceof java.util.Collection || v instanceof java.nio.file.Path) {
+                    out.add(f.getName() + "=" + v);
+                }
+            } catch (IllegalAccessException e) {
+                throw new AssertionError(e);
+            }
+        }
+        return c.getSimpleName() + out;
+    }
+
+    private static String usage(CommandLine cl) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        PrintWriter w = new PrintWriter(b, true, java.nio.charset.StandardCharsets.UTF_8);
+        cl.usage(w, CommandLine.Help.Ansi.OFF);
+        w.flush();
+        return b.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** Each option and positional, by name, with every attribute that shapes parsing and help. */
+    private static Map<String, String> attributes(CommandSpec spec) {
+        Map<String, String> out = new TreeMap<>();
+        for (ArgSpec a : spec.args()) {
+            String key = a.isOption() ? ((OptionSpec) a).longestName() : "positional " + a.paramLabel();
+            StringBuilder sb = new StringBuilder();
+            sb.append("type=").append(a.type()).append(" aux=").append(Arrays.toString(a.auxiliaryTypes()))
+                    .append(" arity=").append(a.arity()).append(" required=").append(a.required())
+                    .append(" label=").append(a.paramLabel()).append(" desc=").append(Arrays.toString(a.description()))
+                    .append(" descKey=").append(a.descriptionKey()).append(" scope=").append(a.scopeType())
+                    .append(" inherited=").append(a.inherited()).append(" hidden=").append(a.hidden())
+                    .append(" split=").append(a.splitRegex()).append(" default=").append(a.defaultValue())
+                    .append(" showDefault=").append(a.showDefaultValue()).append(" interactive=")
+                    .append(a.interactive()).append(" hasInitial=").append(a.hasInitialValue())
+                    .append(" initial=").append(a.initialValue()).append(" preprocessor=")
+                    .append(a.preprocessor().getClass().getSimpleName());
+            if (a instanceof OptionSpec o) {
+                sb.append(" names=").append(Arrays.toString(o.names())).append(" usageHelp=").append(o.usageHelp())
+                        .append(" versionHelp=").append(o.versionHelp()).append(" negatable=").append(o.negatable())
+                        .append(" order=").append(o.order());
+            } else {
+                sb.append(" index=").append(((CommandLine.Model.PositionalParamSpec) a).index());
+            }
+            out.put(key, sb.toString());
+        }
+        return out;
+    }
+}
