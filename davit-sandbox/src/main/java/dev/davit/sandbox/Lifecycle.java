@@ -131,9 +131,9 @@ public final class Lifecycle {
         return containers.exec(s, argv, env, workdir, timeout, maxOutput, stdin, stdoutTee, stderrTee, t0);
     }
 
-    /** See {@link ContainerLifecycle#enter}: an exec's process builder, nothing started. */
-    ProcessBuilder enter(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Cgroups.Cgroup cg) {
-        return containers.enter(s, argv, env, workdir, cg);
+    /** The container backend's start and exec (and, through {@code enter}, its detached processes). */
+    ContainerLifecycle containers() {
+        return containers;
     }
 
     Sandbox stop(String id) {
@@ -294,7 +294,7 @@ public final class Lifecycle {
     }
 
     /** Alive and not a zombie (a killed process waiting for the host's init to reap it counts as gone). */
-    static boolean running(ProcessHandle p) {
+    public static boolean running(ProcessHandle p) {
         if (!p.isAlive()) {
             return false;
         }
@@ -368,7 +368,7 @@ public final class Lifecycle {
     }
 
     /** The fields of /proc/PID/stat after the command name (field 3 onwards), or null. */
-    static String[] stat(long pid) {
+    public static String[] stat(long pid) {
         try {
             String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.container.Detached;
 import dev.davit.sandbox.container.BwrapBackend;
 import dev.davit.sandbox.container.OciRuntimeBackend;
 import dev.davit.sandbox.container.Overlay;
@@ -37,7 +38,7 @@ public final class Sandboxes {
         this.runtimes = List.of(new BwrapBackend(options), new OciRuntimeBackend(options, OciRuntimeBackend.CRUN),
                 new OciRuntimeBackend(options, OciRuntimeBackend.RUNC), new QemuBackend(options));
         this.lifecycle = new Lifecycle(options);
-        this.detached = new Detached(options, lifecycle);
+        this.detached = new Detached(options, lifecycle.containers());
         this.guest = new VmProcesses(options, lifecycle.vm());
     }
 

@@ -1,5 +1,11 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.Lifecycle;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.Spawned;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.File;
@@ -32,7 +38,7 @@ import java.util.concurrent.TimeUnit;
  * meet an end of file. Neither the holder nor {@code script} is in the sandbox: they outlive davit, and the sandbox's
  * processes only see the terminal's slave side (see docs/WORKSPACES.md, Shells).
  */
-final class Detached {
+public final class Detached {
     /** The signals {@link #signal} sends. */
     static final List<String> SIGNALS = List.of("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2");
     private static final String HOLDER = """
@@ -44,17 +50,17 @@ final class Detached {
     private static final Duration LEADER_WAIT = Duration.ofSeconds(10);
 
     private final SandboxOptions options;
-    private final Lifecycle lifecycle;
+    private final ContainerLifecycle containers;
 
-    Detached(SandboxOptions options, Lifecycle lifecycle) {
+    public Detached(SandboxOptions options, ContainerLifecycle containers) {
         this.options = options;
-        this.lifecycle = lifecycle;
+        this.containers = containers;
     }
 
-    Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
+    public Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
                   boolean terminal) {
         Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(s.id()) : null;
-        ProcessBuilder pb = lifecycle.enter(s, argv, env, workdir, cg);
+        ProcessBuilder pb = containers.enter(s, argv, env, workdir, cg);
         List<String> cmd = new ArrayList<>(List.of(tool("setsid").toString(), "/bin/sh", "-c", HOLDER, "holder",
                 dir.toString(), tool("mv").toString(), terminal ? "1" : "0"));
         try {
@@ -123,7 +129,7 @@ final class Detached {
         return 0;
     }
 
-    static boolean alive(Spawned p) {
+    public static boolean alive(Spawned p) {
         return Lifecycle.alive(p.holderPid(), p.holderStart());
     }
 
@@ -132,7 +138,7 @@ final class Detached {
      * holder; with {@code foreground}, to the foreground process group of its terminal only (as a key such as
      * Ctrl-C would). Returns whether anything was signalled.
      */
-    boolean signal(Spawned p, String signal, boolean foreground) {
+    public boolean signal(Spawned p, String signal, boolean foreground) {
         checkSignal(signal);
         List<String> targets = new ArrayList<>();
         if (foreground) {
@@ -164,7 +170,7 @@ final class Detached {
         return true;
     }
 
-    static void checkSignal(String signal) {
+    public static void checkSignal(String signal) {
         if (!SIGNALS.contains(signal)) {
             throw new DavitException(Kind.USAGE, "unknown signal '" + signal + "'; use one of "
                     + String.join(", ", SIGNALS));
@@ -175,7 +181,7 @@ final class Detached {
      * Ends the command: TERM to its process group and tree, KILL to what is left after {@code grace}; returns when
      * they and the holder are gone (the holder writes the exit code first).
      */
-    void terminate(Spawned p, Duration grace) {
+    public void terminate(Spawned p, Duration grace) {
         List<ProcessHandle> all = new ArrayList<>(victims(p).values());
         ProcessHandle.of(p.holderPid()).filter(h -> alive(p)).ifPresent(all::add);
         signal(p, "TERM", false);
@@ -230,7 +236,7 @@ final class Detached {
     }
 
     private Path tool(String name) {
-        return lifecycle.tool(name);
+        return Lifecycle.tool(options, name);
     }
 
     static String quote(String s) {
