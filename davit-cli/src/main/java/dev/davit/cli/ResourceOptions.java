@@ -2,8 +2,14 @@ package dev.davit.cli;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
@@ -36,6 +42,18 @@ final class ResourceOptions {
 
     @Option(names = "--vcpus", paramLabel = "N", description = VCPUS_TEXT)
     Integer vcpus;
+
+    /**
+     * The spec of a long-lived sandbox (a sandbox's or a workspace's) over {@code t} on {@code backend} ({@code vm}
+     * or {@code container}), with these resources as that backend takes them.
+     */
+    CreateSpec createSpec(RunCommand.Target t, String backend, Map<String, String> env, String workdir, Network net,
+                          Duration ttl, List<PortMapping> ports, Output out) {
+        boolean vm = backend.equals("vm");
+        return new CreateSpec(t.rootfs(), env, workdir, net, t.image(), ttl, backend,
+                vm ? vmVcpus() : RunSpec.DEFAULT_VCPUS, vm ? vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, ports,
+                vm ? Limits.NONE : containerLimits(out));
+    }
 
     /**
      * The container limits: the defaults ({@link Limits#DEFAULT}) with the options given on top. Where davit cannot

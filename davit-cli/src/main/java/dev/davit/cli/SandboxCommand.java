@@ -5,11 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
 import dev.davit.oci.client.DavitHome;
-import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Limits;
-import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
@@ -84,12 +81,8 @@ final class SandboxCommand extends GroupCommand {
             List<PortMapping> ports = publish.stream().map(PortMapping::parse).toList();
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Sandboxes sandboxes = sandboxes(main);
-            String chosen = t.backendFor(backend);
-            boolean vm = chosen.equals("vm");
-            Sandbox s = sandboxes.create(new CreateSpec(t.rootfs(), env, workdir, net, t.image(), limit, chosen,
-                    vm ? resources.vmVcpus() : RunSpec.DEFAULT_VCPUS,
-                    vm ? resources.vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, ports,
-                    vm ? Limits.NONE : resources.containerLimits(out)));
+            Sandbox s = sandboxes.create(resources.createSpec(t, t.backendFor(backend), env, workdir, net, limit,
+                    ports, out));
             if (!noStart) {
                 try {
                     s = sandboxes.start(s.id());

@@ -5,10 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
 import dev.davit.oci.client.DavitHome;
-import dev.davit.sandbox.CreateSpec;
-import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
@@ -94,12 +91,8 @@ final class WorkspaceCommand extends GroupCommand {
             }
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Workspaces ws = workspaces(main);
-            String chosen = t.backendFor(backend);
-            boolean vm = chosen.equals("vm");
-            Workspace w = ws.create(new CreateSpec(t.rootfs(), Map.of(), null, net, t.image(), limit, chosen,
-                    vm ? resources.vmVcpus() : RunSpec.DEFAULT_VCPUS,
-                    vm ? resources.vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, List.of(),
-                    vm ? Limits.NONE : resources.containerLimits(out)), wsName, seed);
+            Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
+                    List.of(), out), wsName, seed);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
                     + " entries seeded)");
             ObjectNode doc = w.toJson(ws.sandbox(w.id()));
