@@ -50,4 +50,14 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
     public Path bwrapOrNull() {
         return bwrap != null ? bwrap : which("bwrap");
     }
+
+    /** The bubblewrap binary; NOT_FOUND naming the package when it is not installed. */
+    public Path bwrap() {
+        Path p = bwrapOrNull();
+        if (p == null) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.NOT_FOUND, "bwrap (bubblewrap)"
+                    + " is not installed; install the bubblewrap package (see 'davit doctor')");
+        }
+        return p;
+    }
 }

@@ -67,11 +67,7 @@ public final class BwrapBackend implements Backend {
     @Override
     public ExecResult run(RunSpec spec, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
-        Path bwrap = options.bwrapOrNull();
-        if (bwrap == null) {
-            throw new DavitException(Kind.NOT_FOUND, "bwrap (bubblewrap) is not installed; install the bubblewrap"
-                    + " package (see 'davit doctor')");
-        }
+        Path bwrap = options.bwrap();
         Path rootfs = Lifecycle.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
         String id = OneShot.newId();

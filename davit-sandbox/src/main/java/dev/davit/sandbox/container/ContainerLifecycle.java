@@ -59,11 +59,7 @@ public final class ContainerLifecycle {
     /** Starts the keeper of created, stopped or failed (and cleaned-up) sandbox {@code s}; returns it running. */
     public Sandbox start(Sandbox s) {
         String id = s.id();
-        Path bwrap = options.bwrapOrNull();
-        if (bwrap == null) {
-            throw new DavitException(Kind.NOT_FOUND, "bwrap (bubblewrap) is not installed; install the bubblewrap"
-                    + " package (see 'davit doctor')");
-        }
+        Path bwrap = options.bwrap();
         Path setsid = Lifecycle.tool(options, "setsid");
         Path rootfs = Lifecycle.realRootfs(s.spec().rootfs());
         String sleep = sleepCommand(rootfs);
