@@ -27,35 +27,13 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Workspace push, export, patch, file write, reap and escapes, over real bwrap sandboxes. */
-class WorkspaceFilesTest {
-    @TempDir
-    Path tmp;
-
-    Path rootfs;
-    Path home;
-    Workspaces workspaces;
-
-    @BeforeEach
-    void setUp() throws IOException {
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        for (String applet : List.of("rm", "mkdir", "chmod", "ln", "mkfifo", "printf")) {
-            Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
-        }
-        home = tmp.resolve("home");
-        workspaces = Workspaces.under(home);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        for (Workspace w : workspaces.list()) {
-            workspaces.rm(w.id());
-        }
+class WorkspaceFilesTest extends BwrapWorkspaces {
+    @Override
+    List<String> applets() {
+        return List.of("rm", "mkdir", "chmod", "ln", "mkfifo", "printf");
     }
 
     private Workspace create(Path seed, Duration ttl) {

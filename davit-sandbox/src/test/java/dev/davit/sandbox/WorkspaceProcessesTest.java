@@ -12,43 +12,26 @@ import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.Workspaces;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Workspace services and shells over real bwrap sandboxes, util-linux script and a busybox root filesystem. */
-class WorkspaceProcessesTest {
-    @TempDir
-    Path tmp;
+class WorkspaceProcessesTest extends BwrapWorkspaces {
+    @Override
+    List<String> applets() {
+        return List.of("test", "stty", "ps", "rm", "printf");
+    }
 
-    Path home;
-    Workspaces workspaces;
     Workspace w;
 
     @BeforeEach
-    void setUp() throws IOException {
-        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        for (String applet : List.of("test", "stty", "ps", "rm", "printf")) {
-            Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
-        }
-        home = tmp.resolve("home");
-        workspaces = Workspaces.under(home);
+    void createWorkspace() {
         w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w", null);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        for (Workspace x : workspaces.list()) {
-            workspaces.rm(x.id());
-        }
     }
 
     /** The command lines of the processes in the workspace's sandbox (its keeper included). */

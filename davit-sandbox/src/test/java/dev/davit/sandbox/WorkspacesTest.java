@@ -19,35 +19,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** Workspaces over real bwrap sandboxes and a busybox root filesystem. */
-class WorkspacesTest {
-    @TempDir
-    Path tmp;
-
-    Path rootfs;
-    Path home;
-    Workspaces workspaces;
-
-    @BeforeEach
-    void setUp() throws IOException {
-        rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
-        for (String applet : List.of("rm", "mkdir", "chmod", "ln", "wc", "tr")) {
-            Files.createSymbolicLink(rootfs.resolve("bin").resolve(applet), Path.of("busybox"));
-        }
-        home = tmp.resolve("home");
-        workspaces = Workspaces.under(home);
-    }
-
-    @AfterEach
-    void cleanUp() {
-        for (Workspace w : workspaces.list()) {
-            workspaces.rm(w.id());
-        }
+class WorkspacesTest extends BwrapWorkspaces {
+    @Override
+    List<String> applets() {
+        return List.of("rm", "mkdir", "chmod", "ln", "wc", "tr");
     }
 
     private Path seedDir() throws IOException {

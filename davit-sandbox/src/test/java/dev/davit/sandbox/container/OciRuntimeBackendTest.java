@@ -251,24 +251,8 @@ class OciRuntimeBackendTest {
         assertThat(stateEntries()).isEmpty();
     }
 
-    /** Host processes whose command line or environment mentions {@code s}. */
     private static List<Long> processesWith(String s) throws IOException {
-        List<Long> out = new ArrayList<>();
-        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
-            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
-                for (String f : List.of("cmdline", "environ")) {
-                    try {
-                        String text = new String(Files.readAllBytes(p.resolve(f)), StandardCharsets.UTF_8);
-                        if (text.contains(s)) {
-                            out.add(Long.parseLong(p.getFileName().toString()));
-                        }
-                    } catch (IOException e) {
-                        // gone or not readable
-                    }
-                }
-            }
-        }
-        return out;
+        return BwrapBackendTest.processesWith(s);
     }
 
     /** cgroup directories named {@code id} (runc as root makes one per container). */
