@@ -138,7 +138,7 @@ final class RunCommand extends EnvCommand.Sub {
         long maxBytes = maxOutputBytes(maxOutput);
         Trace.mark("run: options checked");
         Target t = resolve(this, out, name);
-        Trace.mark("run: resolved " + t.rootfs());
+        Trace.mark("run: resolved ", t.rootfs());
         String chosen = t.backendFor(backend);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
                 .network(net).image(t.image()).backend(chosen).runtime(runtime).maxOutput(maxBytes);
@@ -155,7 +155,7 @@ final class RunCommand extends EnvCommand.Sub {
         java.io.InputStream in = stdin ? System.in : null;
         ExecResult r = out.json() ? sandboxes.run(spec, in, null, null)
                 : sandboxes.run(spec, in, out.rawStdout(), out.rawStderr());
-        Trace.mark("run: sandbox done " + r.timings().toJson());
+        Trace.mark("run: sandbox done ", r.timings().toJson());
         if (r.timedOut()) {
             out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
         }

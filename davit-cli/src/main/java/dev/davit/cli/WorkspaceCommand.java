@@ -323,7 +323,7 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             var logs = workspaces(main).logs(id);
             if (out.json()) {
-                ArrayNode arr = Json.MAPPER.createArrayNode();
+                ArrayNode arr = Json.array();
                 logs.forEach(arr::add);
                 out.printJson(arr);
                 return 0;

@@ -50,7 +50,7 @@ class McpServerTest {
         ServerParameters params = serverParams(home);
         // the async client: its calls are sent from the calling thread (the stdio client transport refuses two
         // threads sending at once), and several can be in flight
-        client = McpClient.async(new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.MAPPER)))
+        client = McpClient.async(new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.mapper())))
                 .requestTimeout(Duration.ofMinutes(3)).build();
         client.initialize().block();
     }
@@ -187,7 +187,7 @@ class McpServerTest {
     void progressNotificationsForAPullWhenAsked() throws Exception {
         List<McpSchema.ProgressNotification> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
         McpAsyncClient c = McpClient.async(new StdioClientTransport(serverParams(shared.resolve("home-progress")),
-                        new JacksonMcpJsonMapper(Json.MAPPER))).requestTimeout(Duration.ofMinutes(3))
+                        new JacksonMcpJsonMapper(Json.mapper()))).requestTimeout(Duration.ofMinutes(3))
                 .progressConsumer(p -> {
                     seen.add(p);
                     return reactor.core.publisher.Mono.empty();

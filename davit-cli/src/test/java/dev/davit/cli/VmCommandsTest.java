@@ -271,7 +271,7 @@ class VmCommandsTest {
                 .env(java.util.Map.of("DAVIT_HOME", home.toString(), "PATH", System.getenv("PATH"))).build();
         io.modelcontextprotocol.client.McpSyncClient client = io.modelcontextprotocol.client.McpClient.sync(
                 new io.modelcontextprotocol.client.transport.StdioClientTransport(params,
-                        new io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper(Json.MAPPER)))
+                        new io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper(Json.mapper())))
                 .requestTimeout(java.time.Duration.ofMinutes(5)).build();
         try {
             client.initialize();

@@ -1,70 +1,193 @@
 package dev.davit.oci;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonSerializable;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.POJONode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Map;
 
-/** The shared JSON mapper: strict on input (duplicate keys rejected), compact on output. */
+/**
+ * davit's JSON: trees ({@link JsonNode}) read strictly (duplicate keys, trailing tokens and deep or huge documents
+ * rejected) and written compact or indented.
+ *
+ * <p>Reading and writing go straight through Jackson's streaming parser and generator: building Jackson's
+ * {@link ObjectMapper} costs a fresh JVM ~20 ms (its date-format set-up loads the JDK's locale data), which a
+ * one-shot command would pay before doing anything (docs/BENCHMARKS.md, issue 13). The documents are exactly what
+ * the mapper would read and write ({@code JsonTest} compares both); {@link #mapper()} builds the mapper on first use
+ * for what needs data binding (the MCP server's conversions).
+ */
 public final class Json {
     private Json() {
     }
 
-    public static final ObjectMapper MAPPER = JsonMapper.builder()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-            .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+    private static final JsonFactory FACTORY = JsonFactory.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(64).maxStringLength(4 * 1024 * 1024).build())
             .build();
+    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
-    static {
-        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-                .maxNestingDepth(64).maxStringLength(4 * 1024 * 1024).build());
+    /** The full mapper, configured as davit reads and writes (strict input, empty beans allowed): built on first use. */
+    public static ObjectMapper mapper() {
+        return Mapper.INSTANCE;
     }
 
-    /** Parses JSON, throwing {@link IOException} on malformed input. */
+    private static final class Mapper {
+        static final ObjectMapper INSTANCE = JsonMapper.builder(FACTORY)
+                .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
+                .build();
+    }
+
+    /** Parses JSON, throwing {@link IOException} on malformed input (also on an empty document or trailing tokens). */
     public static JsonNode read(byte[] bytes) throws IOException {
-        JsonNode n = MAPPER.readTree(bytes);
-        if (n == null || n.isMissingNode()) {
+        try (JsonParser p = FACTORY.createParser(bytes)) {
+            return readRoot(p);
+        }
+    }
+
+    /** {@link #read(byte[])} of text already decoded. */
+    public static JsonNode read(String text) throws IOException {
+        try (JsonParser p = FACTORY.createParser(text)) {
+            return readRoot(p);
+        }
+    }
+
+    private static JsonNode readRoot(JsonParser p) throws IOException {
+        JsonToken t = p.nextToken();
+        if (t == null) {
             throw new IOException("empty document");
+        }
+        JsonNode n = value(p, t);
+        JsonToken trailing = p.nextToken();
+        if (trailing != null) {
+            throw new JsonParseException(p, "Trailing token (of type " + trailing + ") found after the value: not allowed");
         }
         return n;
     }
 
+    /** The value that starts at token {@code t}, as the mapper's tree deserializer builds it. */
+    private static JsonNode value(JsonParser p, JsonToken t) throws IOException {
+        switch (t) {
+            case START_OBJECT: {
+                ObjectNode o = NODES.objectNode();
+                for (String name = p.nextFieldName(); name != null; name = p.nextFieldName()) {
+                    o.set(name, value(p, p.nextToken()));
+                }
+                return o;
+            }
+            case START_ARRAY: {
+                ArrayNode a = NODES.arrayNode();
+                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
+                    a.add(value(p, e));
+                }
+                return a;
+            }
+            case VALUE_STRING:
+                return NODES.textNode(p.getText());
+            case VALUE_NUMBER_INT:
+                return switch (p.getNumberType()) {
+                    case INT -> NODES.numberNode(p.getIntValue());
+                    case LONG -> NODES.numberNode(p.getLongValue());
+                    default -> NODES.numberNode(p.getBigIntegerValue());
+                };
+            case VALUE_NUMBER_FLOAT:
+                return p.getNumberTypeFP() == JsonParser.NumberTypeFP.BIG_DECIMAL
+                        ? NODES.numberNode(p.getDecimalValue()) : NODES.numberNode(p.getDoubleValue());
+            case VALUE_TRUE:
+                return NODES.booleanNode(true);
+            case VALUE_FALSE:
+                return NODES.booleanNode(false);
+            case VALUE_NULL:
+                return NODES.nullNode();
+            default:
+                throw new JsonParseException(p, "Unexpected token " + t);
+        }
+    }
+
     public static ObjectNode object() {
-        return MAPPER.createObjectNode();
+        return NODES.objectNode();
+    }
+
+    public static ArrayNode array() {
+        return NODES.arrayNode();
     }
 
     /** Compact UTF-8 bytes. */
     public static byte[] bytes(JsonNode node) {
-        try {
-            return MAPPER.writeValueAsBytes(node);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(256);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            write(g, node);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        return out.toByteArray();
     }
 
     /** Indented text, for humans. */
     public static String pretty(JsonNode node) {
-        try {
-            return MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(node);
+        java.io.StringWriter out = new java.io.StringWriter(256);
+        try (JsonGenerator g = FACTORY.createGenerator(out)) {
+            g.useDefaultPrettyPrinter();
+            write(g, node);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        return out.toString();
     }
 
     /**
-     * Writes {@code node} indented, exactly as {@link #pretty} gives it, straight to {@code out} (left open): no
-     * copy of the whole document in memory, which matters for documents carrying a command's captured output.
+     * Writes {@code node} indented, exactly as {@link #pretty} gives it, straight to {@code out} (left open, flushed):
+     * no copy of the whole document in memory, which matters for documents carrying a command's captured output.
      */
     public static void writePretty(JsonNode node, java.io.OutputStream out) throws IOException {
-        MAPPER.writerWithDefaultPrettyPrinter().without(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET)
-                .writeValue(out, node);
+        try (JsonGenerator g = FACTORY.createGenerator(out).disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)) {
+            g.useDefaultPrettyPrinter();
+            write(g, node);
+        }
+    }
+
+    /** Writes a tree node by node, as the mapper's tree serializer does (fields in insertion order, no filtering). */
+    private static void write(JsonGenerator g, JsonNode n) throws IOException {
+        if (n instanceof ObjectNode o) {
+            g.writeStartObject(o);
+            for (Map.Entry<String, JsonNode> e : o.properties()) {
+                g.writeFieldName(e.getKey());
+                write(g, e.getValue());
+            }
+            g.writeEndObject();
+        } else if (n instanceof ArrayNode a) {
+            g.writeStartArray(a, a.size());
+            for (JsonNode e : a) {
+                write(g, e);
+            }
+            g.writeEndArray();
+        } else if (n == null || n.isNull()) {
+            g.writeNull();
+        } else if (n.isBinary()) {
+            g.writeBinary(n.binaryValue()); // the mapper's default Base64 variant, as the generator's own
+        } else if (n instanceof POJONode pojo && !(pojo.getPojo() instanceof JsonSerializable)) {
+            mapper().writeValue(g, pojo.getPojo()); // data binding needed: the mapper's own serializers
+        } else {
+            // the other leaves (text, numbers, booleans) and JsonSerializable values (Utf8Text) write
+            // themselves without consulting the serializer provider
+            ((com.fasterxml.jackson.databind.node.BaseJsonNode) n).serialize(g, null);
+        }
     }
 
     /**
@@ -73,7 +196,7 @@ public final class Json {
      * (malformed UTF-8, or a text target) is written as {@code new String(bytes, UTF_8)} would give it, with
      * U+FFFD for malformed sequences. Either way the document is the same.
      */
-    public record Utf8Text(byte[] bytes) implements com.fasterxml.jackson.databind.JsonSerializable {
+    public record Utf8Text(byte[] bytes) implements JsonSerializable {
         @Override
         public void serialize(com.fasterxml.jackson.core.JsonGenerator gen,
                               com.fasterxml.jackson.databind.SerializerProvider serializers) throws IOException {

@@ -48,7 +48,7 @@ public final class DavitMcpServer implements AutoCloseable {
 
     private final Options options;
     private final List<Tool> tools;
-    private final JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(Json.MAPPER);
+    private final JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(Json.mapper());
     /** The threads running calls, by session-qualified request id (for notifications/cancelled). */
     private final Map<String, Thread> running = new ConcurrentHashMap<>();
     /** The workspaces this server created (removed on exit with --cleanup-on-exit). */
@@ -187,7 +187,7 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     private McpSchema.CallToolResult result(ObjectNode doc, boolean isError) {
-        return McpSchema.CallToolResult.builder().structuredContent(Json.MAPPER.convertValue(doc, Map.class))
+        return McpSchema.CallToolResult.builder().structuredContent(Json.mapper().convertValue(doc, Map.class))
                 .addTextContent(new String(Json.bytes(doc), StandardCharsets.UTF_8)).isError(isError).build();
     }
 

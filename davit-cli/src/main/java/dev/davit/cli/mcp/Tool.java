@@ -61,7 +61,7 @@ record Tool(String name, boolean core, String description, List<String> command,
         ObjectNode in = Json.object();
         in.put("type", "object");
         ObjectNode props = in.putObject("properties");
-        ArrayNode required = Json.MAPPER.createArrayNode();
+        ArrayNode required = Json.array();
         for (Arg a : args) {
             props.set(a.name(), a.schema());
             if (a.required()) {
@@ -76,9 +76,9 @@ record Tool(String name, boolean core, String description, List<String> command,
         out.put("type", "object");
         out.set("properties", outputProperties.deepCopy());
         @SuppressWarnings("unchecked")
-        Map<String, Object> outMap = Json.MAPPER.convertValue(out, Map.class);
+        Map<String, Object> outMap = Json.mapper().convertValue(out, Map.class);
         return McpSchema.Tool.builder().name(name).description(description)
-                .inputSchema(Json.MAPPER.convertValue(in, McpSchema.JsonSchema.class)).outputSchema(outMap).build();
+                .inputSchema(Json.mapper().convertValue(in, McpSchema.JsonSchema.class)).outputSchema(outMap).build();
     }
 
     /**

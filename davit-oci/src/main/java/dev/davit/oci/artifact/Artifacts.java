@@ -85,7 +85,7 @@ public final class Artifacts {
             throw new DavitException(Kind.USAGE, "an artifact needs at least one file");
         }
         Set<String> titles = new HashSet<>();
-        ArrayNode layers = Json.MAPPER.createArrayNode();
+        ArrayNode layers = Json.array();
         for (FileSpec f : files) {
             if (!Files.isRegularFile(f.path())) {
                 throw new DavitException(Kind.USAGE, "file " + f.path() + " does not exist or is not a regular file");

@@ -309,7 +309,7 @@ public final class ImageBuilder {
             return out;
         }
         if (n instanceof ArrayNode a) {
-            ArrayNode out = Json.MAPPER.createArrayNode();
+            ArrayNode out = Json.array();
             a.forEach(x -> out.add(canonical(x)));
             return out;
         }

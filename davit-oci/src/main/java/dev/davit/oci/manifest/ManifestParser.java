@@ -57,10 +57,7 @@ public final class ManifestParser {
         String text = strictUtf8(bytes);
         JsonNode root;
         try {
-            root = Json.MAPPER.readTree(text);
-            if (root == null || root.isMissingNode()) {
-                throw new IOException("empty document");
-            }
+            root = Json.read(text);
         } catch (IOException e) {
             throw bad("it is not valid JSON (" + Text.shorten(firstLine(e.getMessage()), 100) + ")");
         } catch (RuntimeException e) {

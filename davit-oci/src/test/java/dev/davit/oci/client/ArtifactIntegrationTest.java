@@ -93,7 +93,7 @@ class ArtifactIntegrationTest {
                     + "\"artifactType\":\"application/vnd.x\",\"config\":{\"mediaType\":\"application/vnd.oci.empty.v1+json\","
                     + "\"digest\":\"" + empty + "\",\"size\":2},\"layers\":[{\"mediaType\":\"text/plain\",\"digest\":\""
                     + blob + "\",\"size\":5,\"annotations\":{\"org.opencontainers.image.title\":"
-                    + Json.MAPPER.writeValueAsString(name) + "}}]}";
+                    + Json.mapper().writeValueAsString(name) + "}}]}";
             String tag = "t" + Math.abs(name.hashCode());
             raw.pushManifest(tag, "application/vnd.oci.image.manifest.v1+json", manifest.getBytes(StandardCharsets.UTF_8));
             Path out = dir.resolve("jail").resolve(tag);

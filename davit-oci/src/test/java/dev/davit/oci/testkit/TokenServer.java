@@ -241,7 +241,7 @@ public final class TokenServer implements AutoCloseable {
 
     /** The {@code access} claim for the requested scopes ({@code type:name:actions}, name may contain ':'). */
     private static ArrayNode grants(List<String> scopes, boolean pullOnly) {
-        ArrayNode access = Json.MAPPER.createArrayNode();
+        ArrayNode access = Json.array();
         for (String scope : scopes) {
             int first = scope.indexOf(':');
             int last = scope.lastIndexOf(':');
