@@ -157,7 +157,7 @@ public final class Cgroups {
         s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(id)));
         Cgroup cg = new Cgroup(dirs, s.v2());
         try {
-            Fs.writeAtomically(state.resolve(RECORD), (String.join("\n", cg.paths().stream().map(Path::toString)
+            Fs.writeAtomicallyUntilReboot(state.resolve(RECORD), (String.join("\n", cg.paths().stream().map(Path::toString)
                     .toList()) + "\n").getBytes(StandardCharsets.UTF_8), state);
             for (String c : dirs.keySet()) {
                 Path d = dirs.get(c);

@@ -361,6 +361,24 @@ public final class Lifecycle {
         return f != null && !f[0].equals("Z") && !f[0].equals("X") && Long.parseLong(f[19]) == start;
     }
 
+    /**
+     * Whether {@code path} was last modified before this system booted ({@code btime} of /proc/stat): nothing of
+     * an earlier boot can still be running. False when either is unknown.
+     */
+    public static boolean beforeBoot(Path path) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+                if (line.startsWith("btime ")) {
+                    long boot = Long.parseLong(line.substring(6).strip());
+                    return Files.getLastModifiedTime(path).toMillis() / 1000 < boot;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // unknown: not before
+        }
+        return false;
+    }
+
     /** Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when gone. */
     public static long startTime(long pid) {
         String[] f = stat(pid);

@@ -147,7 +147,7 @@ public final class Nat {
         try {
             Files.deleteIfExists(dir.resolve(API_SOCKET));
             p = pb.start();
-            Fs.writeAtomically(dir.resolve(PID_FILE), (p.pid() + " " + Lifecycle.startTime(p.pid()) + "\n")
+            Fs.writeAtomicallyUntilReboot(dir.resolve(PID_FILE), (p.pid() + " " + Lifecycle.startTime(p.pid()) + "\n")
                     .getBytes(StandardCharsets.UTF_8), dir);
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot start slirp4netns: " + e.getMessage());

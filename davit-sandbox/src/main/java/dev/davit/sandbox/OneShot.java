@@ -50,15 +50,15 @@ public final class OneShot {
     /** Records this davit as the owner of {@code state} (a new one-shot state directory). */
     static void claim(Path state) throws IOException {
         long pid = ProcessHandle.current().pid();
-        Fs.writeAtomically(state.resolve(OWNER), (pid + " " + Lifecycle.startTime(pid) + "\n")
+        Fs.writeAtomicallyUntilReboot(state.resolve(OWNER), (pid + " " + Lifecycle.startTime(pid) + "\n")
                 .getBytes(StandardCharsets.UTF_8), state);
     }
 
     /** Records the process the run started; best effort (a run without the record is still reaped by owner). */
     public static void started(Path state, Process p) {
         try {
-            Fs.writeAtomically(state.resolve(PROCESS), (p.pid() + " " + Lifecycle.startTime(p.pid()) + "\n")
-                    .getBytes(StandardCharsets.UTF_8), state);
+            Fs.writeAtomicallyUntilReboot(state.resolve(PROCESS),
+                    (p.pid() + " " + Lifecycle.startTime(p.pid()) + "\n").getBytes(StandardCharsets.UTF_8), state);
         } catch (IOException e) {
             // the run goes on; only an orphan's processes could not be found later
         }
@@ -81,8 +81,10 @@ public final class OneShot {
         }
         for (Path d : dirs) {
             long[] owner = read(d.resolve(OWNER));
-            if (owner == null || Lifecycle.alive(owner[0], owner[1])) {
-                continue; // no record (an older davit, or being created) or a live run
+            if (owner == null ? !Lifecycle.beforeBoot(d) : Lifecycle.alive(owner[0], owner[1])) {
+                // a live run, or no record in a directory of this boot (being created, or an older davit's); a
+                // directory from before the last boot without one lost it in the crash (records are not forced)
+                continue;
             }
             long[] proc = read(d.resolve(PROCESS));
             if (proc != null && Lifecycle.alive(proc[0], proc[1])) {

@@ -101,7 +101,9 @@ class LimitsTest {
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         String[] f = r.stdoutText().substring(r.stdoutText().lastIndexOf(')') + 2).trim().split(" ");
         double cpuSeconds = (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
-        assertThat(cpuSeconds / 4).as("CPUs used").isBetween(0.4, 0.6);
+        // at most half a CPU (the limit); the lower bound only shows the loop ran, since on a busy host (the
+        // tests' own other work on 2 cores) it may get less than its half
+        assertThat(cpuSeconds / 4).as("CPUs used").isBetween(0.2, 0.6);
         assertCleanedUp(r.sandboxId());
     }
 

@@ -70,4 +70,25 @@ class OrphanReapTest {
         }
         assertThat(sandboxes.reapOrphans()).isEmpty();
     }
+
+    /**
+     * Ownership records are not forced to disk (they mean nothing after a reboot), so a crash can leave a state
+     * directory without one: kept while it is of this boot (it may be being created), reaped once it is older.
+     */
+    @Test
+    void aDirectoryWithoutItsOwnerIsKeptThisBootAndReapedAfterAReboot() throws Exception {
+        Path state = tmp.resolve("state");
+        Path creating = Files.createDirectories(state.resolve("sb-000000000001"));
+        Path crashed = Files.createDirectories(state.resolve("sb-000000000002"));
+        Files.writeString(crashed.resolve("owner"), ""); // written, never forced: empty after the crash
+        Files.setLastModifiedTime(crashed, java.nio.file.attribute.FileTime.from(
+                java.time.Instant.now().minus(java.time.Duration.ofDays(3650))));
+        assertThat(Lifecycle.beforeBoot(crashed)).isTrue();
+        assertThat(Lifecycle.beforeBoot(creating)).isFalse();
+
+        assertThat(new Sandboxes(new SandboxOptions(state, null, null)).reapOrphans())
+                .containsExactly("sb-000000000002");
+        assertThat(creating).isDirectory();
+        assertThat(crashed).doesNotExist();
+    }
 }

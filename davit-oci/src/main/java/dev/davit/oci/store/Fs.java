@@ -14,6 +14,20 @@ public final class Fs {
 
     /** Writes {@code data} to {@code target} atomically: a temp file in {@code tmpDir}, fsync, rename. */
     public static void writeAtomically(Path target, byte[] data, Path tmpDir) throws IOException {
+        write(target, data, tmpDir, true);
+    }
+
+    /**
+     * Writes {@code data} to {@code target} atomically (a temp file in {@code tmpDir}, rename: every reader sees the
+     * old or the new content) without forcing it to disk: for records that mean nothing after a reboot (process ids,
+     * cgroup paths), where forcing only slows every run down (a one-shot run writes three such records). After a
+     * crash such a record may be missing or empty; its readers treat that as "from an earlier boot".
+     */
+    public static void writeAtomicallyUntilReboot(Path target, byte[] data, Path tmpDir) throws IOException {
+        write(target, data, tmpDir, false);
+    }
+
+    private static void write(Path target, byte[] data, Path tmpDir, boolean durable) throws IOException {
         Files.createDirectories(tmpDir);
         Path tmp = Files.createTempFile(tmpDir, "." + target.getFileName() + ".", ".tmp");
         try {
@@ -22,10 +36,14 @@ public final class Fs {
                 while (bb.hasRemaining()) {
                     ch.write(bb);
                 }
-                ch.force(true);
+                if (durable) {
+                    ch.force(true);
+                }
             }
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            fsyncDir(target.toAbsolutePath().getParent());
+            if (durable) {
+                fsyncDir(target.toAbsolutePath().getParent());
+            }
         } finally {
             Files.deleteIfExists(tmp);
         }
