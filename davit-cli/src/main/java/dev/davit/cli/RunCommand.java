@@ -254,19 +254,24 @@ final class RunCommand extends EnvCommand.Sub {
         Trace.mark("image: parsed");
         ctx.client();
         Trace.mark("image: client");
-        if (ctx.client().find(reference).isEmpty()) {
+        Optional<StoreEntry> found = ctx.client().find(reference);
+        if (found.isEmpty()) {
             out.notice("==> pulling " + ref);
             try (ProgressRenderer progress = out.progress()) {
                 ctx.client().pull(reference, PlatformSelector.host(), progress);
             }
+            found = ctx.client().find(reference);
         }
+        StoreEntry entry = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+                reference + " is not in the store"));
+        Manifest top = ctx.client().store().readManifest(entry.descriptor());
         Trace.mark("image: found");
-        Optional<Target> vm = microvm(ctx, out, ref, reference);
+        Optional<Target> vm = microvm(ctx, out, ref, entry, top);
         if (vm.isPresent()) {
             return vm.get();
         }
         Trace.mark("image: not a microVM");
-        Resolved m = config(ctx, reference);
+        Resolved m = config(ctx, reference, entry, top);
         Trace.mark("image: config read");
         String key = m.manifest().digest().toString().replace(':', '-');
         Path cache = ctx.home().resolve("rootfs");
@@ -301,10 +306,9 @@ final class RunCommand extends EnvCommand.Sub {
      * files are made once in {@code $DAVIT_HOME/vm/<digest>/} and used from there (the vm backend never writes
      * them): layers stored as-is are hard-linked (else copied), compressed ones decompressed and verified.
      */
-    private static Optional<Target> microvm(EnvCommand.Sub ctx, Output out, Reference ref, String reference) {
+    private static Optional<Target> microvm(EnvCommand.Sub ctx, Output out, Reference ref, StoreEntry entry,
+                                            Manifest m) {
         var store = ctx.client().store();
-        StoreEntry entry = ctx.client().find(reference).orElseThrow();
-        Manifest m = store.readManifest(entry.descriptor());
         if (!(m instanceof ImageManifest im) || !EnvBuilder.MICROVM_ARTIFACT_TYPE.equals(im.effectiveArtifactType())) {
             return Optional.empty();
         }
@@ -343,11 +347,15 @@ final class RunCommand extends EnvCommand.Sub {
 
     /** The store entry's manifest for this host (an index is resolved) and its config. */
     private static Resolved config(EnvCommand.Sub ctx, String reference) {
-        var store = ctx.client().store();
         StoreEntry entry = ctx.client().find(reference).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 reference + " is not in the store"));
+        return config(ctx, reference, entry, ctx.client().store().readManifest(entry.descriptor()));
+    }
+
+    /** {@link #config(EnvCommand.Sub, String)} of an entry whose top manifest {@code m} is already read. */
+    private static Resolved config(EnvCommand.Sub ctx, String reference, StoreEntry entry, Manifest m) {
+        var store = ctx.client().store();
         Descriptor d = entry.descriptor();
-        Manifest m = store.readManifest(d);
         if (m instanceof ImageIndex idx) {
             d = PlatformSelector.host().select(idx, reference).get(0);
             m = store.readManifest(d);
