@@ -6,6 +6,7 @@
 #   4. cold `davit pull` of a ~120 MiB, 6-layer gzip image (fresh store) vs `skopeo copy docker://... oci:DIR`
 #   5. the download rate inside that pull (`downloaded_bytes` / `elapsed_ms` of `davit --json pull`), MB/s
 #   6. max RSS of `davit --json run IMAGE -- sh -c 'yes | head -c 100000000'` (MB, GNU time)
+#   7. the same with a flood on both streams (2 x 100 MB: 64 MiB of each captured)
 #   [BENCH_BASE=OTHER/davit] bench/cli.sh [ROUNDS]    (default 11; medians, samples in bench/work/cli/*.ms)
 # BENCH_BASE adds another build's launcher (e.g. a checkout of main), timed in the same rounds: before and after.
 # The image is a static busybox rootfs built by `davit build`, pushed to a throwaway registry and pulled and unpacked
@@ -46,19 +47,24 @@ rate() {   # LAUNCHER: one cold --json pull, its download rate in MB/s
 metric_rounds() {
   rate "$davit" >> "$work/rate.mb"
   [ -z "$base" ] || rate "$base" >> "$work/rate-base.mb"
-  /usr/bin/time -f %M -o "$work/rss.kb" "$davit" --json run "$ref" -- sh -c 'yes | head -c 100000000' > "$work/flood.json"
-  python3 - "$work/flood.json" <<'PY'
+  flood rss 'yes | head -c 100000000' ''
+  flood rss2 'yes | head -c 100000000 & yes | head -c 100000000 >&2; wait' y
+}
+flood() {   # NAME SCRIPT STDERR-TOO: one --json run of a flood, its JSON checked, its max RSS (MB) in $work/NAME.mb
+  /usr/bin/time -f %M -o "$work/$1.kb" "$davit" --json run "$ref" -- sh -c "$2" > "$work/flood.json"
+  python3 - "$work/flood.json" "$3" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["exit_code"] == 0 and d["truncated"] and len(d["stdout"]) == 64 << 20 and set(d["stdout"]) == {"y", "\n"}, "bad flood JSON"
+assert not sys.argv[2] or d["stderr"] == d["stdout"], "bad flood JSON (stderr)"
 PY
-  echo $(( $(cat "$work/rss.kb") / 1024 )) >> "$work/rss.mb"
+  echo $(( $(cat "$work/$1.kb") / 1024 )) >> "$work/$1.mb"
 }
 now() { date +%s%N; }
 ms() { local t0 t1; t0=$(now); eval "$1" >/dev/null; t1=$(now); echo $(( (t1 - t0) / 1000000 )); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in "${!labels[@]}"; do : > "$work/davit-$i.ms"; : > "$work/peer-$i.ms"; : > "$work/base-$i.ms"; done
-: > "$work/rate.mb"; : > "$work/rate-base.mb"; : > "$work/rss.mb"
+: > "$work/rate.mb"; : > "$work/rate-base.mb"; : > "$work/rss.mb"; : > "$work/rss2.mb"
 if [ -n "$base" ]; then "$base" run -q "$ref" -- true >/dev/null; fi   # its AOT cache, if its jar is new
 for _ in $(seq "$rounds"); do
   for i in "${!labels[@]}"; do
@@ -86,8 +92,9 @@ for i in "${!labels[@]}"; do
 done
 echo "| download rate inside the cold pull (MB/s, median) |${base:+ $(median < "$work/rate-base.mb") |} $(median < "$work/rate.mb") | loopback limit | ≈ 2500 | – |"
 echo "| \`davit --json run IMAGE -- sh -c 'yes \\| head -c 100000000'\`, max RSS (MB, median) |${base:+ – |} $(median < "$work/rss.mb") | – | – | – |"
+echo "| the same, a flood on both streams (\`... & yes \| head -c 100000000 >&2\`), max RSS (MB, median) |${base:+ – |} $(median < "$work/rss2.mb") | – | – | – |"
 echo
-echo "rate MB/s: $(paste -sd, "$work/rate.mb")${base:+ (base $(paste -sd, "$work/rate-base.mb"))}; max RSS MB: $(paste -sd, "$work/rss.mb")"
+echo "rate MB/s: $(paste -sd, "$work/rate.mb")${base:+ (base $(paste -sd, "$work/rate-base.mb"))}; max RSS MB: $(paste -sd, "$work/rss.mb"); two streams: $(paste -sd, "$work/rss2.mb")"
 for i in "${!labels[@]}"; do
   echo "${labels[$i]}: davit $(paste -sd, "$work/davit-$i.ms"); peer $(paste -sd, "$work/peer-$i.ms")${base:+; base $(paste -sd, "$work/base-$i.ms")}"
 done

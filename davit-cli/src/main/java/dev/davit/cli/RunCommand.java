@@ -198,8 +198,8 @@ final class RunCommand extends EnvCommand.Sub {
         doc.put("runtime", r.runtime());
         doc.put("sandbox_id", r.sandboxId());
         doc.put("exit_code", r.exitCode());
-        doc.putPOJO("stdout", new Json.Utf8Text(r.stdout()));
-        doc.putPOJO("stderr", new Json.Utf8Text(r.stderr()));
+        doc.putPOJO("stdout", r.capturedStdout().json()); // written from the capture's chunks, not copied
+        doc.putPOJO("stderr", r.capturedStderr().json());
         doc.put("timed_out", r.timedOut());
         doc.put("truncated", r.truncated());
         doc.put("oom_killed", r.oomKilled());

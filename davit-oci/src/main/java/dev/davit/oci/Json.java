@@ -191,20 +191,15 @@ public final class Json {
     }
 
     /**
-     * A JSON string value of UTF-8 bytes, for {@code ObjectNode.putPOJO}: written to a byte stream, valid UTF-8 is
-     * escaped and copied as bytes, never held as a {@code String} (a command's output can be 64 MiB); anything else
-     * (malformed UTF-8, or a text target) is written as {@code new String(bytes, UTF_8)} would give it, with
-     * U+FFFD for malformed sequences. Either way the document is the same.
+     * A JSON string value of UTF-8 bytes in one array, for {@code ObjectNode.putPOJO}: written as {@link Utf8String}
+     * writes it (valid UTF-8 escaped and copied as bytes, anything else as {@code new String(bytes, UTF_8)} would
+     * give it, with U+FFFD for malformed sequences). Either way the document is the same.
      */
     public record Utf8Text(byte[] bytes) implements JsonSerializable {
         @Override
         public void serialize(com.fasterxml.jackson.core.JsonGenerator gen,
                               com.fasterxml.jackson.databind.SerializerProvider serializers) throws IOException {
-            if (gen.getOutputTarget() instanceof java.io.OutputStream && validUtf8(bytes)) {
-                gen.writeUTF8String(bytes, 0, bytes.length);
-            } else {
-                gen.writeString(new String(bytes, java.nio.charset.StandardCharsets.UTF_8));
-            }
+            of(bytes).serialize(gen, serializers);
         }
 
         @Override
@@ -214,22 +209,13 @@ public final class Json {
             serialize(gen, serializers);
         }
 
-        /** Whether the JDK's UTF-8 decoder takes all of {@code b} without a replacement (decoded 8 KiB at a time). */
+        /** Whether {@code b} is well-formed UTF-8 (what the JDK's decoder takes without a replacement). */
         static boolean validUtf8(byte[] b) {
-            java.nio.charset.CharsetDecoder d = java.nio.charset.StandardCharsets.UTF_8.newDecoder();
-            java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(b);
-            java.nio.CharBuffer out = java.nio.CharBuffer.allocate(8192);
-            while (true) {
-                out.clear();
-                java.nio.charset.CoderResult r = d.decode(in, out, true);
-                if (r.isError()) {
-                    return false;
-                }
-                if (r.isUnderflow()) {
-                    out.clear();
-                    return !d.flush(out).isError();
-                }
-            }
+            return of(b).validUtf8();
+        }
+
+        private static Utf8String of(byte[] b) {
+            return new Utf8String(java.util.List.of(java.nio.ByteBuffer.wrap(b)));
         }
     }
 }

@@ -11,8 +11,8 @@ import dev.davit.oci.Json;
  * @param runtime   what ran it: {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
  * @param exitCode  the command's exit code; 124 when it timed out, 127 when the command was not found, 126 when
  *                  it could not be executed, 128+N when killed by signal N
- * @param stdout    everything the command wrote to stdout
- * @param stderr    everything the command wrote to stderr
+ * @param capturedStdout what the command wrote to stdout (up to {@link #MAX_CAPTURED_BYTES}), in chunks
+ * @param capturedStderr what the command wrote to stderr (up to {@link #MAX_CAPTURED_BYTES}), in chunks
  * @param timedOut  whether the timeout killed it
  * @param timings   how long each phase took
  * @param truncated whether stdout or stderr was longer than {@link #MAX_CAPTURED_BYTES} and only its start was
@@ -24,14 +24,14 @@ import dev.davit.oci.Json;
  *                  process tree was killed, the exit code is {@link #OUTPUT_LIMIT_EXIT_CODE} and {@code truncated}
  *                  is set
  */
-public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
-                         boolean timedOut, Timings timings, boolean truncated, boolean oomKilled,
-                         boolean outputLimited) {
+public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
+                         Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
+                         boolean oomKilled, boolean outputLimited) {
     /** The exit code of a command killed by the timeout, as timeout(1) reports it. */
     public static final int TIMEOUT_EXIT_CODE = 124;
     /** The exit code of a command killed for passing its output limit: 128 + SIGKILL, as the kill reports it. */
     public static final int OUTPUT_LIMIT_EXIT_CODE = 137;
-    /** How much of each of stdout and stderr is captured: 64 MiB. */
+    /** How much of each of stdout and stderr is captured: 64 MiB (so at most 128 MiB for a run). */
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
     /** A result of complete output, cut to {@link #MAX_CAPTURED_BYTES} per stream ({@code truncated} then). */
@@ -50,13 +50,14 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     /** A result within any output limit. */
     public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
                       boolean timedOut, Timings timings, boolean truncated, boolean oomKilled) {
-        this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, oomKilled, false);
+        this(sandboxId, backend, runtime, exitCode, Captured.of(stdout), Captured.of(stderr), timedOut, timings,
+                truncated, oomKilled, false);
     }
 
     /** This result with {@code oomKilled} set. */
     public ExecResult withOomKilled(boolean v) {
-        return new ExecResult(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, v,
-                outputLimited);
+        return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
+                truncated, v, outputLimited);
     }
 
     private static byte[] cap(byte[] b) {
@@ -83,11 +84,21 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
         }
     }
 
+    /** What the command wrote to stdout, in one array (made on the first call: {@link Captured#bytes}). */
+    public byte[] stdout() {
+        return capturedStdout.bytes();
+    }
+
+    /** What the command wrote to stderr, in one array (made on the first call: {@link Captured#bytes}). */
+    public byte[] stderr() {
+        return capturedStderr.bytes();
+    }
+
     public String stdoutText() {
-        return new String(stdout, java.nio.charset.StandardCharsets.UTF_8);
+        return capturedStdout.text();
     }
 
     public String stderrText() {
-        return new String(stderr, java.nio.charset.StandardCharsets.UTF_8);
+        return capturedStderr.text();
     }
 }

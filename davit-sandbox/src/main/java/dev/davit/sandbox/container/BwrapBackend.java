@@ -1,6 +1,7 @@
 package dev.davit.sandbox.container;
 
 import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Lifecycle;
@@ -111,7 +112,7 @@ public final class BwrapBackend implements Backend {
     }
 
     /** What one process run gave: exit code, output, whether the timeout killed it, and its phase times. */
-    record Raw(int rc, byte[] stdout, byte[] stderr, boolean timedOut, long t1, long t2, long t3, boolean truncated,
+    record Raw(int rc, Captured stdout, Captured stderr, boolean timedOut, long t1, long t2, long t3, boolean truncated,
                boolean outputLimited) {
     }
 
@@ -189,7 +190,7 @@ public final class BwrapBackend implements Backend {
         join(po, p);
         join(pe, p);
         boolean limited = OutputLimit.exceeded(limit);
-        return new Raw(limited ? ExecResult.OUTPUT_LIMIT_EXIT_CODE : rc, out.bytes(), err.bytes(), timedOut && !limited,
+        return new Raw(limited ? ExecResult.OUTPUT_LIMIT_EXIT_CODE : rc, out.captured(), err.captured(), timedOut && !limited,
                 t1, t2, t3, out.truncated() || err.truncated() || limited, limited);
     }
 
@@ -222,11 +223,11 @@ public final class BwrapBackend implements Backend {
      * A missing command becomes 127 and a non-executable one 126 (as in a shell); a missing working directory is
      * a usage error.
      */
-    static int interpret(int rc, byte[] stderr, RunSpec spec) {
-        if (rc != 1) {
+    static int interpret(int rc, Captured stderr, RunSpec spec) {
+        if (rc != 1 || stderr.size() > 4096) {
             return rc;
         }
-        String s = new String(stderr, StandardCharsets.UTF_8);
+        String s = stderr.text();
         if (!s.startsWith("bwrap: ") || s.indexOf('\n') != s.length() - 1) {
             return rc;
         }

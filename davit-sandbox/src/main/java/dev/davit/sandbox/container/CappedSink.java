@@ -1,47 +1,62 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.ExecResult;
-import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The captured copy of one output stream: the first {@link ExecResult#MAX_CAPTURED_BYTES} bytes are kept, the rest
- * counted and dropped, so a command that writes without end cannot exhaust davit's memory. Thread-safe.
+ * counted and dropped, so a command that writes without end cannot exhaust davit's memory. The bytes go into
+ * chunks that are never copied or regrown: the first is 8 KiB (a short output stays small), each next one twice
+ * the size up to {@link #CHUNK}, none past the cap; so the memory a flood costs is the cap itself. Thread-safe.
  */
 public final class CappedSink {
-    private final Kept kept = new Kept();
-    private final long limit;
+    /** The largest chunk: 1 MiB. */
+    static final int CHUNK = 1 << 20;
+    private static final int FIRST = 8192;
+
+    private final List<byte[]> chunks = new ArrayList<>();
+    private final int limit;
+    private byte[] last; // the chunk being filled
+    private int filled; // bytes in {@code last}
+    private int kept;
     private long total;
 
     public CappedSink() {
         this(ExecResult.MAX_CAPTURED_BYTES);
     }
 
-    public CappedSink(long limit) {
+    public CappedSink(int limit) {
         this.limit = limit;
     }
 
     synchronized void write(byte[] b, int off, int n) {
-        long room = limit - kept.size();
-        if (room > 0) {
-            kept.write(b, off, (int) Math.min(room, n));
-        }
         total += n;
-    }
-
-    /** What was kept; when the buffer is exactly full (a flood cut at the 64 MiB cap) it is handed over, not copied. */
-    public synchronized byte[] bytes() {
-        return kept.array();
-    }
-
-    /** A byte buffer that can give its array away when it is exactly full (saves a 64 MiB copy of a flood). */
-    private static final class Kept extends ByteArrayOutputStream {
-        byte[] array() {
-            return count == buf.length ? buf : toByteArray();
+        int room = Math.min(limit - kept, n);
+        while (room > 0) {
+            if (last == null || filled == last.length) {
+                int size = last == null ? FIRST : Math.min(CHUNK, last.length * 2);
+                last = new byte[Math.min(size, limit - kept)];
+                filled = 0;
+                chunks.add(last);
+            }
+            int m = Math.min(room, last.length - filled);
+            System.arraycopy(b, off, last, filled, m);
+            off += m;
+            filled += m;
+            kept += m;
+            room -= m;
         }
+    }
+
+    /** What was kept, in its chunks (not copied). */
+    public synchronized Captured captured() {
+        return Captured.of(chunks, kept);
     }
 
     /** Whether bytes were dropped. */
     public synchronized boolean truncated() {
-        return total > kept.size();
+        return total > kept;
     }
 }

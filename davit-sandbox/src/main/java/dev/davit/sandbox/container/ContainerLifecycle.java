@@ -260,7 +260,7 @@ public final class ContainerLifecycle {
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
         long t4 = System.nanoTime();
-        return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.bytes(), err.bytes(), timedOut,
+        return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
                 out.truncated() || err.truncated() || limited, oom, limited);
     }

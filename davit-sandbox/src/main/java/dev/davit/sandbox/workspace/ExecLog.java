@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
+import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.ExecResult;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -40,18 +41,18 @@ final class ExecLog {
         o.put("duration_ms", durationMs);
         o.put("exit_code", r.exitCode());
         o.put("timed_out", r.timedOut());
-        o.set("stdout", stream(r.stdout()));
-        o.set("stderr", stream(r.stderr()));
+        o.set("stdout", stream(r.capturedStdout()));
+        o.set("stderr", stream(r.capturedStderr()));
         return o;
     }
 
     /** {@code bytes}, {@code head} (the first 2 KiB) and {@code tail} (the last 2 KiB, null when the head has all). */
-    private static ObjectNode stream(byte[] b) {
+    private static ObjectNode stream(Captured b) {
         ObjectNode o = Json.object();
-        o.put("bytes", b.length);
-        o.put("head", new String(Arrays.copyOf(b, Math.min(b.length, KEEP)), StandardCharsets.UTF_8));
-        o.put("tail", b.length <= KEEP ? null
-                : new String(Arrays.copyOfRange(b, Math.max(KEEP, b.length - KEEP), b.length), StandardCharsets.UTF_8));
+        int n = b.size();
+        o.put("bytes", n);
+        o.put("head", new String(b.range(0, Math.min(n, KEEP)), StandardCharsets.UTF_8));
+        o.put("tail", n <= KEEP ? null : new String(b.range(Math.max(KEEP, n - KEEP), n), StandardCharsets.UTF_8));
         return o;
     }
 

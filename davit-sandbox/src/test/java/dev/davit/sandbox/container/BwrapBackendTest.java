@@ -246,6 +246,32 @@ public class BwrapBackendTest {
     }
 
     @Test
+    void aFloodOnBothStreamsIsCappedPerStreamInChunksAndWrittenToJsonFromThem() throws IOException {
+        long big = ExecResult.MAX_CAPTURED_BYTES + 3_000_001L;
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).command("sh", "-c", "busybox yes | head -c " + big
+                + " & busybox yes e | head -c " + big + " >&2; wait").build());
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.truncated()).isTrue();
+        for (dev.davit.sandbox.Captured c : List.of(r.capturedStdout(), r.capturedStderr())) {
+            assertThat(c.size()).isEqualTo(ExecResult.MAX_CAPTURED_BYTES); // each stream keeps its own 64 MiB
+            assertThat(c.chunks()).allSatisfy(b -> assertThat(b.array().length).isLessThanOrEqualTo(1 << 20));
+            assertThat(c.chunks().stream().mapToInt(b -> b.array().length).sum())
+                    .isEqualTo(ExecResult.MAX_CAPTURED_BYTES); // nothing allocated past the cap
+        }
+        ByteArrayOutputStream doc = new ByteArrayOutputStream();
+        Json.writePretty(Json.object().putPOJO("stdout", r.capturedStdout().json())
+                .putPOJO("stderr", r.capturedStderr().json()), doc);
+        JsonNode back = new com.fasterxml.jackson.databind.ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+                .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                        .maxStringLength(Integer.MAX_VALUE).build()).build()).readTree(doc.toByteArray());
+        assertThat(back.get("stdout").asText()).hasSize(ExecResult.MAX_CAPTURED_BYTES)
+                .startsWith("y\ny\n").endsWith("y\n");
+        assertThat(back.get("stderr").asText()).hasSize(ExecResult.MAX_CAPTURED_BYTES)
+                .startsWith("e\ne\n").endsWith("e\n");
+        assertThat(back.get("stdout").asText().replace("y\n", "")).isEmpty();
+    }
+
+    @Test
     void stdinReachesTheCommandAndUnreadInputDoesNotHangTheRun() {
         ExecResult r = sandboxes.run(RunSpec.builder(rootfs).command("sh", "-c", "read first; echo got $first; cat")
                 .build(), new java.io.ByteArrayInputStream("one\ntwo\n".getBytes(
