@@ -13,10 +13,10 @@ import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The picocli models of the root command and of {@code run} built with picocli's programmatic API instead of from
+ * The picocli models of the root command, {@code run} and {@code pull} built with picocli's programmatic API instead of from
  * their annotations: reading annotations makes the JDK generate a proxy class per annotation type at run time (and
  * picocli scan every method of each class for subcommands), which the AOT cache cannot hold; that was most of the
- * start-up of a short {@code davit run}. The texts are the annotations' own constants; CommandModelsTest compares
+ * start-up of a short {@code davit run} or a warm {@code davit pull}. The texts are the annotations' own constants; CommandModelsTest compares
  * these models' help and parse results with the annotated ones, so the two cannot drift apart.
  */
 final class CommandModels {
@@ -99,6 +99,31 @@ final class CommandModels {
         r.spec = spec;
         return spec;
     }
+
+    /** {@code pull}'s model, bound to {@code p}'s fields (and those of its platform options). */
+    static CommandSpec pull(PullCommand p) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(p);
+        spec.name("pull").setAddMethodSubcommands(false);
+        spec.usageMessage().description(PullCommand.DESCRIPTION);
+        spec.addPositional(bound(PositionalParamSpec.builder().paramLabel("REF").required(true).descriptionKey("").type(String.class)
+                .description(PullCommand.REFERENCE_TEXT), () -> p.reference, v -> p.reference = v));
+        PlatformOptions pl = p.platforms;
+        spec.addOption(bound(option(String.class, PlatformOptions.PLATFORM_LABEL, PlatformOptions.PLATFORM_TEXT,
+                "--platform"), () -> pl.platform, v -> pl.platform = v));
+        spec.addOption(bound(option(boolean.class, "<all>", PlatformOptions.ALL_TEXT, "--all-platforms"),
+                () -> pl.all, v -> pl.all = v));
+        spec.addMixin("mixinStandardHelpOptions", helpOptions());
+        p.spec = spec;
+        return spec;
+    }
+
+    /**
+     * The commands with a programmatic model, each built on a new command object: {@link Main} uses these instead
+     * of the annotated classes.
+     */
+    static final Map<Class<?>, Supplier<CommandSpec>> BUILT = Map.of(
+            RunCommand.class, () -> run(new RunCommand()),
+            PullCommand.class, () -> pull(new PullCommand()));
 
     /** -h/--help and -V/--version as picocli's {@code mixinStandardHelpOptions} makes them. */
     private static CommandSpec helpOptions() {

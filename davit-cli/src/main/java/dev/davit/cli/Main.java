@@ -170,10 +170,9 @@ public final class Main implements Callable<Integer> {
         Trace.mark("named");
         if (args == null || !versionOnly(args)) {
             for (Class<?> c : COMMANDS) {
-                if (named == null && c == RunCommand.class || named == RunCommand.class && c == named) {
-                    cl.addSubcommand(new CommandLine(CommandModels.run(new RunCommand())));
-                } else if (named == null || c == named) {
-                    cl.addSubcommand(c);
+                if (named == null || c == named) {
+                    java.util.function.Supplier<CommandSpec> model = CommandModels.BUILT.get(c);
+                    cl.addSubcommand(model != null ? new CommandLine(model.get()) : c);
                 }
             }
         }

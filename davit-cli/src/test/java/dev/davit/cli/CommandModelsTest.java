@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /**
  * The programmatic models of {@link CommandModels} against the models picocli builds from the annotations, which
- * stay on {@link Main}, {@link GlobalOptions} and {@link RunCommand} for this comparison: the same usage help, the
+ * stay on {@link Main}, {@link GlobalOptions}, {@link RunCommand} and {@link PullCommand} for this comparison: the same usage help, the
  * same attributes of every option and positional, the same values parsed (or the same error) for a set of command
  * lines. A text, option or default changed on one side only fails here.
  */
@@ -44,17 +44,34 @@ class CommandModelsTest {
         {"run", "-V"},
         {"--version"},
         {},
+        {"pull", "alpine:3.20"},
+        {"--json", "pull", "--platform", "linux/arm64/v8", "ghcr.io/o/r:tag"},
+        {"pull", "--all-platforms", "repo@sha256:0123", "--debug"},
+        {"--insecure-registry", "localhost:5000", "pull", "-q", "--store", "/tmp/s", "localhost:5000/a:1"},
+        {"-u", "me", "--password-stdin", "pull", "--platform=linux/amd64", "img"},
+        {"pull", "--all-platforms=true", "--platform", "linux/amd64", "img"},
+        {"pull", "--", "-odd"},
+        {"pull"},
+        {"pull", "a", "b"},
+        {"pull", "--platform"},
+        {"pull", "--all-platforms=maybe", "img"},
+        {"pull", "--nope", "img"},
+        {"pull", "--help"},
+        {"pull", "-V", "img"},
+        {"pull", "-h", "--version"},
     };
 
     private static CommandLine annotated(Main main) {
         CommandLine cl = new CommandLine(main);
         cl.addSubcommand(RunCommand.class);
+        cl.addSubcommand(PullCommand.class);
         return cl;
     }
 
     private static CommandLine programmatic(Main main) {
         CommandLine cl = new CommandLine(CommandModels.root(main));
         cl.addSubcommand(new CommandLine(CommandModels.run(new RunCommand())));
+        cl.addSubcommand(new CommandLine(CommandModels.pull(new PullCommand())));
         return cl;
     }
 
@@ -67,6 +84,8 @@ class CommandModelsTest {
         assertThat(usage(p)).isEqualTo(usage(a));
         assertThat(usage(p.getSubcommands().get("run"))).isEqualTo(usage(a.getSubcommands().get("run")));
         assertThat(p.getCommandSpec().version()).isEqualTo(a.getCommandSpec().version());
+        assertThat(usage(a.getSubcommands().get("pull"))).contains("Usage: davit pull [", "--platform=OS/ARCH");
+        assertThat(usage(p.getSubcommands().get("pull"))).isEqualTo(usage(a.getSubcommands().get("pull")));
     }
 
     @Test
@@ -76,11 +95,18 @@ class CommandModelsTest {
         assertThat(attributes(p.getCommandSpec())).isEqualTo(attributes(a.getCommandSpec()));
         assertThat(attributes(p.getSubcommands().get("run").getCommandSpec()))
                 .isEqualTo(attributes(a.getSubcommands().get("run").getCommandSpec()));
-        CommandSpec pr = p.getSubcommands().get("run").getCommandSpec();
-        CommandSpec ar = a.getSubcommands().get("run").getCommandSpec();
-        assertThat(pr.mixinStandardHelpOptions()).isEqualTo(ar.mixinStandardHelpOptions()).isTrue();
-        assertThat(pr.isAddMethodSubcommands()).isEqualTo(ar.isAddMethodSubcommands());
         assertThat(p.getCommandSpec().isAddMethodSubcommands()).isEqualTo(a.getCommandSpec().isAddMethodSubcommands());
+        for (String name : List.of("run", "pull")) {
+            CommandSpec ps = p.getSubcommands().get(name).getCommandSpec();
+            CommandSpec as = a.getSubcommands().get(name).getCommandSpec();
+            assertThat(attributes(ps)).as(name).isEqualTo(attributes(as)).isNotEmpty();
+            assertThat(ps.mixinStandardHelpOptions()).as(name).isEqualTo(as.mixinStandardHelpOptions()).isTrue();
+            assertThat(ps.isAddMethodSubcommands()).as(name).isEqualTo(as.isAddMethodSubcommands());
+            assertThat(ps.aliases()).as(name).isEqualTo(as.aliases());
+        }
+        // the command object reaches its model (DavitCommand finds Main through it)
+        assertThat(((DavitCommand) p.getSubcommands().get("pull").getCommandSpec().userObject()).spec)
+                .isSameAs(p.getSubcommands().get("pull").getCommandSpec());
     }
 
     @Test
@@ -93,6 +119,23 @@ class CommandModelsTest {
         // the run lines give values (not only errors), so the comparison above compares something
         assertThat(parse(LINES[5], true)).contains("memory=256", "vcpus=2", "backend=vm", "noLimits=true");
         assertThat(parse(LINES[3], true)).contains("insecureRegistries=[a:5000, b]");
+        assertThat(parse(LINES[19], true)).contains("json=true", "platform=linux/arm64/v8", "reference=ghcr.io/o/r:tag");
+        assertThat(parse(LINES[20], true)).contains("all=true", "debug=true", "reference=repo@sha256:0123");
+        assertThat(parse(LINES[23], true)).contains("all=true", "platform=linux/amd64");
+        assertThat(parse(LINES[24], true)).contains("reference=-odd");
+        assertThat(parse(LINES[25], true)).startsWith("error: MissingParameterException");
+    }
+
+    @Test
+    void theModelsMainBuildsAreTheProgrammaticOnes() {
+        for (String name : List.of("run", "pull")) {
+            CommandLine cl = new Main().commandLine(new PrintWriter(new ByteArrayOutputStream()),
+                    new PrintWriter(new ByteArrayOutputStream()), new String[] {name, "x"});
+            CommandSpec spec = cl.getSubcommands().get(name).getCommandSpec();
+            // an annotated model would hold the mixins the annotations name; the programmatic ones hold only help's
+            assertThat(spec.mixins().keySet()).as(name).containsExactly("mixinStandardHelpOptions");
+            assertThat(cl.getSubcommands()).hasSize(1);
+        }
     }
 
     @Test
@@ -101,7 +144,8 @@ class CommandModelsTest {
         Main pm = new Main();
         CommandLine a = annotated(am);
         CommandLine p = programmatic(pm);
-        for (String[] line : new String[][] {LINES[7], LINES[0], LINES[5], LINES[2]}) {
+        for (String[] line : new String[][] {LINES[7], LINES[0], LINES[5], LINES[2], LINES[19], LINES[21],
+            LINES[18], LINES[20], LINES[22], LINES[18]}) {
             assertThat(parseWith(p, pm, line)).as(String.join(" ", line)).isEqualTo(parseWith(a, am, line));
         }
     }
@@ -131,9 +175,15 @@ class CommandModelsTest {
             StringBuilder sb = new StringBuilder(fields(main.globals));
             sb.append(" help=").append(r.isUsageHelpRequested()).append(" version=").append(r.isVersionHelpRequested());
             if (r.hasSubcommand()) {
-                RunCommand run = (RunCommand) r.subcommand().commandSpec().userObject();
-                sb.append(" run: ").append(fields(run)).append(fields(run.flags)).append(fields(run.resources))
-                        .append(" help=").append(r.subcommand().isUsageHelpRequested())
+                Object cmd = r.subcommand().commandSpec().userObject();
+                sb.append(' ').append(r.subcommand().commandSpec().name()).append(": ");
+                if (cmd instanceof RunCommand run) {
+                    sb.append(fields(run)).append(fields(run.flags)).append(fields(run.resources));
+                } else {
+                    PullCommand pull = (PullCommand) cmd;
+                    sb.append(fields(pull)).append(fields(pull.platforms));
+                }
+                sb.append(" help=").append(r.subcommand().isUsageHelpRequested())
                         .append(" version=").append(r.subcommand().isVersionHelpRequested())
                         .append(" matched=").append(r.subcommand().matchedArgs().size());
             }
