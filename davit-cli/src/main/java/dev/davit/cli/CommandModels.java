@@ -125,6 +125,44 @@ final class CommandModels {
             RunCommand.class, () -> run(new RunCommand()),
             PullCommand.class, () -> pull(new PullCommand()));
 
+    /**
+     * The group commands whose model holds only the subcommand a line names (see {@link #group}), each built on a
+     * new command object: building every subcommand's annotated model was most of a short {@code sandbox exec}'s or
+     * {@code workspace exec}'s start-up, and agents and scripts call those in loops.
+     */
+    static final Map<Class<?>, Supplier<GroupCommand>> LAZY_GROUPS = Map.of(
+            SandboxCommand.class, SandboxCommand::new,
+            WorkspaceCommand.class, WorkspaceCommand::new);
+
+    /**
+     * A group command's model with only the subcommand {@code word} names (by name or alias), or with all of them
+     * when it names none (help, a missing or an unknown subcommand): the group's own attributes are read from its
+     * {@link Command} annotation (reading one annotation is cheap; picocli's model of each subcommand is not), and
+     * the named subcommand keeps its annotated model.
+     */
+    static CommandLine group(GroupCommand g, String word) {
+        Command c = g.getClass().getAnnotation(Command.class);
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(g);
+        spec.name(c.name()).setAddMethodSubcommands(false);
+        spec.usageMessage().description(c.description());
+        spec.addMixin("mixinStandardHelpOptions", helpOptions());
+        g.spec = spec;
+        Class<?> only = null;
+        for (Class<?> sub : c.subcommands()) {
+            Command sc = sub.getAnnotation(Command.class);
+            if (word != null && (sc.name().equals(word) || List.of(sc.aliases()).contains(word))) {
+                only = sub;
+            }
+        }
+        CommandLine cl = new CommandLine(spec);
+        for (Class<?> sub : c.subcommands()) {
+            if (only == null || sub == only) {
+                cl.addSubcommand(sub);
+            }
+        }
+        return cl;
+    }
+
     /** -h/--help and -V/--version as picocli's {@code mixinStandardHelpOptions} makes them. */
     private static CommandSpec helpOptions() {
         CommandSpec help = CommandSpec.wrapWithoutInspection(new Object());

@@ -163,6 +163,92 @@ class CommandModelsTest {
         assertThat(new TreeMap<>(CommandModels.COMMAND_NAMES)).isEqualTo(names);
     }
 
+    /** Lines for the lazily built groups: the named subcommand only, or all of them for help and errors. */
+    private static final String[][] GROUP_LINES = {
+        {"sandbox", "exec", "sb1", "--", "true"},
+        {"--json", "sandbox", "--store", "/tmp/s", "exec", "--timeout", "2", "--max-output", "1M", "-e", "A=1",
+            "sb1", "--", "sh", "-c", "echo hi"},
+        {"sandbox", "ls", "-q"},
+        {"sandbox", "rm", "sb1"},
+        {"workspace", "exec", "--cwd", "sub", "-i", "-e", "A=1", "--env", "B=2", "ws1", "--", "make", "test"},
+        {"-q", "workspace", "--json", "diff", "ws1"},
+        {"workspace", "file", "ls", "ws1"},
+        {"workspace", "service", "ls", "ws1"},
+        {"workspace", "exec", "ws1"},
+        {"workspace", "exec", "--timeout", "x", "ws1", "--", "true"},
+        {"sandbox", "exec", "--nope", "sb1", "--", "true"},
+        {"sandbox", "bogus"},
+        {"sandbox", "exex", "sb1"},
+        {"workspace", "--help"},
+        {"workspace", "exec", "--help"},
+        {"sandbox", "-V"},
+        {"sandbox"},
+        {"sandbox", "--", "exec"},
+    };
+
+    @Test
+    void lazyGroupsParseLikeTheirAnnotatedModels() {
+        for (String[] line : GROUP_LINES) {
+            Main am = new Main();
+            CommandLine a = annotated(am);
+            a.addSubcommand(SandboxCommand.class);
+            a.addSubcommand(WorkspaceCommand.class);
+            Main pm = new Main();
+            CommandLine p = pm.commandLine(new PrintWriter(new ByteArrayOutputStream()),
+                    new PrintWriter(new ByteArrayOutputStream()), line);
+            String name = String.join(" ", line);
+            // the models before parsing (afterwards, the initial values an annotated root reports are the parsed ones)
+            for (String group : List.of("sandbox", "workspace")) {
+                if (p.getSubcommands().containsKey(group)) {
+                    CommandLine pg = p.getSubcommands().get(group);
+                    CommandLine ag = a.getSubcommands().get(group);
+                    assertThat(attributes(pg.getCommandSpec())).as(name).isEqualTo(attributes(ag.getCommandSpec()));
+                    for (Map.Entry<String, CommandLine> sub : pg.getSubcommands().entrySet()) {
+                        assertThat(usage(sub.getValue())).as(name + ": " + sub.getKey())
+                                .isEqualTo(usage(ag.getSubcommands().get(sub.getKey())));
+                    }
+                    String word = Main.secondWord(line);
+                    if (word != null && ag.getSubcommands().containsKey(word)) {
+                        assertThat(pg.getSubcommands().keySet()).as(name).containsExactly(word);
+                    } else {
+                        // help, a missing or an unknown subcommand: all of them, the same help
+                        assertThat(pg.getSubcommands().keySet()).as(name).isEqualTo(ag.getSubcommands().keySet());
+                        assertThat(usage(pg)).as(name).isEqualTo(usage(ag));
+                    }
+                }
+            }
+            assertThat(parseWith(p, pm, line)).as(name).isEqualTo(parseWith(a, am, line));
+        }
+        assertThat(parse(GROUP_LINES[1], p -> p)).contains("timeout=2.0", "maxOutput=1M", "id=sb1",
+                "command=[sh, -c, echo hi]", "store=/tmp/s", "json=true");
+        assertThat(parse(GROUP_LINES[4], p -> p)).contains("cwd=sub", "stdin=true", "envs=[A=1, B=2]", "id=ws1");
+        assertThat(parse(GROUP_LINES[8], p -> p)).startsWith("error: MissingParameterException");
+        assertThat(parse(GROUP_LINES[11], p -> p)).startsWith("error: UnmatchedArgumentException");
+    }
+
+    @Test
+    void aReusedModelIsKeyedByTheGroupsSubcommand() {
+        // the MCP server's path: a model built for 'workspace exec' holds only exec, so 'workspace diff' needs its own
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        Map<String, String> env = Map.of("DAVIT_HOME", System.getProperty("java.io.tmpdir") + "/davit-models-test-none");
+        for (String[] line : new String[][] {{"workspace", "exec", "--help"}, {"workspace", "diff", "--help"},
+            {"workspace", "exec", "--help"}, {"workspace", "diff", "--help"}}) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            assertThat(Main.executeReusing(line, out, err, env)).as(String.join(" ", line)).isZero();
+            assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8))
+                    .startsWith("Usage: davit workspace " + line[1] + " [");
+        }
+        assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8)).isEmpty();
+    }
+
+    /** {@code line} parsed by the model {@link Main} builds for it. */
+    private static String parse(String[] line, java.util.function.UnaryOperator<CommandLine> unused) {
+        Main main = new Main();
+        CommandLine cl = main.commandLine(new PrintWriter(new ByteArrayOutputStream()),
+                new PrintWriter(new ByteArrayOutputStream()), line);
+        return parseWith(cl, main, line);
+    }
+
     private static String parse(String[] line, boolean programmatic) {
         Main main = new Main();
         return parseWith(programmatic ? programmatic(main) : annotated(main), main, line);
@@ -179,9 +265,18 @@ class CommandModelsTest {
                 sb.append(' ').append(r.subcommand().commandSpec().name()).append(": ");
                 if (cmd instanceof RunCommand run) {
                     sb.append(fields(run)).append(fields(run.flags)).append(fields(run.resources));
-                } else {
-                    PullCommand pull = (PullCommand) cmd;
+                } else if (cmd instanceof PullCommand pull) {
                     sb.append(fields(pull)).append(fields(pull.platforms));
+                } else {
+                    for (CommandLine.ParseResult sub = r.subcommand(); sub != null; sub = sub.subcommand()) {
+                        sb.append(" / ").append(sub.commandSpec().name()).append(": ");
+                        for (Class<?> c = sub.commandSpec().userObject().getClass(); c != Object.class;
+                                c = c.getSuperclass()) {
+                            sb.append(fields(sub.commandSpec().userObject(), c));
+                        }
+                        sb.append(" help=").append(sub.isUsageHelpRequested()).append(" version=")
+                                .append(sub.isVersionHelpRequested()).append(" matched=").append(sub.matchedArgs().size());
+                    }
                 }
                 sb.append(" help=").append(r.subcommand().isUsageHelpRequested())
                         .append(" version=").append(r.subcommand().isVersionHelpRequested())
@@ -195,8 +290,12 @@ class CommandModelsTest {
     }
 
     private static String fields(Object o) {
+        return fields(o, o.getClass());
+    }
+
+    /** The simple values of the fields {@code c} (a class of {@code o}) declares. */
+    private static String fields(Object o, Class<?> c) {
         List<String> out = new ArrayList<>();
-        Class<?> c = o.getClass();
         for (Field f : c.getDeclaredFields()) {
             if (java.lang.reflect.Modifier.isStatic(f.getModifiers()) || f.getType() == CommandSpec.class
                     || f.getType() == Main.class) {
