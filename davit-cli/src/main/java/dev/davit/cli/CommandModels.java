@@ -117,13 +117,61 @@ final class CommandModels {
         return spec;
     }
 
+    /** {@code sandbox exec}'s model, bound to {@code x}'s fields. */
+    static CommandSpec sandboxExec(SandboxCommand.ExecCmd x) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(x);
+        spec.name("exec").setAddMethodSubcommands(false);
+        spec.usageMessage().description(SandboxCommand.ExecCmd.DESCRIPTION_0, SandboxCommand.ExecCmd.DESCRIPTION_1);
+        spec.addPositional(bound(positional("0", "ID", String.class, SandboxCommand.IdCmd.ID_TEXT), () -> x.id,
+                v -> x.id = v));
+        spec.addPositional(bound(positional("1..*", "CMD", List.class, SandboxCommand.ExecCmd.COMMAND_TEXT)
+                .arity("1..*").auxiliaryTypes(String.class), () -> x.command, v -> x.command = v));
+        spec.addOption(bound(option(Double.class, "S", SandboxCommand.ExecCmd.TIMEOUT_TEXT, "--timeout"),
+                () -> x.timeout, v -> x.timeout = v));
+        spec.addOption(bound(option(String.class, "BYTES", RunCommand.MAX_OUTPUT_DESCRIPTION, "--max-output"),
+                () -> x.maxOutput, v -> x.maxOutput = v));
+        spec.addOption(bound(option(List.class, "K=V", SandboxCommand.ExecCmd.ENV_TEXT, "-e", "--env")
+                .auxiliaryTypes(String.class), () -> x.envs, v -> x.envs = v));
+        spec.addOption(bound(option(String.class, "DIR", SandboxCommand.ExecCmd.WORKDIR_TEXT, "-w", "--workdir"),
+                () -> x.workdir, v -> x.workdir = v));
+        spec.addOption(bound(option(boolean.class, "<stdin>", SandboxCommand.ExecCmd.STDIN_TEXT, "-i", "--stdin"),
+                () -> x.stdin, v -> x.stdin = v));
+        spec.addMixin("mixinStandardHelpOptions", helpOptions());
+        x.spec = spec;
+        return spec;
+    }
+
+    /** {@code workspace exec}'s model, bound to {@code x}'s fields. */
+    static CommandSpec workspaceExec(WorkspaceCommand.ExecCmd x) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(x);
+        spec.name("exec").setAddMethodSubcommands(false);
+        spec.usageMessage().description(WorkspaceCommand.ExecCmd.DESCRIPTION_0, WorkspaceCommand.ExecCmd.DESCRIPTION_1);
+        spec.addPositional(bound(positional("0", "ID", String.class, WorkspaceCommand.IdCmd.ID_TEXT), () -> x.id,
+                v -> x.id = v));
+        spec.addPositional(bound(positional("1..*", "CMD", List.class, WorkspaceCommand.ExecCmd.COMMAND_TEXT)
+                .arity("1..*").auxiliaryTypes(String.class), () -> x.command, v -> x.command = v));
+        spec.addOption(bound(option(Double.class, "S", SandboxCommand.ExecCmd.TIMEOUT_TEXT, "--timeout"),
+                () -> x.timeout, v -> x.timeout = v));
+        spec.addOption(bound(option(String.class, "DIR", WorkspaceCommand.ExecCmd.CWD_TEXT, "--cwd"),
+                () -> x.cwd, v -> x.cwd = v));
+        spec.addOption(bound(option(List.class, "K=V", WorkspaceCommand.ExecCmd.ENV_TEXT, "-e", "--env")
+                .auxiliaryTypes(String.class), () -> x.envs, v -> x.envs = v));
+        spec.addOption(bound(option(boolean.class, "<stdin>", WorkspaceCommand.ExecCmd.STDIN_TEXT, "-i", "--stdin"),
+                () -> x.stdin, v -> x.stdin = v));
+        spec.addMixin("mixinStandardHelpOptions", helpOptions());
+        x.spec = spec;
+        return spec;
+    }
+
     /**
-     * The commands with a programmatic model, each built on a new command object: {@link Main} uses these instead
-     * of the annotated classes.
+     * The commands with a programmatic model, each built on a new command object: {@link Main} (and
+     * {@link #group}, for a group's subcommand) uses these instead of the annotated classes.
      */
     static final Map<Class<?>, Supplier<CommandSpec>> BUILT = Map.of(
             RunCommand.class, () -> run(new RunCommand()),
-            PullCommand.class, () -> pull(new PullCommand()));
+            PullCommand.class, () -> pull(new PullCommand()),
+            SandboxCommand.ExecCmd.class, () -> sandboxExec(new SandboxCommand.ExecCmd()),
+            WorkspaceCommand.ExecCmd.class, () -> workspaceExec(new WorkspaceCommand.ExecCmd()));
 
     /**
      * The group commands whose model holds only the subcommand a line names (see {@link #group}), each built on a
@@ -157,7 +205,8 @@ final class CommandModels {
         CommandLine cl = new CommandLine(spec);
         for (Class<?> sub : c.subcommands()) {
             if (only == null || sub == only) {
-                cl.addSubcommand(sub);
+                Supplier<CommandSpec> model = BUILT.get(sub);
+                cl.addSubcommand(model != null ? new CommandLine(model.get()) : sub);
             }
         }
         return cl;
@@ -177,6 +226,12 @@ final class CommandModels {
 
     private static OptionSpec.Builder global(String... names) {
         return OptionSpec.builder(names).scopeType(ScopeType.INHERIT).descriptionKey("");
+    }
+
+    private static PositionalParamSpec.Builder positional(String index, String label, Class<?> type,
+            String description) {
+        return PositionalParamSpec.builder().index(index).paramLabel(label).required(true).descriptionKey("")
+                .type(type).description(description);
     }
 
     private static OptionSpec.Builder option(Class<?> type, String label, String description, String... names) {

@@ -184,6 +184,10 @@ class CommandModelsTest {
         {"sandbox", "-V"},
         {"sandbox"},
         {"sandbox", "--", "exec"},
+        {"sandbox", "exec", "-w", "/w", "-i", "sb1", "sh"},
+        {"sandbox", "exec", "sb1"},
+        {"workspace", "exec", "--timeout", "1.5", "ws1", "--", "--x", "y"},
+        {"workspace", "exec", "-x", "ws1", "--", "true"},
     };
 
     @Test
@@ -204,8 +208,10 @@ class CommandModelsTest {
                     CommandLine ag = a.getSubcommands().get(group);
                     assertThat(attributes(pg.getCommandSpec())).as(name).isEqualTo(attributes(ag.getCommandSpec()));
                     for (Map.Entry<String, CommandLine> sub : pg.getSubcommands().entrySet()) {
-                        assertThat(usage(sub.getValue())).as(name + ": " + sub.getKey())
-                                .isEqualTo(usage(ag.getSubcommands().get(sub.getKey())));
+                        CommandLine as = ag.getSubcommands().get(sub.getKey());
+                        assertThat(usage(sub.getValue())).as(name + ": " + sub.getKey()).isEqualTo(usage(as));
+                        assertThat(attributes(sub.getValue().getCommandSpec())).as(name + ": " + sub.getKey())
+                                .isEqualTo(attributes(as.getCommandSpec())).isNotEmpty();
                     }
                     String word = Main.secondWord(line);
                     if (word != null && ag.getSubcommands().containsKey(word)) {
@@ -224,6 +230,14 @@ class CommandModelsTest {
         assertThat(parse(GROUP_LINES[4], p -> p)).contains("cwd=sub", "stdin=true", "envs=[A=1, B=2]", "id=ws1");
         assertThat(parse(GROUP_LINES[8], p -> p)).startsWith("error: MissingParameterException");
         assertThat(parse(GROUP_LINES[11], p -> p)).startsWith("error: UnmatchedArgumentException");
+        // exec of both groups is programmatic (no mixins but help's), the other subcommands annotated
+        for (String[] line : new String[][] {GROUP_LINES[0], GROUP_LINES[4]}) {
+            CommandLine exec = new Main().commandLine(new PrintWriter(new ByteArrayOutputStream()),
+                    new PrintWriter(new ByteArrayOutputStream()), line).getSubcommands().get(line[0])
+                    .getSubcommands().get("exec");
+            assertThat(exec.getCommandSpec().mixins().keySet()).containsExactly("mixinStandardHelpOptions");
+            assertThat(((DavitCommand) exec.getCommandSpec().userObject()).spec).isSameAs(exec.getCommandSpec());
+        }
     }
 
     @Test
@@ -232,7 +246,14 @@ class CommandModelsTest {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         Map<String, String> env = Map.of("DAVIT_HOME", System.getProperty("java.io.tmpdir") + "/davit-models-test-none");
         for (String[] line : new String[][] {{"workspace", "exec", "--help"}, {"workspace", "diff", "--help"},
-            {"workspace", "exec", "--help"}, {"workspace", "diff", "--help"}}) {
+            {"workspace", "exec", "ws1"}, {"workspace", "exec", "--help"}, {"workspace", "diff", "--help"}}) {
+            if (line.length == 3 && !line[2].startsWith("-")) {
+                // a usage error on the reused exec model, then help again: the values were reset in between
+                ByteArrayOutputStream e = new ByteArrayOutputStream();
+                assertThat(Main.executeReusing(line, new ByteArrayOutputStream(), e, env)).isEqualTo(2);
+                assertThat(e.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("Missing required parameter");
+                continue;
+            }
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             assertThat(Main.executeReusing(line, out, err, env)).as(String.join(" ", line)).isZero();
             assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8))
