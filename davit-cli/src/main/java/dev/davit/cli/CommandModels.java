@@ -53,9 +53,7 @@ final class CommandModels {
 
     /** {@code run}'s model, bound to {@code r}'s fields (and those of its catalog and resource options). */
     static CommandSpec run(RunCommand r) {
-        CommandSpec spec = CommandSpec.wrapWithoutInspection(r);
-        spec.name("run").setAddMethodSubcommands(false);
-        spec.usageMessage().description(RunCommand.DESCRIPTION_0, RunCommand.DESCRIPTION_1);
+        CommandSpec spec = command(r, "run", RunCommand.DESCRIPTION_0, RunCommand.DESCRIPTION_1);
         spec.addPositional(bound(PositionalParamSpec.builder().index("0").paramLabel("ENV").required(true).descriptionKey("").type(String.class)
                 .description(RunCommand.NAME_TEXT), () -> r.name, v -> r.name = v));
         spec.addPositional(bound(PositionalParamSpec.builder().index("1..*").paramLabel("CMD").arity("0..1").descriptionKey("").type(List.class)
@@ -95,16 +93,12 @@ final class CommandModels {
                 .auxiliaryTypes(String.class), () -> r.envs, v -> r.envs = v));
         spec.addOption(bound(option(String.class, "DIR", RunCommand.WORKDIR_TEXT, "-w", "--workdir"),
                 () -> r.workdir, v -> r.workdir = v));
-        spec.addMixin("mixinStandardHelpOptions", helpOptions());
-        r.spec = spec;
         return spec;
     }
 
     /** {@code pull}'s model, bound to {@code p}'s fields (and those of its platform options). */
     static CommandSpec pull(PullCommand p) {
-        CommandSpec spec = CommandSpec.wrapWithoutInspection(p);
-        spec.name("pull").setAddMethodSubcommands(false);
-        spec.usageMessage().description(PullCommand.DESCRIPTION);
+        CommandSpec spec = command(p, "pull", PullCommand.DESCRIPTION);
         spec.addPositional(bound(PositionalParamSpec.builder().paramLabel("REF").required(true).descriptionKey("").type(String.class)
                 .description(PullCommand.REFERENCE_TEXT), () -> p.reference, v -> p.reference = v));
         PlatformOptions pl = p.platforms;
@@ -112,16 +106,12 @@ final class CommandModels {
                 "--platform"), () -> pl.platform, v -> pl.platform = v));
         spec.addOption(bound(option(boolean.class, "<all>", PlatformOptions.ALL_TEXT, "--all-platforms"),
                 () -> pl.all, v -> pl.all = v));
-        spec.addMixin("mixinStandardHelpOptions", helpOptions());
-        p.spec = spec;
         return spec;
     }
 
     /** {@code sandbox exec}'s model, bound to {@code x}'s fields. */
     static CommandSpec sandboxExec(SandboxCommand.ExecCmd x) {
-        CommandSpec spec = CommandSpec.wrapWithoutInspection(x);
-        spec.name("exec").setAddMethodSubcommands(false);
-        spec.usageMessage().description(SandboxCommand.ExecCmd.DESCRIPTION_0, SandboxCommand.ExecCmd.DESCRIPTION_1);
+        CommandSpec spec = command(x, "exec", SandboxCommand.ExecCmd.DESCRIPTION_0, SandboxCommand.ExecCmd.DESCRIPTION_1);
         spec.addPositional(bound(positional("0", "ID", String.class, SandboxCommand.IdCmd.ID_TEXT), () -> x.id,
                 v -> x.id = v));
         spec.addPositional(bound(positional("1..*", "CMD", List.class, SandboxCommand.ExecCmd.COMMAND_TEXT)
@@ -136,16 +126,12 @@ final class CommandModels {
                 () -> x.workdir, v -> x.workdir = v));
         spec.addOption(bound(option(boolean.class, "<stdin>", SandboxCommand.ExecCmd.STDIN_TEXT, "-i", "--stdin"),
                 () -> x.stdin, v -> x.stdin = v));
-        spec.addMixin("mixinStandardHelpOptions", helpOptions());
-        x.spec = spec;
         return spec;
     }
 
     /** {@code workspace exec}'s model, bound to {@code x}'s fields. */
     static CommandSpec workspaceExec(WorkspaceCommand.ExecCmd x) {
-        CommandSpec spec = CommandSpec.wrapWithoutInspection(x);
-        spec.name("exec").setAddMethodSubcommands(false);
-        spec.usageMessage().description(WorkspaceCommand.ExecCmd.DESCRIPTION_0, WorkspaceCommand.ExecCmd.DESCRIPTION_1);
+        CommandSpec spec = command(x, "exec", WorkspaceCommand.ExecCmd.DESCRIPTION_0, WorkspaceCommand.ExecCmd.DESCRIPTION_1);
         spec.addPositional(bound(positional("0", "ID", String.class, WorkspaceCommand.IdCmd.ID_TEXT), () -> x.id,
                 v -> x.id = v));
         spec.addPositional(bound(positional("1..*", "CMD", List.class, WorkspaceCommand.ExecCmd.COMMAND_TEXT)
@@ -158,8 +144,6 @@ final class CommandModels {
                 .auxiliaryTypes(String.class), () -> x.envs, v -> x.envs = v));
         spec.addOption(bound(option(boolean.class, "<stdin>", WorkspaceCommand.ExecCmd.STDIN_TEXT, "-i", "--stdin"),
                 () -> x.stdin, v -> x.stdin = v));
-        spec.addMixin("mixinStandardHelpOptions", helpOptions());
-        x.spec = spec;
         return spec;
     }
 
@@ -210,6 +194,19 @@ final class CommandModels {
             }
         }
         return cl;
+    }
+
+    /**
+     * A subcommand's model bound to {@code c}, with picocli's standard help options and no method subcommands, as
+     * {@code @Command(name = ..., addMethodSubcommands = false, mixinStandardHelpOptions = true, description = ...)}.
+     */
+    private static CommandSpec command(DavitCommand c, String name, String... description) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(c);
+        spec.name(name).setAddMethodSubcommands(false);
+        spec.usageMessage().description(description);
+        spec.addMixin("mixinStandardHelpOptions", helpOptions());
+        c.spec = spec;
+        return spec;
     }
 
     /** -h/--help and -V/--version as picocli's {@code mixinStandardHelpOptions} makes them. */
