@@ -162,36 +162,57 @@ final class CommandModels {
      * new command object: building every subcommand's annotated model was most of a short {@code sandbox exec}'s or
      * {@code workspace exec}'s start-up, and agents and scripts call those in loops.
      */
-    static final Map<Class<?>, Supplier<GroupCommand>> LAZY_GROUPS = Map.of(
-            SandboxCommand.class, SandboxCommand::new,
-            WorkspaceCommand.class, WorkspaceCommand::new);
+    static final Map<Class<?>, Group> LAZY_GROUPS = Map.of(
+            SandboxCommand.class, new Group(SandboxCommand::new, "sandbox", SandboxCommand.DESCRIPTION, Map.of(
+                    "create", SandboxCommand.CreateCmd.class, "start", SandboxCommand.StartCmd.class,
+                    "exec", SandboxCommand.ExecCmd.class, "stop", SandboxCommand.StopCmd.class,
+                    "rm", SandboxCommand.RmCmd.class, "status", SandboxCommand.StatusCmd.class,
+                    "ls", SandboxCommand.LsCmd.class, "reap", SandboxCommand.ReapCmd.class)),
+            WorkspaceCommand.class, new Group(WorkspaceCommand::new, "workspace", WorkspaceCommand.DESCRIPTION,
+                    Map.ofEntries(Map.entry("create", WorkspaceCommand.CreateCmd.class),
+                            Map.entry("exec", WorkspaceCommand.ExecCmd.class),
+                            Map.entry("ls", WorkspaceCommand.LsCmd.class),
+                            Map.entry("status", WorkspaceCommand.StatusCmd.class),
+                            Map.entry("stop", WorkspaceCommand.StopCmd.class),
+                            Map.entry("start", WorkspaceCommand.StartCmd.class),
+                            Map.entry("rm", WorkspaceCommand.RmCmd.class),
+                            Map.entry("file", WorkspaceCommand.FileCmd.class),
+                            Map.entry("diff", WorkspaceCommand.DiffCmd.class),
+                            Map.entry("snapshot", WorkspaceCommand.SnapshotCmd.class),
+                            Map.entry("reset", WorkspaceCommand.ResetCmd.class),
+                            Map.entry("logs", WorkspaceCommand.LogsCmd.class),
+                            Map.entry("push", WorkspaceCommand.PushCmd.class),
+                            Map.entry("export", WorkspaceCommand.ExportCmd.class),
+                            Map.entry("patch", WorkspaceCommand.PatchCmd.class),
+                            Map.entry("reap", WorkspaceCommand.ReapCmd.class),
+                            Map.entry("service", WorkspaceProcessCommands.ServiceCmd.class),
+                            Map.entry("shell", WorkspaceProcessCommands.ShellCmd.class))));
 
     /**
-     * A group command's model with only the subcommand {@code word} names (by name or alias), or with all of them
-     * when it names none (help, a missing or an unknown subcommand): the group's own attributes are read from its
-     * {@link Command} annotation (reading one annotation is cheap; picocli's model of each subcommand is not), and
-     * the named subcommand keeps its annotated model.
+     * A lazily built group: its command object, name and description (its annotation's), and its subcommands by
+     * name and alias (as their annotations say; CommandModelsTest checks).
      */
-    static CommandLine group(GroupCommand g, String word) {
-        Command c = g.getClass().getAnnotation(Command.class);
+    record Group(Supplier<GroupCommand> make, String name, String description, Map<String, Class<?>> names) {
+    }
+
+    /**
+     * A group command's model with only the subcommand {@code word} names, or with all of them, in the order its
+     * {@link Command} annotation lists them, when it names none (help, a missing or an unknown subcommand). The named
+     * subcommand's model is programmatic if {@link #BUILT} has one, else its annotated one.
+     */
+    static CommandLine group(Group group, String word) {
+        GroupCommand g = group.make().get();
         CommandSpec spec = CommandSpec.wrapWithoutInspection(g);
-        spec.name(c.name()).setAddMethodSubcommands(false);
-        spec.usageMessage().description(c.description());
+        spec.name(group.name()).setAddMethodSubcommands(false);
+        spec.usageMessage().description(group.description());
         spec.addMixin("mixinStandardHelpOptions", helpOptions());
         g.spec = spec;
-        Class<?> only = null;
-        for (Class<?> sub : c.subcommands()) {
-            Command sc = sub.getAnnotation(Command.class);
-            if (word != null && (sc.name().equals(word) || List.of(sc.aliases()).contains(word))) {
-                only = sub;
-            }
-        }
+        Class<?> only = word == null ? null : group.names().get(word);
         CommandLine cl = new CommandLine(spec);
-        for (Class<?> sub : c.subcommands()) {
-            if (only == null || sub == only) {
-                Supplier<CommandSpec> model = BUILT.get(sub);
-                cl.addSubcommand(model != null ? new CommandLine(model.get()) : sub);
-            }
+        Class<?>[] subs = only != null ? new Class<?>[] {only} : g.getClass().getAnnotation(Command.class).subcommands();
+        for (Class<?> sub : subs) {
+            Supplier<CommandSpec> model = BUILT.get(sub);
+            cl.addSubcommand(model != null ? new CommandLine(model.get()) : sub);
         }
         return cl;
     }

@@ -177,11 +177,11 @@ public final class Main implements Callable<Integer> {
             for (Class<?> c : COMMANDS) {
                 if (named == null || c == named) {
                     java.util.function.Supplier<CommandSpec> model = CommandModels.BUILT.get(c);
-                    java.util.function.Supplier<GroupCommand> group = CommandModels.LAZY_GROUPS.get(c);
+                    CommandModels.Group group = CommandModels.LAZY_GROUPS.get(c);
                     if (model != null) {
                         cl.addSubcommand(new CommandLine(model.get()));
                     } else if (group != null) {
-                        cl.addSubcommand(CommandModels.group(group.get(), named == null ? null : secondWord(args)));
+                        cl.addSubcommand(CommandModels.group(group, named == null ? null : secondWord(args)));
                     } else {
                         cl.addSubcommand(c);
                     }

@@ -19,12 +19,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit sandbox create|start|exec|stop|rm|status|ls|reap}: long-lived sandboxes (container or vm). */
-@Command(name = "sandbox", mixinStandardHelpOptions = true,
-        description = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls and reap.",
+@Command(name = "sandbox", mixinStandardHelpOptions = true, description = SandboxCommand.DESCRIPTION,
         subcommands = {SandboxCommand.CreateCmd.class, SandboxCommand.StartCmd.class, SandboxCommand.ExecCmd.class,
             SandboxCommand.StopCmd.class, SandboxCommand.RmCmd.class, SandboxCommand.StatusCmd.class,
             SandboxCommand.LsCmd.class, SandboxCommand.ReapCmd.class})
 final class SandboxCommand extends GroupCommand {
+    static final String DESCRIPTION = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls and reap.";
+
     static Sandboxes sandboxes(Main main) {
         return new Sandboxes(SandboxOptions.under(DavitHome.resolve(main.env())));
     }

@@ -24,8 +24,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit workspace ...}: sandboxes with a seeded /workspace, files and a diff against the baseline. */
-@Command(name = "workspace", mixinStandardHelpOptions = true,
-        description = "Workspaces: long-lived sandboxes with a /workspace seeded from the host (container or vm backend).",
+@Command(name = "workspace", mixinStandardHelpOptions = true, description = WorkspaceCommand.DESCRIPTION,
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
@@ -34,6 +33,9 @@ import picocli.CommandLine.Parameters;
             WorkspaceCommand.ReapCmd.class,
             WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class})
 final class WorkspaceCommand extends GroupCommand {
+    static final String DESCRIPTION = "Workspaces: long-lived sandboxes with a /workspace seeded from the host"
+            + " (container or vm backend).";
+
     static Workspaces workspaces(Main main) {
         return Workspaces.under(DavitHome.resolve(main.env()));
     }

@@ -161,6 +161,20 @@ class CommandModelsTest {
             }
         }
         assertThat(new TreeMap<>(CommandModels.COMMAND_NAMES)).isEqualTo(names);
+        for (Map.Entry<Class<?>, CommandModels.Group> g : CommandModels.LAZY_GROUPS.entrySet()) {
+            Command group = g.getKey().getAnnotation(Command.class);
+            assertThat(g.getValue().name()).isEqualTo(group.name());
+            assertThat(new String[] {g.getValue().description()}).containsExactly(group.description());
+            Map<String, Class<?>> subs = new TreeMap<>();
+            for (Class<?> c : group.subcommands()) {
+                Command cmd = c.getAnnotation(Command.class);
+                subs.put(cmd.name(), c);
+                for (String alias : cmd.aliases()) {
+                    subs.put(alias, c);
+                }
+            }
+            assertThat(new TreeMap<>(g.getValue().names())).as(group.name()).isEqualTo(subs);
+        }
     }
 
     /** Lines for the lazily built groups: the named subcommand only, or all of them for help and errors. */
