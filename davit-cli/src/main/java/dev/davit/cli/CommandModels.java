@@ -13,11 +13,13 @@ import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The picocli models of the root command, {@code run} and {@code pull} built with picocli's programmatic API instead of from
- * their annotations: reading annotations makes the JDK generate a proxy class per annotation type at run time (and
- * picocli scan every method of each class for subcommands), which the AOT cache cannot hold; that was most of the
- * start-up of a short {@code davit run} or a warm {@code davit pull}. The texts are the annotations' own constants; CommandModelsTest compares
- * these models' help and parse results with the annotated ones, so the two cannot drift apart.
+ * The picocli models of the root command, {@code run}, {@code pull}, {@code sandbox exec} and {@code workspace exec}
+ * built with picocli's programmatic API instead of from their annotations: reading annotations makes the JDK generate
+ * a proxy class per annotation type at run time (and picocli scan every method of each class for subcommands), which
+ * the AOT cache cannot hold; that was most of the start-up of a short {@code davit run}, a warm {@code davit pull} or
+ * an {@code exec}. The texts are the annotations' own constants; CommandModelsTest compares these models' help and
+ * parse results with the annotated ones, so the two cannot drift apart. {@code sandbox} and {@code workspace} are
+ * built with only the subcommand a line names ({@link #group}).
  */
 final class CommandModels {
     private CommandModels() {
