@@ -13,11 +13,13 @@ import picocli.CommandLine.Model.PositionalParamSpec;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The picocli models of the root command and of {@code run} built with picocli's programmatic API instead of from
- * their annotations: reading annotations makes the JDK generate a proxy class per annotation type at run time (and
- * picocli scan every method of each class for subcommands), which the AOT cache cannot hold; that was most of the
- * start-up of a short {@code davit run}. The texts are the annotations' own constants; CommandModelsTest compares
- * these models' help and parse results with the annotated ones, so the two cannot drift apart.
+ * The picocli models of the root command, {@code run}, {@code pull}, {@code sandbox exec} and {@code workspace exec}
+ * built with picocli's programmatic API instead of from their annotations: reading annotations makes the JDK generate
+ * a proxy class per annotation type at run time (and picocli scan every method of each class for subcommands), which
+ * the AOT cache cannot hold; that was most of the start-up of a short {@code davit run}, a warm {@code davit pull} or
+ * an {@code exec}. The texts are the annotations' own constants; CommandModelsTest compares these models' help and
+ * parse results with the annotated ones, so the two cannot drift apart. {@code sandbox} and {@code workspace} are
+ * built with only the subcommand a line names ({@link #group}).
  */
 final class CommandModels {
     private CommandModels() {
@@ -53,9 +55,7 @@ final class CommandModels {
 
     /** {@code run}'s model, bound to {@code r}'s fields (and those of its catalog and resource options). */
     static CommandSpec run(RunCommand r) {
-        CommandSpec spec = CommandSpec.wrapWithoutInspection(r);
-        spec.name("run").setAddMethodSubcommands(false);
-        spec.usageMessage().description(RunCommand.DESCRIPTION_0, RunCommand.DESCRIPTION_1);
+        CommandSpec spec = command(r, "run", RunCommand.DESCRIPTION_0, RunCommand.DESCRIPTION_1);
         spec.addPositional(bound(PositionalParamSpec.builder().index("0").paramLabel("ENV").required(true).descriptionKey("").type(String.class)
                 .description(RunCommand.NAME_TEXT), () -> r.name, v -> r.name = v));
         spec.addPositional(bound(PositionalParamSpec.builder().index("1..*").paramLabel("CMD").arity("0..1").descriptionKey("").type(List.class)
@@ -95,8 +95,140 @@ final class CommandModels {
                 .auxiliaryTypes(String.class), () -> r.envs, v -> r.envs = v));
         spec.addOption(bound(option(String.class, "DIR", RunCommand.WORKDIR_TEXT, "-w", "--workdir"),
                 () -> r.workdir, v -> r.workdir = v));
+        return spec;
+    }
+
+    /** {@code pull}'s model, bound to {@code p}'s fields (and those of its platform options). */
+    static CommandSpec pull(PullCommand p) {
+        CommandSpec spec = command(p, "pull", PullCommand.DESCRIPTION);
+        spec.addPositional(bound(PositionalParamSpec.builder().paramLabel("REF").required(true).descriptionKey("").type(String.class)
+                .description(PullCommand.REFERENCE_TEXT), () -> p.reference, v -> p.reference = v));
+        PlatformOptions pl = p.platforms;
+        spec.addOption(bound(option(String.class, PlatformOptions.PLATFORM_LABEL, PlatformOptions.PLATFORM_TEXT,
+                "--platform"), () -> pl.platform, v -> pl.platform = v));
+        spec.addOption(bound(option(boolean.class, "<all>", PlatformOptions.ALL_TEXT, "--all-platforms"),
+                () -> pl.all, v -> pl.all = v));
+        return spec;
+    }
+
+    /** {@code sandbox exec}'s model, bound to {@code x}'s fields. */
+    static CommandSpec sandboxExec(SandboxCommand.ExecCmd x) {
+        CommandSpec spec = command(x, "exec", SandboxCommand.ExecCmd.DESCRIPTION_0, SandboxCommand.ExecCmd.DESCRIPTION_1);
+        spec.addPositional(bound(positional("0", "ID", String.class, SandboxCommand.IdCmd.ID_TEXT), () -> x.id,
+                v -> x.id = v));
+        spec.addPositional(bound(positional("1..*", "CMD", List.class, SandboxCommand.ExecCmd.COMMAND_TEXT)
+                .arity("1..*").auxiliaryTypes(String.class), () -> x.command, v -> x.command = v));
+        spec.addOption(bound(option(Double.class, "S", SandboxCommand.ExecCmd.TIMEOUT_TEXT, "--timeout"),
+                () -> x.timeout, v -> x.timeout = v));
+        spec.addOption(bound(option(String.class, "BYTES", RunCommand.MAX_OUTPUT_DESCRIPTION, "--max-output"),
+                () -> x.maxOutput, v -> x.maxOutput = v));
+        spec.addOption(bound(option(List.class, "K=V", SandboxCommand.ExecCmd.ENV_TEXT, "-e", "--env")
+                .auxiliaryTypes(String.class), () -> x.envs, v -> x.envs = v));
+        spec.addOption(bound(option(String.class, "DIR", SandboxCommand.ExecCmd.WORKDIR_TEXT, "-w", "--workdir"),
+                () -> x.workdir, v -> x.workdir = v));
+        spec.addOption(bound(option(boolean.class, "<stdin>", SandboxCommand.ExecCmd.STDIN_TEXT, "-i", "--stdin"),
+                () -> x.stdin, v -> x.stdin = v));
+        return spec;
+    }
+
+    /** {@code workspace exec}'s model, bound to {@code x}'s fields. */
+    static CommandSpec workspaceExec(WorkspaceCommand.ExecCmd x) {
+        CommandSpec spec = command(x, "exec", WorkspaceCommand.ExecCmd.DESCRIPTION_0, WorkspaceCommand.ExecCmd.DESCRIPTION_1);
+        spec.addPositional(bound(positional("0", "ID", String.class, WorkspaceCommand.IdCmd.ID_TEXT), () -> x.id,
+                v -> x.id = v));
+        spec.addPositional(bound(positional("1..*", "CMD", List.class, WorkspaceCommand.ExecCmd.COMMAND_TEXT)
+                .arity("1..*").auxiliaryTypes(String.class), () -> x.command, v -> x.command = v));
+        spec.addOption(bound(option(Double.class, "S", SandboxCommand.ExecCmd.TIMEOUT_TEXT, "--timeout"),
+                () -> x.timeout, v -> x.timeout = v));
+        spec.addOption(bound(option(String.class, "DIR", WorkspaceCommand.ExecCmd.CWD_TEXT, "--cwd"),
+                () -> x.cwd, v -> x.cwd = v));
+        spec.addOption(bound(option(List.class, "K=V", WorkspaceCommand.ExecCmd.ENV_TEXT, "-e", "--env")
+                .auxiliaryTypes(String.class), () -> x.envs, v -> x.envs = v));
+        spec.addOption(bound(option(boolean.class, "<stdin>", WorkspaceCommand.ExecCmd.STDIN_TEXT, "-i", "--stdin"),
+                () -> x.stdin, v -> x.stdin = v));
+        return spec;
+    }
+
+    /**
+     * The commands with a programmatic model, each built on a new command object: {@link Main} (and
+     * {@link #group}, for a group's subcommand) uses these instead of the annotated classes.
+     */
+    static final Map<Class<?>, Supplier<CommandSpec>> BUILT = Map.of(
+            RunCommand.class, () -> run(new RunCommand()),
+            PullCommand.class, () -> pull(new PullCommand()),
+            SandboxCommand.ExecCmd.class, () -> sandboxExec(new SandboxCommand.ExecCmd()),
+            WorkspaceCommand.ExecCmd.class, () -> workspaceExec(new WorkspaceCommand.ExecCmd()));
+
+    /**
+     * The group commands whose model holds only the subcommand a line names (see {@link #group}), each built on a
+     * new command object: building every subcommand's annotated model was most of a short {@code sandbox exec}'s or
+     * {@code workspace exec}'s start-up, and agents and scripts call those in loops.
+     */
+    static final Map<Class<?>, Group> LAZY_GROUPS = Map.of(
+            SandboxCommand.class, new Group(SandboxCommand::new, "sandbox", SandboxCommand.DESCRIPTION, Map.of(
+                    "create", SandboxCommand.CreateCmd.class, "start", SandboxCommand.StartCmd.class,
+                    "exec", SandboxCommand.ExecCmd.class, "stop", SandboxCommand.StopCmd.class,
+                    "rm", SandboxCommand.RmCmd.class, "status", SandboxCommand.StatusCmd.class,
+                    "ls", SandboxCommand.LsCmd.class, "reap", SandboxCommand.ReapCmd.class)),
+            WorkspaceCommand.class, new Group(WorkspaceCommand::new, "workspace", WorkspaceCommand.DESCRIPTION,
+                    Map.ofEntries(Map.entry("create", WorkspaceCommand.CreateCmd.class),
+                            Map.entry("exec", WorkspaceCommand.ExecCmd.class),
+                            Map.entry("ls", WorkspaceCommand.LsCmd.class),
+                            Map.entry("status", WorkspaceCommand.StatusCmd.class),
+                            Map.entry("stop", WorkspaceCommand.StopCmd.class),
+                            Map.entry("start", WorkspaceCommand.StartCmd.class),
+                            Map.entry("rm", WorkspaceCommand.RmCmd.class),
+                            Map.entry("file", WorkspaceCommand.FileCmd.class),
+                            Map.entry("diff", WorkspaceCommand.DiffCmd.class),
+                            Map.entry("snapshot", WorkspaceCommand.SnapshotCmd.class),
+                            Map.entry("reset", WorkspaceCommand.ResetCmd.class),
+                            Map.entry("logs", WorkspaceCommand.LogsCmd.class),
+                            Map.entry("push", WorkspaceCommand.PushCmd.class),
+                            Map.entry("export", WorkspaceCommand.ExportCmd.class),
+                            Map.entry("patch", WorkspaceCommand.PatchCmd.class),
+                            Map.entry("reap", WorkspaceCommand.ReapCmd.class),
+                            Map.entry("service", WorkspaceProcessCommands.ServiceCmd.class),
+                            Map.entry("shell", WorkspaceProcessCommands.ShellCmd.class))));
+
+    /**
+     * A lazily built group: its command object, name and description (its annotation's), and its subcommands by
+     * name and alias (as their annotations say; CommandModelsTest checks).
+     */
+    record Group(Supplier<GroupCommand> make, String name, String description, Map<String, Class<?>> names) {
+    }
+
+    /**
+     * A group command's model with only the subcommand {@code word} names, or with all of them, in the order its
+     * {@link Command} annotation lists them, when it names none (help, a missing or an unknown subcommand). The named
+     * subcommand's model is programmatic if {@link #BUILT} has one, else its annotated one.
+     */
+    static CommandLine group(Group group, String word) {
+        GroupCommand g = group.make().get();
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(g);
+        spec.name(group.name()).setAddMethodSubcommands(false);
+        spec.usageMessage().description(group.description());
         spec.addMixin("mixinStandardHelpOptions", helpOptions());
-        r.spec = spec;
+        g.spec = spec;
+        Class<?> only = word == null ? null : group.names().get(word);
+        CommandLine cl = new CommandLine(spec);
+        Class<?>[] subs = only != null ? new Class<?>[] {only} : g.getClass().getAnnotation(Command.class).subcommands();
+        for (Class<?> sub : subs) {
+            Supplier<CommandSpec> model = BUILT.get(sub);
+            cl.addSubcommand(model != null ? new CommandLine(model.get()) : sub);
+        }
+        return cl;
+    }
+
+    /**
+     * A subcommand's model bound to {@code c}, with picocli's standard help options and no method subcommands, as
+     * {@code @Command(name = ..., addMethodSubcommands = false, mixinStandardHelpOptions = true, description = ...)}.
+     */
+    private static CommandSpec command(DavitCommand c, String name, String... description) {
+        CommandSpec spec = CommandSpec.wrapWithoutInspection(c);
+        spec.name(name).setAddMethodSubcommands(false);
+        spec.usageMessage().description(description);
+        spec.addMixin("mixinStandardHelpOptions", helpOptions());
+        c.spec = spec;
         return spec;
     }
 
@@ -114,6 +246,12 @@ final class CommandModels {
 
     private static OptionSpec.Builder global(String... names) {
         return OptionSpec.builder(names).scopeType(ScopeType.INHERIT).descriptionKey("");
+    }
+
+    private static PositionalParamSpec.Builder positional(String index, String label, Class<?> type,
+            String description) {
+        return PositionalParamSpec.builder().index(index).paramLabel(label).required(true).descriptionKey("")
+                .type(type).description(description);
     }
 
     private static OptionSpec.Builder option(Class<?> type, String label, String description, String... names) {

@@ -113,8 +113,11 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /** Ready command lines by the command class they were built for, for {@link #executeReusing}. */
-    private static final Map<Class<?>, java.util.Queue<Main>> REUSABLE = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * Ready command lines by the command class they were built for (and for a lazily built group, the subcommand
+     * word: its model holds only that subcommand), for {@link #executeReusing}.
+     */
+    private static final Map<List<Object>, java.util.Queue<Main>> REUSABLE = new java.util.concurrent.ConcurrentHashMap<>();
 
     private CommandLine built;
 
@@ -129,7 +132,9 @@ public final class Main implements Callable<Integer> {
         if (named == null) {
             return execute(args, out, err, env);
         }
-        java.util.Queue<Main> ready = REUSABLE.computeIfAbsent(named, c -> new java.util.concurrent.ConcurrentLinkedQueue<>());
+        List<Object> key = CommandModels.LAZY_GROUPS.containsKey(named)
+                ? java.util.Arrays.asList(named, secondWord(args)) : List.of(named);
+        java.util.Queue<Main> ready = REUSABLE.computeIfAbsent(key, c -> new java.util.concurrent.ConcurrentLinkedQueue<>());
         Main main = ready.poll();
         PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
         PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
@@ -170,10 +175,16 @@ public final class Main implements Callable<Integer> {
         Trace.mark("named");
         if (args == null || !versionOnly(args)) {
             for (Class<?> c : COMMANDS) {
-                if (named == null && c == RunCommand.class || named == RunCommand.class && c == named) {
-                    cl.addSubcommand(new CommandLine(CommandModels.run(new RunCommand())));
-                } else if (named == null || c == named) {
-                    cl.addSubcommand(c);
+                if (named == null || c == named) {
+                    java.util.function.Supplier<CommandSpec> model = CommandModels.BUILT.get(c);
+                    CommandModels.Group group = CommandModels.LAZY_GROUPS.get(c);
+                    if (model != null) {
+                        cl.addSubcommand(new CommandLine(model.get()));
+                    } else if (group != null) {
+                        cl.addSubcommand(CommandModels.group(group, named == null ? null : secondWord(args)));
+                    } else {
+                        cl.addSubcommand(c);
+                    }
                 }
             }
         }
@@ -215,6 +226,17 @@ public final class Main implements Callable<Integer> {
             }
         }
         return version;
+    }
+
+    /** The word after the command's name (a group's subcommand), or null. */
+    static String secondWord(String[] args) {
+        int i = firstWord(args);
+        if (i < 0) {
+            return null;
+        }
+        String[] rest = java.util.Arrays.copyOfRange(args, i + 1, args.length);
+        int j = firstWord(rest);
+        return j < 0 ? null : rest[j];
     }
 
     /** The index of the first argument that is not an option or an option's value, or -1 (also after a "--"). */

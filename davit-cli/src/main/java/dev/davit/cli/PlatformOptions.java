@@ -8,11 +8,16 @@ import picocli.CommandLine.Option;
 
 /** {@code --platform} and {@code --all-platforms}, shared by commands that resolve an index. */
 final class PlatformOptions {
-    @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]",
-            description = "The platform to pick from a multi-platform image (default: this machine's, linux/<arch>).")
+    // the texts, shared by the annotations and CommandModels.pull
+    static final String PLATFORM_LABEL = "OS/ARCH[/VARIANT]";
+    static final String PLATFORM_TEXT = "The platform to pick from a multi-platform image (default: this machine's,"
+            + " linux/<arch>).";
+    static final String ALL_TEXT = "Take every platform of a multi-platform image (the whole index).";
+
+    @Option(names = "--platform", paramLabel = PLATFORM_LABEL, description = PLATFORM_TEXT)
     String platform;
 
-    @Option(names = "--all-platforms", description = "Take every platform of a multi-platform image (the whole index).")
+    @Option(names = "--all-platforms", description = ALL_TEXT)
     boolean all;
 
     PlatformSelector selector() {

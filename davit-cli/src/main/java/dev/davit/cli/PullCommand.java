@@ -13,9 +13,13 @@ import picocli.CommandLine.Parameters;
 
 /** {@code davit pull REF}: fetches an image or artifact into the store. */
 @Command(name = "pull", addMethodSubcommands = false, mixinStandardHelpOptions = true,
-        description = "Pull an image or artifact into the store (verifying every digest).")
+        description = PullCommand.DESCRIPTION)
 final class PullCommand extends DavitCommand {
-    @Parameters(paramLabel = "REF", description = "What to pull, e.g. alpine:3.20, ghcr.io/o/r:tag, repo@sha256:...")
+    // the texts, shared by the annotations and CommandModels.pull
+    static final String DESCRIPTION = "Pull an image or artifact into the store (verifying every digest).";
+    static final String REFERENCE_TEXT = "What to pull, e.g. alpine:3.20, ghcr.io/o/r:tag, repo@sha256:...";
+
+    @Parameters(paramLabel = "REF", description = REFERENCE_TEXT)
     String reference;
 
     @Mixin

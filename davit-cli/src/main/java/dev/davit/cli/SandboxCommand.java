@@ -19,12 +19,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit sandbox create|start|exec|stop|rm|status|ls|reap}: long-lived sandboxes (container or vm). */
-@Command(name = "sandbox", mixinStandardHelpOptions = true,
-        description = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls and reap.",
+@Command(name = "sandbox", mixinStandardHelpOptions = true, description = SandboxCommand.DESCRIPTION,
         subcommands = {SandboxCommand.CreateCmd.class, SandboxCommand.StartCmd.class, SandboxCommand.ExecCmd.class,
             SandboxCommand.StopCmd.class, SandboxCommand.RmCmd.class, SandboxCommand.StatusCmd.class,
             SandboxCommand.LsCmd.class, SandboxCommand.ReapCmd.class})
 final class SandboxCommand extends GroupCommand {
+    static final String DESCRIPTION = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls and reap.";
+
     static Sandboxes sandboxes(Main main) {
         return new Sandboxes(SandboxOptions.under(DavitHome.resolve(main.env())));
     }
@@ -103,7 +104,9 @@ final class SandboxCommand extends GroupCommand {
 
     /** Base of the subcommands that take a sandbox id. */
     abstract static class IdCmd extends DavitCommand {
-        @Parameters(index = "0", paramLabel = "ID", description = "The sandbox's id (see 'davit sandbox ls').")
+        static final String ID_TEXT = "The sandbox's id (see 'davit sandbox ls').";
+
+        @Parameters(index = "0", paramLabel = "ID", description = ID_TEXT)
         String id;
     }
 
@@ -117,30 +120,35 @@ final class SandboxCommand extends GroupCommand {
     }
 
     @Command(name = "exec", mixinStandardHelpOptions = true,
-            description = {"Run a command in a running sandbox.",
-                "Files written to /tmp stay for later execs of the same sandbox. Exits with the command's exit code"
-                    + " (124 when --timeout killed it, 137 when --max-output did; the sandbox keeps running)."})
+            description = {ExecCmd.DESCRIPTION_0, ExecCmd.DESCRIPTION_1})
     static final class ExecCmd extends IdCmd {
-        @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*",
-                description = "The command and its arguments (after --).")
+        // the texts, shared by the annotations and CommandModels.sandboxExec
+        static final String DESCRIPTION_0 = "Run a command in a running sandbox.";
+        static final String DESCRIPTION_1 = "Files written to /tmp stay for later execs of the same sandbox. Exits"
+                + " with the command's exit code (124 when --timeout killed it, 137 when --max-output did; the"
+                + " sandbox keeps running).";
+        static final String COMMAND_TEXT = "The command and its arguments (after --).";
+        static final String TIMEOUT_TEXT = "Kill the command after S seconds (exit 124).";
+        static final String ENV_TEXT = "Set a variable (repeatable), on top of the sandbox's.";
+        static final String WORKDIR_TEXT = "The working directory (default: the sandbox's).";
+        static final String STDIN_TEXT = "Pass davit's standard input to the command (container sandboxes).";
+
+        @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*", description = COMMAND_TEXT)
         List<String> command = new ArrayList<>();
 
-        @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit 124).")
+        @Option(names = "--timeout", paramLabel = "S", description = TIMEOUT_TEXT)
         Double timeout;
 
         @Option(names = "--max-output", paramLabel = "BYTES", description = RunCommand.MAX_OUTPUT_DESCRIPTION)
         String maxOutput;
 
-        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable), on top of"
-                + " the sandbox's.")
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = ENV_TEXT)
         List<String> envs = new ArrayList<>();
 
-        @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = "The working directory (default: the"
-                + " sandbox's).")
+        @Option(names = {"-w", "--workdir"}, paramLabel = "DIR", description = WORKDIR_TEXT)
         String workdir;
 
-        @Option(names = {"-i", "--stdin"}, description = "Pass davit's standard input to the command (container"
-                + " sandboxes).")
+        @Option(names = {"-i", "--stdin"}, description = STDIN_TEXT)
         boolean stdin;
 
         @Override

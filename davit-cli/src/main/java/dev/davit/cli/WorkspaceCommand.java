@@ -24,8 +24,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit workspace ...}: sandboxes with a seeded /workspace, files and a diff against the baseline. */
-@Command(name = "workspace", mixinStandardHelpOptions = true,
-        description = "Workspaces: long-lived sandboxes with a /workspace seeded from the host (container or vm backend).",
+@Command(name = "workspace", mixinStandardHelpOptions = true, description = WorkspaceCommand.DESCRIPTION,
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
@@ -34,6 +33,9 @@ import picocli.CommandLine.Parameters;
             WorkspaceCommand.ReapCmd.class,
             WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class})
 final class WorkspaceCommand extends GroupCommand {
+    static final String DESCRIPTION = "Workspaces: long-lived sandboxes with a /workspace seeded from the host"
+            + " (container or vm backend).";
+
     static Workspaces workspaces(Main main) {
         return Workspaces.under(DavitHome.resolve(main.env()));
     }
@@ -104,29 +106,36 @@ final class WorkspaceCommand extends GroupCommand {
 
     /** Base of the subcommands that take a workspace id (or name). */
     abstract static class IdCmd extends DavitCommand {
-        @Parameters(index = "0", paramLabel = "ID", description = "The workspace's id or name (see 'davit workspace"
-                + " ls').")
+        static final String ID_TEXT = "The workspace's id or name (see 'davit workspace ls').";
+
+        @Parameters(index = "0", paramLabel = "ID", description = ID_TEXT)
         String id;
     }
 
     @Command(name = "exec", mixinStandardHelpOptions = true,
-            description = {"Run a command in a workspace (in /workspace unless --cwd).",
-                "Exits with the command's exit code (124 when --timeout killed it)."})
+            description = {ExecCmd.DESCRIPTION_0, ExecCmd.DESCRIPTION_1})
     static final class ExecCmd extends IdCmd {
-        @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*", description = "The command (after --).")
+        // the texts, shared by the annotations and CommandModels.workspaceExec
+        static final String DESCRIPTION_0 = "Run a command in a workspace (in /workspace unless --cwd).";
+        static final String DESCRIPTION_1 = "Exits with the command's exit code (124 when --timeout killed it).";
+        static final String COMMAND_TEXT = "The command (after --).";
+        static final String CWD_TEXT = "The working directory; relative to /workspace (default: /workspace).";
+        static final String ENV_TEXT = "Set a variable (repeatable).";
+        static final String STDIN_TEXT = "Pass davit's standard input to the command.";
+
+        @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*", description = COMMAND_TEXT)
         List<String> command = new ArrayList<>();
 
-        @Option(names = "--timeout", paramLabel = "S", description = "Kill the command after S seconds (exit 124).")
+        @Option(names = "--timeout", paramLabel = "S", description = SandboxCommand.ExecCmd.TIMEOUT_TEXT)
         Double timeout;
 
-        @Option(names = "--cwd", paramLabel = "DIR", description = "The working directory; relative to /workspace"
-                + " (default: /workspace).")
+        @Option(names = "--cwd", paramLabel = "DIR", description = CWD_TEXT)
         String cwd;
 
-        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable).")
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = ENV_TEXT)
         List<String> envs = new ArrayList<>();
 
-        @Option(names = {"-i", "--stdin"}, description = "Pass davit's standard input to the command.")
+        @Option(names = {"-i", "--stdin"}, description = STDIN_TEXT)
         boolean stdin;
 
         @Override
