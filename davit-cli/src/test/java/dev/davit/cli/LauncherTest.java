@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The {@code ./davit} launcher's AOT cache, with the real launcher script and a real JDK 25, on a copy of the
  * launcher's layout whose jar is a tiny stand-in (its {@code AotTraining} and {@code Main} only report what they
- * saw), so a training run takes a second: a cache per jar, a new one whenever the jar changes (rebuilt, touched or
+ * saw), so a training run takes a second: a cache per jar and kind of command (quick or full, each trained on its
+ * own workload), a new one whenever the jar changes (rebuilt, touched or
  * replaced), never one trained on another jar, and no cache on a JDK older than 25 or for {@code --version} alone.
  */
 class LauncherTest {
@@ -46,7 +47,13 @@ class LauncherTest {
     private static final String TRAINING = """
             package dev.davit.cli;
             public class AotTraining {
-                public static void main(String[] a) { Main.main(new String[] {"--version"}); }
+                public static void main(String[] a) throws Exception {
+                    java.nio.file.Files.writeString(java.nio.file.Path.of(System.getenv("TRAINING_LOG")),
+                            String.join(",", a) + "\\n", java.nio.file.StandardOpenOption.CREATE,
+                            java.nio.file.StandardOpenOption.APPEND);
+                    if (System.getenv("TRAINING_FAILS") != null) System.exit(3);
+                    Main.main(new String[] {"--version"});
+                }
             }
             """;
 
@@ -59,10 +66,12 @@ class LauncherTest {
         Path root = layout();
         Path jar = root.resolve("davit-cli/target/davit.jar");
         writeJar(jar, "A");
-        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString());
+        Path log = tmp.resolve("training.log");
+        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString(), "TRAINING_LOG", log.toString());
 
         String first = launch(root, env, "images");
         Path cache = onlyCache(root);
+        assertThat(cache.getFileName().toString()).startsWith("davit-quick-");
         assertThat(first).isEqualTo("A " + cache + " images");
         assertUsable(jdk, jar, cache);
         FileTime trained = Files.getLastModifiedTime(cache);
@@ -70,6 +79,16 @@ class LauncherTest {
         assertThat(launch(root, env, "run", "x")).isEqualTo("A " + cache + " run,x"); // reused, not retrained
         assertThat(onlyCache(root)).isEqualTo(cache);
         assertThat(Files.getLastModifiedTime(cache)).isEqualTo(trained);
+
+        // a pull is of the other kind: its own cache, trained on the full workload; the quick one stays
+        String pulled = launch(root, env, "pull", "x");
+        List<Path> both = caches(root);
+        assertThat(both).hasSize(2).contains(cache);
+        Path full = both.get(0).equals(cache) ? both.get(1) : both.get(0);
+        assertThat(full.getFileName().toString()).startsWith("davit-full-");
+        assertThat(pulled).isEqualTo("A " + full + " pull,x");
+        assertUsable(jdk, jar, full);
+        assertThat(Files.readAllLines(log)).containsExactly("quick", "full");
 
         // touched: same bytes, another modification time -> a new cache, the old one removed
         Files.setLastModifiedTime(jar, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 5000));
@@ -90,6 +109,24 @@ class LauncherTest {
         assertThat(third).isNotIn(cache, second);
         assertThat(rebuilt).isEqualTo("B " + third + " --json,--version");
         assertUsable(jdk, jar, third);
+    }
+
+    /** A training that fails is not retried by every later command of that jar (it costs seconds): no cache. */
+    @Test
+    void aFailedTrainingIsNotRetried() throws Exception {
+        Path jdk = jdk25();
+        Path root = layout();
+        writeJar(root.resolve("davit-cli/target/davit.jar"), "A");
+        Path log = tmp.resolve("failing.log");
+        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString(), "TRAINING_LOG", log.toString(),
+                "TRAINING_FAILS", "1");
+        assertThat(launch(root, env, "images")).isEqualTo("A none images");
+        assertThat(launch(root, env, "run", "x")).isEqualTo("A none run,x");
+        assertThat(Files.readAllLines(log)).containsExactly("quick");
+        // the other kind trains once too
+        assertThat(launch(root, env, "pull", "x")).isEqualTo("A none pull,x");
+        assertThat(launch(root, env, "pull", "y")).isEqualTo("A none pull,y");
+        assertThat(Files.readAllLines(log)).containsExactly("quick", "full");
     }
 
     @Test
@@ -176,11 +213,16 @@ class LauncherTest {
     }
 
     private static Path onlyCache(Path root) throws IOException {
+        List<Path> all = caches(root);
+        assertThat(all).hasSize(1);
+        return all.get(0);
+    }
+
+    private static List<Path> caches(Path root) throws IOException {
         try (Stream<Path> s = Files.list(root.resolve("davit-cli/target/aot"))) {
-            List<Path> all = s.toList();
-            assertThat(all).hasSize(1);
-            assertThat(all.get(0).getFileName().toString()).startsWith("davit-").endsWith(".aot");
-            return all.get(0);
+            List<Path> all = s.sorted().toList();
+            assertThat(all).allMatch(p -> p.getFileName().toString().matches("davit-(quick|full)-.*\\.aot(\\.failed)?"));
+            return all;
         }
     }
 
