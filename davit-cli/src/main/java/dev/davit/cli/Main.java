@@ -84,6 +84,15 @@ public final class Main implements Callable<Integer> {
         this.env = env;
     }
 
+    static {
+        // picocli registers converters for java.sql and java.time types by reflection (Class.forName and
+        // getDeclaredMethod for 20 classes) in every CommandLine it builds; no davit option has such a type, and
+        // skipping them saves ~5 ms of each command's start (docs/BENCHMARKS.md, issue 13)
+        if (System.getProperty("picocli.converters.excludes") == null) {
+            System.setProperty("picocli.converters.excludes", "java\\.sql\\..*,java\\.time\\..*");
+        }
+    }
+
     public static void main(String[] args) {
         Trace.mark("main");
         if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
