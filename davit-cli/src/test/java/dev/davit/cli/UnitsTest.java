@@ -35,4 +35,21 @@ class UnitsTest {
         assertThat(Units.ago(now.minusSeconds(3 * 86400), now)).isEqualTo("3 days ago");
         assertThat(Units.ago(null, now)).isEqualTo("-");
     }
+
+    @Test
+    void oneDecimalIsWhatFormatterGives() {
+        java.util.Random rnd = new java.util.Random(5);
+        java.util.List<Double> values = new java.util.ArrayList<>(java.util.List.of(0.0, 0.05, 0.15, 0.25, 0.35, 0.45,
+                1.05, 2.675, 9.95, 99.95, 999.94, 999.95, 123456789.55, 1e17, 4.35, 0.1 + 0.2));
+        for (int i = 0; i < 20_000; i++) {
+            values.add(rnd.nextDouble() * Math.pow(10, rnd.nextInt(8)));
+            values.add(rnd.nextInt(100_000) / 1000.0); // the duration case: milliseconds as seconds
+        }
+        for (double v : values) {
+            assertThat(Units.oneDecimal(v)).as("%s", v).isEqualTo(String.format(java.util.Locale.ROOT, "%.1f", v));
+        }
+        assertThat(Units.duration(java.time.Duration.ofSeconds(65))).isEqualTo("1m05s");
+        assertThat(Units.duration(java.time.Duration.ofSeconds(3671))).isEqualTo("61m11s");
+        assertThat(Units.duration(java.time.Duration.ofMillis(1500))).isEqualTo("1.5s");
+    }
 }

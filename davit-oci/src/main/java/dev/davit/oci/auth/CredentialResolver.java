@@ -33,7 +33,10 @@ import org.slf4j.LoggerFactory;
  * {@link #resolve} call, so resolve once per registry per operation. Instances are immutable and thread-safe.
  */
 public final class CredentialResolver {
-    private static final Logger LOG = LoggerFactory.getLogger(CredentialResolver.class);
+    /** SLF4J starts on first use (5-10 ms in a fresh JVM): a command that resolves no credentials never pays it. */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger(CredentialResolver.class);
+    }
 
     /** How long a credential helper may take by default. */
     public static final Duration DEFAULT_HELPER_TIMEOUT = Duration.ofSeconds(30);
@@ -151,7 +154,7 @@ public final class CredentialResolver {
             found = lookup(AuthFile.of(docker, AuthFile.readRoot(docker)), host);
         }
         Credentials c = found.orElse(Credentials.anonymous());
-        LOG.debug("credentials for {}: {}", host, c.source());
+        Log.LOG.debug("credentials for {}: {}", host, c.source());
         return c;
     }
 
@@ -172,7 +175,7 @@ public final class CredentialResolver {
         if (!file.credsStore.isEmpty()) {
             Optional<Path> exe = findHelper(file.credsStore, where);
             if (exe.isEmpty()) {
-                LOG.warn("credsStore in {} names {}, which is not on the PATH; ignoring it", where,
+                Log.LOG.warn("credsStore in {} names {}, which is not on the PATH; ignoring it", where,
                         describe(file.credsStore));
             } else {
                 Optional<Credentials> c = CredentialHelper.get(exe.get(), file.credsStore, Hosts.serverUrl(host),

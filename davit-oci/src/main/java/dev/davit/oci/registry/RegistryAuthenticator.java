@@ -29,7 +29,10 @@ import org.slf4j.LoggerFactory;
  * <p>Credentials are only ever sent over TLS, or to loopback and explicitly insecure hosts.
  */
 public final class RegistryAuthenticator implements Authenticator {
-    private static final Logger LOG = LoggerFactory.getLogger(RegistryAuthenticator.class);
+    /** SLF4J starts on first use (5-10 ms in a fresh JVM): a command that resolves no credentials never pays it. */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger(RegistryAuthenticator.class);
+    }
 
     private final Function<String, Credentials> credentials;
     private final RegistryOptions options;
@@ -165,7 +168,7 @@ public final class RegistryAuthenticator implements Authenticator {
             throw new DavitException(Kind.NETWORK, "cannot reach the token service of " + registry + " at "
                     + realmUri.getHost() + ": " + Transport.describe(e) + "; check your network", e);
         }
-        LOG.debug("token {} {} -> {}", creds.isAnonymous() ? "anonymous" : "authenticated", Transport.redact(realmUri),
+        Log.LOG.debug("token {} {} -> {}", creds.isAnonymous() ? "anonymous" : "authenticated", Transport.redact(realmUri),
                 r.status());
         try (r) {
             byte[] bytes = r.body().readNBytes(TokenResponse.MAX_BODY_BYTES + 1);
