@@ -153,6 +153,18 @@ public record Digest(Algorithm algorithm, String hex) {
         return algorithm.id + ":" + hex;
     }
 
+    // equals and hashCode written out (the same as a record's): the generated ones are linked on first use through
+    // an invokedynamic bootstrap that spins classes at run time, ~7 ms of a fresh JVM's pull
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Digest d && algorithm == d.algorithm && hex.equals(d.hex);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * algorithm.hashCode() + hex.hashCode();
+    }
+
     private static boolean isLowerHex(String s, int len) {
         if (s.length() != len) {
             return false;

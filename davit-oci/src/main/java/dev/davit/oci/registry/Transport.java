@@ -30,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * read timeout, so a stalled body fails (and is retried or resumed) instead of hanging.
  */
 public final class Transport implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(Transport.class);
+    /** SLF4J starts with the first request (5-10 ms in a fresh JVM): a command that sends none never pays it. */
+    private static final class Log {
+        static final Logger LOG = LoggerFactory.getLogger(Transport.class);
+    }
     private static final int MAX_REDIRECTS = 5;
 
     private final RegistryOptions options;
@@ -170,7 +173,7 @@ public final class Transport implements AutoCloseable {
             Http.Response r = Http.exchange(req.method(), uri, headers, req.body(), options.connectTimeout(),
                     options.idleTimeout());
             int status = r.status();
-            LOG.debug("{} {} -> {}{}", req.method(), redact(uri), status, sameHost ? "" : " (other host, no credentials)");
+            Log.LOG.debug("{} {} -> {}{}", req.method(), redact(uri), status, sameHost ? "" : " (other host, no credentials)");
             if (isRedirect(status)) {
                 String location = r.header("Location");
                 r.close();
