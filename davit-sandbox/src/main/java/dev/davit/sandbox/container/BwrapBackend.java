@@ -184,9 +184,11 @@ public final class BwrapBackend implements Backend {
             throw new DavitException(Kind.INTERNAL, "interrupted while sandbox " + id + " ran");
         }
         long t3 = System.nanoTime();
-        // Read the pipes to their end first: Process.destroy closes our ends of the pipes even after the
-        // process exited, which would drop output not read yet (e.g. bwrap's one-line execvp error).
-        killDescendants(p); // nothing may outlive the run: reap anything that escaped (there should be nothing)
+        // Nothing outlives the run without a scan of /proc for p's descendants here (which after p's exit would
+        // find none anyway: orphans belong to init): every process of it is in the PID namespace of bwrap or of the
+        // OCI runtime, which the kernel empties when the namespace's init ends, and a run with limits also has its
+        // cgroups emptied by Cgroups.finish. A timeout or the output limit killed the tree above. The pipes are read
+        // to their end (join) before anything closes them, so no output is dropped.
         join(po, p);
         join(pe, p);
         boolean limited = OutputLimit.exceeded(limit);
@@ -271,19 +273,6 @@ public final class BwrapBackend implements Backend {
     }
 
     /** Kills bwrap and everything under it (the sandbox's processes are its descendants in the host's view). */
-    /** Kills what {@code p} started, but not {@code p} itself (whose pipes must stay open to be read). */
-    static void killDescendants(Process p) {
-        List<ProcessHandle> kids = p.descendants().toList();
-        kids.forEach(ProcessHandle::destroyForcibly);
-        for (ProcessHandle k : kids) {
-            try {
-                k.onExit().get(10, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                // a process that will not die is reported by the caller's timeout
-            }
-        }
-    }
-
     public static void killTree(Process p) {
         List<ProcessHandle> kids = p.descendants().toList();
         p.destroyForcibly();

@@ -4,6 +4,7 @@ import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.ImageConfig;
+import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -135,6 +137,25 @@ public class BwrapBackendTest {
         assertThat(r.timings().execMs()).isBetween(700L, 10_000L);
         assertThat(processesWith(marker)).isEmpty();
         assertThat(processesWith(r.sandboxId())).isEmpty();
+        assertThat(stateEntries()).isEmpty();
+    }
+
+    /**
+     * A command that exits leaving a process in the background, without limits (so no cgroup to empty): the run
+     * ends and the background process is gone with bwrap's PID namespace (davit does not scan for leftovers).
+     */
+    @Test
+    void aBackgroundProcessDoesNotOutliveARunThatEnded() throws IOException {
+        String marker = "davit-background-" + System.nanoTime();
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).env("MARK", marker).limits(Limits.NONE)
+                .command("sh", "-c", "sleep 300 & echo started").build());
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.stdoutText()).isEqualTo("started\n");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5); // the kernel ends the namespace's processes
+        while (!processesWith(marker).isEmpty() && System.nanoTime() < deadline) {
+            Thread.yield();
+        }
+        assertThat(processesWith(marker)).isEmpty();
         assertThat(stateEntries()).isEmpty();
     }
 
