@@ -2,6 +2,7 @@ package dev.davit.cli;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.digest.Digest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -30,39 +31,39 @@ import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
  * just those of {@code --help}. Not a user command; it touches nothing outside a temp directory.
  *
  * <p>Two kinds, as {@code ./davit} picks them per command: {@code full} (pull, inspect, unpack, run, ...: the
- * commands that move and hash many bytes) and {@code quick} (run, sandbox and workspace exec, images, inspect of
- * an image already in the store). The JVM loads every class of a cache at start-up, so a cache made for the quick
- * commands leaves out what only pulls and unpacks use (about a third of the classes: a one-shot {@code run}
- * starts ~20 ms sooner, docs/BENCHMARKS.md): its image is pulled and unpacked by a child JVM ({@code prepare}),
- * whose classes are not recorded.
+ * commands that move and hash many bytes) and {@code quick} ({@code run}, {@code sandbox exec}, {@code workspace
+ * exec}, listings: the short commands). The JVM loads every class of a cache at start-up, so a smaller cache starts
+ * sooner: with the quick one a one-shot run maps ~2,400 classes instead of ~3,100 (~10 ms, docs/BENCHMARKS.md).
+ * What the recorded commands need but should not record (pulling and unpacking the image, creating and removing the
+ * sandbox and the workspace) is done by a child JVM ({@code prepare}, {@code cleanup}), whose classes are not
+ * recorded.
  */
 public final class AotTraining {
     private AotTraining() {
     }
 
+    private static final String REF_FILE = "aot-training-ref";
+    private static final String SANDBOX_FILE = "aot-training-sandbox";
+    private static final String WORKSPACE = "aot";
+
     public static void main(String[] args) throws Exception {
         String kind = args.length > 0 ? args[0] : "full";
-        if (kind.equals("prepare")) {
-            prepare(Path.of(args[1]));
+        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
+        if (kind.equals("prepare") || kind.equals("cleanup")) {
+            Path home = Path.of(args[1]);
+            Map<String, String> env = Map.of("DAVIT_HOME", home.toString(), "DAVIT_PROGRESS", "lines");
+            if (kind.equals("prepare")) {
+                prepare(home, env, quiet);
+            } else {
+                train(new String[][] {{"sandbox", "rm", sandbox(home)}, {"workspace", "rm", WORKSPACE}}, env, quiet);
+            }
             return;
         }
         Path tmp = Files.createTempDirectory("davit-aot-");
-        PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
         Map<String, String> env = Map.of("DAVIT_HOME", tmp.toString(), "DAVIT_PROGRESS", "lines");
         HttpServer server = null;
         try {
-            if (kind.equals("quick")) {
-                String java = ProcessHandle.current().info().command().orElse("java");
-                Process child = new ProcessBuilder(java, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
-                        AotTraining.class.getName(), "prepare", tmp.toString())
-                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
-                        .start();
-                child.waitFor();
-                // without the prepared image (the child failed) the commands still train their error paths
-                Path refFile = tmp.resolve(REF_FILE);
-                String ref = Files.exists(refFile) ? Files.readString(refFile).strip() : "127.0.0.1:9/train/image:1";
-                train(quick(ref, env, quiet), env, quiet);
-            } else {
+            if (kind.equals("full")) {
                 server = serve(image());
                 String ref = "127.0.0.1:" + server.getAddress().getPort() + "/train/image:1";
                 train(new String[][] {
@@ -73,6 +74,24 @@ public final class AotTraining {
                     {"run", "-q", ref, "--", "/bin/true"}, {"--json", "run", ref, "--", "/bin/true"},
                     {"env", "list"}, {"--json", "env", "resolve", ref},
                     {"rm", ref}, {"gc"}, {"pull", "not a reference"}, {"--json", "pull", "-q", ref}}, env, quiet);
+            } else {
+                child("prepare", tmp);
+                // without the prepared image (the child failed) the commands still train their error paths
+                Path refFile = tmp.resolve(REF_FILE);
+                String ref = Files.exists(refFile) ? Files.readString(refFile).strip() : "127.0.0.1:9/train/image:1";
+                String id = sandbox(tmp);
+                train(new String[][] {
+                    {"run", "-q", ref, "--", "/bin/true"}, {"run", "-q", ref, "--", "/bin/true"},
+                    {"--json", "run", ref, "--", "/bin/sh", "-c", "echo out; echo err >&2"},
+                    {"run", "-q", "no such:image", "--", "true"},
+                    {"sandbox", "exec", id, "--", "/bin/true"},
+                    {"--json", "sandbox", "exec", id, "--", "/bin/sh", "-c", "echo x"},
+                    {"workspace", "exec", WORKSPACE, "--", "/bin/true"},
+                    {"--json", "workspace", "exec", WORKSPACE, "--", "/bin/sh", "-c", "echo x > f"},
+                    {"images"}, {"--json", "images"}, {"inspect", ref}, {"--json", "inspect", ref},
+                    {"env", "list"}, {"--json", "env", "resolve", ref}, {"sandbox", "ls"}, {"--json", "sandbox", "ls"},
+                    {"workspace", "ls"}, {"workspace", "diff", WORKSPACE}, {"sandbox", "status", id}}, env, quiet);
+                child("cleanup", tmp);
             }
         } finally {
             if (server != null) {
@@ -85,7 +104,14 @@ public final class AotTraining {
         }
     }
 
-    private static final String REF_FILE = "aot-training-ref";
+    /** Runs this class with {@code what} and {@code home} in another JVM (not recorded) and waits for it. */
+    private static void child(String what, Path home) throws IOException, InterruptedException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        new ProcessBuilder(java, "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"),
+                AotTraining.class.getName(), what, home.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .start().waitFor();
+    }
 
     private static void train(String[][] commands, Map<String, String> env, PrintStream quiet) {
         for (String[] cmd : commands) {
@@ -93,37 +119,29 @@ public final class AotTraining {
         }
     }
 
-    /**
-     * The quick commands on an image already in the store and unpacked: one-shot runs, a long-lived sandbox and a
-     * workspace with their execs (when the image has a shell: the host's static busybox), listings, and errors.
-     */
-    private static String[][] quick(String ref, Map<String, String> env, PrintStream quiet) {
-        java.util.List<String[]> cmds = new java.util.ArrayList<>(java.util.List.of(new String[][] {
-            {"run", "-q", ref, "--", "/bin/true"}, {"run", "-q", ref, "--", "/bin/true"},
-            {"--json", "run", ref, "--", "/bin/sh", "-c", "echo out; echo err >&2"},
-            {"images"}, {"--json", "images"}, {"inspect", ref}, {"--json", "inspect", ref},
-            {"env", "list"}, {"--json", "env", "resolve", ref}, {"run", "-q", "no such:image", "--", "true"}}));
-        ByteArrayOutputStream created = new ByteArrayOutputStream();
-        Main.execute(new String[] {"--json", "sandbox", "create", ref}, created, quiet, env);
-        String id = created.toString(StandardCharsets.UTF_8).replaceAll("(?s).*\"id\" *: *\"([^\"]+)\".*", "$1");
-        cmds.addAll(java.util.List.of(new String[][] {
-            {"sandbox", "exec", id, "--", "/bin/true"}, {"--json", "sandbox", "exec", id, "--", "/bin/sh", "-c", "echo x"},
-            {"sandbox", "ls"}, {"sandbox", "rm", id},
-            {"workspace", "create", ref, "--name", "aot"}, {"workspace", "exec", "aot", "--", "/bin/true"},
-            {"--json", "workspace", "exec", "aot", "--", "/bin/sh", "-c", "echo x > f"}, {"workspace", "diff", "aot"},
-            {"workspace", "ls"}, {"workspace", "rm", "aot"}}));
-        return cmds.toArray(new String[0][]);
+    /** The id of the sandbox {@code prepare} created, or a name that is none. */
+    private static String sandbox(Path home) throws IOException {
+        Path f = home.resolve(SANDBOX_FILE);
+        return Files.exists(f) ? Files.readString(f).strip() : "sb-000000000000";
     }
 
-    /** The child of the quick kind: pulls and unpacks the image into {@code home} and writes its reference there. */
-    private static void prepare(Path home) throws Exception {
+    /**
+     * The child before the recorded commands: pulls and unpacks the image into {@code home}, creates a long-lived
+     * sandbox and a workspace on it (they start when the image has a shell: the host's static busybox), and writes
+     * the image's reference and the sandbox's id there.
+     */
+    private static void prepare(Path home, Map<String, String> env, PrintStream quiet) throws Exception {
         HttpServer server = serve(image());
         try {
             String ref = "127.0.0.1:" + server.getAddress().getPort() + "/train/image:1";
-            PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
-            train(new String[][] {{"pull", ref}, {"run", "-q", ref, "--", "/bin/true"}},
-                    Map.of("DAVIT_HOME", home.toString(), "DAVIT_PROGRESS", "lines"), quiet);
+            train(new String[][] {{"pull", ref}, {"run", "-q", ref, "--", "/bin/true"},
+                {"workspace", "create", ref, "--name", WORKSPACE}}, env, quiet);
             Files.writeString(home.resolve(REF_FILE), ref);
+            ByteArrayOutputStream created = new ByteArrayOutputStream();
+            if (Main.execute(new String[] {"--json", "sandbox", "create", ref}, created, quiet, env) == 0) {
+                JsonNode doc = dev.davit.oci.Json.read(created.toByteArray());
+                Files.writeString(home.resolve(SANDBOX_FILE), doc.path("id").asText());
+            }
         } finally {
             server.stop(0);
             ((java.util.concurrent.ExecutorService) server.getExecutor()).shutdownNow();

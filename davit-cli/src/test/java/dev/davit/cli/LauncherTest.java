@@ -76,9 +76,14 @@ class LauncherTest {
         assertUsable(jdk, jar, cache);
         FileTime trained = Files.getLastModifiedTime(cache);
 
-        assertThat(launch(root, env, "run", "x")).isEqualTo("A " + cache + " run,x"); // reused, not retrained
+        assertThat(launch(root, env, "--json", "inspect", "x")).isEqualTo("A " + cache + " --json,inspect,x"); // reused
         assertThat(onlyCache(root)).isEqualTo(cache);
         assertThat(Files.getLastModifiedTime(cache)).isEqualTo(trained);
+
+        assertThat(launch(root, env, "run", "x")).isEqualTo("A " + cache + " run,x");
+        assertThat(launch(root, env, "--json", "workspace", "exec", "w", "--", "pull"))
+                .isEqualTo("A " + cache + " --json,workspace,exec,w,--,pull"); // a pull inside the sandbox: quick
+        assertThat(onlyCache(root)).isEqualTo(cache);
 
         // a pull is of the other kind: its own cache, trained on the full workload; the quick one stays
         String pulled = launch(root, env, "pull", "x");
@@ -121,7 +126,7 @@ class LauncherTest {
         Map<String, String> env = Map.of("JAVA_HOME", jdk.toString(), "TRAINING_LOG", log.toString(),
                 "TRAINING_FAILS", "1");
         assertThat(launch(root, env, "images")).isEqualTo("A none images");
-        assertThat(launch(root, env, "run", "x")).isEqualTo("A none run,x");
+        assertThat(launch(root, env, "inspect", "x")).isEqualTo("A none inspect,x");
         assertThat(Files.readAllLines(log)).containsExactly("quick");
         // the other kind trains once too
         assertThat(launch(root, env, "pull", "x")).isEqualTo("A none pull,x");
@@ -221,7 +226,8 @@ class LauncherTest {
     private static List<Path> caches(Path root) throws IOException {
         try (Stream<Path> s = Files.list(root.resolve("davit-cli/target/aot"))) {
             List<Path> all = s.sorted().toList();
-            assertThat(all).allMatch(p -> p.getFileName().toString().matches("davit-(quick|full)-.*\\.aot(\\.failed)?"));
+            assertThat(all).allMatch(p -> p.getFileName().toString()
+                    .matches("davit-(quick|full)-.*\\.aot(\\.failed)?"));
             return all;
         }
     }
