@@ -44,9 +44,14 @@ public final class Cgroups {
 
     /**
      * Where this process can make cgroups: the base directory per controller (v1: davit's own cgroup in that
-     * hierarchy; v2: the parent of davit's own cgroup), or why not.
+     * hierarchy; v2: the parent of davit's own cgroup), or why not; {@code own} is the {@code cgroup.procs} of a
+     * cgroup this process is in (for {@link #prime}), or null.
      */
-    record Support(Map<String, Path> bases, Set<String> v2, String problem) {
+    record Support(Map<String, Path> bases, Set<String> v2, String problem, Path own) {
+        Support(Map<String, Path> bases, Set<String> v2, String problem) {
+            this(bases, v2, problem, null);
+        }
+
         boolean available() {
             return problem == null;
         }
@@ -87,7 +92,7 @@ public final class Cgroups {
     static Support probe() {
         Map<String, Path> v1Mounts = new LinkedHashMap<>();
         Path v2Mount = null;
-        Map<String, String> own = new LinkedHashMap<>();
+        Map<String, String> ownPaths = new LinkedHashMap<>();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
                 String[] f = line.split(" ");
@@ -108,7 +113,7 @@ public final class Cgroups {
                 String[] f = line.split(":", 3);
                 if (f.length == 3) {
                     for (String c : f[1].isEmpty() ? List.of("") : List.of(f[1].split(","))) {
-                        own.put(c, f[2]);
+                        ownPaths.put(c, f[2]);
                     }
                 }
             }
@@ -121,14 +126,14 @@ public final class Cgroups {
         for (String c : CONTROLLERS) {
             Path m = v1Mounts.get(c);
             if (m != null) {
-                Path base = under(m, own.getOrDefault(c, "/"));
+                Path base = under(m, ownPaths.getOrDefault(c, "/"));
                 if (!Files.isWritable(base)) {
                     return new Support(Map.of(), Set.of(), "the cgroup v1 " + c + " hierarchy " + base
                             + " is not writable by this user (as root it is, or with a delegated cgroup v2)");
                 }
                 bases.put(c, base);
             } else if (v2Controllers.contains(c)) {
-                String mine = own.getOrDefault("", "/");
+                String mine = ownPaths.getOrDefault("", "/");
                 Path base = under(v2Mount, mine.equals("/") ? "/" : parentOf(mine));
                 if (!Files.isWritable(base.resolve("cgroup.subtree_control")) || !Files.isWritable(
                         base.resolve("cgroup.procs"))) {
@@ -143,7 +148,18 @@ public final class Cgroups {
                         + (v2Mount == null ? "" : " (neither a v1 hierarchy nor in " + v2Mount + "/cgroup.controllers)"));
             }
         }
-        return new Support(bases, v2, null);
+        Path own = null;
+        String ownV2 = ownPaths.getOrDefault("", "/");
+        for (String c : CONTROLLERS) {
+            if (v1Mounts.containsKey(c)) {
+                own = bases.get(c).resolve("cgroup.procs"); // v1: the base is davit's own cgroup
+                break;
+            }
+        }
+        if (own == null && v2Mount != null) {
+            own = under(v2Mount, ownV2).resolve("cgroup.procs");
+        }
+        return new Support(bases, v2, null, own);
     }
 
     /** The cgroups of a sandbox, made and limited; throws (USAGE, naming the opt-out) when that is not possible. */
@@ -175,7 +191,33 @@ public final class Cgroups {
             throw new DavitException(Kind.INTERNAL, "cannot set up the cgroup of sandbox " + id + ": "
                     + e.getMessage() + "; " + OPT_OUT);
         }
+        prime(s); // after the cgroups are made: the kernel holds its cgroup lock while the move waits
         return cg;
+    }
+
+    /**
+     * Moves this process into a cgroup it is already in (a no-op) on a background thread, a few milliseconds before
+     * the sandbox's first process moves into its own cgroups. The kernel makes the first cgroup move after a quiet
+     * spell wait for an RCU grace period (its lock on thread groups: 5-23 ms here, the largest part of a one-shot
+     * run's process chain), and a move within the next grace period does not (0.01 ms: three cgroup.procs writes in
+     * a row cost 9-23, 0.1 and 0.0 ms); started here, that wait overlaps the spawn instead of following it. Best
+     * effort: nothing changes if it fails.
+     */
+    static Thread prime(Support s) {
+        Path own = s.own();
+        if (own == null) {
+            return null;
+        }
+        Thread t = new Thread(() -> {
+            try {
+                Files.writeString(own, Long.toString(ProcessHandle.current().pid()));
+            } catch (IOException | RuntimeException e) {
+                // not allowed or not there: the sandbox's own move waits instead
+            }
+        }, "davit-cgroup-prime");
+        t.setDaemon(true);
+        t.start();
+        return t;
     }
 
     /** The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in). */

@@ -170,6 +170,22 @@ class LimitsTest {
         assertThat(later).isEqualTo(first).isNotSameAs(first);
     }
 
+    /** The early move that takes the kernel's grace period off a run's path leaves this process where it was. */
+    @Test
+    void primingMovesThisProcessNowhere() throws Exception {
+        Cgroups.Support s = Cgroups.probe();
+        assumeThat(s.available()).isTrue();
+        assertThat(s.own()).isNotNull();
+        String before = Files.readString(Path.of("/proc/self/cgroup"));
+        List<String> members = Files.readAllLines(s.own());
+        assertThat(members).contains(Long.toString(ProcessHandle.current().pid()));
+        Thread t = Cgroups.prime(s);
+        t.join(TimeUnit.SECONDS.toMillis(10));
+        assertThat(t.isAlive()).isFalse();
+        assertThat(Files.readString(Path.of("/proc/self/cgroup"))).isEqualTo(before);
+        assertThat(Files.readAllLines(s.own())).contains(Long.toString(ProcessHandle.current().pid()));
+    }
+
     @Test
     void badLimitsAreUsageErrors() {
         assertThatThrownBy(() -> new Limits(8, 0, 0)).hasMessageContaining("--memory must be 0 (no limit) or at"
