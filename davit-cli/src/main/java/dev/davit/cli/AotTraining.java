@@ -42,6 +42,8 @@ public final class AotTraining {
     private AotTraining() {
     }
 
+    /** The system property by which {@code ./davit} asks {@link Main} to run this training: its value is the kind. */
+    static final String PROPERTY = "davit.aot.training";
     private static final String REF_FILE = "aot-training-ref";
     private static final String SANDBOX_FILE = "aot-training-sandbox";
     private static final String WORKSPACE = "aot";

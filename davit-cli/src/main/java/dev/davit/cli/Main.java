@@ -95,6 +95,20 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         Trace.mark("main");
+        String training = System.getProperty(AotTraining.PROPERTY);
+        if (training != null) {
+            // ./davit trains its AOT caches through the jar's Main (-jar, as every command starts), so the JVM runs
+            // with the jar manifest's native access, as commands do: the recorded pull hashes with libcrypto and the
+            // cache holds the FFM classes that needs (trained with -cp, it held none: ~30 ms more per cold pull)
+            System.clearProperty(AotTraining.PROPERTY);
+            try {
+                AotTraining.main(new String[] {training});
+            } catch (Exception e) {
+                System.err.println("davit: AOT training failed: " + e);
+                System.exit(1);
+            }
+            System.exit(0);
+        }
         if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
             // the one line picocli would print, without building its model (about half of this line's start-up)
             System.out.println(new Version().getVersion()[0]);

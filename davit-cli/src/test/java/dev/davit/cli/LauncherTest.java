@@ -35,7 +35,19 @@ class LauncherTest {
     private static final String MAIN = """
             package dev.davit.cli;
             public class Main {
-                public static void main(String[] a) {
+                public static void main(String[] a) throws Exception {
+                    String training = System.getProperty("davit.aot.training");
+                    if (training != null) {   // as the real Main: ./davit trains through -jar
+                        System.clearProperty("davit.aot.training");
+                        AotTraining.main(new String[] {training});
+                        return;
+                    }
+                    if (System.getenv("SHOW_JIT") != null) {
+                        boolean c1 = java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
+                                .contains("-XX:TieredStopAtLevel=1");
+                        System.out.println((c1 ? "c1 " : "c2 ") + String.join(",", a));
+                        return;
+                    }
                     String aot = "none";
                     for (String o : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
                         if (o.startsWith("-XX:AOTCache=")) aot = o.substring("-XX:AOTCache=".length());
@@ -134,6 +146,31 @@ class LauncherTest {
         assertThat(Files.readAllLines(log)).containsExactly("quick", "full");
     }
 
+    /**
+     * Short commands run with C1 only; commands that hash many bytes get C2 (the JDK's SHA-256 intrinsic), except a
+     * pull where libcrypto hashes its big blobs (JDK 22+ and the library found where the launcher looks).
+     */
+    @Test
+    void c1ForShortCommandsAndPullsWithLibcrypto() throws Exception {
+        Path jdk = jdk25();
+        Path root = layout();
+        writeJar(root.resolve("davit-cli/target/davit.jar"), "A");
+        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString(), "SHOW_JIT", "1", "DAVIT_NO_AOT", "1");
+        assertThat(launch(root, env, "images")).isEqualTo("c1 images");
+        assertThat(launch(root, env, "--json", "run", "x", "--", "pull")).isEqualTo("c1 --json,run,x,--,pull");
+        assertThat(launch(root, env, "push", "x")).isEqualTo("c2 push,x");
+        assertThat(launch(root, env, "mcp", "serve")).isEqualTo("c2 mcp,serve");
+        String arch = System.getProperty("os.arch").equals("amd64") ? "x86_64" : System.getProperty("os.arch");
+        boolean libcrypto = Stream.of("/usr/lib/" + arch + "-linux-gnu", "/lib/" + arch + "-linux-gnu", "/usr/lib64",
+                "/lib64", "/usr/lib", "/lib").anyMatch(d -> Files.exists(Path.of(d, "libcrypto.so.3"))
+                        || Files.exists(Path.of(d, "libcrypto.so.1.1")));
+        assertThat(launch(root, env, "pull", "x")).isEqualTo((libcrypto ? "c1" : "c2") + " pull,x");
+        // a JDK without the final FFM API: the JDK's SHA-256 hashes, which needs C2
+        Path jdk21 = fakeJdk21(jdk);
+        assertThat(launch(root, Map.of("JAVA_HOME", jdk21.toString(), "SHOW_JIT", "1"), "pull", "x"))
+                .isEqualTo("c2 pull,x");
+    }
+
     @Test
     void noCacheBeforeJdk25OrWhenDisabledOrForTheVersionAlone() throws Exception {
         Path jdk = jdk25();
@@ -143,15 +180,21 @@ class LauncherTest {
         assertThat(launch(root, Map.of("JAVA_HOME", jdk.toString()), "--version")).isEqualTo("A none --version");
         assertThat(launch(root, Map.of("JAVA_HOME", jdk.toString()), "-V")).isEqualTo("A none -V");
         // a JDK that says it is 21 (its release file) and runs the real java: the launcher takes it and makes no cache
+        Path jdk21 = fakeJdk21(jdk);
+        assertThat(launch(root, Map.of("JAVA_HOME", jdk21.toString()), "images")).isEqualTo("A none images");
+        assertThat(launch(root, Map.of("JAVA_HOME", jdk.toString(), "DAVIT_NO_AOT", "1"), "images"))
+                .isEqualTo("A none images");
+        assertThat(root.resolve("davit-cli/target/aot")).doesNotExist();
+    }
+
+    /** A JDK whose release file says 21 and whose java and javac are {@code jdk}'s. */
+    private Path fakeJdk21(Path jdk) throws IOException {
         Path jdk21 = tmp.resolve("jdk21");
         Files.createDirectories(jdk21.resolve("bin"));
         Files.writeString(jdk21.resolve("release"), "JAVA_VERSION=\"21.0.5\"\n");
         Files.createSymbolicLink(jdk21.resolve("bin/java"), jdk.resolve("bin/java"));
         Files.createSymbolicLink(jdk21.resolve("bin/javac"), jdk.resolve("bin/javac"));
-        assertThat(launch(root, Map.of("JAVA_HOME", jdk21.toString()), "images")).isEqualTo("A none images");
-        assertThat(launch(root, Map.of("JAVA_HOME", jdk.toString(), "DAVIT_NO_AOT", "1"), "images"))
-                .isEqualTo("A none images");
-        assertThat(root.resolve("davit-cli/target/aot")).doesNotExist();
+        return jdk21;
     }
 
     /** The JDK's java accepts the cache for this jar: -XX:AOTMode=on fails when a cache does not match its jar. */

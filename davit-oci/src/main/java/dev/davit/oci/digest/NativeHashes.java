@@ -36,11 +36,22 @@ final class NativeHashes {
     static final long AUTO_MIN_BYTES = 4 << 20;
 
     /**
-     * A new SHA-256 digest by the chosen implementation for about {@code expectedBytes} of content (negative:
-     * not known), or null for the JDK's.
+     * Content known to be smaller than this (manifests, configs) is hashed by {@link SmallSha256} under {@code auto}
+     * and {@code openssl}: the JDK's SHA-256 comes through the security provider framework, whose first use costs a fresh
+     * JVM ~4-6 ms, and content this small is hashed interpreted or in C1 by either.
+     */
+    static final long SMALL_MAX_BYTES = 64 << 10;
+
+    /**
+     * A new SHA-256 digest for about {@code expectedBytes} of content (negative: not known): {@link SmallSha256} for
+     * small content, else the chosen implementation, or null for the JDK's.
      */
     static MessageDigest sha256(long expectedBytes) {
-        if (expectedBytes >= 0 && expectedBytes < AUTO_MIN_BYTES && System.getProperty(PROPERTY, "auto").equals("auto")) {
+        String mode = System.getProperty(PROPERTY, "auto");
+        if (expectedBytes >= 0 && expectedBytes < SMALL_MAX_BYTES && (mode.equals("auto") || mode.equals("openssl"))) {
+            return new SmallSha256();
+        }
+        if (expectedBytes >= 0 && expectedBytes < AUTO_MIN_BYTES && mode.equals("auto")) {
             return null;
         }
         Choice c = Holder.SHA256;
@@ -48,6 +59,18 @@ final class NativeHashes {
             throw new DavitException(DavitException.Kind.USAGE, c.error());
         }
         return c.factory() != null ? c.factory().get() : null;
+    }
+
+    private static final java.util.concurrent.atomic.AtomicBoolean PREPARED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Makes the choice on a daemon thread, once, unless the JDK's hasher is asked for: a blob thread that needs it
+     * meanwhile waits for that thread's class initialisation, as it would for its own.
+     */
+    static void prepare() {
+        if (!System.getProperty(PROPERTY, "auto").equals("jdk") && PREPARED.compareAndSet(false, true)) {
+            Thread.ofPlatform().daemon(true).name("davit-hash-setup").start(NativeHashes::sha256Implementation);
+        }
     }
 
     /** {@code openssl} or {@code jdk}: who computes SHA-256 in this JVM. */

@@ -47,7 +47,6 @@ public final class BlobIngest implements AutoCloseable {
             if (!present) {
                 channel = FileChannel.open(partial, StandardOpenOption.CREATE, StandardOpenOption.READ,
                         StandardOpenOption.WRITE);
-                hasher = descriptor.digest().newMessageDigest(descriptor.size());
                 long size = channel.size();
                 if (size > descriptor.size()) {
                     channel.truncate(0);
@@ -81,9 +80,21 @@ public final class BlobIngest implements AutoCloseable {
             if (n < 0) {
                 break;
             }
-            hasher.update(buf.array(), 0, n);
+            hasher().update(buf.array(), 0, n);
             pos += n;
         }
+    }
+
+    /**
+     * The blob's hasher, made when the first byte is hashed rather than when the ingest opens: a big blob's may be
+     * libcrypto's, whose first use in a JVM sets up its FFM calls (~30 ms), and meanwhile the blob's request is
+     * already on its way.
+     */
+    private MessageDigest hasher() {
+        if (hasher == null) {
+            hasher = descriptor.digest().newMessageDigest(descriptor.size());
+        }
+        return hasher;
     }
 
     /** The descriptor being ingested. */
@@ -115,7 +126,9 @@ public final class BlobIngest implements AutoCloseable {
         } catch (IOException e) {
             throw storeError("cannot truncate " + partial, e);
         }
-        hasher.reset();
+        if (hasher != null) {
+            hasher.reset();
+        }
         written = 0;
     }
 
@@ -130,6 +143,7 @@ public final class BlobIngest implements AutoCloseable {
                     + " is larger than its descriptor's " + descriptor.size() + " bytes; the registry served"
                     + " wrong content");
         }
+        MessageDigest h = hasher();
         try {
             ByteBuffer bb = ByteBuffer.wrap(b, off, len);
             while (bb.hasRemaining()) {
@@ -138,7 +152,7 @@ public final class BlobIngest implements AutoCloseable {
         } catch (IOException e) {
             throw storeError("cannot write " + partial, e);
         }
-        hasher.update(b, off, len);
+        h.update(b, off, len);
         written += len;
     }
 
@@ -160,7 +174,7 @@ public final class BlobIngest implements AutoCloseable {
             return;
         }
         requireOpen();
-        Digest actual = Digest.fromBytes(descriptor.digest().algorithm(), hasher.digest());
+        Digest actual = Digest.fromBytes(descriptor.digest().algorithm(), hasher().digest());
         if (written != descriptor.size() || !actual.equals(descriptor.digest())) {
             discard();
             String why = written != descriptor.size()

@@ -28,11 +28,18 @@ class NativeHashesTest {
     }
 
     @Test
-    void smallContentIsHashedByTheJdkUnderAuto() {
-        // the surefire run uses the default (auto); content known to be small needs no libcrypto set-up
+    void smallContentIsHashedWithoutLibcryptoUnderAuto() {
+        // the surefire run uses the default (auto): content known to be small needs no libcrypto set-up, and under
+        // 64 KiB not even the JDK's provider framework
         assertThat(Digest.Algorithm.SHA256.newMessageDigest(NativeHashes.AUTO_MIN_BYTES - 1).getProvider().getName())
                 .isEqualTo("SUN");
-        assertThat(Digest.Algorithm.SHA256.newMessageDigest(0).getProvider().getName()).isEqualTo("SUN");
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(NativeHashes.SMALL_MAX_BYTES).getProvider().getName())
+                .isEqualTo("SUN");
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(NativeHashes.SMALL_MAX_BYTES - 1))
+                .isInstanceOf(SmallSha256.class);
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(0)).isInstanceOf(SmallSha256.class);
+        // unknown sizes are not small
+        assertThat(Digest.Algorithm.SHA256.newMessageDigest(-1)).isNotInstanceOf(SmallSha256.class);
     }
 
     @Test
@@ -125,18 +132,36 @@ class NativeHashesTest {
     private static List<String> child(String... options) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElseThrow());
-        cmd.addAll(List.of(options));
+        List<String> probeArgs = new ArrayList<>();
+        for (String o : options) {
+            (o.startsWith("-") ? cmd : probeArgs).add(o);
+        }
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Probe.class.getName()));
+        cmd.addAll(probeArgs);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).as(out).isZero();
         return out.lines().toList();
     }
 
-    /** Prints who hashes and the SHA-256 of "abc", or the error's kind and message. */
+    @Test
+    void smallContentUsesTheJdkWhenAskedFor() throws Exception {
+        assertThat(child("-Ddavit.hash=jdk", "small")).containsExactly("SUN");
+        assertThat(child("small")).containsExactly("SmallSha256");
+    }
+
+    /**
+     * Prints who hashes and the SHA-256 of "abc", or the error's kind and message; with {@code small}, the class or
+     * provider of a hasher for 100 bytes.
+     */
     public static final class Probe {
         public static void main(String[] args) {
             try {
+                if (args.length > 0) {
+                    MessageDigest md = Digest.Algorithm.SHA256.newMessageDigest(100);
+                    System.out.println(md.getProvider() != null ? md.getProvider().getName() : md.getClass().getSimpleName());
+                    return;
+                }
                 String h = hex(Digest.Algorithm.SHA256.newMessageDigest().digest("abc".getBytes(StandardCharsets.US_ASCII)));
                 System.out.println(NativeHashes.sha256Implementation() + " " + h);
             } catch (dev.davit.oci.DavitException e) {
