@@ -15,6 +15,8 @@ final class Trace {
     /** With {@code -Ddavit.trace=sample}: the main thread's stack every millisecond, counted by frame. */
     private static final java.util.Map<String, Integer> SAMPLES = new java.util.HashMap<>();
     private static int samples;
+    /** With {@code -Ddavit.trace.stacks=TEXT} too: whole stacks of the samples with a frame that contains TEXT. */
+    private static final String STACKS = System.getProperty("davit.trace.stacks");
 
     private Trace() {
     }
@@ -44,6 +46,13 @@ final class Trace {
                 StackTraceElement[] st = main.getStackTrace();
                 synchronized (SAMPLES) {
                     samples++;
+                    if (STACKS != null && java.util.Arrays.stream(st).anyMatch(f -> f.toString().contains(STACKS))) {
+                        StringBuilder b = new StringBuilder("stack");
+                        for (int i = 0; i < Math.min(st.length, 40); i++) {
+                            b.append("\ndavit: trace:     ").append(st[i]);
+                        }
+                        SAMPLES.merge(b.toString(), 1, Integer::sum);
+                    }
                     java.util.Set<String> seen = new java.util.HashSet<>();
                     for (int i = 0; i < Math.min(st.length, 60); i++) {
                         String f = st[i].getClassName() + "." + st[i].getMethodName();
@@ -88,7 +97,10 @@ final class Trace {
                 return;
             }
             System.err.println("davit: trace: " + samples + " samples of the main thread; frames on the stack (inclusive):");
-            SAMPLES.entrySet().stream().sorted((a, b) -> b.getValue() - a.getValue()).limit(120)
+            SAMPLES.entrySet().stream().filter(e -> e.getKey().startsWith("stack"))
+                    .forEach(e -> System.err.println("davit: trace: " + e.getValue() + " " + e.getKey()));
+            SAMPLES.entrySet().stream().filter(e -> !e.getKey().startsWith("stack"))
+                    .sorted((a, b) -> b.getValue() - a.getValue()).limit(120)
                     .forEach(e -> System.err.println("davit: trace: " + e.getValue() + " " + e.getKey()));
         }
     }

@@ -12,11 +12,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -34,7 +32,6 @@ public final class Lifecycle {
     static final String STATE_FILE = "state.json";
     static final String LIFECYCLE_LOCK = "lifecycle.lock";
     private static final Pattern ID = Pattern.compile("sbx-[0-9a-f]{12}");
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final SandboxOptions options;
     private final VmLifecycle vm;
@@ -49,9 +46,7 @@ public final class Lifecycle {
     Sandbox create(CreateSpec spec) {
         CreateSpec resolved = spec.isVm() ? spec.withRootfs(Machine.environment(spec.rootfs()).dir())
                 : spec.withRootfs(realRootfs(spec.rootfs()));
-        byte[] b = new byte[6];
-        RANDOM.nextBytes(b);
-        String id = "sbx-" + HexFormat.of().formatHex(b);
+        String id = "sbx-" + dev.davit.oci.RandomHex.of(6);
         Path dir = options.stateDir().resolve(id);
         if (spec.isVm()) {
             Machine.checkSocketPath(dir);

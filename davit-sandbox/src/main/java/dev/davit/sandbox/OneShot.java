@@ -22,16 +22,12 @@ public final class OneShot {
     static final String OWNER = "owner";
     static final String PROCESS = "process";
 
-    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
-
     private OneShot() {
     }
 
     /** A new one-shot run id: {@code sb-} and 12 hex digits (also the sandbox's hostname). */
     public static String newId() {
-        byte[] b = new byte[6];
-        RANDOM.nextBytes(b);
-        return "sb-" + java.util.HexFormat.of().formatHex(b);
+        return "sb-" + dev.davit.oci.RandomHex.of(6);
     }
 
     /** Creates the run's state directory {@code <stateDir>/<id>/} and claims it ({@link #claim}). */

@@ -79,10 +79,14 @@ public final class Sandboxes {
         }
         List<Backend> candidates = runtimes.stream().filter(b -> b.name().equals(name)).toList();
         if (spec.runtime() != null && !name.equals(QemuBackend.NAME)) { // the vm backend has one runtime
-            return candidates.stream().filter(b -> b.runtime().equals(spec.runtime())).findFirst()
-                    .orElseThrow(() -> new DavitException(Kind.USAGE, "unknown runtime '" + spec.runtime()
-                            + "' for the " + name + " backend; available: " + String.join(", ",
-                            candidates.stream().map(Backend::runtime).toList())));
+            // a loop, not a stream: the AOT cache's training names no runtime, so a lambda here was spun at run time
+            for (Backend b : candidates) {
+                if (b.runtime().equals(spec.runtime())) {
+                    return b;
+                }
+            }
+            throw new DavitException(Kind.USAGE, "unknown runtime '" + spec.runtime() + "' for the " + name
+                    + " backend; available: " + String.join(", ", candidates.stream().map(Backend::runtime).toList()));
         }
         return candidates.stream().filter(b -> options.which(b.runtime()) != null
                         || (b.runtime().equals(BwrapBackend.RUNTIME) && options.bwrapOrNull() != null))

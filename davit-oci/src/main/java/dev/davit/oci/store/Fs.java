@@ -27,11 +27,28 @@ public final class Fs {
         write(target, data, tmpDir, false);
     }
 
+    private static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY =
+            java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+
     private static void write(Path target, byte[] data, Path tmpDir, boolean durable) throws IOException {
         Files.createDirectories(tmpDir);
-        Path tmp = Files.createTempFile(tmpDir, "." + target.getFileName() + ".", ".tmp");
+        Path tmp;
+        FileChannel opened;
+        while (true) {
+            // named and created as Files.createTempFile would (owner-only, never an existing file), but its names come
+            // from SecureRandom, whose first use builds the provider framework (~4 ms of a run or a warm pull)
+            tmp = tmpDir.resolve("." + target.getFileName() + "." + dev.davit.oci.RandomHex.of(8) + ".tmp");
+            try {
+                opened = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                        OWNER_ONLY);
+                break;
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                // another name
+            }
+        }
         try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch = opened) {
                 var bb = java.nio.ByteBuffer.wrap(data);
                 while (bb.hasRemaining()) {
                     ch.write(bb);

@@ -13,8 +13,6 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -24,7 +22,6 @@ import java.util.List;
  */
 final class ContainerArea implements WorkspaceArea {
     private static final String DIR = "workspace";
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Sandboxes sandboxes;
     private final String sandboxId;
@@ -243,7 +240,7 @@ final class ContainerArea implements WorkspaceArea {
     }
 
     private static Path temp(Path sibling, String what) {
-        return sibling.resolveSibling(".davit-" + what + "-" + HexFormat.of().formatHex(RANDOM.generateSeed(4)));
+        return sibling.resolveSibling(".davit-" + what + "-" + dev.davit.oci.RandomHex.of(4));
     }
 
     private static void quietDelete(Path p) {

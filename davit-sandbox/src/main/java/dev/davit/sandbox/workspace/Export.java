@@ -10,9 +10,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -26,7 +24,6 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * under a temp sibling of the destination and renamed into place last.
  */
 final class Export {
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private Export() {
     }
@@ -43,8 +40,7 @@ final class Export {
             throw new DavitException(Kind.USAGE, dest + " already exists" + (tar ? "" : " and is not an empty"
                     + " directory") + "; give a new " + (tar ? ".tar file" : "or empty directory"));
         }
-        Path tmp = parent.resolve("." + dest.getFileName() + ".davit-" + HexFormat.of().formatHex(
-                RANDOM.generateSeed(4)));
+        Path tmp = parent.resolve("." + dest.getFileName() + ".davit-" + dev.davit.oci.RandomHex.of(4));
         try {
             String top = rel.isEmpty() || Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS) ? null
                     : src.getFileName().toString();

@@ -18,11 +18,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -42,7 +40,6 @@ public final class Shells {
     /** The line util-linux script writes at the top of its output file, which is not the program's. */
     private static final byte[] HEADER = "Script started on ".getBytes(StandardCharsets.US_ASCII);
     private static final Duration WRITE_WAIT = Duration.ofSeconds(10);
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Sandboxes sandboxes;
     private final Path dir;
@@ -79,7 +76,7 @@ public final class Shells {
      */
     public Shell open(List<String> argv, Map<String, String> env) {
         List<String> cmd = argv == null || argv.isEmpty() ? List.of("/bin/sh") : argv;
-        String id = "sh-" + HexFormat.of().formatHex(RANDOM.generateSeed(4));
+        String id = "sh-" + dev.davit.oci.RandomHex.of(4);
         Path d = dir.resolve(id);
         Map<String, String> e = new java.util.LinkedHashMap<>();
         e.put("TERM", "xterm");

@@ -20,11 +20,9 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -43,7 +41,6 @@ public final class Workspaces {
     private static final String DIR = "workspace";
     private static final String SNAPSHOTS = "snapshots";
     private static final String SNAPSHOT_FILE = "snapshot.json";
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final Sandboxes sandboxes;
     private final Path stateDir;
@@ -76,7 +73,7 @@ public final class Workspaces {
             throw new DavitException(Kind.USAGE, "no seed " + seed + "; give a directory or a .tar, .tar.gz or"
                     + " .tar.zst file");
         }
-        String id = "ws-" + HexFormat.of().formatHex(RANDOM.generateSeed(6));
+        String id = "ws-" + dev.davit.oci.RandomHex.of(6);
         Path tmp = stateDir.resolve("." + id + ".tmp");
         Sandbox s = null;
         try {
@@ -479,7 +476,7 @@ public final class Workspaces {
         if (rel.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a destination inside /workspace for " + hostPath);
         }
-        Path stage = stateDir.resolve(w.id()).resolve(".push-" + HexFormat.of().formatHex(RANDOM.generateSeed(4)));
+        Path stage = stateDir.resolve(w.id()).resolve(".push-" + dev.davit.oci.RandomHex.of(4));
         try {
             Path top = stage.resolve(rel);
             Files.createDirectories(top.getParent());
@@ -555,7 +552,7 @@ public final class Workspaces {
                 kinds.put(rel, after == null ? "deleted" : existed.get(rel) ? "modified" : "added");
             }
         });
-        Path stage = stateDir.resolve(w.id()).resolve(".patch-" + HexFormat.of().formatHex(RANDOM.generateSeed(4)));
+        Path stage = stateDir.resolve(w.id()).resolve(".patch-" + dev.davit.oci.RandomHex.of(4));
         List<String> changes = new ArrayList<>();
         List<String> deletions = new ArrayList<>();
         try {
