@@ -2,9 +2,6 @@ package dev.davit.oci;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonParseException;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -25,10 +22,11 @@ import java.util.Map;
  * davit's JSON: trees ({@link JsonNode}) read strictly (duplicate keys, trailing tokens and deep or huge documents
  * rejected) and written compact or indented.
  *
- * <p>Reading and writing go straight through Jackson's streaming parser and generator: building Jackson's
- * {@link ObjectMapper} costs a fresh JVM ~20 ms (its date-format set-up loads the JDK's locale data), which a
- * one-shot command would pay before doing anything (docs/BENCHMARKS.md, issue 13). The documents are exactly what
- * the mapper would read and write ({@code JsonTest} compares both); {@link #mapper()} builds the mapper on first use
+ * <p>Writing goes straight through Jackson's streaming generator, reading through davit's {@link JsonReader} (into
+ * Jackson's nodes): building Jackson's {@link ObjectMapper} costs a fresh JVM ~20 ms (its date-format set-up loads
+ * the JDK's locale data), and Jackson's parser ~7 ms ({@code BigDecimal}'s initialisation), which a one-shot command
+ * would pay before doing anything (docs/BENCHMARKS.md, issue 13). The trees and documents are exactly what the
+ * mapper would read and write ({@code JsonTest} compares both); {@link #mapper()} builds the mapper on first use
  * for what needs data binding (the MCP server's conversions).
  */
 public final class Json {
@@ -54,70 +52,17 @@ public final class Json {
                 .build();
     }
 
-    /** Parses JSON, throwing {@link IOException} on malformed input (also on an empty document or trailing tokens). */
+    /**
+     * Parses JSON, throwing {@link IOException} on malformed input (also on an empty document or trailing tokens),
+     * by {@link JsonReader}: the trees the mapper would build, without loading Jackson's parser.
+     */
     public static JsonNode read(byte[] bytes) throws IOException {
-        try (JsonParser p = FACTORY.createParser(bytes)) {
-            return readRoot(p);
-        }
+        return JsonReader.read(bytes);
     }
 
     /** {@link #read(byte[])} of text already decoded. */
     public static JsonNode read(String text) throws IOException {
-        try (JsonParser p = FACTORY.createParser(text)) {
-            return readRoot(p);
-        }
-    }
-
-    private static JsonNode readRoot(JsonParser p) throws IOException {
-        JsonToken t = p.nextToken();
-        if (t == null) {
-            throw new IOException("empty document");
-        }
-        JsonNode n = value(p, t);
-        JsonToken trailing = p.nextToken();
-        if (trailing != null) {
-            throw new JsonParseException(p, "Trailing token (of type " + trailing + ") found after the value: not allowed");
-        }
-        return n;
-    }
-
-    /** The value that starts at token {@code t}, as the mapper's tree deserializer builds it. */
-    private static JsonNode value(JsonParser p, JsonToken t) throws IOException {
-        switch (t) {
-            case START_OBJECT: {
-                ObjectNode o = NODES.objectNode();
-                for (String name = p.nextFieldName(); name != null; name = p.nextFieldName()) {
-                    o.set(name, value(p, p.nextToken()));
-                }
-                return o;
-            }
-            case START_ARRAY: {
-                ArrayNode a = NODES.arrayNode();
-                for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
-                    a.add(value(p, e));
-                }
-                return a;
-            }
-            case VALUE_STRING:
-                return NODES.textNode(p.getText());
-            case VALUE_NUMBER_INT:
-                return switch (p.getNumberType()) {
-                    case INT -> NODES.numberNode(p.getIntValue());
-                    case LONG -> NODES.numberNode(p.getLongValue());
-                    default -> NODES.numberNode(p.getBigIntegerValue());
-                };
-            case VALUE_NUMBER_FLOAT:
-                return p.getNumberTypeFP() == JsonParser.NumberTypeFP.BIG_DECIMAL
-                        ? NODES.numberNode(p.getDecimalValue()) : NODES.numberNode(p.getDoubleValue());
-            case VALUE_TRUE:
-                return NODES.booleanNode(true);
-            case VALUE_FALSE:
-                return NODES.booleanNode(false);
-            case VALUE_NULL:
-                return NODES.nullNode();
-            default:
-                throw new JsonParseException(p, "Unexpected token " + t);
-        }
+        return JsonReader.read(text);
     }
 
     public static ObjectNode object() {

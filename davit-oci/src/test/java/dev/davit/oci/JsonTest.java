@@ -75,6 +75,94 @@ class JsonTest {
         assertThat(Json.read("[".repeat(64) + "]".repeat(64))).isNotNull();
     }
 
+    /**
+     * Valid documents with random characters inserted, deleted or replaced (from JSON's own alphabet): {@link Json}
+     * accepts exactly what the mapper accepts, as the same tree.
+     */
+    @Test
+    void agreesWithTheMapperOnMutatedDocuments() throws Exception {
+        Random rnd = new Random(29);
+        String alphabet = "{}[]:,\"\\ \n\t\r0123456789-+.eEtrufalsn\u0001/bux\u00e9";
+        int accepted = 0;
+        for (int i = 0; i < 20_000; i++) {
+            StringBuilder doc = new StringBuilder(new String(REFERENCE.writeValueAsBytes(randomTree(rnd, 2)),
+                    StandardCharsets.UTF_8));
+            for (int m = rnd.nextInt(3) + 1; m > 0; m--) {
+                int at = doc.isEmpty() ? 0 : rnd.nextInt(doc.length());
+                char c = alphabet.charAt(rnd.nextInt(alphabet.length()));
+                switch (doc.isEmpty() ? 0 : rnd.nextInt(3)) {
+                    case 0 -> doc.insert(at, c);
+                    case 1 -> doc.deleteCharAt(at);
+                    default -> doc.setCharAt(at, c);
+                }
+            }
+            accepted += sameAsTheMapper(doc.toString()) ? 1 : 0;
+        }
+        assertThat(accepted).as("mutated documents some of which stay valid").isBetween(500, 19_500);
+    }
+
+    @Test
+    void agreesWithTheMapperOnEdgeCases() throws Exception {
+        for (String doc : List.of("2147483647", "2147483648", "-2147483648", "-2147483649", "9223372036854775807",
+                "9223372036854775808", "-9223372036854775808", "-9223372036854775809", "999999999999999999",
+                "1000000000000000000", "12345678901234567890123", "-0", "0.0", "-0.0", "1E5", "1e-5", "1E+5", "0e0",
+                "1.7976931348623157e308", "4.9e-324", "1e-400", "1e400", "-1e400", "123.456e-7",
+                "01", "-01", "00", "1.", ".5", "+1", "1e", "1e+", "--1", "-", "1.e5", "0x10", "NaN", "Infinity",
+                "-Infinity", "1 2", "[1 2]", "[1,,2]", "[,1]", "{,}", "{\"a\" 1}", "{\"a\":1,}", "{a:1}", "{'a':1}",
+                "['a']", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\uD800\"", "\"\\uDC00\\uD800\"",
+                "\"\\u00e9\\u00E9\"", "\"\u0001\"", "\"\u007f\"", "\"a\tb\"", "\"\\/\"",
+                "true", "truex", "[true1]", "[truefalse]", "nul", "nulll", "[null]", "TRUE", "True",
+                "\"\\b\\f\\n\\r\\t\\\"\"", "{\"\":0}", "{\"a\":{\"a\":{}}}", "[{}, [], \"\", 0, false]",
+                "\u000c1", "1\u000c", "[1]\u0000", "{\"a\":1 \"b\":2}", "[\"a\" \"b\"]", "{\"a\":1}]",
+                "-" + "1".repeat(1000), "1".repeat(1001), "1." + "1".repeat(999), "1." + "1".repeat(1000),
+                "1e" + "1".repeat(999), "1.1e-" + "1".repeat(998), "1.1e-" + "1".repeat(999), "{\"" + "n".repeat(50_000) + "\":1}",
+                "{\"" + "n".repeat(50_001) + "\":1}", "\"" + "s".repeat(4 * 1024 * 1024) + "\"")) {
+            sameAsTheMapper(doc);
+        }
+    }
+
+    /** Whether the mapper accepts {@code doc}; asserts that {@link Json} decides the same, with the same tree. */
+    private static boolean sameAsTheMapper(String doc) throws Exception {
+        byte[] bytes = doc.getBytes(StandardCharsets.UTF_8);
+        JsonNode expected;
+        try {
+            expected = REFERENCE.readTree(bytes);
+            if (expected == null || expected.isMissingNode()) {
+                expected = null;
+            }
+        } catch (java.io.IOException e) {
+            expected = null;
+        }
+        String shown = doc.length() > 200 ? doc.substring(0, 200) + "... (" + doc.length() + " chars)" : doc;
+        if (expected == null) {
+            assertThatThrownBy(() -> Json.read(bytes)).as(shown).isInstanceOf(java.io.IOException.class);
+            assertThatThrownBy(() -> Json.read(doc)).as(shown).isInstanceOf(java.io.IOException.class);
+            return false;
+        }
+        assertThat(Json.read(bytes)).as(shown).isEqualTo(expected);
+        assertThat(Json.read(doc)).as(shown).isEqualTo(expected);
+        return true;
+    }
+
+    @Test
+    void bytesMustBeWellFormedUtf8() throws Exception {
+        // a byte-order mark is skipped, as Jackson does
+        assertThat(Json.read(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, '[', '1', ']'}))
+                .isEqualTo(REFERENCE.readTree("[1]"));
+        // an overlong '/', an encoded surrogate, a cut sequence, a stray continuation byte: refused, one line
+        for (byte[] bad : List.of(new byte[] {'"', (byte) 0xC0, (byte) 0xAF, '"'},
+                new byte[] {'"', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '"'}, new byte[] {'"', (byte) 0xE4, (byte) 0xB8, '"'},
+                new byte[] {'"', (byte) 0x80, '"'})) {
+            assertThatThrownBy(() -> Json.read(bad)).isInstanceOf(java.io.IOException.class)
+                    .hasMessage("malformed JSON: not well-formed UTF-8");
+        }
+        // UTF-16 is not guessed at
+        assertThatThrownBy(() -> Json.read("[1]".getBytes(StandardCharsets.UTF_16BE)))
+                .isInstanceOf(java.io.IOException.class);
+        // errors name what and where
+        assertThatThrownBy(() -> Json.read("{\n  \"a\": tru\n}")).hasMessage("unrecognized token: expected true (line 2, column 8)");
+    }
+
     @Test
     void writesTheDocumentsTheMapperWrites() throws Exception {
         Random rnd = new Random(21);

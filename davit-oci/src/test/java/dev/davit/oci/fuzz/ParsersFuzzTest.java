@@ -228,4 +228,49 @@ class ParsersFuzzTest {
             throw new AssertionError(e);
         }
     }
+
+    /** Jackson's mapper as davit's reading was configured before {@link dev.davit.oci.Json} had its own reader. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper JACKSON = jackson();
+
+    private static com.fasterxml.jackson.databind.ObjectMapper jackson() {
+        var m = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+                .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
+        m.getFactory().setStreamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                .maxNestingDepth(64).maxStringLength(4 * 1024 * 1024).build());
+        return m;
+    }
+
+    /**
+     * davit's JSON reader accepts exactly the text Jackson's mapper accepts, as the same tree, and refuses the rest
+     * with an IOException (text, not bytes: the byte-level differences, a byte-order mark and strict UTF-8, are
+     * JsonTest's).
+     */
+    @DictionaryEntries({"{\"", "\":", "[", "]", "}", ",", "true", "false", "null", "\\u", "1e", "-0.", "\\"})
+    @FuzzTest(maxDuration = "60s")
+    void fuzzJson(byte[] input) throws Exception {
+        String text = new String(input, StandardCharsets.UTF_8);
+        if (text.startsWith("\uFEFF")) {
+            return;
+        }
+        com.fasterxml.jackson.databind.JsonNode expected;
+        try {
+            expected = JACKSON.readTree(text);
+            if (expected != null && expected.isMissingNode()) {
+                expected = null;
+            }
+        } catch (java.io.IOException e) {
+            expected = null;
+        }
+        if (expected == null) {
+            try {
+                dev.davit.oci.Json.read(text);
+            } catch (java.io.IOException e) {
+                ErrorAssert.assertOneLine(e.getMessage());
+                return;
+            }
+            throw new AssertionError("Jackson refuses, davit accepts: " + text);
+        }
+        assertThat(dev.davit.oci.Json.read(text)).isEqualTo(expected);
+    }
 }
