@@ -70,10 +70,48 @@ final class Units {
 
     /**
      * {@code v} with one decimal as {@code String.format(Locale.ROOT, "%.1f", v)} gives it (half-up on the shortest
-     * decimal form of the double), without java.util.Formatter, whose locale set-up costs a fresh JVM ~5 ms.
+     * decimal form of the double), without java.util.Formatter, whose locale set-up costs a fresh JVM ~5 ms, nor
+     * BigDecimal, whose initialisation on JDK 25 computes 5^65536 (~7 ms at the end of every pull).
      */
     static String oneDecimal(double v) {
-        return new java.math.BigDecimal(Double.toString(v)).setScale(1, java.math.RoundingMode.HALF_UP).toPlainString();
+        if (Double.isNaN(v) || Double.isInfinite(v)) {
+            throw new NumberFormatException("not a finite number: " + v);
+        }
+        String s = Double.toString(Math.abs(v));   // "123.45" or "1.2345E10" / "1.2E-5"
+        int e = s.indexOf('E');
+        String mantissa = e < 0 ? s : s.substring(0, e);
+        int dot = mantissa.indexOf('.');
+        StringBuilder digits = new StringBuilder(mantissa.length() + 8).append(mantissa, 0, dot)
+                .append(mantissa, dot + 1, mantissa.length());
+        int point = dot + (e < 0 ? 0 : Integer.parseInt(s.substring(e + 1)));   // digits before the decimal point
+        if (point < 1) {
+            digits.insert(0, "0".repeat(1 - point));
+            point = 1;
+        }
+        while (digits.length() < point + 2) {
+            digits.append('0');
+        }
+        // keep the digits up to the first decimal; half-up on the next one
+        char[] kept = digits.substring(0, point + 1).toCharArray();
+        String carry = "";
+        if (digits.charAt(point + 1) >= '5') {
+            int i = kept.length - 1;
+            while (i >= 0 && kept[i] == '9') {
+                kept[i--] = '0';
+            }
+            if (i < 0) {
+                carry = "1";
+            } else {
+                kept[i]++;
+            }
+        }
+        String whole = carry + new String(kept, 0, kept.length - 1);
+        int lead = 0;
+        while (lead < whole.length() - 1 && whole.charAt(lead) == '0') {
+            lead++;
+        }
+        String out = whole.substring(lead) + "." + kept[kept.length - 1];
+        return Double.doubleToRawLongBits(v) < 0 ? "-" + out : out;   // as Formatter: "-0.0" for -0.04 and -0.0
     }
 
     /** Bytes per second as text, or empty when too little time has passed to say. */

@@ -40,9 +40,11 @@ class UnitsTest {
     void oneDecimalIsWhatFormatterGives() {
         java.util.Random rnd = new java.util.Random(5);
         java.util.List<Double> values = new java.util.ArrayList<>(java.util.List.of(0.0, 0.05, 0.15, 0.25, 0.35, 0.45,
-                1.05, 2.675, 9.95, 99.95, 999.94, 999.95, 123456789.55, 1e17, 4.35, 0.1 + 0.2));
+                1.05, 2.675, 9.95, 99.95, 999.94, 999.95, 123456789.55, 1e17, 4.35, 0.1 + 0.2, -0.0, -0.04, -0.05,
+                -1.25, -9.96, 1e-5, 4.9e-324, 0.95, 9.999999e7, 1.7976931348623157e308, 123e20));
         for (int i = 0; i < 20_000; i++) {
             values.add(rnd.nextDouble() * Math.pow(10, rnd.nextInt(8)));
+            values.add(-rnd.nextDouble() * Math.pow(10, rnd.nextInt(30) - 10));   // negative, tiny and huge too
             values.add(rnd.nextInt(100_000) / 1000.0); // the duration case: milliseconds as seconds
         }
         for (double v : values) {
