@@ -165,6 +165,10 @@ class LauncherTest {
                 "/lib64", "/usr/lib", "/lib").anyMatch(d -> Files.exists(Path.of(d, "libcrypto.so.3"))
                         || Files.exists(Path.of(d, "libcrypto.so.1.1")));
         assertThat(launch(root, env, "pull", "x")).isEqualTo((libcrypto ? "c1" : "c2") + " pull,x");
+        // asked for the JDK's SHA-256: C2 for its intrinsic
+        Map<String, String> jdkHash = new java.util.HashMap<>(env);
+        jdkHash.put("DAVIT_JAVA_OPTS", "-Ddavit.hash=jdk");
+        assertThat(launch(root, jdkHash, "pull", "x")).isEqualTo("c2 pull,x");
         // a JDK without the final FFM API: the JDK's SHA-256 hashes, which needs C2
         Path jdk21 = fakeJdk21(jdk);
         assertThat(launch(root, Map.of("JAVA_HOME", jdk21.toString(), "SHOW_JIT", "1"), "pull", "x"))
