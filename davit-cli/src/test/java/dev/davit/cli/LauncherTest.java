@@ -97,15 +97,23 @@ class LauncherTest {
                 .isEqualTo("A " + cache + " --json,workspace,exec,w,--,pull"); // a pull inside the sandbox: quick
         assertThat(onlyCache(root)).isEqualTo(cache);
 
-        // a pull is of the other kind: its own cache, trained on the full workload; the quick one stays
+        // a pull is of another kind: its own cache, trained on pulls; the quick one stays
         String pulled = launch(root, env, "pull", "x");
         List<Path> both = caches(root);
         assertThat(both).hasSize(2).contains(cache);
-        Path full = both.get(0).equals(cache) ? both.get(1) : both.get(0);
-        assertThat(full.getFileName().toString()).startsWith("davit-full-");
-        assertThat(pulled).isEqualTo("A " + full + " pull,x");
+        Path pull = both.get(0).equals(cache) ? both.get(1) : both.get(0);
+        assertThat(pull.getFileName().toString()).startsWith("davit-pull-");
+        assertThat(pulled).isEqualTo("A " + pull + " pull,x");
+        assertUsable(jdk, jar, pull);
+        // and a push of the third, trained on the full workload
+        String pushed = launch(root, env, "push", "x");
+        List<Path> three = caches(root);
+        assertThat(three).hasSize(3).contains(cache, pull);
+        Path full = three.stream().filter(p -> p.getFileName().toString().startsWith("davit-full-")).findFirst()
+                .orElseThrow();
+        assertThat(pushed).isEqualTo("A " + full + " push,x");
         assertUsable(jdk, jar, full);
-        assertThat(Files.readAllLines(log)).containsExactly("quick", "full");
+        assertThat(Files.readAllLines(log)).containsExactly("quick", "pull", "full");
 
         // touched: same bytes, another modification time -> a new cache, the old one removed
         Files.setLastModifiedTime(jar, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 5000));
@@ -140,10 +148,12 @@ class LauncherTest {
         assertThat(launch(root, env, "images")).isEqualTo("A none images");
         assertThat(launch(root, env, "inspect", "x")).isEqualTo("A none inspect,x");
         assertThat(Files.readAllLines(log)).containsExactly("quick");
-        // the other kind trains once too
+        // the other kinds train once too
         assertThat(launch(root, env, "pull", "x")).isEqualTo("A none pull,x");
         assertThat(launch(root, env, "pull", "y")).isEqualTo("A none pull,y");
-        assertThat(Files.readAllLines(log)).containsExactly("quick", "full");
+        assertThat(launch(root, env, "gc")).isEqualTo("A none gc");
+        assertThat(launch(root, env, "fsck")).isEqualTo("A none fsck");
+        assertThat(Files.readAllLines(log)).containsExactly("quick", "pull", "full");
     }
 
     /**
@@ -274,7 +284,7 @@ class LauncherTest {
         try (Stream<Path> s = Files.list(root.resolve("davit-cli/target/aot"))) {
             List<Path> all = s.sorted().toList();
             assertThat(all).allMatch(p -> p.getFileName().toString()
-                    .matches("davit-(quick|full)-.*\\.aot(\\.failed)?"));
+                    .matches("davit-(quick|pull|full)-.*\\.aot(\\.failed)?"));
             return all;
         }
     }
