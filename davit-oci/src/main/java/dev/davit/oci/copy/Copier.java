@@ -61,7 +61,7 @@ public final class Copier {
             if (offline != null) {
                 return offline;
             }
-            if (store.entry(entryName).isEmpty()) {
+            if (firstOfItsName(entryName)) {
                 // a first pull of this name likely fetches big blobs: set up their hashing while the manifest comes
                 // (a re-pull, often warm, does not pay for it; its blob threads set it up if they need it)
                 Digest.Algorithm.SHA256.prepareLarge();
@@ -195,6 +195,15 @@ public final class Copier {
         java.util.Collections.reverse(manifests);
         return new PullResult(ref, digest, resolvedAt, target, platform, manifests, blobs, 0,
                 Duration.ofNanos(System.nanoTime() - t0));
+    }
+
+    /** Whether the store names nothing {@code name} (an unreadable index counts as nothing: only a hint here). */
+    private boolean firstOfItsName(String name) {
+        try {
+            return store.entry(name).isEmpty();
+        } catch (RuntimeException e) {
+            return true;
+        }
     }
 
     /** A manifest to store, with the descriptor (digest as the parent names it) it is stored under. */
