@@ -36,7 +36,7 @@ public final class Json {
     private static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .streamReadConstraints(StreamReadConstraints.builder()
-                    .maxNestingDepth(64).maxStringLength(4 * 1024 * 1024).build())
+                    .maxNestingDepth(JsonReader.MAX_DEPTH).maxStringLength(JsonReader.MAX_STRING).build())
             .build();
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 

@@ -5,10 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 
 /**
  * The JSON reader behind {@link Json#read}: RFC 8259 text into Jackson's tree nodes, the very trees Jackson's mapper
@@ -40,10 +36,8 @@ final class JsonReader {
                 && (bytes[2] & 0xff) == 0xBF ? 3 : 0;
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes, start, bytes.length - start)).toString();
-        } catch (CharacterCodingException e) {
+            text = Text.strictUtf8(bytes, start);
+        } catch (Text.MalformedUtf8 e) {
             throw new IOException("malformed JSON: not well-formed UTF-8");
         }
         return read(text);

@@ -44,4 +44,38 @@ public final class Text {
         int end = max > 0 && Character.isHighSurrogate(p.charAt(max - 1)) ? max - 1 : max;
         return p.substring(0, end) + "...";
     }
+
+    /**
+     * The text of {@code bytes} from {@code offset}, decoded as UTF-8 strictly: malformed, overlong and surrogate
+     * sequences are refused, never replaced. Throws {@link MalformedUtf8} naming the first bad byte.
+     */
+    public static String strictUtf8(byte[] bytes, int offset) throws MalformedUtf8 {
+        java.nio.charset.CharsetDecoder decoder = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(bytes, offset, bytes.length - offset);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(bytes.length - offset);
+        java.nio.charset.CoderResult r = decoder.decode(in, out, true);
+        if (!r.isError()) {
+            r = decoder.flush(out);
+        }
+        if (r.isError()) {
+            throw new MalformedUtf8(in.position());
+        }
+        return out.flip().toString();
+    }
+
+    /** Bytes that are not well-formed UTF-8: {@link #position()} is the index of the first bad one. */
+    public static final class MalformedUtf8 extends java.io.IOException {
+        private final int position;
+
+        MalformedUtf8(int position) {
+            super("not well-formed UTF-8 (at byte " + position + ")");
+            this.position = position;
+        }
+
+        public int position() {
+            return position;
+        }
+    }
 }

@@ -8,12 +8,6 @@ import dev.davit.oci.Json;
 import dev.davit.oci.Text;
 import dev.davit.oci.digest.Digest;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -307,20 +301,13 @@ public final class ManifestParser {
 
     /** Decodes UTF-8, rejecting malformed, overlong and surrogate sequences and naming the offending offset. */
     private static String strictUtf8(byte[] bytes) {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
-        ByteBuffer in = ByteBuffer.wrap(bytes);
-        CharBuffer out = CharBuffer.allocate(bytes.length);
-        CoderResult r = decoder.decode(in, out, true);
-        if (!r.isError()) {
-            r = decoder.flush(out);
+        try {
+            return Text.strictUtf8(bytes, 0);
+        } catch (Text.MalformedUtf8 e) {
+            throw bad("it is not valid UTF-8 (at byte " + e.position() + ")");
         }
-        if (r.isError()) {
-            throw bad("it is not valid UTF-8 (at byte " + in.position() + ")");
-        }
-        return out.flip().toString();
     }
+
 
     private static String firstLine(String s) {
         if (s == null) {

@@ -249,9 +249,7 @@ public final class Protocol {
 
     /** A fresh request id. */
     public static String newId() {
-        byte[] b = new byte[6];
-        new java.security.SecureRandom().nextBytes(b);
-        return java.util.HexFormat.of().formatHex(b);
+        return dev.davit.oci.RandomHex.of(6);
     }
 
     private static String checkId(String id) {
