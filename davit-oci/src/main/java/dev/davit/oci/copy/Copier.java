@@ -61,11 +61,6 @@ public final class Copier {
             if (offline != null) {
                 return offline;
             }
-            if (firstOfItsName(entryName)) {
-                // a first pull of this name likely fetches big blobs: set up their hashing while the manifest comes
-                // (a re-pull, often warm, does not pay for it; its blob threads set it up if they need it)
-                Digest.Algorithm.SHA256.prepareLarge();
-            }
             Instant resolvedAt = Instant.now();
             progress.onEvent(new ProgressEvent.Phase("fetching manifest", name));
             ContentSource.Resolved top = source.resolve(name);
@@ -197,15 +192,6 @@ public final class Copier {
                 Duration.ofNanos(System.nanoTime() - t0));
     }
 
-    /** Whether the store names nothing {@code name} (an unreadable index counts as nothing: only a hint here). */
-    private boolean firstOfItsName(String name) {
-        try {
-            return store.entry(name).isEmpty();
-        } catch (RuntimeException e) {
-            return true;
-        }
-    }
-
     /** A manifest to store, with the descriptor (digest as the parent names it) it is stored under. */
     private record Stored(Descriptor descriptor, Manifest manifest) {
     }
@@ -282,14 +268,11 @@ public final class Copier {
     }
 
     private PullResult.BlobResult fetchOne(ContentSource source, Descriptor d, ProgressListener progress, AtomicLong downloaded) {
-        if (store.hasBlob(d.digest())) {
-            return cached(d, progress);
-        }
+        // fetchAll settled the blobs stored before; one stored since (another pull) is found by its ingest
         for (int round = 0; ; round++) {
             try (BlobIngest in = store.ingest(d)) {
                 if (in.present()) {
-                    progress.onEvent(new ProgressEvent.BlobDone(d, true));
-                    return new PullResult.BlobResult(d, true);
+                    return cached(d, progress);
                 }
                 long resumed = in.offset();
                 progress.onEvent(new ProgressEvent.BlobStarted(d, resumed));

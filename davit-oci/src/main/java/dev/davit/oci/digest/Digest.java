@@ -62,16 +62,6 @@ public record Digest(Algorithm algorithm, String hex) {
             }
         }
 
-        /**
-         * Starts, on a background thread, what the first hash of large content needs (libcrypto's FFM calls, ~30 ms
-         * in a fresh JVM), so that it overlaps other work; does nothing where the JDK's hasher would be used.
-         */
-        public void prepareLarge() {
-            if (this == SHA256) {
-                NativeHashes.prepare();
-            }
-        }
-
         public static Algorithm of(String id) {
             for (Algorithm a : values()) {
                 if (a.id.equals(id)) {

@@ -61,18 +61,6 @@ final class NativeHashes {
         return c.factory() != null ? c.factory().get() : null;
     }
 
-    private static final java.util.concurrent.atomic.AtomicBoolean PREPARED = new java.util.concurrent.atomic.AtomicBoolean();
-
-    /**
-     * Makes the choice on a daemon thread, once, unless the JDK's hasher is asked for: a blob thread that needs it
-     * meanwhile waits for that thread's class initialisation, as it would for its own.
-     */
-    static void prepare() {
-        if (!System.getProperty(PROPERTY, "auto").equals("jdk") && PREPARED.compareAndSet(false, true)) {
-            Thread.ofPlatform().daemon(true).name("davit-hash-setup").start(NativeHashes::sha256Implementation);
-        }
-    }
-
     /** {@code openssl} or {@code jdk}: who computes SHA-256 in this JVM. */
     static String sha256Implementation() {
         return Holder.SHA256.factory() != null ? "openssl" : "jdk";
