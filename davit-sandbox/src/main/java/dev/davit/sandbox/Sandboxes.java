@@ -329,6 +329,21 @@ public final class Sandboxes {
     }
 
     /**
+     * The host uid and gid that files davit puts into container sandbox {@code id} (through {@link #filesOnHost})
+     * must have for the sandbox's user to own them: its image User's (else root's) ids mapped into the jail's range
+     * as root; null without root (the sandbox's user is davit's own user then, who owns what davit writes).
+     */
+    public int[] hostOwner(String id) {
+        if (!dev.davit.sandbox.jail.Jail.active()) {
+            return null;
+        }
+        Sandbox s = status(id);
+        int[] ids = dev.davit.sandbox.container.Users.resolve(s.spec().rootfs(), s.spec().image().user());
+        dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.Jail.range();
+        return new int[] {(int) r.hostUid(ids == null ? 0 : ids[0]), (int) r.hostGid(ids == null ? 0 : ids[1])};
+    }
+
+    /**
      * The files of running vm sandbox {@code id}, reached through its guest agent (the twin of {@link #filesOnHost}
      * for microVMs, whose files are in their disk): put and get tar streams, read, remove, rename, sync.
      */

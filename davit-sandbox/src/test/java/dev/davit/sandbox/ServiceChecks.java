@@ -67,6 +67,11 @@ final class ServiceChecks {
         assertFalse(processes.get().contains("sleep 1001"));
         Services.Service again = later.start("file", sh("echo again; exec sleep 1003"), Map.of(), null, null);
         assertEquals("running", again.state());
+        // started means running, not that it has printed yet: wait for its first line
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (later.logs("file", 0).length == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
         assertEquals("again\n", new String(later.logs("file", 0), StandardCharsets.UTF_8));
         assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
                 () -> later.logs("nope", 0)).kind());

@@ -10,6 +10,8 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.jail.ProcMasks;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.File;
@@ -71,6 +73,9 @@ public final class BwrapBackend implements Backend {
         Path bwrap = options.bwrap();
         Path rootfs = Lifecycle.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
+        if (Jail.active()) {
+            return runJailed(t0, bwrap, rootfs, argv, spec, stdin, stdoutTee, stderrTee);
+        }
         String id = OneShot.newId();
         Path state = OneShot.create(options.stateDir(), id);
         Cgroups.Cgroup cg = null;
@@ -93,13 +98,8 @@ public final class BwrapBackend implements Backend {
                                         Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
                     });
             boolean oom = Cgroups.finish(cg, state);
-            int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE
-                    : raw.outputLimited() ? raw.rc() : interpret(raw.rc(), raw.stderr(), spec);
-            deleteTree(state);
-            long t4 = System.nanoTime();
-            return new ExecResult(id, NAME, RUNTIME, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
-                    new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
-                            ms(t4 - raw.t3())), raw.truncated(), oom, raw.outputLimited());
+            return raw.result(id, RUNTIME, raw.timedOut() || raw.outputLimited() ? raw.rc()
+                    : interpret(raw.rc(), raw.stderr(), spec), oom, t0, state);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
@@ -111,9 +111,103 @@ public final class BwrapBackend implements Backend {
         }
     }
 
+    /**
+     * A run as root: in the sandbox's own user namespace (its root an unprivileged host uid), over its overlay of
+     * the idmapped rootfs, with the default capabilities, masked /proc and the seccomp filter (see {@link Jail}).
+     */
+    private ExecResult runJailed(long t0, Path bwrap, Path rootfs, List<String> argv, RunSpec spec, InputStream stdin,
+                                 OutputStream stdoutTee, OutputStream stderrTee) {
+        Path filter = Jail.seccompFile(options);
+        int[] ids = nonRoot(Users.resolve(rootfs, spec.image().user()));
+        String id = OneShot.newId();
+        Path state = OneShot.create(options.stateDir(), id);
+        Cgroups.Cgroup cg = null;
+        try (Jail.Namespace ns = Jail.newNamespace(options, ids)) {
+            cg = Cgroups.forRun(id, spec.limits(), state);
+            Cgroups.Cgroup cgroup = cg;
+            Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+            Overlay.Dirs dirs = Overlay.Dirs.under(state);
+            dirs.create();
+            Jail.prepareUpper(dirs.upper(), rootfs, ns.range());
+            MountPoints.Root prepared = MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs, dirs.merged(), ns.range())
+                    .withDns(rootfs, spec.network(), state);
+            Map<String, Path> binds = Jail.binds();
+            if (prepared.resolv() != null) {
+                binds.put("resolv.conf:ro", prepared.resolv());
+            }
+            MountPoints.Root root = new MountPoints.Root(Jail.ROOT, false, List.of(),
+                    prepared.resolv() == null ? null : Jail.DIR.resolve("resolv.conf"));
+            Raw raw = Jail.run(ns, rootfs, dirs.upper(), dirs.work(), binds, () -> {
+                List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
+                bw.addAll(namespaceOptions(spec.network().enabled(), true));
+                bw.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
+                bw.addAll(Jail.bwrapOptions(ns.range(), ids));
+                rootAndMounts(bw, rootfs, root, null);
+                environment(bw, spec.effectiveEnv());
+                bw.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
+                bw.addAll(argv);
+                List<String> cmd = Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw);
+                return execute(nat, Cgroups.wrap(cgroup, cmd, state), Map.of(), state, spec, id, stdin, stdoutTee,
+                        stderrTee);
+            });
+            boolean oom = Cgroups.finish(cg, state);
+            return raw.result(id, RUNTIME, raw.timedOut() || raw.outputLimited() ? raw.rc()
+                    : interpret(raw.rc(), raw.stderr(), spec), oom, t0, state);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
+                    + e.getMessage());
+        } finally {
+            if (cg != null) {
+                cg.destroy();
+            }
+            deleteTree(state);
+        }
+    }
+
+    /** {@code ids}, or null for root (0:0) and no user. */
+    public static int[] nonRoot(int[] ids) {
+        return ids == null || (ids[0] == 0 && ids[1] == 0) ? null : ids;
+    }
+
+    /**
+     * The namespaces bubblewrap makes in the jail (the user namespace is joined, not made): pid, ipc, uts, cgroup
+     * and, without {@code network}, net. A long-lived sandbox's exec ({@code fresh} false) joins the keeper's
+     * instead and makes only its mount namespace.
+     */
+    public static List<String> namespaceOptions(boolean network, boolean fresh) {
+        if (!fresh) {
+            return List.of();
+        }
+        List<String> a = new ArrayList<>(List.of("--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                "--unshare-cgroup-try"));
+        if (!network) {
+            a.add("--unshare-net");
+        }
+        return a;
+    }
+
+    /** bubblewrap's {@code --clearenv --setenv K V ...}. */
+    public static void environment(List<String> a, Map<String, String> env) {
+        a.add("--clearenv");
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            a.addAll(List.of("--setenv", e.getKey(), e.getValue()));
+        }
+    }
+
     /** What one process run gave: exit code, output, whether the timeout killed it, and its phase times. */
     record Raw(int rc, Captured stdout, Captured stderr, boolean timedOut, long t1, long t2, long t3, boolean truncated,
                boolean outputLimited) {
+        /**
+         * The run's result with exit code {@code rc} (124 when it timed out), once {@code state} is deleted; the
+         * run began at {@code t0}.
+         */
+        ExecResult result(String id, String runtime, int rc, boolean oom, long t0, Path state) {
+            deleteTree(state);
+            long t4 = System.nanoTime();
+            return new ExecResult(id, NAME, runtime, timedOut ? ExecResult.TIMEOUT_EXIT_CODE : rc, stdout, stderr,
+                    timedOut, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)), truncated,
+                    oom, outputLimited);
+        }
     }
 
     /**
@@ -226,6 +320,11 @@ public final class BwrapBackend implements Backend {
      * a usage error.
      */
     static int interpret(int rc, Captured stderr, RunSpec spec) {
+        return interpret(rc, stderr, spec.effectiveWorkdir());
+    }
+
+    /** {@link #interpret(int, Captured, RunSpec)} for a command run in {@code workdir} (null: /). */
+    static int interpret(int rc, Captured stderr, String workdir) {
         if (rc != 1 || stderr.size() > 4096) {
             return rc;
         }
@@ -237,7 +336,7 @@ public final class BwrapBackend implements Backend {
             return s.contains("Permission denied") ? 126 : 127;
         }
         if (s.startsWith("bwrap: Can't chdir to ")) {
-            throw new DavitException(Kind.USAGE, "the working directory " + spec.effectiveWorkdir()
+            throw new DavitException(Kind.USAGE, "the working directory " + (workdir == null ? "/" : workdir)
                     + " does not exist in the sandbox");
         }
         throw new DavitException(Kind.INTERNAL, "the sandbox could not be set up: " + s.strip());
@@ -245,10 +344,13 @@ public final class BwrapBackend implements Backend {
 
     /**
      * Adds bwrap's root and mounts to {@code a}: {@code root} on / (with the skeleton's read-only binds), then
-     * /proc, /dev and tmpfs on /tmp, /run and /var/tmp, each where {@link MountPoints#mounted}; {@code tmp}, when
-     * given, is bound on /tmp instead of a tmpfs (a long-lived sandbox's).
+     * /proc (with {@link ProcMasks}), /dev and tmpfs on /tmp, /run and /var/tmp, each where
+     * {@link MountPoints#mounted}; a directory of {@code shared} (by target: tmp, run, var/tmp, dev/shm) is bound
+     * there instead of a tmpfs (a long-lived sandbox's, which its execs see too).
      */
-    public static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Path tmp) {
+    public static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared) {
+        Map<String, Path> sh = shared == null ? Map.of() : shared;
+        Path tmp = sh.get("tmp");
         a.addAll(List.of(root.readOnly() ? "--ro-bind" : "--bind", root.path().toString(), "/"));
         for (String b : root.binds()) {
             a.addAll(List.of("--ro-bind", rootfs.resolve(b).toString(), "/" + b));
@@ -261,13 +363,23 @@ public final class BwrapBackend implements Backend {
                 continue;
             }
             switch (t) {
-                case "proc" -> a.addAll(List.of("--proc", "/proc"));
-                case "dev" -> a.addAll(List.of("--dev", "/dev"));
+                case "proc" -> {
+                    a.addAll(List.of("--proc", "/proc"));
+                    a.addAll(ProcMasks.bwrapArguments());
+                }
+                case "dev" -> {
+                    a.addAll(List.of("--dev", "/dev"));
+                    if (sh.containsKey("dev/shm")) {
+                        a.addAll(List.of("--bind", sh.get("dev/shm").toString(), "/dev/shm"));
+                    }
+                }
                 case "tmp" -> a.addAll(tmp != null ? List.of("--bind", tmp.toString(), "/tmp")
                         : List.of("--perms", "1777", "--tmpfs", "/tmp"));
                 // world-writable and sticky as on any Linux system, so an image's non-root User can write there
-                case "var/tmp" -> a.addAll(List.of("--perms", "1777", "--tmpfs", "/var/tmp"));
-                default -> a.addAll(List.of("--tmpfs", "/" + t));
+                case "var/tmp" -> a.addAll(sh.containsKey(t) ? List.of("--bind", sh.get(t).toString(), "/var/tmp")
+                        : List.of("--perms", "1777", "--tmpfs", "/var/tmp"));
+                default -> a.addAll(sh.containsKey(t) ? List.of("--bind", sh.get(t).toString(), "/" + t)
+                        : List.of("--tmpfs", "/" + t));
             }
         }
     }

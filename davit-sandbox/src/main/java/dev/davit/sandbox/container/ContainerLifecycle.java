@@ -11,6 +11,7 @@ import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.jail.Jail;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -65,6 +66,9 @@ public final class ContainerLifecycle {
         String sleep = sleepCommand(rootfs);
         Path dir = dir(s);
         Path log = dir.resolve("bwrap.log");
+        if (Jail.active()) {
+            return startJailed(s, bwrap, setsid, rootfs, sleep, dir, log);
+        }
         try {
             Files.createDirectories(dir.resolve("tmp"));
             Files.setAttribute(dir.resolve("tmp"), "unix:mode", 01777); // the sandbox's /tmp, for any user
@@ -115,6 +119,85 @@ public final class ContainerLifecycle {
         return running;
     }
 
+    /** The directories of a jailed long-lived sandbox that every exec shares with the keeper, by mount target. */
+    static final Map<String, String> SHARED = Map.of("tmp", "tmp", "run", "run", "var/tmp", "var-tmp", "dev/shm",
+            "shm");
+
+    /**
+     * {@link #start} as root: the keeper in the sandbox's own user namespace over its overlay of the idmapped
+     * rootfs (see {@link Jail}), its /tmp, /run, /var/tmp and /dev/shm directories of the state directory (kept in
+     * the jail's mount namespace, where every exec's bubblewrap finds them again; all but /tmp emptied at each
+     * start, as the tmpfs they stand for would be).
+     */
+    private Sandbox startJailed(Sandbox s, Path bwrap, Path setsid, Path rootfs, String sleep, Path dir, Path log) {
+        String id = s.id();
+        int[] ids = BwrapBackend.nonRoot(Users.resolve(rootfs, s.spec().image().user()));
+        Path filter = Jail.seccompFile(options);
+        Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
+        java.util.function.Consumer<Process> connect = nat == null ? null
+                : p -> Nat.attach(nat, p.pid(), dir, true, s.spec().publish());
+        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.create(id, s.spec().limits(), dir) : null;
+        ProcessHandle[] started;
+        try (Jail.Namespace ns = Jail.newNamespace(options, ids)) {
+            Map<String, Path> binds = Jail.binds();
+            for (Map.Entry<String, String> e : SHARED.entrySet()) {
+                Path d = dir.resolve(e.getValue());
+                if (!e.getKey().equals("tmp")) {
+                    BwrapBackend.deleteTree(d);
+                }
+                Files.createDirectories(d);
+                Files.setAttribute(d, "unix:mode", e.getKey().equals("run") ? 0755 : 01777);
+                Jail.own(d, ns.range(), 0, 0);
+                binds.put(e.getValue(), d);
+            }
+            Overlay.Dirs dirs = Overlay.Dirs.under(dir);
+            dirs.create();
+            Jail.prepareUpper(dirs.upper(), rootfs, ns.range());
+            MountPoints.Root prepared = MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs, dirs.merged(), ns.range())
+                    .withDns(rootfs, s.spec().network(), dir);
+            if (prepared.resolv() != null) {
+                binds.put("resolv.conf:ro", prepared.resolv());
+            }
+            MountPoints.Root root = jailRoot(prepared.resolv() != null);
+            started = Jail.run(ns, rootfs, dirs.upper(), dirs.work(), binds, () -> {
+                List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
+                bw.addAll(BwrapBackend.namespaceOptions(s.spec().network().enabled(), true));
+                bw.addAll(List.of("--hostname", id));
+                bw.addAll(Jail.bwrapOptions(ns.range(), ids));
+                BwrapBackend.rootAndMounts(bw, rootfs, root, jailShared());
+                bw.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--",
+                        sleep, "2147483647"));
+                List<String> launch = Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw);
+                List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
+                cmd.addAll(nat == null ? launch : Nat.wrap(nat, launch));
+                return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);
+            });
+        } catch (IOException e) {
+            Cgroups.removeRecorded(dir);
+            throw new DavitException(Kind.STORE, "cannot start sandbox " + id + " in " + dir + ": " + e.getMessage());
+        } catch (RuntimeException e) {
+            Cgroups.removeRecorded(dir);
+            throw e;
+        }
+        Sandbox running = new Sandbox(id, SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(),
+                started[0].pid(), Lifecycle.startTime(started[0].pid()), started[1].pid(),
+                Lifecycle.startTime(started[1].pid()));
+        save.accept(running);
+        return running;
+    }
+
+    /** The root of a jailed sandbox as bubblewrap sees it: the overlay at {@link Jail#ROOT}. */
+    private static MountPoints.Root jailRoot(boolean resolv) {
+        return new MountPoints.Root(Jail.ROOT, false, List.of(), resolv ? Jail.DIR.resolve("resolv.conf") : null);
+    }
+
+    /** The shared directories' sources in the jail's mount namespace, by mount target. */
+    private static Map<String, Path> jailShared() {
+        Map<String, Path> m = new java.util.LinkedHashMap<>();
+        SHARED.forEach((target, name) -> m.put(target, Jail.DIR.resolve(name)));
+        return m;
+    }
+
     /** bwrap's arguments for a sandbox's keeper over {@code root} (see {@link MountPoints#prepare}). */
     private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, MountPoints.Root root, Path dir,
                                                String sleep) {
@@ -130,7 +213,7 @@ public final class ContainerLifecycle {
             cmd.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid",
                     Integer.toString(ids[1])));
         }
-        BwrapBackend.rootAndMounts(cmd, rootfs, root, dir.resolve("tmp"));
+        BwrapBackend.rootAndMounts(cmd, rootfs, root, Map.of("tmp", dir.resolve("tmp")));
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
                 "2147483647"));
         return cmd;
@@ -259,6 +342,11 @@ public final class ContainerLifecycle {
                     + "; recreate the sandbox, or create it with --no-limits");
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
+        if (Jail.active() && !timedOut && !limited) {
+            // bubblewrap's own failure before the command ran: a working directory that is not there, a command
+            // that cannot be found or run
+            rc = BwrapBackend.interpret(rc, err.captured(), workdir != null ? workdir : s.spec().workdir());
+        }
         long t4 = System.nanoTime();
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
@@ -271,12 +359,24 @@ public final class ContainerLifecycle {
      * (null: the sandbox's), the image's user. Nothing is started.
      */
     public ProcessBuilder enter(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Cgroups.Cgroup cg) {
+        return enter(s, argv, env, workdir, cg, false);
+    }
+
+    /**
+     * {@link #enter}; with {@code terminal} the command keeps the caller's session (its terminal becomes the
+     * command's), else it gets a session of its own.
+     */
+    public ProcessBuilder enter(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Cgroups.Cgroup cg,
+                                boolean terminal) {
         Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
         if (env != null) {
             merged.putAll(env);
         }
         RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
                 null, s.spec().network(), s.spec().image());
+        if (Jail.active()) {
+            return enterJailed(s, argv, rs, cg, terminal);
+        }
         Path nsenter = Lifecycle.tool(options, "nsenter");
         long target = s.initPid();
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(target), "--mount",
@@ -316,6 +416,45 @@ public final class ContainerLifecycle {
         pb.environment().clear();
         pb.environment().putAll(rs.effectiveEnv()); // nsenter passes its environment on to the command
         pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
+        pb.directory(dir(s).toFile());
+        return pb;
+    }
+
+    /**
+     * A jailed sandbox's exec: nsenter into the mount namespace of the keeper's bubblewrap (the jail's, where the
+     * sandbox's root and shared directories are mounted) and the keeper's network, IPC, UTS, pid and cgroup
+     * namespaces, then a bubblewrap of its own (as the keeper's is made) that joins the keeper's user namespace,
+     * makes a mount namespace over the same root and directories, and starts the command with the same
+     * capabilities, masks and seccomp filter. The working directory is resolved inside the sandbox, by bubblewrap.
+     */
+    private ProcessBuilder enterJailed(Sandbox s, List<String> argv, RunSpec rs, Cgroups.Cgroup cg, boolean terminal) {
+        Path rootfs = s.spec().rootfs();
+        int[] ids = BwrapBackend.nonRoot(Users.resolve(rootfs, s.spec().image().user()));
+        String init = Long.toString(s.initPid());
+        Path nsenter = Lifecycle.tool(options, "nsenter");
+        List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(s.bwrapPid()),
+                "--mount"));
+        // not the pid namespace: bubblewrap joins it itself (--pidns), so that its /proc is the one of that namespace
+        for (String ns : List.of("net", "ipc", "uts", "cgroup")) {
+            cmd.add("--" + ns + "=" + Path.of("/proc", init, "ns", ns));
+        }
+        cmd.add("--");
+        List<String> bw = new ArrayList<>(List.of(options.bwrap().toString()));
+        if (!terminal) {
+            bw.add("--new-session");
+        }
+        bw.addAll(List.of("--pidns", Integer.toString(Jail.PIDNS_FD)));
+        bw.addAll(Jail.bwrapOptions(Jail.range(), ids));
+        BwrapBackend.rootAndMounts(bw, rootfs, jailRoot(Files.exists(dir(s).resolve(Dns.FILE))), jailShared());
+        Map<String, String> env = new java.util.LinkedHashMap<>(rs.effectiveEnv());
+        env.putIfAbsent("PWD", rs.effectiveWorkdir());
+        BwrapBackend.environment(bw, env);
+        bw.addAll(List.of("--chdir", rs.effectiveWorkdir(), "--"));
+        bw.addAll(argv);
+        cmd.addAll(Jail.launcher(options, Jail.range(), Path.of("/proc", init, "ns", "user"),
+                Path.of("/proc", init, "ns", "pid"), Jail.seccompFile(options), ids, bw));
+        ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, cmd, dir(s)));
+        pb.environment().clear();
         pb.directory(dir(s).toFile());
         return pb;
     }

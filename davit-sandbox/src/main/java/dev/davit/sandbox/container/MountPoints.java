@@ -85,10 +85,19 @@ public final class MountPoints {
      * {@code rootfs} itself when nothing is missing, else a skeleton in {@code dirs.skeleton()}.
      */
     public static Root prepare(Path rootfs, List<String> targets, Overlay.Dirs dirs, Path merged) throws IOException {
+        return prepare(rootfs, targets, dirs, merged, null);
+    }
+
+    /**
+     * {@link #prepare}, the mount points made in the upper layer owned as the sandbox sees its rootfs through
+     * {@code shift} (their owners mapped into that range; null: as in the rootfs).
+     */
+    public static Root prepare(Path rootfs, List<String> targets, Overlay.Dirs dirs, Path merged,
+                               dev.davit.sandbox.jail.IdRange shift) throws IOException {
         List<String> missing = missing(rootfs, targets);
         if (merged != null) {
             for (String t : missing) {
-                create(rootfs, dirs.upper(), t);
+                create(rootfs, dirs.upper(), t, shift);
             }
             return new Root(merged, false, List.of());
         }
@@ -103,6 +112,11 @@ public final class MountPoints {
      * {@code rootfs}, or 0755 where they are missing there too; the target itself with its mount-point mode.
      */
     private static void create(Path rootfs, Path layer, String target) throws IOException {
+        create(rootfs, layer, target, null);
+    }
+
+    private static void create(Path rootfs, Path layer, String target, dev.davit.sandbox.jail.IdRange shift)
+            throws IOException {
         String rel = "";
         for (String c : target.split("/")) {
             rel = rel.isEmpty() ? c : rel + "/" + c;
@@ -116,6 +130,10 @@ public final class MountPoints {
                 copyOwnerAndMode(like, p);
             } else {
                 Files.setAttribute(p, "unix:mode", rel.equals(target) ? MODES.getOrDefault(target, 0755) : 0755);
+            }
+            if (shift != null) {
+                Map<String, Object> a = Files.readAttributes(p, "unix:uid,gid", LinkOption.NOFOLLOW_LINKS);
+                dev.davit.sandbox.jail.Jail.own(p, shift, (Integer) a.get("uid"), (Integer) a.get("gid"));
             }
         }
     }

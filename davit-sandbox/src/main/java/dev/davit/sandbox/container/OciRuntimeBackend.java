@@ -9,6 +9,10 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.jail.Capabilities;
+import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.jail.ProcMasks;
+import dev.davit.sandbox.jail.Seccomp;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -67,11 +71,8 @@ public final class OciRuntimeBackend implements Backend {
     static final List<String> CAPABILITIES = List.of("CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE");
     /** RLIMIT_NOFILE soft and hard (as runc's default spec; never above a rootless caller's own hard limit). */
     static final int NOFILE = 1024;
-    static final List<String> MASKED = List.of("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-            "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
-            "/sys/firmware");
-    static final List<String> READONLY = List.of("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-            "/proc/sysrq-trigger");
+    static final List<String> MASKED = ProcMasks.MASKED;
+    static final List<String> READONLY = ProcMasks.READONLY;
     /** The modes of the tmpfs mounts (on those of {@link MountPoints#OCI} that are not proc, dev or sys). */
     private static final Map<String, String> TMPFS = Map.of("tmp", "1777", "run", "755", "var/tmp", "1777");
 
@@ -148,6 +149,10 @@ public final class OciRuntimeBackend implements Backend {
                     + " util-linux or use --runtime " + (runtime.equals(CRUN) ? "runc" : "bwrap"));
         }
         Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+        if (Jail.active() && overlayAllowed) {
+            return runJailed(t0, bin, rootfs, argv, spec, user, hideCgroup2, unshare, nat, stdin, stdoutTee,
+                    stderrTee);
+        }
         String id = OneShot.newId();
         Path state = OneShot.create(options.stateDir(), id);
         Cgroups.Cgroup cg = null;
@@ -171,20 +176,7 @@ public final class OciRuntimeBackend implements Backend {
                                         hideCgroup2 ? hidden(run) : run), state), Overlay.environment(), state, spec,
                                         id, stdin, stdoutTee, stderrTee);
                     });
-            boolean oom = cg != null && cg.oomKills() > 0; // before runc deletes its container's cgroup
-            if (raw.timedOut() || raw.outputLimited() || Files.exists(state.resolve("runtime").resolve(id))) {
-                // the runtime was killed (or died, or kept it) before it deleted the container: let it remove
-                // what is left
-                forceDelete(unshare, bin, state, id, hideCgroup2);
-            }
-            oom |= Cgroups.finish(cg, state);
-            int rc = raw.timedOut() ? ExecResult.TIMEOUT_EXIT_CODE
-                    : raw.outputLimited() ? raw.rc() : interpret(runtime, raw.rc(), errors(log));
-            BwrapBackend.deleteTree(state);
-            long t4 = System.nanoTime();
-            return new ExecResult(id, BwrapBackend.NAME, runtime, rc, raw.stdout(), raw.stderr(), raw.timedOut(),
-                    new ExecResult.Timings(ms(raw.t1() - t0), ms(raw.t2() - raw.t1()), ms(raw.t3() - raw.t2()),
-                            ms(t4 - raw.t3())), raw.truncated(), oom, raw.outputLimited());
+            return finish(raw, cg, state, id, unshare, bin, hideCgroup2, log, t0);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
@@ -193,6 +185,106 @@ public final class OciRuntimeBackend implements Backend {
                 cg.destroy();
             }
             BwrapBackend.deleteTree(state);
+        }
+    }
+
+    /**
+     * A run as root: the runtime makes the sandbox's user namespace from the bundle's mappings (sandbox ids to the
+     * jail's range), over the sandbox's overlay of the idmapped rootfs mounted by {@link Jail} (the runtime is
+     * started in that mount namespace), with the default capabilities and davit's seccomp filter in the config.
+     */
+    private ExecResult runJailed(long t0, Path bin, Path rootfs, List<String> argv, RunSpec spec, int[] user,
+                                 boolean hideCgroup2, Path unshare, Nat.Tools nat, java.io.InputStream stdin,
+                                 OutputStream stdoutTee, OutputStream stderrTee) {
+        String id = OneShot.newId();
+        Path state = OneShot.create(options.stateDir(), id);
+        Cgroups.Cgroup cg = null;
+        try (Jail.Namespace ns = Jail.newNamespace(options, null)) {
+            cg = Cgroups.forRun(id, spec.limits(), state);
+            Cgroups.Cgroup cgroup = cg;
+            Overlay.Dirs dirs = Overlay.Dirs.under(state);
+            dirs.create();
+            Jail.prepareUpper(dirs.upper(), rootfs, ns.range());
+            MountPoints.Root prepared = MountPoints.prepare(rootfs, MountPoints.OCI, dirs, dirs.merged(), ns.range())
+                    .withDns(rootfs, spec.network(), state);
+            java.util.Map<String, Path> binds = Jail.binds();
+            if (prepared.resolv() != null) {
+                binds.put("resolv.conf:ro", prepared.resolv());
+            }
+            MountPoints.Root root = new MountPoints.Root(Jail.ROOT, false, List.of(),
+                    prepared.resolv() == null ? null : Jail.DIR.resolve("resolv.conf"));
+            Path log = state.resolve("runtime.log");
+            BwrapBackend.Raw raw = Jail.run(ns, rootfs, dirs.upper(), dirs.work(), binds, () -> {
+                ObjectNode config = config(rootfs, root, id, spec, argv, user);
+                jail(config, ns.range(), user, spec.network().enabled());
+                writeConfig(state, config);
+                List<String> run = runArgs(bin, state, id, cgroup != null && runtime.equals(RUNC));
+                // the jail's mount namespace is private already: crun's hidden cgroup v2 needs no unshare
+                return BwrapBackend.execute(nat, Cgroups.wrap(cgroup, hideCgroup2 ? hidden(run) : run, state),
+                        Map.of(), state, spec, id, stdin, stdoutTee, stderrTee);
+            });
+            return finish(raw, cg, state, id, unshare, bin, hideCgroup2, log, t0);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
+                    + e.getMessage());
+        } finally {
+            if (cg != null) {
+                cg.destroy();
+            }
+            BwrapBackend.deleteTree(state);
+        }
+    }
+
+    /**
+     * After the runtime ended: its OOM count (read before runc deletes its container's cgroup), what it left
+     * removed ({@code delete --force} when it was killed, died or kept the container), the cgroups removed, and the
+     * result with the runtime's own failures interpreted.
+     */
+    private ExecResult finish(BwrapBackend.Raw raw, Cgroups.Cgroup cg, Path state, String id, Path unshare, Path bin,
+                              boolean hideCgroup2, Path log, long t0) {
+        boolean oom = cg != null && cg.oomKills() > 0;
+        if (raw.timedOut() || raw.outputLimited() || Files.exists(state.resolve("runtime").resolve(id))) {
+            forceDelete(unshare, bin, state, id, hideCgroup2);
+        }
+        oom |= Cgroups.finish(cg, state);
+        return raw.result(id, runtime, raw.timedOut() || raw.outputLimited() ? raw.rc()
+                : interpret(runtime, raw.rc(), errors(log)), oom, t0, state);
+    }
+
+    /**
+     * The jail's part of a root config: a user namespace mapping the sandbox's ids to {@code range}, the default
+     * capabilities for root (none for another user), davit's seccomp filter, and /sys bound read-only where the
+     * sandbox shares a network namespace it does not own (a user namespace may mount sysfs only for its own).
+     */
+    static void jail(ObjectNode config, dev.davit.sandbox.jail.IdRange range, int[] user, boolean network) {
+        ObjectNode linux = (ObjectNode) config.get("linux");
+        ArrayNode ns = (ArrayNode) linux.get("namespaces");
+        ns.addObject().put("type", "user");
+        for (String m : List.of("uidMappings", "gidMappings")) {
+            ObjectNode map = linux.putArray(m).addObject();
+            map.put("containerID", 0);
+            map.put("hostID", m.startsWith("uid") ? range.uid() : range.gid());
+            map.put("size", range.count());
+        }
+        linux.set("seccomp", Seccomp.oci());
+        ObjectNode caps = (ObjectNode) config.get("process").get("capabilities");
+        boolean root = user[0] == 0;
+        for (String set : List.of("bounding", "effective", "permitted")) {
+            ArrayNode a = caps.putArray(set);
+            if (root || set.equals("bounding")) {
+                Capabilities.DEFAULT.forEach(a::add);
+            }
+        }
+        if (network) {
+            for (JsonNode m : config.get("mounts")) {
+                if (m.path("destination").asText().equals("/sys")) {
+                    ObjectNode o = (ObjectNode) m;
+                    o.put("type", "none");
+                    o.put("source", "/sys");
+                    ArrayNode opts = o.putArray("options");
+                    List.of("rbind", "nosuid", "noexec", "nodev", "ro").forEach(opts::add);
+                }
+            }
         }
     }
 

@@ -52,6 +52,7 @@ final class ContainerArea implements WorkspaceArea {
         try {
             Files.createDirectory(ws);
             Tree.copy(tree, ws);
+            own(ws);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot seed " + ws + ": " + e.getMessage());
         }
@@ -94,7 +95,7 @@ final class ContainerArea implements WorkspaceArea {
     @Override
     public long write(String path, InputStream data, int mode) {
         String rel = fileName(path);
-        Path f = parentsMade(root(), rel);
+        Path f = parentsMade(root(), rel, owner());
         if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, path + " is a directory in /workspace; give a file path");
         }
@@ -108,6 +109,7 @@ final class ContainerArea implements WorkspaceArea {
             int m = mode >= 0 ? mode & 0777 : Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)
                     ? Tree.bits(Files.getPosixFilePermissions(f, LinkOption.NOFOLLOW_LINKS)) : 0644;
             Files.setPosixFilePermissions(tmp, Tree.perms(m));
+            own(tmp);
             Fs.fsync(tmp);
             if (Files.size(tmp) != n) {
                 throw new IOException("wrote " + n + " bytes but the file holds " + Files.size(tmp));
@@ -137,10 +139,11 @@ final class ContainerArea implements WorkspaceArea {
             for (String c : changes) {
                 current = c;
                 String rel = fileName(c);
-                Path target = parentsMade(root, rel);
+                Path target = parentsMade(root, rel, owner());
                 Path tmp = temp(target, "new");
                 try {
                     copyEntry(staged.resolve(rel), tmp);
+                    own(tmp);
                     if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) || Files.exists(target,
                             LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(tmp, LinkOption.NOFOLLOW_LINKS)) {
                         // rename(2) puts a directory only over an empty directory: move the old entry aside first
@@ -193,6 +196,7 @@ final class ContainerArea implements WorkspaceArea {
             // sandbox now, and the old tree they also belong to is deleted after the swap
             Tree.copy(tree, fresh, null, Files.isDirectory(ws, LinkOption.NOFOLLOW_LINKS)
                     ? new Tree.Reuse(ws, true) : null);
+            own(fresh);
             if (Files.exists(ws, LinkOption.NOFOLLOW_LINKS)) { // an exec may have removed /workspace itself
                 Files.move(ws, old, StandardCopyOption.ATOMIC_MOVE);
             }
@@ -220,7 +224,7 @@ final class ContainerArea implements WorkspaceArea {
      * The host path of {@code rel} (checked by {@link WorkspacePath#resolve}) after creating its missing parent
      * directories one by one (mode 0755), never through a link.
      */
-    private static Path parentsMade(Path root, String rel) {
+    private static Path parentsMade(Path root, String rel, int[] owner) {
         Path target = WorkspacePath.resolve(root, rel);
         Path p = root;
         String[] parts = rel.split("/");
@@ -231,12 +235,48 @@ final class ContainerArea implements WorkspaceArea {
                     Files.createDirectory(p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                             Tree.perms(0755)));
                     Files.setPosixFilePermissions(p, Tree.perms(0755)); // not narrowed by the umask
+                    if (owner != null) {
+                        chown(p, owner);
+                    }
                 }
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create " + p + ": " + e.getMessage());
         }
         return target;
+    }
+
+    /** The host owner of what davit writes into the sandbox ({@link Sandboxes#hostOwner}), or null. */
+    private int[] owner() {
+        return sandboxes.hostOwner(sandboxId);
+    }
+
+    /**
+     * Gives {@code top} and everything below it (links themselves, never followed) to the sandbox's user, where
+     * the sandbox's ids are a range of host ids (as root): a file owned by host root would be read-only to the
+     * sandbox, whose root is not host root. Entries that already have an owner of the sandbox keep it.
+     */
+    private void own(Path top) throws IOException {
+        int[] owner = owner();
+        if (owner == null) {
+            return;
+        }
+        dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.Jail.range();
+        java.util.List<Path> all;
+        try (java.util.stream.Stream<Path> s = Files.walk(top)) {
+            all = s.toList();
+        }
+        for (Path p : all) {
+            int uid = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            if (uid < r.uid() || uid >= r.uid() + r.count()) {
+                chown(p, owner);
+            }
+        }
+    }
+
+    private static void chown(Path p, int[] owner) throws IOException {
+        Files.setAttribute(p, "unix:gid", owner[1], LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:uid", owner[0], LinkOption.NOFOLLOW_LINKS);
     }
 
     private static Path temp(Path sibling, String what) {

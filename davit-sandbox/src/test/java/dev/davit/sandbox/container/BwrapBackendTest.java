@@ -226,11 +226,16 @@ public class BwrapBackendTest {
 
     @Test
     void whereNoOverlayCanBeNamedTheRootIsReadOnly() throws IOException {
-        // a rootfs whose path overlayfs options cannot name (a comma) runs read-only without trying
+        // a rootfs whose path overlayfs options cannot name (a comma) runs read-only without trying; as root the
+        // jail mounts it at a path of its own, so the overlay works there too
         Path comma = BusyboxRootfs.create(tmp.resolve("root,fs"));
         List<String> before = listing(comma);
-        ExecResult c = sandboxes.run(RunSpec.builder(comma).command("sh", "-c", "touch /x").build());
-        assertThat(c.stderrText()).contains("Read-only file system");
+        ExecResult c = sandboxes.run(RunSpec.builder(comma).command("sh", "-c", "touch /x && echo ok").build());
+        if (dev.davit.sandbox.jail.Jail.active()) {
+            assertThat(c.stdoutText()).as(c.stderrText()).isEqualTo("ok\n");
+        } else {
+            assertThat(c.stderrText()).contains("Read-only file system");
+        }
         assertThat(listing(comma)).isEqualTo(before);
         assertThat(run("sh", "-c", "touch /x && echo ok").stdoutText()).isEqualTo("ok\n");
     }

@@ -128,9 +128,14 @@ class MountPointsTest {
         ExecResult seen = run(rt, rootfs, "sh", "-c", "cat /var/lib/kept && /lib/busybox echo linked && ls /");
         assertThat(seen.stdoutText().lines().toList()).as(seen.stderrText()).isEqualTo(Stream.concat(
                 Stream.of("kept", "linked"), rootListing(rt, "bin", "lib").stream()).toList());
-        // and read-only: at the top, in a bound directory and in a rebuilt one
+        // and read-only: at the top, in a bound directory and in a rebuilt one; as root the jail mounts the rootfs
+        // at a path of its own, so there is an overlay (the rootfs stays untouched all the same)
         for (String f : List.of("/x", "/bin/x", "/var/x", "/var/lib/x")) {
             ExecResult w = run(rt, rootfs, "touch", f);
+            if (dev.davit.sandbox.jail.Jail.active()) {
+                assertThat(w.exitCode()).as(f + ": " + w.stderrText()).isZero();
+                continue;
+            }
             assertThat(w.exitCode()).as(f).isNotZero();
             assertThat(w.stderrText()).as(f).contains("Read-only file system");
         }

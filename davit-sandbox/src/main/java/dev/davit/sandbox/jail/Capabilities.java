@@ -1,0 +1,30 @@
+package dev.davit.sandbox.jail;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The capabilities a sandbox's root keeps, on every backend: those of Podman's default set, a subset of Docker's
+ * (which also has CAP_NET_RAW, CAP_MKNOD and CAP_AUDIT_WRITE). Enough for package managers (chown, setuid
+ * helpers), servers on ports below 1024 and chroot; nothing that administers the kernel, the network or other
+ * processes: no CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYS_MODULE, CAP_SYS_RAWIO,
+ * CAP_SYS_TIME, CAP_BPF, CAP_PERFMON, CAP_NET_RAW, CAP_MKNOD, CAP_SYS_RESOURCE, ... They are held in the sandbox's
+ * user namespace only, over the sandbox's own ids.
+ */
+public final class Capabilities {
+    public static final List<String> DEFAULT = List.of("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID",
+            "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID",
+            "CAP_SYS_CHROOT");
+
+    private Capabilities() {
+    }
+
+    /** bubblewrap's options that leave exactly {@link #DEFAULT}. */
+    public static List<String> bwrapArguments() {
+        List<String> a = new ArrayList<>(List.of("--cap-drop", "ALL"));
+        for (String c : DEFAULT) {
+            a.addAll(List.of("--cap-add", c));
+        }
+        return a;
+    }
+}

@@ -1,0 +1,306 @@
+package dev.davit.sandbox.jail;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.SandboxOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * How davit, as root, confines a container sandbox so that its root is never host root:
+ *
+ * <ol>
+ *   <li>A user namespace of its own ({@link UserNamespace}) maps sandbox ids to davit's subordinate range
+ *       ({@link IdRange}): sandbox root is an unprivileged host uid that owns no host file.</li>
+ *   <li>On a thread of its own, davit unshares a private mount namespace and mounts there, invisible to the host:
+ *       a tmpfs on {@link #DIR}; the shared root filesystem as an <em>idmapped</em>, read-only mount at
+ *       {@code DIR/lower} (a file owned by {@code n} appears owned by the range's {@code n}, so the image works as
+ *       it is, without a copy); the sandbox's overlay at {@code DIR/root} with its upper layer in the state
+ *       directory (files the sandbox writes land there owned by range ids); and bind mounts of the few host paths
+ *       the sandbox gets ({@code DIR/NAME}). The thread also joins a new, empty session key ring. Everything the
+ *       thread starts inherits that namespace and key ring.</li>
+ *   <li>The sandbox's process chain is started from that thread; its last step ({@link #launcher}) opens the user
+ *       namespace and the seccomp filter as file descriptors 4 and 5, drops to the range's first uid with
+ *       {@code setpriv} and runs bubblewrap, which joins the namespace ({@code --userns 4}), makes the sandbox's
+ *       other namespaces, keeps {@link Capabilities#DEFAULT}, masks /proc ({@link ProcMasks}) and loads the filter
+ *       ({@code --seccomp 5}) just before the command.</li>
+ * </ol>
+ *
+ * The mounts need the FFM API (Java 22 or later); on Java 21 a sandbox as root is refused with a one-line error.
+ * Without root the sandbox's root is davit's own user (an unprivileged user namespace); see docs/SANDBOX.md.
+ */
+public final class Jail {
+    /** Where the jail's mounts are, inside the sandbox's private mount namespace only. */
+    public static final Path DIR = Path.of("/run/davit");
+    /** The file descriptors the launcher opens for bubblewrap. */
+    public static final int USERNS_FD = 4;
+    public static final int SECCOMP_FD = 5;
+    /** The overlay's mount point, {@code DIR/root}. */
+    public static final Path ROOT = DIR.resolve("root");
+
+    /** The launcher's script: fd 4 the user namespace, 5 the filter, 6 (when given, else /dev/null) a pid namespace. */
+    private static final String LAUNCH = "ns=$1 filter=$2 pidns=$3; shift 3\n"
+            + "exec \"$@\" 4<\"$ns\" 5<\"$filter\" 6<\"$pidns\"\n";
+    /** The fd of a pid namespace to join ({@link #launcher} with one). */
+    public static final int PIDNS_FD = 6;
+
+    private static volatile Object mounts;
+
+    private Jail() {
+    }
+
+    /** Whether sandboxes are jailed this way: davit runs as root. */
+    public static boolean active() {
+        return IS_ROOT;
+    }
+
+    private static final boolean IS_ROOT = uid() == 0;
+
+    private static int uid() {
+        try {
+            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    static Mounts mounts() {
+        Object m = mounts;
+        if (m == null) {
+            try {
+                m = Mounts.load();
+            } catch (Exception | LinkageError e) {
+                m = e.getMessage() == null ? e.toString() : e.getMessage();
+            }
+            mounts = m;
+        }
+        if (m instanceof Mounts ms) {
+            return ms;
+        }
+        throw new DavitException(Kind.USAGE, "as root, davit confines a sandbox with an idmapped mount, which needs"
+                + " Java 22 or later with native access (" + m + "); run davit on a JDK 22 or later");
+    }
+
+    /** Whether the jail can work here (for doctor): null when it can, else why not. */
+    public static String problem(SandboxOptions options) {
+        try {
+            mounts();
+        } catch (DavitException e) {
+            return e.getMessage();
+        }
+        for (String t : List.of("setpriv", "unshare", "cat", "nsenter")) {
+            if (options.which(t) == null) {
+                return t + " (util-linux/coreutils) is not installed";
+            }
+        }
+        return null;
+    }
+
+    /** The id range sandbox ids map to. */
+    public static IdRange range() {
+        return IdRange.forRoot();
+    }
+
+    /**
+     * The filter's program file for bubblewrap, cached per build beside the sandboxes' state directory
+     * ({@code $DAVIT_HOME/cache/seccomp}).
+     */
+    public static Path seccompFile(SandboxOptions options) {
+        Path state = options.stateDir().toAbsolutePath();
+        Path home = state.getParent() == null ? state : state.getParent();
+        return Seccomp.programFile(home.resolve("cache").resolve("seccomp"));
+    }
+
+    /**
+     * A new user namespace for one sandbox whose user is {@code ids} (sandbox uid and gid; null is root); close it
+     * once the sandbox's bubblewrap has joined it.
+     */
+    public static Namespace newNamespace(SandboxOptions options, int[] ids) {
+        IdRange r = range();
+        return new Namespace(UserNamespace.create(r, ids == null ? new int[] {0, 0} : ids, tool(options, "setpriv"),
+                tool(options, "unshare"), tool(options, "cat")), r);
+    }
+
+    /** One sandbox's user namespace, held open by its helper until {@link #close}. */
+    public static final class Namespace implements AutoCloseable {
+        private final UserNamespace ns;
+        private final IdRange range;
+
+        Namespace(UserNamespace ns, IdRange range) {
+            this.ns = ns;
+            this.range = range;
+        }
+
+        public Path path() {
+            return ns.path();
+        }
+
+        public IdRange range() {
+            return range;
+        }
+
+        @Override
+        public void close() {
+            ns.close();
+        }
+    }
+
+    /**
+     * Runs {@code action} on a new thread in a private mount namespace holding the sandbox's root at {@link #ROOT}
+     * (the overlay of idmapped {@code rootfs} and {@code state}'s upper layer, see the class comment) and each of
+     * {@code binds} at {@code DIR/NAME} (a directory or a file, read-only when its name ends in {@code :ro}, which
+     * is not part of the mount point's name). The caller waits for it and gets its result or exception.
+     */
+    public static <T> T run(Namespace ns, Path rootfs, Path upper, Path work, Map<String, Path> binds,
+                            Callable<T> action) {
+        Mounts m = mounts();
+        AtomicReference<Object> result = new AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                m.unshareMountNamespace();
+                Files.createDirectories(DIR); // on the host's /run, once: the mount point
+                m.tmpfs(DIR, "mode=0755,size=1m");
+                Path lower = Files.createDirectory(DIR.resolve("lower"));
+                Files.createDirectory(ROOT);
+                Path layer = Files.createDirectory(DIR.resolve(".layer"));
+                // upper and work under one bind, so the overlay's options name no path of the host's (commas)
+                m.bind(upper.getParent(), layer, false);
+                m.idmappedBind(rootfs, lower, ns.path());
+                m.overlay(lower, layer.resolve(upper.getFileName()), layer.resolve(work.getFileName()), ROOT);
+                for (Map.Entry<String, Path> b : binds.entrySet()) {
+                    boolean ro = b.getKey().endsWith(":ro");
+                    Path point = DIR.resolve(ro ? b.getKey().substring(0, b.getKey().length() - 3) : b.getKey());
+                    if (Files.isDirectory(b.getValue(), LinkOption.NOFOLLOW_LINKS)) {
+                        Files.createDirectory(point);
+                    } else {
+                        Files.createFile(point);
+                    }
+                    m.bind(b.getValue(), point, ro);
+                }
+                m.joinSessionKeyring();
+                result.set(new Object[] {action.call()});
+            } catch (Throwable e) {
+                result.set(e);
+            }
+        }, "davit-jail");
+        t.setDaemon(true);
+        t.start();
+        try {
+            t.join();
+        } catch (InterruptedException e) {
+            t.interrupt();
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted while the sandbox ran");
+        }
+        Object r = result.get();
+        if (r instanceof Object[] ok) {
+            @SuppressWarnings("unchecked")
+            T value = (T) ok[0];
+            return value;
+        }
+        if (r instanceof DavitException e) {
+            throw e;
+        }
+        if (r instanceof RuntimeException e) {
+            throw e;
+        }
+        if (r instanceof Error e) {
+            throw e;
+        }
+        Throwable e = (Throwable) r;
+        throw new DavitException(Kind.INTERNAL, "cannot set up the sandbox's root: " + e.getMessage()
+                + " (see 'davit doctor')");
+    }
+
+    /**
+     * The command that runs {@code bwrap} (its arguments, with {@link #bwrapOptions}) as the range's root joined
+     * to {@code userns}, with {@code filter} as bubblewrap's seccomp program.
+     */
+    public static List<String> launcher(SandboxOptions options, IdRange r, Path userns, Path filter, int[] ids,
+                                        List<String> bwrap) {
+        return launcher(options, r, userns, null, filter, ids, bwrap);
+    }
+
+    /**
+     * {@link #launcher}, with {@code pidns} (not null) open as {@link #PIDNS_FD} for bubblewrap's {@code --pidns}:
+     * an exec joins the keeper's pid namespace that way, and bubblewrap then finds its processes in the /proc of
+     * that namespace.
+     */
+    public static List<String> launcher(SandboxOptions options, IdRange r, Path userns, Path pidns, Path filter,
+                                        int[] ids, List<String> bwrap) {
+        // as the sandbox's user already (the namespace's owner, so that bubblewrap may join it): bubblewrap 0.8
+        // changes ids without keeping its capabilities, and would lose them before its set-up is done
+        List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", LAUNCH, "sh", userns.toString(),
+                filter.toString(), pidns == null ? "/dev/null" : pidns.toString(), tool(options, "setpriv").toString(), "--reuid=" + r.hostUid(ids == null ? 0
+                        : ids[0]), "--regid=" + r.hostGid(ids == null ? 0 : ids[1]), "--clear-groups", "--"));
+        a.addAll(bwrap);
+        return a;
+    }
+
+    /**
+     * bubblewrap's options for the jail: join the user namespace, become {@code ids} (sandbox uid and gid; null is
+     * root), keep the default capabilities (none for a non-root user) and load the filter.
+     */
+    public static List<String> bwrapOptions(IdRange r, int[] ids) {
+        int uid = ids == null ? 0 : ids[0];
+        int gid = ids == null ? 0 : ids[1];
+        // --gid names the host gid the launcher already has (see launcher): bubblewrap then leaves it alone
+        List<String> a = new ArrayList<>(List.of("--userns", Integer.toString(USERNS_FD), "--uid",
+                Integer.toString(uid), "--gid", Long.toString(r.hostGid(gid)), "--seccomp",
+                Integer.toString(SECCOMP_FD)));
+        a.addAll(capabilityOptions(uid));
+        return a;
+    }
+
+    /** Root keeps {@link Capabilities#DEFAULT}; any other user none (bubblewrap would make them ambient). */
+    public static List<String> capabilityOptions(int uid) {
+        return uid == 0 ? Capabilities.bwrapArguments() : List.of("--cap-drop", "ALL");
+    }
+
+    /**
+     * Makes the upper layer's own directory look like the root filesystem's {@code /} to the sandbox (its owner
+     * mapped into the range, its mode): overlayfs shows the upper directory's attributes for /, and a directory
+     * owned by host root would be read-only to sandbox root.
+     */
+    public static void prepareUpper(Path upper, Path rootfs, IdRange r) {
+        try {
+            Map<String, Object> a = Files.readAttributes(rootfs, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(upper, "unix:gid", (int) r.hostGid((Integer) a.get("gid")),
+                    LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(upper, "unix:uid", (int) r.hostUid((Integer) a.get("uid")),
+                    LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(upper, "unix:mode", (Integer) a.get("mode") & 07777, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare the sandbox's upper layer " + upper + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /** Gives {@code p} (not following a link) the owner {@code uid:gid} of the sandbox, as host ids of {@code r}. */
+    public static void own(Path p, IdRange r, int uid, int gid) throws IOException {
+        Files.setAttribute(p, "unix:gid", (int) r.hostGid(gid), LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:uid", (int) r.hostUid(uid), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** {@code binds} as an ordered map (for callers building it). */
+    public static Map<String, Path> binds() {
+        return new LinkedHashMap<>();
+    }
+
+    private static Path tool(SandboxOptions options, String name) {
+        Path p = options.which(name);
+        if (p == null) {
+            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; davit needs"
+                    + " it to confine sandboxes as root");
+        }
+        return p;
+    }
+}
