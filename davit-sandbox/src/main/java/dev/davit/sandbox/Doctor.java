@@ -84,9 +84,41 @@ public final class Doctor {
     /** The entry that says whether {@code --network} (NAT, {@link Network#NAT}) works here. */
     public static final String NETWORK = "container/network";
 
+    public static final String JAIL = "container/jail";
+
     public Report check() {
         return new Report(List.of(container(), ociRuntime(OciRuntimeBackend.CRUN), ociRuntime(OciRuntimeBackend.RUNC),
-                vm(), limits(), network()));
+                vm(), limits(), network(), jail()));
+    }
+
+    /**
+     * What confines a container sandbox here (see {@link dev.davit.sandbox.jail.Jail}): as root, whether sandbox
+     * root can be an unprivileged host uid (the idmapped mount needs Java 22+, the tools util-linux) and its range;
+     * without root, which guarantees hold and which do not.
+     */
+    private Backend jail() {
+        Map<String, String> facts = new LinkedHashMap<>();
+        facts.put("capabilities", String.join(",", dev.davit.sandbox.jail.Capabilities.DEFAULT));
+        facts.put("seccomp", "davit's filter (Docker's default profile without io_uring), x86-64");
+        if (!dev.davit.sandbox.jail.Jail.active()) {
+            facts.put("user", "rootless: sandbox root is this user, in a user namespace of bubblewrap's or the runtime's");
+            return new Backend(JAIL, true, "sandbox root is this user, never host root; one-shot runs get the seccomp"
+                    + " filter and no more than the default capabilities; without root there is no subordinate id"
+                    + " range, and commands exec'd in long-lived sandboxes run without the seccomp filter", facts);
+        }
+        String problem = dev.davit.sandbox.jail.Jail.problem(options);
+        if (problem != null) {
+            return new Backend(JAIL, false, "sandboxes cannot be confined as root here: " + problem, facts);
+        }
+        try {
+            dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.Jail.range();
+            facts.put("uids", r.uid() + "-" + (r.uid() + r.count() - 1));
+            facts.put("gids", r.gid() + "-" + (r.gid() + r.count() - 1));
+            return new Backend(JAIL, true, "sandbox root is host uid " + r.uid() + " (davit's range in /etc/subuid),"
+                    + " with an idmapped rootfs, the default capabilities, masked /proc and the seccomp filter", facts);
+        } catch (dev.davit.oci.DavitException e) {
+            return new Backend(JAIL, false, e.getMessage(), facts);
+        }
     }
 
     /** Whether {@code --network} can give sandboxes their own namespace with NAT: the tools and the TUN device. */

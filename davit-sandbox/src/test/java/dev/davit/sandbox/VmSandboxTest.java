@@ -92,6 +92,31 @@ class VmSandboxTest {
 
     @Test
     @Order(2)
+    void theVmmIsJailed() throws IOException {
+        // as Firecracker's jailer runs its VMM: no_new_privs, QEMU's own seccomp filter, and (as root) an
+        // unprivileged uid with no capabilities, which reaches the VM's files only through the jail's mounts
+        Sandbox s = sandboxes.status(sandbox.id());
+        java.util.Map<String, String> status = new java.util.LinkedHashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(s.qemuPid()), "status"))) {
+            int colon = line.indexOf(':');
+            status.put(line.substring(0, colon), line.substring(colon + 1).strip());
+        }
+        assertThat(status.get("NoNewPrivs")).isEqualTo("1");
+        assertThat(status.get("Seccomp")).isEqualTo("2");
+        if (dev.davit.sandbox.jail.Jail.active()) {
+            long uid = Long.parseLong(status.get("Uid").split("\\s+")[0]);
+            assertThat(uid).isEqualTo(dev.davit.sandbox.jail.Jail.range().uid()).isGreaterThanOrEqualTo(100_000L);
+            assertThat(status.get("CapEff")).isEqualTo("0000000000000000");
+            assertThat(status.get("CapBnd")).isEqualTo("0000000000000000");
+            // it cannot walk to the state directory on the host: its files are where the jail bound them
+            String mounts = Files.readString(Path.of("/proc", Long.toString(s.qemuPid()), "mountinfo"));
+            assertThat(mounts).contains(" /run/davit/vmm ").contains(" /run/davit/vmlinux ")
+                    .contains(" /run/davit/rootfs.ext4 ");
+        }
+    }
+
+    @Test
+    @Order(2)
     void execsShareFilesAndOutputStaysApart() {
         ExecResult w = exec("sh", "-c", "echo hello $A > /tmp/f; echo x > /bin/new; echo out; echo err >&2; exit 3");
         System.out.println("vm exec timings " + w.timings().toJson());

@@ -305,13 +305,17 @@ public final class BwrapBackend implements Backend {
         if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
             a.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
         }
+        // without root (the jail needs root): bubblewrap's own user namespace, with the default capabilities and
+        // davit's seccomp filter all the same
+        a.addAll(Jail.capabilityOptions(nonRoot(ids) == null ? 0 : ids[0]));
+        a.addAll(List.of("--seccomp", Integer.toString(Jail.SECCOMP_FD)));
         a.add("--clearenv");
         for (Map.Entry<String, String> e : spec.effectiveEnv().entrySet()) {
             a.addAll(List.of("--setenv", e.getKey(), e.getValue()));
         }
         a.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
         a.addAll(argv);
-        return a;
+        return Jail.withFilter(Jail.seccompFile(options), a);
     }
 
     /**

@@ -89,7 +89,8 @@ public final class ContainerLifecycle {
                     merged -> {
                         List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
                         List<String> bw = bwrapArguments(bwrap, s, rootfs, MountPoints.prepare(rootfs,
-                                MountPoints.BWRAP, dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep);
+                                MountPoints.BWRAP, dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep,
+                                Jail.seccompFile(options));
                         if (merged == null) {
                             cmd.addAll(nat == null ? bw : Nat.wrap(nat, bw));
                             return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);
@@ -200,7 +201,7 @@ public final class ContainerLifecycle {
 
     /** bwrap's arguments for a sandbox's keeper over {@code root} (see {@link MountPoints#prepare}). */
     private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, MountPoints.Root root, Path dir,
-                                               String sleep) {
+                                               String sleep, Path filter) {
         List<String> cmd = new ArrayList<>(List.of(bwrap.toString(), "--unshare-all"));
         if (s.spec().network().enabled()) {
             cmd.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
@@ -214,9 +215,11 @@ public final class ContainerLifecycle {
                     Integer.toString(ids[1])));
         }
         BwrapBackend.rootAndMounts(cmd, rootfs, root, Map.of("tmp", dir.resolve("tmp")));
+        cmd.addAll(Jail.capabilityOptions(BwrapBackend.nonRoot(ids) == null ? 0 : ids[0]));
+        cmd.addAll(List.of("--seccomp", Integer.toString(Jail.SECCOMP_FD)));
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
                 "2147483647"));
-        return cmd;
+        return Jail.withFilter(filter, cmd);
     }
 
     /**

@@ -266,7 +266,6 @@ public final class OciRuntimeBackend implements Backend {
             map.put("hostID", m.startsWith("uid") ? range.uid() : range.gid());
             map.put("size", range.count());
         }
-        linux.set("seccomp", Seccomp.oci());
         ObjectNode caps = (ObjectNode) config.get("process").get("capabilities");
         boolean root = user[0] == 0;
         for (String set : List.of("bounding", "effective", "permitted")) {
@@ -609,6 +608,8 @@ public final class OciRuntimeBackend implements Backend {
                 linux.put("cgroupsPath", id);
             }
         }
+        // davit's seccomp filter, also without root (the jail adds the rest as root)
+        linux.set("seccomp", Seccomp.oci());
         ArrayNode masked = linux.putArray("maskedPaths");
         MASKED.stream().filter(p -> p.startsWith("/proc/") ? proc : sys).forEach(masked::add);
         ArrayNode readonly = linux.putArray("readonlyPaths");

@@ -161,30 +161,45 @@ public final class Jail {
      */
     public static <T> T run(Namespace ns, Path rootfs, Path upper, Path work, Map<String, Path> binds,
                             Callable<T> action) {
+        return onThread(m -> {
+            m.unshareMountNamespace();
+            Files.createDirectories(DIR); // on the host's /run, once: the mount point
+            m.tmpfs(DIR, "mode=0755,size=1m");
+            Path lower = Files.createDirectory(DIR.resolve("lower"));
+            Files.createDirectory(ROOT);
+            Path layer = Files.createDirectory(DIR.resolve(".layer"));
+            // upper and work under one bind, so the overlay's options name no path of the host's (commas)
+            m.bind(upper.getParent(), layer, false);
+            m.idmappedBind(rootfs, lower, ns.path());
+            m.overlay(lower, layer.resolve(upper.getFileName()), layer.resolve(work.getFileName()), ROOT);
+            bindAll(m, binds);
+        }, action);
+    }
+
+    /** Each of {@code binds} at {@code DIR/NAME} (read-only for a name ending in {@code :ro}). */
+    private static void bindAll(Mounts m, Map<String, Path> binds) throws IOException {
+        for (Map.Entry<String, Path> b : binds.entrySet()) {
+            boolean ro = b.getKey().endsWith(":ro");
+            Path point = DIR.resolve(ro ? b.getKey().substring(0, b.getKey().length() - 3) : b.getKey());
+            if (Files.isDirectory(b.getValue(), LinkOption.NOFOLLOW_LINKS)) {
+                Files.createDirectory(point);
+            } else {
+                Files.createFile(point);
+            }
+            m.bind(b.getValue(), point, ro);
+        }
+    }
+
+    /**
+     * Runs {@code action} on a new thread after {@code setup} (its mounts) and a new session key ring; the caller
+     * waits for it and gets its result or exception.
+     */
+    private static <T> T onThread(Setup setup, Callable<T> action) {
         Mounts m = mounts();
         AtomicReference<Object> result = new AtomicReference<>();
         Thread t = new Thread(() -> {
             try {
-                m.unshareMountNamespace();
-                Files.createDirectories(DIR); // on the host's /run, once: the mount point
-                m.tmpfs(DIR, "mode=0755,size=1m");
-                Path lower = Files.createDirectory(DIR.resolve("lower"));
-                Files.createDirectory(ROOT);
-                Path layer = Files.createDirectory(DIR.resolve(".layer"));
-                // upper and work under one bind, so the overlay's options name no path of the host's (commas)
-                m.bind(upper.getParent(), layer, false);
-                m.idmappedBind(rootfs, lower, ns.path());
-                m.overlay(lower, layer.resolve(upper.getFileName()), layer.resolve(work.getFileName()), ROOT);
-                for (Map.Entry<String, Path> b : binds.entrySet()) {
-                    boolean ro = b.getKey().endsWith(":ro");
-                    Path point = DIR.resolve(ro ? b.getKey().substring(0, b.getKey().length() - 3) : b.getKey());
-                    if (Files.isDirectory(b.getValue(), LinkOption.NOFOLLOW_LINKS)) {
-                        Files.createDirectory(point);
-                    } else {
-                        Files.createFile(point);
-                    }
-                    m.bind(b.getValue(), point, ro);
-                }
+                setup.apply(m);
                 m.joinSessionKeyring();
                 result.set(new Object[] {action.call()});
             } catch (Throwable e) {
@@ -205,9 +220,6 @@ public final class Jail {
             @SuppressWarnings("unchecked")
             T value = (T) ok[0];
             return value;
-        }
-        if (r instanceof DavitException e) {
-            throw e;
         }
         if (r instanceof RuntimeException e) {
             throw e;
@@ -258,6 +270,103 @@ public final class Jail {
                 Integer.toString(SECCOMP_FD)));
         a.addAll(capabilityOptions(uid));
         return a;
+    }
+
+    /**
+     * {@code bwrap} (its arguments) run with {@code filter} open as {@link #SECCOMP_FD}, for a bubblewrap that is
+     * not started by {@link #launcher} (without root): add {@code --seccomp 5} to its arguments.
+     */
+    public static List<String> withFilter(Path filter, List<String> bwrap) {
+        List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", "f=$1; shift; exec \"$@\" 5<\"$f\"", "sh",
+                filter.toString()));
+        a.addAll(bwrap);
+        return a;
+    }
+
+    /**
+     * QEMU's own seccomp filter ({@code -sandbox}): no obsolete system calls, no privilege changes (it also sets
+     * no_new_privs), no new processes, no scheduler or resource changes.
+     */
+    public static final List<String> VMM_SANDBOX = List.of("-sandbox",
+            "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
+
+    /**
+     * The command that runs a VMM ({@code vmm}, QEMU's command line) confined as Firecracker's jailer runs its
+     * VMM: as root, as sandbox root's host uid of the range (it owns nothing of the host's; the kvm group is
+     * kept where /dev/kvm has one), with no_new_privs and no capabilities; without root as davit's own user with
+     * no_new_privs. QEMU adds its own filter ({@link #VMM_SANDBOX}).
+     */
+    public static List<String> vmmLauncher(SandboxOptions options, List<String> vmm) {
+        List<String> a = new ArrayList<>(List.of(tool(options, "setpriv").toString()));
+        if (active()) {
+            IdRange r = range();
+            a.addAll(List.of("--reuid=" + r.uid(), "--regid=" + r.gid()));
+            Integer kvm = kvmGroup();
+            a.add(kvm == null ? "--clear-groups" : "--groups=" + kvm);
+            a.addAll(List.of("--inh-caps=-all", "--bounding-set=-all"));
+        }
+        a.addAll(List.of("--no-new-privs", "--"));
+        a.addAll(vmm);
+        return a;
+    }
+
+    /** The group of /dev/kvm when it is not root's (Debian: kvm), else null. */
+    private static Integer kvmGroup() {
+        try {
+            int gid = (Integer) Files.getAttribute(Path.of("/dev/kvm"), "unix:gid");
+            return gid == 0 ? null : gid;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Runs {@code action} on a new thread whose private mount namespace has each of {@code binds} at
+     * {@code DIR/NAME} (as {@link #run}, without a root filesystem): as root, the VMM's files are reached there by
+     * an unprivileged uid that could not walk davit's home. Without root, {@code action} runs here, as it is.
+     */
+    public static <T> T runWithBinds(Map<String, Path> binds, Callable<T> action) {
+        return runWithBinds(binds, Map.of(), null, action);
+    }
+
+    /**
+     * {@link #runWithBinds(Map, Callable)}, with each of {@code idmapped} bound read-only at {@code DIR/NAME} as an
+     * idmapped mount through {@code options}' new user namespace (owner {@code n} appears as the range's {@code n}: a
+     * root-owned file is the jail's root's, whatever its mode).
+     */
+    public static <T> T runWithBinds(Map<String, Path> binds, Map<String, Path> idmapped, SandboxOptions options,
+                                     Callable<T> action) {
+        if (!active()) {
+            try {
+                return action.call();
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new DavitException(Kind.INTERNAL, e.getMessage());
+            }
+        }
+        try (Namespace ns = idmapped.isEmpty() ? null : newNamespace(options, null)) {
+            return onThread(m -> {
+                m.unshareMountNamespace();
+                Files.createDirectories(DIR);
+                m.tmpfs(DIR, "mode=0755,size=1m");
+                bindAll(m, binds);
+                for (Map.Entry<String, Path> e : idmapped.entrySet()) {
+                    Path point = DIR.resolve(e.getKey());
+                    if (Files.isDirectory(e.getValue())) {
+                        Files.createDirectory(point);
+                    } else {
+                        Files.createFile(point);
+                    }
+                    m.idmappedBind(e.getValue(), point, ns.path());
+                }
+            }, action);
+        }
+    }
+
+    /** Set-up of a jail thread's mount namespace. */
+    private interface Setup {
+        void apply(Mounts m) throws Exception;
     }
 
     /** Root keeps {@link Capabilities#DEFAULT}; any other user none (bubblewrap would make them ambient). */

@@ -13,19 +13,22 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One QEMU microVM of a sandbox, everything in the sandbox's state directory:
+ * One QEMU microVM of a sandbox, everything in the sandbox's state directory; what QEMU writes is in its
+ * {@code vmm/} directory, the only one the VMM may write (as root it runs as an unprivileged uid, see
+ * {@link #confined}):
  *
  * <pre>
- * disk.qcow2   copy-on-write overlay over the environment's rootfs.ext4 (which QEMU opens read-only)
- * agent.sock   the unix socket QEMU serves for the guest agent's virtio-serial port
- * console.log  the guest's serial console (kernel messages, init and agent errors)
- * qemu.log     QEMU's own messages
- * qemu.pid     QEMU's pid (long-lived sandboxes)
- * shN.in       long-lived sandboxes, N = 1..4: a FIFO, the input of the guest's virtio console /dev/hvc(N-1)
- * shN.out      the output of that console (a regular file QEMU writes at its own offset)
+ * vmm/disk.qcow2   copy-on-write overlay over the environment's rootfs.ext4 (which QEMU opens read-only)
+ * vmm/agent.sock   the unix socket QEMU serves for the guest agent's virtio-serial port
+ * vmm/console.log  the guest's serial console (kernel messages, init and agent errors)
+ * qemu.log         QEMU's own messages (written through a descriptor davit opens)
+ * vmm/qemu.pid     QEMU's pid (long-lived sandboxes)
+ * vmm/shN.in       long-lived sandboxes, N = 1..4: a FIFO, the input of the guest's virtio console /dev/hvc(N-1)
+ * vmm/shN.out      the output of that console (a regular file QEMU writes at its own offset)
  * </pre>
  *
  * The command line (see docs/SANDBOX.md):
@@ -47,11 +50,13 @@ import java.util.concurrent.TimeUnit;
 public final class Machine {
     public static final String QEMU = "qemu-system-x86_64";
     public static final String QEMU_IMG = "qemu-img";
-    static final String DISK = "disk.qcow2";
-    public static final String SOCKET = "agent.sock";
-    public static final String CONSOLE = "console.log";
+    /** The directory of the state directory that QEMU (as the jail's unprivileged uid) may write. */
+    static final String VMM = "vmm";
+    static final String DISK = VMM + "/disk.qcow2";
+    public static final String SOCKET = VMM + "/agent.sock";
+    public static final String CONSOLE = VMM + "/console.log";
     static final String LOG = "qemu.log";
-    static final String PID = "qemu.pid";
+    static final String PID = VMM + "/qemu.pid";
     /** The virtio consoles of a long-lived VM (terminals for shells): /dev/hvc0 .. hvc3 in the guest. */
     public static final int CONSOLES = 4;
     /** How long a boot may take until the agent answers. TCG boots take 1.5-5 s on an idle host. */
@@ -187,22 +192,25 @@ public final class Machine {
         }
         if (daemonize) {
             for (int n = 1; n <= CONSOLES; n++) {
-                c.addAll(List.of("-chardev", "pipe,id=sh" + n + ",path=" + opt(s.resolve("sh" + n)),
+                c.addAll(List.of("-chardev", "pipe,id=sh" + n + ",path=" + opt(s.resolve(VMM + "/sh" + n)),
                         "-device", "virtconsole,chardev=sh" + n + ",name=davit.sh" + n));
             }
-            c.addAll(List.of("-daemonize", "-pidfile", s.resolve(PID).toString()));
+            // not -daemonize: QEMU's filter forbids the fork it needs (spawn=deny); davit starts it in a session
+            // of its own instead (launchDetached)
+            c.addAll(List.of("-pidfile", s.resolve(PID).toString()));
         }
+        c.addAll(dev.davit.sandbox.jail.Jail.VMM_SANDBOX);
         return c;
     }
 
     /** The host side of console {@code n} (1..{@link #CONSOLES}): its input FIFO. */
     static Path consoleInput(Path state, int n) {
-        return state.resolve("sh" + n + ".in");
+        return state.resolve(VMM + "/sh" + n + ".in");
     }
 
     /** The host side of console {@code n}: its output file. */
     static Path consoleOutput(Path state, int n) {
-        return state.resolve("sh" + n + ".out");
+        return state.resolve(VMM + "/sh" + n + ".out");
     }
 
     /** Makes the consoles' files afresh: FIFOs for input, empty files for output (before QEMU starts). */
@@ -247,34 +255,96 @@ public final class Machine {
     }
 
     /**
-     * Starts a detached QEMU ({@code -daemonize}: it leaves davit's session and outlives it) and returns its pid
-     * from qemu.pid.
+     * Starts a detached QEMU: {@code setsid} gives it a session of its own (the command's processes exec one
+     * another, so QEMU keeps the pid started here), it outlives davit, and it is started once it wrote qemu.pid.
+     * Returns its pid.
      */
-    static long launchDetached(List<String> cmd, Path state, java.util.function.Consumer<Process> started) {
-        Process p = launch(cmd, state);
+    static long launchDetached(Path setsid, List<String> cmd, Path state,
+                               java.util.function.Consumer<Process> started) {
+        List<String> detached = new ArrayList<>(List.of(setsid.toString()));
+        detached.addAll(cmd);
+        Process p = launch(detached, state);
         try {
             if (started != null) {
                 started.accept(p);
             }
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                BwrapBackend.killTree(p);
-                throw new DavitException(Kind.INTERNAL, "QEMU did not finish starting within 60 s: " + log(state));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.isRegularFile(state.resolve(PID)) || Files.size(state.resolve(PID)) == 0) {
+                if (!p.isAlive()) {
+                    throw new DavitException(Kind.INTERNAL, "QEMU could not start the microVM: " + log(state));
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new DavitException(Kind.INTERNAL, "QEMU did not finish starting within 60 s: "
+                            + log(state));
+                }
+                Thread.sleep(5);
             }
         } catch (InterruptedException e) {
             BwrapBackend.killTree(p);
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted while QEMU started");
+        } catch (IOException e) {
+            BwrapBackend.killTree(p);
+            throw new DavitException(Kind.INTERNAL, "cannot read " + state.resolve(PID) + ": " + e.getMessage());
         } catch (RuntimeException e) {
             BwrapBackend.killTree(p);
             throw e;
         }
-        if (p.exitValue() != 0) {
-            throw new DavitException(Kind.INTERNAL, "QEMU could not start the microVM: " + log(state));
-        }
+        return p.pid();
+    }
+
+    /**
+     * Runs {@code action} with the environment and state directory as the jailed QEMU reaches them, and gives the
+     * VMM's directory ({@code vmm/}; the action calls {@link #ownVmm} before it starts QEMU) to the jail's unprivileged uid (see
+     * {@link dev.davit.sandbox.jail.Jail#vmmLauncher}). As root, {@code action} runs in a private mount namespace
+     * where {@code vmm/} is bound at {@code /run/davit/vmm} and the environment's files, read-only and idmapped, at
+     * {@code /run/davit/vmlinux}, {@code initrd} and {@code rootfs.ext4} (QEMU's uid could not walk davit's home to
+     * them); the state directory it sees is
+     * {@code /run/davit}. Without root it gets the paths as they are.
+     */
+    static <T> T confined(SandboxOptions options, Environment env, Path state,
+                          java.util.function.BiFunction<Environment, Path, T> action) {
+        Path vmm = state.resolve(VMM);
         try {
-            return Long.parseLong(Files.readString(state.resolve(PID)).strip());
-        } catch (IOException | NumberFormatException e) {
-            throw new DavitException(Kind.INTERNAL, "QEMU started but wrote no valid " + PID + ": " + e.getMessage());
+            Files.createDirectories(vmm);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create " + vmm + ": " + e.getMessage());
+        }
+        if (!dev.davit.sandbox.jail.Jail.active()) {
+            return action.apply(env, state);
+        }
+        Map<String, Path> binds = dev.davit.sandbox.jail.Jail.binds();
+        binds.put(VMM, vmm);
+        Path dir = dev.davit.sandbox.jail.Jail.DIR;
+        // the environment's files (links resolved: the VMM's uid could not follow them), each idmapped and
+        // read-only: a root-owned file is the VMM uid's to read, whatever its mode
+        Map<String, Path> files = new java.util.LinkedHashMap<>();
+        try {
+            files.put("vmlinux", env.vmlinux().toRealPath());
+            files.put("rootfs.ext4", env.rootfsImage().toRealPath());
+            if (env.initrd() != null) {
+                files.put("initrd", env.initrd().toRealPath());
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.NOT_FOUND, "microVM environment " + env.dir() + ": " + e.getMessage());
+        }
+        Environment seen = new Environment(dir, dir.resolve("vmlinux"),
+                env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"));
+        return dev.davit.sandbox.jail.Jail.runWithBinds(binds, files, options, () -> action.apply(seen, dir));
+    }
+
+    /** Gives {@code vmm} and its entries to the jail's VMM uid (as root; QEMU must write them). */
+    static void ownVmm(Path vmm) {
+        if (!dev.davit.sandbox.jail.Jail.active()) {
+            return;
+        }
+        dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.Jail.range();
+        try (java.util.stream.Stream<Path> all = Files.walk(vmm)) {
+            for (Path p : all.toList()) {
+                dev.davit.sandbox.jail.Jail.own(p, r, 0, 0);
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot give " + vmm + " to the VMM's uid: " + e.getMessage());
         }
     }
 

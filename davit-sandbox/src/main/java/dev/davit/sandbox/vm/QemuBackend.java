@@ -7,6 +7,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.container.BwrapBackend;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -72,13 +73,17 @@ public final class QemuBackend implements Backend {
         Process qemu = null;
         try {
             Accel.Choice accel = Accel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
-            Machine.createDisk(tools, env, state);
-            List<String> cmd = Machine.command(tools, env, state, id, spec.vcpus(), spec.memoryMiB(),
-                    spec.network().enabled(), accel, false);
             Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
             long t1 = System.nanoTime();
-            // NAT: QEMU's user-mode network inside a namespace of its own, so its 10.0.2.2 is not the host
-            qemu = Machine.launch(nat == null ? cmd : Nat.wrap(nat, cmd), state);
+            // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: its user-mode network inside a namespace of
+            // its own, so its 10.0.2.2 is not the host
+            qemu = Machine.confined(options, env, state, (seenEnv, seenState) -> {
+                Machine.createDisk(tools, seenEnv, seenState);
+                Machine.ownVmm(state.resolve(Machine.VMM));
+                List<String> cmd = Jail.vmmLauncher(options, Machine.command(tools, seenEnv, seenState, id,
+                        spec.vcpus(), spec.memoryMiB(), spec.network().enabled(), accel, false));
+                return Machine.launch(nat == null ? cmd : Nat.wrap(nat, cmd), state);
+            });
             RUNNING.add(qemu);
             OneShot.started(state, qemu);
             if (nat != null) {

@@ -56,18 +56,24 @@ public final class VmLifecycle {
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }
-        Machine.createDisk(tools, env, dir);
-        Machine.createConsoles(dir);
-        List<String> cmd = Machine.command(tools, env, dir, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
-                s.spec().network().enabled(), accel, true);
         if (!s.spec().publish().isEmpty()) {
             throw new DavitException(Kind.USAGE, "--publish is not available for microVM sandboxes yet; use the"
                     + " container backend to serve to the host");
         }
         Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
-        // NAT: QEMU in a network namespace of its own (see Nat); slirp4netns outlives davit, as QEMU does
-        long pid = nat == null ? Machine.launchDetached(cmd, dir, null) : Machine.launchDetached(Nat.wrap(nat,
-                cmd), dir, p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
+        Path setsid = Lifecycle.tool(options, "setsid");
+        // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
+        // slirp4netns outlives davit, as QEMU does
+        long pid = Machine.confined(options, env, dir, (seenEnv, seenState) -> {
+            Machine.createDisk(tools, seenEnv, seenState);
+            Machine.createConsoles(dir);
+            Machine.ownVmm(dir.resolve(Machine.VMM));
+            List<String> cmd = dev.davit.sandbox.jail.Jail.vmmLauncher(options, Machine.command(tools, seenEnv,
+                    seenState, s.id(), s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel,
+                    true));
+            return nat == null ? Machine.launchDetached(setsid, cmd, dir, null) : Machine.launchDetached(setsid,
+                    Nat.wrap(nat, cmd), dir, p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
+        });
         long start = Lifecycle.startTime(pid);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, pid, start);

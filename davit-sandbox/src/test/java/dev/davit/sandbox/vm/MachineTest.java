@@ -22,10 +22,10 @@ class MachineTest {
         assertThat(c.subList(0, 5)).containsExactly("/usr/bin/qemu-system-x86_64", "-M", "microvm", "-accel", "tcg");
         assertThat(line).contains("-nodefaults -no-user-config -display none -no-reboot -smp 2 -m 384")
                 .contains("-kernel /env/vmlinux -initrd /env/initrd")
-                .contains("-drive id=root,file=/state/sb-1/disk.qcow2,format=qcow2,if=none")
-                .contains("socket,id=agent,path=/state/sb-1/agent.sock,server=on,wait=off")
+                .contains("-drive id=root,file=/state/sb-1/vmm/disk.qcow2,format=qcow2,if=none")
+                .contains("socket,id=agent,path=/state/sb-1/vmm/agent.sock,server=on,wait=off")
                 .contains("virtserialport,chardev=agent,name=davit.agent")
-                .contains("file,id=console,path=/state/sb-1/console.log")
+                .contains("file,id=console,path=/state/sb-1/vmm/console.log")
                 .doesNotContain("rootfs.ext4") // only ever the overlay's backing file, opened read-only
                 .doesNotContain("netdev").doesNotContain("-daemonize").doesNotContain("-cpu");
         String append = c.get(c.indexOf("-append") + 1);
@@ -38,12 +38,13 @@ class MachineTest {
         List<String> c = Machine.command(TOOLS, ENV, Path.of("/s/x"), "x", 1, 512, true, KVM, true);
         String line = String.join(" ", c);
         assertThat(line).contains("-accel kvm -cpu host").contains("-netdev user,id=net0")
-                .contains("-device virtio-net-device,netdev=net0").endsWith("-daemonize -pidfile /s/x/qemu.pid");
+                .contains("-device virtio-net-device,netdev=net0").contains("-pidfile /s/x/vmm/qemu.pid").doesNotContain("-daemonize")
+                .endsWith("-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
         String append = c.get(c.indexOf("-append") + 1);
         assertThat(append).contains("davit.net=1").doesNotContain("tsc_early_khz");
         // a long-lived VM has four virtio consoles for shells, on pipe chardevs in its state directory
         for (int n = 1; n <= Machine.CONSOLES; n++) {
-            assertThat(line).contains("-chardev pipe,id=sh" + n + ",path=/s/x/sh" + n + " -device virtconsole,chardev=sh"
+            assertThat(line).contains("-chardev pipe,id=sh" + n + ",path=/s/x/vmm/sh" + n + " -device virtconsole,chardev=sh"
                     + n + ",name=davit.sh" + n);
         }
         assertThat(String.join(" ", Machine.command(TOOLS, ENV, Path.of("/s/y"), "y", 1, 512, false, TCG, false)))
@@ -57,6 +58,6 @@ class MachineTest {
         List<String> c = Machine.command(TOOLS, noInitrd, Path.of("/s/a,b"), "x", 1, 512, false, TCG, false);
         assertThat(c).doesNotContain("-initrd");
         assertThat(c.get(c.indexOf("-append") + 1)).contains("root=/dev/vda rootfstype=ext4 rw init=/.davit/agent");
-        assertThat(String.join(" ", c)).contains("file=/s/a,,b/disk.qcow2"); // commas doubled in option values
+        assertThat(String.join(" ", c)).contains("file=/s/a,,b/vmm/disk.qcow2"); // commas doubled in option values
     }
 }
