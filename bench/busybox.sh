@@ -4,7 +4,7 @@
 bash "$root/scripts/install-deps.sh" >/dev/null
 rm -rf "$work"; mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/tmp"
 cp "$(command -v busybox)" "$work/rootfs/bin/busybox"
-for a in sh true echo; do ln -sf busybox "$work/rootfs/bin/$a"; done
+for a in sh true echo sleep; do ln -sf busybox "$work/rootfs/bin/$a"; done
 . "$root/scripts/registry.sh"
 trap davit_stop_registries EXIT
 davit_start_registry "$work/registry"

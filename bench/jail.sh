@@ -5,7 +5,8 @@
 #   process) and the exec of `true` in a warm workspace through the Java API (what `workspace_exec` of the MCP server
 #   runs in its JVM), p50 of ROUNDS each.
 #   bench/jail.sh [ROUNDS]    (default 15; BASE_JAR=path/to/davit.jar to compare with another build)
-# Both jars run as `java -jar` with the same flags (no AOT cache), so the difference is the code's.
+# The CLI rows run each build's own ./davit launcher (with its AOT start-up cache, trained on first use, as users run
+# it); the exec row runs both jars' Java API in one warm JVM each.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-15}"
@@ -27,7 +28,7 @@ fi
 now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ms() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); echo $(( (t1 - t0) / 1000000 )); }
-davit() { local jar=$1 home=$2; shift 2; DAVIT_HOME="$home" "$java" --enable-native-access=ALL-UNNAMED -jar "$jar" "$@"; }
+davit() { local jar=$1 home=$2; shift 2; DAVIT_HOME="$home" "$(dirname "$jar")/../../davit" "$@"; }
 api() { "$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp "$1" "$root/bench/WorkspaceBench.java" "$2" "$3" exec "$rounds"; }
 for b in base now; do
   jar=$([ $b = base ] && echo "$base_jar" || echo "$now_jar")

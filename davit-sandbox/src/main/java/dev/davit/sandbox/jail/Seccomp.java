@@ -270,24 +270,33 @@ public final class Seccomp {
      * what bwrap reads through {@code --seccomp FD}.
      */
     public static Path programFile(Path cacheDir) {
-        byte[] p = program();
-        String name;
-        try {
-            name = "bwrap-" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(p), 0, 8)
-                    + ".bpf";
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        Path f = cacheDir.resolve(name);
+        // named after the first 16 hex digits of the program's SHA-256 (PROGRAM_ID, which SeccompTest checks), so
+        // that a run finds it without building the program again
+        Path f = cacheDir.resolve("bwrap-" + PROGRAM_ID + ".bpf");
         if (!Files.isRegularFile(f)) {
             try {
                 Files.createDirectories(cacheDir);
-                Fs.writeAtomically(f, p, cacheDir);
+                Fs.writeAtomically(f, program(), cacheDir);
             } catch (IOException e) {
                 throw new DavitException(Kind.STORE, "cannot write the seccomp filter " + f + ": " + e.getMessage());
             }
         }
         return f;
+    }
+
+    /**
+     * The first 16 hex digits of the SHA-256 of {@link #program()}: the cached program's name. Change it with the
+     * lists or the table (SeccompTest fails until it matches).
+     */
+    static final String PROGRAM_ID = "2e25c3b54a2b596f";
+
+    /** {@link #PROGRAM_ID} as it should be. */
+    static String programId() {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(program()), 0, 8);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The same filter as an OCI runtime-spec {@code linux.seccomp} object (for crun and runc). */

@@ -7,7 +7,6 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
@@ -16,7 +15,8 @@ import java.nio.file.Path;
 /**
  * {@link Mounts} by the kernel's system calls, through the FFM API (Java 22): {@code unshare}, {@code mount},
  * {@code open_tree} + {@code mount_setattr(MOUNT_ATTR_IDMAP)} + {@code move_mount} for idmapped mounts, and
- * {@code keyctl(KEYCTL_JOIN_SESSION_KEYRING)}. x86-64 and aarch64 share the numbers of the new mount calls.
+ * {@code keyctl(KEYCTL_JOIN_SESSION_KEYRING)}. Everything goes through one downcall, libc's {@code syscall(2)}
+ * (each downcall handle costs a cold JVM milliseconds to make), with the machine's system call numbers.
  */
 final class LinuxMounts implements Mounts {
     private static final long CLONE_NEWNS = 0x00020000L;
@@ -34,59 +34,81 @@ final class LinuxMounts implements Mounts {
     private static final long MOUNT_ATTR_RDONLY = 0x1;
     private static final long MOUNT_ATTR_IDMAP = 0x100000;
     private static final long MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+    private static final long KEYCTL_JOIN_SESSION_KEYRING = 1;
+    private static final long O_RDONLY_CLOEXEC = 02000000;
+
+    /** System call numbers: unshare, mount, openat, close, keyctl (the new mount calls share theirs). */
+    private static final long SYS_UNSHARE;
+    private static final long SYS_MOUNT;
+    private static final long SYS_OPENAT;
+    private static final long SYS_CLOSE;
+    private static final long SYS_KEYCTL;
     private static final long SYS_OPEN_TREE = 428;
     private static final long SYS_MOVE_MOUNT = 429;
     private static final long SYS_MOUNT_SETATTR = 442;
-    private static final long KEYCTL_JOIN_SESSION_KEYRING = 1;
-    private static final int O_RDONLY_CLOEXEC = 02000000;
 
-    private static final Linker LINKER = Linker.nativeLinker();
     private static final StructLayout ERRNO = Linker.Option.captureStateLayout();
     private static final VarHandle ERRNO_VALUE = ERRNO.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option CAPTURE = Linker.Option.captureCallState("errno");
-    private static final MethodHandle UNSHARE;
-    private static final MethodHandle MOUNT;
-    private static final MethodHandle OPEN;
-    private static final MethodHandle CLOSE;
-    private static final MethodHandle SYSCALL5;
-    private static final MethodHandle STRERROR;
+    /** long syscall(long nr, ...): every argument a long (the kernel reads whole registers). */
+    private static final MethodHandle SYSCALL;
 
     static {
-        SymbolLookup libc = LINKER.defaultLookup();
-        UNSHARE = LINKER.downcallHandle(libc.find("unshare").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), CAPTURE);
-        MOUNT = LINKER.downcallHandle(libc.find("mount").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                        ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS), CAPTURE);
-        OPEN = LINKER.downcallHandle(libc.find("open").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT),
-                CAPTURE, Linker.Option.firstVariadicArg(2));
-        CLOSE = LINKER.downcallHandle(libc.find("close").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-        // long syscall(long nr, ...): every argument passed as a long (the kernel reads whole registers)
-        SYSCALL5 = LINKER.downcallHandle(libc.find("syscall").orElseThrow(),
+        switch (System.getProperty("os.arch")) {
+            case "amd64", "x86_64" -> {
+                SYS_UNSHARE = 272;
+                SYS_MOUNT = 165;
+                SYS_OPENAT = 257;
+                SYS_CLOSE = 3;
+                SYS_KEYCTL = 250;
+            }
+            case "aarch64" -> {
+                SYS_UNSHARE = 97;
+                SYS_MOUNT = 40;
+                SYS_OPENAT = 56;
+                SYS_CLOSE = 57;
+                SYS_KEYCTL = 219;
+            }
+            default -> throw new UnsupportedOperationException("no system call table for " + System.getProperty(
+                    "os.arch"));
+        }
+        Linker linker = Linker.nativeLinker();
+        SYSCALL = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
-                CAPTURE, Linker.Option.firstVariadicArg(1));
-        STRERROR = LINKER.downcallHandle(libc.find("strerror").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.ADDRESS.withTargetLayout(
-                        MemoryLayout.sequenceLayout(256, ValueLayout.JAVA_BYTE)), ValueLayout.JAVA_INT));
+                Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
     }
 
     public LinuxMounts() {
     }
 
-    @Override
-    public void unshareMountNamespace() throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(ERRNO);
-            check((int) UNSHARE.invokeExact(st, (int) CLONE_NEWNS), st, "unshare(CLONE_NEWNS)");
-            check((int) MOUNT.invokeExact(st, MemorySegment.NULL, a.allocateFrom("/"), MemorySegment.NULL,
-                    MS_REC | MS_PRIVATE, MemorySegment.NULL), st, "making every mount private");
-        } catch (IOException | RuntimeException | Error e) {
+    /** One system call with five arguments (unused ones 0); throws naming {@code what} and errno on failure. */
+    private static long call(Arena a, String what, long nr, long a1, long a2, long a3, long a4, long a5)
+            throws IOException {
+        MemorySegment st = a.allocate(ERRNO);
+        long rc;
+        try {
+            rc = (long) SYSCALL.invokeExact(st, nr, a1, a2, a3, a4, a5);
+        } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
             throw new IOException(t);
+        }
+        if (rc < 0) {
+            int errno = (int) ERRNO_VALUE.get(st, 0L);
+            throw new IOException(what + " failed: " + Errno.describe(errno));
+        }
+        return rc;
+    }
+
+    private static long str(Arena a, String s) {
+        return s == null ? 0 : a.allocateFrom(s).address();
+    }
+
+    @Override
+    public void unshareMountNamespace() throws IOException {
+        try (Arena a = Arena.ofConfined()) {
+            call(a, "unshare(CLONE_NEWNS)", SYS_UNSHARE, CLONE_NEWNS, 0, 0, 0, 0);
+            call(a, "making every mount private", SYS_MOUNT, 0, str(a, "/"), 0, MS_REC | MS_PRIVATE, 0);
         }
     }
 
@@ -114,87 +136,40 @@ final class LinuxMounts implements Mounts {
     @Override
     public void idmappedBind(Path source, Path target, Path userns) throws IOException {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(ERRNO);
-            int ns = (int) OPEN.invokeExact(st, a.allocateFrom(userns.toString()), O_RDONLY_CLOEXEC);
-            check(ns, st, "opening the user namespace " + userns);
+            long ns = call(a, "opening the user namespace " + userns, SYS_OPENAT, AT_FDCWD, str(a, userns.toString()),
+                    O_RDONLY_CLOEXEC, 0, 0);
             long tree = -1;
             try {
-                tree = (long) SYSCALL5.invokeExact(st, SYS_OPEN_TREE, AT_FDCWD, a.allocateFrom(source.toString())
-                        .address(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, 0L, 0L);
-                check(tree, st, "open_tree(" + source + ")");
+                tree = call(a, "open_tree(" + source + ")", SYS_OPEN_TREE, AT_FDCWD, str(a, source.toString()),
+                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC, 0, 0);
                 // struct mount_attr { u64 attr_set, attr_clr, propagation, userns_fd; }
                 MemorySegment attr = a.allocate(32, 8);
                 attr.set(ValueLayout.JAVA_LONG, 0, MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY);
                 attr.set(ValueLayout.JAVA_LONG, 24, ns);
-                check((long) SYSCALL5.invokeExact(st, SYS_MOUNT_SETATTR, tree, a.allocateFrom("").address(),
-                        AT_EMPTY_PATH, attr.address(), 32L), st, "an idmapped mount of " + source
-                        + " (mount_setattr; the filesystem must support idmapped mounts)");
-                check((long) SYSCALL5.invokeExact(st, SYS_MOVE_MOUNT, tree, a.allocateFrom("").address(), AT_FDCWD,
-                        a.allocateFrom(target.toString()).address(), MOVE_MOUNT_F_EMPTY_PATH), st,
-                        "move_mount to " + target);
+                call(a, "an idmapped mount of " + source + " (mount_setattr; the filesystem must support idmapped"
+                        + " mounts)", SYS_MOUNT_SETATTR, tree, str(a, ""), AT_EMPTY_PATH, attr.address(), 32);
+                call(a, "move_mount to " + target, SYS_MOVE_MOUNT, tree, str(a, ""), AT_FDCWD,
+                        str(a, target.toString()), MOVE_MOUNT_F_EMPTY_PATH);
             } finally {
                 if (tree >= 0) {
-                    int ignored = (int) CLOSE.invokeExact((int) tree);
+                    call(a, "close", SYS_CLOSE, tree, 0, 0, 0, 0);
                 }
-                int ignored = (int) CLOSE.invokeExact(ns);
+                call(a, "close", SYS_CLOSE, ns, 0, 0, 0, 0);
             }
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException(t);
         }
     }
 
     @Override
     public void joinSessionKeyring() throws IOException {
-        long nr = switch (System.getProperty("os.arch")) {
-            case "amd64", "x86_64" -> 250;
-            case "aarch64" -> 219;
-            default -> -1;
-        };
-        if (nr < 0) {
-            return;
-        }
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(ERRNO);
-            check((long) SYSCALL5.invokeExact(st, nr, KEYCTL_JOIN_SESSION_KEYRING, 0L, 0L, 0L, 0L), st,
-                    "keyctl(KEYCTL_JOIN_SESSION_KEYRING)");
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException(t);
+            call(a, "keyctl(KEYCTL_JOIN_SESSION_KEYRING)", SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, 0, 0, 0, 0);
         }
     }
 
     private static void mount(String source, String target, String type, long flags, String data, String what)
             throws IOException {
         try (Arena a = Arena.ofConfined()) {
-            MemorySegment st = a.allocate(ERRNO);
-            // locals, not conditional expressions: a signature-polymorphic call would type those as Object
-            MemorySegment src = source == null ? MemorySegment.NULL : a.allocateFrom(source);
-            MemorySegment tgt = a.allocateFrom(target);
-            MemorySegment fs = type == null ? MemorySegment.NULL : a.allocateFrom(type);
-            MemorySegment opts = data == null ? MemorySegment.NULL : a.allocateFrom(data);
-            check((int) MOUNT.invokeExact(st, src, tgt, fs, flags, opts), st, what);
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException(t);
+            call(a, what, SYS_MOUNT, str(a, source), str(a, target), str(a, type), flags, str(a, data));
         }
-    }
-
-    private static void check(long rc, MemorySegment state, String what) throws IOException {
-        if (rc >= 0) {
-            return;
-        }
-        int errno = (int) ERRNO_VALUE.get(state, 0L);
-        String text;
-        try {
-            MemorySegment s = (MemorySegment) STRERROR.invokeExact(errno);
-            text = s.getString(0);
-        } catch (Throwable t) {
-            text = "errno " + errno;
-        }
-        throw new IOException(what + " failed: " + text);
     }
 }

@@ -127,7 +127,10 @@ class SeccompTest {
 
     @Test
     void theProgramFileIsWrittenOnceAndNamedByItsContent() throws Exception {
+        // the cached file's name is the program's hash, known without building it: change PROGRAM_ID with the lists
+        assertThat(Seccomp.PROGRAM_ID).as("Seccomp.PROGRAM_ID").isEqualTo(Seccomp.programId());
         Path f = Seccomp.programFile(tmp);
+        assertThat(f.getFileName().toString()).isEqualTo("bwrap-" + Seccomp.programId() + ".bpf");
         assertThat(Files.readAllBytes(f)).isEqualTo(Seccomp.program());
         long mtime = Files.getLastModifiedTime(f).toMillis();
         assertThat(Seccomp.programFile(tmp)).isEqualTo(f);
