@@ -329,11 +329,15 @@ public final class BwrapBackend implements Backend {
 
     /** {@link #interpret(int, Captured, RunSpec)} for a command run in {@code workdir} (null: /). */
     static int interpret(int rc, Captured stderr, String workdir) {
-        if (rc != 1 || stderr.size() > 4096) {
+        if (stderr.size() > 4096 || (rc != 1 && rc != 125)) {
             return rc;
         }
         String s = stderr.text();
-        if (!s.startsWith("bwrap: ") || s.indexOf('\n') != s.length() - 1) {
+        if (rc == 125 && s.startsWith("davit-exec: ") && s.indexOf('\n') == s.length() - 1) {
+            // the jail's exec helper failed before the command ran: in bubblewrap's words (its 126/127 for a
+            // command that cannot be run or found are the command's exit codes already)
+            s = "bwrap: " + s.substring("davit-exec: ".length());
+        } else if (rc != 1 || !s.startsWith("bwrap: ") || s.indexOf('\n') != s.length() - 1) {
             return rc;
         }
         if (s.startsWith("bwrap: execvp ")) {

@@ -435,6 +435,17 @@ public final class ContainerLifecycle {
         int[] ids = BwrapBackend.nonRoot(Users.resolve(rootfs, s.spec().image().user()));
         String init = Long.toString(s.initPid());
         Path nsenter = Lifecycle.tool(options, "nsenter");
+        Path helper = Jail.execHelper(options);
+        if (helper != null) {
+            // the fast way: into the keeper's own namespaces, confined there by davit's static helper
+            ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, Jail.execLauncher(options, s.initPid(), helper,
+                    ids, rs.effectiveWorkdir(), argv), dir(s)));
+            pb.environment().clear();
+            pb.environment().putAll(rs.effectiveEnv()); // the helper passes it on to the command
+            pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir());
+            pb.directory(dir(s).toFile());
+            return pb;
+        }
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(s.bwrapPid()),
                 "--mount"));
         // not the pid namespace: bubblewrap joins it itself (--pidns), so that its /proc is the one of that namespace

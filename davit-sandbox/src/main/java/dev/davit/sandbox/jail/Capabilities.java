@@ -16,7 +16,25 @@ public final class Capabilities {
             "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID",
             "CAP_SYS_CHROOT");
 
+    /** Linux's capability numbers of {@link #DEFAULT}. */
+    private static final java.util.Map<String, Integer> NUMBERS = java.util.Map.ofEntries(
+            java.util.Map.entry("CAP_CHOWN", 0), java.util.Map.entry("CAP_DAC_OVERRIDE", 1),
+            java.util.Map.entry("CAP_FOWNER", 3), java.util.Map.entry("CAP_FSETID", 4),
+            java.util.Map.entry("CAP_KILL", 5), java.util.Map.entry("CAP_SETGID", 6),
+            java.util.Map.entry("CAP_SETUID", 7), java.util.Map.entry("CAP_SETPCAP", 8),
+            java.util.Map.entry("CAP_NET_BIND_SERVICE", 10), java.util.Map.entry("CAP_SYS_CHROOT", 18),
+            java.util.Map.entry("CAP_SETFCAP", 31));
+
     private Capabilities() {
+    }
+
+    /** {@link #DEFAULT} as a bit mask (bit N: capability N), as /proc/PID/status shows it. */
+    public static long mask() {
+        long m = 0;
+        for (String c : DEFAULT) {
+            m |= 1L << NUMBERS.get(c);
+        }
+        return m;
     }
 
     /** bubblewrap's options that leave exactly {@link #DEFAULT}. */

@@ -369,6 +369,76 @@ public final class Jail {
         void apply(Mounts m) throws Exception;
     }
 
+    /** The jar's helper ({name, bytes}, see {@link #execHelper}), FALSE when it has none; null until read. */
+    private static volatile Object helper;
+
+    /**
+     * davit-exec (src/main/c): a static program, built with the jar when gcc was there, that enters a jailed
+     * long-lived sandbox's keeper's namespaces and confines a command there (capabilities, no_new_privs, a new
+     * session key ring, the seccomp filter, the user, the working directory), in place of nsenter and a bubblewrap. Extracted once to
+     * {@code $DAVIT_HOME/cache/jail/davit-exec-CRC} (root's, 0755). Null when the jar has none for this machine.
+     */
+    public static Path execHelper(SandboxOptions options) {
+        if (Boolean.getBoolean("davit.jail.noExecHelper")) { // the bubblewrap way (tests, or a suspected helper)
+            return null;
+        }
+        Object h = helper;
+        if (h == null) {
+            h = readHelper();
+            helper = h;
+        }
+        if (!(h instanceof Object[] named)) {
+            return null;
+        }
+        Path state = options.stateDir().toAbsolutePath();
+        Path dir = (state.getParent() == null ? state : state.getParent()).resolve("cache").resolve("jail");
+        Path f = dir.resolve((String) named[0]);
+        try {
+            if (!Files.isRegularFile(f)) {
+                Files.createDirectories(dir);
+                dev.davit.oci.store.Fs.writeAtomically(f, (byte[]) named[1], dir);
+                Files.setAttribute(f, "unix:mode", 0755);
+            }
+            return f;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write davit's exec helper " + f + ": " + e.getMessage());
+        }
+    }
+
+    /** {name, bytes} of the jar's helper for this machine, or FALSE. */
+    private static Object readHelper() {
+        String name = "davit-exec-" + System.getProperty("os.arch");
+        byte[] bytes;
+        try (java.io.InputStream in = Jail.class.getResourceAsStream(name)) {
+            if (in == null) {
+                return Boolean.FALSE;
+            }
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            return Boolean.FALSE;
+        }
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(bytes);
+        return new Object[] {name + "-" + Long.toHexString(crc.getValue()) + "-" + bytes.length, bytes};
+    }
+
+    /**
+     * The command that execs {@code argv} into a jailed keeper through the helper, started as root: it joins every
+     * namespace of the keeper's {@code init} (the user namespace last: it becomes sandbox root with every
+     * capability there), forks into its pid namespace, confines the child and execs the command as {@code ids}
+     * (null: root) in {@code workdir} (see src/main/c/davit-exec.c).
+     */
+    public static List<String> execLauncher(SandboxOptions options, long init, Path helperFile, int[] ids,
+                                            String workdir, List<String> argv) {
+        int uid = ids == null ? 0 : ids[0];
+        int gid = ids == null ? 0 : ids[1];
+        List<String> a = new ArrayList<>(List.of(helperFile.toString(), Long.toString(init),
+                seccompFile(options).toString(), Integer.toString(uid), Integer.toString(gid),
+                Long.toHexString(uid == 0 ? Capabilities.mask() : 0), workdir, "--"));
+        a.addAll(argv);
+        return a;
+    }
+
     /** Root keeps {@link Capabilities#DEFAULT}; any other user none (bubblewrap would make them ambient). */
     public static List<String> capabilityOptions(int uid) {
         return uid == 0 ? Capabilities.bwrapArguments() : List.of("--cap-drop", "ALL");

@@ -117,6 +117,19 @@ class JailTest {
     }
 
     @Test
+    void withoutTheExecHelperExecsAreAsConfinedThroughABubblewrapOfTheirOwn() throws Exception {
+        // a jar built without gcc has no davit-exec: execs, services and shells then take the bubblewrap way
+        assertThat(Jail.execHelper(SandboxOptions.under(tmp.resolve("home")))).as("the jar's helper").isNotNull();
+        System.setProperty("davit.jail.noExecHelper", "true");
+        try {
+            longLivedExecsServicesAndShellsAreConfined();
+            anExecCannotLeaveThroughAWorkingDirectoryLink();
+        } finally {
+            System.clearProperty("davit.jail.noExecHelper");
+        }
+    }
+
+    @Test
     void anExecCannotLeaveThroughAWorkingDirectoryLink() {
         dev.davit.sandbox.Sandbox s = sandboxes.create(new dev.davit.sandbox.CreateSpec(rootfs, Map.of(), null, null,
                 null, java.time.Duration.ofHours(1)));

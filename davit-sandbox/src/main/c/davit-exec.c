@@ -1,0 +1,148 @@
+/*
+ * davit-exec: runs a command exec'd into a jailed long-lived sandbox (see docs/SANDBOX.md, "The jail").
+ *
+ *   davit-exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]      (environment: the command's)
+ *
+ * Started by davit as host root (after it joined the sandbox's cgroup), from the host's filesystem:
+ *
+ *   1. opens the namespaces of the sandbox's keeper PID (mount, uts, ipc, net, pid, cgroup, user) and reads the
+ *      seccomp program (struct sock_filter[]) from the file FILTER;
+ *   2. joins them, the user namespace last (it becomes the sandbox's root there, with every capability over it;
+ *      the mount namespace's root, the sandbox's, becomes its root and working directory), and forks, so that its
+ *      child is in the keeper's pid namespace; the parent waits and exits as the child did (128+N for signal N);
+ *   3. the child joins a new, empty session key ring; drops every capability but CAPS (a hex mask) from its
+ *      bounding set, clears the ambient set, sets no supplementary groups, becomes GID and UID (a non-root user
+ *      keeps no capability) or, as root, keeps CAPS as its effective and permitted sets and nothing inheritable;
+ *      sets no_new_privs, changes to WORKDIR (resolved inside the sandbox), closes every descriptor above 2,
+ *      loads the seccomp filter and executes COMMAND along the environment's PATH.
+ *
+ * It is statically linked: nothing of the sandbox's (no dynamic loader, no library) runs in it. Failures before
+ * COMMAND runs are one line on stderr starting with "davit-exec: " and exit 125 (126/127 when COMMAND cannot be
+ * executed or found); davit maps them as it maps bubblewrap's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <grp.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#define MAX_INSNS 4096
+#define LAST_CAP 63
+
+static void die(int code, const char *what, const char *arg) {
+    fprintf(stderr, "davit-exec: %s%s%s: %s\n", what, arg ? " " : "", arg ? arg : "", strerror(errno));
+    exit(code);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 9 || strcmp(argv[7], "--") != 0) {
+        fprintf(stderr, "davit-exec: usage: davit-exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]\n");
+        return 125;
+    }
+    const char *pid = argv[1];
+    int filter_fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+    if (filter_fd < 0) die(125, "cannot open the seccomp filter", argv[2]);
+    uid_t uid = (uid_t) strtoul(argv[3], NULL, 10);
+    gid_t gid = (gid_t) strtoul(argv[4], NULL, 10);
+    uint64_t caps = strtoull(argv[5], NULL, 16);
+    const char *workdir = argv[6];
+    char **command = argv + 8;
+
+    /* the keeper's namespaces, all opened before any is joined (the mount namespace changes what /proc is) */
+    static const char *names[] = { "mnt", "uts", "ipc", "net", "pid", "cgroup", "user" };
+    static const int types[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID,
+                                 CLONE_NEWCGROUP, CLONE_NEWUSER };
+    int fds[7];
+    for (int i = 0; i < 7; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%s/ns/%s", pid, names[i]);
+        fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) die(125, "cannot open the namespace", path);
+    }
+    static struct sock_filter insns[MAX_INSNS];
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(filter_fd, (char *) insns + got, sizeof insns - got);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            die(125, "cannot read the seccomp filter", NULL);
+        }
+        if (n == 0) break;
+        got += (size_t) n;
+        if (got == sizeof insns) break;
+    }
+    if (got == 0 || got % sizeof(struct sock_filter) != 0) {
+        errno = EINVAL;
+        die(125, "the seccomp filter is malformed", NULL);
+    }
+    struct sock_fprog prog = { .len = (unsigned short) (got / sizeof(struct sock_filter)), .filter = insns };
+
+    for (int i = 0; i < 7; i++) {
+        if (setns(fds[i], types[i]) < 0) die(125, "cannot join the sandbox's namespace", names[i]);
+        close(fds[i]);
+    }
+    /* root of the sandbox's user namespace: the ids it maps 0 to */
+    if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+        die(125, "cannot become the sandbox's root", NULL);
+
+    pid_t child = fork();
+    if (child < 0) die(125, "cannot fork", NULL);
+    if (child > 0) {
+        /* the parent only waits, with no capability left and not dumpable, and ends as the command ended */
+        struct __user_cap_header_struct ph = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct none[2];
+        memset(none, 0, sizeof none);
+        syscall(SYS_capset, &ph, none);
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        int status;
+        while (waitpid(child, &status, 0) < 0) {
+            if (errno != EINTR) die(125, "cannot wait for the command", NULL);
+        }
+        if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+        return WEXITSTATUS(status);
+    }
+
+    if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0) die(125, "cannot join a session key ring", NULL);
+
+    for (int c = 0; c <= LAST_CAP; c++) {
+        if (!(caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+            die(125, "cannot drop a capability from the bounding set", NULL);
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+        die(125, "cannot clear the ambient capabilities", NULL);
+    if (setgroups(0, NULL) < 0) die(125, "cannot clear the supplementary groups", NULL);
+    if (setresgid(gid, gid, gid) < 0) die(125, "cannot become the group", argv[4]);
+    if (setresuid(uid, uid, uid) < 0) die(125, "cannot become the user", argv[3]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* killed with its parent (a timeout, the output limit) */
+    if (getppid() == 1) return 125; /* the parent is gone already */
+    if (uid == 0) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+        struct __user_cap_data_struct d[2];
+        memset(d, 0, sizeof d);
+        d[0].effective = d[0].permitted = (uint32_t) caps;
+        d[1].effective = d[1].permitted = (uint32_t) (caps >> 32);
+        if (syscall(SYS_capset, &h, d) < 0) die(125, "cannot set the capabilities", NULL);
+    }
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(125, "cannot set no_new_privs", NULL);
+    if (chdir(workdir) < 0) die(125, "Can't chdir to", workdir);
+    if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
+        for (int fd = 3; fd < 1024; fd++) close(fd);
+    }
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) die(125, "cannot load the seccomp filter", NULL);
+    execvp(command[0], command);
+    int e = errno;
+    fprintf(stderr, "davit-exec: execvp %s: %s\n", command[0], strerror(e));
+    return e == ENOENT ? 127 : 126;
+}
