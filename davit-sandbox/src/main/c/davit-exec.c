@@ -1,7 +1,7 @@
 /*
  * davit-exec: runs a command exec'd into a jailed long-lived sandbox (see docs/SANDBOX.md, "The jail").
  *
- *   davit-exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]      (environment: the command's)
+ *   davit-exec exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]      (environment: the command's)
  *
  * Started by davit as host root (after it joined the sandbox's cgroup), from the host's filesystem:
  *
@@ -16,7 +16,8 @@
  *      sets no_new_privs, changes to WORKDIR (resolved inside the sandbox), closes every descriptor above 2,
  *      loads the seccomp filter and executes COMMAND along the environment's PATH.
  *
- * It is statically linked: nothing of the sandbox's (no dynamic loader, no library) runs in it. Failures before
+ * (The "jail" mode, below, makes a sandbox's mount namespace.) It is statically linked: nothing of the sandbox's
+ * (no dynamic loader, no library) runs in it. Failures before
  * COMMAND runs are one line on stderr starting with "davit-exec: " and exit 125 (126/127 when COMMAND cannot be
  * executed or found); davit maps them as it maps bubblewrap's.
  */
@@ -37,6 +38,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <linux/mount.h>
 
 #define MAX_INSNS 4096
 #define LAST_CAP 63
@@ -46,7 +50,7 @@ static void die(int code, const char *what, const char *arg) {
     exit(code);
 }
 
-int main(int argc, char **argv) {
+static int exec_main(int argc, char **argv) {
     if (argc < 9 || strcmp(argv[7], "--") != 0) {
         fprintf(stderr, "davit-exec: usage: davit-exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]\n");
         return 125;
@@ -145,4 +149,113 @@ int main(int argc, char **argv) {
     int e = errno;
     fprintf(stderr, "davit-exec: execvp %s: %s\n", command[0], strerror(e));
     return e == ENOENT ? 127 : 126;
+}
+
+/* ---- jail mode: the sandbox's private mount namespace (see docs/SANDBOX.md, "The jail") ---- */
+
+
+#define JAIL_DIR "/run/davit"
+
+static void mkpoint(const char *point, const char *like) {
+    struct stat st;
+    if (stat(like, &st) < 0) die(125, "cannot stat", like);
+    if (S_ISDIR(st.st_mode)) {
+        if (mkdir(point, 0755) < 0 && errno != EEXIST) die(125, "cannot make the mount point", point);
+    } else {
+        int fd = open(point, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) die(125, "cannot make the mount point", point);
+        close(fd);
+    }
+}
+
+static void jail_bind(const char *src, const char *point, int ro) {
+    mkpoint(point, src);
+    if (mount(src, point, NULL, MS_BIND | MS_REC, NULL) < 0) die(125, "cannot bind", src);
+    if (ro && mount(NULL, point, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        die(125, "cannot make read-only", point);
+}
+
+static void idmap(const char *src, const char *point, int userns) {
+    mkpoint(point, src);
+    int tree = (int) syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (tree < 0) die(125, "open_tree", src);
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY;
+    attr.userns_fd = (uint64_t) userns;
+    if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+        die(125, "an idmapped mount of (the filesystem must support idmapped mounts)", src);
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, point, MOVE_MOUNT_F_EMPTY_PATH) < 0) die(125, "move_mount", point);
+    close(tree);
+}
+
+/*
+ *   davit-exec jail USERNS [--root ROOTFS LAYER UPPER WORK] [--bind NAME SRC] [--bind-ro NAME SRC]
+ *                   [--idmap NAME SRC] ... -- COMMAND [ARGS...]
+ *
+ * As host root: a private mount namespace (nothing propagates to the host), a tmpfs on /run/davit, with --root the
+ * sandbox's root at /run/davit/root (the overlay of ROOTFS, idmapped through the user namespace USERNS and
+ * read-only, under the upper layer LAYER/UPPER, work directory LAYER/WORK), each --bind/--bind-ro SRC at
+ * /run/davit/NAME and each --idmap SRC (idmapped, read-only) there; then a new, empty session key ring, and
+ * COMMAND, which inherits all of it.
+ */
+static int jail_main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "davit-exec: usage: davit-exec jail USERNS [--root ROOTFS LAYER UPPER WORK] [--bind NAME SRC]"
+                " [--bind-ro NAME SRC] [--idmap NAME SRC]... -- COMMAND [ARGS...]\n");
+        return 125;
+    }
+    int userns = open(argv[2], O_RDONLY | O_CLOEXEC);
+    if (userns < 0) die(125, "cannot open the user namespace", argv[2]);
+    int i = 3;
+    if (unshare(CLONE_NEWNS) < 0) die(125, "unshare(CLONE_NEWNS)", NULL);
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die(125, "cannot make every mount private", NULL);
+    if (mkdir(JAIL_DIR, 0755) < 0 && errno != EEXIST) die(125, "cannot make", JAIL_DIR);
+    if (mount("davit-jail", JAIL_DIR, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m") < 0)
+        die(125, "cannot mount a tmpfs on", JAIL_DIR);
+    char point[8400], a[4096], b[4096];
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (!strcmp(argv[i], "--root") && i + 4 < argc) {
+            const char *rootfs = argv[i + 1], *layer = argv[i + 2], *upper = argv[i + 3], *work = argv[i + 4];
+            jail_bind(layer, JAIL_DIR "/.layer", 0);
+            idmap(rootfs, JAIL_DIR "/lower", userns);
+            if (mkdir(JAIL_DIR "/root", 0755) < 0) die(125, "cannot make", JAIL_DIR "/root");
+            snprintf(a, sizeof a, JAIL_DIR "/.layer/%s", upper);
+            snprintf(b, sizeof b, JAIL_DIR "/.layer/%s", work);
+            snprintf(point, sizeof point, "lowerdir=" JAIL_DIR "/lower,upperdir=%s,workdir=%s", a, b);
+            if (mount("overlay", JAIL_DIR "/root", "overlay", 0, point) < 0)
+                die(125, "cannot mount the sandbox's overlay on", JAIL_DIR "/root");
+            i += 4;
+        } else if ((!strcmp(argv[i], "--bind") || !strcmp(argv[i], "--bind-ro") || !strcmp(argv[i], "--idmap"))
+                   && i + 2 < argc) {
+            if (strchr(argv[i + 1], '/') || !strcmp(argv[i + 1], "..") || !strcmp(argv[i + 1], ".")) {
+                fprintf(stderr, "davit-exec: not a name: %s\n", argv[i + 1]);
+                return 125;
+            }
+            snprintf(point, sizeof point, JAIL_DIR "/%s", argv[i + 1]);
+            if (!strcmp(argv[i], "--idmap")) idmap(argv[i + 2], point, userns);
+            else jail_bind(argv[i + 2], point, !strcmp(argv[i], "--bind-ro"));
+            i += 2;
+        } else {
+            fprintf(stderr, "davit-exec: unknown jail option %s\n", argv[i]);
+            return 125;
+        }
+    }
+    if (i >= argc - 1) {
+        fprintf(stderr, "davit-exec: no command after --\n");
+        return 125;
+    }
+    close(userns);
+    if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0) die(125, "cannot join a session key ring", NULL);
+    execvp(argv[i + 1], argv + i + 1);
+    int e = errno;
+    fprintf(stderr, "davit-exec: execvp %s: %s\n", argv[i + 1], strerror(e));
+    return e == ENOENT ? 127 : 126;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "jail")) return jail_main(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "exec")) return exec_main(argc - 1, argv + 1);
+    fprintf(stderr, "davit-exec: usage: davit-exec jail ... | davit-exec exec ...\n");
+    return 125;
 }

@@ -137,7 +137,7 @@ public final class BwrapBackend implements Backend {
             }
             MountPoints.Root root = new MountPoints.Root(Jail.ROOT, false, List.of(),
                     prepared.resolv() == null ? null : Jail.DIR.resolve("resolv.conf"));
-            Raw raw = Jail.run(ns, rootfs, dirs.upper(), dirs.work(), binds, () -> {
+            Raw raw = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                 List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
                 bw.addAll(namespaceOptions(spec.network().enabled(), true));
                 bw.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
@@ -146,10 +146,14 @@ public final class BwrapBackend implements Backend {
                 environment(bw, spec.effectiveEnv());
                 bw.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
                 bw.addAll(argv);
-                List<String> cmd = Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw);
+                List<String> cmd = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
                 return execute(nat, Cgroups.wrap(cgroup, cmd, state), Map.of(), state, spec, id, stdin, stdoutTee,
                         stderrTee);
             });
+            DavitException failed = Jail.jailFailure(raw.rc(), raw.stderr().size() > 4096 ? "" : raw.stderr().text());
+            if (failed != null) {
+                throw failed;
+            }
             boolean oom = Cgroups.finish(cg, state);
             return raw.result(id, RUNTIME, raw.timedOut() || raw.outputLimited() ? raw.rc()
                     : interpret(raw.rc(), raw.stderr(), spec), oom, t0, state);

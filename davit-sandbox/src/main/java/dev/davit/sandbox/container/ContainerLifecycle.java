@@ -160,7 +160,7 @@ public final class ContainerLifecycle {
                 binds.put("resolv.conf:ro", prepared.resolv());
             }
             MountPoints.Root root = jailRoot(prepared.resolv() != null);
-            started = Jail.run(ns, rootfs, dirs.upper(), dirs.work(), binds, () -> {
+            started = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                 List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
                 bw.addAll(BwrapBackend.namespaceOptions(s.spec().network().enabled(), true));
                 bw.addAll(List.of("--hostname", id));
@@ -168,7 +168,7 @@ public final class ContainerLifecycle {
                 BwrapBackend.rootAndMounts(bw, rootfs, root, jailShared());
                 bw.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--",
                         sleep, "2147483647"));
-                List<String> launch = Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw);
+                List<String> launch = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
                 List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
                 cmd.addAll(nat == null ? launch : Nat.wrap(nat, launch));
                 return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);

@@ -214,15 +214,20 @@ public final class OciRuntimeBackend implements Backend {
             MountPoints.Root root = new MountPoints.Root(Jail.ROOT, false, List.of(),
                     prepared.resolv() == null ? null : Jail.DIR.resolve("resolv.conf"));
             Path log = state.resolve("runtime.log");
-            BwrapBackend.Raw raw = Jail.run(ns, rootfs, dirs.upper(), dirs.work(), binds, () -> {
+            BwrapBackend.Raw raw = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                 ObjectNode config = config(rootfs, root, id, spec, argv, user);
                 jail(config, ns.range(), user, spec.network().enabled());
                 writeConfig(state, config);
                 List<String> run = runArgs(bin, state, id, cgroup != null && runtime.equals(RUNC));
                 // the jail's mount namespace is private already: crun's hidden cgroup v2 needs no unshare
-                return BwrapBackend.execute(nat, Cgroups.wrap(cgroup, hideCgroup2 ? hidden(run) : run, state),
-                        Map.of(), state, spec, id, stdin, stdoutTee, stderrTee);
+                return BwrapBackend.execute(nat, Cgroups.wrap(cgroup, jail.apply(hideCgroup2 ? hidden(run) : run),
+                        state), Map.of(), state, spec, id, stdin, stdoutTee, stderrTee);
             });
+            DavitException failed = Jail.jailFailure(raw.rc(), raw.stderr().size() > 4096 ? ""
+                    : raw.stderr().text());
+            if (failed != null) {
+                throw failed;
+            }
             return finish(raw, cg, state, id, unshare, bin, hideCgroup2, log, t0);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "

@@ -85,14 +85,17 @@ public final class Jail {
         if (m instanceof Mounts ms) {
             return ms;
         }
-        throw new DavitException(Kind.USAGE, "as root, davit confines a sandbox with an idmapped mount, which needs"
-                + " Java 22 or later with native access (" + m + "); run davit on a JDK 22 or later");
+        throw new DavitException(Kind.USAGE, "as root, davit confines a sandbox with an idmapped mount: this davit"
+                + " was built without its helper davit-exec (no gcc), and the other way needs Java 22 or later with"
+                + " native access (" + m + "); run davit on a JDK 22 or later, or build it where gcc is installed");
     }
 
     /** Whether the jail can work here (for doctor): null when it can, else why not. */
     public static String problem(SandboxOptions options) {
         try {
-            mounts();
+            if (execHelper(options) == null) {
+                mounts(); // without davit-exec in the jar, the FFM way
+            }
         } catch (DavitException e) {
             return e.getMessage();
         }
@@ -154,13 +157,36 @@ public final class Jail {
     }
 
     /**
-     * Runs {@code action} on a new thread in a private mount namespace holding the sandbox's root at {@link #ROOT}
-     * (the overlay of idmapped {@code rootfs} and {@code state}'s upper layer, see the class comment) and each of
-     * {@code binds} at {@code DIR/NAME} (a directory or a file, read-only when its name ends in {@code :ro}, which
-     * is not part of the mount point's name). The caller waits for it and gets its result or exception.
+     * What a command needs to run in the jail's mount namespace: as davit-exec's {@code jail} step puts it before
+     * the command (the fast way, no FFM), or the identity where the calling thread is in that namespace already
+     * (the FFM way, when the jar has no helper).
      */
-    public static <T> T run(Namespace ns, Path rootfs, Path upper, Path work, Map<String, Path> binds,
-                            Callable<T> action) {
+    public interface Wrap extends java.util.function.UnaryOperator<List<String>> {
+    }
+
+    /** An action run with the jail's mount namespace at hand (see {@link Wrap}). */
+    public interface Action<T> {
+        T run(Wrap jail) throws Exception;
+    }
+
+    /**
+     * Runs {@code action} with a private mount namespace holding the sandbox's root at {@link #ROOT} (the overlay of
+     * idmapped {@code rootfs} and the upper layer {@code upper}, see the class comment) and each of {@code binds} at
+     * {@code DIR/NAME} (a directory or a file, read-only when its name ends in {@code :ro}, which is not part of the
+     * mount point's name): every command the action starts must go through the {@link Wrap} it gets. With the
+     * jar's davit-exec (src/main/c) that is its {@code jail} step in front of the command; without it, a new thread
+     * of davit's makes the namespace through the FFM API (Java 22+) and runs the action there.
+     */
+    public static <T> T run(SandboxOptions options, Namespace ns, Path rootfs, Path upper, Path work,
+                            Map<String, Path> binds, Action<T> action) {
+        Path helper = execHelper(options);
+        if (helper != null) {
+            List<String> pre = new ArrayList<>(List.of(helper.toString(), "jail", ns.path().toString(), "--root",
+                    rootfs.toString(), upper.getParent().toString(), upper.getFileName().toString(),
+                    work.getFileName().toString()));
+            bindOptions(pre, binds, Map.of());
+            return call(action, prefixed(pre));
+        }
         return onThread(m -> {
             m.unshareMountNamespace();
             Files.createDirectories(DIR); // on the host's /run, once: the mount point
@@ -173,7 +199,79 @@ public final class Jail {
             m.idmappedBind(rootfs, lower, ns.path());
             m.overlay(lower, layer.resolve(upper.getFileName()), layer.resolve(work.getFileName()), ROOT);
             bindAll(m, binds);
-        }, action);
+        }, () -> action.run(cmd -> cmd));
+    }
+
+    /** davit-exec's {@code --bind NAME SRC}, {@code --bind-ro} and {@code --idmap} options, then {@code --}. */
+    private static void bindOptions(List<String> pre, Map<String, Path> binds, Map<String, Path> idmapped) {
+        for (Map.Entry<String, Path> b : binds.entrySet()) {
+            boolean ro = b.getKey().endsWith(":ro");
+            pre.addAll(List.of(ro ? "--bind-ro" : "--bind", ro ? b.getKey().substring(0, b.getKey().length() - 3)
+                    : b.getKey(), b.getValue().toString()));
+        }
+        for (Map.Entry<String, Path> e : idmapped.entrySet()) {
+            pre.addAll(List.of("--idmap", e.getKey(), e.getValue().toString()));
+        }
+        pre.add("--");
+    }
+
+    private static Wrap prefixed(List<String> pre) {
+        List<String> fixed = List.copyOf(pre);
+        return cmd -> {
+            List<String> a = new ArrayList<>(fixed);
+            a.addAll(cmd);
+            return a;
+        };
+    }
+
+    private static <T> T call(Action<T> action, Wrap wrap) {
+        try {
+            return action.run(wrap);
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.INTERNAL, "cannot set up the sandbox: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Waits (at most 10 s) until process {@code p}, started through a {@link Wrap}, is past davit-exec's jail step
+     * (it runs another program, or ended): its mounts are made then, and the user namespace they were idmapped
+     * through may go. For callers that do not wait for their process otherwise.
+     */
+    public static void awaitJailed(Process p) {
+        Path proc = Path.of("/proc", Long.toString(p.pid()));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (p.isAlive() && System.nanoTime() < deadline) {
+            try {
+                // in a mount namespace of its own (the jail step's unshare), and running what followed it
+                if (!Files.readSymbolicLink(proc.resolve("ns/mnt")).equals(Files.readSymbolicLink(
+                        Path.of("/proc/self/ns/mnt"))) && !Files.readSymbolicLink(proc.resolve("exe")).getFileName()
+                        .toString().startsWith("davit-exec")) {
+                    return;
+                }
+            } catch (IOException e) {
+                return; // gone meanwhile
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * A one-line error when a command started through the {@link Wrap} of davit-exec failed in its jail step
+     * (exit 125 and one {@code davit-exec: } line on stderr), else null.
+     */
+    public static DavitException jailFailure(int rc, String stderr) {
+        if (rc == 125 && stderr.startsWith("davit-exec: ") && stderr.indexOf('\n') == stderr.length() - 1) {
+            return new DavitException(Kind.INTERNAL, "the sandbox could not be set up: " + stderr.strip()
+                    + " (see 'davit doctor')");
+        }
+        return null;
     }
 
     /** Each of {@code binds} at {@code DIR/NAME} (read-only for a name ending in {@code :ro}). */
@@ -321,31 +419,25 @@ public final class Jail {
     }
 
     /**
-     * Runs {@code action} on a new thread whose private mount namespace has each of {@code binds} at
-     * {@code DIR/NAME} (as {@link #run}, without a root filesystem): as root, the VMM's files are reached there by
-     * an unprivileged uid that could not walk davit's home. Without root, {@code action} runs here, as it is.
+     * Runs {@code action} with a private mount namespace holding each of {@code binds} at {@code DIR/NAME} (as
+     * {@link #run}, without a root filesystem) and each of {@code idmapped} read-only at {@code DIR/NAME} as an
+     * idmapped mount through a new user namespace of the range (owner {@code n} appears as the range's {@code n}:
+     * a root-owned file is the jail's root's to read, whatever its mode): as root, the VMM's files are reached there
+     * by an unprivileged uid that could not walk davit's home. Without root, {@code action} runs as it is.
      */
-    public static <T> T runWithBinds(Map<String, Path> binds, Callable<T> action) {
-        return runWithBinds(binds, Map.of(), null, action);
-    }
-
-    /**
-     * {@link #runWithBinds(Map, Callable)}, with each of {@code idmapped} bound read-only at {@code DIR/NAME} as an
-     * idmapped mount through {@code options}' new user namespace (owner {@code n} appears as the range's {@code n}: a
-     * root-owned file is the jail's root's, whatever its mode).
-     */
-    public static <T> T runWithBinds(Map<String, Path> binds, Map<String, Path> idmapped, SandboxOptions options,
-                                     Callable<T> action) {
+    public static <T> T runWithBinds(SandboxOptions options, Map<String, Path> binds, Map<String, Path> idmapped,
+                                     Action<T> action) {
         if (!active()) {
-            try {
-                return action.call();
-            } catch (RuntimeException e) {
-                throw e;
-            } catch (Exception e) {
-                throw new DavitException(Kind.INTERNAL, e.getMessage());
-            }
+            return call(action, cmd -> cmd);
         }
         try (Namespace ns = idmapped.isEmpty() ? null : newNamespace(options, null)) {
+            Path helper = execHelper(options);
+            if (helper != null) {
+                List<String> pre = new ArrayList<>(List.of(helper.toString(), "jail",
+                        ns == null ? "/proc/self/ns/user" : ns.path().toString()));
+                bindOptions(pre, binds, idmapped);
+                return call(action, prefixed(pre));
+            }
             return onThread(m -> {
                 m.unshareMountNamespace();
                 Files.createDirectories(DIR);
@@ -360,7 +452,7 @@ public final class Jail {
                     }
                     m.idmappedBind(e.getValue(), point, ns.path());
                 }
-            }, action);
+            }, () -> action.run(cmd -> cmd));
         }
     }
 
@@ -432,7 +524,7 @@ public final class Jail {
                                             String workdir, List<String> argv) {
         int uid = ids == null ? 0 : ids[0];
         int gid = ids == null ? 0 : ids[1];
-        List<String> a = new ArrayList<>(List.of(helperFile.toString(), Long.toString(init),
+        List<String> a = new ArrayList<>(List.of(helperFile.toString(), "exec", Long.toString(init),
                 seccompFile(options).toString(), Integer.toString(uid), Integer.toString(gid),
                 Long.toHexString(uid == 0 ? Capabilities.mask() : 0), workdir, "--"));
         a.addAll(argv);

@@ -128,12 +128,22 @@ public final class Machine {
      * qemu-img and QEMU only ever open read-only. Kept when it exists (a stopped long-lived sandbox's writes).
      */
     static void createDisk(Tools tools, Environment env, Path state) {
+        createDisk(tools, env, state, state, cmd -> cmd);
+    }
+
+    /**
+     * {@link #createDisk(Tools, Environment, Path)} as the VMM sees the files ({@code env}, {@code state}; see
+     * {@link #confined}), qemu-img started through {@code jail}; whether the disk exists is asked of the state
+     * directory on the host, {@code hostState}.
+     */
+    static void createDisk(Tools tools, Environment env, Path state, Path hostState,
+                           java.util.function.UnaryOperator<List<String>> jail) {
         Path disk = state.resolve(DISK);
-        if (Files.exists(disk)) {
+        if (Files.exists(hostState.resolve(DISK))) {
             return;
         }
-        List<String> cmd = List.of(tools.qemuImg().toString(), "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
-                env.rootfsImage().toString(), disk.toString());
+        List<String> cmd = jail.apply(List.of(tools.qemuImg().toString(), "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
+                env.rootfsImage().toString(), disk.toString()));
         Accel.Result r;
         try {
             r = Accel.runQemu(cmd, 60);
@@ -302,8 +312,12 @@ public final class Machine {
      * them); the state directory it sees is
      * {@code /run/davit}. Without root it gets the paths as they are.
      */
-    static <T> T confined(SandboxOptions options, Environment env, Path state,
-                          java.util.function.BiFunction<Environment, Path, T> action) {
+    /** What runs with the VMM's view (see {@link #confined}); every command it starts goes through {@code jail}. */
+    interface Confined<T> {
+        T run(Environment env, Path state, dev.davit.sandbox.jail.Jail.Wrap jail);
+    }
+
+    static <T> T confined(SandboxOptions options, Environment env, Path state, Confined<T> action) {
         Path vmm = state.resolve(VMM);
         try {
             Files.createDirectories(vmm);
@@ -311,7 +325,7 @@ public final class Machine {
             throw new DavitException(Kind.STORE, "cannot create " + vmm + ": " + e.getMessage());
         }
         if (!dev.davit.sandbox.jail.Jail.active()) {
-            return action.apply(env, state);
+            return action.run(env, state, cmd -> cmd);
         }
         Map<String, Path> binds = dev.davit.sandbox.jail.Jail.binds();
         binds.put(VMM, vmm);
@@ -330,7 +344,7 @@ public final class Machine {
         }
         Environment seen = new Environment(dir, dir.resolve("vmlinux"),
                 env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"));
-        return dev.davit.sandbox.jail.Jail.runWithBinds(binds, files, options, () -> action.apply(seen, dir));
+        return dev.davit.sandbox.jail.Jail.runWithBinds(options, binds, files, jail -> action.run(seen, dir, jail));
     }
 
     /** Gives {@code vmm} and its entries to the jail's VMM uid (as root; QEMU must write them). */

@@ -77,12 +77,15 @@ public final class QemuBackend implements Backend {
             long t1 = System.nanoTime();
             // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: its user-mode network inside a namespace of
             // its own, so its 10.0.2.2 is not the host
-            qemu = Machine.confined(options, env, state, (seenEnv, seenState) -> {
-                Machine.createDisk(tools, seenEnv, seenState);
+            qemu = Machine.confined(options, env, state, (seenEnv, seenState, jail) -> {
+                Machine.createDisk(tools, seenEnv, seenState, state, jail);
                 Machine.ownVmm(state.resolve(Machine.VMM));
                 List<String> cmd = Jail.vmmLauncher(options, Machine.command(tools, seenEnv, seenState, id,
                         spec.vcpus(), spec.memoryMiB(), spec.network().enabled(), accel, false));
-                return Machine.launch(nat == null ? cmd : Nat.wrap(nat, cmd), state);
+                // the jail step first: the NAT step waits for its network before it goes on
+                Process p = Machine.launch(jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)), state);
+                Jail.awaitJailed(p); // the jail's mounts are made before its user namespace's helper ends
+                return p;
             });
             RUNNING.add(qemu);
             OneShot.started(state, qemu);

@@ -64,15 +64,16 @@ public final class VmLifecycle {
         Path setsid = Lifecycle.tool(options, "setsid");
         // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
         // slirp4netns outlives davit, as QEMU does
-        long pid = Machine.confined(options, env, dir, (seenEnv, seenState) -> {
-            Machine.createDisk(tools, seenEnv, seenState);
+        long pid = Machine.confined(options, env, dir, (seenEnv, seenState, jail) -> {
+            Machine.createDisk(tools, seenEnv, seenState, dir, jail);
             Machine.createConsoles(dir);
             Machine.ownVmm(dir.resolve(Machine.VMM));
             List<String> cmd = dev.davit.sandbox.jail.Jail.vmmLauncher(options, Machine.command(tools, seenEnv,
                     seenState, s.id(), s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel,
                     true));
-            return nat == null ? Machine.launchDetached(setsid, cmd, dir, null) : Machine.launchDetached(setsid,
-                    Nat.wrap(nat, cmd), dir, p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
+            return nat == null ? Machine.launchDetached(setsid, jail.apply(cmd), dir, null)
+                    : Machine.launchDetached(setsid, jail.apply(Nat.wrap(nat, cmd)), dir,
+                            p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
         });
         long start = Lifecycle.startTime(pid);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
