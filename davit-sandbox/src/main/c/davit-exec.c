@@ -253,9 +253,35 @@ static int jail_main(int argc, char **argv) {
     return e == ENOENT ? 127 : 126;
 }
 
+/*
+ *   davit-exec userns UID GID
+ *
+ * As host root: becomes host UID and GID (no groups, no capabilities), unshares a user namespace (which UID then
+ * owns) and waits until its standard input ends. davit writes the namespace's maps and joins it meanwhile (see
+ * jail.UserNamespace).
+ */
+static int userns_main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "davit-exec: usage: davit-exec userns UID GID\n");
+        return 125;
+    }
+    uid_t uid = (uid_t) strtoul(argv[2], NULL, 10);
+    gid_t gid = (gid_t) strtoul(argv[3], NULL, 10);
+    if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+        die(125, "cannot become the namespace's owner", argv[2]);
+    if (unshare(CLONE_NEWUSER) < 0) die(125, "unshare(CLONE_NEWUSER)", NULL);
+    char buf[256];
+    for (;;) {
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n > 0 || (n < 0 && errno == EINTR)) continue;
+        return 0;
+    }
+}
+
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "userns")) return userns_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "jail")) return jail_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "exec")) return exec_main(argc - 1, argv + 1);
-    fprintf(stderr, "davit-exec: usage: davit-exec jail ... | davit-exec exec ...\n");
+    fprintf(stderr, "davit-exec: usage: davit-exec jail ... | davit-exec exec ... | davit-exec userns ...\n");
     return 125;
 }

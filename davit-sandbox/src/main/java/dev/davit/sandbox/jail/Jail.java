@@ -128,8 +128,8 @@ public final class Jail {
      */
     public static Namespace newNamespace(SandboxOptions options, int[] ids) {
         IdRange r = range();
-        return new Namespace(UserNamespace.create(r, ids == null ? new int[] {0, 0} : ids, tool(options, "setpriv"),
-                tool(options, "unshare"), tool(options, "cat")), r);
+        return new Namespace(UserNamespace.create(r, ids == null ? new int[] {0, 0} : ids, execHelper(options),
+                tool(options, "setpriv"), tool(options, "unshare"), tool(options, "cat")), r);
     }
 
     /** One sandbox's user namespace, held open by its helper until {@link #close}. */
