@@ -12,8 +12,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A new user namespace for one sandbox, owned by the host uid of the sandbox's user (sandbox root, or the image's
  * User) and mapping sandbox ids
- * {@code 0..count-1} to the {@link IdRange}: made by a helper process,
- * {@code setpriv --reuid=UID --regid=GID --clear-groups -- unshare --user -- cat}, whose maps davit (root) then
+ * {@code 0..count-1} to the {@link IdRange}: made by a helper process, {@code davit-exec userns UID GID} (or,
+ * without it, {@code setpriv --reuid=UID --regid=GID --clear-groups -- unshare --user -- cat}), whose maps davit (root) then
  * writes. bubblewrap, started as that same host uid, joins it with {@code --userns FD}: it has every capability
  * there (as its owner) to set the sandbox up, already as the sandbox's user (so it never has to change its uid,
  * which would cost it those capabilities before it is done), then keeps only {@link Capabilities#DEFAULT} (root)
