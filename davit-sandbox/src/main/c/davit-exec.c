@@ -101,6 +101,7 @@ static int exec_main(int argc, char **argv) {
     if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
         die(125, "cannot become the sandbox's root", NULL);
 
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the child inherits it: no ptrace before its filter (execve resets it) */
     pid_t child = fork();
     if (child < 0) die(125, "cannot fork", NULL);
     if (child > 0) {
@@ -131,6 +132,8 @@ static int exec_main(int argc, char **argv) {
     if (setresuid(uid, uid, uid) < 0) die(125, "cannot become the user", argv[3]);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* killed with its parent (a timeout, the output limit) */
     if (getppid() == 1) return 125; /* the parent is gone already */
+    /* not dumpable until the command's execve: nobody in the sandbox may ptrace it before its filter is loaded */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     if (uid == 0) {
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
         struct __user_cap_data_struct d[2];

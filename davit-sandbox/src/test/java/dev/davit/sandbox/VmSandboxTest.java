@@ -105,7 +105,11 @@ class VmSandboxTest {
         assertThat(status.get("Seccomp")).isEqualTo("2");
         if (dev.davit.sandbox.jail.Jail.active()) {
             long uid = Long.parseLong(status.get("Uid").split("\\s+")[0]);
-            assertThat(uid).isEqualTo(dev.davit.sandbox.jail.Jail.range().uid()).isGreaterThanOrEqualTo(100_000L);
+            // its own uid, outside the containers' range: it owns no container's user namespace
+            assertThat(uid).isEqualTo(dev.davit.sandbox.jail.Jail.vmmIds(s.id())[0]).isGreaterThanOrEqualTo(100_000L);
+            dev.davit.sandbox.jail.IdRange containers = dev.davit.sandbox.jail.Jail.range();
+            assertThat(uid < containers.uid() || uid >= containers.uid() + containers.count()).as("outside %s", containers)
+                    .isTrue();
             assertThat(status.get("CapEff")).isEqualTo("0000000000000000");
             assertThat(status.get("CapBnd")).isEqualTo("0000000000000000");
             // it cannot walk to the state directory on the host: its files are where the jail bound them

@@ -20,10 +20,38 @@ import java.nio.file.StandardOpenOption;
  */
 public record IdRange(long uid, long gid, long count) {
     public static final String OWNER = "davit";
+    /** The name of the VMMs' range: one uid and gid of it per microVM, none shared with a container sandbox. */
+    public static final String VMM_OWNER = "davit-vmm";
     public static final long COUNT = 65536;
     static final long FLOOR = 100_000;
 
     private static volatile IdRange root;
+    private static volatile IdRange vmm;
+
+    /** The range of {@value #VMM_OWNER} (made when missing; needs root), after {@value #OWNER}'s. */
+    public static IdRange forVmm() {
+        IdRange r = vmm;
+        if (r == null) {
+            forRoot(); // davit's own first, so the two never take the same place
+            synchronized (IdRange.class) {
+                r = vmm;
+                if (r == null) {
+                    long uid = reserve(Path.of(System.getProperty("davit.subuid", "/etc/subuid")), VMM_OWNER);
+                    long gid = reserve(Path.of(System.getProperty("davit.subgid", "/etc/subgid")), VMM_OWNER);
+                    vmm = r = new IdRange(uid, gid, COUNT);
+                }
+            }
+        }
+        return r;
+    }
+
+    /**
+     * The id of this range for the sandbox {@code sandboxId} (the VMMs': one per microVM, from the id's hash; two VMs
+     * share one only by a 1 in 65536 chance).
+     */
+    public long offsetOf(String sandboxId) {
+        return Integer.toUnsignedLong(sandboxId.hashCode()) % count;
+    }
 
     /** The range of {@value #OWNER} (made when missing; needs root). */
     public static IdRange forRoot() {
@@ -43,16 +71,21 @@ public record IdRange(long uid, long gid, long count) {
 
     /** The first id of {@value #OWNER}'s range of at least {@value #COUNT} ids in {@code file}, added if missing. */
     static long reserve(Path file) {
+        return reserve(file, OWNER);
+    }
+
+    /** The first id of {@code owner}'s range of at least {@value #COUNT} ids in {@code file}, added if missing. */
+    static long reserve(Path file, String owner) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             ch.lock(); // against another davit adding one at the same time
             String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
-            Long mine = find(text);
+            Long mine = find(text, owner);
             if (mine != null) {
                 return mine;
             }
             long start = next(text);
-            String line = (text.isEmpty() || text.endsWith("\n") ? "" : "\n") + OWNER + ":" + start + ":" + COUNT
+            String line = (text.isEmpty() || text.endsWith("\n") ? "" : "\n") + owner + ":" + start + ":" + COUNT
                     + "\n";
             ch.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)), ch.size());
             ch.force(true);
@@ -65,9 +98,13 @@ public record IdRange(long uid, long gid, long count) {
 
     /** The start of a range of {@value #OWNER} in a subuid/subgid text, or null. */
     static Long find(String text) {
+        return find(text, OWNER);
+    }
+
+    static Long find(String text, String owner) {
         for (String line : text.split("\n")) {
             String[] f = line.strip().split(":");
-            if (f.length == 3 && f[0].equals(OWNER)) {
+            if (f.length == 3 && f[0].equals(owner)) {
                 try {
                     if (Long.parseLong(f[2]) >= COUNT) {
                         return Long.parseLong(f[1]);

@@ -127,7 +127,11 @@ public final class Jail {
      * once the sandbox's bubblewrap has joined it.
      */
     public static Namespace newNamespace(SandboxOptions options, int[] ids) {
-        IdRange r = range();
+        return newNamespace(options, range(), ids);
+    }
+
+    /** {@link #newNamespace(SandboxOptions, int[])} mapping to {@code r} instead of the containers' range. */
+    public static Namespace newNamespace(SandboxOptions options, IdRange r, int[] ids) {
         return new Namespace(UserNamespace.create(r, ids == null ? new int[] {0, 0} : ids, execHelper(options),
                 tool(options, "setpriv"), tool(options, "unshare"), tool(options, "cat")), r);
     }
@@ -390,15 +394,15 @@ public final class Jail {
 
     /**
      * The command that runs a VMM ({@code vmm}, QEMU's command line) confined as Firecracker's jailer runs its
-     * VMM: as root, as sandbox root's host uid of the range (it owns nothing of the host's; the kvm group is
-     * kept where /dev/kvm has one), with no_new_privs and no capabilities; without root as davit's own user with
+     * VMM: as root, as a uid of its own ({@link #vmmIds}: it owns nothing of the host's nor of any other sandbox;
+     * the kvm group is kept where /dev/kvm has one), with no_new_privs and no capabilities; without root as davit's own user with
      * no_new_privs. QEMU adds its own filter ({@link #VMM_SANDBOX}).
      */
-    public static List<String> vmmLauncher(SandboxOptions options, List<String> vmm) {
+    public static List<String> vmmLauncher(SandboxOptions options, String sandboxId, List<String> vmm) {
         List<String> a = new ArrayList<>(List.of(tool(options, "setpriv").toString()));
         if (active()) {
-            IdRange r = range();
-            a.addAll(List.of("--reuid=" + r.uid(), "--regid=" + r.gid()));
+            long[] ids = vmmIds(sandboxId);
+            a.addAll(List.of("--reuid=" + ids[0], "--regid=" + ids[1]));
             Integer kvm = kvmGroup();
             a.add(kvm == null ? "--clear-groups" : "--groups=" + kvm);
             a.addAll(List.of("--inh-caps=-all", "--bounding-set=-all"));
@@ -406,6 +410,16 @@ public final class Jail {
         a.addAll(List.of("--no-new-privs", "--"));
         a.addAll(vmm);
         return a;
+    }
+
+    /**
+     * The host uid and gid the VMM of sandbox {@code sandboxId} runs as (as root): its own of {@link IdRange#forVmm},
+     * outside the containers' range, so that it owns no container's user namespace and no other VM's files.
+     */
+    public static long[] vmmIds(String sandboxId) {
+        IdRange r = IdRange.forVmm();
+        long n = r.offsetOf(sandboxId);
+        return new long[] {r.uid() + n, r.gid() + n};
     }
 
     /** The group of /dev/kvm when it is not root's (Debian: kvm), else null. */
@@ -421,16 +435,16 @@ public final class Jail {
     /**
      * Runs {@code action} with a private mount namespace holding each of {@code binds} at {@code DIR/NAME} (as
      * {@link #run}, without a root filesystem) and each of {@code idmapped} read-only at {@code DIR/NAME} as an
-     * idmapped mount through a new user namespace of the range (owner {@code n} appears as the range's {@code n}:
+     * idmapped mount through a new user namespace mapping to {@code idmapTo} (owner {@code n} appears as its {@code n}:
      * a root-owned file is the jail's root's to read, whatever its mode): as root, the VMM's files are reached there
      * by an unprivileged uid that could not walk davit's home. Without root, {@code action} runs as it is.
      */
     public static <T> T runWithBinds(SandboxOptions options, Map<String, Path> binds, Map<String, Path> idmapped,
-                                     Action<T> action) {
+                                     IdRange idmapTo, Action<T> action) {
         if (!active()) {
             return call(action, cmd -> cmd);
         }
-        try (Namespace ns = idmapped.isEmpty() ? null : newNamespace(options, null)) {
+        try (Namespace ns = idmapped.isEmpty() ? null : newNamespace(options, idmapTo, null)) {
             Path helper = execHelper(options);
             if (helper != null) {
                 List<String> pre = new ArrayList<>(List.of(helper.toString(), "jail",

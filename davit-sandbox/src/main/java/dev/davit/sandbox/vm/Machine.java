@@ -139,8 +139,16 @@ public final class Machine {
     static void createDisk(Tools tools, Environment env, Path state, Path hostState,
                            java.util.function.UnaryOperator<List<String>> jail) {
         Path disk = state.resolve(DISK);
-        if (Files.exists(hostState.resolve(DISK))) {
+        Path onHost = hostState.resolve(DISK);
+        // what the VMM's uid left there is never followed: a link (or anything but a file) is removed
+        if (Files.isRegularFile(onHost, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
+        }
+        try {
+            BwrapBackend.deleteTree(onHost);
+            Files.deleteIfExists(onHost);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot remove " + onHost + ": " + e.getMessage());
         }
         List<String> cmd = jail.apply(List.of(tools.qemuImg().toString(), "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
                 env.rootfsImage().toString(), disk.toString()));
@@ -234,7 +242,10 @@ public final class Machine {
                 if (p.waitFor() != 0) {
                     throw new IOException("mkfifo failed: " + out);
                 }
-                Files.write(consoleOutput(state, n), new byte[0]);
+                // made anew, never written through what the VMM's uid may have left there (a link)
+                Files.deleteIfExists(consoleOutput(state, n));
+                Files.write(consoleOutput(state, n), new byte[0], java.nio.file.StandardOpenOption.CREATE_NEW,
+                        java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot make the consoles in " + state + ": " + e.getMessage());
@@ -317,7 +328,8 @@ public final class Machine {
         T run(Environment env, Path state, dev.davit.sandbox.jail.Jail.Wrap jail);
     }
 
-    static <T> T confined(SandboxOptions options, Environment env, Path state, Confined<T> action) {
+    static <T> T confined(SandboxOptions options, String sandboxId, Environment env, Path state,
+                          Confined<T> action) {
         Path vmm = state.resolve(VMM);
         try {
             Files.createDirectories(vmm);
@@ -344,18 +356,22 @@ public final class Machine {
         }
         Environment seen = new Environment(dir, dir.resolve("vmlinux"),
                 env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"));
-        return dev.davit.sandbox.jail.Jail.runWithBinds(options, binds, files, jail -> action.run(seen, dir, jail));
+        // idmapped to the VMM's own uid: root's files are its to read
+        long[] vmmIds = dev.davit.sandbox.jail.Jail.vmmIds(sandboxId);
+        return dev.davit.sandbox.jail.Jail.runWithBinds(options, binds, files,
+                new dev.davit.sandbox.jail.IdRange(vmmIds[0], vmmIds[1], 1), jail -> action.run(seen, dir, jail));
     }
 
     /** Gives {@code vmm} and its entries to the jail's VMM uid (as root; QEMU must write them). */
-    static void ownVmm(Path vmm) {
+    static void ownVmm(Path vmm, String sandboxId) {
         if (!dev.davit.sandbox.jail.Jail.active()) {
             return;
         }
-        dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.Jail.range();
+        long[] ids = dev.davit.sandbox.jail.Jail.vmmIds(sandboxId);
         try (java.util.stream.Stream<Path> all = Files.walk(vmm)) {
             for (Path p : all.toList()) {
-                dev.davit.sandbox.jail.Jail.own(p, r, 0, 0);
+                Files.setAttribute(p, "unix:gid", (int) ids[1], java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:uid", (int) ids[0], java.nio.file.LinkOption.NOFOLLOW_LINKS);
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot give " + vmm + " to the VMM's uid: " + e.getMessage());

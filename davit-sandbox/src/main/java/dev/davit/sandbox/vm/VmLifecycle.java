@@ -7,6 +7,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -64,11 +65,13 @@ public final class VmLifecycle {
         Path setsid = Lifecycle.tool(options, "setsid");
         // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
         // slirp4netns outlives davit, as QEMU does
-        long pid = Machine.confined(options, env, dir, (seenEnv, seenState, jail) -> {
-            Machine.createDisk(tools, seenEnv, seenState, dir, jail);
+        long pid = Machine.confined(options, s.id(), env, dir, (seenEnv, seenState, jail) -> {
+            Machine.ownVmm(dir.resolve(Machine.VMM), s.id()); // before qemu-img, which runs as the VMM's uid
+            Machine.createDisk(tools, seenEnv, seenState, dir, cmd -> jail.apply(
+                    Jail.vmmLauncher(options, s.id(), cmd)));
             Machine.createConsoles(dir);
-            Machine.ownVmm(dir.resolve(Machine.VMM));
-            List<String> cmd = dev.davit.sandbox.jail.Jail.vmmLauncher(options, Machine.command(tools, seenEnv,
+            Machine.ownVmm(dir.resolve(Machine.VMM), s.id());
+            List<String> cmd = dev.davit.sandbox.jail.Jail.vmmLauncher(options, s.id(), Machine.command(tools, seenEnv,
                     seenState, s.id(), s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel,
                     true));
             return nat == null ? Machine.launchDetached(setsid, jail.apply(cmd), dir, null)
