@@ -117,6 +117,26 @@ class JailTest {
     }
 
     @Test
+    void aWorkspaceExecIsConfinedAndCanChangeWhatDavitWrote() throws Exception {
+        // the way the MCP server's workspace_exec and service tools go
+        dev.davit.sandbox.workspace.Workspaces ws = dev.davit.sandbox.workspace.Workspaces.under(tmp.resolve("home"));
+        dev.davit.sandbox.workspace.Workspace w = ws.create(new dev.davit.sandbox.CreateSpec(rootfs, Map.of(), null,
+                null, null, java.time.Duration.ofHours(1)), "probe", null);
+        try {
+            ExecResult r = ws.exec(w.id(), List.of("/bin/probe"), Map.of(), null, java.time.Duration.ofSeconds(30),
+                    null, null, null);
+            SandboxProbe.assertConfined(SandboxProbe.parse(r.stdoutText()), true);
+            // a file davit writes into /workspace is the sandbox's to change
+            ws.writeFile(w.id(), "f.txt", new java.io.ByteArrayInputStream("a\n".getBytes()));
+            ExecResult edit = ws.exec(w.id(), List.of("sh", "-c", "echo b >> f.txt && cat f.txt"), Map.of(), null,
+                    null, null, null, null);
+            assertThat(edit.stdoutText()).as(edit.stderrText()).isEqualTo("a\nb\n");
+        } finally {
+            ws.rm(w.id());
+        }
+    }
+
+    @Test
     void withoutTheExecHelperExecsAreAsConfinedThroughABubblewrapOfTheirOwn() throws Exception {
         // a jar built without gcc has no davit-exec: execs, services and shells then take the bubblewrap way
         assertThat(Jail.execHelper(SandboxOptions.under(tmp.resolve("home")))).as("the jar's helper").isNotNull();
