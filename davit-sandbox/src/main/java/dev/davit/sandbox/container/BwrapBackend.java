@@ -76,12 +76,7 @@ public final class BwrapBackend implements Backend {
         if (Jail.active()) {
             return runJailed(t0, bwrap, rootfs, argv, spec, stdin, stdoutTee, stderrTee);
         }
-        String id = OneShot.newId();
-        Path state = OneShot.create(options.stateDir(), id);
-        Cgroups.Cgroup cg = null;
-        try {
-            cg = Cgroups.forRun(id, spec.limits(), state);
-            Cgroups.Cgroup cgroup = cg;
+        return inState(options, spec.limits(), (id, state, cg) -> {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path unshare = options.which("unshare");
             Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
@@ -92,14 +87,33 @@ public final class BwrapBackend implements Backend {
                         List<String> bw = arguments(bwrap, rootfs, MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs,
                                 merged).withDns(rootfs, spec.network(), state), id, spec, argv);
                         return merged == null
-                                ? execute(nat, Cgroups.wrap(cgroup, bw, state), Map.of(), state, spec, id, stdin,
+                                ? execute(nat, Cgroups.wrap(cg, bw, state), Map.of(), state, spec, id, stdin,
                                         stdoutTee, stderrTee)
-                                : execute(nat, Cgroups.wrap(cgroup, Overlay.wrap(unshare, rootfs, dirs, bw), state),
+                                : execute(nat, Cgroups.wrap(cg, Overlay.wrap(unshare, rootfs, dirs, bw), state),
                                         Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
                     });
             boolean oom = Cgroups.finish(cg, state);
             return raw.result(id, RUNTIME, raw.timedOut() || raw.outputLimited() ? raw.rc()
                     : interpret(raw.rc(), raw.stderr(), spec), oom, t0, state);
+        });
+    }
+
+    /** What a one-shot run does in its state directory {@code state}, with its cgroups {@code cg} (may be null). */
+    interface InState {
+        ExecResult run(String id, Path state, Cgroups.Cgroup cg) throws IOException;
+    }
+
+    /**
+     * A one-shot run's frame, for every runtime: a new id and state directory, its cgroups for {@code limits}, then
+     * {@code body}; the cgroups and the state directory are removed afterwards, whatever happened.
+     */
+    static ExecResult inState(SandboxOptions options, dev.davit.sandbox.Limits limits, InState body) {
+        String id = OneShot.newId();
+        Path state = OneShot.create(options.stateDir(), id);
+        Cgroups.Cgroup cg = null;
+        try {
+            cg = Cgroups.forRun(id, limits, state);
+            return body.run(id, state, cg);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
@@ -119,53 +133,31 @@ public final class BwrapBackend implements Backend {
                                  OutputStream stdoutTee, OutputStream stderrTee) {
         Path filter = Jail.seccompFile(options);
         int[] ids = nonRoot(Users.resolve(rootfs, spec.image().user()));
-        String id = OneShot.newId();
-        Path state = OneShot.create(options.stateDir(), id);
-        Cgroups.Cgroup cg = null;
-        try (Jail.Namespace ns = Jail.newNamespace(options, ids)) {
-            cg = Cgroups.forRun(id, spec.limits(), state);
-            Cgroups.Cgroup cgroup = cg;
-            Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
-            Overlay.Dirs dirs = Overlay.Dirs.under(state);
-            dirs.create();
-            Jail.prepareUpper(dirs.upper(), rootfs, ns.range());
-            MountPoints.Root prepared = MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs, dirs.merged(), ns.range())
-                    .withDns(rootfs, spec.network(), state);
-            Map<String, Path> binds = Jail.binds();
-            if (prepared.resolv() != null) {
-                binds.put("resolv.conf:ro", prepared.resolv());
+        return inState(options, spec.limits(), (id, state, cg) -> {
+            try (Jail.Namespace ns = Jail.newNamespace(options, ids)) {
+                Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+                Overlay.Dirs dirs = Overlay.Dirs.under(state);
+                Map<String, Path> binds = Jail.binds();
+                MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.BWRAP, dirs, spec.network(),
+                        state, ns.range(), binds);
+                Raw raw = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
+                    List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
+                    bw.addAll(namespaceOptions(spec.network().enabled(), true));
+                    bw.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
+                    bw.addAll(Jail.bwrapOptions(ns.range(), ids));
+                    rootAndMounts(bw, rootfs, root, null);
+                    environment(bw, spec.effectiveEnv());
+                    bw.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
+                    bw.addAll(argv);
+                    List<String> cmd = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
+                    return execute(nat, Cgroups.wrap(cg, cmd, state), Map.of(), state, spec, id, stdin, stdoutTee,
+                            stderrTee);
+                });
+                boolean oom = Cgroups.finish(cg, state);
+                return raw.result(id, RUNTIME, raw.timedOut() || raw.outputLimited() ? raw.rc()
+                        : interpret(raw.rc(), raw.stderr(), spec), oom, t0, state);
             }
-            MountPoints.Root root = new MountPoints.Root(Jail.ROOT, false, List.of(),
-                    prepared.resolv() == null ? null : Jail.DIR.resolve("resolv.conf"));
-            Raw raw = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
-                List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
-                bw.addAll(namespaceOptions(spec.network().enabled(), true));
-                bw.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
-                bw.addAll(Jail.bwrapOptions(ns.range(), ids));
-                rootAndMounts(bw, rootfs, root, null);
-                environment(bw, spec.effectiveEnv());
-                bw.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
-                bw.addAll(argv);
-                List<String> cmd = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
-                return execute(nat, Cgroups.wrap(cgroup, cmd, state), Map.of(), state, spec, id, stdin, stdoutTee,
-                        stderrTee);
-            });
-            DavitException failed = Jail.jailFailure(raw.rc(), raw.stderr().size() > 4096 ? "" : raw.stderr().text());
-            if (failed != null) {
-                throw failed;
-            }
-            boolean oom = Cgroups.finish(cg, state);
-            return raw.result(id, RUNTIME, raw.timedOut() || raw.outputLimited() ? raw.rc()
-                    : interpret(raw.rc(), raw.stderr(), spec), oom, t0, state);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
-                    + e.getMessage());
-        } finally {
-            if (cg != null) {
-                cg.destroy();
-            }
-            deleteTree(state);
-        }
+        });
     }
 
     /** {@code ids}, or null for root (0:0) and no user. */
@@ -205,6 +197,14 @@ public final class BwrapBackend implements Backend {
          * The run's result with exit code {@code rc} (124 when it timed out), once {@code state} is deleted; the
          * run began at {@code t0}.
          */
+        /** Throws when the command never ran: davit-exec's jail step failed ({@link Jail#jailFailure}). */
+        void throwIfJailFailed() {
+            DavitException failed = Jail.jailFailure(rc, stderr.size() > 4096 ? "" : stderr.text());
+            if (failed != null) {
+                throw failed;
+            }
+        }
+
         ExecResult result(String id, String runtime, int rc, boolean oom, long t0, Path state) {
             deleteTree(state);
             long t4 = System.nanoTime();
@@ -337,12 +337,18 @@ public final class BwrapBackend implements Backend {
             return rc;
         }
         String s = stderr.text();
-        if (rc == 125 && s.startsWith("davit-exec: ") && s.indexOf('\n') == s.length() - 1) {
-            // the jail's exec helper failed before the command ran: in bubblewrap's words (its 126/127 for a
-            // command that cannot be run or found are the command's exit codes already)
+        if (rc == 125 && s.startsWith("davit-exec: Can't chdir to ") && s.indexOf('\n') == s.length() - 1) {
+            // davit-exec's exec step, in bubblewrap's words; its 126/127 for a command that cannot be run or found
+            // are the command's exit codes already
             s = "bwrap: " + s.substring("davit-exec: ".length());
-        } else if (rc != 1 || !s.startsWith("bwrap: ") || s.indexOf('\n') != s.length() - 1) {
-            return rc;
+        } else {
+            DavitException failed = Jail.jailFailure(rc, s); // davit-exec failed before the command ran
+            if (failed != null) {
+                throw failed;
+            }
+            if (rc != 1 || !s.startsWith("bwrap: ") || s.indexOf('\n') != s.length() - 1) {
+                return rc;
+            }
         }
         if (s.startsWith("bwrap: execvp ")) {
             return s.contains("Permission denied") ? 126 : 127;

@@ -152,14 +152,8 @@ public final class ContainerLifecycle {
                 binds.put(e.getValue(), d);
             }
             Overlay.Dirs dirs = Overlay.Dirs.under(dir);
-            dirs.create();
-            Jail.prepareUpper(dirs.upper(), rootfs, ns.range());
-            MountPoints.Root prepared = MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs, dirs.merged(), ns.range())
-                    .withDns(rootfs, s.spec().network(), dir);
-            if (prepared.resolv() != null) {
-                binds.put("resolv.conf:ro", prepared.resolv());
-            }
-            MountPoints.Root root = jailRoot(prepared.resolv() != null);
+            MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.BWRAP, dirs, s.spec().network(), dir,
+                    ns.range(), binds);
             started = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                 List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
                 bw.addAll(BwrapBackend.namespaceOptions(s.spec().network().enabled(), true));
@@ -185,11 +179,6 @@ public final class ContainerLifecycle {
                 Lifecycle.startTime(started[1].pid()));
         save.accept(running);
         return running;
-    }
-
-    /** The root of a jailed sandbox as bubblewrap sees it: the overlay at {@link Jail#ROOT}. */
-    private static MountPoints.Root jailRoot(boolean resolv) {
-        return new MountPoints.Root(Jail.ROOT, false, List.of(), resolv ? Jail.DIR.resolve("resolv.conf") : null);
     }
 
     /** The shared directories' sources in the jail's mount namespace, by mount target. */
@@ -434,7 +423,6 @@ public final class ContainerLifecycle {
         Path rootfs = s.spec().rootfs();
         int[] ids = BwrapBackend.nonRoot(Users.resolve(rootfs, s.spec().image().user()));
         String init = Long.toString(s.initPid());
-        Path nsenter = Lifecycle.tool(options, "nsenter");
         Path helper = Jail.execHelper(options);
         if (helper != null) {
             // the fast way: into the keeper's own namespaces, confined there by davit's static helper
@@ -446,6 +434,7 @@ public final class ContainerLifecycle {
             pb.directory(dir(s).toFile());
             return pb;
         }
+        Path nsenter = Lifecycle.tool(options, "nsenter");
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(s.bwrapPid()),
                 "--mount"));
         // not the pid namespace: bubblewrap joins it itself (--pidns), so that its /proc is the one of that namespace
@@ -459,7 +448,7 @@ public final class ContainerLifecycle {
         }
         bw.addAll(List.of("--pidns", Integer.toString(Jail.PIDNS_FD)));
         bw.addAll(Jail.bwrapOptions(Jail.range(), ids));
-        BwrapBackend.rootAndMounts(bw, rootfs, jailRoot(Files.exists(dir(s).resolve(Dns.FILE))), jailShared());
+        BwrapBackend.rootAndMounts(bw, rootfs, MountPoints.jailRoot(Files.exists(dir(s).resolve(Dns.FILE))), jailShared());
         Map<String, String> env = new java.util.LinkedHashMap<>(rs.effectiveEnv());
         env.putIfAbsent("PWD", rs.effectiveWorkdir());
         BwrapBackend.environment(bw, env);

@@ -108,6 +108,30 @@ public final class MountPoints {
     }
 
     /**
+     * The jail's root (see {@link dev.davit.sandbox.jail.Jail}): creates the overlay's directories, gives the upper
+     * layer the rootfs root's mapped owner and mode, makes the missing {@code targets} in it owned through
+     * {@code range}, writes the resolver file for {@code network} and, when there is one, adds it to {@code binds}
+     * (as {@code resolv.conf:ro}). Returns the root as bubblewrap and the runtimes see it in the jail.
+     */
+    public static Root prepareJailed(Path rootfs, List<String> targets, Overlay.Dirs dirs, Network network,
+                                     Path state, dev.davit.sandbox.jail.IdRange range, Map<String, Path> binds)
+            throws IOException {
+        dirs.create();
+        dev.davit.sandbox.jail.Jail.prepareUpper(dirs.upper(), rootfs, range);
+        Root prepared = prepare(rootfs, targets, dirs, dirs.merged(), range).withDns(rootfs, network, state);
+        if (prepared.resolv() != null) {
+            binds.put("resolv.conf:ro", prepared.resolv());
+        }
+        return jailRoot(prepared.resolv() != null);
+    }
+
+    /** The root of a jailed sandbox: the overlay at {@code Jail.ROOT}, with the jail's resolver file if any. */
+    public static Root jailRoot(boolean resolv) {
+        return new Root(dev.davit.sandbox.jail.Jail.ROOT, false, List.of(),
+                resolv ? dev.davit.sandbox.jail.Jail.DIR.resolve(Dns.FILE) : null);
+    }
+
+    /**
      * Creates {@code target} under {@code layer}: its parents with the mode (and, as root, the owner) they have in
      * {@code rootfs}, or 0755 where they are missing there too; the target itself with its mount-point mode.
      */

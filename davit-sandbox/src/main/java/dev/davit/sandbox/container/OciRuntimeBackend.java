@@ -153,12 +153,7 @@ public final class OciRuntimeBackend implements Backend {
             return runJailed(t0, bin, rootfs, argv, spec, user, hideCgroup2, unshare, nat, stdin, stdoutTee,
                     stderrTee);
         }
-        String id = OneShot.newId();
-        Path state = OneShot.create(options.stateDir(), id);
-        Cgroups.Cgroup cg = null;
-        try {
-            cg = Cgroups.forRun(id, spec.limits(), state);
-            Cgroups.Cgroup cgroup = cg;
+        return BwrapBackend.inState(options, spec.limits(), (id, state, cg) -> {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path log = state.resolve("runtime.log");
             // on a mount failure: the read-only root, and no more overlays here
@@ -168,24 +163,16 @@ public final class OciRuntimeBackend implements Backend {
                         writeConfig(state, config(rootfs, MountPoints.prepare(rootfs, MountPoints.OCI, dirs, merged)
                                         .withDns(rootfs, spec.network(), state),
                                 id, spec, argv, user));
-                        List<String> run = runArgs(bin, state, id, cgroup != null && runtime.equals(RUNC));
+                        List<String> run = runArgs(bin, state, id, cg != null && runtime.equals(RUNC));
                         return merged == null
-                                ? BwrapBackend.execute(nat, Cgroups.wrap(cgroup, wrapped(unshare, run, hideCgroup2),
+                                ? BwrapBackend.execute(nat, Cgroups.wrap(cg, wrapped(unshare, run, hideCgroup2),
                                         state), Map.of(), state, spec, id, stdin, stdoutTee, stderrTee)
-                                : BwrapBackend.execute(nat, Cgroups.wrap(cgroup, Overlay.wrap(unshare, rootfs, dirs,
+                                : BwrapBackend.execute(nat, Cgroups.wrap(cg, Overlay.wrap(unshare, rootfs, dirs,
                                         hideCgroup2 ? hidden(run) : run), state), Overlay.environment(), state, spec,
                                         id, stdin, stdoutTee, stderrTee);
                     });
             return finish(raw, cg, state, id, unshare, bin, hideCgroup2, log, t0);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
-                    + e.getMessage());
-        } finally {
-            if (cg != null) {
-                cg.destroy();
-            }
-            BwrapBackend.deleteTree(state);
-        }
+        });
     }
 
     /**
@@ -196,48 +183,26 @@ public final class OciRuntimeBackend implements Backend {
     private ExecResult runJailed(long t0, Path bin, Path rootfs, List<String> argv, RunSpec spec, int[] user,
                                  boolean hideCgroup2, Path unshare, Nat.Tools nat, java.io.InputStream stdin,
                                  OutputStream stdoutTee, OutputStream stderrTee) {
-        String id = OneShot.newId();
-        Path state = OneShot.create(options.stateDir(), id);
-        Cgroups.Cgroup cg = null;
-        try (Jail.Namespace ns = Jail.newNamespace(options, null)) {
-            cg = Cgroups.forRun(id, spec.limits(), state);
-            Cgroups.Cgroup cgroup = cg;
-            Overlay.Dirs dirs = Overlay.Dirs.under(state);
-            dirs.create();
-            Jail.prepareUpper(dirs.upper(), rootfs, ns.range());
-            MountPoints.Root prepared = MountPoints.prepare(rootfs, MountPoints.OCI, dirs, dirs.merged(), ns.range())
-                    .withDns(rootfs, spec.network(), state);
-            java.util.Map<String, Path> binds = Jail.binds();
-            if (prepared.resolv() != null) {
-                binds.put("resolv.conf:ro", prepared.resolv());
+        return BwrapBackend.inState(options, spec.limits(), (id, state, cg) -> {
+            try (Jail.Namespace ns = Jail.newNamespace(options, null)) {
+                Overlay.Dirs dirs = Overlay.Dirs.under(state);
+                java.util.Map<String, Path> binds = Jail.binds();
+                MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.OCI, dirs, spec.network(), state,
+                        ns.range(), binds);
+                Path log = state.resolve("runtime.log");
+                BwrapBackend.Raw raw = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
+                    ObjectNode config = config(rootfs, root, id, spec, argv, user);
+                    jail(config, ns.range(), user, spec.network().enabled());
+                    writeConfig(state, config);
+                    List<String> run = runArgs(bin, state, id, cg != null && runtime.equals(RUNC));
+                    // the jail's mount namespace is private already: crun's hidden cgroup v2 needs no unshare
+                    return BwrapBackend.execute(nat, Cgroups.wrap(cg, jail.apply(hideCgroup2 ? hidden(run) : run),
+                            state), Map.of(), state, spec, id, stdin, stdoutTee, stderrTee);
+                });
+                raw.throwIfJailFailed();
+                return finish(raw, cg, state, id, unshare, bin, hideCgroup2, log, t0);
             }
-            MountPoints.Root root = new MountPoints.Root(Jail.ROOT, false, List.of(),
-                    prepared.resolv() == null ? null : Jail.DIR.resolve("resolv.conf"));
-            Path log = state.resolve("runtime.log");
-            BwrapBackend.Raw raw = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
-                ObjectNode config = config(rootfs, root, id, spec, argv, user);
-                jail(config, ns.range(), user, spec.network().enabled());
-                writeConfig(state, config);
-                List<String> run = runArgs(bin, state, id, cgroup != null && runtime.equals(RUNC));
-                // the jail's mount namespace is private already: crun's hidden cgroup v2 needs no unshare
-                return BwrapBackend.execute(nat, Cgroups.wrap(cgroup, jail.apply(hideCgroup2 ? hidden(run) : run),
-                        state), Map.of(), state, spec, id, stdin, stdoutTee, stderrTee);
-            });
-            DavitException failed = Jail.jailFailure(raw.rc(), raw.stderr().size() > 4096 ? ""
-                    : raw.stderr().text());
-            if (failed != null) {
-                throw failed;
-            }
-            return finish(raw, cg, state, id, unshare, bin, hideCgroup2, log, t0);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
-                    + e.getMessage());
-        } finally {
-            if (cg != null) {
-                cg.destroy();
-            }
-            BwrapBackend.deleteTree(state);
-        }
+        });
     }
 
     /**

@@ -29,7 +29,7 @@ public final class Overlay {
             + "unset DAVIT_OVL_OPT\n"
             + "exec \"$@\"\n";
     /** Whether davit runs as root (else overlays, and the OCI runtimes, need a user namespace). */
-    public static final boolean ROOT = uid() == 0;
+    public static final boolean ROOT = dev.davit.sandbox.jail.Jail.AS_ROOT;
 
     /**
      * The directories of one sandbox's overlay, all under its state directory, and the skeleton root of its
@@ -65,14 +65,6 @@ public final class Overlay {
     }
 
     private Overlay() {
-    }
-
-    private static int uid() {
-        try {
-            return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
     }
 
     /**

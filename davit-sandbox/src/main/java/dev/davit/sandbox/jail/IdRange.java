@@ -96,11 +96,7 @@ public record IdRange(long uid, long gid, long count) {
         }
     }
 
-    /** The start of a range of {@value #OWNER} in a subuid/subgid text, or null. */
-    static Long find(String text) {
-        return find(text, OWNER);
-    }
-
+    /** The start of a range of {@code owner} in a subuid/subgid text, or null. */
     static Long find(String text, String owner) {
         for (String line : text.split("\n")) {
             String[] f = line.strip().split(":");

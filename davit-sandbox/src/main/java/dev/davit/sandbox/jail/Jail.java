@@ -57,12 +57,13 @@ public final class Jail {
     private Jail() {
     }
 
+    /** Whether davit runs as root (else overlays and the OCI runtimes need a user namespace of davit's user). */
+    public static final boolean AS_ROOT = uid() == 0;
+
     /** Whether sandboxes are jailed this way: davit runs as root. */
     public static boolean active() {
-        return IS_ROOT;
+        return AS_ROOT;
     }
-
-    private static final boolean IS_ROOT = uid() == 0;
 
     private static int uid() {
         try {
@@ -132,8 +133,10 @@ public final class Jail {
 
     /** {@link #newNamespace(SandboxOptions, int[])} mapping to {@code r} instead of the containers' range. */
     public static Namespace newNamespace(SandboxOptions options, IdRange r, int[] ids) {
-        return new Namespace(UserNamespace.create(r, ids == null ? new int[] {0, 0} : ids, execHelper(options),
-                tool(options, "setpriv"), tool(options, "unshare"), tool(options, "cat")), r);
+        Path helper = execHelper(options);
+        return new Namespace(UserNamespace.create(r, ids == null ? new int[] {0, 0} : ids, helper,
+                helper != null ? null : tool(options, "setpriv"), helper != null ? null : tool(options, "unshare"),
+                helper != null ? null : tool(options, "cat")), r);
     }
 
     /** One sandbox's user namespace, held open by its helper until {@link #close}. */

@@ -6,7 +6,6 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.store.Fs;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -131,8 +130,18 @@ public final class Seccomp {
     record Insn(int code, int jt, int jf, int k) {
     }
 
-    /** The machine's system call table (name to number), or NOT_SUPPORTED off x86-64. */
+    private static volatile Map<String, Integer> table;
+
+    /** The machine's system call table (name to number), read once; a usage error off x86-64. */
     static Map<String, Integer> table() {
+        Map<String, Integer> t = table;
+        if (t == null) {
+            table = t = readTable();
+        }
+        return t;
+    }
+
+    private static Map<String, Integer> readTable() {
         String arch = System.getProperty("os.arch");
         if (!arch.equals("amd64") && !arch.equals("x86_64")) {
             throw new DavitException(Kind.USAGE, "davit's seccomp filter is built for x86-64 only, not " + arch
@@ -150,7 +159,7 @@ public final class Seccomp {
         } catch (IOException | NullPointerException e) {
             throw new IllegalStateException("davit's system call table is missing from its jar", e);
         }
-        return t;
+        return java.util.Collections.unmodifiableMap(t);
     }
 
     /** What the filter does with each system call number in [0, max]; absent numbers are refused (EPERM). */
@@ -340,16 +349,5 @@ public final class Seccomp {
             a.put("valueTwo", valueTwo);
         }
         a.put("op", op);
-    }
-
-    /** For tests: the program's instructions as text. */
-    static String dump(List<Insn> code) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (int i = 0; i < code.size(); i++) {
-            Insn c = code.get(i);
-            out.writeBytes(String.format("%4d: %02x %3d %3d %08x%n", i, c.code(), c.jt(), c.jf(), c.k())
-                    .getBytes(StandardCharsets.US_ASCII));
-        }
-        return out.toString(StandardCharsets.US_ASCII);
     }
 }
