@@ -7,11 +7,21 @@ import java.io.OutputStream;
  * its sandbox, runs the command to completion (or its timeout) and deletes the sandbox, also on failure.
  */
 public interface Backend {
+    /** The container backend's name (the default backend). */
+    String CONTAINER = "container";
+    /** The microVM backend's name. */
+    String VM = "vm";
+
     /** {@code container} or {@code vm}. */
     String name();
 
     /** {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}. */
     String runtime();
+
+    /** Whether this runtime's program is on this host (an automatic choice takes the first installed one). */
+    default boolean installed() {
+        return true;
+    }
 
     /** Runs {@code spec}; the command's output is also copied to the tees (either may be null) as it arrives. */
     default ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {

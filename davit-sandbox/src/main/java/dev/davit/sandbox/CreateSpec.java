@@ -1,7 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.container.BwrapBackend;
-import dev.davit.sandbox.vm.QemuBackend;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.nio.file.Path;
@@ -43,7 +41,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
             throw new DavitException(Kind.USAGE, "--publish needs --network (the sandbox's own network namespace);"
                     + " with --network=host the sandbox's ports are already the host's");
         }
-        backend = backend == null ? BwrapBackend.NAME : backend;
+        backend = backend == null ? Backend.CONTAINER : backend;
         limits = limits == null ? Limits.NONE : limits;
         if (!Sandboxes.BACKENDS.contains(backend)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
@@ -71,10 +69,11 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
 
     /** Whether this is a microVM sandbox. */
     public boolean isVm() {
-        return backend.equals(QemuBackend.NAME);
+        return backend.equals(Backend.VM);
     }
 
-    CreateSpec withRootfs(Path r) {
+    /** This spec with root filesystem {@code r} (a backend records its resolved rootfs). */
+    public CreateSpec withRootfs(Path r) {
         return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits);
     }
 }

@@ -1,12 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.container.BwrapBackend;
-import dev.davit.sandbox.container.OciRuntimeBackend;
-import dev.davit.sandbox.container.Overlay;
-import dev.davit.sandbox.vm.Accel;
-import dev.davit.sandbox.vm.Elf;
-import dev.davit.sandbox.vm.Machine;
-import dev.davit.sandbox.vm.VmImages;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.Json;
 import java.io.File;
@@ -27,7 +20,8 @@ import java.util.concurrent.TimeUnit;
  * guests or QEMU emulates (the {@code vm} backend).
  */
 public final class Doctor {
-    private static final long PROBE_SECONDS = 15;
+    /** How long one probe of a doctor's entry may take. */
+    public static final long PROBE_SECONDS = 15;
 
     private final SandboxOptions options;
 
@@ -84,41 +78,27 @@ public final class Doctor {
     /** The entry that says whether {@code --network} (NAT, {@link Network#NAT}) works here. */
     public static final String NETWORK = "container/network";
 
+    /** The entry that says how container sandboxes are confined here ({@link dev.davit.sandbox.jail.Jail}). */
     public static final String JAIL = "container/jail";
 
-    public Report check() {
-        return new Report(List.of(container(), ociRuntime(OciRuntimeBackend.CRUN), ociRuntime(OciRuntimeBackend.RUNC),
-                vm(), limits(), network(), jail()));
-    }
-
     /**
-     * What confines a container sandbox here (see {@link dev.davit.sandbox.jail.Jail}): as root, whether sandbox
-     * root can be an unprivileged host uid (the idmapped mount needs Java 22+, the tools util-linux) and its range;
-     * without root, which guarantees hold and which do not.
+     * Every driver's entries: first each backend's runtimes (named {@code BACKEND} or {@code BACKEND/RUNTIME}), in
+     * driver order, then {@link #LIMITS} and {@link #NETWORK}, then the drivers' other entries ({@link #JAIL}).
      */
-    private Backend jail() {
-        Map<String, String> facts = new LinkedHashMap<>();
-        facts.put("capabilities", String.join(",", dev.davit.sandbox.jail.Capabilities.DEFAULT));
-        facts.put("seccomp", "davit's filter (Docker's default profile without io_uring), x86-64");
-        if (!dev.davit.sandbox.jail.Jail.active()) {
-            facts.put("user", "rootless: sandbox root is this user, in a user namespace of bubblewrap's or the runtime's");
-            return new Backend(JAIL, true, "sandbox root is this user, never host root; one-shot runs get the seccomp"
-                    + " filter and no more than the default capabilities; without root there is no subordinate id"
-                    + " range, and commands exec'd in long-lived sandboxes run without the seccomp filter", facts);
+    public Report check() {
+        List<Backend> runtimes = new ArrayList<>();
+        List<Backend> others = new ArrayList<>();
+        for (Driver d : Driver.all()) {
+            java.util.Set<String> names = new java.util.HashSet<>(List.of(d.name()));
+            d.runtimes(options).forEach(r -> names.add(d.name() + "/" + r.runtime()));
+            for (Backend b : d.doctor(options)) {
+                (names.contains(b.name()) ? runtimes : others).add(b);
+            }
         }
-        String problem = dev.davit.sandbox.jail.Jail.problem(options);
-        if (problem != null) {
-            return new Backend(JAIL, false, "sandboxes cannot be confined as root here: " + problem, facts);
-        }
-        try {
-            dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.Jail.range();
-            facts.put("uids", r.uid() + "-" + (r.uid() + r.count() - 1));
-            facts.put("gids", r.gid() + "-" + (r.gid() + r.count() - 1));
-            return new Backend(JAIL, true, "sandbox root is host uid " + r.uid() + " (davit's range in /etc/subuid),"
-                    + " with an idmapped rootfs, the default capabilities, masked /proc and the seccomp filter", facts);
-        } catch (dev.davit.oci.DavitException e) {
-            return new Backend(JAIL, false, e.getMessage(), facts);
-        }
+        runtimes.add(limits());
+        runtimes.add(network());
+        runtimes.addAll(others);
+        return new Report(runtimes);
     }
 
     /** Whether {@code --network} can give sandboxes their own namespace with NAT: the tools and the TUN device. */
@@ -164,224 +144,19 @@ public final class Doctor {
                     + e.getMessage() + fix, facts);
         } finally {
             if (tmp != null) {
-                BwrapBackend.deleteTree(tmp);
+                Host.deleteTree(tmp);
             }
         }
         return new Backend(LIMITS, true, "memory, CPU and process limits are enforced with a cgroup per sandbox ("
                 + s.describe() + ") for bwrap, crun and runc; defaults " + facts.get("defaults"), facts);
     }
 
-    private Backend container() {
-        Map<String, String> facts = new LinkedHashMap<>();
-        Path bwrap = options.bwrapOrNull();
-        if (bwrap == null) {
-            return new Backend("container", false, "bwrap (bubblewrap) is not installed; install the bubblewrap"
-                    + " package", facts);
-        }
-        facts.put("bwrap", bwrap.toString());
-        Probe v = probe(List.of(bwrap.toString(), "--version"));
-        facts.put("bwrap_version", v.ok() ? v.output().replace("bubblewrap", "").strip() : "unknown");
-        Path tru = options.which("true");
-        if (tru == null) {
-            return new Backend("container", false, "cannot probe bwrap: no 'true' on the PATH", facts);
-        }
-        List<String> base = List.of(bwrap.toString(), "--unshare-all", "--die-with-parent", "--new-session",
-                "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev");
-        Probe run = probe(concat(base, List.of("--", tru.toString())));
-        facts.put("probe_namespaces", run.ok() ? "ok" : "failed: " + run.output());
-        Probe user = probe(concat(base, List.of("--unshare-user", "--uid", "1000", "--gid", "1000", "--",
-                tru.toString())));
-        facts.put("probe_user_namespace", user.ok() ? "ok" : "failed: " + user.output());
-        if (!run.ok()) {
-            return new Backend("container", false, "bwrap cannot create namespaces here (" + run.output()
-                    + "); unprivileged user namespaces may be disabled (kernel.unprivileged_userns_clone,"
-                    + " kernel.apparmor_restrict_unprivileged_userns) or a container runtime forbids them", facts);
-        }
-        return new Backend("container", true, "bubblewrap " + facts.get("bwrap_version") + " runs commands in new"
-                + " namespaces" + (user.ok() ? "" : " (user namespaces failed: images with a non-root User will not"
-                + " run)"), facts);
+    /** What {@link #probe} found: whether the command exited 0, and its output (one line) or failure. */
+    public record Probe(boolean ok, String output) {
     }
 
-    /**
-     * One OCI runtime of the container backend: installed, its version, how davit handles cgroups with it here,
-     * and whether it runs the host's {@code true} in a bundle whose root is the host's / (read-only), with the
-     * namespaces, mounts and options davit's runs use.
-     */
-    private Backend ociRuntime(String runtime) {
-        String name = BwrapBackend.NAME + "/" + runtime;
-        Map<String, String> facts = new LinkedHashMap<>();
-        Path bin = options.which(runtime);
-        if (bin == null) {
-            facts.put(runtime, "not installed");
-            return new Backend(name, false, runtime + " is not installed; install the " + runtime + " package",
-                    facts);
-        }
-        facts.put(runtime, bin.toString());
-        Probe v = probe(List.of(bin.toString(), "--version"));
-        String version = v.ok() ? v.output().replaceFirst("^" + runtime + " version ([^ ]+).*$", "$1") : "unknown";
-        facts.put(runtime + "_version", version);
-        facts.put("user", Overlay.ROOT ? "root" : "rootless: the runtime runs as root of a user namespace (unshare"
-                + " --map-root-user)");
-        facts.put("cgroups", cgroups(runtime));
-        Path tru = options.which("true");
-        if (tru == null) {
-            return new Backend(name, false, "cannot probe " + runtime + ": no 'true' on the PATH", facts);
-        }
-        String failure = probeRun(runtime, tru, facts);
-        facts.put("probe_run", failure == null ? "ok" : "failed: " + failure);
-        if (failure != null) {
-            return new Backend(name, false, runtime + " " + version + " cannot run a container here (" + failure
-                    + ")", facts);
-        }
-        return new Backend(name, true, runtime + " " + version + " runs commands in OCI containers"
-                + (runtime.equals(OciRuntimeBackend.CRUN) ? " (cgroups disabled)" : ""), facts);
-    }
-
-    /** How davit runs {@code runtime} with this host's cgroups. */
-    private static String cgroups(String runtime) {
-        String mode;
-        if (Files.exists(Path.of("/sys/fs/cgroup/cgroup.controllers"))) {
-            mode = "v2 (unified)";
-        } else if (OciRuntimeBackend.hybridControllers() != null) {
-            mode = "hybrid (v2 controllers: " + OciRuntimeBackend.hybridControllers() + ")";
-        } else if (Files.isDirectory(Path.of("/sys/fs/cgroup"))) {
-            mode = "v1";
-        } else {
-            mode = "none";
-        }
-        if (runtime.equals(OciRuntimeBackend.CRUN)) {
-            return mode + "; davit runs crun with --cgroup-manager=disabled"
-                    + (mode.startsWith("hybrid") ? " and hides /sys/fs/cgroup/unified in a private mount namespace"
-                    + " (crun refuses hybrid cgroups with v2 controllers)" : "");
-        }
-        return mode + (Overlay.ROOT ? "; runc (root) puts each container in a cgroup of its own (below the"
-                + " sandbox's limits cgroup when it has limits), removed with it" : "; runc (rootless) skips the cgroups it cannot create; no limits are set");
-    }
-
-    /**
-     * Runs {@code true} with the runtime as a davit run does; null when it worked. The root is a temporary one
-     * holding a statically linked busybox when the host has one (with the sandbox's overlay, as real runs), else
-     * the host's / (read-only) with the host's {@code true}.
-     */
-    private String probeRun(String runtime, Path tru, Map<String, String> facts) {
-        String failure = probeRunOn(runtime, tru, facts);
-        if (failure != null && facts.getOrDefault("probe_root", "").startsWith("the host's /")) {
-            failure += "; a statically linked busybox on the PATH gives the probe a root of its own";
-        }
-        return failure;
-    }
-
-    private String probeRunOn(String runtime, Path tru, Map<String, String> facts) {
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("davit-doctor-");
-        } catch (IOException e) {
-            return "cannot create a temporary directory: " + e.getMessage();
-        }
-        try {
-            SandboxOptions o = new SandboxOptions(dir.resolve("state"), options.bwrap(), options.searchPath());
-            Path busybox = options.which("busybox");
-            RunSpec.Builder spec;
-            boolean overlay;
-            if (busybox != null && Elf.isStatic(busybox)) {
-                Path rootfs = dir.resolve("rootfs");
-                Files.createDirectories(rootfs.resolve("bin"));
-                for (String d : List.of("proc", "dev", "sys", "tmp")) {
-                    Files.createDirectories(rootfs.resolve(d));
-                }
-                Files.copy(busybox, rootfs.resolve("bin/busybox"));
-                Files.createSymbolicLink(rootfs.resolve("bin/true"), Path.of("busybox"));
-                spec = RunSpec.builder(rootfs).command("/bin/true");
-                overlay = true;
-                facts.put("probe_root", "a static busybox in a temporary directory, with an overlay");
-            } else {
-                spec = RunSpec.builder(Path.of("/")).command(tru.toString());
-                overlay = false;
-                facts.put("probe_root", "the host's / (read-only; no static busybox on the PATH)");
-            }
-            ExecResult r = new OciRuntimeBackend(o, runtime, overlay).run(spec.timeout(
-                    java.time.Duration.ofSeconds(PROBE_SECONDS)).build(), null, null);
-            if (r.timedOut()) {
-                return "timed out after " + PROBE_SECONDS + " s";
-            }
-            String err = r.stderrText().strip().replace('\n', ' ');
-            return r.exitCode() == 0 ? null : "exit " + r.exitCode() + (err.isEmpty() ? "" : ": " + err);
-        } catch (IOException e) {
-            return "cannot prepare the probe's root filesystem in " + dir + ": " + e.getMessage();
-        } catch (dev.davit.oci.DavitException e) {
-            return e.getMessage().replace(" (see 'davit doctor')", "");
-        } finally {
-            BwrapBackend.deleteTree(dir);
-        }
-    }
-
-    /**
-     * The vm backend: QEMU and its microvm machine, qemu-img, and which accelerator QEMU would use (see
-     * {@link Accel}: a present /dev/kvm is tried with a test guest and, when a kernel is in davit's VM cache or a
-     * vm run probed before, with a Linux boot). Available when QEMU is installed: without usable KVM it emulates
-     * (TCG), slower but complete.
-     */
-    private Backend vm() {
-        Map<String, String> facts = new LinkedHashMap<>();
-        Path qemu = options.which(Machine.QEMU);
-        Path kvm = Path.of("/dev/kvm");
-        facts.put("kvm", Files.exists(kvm) ? (Files.isReadable(kvm) && Files.isWritable(kvm) ? "present, accessible"
-                : "present, not accessible (join the kvm group)") : "absent");
-        if (qemu == null) {
-            facts.put("qemu", "not installed");
-            return new Backend("vm", false, Machine.QEMU + " is not installed; install the qemu-system-x86 package",
-                    facts);
-        }
-        facts.put("qemu", qemu.toString());
-        Probe v = probe(List.of(qemu.toString(), "--version"));
-        String version = v.ok() ? v.output().replaceAll("^QEMU emulator version ([^ ]+).*", "$1") : "unknown";
-        facts.put("qemu_version", version);
-        Probe machines = probe(List.of(qemu.toString(), "-M", "help"));
-        boolean microvm = machines.ok() && machines.output().matches("(?s).*\\bmicrovm\\b.*");
-        facts.put("microvm", microvm ? "available" : "not available");
-        Path img = options.which(Machine.QEMU_IMG);
-        facts.put("qemu_img", img == null ? "not installed" : img.toString());
-        Accel.Choice accel = Accel.cached(qemu, options.stateDir());
-        if (accel == null) {
-            accel = Accel.choose(qemu, cachedKernel(), options.stateDir());
-        }
-        facts.put("kvm_probe", accel.kvm());
-        facts.put("accel", accel.accel());
-        if (!microvm) {
-            return new Backend("vm", false, "QEMU " + version + " has no microvm machine; install QEMU 4.2 or later",
-                    facts);
-        }
-        if (img == null) {
-            return new Backend("vm", false, Machine.QEMU_IMG + " is not installed; install the qemu-utils package",
-                    facts);
-        }
-        String how = !accel.isKvm() ? "with TCG (emulation, slower; KVM " + accel.kvm() + ")"
-                : accel.kvm().contains("not yet probed") ? "; KVM runs a test guest, and the first boot checks it with"
-                + " a Linux kernel (TCG if that fails)" : "with KVM";
-        return new Backend("vm", true, "QEMU " + version + " runs microVMs " + how, facts);
-    }
-
-    /** A kernel from davit's VM cache ({@code $DAVIT_HOME/cache/vm/kernels/}), for the KVM probe; or null. */
-    private Path cachedKernel() {
-        Path home = options.stateDir().toAbsolutePath().getParent();
-        if (home == null) {
-            return null;
-        }
-        Path kernels = VmImages.defaultCacheDir(home).resolve("kernels");
-        if (!Files.isDirectory(kernels)) {
-            return null;
-        }
-        try (var s = Files.list(kernels)) {
-            return s.map(d -> d.resolve("vmlinux")).filter(Files::isRegularFile).sorted().findFirst().orElse(null);
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private record Probe(boolean ok, String output) {
-    }
-
-    private static Probe probe(List<String> cmd) {
+    /** Runs {@code cmd} (no environment, no input, 15 s at most) for a doctor's entry. */
+    public static Probe probe(List<String> cmd) {
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -392,7 +167,7 @@ public final class Doctor {
                 out = in.readNBytes(4096);
             }
             if (!p.waitFor(PROBE_SECONDS, TimeUnit.SECONDS)) {
-                BwrapBackend.killTree(p);
+                Host.killTree(p);
                 return new Probe(false, "timed out after " + PROBE_SECONDS + " s");
             }
             String text = new String(out, StandardCharsets.UTF_8).strip().replace('\n', ' ');
@@ -406,7 +181,8 @@ public final class Doctor {
         }
     }
 
-    private static List<String> concat(List<String> a, List<String> b) {
+    /** {@code a} then {@code b}. */
+    public static List<String> concat(List<String> a, List<String> b) {
         List<String> out = new ArrayList<>(a);
         out.addAll(b);
         return out;

@@ -1,9 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.container.ContainerLifecycle;
-import dev.davit.sandbox.vm.Machine;
-import dev.davit.sandbox.vm.QemuBackend;
-import dev.davit.sandbox.vm.VmLifecycle;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
@@ -23,8 +19,8 @@ import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
- * Long-lived sandboxes of both backends: state, locks, stop, rm, reap. A backend's start and exec are in
- * {@link ContainerLifecycle} and {@link VmLifecycle}. State lives in {@code <stateDir>/<id>/state.json} (written
+ * Long-lived sandboxes of every backend: state, locks, stop, rm, reap. A backend's start, exec and the rest are its
+ * {@link LongLived} (from its {@link Driver}). State lives in {@code <stateDir>/<id>/state.json} (written
  * atomically), so a new instance (a later davit) sees the same sandboxes. A running sandbox's processes are
  * recorded with their start times, so a pid that was reused is never taken for the sandbox.
  */
@@ -34,28 +30,34 @@ public final class Lifecycle {
     private static final Pattern ID = Pattern.compile("sbx-[0-9a-f]{12}");
 
     private final SandboxOptions options;
-    private final VmLifecycle vm;
-    private final ContainerLifecycle containers;
+    private final Map<String, LongLived> backends = new java.util.LinkedHashMap<>();
 
     Lifecycle(SandboxOptions options) {
         this.options = options;
-        this.vm = new VmLifecycle(options, this::save);
-        this.containers = new ContainerLifecycle(options, this::save);
+        for (Driver d : Driver.all()) {
+            backends.put(d.name(), d.longLived(options, this::save));
+        }
+    }
+
+    /** The long-lived side of backend {@code name} (one of {@link Driver#all}'s). */
+    LongLived backend(String name) {
+        LongLived b = backends.get(name);
+        if (b == null) {
+            throw new DavitException(Kind.USAGE, "unknown backend '" + name + "'; available: "
+                    + String.join(", ", backends.keySet()));
+        }
+        return b;
+    }
+
+    /** The long-lived side of sandbox {@code s}'s backend. */
+    LongLived of(Sandbox s) {
+        return backend(s.spec().backend());
     }
 
     Sandbox create(CreateSpec spec) {
-        CreateSpec resolved = spec.isVm() ? spec.withRootfs(Machine.environment(spec.rootfs()).dir())
-                : spec.withRootfs(realRootfs(spec.rootfs()));
         String id = "sbx-" + dev.davit.oci.RandomHex.of(6);
         Path dir = options.stateDir().resolve(id);
-        if (spec.isVm()) {
-            Machine.checkSocketPath(dir);
-        }
-        try {
-            Files.createDirectories(spec.isVm() ? dir : dir.resolve("tmp"));
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
-        }
+        CreateSpec resolved = backend(spec.backend()).prepare(spec, dir);
         Sandbox s = new Sandbox(id, SandboxStatus.CREATED, resolved, Instant.now(), null, 0, 0, 0, 0);
         save(s);
         return s;
@@ -73,24 +75,19 @@ public final class Lifecycle {
         if (s.status() == SandboxStatus.FAILED) {
             kill(s); // whatever is left of it
         }
-        if (s.spec().isVm()) {
-            return vm.start(s);
-        }
-        return containers.start(s);
+        return of(s).start(s);
     }
 
-    /** The files of running vm sandbox {@code id}, through its agent. */
+    /** The files of running sandbox {@code id} whose files are not on the host, through its agent. */
     GuestFiles guestFiles(String id) {
         Sandbox s = status(id);
-        if (!s.spec().isVm()) {
-            throw new DavitException(Kind.USAGE, "sandbox " + id + " is a container: its files are on the host (see"
-                    + " filesOnHost)");
-        }
+        LongLived b = of(s);
         if (s.status() != SandboxStatus.RUNNING) {
+            b.guestFiles(s); // a container: refused as such
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running;"
                     + " start it first");
         }
-        return new GuestFiles(vm, s);
+        return b.guestFiles(s);
     }
 
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
@@ -112,23 +109,7 @@ public final class Lifecycle {
         if (maxOutput < 0) {
             throw new DavitException(Kind.USAGE, "--max-output must be a positive number of bytes, not " + maxOutput);
         }
-        if (s.spec().isVm()) {
-            QemuBackend.refuseMaxOutput(maxOutput);
-            if (stdin != null) {
-                throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
-                        + " put the input in a file inside the sandbox");
-            }
-            ExecResult r = vm.exec(s, argv, env, workdir, timeout);
-            QemuBackend.tee(stdoutTee, r.stdout());
-            QemuBackend.tee(stderrTee, r.stderr());
-            return r;
-        }
-        return containers.exec(s, argv, env, workdir, timeout, maxOutput, stdin, stdoutTee, stderrTee, t0);
-    }
-
-    /** The container backend's start and exec (and, through {@code enter}, its detached processes). */
-    ContainerLifecycle containers() {
-        return containers;
+        return of(s).exec(s, argv, env, workdir, timeout, maxOutput, stdin, stdoutTee, stderrTee, t0);
     }
 
     Sandbox stop(String id) {
@@ -137,8 +118,8 @@ public final class Lifecycle {
 
     private Sandbox stopLocked(String id) {
         Sandbox s = status(id);
-        if (s.spec().isVm() && s.status() == SandboxStatus.RUNNING) {
-            vm.sync(s); // flush the guest's disk: its overlay is kept for the next start
+        if (s.status() == SandboxStatus.RUNNING) {
+            of(s).beforeStop(s); // e.g. a vm flushes its guest's disk: its overlay is kept for the next start
         }
         kill(s);
         if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
@@ -213,9 +194,8 @@ public final class Lifecycle {
         } catch (IOException | RuntimeException e) {
             throw new DavitException(Kind.STORE, "the state file " + f + " is corrupt: " + e.getMessage());
         }
-        boolean up = s.spec().isVm() ? alive(s.qemuPid(), s.qemuStart())
-                : alive(s.bwrapPid(), s.bwrapStart()) && alive(s.initPid(), s.initStart());
-        if (s.status() == SandboxStatus.RUNNING && !up) {
+        LongLived b = backends.get(s.spec().backend()); // null: a backend this davit does not have
+        if (s.status() == SandboxStatus.RUNNING && (b == null || !b.up(s))) {
             s = s.withStatus(SandboxStatus.FAILED);
         }
         return Optional.of(s);
@@ -263,13 +243,13 @@ public final class Lifecycle {
      */
     void kill(Sandbox s) {
         List<ProcessHandle> victims = new ArrayList<>();
-        if (alive(s.qemuPid(), s.qemuStart())) {
+        if (Host.alive(s.qemuPid(), s.qemuStart())) {
             ProcessHandle.of(s.qemuPid()).ifPresent(victims::add);
         }
-        if (alive(s.initPid(), s.initStart())) {
+        if (Host.alive(s.initPid(), s.initStart())) {
             ProcessHandle.of(s.initPid()).ifPresent(victims::add);
         }
-        if (alive(s.bwrapPid(), s.bwrapStart())) {
+        if (Host.alive(s.bwrapPid(), s.bwrapStart())) {
             ProcessHandle.of(s.bwrapPid()).ifPresent(victims::add);
         }
         // what runs inside (execs' background processes are reparented to pid 1): gone with its pid namespace, but
@@ -278,27 +258,14 @@ public final class Lifecycle {
         victims.forEach(ProcessHandle::destroyForcibly);
         Nat.stop(dir(s.id())); // a NAT sandbox's slirp4netns
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline && (alive(s.initPid(), s.initStart())
-                || alive(s.bwrapPid(), s.bwrapStart()) || alive(s.qemuPid(), s.qemuStart())
-                || inside.stream().anyMatch(Lifecycle::running))) {
+        while (System.nanoTime() < deadline && (Host.alive(s.initPid(), s.initStart())
+                || Host.alive(s.bwrapPid(), s.bwrapStart()) || Host.alive(s.qemuPid(), s.qemuStart())
+                || inside.stream().anyMatch(Host::running))) {
             sleep(10);
         }
-        if (!s.spec().isVm()) {
-            Cgroups.removeRecorded(dir(s.id())); // and what is left in its cgroup (e.g. an exec's processes)
-        }
-    }
-
-    /** Alive and not a zombie (a killed process waiting for the host's init to reap it counts as gone). */
-    public static boolean running(ProcessHandle p) {
-        if (!p.isAlive()) {
-            return false;
-        }
-        try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
-            int i = stat.lastIndexOf(')');
-            return i < 0 || i + 2 >= stat.length() || stat.charAt(i + 2) != 'Z';
-        } catch (IOException e) {
-            return false; // gone meanwhile
+        LongLived b = backends.get(s.spec().backend());
+        if (b != null) {
+            b.afterKill(s, dir(s.id()));
         }
     }
 
@@ -311,83 +278,12 @@ public final class Lifecycle {
         }
     }
 
-    VmLifecycle vm() {
-        return vm;
-    }
-
     Path dir(String id) {
         return options.stateDir().resolve(id);
     }
 
     Path tool(String name) {
-        return tool(options, name);
-    }
-
-    /** Tool {@code name} on the host; NOT_FOUND naming its package when missing. */
-    public static Path tool(SandboxOptions options, String name) {
-        Path p = options.which(name);
-        if (p == null) {
-            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; long-lived"
-                    + " sandboxes need it");
-        }
-        return p;
-    }
-
-    /** {@code p} with links resolved; NOT_FOUND when it does not exist or is not a directory. */
-    public static Path realRootfs(Path p) {
-        Path r;
-        try {
-            r = p.toRealPath();
-        } catch (IOException e) {
-            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + p + " does not exist");
-        }
-        if (!Files.isDirectory(r)) {
-            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + r + " is not a directory");
-        }
-        return r;
-    }
-
-    /** Whether {@code pid} is a live (not zombie) process started at {@code start}. */
-    public static boolean alive(long pid, long start) {
-        if (pid <= 0) {
-            return false;
-        }
-        String[] f = stat(pid);
-        return f != null && !f[0].equals("Z") && !f[0].equals("X") && Long.parseLong(f[19]) == start;
-    }
-
-    /**
-     * Whether {@code path} was last modified before this system booted ({@code btime} of /proc/stat): nothing of
-     * an earlier boot can still be running. False when either is unknown.
-     */
-    public static boolean beforeBoot(Path path) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
-                if (line.startsWith("btime ")) {
-                    long boot = Long.parseLong(line.substring(6).strip());
-                    return Files.getLastModifiedTime(path).toMillis() / 1000 < boot;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // unknown: not before
-        }
-        return false;
-    }
-
-    /** Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when gone. */
-    public static long startTime(long pid) {
-        String[] f = stat(pid);
-        return f == null ? 0 : Long.parseLong(f[19]);
-    }
-
-    /** The fields of /proc/PID/stat after the command name (field 3 onwards), or null. */
-    public static String[] stat(long pid) {
-        try {
-            String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
+        return Host.tool(options, name);
     }
 
     private static void sleep(long ms) {

@@ -1,6 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.container.Overlay;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.store.Fs;
@@ -100,7 +99,7 @@ public final class Nat {
             return "--network needs " + tun + ", which this host lacks (load the tun module: modprobe tun), or use"
                     + " --network=host to share the host's network";
         }
-        if (Overlay.ROOT || (Files.isReadable(tun) && Files.isWritable(tun))) {
+        if (dev.davit.sandbox.jail.Jail.AS_ROOT || (Files.isReadable(tun) && Files.isWritable(tun))) {
             return null;
         }
         return "--network needs " + tun + ", which this user cannot open (only root can here; Debian's default mode"
@@ -111,7 +110,7 @@ public final class Nat {
     public static List<String> wrap(Tools t, List<String> cmd) {
         List<String> a = new ArrayList<>();
         a.add(t.unshare().toString());
-        if (!Overlay.ROOT) {
+        if (!dev.davit.sandbox.jail.Jail.AS_ROOT) {
             a.addAll(List.of("--user", "--map-root-user"));
         }
         a.addAll(List.of("--net", "--", "/bin/sh", "-c", SCRIPT, "sh", t.ip().toString(), t.sleep().toString(),
@@ -147,7 +146,7 @@ public final class Nat {
         try {
             Files.deleteIfExists(dir.resolve(API_SOCKET));
             p = pb.start();
-            Fs.writeAtomicallyUntilReboot(dir.resolve(PID_FILE), (p.pid() + " " + Lifecycle.startTime(p.pid()) + "\n")
+            Fs.writeAtomicallyUntilReboot(dir.resolve(PID_FILE), (p.pid() + " " + Host.startTime(p.pid()) + "\n")
                     .getBytes(StandardCharsets.UTF_8), dir);
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot start slirp4netns: " + e.getMessage());
@@ -217,7 +216,7 @@ public final class Nat {
         } catch (IOException | RuntimeException e) {
             return; // none recorded
         }
-        if (Lifecycle.alive(rec[0], rec[1])) {
+        if (Host.alive(rec[0], rec[1])) {
             ProcessHandle.of(rec[0]).ifPresent(h -> {
                 h.destroyForcibly();
                 try {

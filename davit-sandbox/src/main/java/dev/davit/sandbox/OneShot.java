@@ -1,7 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.container.BwrapBackend;
-import dev.davit.sandbox.container.Overlay;
 import dev.davit.oci.store.Fs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -46,7 +44,7 @@ public final class OneShot {
     /** Records this davit as the owner of {@code state} (a new one-shot state directory). */
     static void claim(Path state) throws IOException {
         long pid = ProcessHandle.current().pid();
-        Fs.writeAtomicallyUntilReboot(state.resolve(OWNER), (pid + " " + Lifecycle.startTime(pid) + "\n")
+        Fs.writeAtomicallyUntilReboot(state.resolve(OWNER), (pid + " " + Host.startTime(pid) + "\n")
                 .getBytes(StandardCharsets.UTF_8), state);
     }
 
@@ -54,7 +52,7 @@ public final class OneShot {
     public static void started(Path state, Process p) {
         try {
             Fs.writeAtomicallyUntilReboot(state.resolve(PROCESS),
-                    (p.pid() + " " + Lifecycle.startTime(p.pid()) + "\n").getBytes(StandardCharsets.UTF_8), state);
+                    (p.pid() + " " + Host.startTime(p.pid()) + "\n").getBytes(StandardCharsets.UTF_8), state);
         } catch (IOException e) {
             // the run goes on; only an orphan's processes could not be found later
         }
@@ -64,7 +62,8 @@ public final class OneShot {
      * Removes the one-shot state directories under {@code stateDir} whose owner is gone: kills the recorded
      * process and everything under it (when its start time still matches), then deletes the directory.
      */
-    static List<String> reapOrphans(Path stateDir, Path runc) {
+    static List<String> reapOrphans(SandboxOptions options) {
+        Path stateDir = options.stateDir();
         List<String> removed = new ArrayList<>();
         if (!Files.isDirectory(stateDir)) {
             return removed;
@@ -77,13 +76,13 @@ public final class OneShot {
         }
         for (Path d : dirs) {
             long[] owner = read(d.resolve(OWNER));
-            if (owner == null ? !Lifecycle.beforeBoot(d) : Lifecycle.alive(owner[0], owner[1])) {
+            if (owner == null ? !Host.beforeBoot(d) : Host.alive(owner[0], owner[1])) {
                 // a live run, or no record in a directory of this boot (being created, or an older davit's); a
                 // directory from before the last boot without one lost it in the crash (records are not forced)
                 continue;
             }
             long[] proc = read(d.resolve(PROCESS));
-            if (proc != null && Lifecycle.alive(proc[0], proc[1])) {
+            if (proc != null && Host.alive(proc[0], proc[1])) {
                 ProcessHandle.of(proc[0]).ifPresent(h -> {
                     List<ProcessHandle> all = new ArrayList<>(h.descendants().toList());
                     all.add(h);
@@ -99,36 +98,13 @@ public final class OneShot {
             }
             Nat.stop(d); // a NAT run's slirp4netns, davit's child, outlives a killed davit
             Cgroups.removeRecorded(d); // kills what is left in the run's cgroups (e.g. a runc container)
-            runcDelete(runc, d);
-            BwrapBackend.deleteTree(d);
+            for (Driver driver : Driver.all()) {
+                driver.reapOrphan(options, d); // e.g. a root runc's container, whose cgroups runc made
+            }
+            Host.deleteTree(d);
             removed.add(d.getFileName().toString());
         }
         return removed;
-    }
-
-    /**
-     * A root runc's container of the run in {@code d} ({@code d/runtime/ID}): {@code runc delete --force} removes
-     * what runc made for it, its cgroups in every hierarchy included.
-     */
-    private static void runcDelete(Path runc, Path d) {
-        String id = d.getFileName().toString();
-        if (runc == null || !Overlay.ROOT || !Files.isDirectory(d.resolve("runtime").resolve(id))) {
-            return;
-        }
-        ProcessBuilder pb = new ProcessBuilder(runc.toString(), "--root", d.resolve("runtime").toString(), "delete",
-                "--force", id).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
-        pb.environment().clear();
-        try {
-            Process p = pb.start();
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-            }
-        } catch (IOException e) {
-            // best effort: the state directory goes anyway
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private static long[] read(Path f) {

@@ -1,6 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.container.BwrapBackend;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -109,7 +108,7 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         CreateSpec spec = new CreateSpec(Path.of(o.path("rootfs").asText()), env, text(o.path("workdir")),
                 network(o.path("network")), image,
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
-                backend == null ? BwrapBackend.NAME : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
+                backend == null ? Backend.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
                 o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
                 list(o.path("publish")).stream().map(PortMapping::parse).toList(), Limits.fromJson(o.get("limits")));
         String started = text(o.path("started_at"));

@@ -1,12 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.container.Detached;
-import dev.davit.sandbox.container.BwrapBackend;
-import dev.davit.sandbox.container.OciRuntimeBackend;
-import dev.davit.sandbox.container.Overlay;
-import dev.davit.sandbox.vm.QemuBackend;
-import dev.davit.sandbox.vm.VmImages;
-import dev.davit.sandbox.vm.VmProcesses;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.OutputStream;
@@ -16,30 +9,26 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Runs commands in sandboxes: the {@code container} backend (bubblewrap, crun or runc over the sandbox's own
- * overlay of a shared root filesystem) and the {@code vm} backend (a QEMU microVM). See docs/SANDBOX.md.
- * Thread-safe; each run is independent.
+ * Runs commands in sandboxes of every backend this davit has ({@link Driver#all}): {@code container} (bubblewrap,
+ * crun or runc over the sandbox's own overlay of a shared root filesystem) and {@code vm} (a QEMU microVM). See
+ * docs/SANDBOX.md. Thread-safe; each run is independent.
  */
 public final class Sandboxes {
-    /** The backend names {@link #run} accepts. */
-    public static final List<String> BACKENDS = List.of(BwrapBackend.NAME, QemuBackend.NAME);
+    /** The backend names {@link #run} accepts, the default ({@link Backend#CONTAINER}) first. */
+    public static final List<String> BACKENDS = Driver.all().stream().map(Driver::name).toList();
     /** The runtimes of the container backend, in the order an automatic choice tries them. */
-    public static final List<String> CONTAINER_RUNTIMES = List.of(BwrapBackend.RUNTIME, OciRuntimeBackend.CRUN,
-            OciRuntimeBackend.RUNC);
+    public static final List<String> CONTAINER_RUNTIMES = Driver.named(Backend.CONTAINER) == null ? List.of()
+            : Driver.named(Backend.CONTAINER).runtimes(SandboxOptions.under(Path.of("/nonexistent"))).stream()
+            .map(Backend::runtime).toList();
 
     private final SandboxOptions options;
     private final List<Backend> runtimes;
     private final Lifecycle lifecycle;
-    private final Detached detached;
-    private final VmProcesses guest;
 
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
-        this.runtimes = List.of(new BwrapBackend(options), new OciRuntimeBackend(options, OciRuntimeBackend.CRUN),
-                new OciRuntimeBackend(options, OciRuntimeBackend.RUNC), new QemuBackend(options));
+        this.runtimes = Driver.all().stream().flatMap(d -> d.runtimes(options).stream()).toList();
         this.lifecycle = new Lifecycle(options);
-        this.detached = new Detached(options, lifecycle.containers());
-        this.guest = new VmProcesses(options, lifecycle.vm());
     }
 
     public SandboxOptions options() {
@@ -72,13 +61,13 @@ public final class Sandboxes {
      * {@code runtime}, or else the first of {@link #CONTAINER_RUNTIMES} whose binary is installed.
      */
     public Backend backend(RunSpec spec) {
-        String name = spec.backend() == null ? BwrapBackend.NAME : spec.backend();
+        String name = spec.backend() == null ? Backend.CONTAINER : spec.backend();
         if (!BACKENDS.contains(name)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + name + "'; available: "
                     + String.join(", ", BACKENDS));
         }
         List<Backend> candidates = runtimes.stream().filter(b -> b.name().equals(name)).toList();
-        if (spec.runtime() != null && !name.equals(QemuBackend.NAME)) { // the vm backend has one runtime
+        if (spec.runtime() != null && candidates.size() > 1) { // a backend of one runtime takes any name
             // a loop, not a stream: the AOT cache's training names no runtime, so a lambda here was spun at run time
             for (Backend b : candidates) {
                 if (b.runtime().equals(spec.runtime())) {
@@ -88,15 +77,14 @@ public final class Sandboxes {
             throw new DavitException(Kind.USAGE, "unknown runtime '" + spec.runtime() + "' for the " + name
                     + " backend; available: " + String.join(", ", candidates.stream().map(Backend::runtime).toList()));
         }
-        return candidates.stream().filter(b -> options.which(b.runtime()) != null
-                        || (b.runtime().equals(BwrapBackend.RUNTIME) && options.bwrapOrNull() != null))
-                .findFirst().orElse(candidates.get(0)); // the first reports what is missing
+        return candidates.stream().filter(Backend::installed).findFirst()
+                .orElse(candidates.get(0)); // the first reports what is missing
     }
 
     /**
      * Creates a long-lived sandbox (not started yet). Its state lives in {@code <stateDir>/<id>/state.json}, so
      * another {@code Sandboxes} (a later davit) sees it. A container rootfs needs a {@code sleep} command; a vm
-     * sandbox's rootfs is a microVM environment directory (see {@link VmImages}).
+     * sandbox's rootfs is a microVM environment directory (see the vm backend's {@code VmImages}).
      */
     public Sandbox create(CreateSpec spec) {
         return lifecycle.create(spec);
@@ -152,7 +140,7 @@ public final class Sandboxes {
      * {@link Spawned#OUTPUT} (stdout and stderr interleaved, or with {@code terminal} all the terminal shows) and,
      * when it ends, {@link Spawned#EXIT}. With {@code terminal} the command gets a PTY (made on the host by
      * util-linux {@code script}) whose input is the FIFO {@link Spawned#INPUT}. In a vm sandbox the command runs
-     * in the guest ({@link VmProcesses}): its exit code and output reach {@code dir} with {@link #collect}; a terminal is
+     * in the guest: its exit code and output reach {@code dir} with {@link #collect}; a terminal is
      * one of the VM's few virtio consoles, whose files {@code dir} links to ({@link Spawned#OFFSET} says where this
      * command's output starts).
      */
@@ -165,21 +153,24 @@ public final class Sandboxes {
         if (s.status() != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
-        return s.spec().isVm() ? guest.spawn(s, argv, env, workdir, dir, terminal)
-                : detached.spawn(s, argv, env, workdir, dir, terminal);
+        return lifecycle.of(s).spawn(s, argv, env, workdir, dir, terminal);
     }
 
     /** Whether a {@link #spawn}ed process (its holder) still runs; in a vm that is not running, it does not. */
     public boolean alive(Spawned p) {
-        if (!p.inGuest()) {
-            return Detached.alive(p);
-        }
-        Sandbox s = runningVm(p);
-        return s != null && guest.alive(s, p);
+        return backendOf(p).alive(running(p), p);
     }
 
-    /** The running vm sandbox of guest process {@code p}, or null. */
-    private Sandbox runningVm(Spawned p) {
+    /** The backend of spawned {@code p}: a process in a guest is a vm's, else a container's (a host process). */
+    private LongLived backendOf(Spawned p) {
+        return lifecycle.backend(p.inGuest() ? Backend.VM : Backend.CONTAINER);
+    }
+
+    /** The running sandbox of spawned process {@code p}, or null (a container's holder needs none). */
+    private Sandbox running(Spawned p) {
+        if (!p.inGuest()) {
+            return null;
+        }
         try {
             Sandbox s = status(p.sandbox());
             return s.status() == SandboxStatus.RUNNING ? s : null;
@@ -197,10 +188,7 @@ public final class Sandboxes {
      * containers (their files are there already) or a vm that is not running.
      */
     public void collect(Spawned p, Path dir) {
-        Sandbox s = p.inGuest() ? runningVm(p) : null;
-        if (s != null) {
-            guest.collect(s, p, dir);
-        }
+        backendOf(p).collect(running(p), p, dir);
     }
 
     /**
@@ -209,24 +197,13 @@ public final class Sandboxes {
      * the foreground process group of its terminal (as Ctrl-C would). Returns false when nothing was left to signal.
      */
     public boolean signal(Spawned p, String signal, boolean foreground) {
-        if (!p.inGuest()) {
-            return detached.signal(p, signal, foreground);
-        }
-        Detached.checkSignal(signal);
-        Sandbox s = runningVm(p);
-        return s != null && guest.signal(s, p, signal, foreground);
+        Spawned.checkSignal(signal);
+        return backendOf(p).signal(running(p), p, signal, foreground);
     }
 
     /** Ends a {@link #spawn}ed command: TERM, then KILL after {@code grace}; returns when it is gone. */
     public void terminate(Spawned p, java.time.Duration grace) {
-        if (!p.inGuest()) {
-            detached.terminate(p, grace);
-            return;
-        }
-        Sandbox s = runningVm(p);
-        if (s != null) {
-            guest.terminate(s, p, grace);
-        }
+        backendOf(p).terminate(running(p), p, grace);
     }
 
     /**
@@ -235,11 +212,8 @@ public final class Sandboxes {
      */
     public void killAll(String id) {
         Sandbox s = status(id);
-        if (!s.spec().isVm()) {
-            throw new DavitException(Kind.USAGE, "sandbox " + id + " is a container; stop it to end its processes");
-        }
         if (s.status() == SandboxStatus.RUNNING) {
-            guest.killAll(s);
+            lifecycle.of(s).killAll(s); // a container refuses
         }
     }
 
@@ -255,9 +229,7 @@ public final class Sandboxes {
         for (String f : List.of("tcp", "tcp6")) {
             String text;
             try {
-                text = s.spec().isVm() ? new String(guestFiles(id).read("/proc/1/net/" + f, 0).bytes(),
-                        java.nio.charset.StandardCharsets.US_ASCII)
-                        : Files.readString(Path.of("/proc", Long.toString(s.initPid()), "net", f));
+                text = lifecycle.of(s).procNet(s, f);
             } catch (java.io.IOException | DavitException e) {
                 continue; // no IPv6 here
             }
@@ -309,23 +281,7 @@ public final class Sandboxes {
      */
     public Path filesOnHost(String id) {
         Sandbox s = status(id);
-        if (s.spec().isVm()) {
-            throw new DavitException(Kind.USAGE, "sandbox " + id + " is a microVM: its files are not on the host");
-        }
-        return switch (s.status()) {
-            case RUNNING -> Path.of("/proc", Long.toString(s.initPid()), "root");
-            case CREATED, STOPPED -> {
-                Path upper = Overlay.Dirs.under(lifecycle.dir(id)).upper();
-                try {
-                    Files.createDirectories(upper);
-                } catch (java.io.IOException e) {
-                    throw new DavitException(Kind.STORE, "cannot create " + upper + ": " + e.getMessage());
-                }
-                yield upper;
-            }
-            case FAILED -> throw new DavitException(Kind.USAGE, "sandbox " + id + " has failed (its processes are"
-                    + " gone); start it again with 'davit sandbox start " + id + "'");
-        };
+        return lifecycle.of(s).filesOnHost(s, lifecycle.dir(id));
     }
 
     /**
@@ -334,13 +290,8 @@ public final class Sandboxes {
      * as root; null without root (the sandbox's user is davit's own user then, who owns what davit writes).
      */
     public int[] hostOwner(String id) {
-        if (!dev.davit.sandbox.jail.Jail.active()) {
-            return null;
-        }
         Sandbox s = status(id);
-        int[] ids = dev.davit.sandbox.container.Users.resolve(s.spec().rootfs(), s.spec().image().user());
-        dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.Jail.range();
-        return new int[] {(int) r.hostUid(ids == null ? 0 : ids[0]), (int) r.hostGid(ids == null ? 0 : ids[1])};
+        return lifecycle.of(s).hostOwner(s);
     }
 
     /**
@@ -372,7 +323,7 @@ public final class Sandboxes {
      * bubblewrap dies with it), their cgroups (davit's, and those runc made as root) included. Runs of a live davit are never touched. Returns the removed run ids.
      */
     public List<String> reapOrphans() {
-        return OneShot.reapOrphans(options.stateDir(), options.which(OciRuntimeBackend.RUNC));
+        return OneShot.reapOrphans(options);
     }
 
     /** What works on this host. */

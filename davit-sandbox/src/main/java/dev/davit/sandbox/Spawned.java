@@ -2,7 +2,10 @@ package dev.davit.sandbox;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
+import java.util.List;
 
 /**
  * A process started detached in a running sandbox by {@link Sandboxes#spawn}: it outlives the davit that started it
@@ -18,6 +21,17 @@ import dev.davit.oci.Json;
  */
 public record Spawned(long holderPid, long holderStart, long leaderPid, long leaderStart, String sandbox,
                       String guestDir) {
+    /** The signals {@link Sandboxes#signal} sends. */
+    public static final List<String> SIGNALS = List.of("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2");
+
+    /** USAGE unless {@code signal} is one of {@link #SIGNALS}. */
+    public static void checkSignal(String signal) {
+        if (!SIGNALS.contains(signal)) {
+            throw new DavitException(Kind.USAGE, "unknown signal '" + signal + "'; use one of "
+                    + String.join(", ", SIGNALS));
+        }
+    }
+
     /** In the spawn's directory: the command's stdout and stderr interleaved (a terminal's output). */
     public static final String OUTPUT = "output";
     /** In the spawn's directory: the exit code, written when the command ends (128+N when killed by signal N). */

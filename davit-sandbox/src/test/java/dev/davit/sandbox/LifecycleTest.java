@@ -59,7 +59,7 @@ class LifecycleTest {
     }
 
     private static boolean alive(long pid) {
-        return Lifecycle.alive(pid, Lifecycle.startTime(pid)) && pid > 0;
+        return Host.alive(pid, Host.startTime(pid)) && pid > 0;
     }
 
     @Test

@@ -83,8 +83,8 @@ class OrphanReapTest {
         Files.writeString(crashed.resolve("owner"), ""); // written, never forced: empty after the crash
         Files.setLastModifiedTime(crashed, java.nio.file.attribute.FileTime.from(
                 java.time.Instant.now().minus(java.time.Duration.ofDays(3650))));
-        assertThat(Lifecycle.beforeBoot(crashed)).isTrue();
-        assertThat(Lifecycle.beforeBoot(creating)).isFalse();
+        assertThat(Host.beforeBoot(crashed)).isTrue();
+        assertThat(Host.beforeBoot(creating)).isFalse();
 
         assertThat(new Sandboxes(new SandboxOptions(state, null, null)).reapOrphans())
                 .containsExactly("sb-000000000002");

@@ -72,7 +72,7 @@ class VmSandboxTest {
     }
 
     private static boolean alive(Sandbox s) {
-        return Lifecycle.alive(s.qemuPid(), s.qemuStart());
+        return Host.alive(s.qemuPid(), s.qemuStart());
     }
 
     @Test

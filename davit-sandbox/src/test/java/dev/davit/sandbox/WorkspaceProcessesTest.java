@@ -44,7 +44,7 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
 
     /** Alive and not a zombie (an orphan's parent may be slow to reap it). */
     private static boolean running(long pid) {
-        return ProcessHandle.of(pid).map(Lifecycle::running).orElse(false);
+        return ProcessHandle.of(pid).map(Host::running).orElse(false);
     }
 
     @Test

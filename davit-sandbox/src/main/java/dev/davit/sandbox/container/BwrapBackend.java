@@ -1,10 +1,10 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Backend;
 import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Lifecycle;
 import dev.davit.sandbox.Nat;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
@@ -45,7 +45,7 @@ import java.util.concurrent.TimeUnit;
  * writable places.
  */
 public final class BwrapBackend implements Backend {
-    public static final String NAME = "container";
+    public static final String NAME = Backend.CONTAINER;
     public static final String RUNTIME = "bwrap";
 
     /** Set when an overlay mount failed on this host: later runs of this instance use the read-only root. */
@@ -68,10 +68,15 @@ public final class BwrapBackend implements Backend {
     }
 
     @Override
+    public boolean installed() {
+        return options.bwrapOrNull() != null;
+    }
+
+    @Override
     public ExecResult run(RunSpec spec, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
         Path bwrap = options.bwrap();
-        Path rootfs = Lifecycle.realRootfs(spec.rootfs());
+        Path rootfs = Host.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
         if (Jail.active()) {
             return runJailed(t0, bwrap, rootfs, argv, spec, stdin, stdoutTee, stderrTee);
@@ -121,7 +126,7 @@ public final class BwrapBackend implements Backend {
             if (cg != null) {
                 cg.destroy();
             }
-            deleteTree(state);
+            Host.deleteTree(state);
         }
     }
 
@@ -206,7 +211,7 @@ public final class BwrapBackend implements Backend {
         }
 
         ExecResult result(String id, String runtime, int rc, boolean oom, long t0, Path state) {
-            deleteTree(state);
+            Host.deleteTree(state);
             long t4 = System.nanoTime();
             return new ExecResult(id, NAME, runtime, timedOut ? ExecResult.TIMEOUT_EXIT_CODE : rc, stdout, stderr,
                     timedOut, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)), truncated,
@@ -253,7 +258,7 @@ public final class BwrapBackend implements Backend {
             try {
                 started.accept(p);
             } catch (RuntimeException e) {
-                killTree(p);
+                Host.killTree(p);
                 throw e;
             }
         }
@@ -263,7 +268,7 @@ public final class BwrapBackend implements Backend {
         long t2 = System.nanoTime();
         CappedSink out = new CappedSink();
         CappedSink err = new CappedSink();
-        OutputLimit limit = OutputLimit.of(spec.maxOutput(), () -> killTree(p));
+        OutputLimit limit = OutputLimit.of(spec.maxOutput(), () -> Host.killTree(p));
         Thread po = pump(p.getInputStream(), out, stdoutTee, id + "-stdout", limit);
         Thread pe = pump(p.getErrorStream(), err, stderrTee, id + "-stderr", limit);
         boolean timedOut = false;
@@ -273,11 +278,11 @@ public final class BwrapBackend implements Backend {
                 p.waitFor();
             } else if (!p.waitFor(spec.timeout().toNanos(), TimeUnit.NANOSECONDS)) {
                 timedOut = true;
-                killTree(p);
+                Host.killTree(p);
             }
             rc = p.waitFor();
         } catch (InterruptedException e) {
-            killTree(p);
+            Host.killTree(p);
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted while sandbox " + id + " ran");
         }
@@ -402,21 +407,6 @@ public final class BwrapBackend implements Backend {
         }
     }
 
-    /** Kills bwrap and everything under it (the sandbox's processes are its descendants in the host's view). */
-    public static void killTree(Process p) {
-        List<ProcessHandle> kids = p.descendants().toList();
-        p.destroyForcibly();
-        kids.forEach(ProcessHandle::destroyForcibly);
-        try {
-            p.onExit().get(10, TimeUnit.SECONDS);
-            for (ProcessHandle k : kids) {
-                k.onExit().get(10, TimeUnit.SECONDS);
-            }
-        } catch (Exception e) {
-            // reported by the caller's timeout; nothing more to do
-        }
-    }
-
     /** Copies {@code stdin} into the process's standard input until either ends, then closes that pipe. */
     public static void feed(InputStream stdin, Process p, String id) {
         Thread t = new Thread(() -> {
@@ -485,14 +475,6 @@ public final class BwrapBackend implements Backend {
             Thread.currentThread().interrupt();
         } catch (IOException e) {
             // closing failed; the daemon thread ends with the JVM
-        }
-    }
-
-    public static void deleteTree(Path dir) {
-        try {
-            dev.davit.oci.store.Fs.deleteTree(dir);
-        } catch (IOException e) {
-            // best effort; a later run's directory has another id
         }
     }
 

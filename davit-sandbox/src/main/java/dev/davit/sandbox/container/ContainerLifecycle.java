@@ -1,10 +1,13 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Host;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Lifecycle;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.LongLived;
+import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.Nat;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
@@ -26,9 +29,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Long-lived container sandboxes: the start of a keeper and the exec of a command in it. {@link Lifecycle} keeps
- * the rest (state, locks, stop, rm, reap) for both backends, as {@link dev.davit.sandbox.vm.VmLifecycle} does the
- * vm backend's start and exec.
+ * Long-lived container sandboxes ({@link LongLived}): the start of a keeper, the exec of a command in it, detached
+ * commands ({@link Detached}) and the sandbox's files on the host. The core keeps the rest (state, locks, stop, rm,
+ * reap).
  *
  * <pre>
  * setsid bwrap --unshare-all [--share-net] --hostname ID --ro-bind ROOTFS / --proc /proc --dev /dev
@@ -39,7 +42,7 @@ import java.util.function.Consumer;
  * The bwrap process is detached (own session, no --die-with-parent) and outlives davit; its pid and that of the
  * sandbox's pid 1 are recorded with their start times, so a pid that was reused is never taken for the sandbox.
  */
-public final class ContainerLifecycle {
+public final class ContainerLifecycle implements LongLived {
     private static final List<String> SLEEP_DIRS = List.of("bin", "usr/bin", "sbin", "usr/sbin");
     private static final Duration START_WAIT = Duration.ofSeconds(10);
     /** How long an exec waits, after its command exited, for output still in the pipes. */
@@ -47,10 +50,95 @@ public final class ContainerLifecycle {
 
     private final SandboxOptions options;
     private final Consumer<Sandbox> save;
+    private final Detached detached;
 
-    public ContainerLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
+    ContainerLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
+        this.detached = new Detached(options, this);
+    }
+
+    @Override
+    public CreateSpec prepare(CreateSpec spec, Path dir) {
+        CreateSpec resolved = spec.withRootfs(Host.realRootfs(spec.rootfs()));
+        try {
+            Files.createDirectories(dir.resolve("tmp"));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
+        }
+        return resolved;
+    }
+
+    @Override
+    public boolean up(Sandbox s) {
+        return Host.alive(s.bwrapPid(), s.bwrapStart()) && Host.alive(s.initPid(), s.initStart());
+    }
+
+    @Override
+    public void afterKill(Sandbox s, Path dir) {
+        Cgroups.removeRecorded(dir); // and what is left in its cgroup (e.g. an exec's processes)
+    }
+
+    /**
+     * A running sandbox's root as its keeper sees it ({@code /proc/INIT/root}, through its overlay, so the sandbox
+     * sees every change at once); a created or stopped one's own writable layer (the overlay's upper directory, made
+     * when missing; start keeps it), which holds everything written outside /tmp.
+     */
+    @Override
+    public Path filesOnHost(Sandbox s, Path dir) {
+        return switch (s.status()) {
+            case RUNNING -> Path.of("/proc", Long.toString(s.initPid()), "root");
+            case CREATED, STOPPED -> {
+                Path upper = Overlay.Dirs.under(dir).upper();
+                try {
+                    Files.createDirectories(upper);
+                } catch (IOException e) {
+                    throw new DavitException(Kind.STORE, "cannot create " + upper + ": " + e.getMessage());
+                }
+                yield upper;
+            }
+            case FAILED -> throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " has failed (its processes are"
+                    + " gone); start it again with 'davit sandbox start " + s.id() + "'");
+        };
+    }
+
+    /** As root, the image User's (else root's) ids mapped into the jail's range; rootless, null (davit's user). */
+    @Override
+    public int[] hostOwner(Sandbox s) {
+        if (!Jail.active()) {
+            return null;
+        }
+        int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
+        dev.davit.sandbox.jail.IdRange r = Jail.range();
+        return new int[] {(int) r.hostUid(ids == null ? 0 : ids[0]), (int) r.hostGid(ids == null ? 0 : ids[1])};
+    }
+
+    /** As the host reads it through the keeper's pid 1 (no tool needed in the image). */
+    @Override
+    public String procNet(Sandbox s, String name) throws IOException {
+        return Files.readString(Path.of("/proc", Long.toString(s.initPid()), "net", name));
+    }
+
+    @Override
+    public Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
+                         boolean terminal) {
+        return detached.spawn(s, argv, env, workdir, dir, terminal);
+    }
+
+    /** Its holder is a host process: alive or not whether the sandbox runs. */
+    @Override
+    public boolean alive(Sandbox running, Spawned p) {
+        return Detached.alive(p);
+    }
+
+    @Override
+    public boolean signal(Sandbox running, Spawned p, String signal, boolean foreground) {
+        return detached.signal(p, signal, foreground);
+    }
+
+    @Override
+    public void terminate(Sandbox running, Spawned p, Duration grace) {
+        detached.terminate(p, grace);
     }
 
     private Path dir(Sandbox s) {
@@ -58,11 +146,12 @@ public final class ContainerLifecycle {
     }
 
     /** Starts the keeper of created, stopped or failed (and cleaned-up) sandbox {@code s}; returns it running. */
+    @Override
     public Sandbox start(Sandbox s) {
         String id = s.id();
         Path bwrap = options.bwrap();
-        Path setsid = Lifecycle.tool(options, "setsid");
-        Path rootfs = Lifecycle.realRootfs(s.spec().rootfs());
+        Path setsid = Host.tool(options, "setsid");
+        Path rootfs = Host.realRootfs(s.spec().rootfs());
         String sleep = sleepCommand(rootfs);
         Path dir = dir(s);
         Path log = dir.resolve("bwrap.log");
@@ -115,7 +204,7 @@ public final class ContainerLifecycle {
         ProcessHandle bw = started[0];
         ProcessHandle init = started[1];
         Sandbox running = new Sandbox(id, SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), bw.pid(),
-                Lifecycle.startTime(bw.pid()), init.pid(), Lifecycle.startTime(init.pid()));
+                Host.startTime(bw.pid()), init.pid(), Host.startTime(init.pid()));
         save.accept(running);
         return running;
     }
@@ -144,7 +233,7 @@ public final class ContainerLifecycle {
             for (Map.Entry<String, String> e : SHARED.entrySet()) {
                 Path d = dir.resolve(e.getValue());
                 if (!e.getKey().equals("tmp")) {
-                    BwrapBackend.deleteTree(d);
+                    Host.deleteTree(d);
                 }
                 Files.createDirectories(d);
                 Files.setAttribute(d, "unix:mode", e.getKey().equals("run") ? 0755 : 01777);
@@ -175,8 +264,8 @@ public final class ContainerLifecycle {
             throw e;
         }
         Sandbox running = new Sandbox(id, SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(),
-                started[0].pid(), Lifecycle.startTime(started[0].pid()), started[1].pid(),
-                Lifecycle.startTime(started[1].pid()));
+                started[0].pid(), Host.startTime(started[0].pid()), started[1].pid(),
+                Host.startTime(started[1].pid()));
         save.accept(running);
         return running;
     }
@@ -237,7 +326,7 @@ public final class ContainerLifecycle {
                 Nat.stop(dir); // an earlier attempt's (the overlay fallback)
                 connect.accept(p);
             } catch (RuntimeException e) {
-                BwrapBackend.killTree(p);
+                Host.killTree(p);
                 Nat.stop(dir);
                 throw e;
             }
@@ -250,7 +339,7 @@ public final class ContainerLifecycle {
             }
             sleep(20);
         }
-        BwrapBackend.killTree(p);
+        Host.killTree(p);
         if (!mustStart) {
             return null;
         }
@@ -262,6 +351,7 @@ public final class ContainerLifecycle {
      * Runs {@code argv} in running sandbox {@code s} (see {@link dev.davit.sandbox.Sandboxes#exec}); {@code t0}
      * is when the call began, for the timings.
      */
+    @Override
     public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                            long maxOutput, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
                            java.io.OutputStream stderrTee, long t0) {
@@ -292,7 +382,7 @@ public final class ContainerLifecycle {
         CappedSink out = new CappedSink();
         CappedSink err = new CappedSink();
         // past the output limit: nsenter's child and what it started are its descendants in the host's view
-        OutputLimit limit = OutputLimit.closable(maxOutput, () -> BwrapBackend.killTree(p));
+        OutputLimit limit = OutputLimit.closable(maxOutput, () -> Host.killTree(p));
         Thread po = BwrapBackend.pump(p.getInputStream(), out, stdoutTee, id + "-exec-stdout", limit);
         Thread pe = BwrapBackend.pump(p.getErrorStream(), err, stderrTee, id + "-exec-stderr", limit);
         boolean timedOut = false;
@@ -369,7 +459,7 @@ public final class ContainerLifecycle {
         if (Jail.active()) {
             return enterJailed(s, argv, rs, cg, terminal);
         }
-        Path nsenter = Lifecycle.tool(options, "nsenter");
+        Path nsenter = Host.tool(options, "nsenter");
         long target = s.initPid();
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(target), "--mount",
                 "--uts", "--ipc", "--net", "--pid"));
@@ -434,7 +524,7 @@ public final class ContainerLifecycle {
             pb.directory(dir(s).toFile());
             return pb;
         }
-        Path nsenter = Lifecycle.tool(options, "nsenter");
+        Path nsenter = Host.tool(options, "nsenter");
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(s.bwrapPid()),
                 "--mount"));
         // not the pid namespace: bubblewrap joins it itself (--pidns), so that its /proc is the one of that namespace

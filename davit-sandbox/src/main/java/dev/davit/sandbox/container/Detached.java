@@ -1,7 +1,7 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Cgroups;
-import dev.davit.sandbox.Lifecycle;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
@@ -39,8 +39,6 @@ import java.util.concurrent.TimeUnit;
  * processes only see the terminal's slave side (see docs/WORKSPACES.md, Shells).
  */
 public final class Detached {
-    /** The signals {@link #signal} sends. */
-    static final List<String> SIGNALS = List.of("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2");
     private static final String HOLDER = """
             d=$1; mv=$2; tty=$3; shift 3
             if [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- >/dev/null 2>&1
@@ -103,12 +101,12 @@ public final class Detached {
             throw new DavitException(Kind.INTERNAL, "cannot start a process in sandbox " + s.id() + ": "
                     + e.getMessage());
         }
-        long holderStart = Lifecycle.startTime(p.pid());
+        long holderStart = Host.startTime(p.pid());
         long deadline = System.nanoTime() + LEADER_WAIT.toNanos();
         while (System.nanoTime() < deadline && p.isAlive()) {
             long leader = leader(p.toHandle());
             if (leader > 0) {
-                return new Spawned(p.pid(), holderStart, leader, Lifecycle.startTime(leader));
+                return new Spawned(p.pid(), holderStart, leader, Host.startTime(leader));
             }
             sleep(5);
         }
@@ -120,7 +118,7 @@ public final class Detached {
         Deque<ProcessHandle> todo = new ArrayDeque<>(holder.children().toList());
         while (!todo.isEmpty()) {
             ProcessHandle h = todo.poll();
-            String[] f = Lifecycle.stat(h.pid());
+            String[] f = Host.stat(h.pid());
             if (f != null && Long.parseLong(f[2]) == h.pid()) {
                 return h.pid();
             }
@@ -130,26 +128,26 @@ public final class Detached {
     }
 
     public static boolean alive(Spawned p) {
-        return Lifecycle.alive(p.holderPid(), p.holderStart());
+        return Host.alive(p.holderPid(), p.holderStart());
     }
 
     /**
-     * Sends {@code signal} (one of {@link #SIGNALS}) to the command's process group and every process below the
+     * Sends {@code signal} (one of {@link Spawned#SIGNALS}) to the command's process group and every process below the
      * holder; with {@code foreground}, to the foreground process group of its terminal only (as a key such as
      * Ctrl-C would). Returns whether anything was signalled.
      */
     public boolean signal(Spawned p, String signal, boolean foreground) {
-        checkSignal(signal);
+        Spawned.checkSignal(signal);
         List<String> targets = new ArrayList<>();
         if (foreground) {
-            String[] f = Lifecycle.alive(p.leaderPid(), p.leaderStart()) ? Lifecycle.stat(p.leaderPid()) : null;
+            String[] f = Host.alive(p.leaderPid(), p.leaderStart()) ? Host.stat(p.leaderPid()) : null;
             long tpgid = f == null ? -1 : Long.parseLong(f[5]);
             if (tpgid > 0) {
                 targets.add("-" + tpgid);
             }
         } else {
             victims(p).keySet().forEach(pid -> targets.add(Long.toString(pid)));
-            if (Lifecycle.alive(p.leaderPid(), p.leaderStart())) {
+            if (Host.alive(p.leaderPid(), p.leaderStart())) {
                 targets.add("-" + p.leaderPid());
             }
         }
@@ -168,13 +166,6 @@ public final class Detached {
             throw new DavitException(Kind.INTERNAL, "interrupted");
         }
         return true;
-    }
-
-    public static void checkSignal(String signal) {
-        if (!SIGNALS.contains(signal)) {
-            throw new DavitException(Kind.USAGE, "unknown signal '" + signal + "'; use one of "
-                    + String.join(", ", SIGNALS));
-        }
     }
 
     /**
@@ -200,9 +191,9 @@ public final class Detached {
         if (alive(p)) {
             ProcessHandle.of(p.holderPid()).ifPresent(h -> h.descendants().forEach(d -> out.put(d.pid(), d)));
         }
-        if (Lifecycle.alive(p.leaderPid(), p.leaderStart())) {
+        if (Host.alive(p.leaderPid(), p.leaderStart())) {
             ProcessHandle.allProcesses().forEach(h -> {
-                String[] f = Lifecycle.stat(h.pid());
+                String[] f = Host.stat(h.pid());
                 if (f != null && Long.parseLong(f[2]) == p.leaderPid()) {
                     out.put(h.pid(), h);
                 }
@@ -213,7 +204,7 @@ public final class Detached {
 
     private static boolean waitGone(List<ProcessHandle> all, Duration d) {
         long deadline = System.nanoTime() + d.toNanos();
-        while (all.stream().anyMatch(Lifecycle::running)) {
+        while (all.stream().anyMatch(Host::running)) {
             if (System.nanoTime() > deadline) {
                 return false;
             }
@@ -236,7 +227,7 @@ public final class Detached {
     }
 
     private Path tool(String name) {
-        return Lifecycle.tool(options, name);
+        return Host.tool(options, name);
     }
 
     static String quote(String s) {

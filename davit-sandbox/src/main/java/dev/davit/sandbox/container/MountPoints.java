@@ -1,5 +1,6 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Network;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -167,7 +168,7 @@ public final class MountPoints {
      * {@code missing} mount points; returns the paths to bind from the rootfs.
      */
     private static List<String> skeleton(Path rootfs, List<String> missing, Path dir) throws IOException {
-        BwrapBackend.deleteTree(dir);
+        Host.deleteTree(dir);
         // the directories that lead to a missing mount point and exist in the rootfs: rebuilt entry by entry
         TreeSet<String> expanded = new TreeSet<>(List.of(""));
         for (String t : missing) {

@@ -1,9 +1,9 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Backend;
 import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Lifecycle;
 import dev.davit.sandbox.Nat;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
@@ -123,6 +123,11 @@ public final class OciRuntimeBackend implements Backend {
     }
 
     @Override
+    public boolean installed() {
+        return options.which(runtime) != null;
+    }
+
+    @Override
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
         Path bin = options.which(runtime);
@@ -130,7 +135,7 @@ public final class OciRuntimeBackend implements Backend {
             throw new DavitException(Kind.NOT_FOUND, runtime + " is not installed; install the " + runtime
                     + " package or choose another runtime with --runtime (see 'davit doctor')");
         }
-        Path rootfs = Lifecycle.realRootfs(spec.rootfs());
+        Path rootfs = Host.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
         int[] resolved = Users.resolve(rootfs, spec.image().user());
         int[] user = resolved != null ? resolved : new int[] {0, 0};
@@ -318,7 +323,7 @@ public final class OciRuntimeBackend implements Backend {
         try {
             Process p = pb.start();
             if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                BwrapBackend.killTree(p);
+                Host.killTree(p);
             }
         } catch (IOException e) {
             // best effort: the state directory is deleted anyway

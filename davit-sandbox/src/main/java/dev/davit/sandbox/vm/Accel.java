@@ -1,6 +1,6 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.container.BwrapBackend;
+import dev.davit.sandbox.Host;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -121,7 +121,7 @@ public final class Accel {
             return new Choice("tcg", "not probed: " + e.getMessage());
         } finally {
             if (dir != null) {
-                BwrapBackend.deleteTree(dir);
+                Host.deleteTree(dir);
             }
         }
     }

@@ -1,7 +1,7 @@
 package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.Host;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.container.BwrapBackend;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.File;
@@ -145,7 +145,7 @@ public final class Machine {
             return;
         }
         try {
-            BwrapBackend.deleteTree(onHost);
+            Host.deleteTree(onHost);
             Files.deleteIfExists(onHost);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot remove " + onHost + ": " + e.getMessage());
@@ -301,14 +301,14 @@ public final class Machine {
                 Thread.sleep(5);
             }
         } catch (InterruptedException e) {
-            BwrapBackend.killTree(p);
+            Host.killTree(p);
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted while QEMU started");
         } catch (IOException e) {
-            BwrapBackend.killTree(p);
+            Host.killTree(p);
             throw new DavitException(Kind.INTERNAL, "cannot read " + state.resolve(PID) + ": " + e.getMessage());
         } catch (RuntimeException e) {
-            BwrapBackend.killTree(p);
+            Host.killTree(p);
             throw e;
         }
         return p.pid();

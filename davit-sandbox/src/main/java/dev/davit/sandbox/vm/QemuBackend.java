@@ -1,5 +1,6 @@
 package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Backend;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Nat;
@@ -8,7 +9,6 @@ import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Jail;
-import dev.davit.sandbox.container.BwrapBackend;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;
@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * with it). See {@link Machine} for the command line and {@link Protocol} for the agent protocol.
  */
 public final class QemuBackend implements Backend {
-    public static final String NAME = "vm";
+    public static final String NAME = Backend.VM;
     static final String RUNTIME = "qemu";
 
     /** One-shot QEMUs running now: killed when davit exits normally or on SIGTERM/SIGINT. */
@@ -111,7 +111,7 @@ public final class QemuBackend implements Backend {
             stop(qemu);
             qemu = null;
             Nat.stop(state); // before the state (its pid file) is deleted: slirp4netns outlives its namespace
-            BwrapBackend.deleteTree(state);
+            Host.deleteTree(state);
             long t4 = System.nanoTime();
             tee(stdoutTee, exit.stdout());
             tee(stderrTee, exit.stderr());
@@ -123,7 +123,7 @@ public final class QemuBackend implements Backend {
                 stop(qemu);
             }
             Nat.stop(state);
-            BwrapBackend.deleteTree(state);
+            Host.deleteTree(state);
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.elf.Elf;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;

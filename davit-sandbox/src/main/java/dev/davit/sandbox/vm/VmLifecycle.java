@@ -1,7 +1,10 @@
 package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.Host;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Lifecycle;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.LongLived;
+import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.Nat;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
@@ -13,6 +16,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,25 +29,100 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * Long-lived sandboxes of the {@code vm} backend (called by {@link Lifecycle}, which keeps the state files).
+ * Long-lived sandboxes of the {@code vm} backend ({@link LongLived}; the core keeps the state files).
  * {@code start} boots a detached QEMU ({@code -daemonize}: it leaves davit's session and outlives davit) and waits
  * for its agent; {@code exec} connects to the agent's socket, one exec at a time per sandbox (a lock file), and many
  * execs run in the same VM; {@code stop} asks the agent to flush the disk, then kills QEMU. The disk overlay stays in
  * the state directory until {@code rm}, so a stopped sandbox starts again with its files.
  */
-public final class VmLifecycle {
+public final class VmLifecycle implements LongLived {
     static final String LOCK = "agent.lock";
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
 
     private final SandboxOptions options;
     private final Consumer<Sandbox> save;
+    private final VmProcesses guest;
 
-    public VmLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
+    VmLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
+        this.guest = new VmProcesses(options, this);
     }
 
+    /** The spec with its environment directory resolved; the state directory's path must fit a socket address. */
+    @Override
+    public CreateSpec prepare(CreateSpec spec, Path dir) {
+        CreateSpec resolved = spec.withRootfs(Machine.environment(spec.rootfs()).dir());
+        Machine.checkSocketPath(dir);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
+        }
+        return resolved;
+    }
+
+    @Override
+    public boolean up(Sandbox s) {
+        return Host.alive(s.qemuPid(), s.qemuStart());
+    }
+
+    /** Flushes the guest's disk: its overlay is kept for the next start. */
+    @Override
+    public void beforeStop(Sandbox s) {
+        sync(s);
+    }
+
+    @Override
+    public dev.davit.sandbox.GuestFiles guestFiles(Sandbox s) {
+        return new AgentFiles(this, s);
+    }
+
+    /** The guest's own file (its pid 1's view), through its agent. */
+    @Override
+    public String procNet(Sandbox s, String name) {
+        return new String(guestFiles(s).read("/proc/1/net/" + name, 0).bytes(), StandardCharsets.US_ASCII);
+    }
+
+    /** In the guest ({@link VmProcesses}). */
+    @Override
+    public Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
+                         boolean terminal) {
+        return guest.spawn(s, argv, env, workdir, dir, terminal);
+    }
+
+    /** In a vm that is not running, nothing runs. */
+    @Override
+    public boolean alive(Sandbox running, Spawned p) {
+        return running != null && guest.alive(running, p);
+    }
+
+    @Override
+    public void collect(Sandbox running, Spawned p, Path dir) {
+        if (running != null) {
+            guest.collect(running, p, dir);
+        }
+    }
+
+    @Override
+    public boolean signal(Sandbox running, Spawned p, String signal, boolean foreground) {
+        return running != null && guest.signal(running, p, signal, foreground);
+    }
+
+    @Override
+    public void terminate(Sandbox running, Spawned p, Duration grace) {
+        if (running != null) {
+            guest.terminate(running, p, grace);
+        }
+    }
+
+    @Override
+    public void killAll(Sandbox s) {
+        guest.killAll(s);
+    }
+
+    @Override
     public Sandbox start(Sandbox s) {
         Machine.Tools tools = Machine.tools(options);
         Machine.Environment env = Machine.environment(s.spec().rootfs());
@@ -62,7 +141,7 @@ public final class VmLifecycle {
                     + " container backend to serve to the host");
         }
         Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
-        Path setsid = Lifecycle.tool(options, "setsid");
+        Path setsid = Host.tool(options, "setsid");
         // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
         // slirp4netns outlives davit, as QEMU does
         long pid = Machine.confined(options, s.id(), env, dir, (seenEnv, seenState, jail) -> {
@@ -78,12 +157,12 @@ public final class VmLifecycle {
                     : Machine.launchDetached(setsid, jail.apply(Nat.wrap(nat, cmd)), dir,
                             p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
         });
-        long start = Lifecycle.startTime(pid);
+        long start = Host.startTime(pid);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, pid, start);
         save.accept(running); // recorded before the boot: a davit killed meanwhile leaves no unknown VM behind
         try {
-            Machine.awaitAgent(dir, () -> Lifecycle.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
+            Machine.awaitAgent(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
                     .close();
         } catch (RuntimeException e) {
             killQemu(pid, start);
@@ -95,8 +174,24 @@ public final class VmLifecycle {
         return running;
     }
 
-    public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout) {
-        long t0 = System.nanoTime();
+    /** Through the agent: no output limit, no standard input yet; the tees get the output when the command ends. */
+    @Override
+    public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
+                           long maxOutput, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
+                           java.io.OutputStream stderrTee, long t0) {
+        QemuBackend.refuseMaxOutput(maxOutput);
+        if (stdin != null) {
+            throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
+                    + " put the input in a file inside the sandbox");
+        }
+        ExecResult r = exec(s, argv, env, workdir, timeout, t0);
+        QemuBackend.tee(stdoutTee, r.stdout());
+        QemuBackend.tee(stderrTee, r.stderr());
+        return r;
+    }
+
+    private ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
+                            long t0) {
         Map<String, String> merged = new LinkedHashMap<>(s.spec().env());
         if (env != null) {
             merged.putAll(env);
@@ -148,7 +243,7 @@ public final class VmLifecycle {
             AgentClient c;
             try {
                 c = AgentClient.connect(dir.resolve(Machine.SOCKET), System.nanoTime()
-                        + CONNECT_TIMEOUT.toNanos(), () -> Lifecycle.alive(pid, start));
+                        + CONNECT_TIMEOUT.toNanos(), () -> Host.alive(pid, start));
             } catch (AgentClient.GoneException e) {
                 throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone; "
                         + Machine.diagnosis(dir));
@@ -171,11 +266,11 @@ public final class VmLifecycle {
      * Asks the agent to flush the guest's file systems; best effort, bounded by {@link #SYNC_TIMEOUT} (an exec that
      * holds the agent makes it give up).
      */
-    public void sync(Sandbox s) {
+    void sync(Sandbox s) {
         Path dir = options.stateDir().resolve(s.id());
         long deadline = System.nanoTime() + SYNC_TIMEOUT.toNanos();
         try (AgentClient c = AgentClient.connect(dir.resolve(Machine.SOCKET), deadline,
-                () -> Lifecycle.alive(s.qemuPid(), s.qemuStart()))) {
+                () -> Host.alive(s.qemuPid(), s.qemuStart()))) {
             String id = Protocol.newId();
             c.call(Protocol.sync(id), id, deadline);
         } catch (RuntimeException e) {
@@ -185,12 +280,12 @@ public final class VmLifecycle {
 
     /** Kills a QEMU if it is still the recorded process, and waits for it. */
     static void killQemu(long pid, long start) {
-        if (!Lifecycle.alive(pid, start)) {
+        if (!Host.alive(pid, start)) {
             return;
         }
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline && Lifecycle.alive(pid, start)) {
+        while (System.nanoTime() < deadline && Host.alive(pid, start)) {
             try {
                 Thread.sleep(10);
             } catch (InterruptedException e) {

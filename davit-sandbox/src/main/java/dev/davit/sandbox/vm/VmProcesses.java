@@ -37,7 +37,7 @@ public final class VmProcesses {
     private final SandboxOptions options;
     private final VmLifecycle vm;
 
-    public VmProcesses(SandboxOptions options, VmLifecycle vm) {
+    VmProcesses(SandboxOptions options, VmLifecycle vm) {
         this.options = options;
         this.vm = vm;
     }
@@ -153,7 +153,7 @@ public final class VmProcesses {
      * {@link Spawned#OUTPUT}.
      */
     public void collect(Sandbox s, Spawned p, Path dir) {
-        dev.davit.sandbox.GuestFiles files = new dev.davit.sandbox.GuestFiles(vm, s);
+        dev.davit.sandbox.GuestFiles files = new AgentFiles(vm, s);
         try {
             Files.createDirectories(dir);
             if (!Files.isSymbolicLink(dir.resolve(Spawned.OUTPUT))) {

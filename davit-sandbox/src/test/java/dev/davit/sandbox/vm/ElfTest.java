@@ -1,5 +1,6 @@
 package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.elf.Elf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 

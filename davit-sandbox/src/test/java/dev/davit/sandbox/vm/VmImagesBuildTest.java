@@ -1,5 +1,6 @@
 package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.elf.Elf;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.VmTestEnvironment;
 import static org.assertj.core.api.Assertions.assertThat;

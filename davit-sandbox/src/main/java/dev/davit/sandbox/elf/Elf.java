@@ -1,4 +1,4 @@
-package dev.davit.sandbox.vm;
+package dev.davit.sandbox.elf;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -26,7 +26,7 @@ public final class Elf {
     }
 
     /** The compressed kernel inside a bzImage: where it starts, how long it is, and its format. */
-    record Payload(int offset, int length, String format, long uncompressedSize) {
+    public record Payload(int offset, int length, String format, long uncompressedSize) {
     }
 
     /**
@@ -35,7 +35,7 @@ public final class Elf {
      * build appends the uncompressed size as 4 bytes after the compressed stream; {@link Payload#length} excludes
      * them and {@link Payload#uncompressedSize} is their value.
      */
-    static Payload payload(byte[] bz) {
+    public static Payload payload(byte[] bz) {
         if (bz.length < 0x250 || !ascii(bz, 0x202, 4).equals("HdrS")) {
             throw new IllegalArgumentException("not a bzImage (no HdrS boot header)");
         }
@@ -62,7 +62,7 @@ public final class Elf {
     }
 
     /** The compression of data starting at {@code off}, from its magic bytes. */
-    static String format(byte[] d, int off) {
+    public static String format(byte[] d, int off) {
         if (starts(d, off, 0xFD, '7', 'z', 'X', 'Z', 0)) {
             return "xz";
         }
@@ -94,7 +94,7 @@ public final class Elf {
      * The {@code .modinfo} section of a kernel module: {@code key=value} strings. Keys can repeat (alias,
      * softdep), so each maps to its values in order.
      */
-    static Map<String, List<String>> modinfo(byte[] ko) {
+    public static Map<String, List<String>> modinfo(byte[] ko) {
         ByteBuffer b = elf64(ko);
         long shoff = b.getLong(0x28);
         int shentsize = b.getShort(0x3A) & 0xffff;
@@ -136,7 +136,7 @@ public final class Elf {
     }
 
     /** The modules a module needs loaded first (its {@code depends=}), as normalised module names. */
-    static List<String> depends(byte[] ko) {
+    public static List<String> depends(byte[] ko) {
         List<String> out = new ArrayList<>();
         for (String v : modinfo(ko).getOrDefault("depends", List.of())) {
             for (String d : v.split(",")) {
@@ -149,7 +149,7 @@ public final class Elf {
     }
 
     /** A module's name as the kernel knows it: file name without {@code .ko[.xz|.zst|.gz]}, '-' as '_'. */
-    static String moduleName(String fileOrName) {
+    public static String moduleName(String fileOrName) {
         String n = fileOrName.substring(fileOrName.lastIndexOf('/') + 1);
         int ko = n.indexOf(".ko");
         if (ko > 0) {
@@ -159,7 +159,7 @@ public final class Elf {
     }
 
     /** Whether {@code elf} is an executable without a program interpreter (statically linked). */
-    static boolean isStatic(byte[] elf) {
+    public static boolean isStatic(byte[] elf) {
         ByteBuffer b = elf64(elf);
         for (long[] ph : programHeaders(b, elf.length)) {
             if (ph[0] == PT_INTERP) {
@@ -182,7 +182,7 @@ public final class Elf {
     }
 
     /** Whether the ELF kernel has the PVH entry note (Linux: {@code CONFIG_PVH=y}); QEMU needs it. */
-    static boolean hasPvhEntry(Path vmlinux) throws IOException {
+    public static boolean hasPvhEntry(Path vmlinux) throws IOException {
         try (RandomAccessFile f = new RandomAccessFile(vmlinux.toFile(), "r")) {
             byte[] head = new byte[(int) Math.min(f.length(), 64 * 1024)];
             f.readFully(head);
@@ -202,7 +202,7 @@ public final class Elf {
         }
     }
 
-    static boolean hasNote(byte[] notes, String owner, int type) {
+    public static boolean hasNote(byte[] notes, String owner, int type) {
         ByteBuffer b = ByteBuffer.wrap(notes).order(ByteOrder.LITTLE_ENDIAN);
         int p = 0;
         while (p + 12 <= notes.length) {

@@ -1,0 +1,59 @@
+package dev.davit.sandbox;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.function.Consumer;
+
+/**
+ * A sandbox backend as a package: its one-shot runtimes, its long-lived sandboxes, its {@code doctor} entries and the
+ * clean-up of its orphaned runs. The core ({@link Sandboxes}, {@link Lifecycle}, {@link OneShot}, {@link Doctor})
+ * knows backends only through this interface; each backend's package names its driver in
+ * {@code META-INF/services/dev.davit.sandbox.Driver}, so a new backend is a new package and one line there.
+ */
+public interface Driver {
+    /** The backend's name, as {@code --backend} takes it ({@link Backend#CONTAINER}, {@link Backend#VM}). */
+    String name();
+
+    /** The backend's one-shot runtimes, in the order an automatic choice tries them. */
+    List<Backend> runtimes(SandboxOptions options);
+
+    /** The backend's long-lived sandboxes; {@code save} records a sandbox's state (atomically). */
+    LongLived longLived(SandboxOptions options, Consumer<Sandbox> save);
+
+    /** What works on this host for this backend, and why not: {@code doctor}'s entries. */
+    List<Doctor.Backend> doctor(SandboxOptions options);
+
+    /**
+     * Removes what this backend made outside {@code runDir} for an orphaned one-shot run (its davit died), before
+     * the core deletes the directory; its recorded process is already killed.
+     */
+    default void reapOrphan(SandboxOptions options, Path runDir) {
+    }
+
+    /** The drivers of this davit, the default backend ({@link Backend#CONTAINER}) first. */
+    static List<Driver> all() {
+        return Loaded.ALL;
+    }
+
+    /** The driver of backend {@code name}, or null. */
+    static Driver named(String name) {
+        for (Driver d : Loaded.ALL) {
+            if (d.name().equals(name)) {
+                return d;
+            }
+        }
+        return null;
+    }
+
+    /** Loaded once per class loader. */
+    final class Loaded {
+        static final List<Driver> ALL = ServiceLoader.load(Driver.class, Driver.class.getClassLoader()).stream()
+                .map(ServiceLoader.Provider::get)
+                .sorted(java.util.Comparator.comparing(d -> d.name().equals(Backend.CONTAINER) ? 0 : 1))
+                .toList();
+
+        private Loaded() {
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package dev.davit.sandbox;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Facts about the host every backend needs: processes by pid and start time (a pid that was reused is never taken
+ * for the process it once was), tools on the PATH, root filesystems, best-effort deletion.
+ */
+public final class Host {
+    private Host() {
+    }
+
+    /** Alive and not a zombie (a killed process waiting for the host's init to reap it counts as gone). */
+    public static boolean running(ProcessHandle p) {
+        if (!p.isAlive()) {
+            return false;
+        }
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(p.pid()), "stat"));
+            int i = stat.lastIndexOf(')');
+            return i < 0 || i + 2 >= stat.length() || stat.charAt(i + 2) != 'Z';
+        } catch (IOException e) {
+            return false; // gone meanwhile
+        }
+    }
+
+    /** Tool {@code name} on the host; NOT_FOUND naming its package when missing. */
+    public static Path tool(SandboxOptions options, String name) {
+        Path p = options.which(name);
+        if (p == null) {
+            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; long-lived"
+                    + " sandboxes need it");
+        }
+        return p;
+    }
+
+    /** {@code p} with links resolved; NOT_FOUND when it does not exist or is not a directory. */
+    public static Path realRootfs(Path p) {
+        Path r;
+        try {
+            r = p.toRealPath();
+        } catch (IOException e) {
+            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + p + " does not exist");
+        }
+        if (!Files.isDirectory(r)) {
+            throw new DavitException(Kind.NOT_FOUND, "root filesystem " + r + " is not a directory");
+        }
+        return r;
+    }
+
+    /** Whether {@code pid} is a live (not zombie) process started at {@code start}. */
+    public static boolean alive(long pid, long start) {
+        if (pid <= 0) {
+            return false;
+        }
+        String[] f = stat(pid);
+        return f != null && !f[0].equals("Z") && !f[0].equals("X") && Long.parseLong(f[19]) == start;
+    }
+
+    /**
+     * Whether {@code path} was last modified before this system booted ({@code btime} of /proc/stat): nothing of
+     * an earlier boot can still be running. False when either is unknown.
+     */
+    public static boolean beforeBoot(Path path) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+                if (line.startsWith("btime ")) {
+                    long boot = Long.parseLong(line.substring(6).strip());
+                    return Files.getLastModifiedTime(path).toMillis() / 1000 < boot;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // unknown: not before
+        }
+        return false;
+    }
+
+    /** Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when gone. */
+    public static long startTime(long pid) {
+        String[] f = stat(pid);
+        return f == null ? 0 : Long.parseLong(f[19]);
+    }
+
+    /** The fields of /proc/PID/stat after the command name (field 3 onwards), or null. */
+    public static String[] stat(long pid) {
+        try {
+            String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Deletes {@code dir} and everything in it; best effort (a later run's directory has another id). */
+    public static void deleteTree(Path dir) {
+        try {
+            dev.davit.oci.store.Fs.deleteTree(dir);
+        } catch (IOException e) {
+            // best effort
+        }
+    }
+
+    /** Kills {@code p} and everything under it (a sandbox's processes are its descendants in the host's view). */
+    public static void killTree(Process p) {
+        List<ProcessHandle> kids = p.descendants().toList();
+        p.destroyForcibly();
+        kids.forEach(ProcessHandle::destroyForcibly);
+        try {
+            p.onExit().get(10, TimeUnit.SECONDS);
+            for (ProcessHandle k : kids) {
+                k.onExit().get(10, TimeUnit.SECONDS);
+            }
+        } catch (Exception e) {
+            // reported by the caller's timeout; nothing more to do
+        }
+    }
+}
