@@ -397,7 +397,9 @@ class RunCommandTest {
     @Test
     void maxOutputStopsAFloodWithJsonAndOneWarningLine() throws IOException {
         Cli cli = new Cli(home);
-        String flood = "yes & cat /dev/zero >&2 & wait";
+        // stdout first: head cannot finish before davit has read its start (a pipe holds 64 KiB), so the limit,
+        // passed later by both floods, never leaves stdout empty however the two are scheduled
+        String flood = "yes | head -c 100000; yes & cat /dev/zero >&2 & wait";
         Cli.Result r = cli.run("--json", "run", image, "--max-output", "1000000", "--timeout", "60", "--", "sh", "-c",
                 flood);
         assertThat(r.rc()).as(r.toString()).isEqualTo(137);
