@@ -62,7 +62,9 @@ class VmRunTest {
         // --network: QEMU runs in a network namespace of its own, so its gateway 10.0.2.2 is not the host
         java.time.Instant began = java.time.Instant.now().minusSeconds(1);
         try (java.net.ServerSocket loop = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
-            ExecResult r = sandboxes().run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
+            Sandboxes sandboxes = sandboxes();
+            CompletableFuture<String> resolver = CompletableFuture.supplyAsync(VmRunTest::qemuResolver);
+            ExecResult r = sandboxes.run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
                     + " /.davit/busybox ip route; /.davit/busybox nproc; if /.davit/busybox nc -w 2 10.0.2.2 "
                     + loop.getLocalPort() + " </dev/null; then echo host-reached; else echo host-refused; fi;"
                     + " sleep 60").network(Network.NAT).vcpus(2).timeout(Duration.ofSeconds(8)).build());
@@ -71,6 +73,10 @@ class VmRunTest {
             assertThat(r.stdoutText()).startsWith("eth0\nlo\n").contains("inet 10.0.2.15/24")
                     .contains("default via 10.0.2.2").contains("\n2\n").endsWith("host-refused\n");
             assertThat(r.timings().execMs()).isBetween(7_500L, 20_000L);
+            // in its own root, QEMU's user-mode network forwards the guest's DNS to slirp4netns's forwarder
+            if (dev.davit.sandbox.jail.Jail.vmmHasOwnRoot(new SandboxOptions(tmp.resolve("state"), null, null))) {
+                assertThat(resolver.join()).isEqualTo("nameserver 10.0.2.3\n");
+            }
         }
         assertNoSandboxLeft();
         // its slirp4netns ends with it (it would outlive its namespace)
@@ -116,6 +122,29 @@ class VmRunTest {
         assertThatThrownBy(running::join).hasCauseInstanceOf(DavitException.class).cause()
                 .hasMessageContaining("stopped while the command ran").hasMessageNotContaining("\n");
         assertNoSandboxLeft();
+    }
+
+    /** The /etc/resolv.conf in the root of this test's running QEMU, once it runs (within 60 s), or null. */
+    private static String qemuResolver() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
+                try {
+                    if (Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline")).startsWith(
+                            "/usr/bin/qemu-system")) {
+                        return Files.readString(Path.of("/proc", Long.toString(p.pid()), "root/etc/resolv.conf"));
+                    }
+                } catch (IOException e) {
+                    // not QEMU yet, or gone
+                }
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                return null;
+            }
+        }
+        return null;
     }
 
     private boolean consoleSays(String text) throws IOException {

@@ -120,6 +120,47 @@ class VmSandboxTest {
     }
 
     @Test
+    @Order(1)
+    void theVmmSeesOnlyItsOwnFilesInItsOwnRoot() throws IOException {
+        // as Firecracker's jailer chroots its VMM: QEMU's root is a read-only tmpfs holding its program, libraries,
+        // firmware, a few devices and the VM's files at /run/davit, nothing else of the host's
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.davit.sandbox.jail.Jail.vmmHasOwnRoot(
+                new SandboxOptions(tmp.resolve("state"), null, null)), "as root with davit-exec only");
+        Sandbox s = sandboxes.status(sandbox.id());
+        Path root = Path.of("/proc", Long.toString(s.qemuPid()), "root");
+        List<String> top = names(root);
+        System.out.println("QEMU's root: " + top + ", /etc: " + names(root.resolve("etc")) + ", /dev: "
+                + names(root.resolve("dev")));
+        assertThat(top).contains("usr", "dev", "run").isSubsetOf("usr", "dev", "run", "etc", "lib", "lib64", "bin",
+                "sbin", "lib32", "libx32");
+        assertThat(names(root.resolve("run"))).containsExactly("davit");
+        assertThat(names(root.resolve("run/davit"))).containsExactlyInAnyOrder("vmm", "vmlinux", "initrd",
+                "rootfs.ext4");
+        assertThat(names(root.resolve("dev"))).containsExactlyInAnyOrder("null", "zero", "random", "urandom");
+        assertThat(names(root.resolve("etc"))).isSubsetOf("ld.so.cache"); // no network: no resolv.conf
+        for (String absent : List.of("etc/passwd", "etc/shadow", "root", "home", "tmp", "proc", "sys", "var")) {
+            assertThat(root.resolve(absent)).as(absent).doesNotExist();
+        }
+        // davit's home (the state directory with state.json) and the environment's directory
+        assertThat(root.resolve(tmp.toAbsolutePath().toString().substring(1))).doesNotExist();
+        assertThat(root.resolve(env.toAbsolutePath().toString().substring(1))).doesNotExist();
+        assertThat(root.resolve("usr/bin/qemu-system-x86_64")).exists();
+        // read-only and detached from the host's tree: its / is the tmpfs, mounted ro
+        String mountinfo = Files.readString(Path.of("/proc", Long.toString(s.qemuPid()), "mountinfo"));
+        String slash = mountinfo.lines().filter(l -> l.split(" ")[4].equals("/")).findFirst().orElseThrow();
+        assertThat(slash.split(" ")[5]).startsWith("ro");
+        assertThat(slash).contains(" tmpfs ");
+        assertThat(mountinfo.lines().filter(l -> l.split(" ")[4].equals("/run/davit/vmlinux")).findFirst()
+                .orElseThrow().split(" ")[5]).startsWith("ro,nosuid,nodev");
+    }
+
+    private static List<String> names(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
     @Order(2)
     void execsShareFilesAndOutputStaysApart() {
         ExecResult w = exec("sh", "-c", "echo hello $A > /tmp/f; echo x > /bin/new; echo out; echo err >&2; exit 3");

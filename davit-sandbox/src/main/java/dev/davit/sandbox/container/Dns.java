@@ -36,18 +36,34 @@ public final class Dns {
         if (!file && (root.readOnly() || Files.exists(target, LinkOption.NOFOLLOW_LINKS))) {
             return null;
         }
-        String content;
-        if (network == Network.NAT) {
-            content = "nameserver " + NAT_RESOLVER + "\n";
-        } else {
-            Path host = Path.of("/etc/resolv.conf");
-            if (!Files.isReadable(host)) {
-                return null;
-            }
-            content = Files.readString(host, StandardCharsets.UTF_8);
+        String content = resolvConf(network);
+        if (content == null) {
+            return null;
         }
         Path out = state.resolve(FILE);
         Files.writeString(out, content, StandardCharsets.UTF_8);
         return out;
+    }
+
+    /**
+     * The resolver file's content for {@code network}: with NAT, slirp4netns's forwarder; with the host's network,
+     * the host's /etc/resolv.conf; null without network (or an unreadable host file).
+     */
+    public static String resolvConf(Network network) {
+        if (!network.enabled()) {
+            return null;
+        }
+        if (network == Network.NAT) {
+            return "nameserver " + NAT_RESOLVER + "\n";
+        }
+        Path host = Path.of("/etc/resolv.conf");
+        if (!Files.isReadable(host)) {
+            return null;
+        }
+        try {
+            return Files.readString(host, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return null;
+        }
     }
 }

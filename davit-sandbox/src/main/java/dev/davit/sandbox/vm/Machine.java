@@ -57,6 +57,8 @@ public final class Machine {
     public static final String CONSOLE = VMM + "/console.log";
     static final String LOG = "qemu.log";
     static final String PID = VMM + "/qemu.pid";
+    /** The resolver QEMU's user-mode network forwards the guest's DNS to, bound at /etc/resolv.conf in its root. */
+    static final String RESOLV_CONF = "resolv.conf";
     /** The virtio consoles of a long-lived VM (terminals for shells): /dev/hvc0 .. hvc3 in the guest. */
     public static final int CONSOLES = 4;
     /** How long a boot may take until the agent answers. TCG boots take 1.5-5 s on an idle host. */
@@ -315,21 +317,29 @@ public final class Machine {
     }
 
     /**
-     * Runs {@code action} with the environment and state directory as the jailed QEMU reaches them, and gives the
-     * VMM's directory ({@code vmm/}; the action calls {@link #ownVmm} before it starts QEMU) to the jail's unprivileged uid (see
-     * {@link dev.davit.sandbox.jail.Jail#vmmLauncher}). As root, {@code action} runs in a private mount namespace
-     * where {@code vmm/} is bound at {@code /run/davit/vmm} and the environment's files, read-only and idmapped, at
-     * {@code /run/davit/vmlinux}, {@code initrd} and {@code rootfs.ext4} (QEMU's uid could not walk davit's home to
-     * them); the state directory it sees is
-     * {@code /run/davit}. Without root it gets the paths as they are.
+     * What runs with the VMM's view (see {@link #confined}): {@code env} and {@code state} as the VMM sees them;
+     * every command it starts goes through {@code jail}, and a VMM's command (QEMU's, qemu-img's) through
+     * {@code vmm} before that ({@link dev.davit.sandbox.jail.Jail#vmmLauncher}: its own root, uid, no capabilities).
      */
-    /** What runs with the VMM's view (see {@link #confined}); every command it starts goes through {@code jail}. */
     interface Confined<T> {
-        T run(Environment env, Path state, dev.davit.sandbox.jail.Jail.Wrap jail);
+        T run(Environment env, Path state, dev.davit.sandbox.jail.Jail.Wrap jail,
+              java.util.function.UnaryOperator<List<String>> vmm);
     }
 
-    static <T> T confined(SandboxOptions options, String sandboxId, Environment env, Path state,
-                          Confined<T> action) {
+    /**
+     * Runs {@code action} with the environment and state directory as the jailed QEMU reaches them, and gives the
+     * VMM's directory ({@code vmm/}; the action calls {@link #ownVmm} before it starts QEMU) to the jail's
+     * unprivileged uid (see {@link dev.davit.sandbox.jail.Jail#vmmLauncher}). As root, {@code action} runs in a
+     * private mount namespace where {@code vmm/} is bound at {@code /run/davit/vmm} and the environment's files,
+     * read-only and idmapped, at {@code /run/davit/vmlinux}, {@code initrd} and {@code rootfs.ext4} (QEMU's uid could
+     * not walk davit's home to them); the state directory it sees is {@code /run/davit}. With davit-exec, each VMM
+     * command then runs in a root of its own ({@link VmmRoot}) holding its program's files, those of
+     * {@code /run/davit}, {@code /dev/kvm} with {@code accel} KVM, and with a {@code network} an
+     * {@code /etc/resolv.conf} ({@link dev.davit.sandbox.container.Dns#resolvConf}, written to the state directory).
+     * Without root it gets the paths as they are.
+     */
+    static <T> T confined(SandboxOptions options, String sandboxId, Environment env, Path state, Accel.Choice accel,
+                          dev.davit.sandbox.Network network, Confined<T> action) {
         Path vmm = state.resolve(VMM);
         try {
             Files.createDirectories(vmm);
@@ -337,7 +347,8 @@ public final class Machine {
             throw new DavitException(Kind.STORE, "cannot create " + vmm + ": " + e.getMessage());
         }
         if (!dev.davit.sandbox.jail.Jail.active()) {
-            return action.run(env, state, cmd -> cmd);
+            return action.run(env, state, cmd -> cmd, cmd -> dev.davit.sandbox.jail.Jail.vmmLauncher(options,
+                    sandboxId, List.of(), cmd));
         }
         Map<String, Path> binds = dev.davit.sandbox.jail.Jail.binds();
         binds.put(VMM, vmm);
@@ -356,10 +367,41 @@ public final class Machine {
         }
         Environment seen = new Environment(dir, dir.resolve("vmlinux"),
                 env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"));
+        // the VMM's own root: /run/davit as the jail step made it, and a resolver for QEMU's user-mode network
+        List<dev.davit.sandbox.jail.Jail.RootEntry> view = new ArrayList<>();
+        view.add(new dev.davit.sandbox.jail.Jail.RootEntry(dev.davit.sandbox.jail.Jail.RootEntry.Kind.RW,
+                dir.resolve(VMM).toString(), dir.resolve(VMM).toString()));
+        for (String f : files.keySet()) {
+            view.add(dev.davit.sandbox.jail.Jail.RootEntry.readOnly(dir.resolve(f)));
+        }
+        Path resolv = resolvConf(network, state);
+        if (resolv != null) {
+            view.add(new dev.davit.sandbox.jail.Jail.RootEntry(dev.davit.sandbox.jail.Jail.RootEntry.Kind.RO,
+                    "/etc/resolv.conf", resolv.toAbsolutePath().toString()));
+        }
+        java.util.function.UnaryOperator<List<String>> launcher = cmd -> dev.davit.sandbox.jail.Jail.vmmLauncher(
+                options, sandboxId, VmmRoot.of(Path.of(cmd.get(0)), accel.isKvm(), view), cmd);
         // idmapped to the VMM's own uid: root's files are its to read
         long[] vmmIds = dev.davit.sandbox.jail.Jail.vmmIds(sandboxId);
         return dev.davit.sandbox.jail.Jail.runWithBinds(options, binds, files,
-                new dev.davit.sandbox.jail.IdRange(vmmIds[0], vmmIds[1], 1), jail -> action.run(seen, dir, jail));
+                new dev.davit.sandbox.jail.IdRange(vmmIds[0], vmmIds[1], 1),
+                jail -> action.run(seen, dir, jail, launcher));
+    }
+
+    /** The resolver file of the VMM's root (in the state directory, outside {@code vmm/}), or null without network. */
+    private static Path resolvConf(dev.davit.sandbox.Network network, Path state) {
+        String content = dev.davit.sandbox.container.Dns.resolvConf(network);
+        if (content == null) {
+            return null;
+        }
+        Path f = state.resolve(RESOLV_CONF);
+        try {
+            Files.deleteIfExists(f);
+            Files.writeString(f, content, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE_NEW);
+            return f;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write " + f + ": " + e.getMessage());
+        }
     }
 
     /** Gives {@code vmm} and its entries to the jail's VMM uid (as root; QEMU must write them). */

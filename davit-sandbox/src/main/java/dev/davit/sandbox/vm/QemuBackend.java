@@ -77,13 +77,12 @@ public final class QemuBackend implements Backend {
             long t1 = System.nanoTime();
             // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: its user-mode network inside a namespace of
             // its own, so its 10.0.2.2 is not the host
-            qemu = Machine.confined(options, id, env, state, (seenEnv, seenState, jail) -> {
+            qemu = Machine.confined(options, id, env, state, accel, spec.network(), (seenEnv, seenState, jail, vmm) -> {
                 Machine.ownVmm(state.resolve(Machine.VMM), id); // before qemu-img, which runs as the VMM's uid
-                Machine.createDisk(tools, seenEnv, seenState, state, cmd -> jail.apply(
-                        Jail.vmmLauncher(options, id, cmd)));
+                Machine.createDisk(tools, seenEnv, seenState, state, cmd -> jail.apply(vmm.apply(cmd)));
                 Machine.ownVmm(state.resolve(Machine.VMM), id);
-                List<String> cmd = Jail.vmmLauncher(options, id, Machine.command(tools, seenEnv, seenState, id,
-                        spec.vcpus(), spec.memoryMiB(), spec.network().enabled(), accel, false));
+                List<String> cmd = vmm.apply(Machine.command(tools, seenEnv, seenState, id, spec.vcpus(),
+                        spec.memoryMiB(), spec.network().enabled(), accel, false));
                 // the jail step first: the NAT step waits for its network before it goes on
                 Process p = Machine.launch(jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)), state);
                 Jail.awaitJailed(p); // the jail's mounts are made before its user namespace's helper ends

@@ -7,7 +7,6 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -65,19 +64,24 @@ public final class VmLifecycle {
         Path setsid = Lifecycle.tool(options, "setsid");
         // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
         // slirp4netns outlives davit, as QEMU does
-        long pid = Machine.confined(options, s.id(), env, dir, (seenEnv, seenState, jail) -> {
-            Machine.ownVmm(dir.resolve(Machine.VMM), s.id()); // before qemu-img, which runs as the VMM's uid
-            Machine.createDisk(tools, seenEnv, seenState, dir, cmd -> jail.apply(
-                    Jail.vmmLauncher(options, s.id(), cmd)));
-            Machine.createConsoles(dir);
-            Machine.ownVmm(dir.resolve(Machine.VMM), s.id());
-            List<String> cmd = dev.davit.sandbox.jail.Jail.vmmLauncher(options, s.id(), Machine.command(tools, seenEnv,
-                    seenState, s.id(), s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel,
-                    true));
-            return nat == null ? Machine.launchDetached(setsid, jail.apply(cmd), dir, null)
-                    : Machine.launchDetached(setsid, jail.apply(Nat.wrap(nat, cmd)), dir,
-                            p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
-        });
+        long pid;
+        try {
+            pid = Machine.confined(options, s.id(), env, dir, accel, s.spec().network(),
+                    (seenEnv, seenState, jail, vmm) -> {
+                        Machine.ownVmm(dir.resolve(Machine.VMM), s.id()); // before qemu-img, run as the VMM's uid
+                        Machine.createDisk(tools, seenEnv, seenState, dir, cmd -> jail.apply(vmm.apply(cmd)));
+                        Machine.createConsoles(dir);
+                        Machine.ownVmm(dir.resolve(Machine.VMM), s.id());
+                        List<String> cmd = vmm.apply(Machine.command(tools, seenEnv, seenState, s.id(),
+                                s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel, true));
+                        List<String> full = jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd));
+                        return Machine.launchDetached(setsid, full, dir, nat == null ? null
+                                : p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
+                    });
+        } catch (RuntimeException e) {
+            Nat.stop(dir);
+            throw e;
+        }
         long start = Lifecycle.startTime(pid);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, pid, start);

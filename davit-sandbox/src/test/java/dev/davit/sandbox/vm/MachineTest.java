@@ -60,4 +60,45 @@ class MachineTest {
         assertThat(c.get(c.indexOf("-append") + 1)).contains("root=/dev/vda rootfstype=ext4 rw init=/.davit/agent");
         assertThat(String.join(" ", c)).contains("file=/s/a,,b/vmm/disk.qcow2"); // commas doubled in option values
     }
+
+    @Test
+    void theVmmsRootMirrorsLinksAndBindsRealPathsOnly(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws java.io.IOException {
+        // tmp/lib -> usr/lib, tmp/usr/lib/libz.so.1 -> libz.so.1.2 (relative), tmp/abs -> tmp/usr (absolute)
+        java.nio.file.Files.createDirectories(tmp.resolve("usr/lib"));
+        java.nio.file.Files.writeString(tmp.resolve("usr/lib/libz.so.1.2"), "z");
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("lib"), Path.of("usr/lib"));
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("usr/lib/libz.so.1"), Path.of("libz.so.1.2"));
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("abs"), tmp.resolve("usr"));
+        Path real = tmp.toRealPath();
+        java.util.Map<String, dev.davit.sandbox.jail.Jail.RootEntry> out = new java.util.LinkedHashMap<>();
+        VmmRoot.mirror(real.resolve("lib/libz.so.1"), out);
+        VmmRoot.mirror(real.resolve("abs/lib/../lib/libz.so.1.2"), out);
+        assertThat(out.values().stream().map(e -> e.kind() + " " + e.at() + " " + e.source()).toList()).containsExactly(
+                "LINK " + real.resolve("lib") + " usr/lib",
+                "LINK " + real.resolve("usr/lib/libz.so.1") + " libz.so.1.2",
+                "RO " + real.resolve("usr/lib/libz.so.1.2") + " " + real.resolve("usr/lib/libz.so.1.2"),
+                "LINK " + real.resolve("abs") + " " + tmp.resolve("usr"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> VmmRoot.mirror(real.resolve("missing"), out))
+                .hasMessageContaining("does not exist").hasMessageNotContaining("\n");
+    }
+
+    @Test
+    void theVmmsRootHoldsQemusProgramLibrariesAndFirmware() {
+        Path qemu = Path.of("/usr/bin/qemu-system-x86_64");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(qemu), "QEMU is installed");
+        List<dev.davit.sandbox.jail.Jail.RootEntry> root = VmmRoot.of(qemu, false, List.of());
+        List<String> at = root.stream().map(dev.davit.sandbox.jail.Jail.RootEntry::at).toList();
+        assertThat(at).contains("/usr/bin/qemu-system-x86_64", "/usr/share/qemu", "/etc/ld.so.cache", "/dev/null",
+                "/dev/urandom").doesNotContain("/dev/kvm", "/etc/passwd", "/usr", "/etc", "/proc", "/sys");
+        assertThat(at).anyMatch(p -> p.matches(".*/libc\\.so\\.6")).anyMatch(p -> p.contains("libglib-2.0.so"));
+        // every bind is of a real path at the same path (a device or a library), no two nested
+        root.stream().filter(e -> e.kind() != dev.davit.sandbox.jail.Jail.RootEntry.Kind.LINK).forEach(e -> {
+            assertThat(e.at()).isEqualTo(e.source());
+            assertThat(root.stream().filter(o -> o != e && e.at().startsWith(o.at() + "/")
+                    && o.kind() != dev.davit.sandbox.jail.Jail.RootEntry.Kind.LINK).toList()).as(e.at()).isEmpty();
+        });
+        assertThat(VmmRoot.of(qemu, true, List.of()).stream().map(dev.davit.sandbox.jail.Jail.RootEntry::at))
+                .contains("/dev/kvm");
+    }
 }
