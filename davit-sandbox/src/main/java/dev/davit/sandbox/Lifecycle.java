@@ -283,9 +283,8 @@ public final class Lifecycle {
                 || inside.stream().anyMatch(Lifecycle::running))) {
             sleep(10);
         }
-        if (!s.spec().isVm()) {
-            Cgroups.removeRecorded(dir(s.id())); // and what is left in its cgroup (e.g. an exec's processes)
-        }
+        // and what is left in its cgroup (a container's exec's processes; a microVM's QEMU)
+        Cgroups.removeRecorded(dir(s.id()));
     }
 
     /** Alive and not a zombie (a killed process waiting for the host's init to reap it counts as gone). */

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -124,6 +125,31 @@ class VmRunTest {
         assertNoSandboxLeft();
     }
 
+    @Test
+    void aQemuThatOutgrowsItsCgroupIsReportedAsKilledByTheOomKillerAndItsCgroupRemoved() throws IOException {
+        // QEMU's cgroup allows the guest's memory + an overhead; with almost none, a guest that fills its memory
+        // takes QEMU past the limit, and the kernel's OOM killer ends it: one line naming the limit, not a hang
+        org.junit.jupiter.api.Assumptions.assumeTrue(Limits.unenforceable() == null, "cgroups can be made here");
+        System.setProperty("davit.vm.memoryOverheadMiB", "48");
+        String message;
+        try {
+            Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> sandboxes().run(vm("sh", "-c",
+                    "mkdir -p /mnt/m && mount -t tmpfs -o size=250m m /mnt/m && dd if=/dev/zero of=/mnt/m/f bs=1M"
+                            + " count=240 && echo survived").timeout(Duration.ofSeconds(120)).build()));
+            assertThat(t).isInstanceOf(DavitException.class);
+            message = t.getMessage();
+        } finally {
+            System.clearProperty("davit.vm.memoryOverheadMiB");
+        }
+        System.out.println("QEMU out of memory: " + message);
+        assertThat(message).contains("OOM killer killed QEMU at its cgroup's memory limit of 304 MiB")
+                .doesNotContain("\n");
+        assertNoSandboxLeft();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("sandbox (sb-[0-9a-z-]+)").matcher(message);
+        assertThat(m.find()).as(message).isTrue();
+        assertThat(cgroupNamed(m.group(1))).isEmpty();
+    }
+
     /** The /etc/resolv.conf in the root of this test's running QEMU, once it runs (within 60 s), or null. */
     private static String qemuResolver() {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -145,6 +171,21 @@ class VmRunTest {
             }
         }
         return null;
+    }
+
+    /** The directories of a cgroup of davit's named {@code id} below this process's memory and pids cgroups. */
+    static List<Path> cgroupNamed(String id) throws IOException {
+        List<Path> found = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (f[1].equals("memory") || f[1].equals("pids")) {
+                Path d = Path.of("/sys/fs/cgroup", f[1], f[2].substring(1), "davit", id);
+                if (Files.exists(d)) {
+                    found.add(d);
+                }
+            }
+        }
+        return found;
     }
 
     private boolean consoleSays(String text) throws IOException {

@@ -70,6 +70,45 @@ public final class Machine {
     /** The longest path of a unix socket (sun_path holds 108 bytes with the NUL). */
     private static final int MAX_SOCKET_PATH = 107;
 
+    /**
+     * QEMU's memory beyond the guest's, for its cgroup's limit: its own heap, libraries, device and I/O buffers
+     * (a busybox VM's QEMU holds 60-100 MiB of its own after the boot).
+     */
+    static final long QEMU_OVERHEAD_MIB = 256;
+    /** The size of TCG's translation cache ({@code -accel tcg,tb-size=}; QEMU's own default is 1 GiB). */
+    static final long TCG_TB_SIZE_MIB = 256;
+    /** The processes and threads QEMU may have beyond one per vCPU (its main loop, RCU, I/O workers: up to 64). */
+    static final long QEMU_PIDS = 128;
+
+    /**
+     * The memory QEMU's cgroup allows beyond the guest's memory: {@link #QEMU_OVERHEAD_MIB}, plus the translation
+     * cache under TCG; {@code -Ddavit.vm.memoryOverheadMiB=N} sets it.
+     */
+    static long memoryOverheadMiB(Accel.Choice accel) {
+        Long asked = Long.getLong("davit.vm.memoryOverheadMiB");
+        return asked != null ? asked : QEMU_OVERHEAD_MIB + (accel.isKvm() ? 0 : TCG_TB_SIZE_MIB);
+    }
+
+    /**
+     * The limits of a microVM's QEMU, from the VM's size: memory = the guest's + {@link #memoryOverheadMiB},
+     * processes = {@link #QEMU_PIDS} + one per vCPU, and a CPU quota only when {@code asked} has one (the CLI's
+     * {@code --cpus N}, which also makes N vCPUs).
+     */
+    static dev.davit.sandbox.Limits limits(int memoryMiB, int vcpus, dev.davit.sandbox.Limits asked,
+                                           Accel.Choice accel) {
+        return new dev.davit.sandbox.Limits(memoryMiB + memoryOverheadMiB(accel), asked.cpus(), QEMU_PIDS + vcpus);
+    }
+
+    /**
+     * A cgroup for the QEMU of sandbox {@code id} with {@code limits} (recorded in {@code state}), where davit can
+     * make cgroups (as root always); null where it cannot (rootless without a delegated cgroup v2: QEMU is then
+     * bounded by the guest's size only).
+     */
+    static dev.davit.sandbox.Cgroups.Cgroup cgroup(String id, dev.davit.sandbox.Limits limits, Path state) {
+        return dev.davit.sandbox.Limits.unenforceable() == null ? dev.davit.sandbox.Cgroups.create(id, limits, state)
+                : null;
+    }
+
     /** The files of a microVM environment. */
     public record Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage) {
     }
@@ -190,7 +229,9 @@ public final class Machine {
     static List<String> command(Tools tools, Environment env, Path state, String hostname, int vcpus, int memoryMiB,
                                 boolean network, Accel.Choice accel, boolean daemonize) {
         Path s = state.toAbsolutePath();
-        List<String> c = new ArrayList<>(List.of(tools.qemu().toString(), "-M", "microvm", "-accel", accel.accel()));
+        // TCG's translation cache bounded (its default, 1 GiB, would be QEMU's to fill beyond its cgroup's overhead)
+        List<String> c = new ArrayList<>(List.of(tools.qemu().toString(), "-M", "microvm", "-accel",
+                accel.isKvm() ? accel.accel() : accel.accel() + ",tb-size=" + TCG_TB_SIZE_MIB));
         if (accel.isKvm()) {
             c.addAll(List.of("-cpu", "host"));
         }
@@ -472,6 +513,13 @@ public final class Machine {
         String q = log(state);
         String con = consoleTail(state, 4);
         StringBuilder b = new StringBuilder();
+        long oom = dev.davit.sandbox.Cgroups.oomLimitMiB(state);
+        if (oom > 0) {
+            b.append("the kernel's OOM killer killed QEMU at its cgroup's memory limit of ").append(oom)
+                    .append(" MiB (the guest's memory + QEMU's overhead; raise the overhead with")
+                    .append(" -Ddavit.vm.memoryOverheadMiB=N or give the VM less memory)");
+            return b.toString();
+        }
         if (!q.isEmpty()) {
             b.append("QEMU: ").append(q);
         }

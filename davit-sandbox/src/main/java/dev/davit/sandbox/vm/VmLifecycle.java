@@ -1,5 +1,6 @@
 package dev.davit.sandbox.vm;
 
+import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Lifecycle;
 import dev.davit.sandbox.Nat;
@@ -66,6 +67,9 @@ public final class VmLifecycle {
         // slirp4netns outlives davit, as QEMU does
         long pid;
         try {
+            // its cgroup (Machine.limits): kept until stop or rm, which remove it (Lifecycle.kill)
+            Cgroups.Cgroup cg = Machine.cgroup(s.id(), Machine.limits(s.spec().memoryMiB(), s.spec().vcpus(),
+                    s.spec().limits(), accel), dir);
             pid = Machine.confined(options, s.id(), env, dir, accel, s.spec().network(),
                     (seenEnv, seenState, jail, vmm) -> {
                         Machine.ownVmm(dir.resolve(Machine.VMM), s.id()); // before qemu-img, run as the VMM's uid
@@ -74,12 +78,13 @@ public final class VmLifecycle {
                         Machine.ownVmm(dir.resolve(Machine.VMM), s.id());
                         List<String> cmd = vmm.apply(Machine.command(tools, seenEnv, seenState, s.id(),
                                 s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel, true));
-                        List<String> full = jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd));
+                        List<String> full = Cgroups.wrap(cg, jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)), dir);
                         return Machine.launchDetached(setsid, full, dir, nat == null ? null
                                 : p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
                     });
         } catch (RuntimeException e) {
             Nat.stop(dir);
+            Cgroups.removeRecorded(dir);
             throw e;
         }
         long start = Lifecycle.startTime(pid);
@@ -92,6 +97,7 @@ public final class VmLifecycle {
         } catch (RuntimeException e) {
             killQemu(pid, start);
             Nat.stop(dir);
+            Cgroups.removeRecorded(dir);
             save.accept(new Sandbox(s.id(), s.status() == SandboxStatus.CREATED ? SandboxStatus.CREATED
                     : SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0, 0, 0));
             throw e;

@@ -19,7 +19,9 @@ class MachineTest {
     void aOneShotMicroVmHasNoNetworkAndACopyOnWriteDisk() {
         List<String> c = Machine.command(TOOLS, ENV, Path.of("/state/sb-1"), "sb-1", 2, 384, false, TCG, false);
         String line = String.join(" ", c);
-        assertThat(c.subList(0, 5)).containsExactly("/usr/bin/qemu-system-x86_64", "-M", "microvm", "-accel", "tcg");
+        // TCG's translation cache bounded, so that QEMU's cgroup overhead covers it
+        assertThat(c.subList(0, 5)).containsExactly("/usr/bin/qemu-system-x86_64", "-M", "microvm", "-accel",
+                "tcg,tb-size=" + Machine.TCG_TB_SIZE_MIB);
         assertThat(line).contains("-nodefaults -no-user-config -display none -no-reboot -smp 2 -m 384")
                 .contains("-kernel /env/vmlinux -initrd /env/initrd")
                 .contains("-drive id=root,file=/state/sb-1/vmm/disk.qcow2,format=qcow2,if=none")
@@ -59,6 +61,23 @@ class MachineTest {
         assertThat(c).doesNotContain("-initrd");
         assertThat(c.get(c.indexOf("-append") + 1)).contains("root=/dev/vda rootfstype=ext4 rw init=/.davit/agent");
         assertThat(String.join(" ", c)).contains("file=/s/a,,b/vmm/disk.qcow2"); // commas doubled in option values
+    }
+
+    @Test
+    void qemusCgroupLimitsComeFromTheVmsSize() {
+        dev.davit.sandbox.Limits tcg = Machine.limits(512, 2, dev.davit.sandbox.Limits.NONE, TCG);
+        assertThat(tcg.memoryMiB()).isEqualTo(512 + 256 + 256);
+        assertThat(tcg.pids()).isEqualTo(128 + 2);
+        assertThat(tcg.cpus()).isZero(); // no quota unless asked
+        dev.davit.sandbox.Limits kvm = Machine.limits(1024, 4, new dev.davit.sandbox.Limits(0, 4, 0), KVM);
+        assertThat(kvm.memoryMiB()).isEqualTo(1024 + 256);
+        assertThat(kvm.cpus()).isEqualTo(4);
+        System.setProperty("davit.vm.memoryOverheadMiB", "64");
+        try {
+            assertThat(Machine.limits(256, 1, dev.davit.sandbox.Limits.NONE, TCG).memoryMiB()).isEqualTo(320);
+        } finally {
+            System.clearProperty("davit.vm.memoryOverheadMiB");
+        }
     }
 
     @Test
