@@ -15,14 +15,14 @@ import picocli.CommandLine.Option;
 /**
  * The resource options of {@code davit run} and {@code davit sandbox create}, shared by both backends where they
  * mean the same: {@code --memory} is the container's memory limit or the microVM's memory, {@code --cpus} the
- * container's CPU limit or (a whole number) the microVM's vCPUs. {@code --pids} and {@code --no-limits} are for
+ * container's CPU limit or (a whole number) the microVM's vCPUs and its QEMU's CPU quota. {@code --pids} and {@code --no-limits} are for
  * containers only; {@code --vcpus} for microVMs only.
  */
 final class ResourceOptions {
     static final String MEMORY_TEXT = "Memory in MiB: a container's limit (default 1024; 0 = no limit) or a "
             + "microVM's memory (default 512).";
     static final String CPUS_TEXT = "CPUs: a container's CPU time limit, fractions allowed (default 1; 0 = no "
-            + "limit), or a microVM's vCPUs (a whole number).";
+            + "limit), or a microVM's vCPUs (a whole number; its QEMU then gets that CPU quota).";
     static final String PIDS_TEXT = "Processes and threads a container may have at once (default 1024; 0 = no limit).";
     static final String NO_LIMITS_TEXT = "Run a container without memory, CPU and process limits (where cgroups "
             + "cannot be made, e.g. rootless without a delegated cgroup v2).";
@@ -52,7 +52,7 @@ final class ResourceOptions {
         boolean vm = backend.equals("vm");
         return new CreateSpec(t.rootfs(), env, workdir, net, t.image(), ttl, backend,
                 vm ? vmVcpus() : RunSpec.DEFAULT_VCPUS, vm ? vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, ports,
-                vm ? Limits.NONE : containerLimits(out));
+                vm ? vmLimits() : containerLimits(out));
     }
 
     /**
@@ -107,6 +107,15 @@ final class ResourceOptions {
             throw new DavitException(Kind.USAGE, "--vcpus " + vcpus + " and --cpus " + fromCpus + " disagree; give one");
         }
         return vcpus != null ? vcpus : fromCpus != null ? fromCpus : RunSpec.DEFAULT_VCPUS;
+    }
+
+    /**
+     * A microVM's limits beyond its size (its QEMU's cgroup takes memory and processes from the size): with
+     * {@code --cpus N}, a CPU quota of N CPUs on QEMU (whose N vCPUs it also makes); none with {@code --vcpus}.
+     */
+    Limits vmLimits() {
+        int n = vmVcpus();
+        return cpus != null ? new Limits(0, n, 0) : Limits.NONE;
     }
 
     /** A microVM's memory in MiB, default 512. */

@@ -143,7 +143,7 @@ final class RunCommand extends EnvCommand.Sub {
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
                 .network(net).image(t.image()).backend(chosen).runtime(runtime).maxOutput(maxBytes);
         if (chosen.equals("vm")) {
-            b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory());
+            b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory()).limits(resources.vmLimits());
         } else {
             b.limits(resources.containerLimits(out));
         }

@@ -14,6 +14,7 @@ import java.net.http.HttpResponse;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -166,12 +167,19 @@ class VmCommandsTest {
 
     @Test
     void aLongLivedMicroVmKeepsFilesBetweenExecs() {
-        Cli.Result c = cli.run("--json", "sandbox", "create", "localhost/davit/busybox-vm:2", "--memory", "256");
+        // --cpus 1: one vCPU, and a CPU quota of one CPU on its QEMU's cgroup (kept in the state's limits)
+        Cli.Result c = cli.run("--json", "sandbox", "create", "localhost/davit/busybox-vm:2", "--memory", "256",
+                "--cpus", "1");
         assertThat(c.rc()).as(c.toString()).isZero();
         String id = c.json().get("id").asText();
         try {
             assertThat(c.json().get("backend").asText()).isEqualTo("vm");
             assertThat(c.json().get("status").asText()).isEqualTo("running");
+            assertThat(c.json().get("vcpus").asInt()).isEqualTo(1);
+            assertThat(c.json().at("/limits/cpus").asDouble()).isEqualTo(1.0);
+            if (dev.davit.sandbox.Limits.unenforceable() == null) {
+                assertThat(cpuQuota(c.json().get("qemu_pid").asLong())).isEqualTo("100000");
+            }
             Cli.Result w = cli.run("sandbox", "exec", id, "--", "sh", "-c", "echo kept > /root/f; echo written");
             assertThat(w.rc()).as(w.toString()).isZero();
             assertThat(w.stdout()).isEqualTo("written\n");
@@ -189,6 +197,22 @@ class VmCommandsTest {
         assertThat(ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains(id)))
                 .as("no QEMU of %s is left", id).isEmpty();
     }
+    /** The CFS quota (µs per 100 ms) of the v1 cpu cgroup of {@code pid}, or null where it has none. */
+    private static String cpuQuota(long pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
+                String[] f = line.split(":", 3);
+                if (List.of(f[1].split(",")).contains("cpu")) {
+                    return Files.readString(Path.of("/sys/fs/cgroup", f[1], f[2].substring(1), "cpu.cfs_quota_us"))
+                            .strip();
+                }
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return null;
+    }
+
     @Test
     void aMicroVmWorkspaceIsSeededWorkedInAndReset() throws IOException {
         Path seed = home.resolve("ws-seed");

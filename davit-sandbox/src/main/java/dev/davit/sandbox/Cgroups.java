@@ -277,6 +277,28 @@ public final class Cgroups {
     }
 
     /**
+     * The memory limit in MiB of the cgroups recorded in {@code state} when the OOM killer killed in them, else 0
+     * (none recorded, no memory limit, no kill).
+     */
+    public static long oomLimitMiB(Path state) {
+        try {
+            for (String line : Files.readAllLines(state.resolve(RECORD))) {
+                Path d = Path.of(line.strip());
+                for (String limit : List.of("memory.limit_in_bytes", "memory.max")) {
+                    Path f = d.resolve(limit);
+                    if (!line.isBlank() && Files.exists(f) && Cgroup.counter(d.resolve(limit.equals("memory.max")
+                            ? "memory.events" : "memory.oom_control")) > 0) {
+                        return Long.parseLong(Files.readString(f).strip()) >> 20;
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // none known
+        }
+        return 0;
+    }
+
+    /**
      * One sandbox's cgroups.
      *
      * @param dirs the cgroup directory per controller (several controllers may share one v2 directory)

@@ -26,7 +26,8 @@ import java.util.Objects;
  * @param memoryMiB memory of the microVM in MiB (vm backend only)
  * @param publish   ports published on the host ({@code --publish}); only with {@link Network#NAT}
  * @param limits    the container sandbox's memory, CPU and process limits, for its keeper and every exec together
- *                  (container backend only; {@link Limits#NONE} when null)
+ *                  ({@link Limits#NONE} when null); of a microVM only {@code cpus}, its QEMU's CPU quota (QEMU's
+ *                  memory and process limits come from its size)
  */
 public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                          Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish,

@@ -263,10 +263,8 @@ public final class Lifecycle {
                 || inside.stream().anyMatch(Host::running))) {
             sleep(10);
         }
-        LongLived b = backends.get(s.spec().backend());
-        if (b != null) {
-            b.afterKill(s, dir(s.id()));
-        }
+        // and what is left in its cgroup (a container's exec's processes; a microVM's QEMU)
+        Cgroups.removeRecorded(dir(s.id()));
     }
 
     void save(Sandbox s) {

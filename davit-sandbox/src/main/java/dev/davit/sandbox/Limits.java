@@ -7,8 +7,8 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 
 /**
- * Resource limits of a container sandbox, enforced with a cgroup davit creates for it (see {@link Cgroups}). Each
- * limit is 0 for "no limit".
+ * Resource limits of a container sandbox (and the CPU quota of a microVM's QEMU), enforced with a cgroup davit
+ * creates for it (see {@link Cgroups}). Each limit is 0 for "no limit".
  *
  * @param memoryMiB memory in MiB (the sandbox's processes together; swap is not allowed on top where the kernel
  *                  accounts it); a process that needs more is killed by the kernel's OOM killer

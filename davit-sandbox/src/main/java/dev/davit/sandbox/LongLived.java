@@ -35,10 +35,6 @@ public interface LongLived {
     default void beforeStop(Sandbox s) {
     }
 
-    /** After sandbox {@code s}'s processes were killed: what the backend made for it outside them (cgroups). */
-    default void afterKill(Sandbox s, Path dir) {
-    }
-
     /** The files of running sandbox {@code s} through its guest agent ({@link Sandboxes#guestFiles}). */
     default GuestFiles guestFiles(Sandbox s) {
         throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " is a container: its files are on the host (see"

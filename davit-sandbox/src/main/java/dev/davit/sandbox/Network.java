@@ -17,6 +17,9 @@ import java.util.Locale;
 public enum Network {
     NONE, NAT, HOST;
 
+    /** slirp4netns's (and QEMU user-mode networking's) DNS forwarder. */
+    public static final String NAT_RESOLVER = "10.0.2.3";
+
     /** {@code none}, {@code nat} or {@code host}, as the CLI and the JSON spell it. */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
@@ -36,5 +39,28 @@ public enum Network {
         }
         throw new DavitException(Kind.USAGE, "unknown network '" + s + "'; use --network (nat: the outside only),"
                 + " --network=host (the host's network, loopback included) or --network=none");
+    }
+
+    /**
+     * The {@code /etc/resolv.conf} content a sandbox on this network gets: with NAT, the forwarder of slirp4netns
+     * (and of QEMU's user-mode network), {@value #NAT_RESOLVER}; with the host's network, the host's
+     * /etc/resolv.conf; null without network (or an unreadable host file).
+     */
+    public String resolvConf() {
+        if (!enabled()) {
+            return null;
+        }
+        if (this == NAT) {
+            return "nameserver " + NAT_RESOLVER + "\n";
+        }
+        java.nio.file.Path host = java.nio.file.Path.of("/etc/resolv.conf");
+        if (!java.nio.file.Files.isReadable(host)) {
+            return null;
+        }
+        try {
+            return java.nio.file.Files.readString(host, java.nio.charset.StandardCharsets.UTF_8);
+        } catch (java.io.IOException e) {
+            return null;
+        }
     }
 }

@@ -29,8 +29,9 @@ import java.util.Objects;
  * @param vcpus   virtual CPUs of a microVM (vm backend only), at least 1
  * @param memoryMiB memory of a microVM in MiB (vm backend only), at least 64
  * @param limits  the container backend's memory, CPU and process limits (see {@link Limits}); {@link Limits#NONE}
- *                in the library when not given (the CLI applies {@link Limits#DEFAULT}). Not used by the vm backend,
- *                which has {@code vcpus} and {@code memoryMiB}
+ *                in the library when not given (the CLI applies {@link Limits#DEFAULT}). Of the vm backend only
+ *                {@code cpus} is used, as its QEMU's CPU quota: QEMU's memory and process limits come from
+ *                {@code vcpus} and {@code memoryMiB}
  * @param maxOutput how many bytes the command may write to stdout and stderr together; past it davit stops copying
  *                (captured and streamed), kills the command's process tree and reports
  *                {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. 0 means no

@@ -67,7 +67,7 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         o.put("network", spec.network().label());
         ArrayNode publish = o.putArray("publish");
         spec.publish().forEach(m -> publish.add(m.toString()));
-        if (!spec.isVm()) {
+        if (!spec.isVm() || spec.limits().any()) { // a microVM's: its QEMU's CPU quota (--cpus)
             o.set("limits", spec.limits().toJson());
         }
         ObjectNode image = o.putObject("image");

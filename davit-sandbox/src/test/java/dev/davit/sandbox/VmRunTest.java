@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,7 +63,9 @@ class VmRunTest {
         // --network: QEMU runs in a network namespace of its own, so its gateway 10.0.2.2 is not the host
         java.time.Instant began = java.time.Instant.now().minusSeconds(1);
         try (java.net.ServerSocket loop = new java.net.ServerSocket(0, 5, java.net.InetAddress.getLoopbackAddress())) {
-            ExecResult r = sandboxes().run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
+            Sandboxes sandboxes = sandboxes();
+            CompletableFuture<String> resolver = CompletableFuture.supplyAsync(VmRunTest::qemuResolver);
+            ExecResult r = sandboxes.run(vm("sh", "-c", "ls /sys/class/net; /.davit/busybox ip -4 addr show eth0;"
                     + " /.davit/busybox ip route; /.davit/busybox nproc; if /.davit/busybox nc -w 2 10.0.2.2 "
                     + loop.getLocalPort() + " </dev/null; then echo host-reached; else echo host-refused; fi;"
                     + " sleep 60").network(Network.NAT).vcpus(2).timeout(Duration.ofSeconds(8)).build());
@@ -71,6 +74,10 @@ class VmRunTest {
             assertThat(r.stdoutText()).startsWith("eth0\nlo\n").contains("inet 10.0.2.15/24")
                     .contains("default via 10.0.2.2").contains("\n2\n").endsWith("host-refused\n");
             assertThat(r.timings().execMs()).isBetween(7_500L, 20_000L);
+            // in its own root, QEMU's user-mode network forwards the guest's DNS to slirp4netns's forwarder
+            if (dev.davit.sandbox.jail.Jail.vmmHasOwnRoot(new SandboxOptions(tmp.resolve("state"), null, null))) {
+                assertThat(resolver.join()).isEqualTo("nameserver 10.0.2.3\n");
+            }
         }
         assertNoSandboxLeft();
         // its slirp4netns ends with it (it would outlive its namespace)
@@ -116,6 +123,69 @@ class VmRunTest {
         assertThatThrownBy(running::join).hasCauseInstanceOf(DavitException.class).cause()
                 .hasMessageContaining("stopped while the command ran").hasMessageNotContaining("\n");
         assertNoSandboxLeft();
+    }
+
+    @Test
+    void aQemuThatOutgrowsItsCgroupIsReportedAsKilledByTheOomKillerAndItsCgroupRemoved() throws IOException {
+        // QEMU's cgroup allows the guest's memory + an overhead; with almost none, a guest that fills its memory
+        // takes QEMU past the limit, and the kernel's OOM killer ends it: one line naming the limit, not a hang
+        org.junit.jupiter.api.Assumptions.assumeTrue(Limits.unenforceable() == null, "cgroups can be made here");
+        System.setProperty("davit.vm.memoryOverheadMiB", "48");
+        String message;
+        try {
+            Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> sandboxes().run(vm("sh", "-c",
+                    "mkdir -p /mnt/m && mount -t tmpfs -o size=250m m /mnt/m && dd if=/dev/zero of=/mnt/m/f bs=1M"
+                            + " count=240 && echo survived").timeout(Duration.ofSeconds(120)).build()));
+            assertThat(t).isInstanceOf(DavitException.class);
+            message = t.getMessage();
+        } finally {
+            System.clearProperty("davit.vm.memoryOverheadMiB");
+        }
+        System.out.println("QEMU out of memory: " + message);
+        assertThat(message).contains("OOM killer killed QEMU at its cgroup's memory limit of 304 MiB")
+                .doesNotContain("\n");
+        assertNoSandboxLeft();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("sandbox (sb-[0-9a-z-]+)").matcher(message);
+        assertThat(m.find()).as(message).isTrue();
+        assertThat(cgroupNamed(m.group(1))).isEmpty();
+    }
+
+    /** The /etc/resolv.conf in the root of this test's running QEMU, once it runs (within 60 s), or null. */
+    private static String qemuResolver() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            for (ProcessHandle p : ProcessHandle.current().descendants().toList()) {
+                try {
+                    if (Files.readString(Path.of("/proc", Long.toString(p.pid()), "cmdline")).startsWith(
+                            "/usr/bin/qemu-system")) {
+                        return Files.readString(Path.of("/proc", Long.toString(p.pid()), "root/etc/resolv.conf"));
+                    }
+                } catch (IOException e) {
+                    // not QEMU yet, or gone
+                }
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /** The directories of a cgroup of davit's named {@code id} below this process's memory and pids cgroups. */
+    static List<Path> cgroupNamed(String id) throws IOException {
+        List<Path> found = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+            String[] f = line.split(":", 3);
+            if (f[1].equals("memory") || f[1].equals("pids")) {
+                Path d = Path.of("/sys/fs/cgroup", f[1], f[2].substring(1), "davit", id);
+                if (Files.exists(d)) {
+                    found.add(d);
+                }
+            }
+        }
+        return found;
     }
 
     private boolean consoleSays(String text) throws IOException {

@@ -119,6 +119,90 @@ class VmSandboxTest {
         }
     }
 
+    /** QEMU's cgroup directories (a long-lived VM's), for the test that removes the sandbox. */
+    private final List<Path> qemuCgroups = new java.util.ArrayList<>();
+
+    @Test
+    @Order(1)
+    void theVmmSeesOnlyItsOwnFilesInItsOwnRoot() throws IOException {
+        // as Firecracker's jailer chroots its VMM: QEMU's root is a read-only tmpfs holding its program, libraries,
+        // firmware, a few devices and the VM's files at /run/davit, nothing else of the host's
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.davit.sandbox.jail.Jail.vmmHasOwnRoot(
+                new SandboxOptions(tmp.resolve("state"), null, null)), "as root with davit-exec only");
+        Sandbox s = sandboxes.status(sandbox.id());
+        Path root = Path.of("/proc", Long.toString(s.qemuPid()), "root");
+        List<String> top = names(root);
+        System.out.println("QEMU's root: " + top + ", /etc: " + names(root.resolve("etc")) + ", /dev: "
+                + names(root.resolve("dev")));
+        assertThat(top).contains("usr", "dev", "run").isSubsetOf("usr", "dev", "run", "etc", "lib", "lib64", "bin",
+                "sbin", "lib32", "libx32");
+        assertThat(names(root.resolve("run"))).containsExactly("davit");
+        assertThat(names(root.resolve("run/davit"))).containsExactlyInAnyOrder("vmm", "vmlinux", "initrd",
+                "rootfs.ext4");
+        assertThat(names(root.resolve("dev"))).containsExactlyInAnyOrder("null", "zero", "random", "urandom");
+        assertThat(names(root.resolve("etc"))).isSubsetOf("ld.so.cache"); // no network: no resolv.conf
+        for (String absent : List.of("etc/passwd", "etc/shadow", "root", "home", "tmp", "proc", "sys", "var")) {
+            assertThat(root.resolve(absent)).as(absent).doesNotExist();
+        }
+        // davit's home (the state directory with state.json) and the environment's directory
+        assertThat(root.resolve(tmp.toAbsolutePath().toString().substring(1))).doesNotExist();
+        assertThat(root.resolve(env.toAbsolutePath().toString().substring(1))).doesNotExist();
+        assertThat(root.resolve("usr/bin/qemu-system-x86_64")).exists();
+        // read-only and detached from the host's tree: its / is the tmpfs, mounted ro
+        String mountinfo = Files.readString(Path.of("/proc", Long.toString(s.qemuPid()), "mountinfo"));
+        String slash = mountinfo.lines().filter(l -> l.split(" ")[4].equals("/")).findFirst().orElseThrow();
+        assertThat(slash.split(" ")[5]).startsWith("ro");
+        assertThat(slash).contains(" tmpfs ");
+        assertThat(mountinfo.lines().filter(l -> l.split(" ")[4].equals("/run/davit/vmlinux")).findFirst()
+                .orElseThrow().split(" ")[5]).startsWith("ro,nosuid,nodev");
+    }
+
+    @Test
+    @Order(1)
+    void theVmmRunsInTheSandboxsCgroupWithLimitsFromTheVmsSize() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Limits.unenforceable() == null, "cgroups can be made here");
+        Sandbox s = sandboxes.status(sandbox.id());
+        Map<String, Path> cgroups = cgroupsOf(s.qemuPid());
+        assertThat(cgroups).containsKeys("memory", "pids");
+        cgroups.values().forEach(d -> assertThat(d.toString()).endsWith("/davit/" + s.id()));
+        boolean tcg = Files.readString(Path.of("/proc", Long.toString(s.qemuPid()), "cmdline")).contains("tcg");
+        // the guest's 256 MiB + QEMU's overhead (256 MiB, and 256 MiB of TCG translation cache)
+        long mib = 256 + 256 + (tcg ? 256 : 0);
+        Path memory = cgroups.get("memory");
+        Path limit = memory.resolve(Files.exists(memory.resolve("memory.max")) ? "memory.max"
+                : "memory.limit_in_bytes");
+        assertThat(Files.readString(limit).strip()).isEqualTo(Long.toString(mib << 20));
+        assertThat(Files.readString(cgroups.get("pids").resolve("pids.max")).strip()).isEqualTo("129");
+        if (cgroups.containsKey("cpu") && Files.exists(cgroups.get("cpu").resolve("cpu.cfs_quota_us"))) {
+            // no --cpus asked: no CPU quota
+            assertThat(Files.readString(cgroups.get("cpu").resolve("cpu.cfs_quota_us")).strip()).isEqualTo("-1");
+        }
+        qemuCgroups.addAll(cgroups.values());
+    }
+
+    /** The cgroup directory of {@code pid} per controller (memory, pids, cpu), from /proc/PID/cgroup. */
+    static Map<String, Path> cgroupsOf(long pid) throws IOException {
+        Map<String, Path> out = new java.util.LinkedHashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"))) {
+            String[] f = line.split(":", 3);
+            for (String c : f[1].split(",")) {
+                if (List.of("memory", "pids", "cpu").contains(c)) {
+                    out.put(c, Path.of("/sys/fs/cgroup", f[1], f[2].substring(1)));
+                } else if (f[1].isEmpty() && f[2].contains("/davit/")) {
+                    out.putIfAbsent("memory", Path.of("/sys/fs/cgroup", f[2].substring(1)));
+                    out.putIfAbsent("pids", Path.of("/sys/fs/cgroup", f[2].substring(1)));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<String> names(Path dir) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
     @Test
     @Order(2)
     void execsShareFilesAndOutputStaysApart() {
@@ -275,6 +359,8 @@ class VmSandboxTest {
         assertThatThrownBy(() -> exec("true")).isInstanceOf(DavitException.class).hasMessageContaining("failed");
         assertThat(sandboxes.reap()).extracting(Sandbox::id).containsExactly(sandbox.id());
         assertThat(tmp.resolve("state").resolve(sandbox.id())).doesNotExist();
+        // QEMU's cgroup went with it
+        qemuCgroups.forEach(d -> assertThat(d).doesNotExist());
         assertThat(VmTestEnvironment.sha256(env.resolve("rootfs.ext4"))).isEqualTo(baseDigest);
     }
 

@@ -1,6 +1,5 @@
 package dev.davit.sandbox.build;
 
-import dev.davit.sandbox.container.Dns;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;

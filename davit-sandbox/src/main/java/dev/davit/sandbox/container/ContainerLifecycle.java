@@ -74,11 +74,6 @@ public final class ContainerLifecycle implements LongLived {
         return Host.alive(s.bwrapPid(), s.bwrapStart()) && Host.alive(s.initPid(), s.initStart());
     }
 
-    @Override
-    public void afterKill(Sandbox s, Path dir) {
-        Cgroups.removeRecorded(dir); // and what is left in its cgroup (e.g. an exec's processes)
-    }
-
     /**
      * A running sandbox's root as its keeper sees it ({@code /proc/INIT/root}, through its overlay, so the sandbox
      * sees every change at once); a created or stopped one's own writable layer (the overlay's upper directory, made

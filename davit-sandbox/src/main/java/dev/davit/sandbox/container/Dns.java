@@ -15,7 +15,7 @@ import java.nio.file.Path;
  */
 public final class Dns {
     /** slirp4netns's (and QEMU user-mode networking's) DNS forwarder. */
-    static final String NAT_RESOLVER = "10.0.2.3";
+    static final String NAT_RESOLVER = Network.NAT_RESOLVER;
     /** The file in the sandbox's state directory that is bound on /etc/resolv.conf. */
     static final String FILE = "resolv.conf";
 
@@ -36,15 +36,9 @@ public final class Dns {
         if (!file && (root.readOnly() || Files.exists(target, LinkOption.NOFOLLOW_LINKS))) {
             return null;
         }
-        String content;
-        if (network == Network.NAT) {
-            content = "nameserver " + NAT_RESOLVER + "\n";
-        } else {
-            Path host = Path.of("/etc/resolv.conf");
-            if (!Files.isReadable(host)) {
-                return null;
-            }
-            content = Files.readString(host, StandardCharsets.UTF_8);
+        String content = network.resolvConf();
+        if (content == null) {
+            return null;
         }
         Path out = state.resolve(FILE);
         Files.writeString(out, content, StandardCharsets.UTF_8);

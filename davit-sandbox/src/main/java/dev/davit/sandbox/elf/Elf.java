@@ -181,6 +181,24 @@ public final class Elf {
         }
     }
 
+    /**
+     * The program interpreter (dynamic loader) that {@code file}, a 64-bit ELF program or shared object, names, or
+     * null when it names none (statically linked, or a shared object). Reads its first 64 KiB (the headers).
+     */
+    public static String interpreter(Path file) throws IOException {
+        byte[] d;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            d = in.readNBytes(64 * 1024);
+        }
+        ByteBuffer b = elf64(d);
+        for (long[] ph : programHeaders(b, d.length)) {
+            if (ph[0] == PT_INTERP) {
+                return cString(d, ph[1]);
+            }
+        }
+        return null;
+    }
+
     /** Whether the ELF kernel has the PVH entry note (Linux: {@code CONFIG_PVH=y}); QEMU needs it. */
     public static boolean hasPvhEntry(Path vmlinux) throws IOException {
         try (RandomAccessFile f = new RandomAccessFile(vmlinux.toFile(), "r")) {

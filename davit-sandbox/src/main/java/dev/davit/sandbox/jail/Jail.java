@@ -396,13 +396,60 @@ public final class Jail {
             "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
 
     /**
-     * The command that runs a VMM ({@code vmm}, QEMU's command line) confined as Firecracker's jailer runs its
-     * VMM: as root, as a uid of its own ({@link #vmmIds}: it owns nothing of the host's nor of any other sandbox;
-     * the kvm group is kept where /dev/kvm has one), with no_new_privs and no capabilities; without root as davit's own user with
-     * no_new_privs. QEMU adds its own filter ({@link #VMM_SANDBOX}).
+     * One entry of a VMM's own root ({@link #vmmLauncher}): a symbolic link at {@code at} to {@code source}, or
+     * {@code source} (a path of the jail step's mount namespace) bound at {@code at}: read-only (nosuid, nodev),
+     * writable (nosuid, nodev, noexec), or a device node (nosuid, noexec).
      */
-    public static List<String> vmmLauncher(SandboxOptions options, String sandboxId, List<String> vmm) {
-        List<String> a = new ArrayList<>(List.of(tool(options, "setpriv").toString()));
+    public record RootEntry(Kind kind, String at, String source) {
+        public enum Kind {
+            LINK("--link"), RO("--ro"), RW("--rw"), DEV("--dev");
+
+            final String option;
+
+            Kind(String option) {
+                this.option = option;
+            }
+        }
+
+        public RootEntry {
+            if (!at.startsWith("/") || at.contains("/../") || at.contains("/./") || at.endsWith("/..")) {
+                throw new IllegalArgumentException("not a normal absolute path: " + at);
+            }
+        }
+
+        /** {@code path} bound at the same path, read-only. */
+        public static RootEntry readOnly(Path path) {
+            return new RootEntry(Kind.RO, path.toString(), path.toString());
+        }
+    }
+
+    /**
+     * The command that runs a VMM ({@code vmm}, QEMU's or qemu-img's command line) confined as Firecracker's
+     * jailer runs its VMM. As root, with davit-exec (its {@code vmm} step, started inside the jail step's mount
+     * namespace): a mount namespace of its own whose root is a read-only tmpfs holding only {@code root} (see
+     * {@link RootEntry}; the old root detached), as a uid of its own ({@link #vmmIds}: it owns nothing of the host's
+     * nor of any other sandbox; the kvm group kept where /dev/kvm has one), with no capabilities and no_new_privs.
+     * As root without the helper (a jar built without gcc): the same uid and capabilities through {@code setpriv},
+     * in the jail step's namespace (no root of its own). Without root: davit's own user with no_new_privs. QEMU
+     * adds its own filter ({@link #VMM_SANDBOX}).
+     */
+    public static List<String> vmmLauncher(SandboxOptions options, String sandboxId, List<RootEntry> root,
+                                           List<String> vmm) {
+        List<String> a = new ArrayList<>();
+        Path helper = active() ? execHelper(options) : null;
+        if (helper != null) {
+            long[] ids = vmmIds(sandboxId);
+            Integer kvm = kvmGroup();
+            a.addAll(List.of(helper.toString(), "vmm", Long.toString(ids[0]), Long.toString(ids[1]),
+                    kvm == null ? "-" : kvm.toString()));
+            for (RootEntry e : root) {
+                a.addAll(List.of(e.kind().option, e.at(), e.source()));
+            }
+            a.add("--");
+            a.addAll(vmm);
+            return a;
+        }
+        a.add(tool(options, "setpriv").toString());
         if (active()) {
             long[] ids = vmmIds(sandboxId);
             a.addAll(List.of("--reuid=" + ids[0], "--regid=" + ids[1]));
@@ -413,6 +460,11 @@ public final class Jail {
         a.addAll(List.of("--no-new-privs", "--"));
         a.addAll(vmm);
         return a;
+    }
+
+    /** Whether {@link #vmmLauncher} gives the VMM a root of its own here (as root, with davit-exec). */
+    public static boolean vmmHasOwnRoot(SandboxOptions options) {
+        return active() && execHelper(options) != null;
     }
 
     /**

@@ -57,6 +57,8 @@ public final class Machine {
     public static final String CONSOLE = VMM + "/console.log";
     static final String LOG = "qemu.log";
     static final String PID = VMM + "/qemu.pid";
+    /** The resolver QEMU's user-mode network forwards the guest's DNS to, bound at /etc/resolv.conf in its root. */
+    static final String RESOLV_CONF = "resolv.conf";
     /** The virtio consoles of a long-lived VM (terminals for shells): /dev/hvc0 .. hvc3 in the guest. */
     public static final int CONSOLES = 4;
     /** How long a boot may take until the agent answers. TCG boots take 1.5-5 s on an idle host. */
@@ -67,6 +69,45 @@ public final class Machine {
     }
     /** The longest path of a unix socket (sun_path holds 108 bytes with the NUL). */
     private static final int MAX_SOCKET_PATH = 107;
+
+    /**
+     * QEMU's memory beyond the guest's, for its cgroup's limit: its own heap, libraries, device and I/O buffers
+     * (a busybox VM's QEMU holds 60-100 MiB of its own after the boot).
+     */
+    static final long QEMU_OVERHEAD_MIB = 256;
+    /** The size of TCG's translation cache ({@code -accel tcg,tb-size=}; QEMU's own default is 1 GiB). */
+    static final long TCG_TB_SIZE_MIB = 256;
+    /** The processes and threads QEMU may have beyond one per vCPU (its main loop, RCU, I/O workers: up to 64). */
+    static final long QEMU_PIDS = 128;
+
+    /**
+     * The memory QEMU's cgroup allows beyond the guest's memory: {@link #QEMU_OVERHEAD_MIB}, plus the translation
+     * cache under TCG; {@code -Ddavit.vm.memoryOverheadMiB=N} sets it.
+     */
+    static long memoryOverheadMiB(Accel.Choice accel) {
+        Long asked = Long.getLong("davit.vm.memoryOverheadMiB");
+        return asked != null ? asked : QEMU_OVERHEAD_MIB + (accel.isKvm() ? 0 : TCG_TB_SIZE_MIB);
+    }
+
+    /**
+     * The limits of a microVM's QEMU, from the VM's size: memory = the guest's + {@link #memoryOverheadMiB},
+     * processes = {@link #QEMU_PIDS} + one per vCPU, and a CPU quota only when {@code asked} has one (the CLI's
+     * {@code --cpus N}, which also makes N vCPUs).
+     */
+    static dev.davit.sandbox.Limits limits(int memoryMiB, int vcpus, dev.davit.sandbox.Limits asked,
+                                           Accel.Choice accel) {
+        return new dev.davit.sandbox.Limits(memoryMiB + memoryOverheadMiB(accel), asked.cpus(), QEMU_PIDS + vcpus);
+    }
+
+    /**
+     * A cgroup for the QEMU of sandbox {@code id} with {@code limits} (recorded in {@code state}), where davit can
+     * make cgroups (as root always); null where it cannot (rootless without a delegated cgroup v2: QEMU is then
+     * bounded by the guest's size only).
+     */
+    static dev.davit.sandbox.Cgroups.Cgroup cgroup(String id, dev.davit.sandbox.Limits limits, Path state) {
+        return dev.davit.sandbox.Limits.unenforceable() == null ? dev.davit.sandbox.Cgroups.create(id, limits, state)
+                : null;
+    }
 
     /** The files of a microVM environment. */
     public record Environment(Path dir, Path vmlinux, Path initrd, Path rootfsImage) {
@@ -188,7 +229,9 @@ public final class Machine {
     static List<String> command(Tools tools, Environment env, Path state, String hostname, int vcpus, int memoryMiB,
                                 boolean network, Accel.Choice accel, boolean daemonize) {
         Path s = state.toAbsolutePath();
-        List<String> c = new ArrayList<>(List.of(tools.qemu().toString(), "-M", "microvm", "-accel", accel.accel()));
+        // TCG's translation cache bounded (its default, 1 GiB, would be QEMU's to fill beyond its cgroup's overhead)
+        List<String> c = new ArrayList<>(List.of(tools.qemu().toString(), "-M", "microvm", "-accel",
+                accel.isKvm() ? accel.accel() : accel.accel() + ",tb-size=" + TCG_TB_SIZE_MIB));
         if (accel.isKvm()) {
             c.addAll(List.of("-cpu", "host"));
         }
@@ -315,21 +358,29 @@ public final class Machine {
     }
 
     /**
-     * Runs {@code action} with the environment and state directory as the jailed QEMU reaches them, and gives the
-     * VMM's directory ({@code vmm/}; the action calls {@link #ownVmm} before it starts QEMU) to the jail's unprivileged uid (see
-     * {@link dev.davit.sandbox.jail.Jail#vmmLauncher}). As root, {@code action} runs in a private mount namespace
-     * where {@code vmm/} is bound at {@code /run/davit/vmm} and the environment's files, read-only and idmapped, at
-     * {@code /run/davit/vmlinux}, {@code initrd} and {@code rootfs.ext4} (QEMU's uid could not walk davit's home to
-     * them); the state directory it sees is
-     * {@code /run/davit}. Without root it gets the paths as they are.
+     * What runs with the VMM's view (see {@link #confined}): {@code env} and {@code state} as the VMM sees them;
+     * every command it starts goes through {@code jail}, and a VMM's command (QEMU's, qemu-img's) through
+     * {@code vmm} before that ({@link dev.davit.sandbox.jail.Jail#vmmLauncher}: its own root, uid, no capabilities).
      */
-    /** What runs with the VMM's view (see {@link #confined}); every command it starts goes through {@code jail}. */
     interface Confined<T> {
-        T run(Environment env, Path state, dev.davit.sandbox.jail.Jail.Wrap jail);
+        T run(Environment env, Path state, dev.davit.sandbox.jail.Jail.Wrap jail,
+              java.util.function.UnaryOperator<List<String>> vmm);
     }
 
-    static <T> T confined(SandboxOptions options, String sandboxId, Environment env, Path state,
-                          Confined<T> action) {
+    /**
+     * Runs {@code action} with the environment and state directory as the jailed QEMU reaches them, and gives the
+     * VMM's directory ({@code vmm/}; the action calls {@link #ownVmm} before it starts QEMU) to the jail's
+     * unprivileged uid (see {@link dev.davit.sandbox.jail.Jail#vmmLauncher}). As root, {@code action} runs in a
+     * private mount namespace where {@code vmm/} is bound at {@code /run/davit/vmm} and the environment's files,
+     * read-only and idmapped, at {@code /run/davit/vmlinux}, {@code initrd} and {@code rootfs.ext4} (QEMU's uid could
+     * not walk davit's home to them); the state directory it sees is {@code /run/davit}. With davit-exec, each VMM
+     * command then runs in a root of its own ({@link VmmRoot}) holding its program's files, those of
+     * {@code /run/davit}, {@code /dev/kvm} with {@code accel} KVM, and with a {@code network} an
+     * {@code /etc/resolv.conf} ({@link dev.davit.sandbox.Network#resolvConf}, written to the state directory).
+     * Without root it gets the paths as they are.
+     */
+    static <T> T confined(SandboxOptions options, String sandboxId, Environment env, Path state, Accel.Choice accel,
+                          dev.davit.sandbox.Network network, Confined<T> action) {
         Path vmm = state.resolve(VMM);
         try {
             Files.createDirectories(vmm);
@@ -337,7 +388,8 @@ public final class Machine {
             throw new DavitException(Kind.STORE, "cannot create " + vmm + ": " + e.getMessage());
         }
         if (!dev.davit.sandbox.jail.Jail.active()) {
-            return action.run(env, state, cmd -> cmd);
+            return action.run(env, state, cmd -> cmd, cmd -> dev.davit.sandbox.jail.Jail.vmmLauncher(options,
+                    sandboxId, List.of(), cmd));
         }
         Map<String, Path> binds = dev.davit.sandbox.jail.Jail.binds();
         binds.put(VMM, vmm);
@@ -356,10 +408,41 @@ public final class Machine {
         }
         Environment seen = new Environment(dir, dir.resolve("vmlinux"),
                 env.initrd() == null ? null : dir.resolve("initrd"), dir.resolve("rootfs.ext4"));
+        // the VMM's own root: /run/davit as the jail step made it, and a resolver for QEMU's user-mode network
+        List<dev.davit.sandbox.jail.Jail.RootEntry> view = new ArrayList<>();
+        view.add(new dev.davit.sandbox.jail.Jail.RootEntry(dev.davit.sandbox.jail.Jail.RootEntry.Kind.RW,
+                dir.resolve(VMM).toString(), dir.resolve(VMM).toString()));
+        for (String f : files.keySet()) {
+            view.add(dev.davit.sandbox.jail.Jail.RootEntry.readOnly(dir.resolve(f)));
+        }
+        Path resolv = resolvConf(network, state);
+        if (resolv != null) {
+            view.add(new dev.davit.sandbox.jail.Jail.RootEntry(dev.davit.sandbox.jail.Jail.RootEntry.Kind.RO,
+                    "/etc/resolv.conf", resolv.toAbsolutePath().toString()));
+        }
+        java.util.function.UnaryOperator<List<String>> launcher = cmd -> dev.davit.sandbox.jail.Jail.vmmLauncher(
+                options, sandboxId, VmmRoot.of(Path.of(cmd.get(0)), accel.isKvm(), view), cmd);
         // idmapped to the VMM's own uid: root's files are its to read
         long[] vmmIds = dev.davit.sandbox.jail.Jail.vmmIds(sandboxId);
         return dev.davit.sandbox.jail.Jail.runWithBinds(options, binds, files,
-                new dev.davit.sandbox.jail.IdRange(vmmIds[0], vmmIds[1], 1), jail -> action.run(seen, dir, jail));
+                new dev.davit.sandbox.jail.IdRange(vmmIds[0], vmmIds[1], 1),
+                jail -> action.run(seen, dir, jail, launcher));
+    }
+
+    /** The resolver file of the VMM's root (in the state directory, outside {@code vmm/}), or null without network. */
+    private static Path resolvConf(dev.davit.sandbox.Network network, Path state) {
+        String content = network.resolvConf();
+        if (content == null) {
+            return null;
+        }
+        Path f = state.resolve(RESOLV_CONF);
+        try {
+            Files.deleteIfExists(f);
+            Files.writeString(f, content, StandardCharsets.UTF_8, java.nio.file.StandardOpenOption.CREATE_NEW);
+            return f;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write " + f + ": " + e.getMessage());
+        }
     }
 
     /** Gives {@code vmm} and its entries to the jail's VMM uid (as root; QEMU must write them). */
@@ -430,6 +513,13 @@ public final class Machine {
         String q = log(state);
         String con = consoleTail(state, 4);
         StringBuilder b = new StringBuilder();
+        long oom = dev.davit.sandbox.Cgroups.oomLimitMiB(state);
+        if (oom > 0) {
+            b.append("the kernel's OOM killer killed QEMU at its cgroup's memory limit of ").append(oom)
+                    .append(" MiB (the guest's memory + QEMU's overhead; raise the overhead with")
+                    .append(" -Ddavit.vm.memoryOverheadMiB=N or give the VM less memory)");
+            return b.toString();
+        }
         if (!q.isEmpty()) {
             b.append("QEMU: ").append(q);
         }

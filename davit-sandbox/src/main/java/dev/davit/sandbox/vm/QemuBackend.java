@@ -2,6 +2,7 @@ package dev.davit.sandbox.vm;
 
 import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Nat;
 import dev.davit.sandbox.Network;
@@ -71,21 +72,24 @@ public final class QemuBackend implements Backend {
         Machine.checkSocketPath(options.stateDir().resolve(id));
         Path state = OneShot.create(options.stateDir(), id);
         Process qemu = null;
+        Cgroups.Cgroup cg = null;
         try {
             Accel.Choice accel = Accel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
             Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+            cg = Machine.cgroup(id, Machine.limits(spec.memoryMiB(), spec.vcpus(), spec.limits(), accel), state);
+            Cgroups.Cgroup group = cg;
             long t1 = System.nanoTime();
-            // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: its user-mode network inside a namespace of
-            // its own, so its 10.0.2.2 is not the host
-            qemu = Machine.confined(options, id, env, state, (seenEnv, seenState, jail) -> {
+            // QEMU jailed (Machine.confined, Jail.vmmLauncher) in its cgroup; NAT: its user-mode network inside a
+            // namespace of its own, so its 10.0.2.2 is not the host
+            qemu = Machine.confined(options, id, env, state, accel, spec.network(), (seenEnv, seenState, jail, vmm) -> {
                 Machine.ownVmm(state.resolve(Machine.VMM), id); // before qemu-img, which runs as the VMM's uid
-                Machine.createDisk(tools, seenEnv, seenState, state, cmd -> jail.apply(
-                        Jail.vmmLauncher(options, id, cmd)));
+                Machine.createDisk(tools, seenEnv, seenState, state, cmd -> jail.apply(vmm.apply(cmd)));
                 Machine.ownVmm(state.resolve(Machine.VMM), id);
-                List<String> cmd = Jail.vmmLauncher(options, id, Machine.command(tools, seenEnv, seenState, id,
-                        spec.vcpus(), spec.memoryMiB(), spec.network().enabled(), accel, false));
+                List<String> cmd = vmm.apply(Machine.command(tools, seenEnv, seenState, id, spec.vcpus(),
+                        spec.memoryMiB(), spec.network().enabled(), accel, false));
                 // the jail step first: the NAT step waits for its network before it goes on
-                Process p = Machine.launch(jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)), state);
+                Process p = Machine.launch(Cgroups.wrap(group, jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)),
+                        state), state);
                 Jail.awaitJailed(p); // the jail's mounts are made before its user namespace's helper ends
                 return p;
             });
@@ -111,6 +115,8 @@ public final class QemuBackend implements Backend {
             stop(qemu);
             qemu = null;
             Nat.stop(state); // before the state (its pid file) is deleted: slirp4netns outlives its namespace
+            Cgroups.finish(cg, state);
+            cg = null;
             Host.deleteTree(state);
             long t4 = System.nanoTime();
             tee(stdoutTee, exit.stdout());
@@ -123,6 +129,9 @@ public final class QemuBackend implements Backend {
                 stop(qemu);
             }
             Nat.stop(state);
+            if (cg != null) {
+                cg.destroy();
+            }
             Host.deleteTree(state);
         }
     }

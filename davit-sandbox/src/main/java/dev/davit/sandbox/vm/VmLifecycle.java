@@ -1,6 +1,7 @@
 package dev.davit.sandbox.vm;
 
 import dev.davit.sandbox.Host;
+import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.LongLived;
@@ -10,7 +11,6 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -144,19 +144,28 @@ public final class VmLifecycle implements LongLived {
         Path setsid = Host.tool(options, "setsid");
         // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
         // slirp4netns outlives davit, as QEMU does
-        long pid = Machine.confined(options, s.id(), env, dir, (seenEnv, seenState, jail) -> {
-            Machine.ownVmm(dir.resolve(Machine.VMM), s.id()); // before qemu-img, which runs as the VMM's uid
-            Machine.createDisk(tools, seenEnv, seenState, dir, cmd -> jail.apply(
-                    Jail.vmmLauncher(options, s.id(), cmd)));
-            Machine.createConsoles(dir);
-            Machine.ownVmm(dir.resolve(Machine.VMM), s.id());
-            List<String> cmd = dev.davit.sandbox.jail.Jail.vmmLauncher(options, s.id(), Machine.command(tools, seenEnv,
-                    seenState, s.id(), s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel,
-                    true));
-            return nat == null ? Machine.launchDetached(setsid, jail.apply(cmd), dir, null)
-                    : Machine.launchDetached(setsid, jail.apply(Nat.wrap(nat, cmd)), dir,
-                            p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
-        });
+        long pid;
+        try {
+            // its cgroup (Machine.limits): kept until stop or rm, which remove it (Lifecycle.kill)
+            Cgroups.Cgroup cg = Machine.cgroup(s.id(), Machine.limits(s.spec().memoryMiB(), s.spec().vcpus(),
+                    s.spec().limits(), accel), dir);
+            pid = Machine.confined(options, s.id(), env, dir, accel, s.spec().network(),
+                    (seenEnv, seenState, jail, vmm) -> {
+                        Machine.ownVmm(dir.resolve(Machine.VMM), s.id()); // before qemu-img, run as the VMM's uid
+                        Machine.createDisk(tools, seenEnv, seenState, dir, cmd -> jail.apply(vmm.apply(cmd)));
+                        Machine.createConsoles(dir);
+                        Machine.ownVmm(dir.resolve(Machine.VMM), s.id());
+                        List<String> cmd = vmm.apply(Machine.command(tools, seenEnv, seenState, s.id(),
+                                s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel, true));
+                        List<String> full = Cgroups.wrap(cg, jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)), dir);
+                        return Machine.launchDetached(setsid, full, dir, nat == null ? null
+                                : p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
+                    });
+        } catch (RuntimeException e) {
+            Nat.stop(dir);
+            Cgroups.removeRecorded(dir);
+            throw e;
+        }
         long start = Host.startTime(pid);
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, pid, start);
@@ -167,6 +176,7 @@ public final class VmLifecycle implements LongLived {
         } catch (RuntimeException e) {
             killQemu(pid, start);
             Nat.stop(dir);
+            Cgroups.removeRecorded(dir);
             save.accept(new Sandbox(s.id(), s.status() == SandboxStatus.CREATED ? SandboxStatus.CREATED
                     : SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0, 0, 0));
             throw e;

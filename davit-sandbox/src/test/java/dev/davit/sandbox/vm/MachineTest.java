@@ -19,7 +19,9 @@ class MachineTest {
     void aOneShotMicroVmHasNoNetworkAndACopyOnWriteDisk() {
         List<String> c = Machine.command(TOOLS, ENV, Path.of("/state/sb-1"), "sb-1", 2, 384, false, TCG, false);
         String line = String.join(" ", c);
-        assertThat(c.subList(0, 5)).containsExactly("/usr/bin/qemu-system-x86_64", "-M", "microvm", "-accel", "tcg");
+        // TCG's translation cache bounded, so that QEMU's cgroup overhead covers it
+        assertThat(c.subList(0, 5)).containsExactly("/usr/bin/qemu-system-x86_64", "-M", "microvm", "-accel",
+                "tcg,tb-size=" + Machine.TCG_TB_SIZE_MIB);
         assertThat(line).contains("-nodefaults -no-user-config -display none -no-reboot -smp 2 -m 384")
                 .contains("-kernel /env/vmlinux -initrd /env/initrd")
                 .contains("-drive id=root,file=/state/sb-1/vmm/disk.qcow2,format=qcow2,if=none")
@@ -59,5 +61,63 @@ class MachineTest {
         assertThat(c).doesNotContain("-initrd");
         assertThat(c.get(c.indexOf("-append") + 1)).contains("root=/dev/vda rootfstype=ext4 rw init=/.davit/agent");
         assertThat(String.join(" ", c)).contains("file=/s/a,,b/vmm/disk.qcow2"); // commas doubled in option values
+    }
+
+    @Test
+    void qemusCgroupLimitsComeFromTheVmsSize() {
+        dev.davit.sandbox.Limits tcg = Machine.limits(512, 2, dev.davit.sandbox.Limits.NONE, TCG);
+        assertThat(tcg.memoryMiB()).isEqualTo(512 + 256 + 256);
+        assertThat(tcg.pids()).isEqualTo(128 + 2);
+        assertThat(tcg.cpus()).isZero(); // no quota unless asked
+        dev.davit.sandbox.Limits kvm = Machine.limits(1024, 4, new dev.davit.sandbox.Limits(0, 4, 0), KVM);
+        assertThat(kvm.memoryMiB()).isEqualTo(1024 + 256);
+        assertThat(kvm.cpus()).isEqualTo(4);
+        System.setProperty("davit.vm.memoryOverheadMiB", "64");
+        try {
+            assertThat(Machine.limits(256, 1, dev.davit.sandbox.Limits.NONE, TCG).memoryMiB()).isEqualTo(320);
+        } finally {
+            System.clearProperty("davit.vm.memoryOverheadMiB");
+        }
+    }
+
+    @Test
+    void theVmmsRootMirrorsLinksAndBindsRealPathsOnly(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws java.io.IOException {
+        // tmp/lib -> usr/lib, tmp/usr/lib/libz.so.1 -> libz.so.1.2 (relative), tmp/abs -> tmp/usr (absolute)
+        java.nio.file.Files.createDirectories(tmp.resolve("usr/lib"));
+        java.nio.file.Files.writeString(tmp.resolve("usr/lib/libz.so.1.2"), "z");
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("lib"), Path.of("usr/lib"));
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("usr/lib/libz.so.1"), Path.of("libz.so.1.2"));
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("abs"), tmp.resolve("usr"));
+        Path real = tmp.toRealPath();
+        java.util.Map<String, dev.davit.sandbox.jail.Jail.RootEntry> out = new java.util.LinkedHashMap<>();
+        VmmRoot.mirror(real.resolve("lib/libz.so.1"), out);
+        VmmRoot.mirror(real.resolve("abs/lib/../lib/libz.so.1.2"), out);
+        assertThat(out.values().stream().map(e -> e.kind() + " " + e.at() + " " + e.source()).toList()).containsExactly(
+                "LINK " + real.resolve("lib") + " usr/lib",
+                "LINK " + real.resolve("usr/lib/libz.so.1") + " libz.so.1.2",
+                "RO " + real.resolve("usr/lib/libz.so.1.2") + " " + real.resolve("usr/lib/libz.so.1.2"),
+                "LINK " + real.resolve("abs") + " " + tmp.resolve("usr"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> VmmRoot.mirror(real.resolve("missing"), out))
+                .hasMessageContaining("does not exist").hasMessageNotContaining("\n");
+    }
+
+    @Test
+    void theVmmsRootHoldsQemusProgramLibrariesAndFirmware() {
+        Path qemu = Path.of("/usr/bin/qemu-system-x86_64");
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isExecutable(qemu), "QEMU is installed");
+        List<dev.davit.sandbox.jail.Jail.RootEntry> root = VmmRoot.of(qemu, false, List.of());
+        List<String> at = root.stream().map(dev.davit.sandbox.jail.Jail.RootEntry::at).toList();
+        assertThat(at).contains("/usr/bin/qemu-system-x86_64", "/usr/share/qemu", "/etc/ld.so.cache", "/dev/null",
+                "/dev/urandom").doesNotContain("/dev/kvm", "/etc/passwd", "/usr", "/etc", "/proc", "/sys");
+        assertThat(at).anyMatch(p -> p.matches(".*/libc\\.so\\.6")).anyMatch(p -> p.contains("libglib-2.0.so"));
+        // every bind is of a real path at the same path (a device or a library), no two nested
+        root.stream().filter(e -> e.kind() != dev.davit.sandbox.jail.Jail.RootEntry.Kind.LINK).forEach(e -> {
+            assertThat(e.at()).isEqualTo(e.source());
+            assertThat(root.stream().filter(o -> o != e && e.at().startsWith(o.at() + "/")
+                    && o.kind() != dev.davit.sandbox.jail.Jail.RootEntry.Kind.LINK).toList()).as(e.at()).isEmpty();
+        });
+        assertThat(VmmRoot.of(qemu, true, List.of()).stream().map(dev.davit.sandbox.jail.Jail.RootEntry::at))
+                .contains("/dev/kvm");
     }
 }
