@@ -101,10 +101,7 @@ public final class Doctor {
         facts.put("capabilities", String.join(",", dev.davit.sandbox.jail.Capabilities.DEFAULT));
         facts.put("seccomp", "davit's filter (Docker's default profile without io_uring), x86-64");
         if (!dev.davit.sandbox.jail.Jail.active()) {
-            facts.put("user", "rootless: sandbox root is this user, in a user namespace of bubblewrap's or the runtime's");
-            return new Backend(JAIL, true, "sandbox root is this user, never host root; one-shot runs get the seccomp"
-                    + " filter and no more than the default capabilities; without root there is no subordinate id"
-                    + " range, and commands exec'd in long-lived sandboxes run without the seccomp filter", facts);
+            return rootlessJail(facts);
         }
         String problem = dev.davit.sandbox.jail.Jail.problem(options);
         if (problem != null) {
@@ -119,6 +116,27 @@ public final class Doctor {
         } catch (dev.davit.oci.DavitException e) {
             return new Backend(JAIL, false, e.getMessage(), facts);
         }
+    }
+
+    /**
+     * The jail without root: each guarantee of {@link dev.davit.sandbox.jail.Rootless} as a fact ({@code holds}, or
+     * {@code missing: } why and the fix); available when none is missing that every sandbox needs.
+     */
+    private Backend rootlessJail(Map<String, String> facts) {
+        facts.put("user", "rootless: sandbox root is this user, in a user namespace of bubblewrap's or the runtime's");
+        List<String> missing = new ArrayList<>();
+        boolean usable = true;
+        for (dev.davit.sandbox.jail.Rootless.Guarantee g : dev.davit.sandbox.jail.Rootless.check(options)) {
+            facts.put(g.name(), g.holds() ? "holds: " + g.what() : "missing: " + g.missing());
+            if (!g.holds()) {
+                missing.add(g.name());
+                usable &= !g.name().equals(dev.davit.sandbox.jail.Rootless.USER_NAMESPACES);
+            }
+        }
+        return new Backend(JAIL, usable, "sandbox root is this user, never host root; one-shot runs and execs get the"
+                + " seccomp filter, no_new_privs and no more than the default capabilities" + (missing.isEmpty() ? ""
+                : "; missing here: " + String.join(", ", missing) + " (see the facts for each fix; a sandbox that"
+                + " needs one is refused unless " + dev.davit.sandbox.jail.Rootless.OPT_OUT_FLAG + ")"), facts);
     }
 
     /** Whether {@code --network} can give sandboxes their own namespace with NAT: the tools and the TUN device. */

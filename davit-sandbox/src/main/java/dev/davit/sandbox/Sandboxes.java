@@ -2,6 +2,8 @@ package dev.davit.sandbox;
 
 import dev.davit.sandbox.container.Detached;
 import dev.davit.sandbox.container.BwrapBackend;
+import dev.davit.sandbox.container.Users;
+import dev.davit.sandbox.jail.Rootless;
 import dev.davit.sandbox.container.OciRuntimeBackend;
 import dev.davit.sandbox.container.Overlay;
 import dev.davit.sandbox.vm.QemuBackend;
@@ -56,7 +58,7 @@ public final class Sandboxes {
      * {@code stderrTee} (either may be null) as they arrive.
      */
     public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
-        return backend(spec).run(spec, null, stdoutTee, stderrTee);
+        return run(spec, null, stdoutTee, stderrTee);
     }
 
     /**
@@ -64,6 +66,7 @@ public final class Sandboxes {
      * (null: /dev/null); it is read until it ends or the command exits. Container backend only for now.
      */
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        refuseWeaker(QemuBackend.NAME.equals(spec.backend()), false, spec.rootfs(), spec.image());
         return backend(spec).run(spec, stdin, stdoutTee, stderrTee);
     }
 
@@ -93,12 +96,21 @@ public final class Sandboxes {
                 .findFirst().orElse(candidates.get(0)); // the first reports what is missing
     }
 
+    /** Without root, refuses a container sandbox that would lack a guarantee of the jail ({@link Rootless}). */
+    private void refuseWeaker(boolean vm, boolean longLived, Path rootfs, ImageConfig image) {
+        if (!vm && !dev.davit.sandbox.jail.Jail.active()) {
+            Rootless.require(options, longLived, () -> BwrapBackend.nonRoot(Users.resolve(Lifecycle.realRootfs(
+                    rootfs), image.user())) != null);
+        }
+    }
+
     /**
      * Creates a long-lived sandbox (not started yet). Its state lives in {@code <stateDir>/<id>/state.json}, so
      * another {@code Sandboxes} (a later davit) sees it. A container rootfs needs a {@code sleep} command; a vm
      * sandbox's rootfs is a microVM environment directory (see {@link VmImages}).
      */
     public Sandbox create(CreateSpec spec) {
+        refuseWeaker(spec.isVm(), true, spec.rootfs(), spec.image());
         return lifecycle.create(spec);
     }
 

@@ -50,6 +50,8 @@ class JailRootlessTest {
                             .build()).stdoutText());
                     case "sandbox" -> longLived(s, rootfs, image, home);
                     case "workspace" -> workspace(home, rootfs, image);
+                    case "doctor" -> print("doctor", s.doctor().backends().stream().filter(b -> b.name().equals(
+                            dev.davit.sandbox.Doctor.JAIL)).findFirst().orElseThrow().toJson().toString() + "\n");
                     default -> throw new IllegalArgumentException(args[2]);
                 }
             } catch (DavitException e) {
@@ -97,7 +99,8 @@ class JailRootlessTest {
 
     @Test
     void bwrapWithoutRootIsConfinedToo() throws Exception {
-        Map<String, String> out = asUser("root", "run", "sandbox", "workspace");
+        Map<String, String> out = asUser("root", List.of(), "run", "sandbox", "workspace");
+        assertThat(out.get("error")).isNull();
         for (String where : List.of("run", "exec", "service", "shell", "workspace")) {
             assertConfined(where, out.get(where), true);
         }
@@ -105,15 +108,38 @@ class JailRootlessTest {
 
     @Test
     void aNonRootImageUserHasNoCapabilitiesInAnyWay() throws Exception {
-        Map<String, String> out = asUser("1000:1000", "run", "sandbox", "workspace");
+        // rootless, a non-root image User is the user itself, as sandbox root is: refused without the opt-out
+        Map<String, String> out = asUser("1000:1000", List.of(Rootless.OPT_OUT_ENV + "=1"), "run", "sandbox",
+                "workspace");
+        assertThat(out.get("error")).isNull();
         for (String where : List.of("run", "exec", "service", "shell", "workspace")) {
             Map<String, String> p = assertConfined(where, out.get(where), false);
             assertThat(p.get("uid")).as(where).isEqualTo("1000");
         }
     }
 
-    /** The probe's outputs by where it ran, from a child JVM as the unprivileged user per way. */
-    private static Map<String, String> asUser(String user, String... ways) throws Exception {
+    @Test
+    void whatTheJailCannotGiveRootlessIsRefusedAndDoctorSaysWhy() throws Exception {
+        Map<String, String> refused = asUser("1000:1000", List.of(), "run", "sandbox", "workspace");
+        assertThat(refused).containsOnlyKeys("error");
+        for (String line : refused.get("error").split("\n")) {
+            assertThat(line).startsWith("error USAGE: refused: this rootless sandbox would lack a guarantee of the"
+                    + " jail (separate_users: a non-root image User is this user, as sandbox root is;")
+                    .contains("pass --allow-weaker-sandbox (or set DAVIT_ALLOW_WEAKER_SANDBOX=1)");
+        }
+        assertThat(refused.get("error").split("\n")).hasSize(3);
+        Map<String, String> doctor = asUser("root", List.of(), "doctor");
+        com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                doctor.get("doctor"));
+        assertThat(d.get("available").asBoolean()).as(d.toString()).isTrue();
+        assertThat(d.get("facts").get("user_namespaces").asText()).startsWith("holds: ");
+        assertThat(d.get("facts").get("confined_execs").asText()).startsWith("holds: ");
+        assertThat(d.get("facts").get("separate_users").asText()).startsWith("missing: ");
+        assertThat(d.get("detail").asText()).contains("missing here: separate_users");
+    }
+
+    /** The probe's outputs by where it ran, from a child JVM as the unprivileged user per way ("error": errors). */
+    private static Map<String, String> asUser(String user, List<String> env, String... ways) throws Exception {
         Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox");
         Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "making the unprivileged user needs root (CI runs as root)");
@@ -123,12 +149,14 @@ class JailRootlessTest {
             SandboxProbe.install(rootfs);
             Tools.run("chmod", "-R", "a+rX", rootfs.toString());
             for (String way : ways) {
-                String out = u.java(List.of(), 2, Child.class.getName(), u.home().toString(), rootfs.toString(), way,
+                String out = u.java(env, 2, Child.class.getName(), u.home().toString(), rootfs.toString(), way,
                         user.equals("root") ? "-" : user);
-                assertThat(out).as(way).doesNotContain("error ").contains("== ");
                 String where = null;
                 for (String line : out.split("\n")) {
-                    if (line.startsWith("== ")) {
+                    if (line.startsWith("error ")) {
+                        found.merge("error", line + "\n", String::concat);
+                        where = null;
+                    } else if (line.startsWith("== ")) {
                         where = line.substring(3);
                         found.put(where, "");
                     } else if (where != null) {
@@ -147,6 +175,7 @@ class JailRootlessTest {
      */
     private static Map<String, String> assertConfined(String where, String out, boolean root) {
         assertThat(out).as(where + ": no output").isNotNull();
+        assertThat(out).as(where).doesNotContain("error ");
         Map<String, String> p = SandboxProbe.parse(out);
         assertThat(p).as(where + ": " + out).containsKeys("uid_map", "CapEff", "NoNewPrivs", "Seccomp");
         assertThat(p.get("NoNewPrivs")).as(where).isEqualTo("1");
