@@ -49,6 +49,10 @@ class JailRootlessTest {
                     case "run" -> print("run", s.run(RunSpec.builder(rootfs).image(image).command("/bin/probe")
                             .build()).stdoutText());
                     case "sandbox" -> longLived(s, rootfs, image, home);
+                    case "sandbox-without-helper" -> { // as a jar built without gcc
+                        System.setProperty("davit.jail.noExecHelper", "true");
+                        longLived(s, rootfs, image, home);
+                    }
                     case "workspace" -> workspace(home, rootfs, image);
                     case "doctor" -> print("doctor", s.doctor().backends().stream().filter(b -> b.name().equals(
                             dev.davit.sandbox.Doctor.JAIL)).findFirst().orElseThrow().toJson().toString() + "\n");
@@ -128,6 +132,12 @@ class JailRootlessTest {
                     .contains("pass --allow-weaker-sandbox (or set DAVIT_ALLOW_WEAKER_SANDBOX=1)");
         }
         assertThat(refused.get("error").split("\n")).hasSize(3);
+        // without davit-exec, execs could not be confined: a long-lived sandbox is refused, a one-shot run is not
+        Map<String, String> noHelper = asUser("root", List.of(), "sandbox-without-helper", "run");
+        assertThat(noHelper.get("error")).startsWith("error USAGE: refused: this rootless sandbox would lack a"
+                + " guarantee of the jail (confined_execs: this davit was built without its helper davit-exec")
+                .contains("--allow-weaker-sandbox").doesNotContain("separate_users").hasLineCount(1);
+        assertConfined("run", noHelper.get("run"), true);
         Map<String, String> doctor = asUser("root", List.of(), "doctor");
         com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
                 doctor.get("doctor"));
