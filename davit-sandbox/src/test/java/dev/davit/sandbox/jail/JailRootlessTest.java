@@ -49,6 +49,17 @@ class JailRootlessTest {
                     case "run" -> print("run", s.run(RunSpec.builder(rootfs).image(image).command("/bin/probe")
                             .build()).stdoutText());
                     case "sandbox" -> longLived(s, rootfs, image, home);
+                    case "sandbox-host-network" -> { // the keeper's network namespace is the host's: left alone
+                        Sandbox sb = s.create(new CreateSpec(rootfs, Map.of(), null, dev.davit.sandbox.Network.HOST,
+                                image, Duration.ofHours(1)));
+                        s.start(sb.id());
+                        try {
+                            print("exec-host-network", s.exec(sb.id(), List.of("/bin/probe"), Map.of(), null,
+                                    Duration.ofSeconds(30)).stdoutText());
+                        } finally {
+                            s.rm(sb.id());
+                        }
+                    }
                     case "sandbox-without-helper" -> { // as a jar built without gcc
                         System.setProperty("davit.jail.noExecHelper", "true");
                         longLived(s, rootfs, image, home);
@@ -103,9 +114,9 @@ class JailRootlessTest {
 
     @Test
     void bwrapWithoutRootIsConfinedToo() throws Exception {
-        Map<String, String> out = asUser("root", List.of(), "run", "sandbox", "workspace");
+        Map<String, String> out = asUser("root", List.of(), "run", "sandbox", "workspace", "sandbox-host-network");
         assertThat(out.get("error")).isNull();
-        for (String where : List.of("run", "exec", "service", "shell", "workspace")) {
+        for (String where : List.of("run", "exec", "service", "shell", "workspace", "exec-host-network")) {
             assertConfined(where, out.get(where), true);
         }
     }
@@ -157,7 +168,9 @@ class JailRootlessTest {
         try (Unprivileged.Session u = Unprivileged.Session.open("davit-jail-rootless-")) {
             Path rootfs = BusyboxRootfs.createFor(u.dir().resolve("rootfs"));
             SandboxProbe.install(rootfs);
-            Tools.run("chmod", "-R", "a+rX", rootfs.toString());
+            // the user's own, as a rootfs its davit unpacked would be (davit does not own a root-owned one: bwrap
+            // could not make the mount point of /etc/resolv.conf in its /etc for --network=host)
+            Tools.run("chown", "-R", u.ids()[0] + ":" + u.ids()[1], rootfs.toString());
             for (String way : ways) {
                 String out = u.java(env, 2, Child.class.getName(), u.home().toString(), rootfs.toString(), way,
                         user.equals("root") ? "-" : user);
