@@ -16,6 +16,13 @@
  *      sets no_new_privs, changes to WORKDIR (resolved inside the sandbox), closes every descriptor above 2,
  *      loads the seccomp filter and executes COMMAND along the environment's PATH.
  *
+ * Started by davit as an ordinary user (rootless: the keeper's user namespace is one of that user's, nested in
+ * others of its own), step 2 differs: it joins the user namespaces from the outermost of the keeper's to the
+ * keeper's own, each followed by the keeper's namespaces that namespace owns (an unprivileged user may join a
+ * namespace only from within the user namespace owning it; one it is in already is left alone), and keeps its ids,
+ * which the keeper's namespace maps to the keeper's user; the supplementary groups stay where the namespace denies
+ * setgroups (they are the user's own, unmapped inside). Step 3 is the same.
+ *
  * (The "jail" mode, below, makes a sandbox's mount namespace.) It is statically linked: nothing of the sandbox's
  * (no dynamic loader, no library) runs in it. Failures before
  * COMMAND runs are one line on stderr starting with "davit-exec: " and exit 125 (126/127 when COMMAND cannot be
@@ -41,6 +48,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <linux/mount.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 
 #define MAX_INSNS 4096
 #define LAST_CAP 63
@@ -61,6 +70,78 @@ static int exec_failed(const char *how, const char *command) {
     int e = errno;
     fprintf(stderr, "davit-exec: %s %s: %s\n", how, command, strerror(e));
     return e == ENOENT ? 127 : 126;
+}
+
+/* Whether this process's user namespace allows setgroups (a rootless one made with a single mapping denies it). */
+static int setgroups_allowed(void) {
+    char buf[16] = { 0 };
+    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return !(n >= 4 && !strncmp(buf, "deny", 4));
+}
+
+/* Whether two namespace descriptors name the same namespace. */
+static int same_ns(int a, int b) {
+    struct stat sa, sb;
+    return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+#define MAX_DEPTH 33 /* the kernel nests at most 32 user namespaces */
+
+/*
+ * Rootless: joins the user namespace fds[6] and the others of fds (closing them all), each user namespace on the
+ * way from this process's own down to fds[6] first, then the namespaces of fds that it owns.
+ */
+static void join_rootless(int *fds, const int *types, const char **names) {
+    int mine = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+    if (mine < 0) die(125, "cannot open the namespace", "/proc/self/ns/user");
+    int chain[MAX_DEPTH], depth = 0;
+    int u = dup(fds[6]);
+    while (u >= 0 && !same_ns(u, mine)) {
+        if (depth == MAX_DEPTH) {
+            errno = ELOOP;
+            die(125, "cannot join the sandbox's namespace", "user");
+        }
+        chain[depth++] = u;
+        u = ioctl(u, NS_GET_PARENT);
+        if (u < 0) die(125, "the sandbox's user namespace is not one of this user's", NULL);
+    }
+    close(u);
+    int owners[6];
+    for (int i = 0; i < 6; i++) {
+        owners[i] = ioctl(fds[i], NS_GET_USERNS);
+        if (owners[i] < 0) die(125, "cannot find the owner of the sandbox's namespace", names[i]);
+    }
+    int done[6] = { 0 };
+    for (int i = 0; i < 6; i++) { /* one this process is in already (the host's network, ...) is left alone */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/ns/%s", names[i]);
+        int cur = open(path, O_RDONLY | O_CLOEXEC);
+        done[i] = cur >= 0 && same_ns(cur, fds[i]);
+        if (cur >= 0) close(cur);
+    }
+    for (int d = depth - 1; d >= 0; d--) {
+        if (setns(chain[d], CLONE_NEWUSER) < 0) die(125, "cannot join the sandbox's namespace", "user");
+        for (int i = 0; i < 6; i++) {
+            if (!done[i] && same_ns(owners[i], chain[d])) {
+                if (setns(fds[i], types[i]) < 0) die(125, "cannot join the sandbox's namespace", names[i]);
+                done[i] = 1;
+            }
+        }
+        close(chain[d]);
+    }
+    for (int i = 0; i < 6; i++) {
+        if (!done[i]) {
+            errno = EPERM;
+            die(125, "cannot join the sandbox's namespace", names[i]);
+        }
+        close(owners[i]);
+        close(fds[i]);
+    }
+    close(fds[6]);
+    close(mine);
 }
 
 static int exec_main(int argc, char **argv) {
@@ -106,13 +187,18 @@ static int exec_main(int argc, char **argv) {
     }
     struct sock_fprog prog = { .len = (unsigned short) (got / sizeof(struct sock_filter)), .filter = insns };
 
-    for (int i = 0; i < 7; i++) {
-        if (setns(fds[i], types[i]) < 0) die(125, "cannot join the sandbox's namespace", names[i]);
-        close(fds[i]);
+    int rootless = geteuid() != 0;
+    if (rootless) {
+        join_rootless(fds, types, names);
+    } else {
+        for (int i = 0; i < 7; i++) {
+            if (setns(fds[i], types[i]) < 0) die(125, "cannot join the sandbox's namespace", names[i]);
+            close(fds[i]);
+        }
+        /* root of the sandbox's user namespace: the ids it maps 0 to */
+        if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+            die(125, "cannot become the sandbox's root", NULL);
     }
-    /* root of the sandbox's user namespace: the ids it maps 0 to */
-    if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
-        die(125, "cannot become the sandbox's root", NULL);
 
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the child inherits it: no ptrace before its filter (execve resets it) */
     pid_t child = fork();
@@ -140,19 +226,22 @@ static int exec_main(int argc, char **argv) {
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
         die(125, "cannot clear the ambient capabilities", NULL);
-    if (setgroups(0, NULL) < 0) die(125, "cannot clear the supplementary groups", NULL);
+    if ((!rootless || setgroups_allowed()) && setgroups(0, NULL) < 0)
+        die(125, "cannot clear the supplementary groups", NULL);
     if (setresgid(gid, gid, gid) < 0) die(125, "cannot become the group", argv[4]);
     if (setresuid(uid, uid, uid) < 0) die(125, "cannot become the user", argv[3]);
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* killed with its parent (a timeout, the output limit) */
     if (getppid() == 1) return 125; /* the parent is gone already */
     /* not dumpable until the command's execve: nobody in the sandbox may ptrace it before its filter is loaded */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    if (uid == 0) {
+    if (uid == 0 || rootless) {
+        /* rootless, a non-root user was that user before setresuid already and kept what joining gave: none */
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
         struct __user_cap_data_struct d[2];
         memset(d, 0, sizeof d);
-        d[0].effective = d[0].permitted = (uint32_t) caps;
-        d[1].effective = d[1].permitted = (uint32_t) (caps >> 32);
+        uint64_t keep = uid == 0 ? caps : 0;
+        d[0].effective = d[0].permitted = (uint32_t) keep;
+        d[1].effective = d[1].permitted = (uint32_t) (keep >> 32);
         if (syscall(SYS_capset, &h, d) < 0) die(125, "cannot set the capabilities", NULL);
     }
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(125, "cannot set no_new_privs", NULL);

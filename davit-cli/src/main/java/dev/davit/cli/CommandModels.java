@@ -83,6 +83,8 @@ final class CommandModels {
                 () -> res.noLimits, v -> res.noLimits = v));
         spec.addOption(bound(option(Integer.class, "N", ResourceOptions.VCPUS_TEXT, "--vcpus"),
                 () -> res.vcpus, v -> res.vcpus = v));
+        spec.addOption(bound(option(boolean.class, "<allowWeakerSandbox>", ResourceOptions.ALLOW_WEAKER_TEXT,
+                "--allow-weaker-sandbox"), () -> res.allowWeakerSandbox, v -> res.allowWeakerSandbox = v));
         spec.addOption(bound(option(Double.class, "S", RunCommand.TIMEOUT_TEXT, "--timeout"),
                 () -> r.timeout, v -> r.timeout = v));
         spec.addOption(bound(option(String.class, "MODE", NetworkOption.DESCRIPTION, "--network").arity("0..1")

@@ -7,6 +7,8 @@ import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.SandboxOptions;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +28,9 @@ final class ResourceOptions {
     static final String PIDS_TEXT = "Processes and threads a container may have at once (default 1024; 0 = no limit).";
     static final String NO_LIMITS_TEXT = "Run a container without memory, CPU and process limits (where cgroups "
             + "cannot be made, e.g. rootless without a delegated cgroup v2).";
+    static final String ALLOW_WEAKER_TEXT = "Without root: make the container sandbox even where it would lack a"
+            + " guarantee of the jail that this host or build cannot give ('davit doctor', container/jail, names"
+            + " each and its fix); else it is refused (exit 2). Also DAVIT_ALLOW_WEAKER_SANDBOX=1.";
     static final String VCPUS_TEXT = "vCPUs of a microVM (vm backend; default 1; same as --cpus N there).";
 
     @Option(names = "--memory", paramLabel = "MiB", description = MEMORY_TEXT)
@@ -42,6 +47,15 @@ final class ResourceOptions {
 
     @Option(names = "--vcpus", paramLabel = "N", description = VCPUS_TEXT)
     Integer vcpus;
+
+    @Option(names = "--allow-weaker-sandbox", description = ALLOW_WEAKER_TEXT)
+    boolean allowWeakerSandbox;
+
+    /** The sandbox options of the davit home {@code home}, with {@code --allow-weaker-sandbox} when given. */
+    SandboxOptions sandboxOptions(Path home) {
+        SandboxOptions o = SandboxOptions.under(home);
+        return allowWeakerSandbox ? o.withAllowWeakerSandbox(true) : o;
+    }
 
     /**
      * The spec of a long-lived sandbox (a sandbox's or a workspace's) over {@code t} on {@code backend} ({@code vm}

@@ -149,7 +149,7 @@ final class RunCommand extends EnvCommand.Sub {
         }
         RunSpec spec = b.build();
         Trace.mark("run: spec built");
-        Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home()));
+        Sandboxes sandboxes = new Sandboxes(resources.sandboxOptions(home()));
         out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + net.label() + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         java.io.InputStream in = stdin ? System.in : null;

@@ -81,7 +81,7 @@ final class SandboxCommand extends GroupCommand {
             var net = NetworkOption.parse(network);
             List<PortMapping> ports = publish.stream().map(PortMapping::parse).toList();
             RunCommand.Target t = RunCommand.resolve(this, out, name);
-            Sandboxes sandboxes = sandboxes(main);
+            Sandboxes sandboxes = new Sandboxes(resources.sandboxOptions(DavitHome.resolve(main.env())));
             Sandbox s = sandboxes.create(resources.createSpec(t, t.backendFor(backend), env, workdir, net, limit,
                     ports, out));
             if (!noStart) {

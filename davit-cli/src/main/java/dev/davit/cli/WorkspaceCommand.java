@@ -92,7 +92,8 @@ final class WorkspaceCommand extends GroupCommand {
                         + " .tar, .tar.gz or .tar.zst file");
             }
             RunCommand.Target t = RunCommand.resolve(this, out, name);
-            Workspaces ws = workspaces(main);
+            Path home = DavitHome.resolve(main.env());
+            Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home));
             Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
                     List.of(), out), wsName, seed);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()

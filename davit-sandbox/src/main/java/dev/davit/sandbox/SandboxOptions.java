@@ -10,10 +10,18 @@ import java.util.Objects;
  *                   removed when the run ends, also on failure
  * @param bwrap      the bubblewrap binary; null looks {@code bwrap} up on {@code searchPath}
  * @param searchPath the PATH used to find tools (bwrap, runc, crun); null means the process's PATH
+ * @param allowWeakerSandbox without root, make a sandbox also when it would lack a guarantee of the jail that this
+ *                   host or build cannot give (see {@link dev.davit.sandbox.jail.Rootless}); else such a sandbox is
+ *                   refused. Default: the environment variable {@code DAVIT_ALLOW_WEAKER_SANDBOX} is {@code 1}
  */
-public record SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
+public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox) {
     public SandboxOptions {
         Objects.requireNonNull(stateDir, "stateDir");
+    }
+
+    /** {@code allowWeakerSandbox} from the environment ({@code DAVIT_ALLOW_WEAKER_SANDBOX=1}). */
+    public SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
+        this(stateDir, bwrap, searchPath, "1".equals(System.getenv(dev.davit.sandbox.jail.Rootless.OPT_OUT_ENV)));
     }
 
     /** State under {@code <davitHome>/sandboxes}, tools from the process's PATH. */
@@ -22,11 +30,16 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
     }
 
     public SandboxOptions withBwrap(Path v) {
-        return new SandboxOptions(stateDir, v, searchPath);
+        return new SandboxOptions(stateDir, v, searchPath, allowWeakerSandbox);
     }
 
     public SandboxOptions withSearchPath(String v) {
-        return new SandboxOptions(stateDir, bwrap, v);
+        return new SandboxOptions(stateDir, bwrap, v, allowWeakerSandbox);
+    }
+
+    /** These options, allowing (or not) a rootless sandbox that lacks a guarantee (see the record's comment). */
+    public SandboxOptions withAllowWeakerSandbox(boolean v) {
+        return new SandboxOptions(stateDir, bwrap, searchPath, v);
     }
 
     /** The first executable {@code name} on the search path, or null. */

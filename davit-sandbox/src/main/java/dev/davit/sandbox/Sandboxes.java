@@ -45,7 +45,7 @@ public final class Sandboxes {
      * {@code stderrTee} (either may be null) as they arrive.
      */
     public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
-        return backend(spec).run(spec, null, stdoutTee, stderrTee);
+        return run(spec, null, stdoutTee, stderrTee);
     }
 
     /**

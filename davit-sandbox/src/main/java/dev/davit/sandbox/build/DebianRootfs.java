@@ -102,21 +102,7 @@ final class DebianRootfs {
 
     /** Whether {@code file} has a {@code user:start:count} line with a count of at least 65536. */
     static boolean hasRange(Path file, String user) {
-        String text = read(file);
-        if (text == null) {
-            return false;
-        }
-        for (String line : text.split("\n")) {
-            String[] f = line.strip().split(":");
-            if (f.length == 3 && f[0].equals(user)) {
-                try {
-                    return Long.parseLong(f[1]) >= 0 && Long.parseLong(f[2]) >= 65536;
-                } catch (NumberFormatException e) {
-                    return false;
-                }
-            }
-        }
-        return false;
+        return dev.davit.sandbox.jail.Rootless.hasRange(file, user);
     }
 
     /**

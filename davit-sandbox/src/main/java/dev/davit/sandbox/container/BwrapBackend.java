@@ -75,6 +75,7 @@ public final class BwrapBackend implements Backend {
     @Override
     public ExecResult run(RunSpec spec, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
+        ContainerDriver.refuseWeaker(options, false, spec.rootfs(), spec.image());
         Path bwrap = options.bwrap();
         Path rootfs = Host.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();

@@ -11,9 +11,11 @@ import dev.davit.sandbox.Nat;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.jail.Rootless;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,10 +48,7 @@ final class ContainerDoctor {
         facts.put("capabilities", String.join(",", dev.davit.sandbox.jail.Capabilities.DEFAULT));
         facts.put("seccomp", "davit's filter (Docker's default profile without io_uring), x86-64");
         if (!Jail.active()) {
-            facts.put("user", "rootless: sandbox root is this user, in a user namespace of bubblewrap's or the runtime's");
-            return new Doctor.Backend(Doctor.JAIL, true, "sandbox root is this user, never host root; one-shot runs get the seccomp"
-                    + " filter and no more than the default capabilities; without root there is no subordinate id"
-                    + " range, and commands exec'd in long-lived sandboxes run without the seccomp filter", facts);
+            return rootlessJail(facts);
         }
         String problem = Jail.problem(options);
         if (problem != null) {
@@ -208,5 +207,26 @@ final class ContainerDoctor {
         } finally {
             Host.deleteTree(dir);
         }
+    }
+
+    /**
+     * The jail without root: each guarantee of {@link Rootless} as a fact ({@code holds}, or
+     * {@code missing: } why and the fix); available when none is missing that every sandbox needs.
+     */
+    private Doctor.Backend rootlessJail(Map<String, String> facts) {
+        facts.put("user", "rootless: sandbox root is this user, in a user namespace of bubblewrap's or the runtime's");
+        List<String> missing = new ArrayList<>();
+        boolean usable = true;
+        for (Rootless.Guarantee g : Rootless.check(options)) {
+            facts.put(g.name(), g.holds() ? "holds: " + g.what() : "missing: " + g.missing());
+            if (!g.holds()) {
+                missing.add(g.name());
+                usable &= !g.name().equals(Rootless.USER_NAMESPACES);
+            }
+        }
+        return new Doctor.Backend(Doctor.JAIL, usable, "sandbox root is this user, never host root; one-shot runs and execs get the"
+                + " seccomp filter, no_new_privs and no more than the default capabilities" + (missing.isEmpty() ? ""
+                : "; missing here: " + String.join(", ", missing) + " (see the facts for each fix; a sandbox that"
+                + " needs one is refused unless " + Rootless.OPT_OUT_FLAG + ")"), facts);
     }
 }

@@ -3,10 +3,13 @@ package dev.davit.sandbox.container;
 import dev.davit.sandbox.Backend;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.Driver;
+import dev.davit.sandbox.Host;
+import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.LongLived;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.jail.Rootless;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -61,6 +64,18 @@ public final class ContainerDriver implements Driver {
             // best effort: the state directory goes anyway
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Without root, refuses a container sandbox that would lack a guarantee of the jail it needs ({@link Rootless}:
+     * user namespaces; for a {@code longLived} one, confined execs; for an image User that is not root, separate
+     * users), unless the options allow a weaker sandbox. As root, nothing is refused.
+     */
+    static void refuseWeaker(SandboxOptions options, boolean longLived, Path rootfs, ImageConfig image) {
+        if (!Jail.active()) {
+            Rootless.require(options, longLived, () -> BwrapBackend.nonRoot(Users.resolve(Host.realRootfs(rootfs),
+                    image.user())) != null);
         }
     }
 }

@@ -36,8 +36,12 @@ import java.util.function.Consumer;
  * <pre>
  * setsid bwrap --unshare-all [--share-net] --hostname ID --ro-bind ROOTFS / --proc /proc --dev /dev
  *       --bind STATE/tmp /tmp --tmpfs /run --tmpfs /var/tmp --clearenv --setenv PATH ... -- sleep 2147483647
- * nsenter --target INIT --mount --uts --ipc --net --pid [--user] [--cgroup] --root --wd=DIR -- ARGV
+ * davit-exec exec INIT FILTER UID GID CAPS DIR -- ARGV
  * </pre>
+ *
+ * davit-exec (see {@link Jail#execLauncher}) joins the keeper's namespaces and confines the command as a one-shot
+ * run is confined, as root and rootless; only a jar built without it falls back to a bubblewrap of the exec's own
+ * (as root) or, rootless, {@code nsenter --target INIT ... -- ARGV} without the filter.
  *
  * The bwrap process is detached (own session, no --die-with-parent) and outlives davit; its pid and that of the
  * sandbox's pid 1 are recorded with their start times, so a pid that was reused is never taken for the sandbox.
@@ -61,6 +65,7 @@ public final class ContainerLifecycle implements LongLived {
     @Override
     public CreateSpec prepare(CreateSpec spec, Path dir) {
         CreateSpec resolved = spec.withRootfs(Host.realRootfs(spec.rootfs()));
+        ContainerDriver.refuseWeaker(options, true, resolved.rootfs(), resolved.image());
         try {
             Files.createDirectories(dir.resolve("tmp"));
         } catch (IOException e) {
@@ -419,7 +424,7 @@ public final class ContainerLifecycle implements LongLived {
                     + "; recreate the sandbox, or create it with --no-limits");
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
-        if (Jail.active() && !timedOut && !limited) {
+        if ((Jail.active() || Jail.execHelper(options) != null) && !timedOut && !limited) {
             // bubblewrap's own failure before the command ran: a working directory that is not there, a command
             // that cannot be found or run
             rc = BwrapBackend.interpret(rc, err.captured(), workdir != null ? workdir : s.spec().workdir());
@@ -453,6 +458,11 @@ public final class ContainerLifecycle implements LongLived {
                 null, s.spec().network(), s.spec().image());
         if (Jail.active()) {
             return enterJailed(s, argv, rs, cg, terminal);
+        }
+        Path helper = Jail.execHelper(options);
+        if (helper != null) {
+            // rootless, the same helper: it joins the keeper's user namespaces as their owner (see davit-exec.c)
+            return enterWithHelper(s, argv, rs, cg, helper);
         }
         Path nsenter = Host.tool(options, "nsenter");
         long target = s.initPid();
@@ -511,13 +521,7 @@ public final class ContainerLifecycle implements LongLived {
         Path helper = Jail.execHelper(options);
         if (helper != null) {
             // the fast way: into the keeper's own namespaces, confined there by davit's static helper
-            ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, Jail.execLauncher(options, s.initPid(), helper,
-                    ids, rs.effectiveWorkdir(), argv), dir(s)));
-            pb.environment().clear();
-            pb.environment().putAll(rs.effectiveEnv()); // the helper passes it on to the command
-            pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir());
-            pb.directory(dir(s).toFile());
-            return pb;
+            return enterWithHelper(s, argv, rs, cg, helper);
         }
         Path nsenter = Host.tool(options, "nsenter");
         List<String> cmd = new ArrayList<>(List.of(nsenter.toString(), "--target", Long.toString(s.bwrapPid()),
@@ -543,6 +547,21 @@ public final class ContainerLifecycle implements LongLived {
                 Path.of("/proc", init, "ns", "pid"), Jail.seccompFile(options), ids, bw));
         ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, cmd, dir(s)));
         pb.environment().clear();
+        pb.directory(dir(s).toFile());
+        return pb;
+    }
+
+    /**
+     * An exec through davit-exec (as root or not): it joins the keeper's namespaces and confines the command there
+     * as a one-shot run is confined (the default capabilities or none, no_new_privs, the seccomp filter).
+     */
+    private ProcessBuilder enterWithHelper(Sandbox s, List<String> argv, RunSpec rs, Cgroups.Cgroup cg, Path helper) {
+        int[] ids = BwrapBackend.nonRoot(Users.resolve(s.spec().rootfs(), s.spec().image().user()));
+        ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, Jail.execLauncher(options, s.initPid(), helper,
+                ids, rs.effectiveWorkdir(), argv), dir(s)));
+        pb.environment().clear();
+        pb.environment().putAll(rs.effectiveEnv()); // the helper passes it on to the command
+        pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir());
         pb.directory(dir(s).toFile());
         return pb;
     }

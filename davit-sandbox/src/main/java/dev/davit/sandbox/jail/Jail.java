@@ -584,10 +584,11 @@ public final class Jail {
     }
 
     /**
-     * The command that execs {@code argv} into a jailed keeper through the helper, started as root: it joins every
-     * namespace of the keeper's {@code init} (the user namespace last: it becomes sandbox root with every
-     * capability there), forks into its pid namespace, confines the child and execs the command as {@code ids}
-     * (null: root) in {@code workdir} (see src/main/c/davit-exec.c).
+     * The command that execs {@code argv} into a keeper through the helper: it joins every namespace of the
+     * keeper's {@code init} (as root the user namespace last: it becomes sandbox root with every capability there;
+     * rootless the user's user namespaces first, down to the keeper's, each followed by the namespaces it owns),
+     * forks into its pid namespace, confines the child and execs the command as {@code ids} (null: root) in
+     * {@code workdir} (see src/main/c/davit-exec.c).
      */
     public static List<String> execLauncher(SandboxOptions options, long init, Path helperFile, int[] ids,
                                             String workdir, List<String> argv) {

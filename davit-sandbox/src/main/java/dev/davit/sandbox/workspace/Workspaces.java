@@ -52,7 +52,12 @@ public final class Workspaces {
 
     /** The workspaces of the davit home {@code davitHome} (state in {@code workspaces/}). */
     public static Workspaces under(Path davitHome) {
-        return new Workspaces(new Sandboxes(SandboxOptions.under(davitHome)), davitHome.resolve("workspaces"));
+        return under(davitHome, SandboxOptions.under(davitHome));
+    }
+
+    /** {@link #under(Path)} with the sandboxes' {@code options}. */
+    public static Workspaces under(Path davitHome, SandboxOptions options) {
+        return new Workspaces(new Sandboxes(options), davitHome.resolve("workspaces"));
     }
 
     public Sandboxes sandboxes() {

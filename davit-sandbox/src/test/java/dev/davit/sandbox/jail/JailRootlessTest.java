@@ -3,65 +3,221 @@ package dev.davit.sandbox.jail;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.oci.testkit.Unprivileged;
 import dev.davit.sandbox.BusyboxRootfs;
+import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * The probe as an unprivileged user (davit-rootless), one-shot runs on bwrap: sandbox root is that user (a non-zero
- * host uid), with no_new_privs, davit's seccomp filter and no more than the default capabilities.
+ * The probe as an unprivileged user (davit-rootless), on bwrap: in a one-shot run, in a long-lived sandbox's exec,
+ * service and shell, and in a workspace's exec, sandbox root is that user (a non-zero host uid), with no_new_privs,
+ * davit's seccomp filter and no more than the default capabilities (none for a non-root image User).
  */
 class JailRootlessTest {
-    /** Runs the probe with the given runtime and prints its output (or the error). */
+    /**
+     * Runs the probe the way {@code args[2]} names (run, sandbox, workspace) with home {@code args[0]} over rootfs
+     * {@code args[1]}, as the image User {@code args[3]} (- for none); prints each probe's output after a line
+     * {@code == WHERE}, or the error.
+     */
     public static final class Child {
-        public static void main(String[] args) {
-            Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+        public static void main(String[] args) throws Exception {
+            Path home = Path.of(args[0]);
+            Path rootfs = Path.of(args[1]);
+            ImageConfig image = args[3].equals("-") ? ImageConfig.EMPTY : ImageConfig.fromJson(Json.object()
+                    .set("config", Json.object().put("User", args[3])));
+            Sandboxes s = new Sandboxes(SandboxOptions.under(home));
             try {
-                ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(args[2]).command("/bin/probe")
-                        .build());
-                System.out.print(r.stdoutText());
+                switch (args[2]) {
+                    case "run" -> print("run", s.run(RunSpec.builder(rootfs).image(image).command("/bin/probe")
+                            .build()).stdoutText());
+                    case "sandbox" -> longLived(s, rootfs, image, home);
+                    case "sandbox-host-network" -> { // the keeper's network namespace is the host's: left alone
+                        Sandbox sb = s.create(new CreateSpec(rootfs, Map.of(), null, dev.davit.sandbox.Network.HOST,
+                                image, Duration.ofHours(1)));
+                        s.start(sb.id());
+                        try {
+                            print("exec-host-network", s.exec(sb.id(), List.of("/bin/probe"), Map.of(), null,
+                                    Duration.ofSeconds(30)).stdoutText());
+                        } finally {
+                            s.rm(sb.id());
+                        }
+                    }
+                    case "sandbox-without-helper" -> { // as a jar built without gcc
+                        System.setProperty("davit.jail.noExecHelper", "true");
+                        longLived(s, rootfs, image, home);
+                    }
+                    case "workspace" -> workspace(home, rootfs, image);
+                    case "doctor" -> print("doctor", s.doctor().backends().stream().filter(b -> b.name().equals(
+                            dev.davit.sandbox.Doctor.JAIL)).findFirst().orElseThrow().toJson().toString() + "\n");
+                    default -> throw new IllegalArgumentException(args[2]);
+                }
             } catch (DavitException e) {
                 System.out.println("error " + e.kind() + ": " + e.getMessage());
             }
+        }
+
+        private static void longLived(Sandboxes s, Path rootfs, ImageConfig image, Path home) throws Exception {
+            Sandbox sb = s.create(new CreateSpec(rootfs, Map.of(), null, null, image, Duration.ofHours(1)));
+            s.start(sb.id());
+            try {
+                print("exec", s.exec(sb.id(), List.of("/bin/probe"), Map.of(), null, Duration.ofSeconds(30))
+                        .stdoutText());
+                for (String kind : List.of("service", "shell")) {
+                    Path d = home.resolve(kind);
+                    s.spawn(sb.id(), List.of("/bin/probe"), Map.of(), null, d, kind.equals("shell"));
+                    long deadline = System.nanoTime() + 20_000_000_000L;
+                    while (!Files.exists(d.resolve(Spawned.EXIT)) && System.nanoTime() < deadline) {
+                        Thread.sleep(20);
+                    }
+                    print(kind, Files.readString(d.resolve(Spawned.OUTPUT)).replace("\r", ""));
+                }
+            } finally {
+                s.rm(sb.id());
+            }
+        }
+
+        private static void workspace(Path home, Path rootfs, ImageConfig image) {
+            Workspaces ws = Workspaces.under(home);
+            Workspace w = ws.create(new CreateSpec(rootfs, Map.of(), null, null, image, Duration.ofHours(1)), "probe",
+                    null);
+            try {
+                print("workspace", ws.exec(w.id(), List.of("/bin/probe"), Map.of(), null, Duration.ofSeconds(30),
+                        null, null, null).stdoutText());
+            } finally {
+                ws.rm(w.id());
+            }
+        }
+
+        private static void print(String where, String probe) {
+            System.out.println("== " + where);
+            System.out.print(probe);
         }
     }
 
     @Test
     void bwrapWithoutRootIsConfinedToo() throws Exception {
+        Map<String, String> out = asUser("root", List.of(), "run", "sandbox", "workspace", "sandbox-host-network");
+        assertThat(out.get("error")).isNull();
+        for (String where : List.of("run", "exec", "service", "shell", "workspace", "exec-host-network")) {
+            assertConfined(where, out.get(where), true);
+        }
+    }
+
+    @Test
+    void aNonRootImageUserHasNoCapabilitiesInAnyWay() throws Exception {
+        // rootless, a non-root image User is the user itself, as sandbox root is: refused without the opt-out
+        Map<String, String> out = asUser("1000:1000", List.of(Rootless.OPT_OUT_ENV + "=1"), "run", "sandbox",
+                "workspace");
+        assertThat(out.get("error")).isNull();
+        for (String where : List.of("run", "exec", "service", "shell", "workspace")) {
+            Map<String, String> p = assertConfined(where, out.get(where), false);
+            assertThat(p.get("uid")).as(where).isEqualTo("1000");
+        }
+    }
+
+    @Test
+    void whatTheJailCannotGiveRootlessIsRefusedAndDoctorSaysWhy() throws Exception {
+        Map<String, String> refused = asUser("1000:1000", List.of(), "run", "sandbox", "workspace");
+        assertThat(refused).containsOnlyKeys("error");
+        for (String line : refused.get("error").split("\n")) {
+            assertThat(line).startsWith("error USAGE: refused: this rootless sandbox would lack a guarantee of the"
+                    + " jail (separate_users: a non-root image User is this user, as sandbox root is;")
+                    .contains("pass --allow-weaker-sandbox (or set DAVIT_ALLOW_WEAKER_SANDBOX=1)");
+        }
+        assertThat(refused.get("error").split("\n")).hasSize(3);
+        // without davit-exec, execs could not be confined: a long-lived sandbox is refused, a one-shot run is not
+        Map<String, String> noHelper = asUser("root", List.of(), "sandbox-without-helper", "run");
+        assertThat(noHelper.get("error")).startsWith("error USAGE: refused: this rootless sandbox would lack a"
+                + " guarantee of the jail (confined_execs: this davit was built without its helper davit-exec")
+                .contains("--allow-weaker-sandbox").doesNotContain("separate_users").hasLineCount(1);
+        assertConfined("run", noHelper.get("run"), true);
+        Map<String, String> doctor = asUser("root", List.of(), "doctor");
+        com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                doctor.get("doctor"));
+        assertThat(d.get("available").asBoolean()).as(d.toString()).isTrue();
+        assertThat(d.get("facts").get("user_namespaces").asText()).startsWith("holds: ");
+        assertThat(d.get("facts").get("confined_execs").asText()).startsWith("holds: ");
+        assertThat(d.get("facts").get("separate_users").asText()).startsWith("missing: ");
+        assertThat(d.get("detail").asText()).contains("missing here: separate_users");
+    }
+
+    /** The probe's outputs by where it ran, from a child JVM as the unprivileged user per way ("error": errors). */
+    private static Map<String, String> asUser(String user, List<String> env, String... ways) throws Exception {
         Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox");
         Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "making the unprivileged user needs root (CI runs as root)");
+        Map<String, String> found = new LinkedHashMap<>();
         try (Unprivileged.Session u = Unprivileged.Session.open("davit-jail-rootless-")) {
             Path rootfs = BusyboxRootfs.createFor(u.dir().resolve("rootfs"));
             SandboxProbe.install(rootfs);
-            Tools.run("chmod", "-R", "a+rX", rootfs.toString());
-            String out = u.java(List.of(), 2, Child.class.getName(), u.home().resolve("sandboxes").toString(),
-                    rootfs.toString(), "bwrap");
-            Map<String, String> p = SandboxProbe.parse(out);
-            assertThat(p).as(out).containsKey("uid_map");
-            // sandbox root is root of a user namespace nested in one of davit's user (its map names the parent's
-            // ids, so the host uid does not show here): never host root, as davit itself is not
-            assertThat(p.get("uid_map").split(" ")[0]).isEqualTo("0");
-            assertThat(p.get("NoNewPrivs")).isEqualTo("1");
-            assertThat(p.get("Seccomp")).isEqualTo("2");
-            assertThat(Long.parseUnsignedLong(p.get("CapEff"), 16) & ~SandboxProbe.DEFAULT_CAPS).isZero();
-            for (String call : SandboxProbe.EPERM) {
-                assertThat(p.get(call)).as(call).isEqualTo("EPERM");
-            }
-            assertThat(p.get("clone3")).isEqualTo("ENOSYS");
-            for (String w : List.of("core_pattern", "suid_dumpable")) {
-                assertThat(p.get(w)).as(w).isIn("EACCES", "EROFS", "EPERM");
+            // the user's own, as a rootfs its davit unpacked would be (davit does not own a root-owned one: bwrap
+            // could not make the mount point of /etc/resolv.conf in its /etc for --network=host)
+            Tools.run("chown", "-R", u.ids()[0] + ":" + u.ids()[1], rootfs.toString());
+            for (String way : ways) {
+                String out = u.java(env, 2, Child.class.getName(), u.home().toString(), rootfs.toString(), way,
+                        user.equals("root") ? "-" : user);
+                String where = null;
+                for (String line : out.split("\n")) {
+                    if (line.startsWith("error ")) {
+                        found.merge("error", line + "\n", String::concat);
+                        where = null;
+                    } else if (line.startsWith("== ")) {
+                        where = line.substring(3);
+                        found.put(where, "");
+                    } else if (where != null) {
+                        found.merge(where, line + "\n", String::concat);
+                    }
+                }
             }
         }
+        return found;
+    }
+
+    /**
+     * What every way must show rootless: sandbox root is root of a user namespace nested in one of the user's (its
+     * map names the parent's ids, so the host uid does not show here; davit itself is not host root), no_new_privs,
+     * the filter, the default capabilities at most (none for a non-root user), every dangerous call refused.
+     */
+    private static Map<String, String> assertConfined(String where, String out, boolean root) {
+        assertThat(out).as(where + ": no output").isNotNull();
+        assertThat(out).as(where).doesNotContain("error ");
+        Map<String, String> p = SandboxProbe.parse(out);
+        assertThat(p).as(where + ": " + out).containsKeys("uid_map", "CapEff", "NoNewPrivs", "Seccomp");
+        assertThat(p.get("NoNewPrivs")).as(where).isEqualTo("1");
+        assertThat(p.get("Seccomp")).as(where).isEqualTo("2");
+        long eff = Long.parseUnsignedLong(p.get("CapEff"), 16);
+        if (root) {
+            assertThat(eff & ~SandboxProbe.DEFAULT_CAPS).as(where + " CapEff %x", eff).isZero();
+        } else {
+            assertThat(eff).as(where + " CapEff %x", eff).isZero();
+        }
+        assertThat(Long.parseUnsignedLong(p.get("CapBnd"), 16) & ~SandboxProbe.DEFAULT_CAPS).as(where + " CapBnd")
+                .isZero();
+        for (String call : SandboxProbe.EPERM) {
+            assertThat(p.get(call)).as(where + ": " + call).isEqualTo("EPERM");
+        }
+        assertThat(p.get("clone3")).as(where).isEqualTo("ENOSYS");
+        for (String w : List.of("core_pattern", "suid_dumpable")) {
+            assertThat(p.get(w)).as(where + ": " + w).isIn("EACCES", "EROFS", "EPERM");
+        }
+        return p;
     }
 }

@@ -1,0 +1,155 @@
+package dev.davit.sandbox.jail;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.SandboxOptions;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The guarantees of the jail that davit, run as an ordinary user, can and cannot give on this host (see
+ * docs/SANDBOX.md, "The jail"): {@code davit doctor} reports each, and a sandbox that would lack one it needs is
+ * refused ({@link #require}) unless the caller opted out ({@link SandboxOptions#allowWeakerSandbox()}).
+ *
+ * <ul>
+ *   <li>{@value #USER_NAMESPACES}: unprivileged user namespaces, in which every rootless sandbox is made (its root
+ *       is this user, never host root).</li>
+ *   <li>{@value #CONFINED_EXECS}: commands exec'd into a long-lived sandbox (execs, services, shells, workspace
+ *       execs) are confined as a one-shot run is (the seccomp filter, no_new_privs, the default capabilities): the
+ *       build's helper davit-exec does it.</li>
+ *   <li>{@value #SEPARATE_USERS}: an image's non-root {@code User} runs as a host uid other than sandbox root's,
+ *       so that it cannot change what root owns in the sandbox. Rootless davit maps only the user's own uid into a
+ *       sandbox (no subordinate ids yet), so this one does not hold: images with a non-root User are refused.</li>
+ * </ul>
+ */
+public final class Rootless {
+    public static final String USER_NAMESPACES = "user_namespaces";
+    public static final String CONFINED_EXECS = "confined_execs";
+    public static final String SEPARATE_USERS = "separate_users";
+    /** The environment variable that opts out of {@link #require} (value {@code 1}), as the CLI flag does. */
+    public static final String OPT_OUT_ENV = "DAVIT_ALLOW_WEAKER_SANDBOX";
+    /** The CLI flag of {@code run}, {@code sandbox create} and {@code workspace create} that opts out. */
+    public static final String OPT_OUT_FLAG = "--allow-weaker-sandbox";
+
+    private static final Path SYSCTL = Path.of("/proc/sys");
+
+    private Rootless() {
+    }
+
+    /**
+     * One guarantee: whether it holds here, what it is, and (when it does not hold) why not and the fix, one line.
+     */
+    public record Guarantee(String name, boolean holds, String what, String missing) {
+    }
+
+    /** Every guarantee, in the order of the class comment (meaningful without root only). */
+    public static List<Guarantee> check(SandboxOptions options) {
+        return check(options, SYSCTL, Path.of(System.getProperty("davit.subuid", "/etc/subuid")),
+                Path.of(System.getProperty("davit.subgid", "/etc/subgid")), System.getProperty("user.name"));
+    }
+
+    static List<Guarantee> check(SandboxOptions options, Path sysctl, Path subuid, Path subgid, String user) {
+        List<Guarantee> all = new ArrayList<>();
+        String userns = userNamespacesDisabled(sysctl);
+        all.add(new Guarantee(USER_NAMESPACES, userns == null, "sandboxes are made in user namespaces of this user,"
+                + " whose root is never host root", userns));
+        all.add(new Guarantee(CONFINED_EXECS, Jail.execHelper(options) != null, "commands exec'd into long-lived"
+                + " sandboxes get the seccomp filter, no_new_privs and the default capabilities",
+                "this davit was built without its helper davit-exec (no gcc): commands exec'd into a long-lived"
+                        + " sandbox would run without the seccomp filter and with every capability of its user"
+                        + " namespace; build davit where gcc and a static libc are installed (scripts/install-deps.sh)"));
+        all.add(new Guarantee(SEPARATE_USERS, false, "an image's non-root User runs as a host uid other than"
+                + " sandbox root's", separateUsersMissing(options, subuid, subgid, user)));
+        return all;
+    }
+
+    /** Why user namespaces cannot be made by this user (a sysctl and its fix), or null. */
+    static String userNamespacesDisabled(Path sysctl) {
+        for (String[] s : new String[][] {{"user/max_user_namespaces", "0", "15000"},
+                {"kernel/unprivileged_userns_clone", "0", "1"},
+                {"kernel/apparmor_restrict_unprivileged_userns", "1", "0"}}) {
+            String value = read(sysctl.resolve(s[0]));
+            if (s[1].equals(value)) {
+                String key = s[0].replace('/', '.');
+                return "unprivileged user namespaces are disabled (" + key + "=" + value + "); as root run: sysctl -w "
+                        + key + "=" + s[2];
+            }
+        }
+        return null;
+    }
+
+    /** Why {@value #SEPARATE_USERS} does not hold for {@code user}: what the host lacks, else what davit lacks. */
+    private static String separateUsersMissing(SandboxOptions options, Path subuid, Path subgid, String user) {
+        String fix = "a non-root image User is this user, as sandbox root is;";
+        List<String> lacks = new ArrayList<>();
+        if (user == null || !hasRange(subuid, user) || !hasRange(subgid, user)) {
+            lacks.add("as root run: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 "
+                    + (user == null ? "USER" : user));
+        }
+        if (options.which("newuidmap") == null || options.which("newgidmap") == null) {
+            lacks.add("install newuidmap and newgidmap (apt-get install uidmap)");
+        }
+        return fix + (lacks.isEmpty() ? " this davit does not map the user's subordinate ids into sandboxes yet"
+                : " rootless sandboxes need subordinate ids for it: " + String.join(", and ", lacks)
+                + " (this davit does not map them yet)");
+    }
+
+    /** Whether {@code file} has a {@code user:start:count} line with a count of at least 65536. */
+    public static boolean hasRange(Path file, String user) {
+        String text = read(file);
+        if (text == null) {
+            return false;
+        }
+        for (String line : text.split("\n")) {
+            String[] f = line.strip().split(":");
+            if (f.length == 3 && f[0].equals(user)) {
+                try {
+                    return Long.parseLong(f[1]) >= 0 && Long.parseLong(f[2]) >= 65536;
+                } catch (NumberFormatException e) {
+                    return false;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Refuses, without root, a container sandbox that would lack a guarantee it needs: every one needs
+     * {@value #USER_NAMESPACES}, a long-lived one {@value #CONFINED_EXECS}, one whose image User is not root
+     * {@value #SEPARATE_USERS} (asked only then). One line naming each missing guarantee and its fix, and the opt-out. Nothing as
+     * root, or when {@code options} opt out.
+     */
+    public static void require(SandboxOptions options, boolean longLived,
+                               java.util.function.BooleanSupplier nonRootUser) {
+        if (Jail.active() || options.allowWeakerSandbox()) {
+            return;
+        }
+        List<String> missing = new ArrayList<>();
+        for (Guarantee g : check(options)) {
+            boolean needed = switch (g.name()) {
+                case CONFINED_EXECS -> longLived;
+                case SEPARATE_USERS -> nonRootUser.getAsBoolean();
+                default -> true;
+            };
+            if (needed && !g.holds()) {
+                missing.add(g.name() + ": " + g.missing());
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "refused: this rootless sandbox would lack a guarantee of the jail ("
+                    + String.join("; ", missing) + "); or pass " + OPT_OUT_FLAG + " (or set " + OPT_OUT_ENV
+                    + "=1) to run it anyway (see 'davit doctor')");
+        }
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p).strip();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+}
