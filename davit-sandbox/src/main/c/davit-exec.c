@@ -1,7 +1,12 @@
 /*
  * davit-exec: runs a command exec'd into a jailed long-lived sandbox (see docs/SANDBOX.md, "The jail").
  *
- *   davit-exec exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]      (environment: the command's)
+ *   davit-exec exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]
+ *
+ * The command's environment comes as variables named DAVIT_ENV_NAME (each becomes NAME; nothing else of davit-exec's
+ * environment reaches the command): the host's programs that start davit-exec (the cgroup join's sh, setsid,
+ * script) never see the sandbox's own variables under their real names, so an image's or a caller's LD_PRELOAD,
+ * BASH_ENV or SHELL cannot make a host program load or run a file the sandbox wrote.
  *
  * Started by davit as host root (after it joined the sandbox's cgroup), from the host's filesystem:
  *
@@ -144,6 +149,23 @@ static void join_rootless(int *fds, const int *types, const char **names) {
     close(mine);
 }
 
+#define ENV_PREFIX "DAVIT_ENV_"
+
+/* The command's environment: each DAVIT_ENV_NAME=VALUE of this process's as NAME=VALUE, and nothing else. */
+static char **command_environment(void) {
+    extern char **environ;
+    size_t n = 0, plen = strlen(ENV_PREFIX);
+    for (char **e = environ; *e; e++) n++;
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out) die(125, "out of memory", NULL);
+    size_t k = 0;
+    for (char **e = environ; *e; e++) {
+        if (!strncmp(*e, ENV_PREFIX, plen) && strchr(*e + plen, '=') && (*e)[plen] != '=') out[k++] = *e + plen;
+    }
+    out[k] = NULL;
+    return out;
+}
+
 static int exec_main(int argc, char **argv) {
     if (argc < 9 || strcmp(argv[7], "--") != 0) {
         fprintf(stderr, "davit-exec: usage: davit-exec PID FILTER UID GID CAPS WORKDIR -- COMMAND [ARGS...]\n");
@@ -249,6 +271,8 @@ static int exec_main(int argc, char **argv) {
     if (syscall(SYS_close_range, 3, ~0U, 0) < 0) {
         for (int fd = 3; fd < 1024; fd++) close(fd);
     }
+    extern char **environ;
+    environ = command_environment(); /* execvp looks the command up along this PATH, the command's */
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) die(125, "cannot load the seccomp filter", NULL);
     execvp(command[0], command);
     return exec_failed("execvp", command[0]);

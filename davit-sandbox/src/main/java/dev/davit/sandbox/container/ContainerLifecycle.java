@@ -559,9 +559,10 @@ public final class ContainerLifecycle implements LongLived {
         int[] ids = BwrapBackend.nonRoot(Users.resolve(s.spec().rootfs(), s.spec().image().user()));
         ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, Jail.execLauncher(options, s.initPid(), helper,
                 ids, rs.effectiveWorkdir(), argv), dir(s)));
+        Map<String, String> env = new java.util.LinkedHashMap<>(rs.effectiveEnv());
+        env.putIfAbsent("PWD", rs.effectiveWorkdir());
         pb.environment().clear();
-        pb.environment().putAll(rs.effectiveEnv()); // the helper passes it on to the command
-        pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir());
+        pb.environment().putAll(Jail.execEnvironment(env)); // only davit-exec gives the command its variables
         pb.directory(dir(s).toFile());
         return pb;
     }

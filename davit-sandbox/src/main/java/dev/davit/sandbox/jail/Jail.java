@@ -601,6 +601,22 @@ public final class Jail {
         return a;
     }
 
+    /** The PATH of the host programs that start davit-exec (the cgroup join's sh, setsid, script). */
+    public static final String HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /**
+     * The environment of the host processes that start {@link #execLauncher}'s davit-exec for a command whose
+     * environment is {@code command}: a fixed {@link #HOST_PATH} and each of the command's variables as
+     * {@code DAVIT_ENV_NAME}, which davit-exec alone turns back into {@code NAME} for the command. The host's
+     * programs on the way (dynamically linked, as root) never see a sandbox's LD_PRELOAD, BASH_ENV or SHELL.
+     */
+    public static Map<String, String> execEnvironment(Map<String, String> command) {
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        env.put("PATH", HOST_PATH);
+        command.forEach((k, v) -> env.put("DAVIT_ENV_" + k, v));
+        return env;
+    }
+
     /** Root keeps {@link Capabilities#DEFAULT}; any other user none (bubblewrap would make them ambient). */
     public static List<String> capabilityOptions(int uid) {
         return uid == 0 ? Capabilities.bwrapArguments() : List.of("--cap-drop", "ALL");

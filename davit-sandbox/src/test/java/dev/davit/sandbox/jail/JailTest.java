@@ -203,6 +203,40 @@ class JailTest {
         }
     }
 
+    /**
+     * The command's variables never reach the host programs that start it (the cgroup join's sh, setsid, script:
+     * dynamically linked, as root): an LD_PRELOAD naming a file the sandbox wrote would run it on the host. A
+     * missing library makes the host's loader complain, so any host program that saw it shows in the output; the
+     * static busybox inside ignores it and still gets the variable.
+     */
+    @Test
+    void theCommandsVariablesNeverReachHostPrograms() throws Exception {
+        dev.davit.sandbox.Sandbox s = sandboxes.create(new dev.davit.sandbox.CreateSpec(rootfs, Map.of(), null, null,
+                null, java.time.Duration.ofHours(1), null, dev.davit.sandbox.RunSpec.DEFAULT_VCPUS,
+                dev.davit.sandbox.RunSpec.DEFAULT_MEMORY_MIB, null, Limits.DEFAULT));
+        sandboxes.start(s.id());
+        Map<String, String> env = Map.of("LD_PRELOAD", "/davit-no-such-preload.so", "SHELL", "/bin/false");
+        try {
+            ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", "echo $LD_PRELOAD $SHELL"), env, null,
+                    java.time.Duration.ofSeconds(30));
+            assertThat(r.stderrText()).doesNotContain("LD_PRELOAD");
+            assertThat(r.stdoutText()).isEqualTo("/davit-no-such-preload.so /bin/false\n");
+            for (boolean terminal : new boolean[] {false, true}) {
+                Path d = tmp.resolve(terminal ? "env-shell" : "env-service");
+                sandboxes.spawn(s.id(), List.of("sh", "-c", "echo $LD_PRELOAD $SHELL"), env, null, d, terminal);
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                while (!Files.exists(d.resolve(dev.davit.sandbox.Spawned.EXIT)) && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+                String out = Files.readString(d.resolve(dev.davit.sandbox.Spawned.OUTPUT)).replace("\r", "");
+                assertThat(out).as(terminal ? "shell" : "service").doesNotContain("LD_PRELOAD")
+                        .contains("/davit-no-such-preload.so /bin/false\n");
+            }
+        } finally {
+            sandboxes.rm(s.id());
+        }
+    }
+
     @Test
     void theSandboxCannotLiftItsLimits() {
         Limits limits = new Limits(64, 1, 64);
