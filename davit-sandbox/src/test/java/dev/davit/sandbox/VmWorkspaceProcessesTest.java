@@ -13,6 +13,7 @@ import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -89,6 +90,56 @@ class VmWorkspaceProcessesTest {
 
     private static String readUntil(Shells shells, String id, String marker) {
         return ShellReads.readUntil(shells, id, marker, Duration.ofSeconds(60));
+    }
+
+    /**
+     * A QEMU that turned against its host owns vmm/ (its console files): links it puts there in place of a shell's
+     * files are never followed by a shell's read or write (a root-only host file would be read or overwritten).
+     */
+    @Test
+    @Order(4)
+    void aShellNeverFollowsALinkTheVmmPutInItsPlace(@TempDir Path tmp) throws IOException {
+        Shells shells = workspaces.shells(w.id());
+        Shells.Shell s = shells.open(List.of("sleep", "3001"), Map.of());
+        try {
+            Path secret = Files.writeString(tmp.resolve("secret"), "host-secret\n");
+            List<Path> links;
+            try (var walk = Files.walk(home)) {
+                links = walk.filter(Files::isSymbolicLink).filter(p -> p.getParent().getFileName().toString()
+                        .equals(s.id())).toList();
+            }
+            assertFalse(links.isEmpty(), "the shell's links to its console files");
+            List<Path> consoles = new ArrayList<>();
+            for (Path link : links) {
+                Path console = link.resolveSibling(Files.readSymbolicLink(link));
+                Files.move(console, console.resolveSibling(console.getFileName() + ".kept")); // back afterwards
+                Files.createSymbolicLink(console, secret);
+                consoles.add(console);
+            }
+            try {
+                attack(shells, s.id(), secret);
+            } finally {
+                for (Path console : consoles) {
+                    Files.delete(console);
+                    Files.move(console.resolveSibling(console.getFileName() + ".kept"), console);
+                }
+            }
+        } finally {
+            shells.close(s.id());
+        }
+    }
+
+    /** Reads and writes shell {@code id} whose console files are links to {@code secret}. */
+    private static void attack(Shells shells, String id, Path secret) throws IOException {
+        byte[] got;
+        try {
+            got = shells.read(id, Duration.ZERO);
+        } catch (DavitException e) {
+            got = new byte[0];
+        }
+        assertFalse(new String(got, StandardCharsets.UTF_8).contains("host-secret"));
+        assertThrows(DavitException.class, () -> shells.write(id, "overwritten\n".getBytes(StandardCharsets.UTF_8)));
+        assertEquals("host-secret\n", Files.readString(secret));
     }
 
     @Test

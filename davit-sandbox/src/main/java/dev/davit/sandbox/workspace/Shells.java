@@ -12,10 +12,10 @@ import dev.davit.sandbox.Spawned;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.RandomAccessFile;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -147,7 +147,8 @@ public final class Shells {
         // opening a FIFO blocks until it has a reader (the holder keeps one open while it runs); a full terminal
         // blocks the write: both are bounded
         CompletableFuture<Void> done = CompletableFuture.runAsync(() -> {
-            try (OutputStream out = Files.newOutputStream(fifo, StandardOpenOption.WRITE)) {
+            try (OutputStream out = Files.newOutputStream(own(fifo), StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS)) {
                 out.write(data);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
@@ -186,12 +187,15 @@ public final class Shells {
             long deadline = System.nanoTime() + (wait == null ? 0 : wait.toNanos());
             while (true) {
                 long from = offset > 0 ? offset : start(out);
-                long size = Files.exists(out) ? Files.size(out) : 0;
+                long size = size(out);
                 if (from >= 0 && size > from) {
                     byte[] b = new byte[Math.toIntExact(Math.min(size - from, 16L << 20))];
-                    try (RandomAccessFile r = new RandomAccessFile(out.toFile(), "r")) {
-                        r.seek(from);
-                        r.readFully(b);
+                    try (FileChannel r = FileChannel.open(own(out), StandardOpenOption.READ,
+                            LinkOption.NOFOLLOW_LINKS)) {
+                        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
+                        while (buf.hasRemaining() && r.read(buf, from + buf.position()) > 0) {
+                            // until the bytes the size promised are in (the file only grows)
+                        }
                     }
                     Fs.writeAtomically(d.resolve(OFFSET), Long.toString(from + b.length)
                             .getBytes(StandardCharsets.US_ASCII), d);
@@ -210,6 +214,26 @@ public final class Shells {
         }
     }
 
+    /**
+     * The file a shell's {@code input} or {@code output} names: itself, or (a vm's shell) where davit's link to the
+     * VM's console file points, one step, never further: the VMM's uid owns that directory and could put a link
+     * there, so the file is opened without following one (a link there is an error, never a host file).
+     */
+    private static Path own(Path p) throws IOException {
+        return Files.isSymbolicLink(p) ? p.resolveSibling(Files.readSymbolicLink(p)) : p;
+    }
+
+    /** The size of a shell's output file ({@link #own}); -1 while it is missing or when it is not a regular file. */
+    private static long size(Path out) throws IOException {
+        try {
+            var a = Files.readAttributes(own(out), java.nio.file.attribute.BasicFileAttributes.class,
+                    LinkOption.NOFOLLOW_LINKS);
+            return a.isRegularFile() ? a.size() : -1;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return -1;
+        }
+    }
+
     private static long offset(Path d) throws IOException {
         try {
             return Long.parseLong(Files.readString(d.resolve(OFFSET)).strip());
@@ -220,11 +244,11 @@ public final class Shells {
 
     /** Where the program's output starts: after script's header line; -1 while that line is incomplete. */
     private static long start(Path out) throws IOException {
-        if (!Files.exists(out)) {
+        if (size(out) < 0) {
             return -1;
         }
         byte[] head;
-        try (var in = Files.newInputStream(out)) {
+        try (var in = Files.newInputStream(own(out), LinkOption.NOFOLLOW_LINKS)) {
             head = in.readNBytes(4096);
         }
         for (int i = 0; i < head.length && i < HEADER.length; i++) {
