@@ -6,7 +6,6 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.File;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -544,6 +543,16 @@ public final class Machine {
         }
     }
 
+    /** Whether {@code f} is a regular file itself (not a link to one). */
+    private static boolean regularFile(Path f) {
+        try {
+            return Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).isRegularFile();
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     /**
      * What the console says, one line: a kernel panic's reason, or the last message of the initrd's init or the
      * agent, or else the last {@code lines} lines, joined with " | " (kernel timestamps removed).
@@ -551,11 +560,20 @@ public final class Machine {
     static String consoleTail(Path state, int lines) {
         Path f = state.resolve(CONSOLE);
         List<String> all = new ArrayList<>();
-        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "r")) {
-            long n = Math.min(r.length(), 64 * 1024);
-            byte[] b = new byte[(int) n];
-            r.seek(r.length() - n);
-            r.readFully(b);
+        // QEMU's uid owns vmm/: never through a link it put there, nor a FIFO (the console log is a plain file; one
+        // swapped in between the check and the open could still block)
+        try (java.nio.channels.FileChannel r = regularFile(f) ? java.nio.channels.FileChannel.open(f,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS) : null) {
+            if (r == null) {
+                return "";
+            }
+            long size = r.size();
+            long n = Math.min(size, 64 * 1024);
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate((int) n);
+            while (buf.hasRemaining() && r.read(buf, size - n + buf.position()) > 0) {
+                // the tail, as far as it is there
+            }
+            byte[] b = java.util.Arrays.copyOf(buf.array(), buf.position());
             for (String l : new String(b, StandardCharsets.UTF_8).replace("\r", "").split("\n")) {
                 l = l.replaceAll("[\\p{Cntrl}&&[^\t]]", "").replaceFirst("^\\[ *[0-9]+\\.[0-9]+\\] ", "").strip();
                 if (!l.isEmpty()) {

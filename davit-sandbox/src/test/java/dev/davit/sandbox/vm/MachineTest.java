@@ -2,9 +2,11 @@ package dev.davit.sandbox.vm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The QEMU command line, without running QEMU. */
 class MachineTest {
@@ -119,5 +121,18 @@ class MachineTest {
         });
         assertThat(VmmRoot.of(qemu, true, List.of()).stream().map(dev.davit.sandbox.jail.Jail.RootEntry::at))
                 .contains("/dev/kvm");
+    }
+
+    /** QEMU's uid owns vmm/: the console log davit quotes in errors is never read through a link it put there. */
+    @Test
+    void theConsoleTailNeverFollowsALink(@TempDir Path tmp) throws Exception {
+        Path state = tmp.resolve("state");
+        Files.createDirectories(state.resolve(Machine.VMM));
+        Files.writeString(state.resolve(Machine.CONSOLE), "davit-init: cannot mount the disk\n");
+        assertThat(Machine.consoleTail(state, 3)).isEqualTo("davit-init: cannot mount the disk");
+        Path secret = Files.writeString(tmp.resolve("secret"), "davit-agent: host-secret\n");
+        Files.delete(state.resolve(Machine.CONSOLE));
+        Files.createSymbolicLink(state.resolve(Machine.CONSOLE), secret);
+        assertThat(Machine.consoleTail(state, 3)).isEmpty();
     }
 }
