@@ -81,13 +81,12 @@ public final class Lifecycle {
     /** The files of running sandbox {@code id} whose files are not on the host, through its agent. */
     GuestFiles guestFiles(String id) {
         Sandbox s = status(id);
-        LongLived b = of(s);
+        GuestFiles files = of(s).guestFiles(s); // a container refuses: its files are on the host
         if (s.status() != SandboxStatus.RUNNING) {
-            b.guestFiles(s); // a container: refused as such
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running;"
                     + " start it first");
         }
-        return b.guestFiles(s);
+        return files;
     }
 
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
@@ -280,10 +279,6 @@ public final class Lifecycle {
         return options.stateDir().resolve(id);
     }
 
-    Path tool(String name) {
-        return Host.tool(options, name);
-    }
-
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);
@@ -291,9 +286,5 @@ public final class Lifecycle {
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted");
         }
-    }
-
-    private static long ms(long nanos) {
-        return TimeUnit.NANOSECONDS.toMillis(nanos);
     }
 }
