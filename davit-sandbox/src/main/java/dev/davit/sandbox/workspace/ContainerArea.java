@@ -2,26 +2,30 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.store.Fs;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.fs.Budget;
+import dev.davit.sandbox.fs.Dir;
+import dev.davit.sandbox.fs.Stat;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 
 /**
- * The /workspace of a container sandbox, on the host ({@link Sandboxes#filesOnHost}): through {@code /proc/PID/root}
- * while it runs (the sandbox sees every write at once), in its own layer (the overlay's upper directory) while it is
- * stopped. Paths are resolved component by component without following links ({@link WorkspacePath}).
+ * The /workspace of a container sandbox, reached from the host ({@link Sandboxes#filesOnHost}): through
+ * {@code /proc/PID/root} while it runs (the sandbox sees every write at once), in its own layer (the overlay's
+ * upper directory) while it is stopped. Every path is resolved through a {@link Dir}: the kernel keeps it inside
+ * /workspace, refuses any link on the way, and never lets the sandbox swap a component between a check and a use.
  */
 final class ContainerArea implements WorkspaceArea {
     private static final String DIR = "workspace";
+    /** What {@link #read} reads at most when the caller sets no limit. */
+    static final long MAX_READ = 64L << 20;
 
     private final Sandboxes sandboxes;
     private final String sandboxId;
@@ -37,178 +41,246 @@ final class ContainerArea implements WorkspaceArea {
         this.scratch = scratch;
     }
 
-    /** The host path of /workspace (not checked: see {@link WorkspacePath#resolve}). */
-    private Path root() {
+    /** The sandbox's root (running) or its own layer (stopped), as davit reaches it. */
+    private Dir top() throws IOException {
         if (sandboxes.status(sandboxId).status() == SandboxStatus.FAILED) {
             throw new DavitException(Kind.USAGE, "the workspace's sandbox " + sandboxId + " has failed; start it"
                     + " again with 'davit workspace start'");
         }
-        return sandboxes.filesOnHost(sandboxId).resolve(DIR);
+        return Dir.open(sandboxes.filesOnHost(sandboxId), "/");
+    }
+
+    /** /workspace, which must still be a directory (not a link the sandbox put in its place). */
+    Dir workspace() {
+        try (Dir top = top()) {
+            return top.dir(DIR);
+        } catch (NoSuchFileException e) {
+            throw gone();
+        } catch (IOException e) {
+            if (Tree.swapped(e)) {
+                throw gone();
+            }
+            throw new DavitException(Kind.STORE, "cannot open /workspace of sandbox " + sandboxId + ": "
+                    + e.getMessage());
+        }
+    }
+
+    private static DavitException gone() {
+        return new DavitException(Kind.USAGE, "/workspace is no longer a directory in the sandbox (removed, or"
+                + " replaced by a link or file); reset the workspace ('davit workspace reset') or create it again");
     }
 
     @Override
     public void seed(Path tree) {
-        Path ws = sandboxes.filesOnHost(sandboxId).resolve(DIR);
-        try {
-            Files.createDirectory(ws);
-            Tree.copy(tree, ws);
-            own(ws);
+        int[] owner = owner();
+        try (Dir top = top(); Dir from = Dir.open(tree, "the seed")) {
+            top.mkdir(DIR);
+            top.chmod(DIR, 0755);
+            if (owner != null) {
+                top.chown(DIR, owner[0], owner[1]);
+            }
+            try (Dir ws = top.dir(DIR)) {
+                Tree.copy(from, ws, "", new Tree.Options(null, null, owner, Budget.of("seeding /workspace")));
+            }
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot seed " + ws + ": " + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot seed /workspace of sandbox " + sandboxId + ": "
+                    + e.getMessage());
         }
     }
 
     @Override
     public View view() {
-        Path root = root();
+        Dir ws = workspace();
         return new View() {
             @Override
             public Path dir() {
-                return root;
+                throw new UnsupportedOperationException("a container's /workspace is read through open()");
+            }
+
+            @Override
+            public Dir open() {
+                return ws;
             }
 
             @Override
             public void close() {
-                // the live tree: nothing to delete
+                ws.close();
             }
         };
     }
 
     @Override
     public Workspaces.FileContent read(String path, long maxBytes) {
-        Path f = WorkspacePath.resolveNoLink(root(), path);
-        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
-            boolean exists = Files.exists(f, LinkOption.NOFOLLOW_LINKS);
-            throw new DavitException(exists ? Kind.USAGE : Kind.NOT_FOUND,
-                    (exists ? "not a regular file: " : "no file ") + path + " in /workspace");
-        }
-        try (InputStream in = Files.newInputStream(f, LinkOption.NOFOLLOW_LINKS)) {
-            long size = Files.size(f);
-            int cap = (int) Math.min(maxBytes > 0 ? maxBytes : Long.MAX_VALUE, Integer.MAX_VALUE - 16);
-            byte[] b = in.readNBytes(cap);
-            return new Workspaces.FileContent(b, size, in.read() >= 0);
+        String rel = fileName(path);
+        try (Dir ws = workspace(); Dir.Opened f = ws.openFile(rel)) {
+            long size = f.stat().size();
+            long cap = maxBytes > 0 ? maxBytes : MAX_READ;
+            if (maxBytes <= 0 && size > MAX_READ) {
+                throw new DavitException(Kind.USAGE, path + " holds " + size + " bytes, more than davit reads at once"
+                        + " (" + (MAX_READ >> 20) + " MiB); read a part of it (a maximum number of bytes) or export it");
+            }
+            byte[] b = new byte[(int) Math.min(Math.min(cap, size), Integer.MAX_VALUE - 16)];
+            boolean more;
+            try (FileChannel c = f.read()) {
+                ByteBuffer buf = ByteBuffer.wrap(b);
+                while (buf.hasRemaining() && c.read(buf) >= 0) {
+                    // up to the cap, or the file's end if it shrank
+                }
+                b = buf.position() == b.length ? b : java.util.Arrays.copyOf(b, buf.position());
+                more = c.read(ByteBuffer.allocate(1)) > 0;
+            }
+            return new Workspaces.FileContent(b, size, more);
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read " + path + " in /workspace: " + e.getMessage());
+            throw fileError(e, path, "read");
         }
+    }
+
+    /** A one-line error for {@code e}, met while {@code verb}ing {@code path} in /workspace. */
+    static DavitException fileError(IOException e, String path, String verb) {
+        if (e instanceof NoSuchFileException) {
+            return new DavitException(Kind.NOT_FOUND, "no file " + path + " in /workspace");
+        }
+        if (e instanceof Dir.NotRegularFile n) {
+            return new DavitException(Kind.USAGE, "not a regular file: " + path + " in /workspace (a "
+                    + n.stat().type() + ")");
+        }
+        if (Dir.ledOut(e)) {
+            return new DavitException(Kind.USAGE, "'" + path + "' goes through a symbolic link (or is one); give the"
+                    + " path without links, inside /workspace");
+        }
+        if (e instanceof dev.davit.sandbox.fs.ErrnoException x && x.errno() == dev.davit.sandbox.fs.Errno.ENOTDIR) {
+            return new DavitException(Kind.USAGE, "a part of '" + path + "' is not a directory; check the path");
+        }
+        return new DavitException(Kind.STORE, "cannot " + verb + " " + path + " in /workspace: " + e.getMessage());
     }
 
     @Override
     public long write(String path, InputStream data, int mode) {
         String rel = fileName(path);
-        Path f = parentsMade(root(), rel, owner());
-        if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
-            throw new DavitException(Kind.USAGE, path + " is a directory in /workspace; give a file path");
-        }
-        Path tmp = temp(f, "write");
-        try {
-            long n;
-            try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW,
-                    StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                n = data.transferTo(out);
+        int[] owner = owner();
+        try (Dir ws = workspace(); Dir parent = parentsMade(ws, rel, owner)) {
+            String name = last(rel);
+            Stat old = parent.stat(name);
+            if (old != null && old.isDirectory()) {
+                throw new DavitException(Kind.USAGE, path + " is a directory in /workspace; give a file path");
             }
-            int m = mode >= 0 ? mode & 0777 : Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)
-                    ? Tree.bits(Files.getPosixFilePermissions(f, LinkOption.NOFOLLOW_LINKS)) : 0644;
-            Files.setPosixFilePermissions(tmp, Tree.perms(m));
-            own(tmp);
-            Fs.fsync(tmp);
-            if (Files.size(tmp) != n) {
-                throw new IOException("wrote " + n + " bytes but the file holds " + Files.size(tmp));
+            String tmp = temp("write");
+            try {
+                long n;
+                try (FileChannel out = parent.create(tmp)) {
+                    n = data.transferTo(Channels.newOutputStream(out));
+                    out.force(false);
+                }
+                parent.chmod(tmp, mode >= 0 ? mode & 0777 : old != null && old.isRegularFile()
+                        ? old.permissions() & 0777 : 0644);
+                if (owner != null) {
+                    parent.chown(tmp, owner[0], owner[1]);
+                }
+                parent.rename(tmp, parent, name);
+                return n;
+            } finally {
+                parent.delete(tmp);
             }
-            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return n;
         } catch (IOException e) {
-            quietDelete(tmp);
-            throw new DavitException(Kind.STORE, "cannot write " + path + " in /workspace: " + e.getMessage());
+            throw fileError(e, path, "write");
         }
     }
 
     @Override
     public void apply(Path staged, List<String> changes, List<String> deletions) {
-        Path root = root();
+        int[] owner = owner();
         String current = null;
-        try {
+        try (Dir ws = workspace(); Dir stage = Dir.open(staged, "the staged files")) {
+            Budget budget = Budget.of("writing into /workspace");
             for (String d : deletions) {
                 current = d;
-                Path p = WorkspacePath.resolve(root, fileName(d));
-                if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Path aside = temp(p, "rm");
-                    Files.move(p, aside, StandardCopyOption.ATOMIC_MOVE);
-                    Fs.deleteTree(aside);
+                String rel = fileName(d);
+                try (Dir parent = parent(ws, rel)) {
+                    if (parent != null && parent.stat(last(rel)) != null) {
+                        String aside = temp("rm");
+                        parent.rename(last(rel), parent, aside);
+                        parent.delete(aside);
+                    }
                 }
             }
             for (String c : changes) {
                 current = c;
                 String rel = fileName(c);
-                Path target = parentsMade(root, rel, owner());
-                Path tmp = temp(target, "new");
-                try {
-                    copyEntry(staged.resolve(rel), tmp);
-                    own(tmp);
-                    if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) || Files.exists(target,
-                            LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(tmp, LinkOption.NOFOLLOW_LINKS)) {
-                        // rename(2) puts a directory only over an empty directory: move the old entry aside first
-                        Path aside = temp(target, "old");
-                        Files.move(target, aside, StandardCopyOption.ATOMIC_MOVE);
-                        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                        Fs.deleteTree(aside);
-                    } else {
-                        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                String name = last(rel);
+                try (Dir parent = parentsMade(ws, rel, owner); Dir from = parent(stage, rel)) {
+                    String tmp = temp("new");
+                    try {
+                        Tree.copyEntry(from, name, parent, tmp, rel, new Tree.Options(null, null, owner, budget));
+                        Stat now = parent.stat(name);
+                        Stat made = parent.stat(tmp);
+                        if (now != null && (now.isDirectory() || made != null && made.isDirectory())) {
+                            // rename(2) puts a directory only over an empty directory: move the old entry aside first
+                            String aside = temp("old");
+                            parent.rename(name, parent, aside);
+                            parent.rename(tmp, parent, name);
+                            parent.delete(aside);
+                        } else {
+                            parent.rename(tmp, parent, name);
+                        }
+                    } finally {
+                        parent.delete(tmp);
                     }
-                } finally {
-                    quietDelete(tmp);
                 }
             }
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot write " + current + " in /workspace: " + e.getMessage());
-        }
-    }
-
-    /** A file, link or whole directory at {@code from} copied to the new path {@code to} (file contents synced). */
-    private static void copyEntry(Path from, Path to) throws IOException {
-        if (Files.isSymbolicLink(from)) {
-            Files.createSymbolicLink(to, Files.readSymbolicLink(from));
-        } else if (Files.isDirectory(from, LinkOption.NOFOLLOW_LINKS)) {
-            Files.createDirectory(to);
-            Tree.copy(from, to);
-        } else if (Files.isRegularFile(from, LinkOption.NOFOLLOW_LINKS)) {
-            Files.copy(from, to, LinkOption.NOFOLLOW_LINKS);
-            Files.setPosixFilePermissions(to, Files.getPosixFilePermissions(from, LinkOption.NOFOLLOW_LINKS));
-            Files.setLastModifiedTime(to, Files.getLastModifiedTime(from, LinkOption.NOFOLLOW_LINKS));
-            Fs.fsync(to);
-        } else {
-            throw new IOException(from + " is neither a file, a directory nor a link");
+            throw fileError(e, current == null ? "/workspace" : current, "write");
         }
     }
 
     @Override
     public void replace(Path tree) {
-        Path ws = sandboxes.filesOnHost(sandboxId).resolve(DIR);
-        Path fresh = scratch.resolve(".reset-new");
-        Path old = scratch.resolve(".reset-old");
-        try {
-            if (!Files.exists(ws, LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(old, LinkOption.NOFOLLOW_LINKS)) {
-                Files.move(old, ws, StandardCopyOption.ATOMIC_MOVE); // a crash between the renames: undo it
+        String fresh = ".reset-new";
+        String old = ".reset-old";
+        try (Dir top = top(); Dir scratchDir = Dir.open(scratch, "the workspace's state");
+             Dir source = Dir.open(tree, "the tree to reset to")) {
+            if (top.stat(DIR) == null && scratchDir.stat(old) != null && scratchDir.stat(old).isDirectory()) {
+                scratchDir.rename(old, top, DIR); // a crash between the renames: undo it
             }
-            Fs.deleteTree(fresh);
-            Fs.deleteTree(old);
-            Files.createDirectory(fresh);
+            scratchDir.delete(fresh);
+            scratchDir.delete(old);
+            scratchDir.mkdir(fresh);
+            scratchDir.chmod(fresh, 0755);
+            int[] owner = owner();
+            if (owner != null) {
+                scratchDir.chown(fresh, owner[0], owner[1]);
+            }
             // files the workspace still has as they are in tree are linked, not copied: nothing runs in the
-            // sandbox now, and the old tree they also belong to is deleted after the swap
-            Tree.copy(tree, fresh, null, Files.isDirectory(ws, LinkOption.NOFOLLOW_LINKS)
-                    ? new Tree.Reuse(ws, true) : null);
-            own(fresh);
-            if (Files.exists(ws, LinkOption.NOFOLLOW_LINKS)) { // an exec may have removed /workspace itself
-                Files.move(ws, old, StandardCopyOption.ATOMIC_MOVE);
+            // sandbox now, and the old tree they also belong to is deleted after the swap. Only files reached
+            // without a link, checked through their descriptors, are linked: never an inode outside the layer.
+            Dir live = null;
+            try {
+                live = top.dir(DIR);
+            } catch (IOException e) {
+                // no /workspace, or a link in its place: nothing to reuse
             }
-            Files.move(fresh, ws, StandardCopyOption.ATOMIC_MOVE);
-            Fs.fsyncDir(ws.getParent());
-            Fs.fsyncDir(scratch);
-        } catch (IOException e) {
-            quietDelete(fresh);
+            try (Dir to = scratchDir.dir(fresh); Dir reuse = live) {
+                Tree.copy(source, to, "", new Tree.Options(null, reuse == null ? null : new Tree.Reuse(reuse, true),
+                        owner, Budget.of("resetting /workspace")));
+            }
+            if (top.stat(DIR) != null) { // an exec may have removed /workspace itself
+                top.rename(DIR, scratchDir, old);
+            }
+            scratchDir.rename(fresh, top, DIR);
+            top.fsync();
+            scratchDir.fsync();
+            scratchDir.delete(old);
+        } catch (IOException | RuntimeException e) {
+            try (Dir scratchDir = Dir.open(scratch, "the workspace's state")) {
+                scratchDir.delete(fresh);
+            } catch (IOException | RuntimeException ignored) {
+                // best effort: a leftover temp tree
+            }
+            if (e instanceof DavitException d) {
+                throw d;
+            }
             throw new DavitException(Kind.STORE, "cannot replace /workspace of sandbox " + sandboxId + ": "
                     + e.getMessage());
         }
-        quietDelete(old);
     }
 
     /** The normalised {@code path}, which must name something below /workspace (not /workspace itself). */
@@ -220,30 +292,49 @@ final class ContainerArea implements WorkspaceArea {
         return rel;
     }
 
+    private static String last(String rel) {
+        return rel.substring(rel.lastIndexOf('/') + 1);
+    }
+
+    /** The parent directory of {@code rel} under {@code ws}, or null when it does not exist. */
+    private static Dir parent(Dir ws, String rel) throws IOException {
+        int slash = rel.lastIndexOf('/');
+        try {
+            return ws.dir(slash < 0 ? "" : rel.substring(0, slash));
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+    }
+
     /**
-     * The host path of {@code rel} (checked by {@link WorkspacePath#resolve}) after creating its missing parent
-     * directories one by one (mode 0755), never through a link.
+     * The parent directory of {@code rel} under {@code ws}, after creating its missing directories one by one (mode
+     * 0755, owned by {@code owner} when not null), each through the one before: never through a link.
      */
-    private static Path parentsMade(Path root, String rel, int[] owner) {
-        Path target = WorkspacePath.resolve(root, rel);
-        Path p = root;
+    private static Dir parentsMade(Dir ws, String rel, int[] owner) throws IOException {
         String[] parts = rel.split("/");
+        Dir d = ws.dir("");
         try {
             for (int i = 0; i < parts.length - 1; i++) {
-                p = p.resolve(parts[i]);
-                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.createDirectory(p, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                            Tree.perms(0755)));
-                    Files.setPosixFilePermissions(p, Tree.perms(0755)); // not narrowed by the umask
-                    if (owner != null) {
-                        chown(p, owner);
+                if (d.stat(parts[i]) == null) {
+                    try {
+                        d.mkdir(parts[i]);
+                        d.chmod(parts[i], 0755);
+                        if (owner != null) {
+                            d.chown(parts[i], owner[0], owner[1]);
+                        }
+                    } catch (java.nio.file.FileAlreadyExistsException e) {
+                        // made by the sandbox meanwhile: use it if it is a directory
                     }
                 }
+                Dir next = d.dir(parts[i]);
+                d.close();
+                d = next;
             }
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot create " + p + ": " + e.getMessage());
+            return d;
+        } catch (IOException | RuntimeException e) {
+            d.close();
+            throw e;
         }
-        return target;
     }
 
     /** The host owner of what davit writes into the sandbox ({@link Sandboxes#hostOwner}), or null. */
@@ -251,43 +342,7 @@ final class ContainerArea implements WorkspaceArea {
         return sandboxes.hostOwner(sandboxId);
     }
 
-    /**
-     * Gives {@code top} and everything below it (links themselves, never followed) to the sandbox's user, where
-     * the sandbox's ids are a range of host ids (as root): a file owned by host root would be read-only to the
-     * sandbox, whose root is not host root. Entries that already have an owner of the sandbox keep it.
-     */
-    private void own(Path top) throws IOException {
-        int[] owner = owner();
-        if (owner == null) {
-            return;
-        }
-        dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.Jail.range();
-        java.util.List<Path> all;
-        try (java.util.stream.Stream<Path> s = Files.walk(top)) {
-            all = s.toList();
-        }
-        for (Path p : all) {
-            int uid = (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            if (uid < r.uid() || uid >= r.uid() + r.count()) {
-                chown(p, owner);
-            }
-        }
-    }
-
-    private static void chown(Path p, int[] owner) throws IOException {
-        Files.setAttribute(p, "unix:gid", owner[1], LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(p, "unix:uid", owner[0], LinkOption.NOFOLLOW_LINKS);
-    }
-
-    private static Path temp(Path sibling, String what) {
-        return sibling.resolveSibling(".davit-" + what + "-" + dev.davit.oci.RandomHex.of(4));
-    }
-
-    private static void quietDelete(Path p) {
-        try {
-            Fs.deleteTree(p);
-        } catch (IOException ignored) {
-            // best effort: a leftover temp entry
-        }
+    private static String temp(String what) {
+        return ".davit-" + what + "-" + dev.davit.oci.RandomHex.of(4);
     }
 }

@@ -14,6 +14,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import dev.davit.sandbox.fs.Budget;
+import dev.davit.sandbox.fs.Dir;
+import dev.davit.sandbox.fs.Stat;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -28,8 +33,11 @@ final class Export {
     private Export() {
     }
 
-    /** Copies {@code src} (workspace path {@code rel}, no link) to {@code hostDest}; see {@link Workspaces#export}. */
-    static Workspaces.Copied to(Path src, String rel, Path hostDest) {
+    /**
+     * Copies {@code rel} of workspace tree {@code ws} (no link on the way or at the end) to {@code hostDest}; see
+     * {@link Workspaces#export}.
+     */
+    static Workspaces.Copied to(Dir ws, String rel, Path hostDest) throws IOException {
         Path dest = hostDest.toAbsolutePath().normalize();
         Path parent = dest.getParent();
         if (parent == null || !Files.isDirectory(parent)) {
@@ -40,37 +48,40 @@ final class Export {
             throw new DavitException(Kind.USAGE, dest + " already exists" + (tar ? "" : " and is not an empty"
                     + " directory") + "; give a new " + (tar ? ".tar file" : "or empty directory"));
         }
+        Stat top = rel.isEmpty() ? null : ws.stat(rel);
+        if (!rel.isEmpty() && top == null) {
+            throw new java.nio.file.NoSuchFileException(rel);
+        }
+        if (top != null && top.isSymbolicLink()) {
+            throw new dev.davit.sandbox.fs.ErrnoException(rel + " is a symbolic link; exporting it",
+                    dev.davit.sandbox.fs.Errno.ELOOP);
+        }
+        int slash = rel.lastIndexOf('/');
+        String name = top == null || top.isDirectory() ? null : rel.substring(slash + 1);
+        Budget budget = Budget.of("the export of /workspace" + (rel.isEmpty() ? "" : "/" + rel));
         Path tmp = parent.resolve("." + dest.getFileName() + ".davit-" + dev.davit.oci.RandomHex.of(4));
-        try {
-            String top = rel.isEmpty() || Files.isDirectory(src, LinkOption.NOFOLLOW_LINKS) ? null
-                    : src.getFileName().toString();
-            Map<String, Tree.Entry> entries = top == null ? Tree.walk(src) : Map.of(top, Tree.entry(src, top));
+        try (Dir src = ws.dir(name == null ? rel : slash < 0 ? "" : rel.substring(0, slash))) {
             List<String> skipped = new ArrayList<>();
-            long bytes = 0;
-            for (Tree.Entry e : entries.values()) {
-                bytes += e.size();
-                if (e.type().equals("other")) {
-                    skipped.add(e.path());
-                }
-            }
+            long[] counted;
             if (tar) {
-                writeTar(top == null ? src : src.getParent(), entries, tmp);
+                counted = writeTar(src, name, tmp, skipped, budget);
             } else {
                 Files.createDirectory(tmp);
-                if (top == null) {
-                    Tree.copy(src, tmp, new ArrayList<>());
-                } else {
-                    Files.copy(src, tmp.resolve(top), LinkOption.NOFOLLOW_LINKS);
-                    Files.setPosixFilePermissions(tmp.resolve(top), Files.getPosixFilePermissions(src,
-                            LinkOption.NOFOLLOW_LINKS));
-                    Files.setPosixFilePermissions(tmp, Tree.perms(0755));
+                try (Dir to = Dir.open(tmp, tmp.toString())) {
+                    Tree.Options o = new Tree.Options(skipped, null, null, budget);
+                    if (name == null) {
+                        Tree.copy(src, to, "", o);
+                    } else {
+                        Tree.copyEntry(src, name, to, name, name, o);
+                        to.chmod("", 0755);
+                    }
                 }
+                Map<String, Tree.Entry> entries = Tree.walk(tmp);
+                counted = new long[] {entries.size(), entries.values().stream().mapToLong(Tree.Entry::size).sum()};
             }
             Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE); // rename(2) replaces an empty directory
             Fs.fsyncDir(parent);
-            return new Workspaces.Copied(rel, entries.size() - skipped.size(), bytes, List.copyOf(skipped));
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot export to " + dest + ": " + e.getMessage());
+            return new Workspaces.Copied(rel, counted[0], counted[1], List.copyOf(skipped));
         } finally {
             try {
                 Fs.deleteTree(tmp);
@@ -91,47 +102,88 @@ final class Export {
         }
     }
 
-    /** A tar of {@code entries} (paths relative to {@code base}), owners 0, in path order, synced. */
-    private static void writeTar(Path base, Map<String, Tree.Entry> entries, Path file) throws IOException {
+    /**
+     * A tar of {@code src} (or only its entry {@code name}), paths relative to {@code src}, owners 0, in path order,
+     * synced; devices, fifos and sockets are left out (added to {@code skipped}). Returns {entries, bytes}.
+     */
+    private static long[] writeTar(Dir src, String name, Path file, List<String> skipped, Budget budget)
+            throws IOException {
+        long[] counted = new long[2];
         try (OutputStream raw = Files.newOutputStream(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
                 LinkOption.NOFOLLOW_LINKS);
              TarArchiveOutputStream out = new TarArchiveOutputStream(raw)) {
             out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-            for (Tree.Entry e : entries.values()) {
-                Path p = base.resolve(e.path());
-                TarArchiveEntry t = switch (e.type()) {
-                    case "dir" -> new TarArchiveEntry(e.path() + "/");
-                    case "symlink" -> {
-                        TarArchiveEntry l = new TarArchiveEntry(e.path(), TarConstants.LF_SYMLINK);
-                        l.setLinkName(e.target());
-                        yield l;
-                    }
-                    case "file" -> new TarArchiveEntry(e.path());
-                    default -> null; // devices, fifos, sockets: left out
-                };
-                if (t == null) {
-                    continue;
+            if (name == null) {
+                for (String n : src.names()) {
+                    addTar(out, src, n, n, skipped, budget, counted);
                 }
-                t.setMode((e.type().equals("dir") ? 0040000 : e.type().equals("symlink") ? 0120000 : 0100000)
-                        | (e.mode() & 0777));
-                t.setIds(0, 0);
-                t.setModTime(Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS));
-                if (e.type().equals("file")) {
-                    t.setSize(e.size());
-                    out.putArchiveEntry(t);
-                    try (var in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
-                        if (in.transferTo(out) != e.size()) {
-                            throw new IOException(e.path() + " changed size while it was exported");
-                        }
-                    }
-                } else {
-                    out.putArchiveEntry(t);
-                }
-                out.closeArchiveEntry();
+            } else {
+                addTar(out, src, name, name, skipped, budget, counted);
             }
             out.finish();
         }
         Fs.fsync(file);
+        return counted;
+    }
+
+    /** Entry {@code n} of {@code d} (path {@code rel} in the tar) and, for a directory, all it holds. */
+    private static void addTar(TarArchiveOutputStream out, Dir d, String n, String rel, List<String> skipped,
+                               Budget budget, long[] counted) throws IOException {
+        budget.entry();
+        Stat st = d.stat(n);
+        if (st == null) {
+            return; // gone while this ran
+        }
+        TarArchiveEntry t;
+        if (st.isDirectory()) {
+            t = new TarArchiveEntry(rel + "/");
+        } else if (st.isSymbolicLink()) {
+            t = new TarArchiveEntry(rel, TarConstants.LF_SYMLINK);
+            t.setLinkName(d.readLink(n));
+        } else if (st.isRegularFile()) {
+            t = new TarArchiveEntry(rel);
+        } else {
+            skipped.add(rel);
+            return;
+        }
+        t.setMode((st.mode() & Stat.S_IFMT) | (st.permissions() & 0777));
+        t.setIds(0, 0);
+        t.setModTime(st.modified());
+        counted[0]++;
+        if (st.isRegularFile()) {
+            try (Dir.Opened f = d.openFile(n); FileChannel c = f.read()) {
+                long size = f.stat().size();
+                budget.bytes(size); // a tar holds a sparse file's holes as zeros: they count
+                t.setSize(size);
+                t.setModTime(f.stat().modified());
+                t.setMode(Stat.S_IFREG | (f.stat().permissions() & 0777));
+                out.putArchiveEntry(t);
+                InputStream in = java.nio.channels.Channels.newInputStream(c);
+                byte[] buf = new byte[64 << 10];
+                long left = size;
+                while (left > 0) {
+                    budget.check();
+                    int r = in.read(buf, 0, (int) Math.min(buf.length, left));
+                    if (r < 0) {
+                        throw new IOException(rel + " shrank while it was exported");
+                    }
+                    out.write(buf, 0, r);
+                    left -= r;
+                }
+                counted[1] += size;
+            }
+            out.closeArchiveEntry();
+            return;
+        }
+        out.putArchiveEntry(t);
+        out.closeArchiveEntry();
+        if (st.isDirectory()) {
+            try (Dir sub = d.dir(n)) {
+                for (String c : sub.names()) {
+                    addTar(out, sub, c, rel + "/" + c, skipped, budget, counted);
+                }
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.sandbox.fs.Dir;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,7 +27,16 @@ interface WorkspaceArea {
 
     /** A host directory holding the current tree; see {@link #view()}. */
     interface View extends AutoCloseable {
+        /** The host directory of a copy (vm); a container's live tree has none: see {@link #open()}. */
         Path dir();
+
+        /**
+         * The tree, opened so that nothing in it is followed out (see {@link Dir}); call once, close it (or the
+         * view) when done.
+         */
+        default Dir open() throws java.io.IOException {
+            return Dir.open(dir(), Workspaces.MOUNT);
+        }
 
         @Override
         void close();

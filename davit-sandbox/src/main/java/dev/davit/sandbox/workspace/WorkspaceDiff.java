@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
+import dev.davit.sandbox.fs.Budget;
+import dev.davit.sandbox.fs.Dir;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -49,62 +49,72 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
         return o;
     }
 
+    /** Files larger than this are compared, but not shown as text in {@link #patch}. */
+    static final long MAX_TEXT = 4L << 20;
+
     /**
-     * Compares {@code baseline} with {@code current} (both host paths of a /workspace tree). Unified diffs come from
-     * GNU diffutils' {@code diff}, present on every Debian-like host: it is the reference for the format that
-     * {@code patch} and reviewers read, and handles binary detection the usual way.
+     * Compares {@code baseline} with {@code current} (two /workspace trees). Unified diffs come from GNU
+     * diffutils' {@code diff}, present on every Debian-like host: it is the reference for the format that
+     * {@code patch} and reviewers read, and handles binary detection the usual way. It reads each file through the
+     * descriptor davit opened (its {@code /proc/PID/fd} entry), never by a path the sandbox could change.
      */
-    static WorkspaceDiff compute(Path baseline, Path current) {
-        Map<String, Tree.Entry> before;
-        Map<String, Tree.Entry> after;
-        try {
-            before = Tree.walk(baseline);
-            after = Tree.walk(current);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read the workspace: " + e.getMessage());
-        }
+    static WorkspaceDiff compute(Dir baseline, Dir current, Budget budget) throws IOException {
+        Map<String, Tree.Entry> before = Tree.walk(baseline, budget);
+        Map<String, Tree.Entry> after = Tree.walk(current, budget);
         TreeSet<String> paths = new TreeSet<>(before.keySet());
         paths.addAll(after.keySet());
         List<Change> changes = new ArrayList<>();
         StringBuilder patch = new StringBuilder();
         for (String p : paths) {
+            budget.check();
             Tree.Entry b = before.get(p);
             Tree.Entry a = after.get(p);
-            Change c;
-            if (b == null) {
-                c = new Change(p, "added", a.type(), -1, a.mode());
-            } else if (a == null) {
-                c = new Change(p, "deleted", b.type(), b.mode(), -1);
-            } else if (!b.type().equals(a.type()) || !Objects.equals(b.target(), a.target())
-                    || b.type().equals("file") && !sameContent(baseline.resolve(p), current.resolve(p))) {
-                c = new Change(p, "modified", a.type(), b.mode(), a.mode());
-            } else if (b.mode() != a.mode()) {
-                c = new Change(p, "mode", a.type(), b.mode(), a.mode());
-            } else {
-                continue;
-            }
-            changes.add(c);
             boolean oldFile = b != null && b.type().equals("file");
             boolean newFile = a != null && a.type().equals("file");
-            if (!c.kind().equals("mode") && (oldFile || newFile)) {
-                patch.append(unified(p, oldFile ? baseline.resolve(p) : null, newFile ? current.resolve(p) : null));
+            try (Dir.Opened of = oldFile ? open(baseline, p) : null; Dir.Opened nf = newFile ? open(current, p) : null) {
+                Change c;
+                if (b == null) {
+                    c = new Change(p, "added", a.type(), -1, a.mode());
+                } else if (a == null) {
+                    c = new Change(p, "deleted", b.type(), b.mode(), -1);
+                } else if (!b.type().equals(a.type()) || !Objects.equals(b.target(), a.target())
+                        || oldFile && (of == null || nf == null || !Tree.sameContent(of, nf, budget))) {
+                    c = new Change(p, "modified", a.type(), b.mode(), a.mode());
+                } else if (b.mode() != a.mode()) {
+                    c = new Change(p, "mode", a.type(), b.mode(), a.mode());
+                } else {
+                    continue;
+                }
+                changes.add(c);
+                if (!c.kind().equals("mode") && (oldFile || newFile)) {
+                    patch.append(unified(p, oldFile, of, newFile, nf));
+                }
             }
         }
         return new WorkspaceDiff(List.copyOf(changes), patch.toString());
     }
 
-    private static boolean sameContent(Path x, Path y) {
+    /** Regular file {@code rel} of {@code top}, or null when it is no longer one (changed while this ran). */
+    private static Dir.Opened open(Dir top, String rel) throws IOException {
         try {
-            return Files.size(x) == Files.size(y) && Files.mismatch(x, y) < 0;
+            return top.openFile(rel);
         } catch (IOException e) {
-            return false;
+            if (Tree.swapped(e)) {
+                return null;
+            }
+            throw e;
         }
     }
 
-    private static String unified(String rel, Path old, Path now) {
+    private static String unified(String rel, boolean oldFile, Dir.Opened old, boolean newFile, Dir.Opened now) {
+        if (oldFile && (old == null || old.stat().size() > MAX_TEXT) || newFile && (now == null
+                || now.stat().size() > MAX_TEXT)) {
+            return "Files " + (oldFile ? "a/" + rel : "/dev/null") + " and " + (newFile ? "b/" + rel : "/dev/null")
+                    + " differ (larger than " + (MAX_TEXT >> 20) + " MiB, or changing: not shown)\n";
+        }
         List<String> cmd = List.of("diff", "-u", "--label", old == null ? "/dev/null" : "a/" + rel, "--label",
-                now == null ? "/dev/null" : "b/" + rel, old == null ? "/dev/null" : old.toString(),
-                now == null ? "/dev/null" : now.toString());
+                now == null ? "/dev/null" : "b/" + rel, old == null ? "/dev/null" : old.path().toString(),
+                now == null ? "/dev/null" : now.path().toString());
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             p.getOutputStream().close();

@@ -13,6 +13,8 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.fs.Budget;
+import dev.davit.sandbox.fs.Dir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -98,8 +100,10 @@ public final class Workspaces {
             if (sandboxes.status(s.id()).status() != SandboxStatus.RUNNING) {
                 sandboxes.start(s.id());
             }
-            try (WorkspaceArea.View v = spec.isVm() ? null : area.view()) {
-                if (v != null && !Files.isDirectory(v.dir(), LinkOption.NOFOLLOW_LINKS)) {
+            if (!spec.isVm()) {
+                try (WorkspaceArea.View v = area.view()) {
+                    v.open().close();
+                } catch (DavitException e) {
                     throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a"
                             + " read-only root and workspaces cannot be written; see 'davit doctor' (container"
                             + " entries)");
@@ -289,8 +293,7 @@ public final class Workspaces {
                     + "; pick another name or remove it with 'davit workspace snapshot rm " + id + " " + name + "'");
         }
         Path tmp = snaps.resolve("." + name + ".tmp");
-        try (WorkspaceArea.View v = area(w).view()) {
-            WorkspacePath.resolve(v.dir(), "");
+        try (WorkspaceArea.View v = area(w).view(); Dir live = v.open()) {
             delete(tmp);
             Path tree = tmp.resolve("tree");
             Files.createDirectories(tree);
@@ -299,7 +302,10 @@ public final class Workspaces {
             List<Snapshot> earlier = snapshots(id);
             Path twin = earlier.isEmpty() ? stateDir.resolve(w.id()).resolve("baseline")
                     : snaps.resolve(earlier.get(earlier.size() - 1).name()).resolve("tree");
-            Tree.copy(v.dir(), tree, null, new Tree.Reuse(twin, false));
+            try (Dir to = Dir.open(tree, "the snapshot"); Dir reuse = Dir.open(twin, "the last snapshot")) {
+                Tree.copy(live, to, "", new Tree.Options(null, new Tree.Reuse(reuse, false), null,
+                        Budget.of("the snapshot of /workspace")));
+            }
             Map<String, Tree.Entry> entries = Tree.walk(tree);
             Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
                     entries.values().stream().mapToLong(Tree.Entry::size).sum());
@@ -406,29 +412,48 @@ public final class Workspaces {
     /** The entries of directory {@code path} (all below it with {@code recursive}), by path. */
     public List<FileInfo> listFiles(String id, String path, boolean recursive) {
         String prefix = WorkspacePath.normalise(path);
-        try (WorkspaceArea.View v = area(get(id)).view()) {
-            Path dir = WorkspacePath.resolveNoLink(v.dir(), path);
-            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+        try (WorkspaceArea.View v = area(get(id)).view(); Dir ws = v.open()) {
+            Budget budget = Budget.of("listing /workspace");
+            if (!prefix.isEmpty()) {
+                dev.davit.sandbox.fs.Stat st = ws.stat(prefix);
+                if (st == null) {
                     throw new DavitException(Kind.NOT_FOUND, "no " + prefix + " in workspace " + id);
                 }
-                return List.of(info(Tree.entry(dir, prefix)));
+                if (st.isSymbolicLink()) {
+                    throw new DavitException(Kind.USAGE, "'" + path + "' is a symbolic link; give the path it names"
+                            + " (inside /workspace)");
+                }
+                if (!st.isDirectory()) {
+                    int slash = prefix.lastIndexOf('/');
+                    try (Dir parent = ws.dir(slash < 0 ? "" : prefix.substring(0, slash))) {
+                        Tree.Entry e = Tree.entry(parent, prefix.substring(slash + 1), prefix);
+                        if (e == null) {
+                            throw new DavitException(Kind.NOT_FOUND, "no " + prefix + " in workspace " + id);
+                        }
+                        return List.of(info(e));
+                    }
+                }
             }
             List<FileInfo> out = new ArrayList<>();
-            if (recursive) {
-                for (Tree.Entry e : Tree.walk(dir).values()) {
-                    out.add(info(new Tree.Entry(join(prefix, e.path()), e.type(), e.size(), e.mode(), e.target())));
-                }
-            } else {
-                try (Stream<Path> s = Files.list(dir)) {
-                    for (Path p : s.sorted().toList()) {
-                        out.add(info(Tree.entry(p, join(prefix, p.getFileName().toString()))));
+            try (Dir dir = ws.dir(prefix)) {
+                if (recursive) {
+                    for (Tree.Entry e : Tree.walk(dir, budget).values()) {
+                        out.add(info(new Tree.Entry(join(prefix, e.path()), e.type(), e.size(), e.mode(),
+                                e.target())));
+                    }
+                } else {
+                    for (String n : dir.names()) {
+                        budget.entry();
+                        Tree.Entry e = Tree.entry(dir, n, join(prefix, n));
+                        if (e != null) {
+                            out.add(info(e));
+                        }
                     }
                 }
             }
             return out;
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot list " + path + " in workspace " + id + ": " + e.getMessage());
+            throw ContainerArea.fileError(e, path, "list");
         }
     }
 
@@ -519,13 +544,11 @@ public final class Workspaces {
      */
     public Copied export(String id, Path hostDest, String path) {
         Workspace w = get(id);
-        try (WorkspaceArea.View v = area(w).view()) {
-            String rel = WorkspacePath.normalise(path);
-            Path src = WorkspacePath.resolveNoLink(v.dir(), rel);
-            if (!Files.exists(src, LinkOption.NOFOLLOW_LINKS)) {
-                throw new DavitException(Kind.NOT_FOUND, "no " + rel + " in workspace " + id);
-            }
-            return Export.to(src, rel, hostDest);
+        String rel = WorkspacePath.normalise(path);
+        try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
+            return Export.to(ws, rel, hostDest);
+        } catch (IOException e) {
+            throw ContainerArea.fileError(e, rel, "export");
         }
     }
 
@@ -543,13 +566,15 @@ public final class Workspaces {
         Map<String, byte[]> result = new java.util.LinkedHashMap<>();
         Map<String, Boolean> existed = new java.util.HashMap<>();
         Map<String, Integer> modes = new java.util.HashMap<>();
-        try (WorkspaceArea.View v = area.view()) {
+        try (WorkspaceArea.View v = area.view(); Dir ws = v.open()) {
             for (UnifiedPatch.FilePatch fp : files) {
                 String rel = fp.path();
-                byte[] before = result.containsKey(rel) ? result.get(rel) : current(v.dir(), rel, modes);
+                byte[] before = result.containsKey(rel) ? result.get(rel) : current(ws, rel, modes);
                 existed.putIfAbsent(rel, before != null);
                 result.put(rel, fp.apply(before));
             }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read /workspace of workspace " + id + ": " + e.getMessage());
         }
         Map<String, String> kinds = new java.util.LinkedHashMap<>();
         result.forEach((rel, after) -> {
@@ -582,20 +607,23 @@ public final class Workspaces {
     }
 
     /** The content of regular file {@code rel} under {@code root} (null when missing); records its mode. */
-    private static byte[] current(Path root, String rel, Map<String, Integer> modes) {
-        Path f = WorkspacePath.resolveNoLink(root, rel);
-        if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
+    private static byte[] current(Dir ws, String rel, Map<String, Integer> modes) {
+        try (Dir.Opened f = ws.openFile(rel)) {
+            if (f.stat().size() > ContainerArea.MAX_READ) {
+                throw new DavitException(Kind.USAGE, "the patch changes " + rel + ", which holds more than "
+                        + (ContainerArea.MAX_READ >> 20) + " MiB; nothing was changed");
+            }
+            modes.put(rel, f.stat().permissions() & 0777);
+            try (java.nio.channels.FileChannel c = f.read()) {
+                return java.nio.channels.Channels.newInputStream(c).readNBytes((int) ContainerArea.MAX_READ);
+            }
+        } catch (java.nio.file.NoSuchFileException e) {
             return null;
-        }
-        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+        } catch (Dir.NotRegularFile e) {
             throw new DavitException(Kind.USAGE, "the patch changes " + rel + ", which is not a regular file in"
                     + " /workspace; nothing was changed");
-        }
-        try {
-            modes.put(rel, Tree.bits(Files.getPosixFilePermissions(f, LinkOption.NOFOLLOW_LINKS)));
-            return Files.readAllBytes(f);
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read " + rel + " in /workspace: " + e.getMessage());
+            throw ContainerArea.fileError(e, rel, "read");
         }
     }
 
@@ -660,9 +688,10 @@ public final class Workspaces {
     public WorkspaceDiff diff(String id, String snapshot) {
         Workspace w = get(id);
         Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
-        try (WorkspaceArea.View v = area(w).view()) {
-            WorkspacePath.resolve(v.dir(), "");
-            return WorkspaceDiff.compute(from, v.dir());
+        try (WorkspaceArea.View v = area(w).view(); Dir now = v.open(); Dir before = Dir.open(from, "the baseline")) {
+            return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read the workspace: " + e.getMessage());
         }
     }
 

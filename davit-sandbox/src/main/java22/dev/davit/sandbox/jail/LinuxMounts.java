@@ -1,22 +1,16 @@
 package dev.davit.sandbox.jail;
 
+import dev.davit.sandbox.fs.Syscall;
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 
 /**
  * {@link Mounts} by the kernel's system calls, through the FFM API (Java 22): {@code unshare}, {@code mount},
  * {@code open_tree} + {@code mount_setattr(MOUNT_ATTR_IDMAP)} + {@code move_mount} for idmapped mounts, and
- * {@code keyctl(KEYCTL_JOIN_SESSION_KEYRING)}. Everything goes through one downcall, libc's {@code syscall(2)}
- * (each downcall handle costs a cold JVM milliseconds to make), with the machine's system call numbers.
+ * {@code keyctl(KEYCTL_JOIN_SESSION_KEYRING)}. Everything goes through {@link Syscall}.
  */
 final class LinuxMounts implements Mounts {
     private static final long CLONE_NEWNS = 0x00020000L;
@@ -38,70 +32,25 @@ final class LinuxMounts implements Mounts {
     private static final long O_RDONLY_CLOEXEC = 02000000;
 
     /** System call numbers: unshare, mount, openat, close, keyctl (the new mount calls share theirs). */
-    private static final long SYS_UNSHARE;
-    private static final long SYS_MOUNT;
-    private static final long SYS_OPENAT;
-    private static final long SYS_CLOSE;
-    private static final long SYS_KEYCTL;
+    private static final long SYS_UNSHARE = Syscall.nr(272, 97);
+    private static final long SYS_MOUNT = Syscall.nr(165, 40);
+    private static final long SYS_OPENAT = Syscall.nr(257, 56);
+    private static final long SYS_CLOSE = Syscall.nr(3, 57);
+    private static final long SYS_KEYCTL = Syscall.nr(250, 219);
     private static final long SYS_OPEN_TREE = 428;
     private static final long SYS_MOVE_MOUNT = 429;
     private static final long SYS_MOUNT_SETATTR = 442;
 
-    private static final StructLayout ERRNO = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO_VALUE = ERRNO.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-    /** long syscall(long nr, ...): every argument a long (the kernel reads whole registers). */
-    private static final MethodHandle SYSCALL;
-
-    static {
-        switch (System.getProperty("os.arch")) {
-            case "amd64", "x86_64" -> {
-                SYS_UNSHARE = 272;
-                SYS_MOUNT = 165;
-                SYS_OPENAT = 257;
-                SYS_CLOSE = 3;
-                SYS_KEYCTL = 250;
-            }
-            case "aarch64" -> {
-                SYS_UNSHARE = 97;
-                SYS_MOUNT = 40;
-                SYS_OPENAT = 56;
-                SYS_CLOSE = 57;
-                SYS_KEYCTL = 219;
-            }
-            default -> throw new UnsupportedOperationException("no system call table for " + System.getProperty(
-                    "os.arch"));
-        }
-        Linker linker = Linker.nativeLinker();
-        SYSCALL = linker.downcallHandle(linker.defaultLookup().find("syscall").orElseThrow(),
-                FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG,
-                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
-                Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
-    }
-
     public LinuxMounts() {
     }
 
-    /** One system call with five arguments (unused ones 0); throws naming {@code what} and errno on failure. */
     private static long call(Arena a, String what, long nr, long a1, long a2, long a3, long a4, long a5)
             throws IOException {
-        MemorySegment st = a.allocate(ERRNO);
-        long rc;
-        try {
-            rc = (long) SYSCALL.invokeExact(st, nr, a1, a2, a3, a4, a5);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IOException(t);
-        }
-        if (rc < 0) {
-            int errno = (int) ERRNO_VALUE.get(st, 0L);
-            throw new IOException(what + " failed: " + Errno.describe(errno));
-        }
-        return rc;
+        return Syscall.call(a, what, nr, a1, a2, a3, a4, a5);
     }
 
     private static long str(Arena a, String s) {
-        return s == null ? 0 : a.allocateFrom(s).address();
+        return Syscall.str(a, s);
     }
 
     @Override

@@ -1,0 +1,408 @@
+package dev.davit.sandbox.fs;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * An open directory of a tree that something the host does not trust can change while the host works in it: a
+ * sandbox's root, its /workspace, its upper layer. The one way davit's host side touches such a tree: every path is
+ * resolved by the kernel from this directory's descriptor with {@code openat2(2)}, so that no link, {@code ..} or
+ * mount point leads out of it and no component can be swapped between a check and the use; everything after that
+ * works on descriptors or on one name in a directory held open ({@link #at}), never on a path the host resolves.
+ *
+ * <ul>
+ *   <li>{@link #dir}, {@link #stat}, {@link #openFile} and {@link #chmod} refuse any symbolic link on the way or at
+ *       the end ({@code RESOLVE_NO_SYMLINKS}), stay beneath this directory ({@code RESOLVE_BENEATH}) and on its
+ *       mount ({@code RESOLVE_NO_XDEV}). {@link #inRoot} follows links as a process whose root is this directory
+ *       would ({@code RESOLVE_IN_ROOT}), never magic links.</li>
+ *   <li>A file's content is read only after its descriptor says it is a regular file: a fifo, device or socket is
+ *       never opened for reading or writing (a fifo cannot hang the host).</li>
+ *   <li>New entries are made with {@code O_CREAT|O_EXCL}, {@code mkdir}, {@code symlink}: none follows a link.</li>
+ * </ul>
+ *
+ * The system calls the JDK lacks go through the FFM API (Java 22 or later); on Java 21 {@link #open} refuses with a
+ * one-line error rather than take an unsafe way. Not thread-safe; close it (its descriptor) when done.
+ */
+public final class Dir implements AutoCloseable {
+    private static final Sys SYS;
+    private static final String MISSING;
+
+    static {
+        Sys s = null;
+        String why = null;
+        try {
+            s = Sys.load();
+        } catch (Exception | LinkageError e) {
+            why = e.getMessage();
+        }
+        SYS = s;
+        MISSING = why;
+    }
+
+    private static final long STRICT = Sys.RESOLVE_BENEATH | Sys.RESOLVE_NO_SYMLINKS | Sys.RESOLVE_NO_MAGICLINKS
+            | Sys.RESOLVE_NO_XDEV;
+
+    private final int fd;
+    private final String name;
+    private boolean closed;
+
+    private Dir(int fd, String name) {
+        this.fd = fd;
+        this.name = name;
+    }
+
+    /** Whether this JVM and kernel can give {@link Dir}s (else {@link #open} refuses). */
+    public static boolean available() {
+        return SYS != null;
+    }
+
+    /**
+     * Opens host directory {@code dir}, whose path davit trusts (its own state, or {@code /proc/PID/root} of a
+     * sandbox's process: links in it are followed), as the top of a tree it does not trust.
+     *
+     * @param name how errors name it (e.g. {@code /workspace})
+     */
+    public static Dir open(Path dir, String name) throws IOException {
+        if (SYS == null) {
+            throw new DavitException(Kind.USAGE, "reading or writing a sandbox's files from the host needs Java 22 or"
+                    + " later (davit resolves their paths with openat2 through the FFM API; here: " + MISSING
+                    + "); run davit with a JDK 22 or later (JAVA_HOME)");
+        }
+        try {
+            return new Dir(SYS.openat2(-100, dir.toString(), Sys.O_PATH | SYS.oDirectory() | Sys.O_CLOEXEC, 0), name);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENOSYS) {
+                throw new DavitException(Kind.USAGE, "this kernel has no openat2 (Linux 5.6 or later), which davit"
+                        + " needs to read or write a sandbox's files safely; upgrade the kernel");
+            }
+            throw notFound(e, dir.toString());
+        }
+    }
+
+    /** The name errors give this directory. */
+    public String name() {
+        return name;
+    }
+
+    /** The descriptor's {@code /proc/self/fd} path: opening it (or a name in it) starts at this very directory. */
+    public Path self() {
+        return Path.of("/proc/self/fd/" + fd);
+    }
+
+    /**
+     * Entry {@code entry} of this directory as a path the JDK may use with {@link LinkOption#NOFOLLOW_LINKS}-style
+     * operations that act on the last component itself (lstat, unlink, rmdir, mkdir, symlink, rename, readlink,
+     * lchown, {@code CREATE_NEW}): the kernel resolves {@code /proc/self/fd/N} to this directory and never follows
+     * the last component. Never for anything that follows it (chmod, open for reading, times).
+     */
+    public Path at(String entry) {
+        checkName(entry);
+        return self().resolve(entry);
+    }
+
+    /** The directory {@code rel} below this one, with no link on the way or at the end; "" is this one again. */
+    public Dir dir(String rel) throws IOException {
+        return new Dir(open(rel, Sys.O_PATH | SYS.oDirectory() | Sys.O_CLOEXEC, STRICT), join(name, rel));
+    }
+
+    /**
+     * The directory {@code rel} (absolute or not) resolved as a process whose root is this directory resolves it:
+     * links followed, but never out of this directory.
+     */
+    public Dir inRoot(String rel) throws IOException {
+        return new Dir(open(rel.isEmpty() ? "." : rel, Sys.O_PATH | SYS.oDirectory() | Sys.O_CLOEXEC,
+                Sys.RESOLVE_IN_ROOT | Sys.RESOLVE_NO_MAGICLINKS), join(name, rel));
+    }
+
+    /** What {@code rel} is (a link itself, never what it names), or null when it does not exist. */
+    public Stat stat(String rel) throws IOException {
+        int f;
+        try {
+            f = open(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
+        } catch (NoSuchFileException e) {
+            return null;
+        }
+        try {
+            return SYS.stat(f);
+        } finally {
+            SYS.close(f);
+        }
+    }
+
+    /** The target of link {@code entry} of this directory. */
+    public String readLink(String entry) throws IOException {
+        return Files.readSymbolicLink(at(entry)).toString();
+    }
+
+    /** The names in this directory, sorted. */
+    public List<String> names() throws IOException {
+        List<String> out = new ArrayList<>();
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(self())) {
+            for (Path p : s) {
+                out.add(p.getFileName().toString());
+            }
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /**
+     * Regular file {@code rel} opened for reading; anything else (a link, fifo, device, socket, directory) is refused
+     * with {@link NotRegularFile} before it is opened for reading.
+     */
+    public Opened openFile(String rel) throws IOException {
+        int f = open(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
+        try {
+            Stat st = SYS.stat(f);
+            if (!st.isRegularFile()) {
+                throw new NotRegularFile(join(name, rel), st);
+            }
+            Opened o = new Opened(f, st);
+            f = -1;
+            return o;
+        } finally {
+            if (f >= 0) {
+                SYS.close(f);
+            }
+        }
+    }
+
+    /** Thrown when a path is not a regular file; {@link #stat()} says what it is. */
+    public static final class NotRegularFile extends IOException {
+        private final transient Stat stat;
+
+        NotRegularFile(String path, Stat stat) {
+            super(path + " is not a regular file (" + stat.type() + ")");
+            this.stat = stat;
+        }
+
+        public Stat stat() {
+            return stat;
+        }
+    }
+
+    /** A regular file held open (by an {@code O_PATH} descriptor), checked to be one. */
+    public static final class Opened implements AutoCloseable {
+        private final int fd;
+        private final Stat stat;
+        private boolean closed;
+
+        private Opened(int fd, Stat stat) {
+            this.fd = fd;
+            this.stat = stat;
+        }
+
+        public Stat stat() {
+            return stat;
+        }
+
+        /** A new channel reading this very file (through its descriptor). */
+        public FileChannel read() throws IOException {
+            return FileChannel.open(path(), StandardOpenOption.READ);
+        }
+
+        /**
+         * A path that opens this very file (its {@code /proc/PID/fd} entry), for a host program davit starts while
+         * this is open (e.g. {@code diff}).
+         */
+        public Path path() {
+            return Path.of("/proc/" + ProcessHandle.current().pid() + "/fd/" + fd);
+        }
+
+        /**
+         * The extents of the file that hold data, as {start, end} pairs in order ({@code SEEK_DATA} /
+         * {@code SEEK_HOLE}); the rest are holes. A file system without hole reporting gives one extent.
+         */
+        public List<long[]> dataExtents() throws IOException {
+            List<long[]> out = new ArrayList<>();
+            int r = SYS.openat2(-100, "/proc/self/fd/" + fd, Sys.O_RDONLY | Sys.O_CLOEXEC | Sys.O_NOCTTY, 0);
+            try {
+                long pos = 0;
+                long size = stat.size();
+                while (pos < size) {
+                    long data = SYS.seek(r, pos, 3); // SEEK_DATA
+                    if (data < 0 || data >= size) {
+                        break;
+                    }
+                    long hole = SYS.seek(r, data, 4); // SEEK_HOLE
+                    long end = hole < 0 || hole > size ? size : hole;
+                    out.add(new long[] {data, end});
+                    pos = end;
+                }
+            } finally {
+                SYS.close(r);
+            }
+            return out;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                SYS.close(fd);
+            }
+        }
+    }
+
+    /** A new regular file {@code entry} (mode 0600 until {@link #chmod}), open for writing; never over anything. */
+    public FileChannel create(String entry) throws IOException {
+        return FileChannel.open(at(entry), Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    }
+
+    /** A new directory {@code entry} (mode 0700 until {@link #chmod}). */
+    public void mkdir(String entry) throws IOException {
+        Files.createDirectory(at(entry), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    }
+
+    /** A new symbolic link {@code entry} to {@code target} (never resolved by the host). */
+    public void symlink(String entry, String target) throws IOException {
+        Files.createSymbolicLink(at(entry), Path.of(target));
+    }
+
+    /** Hard-links {@code file} as new entry {@code entry} of this directory. */
+    public void link(Opened file, String entry) throws IOException {
+        checkName(entry);
+        SYS.link(file.fd, fd, entry);
+    }
+
+    /**
+     * Sets the permission bits (with setuid, setgid, sticky) of {@code rel}, which must not be a link (a link's
+     * own mode means nothing; chmod would follow it).
+     */
+    public void chmod(String rel, int mode) throws IOException {
+        withDescriptor(rel, p -> Files.setAttribute(p, "unix:mode", mode));
+    }
+
+    /** Sets the modification time of {@code rel}, which must not be a link. */
+    public void setModified(String rel, FileTime time) throws IOException {
+        withDescriptor(rel, p -> Files.setLastModifiedTime(p, time));
+    }
+
+    private interface PathAction {
+        void run(Path descriptor) throws IOException;
+    }
+
+    /** Runs {@code action} on the {@code /proc/self/fd} path of an O_PATH descriptor of {@code rel} (not a link). */
+    private void withDescriptor(String rel, PathAction action) throws IOException {
+        int f = open(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
+        try {
+            if (SYS.stat(f).isSymbolicLink()) {
+                throw new ErrnoException(join(name, rel) + " is a symbolic link; changing it", Errno.ELOOP);
+            }
+            action.run(Path.of("/proc/self/fd/" + f));
+        } finally {
+            SYS.close(f);
+        }
+    }
+
+    /** Gives entry {@code entry} (a link itself, never what it names) owner {@code uid:gid}. */
+    public void chown(String entry, int uid, int gid) throws IOException {
+        Path p = at(entry);
+        Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * Renames entry {@code entry} to entry {@code toEntry} of directory {@code to} (rename(2): an existing file or
+     * empty directory there is replaced).
+     */
+    public void rename(String entry, Dir to, String toEntry) throws IOException {
+        Files.move(at(entry), to.at(toEntry), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * Deletes entry {@code entry} and, when it is a directory, all it holds, through descriptors: a link is removed,
+     * never followed; an entry swapped while this runs is looked at again. Nothing when it does not exist.
+     */
+    public void delete(String entry) throws IOException {
+        checkName(entry);
+        for (int tries = 0; ; tries++) {
+            Stat st = stat(entry);
+            if (st == null) {
+                return;
+            }
+            try {
+                if (st.isDirectory()) {
+                    try (Dir d = dir(entry)) {
+                        for (String n : d.names()) {
+                            d.delete(n);
+                        }
+                    }
+                }
+                Files.deleteIfExists(at(entry));
+                return;
+            } catch (ErrnoException | java.nio.file.DirectoryNotEmptyException
+                     | java.nio.file.NotDirectoryException e) {
+                if (tries == 20) {
+                    throw e; // the sandbox keeps changing it
+                }
+            }
+        }
+    }
+
+    /** Flushes this directory's entries to disk. */
+    public void fsync() throws IOException {
+        try (FileChannel c = FileChannel.open(self(), StandardOpenOption.READ)) {
+            c.force(true);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            SYS.close(fd);
+        }
+    }
+
+    private int open(String rel, long flags, long resolve) throws IOException {
+        if (rel.indexOf('\0') >= 0) {
+            throw new IOException("a path with a NUL byte");
+        }
+        try {
+            return SYS.openat2(fd, rel.isEmpty() ? "." : rel, flags, resolve);
+        } catch (ErrnoException e) {
+            throw notFound(e, join(name, rel));
+        }
+    }
+
+    /** ENOENT as the JDK's {@link NoSuchFileException}; any other errno with the path named. */
+    private static IOException notFound(ErrnoException e, String path) {
+        if (e.errno() == Errno.ENOENT) {
+            return new NoSuchFileException(path);
+        }
+        return new ErrnoException(path + ": opening", e.errno());
+    }
+
+    /** Whether {@code e} says a link, a mount point or {@code ..} was on the way (the kernel refused to follow). */
+    public static boolean ledOut(IOException e) {
+        return e instanceof ErrnoException x && (x.errno() == Errno.ELOOP || x.errno() == Errno.EXDEV);
+    }
+
+    private static void checkName(String entry) {
+        if (entry.isEmpty() || entry.equals(".") || entry.equals("..") || entry.indexOf('/') >= 0
+                || entry.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("not one name: " + entry);
+        }
+    }
+
+    private static String join(String top, String rel) {
+        return rel.isEmpty() ? top : top.endsWith("/") ? top + rel : top + "/" + rel;
+    }
+}

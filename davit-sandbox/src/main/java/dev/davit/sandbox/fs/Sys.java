@@ -1,0 +1,50 @@
+package dev.davit.sandbox.fs;
+
+/**
+ * The few system calls {@link Dir} needs that the JDK does not offer: {@code openat2} (Linux 5.6), {@code statx} of
+ * a descriptor, {@code linkat} of a descriptor and {@code lseek}'s {@code SEEK_DATA}/{@code SEEK_HOLE}. The
+ * implementation ({@code LinuxSys}) calls the kernel through the FFM API, final in Java 22: it is compiled at
+ * release 22 and only loaded there.
+ */
+interface Sys {
+    long O_RDONLY = 0;
+    long O_NONBLOCK = 04000;
+    long O_NOCTTY = 0400;
+    long O_CLOEXEC = 02000000;
+    long O_PATH = 010000000;
+
+    /** RESOLVE_* of openat2(2). */
+    long RESOLVE_NO_XDEV = 0x01;
+    long RESOLVE_NO_MAGICLINKS = 0x02;
+    long RESOLVE_NO_SYMLINKS = 0x04;
+    long RESOLVE_BENEATH = 0x08;
+    long RESOLVE_IN_ROOT = 0x10;
+
+    /** O_DIRECTORY, whose value depends on the machine. */
+    long oDirectory();
+
+    /** O_NOFOLLOW, whose value depends on the machine. */
+    long oNofollow();
+
+    /** openat2(dirfd, path, {flags, 0, resolve}): a new descriptor (close-on-exec is the caller's flag). */
+    int openat2(int dirfd, String path, long flags, long resolve) throws ErrnoException;
+
+    void close(int fd);
+
+    /** statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW): what {@code fd} is, never what a link names. */
+    Stat stat(int fd) throws ErrnoException;
+
+    /** A new name {@code name} in directory {@code dirfd} for the file open as {@code fd} (a hard link). */
+    void link(int fd, int dirfd, String name) throws ErrnoException;
+
+    /** lseek(fd, offset, whence); -1 for ENXIO (no data, or no hole, at or after {@code offset}). */
+    long seek(int fd, long offset, int whence) throws ErrnoException;
+
+    /** The implementation, or an exception that says why there is none. */
+    static Sys load() throws Exception {
+        if (Runtime.version().feature() < 22) {
+            throw new UnsupportedOperationException("Java " + Runtime.version().feature() + " has no final FFM API");
+        }
+        return (Sys) Class.forName("dev.davit.sandbox.fs.LinuxSys").getDeclaredConstructor().newInstance();
+    }
+}

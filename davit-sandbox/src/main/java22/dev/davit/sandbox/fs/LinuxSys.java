@@ -1,0 +1,99 @@
+package dev.davit.sandbox.fs;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/** {@link Sys} through {@link Syscall} (the FFM API, Java 22). */
+final class LinuxSys implements Sys {
+    private static final long SYS_OPENAT2 = 437;
+    private static final long SYS_CLOSE = Syscall.nr(3, 57);
+    private static final long SYS_STATX = Syscall.nr(332, 291);
+    private static final long SYS_LINKAT = Syscall.nr(265, 37);
+    private static final long SYS_LSEEK = Syscall.nr(8, 62);
+    private static final long AT_FDCWD = -100;
+    private static final long AT_EMPTY_PATH = 0x1000;
+    private static final long AT_SYMLINK_NOFOLLOW = 0x100;
+    private static final long AT_SYMLINK_FOLLOW = 0x400;
+    /** STATX_TYPE | MODE | NLINK | UID | GID | MTIME | INO | SIZE | BLOCKS. */
+    private static final long STATX_BASIC = 0x7ff;
+
+    public LinuxSys() {
+    }
+
+    @Override
+    public long oDirectory() {
+        return Syscall.AARCH64 ? 040000 : 0200000;
+    }
+
+    @Override
+    public long oNofollow() {
+        return Syscall.AARCH64 ? 0100000 : 0400000;
+    }
+
+    @Override
+    public int openat2(int dirfd, String path, long flags, long resolve) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment how = a.allocate(24, 8); // struct open_how { u64 flags, mode, resolve; }
+            how.set(ValueLayout.JAVA_LONG, 0, flags);
+            how.set(ValueLayout.JAVA_LONG, 16, resolve);
+            for (int tries = 0; ; tries++) {
+                try {
+                    return (int) Syscall.call(a, "openat2", SYS_OPENAT2, dirfd, Syscall.str(a, path), how.address(),
+                            24, 0);
+                } catch (ErrnoException e) {
+                    // EAGAIN: a rename elsewhere raced the resolution of ".."; the kernel asks to try again
+                    if (e.errno() != Errno.EAGAIN || tries == 100) {
+                        throw e;
+                    }
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close(int fd) {
+        try (Arena a = Arena.ofConfined()) {
+            Syscall.call(a, "close", SYS_CLOSE, fd, 0, 0, 0, 0);
+        } catch (ErrnoException ignored) {
+            // the descriptor is released either way
+        }
+    }
+
+    @Override
+    public Stat stat(int fd) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment b = a.allocate(256, 8);
+            Syscall.call(a, "statx", SYS_STATX, fd, Syscall.str(a, ""), AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
+                    STATX_BASIC, b.address());
+            long mtime = b.get(ValueLayout.JAVA_LONG, 112) * 1_000_000_000L
+                    + Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 120));
+            long dev = (Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 136)) << 32)
+                    | Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 140));
+            return new Stat(Short.toUnsignedInt(b.get(ValueLayout.JAVA_SHORT, 28)), b.get(ValueLayout.JAVA_LONG, 40),
+                    b.get(ValueLayout.JAVA_LONG, 48), b.get(ValueLayout.JAVA_INT, 16), b.get(ValueLayout.JAVA_INT, 20),
+                    b.get(ValueLayout.JAVA_INT, 24), b.get(ValueLayout.JAVA_LONG, 32), dev, mtime);
+        }
+    }
+
+    @Override
+    public void link(int fd, int dirfd, String name) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            // through the descriptor's /proc entry (AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH)
+            Syscall.call(a, "linkat", SYS_LINKAT, AT_FDCWD, Syscall.str(a, "/proc/self/fd/" + fd), dirfd,
+                    Syscall.str(a, name), AT_SYMLINK_FOLLOW);
+        }
+    }
+
+    @Override
+    public long seek(int fd, long offset, int whence) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            return Syscall.call(a, "lseek", SYS_LSEEK, fd, offset, whence, 0, 0);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENXIO) {
+                return -1;
+            }
+            throw e;
+        }
+    }
+}
