@@ -142,12 +142,17 @@ public final class MountPoints {
 
     private static void create(Path rootfs, Path layer, String target, dev.davit.sandbox.jail.IdRange shift)
             throws IOException {
+        // nothing of the sandbox runs while its mount points are made, but its layer holds what it left there
+        // (e.g. var -> /some/host/dir): a target below anything but a directory is left alone, never followed
         String rel = "";
         for (String c : target.split("/")) {
             rel = rel.isEmpty() ? c : rel + "/" + c;
             Path p = layer.resolve(rel);
-            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
                 continue; // a long-lived sandbox's upper layer, or a parent made for another target
+            }
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                return; // a link or a file the sandbox put there: nothing is mounted below it
             }
             Files.createDirectory(p);
             Path like = rootfs.resolve(rel);

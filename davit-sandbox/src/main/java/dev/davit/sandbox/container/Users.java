@@ -57,7 +57,9 @@ public final class Users {
 
     private static String[] find(Path rootfs, String file, int field, String value) {
         Path f = rootfs.resolve(file);
-        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+        // the image's own files only: etc must be a directory there, not a link the host would follow
+        if (!Files.isDirectory(f.getParent(), LinkOption.NOFOLLOW_LINKS)
+                || !Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
             return null;
         }
         List<String> lines;

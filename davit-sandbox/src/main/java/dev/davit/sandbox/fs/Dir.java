@@ -127,11 +127,23 @@ public final class Dir implements AutoCloseable {
                 Sys.RESOLVE_IN_ROOT | Sys.RESOLVE_NO_MAGICLINKS), join(name, rel));
     }
 
+    /**
+     * What {@code rel} (absolute or not) names, resolved as a process whose root is this directory resolves it
+     * (links followed, never out of this directory), or null when it does not exist there.
+     */
+    public Stat statInRoot(String rel) throws IOException {
+        return statOf(rel, Sys.O_PATH | Sys.O_CLOEXEC, Sys.RESOLVE_IN_ROOT | Sys.RESOLVE_NO_MAGICLINKS);
+    }
+
     /** What {@code rel} is (a link itself, never what it names), or null when it does not exist. */
     public Stat stat(String rel) throws IOException {
+        return statOf(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
+    }
+
+    private Stat statOf(String rel, long flags, long resolve) throws IOException {
         int f;
         try {
-            f = open(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
+            f = open(rel, flags, resolve);
         } catch (NoSuchFileException e) {
             return null;
         }

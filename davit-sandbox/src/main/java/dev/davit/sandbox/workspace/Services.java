@@ -164,7 +164,13 @@ public final class Services {
                 String rel = r.value().startsWith("/") ? WorkspacePath.normalise(r.value().substring(1))
                         : Workspaces.MOUNT.substring(1) + "/" + WorkspacePath.normalise(r.value());
                 if (!s.spec().isVm()) {
-                    yield Files.exists(sandboxes.filesOnHost(sandboxId).resolve(rel), LinkOption.NOFOLLOW_LINKS);
+                    // as the service sees it: links followed inside the sandbox's root, never out of it
+                    try (dev.davit.sandbox.fs.Dir root = dev.davit.sandbox.fs.Dir.open(
+                            sandboxes.filesOnHost(sandboxId), "/")) {
+                        yield root.statInRoot(rel) != null;
+                    } catch (java.io.IOException e) {
+                        yield false;
+                    }
                 }
                 try {
                     sandboxes.guestFiles(sandboxId).read("/" + rel, 1);
