@@ -12,6 +12,7 @@ import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
 import io.modelcontextprotocol.server.McpServerFeatures;
 import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
+import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -118,9 +119,11 @@ public final class DavitMcpServer implements AutoCloseable {
 
     McpSchema.CallToolResult call(Tool tool, McpSchema.CallToolRequest request,
                                   java.util.function.Consumer<String> progress) {
-        Map<String, Object> args = request.arguments() == null ? Map.of() : request.arguments();
+        Map<String, Object> args = request.arguments() == null ? new java.util.LinkedHashMap<>()
+                : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
         tool.argv(args, List.of()); // arguments first: types, names, required
         Path[] scratch = new Path[1];
+        Pins pins = Pins.open();
         Object requestId = request.meta() == null ? null : request.meta().get(REQUEST_ID);
         if (requestId != null) {
             running.put(requestId.toString(), Thread.currentThread());
@@ -137,13 +140,16 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
                 return scratch[0];
             });
-            McpSchema.CallToolResult r = run(tool, tool.argv(args, extra), progress);
+            McpSchema.CallToolResult r = run(tool, tool.argv(args, extra), progress, pins);
             if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
                 created.add(id);
             }
             return r;
+        } catch (McpError e) {
+            throw pins.rewrite(e);
         } finally {
+            pins.close();
             if (requestId != null) {
                 running.remove(requestId.toString());
             }
@@ -158,7 +164,8 @@ public final class DavitMcpServer implements AutoCloseable {
         }
     }
 
-    private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress) {
+    private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress,
+                                         Pins pins) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = progress == null ? new ByteArrayOutputStream() : new LineTap(progress);
         Map<String, String> env = options.env();
@@ -169,7 +176,7 @@ public final class DavitMcpServer implements AutoCloseable {
         int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env);
         JsonNode doc;
         try {
-            doc = Json.read(out.toByteArray());
+            doc = pins.rewrite(Json.read(out.toByteArray()));
         } catch (IOException | RuntimeException e) {
             ObjectNode e2 = Json.object();
             e2.putObject("error").put("kind", "internal").put("exit_code", rc)

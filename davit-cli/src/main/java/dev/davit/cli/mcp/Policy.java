@@ -1,6 +1,8 @@
 package dev.davit.cli.mcp;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.fs.Dir;
+import io.modelcontextprotocol.spec.McpError;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What the server lets a model do: host paths only under {@code --allow-path} directories (resolved with symlinks
- * and {@code ..} first), the network only with {@code --allow-network}, at most {@code maxWorkspaces} workspaces, and
+ * What the server lets a model do: host paths only under {@code --allow-path} directories (no link on the way from
+ * there, held open from the check to the use: see {@link Pins}), the network only with {@code --allow-network}, at most {@code maxWorkspaces} workspaces, and
  * a TTL for the workspaces it creates.
  */
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
@@ -33,8 +35,26 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         allowedPaths = List.copyOf(real);
     }
 
-    /** {@code arguments[arg]}, a host path, as its real path under an allowed directory; else an error naming why. */
-    Path hostPath(Map<String, Object> arguments, String arg) {
+    /**
+     * Checks {@code arguments[arg]}, an existing host file or directory, and pins it: it must be under an allowed
+     * directory with no symbolic link on the way from there (the kernel resolves it, see
+     * {@link dev.davit.sandbox.fs.Dir}); it is held open for the rest of the call and {@code arguments[arg]}
+     * becomes a path that reaches that very file or directory, whatever happens to its name meanwhile.
+     */
+    void pinHostPath(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
+        pin(arguments, arg, scratch, false);
+    }
+
+    /**
+     * {@link #pinHostPath} for a host path to write, which may not exist yet: its parent directory is checked and
+     * pinned, and the command creates the last name in it.
+     */
+    void pinHostDest(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
+        pin(arguments, arg, scratch, true);
+    }
+
+    private void pin(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch,
+                     boolean dest) {
         String given = (String) arguments.get(arg);
         if (allowedPaths.isEmpty()) {
             throw Tool.invalid("host paths are off: this server was started without --allow-path, so '" + arg
@@ -45,37 +65,95 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         if (!p.isAbsolute()) {
             throw Tool.invalid("'" + arg + "' must be an absolute host path under " + allowed());
         }
-        Path real;
-        try {
-            real = p.toRealPath();
-        } catch (IOException e) {
-            throw Tool.invalid("'" + arg + "': no such file or directory " + given);
-        }
-        for (Path a : allowedPaths) {
-            if (real.startsWith(a)) {
-                return real;
+        p = p.normalize();
+        if (under(p) != null) {
+            try {
+                pin(arguments, arg, scratch, dest, given, p);
+                return;
+            } catch (McpError e) {
+                if (!e.getMessage().contains("goes through a symbolic link")) {
+                    throw e;
+                }
             }
         }
-        throw Tool.invalid("'" + arg + "': " + given + " is outside the allowed host paths (" + allowed()
-                + "); use a path under one of them");
+        Path real = null;
+        try { // a path through a link that leads into an allowed directory: its real path, pinned
+            real = dest && p.getParent() != null ? p.getParent().toRealPath().resolve(p.getFileName())
+                    : p.toRealPath();
+        } catch (IOException e) {
+            // not there: the error below
+        }
+        if (real == null || under(real) == null) {
+            throw Tool.invalid("'" + arg + "': " + given + " is outside the allowed host paths (" + allowed()
+                    + "); use a path under one of them");
+        }
+        pin(arguments, arg, scratch, dest, given, real);
     }
 
-    /**
-     * {@code arguments[arg]}, a host path to write that may not exist yet: its parent directory (resolved) must be
-     * under an allowed directory, and the path itself, when it exists, must not be a symlink leading elsewhere.
-     */
-    Path hostDest(Map<String, Object> arguments, String arg) {
-        String given = (String) arguments.get(arg);
-        Path p = Path.of(given);
-        if (allowedPaths.isEmpty() || !p.isAbsolute() || p.getParent() == null || p.getFileName() == null
-                || p.getFileName().toString().equals("..")) {
-            return hostPath(arguments, arg); // the same errors: host paths off, not absolute
+    private void pin(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch,
+                     boolean dest, String given, Path p) {
+        Path top = under(p);
+        if (dest && p.equals(top)) {
+            throw Tool.invalid("'" + arg + "': " + given + " is an allowed directory itself; give a new path in it");
         }
-        if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            return hostPath(arguments, arg);
+        String rel = top.relativize(p).toString();
+        Pins pins = Pins.current();
+        try (Dir root = Dir.open(top, top.toString())) {
+            Path link = Files.createTempDirectory(scratch.get(), "pin-");
+            Path target;
+            if (dest) {
+                Path parentRel = Path.of(rel).getParent();
+                Dir parent = root.dir(parentRel == null ? "" : parentRel.toString());
+                pins.hold(parent);
+                Files.createSymbolicLink(link.resolve("dir"), parent.self());
+                String used = link.resolve("dir").resolve(p.getFileName().toString()).toString();
+                arguments.put(arg, used);
+                pins.show(used, given);
+                return;
+            }
+            dev.davit.sandbox.fs.Stat st = root.stat(rel);
+            if (st == null) {
+                throw Tool.invalid("'" + arg + "': no such file or directory " + given);
+            }
+            if (st.isSymbolicLink()) {
+                throw Tool.invalid("'" + arg + "': " + given + " goes through a symbolic link; give its real path"
+                        + " (under " + allowed() + ")");
+            }
+            if (st.isDirectory()) {
+                Dir d = root.dir(rel);
+                pins.hold(d);
+                target = d.self();
+            } else if (st.isRegularFile()) {
+                Dir.Opened f = root.openFile(rel);
+                pins.hold(f);
+                target = f.path();
+            } else {
+                throw Tool.invalid("'" + arg + "': " + given + " is a device, fifo or socket; give a file or"
+                        + " directory");
+            }
+            Path used = link.resolve(p.getFileName() == null ? "top" : p.getFileName().toString());
+            Files.createSymbolicLink(used, target);
+            arguments.put(arg, used.toString());
+            pins.show(used.toString(), given);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw Tool.invalid("'" + arg + "': no such file or directory " + given);
+        } catch (IOException e) {
+            if (Dir.ledOut(e)) {
+                throw Tool.invalid("'" + arg + "': " + given + " goes through a symbolic link; give its real path"
+                        + " (under " + allowed() + ")");
+            }
+            throw Tool.invalid("'" + arg + "': cannot open " + given + ": " + e.getMessage());
         }
-        Map<String, Object> parent = Map.of(arg, p.getParent().toString());
-        return hostPath(parent, arg).resolve(p.getFileName().toString());
+    }
+
+    /** The allowed directory {@code p} is in (lexically), or null. */
+    private Path under(Path p) {
+        for (Path a : allowedPaths) {
+            if (p.startsWith(a)) {
+                return a;
+            }
+        }
+        return null;
     }
 
     private String allowed() {

@@ -113,7 +113,7 @@ final class Tools {
                     policy.roomForWorkspace();
                     List<String> extra = new ArrayList<>();
                     if (a.get("seed") != null) {
-                        policy.hostPath(a, "seed");
+                        policy.pinHostPath(a, "seed", scratch);
                     }
                     if (a.get("ttl") == null && policy.workspaceTtl() != null) {
                         extra.add("--ttl=" + policy.workspaceTtl().toSeconds());
@@ -225,7 +225,7 @@ final class Tools {
                 .positional("host_path", "An absolute host path under an --allow-path directory.")
                 .optionalPositional("dest", "Where, relative to /workspace (default: host_path's name at the top).")
                 .check((a, scratch) -> {
-                    policy.hostPath(a, "host_path");
+                    policy.pinHostPath(a, "host_path", scratch);
                     return List.of();
                 })
                 .returns("path", "string", "Where it landed, relative to /workspace.")
@@ -239,7 +239,7 @@ final class Tools {
                         + " does not exist or is empty, or a .tar file.")
                 .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
                 .check((a, scratch) -> {
-                    policy.hostDest(a, "host_dest");
+                    policy.pinHostDest(a, "host_dest", scratch);
                     return List.of();
                 })
                 .returns("dest", "string", "The host path written.")
