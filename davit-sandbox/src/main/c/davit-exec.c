@@ -55,6 +55,8 @@
 #include <linux/mount.h>
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
+#include <stdarg.h>
+#include <linux/openat2.h>
 
 #define MAX_INSNS 4096
 #define LAST_CAP 63
@@ -510,12 +512,119 @@ static int userns_main(int argc, char **argv) {
     }
 }
 
+/* ---- files mode: the descriptor broker of dev.davit.sandbox.fs on Java 21 (see docs/WORKSPACES.md) ----
+ *
+ *   davit-exec files
+ *
+ * Java 21 has no way to call openat2(2) or to hold a directory descriptor; this process does both for davit's JVM,
+ * which started it and reaches each descriptor it holds through /proc/PID/fd/N (the kernel's handle on that very
+ * file). Requests on stdin, one at a time; strings come as a length on the request's line, then their bytes:
+ *
+ *   o DIRFD FLAGS RESOLVE LEN\nPATH   openat2(DIRFD, PATH, {FLAGS, 0, RESOLVE})  -> ok FD
+ *   c FD                              close(FD)                                    -> ok
+ *   s FD                              statx(FD, "", AT_EMPTY_PATH|NOFOLLOW)        -> ok MODE SIZE BLOCKS NLINK UID
+ *                                                                                     GID INO DEVMAJ DEVMIN SEC NSEC
+ *   l FD DIRFD LEN\nNAME              linkat of FD's file as NAME in DIRFD          -> ok
+ *   k FD OFFSET WHENCE                lseek(FD, OFFSET, WHENCE)                    -> ok POSITION
+ *
+ * A failure answers "err ERRNO". It ends when stdin does (its JVM is gone). */
+
+static int read_exact(char *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(0, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        got += (size_t) r;
+    }
+    return 0;
+}
+
+static int read_line(char *buf, size_t cap) {
+    size_t n = 0;
+    for (;;) {
+        if (n + 1 >= cap) return -1;
+        ssize_t r = read(0, buf + n, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        if (buf[n] == '\n') {
+            buf[n] = 0;
+            return 0;
+        }
+        n++;
+    }
+}
+
+static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void answer(const char *fmt, ...) {
+    char out[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, sizeof out, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t) n >= sizeof out) n = 0;
+    for (int off = 0; off < n; ) {
+        ssize_t w = write(1, out + off, (size_t) (n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) exit(1);
+        off += (int) w;
+    }
+}
+
+static int files_main(void) {
+    static char path[65536];
+    char line[256];
+    signal(SIGPIPE, SIG_DFL);
+    while (read_line(line, sizeof line) == 0) {
+        long long a = 0, b = 0, c = 0, d = 0;
+        char op = line[0];
+        int n = sscanf(line + 1, "%lld %lld %lld %lld", &a, &b, &c, &d);
+        long rc;
+        if (op == 'o' && n == 4 && d >= 0 && (size_t) d < sizeof path) {
+            if (read_exact(path, (size_t) d) < 0) return 1;
+            path[d] = 0;
+            struct open_how how = { .flags = (uint64_t) b, .mode = 0, .resolve = (uint64_t) c };
+            do rc = syscall(SYS_openat2, (int) a, path, &how, sizeof how); while (rc < 0 && errno == EAGAIN);
+            if (rc < 0) answer("err %d\n", errno);
+            else answer("ok %ld\n", rc);
+        } else if (op == 'c' && n == 1) {
+            close((int) a);
+            answer("ok\n");
+        } else if (op == 's' && n == 1) {
+            struct statx st;
+            if (syscall(SYS_statx, (int) a, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0x7ff, &st) < 0) {
+                answer("err %d\n", errno);
+            } else {
+                answer("ok %u %llu %llu %u %u %u %llu %u %u %lld %u\n", (unsigned) st.stx_mode,
+                       (unsigned long long) st.stx_size, (unsigned long long) st.stx_blocks, st.stx_nlink,
+                       st.stx_uid, st.stx_gid, (unsigned long long) st.stx_ino, st.stx_dev_major, st.stx_dev_minor,
+                       (long long) st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec);
+            }
+        } else if (op == 'l' && n == 3 && c >= 0 && (size_t) c < sizeof path) {
+            if (read_exact(path, (size_t) c) < 0) return 1;
+            path[c] = 0;
+            char from[64];
+            snprintf(from, sizeof from, "/proc/self/fd/%d", (int) a);
+            if (linkat(AT_FDCWD, from, (int) b, path, AT_SYMLINK_FOLLOW) < 0) answer("err %d\n", errno);
+            else answer("ok\n");
+        } else if (op == 'k' && n == 3) {
+            off_t pos = lseek((int) a, (off_t) b, (int) c);
+            if (pos < 0) answer("err %d\n", errno);
+            else answer("ok %lld\n", (long long) pos);
+        } else {
+            answer("err %d\n", EINVAL);
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "userns")) return userns_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "jail")) return jail_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "vmm")) return vmm_main(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "exec")) return exec_main(argc - 1, argv + 1);
+    if (argc == 2 && !strcmp(argv[1], "files")) return files_main();
     fprintf(stderr, "davit-exec: usage: davit-exec jail ... | davit-exec vmm ... | davit-exec exec ... |"
-            " davit-exec userns ...\n");
+            " davit-exec userns ... | davit-exec files\n");
     return 125;
 }

@@ -29,6 +29,8 @@ public final class Sandboxes {
         this.options = Objects.requireNonNull(options, "options");
         this.runtimes = Driver.all().stream().flatMap(d -> d.runtimes(options).stream()).toList();
         this.lifecycle = new Lifecycle(options);
+        // on Java 21, the host's way into a sandbox's files goes through davit's static helper (fs.Dir)
+        dev.davit.sandbox.fs.Dir.fallBackTo(() -> dev.davit.sandbox.jail.Jail.execHelper(options));
     }
 
     public SandboxOptions options() {

@@ -33,6 +33,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
             }
         }
         allowedPaths = List.copyOf(real);
+        Path home = davitHome;
+        Dir.fallBackTo(() -> dev.davit.sandbox.jail.Jail.execHelper(dev.davit.sandbox.SandboxOptions.under(home)));
     }
 
     /**

@@ -33,23 +33,52 @@ import java.util.Set;
  *   <li>New entries are made with {@code O_CREAT|O_EXCL}, {@code mkdir}, {@code symlink}: none follows a link.</li>
  * </ul>
  *
- * The system calls the JDK lacks go through the FFM API (Java 22 or later); on Java 21 {@link #open} refuses with a
- * one-line error rather than take an unsafe way. Not thread-safe; close it (its descriptor) when done.
+ * The system calls the JDK lacks go through the FFM API (Java 22 or later); on Java 21 davit's static helper makes
+ * them ({@link #fallBackTo}), and without it {@link #open} refuses with a one-line error rather than take an unsafe
+ * way. Not thread-safe; close it (its descriptor) when done.
  */
 public final class Dir implements AutoCloseable {
-    private static final Sys SYS;
-    private static final String MISSING;
+    private static volatile Sys SYS;
+    private static volatile String MISSING;
 
     static {
         Sys s = null;
         String why = null;
         try {
+            if (Boolean.getBoolean("davit.fs.broker")) { // the Java 21 way, on any Java (tests)
+                throw new UnsupportedOperationException("davit.fs.broker is set");
+            }
             s = Sys.load();
         } catch (Exception | LinkageError e) {
             why = e.getMessage();
         }
         SYS = s;
         MISSING = why;
+    }
+
+    /**
+     * Where this JVM cannot make the system calls itself (Java 21), has {@code helper} (davit's static helper, null
+     * when this build has none) make them: see {@link BrokerSys}. Nothing when the calls are there already.
+     */
+    public static void fallBackTo(java.util.function.Supplier<Path> helper) {
+        if (SYS != null) {
+            return;
+        }
+        synchronized (Dir.class) {
+            if (SYS != null) {
+                return;
+            }
+            Path h = helper.get();
+            if (h == null) {
+                MISSING = MISSING + "; and this build of davit has no davit-exec (built without gcc)";
+                return;
+            }
+            try {
+                SYS = new BrokerSys(h);
+            } catch (IOException e) {
+                MISSING = MISSING + "; and davit-exec files did not start: " + e.getMessage();
+            }
+        }
     }
 
     private static final long STRICT = Sys.RESOLVE_BENEATH | Sys.RESOLVE_NO_SYMLINKS | Sys.RESOLVE_NO_MAGICLINKS
@@ -62,6 +91,22 @@ public final class Dir implements AutoCloseable {
     private Dir(int fd, String name) {
         this.fd = fd;
         this.name = name;
+    }
+
+    /**
+     * Makes the calls through {@code helper} ({@link BrokerSys}, the Java 21 way) until the returned handle is
+     * closed, whatever this JVM can do itself: for tests of that way on a newer JVM. No {@link Dir} may be open.
+     */
+    public static synchronized AutoCloseable throughHelper(Path helper) throws IOException {
+        Sys before = SYS;
+        BrokerSys broker = new BrokerSys(helper);
+        SYS = broker;
+        return () -> {
+            synchronized (Dir.class) {
+                SYS = before;
+            }
+            broker.stop();
+        };
     }
 
     /** Whether this JVM and kernel can give {@link Dir}s (else {@link #open} refuses). */
@@ -78,7 +123,7 @@ public final class Dir implements AutoCloseable {
     public static Dir open(Path dir, String name) throws IOException {
         if (SYS == null) {
             throw new DavitException(Kind.USAGE, "reading or writing a sandbox's files from the host needs Java 22 or"
-                    + " later (davit resolves their paths with openat2 through the FFM API; here: " + MISSING
+                    + " later, or davit's helper davit-exec (davit resolves their paths with openat2; here: " + MISSING
                     + "); run davit with a JDK 22 or later (JAVA_HOME)");
         }
         try {
@@ -97,15 +142,15 @@ public final class Dir implements AutoCloseable {
         return name;
     }
 
-    /** The descriptor's {@code /proc/self/fd} path: opening it (or a name in it) starts at this very directory. */
+    /** The descriptor's {@code /proc/PID/fd} path: opening it (or a name in it) starts at this very directory. */
     public Path self() {
-        return Path.of("/proc/self/fd/" + fd);
+        return SYS.fdPath(fd);
     }
 
     /**
      * Entry {@code entry} of this directory as a path the JDK may use with {@link LinkOption#NOFOLLOW_LINKS}-style
      * operations that act on the last component itself (lstat, unlink, rmdir, mkdir, symlink, rename, readlink,
-     * lchown, {@code CREATE_NEW}): the kernel resolves {@code /proc/self/fd/N} to this directory and never follows
+     * lchown, {@code CREATE_NEW}): the kernel resolves {@code /proc/PID/fd/N} to this directory and never follows
      * the last component. Never for anything that follows it (chmod, open for reading, times).
      */
     public Path at(String entry) {
@@ -231,7 +276,7 @@ public final class Dir implements AutoCloseable {
          * this is open (e.g. {@code diff}).
          */
         public Path path() {
-            return Path.of("/proc/" + ProcessHandle.current().pid() + "/fd/" + fd);
+            return SYS.fdPath(fd);
         }
 
         /**
@@ -317,7 +362,7 @@ public final class Dir implements AutoCloseable {
             if (SYS.stat(f).isSymbolicLink()) {
                 throw new ErrnoException(join(name, rel) + " is a symbolic link; changing it", Errno.ELOOP);
             }
-            action.run(Path.of("/proc/self/fd/" + f));
+            action.run(SYS.fdPath(f));
         } finally {
             SYS.close(f);
         }

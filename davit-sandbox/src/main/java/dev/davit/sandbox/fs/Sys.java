@@ -1,10 +1,12 @@
 package dev.davit.sandbox.fs;
 
+import java.nio.file.Path;
+
 /**
  * The few system calls {@link Dir} needs that the JDK does not offer: {@code openat2} (Linux 5.6), {@code statx} of
  * a descriptor, {@code linkat} of a descriptor and {@code lseek}'s {@code SEEK_DATA}/{@code SEEK_HOLE}. The
  * implementation ({@code LinuxSys}) calls the kernel through the FFM API, final in Java 22: it is compiled at
- * release 22 and only loaded there.
+ * release 22 and only loaded there. On Java 21, {@link BrokerSys} has davit's static helper make the calls.
  */
 interface Sys {
     long O_RDONLY = 0;
@@ -30,6 +32,9 @@ interface Sys {
     int openat2(int dirfd, String path, long flags, long resolve) throws ErrnoException;
 
     void close(int fd);
+
+    /** A path that opens the file of {@code fd} (its {@code /proc/PID/fd} entry), for this JVM and its children. */
+    Path fdPath(int fd);
 
     /** statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW): what {@code fd} is, never what a link names. */
     Stat stat(int fd) throws ErrnoException;

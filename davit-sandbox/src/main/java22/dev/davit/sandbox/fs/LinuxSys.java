@@ -17,6 +17,7 @@ final class LinuxSys implements Sys {
     private static final long AT_SYMLINK_FOLLOW = 0x400;
     /** STATX_TYPE | MODE | NLINK | UID | GID | MTIME | INO | SIZE | BLOCKS. */
     private static final long STATX_BASIC = 0x7ff;
+    private static final long PID = ProcessHandle.current().pid();
 
     public LinuxSys() {
     }
@@ -49,6 +50,11 @@ final class LinuxSys implements Sys {
                 }
             }
         }
+    }
+
+    @Override
+    public java.nio.file.Path fdPath(int fd) {
+        return java.nio.file.Path.of("/proc/" + PID + "/fd/" + fd);
     }
 
     @Override
