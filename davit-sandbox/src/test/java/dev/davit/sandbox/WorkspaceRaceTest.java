@@ -225,6 +225,22 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
     }
 
     @Test
+    void directoriesNestedDeeperThanTheLimitStopAnOperationWithAnError() throws IOException {
+        Workspace w = create();
+        sh(w, "i=0; while [ $i -lt 300 ]; do mkdir n; cd n; i=$((i+1)); done; printf deep > f");
+        for (ThrowingSupplier call : List.<ThrowingSupplier>of(() -> workspaces.diff(w.id()),
+                () -> workspaces.snapshot(w.id(), "deep"), () -> workspaces.listFiles(w.id(), "", true),
+                () -> workspaces.export(w.id(), tmp.resolve("deep"), ""),
+                () -> workspaces.export(w.id(), tmp.resolve("deep.tar"), ""))) {
+            String r = attempt(call);
+            assertTrue(r.contains("nested more than 256 deep"), r);
+        }
+        // the tree is still the sandbox's to remove, and then everything works again
+        sh(w, "rm -r n");
+        assertEquals(List.of(), workspaces.diff(w.id()).changes());
+    }
+
+    @Test
     void aFifoSwappedInAfterTheCheckNeverHangsARead() throws IOException {
         Workspace w = create();
         sh(w, "mkfifo q");

@@ -51,6 +51,17 @@ public final class Budget {
         check();
     }
 
+    /** How deep directories may nest below the top of one operation. */
+    public static final int MAX_DEPTH = 256;
+
+    /** Fails when {@code depth} (of a directory below the top) passes {@link #MAX_DEPTH}. */
+    public void depth(int depth) {
+        if (depth > MAX_DEPTH) {
+            throw new DavitException(Kind.USAGE, what + " meets directories nested more than " + MAX_DEPTH
+                    + " deep; remove them from the tree (or copy a part of it)");
+        }
+    }
+
     /** Counts {@code n} more bytes before they are copied; fails past the byte limit. */
     public void bytes(long n) {
         bytes += n;

@@ -388,7 +388,15 @@ public final class Dir implements AutoCloseable {
      * never followed; an entry swapped while this runs is looked at again. Nothing when it does not exist.
      */
     public void delete(String entry) throws IOException {
+        delete(entry, 0);
+    }
+
+    private void delete(String entry, int depth) throws IOException {
         checkName(entry);
+        if (depth > Budget.MAX_DEPTH) {
+            throw new IOException("directories nested more than " + Budget.MAX_DEPTH + " deep under " + name
+                    + "; left there");
+        }
         for (int tries = 0; ; tries++) {
             Stat st = stat(entry);
             if (st == null) {
@@ -398,7 +406,7 @@ public final class Dir implements AutoCloseable {
                 if (st.isDirectory()) {
                     try (Dir d = dir(entry)) {
                         for (String n : d.names()) {
-                            d.delete(n);
+                            d.delete(n, depth + 1);
                         }
                     }
                 }

@@ -131,6 +131,7 @@ final class Export {
     private static void addTar(TarArchiveOutputStream out, Dir d, String n, String rel, List<String> skipped,
                                Budget budget, long[] counted) throws IOException {
         budget.entry();
+        budget.depth(Tree.depth(rel));
         Stat st = d.stat(n);
         if (st == null) {
             return; // gone while this ran

@@ -51,6 +51,7 @@ final class Tree {
     }
 
     private static void walk(Dir d, String prefix, Map<String, Entry> out, Budget budget) throws IOException {
+        budget.depth(depth(prefix));
         for (String n : d.names()) {
             budget.entry();
             String rel = prefix.isEmpty() ? n : prefix + "/" + n;
@@ -193,6 +194,7 @@ final class Tree {
      * skipped, see {@link Options}). {@code rel} is where {@code from} is in its tree (for reuse and messages).
      */
     static void copy(Dir from, Dir to, String rel, Options o) throws IOException {
+        o.budget().depth(depth(rel));
         for (String n : from.names()) {
             copyEntry(from, n, to, n, rel.isEmpty() ? n : rel + "/" + n, o);
         }
@@ -291,6 +293,20 @@ final class Tree {
     static boolean swapped(IOException e) {
         return Dir.ledOut(e) || e instanceof Dir.NotRegularFile || e instanceof java.nio.file.NoSuchFileException
                 || e instanceof dev.davit.sandbox.fs.ErrnoException x && x.errno() == dev.davit.sandbox.fs.Errno.ENOTDIR;
+    }
+
+    /** How many directories {@code rel} is below its tree's top. */
+    static int depth(String rel) {
+        if (rel.isEmpty()) {
+            return 0;
+        }
+        int n = 1;
+        for (int i = 0; i < rel.length(); i++) {
+            if (rel.charAt(i) == '/') {
+                n++;
+            }
+        }
+        return n;
     }
 
     private static void own(Dir d, String entry, Options o) throws IOException {
