@@ -164,7 +164,9 @@ public final class Services {
                 String rel = r.value().startsWith("/") ? WorkspacePath.normalise(r.value().substring(1))
                         : Workspaces.MOUNT.substring(1) + "/" + WorkspacePath.normalise(r.value());
                 if (!s.spec().isVm()) {
-                    yield Files.exists(sandboxes.filesOnHost(sandboxId).resolve(rel), LinkOption.NOFOLLOW_LINKS);
+                    // resolved inside the sandbox's root: a link it made on the way never leads to a host path
+                    Path p = dev.davit.sandbox.Host.inRoot(sandboxes.filesOnHost(sandboxId), rel, false);
+                    yield p != null && Files.exists(p, LinkOption.NOFOLLOW_LINKS);
                 }
                 try {
                     sandboxes.guestFiles(sandboxId).read("/" + rel, 1);
