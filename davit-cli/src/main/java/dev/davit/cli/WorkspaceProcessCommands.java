@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.Json;
+import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import java.io.IOException;
@@ -123,14 +124,24 @@ final class WorkspaceProcessCommands {
             if (tail < 0) {
                 throw new DavitException(DavitException.Kind.USAGE, "--tail must be a number of lines, not " + tail);
             }
-            byte[] b = services().logs(name, tail);
+            Services.Log log = services().log(name, tail);
             if (out.json()) {
                 ObjectNode doc = Json.object();
                 doc.put("name", name);
-                text(doc, "output", b);
+                text(doc, "output", log.bytes());
+                doc.put("dropped_bytes", log.droppedBytes());
+                doc.put("line_cut", log.lineCut());
                 out.printJson(doc);
             } else {
-                out.raw(b);
+                out.raw(log.bytes());
+                if (log.lineCut()) {
+                    out.notice("the first line shown is longer than " + (Services.LINE_MAX >> 10) + " KiB: only its"
+                            + " last " + (Services.LINE_MAX >> 10) + " KiB are shown");
+                }
+                if (log.droppedBytes() > 0) {
+                    out.notice("the log of service " + name + " passed its cap of " + Spawned.logCap() + " bytes: "
+                            + log.droppedBytes() + " older bytes were dropped");
+                }
             }
             return 0;
         }

@@ -158,7 +158,8 @@ class McpServerTest {
                     "http://127.0.0.1:8000/a.txt")))).containsEntry("stdout", "alpha2\nbeta\n");
             assertThat((List<Map<String, Object>>) ok("workspace_service_list", Map.of("workspace", id))
                     .get("services")).extracting(x -> x.get("name")).containsExactly("web");
-            assertThat(ok("workspace_service_logs", Map.of("workspace", id, "name", "web"))).containsKey("output");
+            assertThat(ok("workspace_service_logs", Map.of("workspace", id, "name", "web"))).containsKey("output")
+                    .containsEntry("dropped_bytes", 0).containsEntry("line_cut", false);
             assertThat(ok("workspace_service_stop", Map.of("workspace", id, "name", "web")))
                     .containsEntry("state", "stopped");
 

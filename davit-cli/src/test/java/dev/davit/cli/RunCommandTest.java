@@ -550,6 +550,10 @@ class RunCommandTest {
             assertThat(davit("workspace", "service", "logs", "proj", "web").stdout()).isEqualTo("serving\nwarn\n");
             assertThat(cli.run("workspace", "service", "logs", "proj", "web", "--tail", "1").stdout())
                     .isEqualTo("warn\n");
+            Cli.Result logs = davit("--json", "workspace", "service", "logs", "proj", "web", "--tail", "1");
+            assertThat(logs.json().get("output").asText()).isEqualTo("warn\n");
+            assertThat(logs.json().get("dropped_bytes").asLong()).isZero();
+            assertThat(logs.json().get("line_cut").asBoolean()).isFalse();
 
             Cli.Result open = davit("--json", "workspace", "shell", "open", "proj");
             assertThat(open.rc()).as(open.toString()).isZero();

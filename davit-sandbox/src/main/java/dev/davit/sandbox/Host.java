@@ -54,6 +54,62 @@ public final class Host {
         return r;
     }
 
+    /**
+     * Where {@code path} (absolute or not, taken from {@code root}) is on the host, resolved inside {@code root} as
+     * if it were / (a link to {@code /} leads to {@code root}, {@code ..} stops there), never through a host link:
+     * every component but the last is a directory of {@code root} reached without following a link on the host;
+     * the last one's link is followed (the same way) only with {@code followLast}. Null when a component on the way
+     * is missing or not a directory, or after 40 links. What it names may be missing; checked by path, so a sandbox
+     * that swaps a directory for a link meanwhile can only change the answer, not where a later open leads (none
+     * here).
+     */
+    public static Path inRoot(Path root, String path, boolean followLast) {
+        java.util.Deque<String> todo = new java.util.ArrayDeque<>(List.of(path.split("/")));
+        List<String> done = new java.util.ArrayList<>();
+        int links = 0;
+        while (!todo.isEmpty()) {
+            String c = todo.pollFirst();
+            if (c.isEmpty() || c.equals(".")) {
+                continue;
+            }
+            if (c.equals("..")) {
+                if (!done.isEmpty()) {
+                    done.remove(done.size() - 1);
+                }
+                continue;
+            }
+            Path p = root.resolve(String.join("/", done)).resolve(c);
+            boolean last = todo.stream().allMatch(t -> t.isEmpty() || t.equals("."));
+            if (Files.isSymbolicLink(p) && (followLast || !last)) {
+                if (++links > 40) {
+                    return null;
+                }
+                String target;
+                try {
+                    target = Files.readSymbolicLink(p).toString();
+                } catch (IOException e) {
+                    return null;
+                }
+                if (target.startsWith("/")) {
+                    done.clear();
+                }
+                List<String> tc = List.of(target.split("/"));
+                for (int i = tc.size() - 1; i >= 0; i--) {
+                    todo.addFirst(tc.get(i));
+                }
+                continue;
+            }
+            if (last) {
+                return p;
+            }
+            if (!Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return null;
+            }
+            done.add(c);
+        }
+        return root.resolve(String.join("/", done));
+    }
+
     /** Whether {@code pid} is a live (not zombie) process started at {@code start}. */
     public static boolean alive(long pid, long start) {
         if (pid <= 0) {

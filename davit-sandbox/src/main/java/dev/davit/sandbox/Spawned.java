@@ -34,6 +34,26 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
 
     /** In the spawn's directory: the command's stdout and stderr interleaved (a terminal's output). */
     public static final String OUTPUT = "output";
+    /**
+     * In the spawn's directory: {@link #OUTPUT}'s older half. A container's output goes through a FIFO to a capper
+     * on the host (the holder's, outliving davit) that keeps {@link #OUTPUT} under {@link #logCap()}/2 bytes: past
+     * that it becomes this file (replacing the one before) and a new {@link #OUTPUT} starts, so the two never hold
+     * more than the cap.
+     */
+    public static final String OUTPUT_OLD = "output.1";
+    /** In the spawn's directory: how many bytes of output the capper dropped (decimal; missing: none). */
+    public static final String OUTPUT_DROPPED = "output.dropped";
+    /** The default of {@link #logCap()}: 8 MiB. */
+    public static final long LOG_CAP = 8L << 20;
+
+    /**
+     * How many bytes of a detached process's output stay on disk: {@link #LOG_CAP}, or the system property
+     * {@code davit.logs.capBytes} (at least 2).
+     */
+    public static long logCap() {
+        return Math.max(2, Long.getLong("davit.logs.capBytes", LOG_CAP));
+    }
+
     /** In the spawn's directory: the exit code, written when the command ends (128+N when killed by signal N). */
     public static final String EXIT = "exit";
     /** In the spawn's directory: a terminal's input, a FIFO (write to it; the holder keeps it open). */

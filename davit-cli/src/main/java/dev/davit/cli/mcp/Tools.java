@@ -289,7 +289,10 @@ final class Tools {
                 .option("tail", INTEGER, "--tail", "Only the last this many lines.")
                 .returns("name", "string", "The service.")
                 .returns("output", "string", "Its output (invalid UTF-8 replaced).")
-                .returns("output_base64", Json2.nullable("string"), "The bytes, base64, when not UTF-8.").build());
+                .returns("output_base64", Json2.nullable("string"), "The bytes, base64, when not UTF-8.")
+                .returns("dropped_bytes", "integer", "How many older bytes the log's cap dropped (0: none).")
+                .returns("line_cut", "boolean", "Whether the first line was longer than 64 KiB and only its end is"
+                        + " shown.").build());
         t.add(Tool.builder("workspace_service_stop", FULL, "Stop a service: TERM to its processes, KILL after 5 s."
                 + " Its log is kept.", "workspace", "service", "stop")
                 .positional("workspace", WS)

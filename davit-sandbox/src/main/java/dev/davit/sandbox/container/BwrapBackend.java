@@ -338,6 +338,10 @@ public final class BwrapBackend implements Backend {
     }
 
     /** {@link #interpret(int, Captured, RunSpec)} for a command run in {@code workdir} (null: /). */
+    /** How util-linux nsenter (2.38) says that {@code --wdns}'s directory cannot be entered (missing, a file). */
+    private static final List<String> NSENTER_CHDIR = List.of("nsenter: cannot open current working directory: ",
+            "nsenter: change directory by working directory file descriptor failed: ");
+
     static int interpret(int rc, Captured stderr, String workdir) {
         if (stderr.size() > 4096 || (rc != 1 && rc != 125)) {
             return rc;
@@ -347,6 +351,9 @@ public final class BwrapBackend implements Backend {
             // davit-exec's exec step, in bubblewrap's words; its 126/127 for a command that cannot be run or found
             // are the command's exit codes already
             s = "bwrap: " + s.substring("davit-exec: ".length());
+        } else if (rc == 1 && NSENTER_CHDIR.stream().anyMatch(s::startsWith) && s.indexOf('\n') == s.length() - 1) {
+            // nsenter --wdns (a rootless exec without davit-exec): the same failure, met inside the sandbox
+            s = "bwrap: Can't chdir to " + workdir;
         } else {
             DavitException failed = Jail.jailFailure(rc, s); // davit-exec failed before the command ran
             if (failed != null) {

@@ -424,10 +424,10 @@ public final class ContainerLifecycle implements LongLived {
                     + "; recreate the sandbox, or create it with --no-limits");
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
-        if ((Jail.active() || Jail.execHelper(options) != null) && !timedOut && !limited) {
-            // bubblewrap's own failure before the command ran: a working directory that is not there, a command
-            // that cannot be found or run
-            rc = BwrapBackend.interpret(rc, err.captured(), workdir != null ? workdir : s.spec().workdir());
+        if (!timedOut && !limited) {
+            // bubblewrap's, davit-exec's or nsenter's own failure before the command ran: a working directory that
+            // is not there, a command that cannot be found or run
+            rc = BwrapBackend.interpret(rc, err.captured(), runSpec(s, argv, env, workdir).effectiveWorkdir());
         }
         long t4 = System.nanoTime();
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
@@ -450,12 +450,7 @@ public final class ContainerLifecycle implements LongLived {
      */
     public ProcessBuilder enter(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Cgroups.Cgroup cg,
                                 boolean terminal) {
-        Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
-        if (env != null) {
-            merged.putAll(env);
-        }
-        RunSpec rs = new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
-                null, s.spec().network(), s.spec().image());
+        RunSpec rs = runSpec(s, argv, env, workdir);
         if (Jail.active()) {
             return enterJailed(s, argv, rs, cg, terminal);
         }
@@ -481,16 +476,10 @@ public final class ContainerLifecycle implements LongLived {
         if (!sameNamespace(target, "cgroup")) {
             cmd.add("--cgroup");
         }
-        // nsenter opens --wd's path before it enters the namespaces, so name it through the sandbox's root
-        String wd = rs.effectiveWorkdir();
-        if (Path.of(wd).normalize().toString().contains("..") || !wd.equals(Path.of(wd).normalize().toString())) {
-            throw new DavitException(Kind.USAGE, "the working directory must be a normalized absolute path: " + wd);
-        }
-        Path wdThroughRoot = Path.of("/proc", Long.toString(target), "root", wd.substring(1));
-        if (!Files.isDirectory(wdThroughRoot)) {
-            throw new DavitException(Kind.USAGE, "the working directory " + wd + " does not exist in the sandbox");
-        }
-        cmd.addAll(List.of("--root", "--wd=" + wdThroughRoot));
+        // the working directory is resolved inside: --wdns changes to it after the namespaces and the sandbox's root
+        // (so a link the sandbox made to / leads to the sandbox's /); never --wd, which nsenter opens from the
+        // host's root before it enters anything, nor a host-side look at /proc/PID/root/WD (the host's links)
+        cmd.addAll(List.of("--root", "--wdns=" + rs.effectiveWorkdir()));
         // the image's User, as davit run applies it (names looked up in the sandbox's /etc/passwd and /etc/group)
         int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
         if (ids != null && !(ids[0] == 0 && ids[1] == 0) && !preserve) {
@@ -505,6 +494,16 @@ public final class ContainerLifecycle implements LongLived {
         pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
         pb.directory(dir(s).toFile());
         return pb;
+    }
+
+    /** What an exec of {@code argv} in {@code s} runs: its environment with {@code env} on top, its workdir. */
+    private static RunSpec runSpec(Sandbox s, List<String> argv, Map<String, String> env, String workdir) {
+        Map<String, String> merged = new java.util.LinkedHashMap<>(s.spec().env());
+        if (env != null) {
+            merged.putAll(env);
+        }
+        return new RunSpec(s.spec().rootfs(), argv, merged, workdir != null ? workdir : s.spec().workdir(),
+                null, s.spec().network(), s.spec().image());
     }
 
     /**

@@ -26,25 +26,63 @@ import java.util.concurrent.TimeUnit;
  * (nsenter into the namespaces, the cgroup, the image's user) below a small holder on the host:
  *
  * <pre>
- * setsid sh -c HOLDER holder DIR MV 0 setsid [cgroup join] nsenter ... -- ARGV        (output to DIR/output)
- * setsid sh -c HOLDER holder DIR MV 1 script -qfec 'exec /bin/sh DIR/command.sh' DIR/output      (a terminal)
+ * setsid sh -c HOLDER holder DIR TOOLS CAP 0 setsid [cgroup join] nsenter ... -- ARGV  (output to DIR/output.pipe)
+ * setsid sh -c HOLDER holder DIR TOOLS CAP 1 script -qfec 'exec /bin/sh DIR/command.sh' DIR/output.pipe (a terminal)
  *   where DIR/command.sh is: exec [cgroup join] nsenter ... -- ARGV
  * </pre>
  *
  * The holder has its own session (no terminal, so no hangup reaches it), waits for the command and writes its exit
- * code to {@code DIR/exit}; the command leads a session and process group of its own (util-linux {@code setsid}, or
+ * code to {@code DIR/exit}; the output reaches {@code DIR/output} through the holder's capper (at most CAP bytes
+ * on disk, see {@link #HOLDER}); the command leads a session and process group of its own (util-linux {@code setsid}, or
  * {@code script}'s child, which owns the terminal). A terminal's PTY is made by util-linux {@code script} on the host;
  * its input is the FIFO {@code DIR/input}, which the holder keeps open for reading and writing, so writers never
  * meet an end of file. Neither the holder nor {@code script} is in the sandbox: they outlive davit, and the sandbox's
  * processes only see the terminal's slave side (see docs/WORKSPACES.md, Shells).
  */
 public final class Detached {
+    /**
+     * The holder: its first part (a subshell, started first) is the capper, which copies the FIFO
+     * {@code DIR/output.pipe} into {@code DIR/output} with dd (a read's worth at a time, never more than the room
+     * left: {@code iflag=count_bytes}); at half the cap the file becomes {@code output.1} (the one before is dropped and
+     * counted in {@code output.dropped}) and a new one starts. It ignores the signals a stop sends (a service's last
+     * words are kept) and ends when every writer is gone. The holder holds the FIFO's writing end itself while the
+     * command runs (so the capper never waits for a writer that failed to start), then gives the capper up to 1 s to
+     * write what is left before it records the exit code.
+     */
     private static final String HOLDER = """
-            d=$1; mv=$2; tty=$3; shift 3
-            if [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- >/dev/null 2>&1
-            else "$@" >>"$d/output" 2>&1 </dev/null; fi
-            echo $? >"$d/exit.tmp" && "$mv" -f "$d/exit.tmp" "$d/exit"
+            d=$1; mv=$2; dd=$3; stat=$4; sleep=$5; cap=$6; tty=$7; shift 7
+            o="$d/output"; h=$((cap / 2))
+            (
+              trap '' HUP INT QUIT TERM USR1 USR2
+              exec <"$d/output.pipe" >/dev/null 2>&1
+              : >>"$o"; gone=0
+              while :; do
+                s=$("$stat" -c %s "$o") || s=0
+                if [ "$s" -ge "$h" ]; then
+                  if [ -f "$o.1" ]; then
+                    gone=$((gone + $("$stat" -c %s "$o.1")))
+                    echo $gone >"$o.dropped.tmp" && "$mv" -f "$o.dropped.tmp" "$o.dropped"
+                  fi
+                  "$mv" -f "$o" "$o.1"; : >"$o"; s=0
+                fi
+                if "$dd" bs=65536 count=$((h - s)) iflag=count_bytes status=none >>"$o"; then
+                  [ "$("$stat" -c %s "$o")" -gt "$s" ] || break
+                else
+                  [ -d "$d" ] || exec "$dd" bs=65536 of=/dev/null status=none
+                fi
+              done
+            ) &
+            c=$!
+            exec 4>"$d/output.pipe"
+            if [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- 4>&- >/dev/null 2>&1
+            else "$@" >&4 2>&4 4>&- </dev/null; fi
+            r=$?
+            exec 4>&-
+            i=0; while [ $i -lt 50 ] && kill -0 $c 2>/dev/null; do "$sleep" 0.02; i=$((i + 1)); done
+            echo $r >"$d/exit.tmp" && "$mv" -f "$d/exit.tmp" "$d/exit"
             """;
+    /** In the spawn's directory: the FIFO the command's output goes through to the capper. */
+    static final String PIPE = "output.pipe";
     private static final Duration LEADER_WAIT = Duration.ofSeconds(10);
 
     private final SandboxOptions options;
@@ -60,13 +98,17 @@ public final class Detached {
         Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(s.id()) : null;
         ProcessBuilder pb = containers.enter(s, argv, env, workdir, cg, terminal);
         List<String> cmd = new ArrayList<>(List.of(tool("setsid").toString(), "/bin/sh", "-c", HOLDER, "holder",
-                dir.toString(), tool("mv").toString(), terminal ? "1" : "0"));
+                dir.toString(), tool("mv").toString(), tool("dd").toString(), tool("stat").toString(),
+                tool("sleep").toString(), Long.toString(Spawned.logCap()), terminal ? "1" : "0"));
         try {
             Files.createDirectories(dir);
-            Files.deleteIfExists(dir.resolve(Spawned.EXIT));
-            if (terminal) {
-                Files.deleteIfExists(dir.resolve(Spawned.INPUT));
-                run(List.of(tool("mkfifo").toString(), "-m", "600", dir.resolve(Spawned.INPUT).toString()));
+            for (String f : List.of(Spawned.EXIT, Spawned.OUTPUT, Spawned.OUTPUT_OLD, Spawned.OUTPUT_DROPPED)) {
+                Files.deleteIfExists(dir.resolve(f));
+            }
+            List<String> fifos = terminal ? List.of(PIPE, Spawned.INPUT) : List.of(PIPE);
+            for (String f : fifos) {
+                Files.deleteIfExists(dir.resolve(f));
+                run(List.of(tool("mkfifo").toString(), "-m", "600", dir.resolve(f).toString()));
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
@@ -85,7 +127,7 @@ public final class Detached {
                 throw new DavitException(Kind.STORE, "cannot write " + file + ": " + e.getMessage());
             }
             cmd.addAll(List.of(tool("script").toString(), "-q", "-f", "-e", "-c", "exec /bin/sh " + quote(
-                    file.toString()), dir.resolve(Spawned.OUTPUT).toString()));
+                    file.toString()), dir.resolve(PIPE).toString()));
         } else {
             cmd.add(tool("setsid").toString());
             cmd.addAll(pb.command());

@@ -26,9 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -424,46 +422,8 @@ public final class OciRuntimeBackend implements Backend {
 
     /** Whether {@code path} names a directory in {@code rootfs}, resolving symbolic links as if it were /. */
     static boolean isDirectoryInRoot(Path rootfs, String path) {
-        Deque<String> todo = new ArrayDeque<>(List.of(path.split("/")));
-        List<String> done = new ArrayList<>();
-        int links = 0;
-        while (!todo.isEmpty()) {
-            String c = todo.pollFirst();
-            if (c.isEmpty() || c.equals(".")) {
-                continue;
-            }
-            if (c.equals("..")) {
-                if (!done.isEmpty()) {
-                    done.remove(done.size() - 1);
-                }
-                continue;
-            }
-            Path p = rootfs.resolve(String.join("/", done)).resolve(c);
-            if (Files.isSymbolicLink(p)) {
-                if (++links > 40) {
-                    return false;
-                }
-                String target;
-                try {
-                    target = Files.readSymbolicLink(p).toString();
-                } catch (IOException e) {
-                    return false;
-                }
-                if (target.startsWith("/")) {
-                    done.clear();
-                }
-                List<String> tc = List.of(target.split("/"));
-                for (int i = tc.size() - 1; i >= 0; i--) {
-                    todo.addFirst(tc.get(i));
-                }
-                continue;
-            }
-            if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                return false;
-            }
-            done.add(c);
-        }
-        return true;
+        Path p = Host.inRoot(rootfs, path, true);
+        return p != null && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS);
     }
 
     /** The v2 controllers of a hybrid cgroup host (what crun 1.8 refuses), or null when there are none. */

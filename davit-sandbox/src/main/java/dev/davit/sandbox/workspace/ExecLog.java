@@ -7,6 +7,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Spawned;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -14,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,12 +25,14 @@ import java.util.List;
 /**
  * The exec history of a workspace: one JSON line per exec in {@code logs.jsonl}, appended with one {@code write}
  * on a file opened {@code O_APPEND} and synced (rewriting a growing file per exec would make execs slower and
- * slower); a line torn by a crash is skipped when read.
+ * slower); a line torn by a crash is skipped when read. Bounded on disk: {@link #append} keeps the newest entries,
+ * about {@link Spawned#logCap()} bytes in {@code logs.jsonl.1} and {@code logs.jsonl}.
  */
 final class ExecLog {
     static final String FILE = "logs.jsonl";
     /** How much of the start and of the end of each stream an entry keeps. */
     static final int KEEP = 2048;
+    private static final String LOCK = ".lock";
 
     private ExecLog() {
     }
@@ -56,38 +60,58 @@ final class ExecLog {
         return o;
     }
 
+    /**
+     * Appends {@code entry} to {@code file}; first, when the line would take the file past half of
+     * {@link Spawned#logCap()}, the file becomes {@code file.1} (replacing the one before: the oldest entries go) and
+     * a new one starts, so the two hold about the cap at most. Appends take turns under a lock ({@code file.lock}).
+     */
     static void append(Path file, ObjectNode entry) {
         byte[] json = Json.bytes(entry);
         byte[] line = Arrays.copyOf(json, json.length + 1);
         line[json.length] = '\n';
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS)) {
-            ByteBuffer buf = ByteBuffer.wrap(line);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
+        try (FileChannel lock = FileChannel.open(file.resolveSibling(file.getFileName() + LOCK),
+                StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+            lock.lock();
+            if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && Files.size(file) > 0
+                    && Files.size(file) + line.length > Spawned.logCap() / 2) {
+                Files.move(file, old(file), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             }
-            ch.force(false);
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS)) {
+                ByteBuffer buf = ByteBuffer.wrap(line);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                ch.force(false);
+            }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot append to " + file + ": " + e.getMessage());
         }
     }
 
+    /** The entries of {@code file.1}, then of {@code file}, oldest first. */
     static List<JsonNode> read(Path file) {
         List<JsonNode> out = new ArrayList<>();
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
-            return out;
-        }
-        try {
-            for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-                try {
-                    out.add(Json.read(line.getBytes(StandardCharsets.UTF_8)));
-                } catch (RuntimeException | IOException torn) {
-                    // a line a crash cut short: skipped
-                }
+        for (Path f : List.of(old(file), file)) {
+            if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
             }
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read " + file + ": " + e.getMessage());
+            try {
+                for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                    try {
+                        out.add(Json.read(line.getBytes(StandardCharsets.UTF_8)));
+                    } catch (RuntimeException | IOException torn) {
+                        // a line a crash cut short: skipped
+                    }
+                }
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
+            }
         }
         return out;
+    }
+
+    private static Path old(Path file) {
+        return file.resolveSibling(file.getFileName() + ".1");
     }
 }

@@ -8,7 +8,6 @@ import dev.davit.oci.Json;
 import dev.davit.oci.store.Fs;
 import dev.davit.sandbox.Spawned;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -86,44 +85,9 @@ final class Held {
         }
     }
 
-    /** The last {@code lines} lines of {@code f} (0: all of it), read from its end. */
-    static byte[] tail(Path f, int lines) {
-        try (RandomAccessFile r = new RandomAccessFile(f.toFile(), "r")) {
-            long size = r.length();
-            long from = 0;
-            if (lines > 0) {
-                int seen = 0;
-                long pos = size;
-                byte[] buf = new byte[8192];
-                outer:
-                while (pos > 0) {
-                    int n = (int) Math.min(buf.length, pos);
-                    pos -= n;
-                    r.seek(pos);
-                    r.readFully(buf, 0, n);
-                    for (int i = n - 1; i >= 0; i--) {
-                        // a newline ending the file closes the last line, it does not start another
-                        if (buf[i] == '\n' && pos + i != size - 1 && ++seen == lines) {
-                            from = pos + i + 1;
-                            break outer;
-                        }
-                    }
-                }
-            }
-            byte[] out = new byte[Math.toIntExact(size - from)];
-            r.seek(from);
-            r.readFully(out);
-            return out;
-        } catch (java.io.FileNotFoundException e) {
-            return new byte[0];
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
-        }
-    }
-
     /** The last few lines of {@code f} on one line, for an error message. */
     static String lastLines(Path f) {
-        String t = new String(tail(f, 3), StandardCharsets.UTF_8).strip();
+        String t = new String(CappedLog.tail(f, 3).bytes(), StandardCharsets.UTF_8).strip();
         List<String> parts = new ArrayList<>();
         for (String l : t.split("\r?\n")) {
             if (!l.isBlank()) {

@@ -249,12 +249,32 @@ public final class Services {
 
     /** The service's output (stdout and stderr interleaved): its last {@code lines} lines, or all with 0. */
     public byte[] logs(String name, int lines) {
+        return log(name, lines).bytes();
+    }
+
+    /**
+     * What {@link #log} returns: the bytes, how many older bytes the cap dropped ({@code droppedBytes}, 0: none) and
+     * whether the first line is only its last {@link #LINE_MAX} bytes ({@code lineCut}).
+     */
+    public record Log(byte[] bytes, long droppedBytes, boolean lineCut) {
+    }
+
+    /** The longest line {@link #log} returns whole: 64 KiB. */
+    public static final int LINE_MAX = CappedLog.LINE_MAX;
+
+    /**
+     * The service's output (stdout and stderr interleaved): its last {@code lines} lines (0: all that is kept, at
+     * most {@link Spawned#logCap()} bytes), read from the end of the log with bounded memory: a line longer than
+     * {@link #LINE_MAX} ends the read and keeps only its end.
+     */
+    public Log log(String name, int lines) {
         get(name);
         JsonNode o = Held.read(dir.resolve(name), FILE);
         if (o != null) {
             sandboxes.collect(Spawned.fromJson(o.path("process")), dir.resolve(name));
         }
-        return Held.tail(dir.resolve(name).resolve(Spawned.OUTPUT), lines);
+        CappedLog.Tail t = CappedLog.tail(dir.resolve(name).resolve(Spawned.OUTPUT), lines);
+        return new Log(t.bytes(), t.dropped(), t.cut());
     }
 
     /**

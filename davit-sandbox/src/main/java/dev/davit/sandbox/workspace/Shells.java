@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -183,22 +184,10 @@ public final class Shells {
         try (FileChannel lock = FileChannel.open(d.resolve("read.lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE)) {
             lock.lock();
-            long offset = offset(d);
             long deadline = System.nanoTime() + (wait == null ? 0 : wait.toNanos());
             while (true) {
-                long from = offset > 0 ? offset : start(out);
-                long size = size(out);
-                if (from >= 0 && size > from) {
-                    byte[] b = new byte[Math.toIntExact(Math.min(size - from, 16L << 20))];
-                    try (FileChannel r = FileChannel.open(own(out), StandardOpenOption.READ,
-                            LinkOption.NOFOLLOW_LINKS)) {
-                        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
-                        while (buf.hasRemaining() && r.read(buf, from + buf.position()) > 0) {
-                            // until the bytes the size promised are in (the file only grows)
-                        }
-                    }
-                    Fs.writeAtomically(d.resolve(OFFSET), Long.toString(from + b.length)
-                            .getBytes(StandardCharsets.US_ASCII), d);
+                byte[] b = next(d, out);
+                if (b != null) {
                     return b;
                 }
                 if (System.nanoTime() >= deadline || !sandboxes.alive(Spawned.fromJson(record(id).path("process")))) {
@@ -212,6 +201,72 @@ public final class Shells {
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted");
         }
+    }
+
+    /**
+     * What the terminal showed after the read offset (at most 16 MiB), with the offset moved past it; null when there
+     * is nothing new. The offset is {@code POS INODE}: a position in the file with that inode, {@code output} or,
+     * once the capper renamed it, {@code output.1} (read to its end first); when neither has that inode any more (more
+     * than half the cap came between two reads) the read goes on at the oldest byte kept. Without an inode (a vm's
+     * console, a shell's first read) it is a position in {@code output}.
+     */
+    private static byte[] next(Path d, Path out) throws IOException {
+        String[] state = offsetState(d);
+        long pos = Long.parseLong(state[0]);
+        Object ino = state.length > 1 ? Long.valueOf(state[1]) : null;
+        if (Files.isSymbolicLink(out)) { // a vm's console: one file, never renamed
+            return chunk(d, own(out), pos > 0 ? pos : start(out), null);
+        }
+        Path old = d.resolve(Spawned.OUTPUT_OLD);
+        for (int attempt = 0; attempt < 5; attempt++) {
+            Object cur = CappedLog.inode(out);
+            Object prev = CappedLog.inode(old);
+            Path file;
+            long from;
+            if (ino == null && pos == 0) { // the first read: from the oldest byte kept, after script's line
+                file = prev != null ? old : out;
+                from = start(file);
+            } else if (ino == null || ino.equals(cur)) {
+                file = out;
+                from = pos;
+            } else if (ino.equals(prev) && pos < size(old)) {
+                file = old;
+                from = pos;
+            } else if (ino.equals(prev)) {
+                file = out;
+                from = 0;
+            } else {
+                file = prev != null ? old : out;
+                from = 0;
+            }
+            Object expected = file == old ? prev : cur;
+            byte[] b = chunk(d, file, from, expected);
+            if (Objects.equals(expected, CappedLog.inode(file))) {
+                return b;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The bytes of {@code file} from {@code from} (at most 16 MiB; -1: not yet readable), with the offset saved as
+     * {@code END INODE} ({@code inode} null: {@code END} alone); null when there are none.
+     */
+    private static byte[] chunk(Path d, Path file, long from, Object inode) throws IOException {
+        long size = size(file);
+        if (from < 0 || size <= from) {
+            return null;
+        }
+        byte[] b = new byte[Math.toIntExact(Math.min(size - from, 16L << 20))];
+        try (FileChannel r = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
+            while (buf.hasRemaining() && r.read(buf, from + buf.position()) > 0) {
+                // until the bytes the size promised are in (the file only grows)
+            }
+        }
+        Fs.writeAtomically(d.resolve(OFFSET), ((from + b.length) + (inode == null ? "" : " " + inode))
+                .getBytes(StandardCharsets.US_ASCII), d);
+        return b;
     }
 
     /**
@@ -234,11 +289,16 @@ public final class Shells {
         }
     }
 
-    private static long offset(Path d) throws IOException {
+    /** The read offset: {@code {POS}} or {@code {POS, INODE}} ({@code {"0"}} before the first read). */
+    private static String[] offsetState(Path d) throws IOException {
         try {
-            return Long.parseLong(Files.readString(d.resolve(OFFSET)).strip());
-        } catch (java.nio.file.NoSuchFileException e) {
-            return 0;
+            String[] f = Files.readString(d.resolve(OFFSET)).strip().split(" ");
+            for (String x : f) {
+                Long.parseLong(x);
+            }
+            return f.length <= 2 ? f : new String[] {"0"};
+        } catch (java.nio.file.NoSuchFileException | NumberFormatException e) {
+            return new String[] {"0"};
         }
     }
 
