@@ -17,10 +17,14 @@ public interface GuestFiles {
     void putTar(String dir, Path tar);
 
     /**
-     * Writes a tar of the content of guest directory {@code dir} (entries {@code ./...}) to host file {@code tar}.
-     * Made by the guest: extract it only with davit's safe unpack rules.
+     * Copies the content of guest directory {@code dir} into the empty host directory {@code into}. What the guest
+     * sends is untrusted: it is extracted as it arrives with the rules for untrusted tars
+     * ({@link dev.davit.oci.unpack.TarExtractor#extractUntrusted}: nothing outside {@code into}, nothing through a
+     * link, no devices or fifos, within caps). On failure {@code into} holds part of the tree: delete it.
+     *
+     * @return the entries left out (devices, fifos), each with the reason
      */
-    void getTar(String dir, Path tar);
+    List<dev.davit.oci.unpack.UnpackResult.Skipped> copyTree(String dir, Path into);
 
     /** The first {@code maxBytes} (0: all) of regular file {@code file}; NOT_FOUND when it is missing. */
     Content read(String file, long maxBytes);

@@ -44,6 +44,11 @@ final class LayerApplier {
     private final boolean root;
     private final long maxEntries;
     private final long maxBytes;
+    private final long maxNameBytes;
+    private final Wording wording;
+    /** A plain tar from an untrusted sender ({@link TarExtractor#extractUntrusted}), not a layer. */
+    private final boolean plain;
+    private long nameBytes;
     private static final Set<OpenOption> CREATE = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
             LinkOption.NOFOLLOW_LINKS);
 
@@ -53,12 +58,29 @@ final class LayerApplier {
     private String what = "layer";
 
     LayerApplier(RootFs fs, Report report, boolean root, UnpackOptions options) {
+        this(fs, report, root, options.maxBytes(), options.maxEntries(), Long.MAX_VALUE, Wording.IMAGE, false);
+    }
+
+    /**
+     * For a plain tar from an untrusted sender: names are only names (no whiteouts), an absolute name is refused,
+     * devices and fifos are skipped, modes keep only the nine permission bits, extended attributes are ignored;
+     * rootless (owners are not taken from it).
+     */
+    LayerApplier(RootFs fs, Report report, TarExtractor.Limits limits, Wording wording) {
+        this(fs, report, false, limits.maxBytes(), limits.maxEntries(), limits.maxNameBytes(), wording, true);
+    }
+
+    private LayerApplier(RootFs fs, Report report, boolean root, long maxBytes, long maxEntries, long maxNameBytes,
+                         Wording wording, boolean plain) {
         this.fs = fs;
         this.report = report;
         this.root = root;
         this.attrs = new Attrs(root, fs.umask(), report);
-        this.maxEntries = options.maxEntries();
-        this.maxBytes = options.maxBytes();
+        this.maxEntries = maxEntries;
+        this.maxBytes = maxBytes;
+        this.maxNameBytes = maxNameBytes;
+        this.wording = wording;
+        this.plain = plain;
     }
 
     /**
@@ -86,15 +108,19 @@ final class LayerApplier {
                 return;
             }
             if (++report.entries > maxEntries) {
-                throw new DavitException(Kind.VERIFICATION, "the image has more than " + maxEntries
-                        + " tar entries, the unpack limit; raise --max-entries if you trust the image");
+                throw new DavitException(Kind.VERIFICATION, wording.subject() + " has more than " + maxEntries
+                        + " tar entries, the unpack limit" + wording.raiseEntries());
+            }
+            nameBytes += e.getName().length() + e.getLinkName().length();
+            if (nameBytes > maxNameBytes) {
+                throw new DavitException(Kind.VERIFICATION, wording.subject() + " has more than " + maxNameBytes
+                        + " bytes of entry names, the unpack limit" + wording.raiseEntries());
             }
             try {
                 entry(e, tar);
             } catch (Refused r) {
                 throw new DavitException(Kind.VERIFICATION, what + ": entry '" + Text.shorten(e.getName(), 100)
-                        + "' is refused: " + Text.shorten(r.getMessage(), 200) + "; the image is malformed or hostile,"
-                        + " nothing was unpacked");
+                        + "' is refused: " + Text.shorten(r.getMessage(), 200) + wording.refused());
             } catch (InvalidPathException ex) {
                 throw new DavitException(Kind.VERIFICATION, what + ": entry '" + Text.shorten(e.getName(), 100)
                         + "' cannot be represented as a file name here (" + Text.shorten(ex.getReason(), 80)
@@ -112,9 +138,12 @@ final class LayerApplier {
     private void entry(TarArchiveEntry e, TarArchiveInputStream tar) throws Refused, IOException {
         EntryPath p = EntryPath.parse(e.getName());
         if (p.absolute()) {
+            if (plain) {
+                throw new Refused("the name is absolute");
+            }
             report.absoluteNames++;
         }
-        if (!p.isRoot()) {
+        if (!plain && !p.isRoot()) {
             for (int i = 0; i < p.components().size() - 1; i++) {
                 if (p.components().get(i).startsWith(".wh.")) {
                     skip(p, "inside a directory named like a whiteout");
@@ -126,7 +155,7 @@ final class LayerApplier {
                 return;
             }
         }
-        TarMeta m = TarMeta.of(e);
+        TarMeta m = plain ? TarMeta.of(e).permissionsOnly() : TarMeta.of(e);
         skipped.remove(p.rel()); // written now, or skipped again
         if (e.isSymbolicLink()) {
             symlink(p, e.getLinkName(), m);
@@ -257,6 +286,9 @@ final class LayerApplier {
         if (t.isRoot()) {
             throw new Refused("it is a hard link to the root directory");
         }
+        if (plain && t.absolute()) {
+            throw new Refused("its hard link target '" + Text.shorten(linkName, 100) + "' is absolute");
+        }
         if (t.rel().equals(p.rel())) {
             skip(p, "hard link to itself");
             return;
@@ -326,6 +358,10 @@ final class LayerApplier {
         char type = e.isFIFO() ? 'p' : e.isCharacterDevice() ? 'c' : 'b';
         String desc = type == 'p' ? "fifo"
                 : (type == 'c' ? "character" : "block") + " device " + e.getDevMajor() + ":" + e.getDevMinor();
+        if (plain) {
+            skip(p, desc + ": not created from an untrusted archive");
+            return;
+        }
         if (type != 'p' && !root) {
             skip(p, desc + ": creating device nodes needs root (rootless unpack)");
             return;
@@ -398,12 +434,11 @@ final class LayerApplier {
     private DavitException tooBig(EntryPath p, long size) {
         return new DavitException(Kind.VERIFICATION, what + ": entry '" + Text.shorten(p.toString(), 100)
                 + "' needs " + size + " bytes, more than the unpack limit of " + maxBytes + " bytes leaves ("
-                + report.bytes + " written); raise --max-size if you trust the image");
+                + report.bytes + " written)" + wording.raiseBytes());
     }
 
     private DavitException corrupt(IOException ex) {
         return new DavitException(Kind.VERIFICATION, what + " is not a valid tar stream: "
-                + Text.shorten(String.valueOf(ex.getMessage()), 200) + "; the blob may be corrupt (run davit fsck)"
-                + " or not a layer", ex);
+                + Text.shorten(String.valueOf(ex.getMessage()), 200) + wording.corrupt(), ex);
     }
 }

@@ -24,6 +24,7 @@ final class LayerStream extends FilterInputStream {
     private final Digest.Algorithm algorithm;
     private final long budget;
     private final String what;
+    private final Wording wording;
     private long count;
     private long headerEnd = -1;
     private boolean eof;
@@ -33,11 +34,16 @@ final class LayerStream extends FilterInputStream {
      * @param what   the layer, for messages (e.g. {@code layer 2/3 (sha256:0123456789ab)})
      */
     LayerStream(InputStream in, Digest.Algorithm algorithm, long budget, String what) {
+        this(in, algorithm, budget, what, Wording.IMAGE);
+    }
+
+    LayerStream(InputStream in, Digest.Algorithm algorithm, long budget, String what, Wording wording) {
         super(in);
         this.algorithm = algorithm;
         this.md = algorithm.newMessageDigest();
         this.budget = budget;
         this.what = what;
+        this.wording = wording;
     }
 
     /** Starts ({@code true}) or ends the reading of one entry's headers. */
@@ -72,11 +78,11 @@ final class LayerStream extends FilterInputStream {
             count += n;
             if (count > budget) {
                 throw new DavitException(Kind.VERIFICATION, what + " holds more uncompressed data than the"
-                        + " unpack limit allows (" + budget + " bytes left); raise --max-size if you trust the image");
+                        + " unpack limit allows (" + budget + " bytes left)" + wording.raiseBytes());
             }
             if (headerEnd >= 0 && count > headerEnd) {
                 throw new DavitException(Kind.VERIFICATION, what + " has a tar header over " + MAX_HEADER_BYTES
-                        + " bytes (PAX records or long name); the layer is malformed or hostile");
+                        + " bytes (PAX records or long name)" + wording.malformed());
             }
         }
         return n;

@@ -18,6 +18,23 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * taken from the archive (everything belongs to the caller) and device nodes are skipped.
  */
 public final class TarExtractor {
+    /**
+     * The caps on a tar from an untrusted sender ({@link #extractUntrusted}); passing one stops the extraction at
+     * once with a one-line VERIFICATION error.
+     *
+     * @param maxBytes     the most bytes of the stream (headers and contents)
+     * @param maxEntries   the most entries
+     * @param maxNameBytes the most bytes of entry names and link targets in all (davit holds each name written
+     *                     while it extracts, so this bounds that memory)
+     */
+    public record Limits(long maxBytes, long maxEntries, long maxNameBytes) {
+        public Limits {
+            if (maxBytes < 1 || maxEntries < 1 || maxNameBytes < 1) {
+                throw new IllegalArgumentException("limits must be positive");
+            }
+        }
+    }
+
     private TarExtractor() {
     }
 
@@ -47,6 +64,38 @@ public final class TarExtractor {
         } catch (IOException e) {
             throw new DavitException(Kind.USAGE, "cannot extract " + tarFile + ": " + e.getMessage()
                     + "; give a .tar, .tar.gz or .tar.zst file");
+        }
+        return List.copyOf(report.skipped);
+    }
+
+    /**
+     * Extracts the plain (uncompressed) tar stream {@code tar}, made by an untrusted sender, into the empty
+     * directory {@code dir} (it may read ahead past the archive's end: give a stream that ends where the sender's
+     * bytes do). The rules of {@link #extract}, stricter: an absolute name is refused as {@code ..} is; nothing is
+     * written through a link (an entry below a path that is a link is refused; a link entry is made as a link);
+     * hard links only to files the archive made; devices and fifos are skipped, never created; names are only
+     * names (no whiteouts); modes keep only the nine permission bits; owners and extended attributes are not taken
+     * from it; and the {@code limits} hold, checked as the bytes arrive (an entry that declares more than is left
+     * is refused before any of it is written). On failure {@code dir} holds part of the archive: the caller
+     * deletes it.
+     *
+     * @param what  the archive in messages, e.g. {@code the tar of /workspace that sandbox sb-1 sent}
+     * @param raise appended to the error when a limit is passed (how to raise it)
+     * @return the entries skipped (devices, fifos, unsupported types), each with the reason
+     */
+    public static List<UnpackResult.Skipped> extractUntrusted(InputStream tar, Path dir, Limits limits, String what,
+                                                              String raise) {
+        Report report = new Report();
+        Wording wording = Wording.untrusted(what, raise);
+        try {
+            RootFs fs = new RootFs(dir, RootFs.probeUmask(dir));
+            LayerApplier applier = new LayerApplier(fs, report, limits, wording);
+            LayerStream raw = new LayerStream(new BufferedInputStream(tar, 1 << 16), Digest.Algorithm.SHA256,
+                    limits.maxBytes(), what, wording);
+            applier.apply(new TarArchiveInputStream(raw, 10240, 512, "UTF-8", false), raw, what);
+            applier.finish();
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot extract " + what + " into " + dir + ": " + e.getMessage());
         }
         return List.copyOf(report.skipped);
     }

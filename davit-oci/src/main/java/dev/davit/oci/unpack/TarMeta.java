@@ -41,4 +41,9 @@ record TarMeta(int mode, long uid, long gid, FileTime mtime, FileTime atime, Map
         return new TarMeta(e.getMode() & 07777, e.getLongUserId(), e.getLongGroupId(), mtime,
                 atime == null ? mtime : atime, x);
     }
+
+    /** This metadata with only the nine permission bits and no extended attributes (an untrusted tar's). */
+    TarMeta permissionsOnly() {
+        return new TarMeta(mode & 0777, uid, gid, mtime, atime, Map.of());
+    }
 }

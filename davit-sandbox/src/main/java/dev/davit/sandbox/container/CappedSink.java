@@ -31,6 +31,21 @@ public final class CappedSink {
         this.limit = limit;
     }
 
+    /** This sink as a stream (closing it does nothing). */
+    public java.io.OutputStream stream() {
+        return new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                CappedSink.this.write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int n) {
+                CappedSink.this.write(b, off, n);
+            }
+        };
+    }
+
     synchronized void write(byte[] b, int off, int n) {
         total += n;
         int room = Math.min(limit - kept, n);

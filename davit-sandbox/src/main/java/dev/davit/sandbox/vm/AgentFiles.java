@@ -4,13 +4,14 @@ import dev.davit.sandbox.GuestFiles;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import java.io.ByteArrayOutputStream;
+import dev.davit.oci.Text;
+import dev.davit.oci.unpack.TarExtractor;
+import dev.davit.oci.unpack.UnpackResult;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 
@@ -18,10 +19,23 @@ import java.util.List;
  * {@link GuestFiles} through a running vm sandbox's guest agent (the file verbs of {@link Protocol}). The agent
  * refuses {@code .}, {@code ..} and a symbolic link on the way (USAGE). Each call holds the sandbox's agent lock, so
  * it waits for a running exec.
+ *
+ * <p>What the guest sends is untrusted (root in the guest can replace the agent): a {@code read} answer may announce
+ * no more than was asked for ({@value #MAX_WHOLE_FILE} bytes when the whole file was), else the call fails before
+ * anything is allocated; a tree arrives as a tar that is extracted as it arrives with the rules for untrusted tars
+ * ({@link TarExtractor#extractUntrusted}) within {@link #treeLimits()}; and every call has an overall deadline,
+ * {@link #timeout()}. An agent that breaks the protocol or misses the deadline gets its microVM killed
+ * ({@link VmLifecycle#withAgent}).
  */
 final class AgentFiles implements GuestFiles {
-    /** How long one call may take: transfers on TCG move a few MB/s. */
-    private static final Duration TIMEOUT = Duration.ofMinutes(10);
+    /** The most a read of a whole file takes: 64 MiB; read less with a maximum. */
+    static final int MAX_WHOLE_FILE = 64 << 20;
+    /** The most bytes a guest may send after the end of a tree's tar (an honest tar pads to 10 KiB records). */
+    static final long MAX_TRAILER = 1 << 20;
+    /** The most bytes of names in a tree's tar, which the extraction holds while it runs. */
+    static final long MAX_TREE_NAME_BYTES = 256L << 20;
+    static final String RAISE = "; if the tree is really that large, raise -Ddavit.vm.maxTreeBytes=N or"
+            + " -Ddavit.vm.maxTreeEntries=N";
 
     private final VmLifecycle vm;
     private final Sandbox sandbox;
@@ -31,97 +45,170 @@ final class AgentFiles implements GuestFiles {
         this.sandbox = sandbox;
     }
 
-    @Override
-    public void putTar(String dir, Path tar) {
-        try {
-            long size = Files.size(tar);
-            call("put into " + dir, Protocol.put(id(), dir, size), tar, null);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read " + tar + ": " + e.getMessage());
-        }
+    /**
+     * How long one call may take, from its request to the last byte of its answer: 10 minutes (transfers on TCG
+     * move a few MB/s), {@code -Ddavit.vm.fileTimeoutSeconds=N}.
+     */
+    static Duration timeout() {
+        return Duration.ofSeconds(Math.max(1, Long.getLong("davit.vm.fileTimeoutSeconds", 600)));
+    }
+
+    /**
+     * The caps on a tree the guest sends: 4 GiB ({@code -Ddavit.vm.maxTreeBytes=N}), a million entries
+     * ({@code -Ddavit.vm.maxTreeEntries=N}) and {@value #MAX_TREE_NAME_BYTES} bytes of names.
+     */
+    static TarExtractor.Limits treeLimits() {
+        return new TarExtractor.Limits(Math.max(1, Long.getLong("davit.vm.maxTreeBytes", 4L << 30)),
+                Math.max(1, Long.getLong("davit.vm.maxTreeEntries", 1_000_000)), MAX_TREE_NAME_BYTES);
     }
 
     @Override
-    public void getTar(String dir, Path tar) {
-        try (OutputStream out = Files.newOutputStream(tar, StandardOpenOption.CREATE,
-                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-            call("archive " + dir, Protocol.get(id(), dir), null, out);
+    public void putTar(String dir, Path tar) {
+        long size;
+        try {
+            size = Files.size(tar);
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot write " + tar + ": " + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot read " + tar + ": " + e.getMessage());
         }
+        String what = "put into " + dir;
+        work(what, (c, deadline) -> {
+            String rid = Protocol.newId();
+            try {
+                return expect(c.call(Protocol.put(rid, dir, size), tar, rid, deadline), Protocol.Done.class,
+                        sandbox.id(), what);
+            } catch (UncheckedIOException e) {
+                throw new DavitException(Kind.STORE, "cannot read " + tar + ": " + e.getCause().getMessage());
+            }
+        });
+    }
+
+    @Override
+    public List<UnpackResult.Skipped> copyTree(String dir, Path into) {
+        return work("archive " + dir, (c, deadline) -> copyTree(c, sandbox.id(), dir, into, treeLimits(), deadline));
     }
 
     @Override
     public Content read(String file, long maxBytes) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Protocol.Data d = call("read " + file, Protocol.read(id(), file, Math.max(0, maxBytes)), null, out);
-        return new Content(out.toByteArray(), d.total());
+        return work("read " + file, (c, deadline) -> read(c, sandbox.id(), file, maxBytes, deadline));
     }
 
     @Override
     public void remove(List<String> paths) {
         if (!paths.isEmpty()) {
-            call("remove " + String.join(" ", paths), Protocol.rm(id(), paths), null, null);
+            simple("remove " + String.join(" ", paths), rid -> Protocol.rm(rid, paths));
         }
     }
 
     @Override
     public void move(String from, String to) {
-        call("rename " + from + " to " + to, Protocol.mv(id(), from, to), null, null);
+        simple("rename " + from + " to " + to, rid -> Protocol.mv(rid, from, to));
     }
 
     @Override
     public void swap(String dir, String fresh, String old) {
-        call("swap " + fresh + " into " + dir, Protocol.swap(id(), dir, fresh, old), null, null);
+        simple("swap " + fresh + " into " + dir, rid -> Protocol.swap(rid, dir, fresh, old));
     }
 
     @Override
     public void sync() {
-        String rid = id();
-        vm.withAgent(sandbox, (c, t) -> c.call(Protocol.sync(rid), rid, deadline()));
-    }
-
-    private static String id() {
-        return Protocol.newId();
-    }
-
-    private static long deadline() {
-        return System.nanoTime() + TIMEOUT.toNanos();
+        work("sync", (c, deadline) -> {
+            String rid = Protocol.newId();
+            return expect(c.call(Protocol.sync(rid), rid, deadline), Protocol.Synced.class, sandbox.id(), "sync");
+        });
     }
 
     /**
-     * Sends {@code request} (then the bytes of {@code body}, if any) and maps the answer: a data answer's bytes go
-     * to {@code out}, an error becomes a DavitException.
+     * Reads the first {@code maxBytes} (0: all, at most {@value #MAX_WHOLE_FILE}) of guest file {@code file} through
+     * connection {@code c}. The answer may announce no more than that, else nothing is allocated and the call fails
+     * ({@link AgentClient.ProtocolException}); a whole file over the cap is a USAGE error.
      */
-    private Protocol.Data call(String what, String request, Path body, OutputStream out) {
-        String rid = request.split(" ", 3)[1];
-        Protocol.Answer a = vm.withAgent(sandbox, (c, t) -> {
-            long deadline = deadline();
-            Protocol.Answer answer;
-            try {
-                answer = c.call(request, body, rid, deadline);
-            } catch (UncheckedIOException e) {
-                throw new DavitException(Kind.STORE, "cannot read " + body + ": " + e.getCause().getMessage());
-            } catch (AgentClient.TimeoutException e) {
-                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + sandbox.id()
-                        + " did not " + what + " within " + TIMEOUT.toMinutes() + " min");
+    static Content read(AgentClient c, String sandbox, String file, long maxBytes, long deadline) {
+        long max = maxBytes > 0 ? Math.min(maxBytes, Integer.MAX_VALUE - 16) : MAX_WHOLE_FILE;
+        String rid = Protocol.newId();
+        String what = "read " + file;
+        Protocol.Data d = expect(c.call(Protocol.read(rid, file, max), rid, deadline), Protocol.Data.class, sandbox,
+                what);
+        if (d.size() > max) {
+            throw new AgentClient.ProtocolException("it announced " + d.size() + " bytes for a read of at most " + max);
+        }
+        if (maxBytes <= 0 && d.total() > max) {
+            c.skip(d.size(), deadline);
+            throw new DavitException(Kind.USAGE, file + " in sandbox " + sandbox + " has " + d.total() + " bytes, more"
+                    + " than the " + (MAX_WHOLE_FILE >> 20) + " MiB a read of a whole file takes; read its first bytes"
+                    + " with a maximum (davit workspace file read --max-bytes N)");
+        }
+        return new Content(c.bytes((int) d.size(), deadline), d.total());
+    }
+
+    /**
+     * Copies the content of guest directory {@code dir} into the empty host directory {@code into} through
+     * connection {@code c}: the guest's tar is extracted as it arrives ({@link TarExtractor#extractUntrusted}), so
+     * nothing lands outside {@code into} and a cap stops it at once. A tar announced over the byte cap is refused
+     * before any of it is read. On failure {@code into} holds part of the tree: the caller deletes it.
+     */
+    static List<UnpackResult.Skipped> copyTree(AgentClient c, String sandbox, String dir, Path into,
+                                               TarExtractor.Limits limits, long deadline) {
+        String rid = Protocol.newId();
+        String what = "the tar of " + dir + " that sandbox " + sandbox + " sent";
+        Protocol.Data d = expect(c.call(Protocol.get(rid, dir), rid, deadline), Protocol.Data.class, sandbox,
+                "archive " + dir);
+        if (d.size() > limits.maxBytes()) {
+            throw new DavitException(Kind.VERIFICATION, what + " has " + d.size() + " bytes, more than the limit of "
+                    + limits.maxBytes() + RAISE);
+        }
+        InputStream body = c.body(d.size(), deadline);
+        List<UnpackResult.Skipped> skipped = TarExtractor.extractUntrusted(body, into, limits, what, RAISE);
+        try {
+            if (body.skip(MAX_TRAILER) == MAX_TRAILER && body.read() >= 0) {
+                throw new AgentClient.ProtocolException(what + " goes on for over " + MAX_TRAILER + " bytes after"
+                        + " the end of the archive");
             }
-            if (answer instanceof Protocol.Data d) {
-                c.readBody(d.size(), out == null ? OutputStream.nullOutputStream() : out, deadline);
-            }
-            return answer;
+        } catch (IOException e) {
+            throw new AgentClient.GoneException("the agent connection failed: " + e.getMessage());
+        }
+        return skipped;
+    }
+
+    /** Sends the request {@code request} makes of a fresh id and expects {@code done}. */
+    private void simple(String what, java.util.function.Function<String, String> request) {
+        work(what, (c, deadline) -> {
+            String rid = Protocol.newId();
+            return expect(c.call(request.apply(rid), rid, deadline), Protocol.Done.class, sandbox.id(), what);
         });
-        return switch (a) {
-            case Protocol.Data d -> d;
-            case Protocol.Done d -> null;
-            case Protocol.Failure f -> throw new DavitException(switch (f.code()) {
+    }
+
+    /** One call's work with a connection and its deadline, {@link #timeout()} from now. */
+    private interface Work<T> {
+        T apply(AgentClient c, long deadline);
+    }
+
+    private <T> T work(String what, Work<T> work) {
+        return vm.withAgent(sandbox, (c, t) -> {
+            try {
+                return work.apply(c, System.nanoTime() + timeout().toNanos());
+            } catch (AgentClient.TimeoutException e) {
+                throw new AgentClient.TimeoutException("did not " + Text.shorten(what, 200) + " within "
+                        + timeout().toSeconds() + " s (-Ddavit.vm.fileTimeoutSeconds=N)");
+            }
+        });
+    }
+
+    /**
+     * Answer {@code a} as a {@code type}; an error answer becomes a DavitException (NOT_FOUND for {@code missing},
+     * USAGE for {@code path}, {@code notfile} and {@code isdir}), any other answer breaks the protocol.
+     */
+    static <T extends Protocol.Answer> T expect(Protocol.Answer a, Class<T> type, String sandbox, String what) {
+        if (type.isInstance(a)) {
+            return type.cast(a);
+        }
+        if (a instanceof Protocol.Failure f) {
+            throw new DavitException(switch (f.code()) {
                 case "missing" -> Kind.NOT_FOUND;
                 case "path", "notfile", "isdir" -> Kind.USAGE;
                 default -> Kind.INTERNAL;
-            }, "cannot " + what + " in sandbox " + sandbox.id() + ": "
-                    + f.message().strip().replace('\n', ' '));
-            default -> throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + sandbox.id()
-                    + " answered " + a + " to " + what);
-        };
+            }, "cannot " + what + " in sandbox " + sandbox + ": " + f.message());
+        }
+        throw new AgentClient.ProtocolException("it answered '" + a.getClass().getSimpleName().toLowerCase(
+                java.util.Locale.ROOT) + "' to " + Text.shorten(what, 200));
     }
 }

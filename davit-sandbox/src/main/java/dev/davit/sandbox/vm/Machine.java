@@ -473,7 +473,8 @@ public final class Machine {
             String id = Protocol.newId();
             Protocol.Answer a = c.call(Protocol.ping(id), id, deadline);
             if (!(a instanceof Protocol.Pong)) {
-                throw new DavitException(Kind.INTERNAL, what + ": the guest agent answered a ping with " + a);
+                throw new DavitException(Kind.INTERNAL, what + ": the guest agent answered a ping with '"
+                        + a.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT) + "'");
             }
             return c;
         } catch (AgentClient.GoneException e) {
@@ -484,6 +485,10 @@ public final class Machine {
             close(c);
             throw new DavitException(Kind.INTERNAL, what + " did not boot within " + BOOT_TIMEOUT.toSeconds()
                     + " s (accel " + accel.accel() + "); " + diagnosis(state));
+        } catch (AgentClient.ProtocolException e) {
+            close(c);
+            throw new DavitException(Kind.INTERNAL, what + ": its guest agent broke the protocol (" + e.getMessage()
+                    + "), which no agent of davit does: its guest may be compromised");
         } catch (RuntimeException e) {
             close(c);
             throw e;

@@ -20,7 +20,9 @@ import java.util.regex.Pattern;
  * host:  sync ID                                    (flush the guest's disks, before a stop)
  * guest: synced ID
  * host:  run ID TIMEOUT_MS NENV NARGV WORDS          (TIMEOUT_MS 0: none)
- * guest: exit ID CODE TIMED_OUT STDOUT STDERR       (TIMED_OUT 0 or 1; CODE 124 when the agent killed it)
+ * guest: ran ID CODE TIMED_OUT OUTSIZE ERRSIZE      (TIMED_OUT 0 or 1; CODE 124 when the agent killed it; then
+ *                                                  OUTSIZE raw bytes of stdout and ERRSIZE of stderr)
+ * guest: exit ID CODE TIMED_OUT STDOUT STDERR       (an agent of an older davit: the output as data fields)
  * guest: error ID CODE MESSAGE                      (CODE: workdir or request; nothing ran)
  * host:  put ID DIR SIZE                            (then SIZE raw bytes: a tar, extracted into DIR)
  * guest: done ID
@@ -49,12 +51,16 @@ import java.util.regex.Pattern;
  * component (as its last one too, except for {@code rm} and {@code mv}, which act on the link itself), so a link left
  * by a command cannot lead them elsewhere. Bulk bytes travel raw on the same port, announced by their length: the
  * host's after a {@code put} line (read whole by the agent even when it refuses the request), the agent's after a
- * {@code data} answer (the client reads them, or skips them when the answer is not for its request). Extracting
- * ignores the tar's owners (the files belong to root); {@code mv} makes missing parents of TO (mode 0755) and
- * replaces an existing TO (a file or link atomically; a directory, removed first, only by a directory). {@code swap}
- * flushes the disk before and after its renames, and first moves OLD back when only OLD is there (a crash between
- * the renames of an earlier swap), so a crash leaves DIR old or new. A tar from the guest is
- * untrusted: the host extracts it with davit's safe unpack rules.
+ * {@code data} or {@code ran} answer (the client reads them, or skips them when the answer is not for its
+ * request). Extracting ignores the tar's owners (the files belong to root); {@code mv} makes missing parents of TO
+ * (mode 0755) and replaces an existing TO (a file or link atomically; a directory, removed first, only by a
+ * directory). {@code swap} flushes the disk before and after its renames, and first moves OLD back when only OLD is
+ * there (a crash between the renames of an earlier swap), so a crash leaves DIR old or new.
+ *
+ * <p>Everything the guest sends is untrusted: root in the guest can replace the agent. The host bounds every line
+ * ({@link AgentClient#MAX_LINE}), sizes no allocation by an announced length beyond what it asked for, extracts a
+ * tar from the guest with the rules for untrusted tars as it arrives, keeps only printable text of an error message,
+ * and gives every call a deadline ({@link AgentClient}, {@link AgentFiles}).
  *
  * {@code spawn} starts the command detached, in a session and process group of its own, below a holder (in a
  * session of its own too) that records it in guest directory DIR (made afresh): {@code pid}, {@code boot} (the boot
@@ -70,12 +76,15 @@ public final class Protocol {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9]{1,32}");
     private static final Pattern NUMBER = Pattern.compile("[0-9]{1,10}");
     private static final Pattern LENGTH = Pattern.compile("[0-9]{1,15}");
+    private static final Pattern CODE = Pattern.compile("[a-z]{1,16}");
+    /** How much of an error message of the agent is kept (printable characters only). */
+    static final int MAX_MESSAGE = 300;
 
     private Protocol() {
     }
 
     /** An answer of the guest agent. */
-    public sealed interface Answer permits Pong, Synced, Exit, Failure, Done, Data, Started {
+    public sealed interface Answer permits Pong, Synced, Exit, Ran, Failure, Done, Data, Started {
         String id();
     }
 
@@ -97,11 +106,21 @@ public final class Protocol {
     record Synced(String id) implements Answer {
     }
 
-    /** The command ran: its exit code (124 when the agent's timeout killed it) and its output. */
+    /**
+     * The command ran: its exit code (124 when the agent's timeout killed it); {@code stdoutSize} raw bytes of its
+     * stdout follow this answer, then {@code stderrSize} of its stderr.
+     */
+    record Ran(String id, int code, boolean timedOut, long stdoutSize, long stderrSize) implements Answer {
+    }
+
+    /** The command ran: its exit code and its output, from an agent of an older davit (see {@link Ran}). */
     record Exit(String id, int code, boolean timedOut, byte[] stdout, byte[] stderr) implements Answer {
     }
 
-    /** The request was refused before anything ran: {@code workdir} (it does not exist) or {@code request}. */
+    /**
+     * The request was refused: {@code code} is lower-case letters ({@code workdir}, {@code request}, {@code path},
+     * ...), {@code message} printable text of at most {@value #MAX_MESSAGE} characters (the agent's, shortened).
+     */
     public record Failure(String id, String code, String message) implements Answer {
     }
 
@@ -194,16 +213,15 @@ public final class Protocol {
             case "synced":
                 expect(f, 2, line);
                 return new Synced(id);
-            case "exit":
+            case "ran":
                 expect(f, 6, line);
-                if (!NUMBER.matcher(f[2]).matches() || !(f[3].equals("0") || f[3].equals("1"))) {
+                if (!LENGTH.matcher(f[4]).matches() || !LENGTH.matcher(f[5]).matches()) {
                     throw new IllegalArgumentException("malformed answer: " + abbreviate(line));
                 }
-                long code = Long.parseLong(f[2]);
-                if (code > 255) {
-                    throw new IllegalArgumentException("exit code out of range: " + code);
-                }
-                return new Exit(id, (int) code, f[3].equals("1"), unfield(f[4]), unfield(f[5]));
+                return new Ran(id, exitCode(f, line), f[3].equals("1"), Long.parseLong(f[4]), Long.parseLong(f[5]));
+            case "exit":
+                expect(f, 6, line);
+                return new Exit(id, exitCode(f, line), f[3].equals("1"), unfield(f[4]), unfield(f[5]));
             case "started":
                 expect(f, 3, line);
                 if (!NUMBER.matcher(f[2]).matches()) {
@@ -221,10 +239,26 @@ public final class Protocol {
                 return new Data(id, Long.parseLong(f[2]), Long.parseLong(f[3]));
             case "error":
                 expect(f, 4, line);
-                return new Failure(id, f[2], new String(unfield(f[3]), StandardCharsets.UTF_8));
+                if (!CODE.matcher(f[2]).matches()) {
+                    throw new IllegalArgumentException("malformed answer: " + abbreviate(line));
+                }
+                return new Failure(id, f[2], dev.davit.oci.Text.shorten(new String(unfield(f[3]),
+                        StandardCharsets.UTF_8).strip().replace('\n', ' '), MAX_MESSAGE));
             default:
                 throw new IllegalArgumentException("unknown answer: " + abbreviate(line));
         }
+    }
+
+    /** The exit code and timed-out flag of an {@code exit} or {@code ran} answer (fields 2 and 3), checked. */
+    private static int exitCode(String[] f, String line) {
+        if (!NUMBER.matcher(f[2]).matches() || !(f[3].equals("0") || f[3].equals("1"))) {
+            throw new IllegalArgumentException("malformed answer: " + abbreviate(line));
+        }
+        long code = Long.parseLong(f[2]);
+        if (code > 255) {
+            throw new IllegalArgumentException("exit code out of range: " + code);
+        }
+        return (int) code;
     }
 
     /** One data field: base64 of the bytes, or {@code -} for none. */
@@ -273,6 +307,6 @@ public final class Protocol {
     }
 
     private static String abbreviate(String s) {
-        return s.length() <= 80 ? s : s.substring(0, 80) + "...";
+        return dev.davit.oci.Text.shorten(s, 80);
     }
 }

@@ -2,6 +2,7 @@ package dev.davit.sandbox.vm;
 
 import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Nat;
@@ -9,6 +10,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.container.CappedSink;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -99,7 +101,7 @@ public final class QemuBackend implements Backend {
                 Nat.attach(nat, qemu.pid(), state, false, List.of());
             }
             Process q = qemu;
-            Protocol.Exit exit;
+            Outcome exit;
             boolean timedOut = false;
             long t2;
             try (AgentClient c = Machine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id, accel)) {
@@ -108,8 +110,10 @@ public final class QemuBackend implements Backend {
             } catch (AgentClient.TimeoutException e) {
                 // the agent did not answer within the command's timeout and the grace period: the host's limit
                 t2 = System.nanoTime();
-                exit = new Protocol.Exit("", ExecResult.TIMEOUT_EXIT_CODE, true, new byte[0], new byte[0]);
+                exit = Outcome.TIMED_OUT;
                 timedOut = true;
+            } catch (AgentClient.ProtocolException e) {
+                throw VmLifecycle.broken(id, e); // QEMU is killed below
             }
             long t3 = System.nanoTime();
             stop(qemu);
@@ -121,8 +125,7 @@ public final class QemuBackend implements Backend {
             long t4 = System.nanoTime();
             tee(stdoutTee, exit.stdout());
             tee(stderrTee, exit.stderr());
-            return new ExecResult(id, NAME, RUNTIME, exit.code(), exit.stdout(), exit.stderr(),
-                    timedOut || exit.timedOut(), new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
+            return exit.result(id, timedOut, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
                     ms(t4 - t3)));
         } finally {
             if (qemu != null) {
@@ -137,11 +140,28 @@ public final class QemuBackend implements Backend {
     }
 
     /**
+     * What a command left: its exit code (124 with {@code timedOut} when the agent's timeout killed it) and the
+     * first {@link ExecResult#MAX_CAPTURED_BYTES} of each output stream ({@code truncated}: more was dropped).
+     */
+    record Outcome(int code, boolean timedOut, Captured stdout, Captured stderr, boolean truncated) {
+        static final Outcome TIMED_OUT = new Outcome(ExecResult.TIMEOUT_EXIT_CODE, true, Captured.EMPTY,
+                Captured.EMPTY, false);
+
+        /** The result of sandbox {@code id}'s command; {@code timedOut}: the host's deadline passed too. */
+        ExecResult result(String id, boolean timedOut, ExecResult.Timings timings) {
+            return new ExecResult(id, NAME, RUNTIME, code, stdout, stderr, timedOut || this.timedOut, timings,
+                    truncated, false, false);
+        }
+    }
+
+    /**
      * Runs one command through the agent. A timeout is enforced by the agent (exit 124) and, when the agent does
      * not answer {@link Machine#timeoutGrace()} after it, by the host ({@link AgentClient.TimeoutException}).
-     * When the VM dies meanwhile the DavitException says why.
+     * When the VM dies meanwhile the DavitException says why. The output arrives raw after the answer: each stream
+     * is kept up to {@link ExecResult#MAX_CAPTURED_BYTES} and the rest read and dropped, within the deadline, or
+     * within {@link AgentFiles#timeout()} of the answer when the command has no timeout.
      */
-    static Protocol.Exit execute(AgentClient c, List<String> argv, Map<String, String> env, String workdir,
+    static Outcome execute(AgentClient c, List<String> argv, Map<String, String> env, String workdir,
                                    Duration timeout, String sandbox, Path state) {
         String rid = Protocol.newId();
         long timeoutMs = timeout == null ? 0 : Math.max(1, timeout.toMillis());
@@ -156,13 +176,21 @@ public final class QemuBackend implements Backend {
                 : System.nanoTime() + timeout.toNanos() + Machine.timeoutGrace().toNanos();
         Protocol.Answer a;
         try {
-            a = c.call(request, rid, deadline);
+            try {
+                a = c.call(request, rid, deadline);
+            } catch (AgentClient.TimeoutException e) {
+                throw new AgentClient.TimeoutException("did not answer within " + Machine.timeoutGrace().toSeconds()
+                        + " s after the command's timeout");
+            }
+            if (a instanceof Protocol.Ran r) {
+                return output(c, r);
+            }
         } catch (AgentClient.GoneException e) {
             throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + sandbox + " stopped while the command"
                     + " ran (" + e.getMessage() + "); " + Machine.diagnosis(state));
         }
-        if (a instanceof Protocol.Exit x) {
-            return x;
+        if (a instanceof Protocol.Exit x) { // an older agent's: its line, and so its output, is a few MiB at most
+            return new Outcome(x.code(), x.timedOut(), Captured.of(x.stdout()), Captured.of(x.stderr()), false);
         }
         if (a instanceof Protocol.Failure f && f.code().equals("workdir")) {
             throw new DavitException(Kind.USAGE, "the working directory " + workdir + " does not exist in the sandbox");
@@ -172,6 +200,24 @@ public final class QemuBackend implements Backend {
                     + f.message());
         }
         throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + sandbox + " answered " + a);
+    }
+
+    /**
+     * Reads the output that follows answer {@code r}: each stream up to {@link ExecResult#MAX_CAPTURED_BYTES}, the
+     * rest read and dropped, all within {@link AgentFiles#timeout()}.
+     */
+    private static Outcome output(AgentClient c, Protocol.Ran r) {
+        long deadline = System.nanoTime() + AgentFiles.timeout().toNanos();
+        CappedSink out = new CappedSink();
+        CappedSink err = new CappedSink();
+        try {
+            c.readBody(r.stdoutSize(), out.stream(), deadline);
+            c.readBody(r.stderrSize(), err.stream(), deadline);
+        } catch (AgentClient.TimeoutException e) {
+            throw new AgentClient.TimeoutException("did not send the command's output (" + r.stdoutSize() + " + "
+                    + r.stderrSize() + " bytes) within " + AgentFiles.timeout().toSeconds() + " s");
+        }
+        return new Outcome(r.code(), r.timedOut(), out.captured(), err.captured(), out.truncated() || err.truncated());
     }
 
     /** What the command sees: the spec's effective environment, and PWD as bwrap sets it. */
@@ -193,10 +239,10 @@ public final class QemuBackend implements Backend {
     }
 
     /** Writes {@code data} to {@code tee} (null: nowhere); best effort, the result keeps the output. */
-    public static void tee(OutputStream tee, byte[] data) {
-        if (tee != null && data.length > 0) {
+    public static void tee(OutputStream tee, Captured data) {
+        if (tee != null && data.size() > 0) {
             try {
-                tee.write(data);
+                data.writeTo(tee);
                 tee.flush();
             } catch (IOException e) {
                 // the tee is best effort; the captured copy is complete

@@ -195,8 +195,8 @@ public final class VmLifecycle implements LongLived {
                     + " put the input in a file inside the sandbox");
         }
         ExecResult r = exec(s, argv, env, workdir, timeout, t0);
-        QemuBackend.tee(stdoutTee, r.stdout());
-        QemuBackend.tee(stderrTee, r.stderr());
+        QemuBackend.tee(stdoutTee, r.capturedStdout());
+        QemuBackend.tee(stderrTee, r.capturedStderr());
         return r;
     }
 
@@ -211,24 +211,14 @@ public final class VmLifecycle implements LongLived {
                 s.spec().memoryMiB());
         Map<String, String> guestEnv = QemuBackend.guestEnvironment(rs);
         Path dir = options.stateDir().resolve(s.id());
-        long pid = s.qemuPid();
-        long start = s.qemuStart();
         return withAgent(s, (c, t1) -> {
             long t2 = System.nanoTime();
-            Protocol.Exit exit;
-            try {
-                exit = QemuBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(), dir);
-            } catch (AgentClient.TimeoutException e) {
-                // the agent did not answer within the timeout and the grace period: the VM is hung
-                killQemu(pid, start);
-                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " did not answer"
-                        + " within " + Machine.timeoutGrace().toSeconds() + " s after the command's timeout; its"
-                        + " microVM was killed (start it again)");
-            }
+            // an agent that does not answer within the timeout and the grace period is hung: withAgent kills it
+            QemuBackend.Outcome exit = QemuBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(),
+                    dir);
             long t3 = System.nanoTime();
-            return new ExecResult(s.id(), QemuBackend.NAME, QemuBackend.RUNTIME, exit.code(), exit.stdout(),
-                    exit.stderr(), exit.timedOut(), new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1),
-                    ms(t3 - t2), ms(System.nanoTime() - t3)));
+            return exit.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
+                    ms(System.nanoTime() - t3)));
         });
     }
 
@@ -240,7 +230,9 @@ public final class VmLifecycle implements LongLived {
     /**
      * Runs {@code work} with a connection to the agent of running vm sandbox {@code s}, holding its agent lock
      * (one user of the agent at a time: execs and file operations queue). A VM that is gone is a DavitException
-     * naming why.
+     * naming why. An agent that misses the work's deadline ({@link AgentClient.TimeoutException}) or breaks the
+     * protocol ({@link AgentClient.ProtocolException}) is hung, lying or out of step with its connection: its
+     * microVM is killed (the sandbox then shows failed; start brings it back) and the error says so in one line.
      */
     public <T> T withAgent(Sandbox s, AgentWork<T> work) {
         Path dir = options.stateDir().resolve(s.id());
@@ -266,10 +258,24 @@ public final class VmLifecycle implements LongLived {
             } catch (AgentClient.GoneException e) {
                 throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + s.id() + " is gone ("
                         + e.getMessage() + "); " + Machine.diagnosis(dir));
+            } catch (AgentClient.ProtocolException e) {
+                killQemu(pid, start);
+                throw broken(s.id(), e);
+            } catch (AgentClient.TimeoutException e) {
+                killQemu(pid, start);
+                throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " "
+                        + e.getMessage() + "; its microVM was killed as hung (start it again)");
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + dir.resolve(LOCK) + ": " + e.getMessage());
         }
+    }
+
+    /** The error for an agent that broke the protocol ({@link AgentClient.ProtocolException}); its VM is killed. */
+    static DavitException broken(String sandbox, AgentClient.ProtocolException e) {
+        return new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + sandbox + " broke the protocol ("
+                + e.getMessage() + "), which no agent of davit does: its guest may be compromised; its microVM was"
+                + " killed");
     }
 
     /**

@@ -184,14 +184,19 @@ public final class VmProcesses {
         List<String> argv = new java.util.ArrayList<>(List.of("/" + VmImages.GUEST_DIR + "/busybox", "sh",
                 "/" + VmImages.GUEST_DIR + "/agent", "proc"));
         argv.addAll(List.of(args));
-        Protocol.Exit x = QemuBackend.execute(c, argv, Map.of(), "/", HELPER_TIMEOUT, s.id(),
+        QemuBackend.Outcome x = QemuBackend.execute(c, argv, Map.of(), "/", HELPER_TIMEOUT, s.id(),
                 options.stateDir().resolve(s.id()));
-        String out = new String(x.stdout(), StandardCharsets.UTF_8).strip();
+        String out = head(x.stdout());
         if (x.code() != 0) {
             throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " could not " + args[0]
-                    + " (exit " + x.code() + "): " + new String(x.stderr(), StandardCharsets.UTF_8).strip()
+                    + " (exit " + x.code() + "): " + dev.davit.oci.Text.shorten(head(x.stderr()), 300)
                     + " (a microVM started by an older davit: stop and start it)");
         }
         return out;
+    }
+
+    /** The first 4 KiB of {@code output} as text, stripped (a helper prints one short line). */
+    private static String head(dev.davit.sandbox.Captured output) {
+        return new String(output.range(0, Math.min(output.size(), 4096)), StandardCharsets.UTF_8).strip();
     }
 }

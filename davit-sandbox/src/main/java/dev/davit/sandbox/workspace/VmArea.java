@@ -3,7 +3,6 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.store.Fs;
-import dev.davit.oci.unpack.TarExtractor;
 import dev.davit.sandbox.GuestFiles;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
@@ -28,10 +27,10 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
  * The /workspace of a microVM workspace: a directory in the VM's copy-on-write disk, reached through the guest
  * agent ({@link Sandboxes#guestFiles}). Trees travel as tar streams: host trees are archived here and extracted by
  * the guest's busybox tar (owners: root, as a container workspace's files belong to davit's user, which is root in
- * the sandbox); guest trees are archived by the guest and extracted here with davit's safe unpack rules, so nothing
- * the guest sends is written outside the host directory meant for it. Whole-tree changes are built in
- * {@value #NEW} and swapped in by renames ({@link GuestFiles#swap}). Every operation needs the VM running; one
- * that is not is started.
+ * the sandbox); guest trees are archived by the guest and extracted as they arrive with the rules for untrusted
+ * tars ({@link GuestFiles#copyTree}), so nothing the guest sends is written outside the host directory meant for it.
+ * Whole-tree changes are built in {@value #NEW} and swapped in by renames ({@link GuestFiles#swap}). Every operation
+ * needs the VM running; one that is not is started.
  */
 final class VmArea implements WorkspaceArea {
     static final String NEW = Workspaces.MOUNT + ".new";
@@ -68,17 +67,9 @@ final class VmArea implements WorkspaceArea {
     public View view() {
         Path tmp = temp(".view-");
         try {
-            Path tar = tmp.resolve("tree.tar");
-            files().getTar(Workspaces.MOUNT, tar);
             Path dir = tmp.resolve("tree");
             Files.createDirectory(dir);
-            try {
-                TarExtractor.extract(tar, dir);
-            } catch (DavitException e) {
-                throw new DavitException(Kind.INTERNAL, "the tar of /workspace that sandbox " + sandboxId + " sent"
-                        + " was refused: " + e.getMessage().replaceAll("; give a \\.tar.*", ""));
-            }
-            Files.delete(tar);
+            files().copyTree(Workspaces.MOUNT, dir); // untrusted: extracted as it arrives, within caps
             return new View() {
                 @Override
                 public Path dir() {

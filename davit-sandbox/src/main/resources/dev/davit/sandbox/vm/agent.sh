@@ -89,15 +89,6 @@ enc() {
     fi
 }
 
-# Encodes a file's content as one field.
-encfile() {
-    if [ -s "$1" ]; then
-        base64 -w 0 "$1"
-    else
-        printf -
-    fi
-}
-
 reply() {
     printf '%s\n' "$*" >&3
 }
@@ -209,7 +200,9 @@ run() {
         return
     fi
     if ! resolve "$a0" "$path" "$wd"; then
-        reply "exit $id 127 0 - $(printf '%s: command not found\n' "$a0" | base64 -w 0)"
+        : >$R/out
+        printf '%s: command not found\n' "$a0" >$R/err
+        send_output "$id" 127 0
         return
     fi
     # put the resolved path in place of argv[0]: each pass moves the first word to the end
@@ -246,13 +239,17 @@ run() {
         rc=124
         to=1
     fi
-    {
-        printf 'exit %s %s %s ' "$id" "$rc" "$to"
-        encfile $R/out
-        printf ' '
-        encfile $R/err
-        printf '\n'
-    } >&3
+    send_output "$id" "$rc" "$to"
+}
+
+# Answers ran ID CODE TIMED_OUT OUTSIZE ERRSIZE, then the bytes of $R/out and $R/err, exactly as many as announced
+# (a process the command left may still be writing to them).
+send_output() {
+    o=$(stat -c %s $R/out)
+    e=$(stat -c %s $R/err)
+    reply "ran $1 $2 $3 $o $e"
+    [ "$o" -gt 0 ] && dd if=$R/out bs=65536 count="$o" iflag=count_bytes 2>/dev/null >&3
+    [ "$e" -gt 0 ] && dd if=$R/err bs=65536 count="$e" iflag=count_bytes 2>/dev/null >&3
     rm -f $R/out $R/err $R/timedout
 }
 

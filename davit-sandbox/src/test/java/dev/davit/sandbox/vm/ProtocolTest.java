@@ -90,13 +90,30 @@ class ProtocolTest {
         assertThat(Protocol.parse("synced r4")).isEqualTo(new Protocol.Synced("r4"));
         assertThat(Protocol.parse("error r5 workdir " + b64("no /x")))
                 .isEqualTo(new Protocol.Failure("r5", "workdir", "no /x"));
+        assertThat(Protocol.parse("ran r6 3 0 5000000000 0")).isEqualTo(new Protocol.Ran("r6", 3, false,
+                5_000_000_000L, 0));
+        assertThat(Protocol.parse("ran r7 124 1 0 12")).isEqualTo(new Protocol.Ran("r7", 124, true, 0, 12));
+    }
+
+    @Test
+    void errorMessagesFromTheGuestArePrintableOneLineAndShort() {
+        Protocol.Failure f = (Protocol.Failure) Protocol.parse("error r1 failed "
+                + b64("line one\nline two \u001b[31mred\u001b[0m \u202Eevil" + "x".repeat(5000)));
+        assertThat(f.message()).startsWith("line one line two ?[31mred?[0m ?evil").hasSizeLessThanOrEqualTo(
+                Protocol.MAX_MESSAGE + 3);
+        dev.davit.oci.ErrorAssert.assertOneLine(f.message());
+        for (String bad : List.of("error r1 Failed -", "error r1 fa-iled -", "error r1 " + "a".repeat(17) + " -",
+                "error r1  -")) {
+            assertThatThrownBy(() -> Protocol.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+        }
     }
 
     @Test
     void malformedAnswersAreRejected() {
         for (String bad : List.of("", "pong", "pong r1 extra", "exit r1 3 0 -", "exit r1 x 0 - -", "exit r1 300 0 - -",
                 "exit r1 3 2 - -", "exit r1 3 0 !!! -", "exit r1 3 0 QUJD\n -", "exit r1 3 0  -", "hello r1",
-                "pong r/1")) {
+                "pong r/1", "ran r1 3 0 1", "ran r1 3 0 -1 0", "ran r1 3 0 1 1234567890123456", "ran r1 256 0 0 0",
+                "ran r1 3 0 0x1 0", "ran r1 3 0 0 0 0", "pong " + "a".repeat(33))) {
             assertThatThrownBy(() -> Protocol.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
     }

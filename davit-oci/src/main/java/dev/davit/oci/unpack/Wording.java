@@ -1,0 +1,25 @@
+package dev.davit.oci.unpack;
+
+/**
+ * How unpack errors name what is unpacked and what to do when a limit is passed: an image's layers (the
+ * {@code davit unpack} options) or a plain tar from an untrusted sender ({@link TarExtractor#extractUntrusted}).
+ *
+ * @param subject      what the entry limit applies to, e.g. {@code the image}
+ * @param raiseEntries appended when the entry (or name) limit is passed
+ * @param raiseBytes   appended when the byte limit is passed
+ * @param refused      appended when an entry is refused
+ * @param malformed    appended when a tar header is too large
+ * @param corrupt      appended when the stream is not a valid tar
+ */
+record Wording(String subject, String raiseEntries, String raiseBytes, String refused, String malformed,
+               String corrupt) {
+    static final Wording IMAGE = new Wording("the image", "; raise --max-entries if you trust the image",
+            "; raise --max-size if you trust the image", "; the image is malformed or hostile, nothing was unpacked",
+            "; the layer is malformed or hostile", "; the blob may be corrupt (run davit fsck) or not a layer");
+
+    /** For a plain tar described as {@code what}; {@code raise} is appended when a limit is passed. */
+    static Wording untrusted(String what, String raise) {
+        return new Wording(what, raise, raise, "; its sender is broken or hostile, and it was not used",
+                "; its sender is broken or hostile", "; its sender is broken or hostile");
+    }
+}
