@@ -518,16 +518,18 @@ static int userns_main(int argc, char **argv) {
  *
  * Java 21 has no way to call openat2(2) or to hold a directory descriptor; this process does both for davit's JVM,
  * which started it and reaches each descriptor it holds through /proc/PID/fd/N (the kernel's handle on that very
- * file). Requests on stdin, one at a time; strings come as a length on the request's line, then their bytes:
+ * file). Requests on stdin, one at a time, each with a number ID its answer repeats; a string comes as a length on
+ * the request's line, then exactly that many bytes (always read, even when too long for a path: ENAMETOOLONG):
  *
- *   o DIRFD FLAGS RESOLVE LEN\nPATH   openat2(DIRFD, PATH, {FLAGS, 0, RESOLVE})  -> ok FD
- *   c FD                              close(FD)                                    -> ok
- *   s FD                              statx(FD, "", AT_EMPTY_PATH|NOFOLLOW)        -> ok MODE SIZE BLOCKS NLINK UID
- *                                                                                     GID INO DEVMAJ DEVMIN SEC NSEC
- *   l FD DIRFD LEN\nNAME              linkat of FD's file as NAME in DIRFD          -> ok
- *   k FD OFFSET WHENCE                lseek(FD, OFFSET, WHENCE)                    -> ok POSITION
+ *   o ID DIRFD FLAGS RESOLVE LEN\nPATH  openat2(DIRFD, PATH, {FLAGS, 0, RESOLVE})  -> ok ID FD
+ *   c ID FD                             close(FD)                                    -> ok ID
+ *   s ID FD                             statx(FD, "", AT_EMPTY_PATH|NOFOLLOW)        -> ok ID MODE SIZE BLOCKS NLINK
+ *                                                                                       UID GID INO DEVMAJ DEVMIN SEC NSEC
+ *   l ID FD DIRFD LEN\nNAME             linkat of FD's file as NAME in DIRFD          -> ok ID
+ *   k ID FD OFFSET WHENCE               lseek(FD, OFFSET, WHENCE)                    -> ok ID POSITION
  *
- * A failure answers "err ERRNO". It ends when stdin does (its JVM is gone). */
+ * A failure answers "err ID ERRNO"; a request it does not understand ends it (the JVM then stops using it). It ends
+ * when stdin does (its JVM is gone). */
 
 static int read_exact(char *buf, size_t n) {
     size_t got = 0;
@@ -540,17 +542,21 @@ static int read_exact(char *buf, size_t n) {
     return 0;
 }
 
-static int read_line(char *buf, size_t cap) {
+/* One request line (without its newline); a line too long is read to its end and answered as invalid. */
+static int read_line(char *buf, size_t cap, int *too_long) {
     size_t n = 0;
+    *too_long = 0;
     for (;;) {
-        if (n + 1 >= cap) return -1;
-        ssize_t r = read(0, buf + n, 1);
+        char c;
+        ssize_t r = read(0, &c, 1);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return -1;
-        if (buf[n] == '\n') {
-            buf[n] = 0;
+        if (c == '\n') {
+            buf[n < cap ? n : cap - 1] = 0;
             return 0;
         }
+        if (n + 1 < cap) buf[n] = c;
+        else *too_long = 1;
         n++;
     }
 }
@@ -571,48 +577,76 @@ static void answer(const char *fmt, ...) {
     }
 }
 
+/* Reads a request's LEN bytes of string into path (NUL-terminated); more than fit are read and dropped. */
+static int read_string(char *path, size_t cap, long long len, int *fits) {
+    *fits = len >= 0 && (size_t) len < cap;
+    if (len < 0) return 0;
+    if (*fits) {
+        if (read_exact(path, (size_t) len) < 0) return -1;
+        path[len] = 0;
+        return 0;
+    }
+    char sink[4096];
+    for (long long left = len; left > 0; ) {
+        size_t k = left > (long long) sizeof sink ? sizeof sink : (size_t) left;
+        if (read_exact(sink, k) < 0) return -1;
+        left -= (long long) k;
+    }
+    return 0;
+}
+
 static int files_main(void) {
-    static char path[65536];
+    static char path[8192];
     char line[256];
+    int too_long;
     signal(SIGPIPE, SIG_DFL);
-    while (read_line(line, sizeof line) == 0) {
-        long long a = 0, b = 0, c = 0, d = 0;
+    while (read_line(line, sizeof line, &too_long) == 0) {
+        long long id = 0, a = 0, b = 0, c = 0, d = 0;
         char op = line[0];
-        int n = sscanf(line + 1, "%lld %lld %lld %lld", &a, &b, &c, &d);
+        int n = too_long ? 0 : sscanf(line + 1, "%lld %lld %lld %lld %lld", &id, &a, &b, &c, &d);
         long rc;
-        if (op == 'o' && n == 4 && d >= 0 && (size_t) d < sizeof path) {
-            if (read_exact(path, (size_t) d) < 0) return 1;
-            path[d] = 0;
+        int fits;
+        if (op == 'o' && n == 5) {
+            if (read_string(path, sizeof path, d, &fits) < 0) return 1;
+            if (!fits) {
+                answer("err %lld %d\n", id, ENAMETOOLONG);
+                continue;
+            }
             struct open_how how = { .flags = (uint64_t) b, .mode = 0, .resolve = (uint64_t) c };
             do rc = syscall(SYS_openat2, (int) a, path, &how, sizeof how); while (rc < 0 && errno == EAGAIN);
-            if (rc < 0) answer("err %d\n", errno);
-            else answer("ok %ld\n", rc);
-        } else if (op == 'c' && n == 1) {
+            if (rc < 0) answer("err %lld %d\n", id, errno);
+            else answer("ok %lld %ld\n", id, rc);
+        } else if (op == 'c' && n == 2) {
             close((int) a);
-            answer("ok\n");
-        } else if (op == 's' && n == 1) {
+            answer("ok %lld\n", id);
+        } else if (op == 's' && n == 2) {
             struct statx st;
             if (syscall(SYS_statx, (int) a, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0x7ff, &st) < 0) {
-                answer("err %d\n", errno);
+                answer("err %lld %d\n", id, errno);
             } else {
-                answer("ok %u %llu %llu %u %u %u %llu %u %u %lld %u\n", (unsigned) st.stx_mode,
+                answer("ok %lld %u %llu %llu %u %u %u %llu %u %u %lld %u\n", id, (unsigned) st.stx_mode,
                        (unsigned long long) st.stx_size, (unsigned long long) st.stx_blocks, st.stx_nlink,
                        st.stx_uid, st.stx_gid, (unsigned long long) st.stx_ino, st.stx_dev_major, st.stx_dev_minor,
                        (long long) st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec);
             }
-        } else if (op == 'l' && n == 3 && c >= 0 && (size_t) c < sizeof path) {
-            if (read_exact(path, (size_t) c) < 0) return 1;
-            path[c] = 0;
+        } else if (op == 'l' && n == 4) {
+            if (read_string(path, sizeof path, c, &fits) < 0) return 1;
+            if (!fits) {
+                answer("err %lld %d\n", id, ENAMETOOLONG);
+                continue;
+            }
             char from[64];
             snprintf(from, sizeof from, "/proc/self/fd/%d", (int) a);
-            if (linkat(AT_FDCWD, from, (int) b, path, AT_SYMLINK_FOLLOW) < 0) answer("err %d\n", errno);
-            else answer("ok\n");
-        } else if (op == 'k' && n == 3) {
+            if (linkat(AT_FDCWD, from, (int) b, path, AT_SYMLINK_FOLLOW) < 0) answer("err %lld %d\n", id, errno);
+            else answer("ok %lld\n", id);
+        } else if (op == 'k' && n == 4) {
             off_t pos = lseek((int) a, (off_t) b, (int) c);
-            if (pos < 0) answer("err %d\n", errno);
-            else answer("ok %lld\n", (long long) pos);
+            if (pos < 0) answer("err %lld %d\n", id, errno);
+            else answer("ok %lld %lld\n", id, (long long) pos);
         } else {
-            answer("err %d\n", EINVAL);
+            /* not a request this mode knows: the JVM treats the answer as the end of this helper */
+            answer("err %lld %d\n", id, EINVAL);
+            return 1;
         }
     }
     return 0;

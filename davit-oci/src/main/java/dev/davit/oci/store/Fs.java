@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 
 /** File-system helpers for crash-safe writes: temp file, fsync, atomic rename, fsync of the directory. */
 public final class Fs {
@@ -111,7 +112,10 @@ public final class Fs {
 
     /**
      * Deletes a file or a directory tree without following links; directories are made writable first (a
-     * rootless unpack may have applied read-only modes). A missing path is not an error.
+     * rootless unpack may have applied read-only modes). A missing path is not an error. No recursion and no long
+     * path: each directory met is first renamed into {@code top} under a temp name and emptied there, so a tree of
+     * any depth (or with paths past PATH_MAX, or names that are not UTF-8) is deleted with paths of two names below
+     * {@code top}. For trees nothing else changes meanwhile (a stopped sandbox's state, davit's own).
      */
     public static void deleteTree(Path top) throws IOException {
         if (!Files.exists(top, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -121,44 +125,41 @@ public final class Fs {
             Files.delete(top);
             return;
         }
-        Files.walkFileTree(top, new java.nio.file.SimpleFileVisitor<>() {
-            @Override
-            public java.nio.file.FileVisitResult preVisitDirectory(Path d,
-                    java.nio.file.attribute.BasicFileAttributes a) throws IOException {
-                if ((((Integer) Files.getAttribute(d, "unix:mode")) & 0700) != 0700) {
-                    Files.setAttribute(d, "unix:mode", 0700);
-                }
-                return java.nio.file.FileVisitResult.CONTINUE;
+        String prefix = ".davit-del-" + dev.davit.oci.RandomHex.of(4) + "-";
+        long n = 0;
+        java.util.ArrayDeque<Path> todo = new java.util.ArrayDeque<>();
+        todo.add(top);
+        while (!todo.isEmpty()) {
+            Path d = todo.poll();
+            writable(d);
+            List<Path> entries = new java.util.ArrayList<>();
+            try (java.nio.file.DirectoryStream<Path> s = Files.newDirectoryStream(d)) {
+                s.forEach(entries::add); // the JDK's paths keep a name's bytes as they are
             }
-
-            @Override
-            public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a)
-                    throws IOException {
-                Files.delete(f);
-                return java.nio.file.FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public java.nio.file.FileVisitResult visitFileFailed(Path f, IOException e) throws IOException {
-                // a directory we own but may not list (the walk opens it before preVisitDirectory), such as the
-                // d--------- work/work overlayfs leaves in a rootless sandbox's state: make it ours, then delete it
-                if (e instanceof java.nio.file.AccessDeniedException
-                        && Files.isDirectory(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                    Files.setAttribute(f, "unix:mode", 0700);
-                    deleteTree(f);
-                    return java.nio.file.FileVisitResult.CONTINUE;
+            for (Path e : entries) {
+                if (Files.isDirectory(e, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    writable(e); // moving a directory to another parent writes its ".."
+                    Path to;
+                    do {
+                        to = top.resolve(prefix + n++);
+                    } while (Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+                    Files.move(e, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    todo.add(to);
+                } else {
+                    Files.delete(e);
                 }
-                throw e;
             }
-
-            @Override
-            public java.nio.file.FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
+            if (!d.equals(top)) {
                 Files.delete(d);
-                return java.nio.file.FileVisitResult.CONTINUE;
             }
-        });
+        }
+        Files.delete(top);
+    }
+
+    private static void writable(Path d) throws IOException {
+        if ((((Integer) Files.getAttribute(d, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS)) & 0700)
+                != 0700) {
+            Files.setAttribute(d, "unix:mode", 0700); // a directory (checked): chmod by path, even at mode 000
+        }
     }
 }

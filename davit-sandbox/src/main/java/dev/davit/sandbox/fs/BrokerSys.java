@@ -18,6 +18,8 @@ final class BrokerSys implements Sys {
     private final OutputStream to;
     private final InputStream from;
     private final long pid;
+    private long next;
+    private String broken;
 
     BrokerSys(Path helper) throws IOException {
         process = new ProcessBuilder(helper.toString(), "files").redirectError(ProcessBuilder.Redirect.INHERIT)
@@ -47,8 +49,10 @@ final class BrokerSys implements Sys {
     }
 
     @Override
-    public synchronized int openat2(int dirfd, String path, long flags, long resolve) throws ErrnoException {
-        byte[] p = path.getBytes(StandardCharsets.UTF_8);
+    public synchronized int openat2(int dirfd, byte[] p, long flags, long resolve) throws ErrnoException {
+        if (p.length >= PATH_MAX) {
+            throw new ErrnoException("openat2", ENAMETOOLONG);
+        }
         return (int) call("openat2", "o " + dirfd + " " + flags + " " + resolve + " " + p.length, p)[0];
     }
 
@@ -71,6 +75,9 @@ final class BrokerSys implements Sys {
     @Override
     public synchronized void link(int fd, int dirfd, String name) throws ErrnoException {
         byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        if (n.length >= PATH_MAX) {
+            throw new ErrnoException("linkat", ENAMETOOLONG);
+        }
         call("linkat", "l " + fd + " " + dirfd + " " + n.length, n);
     }
 
@@ -96,34 +103,59 @@ final class BrokerSys implements Sys {
         process.destroyForcibly();
     }
 
-    /** One request and its answer's numbers; {@code ErrnoException} for "err N". */
+    /**
+     * One request and its answer's numbers; {@code ErrnoException} for "err ID N". An answer that is not this
+     * request's (wrong number, malformed, the helper gone) ends the helper for good: every later call fails, and no
+     * descriptor number it gave is ever used again.
+     */
     private long[] call(String what, String request, byte[] data) throws ErrnoException {
+        if (broken != null) {
+            throw new ErrnoException(what + " (davit-exec files stopped: " + broken + ")", EIO);
+        }
+        long id = ++next;
         String reply;
         try {
-            to.write((request + "\n").getBytes(StandardCharsets.US_ASCII));
+            to.write((request.charAt(0) + " " + id + request.substring(1) + "\n").getBytes(StandardCharsets.US_ASCII));
             if (data != null) {
                 to.write(data);
             }
             to.flush();
             ByteArrayOutputStream line = new ByteArrayOutputStream();
             for (int c = from.read(); c != '\n'; c = from.read()) {
-                if (c < 0) {
-                    throw new IOException("davit-exec files ended");
+                if (c < 0 || line.size() > 512) {
+                    throw new IOException(c < 0 ? "it ended" : "an answer too long");
                 }
                 line.write(c);
             }
             reply = line.toString(StandardCharsets.US_ASCII);
         } catch (IOException e) {
-            throw new ErrnoException(what + " (through davit-exec files: " + e.getMessage() + ")", 5); // EIO
+            throw fail(what, e.getMessage());
         }
         String[] w = reply.split(" ");
-        if (w[0].equals("err")) {
-            throw new ErrnoException(what, Integer.parseInt(w[1]));
+        try {
+            if (w.length < 2 || Long.parseLong(w[1]) != id || !w[0].equals("ok") && !w[0].equals("err")) {
+                throw fail(what, "an answer out of step: " + reply);
+            }
+            if (w[0].equals("err")) {
+                throw new ErrnoException(what, Integer.parseInt(w[2]));
+            }
+            long[] out = new long[w.length - 2];
+            for (int i = 2; i < w.length; i++) {
+                out[i - 2] = Long.parseLong(w[i]);
+            }
+            return out;
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            throw fail(what, "a malformed answer: " + reply);
         }
-        long[] out = new long[w.length - 1];
-        for (int i = 1; i < w.length; i++) {
-            out[i - 1] = Long.parseLong(w[i]);
-        }
-        return out;
     }
+
+    private ErrnoException fail(String what, String why) {
+        broken = why;
+        stop();
+        return new ErrnoException(what + " (davit-exec files stopped: " + why + ")", EIO);
+    }
+
+    private static final int PATH_MAX = 4096;
+    private static final int ENAMETOOLONG = 36;
+    private static final int EIO = 5;
 }

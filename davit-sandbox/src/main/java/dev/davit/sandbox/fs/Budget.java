@@ -51,6 +51,20 @@ public final class Budget {
         check();
     }
 
+    /** Characters of paths one operation may keep (a listing, a diff), by default. */
+    public static final long MAX_PATH_CHARS = 64L << 20;
+    private long pathChars;
+
+    /** Counts the path of one more entry kept in memory; fails past {@link #MAX_PATH_CHARS}. */
+    public void path(String path) {
+        pathChars += path.length();
+        if (pathChars > MAX_PATH_CHARS) {
+            throw new DavitException(Kind.USAGE, what + " passes the limit of " + (MAX_PATH_CHARS >> 20) + " Mi"
+                    + " characters of paths (long names nested deep); remove them from the tree (or copy a part of"
+                    + " it)");
+        }
+    }
+
     /** How deep directories may nest below the top of one operation. */
     public static final int MAX_DEPTH = 256;
 

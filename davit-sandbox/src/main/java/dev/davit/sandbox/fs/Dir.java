@@ -204,16 +204,39 @@ public final class Dir implements AutoCloseable {
         return Files.readSymbolicLink(at(entry)).toString();
     }
 
-    /** The names in this directory, sorted. */
+    /**
+     * The names in this directory, sorted. A name that is not UTF-8 (a name may hold any byte but / and NUL) is
+     * refused with {@link NotUtf8}: davit's operations name entries as text and would miss it silently.
+     */
     public List<String> names() throws IOException {
+        return names(null);
+    }
+
+    /** {@link #names()}, counting each name against {@code budget} (if not null) as it is read. */
+    public List<String> names(Budget budget) throws IOException {
         List<String> out = new ArrayList<>();
         try (DirectoryStream<Path> s = Files.newDirectoryStream(self())) {
             for (Path p : s) {
-                out.add(p.getFileName().toString());
+                Path n = p.getFileName();
+                String text = n.toString();
+                if (!Path.of(text).equals(n)) {
+                    throw new NotUtf8(join(name, text));
+                }
+                if (budget != null) {
+                    budget.entry();
+                }
+                out.add(text);
             }
         }
         out.sort(null);
         return out;
+    }
+
+    /** Thrown for a name that is not UTF-8. */
+    public static final class NotUtf8 extends IOException {
+        NotUtf8(String path) {
+            super(path + " has a name that is not UTF-8; rename it (davit names files as UTF-8 text)");
+        }
     }
 
     /**
@@ -227,7 +250,7 @@ public final class Dir implements AutoCloseable {
             if (!st.isRegularFile()) {
                 throw new NotRegularFile(join(name, rel), st);
             }
-            Opened o = new Opened(f, st);
+            Opened o = new Opened(f, st, join(name, rel));
             f = -1;
             return o;
         } finally {
@@ -255,11 +278,35 @@ public final class Dir implements AutoCloseable {
     public static final class Opened implements AutoCloseable {
         private final int fd;
         private final Stat stat;
+        private final String name;
+        private int raw = -1;
         private boolean closed;
 
-        private Opened(int fd, Stat stat) {
+        private Opened(int fd, Stat stat, String name) {
             this.fd = fd;
             this.stat = stat;
+            this.name = name;
+        }
+
+        /**
+         * A descriptor open for reading, made without waiting ({@code O_NONBLOCK}): a write lease the sandbox holds
+         * on the file (which would make an open wait for the lease break time, 45 s) refuses it at once; once it is
+         * open, no such lease can be taken, so the reads through it and through {@link #read()} never wait.
+         */
+        private int raw() throws IOException {
+            if (raw < 0) {
+                try {
+                    raw = SYS.openat2(-100, "/proc/self/fd/" + fd, Sys.O_RDONLY | Sys.O_NONBLOCK | Sys.O_CLOEXEC
+                            | Sys.O_NOCTTY, 0);
+                } catch (ErrnoException e) {
+                    if (e.errno() == Errno.EAGAIN) {
+                        throw new IOException(name + " is held by a lease of a process in the sandbox; try again"
+                                + " when it lets go");
+                    }
+                    throw e;
+                }
+            }
+            return raw;
         }
 
         public Stat stat() {
@@ -268,7 +315,7 @@ public final class Dir implements AutoCloseable {
 
         /** A new channel reading this very file (through its descriptor). */
         public FileChannel read() throws IOException {
-            return FileChannel.open(path(), StandardOpenOption.READ);
+            return FileChannel.open(SYS.fdPath(raw()), StandardOpenOption.READ);
         }
 
         /**
@@ -285,22 +332,18 @@ public final class Dir implements AutoCloseable {
          */
         public List<long[]> dataExtents() throws IOException {
             List<long[]> out = new ArrayList<>();
-            int r = SYS.openat2(-100, "/proc/self/fd/" + fd, Sys.O_RDONLY | Sys.O_CLOEXEC | Sys.O_NOCTTY, 0);
-            try {
-                long pos = 0;
-                long size = stat.size();
-                while (pos < size) {
-                    long data = SYS.seek(r, pos, 3); // SEEK_DATA
-                    if (data < 0 || data >= size) {
-                        break;
-                    }
-                    long hole = SYS.seek(r, data, 4); // SEEK_HOLE
-                    long end = hole < 0 || hole > size ? size : hole;
-                    out.add(new long[] {data, end});
-                    pos = end;
+            int r = raw();
+            long pos = 0;
+            long size = stat.size();
+            while (pos < size) {
+                long data = SYS.seek(r, pos, 3); // SEEK_DATA
+                if (data < 0 || data >= size) {
+                    break;
                 }
-            } finally {
-                SYS.close(r);
+                long hole = SYS.seek(r, data, 4); // SEEK_HOLE
+                long end = hole < 0 || hole > size ? size : hole;
+                out.add(new long[] {data, end});
+                pos = end;
             }
             return out;
         }
@@ -310,6 +353,9 @@ public final class Dir implements AutoCloseable {
             if (!closed) {
                 closed = true;
                 SYS.close(fd);
+                if (raw >= 0) {
+                    SYS.close(raw);
+                }
             }
         }
     }
@@ -384,41 +430,73 @@ public final class Dir implements AutoCloseable {
     }
 
     /**
-     * Deletes entry {@code entry} and, when it is a directory, all it holds, through descriptors: a link is removed,
-     * never followed; an entry swapped while this runs is looked at again. Nothing when it does not exist.
+     * Deletes entry {@code entry} and, when it is a directory, all it holds, through descriptors and single names: a
+     * link is removed, never followed. No recursion and no long path: each directory met is renamed into this
+     * directory under a temp name and emptied there (names that are not UTF-8 included). Nothing when it does not
+     * exist. A sandbox that keeps filling what is being deleted stops it after {@link Budget#MAX_ENTRIES} entries.
      */
     public void delete(String entry) throws IOException {
-        delete(entry, 0);
-    }
-
-    private void delete(String entry, int depth) throws IOException {
         checkName(entry);
-        if (depth > Budget.MAX_DEPTH) {
-            throw new IOException("directories nested more than " + Budget.MAX_DEPTH + " deep under " + name
-                    + "; left there");
+        String prefix = ".davit-del-" + dev.davit.oci.RandomHex.of(4) + "-";
+        long n = 0;
+        long seen = 0;
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
+        if (!deleteOrMove(at(entry), prefix + n, todo)) {
+            return;
         }
-        for (int tries = 0; ; tries++) {
-            Stat st = stat(entry);
-            if (st == null) {
-                return;
-            }
-            try {
-                if (st.isDirectory()) {
-                    try (Dir d = dir(entry)) {
-                        for (String n : d.names()) {
-                            d.delete(n, depth + 1);
+        n++;
+        while (!todo.isEmpty()) {
+            String d = todo.poll();
+            try (Dir dir = dir(d)) {
+                List<Path> entries = new ArrayList<>();
+                try (DirectoryStream<Path> s = Files.newDirectoryStream(dir.self())) {
+                    for (Path p : s) {
+                        entries.add(p.getFileName()); // the JDK's path keeps the name's bytes as they are
+                        if (++seen > Budget.MAX_ENTRIES) {
+                            throw new IOException("more than " + Budget.MAX_ENTRIES + " entries under " + join(name,
+                                    entry) + " while deleting it");
                         }
                     }
                 }
-                Files.deleteIfExists(at(entry));
-                return;
-            } catch (ErrnoException | java.nio.file.DirectoryNotEmptyException
-                     | java.nio.file.NotDirectoryException e) {
-                if (tries == 20) {
-                    throw e; // the sandbox keeps changing it
+                for (Path e : entries) {
+                    if (deleteOrMove(dir.self().resolve(e), null, null)) {
+                        // a directory: moved up here under a temp name, emptied later
+                        Path to = at(prefix + n);
+                        Files.move(dir.self().resolve(e), to, StandardCopyOption.ATOMIC_MOVE);
+                        todo.add(prefix + n++);
+                    }
                 }
+            } catch (IOException e) {
+                if (!ledOut(e) && !(e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                // swapped for a link or file meanwhile: removed below as what it is now
             }
+            Files.deleteIfExists(at(d)); // rmdir, or unlink of what was swapped in
         }
+    }
+
+    /**
+     * Deletes {@code p} (one name below a held directory) when it is not a directory; a directory is renamed to
+     * {@code to} in this directory and queued in {@code todo} when those are given, else left for the caller.
+     * Returns whether it was a directory.
+     */
+    private boolean deleteOrMove(Path p, String to, java.util.ArrayDeque<String> todo) throws IOException {
+        java.nio.file.attribute.BasicFileAttributes a;
+        try {
+            a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException e) {
+            return false;
+        }
+        if (!a.isDirectory()) {
+            Files.deleteIfExists(p);
+            return false;
+        }
+        if (to != null) {
+            Files.move(p, at(to), StandardCopyOption.ATOMIC_MOVE);
+            todo.add(to);
+        }
+        return true;
     }
 
     /** Flushes this directory's entries to disk. */
@@ -440,12 +518,22 @@ public final class Dir implements AutoCloseable {
         if (rel.indexOf('\0') >= 0) {
             throw new IOException("a path with a NUL byte");
         }
+        int cut = rel.length() > LONG ? rel.lastIndexOf('/', LONG) : -1;
+        if (cut > 0 && resolve == STRICT) {
+            // past PATH_MAX's reach: a directory at a time (the same resolution, as no link is followed anyway)
+            try (Dir mid = dir(rel.substring(0, cut))) {
+                return mid.open(rel.substring(cut + 1), flags, resolve);
+            }
+        }
         try {
             return SYS.openat2(fd, rel.isEmpty() ? "." : rel, flags, resolve);
         } catch (ErrnoException e) {
             throw notFound(e, join(name, rel));
         }
     }
+
+    /** Paths longer than this (in chars; a char is at most 3 UTF-8 bytes here) are opened in steps. */
+    private static final int LONG = 1000;
 
     /** ENOENT as the JDK's {@link NoSuchFileException}; any other errno with the path named. */
     private static IOException notFound(ErrnoException e, String path) {

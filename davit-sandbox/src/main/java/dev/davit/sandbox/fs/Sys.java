@@ -28,8 +28,16 @@ interface Sys {
     /** O_NOFOLLOW, whose value depends on the machine. */
     long oNofollow();
 
-    /** openat2(dirfd, path, {flags, 0, resolve}): a new descriptor (close-on-exec is the caller's flag). */
-    int openat2(int dirfd, String path, long flags, long resolve) throws ErrnoException;
+    /**
+     * openat2(dirfd, path, {flags, 0, resolve}): a new descriptor (close-on-exec is the caller's flag); the path's
+     * bytes as they are (a name need not be UTF-8).
+     */
+    int openat2(int dirfd, byte[] path, long flags, long resolve) throws ErrnoException;
+
+    /** {@link #openat2(int, byte[], long, long)} of {@code path} in UTF-8. */
+    default int openat2(int dirfd, String path, long flags, long resolve) throws ErrnoException {
+        return openat2(dirfd, path.getBytes(java.nio.charset.StandardCharsets.UTF_8), flags, resolve);
+    }
 
     void close(int fd);
 

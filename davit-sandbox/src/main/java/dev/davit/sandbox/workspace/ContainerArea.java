@@ -135,10 +135,28 @@ final class ContainerArea implements WorkspaceArea {
         }
     }
 
+    /**
+     * A one-line error for {@code e}, met while reading a whole tree for {@code what} (e.g. {@code "the diff"}):
+     * what the sandbox can cause is a usage error that says so; anything else a store error.
+     */
+    static DavitException treeError(IOException e, String what) {
+        if (e instanceof Dir.NotUtf8 || e.getMessage() != null && e.getMessage().contains("held by a lease")) {
+            return new DavitException(Kind.USAGE, e.getMessage());
+        }
+        if (Tree.swapped(e)) {
+            return new DavitException(Kind.USAGE, "/workspace changed under " + what + " (" + e.getMessage()
+                    + "); try again when nothing in the sandbox changes it");
+        }
+        return new DavitException(Kind.STORE, "cannot read /workspace for " + what + ": " + e.getMessage());
+    }
+
     /** A one-line error for {@code e}, met while {@code verb}ing {@code path} in /workspace. */
     static DavitException fileError(IOException e, String path, String verb) {
         if (e instanceof NoSuchFileException) {
             return new DavitException(Kind.NOT_FOUND, "no file " + path + " in /workspace");
+        }
+        if (e instanceof Dir.NotUtf8 || e.getMessage() != null && e.getMessage().contains("held by a lease")) {
+            return new DavitException(Kind.USAGE, e.getMessage());
         }
         if (e instanceof Dir.NotRegularFile n) {
             return new DavitException(Kind.USAGE, "not a regular file: " + path + " in /workspace (a "
@@ -268,7 +286,11 @@ final class ContainerArea implements WorkspaceArea {
             scratchDir.rename(fresh, top, DIR);
             top.fsync();
             scratchDir.fsync();
-            scratchDir.delete(old);
+            try {
+                scratchDir.delete(old);
+            } catch (IOException e) {
+                // the new tree is in place; what is left of the old one goes at the next reset or with the sandbox
+            }
         } catch (IOException | RuntimeException e) {
             try (Dir scratchDir = Dir.open(scratch, "the workspace's state")) {
                 scratchDir.delete(fresh);

@@ -115,7 +115,7 @@ final class Export {
             out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
             if (name == null) {
-                for (String n : src.names()) {
+                for (String n : src.names(budget)) {
                     addTar(out, src, n, n, skipped, budget, counted);
                 }
             } else {
@@ -130,7 +130,7 @@ final class Export {
     /** Entry {@code n} of {@code d} (path {@code rel} in the tar) and, for a directory, all it holds. */
     private static void addTar(TarArchiveOutputStream out, Dir d, String n, String rel, List<String> skipped,
                                Budget budget, long[] counted) throws IOException {
-        budget.entry();
+        budget.check();
         budget.depth(Tree.depth(rel));
         Stat st = d.stat(n);
         if (st == null) {
@@ -181,7 +181,7 @@ final class Export {
         out.closeArchiveEntry();
         if (st.isDirectory()) {
             try (Dir sub = d.dir(n)) {
-                for (String c : sub.names()) {
+                for (String c : sub.names(budget)) {
                     addTar(out, sub, c, rel + "/" + c, skipped, budget, counted);
                 }
             }

@@ -52,9 +52,9 @@ final class Tree {
 
     private static void walk(Dir d, String prefix, Map<String, Entry> out, Budget budget) throws IOException {
         budget.depth(depth(prefix));
-        for (String n : d.names()) {
-            budget.entry();
+        for (String n : d.names(budget)) {
             String rel = prefix.isEmpty() ? n : prefix + "/" + n;
+            budget.path(rel);
             Entry e = entry(d, n, rel);
             if (e == null) {
                 continue; // gone while this ran
@@ -120,12 +120,16 @@ final class Tree {
             } catch (IOException e) {
                 return null; // missing, a link on the way, not a regular file: copy
             }
-            Stat t = twin.stat();
-            Stat s = source.stat();
-            if (t.size() != s.size() || t.permissions() != s.permissions() || live && t.nlink() != 1
-                    || !sameContent(source, twin, budget)) {
-                twin.close();
-                return null;
+            boolean same = false;
+            try {
+                Stat t = twin.stat();
+                Stat s = source.stat();
+                same = t.size() == s.size() && t.permissions() == s.permissions() && (!live || t.nlink() == 1)
+                        && sameContent(source, twin, budget);
+            } finally {
+                if (!same) {
+                    twin.close();
+                }
             }
             return twin;
         }
@@ -195,7 +199,7 @@ final class Tree {
      */
     static void copy(Dir from, Dir to, String rel, Options o) throws IOException {
         o.budget().depth(depth(rel));
-        for (String n : from.names()) {
+        for (String n : from.names(o.budget())) {
             copyEntry(from, n, to, n, rel.isEmpty() ? n : rel + "/" + n, o);
         }
     }
@@ -205,7 +209,7 @@ final class Tree {
      * {@code to}; {@code rel} is its path in its tree.
      */
     static void copyEntry(Dir from, String name, Dir to, String as, String rel, Options o) throws IOException {
-        o.budget().entry();
+        o.budget().check();
         for (int attempt = 0; attempt < SWAPS; attempt++) {
             if (copyOnce(from, name, to, as, rel, o)) {
                 return;

@@ -9,6 +9,8 @@ import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -87,7 +89,8 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
                 }
                 changes.add(c);
                 if (!c.kind().equals("mode") && (oldFile || newFile)) {
-                    patch.append(unified(p, oldFile, of, newFile, nf));
+                    String text = unified(p, oldFile, of, newFile, nf, MAX_PATCH - patch.length(), budget);
+                    patch.append(text);
                 }
             }
         }
@@ -106,33 +109,80 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
         }
     }
 
-    private static String unified(String rel, boolean oldFile, Dir.Opened old, boolean newFile, Dir.Opened now) {
+    /** The text diffs of one {@link #compute} together stop here; later changed files are named only. */
+    static final long MAX_PATCH = 16L << 20;
+
+    /**
+     * The unified diff of one file: GNU diff run on copies of what davit read (at most the size it checked, at most
+     * {@link #MAX_TEXT}), never on the sandbox's files (which could grow between the check and diff's read), and its
+     * output read up to a cap.
+     */
+    private static String unified(String rel, boolean oldFile, Dir.Opened old, boolean newFile, Dir.Opened now,
+                                  long room, Budget budget) throws IOException {
+        String named = "Files " + (oldFile ? "a/" + rel : "/dev/null") + " and " + (newFile ? "b/" + rel
+                : "/dev/null") + " differ";
         if (oldFile && (old == null || old.stat().size() > MAX_TEXT) || newFile && (now == null
                 || now.stat().size() > MAX_TEXT)) {
-            return "Files " + (oldFile ? "a/" + rel : "/dev/null") + " and " + (newFile ? "b/" + rel : "/dev/null")
-                    + " differ (larger than " + (MAX_TEXT >> 20) + " MiB, or changing: not shown)\n";
+            return named + " (larger than " + (MAX_TEXT >> 20) + " MiB, or changing: not shown)\n";
         }
-        List<String> cmd = List.of("diff", "-u", "--label", old == null ? "/dev/null" : "a/" + rel, "--label",
-                now == null ? "/dev/null" : "b/" + rel, old == null ? "/dev/null" : old.path().toString(),
-                now == null ? "/dev/null" : now.path().toString());
+        if (room <= 0) {
+            return named + " (the diff passed " + (MAX_PATCH >> 20) + " MiB: not shown)\n";
+        }
+        Path tmp = Files.createTempDirectory("davit-diff-");
         try {
+            Path a = old == null ? Path.of("/dev/null") : copy(old, tmp.resolve("a"), budget);
+            Path b = now == null ? Path.of("/dev/null") : copy(now, tmp.resolve("b"), budget);
+            List<String> cmd = List.of("diff", "-u", "--label", old == null ? "/dev/null" : "a/" + rel, "--label",
+                    now == null ? "/dev/null" : "b/" + rel, a.toString(), b.toString());
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            p.getOutputStream().close();
-            byte[] out = p.getInputStream().readAllBytes();
-            int rc = p.waitFor();
-            if (rc > 1) {
-                throw new DavitException(Kind.INTERNAL, "diff failed on " + rel + ": "
-                        + new String(out, StandardCharsets.UTF_8).strip());
+            try {
+                p.getOutputStream().close();
+                long cap = Math.min(room, 3 * MAX_TEXT);
+                byte[] out = p.getInputStream().readNBytes((int) cap + 1);
+                if (out.length > cap) {
+                    return named + " (the diff passed " + (MAX_PATCH >> 20) + " MiB: not shown)\n";
+                }
+                int rc = p.waitFor();
+                if (rc > 1) {
+                    throw new DavitException(Kind.INTERNAL, "diff failed on " + rel + ": "
+                            + new String(out, StandardCharsets.UTF_8).strip());
+                }
+                String text = new String(out, StandardCharsets.UTF_8);
+                // GNU diff says "Files a/x and b/x differ" for binary content: keep that one line, as git does
+                return text.endsWith("\n") || text.isEmpty() ? text : text + "\n";
+            } finally {
+                p.destroyForcibly();
             }
-            String text = new String(out, StandardCharsets.UTF_8);
-            // GNU diff says "Files a/x and b/x differ" for binary content: keep that one line, as git does
-            return text.endsWith("\n") || text.isEmpty() ? text : text + "\n";
         } catch (IOException e) {
-            throw new DavitException(Kind.NOT_FOUND, "cannot run diff (" + e.getMessage() + "); install GNU"
-                    + " diffutils");
+            if (e.getMessage() != null && e.getMessage().contains("Cannot run program")) {
+                throw new DavitException(Kind.NOT_FOUND, "cannot run diff (" + e.getMessage() + "); install GNU"
+                        + " diffutils");
+            }
+            throw e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+            throw new DavitException(Kind.USAGE, "the diff was cancelled");
+        } finally {
+            dev.davit.oci.store.Fs.deleteTree(tmp);
         }
+    }
+
+    /** The first (checked) size bytes of {@code f}, at most {@link #MAX_TEXT}, copied to the new file {@code to}. */
+    private static Path copy(Dir.Opened f, Path to, Budget budget) throws IOException {
+        long size = Math.min(f.stat().size(), MAX_TEXT);
+        budget.bytes(size);
+        try (java.nio.channels.FileChannel in = f.read();
+             java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(to,
+                     java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+            long pos = 0;
+            while (pos < size) {
+                long n = in.transferTo(pos, size - pos, out);
+                if (n <= 0) {
+                    break;
+                }
+                pos += n;
+            }
+        }
+        return to;
     }
 }

@@ -318,6 +318,9 @@ public final class Workspaces {
             if (e instanceof DavitException d) {
                 throw d;
             }
+            if (e instanceof IOException io && (io instanceof Dir.NotUtf8 || Tree.swapped(io))) {
+                throw ContainerArea.treeError(io, "the snapshot");
+            }
             throw new DavitException(Kind.STORE, "cannot snapshot workspace " + id + " into " + dest + ": "
                     + e.getMessage());
         }
@@ -442,8 +445,7 @@ public final class Workspaces {
                                 e.target())));
                     }
                 } else {
-                    for (String n : dir.names()) {
-                        budget.entry();
+                    for (String n : dir.names(budget)) {
                         Tree.Entry e = Tree.entry(dir, n, join(prefix, n));
                         if (e != null) {
                             out.add(info(e));
@@ -691,7 +693,7 @@ public final class Workspaces {
         try (WorkspaceArea.View v = area(w).view(); Dir now = v.open(); Dir before = Dir.open(from, "the baseline")) {
             return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"));
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read the workspace: " + e.getMessage());
+            throw ContainerArea.treeError(e, "the diff");
         }
     }
 

@@ -33,14 +33,14 @@ final class LinuxSys implements Sys {
     }
 
     @Override
-    public int openat2(int dirfd, String path, long flags, long resolve) throws ErrnoException {
+    public int openat2(int dirfd, byte[] path, long flags, long resolve) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment how = a.allocate(24, 8); // struct open_how { u64 flags, mode, resolve; }
             how.set(ValueLayout.JAVA_LONG, 0, flags);
             how.set(ValueLayout.JAVA_LONG, 16, resolve);
             for (int tries = 0; ; tries++) {
                 try {
-                    return (int) Syscall.call(a, "openat2", SYS_OPENAT2, dirfd, Syscall.str(a, path), how.address(),
+                    return (int) Syscall.call(a, "openat2", SYS_OPENAT2, dirfd, cString(a, path), how.address(),
                             24, 0);
                 } catch (ErrnoException e) {
                     // EAGAIN: a rename elsewhere raced the resolution of ".."; the kernel asks to try again
@@ -55,6 +55,13 @@ final class LinuxSys implements Sys {
     @Override
     public java.nio.file.Path fdPath(int fd) {
         return java.nio.file.Path.of("/proc/" + PID + "/fd/" + fd);
+    }
+
+    private static long cString(Arena a, byte[] b) {
+        MemorySegment m = a.allocate(b.length + 1L);
+        MemorySegment.copy(b, 0, m, ValueLayout.JAVA_BYTE, 0, b.length);
+        m.set(ValueLayout.JAVA_BYTE, b.length, (byte) 0);
+        return m.address();
     }
 
     @Override
