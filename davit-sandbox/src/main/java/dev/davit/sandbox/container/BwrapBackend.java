@@ -1,5 +1,6 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.CappedSink;
 import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Backend;
 import dev.davit.sandbox.Captured;

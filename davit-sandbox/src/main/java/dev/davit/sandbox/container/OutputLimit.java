@@ -1,5 +1,7 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.CappedSink;
+
 /**
  * A run's budget of output bytes, shared by its stdout and stderr pumps ({@link BwrapBackend#pump}): bytes within
  * the budget are passed on (captured and streamed), the rest dropped; the first write past it runs {@code onExceeded}

@@ -38,46 +38,55 @@ import java.util.Set;
  * way. Not thread-safe; close it (its descriptor) when done.
  */
 public final class Dir implements AutoCloseable {
+    /** The calls, once made: null until the first {@link #open} (nothing of the FFM API is loaded before). */
     private static volatile Sys SYS;
-    private static volatile String MISSING;
-
-    static {
-        Sys s = null;
-        String why = null;
-        try {
-            if (Boolean.getBoolean("davit.fs.broker")) { // the Java 21 way, on any Java (tests)
-                throw new UnsupportedOperationException("davit.fs.broker is set");
-            }
-            s = Sys.load();
-        } catch (Exception | LinkageError e) {
-            why = e.getMessage();
-        }
-        SYS = s;
-        MISSING = why;
-    }
+    private static volatile String missing = "not looked at yet";
+    private static volatile java.util.function.Supplier<Path> helper;
 
     /**
      * Where this JVM cannot make the system calls itself (Java 21), has {@code helper} (davit's static helper, null
-     * when this build has none) make them: see {@link BrokerSys}. Nothing when the calls are there already.
+     * when this build has none) make them: see {@link BrokerSys}. Asked at the first {@link #open} that needs it.
      */
     public static void fallBackTo(java.util.function.Supplier<Path> helper) {
-        if (SYS != null) {
-            return;
+        if (Dir.helper == null) {
+            Dir.helper = helper;
+        }
+    }
+
+    /** The calls: the FFM API's (Java 22+), else davit-exec's, else null ({@link #missing} says why). */
+    private static Sys sys() {
+        Sys s = SYS;
+        if (s != null) {
+            return s;
         }
         synchronized (Dir.class) {
             if (SYS != null) {
-                return;
+                return SYS;
             }
-            Path h = helper.get();
-            if (h == null) {
-                MISSING = MISSING + "; and this build of davit has no davit-exec (built without gcc)";
-                return;
-            }
+            String why;
             try {
-                SYS = new BrokerSys(h);
-            } catch (IOException e) {
-                MISSING = MISSING + "; and davit-exec files did not start: " + e.getMessage();
+                if (Boolean.getBoolean("davit.fs.broker")) { // the Java 21 way, on any Java (tests)
+                    throw new UnsupportedOperationException("davit.fs.broker is set");
+                }
+                SYS = Sys.load();
+                return SYS;
+            } catch (Exception | LinkageError e) {
+                why = e.getMessage();
             }
+            java.util.function.Supplier<Path> h = helper;
+            Path exec = h == null ? null : h.get();
+            if (exec == null) {
+                why += "; and this build of davit has no davit-exec (built without gcc)";
+            } else {
+                try {
+                    SYS = new BrokerSys(exec);
+                    return SYS;
+                } catch (IOException e) {
+                    why += "; and davit-exec files did not start: " + e.getMessage();
+                }
+            }
+            missing = why;
+            return null;
         }
     }
 
@@ -111,7 +120,7 @@ public final class Dir implements AutoCloseable {
 
     /** Whether this JVM and kernel can give {@link Dir}s (else {@link #open} refuses). */
     public static boolean available() {
-        return SYS != null;
+        return sys() != null;
     }
 
     /**
@@ -121,9 +130,9 @@ public final class Dir implements AutoCloseable {
      * @param name how errors name it (e.g. {@code /workspace})
      */
     public static Dir open(Path dir, String name) throws IOException {
-        if (SYS == null) {
+        if (sys() == null) {
             throw new DavitException(Kind.USAGE, "reading or writing a sandbox's files from the host needs Java 22 or"
-                    + " later, or davit's helper davit-exec (davit resolves their paths with openat2; here: " + MISSING
+                    + " later, or davit's helper davit-exec (davit resolves their paths with openat2; here: " + missing
                     + "); run davit with a JDK 22 or later (JAVA_HOME)");
         }
         try {

@@ -10,7 +10,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.container.CappedSink;
+import dev.davit.sandbox.CappedSink;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;

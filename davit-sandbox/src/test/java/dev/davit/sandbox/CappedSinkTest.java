@@ -1,9 +1,7 @@
-package dev.davit.sandbox.container;
+package dev.davit.sandbox;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.davit.sandbox.Captured;
-import dev.davit.sandbox.ExecResult;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.Random;

@@ -1,7 +1,5 @@
-package dev.davit.sandbox.container;
+package dev.davit.sandbox;
 
-import dev.davit.sandbox.Captured;
-import dev.davit.sandbox.ExecResult;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,7 +44,7 @@ public final class CappedSink {
         };
     }
 
-    synchronized void write(byte[] b, int off, int n) {
+    public synchronized void write(byte[] b, int off, int n) {
         total += n;
         int room = Math.min(limit - kept, n);
         while (room > 0) {
