@@ -3,7 +3,9 @@
 #  - the jars `davit mcp serve` adds (the MCP SDK, reactor, the JSON schema validator, Jetty, the servlet API);
 #  - start-up: from spawning `davit mcp serve` until it answers `initialize` (stdio);
 #  - p50/p95 of `workspace_exec` of `true` in a warm container workspace and of a one-shot `run` of `true`, over
-#    stdio in one server process, with the CLI equivalents (`davit workspace exec ID -- true`, `davit run IMAGE -- true`).
+#    stdio in one server process, with the CLI equivalents (`davit workspace exec ID -- true`, `davit run IMAGE -- true`);
+#  - p50/p95 of `workspace_file_write` and `workspace_file_read` of 1 KiB, and what reading a 10 GiB sparse file of the
+#    sandbox's without max_bytes costs the server (time, and its peak RSS before and after).
 #   bench/mcp.sh [ROUNDS]    (default 20)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -11,7 +13,7 @@ rounds="${1:-20}"
 work="${BENCH_WORK:-$root/bench/work}/mcp"
 rm -rf "$work"; mkdir -p "$work/rootfs/bin" "$work/rootfs/proc" "$work/rootfs/dev" "$work/rootfs/tmp"
 cp "$(command -v busybox)" "$work/rootfs/bin/busybox"
-for a in sh true echo sleep; do ln -sf busybox "$work/rootfs/bin/$a"; done
+for a in sh true echo sleep truncate; do ln -sf busybox "$work/rootfs/bin/$a"; done
 . "$root/scripts/registry.sh"
 trap davit_stop_registries EXIT
 davit_start_registry "$work/registry"
@@ -67,6 +69,21 @@ wid = ws["id"]
 for _ in range(3): tool("workspace_exec", {"workspace": wid, "command": ["true"]}); tool("run", {"env": ref, "command": ["true"]})
 show("MCP workspace_exec true (warm workspace)", [tool("workspace_exec", {"workspace": wid, "command": ["true"]})[0] for _ in range(rounds)])
 show("MCP run true (one-shot container)", [tool("run", {"env": ref, "command": ["true"]})[0] for _ in range(rounds)])
+show("MCP workspace_file_write 1 KiB", [tool("workspace_file_write", {"workspace": wid, "path": "f.txt",
+     "content": "x" * 1024})[0] for _ in range(rounds)])
+show("MCP workspace_file_read 1 KiB", [tool("workspace_file_read", {"workspace": wid, "path": "f.txt"})[0]
+     for _ in range(rounds)])
+def hwm():
+    for line in open(f"/proc/{p.pid}/status"):
+        if line.startswith("VmHWM:"): return int(line.split()[1]) // 1024
+before = hwm()
+tool("workspace_exec", {"workspace": wid, "command": ["truncate", "-s", "10G", "big"]})
+t0 = time.perf_counter()
+r = rpc("tools/call", {"name": "workspace_file_read", "arguments": {"workspace": wid, "path": "big"}})
+dt = (time.perf_counter() - t0) * 1000
+refused = "error" in r or r.get("result", {}).get("isError")
+print(f"MCP workspace_file_read of a 10 GiB sparse file, no max_bytes: {dt:.1f} ms, "
+      f"{'refused' if refused else 'answered'}; server peak RSS {before} MB before, {hwm()} MB after")
 def cli(argv):
     t0 = time.perf_counter(); subprocess.run([davit, "-q"] + argv, check=True, stdout=subprocess.DEVNULL); return (time.perf_counter() - t0) * 1000
 show("CLI davit workspace exec ID -- true", [cli(["workspace", "exec", wid, "--", "true"]) for _ in range(rounds)])

@@ -72,6 +72,18 @@ static int usage(const char *what, const char *arg) {
     return 125;
 }
 
+/* Every signal back to its default action and none blocked: what started davit (a background job, nohup, a
+ * service manager) may have ignored SIGINT or SIGQUIT, and a sandbox's command must not inherit that (an
+ * interrupted shell's foreground job would not stop). */
+static void reset_signals(void) {
+    for (int sig = 1; sig < NSIG; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* after a failed exec of COMMAND by HOW (execv, execvp): one line, 127 when it is not there, else 126 */
 static int exec_failed(const char *how, const char *command) {
     int e = errno;
@@ -276,6 +288,7 @@ static int exec_main(int argc, char **argv) {
     extern char **environ;
     environ = command_environment(); /* execvp looks the command up along this PATH, the command's */
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0) die(125, "cannot load the seccomp filter", NULL);
+    reset_signals();
     execvp(command[0], command);
     return exec_failed("execvp", command[0]);
 }
@@ -372,6 +385,7 @@ static int jail_main(int argc, char **argv) {
     if (i >= argc - 1) return usage("no command after --", NULL);
     close(userns);
     if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0) die(125, "cannot join a session key ring", NULL);
+    reset_signals();
     execvp(argv[i + 1], argv + i + 1);
     return exec_failed("execvp", argv[i + 1]);
 }

@@ -140,6 +140,10 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         } catch (java.nio.file.NoSuchFileException e) {
             throw Tool.invalid("'" + arg + "': no such file or directory " + given);
         } catch (IOException e) {
+            if (e instanceof dev.davit.sandbox.fs.ErrnoException x && x.errno() == dev.davit.sandbox.fs.Errno.EXDEV) {
+                throw Tool.invalid("'" + arg + "': " + given + " is on another file system mounted under "
+                        + allowed() + "; give a path on the allowed directory's own");
+            }
             if (Dir.ledOut(e)) {
                 throw Tool.invalid("'" + arg + "': " + given + " goes through a symbolic link; give its real path"
                         + " (under " + allowed() + ")");
