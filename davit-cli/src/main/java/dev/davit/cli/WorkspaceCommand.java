@@ -401,7 +401,7 @@ final class WorkspaceCommand extends GroupCommand {
         @Parameters(index = "1", paramLabel = "PATH", description = "Relative to /workspace.")
         String path;
 
-        @Option(names = "--max-bytes", paramLabel = "N", description = "Read at most N bytes (default: all).")
+        @Option(names = "--max-bytes", paramLabel = "N", description = "Read at most N bytes (default: all of a file up to 64 MiB; a larger one needs this).")
         long maxBytes;
 
         @Override

@@ -164,7 +164,7 @@ final class Tools {
                         + " part with 'max_bytes'.", "workspace", "file", "read")
                 .positional("workspace", WS)
                 .positional("path", "The file, relative to /workspace.")
-                .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes (default: all).")
+                .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes (default: all of a file up to 64 MiB; a larger one needs this).")
                 .post(Tools::withText)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
