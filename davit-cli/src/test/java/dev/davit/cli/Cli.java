@@ -34,8 +34,8 @@ final class Cli {
     /** Like {@link #run}, in a JVM of its own (as a user's successive commands are: a davit restart each time). */
     Result runInJvm(String... args) {
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(Path.of(System.getProperty(
-                "java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                Main.class.getName()));
+                "java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(java.util.List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);

@@ -79,7 +79,8 @@ class McpNodeClientTest {
     }
 
     private static List<String> serve(String... more) {
-        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-cp",
+        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--tools", "full", "--allow-path",
                 shared.resolve("allowed").toString()));
         argv.addAll(List.of(more));

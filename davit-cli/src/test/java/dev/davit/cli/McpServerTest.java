@@ -58,7 +58,7 @@ class McpServerTest {
     /** {@code davit mcp serve --tools full} of this build, with the test's --allow-path, on {@code home}. */
     static ServerParameters serverParams(Path home, String... more) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> args = new java.util.ArrayList<>(List.of("-cp", System.getProperty("java.class.path"),
+        List<String> args = new java.util.ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 "dev.davit.cli.Main", "mcp", "serve", "--tools", "full", "--allow-path",
                 shared.resolve("allowed").toString(), "--max-workspaces", "1"));
         args.addAll(List.of(more));

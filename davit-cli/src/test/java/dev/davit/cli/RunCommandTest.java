@@ -219,7 +219,7 @@ class RunCommandTest {
     /** Runs the CLI in a JVM of its own (a davit restart between every two calls), {@code stdin} fed to it. */
     private static Cli.Result freshDavit(Path home, String stdin, String... args) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         Path err = Files.createTempFile(home, "stderr", ".txt");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(err.toFile());
@@ -520,7 +520,7 @@ class RunCommandTest {
     /** One davit command line in a JVM of its own (as a user's successive commands are). */
     private Cli.Result davit(String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("DAVIT_HOME", home.toString());

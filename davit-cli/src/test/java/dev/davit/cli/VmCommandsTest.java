@@ -291,7 +291,7 @@ class VmCommandsTest {
         String javaBin = ProcessHandle.current().info().command().orElse("java");
         io.modelcontextprotocol.client.transport.ServerParameters params =
                 io.modelcontextprotocol.client.transport.ServerParameters.builder(javaBin)
-                .args("-cp", System.getProperty("java.class.path"), Main.class.getName(), "mcp", "serve")
+                .args("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName(), "mcp", "serve")
                 .env(java.util.Map.of("DAVIT_HOME", home.toString(), "PATH", System.getenv("PATH"))).build();
         io.modelcontextprotocol.client.McpSyncClient client = io.modelcontextprotocol.client.McpClient.sync(
                 new io.modelcontextprotocol.client.transport.StdioClientTransport(params,

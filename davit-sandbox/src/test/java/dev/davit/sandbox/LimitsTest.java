@@ -210,7 +210,7 @@ class LimitsTest {
     void reapRemovesTheCgroupOfAKilledDavit(String rt) throws Exception {
         setUp(rt);
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process davit = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+        Process davit = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Child.class.getName(), state.toString(), rootfs.toString(), rt).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("child.log").toFile()).start();
         ProcessHandle sleeper = null;

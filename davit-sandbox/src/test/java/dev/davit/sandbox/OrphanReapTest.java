@@ -34,7 +34,7 @@ class OrphanReapTest {
         Path rootfs = BusyboxRootfs.createFor(tmp.resolve("rootfs"), "crun");
         Path state = tmp.resolve("state");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process davit = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+        Process davit = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 Child.class.getName(), state.toString(), rootfs.toString()).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("child.log").toFile()).start();
         Sandboxes sandboxes = new Sandboxes(new SandboxOptions(state, null, null));

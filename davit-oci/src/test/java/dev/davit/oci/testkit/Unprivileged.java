@@ -77,7 +77,8 @@ public final class Unprivileged {
         List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=" + ids[0], "--regid=" + ids[1],
                 "--clear-groups", "env", "HOME=" + home));
         cmd.addAll(env);
-        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", classpath,
+        cmd.addAll(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-cp", classpath,
                 mainClass));
         cmd.addAll(List.of(args));
         return cmd;
