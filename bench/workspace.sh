@@ -34,13 +34,13 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 p95() { sort -n | awk '{a[NR]=$1} END {i=int(NR*0.95+0.999); if (i<1) i=1; print a[i]}'; }
 now() { date +%s%N; }
 ms() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); echo $(( (t1 - t0) / 1000000 )); }
-api() { "$java" -XX:+UseSerialGC -cp "$jar" "$root/bench/WorkspaceBench.java" "$DAVIT_HOME" "$@"; }
+api() { "$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp "$jar" "$root/bench/WorkspaceBench.java" "$DAVIT_HOME" "$@"; }
 base_rows=()
 # the same measurement with BASE_JAR (when set), right after this build's: "name|this p50 p95|base p50 p95"
 vs() {
   local name="$1" mine="$2"; shift 2
   [ -n "${BASE_JAR:-}" ] || return 0
-  local theirs; theirs=$("$java" -XX:+UseSerialGC -cp "$BASE_JAR" "$root/bench/WorkspaceBench.java" "$DAVIT_HOME" "$@")
+  local theirs; theirs=$("$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp "$BASE_JAR" "$root/bench/WorkspaceBench.java" "$DAVIT_HOME" "$@")
   base_rows+=("$name|$mine|$theirs")
 }
 # seeds: 5,000 files of 20 KiB (100 MB, random bytes) and 10,000 small text files
