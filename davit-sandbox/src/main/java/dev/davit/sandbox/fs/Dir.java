@@ -191,6 +191,14 @@ public final class Dir implements AutoCloseable {
 
     /** What {@code rel} is (a link itself, never what it names), or null when it does not exist. */
     public Stat stat(String rel) throws IOException {
+        if (!rel.isEmpty() && rel.indexOf('/') < 0 && !rel.equals(".") && !rel.equals("..")
+                && rel.indexOf('\0') < 0) {
+            try {
+                return SYS.statAt(fd, rel); // one name: one call, nothing on the way to follow
+            } catch (ErrnoException e) {
+                throw notFound(e, join(name, rel));
+            }
+        }
         return statOf(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
     }
 

@@ -47,6 +47,28 @@ interface Sys {
     /** statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW): what {@code fd} is, never what a link names. */
     Stat stat(int fd) throws ErrnoException;
 
+    /**
+     * What entry {@code name} (one name, not {@code .} or {@code ..}) of directory {@code dirfd} is, never what a
+     * link names; null when it does not exist. By default through {@link #openat2} and {@link #stat}.
+     */
+    default Stat statAt(int dirfd, String name) throws ErrnoException {
+        int f;
+        try {
+            f = openat2(dirfd, name, O_PATH | oNofollow() | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS
+                    | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return null;
+            }
+            throw e;
+        }
+        try {
+            return stat(f);
+        } finally {
+            close(f);
+        }
+    }
+
     /** A new name {@code name} in directory {@code dirfd} for the file open as {@code fd} (a hard link). */
     void link(int fd, int dirfd, String name) throws ErrnoException;
 

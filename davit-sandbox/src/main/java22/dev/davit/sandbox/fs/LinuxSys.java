@@ -15,6 +15,7 @@ final class LinuxSys implements Sys {
     private static final long AT_EMPTY_PATH = 0x1000;
     private static final long AT_SYMLINK_NOFOLLOW = 0x100;
     private static final long AT_SYMLINK_FOLLOW = 0x400;
+    private static final long AT_NO_AUTOMOUNT = 0x800;
     /** STATX_TYPE | MODE | NLINK | UID | GID | MTIME | INO | SIZE | BLOCKS. */
     private static final long STATX_BASIC = 0x7ff;
     private static final long PID = ProcessHandle.current().pid();
@@ -75,10 +76,26 @@ final class LinuxSys implements Sys {
 
     @Override
     public Stat stat(int fd) throws ErrnoException {
+        return statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+    }
+
+    /** One statx of a name in a directory: the name itself (never followed, no automount), one call. */
+    @Override
+    public Stat statAt(int dirfd, String name) throws ErrnoException {
+        try {
+            return statx(dirfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    private Stat statx(int fd, String path, long flags) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment b = a.allocate(256, 8);
-            Syscall.call(a, "statx", SYS_STATX, fd, Syscall.str(a, ""), AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW,
-                    STATX_BASIC, b.address());
+            Syscall.call(a, "statx", SYS_STATX, fd, Syscall.str(a, path), flags, STATX_BASIC, b.address());
             long mtime = b.get(ValueLayout.JAVA_LONG, 112) * 1_000_000_000L
                     + Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 120));
             long dev = (Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 136)) << 32)
