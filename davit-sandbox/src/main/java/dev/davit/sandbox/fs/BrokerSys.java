@@ -30,20 +30,6 @@ final class BrokerSys implements Sys {
     }
 
     @Override
-    public long oDirectory() {
-        return arm() ? 040000 : 0200000;
-    }
-
-    @Override
-    public long oNofollow() {
-        return arm() ? 0100000 : 0400000;
-    }
-
-    private static boolean arm() {
-        return System.getProperty("os.arch").equals("aarch64");
-    }
-
-    @Override
     public Path fdPath(int fd) {
         return Path.of("/proc/" + pid + "/fd/" + fd);
     }

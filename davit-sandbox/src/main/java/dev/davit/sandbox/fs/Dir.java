@@ -90,8 +90,6 @@ public final class Dir implements AutoCloseable {
         }
     }
 
-    private static final long STRICT = Sys.RESOLVE_BENEATH | Sys.RESOLVE_NO_SYMLINKS | Sys.RESOLVE_NO_MAGICLINKS
-            | Sys.RESOLVE_NO_XDEV;
 
     private final int fd;
     private final String name;
@@ -136,7 +134,7 @@ public final class Dir implements AutoCloseable {
                     + "); run davit with a JDK 22 or later (JAVA_HOME)");
         }
         try {
-            return new Dir(SYS.openat2(-100, dir.toString(), Sys.O_PATH | SYS.oDirectory() | Sys.O_CLOEXEC, 0), name);
+            return new Dir(SYS.openat2(-100, dir.toString(), Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, 0), name);
         } catch (ErrnoException e) {
             if (e.errno() == Errno.ENOSYS) {
                 throw new DavitException(Kind.USAGE, "this kernel has no openat2 (Linux 5.6 or later), which davit"
@@ -169,7 +167,7 @@ public final class Dir implements AutoCloseable {
 
     /** The directory {@code rel} below this one, with no link on the way or at the end; "" is this one again. */
     public Dir dir(String rel) throws IOException {
-        return new Dir(open(rel, Sys.O_PATH | SYS.oDirectory() | Sys.O_CLOEXEC, STRICT), join(name, rel));
+        return new Dir(open(rel, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, Sys.STRICT), join(name, rel));
     }
 
     /**
@@ -177,7 +175,7 @@ public final class Dir implements AutoCloseable {
      * links followed, but never out of this directory.
      */
     public Dir inRoot(String rel) throws IOException {
-        return new Dir(open(rel.isEmpty() ? "." : rel, Sys.O_PATH | SYS.oDirectory() | Sys.O_CLOEXEC,
+        return new Dir(open(rel.isEmpty() ? "." : rel, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC,
                 Sys.RESOLVE_IN_ROOT | Sys.RESOLVE_NO_MAGICLINKS), join(name, rel));
     }
 
@@ -199,7 +197,7 @@ public final class Dir implements AutoCloseable {
                 throw notFound(e, join(name, rel));
             }
         }
-        return statOf(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
+        return statOf(rel, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Sys.STRICT);
     }
 
     private Stat statOf(String rel, long flags, long resolve) throws IOException {
@@ -249,6 +247,13 @@ public final class Dir implements AutoCloseable {
         return out;
     }
 
+    /** Thrown when a process in the sandbox holds a lease on a file davit would read. */
+    public static final class Leased extends IOException {
+        Leased(String path) {
+            super(path + " is held by a lease of a process in the sandbox; try again when it lets go");
+        }
+    }
+
     /** Thrown for a name that is not UTF-8. */
     public static final class NotUtf8 extends IOException {
         NotUtf8(String path) {
@@ -261,7 +266,7 @@ public final class Dir implements AutoCloseable {
      * with {@link NotRegularFile} before it is opened for reading.
      */
     public Opened openFile(String rel) throws IOException {
-        int f = open(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
+        int f = open(rel, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Sys.STRICT);
         try {
             Stat st = SYS.stat(f);
             if (!st.isRegularFile()) {
@@ -317,8 +322,7 @@ public final class Dir implements AutoCloseable {
                             | Sys.O_NOCTTY, 0);
                 } catch (ErrnoException e) {
                     if (e.errno() == Errno.EAGAIN) {
-                        throw new IOException(name + " is held by a lease of a process in the sandbox; try again"
-                                + " when it lets go");
+                        throw new Leased(name);
                     }
                     throw e;
                 }
@@ -420,7 +424,7 @@ public final class Dir implements AutoCloseable {
 
     /** Runs {@code action} on the {@code /proc/self/fd} path of an O_PATH descriptor of {@code rel} (not a link). */
     private void withDescriptor(String rel, PathAction action) throws IOException {
-        int f = open(rel, Sys.O_PATH | SYS.oNofollow() | Sys.O_CLOEXEC, STRICT);
+        int f = open(rel, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Sys.STRICT);
         try {
             if (SYS.stat(f).isSymbolicLink()) {
                 throw new ErrnoException(join(name, rel) + " is a symbolic link; changing it", Errno.ELOOP);
@@ -536,7 +540,7 @@ public final class Dir implements AutoCloseable {
             throw new IOException("a path with a NUL byte");
         }
         int cut = rel.length() > LONG ? rel.lastIndexOf('/', LONG) : -1;
-        if (cut > 0 && resolve == STRICT) {
+        if (cut > 0 && resolve == Sys.STRICT) {
             // past PATH_MAX's reach: a directory at a time (the same resolution, as no link is followed anyway)
             try (Dir mid = dir(rel.substring(0, cut))) {
                 return mid.open(rel.substring(cut + 1), flags, resolve);

@@ -21,12 +21,12 @@ interface Sys {
     long RESOLVE_NO_SYMLINKS = 0x04;
     long RESOLVE_BENEATH = 0x08;
     long RESOLVE_IN_ROOT = 0x10;
+    /** Beneath the directory, no link (symbolic or magic) anywhere, no other mount: what {@link Dir} resolves with. */
+    long STRICT = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
 
-    /** O_DIRECTORY, whose value depends on the machine. */
-    long oDirectory();
-
-    /** O_NOFOLLOW, whose value depends on the machine. */
-    long oNofollow();
+    /** O_DIRECTORY and O_NOFOLLOW, whose values differ on aarch64. */
+    long O_DIRECTORY = "aarch64".equals(System.getProperty("os.arch")) ? 040000 : 0200000;
+    long O_NOFOLLOW = "aarch64".equals(System.getProperty("os.arch")) ? 0100000 : 0400000;
 
     /**
      * openat2(dirfd, path, {flags, 0, resolve}): a new descriptor (close-on-exec is the caller's flag); the path's
@@ -54,8 +54,7 @@ interface Sys {
     default Stat statAt(int dirfd, String name) throws ErrnoException {
         int f;
         try {
-            f = openat2(dirfd, name, O_PATH | oNofollow() | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS
-                    | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+            f = openat2(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, STRICT);
         } catch (ErrnoException e) {
             if (e.errno() == Errno.ENOENT) {
                 return null;

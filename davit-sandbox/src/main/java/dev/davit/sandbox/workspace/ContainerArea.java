@@ -140,7 +140,7 @@ final class ContainerArea implements WorkspaceArea {
      * what the sandbox can cause is a usage error that says so; anything else a store error.
      */
     static DavitException treeError(IOException e, String what) {
-        if (e instanceof Dir.NotUtf8 || e.getMessage() != null && e.getMessage().contains("held by a lease")) {
+        if (sandboxCaused(e)) {
             return new DavitException(Kind.USAGE, e.getMessage());
         }
         if (Tree.swapped(e)) {
@@ -150,12 +150,17 @@ final class ContainerArea implements WorkspaceArea {
         return new DavitException(Kind.STORE, "cannot read /workspace for " + what + ": " + e.getMessage());
     }
 
+    /** Whether {@code e} is something the sandbox did that its own message explains (a name, a lease). */
+    private static boolean sandboxCaused(IOException e) {
+        return e instanceof Dir.NotUtf8 || e instanceof Dir.Leased;
+    }
+
     /** A one-line error for {@code e}, met while {@code verb}ing {@code path} in /workspace. */
     static DavitException fileError(IOException e, String path, String verb) {
         if (e instanceof NoSuchFileException) {
             return new DavitException(Kind.NOT_FOUND, "no file " + path + " in /workspace");
         }
-        if (e instanceof Dir.NotUtf8 || e.getMessage() != null && e.getMessage().contains("held by a lease")) {
+        if (sandboxCaused(e)) {
             return new DavitException(Kind.USAGE, e.getMessage());
         }
         if (e instanceof Dir.NotRegularFile n) {

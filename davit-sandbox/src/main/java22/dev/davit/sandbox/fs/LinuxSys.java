@@ -24,16 +24,6 @@ final class LinuxSys implements Sys {
     }
 
     @Override
-    public long oDirectory() {
-        return Syscall.AARCH64 ? 040000 : 0200000;
-    }
-
-    @Override
-    public long oNofollow() {
-        return Syscall.AARCH64 ? 0100000 : 0400000;
-    }
-
-    @Override
     public int openat2(int dirfd, byte[] path, long flags, long resolve) throws ErrnoException {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment how = a.allocate(24, 8); // struct open_how { u64 flags, mode, resolve; }
