@@ -57,6 +57,64 @@ class VmWorkspaceProcessesTest {
         }
     }
 
+    /**
+     * Root in the guest floods the serial console and a shell's console (QEMU's files, which no davit process
+     * reads while it runs): the host keeps at most the cap of each (the newest bytes), and a shell opened afterwards
+     * on the flooded console reads its own output.
+     */
+    @Test
+    @Order(6)
+    void aGuestFloodingItsConsolesFillsNoHostDisk() throws IOException {
+        long cap = 256 << 10;
+        System.setProperty("davit.logs.capBytes", Long.toString(cap));
+        Workspace f;
+        try {
+            f = workspaces.create(new CreateSpec(VmTestEnvironment.get(), Map.of(), null, Network.NONE, null,
+                    Duration.ofHours(1), "vm", 1, 256), "flood", null);
+        } finally {
+            System.clearProperty("davit.logs.capBytes");
+        }
+        try {
+            ExecResult r = workspaces.exec(f.id(), sh("busybox head -c 4194304 /dev/zero >/dev/hvc0"
+                    + " && busybox head -c 393216 /dev/zero >/dev/ttyS0 && echo flood-end >/dev/ttyS0"), Map.of(),
+                    null, Duration.ofSeconds(120), null, null, null);
+            assertEquals(0, r.exitCode(), r.stderrText());
+            Path out = home.resolve("sandboxes").resolve(f.sandboxId()).resolve("out");
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            while (!Files.readString(out.resolve("console.log"), StandardCharsets.ISO_8859_1).contains("flood-end")
+                    && System.nanoTime() < deadline) {
+                sleep(50);
+            }
+            assertTrue(Files.readString(out.resolve("console.log"), StandardCharsets.ISO_8859_1)
+                    .contains("flood-end"), "the newest bytes are kept");
+            for (String name : List.of("console.log", "sh1.out")) {
+                long kept = Files.size(out.resolve(name)) + Files.size(out.resolve(name + ".1"));
+                assertTrue(kept <= cap, name + " keeps " + kept + " bytes");
+                assertTrue(Files.exists(out.resolve(name + ".dropped")), name + " dropped nothing");
+            }
+            try (var all = Files.walk(home.resolve("sandboxes").resolve(f.sandboxId()))) {
+                long total = all.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString()
+                        .equals("disk.qcow2")).mapToLong(p -> p.toFile().length()).sum();
+                assertTrue(total < 16 * cap, "the state directory holds " + total + " bytes besides the disk");
+            }
+            Shells shells = workspaces.shells(f.id());
+            Shells.Shell s = shells.open(List.of("sh", "-c", "echo after-$((6*7)); sleep 600"), Map.of());
+            String got = readUntil(shells, s.id(), "after-42");
+            assertFalse(got.contains("\0"), "the shell reads its own output, not the flood before it");
+            shells.close(s.id());
+        } finally {
+            workspaces.rm(f.id());
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** The command lines of the guest's processes. */
     private String processes() {
         ExecResult r = workspaces.exec(w.id(), List.of("busybox", "ps", "-o", "args"), Map.of(), null,

@@ -1,6 +1,7 @@
 package dev.davit.sandbox.container;
 
 import dev.davit.sandbox.Host;
+import dev.davit.sandbox.Capper;
 import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
@@ -41,36 +42,19 @@ import java.util.concurrent.TimeUnit;
  */
 public final class Detached {
     /**
-     * The holder: its first part (a subshell, started first) is the capper, which copies the FIFO
-     * {@code DIR/output.pipe} into {@code DIR/output} with dd (a read's worth at a time, never more than the room
-     * left: {@code iflag=count_bytes}); at half the cap the file becomes {@code output.1} (the one before is dropped and
-     * counted in {@code output.dropped}) and a new one starts. It ignores the signals a stop sends (a service's last
-     * words are kept) and ends when every writer is gone. The holder holds the FIFO's writing end itself while the
-     * command runs (so the capper never waits for a writer that failed to start), then gives the capper up to 1 s to
-     * write what is left before it records the exit code.
+     * The holder: its first part (a subshell, started first) is the {@link Capper}, which copies the FIFO
+     * {@code DIR/output.pipe} into {@code DIR/output} (at half the cap the file becomes {@code output.1}, the one
+     * before is dropped and counted in {@code output.dropped}, and a new one starts). It ignores the signals a stop
+     * sends (a service's last words are kept) and ends when every writer is gone. The holder holds the FIFO's
+     * writing end itself while the command runs (so the capper never waits for a writer that failed to start), then
+     * gives the capper up to 1 s to write what is left before it records the exit code.
      */
-    private static final String HOLDER = """
+    private static final String HOLDER = Capper.FUNCTION + """
             d=$1; mv=$2; dd=$3; stat=$4; sleep=$5; cap=$6; tty=$7; shift 7
-            o="$d/output"; h=$((cap / 2))
             (
               trap '' HUP INT QUIT TERM USR1 USR2
               exec <"$d/output.pipe" >/dev/null 2>&1
-              : >>"$o"; gone=0
-              while :; do
-                s=$("$stat" -c %s "$o") || s=0
-                if [ "$s" -ge "$h" ]; then
-                  if [ -f "$o.1" ]; then
-                    gone=$((gone + $("$stat" -c %s "$o.1")))
-                    echo $gone >"$o.dropped.tmp" && "$mv" -f "$o.dropped.tmp" "$o.dropped"
-                  fi
-                  "$mv" -f "$o" "$o.1"; : >"$o"; s=0
-                fi
-                if "$dd" bs=65536 count=$((h - s)) iflag=count_bytes status=none >>"$o"; then
-                  [ "$("$stat" -c %s "$o")" -gt "$s" ] || break
-                else
-                  [ -d "$d" ] || exec "$dd" bs=65536 of=/dev/null status=none
-                fi
-              done
+              cap "$d/output" $((cap / 2)) 0
             ) &
             c=$!
             exec 4>"$d/output.pipe"

@@ -23,11 +23,14 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * vmm/disk.qcow2   copy-on-write overlay over the environment's rootfs.ext4 (which QEMU opens read-only)
  * vmm/agent.sock   the unix socket QEMU serves for the guest agent's virtio-serial port
- * vmm/console.log  the guest's serial console (kernel messages, init and agent errors)
- * qemu.log         QEMU's own messages (written through a descriptor davit opens)
+ * vmm/console.pipe a FIFO: the guest's serial console (kernel messages, init and agent errors)
  * vmm/qemu.pid     QEMU's pid (long-lived sandboxes)
  * vmm/shN.in       long-lived sandboxes, N = 1..4: a FIFO, the input of the guest's virtio console /dev/hvc(N-1)
- * vmm/shN.out      the output of that console (a regular file QEMU writes at its own offset)
+ * vmm/shN.out      a FIFO: the output of that console
+ * qemu.log         messages of the jail's steps before QEMU (written through a descriptor davit opens)
+ * out/             what QEMU and the guest print, each capped by a {@link dev.davit.sandbox.Capper} that reads its
+ *                  FIFO and outlives davit as QEMU does ({@link #capped}): out/console.log, out/qemu.log (QEMU's
+ *                  own messages, through the FIFO out/qemu.pipe), out/shN.out; each with its older half FILE.1
  * </pre>
  *
  * The command line (see docs/SANDBOX.md):
@@ -53,7 +56,15 @@ public final class Machine {
     static final String VMM = "vmm";
     static final String DISK = VMM + "/disk.qcow2";
     public static final String SOCKET = VMM + "/agent.sock";
-    public static final String CONSOLE = VMM + "/console.log";
+    /** The directory of the capped outputs (davit's, never the VMM's: no link QEMU makes is ever written through). */
+    static final String OUT = "out";
+    /** The guest's serial console as QEMU writes it (a FIFO, see {@link #capped}), and as it is kept. */
+    static final String CONSOLE_PIPE = VMM + "/console.pipe";
+    public static final String CONSOLE = OUT + "/console.log";
+    /** QEMU's standard output and error, a FIFO davit's capper reads into {@link #QEMU_LOG}. */
+    static final String QEMU_PIPE = OUT + "/qemu.pipe";
+    static final String QEMU_LOG = OUT + "/qemu.log";
+    /** What the steps before QEMU (the jail, the cgroup, the network namespace) print. */
     static final String LOG = "qemu.log";
     static final String PID = VMM + "/qemu.pid";
     /** The resolver QEMU's user-mode network forwards the guest's DNS to, bound at /etc/resolv.conf in its root. */
@@ -241,7 +252,7 @@ public final class Machine {
             c.addAll(List.of("-initrd", env.initrd().toString()));
         }
         c.addAll(List.of("-append", kernelArguments(env, hostname, network, accel),
-                "-chardev", "file,id=console,path=" + opt(s.resolve(CONSOLE)), "-serial", "chardev:console",
+                "-chardev", "file,id=console,path=" + opt(s.resolve(CONSOLE_PIPE)), "-serial", "chardev:console",
                 "-drive", "id=root,file=" + opt(s.resolve(DISK)) + ",format=qcow2,if=none",
                 "-device", "virtio-blk-device,drive=root",
                 "-device", "virtio-serial-device",
@@ -268,26 +279,50 @@ public final class Machine {
         return state.resolve(VMM + "/sh" + n + ".in");
     }
 
-    /** The host side of console {@code n}: its output file. */
+    /** The host side of console {@code n}: the file its output is kept in (older half: the same name + ".1"). */
     static Path consoleOutput(Path state, int n) {
-        return state.resolve(VMM + "/sh" + n + ".out");
+        return state.resolve(OUT + "/sh" + n + ".out");
     }
 
-    /** Makes the consoles' files afresh: FIFOs for input, empty files for output (before QEMU starts). */
-    static void createConsoles(Path state) {
-        try {
+    /** The FIFOs and the files they are kept in, relative to the state directory (see {@link #capped}). */
+    private static List<String> outputs(boolean consoles) {
+        List<String> pairs = new ArrayList<>(List.of(CONSOLE_PIPE, CONSOLE));
+        if (consoles) {
             for (int n = 1; n <= CONSOLES; n++) {
-                Files.deleteIfExists(consoleInput(state, n));
-                Process p = new ProcessBuilder("mkfifo", "-m", "600", consoleInput(state, n).toString())
-                        .redirectErrorStream(true).start();
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-                if (p.waitFor() != 0) {
-                    throw new IOException("mkfifo failed: " + out);
-                }
-                // made anew, never written through what the VMM's uid may have left there (a link)
-                Files.deleteIfExists(consoleOutput(state, n));
-                Files.write(consoleOutput(state, n), new byte[0], java.nio.file.StandardOpenOption.CREATE_NEW,
-                        java.nio.file.StandardOpenOption.WRITE, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                pairs.addAll(List.of(VMM + "/sh" + n + ".out", OUT + "/sh" + n + ".out"));
+            }
+        }
+        return pairs;
+    }
+
+    /**
+     * Makes the FIFOs QEMU writes to and reads from afresh, before QEMU starts (and before {@link #ownVmm}, which
+     * gives those in {@code vmm/} to QEMU's uid): {@code vmm/console.pipe}, {@code out/qemu.pipe}, and with
+     * {@code consoles} each console's {@code shN.in} and {@code shN.out}. {@code out/} was emptied by
+     * {@link #confined}.
+     */
+    static void createOutputs(Path state, boolean consoles) {
+        List<String> fifos = new ArrayList<>(List.of("mkfifo", "-m", "600"));
+        List<String> pairs = outputs(consoles);
+        for (int i = 0; i < pairs.size(); i += 2) {
+            fifos.add(state.resolve(pairs.get(i)).toString());
+        }
+        fifos.add(state.resolve(QEMU_PIPE).toString());
+        if (consoles) {
+            for (int n = 1; n <= CONSOLES; n++) {
+                fifos.add(consoleInput(state, n).toString());
+            }
+        }
+        try {
+            for (String f : fifos.subList(3, fifos.size())) {
+                Path p = Path.of(f);
+                Host.deleteTree(p); // made anew, never reached through what the VMM's uid may have left there
+                Files.deleteIfExists(p);
+            }
+            Process p = new ProcessBuilder(fifos).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (p.waitFor() != 0) {
+                throw new IOException("mkfifo failed: " + out);
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot make the consoles in " + state + ": " + e.getMessage());
@@ -295,6 +330,45 @@ public final class Machine {
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted");
         }
+    }
+
+    /**
+     * The script of {@link #capped}: a {@link dev.davit.sandbox.Capper} per FIFO, each opened before QEMU starts
+     * (opening its writing end here returns once the capper holds the reading end, so QEMU never opens a FIFO
+     * nobody reads, nor can the VMM's uid swap one before the capper has it); QEMU's own output goes to the last
+     * one. Every capper ends once QEMU (this shell's pid, which it becomes) is gone and its FIFO drained.
+     */
+    private static final String CAPPED = dev.davit.sandbox.Capper.FUNCTION + """
+            mv=$1; dd=$2; stat=$3; sleep=$4; half=$5; state=$6; n=$7; shift 7
+            while [ "$n" -gt 0 ]; do
+              p=$1; o=$2; shift 2; n=$((n - 1))
+              (
+                trap '' HUP INT QUIT TERM USR1 USR2
+                exec <"$state/$p" >/dev/null 2>&1
+                cap "$state/$o" "$half" $$
+              ) &
+              if [ "$n" -gt 0 ]; then : >"$state/$p"; else exec >"$state/$p" 2>&1; fi
+            done
+            exec "$@"
+            """;
+
+    /**
+     * {@code cmd} (QEMU's, through its jail's launcher) below a shell that first starts the cappers of its outputs
+     * ({@link #CAPPED}), in the state directory as the jail sees it ({@code state}): QEMU writes its consoles to
+     * FIFOs, never to a file whose size the guest decides, and what is kept of each on the host stays under
+     * {@link dev.davit.sandbox.Spawned#logCap()} (for as long as QEMU runs, davit or not).
+     */
+    static List<String> capped(SandboxOptions options, Path state, boolean consoles, List<String> cmd) {
+        List<String> pairs = new ArrayList<>(outputs(consoles));
+        pairs.addAll(List.of(QEMU_PIPE, QEMU_LOG));
+        List<String> c = new ArrayList<>(List.of(Host.tool(options, "sh").toString(), "-c", CAPPED, "capped",
+                Host.tool(options, "mv").toString(), Host.tool(options, "dd").toString(),
+                Host.tool(options, "stat").toString(), Host.tool(options, "sleep").toString(),
+                Long.toString(dev.davit.sandbox.Capper.half()), state.toAbsolutePath().toString(),
+                Integer.toString(pairs.size() / 2)));
+        c.addAll(pairs);
+        c.addAll(cmd);
+        return c;
     }
 
     /** A path inside a QEMU option value: commas are doubled. */
@@ -381,10 +455,19 @@ public final class Machine {
     static <T> T confined(SandboxOptions options, String sandboxId, Environment env, Path state, Accel.Choice accel,
                           dev.davit.sandbox.Network network, Confined<T> action) {
         Path vmm = state.resolve(VMM);
+        Path out = state.resolve(OUT);
         try {
             Files.createDirectories(vmm);
+            // emptied, not made anew: as root it is bound into the jail's view below
+            Files.createDirectories(out);
+            try (java.util.stream.Stream<Path> old = Files.list(out)) {
+                for (Path f : old.toList()) {
+                    Host.deleteTree(f);
+                    Files.deleteIfExists(f);
+                }
+            }
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot create " + vmm + ": " + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot prepare " + vmm + " and " + out + ": " + e.getMessage());
         }
         if (!dev.davit.sandbox.jail.Jail.active()) {
             return action.run(env, state, cmd -> cmd, cmd -> dev.davit.sandbox.jail.Jail.vmmLauncher(options,
@@ -392,6 +475,7 @@ public final class Machine {
         }
         Map<String, Path> binds = dev.davit.sandbox.jail.Jail.binds();
         binds.put(VMM, vmm);
+        binds.put(OUT, out); // for the cappers (Machine.capped), never in the VMM's own root
         Path dir = dev.davit.sandbox.jail.Jail.DIR;
         // the environment's files (links resolved: the VMM's uid could not follow them), each idmapped and
         // read-only: a root-owned file is the VMM uid's to read, whatever its mode
@@ -533,19 +617,20 @@ public final class Machine {
         return b.length() == 0 ? "no message on the console" : b.toString();
     }
 
-    /** QEMU's last message (qemu.log), one line. */
+    /** QEMU's last message (out/qemu.log, else qemu.log of the steps before it), one line. */
     static String log(Path state) {
-        try {
+        for (String f : List.of(QEMU_LOG, LOG)) {
             String last = "";
-            for (String l : Files.readAllLines(state.resolve(LOG), StandardCharsets.UTF_8)) {
-                if (!l.isBlank() && !l.contains("terminating on signal")) {
-                    last = l.strip();
+            for (String l : tail(state.resolve(f))) {
+                if (!l.contains("terminating on signal")) {
+                    last = l;
                 }
             }
-            return abbreviate(last, 300);
-        } catch (IOException | java.io.UncheckedIOException e) {
-            return "";
+            if (!last.isEmpty()) {
+                return abbreviate(last, 300);
+            }
         }
+        return "";
     }
 
     /** Whether {@code f} is a regular file itself (not a link to one). */
@@ -564,13 +649,29 @@ public final class Machine {
      */
     static String consoleTail(Path state, int lines) {
         Path f = state.resolve(CONSOLE);
+        List<String> all = new ArrayList<>(tail(f.resolveSibling(f.getFileName() + ".1")));
+        all.addAll(tail(f));
+        for (String key : List.of("Kernel panic", "davit-init:", "davit-agent:")) {
+            for (int i = all.size() - 1; i >= 0; i--) {
+                if (all.get(i).startsWith(key) && !all.get(i).startsWith("davit-agent: ready")) {
+                    return all.get(i);
+                }
+            }
+        }
+        return String.join(" | ", all.subList(Math.max(0, all.size() - lines), all.size()));
+    }
+
+    /**
+     * The non-blank lines of the last 64 KiB of {@code f}, control characters and kernel timestamps removed, each
+     * at most 200 characters; none when {@code f} is missing or not a regular file (never through a link; the files
+     * are in davit's own directories, which the VMM's uid cannot write).
+     */
+    private static List<String> tail(Path f) {
         List<String> all = new ArrayList<>();
-        // QEMU's uid owns vmm/: never through a link it put there, nor a FIFO (the console log is a plain file; one
-        // swapped in between the check and the open could still block)
         try (java.nio.channels.FileChannel r = regularFile(f) ? java.nio.channels.FileChannel.open(f,
                 java.nio.file.StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS) : null) {
             if (r == null) {
-                return "";
+                return all;
             }
             long size = r.size();
             long n = Math.min(size, 64 * 1024);
@@ -586,16 +687,9 @@ public final class Machine {
                 }
             }
         } catch (IOException e) {
-            return "";
+            return all;
         }
-        for (String key : List.of("Kernel panic", "davit-init:", "davit-agent:")) {
-            for (int i = all.size() - 1; i >= 0; i--) {
-                if (all.get(i).startsWith(key) && !all.get(i).startsWith("davit-agent: ready")) {
-                    return all.get(i);
-                }
-            }
-        }
-        return String.join(" | ", all.subList(Math.max(0, all.size() - lines), all.size()));
+        return all;
     }
 
     /**

@@ -86,9 +86,10 @@ public final class QemuBackend implements Backend {
             qemu = Machine.confined(options, id, env, state, accel, spec.network(), (seenEnv, seenState, jail, vmm) -> {
                 Machine.ownVmm(state.resolve(Machine.VMM), id); // before qemu-img, which runs as the VMM's uid
                 Machine.createDisk(tools, seenEnv, seenState, state, cmd -> jail.apply(vmm.apply(cmd)));
+                Machine.createOutputs(state, false);
                 Machine.ownVmm(state.resolve(Machine.VMM), id);
-                List<String> cmd = vmm.apply(Machine.command(tools, seenEnv, seenState, id, spec.vcpus(),
-                        spec.memoryMiB(), spec.network().enabled(), accel, false));
+                List<String> cmd = Machine.capped(options, seenState, false, vmm.apply(Machine.command(tools, seenEnv,
+                        seenState, id, spec.vcpus(), spec.memoryMiB(), spec.network().enabled(), accel, false)));
                 // the jail step first: the NAT step waits for its network before it goes on
                 Process p = Machine.launch(Cgroups.wrap(group, jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)),
                         state), state);

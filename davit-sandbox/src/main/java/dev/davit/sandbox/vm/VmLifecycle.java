@@ -153,10 +153,11 @@ public final class VmLifecycle implements LongLived {
                     (seenEnv, seenState, jail, vmm) -> {
                         Machine.ownVmm(dir.resolve(Machine.VMM), s.id()); // before qemu-img, run as the VMM's uid
                         Machine.createDisk(tools, seenEnv, seenState, dir, cmd -> jail.apply(vmm.apply(cmd)));
-                        Machine.createConsoles(dir);
+                        Machine.createOutputs(dir, true);
                         Machine.ownVmm(dir.resolve(Machine.VMM), s.id());
-                        List<String> cmd = vmm.apply(Machine.command(tools, seenEnv, seenState, s.id(),
-                                s.spec().vcpus(), s.spec().memoryMiB(), s.spec().network().enabled(), accel, true));
+                        List<String> cmd = Machine.capped(options, seenState, true, vmm.apply(Machine.command(tools,
+                                seenEnv, seenState, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
+                                s.spec().network().enabled(), accel, true)));
                         List<String> full = Cgroups.wrap(cg, jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)), dir);
                         return Machine.launchDetached(setsid, full, dir, nat == null ? null
                                 : p -> Nat.attach(nat, p.pid(), dir, true, List.of()));

@@ -22,10 +22,11 @@ import java.util.Map;
  * holder in the guest, which records each in a directory {@code /.davit/procs/KEY} of the guest's disk (see
  * {@link Protocol}); the agent's helpers ({@code sh /.davit/agent proc ...}, run as execs) say whether they run,
  * signal and stop them. A terminal is one of the VM's {@link Machine#CONSOLES} virtio consoles: a TTY in the guest
- * whose host side QEMU keeps in the sandbox's state directory, {@code shN.in} (a FIFO QEMU holds open for reading
- * and writing, so writers never block on opening it) and {@code shN.out} (a regular file QEMU writes at its own
- * offset, the output of every shell the console had). No host process holds anything: a later davit reaches them
- * all through the agent and those files.
+ * whose host side is in the sandbox's state directory: {@code vmm/shN.in} (a FIFO QEMU holds open for reading
+ * and writing, so writers never block on opening it) and {@code out/shN.out} (the output of every shell the console
+ * had, which the VM's capper keeps under the log cap, its older half in {@code shN.out.1}; see
+ * {@link Machine#capped}). No davit process holds anything: a later davit reaches them all through the agent and
+ * those files.
  */
 public final class VmProcesses {
     /** Where the guest keeps the directories of detached processes. */
@@ -88,7 +89,9 @@ public final class VmProcesses {
                 tty = "/dev/hvc" + free;
                 Path out = Machine.consoleOutput(state, free + 1);
                 try {
-                    Fs.writeAtomically(dir.resolve(Spawned.OFFSET), Long.toString(Files.size(out))
+                    // where the shell's output starts: the end of what the console's capper kept so far
+                    Map<String, Object> a = Files.readAttributes(out, "unix:size,ino", LinkOption.NOFOLLOW_LINKS);
+                    Fs.writeAtomically(dir.resolve(Spawned.OFFSET), (a.get("size") + " " + a.get("ino"))
                             .getBytes(StandardCharsets.US_ASCII), dir);
                     Files.createSymbolicLink(dir.resolve(Spawned.OUTPUT), out);
                     Files.createSymbolicLink(dir.resolve(Spawned.INPUT), Machine.consoleInput(state, free + 1));

@@ -207,36 +207,37 @@ public final class Shells {
      * What the terminal showed after the read offset (at most 16 MiB), with the offset moved past it; null when there
      * is nothing new. The offset is {@code POS INODE}: a position in the file with that inode, {@code output} or,
      * once the capper renamed it, {@code output.1} (read to its end first); when neither has that inode any more (more
-     * than half the cap came between two reads) the read goes on at the oldest byte kept. Without an inode (a vm's
-     * console, a shell's first read) it is a position in {@code output}.
+     * than half the cap came between two reads) the read goes on at the oldest byte kept. Without an inode (a shell's
+     * first read) it is a position in {@code output}. A vm's shell has links to its console's files instead (kept
+     * the same way by the VM's capper, {@code out/shN.out} and {@code .1}), and an offset with an inode from the
+     * start.
      */
     private static byte[] next(Path d, Path out) throws IOException {
         String[] state = offsetState(d);
         long pos = Long.parseLong(state[0]);
         Object ino = state.length > 1 ? Long.valueOf(state[1]) : null;
-        if (Files.isSymbolicLink(out)) { // a vm's console: one file, never renamed
-            return chunk(d, own(out), pos > 0 ? pos : start(out), null);
-        }
-        Path old = d.resolve(Spawned.OUTPUT_OLD);
+        // a vm's console: davit's link to the file the VM's capper keeps (its older half beside it)
+        Path now = own(out);
+        Path old = now.resolveSibling(now.getFileName() + ".1");
         for (int attempt = 0; attempt < 5; attempt++) {
-            Object cur = CappedLog.inode(out);
+            Object cur = CappedLog.inode(now);
             Object prev = CappedLog.inode(old);
             Path file;
             long from;
             if (ino == null && pos == 0) { // the first read: from the oldest byte kept, after script's line
-                file = prev != null ? old : out;
+                file = prev != null ? old : now;
                 from = start(file);
             } else if (ino == null || ino.equals(cur)) {
-                file = out;
+                file = now;
                 from = pos;
             } else if (ino.equals(prev) && pos < size(old)) {
                 file = old;
                 from = pos;
             } else if (ino.equals(prev)) {
-                file = out;
+                file = now;
                 from = 0;
             } else {
-                file = prev != null ? old : out;
+                file = prev != null ? old : now;
                 from = 0;
             }
             Object expected = file == old ? prev : cur;
@@ -271,8 +272,9 @@ public final class Shells {
 
     /**
      * The file a shell's {@code input} or {@code output} names: itself, or (a vm's shell) where davit's link to the
-     * VM's console file points, one step, never further: the VMM's uid owns that directory and could put a link
-     * there, so the file is opened without following one (a link there is an error, never a host file).
+     * VM's console file points, one step, never further: the input FIFO is in {@code vmm/}, which the VMM's uid owns
+     * and could put a link in, so the file is opened without following one (a link there is an error, never a host
+     * file); the output is in davit's own {@code out/}.
      */
     private static Path own(Path p) throws IOException {
         return Files.isSymbolicLink(p) ? p.resolveSibling(Files.readSymbolicLink(p)) : p;

@@ -29,7 +29,7 @@ class MachineTest {
                 .contains("-drive id=root,file=/state/sb-1/vmm/disk.qcow2,format=qcow2,if=none")
                 .contains("socket,id=agent,path=/state/sb-1/vmm/agent.sock,server=on,wait=off")
                 .contains("virtserialport,chardev=agent,name=davit.agent")
-                .contains("file,id=console,path=/state/sb-1/vmm/console.log")
+                .contains("file,id=console,path=/state/sb-1/vmm/console.pipe")
                 .doesNotContain("rootfs.ext4") // only ever the overlay's backing file, opened read-only
                 .doesNotContain("netdev").doesNotContain("-daemonize").doesNotContain("-cpu");
         String append = c.get(c.indexOf("-append") + 1);
@@ -123,16 +123,92 @@ class MachineTest {
                 .contains("/dev/kvm");
     }
 
-    /** QEMU's uid owns vmm/: the console log davit quotes in errors is never read through a link it put there. */
+    /** The console log davit quotes in errors is never read through a link. */
     @Test
     void theConsoleTailNeverFollowsALink(@TempDir Path tmp) throws Exception {
         Path state = tmp.resolve("state");
-        Files.createDirectories(state.resolve(Machine.VMM));
+        Files.createDirectories(state.resolve(Machine.OUT));
         Files.writeString(state.resolve(Machine.CONSOLE), "davit-init: cannot mount the disk\n");
         assertThat(Machine.consoleTail(state, 3)).isEqualTo("davit-init: cannot mount the disk");
         Path secret = Files.writeString(tmp.resolve("secret"), "davit-agent: host-secret\n");
         Files.delete(state.resolve(Machine.CONSOLE));
         Files.createSymbolicLink(state.resolve(Machine.CONSOLE), secret);
         assertThat(Machine.consoleTail(state, 3)).isEmpty();
+    }
+
+    /**
+     * What a guest prints is kept under the cap however much it prints, while no davit runs: a stand-in for QEMU
+     * (started below the cappers as QEMU is) waits before it opens its FIFOs (as a jail that closed the descriptors
+     * it inherited would make it), then writes 3 MiB to the serial console, 2 MiB to a shell's console and 1 MiB of
+     * its own messages; with a cap of 256 KiB each file pair keeps at most that, the newest bytes, and the cappers end
+     * with it.
+     */
+    @Test
+    void theCappersKeepWhatTheGuestPrintsUnderTheCap(@TempDir Path tmp) throws Exception {
+        Path state = tmp.resolve("state");
+        Files.createDirectories(state.resolve(Machine.VMM));
+        Files.createDirectories(state.resolve(Machine.OUT));
+        Machine.createOutputs(state, true);
+        String qemu = "sleep 0.4; cd \"$0\"; head -c 3145728 /dev/zero > vmm/console.pipe; echo serial-end > vmm/console.pipe;"
+                + " exec 5<>vmm/sh2.out; head -c 2097152 /dev/zero >&5; echo shell-end >&5;"
+                + " head -c 1048576 /dev/zero; echo qemu-end >&2";
+        System.setProperty("davit.logs.capBytes", Long.toString(256 << 10));
+        Process p;
+        try {
+            List<String> cmd = Machine.capped(dev.davit.sandbox.SandboxOptions.under(tmp.resolve("home")), state,
+                    true, List.of("/bin/sh", "-c", qemu, state.toString()));
+            p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+        } finally {
+            System.clearProperty("davit.logs.capBytes");
+        }
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("the stand-in for QEMU ends").isTrue();
+        assertThat(p.exitValue()).isZero();
+        // the cappers drain their FIFOs and end once QEMU's pid is gone
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (cappers(state) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(cappers(state)).as("cappers still running").isZero();
+        for (String[] f : List.of(new String[] {Machine.CONSOLE, "serial-end", "3145728"},
+                new String[] {Machine.OUT + "/sh2.out", "shell-end", "2097152"},
+                new String[] {Machine.QEMU_LOG, "qemu-end", "1048576"})) {
+            Path now = state.resolve(f[0]);
+            Path old = now.resolveSibling(now.getFileName() + ".1");
+            long kept = Files.size(now) + Files.size(old);
+            assertThat(kept).as(f[0]).isLessThanOrEqualTo(256 << 10).isGreaterThanOrEqualTo(128 << 10);
+            assertThat(Files.readString(now, java.nio.charset.StandardCharsets.ISO_8859_1)).as(f[0]).endsWith(f[1] + "\n");
+            long dropped = Long.parseLong(Files.readString(now.resolveSibling(now.getFileName() + ".dropped")).strip());
+            assertThat(dropped + kept).as(f[0] + ": what was kept and what was dropped").isEqualTo(
+                    Long.parseLong(f[2]) + f[1].length() + 1);
+        }
+        assertThat(Machine.consoleTail(state, 1)).isEqualTo("serial-end");
+        assertThat(Machine.log(state)).isEqualTo("qemu-end");
+        // a console no guest wrote to is an empty file, not a missing one
+        assertThat(Files.size(state.resolve(Machine.OUT + "/sh1.out"))).isZero();
+    }
+
+    /** How many processes have a FIFO of {@code state} open (the cappers). */
+    private static long cappers(Path state) throws java.io.IOException {
+        long n = 0;
+        try (var procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : procs.filter(d -> d.getFileName().toString().matches("[0-9]+")).toList()) {
+                try (var fds = Files.list(proc.resolve("fd"))) {
+                    for (Path fd : fds.toList()) {
+                        try {
+                            if (Files.readSymbolicLink(fd).startsWith(state)) {
+                                n++;
+                                break;
+                            }
+                        } catch (java.io.IOException e) {
+                            // gone
+                        }
+                    }
+                } catch (java.io.IOException e) {
+                    // gone, or not ours to see
+                }
+            }
+        }
+        return n;
     }
 }
