@@ -283,6 +283,7 @@ final class RunCommand extends EnvCommand.Sub {
                 Files.createDirectories(cache);
                 ctx.client().unpack(reference, partial, PlatformSelector.host(), UnpackOptions.defaults());
                 try {
+                    dev.davit.oci.unpack.Owners.moveRecord(partial, dir); // a rootless unpack's owners
                     Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
                 } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
                     // another davit unpacked the same image first; use that one

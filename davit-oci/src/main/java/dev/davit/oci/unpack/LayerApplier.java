@@ -56,9 +56,23 @@ final class LayerApplier {
     /** Entries skipped so far (all layers), so hard links to them are skipped too instead of failing. */
     private final Set<String> skipped = new HashSet<>();
     private String what = "layer";
+    /** Where a rootless unpack records the owners it cannot give (null: as root, or a plain tar). */
+    private Owners owners;
 
     LayerApplier(RootFs fs, Report report, boolean root, UnpackOptions options) {
         this(fs, report, root, options.maxBytes(), options.maxEntries(), Long.MAX_VALUE, Wording.IMAGE, false);
+    }
+
+    /** Records into {@code o} the owners this rootless applier does not give (see {@link Owners}). */
+    LayerApplier recordingOwners(Owners o) {
+        this.owners = root ? null : o;
+        return this;
+    }
+
+    private void owned(EntryPath p, TarMeta m, boolean directory) {
+        if (owners != null) {
+            owners.set(p.rel(), m == null ? 0 : m.uid(), m == null ? 0 : m.gid(), directory);
+        }
     }
 
     /**
@@ -91,6 +105,9 @@ final class LayerApplier {
     void apply(TarArchiveInputStream tar, LayerStream raw, String what) {
         this.what = what;
         fs.startLayer();
+        if (owners != null) {
+            owners.startLayer();
+        }
         long dataEnd = 0;
         while (true) {
             TarArchiveEntry e;
@@ -177,6 +194,9 @@ final class LayerApplier {
         String n = p.name();
         if (n.equals(".wh..wh..opq")) {
             fs.opaque(p.parent());
+            if (owners != null) {
+                owners.opaque(p.parent().rel());
+            }
             report.whiteouts++;
             return;
         }
@@ -191,6 +211,9 @@ final class LayerApplier {
         EntryPath gone = p.parent().child(target);
         skipped.remove(gone.rel());
         fs.whiteout(gone);
+        if (owners != null) {
+            owners.gone(gone.rel());
+        }
         report.whiteouts++;
     }
 
@@ -211,6 +234,7 @@ final class LayerApplier {
         }
         fs.recordDir(p, m);
         attrs.xattrs(path, m);
+        owned(p, m, true);
         report.directories++;
     }
 
@@ -250,6 +274,7 @@ final class LayerApplier {
         }
         report.bytes += n;
         attrs.file(path, m);
+        owned(p, m, false);
         report.files++;
     }
 
@@ -271,6 +296,7 @@ final class LayerApplier {
         }
         fs.markWritten(p, false);
         attrs.symlink(path, m);
+        owned(p, m, false);
         report.symlinks++;
     }
 
@@ -315,6 +341,7 @@ final class LayerApplier {
             Files.delete(path);
             throw new Refused("it is a hard link to a symbolic link, which this system would follow");
         }
+        owned(p, null, false); // its target's owner
         report.hardlinks++;
     }
 
@@ -380,6 +407,7 @@ final class LayerApplier {
         }
         fs.markWritten(p, false);
         attrs.special(path, m);
+        owned(p, m, false);
         report.specialFiles++;
     }
 

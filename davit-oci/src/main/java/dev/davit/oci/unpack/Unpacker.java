@@ -36,8 +36,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * <p>An index is resolved to one platform's manifest with the {@link PlatformSelector}. The layers are applied in
  * order (gzip, zstd or uncompressed; see {@link LayerApplier} for whiteouts, links and special files), each
  * layer's uncompressed stream is checked against the config's {@code diff_ids}, and the tree appears at the
- * target only when everything succeeded (see {@link TargetDir}). Nothing is ever written outside the target: names
- * with {@code ..} are refused, leading {@code /} stripped, and no symbolic link is followed (see {@link RootFs}).
+ * target only when everything succeeded (see {@link TargetDir}). A rootless unpack records the owners it cannot
+ * give beside the tree ({@link Owners}). Nothing else is ever written outside the target: names with {@code ..} are
+ * refused, leading {@code /} stripped, and no symbolic link is followed (see {@link RootFs}).
  *
  * <p>Thread-safe: each call works on its own state.
  */
@@ -83,7 +84,9 @@ public final class Unpacker {
             }
             Path tmp = TargetDir.createTemp(target);
             try {
-                List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report);
+                Owners owners = new Owners();
+                List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report, owners);
+                owners.writeFor(target); // empty as root: a stale record of an earlier rootless unpack goes
                 TargetDir.publish(tmp, target);
                 return new UnpackResult(target, md, platform, layers, report.files, report.directories,
                         report.symlinks, report.hardlinks, report.specialFiles, report.whiteouts, report.bytes,
@@ -104,15 +107,15 @@ public final class Unpacker {
     }
 
     /** Applies every layer into {@code tmp} and sets directory metadata. */
-    private List<UnpackResult.Layer> build(Path tmp, ImageManifest manifest, List<Digest> diffIds, Report report)
-            throws IOException {
+    private List<UnpackResult.Layer> build(Path tmp, ImageManifest manifest, List<Digest> diffIds, Report report,
+                                           Owners owners) throws IOException {
         boolean root = switch (options.privileges()) {
             case ROOT -> true;
             case ROOTLESS -> false;
             case AUTO -> ((Integer) Files.getAttribute(tmp, "unix:uid")) == 0;
         };
         RootFs fs = new RootFs(tmp, RootFs.probeUmask(tmp));
-        LayerApplier applier = new LayerApplier(fs, report, root, options);
+        LayerApplier applier = new LayerApplier(fs, report, root, options).recordingOwners(owners);
         List<UnpackResult.Layer> applied = new ArrayList<>();
         long read = 0;
         int n = manifest.layers().size();

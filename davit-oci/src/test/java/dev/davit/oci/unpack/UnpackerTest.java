@@ -211,6 +211,62 @@ class UnpackerTest {
         assertThat(Tree.of(target).get("owned").mode()).isEqualTo(0640);
     }
 
+    /**
+     * A rootless unpack records the owners it cannot give, as the finished tree has them: a later layer's entry
+     * replaces an owner (0:0 removes it), a whiteout removes a path and what was below it, an opaque directory what
+     * earlier layers had below it (not its own layer's entries), a file in place of a directory what was below it.
+     */
+    @Test
+    void aRootlessUnpackRecordsTheOwnersItCannotGive() throws IOException {
+        byte[] one = new TarBuilder().add(owned("home/node", true, 1000, 1000), new byte[0])
+                .add(owned("home/node/.profile", false, 1000, 1000), new byte[0])
+                .add(owned("app", true, 1000, 1001), new byte[0])
+                .add(owned("app/a", false, 1000, 1001), new byte[0])
+                .add(owned("app/b", false, 1000, 1001), new byte[0])
+                .add(owned("srv", true, 33, 33), new byte[0])
+                .add(owned("srv/x", false, 33, 33), new byte[0])
+                .add(owned("data", true, 7, 7), new byte[0])
+                .add(owned("data/old", false, 7, 7), new byte[0])
+                .add(owned("was-root", false, 5, 5), new byte[0])
+                .add(owned("etc", true, 0, 0), new byte[0]).add(owned("etc/shadow", false, 0, 42), new byte[0])
+                .build();
+        byte[] two = new TarBuilder().whiteout("app", "a").whiteout("", "srv")
+                .add(owned("data/new", false, 8, 8), new byte[0]).opaque("data")
+                .add(owned("was-root", false, 0, 0), new byte[0])
+                .add(sized(owned("home/node", false, 1000, 1000), 10), "now a file".getBytes(StandardCharsets.UTF_8))
+                .hardlink("app/b-link", "app/b").build();
+        unpack(image(one, two), UnpackOptions.builder().privileges(UnpackOptions.Privileges.ROOTLESS).build());
+        assertThat(Owners.read(target)).containsExactly(
+                Map.entry("app", new Owners.Owner(1000, 1001)), Map.entry("app/b", new Owners.Owner(1000, 1001)),
+                Map.entry("data", new Owners.Owner(7, 7)), Map.entry("data/new", new Owners.Owner(8, 8)),
+                Map.entry("etc/shadow", new Owners.Owner(0, 42)), Map.entry("home/node", new Owners.Owner(1000, 1000)));
+        assertThat(Files.exists(target.resolve("data/old"))).isFalse();
+        assertThat(Files.exists(target.resolve("data/new"))).isTrue();
+
+        // as root the owners are given, and no record is left (a stale one of an earlier rootless unpack goes)
+        assumeThat((Integer) Files.getAttribute(tmp, "unix:uid")).as("keeping ownership needs root").isZero();
+        RootFs.deleteTree(target);
+        unpack(image(one, two), UnpackOptions.builder().privileges(UnpackOptions.Privileges.ROOT).build());
+        assertThat(Files.exists(Owners.fileOf(target))).isFalse();
+        assertThat(Owners.read(target)).isEmpty();
+        assertThat(Files.getAttribute(target.resolve("app/b"), "unix:uid")).isEqualTo(1000);
+    }
+
+    private static org.apache.commons.compress.archivers.tar.TarArchiveEntry sized(
+            org.apache.commons.compress.archivers.tar.TarArchiveEntry e, long size) {
+        e.setSize(size);
+        return e;
+    }
+
+    private static org.apache.commons.compress.archivers.tar.TarArchiveEntry owned(String name, boolean dir,
+                                                                                   int uid, int gid) {
+        var e = TarBuilder.entry(dir ? name + "/" : name, dir ? org.apache.commons.compress.archivers.tar
+                .TarConstants.LF_DIR : org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL);
+        e.setIds(uid, gid);
+        e.setMode(dir ? 0755 : 0644);
+        return e;
+    }
+
     @Test
     void theRootEntrySetsTheRootMode() throws IOException {
         unpack(image(new TarBuilder().dir("./", 0750).file("f", "f").build()));
