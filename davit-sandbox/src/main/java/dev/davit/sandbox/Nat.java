@@ -108,11 +108,17 @@ public final class Nat {
 
     /** {@code cmd} run in a new network namespace once slirp4netns has connected it (see {@link #attach}). */
     public static List<String> wrap(Tools t, List<String> cmd) {
+        return wrap(t, dev.davit.sandbox.jail.Jail.AS_ROOT ? List.of() : List.of("--user", "--map-root-user"), cmd);
+    }
+
+    /**
+     * {@link #wrap(Tools, List)} in the user namespace that unshare's options {@code user} make (e.g. one with the
+     * user's subordinate ids, {@link dev.davit.sandbox.jail.Subids#unshareOptions}; empty: none).
+     */
+    public static List<String> wrap(Tools t, List<String> user, List<String> cmd) {
         List<String> a = new ArrayList<>();
         a.add(t.unshare().toString());
-        if (!dev.davit.sandbox.jail.Jail.AS_ROOT) {
-            a.addAll(List.of("--user", "--map-root-user"));
-        }
+        a.addAll(user);
         a.addAll(List.of("--net", "--", "/bin/sh", "-c", SCRIPT, "sh", t.ip().toString(), t.sleep().toString(),
                 "--"));
         a.addAll(cmd);

@@ -12,6 +12,7 @@ import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.jail.Subids;
 import dev.davit.sandbox.jail.ProcMasks;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -83,7 +84,10 @@ public final class BwrapBackend implements Backend {
         if (Jail.active()) {
             return runJailed(t0, bwrap, rootfs, argv, spec, stdin, stdoutTee, stderrTee);
         }
-        return inState(options, spec.limits(), (id, state, cg) -> {
+        // an image User other than root: host uid SUBUID+U-1 where the user has subordinate ids (see Subids)
+        int[] user = nonRoot(Users.resolve(rootfs, spec.image().user()));
+        Subids sub = user == null ? null : Subids.forUser(options);
+        return inState(options, spec.limits(), sub, (id, state, cg) -> {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path unshare = options.which("unshare");
             Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
@@ -92,7 +96,18 @@ public final class BwrapBackend implements Backend {
             Raw raw = Overlay.runWithFallback(!overlayBroken && unshare != null && Overlay.usable(rootfs, dirs), dirs,
                     stdin, () -> overlayBroken = true, merged -> {
                         List<String> bw = arguments(bwrap, rootfs, MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs,
-                                merged).withDns(rootfs, spec.network(), state), id, spec, argv);
+                                merged).withDns(rootfs, spec.network(), state), id, spec, argv, sub != null);
+                        if (sub != null) {
+                            // in NS1 (made by the NAT step when there is one): the overlay (when there is one), the
+                            // owners, NS2, then bubblewrap as the User
+                            List<String> chain = sub.chain(options, user, merged == null ? null
+                                    : sub.writeOwners(rootfs, merged, state.resolve("owners")), bw);
+                            List<String> ns1 = nat == null ? sub.unshareOptions() : List.of();
+                            List<String> cmd = merged != null ? Overlay.wrap(unshare, ns1, rootfs, dirs, chain)
+                                    : nat == null ? Subids.enter(options, sub, chain) : chain;
+                            return execute(nat, sub.unshareOptions(), Cgroups.wrap(cg, cmd, state),
+                                    Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
+                        }
                         return merged == null
                                 ? execute(nat, Cgroups.wrap(cg, bw, state), Map.of(), state, spec, id, stdin,
                                         stdoutTee, stderrTee)
@@ -115,6 +130,14 @@ public final class BwrapBackend implements Backend {
      * {@code body}; the cgroups and the state directory are removed afterwards, whatever happened.
      */
     static ExecResult inState(SandboxOptions options, dev.davit.sandbox.Limits limits, InState body) {
+        return inState(options, limits, null, body);
+    }
+
+    /**
+     * {@link #inState(SandboxOptions, dev.davit.sandbox.Limits, InState)} for a sandbox in the user's subordinate
+     * ids ({@code sub}, may be null): what they own in the state directory is removed with them.
+     */
+    static ExecResult inState(SandboxOptions options, dev.davit.sandbox.Limits limits, Subids sub, InState body) {
         String id = OneShot.newId();
         Path state = OneShot.create(options.stateDir(), id);
         Cgroups.Cgroup cg = null;
@@ -129,6 +152,9 @@ public final class BwrapBackend implements Backend {
                 cg.destroy();
             }
             Host.deleteTree(state);
+            if (sub != null) {
+                sub.deleteTree(options, state);
+            }
         }
     }
 
@@ -228,8 +254,19 @@ public final class BwrapBackend implements Backend {
      */
     static Raw execute(Nat.Tools nat, List<String> cmd, java.util.Map<String, String> env, Path dir, RunSpec spec,
                        String id, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        return execute(nat, null, cmd, env, dir, spec, id, stdin, stdoutTee, stderrTee);
+    }
+
+    /**
+     * {@link #execute(Nat.Tools, List, Map, Path, RunSpec, String, InputStream, OutputStream, OutputStream)}, with
+     * the NAT step in the user namespace that unshare's options {@code natUser} make (null: its default).
+     */
+    private static Raw execute(Nat.Tools nat, List<String> natUser, List<String> cmd, java.util.Map<String, String> env,
+                               Path dir, RunSpec spec, String id, InputStream stdin, OutputStream stdoutTee,
+                               OutputStream stderrTee) {
         try {
-            return execute(nat == null ? cmd : Nat.wrap(nat, cmd), env, dir, spec, id, stdin, stdoutTee, stderrTee,
+            return execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, cmd) : Nat.wrap(nat, natUser, cmd),
+                    env, dir, spec, id, stdin, stdoutTee, stderrTee,
                     nat == null ? null : p -> Nat.attach(nat, p.pid(), dir, false, List.of()));
         } finally {
             if (nat != null) {
@@ -303,18 +340,24 @@ public final class BwrapBackend implements Backend {
 
     /** The bwrap command line over {@code root} (see {@link MountPoints#prepare}). */
     List<String> arguments(Path bwrap, Path rootfs, MountPoints.Root root, String id, RunSpec spec,
-                           List<String> argv) {
+                           List<String> argv, boolean subids) {
         List<String> a = new ArrayList<>();
         a.add(bwrap.toString());
-        a.add("--unshare-all");
-        if (spec.network().enabled()) {
-            a.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
+        if (subids) {
+            // the user namespace is joined (Subids.chain), the others made
+            a.addAll(namespaceOptions(spec.network().enabled(), true));
+        } else {
+            a.add("--unshare-all");
+            if (spec.network().enabled()) {
+                a.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
+            }
         }
         a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
         rootAndMounts(a, rootfs, root, null);
         int[] ids = Users.resolve(rootfs, spec.image().user());
         if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
-            a.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
+            a.addAll(subids ? List.of("--userns", Integer.toString(Jail.USERNS_FD)) : List.of("--unshare-user"));
+            a.addAll(List.of("--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
         }
         // without root (the jail needs root): bubblewrap's own user namespace, with the default capabilities and
         // davit's seccomp filter all the same
@@ -326,7 +369,7 @@ public final class BwrapBackend implements Backend {
         }
         a.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
         a.addAll(argv);
-        return Jail.withFilter(Jail.seccompFile(options), a);
+        return subids ? a : Jail.withFilter(Jail.seccompFile(options), a); // Subids.chain opens the filter itself
     }
 
     /**

@@ -128,7 +128,7 @@ public final class OciRuntimeBackend implements Backend {
     @Override
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
-        ContainerDriver.refuseWeaker(options, false, spec.rootfs(), spec.image());
+        ContainerDriver.refuseWeaker(options, false, false, spec.rootfs(), spec.image()); // no subordinate ids yet
         Path bin = options.which(runtime);
         if (bin == null) {
             throw new DavitException(Kind.NOT_FOUND, runtime + " is not installed; install the " + runtime

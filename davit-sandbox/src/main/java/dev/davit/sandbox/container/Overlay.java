@@ -86,11 +86,17 @@ public final class Overlay {
      * should use {@code d.merged()} as its root). Its environment must carry {@link #environment()}.
      */
     public static List<String> wrap(Path unshare, Path lower, Dirs d, List<String> inner) {
+        return wrap(unshare, ROOT ? List.of() : List.of("--user", "--map-root-user"), lower, d, inner);
+    }
+
+    /**
+     * {@link #wrap(Path, Path, Dirs, List)} in the user namespace {@code user} makes (unshare's options; e.g.
+     * {@link dev.davit.sandbox.jail.Subids#unshareOptions}, empty: none).
+     */
+    public static List<String> wrap(Path unshare, List<String> user, Path lower, Dirs d, List<String> inner) {
         List<String> a = new ArrayList<>();
         a.add(unshare.toString());
-        if (!ROOT) {
-            a.addAll(List.of("--user", "--map-root-user"));
-        }
+        a.addAll(user);
         a.addAll(List.of("--mount", "--propagation", "private", "--", "/bin/sh", "-c", SCRIPT, "sh",
                 lower.toString(), d.upper().toString(), d.work().toString(), d.merged().toString(),
                 d.failed().toString()));

@@ -21,8 +21,9 @@ import java.util.List;
  *       execs) are confined as a one-shot run is (the seccomp filter, no_new_privs, the default capabilities): the
  *       build's helper davit-exec does it.</li>
  *   <li>{@value #SEPARATE_USERS}: an image's non-root {@code User} runs as a host uid other than sandbox root's,
- *       so that it cannot change what root owns in the sandbox. Rootless davit maps only the user's own uid into a
- *       sandbox (no subordinate ids yet), so this one does not hold: images with a non-root User are refused.</li>
+ *       so that it cannot change what root owns in the sandbox: one of the user's subordinate ids ({@link Subids}).
+ *       It holds for one-shot runs where the user has them; long-lived sandboxes (and so workspaces) do not map
+ *       them yet, so there an image with a non-root User is refused.</li>
  * </ul>
  */
 public final class Rootless {
@@ -61,8 +62,10 @@ public final class Rootless {
                 "this davit was built without its helper davit-exec (no gcc): commands exec'd into a long-lived"
                         + " sandbox would run without the seccomp filter and with every capability of its user"
                         + " namespace; build davit where gcc and a static libc are installed (scripts/install-deps.sh)"));
-        all.add(new Guarantee(SEPARATE_USERS, false, "an image's non-root User runs as a host uid other than"
-                + " sandbox root's", separateUsersMissing(options, subuid, subgid, user)));
+        String separate = separateUsersMissing(options, subuid, subgid, user);
+        all.add(new Guarantee(SEPARATE_USERS, separate == null, "an image's non-root User runs as a host uid other"
+                + " than sandbox root's, one of the user's subordinate ids (one-shot runs; long-lived sandboxes and"
+                + " workspaces do not map them yet)", separate));
         return all;
     }
 
@@ -81,7 +84,10 @@ public final class Rootless {
         return null;
     }
 
-    /** Why {@value #SEPARATE_USERS} does not hold for {@code user}: what the host lacks, else what davit lacks. */
+    /**
+     * Why {@value #SEPARATE_USERS} does not hold for {@code user}: what the host lacks, else what davit lacks; null
+     * when it holds (for one-shot runs on bubblewrap, see {@link #UNMAPPED}).
+     */
     private static String separateUsersMissing(SandboxOptions options, Path subuid, Path subgid, String user) {
         String fix = "a non-root image User is this user, as sandbox root is;";
         List<String> lacks = new ArrayList<>();
@@ -92,9 +98,12 @@ public final class Rootless {
         if (options.which("newuidmap") == null || options.which("newgidmap") == null) {
             lacks.add("install newuidmap and newgidmap (apt-get install uidmap)");
         }
-        return fix + (lacks.isEmpty() ? " this davit does not map the user's subordinate ids into sandboxes yet"
-                : " rootless sandboxes need subordinate ids for it: " + String.join(", and ", lacks)
-                + " (this davit does not map them yet)");
+        if (lacks.isEmpty()) {
+            Path unshare = options.which("unshare");
+            return unshare != null && Subids.unshareMaps(unshare) ? null : fix + " util-linux unshare 2.38 or later"
+                    + " is needed to map the user's subordinate ids (apt-get install util-linux)";
+        }
+        return fix + " rootless sandboxes need subordinate ids for it: " + String.join(", and ", lacks);
     }
 
     /** Whether {@code file} has a {@code user:start:count} line with a count of at least 65536. */
@@ -122,7 +131,21 @@ public final class Rootless {
      * {@value #SEPARATE_USERS} (asked only then). One line naming each missing guarantee and its fix, and the opt-out. Nothing as
      * root, or when {@code options} opt out.
      */
+    /** Why {@value #SEPARATE_USERS} does not hold for a sandbox that does not map the subordinate ids it has. */
+    static final String UNMAPPED = "a non-root image User is this user, as sandbox root is, in this rootless"
+            + " sandbox (davit maps the user's subordinate ids into one-shot runs on bubblewrap only, so far)";
+
+    /** {@link #require(SandboxOptions, boolean, boolean, java.util.function.BooleanSupplier)} for bubblewrap. */
     public static void require(SandboxOptions options, boolean longLived,
+                               java.util.function.BooleanSupplier nonRootUser) {
+        require(options, longLived, !longLived, nonRootUser);
+    }
+
+    /**
+     * As above; {@code mapsSubids}: whether this sandbox maps the user's subordinate ids where the user has them
+     * (a one-shot run on bubblewrap, see {@link Subids}); one that does not lacks {@value #SEPARATE_USERS} anyway.
+     */
+    public static void require(SandboxOptions options, boolean longLived, boolean mapsSubids,
                                java.util.function.BooleanSupplier nonRootUser) {
         if (Jail.active() || options.allowWeakerSandbox()) {
             return;
@@ -136,6 +159,8 @@ public final class Rootless {
             };
             if (needed && !g.holds()) {
                 missing.add(g.name() + ": " + g.missing());
+            } else if (needed && g.name().equals(SEPARATE_USERS) && !mapsSubids) {
+                missing.add(g.name() + ": " + UNMAPPED);
             }
         }
         if (!missing.isEmpty()) {

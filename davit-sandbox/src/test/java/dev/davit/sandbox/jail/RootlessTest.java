@@ -69,10 +69,18 @@ class RootlessTest {
         assertThat(none.missing()).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice")
                 .contains("apt-get install uidmap").doesNotContain("\n");
         Path bin = bin("newuidmap", "newgidmap");
+        Rootless.Guarantee old = check(Map.of(), "alice:100000:65536\n", "alice:100000:65536\n", bin.toString())
+                .get(Rootless.SEPARATE_USERS);
+        assertThat(old.holds()).isFalse();
+        assertThat(old.missing()).doesNotContain("usermod").doesNotContain("apt-get install uidmap")
+                .contains("util-linux unshare 2.38 or later");
+        // an unshare that maps subordinate ids (--map-users): it holds (for one-shot runs)
+        Files.writeString(bin.resolve("unshare"), "#!/bin/sh\necho ' --map-users=<outeruid>,<inneruid>,<count>'\n")
+                .toFile().setExecutable(true);
         Rootless.Guarantee ready = check(Map.of(), "alice:100000:65536\n", "alice:100000:65536\n", bin.toString())
                 .get(Rootless.SEPARATE_USERS);
-        assertThat(ready.missing()).doesNotContain("usermod").doesNotContain("uidmap")
-                .contains("does not map the user's subordinate ids into sandboxes yet");
+        assertThat(ready.holds()).as(ready.missing()).isTrue();
+        assertThat(ready.what()).contains("one-shot runs");
         // a range too small for a sandbox's 65536 ids is no range
         assertThat(check(Map.of(), "alice:100000:1000\n", "alice:100000:65536\n", bin.toString())
                 .get(Rootless.SEPARATE_USERS).missing()).contains("usermod");
