@@ -135,7 +135,14 @@ public final class Lifecycle {
             try {
                 Fs.deleteTree(dir(id));
             } catch (IOException e) {
-                throw new DavitException(Kind.STORE, "cannot delete " + dir(id) + ": " + e.getMessage());
+                // rootless: what an image User wrote belongs to one of the user's subordinate ids
+                dev.davit.sandbox.jail.Subids sub = dev.davit.sandbox.jail.Subids.forUser(options);
+                if (sub != null) {
+                    sub.deleteTree(options, dir(id));
+                }
+                if (Files.exists(dir(id), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw new DavitException(Kind.STORE, "cannot delete " + dir(id) + ": " + e.getMessage());
+                }
             }
             return null;
         });

@@ -32,6 +32,13 @@ public interface LongLived {
                     long maxOutput, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee, long t0);
 
     /** Before running sandbox {@code s} is killed by a stop (the vm backend flushes its guest's disk). */
+    /**
+     * Refuses {@code spec} for a workspace where its sandbox would be weaker than the jail promises (a workspace's
+     * host-side file operations need more than a plain sandbox); nothing by default.
+     */
+    default void refuseForWorkspace(CreateSpec spec) {
+    }
+
     default void beforeStop(Sandbox s) {
     }
 

@@ -93,6 +93,15 @@ public final class Sandboxes {
     }
 
     /**
+     * Refuses {@code spec} for a workspace where its backend cannot give a workspace's sandbox what the jail
+     * promises (e.g. rootless, an image User that is not root: see docs/SANDBOX.md, "Rootless with subordinate
+     * ids"); a one-line USAGE error naming the opt-out.
+     */
+    public void refuseForWorkspace(CreateSpec spec) {
+        lifecycle.backend(spec.backend()).refuseForWorkspace(spec);
+    }
+
+    /**
      * Starts a created or stopped (or failed) sandbox; a running one is returned as it is. A vm sandbox boots a
      * detached QEMU and returns when its guest agent answers.
      */

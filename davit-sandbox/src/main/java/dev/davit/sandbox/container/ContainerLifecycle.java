@@ -16,6 +16,7 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.jail.Subids;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -66,13 +67,23 @@ public final class ContainerLifecycle implements LongLived {
     @Override
     public CreateSpec prepare(CreateSpec spec, Path dir) {
         CreateSpec resolved = spec.withRootfs(Host.realRootfs(spec.rootfs()));
-        ContainerDriver.refuseWeaker(options, true, resolved.rootfs(), resolved.image());
+        ContainerDriver.refuseWeaker(options, true, true, resolved.rootfs(), resolved.image()); // a keeper maps subids
         try {
             Files.createDirectories(dir.resolve("tmp"));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
         }
         return resolved;
+    }
+
+    /**
+     * Rootless, a workspace's host-side file operations run as the user, who cannot write what an image User owns
+     * as one of the user's subordinate ids: such a workspace lacks {@code separate_users} (see
+     * {@link dev.davit.sandbox.jail.Rootless}).
+     */
+    @Override
+    public void refuseForWorkspace(CreateSpec spec) {
+        ContainerDriver.refuseWeaker(options, true, false, Host.realRootfs(spec.rootfs()), spec.image());
     }
 
     @Override
@@ -170,6 +181,11 @@ public final class ContainerLifecycle implements LongLived {
         Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
         java.util.function.Consumer<Process> connect = nat == null ? null
                 : p -> Nat.attach(nat, p.pid(), dir, true, s.spec().publish());
+        // an image User other than root: host uid SUBUID+U-1 where the user has subordinate ids (see Subids); the
+        // image's recorded owners are given back in the sandbox's layer at its first start only
+        int[] user = BwrapBackend.nonRoot(Users.resolve(rootfs, s.spec().image().user()));
+        Subids sub = user == null ? null : Subids.forUser(options);
+        boolean fresh = empty(dirs.upper());
         // the keeper and every exec share one cgroup with the sandbox's limits, made anew by each start
         Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.create(id, s.spec().limits(), dir) : null;
         ProcessHandle[] started;
@@ -180,7 +196,23 @@ public final class ContainerLifecycle implements LongLived {
                         List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
                         List<String> bw = bwrapArguments(bwrap, s, rootfs, MountPoints.prepare(rootfs,
                                 MountPoints.BWRAP, dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep,
-                                Jail.seccompFile(options));
+                                Jail.seccompFile(options), sub != null);
+                        if (sub != null) {
+                            // in NS1 (the NAT step's when there is one): the overlay, the owners, NS2, bubblewrap
+                            List<String> chain = sub.chain(options, user, merged == null || !fresh ? null
+                                    : sub.writeOwners(rootfs, merged, dir.resolve("owners")), bw);
+                            List<String> ns1 = nat == null ? sub.unshareOptions() : List.of();
+                            List<String> inner = merged != null ? Overlay.wrap(unshare, ns1, rootfs, dirs, chain)
+                                    : nat == null ? Subids.enter(options, sub, chain) : chain;
+                            cmd.addAll(nat == null ? inner : Nat.wrap(nat, sub.unshareOptions(), inner));
+                            ProcessHandle[] h = launch(id, Cgroups.wrap(cg, cmd, dir), Overlay.environment(), dir,
+                                    log, sleep, merged == null, connect);
+                            if (h == null && dirs.failure() == null) {
+                                throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start: "
+                                        + readLog(log));
+                            }
+                            return h;
+                        }
                         if (merged == null) {
                             cmd.addAll(nat == null ? bw : Nat.wrap(nat, bw));
                             return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);
@@ -280,25 +312,42 @@ public final class ContainerLifecycle implements LongLived {
 
     /** bwrap's arguments for a sandbox's keeper over {@code root} (see {@link MountPoints#prepare}). */
     private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, MountPoints.Root root, Path dir,
-                                               String sleep, Path filter) {
-        List<String> cmd = new ArrayList<>(List.of(bwrap.toString(), "--unshare-all"));
-        if (s.spec().network().enabled()) {
-            cmd.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
+                                               String sleep, Path filter, boolean subids) {
+        List<String> cmd = new ArrayList<>(List.of(bwrap.toString()));
+        if (subids) {
+            // the user namespace is joined (Subids.chain), the others made
+            cmd.addAll(BwrapBackend.namespaceOptions(s.spec().network().enabled(), true));
+        } else {
+            cmd.add("--unshare-all");
+            if (s.spec().network().enabled()) {
+                cmd.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
+            }
         }
         cmd.addAll(List.of("--hostname", s.id()));
         // a non-root image User: the sandbox's user namespace maps that user (as davit run does), so exec can
         // become it; the keeper runs as it too
         int[] ids = Users.resolve(rootfs, s.spec().image().user());
         if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
-            cmd.addAll(List.of("--unshare-user", "--uid", Integer.toString(ids[0]), "--gid",
-                    Integer.toString(ids[1])));
+            cmd.addAll(subids ? List.of("--userns", Integer.toString(Jail.USERNS_FD)) : List.of("--unshare-user"));
+            cmd.addAll(List.of("--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
         }
         BwrapBackend.rootAndMounts(cmd, rootfs, root, Map.of("tmp", dir.resolve("tmp")));
         cmd.addAll(Jail.capabilityOptions(BwrapBackend.nonRoot(ids) == null ? 0 : ids[0]));
         cmd.addAll(List.of("--seccomp", Integer.toString(Jail.SECCOMP_FD)));
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
                 "2147483647"));
-        return Jail.withFilter(filter, cmd);
+        return subids ? cmd : Jail.withFilter(filter, cmd); // Subids.chain opens the filter itself
+    }
+
+    /** Whether {@code d} is missing or an empty directory (a sandbox's layer before its first start). */
+    private static boolean empty(Path d) {
+        try (java.util.stream.Stream<Path> s = Files.list(d)) {
+            return s.findAny().isEmpty();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /**

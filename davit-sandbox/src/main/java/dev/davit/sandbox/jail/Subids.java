@@ -43,7 +43,8 @@ public record Subids(long uid, long gid, long count) {
     /**
      * The chain: in NS1, as its root. Gives the recorded owners back ({@code OWNERS/UID:GID} files, each a
      * NUL-separated list of paths in the merged root, through {@code chown -h}), makes NS2 as U, maps it, opens it
-     * as descriptor {@value Jail#USERNS_FD} and the seccomp filter as {@value Jail#SECCOMP_FD} (U could not read
+     * as descriptor {@value Jail#USERNS_FD} (the process that holds NS2 meanwhile is no child of the chain, which
+     * becomes bubblewrap: a keeper's bubblewrap has its sandbox's pid 1 as its only child) and the seccomp filter as {@value Jail#SECCOMP_FD} (U could not read
      * the user's files), and runs the rest as U.
      */
     private static final String CHAIN = """
@@ -54,8 +55,8 @@ public record Subids(long uid, long gid, long count) {
                 [ -f "$f" ] && "$xargs" -0 -r "$chown" -h -- "${f##*/}" <"$f" 2>/dev/null
               done
             fi
-            "$setpriv" --reuid="$u" --regid="$g" --clear-groups -- "$unshare" --user -- "$sleep" 60 &
-            p=$!
+            p=$("$setpriv" --reuid="$u" --regid="$g" --clear-groups -- "$unshare" --user -- "$sleep" 60 \
+              </dev/null >/dev/null 2>&1 & echo $!)
             me=$("$readlink" /proc/$$/ns/user)
             i=0
             while [ "$("$readlink" /proc/$p/ns/user 2>/dev/null)" = "$me" ] && [ $i -lt 2000 ]; do

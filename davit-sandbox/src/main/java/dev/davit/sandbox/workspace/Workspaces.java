@@ -90,6 +90,7 @@ public final class Workspaces {
             Files.setPosixFilePermissions(baseline, Tree.perms(0755));
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
+            sandboxes.refuseForWorkspace(spec);
             s = sandboxes.create(spec);
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
                     seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes);
