@@ -261,7 +261,7 @@ public final class BwrapBackend implements Backend {
      * {@link #execute(Nat.Tools, List, Map, Path, RunSpec, String, InputStream, OutputStream, OutputStream)}, with
      * the NAT step in the user namespace that unshare's options {@code natUser} make (null: its default).
      */
-    private static Raw execute(Nat.Tools nat, List<String> natUser, List<String> cmd, java.util.Map<String, String> env,
+    static Raw execute(Nat.Tools nat, List<String> natUser, List<String> cmd, java.util.Map<String, String> env,
                                Path dir, RunSpec spec, String id, InputStream stdin, OutputStream stdoutTee,
                                OutputStream stderrTee) {
         try {

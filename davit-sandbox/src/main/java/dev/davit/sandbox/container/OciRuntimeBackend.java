@@ -11,6 +11,7 @@ import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Capabilities;
 import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.jail.Subids;
 import dev.davit.sandbox.jail.ProcMasks;
 import dev.davit.sandbox.jail.Seccomp;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -51,8 +52,10 @@ import java.util.regex.Pattern;
  *       are set), which it removes with the container; rootless, it ignores the cgroups it cannot create.</li>
  *   <li><b>Rootless.</b> As a non-root user the runtime runs as root of a user namespace made by {@code unshare
  *       --map-root-user} (the one that also mounts the overlay), so the container's root is the calling user. An
- *       image's non-root User gets a nested user namespace mapping that uid and gid to the caller (crun only: runc
- *       insists on a mapping for uid 0, which is not available without subordinate ids).</li>
+ *       image's non-root User: where the user has subordinate ids the runtime is root of NS1 instead (made with
+ *       them, see {@link Subids}), which it maps into the container as it is, so the User is one of those ids and
+ *       gets the owners a rootless unpack recorded; without them a nested user namespace maps that uid and gid to
+ *       the caller (crun only: runc insists on a mapping for uid 0).</li>
  *   <li><b>Exit codes.</b> The runtime's own failures are exit 1 with an error in its JSON log: an executable that
  *       is not found becomes 127 and one that cannot be executed 126; any other is a one-line
  *       {@link Kind#INTERNAL} error. A missing working directory is checked beforehand (both runtimes would create
@@ -128,7 +131,7 @@ public final class OciRuntimeBackend implements Backend {
     @Override
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
-        ContainerDriver.refuseWeaker(options, false, false, spec.rootfs(), spec.image()); // no subordinate ids yet
+        ContainerDriver.refuseWeaker(options, false, spec.rootfs(), spec.image());
         Path bin = options.which(runtime);
         if (bin == null) {
             throw new DavitException(Kind.NOT_FOUND, runtime + " is not installed; install the " + runtime
@@ -139,7 +142,13 @@ public final class OciRuntimeBackend implements Backend {
         int[] resolved = Users.resolve(rootfs, spec.image().user());
         int[] user = resolved != null ? resolved : new int[] {0, 0};
         boolean nonRootUser = user[0] != 0 || user[1] != 0;
-        if (!Overlay.ROOT && nonRootUser && runtime.equals(RUNC)) {
+        // rootless, an image User other than root: the runtime runs as root of NS1 (the user's subordinate ids, see
+        // Subids) and maps NS1's ids into the container as they are
+        Subids sub = !Overlay.ROOT && nonRootUser ? Subids.forUser(options) : null;
+        if (sub != null) {
+            sub.check(user);
+        }
+        if (!Overlay.ROOT && nonRootUser && runtime.equals(RUNC) && sub == null) {
             throw new DavitException(Kind.USAGE, "runc cannot run the image's non-root user '" + spec.image().user()
                     + "' without root privileges (it needs uid 0 mapped in the user namespace); use --runtime crun"
                     + " or bwrap, or run davit as root");
@@ -157,7 +166,11 @@ public final class OciRuntimeBackend implements Backend {
             return runJailed(t0, bin, rootfs, argv, spec, user, hideCgroup2, unshare, nat, stdin, stdoutTee,
                     stderrTee);
         }
-        return BwrapBackend.inState(options, spec.limits(), (id, state, cg) -> {
+        // the user namespace the runtime is root of: NS1 (made by the NAT step when there is one), else one mapping
+        // the user alone
+        List<String> userns = sub == null ? List.of("--user", "--map-root-user")
+                : nat == null ? sub.unshareOptions() : List.of();
+        return BwrapBackend.inState(options, spec.limits(), sub, (id, state, cg) -> {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path log = state.resolve("runtime.log");
             // on a mount failure: the read-only root, and no more overlays here
@@ -166,16 +179,21 @@ public final class OciRuntimeBackend implements Backend {
                         Files.deleteIfExists(log); // a failed overlay attempt's
                         writeConfig(state, config(rootfs, MountPoints.prepare(rootfs, MountPoints.OCI, dirs, merged)
                                         .withDns(rootfs, spec.network(), state),
-                                id, spec, argv, user));
+                                id, spec, argv, user, sub));
                         List<String> run = runArgs(bin, state, id, cg != null && runtime.equals(RUNC));
+                        List<String> natUser = sub == null ? null : sub.unshareOptions();
                         return merged == null
-                                ? BwrapBackend.execute(nat, Cgroups.wrap(cg, wrapped(unshare, run, hideCgroup2),
-                                        state), Map.of(), state, spec, id, stdin, stdoutTee, stderrTee)
-                                : BwrapBackend.execute(nat, Cgroups.wrap(cg, Overlay.wrap(unshare, rootfs, dirs,
-                                        hideCgroup2 ? hidden(run) : run), state), Overlay.environment(), state, spec,
-                                        id, stdin, stdoutTee, stderrTee);
+                                ? BwrapBackend.execute(nat, natUser, Cgroups.wrap(cg, wrapped(unshare, userns, run,
+                                        hideCgroup2), state), Map.of(), state, spec, id, stdin, stdoutTee, stderrTee)
+                                : BwrapBackend.execute(nat, natUser, Cgroups.wrap(cg, Overlay.wrap(unshare, userns,
+                                        rootfs, dirs, Subids.givingOwners(options, sub == null ? null
+                                                : sub.writeOwners(rootfs, merged, state.resolve("owners")),
+                                                hideCgroup2 ? hidden(run) : run)), state), Overlay.environment(),
+                                        state, spec, id, stdin, stdoutTee, stderrTee);
                     });
-            return finish(raw, cg, state, id, unshare, bin, hideCgroup2, log, t0);
+            // the forced delete kills what is left of the container, whose processes NS1's root may signal
+            return finish(raw, cg, state, id, unshare, sub == null ? userns : sub.unshareOptions(), bin, hideCgroup2,
+                    log, t0);
         });
     }
 
@@ -204,7 +222,7 @@ public final class OciRuntimeBackend implements Backend {
                             state), Map.of(), state, spec, id, stdin, stdoutTee, stderrTee);
                 });
                 raw.throwIfJailFailed();
-                return finish(raw, cg, state, id, unshare, bin, hideCgroup2, log, t0);
+                return finish(raw, cg, state, id, unshare, List.of(), bin, hideCgroup2, log, t0);
             }
         });
     }
@@ -214,11 +232,11 @@ public final class OciRuntimeBackend implements Backend {
      * removed ({@code delete --force} when it was killed, died or kept the container), the cgroups removed, and the
      * result with the runtime's own failures interpreted.
      */
-    private ExecResult finish(BwrapBackend.Raw raw, Cgroups.Cgroup cg, Path state, String id, Path unshare, Path bin,
-                              boolean hideCgroup2, Path log, long t0) {
+    private ExecResult finish(BwrapBackend.Raw raw, Cgroups.Cgroup cg, Path state, String id, Path unshare,
+                              List<String> userns, Path bin, boolean hideCgroup2, Path log, long t0) {
         boolean oom = cg != null && cg.oomKills() > 0;
         if (raw.timedOut() || raw.outputLimited() || Files.exists(state.resolve("runtime").resolve(id))) {
-            forceDelete(unshare, bin, state, id, hideCgroup2);
+            forceDelete(unshare, userns, bin, state, id, hideCgroup2);
         }
         oom |= Cgroups.finish(cg, state);
         return raw.result(id, runtime, raw.timedOut() || raw.outputLimited() ? raw.rc()
@@ -296,14 +314,14 @@ public final class OciRuntimeBackend implements Backend {
      * {@code cmd} in a private mount namespace (and, without root, as root of a new user namespace) when it needs
      * one; as root with runc, {@code cmd} itself.
      */
-    private static List<String> wrapped(Path unshare, List<String> cmd, boolean hideCgroup2) {
+    private static List<String> wrapped(Path unshare, List<String> userns, List<String> cmd, boolean hideCgroup2) {
         if (Overlay.ROOT && !hideCgroup2) {
             return cmd;
         }
         List<String> a = new ArrayList<>();
         a.add(unshare.toString());
         if (!Overlay.ROOT) {
-            a.addAll(List.of("--user", "--map-root-user"));
+            a.addAll(userns);
         }
         a.addAll(List.of("--mount", "--propagation", "private", "--"));
         a.addAll(hideCgroup2 ? hidden(cmd) : cmd);
@@ -311,10 +329,11 @@ public final class OciRuntimeBackend implements Backend {
     }
 
     /** {@code RUNTIME delete --force ID}: kills what is left of the container and removes its state. */
-    private void forceDelete(Path unshare, Path bin, Path state, String id, boolean hideCgroup2) {
+    private void forceDelete(Path unshare, List<String> userns, Path bin, Path state, String id,
+                             boolean hideCgroup2) {
         List<String> cmd = globalArgs(bin, state);
         cmd.addAll(List.of("delete", "--force", id));
-        ProcessBuilder pb = new ProcessBuilder(wrapped(unshare, cmd, hideCgroup2))
+        ProcessBuilder pb = new ProcessBuilder(wrapped(unshare, userns, cmd, hideCgroup2))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD)
                 .directory(state.toFile());
@@ -450,6 +469,12 @@ public final class OciRuntimeBackend implements Backend {
      * sandbox's writable overlay, or the read-only rootfs or skeleton with read-only binds of the rootfs.
      */
     ObjectNode config(Path rootfs, MountPoints.Root root, String id, RunSpec spec, List<String> argv, int[] user) {
+        return config(rootfs, root, id, spec, argv, user, null);
+    }
+
+    /** As above; rootless with {@code sub} (not null), the runtime is root of NS1 and maps its ids as they are. */
+    ObjectNode config(Path rootfs, MountPoints.Root root, String id, RunSpec spec, List<String> argv, int[] user,
+                      Subids sub) {
         boolean rootless = !Overlay.ROOT;
         boolean nonRootUser = user[0] != 0 || user[1] != 0;
         ObjectNode c = Json.object();
@@ -527,7 +552,16 @@ public final class OciRuntimeBackend implements Backend {
             // NAT: the runtime's own namespace, which the wrapper made (see Nat); host: the host's
             ns.addObject().put("type", "network");
         }
-        if (rootless && nonRootUser) {
+        if (rootless && nonRootUser && sub != null) {
+            // the runtime is root of NS1: the user's subordinate ids, the image's user one of them (Subids)
+            ns.addObject().put("type", "user");
+            for (String m : List.of("uidMappings", "gidMappings")) {
+                ArrayNode a = linux.putArray(m);
+                for (long[] e : sub.runtimeMappings()) {
+                    a.addObject().put("containerID", e[0]).put("hostID", e[1]).put("size", e[2]);
+                }
+            }
+        } else if (rootless && nonRootUser) {
             // the runtime is root of davit's user namespace (the caller); the image's user is mapped to it
             ns.addObject().put("type", "user");
             idMapping(linux.putArray("uidMappings"), user[0]);

@@ -22,8 +22,8 @@ import java.util.List;
  *       build's helper davit-exec does it.</li>
  *   <li>{@value #SEPARATE_USERS}: an image's non-root {@code User} runs as a host uid other than sandbox root's,
  *       so that it cannot change what root owns in the sandbox: one of the user's subordinate ids ({@link Subids}).
- *       It holds for bubblewrap's one-shot runs and long-lived sandboxes where the user has them; workspaces and
- *       crun/runc do not map them yet, so there an image with a non-root User is refused.</li>
+ *       It holds for one-shot runs (bubblewrap, crun, runc) and long-lived sandboxes where the user has them;
+ *       workspaces do not map them yet, so there an image with a non-root User is refused.</li>
  * </ul>
  */
 public final class Rootless {
@@ -64,8 +64,8 @@ public final class Rootless {
                         + " namespace; build davit where gcc and a static libc are installed (scripts/install-deps.sh)"));
         String separate = separateUsersMissing(options, subuid, subgid, user);
         all.add(new Guarantee(SEPARATE_USERS, separate == null, "an image's non-root User runs as a host uid other"
-                + " than sandbox root's, one of the user's subordinate ids (bubblewrap's runs and long-lived sandboxes;"
-                + " workspaces and crun/runc do not map them yet)", separate));
+                + " than sandbox root's, one of the user's subordinate ids (runs and long-lived sandboxes; workspaces do"
+                + " not map them yet)", separate));
         return all;
     }
 
@@ -86,7 +86,7 @@ public final class Rootless {
 
     /**
      * Why {@value #SEPARATE_USERS} does not hold for {@code user}: what the host lacks, else what davit lacks; null
-     * when it holds (for one-shot runs on bubblewrap, see {@link #UNMAPPED}).
+     * when it holds (for runs and long-lived sandboxes, see {@link #UNMAPPED}).
      */
     private static String separateUsersMissing(SandboxOptions options, Path subuid, Path subgid, String user) {
         String fix = "a non-root image User is this user, as sandbox root is;";
@@ -133,8 +133,8 @@ public final class Rootless {
      */
     /** Why {@value #SEPARATE_USERS} does not hold for a sandbox that does not map the subordinate ids it has. */
     static final String UNMAPPED = "a non-root image User is this user, as sandbox root is, in this rootless"
-            + " sandbox (davit maps the user's subordinate ids into bubblewrap's runs and long-lived sandboxes, not"
-            + " yet into workspaces or crun/runc)";
+            + " sandbox (davit maps the user's subordinate ids into runs and long-lived sandboxes, not yet into"
+            + " workspaces)";
 
     /** {@link #require(SandboxOptions, boolean, boolean, java.util.function.BooleanSupplier)} for bubblewrap. */
     public static void require(SandboxOptions options, boolean longLived,
@@ -144,7 +144,8 @@ public final class Rootless {
 
     /**
      * As above; {@code mapsSubids}: whether this sandbox maps the user's subordinate ids where the user has them
-     * (a one-shot run on bubblewrap, see {@link Subids}); one that does not lacks {@value #SEPARATE_USERS} anyway.
+     * (a run or a long-lived sandbox, not a workspace: see {@link Subids}); one that does not lacks
+     * {@value #SEPARATE_USERS} anyway.
      */
     public static void require(SandboxOptions options, boolean longLived, boolean mapsSubids,
                                java.util.function.BooleanSupplier nonRootUser) {

@@ -41,20 +41,13 @@ public record Subids(long uid, long gid, long count) {
     private static final long WAIT_SECONDS = 60;
 
     /**
-     * The chain: in NS1, as its root. Gives the recorded owners back ({@code OWNERS/UID:GID} files, each a
-     * NUL-separated list of paths in the merged root, through {@code chown -h}), makes NS2 as U, maps it, opens it
+     * The chain: in NS1, as its root (after {@link #OWNERS}). Makes NS2 as U, maps it, opens it
      * as descriptor {@value Jail#USERNS_FD} (the process that holds NS2 meanwhile is no child of the chain, which
      * becomes bubblewrap: a keeper's bubblewrap has its sandbox's pid 1 as its only child) and the seccomp filter as {@value Jail#SECCOMP_FD} (U could not read
      * the user's files), and runs the rest as U.
      */
     private static final String CHAIN = """
-            setpriv=$1 unshare=$2 sleep=$3 readlink=$4 chown=$5 xargs=$6 u=$7 g=$8 n=$9; shift 9
-            owners=$1 filter=$2; shift 2
-            if [ -n "$owners" ]; then
-              for f in "$owners"/*; do
-                [ -f "$f" ] && "$xargs" -0 -r "$chown" -h -- "${f##*/}" <"$f" 2>/dev/null
-              done
-            fi
+            setpriv=$1 unshare=$2 sleep=$3 readlink=$4 u=$5 g=$6 n=$7 filter=$8; shift 8
             p=$("$setpriv" --reuid="$u" --regid="$g" --clear-groups -- "$unshare" --user -- "$sleep" 60 \
               </dev/null >/dev/null 2>&1 & echo $!)
             me=$("$readlink" /proc/$$/ns/user)
@@ -71,6 +64,18 @@ public record Subids(long uid, long gid, long count) {
             exec 4</proc/$p/ns/user 5<"$filter"
             kill $p
             exec "$setpriv" --reuid="$u" --regid="$g" --clear-groups -- "$@"
+            """;
+
+    /**
+     * Gives the recorded owners back, in NS1 as its root, then runs the rest: {@code OWNERS/UID:GID} files, each a
+     * NUL-separated list of paths in the merged root, through {@code chown -h} (a missing path is left alone).
+     */
+    private static final String OWNERS = """
+            chown=$1 xargs=$2 owners=$3; shift 3
+            for f in "$owners"/*; do
+              [ -f "$f" ] && "$xargs" -0 -r "$chown" -h -- "${f##*/}" <"$f" 2>/dev/null
+            done
+            exec "$@"
             """;
 
     private static volatile Object cached;
@@ -178,11 +183,32 @@ public record Subids(long uid, long gid, long count) {
         check(ids);
         Path filter = Jail.seccompFile(options);
         List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", CHAIN, "chain", tool(options, "setpriv"),
-                tool(options, "unshare"), tool(options, "sleep"), tool(options, "readlink"), tool(options, "chown"),
-                tool(options, "xargs"), Integer.toString(ids[0]), Integer.toString(ids[1]), Long.toString(count),
-                owners == null ? "" : owners.toString(), filter.toString()));
+                tool(options, "unshare"), tool(options, "sleep"), tool(options, "readlink"),
+                Integer.toString(ids[0]), Integer.toString(ids[1]), Long.toString(count), filter.toString()));
+        a.addAll(inner);
+        return givingOwners(options, owners, a);
+    }
+
+    /**
+     * {@code inner} after the owners listed in {@code owners} (see {@link #writeOwners}; null: none, {@code inner}
+     * itself) are given back; to be run in NS1 as its root, over a merged root nobody has used yet.
+     */
+    public static List<String> givingOwners(SandboxOptions options, Path owners, List<String> inner) {
+        if (owners == null) {
+            return inner;
+        }
+        List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", OWNERS, "owners", tool(options, "chown"),
+                tool(options, "xargs"), owners.toString()));
         a.addAll(inner);
         return a;
+    }
+
+    /**
+     * A runtime's id mappings (OCI {@code linux.uidMappings} or {@code gidMappings}) for a container made in NS1:
+     * NS1's ids as they are, one mapping per extent of NS1 ({@code 0 0 1}, {@code 1 1 COUNT}).
+     */
+    public List<long[]> runtimeMappings() {
+        return List.of(new long[] {0, 0, 1}, new long[] {1, 1, count});
     }
 
     /** {@code inner} (e.g. a {@link #chain}) run as NS1's root, in no overlay (a read-only root). */

@@ -57,10 +57,19 @@ class JailRootlessTest {
                     case "run-nat" -> print("run-nat", s.run(RunSpec.builder(rootfs).image(image)
                             .network(dev.davit.sandbox.Network.NAT).command("/bin/sh", "-c",
                                     "echo uid-$(id -u); cat /proc/net/dev").build()).stdoutText());
-                    case "run-files" -> print("run-files", s.run(RunSpec.builder(rootfs).image(image).command(
-                            "/bin/sh", "-c", ": >/work/mine && echo home-writable; (: >/etc/x) 2>/dev/null"
-                                    + " || echo etc-not-writable; echo uid-$(id -u)-$(id -g); sleep 4").build())
-                            .stdoutText());
+                    case "run-files", "run-files-crun", "run-files-runc" -> {
+                        RunSpec.Builder b = RunSpec.builder(rootfs).image(image).command("/bin/sh", "-c",
+                                ": >/work/mine && echo home-writable; (: >/etc/x) 2>/dev/null || echo etc-not-writable;"
+                                        + " echo uid-$(id -u)-$(id -g); sleep 4");
+                        if (!args[2].equals("run-files")) {
+                            b.runtime(args[2].substring("run-files-".length()));
+                        }
+                        ExecResult r = s.run(b.build());
+                        if (r.exitCode() != 0) {
+                            System.out.println("error exit " + r.exitCode() + ": " + r.stderrText().replace('\n', '|'));
+                        }
+                        print(args[2], r.stdoutText());
+                    }
                     case "sandbox-host-network" -> { // the keeper's network namespace is the host's: left alone
                         Sandbox sb = s.create(new CreateSpec(rootfs, Map.of(), null, dev.davit.sandbox.Network.HOST,
                                 image, Duration.ofHours(1)));
@@ -161,21 +170,24 @@ class JailRootlessTest {
         assertThat(out.get("error")).isNull();
         assertConfined("run", out.get("run"), false);
         long sub = subuid(Unprivileged.USER);
-        java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong(-1);
-        Map<String, String> files = asUser("1000:1000", List.of(), rootfs -> {
-            Files.writeString(dev.davit.oci.unpack.Owners.fileOf(rootfs),
-                    "{\"version\":1,\"owners\":[[\"work\",1000,1000]]}");
-        }, home -> {
-            // the sandbox's sleep, as the host sees it
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            while (seen.get() < 0 && System.nanoTime() < deadline) {
-                seen.set(hostUidOfSleep());
-                Thread.sleep(50);
-            }
-        }, "run-files");
-        assertThat(files.get("error")).isNull();
-        assertThat(files.get("run-files")).contains("home-writable", "etc-not-writable", "uid-1000-1000");
-        assertThat(seen.get()).as("the host uid of the User's process").isEqualTo(sub + 1000 - 1);
+        // bubblewrap's run, and crun's and runc's (their runtime root of NS1, which it maps as it is)
+        for (String way : List.of("run-files", "run-files-crun", "run-files-runc")) {
+            java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong(-1);
+            Map<String, String> files = asUser("1000:1000", List.of(), rootfs -> {
+                Files.writeString(dev.davit.oci.unpack.Owners.fileOf(rootfs),
+                        "{\"version\":1,\"owners\":[[\"work\",1000,1000]]}");
+            }, home -> {
+                // the sandbox's sleep, as the host sees it
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (seen.get() < 0 && System.nanoTime() < deadline) {
+                    seen.set(hostUidOfSleep());
+                    Thread.sleep(50);
+                }
+            }, way);
+            assertThat(files.get("error")).as(way).isNull();
+            assertThat(files.get(way)).as(way).contains("home-writable", "etc-not-writable", "uid-1000-1000");
+            assertThat(seen.get()).as(way + ": the host uid of the User's process").isEqualTo(sub + 1000 - 1);
+        }
 
         // a long-lived sandbox's keeper, exec, service and shell: the same User, confined
         Map<String, String> kept = asUser("1000:1000", List.of(), "sandbox");
