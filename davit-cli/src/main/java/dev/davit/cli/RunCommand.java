@@ -283,8 +283,8 @@ final class RunCommand extends EnvCommand.Sub {
                 Files.createDirectories(cache);
                 ctx.client().unpack(reference, partial, PlatformSelector.host(), UnpackOptions.defaults());
                 try {
-                    dev.davit.oci.unpack.Owners.moveRecord(partial, dir); // a rootless unpack's owners
                     Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+                    dev.davit.oci.unpack.Owners.moveRecord(partial, dir); // a rootless unpack's owners
                 } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
                     // another davit unpacked the same image first; use that one
                 }
@@ -292,6 +292,7 @@ final class RunCommand extends EnvCommand.Sub {
                 throw new DavitException(Kind.STORE, "cannot unpack into " + cache + ": " + e.getMessage());
             } finally {
                 try {
+                    Files.deleteIfExists(dev.davit.oci.unpack.Owners.fileOf(partial)); // a lost race's
                     dev.davit.oci.store.Fs.deleteTree(partial);
                 } catch (IOException e) {
                     out.warn("could not delete " + partial + ": " + e.getMessage());

@@ -84,13 +84,19 @@ public final class Owners {
     }
 
     /**
-     * Writes the record of the tree {@code rootfs} ({@link #fileOf}), or removes a stale one when nothing is
-     * recorded. Written before the tree is published: a record without its tree is replaced by the next unpack.
+     * Writes the record of the tree {@code rootfs} ({@link #fileOf}), or, when nothing is recorded, removes a stale
+     * one (only a file that is such a record: a file of that name that is not one is left alone). Written after the
+     * tree is published: a tree without its record for a moment gives its files to sandbox root, never to a user.
      */
     void writeFor(Path rootfs) throws IOException {
         Path f = fileOf(rootfs);
         if (byPath.isEmpty()) {
-            Files.deleteIfExists(f);
+            try {
+                read(rootfs);
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                // not a record of davit's: not ours to remove
+            }
             return;
         }
         ObjectNode o = Json.object();
@@ -103,8 +109,8 @@ public final class Owners {
     }
 
     /**
-     * Moves the record of the tree {@code from} (when there is one) to be that of {@code to}: call it before the
-     * tree itself is renamed, so that a tree never appears without its record.
+     * Moves the record of the tree {@code from} (when there is one) to be that of {@code to}, once the tree itself
+     * was renamed (a tree without its record for a moment gives its files to sandbox root, never to a user).
      */
     public static void moveRecord(Path from, Path to) throws IOException {
         Path f = fileOf(from);

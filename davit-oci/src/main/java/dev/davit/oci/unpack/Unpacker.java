@@ -86,8 +86,8 @@ public final class Unpacker {
             try {
                 Owners owners = new Owners();
                 List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report, owners);
-                owners.writeFor(target); // empty as root: a stale record of an earlier rootless unpack goes
                 TargetDir.publish(tmp, target);
+                owners.writeFor(target); // empty as root: a stale record of an earlier rootless unpack goes
                 return new UnpackResult(target, md, platform, layers, report.files, report.directories,
                         report.symlinks, report.hardlinks, report.specialFiles, report.whiteouts, report.bytes,
                         report.skipped, report.skippedTotal, report.notes(),

@@ -86,7 +86,7 @@ public final class BwrapBackend implements Backend {
         }
         // an image User other than root: host uid SUBUID+U-1 where the user has subordinate ids (see Subids)
         int[] user = nonRoot(Users.resolve(rootfs, spec.image().user()));
-        Subids sub = user == null ? null : Subids.forUser(options);
+        Subids sub = user == null ? null : Subids.forUserOrRefuse(options);
         return inState(options, spec.limits(), sub, (id, state, cg) -> {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path unshare = options.which("unshare");
@@ -391,6 +391,10 @@ public final class BwrapBackend implements Backend {
             return rc;
         }
         String s = stderr.text();
+        if (rc == 125 && s.startsWith("davit: ") && s.indexOf('\n') == s.length() - 1) {
+            // a step of davit's before the command ran (Subids.chain): its one line
+            throw new DavitException(Kind.INTERNAL, s.substring("davit: ".length()).strip());
+        }
         if (rc == 125 && s.startsWith("davit-exec: Can't chdir to ") && s.indexOf('\n') == s.length() - 1) {
             // davit-exec's exec step, in bubblewrap's words; its 126/127 for a command that cannot be run or found
             // are the command's exit codes already

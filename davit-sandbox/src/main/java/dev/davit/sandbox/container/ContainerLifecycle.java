@@ -184,7 +184,7 @@ public final class ContainerLifecycle implements LongLived {
         // an image User other than root: host uid SUBUID+U-1 where the user has subordinate ids (see Subids); the
         // image's recorded owners are given back in the sandbox's layer at its first start only
         int[] user = BwrapBackend.nonRoot(Users.resolve(rootfs, s.spec().image().user()));
-        Subids sub = user == null ? null : Subids.forUser(options);
+        Subids sub = user == null ? null : Subids.forUserOrRefuse(options);
         boolean fresh = empty(dirs.upper());
         // the keeper and every exec share one cgroup with the sandbox's limits, made anew by each start
         Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.create(id, s.spec().limits(), dir) : null;

@@ -144,7 +144,7 @@ public final class OciRuntimeBackend implements Backend {
         boolean nonRootUser = user[0] != 0 || user[1] != 0;
         // rootless, an image User other than root: the runtime runs as root of NS1 (the user's subordinate ids, see
         // Subids) and maps NS1's ids into the container as they are
-        Subids sub = !Overlay.ROOT && nonRootUser ? Subids.forUser(options) : null;
+        Subids sub = !Overlay.ROOT && nonRootUser ? Subids.forUserOrRefuse(options) : null;
         if (sub != null) {
             sub.check(user);
         }

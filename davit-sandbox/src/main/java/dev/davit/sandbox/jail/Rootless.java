@@ -89,40 +89,14 @@ public final class Rootless {
      * when it holds (for runs and long-lived sandboxes, see {@link #UNMAPPED}).
      */
     private static String separateUsersMissing(SandboxOptions options, Path subuid, Path subgid, String user) {
-        String fix = "a non-root image User is this user, as sandbox root is;";
-        List<String> lacks = new ArrayList<>();
-        if (user == null || !hasRange(subuid, user) || !hasRange(subgid, user)) {
-            lacks.add("as root run: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 "
-                    + (user == null ? "USER" : user));
-        }
-        if (options.which("newuidmap") == null || options.which("newgidmap") == null) {
-            lacks.add("install newuidmap and newgidmap (apt-get install uidmap)");
-        }
-        if (lacks.isEmpty()) {
-            Path unshare = options.which("unshare");
-            return unshare != null && Subids.unshareMaps(unshare) ? null : fix + " util-linux unshare 2.38 or later"
-                    + " is needed to map the user's subordinate ids (apt-get install util-linux)";
-        }
-        return fix + " rootless sandboxes need subordinate ids for it: " + String.join(", and ", lacks);
+        List<String> lacks = Subids.lacking(options, subuid, subgid, user, Subids.uidText());
+        return lacks.isEmpty() ? null : "a non-root image User is this user, as sandbox root is; rootless sandboxes"
+                + " need subordinate ids for it: " + String.join(", and ", lacks);
     }
 
     /** Whether {@code file} has a {@code user:start:count} line with a count of at least 65536. */
     public static boolean hasRange(Path file, String user) {
-        String text = read(file);
-        if (text == null) {
-            return false;
-        }
-        for (String line : text.split("\n")) {
-            String[] f = line.strip().split(":");
-            if (f.length == 3 && f[0].equals(user)) {
-                try {
-                    return Long.parseLong(f[1]) >= 0 && Long.parseLong(f[2]) >= 65536;
-                } catch (NumberFormatException e) {
-                    return false;
-                }
-            }
-        }
-        return false;
+        return Subids.range(file, user, null) != null;
     }
 
     /**

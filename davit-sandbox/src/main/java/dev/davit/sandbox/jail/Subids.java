@@ -41,27 +41,33 @@ public record Subids(long uid, long gid, long count) {
     private static final long WAIT_SECONDS = 60;
 
     /**
-     * The chain: in NS1, as its root (after {@link #OWNERS}). Makes NS2 as U, maps it, opens it
-     * as descriptor {@value Jail#USERNS_FD} (the process that holds NS2 meanwhile is no child of the chain, which
-     * becomes bubblewrap: a keeper's bubblewrap has its sandbox's pid 1 as its only child) and the seccomp filter as {@value Jail#SECCOMP_FD} (U could not read
-     * the user's files), and runs the rest as U.
+     * The chain: in NS1, as its root (after {@link #OWNERS}). Makes NS2 as U, maps it (with coreutils printf, which
+     * writes its output at once: a map must come in one write, and a shell's printf may split it), opens it as
+     * descriptor {@value Jail#USERNS_FD} and the seccomp filter as {@value Jail#SECCOMP_FD} (U could not read the
+     * user's files), and runs the rest as U. The process that holds NS2 meanwhile is no child of the chain (which
+     * becomes bubblewrap, whose only child must be the sandbox's pid 1) and is killed however the chain ends. A
+     * failure is one line, {@code davit: ...}, and exit 125.
      */
     private static final String CHAIN = """
-            setpriv=$1 unshare=$2 sleep=$3 readlink=$4 u=$5 g=$6 n=$7 filter=$8; shift 8
+            setpriv=$1 unshare=$2 sleep=$3 readlink=$4 printf=$5 u=$6 g=$7 n=$8 filter=$9; shift 9
+            fail() {
+              echo "davit: the user namespace of the sandbox's User $u:$g $1; see 'davit doctor'" >&2
+              exit 125
+            }
+            [ -r "$filter" ] || fail "cannot be made: davit's seccomp filter $filter is not readable"
             p=$("$setpriv" --reuid="$u" --regid="$g" --clear-groups -- "$unshare" --user -- "$sleep" 60 \
               </dev/null >/dev/null 2>&1 & echo $!)
+            trap 'kill $p 2>/dev/null' EXIT
             me=$("$readlink" /proc/$$/ns/user)
             i=0
             while [ "$("$readlink" /proc/$p/ns/user 2>/dev/null)" = "$me" ] && [ $i -lt 2000 ]; do
               "$sleep" 0.005; i=$((i + 1))
             done
-            if ! { printf '0 0 1\\n1 1 %s\\n' "$n" >/proc/$p/uid_map && printf '0 0 1\\n1 1 %s\\n' "$n" >/proc/$p/gid_map; }
-            then
-              kill $p 2>/dev/null
-              echo "davit: cannot map the sandbox's user namespace for its User $u:$g (see 'davit doctor')" >&2
-              exit 125
-            fi
+            "$printf" '0 0 1\n1 1 %s\n' "$n" >/proc/$p/uid_map 2>/dev/null \
+              && "$printf" '0 0 1\n1 1 %s\n' "$n" >/proc/$p/gid_map 2>/dev/null \
+              || fail "cannot be made (setpriv and unshare --user as $u:$g, then its map)"
             exec 4</proc/$p/ns/user 5<"$filter"
+            trap - EXIT
             kill $p
             exec "$setpriv" --reuid="$u" --regid="$g" --clear-groups -- "$@"
             """;
@@ -89,28 +95,63 @@ public record Subids(long uid, long gid, long count) {
     public static Subids forUser(SandboxOptions options) {
         Object c = cached;
         if (c == null) {
-            c = find(options);
+            c = Jail.AS_ROOT ? Boolean.FALSE : of(options, Path.of(System.getProperty("davit.subuid", "/etc/subuid")),
+                    Path.of(System.getProperty("davit.subgid", "/etc/subgid")), System.getProperty("user.name"),
+                    uidText());
             cached = c;
         }
         return c instanceof Subids s ? s : null;
     }
 
-    private static Object find(SandboxOptions options) {
-        if (Jail.AS_ROOT || options.which("newuidmap") == null || options.which("newgidmap") == null
-                || options.which("unshare") == null || options.which("setpriv") == null) {
+    /**
+     * {@link #forUser}, or, without it, a one-line USAGE error naming what is missing and the opt-out, unless the
+     * options opt out (then null: the image User is the user itself, as before). For a sandbox that checked
+     * {@link Rootless#require} already; the two read the same facts ({@link #lacking}), so this never refuses what
+     * that let through, and never lets through what it would refuse.
+     */
+    public static Subids forUserOrRefuse(SandboxOptions options) {
+        Subids s = forUser(options);
+        if (s != null || options.allowWeakerSandbox() || Jail.AS_ROOT) {
+            return s;
+        }
+        throw new DavitException(Kind.USAGE, "refused: this rootless sandbox would lack a guarantee of the jail ("
+                + Rootless.SEPARATE_USERS + ": the user's subordinate ids cannot be mapped here; see 'davit doctor')"
+                + "; or pass " + Rootless.OPT_OUT_FLAG + " (or set " + Rootless.OPT_OUT_ENV + "=1) to run it anyway");
+    }
+
+    /**
+     * What this host lacks for {@code name}'s (or {@code uid}'s) subordinate ids, one fix per entry; empty when
+     * nothing: both ranges in {@code subuid} and {@code subgid} (at least {@value #MAX} ids, starting above 0),
+     * newuidmap and newgidmap, util-linux {@code unshare} with {@code --map-users} (2.38) and {@code setpriv}.
+     */
+    static List<String> lacking(SandboxOptions options, Path subuid, Path subgid, String name, String uid) {
+        List<String> lacks = new ArrayList<>();
+        if (name == null || range(subuid, name, uid) == null || range(subgid, name, uid) == null) {
+            lacks.add("as root run: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 "
+                    + (name == null ? "USER" : name));
+        }
+        if (options.which("newuidmap") == null || options.which("newgidmap") == null) {
+            lacks.add("install newuidmap and newgidmap (apt-get install uidmap)");
+        }
+        Path unshare = options.which("unshare");
+        if (lacks.isEmpty() && (unshare == null || options.which("setpriv") == null || !unshareMaps(unshare))) {
+            lacks.add("util-linux unshare 2.38 or later is needed to map the user's subordinate ids (apt-get"
+                    + " install util-linux)");
+        }
+        return lacks;
+    }
+
+    /** The subordinate ids of {@code name} (or {@code uid}) where nothing is {@link #lacking}, else null. */
+    static Object of(SandboxOptions options, Path subuid, Path subgid, String name, String uid) {
+        if (!lacking(options, subuid, subgid, name, uid).isEmpty()) {
             return Boolean.FALSE;
         }
-        String name = System.getProperty("user.name");
-        String uidText = uidText();
-        long[] u = range(Path.of(System.getProperty("davit.subuid", "/etc/subuid")), name, uidText);
-        long[] g = range(Path.of(System.getProperty("davit.subgid", "/etc/subgid")), name, uidText);
-        if (u == null || g == null || !unshareMaps(options.which("unshare"))) {
-            return Boolean.FALSE;
-        }
+        long[] u = range(subuid, name, uid);
+        long[] g = range(subgid, name, uid);
         return new Subids(u[0], g[0], Math.min(MAX, Math.min(u[1], g[1])));
     }
 
-    private static String uidText() {
+    static String uidText() {
         try {
             return Files.getAttribute(Path.of("/proc/self"), "unix:uid").toString();
         } catch (IOException e) {
@@ -143,8 +184,17 @@ public record Subids(long uid, long gid, long count) {
         return null;
     }
 
-    /** Whether util-linux {@code unshare} can map subordinate ids ({@code --map-users}, 2.38 or later). */
+    private static final Map<Path, Boolean> MAPS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Whether util-linux {@code unshare} can map subordinate ids ({@code --map-users}, 2.38 or later): asked once
+     * per program, so that every check in this JVM gets the same answer.
+     */
     static boolean unshareMaps(Path unshare) {
+        return MAPS.computeIfAbsent(unshare, Subids::askUnshare);
+    }
+
+    private static boolean askUnshare(Path unshare) {
         try {
             Process p = new ProcessBuilder(unshare.toString(), "--help").redirectErrorStream(true).start();
             String help = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -183,7 +233,7 @@ public record Subids(long uid, long gid, long count) {
         check(ids);
         Path filter = Jail.seccompFile(options);
         List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", CHAIN, "chain", tool(options, "setpriv"),
-                tool(options, "unshare"), tool(options, "sleep"), tool(options, "readlink"),
+                tool(options, "unshare"), tool(options, "sleep"), tool(options, "readlink"), tool(options, "printf"),
                 Integer.toString(ids[0]), Integer.toString(ids[1]), Long.toString(count), filter.toString()));
         a.addAll(inner);
         return givingOwners(options, owners, a);
@@ -223,8 +273,12 @@ public record Subids(long uid, long gid, long count) {
     /**
      * Writes the owners a rootless unpack recorded for {@code rootfs} into {@code dir} as the chain reads them: one
      * file per owner, {@code UID:GID}, listing the paths below {@code merged} (where the sandbox's root will be
-     * mounted), NUL-separated. Owners beyond the mapping are left to the user (sandbox root). Returns {@code dir},
-     * or null when nothing is recorded.
+     * mounted), NUL-separated, in the file-name encoding of this JVM (the bytes the tree's names have). Owners beyond
+     * the mapping are left to the user (sandbox root). {@code chown -h} follows every component but the last, as
+     * NS1's root, which may change whatever the user owns: so a path is listed only when it is relative, has no
+     * {@code .}, {@code ..} or empty component, and each of its parents is a directory (not a link) in
+     * {@code rootfs}, as it is in the merged root before the sandbox first runs; any other entry (a record that does
+     * not match its tree) is left out. Returns {@code dir}, or null when nothing is listed.
      */
     public Path writeOwners(Path rootfs, Path merged, Path dir) {
         Map<String, dev.davit.oci.unpack.Owners.Owner> recorded;
@@ -234,25 +288,79 @@ public record Subids(long uid, long gid, long count) {
             throw new DavitException(Kind.STORE, "cannot read the owners of " + rootfs + ": " + e.getMessage()
                     + "; unpack the image again");
         }
-        if (recorded.isEmpty()) {
+        java.nio.charset.Charset names = nameEncoding();
+        Map<String, java.io.ByteArrayOutputStream> lists = new LinkedHashMap<>();
+        java.util.Set<String> dirs = new java.util.HashSet<>();
+        for (Map.Entry<String, dev.davit.oci.unpack.Owners.Owner> e : recorded.entrySet()) {
+            dev.davit.oci.unpack.Owners.Owner o = e.getValue();
+            if (o.uid() > count || o.gid() > count || !inTree(rootfs, e.getKey(), dirs)) {
+                continue;
+            }
+            byte[] p = (e.getKey().isEmpty() ? merged : merged.resolve(e.getKey())).toString().getBytes(names);
+            java.io.ByteArrayOutputStream list = lists.computeIfAbsent(o.uid() + ":" + o.gid(),
+                    k -> new java.io.ByteArrayOutputStream());
+            list.write(p, 0, p.length);
+            list.write(0);
+        }
+        if (lists.isEmpty()) {
             return null;
         }
-        Map<String, StringBuilder> lists = new LinkedHashMap<>();
-        recorded.forEach((path, o) -> {
-            if (o.uid() <= count && o.gid() <= count) {
-                lists.computeIfAbsent(o.uid() + ":" + o.gid(), k -> new StringBuilder())
-                        .append(path.isEmpty() ? merged.toString() : merged.resolve(path).toString()).append('\0');
-            }
-        });
         try {
             Files.createDirectories(dir);
-            for (Map.Entry<String, StringBuilder> e : lists.entrySet()) {
-                Files.writeString(dir.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
+            for (Map.Entry<String, java.io.ByteArrayOutputStream> e : lists.entrySet()) {
+                Files.write(dir.resolve(e.getKey()), e.getValue().toByteArray());
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write into " + dir + ": " + e.getMessage());
         }
         return dir;
+    }
+
+    /** The encoding of file names in this JVM ({@code sun.jnu.encoding}, as the JDK turns paths into bytes). */
+    private static java.nio.charset.Charset nameEncoding() {
+        try {
+            return java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+        } catch (RuntimeException e) {
+            return StandardCharsets.UTF_8;
+        }
+    }
+
+    /**
+     * Whether {@code rel} names something in {@code rootfs} through real directories only: relative, no {@code .},
+     * {@code ..} or empty component, every parent a directory that is not a link ({@code dirs}: parents seen so far),
+     * and itself there (of any type: {@code chown -h} changes a link itself). "" is the root.
+     */
+    static boolean inTree(Path rootfs, String rel, java.util.Set<String> dirs) {
+        if (rel.isEmpty()) {
+            return true;
+        }
+        String[] parts = rel.split("/", -1);
+        StringBuilder at = new StringBuilder();
+        for (int i = 0; i < parts.length; i++) {
+            String c = parts[i];
+            if (c.isEmpty() || c.equals(".") || c.equals("..") || c.indexOf('\0') >= 0) {
+                return false;
+            }
+            at.append(i == 0 ? "" : "/").append(c);
+            String key = at.toString();
+            if (i < parts.length - 1 && dirs.contains(key)) {
+                continue;
+            }
+            java.nio.file.attribute.BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(rootfs.resolve(key), java.nio.file.attribute.BasicFileAttributes.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+            if (i < parts.length - 1) {
+                if (!a.isDirectory()) {
+                    return false;
+                }
+                dirs.add(key);
+            }
+        }
+        return true;
     }
 
     /**

@@ -173,9 +173,18 @@ class JailRootlessTest {
         // bubblewrap's run, and crun's and runc's (their runtime root of NS1, which it maps as it is)
         for (String way : List.of("run-files", "run-files-crun", "run-files-runc")) {
             java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong(-1);
+            Path[] victim = new Path[1];
             Map<String, String> files = asUser("1000:1000", List.of(), rootfs -> {
-                Files.writeString(dev.davit.oci.unpack.Owners.fileOf(rootfs),
-                        "{\"version\":1,\"owners\":[[\"work\",1000,1000]]}");
+                // a record that does not match its tree (edited, or of another tree) never leads a chown out of it:
+                // a link in the tree to a directory of the user's, an absolute path, a ".." path
+                victim[0] = Files.createDirectories(rootfs.resolveSibling("victim"));
+                Files.writeString(victim[0].resolve("x"), "the user's\n");
+                Tools.run("chown", "-R", Files.getAttribute(rootfs, "unix:uid") + ":"
+                        + Files.getAttribute(rootfs, "unix:gid"), victim[0].toString());
+                Files.createSymbolicLink(rootfs.resolve("l"), victim[0]);
+                Files.writeString(dev.davit.oci.unpack.Owners.fileOf(rootfs), "{\"version\":1,\"owners\":["
+                        + "[\"work\",1000,1000],[\"l/x\",1000,1000],[\"" + victim[0].resolve("x") + "\",1000,1000],"
+                        + "[\"work/../../victim/x\",1000,1000],[\"l\",1000,1000]]}");
             }, home -> {
                 // the sandbox's sleep, as the host sees it
                 long deadline = System.nanoTime() + 60_000_000_000L;
@@ -183,6 +192,11 @@ class JailRootlessTest {
                     seen.set(hostUidOfSleep());
                     Thread.sleep(50);
                 }
+            }, rootfs -> {
+                assertThat(Files.getAttribute(victim[0].resolve("x"), "unix:uid")).as(way + ": the user's file")
+                        .isEqualTo(Files.getAttribute(rootfs, "unix:uid"));
+                assertThat(Files.getAttribute(victim[0], "unix:uid")).as(way).isEqualTo(Files.getAttribute(rootfs,
+                        "unix:uid"));
             }, way);
             assertThat(files.get("error")).as(way).isNull();
             assertThat(files.get(way)).as(way).contains("home-writable", "etc-not-writable", "uid-1000-1000");
@@ -289,6 +303,12 @@ class JailRootlessTest {
      */
     private static Map<String, String> asUser(String user, List<String> env, WithPath prepare, WithPath during,
                                               String... ways) throws Exception {
+        return asUser(user, env, prepare, during, rootfs -> { }, ways);
+    }
+
+    /** As above, with {@code after} given the rootfs after each way (before the session's files are removed). */
+    private static Map<String, String> asUser(String user, List<String> env, WithPath prepare, WithPath during,
+                                              WithPath after, String... ways) throws Exception {
         Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox");
         Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "making the unprivileged user needs root (CI runs as root)");
@@ -312,6 +332,7 @@ class JailRootlessTest {
                         });
                 during.accept(u.home());
                 String out = child.get();
+                after.accept(rootfs);
                 // what the sandboxes' users wrote is gone with them (their state directories)
                 if (Files.isDirectory(u.home().resolve("sandboxes"))) {
                     try (var left = Files.list(u.home().resolve("sandboxes"))) {

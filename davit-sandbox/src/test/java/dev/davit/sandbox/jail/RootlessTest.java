@@ -68,7 +68,7 @@ class RootlessTest {
         assertThat(none.holds()).isFalse();
         assertThat(none.missing()).contains("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice")
                 .contains("apt-get install uidmap").doesNotContain("\n");
-        Path bin = bin("newuidmap", "newgidmap");
+        Path bin = bin("newuidmap", "newgidmap", "setpriv");
         Rootless.Guarantee old = check(Map.of(), "alice:100000:65536\n", "alice:100000:65536\n", bin.toString())
                 .get(Rootless.SEPARATE_USERS);
         assertThat(old.holds()).isFalse();
