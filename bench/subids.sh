@@ -18,24 +18,28 @@ mkdir -p "$work/rootfs/home/u"
 # the user's own copy of the tree: a home of its own, and a davit it can read (the jar and launcher)
 home="$work/user-home"
 rm -rf "$home"; mkdir -p "$home"; chown "$user:" "$home"; chmod 755 "$work" "$(dirname "$work")" || true
-as_user() { su "$user" -s /bin/sh -c 'DAVIT_HOME="$1"; export DAVIT_HOME; shift; exec "$@"' sh "$home" "$@"; }
+as_user() {
+  setpriv --reuid="$user" --regid="$user" --clear-groups -- env -i PATH=/usr/local/bin:/usr/bin:/bin \
+    HOME="$home" DAVIT_HOME="$home/davit" LANG=C.UTF-8 "$@"
+}
 now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ms() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); echo $(( (t1 - t0) / 1000000 )); }
+. "$root/scripts/find-java.sh"
 davit_jar="$root/davit-cli/target/davit.jar"
 java="$DAVIT_JAVA_HOME/bin/java"
 dv() { as_user "$java" -XX:+UseSerialGC -Xss512k -Xmn16m -XX:TieredStopAtLevel=1 -jar "$davit_jar" "$@"; }
-for r in "$ref" "$userref"; do dv run -q "$r" -- true >/dev/null; done   # pull and unpack once
+for r in "$ref" "$userref"; do dv run -q --no-limits "$r" -- true >/dev/null; done   # pull and unpack once
 for rt in bwrap crun runc; do : > "$work/root-$rt"; : > "$work/user-$rt"; done
 for i in $(seq "$rounds"); do
   for rt in bwrap crun runc; do
-    ms dv run -q --runtime "$rt" "$ref" -- true >> "$work/root-$rt"
-    ms dv run -q --runtime "$rt" "$userref" -- true >> "$work/user-$rt"
+    ms dv run -q --no-limits --runtime "$rt" "$ref" -- true >> "$work/root-$rt"
+    ms dv run -q --no-limits --runtime "$rt" "$userref" -- true >> "$work/user-$rt"
   done
 done
 echo "| rootless \`davit run IMAGE -- true\`, whole process (p50 of $rounds, ms) | image User root (no chain) | image User 1000 (subordinate ids) | difference |"
 echo "|---|---|---|---|"
 for rt in bwrap crun runc; do
   a=$(median < "$work/root-$rt"); b=$(median < "$work/user-$rt")
-  echo "| --runtime $rt | $a | $b | +$((b - a)) |"
+  printf "| --runtime %s | %s | %s | %+d |\n" "$rt" "$a" "$b" "$((b - a))"
 done
