@@ -48,6 +48,39 @@ class WorkspacesTest extends BwrapWorkspaces {
         return r.stdoutText();
     }
 
+    /**
+     * Resets, snapshots, stops and starts of one workspace called at once (as an agent's parallel MCP calls, or two
+     * davits, would) act one after the other: each succeeds, and the workspace ends as the last reset left it.
+     */
+    @Test
+    void concurrentResetsSnapshotsStopsAndStartsActOneAfterTheOther() throws Exception {
+        Workspace w = create(seedDir());
+        sh(w, "echo new > added.txt");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<?>> calls = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                int n = i;
+                calls.add(pool.submit(() -> workspaces.reset(w.id(), null)));
+                calls.add(pool.submit(() -> workspaces.snapshot(w.id(), "s" + n)));
+                calls.add(pool.submit(() -> workspaces.stop(w.id())));
+                calls.add(pool.submit(() -> workspaces.start(w.id())));
+            }
+            for (java.util.concurrent.Future<?> c : calls) {
+                c.get(5, java.util.concurrent.TimeUnit.MINUTES); // none failed
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(4, workspaces.snapshots(w.id()).size());
+        workspaces.reset(w.id(), null);
+        workspaces.start(w.id());
+        assertEquals("hello\nno added.txt\n", sh(w, "cat README; [ -e added.txt ] || echo no added.txt"));
+        try (var left = Files.list(home.resolve("workspaces").resolve(w.id()))) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "a reset's leftovers");
+        }
+    }
+
     @Test
     void seedFromDirectoryExecDiffAndRestart() throws IOException {
         Workspace w = create(seedDir());

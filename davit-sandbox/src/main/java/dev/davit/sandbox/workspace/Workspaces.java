@@ -187,13 +187,47 @@ public final class Workspaces {
     }
 
     public Sandbox start(String id) {
-        return sandboxes.start(get(id).sandboxId());
+        return locked(id, () -> sandboxes.start(get(id).sandboxId()));
     }
 
     public Sandbox stop(String id) {
-        endProcesses(id);
-        return sandboxes.stop(get(id).sandboxId());
+        return locked(id, () -> {
+            endProcesses(id);
+            return sandboxes.stop(get(id).sandboxId());
+        });
     }
+
+    /** In-process side of the workspace lock (a file lock cannot be taken twice by one JVM). */
+    private static final java.util.concurrent.ConcurrentHashMap<Path, java.util.concurrent.locks.ReentrantLock>
+            LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Runs {@code action} holding workspace {@code id}'s lock ({@code <state>/workspace.lock}, across processes and
+     * threads): its start, stop, reset, snapshots and removal act one after the other, so two MCP calls or two
+     * davits never interleave a reset's stop, swap and start with another's. An unknown id is NOT_FOUND, also when
+     * it was removed while the caller waited.
+     */
+    private <T> T locked(String id, java.util.function.Supplier<T> action) {
+        Path d = stateDir.resolve(get(id).id());
+        java.util.concurrent.locks.ReentrantLock local = LOCKS.computeIfAbsent(d.toAbsolutePath().normalize(),
+                k -> new java.util.concurrent.locks.ReentrantLock());
+        local.lock();
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(d.resolve(LOCK_FILE),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.lock(); // released when the channel closes
+            get(id); // not removed meanwhile
+            return action.get();
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DavitException(Kind.NOT_FOUND, "no workspace " + id + "; see 'davit workspace ls'");
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock " + d.resolve(LOCK_FILE) + ": " + e.getMessage());
+        } finally {
+            local.unlock();
+        }
+    }
+
+    /** In a workspace's state directory: the lock of its start, stop, reset, snapshots and removal. */
+    static final String LOCK_FILE = "workspace.lock";
 
     /** The services of workspace {@code id}. */
     public Services services(String id) {
@@ -215,6 +249,13 @@ public final class Workspaces {
 
     /** Removes the workspace's sandbox (processes included) and its state. */
     public void rm(String id) {
+        locked(id, () -> {
+            rmLocked(id);
+            return null;
+        });
+    }
+
+    private void rmLocked(String id) {
         Workspace w = get(id);
         try {
             endProcesses(id);
@@ -286,6 +327,10 @@ public final class Workspaces {
      */
     public Snapshot snapshot(String id, String name) {
         checkSnapshotName(name);
+        return locked(id, () -> snapshotLocked(id, name));
+    }
+
+    private Snapshot snapshotLocked(String id, String name) {
         Workspace w = get(id);
         Path snaps = stateDir.resolve(w.id()).resolve(SNAPSHOTS);
         Path dest = snaps.resolve(name);
@@ -349,6 +394,13 @@ public final class Workspaces {
 
     /** Removes snapshot {@code name} of workspace {@code id}. */
     public void removeSnapshot(String id, String name) {
+        locked(id, () -> {
+            removeSnapshotLocked(id, name);
+            return null;
+        });
+    }
+
+    private void removeSnapshotLocked(String id, String name) {
         Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
         Path gone = snaps.resolve("." + name + ".rm");
         try {
@@ -367,6 +419,10 @@ public final class Workspaces {
      * back), so a crash leaves the old tree or the new one.
      */
     public Sandbox reset(String id, String snapshot) {
+        return locked(id, () -> resetLocked(id, snapshot));
+    }
+
+    private Sandbox resetLocked(String id, String snapshot) {
         Workspace w = get(id);
         Path source = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
         Sandbox s = sandboxes.status(w.sandboxId());
