@@ -212,6 +212,13 @@ public final class Workspaces {
         java.util.concurrent.locks.ReentrantLock local = LOCKS.computeIfAbsent(d.toAbsolutePath().normalize(),
                 k -> new java.util.concurrent.locks.ReentrantLock());
         local.lock();
+        if (local.getHoldCount() > 1) { // this thread holds it already (the file lock too)
+            try {
+                return action.get();
+            } finally {
+                local.unlock();
+            }
+        }
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(d.resolve(LOCK_FILE),
                 java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
             ch.lock(); // released when the channel closes
