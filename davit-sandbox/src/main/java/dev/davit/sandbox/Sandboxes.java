@@ -296,6 +296,24 @@ public final class Sandboxes {
     }
 
     /**
+     * {@link #filesOnHost} opened as the top of a tree davit does not trust ({@link dev.davit.sandbox.fs.Dir}), and
+     * checked after the open: a running sandbox's keeper must still be the very process (pid and start time) whose
+     * {@code /proc/PID/root} was opened, so a pid reused between the status and the open never gives another
+     * process's root (what a pidfd would guarantee).
+     */
+    public dev.davit.sandbox.fs.Dir openFilesOnHost(String id) throws java.io.IOException {
+        Sandbox s = status(id);
+        dev.davit.sandbox.fs.Dir d = dev.davit.sandbox.fs.Dir.open(lifecycle.of(s).filesOnHost(s, lifecycle.dir(id)),
+                "/");
+        if (s.status() == SandboxStatus.RUNNING && !Host.alive(s.initPid(), s.initStart())) {
+            d.close();
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " stopped while davit opened its files; start it"
+                    + " again and retry");
+        }
+        return d;
+    }
+
+    /**
      * The host uid and gid that files davit puts into container sandbox {@code id} (through {@link #filesOnHost})
      * must have for the sandbox's user to own them: its image User's (else root's) ids mapped into the jail's range
      * as root; null without root (the sandbox's user is davit's own user then, who owns what davit writes).

@@ -47,7 +47,7 @@ final class ContainerArea implements WorkspaceArea {
             throw new DavitException(Kind.USAGE, "the workspace's sandbox " + sandboxId + " has failed; start it"
                     + " again with 'davit workspace start'");
         }
-        return Dir.open(sandboxes.filesOnHost(sandboxId), "/");
+        return sandboxes.openFilesOnHost(sandboxId);
     }
 
     /** /workspace, which must still be a directory (not a link the sandbox put in its place). */

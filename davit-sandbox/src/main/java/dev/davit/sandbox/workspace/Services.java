@@ -165,8 +165,7 @@ public final class Services {
                         : Workspaces.MOUNT.substring(1) + "/" + WorkspacePath.normalise(r.value());
                 if (!s.spec().isVm()) {
                     // as the service sees it: links followed inside the sandbox's root, never out of it
-                    try (dev.davit.sandbox.fs.Dir root = dev.davit.sandbox.fs.Dir.open(
-                            sandboxes.filesOnHost(sandboxId), "/")) {
+                    try (dev.davit.sandbox.fs.Dir root = sandboxes.openFilesOnHost(sandboxId)) {
                         yield root.statInRoot(rel) != null;
                     } catch (java.io.IOException e) {
                         yield false;
