@@ -162,6 +162,45 @@ public final class Host {
         }
     }
 
+    private static volatile List<String> defaultSignals;
+
+    /**
+     * {@code cmd} run with every signal's default disposition: a process inherits the signals its parent ignores
+     * (davit started under {@code nohup}, or in a background job of a shell, ignores HUP, INT or QUIT), and a
+     * sandbox's command must not. Through coreutils {@code env --default-signal} (8.31 or later, where there is
+     * one; davit-exec, on the jail's way, resets them itself); {@code cmd} as it is otherwise.
+     */
+    public static List<String> withDefaultSignals(List<String> cmd) {
+        List<String> d = defaultSignals;
+        if (d == null) {
+            d = List.of();
+            for (String env : List.of("/usr/bin/env", "/bin/env")) {
+                try {
+                    Process p = new ProcessBuilder(env, "--help").redirectErrorStream(true).start();
+                    String help = new String(p.getInputStream().readAllBytes(),
+                            java.nio.charset.StandardCharsets.UTF_8);
+                    if (p.waitFor(10, TimeUnit.SECONDS) && help.contains("--default-signal")) {
+                        d = List.of(env, "--default-signal");
+                        break;
+                    }
+                } catch (IOException e) {
+                    // not this one
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            defaultSignals = d;
+        }
+        if (d.isEmpty()) {
+            return cmd;
+        }
+        List<String> a = new java.util.ArrayList<>(d);
+        a.add("--");
+        a.addAll(cmd);
+        return a;
+    }
+
     /** Kills {@code p} and everything under it (a sandbox's processes are its descendants in the host's view). */
     public static void killTree(Process p) {
         List<ProcessHandle> kids = p.descendants().toList();

@@ -279,7 +279,7 @@ public final class BwrapBackend implements Backend {
                                String id, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee,
                                java.util.function.Consumer<Process> started) {
         long t1 = System.nanoTime();
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        ProcessBuilder pb = new ProcessBuilder(Host.withDefaultSignals(cmd));
         pb.environment().clear();
         pb.environment().putAll(env);
         if (stdin == null) {

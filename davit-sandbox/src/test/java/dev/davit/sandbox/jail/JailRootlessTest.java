@@ -57,6 +57,19 @@ class JailRootlessTest {
                     case "run-nat" -> print("run-nat", s.run(RunSpec.builder(rootfs).image(image)
                             .network(dev.davit.sandbox.Network.NAT).command("/bin/sh", "-c",
                                     "echo uid-$(id -u); cat /proc/net/dev").build()).stdoutText());
+                    case "run-sigign", "run-sigign-crun", "run-sigign-runc" -> {
+                        // davit started where HUP and INT are ignored (nohup, a shell's background job; QUIT is the
+                        // JVM's own)
+                        for (String sig : List.of("HUP", "INT")) {
+                            sun.misc.Signal.handle(new sun.misc.Signal(sig), sun.misc.SignalHandler.SIG_IGN);
+                        }
+                        RunSpec.Builder b = RunSpec.builder(rootfs).image(image).command("/bin/sh", "-c",
+                                "while read k v; do [ \"$k\" = SigIgn: ] && echo \"$v\"; done </proc/self/status");
+                        if (!args[2].equals("run-sigign")) {
+                            b.runtime(args[2].substring("run-sigign-".length()));
+                        }
+                        print(args[2], s.run(b.build()).stdoutText());
+                    }
                     case "run-files", "run-files-crun", "run-files-runc" -> {
                         RunSpec.Builder b = RunSpec.builder(rootfs).image(image).command("/bin/sh", "-c",
                                 ": >/work/mine && echo home-writable; (: >/etc/x) 2>/dev/null || echo etc-not-writable;"
@@ -224,6 +237,21 @@ class JailRootlessTest {
         Map<String, String> out = asUser("1000:1000", List.of(), "run-nat");
         assertThat(out.get("error")).isNull();
         assertThat(out.get("run-nat")).contains("uid-1000", "tap0");
+    }
+
+    /**
+     * A run's command gets every signal's default disposition, whatever davit ignores (started under nohup or in a
+     * shell's background job): on bubblewrap, crun and runc, without root.
+     */
+    @Test
+    void aRunsCommandDoesNotInheritIgnoredSignals() throws Exception {
+        Map<String, String> out = asUser("root", List.of(), "run-sigign", "run-sigign-crun", "run-sigign-runc");
+        assertThat(out.get("error")).isNull();
+        for (String way : List.of("run-sigign", "run-sigign-crun", "run-sigign-runc")) {
+            assertThat(out.get(way)).as(way).isNotNull();
+            long ignored = Long.parseUnsignedLong(out.get(way).strip(), 16);
+            assertThat(ignored & 0x3).as(way + ": HUP, INT ignored (SigIgn %x)", ignored).isZero();
+        }
     }
 
     /** The first subordinate uid of {@code user}. */
