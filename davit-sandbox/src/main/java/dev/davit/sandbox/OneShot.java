@@ -102,10 +102,7 @@ public final class OneShot {
                 driver.reapOrphan(options, d); // e.g. a root runc's container, whose cgroups runc made
             }
             Host.deleteTree(d);
-            dev.davit.sandbox.jail.Subids sub = dev.davit.sandbox.jail.Subids.forUser(options);
-            if (sub != null) {
-                sub.deleteTree(options, d); // what an image User wrote there, owned by a subordinate id
-            }
+            dev.davit.sandbox.jail.Subids.deleteTree(options, d); // what an image User wrote, a subordinate id's
             removed.add(d.getFileName().toString());
         }
         return removed;

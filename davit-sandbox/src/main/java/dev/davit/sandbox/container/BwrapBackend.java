@@ -87,7 +87,7 @@ public final class BwrapBackend implements Backend {
         // an image User other than root: host uid SUBUID+U-1 where the user has subordinate ids (see Subids)
         int[] user = nonRoot(Users.resolve(rootfs, spec.image().user()));
         Subids sub = user == null ? null : Subids.forUserOrRefuse(options);
-        return inState(options, spec.limits(), sub, (id, state, cg) -> {
+        return inState(options, spec.limits(), (id, state, cg) -> {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path unshare = options.which("unshare");
             Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
@@ -98,13 +98,9 @@ public final class BwrapBackend implements Backend {
                         List<String> bw = arguments(bwrap, rootfs, MountPoints.prepare(rootfs, MountPoints.BWRAP, dirs,
                                 merged).withDns(rootfs, spec.network(), state), id, spec, argv, sub != null);
                         if (sub != null) {
-                            // in NS1 (made by the NAT step when there is one): the overlay (when there is one), the
-                            // owners, NS2, then bubblewrap as the User
-                            List<String> chain = sub.chain(options, user, merged == null ? null
-                                    : sub.writeOwners(rootfs, merged, state.resolve("owners")), bw);
-                            List<String> ns1 = nat == null ? sub.unshareOptions() : List.of();
-                            List<String> cmd = merged != null ? Overlay.wrap(unshare, ns1, rootfs, dirs, chain)
-                                    : nat == null ? Subids.enter(options, sub, chain) : chain;
+                            List<String> cmd = inSubids(options, sub, user, unshare, rootfs, dirs, merged,
+                                    merged == null ? null : sub.writeOwners(rootfs, merged, state.resolve("owners")),
+                                    nat != null, bw);
                             return execute(nat, sub.unshareOptions(), Cgroups.wrap(cg, cmd, state),
                                     Overlay.environment(), state, spec, id, stdin, stdoutTee, stderrTee);
                         }
@@ -120,6 +116,21 @@ public final class BwrapBackend implements Backend {
         });
     }
 
+    /**
+     * What starts bubblewrap ({@code bw}, made with subordinate ids: it joins NS2) as the image User {@code user},
+     * with the user's subordinate ids ({@link Subids}): in NS1, made here or (with {@code nat}) by the NAT step
+     * around it, the overlay of {@code rootfs} mounted on {@code merged} (null: the read-only root, no overlay), the
+     * owners listed in {@code owners} given back (null: none), then {@link Subids#chain}. For a run and a keeper.
+     */
+    static List<String> inSubids(SandboxOptions options, Subids sub, int[] user, Path unshare, Path rootfs,
+                                 Overlay.Dirs dirs, Path merged, Path owners, boolean nat, List<String> bw) {
+        List<String> chain = sub.chain(options, user, owners, bw);
+        if (merged != null) {
+            return Overlay.wrap(unshare, nat ? List.of() : sub.unshareOptions(), rootfs, dirs, chain);
+        }
+        return nat ? chain : sub.enter(options, chain);
+    }
+
     /** What a one-shot run does in its state directory {@code state}, with its cgroups {@code cg} (may be null). */
     interface InState {
         ExecResult run(String id, Path state, Cgroups.Cgroup cg) throws IOException;
@@ -130,14 +141,6 @@ public final class BwrapBackend implements Backend {
      * {@code body}; the cgroups and the state directory are removed afterwards, whatever happened.
      */
     static ExecResult inState(SandboxOptions options, dev.davit.sandbox.Limits limits, InState body) {
-        return inState(options, limits, null, body);
-    }
-
-    /**
-     * {@link #inState(SandboxOptions, dev.davit.sandbox.Limits, InState)} for a sandbox in the user's subordinate
-     * ids ({@code sub}, may be null): what they own in the state directory is removed with them.
-     */
-    static ExecResult inState(SandboxOptions options, dev.davit.sandbox.Limits limits, Subids sub, InState body) {
         String id = OneShot.newId();
         Path state = OneShot.create(options.stateDir(), id);
         Cgroups.Cgroup cg = null;
@@ -152,9 +155,7 @@ public final class BwrapBackend implements Backend {
                 cg.destroy();
             }
             Host.deleteTree(state);
-            if (sub != null) {
-                sub.deleteTree(options, state);
-            }
+            Subids.deleteTree(options, state); // what an image User wrote there, a subordinate id's
         }
     }
 
@@ -213,6 +214,35 @@ public final class BwrapBackend implements Backend {
             a.add("--unshare-net");
         }
         return a;
+    }
+
+    /**
+     * A rootless bubblewrap's namespaces: every one, its own user namespace too ({@code network}: not the network,
+     * the host's or the one a NAT step made, see {@link Nat}); with {@code subids} all but the user namespace, which
+     * it joins ({@link Subids#chain}).
+     */
+    static void rootlessNamespaces(List<String> a, boolean network, boolean subids) {
+        if (subids) {
+            a.addAll(namespaceOptions(network, true));
+            return;
+        }
+        a.add("--unshare-all");
+        if (network) {
+            a.add("--share-net");
+        }
+    }
+
+    /**
+     * A rootless bubblewrap's user, the image's User {@code ids} (null or 0:0: root, nothing to add): in a user
+     * namespace of its own that maps it to the caller, or with {@code subids} as itself in NS2, the descriptor
+     * {@value Jail#USERNS_FD} (see {@link Subids#chain}).
+     */
+    static void rootlessUser(List<String> a, int[] ids, boolean subids) {
+        if (nonRoot(ids) == null) {
+            return;
+        }
+        a.addAll(subids ? List.of("--userns", Integer.toString(Jail.USERNS_FD)) : List.of("--unshare-user"));
+        a.addAll(List.of("--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
     }
 
     /** bubblewrap's {@code --clearenv --setenv K V ...}. */
@@ -343,22 +373,11 @@ public final class BwrapBackend implements Backend {
                            List<String> argv, boolean subids) {
         List<String> a = new ArrayList<>();
         a.add(bwrap.toString());
-        if (subids) {
-            // the user namespace is joined (Subids.chain), the others made
-            a.addAll(namespaceOptions(spec.network().enabled(), true));
-        } else {
-            a.add("--unshare-all");
-            if (spec.network().enabled()) {
-                a.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
-            }
-        }
+        rootlessNamespaces(a, spec.network().enabled(), subids);
         a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
         rootAndMounts(a, rootfs, root, null);
         int[] ids = Users.resolve(rootfs, spec.image().user());
-        if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
-            a.addAll(subids ? List.of("--userns", Integer.toString(Jail.USERNS_FD)) : List.of("--unshare-user"));
-            a.addAll(List.of("--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
-        }
+        rootlessUser(a, ids, subids);
         // without root (the jail needs root): bubblewrap's own user namespace, with the default capabilities and
         // davit's seccomp filter all the same
         a.addAll(Jail.capabilityOptions(nonRoot(ids) == null ? 0 : ids[0]));

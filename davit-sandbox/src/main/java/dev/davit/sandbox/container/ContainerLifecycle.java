@@ -198,12 +198,9 @@ public final class ContainerLifecycle implements LongLived {
                                 MountPoints.BWRAP, dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep,
                                 Jail.seccompFile(options), sub != null);
                         if (sub != null) {
-                            // in NS1 (the NAT step's when there is one): the overlay, the owners, NS2, bubblewrap
-                            List<String> chain = sub.chain(options, user, merged == null || !fresh ? null
-                                    : sub.writeOwners(rootfs, merged, dir.resolve("owners")), bw);
-                            List<String> ns1 = nat == null ? sub.unshareOptions() : List.of();
-                            List<String> inner = merged != null ? Overlay.wrap(unshare, ns1, rootfs, dirs, chain)
-                                    : nat == null ? Subids.enter(options, sub, chain) : chain;
+                            List<String> inner = BwrapBackend.inSubids(options, sub, user, unshare, rootfs, dirs,
+                                    merged, merged == null || !fresh ? null
+                                            : sub.writeOwners(rootfs, merged, dir.resolve("owners")), nat != null, bw);
                             cmd.addAll(nat == null ? inner : Nat.wrap(nat, sub.unshareOptions(), inner));
                             ProcessHandle[] h = launch(id, Cgroups.wrap(cg, cmd, dir), Overlay.environment(), dir,
                                     log, sleep, merged == null, connect);
@@ -314,23 +311,12 @@ public final class ContainerLifecycle implements LongLived {
     private static List<String> bwrapArguments(Path bwrap, Sandbox s, Path rootfs, MountPoints.Root root, Path dir,
                                                String sleep, Path filter, boolean subids) {
         List<String> cmd = new ArrayList<>(List.of(bwrap.toString()));
-        if (subids) {
-            // the user namespace is joined (Subids.chain), the others made
-            cmd.addAll(BwrapBackend.namespaceOptions(s.spec().network().enabled(), true));
-        } else {
-            cmd.add("--unshare-all");
-            if (s.spec().network().enabled()) {
-                cmd.add("--share-net"); // the host's, or (NAT) the namespace the wrapper made, see Nat
-            }
-        }
+        BwrapBackend.rootlessNamespaces(cmd, s.spec().network().enabled(), subids);
         cmd.addAll(List.of("--hostname", s.id()));
         // a non-root image User: the sandbox's user namespace maps that user (as davit run does), so exec can
         // become it; the keeper runs as it too
         int[] ids = Users.resolve(rootfs, s.spec().image().user());
-        if (ids != null && !(ids[0] == 0 && ids[1] == 0)) {
-            cmd.addAll(subids ? List.of("--userns", Integer.toString(Jail.USERNS_FD)) : List.of("--unshare-user"));
-            cmd.addAll(List.of("--uid", Integer.toString(ids[0]), "--gid", Integer.toString(ids[1])));
-        }
+        BwrapBackend.rootlessUser(cmd, ids, subids);
         BwrapBackend.rootAndMounts(cmd, rootfs, root, Map.of("tmp", dir.resolve("tmp")));
         cmd.addAll(Jail.capabilityOptions(BwrapBackend.nonRoot(ids) == null ? 0 : ids[0]));
         cmd.addAll(List.of("--seccomp", Integer.toString(Jail.SECCOMP_FD)));

@@ -170,7 +170,7 @@ public final class OciRuntimeBackend implements Backend {
         // the user alone
         List<String> userns = sub == null ? List.of("--user", "--map-root-user")
                 : nat == null ? sub.unshareOptions() : List.of();
-        return BwrapBackend.inState(options, spec.limits(), sub, (id, state, cg) -> {
+        return BwrapBackend.inState(options, spec.limits(), (id, state, cg) -> {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path log = state.resolve("runtime.log");
             // on a mount failure: the read-only root, and no more overlays here

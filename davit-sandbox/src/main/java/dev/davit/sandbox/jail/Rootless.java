@@ -99,27 +99,18 @@ public final class Rootless {
         return Subids.range(file, user, null) != null;
     }
 
-    /**
-     * Refuses, without root, a container sandbox that would lack a guarantee it needs: every one needs
-     * {@value #USER_NAMESPACES}, a long-lived one {@value #CONFINED_EXECS}, one whose image User is not root
-     * {@value #SEPARATE_USERS} (asked only then). One line naming each missing guarantee and its fix, and the opt-out. Nothing as
-     * root, or when {@code options} opt out.
-     */
     /** Why {@value #SEPARATE_USERS} does not hold for a sandbox that does not map the subordinate ids it has. */
     static final String UNMAPPED = "a non-root image User is this user, as sandbox root is, in this rootless"
             + " sandbox (davit maps the user's subordinate ids into runs and long-lived sandboxes, not yet into"
             + " workspaces)";
 
-    /** {@link #require(SandboxOptions, boolean, boolean, java.util.function.BooleanSupplier)} for bubblewrap. */
-    public static void require(SandboxOptions options, boolean longLived,
-                               java.util.function.BooleanSupplier nonRootUser) {
-        require(options, longLived, !longLived, nonRootUser);
-    }
-
     /**
-     * As above; {@code mapsSubids}: whether this sandbox maps the user's subordinate ids where the user has them
-     * (a run or a long-lived sandbox, not a workspace: see {@link Subids}); one that does not lacks
-     * {@value #SEPARATE_USERS} anyway.
+     * Refuses, without root, a container sandbox that would lack a guarantee it needs: every one needs
+     * {@value #USER_NAMESPACES}, a long-lived one {@value #CONFINED_EXECS}, one whose image User is not root
+     * {@value #SEPARATE_USERS} (asked only then; {@code mapsSubids}: whether this sandbox maps the user's
+     * subordinate ids where the user has them, as a run or a long-lived sandbox does and a workspace does not, see
+     * {@link Subids}: one that does not lacks it anyway). One line naming each missing guarantee and its fix, and
+     * the opt-out. Nothing as root, or when {@code options} opt out.
      */
     public static void require(SandboxOptions options, boolean longLived, boolean mapsSubids,
                                java.util.function.BooleanSupplier nonRootUser) {

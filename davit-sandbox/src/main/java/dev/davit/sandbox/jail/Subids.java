@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * parent's. The chain is {@link #chain}; it runs in NS1 after the overlay is mounted there (see
  * {@code container.Overlay}), gives the image's owners that a rootless unpack recorded
  * ({@link dev.davit.oci.unpack.Owners}) back in the sandbox's writable layer, and what the User wrote is removed
- * in NS1 again ({@link #deleteTree}).
+ * in NS1 again ({@link #deleteTree(SandboxOptions, Path)}).
  *
  * @param uid   the first subordinate uid (NS1's uid 1)
  * @param gid   the first subordinate gid (NS1's gid 1)
@@ -225,9 +225,10 @@ public record Subids(long uid, long gid, long count) {
     }
 
     /**
-     * The command that runs {@code inner} (a bubblewrap that joins {@value Jail#USERNS_FD} with
-     * {@code --userns} and loads {@value Jail#SECCOMP_FD} with {@code --seccomp}) as the image User {@code ids} in NS2, to be started in NS1 as its root; with {@code owners}
-     * (a directory of owner lists, see {@link #writeOwners}; null for none) the recorded owners are given first.
+     * The command that runs {@code inner} (a bubblewrap that joins {@value Jail#USERNS_FD} with {@code --userns} and
+     * loads {@value Jail#SECCOMP_FD} with {@code --seccomp}) as the image User {@code ids} in NS2, to be started in
+     * NS1 as its root; with {@code owners} (a directory of owner lists, see {@link #writeOwners}; null for none) the
+     * recorded owners are given first.
      */
     public List<String> chain(SandboxOptions options, int[] ids, Path owners, List<String> inner) {
         check(ids);
@@ -262,9 +263,9 @@ public record Subids(long uid, long gid, long count) {
     }
 
     /** {@code inner} (e.g. a {@link #chain}) run as NS1's root, in no overlay (a read-only root). */
-    public static List<String> enter(SandboxOptions options, Subids sub, List<String> inner) {
+    public List<String> enter(SandboxOptions options, List<String> inner) {
         List<String> a = new ArrayList<>(List.of(tool(options, "unshare")));
-        a.addAll(sub.unshareOptions());
+        a.addAll(unshareOptions());
         a.add("--");
         a.addAll(inner);
         return a;
@@ -364,16 +365,18 @@ public record Subids(long uid, long gid, long count) {
     }
 
     /**
-     * Removes {@code dir} as NS1's root: what an image User wrote (owned by a subordinate id) is not the user's to
-     * remove otherwise. Best effort, as {@code Host.deleteTree}; nothing when {@code dir} is gone already.
+     * Removes what is left of {@code dir} after davit's own removal, as NS1's root, where this user's sandboxes map
+     * subordinate ids ({@link #forUser}): what an image User wrote (owned by a subordinate id) is not the user's to
+     * remove otherwise. Best effort, as {@code Host.deleteTree}; nothing when {@code dir} is gone already, or
+     * without subordinate ids (as root, too).
      */
-    public void deleteTree(SandboxOptions options, Path dir) {
-        if (!Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    public static void deleteTree(SandboxOptions options, Path dir) {
+        Subids sub = forUser(options);
+        if (sub == null || !Files.exists(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        List<String> cmd = new ArrayList<>(List.of(tool(options, "unshare")));
-        cmd.addAll(unshareOptions());
-        cmd.addAll(List.of("--", tool(options, "rm"), "-rf", "--one-file-system", "--", dir.toString()));
+        List<String> cmd = sub.enter(options, List.of(tool(options, "rm"), "-rf", "--one-file-system", "--",
+                dir.toString()));
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
