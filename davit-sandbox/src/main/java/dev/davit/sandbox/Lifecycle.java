@@ -136,10 +136,7 @@ public final class Lifecycle {
                 Fs.deleteTree(dir(id));
             } catch (IOException e) {
                 // rootless: what an image User wrote belongs to one of the user's subordinate ids
-                dev.davit.sandbox.jail.Subids sub = dev.davit.sandbox.jail.Subids.forUser(options);
-                if (sub != null) {
-                    sub.deleteTree(options, dir(id));
-                }
+                dev.davit.sandbox.jail.Subids.deleteTree(options, dir(id));
                 if (Files.exists(dir(id), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     throw new DavitException(Kind.STORE, "cannot delete " + dir(id) + ": " + e.getMessage());
                 }
@@ -148,31 +145,20 @@ public final class Lifecycle {
         });
     }
 
-    /** In-process side of the per-sandbox lock (a file lock cannot be taken twice by one JVM). */
-    private static final java.util.concurrent.ConcurrentHashMap<Path, java.util.concurrent.locks.ReentrantLock>
-            LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
-
     /**
      * Runs {@code action} holding the sandbox's lifecycle lock ({@code <dir>/lifecycle.lock}, across processes and
-     * threads), so two davits starting, stopping or removing one sandbox at once act one after the other: one
-     * keeper, one state. An unknown id is NOT_FOUND, as without the lock.
+     * threads: {@link FileLocks}), so two davits starting, stopping or removing one sandbox at once act one after the
+     * other: one keeper, one state. An unknown id is NOT_FOUND, as without the lock.
      */
     private <T> T locked(String id, java.util.function.Supplier<T> action) {
         status(id); // NOT_FOUND before anything is created
         Path d = dir(id);
-        java.util.concurrent.locks.ReentrantLock local = LOCKS.computeIfAbsent(d.toAbsolutePath().normalize(),
-                k -> new java.util.concurrent.locks.ReentrantLock());
-        local.lock();
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(d.resolve(LIFECYCLE_LOCK),
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
-            ch.lock(); // released when the channel closes
-            return action.get();
+        try {
+            return FileLocks.holding(d.resolve(LIFECYCLE_LOCK), action);
         } catch (NoSuchFileException e) {
             throw new DavitException(Kind.NOT_FOUND, "no sandbox " + id);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + d.resolve(LIFECYCLE_LOCK) + ": " + e.getMessage());
-        } finally {
-            local.unlock();
         }
     }
 

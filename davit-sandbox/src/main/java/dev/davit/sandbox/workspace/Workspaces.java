@@ -197,39 +197,23 @@ public final class Workspaces {
         });
     }
 
-    /** In-process side of the workspace lock (a file lock cannot be taken twice by one JVM). */
-    private static final java.util.concurrent.ConcurrentHashMap<Path, java.util.concurrent.locks.ReentrantLock>
-            LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
-
     /**
      * Runs {@code action} holding workspace {@code id}'s lock ({@code <state>/workspace.lock}, across processes and
-     * threads): its start, stop, reset, snapshots and removal act one after the other, so two MCP calls or two
-     * davits never interleave a reset's stop, swap and start with another's. An unknown id is NOT_FOUND, also when
-     * it was removed while the caller waited.
+     * threads: {@link dev.davit.sandbox.FileLocks}): its start, stop, reset, snapshots and removal act one after the
+     * other, so two MCP calls or two davits never interleave a reset's stop, swap and start with another's. An
+     * unknown id is NOT_FOUND, also when it was removed while the caller waited.
      */
     private <T> T locked(String id, java.util.function.Supplier<T> action) {
         Path d = stateDir.resolve(get(id).id());
-        java.util.concurrent.locks.ReentrantLock local = LOCKS.computeIfAbsent(d.toAbsolutePath().normalize(),
-                k -> new java.util.concurrent.locks.ReentrantLock());
-        local.lock();
-        if (local.getHoldCount() > 1) { // this thread holds it already (the file lock too)
-            try {
+        try {
+            return dev.davit.sandbox.FileLocks.holding(d.resolve(LOCK_FILE), () -> {
+                get(id); // not removed meanwhile
                 return action.get();
-            } finally {
-                local.unlock();
-            }
-        }
-        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(d.resolve(LOCK_FILE),
-                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
-            ch.lock(); // released when the channel closes
-            get(id); // not removed meanwhile
-            return action.get();
+            });
         } catch (java.nio.file.NoSuchFileException e) {
             throw new DavitException(Kind.NOT_FOUND, "no workspace " + id + "; see 'davit workspace ls'");
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + d.resolve(LOCK_FILE) + ": " + e.getMessage());
-        } finally {
-            local.unlock();
         }
     }
 
