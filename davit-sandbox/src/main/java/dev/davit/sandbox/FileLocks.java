@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.oci.store.FileLocking;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -31,7 +32,7 @@ public final class FileLocks {
                 return action.get();
             }
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-                ch.lock(); // released when the channel closes
+                FileLocking.await(ch); // released when the channel closes
                 return action.get();
             }
         } finally {

@@ -1,5 +1,6 @@
 package dev.davit.env.catalog;
 
+import dev.davit.oci.store.FileLocking;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -101,7 +102,7 @@ public final class CatalogCache {
         try {
             Files.createDirectories(dir);
             try (FileChannel ch = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
+                    StandardOpenOption.WRITE); FileLock ignored = FileLocking.await(ch)) {
                 boolean wrote = writeIfChanged(byDigestPath(digest), bytes);
                 wrote |= writeIfChanged(byReferencePath(reference), bytes);
                 Map<String, String> index = readIndex();

@@ -1,5 +1,6 @@
 package dev.davit.env.install;
 
+import dev.davit.oci.store.FileLocking;
 import dev.davit.oci.DavitException;
 
 import java.io.IOException;
@@ -52,7 +53,7 @@ final class InstallLock implements AutoCloseable {
         FileChannel ch = null;
         try {
             ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock l = wait ? ch.lock() : ch.tryLock();
+            FileLock l = wait ? FileLocking.await(ch) : ch.tryLock();
             if (l == null) {
                 ch.close();
                 local.unlock();

@@ -136,7 +136,7 @@ final class StoreLock {
 
     private static FileLock lock(FileChannel ch, boolean shared, Path file) {
         try {
-            return ch.lock(0, Long.MAX_VALUE, shared);
+            return FileLocking.await(ch, shared);
         } catch (IOException e) {
             try {
                 ch.close();

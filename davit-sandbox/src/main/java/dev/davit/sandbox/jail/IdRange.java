@@ -1,5 +1,6 @@
 package dev.davit.sandbox.jail;
 
+import dev.davit.oci.store.FileLocking;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;
@@ -78,7 +79,7 @@ public record IdRange(long uid, long gid, long count) {
     static long reserve(Path file, String owner) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
-            ch.lock(); // against another davit adding one at the same time
+            FileLocking.await(ch); // against another davit adding one at the same time
             String text = new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
             Long mine = find(text, owner);
             if (mine != null) {

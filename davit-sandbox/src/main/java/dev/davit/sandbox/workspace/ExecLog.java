@@ -1,5 +1,6 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.store.FileLocking;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -71,7 +72,7 @@ final class ExecLog {
         line[json.length] = '\n';
         try (FileChannel lock = FileChannel.open(file.resolveSibling(file.getFileName() + LOCK),
                 StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-            lock.lock();
+            FileLocking.await(lock);
             if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && Files.size(file) > 0
                     && Files.size(file) + line.length > Spawned.logCap() / 2) {
                 Files.move(file, old(file), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -1,5 +1,6 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.store.FileLocking;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -183,7 +184,7 @@ public final class Shells {
         Path out = d.resolve(Spawned.OUTPUT);
         try (FileChannel lock = FileChannel.open(d.resolve("read.lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE)) {
-            lock.lock();
+            FileLocking.await(lock);
             long deadline = System.nanoTime() + (wait == null ? 0 : wait.toNanos());
             while (true) {
                 byte[] b = next(d, out);
