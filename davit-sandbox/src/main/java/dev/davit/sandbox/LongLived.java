@@ -32,13 +32,6 @@ public interface LongLived {
                     long maxOutput, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee, long t0);
 
     /** Before running sandbox {@code s} is killed by a stop (the vm backend flushes its guest's disk). */
-    /**
-     * Refuses {@code spec} for a workspace where its sandbox would be weaker than the jail promises (a workspace's
-     * host-side file operations need more than a plain sandbox); nothing by default.
-     */
-    default void refuseForWorkspace(CreateSpec spec) {
-    }
-
     default void beforeStop(Sandbox s) {
     }
 
@@ -51,6 +44,14 @@ public interface LongLived {
     /** Where sandbox {@code s}'s files are on the host ({@link Sandboxes#filesOnHost}); {@code dir}: its state. */
     default Path filesOnHost(Sandbox s, Path dir) {
         throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " is a microVM: its files are not on the host");
+    }
+
+    /**
+     * The helper that acts on sandbox {@code s}'s files for davit where davit's user may not (a rootless sandbox
+     * whose image User is one of the user's subordinate ids), or null: davit acts itself.
+     */
+    default dev.davit.sandbox.fs.Broker filesBroker(Sandbox s) {
+        return null;
     }
 
     /** The host uid and gid of the files davit puts into sandbox {@code s} ({@link Sandboxes#hostOwner}), or null. */

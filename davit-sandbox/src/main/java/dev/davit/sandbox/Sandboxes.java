@@ -93,15 +93,6 @@ public final class Sandboxes {
     }
 
     /**
-     * Refuses {@code spec} for a workspace where its backend cannot give a workspace's sandbox what the jail
-     * promises (e.g. rootless, an image User that is not root: see docs/SANDBOX.md, "Rootless with subordinate
-     * ids"); a one-line USAGE error naming the opt-out.
-     */
-    public void refuseForWorkspace(CreateSpec spec) {
-        lifecycle.backend(spec.backend()).refuseForWorkspace(spec);
-    }
-
-    /**
      * Starts a created or stopped (or failed) sandbox; a running one is returned as it is. A vm sandbox boots a
      * detached QEMU and returns when its guest agent answers.
      */
@@ -303,8 +294,10 @@ public final class Sandboxes {
      */
     public dev.davit.sandbox.fs.Dir openFilesOnHost(String id) throws java.io.IOException {
         Sandbox s = status(id);
-        dev.davit.sandbox.fs.Dir d = dev.davit.sandbox.fs.Dir.open(lifecycle.of(s).filesOnHost(s, lifecycle.dir(id)),
-                "/");
+        Path files = lifecycle.of(s).filesOnHost(s, lifecycle.dir(id));
+        dev.davit.sandbox.fs.Broker broker = lifecycle.of(s).filesBroker(s);
+        dev.davit.sandbox.fs.Dir d = broker == null ? dev.davit.sandbox.fs.Dir.open(files, "/")
+                : broker.open(files, "/");
         if (s.status() == SandboxStatus.RUNNING && !Host.alive(s.initPid(), s.initStart())) {
             d.close();
             throw new DavitException(Kind.USAGE, "sandbox " + id + " stopped while davit opened its files; start it"

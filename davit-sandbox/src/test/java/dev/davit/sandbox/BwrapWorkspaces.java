@@ -21,6 +21,7 @@ abstract class BwrapWorkspaces {
     Path rootfs;
     Path home;
     Workspaces workspaces;
+    private AutoCloseable helper;
 
     /** The busybox applets the test needs beyond {@link BusyboxRootfs}'s. */
     abstract List<String> applets();
@@ -35,8 +36,25 @@ abstract class BwrapWorkspaces {
         workspaces = Workspaces.under(home);
     }
 
+    /**
+     * Until the test ends, davit's host side reaches the sandboxes' files through davit-exec's {@code files} mode
+     * (fs.BrokerSys), the Java 21 way; {@code acting}: the helper also makes every change and reads every byte, as
+     * for a rootless workspace whose image User is a subordinate id (fs.Broker), here in this JVM's namespace.
+     */
+    void throughHelper(boolean acting) throws IOException {
+        dev.davit.oci.testkit.Tools.assumeAvailable("gcc"); // the jar has davit-exec when gcc built it
+        Path exec = dev.davit.sandbox.jail.Jail.execHelper(workspaces.sandboxes().options());
+        org.junit.jupiter.api.Assertions.assertNotNull(exec, "this build has no davit-exec");
+        helper = acting ? dev.davit.sandbox.fs.Dir.throughActingHelper(exec)
+                : dev.davit.sandbox.fs.Dir.throughHelper(exec);
+    }
+
     @AfterEach
-    void removeWorkspaces() {
+    void removeWorkspaces() throws Exception {
+        if (helper != null) {
+            helper.close();
+            helper = null;
+        }
         if (workspaces == null) {   // skipped before the fixture was made (-Ddavit.it.skip=true)
             return;
         }

@@ -73,14 +73,8 @@ public final class ContainerDriver implements Driver {
      * users), unless the options allow a weaker sandbox. As root, nothing is refused.
      */
     static void refuseWeaker(SandboxOptions options, boolean longLived, Path rootfs, ImageConfig image) {
-        refuseWeaker(options, longLived, !longLived, rootfs, image);
-    }
-
-    /** As above; {@code mapsSubids}: whether this sandbox maps the user's subordinate ids (see {@link Rootless}). */
-    static void refuseWeaker(SandboxOptions options, boolean longLived, boolean mapsSubids, Path rootfs,
-                             ImageConfig image) {
         if (!Jail.active()) {
-            Rootless.require(options, longLived, mapsSubids, () -> BwrapBackend.nonRoot(Users.resolve(
+            Rootless.require(options, longLived, () -> BwrapBackend.nonRoot(Users.resolve(
                     Host.realRootfs(rootfs), image.user())) != null);
         }
     }

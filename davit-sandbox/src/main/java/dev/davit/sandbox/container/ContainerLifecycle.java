@@ -67,23 +67,13 @@ public final class ContainerLifecycle implements LongLived {
     @Override
     public CreateSpec prepare(CreateSpec spec, Path dir) {
         CreateSpec resolved = spec.withRootfs(Host.realRootfs(spec.rootfs()));
-        ContainerDriver.refuseWeaker(options, true, true, resolved.rootfs(), resolved.image()); // a keeper maps subids
+        ContainerDriver.refuseWeaker(options, true, resolved.rootfs(), resolved.image());
         try {
             Files.createDirectories(dir.resolve("tmp"));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
         }
         return resolved;
-    }
-
-    /**
-     * Rootless, a workspace's host-side file operations run as the user, who cannot write what an image User owns
-     * as one of the user's subordinate ids: such a workspace lacks {@code separate_users} (see
-     * {@link dev.davit.sandbox.jail.Rootless}).
-     */
-    @Override
-    public void refuseForWorkspace(CreateSpec spec) {
-        ContainerDriver.refuseWeaker(options, true, false, Host.realRootfs(spec.rootfs()), spec.image());
     }
 
     @Override
@@ -118,11 +108,31 @@ public final class ContainerLifecycle implements LongLived {
     @Override
     public int[] hostOwner(Sandbox s) {
         if (!Jail.active()) {
-            return null;
+            int[] user = subidsUser(s);
+            Subids sub = user == null ? null : Subids.forUser(options);
+            return sub == null ? null : new int[] {(int) (sub.uid() + user[0] - 1), (int) (sub.gid() + user[1] - 1)};
         }
         int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
         dev.davit.sandbox.jail.IdRange r = Jail.range();
         return new int[] {(int) r.hostUid(ids == null ? 0 : ids[0]), (int) r.hostGid(ids == null ? 0 : ids[1])};
+    }
+
+    /**
+     * Rootless, a sandbox whose image User is one of the user's subordinate ids: its files are changed through the
+     * broker that runs as root of the user's namespace of those ids, as the user may not (see {@link Subids#broker}).
+     */
+    @Override
+    public dev.davit.sandbox.fs.Broker filesBroker(Sandbox s) {
+        if (Jail.active() || subidsUser(s) == null) {
+            return null;
+        }
+        Subids sub = Subids.forUser(options);
+        return sub == null ? null : sub.broker(options);
+    }
+
+    /** Rootless, the image User of {@code s} when it is not root (so it maps to a subordinate id), else null. */
+    private static int[] subidsUser(Sandbox s) {
+        return BwrapBackend.nonRoot(Users.resolve(Host.realRootfs(s.spec().rootfs()), s.spec().image().user()));
     }
 
     /** As the host reads it through the keeper's pid 1 (no tool needed in the image). */
@@ -185,7 +195,10 @@ public final class ContainerLifecycle implements LongLived {
         // image's recorded owners are given back in the sandbox's layer at its first start only
         int[] user = BwrapBackend.nonRoot(Users.resolve(rootfs, s.spec().image().user()));
         Subids sub = user == null ? null : Subids.forUserOrRefuse(options);
-        boolean fresh = empty(dirs.upper());
+        // the owners are given once, at the first start (a workspace's layer holds its seed by then: what is in the
+        // layer is left as it is, see Subids.writeOwners)
+        Path given = dir.resolve(OWNERS_GIVEN);
+        boolean fresh = !Files.exists(given, java.nio.file.LinkOption.NOFOLLOW_LINKS);
         // the keeper and every exec share one cgroup with the sandbox's limits, made anew by each start
         Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.create(id, s.spec().limits(), dir) : null;
         ProcessHandle[] started;
@@ -200,13 +213,22 @@ public final class ContainerLifecycle implements LongLived {
                         if (sub != null) {
                             List<String> inner = BwrapBackend.inSubids(options, sub, user, unshare, rootfs, dirs,
                                     merged, merged == null || !fresh ? null
-                                            : sub.writeOwners(rootfs, merged, dir.resolve("owners")), nat != null, bw);
+                                            : sub.writeOwners(rootfs, dirs.upper(), merged, dir.resolve("owners")),
+                                    nat != null, bw);
                             cmd.addAll(nat == null ? inner : Nat.wrap(nat, sub.unshareOptions(), inner));
                             ProcessHandle[] h = launch(id, Cgroups.wrap(cg, cmd, dir), Overlay.environment(), dir,
                                     log, sleep, merged == null, connect);
                             if (h == null && dirs.failure() == null) {
                                 throw new DavitException(Kind.INTERNAL, "sandbox " + id + " did not start: "
                                         + readLog(log));
+                            }
+                            if (h != null && merged != null) {
+                                try {
+                                    Files.writeString(given, "");
+                                } catch (IOException e) {
+                                    throw new DavitException(Kind.STORE, "cannot write " + given + ": "
+                                            + e.getMessage());
+                                }
                             }
                             return h;
                         }
@@ -325,16 +347,8 @@ public final class ContainerLifecycle implements LongLived {
         return subids ? cmd : Jail.withFilter(filter, cmd); // Subids.chain opens the filter itself
     }
 
-    /** Whether {@code d} is missing or an empty directory (a sandbox's layer before its first start). */
-    private static boolean empty(Path d) {
-        try (java.util.stream.Stream<Path> s = Files.list(d)) {
-            return s.findAny().isEmpty();
-        } catch (java.nio.file.NoSuchFileException e) {
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
+    /** The state directory's mark that a sandbox's recorded owners were given (see {@link Subids#chain}). */
+    private static final String OWNERS_GIVEN = "owners.given";
 
     /**
      * Starts the detached keeper and waits until it runs: bwrap's child (the sandbox's pid 1) has a child that

@@ -6,27 +6,61 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * {@link Sys} on Java 21, which cannot call {@code openat2} or hold a directory descriptor: a child process,
  * davit's static helper in its {@code files} mode (src/main/c/davit-exec.c), makes the calls and holds the
  * descriptors; this JVM reaches each through {@code /proc/PID/fd/N}. The same guarantees as {@link LinuxSys}, one
  * pipe round trip slower per call. Calls are serialised.
+ *
+ * <p>An <em>acting</em> broker ({@link #acting}) also makes every change and reads every byte for the JVM: it runs
+ * where it may do what the JVM's user may not (a rootless user's namespace that maps its subordinate ids, as root
+ * there), so {@link Dir} asks it instead of using {@code /proc/PID/fd/N} paths. Its owners are translated by
+ * {@link IdMap}: the JVM sees host ids.
  */
 final class BrokerSys implements Sys {
     private final Process process;
     private final OutputStream to;
     private final InputStream from;
     private final long pid;
+    private final IdMap ids;
+    private final boolean endsWhenUnused;
+    /** Descriptors it gave that are not closed yet. */
+    private int held;
     private long next;
     private String broken;
 
     BrokerSys(Path helper) throws IOException {
-        process = new ProcessBuilder(helper.toString(), "files").redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
+        this(List.of(helper.toString(), "files"), null, null);
+    }
+
+    /**
+     * A broker started by {@code command} (which ends by running {@code davit-exec files}); acting when {@code ids}
+     * is not null. With {@code cwd}, it starts there (this JVM's user changes into it before the command runs) and
+     * ends once every descriptor it gave is closed again: one broker per tree opened.
+     */
+    BrokerSys(List<String> command, IdMap ids, Path cwd) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+        if (cwd != null) {
+            pb.directory(cwd.toFile());
+        }
+        process = pb.start();
         to = process.getOutputStream();
         from = process.getInputStream();
         pid = process.pid();
+        this.ids = ids;
+        this.endsWhenUnused = cwd != null;
+    }
+
+    /** Whether it makes every change for the JVM ({@link Dir} then never acts on its paths itself). */
+    boolean acting() {
+        return ids != null;
+    }
+
+    /** Whether it still answers. */
+    synchronized boolean alive() {
+        return broken == null && process.isAlive();
     }
 
     @Override
@@ -39,7 +73,18 @@ final class BrokerSys implements Sys {
         if (p.length >= PATH_MAX) {
             throw new ErrnoException("openat2", ENAMETOOLONG);
         }
-        return (int) call("openat2", "o " + dirfd + " " + flags + " " + resolve + " " + p.length, p)[0];
+        int fd = (int) call("openat2", "o " + dirfd + " " + flags + " " + resolve + " " + p.length, p)[0];
+        held++;
+        return fd;
+    }
+
+    /** openat2 with O_CREAT's {@code mode}. */
+    synchronized int create(int dirfd, String name, long flags, int mode) throws ErrnoException {
+        byte[] p = name(name);
+        int fd = (int) call("openat2", "o " + dirfd + " " + flags + " " + Sys.STRICT + " " + p.length + " " + mode,
+                p)[0];
+        held++;
+        return fd;
     }
 
     @Override
@@ -49,12 +94,18 @@ final class BrokerSys implements Sys {
         } catch (ErrnoException ignored) {
             // the descriptor is released either way
         }
+        if (--held <= 0 && endsWhenUnused) {
+            stop();
+            broken = "it ended with the last descriptor it gave";
+        }
     }
 
     @Override
     public synchronized Stat stat(int fd) throws ErrnoException {
         long[] v = call("statx", "s " + fd, null);
-        return new Stat((int) v[0], v[1], v[2], (int) v[3], (int) v[4], (int) v[5], v[6], (v[7] << 32) | v[8],
+        int uid = ids == null ? (int) v[4] : ids.hostUid(v[4]);
+        int gid = ids == null ? (int) v[5] : ids.hostGid(v[5]);
+        return new Stat((int) v[0], v[1], v[2], (int) v[3], uid, gid, v[6], (v[7] << 32) | v[8],
                 v[9] * 1_000_000_000L + v[10]);
     }
 
@@ -76,6 +127,101 @@ final class BrokerSys implements Sys {
                 return -1;
             }
             throw e;
+        }
+    }
+
+    // ---- an acting broker's calls (see davit-exec.c): names are one name each, checked by Dir ----
+
+    synchronized void mkdir(int dirfd, String name, int mode) throws ErrnoException {
+        byte[] n = name(name);
+        call("mkdirat", "m " + dirfd + " " + mode + " " + n.length, n);
+    }
+
+    synchronized void symlink(int dirfd, String name, String target) throws ErrnoException {
+        byte[] t = target.getBytes(StandardCharsets.UTF_8);
+        byte[] n = name(name);
+        if (t.length >= PATH_MAX) {
+            throw new ErrnoException("symlinkat", ENAMETOOLONG);
+        }
+        call("symlinkat", "y " + dirfd + " " + t.length + " " + n.length, concat(t, n));
+    }
+
+    synchronized byte[] readLink(int dirfd, String name) throws ErrnoException {
+        byte[] n = name(name);
+        call("readlinkat", "r " + dirfd + " " + n.length, n);
+        return bytes("readlinkat");
+    }
+
+    /** The next names of directory {@code fd} (open for reading), NUL-ended each; empty at its end. */
+    synchronized byte[] names(int fd) throws ErrnoException {
+        call("getdents64", "d " + fd, null);
+        return bytes("getdents64");
+    }
+
+    /** At most {@code len} bytes of {@code fd} from {@code offset} (fewer at its end, none past it). */
+    synchronized byte[] read(int fd, long offset, int len) throws ErrnoException {
+        call("pread", "p " + fd + " " + offset + " " + len, null);
+        return bytes("pread");
+    }
+
+    synchronized void chmod(int fd, int mode) throws ErrnoException {
+        call("chmod", "h " + fd + " " + mode, null);
+    }
+
+    synchronized void setModified(int fd, long nanos) throws ErrnoException {
+        call("utimensat", "t " + fd + " " + Math.floorDiv(nanos, 1_000_000_000L) + " "
+                + Math.floorMod(nanos, 1_000_000_000L), null);
+    }
+
+    /** Gives entry {@code name} host owner {@code uid:gid} (as this broker's namespace names them). */
+    synchronized void chown(int dirfd, String name, int uid, int gid) throws ErrnoException {
+        byte[] n = name(name);
+        call("fchownat", "w " + dirfd + " " + ids.innerUid(uid) + " " + ids.innerGid(gid) + " " + n.length, n);
+    }
+
+    synchronized void rename(int fd, String name, int toFd, String toName) throws ErrnoException {
+        byte[] a = name(name);
+        byte[] b = name(toName);
+        call("renameat", "n " + fd + " " + toFd + " " + a.length + " " + b.length, concat(a, b));
+    }
+
+    synchronized void unlink(int dirfd, String name, boolean dir) throws ErrnoException {
+        byte[] n = name(name);
+        call(dir ? "rmdir" : "unlink", "u " + dirfd + " " + (dir ? AT_REMOVEDIR : 0) + " " + n.length, n);
+    }
+
+    synchronized void fsync(int fd) throws ErrnoException {
+        call("fsync", "f " + fd, null);
+    }
+
+    private static byte[] name(String name) throws ErrnoException {
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        if (n.length >= PATH_MAX) {
+            throw new ErrnoException("a name", ENAMETOOLONG);
+        }
+        return n;
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
+    }
+
+    /** The bytes an answer "ok ID N" announced (its N, {@link #lastCount}), read after its line. */
+    private byte[] bytes(String what) throws ErrnoException {
+        long n = lastCount;
+        if (n < 0 || n > MAX_BYTES) {
+            throw fail(what, "an answer announcing " + n + " bytes");
+        }
+        try {
+            byte[] b = from.readNBytes((int) n);
+            if (b.length != n) {
+                throw fail(what, "it ended");
+            }
+            return b;
+        } catch (IOException e) {
+            throw fail(what, e.getMessage());
         }
     }
 
@@ -129,6 +275,7 @@ final class BrokerSys implements Sys {
             for (int i = 2; i < w.length; i++) {
                 out[i - 2] = Long.parseLong(w[i]);
             }
+            lastCount = out.length == 1 ? out[0] : -1;
             return out;
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             throw fail(what, "a malformed answer: " + reply);
@@ -141,7 +288,11 @@ final class BrokerSys implements Sys {
         return new ErrnoException(what + " (davit-exec files stopped: " + why + ")", EIO);
     }
 
+    private long lastCount = -1;
     private static final int PATH_MAX = 4096;
+    private static final int AT_REMOVEDIR = 0x200;
+    /** The most bytes one answer brings (a pread's 1 MiB; a getdents64 or readlink answer is smaller). */
+    private static final long MAX_BYTES = 1 << 20;
     private static final int ENAMETOOLONG = 36;
     private static final int EIO = 5;
 }

@@ -4,6 +4,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -91,13 +92,23 @@ public final class Dir implements AutoCloseable {
     }
 
 
+    private final Sys sys;
+    /** The broker that makes every change and reads every byte, or null: this JVM does them through {@link #at}. */
+    private final BrokerSys acting;
     private final int fd;
     private final String name;
     private boolean closed;
 
-    private Dir(int fd, String name) {
+    private Dir(Sys sys, int fd, String name) {
+        this.sys = sys;
+        this.acting = sys instanceof BrokerSys b && b.acting() ? b : null;
         this.fd = fd;
         this.name = name;
+    }
+
+    /** A directory of the same calls as this one. */
+    private Dir child(int f, String childName) {
+        return new Dir(sys, f, childName);
     }
 
     /**
@@ -105,8 +116,19 @@ public final class Dir implements AutoCloseable {
      * closed, whatever this JVM can do itself: for tests of that way on a newer JVM. No {@link Dir} may be open.
      */
     public static synchronized AutoCloseable throughHelper(Path helper) throws IOException {
+        return through(new BrokerSys(helper));
+    }
+
+    /**
+     * {@link #throughHelper}, the helper acting for this JVM: it makes every change and reads every byte, as it does
+     * for a rootless user's sandbox that maps subordinate ids ({@link Broker}); here in this JVM's own namespace.
+     */
+    public static synchronized AutoCloseable throughActingHelper(Path helper) throws IOException {
+        return through(new BrokerSys(List.of(helper.toString(), "files"), IdMap.identity(), null));
+    }
+
+    private static AutoCloseable through(BrokerSys broker) {
         Sys before = SYS;
-        BrokerSys broker = new BrokerSys(helper);
         SYS = broker;
         return () -> {
             synchronized (Dir.class) {
@@ -133,8 +155,14 @@ public final class Dir implements AutoCloseable {
                     + " later, or davit's helper davit-exec (davit resolves their paths with openat2; here: " + missing
                     + "); run davit with a JDK 22 or later (JAVA_HOME)");
         }
+        return open(SYS, dir, name);
+    }
+
+    /** {@link #open(Path, String)} through {@code sys}. */
+    static Dir open(Sys sys, Path dir, String name) throws IOException {
         try {
-            return new Dir(SYS.openat2(-100, dir.toString(), Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, 0), name);
+            return new Dir(sys, sys.openat2(-100, dir.toString(), Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, 0),
+                    name);
         } catch (ErrnoException e) {
             if (e.errno() == Errno.ENOSYS) {
                 throw new DavitException(Kind.USAGE, "this kernel has no openat2 (Linux 5.6 or later), which davit"
@@ -144,6 +172,14 @@ public final class Dir implements AutoCloseable {
         }
     }
 
+    /**
+     * Host directory {@code dir} (trusted, as for {@link #open(Path, String)}) through the same calls as this one:
+     * what {@link #rename} and {@link #link} between the two need.
+     */
+    public Dir openBeside(Path dir, String dirName) throws IOException {
+        return open(sys, dir, dirName);
+    }
+
     /** The name errors give this directory. */
     public String name() {
         return name;
@@ -151,7 +187,7 @@ public final class Dir implements AutoCloseable {
 
     /** The descriptor's {@code /proc/PID/fd} path: opening it (or a name in it) starts at this very directory. */
     public Path self() {
-        return SYS.fdPath(fd);
+        return sys.fdPath(fd);
     }
 
     /**
@@ -162,12 +198,16 @@ public final class Dir implements AutoCloseable {
      */
     public Path at(String entry) {
         checkName(entry);
+        if (acting != null) {
+            throw new UnsupportedOperationException("a directory reached through an acting broker has no path to"
+                    + " act on");
+        }
         return self().resolve(entry);
     }
 
     /** The directory {@code rel} below this one, with no link on the way or at the end; "" is this one again. */
     public Dir dir(String rel) throws IOException {
-        return new Dir(open(rel, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, Sys.STRICT), join(name, rel));
+        return child(open(rel, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC, Sys.STRICT), join(name, rel));
     }
 
     /**
@@ -175,7 +215,7 @@ public final class Dir implements AutoCloseable {
      * links followed, but never out of this directory.
      */
     public Dir inRoot(String rel) throws IOException {
-        return new Dir(open(rel.isEmpty() ? "." : rel, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC,
+        return child(open(rel.isEmpty() ? "." : rel, Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_CLOEXEC,
                 Sys.RESOLVE_IN_ROOT | Sys.RESOLVE_NO_MAGICLINKS), join(name, rel));
     }
 
@@ -192,7 +232,7 @@ public final class Dir implements AutoCloseable {
         if (!rel.isEmpty() && rel.indexOf('/') < 0 && !rel.equals(".") && !rel.equals("..")
                 && rel.indexOf('\0') < 0) {
             try {
-                return SYS.statAt(fd, rel); // one name: one call, nothing on the way to follow
+                return sys.statAt(fd, rel); // one name: one call, nothing on the way to follow
             } catch (ErrnoException e) {
                 throw notFound(e, join(name, rel));
             }
@@ -208,14 +248,22 @@ public final class Dir implements AutoCloseable {
             return null;
         }
         try {
-            return SYS.stat(f);
+            return sys.stat(f);
         } finally {
-            SYS.close(f);
+            sys.close(f);
         }
     }
 
     /** The target of link {@code entry} of this directory. */
     public String readLink(String entry) throws IOException {
+        if (acting != null) {
+            checkName(entry);
+            try {
+                return utf8(acting.readLink(fd, entry), join(name, entry) + "'s target");
+            } catch (ErrnoException e) {
+                throw failed(e, join(name, entry));
+            }
+        }
         return Files.readSymbolicLink(at(entry)).toString();
     }
 
@@ -230,6 +278,13 @@ public final class Dir implements AutoCloseable {
     /** {@link #names()}, counting each name against {@code budget} (if not null) as it is read. */
     public List<String> names(Budget budget) throws IOException {
         List<String> out = new ArrayList<>();
+        if (acting != null) {
+            for (String n : actingNames(budget == null ? null : budget::entry)) {
+                out.add(n);
+            }
+            out.sort(null);
+            return out;
+        }
         try (DirectoryStream<Path> s = Files.newDirectoryStream(self())) {
             for (Path p : s) {
                 Path n = p.getFileName();
@@ -245,6 +300,63 @@ public final class Dir implements AutoCloseable {
         }
         out.sort(null);
         return out;
+    }
+
+    /** Something done per name as it is read; may refuse. */
+    private interface PerName {
+        void entry() throws IOException;
+    }
+
+    /** This directory's names, from the acting broker (a name that is not UTF-8 refused). */
+    private List<String> actingNames(PerName each) throws IOException {
+        List<String> out = new ArrayList<>();
+        int r;
+        try {
+            r = sys.openat2(fd, ".", Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NONBLOCK | Sys.O_CLOEXEC, Sys.STRICT);
+        } catch (ErrnoException e) {
+            throw failed(e, name);
+        }
+        try {
+            while (true) {
+                byte[] b;
+                try {
+                    b = acting.names(r);
+                } catch (ErrnoException e) {
+                    throw failed(e, name);
+                }
+                if (b.length == 0) {
+                    return out;
+                }
+                int start = 0;
+                for (int i = 0; i < b.length; i++) {
+                    if (b[i] == 0) {
+                        String n = utf8(java.util.Arrays.copyOfRange(b, start, i), null);
+                        if (n == null) {
+                            throw new NotUtf8(join(name, new String(b, start, i - start, StandardCharsets.UTF_8)));
+                        }
+                        if (each != null) {
+                            each.entry();
+                        }
+                        out.add(n);
+                        start = i + 1;
+                    }
+                }
+            }
+        } finally {
+            sys.close(r);
+        }
+    }
+
+    /** {@code b} as UTF-8, strictly; null when it is not (or, with {@code what}, a {@link NotUtf8} for it). */
+    private static String utf8(byte[] b, String what) throws NotUtf8 {
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            if (what != null) {
+                throw new NotUtf8(what);
+            }
+            return null;
+        }
     }
 
     /** Thrown when a process in the sandbox holds a lease on a file davit would read. */
@@ -268,16 +380,16 @@ public final class Dir implements AutoCloseable {
     public Opened openFile(String rel) throws IOException {
         int f = open(rel, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Sys.STRICT);
         try {
-            Stat st = SYS.stat(f);
+            Stat st = sys.stat(f);
             if (!st.isRegularFile()) {
                 throw new NotRegularFile(join(name, rel), st);
             }
-            Opened o = new Opened(f, st, join(name, rel));
+            Opened o = new Opened(sys, acting, f, st, join(name, rel));
             f = -1;
             return o;
         } finally {
             if (f >= 0) {
-                SYS.close(f);
+                sys.close(f);
             }
         }
     }
@@ -298,13 +410,17 @@ public final class Dir implements AutoCloseable {
 
     /** A regular file held open (by an {@code O_PATH} descriptor), checked to be one. */
     public static final class Opened implements AutoCloseable {
+        private final Sys sys;
+        private final BrokerSys acting;
         private final int fd;
         private final Stat stat;
         private final String name;
         private int raw = -1;
         private boolean closed;
 
-        private Opened(int fd, Stat stat, String name) {
+        private Opened(Sys sys, BrokerSys acting, int fd, Stat stat, String name) {
+            this.sys = sys;
+            this.acting = acting;
             this.fd = fd;
             this.stat = stat;
             this.name = name;
@@ -318,7 +434,7 @@ public final class Dir implements AutoCloseable {
         private int raw() throws IOException {
             if (raw < 0) {
                 try {
-                    raw = SYS.openat2(-100, "/proc/self/fd/" + fd, Sys.O_RDONLY | Sys.O_NONBLOCK | Sys.O_CLOEXEC
+                    raw = sys.openat2(-100, "/proc/self/fd/" + fd, Sys.O_RDONLY | Sys.O_NONBLOCK | Sys.O_CLOEXEC
                             | Sys.O_NOCTTY, 0);
                 } catch (ErrnoException e) {
                     if (e.errno() == Errno.EAGAIN) {
@@ -336,7 +452,10 @@ public final class Dir implements AutoCloseable {
 
         /** A new channel reading this very file (through its descriptor). */
         public FileChannel read() throws IOException {
-            return FileChannel.open(SYS.fdPath(raw()), StandardOpenOption.READ);
+            if (acting != null) {
+                return new ActingChannel(acting, raw(), name);
+            }
+            return FileChannel.open(sys.fdPath(raw()), StandardOpenOption.READ);
         }
 
         /**
@@ -344,7 +463,10 @@ public final class Dir implements AutoCloseable {
          * this is open (e.g. {@code diff}).
          */
         public Path path() {
-            return SYS.fdPath(fd);
+            if (acting != null) {
+                throw new UnsupportedOperationException("a file reached through an acting broker has no path");
+            }
+            return sys.fdPath(fd);
         }
 
         /**
@@ -357,11 +479,11 @@ public final class Dir implements AutoCloseable {
             long pos = 0;
             long size = stat.size();
             while (pos < size) {
-                long data = SYS.seek(r, pos, 3); // SEEK_DATA
+                long data = sys.seek(r, pos, 3); // SEEK_DATA
                 if (data < 0 || data >= size) {
                     break;
                 }
-                long hole = SYS.seek(r, data, 4); // SEEK_HOLE
+                long hole = sys.seek(r, data, 4); // SEEK_HOLE
                 long end = hole < 0 || hole > size ? size : hole;
                 out.add(new long[] {data, end});
                 pos = end;
@@ -373,9 +495,9 @@ public final class Dir implements AutoCloseable {
         public void close() {
             if (!closed) {
                 closed = true;
-                SYS.close(fd);
+                sys.close(fd);
                 if (raw >= 0) {
-                    SYS.close(raw);
+                    sys.close(raw);
                 }
             }
         }
@@ -383,6 +505,22 @@ public final class Dir implements AutoCloseable {
 
     /** A new regular file {@code entry} (mode 0600 until {@link #chmod}), open for writing; never over anything. */
     public FileChannel create(String entry) throws IOException {
+        if (acting != null) {
+            checkName(entry);
+            int f;
+            try {
+                f = acting.create(fd, entry, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW | Sys.O_CLOEXEC
+                        | Sys.O_NONBLOCK | Sys.O_NOCTTY, 0600);
+            } catch (ErrnoException e) {
+                throw failed(e, join(name, entry));
+            }
+            try {
+                // the broker made it, as the user (its namespace's root): this JVM's user opens it for writing
+                return FileChannel.open(sys.fdPath(f), StandardOpenOption.WRITE);
+            } finally {
+                sys.close(f);
+            }
+        }
         return FileChannel.open(at(entry), Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                         java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
@@ -390,19 +528,35 @@ public final class Dir implements AutoCloseable {
 
     /** A new directory {@code entry} (mode 0700 until {@link #chmod}). */
     public void mkdir(String entry) throws IOException {
+        if (acting != null) {
+            checkName(entry);
+            act(() -> acting.mkdir(fd, entry, 0700), entry);
+            return;
+        }
         Files.createDirectory(at(entry), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
                 java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
     }
 
     /** A new symbolic link {@code entry} to {@code target} (never resolved by the host). */
     public void symlink(String entry, String target) throws IOException {
+        if (acting != null) {
+            checkName(entry);
+            if (target.isEmpty() || target.indexOf('\0') >= 0) {
+                throw new IOException("not a link target: " + target);
+            }
+            act(() -> acting.symlink(fd, entry, target), entry);
+            return;
+        }
         Files.createSymbolicLink(at(entry), Path.of(target));
     }
 
     /** Hard-links {@code file} as new entry {@code entry} of this directory. */
     public void link(Opened file, String entry) throws IOException {
         checkName(entry);
-        SYS.link(file.fd, fd, entry);
+        if (file.sys != sys) {
+            throw new ErrnoException(join(name, entry) + ": linking a file reached another way", Errno.EXDEV);
+        }
+        sys.link(file.fd, fd, entry);
     }
 
     /**
@@ -410,33 +564,67 @@ public final class Dir implements AutoCloseable {
      * own mode means nothing; chmod would follow it).
      */
     public void chmod(String rel, int mode) throws IOException {
-        withDescriptor(rel, p -> Files.setAttribute(p, "unix:mode", mode));
+        withDescriptor(rel, f -> acting.chmod(f, mode), p -> Files.setAttribute(p, "unix:mode", mode));
     }
 
     /** Sets the modification time of {@code rel}, which must not be a link. */
     public void setModified(String rel, FileTime time) throws IOException {
-        withDescriptor(rel, p -> Files.setLastModifiedTime(p, time));
+        withDescriptor(rel, f -> acting.setModified(f, time.to(java.util.concurrent.TimeUnit.NANOSECONDS)),
+                p -> Files.setLastModifiedTime(p, time));
     }
 
     private interface PathAction {
         void run(Path descriptor) throws IOException;
     }
 
-    /** Runs {@code action} on the {@code /proc/self/fd} path of an O_PATH descriptor of {@code rel} (not a link). */
-    private void withDescriptor(String rel, PathAction action) throws IOException {
+    private interface FdAction {
+        void run(int descriptor) throws IOException;
+    }
+
+    /**
+     * Runs {@code action} on an O_PATH descriptor of {@code rel} (not a link) through the acting broker, else
+     * {@code onPath} on its {@code /proc/self/fd} path.
+     */
+    private void withDescriptor(String rel, FdAction action, PathAction onPath) throws IOException {
         int f = open(rel, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Sys.STRICT);
         try {
-            if (SYS.stat(f).isSymbolicLink()) {
+            if (sys.stat(f).isSymbolicLink()) {
                 throw new ErrnoException(join(name, rel) + " is a symbolic link; changing it", Errno.ELOOP);
             }
-            action.run(SYS.fdPath(f));
+            if (acting != null) {
+                try {
+                    action.run(f);
+                } catch (ErrnoException e) {
+                    throw failed(e, join(name, rel));
+                }
+            } else {
+                onPath.run(sys.fdPath(f));
+            }
         } finally {
-            SYS.close(f);
+            sys.close(f);
+        }
+    }
+
+    private interface Call {
+        void run() throws ErrnoException;
+    }
+
+    /** {@code call} of the acting broker on {@code entry}, its error as the JDK's would be. */
+    private void act(Call call, String entry) throws IOException {
+        try {
+            call.run();
+        } catch (ErrnoException e) {
+            throw failed(e, join(name, entry));
         }
     }
 
     /** Gives entry {@code entry} (a link itself, never what it names) owner {@code uid:gid}. */
     public void chown(String entry, int uid, int gid) throws IOException {
+        if (acting != null) {
+            checkName(entry);
+            act(() -> acting.chown(fd, entry, uid, gid), entry);
+            return;
+        }
         Path p = at(entry);
         Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
         Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
@@ -447,6 +635,16 @@ public final class Dir implements AutoCloseable {
      * empty directory there is replaced).
      */
     public void rename(String entry, Dir to, String toEntry) throws IOException {
+        if (acting != null || to.acting != null) {
+            checkName(entry);
+            checkName(toEntry);
+            if (to.sys != sys) {
+                throw new ErrnoException(join(name, entry) + ": renaming into a directory reached another way",
+                        Errno.EXDEV);
+            }
+            act(() -> acting.rename(fd, entry, to.fd, toEntry), entry);
+            return;
+        }
         Files.move(at(entry), to.at(toEntry), StandardCopyOption.ATOMIC_MOVE);
     }
 
@@ -458,6 +656,10 @@ public final class Dir implements AutoCloseable {
      */
     public void delete(String entry) throws IOException {
         checkName(entry);
+        if (acting != null) {
+            actingDelete(entry);
+            return;
+        }
         String prefix = ".davit-del-" + dev.davit.oci.RandomHex.of(4) + "-";
         long n = 0;
         long seen = 0;
@@ -520,8 +722,93 @@ public final class Dir implements AutoCloseable {
         return true;
     }
 
+    /** {@link #delete} through the acting broker: the same way, a name that is not UTF-8 refused. */
+    private void actingDelete(String entry) throws IOException {
+        String prefix = ".davit-del-" + dev.davit.oci.RandomHex.of(4) + "-";
+        long[] n = {0};
+        long[] seen = {0};
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
+        if (!actingDeleteOrMove(this, entry, prefix + n[0], todo)) {
+            return;
+        }
+        n[0]++;
+        while (!todo.isEmpty()) {
+            String d = todo.poll();
+            try (Dir dir = dir(d)) {
+                List<String> entries = dir.actingNames(() -> {
+                    if (++seen[0] > Budget.MAX_ENTRIES) {
+                        throw new IOException("more than " + Budget.MAX_ENTRIES + " entries under " + join(name,
+                                entry) + " while deleting it");
+                    }
+                });
+                for (String e : entries) {
+                    if (actingDeleteOrMove(dir, e, null, null)) {
+                        String to = prefix + n[0]++;
+                        dir.rename(e, this, to);
+                        todo.add(to);
+                    }
+                }
+            } catch (IOException e) {
+                if (!ledOut(e) && !(e instanceof NoSuchFileException)) {
+                    throw e;
+                }
+                // swapped for a link or file meanwhile: removed below as what it is now
+            }
+            Stat now = stat(d);
+            if (now != null) {
+                try {
+                    acting.unlink(fd, d, now.isDirectory());
+                } catch (ErrnoException e) {
+                    if (e.errno() == Errno.EISDIR || e.errno() == Errno.ENOTDIR || e.errno() == Errno.EPERM) {
+                        actingUnlink(d, !now.isDirectory()); // swapped meanwhile: remove it as what it is now
+                    } else if (e.errno() != Errno.ENOENT) {
+                        throw failed(e, join(name, d));
+                    }
+                }
+            }
+        }
+    }
+
+    private void actingUnlink(String entry, boolean dir) throws IOException {
+        try {
+            acting.unlink(fd, entry, dir);
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.ENOENT) {
+                throw failed(e, join(name, entry));
+            }
+        }
+    }
+
+    /** {@link #deleteOrMove} of entry {@code entry} of {@code in}, through the acting broker. */
+    private boolean actingDeleteOrMove(Dir in, String entry, String to, java.util.ArrayDeque<String> todo)
+            throws IOException {
+        Stat st = in.stat(entry);
+        if (st == null) {
+            return false;
+        }
+        if (!st.isDirectory()) {
+            try {
+                acting.unlink(in.fd, entry, false);
+            } catch (ErrnoException e) {
+                if (e.errno() != Errno.ENOENT) {
+                    throw failed(e, join(in.name, entry));
+                }
+            }
+            return false;
+        }
+        if (to != null) {
+            in.rename(entry, this, to);
+            todo.add(to);
+        }
+        return true;
+    }
+
     /** Flushes this directory's entries to disk. */
     public void fsync() throws IOException {
+        if (acting != null) {
+            act(() -> acting.fsync(fd), ".");
+            return;
+        }
         try (FileChannel c = FileChannel.open(self(), StandardOpenOption.READ)) {
             c.force(true);
         }
@@ -531,7 +818,7 @@ public final class Dir implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            SYS.close(fd);
+            sys.close(fd);
         }
     }
 
@@ -547,7 +834,7 @@ public final class Dir implements AutoCloseable {
             }
         }
         try {
-            return SYS.openat2(fd, rel.isEmpty() ? "." : rel, flags, resolve);
+            return sys.openat2(fd, rel.isEmpty() ? "." : rel, flags, resolve);
         } catch (ErrnoException e) {
             throw notFound(e, join(name, rel));
         }
@@ -562,6 +849,19 @@ public final class Dir implements AutoCloseable {
             return new NoSuchFileException(path);
         }
         return new ErrnoException(path + ": opening", e.errno());
+    }
+
+    /**
+     * An acting broker's failure on {@code path} as the JDK reports the same failure (a missing file, one that
+     * exists, a directory not empty), else with the path named.
+     */
+    private static IOException failed(ErrnoException e, String path) {
+        return switch (e.errno()) {
+            case Errno.ENOENT -> new NoSuchFileException(path);
+            case Errno.EEXIST -> new java.nio.file.FileAlreadyExistsException(path);
+            case Errno.ENOTEMPTY -> new java.nio.file.DirectoryNotEmptyException(path);
+            default -> new ErrnoException(path + ": " + e.getMessage().replaceFirst(" failed: .*", ""), e.errno());
+        };
     }
 
     /** Whether {@code e} says a link, a mount point or {@code ..} was on the way (the kernel refused to follow). */

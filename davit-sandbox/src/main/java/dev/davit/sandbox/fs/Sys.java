@@ -10,6 +10,9 @@ import java.nio.file.Path;
  */
 interface Sys {
     long O_RDONLY = 0;
+    long O_WRONLY = 1;
+    long O_CREAT = 0100;
+    long O_EXCL = 0200;
     long O_NONBLOCK = 04000;
     long O_NOCTTY = 0400;
     long O_CLOEXEC = 02000000;

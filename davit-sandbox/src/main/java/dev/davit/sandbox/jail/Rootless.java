@@ -22,8 +22,8 @@ import java.util.List;
  *       build's helper davit-exec does it.</li>
  *   <li>{@value #SEPARATE_USERS}: an image's non-root {@code User} runs as a host uid other than sandbox root's,
  *       so that it cannot change what root owns in the sandbox: one of the user's subordinate ids ({@link Subids}).
- *       It holds for one-shot runs (bubblewrap, crun, runc) and long-lived sandboxes where the user has them;
- *       workspaces do not map them yet, so there an image with a non-root User is refused.</li>
+ *       It holds for one-shot runs (bubblewrap, crun, runc), long-lived sandboxes and workspaces where the user
+ *       has them.</li>
  * </ul>
  */
 public final class Rootless {
@@ -64,8 +64,8 @@ public final class Rootless {
                         + " namespace; build davit where gcc and a static libc are installed (scripts/install-deps.sh)"));
         String separate = separateUsersMissing(options, subuid, subgid, user);
         all.add(new Guarantee(SEPARATE_USERS, separate == null, "an image's non-root User runs as a host uid other"
-                + " than sandbox root's, one of the user's subordinate ids (runs and long-lived sandboxes; workspaces do"
-                + " not map them yet)", separate));
+                + " than sandbox root's, one of the user's subordinate ids (runs, long-lived sandboxes and workspaces)",
+                separate));
         return all;
     }
 
@@ -86,7 +86,7 @@ public final class Rootless {
 
     /**
      * Why {@value #SEPARATE_USERS} does not hold for {@code user}: what the host lacks, else what davit lacks; null
-     * when it holds (for runs and long-lived sandboxes, see {@link #UNMAPPED}).
+     * when it holds.
      */
     private static String separateUsersMissing(SandboxOptions options, Path subuid, Path subgid, String user) {
         List<String> lacks = Subids.lacking(options, subuid, subgid, user, Subids.uidText());
@@ -99,20 +99,14 @@ public final class Rootless {
         return Subids.range(file, user, null) != null;
     }
 
-    /** Why {@value #SEPARATE_USERS} does not hold for a sandbox that does not map the subordinate ids it has. */
-    static final String UNMAPPED = "a non-root image User is this user, as sandbox root is, in this rootless"
-            + " sandbox (davit maps the user's subordinate ids into runs and long-lived sandboxes, not yet into"
-            + " workspaces)";
-
     /**
      * Refuses, without root, a container sandbox that would lack a guarantee it needs: every one needs
      * {@value #USER_NAMESPACES}, a long-lived one {@value #CONFINED_EXECS}, one whose image User is not root
-     * {@value #SEPARATE_USERS} (asked only then; {@code mapsSubids}: whether this sandbox maps the user's
-     * subordinate ids where the user has them, as a run or a long-lived sandbox does and a workspace does not, see
-     * {@link Subids}: one that does not lacks it anyway). One line naming each missing guarantee and its fix, and
-     * the opt-out. Nothing as root, or when {@code options} opt out.
+     * {@value #SEPARATE_USERS} (asked only then; every rootless sandbox maps the user's subordinate ids where the
+     * user has them, see {@link Subids}). One line naming each missing guarantee and its fix, and the opt-out.
+     * Nothing as root, or when {@code options} opt out.
      */
-    public static void require(SandboxOptions options, boolean longLived, boolean mapsSubids,
+    public static void require(SandboxOptions options, boolean longLived,
                                java.util.function.BooleanSupplier nonRootUser) {
         if (Jail.active() || options.allowWeakerSandbox()) {
             return;
@@ -126,8 +120,6 @@ public final class Rootless {
             };
             if (needed && !g.holds()) {
                 missing.add(g.name() + ": " + g.missing());
-            } else if (needed && g.name().equals(SEPARATE_USERS) && !mapsSubids) {
-                missing.add(g.name() + ": " + UNMAPPED);
             }
         }
         if (!missing.isEmpty()) {

@@ -272,6 +272,29 @@ public record Subids(long uid, long gid, long count) {
     }
 
     /**
+     * The helpers that make a workspace's host-side file operations for this JVM as NS1's root, which may change
+     * what the image User (a subordinate id) owns and the user may not (see {@link dev.davit.sandbox.fs.Broker}).
+     */
+    public dev.davit.sandbox.fs.Broker broker(SandboxOptions options) {
+        Path helper = Jail.execHelper(options);
+        if (helper == null) {
+            throw new DavitException(Kind.USAGE, "this davit was built without its helper davit-exec, which changes"
+                    + " the files of a rootless workspace whose image User is not root; build davit with gcc"
+                    + " installed, or use an image whose User is root");
+        }
+        int self;
+        int group;
+        try {
+            self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            group = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:gid");
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot read this process's ids: " + e.getMessage());
+        }
+        return dev.davit.sandbox.fs.Broker.of(enter(options, List.of(helper.toString(), "files")),
+                new dev.davit.sandbox.fs.IdMap(self, group, uid, gid, count));
+    }
+
+    /**
      * Writes the owners a rootless unpack recorded for {@code rootfs} into {@code dir} as the chain reads them: one
      * file per owner, {@code UID:GID}, listing the paths below {@code merged} (where the sandbox's root will be
      * mounted), NUL-separated, in the file-name encoding of this JVM (the bytes the tree's names have). Owners beyond
@@ -282,6 +305,16 @@ public record Subids(long uid, long gid, long count) {
      * not match its tree) is left out. Returns {@code dir}, or null when nothing is listed.
      */
     public Path writeOwners(Path rootfs, Path merged, Path dir) {
+        return writeOwners(rootfs, null, merged, dir);
+    }
+
+    /**
+     * {@link #writeOwners(Path, Path, Path)} over a sandbox's layer {@code upper} that davit has written into before
+     * the sandbox first runs (a workspace's seeded /workspace): a path is left out when it is in {@code upper}
+     * itself (davit gave it its owner) or when one of its parents is there but not as a directory (the merged root
+     * differs from {@code rootfs} there).
+     */
+    public Path writeOwners(Path rootfs, Path upper, Path merged, Path dir) {
         Map<String, dev.davit.oci.unpack.Owners.Owner> recorded;
         try {
             recorded = dev.davit.oci.unpack.Owners.read(rootfs);
@@ -294,7 +327,8 @@ public record Subids(long uid, long gid, long count) {
         java.util.Set<String> dirs = new java.util.HashSet<>();
         for (Map.Entry<String, dev.davit.oci.unpack.Owners.Owner> e : recorded.entrySet()) {
             dev.davit.oci.unpack.Owners.Owner o = e.getValue();
-            if (o.uid() > count || o.gid() > count || !inTree(rootfs, e.getKey(), dirs)) {
+            if (o.uid() > count || o.gid() > count || !inTree(rootfs, e.getKey(), dirs)
+                    || upper != null && changedIn(upper, e.getKey())) {
                 continue;
             }
             byte[] p = (e.getKey().isEmpty() ? merged : merged.resolve(e.getKey())).toString().getBytes(names);
@@ -362,6 +396,34 @@ public record Subids(long uid, long gid, long count) {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether {@code upper} (a layer nobody but davit wrote yet) has {@code rel} (checked by {@link #inTree}), or a
+     * parent of it that is not a directory.
+     */
+    static boolean changedIn(Path upper, String rel) {
+        if (rel.isEmpty()) {
+            return false;
+        }
+        String[] parts = rel.split("/", -1);
+        Path at = upper;
+        for (int i = 0; i < parts.length; i++) {
+            at = at.resolve(parts[i]);
+            java.nio.file.attribute.BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(at, java.nio.file.attribute.BasicFileAttributes.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            } catch (java.nio.file.NoSuchFileException e) {
+                return false;
+            } catch (IOException | RuntimeException e) {
+                return true;
+            }
+            if (i == parts.length - 1 || !a.isDirectory()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

@@ -259,7 +259,7 @@ final class ContainerArea implements WorkspaceArea {
     public void replace(Path tree) {
         String fresh = ".reset-new";
         String old = ".reset-old";
-        try (Dir top = top(); Dir scratchDir = Dir.open(scratch, "the workspace's state");
+        try (Dir top = top(); Dir scratchDir = top.openBeside(scratch, "the workspace's state");
              Dir source = Dir.open(tree, "the tree to reset to")) {
             if (top.stat(DIR) == null && scratchDir.stat(old) != null && scratchDir.stat(old).isDirectory()) {
                 scratchDir.rename(old, top, DIR); // a crash between the renames: undo it
@@ -297,7 +297,7 @@ final class ContainerArea implements WorkspaceArea {
                 // the new tree is in place; what is left of the old one goes at the next reset or with the sandbox
             }
         } catch (IOException | RuntimeException e) {
-            try (Dir scratchDir = Dir.open(scratch, "the workspace's state")) {
+            try (Dir top = top(); Dir scratchDir = top.openBeside(scratch, "the workspace's state")) {
                 scratchDir.delete(fresh);
             } catch (IOException | RuntimeException ignored) {
                 // best effort: a leftover temp tree

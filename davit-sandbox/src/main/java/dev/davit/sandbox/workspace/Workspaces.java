@@ -90,7 +90,6 @@ public final class Workspaces {
             Files.setPosixFilePermissions(baseline, Tree.perms(0755));
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
-            sandboxes.refuseForWorkspace(spec);
             s = sandboxes.create(spec);
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
                     seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes);
@@ -107,7 +106,7 @@ public final class Workspaces {
                 } catch (DavitException e) {
                     throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a"
                             + " read-only root and workspaces cannot be written; see 'davit doctor' (container"
-                            + " entries)");
+                            + " entries; " + e.getMessage() + ")");
                 }
             }
             Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(w.toJson()), tmp);

@@ -17,6 +17,7 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.Workspaces;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -99,6 +100,7 @@ class JailRootlessTest {
                         longLived(s, rootfs, image, home);
                     }
                     case "workspace" -> workspace(home, rootfs, image);
+                    case "workspace-files" -> workspaceFiles(home, rootfs, image);
                     case "doctor" -> print("doctor", s.doctor().backends().stream().filter(b -> b.name().equals(
                             dev.davit.sandbox.Doctor.JAIL)).findFirst().orElseThrow().toJson().toString() + "\n");
                     default -> throw new IllegalArgumentException(args[2]);
@@ -140,6 +142,53 @@ class JailRootlessTest {
             try {
                 print("workspace", ws.exec(w.id(), List.of("/bin/probe"), Map.of(), null, Duration.ofSeconds(30),
                         null, null, null).stdoutText());
+            } finally {
+                ws.rm(w.id());
+            }
+        }
+
+        /**
+         * A workspace's host-side file operations over what its User (a subordinate id) made, private modes
+         * included: read, write, list, diff, snapshot, reset, export, push, as the user who cannot touch those files
+         * itself.
+         */
+        private static void workspaceFiles(Path home, Path rootfs, ImageConfig image) throws Exception {
+            Path seed = Files.createDirectories(home.resolve("seed"));
+            Files.writeString(seed.resolve("hello.txt"), "hello\n");
+            Workspaces ws = Workspaces.under(home);
+            Workspace w = ws.create(new CreateSpec(rootfs, Map.of(), null, null, image, Duration.ofHours(1)), "files",
+                    seed);
+            try {
+                print("made", ws.exec(w.id(), List.of("/bin/sh", "-c", "cd /workspace && echo mine >made"
+                        + " && busybox mkdir -m 700 priv && echo secret >priv/s && busybox chmod 600 priv/s"
+                        + " && echo changed >>hello.txt && id -u && busybox stat -c %u /workspace"), Map.of(), null,
+                        Duration.ofSeconds(30), null, null, null).stdoutText());
+                Path upper = home.resolve("sandboxes").resolve(ws.get(w.id()).sandboxId()).resolve("upper");
+                print("host-owner", Files.getAttribute(upper.resolve("workspace/made"), "unix:uid",
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS) + "\n");
+                print("read", new String(ws.readFile(w.id(), "priv/s", 0).bytes(), StandardCharsets.UTF_8));
+                ws.writeFile(w.id(), "priv/new", new java.io.ByteArrayInputStream("from-host\n".getBytes(
+                        StandardCharsets.UTF_8)));
+                print("written", ws.exec(w.id(), List.of("/bin/sh", "-c", "cat /workspace/priv/new;"
+                        + " busybox stat -c %u /workspace/priv/new; echo more >>/workspace/priv/new && echo appended"),
+                        Map.of(), null, Duration.ofSeconds(30), null, null, null).stdoutText());
+                print("list", String.join("\n", ws.listFiles(w.id(), "", true).stream().map(f -> f.path())
+                        .sorted().toList()) + "\n");
+                print("diff", String.join("\n", ws.diff(w.id()).changes().stream().map(c -> c.kind() + " "
+                        + c.path()).sorted().toList()) + "\n");
+                Path out = home.resolve("exported");
+                ws.export(w.id(), out, "priv");
+                print("exported", Files.readString(out.resolve("s")));
+                ws.snapshot(w.id(), "one");
+                ws.exec(w.id(), List.of("/bin/sh", "-c", "rm -r /workspace/priv && echo later >/workspace/later"),
+                        Map.of(), null, Duration.ofSeconds(30), null, null, null);
+                ws.reset(w.id(), "one");
+                print("after-snapshot-reset", ws.exec(w.id(), List.of("/bin/sh", "-c", "cd /workspace && ls"
+                        + " && cat priv/s && busybox stat -c %u priv/s"), Map.of(), null,
+                        Duration.ofSeconds(30), null, null, null).stdoutText());
+                ws.reset(w.id(), null);
+                print("after-reset", ws.exec(w.id(), List.of("/bin/sh", "-c", "cd /workspace && ls && cat hello.txt"),
+                        Map.of(), null, Duration.ofSeconds(30), null, null, null).stdoutText());
             } finally {
                 ws.rm(w.id());
             }
@@ -289,16 +338,26 @@ class JailRootlessTest {
     }
 
     @Test
+    void aRootlessWorkspaceOfANonRootUserHasEveryFileOperation() throws Exception {
+        // the User is subordinate id 100999, whose files the user cannot change: davit's broker (as root of the
+        // user's namespace of those ids) does it for the workspace's host side
+        Map<String, String> out = asUser("1000:1000", List.of(), "workspace", "workspace-files");
+        assertThat(out.get("error")).isNull();
+        assertConfined("workspace", out.get("workspace"), false);
+        assertThat(out.get("made")).isEqualTo("1000\n1000\n");
+        assertThat(out.get("host-owner")).isEqualTo((subuid(Unprivileged.USER) + 999) + "\n");
+        assertThat(out.get("read")).isEqualTo("secret\n");
+        assertThat(out.get("written")).isEqualTo("from-host\n1000\nappended\n");
+        assertThat(out.get("list")).isEqualTo("hello.txt\nmade\npriv\npriv/new\npriv/s\n");
+        assertThat(out.get("diff")).isEqualTo("added made\nadded priv\nadded priv/new\nadded priv/s\n"
+                + "modified hello.txt\n");
+        assertThat(out.get("exported")).isEqualTo("secret\n");
+        assertThat(out.get("after-snapshot-reset")).isEqualTo("hello.txt\nmade\npriv\nsecret\n1000\n");
+        assertThat(out.get("after-reset")).isEqualTo("hello.txt\nhello\n");
+    }
+
+    @Test
     void whatTheJailCannotGiveRootlessIsRefusedAndDoctorSaysWhy() throws Exception {
-        // runs and long-lived sandboxes map the user's subordinate ids (above); workspaces do not yet
-        Map<String, String> refused = asUser("1000:1000", List.of(), "workspace");
-        assertThat(refused).containsOnlyKeys("error");
-        for (String line : refused.get("error").split("\n")) {
-            assertThat(line).startsWith("error USAGE: refused: this rootless sandbox would lack a guarantee of the"
-                    + " jail (separate_users: a non-root image User is this user, as sandbox root is, in this rootless")
-                    .contains("pass --allow-weaker-sandbox (or set DAVIT_ALLOW_WEAKER_SANDBOX=1)");
-        }
-        assertThat(refused.get("error").split("\n")).hasSize(1);
         // without davit-exec, execs could not be confined: a long-lived sandbox is refused, a one-shot run is not
         Map<String, String> noHelper = asUser("root", List.of(), "sandbox-without-helper", "run");
         assertThat(noHelper.get("error")).startsWith("error USAGE: refused: this rootless sandbox would lack a"

@@ -80,7 +80,7 @@ class RootlessTest {
         Rootless.Guarantee ready = check(Map.of(), "alice:100000:65536\n", "alice:100000:65536\n", bin.toString())
                 .get(Rootless.SEPARATE_USERS);
         assertThat(ready.holds()).as(ready.missing()).isTrue();
-        assertThat(ready.what()).contains("long-lived sandboxes").contains("workspaces do not map them yet");
+        assertThat(ready.what()).contains("long-lived sandboxes and workspaces");
         // a range too small for a sandbox's 65536 ids is no range
         assertThat(check(Map.of(), "alice:100000:1000\n", "alice:100000:65536\n", bin.toString())
                 .get(Rootless.SEPARATE_USERS).missing()).contains("usermod");
