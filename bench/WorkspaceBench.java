@@ -10,7 +10,8 @@ import java.util.Map;
  * Times workspace operations through the Java API in one warm JVM (the way an embedding program or the MCP server
  * calls them). Usage: java -cp davit.jar WorkspaceBench.java DAVIT_HOME WORKSPACE OP ROUNDS, OP one of
  * exec (exec of true), snapshot (snapshot create + rm), reset (reset to the baseline), diff (diff against the
- * baseline). Before each snapshot or reset, 10 files are edited (untimed), as an agent's turn would. Prints "p50 p95"
+ * baseline), read (a 4 KiB file read), write (a 4 KiB file written). Before each snapshot or reset, 10 files are
+ * edited (untimed), as an agent's turn would. Prints "p50 p95"
  * in milliseconds after 5 warm-up rounds (1 for snapshot, reset and diff).
  */
 public class WorkspaceBench {
@@ -19,8 +20,11 @@ public class WorkspaceBench {
         String id = a[1];
         String op = a[2];
         int rounds = Integer.parseInt(a[3]);
-        int warm = op.equals("exec") ? 5 : 1;
+        int warm = op.equals("exec") || op.equals("read") || op.equals("write") ? 5 : 1;
         double[] ms = new double[rounds];
+        if (op.equals("read")) {
+            ws.writeFile(id, "bench/r.txt", new java.io.ByteArrayInputStream(new byte[4096]));
+        }
         for (int i = -warm; i < rounds; i++) {
             if (op.equals("snapshot") || op.equals("reset")) {
                 // an agent's turn: 10 files edited since the last snapshot or reset (not timed)
@@ -47,6 +51,12 @@ public class WorkspaceBench {
                 }
                 case "reset" -> ws.reset(id, null);
                 case "diff" -> ws.diff(id);
+                case "write" -> ws.writeFile(id, "bench/f.txt", new java.io.ByteArrayInputStream(new byte[4096]));
+                case "read" -> {
+                    if (ws.readFile(id, "bench/r.txt", 0).bytes().length != 4096) {
+                        throw new IllegalStateException("read fewer bytes");
+                    }
+                }
                 default -> throw new IllegalArgumentException("unknown op " + op);
             }
             if (i >= 0) {

@@ -3,6 +3,9 @@
 # ids"): as the unprivileged test user (davit-rootless, made with a subordinate range when missing), `davit run IMAGE
 # -- true` of the same busybox image with `--user 1000` (the chain: NS1, NS2, bubblewrap as the User; crun and runc
 # as root of NS1) and without (sandbox root, no chain), alternating round by round, p50 of ROUNDS each.
+# Then a workspace of each image, as that user: a 4 KiB file written and read and the diff, through the Java API in
+# one warm JVM (bench/WorkspaceBench.java): the User 1000 workspace's file operations go through davit-exec files
+# as root of the user's namespace of subordinate ids (fs.Broker), the root one's are the JVM's own.
 #   bench/subids.sh [ROUNDS]    (default 15; run as root: it makes the user and runs davit as that user)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -43,3 +46,17 @@ for rt in bwrap crun runc; do
   a=$(median < "$work/root-$rt"); b=$(median < "$work/user-$rt")
   printf "| --runtime %s | %s | %s | %+d |\n" "$rt" "$a" "$b" "$((b - a))"
 done
+
+ws_root=$(dv --json workspace create --name bench-root "$ref" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+ws_user=$(dv --json workspace create --name bench-user "$userref" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+chmod 755 "$root/bench"; chmod 644 "$root/bench/WorkspaceBench.java"
+api() { as_user "$java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp "$davit_jar" "$root/bench/WorkspaceBench.java" "$home/davit" "$@"; }
+echo
+echo "| rootless workspace, Java API (p50 / p95 of $((rounds * 4)), ms) | image User root (the JVM acts) | image User 1000 (davit-exec files acts) |"
+echo "|---|---|---|"
+for op in write read diff; do
+  n=$((rounds * 4)); [ "$op" = diff ] && n=$rounds
+  a=$(api "$ws_root" "$op" "$n"); b=$(api "$ws_user" "$op" "$n")
+  echo "| $op | ${a/ / / } | ${b/ / / } |"
+done
+dv workspace rm "$ws_root" >/dev/null; dv workspace rm "$ws_user" >/dev/null
