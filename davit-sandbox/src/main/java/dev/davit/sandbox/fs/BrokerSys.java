@@ -180,13 +180,20 @@ final class BrokerSys implements Sys {
     }
 
     synchronized void rename(int fd, String name, int toFd, String toName) throws ErrnoException {
-        byte[] a = name(name);
-        byte[] b = name(toName);
+        rename(fd, name(name), toFd, name(toName));
+    }
+
+    /** {@link #rename(int, String, int, String)} of names as bytes (a name need not be UTF-8). */
+    synchronized void rename(int fd, byte[] a, int toFd, byte[] b) throws ErrnoException {
         call("renameat", "n " + fd + " " + toFd + " " + a.length + " " + b.length, concat(a, b));
     }
 
     synchronized void unlink(int dirfd, String name, boolean dir) throws ErrnoException {
-        byte[] n = name(name);
+        unlink(dirfd, name(name), dir);
+    }
+
+    /** {@link #unlink(int, String, boolean)} of a name as bytes (a name need not be UTF-8). */
+    synchronized void unlink(int dirfd, byte[] n, boolean dir) throws ErrnoException {
         call(dir ? "rmdir" : "unlink", "u " + dirfd + " " + (dir ? AT_REMOVEDIR : 0) + " " + n.length, n);
     }
 

@@ -310,6 +310,25 @@ public final class Dir implements AutoCloseable {
     /** This directory's names, from the acting broker (a name that is not UTF-8 refused). */
     private List<String> actingNames(PerName each) throws IOException {
         List<String> out = new ArrayList<>();
+        for (byte[] b : actingRawNames()) {
+            String n = utf8(b, null);
+            if (n == null) {
+                throw new NotUtf8(join(name, new String(b, StandardCharsets.UTF_8)));
+            }
+            if (each != null) {
+                each.entry();
+            }
+            out.add(n);
+        }
+        return out;
+    }
+
+    /**
+     * This directory's names as their bytes, from the acting broker; more than {@link Budget#MAX_ENTRIES} are
+     * refused.
+     */
+    private List<byte[]> actingRawNames() throws IOException {
+        List<byte[]> out = new ArrayList<>();
         int r;
         try {
             r = sys.openat2(fd, ".", Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_NONBLOCK | Sys.O_CLOEXEC, Sys.STRICT);
@@ -330,15 +349,11 @@ public final class Dir implements AutoCloseable {
                 int start = 0;
                 for (int i = 0; i < b.length; i++) {
                     if (b[i] == 0) {
-                        String n = utf8(java.util.Arrays.copyOfRange(b, start, i), null);
-                        if (n == null) {
-                            throw new NotUtf8(join(name, new String(b, start, i - start, StandardCharsets.UTF_8)));
-                        }
-                        if (each != null) {
-                            each.entry();
-                        }
-                        out.add(n);
+                        out.add(java.util.Arrays.copyOfRange(b, start, i));
                         start = i + 1;
+                        if (out.size() > Budget.MAX_ENTRIES) {
+                            throw new IOException("more than " + Budget.MAX_ENTRIES + " entries in " + name);
+                        }
                     }
                 }
             }
@@ -722,30 +737,34 @@ public final class Dir implements AutoCloseable {
         return true;
     }
 
-    /** {@link #delete} through the acting broker: the same way, a name that is not UTF-8 refused. */
+    /**
+     * {@link #delete} through the acting broker: the same way, entries named by their bytes (names that are not
+     * UTF-8 included).
+     */
     private void actingDelete(String entry) throws IOException {
         String prefix = ".davit-del-" + dev.davit.oci.RandomHex.of(4) + "-";
-        long[] n = {0};
-        long[] seen = {0};
+        long n = 0;
+        long seen = 0;
         java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
-        if (!actingDeleteOrMove(this, entry, prefix + n[0], todo)) {
+        if (!actingDeleteOrMove(this, entry.getBytes(StandardCharsets.UTF_8), (prefix + n).getBytes(
+                StandardCharsets.UTF_8))) {
             return;
         }
-        n[0]++;
+        todo.add(prefix + n++);
         while (!todo.isEmpty()) {
             String d = todo.poll();
             try (Dir dir = dir(d)) {
-                List<String> entries = dir.actingNames(() -> {
-                    if (++seen[0] > Budget.MAX_ENTRIES) {
-                        throw new IOException("more than " + Budget.MAX_ENTRIES + " entries under " + join(name,
-                                entry) + " while deleting it");
-                    }
-                });
-                for (String e : entries) {
-                    if (actingDeleteOrMove(dir, e, null, null)) {
-                        String to = prefix + n[0]++;
-                        dir.rename(e, this, to);
+                List<byte[]> entries = dir.actingRawNames();
+                seen += entries.size();
+                if (seen > Budget.MAX_ENTRIES) {
+                    throw new IOException("more than " + Budget.MAX_ENTRIES + " entries under " + join(name, entry)
+                            + " while deleting it");
+                }
+                for (byte[] e : entries) {
+                    String to = prefix + n;
+                    if (actingDeleteOrMove(dir, e, to.getBytes(StandardCharsets.UTF_8))) {
                         todo.add(to);
+                        n++;
                     }
                 }
             } catch (IOException e) {
@@ -756,11 +775,12 @@ public final class Dir implements AutoCloseable {
             }
             Stat now = stat(d);
             if (now != null) {
+                byte[] b = d.getBytes(StandardCharsets.UTF_8);
                 try {
-                    acting.unlink(fd, d, now.isDirectory());
+                    acting.unlink(fd, b, now.isDirectory());
                 } catch (ErrnoException e) {
                     if (e.errno() == Errno.EISDIR || e.errno() == Errno.ENOTDIR || e.errno() == Errno.EPERM) {
-                        actingUnlink(d, !now.isDirectory()); // swapped meanwhile: remove it as what it is now
+                        actingUnlink(this, b, !now.isDirectory()); // swapped meanwhile: removed as what it is now
                     } else if (e.errno() != Errno.ENOENT) {
                         throw failed(e, join(name, d));
                     }
@@ -769,36 +789,44 @@ public final class Dir implements AutoCloseable {
         }
     }
 
-    private void actingUnlink(String entry, boolean dir) throws IOException {
+    private void actingUnlink(Dir in, byte[] entry, boolean dir) throws IOException {
         try {
-            acting.unlink(fd, entry, dir);
+            acting.unlink(in.fd, entry, dir);
         } catch (ErrnoException e) {
             if (e.errno() != Errno.ENOENT) {
-                throw failed(e, join(name, entry));
+                throw failed(e, join(in.name, new String(entry, StandardCharsets.UTF_8)));
             }
         }
     }
 
-    /** {@link #deleteOrMove} of entry {@code entry} of {@code in}, through the acting broker. */
-    private boolean actingDeleteOrMove(Dir in, String entry, String to, java.util.ArrayDeque<String> todo)
-            throws IOException {
-        Stat st = in.stat(entry);
-        if (st == null) {
-            return false;
+    /**
+     * Removes entry {@code entry} of {@code in} through the acting broker when it is not a directory; a directory
+     * is renamed to {@code to} in this directory. Returns whether it was a directory.
+     */
+    private boolean actingDeleteOrMove(Dir in, byte[] entry, byte[] to) throws IOException {
+        Stat st;
+        int f;
+        try {
+            f = sys.openat2(in.fd, entry, Sys.O_PATH | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, Sys.STRICT);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENOENT) {
+                return false;
+            }
+            throw failed(e, join(in.name, new String(entry, StandardCharsets.UTF_8)));
+        }
+        try {
+            st = sys.stat(f);
+        } finally {
+            sys.close(f);
         }
         if (!st.isDirectory()) {
-            try {
-                acting.unlink(in.fd, entry, false);
-            } catch (ErrnoException e) {
-                if (e.errno() != Errno.ENOENT) {
-                    throw failed(e, join(in.name, entry));
-                }
-            }
+            actingUnlink(in, entry, false);
             return false;
         }
-        if (to != null) {
-            in.rename(entry, this, to);
-            todo.add(to);
+        try {
+            acting.rename(in.fd, entry, fd, to);
+        } catch (ErrnoException e) {
+            throw failed(e, join(in.name, new String(entry, StandardCharsets.UTF_8)));
         }
         return true;
     }
