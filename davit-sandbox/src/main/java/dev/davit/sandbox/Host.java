@@ -16,6 +16,18 @@ public final class Host {
     private Host() {
     }
 
+    /** This process's uid and gid (effective). */
+    public static int[] ownIds() {
+        try {
+            return new int[] {(Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"),
+                    "unix:uid"), (Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"),
+                    "unix:gid")};
+        } catch (java.io.IOException e) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.INTERNAL,
+                    "cannot read this process's ids: " + e.getMessage());
+        }
+    }
+
     /** Alive and not a zombie (a killed process waiting for the host's init to reap it counts as gone). */
     public static boolean running(ProcessHandle p) {
         if (!p.isAlive()) {

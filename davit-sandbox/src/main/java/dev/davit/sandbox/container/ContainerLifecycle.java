@@ -110,7 +110,14 @@ public final class ContainerLifecycle implements LongLived {
         if (!Jail.active()) {
             int[] user = subidsUser(s);
             Subids sub = user == null ? null : Subids.forUser(options);
-            return sub == null ? null : new int[] {(int) (sub.uid() + user[0] - 1), (int) (sub.gid() + user[1] - 1)};
+            if (sub == null) {
+                return null;
+            }
+            sub.check(user);
+            // an id 0 (a User 1000:0) is sandbox root's, the user's own; the others are subordinate ids
+            int[] self = Host.ownIds();
+            return new int[] {user[0] == 0 ? self[0] : (int) (sub.uid() + user[0] - 1),
+                    user[1] == 0 ? self[1] : (int) (sub.gid() + user[1] - 1)};
         }
         int[] ids = Users.resolve(s.spec().rootfs(), s.spec().image().user());
         dev.davit.sandbox.jail.IdRange r = Jail.range();

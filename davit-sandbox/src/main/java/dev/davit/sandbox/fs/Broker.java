@@ -10,10 +10,10 @@ import java.util.List;
  * {@link Dir} opened through it makes its changes and reads its bytes through the helper, with the same
  * descriptor-relative resolution as ever (see {@link BrokerSys}). Owners are host ids both ways ({@link IdMap}).
  *
- * <p>Each {@link #open} starts a helper of its own in the directory it opens: this JVM's user changes into it (it
+ * <p>Each {@link #open} starts a helper of its own holding the directory it opens: this JVM's user opens it (it
  * may reach {@code /proc/PID/root} of a sandbox whose User is a subordinate id, as owner of the sandbox's
- * namespaces; a helper in a namespace of its own may not, that namespace not being their parent), so the helper
- * holds that very directory from its start. The helper ends when the last {@link Dir} (or file) reached through it
+ * namespaces; a helper in a namespace of its own may not, that namespace not being their parent) as the helper's
+ * descriptor 3, and nothing is started inside the tree (no program or library is ever looked for there). The helper ends when the last {@link Dir} (or file) reached through it
  * is closed.
  */
 public final class Broker {
@@ -34,7 +34,7 @@ public final class Broker {
     public Dir open(Path dir, String name) throws IOException {
         BrokerSys sys = new BrokerSys(command, ids, dir);
         try {
-            return Dir.open(sys, Path.of("."), name);
+            return Dir.open(sys, BrokerSys.TREE, name);
         } catch (IOException | RuntimeException e) {
             sys.stop();
             throw e;

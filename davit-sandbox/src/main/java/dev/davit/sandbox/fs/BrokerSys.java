@@ -37,14 +37,26 @@ final class BrokerSys implements Sys {
 
     /**
      * A broker started by {@code command} (which ends by running {@code davit-exec files}); acting when {@code ids}
-     * is not null. With {@code cwd}, it starts there (this JVM's user changes into it before the command runs) and
-     * ends once every descriptor it gave is closed again: one broker per tree opened.
+     * is not null. With {@code cwd}, this JVM's user opens that directory as the broker's descriptor 3 before the
+     * command runs (see {@link #TREE}), and the broker ends once every descriptor it gave is closed again: one
+     * broker per tree opened.
      */
     BrokerSys(List<String> command, IdMap ids, Path cwd) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
-        if (cwd != null) {
-            pb.directory(cwd.toFile());
+        ProcessBuilder pb;
+        if (cwd == null) {
+            pb = new ProcessBuilder(command);
+        } else {
+            // the directory opened as fd 3 by this JVM's user, then nothing runs inside it: the command (unshare,
+            // which runs newuidmap and newgidmap) starts in / with an environment of its own, never searching the
+            // tree for a program or library
+            List<String> a = new java.util.ArrayList<>(List.of("/bin/sh", "-c",
+                    "exec 3<\"$1\" || exit 125; cd / || exit 125; shift; exec \"$@\"", "sh", cwd.toString()));
+            a.addAll(command);
+            pb = new ProcessBuilder(a).directory(new java.io.File("/"));
+            pb.environment().clear();
+            pb.environment().put("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         }
+        pb.redirectError(ProcessBuilder.Redirect.INHERIT);
         process = pb.start();
         to = process.getOutputStream();
         from = process.getInputStream();
@@ -57,6 +69,9 @@ final class BrokerSys implements Sys {
     boolean acting() {
         return ids != null;
     }
+
+    /** The tree a broker started with a directory holds, as it opens it. */
+    static final Path TREE = Path.of("/proc/self/fd/3");
 
     /** Whether it still answers. */
     synchronized boolean alive() {

@@ -530,8 +530,15 @@ public final class Dir implements AutoCloseable {
                 throw failed(e, join(name, entry));
             }
             try {
-                // the broker made it, as the user (its namespace's root): this JVM's user opens it for writing
-                return FileChannel.open(sys.fdPath(f), StandardOpenOption.WRITE);
+                // the broker made it, as the user (its namespace's root): this JVM's user opens it for writing,
+                // through the broker's descriptor, while the broker still runs (so its pid is still its own)
+                FileChannel c = FileChannel.open(sys.fdPath(f), StandardOpenOption.WRITE);
+                if (!acting.alive()) {
+                    c.close();
+                    throw new ErrnoException(join(name, entry) + ": davit-exec files ended while it was opened",
+                            Errno.EIO);
+                }
+                return c;
             } finally {
                 sys.close(f);
             }

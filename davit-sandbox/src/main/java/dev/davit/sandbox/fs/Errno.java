@@ -6,6 +6,7 @@ import java.util.Map;
 public final class Errno {
     public static final int EPERM = 1;
     public static final int ENOENT = 2;
+    public static final int EIO = 5;
     public static final int ENXIO = 6;
     public static final int EAGAIN = 11;
     public static final int EACCES = 13;
@@ -18,7 +19,8 @@ public final class Errno {
     public static final int ELOOP = 40;
 
     private static final Map<Integer, String> NAMES = Map.ofEntries(Map.entry(EPERM, "EPERM (operation not permitted)"),
-            Map.entry(ENOENT, "ENOENT (no such file or directory)"), Map.entry(ENXIO, "ENXIO (no such device)"),
+            Map.entry(ENOENT, "ENOENT (no such file or directory)"),
+            Map.entry(EIO, "EIO (input/output error)"), Map.entry(ENXIO, "ENXIO (no such device)"),
             Map.entry(9, "EBADF (bad file descriptor)"), Map.entry(EAGAIN, "EAGAIN (try again)"),
             Map.entry(12, "ENOMEM (out of memory)"), Map.entry(EACCES, "EACCES (permission denied)"),
             Map.entry(16, "EBUSY (device or resource busy)"), Map.entry(EEXIST, "EEXIST (file exists)"),

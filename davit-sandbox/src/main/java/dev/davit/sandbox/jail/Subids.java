@@ -282,16 +282,9 @@ public record Subids(long uid, long gid, long count) {
                     + " the files of a rootless workspace whose image User is not root; build davit with gcc"
                     + " installed, or use an image whose User is root");
         }
-        int self;
-        int group;
-        try {
-            self = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
-            group = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:gid");
-        } catch (IOException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot read this process's ids: " + e.getMessage());
-        }
+        int[] self = dev.davit.sandbox.Host.ownIds();
         return dev.davit.sandbox.fs.Broker.of(enter(options, List.of(helper.toString(), "files")),
-                new dev.davit.sandbox.fs.IdMap(self, group, uid, gid, count));
+                new dev.davit.sandbox.fs.IdMap(self[0], self[1], uid, gid, count));
     }
 
     /**

@@ -341,7 +341,18 @@ class JailRootlessTest {
     void aRootlessWorkspaceOfANonRootUserHasEveryFileOperation() throws Exception {
         // the User is subordinate id 100999, whose files the user cannot change: davit's broker (as root of the
         // user's namespace of those ids) does it for the workspace's host side
-        Map<String, String> out = asUser("1000:1000", List.of(), "workspace", "workspace-files");
+        // davit's PATH has an empty entry (the current directory): nothing is ever looked for in the sandbox's tree
+        // (the image ships newuidmap and newgidmap, which would run on the host as the user)
+        boolean[] ranFake = {false};
+        Map<String, String> out = asUser("1000:1000", List.of("PATH=:/usr/local/bin:/usr/bin:/bin"), rootfs -> {
+            for (String tool : List.of("newuidmap", "newgidmap")) {
+                Path fake = rootfs.resolve(tool);
+                Files.writeString(fake, "#!/bin/sh\necho ran >" + rootfs.resolve("ran-" + tool) + "\nexit 1\n");
+                Files.setAttribute(fake, "unix:mode", 0755);
+            }
+        }, home -> { }, rootfs -> ranFake[0] |= Files.exists(rootfs.resolve("ran-newuidmap"))
+                || Files.exists(rootfs.resolve("ran-newgidmap")), "workspace", "workspace-files");
+        assertThat(ranFake[0]).as("a program of the sandbox's tree ran on the host").isFalse();
         assertThat(out.get("error")).isNull();
         assertConfined("workspace", out.get("workspace"), false);
         assertThat(out.get("made")).isEqualTo("1000\n1000\n");
