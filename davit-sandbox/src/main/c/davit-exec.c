@@ -592,6 +592,16 @@ static int read_line(char *buf, size_t cap, int *too_long) {
     }
 }
 
+/* All of buf to stdout (the JVM), or the end of this helper. */
+static void write_all(const char *buf, size_t n) {
+    for (size_t off = 0; off < n; ) {
+        ssize_t w = write(1, buf + off, n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) exit(1);
+        off += (size_t) w;
+    }
+}
+
 static void answer(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void answer(const char *fmt, ...) {
     char out[512];
@@ -600,12 +610,7 @@ static void answer(const char *fmt, ...) {
     int n = vsnprintf(out, sizeof out, fmt, ap);
     va_end(ap);
     if (n < 0 || (size_t) n >= sizeof out) n = 0;
-    for (int off = 0; off < n; ) {
-        ssize_t w = write(1, out + off, (size_t) (n - off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) exit(1);
-        off += (int) w;
-    }
+    write_all(out, (size_t) n);
 }
 
 /* Reads a request's LEN bytes of string into path (NUL-terminated); more than fit are read and dropped. */
@@ -626,14 +631,6 @@ static int read_string(char *path, size_t cap, long long len, int *fits) {
     return 0;
 }
 
-static void write_all(const char *buf, size_t n) {
-    for (size_t off = 0; off < n; ) {
-        ssize_t w = write(1, buf + off, n - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) exit(1);
-        off += (size_t) w;
-    }
-}
 
 /* An answer with bytes: its line, then exactly n bytes. */
 static void answer_bytes(long long id, const char *buf, size_t n) {

@@ -163,20 +163,17 @@ final class BrokerSys implements Sys {
 
     synchronized byte[] readLink(int dirfd, String name) throws ErrnoException {
         byte[] n = name(name);
-        call("readlinkat", "r " + dirfd + " " + n.length, n);
-        return bytes("readlinkat");
+        return bytes("readlinkat", call("readlinkat", "r " + dirfd + " " + n.length, n));
     }
 
     /** The next names of directory {@code fd} (open for reading), NUL-ended each; empty at its end. */
     synchronized byte[] names(int fd) throws ErrnoException {
-        call("getdents64", "d " + fd, null);
-        return bytes("getdents64");
+        return bytes("getdents64", call("getdents64", "d " + fd, null));
     }
 
     /** At most {@code len} bytes of {@code fd} from {@code offset} (fewer at its end, none past it). */
     synchronized byte[] read(int fd, long offset, int len) throws ErrnoException {
-        call("pread", "p " + fd + " " + offset + " " + len, null);
-        return bytes("pread");
+        return bytes("pread", call("pread", "p " + fd + " " + offset + " " + len, null));
     }
 
     synchronized void chmod(int fd, int mode) throws ErrnoException {
@@ -230,9 +227,9 @@ final class BrokerSys implements Sys {
         return c;
     }
 
-    /** The bytes an answer "ok ID N" announced (its N, {@link #lastCount}), read after its line. */
-    private byte[] bytes(String what) throws ErrnoException {
-        long n = lastCount;
+    /** The bytes an answer "ok ID N" ({@code answer}: its numbers) announced, read after its line. */
+    private byte[] bytes(String what, long[] answer) throws ErrnoException {
+        long n = answer.length == 1 ? answer[0] : -1;
         if (n < 0 || n > MAX_BYTES) {
             throw fail(what, "an answer announcing " + n + " bytes");
         }
@@ -297,7 +294,6 @@ final class BrokerSys implements Sys {
             for (int i = 2; i < w.length; i++) {
                 out[i - 2] = Long.parseLong(w[i]);
             }
-            lastCount = out.length == 1 ? out[0] : -1;
             return out;
         } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
             throw fail(what, "a malformed answer: " + reply);
@@ -310,7 +306,6 @@ final class BrokerSys implements Sys {
         return new ErrnoException(what + " (davit-exec files stopped: " + why + ")", EIO);
     }
 
-    private long lastCount = -1;
     private static final int PATH_MAX = 4096;
     private static final int AT_REMOVEDIR = 0x200;
     /** The most bytes one answer brings (a pread's 1 MiB; a getdents64 or readlink answer is smaller). */
