@@ -91,6 +91,8 @@ final class CommandModels {
                 .preprocessor(new NetworkOption()), () -> r.network, v -> r.network = v));
         spec.addOption(bound(option(String.class, "BYTES", RunCommand.MAX_OUTPUT_DESCRIPTION, "--max-output"),
                 () -> r.maxOutput, v -> r.maxOutput = v));
+        spec.addOption(bound(option(String.class, "BYTES", RunCommand.OUTPUT_LIMIT_TEXT, "--output-limit"),
+                () -> r.outputLimit, v -> r.outputLimit = v));
         spec.addOption(bound(option(boolean.class, "<stdin>", RunCommand.STDIN_TEXT, "-i", "--stdin"),
                 () -> r.stdin, v -> r.stdin = v));
         spec.addOption(bound(option(List.class, "K=V", RunCommand.ENVS_TEXT, "-e", "--env")
@@ -148,6 +150,8 @@ final class CommandModels {
                 .auxiliaryTypes(String.class), () -> x.envs, v -> x.envs = v));
         spec.addOption(bound(option(boolean.class, "<stdin>", WorkspaceCommand.ExecCmd.STDIN_TEXT, "-i", "--stdin"),
                 () -> x.stdin, v -> x.stdin = v));
+        spec.addOption(bound(option(String.class, "BYTES", WorkspaceCommand.ExecCmd.OUTPUT_LIMIT_TEXT,
+                "--output-limit"), () -> x.outputLimit, v -> x.outputLimit = v));
         return spec;
     }
 
@@ -185,6 +189,7 @@ final class CommandModels {
                             Map.entry("snapshot", WorkspaceCommand.SnapshotCmd.class),
                             Map.entry("reset", WorkspaceCommand.ResetCmd.class),
                             Map.entry("logs", WorkspaceCommand.LogsCmd.class),
+                            Map.entry("output", WorkspaceCommand.OutputCmd.class),
                             Map.entry("push", WorkspaceCommand.PushCmd.class),
                             Map.entry("export", WorkspaceCommand.ExportCmd.class),
                             Map.entry("patch", WorkspaceCommand.PatchCmd.class),

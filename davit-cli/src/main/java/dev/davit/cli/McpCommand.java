@@ -32,9 +32,14 @@ final class McpCommand extends GroupCommand {
                 + " new random one written 0600 to $DAVIT_HOME/mcp/token).")
         Path tokenFile;
 
-        @Option(names = "--tools", paramLabel = "SET", description = "core (run, env_list and the workspace"
-                + " create/exec/file/diff/reset/delete tools; default) or full (every tool).")
+        @Option(names = "--tools", paramLabel = "SET", description = "run (run, env_list, env_pull), core (those and"
+                + " the workspace create/exec/file/diff/reset/delete tools; default) or full (every tool).")
         String tools = "core";
+
+        @Option(names = "--allow-registry", paramLabel = "HOST", description = "Let run and workspace_create pull"
+                + " images from this registry (e.g. ghcr.io, 127.0.0.1:5000; repeatable; default: none: the"
+                + " catalog's environments and images already in the store only).")
+        List<String> allowRegistries = new ArrayList<>();
 
         @Option(names = "--allow-path", paramLabel = "DIR", description = "Let tools use host paths (workspace"
                 + " seeds, push, export) under DIR (repeatable; default: none).")
@@ -58,8 +63,8 @@ final class McpCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            if (!tools.equals("core") && !tools.equals("full")) {
-                throw new DavitException(Kind.USAGE, "--tools must be core or full, got '" + tools + "'");
+            if (!List.of("run", "core", "full").contains(tools)) {
+                throw new DavitException(Kind.USAGE, "--tools must be run, core or full, got '" + tools + "'");
             }
             if (maxWorkspaces < 1) {
                 throw new DavitException(Kind.USAGE, "--max-workspaces must be at least 1");
@@ -87,8 +92,9 @@ final class McpCommand extends GroupCommand {
                             + "'");
                 }
             }
-            DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools.equals("full"), allowPaths,
-                    allowNetwork, maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version()));
+            DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
+                    maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
+                    allowRegistries));
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {

@@ -20,6 +20,7 @@ import dev.davit.oci.reference.Reference;
 import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.build.EnvBuilder;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Network;
@@ -59,6 +60,9 @@ final class RunCommand extends EnvCommand.Sub {
     static final String MAX_OUTPUT_DESCRIPTION = "Stop the command when its stdout and stderr together pass BYTES"
             + " (e.g. 10M, 1G): copying stops there and its processes are killed (exit code 137; container backend;"
             + " default: no limit).";
+    static final String OUTPUT_LIMIT_TEXT = "With --json, keep at most BYTES of each of stdout and stderr in the"
+            + " result: its first and last halves, with a line saying how many bytes were left out between them"
+            + " (e.g. 16K; default and most: 64M). The command is not stopped (see --max-output).";
     static final String NAME_TEXT = "A catalog environment (e.g. debian:12) or an image reference.";
     static final String COMMAND_TEXT = "The command and its arguments (after --); default: the image's Entrypoint "
             + "and Cmd.";
@@ -100,6 +104,9 @@ final class RunCommand extends EnvCommand.Sub {
     @Option(names = "--max-output", paramLabel = "BYTES", description = MAX_OUTPUT_DESCRIPTION)
     String maxOutput;
 
+    @Option(names = "--output-limit", paramLabel = "BYTES", description = OUTPUT_LIMIT_TEXT)
+    String outputLimit;
+
     @Option(names = {"-i", "--stdin"}, description = STDIN_TEXT)
     boolean stdin;
 
@@ -136,12 +143,14 @@ final class RunCommand extends EnvCommand.Sub {
         Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
         Network net = NetworkOption.parse(network); // a bad value fails before anything is pulled
         long maxBytes = maxOutputBytes(maxOutput);
+        int keep = outputLimit(outputLimit);
         Trace.mark("run: options checked");
         Target t = resolve(this, out, name);
         Trace.mark("run: resolved ", t.rootfs());
         String chosen = t.backendFor(backend);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
-                .network(net).image(t.image()).backend(chosen).runtime(runtime).maxOutput(maxBytes);
+                .network(net).image(t.image()).backend(chosen).runtime(runtime).maxOutput(maxBytes)
+                .capture(keep / 2);
         if (chosen.equals("vm")) {
             b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory()).limits(resources.vmLimits());
         } else {
@@ -153,7 +162,9 @@ final class RunCommand extends EnvCommand.Sub {
         out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + net.label() + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         java.io.InputStream in = stdin ? System.in : null;
-        ExecResult r = out.json() ? sandboxes.run(spec, in, null, null)
+        OutputExcerpt.Tail outTail = new OutputExcerpt.Tail(keep - keep / 2);
+        OutputExcerpt.Tail errTail = new OutputExcerpt.Tail(keep - keep / 2);
+        ExecResult r = out.json() ? sandboxes.run(spec, in, outTail, errTail)
                 : sandboxes.run(spec, in, out.rawStdout(), out.rawStderr());
         Trace.mark("run: sandbox done ", r.timings().toJson());
         if (r.timedOut()) {
@@ -174,9 +185,22 @@ final class RunCommand extends EnvCommand.Sub {
             if (!chosen.equals("vm")) {
                 doc.set("limits", spec.limits().toJson());
             }
-            out.printJson(resultJson(doc, r));
+            out.printJson(resultJson(doc, r, OutputExcerpt.of(r.capturedStdout(), outTail),
+                    OutputExcerpt.of(r.capturedStderr(), errTail)));
         }
         return r.exitCode();
+    }
+
+    /** The bytes of an {@code --output-limit} value: 2 to 64 MiB; 64 MiB when not given. */
+    static int outputLimit(String value) {
+        if (value == null) {
+            return ExecResult.MAX_CAPTURED_BYTES;
+        }
+        long n = Units.parseBytes(value, "--output-limit");
+        if (n < 2 || n > ExecResult.MAX_CAPTURED_BYTES) {
+            throw new DavitException(Kind.USAGE, "--output-limit must be between 2 bytes and 64M, not " + value);
+        }
+        return (int) n;
     }
 
     /** The bytes of a {@code --max-output} value; 0 when not given. */
@@ -192,7 +216,20 @@ final class RunCommand extends EnvCommand.Sub {
         }
     }
 
-    /** Adds what a command run gave to {@code doc} (the {@code davit run} and {@code sandbox exec} documents). */
+    /**
+     * Adds what a command run gave to {@code doc}, its output as excerpts ({@link OutputExcerpt#putJson}: the
+     * {@code davit run} and {@code workspace exec} documents); {@code truncated} says whether bytes were left out.
+     */
+    static ObjectNode resultJson(ObjectNode doc, ExecResult r, OutputExcerpt stdout, OutputExcerpt stderr) {
+        resultJson(doc, r);
+        doc.remove(List.of("stdout", "stderr"));
+        stdout.putJson(doc, "stdout");
+        stderr.putJson(doc, "stderr");
+        doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
+        return doc;
+    }
+
+    /** Adds what a command run gave to {@code doc} (the {@code sandbox exec} document). */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r) {
         doc.put("backend", r.backend());
         doc.put("runtime", r.runtime());

@@ -3,6 +3,7 @@ package dev.davit.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.ExecResult;
@@ -28,7 +29,7 @@ import picocli.CommandLine.Parameters;
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
-            WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class,
+            WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class, WorkspaceCommand.OutputCmd.class,
             WorkspaceCommand.PushCmd.class, WorkspaceCommand.ExportCmd.class, WorkspaceCommand.PatchCmd.class,
             WorkspaceCommand.ReapCmd.class,
             WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class})
@@ -123,6 +124,8 @@ final class WorkspaceCommand extends GroupCommand {
         static final String CWD_TEXT = "The working directory; relative to /workspace (default: /workspace).";
         static final String ENV_TEXT = "Set a variable (repeatable).";
         static final String STDIN_TEXT = "Pass davit's standard input to the command.";
+        static final String OUTPUT_LIMIT_TEXT = RunCommand.OUTPUT_LIMIT_TEXT + " All of each stream (up to 16 MiB)"
+                + " stays readable with 'davit workspace output ID EXEC_ID' for the newest 16 execs cut.";
 
         @Parameters(index = "1..*", paramLabel = "CMD", arity = "1..*", description = COMMAND_TEXT)
         List<String> command = new ArrayList<>();
@@ -139,18 +142,25 @@ final class WorkspaceCommand extends GroupCommand {
         @Option(names = {"-i", "--stdin"}, description = STDIN_TEXT)
         boolean stdin;
 
+        @Option(names = "--output-limit", paramLabel = "BYTES", description = OUTPUT_LIMIT_TEXT)
+        String outputLimit;
+
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(timeout, "--timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
-            ExecResult r = workspaces(main).exec(id, command, env, cwd, limit, stdin ? System.in : null,
-                    out.json() ? null : out.rawStdout(), out.json() || out.rawStderr() == null ? null
-                            : out.rawStderr());
+            int keep = RunCommand.outputLimit(outputLimit);
+            Workspaces.Executed x = workspaces(main).exec(id, command, env, cwd, limit, keep,
+                    stdin ? System.in : null, out.json() ? null : out.rawStdout(),
+                    out.json() || out.rawStderr() == null ? null : out.rawStderr());
+            ExecResult r = x.result();
             if (r.timedOut()) {
                 out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
             }
             if (out.json()) {
-                out.printJson(RunCommand.resultJson(Json.object(), r));
+                ObjectNode doc = RunCommand.resultJson(Json.object(), r, x.stdout(), x.stderr());
+                doc.put("exec_id", x.execId());
+                out.printJson(doc);
             }
             return r.exitCode();
         }
@@ -329,9 +339,16 @@ final class WorkspaceCommand extends GroupCommand {
             description = "The history of a workspace's execs: command, start, duration, exit code, and the first"
                     + " and last 2 KiB of each output stream.")
     static final class LogsCmd extends IdCmd {
+        @Option(names = "--last", paramLabel = "N", description = "Only the newest N execs (default: all kept).")
+        Integer last;
+
         @Override
         protected int run(Output out) {
-            var logs = workspaces(main).logs(id);
+            var all = workspaces(main).logs(id);
+            if (last != null && last < 1) {
+                throw new DavitException(Kind.USAGE, "--last must be 1 or more, not " + last);
+            }
+            var logs = last == null || last >= all.size() ? all : all.subList(all.size() - last, all.size());
             if (out.json()) {
                 ArrayNode arr = Json.array();
                 logs.forEach(arr::add);
@@ -358,6 +375,56 @@ final class WorkspaceCommand extends GroupCommand {
                 return "";
             }
             return "  " + text.replace("\n", "\n  ").stripTrailing() + "\n";
+        }
+    }
+
+    @Command(name = "output", mixinStandardHelpOptions = true,
+            description = {"A page of an exec's whole output, which its result showed cut (--output-limit).",
+                    "Kept for the newest 16 execs whose output was cut, up to 16 MiB per stream."})
+    static final class OutputCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "EXEC_ID", description = "The exec_id of the exec's result.")
+        String execId;
+
+        @Option(names = "--stream", paramLabel = "NAME", description = "stdout (default) or stderr.")
+        String stream = "stdout";
+
+        @Option(names = "--offset", paramLabel = "N", description = "From this byte (default 0).")
+        long offset;
+
+        @Option(names = "--limit", paramLabel = "BYTES", description = "At most this many bytes (default 64K, most"
+                + " 1M).")
+        String limit;
+
+        @Override
+        protected int run(Output out) {
+            long n = limit == null ? 64 << 10 : Units.parseBytes(limit, "--limit");
+            if (n < 1 || n > 1 << 20) {
+                throw new DavitException(Kind.USAGE, "--limit must be between 1 byte and 1M, not " + limit);
+            }
+            var page = workspaces(main).output(id, execId, stream, offset, (int) n);
+            ObjectNode doc = Json.object();
+            doc.put("exec_id", execId);
+            doc.put("stream", stream);
+            doc.put("offset", page.offset());
+            doc.put("bytes", page.bytes().length);
+            doc.put("kept", page.kept());
+            doc.put("eof", page.offset() + page.bytes().length >= page.kept());
+            if (dev.davit.sandbox.OutputExcerpt.utf8(page.bytes())) {
+                doc.put("content", new String(page.bytes(), java.nio.charset.StandardCharsets.UTF_8));
+            } else {
+                doc.putNull("content");
+                doc.put("content_base64", java.util.Base64.getEncoder().encodeToString(page.bytes()));
+            }
+            out.result(doc, p -> {
+                try {
+                    p.flush();
+                    out.rawStdout().write(page.bytes());
+                    out.rawStdout().flush();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            return 0;
         }
     }
 

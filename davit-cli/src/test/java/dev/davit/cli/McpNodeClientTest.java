@@ -82,7 +82,7 @@ class McpNodeClientTest {
         List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--tools", "full", "--allow-path",
-                shared.resolve("allowed").toString()));
+                shared.resolve("allowed").toString(), "--allow-registry", registry.hostPort()));
         argv.addAll(List.of(more));
         return argv;
     }

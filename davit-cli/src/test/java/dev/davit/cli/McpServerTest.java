@@ -60,7 +60,8 @@ class McpServerTest {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> args = new java.util.ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                 "dev.davit.cli.Main", "mcp", "serve", "--tools", "full", "--allow-path",
-                shared.resolve("allowed").toString(), "--max-workspaces", "1"));
+                shared.resolve("allowed").toString(), "--max-workspaces", "1", "--allow-registry",
+                registry.hostPort()));
         args.addAll(List.of(more));
         return ServerParameters.builder(java).args(args)
                 .env(Map.of("DAVIT_HOME", home.toString(), "PATH", System.getenv("PATH"))).build();
@@ -87,6 +88,14 @@ class McpServerTest {
         return (Map<String, Object>) r.structuredContent();
     }
 
+    /** The {@code error} of a call that failed as a result (isError), not as a protocol error. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> failed(String tool, Map<String, Object> args) {
+        McpSchema.CallToolResult r = call(tool, args);
+        assertThat(r.isError()).as(tool + ": " + r).isTrue();
+        return (Map<String, Object>) ((Map<String, Object>) r.structuredContent()).get("error");
+    }
+
     private static String invalid(String tool, Map<String, Object> args) {
         Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> call(tool, args));
         assertThat(t).as(tool).isInstanceOf(McpError.class);
@@ -98,14 +107,14 @@ class McpServerTest {
     void listsEveryToolWithSchemas() {
         List<McpSchema.Tool> tools = client.listTools().block().tools();
         assertThat(tools).extracting(McpSchema.Tool::name).containsExactlyInAnyOrder("run", "env_list", "env_pull",
-                "env_inspect", "env_prune", "reap", "workspace_create", "workspace_exec", "workspace_list",
+                "env_inspect", "env_prune", "reap", "workspace_create", "workspace_exec", "workspace_exec_output", "workspace_list",
                 "workspace_status", "workspace_stop", "workspace_start", "workspace_delete", "workspace_file_list",
                 "workspace_file_read", "workspace_file_write", "workspace_diff", "workspace_snapshot_create",
                 "workspace_snapshot_list", "workspace_snapshot_delete", "workspace_reset", "workspace_logs",
                 "workspace_push", "workspace_export", "workspace_patch", "workspace_service_start",
                 "workspace_service_list", "workspace_service_logs", "workspace_service_stop", "workspace_shell_open",
                 "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close");
-        assertThat(tools).hasSize(34);
+        assertThat(tools).hasSize(35);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
             assertThat(t.outputSchema()).as(t.name()).containsEntry("type", "object");
@@ -133,8 +142,9 @@ class McpServerTest {
             String patch = "--- a/in/a.txt\n+++ b/in/a.txt\n@@ -1 +1,2 @@\n-alpha\n+alpha2\n+beta\n";
             assertThat((List<Map<String, Object>>) ok("workspace_patch", Map.of("workspace", id, "patch", patch))
                     .get("changes")).extracting(c -> c.get("path")).containsExactly("in/a.txt");
-            assertThat(invalid("workspace_patch", Map.of("workspace", id, "patch", patch))) // all or nothing
-                    .contains("does not apply", "hunk 1 of in/a.txt");
+            Map<String, Object> conflict = failed("workspace_patch", Map.of("workspace", id, "patch", patch));
+            assertThat(conflict).containsEntry("kind", "state"); // all or nothing: a result the model reads
+            assertThat((String) conflict.get("message")).contains("does not apply: hunk 1 of in/a.txt");
             assertThat(invalid("workspace_patch", Map.of("workspace", id))).contains("missing argument 'patch'");
 
             Path out = shared.resolve("allowed/out");

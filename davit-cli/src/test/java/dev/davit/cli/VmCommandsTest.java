@@ -277,7 +277,7 @@ class VmCommandsTest {
             assertThat(close.stdout()).as(close.toString()).isEqualTo(sh + "\n");
             Cli.Result bad = cli.run("workspace", "service", "start", "vmproc", "bad", "--ready-file", "never", "--",
                     "sh", "-c", "echo boom; exit 4");
-            assertThat(bad.rc()).as(bad.toString()).isEqualTo(1);
+            assertThat(bad.rc()).as(bad.toString()).isEqualTo(9);
             assertThat(bad.stderr().strip()).doesNotContain("\n").contains("exited with code 4", "boom");
         } finally {
             Cli.Result rm = cli.run("workspace", "rm", "vmproc");

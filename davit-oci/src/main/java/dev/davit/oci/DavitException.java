@@ -22,6 +22,13 @@ public class DavitException extends RuntimeException {
         VERIFICATION(6),
         /** The local store is unusable, inconsistent or could not be written. */
         STORE(7),
+        /**
+         * The operation does not fit what it works on now: a workspace that is stopped, a name already taken, a
+         * patch whose context does not match.
+         */
+        STATE(8),
+        /** What davit ran in a sandbox failed: a service that exited early or never became ready. */
+        FAILED(9),
         /** Anything else. */
         INTERNAL(1);
 

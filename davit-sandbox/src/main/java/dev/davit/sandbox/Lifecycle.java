@@ -91,11 +91,11 @@ public final class Lifecycle {
 
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                     java.io.InputStream stdin, java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
-        return exec(id, argv, env, workdir, timeout, 0, stdin, stdoutTee, stderrTee);
+        return exec(id, argv, env, workdir, timeout, 0, ExecResult.MAX_CAPTURED_BYTES, stdin, stdoutTee, stderrTee);
     }
 
     ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                    long maxOutput, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
+                    long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
                     java.io.OutputStream stderrTee) {
         long t0 = System.nanoTime();
         if (argv == null || argv.isEmpty()) {
@@ -108,7 +108,11 @@ public final class Lifecycle {
         if (maxOutput < 0) {
             throw new DavitException(Kind.USAGE, "--max-output must be a positive number of bytes, not " + maxOutput);
         }
-        return of(s).exec(s, argv, env, workdir, timeout, maxOutput, stdin, stdoutTee, stderrTee, t0);
+        if (capture < 0 || capture > ExecResult.MAX_CAPTURED_BYTES) {
+            throw new DavitException(Kind.USAGE, "the captured bytes per stream must be between 0 and "
+                    + ExecResult.MAX_CAPTURED_BYTES + ", not " + capture);
+        }
+        return of(s).exec(s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0);
     }
 
     Sandbox stop(String id) {

@@ -27,9 +27,13 @@ public interface LongLived {
     /** Whether the processes recorded for running sandbox {@code s} are all still there. */
     boolean up(Sandbox s);
 
-    /** Runs {@code argv} in running sandbox {@code s} (see {@link Sandboxes#exec}); {@code t0}: when the call began. */
+    /**
+     * Runs {@code argv} in running sandbox {@code s} (see {@link Sandboxes#exec}), keeping up to {@code capture}
+     * bytes of each output stream in the result (the tees get all of it, as it arrives); {@code t0}: when the call
+     * began.
+     */
     ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                    long maxOutput, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee, long t0);
+                    long maxOutput, int capture, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee, long t0);
 
     /** Before running sandbox {@code s} is killed by a stop (the vm backend flushes its guest's disk). */
     default void beforeStop(Sandbox s) {

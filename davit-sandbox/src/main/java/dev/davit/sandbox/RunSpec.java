@@ -37,10 +37,13 @@ import java.util.Objects;
  *                {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. 0 means no
  *                limit (the captured copy is still cut at {@link ExecResult#MAX_CAPTURED_BYTES} per stream). Container
  *                backend only: the vm backend refuses it
+ * @param capture how many bytes of each of stdout and stderr the result keeps ({@link ExecResult#capturedStdout});
+ *                the rest is counted ({@link ExecResult#truncated}) and still reaches the tees. Default and most:
+ *                {@link ExecResult#MAX_CAPTURED_BYTES}
  */
 public record RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                       Network network, ImageConfig image, String backend, String runtime, int vcpus,
-                      int memoryMiB, Limits limits, long maxOutput) {
+                      int memoryMiB, Limits limits, long maxOutput, int capture) {
     /** The vCPUs of a microVM when none are asked for. */
     public static final int DEFAULT_VCPUS = 1;
     /** The memory of a microVM when none is asked for. */
@@ -76,6 +79,18 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         if (maxOutput < 0) {
             throw new DavitException(Kind.USAGE, "--max-output must be a positive number of bytes, not " + maxOutput);
         }
+        if (capture < 0 || capture > ExecResult.MAX_CAPTURED_BYTES) {
+            throw new DavitException(Kind.USAGE, "the captured bytes per stream must be between 0 and "
+                    + ExecResult.MAX_CAPTURED_BYTES + ", not " + capture);
+        }
+    }
+
+    /** A run with an output limit, capturing up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream. */
+    public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
+                   Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB,
+                   Limits limits, long maxOutput) {
+        this(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus, memoryMiB, limits,
+                maxOutput, ExecResult.MAX_CAPTURED_BYTES);
     }
 
     /** A run without an output limit. */
@@ -148,6 +163,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         private int memoryMiB = DEFAULT_MEMORY_MIB;
         private Limits limits = Limits.NONE;
         private long maxOutput;
+        private int capture = ExecResult.MAX_CAPTURED_BYTES;
 
         private Builder(Path rootfs) {
             this.rootfs = rootfs;
@@ -223,9 +239,15 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
             return this;
         }
 
+        /** How many bytes of each output stream the result keeps (see {@link RunSpec#capture}). */
+        public Builder capture(int v) {
+            capture = v;
+            return this;
+        }
+
         public RunSpec build() {
             return new RunSpec(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus,
-                    memoryMiB, limits, maxOutput);
+                    memoryMiB, limits, maxOutput, capture);
         }
     }
 }

@@ -132,7 +132,20 @@ public final class Sandboxes {
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout, long maxOutput, java.io.InputStream stdin,
                            OutputStream stdoutTee, OutputStream stderrTee) {
-        return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, stdin, stdoutTee, stderrTee);
+        return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, ExecResult.MAX_CAPTURED_BYTES, stdin,
+                stdoutTee, stderrTee);
+    }
+
+    /**
+     * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration, long, java.io.InputStream,
+     * OutputStream, OutputStream)}, keeping only the first {@code capture} bytes of each output stream in the
+     * result ({@link ExecResult#truncated} when there were more): the tees still get all of it as it arrives, so a
+     * caller that bounds its memory passes a small capture and does what it needs with the rest in its tees.
+     */
+    public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
+                           java.time.Duration timeout, long maxOutput, int capture, java.io.InputStream stdin,
+                           OutputStream stdoutTee, OutputStream stderrTee) {
+        return lifecycle.exec(id, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee);
     }
 
     /**

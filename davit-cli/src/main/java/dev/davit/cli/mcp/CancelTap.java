@@ -18,6 +18,8 @@ import java.util.function.Consumer;
 final class CancelTap extends InputStream {
     /** The longest line looked at (longer lines pass through unparsed). */
     private static final int MAX_PARSED = 1 << 20;
+    /** The longest message read (64 MiB: a workspace_file_write of 48 MiB in base64); a longer one is dropped. */
+    static final int MAX_LINE = 64 << 20;
 
     private final InputStream in;
     private final Consumer<String> onCancel;
@@ -74,11 +76,26 @@ final class CancelTap extends InputStream {
             }
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             int c;
+            long dropped = 0;
             while ((c = in.read()) != -1) {
-                buf.write(c);
+                if (buf.size() >= MAX_LINE) { // a client cannot fill the server's memory with one message
+                    dropped++;
+                } else {
+                    buf.write(c);
+                }
                 if (c == '\n') {
                     break;
                 }
+            }
+            if (dropped > 0) {
+                garbage.accept(new byte[0]);
+                line = new byte[0];
+                pos = 0;
+                if (c == -1) {
+                    ended = true;
+                    onEnd.run();
+                }
+                continue;
             }
             if (c == -1) {
                 ended = true;
@@ -102,7 +119,7 @@ final class CancelTap extends InputStream {
     /**
      * One JSON-RPC message of {@code session} as the SDK should see it: a {@code tools/call} request with its
      * session-qualified id ({@code session/id}) in {@code _meta}, a {@code notifications/cancelled} passed on to
-     * {@code onCancel} (with the qualified id it names). Garbage (not a JSON-RPC 2.0 object) becomes null: the SDK's
+     * {@code onCancel} (with the qualified id it names) and then nothing (an empty array: handled here). Garbage (not a JSON-RPC 2.0 object) becomes null: the SDK's
      * stdio transport stops reading at a message it cannot parse, so it is dropped here.
      */
     static byte[] tag(byte[] raw, String session, Consumer<String> onCancel) {
@@ -130,7 +147,7 @@ final class CancelTap extends InputStream {
             if (!id.isMissingNode() && !id.isNull()) {
                 onCancel.accept(session + "/" + id.asText());
             }
-            return raw;
+            return new byte[0]; // handled: the SDK (1.1) has no handler for it and would only warn
         }
         if (method.equals("tools/call") && msg.has("id") && msg.path("params").isObject()) {
             ObjectNode params = (ObjectNode) msg.get("params");

@@ -42,13 +42,24 @@ public final class DavitMcpServer implements AutoCloseable {
     static final String REQUEST_ID = "dev.davit/request-id";
 
     /** What {@code davit mcp serve} was given. */
-    public record Options(boolean fullTools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
+    public record Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
                           java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
-                          Map<String, String> env, PrintStream log, String version) {
+                          Map<String, String> env, PrintStream log, String version, List<String> allowRegistries) {
     }
+
+    /** The largest {@code --json} document a tool's command may print; past it the call fails. */
+    static final int MAX_RESULT = 4 << 20;
 
     private final Options options;
     private final List<Tool> tools;
+    private final Set<String> offered;
+    private final ModelTerms terms;
+    private final Installs installs = new Installs(this::install);
+    /** Catalog environment names (refreshed when a name is not among them, at most once a minute). */
+    private volatile Set<String> catalogNames;
+    private volatile long catalogReadAt;
+    /** Environments this server found installed (no install step before their calls). */
+    private final Set<String> installed = ConcurrentHashMap.newKeySet();
     private final JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(Json.mapper());
     /** The threads running calls, by session-qualified request id (for notifications/cancelled). */
     private final Map<String, Thread> running = new ConcurrentHashMap<>();
@@ -60,8 +71,12 @@ public final class DavitMcpServer implements AutoCloseable {
     public DavitMcpServer(Options options) {
         this.options = options;
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
-                options.workspaceTtl(), options.davitHome());
-        this.tools = Tools.all(policy).stream().filter(t -> options.fullTools() || t.core()).toList();
+                options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
+                new Policy.Admission());
+        Tool.Profile profile = Tool.Profile.parse(options.tools());
+        this.tools = Tools.all(policy).stream().filter(t -> t.in(profile)).toList();
+        this.offered = Set.copyOf(tools.stream().map(Tool::name).toList());
+        this.terms = new ModelTerms(tools);
         this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "davit-mcp-reaper");
             t.setDaemon(true);
@@ -78,17 +93,49 @@ public final class DavitMcpServer implements AutoCloseable {
     public List<McpServerFeatures.SyncToolSpecification> specifications() {
         List<McpServerFeatures.SyncToolSpecification> specs = new ArrayList<>();
         for (Tool t : tools) {
-            specs.add(McpServerFeatures.SyncToolSpecification.builder().tool(t.toSchema())
+            specs.add(McpServerFeatures.SyncToolSpecification.builder().tool(t.toSchema(offered))
                     .callHandler((exchange, request) -> call(t, request, progress(exchange, request))).build());
         }
         return specs;
     }
 
-    /** Instructions for the model, sent with initialize. */
-    static String instructions() {
-        return "davit runs commands in isolated sandboxes. One-shot: 'run'. Lasting state: 'workspace_create', then"
-                + " 'workspace_exec', 'workspace_file_read'/'workspace_file_write', 'workspace_diff', and"
-                + " 'workspace_delete' when done. 'env_list' shows the environments.";
+    /** Instructions for the model, sent with initialize (naming only the tools offered). */
+    String instructions() {
+        return Tool.forTools("davit runs commands in isolated sandboxes. One-shot: 'run'.[[workspace_create| Lasting"
+                + " state: 'workspace_create', then 'workspace_exec', 'workspace_file_read'/'workspace_file_write',"
+                + " 'workspace_diff', and 'workspace_delete' when done.]] 'env_list' shows the environments; 'env_pull'"
+                + " installs one ahead of time.", offered);
+    }
+
+    /** Whether {@code name} is an environment of the catalog. */
+    boolean inCatalog(String name) {
+        Set<String> names = catalogNames;
+        if (names == null || (!names.contains(name) && System.nanoTime() - catalogReadAt > 60_000_000_000L)) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            Main.executeReusing(new String[] {"--json", "env", "list"}, out, new ByteArrayOutputStream(),
+                    options.env());
+            Set<String> found = new java.util.HashSet<>();
+            try {
+                Json.read(out.toByteArray()).path("environments").forEach(e -> found.add(e.path("name").asText()));
+            } catch (IOException | RuntimeException e) {
+                // no catalog: no environment names
+            }
+            catalogNames = names = found;
+            catalogReadAt = System.nanoTime();
+        }
+        return names.contains(name);
+    }
+
+    /** Installs catalog environment {@code name} ({@code davit env pull}), passing its progress lines on. */
+    private Installs.Outcome install(String name, java.util.function.Consumer<String> progress) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Map<String, String> env = new java.util.HashMap<>(options.env());
+        env.put(Main.JSON_PROGRESS, "1");
+        int rc = Main.executeReusing(new String[] {"--json", "env", "pull", name}, out, new LineTap(progress), env);
+        if (rc == 0) {
+            installed.add(name);
+        }
+        return new Installs.Outcome(rc, out.toByteArray());
     }
 
     /**
@@ -123,23 +170,36 @@ public final class DavitMcpServer implements AutoCloseable {
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
         tool.argv(args, List.of()); // arguments first: types, names, required
         Path[] scratch = new Path[1];
+        List<Runnable> releases = new ArrayList<>();
         Pins pins = Pins.open();
         Object requestId = request.meta() == null ? null : request.meta().get(REQUEST_ID);
         if (requestId != null) {
             running.put(requestId.toString(), Thread.currentThread());
         }
         try {
-            List<String> extra = tool.check().check(args, () -> {
-                if (scratch[0] == null) {
-                    try {
-                        scratch[0] = Files.createTempDirectory("davit-mcp-");
-                    } catch (IOException e) {
-                        throw new DavitException(DavitException.Kind.INTERNAL, "cannot make a temporary directory: "
-                                + e.getMessage());
+            List<String> extra = tool.check().check(args, new Tool.Call() {
+                @Override
+                public Path scratch() {
+                    if (scratch[0] == null) {
+                        try {
+                            scratch[0] = Files.createTempDirectory("davit-mcp-");
+                        } catch (IOException e) {
+                            throw new DavitException(DavitException.Kind.INTERNAL, "cannot make a temporary"
+                                    + " directory: " + e.getMessage());
+                        }
                     }
+                    return scratch[0];
                 }
-                return scratch[0];
+
+                @Override
+                public void release(Runnable r) {
+                    releases.add(r);
+                }
             });
+            McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
+            if (waiting != null) {
+                return waiting;
+            }
             McpSchema.CallToolResult r = run(tool, tool.argv(args, extra), progress, pins);
             if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
@@ -148,7 +208,12 @@ public final class DavitMcpServer implements AutoCloseable {
             return r;
         } catch (McpError e) {
             throw pins.rewrite(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error("internal", "the call was cancelled while its environment was installing (the install"
+                    + " goes on)", 1);
         } finally {
+            releases.forEach(Runnable::run);
             pins.close();
             if (requestId != null) {
                 running.remove(requestId.toString());
@@ -164,9 +229,52 @@ public final class DavitMcpServer implements AutoCloseable {
         }
     }
 
+    /** How long a call waits for an install before it answers that the install goes on. */
+    static long installWaitMs() {
+        return Long.getLong("davit.mcp.installWaitMs", Tools.LONG_WAIT_S * 1000);
+    }
+
+    /**
+     * Before a call that needs a catalog environment that may not be installed yet ({@code run},
+     * {@code workspace_create}, {@code env_pull}): its install, in the background, waited for a while. Null when the
+     * call may go on (installed, or not a catalog environment); else the call's answer: the install's failure, or
+     * that it still goes on.
+     */
+    private McpSchema.CallToolResult installFirst(Tool tool, Map<String, Object> args,
+                                                  java.util.function.Consumer<String> progress)
+            throws InterruptedException {
+        String name = tool.name().equals("env_pull") ? (String) args.get("name")
+                : tool.name().equals("run") || tool.name().equals("workspace_create") ? (String) args.get("env") : null;
+        if (name == null || installed.contains(name) || !inCatalog(name)) {
+            return null;
+        }
+        Installs.Outcome o = installs.await(name, installWaitMs(), progress);
+        if (o == null) {
+            String step = installs.lastStep(name);
+            String message = "environment " + name + " is still being installed" + (step == null ? ""
+                    : " (now: " + step + ")") + "; the install goes on: call " + tool.name() + " again in a minute";
+            if (tool.name().equals("env_pull")) {
+                ObjectNode doc = Json.object().put("name", name).put("status", "installing").put("message", message);
+                return result(doc, false);
+            }
+            return error("state", message, DavitException.Kind.STATE.exitCode());
+        }
+        if (o.exitCode() != 0) {
+            return answer(tool, o.json(), o.exitCode(), "");
+        }
+        return null;
+    }
+
+    /** A failed call's result: {@code {"error": {kind, message, exit_code}}} with isError. */
+    private static McpSchema.CallToolResult error(String kind, String message, int exitCode) {
+        ObjectNode doc = Json.object();
+        doc.putObject("error").put("kind", kind).put("message", message).put("exit_code", exitCode);
+        return result(doc, true);
+    }
+
     private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress,
                                          Pins pins) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        Bounded out = new Bounded(MAX_RESULT);
         ByteArrayOutputStream err = progress == null ? new ByteArrayOutputStream() : new LineTap(progress);
         Map<String, String> env = options.env();
         if (progress != null) {
@@ -174,26 +282,74 @@ public final class DavitMcpServer implements AutoCloseable {
             env.put(Main.JSON_PROGRESS, "1");
         }
         int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env);
+        if (out.over()) {
+            return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
+                    + " ask for less (a directory further down, a smaller limit)", 2);
+        }
+        byte[] json = out.toByteArray();
+        out = null; // the document below is all that is kept
+        return answer(tool, json, rc, err.toString(StandardCharsets.UTF_8), pins);
+    }
+
+    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr) {
+        return answer(tool, json, rc, stderr, null);
+    }
+
+    /**
+     * The result of a command that printed {@code json} and exited {@code rc}: a usage error is a JSON-RPC
+     * invalid-params error, any other error a result with isError, both in the model's terms.
+     */
+    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr, Pins pins) {
         JsonNode doc;
         try {
-            doc = pins.rewrite(Json.read(out.toByteArray()));
+            doc = Json.read(json);
+            if (pins != null) {
+                doc = pins.rewrite(doc);
+            }
         } catch (IOException | RuntimeException e) {
-            ObjectNode e2 = Json.object();
-            e2.putObject("error").put("kind", "internal").put("exit_code", rc)
-                    .put("message", err.toString(StandardCharsets.UTF_8).strip());
-            return result(e2, true);
+            return error("internal", terms.rewrite(stderr.strip(), tool), rc);
         }
         JsonNode error = doc.path("error");
         if (doc.isObject() && error.isObject()) {
+            String message = terms.rewrite(error.path("message").asText(), tool);
             if ("usage".equals(error.path("kind").asText())) {
-                throw Tool.invalid(error.path("message").asText());
+                throw Tool.invalid(message);
             }
+            ((ObjectNode) error).put("message", message);
             return result((ObjectNode) doc, true);
         }
         return result(tool.post().apply(doc), rc != 0);
     }
 
-    private McpSchema.CallToolResult result(ObjectNode doc, boolean isError) {
+    /** A command's stdout, refusing more than a bound (a result is bounded before it is built). */
+    private static final class Bounded extends ByteArrayOutputStream {
+        private final int limit;
+        private boolean over;
+
+        Bounded(int limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            if (over || count + len > limit) {
+                over = true;
+                return; // dropped: the call fails with "too large"
+            }
+            super.write(b, off, len);
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        synchronized boolean over() {
+            return over;
+        }
+    }
+
+    private static McpSchema.CallToolResult result(ObjectNode doc, boolean isError) {
         return McpSchema.CallToolResult.builder().structuredContent(Json.mapper().convertValue(doc, Map.class))
                 .addTextContent(new String(Json.bytes(doc), StandardCharsets.UTF_8)).isError(isError).build();
     }
@@ -254,6 +410,11 @@ public final class DavitMcpServer implements AutoCloseable {
                 .tools(specifications()).build();
     }
 
+    /** The tools this server offers. */
+    List<Tool> tools() {
+        return tools;
+    }
+
     /** Builds the SDK server for a streamable HTTP transport. */
     McpSyncServer build(io.modelcontextprotocol.spec.McpStreamableServerTransportProvider transport) {
         return io.modelcontextprotocol.server.McpServer.sync(transport).jsonMapper(mapper)
@@ -273,6 +434,7 @@ public final class DavitMcpServer implements AutoCloseable {
             return;
         }
         reaper.shutdownNow();
+        installs.close();
         cancelAll();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!running.isEmpty() && System.nanoTime() < deadline) {

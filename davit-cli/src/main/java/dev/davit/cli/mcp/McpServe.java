@@ -40,8 +40,12 @@ import org.eclipse.jetty.server.ServerConnector;
 public final class McpServe {
     /** The HTTP endpoint. */
     public static final String ENDPOINT = "/mcp";
+    /**
+     * The protocol versions davit speaks: up to 2025-11-25, whose additions (tasks, icons, URL elicitation, sampling
+     * with tools) are optional and not used here, so its clients are answered in their own version.
+     */
     static final java.util.List<String> PROTOCOL_VERSIONS = java.util.List.of("2024-11-05", "2025-03-26",
-            "2025-06-18");
+            "2025-06-18", "2025-11-25");
     private static final Set<String> LOOPBACK = Set.of("localhost", "127.0.0.1", "[::1]", "::1");
 
     private McpServe() {
@@ -173,6 +177,10 @@ public final class McpServe {
             }
             byte[] raw = req.getInputStream().readAllBytes();
             byte[] tagged = CancelTap.tag(raw, session, server::cancel);
+            if (tagged != null && tagged.length == 0) {
+                ((HttpServletResponse) response).setStatus(HttpServletResponse.SC_ACCEPTED); // a notification, handled
+                return;
+            }
             chain.doFilter(new Body(req, tagged == null ? raw : tagged), response);
         }
     }

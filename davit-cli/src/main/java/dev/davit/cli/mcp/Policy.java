@@ -18,8 +18,26 @@ import java.util.Map;
  * a TTL for the workspaces it creates.
  */
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
-              Path davitHome) {
+              Path davitHome, List<String> allowedRegistries, java.util.function.Predicate<String> catalog,
+              Admission admission) {
+    /** Counts the workspaces being created, so that concurrent creates cannot pass {@code maxWorkspaces}. */
+    static final class Admission {
+        private int creating;
+    }
+
+    Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl, Path davitHome) {
+        this(allowedPaths, allowNetwork, maxWorkspaces, workspaceTtl, davitHome, List.of(), name -> false,
+                new Admission());
+    }
+
     Policy {
+        allowedRegistries = List.copyOf(allowedRegistries);
+        for (String r : allowedRegistries) {
+            if (r.isEmpty() || r.contains("/") || r.contains("@")) {
+                throw new DavitException(DavitException.Kind.USAGE, "--allow-registry takes a registry host (e.g."
+                        + " ghcr.io or 127.0.0.1:5000), not '" + r + "'");
+            }
+        }
         List<Path> real = new ArrayList<>();
         for (Path p : allowedPaths) {
             try {
@@ -174,12 +192,77 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         }
     }
 
-    /** Refuses a new workspace when {@code maxWorkspaces} exist. */
-    void roomForWorkspace() {
-        int n = Workspaces.under(davitHome).list().size();
-        if (n >= maxWorkspaces) {
-            throw Tool.invalid("there are already " + n + " workspaces (this server allows " + maxWorkspaces
-                    + ", --max-workspaces); delete one with workspace_delete first (workspace_list shows them)");
+    /**
+     * Reserves room for one new workspace: refused when the workspaces that exist and those being created reach
+     * {@code maxWorkspaces}. The reservation ends when the returned handle runs (after the create, which then
+     * exists or failed).
+     */
+    Runnable reserveWorkspace() {
+        synchronized (admission) {
+            int n = Workspaces.under(davitHome).list().size();
+            if (n + admission.creating >= maxWorkspaces) {
+                throw Tool.invalid("there are already " + n + " workspaces" + (admission.creating > 0 ? " and "
+                        + admission.creating + " being created" : "") + " (this server allows " + maxWorkspaces
+                        + ", --max-workspaces); delete one with workspace_delete first (workspace_list shows them)");
+            }
+            admission.creating++;
+        }
+        boolean[] done = {false};
+        return () -> {
+            synchronized (admission) {
+                if (!done[0]) {
+                    done[0] = true;
+                    admission.creating--;
+                }
+            }
+        };
+    }
+
+    /** A {@code ttl} above the server's becomes the server's: the operator's limit is not the model's to lift. */
+    void capTtl(Map<String, Object> arguments) {
+        if (workspaceTtl != null && arguments.get("ttl") instanceof Number n
+                && n.doubleValue() > workspaceTtl.toSeconds()) {
+            arguments.put("ttl", workspaceTtl.toSeconds());
+        }
+    }
+
+    /**
+     * Checks that what {@code arguments[arg]} names may run: a catalog environment (the operator's catalog), an image
+     * already in the store (nothing is fetched), or an image of a registry in {@code --allow-registry}. A loopback,
+     * link-local or private address is refused like any registry not listed, so the model cannot make the host send
+     * requests where it likes.
+     */
+    void pull(Map<String, Object> arguments, String arg) {
+        String name = (String) arguments.get(arg);
+        if (catalog.test(name)) {
+            return;
+        }
+        dev.davit.oci.reference.Reference ref;
+        try {
+            ref = dev.davit.oci.reference.Reference.parse(name);
+        } catch (RuntimeException e) {
+            throw Tool.invalid("'" + arg + "': " + name + " is neither an environment of env_list nor an image"
+                    + " reference (" + e.getMessage() + ")");
+        }
+        if (allowedRegistries.contains(ref.registry())) {
+            return;
+        }
+        if (inStore(ref)) {
+            return; // runs from the store: no request is sent
+        }
+        throw Tool.invalid("'" + arg + "': " + name + " is not in env_list or the store, and its registry "
+                + ref.registry() + " is not one this server may pull from (" + (allowedRegistries.isEmpty() ? "none"
+                : String.join(", ", allowedRegistries)) + "); use an environment of env_list or ask the user to"
+                + " add it with --allow-registry " + ref.registry());
+    }
+
+    private boolean inStore(dev.davit.oci.reference.Reference ref) {
+        try {
+            Path root = dev.davit.oci.client.DavitHome.storeOf(davitHome);
+            return Files.isDirectory(root) && dev.davit.oci.store.OciStore.open(root).entry(ref.toString())
+                    .isPresent();
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 }

@@ -17,53 +17,126 @@ import java.util.function.Function;
  * {@code --}), the JSON Schemas derived from them, and how a call becomes an argv. A tool is one entry of
  * {@link Tools#all}; a new command is one more entry.
  */
-record Tool(String name, boolean core, String description, List<String> command, List<Arg> args,
-            ObjectNode outputProperties, Check check, Function<JsonNode, ObjectNode> post) {
+record Tool(String name, Profile profile, String title, String description, List<String> command, List<Arg> args,
+            ObjectNode outputProperties, List<String> required, Hints hints, Check check,
+            Function<JsonNode, ObjectNode> post) {
+
+    /**
+     * The tool sets a server offers ({@code --tools}), each holding the one before: {@code run} (one-shot runs
+     * and environments), {@code core} (and the workspace loop: create, exec, files, diff, reset, delete),
+     * {@code full} (everything). A tool's profile is the smallest set that holds it.
+     */
+    enum Profile { RUN, CORE, FULL;
+
+        static Profile parse(String s) {
+            for (Profile p : values()) {
+                if (p.name().equalsIgnoreCase(s)) {
+                    return p;
+                }
+            }
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "--tools is run, core or"
+                    + " full, not '" + s + "'");
+        }
+    }
+
+    /** What a call does to the world, as MCP's tool annotations say it to the client. */
+    record Hints(boolean readOnly, boolean destructive, boolean idempotent, boolean openWorld) {
+        /** Reads only. */
+        static final Hints READ = new Hints(true, false, true, false);
+        /** Changes things, adding or updating; doing it again is harmless. */
+        static final Hints IDEMPOTENT = new Hints(false, false, true, false);
+        /** Adds or changes things; doing it again does it again. */
+        static final Hints CHANGE = new Hints(false, false, false, false);
+        /** Deletes or replaces what was there. */
+        static final Hints DESTRUCTIVE = new Hints(false, true, false, false);
+        /** Deletes; doing it again changes nothing more. */
+        static final Hints DESTRUCTIVE_IDEMPOTENT = new Hints(false, true, true, false);
+    }
 
     /** The kinds of arguments and how they appear on the command line. */
     enum Kind { STRING, NUMBER, INTEGER, FLAG, STRINGS, ENV }
+
+    /** Text inside [[TOOL|...]] in a description or message stays only where TOOL is offered. */
+    private static final java.util.regex.Pattern IF_OFFERED =
+            java.util.regex.Pattern.compile("\\[\\[([a-z_]+)\\|([^\\]]*)]]");
+
+    /** {@code text} with each [[TOOL|...]] kept (its text) where {@code offered} holds TOOL, else dropped. */
+    static String forTools(String text, java.util.Set<String> offered) {
+        return IF_OFFERED.matcher(text).replaceAll(m -> java.util.regex.Matcher.quoteReplacement(
+                offered.contains(m.group(1)) ? m.group(2) : ""));
+    }
 
     /**
      * One argument: {@code option} is the CLI option ("--timeout"), null for a positional, "--" for the command
      * after {@code --}.
      */
-    record Arg(String name, Kind kind, String option, boolean required, String description) {
-        ObjectNode schema() {
+    record Arg(String name, Kind kind, String option, boolean required, String description, ObjectNode extra) {
+        Arg(String name, Kind kind, String option, boolean required, String description) {
+            this(name, kind, option, required, description, Json.object());
+        }
+
+        /** The values a STRING may take (a JSON Schema enum), or null. */
+        List<String> choices() {
+            if (!extra.path("enum").isArray()) {
+                return null;
+            }
+            List<String> l = new ArrayList<>();
+            extra.get("enum").forEach(n -> l.add(n.asText()));
+            return l;
+        }
+
+        ObjectNode schema(java.util.Set<String> offered) {
             ObjectNode s = Json.object();
             switch (kind) {
                 case STRING -> s.put("type", "string");
-                case NUMBER -> s.put("type", "number").put("minimum", 0);
+                case NUMBER -> s.put("type", "number").put("exclusiveMinimum", 0);
                 case INTEGER -> s.put("type", "integer").put("minimum", 0);
                 case FLAG -> s.put("type", "boolean");
                 case STRINGS -> s.put("type", "array").put("minItems", 1).putObject("items").put("type", "string");
                 case ENV -> s.put("type", "object").putObject("additionalProperties").put("type", "string");
             }
-            s.put("description", description);
+            s.setAll(extra);
+            s.put("description", forTools(description, offered));
             return s;
         }
     }
 
     /**
-     * A check of a call's arguments before it runs (host paths, network, limits; throws {@link McpError}), which
-     * may add options to the command line; {@code scratch} gives a directory deleted after the call.
+     * A check of a call's arguments before it runs (host paths, network, registries, limits; throws
+     * {@link McpError}), which may change them and add options to the command line.
      */
     interface Check {
-        Check NONE = (a, scratch) -> List.of();
+        Check NONE = (a, call) -> List.of();
 
-        List<String> check(Map<String, Object> arguments, java.util.function.Supplier<java.nio.file.Path> scratch);
+        List<String> check(Map<String, Object> arguments, Call call);
     }
 
-    static Builder builder(String name, boolean core, String description, String... command) {
-        return new Builder(name, core, description, List.of(command));
+    /** What a check may use of its call: a scratch directory, and work to do when the call has ended. */
+    interface Call {
+        /** A directory of this call's own, deleted after it. */
+        java.nio.file.Path scratch();
+
+        /** Runs {@code r} when the call has ended (its command has run, or failed). */
+        void release(Runnable r);
     }
 
-    McpSchema.Tool toSchema() {
+    static Builder builder(String name, Profile profile, String title, String description, String... command) {
+        return new Builder(name, profile, title, description, List.of(command));
+    }
+
+    /** Whether a server offering {@code offered} has this tool. */
+    boolean in(Profile offered) {
+        return profile.ordinal() <= offered.ordinal();
+    }
+
+    /** This tool as {@code tools/list} shows it by a server that offers the tools named {@code offered}. */
+    McpSchema.Tool toSchema(java.util.Set<String> offered) {
         ObjectNode in = Json.object();
         in.put("type", "object");
         ObjectNode props = in.putObject("properties");
         ArrayNode required = Json.array();
         for (Arg a : args) {
-            props.set(a.name(), a.schema());
+            props.set(a.name(), a.schema(offered));
             if (a.required()) {
                 required.add(a.name());
             }
@@ -74,11 +147,39 @@ record Tool(String name, boolean core, String description, List<String> command,
         in.put("additionalProperties", false);
         ObjectNode out = Json.object();
         out.put("type", "object");
-        out.set("properties", outputProperties.deepCopy());
+        ObjectNode props2 = outputProperties.deepCopy();
+        props2.forEach(p -> {
+            if (p.isObject() && p.has("description")) {
+                ((ObjectNode) p).put("description", forTools(p.get("description").asText(), offered));
+            }
+        });
+        props2.set("error", ERROR_SCHEMA);
+        out.set("properties", props2);
+        // a result is what the tool returns, or a failure ({"error": ...}, with isError)
+        ArrayNode any = out.putArray("anyOf");
+        ArrayNode req = any.addObject().putArray("required");
+        this.required.forEach(req::add);
+        any.addObject().putArray("required").add("error");
         @SuppressWarnings("unchecked")
         Map<String, Object> outMap = Json.mapper().convertValue(out, Map.class);
-        return McpSchema.Tool.builder().name(name).description(description)
-                .inputSchema(Json.mapper().convertValue(in, McpSchema.JsonSchema.class)).outputSchema(outMap).build();
+        return McpSchema.Tool.builder().name(name).title(title).description(forTools(description, offered))
+                .inputSchema(Json.mapper().convertValue(in, McpSchema.JsonSchema.class)).outputSchema(outMap)
+                .annotations(new McpSchema.ToolAnnotations(title, hints.readOnly(), hints.destructive(),
+                        hints.idempotent(), hints.openWorld(), null)).build();
+    }
+
+    /** The schema of a failed call's {@code error}. */
+    static final ObjectNode ERROR_SCHEMA = errorSchema();
+
+    private static ObjectNode errorSchema() {
+        ObjectNode e = Json.object().put("type", "object").put("description", "Why the call failed (with isError).");
+        ObjectNode p = e.putObject("properties");
+        p.putObject("kind").put("type", "string").put("description", "usage, not_found, auth, network,"
+                + " verification, store, state, failed or internal.");
+        p.putObject("message").put("type", "string").put("description", "What went wrong and what to do.");
+        p.putObject("exit_code").put("type", "integer");
+        e.putArray("required").add("kind").add("message");
+        return e;
     }
 
     /**
@@ -102,6 +203,10 @@ record Tool(String name, boolean core, String description, List<String> command,
         List<String> rest = new ArrayList<>();
         for (Arg a : args) {
             Object v = given.get(a.name());
+            if (v == null && a.extra().has("default")) {
+                v = a.kind() == Kind.INTEGER ? (Object) a.extra().get("default").asLong()
+                        : a.extra().get("default").asText();
+            }
             if (v == null) {
                 if (a.required()) {
                     throw invalid("missing argument '" + a.name() + "': " + a.description());
@@ -139,7 +244,7 @@ record Tool(String name, boolean core, String description, List<String> command,
     private List<String> values(Arg a, Object v) {
         String want = switch (a.kind()) {
             case STRING -> "a string";
-            case NUMBER -> "a number >= 0";
+            case NUMBER -> "a number > 0";
             case INTEGER -> "a whole number >= 0";
             case FLAG -> "true or false";
             case STRINGS -> "a non-empty array of strings";
@@ -151,15 +256,26 @@ record Tool(String name, boolean core, String description, List<String> command,
                 if (!(v instanceof String s)) {
                     throw bad;
                 }
+                if (a.choices() != null && !a.choices().contains(s)) {
+                    throw invalid("argument '" + a.name() + "' must be one of " + String.join(", ", a.choices())
+                            + ", not '" + s + "'");
+                }
                 if (a.option() == null && s.startsWith("-")) {
                     throw invalid("argument '" + a.name() + "' cannot start with '-'");
                 }
                 return List.of(s);
             }
             case NUMBER, INTEGER -> {
-                if (!(v instanceof Number n) || n.doubleValue() < 0
+                if (!(v instanceof Number n) || n.doubleValue() < 0 || (a.kind() == Kind.NUMBER && n.doubleValue() == 0)
+                        || Double.isNaN(n.doubleValue()) || Double.isInfinite(n.doubleValue())
                         || (a.kind() == Kind.INTEGER && n.doubleValue() != Math.rint(n.doubleValue()))) {
                     throw bad;
+                }
+                if (a.extra().has("maximum") && n.doubleValue() > a.extra().get("maximum").asDouble()) {
+                    throw invalid("argument '" + a.name() + "' must be at most " + a.extra().get("maximum").asText());
+                }
+                if (a.extra().has("minimum") && n.doubleValue() < a.extra().get("minimum").asDouble()) {
+                    throw invalid("argument '" + a.name() + "' must be at least " + a.extra().get("minimum").asText());
                 }
                 return List.of(a.kind() == Kind.INTEGER ? Long.toString(n.longValue()) : n.toString());
             }
@@ -199,19 +315,60 @@ record Tool(String name, boolean core, String description, List<String> command,
     /** Builds a tool: its arguments in command-line order, then what its result holds. */
     static final class Builder {
         private final String name;
-        private final boolean core;
+        private final Profile profile;
+        private final String title;
         private final String description;
         private final List<String> command;
         private final List<Arg> args = new ArrayList<>();
         private final ObjectNode out = Json.object();
+        private final List<String> required = new ArrayList<>();
+        private Hints hints = Hints.CHANGE;
         private Check check = Check.NONE;
         private Function<JsonNode, ObjectNode> post = n -> (ObjectNode) n;
 
-        private Builder(String name, boolean core, String description, List<String> command) {
+        private Builder(String name, Profile profile, String title, String description, List<String> command) {
             this.name = name;
-            this.core = core;
+            this.profile = profile;
+            this.title = title;
             this.description = description;
             this.command = command;
+        }
+
+        /** {@code f} applied to this builder (a group of steps several tools share). */
+        Builder with(java.util.function.UnaryOperator<Builder> f) {
+            return f.apply(this);
+        }
+
+        Builder hints(Hints h) {
+            this.hints = h;
+            return this;
+        }
+
+        /** The last argument may take only these values (a JSON Schema enum). */
+        Builder oneOf(String... values) {
+            ArrayNode e = args.getLast().extra().putArray("enum");
+            for (String v : values) {
+                e.add(v);
+            }
+            return this;
+        }
+
+        /** The last argument's default (shown in its schema; the tool's check applies it). */
+        Builder byDefault(long value) {
+            args.getLast().extra().put("default", value);
+            return this;
+        }
+
+        /** The last argument's largest value. */
+        Builder atMost(long value) {
+            args.getLast().extra().put("maximum", value);
+            return this;
+        }
+
+        /** The last argument's smallest value. */
+        Builder atLeast(long value) {
+            args.getLast().extra().put("minimum", value);
+            return this;
         }
 
         /** A required positional. */
@@ -243,8 +400,14 @@ record Tool(String name, boolean core, String description, List<String> command,
             return this;
         }
 
-        /** A property of the result (a JSON Schema type name, or a schema). */
+        /** A property every successful result has (a JSON Schema type name, or a schema). */
         Builder returns(String property, Object type, String description) {
+            required.add(property);
+            return maybe(property, type, description);
+        }
+
+        /** A property some results have. */
+        Builder maybe(String property, Object type, String description) {
             ObjectNode p = type instanceof ObjectNode o ? o.deepCopy() : Json.object().put("type", (String) type);
             p.put("description", description);
             out.set(property, p);
@@ -262,7 +425,8 @@ record Tool(String name, boolean core, String description, List<String> command,
         }
 
         Tool build() {
-            return new Tool(name, core, description, command, List.copyOf(args), out, check, post);
+            return new Tool(name, profile, title, description, command, List.copyOf(args), out,
+                    List.copyOf(required), hints, check, post);
         }
     }
 

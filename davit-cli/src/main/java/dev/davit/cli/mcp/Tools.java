@@ -27,12 +27,26 @@ import java.util.Map;
  * more entry here.
  */
 final class Tools {
-    static final boolean CORE = true;
-    static final boolean FULL = false;
+    static final Tool.Profile RUN = Tool.Profile.RUN;
+    static final Tool.Profile CORE = Tool.Profile.CORE;
+    static final Tool.Profile FULL = Tool.Profile.FULL;
+    /** output_limit: its default, least and most. */
+    static final long DEFAULT_OUTPUT = 16384;
+    static final long MIN_OUTPUT = 64;
+    static final long MAX_OUTPUT = 1 << 20;
+    /** The most entries workspace_file_list returns. */
+    static final int MAX_ENTRIES = 2000;
+    /** The most characters of a patch workspace_diff returns. */
+    static final int MAX_PATCH = 64 << 10;
+    /** About how long env_pull waits for an install before it answers "installing" (see {@link Installs}). */
+    static final long LONG_WAIT_S = 40;
+    private static final String OUTPUT_LIMIT = "At most this many bytes of each of stdout and stderr in the result:"
+            + " when there are more, their start and end (default 16384, at most 1048576).";
 
     private static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
-    private static final String EXEC_RESULT = "Returns exit_code, stdout, stderr (UTF-8; capped), timed_out and"
-            + " timings; a non-zero exit code is a result with isError true, not a protocol error.";
+    private static final String EXEC_RESULT = "Returns exit_code, stdout and stderr (UTF-8, at most output_limit bytes"
+            + " each: their start and end), their sizes, truncated and timed_out; a non-zero exit code is a result"
+            + " with isError true, not a protocol error.";
 
     private Tools() {
     }
@@ -40,11 +54,13 @@ final class Tools {
     /** Every tool this server can offer, under {@code policy}. */
     static List<Tool> all(Policy policy) {
         List<Tool> t = new ArrayList<>();
-        t.add(Tool.builder("run", CORE, "Run one command in a fresh, throw-away sandbox over an environment and"
-                        + " delete the sandbox afterwards (nothing is kept; use workspace_create for state that lasts)."
-                        + " 'env' is a catalog environment (see env_list; installed on first use) or an OCI image"
-                        + " reference (pulled on first use). No network unless 'network' (and the server allows it);"
-                        + " default limits 1024 MiB memory, 1 CPU, 1024 processes. " + EXEC_RESULT, "run")
+        t.add(Tool.builder("run", RUN, "Run a command in a throw-away sandbox", "Run one command in a fresh,"
+                        + " throw-away sandbox over an environment and delete the sandbox afterwards (nothing is"
+                        + " kept[[workspace_create|; use workspace_create for state that lasts]]). 'env' is a catalog"
+                        + " environment (see env_list; installed on first use) or an OCI image reference (pulled on"
+                        + " first use, from a registry the server allows). No network unless 'network' (and the"
+                        + " server allows it); default limits 1024 MiB memory, 1 CPU, 1024 processes. " + EXEC_RESULT,
+                        "run")
                 .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
                 .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124);"
                         + " default: no timeout.")
@@ -54,67 +70,83 @@ final class Tools {
                 .option("workdir", STRING, "--workdir", "The working directory inside (default: the image's, else /).")
                 .option("max_output", STRING, "--max-output", "Kill the command when its output passes this size"
                         + " (e.g. 10M).")
+                .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
+                .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT)
                 .command(false, "The command and its arguments, e.g. [\"sh\", \"-c\", \"echo hi\"] (default: the"
                         + " image's entrypoint).")
-                .check((a, scratch) -> {
+                .check((a, call) -> {
                     policy.network(a);
+                    policy.pull(a, "env");
                     return List.of();
                 })
+                .hints(Tool.Hints.CHANGE)
                 .returns("exit_code", "integer", "The command's exit code (124: timed out, 137: killed).")
-                .returns("stdout", "string", "Its standard output.")
-                .returns("stderr", "string", "Its standard error.")
-                .returns("timed_out", "boolean", "Whether 'timeout' killed it.")
+                .with(Tools::outputs)
+                .returns("truncated", "boolean", "Whether output was left out (output_limit) or cut (max_output).")
+                .returns("output_limited", "boolean", "Whether max_output killed it.")
                 .returns("environment", "string", "The environment it ran in.")
                 .returns("timings_ms", "object", "Create, start, exec and delete times.").build());
-        t.add(Tool.builder("env_list", CORE, "List the catalog's environments (name, version, kind, installed or"
-                + " not, description). Pass a name to run or workspace_create; env_pull installs one ahead of time.",
-                "env", "list")
+        t.add(Tool.builder("env_list", RUN, "List environments", "List the catalog's environments (name, version,"
+                        + " kind, installed or not, description). Pass a name to run[[workspace_create| or"
+                        + " workspace_create]]; env_pull installs one ahead of time.", "env", "list")
+                .hints(Tool.Hints.READ)
                 .returns("environments", Tool.arrayOf("name", "version", "kind", "installed", "description"),
                         "The environments.")
                 .returns("catalog", "object", "Where the catalog came from.").build());
-        t.add(Tool.builder("env_pull", FULL, "Install a catalog environment (download or build it) so the first run"
-                + " is fast; an install that is already valid is kept. May take minutes for a large environment.",
-                "env", "pull")
+        t.add(Tool.builder("env_pull", RUN, "Install an environment", "Install a catalog environment (download or"
+                        + " build it) so that the first run is fast; an install that is already valid is kept. A"
+                        + " large one takes minutes: the call returns after about " + LONG_WAIT_S + " s with"
+                        + " status 'installing' while the install goes on; call env_pull again to wait more.",
+                        "env", "pull")
                 .positional("name", "An environment name from env_list, e.g. debian:12.")
+                .hints(new Tool.Hints(false, false, true, true))
                 .returns("name", "string", "The environment.")
-                .returns("version", "string", "Its version.")
-                .returns("path", "string", "Where it is installed.")
-                .returns("origin", "string", "existing, pulled or built.").build());
-        t.add(Tool.builder("env_inspect", FULL, "Show one catalog environment: its source, platform, install"
-                + " status and digests.", "env", "inspect")
+                .maybe("version", "string", "Its version.")
+                .maybe("path", "string", "Where it is installed.")
+                .maybe("origin", "string", "existing, pulled or built.")
+                .maybe("status", "string", "installing: still going on (call again); else absent.").build());
+        t.add(Tool.builder("env_inspect", FULL, "Show an environment", "Show one catalog environment: its source,"
+                        + " platform, install status and digests.", "env", "inspect")
                 .positional("name", "An environment name from env_list.")
+                .hints(Tool.Hints.READ)
                 .returns("name", "string", "The environment.").build());
-        t.add(Tool.builder("env_prune", FULL, "Delete partial, invalid and stale environment installs. Safe: valid"
-                + " installs of catalog environments are kept.", "env", "prune")
+        t.add(Tool.builder("env_prune", FULL, "Prune environment installs", "Delete partial, invalid and stale"
+                        + " environment installs. Safe: valid installs of catalog environments are kept.", "env",
+                        "prune")
+                .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("deleted_environment_dirs", "array", "The directories deleted.")
                 .returns("count", "integer", "How many.").build());
-        t.add(Tool.builder("reap", FULL, "Remove sandboxes whose TTL has passed, failed ones, and what crashed runs"
-                + " left behind. The server also reaps expired workspaces by itself every minute.", "sandbox", "reap")
+        t.add(Tool.builder("reap", FULL, "Remove expired sandboxes", "Remove sandboxes whose TTL has passed, failed"
+                        + " ones, and what crashed runs left behind. The server also reaps expired workspaces by"
+                        + " itself every minute.", "sandbox", "reap")
+                .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("removed", "array", "Sandbox ids removed.")
                 .returns("orphans", "array", "Leftovers of crashed runs removed.").build());
-        t.add(Tool.builder("workspace_create", CORE, "Create a workspace: a long-lived sandbox over an environment"
-                        + " with a /workspace directory that keeps its files between calls. /workspace starts empty"
-                        + " (or from 'seed', a host directory or .tar under the server's --allow-path directories)"
-                        + " and is recorded as the baseline that workspace_diff compares with. Next: workspace_exec,"
-                        + " workspace_file_write, workspace_diff; workspace_delete when done. The server removes it"
-                        + " after 'ttl' seconds (default: the server's TTL) and caps how many exist at once.",
-                "workspace", "create")
+        t.add(Tool.builder("workspace_create", CORE, "Create a workspace", "Create a workspace: a long-lived sandbox"
+                        + " over an environment with a /workspace directory that keeps its files between calls."
+                        + " /workspace starts empty (or from 'seed', a host directory or .tar under the server's"
+                        + " --allow-path directories) and is recorded as the baseline that workspace_diff compares"
+                        + " with. Next: workspace_exec, workspace_file_write, workspace_diff; workspace_delete when"
+                        + " done. The server removes it after 'ttl' seconds (at most the server's TTL) and caps how"
+                        + " many exist at once.", "workspace", "create")
                 .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
                 .option("seed", STRING, "--seed", "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
                         + " under an --allow-path directory to copy into /workspace.")
-                .option("name", STRING, "--name", "A name to use instead of the id.")
-                .option("ttl", NUMBER, "--ttl", "Remove the workspace this many seconds after creation (default:"
-                        + " the server's --ttl).")
+                .option("name", STRING, "--name", "A name to use instead of the id (unique).")
+                .option("ttl", NUMBER, "--ttl", "Remove the workspace this many seconds after creation (default"
+                        + " and most: the server's --ttl).")
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
-                        + " slower start).")
-                .check((a, scratch) -> {
+                        + " slower start).").oneOf("container", "vm")
+                .check((a, call) -> {
                     policy.network(a);
-                    policy.roomForWorkspace();
+                    policy.pull(a, "env");
+                    call.release(policy.reserveWorkspace());
                     List<String> extra = new ArrayList<>();
                     if (a.get("seed") != null) {
-                        policy.pinHostPath(a, "seed", scratch);
+                        policy.pinHostPath(a, "seed", call::scratch);
                     }
+                    policy.capTtl(a);
                     if (a.get("ttl") == null && policy.workspaceTtl() != null) {
                         extra.add("--ttl=" + policy.workspaceTtl().toSeconds());
                     }
@@ -123,146 +155,199 @@ final class Tools {
                 .returns("id", "string", "The workspace id: pass it as 'workspace' to the other workspace tools.")
                 .returns("name", Json2.nullable("string"), "Its name, if given.")
                 .returns("status", "string", "running.")
+                .returns("backend", "string", "container or vm.")
                 .returns("ttl_seconds", Json2.nullable("number"), "When it will be removed, in seconds after"
                         + " creation.")
                 .returns("baseline", "object", "What /workspace was seeded with (files, bytes).").build());
-        t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace, in /workspace unless 'cwd'. Files"
-                + " it writes stay for later calls. " + EXEC_RESULT + " Next: workspace_diff to see what changed.",
-                "workspace", "exec")
+        t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace", "Run a command in a workspace,"
+                        + " in /workspace unless 'cwd'. Files it writes stay for later calls. " + EXEC_RESULT
+                        + " When output_limit cut the output, workspace_exec_output reads all of it in pages (give"
+                        + " exec_id). Next: workspace_diff to see what changed.", "workspace", "exec")
                 .positional("workspace", WS)
                 .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124).")
                 .option("cwd", STRING, "--cwd", "The working directory, relative to /workspace.")
                 .option("env_vars", ENV, "--env", "Variables to set.")
+                .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
+                .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT)
                 .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
                 .returns("exit_code", "integer", "The command's exit code (124: timed out).")
-                .returns("stdout", "string", "Its standard output.")
-                .returns("stderr", "string", "Its standard error.")
-                .returns("timed_out", "boolean", "Whether 'timeout' killed it.").build());
-        t.add(status("workspace_list", CORE, "List the workspaces (id, name, status, created, TTL).", "ls", false)
+                .with(Tools::outputs)
+                .returns("truncated", "boolean", "Whether output_limit left output out: read it with"
+                        + " workspace_exec_output.")
+                .returns("exec_id", "string", "This exec, for workspace_exec_output.").build());
+        t.add(Tool.builder("workspace_exec_output", CORE, "Read an exec's whole output", "Read a page of the whole"
+                        + " output of a workspace_exec whose result was cut by output_limit (truncated: true): 'limit'"
+                        + " bytes of 'stream' from 'offset'. Kept for the newest 16 execs cut, up to 16 MiB per"
+                        + " stream.", "workspace", "output")
+                .positional("workspace", WS)
+                .positional("exec_id", "The exec_id of the workspace_exec result.")
+                .option("stream", STRING, "--stream", "stdout (default) or stderr.").oneOf("stdout", "stderr")
+                .option("offset", INTEGER, "--offset", "From this byte (default 0).")
+                .option("limit", INTEGER, "--limit", "At most this many bytes (default 65536).").byDefault(65536)
+                .atLeast(1).atMost(MAX_OUTPUT)
+                .hints(Tool.Hints.READ)
+                .returns("exec_id", "string", "The exec.")
+                .returns("stream", "string", "stdout or stderr.")
+                .returns("offset", "integer", "Where this page starts.")
+                .returns("bytes", "integer", "How many bytes this page holds.")
+                .returns("kept", "integer", "How many bytes of the stream are kept in all.")
+                .returns("eof", "boolean", "Whether this page reaches the end of what is kept.")
+                .returns("content", Json2.nullable("string"), "The page as text, or null when not UTF-8.")
+                .maybe("content_base64", "string", "The page's bytes, base64, when not UTF-8.").build());
+        t.add(status("workspace_list", CORE, "List workspaces", "List the workspaces (id, name, status, created,"
+                        + " TTL).", "ls", false)
                 .returns("workspaces", Tool.arrayOf("id", "name", "status", "created_at", "ttl_seconds"),
                         "The workspaces, oldest first.").build());
-        t.add(status("workspace_status", FULL, "Show one workspace: status (running or stopped), backend, TTL,"
-                + " baseline.", "status", true).build());
-        t.add(status("workspace_stop", FULL, "Stop a workspace's processes; its files are kept. workspace_start"
-                + " starts it again.", "stop", true).build());
-        t.add(status("workspace_start", FULL, "Start a stopped workspace (its files are as they were).", "start",
-                true).build());
-        t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace: its sandbox, files and snapshots. Cannot"
-                + " be undone.", "workspace", "rm")
+        t.add(status("workspace_status", FULL, "Show a workspace", "Show one workspace: status (running or"
+                + " stopped), backend, TTL, baseline.", "status", true).build());
+        t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
+                + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.IDEMPOTENT).build());
+        t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
+                + " were).", "start", true).hints(Tool.Hints.IDEMPOTENT).build());
+        t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace", "Delete a workspace: its sandbox, files"
+                        + " and snapshots. Cannot be undone.", "workspace", "rm")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .returns("id", "string", "The workspace deleted.")
                 .returns("removed", "boolean", "true.").build());
-        t.add(Tool.builder("workspace_file_list", CORE, "List a directory of /workspace (type, mode, size, link"
-                + " target). Paths are relative to /workspace; '..' and links cannot leave it.", "workspace", "file",
-                "ls")
+        t.add(Tool.builder("workspace_file_list", CORE, "List files of a workspace", "List a directory of /workspace"
+                        + " (type, mode, size, link target), at most " + MAX_ENTRIES + " entries. Paths are relative"
+                        + " to /workspace; '..' and links cannot leave it.", "workspace", "file", "ls")
                 .positional("workspace", WS)
                 .optionalPositional("path", "A directory relative to /workspace (default: /workspace itself).")
                 .option("recursive", FLAG, "--recursive", "Everything below it.")
-                .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.").build());
-        t.add(Tool.builder("workspace_file_read", CORE, "Read a file of /workspace. 'content' is the text when the"
-                        + " file is UTF-8, else null; 'content_base64' always holds the bytes. Read large files in"
-                        + " part with 'max_bytes'.", "workspace", "file", "read")
+                .hints(Tool.Hints.READ)
+                .post(Tools::capEntries)
+                .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.")
+                .returns("truncated", "boolean", "Whether there were more than " + MAX_ENTRIES + " entries (list a"
+                        + " directory further down).").build());
+        t.add(Tool.builder("workspace_file_read", CORE, "Read a file of a workspace", "Read a file of /workspace:"
+                        + " 'content' is its text when it is UTF-8, else 'content_base64' holds its bytes. At most"
+                        + " 'max_bytes' (default 65536): 'truncated' says whether there was more[[workspace_exec| (read"
+                        + " further in with workspace_exec, e.g. tail -c or sed -n)]].", "workspace", "file", "read")
                 .positional("workspace", WS)
                 .positional("path", "The file, relative to /workspace.")
-                .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes (default: all of a file up to 64 MiB; a larger one needs this).")
+                .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes.").byDefault(65536)
+                .atLeast(1).atMost(MAX_OUTPUT)
+                .hints(Tool.Hints.READ)
                 .post(Tools::withText)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
                 .returns("truncated", "boolean", "Whether max_bytes cut it.")
                 .returns("content", Json2.nullable("string"), "The text, or null when not UTF-8.")
-                .returns("content_base64", "string", "The bytes read, base64.").build());
-        t.add(Tool.builder("workspace_file_write", CORE, "Write a file of /workspace atomically (created or"
-                        + " replaced; its directory must exist: make one with workspace_exec mkdir -p). Give"
-                        + " 'content' (text) or 'content_base64' (bytes). Next: workspace_exec to use it.",
+                .maybe("content_base64", "string", "The bytes read, base64, when not UTF-8.").build());
+        t.add(Tool.builder("workspace_file_write", CORE, "Write a file of a workspace", "Write a file of /workspace"
+                        + " atomically (created or replaced; missing parent directories are created). Give 'content'"
+                        + " (text) or 'content_base64' (bytes). Next: workspace_exec to use it.",
                         "workspace", "file", "write")
                 .positional("workspace", WS)
                 .positional("path", "The file, relative to /workspace.")
                 .option("content", STRING, "", "The text to write (UTF-8).")
                 .option("content_base64", STRING, "", "The bytes to write, base64 (instead of content).")
-                .check((a, scratch) -> List.of("--from=" + content(a, scratch.get())))
+                .check((a, call) -> List.of("--from=" + content(a, call.scratch())))
+                .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("path", "string", "The file.")
                 .returns("bytes", "integer", "Bytes written.").build());
-        t.add(Tool.builder("workspace_diff", CORE, "What changed in /workspace since the baseline (or a snapshot):"
-                        + " added, modified, deleted and mode changes, with a unified diff of text files. Next:"
-                        + " workspace_reset to undo, workspace_snapshot_create to keep a point.", "workspace", "diff")
+        t.add(Tool.builder("workspace_diff", CORE, "Show a workspace's changes", "What changed in /workspace since the"
+                        + " baseline (or a snapshot): added, modified, deleted and mode changes, with a unified diff"
+                        + " of text files (at most " + MAX_PATCH / 1024 + " KiB of it). Next: workspace_reset to"
+                        + " undo[[workspace_snapshot_create|, workspace_snapshot_create to keep a point]].",
+                        "workspace", "diff")
                 .positional("workspace", WS)
                 .option("snapshot", STRING, "--snapshot", "Compare with this snapshot instead of the baseline.")
+                .hints(Tool.Hints.READ)
+                .post(Tools::capPatch)
                 .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
-                .returns("patch", "string", "The unified diff of text files.").build());
-        t.add(Tool.builder("workspace_snapshot_create", FULL, "Save /workspace's current files as a named snapshot"
-                        + " to diff against or reset to later.", "workspace", "snapshot", "create")
+                .returns("patch", "string", "The unified diff of text files.")
+                .returns("patch_truncated", "boolean", "Whether the patch was longer and only its start is here"
+                        + " (diff single files with workspace_exec).").build());
+        t.add(Tool.builder("workspace_snapshot_create", FULL, "Snapshot a workspace", "Save /workspace's current"
+                        + " files as a named snapshot to diff against or reset to later.", "workspace", "snapshot",
+                        "create")
                 .positional("workspace", WS)
                 .positional("name", "Letters, digits, '.', '_', '-' (up to 64).")
                 .returns("name", "string", "The snapshot.")
                 .returns("files", "integer", "Entries saved.")
                 .returns("bytes", "integer", "Bytes saved.").build());
-        t.add(Tool.builder("workspace_snapshot_list", FULL, "List a workspace's snapshots (name, created, entries, bytes).", "workspace", "snapshot",
-                "ls")
+        t.add(Tool.builder("workspace_snapshot_list", FULL, "List snapshots", "List a workspace's snapshots (name,"
+                        + " created, entries, bytes).", "workspace", "snapshot", "ls")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.READ)
                 .returns("snapshots", Tool.arrayOf("name", "created_at", "files", "bytes"), "The snapshots.").build());
-        t.add(Tool.builder("workspace_snapshot_delete", FULL, "Delete a snapshot of a workspace (its files are kept).", "workspace", "snapshot", "rm")
+        t.add(Tool.builder("workspace_snapshot_delete", FULL, "Delete a snapshot", "Delete a snapshot of a workspace"
+                        + " (its files are kept).", "workspace", "snapshot", "rm")
                 .positional("workspace", WS)
                 .positional("name", "The snapshot.")
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .returns("name", "string", "The snapshot deleted.")
                 .returns("removed", "boolean", "true.").build());
-        t.add(Tool.builder("workspace_reset", CORE, "Restore /workspace to the baseline (or a snapshot) exactly;"
-                        + " stops the workspace's processes and starts it again if it was running.", "workspace",
-                        "reset")
+        t.add(Tool.builder("workspace_reset", CORE, "Reset a workspace", "Restore /workspace to the baseline (or a"
+                        + " snapshot) exactly; stops the workspace's processes and starts it again if it was"
+                        + " running.", "workspace", "reset")
                 .positional("workspace", WS)
                 .option("snapshot", STRING, "--snapshot", "Restore this snapshot instead of the baseline.")
+                .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("id", "string", "The workspace.")
                 .returns("status", "string", "running or stopped.")
                 .returns("reset_to", "string", "baseline or the snapshot's name.").build());
-        t.add(Tool.builder("workspace_logs", FULL, "The history of a workspace's execs: command, start, duration,"
-                + " exit code, and the first and last 2 KiB of each output stream.", "workspace", "logs")
+        t.add(Tool.builder("workspace_logs", FULL, "Show a workspace's exec history", "The history of a"
+                        + " workspace's execs, newest 'last' (default 20): command, start, duration, exit code,"
+                        + " exec_id, and the first and last 2 KiB of each output stream.", "workspace", "logs")
                 .positional("workspace", WS)
+                .option("last", INTEGER, "--last", "Only the newest this many execs.").byDefault(20).atLeast(1)
+                .atMost(1000)
+                .hints(Tool.Hints.READ)
                 .post(logs -> dev.davit.oci.Json.object().set("logs", logs))
                 .returns("logs", "array", "One entry per exec, oldest first.").build());
-        t.add(Tool.builder("workspace_push", FULL, "Copy a host file or directory (under the server's --allow-path"
+        t.add(Tool.builder("workspace_push", FULL, "Copy host files into a workspace", "Copy a host file or directory (under the server's --allow-path"
                         + " directories) into /workspace, replacing what is at 'dest'. Links inside a directory are"
                         + " copied as links. Next: workspace_exec to use it.", "workspace", "push")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .positional("host_path", "An absolute host path under an --allow-path directory.")
                 .optionalPositional("dest", "Where, relative to /workspace (default: host_path's name at the top).")
-                .check((a, scratch) -> {
-                    policy.pinHostPath(a, "host_path", scratch);
+                .check((a, call) -> {
+                    policy.pinHostPath(a, "host_path", call::scratch);
                     return List.of();
                 })
                 .returns("path", "string", "Where it landed, relative to /workspace.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.").build());
-        t.add(Tool.builder("workspace_export", FULL, "Copy /workspace (or 'path' in it) out to the host: a new or"
+        t.add(Tool.builder("workspace_export", FULL, "Copy a workspace's files to the host", "Copy /workspace (or 'path' in it) out to the host: a new or"
                         + " empty directory, or a file ending in .tar, under the server's --allow-path directories."
                         + " Links are copied as links, devices left out, no setuid bits.", "workspace", "export")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.CHANGE)
                 .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
                         + " does not exist or is empty, or a .tar file.")
                 .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
-                .check((a, scratch) -> {
-                    policy.pinHostDest(a, "host_dest", scratch);
+                .check((a, call) -> {
+                    policy.pinHostDest(a, "host_dest", call::scratch);
                     return List.of();
                 })
                 .returns("dest", "string", "The host path written.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.")
                 .returns("skipped", "array", "Paths left out (devices, fifos, sockets).").build());
-        t.add(Tool.builder("workspace_patch", FULL, "Apply a unified diff (as git diff or diff -u write it, paths"
+        t.add(Tool.builder("workspace_patch", FULL, "Apply a patch in a workspace", "Apply a unified diff (as git diff or diff -u write it, paths"
                         + " relative to /workspace, a/ b/ prefixes allowed) inside /workspace, all or nothing:"
                         + " context must match exactly and a failing hunk changes nothing and is named. Next:"
                         + " workspace_diff or workspace_exec to test.", "workspace", "patch")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.CHANGE)
                 .input("patch", "The unified diff text.")
-                .check((a, scratch) -> List.of(scratchFile(scratch.get(), "patch", ((String) a.get("patch"))
+                .check((a, call) -> List.of(scratchFile(call.scratch(), "patch", ((String) a.get("patch"))
                         .getBytes(StandardCharsets.UTF_8)).toString()))
                 .returns("changes", Tool.arrayOf("path", "kind"), "One entry per file changed (added, modified,"
                         + " deleted).").build());
-        t.add(Tool.builder("workspace_service_start", FULL, "Start a long-running service (a server, a watcher) in"
+        t.add(Tool.builder("workspace_service_start", FULL, "Start a service in a workspace", "Start a long-running service (a server, a watcher) in"
                         + " /workspace and wait until it is ready: give at most one of ready_port (something"
                         + " listens there), ready_file (the path exists) or ready_cmd (sh -c exits 0). If it exits"
                         + " or is not ready in time it is stopped and the error shows the end of its log. Next:"
                         + " workspace_exec to talk to it, workspace_service_logs, workspace_service_stop.",
                         "workspace", "service", "start")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.CHANGE)
                 .positional("name", "The service's name (letters, digits, '.', '_', '-').")
                 .option("ready_port", INTEGER, "--ready-port", "Ready when something listens on this TCP port in"
                         + " the sandbox.")
@@ -277,14 +362,16 @@ final class Tools {
                 .returns("pid", "integer", "Its process id.")
                 .returns("ready", "boolean", "Whether its readiness check passed.")
                 .returns("command", "array", "Its command.").build());
-        t.add(Tool.builder("workspace_service_list", FULL, "List a workspace's services (name, state, pid, ready,"
+        t.add(Tool.builder("workspace_service_list", FULL, "List a workspace's services", "List a workspace's services (name, state, pid, ready,"
                 + " command).", "workspace", "service", "ls")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.READ)
                 .returns("services", Tool.arrayOf("name", "state", "pid", "ready", "exit_code", "command"),
                         "The services.").build());
-        t.add(Tool.builder("workspace_service_logs", FULL, "A service's output (stdout and stderr interleaved)."
+        t.add(Tool.builder("workspace_service_logs", FULL, "Read a service's log", "A service's output (stdout and stderr interleaved)."
                 + " Use 'tail' for the end of a long log.", "workspace", "service", "logs")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.READ)
                 .positional("name", "The service.")
                 .option("tail", INTEGER, "--tail", "Only the last this many lines.")
                 .returns("name", "string", "The service.")
@@ -293,35 +380,39 @@ final class Tools {
                 .returns("dropped_bytes", "integer", "How many older bytes the log's cap dropped (0: none).")
                 .returns("line_cut", "boolean", "Whether the first line was longer than 64 KiB and only its end is"
                         + " shown.").build());
-        t.add(Tool.builder("workspace_service_stop", FULL, "Stop a service: TERM to its processes, KILL after 5 s."
+        t.add(Tool.builder("workspace_service_stop", FULL, "Stop a service", "Stop a service: TERM to its processes, KILL after 5 s."
                 + " Its log is kept.", "workspace", "service", "stop")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .positional("name", "The service.")
                 .returns("name", "string", "The service.")
                 .returns("state", "string", "stopped (or exited when it had ended).").build());
-        t.add(Tool.builder("workspace_shell_open", FULL, "Open an interactive shell (sh, or 'cmd' run by sh -c) on a"
+        t.add(Tool.builder("workspace_shell_open", FULL, "Open a shell in a workspace", "Open an interactive shell (sh, or 'cmd' run by sh -c) on a"
                         + " terminal in /workspace; it keeps running between calls. Next: workspace_shell_write to"
                         + " type (end lines with \\n), workspace_shell_read to see the screen output,"
                         + " workspace_shell_close when done.", "workspace", "shell", "open")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.CHANGE)
                 .option("cmd", STRING, "--cmd", "Run 'sh -c cmd' instead of an interactive sh (e.g. python3 -i).")
                 .option("env_vars", ENV, "--env", "Variables to set.")
                 .returns("id", "string", "The shell id: pass it as 'shell' to the other shell tools.")
                 .returns("state", "string", "running.")
                 .returns("pid", "integer", "Its process id.").build());
-        t.add(Tool.builder("workspace_shell_write", FULL, "Type text into a shell exactly as given (a newline is"
+        t.add(Tool.builder("workspace_shell_write", FULL, "Type into a shell", "Type text into a shell exactly as given (a newline is"
                         + " Enter; send \\u0003 for Ctrl-C or use workspace_shell_signal). Next:"
                         + " workspace_shell_read.", "workspace", "shell", "write")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.CHANGE)
                 .positional("shell", "The shell id from workspace_shell_open.")
                 .input("data", "The text to type, e.g. \"echo hi\\n\".")
-                .check((a, scratch) -> List.of(literal((String) a.get("data"))))
+                .check((a, call) -> List.of(literal((String) a.get("data"))))
                 .returns("id", "string", "The shell.")
                 .returns("bytes", "integer", "Bytes written.").build());
-        t.add(Tool.builder("workspace_shell_read", FULL, "What the shell's terminal printed since the last read"
+        t.add(Tool.builder("workspace_shell_read", FULL, "Read a shell's output", "What the shell's terminal printed since the last read"
                         + " (including the echo of what was typed). With nothing new, waits up to 'wait_ms' for"
                         + " output.", "workspace", "shell", "read")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.CHANGE)
                 .positional("shell", "The shell id.")
                 .option("wait_ms", INTEGER, "--wait-ms", "Wait up to this many ms when there is no output yet"
                         + " (default 0).")
@@ -329,20 +420,37 @@ final class Tools {
                 .returns("output", "string", "The output (invalid UTF-8 replaced).")
                 .returns("output_base64", Json2.nullable("string"), "The bytes, base64, when not UTF-8.")
                 .returns("state", "string", "running or exited.").build());
-        t.add(Tool.builder("workspace_shell_signal", FULL, "Send a signal to the shell's foreground process group,"
+        t.add(Tool.builder("workspace_shell_signal", FULL, "Signal a shell", "Send a signal to the shell's foreground process group,"
                 + " as Ctrl-C would (INT).", "workspace", "shell", "signal")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.CHANGE)
                 .positional("shell", "The shell id.")
                 .positional("signal", "INT, TERM, KILL, HUP, QUIT, USR1 or USR2.")
+                .oneOf("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2")
                 .returns("id", "string", "The shell.")
                 .returns("signal", "string", "The signal sent.").build());
-        t.add(Tool.builder("workspace_shell_close", FULL, "End a shell (its processes are killed) and remove it.", "workspace", "shell",
+        t.add(Tool.builder("workspace_shell_close", FULL, "Close a shell", "End a shell (its processes are killed) and remove it.", "workspace", "shell",
                         "close")
                 .positional("workspace", WS)
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("shell", "The shell id.")
                 .returns("id", "string", "The shell closed.")
                 .returns("removed", "boolean", "true.").build());
         return List.copyOf(t);
+    }
+
+    /** What a command's result says of its output and end ({@code run}, {@code workspace_exec}). */
+    private static Tool.Builder outputs(Tool.Builder b) {
+        return b.returns("stdout", "string", "Its standard output (UTF-8, invalid bytes replaced; when longer than"
+                        + " output_limit, its start and end around a line saying how much was left out).")
+                .returns("stderr", "string", "Its standard error (as stdout).")
+                .returns("stdout_bytes", "integer", "How many bytes it wrote to stdout.")
+                .returns("stderr_bytes", "integer", "How many bytes it wrote to stderr.")
+                .maybe("stdout_base64", "string", "stdout's exact bytes, base64, when they are not UTF-8 (and not"
+                        + " cut).")
+                .maybe("stderr_base64", "string", "stderr's exact bytes, base64, as stdout_base64.")
+                .returns("timed_out", "boolean", "Whether 'timeout' killed it.")
+                .returns("oom_killed", "boolean", "Whether the memory limit killed a process of it.");
     }
 
     /**
@@ -354,8 +462,9 @@ final class Tools {
         return s.startsWith("-") ? "\\x2d" + s.substring(1) : s;
     }
 
-    private static Tool.Builder status(String name, boolean core, String description, String verb, boolean id) {
-        Tool.Builder b = Tool.builder(name, core, description, "workspace", verb);
+    private static Tool.Builder status(String name, Tool.Profile profile, String title, String description,
+                                       String verb, boolean id) {
+        Tool.Builder b = Tool.builder(name, profile, title, description, "workspace", verb).hints(Tool.Hints.READ);
         if (id) {
             b.positional("workspace", WS)
                     .returns("id", "string", "The workspace id.")
@@ -398,7 +507,7 @@ final class Tools {
         return f;
     }
 
-    /** Adds {@code content}: the bytes as text when they are UTF-8, else null. */
+    /** {@code content}: the bytes as text when they are UTF-8 (and then no base64), else null with the base64. */
     private static ObjectNode withText(JsonNode result) {
         ObjectNode doc = (ObjectNode) result;
         if (doc.has("content_base64")) {
@@ -406,10 +515,37 @@ final class Tools {
             try {
                 doc.put("content", StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                         .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString());
+                doc.remove("content_base64");
             } catch (CharacterCodingException e) {
                 doc.putNull("content");
             }
         }
+        return doc;
+    }
+
+    /** At most {@link #MAX_ENTRIES} entries, and whether there were more. */
+    private static ObjectNode capEntries(JsonNode result) {
+        ObjectNode doc = (ObjectNode) result;
+        com.fasterxml.jackson.databind.node.ArrayNode files = (com.fasterxml.jackson.databind.node.ArrayNode)
+                doc.path("files");
+        boolean more = files.size() > MAX_ENTRIES;
+        while (files.size() > MAX_ENTRIES) {
+            files.remove(files.size() - 1);
+        }
+        doc.put("truncated", more);
+        return doc;
+    }
+
+    /** At most {@link #MAX_PATCH} characters of the patch (whole lines), and whether there was more. */
+    private static ObjectNode capPatch(JsonNode result) {
+        ObjectNode doc = (ObjectNode) result;
+        String patch = doc.path("patch").asText("");
+        boolean more = patch.length() > MAX_PATCH;
+        if (more) {
+            int end = patch.lastIndexOf('\n', MAX_PATCH);
+            doc.put("patch", patch.substring(0, end < 0 ? MAX_PATCH : end + 1));
+        }
+        doc.put("patch_truncated", more);
         return doc;
     }
 

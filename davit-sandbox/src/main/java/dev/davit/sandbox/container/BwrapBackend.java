@@ -335,8 +335,8 @@ public final class BwrapBackend implements Backend {
             feed(stdin, p, id);
         }
         long t2 = System.nanoTime();
-        CappedSink out = new CappedSink();
-        CappedSink err = new CappedSink();
+        CappedSink out = new CappedSink(spec.capture());
+        CappedSink err = new CappedSink(spec.capture());
         OutputLimit limit = OutputLimit.of(spec.maxOutput(), () -> Host.killTree(p));
         Thread po = pump(p.getInputStream(), out, stdoutTee, id + "-stdout", limit);
         Thread pe = pump(p.getErrorStream(), err, stderrTee, id + "-stderr", limit);

@@ -410,7 +410,7 @@ public final class ContainerLifecycle implements LongLived {
      */
     @Override
     public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                           long maxOutput, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
+                           long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
                            java.io.OutputStream stderrTee, long t0) {
         String id = s.id();
         Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(id) : null;
@@ -436,8 +436,8 @@ public final class ContainerLifecycle implements LongLived {
             BwrapBackend.feed(stdin, p, id + "-exec");
         }
         long t2 = System.nanoTime();
-        CappedSink out = new CappedSink();
-        CappedSink err = new CappedSink();
+        CappedSink out = new CappedSink(capture);
+        CappedSink err = new CappedSink(capture);
         // past the output limit: nsenter's child and what it started are its descendants in the host's view
         OutputLimit limit = OutputLimit.closable(maxOutput, () -> Host.killTree(p));
         Thread po = BwrapBackend.pump(p.getInputStream(), out, stdoutTee, id + "-exec-stdout", limit);

@@ -107,7 +107,8 @@ public final class QemuBackend implements Backend {
             long t2;
             try (AgentClient c = Machine.awaitAgent(state, q::isAlive, "the microVM of sandbox " + id, accel)) {
                 t2 = System.nanoTime();
-                exit = execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state);
+                exit = execute(c, argv, guestEnv, spec.effectiveWorkdir(), spec.timeout(), id, state,
+                        new Capture(spec.capture(), stdoutTee, stderrTee));
             } catch (AgentClient.TimeoutException e) {
                 // the agent did not answer within the command's timeout and the grace period: the host's limit
                 t2 = System.nanoTime();
@@ -124,8 +125,6 @@ public final class QemuBackend implements Backend {
             cg = null;
             Host.deleteTree(state);
             long t4 = System.nanoTime();
-            tee(stdoutTee, exit.stdout());
-            tee(stderrTee, exit.stderr());
             return exit.result(id, timedOut, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
                     ms(t4 - t3)));
         } finally {
@@ -156,6 +155,21 @@ public final class QemuBackend implements Backend {
     }
 
     /**
+     * Where a command's output goes as the agent sends it: up to {@code bytes} of each stream kept for the result,
+     * all of it copied to the tees (either may be null; best effort: a tee that fails gets nothing more).
+     */
+    public record Capture(int bytes, OutputStream stdoutTee, OutputStream stderrTee) {
+        /** The result keeps up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream; no tees. */
+        static final Capture DEFAULT = new Capture(ExecResult.MAX_CAPTURED_BYTES, null, null);
+    }
+
+    /** {@link #execute(AgentClient, List, Map, String, Duration, String, Path, Capture)} with no tees. */
+    static Outcome execute(AgentClient c, List<String> argv, Map<String, String> env, String workdir,
+                           Duration timeout, String sandbox, Path state) {
+        return execute(c, argv, env, workdir, timeout, sandbox, state, Capture.DEFAULT);
+    }
+
+    /**
      * Runs one command through the agent. A timeout is enforced by the agent (exit 124) and, when the agent does
      * not answer {@link Machine#timeoutGrace()} after it, by the host ({@link AgentClient.TimeoutException}).
      * When the VM dies meanwhile the DavitException says why. The output arrives raw after the answer: each stream
@@ -163,7 +177,7 @@ public final class QemuBackend implements Backend {
      * within {@link AgentFiles#timeout()} of the answer when the command has no timeout.
      */
     static Outcome execute(AgentClient c, List<String> argv, Map<String, String> env, String workdir,
-                                   Duration timeout, String sandbox, Path state) {
+                           Duration timeout, String sandbox, Path state, Capture capture) {
         String rid = Protocol.newId();
         long timeoutMs = timeout == null ? 0 : Math.max(1, timeout.toMillis());
         String request;
@@ -184,7 +198,7 @@ public final class QemuBackend implements Backend {
                         + " s after the command's timeout");
             }
             if (a instanceof Protocol.Ran r) {
-                return output(c, r);
+                return output(c, r, capture);
             }
         } catch (AgentClient.GoneException e) {
             throw new DavitException(Kind.INTERNAL, "the microVM of sandbox " + sandbox + " stopped while the command"
@@ -207,13 +221,19 @@ public final class QemuBackend implements Backend {
      * Reads the output that follows answer {@code r}: each stream up to {@link ExecResult#MAX_CAPTURED_BYTES}, the
      * rest read and dropped, all within {@link AgentFiles#timeout()}.
      */
-    private static Outcome output(AgentClient c, Protocol.Ran r) {
+    private static Outcome output(AgentClient c, Protocol.Ran r, Capture capture) {
         long deadline = System.nanoTime() + AgentFiles.timeout().toNanos();
-        CappedSink out = new CappedSink();
-        CappedSink err = new CappedSink();
+        CappedSink out = new CappedSink(capture.bytes());
+        CappedSink err = new CappedSink(capture.bytes());
         try {
-            c.readBody(r.stdoutSize(), out.stream(), deadline);
-            c.readBody(r.stderrSize(), err.stream(), deadline);
+            OutputStream o = teed(out, capture.stdoutTee());
+            c.readBody(r.stdoutSize(), o, deadline);
+            o.flush();
+            OutputStream e = teed(err, capture.stderrTee());
+            c.readBody(r.stderrSize(), e, deadline);
+            e.flush();
+        } catch (IOException e) {
+            throw new AssertionError(e); // teed streams do not throw
         } catch (AgentClient.TimeoutException e) {
             throw new AgentClient.TimeoutException("did not send the command's output (" + r.stdoutSize() + " + "
                     + r.stderrSize() + " bytes) within " + AgentFiles.timeout().toSeconds() + " s");
@@ -239,16 +259,42 @@ public final class QemuBackend implements Backend {
         RUNNING.remove(qemu);
     }
 
-    /** Writes {@code data} to {@code tee} (null: nowhere); best effort, the result keeps the output. */
-    public static void tee(OutputStream tee, Captured data) {
-        if (tee != null && data.size() > 0) {
-            try {
-                data.writeTo(tee);
-                tee.flush();
-            } catch (IOException e) {
-                // the tee is best effort; the captured copy is complete
-            }
+    /** {@code sink} as a stream that also copies to {@code tee} (null: nowhere; best effort, as the pumps do). */
+    private static OutputStream teed(CappedSink sink, OutputStream tee) {
+        if (tee == null) {
+            return sink.stream();
         }
+        return new OutputStream() {
+            private boolean broken;
+
+            @Override
+            public void write(int b) {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int n) {
+                sink.write(b, off, n);
+                if (!broken) {
+                    try {
+                        tee.write(b, off, n);
+                    } catch (IOException e) {
+                        broken = true; // the tee is best effort; the result keeps its capture
+                    }
+                }
+            }
+
+            @Override
+            public void flush() {
+                if (!broken) {
+                    try {
+                        tee.flush();
+                    } catch (IOException e) {
+                        broken = true;
+                    }
+                }
+            }
+        };
     }
 
     private static long ms(long nanos) {

@@ -185,24 +185,24 @@ public final class VmLifecycle implements LongLived {
         return running;
     }
 
-    /** Through the agent: no output limit, no standard input yet; the tees get the output when the command ends. */
+    /**
+     * Through the agent: no output limit, no standard input yet; the tees get the output as the agent sends it,
+     * when the command has ended.
+     */
     @Override
     public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                           long maxOutput, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
+                           long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
                            java.io.OutputStream stderrTee, long t0) {
         QemuBackend.refuseMaxOutput(maxOutput);
         if (stdin != null) {
             throw new DavitException(Kind.USAGE, "the vm backend cannot pass standard input to a command yet;"
                     + " put the input in a file inside the sandbox");
         }
-        ExecResult r = exec(s, argv, env, workdir, timeout, t0);
-        QemuBackend.tee(stdoutTee, r.capturedStdout());
-        QemuBackend.tee(stderrTee, r.capturedStderr());
-        return r;
+        return exec(s, argv, env, workdir, timeout, t0, new QemuBackend.Capture(capture, stdoutTee, stderrTee));
     }
 
     private ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                            long t0) {
+                            long t0, QemuBackend.Capture capture) {
         Map<String, String> merged = new LinkedHashMap<>(s.spec().env());
         if (env != null) {
             merged.putAll(env);
@@ -216,7 +216,7 @@ public final class VmLifecycle implements LongLived {
             long t2 = System.nanoTime();
             // an agent that does not answer within the timeout and the grace period is hung: withAgent kills it
             QemuBackend.Outcome exit = QemuBackend.execute(c, argv, guestEnv, rs.effectiveWorkdir(), timeout, s.id(),
-                    dir);
+                    dir, capture);
             long t3 = System.nanoTime();
             return exit.result(s.id(), false, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
                     ms(System.nanoTime() - t3)));

@@ -7,6 +7,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.sandbox.Captured;
+import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Spawned;
 import java.io.IOException;
@@ -48,6 +49,31 @@ final class ExecLog {
         o.put("timed_out", r.timedOut());
         o.set("stdout", stream(r.capturedStdout()));
         o.set("stderr", stream(r.capturedStderr()));
+        return o;
+    }
+
+    /** {@link #entry(List, String, Instant, long, ExecResult)} of an exec whose output is in excerpts. */
+    static ObjectNode entry(List<String> argv, String cwd, Instant start, long durationMs, ExecResult r,
+                            String execId, OutputExcerpt out, OutputExcerpt err) {
+        ObjectNode o = entry(argv, cwd, start, durationMs, r);
+        o.put("exec_id", execId);
+        o.set("stdout", stream(out));
+        o.set("stderr", stream(err));
+        return o;
+    }
+
+    /** {@link #stream(Captured)} of an excerpt. */
+    private static ObjectNode stream(OutputExcerpt x) {
+        ObjectNode o = Json.object();
+        o.put("bytes", x.total());
+        byte[] all = x.cut() ? null : java.util.Arrays.copyOf(x.head(), x.head().length + x.tail().length);
+        if (all != null) {
+            System.arraycopy(x.tail(), 0, all, x.head().length, x.tail().length);
+            return stream(Captured.of(all));
+        }
+        o.put("head", new String(x.head(), 0, Math.min(KEEP, x.head().length), StandardCharsets.UTF_8));
+        byte[] t = x.tail();
+        o.put("tail", new String(t, Math.max(0, t.length - KEEP), Math.min(KEEP, t.length), StandardCharsets.UTF_8));
         return o;
     }
 

@@ -137,7 +137,7 @@ public final class Services {
                 save(d, name, argv, p, started, readiness, false, null);
                 sandboxes.collect(p, d);
                 Integer rc = Held.exitCode(d);
-                throw new DavitException(Kind.INTERNAL, "service " + name + " exited with code "
+                throw new DavitException(Kind.FAILED, "service " + name + " exited with code "
                         + (rc == null ? "?" : rc) + " before it was ready; its log ends: " + Held.lastLines(
                         d.resolve(Spawned.OUTPUT)) + " (see 'davit workspace service logs " + workspace + " " + name
                         + "')");
@@ -146,9 +146,9 @@ public final class Services {
                 sandboxes.terminate(p, GRACE);
                 sandboxes.collect(p, d);
                 save(d, name, argv, p, started, readiness, false, "failed-readiness");
-                throw new DavitException(Kind.INTERNAL, "service " + name + " was not ready (" + readiness.kind()
+                throw new DavitException(Kind.FAILED, "service " + name + " was not ready (" + readiness.kind()
                         + " " + readiness.value() + ") within " + limit.toSeconds() + " s and was stopped; its log"
-                        + " ends: " + Held.lastLines(d.resolve(Spawned.OUTPUT)) + " (a slow start: --ready-timeout)");
+                        + " ends: " + Held.lastLines(d.resolve(Spawned.OUTPUT)) + " (if it only starts slowly, give a longer --ready-timeout)");
             }
             sleep(readiness.kind().equals("cmd") ? 250 : 50);
         }

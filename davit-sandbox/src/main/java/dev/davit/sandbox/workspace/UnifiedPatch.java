@@ -40,10 +40,10 @@ final class UnifiedPatch {
          */
         byte[] apply(byte[] before) {
             if (added && before != null) {
-                throw fail("adds " + path + ", which already exists in /workspace");
+                throw fail("it adds " + path + ", which already exists in /workspace");
             }
             if (!added && before == null) {
-                throw fail("changes " + path + ", which is not in /workspace");
+                throw fail("it changes " + path + ", which is not in /workspace");
             }
             List<String> lines = split(before == null ? "" : new String(before, StandardCharsets.ISO_8859_1));
             int from = 0;
@@ -68,7 +68,7 @@ final class UnifiedPatch {
             String after = String.join("", lines);
             if (deleted) {
                 if (!after.isEmpty()) {
-                    throw fail("deletes " + path + " but its hunks do not remove all of its content");
+                    throw fail("it deletes " + path + " but its hunks do not remove all of its content");
                 }
                 return null;
             }
@@ -76,7 +76,7 @@ final class UnifiedPatch {
         }
 
         private static DavitException fail(String what) {
-            return new DavitException(Kind.USAGE, "the patch does not apply: it " + what + "; nothing was changed");
+            return new DavitException(Kind.STATE, "the patch does not apply: " + what + "; nothing was changed");
         }
     }
 

@@ -9,6 +9,7 @@ import dev.davit.oci.store.Fs;
 import dev.davit.oci.unpack.TarExtractor;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
@@ -275,13 +276,100 @@ public final class Workspaces {
     public ExecResult exec(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
                            InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         String wd = cwd == null ? MOUNT : cwd.startsWith("/") ? cwd : MOUNT + "/" + cwd;
-        Workspace w = get(id);
+        Workspace w = running(id);
         Instant start = Instant.now();
         long t0 = System.nanoTime();
         ExecResult r = sandboxes.exec(w.sandboxId(), argv, env, wd, timeout, stdin, stdoutTee, stderrTee);
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(argv, wd, start, (System.nanoTime() - t0) / 1_000_000, r));
         return r;
+    }
+
+    /**
+     * What {@link #exec(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)} did:
+     * the result (whose captures hold only the start of each stream), and the excerpts of stdout and stderr; when
+     * one was cut, all of it (up to {@link ExecOutput#CAP} bytes) can be read with {@link #output} under
+     * {@code execId}.
+     */
+    public record Executed(ExecResult result, String execId, OutputExcerpt stdout, OutputExcerpt stderr) {
+    }
+
+    /**
+     * {@link #exec(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)} that holds at most
+     * {@code keep} bytes of each output stream in memory (its first and last halves): the whole of each stream goes
+     * to the workspace's state directory as it arrives, and stays there (for {@link #output}) when it did not fit.
+     */
+    public Executed exec(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
+                         int keep, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        if (keep < 2 || keep > dev.davit.sandbox.ExecResult.MAX_CAPTURED_BYTES) {
+            throw new DavitException(Kind.USAGE, "the output to keep must be between 2 and "
+                    + dev.davit.sandbox.ExecResult.MAX_CAPTURED_BYTES + " bytes, not " + keep);
+        }
+        String wd = cwd == null ? MOUNT : cwd.startsWith("/") ? cwd : MOUNT + "/" + cwd;
+        Workspace w = running(id);
+        Path state = stateDir.resolve(w.id());
+        String execId = "e-" + dev.davit.oci.RandomHex.of(6);
+        OutputExcerpt.Tail outTail = new OutputExcerpt.Tail(keep - keep / 2);
+        OutputExcerpt.Tail errTail = new OutputExcerpt.Tail(keep - keep / 2);
+        Instant start = Instant.now();
+        long t0 = System.nanoTime();
+        ExecResult r;
+        OutputExcerpt out;
+        OutputExcerpt err;
+        try (ExecOutput.Spool outSpool = new ExecOutput.Spool(ExecOutput.file(state, execId, "stdout"));
+             ExecOutput.Spool errSpool = new ExecOutput.Spool(ExecOutput.file(state, execId, "stderr"))) {
+            r = sandboxes.exec(w.sandboxId(), argv, env, wd, timeout, 0, keep / 2, stdin,
+                    Tees.of(outTail, outSpool, stdoutTee), Tees.of(errTail, errSpool, stderrTee));
+            out = OutputExcerpt.of(r.capturedStdout(), outTail);
+            err = OutputExcerpt.of(r.capturedStderr(), errTail);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot keep the output of an exec in " + state + ": "
+                    + e.getMessage());
+        } finally {
+            if (!outTailCut(outTail, keep) && !outTailCut(errTail, keep)) {
+                for (String s : ExecOutput.STREAMS) {
+                    try {
+                        Files.deleteIfExists(ExecOutput.file(state, execId, s));
+                    } catch (IOException e) {
+                        // pruned later
+                    }
+                }
+            }
+        }
+        ExecOutput.prune(state);
+        ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(argv, wd, start,
+                (System.nanoTime() - t0) / 1_000_000, r, execId, out, err));
+        return new Executed(r, execId, out, err);
+    }
+
+    /** Workspace {@code id}, which must be running (else a one-line error saying how to start it). */
+    private Workspace running(String id) {
+        Workspace w = get(id);
+        SandboxStatus st;
+        try {
+            st = sandboxes.status(w.sandboxId()).status();
+        } catch (DavitException e) {
+            throw new DavitException(Kind.STATE, "workspace " + w.id() + " has lost its sandbox (" + e.getMessage()
+                    + "); delete it with 'davit workspace rm " + w.id() + "'");
+        }
+        if (st != SandboxStatus.RUNNING) {
+            throw new DavitException(Kind.STATE, "workspace " + w.id() + " is " + st.label() + "; start it with"
+                    + " 'davit workspace start " + w.id() + "'");
+        }
+        return w;
+    }
+
+    private static boolean outTailCut(OutputExcerpt.Tail t, int keep) {
+        return t.total() > keep;
+    }
+
+    /**
+     * Up to {@code limit} bytes of {@code stream} ({@code stdout} or {@code stderr}) of exec {@code execId} of
+     * workspace {@code id}, from {@code offset}: the output an {@link Executed} excerpt left out. Kept for the
+     * newest {@link ExecOutput#KEEP} execs whose output was cut, up to {@link ExecOutput#CAP} bytes per stream.
+     */
+    public ExecOutput.Page output(String id, String execId, String stream, long offset, int limit) {
+        return ExecOutput.read(stateDir.resolve(get(id).id()), execId, stream, offset, limit);
     }
 
     /**

@@ -1,0 +1,161 @@
+package dev.davit.sandbox;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
+
+/**
+ * A bounded view of one output stream: its first bytes ({@link #head}), its last ({@link #tail}) and how many it had
+ * in all. What a caller that must not hold a flood keeps of it: the head is an exec's capture
+ * ({@link Sandboxes#exec(String, java.util.List, java.util.Map, String, java.time.Duration, long, int,
+ * java.io.InputStream, OutputStream, OutputStream)} with a small capture), the tail a {@link Tail} tee.
+ *
+ * @param head  the first bytes of the stream
+ * @param tail  the last bytes after the head (none when the head has them all)
+ * @param total how many bytes the stream had
+ */
+public record OutputExcerpt(byte[] head, byte[] tail, long total) {
+    /** The stream's bytes between the head and the tail that neither holds. */
+    public long omitted() {
+        return total - head.length - tail.length;
+    }
+
+    /** Whether bytes were left out. */
+    public boolean cut() {
+        return omitted() > 0;
+    }
+
+    /** The excerpt of a stream whose start is {@code head} and whose end {@code tail} saw. */
+    public static OutputExcerpt of(Captured head, Tail tail) {
+        byte[] h = head.bytes();
+        long total = Math.max(tail.total(), h.length);
+        byte[] t = tail.bytes();
+        long tailStart = total - t.length; // where the tail's bytes are in the stream
+        if (tailStart < h.length) { // the head already holds the tail's first bytes
+            t = Arrays.copyOfRange(t, (int) Math.min(t.length, h.length - tailStart), t.length);
+        }
+        return new OutputExcerpt(h, t, total);
+    }
+
+    /**
+     * Puts the stream into {@code doc}: {@code NAME} the text (head, a line saying how many bytes were left out,
+     * tail; invalid UTF-8 replaced), {@code NAME_bytes} the total and, when the bytes are not UTF-8 and none were
+     * left out, {@code NAME_base64} with them exactly.
+     */
+    public void putJson(ObjectNode doc, String name) {
+        if (!cut()) {
+            byte[] all = concat(head, tail);
+            doc.put(name, new String(all, StandardCharsets.UTF_8));
+            if (!utf8(all)) {
+                doc.put(name + "_base64", Base64.getEncoder().encodeToString(all));
+            }
+        } else {
+            int h = lastBoundary(head);
+            int t = firstBoundary(tail);
+            doc.put(name, new String(head, 0, h, StandardCharsets.UTF_8) + "\n[... davit: " + (omitted() + head.length
+                    - h + t) + " bytes of " + name + " left out here ...]\n"
+                    + new String(tail, t, tail.length - t, StandardCharsets.UTF_8));
+        }
+        doc.put(name + "_bytes", total);
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] r = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+
+    /** Whether {@code b} is well-formed UTF-8. */
+    public static boolean utf8(byte[] b) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
+        }
+    }
+
+    /** The end of {@code b} without a UTF-8 sequence cut short at its end (at most 3 bytes less). */
+    static int lastBoundary(byte[] b) {
+        int n = b.length;
+        for (int back = 1; back <= Math.min(4, n); back++) {
+            int c = b[n - back] & 0xff;
+            if (c < 0x80) {
+                return n; // ASCII ends it
+            }
+            if (c >= 0xc0) { // a lead byte: is its sequence whole?
+                int len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+                return len <= back ? n : n - back;
+            }
+        }
+        return n;
+    }
+
+    /** Where {@code b}'s first whole UTF-8 sequence starts (past at most 3 continuation bytes). */
+    static int firstBoundary(byte[] b) {
+        int i = 0;
+        while (i < Math.min(3, b.length) && (b[i] & 0xc0) == 0x80) {
+            i++;
+        }
+        return i;
+    }
+
+    /** A tee that keeps the last {@code capacity} bytes written to it and counts them all. Thread-safe. */
+    public static final class Tail extends OutputStream {
+        private final int capacity;
+        private byte[] ring = new byte[0]; // grows (no wrap yet) up to capacity, then wraps
+        private long total;
+
+        public Tail(int capacity) {
+            if (capacity < 0) {
+                throw new IllegalArgumentException("capacity " + capacity);
+            }
+            this.capacity = capacity;
+        }
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int n) {
+            if (ring.length < capacity && total + n > ring.length) { // nothing wrapped yet: grow, keeping order
+                ring = Arrays.copyOf(ring, (int) Math.min(capacity, Math.max(total + n, Math.max(8192,
+                        2L * ring.length))));
+            }
+            if (ring.length > 0) {
+                int skip = Math.max(0, n - ring.length); // only the last ring.length bytes of b can stay
+                for (int i = off + skip; i < off + n; ) {
+                    int at = (int) ((total + i - off) % ring.length);
+                    int m = Math.min(off + n - i, ring.length - at);
+                    System.arraycopy(b, i, ring, at, m);
+                    i += m;
+                }
+            }
+            total += n;
+        }
+
+        /** How many bytes were written. */
+        public synchronized long total() {
+            return total;
+        }
+
+        /** The last bytes written, oldest first. */
+        public synchronized byte[] bytes() {
+            int n = (int) Math.min(total, ring.length);
+            byte[] r = new byte[n];
+            int start = (int) ((total - n) % Math.max(1, ring.length));
+            for (int i = 0; i < n; i++) {
+                r[i] = ring[(start + i) % ring.length];
+            }
+            return r;
+        }
+    }
+}

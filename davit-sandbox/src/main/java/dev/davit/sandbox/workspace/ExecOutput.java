@@ -1,0 +1,149 @@
+package dev.davit.sandbox.workspace;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The whole output of a workspace's execs, kept on the host so that a caller shown only an excerpt can read the rest
+ * in pages: {@code output/EXEC.stdout} and {@code .stderr} in the workspace's state directory, each up to
+ * {@link #CAP} bytes (the rest counted, not written), for the newest {@link #KEEP} execs whose output was cut.
+ */
+public final class ExecOutput {
+    static final String DIR = "output";
+    /** The most bytes of one stream kept on disk. */
+    static final long CAP = 16L << 20;
+    /** How many execs' output is kept. */
+    static final int KEEP = 16;
+    /** What an exec id looks like. */
+    static final Pattern ID = Pattern.compile("e-[0-9a-f]{12}");
+    static final List<String> STREAMS = List.of("stdout", "stderr");
+
+    private ExecOutput() {
+    }
+
+    /** A stream's file of exec {@code id} in workspace state directory {@code state}. */
+    static Path file(Path state, String id, String stream) {
+        return state.resolve(DIR).resolve(id + "." + stream);
+    }
+
+    /** A tee writing one stream to its file, up to {@link #CAP} bytes; a write that fails drops the rest. */
+    static final class Spool extends OutputStream {
+        private final FileChannel ch;
+        private long written;
+        private boolean broken;
+
+        Spool(Path file) throws IOException {
+            Files.createDirectories(file.getParent());
+            ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS);
+        }
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int n) {
+            int m = (int) Math.min(n, CAP - written);
+            if (broken || m <= 0) {
+                return;
+            }
+            try {
+                ByteBuffer buf = ByteBuffer.wrap(b, off, m);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                written += m;
+            } catch (IOException e) {
+                broken = true; // the excerpt is still whole; only paging past this point is lost
+            }
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            ch.close();
+        }
+    }
+
+    /** Deletes the output of all but the newest {@link #KEEP} execs. */
+    static void prune(Path state) {
+        Path dir = state.resolve(DIR);
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(files::add);
+        } catch (IOException e) {
+            return; // nothing kept yet
+        }
+        if (files.size() <= KEEP * STREAMS.size()) {
+            return;
+        }
+        files.sort(Comparator.comparing(ExecOutput::modified).reversed());
+        for (Path f : files.subList(KEEP * STREAMS.size(), files.size())) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                // the next exec tries again
+            }
+        }
+    }
+
+    private static FileTime modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException e) {
+            return FileTime.fromMillis(0);
+        }
+    }
+
+    /**
+     * Up to {@code limit} bytes of {@code stream} of exec {@code id} from {@code offset}, and the size kept.
+     */
+    static Page read(Path state, String id, String stream, long offset, int limit) {
+        if (!ID.matcher(id).matches()) {
+            throw new DavitException(Kind.USAGE, "'" + id + "' is not an exec id (e- and 12 hex digits, as an exec's"
+                    + " result gives it)");
+        }
+        if (!STREAMS.contains(stream)) {
+            throw new DavitException(Kind.USAGE, "the stream is stdout or stderr, not '" + stream + "'");
+        }
+        if (offset < 0 || limit < 1) {
+            throw new DavitException(Kind.USAGE, "the offset must be 0 or more and the limit 1 or more");
+        }
+        Path f = file(state, id, stream);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+            long size = ch.size();
+            long from = Math.min(offset, size);
+            ByteBuffer buf = ByteBuffer.allocate((int) Math.min(limit, size - from));
+            while (buf.hasRemaining()) {
+                if (ch.read(buf, from + buf.position()) < 0) {
+                    break;
+                }
+            }
+            return new Page(from, java.util.Arrays.copyOf(buf.array(), buf.position()), size);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DavitException(Kind.NOT_FOUND, "no output of exec " + id + " is kept: only the newest " + KEEP
+                    + " execs whose output was cut keep it (an exec whose output came whole has nothing more)");
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
+        }
+    }
+
+    /** A page of an exec's kept output: its bytes from {@code offset}, and how many bytes are kept in all. */
+    public record Page(long offset, byte[] bytes, long kept) {
+    }
+}
