@@ -30,11 +30,12 @@ EXAMPLES = {
     "workspace_shell_read": {"workspace": "proj", "shell": "sh-1a2b3c4d", "wait_ms": 1000},
     "workspace_shell_signal": {"workspace": "proj", "shell": "sh-1a2b3c4d", "signal": "INT"},
     "workspace_shell_close": {"workspace": "proj", "shell": "sh-1a2b3c4d"},
+    "workspace_exec_output": {"workspace": "proj", "exec_id": "e-0123456789ab", "offset": 16384, "limit": 65536},
 }
 
 
 def tools(davit, which):
-    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
+    init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25",
             "capabilities": {}, "clientInfo": {"name": "doc", "version": "1"}}}
     msgs = [init, {"jsonrpc": "2.0", "method": "notifications/initialized"},
             {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}]
@@ -64,8 +65,9 @@ def kind(s):
     return t
 
 
-def section(t, core, example):
-    out = ["### `%s`%s" % (t["name"], " (core)" if core else ""), "", t["description"], ""]
+def section(t, profile, example):
+    out = ["### `%s`%s" % (t["name"], " (%s)" % profile if profile != "full" else ""), "",
+           "**%s.** %s" % (t.get("title", t["name"]), t["description"]), ""]
     props = t["inputSchema"].get("properties", {})
     req = set(t["inputSchema"].get("required", []))
     if props:
@@ -74,7 +76,8 @@ def section(t, core, example):
             out.append("| `%s` | %s | %s | %s |" % (k, kind(v), "yes" if k in req else "no", v.get("description", "")))
     else:
         out.append("No arguments.")
-    res = ", ".join("`%s` (%s)" % (k, kind(v)) for k, v in t["outputSchema"].get("properties", {}).items())
+    res = ", ".join("`%s` (%s)" % (k, kind(v)) for k, v in t["outputSchema"].get("properties", {}).items()
+                    if k != "error")
     out += ["", "Result (`structuredContent`): %s." % res, "", "```json",
             json.dumps({"name": t["name"], "arguments": example}, ensure_ascii=False), "```", ""]
     return "\n".join(out)
@@ -87,13 +90,14 @@ def main():
     old = {}
     for m in re.finditer(r"### `([a-z_]+)`.*?```json\n(.*?)\n```", doc[start:], re.S):
         old[m.group(1)] = json.loads(m.group(2))["arguments"]
+    run = {t["name"] for t in tools(davit, "run")}
     core = {t["name"] for t in tools(davit, "core")}
     parts = []
     for t in tools(davit, "full"):
         example = old.get(t["name"], EXAMPLES.get(t["name"]))
         if example is None:
             raise SystemExit("no example for " + t["name"] + ": add one to EXAMPLES")
-        parts.append(section(t, t["name"] in core, example))
+        parts.append(section(t, "run" if t["name"] in run else "core" if t["name"] in core else "full", example))
     tmp = DOC + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(doc[:start] + "\n".join(parts).rstrip("\n") + "\n")

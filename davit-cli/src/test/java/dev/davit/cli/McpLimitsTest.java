@@ -1,0 +1,306 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.oci.Json;
+import dev.davit.oci.testkit.TestRegistry;
+import dev.davit.oci.testkit.Tools;
+import io.modelcontextprotocol.client.McpAsyncClient;
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.transport.ServerParameters;
+import io.modelcontextprotocol.client.transport.StdioClientTransport;
+import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
+import io.modelcontextprotocol.spec.McpError;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a hostile or careless model cannot do to {@code davit mcp serve} (issue 21): flood the server's memory with
+ * output, get results larger than an agent can take, lift the operator's limits, or make the host fetch what it
+ * names. The server runs in its own JVM with the heap options of the {@code davit} launcher.
+ */
+class McpLimitsTest {
+    /** The server's resident memory must stay under this while it is flooded (documented in docs/MCP.md). */
+    static final long RSS_BOUND_MIB = 512;
+
+    static TestRegistry registry;
+    static String image;
+    static McpAsyncClient client;
+    static String marker = "davit-test-" + UUID.randomUUID();
+
+    @TempDir
+    static Path shared;
+
+    @BeforeAll
+    static void up() throws IOException {
+        Tools.assumeAvailable("bwrap", "busybox", Tools.REGISTRY);
+        registry = TestRegistry.start();
+        image = BusyboxImage.push(shared, registry);
+        client = connect(shared.resolve("home"), marker, "--max-workspaces", "4", "--ttl", "100");
+    }
+
+    /** A server of this build on {@code home}, with the launcher's heap options and {@code tag} on its command line. */
+    static McpAsyncClient connect(Path home, String tag, String... more) {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> args = new ArrayList<>(List.of("-XX:+UseSerialGC", "-Xmn16m", "-Xmx512m", "-Dtag=" + tag,
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "dev.davit.cli.Main", "mcp", "serve", "--tools", "full", "--allow-registry", registry.hostPort()));
+        args.addAll(List.of(more));
+        ServerParameters params = ServerParameters.builder(java).args(args)
+                .env(Map.of("DAVIT_HOME", home.toString(), "PATH", System.getenv("PATH"))).build();
+        McpAsyncClient c = McpClient.async(new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.mapper())))
+                .requestTimeout(Duration.ofMinutes(5)).build();
+        c.initialize().block();
+        return c;
+    }
+
+    @AfterAll
+    static void down() {
+        if (client != null) {
+            client.closeGracefully().block();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+    }
+
+    private static McpSchema.CallToolResult call(McpAsyncClient c, String tool, Map<String, Object> args) {
+        return c.callTool(new McpSchema.CallToolRequest(tool, args)).block();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> ok(String tool, Map<String, Object> args) {
+        McpSchema.CallToolResult r = call(client, tool, args);
+        assertThat(r.isError()).as(tool + ": " + r).isFalse();
+        return (Map<String, Object>) r.structuredContent();
+    }
+
+    private static long n(Object o) {
+        return ((Number) o).longValue();
+    }
+
+    /** The resident memory of the server's process, in MiB. */
+    private static long serverRssMiB(String tag) throws IOException {
+        for (ProcessHandle p : ProcessHandle.allProcesses().toList()) {
+            Path cmdline = Path.of("/proc", Long.toString(p.pid()), "cmdline");
+            try {
+                if (new String(Files.readAllBytes(cmdline), StandardCharsets.UTF_8).contains("-Dtag=" + tag)) {
+                    for (String line : Files.readAllLines(Path.of("/proc", Long.toString(p.pid()), "status"))) {
+                        if (line.startsWith("VmRSS:")) {
+                            return Long.parseLong(line.replaceAll("\\D", "")) / 1024;
+                        }
+                    }
+                }
+            } catch (IOException gone) {
+                // not ours, or gone
+            }
+        }
+        throw new IOException("no server process tagged " + tag);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void bigOutputIsCappedAndReadInPagesLosslessly() {
+        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        try {
+            // 3,000,001 bytes: the numbers 1.. and one byte more
+            Map<String, Object> r = ok("workspace_exec", Map.of("workspace", id, "command", List.of("sh", "-c",
+                    "seq 1 428571 | head -c 3000000; printf Z")));
+            assertThat(n(r.get("stdout_bytes"))).isEqualTo(3_000_001);
+            assertThat(r).containsEntry("truncated", true);
+            String shown = (String) r.get("stdout");
+            assertThat(shown.length()).isLessThan(17_000);
+            assertThat(shown).startsWith("1\n2\n3\n").endsWith("Z").contains("bytes of stdout left out here");
+            String exec = (String) r.get("exec_id");
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            boolean eof = false;
+            while (!eof) {
+                Map<String, Object> page = ok("workspace_exec_output", Map.of("workspace", id, "exec_id", exec,
+                        "offset", all.size(), "limit", 1 << 20));
+                assertThat(n(page.get("offset"))).isEqualTo(all.size());
+                all.writeBytes(((String) page.get("content")).getBytes(StandardCharsets.UTF_8));
+                eof = (Boolean) page.get("eof");
+            }
+            StringBuilder want = new StringBuilder();
+            for (int i = 1; want.length() < 3_000_000; i++) {
+                want.append(i).append('\n');
+            }
+            want.setLength(3_000_000);
+            assertThat(all.toString(StandardCharsets.UTF_8)).isEqualTo(want + "Z");
+
+            Map<String, Object> bin = ok("workspace_exec", Map.of("workspace", id, "command", List.of("printf",
+                    "\\377\\376x")));
+            assertThat(Base64.getDecoder().decode((String) bin.get("stdout_base64")))
+                    .isEqualTo(new byte[] {(byte) 0xff, (byte) 0xfe, 'x'});
+            assertThat(r.get("stdout_base64")).isNull();
+
+            Map<String, Object> small = ok("workspace_exec", Map.of("workspace", id, "output_limit", 100,
+                    "command", List.of("sh", "-c", "seq 1 1000 >&2")));
+            assertThat(((String) small.get("stderr")).length()).isLessThan(200);
+            assertThat(n(small.get("stderr_bytes"))).isEqualTo(3893);
+            Map<String, Object> page = ok("workspace_exec_output", Map.of("workspace", id, "exec_id",
+                    small.get("exec_id"), "stream", "stderr", "offset", 3888, "limit", 100));
+            assertThat(page).containsEntry("content", "1000\n").containsEntry("eof", true);
+        } finally {
+            ok("workspace_delete", Map.of("workspace", id));
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void floodsLeaveTheServerBoundedAndAnswering() throws Exception {
+        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        try {
+            // 64 MiB of control bytes on each stream, twice at once: JSON would make six bytes of each
+            String flood = "head -c 67108864 /dev/zero | tr '\\000' '\\001'; head -c 67108864 /dev/zero"
+                    + " | tr '\\000' '\\002' >&2";
+            List<CompletableFuture<McpSchema.CallToolResult>> floods = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                floods.add(client.callTool(new McpSchema.CallToolRequest("workspace_exec", Map.of("workspace", id,
+                        "command", List.of("sh", "-c", flood)))).toFuture());
+            }
+            AtomicLong maxRss = new AtomicLong();
+            AtomicInteger answered = new AtomicInteger();
+            while (!floods.stream().allMatch(CompletableFuture::isDone)) {
+                maxRss.accumulateAndGet(serverRssMiB(marker), Math::max);
+                McpSchema.CallToolResult l = call(client, "workspace_list", Map.of());
+                assertThat(l.isError()).isFalse();
+                if (!floods.stream().allMatch(CompletableFuture::isDone)) {
+                    answered.incrementAndGet(); // answered while both floods went on
+                }
+                Thread.sleep(100);
+            }
+            assertThat(answered.get()).as("answers while flooded").isPositive();
+            assertThat(maxRss.get()).as("server RSS in MiB while flooded").isLessThan(RSS_BOUND_MIB);
+            for (CompletableFuture<McpSchema.CallToolResult> f : floods) {
+                Map<String, Object> r = (Map<String, Object>) f.get().structuredContent();
+                assertThat(n(r.get("stdout_bytes"))).isEqualTo(64L << 20);
+                assertThat(n(r.get("stderr_bytes"))).isEqualTo(64L << 20);
+                assertThat(r).containsEntry("truncated", true);
+                assertThat(f.get().content().toString().length()).isLessThan(200_000);
+                Map<String, Object> page = ok("workspace_exec_output", Map.of("workspace", id, "exec_id",
+                        r.get("exec_id"), "offset", 1000, "limit", 4));
+                assertThat(page).containsEntry("content", "\u0001\u0001\u0001\u0001")
+                        .containsEntry("kept", 16 << 20); // what is kept on disk is bounded too
+            }
+        } finally {
+            ok("workspace_delete", Map.of("workspace", id));
+        }
+    }
+
+    @Test
+    void theOperatorsTtlIsTheMost() {
+        Map<String, Object> w = ok("workspace_create", Map.of("env", image, "ttl", 99_999_999));
+        try {
+            assertThat(((Number) w.get("ttl_seconds")).doubleValue()).isEqualTo(100.0);
+        } finally {
+            ok("workspace_delete", Map.of("workspace", w.get("id")));
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aStoppedWorkspaceSaysToStartIt() {
+        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        try {
+            ok("workspace_stop", Map.of("workspace", id));
+            McpSchema.CallToolResult r = call(client, "workspace_exec", Map.of("workspace", id, "command",
+                    List.of("true")));
+            assertThat(r.isError()).isTrue();
+            Map<String, Object> e = (Map<String, Object>) ((Map<String, Object>) r.structuredContent()).get("error");
+            assertThat(e).containsEntry("kind", "state");
+            assertThat((String) e.get("message")).contains(id, "workspace_start").doesNotContain("sbx-", "davit ",
+                    "--");
+        } finally {
+            ok("workspace_delete", Map.of("workspace", id));
+        }
+    }
+
+    @Test
+    void aModelCannotMakeTheHostFetchFromARegistryNotAllowed() throws Exception {
+        try (ServerSocket trap = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            AtomicInteger connections = new AtomicInteger();
+            AtomicBoolean stop = new AtomicBoolean();
+            Thread t = Thread.ofVirtual().start(() -> {
+                while (!stop.get()) {
+                    try (Socket s = trap.accept()) {
+                        connections.incrementAndGet();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            for (String tool : List.of("run", "workspace_create")) {
+                Map<String, Object> args = new java.util.HashMap<>(Map.of("env", "127.0.0.1:" + trap.getLocalPort()
+                        + "/secret/thing:1"));
+                if (tool.equals("run")) {
+                    args.put("command", List.of("true"));
+                }
+                Throwable e = org.assertj.core.api.Assertions.catchThrowable(() -> call(client, tool, args));
+                assertThat(e).isInstanceOf(McpError.class).hasMessageContaining("--allow-registry 127.0.0.1:"
+                        + trap.getLocalPort());
+            }
+            stop.set(true);
+            trap.close();
+            t.join(5000);
+            assertThat(connections.get()).as("requests sent to the trap").isZero();
+        }
+    }
+
+    @Test
+    void concurrentCreatesNeverPassTheLimitEvenForAnImageNotYetUnpacked() throws Exception {
+        Path home = shared.resolve("home-limit");
+        String tag = "davit-test-" + UUID.randomUUID();
+        McpAsyncClient c = connect(home, tag, "--max-workspaces", "5");
+        try {
+            List<CompletableFuture<Object>> calls = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                calls.add(c.callTool(new McpSchema.CallToolRequest("workspace_create", Map.of("env", image)))
+                        .<Object>map(r -> r).onErrorResume(e -> reactor.core.publisher.Mono.just(e)).toFuture());
+            }
+            int created = 0;
+            int refused = 0;
+            List<Object> other = new ArrayList<>();
+            for (CompletableFuture<Object> f : calls) {
+                Object r = f.get(10, TimeUnit.MINUTES);
+                if (r instanceof McpSchema.CallToolResult res && !Boolean.TRUE.equals(res.isError())) {
+                    created++;
+                } else if (r instanceof McpError e && e.getMessage().contains("--max-workspaces")) {
+                    refused++;
+                } else {
+                    other.add(r);
+                }
+            }
+            assertThat(other).as("neither created nor refused for the limit").isEmpty();
+            assertThat(created).isEqualTo(5);
+            assertThat(refused).isEqualTo(15);
+            assertThat(new Cli(home).run("--json", "workspace", "ls").json().get("workspaces")).hasSize(5);
+        } finally {
+            c.closeGracefully().block();
+            Cli cli = new Cli(home);
+            cli.run("--json", "workspace", "ls").json().get("workspaces").forEach(w -> cli.run("workspace", "rm",
+                    w.get("id").asText()));
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.davit.cli.mcp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.modelcontextprotocol.spec.McpError;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The tool table as each profile shows it: every text names only tools of its profile, every tool has a title and
+ * annotations, and the schemas say what the calls accept (enums, defaults, bounds).
+ */
+class ToolProfilesTest {
+    /** A tool's name in running text. */
+    private static final Pattern TOOL = Pattern.compile("\\b(?:(?:env|workspace)_[a-z_]+|reap)\\b");
+
+    @TempDir
+    Path home;
+
+    private DavitMcpServer server(String profile) {
+        return new DavitMcpServer(new DavitMcpServer.Options(profile, List.of(), false, 8, Duration.ofHours(1), false,
+                home, Map.of("DAVIT_HOME", home.toString()), System.err, "test", List.of()));
+    }
+
+    @Test
+    void eachProfileNamesOnlyItsOwnTools() {
+        Map<String, Integer> sizes = new HashMap<>();
+        for (String profile : List.of("run", "core", "full")) {
+            try (DavitMcpServer s = server(profile)) {
+                Set<String> offered = Set.copyOf(s.tools().stream().map(Tool::name).toList());
+                sizes.put(profile, offered.size());
+                List<String> texts = new ArrayList<>(List.of(s.instructions()));
+                for (Tool t : s.tools()) {
+                    McpSchema.Tool schema = t.toSchema(offered);
+                    texts.add(schema.description());
+                    schema.inputSchema().properties().values().forEach(p -> texts.add(String.valueOf(
+                            ((Map<?, ?>) p).get("description"))));
+                    ((Map<?, ?>) schema.outputSchema().get("properties")).values().forEach(p -> texts.add(
+                            String.valueOf(((Map<?, ?>) p).get("description"))));
+                    assertThat(schema.title()).as(t.name()).isNotBlank();
+                    assertThat(schema.annotations()).as(t.name()).isNotNull();
+                    assertThat(schema.annotations().readOnlyHint()).as(t.name()).isNotNull();
+                }
+                for (String text : texts) {
+                    Matcher m = TOOL.matcher(text);
+                    while (m.find()) {
+                        assertThat(offered).as(profile + ": '" + text + "' names " + m.group()).contains(m.group());
+                    }
+                    assertThat(text).as(profile).doesNotContain("[[");
+                }
+            }
+        }
+        assertThat(sizes.get("run")).isEqualTo(3);
+        assertThat(sizes.get("core")).isGreaterThan(sizes.get("run")).isLessThan(sizes.get("full"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void schemasSayWhatCallsAccept() {
+        try (DavitMcpServer s = server("full")) {
+            Set<String> offered = Set.copyOf(s.tools().stream().map(Tool::name).toList());
+            Map<String, McpSchema.Tool> byName = new HashMap<>();
+            s.tools().forEach(t -> byName.put(t.name(), t.toSchema(offered)));
+            Map<String, Object> create = byName.get("workspace_create").inputSchema().properties();
+            assertThat((Map<String, Object>) create.get("backend")).containsEntry("enum", List.of("container", "vm"));
+            Map<String, Object> exec = byName.get("workspace_exec").inputSchema().properties();
+            assertThat((Map<String, Object>) exec.get("timeout")).containsEntry("exclusiveMinimum", 0);
+            assertThat(((Number) ((Map<String, Object>) exec.get("output_limit")).get("default")).longValue())
+                    .isEqualTo(16384);
+            assertThat(byName.get("workspace_file_read").annotations().readOnlyHint()).isTrue();
+            assertThat(byName.get("workspace_delete").annotations().destructiveHint()).isTrue();
+            assertThat((List<Object>) byName.get("workspace_exec").outputSchema().get("anyOf")).hasSize(2);
+            Tool run = s.tools().stream().filter(t -> t.name().equals("run")).findFirst().orElseThrow();
+            Map<String, Object> args = new HashMap<>(Map.of("env", "x", "timeout", 0));
+            assertThatThrownBy(() -> run.argv(args, List.of())).isInstanceOf(McpError.class)
+                    .hasMessageContaining("'timeout' must be a number > 0");
+            Tool create2 = s.tools().stream().filter(t -> t.name().equals("workspace_create")).findFirst()
+                    .orElseThrow();
+            assertThatThrownBy(() -> create2.argv(Map.of("env", "x", "backend", "docker"), List.of()))
+                    .isInstanceOf(McpError.class).hasMessageContaining("one of container, vm");
+            assertThat(run.argv(Map.of("env", "x"), List.of())).contains("--output-limit=16384");
+        }
+    }
+
+    @Test
+    void errorsSpeakOfArgumentsAndTools() {
+        try (DavitMcpServer s = server("full")) {
+            ModelTerms terms = new ModelTerms(s.tools());
+            Tool service = s.tools().stream().filter(t -> t.name().equals("workspace_service_start")).findFirst()
+                    .orElseThrow();
+            assertThat(terms.rewrite("service web was not ready within 30 s (if it only starts slowly, give a longer"
+                    + " --ready-timeout); see 'davit workspace service logs ws-1 web'", service))
+                    .isEqualTo("service web was not ready within 30 s (if it only starts slowly, give a longer"
+                            + " 'ready_timeout'); see workspace_service_logs");
+            Tool exec = s.tools().stream().filter(t -> t.name().equals("workspace_exec")).findFirst().orElseThrow();
+            assertThat(terms.rewrite("workspace ws-1 is stopped; start it with 'davit workspace start ws-1'", exec))
+                    .isEqualTo("workspace ws-1 is stopped; start it with workspace_start");
+        }
+        try (DavitMcpServer s = server("run")) { // a tool the profile lacks is not named
+            ModelTerms terms = new ModelTerms(s.tools());
+            Tool run = s.tools().get(0);
+            assertThat(terms.rewrite("see 'davit workspace start ws-1'", run)).isEqualTo("see 'davit workspace start"
+                    + " ws-1'");
+        }
+    }
+}
