@@ -81,12 +81,22 @@ final class WorkspaceCommand extends GroupCommand {
                 + " environment is).")
         String backend;
 
+        @Option(names = "--secret", paramLabel = "NAME[=VALUE]", description = "A secret (repeatable): put into"
+                + " the sandbox as /run/secrets/NAME (tmpfs, 0600), redacted from output, logs and errors. Without"
+                + " =VALUE the value is davit's own environment variable NAME (off the command line).")
+        List<String> secrets = new ArrayList<>();
+
+        @Option(names = "--secret-file", paramLabel = "NAME=PATH", description = "A secret whose value is the"
+                + " content of host file PATH (repeatable; at most 64 KiB).")
+        List<String> secretFiles = new ArrayList<>();
+
         @picocli.CommandLine.Mixin
         ResourceOptions resources = new ResourceOptions();
 
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
+            dev.davit.sandbox.workspace.Secrets given = secrets(secrets, secretFiles, main.env());
             var net = NetworkOption.parse(network);
             if (seed != null && !Files.exists(seed)) {
                 throw new DavitException(DavitException.Kind.USAGE, "no seed " + seed + "; give a directory or a"
@@ -96,7 +106,7 @@ final class WorkspaceCommand extends GroupCommand {
             Path home = DavitHome.resolve(main.env());
             Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home));
             Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
-                    List.of(), out), wsName, seed);
+                    List.of(), out), wsName, seed, given);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
                     + " entries seeded)");
             ObjectNode doc = w.toJson(ws.sandbox(w.id()));
@@ -105,6 +115,62 @@ final class WorkspaceCommand extends GroupCommand {
             return 0;
         }
     }
+
+    /**
+     * The secrets of {@code --secret NAME[=VALUE]} (without a value: davit's environment variable NAME) and
+     * {@code --secret-file NAME=PATH}; a name given twice is refused.
+     */
+    static dev.davit.sandbox.workspace.Secrets secrets(List<String> values, List<String> files,
+                                                       Map<String, String> env) {
+        Map<String, byte[]> m = new java.util.LinkedHashMap<>();
+        for (String v : values) {
+            int eq = v.indexOf('=');
+            String name = eq < 0 ? v : v.substring(0, eq);
+            dev.davit.sandbox.workspace.Secrets.checkName(name, "--secret");
+            String value = eq < 0 ? env.get(name) : v.substring(eq + 1);
+            if (value == null) {
+                throw new DavitException(DavitException.Kind.USAGE, "--secret " + name + " takes its value from the"
+                        + " environment variable " + name + ", which is not set; set it or give --secret NAME=VALUE");
+            }
+            putSecret(m, name, value.getBytes(java.nio.charset.StandardCharsets.UTF_8), "--secret");
+        }
+        for (String f : files) {
+            int eq = f.indexOf('=');
+            if (eq <= 0) {
+                throw new DavitException(DavitException.Kind.USAGE, "--secret-file needs NAME=PATH, got a value"
+                        + " without '='");
+            }
+            String name = f.substring(0, eq);
+            dev.davit.sandbox.workspace.Secrets.checkName(name, "--secret-file");
+            Path p = Path.of(f.substring(eq + 1));
+            try {
+                if (Files.isRegularFile(p) && Files.size(p) > dev.davit.sandbox.workspace.Secrets.MAX_VALUE) {
+                    throw new DavitException(DavitException.Kind.USAGE, "secret " + name + "'s file " + p
+                            + " holds more than 64 KiB; give a smaller file (--secret-file)");
+                }
+                putSecret(m, name, Files.readAllBytes(p), "--secret-file");
+            } catch (java.io.IOException e) {
+                throw new DavitException(DavitException.Kind.USAGE, "cannot read secret " + name + " from " + p
+                        + " (--secret-file): " + e.getMessage());
+            }
+        }
+        return dev.davit.sandbox.workspace.Secrets.of(m, "--secret");
+    }
+
+    private static void putSecret(Map<String, byte[]> m, String name, byte[] value, String flag) {
+        if (m.put(name, value) != null) {
+            throw new DavitException(DavitException.Kind.USAGE, "secret " + name + " is given twice (" + flag
+                    + "); give each name once");
+        }
+    }
+
+    /** {@code --secret-env VAR=NAME} items, checked. */
+    static Map<String, String> secretEnv(List<String> items) {
+        return CliArgs.keyValues(items, "--secret-env needs VAR=NAME (a variable, then a secret's name)");
+    }
+
+    static final String SECRET_ENV_TEXT = "Set variable VAR to the value of the workspace's secret NAME"
+            + " (repeatable); the value never appears on a command line.";
 
     /** Base of the subcommands that take a workspace id (or name). */
     abstract static class IdCmd extends DavitCommand {
@@ -139,6 +205,9 @@ final class WorkspaceCommand extends GroupCommand {
         @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = ENV_TEXT)
         List<String> envs = new ArrayList<>();
 
+        @Option(names = "--secret-env", paramLabel = "VAR=NAME", description = SECRET_ENV_TEXT)
+        List<String> secretEnvs = new ArrayList<>();
+
         @Option(names = {"-i", "--stdin"}, description = STDIN_TEXT)
         boolean stdin;
 
@@ -150,7 +219,7 @@ final class WorkspaceCommand extends GroupCommand {
             Duration limit = CliArgs.seconds(timeout, "--timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
             int keep = RunCommand.outputLimit(outputLimit);
-            Workspaces.Executed x = workspaces(main).exec(id, command, env, cwd, limit, keep,
+            Workspaces.Executed x = workspaces(main).exec(id, command, env, secretEnv(secretEnvs), cwd, limit, keep,
                     stdin ? System.in : null, out.json() ? null : out.rawStdout(),
                     out.json() || out.rawStderr() == null ? null : out.rawStderr());
             ExecResult r = x.result();

@@ -69,6 +69,9 @@ final class WorkspaceProcessCommands {
         @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable).")
         List<String> envs = new ArrayList<>();
 
+        @Option(names = "--secret-env", paramLabel = "VAR=NAME", description = WorkspaceCommand.SECRET_ENV_TEXT)
+        List<String> secretEnvs = new ArrayList<>();
+
         @Override
         protected int run(Output out) {
             List<Services.Readiness> r = new ArrayList<>();
@@ -87,7 +90,8 @@ final class WorkspaceProcessCommands {
             }
             Duration timeout = CliArgs.seconds(readyTimeout, "--ready-timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
-            Services.Service s = services().start(name, command, env, r.isEmpty() ? null : r.get(0), timeout);
+            Services.Service s = services().start(name, command, env, WorkspaceCommand.secretEnv(secretEnvs),
+                    r.isEmpty() ? null : r.get(0), timeout);
             out.notice("==> service " + s.name() + " " + (s.readiness() == null ? "started" : "ready") + " (pid "
                     + s.pid() + ")");
             out.result(s.toJson(), p -> p.println(s.name()));
@@ -184,10 +188,14 @@ final class WorkspaceProcessCommands {
         @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable).")
         List<String> envs = new ArrayList<>();
 
+        @Option(names = "--secret-env", paramLabel = "VAR=NAME", description = WorkspaceCommand.SECRET_ENV_TEXT)
+        List<String> secretEnvs = new ArrayList<>();
+
         @Override
         protected int run(Output out) {
             Shells.Shell s = WorkspaceCommand.workspaces(main).shells(id).open(
-                    cmd == null ? null : List.of("/bin/sh", "-c", cmd), CliArgs.keyValues(envs, "--env needs K=V"));
+                    cmd == null ? null : List.of("/bin/sh", "-c", cmd), CliArgs.keyValues(envs, "--env needs K=V"),
+                    WorkspaceCommand.secretEnv(secretEnvs));
             out.result(s.toJson(), p -> p.println(s.id()));
             return 0;
         }

@@ -25,6 +25,14 @@ public final class Sandboxes {
     private final List<Backend> runtimes;
     private final Lifecycle lifecycle;
 
+    /**
+     * Where a long-lived container sandbox has a small tmpfs of its own (1 MiB, mode 0700, owned by the sandbox's
+     * root until a layer above hands it on), in the keeper's mount namespace, which every exec and detached command
+     * joins: for files that must never reach a disk, the sandbox's layer or a host directory (a workspace's
+     * secrets). Made only where /run is mounted (never a mount point in a read-only root); gone at each stop.
+     */
+    public static final String PRIVATE_TMPFS = "/run/secrets";
+
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
         this.runtimes = Driver.all().stream().flatMap(d -> d.runtimes(options).stream()).toList();

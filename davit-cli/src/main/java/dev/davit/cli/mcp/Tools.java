@@ -138,11 +138,12 @@ final class Tools {
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).").oneOf("container", "vm")
+                .option("secrets", ENV, "", SECRETS)
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
                     call.release(policy.reserveWorkspace());
-                    List<String> extra = new ArrayList<>();
+                    List<String> extra = new ArrayList<>(secretFiles(a, call::scratch));
                     if (a.get("seed") != null) {
                         policy.pinHostPath(a, "seed", call::scratch);
                     }
@@ -167,6 +168,7 @@ final class Tools {
                 .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124).")
                 .option("cwd", STRING, "--cwd", "The working directory, relative to /workspace.")
                 .option("env_vars", ENV, "--env", "Variables to set.")
+                .option("secret_env", ENV, "--secret-env", SECRET_ENV)
                 .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
                 .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT)
                 .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
@@ -355,6 +357,7 @@ final class Tools {
                 .option("ready_cmd", STRING, "--ready-cmd", "Ready when 'sh -c ready_cmd' exits 0 (retried).")
                 .option("ready_timeout", NUMBER, "--ready-timeout", "Give up after this many seconds (default 30).")
                 .option("env_vars", ENV, "--env", "Variables to set.")
+                .option("secret_env", ENV, "--secret-env", SECRET_ENV)
                 .command(true, "The command and its arguments, e.g. [\"python3\", \"-m\", \"http.server\","
                         + " \"8000\"].")
                 .returns("name", "string", "The service.")
@@ -395,6 +398,7 @@ final class Tools {
                 .hints(Tool.Hints.CHANGE)
                 .option("cmd", STRING, "--cmd", "Run 'sh -c cmd' instead of an interactive sh (e.g. python3 -i).")
                 .option("env_vars", ENV, "--env", "Variables to set.")
+                .option("secret_env", ENV, "--secret-env", SECRET_ENV)
                 .returns("id", "string", "The shell id: pass it as 'shell' to the other shell tools.")
                 .returns("state", "string", "running.")
                 .returns("pid", "integer", "Its process id.").build());
@@ -474,6 +478,42 @@ final class Tools {
                     .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.");
         }
         return b;
+    }
+
+    private static final String SECRETS = "Secrets, name to value (names as environment variables; each value at"
+            + " most 64 KiB): files /run/secrets/NAME in the sandbox, never shown: every value is replaced by"
+            + " [REDACTED:NAME] in results, logs and errors. Map them to variables with 'secret_env' (container"
+            + " workspaces only).";
+    private static final String SECRET_ENV = "Variables to set from the workspace's secrets: variable name to secret"
+            + " name (from workspace_create's 'secrets').";
+
+    /**
+     * The call's {@code secrets} as {@code --secret-file NAME=PATH} options: each value in a file of the call's
+     * scratch directory (created 0600; the directory is removed after the call), never on a command line.
+     */
+    private static List<String> secretFiles(Map<String, Object> a, java.util.function.Supplier<Path> scratch) {
+        Object given = a.get("secrets");
+        if (!(given instanceof Map<?, ?> m) || m.isEmpty()) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<?, ?> e : m.entrySet()) {
+            String name = String.valueOf(e.getKey());
+            if (!name.matches("[A-Za-z_][A-Za-z0-9_]{0,63}")) {
+                throw Tool.invalid("argument 'secrets': bad name '" + name + "'; use up to 64 letters, digits or"
+                        + " '_', not starting with a digit");
+            }
+            Path f = scratch.get().resolve("secret-" + out.size());
+            try {
+                Files.write(Files.createFile(f, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))),
+                        ((String) e.getValue()).getBytes(StandardCharsets.UTF_8));
+            } catch (IOException x) {
+                throw new UncheckedIOException(x);
+            }
+            out.add("--secret-file=" + name + "=" + f);
+        }
+        return out;
     }
 
     /** Writes the call's content into a scratch file for {@code --from}. */

@@ -308,6 +308,7 @@ public final class ContainerLifecycle implements LongLived {
                 bw.addAll(List.of("--hostname", id));
                 bw.addAll(Jail.bwrapOptions(ns.range(), ids));
                 BwrapBackend.rootAndMounts(bw, rootfs, root, jailShared());
+                privateTmpfs(bw, rootfs);
                 bw.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--",
                         sleep, "2147483647"));
                 List<String> launch = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
@@ -329,6 +330,14 @@ public final class ContainerLifecycle implements LongLived {
         return running;
     }
 
+    /** A long-lived sandbox's {@link dev.davit.sandbox.Sandboxes#PRIVATE_TMPFS}, where /run is mounted. */
+    private static void privateTmpfs(List<String> bw, Path rootfs) {
+        if (MountPoints.mounted(rootfs, "run")) {
+            bw.addAll(List.of("--perms", "0700", "--size", Integer.toString(1 << 20), "--tmpfs",
+                    dev.davit.sandbox.Sandboxes.PRIVATE_TMPFS));
+        }
+    }
+
     /** The shared directories' sources in the jail's mount namespace, by mount target. */
     private static Map<String, Path> jailShared() {
         Map<String, Path> m = new java.util.LinkedHashMap<>();
@@ -347,6 +356,7 @@ public final class ContainerLifecycle implements LongLived {
         int[] ids = Users.resolve(rootfs, s.spec().image().user());
         BwrapBackend.rootlessUser(cmd, ids, subids);
         BwrapBackend.rootAndMounts(cmd, rootfs, root, Map.of("tmp", dir.resolve("tmp")));
+        privateTmpfs(cmd, rootfs);
         cmd.addAll(Jail.capabilityOptions(BwrapBackend.nonRoot(ids) == null ? 0 : ids[0]));
         cmd.addAll(List.of("--seccomp", Integer.toString(Jail.SECCOMP_FD)));
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,

@@ -85,9 +85,11 @@ final class Held {
         }
     }
 
-    /** The last few lines of {@code f} on one line, for an error message. */
-    static String lastLines(Path f) {
-        String t = new String(CappedLog.tail(f, 3).bytes(), StandardCharsets.UTF_8).strip();
+    /** The last few lines of {@code f} on one line, for an error message, redacted by {@code r}. */
+    static String lastLines(Path f, Redactor r) {
+        CappedLog.Tail tail = CappedLog.tail(f, 3);
+        String t = new String(r.redactAfterCut(tail.bytes(), !tail.cut() && tail.dropped() == 0),
+                StandardCharsets.UTF_8).strip();
         List<String> parts = new ArrayList<>();
         for (String l : t.split("\r?\n")) {
             if (!l.isBlank()) {

@@ -38,12 +38,14 @@ public final class Services {
     private final Path dir;
     private final String workspace;
     private final String sandboxId;
+    private final SecretUse secrets;
 
-    Services(Sandboxes sandboxes, Path workspaceDir, String workspace, String sandboxId) {
+    Services(Sandboxes sandboxes, Path workspaceDir, String workspace, String sandboxId, SecretUse secrets) {
         this.sandboxes = sandboxes;
         this.dir = workspaceDir.resolve(DIR);
         this.workspace = workspace;
         this.sandboxId = sandboxId;
+        this.secrets = secrets;
     }
 
     /**
@@ -112,7 +114,26 @@ public final class Services {
      */
     public Service start(String name, List<String> argv, Map<String, String> env, Readiness readiness,
                          Duration timeout) {
+        return start(name, argv, env, Map.of(), readiness, timeout);
+    }
+
+    /**
+     * {@link #start(String, List, Map, Readiness, Duration)} with {@code secretEnv} (variable to secret name) set
+     * from the workspace's secrets; its log and errors show every secret value redacted.
+     */
+    public Service start(String name, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
+                         Readiness readiness, Duration timeout) {
+        try {
+            return startRedacted(name, argv, env, secretEnv, readiness, timeout);
+        } catch (DavitException e) {
+            throw SecretUse.redacted(e, secrets.redactor());
+        }
+    }
+
+    private Service startRedacted(String name, List<String> argv, Map<String, String> env,
+                                  Map<String, String> secretEnv, Readiness readiness, Duration timeout) {
         Held.checkName("service", name);
+        List<String> cmd = secrets.command(argv, secretEnv, env, "--secret-env");
         Path d = dir.resolve(name);
         JsonNode old = Held.read(d, FILE);
         if (old != null && sandboxes.alive(Spawned.fromJson(old.path("process")))) {
@@ -121,7 +142,7 @@ public final class Services {
         }
         Held.delete(d);
         Instant started = Instant.now();
-        Spawned p = sandboxes.spawn(sandboxId, argv, env, Workspaces.MOUNT, d, false);
+        Spawned p = sandboxes.spawn(sandboxId, cmd, env, Workspaces.MOUNT, d, false);
         save(d, name, argv, p, started, readiness, readiness == null, readiness == null ? null : "starting");
         if (readiness == null) {
             return get(name);
@@ -139,7 +160,7 @@ public final class Services {
                 Integer rc = Held.exitCode(d);
                 throw new DavitException(Kind.FAILED, "service " + name + " exited with code "
                         + (rc == null ? "?" : rc) + " before it was ready; its log ends: " + Held.lastLines(
-                        d.resolve(Spawned.OUTPUT)) + " (see 'davit workspace service logs " + workspace + " " + name
+                        d.resolve(Spawned.OUTPUT), secrets.redactor()) + " (see 'davit workspace service logs " + workspace + " " + name
                         + "')");
             }
             if (System.nanoTime() > deadline) {
@@ -148,7 +169,8 @@ public final class Services {
                 save(d, name, argv, p, started, readiness, false, "failed-readiness");
                 throw new DavitException(Kind.FAILED, "service " + name + " was not ready (" + readiness.kind()
                         + " " + readiness.value() + ") within " + limit.toSeconds() + " s and was stopped; its log"
-                        + " ends: " + Held.lastLines(d.resolve(Spawned.OUTPUT)) + " (if it only starts slowly, give a longer --ready-timeout)");
+                        + " ends: " + Held.lastLines(d.resolve(Spawned.OUTPUT), secrets.redactor())
+                        + " (if it only starts slowly, give a longer --ready-timeout)");
             }
             sleep(readiness.kind().equals("cmd") ? 250 : 50);
         }
@@ -216,7 +238,7 @@ public final class Services {
         List<String> cmd = new ArrayList<>();
         o.path("command").forEach(a -> cmd.add(a.asText()));
         JsonNode r = o.path("readiness");
-        return new Service(o.path("name").asText(), cmd, state, alive ? null : Held.exitCode(d), p.leaderPid(),
+        return new Service(o.path("name").asText(), secrets.redactor().redact(cmd), state, alive ? null : Held.exitCode(d), p.leaderPid(),
                 Instant.parse(o.path("started_at").asText()),
                 r.isObject() ? new Readiness(r.path("kind").asText(), r.path("value").asText()) : null,
                 o.path("ready").asBoolean());
@@ -273,7 +295,11 @@ public final class Services {
             sandboxes.collect(Spawned.fromJson(o.path("process")), dir.resolve(name));
         }
         CappedLog.Tail t = CappedLog.tail(dir.resolve(name).resolve(Spawned.OUTPUT), lines);
-        return new Log(t.bytes(), t.dropped(), t.cut());
+        Redactor r = secrets.redactor();
+        // a log cut at its start (older bytes dropped, a line cut, or only its last lines) may begin inside a value
+        byte[] b = t.cut() || t.dropped() > 0 ? r.redactAfterCut(t.bytes(), false)
+                : lines > 0 ? r.redactAfterCut(t.bytes(), true) : r.redact(t.bytes());
+        return new Log(b, t.dropped(), t.cut());
     }
 
     /**

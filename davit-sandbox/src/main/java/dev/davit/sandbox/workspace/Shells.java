@@ -47,12 +47,14 @@ public final class Shells {
     private final Path dir;
     private final String workspace;
     private final String sandboxId;
+    private final SecretUse secrets;
 
-    Shells(Sandboxes sandboxes, Path workspaceDir, String workspace, String sandboxId) {
+    Shells(Sandboxes sandboxes, Path workspaceDir, String workspace, String sandboxId, SecretUse secrets) {
         this.sandboxes = sandboxes;
         this.dir = workspaceDir.resolve(DIR);
         this.workspace = workspace;
         this.sandboxId = sandboxId;
+        this.secrets = secrets;
     }
 
     /**
@@ -77,7 +79,16 @@ public final class Shells {
      * {@code TERM=xterm} and {@code env} on top of the sandbox's environment. Returns at once.
      */
     public Shell open(List<String> argv, Map<String, String> env) {
+        return open(argv, env, Map.of());
+    }
+
+    /**
+     * {@link #open(List, Map)} with {@code secretEnv} (variable to secret name) set from the workspace's secrets;
+     * its reads show every secret value redacted.
+     */
+    public Shell open(List<String> argv, Map<String, String> env, Map<String, String> secretEnv) {
         List<String> cmd = argv == null || argv.isEmpty() ? List.of("/bin/sh") : argv;
+        List<String> run = secrets.command(cmd, secretEnv, env, "--secret-env");
         String id = "sh-" + dev.davit.oci.RandomHex.of(4);
         Path d = dir.resolve(id);
         Map<String, String> e = new java.util.LinkedHashMap<>();
@@ -86,7 +97,12 @@ public final class Shells {
             e.putAll(env);
         }
         Instant started = Instant.now();
-        Spawned p = sandboxes.spawn(sandboxId, cmd, e, Workspaces.MOUNT, d, true);
+        Spawned p;
+        try {
+            p = sandboxes.spawn(sandboxId, run, e, Workspaces.MOUNT, d, true);
+        } catch (DavitException x) {
+            throw SecretUse.redacted(x, secrets.redactor());
+        }
         ObjectNode o = Json.object();
         o.put("id", id);
         ArrayNode c = o.putArray("command");
@@ -123,7 +139,7 @@ public final class Shells {
         }
         List<String> cmd = new ArrayList<>();
         o.path("command").forEach(a -> cmd.add(a.asText()));
-        return new Shell(id, cmd, alive ? "running" : "exited", alive ? null : Held.exitCode(dir.resolve(id)),
+        return new Shell(id, secrets.redactor().redact(cmd), alive ? "running" : "exited", alive ? null : Held.exitCode(dir.resolve(id)),
                 p.leaderPid(), Instant.parse(o.path("started_at").asText()));
     }
 
@@ -186,8 +202,11 @@ public final class Shells {
                 StandardOpenOption.WRITE)) {
             FileLocking.await(lock);
             long deadline = System.nanoTime() + (wait == null ? 0 : wait.toNanos());
+            Redactor r = secrets.redactor();
             while (true) {
-                byte[] b = next(d, out);
+                // with secrets, what may start a value is left for a later read, unless nothing more can come
+                boolean ended = !r.isEmpty() && !sandboxes.alive(Spawned.fromJson(record(id).path("process")));
+                byte[] b = next(d, out, r, ended);
                 if (b != null) {
                     return b;
                 }
@@ -213,7 +232,7 @@ public final class Shells {
      * the same way by the VM's capper, {@code out/shN.out} and {@code .1}), and an offset with an inode from the
      * start.
      */
-    private static byte[] next(Path d, Path out) throws IOException {
+    private static byte[] next(Path d, Path out, Redactor r, boolean ended) throws IOException {
         String[] state = offsetState(d);
         long pos = Long.parseLong(state[0]);
         Object ino = state.length > 1 ? Long.valueOf(state[1]) : null;
@@ -242,7 +261,10 @@ public final class Shells {
                 from = 0;
             }
             Object expected = file == old ? prev : cur;
-            byte[] b = chunk(d, file, from, expected);
+            // where a read does not go on from the last one (a rotation passed it), it may begin inside a value;
+            // the older file never grows, so what it ends with is decided too
+            boolean gap = from == 0 && (ino != null || pos != 0);
+            byte[] b = chunk(d, file, from, expected, r, ended || file == old || gap, gap);
             if (Objects.equals(expected, CappedLog.inode(file))) {
                 return b;
             }
@@ -254,7 +276,8 @@ public final class Shells {
      * The bytes of {@code file} from {@code from} (at most 16 MiB; -1: not yet readable), with the offset saved as
      * {@code END INODE} ({@code inode} null: {@code END} alone); null when there are none.
      */
-    private static byte[] chunk(Path d, Path file, long from, Object inode) throws IOException {
+    private static byte[] chunk(Path d, Path file, long from, Object inode, Redactor redactor, boolean last,
+                                boolean gap) throws IOException {
         long size = size(file);
         if (from < 0 || size <= from) {
             return null;
@@ -266,7 +289,20 @@ public final class Shells {
                 // until the bytes the size promised are in (the file only grows)
             }
         }
-        Fs.writeAtomically(d.resolve(OFFSET), ((from + b.length) + (inode == null ? "" : " " + inode))
+        int consumed = b.length;
+        if (!redactor.isEmpty()) {
+            if (gap) {
+                b = redactor.redactAfterCut(b, false);
+            } else {
+                Redactor.Part p = redactor.redactPart(b, last);
+                b = p.bytes();
+                consumed = p.consumed();
+            }
+        }
+        if (consumed == 0) {
+            return null;
+        }
+        Fs.writeAtomically(d.resolve(OFFSET), ((from + consumed) + (inode == null ? "" : " " + inode))
                 .getBytes(StandardCharsets.US_ASCII), d);
         return b;
     }

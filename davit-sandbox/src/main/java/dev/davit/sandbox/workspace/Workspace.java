@@ -18,9 +18,20 @@ import java.time.Instant;
  * @param seed          the host directory or archive /workspace was seeded from, or null (empty)
  * @param baselineFiles how many entries (files, directories, links) the baseline holds, /workspace excluded
  * @param baselineBytes the size of the baseline's regular files together
+ * @param secrets       its secrets' names and sizes (never their values: see {@link Secrets}), in the order given
  */
 public record Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
-                        long baselineFiles, long baselineBytes) {
+                        long baselineFiles, long baselineBytes, java.util.List<SecretInfo> secrets) {
+    /** What a workspace's state shows of one secret: its name and how many bytes its value holds. */
+    public record SecretInfo(String name, long bytes) {
+    }
+
+    /** A workspace without secrets. */
+    public Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
+                     long baselineFiles, long baselineBytes) {
+        this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, java.util.List.of());
+    }
+
     /** The state file's document. */
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
@@ -37,6 +48,8 @@ public record Workspace(String id, String name, String sandboxId, Instant create
         b.put("seed", seed);
         b.put("files", baselineFiles);
         b.put("bytes", baselineBytes);
+        com.fasterxml.jackson.databind.node.ArrayNode a = o.putArray("secrets");
+        secrets.forEach(i -> a.addObject().put("name", i.name()).put("bytes", i.bytes()));
         return o;
     }
 
@@ -54,7 +67,13 @@ public record Workspace(String id, String name, String sandboxId, Instant create
         return new Workspace(o.path("id").asText(), text(o.path("name")), o.path("sandbox").asText(),
                 Instant.parse(o.path("created_at").asText()),
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, text(b.path("seed")),
-                b.path("files").asLong(), b.path("bytes").asLong());
+                b.path("files").asLong(), b.path("bytes").asLong(), secrets(o.path("secrets")));
+    }
+
+    private static java.util.List<SecretInfo> secrets(JsonNode a) {
+        java.util.List<SecretInfo> out = new java.util.ArrayList<>();
+        a.forEach(i -> out.add(new SecretInfo(i.path("name").asText(), i.path("bytes").asLong())));
+        return java.util.List.copyOf(out);
     }
 
     private static String text(JsonNode n) {

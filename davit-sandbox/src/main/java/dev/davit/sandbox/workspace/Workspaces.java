@@ -73,6 +73,19 @@ public final class Workspaces {
      * is left behind.
      */
     public Workspace create(CreateSpec spec, String name, Path seed) {
+        return create(spec, name, seed, Secrets.NONE);
+    }
+
+    /**
+     * {@link #create(CreateSpec, String, Path)} with {@code secrets}: saved in the workspace's state (0600), put into
+     * its sandbox's /run/secrets at each start and redacted from what it shows (see {@link Secrets}). A microVM
+     * workspace refuses them.
+     */
+    public Workspace create(CreateSpec spec, String name, Path seed, Secrets secrets) {
+        if (!secrets.isEmpty() && spec.isVm()) {
+            throw new DavitException(Kind.USAGE, "secrets are not supported for microVM workspaces yet; create"
+                    + " the workspace with the container backend, or without --secret");
+        }
         if (!spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "the environment already has " + MOUNT + "; workspaces need an"
                     + " environment without it");
@@ -92,8 +105,12 @@ public final class Workspaces {
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
             s = sandboxes.create(spec);
+            secrets.save(tmp);
+            List<Workspace.SecretInfo> infos = new ArrayList<>();
+            secrets.metadata().forEach(i -> infos.add(new Workspace.SecretInfo(i.path("name").asText(),
+                    i.path("bytes").asLong())));
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
-                    seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes);
+                    seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes, List.copyOf(infos));
             WorkspaceArea area = area(w, tmp);
             // a container's layer is seeded before the first start (nothing changes under a running sandbox);
             // a microVM's disk through the agent of its started VM
@@ -101,6 +118,7 @@ public final class Workspaces {
             if (sandboxes.status(s.id()).status() != SandboxStatus.RUNNING) {
                 sandboxes.start(s.id());
             }
+            secrets.materialise(sandboxes, s.id(), id);
             if (!spec.isVm()) {
                 try (WorkspaceArea.View v = area.view()) {
                     v.open().close();
@@ -187,7 +205,27 @@ public final class Workspaces {
     }
 
     public Sandbox start(String id) {
-        return locked(id, () -> sandboxes.start(get(id).sandboxId()));
+        return locked(id, () -> {
+            Workspace w = get(id);
+            Sandbox s = sandboxes.start(w.sandboxId());
+            secrets(w).materialise(sandboxes, w.sandboxId(), id);
+            return s;
+        });
+    }
+
+    /** The secrets of workspace {@code w} (their values, from its state). */
+    private Secrets secrets(Workspace w) {
+        return w.secrets().isEmpty() ? Secrets.NONE : Secrets.load(stateDir.resolve(w.id()));
+    }
+
+    /** How workspace {@code w}'s processes use its secrets: put into the sandbox when missing, redacted. */
+    private SecretUse secretUse(Workspace w) {
+        Secrets secrets = secrets(w);
+        return new SecretUse(secrets, secrets.redactor(), () -> {
+            if (!secrets.isEmpty() && !secrets.present(sandboxes, w.sandboxId())) {
+                secrets.materialise(sandboxes, w.sandboxId(), w.id()); // e.g. a sandbox started by 'sandbox start'
+            }
+        }, w.id());
     }
 
     public Sandbox stop(String id) {
@@ -223,13 +261,13 @@ public final class Workspaces {
     /** The services of workspace {@code id}. */
     public Services services(String id) {
         Workspace w = get(id);
-        return new Services(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId());
+        return new Services(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
     }
 
     /** The shells of workspace {@code id}. */
     public Shells shells(String id) {
         Workspace w = get(id);
-        return new Shells(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId());
+        return new Shells(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
     }
 
     /** Stops the workspace's services and closes its shells (before its sandbox stops, is reset or removed). */
@@ -275,8 +313,22 @@ public final class Workspaces {
      */
     public ExecResult exec(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
                            InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        return exec(id, argv, env, Map.of(), cwd, timeout, stdin, stdoutTee, stderrTee);
+    }
+
+    /**
+     * {@link #exec(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)} with
+     * {@code secretEnv} (variable to secret name) set from the workspace's secrets. In a workspace with secrets,
+     * every value is redacted from the output (the tees' and the result's), the exec history and error messages.
+     */
+    public ExecResult exec(String id, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
+                           String cwd, Duration timeout, InputStream stdin, OutputStream stdoutTee,
+                           OutputStream stderrTee) {
         String wd = cwd == null ? MOUNT : cwd.startsWith("/") ? cwd : MOUNT + "/" + cwd;
         Workspace w = running(id);
+        if (!w.secrets().isEmpty() || (secretEnv != null && !secretEnv.isEmpty())) {
+            return execWithSecrets(w, argv, env, secretEnv, wd, timeout, stdin, stdoutTee, stderrTee);
+        }
         Instant start = Instant.now();
         long t0 = System.nanoTime();
         ExecResult r = sandboxes.exec(w.sandboxId(), argv, env, wd, timeout, stdin, stdoutTee, stderrTee);
@@ -301,32 +353,57 @@ public final class Workspaces {
      */
     public Executed exec(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
                          int keep, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
-        if (keep < 2 || keep > dev.davit.sandbox.ExecResult.MAX_CAPTURED_BYTES) {
+        return exec(id, argv, env, Map.of(), cwd, timeout, keep, stdin, stdoutTee, stderrTee);
+    }
+
+    /**
+     * {@link #exec(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)} with
+     * {@code secretEnv} (variable to secret name) set from the workspace's secrets; in a workspace with secrets every
+     * value is redacted before anything keeps or passes on the output (excerpts, kept output, tees, history, errors).
+     */
+    public Executed exec(String id, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
+                         String cwd, Duration timeout, int keep, InputStream stdin, OutputStream stdoutTee,
+                         OutputStream stderrTee) {
+        if (keep < 2 || keep > ExecResult.MAX_CAPTURED_BYTES) {
             throw new DavitException(Kind.USAGE, "the output to keep must be between 2 and "
-                    + dev.davit.sandbox.ExecResult.MAX_CAPTURED_BYTES + " bytes, not " + keep);
+                    + ExecResult.MAX_CAPTURED_BYTES + " bytes, not " + keep);
         }
         String wd = cwd == null ? MOUNT : cwd.startsWith("/") ? cwd : MOUNT + "/" + cwd;
         Workspace w = running(id);
+        boolean secret = !w.secrets().isEmpty() || (secretEnv != null && !secretEnv.isEmpty());
+        SecretUse use = secret ? secretUse(w) : null;
+        Redactor red = use == null ? null : use.redactor();
+        List<String> cmd = use == null ? argv : use.command(argv, secretEnv, env, "--secret-env");
         Path state = stateDir.resolve(w.id());
         String execId = "e-" + dev.davit.oci.RandomHex.of(6);
+        // what is kept is taken after the redactor: the head and tail of the (redacted) streams, and their files
+        dev.davit.sandbox.CappedSink outHead = new dev.davit.sandbox.CappedSink(keep / 2);
+        dev.davit.sandbox.CappedSink errHead = new dev.davit.sandbox.CappedSink(keep / 2);
         OutputExcerpt.Tail outTail = new OutputExcerpt.Tail(keep - keep / 2);
         OutputExcerpt.Tail errTail = new OutputExcerpt.Tail(keep - keep / 2);
         Instant start = Instant.now();
         long t0 = System.nanoTime();
-        ExecResult r;
-        OutputExcerpt out;
-        OutputExcerpt err;
+        ExecResult raw;
         try (ExecOutput.Spool outSpool = new ExecOutput.Spool(ExecOutput.file(state, execId, "stdout"));
              ExecOutput.Spool errSpool = new ExecOutput.Spool(ExecOutput.file(state, execId, "stderr"))) {
-            r = sandboxes.exec(w.sandboxId(), argv, env, wd, timeout, 0, keep / 2, stdin,
-                    Tees.of(outTail, outSpool, stdoutTee), Tees.of(errTail, errSpool, stderrTee));
-            out = OutputExcerpt.of(r.capturedStdout(), outTail);
-            err = OutputExcerpt.of(r.capturedStderr(), errTail);
+            OutputStream o = Tees.of(outHead.stream(), outTail, outSpool, stdoutTee);
+            OutputStream e = Tees.of(errHead.stream(), errTail, errSpool, stderrTee);
+            Redactor.Stream so = red == null ? null : red.stream(o);
+            Redactor.Stream se = red == null ? null : red.stream(e);
+            // the sandbox's own capture (its start, for telling a command that could not start) is not kept
+            raw = sandboxes.exec(w.sandboxId(), cmd, env, wd, timeout, 0, keep / 2, stdin, so == null ? o : so,
+                    se == null ? e : se);
+            if (so != null) {
+                so.finish();
+                se.finish();
+            }
+        } catch (DavitException e) {
+            throw red == null ? e : SecretUse.redacted(e, red);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot keep the output of an exec in " + state + ": "
-                    + e.getMessage());
+                    + (red == null ? e.getMessage() : red.redact(e.getMessage())));
         } finally {
-            if (!outTailCut(outTail, keep) && !outTailCut(errTail, keep)) {
+            if (outTail.total() <= keep && errTail.total() <= keep) {
                 for (String s : ExecOutput.STREAMS) {
                     try {
                         Files.deleteIfExists(ExecOutput.file(state, execId, s));
@@ -336,9 +413,15 @@ public final class Workspaces {
                 }
             }
         }
+        ExecResult r = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
+                outHead.captured(), errHead.captured(), raw.timedOut(), raw.timings(),
+                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited());
+        OutputExcerpt out = OutputExcerpt.of(outHead.captured(), outTail);
+        OutputExcerpt err = OutputExcerpt.of(errHead.captured(), errTail);
         ExecOutput.prune(state);
-        ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(argv, wd, start,
-                (System.nanoTime() - t0) / 1_000_000, r, execId, out, err));
+        ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(red == null ? argv : red.redact(argv),
+                red == null ? wd : red.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, r, execId, out,
+                err));
         return new Executed(r, execId, out, err);
     }
 
@@ -359,10 +442,6 @@ public final class Workspaces {
         return w;
     }
 
-    private static boolean outTailCut(OutputExcerpt.Tail t, int keep) {
-        return t.total() > keep;
-    }
-
     /**
      * Up to {@code limit} bytes of {@code stream} ({@code stdout} or {@code stderr}) of exec {@code execId} of
      * workspace {@code id}, from {@code offset}: the output an {@link Executed} excerpt left out. Kept for the
@@ -370,6 +449,66 @@ public final class Workspaces {
      */
     public ExecOutput.Page output(String id, String execId, String stream, long offset, int limit) {
         return ExecOutput.read(stateDir.resolve(get(id).id()), execId, stream, offset, limit);
+    }
+
+    /**
+     * An exec in workspace {@code w}, which has secrets: its output goes through a {@link Redactor} on its way to
+     * the tees and to the captured result (so a value split between two reads is found too, and what the result
+     * keeps is what the tees saw); the history records the redacted result and command.
+     */
+    private ExecResult execWithSecrets(Workspace w, List<String> argv, Map<String, String> env,
+                                       Map<String, String> secretEnv, String wd, Duration timeout, InputStream stdin,
+                                       OutputStream stdoutTee, OutputStream stderrTee) {
+        SecretUse use = secretUse(w);
+        Redactor r = use.redactor();
+        List<String> cmd = use.command(argv, secretEnv, env, "--secret-env");
+        dev.davit.sandbox.CappedSink out = new dev.davit.sandbox.CappedSink();
+        dev.davit.sandbox.CappedSink err = new dev.davit.sandbox.CappedSink();
+        Redactor.Stream so = r.stream(tee(out.stream(), stdoutTee));
+        Redactor.Stream se = r.stream(tee(err.stream(), stderrTee));
+        Instant start = Instant.now();
+        long t0 = System.nanoTime();
+        ExecResult raw;
+        try {
+            raw = sandboxes.exec(w.sandboxId(), cmd, env, wd, timeout, stdin, so, se);
+            so.finish();
+            se.finish();
+        } catch (DavitException e) {
+            throw SecretUse.redacted(e, r);
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot pass on the output: " + r.redact(e.getMessage()));
+        }
+        ExecResult res = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
+                out.captured(), err.captured(), raw.timedOut(), raw.timings(),
+                raw.truncated() || out.truncated() || err.truncated(), raw.oomKilled(), raw.outputLimited());
+        ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
+                ExecLog.entry(r.redact(argv), r.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, res));
+        return res;
+    }
+
+    /** {@code a}, and {@code b} too when it is not null. */
+    private static OutputStream tee(OutputStream a, OutputStream b) {
+        if (b == null) {
+            return a;
+        }
+        return new OutputStream() {
+            @Override
+            public void write(int x) throws IOException {
+                a.write(x);
+                b.write(x);
+            }
+
+            @Override
+            public void write(byte[] x, int off, int n) throws IOException {
+                a.write(x, off, n);
+                b.write(x, off, n);
+            }
+
+            @Override
+            public void flush() throws IOException {
+                b.flush();
+            }
+        };
     }
 
     /**
@@ -516,7 +655,12 @@ public final class Workspaces {
             sandboxes.stop(w.sandboxId());
         }
         area(w).replace(source);
-        return wasRunning ? sandboxes.start(w.sandboxId()) : sandboxes.status(w.sandboxId());
+        if (!wasRunning) {
+            return sandboxes.status(w.sandboxId());
+        }
+        Sandbox started = sandboxes.start(w.sandboxId());
+        secrets(w).materialise(sandboxes, w.sandboxId(), id);
+        return started;
     }
 
     private Path snapshotTree(String id, String name) {

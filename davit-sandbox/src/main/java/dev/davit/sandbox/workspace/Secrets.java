@@ -1,0 +1,306 @@
+package dev.davit.sandbox.workspace;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.store.Fs;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.fs.Dir;
+import dev.davit.sandbox.fs.Stat;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The secrets of a workspace: named values given at its creation, kept on the host in
+ * {@code <workspace state>/secrets/values.json} (directory 0700, file 0600, written atomically; never in
+ * {@code workspace.json}, which holds only their names and sizes), put into the running sandbox as
+ * {@code /run/secrets/NAME} on a tmpfs of its own (directory 0700, files 0600, owned by the sandbox's user: never
+ * in the sandbox's layer or /workspace, so no diff, snapshot or export carries them; written again at each start),
+ * mapped to environment variables of an exec, service or shell on request ({@link #command}) and redacted from
+ * what davit shows of them ({@link #redactor}). Immutable. See docs/WORKSPACES.md, Secrets.
+ */
+public final class Secrets {
+    /** Where the sandbox has them. */
+    public static final String IN_SANDBOX = Sandboxes.PRIVATE_TMPFS;
+    /** The largest value: 64 KiB. */
+    public static final int MAX_VALUE = 64 << 10;
+    /** The most all values of a workspace may hold together: 256 KiB. */
+    public static final int MAX_TOTAL = 256 << 10;
+    /** The most secrets a workspace may have. */
+    public static final int MAX_COUNT = 64;
+    /** No secrets. */
+    public static final Secrets NONE = new Secrets(Map.of());
+    static final String DIR = "secrets";
+    static final String FILE = "values.json";
+    private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
+    /**
+     * Runs {@code ARGV} with each {@code VAR NAME} pair's variable set to the content of /run/secrets/NAME, exactly
+     * (a last line without a line end included), in the sandbox's own shell: no value is ever on a command line or in
+     * the environment of a process on the host. {@code read} is a shell builtin: no other tool is needed.
+     */
+    private static final String ENV_SCRIPT = "while [ \"$1\" != -- ]; do f=" + IN_SANDBOX + "/$2;"
+            + " if [ ! -r \"$f\" ]; then echo \"davit: secret $2 is not in " + IN_SANDBOX + "; restart the"
+            + " workspace\" >&2; exit 125; fi;"
+            + " v=; l=; while IFS= read -r l; do v=\"$v$l\n\"; done <\"$f\"; export \"$1=$v$l\"; shift 2; done;"
+            + " shift; exec \"$@\"";
+
+    private final Map<String, byte[]> values;
+
+    private Secrets(Map<String, byte[]> values) {
+        this.values = values;
+    }
+
+    /**
+     * Secrets of {@code values} (name to value), checked: names as environment variable names (letters, digits,
+     * {@code _}, not starting with a digit, at most 64), each value 1 byte to {@link #MAX_VALUE}, all together at
+     * most {@link #MAX_TOTAL}, at most {@link #MAX_COUNT} of them. {@code flag} names the option in errors.
+     */
+    public static Secrets of(Map<String, byte[]> values, String flag) {
+        if (values.size() > MAX_COUNT) {
+            throw new DavitException(Kind.USAGE, "too many secrets (" + values.size() + "); give at most " + MAX_COUNT);
+        }
+        long total = 0;
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        for (Map.Entry<String, byte[]> e : values.entrySet()) {
+            checkName(e.getKey(), flag);
+            byte[] v = e.getValue();
+            if (v == null || v.length == 0) {
+                throw new DavitException(Kind.USAGE, "secret " + e.getKey() + " is empty; give it a value (" + flag
+                        + ")");
+            }
+            if (v.length > MAX_VALUE) {
+                throw new DavitException(Kind.USAGE, "secret " + e.getKey() + " holds " + v.length + " bytes, more"
+                        + " than " + (MAX_VALUE >> 10) + " KiB; give a smaller value (" + flag + ")");
+            }
+            total += v.length;
+            m.put(e.getKey(), v.clone());
+        }
+        if (total > MAX_TOTAL) {
+            throw new DavitException(Kind.USAGE, "the secrets hold " + total + " bytes together, more than "
+                    + (MAX_TOTAL >> 10) + " KiB; give fewer or smaller ones (" + flag + ")");
+        }
+        return new Secrets(Collections.unmodifiableMap(m));
+    }
+
+    /** Checks a secret's (or an environment variable's) name; {@code flag} names the option in the error. */
+    public static void checkName(String name, String flag) {
+        if (name == null || !NAME.matcher(name).matches()) {
+            throw new DavitException(Kind.USAGE, "bad secret name '" + name + "' (" + flag + "); use up to 64 letters,"
+                    + " digits or '_', not starting with a digit, as an environment variable's name");
+        }
+    }
+
+    public boolean isEmpty() {
+        return values.isEmpty();
+    }
+
+    /** The names, in the order given. */
+    public List<String> names() {
+        return List.copyOf(values.keySet());
+    }
+
+    /** What the workspace's state and JSON show of them: per secret {@code name} and {@code bytes}, no value. */
+    public ArrayNode metadata() {
+        ArrayNode a = Json.array();
+        values.forEach((n, v) -> a.addObject().put("name", n).put("bytes", v.length));
+        return a;
+    }
+
+    /** The redactor of these values. */
+    public Redactor redactor() {
+        return Redactor.of(values);
+    }
+
+    /** Writes the values into {@code workspaceDir/secrets/values.json} (see the class comment). */
+    void save(Path workspaceDir) throws IOException {
+        if (isEmpty()) {
+            return;
+        }
+        Path dir = workspaceDir.resolve(DIR);
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(
+                    "rwx------")));
+        }
+        ObjectNode o = Json.object();
+        values.forEach((n, v) -> o.put(n, Base64.getEncoder().encodeToString(v)));
+        Fs.writeAtomically(dir.resolve(FILE), Json.bytes(o), dir); // its temp file is 0600 from the start
+    }
+
+    /** The secrets saved in {@code workspaceDir} (none when there are none). */
+    static Secrets load(Path workspaceDir) {
+        Path f = workspaceDir.resolve(DIR).resolve(FILE);
+        JsonNode o;
+        try {
+            o = Json.read(Files.readAllBytes(f));
+        } catch (NoSuchFileException e) {
+            return NONE;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read the workspace's secrets in " + f + ": "
+                    + e.getMessage());
+        }
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        o.fields().forEachRemaining(e -> m.put(e.getKey(), Base64.getDecoder().decode(e.getValue().asText())));
+        return new Secrets(Collections.unmodifiableMap(m));
+    }
+
+    /**
+     * Puts the values into running container sandbox {@code sandboxId} as /run/secrets/NAME (see the class comment):
+     * the directory made 0700 and the sandbox user's through the host's view of it (a {@link Dir} of that very
+     * tmpfs), each file written by an exec in the sandbox, as its user, from standard input. Refused when
+     * /run/secrets is not a tmpfs of the sandbox's own (a sandbox its keeper started before davit made one: a restart
+     * makes it).
+     */
+    void materialise(Sandboxes sandboxes, String sandboxId, String workspace) {
+        if (isEmpty()) {
+            return;
+        }
+        Sandbox s = sandboxes.status(sandboxId);
+        if (s.status() != SandboxStatus.RUNNING) {
+            return; // written at its next start
+        }
+        long device = tmpfs(s, workspace);
+        int[] owner = sandboxes.hostOwner(sandboxId);
+        // the tmpfs is a mount of its own: reached in the sandbox's root (links resolved there, never out of it)
+        // and checked to be that very mount, which the sandbox can neither move nor replace
+        try (Dir top = sandboxes.openFilesOnHost(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
+            Stat self = d.stat("");
+            if (self == null || self.dev() != device || !self.isDirectory()) {
+                throw new DavitException(Kind.USAGE, "workspace " + workspace + "'s " + IN_SANDBOX + " is not its"
+                        + " own tmpfs; restart it with 'davit workspace stop' and 'davit workspace start'");
+            }
+            d.chmod("", 0700);
+            if (owner != null) {
+                // the directory itself, through davit's own descriptor of it (never a path the sandbox controls)
+                Path self2 = d.self();
+                Files.setAttribute(self2, "unix:gid", owner[1]);
+                Files.setAttribute(self2, "unix:uid", owner[0]);
+            }
+        } catch (UnsupportedOperationException e) {
+            throw new DavitException(Kind.USAGE, "secrets are not supported yet for a rootless workspace whose"
+                    + " image User is not root; create it as root, or with an image whose User is root");
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot prepare " + IN_SANDBOX + " of workspace " + workspace
+                    + ": " + e.getMessage());
+        }
+        // the files are written by the sandbox's own user, in the sandbox: the tmpfs belongs to the sandbox's user
+        // namespace, where the host's users have no id to create files with; the value goes through the exec's
+        // standard input, never a command line or an environment
+        for (Map.Entry<String, byte[]> e : values.entrySet()) {
+            dev.davit.sandbox.ExecResult r = sandboxes.exec(sandboxId, List.of("/bin/sh", "-c", PUT_SCRIPT,
+                    "davit-secret-put", e.getKey()), Map.of(), "/", java.time.Duration.ofSeconds(30),
+                    new java.io.ByteArrayInputStream(e.getValue()), null, null);
+            if (r.exitCode() != 0) {
+                throw new DavitException(Kind.USAGE, "cannot put secret " + e.getKey() + " into " + IN_SANDBOX
+                        + " of workspace " + workspace + " (exit code " + r.exitCode() + ": "
+                        + redactor().redact(r.stderrText().strip()) + "); the image needs /bin/sh, cat and mv");
+            }
+        }
+    }
+
+    /** Writes its standard input to /run/secrets/$1 (0600, the exec's user's), through a temp file and a rename. */
+    private static final String PUT_SCRIPT = "umask 077; t=" + IN_SANDBOX + "/.davit-put.$$;"
+            + " if cat >\"$t\" && mv -f \"$t\" \"" + IN_SANDBOX + "/$1\"; then exit 0; fi; rm -f \"$t\"; exit 1";
+
+    /** Whether every value is in /run/secrets of running sandbox {@code sandboxId} (as a regular file). */
+    boolean present(Sandboxes sandboxes, String sandboxId) {
+        try (Dir top = sandboxes.openFilesOnHost(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
+            for (String n : values.keySet()) {
+                Stat st = d.stat(n);
+                if (st == null || !st.isRegularFile()) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The device of the tmpfs mounted on /run/secrets in sandbox {@code s}'s mount namespace (as {@link Stat#dev});
+     * refused when there is none (a sandbox its keeper started before davit made one: a restart makes it).
+     */
+    private static long tmpfs(Sandbox s, String workspace) {
+        Path info = Path.of("/proc", Long.toString(s.initPid()), "mountinfo");
+        try {
+            long found = -1;
+            for (String line : Files.readAllLines(info, StandardCharsets.UTF_8)) {
+                String[] f = line.split(" ");
+                int dash = line.indexOf(" - ");
+                if (f.length > 4 && f[4].equals(IN_SANDBOX) && dash > 0) {
+                    String[] mm = f[2].split(":");
+                    // the last mount on it is the one seen
+                    found = line.substring(dash + 3).startsWith("tmpfs ")
+                            ? (Long.parseLong(mm[0]) << 32) | Long.parseLong(mm[1]) : -1;
+                }
+            }
+            if (found >= 0) {
+                return found;
+            }
+        } catch (IOException | NumberFormatException e) {
+            throw new DavitException(Kind.USAGE, "workspace " + workspace + " stopped while davit put its secrets;"
+                    + " start it again");
+        }
+        throw new DavitException(Kind.USAGE, "workspace " + workspace + "'s sandbox has no tmpfs on " + IN_SANDBOX
+                + " for its secrets (an older davit started it); restart it with 'davit workspace stop' and"
+                + " 'davit workspace start'");
+    }
+
+    /**
+     * {@code argv} run with {@code secretEnv} (variable to secret name) set from /run/secrets, through the
+     * sandbox's {@code /bin/sh} ({@link #ENV_SCRIPT}); {@code argv} itself when {@code secretEnv} is empty.
+     * {@code env} (the plain variables) must not set the same variables. {@code flag} names the option in errors.
+     */
+    List<String> command(List<String> argv, Map<String, String> secretEnv, Map<String, String> env,
+                         String workspace, String flag) {
+        if (secretEnv == null || secretEnv.isEmpty()) {
+            return argv;
+        }
+        if (argv == null || argv.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "give a command to run");
+        }
+        List<String> out = new ArrayList<>(List.of("/bin/sh", "-c", ENV_SCRIPT, "davit-secret-env"));
+        for (Map.Entry<String, String> e : secretEnv.entrySet()) {
+            String var = e.getKey();
+            checkName(var, flag);
+            if (env != null && env.containsKey(var)) {
+                throw new DavitException(Kind.USAGE, var + " is set both as a variable and from a secret (" + flag
+                        + "); give it once");
+            }
+            byte[] v = values.get(e.getValue());
+            if (v == null) {
+                throw new DavitException(Kind.USAGE, "workspace " + workspace + " has no secret '" + e.getValue()
+                        + "' (" + flag + " " + var + "=NAME); its secrets: " + (values.isEmpty() ? "none"
+                        : String.join(", ", values.keySet())));
+            }
+            for (byte b : v) {
+                if (b == 0) {
+                    throw new DavitException(Kind.USAGE, "secret " + e.getValue() + " holds a NUL byte, which an"
+                            + " environment variable cannot; read it from " + IN_SANDBOX + "/" + e.getValue());
+                }
+            }
+            out.add(var);
+            out.add(e.getValue());
+        }
+        out.add("--");
+        out.addAll(argv);
+        return out;
+    }
+}

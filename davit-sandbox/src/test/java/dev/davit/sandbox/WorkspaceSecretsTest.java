@@ -1,0 +1,274 @@
+package dev.davit.sandbox;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.Json;
+import dev.davit.sandbox.workspace.Secrets;
+import dev.davit.sandbox.workspace.Services;
+import dev.davit.sandbox.workspace.Shells;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Workspace secrets over real bwrap sandboxes: kept 0600 on the host and on a tmpfs in the sandbox, never in the
+ * workspace's state, layer, diff, snapshot or export, never on a host process's command line, mapped to variables on
+ * request, and redacted from exec output, the history, service logs, shell reads and errors.
+ */
+class WorkspaceSecretsTest extends BwrapWorkspaces {
+    private static final String TOKEN = "tok-3f9a1c77e0b2";
+    private static final String KEY = "-----BEGIN KEY-----\nQUJDREVGR0hJSktMTU5PUA==\n-----END KEY-----\n";
+
+    @Override
+    List<String> applets() {
+        return List.of("test", "stat", "grep", "base64", "printf", "tail", "wc", "mv", "rm");
+    }
+
+    Workspace w;
+
+    @BeforeEach
+    void createWorkspace() throws IOException {
+        Path seed = tmp.resolve("seed");
+        Files.createDirectories(seed);
+        Files.writeString(seed.resolve("README"), "hello\n");
+        Map<String, byte[]> values = new LinkedHashMap<>();
+        values.put("TOKEN", TOKEN.getBytes(StandardCharsets.UTF_8));
+        values.put("KEY", KEY.getBytes(StandardCharsets.UTF_8));
+        w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w", seed,
+                Secrets.of(values, "--secret"));
+    }
+
+    private ExecResult exec(Map<String, String> secretEnv, String script, ByteArrayOutputStream tee) {
+        return workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), secretEnv, null,
+                Duration.ofSeconds(20), null, tee, tee);
+    }
+
+    private static void assertNoValue(String where, String text) {
+        assertFalse(text.contains(TOKEN), where + " holds the token: " + text);
+        assertFalse(text.contains("QUJDREVGR0hJSktMTU5PUA=="), where + " holds the key: " + text);
+        assertFalse(text.contains(Base64.getEncoder().withoutPadding().encodeToString(
+                TOKEN.getBytes(StandardCharsets.UTF_8))), where + " holds the token's base64: " + text);
+    }
+
+    @Test
+    void execOutputTheHistoryAndErrorsAreRedacted() {
+        ByteArrayOutputStream tee = new ByteArrayOutputStream();
+        ExecResult r = exec(Map.of("T", "TOKEN", "K", "KEY"), "echo \"out $T\"; echo \"err $T\" >&2;"
+                + " printf %s \"$T\" | base64; printf '%s' \"$K\"; cat /run/secrets/TOKEN", tee);
+        assertEquals(0, r.exitCode(), r.stderrText());
+        // base64's padding is left: it tells nothing
+        assertTrue(r.stdoutText().startsWith("out [REDACTED:TOKEN]\n[REDACTED:TOKEN]==\n[REDACTED:KEY]"),
+                r.stdoutText());
+        assertTrue(r.stdoutText().endsWith("[REDACTED:TOKEN]"), r.stdoutText());
+        assertEquals("err [REDACTED:TOKEN]\n", r.stderrText());
+        assertNoValue("the tee", tee.toString(StandardCharsets.UTF_8));
+
+        // a value written in two pieces, apart in time (two reads of the pipe)
+        tee.reset();
+        r = exec(Map.of("T", "TOKEN"), "printf %s \"$T\" | head -c 7; sleep 0.3; printf %s \"$T\" | tail -c +8;"
+                + " echo", tee);
+        assertEquals("[REDACTED:TOKEN]\n", r.stdoutText(), r.stderrText());
+        assertEquals("[REDACTED:TOKEN]\n", tee.toString(StandardCharsets.UTF_8));
+
+        // the exact value reaches the variable (no line end added or lost) and the file holds it all
+        r = exec(Map.of("T", "TOKEN", "K", "KEY"), "test \"$(cat /run/secrets/KEY; echo .)\" = \"$K.\" && echo same"
+                + " && printf %s \"$T\" | wc -c", null);
+        assertEquals("same\n" + TOKEN.length() + "\n", r.stdoutText().replace(" ", ""), r.stderrText());
+
+        // a failing command whose name is the value: its message and the history
+        ExecResult failed = null;
+        try {
+            failed = workspaces.exec(w.id(), List.of(TOKEN, "--flag"), Map.of(), Map.of(), null,
+                    Duration.ofSeconds(20), null, null, null);
+        } catch (DavitException e) {
+            assertNoValue("the error", e.getMessage());
+        }
+        if (failed != null) {
+            assertTrue(failed.exitCode() != 0);
+            assertNoValue("the failure's stderr", failed.stderrText());
+        }
+        String history = workspaces.logs(w.id()).toString();
+        assertNoValue("the history", history);
+        assertTrue(history.contains("[REDACTED:TOKEN]"), history);
+
+        // bad uses
+        DavitException e = assertThrows(DavitException.class, () -> exec(Map.of("T", "NOPE"), "true", null));
+        assertEquals(DavitException.Kind.USAGE, e.kind());
+        assertTrue(e.getMessage().contains("TOKEN, KEY"), e.getMessage());
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                () -> exec(Map.of("1X", "TOKEN"), "true", null)).kind());
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                () -> workspaces.exec(w.id(), List.of("true"), Map.of("T", "x"), Map.of("T", "TOKEN"), null,
+                        null, null, null, null)).kind());
+    }
+
+    @Test
+    void theValuesAreOnATmpfsOnlyAndInNoStateLayerDiffSnapshotOrExport() throws Exception {
+        ExecResult r = exec(Map.of(), "stat -c '%a %u' /run/secrets /run/secrets/TOKEN; id -u;"
+                + " grep ' /run/secrets ' /proc/mounts", null);
+        String[] lines = r.stdoutText().split("\n");
+        String uid = lines[2];
+        assertEquals("700 " + uid, lines[0], r.stdoutText());
+        assertEquals("600 " + uid, lines[1], r.stdoutText());
+        assertTrue(lines[3].contains(" tmpfs "), r.stdoutText());
+
+        // on the host: 0600 in a 0700 directory, and only there
+        Path state = home.resolve("workspaces").resolve(w.id());
+        Path values = state.resolve("secrets").resolve("values.json");
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(values.getParent())));
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(values)));
+        String json = Files.readString(state.resolve("workspace.json"));
+        assertNoValue("workspace.json", json);
+        assertEquals(List.of("TOKEN", "KEY"), Json.read(json.getBytes(StandardCharsets.UTF_8)).path("secrets")
+                .findValuesAsText("name"));
+
+        // the sandbox writes them into /workspace: there they are its own files, but davit's own copies are not
+        // anywhere else: a snapshot, the diff and an export of a workspace that never held them
+        workspaces.writeFile(w.id(), "notes.txt", new java.io.ByteArrayInputStream("n\n".getBytes()));
+        workspaces.snapshot(w.id(), "s1");
+        assertNoValue("the diff", workspaces.diff(w.id()).toString());
+        Path export = tmp.resolve("export");
+        workspaces.export(w.id(), export, null);
+        workspaces.stop(w.id());
+        workspaces.start(w.id());
+        List<Path> holding = new ArrayList<>();
+        for (Path top : List.of(home, export)) {
+            try (Stream<Path> all = Files.walk(top)) {
+                for (Path f : all.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
+                    if (f.equals(values)) {
+                        continue;
+                    }
+                    String t = new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1);
+                    if (t.contains(TOKEN) || t.contains("QUJDREVGR0hJSktMTU5PUA==")
+                            || t.contains(Base64.getEncoder().encodeToString(TOKEN.getBytes()))) {
+                        holding.add(f);
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), holding);
+
+        // after the stop and start (a fresh tmpfs), and after a reset, the files are there again
+        r = exec(Map.of("T", "TOKEN"), "cat /run/secrets/TOKEN; echo; echo \"$T\"", null);
+        assertEquals("[REDACTED:TOKEN]\n[REDACTED:TOKEN]\n", r.stdoutText(), r.stderrText());
+        workspaces.reset(w.id(), null);
+        r = exec(Map.of(), "stat -c %a /run/secrets/KEY", null);
+        assertEquals("600\n", r.stdoutText(), r.stderrText());
+    }
+
+    @Test
+    void noHostProcessHasAValueOnItsCommandLineOrInItsEnvironment() throws Exception {
+        AtomicReference<ExecResult> result = new AtomicReference<>();
+        Thread t = new Thread(() -> result.set(exec(Map.of("T", "TOKEN", "K", "KEY"),
+                "sleep 2; echo \"$T\"", null)));
+        t.start();
+        byte[] value = TOKEN.getBytes(StandardCharsets.UTF_8);
+        Path ownPidNs = Files.readSymbolicLink(Path.of("/proc/self/ns/pid"));
+        boolean sawIt = false;
+        List<String> leaks = new ArrayList<>();
+        long deadline = System.nanoTime() + 15_000_000_000L;
+        while (t.isAlive() && System.nanoTime() < deadline) {
+            try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+                for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                    try {
+                        byte[] cmdline = Files.readAllBytes(p.resolve("cmdline"));
+                        String c = new String(cmdline, StandardCharsets.ISO_8859_1);
+                        sawIt |= c.contains("davit-secret-env");
+                        if (c.contains(TOKEN)) {
+                            leaks.add(p + " cmdline " + c.replace('\0', ' '));
+                        }
+                        // a host process (outside the sandbox's pid namespace) never has it in its environment
+                        if (Files.readSymbolicLink(p.resolve("ns/pid")).equals(ownPidNs)
+                                && new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.ISO_8859_1)
+                                .contains(new String(value, StandardCharsets.ISO_8859_1))) {
+                            leaks.add(p + " environ " + c.replace('\0', ' '));
+                        }
+                    } catch (IOException gone) {
+                        // ended meanwhile
+                    }
+                }
+            }
+        }
+        t.join();
+        assertTrue(sawIt, "the exec was not seen running");
+        assertEquals(List.of(), leaks);
+        assertEquals("[REDACTED:TOKEN]\n", result.get().stdoutText());
+    }
+
+    @Test
+    void serviceLogsAndErrorsAreRedacted() {
+        Services services = workspaces.services(w.id());
+        services.start("svc", List.of("sh", "-c", "echo \"svc $T\"; printf %s \"$T\" | head -c 5; sleep 0.3;"
+                + " printf '%s\\n' \"$T\" | tail -c +6; exec sleep 100"), Map.of(), Map.of("T", "TOKEN"), null, null);
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        String log = "";
+        // (until the second half is there: the first half alone shows as the marker too, a value cut short)
+        while (System.nanoTime() < deadline && !log.endsWith("\n[REDACTED:TOKEN]\n")) {
+            log = new String(services.logs("svc", 0), StandardCharsets.UTF_8);
+        }
+        assertEquals("svc [REDACTED:TOKEN]\n[REDACTED:TOKEN]\n", log);
+        assertNoValue("the last line", new String(services.logs("svc", 1), StandardCharsets.UTF_8));
+        assertNoValue("the service list", services.list().toString());
+
+        DavitException e = assertThrows(DavitException.class, () -> services.start("bad", List.of("sh", "-c",
+                "echo \"failing with $T\"; exit 3"), Map.of(), Map.of("T", "TOKEN"),
+                new Services.Readiness("file", "never"), Duration.ofSeconds(10)));
+        assertNoValue("the error", e.getMessage());
+        assertTrue(e.getMessage().contains("failing with [REDACTED:TOKEN]"), e.getMessage());
+        services.stop("svc");
+    }
+
+    @Test
+    void shellReadsAreRedactedWhatIsTypedToo() {
+        Shells shells = workspaces.shells(w.id());
+        Shells.Shell s = shells.open(null, Map.of(), Map.of("T", "TOKEN"));
+        shells.write(s.id(), "echo \"got $T\"\n".getBytes(StandardCharsets.UTF_8));
+        String out = ShellReads.readUntil(shells, s.id(), "got [REDACTED:TOKEN]", Duration.ofSeconds(20));
+        // typed one character at a time: the terminal echoes each in its own write
+        for (char c : ("echo " + TOKEN + "-typed\n").toCharArray()) {
+            shells.write(s.id(), new byte[] {(byte) c});
+        }
+        out += ShellReads.readUntil(shells, s.id(), "[REDACTED:TOKEN]-typed\r\n", Duration.ofSeconds(20));
+        shells.write(s.id(), "cat /run/secrets/KEY; echo done-$((1+1))\n".getBytes(StandardCharsets.UTF_8));
+        out += ShellReads.readUntil(shells, s.id(), "done-2", Duration.ofSeconds(20));
+        assertNoValue("the shell's output", out);
+        assertTrue(out.contains("[REDACTED:KEY]"), out);
+        shells.close(s.id());
+    }
+
+    @Test
+    void badSecretsAreRefused() {
+        CreateSpec spec = new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1));
+        for (Map<String, byte[]> bad : List.of(Map.of("1A", new byte[] {1}), Map.of("A-B", new byte[] {1}),
+                Map.of("E", new byte[0]), Map.of("BIG", new byte[Secrets.MAX_VALUE + 1]))) {
+            assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                    () -> workspaces.create(spec, null, null, Secrets.of(bad, "--secret"))).kind());
+        }
+        // a workspace without secrets has none to map
+        Workspace plain = workspaces.create(spec, null, null);
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                () -> workspaces.exec(plain.id(), List.of("true"), Map.of(), Map.of("T", "TOKEN"), null, null,
+                        null, null, null)).kind());
+    }
+}
