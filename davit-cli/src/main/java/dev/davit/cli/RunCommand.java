@@ -322,8 +322,14 @@ final class RunCommand extends EnvCommand.Sub {
                 try {
                     Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
                     dev.davit.oci.unpack.Owners.moveRecord(partial, dir); // a rootless unpack's owners
-                } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
-                    // another davit unpacked the same image first; use that one
+                } catch (java.nio.file.FileSystemException raced) {
+                    if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        throw raced;
+                    }
+                    // another davit, or another call of this one, unpacked the same image first (rename(2) says
+                    // ENOTEMPTY, which Java reports as a plain FileSystemException): use that one, drop ours
+                    dev.davit.oci.store.Fs.deleteTree(partial);
+                    Files.deleteIfExists(dev.davit.oci.unpack.Owners.fileOf(partial));
                 }
             } catch (IOException e) {
                 throw new DavitException(Kind.STORE, "cannot unpack into " + cache + ": " + e.getMessage());

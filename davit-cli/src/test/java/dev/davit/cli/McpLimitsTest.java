@@ -126,7 +126,7 @@ class McpLimitsTest {
         try {
             // 3,000,001 bytes: the numbers 1.. and one byte more
             Map<String, Object> r = ok("workspace_exec", Map.of("workspace", id, "command", List.of("sh", "-c",
-                    "seq 1 428571 | head -c 3000000; printf Z")));
+                    "seq 1 500000 | head -c 3000000; printf Z")));
             assertThat(n(r.get("stdout_bytes"))).isEqualTo(3_000_001);
             assertThat(r).containsEntry("truncated", true);
             String shown = (String) r.get("stdout");
