@@ -5,6 +5,7 @@ import static dev.davit.cli.mcp.Tool.Kind.FLAG;
 import static dev.davit.cli.mcp.Tool.Kind.INTEGER;
 import static dev.davit.cli.mcp.Tool.Kind.NUMBER;
 import static dev.davit.cli.mcp.Tool.Kind.STRING;
+import static dev.davit.cli.mcp.Tool.Kind.STRINGS;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -31,6 +32,11 @@ final class Tools {
     static final boolean FULL = false;
 
     private static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
+    private static final String NAME = "A name to use instead of the id, unique among the workspaces: up to 64"
+            + " letters, digits, '.', '_', '-', not starting with 'ws-'.";
+    private static final String LABELS = "Labels to find it by (workspace_list's 'labels'), e.g. {\"task\": \"42\"}:"
+            + " at most 32; keys: letters, digits, '.', '_', '/', '-'; values: also ':', '@', '+'.";
+    private static final ObjectNode PORTS = Tool.arrayOf("container_port", "host_address", "host_port", "address");
     private static final String EXEC_RESULT = "Returns exit_code, stdout, stderr (UTF-8; capped), timed_out and"
             + " timings; a non-zero exit code is a result with isError true, not a protocol error.";
 
@@ -102,14 +108,19 @@ final class Tools {
                 .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
                 .option("seed", STRING, "--seed", "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
                         + " under an --allow-path directory to copy into /workspace.")
-                .option("name", STRING, "--name", "A name to use instead of the id.")
+                .option("name", STRING, "--name", NAME)
+                .option("labels", ENV, "--label", LABELS)
                 .option("ttl", NUMBER, "--ttl", "Remove the workspace this many seconds after creation (default:"
                         + " the server's --ttl).")
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
+                .option("publish", STRINGS, "--publish", "Ports to reach from the host, each \"HOST_PORT:PORT\""
+                        + " (e.g. \"18080:8080\"): connections to 127.0.0.1:HOST_PORT reach PORT in the workspace,"
+                        + " e.g. a service started with workspace_service_start. Needs 'network'; container only.")
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).")
                 .check((a, scratch) -> {
                     policy.network(a);
+                    policy.publish(a);
                     policy.roomForWorkspace();
                     List<String> extra = new ArrayList<>();
                     if (a.get("seed") != null) {
@@ -125,7 +136,9 @@ final class Tools {
                 .returns("status", "string", "running.")
                 .returns("ttl_seconds", Json2.nullable("number"), "When it will be removed, in seconds after"
                         + " creation.")
-                .returns("baseline", "object", "What /workspace was seeded with (files, bytes).").build());
+                .returns("baseline", "object", "What /workspace was seeded with (files, bytes).")
+                .returns("labels", "object", "Its labels.")
+                .returns("ports", PORTS, "Its published ports: where the host reaches each ('address').").build());
         t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace, in /workspace unless 'cwd'. Files"
                 + " it writes stay for later calls. " + EXEC_RESULT + " Next: workspace_diff to see what changed.",
                 "workspace", "exec")
@@ -138,11 +151,26 @@ final class Tools {
                 .returns("stdout", "string", "Its standard output.")
                 .returns("stderr", "string", "Its standard error.")
                 .returns("timed_out", "boolean", "Whether 'timeout' killed it.").build());
-        t.add(status("workspace_list", CORE, "List the workspaces (id, name, status, created, TTL).", "ls", false)
-                .returns("workspaces", Tool.arrayOf("id", "name", "status", "created_at", "ttl_seconds"),
-                        "The workspaces, oldest first.").build());
+        t.add(status("workspace_list", CORE, "List the workspaces (id, name, labels, status, created, TTL, ports).",
+                "ls", false)
+                .option("labels", ENV, "--label", "Only the workspaces that have all these labels, e.g."
+                        + " {\"task\": \"42\"}.")
+                .returns("workspaces", Tool.arrayOf("id", "name", "labels", "status", "created_at", "ttl_seconds",
+                        "ports"), "The workspaces, oldest first.").build());
         t.add(status("workspace_status", FULL, "Show one workspace: status (running or stopped), backend, TTL,"
                 + " baseline.", "status", true).build());
+        t.add(status("workspace_update", FULL, "Rename a workspace, change its labels or its TTL. Names are"
+                + " unique: a name another workspace has is refused.", "update", true)
+                .option("name", STRING, "--name", NAME)
+                .option("no_name", FLAG, "--no-name", "Drop its name.")
+                .option("labels", ENV, "--label", "Labels to set (added or replaced).")
+                .option("remove_labels", STRINGS, "--remove-label", "Keys of labels to remove.")
+                .option("ttl", NUMBER, "--ttl", "Remove it this many seconds after its creation (not after now; at"
+                        + " most the server's --ttl).")
+                .check((a, scratch) -> {
+                    policy.capTtl(a);
+                    return List.of();
+                }).build());
         t.add(status("workspace_stop", FULL, "Stop a workspace's processes; its files are kept. workspace_start"
                 + " starts it again.", "stop", true).build());
         t.add(status("workspace_start", FULL, "Start a stopped workspace (its files are as they were).", "start",
@@ -362,7 +390,9 @@ final class Tools {
                     .returns("name", Json2.nullable("string"), "Its name.")
                     .returns("status", "string", "running or stopped.")
                     .returns("backend", "string", "container.")
-                    .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.");
+                    .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.")
+                    .returns("labels", "object", "Its labels.")
+                    .returns("ports", PORTS, "Its published ports: where the host reaches each ('address').");
         }
         return b;
     }
