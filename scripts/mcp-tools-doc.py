@@ -30,6 +30,8 @@ EXAMPLES = {
     "workspace_shell_read": {"workspace": "proj", "shell": "sh-1a2b3c4d", "wait_ms": 1000},
     "workspace_shell_signal": {"workspace": "proj", "shell": "sh-1a2b3c4d", "signal": "INT"},
     "workspace_shell_close": {"workspace": "proj", "shell": "sh-1a2b3c4d"},
+    "workspace_update": {"workspace": "proj", "name": "proj-fix", "labels": {"stage": "review"},
+                         "remove_labels": ["task"]},
 }
 
 
