@@ -31,6 +31,8 @@ EXAMPLES = {
     "workspace_shell_signal": {"workspace": "proj", "shell": "sh-1a2b3c4d", "signal": "INT"},
     "workspace_shell_close": {"workspace": "proj", "shell": "sh-1a2b3c4d"},
     "workspace_exec_output": {"workspace": "proj", "exec_id": "e-0123456789ab", "offset": 16384, "limit": 65536},
+    "workspace_update": {"workspace": "proj", "name": "proj-fix", "labels": {"stage": "review"},
+                         "remove_labels": ["task"]},
 }
 
 

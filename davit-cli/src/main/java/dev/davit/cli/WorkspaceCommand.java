@@ -7,8 +7,10 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceLabels;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
@@ -27,7 +29,8 @@ import picocli.CommandLine.Parameters;
 /** {@code davit workspace ...}: sandboxes with a seeded /workspace, files and a diff against the baseline. */
 @Command(name = "workspace", mixinStandardHelpOptions = true, description = WorkspaceCommand.DESCRIPTION,
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
-            WorkspaceCommand.StatusCmd.class, WorkspaceCommand.StopCmd.class, WorkspaceCommand.StartCmd.class,
+            WorkspaceCommand.StatusCmd.class, WorkspaceCommand.UpdateCmd.class, WorkspaceCommand.StopCmd.class,
+            WorkspaceCommand.StartCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
             WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class, WorkspaceCommand.OutputCmd.class,
             WorkspaceCommand.PushCmd.class, WorkspaceCommand.ExportCmd.class, WorkspaceCommand.PatchCmd.class,
@@ -66,8 +69,16 @@ final class WorkspaceCommand extends GroupCommand {
                 + " archive (default: empty).")
         Path seed;
 
-        @Option(names = "--name", paramLabel = "NAME", description = "A name to use instead of the id.")
+        @Option(names = "--name", paramLabel = "NAME", description = NAME_TEXT)
         String wsName;
+
+        @Option(names = "--label", paramLabel = "K=V", description = LABEL_TEXT)
+        List<String> labels = new ArrayList<>();
+
+        @Option(names = {"-p", "--publish"}, paramLabel = "[ADDR:]HOST_PORT:PORT", description = "Forward TCP"
+                + " connections to HOST_PORT on the host (127.0.0.1 unless ADDR is given) to PORT in the workspace,"
+                + " e.g. for a service; needs --network (repeatable; container backend).")
+        List<String> publish = new ArrayList<>();
 
         @Option(names = "--ttl", paramLabel = "S", description = "'davit workspace reap' removes it S seconds after"
                 + " creation (default: never).")
@@ -98,6 +109,12 @@ final class WorkspaceCommand extends GroupCommand {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             dev.davit.sandbox.workspace.Secrets given = secrets(secrets, secretFiles, main.env());
             var net = NetworkOption.parse(network);
+            // bad names, labels and --publish values fail before anything is pulled
+            if (wsName != null) {
+                WorkspaceLabels.checkName(wsName);
+            }
+            Map<String, String> labelMap = WorkspaceLabels.check(CliArgs.keyValues(labels, "--label needs K=V"));
+            List<PortMapping> ports = publish.stream().map(PortMapping::parse).toList();
             if (seed != null && !Files.exists(seed)) {
                 throw new DavitException(DavitException.Kind.USAGE, "no seed " + seed + "; give a directory or a"
                         + " .tar, .tar.gz or .tar.zst file");
@@ -106,7 +123,7 @@ final class WorkspaceCommand extends GroupCommand {
             Path home = DavitHome.resolve(main.env());
             Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home));
             Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
-                    List.of(), out), wsName, seed, given);
+                    ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
                     + " entries seeded)");
             ObjectNode doc = w.toJson(ws.sandbox(w.id()));
@@ -171,6 +188,11 @@ final class WorkspaceCommand extends GroupCommand {
 
     static final String SECRET_ENV_TEXT = "Set variable VAR to the value of the workspace's secret NAME"
             + " (repeatable); the value never appears on a command line.";
+
+    static final String NAME_TEXT = "A name to use instead of the id: unique among the workspaces, up to 64 letters,"
+            + " digits, '.', '_', '-', not starting with 'ws-'.";
+    static final String LABEL_TEXT = "Set a label (repeatable; at most 32; keys: letters, digits, '.', '_', '/', '-';"
+            + " values: also ':', '@', '+').";
 
     /** Base of the subcommands that take a workspace id (or name). */
     abstract static class IdCmd extends DavitCommand {
@@ -237,30 +259,89 @@ final class WorkspaceCommand extends GroupCommand {
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List the workspaces.")
     static final class LsCmd extends DavitCommand {
+        @Option(names = "--label", paramLabel = "K=V", description = "Only those with this label (K alone: with"
+                + " any value); repeatable, all must match.")
+        List<String> labels = new ArrayList<>();
+
         @Override
         protected int run(Output out) {
+            Map<String, String> filter = new java.util.LinkedHashMap<>();
+            for (String l : labels) {
+                int eq = l.indexOf('=');
+                String key = eq < 0 ? l : l.substring(0, eq);
+                WorkspaceLabels.checkKey(key);
+                filter.put(key, eq < 0 ? null : l.substring(eq + 1));
+            }
             Workspaces ws = workspaces(main);
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("workspaces");
             List<String> lines = new ArrayList<>();
             for (Workspace w : ws.list()) {
+                if (!WorkspaceLabels.matches(w.labels(), filter)) {
+                    continue;
+                }
                 String status;
+                ObjectNode o = w.toJson();
                 try {
-                    status = ws.sandbox(w.id()).status().label();
+                    Sandbox s = ws.sandboxes().status(w.sandboxId());
+                    status = s.status().label();
+                    Workspace.ports(o, s);
                 } catch (DavitException e) {
                     status = "missing"; // its sandbox was removed behind its back
+                    o.putArray("ports");
                 }
-                ObjectNode o = w.toJson();
                 o.put("status", status);
                 arr.add(o);
-                lines.add(String.format("%-15s %-8s %-17s %-20s %s", w.id(), status, w.sandboxId(),
+                lines.add(String.format("%-15s %-8s %-17s %-20s %-16s %s", w.id(), status, w.sandboxId(),
                         w.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
-                        w.name() == null ? "-" : w.name()));
+                        w.name() == null ? "-" : w.name(), w.labels().isEmpty() ? "-" : String.join(",",
+                                w.labels().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())));
             }
             out.result(doc, p -> {
-                p.printf("%-15s %-8s %-17s %-20s %s%n", "ID", "STATUS", "SANDBOX", "CREATED", "NAME");
+                p.printf("%-15s %-8s %-17s %-20s %-16s %s%n", "ID", "STATUS", "SANDBOX", "CREATED", "NAME", "LABELS");
                 lines.forEach(p::println);
             });
+            return 0;
+        }
+    }
+
+    @Command(name = "update", mixinStandardHelpOptions = true,
+            description = {"Rename a workspace, change its labels or its ttl.",
+                "Its record is rewritten atomically; a new name must be free."})
+    static final class UpdateCmd extends IdCmd {
+        @Option(names = "--name", paramLabel = "NAME", description = NAME_TEXT)
+        String newName;
+
+        @Option(names = "--no-name", description = "Drop its name.")
+        boolean noName;
+
+        @Option(names = "--label", paramLabel = "K=V", description = LABEL_TEXT)
+        List<String> labels = new ArrayList<>();
+
+        @Option(names = "--remove-label", paramLabel = "K", description = "Remove a label (repeatable).")
+        List<String> removeLabels = new ArrayList<>();
+
+        @Option(names = "--ttl", paramLabel = "S", description = "'davit workspace reap' removes it S seconds after"
+                + " creation (not after now).")
+        Double ttl;
+
+        @Option(names = "--no-ttl", description = "Never remove it by ttl.")
+        boolean noTtl;
+
+        @Override
+        protected int run(Output out) {
+            if (newName != null && noName) {
+                throw new DavitException(DavitException.Kind.USAGE, "give --name or --no-name, not both");
+            }
+            if (ttl != null && noTtl) {
+                throw new DavitException(DavitException.Kind.USAGE, "give --ttl or --no-ttl, not both");
+            }
+            Workspaces.Change change = new Workspaces.Change(newName, noName,
+                    CliArgs.keyValues(labels, "--label needs K=V"), removeLabels, CliArgs.seconds(ttl, "--ttl"),
+                    noTtl);
+            Workspaces ws = workspaces(main);
+            Workspace w = ws.update(id, change);
+            print(out, w, ws.sandbox(w.id()));
             return 0;
         }
     }

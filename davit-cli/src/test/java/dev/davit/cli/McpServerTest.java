@@ -113,7 +113,8 @@ class McpServerTest {
                 "workspace_snapshot_list", "workspace_snapshot_delete", "workspace_reset", "workspace_logs",
                 "workspace_push", "workspace_export", "workspace_patch", "workspace_service_start",
                 "workspace_service_list", "workspace_service_logs", "workspace_service_stop", "workspace_shell_open",
-                "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close");
+                "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close",
+                "workspace_update");
         assertThat(tools).hasSize(35);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
@@ -424,6 +425,80 @@ class McpServerTest {
         }
         McpSchema.CallToolResult gone = call("workspace_status", Map.of("workspace", id));
         assertThat(gone.isError()).isTrue();
+    }
+
+    /**
+     * Names, labels, workspace_update and published ports, on a server of its own that allows the network: a port
+     * published on loopback reaches a service; another host address, or 'publish' without 'network', is refused;
+     * a model's TTL in workspace_update is capped at the server's.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void labelsUpdateAndAPublishedPortOnLoopbackOnly() throws Exception {
+        Tools.assumeAvailable("slirp4netns");
+        McpAsyncClient c = McpClient.async(new StdioClientTransport(serverParams(shared.resolve("net-home"),
+                "--allow-network"), new JacksonMcpJsonMapper(Json.mapper()))).requestTimeout(Duration.ofMinutes(3))
+                .build();
+        c.initialize().block();
+        java.util.function.BiFunction<String, Map<String, Object>, McpSchema.CallToolResult> call = (tool, args) ->
+                c.callTool(new McpSchema.CallToolRequest(tool, args)).block();
+        java.util.function.BiFunction<String, Map<String, Object>, Map<String, Object>> ok = (tool, args) -> {
+            McpSchema.CallToolResult r = call.apply(tool, args);
+            assertThat(r.isError()).as(tool + ": " + r).isFalse();
+            return (Map<String, Object>) r.structuredContent();
+        };
+        java.util.function.BiFunction<String, Map<String, Object>, String> invalid = (tool, args) -> {
+            Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> call.apply(tool, args));
+            assertThat(t).as(tool).isInstanceOf(McpError.class);
+            return t.getMessage();
+        };
+        int port;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        try {
+            assertThat(invalid.apply("workspace_create", Map.of("env", image, "network", true, "publish",
+                    List.of("0.0.0.0:" + port + ":8080")))).contains("'publish'", "127.0.0.1 only");
+            assertThat(invalid.apply("workspace_create", Map.of("env", image, "network", true, "publish",
+                    List.of("192.168.1.1:" + port + ":8080")))).contains("'publish'");
+            assertThat(invalid.apply("workspace_create", Map.of("env", image, "publish", List.of(port + ":8080"))))
+                    .contains("'publish' needs 'network'");
+            assertThat(invalid.apply("workspace_create", Map.of("env", image, "name", "ws-1")))
+                    .contains("bad workspace name");
+            Map<String, Object> w = ok.apply("workspace_create", Map.of("env", image, "name", "web", "labels",
+                    Map.of("task", "42"), "network", true, "publish", List.of("127.0.0.1:" + port + ":8080")));
+            assertThat((Map<String, Object>) w.get("labels")).containsEntry("task", "42");
+            List<Map<String, Object>> ports = (List<Map<String, Object>>) w.get("ports");
+            assertThat(ports).hasSize(1);
+            assertThat(ports.get(0)).containsEntry("address", "127.0.0.1:" + port).containsEntry("container_port",
+                    8080);
+            ok.apply("workspace_file_write", Map.of("workspace", "web", "path", "index.html", "content",
+                    "served\n"));
+            ok.apply("workspace_service_start", Map.of("workspace", "web", "name", "httpd", "ready_port", 8080,
+                    "command", List.of("busybox", "httpd", "-f", "-p", "8080", "-h", "/workspace")));
+            try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(
+                        java.nio.charset.StandardCharsets.US_ASCII));
+                assertThat(new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+                        .contains("served");
+            }
+            assertThat((List<?>) ok.apply("workspace_list", Map.of("labels", Map.of("task", "42")))
+                    .get("workspaces")).hasSize(1);
+            assertThat((List<?>) ok.apply("workspace_list", Map.of("labels", Map.of("task", "43")))
+                    .get("workspaces")).isEmpty();
+            Map<String, Object> u = ok.apply("workspace_update", Map.of("workspace", "web", "name", "web2",
+                    "labels", Map.of("stage", "test"), "remove_labels", List.of("task"), "ttl", 1e9));
+            assertThat(u).containsEntry("name", "web2").containsEntry("ttl_seconds", 3600.0);
+            assertThat((Map<String, Object>) u.get("labels")).isEqualTo(Map.of("stage", "test"));
+            assertThat(invalid.apply("workspace_update", Map.of("workspace", "web2", "name", "a b")))
+                    .contains("bad workspace name");
+            assertThat(call.apply("workspace_status", Map.of("workspace", "web")).isError()).isTrue();
+        } finally {
+            call.apply("workspace_delete", Map.of("workspace", "web2"));
+            call.apply("workspace_delete", Map.of("workspace", "web"));
+            c.closeGracefully().block();
+        }
     }
 
     @Test

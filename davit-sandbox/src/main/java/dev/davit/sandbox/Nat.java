@@ -194,7 +194,7 @@ public final class Nat {
                 + m.hostAddress() + "\",\"host_port\":" + m.hostPort() + ",\"guest_addr\":\"" + GUEST_ADDRESS
                 + "\",\"guest_port\":" + m.port() + "}}";
         String reply;
-        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+        try (SocketChannel ch = connect(slirp, socket, deadline)) {
             ch.write(ByteBuffer.wrap(request.getBytes(StandardCharsets.UTF_8)));
             ch.shutdownOutput();
             ByteBuffer buf = ByteBuffer.allocate(4096);
@@ -210,6 +210,23 @@ public final class Nat {
             String why = reply.replaceAll(".*\"desc\"\\s*:\\s*\"([^\"]*)\".*", "$1").strip();
             throw new DavitException(Kind.USAGE, "cannot publish " + m + ": " + (why.isEmpty() ? "refused" : why)
                     + "; choose another host port or address");
+        }
+    }
+
+    /**
+     * Connects to slirp4netns's API socket: the socket file appears when slirp4netns binds it, a moment before it
+     * listens, so a refused connection is tried again while slirp4netns runs, until {@code deadline}.
+     */
+    private static SocketChannel connect(Process slirp, Path socket, long deadline) throws IOException {
+        while (true) {
+            try {
+                return SocketChannel.open(UnixDomainSocketAddress.of(socket));
+            } catch (java.net.SocketException e) { // refused (bound, not listening yet), or not there yet
+                if (!slirp.isAlive() || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                sleep(2);
+            }
         }
     }
 

@@ -218,14 +218,6 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         };
     }
 
-    /** A {@code ttl} above the server's becomes the server's: the operator's limit is not the model's to lift. */
-    void capTtl(Map<String, Object> arguments) {
-        if (workspaceTtl != null && arguments.get("ttl") instanceof Number n
-                && n.doubleValue() > workspaceTtl.toSeconds()) {
-            arguments.put("ttl", workspaceTtl.toSeconds());
-        }
-    }
-
     /**
      * Checks that what {@code arguments[arg]} names may run: a catalog environment (the operator's catalog), an image
      * already in the store (nothing is fetched), or an image of a registry in {@code --allow-registry}. A loopback,
@@ -263,6 +255,39 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                     .isPresent();
         } catch (RuntimeException e) {
             return false;
+        }
+    }
+
+    /**
+     * Refuses a call's {@code publish} without {@code network}, and any published port on a host address that is
+     * not loopback: a model may serve to this host, never to the network.
+     */
+    void publish(Map<String, Object> arguments) {
+        if (!(arguments.get("publish") instanceof List<?> ports)) {
+            return;
+        }
+        if (!Boolean.TRUE.equals(arguments.get("network"))) {
+            throw Tool.invalid("'publish' needs 'network': true (published ports reach the workspace through its own"
+                    + " network); add it, or leave 'publish' out");
+        }
+        for (Object p : ports) {
+            String[] parts = String.valueOf(p).split(":", -1);
+            if (parts.length == 3 && !parts[0].matches("127(\\.[0-9]{1,3}){3}")) {
+                throw Tool.invalid("'publish': " + dev.davit.oci.Text.shorten(String.valueOf(p), 60) + " would"
+                        + " listen on " + dev.davit.oci.Text.shorten(parts[0], 40) + "; published ports are on"
+                        + " 127.0.0.1 only: give \"HOST_PORT:PORT\"");
+            }
+        }
+    }
+
+    /**
+     * Caps a call's {@code ttl} at the server's workspace TTL (when it has one): the operator's limit is not the
+     * model's to lift.
+     */
+    void capTtl(Map<String, Object> arguments) {
+        if (workspaceTtl != null && arguments.get("ttl") instanceof Number n
+                && n.doubleValue() > workspaceTtl.toMillis() / 1000.0) {
+            arguments.put("ttl", workspaceTtl.toMillis() / 1000.0);
         }
     }
 }

@@ -5,6 +5,7 @@ import static dev.davit.cli.mcp.Tool.Kind.FLAG;
 import static dev.davit.cli.mcp.Tool.Kind.INTEGER;
 import static dev.davit.cli.mcp.Tool.Kind.NUMBER;
 import static dev.davit.cli.mcp.Tool.Kind.STRING;
+import static dev.davit.cli.mcp.Tool.Kind.STRINGS;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -47,6 +48,11 @@ final class Tools {
     private static final String EXEC_RESULT = "Returns exit_code, stdout and stderr (UTF-8, at most output_limit bytes"
             + " each: their start and end), their sizes, truncated and timed_out; a non-zero exit code is a result"
             + " with isError true, not a protocol error.";
+    private static final String NAME = "A name to use instead of the id, unique among the workspaces: up to 64"
+            + " letters, digits, '.', '_', '-', not starting with 'ws-'.";
+    private static final String LABELS = "Labels to find it by (workspace_list's 'labels'), e.g. {\"task\": \"42\"}:"
+            + " at most 32; keys: letters, digits, '.', '_', '/', '-'; values: also ':', '@', '+'.";
+    private static final ObjectNode PORTS = Tool.arrayOf("container_port", "host_address", "host_port", "address");
 
     private Tools() {
     }
@@ -132,16 +138,21 @@ final class Tools {
                 .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
                 .option("seed", STRING, "--seed", "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
                         + " under an --allow-path directory to copy into /workspace.")
-                .option("name", STRING, "--name", "A name to use instead of the id (unique).")
+                .option("name", STRING, "--name", NAME)
+                .option("labels", ENV, "--label", LABELS)
                 .option("ttl", NUMBER, "--ttl", "Remove the workspace this many seconds after creation (default"
                         + " and most: the server's --ttl).")
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
+                .option("publish", STRINGS, "--publish", "Ports to reach from the host, each \"HOST_PORT:PORT\""
+                        + " (e.g. \"18080:8080\"): connections to 127.0.0.1:HOST_PORT reach PORT in the workspace,"
+                        + " e.g. a service started with workspace_service_start. Needs 'network'; container only.")
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).").oneOf("container", "vm")
                 .option("secrets", ENV, "", SECRETS)
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
+                    policy.publish(a);
                     call.release(policy.reserveWorkspace());
                     List<String> extra = new ArrayList<>(secretFiles(a, call::scratch));
                     if (a.get("seed") != null) {
@@ -159,7 +170,9 @@ final class Tools {
                 .returns("backend", "string", "container or vm.")
                 .returns("ttl_seconds", Json2.nullable("number"), "When it will be removed, in seconds after"
                         + " creation.")
-                .returns("baseline", "object", "What /workspace was seeded with (files, bytes).").build());
+                .returns("baseline", "object", "What /workspace was seeded with (files, bytes).")
+                .returns("labels", "object", "Its labels.")
+                .returns("ports", PORTS, "Its published ports: where the host reaches each ('address').").build());
         t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace", "Run a command in a workspace,"
                         + " in /workspace unless 'cwd'. Files it writes stay for later calls. " + EXEC_RESULT
                         + " When output_limit cut the output, workspace_exec_output reads all of it in pages (give"
@@ -196,12 +209,28 @@ final class Tools {
                 .returns("eof", "boolean", "Whether this page reaches the end of what is kept.")
                 .returns("content", Json2.nullable("string"), "The page as text, or null when not UTF-8.")
                 .maybe("content_base64", "string", "The page's bytes, base64, when not UTF-8.").build());
-        t.add(status("workspace_list", CORE, "List workspaces", "List the workspaces (id, name, status, created,"
-                        + " TTL).", "ls", false)
-                .returns("workspaces", Tool.arrayOf("id", "name", "status", "created_at", "ttl_seconds"),
-                        "The workspaces, oldest first.").build());
+        t.add(status("workspace_list", CORE, "List workspaces", "List the workspaces (id, name, labels, status,"
+                        + " created, TTL, ports).", "ls", false)
+                .option("labels", ENV, "--label", "Only the workspaces that have all these labels, e.g."
+                        + " {\"task\": \"42\"}.")
+                .returns("workspaces", Tool.arrayOf("id", "name", "labels", "status", "created_at", "ttl_seconds",
+                        "ports"), "The workspaces, oldest first.").build());
         t.add(status("workspace_status", FULL, "Show a workspace", "Show one workspace: status (running or"
                 + " stopped), backend, TTL, baseline.", "status", true).build());
+        t.add(status("workspace_update", FULL, "Rename or relabel a workspace", "Rename a workspace, change its"
+                        + " labels or its TTL. Names are unique: a name another workspace has is refused.", "update",
+                        true)
+                .hints(Tool.Hints.IDEMPOTENT)
+                .option("name", STRING, "--name", NAME)
+                .option("no_name", FLAG, "--no-name", "Drop its name.")
+                .option("labels", ENV, "--label", "Labels to set (added or replaced).")
+                .option("remove_labels", STRINGS, "--remove-label", "Keys of labels to remove.")
+                .option("ttl", NUMBER, "--ttl", "Remove it this many seconds after its creation (not after now; at"
+                        + " most the server's --ttl).")
+                .check((a, call) -> {
+                    policy.capTtl(a);
+                    return List.of();
+                }).build());
         t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
                 + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
@@ -475,7 +504,9 @@ final class Tools {
                     .returns("name", Json2.nullable("string"), "Its name.")
                     .returns("status", "string", "running or stopped.")
                     .returns("backend", "string", "container.")
-                    .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.");
+                    .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.")
+                    .returns("labels", "object", "Its labels.")
+                    .returns("ports", PORTS, "Its published ports: where the host reaches each ('address').");
         }
         return b;
     }

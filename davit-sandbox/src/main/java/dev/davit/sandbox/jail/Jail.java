@@ -556,9 +556,13 @@ public final class Jail {
         Path f = dir.resolve((String) named[0]);
         try {
             if (!Files.isRegularFile(f)) {
+                // executable before it has its name: a create at once in another thread or davit that finds the
+                // name runs it at once (made 0600 and chmodded after the rename, it failed with EACCES)
                 Files.createDirectories(dir);
-                dev.davit.oci.store.Fs.writeAtomically(f, (byte[]) named[1], dir);
-                Files.setAttribute(f, "unix:mode", 0755);
+                Path tmp = dir.resolve("." + named[0] + "." + dev.davit.oci.RandomHex.of(4));
+                dev.davit.oci.store.Fs.writeAtomically(tmp, (byte[]) named[1], dir);
+                Files.setAttribute(tmp, "unix:mode", 0755);
+                Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             }
             return f;
         } catch (IOException e) {

@@ -3,9 +3,14 @@ package dev.davit.sandbox.workspace;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.Json;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * One workspace as recorded in {@code <stateDir>/<id>/workspace.json}.
@@ -18,18 +23,43 @@ import java.time.Instant;
  * @param seed          the host directory or archive /workspace was seeded from, or null (empty)
  * @param baselineFiles how many entries (files, directories, links) the baseline holds, /workspace excluded
  * @param baselineBytes the size of the baseline's regular files together
+ * @param labels        its labels (see {@link WorkspaceLabels}), sorted by key; never null
  * @param secrets       its secrets' names and sizes (never their values: see {@link Secrets}), in the order given
  */
 public record Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
-                        long baselineFiles, long baselineBytes, java.util.List<SecretInfo> secrets) {
+                        long baselineFiles, long baselineBytes, Map<String, String> labels,
+                        java.util.List<SecretInfo> secrets) {
     /** What a workspace's state shows of one secret: its name and how many bytes its value holds. */
     public record SecretInfo(String name, long bytes) {
     }
 
-    /** A workspace without secrets. */
+    public Workspace {
+        labels = labels == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(labels));
+        secrets = secrets == null ? java.util.List.of() : java.util.List.copyOf(secrets);
+    }
+
+    /** A workspace without labels or secrets. */
     public Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
                      long baselineFiles, long baselineBytes) {
-        this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, java.util.List.of());
+        this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, Map.of(), java.util.List.of());
+    }
+
+    /** A workspace without secrets. */
+    public Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
+                     long baselineFiles, long baselineBytes, Map<String, String> labels) {
+        this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, labels, java.util.List.of());
+    }
+
+    /** A workspace without labels. */
+    public Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
+                     long baselineFiles, long baselineBytes, java.util.List<SecretInfo> secrets) {
+        this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, Map.of(), secrets);
+    }
+
+    /** This workspace with another name (null: none), labels and ttl (null: never). */
+    public Workspace with(String newName, Map<String, String> newLabels, Duration newTtl) {
+        return new Workspace(id, newName, sandboxId, createdAt, newTtl, seed, baselineFiles, baselineBytes,
+                newLabels, secrets);
     }
 
     /** The state file's document. */
@@ -48,6 +78,8 @@ public record Workspace(String id, String name, String sandboxId, Instant create
         b.put("seed", seed);
         b.put("files", baselineFiles);
         b.put("bytes", baselineBytes);
+        ObjectNode l = o.putObject("labels");
+        labels.forEach(l::put);
         com.fasterxml.jackson.databind.node.ArrayNode a = o.putArray("secrets");
         secrets.forEach(i -> a.addObject().put("name", i.name()).put("bytes", i.bytes()));
         return o;
@@ -58,6 +90,20 @@ public record Workspace(String id, String name, String sandboxId, Instant create
         ObjectNode o = toJson();
         o.put("backend", s.backend());
         o.put("status", s.status().label());
+        ports(o, s);
+        return o;
+    }
+
+    /**
+     * Adds {@code ports} to {@code o}: per port {@code s} publishes on the host, {@code container_port},
+     * {@code host_address}, {@code host_port} and {@code address} (host:port, where the host reaches it).
+     */
+    public static ObjectNode ports(ObjectNode o, Sandbox s) {
+        ArrayNode ports = o.putArray("ports");
+        for (PortMapping m : s.spec().publish()) {
+            ports.addObject().put("container_port", m.port()).put("host_address", m.hostAddress())
+                    .put("host_port", m.hostPort()).put("address", m.hostAddress() + ":" + m.hostPort());
+        }
         return o;
     }
 
@@ -67,13 +113,20 @@ public record Workspace(String id, String name, String sandboxId, Instant create
         return new Workspace(o.path("id").asText(), text(o.path("name")), o.path("sandbox").asText(),
                 Instant.parse(o.path("created_at").asText()),
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, text(b.path("seed")),
-                b.path("files").asLong(), b.path("bytes").asLong(), secrets(o.path("secrets")));
+                b.path("files").asLong(), b.path("bytes").asLong(), labels(o.path("labels")),
+                secrets(o.path("secrets")));
     }
 
     private static java.util.List<SecretInfo> secrets(JsonNode a) {
         java.util.List<SecretInfo> out = new java.util.ArrayList<>();
         a.forEach(i -> out.add(new SecretInfo(i.path("name").asText(), i.path("bytes").asLong())));
         return java.util.List.copyOf(out);
+    }
+
+    private static Map<String, String> labels(JsonNode o) {
+        Map<String, String> out = new TreeMap<>();
+        o.properties().forEach(e -> out.put(e.getKey(), e.getValue().asText()));
+        return out;
     }
 
     private static String text(JsonNode n) {

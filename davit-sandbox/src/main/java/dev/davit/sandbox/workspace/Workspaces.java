@@ -47,10 +47,12 @@ public final class Workspaces {
 
     private final Sandboxes sandboxes;
     private final Path stateDir;
+    private final Claims claims;
 
     public Workspaces(Sandboxes sandboxes, Path stateDir) {
         this.sandboxes = sandboxes;
         this.stateDir = stateDir;
+        this.claims = new Claims(stateDir);
     }
 
     /** The workspaces of the davit home {@code davitHome} (state in {@code workspaces/}). */
@@ -73,7 +75,7 @@ public final class Workspaces {
      * is left behind.
      */
     public Workspace create(CreateSpec spec, String name, Path seed) {
-        return create(spec, name, seed, Secrets.NONE);
+        return create(spec, name, seed, Map.of(), Secrets.NONE, null);
     }
 
     /**
@@ -82,10 +84,33 @@ public final class Workspaces {
      * workspace refuses them.
      */
     public Workspace create(CreateSpec spec, String name, Path seed, Secrets secrets) {
+        return create(spec, name, seed, Map.of(), secrets, null);
+    }
+
+    /** {@link #create(CreateSpec, String, Path, Map, Secrets, java.util.function.IntConsumer)} without secrets. */
+    public Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels,
+                            java.util.function.IntConsumer admit) {
+        return create(spec, name, seed, labels, Secrets.NONE, admit);
+    }
+
+    /**
+     * {@link #create(CreateSpec, String, Path)} with labels, secrets (see {@link #create(CreateSpec, String, Path,
+     * Secrets)}) and an admission check. {@code name} (null: none) must be free: no workspace of this davit home has
+     * it or is being created with it, whatever process creates it (see {@link Claims}); of two creates with one name
+     * exactly one succeeds. {@code admit} (null: none) runs holding the lock of the set of workspaces, with how many
+     * exist or are being created, before this one counts; it refuses by throwing (e.g. an operator's limit), and
+     * nothing is made then.
+     */
+    public Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels, Secrets secrets,
+                            java.util.function.IntConsumer admit) {
         if (!secrets.isEmpty() && spec.isVm()) {
             throw new DavitException(Kind.USAGE, "secrets are not supported for microVM workspaces yet; create"
                     + " the workspace with the container backend, or without --secret");
         }
+        if (name != null) {
+            WorkspaceLabels.checkName(name);
+        }
+        Map<String, String> checked = WorkspaceLabels.check(labels);
         if (!spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "the environment already has " + MOUNT + "; workspaces need an"
                     + " environment without it");
@@ -94,8 +119,22 @@ public final class Workspaces {
             throw new DavitException(Kind.USAGE, "no seed " + seed + "; give a directory or a .tar, .tar.gz or"
                     + " .tar.zst file");
         }
+        if (spec.isVm() && !spec.publish().isEmpty()) { // as the microVM's start would, before anything is made
+            throw new DavitException(Kind.USAGE, "--publish is not available for microVM workspaces yet; use the"
+                    + " container backend to serve to the host");
+        }
         String id = "ws-" + dev.davit.oci.RandomHex.of(6);
-        Path tmp = stateDir.resolve("." + id + ".tmp");
+        Claims.Claim claim = claims.holding(() -> {
+            List<Claims.Pending> pending = claims.pending();
+            if (name != null) {
+                checkNameFree(name, null, pending);
+            }
+            if (admit != null) {
+                admit.accept(list().size() + pending.size());
+            }
+            return claims.claim(id, name);
+        });
+        Path tmp = claims.tmpDir(id);
         Sandbox s = null;
         try {
             Path baseline = tmp.resolve("baseline");
@@ -110,7 +149,8 @@ public final class Workspaces {
             secrets.metadata().forEach(i -> infos.add(new Workspace.SecretInfo(i.path("name").asText(),
                     i.path("bytes").asLong())));
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
-                    seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes, List.copyOf(infos));
+                    seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes, checked,
+                    List.copyOf(infos));
             WorkspaceArea area = area(w, tmp);
             // a container's layer is seeded before the first start (nothing changes under a running sandbox);
             // a microVM's disk through the agent of its started VM
@@ -129,10 +169,17 @@ public final class Workspaces {
                 }
             }
             Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(w.toJson()), tmp);
-            Files.move(tmp, stateDir.resolve(id), StandardCopyOption.ATOMIC_MOVE);
-            Fs.fsyncDir(stateDir);
+            claims.holding(() -> {
+                try {
+                    claim.commit(stateDir.resolve(id));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return null;
+            });
             return w;
         } catch (IOException | RuntimeException e) {
+            claim.close();
             if (s != null) {
                 try {
                     sandboxes.rm(s.id());
@@ -145,8 +192,90 @@ public final class Workspaces {
                 throw d;
             }
             throw new DavitException(Kind.STORE, "cannot create the workspace in " + stateDir + ": "
-                    + e.getMessage());
+                    + (e instanceof java.io.UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
         }
+    }
+
+    /**
+     * Refuses {@code name} when a workspace other than {@code self} has it or a create in progress claims it.
+     * Holding the lock of {@link Claims}.
+     */
+    private void checkNameFree(String name, String self, List<Claims.Pending> pending) {
+        for (Workspace w : list()) {
+            if (name.equals(w.name()) && !w.id().equals(self)) {
+                throw new DavitException(Kind.USAGE, "the name " + name + " is taken by workspace " + w.id()
+                        + "; give another name, or delete " + w.id() + " first");
+            }
+        }
+        for (Claims.Pending p : pending) {
+            if (name.equals(p.name())) {
+                throw new DavitException(Kind.USAGE, "the name " + name + " is taken by workspace " + p.id()
+                        + ", being created; give another name, or delete " + p.id() + " once it exists");
+            }
+        }
+    }
+
+    /**
+     * What {@link #update} changes; null or false fields keep what is there.
+     *
+     * @param name         the new name (unique, see {@link #create(CreateSpec, String, Path, Map, java.util.function.IntConsumer)})
+     * @param noName       drop the name
+     * @param labels       labels to set (added or replaced)
+     * @param removeLabels keys of labels to remove (a missing one is no error)
+     * @param ttl          a new ttl, counted from the workspace's creation
+     * @param noTtl        never expire
+     */
+    public record Change(String name, boolean noName, Map<String, String> labels, List<String> removeLabels,
+                         Duration ttl, boolean noTtl) {
+        public Change {
+            labels = labels == null ? Map.of() : Map.copyOf(labels);
+            removeLabels = removeLabels == null ? List.of() : List.copyOf(removeLabels);
+            if (name != null && noName) {
+                throw new DavitException(Kind.USAGE, "give a new name or none, not both");
+            }
+            if (ttl != null && noTtl) {
+                throw new DavitException(Kind.USAGE, "give a new ttl or none, not both");
+            }
+            if (ttl != null && (ttl.isNegative() || ttl.isZero())) {
+                throw new DavitException(Kind.USAGE, "the ttl must be positive");
+            }
+            if (name != null) {
+                WorkspaceLabels.checkName(name);
+            }
+            WorkspaceLabels.check(labels);
+            removeLabels.forEach(WorkspaceLabels::checkKey);
+            for (String k : removeLabels) {
+                if (labels.containsKey(k)) {
+                    throw new DavitException(Kind.USAGE, "label " + k + " is both set and removed; give one");
+                }
+            }
+        }
+    }
+
+    /**
+     * Renames workspace {@code id}, changes its labels or its ttl: its state file is rewritten atomically, holding
+     * its lock and the lock of the set of workspaces (a new name stays unique). Returns the workspace as it is now.
+     */
+    public Workspace update(String id, Change change) {
+        return locked(id, wid -> claims.holding(() -> {
+            Workspace w = get(wid);
+            if (change.name() != null && !change.name().equals(w.name())) {
+                checkNameFree(change.name(), wid, claims.pending());
+            }
+            Map<String, String> labels = new java.util.TreeMap<>(w.labels());
+            change.removeLabels().forEach(labels::remove);
+            labels.putAll(change.labels());
+            Workspace now = w.with(change.noName() ? null : change.name() != null ? change.name() : w.name(),
+                    WorkspaceLabels.check(labels), change.noTtl() ? null : change.ttl() != null ? change.ttl()
+                            : w.ttl());
+            Path dir = stateDir.resolve(wid);
+            try {
+                Fs.writeAtomically(dir.resolve(STATE_FILE), Json.bytes(now.toJson()), dir);
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot update workspace " + wid + ": " + e.getMessage());
+            }
+            return now;
+        }));
     }
 
     private static void seed(Path seed, Path baseline) throws IOException {
@@ -165,19 +294,32 @@ public final class Workspaces {
         TarExtractor.extract(seed, baseline);
     }
 
-    /** The workspace {@code id} (or of that name). */
-    public Workspace get(String id) {
-        Path f = stateDir.resolve(id).resolve(STATE_FILE);
-        if (!id.startsWith(".") && !id.contains("/") && Files.isRegularFile(f)) {
-            try {
-                return Workspace.fromJson(Json.read(Files.readAllBytes(f)));
-            } catch (IOException e) {
-                throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
+    /**
+     * The workspace of id {@code ref}, else the one named {@code ref}. Names never start with {@code ws-}, so an id
+     * and a name cannot be confused; several workspaces of one name (made before names were unique) are refused.
+     */
+    public Workspace get(String ref) {
+        if (ref.startsWith("ws-") && !ref.contains("/")) {
+            Path f = stateDir.resolve(ref).resolve(STATE_FILE);
+            if (Files.isRegularFile(f)) {
+                try {
+                    return Workspace.fromJson(Json.read(Files.readAllBytes(f)));
+                } catch (IOException e) {
+                    throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
+                }
             }
         }
-        return list().stream().filter(w -> id.equals(w.name())).findFirst()
-                .orElseThrow(() -> new DavitException(Kind.NOT_FOUND, "no workspace " + id
-                        + "; see 'davit workspace ls'"));
+        List<Workspace> named = list().stream().filter(w -> ref.equals(w.name())).toList();
+        if (named.size() > 1) {
+            throw new DavitException(Kind.USAGE, "several workspaces are named " + dev.davit.oci.Text.shorten(ref, 70)
+                    + " (" + String.join(", ", named.stream().map(Workspace::id).toList()) + "); give an id, or"
+                    + " rename all but one");
+        }
+        if (named.isEmpty()) {
+            throw new DavitException(Kind.NOT_FOUND, "no workspace " + dev.davit.oci.Text.shorten(ref, 70)
+                    + "; see 'davit workspace ls'");
+        }
+        return named.get(0);
     }
 
     /** All workspaces, oldest first. */
@@ -205,10 +347,10 @@ public final class Workspaces {
     }
 
     public Sandbox start(String id) {
-        return locked(id, () -> {
-            Workspace w = get(id);
+        return locked(id, wid -> {
+            Workspace w = get(wid);
             Sandbox s = sandboxes.start(w.sandboxId());
-            secrets(w).materialise(sandboxes, w.sandboxId(), id);
+            secrets(w).materialise(sandboxes, w.sandboxId(), wid);
             return s;
         });
     }
@@ -229,9 +371,9 @@ public final class Workspaces {
     }
 
     public Sandbox stop(String id) {
-        return locked(id, () -> {
-            endProcesses(id);
-            return sandboxes.stop(get(id).sandboxId());
+        return locked(id, wid -> {
+            endProcesses(wid);
+            return sandboxes.stop(get(wid).sandboxId());
         });
     }
 
@@ -239,14 +381,16 @@ public final class Workspaces {
      * Runs {@code action} holding workspace {@code id}'s lock ({@code <state>/workspace.lock}, across processes and
      * threads: {@link dev.davit.sandbox.FileLocks}): its start, stop, reset, snapshots and removal act one after the
      * other, so two MCP calls or two davits never interleave a reset's stop, swap and start with another's. An
-     * unknown id is NOT_FOUND, also when it was removed while the caller waited.
+     * unknown id is NOT_FOUND, also when it was removed while the caller waited. {@code id} may be a name:
+     * {@code action} is given the id it named when the call began (a rename meanwhile changes nothing).
      */
-    private <T> T locked(String id, java.util.function.Supplier<T> action) {
-        Path d = stateDir.resolve(get(id).id());
+    private <T> T locked(String id, java.util.function.Function<String, T> action) {
+        String wid = get(id).id();
+        Path d = stateDir.resolve(wid);
         try {
             return dev.davit.sandbox.FileLocks.holding(d.resolve(LOCK_FILE), () -> {
-                get(id); // not removed meanwhile
-                return action.get();
+                get(wid); // not removed meanwhile
+                return action.apply(wid);
             });
         } catch (java.nio.file.NoSuchFileException e) {
             throw new DavitException(Kind.NOT_FOUND, "no workspace " + id + "; see 'davit workspace ls'");
@@ -278,8 +422,8 @@ public final class Workspaces {
 
     /** Removes the workspace's sandbox (processes included) and its state. */
     public void rm(String id) {
-        locked(id, () -> {
-            rmLocked(id);
+        locked(id, wid -> {
+            rmLocked(wid);
             return null;
         });
     }
@@ -544,7 +688,7 @@ public final class Workspaces {
      */
     public Snapshot snapshot(String id, String name) {
         checkSnapshotName(name);
-        return locked(id, () -> snapshotLocked(id, name));
+        return locked(id, wid -> snapshotLocked(wid, name));
     }
 
     private Snapshot snapshotLocked(String id, String name) {
@@ -611,8 +755,8 @@ public final class Workspaces {
 
     /** Removes snapshot {@code name} of workspace {@code id}. */
     public void removeSnapshot(String id, String name) {
-        locked(id, () -> {
-            removeSnapshotLocked(id, name);
+        locked(id, wid -> {
+            removeSnapshotLocked(wid, name);
             return null;
         });
     }
@@ -636,7 +780,7 @@ public final class Workspaces {
      * back), so a crash leaves the old tree or the new one.
      */
     public Sandbox reset(String id, String snapshot) {
-        return locked(id, () -> resetLocked(id, snapshot));
+        return locked(id, wid -> resetLocked(wid, snapshot));
     }
 
     private Sandbox resetLocked(String id, String snapshot) {

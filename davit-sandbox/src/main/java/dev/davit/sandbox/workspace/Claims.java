@@ -1,0 +1,194 @@
+package dev.davit.sandbox.workspace;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.store.Fs;
+import dev.davit.sandbox.FileLocks;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+import java.util.stream.Stream;
+
+/**
+ * The set of workspaces of a davit home, changed one change at a time across processes and threads: a create's
+ * claim and its commit, a rename and the admission of a new workspace all run holding {@code <stateDir>/.lock}
+ * ({@link FileLocks}), for a moment each. A create in progress holds a claim for as long as it runs (which may be
+ * long: a microVM's boot, a large seed): its temp directory's {@code claim} file, holding the name it will have,
+ * locked by the creating process. A claim whose lock nobody holds (its process died) is stale: it is left out
+ * and its directory removed.
+ */
+final class Claims {
+    /** The lock of every change to the set of workspaces and their names, in the state directory. */
+    static final String LOCK = ".lock";
+    private static final String CLAIM = "claim";
+    private static final String TMP = ".tmp";
+    /**
+     * The claims this JVM holds: their files are never opened again here, as closing another channel of a locked
+     * file drops this process's lock of it.
+     */
+    private static final Set<Path> OURS = ConcurrentHashMap.newKeySet();
+
+    private final Path stateDir;
+
+    Claims(Path stateDir) {
+        this.stateDir = stateDir;
+    }
+
+    /** The temp directory of a create of workspace {@code id}; renamed to {@code id} by its commit. */
+    Path tmpDir(String id) {
+        return stateDir.resolve("." + id + TMP);
+    }
+
+    /** Runs {@code action} holding the lock of the set of workspaces. */
+    <T> T holding(Supplier<T> action) {
+        Path lock = stateDir.resolve(LOCK);
+        try {
+            Files.createDirectories(stateDir);
+            return FileLocks.holding(lock, action);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock " + lock + ": " + e.getMessage());
+        }
+    }
+
+    /** A create in progress: its temp directory's name (the id) and the name it will have (null: none). */
+    record Pending(String id, String name) {
+    }
+
+    /**
+     * The creates in progress, by any process; stale claims are removed. Holding {@link #holding}'s lock (a claim
+     * is made and committed under it).
+     */
+    List<Pending> pending() {
+        List<Pending> out = new ArrayList<>();
+        if (!Files.isDirectory(stateDir)) {
+            return out;
+        }
+        List<Path> dirs;
+        try (Stream<Path> s = Files.list(stateDir)) {
+            dirs = s.filter(d -> d.getFileName().toString().startsWith(".")
+                    && d.getFileName().toString().endsWith(TMP)).toList();
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot list " + stateDir + ": " + e.getMessage());
+        }
+        for (Path d : dirs) {
+            String n = d.getFileName().toString();
+            String id = n.substring(1, n.length() - TMP.length());
+            Path f = d.resolve(CLAIM);
+            if (OURS.contains(d)) {
+                out.add(new Pending(id, read(f)));
+                continue;
+            }
+            try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                FileLock free;
+                try {
+                    free = ch.tryLock();
+                } catch (OverlappingFileLockException e) {
+                    free = null; // held in this JVM
+                }
+                if (free == null) {
+                    out.add(new Pending(id, read(f)));
+                    continue;
+                }
+                free.release();
+            } catch (java.nio.file.NoSuchFileException e) {
+                continue; // a leftover of an older davit, or gone meanwhile: no claim
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
+            }
+            delete(d); // its creator died
+        }
+        return out;
+    }
+
+    /**
+     * Makes the temp directory of a create of workspace {@code id} (it must not exist) and claims {@code name}
+     * (null: none) in it until {@link Claim#close}. Holding {@link #holding}'s lock.
+     */
+    Claim claim(String id, String name) {
+        Path dir = tmpDir(id);
+        FileChannel ch = null;
+        try {
+            Files.createDirectory(dir);
+            ch = FileChannel.open(dir.resolve(CLAIM), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            OURS.add(dir);
+            if (ch.tryLock() == null) {
+                throw new IOException("its claim is locked by another process");
+            }
+            ch.write(ByteBuffer.wrap((name == null ? "" : name).getBytes(StandardCharsets.UTF_8)));
+            return new Claim(dir, ch);
+        } catch (IOException | RuntimeException e) {
+            OURS.remove(dir);
+            try {
+                if (ch != null) {
+                    ch.close();
+                }
+            } catch (IOException ignored) {
+                // the error below matters
+            }
+            delete(dir);
+            throw new DavitException(Kind.STORE, "cannot claim " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** A claim this process holds; {@link #commit} or {@link #close} ends it. */
+    static final class Claim implements AutoCloseable {
+        private final Path dir;
+        private final FileChannel ch;
+
+        private Claim(Path dir, FileChannel ch) {
+            this.dir = dir;
+            this.ch = ch;
+        }
+
+        /**
+         * Ends the claim and renames its directory to {@code dest}: the workspace exists from now on. Holding
+         * {@link #holding}'s lock.
+         */
+        void commit(Path dest) throws IOException {
+            close();
+            Files.delete(dir.resolve(CLAIM));
+            Files.move(dir, dest, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Fs.fsyncDir(dest.getParent());
+        }
+
+        /** Releases the claim (its directory stays until the caller removes it). */
+        @Override
+        public void close() {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // closed or not, the lock is gone with the channel
+            } finally {
+                OURS.remove(dir);
+            }
+        }
+    }
+
+    private static String read(Path claim) {
+        try {
+            String s = Files.readString(claim);
+            return s.isEmpty() ? null : s;
+        } catch (IOException e) {
+            return null; // its creator is writing it (outside the lock: never) or it is gone
+        }
+    }
+
+    private static void delete(Path p) {
+        try {
+            Fs.deleteTree(p);
+        } catch (IOException ignored) {
+            // best effort: the next look removes it
+        }
+    }
+}
