@@ -30,7 +30,7 @@ final class Tools {
     static final boolean CORE = true;
     static final boolean FULL = false;
 
-    private static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
+    static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
     private static final String EXEC_RESULT = "Returns exit_code, stdout, stderr (UTF-8; capped), timed_out and"
             + " timings; a non-zero exit code is a result with isError true, not a protocol error.";
 
@@ -231,21 +231,11 @@ final class Tools {
                 .returns("path", "string", "Where it landed, relative to /workspace.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.").build());
-        t.add(Tool.builder("workspace_export", FULL, "Copy /workspace (or 'path' in it) out to the host: a new or"
-                        + " empty directory, or a file ending in .tar, under the server's --allow-path directories."
-                        + " Links are copied as links, devices left out, no setuid bits.", "workspace", "export")
-                .positional("workspace", WS)
-                .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
-                        + " does not exist or is empty, or a .tar file.")
-                .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
-                .check((a, scratch) -> {
-                    policy.pinHostDest(a, "host_dest", scratch);
-                    return List.of();
-                })
-                .returns("dest", "string", "The host path written.")
-                .returns("files", "integer", "Entries copied.")
-                .returns("bytes", "integer", "Bytes copied.")
-                .returns("skipped", "array", "Paths left out (devices, fifos, sockets).").build());
+        t.add(export(Tool.builder("workspace_export", FULL, "Copy /workspace (or 'path' in it) out to the host: a"
+                        + " new or empty directory, or a file ending in .tar, under the server's --allow-path"
+                        + " directories. Links are copied as links, devices left out, no setuid bits.", "workspace",
+                        "export"), policy, "Paths left out (devices, fifos, sockets).").build());
+        DiskTools.add(t, policy);
         t.add(Tool.builder("workspace_patch", FULL, "Apply a unified diff (as git diff or diff -u write it, paths"
                         + " relative to /workspace, a/ b/ prefixes allowed) inside /workspace, all or nothing:"
                         + " context must match exactly and a failing hunk changes nothing and is named. Next:"
@@ -398,8 +388,27 @@ final class Tools {
         return f;
     }
 
+    /**
+     * The arguments and results of an export tool ({@code workspace_export}, {@code workspace_disk_export}): the
+     * host destination pinned by the policy ({@link Policy#pinHostDest}).
+     */
+    static Tool.Builder export(Tool.Builder b, Policy policy, String skipped) {
+        return b.positional("workspace", WS)
+                .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
+                        + " does not exist or is empty, or a .tar file.")
+                .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
+                .check((a, scratch) -> {
+                    policy.pinHostDest(a, "host_dest", scratch);
+                    return List.of();
+                })
+                .returns("dest", "string", "The host path written.")
+                .returns("files", "integer", "Entries copied.")
+                .returns("bytes", "integer", "Bytes copied.")
+                .returns("skipped", "array", skipped);
+    }
+
     /** Adds {@code content}: the bytes as text when they are UTF-8, else null. */
-    private static ObjectNode withText(JsonNode result) {
+    static ObjectNode withText(JsonNode result) {
         ObjectNode doc = (ObjectNode) result;
         if (doc.has("content_base64")) {
             byte[] bytes = Base64.getDecoder().decode(doc.get("content_base64").asText());
