@@ -211,6 +211,22 @@ class VmDiskTest {
         }
     }
 
+    /** A disk header claiming more than the environment's rootfs (a huge raw copy to write) is refused. */
+    @Test
+    @Order(3)
+    void aDiskClaimingMoreThanItsRootfsIsRefused() throws IOException {
+        byte[] now = Files.readAllBytes(qcow2);
+        byte[] bad = now.clone();
+        java.nio.ByteBuffer.wrap(bad).putLong(24, 1L << 50);
+        Files.write(qcow2, bad);
+        try {
+            assertThatThrownBy(() -> offline(() -> workspaces.diskList(w.id(), "", false)))
+                    .isInstanceOf(DavitException.class).hasMessageContaining("claims");
+        } finally {
+            Files.write(qcow2, now);
+        }
+    }
+
     @Test
     @Order(4)
     void aRunningVmIsRefused() throws IOException {
