@@ -18,6 +18,8 @@ command -v slirp4netns >/dev/null 2>&1 || need+=(slirp4netns)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
+# debugfs (e2fsprogs): 'davit workspace disk' reads a stopped microVM's disk image with it, never mounting it
+command -v debugfs >/dev/null 2>&1 || command -v /sbin/debugfs >/dev/null 2>&1 || need+=(e2fsprogs)
 command -v cpio >/dev/null 2>&1 || need+=(cpio)
 command -v xz >/dev/null 2>&1 || need+=(xz-utils)
 # gcc and a static libc: the build makes davit-exec, the jail's static exec helper (davit-sandbox/src/main/c)

@@ -194,6 +194,7 @@ final class CommandModels {
                             Map.entry("export", WorkspaceCommand.ExportCmd.class),
                             Map.entry("patch", WorkspaceCommand.PatchCmd.class),
                             Map.entry("reap", WorkspaceCommand.ReapCmd.class),
+                            Map.entry("disk", WorkspaceDiskCommands.DiskCmd.class),
                             Map.entry("service", WorkspaceProcessCommands.ServiceCmd.class),
                             Map.entry("shell", WorkspaceProcessCommands.ShellCmd.class))));
 

@@ -34,7 +34,7 @@ import picocli.CommandLine.Parameters;
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
             WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class, WorkspaceCommand.OutputCmd.class,
             WorkspaceCommand.PushCmd.class, WorkspaceCommand.ExportCmd.class, WorkspaceCommand.PatchCmd.class,
-            WorkspaceCommand.ReapCmd.class,
+            WorkspaceCommand.ReapCmd.class, WorkspaceDiskCommands.DiskCmd.class,
             WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class})
 final class WorkspaceCommand extends GroupCommand {
     static final String DESCRIPTION = "Workspaces: long-lived sandboxes with a /workspace seeded from the host"
@@ -585,7 +585,7 @@ final class WorkspaceCommand extends GroupCommand {
     }
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List a directory of /workspace.")
-    static final class FileLsCmd extends IdCmd {
+    static class FileLsCmd extends IdCmd {
         @Parameters(index = "1", arity = "0..1", paramLabel = "PATH", description = "Relative to /workspace"
                 + " (default: /workspace itself).")
         String path;
@@ -595,26 +595,34 @@ final class WorkspaceCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            List<Workspaces.FileInfo> files = workspaces(main).listFiles(id, path, recursive);
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("files");
-            for (Workspaces.FileInfo f : files) {
-                ObjectNode o = arr.addObject();
-                o.put("path", f.path());
-                o.put("type", f.type());
-                o.put("size", f.size());
-                o.put("mode", String.format("%04o", f.mode()));
-                o.put("target", f.target());
-            }
-            out.result(doc, p -> files.forEach(f -> p.printf("%-7s %04o %10d %s%s%n", f.type(), f.mode(), f.size(),
-                    f.path(), f.target() == null ? "" : " -> " + f.target())));
-            return 0;
+            return printFiles(out, list(workspaces(main)));
         }
+
+        List<Workspaces.FileInfo> list(Workspaces ws) {
+            return ws.listFiles(id, path, recursive);
+        }
+    }
+
+    /** A listing as {@code workspace file ls} prints it ({@code files}: path, type, size, mode, target). */
+    static int printFiles(Output out, List<Workspaces.FileInfo> files) {
+        ObjectNode doc = Json.object();
+        ArrayNode arr = doc.putArray("files");
+        for (Workspaces.FileInfo f : files) {
+            ObjectNode o = arr.addObject();
+            o.put("path", f.path());
+            o.put("type", f.type());
+            o.put("size", f.size());
+            o.put("mode", String.format("%04o", f.mode()));
+            o.put("target", f.target());
+        }
+        out.result(doc, p -> files.forEach(f -> p.printf("%-7s %04o %10d %s%s%n", f.type(), f.mode(), f.size(),
+                f.path(), f.target() == null ? "" : " -> " + f.target())));
+        return 0;
     }
 
     @Command(name = "read", mixinStandardHelpOptions = true, description = "Print a file of /workspace (raw bytes;"
             + " base64 in --json).")
-    static final class FileReadCmd extends IdCmd {
+    static class FileReadCmd extends IdCmd {
         @Parameters(index = "1", paramLabel = "PATH", description = "Relative to /workspace.")
         String path;
 
@@ -623,19 +631,27 @@ final class WorkspaceCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            Workspaces.FileContent c = workspaces(main).readFile(id, path, maxBytes);
-            if (out.json()) {
-                ObjectNode doc = Json.object();
-                doc.put("path", path);
-                doc.put("size", c.size());
-                doc.put("truncated", c.truncated());
-                doc.put("content_base64", Base64.getEncoder().encodeToString(c.bytes()));
-                out.printJson(doc);
-            } else {
-                out.raw(c.bytes());
-            }
-            return 0;
+            return printContent(out, path, read(workspaces(main)));
         }
+
+        Workspaces.FileContent read(Workspaces ws) {
+            return ws.readFile(id, path, maxBytes);
+        }
+    }
+
+    /** A file's content as {@code workspace file read} prints it (raw; JSON: size, truncated, content_base64). */
+    static int printContent(Output out, String path, Workspaces.FileContent c) {
+        if (out.json()) {
+            ObjectNode doc = Json.object();
+            doc.put("path", path);
+            doc.put("size", c.size());
+            doc.put("truncated", c.truncated());
+            doc.put("content_base64", Base64.getEncoder().encodeToString(c.bytes()));
+            out.printJson(doc);
+        } else {
+            out.raw(c.bytes());
+        }
+        return 0;
     }
 
     @Command(name = "write", mixinStandardHelpOptions = true, description = "Write a file of /workspace from"
@@ -697,7 +713,7 @@ final class WorkspaceCommand extends GroupCommand {
     @Command(name = "export", mixinStandardHelpOptions = true,
             description = {"Copy /workspace (or --path in it) to a new or empty host directory, or to a .tar file.",
                 "Links are copied as links, never followed; devices are left out; no setuid/setgid bits."})
-    static final class ExportCmd extends IdCmd {
+    static class ExportCmd extends IdCmd {
         @Parameters(index = "1", paramLabel = "HOST_DEST", description = "A host directory that does not exist or"
                 + " is empty, or a file ending in .tar.")
         Path hostDest;
@@ -708,15 +724,23 @@ final class WorkspaceCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            Workspaces.Copied c = workspaces(main).export(id, hostDest, path);
-            ObjectNode doc = copiedJson(c);
-            doc.put("dest", hostDest.toAbsolutePath().normalize().toString());
-            out.result(doc, p -> {
-                p.println(c.files() + " entries (" + c.bytes() + " bytes) exported to " + hostDest);
-                c.skipped().forEach(s -> p.println("skipped " + s + " (device, fifo or socket)"));
-            });
-            return 0;
+            return printExport(out, copy(workspaces(main)), hostDest);
         }
+
+        Workspaces.Copied copy(Workspaces ws) {
+            return ws.export(id, hostDest, path);
+        }
+    }
+
+    /** What an export copied, as {@code workspace export} prints it ({@link #copiedJson} and {@code dest}). */
+    static int printExport(Output out, Workspaces.Copied c, Path hostDest) {
+        ObjectNode doc = copiedJson(c);
+        doc.put("dest", hostDest.toAbsolutePath().normalize().toString());
+        out.result(doc, p -> {
+            p.println(c.files() + " entries (" + c.bytes() + " bytes) exported to " + hostDest);
+            c.skipped().forEach(s -> p.println("skipped " + s + " (device, fifo or socket)"));
+        });
+        return 0;
     }
 
     @Command(name = "patch", mixinStandardHelpOptions = true,

@@ -114,8 +114,8 @@ class McpServerTest {
                 "workspace_push", "workspace_export", "workspace_patch", "workspace_service_start",
                 "workspace_service_list", "workspace_service_logs", "workspace_service_stop", "workspace_shell_open",
                 "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close",
-                "workspace_update");
-        assertThat(tools).hasSize(35);
+                "workspace_update", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export");
+        assertThat(tools).hasSize(39);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
             assertThat(t.outputSchema()).as(t.name()).containsEntry("type", "object");
@@ -125,6 +125,32 @@ class McpServerTest {
         assertThat(exec.inputSchema().required()).containsExactly("workspace", "command");
         McpSchema.Tool patch = tools.stream().filter(t -> t.name().equals("workspace_patch")).findFirst().orElseThrow();
         assertThat(patch.inputSchema().required()).containsExactly("workspace", "patch");
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void diskToolsReadAStoppedWorkspaceWithoutStartingIt() throws Exception {
+        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        try {
+            ok("workspace_file_write", Map.of("workspace", id, "path", "d/a.txt", "content", "offline\n"));
+            assertThat(invalid("workspace_disk_list", Map.of("workspace", id))).contains("is running",
+                    "workspace_file_list");
+            ok("workspace_stop", Map.of("workspace", id));
+            assertThat((List<Map<String, Object>>) ok("workspace_disk_list", Map.of("workspace", id, "recursive",
+                    true)).get("files")).extracting(f -> f.get("path")).contains("d", "d/a.txt");
+            assertThat(ok("workspace_disk_read", Map.of("workspace", id, "path", "d/a.txt")))
+                    .containsEntry("content", "offline\n").containsEntry("truncated", false);
+            Path out = shared.resolve("allowed/disk-out");
+            assertThat(ok("workspace_disk_export", Map.of("workspace", id, "host_dest", out.toString(), "path", "d")))
+                    .containsEntry("dest", out.toString());
+            assertThat(Files.readString(out.resolve("a.txt"))).isEqualTo("offline\n");
+            assertThat(invalid("workspace_disk_export", Map.of("workspace", id, "host_dest",
+                    shared.resolve("outside-disk").toString()))).contains("outside the allowed");
+            assertThat(shared.resolve("outside-disk")).doesNotExist();
+            assertThat(ok("workspace_status", Map.of("workspace", id))).containsEntry("status", "stopped");
+        } finally {
+            ok("workspace_delete", Map.of("workspace", id));
+        }
     }
 
     @Test

@@ -45,6 +45,12 @@ public interface LongLived {
                 + " filesOnHost)");
     }
 
+    /** The disk of stopped sandbox {@code s}, read offline ({@link Sandboxes#offlineDisk}); {@code dir}: its state. */
+    default OfflineDisk offlineDisk(Sandbox s, Path dir) {
+        throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " is a container: its files are on the host (see"
+                + " filesOnHost)");
+    }
+
     /** Where sandbox {@code s}'s files are on the host ({@link Sandboxes#filesOnHost}); {@code dir}: its state. */
     default Path filesOnHost(Sandbox s, Path dir) {
         throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " is a microVM: its files are not on the host");

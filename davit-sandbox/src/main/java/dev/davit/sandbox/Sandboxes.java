@@ -345,6 +345,19 @@ public final class Sandboxes {
         return lifecycle.guestFiles(id);
     }
 
+    /**
+     * The disk of vm sandbox {@code id}, which must not be running, read on the host without booting the VM and
+     * without mounting its file system ({@link OfflineDisk}); close it when done.
+     */
+    public OfflineDisk offlineDisk(String id) {
+        Sandbox s = status(id);
+        if (s.status() == SandboxStatus.RUNNING) {
+            throw new DavitException(Kind.USAGE, "sandbox " + id + " is running; its disk is read offline only while"
+                    + " it is stopped");
+        }
+        return lifecycle.of(s).offlineDisk(s, lifecycle.dir(id));
+    }
+
     /** All long-lived sandboxes, oldest first. */
     public List<Sandbox> list() {
         return lifecycle.list();

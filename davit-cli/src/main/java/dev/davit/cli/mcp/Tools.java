@@ -44,7 +44,7 @@ final class Tools {
     private static final String OUTPUT_LIMIT = "At most this many bytes of each of stdout and stderr in the result:"
             + " when there are more, their start and end (default 16384, at most 1048576).";
 
-    private static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
+    static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
     private static final String EXEC_RESULT = "Returns exit_code, stdout and stderr (UTF-8, at most output_limit bytes"
             + " each: their start and end), their sizes, truncated and timed_out; a non-zero exit code is a result"
             + " with isError true, not a protocol error.";
@@ -344,22 +344,12 @@ final class Tools {
                 .returns("path", "string", "Where it landed, relative to /workspace.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.").build());
-        t.add(Tool.builder("workspace_export", FULL, "Copy a workspace's files to the host", "Copy /workspace (or 'path' in it) out to the host: a new or"
-                        + " empty directory, or a file ending in .tar, under the server's --allow-path directories."
-                        + " Links are copied as links, devices left out, no setuid bits.", "workspace", "export")
-                .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
-                .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
-                        + " does not exist or is empty, or a .tar file.")
-                .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
-                .check((a, call) -> {
-                    policy.pinHostDest(a, "host_dest", call::scratch);
-                    return List.of();
-                })
-                .returns("dest", "string", "The host path written.")
-                .returns("files", "integer", "Entries copied.")
-                .returns("bytes", "integer", "Bytes copied.")
-                .returns("skipped", "array", "Paths left out (devices, fifos, sockets).").build());
+        t.add(export(Tool.builder("workspace_export", FULL, "Copy a workspace's files to the host", "Copy"
+                        + " /workspace (or 'path' in it) out to the host: a new or empty directory, or a file ending"
+                        + " in .tar, under the server's --allow-path directories. Links are copied as links, devices"
+                        + " left out, no setuid bits.", "workspace", "export"), policy,
+                "Paths left out (devices, fifos, sockets).").hints(Tool.Hints.CHANGE).build());
+        DiskTools.add(t, policy);
         t.add(Tool.builder("workspace_patch", FULL, "Apply a patch in a workspace", "Apply a unified diff (as git diff or diff -u write it, paths"
                         + " relative to /workspace, a/ b/ prefixes allowed) inside /workspace, all or nothing:"
                         + " context must match exactly and a failing hunk changes nothing and is named. Next:"
@@ -578,8 +568,27 @@ final class Tools {
         return f;
     }
 
+    /**
+     * The arguments and results of an export tool ({@code workspace_export}, {@code workspace_disk_export}): the
+     * host destination pinned by the policy ({@link Policy#pinHostDest}).
+     */
+    static Tool.Builder export(Tool.Builder b, Policy policy, String skipped) {
+        return b.positional("workspace", WS)
+                .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
+                        + " does not exist or is empty, or a .tar file.")
+                .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
+                .check((a, call) -> {
+                    policy.pinHostDest(a, "host_dest", call::scratch);
+                    return List.of();
+                })
+                .returns("dest", "string", "The host path written.")
+                .returns("files", "integer", "Entries copied.")
+                .returns("bytes", "integer", "Bytes copied.")
+                .returns("skipped", "array", skipped);
+    }
+
     /** {@code content}: the bytes as text when they are UTF-8 (and then no base64), else null with the base64. */
-    private static ObjectNode withText(JsonNode result) {
+    static ObjectNode withText(JsonNode result) {
         ObjectNode doc = (ObjectNode) result;
         if (doc.has("content_base64")) {
             byte[] bytes = Base64.getDecoder().decode(doc.get("content_base64").asText());
@@ -595,7 +604,7 @@ final class Tools {
     }
 
     /** At most {@link #MAX_ENTRIES} entries, and whether there were more. */
-    private static ObjectNode capEntries(JsonNode result) {
+    static ObjectNode capEntries(JsonNode result) {
         ObjectNode doc = (ObjectNode) result;
         com.fasterxml.jackson.databind.node.ArrayNode files = (com.fasterxml.jackson.databind.node.ArrayNode)
                 doc.path("files");

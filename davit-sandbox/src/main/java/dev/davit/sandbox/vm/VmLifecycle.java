@@ -79,6 +79,12 @@ public final class VmLifecycle implements LongLived {
         return new AgentFiles(this, s);
     }
 
+    /** A raw copy of its disk, read by a confined debugfs ({@link VmDisk}); the VM is not booted. */
+    @Override
+    public dev.davit.sandbox.OfflineDisk offlineDisk(Sandbox s, Path dir) {
+        return VmDisk.open(options, s, dir);
+    }
+
     /** The guest's own file (its pid 1's view), through its agent. */
     @Override
     public String procNet(Sandbox s, String name) {

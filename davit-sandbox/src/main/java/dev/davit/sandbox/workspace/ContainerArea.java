@@ -111,8 +111,17 @@ final class ContainerArea implements WorkspaceArea {
 
     @Override
     public Workspaces.FileContent read(String path, long maxBytes) {
+        try (Dir ws = workspace()) {
+            return readIn(ws, path, maxBytes);
+        } catch (IOException e) {
+            throw fileError(e, path, "read");
+        }
+    }
+
+    /** {@link #read} in tree {@code ws}. */
+    static Workspaces.FileContent readIn(Dir ws, String path, long maxBytes) throws IOException {
         String rel = fileName(path);
-        try (Dir ws = workspace(); Dir.Opened f = ws.openFile(rel)) {
+        try (Dir.Opened f = ws.openFile(rel)) {
             long size = f.stat().size();
             long cap = maxBytes > 0 ? maxBytes : MAX_READ;
             if (maxBytes <= 0 && size > MAX_READ) {
@@ -130,8 +139,6 @@ final class ContainerArea implements WorkspaceArea {
                 more = c.read(ByteBuffer.allocate(1)) > 0;
             }
             return new Workspaces.FileContent(b, size, more);
-        } catch (IOException e) {
-            throw fileError(e, path, "read");
         }
     }
 

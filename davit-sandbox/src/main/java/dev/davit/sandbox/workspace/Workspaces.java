@@ -837,49 +837,78 @@ public final class Workspaces {
 
     /** The entries of directory {@code path} (all below it with {@code recursive}), by path. */
     public List<FileInfo> listFiles(String id, String path, boolean recursive) {
-        String prefix = WorkspacePath.normalise(path);
         try (WorkspaceArea.View v = area(get(id)).view(); Dir ws = v.open()) {
-            Budget budget = Budget.of("listing /workspace");
-            if (!prefix.isEmpty()) {
-                dev.davit.sandbox.fs.Stat st = ws.stat(prefix);
-                if (st == null) {
-                    throw new DavitException(Kind.NOT_FOUND, "no " + prefix + " in workspace " + id);
-                }
-                if (st.isSymbolicLink()) {
-                    throw new DavitException(Kind.USAGE, "'" + path + "' is a symbolic link; give the path it names"
-                            + " (inside /workspace)");
-                }
-                if (!st.isDirectory()) {
-                    int slash = prefix.lastIndexOf('/');
-                    try (Dir parent = ws.dir(slash < 0 ? "" : prefix.substring(0, slash))) {
-                        Tree.Entry e = Tree.entry(parent, prefix.substring(slash + 1), prefix);
-                        if (e == null) {
-                            throw new DavitException(Kind.NOT_FOUND, "no " + prefix + " in workspace " + id);
-                        }
-                        return List.of(info(e));
-                    }
-                }
-            }
-            List<FileInfo> out = new ArrayList<>();
-            try (Dir dir = ws.dir(prefix)) {
-                if (recursive) {
-                    for (Tree.Entry e : Tree.walk(dir, budget).values()) {
-                        out.add(info(new Tree.Entry(join(prefix, e.path()), e.type(), e.size(), e.mode(),
-                                e.target())));
-                    }
-                } else {
-                    for (String n : dir.names(budget)) {
-                        Tree.Entry e = Tree.entry(dir, n, join(prefix, n));
-                        if (e != null) {
-                            out.add(info(e));
-                        }
-                    }
-                }
-            }
-            return out;
+            return listIn(ws, path, recursive, id);
         } catch (IOException e) {
             throw ContainerArea.fileError(e, path, "list");
         }
+    }
+
+    /** {@link #listFiles} in tree {@code ws} of workspace {@code id}. */
+    static List<FileInfo> listIn(Dir ws, String path, boolean recursive, String id) throws IOException {
+        String prefix = WorkspacePath.normalise(path);
+        Budget budget = Budget.of("listing /workspace");
+        if (!prefix.isEmpty()) {
+            dev.davit.sandbox.fs.Stat st = ws.stat(prefix);
+            if (st == null) {
+                throw new DavitException(Kind.NOT_FOUND, "no " + prefix + " in workspace " + id);
+            }
+            if (st.isSymbolicLink()) {
+                throw new DavitException(Kind.USAGE, "'" + path + "' is a symbolic link; give the path it names"
+                        + " (inside /workspace)");
+            }
+            if (!st.isDirectory()) {
+                int slash = prefix.lastIndexOf('/');
+                try (Dir parent = ws.dir(slash < 0 ? "" : prefix.substring(0, slash))) {
+                    Tree.Entry e = Tree.entry(parent, prefix.substring(slash + 1), prefix);
+                    if (e == null) {
+                        throw new DavitException(Kind.NOT_FOUND, "no " + prefix + " in workspace " + id);
+                    }
+                    return List.of(info(e));
+                }
+            }
+        }
+        List<FileInfo> out = new ArrayList<>();
+        try (Dir dir = ws.dir(prefix)) {
+            if (recursive) {
+                for (Tree.Entry e : Tree.walk(dir, budget).values()) {
+                    out.add(info(new Tree.Entry(join(prefix, e.path()), e.type(), e.size(), e.mode(),
+                            e.target())));
+                }
+            } else {
+                for (String n : dir.names(budget)) {
+                    Tree.Entry e = Tree.entry(dir, n, join(prefix, n));
+                    if (e != null) {
+                        out.add(info(e));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The entries of directory {@code path} of stopped workspace {@code id} (all below it with {@code recursive}),
+     * read offline without starting it ({@link DiskReader}: a container's own layer, a microVM's disk image through
+     * debugfs); a running workspace is refused. Shapes as {@link #listFiles}.
+     */
+    public List<FileInfo> diskList(String id, String path, boolean recursive) {
+        return locked(id, wid -> disk(wid).list(path, recursive));
+    }
+
+    /** The bytes of regular file {@code path} of stopped workspace {@code id}, read offline; see {@link #diskList}. */
+    public FileContent diskRead(String id, String path, long maxBytes) {
+        return locked(id, wid -> disk(wid).read(path, maxBytes));
+    }
+
+    /** {@link #export} of stopped workspace {@code id}, read offline; see {@link #diskList}. */
+    public Copied diskExport(String id, Path hostDest, String path) {
+        return locked(id, wid -> disk(wid).export(hostDest, path));
+    }
+
+    private DiskReader disk(String id) {
+        Workspace w = get(id);
+        return new DiskReader(sandboxes, w, stateDir.resolve(w.id()));
     }
 
     /**
