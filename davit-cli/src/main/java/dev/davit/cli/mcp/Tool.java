@@ -25,9 +25,13 @@ record Tool(String name, boolean core, String description, List<String> command,
 
     /**
      * One argument: {@code option} is the CLI option ("--timeout"), null for a positional, "--" for the command
-     * after {@code --}.
+     * after {@code --}; {@code choices}: null, or the values a string argument may take (a JSON Schema enum).
      */
-    record Arg(String name, Kind kind, String option, boolean required, String description) {
+    record Arg(String name, Kind kind, String option, boolean required, String description, List<String> choices) {
+        Arg(String name, Kind kind, String option, boolean required, String description) {
+            this(name, kind, option, required, description, null);
+        }
+
         ObjectNode schema() {
             ObjectNode s = Json.object();
             switch (kind) {
@@ -37,6 +41,9 @@ record Tool(String name, boolean core, String description, List<String> command,
                 case FLAG -> s.put("type", "boolean");
                 case STRINGS -> s.put("type", "array").put("minItems", 1).putObject("items").put("type", "string");
                 case ENV -> s.put("type", "object").putObject("additionalProperties").put("type", "string");
+            }
+            if (choices != null) {
+                choices.forEach(s.putArray("enum")::add);
             }
             s.put("description", description);
             return s;
@@ -109,6 +116,9 @@ record Tool(String name, boolean core, String description, List<String> command,
                 continue;
             }
             List<String> values = values(a, v);
+            if (a.choices() != null && !a.choices().containsAll(values)) {
+                throw invalid("argument '" + a.name() + "' must be one of " + String.join(", ", a.choices()));
+            }
             if (a.option() != null && a.option().isEmpty()) {
                 continue; // read by the tool's check, not a command-line argument
             }
@@ -229,6 +239,13 @@ record Tool(String name, boolean core, String description, List<String> command,
         /** A required text argument that the tool's check reads (not a command-line argument). */
         Builder input(String arg, String description) {
             args.add(new Arg(arg, Kind.STRING, "", true, description));
+            return this;
+        }
+
+        /** The values the argument added last may take (a string's JSON Schema enum). */
+        Builder oneOf(String... values) {
+            Arg a = args.remove(args.size() - 1);
+            args.add(new Arg(a.name(), a.kind(), a.option(), a.required(), a.description(), List.of(values)));
             return this;
         }
 
