@@ -30,7 +30,7 @@ EXAMPLES = {
     "workspace_service_stop": {"workspace": "proj", "name": "web"},
     "workspace_shell_open": {"workspace": "proj"},
     "workspace_shell_write": {"workspace": "proj", "shell": "sh-1a2b3c4d", "data": "read x; echo got-$x\n"},
-    "workspace_shell_read": {"workspace": "proj", "shell": "sh-1a2b3c4d", "wait_ms": 1000},
+    "workspace_shell_read": {"workspace": "proj", "shell": "sh-1a2b3c4d", "wait_ms": 10000},
     "workspace_shell_signal": {"workspace": "proj", "shell": "sh-1a2b3c4d", "signal": "INT"},
     "workspace_shell_close": {"workspace": "proj", "shell": "sh-1a2b3c4d"},
     "workspace_exec_output": {"workspace": "proj", "exec_id": "e-0123456789ab", "offset": 16384, "limit": 65536},
@@ -60,6 +60,8 @@ def tools(davit, which):
 
 
 def kind(s):
+    if "enum" in s:
+        return "one of " + ", ".join("`%s`" % v for v in s["enum"])
     t = s.get("type")
     if t == "array":
         return "array of " + s["items"]["type"] if "type" in s.get("items", {}) else "array"

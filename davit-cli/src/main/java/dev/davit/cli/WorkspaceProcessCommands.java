@@ -18,6 +18,8 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -179,11 +181,15 @@ final class WorkspaceProcessCommands {
         }
     }
 
-    @Command(name = "open", mixinStandardHelpOptions = true, description = "Open a shell (the image's /bin/sh, or"
-            + " --cmd) in /workspace on a terminal; prints its id.")
+    @Command(name = "open", mixinStandardHelpOptions = true, description = "Open a shell (the image's /bin/sh, --cmd,"
+            + " or the command after --) in /workspace on a terminal; prints its id.")
     static final class ShellOpenCmd extends WorkspaceCommand.IdCmd {
         @Option(names = "--cmd", paramLabel = "CMD", description = "Run 'sh -c CMD' instead of an interactive sh.")
         String cmd;
+
+        @Parameters(index = "1..*", paramLabel = "CMD", arity = "0..*", description = "The command and its"
+                + " arguments (after --), instead of an interactive sh.")
+        List<String> command = new ArrayList<>();
 
         @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable (repeatable).")
         List<String> envs = new ArrayList<>();
@@ -193,8 +199,11 @@ final class WorkspaceProcessCommands {
 
         @Override
         protected int run(Output out) {
+            if (cmd != null && !command.isEmpty()) {
+                throw new DavitException(DavitException.Kind.USAGE, "give --cmd or a command after --, not both");
+            }
             Shells.Shell s = WorkspaceCommand.workspaces(main).shells(id).open(
-                    cmd == null ? null : List.of("/bin/sh", "-c", cmd), CliArgs.keyValues(envs, "--env needs K=V"),
+                    cmd != null ? List.of("/bin/sh", "-c", cmd) : command, CliArgs.keyValues(envs, "--env needs K=V"),
                     WorkspaceCommand.secretEnv(secretEnvs));
             out.result(s.toJson(), p -> p.println(s.id()));
             return 0;
@@ -236,28 +245,69 @@ final class WorkspaceProcessCommands {
         }
     }
 
-    @Command(name = "read", mixinStandardHelpOptions = true, description = "Print what the shell's terminal showed"
-            + " since the last read (raw bytes; --json: text, and base64 when not UTF-8).")
+    @Command(name = "read", mixinStandardHelpOptions = true, description = {"Print what the shell's terminal"
+            + " showed since the last read, as text (control sequences taken out, \\r\\n as \\n), or --raw bytes.",
+        "With --wait-ms it waits for output, then until none came for --quiet-ms (or --until matches)."})
     static final class ShellReadCmd extends ShellIdCmd {
-        @Option(names = "--wait-ms", paramLabel = "N", description = "Wait up to N ms for output when there is none"
-                + " yet (default: 0).")
+        @Option(names = "--wait-ms", paramLabel = "N", description = "Wait up to N ms for output (default: 0, take"
+                + " what is there).")
         long waitMs;
+
+        @Option(names = "--quiet-ms", paramLabel = "N", description = "Once there was output, return when none came"
+                + " for N ms (default: 200).")
+        Long quietMs;
+
+        @Option(names = "--until", paramLabel = "REGEX", description = "Return as soon as the text read matches REGEX"
+                + " (Java syntax, found anywhere, e.g. '\\$ $' for a prompt); --quiet-ms then does not apply.")
+        String until;
+
+        @Option(names = "--max-bytes", paramLabel = "N", description = "Take at most N bytes (default: 65536, at most"
+                + " 16777216); the rest waits for the next read.")
+        Integer maxBytes;
+
+        @Option(names = "--raw", description = "The bytes exactly as the terminal got them (--json: output_base64).")
+        boolean raw;
 
         @Override
         protected int run(Output out) {
-            if (waitMs < 0) {
-                throw new DavitException(DavitException.Kind.USAGE, "--wait-ms must be 0 or more, not " + waitMs);
+            if (waitMs < 0 || quietMs != null && quietMs < 0) {
+                throw new DavitException(DavitException.Kind.USAGE, "--wait-ms and --quiet-ms must be 0 or more");
+            }
+            int max = maxBytes == null ? Shells.MAX_BYTES : maxBytes;
+            if (max < 1 || max > Shells.MAX_BYTES_LIMIT) {
+                throw new DavitException(DavitException.Kind.USAGE, "--max-bytes must be 1 to "
+                        + Shells.MAX_BYTES_LIMIT + ", not " + max);
+            }
+            Pattern pattern = null;
+            if (until != null) {
+                try {
+                    pattern = Pattern.compile(until);
+                } catch (PatternSyntaxException e) {
+                    throw new DavitException(DavitException.Kind.USAGE, "--until is not a regular expression: "
+                            + e.getDescription() + " (near index " + e.getIndex() + ")");
+                }
             }
             Shells s = shells();
-            byte[] b = s.read(shell, Duration.ofMillis(waitMs));
+            Shells.Output o = s.read(shell, new Shells.ReadOptions(Duration.ofMillis(waitMs),
+                    quietMs == null ? null : Duration.ofMillis(quietMs), pattern, max, raw));
             if (out.json()) {
                 ObjectNode doc = Json.object();
                 doc.put("id", shell);
-                text(doc, "output", b);
+                if (raw) {
+                    doc.putNull("output");
+                    doc.put("output_base64", Base64.getEncoder().encodeToString(o.bytes()));
+                } else {
+                    doc.put("output", o.text());
+                    doc.putNull("output_base64");
+                }
+                doc.put("truncated", o.truncated());
                 doc.put("state", s.get(shell).label());
                 out.printJson(doc);
             } else {
-                out.raw(b);
+                out.raw(raw ? o.bytes() : o.text().getBytes(StandardCharsets.UTF_8));
+                if (o.truncated()) {
+                    out.notice("more output is waiting: read again");
+                }
             }
             return 0;
         }

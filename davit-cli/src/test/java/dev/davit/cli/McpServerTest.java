@@ -104,6 +104,7 @@ class McpServerTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
     void listsEveryToolWithSchemas() {
         List<McpSchema.Tool> tools = client.listTools().block().tools();
         assertThat(tools).extracting(McpSchema.Tool::name).containsExactlyInAnyOrder("run", "env_list", "env_pull",
@@ -125,6 +126,18 @@ class McpServerTest {
         assertThat(exec.inputSchema().required()).containsExactly("workspace", "command");
         McpSchema.Tool patch = tools.stream().filter(t -> t.name().equals("workspace_patch")).findFirst().orElseThrow();
         assertThat(patch.inputSchema().required()).containsExactly("workspace", "patch");
+        McpSchema.Tool signal = tools.stream().filter(t -> t.name().equals("workspace_shell_signal")).findFirst()
+                .orElseThrow();
+        assertThat((Map<String, Object>) signal.inputSchema().properties().get("signal")).containsEntry("enum",
+                List.of("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2"));
+        McpSchema.Tool open = tools.stream().filter(t -> t.name().equals("workspace_shell_open")).findFirst()
+                .orElseThrow();
+        assertThat(open.inputSchema().properties()).containsKey("command").doesNotContainKey("cmd");
+        McpSchema.Tool read = tools.stream().filter(t -> t.name().equals("workspace_shell_read")).findFirst()
+                .orElseThrow();
+        assertThat(read.inputSchema().properties()).containsKeys("wait_ms", "quiet_ms", "until", "max_bytes", "raw");
+        assertThat((Map<String, Object>) read.outputSchema().get("properties")).containsKeys("output",
+                "output_base64", "truncated", "state");
     }
 
     @Test
@@ -201,6 +214,24 @@ class McpServerTest {
                     .containsEntry("state", "stopped");
 
             String sh = (String) ok("workspace_shell_open", Map.of("workspace", id)).get("id");
+            // one write, one read: the echo, the output and the next prompt, as text
+            ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms", 30000, "until", "# $"));
+            ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data", "echo hi-$((1+1))\n"));
+            Map<String, Object> hi = ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms",
+                    30000, "quiet_ms", 2000));
+            assertThat((String) hi.get("output")).isEqualTo("echo hi-$((1+1))\nhi-2\n/workspace # ");
+            assertThat(hi).containsEntry("truncated", false).containsEntry("output_base64", null)
+                    .containsEntry("state", "running");
+            ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data", "printf '\\377x'\n"));
+            Map<String, Object> raw = ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms",
+                    30000, "until", "# ", "raw", true, "max_bytes", 4096));
+            assertThat(raw).containsEntry("output", null);
+            assertThat(new String(java.util.Base64.getDecoder().decode((String) raw.get("output_base64")),
+                    java.nio.charset.StandardCharsets.ISO_8859_1)).contains("\u00ffx/workspace # ");
+            assertThat(invalid("workspace_shell_signal", Map.of("workspace", id, "shell", sh, "signal", "STOP")))
+                    .contains("must be one of INT, TERM, KILL");
+            assertThat(invalid("workspace_shell_read", Map.of("workspace", id, "shell", sh, "until", "(")))
+                    .contains("not a regular expression");
             ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data",
                     "read x; echo \"got-$x\"\n"));
             assertThat(ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data", "-a\\b\n")))
@@ -216,6 +247,12 @@ class McpServerTest {
                     .containsEntry("signal", "INT");
             assertThat(ok("workspace_shell_close", Map.of("workspace", id, "shell", sh))).containsEntry("removed",
                     true);
+            // a program instead of sh, given as an array
+            String py = (String) ok("workspace_shell_open", Map.of("workspace", id, "command", List.of("sh", "-c",
+                    "printf 'a\\033[31mb'; sleep 600"))).get("id");
+            assertThat(ok("workspace_shell_read", Map.of("workspace", id, "shell", py, "wait_ms", 30000, "until",
+                    "b"))).containsEntry("output", "ab");
+            ok("workspace_shell_close", Map.of("workspace", id, "shell", py));
         } finally {
             ok("workspace_delete", Map.of("workspace", id));
         }

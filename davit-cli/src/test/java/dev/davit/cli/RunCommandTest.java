@@ -540,9 +540,26 @@ class RunCommandTest extends BusyboxRegistryTest {
                 assertThat(r.rc()).as(r.toString()).isZero();
                 seen.append(r.json().get("output").asText());
             }
-            assertThat(seen.toString()).contains("got-hi-3");
+            assertThat(seen.toString()).contains("got-hi-3").doesNotContain("\u001b").doesNotContain("\r");
             assertThat(cli.run("--json", "workspace", "shell", "ls", "proj").json().at("/shells/0/state").asText())
                     .isEqualTo("running");
+            // a program given after --, its bytes raw, its text with --until; bad read options name the fix
+            Cli.Result prog = davit("--json", "workspace", "shell", "open", "proj", "--", "sh", "-c",
+                    "printf 'a\\377\\033[1mb'; sleep 600");
+            String p = prog.json().get("id").asText();
+            Cli.Result raw = davit("--json", "workspace", "shell", "read", "proj", p, "--wait-ms", "30000", "--until",
+                    "b", "--raw");
+            assertThat(raw.json().get("output").isNull()).as(raw.toString()).isTrue();
+            assertThat(java.util.Base64.getDecoder().decode(raw.json().get("output_base64").asText()))
+                    .isEqualTo(new byte[] {'a', (byte) 0xff, 0x1b, '[', '1', 'm', 'b'});
+            assertThat(raw.json().get("truncated").asBoolean()).isFalse();
+            assertThat(davit("workspace", "shell", "close", "proj", p).rc()).isZero();
+            for (String[] bad : new String[][] {{"--max-bytes", "0"}, {"--until", "("}, {"--wait-ms", "-1"}}) {
+                Cli.Result r = cli.run("workspace", "shell", "read", "proj", sh, bad[0], bad[1]);
+                assertThat(r.rc()).as(r.toString()).isEqualTo(2);
+                assertThat(r.stderr().strip()).doesNotContain("\n").contains(bad[0]);
+            }
+            assertThat(cli.run("workspace", "shell", "open", "proj", "--cmd", "true", "--", "true").rc()).isEqualTo(2);
 
             Cli.Result stop = davit("workspace", "service", "stop", "proj", "web");
             assertThat(stop.stdout()).as(stop.toString()).isEqualTo("web stopped\n");

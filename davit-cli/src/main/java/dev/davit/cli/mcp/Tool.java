@@ -68,7 +68,7 @@ record Tool(String name, Profile profile, String title, String description, List
 
     /**
      * One argument: {@code option} is the CLI option ("--timeout"), null for a positional, "--" for the command
-     * after {@code --}.
+     * after {@code --}; {@code extra}: more of its JSON Schema (enum, default, bounds).
      */
     record Arg(String name, Kind kind, String option, boolean required, String description, ObjectNode extra) {
         Arg(String name, Kind kind, String option, boolean required, String description) {

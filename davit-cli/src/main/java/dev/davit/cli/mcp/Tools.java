@@ -409,15 +409,17 @@ final class Tools {
                 .positional("name", "The service.")
                 .returns("name", "string", "The service.")
                 .returns("state", "string", "stopped (or exited when it had ended).").build());
-        t.add(Tool.builder("workspace_shell_open", FULL, "Open a shell in a workspace", "Open an interactive shell (sh, or 'cmd' run by sh -c) on a"
+        t.add(Tool.builder("workspace_shell_open", FULL, "Open a shell in a workspace", "Open an interactive shell"
+                        + " (sh, or 'command') on a"
                         + " terminal in /workspace; it keeps running between calls. Next: workspace_shell_write to"
-                        + " type (end lines with \\n), workspace_shell_read to see the screen output,"
+                        + " type (end lines with \\n), workspace_shell_read to see what it printed,"
                         + " workspace_shell_close when done.", "workspace", "shell", "open")
                 .positional("workspace", WS)
                 .hints(Tool.Hints.CHANGE)
-                .option("cmd", STRING, "--cmd", "Run 'sh -c cmd' instead of an interactive sh (e.g. python3 -i).")
                 .option("env_vars", ENV, "--env", "Variables to set.")
                 .option("secret_env", ENV, "--secret-env", SECRET_ENV)
+                .command(false, "The program and its arguments instead of an interactive sh, e.g. [\"python3\","
+                        + " \"-i\"].")
                 .returns("id", "string", "The shell id: pass it as 'shell' to the other shell tools.")
                 .returns("state", "string", "running.")
                 .returns("pid", "integer", "Its process id.").build());
@@ -431,25 +433,38 @@ final class Tools {
                 .check((a, call) -> List.of(literal((String) a.get("data"))))
                 .returns("id", "string", "The shell.")
                 .returns("bytes", "integer", "Bytes written.").build());
-        t.add(Tool.builder("workspace_shell_read", FULL, "Read a shell's output", "What the shell's terminal printed since the last read"
-                        + " (including the echo of what was typed). With nothing new, waits up to 'wait_ms' for"
-                        + " output.", "workspace", "shell", "read")
+        t.add(Tool.builder("workspace_shell_read", FULL, "Read a shell's output", "What the shell's terminal showed"
+                        + " since the last read, as text (the echo of what was typed, the output, the next prompt;"
+                        + " colours and other control sequences taken out). Give wait_ms (e.g. 10000) to wait for"
+                        + " output: the read returns once it settles (no new output for quiet_ms) or, with 'until', as"
+                        + " soon as that pattern (e.g. the prompt) appears. At most max_bytes: when 'truncated', read"
+                        + " again for the rest.", "workspace", "shell", "read")
                 .positional("workspace", WS)
                 .hints(Tool.Hints.CHANGE)
                 .positional("shell", "The shell id.")
-                .option("wait_ms", INTEGER, "--wait-ms", "Wait up to this many ms when there is no output yet"
-                        + " (default 0).")
+                .option("wait_ms", INTEGER, "--wait-ms", "Wait up to this many ms for output (default 0: return"
+                        + " what is there).")
+                .option("quiet_ms", INTEGER, "--quiet-ms", "Once there was output, return when none came for this"
+                        + " many ms (default 200).")
+                .option("until", STRING, "--until", "Return as soon as the text matches this regular expression"
+                        + " (Java syntax, found anywhere), e.g. \"\\\\$ $\" for a '$ ' prompt at the end; quiet_ms"
+                        + " then does not apply.")
+                .option("max_bytes", INTEGER, "--max-bytes", "Take at most this many bytes of output (default"
+                        + " 65536, at most 1048576).").atLeast(1).atMost(MAX_OUTPUT)
+                .option("raw", FLAG, "--raw", "Return the exact bytes, base64, in output_base64 instead of text.")
                 .returns("id", "string", "The shell.")
-                .returns("output", "string", "The output (invalid UTF-8 replaced).")
-                .returns("output_base64", Json2.nullable("string"), "The bytes, base64, when not UTF-8.")
-                .returns("state", "string", "running or exited.").build());
-        t.add(Tool.builder("workspace_shell_signal", FULL, "Signal a shell", "Send a signal to the shell's foreground process group,"
+                .returns("output", Json2.nullable("string"), "The text (null with raw).")
+                .returns("output_base64", Json2.nullable("string"), "With raw: the bytes, base64.")
+                .returns("truncated", "boolean", "More output was waiting than max_bytes: read again.")
+                .returns("state", "string", "running or exited(CODE).").build());
+        t.add(Tool.builder("workspace_shell_signal", FULL, "Signal a shell", "Send a signal to the shell's"
+                        + " foreground process group,"
                 + " as Ctrl-C would (INT).", "workspace", "shell", "signal")
                 .positional("workspace", WS)
                 .hints(Tool.Hints.CHANGE)
                 .positional("shell", "The shell id.")
-                .positional("signal", "INT, TERM, KILL, HUP, QUIT, USR1 or USR2.")
-                .oneOf("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2")
+                .positional("signal", "The signal: INT (as Ctrl-C), TERM, KILL, HUP, QUIT, USR1 or USR2.")
+                .oneOf(dev.davit.sandbox.Spawned.SIGNALS.toArray(String[]::new))
                 .returns("id", "string", "The shell.")
                 .returns("signal", "string", "The signal sent.").build());
         t.add(Tool.builder("workspace_shell_close", FULL, "Close a shell", "End a shell (its processes are killed) and remove it.", "workspace", "shell",

@@ -17,9 +17,11 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -28,7 +30,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>
  * setsid sh -c HOLDER holder DIR TOOLS CAP 0 setsid [cgroup join] nsenter ... -- ARGV  (output to DIR/output.pipe)
- * setsid sh -c HOLDER holder DIR TOOLS CAP 1 script -qfec 'exec /bin/sh DIR/command.sh' DIR/output.pipe (a terminal)
+ * setsid sh -c HOLDER holder DIR TOOLS CAP 1 script -qfec 'exec /bin/sh DIR/command.sh' /dev/null  (a terminal;
+ *                                                   script's standard output to DIR/output.pipe)
  *   where DIR/command.sh is: exec [cgroup join] nsenter ... -- ARGV
  * </pre>
  *
@@ -58,7 +61,7 @@ public final class Detached {
             ) &
             c=$!
             exec 4>"$d/output.pipe"
-            if [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- 4>&- >/dev/null 2>&1
+            if [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- >&4 2>/dev/null 4>&-
             else "$@" >&4 2>&4 4>&- </dev/null; fi
             r=$?
             exec 4>&-
@@ -103,7 +106,8 @@ public final class Detached {
             String line = (shell == null ? "unset SHELL; " : "SHELL=" + quote(shell) + "; export SHELL; ") + "exec "
                     + String.join(" ", pb.command().stream().map(Detached::quote).toList());
             pb.environment().put("SHELL", "/bin/sh");
-            // in a file, so that the line script writes atop its output (naming the command) stays one short line
+            // in a file: script's -c takes one string. What the terminal shows is script's standard output (its
+            // typescript file, /dev/null, would start and end with lines of script's own: "Script started on ...")
             Path file = dir.resolve("command.sh");
             try {
                 Files.writeString(file, line + "\n");
@@ -111,7 +115,7 @@ public final class Detached {
                 throw new DavitException(Kind.STORE, "cannot write " + file + ": " + e.getMessage());
             }
             cmd.addAll(List.of(tool("script").toString(), "-q", "-f", "-e", "-c", "exec /bin/sh " + quote(
-                    file.toString()), dir.resolve(PIPE).toString()));
+                    file.toString()), "/dev/null"));
         } else {
             cmd.add(tool("setsid").toString());
             cmd.addAll(pb.command());
@@ -158,9 +162,9 @@ public final class Detached {
     }
 
     /**
-     * Sends {@code signal} (one of {@link Spawned#SIGNALS}) to the command's process group and every process below the
-     * holder; with {@code foreground}, to the foreground process group of its terminal only (as a key such as
-     * Ctrl-C would). Returns whether anything was signalled.
+     * Sends {@code signal} (one of {@link Spawned#SIGNALS}) to the command's processes ({@link #command}); with
+     * {@code foreground}, to the foreground process group of its terminal only (as a key such as Ctrl-C would).
+     * Returns whether anything was signalled.
      */
     public boolean signal(Spawned p, String signal, boolean foreground) {
         Spawned.checkSignal(signal);
@@ -172,19 +176,34 @@ public final class Detached {
                 targets.add("-" + tpgid);
             }
         } else {
-            victims(p).keySet().forEach(pid -> targets.add(Long.toString(pid)));
-            if (Host.alive(p.leaderPid(), p.leaderStart())) {
-                targets.add("-" + p.leaderPid());
-            }
+            targets = targets(p, command(p, Procs.now()));
         }
+        return send(List.of(signal), targets);
+    }
+
+    /** {@code pids} as kill(1) targets, with the leader's process group while the leader runs. */
+    private static List<String> targets(Spawned p, Set<Long> pids) {
+        List<String> targets = new ArrayList<>();
+        pids.forEach(pid -> targets.add(Long.toString(pid)));
+        if (Host.alive(p.leaderPid(), p.leaderStart())) {
+            targets.add("-" + p.leaderPid());
+        }
+        return targets;
+    }
+
+    /** Sends each of {@code signals} in turn to {@code targets} (one process started); false when there are none. */
+    private boolean send(List<String> signals, List<String> targets) {
         if (targets.isEmpty()) {
             return false;
         }
-        List<String> cmd = new ArrayList<>(List.of(tool("kill").toString(), "-s", signal, "--"));
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c", "for s in $SIGNALS; do \"$0\" -s $s -- \"$@\";"
+                + " done", tool("kill").toString()));
         cmd.addAll(targets);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("SIGNALS", String.join(" ", signals));
         try {
-            new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .start().waitFor(10, TimeUnit.SECONDS); // a target gone meanwhile is no error
+            pb.start().waitFor(10, TimeUnit.SECONDS); // a target gone meanwhile is no error
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot run kill: " + e.getMessage());
         } catch (InterruptedException e) {
@@ -195,15 +214,33 @@ public final class Detached {
     }
 
     /**
-     * Ends the command: TERM to its process group and tree, KILL to what is left after {@code grace}; returns when
-     * they and the holder are gone (the holder writes the exit code first).
+     * Ends the command: TERM to its processes ({@link #command}; HUP first when it has a terminal: an interactive
+     * shell ignores TERM but ends when its terminal hangs up), and after {@code grace} KILL to what is left of them
+     * and to every process below the holder; returns when they and the holder are gone (the holder writes the exit
+     * code first). The holder's own helpers are not signalled before the KILL: they end by themselves once the
+     * command has (util-linux {@code script}, sent TERM, would wait 2 s before it kills its child; the capper keeps
+     * the last words).
      */
     public void terminate(Spawned p, Duration grace) {
-        List<ProcessHandle> all = new ArrayList<>(victims(p).values());
+        Procs procs = Procs.now();
+        Set<Long> command = command(p, procs);
+        Set<Long> everything = new LinkedHashSet<>(command);
+        if (alive(p)) {
+            everything.addAll(procs.below(p.holderPid()));
+        }
+        List<ProcessHandle> all = new ArrayList<>();
+        everything.forEach(pid -> ProcessHandle.of(pid).ifPresent(all::add));
         ProcessHandle.of(p.holderPid()).filter(h -> alive(p)).ifPresent(all::add);
-        signal(p, "TERM", false);
+        String[] leader = Host.alive(p.leaderPid(), p.leaderStart()) ? Host.stat(p.leaderPid()) : null;
+        send(leader != null && !leader[4].equals("0") ? List.of("HUP", "TERM") : List.of("TERM"),
+                targets(p, command));
         if (!waitGone(all, grace)) {
-            signal(p, "KILL", false);
+            Procs now = Procs.now();
+            everything.addAll(command(p, now));
+            if (alive(p)) {
+                everything.addAll(now.below(p.holderPid()));
+            }
+            send(List.of("KILL"), targets(p, everything));
             if (!waitGone(all, Duration.ofSeconds(5))) {
                 all.forEach(ProcessHandle::destroyForcibly); // the holder too, as a last resort
                 waitGone(all, Duration.ofSeconds(5));
@@ -211,21 +248,51 @@ public final class Detached {
         }
     }
 
-    /** The live processes below the holder and in the leader's process group, by pid. */
-    private static Map<Long, ProcessHandle> victims(Spawned p) {
-        Map<Long, ProcessHandle> out = new LinkedHashMap<>();
-        if (alive(p)) {
-            ProcessHandle.of(p.holderPid()).ifPresent(h -> h.descendants().forEach(d -> out.put(d.pid(), d)));
-        }
+    /**
+     * The command's live processes: while its leader runs, the leader, the processes below it and those in its
+     * process group or session (a shell's jobs); never the holder's own helpers.
+     */
+    private static Set<Long> command(Spawned p, Procs procs) {
+        Set<Long> out = new LinkedHashSet<>();
         if (Host.alive(p.leaderPid(), p.leaderStart())) {
-            ProcessHandle.allProcesses().forEach(h -> {
-                String[] f = Host.stat(h.pid());
-                if (f != null && Long.parseLong(f[2]) == p.leaderPid()) {
-                    out.put(h.pid(), h);
+            out.add(p.leaderPid());
+            out.addAll(procs.below(p.leaderPid()));
+            procs.stat().forEach((pid, f) -> {
+                if (f[1] == p.leaderPid() || f[2] == p.leaderPid()) {
+                    out.add(pid);
                 }
             });
         }
         return out;
+    }
+
+    /** The processes of the host at one time: each one's parent, process group and session, from one pass. */
+    private record Procs(Map<Long, long[]> stat) {
+        static Procs now() {
+            Map<Long, long[]> m = new HashMap<>();
+            ProcessHandle.allProcesses().forEach(h -> {
+                String[] f = Host.stat(h.pid());
+                if (f != null) {
+                    m.put(h.pid(), new long[] {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3])});
+                }
+            });
+            return new Procs(m);
+        }
+
+        /** The processes below {@code pid}. */
+        Set<Long> below(long pid) {
+            Map<Long, List<Long>> children = new HashMap<>();
+            stat.forEach((c, f) -> children.computeIfAbsent(f[0], k -> new ArrayList<>()).add(c));
+            Set<Long> out = new LinkedHashSet<>();
+            Deque<Long> todo = new ArrayDeque<>(children.getOrDefault(pid, List.of()));
+            while (!todo.isEmpty()) {
+                long c = todo.poll();
+                if (out.add(c)) {
+                    todo.addAll(children.getOrDefault(c, List.of()));
+                }
+            }
+            return out;
+        }
     }
 
     private static boolean waitGone(List<ProcessHandle> all, Duration d) {

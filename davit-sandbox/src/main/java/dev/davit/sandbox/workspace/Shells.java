@@ -28,6 +28,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
 
 /**
  * The shells of one workspace: interactive programs on a PTY, started detached in its sandbox
@@ -39,9 +40,9 @@ public final class Shells {
     static final String DIR = "shells";
     static final String FILE = "shell.json";
     private static final String OFFSET = Spawned.OFFSET;
-    /** The line util-linux script writes at the top of its output file, which is not the program's. */
-    private static final byte[] HEADER = "Script started on ".getBytes(StandardCharsets.US_ASCII);
     private static final Duration WRITE_WAIT = Duration.ofSeconds(10);
+    /** How long {@link #close} gives a shell's processes after the hang-up and TERM before it kills them. */
+    static final Duration GRACE = Duration.ofSeconds(1);
 
     private final Sandboxes sandboxes;
     private final Path dir;
@@ -139,7 +140,8 @@ public final class Shells {
         }
         List<String> cmd = new ArrayList<>();
         o.path("command").forEach(a -> cmd.add(a.asText()));
-        return new Shell(id, secrets.redactor().redact(cmd), alive ? "running" : "exited", alive ? null : Held.exitCode(dir.resolve(id)),
+        return new Shell(id, secrets.redactor().redact(cmd), alive ? "running" : "exited",
+                alive ? null : Held.exitCode(dir.resolve(id)),
                 p.leaderPid(), Instant.parse(o.path("started_at").asText()));
     }
 
@@ -191,30 +193,137 @@ public final class Shells {
     }
 
     /**
-     * The terminal's output since the last read (raw bytes: echoed input, control sequences, {@code \r\n} line ends);
-     * waits up to {@code wait} for some when there is none yet. Reads of one shell take turns (a file lock).
+     * How to read a shell's output.
+     *
+     * @param waitFor  how long to wait for output (zero: take what is there and return)
+     * @param quiet    once there was output, return when none came for this long (not with {@code until})
+     * @param until    null, or return as soon as the text read matches this (found anywhere in it; the text as a
+     *                 clean read shows it, also with {@code raw}); then {@code quiet} does not apply
+     * @param maxBytes the most bytes one read takes (1 to {@link #MAX_BYTES_LIMIT}); the rest waits for the next
+     * @param raw      the bytes exactly as the terminal got them, else the text ({@link TerminalText})
      */
+    public record ReadOptions(Duration waitFor, Duration quiet, Pattern until, int maxBytes, boolean raw) {
+        public ReadOptions {
+            waitFor = waitFor == null ? Duration.ZERO : waitFor;
+            quiet = quiet == null ? QUIET : quiet;
+            if (waitFor.isNegative() || quiet.isNegative()) {
+                throw new DavitException(Kind.USAGE, "a shell read's wait and quiet times must be 0 or more");
+            }
+            if (maxBytes < 1 || maxBytes > MAX_BYTES_LIMIT) {
+                throw new DavitException(Kind.USAGE, "a shell read takes 1 to " + MAX_BYTES_LIMIT + " bytes at once,"
+                        + " not " + maxBytes);
+            }
+        }
+
+        /** Text, at most {@link #MAX_BYTES}, waiting up to {@code wait} (then until the output settles). */
+        public static ReadOptions text(Duration wait) {
+            return new ReadOptions(wait, null, null, MAX_BYTES, false);
+        }
+    }
+
+    /**
+     * What a read took.
+     *
+     * @param bytes     the bytes read, as the terminal got them
+     * @param text      what they say ({@link TerminalText}); null for a raw read
+     * @param truncated whether more output was there than the read took ({@code maxBytes}): the next read goes on
+     */
+    public record Output(byte[] bytes, String text, boolean truncated) {
+    }
+
+    /** The default of {@link ReadOptions#maxBytes}: 64 KiB. */
+    public static final int MAX_BYTES = 64 << 10;
+    /** The most a read takes at once: 16 MiB. */
+    public static final int MAX_BYTES_LIMIT = 16 << 20;
+    /** The default of {@link ReadOptions#quiet}: 200 ms. */
+    public static final Duration QUIET = Duration.ofMillis(200);
+    /** The longest one match of {@link ReadOptions#until} may take. */
+    private static final Duration UNTIL_BUDGET = Duration.ofMillis(250);
+    /** How far before the new text a match of {@code until} may start. */
+    private static final int UNTIL_OVERLAP = 4096;
+
+    /** The terminal's output since the last read, raw, at most {@link #MAX_BYTES_LIMIT}; see {@link #read(String, ReadOptions)}. */
     public byte[] read(String id, Duration wait) {
-        record(id);
+        return read(id, new ReadOptions(wait, null, null, MAX_BYTES_LIMIT, true)).bytes();
+    }
+
+    /**
+     * The terminal's output since the last read: when there is none yet, waits up to {@code o.waitFor()} for some, then
+     * until none came for {@code o.quiet()} (or {@code o.until()} appears), the wait's end, the shell's end or
+     * {@code o.maxBytes()}. A text read leaves the start of a sequence that the next bytes may complete (an escape
+     * sequence, a UTF-8 character, a {@code \r} before {@code \n}) for the next read while the shell runs. Reads of
+     * one shell take turns (a file lock); memory is bounded by {@code o.maxBytes()}.
+     */
+    public Output read(String id, ReadOptions o) {
+        JsonNode rec = record(id);
+        Spawned p = Spawned.fromJson(rec.path("process"));
         Path d = dir.resolve(id);
         Path out = d.resolve(Spawned.OUTPUT);
         try (FileChannel lock = FileChannel.open(d.resolve("read.lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE)) {
             FileLocking.await(lock);
-            long deadline = System.nanoTime() + (wait == null ? 0 : wait.toNanos());
+            Cursor c = Cursor.load(d);
+            Cursor start = c;
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            TerminalText text = new TerminalText(o.maxBytes());
+            long t0 = System.nanoTime();
+            long deadline = t0 + o.waitFor().toNanos();
+            long lastNew = -1;
+            int checked = 0;
+            int lastLength = 0;
+            boolean ended = false;
             Redactor r = secrets.redactor();
             while (true) {
                 // with secrets, what may start a value is left for a later read, unless nothing more can come
-                boolean ended = !r.isEmpty() && !sandboxes.alive(Spawned.fromJson(record(id).path("process")));
-                byte[] b = next(d, out, r, ended);
-                if (b != null) {
-                    return b;
+                boolean over = ended || !r.isEmpty() && !sandboxes.alive(p);
+                Piece piece = take(out, c, o.maxBytes() - buf.size(), r, over);
+                if (piece != null) {
+                    c = piece.after();
+                    buf.write(piece.bytes());
+                    lastLength = piece.bytes().length;
+                    lastNew = System.nanoTime();
+                    if (!o.raw() || o.until() != null) {
+                        text.feed(piece.bytes(), 0, piece.bytes().length);
+                    }
+                    if (buf.size() >= o.maxBytes() || o.until() != null && found(o.until(), text, checked)) {
+                        break;
+                    }
+                    checked = text.length();
+                    continue; // more may be there at once (the capper's next file)
                 }
-                if (System.nanoTime() >= deadline || !sandboxes.alive(Spawned.fromJson(record(id).path("process")))) {
-                    return new byte[0];
+                if (ended) {
+                    break;
                 }
-                Thread.sleep(20);
+                long now = System.nanoTime();
+                if (!sandboxes.alive(p)) {
+                    ended = true; // its holder is gone: all its output is in the files; read what is left
+                } else if (now >= deadline || lastNew >= 0 && o.until() == null
+                        && now - lastNew >= o.quiet().toNanos()) {
+                    break;
+                } else {
+                    Thread.sleep(20);
+                }
             }
+            byte[] b = buf.toByteArray();
+            boolean truncated = b.length >= o.maxBytes() && take(out, c, 1, Redactor.NONE, true) != null;
+            int hold = 0;
+            if (!o.raw()) {
+                // the start of a sequence is left for the next read, unless the shell ended, it is all this read
+                // took of a full read (it would never get further), or it began in the file before
+                hold = text.held();
+                if (ended || hold > lastLength || hold == b.length && b.length >= o.maxBytes()) {
+                    text.end();
+                    hold = 0;
+                }
+            }
+            if (hold > 0) {
+                c = new Cursor(c.pos() - hold, c.inode());
+                b = java.util.Arrays.copyOf(b, b.length - hold);
+            }
+            if (!c.equals(start)) {
+                c.save(d);
+            }
+            return new Output(b, o.raw() ? null : text.text(), truncated);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot read the output of shell " + id + ": " + e.getMessage());
         } catch (InterruptedException e) {
@@ -224,18 +333,92 @@ public final class Shells {
     }
 
     /**
-     * What the terminal showed after the read offset (at most 16 MiB), with the offset moved past it; null when there
-     * is nothing new. The offset is {@code POS INODE}: a position in the file with that inode, {@code output} or,
-     * once the capper renamed it, {@code output.1} (read to its end first); when neither has that inode any more (more
-     * than half the cap came between two reads) the read goes on at the oldest byte kept. Without an inode (a shell's
-     * first read) it is a position in {@code output}. A vm's shell has links to its console's files instead (kept
-     * the same way by the VM's capper, {@code out/shN.out} and {@code .1}), and an offset with an inode from the
-     * start.
+     * Whether {@code until} matches the text from a little before {@code checked} (what an earlier check saw);
+     * USAGE when one match takes longer than {@link #UNTIL_BUDGET} (a pattern that backtracks without end).
      */
-    private static byte[] next(Path d, Path out, Redactor r, boolean ended) throws IOException {
-        String[] state = offsetState(d);
-        long pos = Long.parseLong(state[0]);
-        Object ino = state.length > 1 ? Long.valueOf(state[1]) : null;
+    private static boolean found(Pattern until, TerminalText text, int checked) {
+        String t = text.textFrom(Math.max(0, checked - UNTIL_OVERLAP));
+        long deadline = System.nanoTime() + UNTIL_BUDGET.toNanos();
+        try {
+            return until.matcher(new Bounded(t, deadline)).find();
+        } catch (Bounded.TooLong e) {
+            throw new DavitException(Kind.USAGE, "the until pattern took more than " + UNTIL_BUDGET.toMillis()
+                    + " ms to match the output: give a simpler one (the prompt's last characters, for example)");
+        }
+    }
+
+    /** A text whose reads fail past a deadline: a regular expression cannot take longer than that on it. */
+    private record Bounded(String s, long deadline, int[] reads) implements CharSequence {
+        static final class TooLong extends RuntimeException {
+            TooLong() {
+                super(null, null, false, false);
+            }
+        }
+
+        Bounded(String s, long deadline) {
+            this(s, deadline, new int[1]);
+        }
+
+        @Override
+        public char charAt(int index) {
+            if ((++reads[0] & 0xfff) == 0 && System.nanoTime() > deadline) {
+                throw new TooLong();
+            }
+            return s.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return s.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new Bounded(s.substring(start, end), deadline, reads);
+        }
+
+        @Override
+        public String toString() {
+            return s;
+        }
+    }
+
+    /**
+     * Where a shell's reads are: a position in the file with that inode, {@code output} or, once the capper renamed it,
+     * {@code output.1}; without an inode (a shell's first read) a position in {@code output}. Kept in {@code offset}
+     * as {@code POS INODE} or {@code POS}.
+     */
+    private record Cursor(long pos, Object inode) {
+        static Cursor load(Path d) throws IOException {
+            try {
+                String[] f = Files.readString(d.resolve(OFFSET)).strip().split(" ");
+                if (f.length > 2) {
+                    return new Cursor(0, null);
+                }
+                return new Cursor(Long.parseLong(f[0]), f.length > 1 ? Long.valueOf(f[1]) : null);
+            } catch (java.nio.file.NoSuchFileException | NumberFormatException e) {
+                return new Cursor(0, null);
+            }
+        }
+
+        void save(Path d) throws IOException {
+            Fs.writeAtomically(d.resolve(OFFSET), (pos + (inode == null ? "" : " " + inode))
+                    .getBytes(StandardCharsets.US_ASCII), d);
+        }
+    }
+
+    /** Bytes read from a shell's output, and where the next read starts. */
+    private record Piece(byte[] bytes, Cursor after) {
+    }
+
+    /**
+     * At most {@code max} bytes of what the terminal showed after {@code c}; null when there is nothing new. After
+     * {@code output.1} (read to its end first) comes {@code output}; when neither has the cursor's inode any more
+     * (more than half the cap came between two reads) the read goes on at the oldest byte kept, as it does at a
+     * shell's first read. A vm's shell has links to its console's files instead (kept the same way by the VM's
+     * capper, {@code out/shN.out} and {@code .1}), and an offset with an inode from the start.
+     */
+    private static Piece take(Path out, Cursor c, int max, Redactor r, boolean ended) throws IOException {
         // a vm's console: davit's link to the file the VM's capper keeps (its older half beside it)
         Path now = own(out);
         Path old = now.resolveSibling(now.getFileName() + ".1");
@@ -244,16 +427,16 @@ public final class Shells {
             Object prev = CappedLog.inode(old);
             Path file;
             long from;
-            if (ino == null && pos == 0) { // the first read: from the oldest byte kept, after script's line
+            if (c.inode() == null && c.pos() == 0) { // the first read: from the oldest byte kept
                 file = prev != null ? old : now;
-                from = start(file);
-            } else if (ino == null || ino.equals(cur)) {
+                from = 0;
+            } else if (c.inode() == null || c.inode().equals(cur)) {
                 file = now;
-                from = pos;
-            } else if (ino.equals(prev) && pos < size(old)) {
+                from = c.pos();
+            } else if (c.inode().equals(prev) && c.pos() < size(old)) {
                 file = old;
-                from = pos;
-            } else if (ino.equals(prev)) {
+                from = c.pos();
+            } else if (c.inode().equals(prev)) {
                 file = now;
                 from = 0;
             } else {
@@ -261,49 +444,43 @@ public final class Shells {
                 from = 0;
             }
             Object expected = file == old ? prev : cur;
-            // where a read does not go on from the last one (a rotation passed it), it may begin inside a value;
-            // the older file never grows, so what it ends with is decided too
-            boolean gap = from == 0 && (ino != null || pos != 0);
-            byte[] b = chunk(d, file, from, expected, r, ended || file == old || gap, gap);
+            byte[] b = chunk(file, from, max);
             if (Objects.equals(expected, CappedLog.inode(file))) {
-                return b;
+                if (b == null) {
+                    return null;
+                }
+                int consumed = b.length;
+                if (!r.isEmpty()) {
+                    // where a read does not go on from the last one (a rotation passed it), it may begin inside a
+                    // value; the older file never grows, so what it ends with is decided too
+                    boolean gap = from == 0 && (c.inode() != null || c.pos() != 0);
+                    if (gap) {
+                        b = r.redactAfterCut(b, false);
+                    } else {
+                        Redactor.Part part = r.redactPart(b, ended || file == old);
+                        b = part.bytes();
+                        consumed = part.consumed();
+                    }
+                }
+                return consumed == 0 ? null : new Piece(b, new Cursor(from + consumed, expected));
             }
         }
         return null;
     }
 
-    /**
-     * The bytes of {@code file} from {@code from} (at most 16 MiB; -1: not yet readable), with the offset saved as
-     * {@code END INODE} ({@code inode} null: {@code END} alone); null when there are none.
-     */
-    private static byte[] chunk(Path d, Path file, long from, Object inode, Redactor redactor, boolean last,
-                                boolean gap) throws IOException {
+    /** At most {@code max} bytes of {@code file} from {@code from}; null when there are none (or no file). */
+    private static byte[] chunk(Path file, long from, int max) throws IOException {
         long size = size(file);
-        if (from < 0 || size <= from) {
+        if (size <= from) {
             return null;
         }
-        byte[] b = new byte[Math.toIntExact(Math.min(size - from, 16L << 20))];
+        byte[] b = new byte[Math.toIntExact(Math.min(size - from, max))];
         try (FileChannel r = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
             java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
             while (buf.hasRemaining() && r.read(buf, from + buf.position()) > 0) {
                 // until the bytes the size promised are in (the file only grows)
             }
         }
-        int consumed = b.length;
-        if (!redactor.isEmpty()) {
-            if (gap) {
-                b = redactor.redactAfterCut(b, false);
-            } else {
-                Redactor.Part p = redactor.redactPart(b, last);
-                b = p.bytes();
-                consumed = p.consumed();
-            }
-        }
-        if (consumed == 0) {
-            return null;
-        }
-        Fs.writeAtomically(d.resolve(OFFSET), ((from + consumed) + (inode == null ? "" : " " + inode))
-                .getBytes(StandardCharsets.US_ASCII), d);
         return b;
     }
 
@@ -328,44 +505,6 @@ public final class Shells {
         }
     }
 
-    /** The read offset: {@code {POS}} or {@code {POS, INODE}} ({@code {"0"}} before the first read). */
-    private static String[] offsetState(Path d) throws IOException {
-        try {
-            String[] f = Files.readString(d.resolve(OFFSET)).strip().split(" ");
-            for (String x : f) {
-                Long.parseLong(x);
-            }
-            return f.length <= 2 ? f : new String[] {"0"};
-        } catch (java.nio.file.NoSuchFileException | NumberFormatException e) {
-            return new String[] {"0"};
-        }
-    }
-
-    /** Where the program's output starts: after script's header line; -1 while that line is incomplete. */
-    private static long start(Path out) throws IOException {
-        if (size(out) < 0) {
-            return -1;
-        }
-        byte[] head;
-        try (var in = Files.newInputStream(own(out), LinkOption.NOFOLLOW_LINKS)) {
-            head = in.readNBytes(4096);
-        }
-        for (int i = 0; i < head.length && i < HEADER.length; i++) {
-            if (head[i] != HEADER[i]) {
-                return 0;
-            }
-        }
-        if (head.length < HEADER.length) {
-            return -1;
-        }
-        for (int i = 0; i < head.length; i++) {
-            if (head[i] == '\n') {
-                return i + 1;
-            }
-        }
-        return -1;
-    }
-
     /**
      * Sends {@code signal} ({@code INT}, {@code TERM}, {@code KILL}, ...) to the foreground process group of the
      * shell's terminal, as a key such as Ctrl-C would (also when the program turned such keys off).
@@ -377,10 +516,13 @@ public final class Shells {
         }
     }
 
-    /** Ends the shell (TERM, then KILL after a grace period) and removes its state. */
+    /**
+     * Ends the shell (a hang-up and TERM to its processes, then KILL to what is left after {@link #GRACE}) and removes
+     * its state.
+     */
     public void close(String id) {
         JsonNode o = record(id);
-        sandboxes.terminate(Spawned.fromJson(o.path("process")), Services.GRACE);
+        sandboxes.terminate(Spawned.fromJson(o.path("process")), GRACE);
         Path gone = dir.resolve("." + id + ".rm");
         try {
             Files.move(dir.resolve(id), gone, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
