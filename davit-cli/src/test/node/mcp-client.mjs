@@ -82,6 +82,12 @@ for (const n of ["run", "env_list", "workspace_create", "workspace_exec", "works
   check(names.includes(n), `tools/list has ${n}`);
 }
 check(tools.every((t) => t.outputSchema && t.inputSchema.type === "object"), "every tool has input and output schemas");
+check(tools.every((t) => t.title && t.annotations && typeof t.annotations.readOnlyHint === "boolean"),
+  "every tool has a title and annotations");
+const named = tools.flatMap((t) => [t.description, ...Object.values(t.inputSchema.properties ?? {})
+  .map((p) => p.description ?? "")].join(" ").match(/\b(?:env|workspace)_[a-z_]+/g) ?? []);
+check(named.every((n) => names.includes(n)), "descriptions name only offered tools",
+  named.filter((n) => !names.includes(n)));
 
 const run = await client.callTool({ name: "run", arguments: { env: image, command: ["sh", "-c", "echo from-node"] } });
 check(!run.isError && run.structuredContent.exit_code === 0 && run.structuredContent.stdout === "from-node\n",
@@ -109,6 +115,21 @@ try {
   const changed = d.structuredContent.changes.map((c) => `${c.kind} ${c.path}`).sort();
   check(changed.includes("modified a.txt") && changed.some((c) => c === "added hello.txt")
     && d.structuredContent.patch.includes("+more"), "workspace_diff", d.structuredContent);
+
+  // a 3,000,001-byte output reaches the model capped, and the rest is there in pages; bytes that are not UTF-8 too
+  const big = await client.callTool({ name: "workspace_exec", arguments: { workspace: id,
+    command: ["sh", "-c", "seq 1 500000 | head -c 3000000; printf Z"] } });
+  check(!big.isError && big.structuredContent.stdout_bytes === 3000001 && big.structuredContent.truncated === true
+    && big.structuredContent.stdout.length < 17000 && JSON.stringify(big).length < 60000,
+    "a 3 MB output is capped", { bytes: big.structuredContent.stdout_bytes, json: JSON.stringify(big).length });
+  const page = await client.callTool({ name: "workspace_exec_output", arguments: { workspace: id,
+    exec_id: big.structuredContent.exec_id, offset: 2999990, limit: 100 } });
+  check(page.structuredContent.eof === true && page.structuredContent.content.endsWith("Z"),
+    "workspace_exec_output pages the rest", page.structuredContent);
+  const bin = await client.callTool({ name: "workspace_exec", arguments: { workspace: id,
+    command: ["sh", "-c", "printf '\\377\\376x'"] } });
+  check(Buffer.from(bin.structuredContent.stdout_base64, "base64").equals(Buffer.from([0xff, 0xfe, 0x78])),
+    "bytes that are not UTF-8 come back exactly", bin.structuredContent);
 
   // notifications/cancelled kills the command it belongs to (over stdio and over streamable HTTP)
   const marker = ["sleep", mode === "stdio" ? "371" : "372"];
@@ -140,6 +161,7 @@ try {
     screen += r.structuredContent.output;
   }
   check(screen.includes("got-node patched"), "a shell answers `read x`", screen);
+  check(!screen.includes("\u001b") && !screen.includes("Script "), "a shell's reads are clean text", screen);
   const closed = await client.callTool({ name: "workspace_shell_close", arguments: { workspace: id, shell } });
   check(!closed.isError, "workspace_shell_close", closed);
 
@@ -160,6 +182,11 @@ try {
     await second.close();
     await abandoned;
   }
+  // a stopped workspace: the error is a result that says what to call
+  await client.callTool({ name: "workspace_stop", arguments: { workspace: id } });
+  const stopped = await client.callTool({ name: "workspace_exec", arguments: { workspace: id, command: ["true"] } });
+  check(stopped.isError === true && stopped.structuredContent.error.kind === "state"
+    && stopped.structuredContent.error.message.includes("workspace_start"), "exec on a stopped workspace", stopped);
 } finally {
   const del = await client.callTool({ name: "workspace_delete", arguments: { workspace: id } });
   check(!del.isError && del.structuredContent.removed === true, "workspace_delete", del);

@@ -152,6 +152,8 @@ final class CommandModels {
                 () -> x.stdin, v -> x.stdin = v));
         spec.addOption(bound(option(String.class, "BYTES", WorkspaceCommand.ExecCmd.OUTPUT_LIMIT_TEXT,
                 "--output-limit"), () -> x.outputLimit, v -> x.outputLimit = v));
+        spec.addOption(bound(option(List.class, "VAR=NAME", WorkspaceCommand.SECRET_ENV_TEXT, "--secret-env")
+                .auxiliaryTypes(String.class), () -> x.secretEnvs, v -> x.secretEnvs = v));
         return spec;
     }
 
@@ -190,6 +192,7 @@ final class CommandModels {
                             Map.entry("reset", WorkspaceCommand.ResetCmd.class),
                             Map.entry("logs", WorkspaceCommand.LogsCmd.class),
                             Map.entry("output", WorkspaceCommand.OutputCmd.class),
+                            Map.entry("update", WorkspaceCommand.UpdateCmd.class),
                             Map.entry("push", WorkspaceCommand.PushCmd.class),
                             Map.entry("export", WorkspaceCommand.ExportCmd.class),
                             Map.entry("patch", WorkspaceCommand.PatchCmd.class),

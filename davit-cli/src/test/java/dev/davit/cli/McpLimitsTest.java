@@ -149,8 +149,8 @@ class McpLimitsTest {
             want.setLength(3_000_000);
             assertThat(all.toString(StandardCharsets.UTF_8)).isEqualTo(want + "Z");
 
-            Map<String, Object> bin = ok("workspace_exec", Map.of("workspace", id, "command", List.of("printf",
-                    "\\377\\376x")));
+            Map<String, Object> bin = ok("workspace_exec", Map.of("workspace", id, "command", List.of("sh", "-c",
+                    "printf '\\377\\376x'")));
             assertThat(Base64.getDecoder().decode((String) bin.get("stdout_base64")))
                     .isEqualTo(new byte[] {(byte) 0xff, (byte) 0xfe, 'x'});
             assertThat(r.get("stdout_base64")).isNull();
@@ -302,5 +302,66 @@ class McpLimitsTest {
             cli.run("--json", "workspace", "ls").json().get("workspaces").forEach(w -> cli.run("workspace", "rm",
                     w.get("id").asText()));
         }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aSecretNeverReachesTheModel() throws Exception {
+        String value = "tok-" + UUID.randomUUID();
+        Map<String, Object> w = ok("workspace_create", Map.of("env", image, "secrets", Map.of("API_TOKEN", value)));
+        String id = (String) w.get("id");
+        List<String> seen = new ArrayList<>();
+        try {
+            assertThat(w.toString()).doesNotContain(value).contains("API_TOKEN");
+            // echoed by an exec, through secret_env
+            McpSchema.CallToolResult echo = call(client, "workspace_exec", Map.of("workspace", id, "secret_env",
+                    Map.of("T", "API_TOKEN"), "command", List.of("sh", "-c", "echo \"$T\"; echo \"$T\" >&2")));
+            seen.add(echo.toString());
+            assertThat((String) ((Map<String, Object>) echo.structuredContent()).get("stdout"))
+                    .contains("[REDACTED:API_TOKEN]");
+            // in a failing command's message: a command named by the value
+            seen.add(call(client, "workspace_exec", Map.of("workspace", id, "command", List.of("/no/" + value)))
+                    .toString());
+            // printed by a service
+            ok("workspace_service_start", Map.of("workspace", id, "name", "leak", "ready_file", "ready",
+                    "command", List.of("sh", "-c", "cat /run/secrets/API_TOKEN; touch ready; sleep 600")));
+            Map<String, Object> logs = ok("workspace_service_logs", Map.of("workspace", id, "name", "leak"));
+            seen.add(logs.toString());
+            assertThat((String) logs.get("output")).contains("[REDACTED:API_TOKEN]");
+            // typed into a shell, and printed by it
+            String sh = (String) ok("workspace_shell_open", Map.of("workspace", id)).get("id");
+            ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data", "echo " + value + "\n"));
+            Map<String, Object> read = ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms",
+                    5000));
+            seen.add(read.toString());
+            assertThat((String) read.get("output")).contains("[REDACTED:API_TOKEN]");
+            seen.add(ok("workspace_logs", Map.of("workspace", id)).toString());
+            seen.add(ok("workspace_status", Map.of("workspace", id)).toString());
+            seen.add(ok("workspace_list", Map.of()).toString());
+            seen.add(ok("workspace_diff", Map.of("workspace", id)).toString());
+            for (String r : seen) {
+                assertThat(r).doesNotContain(value);
+            }
+            String stateFile = Files.readString(shared.resolve("home/workspaces/" + id + "/workspace.json"));
+            assertThat(stateFile).doesNotContain(value);
+        } finally {
+            ok("workspace_delete", Map.of("workspace", id));
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRegistrysWordsDoNotReachTheModel() {
+        McpSchema.CallToolResult r = call(client, "run", Map.of("env", registry.hostPort() + "/nosuch/thing:1",
+                "command", List.of("true")));
+        assertThat(r.isError()).isTrue();
+        String message = (String) ((Map<String, Object>) ((Map<String, Object>) r.structuredContent()).get("error"))
+                .get("message");
+        // the registry answers {"errors":[{"code":"NAME_UNKNOWN"|"MANIFEST_UNKNOWN","message":"... unknown",...}]}:
+        // its code may be named, its words are not repeated
+        assertThat(message).doesNotContainIgnoringCase("repository name not known").doesNotContain("manifest unknown");
+        Cli.Result cli = new Cli(shared.resolve("home-cli")).run("run", registry.hostPort() + "/nosuch/thing:1", "--",
+                "true");
+        assertThat(cli.stderr()).containsAnyOf("repository name not known", "manifest unknown"); // a person sees them
     }
 }

@@ -99,7 +99,9 @@ class McpNodeClientTest {
         Result r = exec(nodeDir, client("stdio", serve()), 600);
         assertThat(r.rc()).as(r.output()).isZero();
         assertThat(r.output()).contains("ok: a host path outside --allow-path is refused",
-                "ok: cancellation killed the command", "ok: a shell answers `read x`", "ok: done");
+                "ok: cancellation killed the command", "ok: a shell answers `read x`", "ok: a 3 MB output is capped",
+                "ok: bytes that are not UTF-8 come back exactly", "ok: a shell's reads are clean text",
+                "ok: exec on a stopped workspace", "ok: descriptions name only offered tools", "ok: done");
     }
 
     @Test
@@ -157,7 +159,7 @@ class McpNodeClientTest {
         Cli cli = new Cli(shared.resolve("home"));
         Cli.Result tools = cli.run("mcp", "serve", "--tools", "most");
         assertThat(tools.rc()).isEqualTo(2);
-        assertThat(tools.stderr()).isEqualTo("davit: error: --tools must be core or full, got 'most'\n");
+        assertThat(tools.stderr()).isEqualTo("davit: error: --tools must be run, core or full, got 'most'\n");
         Cli.Result path = cli.run("mcp", "serve", "--allow-path", shared.resolve("nosuch").toString());
         assertThat(path.rc()).isEqualTo(2);
         assertThat(path.stderr()).isEqualTo("davit: error: --allow-path " + shared.resolve("nosuch")

@@ -73,6 +73,8 @@ public final class DavitMcpServer implements AutoCloseable {
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
                 new Policy.Admission());
+        // a registry's words never reach the model (a registry it names could answer anything)
+        dev.davit.oci.registry.Transport.quoteErrorBodies(false);
         Tool.Profile profile = Tool.Profile.parse(options.tools());
         this.tools = Tools.all(policy).stream().filter(t -> t.in(profile)).toList();
         this.offered = Set.copyOf(tools.stream().map(Tool::name).toList());

@@ -145,7 +145,8 @@ final class Tools {
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
                 .option("publish", STRINGS, "--publish", "Ports to reach from the host, each \"HOST_PORT:PORT\""
                         + " (e.g. \"18080:8080\"): connections to 127.0.0.1:HOST_PORT reach PORT in the workspace,"
-                        + " e.g. a service started with workspace_service_start. Needs 'network'; container only.")
+                        + "[[workspace_service_start|, e.g. a service started with workspace_service_start]]. Needs"
+                        + " 'network'; container only.")
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).").oneOf("container", "vm")
                 .option("secrets", ENV, "", SECRETS)

@@ -273,6 +273,18 @@ public final class Transport implements AutoCloseable {
         return scope == null ? "this request" : scope;
     }
 
+    /** Whether error messages quote what a registry's error body says (see {@link #quoteErrorBodies}). */
+    private static volatile boolean quoteBodies = true;
+
+    /**
+     * Whether messages quote registry error bodies (default: yes, for a person at a terminal). A server whose caller
+     * is not trusted (the MCP server) turns it off: a registry's words then never reach that caller, only an error
+     * code of the distribution spec's form ({@code MANIFEST_UNKNOWN}).
+     */
+    public static void quoteErrorBodies(boolean quote) {
+        quoteBodies = quote;
+    }
+
     /** Reads a registry error body ({"errors":[{"code","message"}]}) into a short text, for messages. */
     static String errorSummary(Response resp) {
         try {
@@ -280,6 +292,10 @@ public final class Transport implements AutoCloseable {
             String s = new String(b, StandardCharsets.UTF_8);
             var n = dev.davit.oci.Json.read(b);
             var errs = n.path("errors");
+            if (!quoteBodies) {
+                String code = errs.isArray() && !errs.isEmpty() ? errs.get(0).path("code").asText("") : "";
+                return code.matches("[A-Z_]{1,40}") ? code : "";
+            }
             if (errs.isArray() && !errs.isEmpty()) {
                 var e = errs.get(0);
                 return Text.shorten(e.path("code").asText("") + (e.hasNonNull("message") ? " " + e.path("message").asText() : ""), 160).trim();
