@@ -319,9 +319,10 @@ final class RunCommand extends EnvCommand.Sub {
             try {
                 Files.createDirectories(cache);
                 ctx.client().unpack(reference, partial, PlatformSelector.host(), UnpackOptions.defaults());
+                boolean ours = false;
                 try {
                     Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
-                    dev.davit.oci.unpack.Owners.moveRecord(partial, dir); // a rootless unpack's owners
+                    ours = true;
                 } catch (java.nio.file.FileSystemException raced) {
                     if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                         throw raced;
@@ -330,6 +331,9 @@ final class RunCommand extends EnvCommand.Sub {
                     // ENOTEMPTY, which Java reports as a plain FileSystemException): use that one, drop ours
                     dev.davit.oci.store.Fs.deleteTree(partial);
                     Files.deleteIfExists(dev.davit.oci.unpack.Owners.fileOf(partial));
+                }
+                if (ours) {
+                    dev.davit.oci.unpack.Owners.moveRecord(partial, dir); // a rootless unpack's owners
                 }
             } catch (IOException e) {
                 throw new DavitException(Kind.STORE, "cannot unpack into " + cache + ": " + e.getMessage());

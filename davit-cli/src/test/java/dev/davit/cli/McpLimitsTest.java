@@ -195,6 +195,7 @@ class McpLimitsTest {
             assertThat(maxRss.get()).as("server RSS in MiB while flooded").isLessThan(RSS_BOUND_MIB);
             for (CompletableFuture<McpSchema.CallToolResult> f : floods) {
                 Map<String, Object> r = (Map<String, Object>) f.get().structuredContent();
+                assertThat(r).as(f.get().toString()).containsKey("stdout_bytes");
                 assertThat(n(r.get("stdout_bytes"))).isEqualTo(64L << 20);
                 assertThat(n(r.get("stderr_bytes"))).isEqualTo(64L << 20);
                 assertThat(r).containsEntry("truncated", true);
@@ -363,5 +364,22 @@ class McpLimitsTest {
         Cli.Result cli = new Cli(shared.resolve("home-cli")).run("run", registry.hostPort() + "/nosuch/thing:1", "--",
                 "true");
         assertThat(cli.stderr()).containsAnyOf("repository name not known", "manifest unknown"); // a person sees them
+    }
+
+    @Test
+    void anArgumentIsNeverAHostFilesContent() throws Exception {
+        Path secret = Files.writeString(shared.resolve("host-only.txt"), "host-secret-" + UUID.randomUUID() + "\n");
+        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        try {
+            McpSchema.CallToolResult r = call(client, "workspace_exec", Map.of("workspace", id, "command",
+                    List.of("echo", "@" + secret)));
+            assertThat(r.toString()).doesNotContain("host-secret-");
+            assertThat(r.structuredContent().toString()).contains("@" + secret);
+            Throwable e = org.assertj.core.api.Assertions.catchThrowable(() -> call(client, "workspace_file_read",
+                    Map.of("workspace", "@" + secret, "path", "x")));
+            assertThat(String.valueOf(e)).doesNotContain("host-secret-");
+        } finally {
+            ok("workspace_delete", Map.of("workspace", id));
+        }
     }
 }

@@ -44,24 +44,42 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
 
     /**
      * Puts the stream into {@code doc}: {@code NAME} the text (head, a line saying how many bytes were left out,
-     * tail; invalid UTF-8 replaced), {@code NAME_bytes} the total and, when the bytes are not UTF-8 and none were
-     * left out, {@code NAME_base64} with them exactly.
+     * tail; invalid UTF-8 and control characters other than tab, newline and carriage return each shown as U+FFFD, so
+     * that a flood of control bytes does not grow sixfold as JSON escapes), {@code NAME_bytes} the total and, when the
+     * text is not the bytes exactly and none were left out, {@code NAME_base64} with them.
      */
     public void putJson(ObjectNode doc, String name) {
         if (!cut()) {
             byte[] all = concat(head, tail);
-            doc.put(name, new String(all, StandardCharsets.UTF_8));
-            if (!utf8(all)) {
+            String text = printable(new String(all, StandardCharsets.UTF_8));
+            doc.put(name, text);
+            if (!utf8(all) || text.indexOf('\uFFFD') >= 0) {
                 doc.put(name + "_base64", Base64.getEncoder().encodeToString(all));
             }
         } else {
             int h = lastBoundary(head);
             int t = firstBoundary(tail);
-            doc.put(name, new String(head, 0, h, StandardCharsets.UTF_8) + "\n[... davit: " + (omitted() + head.length
-                    - h + t) + " bytes of " + name + " left out here ...]\n"
-                    + new String(tail, t, tail.length - t, StandardCharsets.UTF_8));
+            doc.put(name, printable(new String(head, 0, h, StandardCharsets.UTF_8)) + "\n[... davit: "
+                    + (omitted() + head.length - h + t) + " bytes of " + name + " left out here ...]\n"
+                    + printable(new String(tail, t, tail.length - t, StandardCharsets.UTF_8)));
         }
         doc.put(name + "_bytes", total);
+    }
+
+    /** {@code s} with each control character but tab, newline and carriage return as U+FFFD. */
+    static String printable(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean control = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
+            if (control && b == null) {
+                b = new StringBuilder(s.length()).append(s, 0, i);
+            }
+            if (b != null) {
+                b.append(control ? '\uFFFD' : c);
+            }
+        }
+        return b == null ? s : b.toString();
     }
 
     private static byte[] concat(byte[] a, byte[] b) {

@@ -80,6 +80,20 @@ class OutputExcerptTest {
     }
 
     @Test
+    void controlBytesAreShownAsOneCharacterEachAndGivenExactly() {
+        byte[] ctl = {1, 2, 'a', '\t', 27, '[', '0', 'm', '\n'};
+        ObjectNode doc = Json.object();
+        excerpt(ctl, 40, 40, new Random(3)).putJson(doc, "stdout");
+        assertThat(doc.get("stdout").asText()).isEqualTo("\uFFFD\uFFFDa\t\uFFFD[0m\n");
+        assertThat(Base64.getDecoder().decode(doc.get("stdout_base64").asText())).isEqualTo(ctl);
+        byte[] flood = new byte[100_000];
+        Arrays.fill(flood, (byte) 1);
+        ObjectNode big = Json.object();
+        excerpt(flood, 4096, 4096, new Random(4)).putJson(big, "stdout");
+        assertThat(Json.bytes(big).length).isLessThan(3 * 8192 + 200); // not 6 bytes of JSON per byte
+    }
+
+    @Test
     void aCutNeverSplitsACharacter() {
         byte[] euro = "€".repeat(100).getBytes(StandardCharsets.UTF_8); // 3 bytes each
         for (int head = 1; head < 8; head++) {

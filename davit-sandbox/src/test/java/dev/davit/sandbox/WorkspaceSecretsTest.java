@@ -261,7 +261,8 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
     void badSecretsAreRefused() {
         CreateSpec spec = new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1));
         for (Map<String, byte[]> bad : List.of(Map.of("1A", new byte[] {1}), Map.of("A-B", new byte[] {1}),
-                Map.of("E", new byte[0]), Map.of("BIG", new byte[Secrets.MAX_VALUE + 1]))) {
+                Map.of("E", new byte[0]), Map.of("SHORT", "1234567".getBytes(StandardCharsets.UTF_8)),
+                Map.of("BIG", new byte[Secrets.MAX_VALUE + 1]))) {
             assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
                     () -> workspaces.create(spec, null, null, Secrets.of(bad, "--secret"))).kind());
         }

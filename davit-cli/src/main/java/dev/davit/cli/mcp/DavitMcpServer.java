@@ -73,6 +73,9 @@ public final class DavitMcpServer implements AutoCloseable {
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
                 new Policy.Admission());
+        // davit's exec helper is written now, before calls run at once: a helper written while another call's thread
+        // forks could be inherited open for writing by that child, and its first exec fail with ETXTBSY
+        dev.davit.sandbox.jail.Jail.execHelper(dev.davit.sandbox.SandboxOptions.under(options.davitHome()));
         // a registry's words never reach the model (a registry it names could answer anything)
         dev.davit.oci.registry.Transport.quoteErrorBodies(false);
         Tool.Profile profile = Tool.Profile.parse(options.tools());

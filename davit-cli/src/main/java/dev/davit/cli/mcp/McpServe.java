@@ -175,7 +175,17 @@ public final class McpServe {
                 chain.doFilter(request, response);
                 return;
             }
-            byte[] raw = req.getInputStream().readAllBytes();
+            if (req.getContentLengthLong() > CancelTap.MAX_LINE) {
+                ((HttpServletResponse) response).sendError(HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE,
+                        "a message of at most " + (CancelTap.MAX_LINE >> 20) + " MiB");
+                return;
+            }
+            byte[] raw = req.getInputStream().readNBytes(CancelTap.MAX_LINE + 1);
+            if (raw.length > CancelTap.MAX_LINE) { // no length said, and too much sent: the client cannot fill our heap
+                ((HttpServletResponse) response).sendError(HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE,
+                        "a message of at most " + (CancelTap.MAX_LINE >> 20) + " MiB");
+                return;
+            }
             byte[] tagged = CancelTap.tag(raw, session, server::cancel);
             if (tagged != null && tagged.length == 0) {
                 ((HttpServletResponse) response).setStatus(HttpServletResponse.SC_ACCEPTED); // a notification, handled

@@ -147,10 +147,12 @@ record Tool(String name, Profile profile, String title, String description, List
         in.put("additionalProperties", false);
         ObjectNode out = Json.object();
         out.put("type", "object");
+        // the result's fields by type only: the tool's description says what it returns, and tools/list is read by
+        // the model on every turn (docs/MCP.md, "Profiles")
         ObjectNode props2 = outputProperties.deepCopy();
         props2.forEach(p -> {
-            if (p.isObject() && p.has("description")) {
-                ((ObjectNode) p).put("description", forTools(p.get("description").asText(), offered));
+            if (p.isObject()) {
+                ((ObjectNode) p).remove("description");
             }
         });
         props2.set("error", ERROR_SCHEMA);
@@ -164,20 +166,18 @@ record Tool(String name, Profile profile, String title, String description, List
         Map<String, Object> outMap = Json.mapper().convertValue(out, Map.class);
         return McpSchema.Tool.builder().name(name).title(title).description(forTools(description, offered))
                 .inputSchema(Json.mapper().convertValue(in, McpSchema.JsonSchema.class)).outputSchema(outMap)
-                .annotations(new McpSchema.ToolAnnotations(title, hints.readOnly(), hints.destructive(),
+                .annotations(new McpSchema.ToolAnnotations(null, hints.readOnly(), hints.destructive(),
                         hints.idempotent(), hints.openWorld(), null)).build();
     }
 
-    /** The schema of a failed call's {@code error}. */
+    /**
+     * The schema of a failed call's {@code error} ({@code kind}, {@code message}, {@code exit_code}: see docs/MCP.md),
+     * kept short: it is in every tool's output schema.
+     */
     static final ObjectNode ERROR_SCHEMA = errorSchema();
 
     private static ObjectNode errorSchema() {
-        ObjectNode e = Json.object().put("type", "object").put("description", "Why the call failed (with isError).");
-        ObjectNode p = e.putObject("properties");
-        p.putObject("kind").put("type", "string").put("description", "usage, not_found, auth, network,"
-                + " verification, store, state, failed or internal.");
-        p.putObject("message").put("type", "string").put("description", "What went wrong and what to do.");
-        p.putObject("exit_code").put("type", "integer");
+        ObjectNode e = Json.object().put("type", "object");
         e.putArray("required").add("kind").add("message");
         return e;
     }
@@ -266,7 +266,10 @@ record Tool(String name, Profile profile, String title, String description, List
                 return List.of(s);
             }
             case NUMBER, INTEGER -> {
-                if (!(v instanceof Number n) || n.doubleValue() < 0 || (a.kind() == Kind.NUMBER && n.doubleValue() == 0)
+                if (!(v instanceof Number n) || (v instanceof java.math.BigInteger b && b.bitLength() > 62)
+                        || (v instanceof java.math.BigDecimal d && d.abs().compareTo(java.math.BigDecimal.valueOf(
+                        Long.MAX_VALUE / 2)) > 0)
+                        || n.doubleValue() < 0 || (a.kind() == Kind.NUMBER && n.doubleValue() == 0)
                         || Double.isNaN(n.doubleValue()) || Double.isInfinite(n.doubleValue())
                         || (a.kind() == Kind.INTEGER && n.doubleValue() != Math.rint(n.doubleValue()))) {
                     throw bad;

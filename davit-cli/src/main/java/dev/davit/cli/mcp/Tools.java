@@ -35,6 +35,11 @@ final class Tools {
     static final long DEFAULT_OUTPUT = 16384;
     static final long MIN_OUTPUT = 64;
     static final long MAX_OUTPUT = 1 << 20;
+    /**
+     * The most output_limit: 256 KiB of each stream, so that a result stays well inside {@link
+     * DavitMcpServer#MAX_RESULT} whatever the bytes (a newline is two characters of JSON).
+     */
+    static final long MAX_OUTPUT_LIMIT = 256 << 10;
     /** The most entries workspace_file_list returns. */
     static final int MAX_ENTRIES = 2000;
     /** The most characters of a patch workspace_diff returns. */
@@ -42,7 +47,7 @@ final class Tools {
     /** About how long env_pull waits for an install before it answers "installing" (see {@link Installs}). */
     static final long LONG_WAIT_S = 40;
     private static final String OUTPUT_LIMIT = "At most this many bytes of each of stdout and stderr in the result:"
-            + " when there are more, their start and end (default 16384, at most 1048576).";
+            + " when there are more, their start and end (default 16384, at most 262144).";
 
     static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
     private static final String EXEC_RESULT = "Returns exit_code, stdout and stderr (UTF-8, at most output_limit bytes"
@@ -77,7 +82,7 @@ final class Tools {
                 .option("max_output", STRING, "--max-output", "Kill the command when its output passes this size"
                         + " (e.g. 10M).")
                 .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
-                .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT)
+                .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(false, "The command and its arguments, e.g. [\"sh\", \"-c\", \"echo hi\"] (default: the"
                         + " image's entrypoint).")
                 .check((a, call) -> {
@@ -184,7 +189,7 @@ final class Tools {
                 .option("env_vars", ENV, "--env", "Variables to set.")
                 .option("secret_env", ENV, "--secret-env", SECRET_ENV)
                 .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
-                .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT)
+                .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
                 .returns("exit_code", "integer", "The command's exit code (124: timed out).")
                 .with(Tools::outputs)
@@ -444,9 +449,9 @@ final class Tools {
                 .hints(Tool.Hints.CHANGE)
                 .positional("shell", "The shell id.")
                 .option("wait_ms", INTEGER, "--wait-ms", "Wait up to this many ms for output (default 0: return"
-                        + " what is there).")
+                        + " what is there).").atMost(600_000)
                 .option("quiet_ms", INTEGER, "--quiet-ms", "Once there was output, return when none came for this"
-                        + " many ms (default 200).")
+                        + " many ms (default 200).").atMost(60_000)
                 .option("until", STRING, "--until", "Return as soon as the text matches this regular expression"
                         + " (Java syntax, found anywhere), e.g. \"\\\\$ $\" for a '$ ' prompt at the end; quiet_ms"
                         + " then does not apply.")

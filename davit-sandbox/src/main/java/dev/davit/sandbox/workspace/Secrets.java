@@ -41,6 +41,11 @@ public final class Secrets {
     public static final String IN_SANDBOX = Sandboxes.PRIVATE_TMPFS;
     /** The largest value: 64 KiB. */
     public static final int MAX_VALUE = 64 << 10;
+    /**
+     * The least bytes of a value: a shorter one is no secret worth the name and, as each of its matches becomes a
+     * marker of up to 75 bytes, would let output grow manyfold when redacted.
+     */
+    public static final int MIN_VALUE = 8;
     /** The most all values of a workspace may hold together: 256 KiB. */
     public static final int MAX_TOTAL = 256 << 10;
     /** The most secrets a workspace may have. */
@@ -69,7 +74,7 @@ public final class Secrets {
 
     /**
      * Secrets of {@code values} (name to value), checked: names as environment variable names (letters, digits,
-     * {@code _}, not starting with a digit, at most 64), each value 1 byte to {@link #MAX_VALUE}, all together at
+     * {@code _}, not starting with a digit, at most 64), each value {@link #MIN_VALUE} bytes to {@link #MAX_VALUE}, all together at
      * most {@link #MAX_TOTAL}, at most {@link #MAX_COUNT} of them. {@code flag} names the option in errors.
      */
     public static Secrets of(Map<String, byte[]> values, String flag) {
@@ -84,6 +89,10 @@ public final class Secrets {
             if (v == null || v.length == 0) {
                 throw new DavitException(Kind.USAGE, "secret " + e.getKey() + " is empty; give it a value (" + flag
                         + ")");
+            }
+            if (v.length < MIN_VALUE) {
+                throw new DavitException(Kind.USAGE, "secret " + e.getKey() + " holds " + v.length + " bytes, fewer"
+                        + " than " + MIN_VALUE + "; give a longer value (" + flag + ")");
             }
             if (v.length > MAX_VALUE) {
                 throw new DavitException(Kind.USAGE, "secret " + e.getKey() + " holds " + v.length + " bytes, more"

@@ -311,7 +311,8 @@ public final class Shells {
                 // the start of a sequence is left for the next read, unless the shell ended, it is all this read
                 // took of a full read (it would never get further), or it began in the file before
                 hold = text.held();
-                if (ended || hold > lastLength || hold == b.length && b.length >= o.maxBytes()) {
+                // with secrets the text's lengths are not the file's (a value became its marker): nothing is held
+                if (ended || hold > lastLength || hold == b.length && b.length >= o.maxBytes() || !r.isEmpty()) {
                     text.end();
                     hold = 0;
                 }
@@ -444,7 +445,8 @@ public final class Shells {
                 from = 0;
             }
             Object expected = file == old ? prev : cur;
-            byte[] b = chunk(file, from, max);
+            // with secrets, enough to hold a whole value: a read that could only take part of one would never move
+            byte[] b = chunk(file, from, r.isEmpty() ? max : Math.max(max, r.maxLength() + 1));
             if (Objects.equals(expected, CappedLog.inode(file))) {
                 if (b == null) {
                     return null;
