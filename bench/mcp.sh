@@ -97,7 +97,8 @@ show("MCP workspace_file_read 1 KiB", [tool("workspace_file_read", {"workspace":
 t0 = time.perf_counter()
 r = rpc("tools/call", {"name": "workspace_exec", "arguments": {"workspace": wid, "command": ["sh", "-c",
         "i=0; while [ $i -lt 300000 ]; do echo 123456789; i=$((i+1)); done"]}})
-print(f"MCP workspace_exec printing 3 MB: {(time.perf_counter() - t0) * 1000:.0f} ms, result {len(json.dumps(r))} bytes")
+print(f"MCP workspace_exec printing 3 MB: {(time.perf_counter() - t0) * 1000:.0f} ms, result"
+      f" {len(json.dumps(r, ensure_ascii=False).encode())} bytes")
 def hwm():
     for line in open(f"/proc/{p.pid}/status"):
         if line.startswith("VmHWM:"): return int(line.split()[1]) // 1024
@@ -113,7 +114,7 @@ t0 = time.perf_counter()
 r = rpc("tools/call", {"name": "workspace_exec", "arguments": {"workspace": wid, "command": ["sh", "-c",
         "head -c 67108864 /dev/zero | tr '\\000' '\\001'; head -c 67108864 /dev/zero | tr '\\000' '\\002' >&2"]}})
 print(f"MCP workspace_exec flooding 2 x 64 MiB of control bytes: {(time.perf_counter() - t0) * 1000:.0f} ms, result"
-      f" {len(json.dumps(r))} bytes; server peak RSS {hwm()} MB")
+      f" {len(json.dumps(r, ensure_ascii=False).encode())} bytes; server peak RSS {hwm()} MB")
 def cli(argv):
     t0 = time.perf_counter(); subprocess.run([davit, "-q"] + argv, check=True, stdout=subprocess.DEVNULL); return (time.perf_counter() - t0) * 1000
 show("CLI davit workspace exec ID -- true", [cli(["workspace", "exec", wid, "--", "true"]) for _ in range(rounds)])

@@ -66,21 +66,37 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
         doc.put(name + "_bytes", total);
     }
 
-    /** {@code s} with each control character but tab, newline and carriage return as U+FFFD. */
+    /**
+     * {@code s} with each control character but tab, newline and carriage return as U+FFFD, and a run of more than
+     * {@link #RUN} of them as one U+FFFD followed by {@code [N control bytes]}: a flood of control bytes reads as one
+     * line, not thousands of replacement characters.
+     */
     static String printable(String s) {
         StringBuilder b = null;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            boolean control = (c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f;
-            if (control && b == null) {
-                b = new StringBuilder(s.length()).append(s, 0, i);
+        int run = 0;
+        for (int i = 0; i <= s.length(); i++) {
+            char c = i < s.length() ? s.charAt(i) : '\n';
+            boolean control = i < s.length() && ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f);
+            if (control) {
+                if (b == null) {
+                    b = new StringBuilder(s.length()).append(s, 0, i);
+                }
+                run++;
+                continue;
             }
-            if (b != null) {
-                b.append(control ? '\uFFFD' : c);
+            if (run > 0) {
+                b.append(run > RUN ? "\uFFFD[" + run + " control bytes]" : "\uFFFD".repeat(run));
+                run = 0;
+            }
+            if (b != null && i < s.length()) {
+                b.append(c);
             }
         }
         return b == null ? s : b.toString();
     }
+
+    /** The longest run of control characters shown one by one. */
+    static final int RUN = 8;
 
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] r = Arrays.copyOf(a, a.length + b.length);
