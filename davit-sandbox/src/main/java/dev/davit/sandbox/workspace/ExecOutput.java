@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
 /**
  * The whole output of a workspace's execs, kept on the host so that a caller shown only an excerpt can read the rest
  * in pages: {@code output/EXEC.stdout} and {@code .stderr} in the workspace's state directory, each up to
- * {@link #CAP} bytes (the rest counted, not written), for the newest {@link #KEEP} execs whose output was cut.
+ * {@link #CAP} bytes (the rest counted, not written), for the newest {@link #KEEP} execs whose output was cut, {@link #BUDGET} bytes in all.
  */
 public final class ExecOutput {
     static final String DIR = "output";
@@ -28,6 +28,8 @@ public final class ExecOutput {
     static final long CAP = 16L << 20;
     /** How many execs' output is kept. */
     static final int KEEP = 16;
+    /** The most bytes of kept output of one workspace: older files go first when the newest pass it. */
+    static final long BUDGET = 96L << 20;
     /** What an exec id looks like. */
     static final Pattern ID = Pattern.compile("e-[0-9a-f]{12}");
     static final List<String> STREAMS = List.of("stdout", "stderr");
@@ -80,7 +82,10 @@ public final class ExecOutput {
         }
     }
 
-    /** Deletes the output of all but the newest {@link #KEEP} execs. */
+    /**
+     * Deletes the output of all but the newest {@link #KEEP} execs, and the oldest files past {@link #BUDGET} bytes
+     * in all (the newest file always stays): a workspace's kept output is bounded on the host's disk.
+     */
     static void prune(Path state) {
         Path dir = state.resolve(DIR);
         List<Path> files = new ArrayList<>();
@@ -89,15 +94,23 @@ public final class ExecOutput {
         } catch (IOException e) {
             return; // nothing kept yet
         }
-        if (files.size() <= KEEP * STREAMS.size()) {
-            return;
-        }
         files.sort(Comparator.comparing(ExecOutput::modified).reversed());
-        for (Path f : files.subList(KEEP * STREAMS.size(), files.size())) {
+        long total = 0;
+        for (int i = 0; i < files.size(); i++) {
+            Path f = files.get(i);
+            long size;
             try {
-                Files.deleteIfExists(f);
+                size = Files.size(f);
             } catch (IOException e) {
-                // the next exec tries again
+                continue; // gone
+            }
+            total += size;
+            if (i >= KEEP * STREAMS.size() || (i > 0 && total > BUDGET)) {
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException e) {
+                    // the next exec tries again
+                }
             }
         }
     }

@@ -556,13 +556,13 @@ public final class Workspaces {
                     }
                 }
             }
+            ExecOutput.prune(state);
         }
         ExecResult r = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 outHead.captured(), errHead.captured(), raw.timedOut(), raw.timings(),
                 outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited());
         OutputExcerpt out = OutputExcerpt.of(outHead.captured(), outTail);
         OutputExcerpt err = OutputExcerpt.of(errHead.captured(), errTail);
-        ExecOutput.prune(state);
         ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(red == null ? argv : red.redact(argv),
                 red == null ? wd : red.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, r, execId, out,
                 err));
