@@ -569,7 +569,7 @@ class RunCommandTest extends BusyboxRegistryTest {
 
             Cli.Result bad = cli.run("workspace", "service", "start", "proj", "bad", "--ready-file", "never", "--",
                     "sh", "-c", "echo boom; exit 4");
-            assertThat(bad.rc()).as(bad.toString()).isEqualTo(1);
+            assertThat(bad.rc()).as(bad.toString()).isEqualTo(9);
             assertThat(bad.stderr().strip()).doesNotContain("\n").contains("exited with code 4", "boom");
             Cli.Result two = cli.run("workspace", "service", "start", "proj", "x", "--ready-file", "f",
                     "--ready-port", "80", "--", "true");

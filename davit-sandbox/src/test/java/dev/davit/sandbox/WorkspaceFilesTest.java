@@ -257,14 +257,17 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
                  line 12
                 """;
         DavitException e = assertThrows(DavitException.class, () -> workspaces.patch(w.id(), bytes(bad)));
-        assertEquals(DavitException.Kind.USAGE, e.kind());
+        assertEquals(DavitException.Kind.STATE, e.kind()); // the patch is well formed: the tree does not fit it
         assertTrue(e.getMessage().contains("hunk 2 of src/main.txt (@@ -10,3 +10,3 @@) does not match"),
                 e.getMessage());
         assertEquals(before, treeOf(live(w)));
         // adding a file that exists, deleting a missing one, garbage: refused, nothing written
         for (String p : List.of("--- /dev/null\n+++ b/README\n@@ -0,0 +1 @@\n+x\n",
-                "--- a/missing\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n", "not a patch\n",
-                "--- a/README\n+++ b/README\n@@ -1 +1 @@\n-hello\n")) {
+                "--- a/missing\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n")) { // well formed, but not for this tree
+            assertEquals(DavitException.Kind.STATE, assertThrows(DavitException.class,
+                    () -> workspaces.patch(w.id(), bytes(p)), p).kind());
+        }
+        for (String p : List.of("not a patch\n", "--- a/README\n+++ b/README\n@@ -1 +1 @@\n-hello\n")) {
             assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
                     () -> workspaces.patch(w.id(), bytes(p)), p).kind());
         }
