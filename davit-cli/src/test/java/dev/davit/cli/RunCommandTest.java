@@ -58,7 +58,8 @@ class RunCommandTest extends BusyboxRegistryTest {
         List<String> keys = new ArrayList<>();
         doc.fieldNames().forEachRemaining(keys::add);
         assertThat(keys).containsExactly("environment", "digest", "limits", "backend", "runtime", "sandbox_id",
-                "exit_code", "stdout", "stderr", "timed_out", "truncated", "oom_killed", "output_limited", "timings_ms");
+                "exit_code", "timed_out", "truncated", "oom_killed", "output_limited", "timings_ms", "stdout",
+                "stdout_bytes", "stderr", "stderr_bytes");
         assertThat(doc.get("output_limited").asBoolean()).isFalse();
         assertThat(doc.get("limits").toString()).isEqualTo("{\"memory_mib\":1024,\"cpus\":1.0,\"pids\":1024}");
         assertThat(doc.get("oom_killed").asBoolean()).isFalse();
@@ -69,6 +70,7 @@ class RunCommandTest extends BusyboxRegistryTest {
         assertThat(doc.get("exit_code").asInt()).isEqualTo(5);
         assertThat(doc.get("stdout").asText()).isEqualTo("1 /tmp\n");
         assertThat(doc.get("stderr").asText()).isEqualTo("e\n");
+        assertThat(doc.get("stdout_bytes").asLong()).isEqualTo(7);
         assertThat(doc.get("timed_out").asBoolean()).isFalse();
         assertThat(doc.at("/timings_ms/exec").isNumber()).isTrue();
     }
@@ -257,7 +259,7 @@ class RunCommandTest extends BusyboxRegistryTest {
             assertThat(p.json().get("changes")).hasSize(3);
             assertThat(freshDavit(home, "", "workspace", "file", "read", id, "made.txt").stdout()).isEqualTo("hi\n");
             Cli.Result bad = freshDavit(home, patch, "workspace", "patch", id, "-");
-            assertThat(bad.rc()).isEqualTo(2);
+            assertThat(bad.rc()).isEqualTo(8); // state: the patch is well formed, the tree no longer fits it
             assertThat(bad.stderr().strip()).doesNotContain("\n").contains("already exists", "nothing was changed");
 
             Cli.Result reap = freshDavit(home, "", "--json", "workspace", "reap");
