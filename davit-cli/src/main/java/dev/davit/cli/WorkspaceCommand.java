@@ -559,8 +559,9 @@ final class WorkspaceCommand extends GroupCommand {
             doc.put("bytes", page.bytes().length);
             doc.put("kept", page.kept());
             doc.put("eof", page.offset() + page.bytes().length >= page.kept());
-            if (dev.davit.sandbox.OutputExcerpt.utf8(page.bytes())) {
-                doc.put("content", new String(page.bytes(), java.nio.charset.StandardCharsets.UTF_8));
+            String text = dev.davit.oci.Text.utf8OrNull(page.bytes());
+            if (text != null) {
+                doc.put("content", text);
             } else {
                 doc.putNull("content");
                 doc.put("content_base64", java.util.Base64.getEncoder().encodeToString(page.bytes()));

@@ -8,9 +8,6 @@ import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
@@ -359,11 +356,11 @@ final class WorkspaceProcessCommands {
 
     /** {@code key}: the bytes as text (invalid UTF-8 replaced) and, when they are not UTF-8, {@code key_base64}. */
     static void text(ObjectNode doc, String key, byte[] b) {
-        try {
-            doc.put(key, StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString());
+        String text = dev.davit.oci.Text.utf8OrNull(b);
+        if (text != null) {
+            doc.put(key, text);
             doc.putNull(key + "_base64");
-        } catch (CharacterCodingException e) {
+        } else {
             doc.put(key, new String(b, StandardCharsets.UTF_8));
             doc.put(key + "_base64", Base64.getEncoder().encodeToString(b));
         }

@@ -65,6 +65,15 @@ public final class Text {
         return out.flip().toString();
     }
 
+    /** The text of {@code bytes} when they are well-formed UTF-8 (as {@link #strictUtf8} reads them), else null. */
+    public static String utf8OrNull(byte[] bytes) {
+        try {
+            return strictUtf8(bytes, 0);
+        } catch (MalformedUtf8 e) {
+            return null;
+        }
+    }
+
     /** Bytes that are not well-formed UTF-8: {@link #position()} is the index of the first bad one. */
     public static final class MalformedUtf8 extends java.io.IOException {
         private final int position;

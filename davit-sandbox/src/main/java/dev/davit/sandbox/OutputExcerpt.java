@@ -1,10 +1,8 @@
 package dev.davit.sandbox;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Text;
 import java.io.OutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Base64;
@@ -50,10 +48,11 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
      */
     public void putJson(ObjectNode doc, String name) {
         if (!cut()) {
-            byte[] all = concat(head, tail);
-            String text = printable(new String(all, StandardCharsets.UTF_8));
+            byte[] all = whole();
+            String strict = Text.utf8OrNull(all);
+            String text = printable(strict != null ? strict : new String(all, StandardCharsets.UTF_8));
             doc.put(name, text);
-            if (!utf8(all) || text.indexOf('\uFFFD') >= 0) {
+            if (strict == null || text.indexOf('\uFFFD') >= 0) {
                 doc.put(name + "_base64", Base64.getEncoder().encodeToString(all));
             }
         } else {
@@ -98,21 +97,11 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
     /** The longest run of control characters shown one by one. */
     static final int RUN = 8;
 
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] r = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, r, a.length, b.length);
+    /** The stream's bytes, head then tail: all of them when none were left out ({@link #cut} false). */
+    public byte[] whole() {
+        byte[] r = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, r, head.length, tail.length);
         return r;
-    }
-
-    /** Whether {@code b} is well-formed UTF-8. */
-    public static boolean utf8(byte[] b) {
-        try {
-            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b));
-            return true;
-        } catch (CharacterCodingException e) {
-            return false;
-        }
     }
 
     /** The end of {@code b} without a UTF-8 sequence cut short at its end (at most 3 bytes less). */

@@ -291,9 +291,7 @@ public final class DavitMcpServer implements AutoCloseable {
             return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
                     + " ask for less (a directory further down, a smaller limit)", 2);
         }
-        byte[] json = out.toByteArray();
-        out = null; // the document below is all that is kept
-        return answer(tool, json, rc, err.toString(StandardCharsets.UTF_8), pins);
+        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8), pins);
     }
 
     private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr) {

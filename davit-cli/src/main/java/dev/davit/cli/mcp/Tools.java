@@ -11,9 +11,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -612,12 +609,11 @@ final class Tools {
     static ObjectNode withText(JsonNode result) {
         ObjectNode doc = (ObjectNode) result;
         if (doc.has("content_base64")) {
-            byte[] bytes = Base64.getDecoder().decode(doc.get("content_base64").asText());
-            try {
-                doc.put("content", StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString());
+            String text = dev.davit.oci.Text.utf8OrNull(Base64.getDecoder().decode(doc.get("content_base64").asText()));
+            if (text != null) {
+                doc.put("content", text);
                 doc.remove("content_base64");
-            } catch (CharacterCodingException e) {
+            } else {
                 doc.putNull("content");
             }
         }

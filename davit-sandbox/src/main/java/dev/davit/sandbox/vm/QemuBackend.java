@@ -11,6 +11,7 @@ import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.CappedSink;
+import dev.davit.sandbox.Tees;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -226,10 +227,10 @@ public final class QemuBackend implements Backend {
         CappedSink out = new CappedSink(capture.bytes());
         CappedSink err = new CappedSink(capture.bytes());
         try {
-            OutputStream o = teed(out, capture.stdoutTee());
+            OutputStream o = Tees.of(out.stream(), capture.stdoutTee()); // the tee best effort, the capture whole
             c.readBody(r.stdoutSize(), o, deadline);
             o.flush();
-            OutputStream e = teed(err, capture.stderrTee());
+            OutputStream e = Tees.of(err.stream(), capture.stderrTee());
             c.readBody(r.stderrSize(), e, deadline);
             e.flush();
         } catch (IOException e) {
@@ -257,44 +258,6 @@ public final class QemuBackend implements Backend {
             Thread.currentThread().interrupt();
         }
         RUNNING.remove(qemu);
-    }
-
-    /** {@code sink} as a stream that also copies to {@code tee} (null: nowhere; best effort, as the pumps do). */
-    private static OutputStream teed(CappedSink sink, OutputStream tee) {
-        if (tee == null) {
-            return sink.stream();
-        }
-        return new OutputStream() {
-            private boolean broken;
-
-            @Override
-            public void write(int b) {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int n) {
-                sink.write(b, off, n);
-                if (!broken) {
-                    try {
-                        tee.write(b, off, n);
-                    } catch (IOException e) {
-                        broken = true; // the tee is best effort; the result keeps its capture
-                    }
-                }
-            }
-
-            @Override
-            public void flush() {
-                if (!broken) {
-                    try {
-                        tee.flush();
-                    } catch (IOException e) {
-                        broken = true;
-                    }
-                }
-            }
-        };
     }
 
     private static long ms(long nanos) {

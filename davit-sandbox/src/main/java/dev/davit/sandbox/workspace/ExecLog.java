@@ -66,10 +66,8 @@ final class ExecLog {
     private static ObjectNode stream(OutputExcerpt x) {
         ObjectNode o = Json.object();
         o.put("bytes", x.total());
-        byte[] all = x.cut() ? null : java.util.Arrays.copyOf(x.head(), x.head().length + x.tail().length);
-        if (all != null) {
-            System.arraycopy(x.tail(), 0, all, x.head().length, x.tail().length);
-            return stream(Captured.of(all));
+        if (!x.cut()) {
+            return stream(Captured.of(x.whole()));
         }
         o.put("head", new String(x.head(), 0, Math.min(KEEP, x.head().length), StandardCharsets.UTF_8));
         byte[] t = x.tail();

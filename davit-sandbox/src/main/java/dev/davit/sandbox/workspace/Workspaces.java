@@ -14,6 +14,7 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.Tees;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import java.io.IOException;
@@ -608,8 +609,8 @@ public final class Workspaces {
         List<String> cmd = use.command(argv, secretEnv, env, "--secret-env");
         dev.davit.sandbox.CappedSink out = new dev.davit.sandbox.CappedSink();
         dev.davit.sandbox.CappedSink err = new dev.davit.sandbox.CappedSink();
-        Redactor.Stream so = r.stream(tee(out.stream(), stdoutTee));
-        Redactor.Stream se = r.stream(tee(err.stream(), stderrTee));
+        Redactor.Stream so = r.stream(Tees.of(out.stream(), stdoutTee));
+        Redactor.Stream se = r.stream(Tees.of(err.stream(), stderrTee));
         Instant start = Instant.now();
         long t0 = System.nanoTime();
         ExecResult raw;
@@ -628,31 +629,6 @@ public final class Workspaces {
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(r.redact(argv), r.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, res));
         return res;
-    }
-
-    /** {@code a}, and {@code b} too when it is not null. */
-    private static OutputStream tee(OutputStream a, OutputStream b) {
-        if (b == null) {
-            return a;
-        }
-        return new OutputStream() {
-            @Override
-            public void write(int x) throws IOException {
-                a.write(x);
-                b.write(x);
-            }
-
-            @Override
-            public void write(byte[] x, int off, int n) throws IOException {
-                a.write(x, off, n);
-                b.write(x, off, n);
-            }
-
-            @Override
-            public void flush() throws IOException {
-                b.flush();
-            }
-        };
     }
 
     /**

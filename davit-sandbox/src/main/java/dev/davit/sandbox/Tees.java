@@ -1,4 +1,4 @@
-package dev.davit.sandbox.workspace;
+package dev.davit.sandbox;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -6,15 +6,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
-/** One stream that writes to several (nulls left out); one that fails is dropped, the others go on. */
-final class Tees extends OutputStream {
+/**
+ * One stream that writes to several (nulls left out); one that fails is dropped, the others go on: a capture and the
+ * tees a caller gave (best effort, as the pumps treat them), or the places a workspace keeps an exec's output.
+ */
+public final class Tees extends OutputStream {
     private final List<OutputStream> outs;
 
     private Tees(List<OutputStream> outs) {
         this.outs = outs;
     }
 
-    static OutputStream of(OutputStream... outs) {
+    public static OutputStream of(OutputStream... outs) {
         List<OutputStream> l = new ArrayList<>(java.util.Arrays.stream(outs).filter(Objects::nonNull).toList());
         return l.size() == 1 ? l.get(0) : new Tees(l);
     }
