@@ -74,6 +74,8 @@ public final class Main implements Callable<Integer> {
     private OutputStream rawErr = System.err;
     private Map<String, String> env;
     private Output output;
+    /** Where {@code workspace create} takes a started sandbox from (the MCP server's {@code --warm}); null: none. */
+    private dev.davit.sandbox.workspace.WarmPool spares;
 
     public Main() {
         this(System.out, System.getenv());
@@ -151,6 +153,12 @@ public final class Main implements Callable<Integer> {
      * and positional to its initial value before each parse.
      */
     public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env) {
+        return executeReusing(args, out, err, env, null);
+    }
+
+    /** {@link #executeReusing(String[], OutputStream, OutputStream, Map)} with a pool of spare sandboxes. */
+    public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env,
+                                     dev.davit.sandbox.workspace.WarmPool spares) {
         Class<?> named = commandNamed(args);
         if (named == null) {
             return execute(args, out, err, env);
@@ -168,6 +176,7 @@ public final class Main implements Callable<Integer> {
         main.rawOut = out;
         main.rawErr = err;
         main.env = env;
+        main.spares = spares;
         main.output = null;
         main.flagCredentials = null;
         main.built.setOut(o);
@@ -180,6 +189,7 @@ public final class Main implements Callable<Integer> {
             main.rawOut = null;
             main.rawErr = null;
             main.env = null;
+            main.spares = null;
             main.output = null;
             ready.add(main);
         }
@@ -364,6 +374,10 @@ public final class Main implements Callable<Integer> {
     /** The environment the command line runs with (System.getenv(), or a test's map). */
     Map<String, String> env() {
         return env;
+    }
+
+    dev.davit.sandbox.workspace.WarmPool spares() {
+        return spares;
     }
 
     /**

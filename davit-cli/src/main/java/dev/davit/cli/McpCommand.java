@@ -61,6 +61,12 @@ final class McpCommand extends GroupCommand {
                 + " (default: they stay until their TTL).")
         boolean cleanupOnExit;
 
+        @Option(names = "--warm", paramLabel = "N", description = "Keep N started sandboxes ready per kind of"
+                + " workspace asked for (its environment and resources), so that workspace_create finds one running"
+                + " (default 0: none). They count against --max-workspaces and give way to workspaces; each goes to"
+                + " one workspace only. Removed when the server exits.")
+        int warm;
+
         @Override
         protected int run(Output out) {
             if (!List.of("run", "core", "full").contains(tools)) {
@@ -68,6 +74,10 @@ final class McpCommand extends GroupCommand {
             }
             if (maxWorkspaces < 1) {
                 throw new DavitException(Kind.USAGE, "--max-workspaces must be at least 1");
+            }
+            if (warm < 0 || warm > maxWorkspaces) {
+                throw new DavitException(Kind.USAGE, "--warm must be between 0 and --max-workspaces (" + maxWorkspaces
+                        + "), got " + warm);
             }
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             Path home = DavitHome.resolve(main.env());
@@ -94,7 +104,7 @@ final class McpCommand extends GroupCommand {
             }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
-                    allowRegistries));
+                    allowRegistries, warm));
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {

@@ -122,6 +122,9 @@ final class WorkspaceCommand extends GroupCommand {
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Path home = DavitHome.resolve(main.env());
             Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home));
+            if (main.spares() != null && !resources.allowWeakerSandbox) { // spares are made with the default options
+                ws = ws.withSpares(main.spares());
+            }
             Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
                     ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
@@ -725,11 +728,13 @@ final class WorkspaceCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            return printExport(out, copy(workspaces(main)), hostDest);
+            return printExport(out, copy(workspaces(main), (entries, bytes) -> out.notice("exporting: " + entries
+                    + " entries, " + (bytes >> 20) + " MiB copied so far")), hostDest);
         }
 
-        Workspaces.Copied copy(Workspaces ws) {
-            return ws.export(id, hostDest, path);
+        /** The copy, telling {@code progress} how far it got (about once a second) where it can. */
+        Workspaces.Copied copy(Workspaces ws, dev.davit.sandbox.fs.Budget.Progress progress) {
+            return ws.export(id, hostDest, path, progress);
         }
     }
 

@@ -305,6 +305,70 @@ class McpLimitsTest {
         }
     }
 
+    /** The sandboxes of {@code home} (workspaces' and spares'), by id: their {@code sandbox ls} documents. */
+    private static Map<String, com.fasterxml.jackson.databind.JsonNode> sandboxes(Path home) {
+        Map<String, com.fasterxml.jackson.databind.JsonNode> m = new java.util.TreeMap<>();
+        new Cli(home).run("--json", "sandbox", "ls").json().get("sandboxes").forEach(s -> m.put(s.get("id").asText(),
+                s));
+        return m;
+    }
+
+    private static void await(java.util.function.BooleanSupplier done, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!done.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("within 90 s: " + what).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aWarmPoolHandsOutStartedSandboxesWithinTheLimit() throws Exception {
+        Path home = shared.resolve("home-warm");
+        McpAsyncClient c = connect(home, "davit-test-" + UUID.randomUUID(), "--max-workspaces", "3", "--warm", "2");
+        try {
+            Map<String, Object> first = (Map<String, Object>) call(c, "workspace_create", Map.of("env", image))
+                    .structuredContent();
+            await(() -> sandboxes(home).size() == 3, "two spares beside the first workspace's sandbox");
+            java.util.Set<String> spares = new java.util.HashSet<>(sandboxes(home).keySet());
+            spares.remove((String) first.get("sandbox"));
+            java.time.Instant before = java.time.Instant.now();
+            McpSchema.CallToolResult r = call(c, "workspace_create", Map.of("env", image, "name", "second"));
+            assertThat(r.isError()).as(r.toString()).isFalse();
+            Map<String, Object> second = (Map<String, Object>) r.structuredContent();
+            // its sandbox is a spare, started before the call
+            assertThat(spares).contains((String) second.get("sandbox"));
+            assertThat(java.time.Instant.parse(sandboxes(home).get((String) second.get("sandbox"))
+                    .get("created_at").asText())).isBefore(before);
+            Map<String, Object> ran = (Map<String, Object>) call(c, "workspace_exec", Map.of("workspace", "second",
+                    "command", List.of("sh", "-c", "echo hi > /workspace/f; ls /workspace"))).structuredContent();
+            assertThat(ran.get("stdout")).isEqualTo("f\n");
+            Map<String, Object> third = (Map<String, Object>) call(c, "workspace_create", Map.of("env", image))
+                    .structuredContent();
+            assertThat(spares).contains((String) third.get("sandbox"));
+            assertThat(third.get("sandbox")).isNotEqualTo(second.get("sandbox"));
+
+            // three workspaces: the limit; no spare may be left beside them, and a fourth create is refused
+            await(() -> sandboxes(home).size() == 3, "no spare beside three workspaces");
+            Thread.sleep(6000); // past the pool's next look: still none
+            assertThat(sandboxes(home)).hasSize(3);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> call(c, "workspace_create", Map.of("env",
+                    image))).isInstanceOf(McpError.class).hasMessageContaining("--max-workspaces");
+
+            // a workspace deleted makes room: the pool fills it again
+            call(c, "workspace_delete", Map.of("workspace", (String) first.get("id")));
+            await(() -> sandboxes(home).size() == 3, "a spare in the room of the deleted workspace");
+        } finally {
+            c.closeGracefully().block();
+        }
+        // the server removed its spares when it ended; the workspaces stay
+        await(() -> sandboxes(home).size() == 2, "only the workspaces' sandboxes after the server ended");
+        Cli cli = new Cli(home);
+        cli.run("--json", "workspace", "ls").json().get("workspaces").forEach(w -> cli.run("workspace", "rm",
+                w.get("id").asText()));
+        assertThat(sandboxes(home)).isEmpty();
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void aSecretNeverReachesTheModel() throws Exception {

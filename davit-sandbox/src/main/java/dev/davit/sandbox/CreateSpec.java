@@ -73,6 +73,11 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         return backend.equals(Backend.VM);
     }
 
+    /** This spec with ttl {@code t} (null: never). */
+    public CreateSpec withTtl(Duration t) {
+        return new CreateSpec(rootfs, env, workdir, network, image, t, backend, vcpus, memoryMiB, publish, limits);
+    }
+
     /** This spec with root filesystem {@code r} (a backend records its resolved rootfs). */
     public CreateSpec withRootfs(Path r) {
         return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits);

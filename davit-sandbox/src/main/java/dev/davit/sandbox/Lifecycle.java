@@ -132,6 +132,18 @@ public final class Lifecycle {
         return s;
     }
 
+    /** See {@link Sandboxes#expireAfter}. */
+    Sandbox expireAfter(String id, Duration ttl) {
+        return locked(id, () -> {
+            Sandbox s = status(id);
+            Duration t = ttl == null ? null : Duration.between(s.createdAt(), Instant.now()).plus(ttl);
+            Sandbox changed = new Sandbox(id, s.status(), s.spec().withTtl(t), s.createdAt(), s.startedAt(),
+                    s.bwrapPid(), s.bwrapStart(), s.initPid(), s.initStart(), s.qemuPid(), s.qemuStart());
+            save(changed);
+            return changed;
+        });
+    }
+
     void rm(String id) {
         locked(id, () -> {
             Sandbox s = status(id);

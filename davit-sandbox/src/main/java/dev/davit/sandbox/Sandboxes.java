@@ -285,6 +285,14 @@ public final class Sandboxes {
         return lifecycle.stop(id);
     }
 
+    /**
+     * Sets the ttl of sandbox {@code id} so that {@link #reap} may remove it {@code ttl} from now (null: never); e.g.
+     * a sandbox made ahead of time that a workspace takes over.
+     */
+    public Sandbox expireAfter(String id, java.time.Duration ttl) {
+        return lifecycle.expireAfter(id, ttl);
+    }
+
     /** Stops the sandbox if needed and deletes its state directory. */
     public void rm(String id) {
         lifecycle.rm(id);

@@ -107,6 +107,68 @@ class VmWorkspaceProcessesTest {
         }
     }
 
+    /**
+     * Secrets of a microVM workspace: in the guest's /run/secrets, a tmpfs of its own (0700; files 0600), mapped to
+     * variables on request, redacted from what an exec prints, there again after a restart, and never on the VM's
+     * disk (read offline once it stopped).
+     */
+    @Test
+    @Order(7)
+    void secretsInAMicroVm() throws IOException {
+        String value = "vm-s3cr3t-" + java.util.UUID.randomUUID();
+        Workspace s = workspaces.create(new CreateSpec(VmTestEnvironment.get(), Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), "vm", 1, 256), "secret-vm", null, dev.davit.sandbox.workspace.Secrets.of(
+                Map.of("API_TOKEN", value.getBytes(StandardCharsets.UTF_8)), "--secret"));
+        try {
+            java.io.ByteArrayOutputStream tee = new java.io.ByteArrayOutputStream();
+            ExecResult r = workspaces.exec(s.id(), sh("cat /run/secrets/API_TOKEN; echo;"
+                    + " busybox stat -c '%a %n' /run/secrets /run/secrets/API_TOKEN;"
+                    + " busybox grep ' /run/secrets tmpfs ' /proc/mounts | busybox wc -l; echo len=${#TOKEN}"),
+                    Map.of(), Map.of("TOKEN", "API_TOKEN"), null, Duration.ofSeconds(60), null, tee, null);
+            assertEquals(0, r.exitCode(), r.stderrText());
+            String out = r.stdoutText();
+            assertFalse(out.contains(value), out);
+            assertFalse(tee.toString(StandardCharsets.UTF_8).contains(value), "the tee is redacted too");
+            assertTrue(out.contains("[REDACTED:API_TOKEN]"), out);
+            assertTrue(out.contains("700 /run/secrets\n600 /run/secrets/API_TOKEN\n1\n"), out);
+            assertTrue(out.contains("len=" + value.length()), out);
+
+            workspaces.stop(s.id()); // the guest's disk flushed first
+            // the VM's disk (its qcow2 overlay holds every block the guest wrote) has no value: the tmpfs was the
+            // guest's memory; and on the host the value is only in the saved values (the staged tar is gone)
+            byte[] needle = value.getBytes(StandardCharsets.UTF_8);
+            try (var files = Files.walk(home)) {
+                for (Path f : files.filter(Files::isRegularFile).toList()) {
+                    String name = f.getFileName().toString();
+                    assertFalse(name.startsWith(".put-"), "a staged tar is left: " + f);
+                    if (name.equals("values.json") || Files.size(f) > (1L << 30)) {
+                        continue;
+                    }
+                    assertFalse(contains(Files.readAllBytes(f), needle), "the value is in " + f);
+                }
+            }
+            workspaces.start(s.id());
+            ExecResult again = workspaces.exec(s.id(), sh("busybox wc -c < /run/secrets/API_TOKEN"), Map.of(),
+                    null, Duration.ofSeconds(60), null, null, null);
+            assertEquals(value.length() + "\n", again.stdoutText().strip() + "\n");
+        } finally {
+            workspaces.rm(s.id());
+        }
+    }
+
+    private static boolean contains(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

@@ -44,7 +44,8 @@ public final class DavitMcpServer implements AutoCloseable {
     /** What {@code davit mcp serve} was given. */
     public record Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
                           java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
-                          Map<String, String> env, PrintStream log, String version, List<String> allowRegistries) {
+                          Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
+                          int warm) {
     }
 
     /** The largest {@code --json} document a tool's command may print; past it the call fails. */
@@ -66,7 +67,11 @@ public final class DavitMcpServer implements AutoCloseable {
     /** The workspaces this server created (removed on exit with --cleanup-on-exit). */
     private final Set<String> created = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Open until the first {@link #close} is done: a second one (a shutdown hook's) waits for it. */
+    private final java.util.concurrent.CountDownLatch closeDone = new java.util.concurrent.CountDownLatch(1);
     private final ScheduledExecutorService reaper;
+    /** Started sandboxes for workspace_create ({@code --warm}); null without. */
+    private final dev.davit.sandbox.workspace.WarmPool spares;
 
     public DavitMcpServer(Options options) {
         this.options = options;
@@ -88,6 +93,8 @@ public final class DavitMcpServer implements AutoCloseable {
             return t;
         });
         reaper.scheduleWithFixedDelay(this::reapExpired, 1, 60, TimeUnit.SECONDS);
+        this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
+                Workspaces.under(options.davitHome()), options.warm(), policy::room, options.log()::println);
     }
 
     JacksonMcpJsonMapper mapper() {
@@ -286,7 +293,7 @@ public final class DavitMcpServer implements AutoCloseable {
             env = new java.util.HashMap<>(env);
             env.put(Main.JSON_PROGRESS, "1");
         }
-        int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env);
+        int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env, spares);
         if (out.over()) {
             return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
                     + " ask for less (a directory further down, a smaller limit)", 2);
@@ -428,17 +435,33 @@ public final class DavitMcpServer implements AutoCloseable {
 
     /**
      * Stops the reaper and cancels the calls in flight (their commands are killed, one-shot sandboxes removed),
-     * waiting up to 30 s for them to end; with --cleanup-on-exit then removes the workspaces this server created.
-     * Idempotent.
+     * waiting up to 30 s for them to end; removes the warm pool's spares; with --cleanup-on-exit then removes the
+     * workspaces this server created. Idempotent: a second call returns when the first is done.
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
+            try { // e.g. SIGTERM while stdin's end is being handled: the JVM must not end before the close does
+                closeDone.await(120, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             return;
         }
+        try {
+            closeOnce();
+        } finally {
+            closeDone.countDown();
+        }
+    }
+
+    private void closeOnce() {
         reaper.shutdownNow();
         installs.close();
         cancelAll();
+        if (spares != null) {
+            spares.close();
+        }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!running.isEmpty() && System.nanoTime() < deadline) {
             try {

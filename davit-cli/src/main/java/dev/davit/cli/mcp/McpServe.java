@@ -62,11 +62,20 @@ public final class McpServe {
         // structuredContent and outputSchema are 2025-06-18's; the SDK's stdio transport names only 2024-11-05
         McpSyncServer mcp = server.build(new StdioTransport(server.mapper(), in, stdout, PROTOCOL_VERSIONS,
                 server::log));
+        // a client that ends the server with SIGTERM (as SDK clients do after closing stdin) gets the same close:
+        // calls cancelled, the warm pool's spares removed, --cleanup-on-exit done
+        Thread hook = new Thread(server::close, "davit-mcp-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
             ended.await();
         } finally {
             server.close();
             mcp.closeGracefully();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs (or ran) the same close
+            }
         }
     }
 

@@ -219,6 +219,16 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     }
 
     /**
+     * How many sandboxes a warm pool may keep ready: {@code maxWorkspaces} less the workspaces that exist and those
+     * being created (spares count against the limit, and give way to workspaces).
+     */
+    int room() {
+        synchronized (admission) {
+            return maxWorkspaces - Workspaces.under(davitHome).list().size() - admission.creating;
+        }
+    }
+
+    /**
      * Checks that what {@code arguments[arg]} names may run: a catalog environment (the operator's catalog), an image
      * already in the store (nothing is fetched), or an image of a registry in {@code --allow-registry}. A loopback,
      * link-local or private address is refused like any registry not listed, so the model cannot make the host send

@@ -30,7 +30,7 @@ class ToolProfilesTest {
 
     private DavitMcpServer server(String profile) {
         return new DavitMcpServer(new DavitMcpServer.Options(profile, List.of(), false, 8, Duration.ofHours(1), false,
-                home, Map.of("DAVIT_HOME", home.toString()), System.err, "test", List.of()));
+                home, Map.of("DAVIT_HOME", home.toString()), System.err, "test", List.of(), 0));
     }
 
     @Test

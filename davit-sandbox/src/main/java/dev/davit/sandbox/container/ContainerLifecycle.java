@@ -399,12 +399,18 @@ public final class ContainerLifecycle implements LongLived {
             }
         }
         long deadline = System.nanoTime() + START_WAIT.toNanos();
+        boolean cheap = Files.exists(Path.of("/proc/self/task", Long.toString(ProcessHandle.current().pid()),
+                "children"));
         while (System.nanoTime() < deadline && p.isAlive()) {
-            ProcessHandle init = p.children().findFirst().orElse(null);
-            if (init != null && init.children().anyMatch(k -> argv0(k.pid()).equals(sleep))) {
-                return new ProcessHandle[] {p.toHandle(), init};
+            long init = children(p.pid()).findFirst().orElse(0);
+            if (init > 0 && children(init).anyMatch(k -> argv0(k).equals(sleep))) {
+                ProcessHandle h = ProcessHandle.of(init).orElse(null);
+                if (h != null && h.parent().map(ProcessHandle::pid).orElse(0L) == p.pid()) {
+                    return new ProcessHandle[] {p.toHandle(), h};
+                }
             }
-            sleep(20);
+            // a start takes some 20-60 ms: a look costs a few small reads of /proc, or (no children files) a scan
+            sleep(cheap ? 2 : 20);
         }
         Host.killTree(p);
         if (!mustStart) {
@@ -642,6 +648,21 @@ public final class ContainerLifecycle implements LongLived {
         }
         throw new DavitException(Kind.USAGE, "the root filesystem " + rootfs + " has no sleep command (in /bin,"
                 + " /usr/bin, /sbin or /usr/sbin); a long-lived sandbox needs one for its keeper process");
+    }
+
+    /**
+     * The children of single-threaded process {@code pid} (bwrap, and the tools exec'd before it), from
+     * /proc/PID/task/PID/children; else (a kernel without those files) by a scan of all processes.
+     */
+    private static java.util.stream.LongStream children(long pid) {
+        try {
+            String c = Files.readString(Path.of("/proc", Long.toString(pid), "task", Long.toString(pid), "children"));
+            return java.util.Arrays.stream(c.trim().split(" ")).filter(x -> !x.isEmpty()).mapToLong(Long::parseLong);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return ProcessHandle.of(pid).stream().flatMap(ProcessHandle::children).mapToLong(ProcessHandle::pid);
+        } catch (IOException | NumberFormatException e) {
+            return java.util.stream.LongStream.empty();
+        }
     }
 
     private static String argv0(long pid) {

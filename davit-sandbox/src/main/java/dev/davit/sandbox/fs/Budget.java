@@ -86,8 +86,32 @@ public final class Budget {
         check();
     }
 
+    /** Hears how far a long operation got: entries and bytes counted so far. */
+    public interface Progress {
+        void at(long entries, long bytes);
+    }
+
+    private Progress progress;
+    private long nextReport;
+
+    /** This budget, which tells {@code p} how far it got about once a second (from the second second on). */
+    public Budget reporting(Progress p) {
+        this.progress = p;
+        this.nextReport = System.nanoTime() + REPORT_EVERY_NS;
+        return this;
+    }
+
+    private static final long REPORT_EVERY_NS = 1_000_000_000L;
+
     /** Fails when the deadline has passed or the calling thread was interrupted (the call was cancelled). */
     public void check() {
+        if (progress != null) {
+            long now = System.nanoTime();
+            if (now - nextReport > 0) {
+                nextReport = now + REPORT_EVERY_NS;
+                progress.at(entries, bytes);
+            }
+        }
         if (Thread.currentThread().isInterrupted()) {
             throw new DavitException(Kind.USAGE, what + " was cancelled");
         }

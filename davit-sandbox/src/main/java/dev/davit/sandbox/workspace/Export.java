@@ -38,6 +38,11 @@ final class Export {
      * {@link Workspaces#export}.
      */
     static Workspaces.Copied to(Dir ws, String rel, Path hostDest) throws IOException {
+        return to(ws, rel, hostDest, null);
+    }
+
+    /** {@link #to(Dir, String, Path)}, telling {@code progress} (null: none) how far it got about once a second. */
+    static Workspaces.Copied to(Dir ws, String rel, Path hostDest, Budget.Progress progress) throws IOException {
         Path dest = hostDest.toAbsolutePath().normalize();
         Path parent = dest.getParent();
         if (parent == null || !Files.isDirectory(parent)) {
@@ -59,6 +64,9 @@ final class Export {
         int slash = rel.lastIndexOf('/');
         String name = top == null || top.isDirectory() ? null : rel.substring(slash + 1);
         Budget budget = Budget.of("the export of /workspace" + (rel.isEmpty() ? "" : "/" + rel));
+        if (progress != null) {
+            budget.reporting(progress);
+        }
         Path tmp = parent.resolve("." + dest.getFileName() + ".davit-" + dev.davit.oci.RandomHex.of(4));
         try (Dir src = ws.dir(name == null ? rel : slash < 0 ? "" : rel.substring(0, slash))) {
             List<String> skipped = new ArrayList<>();

@@ -174,15 +174,28 @@ public final class Secrets {
      * the directory made 0700 and the sandbox user's through the host's view of it (a {@link Dir} of that very
      * tmpfs), each file written by an exec in the sandbox, as its user, from standard input. Refused when
      * /run/secrets is not a tmpfs of the sandbox's own (a sandbox its keeper started before davit made one: a restart
-     * makes it).
+     * makes it). A microVM's: see {@link #materialiseInGuest}. {@code workspaceDir}: the workspace's state directory,
+     * where the values are saved. Its errors are redacted (what a sandbox answers may hold a value).
      */
-    void materialise(Sandboxes sandboxes, String sandboxId, String workspace) {
+    void materialise(Sandboxes sandboxes, String sandboxId, String workspace, Path workspaceDir) {
         if (isEmpty()) {
             return;
         }
+        try {
+            materialiseUnredacted(sandboxes, sandboxId, workspace, workspaceDir);
+        } catch (DavitException e) { // what the sandbox answers (an agent's error, a console's tail) may hold a value
+            throw SecretUse.redacted(e, redactor());
+        }
+    }
+
+    private void materialiseUnredacted(Sandboxes sandboxes, String sandboxId, String workspace, Path workspaceDir) {
         Sandbox s = sandboxes.status(sandboxId);
         if (s.status() != SandboxStatus.RUNNING) {
             return; // written at its next start
+        }
+        if (s.spec().isVm()) {
+            materialiseInGuest(sandboxes, sandboxId, workspace, workspaceDir);
+            return;
         }
         long device = tmpfs(s, workspace);
         int[] owner = sandboxes.hostOwner(sandboxId);
@@ -223,12 +236,88 @@ public final class Secrets {
         }
     }
 
+    /**
+     * A shell function {@code t}: runs a tool of the guest's image, or the same of davit's static busybox in the
+     * guest (an image may lack mount, grep, chmod or chown).
+     */
+    private static final String GUEST_TOOLS = "t() { if command -v \"$1\" >/dev/null 2>&1; then \"$@\"; else"
+            + " /.davit/busybox \"$@\"; fi; }; ";
+
+    /**
+     * Mounts a tmpfs of its own on the guest's /run/secrets (unless one is there: a restart of the guest's processes
+     * keeps it), 0700 and the exec user's: the values never reach the VM's disk, so no diff, snapshot, export or disk
+     * inspection carries them.
+     */
+    private static final String GUEST_TMPFS_SCRIPT = GUEST_TOOLS + "d=" + IN_SANDBOX + "; t mkdir -p \"$d\" || exit 1;"
+            + " if ! t grep -qs \" $d tmpfs \" /proc/mounts; then t mount -t tmpfs -o mode=0700,size=1m,nosuid,nodev"
+            + " davit-secrets \"$d\" || exit 1; fi; t chmod 0700 \"$d\" && t chown \"$(t id -u):$(t id -g)\" \"$d\"";
+
+    /**
+     * {@link #materialise} in a microVM: the tmpfs made by an exec in the guest ({@link #GUEST_TMPFS_SCRIPT}), the
+     * files put by its agent from a tar the host writes beside the saved values (0600 in their 0700 directory) and
+     * deletes at once, then made 0600 and the exec user's. What the guest does with them is the guest's:
+     * it runs the workspace's code, which may read them anyway.
+     */
+    private void materialiseInGuest(Sandboxes sandboxes, String sandboxId, String workspace, Path workspaceDir) {
+        guestExec(sandboxes, sandboxId, workspace, List.of("/bin/sh", "-c", GUEST_TMPFS_SCRIPT));
+        Path tar = null;
+        try {
+            tar = Files.createTempFile(workspaceDir.resolve(DIR), ".put-", ".tar",
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+                    Files.newOutputStream(tar))) {
+                for (Map.Entry<String, byte[]> e : values.entrySet()) {
+                    var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(e.getKey());
+                    entry.setMode(0100600);
+                    entry.setSize(e.getValue().length);
+                    out.putArchiveEntry(entry);
+                    out.write(e.getValue());
+                    out.closeArchiveEntry();
+                }
+            }
+            sandboxes.guestFiles(sandboxId).putTar(IN_SANDBOX, tar);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot put the secrets of workspace " + workspace + " into its"
+                    + " microVM: " + e.getMessage());
+        } finally {
+            if (tar != null) {
+                try {
+                    Files.deleteIfExists(tar);
+                } catch (IOException ignored) {
+                    // 0600 in the temp directory; nothing more to do
+                }
+            }
+        }
+        List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", GUEST_TOOLS + "cd " + IN_SANDBOX
+                + " && t chmod 0600 \"$@\" && t chown \"$(t id -u):$(t id -g)\" \"$@\"", "davit-secret-own"));
+        argv.addAll(values.keySet());
+        guestExec(sandboxes, sandboxId, workspace, argv);
+    }
+
+    private void guestExec(Sandboxes sandboxes, String sandboxId, String workspace, List<String> argv) {
+        dev.davit.sandbox.ExecResult r = sandboxes.exec(sandboxId, argv, Map.of(), "/",
+                java.time.Duration.ofSeconds(30));
+        if (r.exitCode() != 0) {
+            throw new DavitException(Kind.USAGE, "cannot prepare " + IN_SANDBOX + " of workspace " + workspace
+                    + " in its microVM (exit code " + r.exitCode() + ": " + redactor().redact(r.stderrText().strip())
+                    + "); the guest needs /bin/sh, and its exec user must be root");
+        }
+    }
+
     /** Writes its standard input to /run/secrets/$1 (0600, the exec's user's), through a temp file and a rename. */
     private static final String PUT_SCRIPT = "umask 077; t=" + IN_SANDBOX + "/.davit-put.$$;"
             + " if cat >\"$t\" && mv -f \"$t\" \"" + IN_SANDBOX + "/$1\"; then exit 0; fi; rm -f \"$t\"; exit 1";
 
     /** Whether every value is in /run/secrets of running sandbox {@code sandboxId} (as a regular file). */
     boolean present(Sandboxes sandboxes, String sandboxId) {
+        if (sandboxes.status(sandboxId).spec().isVm()) { // one look through the agent: they go in together
+            try {
+                sandboxes.guestFiles(sandboxId).read(IN_SANDBOX + "/" + values.keySet().iterator().next(), 1);
+                return true;
+            } catch (DavitException e) {
+                return false;
+            }
+        }
         try (Dir top = sandboxes.openFilesOnHost(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
             for (String n : values.keySet()) {
                 Stat st = d.stat(n);

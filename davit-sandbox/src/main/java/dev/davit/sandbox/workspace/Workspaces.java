@@ -49,11 +49,30 @@ public final class Workspaces {
     private final Sandboxes sandboxes;
     private final Path stateDir;
     private final Claims claims;
+    private final WarmPool spares;
 
     public Workspaces(Sandboxes sandboxes, Path stateDir) {
+        this(sandboxes, stateDir, null);
+    }
+
+    private Workspaces(Sandboxes sandboxes, Path stateDir, WarmPool spares) {
         this.sandboxes = sandboxes;
         this.stateDir = stateDir;
         this.claims = new Claims(stateDir);
+        this.spares = spares;
+    }
+
+    /**
+     * These workspaces, whose {@link #create} takes its sandbox from {@code pool} (see {@link WarmPool}) when it has
+     * a spare of the kind, instead of creating and starting one; null: none.
+     */
+    public Workspaces withSpares(WarmPool pool) {
+        return new Workspaces(sandboxes, stateDir, pool);
+    }
+
+    /** Where the workspaces' state is. */
+    Path stateDir() {
+        return stateDir;
     }
 
     /** The workspaces of the davit home {@code davitHome} (state in {@code workspaces/}). */
@@ -81,8 +100,8 @@ public final class Workspaces {
 
     /**
      * {@link #create(CreateSpec, String, Path)} with {@code secrets}: saved in the workspace's state (0600), put into
-     * its sandbox's /run/secrets at each start and redacted from what it shows (see {@link Secrets}). A microVM
-     * workspace refuses them.
+     * its sandbox's /run/secrets (a tmpfs; a microVM's own, in the guest) at each start and redacted from what it
+     * shows (see {@link Secrets}).
      */
     public Workspace create(CreateSpec spec, String name, Path seed, Secrets secrets) {
         return create(spec, name, seed, Map.of(), secrets, null);
@@ -104,10 +123,6 @@ public final class Workspaces {
      */
     public Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels, Secrets secrets,
                             java.util.function.IntConsumer admit) {
-        if (!secrets.isEmpty() && spec.isVm()) {
-            throw new DavitException(Kind.USAGE, "secrets are not supported for microVM workspaces yet; create"
-                    + " the workspace with the container backend, or without --secret");
-        }
         if (name != null) {
             WorkspaceLabels.checkName(name);
         }
@@ -144,7 +159,7 @@ public final class Workspaces {
             Files.setPosixFilePermissions(baseline, Tree.perms(0755));
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
-            s = sandboxes.create(spec);
+            s = spare(spec);
             secrets.save(tmp);
             List<Workspace.SecretInfo> infos = new ArrayList<>();
             secrets.metadata().forEach(i -> infos.add(new Workspace.SecretInfo(i.path("name").asText(),
@@ -153,13 +168,14 @@ public final class Workspaces {
                     seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes, checked,
                     List.copyOf(infos));
             WorkspaceArea area = area(w, tmp);
-            // a container's layer is seeded before the first start (nothing changes under a running sandbox);
-            // a microVM's disk through the agent of its started VM
+            // a new container's layer is seeded before its first start, a spare's /workspace through the root of
+            // the running sandbox (nothing has run in it but its keeper); a microVM's disk through the agent of its
+            // started VM
             area.seed(baseline);
             if (sandboxes.status(s.id()).status() != SandboxStatus.RUNNING) {
                 sandboxes.start(s.id());
             }
-            secrets.materialise(sandboxes, s.id(), id);
+            secrets.materialise(sandboxes, s.id(), id, tmp);
             if (!spec.isVm()) {
                 try (WorkspaceArea.View v = area.view()) {
                     v.open().close();
@@ -195,6 +211,26 @@ public final class Workspaces {
             throw new DavitException(Kind.STORE, "cannot create the workspace in " + stateDir + ": "
                     + (e instanceof java.io.UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
         }
+    }
+
+    /**
+     * The sandbox of a new workspace of {@code spec}: a spare of the pool's, with the workspace's ttl, else a new
+     * one (created, not started).
+     */
+    private Sandbox spare(CreateSpec spec) {
+        String spare = spares == null ? null : spares.take(spec);
+        if (spare != null) {
+            try {
+                return sandboxes.expireAfter(spare, spec.ttl());
+            } catch (RuntimeException e) { // e.g. reaped meanwhile: made anew
+                try {
+                    sandboxes.rm(spare);
+                } catch (RuntimeException ignored) {
+                    // gone already; else its ttl lets a reap remove it
+                }
+            }
+        }
+        return sandboxes.create(spec);
     }
 
     /**
@@ -351,7 +387,7 @@ public final class Workspaces {
         return locked(id, wid -> {
             Workspace w = get(wid);
             Sandbox s = sandboxes.start(w.sandboxId());
-            secrets(w).materialise(sandboxes, w.sandboxId(), wid);
+            secrets(w).materialise(sandboxes, w.sandboxId(), wid, stateDir.resolve(wid));
             return s;
         });
     }
@@ -366,7 +402,8 @@ public final class Workspaces {
         Secrets secrets = secrets(w);
         return new SecretUse(secrets, secrets.redactor(), () -> {
             if (!secrets.isEmpty() && !secrets.present(sandboxes, w.sandboxId())) {
-                secrets.materialise(sandboxes, w.sandboxId(), w.id()); // e.g. a sandbox started by 'sandbox start'
+                // e.g. a sandbox started by 'sandbox start'
+                secrets.materialise(sandboxes, w.sandboxId(), w.id(), stateDir.resolve(w.id()));
             }
         }, w.id());
     }
@@ -779,7 +816,7 @@ public final class Workspaces {
             return sandboxes.status(w.sandboxId());
         }
         Sandbox started = sandboxes.start(w.sandboxId());
-        secrets(w).materialise(sandboxes, w.sandboxId(), id);
+        secrets(w).materialise(sandboxes, w.sandboxId(), id, stateDir.resolve(w.id()));
         return started;
     }
 
@@ -973,10 +1010,18 @@ public final class Workspaces {
      * only the permission bits (no setuid, setgid or sticky). Written to a temp sibling and renamed last.
      */
     public Copied export(String id, Path hostDest, String path) {
+        return export(id, hostDest, path, null);
+    }
+
+    /**
+     * {@link #export(String, Path, String)}, telling {@code progress} (null: none) about once a second how many
+     * entries and bytes it copied so far.
+     */
+    public Copied export(String id, Path hostDest, String path, Budget.Progress progress) {
         Workspace w = get(id);
         String rel = WorkspacePath.normalise(path);
         try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
-            return Export.to(ws, rel, hostDest);
+            return Export.to(ws, rel, hostDest, progress);
         } catch (IOException e) {
             throw ContainerArea.fileError(e, rel, "export");
         }

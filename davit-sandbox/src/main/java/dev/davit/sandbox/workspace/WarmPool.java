@@ -1,0 +1,454 @@
+package dev.davit.sandbox.workspace;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.Host;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.IntSupplier;
+
+/**
+ * Started sandboxes kept ready for workspaces ("spares"), so that a {@link Workspaces#create} finds its sandbox
+ * running instead of creating and starting one. Per kind of sandbox (a {@link CreateSpec} apart from its ttl; the
+ * {@link #MAX_KINDS} kinds asked for last) the pool keeps up to {@code perKind} spares, made by one background
+ * thread after a create took one or found none. A spare goes to exactly one workspace, which then owns it (its
+ * removal removes the sandbox); no spare is ever given twice, and nothing but davit has run in one.
+ *
+ * <p>Spares count against the caller's limit: they never take more than {@code room} sandboxes (how many more
+ * sandboxes may exist, e.g. an operator's maximum minus the workspaces that exist or are being created), and give
+ * way when it shrinks. Spares of kinds with published ports are never made (their ports would be taken).
+ *
+ * <p>Each spare is a sandbox with a ttl of {@link #SPARE_TTL} (so {@code davit sandbox reap} removes what a process
+ * that died left), recorded in {@code <workspaces>/.spares/<sandbox id>} with the owning process; a new pool removes
+ * the spares of owners that are gone. Spares older than {@link #RECYCLE} are replaced. {@link #close} removes them
+ * all.
+ */
+public final class WarmPool implements AutoCloseable {
+    /** A spare's ttl: past it, a reap removes a spare its process left behind. */
+    public static final Duration SPARE_TTL = Duration.ofHours(1);
+    /** How old a spare may get before it is replaced (well inside {@link #SPARE_TTL}). */
+    static final Duration RECYCLE = Duration.ofMinutes(30);
+    /** How many kinds of sandbox the pool keeps spares of: those asked for last. */
+    public static final int MAX_KINDS = 4;
+    /** How often the pool looks again at its room and its spares' age. */
+    private static final long TICK_MS = 5_000;
+
+    private record Spare(String sandboxId, Instant made) {
+    }
+
+    /** A kind's spares, how many are being made, and whether its last attempt failed (then it waits for a take). */
+    private static final class Stock {
+        final Deque<Spare> ready = new ArrayDeque<>();
+        int making;
+        boolean failed;
+    }
+
+    private final Workspaces workspaces;
+    private final Sandboxes sandboxes;
+    private final Path registry;
+    private final int perKind;
+    private final IntSupplier room;
+    private final Consumer<String> log;
+    /** Kinds, least recently asked for first. */
+    private final LinkedHashMap<CreateSpec, Stock> kinds = new LinkedHashMap<>();
+    /** Spares taken out of {@link #kinds} that are being removed (they still count). */
+    private final List<String> leaving = new ArrayList<>();
+    /** Makes spares, one at a time, and looks at the pool every {@link #TICK_MS}. */
+    private final ScheduledExecutorService filler;
+    /** Removes spares: never behind a spare being made, so spares give way at once. */
+    private final ExecutorService remover;
+    private boolean closed;
+    private boolean fillQueued;
+
+    private WarmPool(Workspaces workspaces, int perKind, IntSupplier room, Consumer<String> log) {
+        if (perKind < 1) {
+            throw new DavitException(Kind.USAGE, "a warm pool keeps at least 1 sandbox per kind, not " + perKind);
+        }
+        this.workspaces = workspaces;
+        this.sandboxes = workspaces.sandboxes();
+        this.registry = workspaces.stateDir().resolve(".spares");
+        this.perKind = perKind;
+        this.room = room;
+        this.log = log == null ? m -> { } : log;
+        this.filler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> daemon(r,
+                "davit-warm-pool"));
+        this.remover = java.util.concurrent.Executors.newSingleThreadExecutor(r -> daemon(r,
+                "davit-warm-pool-remover"));
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /**
+     * A pool of up to {@code perKind} spares per kind for {@code workspaces}, taking at most {@code room} sandboxes:
+     * how many more may exist beside the workspaces that exist or are being created, a caller's among them (asked
+     * again before and after each spare is made; e.g. {@code () -> max - workspaces - creating}); {@code log} (null:
+     * none) hears of spares that could not be made or removed. What pools of processes that died left is removed
+     * first, in the background. Use it through {@link Workspaces#withSpares}; close it to remove its spares.
+     */
+    public static WarmPool open(Workspaces workspaces, int perKind, IntSupplier room, Consumer<String> log) {
+        WarmPool p = new WarmPool(workspaces, perKind, room, log);
+        p.remover.execute(p::removeOrphans);
+        p.filler.scheduleWithFixedDelay(p::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
+        return p;
+    }
+
+    /** The spares ready now, being made and being removed: the sandboxes the pool counts against the room. */
+    public synchronized int size() {
+        int n = leaving.size();
+        for (Stock k : kinds.values()) {
+            n += k.ready.size() + k.making;
+        }
+        return n;
+    }
+
+    /** The ids of the sandboxes ready to be taken. */
+    public synchronized List<String> ready() {
+        List<String> ids = new ArrayList<>();
+        kinds.values().forEach(k -> k.ready.forEach(s -> ids.add(s.sandboxId())));
+        return ids;
+    }
+
+    /**
+     * A running spare of {@code spec}'s kind, no longer the pool's (the caller owns it and removes it when done with
+     * it), or null when none is ready: then the pool gives up spares that no longer fit the room (the caller is
+     * about to make a sandbox of its own, counted in the room). Either way the pool then makes spares in the
+     * background. The spare's ttl is still {@link #SPARE_TTL}; the caller sets its own
+     * ({@link Sandboxes#expireAfter}).
+     */
+    String take(CreateSpec spec) {
+        if (!spec.publish().isEmpty()) {
+            return null;
+        }
+        CreateSpec key = spec.withTtl(null);
+        String found = null;
+        while (found == null) {
+            Spare s;
+            synchronized (this) {
+                if (closed) {
+                    return null;
+                }
+                Stock k = kinds.remove(key); // put back last: the kind asked for last
+                if (k == null) {
+                    k = new Stock();
+                }
+                kinds.put(key, k);
+                k.failed = false;
+                while (kinds.size() > MAX_KINDS) {
+                    Iterator<Map.Entry<CreateSpec, Stock>> oldest = kinds.entrySet().iterator();
+                    Stock dropped = oldest.next().getValue();
+                    oldest.remove();
+                    dropped.ready.forEach(x -> leave(x.sandboxId()));
+                }
+                s = k.ready.poll();
+                while (s != null && old(s)) {
+                    leave(s.sandboxId());
+                    s = k.ready.poll();
+                }
+            }
+            if (s == null) {
+                break;
+            }
+            if (running(s.sandboxId())) { // looked at outside the lock: a status read
+                found = s.sandboxId();
+            } else {
+                synchronized (this) {
+                    if (!closed) {
+                        leave(s.sandboxId());
+                    }
+                }
+            }
+        }
+        if (found == null) {
+            int r = room();
+            synchronized (this) {
+                if (!closed && r >= 0) {
+                    trim(r);
+                }
+            }
+        }
+        synchronized (this) {
+            queueFill();
+        }
+        if (found != null) {
+            unregister(found);
+        }
+        return found;
+    }
+
+    private static boolean old(Spare s) {
+        return Instant.now().isAfter(s.made().plus(RECYCLE));
+    }
+
+    private boolean running(String id) {
+        try {
+            return sandboxes.status(id).status() == SandboxStatus.RUNNING;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Gives up ready spares (least recently asked-for kinds first) while the pool counts more than room {@code r}.
+     * Holding this.
+     */
+    private void trim(int r) {
+        int over = size() - Math.max(0, r);
+        for (Stock k : kinds.values()) {
+            while (over > 0 && !k.ready.isEmpty()) {
+                leave(k.ready.pollLast().sandboxId());
+                over--;
+            }
+        }
+    }
+
+    /** The room now, or -1 when it cannot be counted (logged): nothing is made or given up on it. */
+    private int room() {
+        try {
+            return room.getAsInt();
+        } catch (RuntimeException e) {
+            log.accept("davit: warm pool: cannot count the room for spares: " + e.getMessage());
+            return -1;
+        }
+    }
+
+    /** Removes spare {@code id} in the background; it counts until it is gone. Holding this, not closed. */
+    private void leave(String id) {
+        leaving.add(id);
+        remover.execute(() -> {
+            try {
+                remove(id);
+            } finally {
+                synchronized (this) {
+                    leaving.remove(id);
+                }
+            }
+        });
+    }
+
+    /** Holding this. */
+    private void queueFill() {
+        if (!fillQueued && !closed) {
+            fillQueued = true;
+            filler.execute(this::fill);
+        }
+    }
+
+    /** Every {@link #TICK_MS}: replaces old spares, gives way to a smaller room, fills a larger one. */
+    private void tick() {
+        try {
+            int r = room();
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                for (Stock k : kinds.values()) {
+                    k.ready.removeIf(s -> {
+                        boolean old = old(s);
+                        if (old) {
+                            leave(s.sandboxId());
+                        }
+                        return old;
+                    });
+                }
+                if (r >= 0) {
+                    trim(r);
+                }
+            }
+            fill();
+        } catch (RuntimeException e) { // never the end of the pool's upkeep
+            log.accept("davit: warm pool: " + e);
+        }
+    }
+
+    /** Makes spares, most recently asked-for kinds first, while there is room. On the filler thread. */
+    private void fill() {
+        while (true) {
+            int r = room();
+            CreateSpec next = null;
+            Stock chosen = null;
+            synchronized (this) {
+                fillQueued = false;
+                if (closed || r < 0 || size() >= r) {
+                    return;
+                }
+                List<Map.Entry<CreateSpec, Stock>> recent = new ArrayList<>(kinds.entrySet());
+                java.util.Collections.reverse(recent);
+                for (Map.Entry<CreateSpec, Stock> e : recent) {
+                    Stock k = e.getValue();
+                    if (!k.failed && k.ready.size() + k.making < perKind) {
+                        next = e.getKey();
+                        chosen = k;
+                        k.making++;
+                        break;
+                    }
+                }
+                if (next == null) {
+                    return;
+                }
+            }
+            Spare made = make(next);
+            int after = made == null ? 0 : room();
+            boolean unwanted;
+            synchronized (this) {
+                chosen.making--; // the stock counted it, even if its kind was dropped (and maybe asked for again)
+                chosen.failed = made == null;
+                // kept only by its kind's own stock, and only while it fits the room (which may have shrunk)
+                unwanted = made != null && (closed || kinds.get(next) != chosen || after < 0 || size() + 1 > after);
+                if (made != null && !unwanted) {
+                    chosen.ready.add(made);
+                }
+            }
+            if (unwanted) {
+                remove(made.sandboxId());
+            }
+            if (made == null) {
+                return;
+            }
+        }
+    }
+
+    /** A started sandbox of kind {@code key}, recorded as this process's spare; null (logged) when it failed. */
+    private Spare make(CreateSpec key) {
+        String id = null;
+        try {
+            Sandbox s = sandboxes.create(key.withTtl(SPARE_TTL));
+            id = s.id();
+            register(id);
+            sandboxes.start(id);
+            return new Spare(id, s.createdAt());
+        } catch (RuntimeException e) {
+            log.accept("davit: warm pool: cannot make a spare sandbox of " + key.rootfs() + ": " + e.getMessage());
+            if (id != null) {
+                remove(id);
+            }
+            return null;
+        }
+    }
+
+    /** {@code <registry>/<id>}: the owner's pid and start time, written atomically. */
+    private void register(String id) {
+        long pid = ProcessHandle.current().pid();
+        try {
+            Files.createDirectories(registry);
+            Path tmp = registry.resolve(".tmp-" + id);
+            Files.writeString(tmp, pid + " " + Host.startTime(pid) + "\n");
+            Files.move(tmp, registry.resolve(id), StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot record spare " + id + " in " + registry + ": "
+                    + e.getMessage());
+        }
+    }
+
+    private void unregister(String id) {
+        try {
+            Files.deleteIfExists(registry.resolve(id));
+        } catch (IOException e) {
+            log.accept("davit: warm pool: cannot delete " + registry.resolve(id) + ": " + e.getMessage());
+        }
+    }
+
+    /** Removes spare sandbox {@code id} and its record. */
+    private void remove(String id) {
+        try {
+            sandboxes.rm(id);
+        } catch (RuntimeException e) {
+            if (!(e instanceof DavitException d) || d.kind() != Kind.NOT_FOUND) {
+                log.accept("davit: warm pool: cannot remove spare " + id + ": " + e.getMessage());
+                return; // its record stays: the next pool tries again
+            }
+        }
+        unregister(id);
+    }
+
+    /** The owner a record names: {pid, start time}; null when it does not read as one. */
+    private static long[] owner(Path record) {
+        try {
+            String[] f = Files.readString(record, StandardCharsets.UTF_8).strip().split(" ");
+            return f.length == 2 ? new long[] {Long.parseLong(f[0]), Long.parseLong(f[1])} : null;
+        } catch (IOException | NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Removes the spares recorded by processes that are gone; never a workspace's sandbox (a record a take could not
+     * delete), nor one whose record does not read as an owner (unless older than {@link #SPARE_TTL}).
+     */
+    private void removeOrphans() {
+        List<Path> records;
+        try (java.util.stream.Stream<Path> s = Files.list(registry)) {
+            records = s.filter(r -> r.getFileName().toString().startsWith("sbx-")).toList();
+        } catch (NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            log.accept("davit: warm pool: cannot list " + registry + ": " + e.getMessage());
+            return;
+        }
+        try {
+            java.util.Set<String> owned = workspaces.sandboxIds();
+            for (Path r : records) {
+                String id = r.getFileName().toString();
+                long[] owner = owner(r);
+                boolean gone = owner == null ? Files.getLastModifiedTime(r).toInstant().plus(SPARE_TTL)
+                        .isBefore(Instant.now()) : !Host.alive(owner[0], owner[1]);
+                if (owned.contains(id)) {
+                    unregister(id); // a workspace's now
+                } else if (gone) {
+                    remove(id);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.accept("davit: warm pool: cannot look for spares left behind: " + e.getMessage());
+        }
+    }
+
+    /** Stops making spares and removes every spare (waiting up to a minute for one being made). */
+    @Override
+    public void close() {
+        List<String> ids = new ArrayList<>();
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            kinds.values().forEach(k -> k.ready.forEach(s -> ids.add(s.sandboxId())));
+            kinds.clear();
+        }
+        ids.forEach(id -> remover.execute(() -> remove(id)));
+        filler.shutdown(); // a spare being made is removed when it is done (closed)
+        remover.shutdown();
+        try {
+            if (!filler.awaitTermination(60, TimeUnit.SECONDS) || !remover.awaitTermination(60, TimeUnit.SECONDS)) {
+                log.accept("davit: warm pool: spares still being made or removed; 'davit sandbox reap' removes what"
+                        + " is left within " + SPARE_TTL.toMinutes() + " minutes");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
