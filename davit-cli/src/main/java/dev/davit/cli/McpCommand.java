@@ -69,9 +69,7 @@ final class McpCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            if (!List.of("run", "core", "full").contains(tools)) {
-                throw new DavitException(Kind.USAGE, "--tools must be run, core or full, got '" + tools + "'");
-            }
+            DavitMcpServer.checkTools(tools);
             if (maxWorkspaces < 1) {
                 throw new DavitException(Kind.USAGE, "--max-workspaces must be at least 1");
             }

@@ -97,6 +97,11 @@ public final class DavitMcpServer implements AutoCloseable {
                 Workspaces.under(options.davitHome()), options.warm(), policy::room, options.log()::println);
     }
 
+    /** Refuses a {@code --tools} value that names no profile (before anything starts). */
+    public static void checkTools(String tools) {
+        Tool.Profile.parse(tools);
+    }
+
     JacksonMcpJsonMapper mapper() {
         return mapper;
     }

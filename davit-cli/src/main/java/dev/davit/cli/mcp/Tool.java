@@ -34,8 +34,8 @@ record Tool(String name, Profile profile, String title, String description, List
                     return p;
                 }
             }
-            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "--tools is run, core or"
-                    + " full, not '" + s + "'");
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "--tools must be run,"
+                    + " core or full, got '" + s + "'");
         }
     }
 

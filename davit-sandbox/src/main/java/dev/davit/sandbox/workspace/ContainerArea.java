@@ -80,7 +80,8 @@ final class ContainerArea implements WorkspaceArea {
                 top.chown(DIR, owner[0], owner[1]);
             }
             try (Dir ws = top.dir(DIR)) {
-                Tree.copy(from, ws, "", new Tree.Options(null, null, owner, Budget.of("seeding /workspace")));
+                Tree.copy(from, ws, "", new Tree.Options(null, null, owner, Budget.of("seeding /workspace"))
+                        .intoSandbox());
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot seed /workspace of sandbox " + sandboxId + ": "
@@ -240,7 +241,8 @@ final class ContainerArea implements WorkspaceArea {
                 try (Dir parent = parentsMade(ws, rel, owner); Dir from = parent(stage, rel)) {
                     String tmp = temp("new");
                     try {
-                        Tree.copyEntry(from, name, parent, tmp, rel, new Tree.Options(null, null, owner, budget));
+                        Tree.copyEntry(from, name, parent, tmp, rel, new Tree.Options(null, null, owner, budget)
+                                .intoSandbox());
                         Stat now = parent.stat(name);
                         Stat made = parent.stat(tmp);
                         if (now != null && (now.isDirectory() || made != null && made.isDirectory())) {
@@ -290,7 +292,7 @@ final class ContainerArea implements WorkspaceArea {
             }
             try (Dir to = scratchDir.dir(fresh); Dir reuse = live) {
                 Tree.copy(source, to, "", new Tree.Options(null, reuse == null ? null : new Tree.Reuse(reuse, true),
-                        owner, Budget.of("resetting /workspace")));
+                        owner, Budget.of("resetting /workspace")).intoSandbox());
             }
             if (top.stat(DIR) != null) { // an exec may have removed /workspace itself
                 top.rename(DIR, scratchDir, old);

@@ -83,17 +83,66 @@ public final class ExecOutput {
     }
 
     /**
+     * Marks exec {@code id}'s output as being written ({@code output/ID.running}, naming this process): no prune,
+     * by any davit, deletes it meanwhile, however long the exec stays quiet (its files' times are those of its last
+     * write). {@link #end} removes the mark.
+     */
+    static void begin(Path state, String id) throws IOException {
+        long pid = ProcessHandle.current().pid();
+        Path mark = state.resolve(DIR).resolve(id + RUNNING);
+        Files.createDirectories(mark.getParent());
+        Files.writeString(mark, pid + " " + dev.davit.sandbox.Host.startTime(pid) + "\n");
+    }
+
+    /** Removes exec {@code id}'s mark (see {@link #begin}). */
+    static void end(Path state, String id) {
+        try {
+            Files.deleteIfExists(state.resolve(DIR).resolve(id + RUNNING));
+        } catch (IOException e) {
+            // its process's end makes it stale: the next prune removes it
+        }
+    }
+
+    private static final String RUNNING = ".running";
+
+    /** Whether mark {@code f} names a live process (a mark that does not read as one is stale). */
+    private static boolean live(Path f) {
+        try {
+            String[] o = Files.readString(f).strip().split(" ");
+            return o.length == 2 && dev.davit.sandbox.Host.alive(Long.parseLong(o[0]), Long.parseLong(o[1]));
+        } catch (IOException | NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /**
      * Deletes the output of all but the newest {@link #KEEP} execs, and the oldest files past {@link #BUDGET} bytes
-     * in all (the newest file always stays): a workspace's kept output is bounded on the host's disk.
+     * in all (the newest file always stays): a workspace's kept output is bounded on the host's disk. The output of
+     * an exec still running (see {@link #begin}) is left alone.
      */
     static void prune(Path state) {
         Path dir = state.resolve(DIR);
         List<Path> files = new ArrayList<>();
+        java.util.Set<String> running = new java.util.HashSet<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            ds.forEach(files::add);
+            for (Path f : ds) {
+                String name = f.getFileName().toString();
+                if (!name.endsWith(RUNNING)) {
+                    files.add(f);
+                } else if (live(f)) {
+                    running.add(name.substring(0, name.length() - RUNNING.length()));
+                } else {
+                    Files.deleteIfExists(f);
+                }
+            }
         } catch (IOException e) {
             return; // nothing kept yet
         }
+        files.removeIf(f -> {
+            String name = f.getFileName().toString();
+            int dot = name.indexOf('.');
+            return dot > 0 && running.contains(name.substring(0, dot));
+        });
         files.sort(Comparator.comparing(ExecOutput::modified).reversed());
         long total = 0;
         for (int i = 0; i < files.size(); i++) {

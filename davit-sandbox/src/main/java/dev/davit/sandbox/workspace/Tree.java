@@ -179,9 +179,22 @@ final class Tree {
      * @param owner   the host {uid, gid} every entry the copy creates gets, or null (the caller's)
      * @param budget  what the copy may cost
      */
-    record Options(List<String> skipped, Reuse reuse, int[] owner, Budget budget) {
+    record Options(List<String> skipped, Reuse reuse, int[] owner, Budget budget, boolean durable) {
+        /** A durable copy: each file forced to disk (davit's own records: baselines, snapshots, exports). */
+        Options(List<String> skipped, Reuse reuse, int[] owner, Budget budget) {
+            this(skipped, reuse, owner, budget, true);
+        }
+
         static Options of(Budget budget) {
             return new Options(null, null, null, budget);
+        }
+
+        /**
+         * This copy without forcing files to disk: for what goes into a sandbox's tree, which is as durable as what the
+         * sandbox writes itself (nothing there is forced), not a record of davit's.
+         */
+        Options intoSandbox() {
+            return new Options(skipped, reuse, owner, budget, false);
         }
     }
 
@@ -278,7 +291,9 @@ final class Tree {
                 }
                 try (FileChannel out = to.create(as)) {
                     copyData(src, out, o.budget());
-                    out.force(false);
+                    if (o.durable()) {
+                        out.force(false);
+                    }
                 }
                 to.chmod(as, src.stat().permissions() & 0777);
                 to.setModified(as, src.stat().modified());

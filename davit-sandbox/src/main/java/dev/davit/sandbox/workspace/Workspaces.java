@@ -566,6 +566,12 @@ public final class Workspaces {
         Instant start = Instant.now();
         long t0 = System.nanoTime();
         ExecResult raw;
+        try {
+            ExecOutput.begin(state, execId);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot keep the output of an exec in " + state + ": "
+                    + e.getMessage());
+        }
         try (ExecOutput.Spool outSpool = new ExecOutput.Spool(ExecOutput.file(state, execId, "stdout"));
              ExecOutput.Spool errSpool = new ExecOutput.Spool(ExecOutput.file(state, execId, "stderr"))) {
             OutputStream o = Tees.of(outHead.stream(), outTail, outSpool, stdoutTee);
@@ -585,6 +591,7 @@ public final class Workspaces {
             throw new DavitException(Kind.STORE, "cannot keep the output of an exec in " + state + ": "
                     + (red == null ? e.getMessage() : red.redact(e.getMessage())));
         } finally {
+            ExecOutput.end(state, execId);
             if (outTail.total() <= keep && errTail.total() <= keep) {
                 for (String s : ExecOutput.STREAMS) {
                     try {

@@ -49,6 +49,30 @@ class ExecOutputTest {
     }
 
     @Test
+    void aQuietExecStillRunningKeepsItsOutputThroughOtherExecsPrunes() throws Exception {
+        String quiet = String.format("e-%012x", 1);
+        ExecOutput.begin(state, quiet);
+        Path its = file(1, 1024); // the oldest file: written long ago, nothing since
+        // a mark of a process that is gone protects nothing
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        String stale = String.format("e-%012x", 2);
+        Path staleMark = state.resolve(ExecOutput.DIR).resolve(stale + ".running");
+        Files.writeString(staleMark, gone.pid() + " 1\n");
+        Path staleFile = file(2, 1024);
+        for (int i = 3; i <= 40; i++) {
+            file(i, 1024);
+        }
+        ExecOutput.prune(state);
+        assertThat(its).exists();
+        assertThat(staleFile).doesNotExist();
+        assertThat(staleMark).doesNotExist();
+        ExecOutput.end(state, quiet);
+        ExecOutput.prune(state);
+        assertThat(its).doesNotExist(); // once it ended, the oldest go first again
+    }
+
+    @Test
     void onlyAnExecIdNamesAFile() {
         for (String bad : new String[] {"../../etc/passwd", "e-0123", "e-0123456789ab/../x", "E-0123456789AB"}) {
             assertThatThrownBy(() -> ExecOutput.read(state, bad, "stdout", 0, 10))
