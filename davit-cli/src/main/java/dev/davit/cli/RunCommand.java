@@ -9,8 +9,6 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.Text;
-import dev.davit.oci.artifact.ArtifactFiles;
-import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
@@ -18,27 +16,20 @@ import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.store.StoreEntry;
-import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.OutputExcerpt;
-import dev.davit.sandbox.build.EnvBuilder;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
-import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.Sandboxes;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -55,8 +46,6 @@ final class RunCommand extends EnvCommand.Sub {
             + " filesystem; microVMs to a copy-on-write overlay of rootfs.ext4. No network unless --network. Exits"
             + " with the command's exit code (124 when --timeout killed it, 137 when --max-output did, 127 when the"
             + " command was not found); davit's own errors keep their codes.";
-    /** The largest image config read. */
-    static final int MAX_CONFIG_BYTES = 4 << 20;
     static final String MAX_OUTPUT_DESCRIPTION = "Stop the command when its stdout and stderr together pass BYTES"
             + " (e.g. 10M, 1G): copying stops there and its processes are killed (exit code 137; container backend;"
             + " default: no limit).";
@@ -75,8 +64,6 @@ final class RunCommand extends EnvCommand.Sub {
             + "command reads /dev/null).";
     static final String ENVS_TEXT = "Set a variable (repeatable); the host's environment is never passed.";
     static final String WORKDIR_TEXT = "The working directory inside (default: the image's WorkingDir, else /).";
-    /** The files of a microVM environment artifact that are used. */
-    private static final List<String> VM_FILES = List.of("vmlinux", "initrd", "rootfs.ext4");
 
     @Parameters(index = "0", paramLabel = "ENV", description = NAME_TEXT)
     String name;
@@ -286,112 +273,33 @@ final class RunCommand extends EnvCommand.Sub {
     record Resolved(Descriptor manifest, JsonNode config) {
     }
 
+    /** An image reference made runnable by the library ({@link RunTarget#ofImage}), with progress and notices. */
     private static Target image(EnvCommand.Sub ctx, Output out, String reference) {
-        Reference ref = Reference.parse(reference);
+        Reference.parse(reference); // a bad reference fails before anything else
         Trace.mark("image: parsed");
-        ctx.client();
-        Trace.mark("image: client");
-        Optional<StoreEntry> found = ctx.client().find(reference);
-        if (found.isEmpty()) {
-            out.notice("==> pulling " + ref);
-            try (ProgressRenderer progress = out.progress()) {
-                ctx.client().pull(reference, PlatformSelector.host(), progress);
+        ProgressRenderer[] shown = {null}; // drawn only if there is a pull
+        dev.davit.oci.copy.ProgressListener progress = e -> {
+            if (shown[0] == null) {
+                shown[0] = out.progress();
             }
-            found = ctx.client().find(reference);
-        }
-        StoreEntry entry = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                reference + " is not in the store"));
-        Manifest top = ctx.client().store().readManifest(entry.descriptor());
-        Trace.mark("image: found");
-        Optional<Target> vm = microvm(ctx, out, ref, entry, top);
-        if (vm.isPresent()) {
-            return vm.get();
-        }
-        Trace.mark("image: not a microVM");
-        Resolved m = config(ctx, reference, entry, top);
-        Trace.mark("image: config read");
-        String key = m.manifest().digest().toString().replace(':', '-');
-        Path cache = ctx.home().resolve("rootfs");
-        Path dir = cache.resolve(key);
-        if (!Files.isDirectory(dir)) {
-            out.notice("==> unpacking " + ref + " into " + dir);
-            Path partial = cache.resolve(".partial-" + UUID.randomUUID());
-            try {
-                Files.createDirectories(cache);
-                ctx.client().unpack(reference, partial, PlatformSelector.host(), UnpackOptions.defaults());
-                boolean ours = false;
-                try {
-                    Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
-                    ours = true;
-                } catch (java.nio.file.FileSystemException raced) {
-                    if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                        throw raced;
-                    }
-                    // another davit, or another call of this one, unpacked the same image first (rename(2) says
-                    // ENOTEMPTY, which Java reports as a plain FileSystemException): use that one, drop ours
-                    dev.davit.oci.store.Fs.deleteTree(partial);
-                    Files.deleteIfExists(dev.davit.oci.unpack.Owners.fileOf(partial));
+            shown[0].onEvent(e);
+        };
+        RunTarget t;
+        try {
+            t = RunTarget.ofImage(ctx.client(), ctx.home(), reference, progress, note -> {
+                if (note.startsWith("could not")) {
+                    out.warn(note);
+                } else {
+                    out.notice("==> " + note);
                 }
-                if (ours) {
-                    dev.davit.oci.unpack.Owners.moveRecord(partial, dir); // a rootless unpack's owners
-                }
-            } catch (IOException e) {
-                throw new DavitException(Kind.STORE, "cannot unpack into " + cache + ": " + e.getMessage());
-            } finally {
-                try {
-                    Files.deleteIfExists(dev.davit.oci.unpack.Owners.fileOf(partial)); // a lost race's
-                    dev.davit.oci.store.Fs.deleteTree(partial);
-                } catch (IOException e) {
-                    out.warn("could not delete " + partial + ": " + e.getMessage());
-                }
+            });
+        } finally {
+            if (shown[0] != null) {
+                shown[0].close();
             }
         }
-        return new Target(ref.toString(), m.manifest().digest().toString(), dir, ImageConfig.fromJson(m.config()),
-                "container");
-    }
-
-    /**
-     * A microVM environment artifact in the store (artifactType {@value EnvBuilder#MICROVM_ARTIFACT_TYPE}): its
-     * files are made once in {@code $DAVIT_HOME/vm/<digest>/} and used from there (the vm backend never writes
-     * them): layers stored as-is are hard-linked (else copied), compressed ones decompressed and verified.
-     */
-    private static Optional<Target> microvm(EnvCommand.Sub ctx, Output out, Reference ref, StoreEntry entry,
-                                            Manifest m) {
-        var store = ctx.client().store();
-        if (!(m instanceof ImageManifest im) || !EnvBuilder.MICROVM_ARTIFACT_TYPE.equals(im.effectiveArtifactType())) {
-            return Optional.empty();
-        }
-        Path cache = ctx.home().resolve("vm");
-        Path dir = cache.resolve(entry.descriptor().digest().toString().replace(':', '-'));
-        if (!Files.isRegularFile(dir.resolve("rootfs.ext4"))) {
-            out.notice("==> unpacking the microVM environment " + ref + " into " + dir);
-            Path partial = cache.resolve(".partial-" + UUID.randomUUID());
-            try {
-                Files.createDirectories(partial);
-                for (Descriptor l : im.layers()) {
-                    String title = l.annotation(Artifacts.TITLE);
-                    if (title != null && VM_FILES.contains(title)) {
-                        ArtifactFiles.materialize(store, l, partial.resolve(title), ArtifactFiles.Placement.LINK);
-                    }
-                }
-                try {
-                    Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
-                } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
-                    // another davit linked it first
-                }
-            } catch (IOException e) {
-                throw new DavitException(Kind.STORE, "cannot unpack the microVM environment into " + cache + ": "
-                        + e.getMessage());
-            } finally {
-                try {
-                    dev.davit.oci.store.Fs.deleteTree(partial);
-                } catch (IOException e) {
-                    out.warn("could not delete " + partial + ": " + e.getMessage());
-                }
-            }
-        }
-        return Optional.of(new Target(ref.toString(), entry.descriptor().digest().toString(), dir, ImageConfig.EMPTY,
-                "vm"));
+        Trace.mark("image: resolved");
+        return new Target(t.name(), t.digest(), t.rootfs(), t.image(), t.backend());
     }
 
     /** The store entry's manifest for this host (an index is resolved) and its config. */
@@ -412,12 +320,6 @@ final class RunCommand extends EnvCommand.Sub {
         if (!(m instanceof ImageManifest im)) {
             throw new DavitException(Kind.USAGE, Text.printable(reference) + " is not an image");
         }
-        JsonNode config = null;
-        try {
-            config = Json.read(store.readBlob(im.config().digest(), MAX_CONFIG_BYTES));
-        } catch (IOException | RuntimeException e) {
-            // no usable config: run without image defaults
-        }
-        return new Resolved(d, config);
+        return new Resolved(d, RunTarget.config(ctx.client(), im));
     }
 }

@@ -1,0 +1,178 @@
+package dev.davit.sandbox;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Json;
+import dev.davit.oci.Text;
+import dev.davit.oci.artifact.ArtifactFiles;
+import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.PlatformSelector;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageIndex;
+import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.reference.Reference;
+import dev.davit.oci.store.Fs;
+import dev.davit.oci.store.StoreEntry;
+import dev.davit.oci.unpack.Owners;
+import dev.davit.oci.unpack.UnpackOptions;
+import dev.davit.sandbox.build.EnvBuilder;
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.Consumer;
+
+/**
+ * Something a sandbox runs: a root filesystem directory ({@code backend} container: {@link RunSpec#rootfs},
+ * {@link CreateSpec#rootfs}) with its image's run defaults, or a microVM environment directory (vmlinux, initrd,
+ * rootfs.ext4; {@code backend} vm).
+ *
+ * @param name   what was asked for (an image reference, as parsed; a catalog environment's name)
+ * @param digest the manifest's digest (of an image for this host), or the environment's source digest
+ * @param rootfs the directory to run (never written by a sandbox)
+ * @param image  the image's run defaults ({@link ImageConfig#EMPTY} for a microVM environment)
+ * @param backend {@code container} or {@code vm}
+ */
+public record RunTarget(String name, String digest, Path rootfs, ImageConfig image, String backend) {
+    /** The largest image config read. */
+    public static final int MAX_CONFIG_BYTES = 4 << 20;
+    private static final List<String> VM_FILES = List.of("vmlinux", "initrd", "rootfs.ext4");
+
+    /**
+     * The image {@code reference} made runnable: pulled into {@code client}'s store when it is not there
+     * ({@code progress} hears the transfer), then, once per manifest, unpacked into the cache shared by every davit
+     * of {@code davitHome} ({@code rootfs/<digest>/}: unpacked beside it and renamed into place, so no caller ever
+     * sees a half-unpacked tree and two that race use one result) and its config read; a microVM environment
+     * artifact's files are placed in {@code vm/<digest>/} instead. {@code notes} (null: none) hears what is done
+     * ("pulling ...", "unpacking ...").
+     */
+    public static RunTarget ofImage(DavitClient client, Path davitHome, String reference, ProgressListener progress,
+                                    Consumer<String> notes) {
+        Consumer<String> say = notes == null ? m -> { } : notes;
+        Reference ref = Reference.parse(reference);
+        Optional<StoreEntry> found = client.find(reference);
+        if (found.isEmpty()) {
+            say.accept("pulling " + ref);
+            client.pull(reference, PlatformSelector.host(), progress == null ? ProgressListener.NONE : progress);
+            found = client.find(reference);
+        }
+        StoreEntry entry = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+                reference + " is not in the store"));
+        Manifest top = client.store().readManifest(entry.descriptor());
+        Optional<RunTarget> vm = microvm(client, davitHome, ref, entry, top, say);
+        if (vm.isPresent()) {
+            return vm.get();
+        }
+        Descriptor manifest = entry.descriptor();
+        if (top instanceof ImageIndex idx) {
+            manifest = PlatformSelector.host().select(idx, reference).get(0);
+            top = client.store().readManifest(manifest);
+        }
+        if (!(top instanceof ImageManifest im)) {
+            throw new DavitException(Kind.USAGE, Text.printable(reference) + " is not an image");
+        }
+        JsonNode config = config(client, im);
+        Path cache = davitHome.resolve("rootfs");
+        Path dir = cache.resolve(manifest.digest().toString().replace(':', '-'));
+        if (!Files.isDirectory(dir)) {
+            say.accept("unpacking " + ref + " into " + dir);
+            unpack(client, reference, cache, dir, say);
+        }
+        return new RunTarget(ref.toString(), manifest.digest().toString(), dir, ImageConfig.fromJson(config),
+                Backend.CONTAINER);
+    }
+
+    /** The config of image manifest {@code im}; null when it is not usable (then it runs without image defaults). */
+    public static JsonNode config(DavitClient client, ImageManifest im) {
+        try {
+            return Json.read(client.store().readBlob(im.config().digest(), MAX_CONFIG_BYTES));
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static void unpack(DavitClient client, String reference, Path cache, Path dir, Consumer<String> say) {
+        Path partial = cache.resolve(".partial-" + UUID.randomUUID());
+        try {
+            Files.createDirectories(cache);
+            client.unpack(reference, partial, PlatformSelector.host(), UnpackOptions.defaults());
+            boolean ours = false;
+            try {
+                Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+                ours = true;
+            } catch (java.nio.file.FileSystemException raced) {
+                if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw raced;
+                }
+                // another davit, or another call of this one, unpacked the same image first (rename(2) says
+                // ENOTEMPTY, which Java reports as a plain FileSystemException): use that one, drop ours
+                Fs.deleteTree(partial);
+                Files.deleteIfExists(Owners.fileOf(partial));
+            }
+            if (ours) {
+                Owners.moveRecord(partial, dir); // a rootless unpack's owners
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot unpack into " + cache + ": " + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(Owners.fileOf(partial)); // a lost race's
+                Fs.deleteTree(partial);
+            } catch (IOException e) {
+                say.accept("could not delete " + partial + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * A microVM environment artifact in the store (artifactType {@value EnvBuilder#MICROVM_ARTIFACT_TYPE}): its
+     * files are made once in {@code <davitHome>/vm/<digest>/} and used from there (the vm backend never writes
+     * them): layers stored as-is are hard-linked (else copied), compressed ones decompressed and verified.
+     */
+    private static Optional<RunTarget> microvm(DavitClient client, Path davitHome, Reference ref, StoreEntry entry,
+                                               Manifest m, Consumer<String> say) {
+        var store = client.store();
+        if (!(m instanceof ImageManifest im) || !EnvBuilder.MICROVM_ARTIFACT_TYPE.equals(im.effectiveArtifactType())) {
+            return Optional.empty();
+        }
+        Path cache = davitHome.resolve("vm");
+        Path dir = cache.resolve(entry.descriptor().digest().toString().replace(':', '-'));
+        if (!Files.isRegularFile(dir.resolve("rootfs.ext4"))) {
+            say.accept("unpacking the microVM environment " + ref + " into " + dir);
+            Path partial = cache.resolve(".partial-" + UUID.randomUUID());
+            try {
+                Files.createDirectories(partial);
+                for (Descriptor l : im.layers()) {
+                    String title = l.annotation(Artifacts.TITLE);
+                    if (title != null && VM_FILES.contains(title)) {
+                        ArtifactFiles.materialize(store, l, partial.resolve(title), ArtifactFiles.Placement.LINK);
+                    }
+                }
+                try {
+                    Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);
+                } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
+                    // another davit linked it first
+                }
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot unpack the microVM environment into " + cache + ": "
+                        + e.getMessage());
+            } finally {
+                try {
+                    Fs.deleteTree(partial);
+                } catch (IOException e) {
+                    say.accept("could not delete " + partial + ": " + e.getMessage());
+                }
+            }
+        }
+        return Optional.of(new RunTarget(ref.toString(), entry.descriptor().digest().toString(), dir,
+                ImageConfig.EMPTY, Backend.VM));
+    }
+}

@@ -1,0 +1,124 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.testkit.TestRegistry;
+import dev.davit.oci.testkit.Tools;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link RunTarget#ofImage}: an image reference made runnable through the library alone (pulled when missing,
+ * unpacked once into the shared cache, its config read), then run; over a real registry and bubblewrap.
+ */
+class RunTargetTest {
+    @TempDir
+    Path tmp;
+
+    /** A busybox image with Env and WorkingDir, built into the store of {@code client}. */
+    private String build(DavitClient client, String ref) throws Exception {
+        Path rootfs = BusyboxRootfs.create(tmp.resolve("src"));
+        Files.createDirectories(rootfs.resolve("srv"));
+        client.build(rootfs, ref, BuildOptions.builder().env("GREETING", "hello").workdir("/srv")
+                .cmd(List.of("sh", "-c", "echo default")).build(), ProgressListener.NONE);
+        return ref;
+    }
+
+    private static List<String> entries(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void concurrentCallsUnpackOnceAndTheResultRunsWithTheImagesDefaults() throws Exception {
+        Tools.assumeAvailable("bwrap", "busybox");
+        Path home = tmp.resolve("home");
+        try (DavitClient client = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
+            String ref = build(client, "localhost/test/busybox:1");
+            ExecutorService pool = Executors.newFixedThreadPool(4);
+            CountDownLatch go = new CountDownLatch(1);
+            ConcurrentLinkedQueue<String> notes = new ConcurrentLinkedQueue<>();
+            List<Future<RunTarget>> calls = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                calls.add(pool.submit(() -> {
+                    go.await();
+                    return RunTarget.ofImage(client, home, ref, null, notes::add);
+                }));
+            }
+            go.countDown();
+            List<RunTarget> got = new ArrayList<>();
+            for (Future<RunTarget> f : calls) {
+                got.add(f.get());
+            }
+            pool.shutdown();
+            assertThat(new HashSet<>(got)).hasSize(1);
+            RunTarget t = got.get(0);
+            assertThat(t.backend()).isEqualTo(Backend.CONTAINER);
+            assertThat(t.digest()).startsWith("sha256:");
+            assertThat(t.rootfs()).isEqualTo(home.resolve("rootfs").resolve(t.digest().replace(':', '-')));
+            // one tree in the cache, no half-unpacked one left beside it
+            assertThat(entries(home.resolve("rootfs"))).containsExactly(t.rootfs().getFileName().toString());
+            assertThat(t.image().env()).contains("GREETING=hello");
+            assertThat(t.image().workingDir()).isEqualTo("/srv");
+            assertThat(notes).allMatch(n -> n.startsWith("unpacking "));
+
+            ExecResult r = new Sandboxes(SandboxOptions.under(home)).run(new RunSpec(t.rootfs(),
+                    List.of("sh", "-c", "echo $GREETING in $PWD"), Map.of(), null, Duration.ofSeconds(30),
+                    Network.NONE, t.image()));
+            assertThat(r.exitCode()).as(r.stderrText()).isZero();
+            assertThat(r.stdoutText()).isEqualTo("hello in /srv\n");
+
+            // a second call finds it all in place: nothing said, nothing done
+            notes.clear();
+            assertThat(RunTarget.ofImage(client, home, ref, null, notes::add)).isEqualTo(t);
+            assertThat(notes).isEmpty();
+        }
+    }
+
+    @Test
+    void aMissingImageIsPulledThenUnpacked() throws Exception {
+        Tools.assumeAvailable("busybox", Tools.REGISTRY);
+        try (TestRegistry registry = TestRegistry.start();
+             DavitClient builder = DavitClient.create(ClientOptions.anonymous(tmp.resolve("builder")));
+             DavitClient client = DavitClient.create(ClientOptions.anonymous(tmp.resolve("home/store")))) {
+            String ref = registry.hostPort() + "/test/busybox:1";
+            build(builder, ref);
+            builder.push(ref, ref, ProgressListener.NONE);
+            List<String> notes = new ArrayList<>();
+            List<Object> events = new ArrayList<>();
+            RunTarget t = RunTarget.ofImage(client, tmp.resolve("home"), ref, events::add, notes::add);
+            assertThat(notes).hasSize(2);
+            assertThat(notes.get(0)).isEqualTo("pulling " + ref);
+            assertThat(notes.get(1)).startsWith("unpacking " + ref + " into ");
+            assertThat(events).isNotEmpty(); // the transfer was reported
+            assertThat(t.rootfs().resolve("bin/busybox")).isRegularFile();
+            assertThat(client.find(ref)).isPresent();
+
+            assertThatThrownBy(() -> RunTarget.ofImage(client, tmp.resolve("home"), registry.hostPort()
+                    + "/test/missing:1", null, null)).isInstanceOf(DavitException.class);
+        }
+    }
+}
