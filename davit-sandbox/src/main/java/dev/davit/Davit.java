@@ -1,0 +1,255 @@
+package dev.davit;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.client.DavitHome;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.RunTarget;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * davit as a library: one davit home (the CLI's, {@code $DAVIT_HOME}, unless {@link Builder#home} says otherwise),
+ * from which images are made runnable ({@link #image}), one-shot commands run ({@link #run}) and workspaces opened
+ * ({@link #workspace}), with the CLI's safe defaults: container limits of {@link Limits#DEFAULT} (dropped only where
+ * this host cannot enforce them), no network, no host paths. While it is open it removes expired workspaces and
+ * sandboxes every {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits) removes the workspaces its
+ * handles did not {@link OpenWorkspace#keep}.
+ *
+ * <pre>{@code
+ * try (Davit davit = Davit.open();
+ *      OpenWorkspace ws = davit.workspace("docker.io/library/busybox:1.36")) {
+ *     ws.writeFile("hello.sh", "echo hello from $(pwd)");
+ *     System.out.println(ws.exec("sh", "hello.sh").stdoutText());   // hello from /workspace
+ * }
+ * }</pre>
+ */
+public final class Davit implements AutoCloseable {
+    /** How often an open {@code Davit} removes expired workspaces and sandboxes. */
+    public static final Duration REAP_EVERY = Duration.ofSeconds(10);
+    /** How long a command may run when the caller sets no timeout. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
+
+    private final Path home;
+    private final DavitClient client;
+    private final Sandboxes sandboxes;
+    private final Workspaces workspaces;
+    private final Set<OpenWorkspace> open = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService reaper;
+    private final Thread hook;
+    private volatile boolean closed;
+
+    private Davit(Path home, ClientOptions clientOptions, Duration reapEvery) {
+        this.home = home;
+        this.client = DavitClient.create(clientOptions.withStore(DavitHome.storeOf(home)));
+        SandboxOptions options = SandboxOptions.under(home);
+        this.sandboxes = new Sandboxes(options);
+        this.workspaces = new Workspaces(sandboxes, home.resolve("workspaces"));
+        this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "davit-reaper");
+            t.setDaemon(true);
+            return t;
+        });
+        reaper.scheduleWithFixedDelay(this::reap, reapEvery.toMillis(), reapEvery.toMillis(),
+                TimeUnit.MILLISECONDS);
+        this.hook = new Thread(this::close, "davit-close");
+        Runtime.getRuntime().addShutdownHook(hook);
+    }
+
+    /** A {@code Davit} on the CLI's home ({@code $DAVIT_HOME}, else its default) and its registry settings. */
+    public static Davit open() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** How to open a {@link Davit}. */
+    public static final class Builder {
+        private Path home;
+        private ClientOptions clientOptions;
+        private Duration reapEvery = REAP_EVERY;
+
+        private Builder() {
+        }
+
+        /** How often expired workspaces and sandboxes are removed while it is open (default {@link #REAP_EVERY}). */
+        public Builder reapEvery(Duration every) {
+            if (every == null || every.isNegative() || every.isZero()) {
+                throw new DavitException(Kind.USAGE, "Davit.Builder.reapEvery takes a positive duration");
+            }
+            this.reapEvery = every;
+            return this;
+        }
+
+        /** The davit home: its store, unpacked images, sandboxes and workspaces (default: the CLI's). */
+        public Builder home(Path home) {
+            this.home = Objects.requireNonNull(home, "home");
+            return this;
+        }
+
+        /**
+         * Registry credentials and transport (default: {@link ClientOptions#defaults()}: davit's and docker's
+         * configuration); its store is always the home's.
+         */
+        public Builder clientOptions(ClientOptions options) {
+            this.clientOptions = Objects.requireNonNull(options, "options");
+            return this;
+        }
+
+        public Davit build() {
+            Path h = home != null ? home : DavitHome.resolve(System.getenv());
+            return new Davit(h.toAbsolutePath(), clientOptions != null ? clientOptions : ClientOptions.defaults(),
+                    reapEvery);
+        }
+    }
+
+    public Path home() {
+        return home;
+    }
+
+    /** The image store and registry client (pull, push, copy, inspect). */
+    public DavitClient client() {
+        return client;
+    }
+
+    /** The sandboxes of this home, for what {@link #run} and {@link #workspace} do not cover. */
+    public Sandboxes sandboxes() {
+        return sandboxes;
+    }
+
+    /** The workspaces of this home (those of the CLI too). */
+    public Workspaces workspaces() {
+        return workspaces;
+    }
+
+    /**
+     * Image {@code reference} made runnable: pulled if it is not in the store, unpacked once into the home's shared
+     * cache, its config read (see {@link RunTarget#ofImage}).
+     */
+    public RunTarget image(String reference) {
+        check();
+        return RunTarget.ofImage(client, home, reference, ProgressListener.NONE, null);
+    }
+
+    /**
+     * A run of {@code reference} (see {@link #image}) with the CLI's defaults, to complete and pass to
+     * {@link Sandboxes#run}: the image's defaults, {@link Limits#DEFAULT} (none where this host cannot enforce
+     * them), no network, {@link #DEFAULT_TIMEOUT}.
+     */
+    public RunSpec.Builder runSpec(String reference) {
+        RunTarget t = image(reference);
+        return RunSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).network(Network.NONE)
+                .timeout(DEFAULT_TIMEOUT).limits(t.backend().equals("vm") ? Limits.NONE : defaultLimits());
+    }
+
+    /** Runs {@code command} (none: the image's Entrypoint and Cmd) in a new sandbox of {@code reference}. */
+    public ExecResult run(String reference, String... command) {
+        return sandboxes.run(runSpec(reference).command(List.of(command)).build());
+    }
+
+    /**
+     * A new workspace over {@code reference} (an empty /workspace), with the CLI's defaults and no ttl: removed when
+     * the handle is closed (unless kept), or by this {@code Davit}'s close.
+     */
+    public OpenWorkspace workspace(String reference) {
+        return workspace(reference, null);
+    }
+
+    /**
+     * {@link #workspace(String)} removed {@code ttl} after its creation at the latest (null: no ttl), by this
+     * {@code Davit} while it is open, else by the next one or {@code davit workspace reap}.
+     */
+    public OpenWorkspace workspace(String reference, Duration ttl) {
+        RunTarget t = image(reference);
+        boolean vm = t.backend().equals("vm");
+        CreateSpec spec = new CreateSpec(t.rootfs(), Map.of(), null, Network.NONE, t.image(), ttl, t.backend(),
+                RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB, null, vm ? Limits.NONE : defaultLimits());
+        Workspace w = workspaces.create(spec, null, null);
+        OpenWorkspace h = new OpenWorkspace(this, w);
+        open.add(h);
+        if (closed) { // closed meanwhile: nothing of it may outlive this Davit
+            h.close();
+            throw closedError();
+        }
+        return h;
+    }
+
+    /** The default container limits, or none where this host cannot enforce them (as the CLI does). */
+    private static Limits defaultLimits() {
+        return Limits.unenforceable() == null ? Limits.DEFAULT : Limits.NONE;
+    }
+
+    void forget(OpenWorkspace h) {
+        open.remove(h);
+    }
+
+    private void check() {
+        if (closed) {
+            throw closedError();
+        }
+    }
+
+    private static DavitException closedError() {
+        return new DavitException(Kind.USAGE, "this Davit is closed; open another with Davit.open()");
+    }
+
+    /** Removes expired workspaces and sandboxes (not those of workspaces). */
+    private void reap() {
+        try {
+            workspaces.reap();
+            sandboxes.reap(workspaces.sandboxIds());
+        } catch (RuntimeException e) {
+            // the next round tries again
+        }
+    }
+
+    /**
+     * Removes the workspaces its handles did not keep, expired ones, and stops; idempotent. Also run when the JVM
+     * exits while it is open.
+     */
+    @Override
+    public synchronized void close() { // the JVM's exit waits for a close in progress
+        if (closed) {
+            return;
+        }
+        closed = true;
+        reaper.shutdownNow();
+        for (OpenWorkspace h : List.copyOf(open)) {
+            try {
+                h.close();
+            } catch (RuntimeException e) {
+                // removed by a later reap: its ttl, or davit workspace rm
+            }
+        }
+        reap();
+        client.close();
+        if (Thread.currentThread() != hook) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs this close anyway
+            }
+        }
+    }
+}
