@@ -19,7 +19,6 @@ import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -182,9 +181,8 @@ public final class Davit implements AutoCloseable {
      */
     public OpenWorkspace workspace(String reference, Duration ttl) {
         RunTarget t = image(reference);
-        boolean vm = t.backend().equals("vm");
-        CreateSpec spec = new CreateSpec(t.rootfs(), Map.of(), null, Network.NONE, t.image(), ttl, t.backend(),
-                RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB, null, vm ? Limits.NONE : defaultLimits());
+        CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
+                .limits(t.backend().equals("vm") ? Limits.NONE : defaultLimits()).build();
         Workspace w = workspaces.create(spec, null, null);
         OpenWorkspace h = new OpenWorkspace(this, w);
         open.add(h);

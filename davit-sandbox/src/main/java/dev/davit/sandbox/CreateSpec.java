@@ -68,6 +68,99 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         this(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, null, null);
     }
 
+    /**
+     * A builder over {@code rootfs}: no variables, the image's (else /) working directory, no network, no image
+     * defaults, no ttl, the container backend, {@link RunSpec#DEFAULT_VCPUS} and {@link RunSpec#DEFAULT_MEMORY_MIB}
+     * for a microVM, no published ports, and container limits of {@link Limits#DEFAULT} (none for a microVM, whose
+     * size bounds it).
+     */
+    public static Builder builder(Path rootfs) {
+        return new Builder(rootfs);
+    }
+
+    /** Builds a {@link CreateSpec}; see {@link #builder}. */
+    public static final class Builder {
+        private final Path rootfs;
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private String workdir;
+        private Network network = Network.NONE;
+        private ImageConfig image = ImageConfig.EMPTY;
+        private Duration ttl;
+        private String backend = Backend.CONTAINER;
+        private int vcpus = RunSpec.DEFAULT_VCPUS;
+        private int memoryMiB = RunSpec.DEFAULT_MEMORY_MIB;
+        private List<PortMapping> publish = List.of();
+        private Limits limits;
+
+        private Builder(Path rootfs) {
+            this.rootfs = Objects.requireNonNull(rootfs, "rootfs");
+        }
+
+        public Builder env(String key, String value) {
+            env.put(key, value);
+            return this;
+        }
+
+        public Builder env(Map<String, String> v) {
+            env.putAll(v);
+            return this;
+        }
+
+        public Builder workdir(String v) {
+            workdir = v;
+            return this;
+        }
+
+        public Builder network(Network v) {
+            network = v;
+            return this;
+        }
+
+        public Builder image(ImageConfig v) {
+            image = v;
+            return this;
+        }
+
+        /** How long after creation a reap may remove it (null: never). */
+        public Builder ttl(Duration v) {
+            ttl = v;
+            return this;
+        }
+
+        /** {@code container} or {@code vm}. */
+        public Builder backend(String v) {
+            backend = v;
+            return this;
+        }
+
+        public Builder vcpus(int v) {
+            vcpus = v;
+            return this;
+        }
+
+        public Builder memoryMiB(int v) {
+            memoryMiB = v;
+            return this;
+        }
+
+        public Builder publish(List<PortMapping> v) {
+            publish = v;
+            return this;
+        }
+
+        /** The container's limits ({@link Limits#NONE}: none); default {@link Limits#DEFAULT}. */
+        public Builder limits(Limits v) {
+            limits = v;
+            return this;
+        }
+
+        public CreateSpec build() {
+            boolean vm = Backend.VM.equals(backend);
+            return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish,
+                    limits != null ? limits : vm ? Limits.NONE : Limits.DEFAULT);
+        }
+    }
+
     /** Whether this is a microVM sandbox. */
     public boolean isVm() {
         return backend.equals(Backend.VM);
