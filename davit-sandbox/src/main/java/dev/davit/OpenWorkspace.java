@@ -3,6 +3,7 @@ package dev.davit;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.Workspaces;
@@ -45,7 +46,12 @@ public final class OpenWorkspace implements AutoCloseable {
 
     /** Runs {@code command} in /workspace with variables {@code env}, for at most {@code timeout} (then exit 124). */
     public ExecResult exec(List<String> command, Map<String, String> env, Duration timeout) {
-        return workspaces().exec(id(), command, env, null, timeout, null, null, null);
+        return exec(ExecRequest.builder(command).env(env).timeout(timeout).build());
+    }
+
+    /** Runs request {@code r} (working directory, secrets as variables, input, tees: see {@link ExecRequest}). */
+    public ExecResult exec(ExecRequest r) {
+        return workspaces().exec(id(), r);
     }
 
     /** Writes {@code content} (UTF-8) to {@code path} in /workspace (its parents made). */

@@ -87,6 +87,13 @@ class DavitTest {
                 assertThat(e.stdoutText()).isEqualTo("hello from /workspace\n");
                 ws.exec("sh", "-c", "echo made > out.txt");
                 assertThat(ws.readFile("out.txt")).isEqualTo("made\n");
+                java.io.ByteArrayOutputStream tee = new java.io.ByteArrayOutputStream();
+                ExecResult cwd = ws.exec(dev.davit.sandbox.workspace.ExecRequest.builder("sh", "-c",
+                        "pwd; echo $X; cat").cwd("src").env("X", "y").stdin(new java.io.ByteArrayInputStream(
+                        "in\n".getBytes(StandardCharsets.UTF_8))).tees(tee, null).timeout(Duration.ofSeconds(30))
+                        .build());
+                assertThat(cwd.stdoutText()).isEqualTo("/workspace/src\ny\nin\n");
+                assertThat(tee.toString(StandardCharsets.UTF_8)).isEqualTo(cwd.stdoutText());
                 assertThat(ws.diff().changes()).extracting(WorkspaceDiff.Change::path)
                         .containsExactlyInAnyOrder("src", "src/hello.sh", "out.txt");
                 assertThat(davit.workspaces().list()).extracting(Workspace::id).containsExactly(id);

@@ -519,6 +519,21 @@ public final class Workspaces {
         return r;
     }
 
+    /** Runs request {@code r} in workspace {@code id} (see {@link ExecRequest}); its output captured whole. */
+    public ExecResult exec(String id, ExecRequest r) {
+        return exec(id, r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), r.stdin(), r.stdoutTee(),
+                r.stderrTee());
+    }
+
+    /**
+     * Runs request {@code r} in workspace {@code id}, holding at most {@code keep} bytes of each output stream in
+     * memory; see {@link #exec(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)}.
+     */
+    public Executed exec(String id, ExecRequest r, int keep) {
+        return exec(id, r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), keep, r.stdin(), r.stdoutTee(),
+                r.stderrTee());
+    }
+
     /**
      * What {@link #exec(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)} did:
      * the result (whose captures hold only the start of each stream), and the excerpts of stdout and stderr; when
