@@ -30,9 +30,9 @@ import java.util.concurrent.TimeUnit;
  * davit as a library: one davit home (the CLI's, {@code $DAVIT_HOME}, unless {@link Builder#home} says otherwise),
  * from which images are made runnable ({@link #image}), one-shot commands run ({@link #run}) and workspaces opened
  * ({@link #workspace}), with the CLI's safe defaults: container limits of {@link Limits#DEFAULT} (dropped only where
- * this host cannot enforce them), no network, no host paths. While it is open it removes expired workspaces and
- * sandboxes every {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits) removes the workspaces its
- * handles did not {@link OpenWorkspace#keep}.
+ * this host cannot enforce them), no network, no host paths. While it is open it removes expired workspaces every
+ * {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits) removes the
+ * workspaces its handles did not {@link OpenWorkspace#keep}.
  *
  * <pre>{@code
  * try (Davit davit = Davit.open();
@@ -43,7 +43,7 @@ import java.util.concurrent.TimeUnit;
  * }</pre>
  */
 public final class Davit implements AutoCloseable {
-    /** How often an open {@code Davit} removes expired workspaces and sandboxes. */
+    /** How often an open {@code Davit} removes expired workspaces. */
     public static final Duration REAP_EVERY = Duration.ofSeconds(10);
     /** How long a command may run when the caller sets no timeout. */
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
@@ -92,7 +92,7 @@ public final class Davit implements AutoCloseable {
         private Builder() {
         }
 
-        /** How often expired workspaces and sandboxes are removed while it is open (default {@link #REAP_EVERY}). */
+        /** How often expired workspaces are removed while it is open (default {@link #REAP_EVERY}). */
         public Builder reapEvery(Duration every) {
             if (every == null || every.isNegative() || every.isZero()) {
                 throw new DavitException(Kind.USAGE, "Davit.Builder.reapEvery takes a positive duration");
@@ -212,11 +212,13 @@ public final class Davit implements AutoCloseable {
         return new DavitException(Kind.USAGE, "this Davit is closed; open another with Davit.open()");
     }
 
-    /** Removes expired workspaces and sandboxes (not those of workspaces). */
+    /**
+     * Removes expired workspaces (and those whose sandbox is gone). Sandboxes are left to {@link Sandboxes#reap}: a
+     * failed one may be someone's to look at.
+     */
     private void reap() {
         try {
             workspaces.reap();
-            sandboxes.reap(workspaces.sandboxIds());
         } catch (RuntimeException e) {
             // the next round tries again
         }
