@@ -149,6 +149,27 @@ public final class Host {
         return false;
     }
 
+    /**
+     * Records process {@code pid} in {@code file} as {@code "PID START"} (its start time, see {@link #startTime}), so
+     * that a later reader can tell whether that very process still runs ({@link #recorded}, {@link #alive}):
+     * written atomically (a temp file in {@code tmpDir}, then a rename), not forced to disk (it means nothing after a
+     * reboot).
+     */
+    public static void record(Path file, long pid, Path tmpDir) throws IOException {
+        dev.davit.oci.store.Fs.writeAtomicallyUntilReboot(file, (pid + " " + startTime(pid) + "\n")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8), tmpDir);
+    }
+
+    /** The {pid, start time} a {@link #record} holds; null when it is missing or does not read as one. */
+    public static long[] recorded(Path file) {
+        try {
+            String[] w = Files.readString(file).strip().split(" ");
+            return new long[] {Long.parseLong(w[0]), Long.parseLong(w[1])};
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when gone. */
     public static long startTime(long pid) {
         String[] f = stat(pid);

@@ -1,8 +1,6 @@
 package dev.davit.sandbox;
 
-import dev.davit.oci.store.Fs;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -43,16 +41,13 @@ public final class OneShot {
 
     /** Records this davit as the owner of {@code state} (a new one-shot state directory). */
     static void claim(Path state) throws IOException {
-        long pid = ProcessHandle.current().pid();
-        Fs.writeAtomicallyUntilReboot(state.resolve(OWNER), (pid + " " + Host.startTime(pid) + "\n")
-                .getBytes(StandardCharsets.UTF_8), state);
+        Host.record(state.resolve(OWNER), ProcessHandle.current().pid(), state);
     }
 
     /** Records the process the run started; best effort (a run without the record is still reaped by owner). */
     public static void started(Path state, Process p) {
         try {
-            Fs.writeAtomicallyUntilReboot(state.resolve(PROCESS),
-                    (p.pid() + " " + Host.startTime(p.pid()) + "\n").getBytes(StandardCharsets.UTF_8), state);
+            Host.record(state.resolve(PROCESS), p.pid(), state);
         } catch (IOException e) {
             // the run goes on; only an orphan's processes could not be found later
         }
@@ -75,13 +70,13 @@ public final class OneShot {
             return removed;
         }
         for (Path d : dirs) {
-            long[] owner = read(d.resolve(OWNER));
+            long[] owner = Host.recorded(d.resolve(OWNER));
             if (owner == null ? !Host.beforeBoot(d) : Host.alive(owner[0], owner[1])) {
                 // a live run, or no record in a directory of this boot (being created, or an older davit's); a
                 // directory from before the last boot without one lost it in the crash (records are not forced)
                 continue;
             }
-            long[] proc = read(d.resolve(PROCESS));
+            long[] proc = Host.recorded(d.resolve(PROCESS));
             if (proc != null && Host.alive(proc[0], proc[1])) {
                 ProcessHandle.of(proc[0]).ifPresent(h -> {
                     List<ProcessHandle> all = new ArrayList<>(h.descendants().toList());
@@ -106,14 +101,5 @@ public final class OneShot {
             removed.add(d.getFileName().toString());
         }
         return removed;
-    }
-
-    private static long[] read(Path f) {
-        try {
-            String[] w = Files.readString(f).strip().split(" ");
-            return new long[] {Long.parseLong(w[0]), Long.parseLong(w[1])};
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
     }
 }

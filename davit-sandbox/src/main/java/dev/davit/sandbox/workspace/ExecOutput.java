@@ -2,6 +2,7 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.Host;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -88,10 +89,10 @@ public final class ExecOutput {
      * write). {@link #end} removes the mark.
      */
     static void begin(Path state, String id) throws IOException {
-        long pid = ProcessHandle.current().pid();
         Path mark = state.resolve(DIR).resolve(id + RUNNING);
         Files.createDirectories(mark.getParent());
-        Files.writeString(mark, pid + " " + dev.davit.sandbox.Host.startTime(pid) + "\n");
+        // its temp file beside the state, not among the output files a prune deletes
+        Host.record(mark, ProcessHandle.current().pid(), state);
     }
 
     /** Removes exec {@code id}'s mark (see {@link #begin}). */
@@ -107,12 +108,8 @@ public final class ExecOutput {
 
     /** Whether mark {@code f} names a live process (a mark that does not read as one is stale). */
     private static boolean live(Path f) {
-        try {
-            String[] o = Files.readString(f).strip().split(" ");
-            return o.length == 2 && dev.davit.sandbox.Host.alive(Long.parseLong(o[0]), Long.parseLong(o[1]));
-        } catch (IOException | NumberFormatException e) {
-            return false;
-        }
+        long[] owner = Host.recorded(f);
+        return owner != null && Host.alive(owner[0], owner[1]);
     }
 
     /**
@@ -132,7 +129,7 @@ public final class ExecOutput {
                 } else if (live(f)) {
                     running.add(name.substring(0, name.length() - RUNNING.length()));
                 } else {
-                    Files.deleteIfExists(f);
+                    delete(f);
                 }
             }
         } catch (IOException e) {
@@ -155,12 +152,16 @@ public final class ExecOutput {
             }
             total += size;
             if (i >= KEEP * STREAMS.size() || (i > 0 && total > BUDGET)) {
-                try {
-                    Files.deleteIfExists(f);
-                } catch (IOException e) {
-                    // the next exec tries again
-                }
+                delete(f);
             }
+        }
+    }
+
+    private static void delete(Path f) {
+        try {
+            Files.deleteIfExists(f);
+        } catch (IOException e) {
+            // the next exec's prune tries again
         }
     }
 

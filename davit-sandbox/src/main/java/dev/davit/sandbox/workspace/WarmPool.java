@@ -8,11 +8,9 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -145,6 +143,25 @@ public final class WarmPool implements AutoCloseable {
             return null;
         }
         CreateSpec key = spec.withTtl(null);
+        Stock k;
+        synchronized (this) {
+            if (closed) {
+                return null;
+            }
+            k = kinds.remove(key); // put back last: the kind asked for last
+            if (k == null) {
+                k = new Stock();
+            }
+            kinds.put(key, k);
+            k.failed = false;
+            while (kinds.size() > MAX_KINDS) {
+                Iterator<Map.Entry<CreateSpec, Stock>> oldest = kinds.entrySet().iterator();
+                Stock dropped = oldest.next().getValue();
+                oldest.remove();
+                dropped.ready.forEach(x -> leave(x.sandboxId()));
+                dropped.ready.clear();
+            }
+        }
         String found = null;
         while (found == null) {
             Spare s;
@@ -152,19 +169,7 @@ public final class WarmPool implements AutoCloseable {
                 if (closed) {
                     return null;
                 }
-                Stock k = kinds.remove(key); // put back last: the kind asked for last
-                if (k == null) {
-                    k = new Stock();
-                }
-                kinds.put(key, k);
-                k.failed = false;
-                while (kinds.size() > MAX_KINDS) {
-                    Iterator<Map.Entry<CreateSpec, Stock>> oldest = kinds.entrySet().iterator();
-                    Stock dropped = oldest.next().getValue();
-                    oldest.remove();
-                    dropped.ready.forEach(x -> leave(x.sandboxId()));
-                }
-                s = k.ready.poll();
+                s = k.ready.poll(); // a stock dropped meanwhile is empty
                 while (s != null && old(s)) {
                     leave(s.sandboxId());
                     s = k.ready.poll();
@@ -350,14 +355,11 @@ public final class WarmPool implements AutoCloseable {
         }
     }
 
-    /** {@code <registry>/<id>}: the owner's pid and start time, written atomically. */
+    /** {@code <registry>/<id>}: this process, as {@link Host#record} writes it. */
     private void register(String id) {
-        long pid = ProcessHandle.current().pid();
         try {
             Files.createDirectories(registry);
-            Path tmp = registry.resolve(".tmp-" + id);
-            Files.writeString(tmp, pid + " " + Host.startTime(pid) + "\n");
-            Files.move(tmp, registry.resolve(id), StandardCopyOption.ATOMIC_MOVE);
+            Host.record(registry.resolve(id), ProcessHandle.current().pid(), registry);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot record spare " + id + " in " + registry + ": "
                     + e.getMessage());
@@ -385,16 +387,6 @@ public final class WarmPool implements AutoCloseable {
         unregister(id);
     }
 
-    /** The owner a record names: {pid, start time}; null when it does not read as one. */
-    private static long[] owner(Path record) {
-        try {
-            String[] f = Files.readString(record, StandardCharsets.UTF_8).strip().split(" ");
-            return f.length == 2 ? new long[] {Long.parseLong(f[0]), Long.parseLong(f[1])} : null;
-        } catch (IOException | NumberFormatException e) {
-            return null;
-        }
-    }
-
     /**
      * Removes the spares recorded by processes that are gone; never a workspace's sandbox (a record a take could not
      * delete), nor one whose record does not read as an owner (unless older than {@link #SPARE_TTL}).
@@ -413,7 +405,7 @@ public final class WarmPool implements AutoCloseable {
             java.util.Set<String> owned = workspaces.sandboxIds();
             for (Path r : records) {
                 String id = r.getFileName().toString();
-                long[] owner = owner(r);
+                long[] owner = Host.recorded(r);
                 boolean gone = owner == null ? Files.getLastModifiedTime(r).toInstant().plus(SPARE_TTL)
                         .isBefore(Instant.now()) : !Host.alive(owner[0], owner[1]);
                 if (owned.contains(id)) {
@@ -430,13 +422,13 @@ public final class WarmPool implements AutoCloseable {
     /** Stops making spares and removes every spare (waiting up to a minute for one being made). */
     @Override
     public void close() {
-        List<String> ids = new ArrayList<>();
+        List<String> ids;
         synchronized (this) {
             if (closed) {
                 return;
             }
             closed = true;
-            kinds.values().forEach(k -> k.ready.forEach(s -> ids.add(s.sandboxId())));
+            ids = ready();
             kinds.clear();
         }
         ids.forEach(id -> remover.execute(() -> remove(id)));
