@@ -1,6 +1,5 @@
 package dev.davit.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
@@ -9,13 +8,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Json;
 import dev.davit.oci.Text;
-import dev.davit.oci.copy.PlatformSelector;
-import dev.davit.oci.manifest.Descriptor;
-import dev.davit.oci.manifest.ImageIndex;
-import dev.davit.oci.manifest.ImageManifest;
-import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.reference.Reference;
-import dev.davit.oci.store.StoreEntry;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.ImageConfig;
@@ -264,13 +257,9 @@ final class RunCommand extends EnvCommand.Sub {
             ref = e.source().build() == null ? null : ctx.localBuilder(out).reference(e);
         }
         if (ref != null && ctx.client().find(ref).isPresent()) {
-            image = ImageConfig.fromJson(config(ctx, ref).config());
+            image = ImageConfig.fromJson(RunTarget.config(ctx.client(), ref));
         }
         return new Target(e.name(), res.sourceDigest(), rootfs, image, "container");
-    }
-
-    /** A manifest for this host and its config document. */
-    record Resolved(Descriptor manifest, JsonNode config) {
     }
 
     /** An image reference made runnable by the library ({@link RunTarget#ofImage}), with progress and notices. */
@@ -300,26 +289,5 @@ final class RunCommand extends EnvCommand.Sub {
         }
         Trace.mark("image: resolved");
         return new Target(t.name(), t.digest(), t.rootfs(), t.image(), t.backend());
-    }
-
-    /** The store entry's manifest for this host (an index is resolved) and its config. */
-    private static Resolved config(EnvCommand.Sub ctx, String reference) {
-        StoreEntry entry = ctx.client().find(reference).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                reference + " is not in the store"));
-        return config(ctx, reference, entry, ctx.client().store().readManifest(entry.descriptor()));
-    }
-
-    /** {@link #config(EnvCommand.Sub, String)} of an entry whose top manifest {@code m} is already read. */
-    private static Resolved config(EnvCommand.Sub ctx, String reference, StoreEntry entry, Manifest m) {
-        var store = ctx.client().store();
-        Descriptor d = entry.descriptor();
-        if (m instanceof ImageIndex idx) {
-            d = PlatformSelector.host().select(idx, reference).get(0);
-            m = store.readManifest(d);
-        }
-        if (!(m instanceof ImageManifest im)) {
-            throw new DavitException(Kind.USAGE, Text.printable(reference) + " is not an image");
-        }
-        return new Resolved(d, RunTarget.config(ctx.client(), im));
     }
 }

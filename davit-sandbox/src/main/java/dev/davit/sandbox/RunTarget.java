@@ -71,27 +71,45 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         if (vm.isPresent()) {
             return vm.get();
         }
-        Descriptor manifest = entry.descriptor();
-        if (top instanceof ImageIndex idx) {
-            manifest = PlatformSelector.host().select(idx, reference).get(0);
-            top = client.store().readManifest(manifest);
-        }
-        if (!(top instanceof ImageManifest im)) {
-            throw new DavitException(Kind.USAGE, Text.printable(reference) + " is not an image");
-        }
-        JsonNode config = config(client, im);
+        HostImage image = hostImage(client, reference, entry.descriptor(), top);
         Path cache = davitHome.resolve("rootfs");
-        Path dir = cache.resolve(manifest.digest().toString().replace(':', '-'));
+        Path dir = cache.resolve(image.descriptor().digest().toString().replace(':', '-'));
         if (!Files.isDirectory(dir)) {
             say.accept("unpacking " + ref + " into " + dir);
             unpack(client, reference, cache, dir, say);
         }
-        return new RunTarget(ref.toString(), manifest.digest().toString(), dir, ImageConfig.fromJson(config),
-                Backend.CONTAINER);
+        return new RunTarget(ref.toString(), image.descriptor().digest().toString(), dir,
+                ImageConfig.fromJson(config(client, image.manifest())), Backend.CONTAINER);
     }
 
-    /** The config of image manifest {@code im}; null when it is not usable (then it runs without image defaults). */
-    public static JsonNode config(DavitClient client, ImageManifest im) {
+    /** An image manifest for this host, and its descriptor. */
+    private record HostImage(Descriptor descriptor, ImageManifest manifest) {
+    }
+
+    /** The image manifest for this host of store entry {@code top} (an index is resolved); refused when none. */
+    private static HostImage hostImage(DavitClient client, String reference, Descriptor d, Manifest top) {
+        if (top instanceof ImageIndex idx) {
+            d = PlatformSelector.host().select(idx, reference).get(0);
+            top = client.store().readManifest(d);
+        }
+        if (!(top instanceof ImageManifest im)) {
+            throw new DavitException(Kind.USAGE, Text.printable(reference) + " is not an image");
+        }
+        return new HostImage(d, im);
+    }
+
+    /**
+     * The config of image {@code reference} in {@code client}'s store (its manifest for this host); null when the
+     * config is not usable (then it runs without image defaults).
+     */
+    public static JsonNode config(DavitClient client, String reference) {
+        StoreEntry entry = client.find(reference).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
+                reference + " is not in the store"));
+        return config(client, hostImage(client, reference, entry.descriptor(),
+                client.store().readManifest(entry.descriptor())).manifest());
+    }
+
+    private static JsonNode config(DavitClient client, ImageManifest im) {
         try {
             return Json.read(client.store().readBlob(im.config().digest(), MAX_CONFIG_BYTES));
         } catch (IOException | RuntimeException e) {
