@@ -137,8 +137,7 @@ public final class Lifecycle {
         return locked(id, () -> {
             Sandbox s = status(id);
             Duration t = ttl == null ? null : Duration.between(s.createdAt(), Instant.now()).plus(ttl);
-            Sandbox changed = new Sandbox(id, s.status(), s.spec().withTtl(t), s.createdAt(), s.startedAt(),
-                    s.bwrapPid(), s.bwrapStart(), s.initPid(), s.initStart(), s.qemuPid(), s.qemuStart());
+            Sandbox changed = s.withSpec(s.spec().withTtl(t));
             save(changed);
             return changed;
         });

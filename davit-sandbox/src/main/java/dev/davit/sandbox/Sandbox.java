@@ -45,6 +45,11 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         return spec.ttl() != null && !now.isBefore(createdAt.plus(spec.ttl()));
     }
 
+    Sandbox withSpec(CreateSpec c) {
+        return new Sandbox(id, status, c, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart, qemuPid,
+                qemuStart);
+    }
+
     Sandbox withStatus(SandboxStatus s) {
         return new Sandbox(id, s, spec, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart, qemuPid,
                 qemuStart);
