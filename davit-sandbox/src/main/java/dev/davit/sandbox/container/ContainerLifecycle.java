@@ -399,8 +399,6 @@ public final class ContainerLifecycle implements LongLived {
             }
         }
         long deadline = System.nanoTime() + START_WAIT.toNanos();
-        boolean cheap = Files.exists(Path.of("/proc/self/task", Long.toString(ProcessHandle.current().pid()),
-                "children"));
         while (System.nanoTime() < deadline && p.isAlive()) {
             long init = children(p.pid()).findFirst().orElse(0);
             if (init > 0 && children(init).anyMatch(k -> argv0(k).equals(sleep))) {
@@ -410,7 +408,7 @@ public final class ContainerLifecycle implements LongLived {
                 }
             }
             // a start takes some 20-60 ms: a look costs a few small reads of /proc, or (no children files) a scan
-            sleep(cheap ? 2 : 20);
+            sleep(CHILDREN_FILES ? 2 : 20);
         }
         Host.killTree(p);
         if (!mustStart) {
@@ -649,6 +647,10 @@ public final class ContainerLifecycle implements LongLived {
         throw new DavitException(Kind.USAGE, "the root filesystem " + rootfs + " has no sleep command (in /bin,"
                 + " /usr/bin, /sbin or /usr/sbin); a long-lived sandbox needs one for its keeper process");
     }
+
+    /** Whether this kernel has /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN). */
+    private static final boolean CHILDREN_FILES = Files.exists(Path.of("/proc/self/task",
+            Long.toString(ProcessHandle.current().pid()), "children"));
 
     /**
      * The children of single-threaded process {@code pid} (bwrap, and the tools exec'd before it), from
