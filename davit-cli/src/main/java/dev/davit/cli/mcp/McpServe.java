@@ -184,13 +184,10 @@ public final class McpServe {
                 chain.doFilter(request, response);
                 return;
             }
-            if (req.getContentLengthLong() > CancelTap.MAX_LINE) {
-                ((HttpServletResponse) response).sendError(HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE,
-                        "a message of at most " + (CancelTap.MAX_LINE >> 20) + " MiB");
-                return;
-            }
-            byte[] raw = req.getInputStream().readNBytes(CancelTap.MAX_LINE + 1);
-            if (raw.length > CancelTap.MAX_LINE) { // no length said, and too much sent: the client cannot fill our heap
+            // a length said too large is refused before reading; with none said, reading stops one byte past it
+            byte[] raw = req.getContentLengthLong() > CancelTap.MAX_LINE ? null
+                    : req.getInputStream().readNBytes(CancelTap.MAX_LINE + 1);
+            if (raw == null || raw.length > CancelTap.MAX_LINE) { // the client cannot fill our heap
                 ((HttpServletResponse) response).sendError(HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE,
                         "a message of at most " + (CancelTap.MAX_LINE >> 20) + " MiB");
                 return;
