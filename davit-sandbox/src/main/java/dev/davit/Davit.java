@@ -6,6 +6,7 @@ import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.oci.copy.ProgressListener;
+import dev.davit.sandbox.Backend;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
@@ -159,7 +160,7 @@ public final class Davit implements AutoCloseable {
     public RunSpec.Builder runSpec(String reference) {
         RunTarget t = image(reference);
         return RunSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).network(Network.NONE)
-                .timeout(DEFAULT_TIMEOUT).limits(t.backend().equals("vm") ? Limits.NONE : defaultLimits());
+                .timeout(DEFAULT_TIMEOUT).limits(defaultLimits(t));
     }
 
     /** Runs {@code command} (none: the image's Entrypoint and Cmd) in a new sandbox of {@code reference}. */
@@ -182,7 +183,7 @@ public final class Davit implements AutoCloseable {
     public OpenWorkspace workspace(String reference, Duration ttl) {
         RunTarget t = image(reference);
         CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
-                .limits(t.backend().equals("vm") ? Limits.NONE : defaultLimits()).build();
+                .limits(defaultLimits(t)).build();
         Workspace w = workspaces.create(spec, null, null);
         OpenWorkspace h = new OpenWorkspace(this, w);
         open.add(h);
@@ -193,9 +194,12 @@ public final class Davit implements AutoCloseable {
         return h;
     }
 
-    /** The default container limits, or none where this host cannot enforce them (as the CLI does). */
-    private static Limits defaultLimits() {
-        return Limits.unenforceable() == null ? Limits.DEFAULT : Limits.NONE;
+        /**
+     * The default limits of {@code t}'s sandbox: a container's {@link Limits#DEFAULT}, or none where this host cannot
+     * enforce them (as the CLI does); none for a microVM, whose size bounds it.
+     */
+    private static Limits defaultLimits(RunTarget t) {
+        return t.backend().equals(Backend.VM) || Limits.unenforceable() != null ? Limits.NONE : Limits.DEFAULT;
     }
 
     void forget(OpenWorkspace h) {
