@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Tests the release as a user gets it (run by scripts/test.sh after the Maven suite): builds it with
+# scripts/dist.sh, then
+#   - unpacks the tarball into an empty directory and, with no JDK on PATH and JAVA_HOME unset, runs
+#     `davit --version`, `davit doctor`, builds a busybox image, pushes it to a throwaway registry on 127.0.0.1 and
+#     `davit run`s it from a fresh home, checking that the first command mapped the AOT cache made at build time;
+#     checks the bash completion completes and every man page renders without a warning;
+#   - installs the .deb with dpkg -i, runs the same from /usr/bin/davit, then dpkg -r and checks that no file the
+#     package installed is left.
+#   bash scripts/dist-test.sh [--skip-build]   (--skip-build: test what target/dist/ holds)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+[ "${1:-}" = --skip-build ] || bash "$root/scripts/dist.sh"
+# groff renders the man pages, man-db's `man` finds the installed ones
+need=()
+command -v groff >/dev/null 2>&1 || need+=(groff-base)
+command -v man >/dev/null 2>&1 || need+=(man-db)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+tarball=$(ls "$root"/target/dist/davit-*-linux-x86_64.tar.gz)
+debfile=$(ls "$root"/target/dist/davit_*_amd64.deb)
+version=$(basename "$tarball"); version=${version#davit-}; version=${version%-linux-x86_64.tar.gz}
+w=$(mktemp -d /tmp/davit-dist-test.XXXXXX)
+. "$root/scripts/registry.sh"
+installed=
+cleanup() {
+  davit_stop_registries
+  [ -z "$installed" ] || dpkg -P davit >/dev/null 2>&1 || true
+  rm -rf "$w"
+}
+trap cleanup EXIT
+fail() { echo "dist-test: FAIL: $*" >&2; exit 1; }
+
+# A PATH with every tool of this machine's but Java: links to all executables of the usual directories except the
+# JDK's commands
+mkdir -p "$w/path"
+for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+  for f in "$d"/*; do
+    n=${f##*/}
+    case $n in java|javac|javadoc|javap|jar|jarsigner|jcmd|jconsole|jdb|jdeprscan|jdeps|jfr|jhsdb|jimage|jinfo|jlink|\
+      jmap|jmod|jpackage|jps|jrunscript|jshell|jstack|jstat|jstatd|jwebserver|keytool|rmiregistry|serialver|davit) continue ;; esac
+    [ -x "$f" ] && [ ! -e "$w/path/$n" ] && ln -s "$f" "$w/path/$n"
+  done
+done
+PATH="$w/path" command -v java >/dev/null 2>&1 && fail "the test PATH still has java"
+# runs a command with that PATH, JAVA_HOME unset and only a home of the test's own
+clean() { env -i HOME="$w/user" PATH="$w/path" LANG=C.UTF-8 "$@"; }
+mkdir -p "$w/user"
+
+davit_start_registry "$w/registry"
+port=$REGISTRY_PORT
+mkdir -p "$w/rootfs/bin" "$w/rootfs/proc" "$w/rootfs/dev" "$w/rootfs/tmp"
+cp "$(command -v busybox)" "$w/rootfs/bin/busybox"
+for a in sh true echo; do ln -sf busybox "$w/rootfs/bin/$a"; done
+
+# the checks both installs pass: $1 is the davit command, $2 a name for this install
+check() {
+  local davit=$1 what=$2 out
+  out=$(clean "$davit" --version) || fail "$what: davit --version failed"
+  [ "$out" = "davit $version" ] || fail "$what: davit --version said '$out', not 'davit $version'"
+  echo "dist-test: $what: $out"
+  out=$(clean DAVIT_HOME="$w/home-$what" "$davit" doctor 2>&1) || fail "$what: davit doctor failed: $out"
+  grep -q '^container  *available' <<<"$out" || fail "$what: davit doctor found no bubblewrap: $out"
+  echo "dist-test: $what: davit doctor ok"
+  local ref="127.0.0.1:$port/dist/$what:1"
+  clean DAVIT_HOME="$w/home-$what" "$davit" build -q "$w/rootfs" "$ref" --push >/dev/null \
+    || fail "$what: davit build --push failed"
+  # the first command of a fresh home: the AOT cache made at build time must map here
+  out=$(clean DAVIT_HOME="$w/fresh-$what" DAVIT_JAVA_OPTS="-Xlog:class+load=info:file=$w/classes-$what.log" \
+    "$davit" run -q "$ref" -- sh -c 'echo "hello from $(uname -s)"') || fail "$what: davit run failed: $out"
+  [ "$out" = "hello from Linux" ] || fail "$what: davit run printed '$out'"
+  grep -q 'dev.davit.cli.Main source: shared objects file' "$w/classes-$what.log" \
+    || fail "$what: the first davit run did not use the AOT cache made at build time"
+  echo "dist-test: $what: davit run of $ref ok, with the build's AOT cache"
+}
+
+# bash completion: "davit wor<TAB>" and "davit workspace ex<TAB>"
+completes() {
+  local script=$1 out
+  out=$(bash -c 'source "$1"; COMP_WORDS=(davit wor); COMP_CWORD=1; _complete_davit 2>/dev/null; echo "${COMPREPLY[*]}";
+    COMP_WORDS=(davit workspace ex); COMP_CWORD=2; _complete_davit 2>/dev/null; echo "${COMPREPLY[*]}"' _ "$script")
+  [ "$out" = $'workspace\nexec export' ] || fail "bash completion from $script completed '$out'"
+}
+
+echo "dist-test: $(du -h "$tarball" | cut -f1) $tarball"
+mkdir "$w/unpacked"
+tar -xzf "$tarball" -C "$w/unpacked"
+rel="$w/unpacked/davit-$version-linux-x86_64"
+check "$rel/bin/davit" tarball
+completes "$rel/share/bash-completion/completions/davit"
+pages=0
+for m in "$rel"/share/man/man1/*.1.gz; do
+  warn=$(gzip -dc "$m" | groff -man -Tutf8 -ww -z 2>&1) || fail "man page $m does not render"
+  [ -z "$warn" ] || fail "man page $m: $warn"
+  pages=$((pages + 1))
+done
+gzip -dc "$rel/share/man/man1/davit-run.1.gz" | groff -man -Tutf8 2>/dev/null | grep -q -- '--network' \
+  || fail "davit-run(1) does not describe --network"
+[ "$pages" -gt 40 ] || fail "only $pages man pages"
+echo "dist-test: bash completion ok; $pages man pages render"
+
+if dpkg-query -W -f='${Status}' davit 2>/dev/null | grep -q 'ok installed'; then
+  fail "a davit package is installed already; remove it (dpkg -r davit) before this test"
+fi
+[ ! -e /usr/bin/davit ] || fail "/usr/bin/davit exists and is not from a davit package"
+sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+installed=yes
+$sudo dpkg -i "$debfile" >/dev/null
+check /usr/bin/davit deb
+completes /usr/share/bash-completion/completions/davit
+[ "$(man -w davit-workspace-exec 2>/dev/null)" = /usr/share/man/man1/davit-workspace-exec.1.gz ] \
+  || fail "man cannot find davit-workspace-exec(1)"
+dpkg -L davit > "$w/files"
+$sudo dpkg -r davit >/dev/null
+installed=
+left=()
+while IFS= read -r f; do
+  [ -e "$f" ] && [ ! -d "$f" ] && left+=("$f")
+done < "$w/files"
+[ ${#left[@]} -eq 0 ] || fail "dpkg -r left ${#left[@]} files: ${left[*]:0:5}"
+[ ! -e /usr/lib/davit ] || fail "dpkg -r left /usr/lib/davit"
+dpkg-query -W -f='${Status}' davit 2>/dev/null | grep -q 'ok installed' && fail "davit is still installed"
+echo "dist-test: deb installed, ran and removed cleanly ($(wc -l < "$w/files") paths)"
+echo "dist-test: OK"
