@@ -149,7 +149,7 @@ public final class AotTraining {
             Files.writeString(home.resolve(REF_FILE), ref);
             ByteArrayOutputStream created = new ByteArrayOutputStream();
             if (Main.execute(new String[] {"--json", "sandbox", "create", ref}, created, quiet, env) == 0) {
-                JsonNode doc = dev.davit.oci.Json.read(created.toByteArray());
+                JsonNode doc = dev.davit.oci.internal.Json.read(created.toByteArray());
                 Files.writeString(home.resolve(SANDBOX_FILE), doc.path("id").asText());
             }
         } finally {

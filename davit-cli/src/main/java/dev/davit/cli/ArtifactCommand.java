@@ -87,9 +87,9 @@ final class ArtifactCommand extends GroupCommand {
                 fs.add(JsonShapes.descriptor(e.descriptor()).put("title", e.title()).put("path", e.path().toString()));
             }
             out.result(doc, w -> {
-                w.println("pulled artifact " + dev.davit.oci.Text.printable(r.pull().reference().toString()));
+                w.println("pulled artifact " + dev.davit.oci.internal.Text.printable(r.pull().reference().toString()));
                 for (Artifacts.Extracted e : r.files()) {
-                    w.println("  " + dev.davit.oci.Text.printable(e.path().toString()) + "  ("
+                    w.println("  " + dev.davit.oci.internal.Text.printable(e.path().toString()) + "  ("
                             + Units.bytes(e.descriptor().size()) + ", " + e.descriptor().mediaType() + ")");
                 }
             });

@@ -2,7 +2,7 @@ package dev.davit.cli;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;

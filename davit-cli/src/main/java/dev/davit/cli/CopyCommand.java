@@ -33,8 +33,8 @@ final class CopyCommand extends DavitCommand {
             var doc = PullCommand.toJson(source, r.pulled());
             doc.put("source", source);
             doc.put("target", destination);
-            out.result(doc, w -> w.println("copied " + dev.davit.oci.Text.printable(source) + " to "
-                    + dev.davit.oci.Text.printable(destination) + "\n  digest:   " + r.pulled().target().digest()));
+            out.result(doc, w -> w.println("copied " + dev.davit.oci.internal.Text.printable(source) + " to "
+                    + dev.davit.oci.internal.Text.printable(destination) + "\n  digest:   " + r.pulled().target().digest()));
         }
         return 0;
     }

@@ -1,7 +1,7 @@
 package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.reference.Reference;
 import picocli.CommandLine.Command;

@@ -1,6 +1,6 @@
 package dev.davit.cli;
 
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.SandboxOptions;

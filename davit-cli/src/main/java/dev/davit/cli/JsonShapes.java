@@ -2,7 +2,7 @@ package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.manifest.Descriptor;
 import java.time.Instant;
 import java.util.Map;

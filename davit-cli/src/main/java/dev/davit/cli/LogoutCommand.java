@@ -1,8 +1,8 @@
 package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

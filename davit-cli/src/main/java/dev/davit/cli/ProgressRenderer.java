@@ -1,6 +1,6 @@
 package dev.davit.cli;
 
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import java.io.Console;

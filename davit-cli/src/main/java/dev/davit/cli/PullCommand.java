@@ -2,8 +2,8 @@ package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.copy.PullResult;
 import dev.davit.oci.manifest.Descriptor;
 import java.io.PrintWriter;

@@ -3,7 +3,7 @@ package dev.davit.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.ExecResult;

@@ -87,7 +87,7 @@ final class Trace {
             for (Object[] m : MARKS) {
                 long t = (Long) m[0];
                 System.err.printf("davit: trace: %6.1f ms (+%5.1f) %s%n", (t - start) / 1e6, (t - last) / 1e6, m[1] + (m[2] instanceof com.fasterxml.jackson.databind.JsonNode n
-                        ? new String(dev.davit.oci.Json.bytes(n), java.nio.charset.StandardCharsets.UTF_8)
+                        ? new String(dev.davit.oci.internal.Json.bytes(n), java.nio.charset.StandardCharsets.UTF_8)
                         : String.valueOf(m[2])));
                 last = t;
             }

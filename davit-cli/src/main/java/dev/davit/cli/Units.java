@@ -49,7 +49,7 @@ final class Units {
             }
             return n;
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new DavitException(DavitException.Kind.USAGE, "invalid size '" + dev.davit.oci.Text.shorten(text, 40)
+            throw new DavitException(DavitException.Kind.USAGE, "invalid size '" + dev.davit.oci.internal.Text.shorten(text, 40)
                     + "' for " + option + ": give a positive number of bytes with an optional unit, e.g. 500MB, 4GiB"
                     + " or 10G");
         }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.PortMapping;
@@ -562,7 +562,7 @@ final class WorkspaceCommand extends GroupCommand {
             doc.put("bytes", page.bytes().length);
             doc.put("kept", page.kept());
             doc.put("eof", page.offset() + page.bytes().length >= page.kept());
-            String text = dev.davit.oci.Text.utf8OrNull(page.bytes());
+            String text = dev.davit.oci.internal.Text.utf8OrNull(page.bytes());
             if (text != null) {
                 doc.put("content", text);
             } else {

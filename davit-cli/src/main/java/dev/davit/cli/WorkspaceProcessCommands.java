@@ -3,7 +3,7 @@ package dev.davit.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
@@ -356,7 +356,7 @@ final class WorkspaceProcessCommands {
 
     /** {@code key}: the bytes as text (invalid UTF-8 replaced) and, when they are not UTF-8, {@code key_base64}. */
     static void text(ObjectNode doc, String key, byte[] b) {
-        String text = dev.davit.oci.Text.utf8OrNull(b);
+        String text = dev.davit.oci.internal.Text.utf8OrNull(b);
         if (text != null) {
             doc.put(key, text);
             doc.putNull(key + "_base64");

@@ -1,7 +1,7 @@
 package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

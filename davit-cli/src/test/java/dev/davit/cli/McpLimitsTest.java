@@ -2,7 +2,7 @@ package dev.davit.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.TestRegistry;
 import dev.davit.oci.testkit.Tools;
 import io.modelcontextprotocol.client.McpAsyncClient;

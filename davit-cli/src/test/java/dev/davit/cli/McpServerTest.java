@@ -3,7 +3,7 @@ package dev.davit.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.TestRegistry;
 import dev.davit.oci.testkit.Tools;
 import io.modelcontextprotocol.client.McpClient;

@@ -1,7 +1,7 @@
 package dev.davit.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ManifestParser;

@@ -1,6 +1,6 @@
 package dev.davit.sandbox;
 
-import dev.davit.oci.Utf8String;
+import dev.davit.oci.internal.Utf8String;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;

@@ -1,7 +1,7 @@
 package dev.davit.sandbox;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,7 +1,7 @@
 package dev.davit.sandbox;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 
 /**
  * What one {@link Sandboxes#run} did.

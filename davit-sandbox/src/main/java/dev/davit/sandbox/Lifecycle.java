@@ -2,7 +2,7 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.store.Fs;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -55,7 +55,7 @@ public final class Lifecycle {
     }
 
     Sandbox create(CreateSpec spec) {
-        String id = "sbx-" + dev.davit.oci.RandomHex.of(6);
+        String id = "sbx-" + dev.davit.oci.internal.RandomHex.of(6);
         Path dir = options.stateDir().resolve(id);
         CreateSpec resolved = backend(spec.backend()).prepare(spec, dir);
         Sandbox s = new Sandbox(id, SandboxStatus.CREATED, resolved, Instant.now(), null, 0, 0, 0, 0);

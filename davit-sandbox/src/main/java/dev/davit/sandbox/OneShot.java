@@ -23,7 +23,7 @@ public final class OneShot {
 
     /** A new one-shot run id: {@code sb-} and 12 hex digits (also the sandbox's hostname). */
     public static String newId() {
-        return "sb-" + dev.davit.oci.RandomHex.of(6);
+        return "sb-" + dev.davit.oci.internal.RandomHex.of(6);
     }
 
     /** Creates the run's state directory {@code <stateDir>/<id>/} and claims it ({@link #claim}). */

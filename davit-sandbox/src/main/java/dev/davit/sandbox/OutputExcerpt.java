@@ -1,7 +1,7 @@
 package dev.davit.sandbox;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.cli.Main;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.store.Fs;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.Workspaces;

@@ -283,8 +283,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         for (Object p : ports) {
             String[] parts = String.valueOf(p).split(":", -1);
             if (parts.length == 3 && !parts[0].matches("127(\\.[0-9]{1,3}){3}")) {
-                throw Tool.invalid("'publish': " + dev.davit.oci.Text.shorten(String.valueOf(p), 60) + " would"
-                        + " listen on " + dev.davit.oci.Text.shorten(parts[0], 40) + "; published ports are on"
+                throw Tool.invalid("'publish': " + dev.davit.oci.internal.Text.shorten(String.valueOf(p), 60) + " would"
+                        + " listen on " + dev.davit.oci.internal.Text.shorten(parts[0], 40) + "; published ports are on"
                         + " 127.0.0.1 only: give \"HOST_PORT:PORT\"");
             }
         }

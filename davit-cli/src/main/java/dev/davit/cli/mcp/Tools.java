@@ -331,7 +331,7 @@ final class Tools {
                 .option("last", INTEGER, "--last", "Only the newest this many execs.").byDefault(20).atLeast(1)
                 .atMost(1000)
                 .hints(Tool.Hints.READ)
-                .post(logs -> dev.davit.oci.Json.object().set("logs", logs))
+                .post(logs -> dev.davit.oci.internal.Json.object().set("logs", logs))
                 .returns("logs", "array", "One entry per exec, oldest first.").build());
         t.add(Tool.builder("workspace_push", FULL, "Copy host files into a workspace", "Copy a host file or directory (under the server's --allow-path"
                         + " directories) into /workspace, replacing what is at 'dest'. Links inside a directory are"
@@ -609,7 +609,7 @@ final class Tools {
     static ObjectNode withText(JsonNode result) {
         ObjectNode doc = (ObjectNode) result;
         if (doc.has("content_base64")) {
-            String text = dev.davit.oci.Text.utf8OrNull(Base64.getDecoder().decode(doc.get("content_base64").asText()));
+            String text = dev.davit.oci.internal.Text.utf8OrNull(Base64.getDecoder().decode(doc.get("content_base64").asText()));
             if (text != null) {
                 doc.put("content", text);
                 doc.remove("content_base64");
@@ -652,7 +652,7 @@ final class Tools {
         }
 
         static ObjectNode nullable(String type) {
-            ObjectNode s = dev.davit.oci.Json.object();
+            ObjectNode s = dev.davit.oci.internal.Json.object();
             s.putArray("type").add(type).add("null");
             return s;
         }

@@ -6,7 +6,7 @@ import dev.davit.env.Catalog;
 import dev.davit.env.Environment;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Platform;
 import java.io.IOException;

@@ -138,6 +138,6 @@ final class ArchiveSource {
 
     private static DavitException unsafe(String url, String entry, String why) {
         return new DavitException(Kind.VERIFICATION, "archive " + url + " entry '"
-                + dev.davit.oci.Text.shorten(entry, 80) + "' " + why + "; refusing to extract it");
+                + dev.davit.oci.internal.Text.shorten(entry, 80) + "' " + why + "; refusing to extract it");
     }
 }

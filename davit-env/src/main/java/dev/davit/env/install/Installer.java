@@ -4,7 +4,7 @@ import dev.davit.env.Catalog;
 import dev.davit.env.Environment;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.artifact.ArtifactFiles;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.DavitClient;

@@ -3,7 +3,7 @@ package dev.davit.env.install;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 
 import java.util.List;
 

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.catalog.CatalogResolver.Origin;
 import dev.davit.env.catalog.CatalogResolver.Resolved;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.env.Catalog;
 import dev.davit.env.Environment;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.digest.Digest;

@@ -3,7 +3,7 @@ package dev.davit.env.install;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.env.Catalog;
 import dev.davit.env.Environment;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import org.junit.jupiter.api.AfterAll;

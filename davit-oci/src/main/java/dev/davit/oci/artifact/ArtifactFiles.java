@@ -4,7 +4,7 @@ import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.store.Fs;

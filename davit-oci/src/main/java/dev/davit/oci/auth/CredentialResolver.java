@@ -1,7 +1,7 @@
 package dev.davit.oci.auth;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.io.File;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;

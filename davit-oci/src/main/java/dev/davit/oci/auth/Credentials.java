@@ -1,7 +1,7 @@
 package dev.davit.oci.auth;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Base64;

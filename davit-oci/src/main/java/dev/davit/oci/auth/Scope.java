@@ -1,7 +1,7 @@
 package dev.davit.oci.auth;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;

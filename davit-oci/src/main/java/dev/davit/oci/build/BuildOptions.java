@@ -2,7 +2,7 @@ package dev.davit.oci.build;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.manifest.Platform;
 import dev.davit.oci.reference.Reference;
 import java.time.Instant;

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
@@ -156,7 +156,7 @@ public final class ImageBuilder {
         String ct = im.config().mediaType();
         if (!ct.equals(MediaTypes.OCI_CONFIG) && !ct.equals(MediaTypes.DOCKER_CONFIG)) {
             throw new DavitException(Kind.USAGE, "base " + ref + " is not a container image (its config is "
-                    + dev.davit.oci.Text.shorten(ct, 80) + "); choose an image as base");
+                    + dev.davit.oci.internal.Text.shorten(ct, 80) + "); choose an image as base");
         }
         JsonNode config;
         try {

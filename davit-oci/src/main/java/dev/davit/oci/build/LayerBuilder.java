@@ -2,7 +2,7 @@ package dev.davit.oci.build;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;

@@ -2,7 +2,7 @@ package dev.davit.oci.bundle;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;

@@ -1,7 +1,7 @@
 package dev.davit.oci.bundle;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.LinkedHashMap;

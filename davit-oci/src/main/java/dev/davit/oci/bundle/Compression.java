@@ -3,7 +3,7 @@ package dev.davit.oci.bundle;
 import com.github.luben.zstd.ZstdInputStream;
 import com.github.luben.zstd.ZstdOutputStream;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,7 +1,7 @@
 package dev.davit.oci.bundle;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;

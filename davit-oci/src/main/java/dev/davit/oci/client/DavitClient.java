@@ -3,7 +3,7 @@ package dev.davit.oci.client;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.ImageBuilder;
@@ -270,7 +270,7 @@ public final class DavitClient implements AutoCloseable {
             }
             String rest = spec.substring(4);
             if (rest.isEmpty()) {
-                throw new DavitException(Kind.USAGE, "'" + dev.davit.oci.Text.shorten(spec, 80)
+                throw new DavitException(Kind.USAGE, "'" + dev.davit.oci.internal.Text.shorten(spec, 80)
                         + "' names no directory; use oci:PATH[:NAME]");
             }
             int colon = rest.indexOf(':');
@@ -439,7 +439,7 @@ public final class DavitClient implements AutoCloseable {
         }
         Reference r = Reference.parse(h + "/x/y:1");
         if (!r.repository().equals("x/y")) {
-            throw new DavitException(Kind.USAGE, "invalid registry '" + dev.davit.oci.Text.shorten(registryHost, 60)
+            throw new DavitException(Kind.USAGE, "invalid registry '" + dev.davit.oci.internal.Text.shorten(registryHost, 60)
                     + "': give host[:port], e.g. ghcr.io or 127.0.0.1:5000");
         }
         return r.registry();

@@ -1,7 +1,7 @@
 package dev.davit.oci.manifest;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.util.List;
 import java.util.Locale;
 

@@ -1,7 +1,7 @@
 package dev.davit.oci.reference;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.digest.Digest;
 
 /**

@@ -267,7 +267,7 @@ public final class RegistryClient implements AutoCloseable {
                 if (r.status() != 200) {
                     throw statusError(r, repo, "tag list");
                 }
-                var n = dev.davit.oci.Json.read(r.readBody(16 * 1024 * 1024));
+                var n = dev.davit.oci.internal.Json.read(r.readBody(16 * 1024 * 1024));
                 var tags = n.path("tags");
                 if (tags.isArray()) {
                     tags.forEach(t -> out.add(t.asText()));

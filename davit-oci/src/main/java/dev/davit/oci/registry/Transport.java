@@ -2,7 +2,7 @@ package dev.davit.oci.registry;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
@@ -290,7 +290,7 @@ public final class Transport implements AutoCloseable {
         try {
             byte[] b = resp.readBody(16 * 1024);
             String s = new String(b, StandardCharsets.UTF_8);
-            var n = dev.davit.oci.Json.read(b);
+            var n = dev.davit.oci.internal.Json.read(b);
             var errs = n.path("errors");
             if (!quoteBodies) {
                 String code = errs.isArray() && !errs.isEmpty() ? errs.get(0).path("code").asText("") : "";

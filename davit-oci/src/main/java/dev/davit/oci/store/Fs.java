@@ -39,7 +39,7 @@ public final class Fs {
         while (true) {
             // named and created as Files.createTempFile would (owner-only, never an existing file), but its names come
             // from SecureRandom, whose first use builds the provider framework (~4 ms of a run or a warm pull)
-            tmp = tmpDir.resolve("." + target.getFileName() + "." + dev.davit.oci.RandomHex.of(8) + ".tmp");
+            tmp = tmpDir.resolve("." + target.getFileName() + "." + dev.davit.oci.internal.RandomHex.of(8) + ".tmp");
             try {
                 opened = FileChannel.open(tmp, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                         OWNER_ONLY);
@@ -125,7 +125,7 @@ public final class Fs {
             Files.delete(top);
             return;
         }
-        String prefix = ".davit-del-" + dev.davit.oci.RandomHex.of(4) + "-";
+        String prefix = ".davit-del-" + dev.davit.oci.internal.RandomHex.of(4) + "-";
         long n = 0;
         java.util.ArrayDeque<Path> todo = new java.util.ArrayDeque<>();
         todo.add(top);

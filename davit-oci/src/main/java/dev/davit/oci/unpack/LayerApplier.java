@@ -2,7 +2,7 @@ package dev.davit.oci.unpack;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

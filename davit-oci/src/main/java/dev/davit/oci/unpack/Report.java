@@ -1,6 +1,6 @@
 package dev.davit.oci.unpack;
 
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;

@@ -1,6 +1,6 @@
 package dev.davit.oci.unpack;
 
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

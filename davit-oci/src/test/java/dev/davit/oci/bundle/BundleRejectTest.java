@@ -51,7 +51,7 @@ class BundleRejectTest {
     }
 
     private static String js(Descriptor d) {
-        return new String(dev.davit.oci.Json.bytes(dev.davit.oci.manifest.ManifestParser.toJson(d)),
+        return new String(dev.davit.oci.internal.Json.bytes(dev.davit.oci.manifest.ManifestParser.toJson(d)),
                 StandardCharsets.UTF_8);
     }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PushResult;

@@ -229,7 +229,7 @@ class ParsersFuzzTest {
         }
     }
 
-    /** Jackson's mapper as davit's reading was configured before {@link dev.davit.oci.Json} had its own reader. */
+    /** Jackson's mapper as davit's reading was configured before {@link dev.davit.oci.internal.Json} had its own reader. */
     private static final com.fasterxml.jackson.databind.ObjectMapper JACKSON = jackson();
 
     private static com.fasterxml.jackson.databind.ObjectMapper jackson() {
@@ -264,13 +264,13 @@ class ParsersFuzzTest {
         }
         if (expected == null) {
             try {
-                dev.davit.oci.Json.read(text);
+                dev.davit.oci.internal.Json.read(text);
             } catch (java.io.IOException e) {
                 ErrorAssert.assertOneLine(e.getMessage());
                 return;
             }
             throw new AssertionError("Jackson refuses, davit accepts: " + text);
         }
-        assertThat(dev.davit.oci.Json.read(text)).isEqualTo(expected);
+        assertThat(dev.davit.oci.internal.Json.read(text)).isEqualTo(expected);
     }
 }

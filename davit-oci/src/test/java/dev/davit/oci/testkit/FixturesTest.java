@@ -3,7 +3,7 @@ package dev.davit.oci.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,7 +3,7 @@ package dev.davit.oci.testkit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;

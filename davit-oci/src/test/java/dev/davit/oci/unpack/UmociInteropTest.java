@@ -3,7 +3,7 @@ package dev.davit.oci.unpack;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PlatformSelector;

@@ -2,7 +2,7 @@ package dev.davit.sandbox.build;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.Compression;

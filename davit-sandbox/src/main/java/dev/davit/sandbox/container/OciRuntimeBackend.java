@@ -19,7 +19,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;

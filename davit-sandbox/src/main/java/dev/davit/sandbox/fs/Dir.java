@@ -682,7 +682,7 @@ public final class Dir implements AutoCloseable {
             actingDelete(entry);
             return;
         }
-        String prefix = ".davit-del-" + dev.davit.oci.RandomHex.of(4) + "-";
+        String prefix = ".davit-del-" + dev.davit.oci.internal.RandomHex.of(4) + "-";
         long n = 0;
         long seen = 0;
         java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
@@ -749,7 +749,7 @@ public final class Dir implements AutoCloseable {
      * UTF-8 included).
      */
     private void actingDelete(String entry) throws IOException {
-        String prefix = ".davit-del-" + dev.davit.oci.RandomHex.of(4) + "-";
+        String prefix = ".davit-del-" + dev.davit.oci.internal.RandomHex.of(4) + "-";
         long n = 0;
         long seen = 0;
         java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();

@@ -559,7 +559,7 @@ public final class Jail {
                 // executable before it has its name: a create at once in another thread or davit that finds the
                 // name runs it at once (made 0600 and chmodded after the rename, it failed with EACCES)
                 Files.createDirectories(dir);
-                Path tmp = dir.resolve("." + named[0] + "." + dev.davit.oci.RandomHex.of(4));
+                Path tmp = dir.resolve("." + named[0] + "." + dev.davit.oci.internal.RandomHex.of(4));
                 dev.davit.oci.store.Fs.writeAtomically(tmp, (byte[]) named[1], dir);
                 Files.setAttribute(tmp, "unix:mode", 0755);
                 Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);

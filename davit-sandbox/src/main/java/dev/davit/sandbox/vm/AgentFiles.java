@@ -4,7 +4,7 @@ import dev.davit.sandbox.GuestFiles;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Text;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.unpack.TarExtractor;
 import dev.davit.oci.unpack.UnpackResult;
 import java.io.IOException;

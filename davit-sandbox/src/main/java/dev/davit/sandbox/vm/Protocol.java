@@ -242,7 +242,7 @@ public final class Protocol {
                 if (!CODE.matcher(f[2]).matches()) {
                     throw new IllegalArgumentException("malformed answer: " + abbreviate(line));
                 }
-                return new Failure(id, f[2], dev.davit.oci.Text.shorten(new String(unfield(f[3]),
+                return new Failure(id, f[2], dev.davit.oci.internal.Text.shorten(new String(unfield(f[3]),
                         StandardCharsets.UTF_8).strip().replace('\n', ' '), MAX_MESSAGE));
             default:
                 throw new IllegalArgumentException("unknown answer: " + abbreviate(line));
@@ -283,7 +283,7 @@ public final class Protocol {
 
     /** A fresh request id. */
     public static String newId() {
-        return dev.davit.oci.RandomHex.of(6);
+        return dev.davit.oci.internal.RandomHex.of(6);
     }
 
     private static String checkId(String id) {
@@ -307,6 +307,6 @@ public final class Protocol {
     }
 
     private static String abbreviate(String s) {
-        return dev.davit.oci.Text.shorten(s, 80);
+        return dev.davit.oci.internal.Text.shorten(s, 80);
     }
 }

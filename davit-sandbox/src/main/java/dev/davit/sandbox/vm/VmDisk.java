@@ -98,7 +98,7 @@ final class VmDisk implements OfflineDisk {
                     + " more than its environment's rootfs.ext4 (" + backing + "); it was not made by davit and is not"
                     + " read");
         }
-        String work = ".disk-" + dev.davit.oci.RandomHex.of(6);
+        String work = ".disk-" + dev.davit.oci.internal.RandomHex.of(6);
         VmDisk d = new VmDisk(options, s.id(), vmm, rootfs, debugfs, work);
         try {
             Path w = vmm.resolve(work);

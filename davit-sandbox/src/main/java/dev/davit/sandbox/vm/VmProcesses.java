@@ -192,7 +192,7 @@ public final class VmProcesses {
         String out = head(x.stdout());
         if (x.code() != 0) {
             throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " could not " + args[0]
-                    + " (exit " + x.code() + "): " + dev.davit.oci.Text.shorten(head(x.stderr()), 300)
+                    + " (exit " + x.code() + "): " + dev.davit.oci.internal.Text.shorten(head(x.stderr()), 300)
                     + " (a microVM started by an older davit: stop and start it)");
         }
         return out;

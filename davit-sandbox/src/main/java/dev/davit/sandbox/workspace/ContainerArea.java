@@ -379,6 +379,6 @@ final class ContainerArea implements WorkspaceArea {
     }
 
     private static String temp(String what) {
-        return ".davit-" + what + "-" + dev.davit.oci.RandomHex.of(4);
+        return ".davit-" + what + "-" + dev.davit.oci.internal.RandomHex.of(4);
     }
 }

@@ -142,7 +142,7 @@ final class DiskReader {
                 throw ContainerArea.fileError(e, rel, "export");
             }
         }
-        Path stageDir = scratch.resolve(".disk-export-" + dev.davit.oci.RandomHex.of(4));
+        Path stageDir = scratch.resolve(".disk-export-" + dev.davit.oci.internal.RandomHex.of(4));
         try (OfflineDisk disk = sandboxes.offlineDisk(w.sandboxId())) {
             Ext4Image img = new Ext4Image(disk);
             Ext4Image.Found top = img.resolve(rel);

@@ -67,7 +67,7 @@ final class Export {
         if (progress != null) {
             budget.reporting(progress);
         }
-        Path tmp = parent.resolve("." + dest.getFileName() + ".davit-" + dev.davit.oci.RandomHex.of(4));
+        Path tmp = parent.resolve("." + dest.getFileName() + ".davit-" + dev.davit.oci.internal.RandomHex.of(4));
         try (Dir src = ws.dir(name == null ? rel : slash < 0 ? "" : rel.substring(0, slash))) {
             List<String> skipped = new ArrayList<>();
             long[] counted;

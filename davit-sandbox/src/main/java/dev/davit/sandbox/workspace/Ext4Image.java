@@ -152,7 +152,7 @@ final class Ext4Image {
     }
 
     private static String utf8(String raw) {
-        return dev.davit.oci.Text.utf8OrNull(raw.getBytes(StandardCharsets.ISO_8859_1));
+        return dev.davit.oci.internal.Text.utf8OrNull(raw.getBytes(StandardCharsets.ISO_8859_1));
     }
 
     /** A printable form of a name that is left out (for {@code skipped}). */

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.store.Fs;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
@@ -90,7 +90,7 @@ public final class Shells {
     public Shell open(List<String> argv, Map<String, String> env, Map<String, String> secretEnv) {
         List<String> cmd = argv == null || argv.isEmpty() ? List.of("/bin/sh") : argv;
         List<String> run = secrets.command(cmd, secretEnv, env, "--secret-env");
-        String id = "sh-" + dev.davit.oci.RandomHex.of(4);
+        String id = "sh-" + dev.davit.oci.internal.RandomHex.of(4);
         Path d = dir.resolve(id);
         Map<String, String> e = new java.util.LinkedHashMap<>();
         e.put("TERM", "xterm");

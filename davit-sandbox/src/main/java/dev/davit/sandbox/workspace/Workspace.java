@@ -2,7 +2,7 @@ package dev.davit.sandbox.workspace;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;

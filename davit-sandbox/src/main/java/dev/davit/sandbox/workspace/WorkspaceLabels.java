@@ -76,6 +76,6 @@ public final class WorkspaceLabels {
     }
 
     private static String shown(String s) {
-        return dev.davit.oci.Text.shorten(s, 70);
+        return dev.davit.oci.internal.Text.shorten(s, 70);
     }
 }

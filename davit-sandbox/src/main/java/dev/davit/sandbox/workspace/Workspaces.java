@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.store.Fs;
 import dev.davit.oci.unpack.TarExtractor;
 import dev.davit.sandbox.CreateSpec;
@@ -139,7 +139,7 @@ public final class Workspaces {
             throw new DavitException(Kind.USAGE, "--publish is not available for microVM workspaces yet; use the"
                     + " container backend to serve to the host");
         }
-        String id = "ws-" + dev.davit.oci.RandomHex.of(6);
+        String id = "ws-" + dev.davit.oci.internal.RandomHex.of(6);
         Claims.Claim claim = claims.holding(() -> {
             List<Claims.Pending> pending = claims.pending();
             if (name != null) {
@@ -348,12 +348,12 @@ public final class Workspaces {
         }
         List<Workspace> named = list().stream().filter(w -> ref.equals(w.name())).toList();
         if (named.size() > 1) {
-            throw new DavitException(Kind.USAGE, "several workspaces are named " + dev.davit.oci.Text.shorten(ref, 70)
+            throw new DavitException(Kind.USAGE, "several workspaces are named " + dev.davit.oci.internal.Text.shorten(ref, 70)
                     + " (" + String.join(", ", named.stream().map(Workspace::id).toList()) + "); give an id, or"
                     + " rename all but one");
         }
         if (named.isEmpty()) {
-            throw new DavitException(Kind.NOT_FOUND, "no workspace " + dev.davit.oci.Text.shorten(ref, 70)
+            throw new DavitException(Kind.NOT_FOUND, "no workspace " + dev.davit.oci.internal.Text.shorten(ref, 70)
                     + "; see 'davit workspace ls'");
         }
         return named.get(0);
@@ -572,7 +572,7 @@ public final class Workspaces {
         Redactor red = use == null ? null : use.redactor();
         List<String> cmd = use == null ? argv : use.command(argv, secretEnv, env, "--secret-env");
         Path state = stateDir.resolve(w.id());
-        String execId = "e-" + dev.davit.oci.RandomHex.of(6);
+        String execId = "e-" + dev.davit.oci.internal.RandomHex.of(6);
         // what is kept is taken after the redactor: the head and tail of the (redacted) streams, and their files
         dev.davit.sandbox.CappedSink outHead = new dev.davit.sandbox.CappedSink(keep / 2);
         dev.davit.sandbox.CappedSink errHead = new dev.davit.sandbox.CappedSink(keep / 2);
@@ -995,7 +995,7 @@ public final class Workspaces {
         if (rel.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a destination inside /workspace for " + hostPath);
         }
-        Path stage = stateDir.resolve(w.id()).resolve(".push-" + dev.davit.oci.RandomHex.of(4));
+        Path stage = stateDir.resolve(w.id()).resolve(".push-" + dev.davit.oci.internal.RandomHex.of(4));
         try {
             Path top = stage.resolve(rel);
             Files.createDirectories(top.getParent());
@@ -1079,7 +1079,7 @@ public final class Workspaces {
                 kinds.put(rel, after == null ? "deleted" : existed.get(rel) ? "modified" : "added");
             }
         });
-        Path stage = stateDir.resolve(w.id()).resolve(".patch-" + dev.davit.oci.RandomHex.of(4));
+        Path stage = stateDir.resolve(w.id()).resolve(".patch-" + dev.davit.oci.internal.RandomHex.of(4));
         List<String> changes = new ArrayList<>();
         List<String> deletions = new ArrayList<>();
         try {

@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -3,7 +3,7 @@ package dev.davit.sandbox.jail;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.oci.testkit.Unprivileged;
 import dev.davit.sandbox.BusyboxRootfs;

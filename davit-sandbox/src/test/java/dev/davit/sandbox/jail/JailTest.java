@@ -47,8 +47,8 @@ class JailTest {
             b.runtime(runtime);
         }
         if (user != null) {
-            b.image(dev.davit.sandbox.ImageConfig.fromJson(dev.davit.oci.Json.object().set("config",
-                    dev.davit.oci.Json.object().put("User", user))));
+            b.image(dev.davit.sandbox.ImageConfig.fromJson(dev.davit.oci.internal.Json.object().set("config",
+                    dev.davit.oci.internal.Json.object().put("User", user))));
         }
         return sandboxes.run(b.build());
     }

@@ -3,7 +3,7 @@ package dev.davit.sandbox.workspace;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.davit.oci.Json;
+import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Spawned;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.davit.oci;
+package dev.davit.oci.internal;
 
 import java.io.IOException;
 import java.io.InputStream;

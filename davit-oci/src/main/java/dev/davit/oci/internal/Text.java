@@ -1,4 +1,4 @@
-package dev.davit.oci;
+package dev.davit.oci.internal;
 
 /** Small helpers for putting untrusted text into one-line messages. */
 public final class Text {

@@ -1,4 +1,4 @@
-package dev.davit.oci;
+package dev.davit.oci.internal;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.io.CharTypes;

@@ -1,4 +1,4 @@
-package dev.davit.oci;
+package dev.davit.oci.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
