@@ -65,7 +65,7 @@ public final class Captured {
     }
 
     /** The captured bytes as a JSON string value for {@code ObjectNode.putPOJO}, written from the chunks. */
-    public Utf8String json() {
+    public com.fasterxml.jackson.databind.JsonSerializable json() {
         return new Utf8String(chunks());
     }
 

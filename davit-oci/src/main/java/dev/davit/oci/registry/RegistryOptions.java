@@ -102,6 +102,9 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
         private Duration maxBackoff = Duration.ofSeconds(30);
         private String userAgent = "davit";
 
+        private Builder() {
+        }
+
         public Builder insecureRegistries(Set<String> v) {
             insecure = v;
             return this;

@@ -1,0 +1,169 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.oci.testkit.Tools;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.lang.module.ModuleDescriptor;
+import java.lang.module.ModuleFinder;
+import java.lang.module.ModuleReference;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import javax.tools.ToolProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The library's JPMS modules as a modular program sees them: each exports its API packages and nothing else; a
+ * program that {@code requires dev.davit.sandbox} and {@code dev.davit.env} compiles against the jars on the module
+ * path and, run as a module, builds an image, runs it in a real sandbox (the backends found through the module's
+ * {@code provides}, the jail's FFM calls through {@code --enable-native-access}) and reads the built-in catalog; and
+ * a program that reaches into davit's own packages does not compile.
+ */
+class ModularConsumerTest {
+    /** The jars of davit's library modules and their dependencies, as on this test's class path. */
+    private static final List<String> MODULE_JARS = List.of("davit-oci", "davit-env", "davit-sandbox",
+            "jackson-core", "jackson-databind", "jackson-annotations", "jackson-dataformat-yaml", "snakeyaml",
+            "slf4j-api", "commons-compress", "commons-io", "commons-lang3", "commons-codec", "zstd-jni");
+
+    private static final Map<String, List<String>> API = Map.of(
+            "dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",
+                    "dev.davit.oci.build", "dev.davit.oci.bundle", "dev.davit.oci.client", "dev.davit.oci.copy",
+                    "dev.davit.oci.digest", "dev.davit.oci.manifest", "dev.davit.oci.reference",
+                    "dev.davit.oci.registry", "dev.davit.oci.unpack"),
+            "dev.davit.env", List.of("dev.davit.env", "dev.davit.env.catalog"),
+            "dev.davit.sandbox", List.of("dev.davit", "dev.davit.sandbox", "dev.davit.sandbox.workspace"));
+
+    @TempDir
+    Path tmp;
+
+    static String modulePath() {
+        List<String> path = new ArrayList<>();
+        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path p = Path.of(e);
+            String name = p.getFileName().toString();
+            boolean wanted = MODULE_JARS.stream().anyMatch(m -> name.startsWith(m + "-") && name.endsWith(".jar")
+                    && !name.endsWith("-tests.jar"));
+            // in a reactor build without jars, davit's modules are their classes directories
+            boolean classes = Files.isRegularFile(p.resolve("module-info.class"));
+            if (wanted || classes) {
+                path.add(e);
+            }
+        }
+        return String.join(File.pathSeparator, path);
+    }
+
+    @Test
+    void eachModuleExportsItsApiPackagesOnly() {
+        ModuleFinder finder = ModuleFinder.of(java.util.Arrays.stream(modulePath().split(File.pathSeparator))
+                .map(Path::of).toArray(Path[]::new));
+        Map<String, List<String>> unqualified = new TreeMap<>();
+        Map<String, List<String>> qualified = new TreeMap<>();
+        for (String module : API.keySet()) {
+            ModuleReference ref = finder.find(module).orElseThrow(() -> new AssertionError("no module " + module));
+            ModuleDescriptor d = ref.descriptor();
+            assertThat(d.isAutomatic()).as(module + " has a module-info").isFalse();
+            unqualified.put(module, d.exports().stream().filter(x -> !x.isQualified()).map(ModuleDescriptor.Exports::source)
+                    .sorted().toList());
+            qualified.put(module, d.exports().stream().filter(ModuleDescriptor.Exports::isQualified)
+                    .map(x -> x.source() + " to " + new java.util.TreeSet<>(x.targets())).sorted().toList());
+            assertThat(d.packages()).containsAll(unqualified.get(module));
+        }
+        assertThat(unqualified).isEqualTo(new TreeMap<>(API));
+        assertThat(qualified.get("dev.davit.oci")).containsExactly(
+                "dev.davit.oci.internal to [dev.davit.env, dev.davit.sandbox]",
+                "dev.davit.oci.store to [dev.davit.env, dev.davit.sandbox]");
+        assertThat(qualified.get("dev.davit.sandbox")).isEmpty();
+    }
+
+    @Test
+    void aModularProgramBuildsAndRunsAnImageAndReadsTheCatalog() throws Exception {
+        Tools.assumeAvailable("bwrap", "busybox");
+        Path src = Files.createDirectories(tmp.resolve("src/demo"));
+        Files.writeString(tmp.resolve("src/module-info.java"),
+                "module demo { requires dev.davit.sandbox; requires dev.davit.env; }\n");
+        Files.writeString(src.resolve("Main.java"), """
+                package demo;
+
+                import dev.davit.Davit;
+                import dev.davit.env.catalog.Catalogs;
+                import dev.davit.oci.build.BuildOptions;
+                import dev.davit.oci.client.ClientOptions;
+                import dev.davit.oci.client.DavitClient;
+                import dev.davit.oci.copy.ProgressListener;
+                import dev.davit.sandbox.ExecResult;
+                import java.nio.file.Path;
+
+                public class Main {
+                    public static void main(String[] args) throws Exception {
+                        Path home = Path.of(args[0]);
+                        try (DavitClient c = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
+                            c.build(Path.of(args[1]), "localhost/demo/busybox:1", BuildOptions.builder().build(),
+                                    ProgressListener.NONE);
+                        }
+                        try (Davit davit = Davit.builder().home(home)
+                                .clientOptions(ClientOptions.anonymous(home.resolve("store"))).build()) {
+                            ExecResult r = davit.run("localhost/demo/busybox:1", "sh", "-c", "echo in a sandbox $((6 * 7))");
+                            System.out.print(r.stdoutText());
+                        }
+                        System.out.println("catalog: " + Catalogs.builtIn().names().contains("debian:12"));
+                        System.out.println("module: " + Davit.class.getModule().getName());
+                    }
+                }
+                """);
+        Path rootfs = Files.createDirectories(tmp.resolve("rootfs/bin"));
+        Files.copy(Tools.which("busybox").orElseThrow(), rootfs.resolve("busybox"));
+        Files.createSymbolicLink(rootfs.resolve("sh"), Path.of("busybox"));
+        for (String d : List.of("proc", "dev", "tmp")) {
+            Files.createDirectories(tmp.resolve("rootfs").resolve(d));
+        }
+        Path out = tmp.resolve("out");
+        String mp = modulePath();
+        assertThat(javac("-p", mp, "-d", out.toString(), tmp.resolve("src/module-info.java").toString(),
+                src.resolve("Main.java").toString())).isEmpty();
+
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process p = new ProcessBuilder(java.toString(), "--enable-native-access=dev.davit.oci,dev.davit.sandbox",
+                "-p", out + File.pathSeparator + mp, "-m", "demo/demo.Main",
+                tmp.resolve("home").toString(), tmp.resolve("rootfs").toString())
+                .redirectErrorStream(true).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(output).isZero();
+        assertThat(output).isEqualTo("in a sandbox 42\ncatalog: true\nmodule: dev.davit.sandbox\n");
+    }
+
+    @Test
+    void davitsOwnPackagesAreNotVisibleToAModularProgram() throws Exception {
+        Path src = Files.createDirectories(tmp.resolve("src/demo"));
+        Files.writeString(tmp.resolve("src/module-info.java"), "module demo { requires dev.davit.sandbox; }\n");
+        Files.writeString(src.resolve("Main.java"), """
+                package demo;
+
+                public class Main {
+                    dev.davit.oci.store.OciStore store;
+                    dev.davit.sandbox.jail.Jail jail;
+                }
+                """);
+        String errors = javac("-p", modulePath(), "-d", tmp.resolve("out").toString(),
+                tmp.resolve("src/module-info.java").toString(), src.resolve("Main.java").toString());
+        assertThat(errors).contains("package dev.davit.oci.store is not visible")
+                .contains("package dev.davit.sandbox.jail is not visible");
+    }
+
+    /** Runs javac; its diagnostics (empty when it compiled). */
+    private static String javac(String... args) {
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = ToolProvider.getSystemJavaCompiler().run(null, null, err, args);
+        String text = err.toString(StandardCharsets.UTF_8);
+        return rc == 0 ? text.lines().filter(l -> !l.isBlank()).collect(Collectors.joining("\n")) : text;
+    }
+}

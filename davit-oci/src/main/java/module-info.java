@@ -1,0 +1,34 @@
+/**
+ * davit's OCI content: image references, a registry client with authentication, the verified local store,
+ * pull/push/copy, image builds, artifacts, bundles and unpacking. The entry point is
+ * {@link dev.davit.oci.client.DavitClient}; every exported package is reachable from it.
+ * {@code dev.davit.oci.internal} (JSON and text helpers) and {@code dev.davit.oci.store} (the store's on-disk
+ * format) are davit's own: exported only to davit's other modules.
+ *
+ * <p>SHA-256 through the platform's libcrypto uses the FFM API: run with
+ * {@code --enable-native-access=dev.davit.oci} (without it, the JDK's SHA-256 is used and the JDK warns).
+ */
+module dev.davit.oci {
+    // image configs, manifests and inspection results are Jackson trees in the API
+    requires transitive com.fasterxml.jackson.databind;
+    requires java.net.http;
+    requires org.slf4j;
+    requires org.apache.commons.compress;
+    requires com.github.luben.zstd_jni;
+
+    exports dev.davit.oci;
+    exports dev.davit.oci.artifact;
+    exports dev.davit.oci.auth;
+    exports dev.davit.oci.build;
+    exports dev.davit.oci.bundle;
+    exports dev.davit.oci.client;
+    exports dev.davit.oci.copy;
+    exports dev.davit.oci.digest;
+    exports dev.davit.oci.manifest;
+    exports dev.davit.oci.reference;
+    exports dev.davit.oci.registry;
+    exports dev.davit.oci.unpack;
+
+    exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox;
+    exports dev.davit.oci.store to dev.davit.env, dev.davit.sandbox;
+}

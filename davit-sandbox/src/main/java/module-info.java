@@ -1,0 +1,22 @@
+/**
+ * Sandboxes and workspaces: a command run in an environment in a container sandbox or a microVM, and long-lived
+ * workspaces for coding agents. The entry point is {@link dev.davit.Davit}; {@link dev.davit.sandbox.Sandboxes} and
+ * {@link dev.davit.sandbox.workspace.Workspaces} are the lower-level APIs. The backends (container, vm), the jail,
+ * the file-system layer and environment builds are davit's own and not exported.
+ *
+ * <p>The jail's mounts and file operations use the FFM API: run with
+ * {@code --enable-native-access=dev.davit.oci,dev.davit.sandbox}.
+ */
+module dev.davit.sandbox {
+    requires transitive dev.davit.oci;
+    requires java.net.http;
+    requires org.apache.commons.compress;
+    requires com.github.luben.zstd_jni;
+
+    exports dev.davit;
+    exports dev.davit.sandbox;
+    exports dev.davit.sandbox.workspace;
+
+    uses dev.davit.sandbox.Driver;
+    provides dev.davit.sandbox.Driver with dev.davit.sandbox.container.ContainerDriver, dev.davit.sandbox.vm.VmDriver;
+}
