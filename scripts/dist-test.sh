@@ -4,15 +4,16 @@
 #   - unpacks the tarball into an empty directory and, with no JDK on PATH and JAVA_HOME unset, runs
 #     `davit --version`, `davit doctor`, builds a busybox image, pushes it to a throwaway registry on 127.0.0.1 and
 #     `davit run`s it from a fresh home, checking that the first command mapped the AOT cache made at build time;
-#     checks the bash completion completes and every man page renders without a warning;
+#     checks the bash and zsh completions complete and every man page renders without a warning;
 #   - installs the .deb with dpkg -i, runs the same from /usr/bin/davit, then dpkg -r and checks that no file the
 #     package installed is left.
 #   bash scripts/dist-test.sh [--skip-build]   (--skip-build: test what target/dist/ holds)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 [ "${1:-}" = --skip-build ] || bash "$root/scripts/dist.sh"
-# groff renders the man pages, man-db's `man` finds the installed ones
+# groff renders the man pages, man-db's `man` finds the installed ones, zsh tries the zsh completion
 need=()
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
 command -v groff >/dev/null 2>&1 || need+=(groff-base)
 command -v man >/dev/null 2>&1 || need+=(man-db)
 if [ ${#need[@]} -gt 0 ]; then
@@ -85,12 +86,37 @@ completes() {
   [ "$out" = $'workspace\nexec export' ] || fail "bash completion from $script completed '$out'"
 }
 
+# zsh completion, typed into an interactive zsh on a pseudo-terminal: "davit wor<TAB>" must become
+# "davit workspace" with no error (the function file is the release's, found through fpath)
+zsh_completes() {
+  local fpath_dir=$1 out
+  cat > "$w/zsh-test.zsh" <<ZSH
+zmodload zsh/zpty
+zpty z 'zsh -f -i'
+zpty -w z 'PS1="> "; fpath=($fpath_dir \$fpath); autoload -U compinit; compinit -u -D; davit() { :; }'
+sleep 1
+zpty -w -n z \$'davit wor\t'
+sleep 3
+zpty -w -n z \$'\\C-u'
+zpty -w z 'exit'
+sleep 1
+out=""
+while zpty -r -t z line; do out+=\$line; done
+print -r -- "\$out"
+zpty -d z
+ZSH
+  out=$(timeout 30 zsh -f "$w/zsh-test.zsh" 2>&1 | tr -d '\r') || true
+  grep -q 'davit workspace' <<<"$out" || fail "zsh did not complete 'davit wor' with $fpath_dir/_davit: $(tail -c 300 <<<"$out")"
+  ! grep -q 'not found' <<<"$out" || fail "zsh completion with $fpath_dir/_davit printed an error: $(grep -a 'not found' <<<"$out" | head -1)"
+}
+
 echo "dist-test: $(du -h "$tarball" | cut -f1) $tarball"
 mkdir "$w/unpacked"
 tar -xzf "$tarball" -C "$w/unpacked"
 rel="$w/unpacked/davit-$version-linux-x86_64"
 check "$rel/bin/davit" tarball
 completes "$rel/share/bash-completion/completions/davit"
+zsh_completes "$rel/share/zsh/site-functions"
 pages=0
 for m in "$rel"/share/man/man1/*.1.gz; do
   warn=$(gzip -dc "$m" | groff -man -Tutf8 -ww -z 2>&1) || fail "man page $m does not render"
@@ -100,7 +126,7 @@ done
 gzip -dc "$rel/share/man/man1/davit-run.1.gz" | groff -man -Tutf8 2>/dev/null | grep -q -- '--network' \
   || fail "davit-run(1) does not describe --network"
 [ "$pages" -gt 40 ] || fail "only $pages man pages"
-echo "dist-test: bash completion ok; $pages man pages render"
+echo "dist-test: bash and zsh completion ok; $pages man pages render"
 
 if dpkg-query -W -f='${Status}' davit 2>/dev/null | grep -q 'ok installed'; then
   fail "a davit package is installed already; remove it (dpkg -r davit) before this test"
@@ -111,6 +137,7 @@ installed=yes
 $sudo dpkg -i "$debfile" >/dev/null
 check /usr/bin/davit deb
 completes /usr/share/bash-completion/completions/davit
+zsh_completes /usr/share/zsh/vendor-completions
 [ "$(man -w davit-workspace-exec 2>/dev/null)" = /usr/share/man/man1/davit-workspace-exec.1.gz ] \
   || fail "man cannot find davit-workspace-exec(1)"
 dpkg -L davit > "$w/files"

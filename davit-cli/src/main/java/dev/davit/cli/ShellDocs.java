@@ -85,6 +85,8 @@ public final class ShellDocs {
         return "#compdef " + Main.NAME + "\n"
                 + "# davit's completion for zsh: its bash completion, run by zsh's bashcompinit.\n"
                 + "autoload -U +X bashcompinit && bashcompinit\n"
+                + "# bash's compopt (file-name and default options) has no zsh counterpart: a no-op here\n"
+                + "(( $+builtins[compopt] || $+functions[compopt] )) || compopt() { return 0; }\n"
                 + bash
                 + "\n_bash_complete -F _complete_" + Main.NAME + " \"$@\"\n";
     }
