@@ -32,7 +32,7 @@ public final class OpenWorkspace implements AutoCloseable {
     /**
      * The workspace's id: what {@code davit workspace} commands and {@link Workspaces} take.
      *
-     * @return the id, valid also after this handle is closed (while the workspace was kept)
+     * @return the id; it stays valid after this handle closes if the workspace was kept
      */
     public String id() {
         return created.id();

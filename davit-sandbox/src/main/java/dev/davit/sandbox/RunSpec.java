@@ -398,7 +398,8 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         }
 
         /**
-         * The container's memory, CPU and process limits (default {@link Limits#NONE}); of a microVM only the CPUs count.
+         * The container's memory, CPU and process limits (default {@link Limits#NONE}); of a microVM only the CPUs
+         * count.
          *
          * @param v the limits; null for none
          * @return this builder
