@@ -75,11 +75,20 @@ public final class Davit implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(hook);
     }
 
-    /** A {@code Davit} on the CLI's home ({@code $DAVIT_HOME}, else its default) and its registry settings. */
+    /**
+     * A {@code Davit} on the CLI's home ({@code $DAVIT_HOME}, else its default) and its registry settings.
+     *
+     * @return an open {@code Davit}; close it when done
+     */
     public static Davit open() {
         return builder().build();
     }
 
+    /**
+     * A builder to open a {@code Davit} on another home, with other registry settings or another reap interval.
+     *
+     * @return a builder with the defaults of {@link #open()}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -93,7 +102,13 @@ public final class Davit implements AutoCloseable {
         private Builder() {
         }
 
-        /** How often expired workspaces are removed while it is open (default {@link #REAP_EVERY}). */
+        /**
+         * How often expired workspaces are removed while it is open (default {@link #REAP_EVERY}).
+         *
+         * @param every the interval; positive
+         * @return this builder
+         * @throws DavitException USAGE when {@code every} is null, zero or negative
+         */
         public Builder reapEvery(Duration every) {
             if (every == null || every.isNegative() || every.isZero()) {
                 throw new DavitException(Kind.USAGE, "Davit.Builder.reapEvery takes a positive duration");
@@ -102,7 +117,13 @@ public final class Davit implements AutoCloseable {
             return this;
         }
 
-        /** The davit home: its store, unpacked images, sandboxes and workspaces (default: the CLI's). */
+        /**
+         * The davit home: its store, unpacked images, sandboxes and workspaces (default: the CLI's); a relative path
+         * is taken from the working directory.
+         *
+         * @param home the home directory, not null
+         * @return this builder
+         */
         public Builder home(Path home) {
             this.home = Objects.requireNonNull(home, "home");
             return this;
@@ -111,12 +132,20 @@ public final class Davit implements AutoCloseable {
         /**
          * Registry credentials and transport (default: {@link ClientOptions#defaults()}: davit's and docker's
          * configuration); its store is always the home's.
+         *
+         * @param options the client's options, not null (their store is replaced by the home's)
+         * @return this builder
          */
         public Builder clientOptions(ClientOptions options) {
             this.clientOptions = Objects.requireNonNull(options, "options");
             return this;
         }
 
+        /**
+         * Opens the {@code Davit}: starts its reaper thread and registers a shutdown hook that closes it.
+         *
+         * @return an open {@code Davit}; close it when done
+         */
         public Davit build() {
             Path h = home != null ? home : DavitHome.resolve(System.getenv());
             return new Davit(h.toAbsolutePath(), clientOptions != null ? clientOptions : ClientOptions.defaults(),
@@ -124,21 +153,38 @@ public final class Davit implements AutoCloseable {
         }
     }
 
+    /**
+     * The davit home this {@code Davit} works in.
+     *
+     * @return the home's absolute path
+     */
     public Path home() {
         return home;
     }
 
-    /** The image store and registry client (pull, push, copy, inspect). */
+    /**
+     * The image store and registry client (pull, push, copy, inspect).
+     *
+     * @return the client over the home's store; closed by {@link #close}
+     */
     public DavitClient client() {
         return client;
     }
 
-    /** The sandboxes of this home, for what {@link #run} and {@link #workspace} do not cover. */
+    /**
+     * The sandboxes of this home, for what {@link #run} and {@link #workspace} do not cover.
+     *
+     * @return the sandboxes, with state under {@code <home>/sandboxes}
+     */
     public Sandboxes sandboxes() {
         return sandboxes;
     }
 
-    /** The workspaces of this home (those of the CLI too). */
+    /**
+     * The workspaces of this home (those of the CLI too).
+     *
+     * @return the workspaces, with state under {@code <home>/workspaces}
+     */
     public Workspaces workspaces() {
         return workspaces;
     }
@@ -146,6 +192,11 @@ public final class Davit implements AutoCloseable {
     /**
      * Image {@code reference} made runnable: pulled if it is not in the store, unpacked once into the home's shared
      * cache, its config read (see {@link RunTarget#ofImage}).
+     *
+     * @param reference an image reference, e.g. {@code docker.io/library/busybox:1.36} or one with a digest
+     * @return the unpacked root filesystem (or microVM environment) with the image's run defaults and its backend
+     * @throws DavitException USAGE for a malformed reference or when this {@code Davit} is closed; NOT_FOUND, AUTH or
+     *                        NETWORK when the pull fails; STORE when the image cannot be unpacked
      */
     public RunTarget image(String reference) {
         check();
@@ -156,6 +207,10 @@ public final class Davit implements AutoCloseable {
      * A run of {@code reference} (see {@link #image}) with the CLI's defaults, to complete and pass to
      * {@link Sandboxes#run}: the image's defaults, {@link Limits#DEFAULT} (none where this host cannot enforce
      * them), no network, {@link #DEFAULT_TIMEOUT}.
+     *
+     * @param reference an image reference (see {@link #image})
+     * @return a builder over the image's root filesystem, to add a command, variables and the rest to
+     * @throws DavitException as {@link #image} does
      */
     public RunSpec.Builder runSpec(String reference) {
         RunTarget t = image(reference);
@@ -163,7 +218,17 @@ public final class Davit implements AutoCloseable {
                 .timeout(DEFAULT_TIMEOUT).limits(defaultLimits(t));
     }
 
-    /** Runs {@code command} (none: the image's Entrypoint and Cmd) in a new sandbox of {@code reference}. */
+    /**
+     * Runs {@code command} (none: the image's Entrypoint and Cmd) in a new sandbox of {@code reference}, removed when
+     * the command ends. A command that fails is no exception: see the result's exit code.
+     *
+     * @param reference an image reference (see {@link #image})
+     * @param command   the argv (after the image's Entrypoint, if any); empty for the image's Cmd
+     * @return the command's exit code, captured output and timings
+     * @throws DavitException as {@link #image} does; USAGE when there is no command to run (none given, and the
+     *                        image has neither Entrypoint nor Cmd); another kind when this host cannot make the
+     *                        sandbox (see {@link Sandboxes#doctor})
+     */
     public ExecResult run(String reference, String... command) {
         return sandboxes.run(runSpec(reference).command(List.of(command)).build());
     }
@@ -171,6 +236,10 @@ public final class Davit implements AutoCloseable {
     /**
      * A new workspace over {@code reference} (an empty /workspace), with the CLI's defaults and no ttl: removed when
      * the handle is closed (unless kept), or by this {@code Davit}'s close.
+     *
+     * @param reference an image reference (see {@link #image}); a container image needs a {@code sleep} command
+     * @return the open, running workspace; close it when done
+     * @throws DavitException as {@link #image} does, or when its sandbox cannot be created or started
      */
     public OpenWorkspace workspace(String reference) {
         return workspace(reference, null);
@@ -179,6 +248,11 @@ public final class Davit implements AutoCloseable {
     /**
      * {@link #workspace(String)} removed {@code ttl} after its creation at the latest (null: no ttl), by this
      * {@code Davit} while it is open, else by the next one or {@code davit workspace reap}.
+     *
+     * @param reference an image reference (see {@link #image})
+     * @param ttl       how long after its creation the workspace may be removed; positive, or null for no ttl
+     * @return the open, running workspace; close it when done
+     * @throws DavitException as {@link #workspace(String)} does; USAGE for a ttl that is zero or negative
      */
     public OpenWorkspace workspace(String reference, Duration ttl) {
         RunTarget t = image(reference);
@@ -194,7 +268,7 @@ public final class Davit implements AutoCloseable {
         return h;
     }
 
-        /**
+    /**
      * The default limits of {@code t}'s sandbox: a container's {@link Limits#DEFAULT}, or none where this host cannot
      * enforce them (as the CLI does); none for a microVM, whose size bounds it.
      */

@@ -12,18 +12,38 @@ public interface Backend {
     /** The microVM backend's name. */
     String VM = "vm";
 
-    /** {@code container} or {@code vm}. */
+    /**
+     * The backend this runtime belongs to.
+     *
+     * @return {@link #CONTAINER} or {@link #VM}
+     */
     String name();
 
-    /** {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}. */
+    /**
+     * The runtime that runs the sandbox.
+     *
+     * @return {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
+     */
     String runtime();
 
-    /** Whether this runtime's program is on this host (an automatic choice takes the first installed one). */
+    /**
+     * Whether this runtime's program is on this host (an automatic choice takes the first installed one).
+     *
+     * @return true when it is found (by default: always)
+     */
     default boolean installed() {
         return true;
     }
 
-    /** Runs {@code spec}; the command's output is also copied to the tees (either may be null) as it arrives. */
+    /**
+     * Runs {@code spec}; the command's output is also copied to the tees (either may be null) as it arrives.
+     *
+     * @param spec      what to run and how
+     * @param stdoutTee where the command's stdout is copied, or null; not closed
+     * @param stderrTee where the command's stderr is copied, or null; not closed
+     * @return what the run did; a failing command is no exception
+     * @throws dev.davit.oci.DavitException as {@link Sandboxes#run(RunSpec)} does
+     */
     default ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
         return run(spec, null, stdoutTee, stderrTee);
     }
@@ -31,6 +51,13 @@ public interface Backend {
     /**
      * Like {@link #run(RunSpec, OutputStream, OutputStream)}, with {@code stdin} (null: /dev/null) as the
      * command's standard input, read to its end (or until the command exits) and then closed.
+     *
+     * @param spec      what to run and how
+     * @param stdin     the command's standard input, or null for /dev/null
+     * @param stdoutTee where the command's stdout is copied, or null; not closed
+     * @param stderrTee where the command's stderr is copied, or null; not closed
+     * @return what the run did; a failing command is no exception
+     * @throws dev.davit.oci.DavitException as {@link Sandboxes#run(RunSpec)} does
      */
     ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee);
 }

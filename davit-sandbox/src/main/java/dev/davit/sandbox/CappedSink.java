@@ -21,15 +21,25 @@ public final class CappedSink {
     private int kept;
     private long total;
 
+    /** A sink that keeps up to {@link ExecResult#MAX_CAPTURED_BYTES}. */
     public CappedSink() {
         this(ExecResult.MAX_CAPTURED_BYTES);
     }
 
+    /**
+     * A sink that keeps up to {@code limit} bytes.
+     *
+     * @param limit how many bytes to keep, at least 0
+     */
     public CappedSink(int limit) {
         this.limit = limit;
     }
 
-    /** This sink as a stream (closing it does nothing). */
+    /**
+     * This sink as a stream (closing it does nothing).
+     *
+     * @return a stream whose writes go to {@link #write}
+     */
     public java.io.OutputStream stream() {
         return new java.io.OutputStream() {
             @Override
@@ -44,6 +54,13 @@ public final class CappedSink {
         };
     }
 
+    /**
+     * Keeps what fits of {@code n} bytes of {@code b} from {@code off} and counts them all.
+     *
+     * @param b   the bytes
+     * @param off where they start in {@code b}
+     * @param n   how many there are
+     */
     public synchronized void write(byte[] b, int off, int n) {
         total += n;
         int room = Math.min(limit - kept, n);
@@ -63,12 +80,20 @@ public final class CappedSink {
         }
     }
 
-    /** What was kept, in its chunks (not copied). */
+    /**
+     * What was kept, in its chunks (not copied).
+     *
+     * @return the capture so far
+     */
     public synchronized Captured captured() {
         return Captured.of(chunks, kept);
     }
 
-    /** Whether bytes were dropped. */
+    /**
+     * Whether bytes were dropped.
+     *
+     * @return true when more was written than kept
+     */
     public synchronized boolean truncated() {
         return total > kept;
     }

@@ -44,7 +44,11 @@ public final class Capper {
     private Capper() {
     }
 
-    /** Half the bytes a capped output may keep on disk: {@link Spawned#logCap()} / 2 (at least 1). */
+    /**
+     * Half the bytes a capped output may keep on disk: the function's {@code HALF}.
+     *
+     * @return {@link Spawned#logCap()} / 2, at least 1
+     */
     public static long half() {
         return Math.max(1, Spawned.logCap() / 2);
     }

@@ -26,29 +26,53 @@ public final class Captured {
         this.size = size;
     }
 
-    /** The first {@code size} bytes of {@code chunks} (each full but the last; the list is taken, not copied). */
+    /**
+     * The first {@code size} bytes of {@code chunks} (each full but the last; the arrays are taken, not copied).
+     *
+     * @param chunks the chunks, in order
+     * @param size   how many of their bytes were captured
+     * @return the capture; {@link #EMPTY} when {@code size} is 0
+     */
     public static Captured of(List<byte[]> chunks, int size) {
         return size == 0 ? EMPTY : new Captured(List.copyOf(chunks), size);
     }
 
-    /** {@code bytes} as a capture (taken, not copied). */
+    /**
+     * {@code bytes} as a capture (taken, not copied).
+     *
+     * @param bytes the captured bytes; not to be changed afterwards
+     * @return the capture
+     */
     public static Captured of(byte[] bytes) {
         return of(List.of(bytes), bytes.length);
     }
 
-    /** How many bytes were captured. */
+    /**
+     * How many bytes were captured.
+     *
+     * @return the size in bytes
+     */
     public int size() {
         return size;
     }
 
-    /** Writes the captured bytes to {@code out}, chunk by chunk. */
+    /**
+     * Writes the captured bytes to {@code out}, chunk by chunk.
+     *
+     * @param out where to write; not closed
+     * @throws IOException when {@code out} fails
+     */
     public void writeTo(OutputStream out) throws IOException {
         for (ByteBuffer b : chunks()) {
             out.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
         }
     }
 
-    /** The chunks as buffers over the captured bytes (not copies: do not write to them), in order. */
+    /**
+     * The chunks as buffers over the captured bytes (not copies: do not write to them), in order.
+     *
+     * @return one buffer per chunk, positioned at its captured bytes
+     */
     public List<ByteBuffer> chunks() {
         List<byte[]> cs;
         synchronized (this) {
@@ -64,12 +88,23 @@ public final class Captured {
         return views;
     }
 
-    /** The captured bytes as a JSON string value for {@code ObjectNode.putPOJO}, written from the chunks. */
+    /**
+     * The captured bytes as a JSON string value for {@code ObjectNode.putPOJO}, written from the chunks.
+     *
+     * @return a value that serializes as a JSON string without copying the bytes into one array
+     */
     public com.fasterxml.jackson.databind.JsonSerializable json() {
         return new Utf8String(chunks());
     }
 
-    /** A copy of bytes {@code from} (inclusive) to {@code to} (exclusive). */
+    /**
+     * A copy of bytes {@code from} (inclusive) to {@code to} (exclusive).
+     *
+     * @param from the first byte's index, at least 0
+     * @param to   the index after the last byte, at most {@link #size}
+     * @return a new array of {@code to - from} bytes
+     * @throws IndexOutOfBoundsException when the range is not within the capture
+     */
     public byte[] range(int from, int to) {
         if (from < 0 || to > size || from > to) {
             throw new IndexOutOfBoundsException("range " + from + ".." + to + " of " + size + " bytes");
@@ -90,6 +125,8 @@ public final class Captured {
     /**
      * The captured bytes in one array, made on the first call (the one chunk itself when it is exactly full); from
      * then on only that array is kept. The array is shared: do not change it.
+     *
+     * @return all captured bytes
      */
     public synchronized byte[] bytes() {
         if (chunks.size() == 1 && chunks.get(0).length == size) {
@@ -100,7 +137,11 @@ public final class Captured {
         return all;
     }
 
-    /** The captured bytes decoded as UTF-8 (malformed sequences become U+FFFD). */
+    /**
+     * The captured bytes decoded as UTF-8 (malformed sequences become U+FFFD).
+     *
+     * @return the text
+     */
     public String text() {
         return new String(bytes(), StandardCharsets.UTF_8);
     }

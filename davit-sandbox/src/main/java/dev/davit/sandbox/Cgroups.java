@@ -162,7 +162,16 @@ public final class Cgroups {
         return new Support(bases, v2, null, own);
     }
 
-    /** The cgroups of a sandbox, made and limited; throws (USAGE, naming the opt-out) when that is not possible. */
+    /**
+     * The cgroups of a sandbox, made and limited, their paths recorded in {@code state} first.
+     *
+     * @param id     the sandbox's id (the cgroups' name, below {@code davit/})
+     * @param limits the limits to apply
+     * @param state  the sandbox's state directory
+     * @return the cgroups, for {@link #wrap}
+     * @throws DavitException USAGE, naming the opt-out, when this host cannot enforce limits; INTERNAL when the
+     *                        cgroups cannot be made (nothing is left then)
+     */
     public static Cgroup create(String id, Limits limits, Path state) {
         Support s = recentProbe();
         if (!s.available()) {
@@ -220,7 +229,13 @@ public final class Cgroups {
         return t;
     }
 
-    /** The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in). */
+    /**
+     * The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in).
+     *
+     * @param id the sandbox's id
+     * @return its cgroups (not checked to exist)
+     * @throws DavitException USAGE when this host cannot enforce limits
+     */
     public static Cgroup existing(String id) {
         Support s = probe();
         if (!s.available()) {
@@ -231,19 +246,40 @@ public final class Cgroups {
         return new Cgroup(dirs, s.v2());
     }
 
-    /** A one-shot run's cgroups when it has limits ({@link #create}), else null. */
+    /**
+     * A one-shot run's cgroups when it has limits ({@link #create}).
+     *
+     * @param id     the run's id
+     * @param limits the run's limits
+     * @param state  the run's state directory
+     * @return the cgroups, or null when {@code limits} has none
+     * @throws DavitException as {@link #create} does
+     */
     public static Cgroup forRun(String id, Limits limits, Path state) {
         return limits.any() ? create(id, limits, state) : null;
     }
 
-    /** {@code cmd} started inside {@code cg} ({@link Cgroup#wrap}); {@code cmd} itself when there is none. */
+    /**
+     * {@code cmd} started inside {@code cg}: a shell step moves itself into every cgroup, then {@code exec}s it
+     * (exit 125 with a marker in {@code state} when it cannot).
+     *
+     * @param cg    the cgroups, or null
+     * @param cmd   the command and its arguments
+     * @param state the state directory, for the marker {@link #finish} looks for
+     * @return the wrapped command, or {@code cmd} itself when {@code cg} is null
+     */
     public static List<String> wrap(Cgroup cg, List<String> cmd, Path state) {
         return cg == null ? cmd : cg.wrap(cmd, state.resolve(JOIN_FAILED));
     }
 
     /**
      * After a one-shot run: whether the OOM killer killed in {@code cg}; removes it (killing what is left).
-     * Throws when the run could not enter it (its exit 125 was davit's, not the command's).
+     *
+     * @param cg    the run's cgroups, or null
+     * @param state the run's state directory
+     * @return whether the OOM killer killed a process of the run; false when {@code cg} is null
+     * @throws DavitException INTERNAL when the run could not enter its cgroups (its exit 125 was davit's, not the
+     *                        command's)
      */
     public static boolean finish(Cgroup cg, Path state) {
         if (cg == null) {
@@ -258,7 +294,11 @@ public final class Cgroups {
         return oom;
     }
 
-    /** Kills what is left in the cgroups recorded in {@code state} and removes them (for reap). */
+    /**
+     * Kills what is left in the cgroups recorded in {@code state} and removes them (for reap); best effort.
+     *
+     * @param state a sandbox's state directory; nothing happens when it records no cgroups
+     */
     public static void removeRecorded(Path state) {
         Path f = state.resolve(RECORD);
         if (!Files.exists(f)) {
@@ -279,6 +319,9 @@ public final class Cgroups {
     /**
      * The memory limit in MiB of the cgroups recorded in {@code state} when the OOM killer killed in them, else 0
      * (none recorded, no memory limit, no kill).
+     *
+     * @param state a sandbox's state directory
+     * @return the memory limit in MiB, or 0
      */
     public static long oomLimitMiB(Path state) {
         try {
@@ -352,7 +395,11 @@ public final class Cgroups {
             return a;
         }
 
-        /** How many processes the OOM killer killed in the cgroup so far (its memory limit); 0 without one. */
+        /**
+         * How many processes the OOM killer killed in the cgroup so far (its memory limit).
+         *
+         * @return the count of OOM kills; 0 without a memory cgroup
+         */
         public long oomKills() {
             Path d = dirs.get("memory");
             if (d == null) {

@@ -32,6 +32,14 @@ import java.util.Objects;
 public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                          Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish,
                          Limits limits) {
+    /**
+     * Checks the values and fills in the defaults (null maps, lists, image, network, backend and limits become empty,
+     * none or {@code container}); the collections are copied.
+     *
+     * @throws DavitException USAGE for published ports without {@link Network#NAT}, an unknown backend, a ttl that
+     *                        is not positive, and what a {@link RunSpec} refuses (variable names, a relative working
+     *                        directory, {@code vcpus} or {@code memoryMiB} out of range)
+     */
     public CreateSpec {
         Objects.requireNonNull(rootfs, "rootfs");
         env = env == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(env));
@@ -55,14 +63,38 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         new RunSpec(rootfs, null, env, workdir, null, network, image, backend, null, vcpus, memoryMiB);
     }
 
-    /** A container sandbox. */
+    /**
+     * A container sandbox, without published ports and without limits.
+     *
+     * @param rootfs    the root filesystem directory (needs a {@code sleep} command), not null
+     * @param env       variables on top of the image's for every exec, or null
+     * @param workdir   the absolute default working directory of execs, or null for the image's
+     * @param network   the network, or null for {@link Network#NONE}
+     * @param image     the image's run defaults, or null for none
+     * @param ttl       how long after creation a reap may remove it: positive, or null for never
+     * @throws DavitException USAGE for a value the canonical constructor refuses
+     */
     public CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                       Duration ttl) {
         this(rootfs, env, workdir, network, image, ttl, null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
                 null, null);
     }
 
-    /** Without published ports and container limits. */
+    /**
+     * Without published ports and container limits.
+     *
+     * @param rootfs    the root filesystem (container) or microVM environment directory (vm), not null
+     * @param env       variables on top of the image's for every exec, or null
+     * @param workdir   the absolute default working directory of execs, or null for the image's
+     * @param network   the network, or null for {@link Network#NONE}
+     * @param image     the image's run defaults, or null for none
+     * @param ttl       how long after creation a reap may remove it: positive, or null for never
+     * @param backend   {@code container}, {@code vm}, or null for {@code container}
+     * @param vcpus     virtual CPUs of the microVM, 1 to 64 (vm backend only; else {@link RunSpec#DEFAULT_VCPUS})
+     * @param memoryMiB memory of the microVM in MiB, at least 64 (vm backend only; else
+     *                  {@link RunSpec#DEFAULT_MEMORY_MIB})
+     * @throws DavitException USAGE for a value the canonical constructor refuses
+     */
     public CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                       Duration ttl, String backend, int vcpus, int memoryMiB) {
         this(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, null, null);
@@ -73,6 +105,9 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      * defaults, no ttl, the container backend, {@link RunSpec#DEFAULT_VCPUS} and {@link RunSpec#DEFAULT_MEMORY_MIB}
      * for a microVM, no published ports, and container limits of {@link Limits#DEFAULT} (none for a microVM, whose
      * size bounds it).
+     *
+     * @param rootfs the root filesystem (container) or microVM environment directory (vm), not null
+     * @return a new builder
      */
     public static Builder builder(Path rootfs) {
         return new Builder(rootfs);
@@ -96,64 +131,135 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
             this.rootfs = Objects.requireNonNull(rootfs, "rootfs");
         }
 
+        /**
+         * Sets one variable for every exec, on top of the image's Env (replacing one of that name given before).
+         *
+         * @param key   the variable's name: not empty, without {@code =} or NUL
+         * @param value its value
+         * @return this builder
+         */
         public Builder env(String key, String value) {
             env.put(key, value);
             return this;
         }
 
+        /**
+         * Sets these variables for every exec, on top of the image's Env and those given before.
+         *
+         * @param v names to values, not null
+         * @return this builder
+         */
         public Builder env(Map<String, String> v) {
             env.putAll(v);
             return this;
         }
 
+        /**
+         * The default working directory of execs.
+         *
+         * @param v an absolute path, or null for the image's WorkingDir (else /)
+         * @return this builder
+         */
         public Builder workdir(String v) {
             workdir = v;
             return this;
         }
 
+        /**
+         * The sandbox's network (default {@link Network#NONE}).
+         *
+         * @param v the network; null for none
+         * @return this builder
+         */
         public Builder network(Network v) {
             network = v;
             return this;
         }
 
+        /**
+         * The image's run defaults; execs use its Env and WorkingDir.
+         *
+         * @param v the defaults, e.g. {@link RunTarget#image}; null for none
+         * @return this builder
+         */
         public Builder image(ImageConfig v) {
             image = v;
             return this;
         }
 
-        /** How long after creation a reap may remove it (null: never). */
+        /**
+         * How long after creation a reap may remove it (null: never).
+         *
+         * @param v a positive duration, or null for never
+         * @return this builder
+         */
         public Builder ttl(Duration v) {
             ttl = v;
             return this;
         }
 
-        /** {@code container} or {@code vm}. */
+        /**
+         * The backend (default {@code container}).
+         *
+         * @param v {@link Backend#CONTAINER} or {@link Backend#VM}; null for {@code container}
+         * @return this builder
+         */
         public Builder backend(String v) {
             backend = v;
             return this;
         }
 
+        /**
+         * The virtual CPUs of the microVM (vm backend only; default {@link RunSpec#DEFAULT_VCPUS}).
+         *
+         * @param v the number of vCPUs, 1 to 64
+         * @return this builder
+         */
         public Builder vcpus(int v) {
             vcpus = v;
             return this;
         }
 
+        /**
+         * The memory of the microVM (vm backend only; default {@link RunSpec#DEFAULT_MEMORY_MIB}).
+         *
+         * @param v the memory in MiB, at least 64
+         * @return this builder
+         */
         public Builder memoryMiB(int v) {
             memoryMiB = v;
             return this;
         }
 
+        /**
+         * The ports published on the host (replacing any given before); only with {@link Network#NAT}.
+         *
+         * @param v the mappings, or null or empty for none
+         * @return this builder
+         */
         public Builder publish(List<PortMapping> v) {
             publish = v;
             return this;
         }
 
-        /** The container's limits ({@link Limits#NONE}: none); default {@link Limits#DEFAULT}. */
+        /**
+         * The container's limits ({@link Limits#NONE}: none); default {@link Limits#DEFAULT} (none for a microVM, of
+         * whose limits only the CPUs count).
+         *
+         * @param v the limits; null for the default
+         * @return this builder
+         */
         public Builder limits(Limits v) {
             limits = v;
             return this;
         }
 
+        /**
+         * The spec, to pass to {@link Sandboxes#create}.
+         *
+         * @return a new {@link CreateSpec} of this builder's values
+         * @throws DavitException USAGE for a value the {@link CreateSpec} refuses (see its constructor)
+         */
         public CreateSpec build() {
             boolean vm = Backend.VM.equals(backend);
             return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish,
@@ -161,17 +267,31 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         }
     }
 
-    /** Whether this is a microVM sandbox. */
+    /**
+     * Whether this is a microVM sandbox.
+     *
+     * @return true for the {@code vm} backend
+     */
     public boolean isVm() {
         return backend.equals(Backend.VM);
     }
 
-    /** This spec with ttl {@code t} (null: never). */
+    /**
+     * This spec with another ttl.
+     *
+     * @param t how long after creation a reap may remove it: positive, or null for never
+     * @return a new spec
+     */
     public CreateSpec withTtl(Duration t) {
         return new CreateSpec(rootfs, env, workdir, network, image, t, backend, vcpus, memoryMiB, publish, limits);
     }
 
-    /** This spec with root filesystem {@code r} (a backend records its resolved rootfs). */
+    /**
+     * This spec with another root filesystem (a backend records its resolved rootfs).
+     *
+     * @param r the root filesystem or microVM environment directory, not null
+     * @return a new spec
+     */
     public CreateSpec withRootfs(Path r) {
         return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits);
     }

@@ -25,6 +25,11 @@ public final class Doctor {
 
     private final SandboxOptions options;
 
+    /**
+     * A doctor for the sandboxes of {@code options} (its search path finds the tools it checks).
+     *
+     * @param options the options whose tools and state directory are checked
+     */
     public Doctor(SandboxOptions options) {
         this.options = options;
     }
@@ -38,10 +43,16 @@ public final class Doctor {
      * @param facts     what was found (paths, versions, probe results)
      */
     public record Backend(String name, boolean available, String detail, Map<String, String> facts) {
+        /** Copies {@code facts}, keeping their order. */
         public Backend {
             facts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(facts));
         }
 
+        /**
+         * The entry as the CLI's {@code doctor --json} shows it.
+         *
+         * @return {@code {"name": ..., "available": ..., "detail": ..., "facts": {...}}}
+         */
         public ObjectNode toJson() {
             ObjectNode o = Json.object();
             o.put("name", name);
@@ -53,17 +64,32 @@ public final class Doctor {
         }
     }
 
-    /** Every backend, in order container, container/crun, container/runc, vm, then container/limits. */
+    /**
+     * What {@link #check} found.
+     *
+     * @param backends every entry: the backends and runtimes (container, container/crun, container/runc, vm), then
+     *                 {@link #LIMITS}, {@link #NETWORK} and the other entries ({@link #JAIL})
+     */
     public record Report(List<Backend> backends) {
+        /** Copies {@code backends}. */
         public Report {
             backends = List.copyOf(backends);
         }
 
-        /** Whether a backend works ({@link #LIMITS}, not a backend, does not count). */
+        /**
+         * Whether a backend works ({@link #LIMITS}, not a backend, does not count).
+         *
+         * @return true when at least one backend or runtime is available
+         */
         public boolean anyAvailable() {
             return backends.stream().anyMatch(b -> b.available() && !b.name().equals(LIMITS));
         }
 
+        /**
+         * The report as the CLI's {@code doctor --json} shows it.
+         *
+         * @return {@code {"backends": [...], "any_available": ...}}
+         */
         public ObjectNode toJson() {
             ObjectNode o = Json.object();
             var arr = o.putArray("backends");
@@ -84,6 +110,9 @@ public final class Doctor {
     /**
      * Every driver's entries: first each backend's runtimes (named {@code BACKEND} or {@code BACKEND/RUNTIME}), in
      * driver order, then {@link #LIMITS} and {@link #NETWORK}, then the drivers' other entries ({@link #JAIL}).
+     * Runs probes (each up to {@link #PROBE_SECONDS}), so it takes a moment.
+     *
+     * @return every entry; problems are entries that say so, never exceptions
      */
     public Report check() {
         List<Backend> runtimes = new ArrayList<>();
@@ -151,11 +180,21 @@ public final class Doctor {
                 + s.describe() + ") for bwrap, crun and runc; defaults " + facts.get("defaults"), facts);
     }
 
-    /** What {@link #probe} found: whether the command exited 0, and its output (one line) or failure. */
+    /**
+     * What {@link #probe} found.
+     *
+     * @param ok     whether the command exited 0 in time
+     * @param output its output (stdout and stderr, up to 4 KiB, as one line), or why it failed
+     */
     public record Probe(boolean ok, String output) {
     }
 
-    /** Runs {@code cmd} (no environment, no input, 15 s at most) for a doctor's entry. */
+    /**
+     * Runs {@code cmd} (no environment, no input, {@link #PROBE_SECONDS} at most) for a doctor's entry.
+     *
+     * @param cmd the command and its arguments
+     * @return whether it succeeded, and what it said; a failure to start is a failed probe, not an exception
+     */
     public static Probe probe(List<String> cmd) {
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -181,7 +220,13 @@ public final class Doctor {
         }
     }
 
-    /** {@code a} then {@code b}. */
+    /**
+     * Two argument lists joined.
+     *
+     * @param a the first arguments
+     * @param b the arguments after them
+     * @return a new list: {@code a} then {@code b}
+     */
     public static List<String> concat(List<String> a, List<String> b) {
         List<String> out = new ArrayList<>(a);
         out.addAll(b);

@@ -12,31 +12,63 @@ import java.util.function.Consumer;
  * {@code META-INF/services/dev.davit.sandbox.Driver}, so a new backend is a new package and one line there.
  */
 public interface Driver {
-    /** The backend's name, as {@code --backend} takes it ({@link Backend#CONTAINER}, {@link Backend#VM}). */
+    /**
+     * The backend's name, as {@code --backend} takes it.
+     *
+     * @return {@link Backend#CONTAINER}, {@link Backend#VM} or a new backend's name
+     */
     String name();
 
-    /** The backend's one-shot runtimes, in the order an automatic choice tries them. */
+    /**
+     * The backend's one-shot runtimes, in the order an automatic choice tries them.
+     *
+     * @param options where the runtimes find their tools and keep their state
+     * @return at least one runtime (an uninstalled one reports what is missing when it runs)
+     */
     List<Backend> runtimes(SandboxOptions options);
 
-    /** The backend's long-lived sandboxes; {@code save} records a sandbox's state (atomically). */
+    /**
+     * The backend's long-lived sandboxes.
+     *
+     * @param options where the sandboxes find their tools and keep their state
+     * @param save    records a sandbox's state (atomically), e.g. after a start
+     * @return the backend's side of {@link Lifecycle}
+     */
     LongLived longLived(SandboxOptions options, Consumer<Sandbox> save);
 
-    /** What works on this host for this backend, and why not: {@code doctor}'s entries. */
+    /**
+     * What works on this host for this backend, and why not: {@code doctor}'s entries.
+     *
+     * @param options where the tools are found
+     * @return one entry per runtime (named {@code BACKEND} or {@code BACKEND/RUNTIME}) and any others it has
+     */
     List<Doctor.Backend> doctor(SandboxOptions options);
 
     /**
      * Removes what this backend made outside {@code runDir} for an orphaned one-shot run (its davit died), before
-     * the core deletes the directory; its recorded process is already killed.
+     * the core deletes the directory; its recorded process is already killed. Best effort; by default nothing.
+     *
+     * @param options the options the run was made with
+     * @param runDir  the orphaned run's state directory ({@code <stateDir>/sb-...})
      */
     default void reapOrphan(SandboxOptions options, Path runDir) {
     }
 
-    /** The drivers of this davit, the default backend ({@link Backend#CONTAINER}) first. */
+    /**
+     * The drivers of this davit, the default backend ({@link Backend#CONTAINER}) first.
+     *
+     * @return the drivers found by {@link java.util.ServiceLoader}, loaded once
+     */
     static List<Driver> all() {
         return Loaded.ALL;
     }
 
-    /** The driver of backend {@code name}, or null. */
+    /**
+     * The driver of a backend.
+     *
+     * @param name the backend's name, e.g. {@link Backend#VM}
+     * @return its driver, or null when this davit has none of that name
+     */
     static Driver named(String name) {
         for (Driver d : Loaded.ALL) {
             if (d.name().equals(name)) {

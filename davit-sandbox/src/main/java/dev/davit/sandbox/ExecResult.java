@@ -34,27 +34,68 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     /** How much of each of stdout and stderr is captured: 64 MiB (so at most 128 MiB for a run). */
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
-    /** A result of complete output, cut to {@link #MAX_CAPTURED_BYTES} per stream ({@code truncated} then). */
+    /**
+     * A result of complete output, cut to {@link #MAX_CAPTURED_BYTES} per stream ({@code truncated} then).
+     *
+     * @param sandboxId the sandbox's id
+     * @param backend   {@code container} or {@code vm}
+     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
+     * @param exitCode  the command's exit code
+     * @param stdout    all the command wrote to stdout (taken, not copied, when within the cap)
+     * @param stderr    all the command wrote to stderr (taken, not copied, when within the cap)
+     * @param timedOut  whether the timeout killed it
+     * @param timings   how long each phase took
+     */
     public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
                       boolean timedOut, Timings timings) {
         this(sandboxId, backend, runtime, exitCode, cap(stdout), cap(stderr), timedOut, timings,
                 stdout.length > MAX_CAPTURED_BYTES || stderr.length > MAX_CAPTURED_BYTES);
     }
 
-    /** A result without an OOM kill. */
+    /**
+     * A result without an OOM kill.
+     *
+     * @param sandboxId the sandbox's id
+     * @param backend   {@code container} or {@code vm}
+     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
+     * @param exitCode  the command's exit code
+     * @param stdout    the captured stdout (taken, not copied)
+     * @param stderr    the captured stderr (taken, not copied)
+     * @param timedOut  whether the timeout killed it
+     * @param timings   how long each phase took
+     * @param truncated whether more output was written than captured
+     */
     public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
                       boolean timedOut, Timings timings, boolean truncated) {
         this(sandboxId, backend, runtime, exitCode, stdout, stderr, timedOut, timings, truncated, false);
     }
 
-    /** A result within any output limit. */
+    /**
+     * A result within any output limit.
+     *
+     * @param sandboxId the sandbox's id
+     * @param backend   {@code container} or {@code vm}
+     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
+     * @param exitCode  the command's exit code
+     * @param stdout    the captured stdout (taken, not copied)
+     * @param stderr    the captured stderr (taken, not copied)
+     * @param timedOut  whether the timeout killed it
+     * @param timings   how long each phase took
+     * @param truncated whether more output was written than captured
+     * @param oomKilled whether the OOM killer killed a process of the command
+     */
     public ExecResult(String sandboxId, String backend, String runtime, int exitCode, byte[] stdout, byte[] stderr,
                       boolean timedOut, Timings timings, boolean truncated, boolean oomKilled) {
         this(sandboxId, backend, runtime, exitCode, Captured.of(stdout), Captured.of(stderr), timedOut, timings,
                 truncated, oomKilled, false);
     }
 
-    /** This result with {@code oomKilled} set. */
+    /**
+     * This result with {@code oomKilled} set.
+     *
+     * @param v whether the OOM killer killed a process of the command
+     * @return a new result, otherwise the same
+     */
     public ExecResult withOomKilled(boolean v) {
         return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
                 truncated, v, outputLimited);
@@ -67,12 +108,27 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     /**
      * Milliseconds per phase: create (checks, state directory, arguments), start (process start), exec (until the
      * command exited or was killed), delete (reaping, output drained, state directory removed).
+     *
+     * @param createMs milliseconds of checks, state directory and arguments
+     * @param startMs  milliseconds until the sandbox's process started
+     * @param execMs   milliseconds until the command exited or was killed
+     * @param deleteMs milliseconds of clean-up: reaping, draining output, removing the state directory
      */
     public record Timings(long createMs, long startMs, long execMs, long deleteMs) {
+        /**
+         * The whole run.
+         *
+         * @return the sum of the phases, in milliseconds
+         */
         public long totalMs() {
             return createMs + startMs + execMs + deleteMs;
         }
 
+        /**
+         * The timings as the CLI's {@code --json} shows them.
+         *
+         * @return {@code {"create": MS, "start": MS, "exec": MS, "delete": MS, "total": MS}}
+         */
         public ObjectNode toJson() {
             ObjectNode o = Json.object();
             o.put("create", createMs);
@@ -84,20 +140,38 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
         }
     }
 
-    /** What the command wrote to stdout, in one array (made on the first call: {@link Captured#bytes}). */
+    /**
+     * What the command wrote to stdout, in one array (made on the first call: {@link Captured#bytes}).
+     *
+     * @return the captured bytes (up to {@link #MAX_CAPTURED_BYTES}); shared, do not change them
+     */
     public byte[] stdout() {
         return capturedStdout.bytes();
     }
 
-    /** What the command wrote to stderr, in one array (made on the first call: {@link Captured#bytes}). */
+    /**
+     * What the command wrote to stderr, in one array (made on the first call: {@link Captured#bytes}).
+     *
+     * @return the captured bytes (up to {@link #MAX_CAPTURED_BYTES}); shared, do not change them
+     */
     public byte[] stderr() {
         return capturedStderr.bytes();
     }
 
+    /**
+     * What the command wrote to stdout, as text.
+     *
+     * @return the captured bytes decoded as UTF-8 (malformed sequences become U+FFFD)
+     */
     public String stdoutText() {
         return capturedStdout.text();
     }
 
+    /**
+     * What the command wrote to stderr, as text.
+     *
+     * @return the captured bytes decoded as UTF-8 (malformed sequences become U+FFFD)
+     */
     public String stderrText() {
         return capturedStderr.text();
     }

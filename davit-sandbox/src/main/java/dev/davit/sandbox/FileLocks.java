@@ -23,6 +23,12 @@ public final class FileLocks {
     /**
      * Runs {@code action} holding the lock of {@code file} (made when missing; its directory must exist, else
      * {@link java.nio.file.NoSuchFileException}). A thread that holds it already runs {@code action} at once.
+     *
+     * @param <T>    what {@code action} returns
+     * @param file   the lock file
+     * @param action what to run holding the lock
+     * @return what {@code action} returned
+     * @throws IOException when the lock file cannot be opened or locked
      */
     public static <T> T holding(Path file, Supplier<T> action) throws IOException {
         ReentrantLock local = LOCAL.computeIfAbsent(file.toAbsolutePath().normalize(), k -> new ReentrantLock());

@@ -16,7 +16,12 @@ public final class Host {
     private Host() {
     }
 
-    /** This process's uid and gid (effective). */
+    /**
+     * This process's uid and gid (effective).
+     *
+     * @return {uid, gid}
+     * @throws DavitException INTERNAL when /proc/self cannot be read
+     */
     public static int[] ownIds() {
         try {
             return new int[] {(Integer) java.nio.file.Files.getAttribute(java.nio.file.Path.of("/proc/self"),
@@ -28,7 +33,12 @@ public final class Host {
         }
     }
 
-    /** Alive and not a zombie (a killed process waiting for the host's init to reap it counts as gone). */
+    /**
+     * Alive and not a zombie (a killed process waiting for the host's init to reap it counts as gone).
+     *
+     * @param p the process
+     * @return true while it runs
+     */
     public static boolean running(ProcessHandle p) {
         if (!p.isAlive()) {
             return false;
@@ -42,7 +52,14 @@ public final class Host {
         }
     }
 
-    /** Tool {@code name} on the host; NOT_FOUND naming its package when missing. */
+    /**
+     * Tool {@code name} on the host, for long-lived sandboxes.
+     *
+     * @param options whose search path is looked in
+     * @param name    a util-linux or coreutils program's name, e.g. {@code nsenter}
+     * @return its path
+     * @throws DavitException NOT_FOUND naming its package when it is missing
+     */
     public static Path tool(SandboxOptions options, String name) {
         Path p = options.which(name);
         if (p == null) {
@@ -52,7 +69,13 @@ public final class Host {
         return p;
     }
 
-    /** {@code p} with links resolved; NOT_FOUND when it does not exist or is not a directory. */
+    /**
+     * A root filesystem directory with links resolved.
+     *
+     * @param p the directory
+     * @return its real path
+     * @throws DavitException NOT_FOUND when it does not exist or is not a directory
+     */
     public static Path realRootfs(Path p) {
         Path r;
         try {
@@ -74,6 +97,11 @@ public final class Host {
      * is missing or not a directory, or after 40 links. What it names may be missing; checked by path, so a sandbox
      * that swaps a directory for a link meanwhile can only change the answer, not where a later open leads (none
      * here).
+     *
+     * @param root       the host directory that is the tree's {@code /}
+     * @param path       a path in the tree, absolute or relative
+     * @param followLast whether a link as the last component is followed (inside {@code root})
+     * @return the host path under {@code root}, or null
      */
     public static Path inRoot(Path root, String path, boolean followLast) {
         java.util.Deque<String> todo = new java.util.ArrayDeque<>(List.of(path.split("/")));
@@ -122,7 +150,13 @@ public final class Host {
         return root.resolve(String.join("/", done));
     }
 
-    /** Whether {@code pid} is a live (not zombie) process started at {@code start}. */
+    /**
+     * Whether {@code pid} is a live (not zombie) process started at {@code start}.
+     *
+     * @param pid   a host pid; 0 or less is never alive
+     * @param start its recorded start time ({@link #startTime})
+     * @return true when that very process still runs
+     */
     public static boolean alive(long pid, long start) {
         if (pid <= 0) {
             return false;
@@ -133,7 +167,10 @@ public final class Host {
 
     /**
      * Whether {@code path} was last modified before this system booted ({@code btime} of /proc/stat): nothing of
-     * an earlier boot can still be running. False when either is unknown.
+     * an earlier boot can still be running.
+     *
+     * @param path a file or directory
+     * @return true when it is older than this boot; false also when either time is unknown
      */
     public static boolean beforeBoot(Path path) {
         try {
@@ -154,13 +191,23 @@ public final class Host {
      * that a later reader can tell whether that very process still runs ({@link #recorded}, {@link #alive}):
      * written atomically (a temp file in {@code tmpDir}, then a rename), not forced to disk (it means nothing after a
      * reboot).
+     *
+     * @param file   the record to write
+     * @param pid    the process's host pid
+     * @param tmpDir a directory on {@code file}'s file system for the temp file
+     * @throws IOException when it cannot be written
      */
     public static void record(Path file, long pid, Path tmpDir) throws IOException {
         dev.davit.oci.store.Fs.writeAtomicallyUntilReboot(file, (pid + " " + startTime(pid) + "\n")
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8), tmpDir);
     }
 
-    /** The {pid, start time} a {@link #record} holds; null when it is missing or does not read as one. */
+    /**
+     * What a {@link #record} holds.
+     *
+     * @param file the record
+     * @return {pid, start time}, or null when it is missing or does not read as one
+     */
     public static long[] recorded(Path file) {
         try {
             String[] w = Files.readString(file).strip().split(" ");
@@ -170,13 +217,23 @@ public final class Host {
         }
     }
 
-    /** Field 22 of /proc/PID/stat (start time in clock ticks since boot); 0 when gone. */
+    /**
+     * A process's start time: field 22 of /proc/PID/stat.
+     *
+     * @param pid a host pid
+     * @return clock ticks since boot; 0 when the process is gone
+     */
     public static long startTime(long pid) {
         String[] f = stat(pid);
         return f == null ? 0 : Long.parseLong(f[19]);
     }
 
-    /** The fields of /proc/PID/stat after the command name (field 3 onwards), or null. */
+    /**
+     * The fields of /proc/PID/stat after the command name (field 3, the state, onwards).
+     *
+     * @param pid a host pid
+     * @return the fields, or null when the process is gone or the file does not read
+     */
     public static String[] stat(long pid) {
         try {
             String s = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
@@ -186,7 +243,11 @@ public final class Host {
         }
     }
 
-    /** Deletes {@code dir} and everything in it; best effort (a later run's directory has another id). */
+    /**
+     * Deletes {@code dir} and everything in it; best effort (a later run's directory has another id).
+     *
+     * @param dir the directory; a missing one is no error
+     */
     public static void deleteTree(Path dir) {
         try {
             dev.davit.oci.store.Fs.deleteTree(dir);
@@ -202,6 +263,9 @@ public final class Host {
      * (davit started under {@code nohup}, or in a background job of a shell, ignores HUP, INT or QUIT), and a
      * sandbox's command must not. Through coreutils {@code env --default-signal} (8.31 or later, where there is
      * one; davit-exec, on the jail's way, resets them itself); {@code cmd} as it is otherwise.
+     *
+     * @param cmd the command and its arguments
+     * @return {@code env --default-signal -- cmd...}, or {@code cmd}
      */
     public static List<String> withDefaultSignals(List<String> cmd) {
         List<String> d = defaultSignals;
@@ -234,7 +298,12 @@ public final class Host {
         return a;
     }
 
-    /** Kills {@code p} and everything under it (a sandbox's processes are its descendants in the host's view). */
+    /**
+     * Kills {@code p} and everything under it (a sandbox's processes are its descendants in the host's view), and
+     * waits up to 10 seconds for each to end.
+     *
+     * @param p the process
+     */
     public static void killTree(Process p) {
         List<ProcessHandle> kids = p.descendants().toList();
         p.destroyForcibly();

@@ -25,6 +25,13 @@ public record Limits(long memoryMiB, double cpus, long pids) {
     /** The smallest process limit: the runtime and a shell need a few. */
     public static final long MIN_PIDS = 8;
 
+    /**
+     * Checks each limit.
+     *
+     * @throws DavitException USAGE for a memory limit other than 0 below {@link #MIN_MEMORY_MIB} (or above 2^30 MiB),
+     *                        CPUs other than 0 outside 0.01..4096 (or NaN), a process limit other than 0 below
+     *                        {@link #MIN_PIDS} (or above 2^22)
+     */
     public Limits {
         if (memoryMiB != 0 && (memoryMiB < MIN_MEMORY_MIB || memoryMiB > 1L << 30)) {
             throw new DavitException(Kind.USAGE, "--memory must be 0 (no limit) or at least " + MIN_MEMORY_MIB
@@ -43,13 +50,19 @@ public record Limits(long memoryMiB, double cpus, long pids) {
     /**
      * Why limits cannot be enforced for this user on this host (no writable cgroup v1 hierarchy or delegated cgroup
      * v2 with the memory, cpu and pids controllers), or null when they can. Cheap: reads /proc and /sys only.
+     *
+     * @return one line naming the cause, or null when limits can be enforced
      */
     public static String unenforceable() {
         Cgroups.Support s = Cgroups.recentProbe();
         return s.available() ? null : s.problem();
     }
 
-    /** Whether any limit is set (and a cgroup is needed). */
+    /**
+     * Whether any limit is set (and a cgroup is needed).
+     *
+     * @return false only for {@link #NONE}'s values
+     */
     public boolean any() {
         return memoryMiB > 0 || cpus > 0 || pids > 0;
     }
@@ -59,7 +72,11 @@ public record Limits(long memoryMiB, double cpus, long pids) {
         return Math.max(1000, Math.round(cpus * Cgroups.CPU_PERIOD_US));
     }
 
-    /** {@code {"memory_mib": N, "cpus": X, "pids": N}}, 0 meaning no limit. */
+    /**
+     * The limits as JSON (a sandbox's state file, the CLI's {@code --json}).
+     *
+     * @return {@code {"memory_mib": N, "cpus": X, "pids": N}}, 0 meaning no limit
+     */
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
         o.put("memory_mib", memoryMiB);

@@ -18,40 +18,93 @@ public interface LongLived {
     /**
      * Checks a new sandbox's spec against this host, makes its state directory {@code dir} and returns the spec
      * as it is recorded (its root filesystem resolved).
+     *
+     * @param spec the spec given to {@link Sandboxes#create}
+     * @param dir  the new sandbox's state directory, {@code <stateDir>/<id>}
+     * @return the spec to record
+     * @throws dev.davit.oci.DavitException as {@link Sandboxes#create} does
      */
     CreateSpec prepare(CreateSpec spec, Path dir);
 
-    /** Starts created, stopped or failed sandbox {@code s} (what was left of it is killed) and records it. */
+    /**
+     * Starts created, stopped or failed sandbox {@code s} (what was left of it is killed) and records it.
+     *
+     * @param s the sandbox as recorded, not running
+     * @return the sandbox, running, with its processes recorded
+     */
     Sandbox start(Sandbox s);
 
-    /** Whether the processes recorded for running sandbox {@code s} are all still there. */
+    /**
+     * Whether the processes recorded for running sandbox {@code s} are all still there.
+     *
+     * @param s the sandbox as recorded running
+     * @return false when one is gone or its pid was reused (the sandbox is FAILED then)
+     */
     boolean up(Sandbox s);
 
     /**
      * Runs {@code argv} in running sandbox {@code s} (see {@link Sandboxes#exec}), keeping up to {@code capture}
      * bytes of each output stream in the result (the tees get all of it, as it arrives); {@code t0}: when the call
      * began.
+     *
+     * @param s         the running sandbox
+     * @param argv      the command and its arguments, not empty
+     * @param env       variables on top of the sandbox's, or null
+     * @param workdir   the working directory, or null for the sandbox's
+     * @param timeout   how long the command may run, or null for no limit
+     * @param maxOutput the most bytes stdout and stderr together may have, 0 for no limit
+     * @param capture   bytes of each stream the result keeps
+     * @param stdin     the command's standard input, or null for /dev/null
+     * @param stdoutTee where stdout is copied, or null
+     * @param stderrTee where stderr is copied, or null
+     * @param t0        {@link System#nanoTime} when the call began, for the timings
+     * @return what the command did
      */
     ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
                     long maxOutput, int capture, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee, long t0);
 
-    /** Before running sandbox {@code s} is killed by a stop (the vm backend flushes its guest's disk). */
+    /**
+     * Before running sandbox {@code s} is killed by a stop (the vm backend flushes its guest's disk); by default
+     * nothing.
+     *
+     * @param s the running sandbox
+     */
     default void beforeStop(Sandbox s) {
     }
 
-    /** The files of running sandbox {@code s} through its guest agent ({@link Sandboxes#guestFiles}). */
+    /**
+     * The files of sandbox {@code s} through its guest agent ({@link Sandboxes#guestFiles}).
+     *
+     * @param s the sandbox
+     * @return its files
+     * @throws dev.davit.oci.DavitException USAGE by default: a container's files are on the host
+     */
     default GuestFiles guestFiles(Sandbox s) {
         throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " is a container: its files are on the host (see"
                 + " filesOnHost)");
     }
 
-    /** The disk of stopped sandbox {@code s}, read offline ({@link Sandboxes#offlineDisk}); {@code dir}: its state. */
+    /**
+     * The disk of stopped sandbox {@code s}, read offline ({@link Sandboxes#offlineDisk}).
+     *
+     * @param s   the sandbox, not running
+     * @param dir its state directory
+     * @return a copy of its disk to read
+     * @throws dev.davit.oci.DavitException USAGE by default: a container's files are on the host
+     */
     default OfflineDisk offlineDisk(Sandbox s, Path dir) {
         throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " is a container: its files are on the host (see"
                 + " filesOnHost)");
     }
 
-    /** Where sandbox {@code s}'s files are on the host ({@link Sandboxes#filesOnHost}); {@code dir}: its state. */
+    /**
+     * Where sandbox {@code s}'s files are on the host ({@link Sandboxes#filesOnHost}).
+     *
+     * @param s   the sandbox
+     * @param dir its state directory
+     * @return the host directory of its files
+     * @throws dev.davit.oci.DavitException USAGE by default: a microVM's files are not on the host
+     */
     default Path filesOnHost(Sandbox s, Path dir) {
         throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " is a microVM: its files are not on the host");
     }
@@ -59,36 +112,93 @@ public interface LongLived {
     /**
      * The helper that acts on sandbox {@code s}'s files for davit where davit's user may not (a rootless sandbox
      * whose image User is one of the user's subordinate ids), or null: davit acts itself.
+     *
+     * @param s the sandbox
+     * @return the helper, or null (the default)
      */
     default dev.davit.sandbox.fs.Broker filesBroker(Sandbox s) {
         return null;
     }
 
-    /** The host uid and gid of the files davit puts into sandbox {@code s} ({@link Sandboxes#hostOwner}), or null. */
+    /**
+     * The host uid and gid of the files davit puts into sandbox {@code s} ({@link Sandboxes#hostOwner}).
+     *
+     * @param s the sandbox
+     * @return {uid, gid}, or null (the default): davit's own
+     */
     default int[] hostOwner(Sandbox s) {
         return null;
     }
 
-    /** The content of running sandbox {@code s}'s {@code /proc/net/NAME} ({@code tcp}, {@code tcp6}). */
+    /**
+     * The content of running sandbox {@code s}'s {@code /proc/net/NAME}.
+     *
+     * @param s    the running sandbox
+     * @param name {@code tcp} or {@code tcp6}
+     * @return the file's text
+     * @throws IOException when it cannot be read (e.g. no IPv6)
+     */
     String procNet(Sandbox s, String name) throws IOException;
 
-    /** Starts {@code argv} detached in running sandbox {@code s} (see {@link Sandboxes#spawn}). */
+    /**
+     * Starts {@code argv} detached in running sandbox {@code s} (see {@link Sandboxes#spawn}).
+     *
+     * @param s        the running sandbox
+     * @param argv     the command and its arguments, not empty
+     * @param env      variables on top of the sandbox's, or null
+     * @param workdir  the working directory, or null for the sandbox's
+     * @param dir      the host directory for its output, exit code and input
+     * @param terminal whether it gets a terminal
+     * @return the started process
+     */
     Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir, boolean terminal);
 
-    /** Whether spawned {@code p} still runs; {@code running}: its sandbox when that runs, else null. */
+    /**
+     * Whether spawned {@code p} still runs.
+     *
+     * @param running {@code p}'s sandbox when that runs, else null
+     * @param p       the process
+     * @return true while it runs
+     */
     boolean alive(Sandbox running, Spawned p);
 
-    /** Brings what the sandbox recorded of spawned {@code p} to {@code dir} ({@link Sandboxes#collect}). */
+    /**
+     * Brings what the sandbox recorded of spawned {@code p} to {@code dir} ({@link Sandboxes#collect}); by default
+     * nothing (the files are there already).
+     *
+     * @param running {@code p}'s sandbox when that runs, else null
+     * @param p       the process
+     * @param dir     the host directory given to the spawn
+     */
     default void collect(Sandbox running, Spawned p, Path dir) {
     }
 
-    /** See {@link Sandboxes#signal}; {@code running}: {@code p}'s sandbox when that runs, else null. */
+    /**
+     * See {@link Sandboxes#signal}.
+     *
+     * @param running    {@code p}'s sandbox when that runs, else null
+     * @param p          the process
+     * @param signal     one of {@link Spawned#SIGNALS}
+     * @param foreground whether to signal its terminal's foreground process group instead
+     * @return false when nothing was left to signal
+     */
     boolean signal(Sandbox running, Spawned p, String signal, boolean foreground);
 
-    /** See {@link Sandboxes#terminate}; {@code running}: {@code p}'s sandbox when that runs, else null. */
+    /**
+     * See {@link Sandboxes#terminate}.
+     *
+     * @param running {@code p}'s sandbox when that runs, else null
+     * @param p       the process
+     * @param grace   how long it has after TERM before KILL
+     */
     void terminate(Sandbox running, Spawned p, Duration grace);
 
-    /** Kills every process of running sandbox {@code s} but what keeps it ({@link Sandboxes#killAll}). */
+    /**
+     * Kills every process of running sandbox {@code s} but what keeps it ({@link Sandboxes#killAll}).
+     *
+     * @param s the running sandbox
+     * @throws dev.davit.oci.DavitException USAGE by default: a container's processes end with its stop
+     */
     default void killAll(Sandbox s) {
         throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " is a container; stop it to end its processes");
     }

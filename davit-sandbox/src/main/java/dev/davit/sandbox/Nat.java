@@ -58,10 +58,25 @@ public final class Nat {
     private Nat() {
     }
 
-    /** The tools NAT needs, or a NOT_FOUND error naming the package. */
+    /**
+     * The tools NAT needs, found by {@link #tools}.
+     *
+     * @param unshare     util-linux {@code unshare}, which makes the network namespace
+     * @param ip          iproute2 {@code ip}, with which the wrapper waits for the route and blocks link-local
+     * @param sleep       coreutils {@code sleep}, for the wrapper's wait
+     * @param slirp4netns the user-mode network stack
+     */
     public record Tools(Path unshare, Path ip, Path sleep, Path slirp4netns) {
     }
 
+    /**
+     * The tools NAT needs, on {@code options}' search path, and a TUN device this user can open.
+     *
+     * @param options whose search path is looked in
+     * @return the tools
+     * @throws DavitException NOT_FOUND naming the package of a missing tool; USAGE when {@code /dev/net/tun} is
+     *                        missing or this user cannot open it
+     */
     public static Tools tools(SandboxOptions options) {
         Path slirp = options.which(SLIRP4NETNS);
         if (slirp == null) {
@@ -106,7 +121,14 @@ public final class Nat {
                 + " is 0666: 'chmod 0666 " + tun + "' as root restores it), or run as root, or use --network=host";
     }
 
-    /** {@code cmd} run in a new network namespace once slirp4netns has connected it (see {@link #attach}). */
+    /**
+     * {@code cmd} run in a new network namespace once slirp4netns has connected it (see {@link #attach}); without
+     * root, in a new user namespace too (mapping the user to root).
+     *
+     * @param t   the tools, from {@link #tools}
+     * @param cmd the command and its arguments
+     * @return the wrapped command
+     */
     public static List<String> wrap(Tools t, List<String> cmd) {
         return wrap(t, dev.davit.sandbox.jail.Jail.AS_ROOT ? List.of() : List.of("--user", "--map-root-user"), cmd);
     }
@@ -114,6 +136,11 @@ public final class Nat {
     /**
      * {@link #wrap(Tools, List)} in the user namespace that unshare's options {@code user} make (e.g. one with the
      * user's subordinate ids, {@link dev.davit.sandbox.jail.Subids#unshareOptions}; empty: none).
+     *
+     * @param t    the tools, from {@link #tools}
+     * @param user unshare's options for the user namespace, or empty for none
+     * @param cmd  the command and its arguments
+     * @return the wrapped command
      */
     public static List<String> wrap(Tools t, List<String> user, List<String> cmd) {
         List<String> a = new ArrayList<>();
@@ -129,6 +156,14 @@ public final class Nat {
      * Connects the namespace of the wrapper {@code pid} (see {@link #wrap}) to the outside: starts slirp4netns with
      * its state in {@code dir} (pid file, log, API socket) and publishes {@code ports}. {@code detached}: it
      * outlives davit (a long-lived sandbox; {@link #stop} ends it), otherwise it is davit's child.
+     *
+     * @param t        the tools, from {@link #tools}
+     * @param pid      the host pid of the wrapped command (see {@link #wrap})
+     * @param dir      the sandbox's state directory, for slirp4netns's pid file, log and API socket
+     * @param detached whether slirp4netns outlives davit
+     * @param ports    the ports to publish, or empty
+     * @throws DavitException INTERNAL when the namespace does not appear or slirp4netns cannot start or answer;
+     *                        USAGE when it refuses a port (e.g. one already taken)
      */
     public static void attach(Tools t, long pid, Path dir, boolean detached, List<PortMapping> ports) {
         awaitNamespace(pid);
@@ -230,7 +265,11 @@ public final class Nat {
         }
     }
 
-    /** Ends the slirp4netns recorded in {@code dir}, if it is still the recorded process. */
+    /**
+     * Ends the slirp4netns recorded in {@code dir}, if it is still the recorded process, and removes its records.
+     *
+     * @param dir a sandbox's (or run's) state directory; nothing happens when it records none
+     */
     public static void stop(Path dir) {
         long[] rec;
         try {

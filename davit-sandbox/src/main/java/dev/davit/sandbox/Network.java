@@ -15,22 +15,41 @@ import java.util.Locale;
  * </ul>
  */
 public enum Network {
-    NONE, NAT, HOST;
+    /** Its own network namespace with only {@code lo}: no network at all (the default). */
+    NONE,
+    /** Its own network namespace with NAT to the outside through slirp4netns; the host's loopback out of reach. */
+    NAT,
+    /** The host's network (containers) or QEMU's user-mode network on the host (vm), the host's loopback included. */
+    HOST;
 
     /** slirp4netns's (and QEMU user-mode networking's) DNS forwarder. */
     public static final String NAT_RESOLVER = "10.0.2.3";
 
-    /** {@code none}, {@code nat} or {@code host}, as the CLI and the JSON spell it. */
+    /**
+     * The network's name as the CLI and the JSON spell it.
+     *
+     * @return {@code none}, {@code nat} or {@code host}
+     */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** Whether the sandbox can reach anything beyond its own {@code lo}. */
+    /**
+     * Whether the sandbox can reach anything beyond its own {@code lo}.
+     *
+     * @return false only for {@link #NONE}
+     */
     public boolean enabled() {
         return this != NONE;
     }
 
-    /** Parses a {@link #label()}; anything else is a usage error naming the choices. */
+    /**
+     * Parses a {@link #label()}.
+     *
+     * @param s {@code none}, {@code nat} or {@code host} (lower case)
+     * @return the network of that label
+     * @throws DavitException USAGE for anything else, naming the choices
+     */
     public static Network parse(String s) {
         for (Network n : values()) {
             if (n.label().equals(s)) {
@@ -45,6 +64,8 @@ public enum Network {
      * The {@code /etc/resolv.conf} content a sandbox on this network gets: with NAT, the forwarder of slirp4netns
      * (and of QEMU's user-mode network), {@value #NAT_RESOLVER}; with the host's network, the host's
      * /etc/resolv.conf; null without network (or an unreadable host file).
+     *
+     * @return the file's content, or null when the sandbox gets none
      */
     public String resolvConf() {
         if (!enabled()) {

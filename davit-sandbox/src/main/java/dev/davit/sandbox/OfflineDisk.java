@@ -16,16 +16,27 @@ public interface OfflineDisk extends AutoCloseable {
      * disk, in one debugfs, and copies what they print on standard output to {@code out}: at most
      * {@code maxOutput} bytes, debugfs is killed past them. Returns the bytes debugfs printed, up to
      * {@code maxOutput + 1} (more than {@code maxOutput}: the output was cut).
+     *
+     * @param requests  debugfs requests, one line each
+     * @param out       where debugfs's standard output goes
+     * @param maxOutput the most bytes copied to {@code out}
+     * @return the bytes debugfs printed, at most {@code maxOutput + 1}
      */
     long debugfs(List<String> requests, OutputStream out, long maxOutput);
 
     /**
      * Where debugfs sees {@link #dumpDir()}: requests such as {@code dump <13> DUMP/1} write a file there (names the
      * caller makes, never names from the disk).
+     *
+     * @return the directory's path as debugfs sees it
      */
     String dumpPath();
 
-    /** The host directory debugfs dumps into ({@link #dumpPath}), empty at first; to read through a Dir. */
+    /**
+     * The host directory debugfs dumps into ({@link #dumpPath}), empty at first; to read through a Dir.
+     *
+     * @return the host directory
+     */
     java.nio.file.Path dumpDir();
 
     @Override

@@ -21,12 +21,23 @@ public final class OneShot {
     private OneShot() {
     }
 
-    /** A new one-shot run id: {@code sb-} and 12 hex digits (also the sandbox's hostname). */
+    /**
+     * A new one-shot run id (also the sandbox's hostname).
+     *
+     * @return {@code sb-} and 12 random hex digits
+     */
     public static String newId() {
         return "sb-" + dev.davit.oci.internal.RandomHex.of(6);
     }
 
-    /** Creates the run's state directory {@code <stateDir>/<id>/} and claims it ({@link #claim}). */
+    /**
+     * Creates the run's state directory {@code <stateDir>/<id>/} and claims it ({@link #claim}).
+     *
+     * @param stateDir the state directory of the sandboxes ({@link SandboxOptions#stateDir})
+     * @param id       the run's id, from {@link #newId}
+     * @return the run's state directory
+     * @throws dev.davit.oci.DavitException STORE when it cannot be made
+     */
     public static Path create(Path stateDir, String id) {
         Path state = stateDir.resolve(id);
         try {
@@ -44,7 +55,12 @@ public final class OneShot {
         Host.record(state.resolve(OWNER), ProcessHandle.current().pid(), state);
     }
 
-    /** Records the process the run started; best effort (a run without the record is still reaped by owner). */
+    /**
+     * Records the process the run started; best effort (a run without the record is still reaped by owner).
+     *
+     * @param state the run's state directory
+     * @param p     the process it started (bwrap, crun/runc or QEMU)
+     */
     public static void started(Path state, Process p) {
         try {
             Host.record(state.resolve(PROCESS), p.pid(), state);

@@ -18,17 +18,31 @@ import java.util.Base64;
  * @param total how many bytes the stream had
  */
 public record OutputExcerpt(byte[] head, byte[] tail, long total) {
-    /** The stream's bytes between the head and the tail that neither holds. */
+    /**
+     * The stream's bytes between the head and the tail that neither holds.
+     *
+     * @return how many bytes were left out; 0 when none were
+     */
     public long omitted() {
         return total - head.length - tail.length;
     }
 
-    /** Whether bytes were left out. */
+    /**
+     * Whether bytes were left out.
+     *
+     * @return true when {@link #omitted} is positive
+     */
     public boolean cut() {
         return omitted() > 0;
     }
 
-    /** The excerpt of a stream whose start is {@code head} and whose end {@code tail} saw. */
+    /**
+     * The excerpt of a stream whose start is {@code head} and whose end {@code tail} saw.
+     *
+     * @param head the stream's captured start
+     * @param tail the tee that saw all of the stream
+     * @return the excerpt, its tail without the bytes the head holds already
+     */
     public static OutputExcerpt of(Captured head, Tail tail) {
         byte[] h = head.bytes();
         long total = Math.max(tail.total(), h.length);
@@ -45,6 +59,9 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
      * tail; invalid UTF-8 and control characters other than tab, newline and carriage return each shown as U+FFFD, so
      * that a flood of control bytes does not grow sixfold as JSON escapes), {@code NAME_bytes} the total and, when the
      * text is not the bytes exactly and none were left out, {@code NAME_base64} with them.
+     *
+     * @param doc  the JSON object to put the fields into
+     * @param name the stream's field name, e.g. {@code stdout}
      */
     public void putJson(ObjectNode doc, String name) {
         if (!cut()) {
@@ -97,7 +114,11 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
     /** The longest run of control characters shown one by one. */
     static final int RUN = 8;
 
-    /** The stream's bytes, head then tail: all of them when none were left out ({@link #cut} false). */
+    /**
+     * The stream's bytes, head then tail: all of them when none were left out ({@link #cut} false).
+     *
+     * @return a new array
+     */
     public byte[] whole() {
         byte[] r = Arrays.copyOf(head, head.length + tail.length);
         System.arraycopy(tail, 0, r, head.length, tail.length);
@@ -135,6 +156,12 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
         private byte[] ring = new byte[0]; // grows (no wrap yet) up to capacity, then wraps
         private long total;
 
+        /**
+         * A tail of the last {@code capacity} bytes.
+         *
+         * @param capacity how many bytes to keep, at least 0
+         * @throws IllegalArgumentException when {@code capacity} is negative
+         */
         public Tail(int capacity) {
             if (capacity < 0) {
                 throw new IllegalArgumentException("capacity " + capacity);
@@ -165,12 +192,20 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
             total += n;
         }
 
-        /** How many bytes were written. */
+        /**
+         * How many bytes were written.
+         *
+         * @return the count of all bytes written, kept or not
+         */
         public synchronized long total() {
             return total;
         }
 
-        /** The last bytes written, oldest first. */
+        /**
+         * The last bytes written, oldest first.
+         *
+         * @return a new array of up to {@code capacity} bytes
+         */
         public synchronized byte[] bytes() {
             int n = (int) Math.min(total, ring.length);
             byte[] r = new byte[n];

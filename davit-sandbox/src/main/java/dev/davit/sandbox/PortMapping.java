@@ -12,8 +12,14 @@ import dev.davit.oci.DavitException.Kind;
  * @param port        the sandbox's port, 1 to 65535
  */
 public record PortMapping(String hostAddress, int hostPort, int port) {
+    /** The host address a mapping listens on when none is given. */
     public static final String LOOPBACK = "127.0.0.1";
 
+    /**
+     * Checks the mapping.
+     *
+     * @throws DavitException USAGE for a port outside 1..65535 or a host address that is not a dotted IPv4 address
+     */
     public PortMapping {
         check(hostPort);
         check(port);
@@ -22,7 +28,13 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
         }
     }
 
-    /** Parses {@code HOST_PORT:PORT} (on 127.0.0.1) or {@code ADDR:HOST_PORT:PORT}. */
+    /**
+     * Parses a {@code --publish} value: {@code HOST_PORT:PORT} (on 127.0.0.1) or {@code ADDR:HOST_PORT:PORT}.
+     *
+     * @param s the value, e.g. {@code 8080:80} or {@code 0.0.0.0:8080:80}
+     * @return the mapping
+     * @throws DavitException USAGE for any other form, or ports or an address the mapping refuses
+     */
     public static PortMapping parse(String s) {
         String[] p = s.split(":", -1);
         try {

@@ -40,6 +40,7 @@ import java.util.Objects;
  * @param capture how many bytes of each of stdout and stderr the result keeps ({@link ExecResult#capturedStdout});
  *                the rest is counted ({@link ExecResult#truncated}) and still reaches the tees. Default and most:
  *                {@link ExecResult#MAX_CAPTURED_BYTES}
+ * @see Sandboxes#run(RunSpec)
  */
 public record RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                       Network network, ImageConfig image, String backend, String runtime, int vcpus,
@@ -52,6 +53,15 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
     /** PATH when neither the image nor the caller sets one. */
     public static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+    /**
+     * Checks the values and fills in the defaults (null lists, maps, image, network and limits become empty or
+     * none); the collections are copied.
+     *
+     * @throws DavitException USAGE for a timeout that is not positive, an invalid variable name (empty, with
+     *                        {@code =} or NUL), a relative working directory, {@code vcpus} outside 1..64,
+     *                        {@code memoryMiB} outside 64..1048576, a negative {@code maxOutput} or a
+     *                        {@code capture} outside 0..{@link ExecResult#MAX_CAPTURED_BYTES}
+     */
     public RunSpec {
         Objects.requireNonNull(rootfs, "rootfs");
         command = command == null ? List.of() : List.copyOf(command);
@@ -85,7 +95,24 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         }
     }
 
-    /** A run with an output limit, capturing up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream. */
+    /**
+     * A run with an output limit, capturing up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream.
+     *
+     * @param rootfs    the root filesystem (container) or microVM environment directory (vm)
+     * @param command   the argv; null or empty for the image's Cmd
+     * @param env       variables on top of the image's, or null
+     * @param workdir   the absolute working directory, or null for the image's
+     * @param timeout   how long the command may run, or null for no limit
+     * @param network   the network, or null for {@link Network#NONE}
+     * @param image     the image's run defaults, or null for none
+     * @param backend   {@code container}, {@code vm}, or null to choose automatically
+     * @param runtime   the container runtime ({@code bwrap}, {@code crun}, {@code runc}), or null to choose
+     * @param vcpus     virtual CPUs of a microVM, 1 to 64
+     * @param memoryMiB memory of a microVM in MiB, at least 64
+     * @param limits    the container limits, or null for none
+     * @param maxOutput the most bytes stdout and stderr together may have, 0 for no limit
+     * @throws DavitException USAGE for a value the canonical constructor refuses
+     */
     public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                    Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB,
                    Limits limits, long maxOutput) {
@@ -93,30 +120,84 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
                 maxOutput, ExecResult.MAX_CAPTURED_BYTES);
     }
 
-    /** A run without an output limit. */
+    /**
+     * A run without an output limit.
+     *
+     * @param rootfs    the root filesystem (container) or microVM environment directory (vm)
+     * @param command   the argv; null or empty for the image's Cmd
+     * @param env       variables on top of the image's, or null
+     * @param workdir   the absolute working directory, or null for the image's
+     * @param timeout   how long the command may run, or null for no limit
+     * @param network   the network, or null for {@link Network#NONE}
+     * @param image     the image's run defaults, or null for none
+     * @param backend   {@code container}, {@code vm}, or null to choose automatically
+     * @param runtime   the container runtime ({@code bwrap}, {@code crun}, {@code runc}), or null to choose
+     * @param vcpus     virtual CPUs of a microVM, 1 to 64
+     * @param memoryMiB memory of a microVM in MiB, at least 64
+     * @param limits    the container limits, or null for none
+     * @throws DavitException USAGE for a value the canonical constructor refuses
+     */
     public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                    Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB,
                    Limits limits) {
         this(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus, memoryMiB, limits, 0);
     }
 
-    /** A run without container limits. */
+    /**
+     * A run without container limits.
+     *
+     * @param rootfs    the root filesystem (container) or microVM environment directory (vm)
+     * @param command   the argv; null or empty for the image's Cmd
+     * @param env       variables on top of the image's, or null
+     * @param workdir   the absolute working directory, or null for the image's
+     * @param timeout   how long the command may run, or null for no limit
+     * @param network   the network, or null for {@link Network#NONE}
+     * @param image     the image's run defaults, or null for none
+     * @param backend   {@code container}, {@code vm}, or null to choose automatically
+     * @param runtime   the container runtime ({@code bwrap}, {@code crun}, {@code runc}), or null to choose
+     * @param vcpus     virtual CPUs of a microVM, 1 to 64
+     * @param memoryMiB memory of a microVM in MiB, at least 64
+     * @throws DavitException USAGE for a value the canonical constructor refuses
+     */
     public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                    Network network, ImageConfig image, String backend, String runtime, int vcpus, int memoryMiB) {
         this(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus, memoryMiB, Limits.NONE);
     }
 
-    /** A container run with the default runtime choice and resources. */
+    /**
+     * A container run with the default runtime choice and resources.
+     *
+     * @param rootfs    the root filesystem (container) or microVM environment directory (vm)
+     * @param command   the argv; null or empty for the image's Cmd
+     * @param env       variables on top of the image's, or null
+     * @param workdir   the absolute working directory, or null for the image's
+     * @param timeout   how long the command may run, or null for no limit
+     * @param network   the network, or null for {@link Network#NONE}
+     * @param image     the image's run defaults, or null for none
+     * @throws DavitException USAGE for a value the canonical constructor refuses
+     */
     public RunSpec(Path rootfs, List<String> command, Map<String, String> env, String workdir, Duration timeout,
                    Network network, ImageConfig image) {
         this(rootfs, command, env, workdir, timeout, network, image, null, null, DEFAULT_VCPUS, DEFAULT_MEMORY_MIB);
     }
 
+    /**
+     * A builder over {@code rootfs}, with the defaults of {@link Builder}.
+     *
+     * @param rootfs the root filesystem directory (container) or microVM environment directory (vm), not null
+     * @return a new builder
+     */
     public static Builder builder(Path rootfs) {
         return new Builder(rootfs);
     }
 
-    /** The argv that runs: Entrypoint + (command, or the image's Cmd when no command is given). */
+    /**
+     * The argv that runs: Entrypoint + (command, or the image's Cmd when no command is given).
+     *
+     * @return a new list, not empty
+     * @throws DavitException USAGE when there is nothing to run (no command, and the image has neither Entrypoint
+     *                        nor Cmd)
+     */
     public List<String> effectiveCommand() {
         List<String> argv = new ArrayList<>(image.entrypoint());
         argv.addAll(command.isEmpty() ? image.cmd() : command);
@@ -126,7 +207,13 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         return argv;
     }
 
-    /** The environment that runs: the image's Env, then {@link #env} on top, and PATH when neither has one. */
+    /**
+     * The environment that runs: the image's Env, then {@link #env} on top, and PATH ({@link #DEFAULT_PATH}) when
+     * neither has one.
+     *
+     * @return a new map: the image's variables in its order (the caller's values replacing theirs), then the
+     *         caller's other variables sorted by name
+     */
     public Map<String, String> effectiveEnv() {
         Map<String, String> out = new LinkedHashMap<>();
         for (String kv : image.env()) {
@@ -140,7 +227,11 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         return out;
     }
 
-    /** The working directory that runs. */
+    /**
+     * The working directory that runs: {@link #workdir}, else the image's WorkingDir when it is absolute, else /.
+     *
+     * @return an absolute path in the sandbox
+     */
     public String effectiveWorkdir() {
         if (workdir != null) {
             return workdir;
@@ -148,7 +239,12 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         return image.workingDir() != null && image.workingDir().startsWith("/") ? image.workingDir() : "/";
     }
 
-    /** Builder with the defaults: no command override, no env, no timeout, no network, automatic backend. */
+    /**
+     * Builder with the defaults: no command override, no env, the image's (else /) working directory, no timeout,
+     * no network, no image defaults, automatic backend and runtime, {@link #DEFAULT_VCPUS} and
+     * {@link #DEFAULT_MEMORY_MIB} for a microVM, no limits ({@link Limits#NONE}), no output limit, the largest
+     * capture. Values are checked by {@link #build}.
+     */
     public static final class Builder {
         private final Path rootfs;
         private List<String> command = List.of();
@@ -169,82 +265,179 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
             this.rootfs = rootfs;
         }
 
+        /**
+         * The argv (replacing any given before); empty for the image's Cmd (see {@link RunSpec#command}).
+         *
+         * @param v the argv, or null for the image's Cmd
+         * @return this builder
+         */
         public Builder command(List<String> v) {
             command = v;
             return this;
         }
 
+        /**
+         * The argv (replacing any given before); none for the image's Cmd.
+         *
+         * @param v the command and its arguments
+         * @return this builder
+         */
         public Builder command(String... v) {
             return command(List.of(v));
         }
 
+        /**
+         * Sets one variable, on top of the image's Env (and replacing one of that name given before).
+         *
+         * @param key   the variable's name: not empty, without {@code =} or NUL
+         * @param value its value
+         * @return this builder
+         */
         public Builder env(String key, String value) {
             env.put(key, value);
             return this;
         }
 
+        /**
+         * Sets these variables, on top of the image's Env and those given before.
+         *
+         * @param v names to values, not null
+         * @return this builder
+         */
         public Builder env(Map<String, String> v) {
             env.putAll(v);
             return this;
         }
 
+        /**
+         * The working directory in the sandbox.
+         *
+         * @param v an absolute path, or null for the image's WorkingDir (else /)
+         * @return this builder
+         */
         public Builder workdir(String v) {
             workdir = v;
             return this;
         }
 
+        /**
+         * How long the command may run before it is killed (exit {@link ExecResult#TIMEOUT_EXIT_CODE}).
+         *
+         * @param v a positive duration, or null for no limit
+         * @return this builder
+         */
         public Builder timeout(Duration v) {
             timeout = v;
             return this;
         }
 
+        /**
+         * The sandbox's network (default {@link Network#NONE}).
+         *
+         * @param v the network; null for none
+         * @return this builder
+         */
         public Builder network(Network v) {
             network = v;
             return this;
         }
 
+        /**
+         * The image's run defaults: Entrypoint, Cmd, Env, WorkingDir, User.
+         *
+         * @param v the defaults, e.g. {@link RunTarget#image}; null for none
+         * @return this builder
+         */
         public Builder image(ImageConfig v) {
             image = v;
             return this;
         }
 
+        /**
+         * The backend (see {@link Sandboxes#BACKENDS}).
+         *
+         * @param v {@link Backend#CONTAINER}, {@link Backend#VM}, or null to choose automatically
+         * @return this builder
+         */
         public Builder backend(String v) {
             backend = v;
             return this;
         }
 
+        /**
+         * The container backend's runtime (see {@link Sandboxes#CONTAINER_RUNTIMES}); ignored by the vm backend.
+         *
+         * @param v {@code bwrap}, {@code crun}, {@code runc}, or null for the first installed
+         * @return this builder
+         */
         public Builder runtime(String v) {
             runtime = v;
             return this;
         }
 
+        /**
+         * The virtual CPUs of a microVM (vm backend only; default {@link #DEFAULT_VCPUS}).
+         *
+         * @param v the number of vCPUs, 1 to 64
+         * @return this builder
+         */
         public Builder vcpus(int v) {
             vcpus = v;
             return this;
         }
 
+        /**
+         * The memory of a microVM (vm backend only; default {@link #DEFAULT_MEMORY_MIB}).
+         *
+         * @param v the memory in MiB, at least 64
+         * @return this builder
+         */
         public Builder memoryMiB(int v) {
             memoryMiB = v;
             return this;
         }
 
+        /**
+         * The container's memory, CPU and process limits (default {@link Limits#NONE}); of a microVM only the CPUs
+         * count.
+         *
+         * @param v the limits; null for none
+         * @return this builder
+         */
         public Builder limits(Limits v) {
             limits = v;
             return this;
         }
 
-        /** The output limit in bytes, stdout and stderr together; 0: none. */
+        /**
+         * The output limit in bytes, stdout and stderr together (see {@link RunSpec#maxOutput}); container backend
+         * only.
+         *
+         * @param v the limit in bytes, 0 for none
+         * @return this builder
+         */
         public Builder maxOutput(long v) {
             maxOutput = v;
             return this;
         }
 
-        /** How many bytes of each output stream the result keeps (see {@link RunSpec#capture}). */
+        /**
+         * How many bytes of each output stream the result keeps (see {@link RunSpec#capture}).
+         *
+         * @param v bytes per stream, 0 to {@link ExecResult#MAX_CAPTURED_BYTES}
+         * @return this builder
+         */
         public Builder capture(int v) {
             capture = v;
             return this;
         }
 
+        /**
+         * The run.
+         *
+         * @return a new {@link RunSpec} of this builder's values
+         * @throws DavitException USAGE for a value the {@link RunSpec} refuses (see its constructor)
+         */
         public RunSpec build() {
             return new RunSpec(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus,
                     memoryMiB, limits, maxOutput, capture);

@@ -53,6 +53,15 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
      * sees a half-unpacked tree and two that race use one result) and its config read; a microVM environment
      * artifact's files are placed in {@code vm/<digest>/} instead. {@code notes} (null: none) hears what is done
      * ("pulling ...", "unpacking ...").
+     *
+     * @param client    the registry client whose store holds (or gets) the image
+     * @param davitHome the davit home whose {@code rootfs/} and {@code vm/} caches hold unpacked images
+     * @param reference an image reference; an index is resolved to this host's platform
+     * @param progress  hears the pull's transfer, or null for nothing
+     * @param notes     hears one line per step davit takes, or null
+     * @return the directory to run, the image's run defaults and the backend it is for
+     * @throws DavitException USAGE for a malformed reference or one that is not an image; NOT_FOUND, AUTH or
+     *                        NETWORK when the pull fails; STORE when the image cannot be unpacked
      */
     public static RunTarget ofImage(DavitClient client, Path davitHome, String reference, ProgressListener progress,
                                     Consumer<String> notes) {
@@ -101,6 +110,11 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     /**
      * The config of image {@code reference} in {@code client}'s store (its manifest for this host); null when the
      * config is not usable (then it runs without image defaults).
+     *
+     * @param client    the registry client whose store holds the image (it is not pulled)
+     * @param reference an image reference
+     * @return the parsed config blob (up to {@link #MAX_CONFIG_BYTES}), or null
+     * @throws DavitException NOT_FOUND when the image is not in the store; USAGE when it is not an image
      */
     public static JsonNode config(DavitClient client, String reference) {
         StoreEntry entry = client.find(reference).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,

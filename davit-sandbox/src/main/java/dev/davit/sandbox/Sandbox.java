@@ -29,18 +29,39 @@ import java.util.Map;
  */
 public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant createdAt, Instant startedAt,
                       long bwrapPid, long bwrapStart, long initPid, long initStart, long qemuPid, long qemuStart) {
-    /** A container sandbox's state. */
+    /**
+     * A container sandbox's state (no QEMU).
+     *
+     * @param id         the sandbox's id ({@code sbx-} and 12 hex digits)
+     * @param status     its status
+     * @param spec       what it was created with
+     * @param createdAt  when it was created
+     * @param startedAt  when it was last started, or null
+     * @param bwrapPid   the host pid of its bwrap process, 0 when not running
+     * @param bwrapStart that process's start time
+     * @param initPid    the host pid of its pid 1, 0 when not running
+     * @param initStart  that process's start time
+     */
     public Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant createdAt, Instant startedAt,
                    long bwrapPid, long bwrapStart, long initPid, long initStart) {
         this(id, status, spec, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart, 0, 0);
     }
 
-    /** {@code container} or {@code vm}. */
+    /**
+     * The sandbox's backend, from its spec.
+     *
+     * @return {@code container} or {@code vm}
+     */
     public String backend() {
         return spec.backend();
     }
 
-    /** Whether its ttl has passed at {@code now}. */
+    /**
+     * Whether its ttl has passed at {@code now}.
+     *
+     * @param now the time to check at, usually {@link Instant#now()}
+     * @return true when it has a ttl and {@code now} is at or past its creation plus the ttl
+     */
     public boolean expired(Instant now) {
         return spec.ttl() != null && !now.isBefore(createdAt.plus(spec.ttl()));
     }
@@ -55,7 +76,12 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
                 qemuStart);
     }
 
-    /** The state file's document (also the {@code --json} shape of the CLI). */
+    /**
+     * The state file's document (also the {@code --json} shape of the CLI).
+     *
+     * @return a new JSON object: id, backend, status, rootfs, env, workdir, network, publish, limits, image, ttl,
+     *         times and pids
+     */
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
         o.put("id", id);

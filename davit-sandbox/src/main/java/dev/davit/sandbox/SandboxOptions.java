@@ -15,34 +15,73 @@ import java.util.Objects;
  *                   refused. Default: the environment variable {@code DAVIT_ALLOW_WEAKER_SANDBOX} is {@code 1}
  */
 public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox) {
+    /**
+     * Checks that there is a state directory.
+     *
+     * @throws NullPointerException when {@code stateDir} is null
+     */
     public SandboxOptions {
         Objects.requireNonNull(stateDir, "stateDir");
     }
 
-    /** {@code allowWeakerSandbox} from the environment ({@code DAVIT_ALLOW_WEAKER_SANDBOX=1}). */
+    /**
+     * Options with {@code allowWeakerSandbox} from the environment ({@code DAVIT_ALLOW_WEAKER_SANDBOX=1}).
+     *
+     * @param stateDir   where sandboxes keep their state, not null (made when needed)
+     * @param bwrap      the bubblewrap binary, or null to look {@code bwrap} up on the search path
+     * @param searchPath the PATH to find tools on ({@code :}-separated), or null for the process's
+     */
     public SandboxOptions(Path stateDir, Path bwrap, String searchPath) {
         this(stateDir, bwrap, searchPath, "1".equals(System.getenv(dev.davit.sandbox.jail.Rootless.OPT_OUT_ENV)));
     }
 
-    /** State under {@code <davitHome>/sandboxes}, tools from the process's PATH. */
+    /**
+     * State under {@code <davitHome>/sandboxes}, tools from the process's PATH (as the CLI has them).
+     *
+     * @param davitHome the davit home directory
+     * @return the options
+     */
     public static SandboxOptions under(Path davitHome) {
         return new SandboxOptions(davitHome.resolve("sandboxes"), null, null);
     }
 
+    /**
+     * These options with another bubblewrap binary.
+     *
+     * @param v the binary, or null to look {@code bwrap} up on the search path
+     * @return new options, otherwise the same
+     */
     public SandboxOptions withBwrap(Path v) {
         return new SandboxOptions(stateDir, v, searchPath, allowWeakerSandbox);
     }
 
+    /**
+     * These options with another search path for tools.
+     *
+     * @param v the PATH ({@code :}-separated directories), or null for the process's
+     * @return new options, otherwise the same
+     */
     public SandboxOptions withSearchPath(String v) {
         return new SandboxOptions(stateDir, bwrap, v, allowWeakerSandbox);
     }
 
-    /** These options, allowing (or not) a rootless sandbox that lacks a guarantee (see the record's comment). */
+    /**
+     * These options, allowing (or not) a rootless sandbox that lacks a guarantee (see the record's comment).
+     *
+     * @param v whether such a sandbox is made (true) or refused (false)
+     * @return new options, otherwise the same
+     */
     public SandboxOptions withAllowWeakerSandbox(boolean v) {
         return new SandboxOptions(stateDir, bwrap, searchPath, v);
     }
 
-    /** The first executable {@code name} on the search path, or null. */
+    /**
+     * The first executable {@code name} on the search path ({@link #searchPath}, else the process's PATH, else the
+     * usual system directories).
+     *
+     * @param name a program's file name, e.g. {@code slirp4netns}
+     * @return its path, or null when no directory of the path has it
+     */
     public Path which(String name) {
         String path = searchPath != null ? searchPath : System.getenv("PATH");
         if (path == null) {
@@ -60,11 +99,21 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
         return null;
     }
 
+    /**
+     * The bubblewrap binary if there is one.
+     *
+     * @return {@link #bwrap} when given, else {@code bwrap} on the search path, else null
+     */
     public Path bwrapOrNull() {
         return bwrap != null ? bwrap : which("bwrap");
     }
 
-    /** The bubblewrap binary; NOT_FOUND naming the package when it is not installed. */
+    /**
+     * The bubblewrap binary.
+     *
+     * @return {@link #bwrapOrNull}'s path
+     * @throws dev.davit.oci.DavitException NOT_FOUND naming the package when it is not installed
+     */
     public Path bwrap() {
         Path p = bwrapOrNull();
         if (p == null) {

@@ -13,6 +13,11 @@ public enum SandboxStatus {
     /** Recorded as running, but its processes are gone (killed, crashed, host rebooted) or their pids reused. */
     FAILED;
 
+    /**
+     * The status's name as the CLI and the JSON spell it.
+     *
+     * @return {@code created}, {@code running}, {@code stopped} or {@code failed}
+     */
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }

@@ -33,6 +33,12 @@ public final class Sandboxes {
      */
     public static final String PRIVATE_TMPFS = "/run/secrets";
 
+    /**
+     * The sandboxes of {@code options}' state directory, with the backends this davit has. Cheap: nothing is made
+     * until a sandbox is.
+     *
+     * @param options where state lives and where tools are found, e.g. {@link SandboxOptions#under} a davit home
+     */
     public Sandboxes(SandboxOptions options) {
         this.options = Objects.requireNonNull(options, "options");
         this.runtimes = Driver.all().stream().flatMap(d -> d.runtimes(options).stream()).toList();
@@ -41,11 +47,25 @@ public final class Sandboxes {
         dev.davit.sandbox.fs.Dir.fallBackTo(() -> dev.davit.sandbox.jail.Jail.execHelper(options));
     }
 
+    /**
+     * The options these sandboxes were made with.
+     *
+     * @return the options given to the constructor
+     */
     public SandboxOptions options() {
         return options;
     }
 
-    /** Runs {@code spec} to completion (or its timeout) and returns its output, exit code and timings. */
+    /**
+     * Runs {@code spec} to completion (or its timeout) in a new one-shot sandbox, removed afterwards (also on
+     * failure), and returns its output, exit code and timings. A command that fails or times out is no exception.
+     *
+     * @param spec what to run and how
+     * @return what the run did
+     * @throws DavitException USAGE for an unknown backend or runtime, a run the backend refuses or limits this host
+     *                        cannot enforce; NOT_FOUND when the backend's tools are not installed (see
+     *                        {@link #doctor}); STORE when the state directory cannot be made
+     */
     public ExecResult run(RunSpec spec) {
         return run(spec, null, null);
     }
@@ -53,6 +73,12 @@ public final class Sandboxes {
     /**
      * Like {@link #run(RunSpec)}, also copying the command's stdout and stderr to {@code stdoutTee} and
      * {@code stderrTee} (either may be null) as they arrive.
+     *
+     * @param spec      what to run and how
+     * @param stdoutTee where the command's stdout is copied as it arrives, or null; not closed
+     * @param stderrTee where the command's stderr is copied as it arrives, or null; not closed
+     * @return what the run did
+     * @throws DavitException as {@link #run(RunSpec)} does
      */
     public ExecResult run(RunSpec spec, OutputStream stdoutTee, OutputStream stderrTee) {
         return run(spec, null, stdoutTee, stderrTee);
@@ -61,6 +87,13 @@ public final class Sandboxes {
     /**
      * Like {@link #run(RunSpec, OutputStream, OutputStream)}, with {@code stdin} as the command's standard input
      * (null: /dev/null); it is read until it ends or the command exits. Container backend only for now.
+     *
+     * @param spec      what to run and how
+     * @param stdin     the command's standard input, or null for /dev/null
+     * @param stdoutTee where the command's stdout is copied as it arrives, or null; not closed
+     * @param stderrTee where the command's stderr is copied as it arrives, or null; not closed
+     * @return what the run did
+     * @throws DavitException as {@link #run(RunSpec)} does
      */
     public ExecResult run(RunSpec spec, java.io.InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         return backend(spec).run(spec, stdin, stdoutTee, stderrTee);
@@ -69,6 +102,10 @@ public final class Sandboxes {
     /**
      * The backend that runs {@code spec}: its {@code backend} (default {@code container}) and, for containers, its
      * {@code runtime}, or else the first of {@link #CONTAINER_RUNTIMES} whose binary is installed.
+     *
+     * @param spec the run whose {@link RunSpec#backend} and {@link RunSpec#runtime} choose
+     * @return the backend; when none is installed, the first, whose run then reports what is missing
+     * @throws DavitException USAGE for an unknown backend, or a runtime the backend does not have
      */
     public Backend backend(RunSpec spec) {
         String name = spec.backend() == null ? Backend.CONTAINER : spec.backend();
@@ -95,6 +132,14 @@ public final class Sandboxes {
      * Creates a long-lived sandbox (not started yet). Its state lives in {@code <stateDir>/<id>/state.json}, so
      * another {@code Sandboxes} (a later davit) sees it. A container rootfs needs a {@code sleep} command; a vm
      * sandbox's rootfs is a microVM environment directory (see the vm backend's {@code VmImages}).
+     *
+     * @param spec the sandbox to create
+     * @return the new sandbox, {@link SandboxStatus#CREATED}, with its id ({@code sbx-} and 12 hex digits)
+     * @throws DavitException NOT_FOUND when the root filesystem is missing or not a directory; USAGE for what the
+     *                        backend refuses (a rootless sandbox that would lack a guarantee of the jail, see
+     *                        {@link SandboxOptions#allowWeakerSandbox}; published ports of a vm); STORE when its
+     *                        state cannot be written. What this host cannot give (limits, network) fails at
+     *                        {@link #start}
      */
     public Sandbox create(CreateSpec spec) {
         return lifecycle.create(spec);
@@ -103,6 +148,10 @@ public final class Sandboxes {
     /**
      * Starts a created or stopped (or failed) sandbox; a running one is returned as it is. A vm sandbox boots a
      * detached QEMU and returns when its guest agent answers.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the sandbox, {@link SandboxStatus#RUNNING}
+     * @throws DavitException NOT_FOUND when there is no such sandbox; another kind when it cannot be started
      */
     public Sandbox start(String id) {
         return lifecycle.start(id);
@@ -113,6 +162,15 @@ public final class Sandboxes {
      * {@code env} on top of the sandbox's environment, {@code workdir} (null: the sandbox's), {@code timeout}
      * (null: none; on timeout the command is killed, exit 124, and the sandbox keeps running). Files in /tmp (vm:
      * anywhere) persist between execs of the same sandbox.
+     *
+     * @param id      the sandbox's id, as {@link #create} returned it
+     * @param argv    the command and its arguments, not empty (the image's Entrypoint is not put in front)
+     * @param env     variables set on top of the sandbox's environment, or null for none
+     * @param workdir the absolute working directory in the sandbox, or null for the sandbox's
+     * @param timeout how long the command may run, or null for no limit
+     * @return the command's exit code, output and timings; a failing command is no exception
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is not running or {@code argv} is
+     *                        empty
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout) {
@@ -123,6 +181,17 @@ public final class Sandboxes {
      * Like {@link #exec(String, List, java.util.Map, String, java.time.Duration)}, with {@code stdin} as the
      * command's standard input (null: /dev/null; container sandboxes only) and the command's stdout and stderr also
      * copied to the tees (either may be null): as they arrive in a container, when the command ends in a vm.
+     *
+     * @param id        the sandbox's id, as {@link #create} returned it
+     * @param argv      the command and its arguments, not empty
+     * @param env       variables set on top of the sandbox's environment, or null for none
+     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
+     * @param timeout   how long the command may run, or null for no limit
+     * @param stdin     the command's standard input, or null for /dev/null
+     * @param stdoutTee where the command's stdout is copied, or null; not closed
+     * @param stderrTee where the command's stderr is copied, or null; not closed
+     * @return the command's exit code, output and timings
+     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration)} does
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout, java.io.InputStream stdin, OutputStream stdoutTee,
@@ -136,6 +205,19 @@ public final class Sandboxes {
      * limit), copying stops, the command's process tree is killed (the sandbox keeps running) and the result says
      * {@link ExecResult#outputLimited} with exit code {@link ExecResult#OUTPUT_LIMIT_EXIT_CODE}. Container sandboxes
      * only: a vm sandbox refuses a limit.
+     *
+     * @param id        the sandbox's id, as {@link #create} returned it
+     * @param argv      the command and its arguments, not empty
+     * @param env       variables set on top of the sandbox's environment, or null for none
+     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
+     * @param timeout   how long the command may run, or null for no limit
+     * @param maxOutput the most bytes stdout and stderr together may have, or 0 for no limit; not negative
+     * @param stdin     the command's standard input, or null for /dev/null
+     * @param stdoutTee where the command's stdout is copied, or null; not closed
+     * @param stderrTee where the command's stderr is copied, or null; not closed
+     * @return the command's exit code, output and timings
+     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration)} does; USAGE
+     *                        also for a negative {@code maxOutput}, or a limit on a vm sandbox
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout, long maxOutput, java.io.InputStream stdin,
@@ -149,6 +231,21 @@ public final class Sandboxes {
      * OutputStream, OutputStream)}, keeping only the first {@code capture} bytes of each output stream in the
      * result ({@link ExecResult#truncated} when there were more): the tees still get all of it as it arrives, so a
      * caller that bounds its memory passes a small capture and does what it needs with the rest in its tees.
+     *
+     * @param id        the sandbox's id, as {@link #create} returned it
+     * @param argv      the command and its arguments, not empty
+     * @param env       variables set on top of the sandbox's environment, or null for none
+     * @param workdir   the absolute working directory in the sandbox, or null for the sandbox's
+     * @param timeout   how long the command may run, or null for no limit
+     * @param maxOutput the most bytes stdout and stderr together may have, or 0 for no limit; not negative
+     * @param capture   how many bytes of each stream the result keeps, 0 to {@link ExecResult#MAX_CAPTURED_BYTES}
+     * @param stdin     the command's standard input, or null for /dev/null
+     * @param stdoutTee where the command's stdout is copied, or null; not closed
+     * @param stderrTee where the command's stderr is copied, or null; not closed
+     * @return the command's exit code, output (its first {@code capture} bytes per stream) and timings
+     * @throws DavitException as {@link #exec(String, List, java.util.Map, String, java.time.Duration, long,
+     *                        java.io.InputStream, OutputStream, OutputStream)} does; USAGE also for a
+     *                        {@code capture} out of range
      */
     public ExecResult exec(String id, List<String> argv, java.util.Map<String, String> env, String workdir,
                            java.time.Duration timeout, long maxOutput, int capture, java.io.InputStream stdin,
@@ -166,6 +263,17 @@ public final class Sandboxes {
      * in the guest: its exit code and output reach {@code dir} with {@link #collect}; a terminal is
      * one of the VM's few virtio consoles, whose files {@code dir} links to ({@link Spawned#OFFSET} says where this
      * command's output starts).
+     *
+     * @param id       the sandbox's id, as {@link #create} returned it
+     * @param argv     the command and its arguments, not empty
+     * @param env      variables set on top of the sandbox's environment, or null for none
+     * @param workdir  the absolute working directory in the sandbox, or null for the sandbox's
+     * @param dir      a host directory of the caller's for the command's output, exit code and input
+     * @param terminal whether the command gets a terminal (a PTY) instead of plain output
+     * @return the started process, to keep (e.g. {@link Spawned#toJson}) for {@link #alive}, {@link #signal} and
+     *         {@link #terminate}
+     * @throws DavitException USAGE when {@code argv} is empty or the sandbox is not running; NOT_FOUND when there is
+     *                        no such sandbox
      */
     public Spawned spawn(String id, List<String> argv, java.util.Map<String, String> env, String workdir, Path dir,
                          boolean terminal) {
@@ -179,7 +287,12 @@ public final class Sandboxes {
         return lifecycle.of(s).spawn(s, argv, env, workdir, dir, terminal);
     }
 
-    /** Whether a {@link #spawn}ed process (its holder) still runs; in a vm that is not running, it does not. */
+    /**
+     * Whether a {@link #spawn}ed process (its holder) still runs; in a vm that is not running, it does not.
+     *
+     * @param p the process, as {@link #spawn} returned it (or read back with {@link Spawned#fromJson})
+     * @return true while it runs
+     */
     public boolean alive(Spawned p) {
         return backendOf(p).alive(running(p), p);
     }
@@ -209,6 +322,9 @@ public final class Sandboxes {
      * Brings what a vm's guest recorded of {@link #spawn}ed process {@code p} to its host directory {@code dir}: its
      * {@link Spawned#EXIT} and (without a terminal) its {@link Spawned#OUTPUT} (the first 64 MiB). Nothing to do for
      * containers (their files are there already) or a vm that is not running.
+     *
+     * @param p   the process, as {@link #spawn} returned it
+     * @param dir the host directory given to {@link #spawn}
      */
     public void collect(Spawned p, Path dir) {
         backendOf(p).collect(running(p), p, dir);
@@ -217,21 +333,35 @@ public final class Sandboxes {
     /**
      * Sends {@code signal} ({@code INT}, {@code TERM}, {@code KILL}, {@code HUP}, {@code QUIT}, {@code USR1},
      * {@code USR2}) to a {@link #spawn}ed command's process group and process tree, or with {@code foreground} to
-     * the foreground process group of its terminal (as Ctrl-C would). Returns false when nothing was left to signal.
+     * the foreground process group of its terminal (as Ctrl-C would).
+     *
+     * @param p          the process, as {@link #spawn} returned it
+     * @param signal     the signal's name without {@code SIG}, one of {@link Spawned#SIGNALS}
+     * @param foreground whether to signal the terminal's foreground process group instead (a terminal's command)
+     * @return false when nothing was left to signal
+     * @throws DavitException USAGE for a signal not in {@link Spawned#SIGNALS}
      */
     public boolean signal(Spawned p, String signal, boolean foreground) {
         Spawned.checkSignal(signal);
         return backendOf(p).signal(running(p), p, signal, foreground);
     }
 
-    /** Ends a {@link #spawn}ed command: TERM, then KILL after {@code grace}; returns when it is gone. */
+    /**
+     * Ends a {@link #spawn}ed command: TERM, then KILL after {@code grace}; returns when it is gone.
+     *
+     * @param p     the process, as {@link #spawn} returned it
+     * @param grace how long it has to exit after TERM before it is killed
+     */
     public void terminate(Spawned p, java.time.Duration grace) {
         backendOf(p).terminate(running(p), p, grace);
     }
 
     /**
      * Kills every process of running vm sandbox {@code id} but its guest agent: what execs left running (a workspace's
-     * reset). A container sandbox's processes end with its stop.
+     * reset). A container sandbox's processes end with its stop. Nothing happens when the sandbox is not running.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is a running container sandbox
      */
     public void killAll(String id) {
         Sandbox s = status(id);
@@ -243,6 +373,11 @@ public final class Sandboxes {
     /**
      * Whether a TCP socket listens on {@code port} in running sandbox {@code id}'s network: its {@code /proc/net/tcp}
      * and {@code tcp6} (a container's as the host reads them, a vm's through its agent; no tool needed in the image).
+     *
+     * @param id   the sandbox's id, as {@link #create} returned it
+     * @param port the TCP port in the sandbox, e.g. a service's
+     * @return true when something listens on it; false also when the sandbox is not running
+     * @throws DavitException NOT_FOUND when there is no such sandbox
      */
     public boolean listening(String id, int port) {
         Sandbox s = status(id);
@@ -279,7 +414,11 @@ public final class Sandboxes {
 
     /**
      * Kills the sandbox's processes (all of its pid namespace; vm: its QEMU, after the guest flushed its disk) and
-     * records it as stopped.
+     * records it as stopped. A created or stopped sandbox is returned as it is.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the sandbox, {@link SandboxStatus#STOPPED} when it was running or failed
+     * @throws DavitException NOT_FOUND when there is no such sandbox
      */
     public Sandbox stop(String id) {
         return lifecycle.stop(id);
@@ -288,17 +427,34 @@ public final class Sandboxes {
     /**
      * Sets the ttl of sandbox {@code id} so that {@link #reap} may remove it {@code ttl} from now (null: never); e.g.
      * a sandbox made ahead of time that a workspace takes over.
+     *
+     * @param id  the sandbox's id, as {@link #create} returned it
+     * @param ttl how long from now until it expires, or null for never
+     * @return the sandbox with its new ttl (counted, as always, from its creation)
+     * @throws DavitException NOT_FOUND when there is no such sandbox
      */
     public Sandbox expireAfter(String id, java.time.Duration ttl) {
         return lifecycle.expireAfter(id, ttl);
     }
 
-    /** Stops the sandbox if needed and deletes its state directory. */
+    /**
+     * Stops the sandbox if needed and deletes its state directory (its writable layer or disk with it).
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @throws DavitException NOT_FOUND when there is no such sandbox; STORE when its directory cannot be deleted
+     */
     public void rm(String id) {
         lifecycle.rm(id);
     }
 
-    /** The sandbox's state; one recorded as running whose processes are gone (or pids reused) is FAILED. */
+    /**
+     * The sandbox's state; one recorded as running whose processes are gone (or pids reused) is FAILED.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the sandbox as recorded, its status checked against its processes
+     * @throws DavitException NOT_FOUND when there is no such sandbox (also for an id that is not one); STORE when
+     *                        its state file cannot be read
+     */
     public Sandbox status(String id) {
         return lifecycle.status(id);
     }
@@ -309,6 +465,10 @@ public final class Sandboxes {
      * its overlay, so the sandbox sees every change at once); a created or stopped one's own writable layer (the
      * overlay's upper directory, made when missing; {@link #start} keeps it), which holds everything written outside
      * /tmp. A path there is the sandbox's path without its leading {@code /}. Refused for vm sandboxes and failed ones.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the host directory that is the sandbox's {@code /} (running) or its writable layer (otherwise)
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE for a vm or failed sandbox
      */
     public Path filesOnHost(String id) {
         Sandbox s = status(id);
@@ -320,6 +480,11 @@ public final class Sandboxes {
      * checked after the open: a running sandbox's keeper must still be the very process (pid and start time) whose
      * {@code /proc/PID/root} was opened, so a pid reused between the status and the open never gives another
      * process's root (what a pidfd would guarantee).
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the open tree; close it when done
+     * @throws java.io.IOException when the directory cannot be opened
+     * @throws DavitException as {@link #filesOnHost} does; USAGE when the sandbox stopped while it was opened
      */
     public dev.davit.sandbox.fs.Dir openFilesOnHost(String id) throws java.io.IOException {
         Sandbox s = status(id);
@@ -339,6 +504,10 @@ public final class Sandboxes {
      * The host uid and gid that files davit puts into container sandbox {@code id} (through {@link #filesOnHost})
      * must have for the sandbox's user to own them: its image User's (else root's) ids mapped into the jail's range
      * as root; null without root (the sandbox's user is davit's own user then, who owns what davit writes).
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return {uid, gid} on the host, or null
+     * @throws DavitException NOT_FOUND when there is no such sandbox
      */
     public int[] hostOwner(String id) {
         Sandbox s = status(id);
@@ -348,6 +517,11 @@ public final class Sandboxes {
     /**
      * The files of running vm sandbox {@code id}, reached through its guest agent (the twin of {@link #filesOnHost}
      * for microVMs, whose files are in their disk): put and get tar streams, read, remove, rename, sync.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the guest's files, usable while the sandbox runs
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE for a container sandbox (its files are
+     *                        on the host) or one that is not running
      */
     public GuestFiles guestFiles(String id) {
         return lifecycle.guestFiles(id);
@@ -356,6 +530,10 @@ public final class Sandboxes {
     /**
      * The disk of vm sandbox {@code id}, which must not be running, read on the host without booting the VM and
      * without mounting its file system ({@link OfflineDisk}); close it when done.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return a copy of the disk to read; close it to delete the copy
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is running or a container
      */
     public OfflineDisk offlineDisk(String id) {
         Sandbox s = status(id);
@@ -366,17 +544,31 @@ public final class Sandboxes {
         return lifecycle.of(s).offlineDisk(s, lifecycle.dir(id));
     }
 
-    /** All long-lived sandboxes, oldest first. */
+    /**
+     * All long-lived sandboxes, oldest first.
+     *
+     * @return the sandboxes of the state directory (empty when it does not exist)
+     * @throws DavitException STORE when the state directory or a state file cannot be read
+     */
     public List<Sandbox> list() {
         return lifecycle.list();
     }
 
-    /** Removes the sandboxes whose ttl has passed since creation and the failed ones; returns them. */
+    /**
+     * Removes the sandboxes whose ttl has passed since creation and the failed ones.
+     *
+     * @return the removed sandboxes, as they were before
+     */
     public List<Sandbox> reap() {
         return lifecycle.reap(java.util.Set.of());
     }
 
-    /** {@link #reap()}, leaving the sandboxes of {@code keep} alone (a layer above that owns them reaps them). */
+    /**
+     * {@link #reap()}, leaving the sandboxes of {@code keep} alone (a layer above that owns them reaps them).
+     *
+     * @param keep ids of sandboxes not to remove, expired or failed as they may be
+     * @return the removed sandboxes, as they were before
+     */
     public List<Sandbox> reap(java.util.Set<String> keep) {
         return lifecycle.reap(keep);
     }
@@ -384,13 +576,21 @@ public final class Sandboxes {
     /**
      * Removes the leftovers of one-shot runs whose davit died before cleaning up (killed with SIGKILL, say): their
      * state directories and any process they started (a QEMU or an OCI runtime's container outlives its davit;
-     * bubblewrap dies with it), their cgroups (davit's, and those runc made as root) included. Runs of a live davit are never touched. Returns the removed run ids.
+     * bubblewrap dies with it), their cgroups (davit's, and those runc made as root) included. Runs of a live davit
+     * are never touched.
+     *
+     * @return the removed run ids ({@code sb-} and 12 hex digits)
      */
     public List<String> reapOrphans() {
         return OneShot.reapOrphans(options);
     }
 
-    /** What works on this host. */
+    /**
+     * What works on this host: each backend and runtime, limits, network, the jail; probes run (up to
+     * {@link Doctor#PROBE_SECONDS} each), so this takes a moment.
+     *
+     * @return one entry per backend, runtime and feature, each with why not and the fix
+     */
     public Doctor.Report doctor() {
         return new Doctor(options).check();
     }

@@ -15,7 +15,9 @@ import java.util.List;
  * guest's and the holder fields are 0.
  *
  * @param holderPid   the host process that waits for the command and writes its exit code (see {@link #EXIT})
+ * @param holderStart the holder's start time
  * @param leaderPid   the leader of the command's own session and process group (0: it ended before it was seen)
+ * @param leaderStart the leader's start time
  * @param sandbox     the vm sandbox it runs in, or null (a container's: the host pids say everything)
  * @param guestDir    its directory in the vm's guest, or null
  */
@@ -24,7 +26,12 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
     /** The signals {@link Sandboxes#signal} sends. */
     public static final List<String> SIGNALS = List.of("INT", "TERM", "KILL", "HUP", "QUIT", "USR1", "USR2");
 
-    /** USAGE unless {@code signal} is one of {@link #SIGNALS}. */
+    /**
+     * Checks a signal's name.
+     *
+     * @param signal a signal's name without {@code SIG}
+     * @throws DavitException USAGE unless {@code signal} is one of {@link #SIGNALS}
+     */
     public static void checkSignal(String signal) {
         if (!SIGNALS.contains(signal)) {
             throw new DavitException(Kind.USAGE, "unknown signal '" + signal + "'; use one of "
@@ -49,6 +56,8 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
     /**
      * How many bytes of a detached process's output stay on disk: {@link #LOG_CAP}, or the system property
      * {@code davit.logs.capBytes} (at least 2).
+     *
+     * @return the cap in bytes
      */
     public static long logCap() {
         return Math.max(2, Long.getLong("davit.logs.capBytes", LOG_CAP));
@@ -64,16 +73,33 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
      */
     public static final String OFFSET = "offset";
 
-    /** A process of a container sandbox. */
+    /**
+     * A process of a container sandbox.
+     *
+     * @param holderPid   the host pid of the process that waits for the command
+     * @param holderStart the holder's start time
+     * @param leaderPid   the host pid of the command's session leader, or 0
+     * @param leaderStart the leader's start time
+     */
     public Spawned(long holderPid, long holderStart, long leaderPid, long leaderStart) {
         this(holderPid, holderStart, leaderPid, leaderStart, null, null);
     }
 
-    /** Whether it runs in a microVM's guest. */
+    /**
+     * Whether it runs in a microVM's guest.
+     *
+     * @return true when it has a {@link #guestDir}
+     */
     public boolean inGuest() {
         return guestDir != null;
     }
 
+    /**
+     * The record as JSON, to keep until a later davit needs it ({@link #fromJson}).
+     *
+     * @return {@code holder_pid}, {@code holder_start}, {@code leader_pid}, {@code leader_start} and, in a guest,
+     *         {@code sandbox} and {@code guest_dir}
+     */
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
         o.put("holder_pid", holderPid);
@@ -87,6 +113,12 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
         return o;
     }
 
+    /**
+     * The record {@link #toJson} wrote.
+     *
+     * @param o the JSON object
+     * @return the process record (missing numbers read as 0, missing names as null)
+     */
     public static Spawned fromJson(JsonNode o) {
         return new Spawned(o.path("holder_pid").asLong(), o.path("holder_start").asLong(),
                 o.path("leader_pid").asLong(), o.path("leader_start").asLong(), o.path("sandbox").asText(null),

@@ -17,6 +17,12 @@ public final class Tees extends OutputStream {
         this.outs = outs;
     }
 
+    /**
+     * One stream over {@code outs}.
+     *
+     * @param outs the streams; nulls are left out
+     * @return the one stream when only one is left, else a stream that writes to each (none: writes go nowhere)
+     */
     public static OutputStream of(OutputStream... outs) {
         List<OutputStream> l = new ArrayList<>(java.util.Arrays.stream(outs).filter(Objects::nonNull).toList());
         return l.size() == 1 ? l.get(0) : new Tees(l);
