@@ -499,7 +499,7 @@ p_status() {
 # The pids of the processes in session $1 (those of the command that did not leave it).
 session() {
     for f in /proc/[0-9]*/stat; do
-        read -r l <"$f" 2>/dev/null || continue
+        read -r l 2>/dev/null <"$f" || continue
         set -- ${l##*) }
         [ "$4" = "$S" ] && { p=${f#/proc/}; echo "${p%/stat}"; }
     done
@@ -511,7 +511,7 @@ p_signal() {
     [ "$(p_status "$1")" = running ] || { echo none; return; }
     S=$(cat "$1/pid")
     if [ "$3" = 1 ]; then
-        read -r l <"/proc/$S/stat" 2>/dev/null || { echo none; return; }
+        read -r l 2>/dev/null <"/proc/$S/stat" || { echo none; return; }
         set -- "$2" ${l##*) }
         [ "$7" -gt 0 ] 2>/dev/null && kill -s "$1" "-$7" 2>/dev/null && { echo sent; return; }
         echo none
