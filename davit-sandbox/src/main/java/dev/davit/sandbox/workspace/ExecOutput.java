@@ -206,7 +206,15 @@ public final class ExecOutput {
         }
     }
 
-    /** A page of an exec's kept output: its bytes from {@code offset}, and how many bytes are kept in all. */
+    /**
+     * A page of an exec's kept output: its bytes from {@code offset}, and how many bytes are kept in all.
+     *
+     * @param offset where the page starts in the kept stream, in bytes: the offset asked for, or {@code kept} when
+     *               that was past the end
+     * @param bytes  the page's bytes (as the exec wrote them, redacted in a workspace with secrets); empty at the end
+     * @param kept   how many bytes of the stream are kept (at most {@link #CAP}): read on from
+     *               {@code offset + bytes.length} while that is less
+     */
     public record Page(long offset, byte[] bytes, long kept) {
     }
 }

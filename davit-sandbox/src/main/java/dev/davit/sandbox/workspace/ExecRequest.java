@@ -23,6 +23,11 @@ import java.util.Map;
  */
 public record ExecRequest(List<String> command, Map<String, String> env, Map<String, String> secretEnv, String cwd,
                           Duration timeout, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+    /**
+     * Checks the request and copies its lists and maps (null maps become empty).
+     *
+     * @throws DavitException {@link Kind#USAGE} when {@code command} is null or empty
+     */
     public ExecRequest {
         if (command == null || command.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give ExecRequest.builder a command to run");
@@ -32,12 +37,24 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
         secretEnv = secretEnv == null ? Map.of() : Map.copyOf(secretEnv);
     }
 
-    /** A request to run {@code command}: no variables, in /workspace, no timeout, no input, no tees. */
+    /**
+     * A request to run {@code command}: no variables, in /workspace, no timeout, no input, no tees.
+     *
+     * @param command the program and its arguments; at least one element, else {@link Builder#build} throws a
+     *                {@link Kind#USAGE} error
+     * @return a builder to set the rest on
+     */
     public static Builder builder(String... command) {
         return new Builder(List.of(command));
     }
 
-    /** {@link #builder(String...)} of an argv list. */
+    /**
+     * {@link #builder(String...)} of an argv list.
+     *
+     * @param command the program and its arguments; not empty (else {@link Builder#build} throws a {@link Kind#USAGE}
+     *                error)
+     * @return a builder to set the rest on
+     */
     public static Builder builder(List<String> command) {
         return new Builder(command);
     }
@@ -57,44 +74,99 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
             this.command = command;
         }
 
+        /**
+         * Sets one environment variable on top of the image's (a later call for the same key wins).
+         *
+         * @param key   the variable's name
+         * @param value its value
+         * @return this builder
+         */
         public Builder env(String key, String value) {
             env.put(key, value);
             return this;
         }
 
+        /**
+         * Sets these environment variables on top of the image's and those set before.
+         *
+         * @param v variable name to value
+         * @return this builder
+         */
         public Builder env(Map<String, String> v) {
             env.putAll(v);
             return this;
         }
 
-        /** Sets variable {@code variable} to the value of the workspace's secret {@code secret}. */
+        /**
+         * Sets variable {@code variable} to the value of the workspace's secret {@code secret}. The value is read
+         * inside the sandbox (by its {@code /bin/sh}), never put on a command line; the exec fails with a
+         * {@link Kind#USAGE} error when the workspace has no such secret or an {@code env} call sets the same
+         * variable.
+         *
+         * @param variable the environment variable's name (see {@link Secrets#checkName})
+         * @param secret   the name of one of the workspace's {@link Secrets}
+         * @return this builder
+         */
         public Builder secretEnv(String variable, String secret) {
             secretEnv.put(variable, secret);
             return this;
         }
 
+        /**
+         * Sets the working directory.
+         *
+         * @param v an absolute path in the sandbox, or one relative to /workspace; null (the default): /workspace
+         * @return this builder
+         */
         public Builder cwd(String v) {
             cwd = v;
             return this;
         }
 
+        /**
+         * Sets how long the command may run: past it the command is killed (exit code 124) and the sandbox keeps
+         * running.
+         *
+         * @param v the limit; null (the default): none
+         * @return this builder
+         */
         public Builder timeout(Duration v) {
             timeout = v;
             return this;
         }
 
+        /**
+         * Sets the command's standard input, read until its end.
+         *
+         * @param v the input; null (the default): /dev/null. Container workspaces only: a microVM workspace's exec
+         *          refuses one ({@link Kind#USAGE})
+         * @return this builder
+         */
         public Builder stdin(InputStream v) {
             stdin = v;
             return this;
         }
 
-        /** Copies stdout and stderr, as they arrive, to these (either may be null). */
+        /**
+         * Copies stdout and stderr to these (either may be null): as they arrive in a container workspace, when the
+         * command ends in a microVM one. In a workspace with secrets they get the output redacted.
+         *
+         * @param stdout where the command's stdout is copied; null: nowhere
+         * @param stderr where the command's stderr is copied; null: nowhere
+         * @return this builder
+         */
         public Builder tees(OutputStream stdout, OutputStream stderr) {
             stdoutTee = stdout;
             stderrTee = stderr;
             return this;
         }
 
+        /**
+         * The request.
+         *
+         * @return a new {@link ExecRequest} of what was set
+         * @throws DavitException {@link Kind#USAGE} when the command is empty
+         */
         public ExecRequest build() {
             return new ExecRequest(command, env, secretEnv, cwd, timeout, stdin, stdoutTee, stderrTee);
         }

@@ -76,7 +76,12 @@ public final class Redactor {
         build();
     }
 
-    /** A redactor of {@code secrets} (name to value; an empty value is ignored). */
+    /**
+     * A redactor of {@code secrets} (name to value; an empty value is ignored).
+     *
+     * @param secrets secret name (shown in its marker) to value; a null or empty value is left out
+     * @return the redactor; one that passes everything through when no value is left
+     */
     public static Redactor of(Map<String, byte[]> secrets) {
         Map<String, byte[]> nonEmpty = new LinkedHashMap<>();
         secrets.forEach((n, v) -> {
@@ -87,17 +92,31 @@ public final class Redactor {
         return new Redactor(nonEmpty);
     }
 
-    /** What replaces secret {@code name}'s value. */
+    /**
+     * What replaces secret {@code name}'s value.
+     *
+     * @param name the secret's name
+     * @return {@code [REDACTED:NAME]}
+     */
     public static String marker(String name) {
         return "[REDACTED:" + name + "]";
     }
 
-    /** Whether there is nothing to redact. */
+    /**
+     * Whether there is nothing to redact.
+     *
+     * @return true when no secret value is looked for: every method passes its input through
+     */
     public boolean isEmpty() {
         return patterns.isEmpty();
     }
 
-    /** The longest byte sequence looked for (0: none). */
+    /**
+     * The longest byte sequence looked for (0: none).
+     *
+     * @return the length in bytes of the longest form of a value (its bytes or its base64); a stream holds back at
+     *         most one byte less
+     */
     public int maxLength() {
         return maxLength;
     }
@@ -229,12 +248,22 @@ public final class Redactor {
         return firstChild[s] >= 0 ? depth[s] : depth[fail[s]];
     }
 
-    /** {@code out}, with every secret value written to it redacted ({@link Stream}). */
+    /**
+     * {@code out}, with every secret value written to it redacted ({@link Stream}).
+     *
+     * @param out where the redacted bytes go; null: nowhere (they are dropped)
+     * @return a new stream; call {@link Stream#finish} (or close it) at the end, or the bytes held back are lost
+     */
     public Stream stream(OutputStream out) {
         return new Stream(out);
     }
 
-    /** {@code b} redacted as a whole (a value cut short at its end masked, see {@link #MIN_PARTIAL}). */
+    /**
+     * {@code b} redacted as a whole (a value cut short at its end masked, see {@link #MIN_PARTIAL}).
+     *
+     * @param b the bytes to redact (not changed)
+     * @return the redacted bytes; {@code b} itself when this redactor {@link #isEmpty}
+     */
     public byte[] redact(byte[] b) {
         if (isEmpty()) {
             return b;
@@ -245,7 +274,12 @@ public final class Redactor {
         return r.out.toByteArray();
     }
 
-    /** {@code s} (as UTF-8) redacted as a whole; {@code s} itself when nothing matched. */
+    /**
+     * {@code s} (as UTF-8) redacted as a whole; {@code s} itself when nothing matched.
+     *
+     * @param s the text to redact; null allowed
+     * @return the redacted text (null for null)
+     */
     public String redact(String s) {
         if (s == null || isEmpty()) {
             return s;
@@ -255,7 +289,12 @@ public final class Redactor {
         return r == b || Arrays.equals(r, b) ? s : new String(r, StandardCharsets.UTF_8);
     }
 
-    /** Each of {@code strings} redacted ({@link #redact(String)}). */
+    /**
+     * Each of {@code strings} redacted ({@link #redact(String)}), e.g. a command's arguments.
+     *
+     * @param strings the texts to redact
+     * @return an unmodifiable list of the redacted texts; {@code strings} itself when this redactor {@link #isEmpty}
+     */
     public List<String> redact(List<String> strings) {
         return isEmpty() ? strings : strings.stream().map(this::redact).toList();
     }
@@ -264,6 +303,11 @@ public final class Redactor {
      * {@code b} redacted where bytes before it were cut off (a log's older part dropped, a tail that starts at a
      * line): a start of {@code b} that is the end of a value (at least {@link #MIN_PARTIAL} bytes) is masked too.
      * With {@code lineStart} the cut was at a line's start, so only values that hold a line end can have been cut.
+     *
+     * @param b         the bytes that were kept after the cut
+     * @param lineStart whether the cut was at the start of a line
+     * @return the redacted bytes, starting with a marker when the start of {@code b} was masked; {@code b} itself
+     *         when this redactor {@link #isEmpty}
      */
     public byte[] redactAfterCut(byte[] b, boolean lineStart) {
         if (isEmpty()) {
@@ -332,6 +376,10 @@ public final class Redactor {
     /**
      * What {@link #redactPart} made of the first {@code consumed} bytes of its input: the rest may start a value
      * and was left for the next call.
+     *
+     * @param bytes    the redacted form of the decided part, to pass on
+     * @param consumed how many bytes of the input it stands for (0 to the input's length); give the input from
+     *                 there again, with what follows, in the next call
      */
     public record Part(byte[] bytes, int consumed) {
     }
@@ -341,6 +389,10 @@ public final class Redactor {
      * value cut short at the end is masked), else up to where a value may still start (or a value that may still go
      * on begins), so that the caller can give the rest again, with what follows, in its next call. For reads of a
      * growing output in pieces (a shell's).
+     *
+     * @param b    the undecided rest of the last call's input followed by the new bytes
+     * @param last whether nothing follows {@code b}
+     * @return what was decided, redacted, and how many input bytes it took
      */
     public Part redactPart(byte[] b, boolean last) {
         if (isEmpty()) {
@@ -510,7 +562,12 @@ public final class Redactor {
             drain();
         }
 
-        /** Passes on what was held back (a value cut short at the end masked); later writes pass through. */
+        /**
+         * Passes on what was held back (a value cut short at the end masked); later writes pass through. A second
+         * call does nothing.
+         *
+         * @throws IOException when the stream below cannot take the bytes
+         */
         public synchronized void finish() throws IOException {
             if (!finished && !isEmpty()) {
                 run.finish();

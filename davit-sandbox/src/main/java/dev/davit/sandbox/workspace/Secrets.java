@@ -76,6 +76,12 @@ public final class Secrets {
      * Secrets of {@code values} (name to value), checked: names as environment variable names (letters, digits,
      * {@code _}, not starting with a digit, at most 64), each value {@link #MIN_VALUE} bytes to {@link #MAX_VALUE}, all together at
      * most {@link #MAX_TOTAL}, at most {@link #MAX_COUNT} of them. {@code flag} names the option in errors.
+     *
+     * @param values secret name to value, in the order to keep (the values are copied)
+     * @param flag   the option the values came from, named in error messages (e.g. {@code --secret})
+     * @return the checked secrets; empty (as {@link #NONE}) for an empty map
+     * @throws DavitException {@link Kind#USAGE} when a name is malformed or a value is missing, too short or too long,
+     *                        or there are too many or too many bytes
      */
     public static Secrets of(Map<String, byte[]> values, String flag) {
         if (values.size() > MAX_COUNT) {
@@ -108,7 +114,13 @@ public final class Secrets {
         return new Secrets(Collections.unmodifiableMap(m));
     }
 
-    /** Checks a secret's (or an environment variable's) name; {@code flag} names the option in the error. */
+    /**
+     * Checks a secret's (or an environment variable's) name; {@code flag} names the option in the error.
+     *
+     * @param name the name: 1 to 64 letters, digits or {@code _}, not starting with a digit
+     * @param flag the option the name came from, named in the error message
+     * @throws DavitException {@link Kind#USAGE} when {@code name} is null or malformed
+     */
     public static void checkName(String name, String flag) {
         if (name == null || !NAME.matcher(name).matches()) {
             throw new DavitException(Kind.USAGE, "bad secret name '" + name + "' (" + flag + "); use up to 64 letters,"
@@ -116,23 +128,40 @@ public final class Secrets {
         }
     }
 
+    /**
+     * Whether there are no secrets.
+     *
+     * @return true for {@link #NONE} and any other empty set
+     */
     public boolean isEmpty() {
         return values.isEmpty();
     }
 
-    /** The names, in the order given. */
+    /**
+     * The names, in the order given.
+     *
+     * @return an unmodifiable list of the secrets' names
+     */
     public List<String> names() {
         return List.copyOf(values.keySet());
     }
 
-    /** What the workspace's state and JSON show of them: per secret {@code name} and {@code bytes}, no value. */
+    /**
+     * What the workspace's state and JSON show of them: per secret {@code name} and {@code bytes}, no value.
+     *
+     * @return a new JSON array, one object per secret, in the order given
+     */
     public ArrayNode metadata() {
         ArrayNode a = Json.array();
         values.forEach((n, v) -> a.addObject().put("name", n).put("bytes", v.length));
         return a;
     }
 
-    /** The redactor of these values. */
+    /**
+     * The redactor of these values.
+     *
+     * @return a new {@link Redactor} that replaces each value with {@code [REDACTED:NAME]}
+     */
     public Redactor redactor() {
         return Redactor.of(values);
     }

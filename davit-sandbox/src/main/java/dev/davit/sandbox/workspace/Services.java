@@ -52,8 +52,17 @@ public final class Services {
      * How {@link #start} knows a service is ready: {@code file} (a path, relative to /workspace or absolute in the
      * sandbox, exists), {@code port} (something listens on that TCP port in the sandbox's network: {@link Sandboxes#listening}) or
      * {@code cmd} (an exec of {@code sh -c VALUE} in /workspace exits 0; retried).
+     *
+     * @param kind  {@code file}, {@code port} or {@code cmd}
+     * @param value the path, the TCP port (1 to 65535) or the shell command; not empty
      */
     public record Readiness(String kind, String value) {
+        /**
+         * Checks the readiness.
+         *
+         * @throws DavitException {@link Kind#USAGE} for an unknown kind, an empty value, a bad port or a path with
+         *                        {@code ..} or a NUL byte
+         */
         public Readiness {
             if (!List.of("file", "port", "cmd").contains(kind)) {
                 throw new DavitException(Kind.USAGE, "unknown readiness '" + kind + "'; use file, port or cmd");
@@ -81,19 +90,35 @@ public final class Services {
     /**
      * One service.
      *
+     * @param name      its name, unique in the workspace
+     * @param command   the command it runs (argv; in a workspace with secrets, each value redacted)
      * @param state     {@code running}, {@code exited} (on its own), {@code stopped} (by {@link #stop} or the
      *                  workspace's stop) or {@code failed-readiness}
      * @param exitCode  its exit code once it ended (128+N when a signal N ended it), else null
+     * @param pid       the pid of its process-group leader: on the host for a container workspace, in the guest for
+     *                  a microVM's; 0 when it ended before it was seen
+     * @param startedAt when it was started
      * @param readiness how its readiness was checked, or null (none: ready once started)
      * @param ready     whether it was ready
      */
     public record Service(String name, List<String> command, String state, Integer exitCode, long pid,
                           Instant startedAt, Readiness readiness, boolean ready) {
-        /** {@code running}, {@code exited(CODE)}, {@code stopped} or {@code failed-readiness}, as ls shows it. */
+        /**
+         * The state as {@code davit workspace service ls} shows it.
+         *
+         * @return {@code running}, {@code exited(CODE)} ({@code ?} for an unknown code), {@code stopped} or
+         *         {@code failed-readiness}
+         */
         public String label() {
             return state.equals("exited") ? "exited(" + (exitCode == null ? "?" : exitCode) + ")" : state;
         }
 
+        /**
+         * The service as the CLI's {@code --json} shows it.
+         *
+         * @return {@code name}, {@code command}, {@code state}, {@code exit_code}, {@code pid}, {@code started_at},
+         *         {@code readiness} ({@code kind} and {@code value}, or null) and {@code ready}
+         */
         public ObjectNode toJson() {
             ObjectNode o = Held.describe("name", name, command, state, exitCode, pid, startedAt);
             if (readiness == null) {
@@ -111,6 +136,16 @@ public final class Services {
      * running {@code argv} in /workspace with {@code env} on top of the sandbox's, and returns once it is ready (see
      * {@link Readiness}; null: at once). When it exits before, or {@code timeout} passes, it is stopped, recorded as
      * {@code exited} or {@code failed-readiness}, and an error says why with the end of its log.
+     *
+     * @param name      the service's name: up to 64 letters, digits, {@code .}, {@code _} or {@code -}, not starting
+     *                  with {@code .}
+     * @param argv      the command to run (its output goes to the service's log)
+     * @param env       variables on top of the sandbox's; null: none
+     * @param readiness how to know it is ready; null: ready once started
+     * @param timeout   how long to wait for readiness; null: {@link #READY_TIMEOUT}
+     * @return the service as recorded, {@code running} and ready
+     * @throws DavitException {@link Kind#USAGE} for a bad name or one already running; {@link Kind#FAILED} when it
+     *                        exited or was not ready in time
      */
     public Service start(String name, List<String> argv, Map<String, String> env, Readiness readiness,
                          Duration timeout) {
@@ -120,6 +155,16 @@ public final class Services {
     /**
      * {@link #start(String, List, Map, Readiness, Duration)} with {@code secretEnv} (variable to secret name) set
      * from the workspace's secrets; its log and errors show every secret value redacted.
+     *
+     * @param name      the service's name (see {@link #start(String, List, Map, Readiness, Duration)})
+     * @param argv      the command to run
+     * @param env       variables on top of the sandbox's; null: none. It must not set a variable of {@code secretEnv}
+     * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
+     * @param readiness how to know it is ready; null: ready once started
+     * @param timeout   how long to wait for readiness; null: {@link #READY_TIMEOUT}
+     * @return the service as recorded, {@code running} and ready
+     * @throws DavitException {@link Kind#USAGE} for a bad name, one already running or an unknown secret;
+     *                        {@link Kind#FAILED} when it exited or was not ready in time
      */
     public Service start(String name, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
                          Readiness readiness, Duration timeout) {
@@ -244,7 +289,14 @@ public final class Services {
                 o.path("ready").asBoolean());
     }
 
-    /** Service {@code name}; NOT_FOUND when there is none. */
+    /**
+     * Service {@code name}; NOT_FOUND when there is none.
+     *
+     * @param name the service's name
+     * @return the service, its state as it is now
+     * @throws DavitException {@link Kind#NOT_FOUND} when the workspace has no such service, {@link Kind#USAGE} for a
+     *                        malformed name
+     */
     public Service get(String name) {
         Held.checkName("service", name);
         Path d = dir.resolve(name);
@@ -256,7 +308,11 @@ public final class Services {
         return fromRecord(d, o);
     }
 
-    /** The services, by name. */
+    /**
+     * The services, by name.
+     *
+     * @return every service the workspace has started (running or ended), each as it is now
+     */
     public List<Service> list() {
         List<Service> out = new ArrayList<>();
         for (Path d : Held.dirs(dir, FILE)) {
@@ -268,7 +324,14 @@ public final class Services {
         return out;
     }
 
-    /** The service's output (stdout and stderr interleaved): its last {@code lines} lines, or all with 0. */
+    /**
+     * The service's output (stdout and stderr interleaved): its last {@code lines} lines, or all with 0.
+     *
+     * @param name  the service's name
+     * @param lines how many lines from the end; 0: all that is kept
+     * @return the bytes of {@link #log}, redacted in a workspace with secrets
+     * @throws DavitException {@link Kind#NOT_FOUND} when the workspace has no such service
+     */
     public byte[] logs(String name, int lines) {
         return log(name, lines).bytes();
     }
@@ -276,6 +339,10 @@ public final class Services {
     /**
      * What {@link #log} returns: the bytes, how many older bytes the cap dropped ({@code droppedBytes}, 0: none) and
      * whether the first line is only its last {@link #LINE_MAX} bytes ({@code lineCut}).
+     *
+     * @param bytes        the output read (stdout and stderr interleaved), redacted in a workspace with secrets
+     * @param droppedBytes how many older bytes were no longer kept (the log's cap dropped them); 0: none
+     * @param lineCut      whether the first line holds only the end of a line longer than {@link #LINE_MAX}
      */
     public record Log(byte[] bytes, long droppedBytes, boolean lineCut) {
     }
@@ -287,6 +354,11 @@ public final class Services {
      * The service's output (stdout and stderr interleaved): its last {@code lines} lines (0: all that is kept, at
      * most {@link Spawned#logCap()} bytes), read from the end of the log with bounded memory: a line longer than
      * {@link #LINE_MAX} ends the read and keeps only its end.
+     *
+     * @param name  the service's name
+     * @param lines how many lines from the end; 0: all that is kept
+     * @return the output and how it was cut
+     * @throws DavitException {@link Kind#NOT_FOUND} when the workspace has no such service
      */
     public Log log(String name, int lines) {
         get(name);
@@ -305,6 +377,10 @@ public final class Services {
     /**
      * Stops service {@code name}: TERM to its process group and tree, KILL after {@link #GRACE}; recorded as
      * {@code stopped}. One that ended already keeps its state.
+     *
+     * @param name the service's name
+     * @return the service as it is now
+     * @throws DavitException {@link Kind#NOT_FOUND} when the workspace has no such service
      */
     public Service stop(String name) {
         Service s = get(name);

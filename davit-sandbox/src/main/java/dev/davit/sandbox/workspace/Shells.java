@@ -61,15 +61,30 @@ public final class Shells {
     /**
      * One shell.
      *
-     * @param state    {@code running} or {@code exited}
-     * @param exitCode its exit code once it ended, else null
+     * @param id        its id: {@code sh-} and 8 hex digits
+     * @param command   the program it runs on the terminal (argv; in a workspace with secrets, each value redacted)
+     * @param state     {@code running} or {@code exited}
+     * @param exitCode  its exit code once it ended, else null
+     * @param pid       the pid of its process-group leader: on the host for a container workspace, in the guest for
+     *                  a microVM's; 0 when it ended before it was seen
+     * @param startedAt when it was opened
      */
     public record Shell(String id, List<String> command, String state, Integer exitCode, long pid,
                         Instant startedAt) {
+        /**
+         * The state as {@code davit workspace shell ls} shows it.
+         *
+         * @return {@code running} or {@code exited(CODE)} ({@code ?} for an unknown code)
+         */
         public String label() {
             return state.equals("exited") ? "exited(" + (exitCode == null ? "?" : exitCode) + ")" : state;
         }
 
+        /**
+         * The shell as the CLI's {@code --json} shows it.
+         *
+         * @return {@code id}, {@code command}, {@code state}, {@code exit_code}, {@code pid} and {@code started_at}
+         */
         public ObjectNode toJson() {
             return Held.describe("id", id, command, state, exitCode, pid, startedAt);
         }
@@ -78,6 +93,10 @@ public final class Shells {
     /**
      * Opens a shell: {@code argv} (null: the image's {@code /bin/sh}, interactive) on a PTY, in /workspace, with
      * {@code TERM=xterm} and {@code env} on top of the sandbox's environment. Returns at once.
+     *
+     * @param argv the program to run; null or empty: {@code /bin/sh}
+     * @param env  variables on top of the sandbox's and {@code TERM=xterm} (which it may replace); null: none
+     * @return the new shell, {@code running} (or {@code exited} when it ended at once)
      */
     public Shell open(List<String> argv, Map<String, String> env) {
         return open(argv, env, Map.of());
@@ -86,6 +105,13 @@ public final class Shells {
     /**
      * {@link #open(List, Map)} with {@code secretEnv} (variable to secret name) set from the workspace's secrets;
      * its reads show every secret value redacted.
+     *
+     * @param argv      the program to run; null or empty: {@code /bin/sh}
+     * @param env       variables on top of the sandbox's and {@code TERM=xterm}; null: none. It must not set a
+     *                  variable of {@code secretEnv}
+     * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
+     * @return the new shell
+     * @throws DavitException {@link Kind#USAGE} when a secret is unknown or a variable is set twice
      */
     public Shell open(List<String> argv, Map<String, String> env, Map<String, String> secretEnv) {
         List<String> cmd = argv == null || argv.isEmpty() ? List.of("/bin/sh") : argv;
@@ -114,7 +140,14 @@ public final class Shells {
         return get(id);
     }
 
-    /** Shell {@code id}; NOT_FOUND when there is none. */
+    /**
+     * Shell {@code id}; NOT_FOUND when there is none.
+     *
+     * @param id the shell's id ({@code sh-} and 8 hex digits, as {@link #open} returns it)
+     * @return the shell, its state as it is now
+     * @throws DavitException {@link Kind#USAGE} for a malformed id, {@link Kind#NOT_FOUND} when the workspace has no
+     *                        such shell
+     */
     public Shell get(String id) {
         return shell(id, record(id));
     }
@@ -145,7 +178,11 @@ public final class Shells {
                 p.leaderPid(), Instant.parse(o.path("started_at").asText()));
     }
 
-    /** The shells, by id. */
+    /**
+     * The shells, by id.
+     *
+     * @return every shell not closed yet (running or ended), each as it is now
+     */
     public List<Shell> list() {
         List<Shell> out = new ArrayList<>();
         for (Path d : Held.dirs(dir, FILE)) {
@@ -157,7 +194,15 @@ public final class Shells {
         return out;
     }
 
-    /** Writes {@code data} to the shell's terminal, as typed (a {@code \n} is Enter, {@code \u0003} Ctrl-C). */
+    /**
+     * Writes {@code data} to the shell's terminal, as typed (a {@code \n} is Enter, {@code \u0003} Ctrl-C).
+     *
+     * @param id   the shell's id ({@code sh-} and 8 hex digits, as {@link #open} returns it)
+     * @param data the bytes to type (see {@link #unescape} for C-like escapes)
+     * @throws DavitException {@link Kind#USAGE} for a malformed id, {@link Kind#NOT_FOUND} when the workspace has no
+     *                        such shell, or it
+     *                        has ended; {@link Kind#INTERNAL} when the terminal did not take the input within 10 s
+     */
     public void write(String id, byte[] data) {
         JsonNode o = record(id);
         if (!sandboxes.alive(Spawned.fromJson(o.path("process")))) {
@@ -203,6 +248,11 @@ public final class Shells {
      * @param raw      the bytes exactly as the terminal got them, else the text ({@link TerminalText})
      */
     public record ReadOptions(Duration waitFor, Duration quiet, Pattern until, int maxBytes, boolean raw) {
+        /**
+         * Checks the options; null times become their defaults.
+         *
+         * @throws DavitException {@link Kind#USAGE} for a negative time or {@code maxBytes} out of range
+         */
         public ReadOptions {
             waitFor = waitFor == null ? Duration.ZERO : waitFor;
             quiet = quiet == null ? QUIET : quiet;
@@ -215,7 +265,12 @@ public final class Shells {
             }
         }
 
-        /** Text, at most {@link #MAX_BYTES}, waiting up to {@code wait} (then until the output settles). */
+        /**
+         * Text, at most {@link #MAX_BYTES}, waiting up to {@code wait} (then until the output settles).
+         *
+         * @param wait how long to wait for output; null or zero: take what is there
+         * @return options of a text read, quiet after {@link #QUIET}, no {@code until}
+         */
         public static ReadOptions text(Duration wait) {
             return new ReadOptions(wait, null, null, MAX_BYTES, false);
         }
@@ -242,7 +297,16 @@ public final class Shells {
     /** How far before the new text a match of {@code until} may start. */
     private static final int UNTIL_OVERLAP = 4096;
 
-    /** The terminal's output since the last read, raw, at most {@link #MAX_BYTES_LIMIT}; see {@link #read(String, ReadOptions)}. */
+    /**
+     * The terminal's output since the last read, raw, at most {@link #MAX_BYTES_LIMIT}; see
+     * {@link #read(String, ReadOptions)}.
+     *
+     * @param id   the shell's id ({@code sh-} and 8 hex digits, as {@link #open} returns it)
+     * @param wait how long to wait for output when there is none yet; null or zero: take what is there
+     * @return the bytes as the terminal got them (redacted in a workspace with secrets); empty when none came
+     * @throws DavitException {@link Kind#USAGE} for a malformed id, {@link Kind#NOT_FOUND} when the workspace has no
+     *                        such shell
+     */
     public byte[] read(String id, Duration wait) {
         return read(id, new ReadOptions(wait, null, null, MAX_BYTES_LIMIT, true)).bytes();
     }
@@ -253,6 +317,13 @@ public final class Shells {
      * {@code o.maxBytes()}. A text read leaves the start of a sequence that the next bytes may complete (an escape
      * sequence, a UTF-8 character, a {@code \r} before {@code \n}) for the next read while the shell runs. Reads of
      * one shell take turns (a file lock); memory is bounded by {@code o.maxBytes()}.
+     *
+     * @param id the shell's id ({@code sh-} and 8 hex digits, as {@link #open} returns it)
+     * @param o  how to read
+     * @return what the read took (redacted in a workspace with secrets); also after the shell ended, until all its
+     *         output was read
+     * @throws DavitException {@link Kind#USAGE} for a malformed id, {@link Kind#NOT_FOUND} when the workspace has no
+     *                        such shell
      */
     public Output read(String id, ReadOptions o) {
         JsonNode rec = record(id);
@@ -510,6 +581,13 @@ public final class Shells {
     /**
      * Sends {@code signal} ({@code INT}, {@code TERM}, {@code KILL}, ...) to the foreground process group of the
      * shell's terminal, as a key such as Ctrl-C would (also when the program turned such keys off).
+     *
+     * @param id     the shell's id ({@code sh-} and 8 hex digits, as {@link #open} returns it)
+     * @param signal the signal's name without {@code SIG}: {@code INT}, {@code TERM}, {@code KILL}, {@code HUP},
+     *               {@code QUIT}, {@code USR1} or {@code USR2}
+     * @throws DavitException {@link Kind#USAGE} for a malformed id, {@link Kind#NOT_FOUND} when the workspace has no
+     *                        such shell, an
+     *                        unknown signal or a shell that has ended
      */
     public void signal(String id, String signal) {
         JsonNode o = record(id);
@@ -521,6 +599,10 @@ public final class Shells {
     /**
      * Ends the shell (a hang-up and TERM to its processes, then KILL to what is left after {@link #GRACE}) and removes
      * its state.
+     *
+     * @param id the shell's id ({@code sh-} and 8 hex digits, as {@link #open} returns it)
+     * @throws DavitException {@link Kind#USAGE} for a malformed id, {@link Kind#NOT_FOUND} when the workspace has no
+     *                        such shell
      */
     public void close(String id) {
         JsonNode o = record(id);
@@ -550,6 +632,9 @@ public final class Shells {
     /**
      * {@code s} with C-like escapes understood: {@code \n \r \t \e \a \b \0 \\} and {@code \xHH}; any other
      * character (and an incomplete escape) as it is. For {@code shell write DATA}.
+     *
+     * @param s text with escapes, e.g. {@code ls\n} (ls, then Enter)
+     * @return its bytes (UTF-8), the escapes replaced by the bytes they stand for
      */
     public static byte[] unescape(String s) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();

@@ -107,6 +107,15 @@ public final class WarmPool implements AutoCloseable {
      * again before and after each spare is made; e.g. {@code () -> max - workspaces - creating}); {@code log} (null:
      * none) hears of spares that could not be made or removed. What pools of processes that died left is removed
      * first, in the background. Use it through {@link Workspaces#withSpares}; close it to remove its spares.
+     *
+     * @param workspaces the workspaces the spares are for (their sandboxes' options and state directory)
+     * @param perKind    how many spares to keep per kind of sandbox, 1 or more
+     * @param room       the most sandboxes the pool may hold now ({@link #size}: ready, being made or removed), e.g.
+     *                   a limit less the workspaces that exist or are being created; 0 or less: none. Called from the
+     *                   pool's threads; when it throws, that is logged and the pool waits for the next look
+     * @param log        where to tell of spares that could not be made or removed (one line each); null: nowhere
+     * @return the pool, already filling in the background
+     * @throws DavitException {@link Kind#USAGE} when {@code perKind} is less than 1
      */
     public static WarmPool open(Workspaces workspaces, int perKind, IntSupplier room, Consumer<String> log) {
         WarmPool p = new WarmPool(workspaces, perKind, room, log);
@@ -115,7 +124,11 @@ public final class WarmPool implements AutoCloseable {
         return p;
     }
 
-    /** The spares ready now, being made and being removed: the sandboxes the pool counts against the room. */
+    /**
+     * The spares ready now, being made and being removed: the sandboxes the pool counts against the room.
+     *
+     * @return how many sandboxes the pool holds now
+     */
     public synchronized int size() {
         int n = leaving.size();
         for (Stock k : kinds.values()) {
@@ -124,7 +137,11 @@ public final class WarmPool implements AutoCloseable {
         return n;
     }
 
-    /** The ids of the sandboxes ready to be taken. */
+    /**
+     * The ids of the sandboxes ready to be taken.
+     *
+     * @return a new list of sandbox ids, of every kind (empty when none is ready)
+     */
     public synchronized List<String> ready() {
         List<String> ids = new ArrayList<>();
         kinds.values().forEach(k -> k.ready.forEach(s -> ids.add(s.sandboxId())));

@@ -29,40 +29,94 @@ import java.util.TreeMap;
 public record Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
                         long baselineFiles, long baselineBytes, Map<String, String> labels,
                         java.util.List<SecretInfo> secrets) {
-    /** What a workspace's state shows of one secret: its name and how many bytes its value holds. */
+    /**
+     * What a workspace's state shows of one secret: its name and how many bytes its value holds.
+     *
+     * @param name  the secret's name (as an environment variable's; its file is /run/secrets/NAME)
+     * @param bytes the size of its value, in bytes
+     */
     public record SecretInfo(String name, long bytes) {
     }
 
+    /** Copies the labels (sorted by key) and secrets; null ones become empty. */
     public Workspace {
         labels = labels == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(labels));
         secrets = secrets == null ? java.util.List.of() : java.util.List.copyOf(secrets);
     }
 
-    /** A workspace without labels or secrets. */
+    /**
+     * A workspace without labels or secrets.
+     *
+     * @param id            its id ({@code ws-} and 12 hex digits)
+     * @param name          its name, or null
+     * @param sandboxId     the id of the long-lived sandbox it works in
+     * @param createdAt     when it was created
+     * @param ttl           how long after creation a reap may remove it; null: never
+     * @param seed          the host directory or archive /workspace was seeded from, or null (empty)
+     * @param baselineFiles how many entries the baseline holds, /workspace excluded
+     * @param baselineBytes the size of the baseline's regular files together, in bytes
+     */
     public Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
                      long baselineFiles, long baselineBytes) {
         this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, Map.of(), java.util.List.of());
     }
 
-    /** A workspace without secrets. */
+    /**
+     * A workspace without secrets.
+     *
+     * @param id            its id ({@code ws-} and 12 hex digits)
+     * @param name          its name, or null
+     * @param sandboxId     the id of the long-lived sandbox it works in
+     * @param createdAt     when it was created
+     * @param ttl           how long after creation a reap may remove it; null: never
+     * @param seed          the host directory or archive /workspace was seeded from, or null (empty)
+     * @param baselineFiles how many entries the baseline holds, /workspace excluded
+     * @param baselineBytes the size of the baseline's regular files together, in bytes
+     * @param labels        its labels (see {@link WorkspaceLabels}); null: none
+     */
     public Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
                      long baselineFiles, long baselineBytes, Map<String, String> labels) {
         this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, labels, java.util.List.of());
     }
 
-    /** A workspace without labels. */
+    /**
+     * A workspace without labels.
+     *
+     * @param id            its id ({@code ws-} and 12 hex digits)
+     * @param name          its name, or null
+     * @param sandboxId     the id of the long-lived sandbox it works in
+     * @param createdAt     when it was created
+     * @param ttl           how long after creation a reap may remove it; null: never
+     * @param seed          the host directory or archive /workspace was seeded from, or null (empty)
+     * @param baselineFiles how many entries the baseline holds, /workspace excluded
+     * @param baselineBytes the size of the baseline's regular files together, in bytes
+     * @param secrets       its secrets' names and sizes; null: none
+     */
     public Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
                      long baselineFiles, long baselineBytes, java.util.List<SecretInfo> secrets) {
         this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, Map.of(), secrets);
     }
 
-    /** This workspace with another name (null: none), labels and ttl (null: never). */
+    /**
+     * This workspace with another name, labels and ttl; nothing is checked or saved (see {@link Workspaces#update}).
+     *
+     * @param newName   the name; null: none
+     * @param newLabels the labels, replacing all of them; null: none
+     * @param newTtl    the ttl, counted from {@link #createdAt}; null: never expires
+     * @return a new record, the other components as they are
+     */
     public Workspace with(String newName, Map<String, String> newLabels, Duration newTtl) {
         return new Workspace(id, newName, sandboxId, createdAt, newTtl, seed, baselineFiles, baselineBytes,
                 newLabels, secrets);
     }
 
-    /** The state file's document. */
+    /**
+     * The state file's document.
+     *
+     * @return {@code id}, {@code name}, {@code sandbox}, {@code created_at}, {@code ttl_seconds} (null: never),
+     *         {@code baseline} ({@code seed}, {@code files}, {@code bytes}), {@code labels} and {@code secrets}
+     *         (names and sizes)
+     */
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
         o.put("id", id);
@@ -85,7 +139,12 @@ public record Workspace(String id, String name, String sandboxId, Instant create
         return o;
     }
 
-    /** The state file's document with the sandbox's backend and status (the CLI's {@code --json} shape). */
+    /**
+     * The state file's document with the sandbox's backend and status (the CLI's {@code --json} shape).
+     *
+     * @param s this workspace's sandbox, with its status ({@link Workspaces#sandbox})
+     * @return {@link #toJson()} with {@code backend}, {@code status} and {@code ports} (see {@link #ports})
+     */
     public ObjectNode toJson(Sandbox s) {
         ObjectNode o = toJson();
         o.put("backend", s.backend());
@@ -97,6 +156,10 @@ public record Workspace(String id, String name, String sandboxId, Instant create
     /**
      * Adds {@code ports} to {@code o}: per port {@code s} publishes on the host, {@code container_port},
      * {@code host_address}, {@code host_port} and {@code address} (host:port, where the host reaches it).
+     *
+     * @param o the JSON object to add the {@code ports} array to (changed in place)
+     * @param s the sandbox whose published ports to show (none: an empty array)
+     * @return {@code o}
      */
     public static ObjectNode ports(ObjectNode o, Sandbox s) {
         ArrayNode ports = o.putArray("ports");

@@ -30,12 +30,20 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
      * @param path    relative to /workspace
      * @param kind    {@code added}, {@code deleted}, {@code modified} (content, link target or type) or {@code mode}
      *                (only the permission bits)
+     * @param type    what the path is now ({@code file}, {@code dir}, {@code symlink} or {@code other}); for a
+     *                deleted path, what it was
      * @param oldMode the baseline's permission bits, -1 when added
      * @param newMode the current permission bits, -1 when deleted
      */
     public record Change(String path, String kind, String type, int oldMode, int newMode) {
     }
 
+    /**
+     * The diff as the CLI's {@code --json} shows it.
+     *
+     * @return {@code changes} (per change {@code path}, {@code kind}, {@code type}, and {@code old_mode} and
+     *         {@code new_mode} as 4 octal digits or null) and {@code patch}
+     */
     public ObjectNode toJson() {
         ObjectNode o = Json.object();
         ArrayNode a = o.putArray("changes");

@@ -21,7 +21,13 @@ public final class WorkspaceLabels {
     private WorkspaceLabels() {
     }
 
-    /** Refuses a name that is not 1 to 64 letters, digits, '.', '_', '-' (the first a letter or digit) or looks like an id. */
+    /**
+     * Refuses a name that is not 1 to 64 letters, digits, '.', '_', '-' (the first a letter or digit) or looks like
+     * an id.
+     *
+     * @param name a workspace name as a user gives it
+     * @throws DavitException {@link Kind#USAGE} when {@code name} is null, malformed or starts with {@code ws-}
+     */
     public static void checkName(String name) {
         if (name == null || !NAME.matcher(name).matches() || name.startsWith("ws-")) {
             throw new DavitException(Kind.USAGE, "bad workspace name '" + shown(name) + "'; use up to 64 letters,"
@@ -33,6 +39,11 @@ public final class WorkspaceLabels {
      * {@code labels} checked (keys: up to 63 letters, digits, '.', '_', '/', '-', the first a letter or digit;
      * values: up to 128 letters, digits and '.', '_', ':', '/', '@', '+', '-', possibly empty; at most
      * {@value #MAX_LABELS}), sorted by key.
+     *
+     * @param labels label key to value; null: none
+     * @return a new mutable map of the labels sorted by key (empty for null)
+     * @throws DavitException {@link Kind#USAGE} when a key or value is malformed (a null value included) or there are
+     *                        too many
      */
     public static Map<String, String> check(Map<String, String> labels) {
         Map<String, String> out = new TreeMap<>();
@@ -54,7 +65,12 @@ public final class WorkspaceLabels {
         return out;
     }
 
-    /** Refuses a label key that {@link #check} would. */
+    /**
+     * Refuses a label key that {@link #check} would.
+     *
+     * @param key a label key, e.g. one to remove or filter by
+     * @throws DavitException {@link Kind#USAGE} when {@code key} is null or malformed
+     */
     public static void checkKey(String key) {
         if (key == null || !KEY.matcher(key).matches()) {
             throw new DavitException(Kind.USAGE, "bad label key '" + shown(key) + "'; use up to 63 letters, digits,"
@@ -64,6 +80,10 @@ public final class WorkspaceLabels {
 
     /**
      * Whether {@code labels} hold every entry of {@code filter}; a null value in the filter asks only for the key.
+     *
+     * @param labels a workspace's labels
+     * @param filter the labels asked for, key to value (null: any value of that key); empty matches every workspace
+     * @return true when every key of {@code filter} is in {@code labels} with the value asked for
      */
     public static boolean matches(Map<String, String> labels, Map<String, String> filter) {
         for (Map.Entry<String, String> f : filter.entrySet()) {

@@ -51,6 +51,13 @@ public final class Workspaces {
     private final Claims claims;
     private final WarmPool spares;
 
+    /**
+     * The workspaces whose state is in {@code stateDir}, working in sandboxes of {@code sandboxes}; most callers
+     * use {@link #under(Path)}. Nothing is created until a workspace is.
+     *
+     * @param sandboxes the sandboxes the workspaces work in (their options: the davit home's)
+     * @param stateDir  the directory of the workspaces' state (one subdirectory per workspace); created when needed
+     */
     public Workspaces(Sandboxes sandboxes, Path stateDir) {
         this(sandboxes, stateDir, null);
     }
@@ -65,6 +72,9 @@ public final class Workspaces {
     /**
      * These workspaces, whose {@link #create} takes its sandbox from {@code pool} (see {@link WarmPool}) when it has
      * a spare of the kind, instead of creating and starting one; null: none.
+     *
+     * @param pool the pool to take spares from ({@link WarmPool#open} of these workspaces), or null
+     * @return a new {@code Workspaces} of the same state; this one is unchanged
      */
     public Workspaces withSpares(WarmPool pool) {
         return new Workspaces(sandboxes, stateDir, pool);
@@ -75,16 +85,32 @@ public final class Workspaces {
         return stateDir;
     }
 
-    /** The workspaces of the davit home {@code davitHome} (state in {@code workspaces/}). */
+    /**
+     * The workspaces of the davit home {@code davitHome} (state in {@code workspaces/}).
+     *
+     * @param davitHome the davit home directory (e.g. {@code ~/.davit}), with the sandboxes' default options
+     * @return the workspaces of that home
+     */
     public static Workspaces under(Path davitHome) {
         return under(davitHome, SandboxOptions.under(davitHome));
     }
 
-    /** {@link #under(Path)} with the sandboxes' {@code options}. */
+    /**
+     * {@link #under(Path)} with the sandboxes' {@code options}.
+     *
+     * @param davitHome the davit home directory; state in its {@code workspaces/}
+     * @param options   how the workspaces' sandboxes are made and run
+     * @return the workspaces of that home
+     */
     public static Workspaces under(Path davitHome, SandboxOptions options) {
         return new Workspaces(new Sandboxes(options), davitHome.resolve("workspaces"));
     }
 
+    /**
+     * The sandboxes the workspaces work in.
+     *
+     * @return the {@link Sandboxes} of these workspaces (e.g. to look at a workspace's sandbox directly)
+     */
     public Sandboxes sandboxes() {
         return sandboxes;
     }
@@ -93,6 +119,18 @@ public final class Workspaces {
      * Creates and starts a sandbox of {@code spec}, with /workspace seeded from {@code seed} (a directory or a
      * {@code .tar}, {@code .tar.gz}, {@code .tar.zst}; null: empty), and records the baseline. On any failure nothing
      * is left behind.
+     *
+     * @param spec    the sandbox to create: environment, backend (container or microVM), limits, network and ttl
+     *                (the workspace's, counted from now); a container environment must not have /workspace
+     * @param name    a name to find it by (see {@link WorkspaceLabels#checkName}), free in this davit home; null:
+     *                none
+     * @param seed    what /workspace starts with: a host directory or a {@code .tar}, {@code .tar.gz},
+     *                {@code .tgz} or {@code .tar.zst} file; null: empty
+     * @return the workspace as recorded; its sandbox is running
+     * @throws DavitException {@link Kind#USAGE} for a bad name, labels or seed, a name already taken, an environment
+     *                        that has /workspace or published ports of a microVM; {@link Kind#STORE} when its state
+     *                        cannot be written; any kind from creating or starting the sandbox. Nothing is left
+     *                        behind then
      */
     public Workspace create(CreateSpec spec, String name, Path seed) {
         return create(spec, name, seed, Map.of(), Secrets.NONE, null);
@@ -102,12 +140,42 @@ public final class Workspaces {
      * {@link #create(CreateSpec, String, Path)} with {@code secrets}: saved in the workspace's state (0600), put into
      * its sandbox's /run/secrets (a tmpfs; a microVM's own, in the guest) at each start and redacted from what it
      * shows (see {@link Secrets}).
+     *
+     * @param spec    the sandbox to create: environment, backend (container or microVM), limits, network and ttl
+     *                (the workspace's, counted from now); a container environment must not have /workspace
+     * @param name    a name to find it by (see {@link WorkspaceLabels#checkName}), free in this davit home; null:
+     *                none
+     * @param seed    what /workspace starts with: a host directory or a {@code .tar}, {@code .tar.gz},
+     *                {@code .tgz} or {@code .tar.zst} file; null: empty
+     * @param secrets its secrets ({@link Secrets#of}); {@link Secrets#NONE}: none
+     * @return the workspace as recorded; its sandbox is running
+     * @throws DavitException {@link Kind#USAGE} for a bad name, labels or seed, a name already taken, an environment
+     *                        that has /workspace or published ports of a microVM; {@link Kind#STORE} when its state
+     *                        cannot be written; any kind from creating or starting the sandbox. Nothing is left
+     *                        behind then
      */
     public Workspace create(CreateSpec spec, String name, Path seed, Secrets secrets) {
         return create(spec, name, seed, Map.of(), secrets, null);
     }
 
-    /** {@link #create(CreateSpec, String, Path, Map, Secrets, java.util.function.IntConsumer)} without secrets. */
+    /**
+     * {@link #create(CreateSpec, String, Path, Map, Secrets, java.util.function.IntConsumer)} without secrets.
+     *
+     * @param spec    the sandbox to create: environment, backend (container or microVM), limits, network and ttl
+     *                (the workspace's, counted from now); a container environment must not have /workspace
+     * @param name    a name to find it by (see {@link WorkspaceLabels#checkName}), free in this davit home; null:
+     *                none
+     * @param seed    what /workspace starts with: a host directory or a {@code .tar}, {@code .tar.gz},
+     *                {@code .tgz} or {@code .tar.zst} file; null: empty
+     * @param labels  its labels (see {@link WorkspaceLabels#check}); null or empty: none
+     * @param admit   called holding the lock of the set of workspaces with how many exist or are being created
+     *                (this one not counted); throws to refuse; null: none
+     * @return the workspace as recorded; its sandbox is running
+     * @throws DavitException {@link Kind#USAGE} for a bad name, labels or seed, a name already taken, an environment
+     *                        that has /workspace or published ports of a microVM; {@link Kind#STORE} when its state
+     *                        cannot be written; any kind from creating or starting the sandbox; what {@code admit}
+     *                        throws, as it is. Nothing is left behind then
+     */
     public Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels,
                             java.util.function.IntConsumer admit) {
         return create(spec, name, seed, labels, Secrets.NONE, admit);
@@ -120,6 +188,22 @@ public final class Workspaces {
      * exactly one succeeds. {@code admit} (null: none) runs holding the lock of the set of workspaces, with how many
      * exist or are being created, before this one counts; it refuses by throwing (e.g. an operator's limit), and
      * nothing is made then.
+     *
+     * @param spec    the sandbox to create: environment, backend (container or microVM), limits, network and ttl
+     *                (the workspace's, counted from now); a container environment must not have /workspace
+     * @param name    a name to find it by (see {@link WorkspaceLabels#checkName}), free in this davit home; null:
+     *                none
+     * @param seed    what /workspace starts with: a host directory or a {@code .tar}, {@code .tar.gz},
+     *                {@code .tgz} or {@code .tar.zst} file; null: empty
+     * @param labels  its labels (see {@link WorkspaceLabels#check}); null or empty: none
+     * @param secrets its secrets ({@link Secrets#of}); {@link Secrets#NONE}: none
+     * @param admit   called holding the lock of the set of workspaces with how many exist or are being created
+     *                (this one not counted); throws to refuse; null: none
+     * @return the workspace as recorded; its sandbox is running
+     * @throws DavitException {@link Kind#USAGE} for a bad name, labels or seed, a name already taken, an environment
+     *                        that has /workspace or published ports of a microVM; {@link Kind#STORE} when its state
+     *                        cannot be written; any kind from creating or starting the sandbox; what {@code admit}
+     *                        throws, as it is. Nothing is left behind then
      */
     public Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels, Secrets secrets,
                             java.util.function.IntConsumer admit) {
@@ -264,6 +348,12 @@ public final class Workspaces {
      */
     public record Change(String name, boolean noName, Map<String, String> labels, List<String> removeLabels,
                          Duration ttl, boolean noTtl) {
+        /**
+         * Checks the change and copies its labels and keys (null ones become empty).
+         *
+         * @throws DavitException {@link Kind#USAGE} for a bad name, label or key, a non-positive ttl, a name and
+         *                        {@code noName} (or a ttl and {@code noTtl}) together, or a label both set and removed
+         */
         public Change {
             labels = labels == null ? Map.of() : Map.copyOf(labels);
             removeLabels = removeLabels == null ? List.of() : List.copyOf(removeLabels);
@@ -292,6 +382,13 @@ public final class Workspaces {
     /**
      * Renames workspace {@code id}, changes its labels or its ttl: its state file is rewritten atomically, holding
      * its lock and the lock of the set of workspaces (a new name stays unique). Returns the workspace as it is now.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @param change what to change
+     * @return the workspace as recorded now
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name or the new name is taken; {@link Kind#STORE} when the state cannot be
+     *                        written
      */
     public Workspace update(String id, Change change) {
         return locked(id, wid -> claims.holding(() -> {
@@ -334,6 +431,11 @@ public final class Workspaces {
     /**
      * The workspace of id {@code ref}, else the one named {@code ref}. Names never start with {@code ws-}, so an id
      * and a name cannot be confused; several workspaces of one name (made before names were unique) are refused.
+     *
+     * @param ref the workspace's id ({@code ws-...}) or name
+     * @return the workspace as recorded
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name; {@link Kind#STORE} when its state cannot be read
      */
     public Workspace get(String ref) {
         if (ref.startsWith("ws-") && !ref.contains("/")) {
@@ -359,7 +461,12 @@ public final class Workspaces {
         return named.get(0);
     }
 
-    /** All workspaces, oldest first. */
+    /**
+     * All workspaces, oldest first.
+     *
+     * @return every workspace of this state directory (not those being created); empty when there is none
+     * @throws DavitException {@link Kind#STORE} when the state cannot be read
+     */
     public List<Workspace> list() {
         if (!Files.isDirectory(stateDir)) {
             return List.of();
@@ -378,11 +485,27 @@ public final class Workspaces {
         return out;
     }
 
-    /** The sandbox of workspace {@code id}, with its status. */
+    /**
+     * The sandbox of workspace {@code id}, with its status.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return its sandbox as it is now ({@link Sandbox#status()}: running, stopped, failed...)
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or its sandbox is gone;
+     *                        {@link Kind#USAGE} when several have that name
+     */
     public Sandbox sandbox(String id) {
         return sandboxes.status(get(id).sandboxId());
     }
 
+    /**
+     * Starts the workspace's sandbox (a running one stays as it is) and puts its secrets into it. /workspace holds
+     * what it held when it stopped; services and shells do not come back.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return its sandbox, running
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name; any kind from starting the sandbox
+     */
     public Sandbox start(String id) {
         return locked(id, wid -> {
             Workspace w = get(wid);
@@ -408,6 +531,15 @@ public final class Workspaces {
         }, w.id());
     }
 
+    /**
+     * Stops the workspace's services, closes its shells and stops its sandbox (every process in it is killed).
+     * /workspace, its baseline and snapshots stay; {@link #start} brings it back.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return its sandbox, stopped
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name
+     */
     public Sandbox stop(String id) {
         return locked(id, wid -> {
             endProcesses(wid);
@@ -440,13 +572,27 @@ public final class Workspaces {
     /** In a workspace's state directory: the lock of its start, stop, reset, snapshots and removal. */
     static final String LOCK_FILE = "workspace.lock";
 
-    /** The services of workspace {@code id}. */
+    /**
+     * The services of workspace {@code id}.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return its services, to start, list, read and stop
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name
+     */
     public Services services(String id) {
         Workspace w = get(id);
         return new Services(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
     }
 
-    /** The shells of workspace {@code id}. */
+    /**
+     * The shells of workspace {@code id}.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return its shells, to open, write to, read and close
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name
+     */
     public Shells shells(String id) {
         Workspace w = get(id);
         return new Shells(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
@@ -458,7 +604,14 @@ public final class Workspaces {
         shells(id).closeAll();
     }
 
-    /** Removes the workspace's sandbox (processes included) and its state. */
+    /**
+     * Removes the workspace's sandbox (processes included) and its state: baseline, snapshots, history, kept output
+     * and secrets. A sandbox already gone is no error.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name; {@link Kind#STORE} when its state cannot be removed
+     */
     public void rm(String id) {
         locked(id, wid -> {
             rmLocked(wid);
@@ -492,6 +645,23 @@ public final class Workspaces {
     /**
      * Runs {@code argv} in the workspace's sandbox; {@code cwd} null means /workspace, a relative one is under it.
      * See {@link Sandboxes#exec(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)}.
+     *
+     * @param id        the workspace's id ({@code ws-...}) or name
+     * @param argv      the command: the program and its arguments
+     * @param env       variables on top of the sandbox's environment; null: none
+     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
+     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
+     *                  no limit
+     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
+     *                  microVM's refuses one ({@link Kind#USAGE})
+     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets (as it arrives in a
+     *                  container, when the command ends in a microVM); null: nowhere. Not closed
+     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
+     * @return the exit code, the output (up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream, redacted in a
+     *         workspace with secrets) and timings; a command that fails is a result, not an exception
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        request (an unknown secret, a variable set twice, stdin to a microVM...)
      */
     public ExecResult exec(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
                            InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
@@ -502,6 +672,24 @@ public final class Workspaces {
      * {@link #exec(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)} with
      * {@code secretEnv} (variable to secret name) set from the workspace's secrets. In a workspace with secrets,
      * every value is redacted from the output (the tees' and the result's), the exec history and error messages.
+     *
+     * @param id        the workspace's id ({@code ws-...}) or name
+     * @param argv      the command: the program and its arguments
+     * @param env       variables on top of the sandbox's environment; null: none
+     * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
+     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
+     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
+     *                  no limit
+     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
+     *                  microVM's refuses one ({@link Kind#USAGE})
+     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets (as it arrives in a
+     *                  container, when the command ends in a microVM); null: nowhere. Not closed
+     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
+     * @return the exit code, the output (up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream, redacted in a
+     *         workspace with secrets) and timings; a command that fails is a result, not an exception
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        request (an unknown secret, a variable set twice, stdin to a microVM...)
      */
     public ExecResult exec(String id, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
                            String cwd, Duration timeout, InputStream stdin, OutputStream stdoutTee,
@@ -519,7 +707,17 @@ public final class Workspaces {
         return r;
     }
 
-    /** Runs request {@code r} in workspace {@code id} (see {@link ExecRequest}); its output captured whole. */
+    /**
+     * Runs request {@code r} in workspace {@code id} (see {@link ExecRequest}); its output captured whole.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @param r  what to run, and how
+     * @return the exit code, the output (up to {@link ExecResult#MAX_CAPTURED_BYTES} per stream, redacted in a
+     *         workspace with secrets) and timings; a command that fails is a result, not an exception
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        request (an unknown secret, a variable set twice, stdin to a microVM...)
+     */
     public ExecResult exec(String id, ExecRequest r) {
         return exec(id, r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), r.stdin(), r.stdoutTee(),
                 r.stderrTee());
@@ -528,6 +726,16 @@ public final class Workspaces {
     /**
      * Runs request {@code r} in workspace {@code id}, holding at most {@code keep} bytes of each output stream in
      * memory; see {@link #exec(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)}.
+     *
+     * @param id   the workspace's id ({@code ws-...}) or name
+     * @param r    what to run, and how
+     * @param keep how many bytes of each stream to hold in memory: 2 to {@link ExecResult#MAX_CAPTURED_BYTES}
+     * @return the result (its captures only the first half of {@code keep} bytes), the excerpts and the exec's id
+     *         for {@link #output}
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        request (an unknown secret, a variable set twice, stdin to a microVM, {@code keep}
+     *                        out of range...); {@link Kind#STORE} when the output cannot be kept
      */
     public Executed exec(String id, ExecRequest r, int keep) {
         return exec(id, r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), keep, r.stdin(), r.stdoutTee(),
@@ -539,6 +747,12 @@ public final class Workspaces {
      * the result (whose captures hold only the start of each stream), and the excerpts of stdout and stderr; when
      * one was cut, all of it (up to {@link ExecOutput#CAP} bytes) can be read with {@link #output} under
      * {@code execId}.
+     *
+     * @param result the exit code, timings and the first half of the kept bytes of each stream
+     *               ({@link ExecResult#truncated} when a stream was cut)
+     * @param execId the exec's id ({@code e-} and 12 hex digits), also in the exec history
+     * @param stdout the start and end of stdout, and its whole size
+     * @param stderr the start and end of stderr, and its whole size
      */
     public record Executed(ExecResult result, String execId, OutputExcerpt stdout, OutputExcerpt stderr) {
     }
@@ -547,6 +761,26 @@ public final class Workspaces {
      * {@link #exec(String, List, Map, String, Duration, InputStream, OutputStream, OutputStream)} that holds at most
      * {@code keep} bytes of each output stream in memory (its first and last halves): the whole of each stream goes
      * to the workspace's state directory as it arrives, and stays there (for {@link #output}) when it did not fit.
+     *
+     * @param id        the workspace's id ({@code ws-...}) or name
+     * @param argv      the command: the program and its arguments
+     * @param env       variables on top of the sandbox's environment; null: none
+     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
+     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
+     *                  no limit
+     * @param keep      how many bytes of each stream to hold in memory (its first and last halves): 2 to
+     *                  {@link ExecResult#MAX_CAPTURED_BYTES}
+     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
+     *                  microVM's refuses one ({@link Kind#USAGE})
+     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets (as it arrives in a
+     *                  container, when the command ends in a microVM); null: nowhere. Not closed
+     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
+     * @return the result (its captures only the first half of {@code keep} bytes), the excerpts and the exec's id
+     *         for {@link #output}
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        request (an unknown secret, a variable set twice, stdin to a microVM, {@code keep}
+     *                        out of range...); {@link Kind#STORE} when the output cannot be kept
      */
     public Executed exec(String id, List<String> argv, Map<String, String> env, String cwd, Duration timeout,
                          int keep, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
@@ -557,6 +791,27 @@ public final class Workspaces {
      * {@link #exec(String, List, Map, String, Duration, int, InputStream, OutputStream, OutputStream)} with
      * {@code secretEnv} (variable to secret name) set from the workspace's secrets; in a workspace with secrets every
      * value is redacted before anything keeps or passes on the output (excerpts, kept output, tees, history, errors).
+     *
+     * @param id        the workspace's id ({@code ws-...}) or name
+     * @param argv      the command: the program and its arguments
+     * @param env       variables on top of the sandbox's environment; null: none
+     * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
+     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
+     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
+     *                  no limit
+     * @param keep      how many bytes of each stream to hold in memory (its first and last halves): 2 to
+     *                  {@link ExecResult#MAX_CAPTURED_BYTES}
+     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
+     *                  microVM's refuses one ({@link Kind#USAGE})
+     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets (as it arrives in a
+     *                  container, when the command ends in a microVM); null: nowhere. Not closed
+     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
+     * @return the result (its captures only the first half of {@code keep} bytes), the excerpts and the exec's id
+     *         for {@link #output}
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        request (an unknown secret, a variable set twice, stdin to a microVM, {@code keep}
+     *                        out of range...); {@link Kind#STORE} when the output cannot be kept
      */
     public Executed exec(String id, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
                          String cwd, Duration timeout, int keep, InputStream stdin, OutputStream stdoutTee,
@@ -650,6 +905,15 @@ public final class Workspaces {
      * Up to {@code limit} bytes of {@code stream} ({@code stdout} or {@code stderr}) of exec {@code execId} of
      * workspace {@code id}, from {@code offset}: the output an {@link Executed} excerpt left out. Kept for the
      * newest {@link ExecOutput#KEEP} execs whose output was cut, up to {@link ExecOutput#CAP} bytes per stream.
+     *
+     * @param id     the workspace's id ({@code ws-...}) or name
+     * @param execId the exec's id, from {@link Executed#execId}
+     * @param stream {@code stdout} or {@code stderr}
+     * @param offset where to start, in bytes from the stream's start; 0 or more
+     * @param limit  the most bytes to return; 1 or more
+     * @return the page, and how many bytes are kept in all
+     * @throws DavitException {@link Kind#USAGE} for a malformed exec id or stream, or an offset or limit out of
+     *                        range; {@link Kind#NOT_FOUND} when no such workspace, or no output of that exec, is kept
      */
     public ExecOutput.Page output(String id, String execId, String stream, long offset, int limit) {
         return ExecOutput.read(stateDir.resolve(get(id).id()), execId, stream, offset, limit);
@@ -694,6 +958,12 @@ public final class Workspaces {
      * The exec history of workspace {@code id}, oldest first: per exec {@code command}, {@code cwd},
      * {@code started_at}, {@code duration_ms}, {@code exit_code}, {@code timed_out} and, for {@code stdout} and
      * {@code stderr}, {@code bytes}, {@code head} (the first 2 KiB) and {@code tail} (the last 2 KiB, or null).
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return one JSON object per exec (commands and output redacted in a workspace with secrets); empty when none
+     *         ran
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name
      */
     public List<JsonNode> logs(String id) {
         return ExecLog.read(stateDir.resolve(get(id).id()).resolve(ExecLog.FILE));
@@ -703,10 +973,17 @@ public final class Workspaces {
      * One snapshot of a workspace, in {@code <stateDir>/<id>/snapshots/<name>/} ({@code snapshot.json} and
      * {@code tree/}).
      *
-     * @param files how many entries the tree holds, /workspace excluded
-     * @param bytes the size of its regular files together
+     * @param name      its name, unique in the workspace
+     * @param createdAt when it was taken
+     * @param files     how many entries the tree holds, /workspace excluded
+     * @param bytes     the size of its regular files together, in bytes
      */
     public record Snapshot(String name, Instant createdAt, long files, long bytes) {
+        /**
+         * The snapshot as its {@code snapshot.json} and the CLI's {@code --json} show it.
+         *
+         * @return {@code name}, {@code created_at}, {@code files} and {@code bytes}
+         */
         public ObjectNode toJson() {
             ObjectNode o = Json.object();
             o.put("name", name);
@@ -720,6 +997,14 @@ public final class Workspaces {
     /**
      * Copies /workspace's current tree into snapshot {@code name} (letters, digits, {@code .}, {@code _}, {@code -};
      * not taken). Written into a temp directory and renamed into place: it exists whole or not at all.
+     *
+     * @param id   the workspace's id ({@code ws-...}) or name
+     * @param name the snapshot's name: up to 64 letters, digits, {@code .}, {@code _} or {@code -}, not starting with
+     *             {@code .}; not taken in this workspace
+     * @return the snapshot taken
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name, for a bad or taken snapshot name, or a tree the sandbox changed
+     *                        meanwhile; {@link Kind#STORE} when it cannot be written
      */
     public Snapshot snapshot(String id, String name) {
         checkSnapshotName(name);
@@ -768,7 +1053,14 @@ public final class Workspaces {
         }
     }
 
-    /** The snapshots of workspace {@code id}, oldest first. */
+    /**
+     * The snapshots of workspace {@code id}, oldest first.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return its snapshots; empty when it has none
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name; {@link Kind#STORE} when they cannot be read
+     */
     public List<Snapshot> snapshots(String id) {
         Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
         if (!Files.isDirectory(snaps)) {
@@ -788,7 +1080,14 @@ public final class Workspaces {
         return out;
     }
 
-    /** Removes snapshot {@code name} of workspace {@code id}. */
+    /**
+     * Removes snapshot {@code name} of workspace {@code id}.
+     *
+     * @param id   the workspace's id ({@code ws-...}) or name
+     * @param name the snapshot's name
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or snapshot; {@link Kind#USAGE}
+     *                        for a malformed name
+     */
     public void removeSnapshot(String id, String name) {
         locked(id, wid -> {
             removeSnapshotLocked(wid, name);
@@ -813,6 +1112,12 @@ public final class Workspaces {
      * state directory, swaps it with the one in the sandbox's own layer by two renames, and starts the sandbox
      * again if it was running. A crash between the renames is undone by the next reset (the old tree is moved
      * back), so a crash leaves the old tree or the new one.
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param snapshot the snapshot to restore; null: the baseline
+     * @return the workspace's sandbox after the reset (running again if it was running)
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or snapshot; {@link Kind#STORE}
+     *                        when the tree cannot be replaced
      */
     public Sandbox reset(String id, String snapshot) {
         return locked(id, wid -> resetLocked(wid, snapshot));
@@ -864,13 +1169,23 @@ public final class Workspaces {
      *
      * @param path relative to /workspace
      * @param type {@code file}, {@code dir}, {@code symlink} or {@code other}
+     * @param size the size in bytes of a regular file; 0 for anything else
      * @param mode permission bits
      * @param target a link's target, else null
      */
     public record FileInfo(String path, String type, long size, int mode, String target) {
     }
 
-    /** The entries of directory {@code path} (all below it with {@code recursive}), by path. */
+    /**
+     * The entries of directory {@code path} (all below it with {@code recursive}), by path.
+     *
+     * @param id        the workspace's id ({@code ws-...}) or name
+     * @param path      a directory (or file) relative to /workspace; null, {@code ""} or {@code .}: /workspace
+     * @param recursive whether to list everything below it, not only its own entries
+     * @return the entries, their paths relative to /workspace; the file itself when {@code path} is not a directory
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or path; {@link Kind#USAGE} for
+     *                        an absolute path, one with {@code ..}, or one through a symbolic link
+     */
     public List<FileInfo> listFiles(String id, String path, boolean recursive) {
         try (WorkspaceArea.View v = area(get(id)).view(); Dir ws = v.open()) {
             return listIn(ws, path, recursive, id);
@@ -926,17 +1241,43 @@ public final class Workspaces {
      * The entries of directory {@code path} of stopped workspace {@code id} (all below it with {@code recursive}),
      * read offline without starting it ({@link DiskReader}: a container's own layer, a microVM's disk image through
      * debugfs); a running workspace is refused. Shapes as {@link #listFiles}.
+     *
+     * @param id        the workspace's id ({@code ws-...}) or name
+     * @param path      a directory (or file) relative to /workspace; null or {@code ""}: /workspace
+     * @param recursive whether to list everything below it, not only its own entries
+     * @return the entries, their paths relative to /workspace
+     * @throws DavitException {@link Kind#USAGE} when the workspace is running (or its sandbox failed), or for a bad
+     *                        path; {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public List<FileInfo> diskList(String id, String path, boolean recursive) {
         return locked(id, wid -> disk(wid).list(path, recursive));
     }
 
-    /** The bytes of regular file {@code path} of stopped workspace {@code id}, read offline; see {@link #diskList}. */
+    /**
+     * The bytes of regular file {@code path} of stopped workspace {@code id}, read offline; see {@link #diskList}.
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param path     a regular file, relative to /workspace
+     * @param maxBytes the most bytes to read; 0: all (refused above 64 MiB)
+     * @return the bytes read, the file's size and whether it was cut
+     * @throws DavitException {@link Kind#USAGE} when the workspace is running, or for a bad path, not a regular
+     *                        file, or a file too large to read whole; {@link Kind#NOT_FOUND} when there is no such
+     *                        workspace or file
+     */
     public FileContent diskRead(String id, String path, long maxBytes) {
         return locked(id, wid -> disk(wid).read(path, maxBytes));
     }
 
-    /** {@link #export} of stopped workspace {@code id}, read offline; see {@link #diskList}. */
+    /**
+     * {@link #export} of stopped workspace {@code id}, read offline; see {@link #diskList}.
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param hostDest a host directory that does not exist or is empty, or a {@code .tar} file that does not exist
+     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
+     * @return what was copied
+     * @throws DavitException {@link Kind#USAGE} when the workspace is running, or for a bad path or destination;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace or path
+     */
     public Copied diskExport(String id, Path hostDest, String path) {
         return locked(id, wid -> disk(wid).export(hostDest, path));
     }
@@ -949,13 +1290,24 @@ public final class Workspaces {
     /**
      * What {@link #readFile} read.
      *
-     * @param size      the file's size
+     * @param bytes     the bytes read from the file's start
+     * @param size      the file's size, in bytes
      * @param truncated whether only the first {@code maxBytes} were read
      */
     public record FileContent(byte[] bytes, long size, boolean truncated) {
     }
 
-    /** The bytes of regular file {@code path}, at most {@code maxBytes} (0: all). */
+    /**
+     * The bytes of regular file {@code path}, at most {@code maxBytes} (0: all).
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param path     a regular file, relative to /workspace
+     * @param maxBytes the most bytes to read; 0: all (a container workspace refuses that for more than 64 MiB)
+     * @return the bytes read, the file's size and whether it was cut
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or path; {@link Kind#USAGE} for an
+     *                        absolute path, one with {@code ..}, or one through a symbolic link, not a regular file, or
+     *                        a file too large to read whole
+     */
     public FileContent readFile(String id, String path, long maxBytes) {
         return area(get(id)).read(path, maxBytes);
     }
@@ -964,6 +1316,14 @@ public final class Workspaces {
      * Writes {@code data} to {@code path} atomically (a temp file in the same directory, synced, renamed over it;
      * a link there is replaced, never followed), creating missing parent directories (0755). Keeps an existing
      * file's mode, else 0644. Returns the bytes written.
+     *
+     * @param id   the workspace's id ({@code ws-...}) or name
+     * @param path the file, relative to /workspace
+     * @param data the new content, read to its end (not closed)
+     * @return how many bytes were written
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad path,
+     *                        a directory at it, or a path through a symbolic link; {@link Kind#STORE} when it cannot
+     *                        be written
      */
     public long writeFile(String id, String path, InputStream data) {
         return area(get(id)).write(path, data, -1);
@@ -984,6 +1344,14 @@ public final class Workspaces {
      * Copies host file or directory {@code hostPath} to {@code dest} in /workspace (null: its own name at the top),
      * replacing what is there; missing parent directories are created. Links inside a directory are copied as they
      * are; a device, fifo or socket is refused.
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param hostPath the host file or directory to copy in
+     * @param dest     where it goes, relative to /workspace; null: {@code hostPath}'s own name at the top
+     * @return what was copied ({@code skipped} is always empty: nothing is left out)
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
+     *                        have that name, for a missing host path, a device, fifo or socket, or a bad
+     *                        destination; {@link Kind#STORE} when it cannot be copied
      */
     public Copied push(String id, Path hostPath, String dest) {
         Workspace w = get(id);
@@ -1030,6 +1398,14 @@ public final class Workspaces {
      * or be empty; a file {@code path} lands under its own name), or into a tar file when {@code hostDest} ends in
      * {@code .tar}. Links are copied as links, never followed; devices, fifos and sockets are left out; modes keep
      * only the permission bits (no setuid, setgid or sticky). Written to a temp sibling and renamed last.
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param hostDest a host directory that does not exist or is empty (its parent must exist), or a {@code .tar}
+     *                 file that does not exist
+     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
+     * @return what was copied, and what was left out
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or path; {@link Kind#USAGE} for a
+     *                        bad path or destination; {@link Kind#STORE} when the host side cannot be written
      */
     public Copied export(String id, Path hostDest, String path) {
         return export(id, hostDest, path, null);
@@ -1038,6 +1414,15 @@ public final class Workspaces {
     /**
      * {@link #export(String, Path, String)}, telling {@code progress} (null: none) about once a second how many
      * entries and bytes it copied so far.
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param hostDest a host directory that does not exist or is empty (its parent must exist), or a {@code .tar}
+     *                 file that does not exist
+     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
+     * @param progress told the entries and bytes copied so far, about once a second; null: nobody
+     * @return what was copied, and what was left out
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or path; {@link Kind#USAGE} for a
+     *                        bad path or destination; {@link Kind#STORE} when the host side cannot be written
      */
     public Copied export(String id, Path hostDest, String path, Budget.Progress progress) {
         Workspace w = get(id);
@@ -1055,6 +1440,15 @@ public final class Workspaces {
      * nearest the hunk's line); if one fails nothing is written and the error names its file and hunk; otherwise
      * the results are written together. Returns the paths changed, with {@code added}, {@code modified} or
      * {@code deleted}.
+     *
+     * @param id    the workspace's id ({@code ws-...}) or name
+     * @param patch the unified diff's bytes; its paths (after an {@code a/} or {@code b/} prefix) relative to
+     *              /workspace
+     * @return changed path (relative to /workspace) to {@code added}, {@code modified} or {@code deleted}, in the
+     *         patch's order
+     * @throws DavitException {@link Kind#STATE} when a hunk does not apply; {@link Kind#USAGE} when the patch does
+     *                        not parse, or changes a path that is not a regular file or holds more than 64 MiB;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace. Nothing is changed then
      */
     public Map<String, String> patch(String id, byte[] patch) {
         Workspace w = get(id);
@@ -1127,6 +1521,9 @@ public final class Workspaces {
     /**
      * One workspace {@link #reap} removed.
      *
+     * @param id        the workspace's id
+     * @param name      its name, or null
+     * @param sandboxId the id of its sandbox (removed with it, unless it was gone already)
      * @param reason {@code expired} (its ttl passed) or {@code sandbox gone} (its sandbox was removed)
      */
     public record Reaped(String id, String name, String sandboxId, String reason) {
@@ -1136,6 +1533,10 @@ public final class Workspaces {
      * Removes the workspaces whose ttl has passed since creation (sandbox and state) and those whose sandbox is
      * gone (removed behind their back, e.g. by {@code davit sandbox rm}); returns them. A failed sandbox is kept:
      * its files are still there and {@link #start} brings it back.
+     *
+     * @return the workspaces removed, oldest first; empty when none was
+     * @throws DavitException of any kind but {@link Kind#NOT_FOUND} when a workspace cannot be removed (those
+     *                        before it are removed)
      */
     public List<Reaped> reap() {
         Instant now = Instant.now();
@@ -1169,19 +1570,41 @@ public final class Workspaces {
         return out;
     }
 
-    /** The ids of the sandboxes workspaces work in (for a sandbox reap that must leave them alone). */
+    /**
+     * The ids of the sandboxes workspaces work in (for a sandbox reap that must leave them alone).
+     *
+     * @return a new set of sandbox ids, one per workspace
+     */
     public java.util.Set<String> sandboxIds() {
         java.util.Set<String> ids = new java.util.HashSet<>();
         list().forEach(w -> ids.add(w.sandboxId()));
         return ids;
     }
 
-    /** What changed in /workspace since the baseline. */
+    /**
+     * What changed in /workspace since the baseline.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return the changed paths and a unified diff of the text files among them
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} when what
+     *                        the sandbox did keeps the tree from being read (a name that is not UTF-8, a change during
+     *                        the diff); {@link Kind#STORE} when it cannot be read
+     */
     public WorkspaceDiff diff(String id) {
         return diff(id, null);
     }
 
-    /** What changed in /workspace since snapshot {@code snapshot} (null: the baseline). */
+    /**
+     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline).
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param snapshot the snapshot to compare with; null: the baseline
+     * @return the changed paths and a unified diff of the text files among them
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or snapshot; {@link Kind#USAGE}
+     *                        for a malformed snapshot name, or when what the sandbox did keeps the tree from being
+     *                        read (a name that is not UTF-8, a change during the diff); {@link Kind#STORE} when it
+     *                        cannot be read
+     */
     public WorkspaceDiff diff(String id, String snapshot) {
         Workspace w = get(id);
         Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
