@@ -10,16 +10,26 @@ import java.util.Optional;
  * @param environments its environments, names unique
  */
 public record Catalog(String version, List<Environment> environments) {
+    /**
+     * Copies the list.
+     *
+     * @param version the catalog's version
+     * @param environments its environments; not null
+     */
     public Catalog {
         environments = List.copyOf(environments);
     }
 
-    /** The environment named {@code name}, if any. */
+    /**
+     * {@return the environment named {@code name}, if any}
+     *
+     * @param name the name as users type it, e.g. {@code debian:12}; matched exactly
+     */
     public Optional<Environment> find(String name) {
         return environments.stream().filter(e -> e.name().equals(name)).findFirst();
     }
 
-    /** The names, in catalog order (for error messages: "expected one of: ..."). */
+    /** {@return the names, in catalog order (for error messages: "expected one of: ...")} */
     public List<String> names() {
         return environments.stream().map(Environment::name).toList();
     }

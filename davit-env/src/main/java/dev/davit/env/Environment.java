@@ -31,6 +31,22 @@ public record Environment(String name, String version, Kind kind, String descrip
         MICROVM
     }
 
+    /**
+     * Checks the required components and copies the lists; null {@code packages} or {@code artifacts} become empty.
+     *
+     * @param name the name; not null
+     * @param version the version; not null
+     * @param kind the kind; not null
+     * @param description the description, or null
+     * @param distribution the distribution, or null
+     * @param distributionVersion the distribution's version, or null
+     * @param packages the packages, or null
+     * @param platform the platform, or null
+     * @param davitVersions the davit version range, or null for any
+     * @param source where it is published; not null
+     * @param artifacts the artifact names, or null
+     * @throws NullPointerException if a required component is null
+     */
     public Environment {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(version, "version");
@@ -52,18 +68,33 @@ public record Environment(String name, String version, Kind kind, String descrip
      *                  install exists and the registry cannot serve it (see {@code Installer.LocalBuilder}), or null
      */
     public record Source(String profile, String reference, String digest, String archive, String build) {
-        /** A source without a build profile. */
+        /**
+         * A source without a build profile.
+         *
+         * @param profile a local directory holding the artifacts, or null
+         * @param reference an OCI reference (or {@code repo://NAME} / {@code store://NAME}), or null
+         * @param digest a pinned manifest digest, or null
+         * @param archive a URL of a tar archive of the artifacts, or null
+         */
         public Source(String profile, String reference, String digest, String archive) {
             this(profile, reference, digest, archive, null);
         }
     }
 
-    /** The artifacts of a kind when a catalog names none: {@code rootfs}, or {@code vmlinux} and {@code rootfs.ext4}. */
+    /**
+     * {@return the artifacts of a kind when a catalog names none: {@code rootfs}, or {@code vmlinux} and
+     * {@code rootfs.ext4}}
+     *
+     * @param kind the environment's kind
+     */
     public static List<String> defaultArtifacts(Kind kind) {
         return kind == Kind.CONTAINER ? List.of("rootfs") : List.of("vmlinux", "rootfs.ext4");
     }
 
-    /** The install directory name: {@code <name with ':' -> '_'>-<version>}. */
+    /**
+     * {@return the install directory name: {@code <name with ':' -> '_'>-<version>}} E.g.
+     * {@code debian_12-2026.11.1}.
+     */
     public String installDirName() {
         return name.replace(':', '_') + "-" + version;
     }

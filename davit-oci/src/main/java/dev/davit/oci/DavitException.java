@@ -23,8 +23,8 @@ public class DavitException extends RuntimeException {
         /** The local store is unusable, inconsistent or could not be written. */
         STORE(7),
         /**
-         * The operation does not fit what it works on now: a workspace that is stopped, a name already taken, a
-         * patch whose context does not match.
+         * The operation does not fit what it works on now: a workspace that is stopped, a patch whose context does
+         * not match. (A name already taken is {@link #USAGE}.)
          */
         STATE(8),
         /** What davit ran in a sandbox failed: a service that exited early or never became ready. */
@@ -38,23 +38,47 @@ public class DavitException extends RuntimeException {
             this.exitCode = exitCode;
         }
 
+        /**
+         * The process exit code the CLI ends with for this kind.
+         *
+         * @return the exit code, 1 to 9
+         */
         public int exitCode() {
             return exitCode;
         }
     }
 
+    /** The category of the error, as given at construction. */
     private final Kind kind;
 
+    /**
+     * An error with no underlying cause.
+     *
+     * @param kind the category, which decides the CLI's exit code
+     * @param message one line naming the cause and, where there is one, the fix; must not contain secrets
+     */
     public DavitException(Kind kind, String message) {
         super(message);
         this.kind = kind;
     }
 
+    /**
+     * An error caused by another exception.
+     *
+     * @param kind the category, which decides the CLI's exit code
+     * @param message one line naming the cause and, where there is one, the fix; must not contain secrets
+     * @param cause the underlying exception, kept for diagnostics; may be null
+     */
     public DavitException(Kind kind, String message, Throwable cause) {
         super(message, cause);
         this.kind = kind;
     }
 
+    /**
+     * The category of this error.
+     *
+     * @return the kind given at construction
+     */
     public Kind kind() {
         return kind;
     }

@@ -38,25 +38,41 @@ import java.util.TreeMap;
 public final class CatalogCache {
     private final Path dir;
 
+    /**
+     * A cache in {@code dir}; nothing is created until something is stored.
+     *
+     * @param dir the cache directory, usually {@link CatalogOptions#cacheDir()}
+     */
     public CatalogCache(Path dir) {
         this.dir = dir;
     }
 
+    /** {@return the cache directory} */
     public Path dir() {
         return dir;
     }
 
-    /** Where the copy fetched for {@code reference} is kept (it may not exist). */
+    /**
+     * {@return where the copy fetched for {@code reference} is kept (it may not exist)}
+     *
+     * @param reference the normalised reference, e.g. {@code ghcr.io/o/catalog:1}
+     */
     public Path byReferencePath(String reference) {
         return dir.resolve("by-ref").resolve(Digest.sha256(reference.getBytes(StandardCharsets.UTF_8)).hex());
     }
 
-    /** Where the copy of the artifact with manifest digest {@code digest} is kept (it may not exist). */
+    /**
+     * {@return where the copy of the artifact with manifest digest {@code digest} is kept (it may not exist)}
+     *
+     * @param digest the artifact manifest's digest, e.g. {@code sha256:...}
+     * @throws DavitException of kind USAGE if {@code digest} is not a valid digest
+     */
     public Path byDigestPath(String digest) {
         Digest d = Digest.parse(digest);
         return dir.resolve("by-digest").resolve(d.algorithm().id()).resolve(d.hex());
     }
 
+    /** {@return the index file, {@code index.json} in the cache directory (it may not exist)} */
     public Path indexPath() {
         return dir.resolve("index.json");
     }
@@ -65,12 +81,19 @@ public final class CatalogCache {
         return dir.resolve("tmp");
     }
 
-    /** The digest last fetched for {@code reference}, from the index. */
+    /**
+     * {@return the digest last fetched for {@code reference}, from the index; empty when none is recorded}
+     *
+     * @param reference the normalised reference
+     */
     public Optional<String> digestOf(String reference) {
         return Optional.ofNullable(readIndex().get(reference));
     }
 
-    /** The index: reference → manifest digest. An unreadable index counts as empty (the copies are still used). */
+    /**
+     * {@return the index: reference → manifest digest, sorted by reference} An unreadable index counts as empty
+     * (the copies are still used); a new, modifiable map each call.
+     */
     public Map<String, String> readIndex() {
         Map<String, String> out = new TreeMap<>();
         Path p = indexPath();
@@ -96,7 +119,11 @@ public final class CatalogCache {
      * Records {@code bytes} as the catalog of {@code reference} at manifest {@code digest}. Writes only what
      * changed.
      *
+     * @param reference the normalised reference the catalog was fetched for
+     * @param digest the artifact manifest's digest
+     * @param bytes the catalog file's content
      * @return true when any file was written
+     * @throws DavitException of kind STORE when the cache cannot be written, USAGE if {@code digest} is invalid
      */
     public boolean put(String reference, String digest, byte[] bytes) {
         try {

@@ -57,7 +57,14 @@ public final class CatalogParser {
         static final YAMLMapper MAPPER = new YAMLMapper();
     }
 
-    /** Reads and validates the catalog file at {@code file}. */
+    /**
+     * Reads and validates the catalog file at {@code file}.
+     *
+     * @param file a JSON or YAML catalog file, at most {@link #MAX_SIZE} bytes
+     * @return the catalog
+     * @throws DavitException of kind USAGE when the file does not exist or cannot be read, VERIFICATION when it is
+     *     too large or not a valid catalog
+     */
     public static Catalog parse(Path file) {
         byte[] bytes;
         try {
@@ -76,7 +83,10 @@ public final class CatalogParser {
     /**
      * Parses and validates a catalog document.
      *
+     * @param bytes  the JSON or YAML document, at most {@link #MAX_SIZE} bytes
      * @param origin where it came from, for messages (a path or reference)
+     * @return the catalog
+     * @throws DavitException of kind VERIFICATION when it is too large or not a valid catalog
      */
     public static Catalog parse(byte[] bytes, String origin) {
         if (bytes.length > MAX_SIZE) {
@@ -144,6 +154,9 @@ public final class CatalogParser {
      * True when {@code name} is a valid environment name (lower-case letters, digits, '.', '_', '-', at most one
      * ':'). No catalog holds any other name, since parsing rejects it; an image reference with a registry,
      * repository path or digest is never one.
+     *
+     * @param name the text to check; not null
+     * @return whether it is a valid environment name
      */
     public static boolean isEnvironmentName(String name) {
         return NAME.matcher(name).matches();

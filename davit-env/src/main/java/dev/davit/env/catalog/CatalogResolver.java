@@ -47,33 +47,71 @@ public final class CatalogResolver {
 
     private final Supplier<DavitClient> client;
 
-    /** @param client used only to fetch {@code oci://} catalogs; asked for lazily */
+    /**
+     * A resolver that makes its client only when it must fetch.
+     *
+     * @param client used only to fetch {@code oci://} catalogs; asked for lazily
+     */
     public CatalogResolver(Supplier<DavitClient> client) {
         this.client = Objects.requireNonNull(client, "client");
     }
 
+    /**
+     * A resolver with a client at hand.
+     *
+     * @param client used only to fetch {@code oci://} catalogs
+     */
     public CatalogResolver(DavitClient client) {
         this(() -> client);
     }
 
     /** Where a resolved catalog came from. */
     public enum Origin {
-        BUILT_IN, FILE, FETCHED, CACHED_BY_REFERENCE, CACHED_BY_DIGEST
+        /** The catalog built into davit. */
+        BUILT_IN,
+        /** A local catalog file. */
+        FILE,
+        /** A remote catalog fetched from its registry just now (and cached). */
+        FETCHED,
+        /** A remote catalog's cached copy, found by its reference. */
+        CACHED_BY_REFERENCE,
+        /** A remote catalog's cached copy, found by its manifest digest. */
+        CACHED_BY_DIGEST
     }
 
     /**
      * A catalog and where it came from.
      *
+     * @param catalog  the parsed, validated catalog
+     * @param origin   which of the sources it came from
      * @param location {@link Catalogs#BUILT_IN_NAME}, the file path, or {@code oci://REF}
      * @param digest   the artifact manifest digest for remote catalogs, else null
      * @param warnings things to tell the user (a failed refresh that fell back to the cache)
      */
     public record Resolved(Catalog catalog, Origin origin, String location, String digest, List<String> warnings) {
+        /**
+         * Copies the warnings.
+         *
+         * @param catalog the catalog
+         * @param origin its origin
+         * @param location its location
+         * @param digest its artifact manifest digest, or null
+         * @param warnings the warnings; not null
+         */
         public Resolved {
             warnings = List.copyOf(warnings);
         }
     }
 
+    /**
+     * Finds, reads and validates the catalog {@code o} names, in the order the class comment gives.
+     *
+     * @param o the catalog location, refresh and offline settings
+     * @return the catalog, where it came from and any warnings
+     * @throws DavitException of kind USAGE for a missing or unsupported location (or an uncached catalog when
+     *     offline), VERIFICATION for an invalid catalog or artifact, or the fetch's kind (NOT_FOUND, AUTH, NETWORK,
+     *     STORE) when a remote catalog can be neither fetched nor found in the cache
+     */
     public Resolved resolve(CatalogOptions o) {
         String spec = o.catalog();
         if (spec == null) {

@@ -17,12 +17,20 @@ public final class Catalogs {
     private Catalogs() {
     }
 
-    /** The catalog shipped in davit's jar. */
+    /**
+     * {@return the catalog shipped in davit's jar, parsed anew each call}
+     *
+     * @throws DavitException of kind INTERNAL when it is missing from the jar or unreadable
+     */
     public static Catalog builtIn() {
         return CatalogParser.parse(builtInBytes(), BUILT_IN_NAME);
     }
 
-    /** The built-in catalog's bytes, as shipped. */
+    /**
+     * {@return the built-in catalog's bytes, as shipped}
+     *
+     * @throws DavitException of kind INTERNAL when it is missing from the jar or unreadable
+     */
     public static byte[] builtInBytes() {
         try (InputStream in = Catalogs.class.getResourceAsStream(BUILT_IN_RESOURCE)) {
             if (in == null) {
@@ -38,6 +46,9 @@ public final class Catalogs {
     /**
      * The environment named {@code name}.
      *
+     * @param catalog the catalog to look in
+     * @param name the environment's name, e.g. {@code debian:12}
+     * @return the environment
      * @throws DavitException of kind NOT_FOUND: {@code unknown environment 'x'; expected one of: a, b}
      */
     public static Environment require(Catalog catalog, String name) {

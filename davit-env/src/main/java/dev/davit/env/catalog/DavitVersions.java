@@ -16,7 +16,13 @@ public final class DavitVersions {
     private DavitVersions() {
     }
 
-    /** Whether {@code version} is inside {@code range}; a null or blank range accepts every version. */
+    /**
+     * {@return whether {@code version} is inside {@code range}; a null or blank range accepts every version}
+     *
+     * @param range space-separated constraints such as {@code >=0.1.0 <1.0.0} ({@code =} when no operator is given)
+     * @param version a davit version such as {@code 0.1.0} or {@code 0.1.0-SNAPSHOT}
+     * @throws DavitException of kind VERIFICATION for a malformed range, USAGE for a malformed version
+     */
     public static boolean accepts(String range, String version) {
         if (range == null || range.isBlank()) {
             return true;

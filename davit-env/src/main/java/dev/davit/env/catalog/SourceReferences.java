@@ -36,6 +36,10 @@ public final class SourceReferences {
     /**
      * Resolves {@code source} with the registry bases from {@code env}.
      *
+     * @param source an environment's {@code source.reference}, e.g. {@code repo://debian:12}
+     * @param env the environment variables holding {@value #REPO_BASE_ENV} and {@value #STORE_BASE_ENV}; null or
+     *            unset variables mean the defaults
+     * @return the normalised registry reference
      * @throws DavitException of kind USAGE for an unsupported scheme or a malformed reference
      */
     public static Reference resolve(String source, Map<String, String> env) {
@@ -60,7 +64,12 @@ public final class SourceReferences {
         return Reference.parse(s);
     }
 
-    /** Checks the syntax of {@code source} (scheme and reference) without an environment, using the defaults. */
+    /**
+     * Checks the syntax of {@code source} (scheme and reference) without an environment, using the defaults.
+     *
+     * @param source an environment's {@code source.reference}
+     * @throws DavitException of kind USAGE for an unsupported scheme or a malformed reference
+     */
     public static void check(String source) {
         resolve(source, Map.of());
     }

@@ -79,12 +79,20 @@ public final class ArtifactFiles {
     public record Materialized(Path path, Digest digest, long size, boolean linked) {
     }
 
-    /** Whether a layer is a compressed file: it carries {@value #UNCOMPRESSED_DIGEST}. */
+    /**
+     * {@return whether a layer is a compressed file: it carries {@value #UNCOMPRESSED_DIGEST}}
+     *
+     * @param layer the layer's descriptor
+     */
     public static boolean compressed(Descriptor layer) {
         return layer.annotation(UNCOMPRESSED_DIGEST) != null;
     }
 
-    /** The media type of the file a layer holds: a compressed layer's without {@value #ZSTD_SUFFIX}. */
+    /**
+     * {@return the media type of the file a layer holds: a compressed layer's without {@value #ZSTD_SUFFIX}}
+     *
+     * @param layer the layer's descriptor
+     */
     public static String fileMediaType(Descriptor layer) {
         String t = layer.mediaType();
         return compressed(layer) && t.endsWith(ZSTD_SUFFIX) ? t.substring(0, t.length() - ZSTD_SUFFIX.length()) : t;
@@ -97,6 +105,11 @@ public final class ArtifactFiles {
      * is hashed while it is written and must match the layer's uncompressed digest and size, then it is synced
      * and renamed into place. On any failure nothing is left behind.
      *
+     * @param store the store holding the layer's blob
+     * @param layer the layer's descriptor
+     * @param target the file to write; its directory is created if missing
+     * @param placement how a layer stored as-is becomes the file; ignored for a compressed layer
+     * @return the file written, with its verified digest and size
      * @throws DavitException VERIFICATION when the content does not match, STORE when it cannot be written
      */
     public static Materialized materialize(OciStore store, Descriptor layer, Path target, Placement placement) {

@@ -54,12 +54,22 @@ public final class Artifacts {
      *                  {@value ArtifactFiles#ZSTD_SUFFIX} and the file's digest and size become annotations
      */
     public record FileSpec(Path path, String mediaType, boolean zstd) {
-        /** A file stored as it is. */
+        /**
+         * A file stored as it is.
+         *
+         * @param path the file
+         * @param mediaType the file's media type, e.g. {@value Artifacts#DEFAULT_FILE_TYPE}
+         */
         public FileSpec(Path path, String mediaType) {
             this(path, mediaType, false);
         }
 
-        /** Parses {@code PATH[:MEDIA/TYPE]} (a media type always contains a '/'). */
+        /**
+         * Parses {@code PATH[:MEDIA/TYPE]} (a media type always contains a '/').
+         *
+         * @param text the file and optional media type, e.g. {@code vmlinux:application/vnd.example.kernel}
+         * @return a file stored as it is, of type {@value Artifacts#DEFAULT_FILE_TYPE} when none is given
+         */
         public static FileSpec parse(String text) {
             int colon = text.lastIndexOf(':');
             if (colon > 0 && text.indexOf('/', colon) > colon) {
@@ -73,7 +83,14 @@ public final class Artifacts {
      * Stores the files as blobs and writes the artifact manifest into the store (not yet named). Must run
      * inside {@link OciStore#session()}.
      *
+     * @param store the store that receives the blobs and the manifest
+     * @param artifactType the manifest's {@code artifactType}, a media type such as
+     *                     {@code application/vnd.example.kernel.v1}
+     * @param files the files, one layer each, in order; at least one, with distinct file names
+     * @param annotations the manifest's annotations; empty for none
      * @return the manifest's descriptor
+     * @throws DavitException USAGE for a malformed artifact type, no files, a missing file or two files of one
+     *     name; STORE when the store cannot be written
      */
     public static Descriptor create(OciStore store, String artifactType, List<FileSpec> files,
                                     Map<String, String> annotations) {
@@ -220,7 +237,13 @@ public final class Artifacts {
         }
     }
 
-    /** A file written by {@link #extract}. */
+    /**
+     * A file written by {@link #extract}.
+     *
+     * @param title the layer's file name ({@value #TITLE})
+     * @param path the file written
+     * @param descriptor the layer it was written from
+     */
     public record Extracted(String title, Path path, Descriptor descriptor) {
     }
 
@@ -230,7 +253,13 @@ public final class Artifacts {
      * are accepted (no '/', no '..', nothing hidden behind a link): a name that would escape {@code dir} is
      * refused before anything is written. Layers without a title are skipped.
      *
+     * @param store the store holding the layers' blobs
+     * @param manifest the artifact's manifest
+     * @param dir the directory to write into; created if missing
      * @param mediaTypes when not empty, only layers of these media types (the layer's or its file's) are written
+     * @return the files written, in layer order
+     * @throws DavitException USAGE for an index or a target that is a link or directory, VERIFICATION for an
+     *     unsafe or repeated title or content that does not match, STORE when a file cannot be written
      */
     public static List<Extracted> extract(OciStore store, Manifest manifest, Path dir, Set<String> mediaTypes) {
         if (!(manifest instanceof ImageManifest im)) {

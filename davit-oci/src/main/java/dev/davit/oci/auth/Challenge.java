@@ -53,6 +53,7 @@ public record Challenge(String scheme, Map<String, String> params, String token6
      * syntax, an unterminated quoted-string, a duplicate parameter) is skipped together with its parameters,
      * and the challenges around it are kept. A null list or null values count as empty.
      *
+     * @param headerValues the {@code WWW-Authenticate} header values of one response, in order; may be null
      * @return the well-formed challenges, possibly none
      */
     public static List<Challenge> parse(List<String> headerValues) {
@@ -67,7 +68,12 @@ public record Challenge(String scheme, Map<String, String> params, String token6
         return List.copyOf(out);
     }
 
-    /** {@link #parse(List)} for a single header value. */
+    /**
+     * {@link #parse(List)} for a single header value.
+     *
+     * @param headerValue one {@code WWW-Authenticate} value; may be null
+     * @return the well-formed challenges it holds, possibly none; never null
+     */
     public static List<Challenge> parse(String headerValue) {
         return parse(Collections.singletonList(headerValue));
     }
@@ -75,6 +81,9 @@ public record Challenge(String scheme, Map<String, String> params, String token6
     /**
      * The challenge a registry client should answer: the first Bearer challenge, else the first Basic one.
      * A Bearer challenge is returned even without a realm; callers must check {@link #realm()}.
+     *
+     * @param challenges the parsed challenges of a response; may be null
+     * @return the challenge to answer, or empty when there is neither a Bearer nor a Basic one
      */
     public static Optional<Challenge> preferred(List<Challenge> challenges) {
         if (challenges == null) {
@@ -84,27 +93,38 @@ public record Challenge(String scheme, Map<String, String> params, String token6
         return bearer.isPresent() ? bearer : challenges.stream().filter(c -> c.is(BASIC)).findFirst();
     }
 
-    /** Whether this challenge uses the given scheme, compared case-insensitively. */
+    /**
+     * {@return whether this challenge uses the given scheme, compared case-insensitively}
+     *
+     * @param authScheme a scheme name such as {@link #BEARER}
+     */
     public boolean is(String authScheme) {
         return scheme.equalsIgnoreCase(authScheme);
     }
 
-    /** The value of an auth-param, looked up case-insensitively. */
+    /**
+     * {@return the value of an auth-param, looked up case-insensitively; empty when absent}
+     *
+     * @param name the parameter name, e.g. {@code realm}
+     */
     public Optional<String> param(String name) {
         return Optional.ofNullable(params.get(name.toLowerCase(Locale.ROOT)));
     }
 
-    /** The {@code realm} parameter: for Bearer, the URL of the token endpoint. */
+    /** {@return the {@code realm} parameter: for Bearer, the URL of the token endpoint} */
     public Optional<String> realm() {
         return param("realm");
     }
 
-    /** The {@code service} parameter of a Bearer challenge. */
+    /** {@return the {@code service} parameter of a Bearer challenge} */
     public Optional<String> service() {
         return param("service");
     }
 
-    /** The {@code scope} parameter of a Bearer challenge: space-separated scopes, see {@link Scope#parseAll}. */
+    /**
+     * {@return the {@code scope} parameter of a Bearer challenge: space-separated scopes, see
+     * {@link Scope#parseAll}}
+     */
     public Optional<String> scope() {
         return param("scope");
     }

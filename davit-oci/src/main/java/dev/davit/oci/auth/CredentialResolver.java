@@ -50,6 +50,10 @@ public final class CredentialResolver {
     /**
      * A resolver over the given environment and home directory, finding credential helpers on the
      * environment's {@code PATH}.
+     *
+     * @param env the environment variables to use ({@code PATH}, {@code DOCKER_CONFIG}, davit's config location);
+     *            copied, entries with null values dropped
+     * @param home the user's home directory, where {@code .docker/config.json} is looked for; not null
      */
     public CredentialResolver(Map<String, String> env, Path home) {
         this(env, home, pathDirectories(env));
@@ -58,6 +62,10 @@ public final class CredentialResolver {
     /**
      * A resolver over the given environment and home directory, finding credential helpers in
      * {@code helperDirs}. Helpers run with exactly {@code env} as their environment.
+     *
+     * @param env the environment variables to use; copied, entries with null values dropped
+     * @param home the user's home directory; not null
+     * @param helperDirs the directories searched, in order, for {@code docker-credential-<name>} helpers
      */
     public CredentialResolver(Map<String, String> env, Path home, List<Path> helperDirs) {
         this(Map.copyOf(withoutNulls(env)), Objects.requireNonNull(home, "home"), List.copyOf(helperDirs),
@@ -73,12 +81,17 @@ public final class CredentialResolver {
         this.helperTimeout = helperTimeout;
     }
 
-    /** A resolver over this process's environment, {@code user.home} and {@code PATH}. */
+    /** {@return a resolver over this process's environment, {@code user.home} and {@code PATH}} */
     public static CredentialResolver fromSystem() {
         return new CredentialResolver(System.getenv(), Path.of(System.getProperty("user.home")));
     }
 
-    /** The directories listed in the environment's {@code PATH}; unusable entries are skipped. */
+    /**
+     * {@return the directories listed in the environment's {@code PATH}, in order} Empty and unusable entries
+     * are skipped.
+     *
+     * @param env the environment variables; no {@code PATH} gives an empty list
+     */
     public static List<Path> pathDirectories(Map<String, String> env) {
         List<Path> dirs = new ArrayList<>();
         String path = env.get("PATH");
@@ -101,6 +114,8 @@ public final class CredentialResolver {
      * which take precedence over every config file. {@link Credentials#anonymous()} forces anonymous access.
      *
      * @param registry host[:port] as in a reference; {@code docker.io} for Docker Hub
+     * @param credentials the credentials to use for it; not null
+     * @return a new resolver; this one is unchanged
      */
     public CredentialResolver withCredentials(String registry, Credentials credentials) {
         Objects.requireNonNull(credentials, "credentials");
@@ -109,7 +124,12 @@ public final class CredentialResolver {
         return new CredentialResolver(env, home, helperDirs, Map.copyOf(map), helperTimeout);
     }
 
-    /** This resolver with a different time limit for each credential helper run. */
+    /**
+     * {@return this resolver with a different time limit for each credential helper run}
+     *
+     * @param timeout the limit, positive; the default is {@link #DEFAULT_HELPER_TIMEOUT}
+     * @throws IllegalArgumentException if the timeout is not positive
+     */
     public CredentialResolver withHelperTimeout(Duration timeout) {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive");
@@ -117,18 +137,26 @@ public final class CredentialResolver {
         return new CredentialResolver(env, home, helperDirs, explicit, timeout);
     }
 
-    /** The davit config file consulted, see {@link DavitConfig#defaultPath}. */
+    /** {@return the davit config file consulted, see {@link DavitConfig#defaultPath}} It need not exist. */
     public Path davitConfigPath() {
         return DavitConfig.defaultPath(env, home);
     }
 
-    /** The Docker config file consulted: {@code $DOCKER_CONFIG/config.json}, else {@code ~/.docker/config.json}. */
+    /**
+     * {@return the Docker config file consulted: {@code $DOCKER_CONFIG/config.json}, else
+     * {@code ~/.docker/config.json}} It need not exist.
+     */
     public Path dockerConfigPath() {
         String dir = env.get("DOCKER_CONFIG");
         return (dir != null && !dir.isEmpty() ? Path.of(dir) : home.resolve(".docker")).resolve("config.json");
     }
 
-    /** Reads the davit config file, e.g. for {@link DavitConfig#isInsecure}. */
+    /**
+     * Reads the davit config file, e.g. for {@link DavitConfig#isInsecure}.
+     *
+     * @return the file's contents; empty when the file does not exist
+     * @throws DavitException of kind USAGE if the file is unreadable or malformed
+     */
     public DavitConfig davitConfig() {
         return DavitConfig.load(davitConfigPath());
     }
@@ -139,6 +167,7 @@ public final class CredentialResolver {
      *
      * @param registry host[:port] as in a reference; {@code docker.io} (or {@code index.docker.io},
      *                 {@code registry-1.docker.io}) for Docker Hub
+     * @return the credentials found, never null
      * @throws DavitException of kind USAGE for an unreadable or malformed config file, AUTH if a credential
      *                        helper is missing, fails or times out
      */

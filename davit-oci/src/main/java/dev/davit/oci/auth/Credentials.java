@@ -40,7 +40,7 @@ public final class Credentials {
         this.source = source;
     }
 
-    /** No credentials. */
+    /** {@return no credentials: the shared anonymous instance} */
     public static Credentials anonymous() {
         return ANONYMOUS;
     }
@@ -48,6 +48,9 @@ public final class Credentials {
     /**
      * A username and password.
      *
+     * @param username the account name; not empty, no {@code ':'}
+     * @param password the password or access token; not null, may be empty
+     * @return BASIC credentials whose source is {@code given credentials}
      * @throws DavitException of kind USAGE if the username is empty or contains {@code ':'}, which Basic
      *                        authentication cannot carry, or the password is null
      */
@@ -70,6 +73,8 @@ public final class Credentials {
      * An identity token (OAuth2 refresh token).
      *
      * @param username the account name if known (informational only), or null or empty
+     * @param token the identity token; not empty
+     * @return IDENTITY_TOKEN credentials whose source is {@code given credentials}
      * @throws DavitException of kind USAGE if the token is null or empty
      */
     public static Credentials identityToken(String username, String token) {
@@ -79,32 +84,37 @@ public final class Credentials {
         return new Credentials(Type.IDENTITY_TOKEN, username == null ? "" : username, token, "given credentials");
     }
 
-    /** The same credentials with a different {@link #source()} description (which must hold no secret). */
+    /**
+     * {@return the same credentials with a different {@link #source()} description}
+     *
+     * @param description where they came from, e.g. {@code auths in /home/u/.docker/config.json}; not null, and
+     *                    must hold no secret
+     */
     public Credentials withSource(String description) {
         return new Credentials(type, username, secret, Objects.requireNonNull(description, "description"));
     }
 
-    /** Which kind of credentials these are. */
+    /** {@return which kind of credentials these are} */
     public Type type() {
         return type;
     }
 
-    /** Whether these are {@link #anonymous()} credentials. */
+    /** {@return whether these are {@link #anonymous()} credentials} */
     public boolean isAnonymous() {
         return type == Type.ANONYMOUS;
     }
 
-    /** The username; {@code ""} for anonymous credentials and possibly for identity tokens. */
+    /** {@return the username; {@code ""} for anonymous credentials and possibly for identity tokens} */
     public String username() {
         return username;
     }
 
-    /** The password or identity token; {@code ""} for anonymous credentials. Never log this. */
+    /** {@return the password or identity token; {@code ""} for anonymous credentials} Never log this. */
     public String secret() {
         return secret;
     }
 
-    /** Where these credentials came from, e.g. {@code auths in /home/u/.docker/config.json}. No secrets. */
+    /** {@return where these credentials came from, e.g. {@code auths in /home/u/.docker/config.json}} No secrets. */
     public String source() {
         return source;
     }
@@ -113,6 +123,7 @@ public final class Credentials {
      * The {@code Authorization} header value for Basic authentication: {@code Basic base64(username:password)}
      * with UTF-8 (RFC 7617).
      *
+     * @return the header value; a secret, never to be logged
      * @throws DavitException of kind AUTH if these are not {@link Type#BASIC} credentials
      */
     public String basicHeaderValue() {

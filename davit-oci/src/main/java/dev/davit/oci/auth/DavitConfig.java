@@ -43,6 +43,10 @@ public final class DavitConfig {
      * The config file's location: {@code $DAVIT_CONFIG} if set, else {@code $XDG_CONFIG_HOME/davit/config.json}
      * if that variable is an absolute path, else {@code <home>/.config/davit/config.json}. Empty variables
      * count as unset.
+     *
+     * @param env the environment variables; only {@code DAVIT_CONFIG} and {@code XDG_CONFIG_HOME} are read
+     * @param home the user's home directory
+     * @return the path, which need not exist
      */
     public static Path defaultPath(Map<String, String> env, Path home) {
         String explicit = env.get("DAVIT_CONFIG");
@@ -59,6 +63,8 @@ public final class DavitConfig {
     /**
      * Reads a config file; a missing or empty file is an empty config.
      *
+     * @param file the config file, usually {@link #defaultPath}
+     * @return the parsed config
      * @throws DavitException of kind USAGE if it cannot be read, is not a JSON object, or a known key has the
      *                        wrong type; the message never quotes the file's content
      */
@@ -81,17 +87,24 @@ public final class DavitConfig {
         return new DavitConfig(file, auth, List.copyOf(insecure));
     }
 
-    /** The file this config was read from (it may not exist). */
+    /** {@return the file this config was read from (it may not exist)} */
     public Path path() {
         return path;
     }
 
-    /** The hosts to reach over plain HTTP or with unverified TLS, normalised to lower-case host[:port]. */
+    /**
+     * {@return the hosts to reach over plain HTTP or with unverified TLS, normalised to lower-case host[:port]}
+     * Unmodifiable, empty when none.
+     */
     public List<String> insecureRegistries() {
         return insecureRegistries;
     }
 
-    /** Whether a registry host[:port] is listed in {@code insecureRegistries} (matched case-insensitively). */
+    /**
+     * {@return whether a registry is listed in {@code insecureRegistries} (matched case-insensitively)}
+     *
+     * @param registry host[:port], also accepted as a URL such as {@code https://host/}
+     */
     public boolean isInsecure(String registry) {
         return insecureRegistries.contains(Hosts.normalize(registry));
     }
@@ -106,7 +119,9 @@ public final class DavitConfig {
      * denote the same host (e.g. {@code https://host/}) are replaced; all other content is kept. The file is
      * replaced atomically, with mode 0600, and its directory created if missing.
      *
+     * @param file the config file to update, usually {@link #defaultPath}; created if missing
      * @param registry host[:port] as in a reference; {@code docker.io} for Docker Hub
+     * @param credentials the credentials to store; not anonymous
      * @throws DavitException of kind USAGE for anonymous credentials or an unusable existing file, STORE if
      *                        the file cannot be written
      */
@@ -138,6 +153,8 @@ public final class DavitConfig {
      * Removes the stored credentials for a registry ({@code davit logout}): every {@code auths} entry whose key
      * denotes the host. The file is left untouched when there is none.
      *
+     * @param file the config file to update, usually {@link #defaultPath}
+     * @param registry host[:port] as in a reference; {@code docker.io} for Docker Hub
      * @return whether an entry existed
      * @throws DavitException of kind USAGE for an unusable existing file, STORE if it cannot be written
      */

@@ -59,17 +59,33 @@ public record Scope(String type, String name, SortedSet<String> actions) {
         actions = Collections.unmodifiableSortedSet(copy);
     }
 
-    /** {@code repository:<name>:<actions>}. */
+    /**
+     * {@return the scope {@code repository:<name>:<actions>}}
+     *
+     * @param name the repository path without the registry host, e.g. {@code library/alpine}
+     * @param actions the actions, e.g. {@link #PULL}; at least one
+     * @throws DavitException of kind AUTH if the name or an action is malformed, or there are no actions
+     */
     public static Scope repository(String name, String... actions) {
         return new Scope(REPOSITORY, name, new TreeSet<>(Arrays.asList(actions)));
     }
 
-    /** {@code repository:<name>:pull}. */
+    /**
+     * {@return the scope {@code repository:<name>:pull}}
+     *
+     * @param repository the repository path without the registry host, e.g. {@code library/alpine}
+     * @throws DavitException of kind AUTH if the name is malformed
+     */
     public static Scope pull(String repository) {
         return repository(repository, PULL);
     }
 
-    /** {@code repository:<name>:pull,push}. */
+    /**
+     * {@return the scope {@code repository:<name>:pull,push}}
+     *
+     * @param repository the repository path without the registry host
+     * @throws DavitException of kind AUTH if the name is malformed
+     */
     public static Scope pullPush(String repository) {
         return repository(repository, PULL, PUSH);
     }
@@ -78,6 +94,8 @@ public record Scope(String type, String name, SortedSet<String> actions) {
      * Parses one scope {@code type:name:actions}. The name may itself contain {@code ':'} (the type ends at
      * the first colon, the actions start after the last).
      *
+     * @param text the scope, e.g. {@code repository:library/alpine:pull}
+     * @return the parsed scope
      * @throws DavitException of kind AUTH if malformed
      */
     public static Scope parse(String text) {
@@ -94,6 +112,8 @@ public record Scope(String type, String name, SortedSet<String> actions) {
      * Parses a space-separated list of scopes, as in a challenge's {@code scope} parameter; empty or blank
      * text gives an empty list.
      *
+     * @param text the scopes separated by spaces or tabs; null gives an empty list
+     * @return the scopes in text order, unmerged
      * @throws DavitException of kind AUTH if any scope is malformed
      */
     public static List<Scope> parseAll(String text) {
@@ -111,6 +131,9 @@ public record Scope(String type, String name, SortedSet<String> actions) {
     /**
      * Merges scopes for the same type and name into one with the union of their actions, sorted by type and
      * name: {@code [repository:a:pull, repository:a:push]} becomes {@code [repository:a:pull,push]}.
+     *
+     * @param scopes the scopes to merge, in any order
+     * @return one scope per resource, sorted; empty for none
      */
     public static List<Scope> merge(Collection<Scope> scopes) {
         Map<List<String>, TreeSet<String>> byResource = new LinkedHashMap<>();
@@ -126,19 +149,32 @@ public record Scope(String type, String name, SortedSet<String> actions) {
     /**
      * The canonical scope string for a token request or a {@link TokenCache.Key}: the {@link #merge merged}
      * scopes joined by single spaces; {@code ""} for none.
+     *
+     * @param scopes the scopes, in any order
+     * @return the canonical string, the same for any order or split of the same scopes
      */
     public static String format(Collection<Scope> scopes) {
         return merge(scopes).stream().map(Scope::toString).collect(Collectors.joining(" "));
     }
 
-    /** Whether this scope grants everything {@code other} asks for (same resource, a superset of actions). */
+    /**
+     * {@return whether this scope grants everything {@code other} asks for (same resource, a superset of actions)}
+     * The action {@code *} covers every action.
+     *
+     * @param other the scope asked for; not null
+     */
     public boolean covers(Scope other) {
         Objects.requireNonNull(other, "other");
         return type.equals(other.type) && name.equals(other.name)
                 && (actions.contains("*") || actions.containsAll(other.actions));
     }
 
-    /** This scope with the union of its actions and {@code more}. */
+    /**
+     * {@return this scope with the union of its actions and {@code more}}
+     *
+     * @param more the actions to add
+     * @throws DavitException of kind AUTH if an added action is malformed
+     */
     public Scope withActions(Set<String> more) {
         TreeSet<String> all = new TreeSet<>(actions);
         all.addAll(more);

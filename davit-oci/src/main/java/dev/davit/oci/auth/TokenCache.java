@@ -30,6 +30,13 @@ public final class TokenCache {
      * @param scope   the scope string requested, canonically {@link Scope#format}; null means {@code ""}
      */
     public record Key(String realm, String service, String scope) {
+        /**
+         * Fills null service and scope with {@code ""}.
+         *
+         * @param realm the token endpoint URL; not null
+         * @param service the service, or null
+         * @param scope the scope string, or null
+         */
         public Key {
             Objects.requireNonNull(realm, "realm");
             service = service == null ? "" : service;
@@ -45,17 +52,25 @@ public final class TokenCache {
         this(Clock.systemUTC());
     }
 
-    /** A cache on the given clock; parse tokens with the same clock ({@link TokenResponse#parse(byte[], Clock)}). */
+    /**
+     * A cache on the given clock; parse tokens with the same clock ({@link TokenResponse#parse(byte[], Clock)}).
+     *
+     * @param clock judges expiry; not null
+     */
     public TokenCache(Clock clock) {
         this.clock = Objects.requireNonNull(clock, "clock");
     }
 
-    /** The clock this cache judges expiry by. */
+    /** {@return the clock this cache judges expiry by} */
     public Clock clock() {
         return clock;
     }
 
-    /** The cached token for the key, if there is one that is not about to expire. */
+    /**
+     * {@return the cached token for the key, if there is one that is not about to expire}
+     *
+     * @param key what the token was issued for
+     */
     public Optional<TokenResponse> get(Key key) {
         TokenResponse t = entries.get(key);
         if (t == null) {
@@ -68,7 +83,12 @@ public final class TokenCache {
         return Optional.empty();
     }
 
-    /** Stores a token, replacing any other for the key. A token that is already about to expire is not kept. */
+    /**
+     * Stores a token, replacing any other for the key. A token that is already about to expire is not kept.
+     *
+     * @param key what the token was issued for; not null
+     * @param token the token; not null
+     */
     public void put(Key key, TokenResponse token) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(token, "token");
@@ -88,7 +108,11 @@ public final class TokenCache {
         entries.put(key, token);
     }
 
-    /** Forgets the token for the key, e.g. after the registry rejected it. */
+    /**
+     * Forgets the token for the key, e.g. after the registry rejected it.
+     *
+     * @param key what the token was issued for
+     */
     public void invalidate(Key key) {
         entries.remove(key);
     }
@@ -98,7 +122,7 @@ public final class TokenCache {
         entries.clear();
     }
 
-    /** How many tokens are held, including any that expired but were not yet dropped. */
+    /** {@return how many tokens are held, including any that expired but were not yet dropped} */
     public int size() {
         return entries.size();
     }

@@ -44,12 +44,14 @@ public final class TokenResponse {
     /**
      * Builds a token response directly.
      *
+     * @param token        the bearer token; not empty, printable ASCII without spaces
      * @param expiresIn    the lifetime; null, or less than {@link #MIN_EXPIRES_IN}, means the minimum, and
      *                     more than {@link #MAX_EXPIRES_IN} is cut to that
      * @param issuedAt     when the token was issued; null means {@code now}, and a time after {@code now} (clock
      *                     skew) is taken as {@code now} so that skew cannot lengthen the token's life
      * @param refreshToken an OAuth2 refresh token, or null or empty
      * @param clock        the source of {@code now}
+     * @return the token response
      * @throws DavitException of kind AUTH if the token is empty or holds characters not allowed in a header
      */
     public static TokenResponse of(String token, Duration expiresIn, Instant issuedAt, String refreshToken,
@@ -67,7 +69,13 @@ public final class TokenResponse {
         return new TokenResponse(token, life, issued, refreshToken == null ? "" : refreshToken);
     }
 
-    /** {@link #parse(byte[], Clock)} with the system clock. */
+    /**
+     * {@link #parse(byte[], Clock)} with the system clock.
+     *
+     * @param body the token endpoint's response body
+     * @return the token response
+     * @throws DavitException of kind AUTH when the body is not a valid token response
+     */
     public static TokenResponse parse(byte[] body) {
         return parse(body, Clock.systemUTC());
     }
@@ -77,7 +85,9 @@ public final class TokenResponse {
      * {@code expires_in} (seconds) and {@code issued_at} (RFC 3339) are optional and treated as described in
      * {@link #of}; an invalid {@code expires_in} or {@code issued_at} counts as absent.
      *
+     * @param body  the token endpoint's response body, at most {@link #MAX_BODY_BYTES}
      * @param clock the source of {@code now} for a missing {@code issued_at}; use the {@link TokenCache}'s
+     * @return the token response
      * @throws DavitException of kind AUTH, whose message never quotes the body (it may hold secrets)
      */
     public static TokenResponse parse(byte[] body, Clock clock) {
@@ -106,32 +116,35 @@ public final class TokenResponse {
                 text(obj, "refresh_token"), clock);
     }
 
-    /** The bearer token. Never log this. */
+    /** {@return the bearer token} Never log this. */
     public String token() {
         return token;
     }
 
-    /** The {@code Authorization} header value {@code Bearer <token>}. Never log this. */
+    /** {@return the {@code Authorization} header value {@code Bearer <token>}} Never log this. */
     public String bearerHeaderValue() {
         return "Bearer " + token;
     }
 
-    /** The token's lifetime, between {@link #MIN_EXPIRES_IN} and {@link #MAX_EXPIRES_IN}. */
+    /** {@return the token's lifetime, between {@link #MIN_EXPIRES_IN} and {@link #MAX_EXPIRES_IN}} */
     public Duration expiresIn() {
         return expiresIn;
     }
 
-    /** When the token was issued, never after the time it was parsed. */
+    /** {@return when the token was issued, never after the time it was parsed} */
     public Instant issuedAt() {
         return issuedAt;
     }
 
-    /** {@link #issuedAt()} plus {@link #expiresIn()}. */
+    /** {@return when the token expires: {@link #issuedAt()} plus {@link #expiresIn()}} */
     public Instant expiresAt() {
         return issuedAt.plus(expiresIn);
     }
 
-    /** The OAuth2 refresh token, if the endpoint returned one (only when asked with {@code offline_token}). */
+    /**
+     * {@return the OAuth2 refresh token, if the endpoint returned one (only when asked with {@code offline_token})}
+     * Never log it.
+     */
     public Optional<String> refreshToken() {
         return refreshToken.isEmpty() ? Optional.empty() : Optional.of(refreshToken);
     }

@@ -51,8 +51,20 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
                            boolean preserveOwner, Map<String, Owner> owners, boolean keepMtimes, Instant fileMtime,
                            Instant created) {
 
-    /** A numeric owner of a layer entry. */
+    /**
+     * A numeric owner of a layer entry.
+     *
+     * @param uid the user id, not negative
+     * @param gid the group id, not negative
+     */
     public record Owner(long uid, long gid) {
+        /**
+         * Checks the ids.
+         *
+         * @param uid the user id, not negative
+         * @param gid the group id, not negative
+         * @throws IllegalArgumentException if an id is negative
+         */
         public Owner {
             if (uid < 0 || gid < 0) {
                 throw new IllegalArgumentException("negative uid or gid");
@@ -60,6 +72,27 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         }
     }
 
+    /**
+     * Copies the collections; {@link #builder()} is the usual way to make options, and the only one that validates.
+     *
+     * @param base the base image, or null
+     * @param cmd the command, or null
+     * @param entrypoint the entrypoint, or null
+     * @param env environment variables; not null
+     * @param workdir the working directory, or null
+     * @param user the user, or null
+     * @param labels labels; not null
+     * @param exposedPorts exposed ports; not null
+     * @param platform the platform, or null
+     * @param compression the compression; not null
+     * @param compressionLevel the level, or null
+     * @param preserveOwner whether files' owners are kept
+     * @param owners owners by path; not null
+     * @param keepMtimes whether files' modification times are kept
+     * @param fileMtime the fixed modification time; not null
+     * @param created the creation time, or null
+     * @throws NullPointerException if a collection, {@code compression} or {@code fileMtime} is null
+     */
     public BuildOptions {
         cmd = cmd == null ? null : List.copyOf(cmd);
         entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
@@ -71,16 +104,17 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         Objects.requireNonNull(fileMtime);
     }
 
+    /** {@return a new builder with the defaults of {@link #defaults()}} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** No base, gzip, times 0, owners 0. */
+    /** {@return the defaults: no base, gzip, times 0, owners 0} */
     public static BuildOptions defaults() {
         return builder().build();
     }
 
-    /** The level used: {@link #compressionLevel()} or the compression's default. */
+    /** {@return the level used: {@link #compressionLevel()} or the compression's default} */
     public int effectiveLevel() {
         return compressionLevel != null ? compressionLevel : compression.defaultLevel();
     }
@@ -89,6 +123,8 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
      * The instant of {@code SOURCE_DATE_EPOCH} in {@code env} (seconds since the epoch, see
      * reproducible-builds.org), or null when unset or empty.
      *
+     * @param env the environment variables, e.g. {@link System#getenv()}
+     * @return the instant, or null
      * @throws DavitException USAGE when it is not a non-negative integer
      */
     public static Instant sourceDateEpoch(Map<String, String> env) {
@@ -108,7 +144,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
                 + " unset it or give e.g. $(git log -1 --format=%ct)");
     }
 
-    /** A builder holding these settings, to change some of them. */
+    /** {@return a builder holding these settings, to change some of them} */
     public Builder toBuilder() {
         Builder b = new Builder();
         b.base = base;
@@ -157,30 +193,58 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         private Builder() {
         }
 
-        /** The base image, e.g. {@code alpine:3.20}; null for none. */
+        /**
+         * Sets the base image; default none.
+         *
+         * @param reference the base image, e.g. {@code alpine:3.20}; null for none
+         * @return this builder
+         * @throws DavitException USAGE at once if the reference is malformed
+         */
         public Builder base(String reference) {
             this.base = reference == null ? null : Reference.parse(reference);
             return this;
         }
 
+        /**
+         * Sets the base image; default none.
+         *
+         * @param reference the base image, which must be in the store when building; null for none
+         * @return this builder
+         */
         public Builder base(Reference reference) {
             this.base = reference;
             return this;
         }
 
-        /** {@code config.Cmd}; an empty list clears the base's, null inherits it. */
+        /**
+         * Sets {@code config.Cmd}; an empty list clears the base's, null inherits it.
+         *
+         * @param args the command and its arguments; no null elements
+         * @return this builder
+         */
         public Builder cmd(List<String> args) {
             this.cmd = args;
             return this;
         }
 
-        /** {@code config.Entrypoint}; an empty list clears the base's, null inherits it. */
+        /**
+         * Sets {@code config.Entrypoint}; an empty list clears the base's, null inherits it.
+         *
+         * @param args the entrypoint and its arguments; no null elements
+         * @return this builder
+         */
         public Builder entrypoint(List<String> args) {
             this.entrypoint = args;
             return this;
         }
 
-        /** Sets an environment variable (a later value of the same key wins). */
+        /**
+         * Sets an environment variable (a later value of the same key wins). An invalid one fails {@link #build()}.
+         *
+         * @param key the name; not empty, no {@code '='} or NUL
+         * @param value the value; not null, no NUL
+         * @return this builder
+         */
         public Builder env(String key, String value) {
             if (key == null || key.isEmpty() || key.indexOf('=') >= 0 || key.indexOf('\0') >= 0 || value == null
                     || value.indexOf('\0') >= 0) {
@@ -193,7 +257,12 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
             return this;
         }
 
-        /** Sets an environment variable from {@code KEY=VALUE}. */
+        /**
+         * Sets an environment variable from {@code KEY=VALUE}. An invalid one fails {@link #build()}.
+         *
+         * @param keyValue the variable, split at the first {@code '='}
+         * @return this builder
+         */
         public Builder env(String keyValue) {
             int eq = keyValue == null ? -1 : keyValue.indexOf('=');
             if (eq <= 0) {
@@ -204,19 +273,35 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
             return env(keyValue.substring(0, eq), keyValue.substring(eq + 1));
         }
 
-        /** {@code config.WorkingDir}: an absolute path. */
+        /**
+         * Sets {@code config.WorkingDir}; null inherits the base's.
+         *
+         * @param dir an absolute path in the image
+         * @return this builder
+         */
         public Builder workdir(String dir) {
             this.workdir = dir;
             return this;
         }
 
-        /** {@code config.User}: {@code user}, {@code uid}, {@code user:group} or {@code uid:gid}. */
+        /**
+         * Sets {@code config.User}; null inherits the base's.
+         *
+         * @param user {@code user}, {@code uid}, {@code user:group} or {@code uid:gid}
+         * @return this builder
+         */
         public Builder user(String user) {
             this.user = user;
             return this;
         }
 
-        /** Sets a label (a later value of the same key wins). */
+        /**
+         * Sets a label (a later value of the same key wins). An invalid one fails {@link #build()}.
+         *
+         * @param key the label key; not empty
+         * @param value the value; not null
+         * @return this builder
+         */
         public Builder label(String key, String value) {
             if (key == null || key.isEmpty() || value == null) {
                 errors.add("invalid label '" + Text.shorten(key == null ? "" : key, 60)
@@ -228,7 +313,12 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
             return this;
         }
 
-        /** Sets a label from {@code KEY=VALUE}. */
+        /**
+         * Sets a label from {@code KEY=VALUE}. An invalid one fails {@link #build()}.
+         *
+         * @param keyValue the label, split at the first {@code '='}
+         * @return this builder
+         */
         public Builder label(String keyValue) {
             int eq = keyValue == null ? -1 : keyValue.indexOf('=');
             if (eq <= 0) {
@@ -239,52 +329,100 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
             return label(keyValue.substring(0, eq), keyValue.substring(eq + 1));
         }
 
-        /** Adds an exposed port: {@code 8080}, {@code 8080/tcp} or {@code 53/udp}. */
+        /**
+         * Adds an exposed port. An invalid one fails {@link #build()}.
+         *
+         * @param port {@code 8080}, {@code 8080/tcp}, {@code 53/udp} or {@code PORT/sctp}; the port 1-65535
+         * @return this builder
+         */
         public Builder exposedPort(String port) {
             exposedPorts.add(port);
             return this;
         }
 
+        /**
+         * Sets the platform (see {@link BuildOptions#platform()}); default this machine's.
+         *
+         * @param platform the platform, normalised when built; null for the default
+         * @return this builder
+         */
         public Builder platform(Platform platform) {
             this.platform = platform;
             return this;
         }
 
+        /**
+         * Sets how the layer is compressed; default gzip.
+         *
+         * @param compression the compression; not null
+         * @return this builder
+         */
         public Builder compression(Compression compression) {
             this.compression = Objects.requireNonNull(compression);
             return this;
         }
 
-        /** gzip 1-9, zstd 1-22; not allowed with {@link Compression#NONE}. Null for the default. */
+        /**
+         * Sets the compression level.
+         *
+         * @param level gzip 1-9, zstd 1-22; not allowed with {@link Compression#NONE}. Null for the default
+         * @return this builder
+         */
         public Builder compressionLevel(Integer level) {
             this.compressionLevel = level;
             return this;
         }
 
+        /**
+         * Sets whether files' uid/gid and user/group names are kept; default no (0/0, no names).
+         *
+         * @param preserve true to keep them
+         * @return this builder
+         */
         public Builder preserveOwner(boolean preserve) {
             this.preserveOwner = preserve;
             return this;
         }
 
-        /** Owners by relative path that win over the files' own (see {@link BuildOptions#owners()}). */
+        /**
+         * Sets owners by relative path that win over the files' own (see {@link BuildOptions#owners()}).
+         *
+         * @param owners owners by {@code /}-separated path relative to the directory; not null
+         * @return this builder
+         */
         public Builder owners(Map<String, Owner> owners) {
             this.owners = Objects.requireNonNull(owners, "owners");
             return this;
         }
 
-        /** Keep files' modification times; conflicts with {@link #fileMtime(Instant)}. */
+        /**
+         * Sets whether files' modification times are kept; conflicts with {@link #fileMtime(Instant)}.
+         *
+         * @param keep true to keep them; default false
+         * @return this builder
+         */
         public Builder keepMtimes(boolean keep) {
             this.keepMtimes = keep;
             return this;
         }
 
-        /** The modification time of every entry (whole seconds); conflicts with {@link #keepMtimes(boolean)}. */
+        /**
+         * Sets the modification time of every entry; conflicts with {@link #keepMtimes(boolean)}.
+         *
+         * @param time the time, cut to whole seconds; null for the default, the epoch
+         * @return this builder
+         */
         public Builder fileMtime(Instant time) {
             this.fileMtime = time;
             return this;
         }
 
-        /** The config's {@code created} time; null (the default) leaves it out. */
+        /**
+         * Sets the config's {@code created} time.
+         *
+         * @param time the time; null (the default) leaves it out
+         * @return this builder
+         */
         public Builder created(Instant time) {
             this.created = time;
             return this;
@@ -293,6 +431,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         /**
          * Validates and builds.
          *
+         * @return the options
          * @throws DavitException USAGE naming the first problem
          */
         public BuildOptions build() {

@@ -24,12 +24,26 @@ public record BuildResult(Reference reference, Descriptor manifest, Descriptor c
                           List<Digest> diffIds, LayerBuilder.Layer layer, String platform, Reference base,
                           Descriptor baseManifest, Duration elapsed) {
 
+    /**
+     * Copies the lists.
+     *
+     * @param reference the image's name in the store
+     * @param manifest the manifest's descriptor
+     * @param config the config's descriptor
+     * @param layers all layers, base first; not null
+     * @param diffIds the diff IDs, one per layer; not null
+     * @param layer the new layer
+     * @param platform the image's platform
+     * @param base the base reference, or null
+     * @param baseManifest the base's manifest descriptor, or null
+     * @param elapsed the build's wall time
+     */
     public BuildResult {
         layers = List.copyOf(layers);
         diffIds = List.copyOf(diffIds);
     }
 
-    /** Manifest, config and all layers: what the image occupies in the store. */
+    /** {@return the size of manifest, config and all layers in bytes: what the image occupies in the store} */
     public long totalSize() {
         return manifest.size() + config.size() + layers.stream().mapToLong(Descriptor::size).sum();
     }

@@ -26,25 +26,27 @@ public enum Compression {
         this.defaultLevel = defaultLevel;
     }
 
-    /** The layer media type: {@code application/vnd.oci.image.layer.v1.tar[+gzip|+zstd]}. */
+    /** {@return the layer media type: {@code application/vnd.oci.image.layer.v1.tar[+gzip|+zstd]}} */
     public String mediaType() {
         return mediaType;
     }
 
+    /** {@return the lowest level allowed: 1, or 0 for none} */
     public int minLevel() {
         return minLevel;
     }
 
+    /** {@return the highest level allowed: gzip 9, zstd 22, none 0} */
     public int maxLevel() {
         return maxLevel;
     }
 
-    /** gzip 6 (zlib's default), zstd 3 (libzstd's default); 0 for none. */
+    /** {@return the level used when none is given: gzip 6 (zlib's default), zstd 3 (libzstd's default); 0 for none} */
     public int defaultLevel() {
         return defaultLevel;
     }
 
-    /** The lower-case name used on the command line and in JSON: {@code gzip}, {@code zstd}, {@code none}. */
+    /** {@return the lower-case name used on the command line and in JSON: {@code gzip}, {@code zstd}, {@code none}} */
     public String id() {
         return name().toLowerCase(Locale.ROOT);
     }
@@ -52,6 +54,8 @@ public enum Compression {
     /**
      * Parses {@code gzip}, {@code zstd} or {@code none} (case-insensitive).
      *
+     * @param text the name; surrounding white space is ignored
+     * @return the compression
      * @throws DavitException of kind USAGE for anything else
      */
     public static Compression parse(String text) {

@@ -53,6 +53,11 @@ public final class ImageBuilder {
 
     private final OciStore store;
 
+    /**
+     * A builder working on one store.
+     *
+     * @param store the store that holds the base image and receives the new blobs and name
+     */
     public ImageBuilder(OciStore store) {
         this.store = store;
     }
@@ -64,6 +69,11 @@ public final class ImageBuilder {
     /**
      * Builds {@code dir} and names the image {@code name} in the store (replacing an entry of that name).
      *
+     * @param dir the directory whose content becomes the new layer
+     * @param name the name to give the image, with a tag; not a digest
+     * @param options the build settings
+     * @param progress receives progress events
+     * @return what was built
      * @throws DavitException USAGE for a missing directory, a digest reference or a base that does not fit;
      *         NOT_FOUND when the base is not in the store
      */

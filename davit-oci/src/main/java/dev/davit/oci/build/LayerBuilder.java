@@ -60,6 +60,11 @@ public final class LayerBuilder {
 
     private final BuildOptions options;
 
+    /**
+     * A layer builder with the given settings.
+     *
+     * @param options the compression, owner and time settings; the config settings are not used here
+     */
     public LayerBuilder(BuildOptions options) {
         this.options = options;
     }
@@ -76,6 +81,16 @@ public final class LayerBuilder {
      */
     public record Layer(Descriptor descriptor, Digest diffId, long tarSize, int entries, List<String> skipped,
                         boolean cached) {
+        /**
+         * Copies the list.
+         *
+         * @param descriptor the layer blob's descriptor
+         * @param diffId the uncompressed tar's sha256
+         * @param tarSize the uncompressed tar's size
+         * @param entries the number of tar entries
+         * @param skipped the skipped special files; not null
+         * @param cached whether the store had the blob already
+         */
         public Layer {
             skipped = List.copyOf(skipped);
         }
@@ -89,8 +104,11 @@ public final class LayerBuilder {
      * Writes the compressed layer of {@code dir} to {@code out} (not closed) and returns its digests. The
      * layer's {@link Layer#cached()} is false.
      *
+     * @param dir the directory whose content is the layer
+     * @param out receives the compressed layer; not closed
+     * @return the layer's descriptor, diff ID and counts
      * @throws DavitException USAGE when {@code dir} is not a readable directory or a file in it cannot be read,
-     *         VERIFICATION when a file changed size while it was read
+     *         VERIFICATION when a file changed size while it was read, STORE when {@code out} cannot be written
      */
     public Layer write(Path dir, OutputStream out) {
         Path root = directory(dir);
@@ -143,6 +161,10 @@ public final class LayerBuilder {
      * into the store through {@link OciStore#ingest}, which verifies it against the first pass before committing.
      * No copy of the layer is held in memory or in a temp file.
      *
+     * @param dir the directory whose content is the layer
+     * @param store the store that receives the blob
+     * @param progress receives the blob's progress events
+     * @return the layer, {@link Layer#cached()} when the store had it already
      * @throws DavitException VERIFICATION when the directory changed between the passes
      */
     public Layer build(Path dir, OciStore store, ProgressListener progress) {

@@ -56,6 +56,11 @@ public final class BundleImporter {
 
     private final OciStore store;
 
+    /**
+     * An importer into one store.
+     *
+     * @param store the store that receives the blobs and the references
+     */
     public BundleImporter(OciStore store) {
         this.store = store;
     }
@@ -68,6 +73,17 @@ public final class BundleImporter {
     private record Naming(Reference as, Map<String, Reference> map, Reference repository) {
     }
 
+    /**
+     * Imports a bundle file (a tar of an OCI image layout, plain, gzip or zstd) into the store.
+     *
+     * @param file the bundle
+     * @param options how entries are named, and the size limits
+     * @param progress receives progress events
+     * @return the references set and the blobs stored
+     * @throws DavitException of kind NOT_FOUND when the file does not exist, USAGE when it cannot be read or an
+     *     entry cannot be named as {@code options} say, VERIFICATION when the bundle is malformed, incomplete,
+     *     over a limit or its content does not match its digests, STORE when the store cannot be written
+     */
     public ImportResult importBundle(Path file, ImportOptions options, ProgressListener progress) {
         long t0 = System.nanoTime();
         String what = BundleReader.describe(file);

@@ -20,12 +20,25 @@ import java.util.Map;
 public record BundleInfo(Path file, Compression compression, long size, String layoutVersion,
                          BundleMetadata metadata, Map<String, String> annotations, List<BundleRef> refs, int blobs,
                          long blobBytes) {
+    /**
+     * Copies the collections.
+     *
+     * @param file the bundle
+     * @param compression its compression
+     * @param size its size in bytes
+     * @param layoutVersion the layout version
+     * @param metadata the metadata
+     * @param annotations the index annotations; not null
+     * @param refs the entries; not null
+     * @param blobs the number of blob files
+     * @param blobBytes their total size in bytes
+     */
     public BundleInfo {
         annotations = Map.copyOf(annotations);
         refs = List.copyOf(refs);
     }
 
-    /** Whether every reference's graph is complete in the bundle. */
+    /** {@return whether every reference's graph is complete in the bundle} True for a bundle without entries. */
     public boolean complete() {
         return refs.stream().allMatch(BundleRef::complete);
     }

@@ -41,11 +41,25 @@ public final class BundleInspector {
         this(ImportOptions.DEFAULT_MAX_TOTAL_BYTES, ImportOptions.DEFAULT_MAX_ENTRIES);
     }
 
+    /**
+     * With the given limits, as in {@link ImportOptions}.
+     *
+     * @param maxTotalBytes the most uncompressed bytes read from the bundle per pass
+     * @param maxEntries the most tar entries, and the most {@code index.json} entries
+     */
     public BundleInspector(long maxTotalBytes, int maxEntries) {
         this.maxTotalBytes = maxTotalBytes;
         this.maxEntries = maxEntries;
     }
 
+    /**
+     * Reads what a bundle holds.
+     *
+     * @param file the bundle file
+     * @return its metadata, references and blob counts
+     * @throws DavitException of kind NOT_FOUND when the file does not exist, USAGE when it cannot be read,
+     *     VERIFICATION when it is malformed, over a limit, or a manifest or config does not match its digest
+     */
     public BundleInfo inspect(Path file) {
         String what = BundleReader.describe(file);
         State st = new State(what);

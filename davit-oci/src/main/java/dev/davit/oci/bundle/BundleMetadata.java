@@ -22,12 +22,23 @@ import java.util.Map;
  *
  * All fields are optional (null when absent). Values read from a bundle are untrusted text: show them through
  * {@link Text#printable}.
+ *
+ * @param name a name for the bundle, or null
+ * @param kind what it holds, or null
+ * @param parent the bundle it was derived from, or null
+ * @param created when it was made, or null
+ * @param recipe how it was made, or null
  */
 public record BundleMetadata(String name, String kind, String parent, Instant created, String recipe) {
+    /** The annotation key of {@link #name()}. */
     public static final String NAME = "dev.davit.bundle.name";
+    /** The annotation key of {@link #kind()}. */
     public static final String KIND = "dev.davit.bundle.kind";
+    /** The annotation key of {@link #parent()}. */
     public static final String PARENT = "dev.davit.bundle.parent";
+    /** The annotation key of {@link #created()}. */
     public static final String CREATED = "dev.davit.bundle.created";
+    /** The annotation key of {@link #recipe()}. */
     public static final String RECIPE = "dev.davit.bundle.recipe";
 
     /** The longest name, kind or parent accepted on export. */
@@ -38,26 +49,52 @@ public record BundleMetadata(String name, String kind, String parent, Instant cr
     /** No metadata. */
     public static final BundleMetadata NONE = new BundleMetadata(null, null, null, null, null);
 
+    /** {@return whether every field is absent} */
     public boolean isEmpty() {
         return name == null && kind == null && parent == null && created == null && recipe == null;
     }
 
+    /**
+     * {@return this metadata with another name}
+     *
+     * @param n the name, or null for none
+     */
     public BundleMetadata withName(String n) {
         return new BundleMetadata(n, kind, parent, created, recipe);
     }
 
+    /**
+     * {@return this metadata with another kind}
+     *
+     * @param k the kind, or null for none
+     */
     public BundleMetadata withKind(String k) {
         return new BundleMetadata(name, k, parent, created, recipe);
     }
 
+    /**
+     * {@return this metadata with another parent}
+     *
+     * @param p the parent bundle's name or digest, or null for none
+     */
     public BundleMetadata withParent(String p) {
         return new BundleMetadata(name, kind, p, created, recipe);
     }
 
+    /**
+     * {@return this metadata with another creation time}
+     *
+     * @param c the time, or null for none
+     */
     public BundleMetadata withCreated(Instant c) {
         return new BundleMetadata(name, kind, parent, c, recipe);
     }
 
+    /**
+     * {@return this metadata with another recipe}
+     *
+     * @param r the recipe, or null for none
+     */
     public BundleMetadata withRecipe(String r) {
         return new BundleMetadata(name, kind, parent, created, r);
     }
@@ -66,6 +103,7 @@ public record BundleMetadata(String name, String kind, String parent, Instant cr
      * Checks values before they are written: name, kind and parent one printable line of at most
      * {@value #MAX_SHORT} characters, the recipe at most {@value #MAX_RECIPE} characters.
      *
+     * @return this metadata
      * @throws DavitException of kind USAGE
      */
     public BundleMetadata validate() {
@@ -90,7 +128,7 @@ public record BundleMetadata(String name, String kind, String parent, Instant cr
         }
     }
 
-    /** The annotations for {@code index.json}, keys in a fixed order. */
+    /** {@return the annotations for {@code index.json}, keys in a fixed order} Absent fields are left out. */
     public Map<String, String> toAnnotations() {
         Map<String, String> a = new LinkedHashMap<>();
         put(a, NAME, name);
@@ -107,7 +145,12 @@ public record BundleMetadata(String name, String kind, String parent, Instant cr
         }
     }
 
-    /** Reads the metadata from a bundle's {@code index.json} annotations; an unparsable time reads as null. */
+    /**
+     * Reads the metadata from a bundle's {@code index.json} annotations; an unparsable time reads as null.
+     *
+     * @param a the annotations; other keys are ignored
+     * @return the metadata, {@link #NONE}-like when no key is present
+     */
     public static BundleMetadata fromAnnotations(Map<String, String> a) {
         Instant created = null;
         String c = a.get(CREATED);
@@ -125,6 +168,8 @@ public record BundleMetadata(String name, String kind, String parent, Instant cr
      * Parses a creation time: {@code now}, an ISO-8601 instant ({@code 2024-05-01T10:00:00Z}) or seconds since the
      * epoch (as in {@code SOURCE_DATE_EPOCH}).
      *
+     * @param text the time as a user writes it
+     * @return the instant; {@code now} is cut to whole seconds
      * @throws DavitException of kind USAGE
      */
     public static Instant parseTime(String text) {

@@ -19,6 +19,16 @@ import java.util.List;
  */
 public record BundleRef(String name, String reference, Descriptor descriptor, List<String> platforms, long size,
                         boolean complete) {
+    /**
+     * Copies the list.
+     *
+     * @param name the ref name as written, or null
+     * @param reference the default reference, or null
+     * @param descriptor the entry
+     * @param platforms the platforms; not null
+     * @param size the graph's total bytes
+     * @param complete whether the graph is complete
+     */
     public BundleRef {
         platforms = List.copyOf(platforms);
     }

@@ -68,6 +68,11 @@ public final class BundleWriter {
 
     private final OciStore store;
 
+    /**
+     * A writer reading from one store.
+     *
+     * @param store the store holding the entries to export
+     */
     public BundleWriter(OciStore store) {
         this.store = store;
     }
@@ -80,6 +85,11 @@ public final class BundleWriter {
      * Exports the store entries named by {@code refs} (normalised as references; duplicates are written once)
      * into {@code file}, replacing it.
      *
+     * @param refs the references to export, as in the store; at least one
+     * @param file the bundle file to write; its directory must exist
+     * @param options metadata, compression and verification
+     * @param progress receives progress events
+     * @return what was written
      * @throws DavitException USAGE for bad arguments, NOT_FOUND for a reference not in the store, STORE when an
      *         entry's graph is incomplete or the file cannot be written, VERIFICATION for a corrupt store blob
      */

@@ -33,7 +33,7 @@ public enum Compression {
         this.id = id;
     }
 
-    /** {@code none}, {@code gzip} or {@code zstd}. */
+    /** {@return the name used on the command line and in JSON: {@code none}, {@code gzip} or {@code zstd}} */
     public String id() {
         return id;
     }
@@ -41,6 +41,8 @@ public enum Compression {
     /**
      * Parses {@code none}, {@code gzip} ({@code gz}) or {@code zstd} ({@code zst}).
      *
+     * @param text the name, case-insensitive; {@code tar} also means none
+     * @return the compression
      * @throws DavitException of kind USAGE for anything else
      */
     public static Compression parse(String text) {
@@ -54,7 +56,12 @@ public enum Compression {
         };
     }
 
-    /** What a file name suggests: {@code .gz}/{@code .tgz} gzip, {@code .zst}/{@code .tzst} zstd, else none. */
+    /**
+     * {@return what a file name suggests: {@code .gz}/{@code .tgz} gzip, {@code .zst}/{@code .tzst}/{@code .zstd}
+     * zstd, else none}
+     *
+     * @param file the bundle file; only its name is looked at
+     */
     public static Compression fromFileName(Path file) {
         Path name = file.getFileName();
         String n = name == null ? "" : name.toString().toLowerCase(Locale.ROOT);

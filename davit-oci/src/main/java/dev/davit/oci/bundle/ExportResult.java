@@ -21,6 +21,20 @@ import java.util.List;
  */
 public record ExportResult(Path file, Compression compression, long size, Digest digest, BundleMetadata metadata,
                            List<BundleRef> refs, int blobs, long contentBytes, boolean verified, Duration elapsed) {
+    /**
+     * Copies the list.
+     *
+     * @param file the bundle file
+     * @param compression its compression
+     * @param size its size in bytes
+     * @param digest its sha256
+     * @param metadata the metadata written
+     * @param refs the references; not null
+     * @param blobs the number of blobs
+     * @param contentBytes their total bytes
+     * @param verified whether it was re-read and checked
+     * @param elapsed the wall time
+     */
     public ExportResult {
         refs = List.copyOf(refs);
     }

@@ -34,6 +34,16 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
     /** Default entry limit. */
     public static final int DEFAULT_MAX_ENTRIES = 100_000;
 
+    /**
+     * Copies the map and checks the limits.
+     *
+     * @param as the reference for a one-entry bundle, or null
+     * @param map ref names (or digests) to references, or null for none
+     * @param repository the repository for plain tags, or null
+     * @param maxTotalBytes the byte limit, positive
+     * @param maxEntries the entry limit, positive
+     * @throws IllegalArgumentException if a limit is not positive
+     */
     public ImportOptions {
         map = map == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(map));
         if (maxTotalBytes <= 0 || maxEntries <= 0) {
@@ -41,27 +51,54 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
         }
     }
 
-    /** Names from the bundle, default limits. */
+    /** {@return the defaults: names from the bundle, default limits} */
     public static ImportOptions defaults() {
         return new ImportOptions(null, Map.of(), null, DEFAULT_MAX_TOTAL_BYTES, DEFAULT_MAX_ENTRIES);
     }
 
+    /**
+     * {@return these options with the reference for a one-entry bundle}
+     *
+     * @param ref a reference such as {@code app:1}, or null for none; parsed when importing
+     */
     public ImportOptions withAs(String ref) {
         return new ImportOptions(ref, map, repository, maxTotalBytes, maxEntries);
     }
 
+    /**
+     * {@return these options with per-entry names}
+     *
+     * @param m bundle ref name (or digest) to reference; null for none
+     */
     public ImportOptions withMap(Map<String, String> m) {
         return new ImportOptions(as, m, repository, maxTotalBytes, maxEntries);
     }
 
+    /**
+     * {@return these options with a repository for entries named by a plain tag}
+     *
+     * @param repo a repository without tag or digest, e.g. {@code registry.example/team/app}; null for none
+     */
     public ImportOptions withRepository(String repo) {
         return new ImportOptions(as, map, repo, maxTotalBytes, maxEntries);
     }
 
+    /**
+     * {@return these options with another byte limit}
+     *
+     * @param max the most uncompressed bytes read, positive
+     * @throws IllegalArgumentException if {@code max} is not positive
+     */
     public ImportOptions withMaxTotalBytes(long max) {
         return new ImportOptions(as, map, repository, max, maxEntries);
     }
 
+    /**
+     * {@return these options with another entry limit}
+     *
+     * @param max the most tar and {@code index.json} entries, positive
+     * @throws IllegalArgumentException if {@code max} is not positive
+     */
     public ImportOptions withMaxEntries(int max) {
         return new ImportOptions(as, map, repository, maxTotalBytes, max);
     }

@@ -21,6 +21,18 @@ import java.util.List;
  */
 public record ImportResult(Path file, Compression compression, BundleMetadata metadata, List<ImportedRef> refs,
                            int blobs, int storedBlobs, long blobBytes, Duration elapsed) {
+    /**
+     * Copies the list.
+     *
+     * @param file the bundle
+     * @param compression its compression
+     * @param metadata its metadata
+     * @param refs the references set; not null
+     * @param blobs the number of blobs in the bundle
+     * @param storedBlobs the number new to the store
+     * @param blobBytes the blobs' total bytes
+     * @param elapsed the wall time
+     */
     public ImportResult {
         refs = List.copyOf(refs);
     }

@@ -52,6 +52,8 @@ public final class OciLayoutSource implements ContentSource {
      * Opens the layout in {@code dir}: checks {@code oci-layout} (version 1.x) and reads {@code index.json} (at most
      * {@link ManifestParser#MAX_MANIFEST_BYTES}, parsed as strictly as a manifest).
      *
+     * @param dir the layout's directory
+     * @return a source over the layout
      * @throws DavitException NOT_FOUND when {@code dir} is not a directory, VERIFICATION when it is not a valid layout
      */
     public static OciLayoutSource open(Path dir) {
@@ -132,11 +134,12 @@ public final class OciLayoutSource implements ContentSource {
         }
     }
 
-    /** The {@code index.json} entries. */
+    /** {@return the {@code index.json} entries, in order} */
     public List<Descriptor> entries() {
         return entries;
     }
 
+    /** {@return the layout's directory, absolute} */
     public Path root() {
         return root;
     }
@@ -156,7 +159,14 @@ public final class OciLayoutSource implements ContentSource {
         return new Resolved(fetchManifest(d), d.digest());
     }
 
-    /** The entry {@code name} resolves to (see {@link #resolve}). */
+    /**
+     * Finds the entry {@code name} resolves to (see {@link #resolve}).
+     *
+     * @param name a ref name, a digest, or null or empty for the only entry
+     * @return the entry's descriptor (for a digest of a manifest outside {@code index.json}, one made from the blob)
+     * @throws DavitException of kind NOT_FOUND when nothing has that name, USAGE when the name is ambiguous or
+     *     missing while there are several entries, STORE when a blob cannot be read
+     */
     public Descriptor find(String name) {
         if (name == null || name.isEmpty()) {
             if (entries.size() == 1) {
@@ -206,7 +216,11 @@ public final class OciLayoutSource implements ContentSource {
                 + (entries.size() > 10 ? ", ..." : "");
     }
 
-    /** Where the layout keeps blob {@code d} (the file may be missing). */
+    /**
+     * {@return where the layout keeps blob {@code d} (the file may be missing)}
+     *
+     * @param d the blob's digest
+     */
     public Path blobPath(Digest d) {
         return root.resolve("blobs").resolve(d.algorithm().id()).resolve(d.hex());
     }

@@ -65,15 +65,26 @@ public final class DavitClient implements AutoCloseable {
         this.registry = new RegistryClient(options.registry(), authenticator, msg -> { });
     }
 
+    /**
+     * Makes a client. Nothing is opened yet: the store is opened on first use, registries are contacted per call.
+     *
+     * @param options the store, transport, credentials and push settings
+     * @return a new client; close it when done
+     */
     public static DavitClient create(ClientOptions options) {
         return new DavitClient(options);
     }
 
+    /** {@return the options this client was made with} */
     public ClientOptions options() {
         return options;
     }
 
-    /** The store, opened (and created) on first use. */
+    /**
+     * {@return the store, opened (and created) on first use}
+     *
+     * @throws DavitException of kind STORE when the store path is unusable
+     */
     public OciStore store() {
         OciStore s = store;
         if (s == null) {
@@ -87,11 +98,29 @@ public final class DavitClient implements AutoCloseable {
         return s;
     }
 
-    /** Pulls a reference into the store. */
+    /**
+     * Pulls a reference into the store and names it there by its normalised form.
+     *
+     * @param reference the image to pull, e.g. {@code alpine:3.20} or {@code ghcr.io/o/r@sha256:...}
+     * @param platforms which manifests of an index to take, e.g. {@link PlatformSelector#host()}
+     * @param progress receives progress events, from several threads; {@link ProgressListener#NONE} for none
+     * @return what was resolved, stored and downloaded
+     * @throws DavitException of kind USAGE for a malformed reference, NOT_FOUND (no such image or platform), AUTH,
+     *     NETWORK, VERIFICATION (content did not match its digest) or STORE
+     */
     public PullResult pull(String reference, PlatformSelector platforms, ProgressListener progress) {
         return pull(Reference.parse(reference), platforms, progress);
     }
 
+    /**
+     * Pulls a parsed reference into the store; see {@link #pull(String, PlatformSelector, ProgressListener)}.
+     *
+     * @param ref the image to pull
+     * @param platforms which manifests of an index to take
+     * @param progress receives progress events, from several threads
+     * @return what was resolved, stored and downloaded
+     * @throws DavitException of kind NOT_FOUND, AUTH, NETWORK, VERIFICATION or STORE
+     */
     public PullResult pull(Reference ref, PlatformSelector platforms, ProgressListener progress) {
         return withRegistry(progress, client -> new Copier(store()).pull(client, ref, platforms, progress));
     }
@@ -100,6 +129,13 @@ public final class DavitClient implements AutoCloseable {
      * Pushes a reference from the store to a registry ({@code target}, default the same reference): blobs the
      * target has are skipped, blobs another repository of the same registry holds (per the store) are mounted,
      * the rest uploaded; manifests go byte for byte, children first.
+     *
+     * @param reference the image in the store, e.g. {@code localhost:5000/app:1}
+     * @param target where to push it, or null for {@code reference} itself
+     * @param progress receives progress events, from several threads
+     * @return what was pushed and how
+     * @throws DavitException of kind USAGE for a malformed reference, NOT_FOUND when {@code reference} is not in
+     *     the store, AUTH, NETWORK or VERIFICATION as the registry answers
      */
     public PushResult push(String reference, String target, ProgressListener progress) {
         Reference src = Reference.parse(reference);
@@ -148,6 +184,15 @@ public final class DavitClient implements AutoCloseable {
     /**
      * Copies between registries (streaming, nothing stored locally) and between a registry and an OCI layout
      * directory ({@code oci:PATH[:NAME]}). {@code platforms} picks from an index unless it selects all.
+     *
+     * @param source a reference, or {@code oci:PATH[:NAME]} for an OCI layout directory (NAME: a ref name or digest,
+     *               optional when the layout has one entry)
+     * @param destination a reference, or {@code oci:PATH[:NAME]} (NAME defaults to the source reference)
+     * @param platforms which manifests of an index to take
+     * @param progress receives progress events, from several threads
+     * @return a pull result when the destination is a layout, else a push result
+     * @throws DavitException of kind USAGE for malformed names or two layouts, NOT_FOUND, AUTH, NETWORK,
+     *     VERIFICATION or STORE
      */
     public CopyResult copy(String source, String destination, PlatformSelector platforms, ProgressListener progress) {
         LayoutSpec srcLayout = LayoutSpec.parse(source);
@@ -230,6 +275,15 @@ public final class DavitClient implements AutoCloseable {
 
     /**
      * Creates an artifact from files (stored and named {@code reference} in the store) and pushes it.
+     *
+     * @param reference the artifact's name, e.g. {@code ghcr.io/o/kernel:6.1}
+     * @param artifactType the manifest's {@code artifactType}, a media type
+     * @param files the files, one layer each; at least one, with distinct file names
+     * @param annotations the manifest's annotations; empty for none
+     * @param progress receives progress events, from several threads
+     * @return what was pushed
+     * @throws DavitException of kind USAGE for a malformed reference, type or file list, STORE when the store
+     *     cannot be written, AUTH or NETWORK as the registry answers
      */
     public PushResult artifactPush(String reference, String artifactType, List<Artifacts.FileSpec> files,
                                    Map<String, String> annotations, ProgressListener progress) {
@@ -246,7 +300,17 @@ public final class DavitClient implements AutoCloseable {
         return pushFromStore(store(), md, ref, progress);
     }
 
-    /** Pulls an artifact and writes its files (by title) into {@code dir}. */
+    /**
+     * Pulls an artifact and writes its files (by title) into {@code dir}.
+     *
+     * @param reference the artifact to pull
+     * @param dir the directory to write into; created if missing
+     * @param mediaTypes when not empty, only files of these media types are written
+     * @param progress receives progress events, from several threads
+     * @return the pull and the files written
+     * @throws DavitException as {@link #pull(String, PlatformSelector, ProgressListener)}, or as
+     *     {@link Artifacts#extract} when writing the files
+     */
     public ArtifactPull artifactPull(String reference, java.nio.file.Path dir, java.util.Set<String> mediaTypes,
                                      ProgressListener progress) {
         PullResult r = pull(reference, PlatformSelector.host(), progress);
@@ -254,11 +318,21 @@ public final class DavitClient implements AutoCloseable {
         return new ArtifactPull(r, Artifacts.extract(store(), m, dir, mediaTypes));
     }
 
-    /** What {@link #artifactPull} did. */
+    /**
+     * What {@link #artifactPull} did.
+     *
+     * @param pull the pull of the artifact's manifest and blobs
+     * @param files the files written, in layer order
+     */
     public record ArtifactPull(PullResult pull, List<Artifacts.Extracted> files) {
     }
 
-    /** What a copy did: a pull into a layout, or a push to a registry. */
+    /**
+     * What a copy did: a pull into a layout, or a push to a registry.
+     *
+     * @param pulled the pull into an OCI layout, or null
+     * @param pushed the push to a registry, or null
+     */
     public record CopyResult(PullResult pulled, PushResult pushed) {
     }
 
@@ -293,33 +367,62 @@ public final class DavitClient implements AutoCloseable {
     /**
      * Builds an image from {@code dir} (one new layer on top of {@link BuildOptions#base()}, which must already be
      * in the store: {@link #pull} it first) and names it {@code reference} in the store.
+     *
+     * @param dir the directory whose content becomes the new layer
+     * @param reference the name for the image, with a tag, e.g. {@code app:dev}
+     * @param options the build settings
+     * @param progress receives progress events
+     * @return what was built
+     * @throws DavitException of kind USAGE for a bad directory, reference or base, NOT_FOUND when the base is not
+     *     in the store, STORE when the store cannot be written
      */
     public BuildResult build(java.nio.file.Path dir, String reference, BuildOptions options,
                              ProgressListener progress) {
         return new ImageBuilder(store()).build(dir, Reference.parse(reference), options, progress);
     }
 
-    /** The digest, media type and size the registry has for {@code reference} now (a HEAD request). */
+    /**
+     * {@return the digest, media type and size the registry has for {@code reference} now (a HEAD request)}
+     *
+     * @param reference the image to look up
+     * @throws DavitException of kind USAGE for a malformed reference, NOT_FOUND, AUTH, NETWORK or VERIFICATION
+     */
     public Descriptor remoteDigest(String reference) {
         return registry.headManifest(Reference.parse(reference));
     }
 
-    /** All tags of a repository. */
+    /**
+     * {@return all tags of a repository, in the registry's order}
+     *
+     * @param repository the repository, e.g. {@code alpine} or {@code ghcr.io/o/r}; a tag or digest is ignored
+     * @throws DavitException of kind USAGE for a malformed name, NOT_FOUND, AUTH or NETWORK
+     */
     public List<String> tags(String repository) {
         return registry.tags(Reference.parseRepository(repository));
     }
 
-    /** What the store holds. */
+    /** {@return what the store holds: every named entry} */
     public List<StoreEntry> images() {
         return store().entries();
     }
 
-    /** The store entry for {@code reference} (normalised), if pulled. */
+    /**
+     * {@return the store entry for {@code reference} (normalised), if pulled}
+     *
+     * @param reference the image, as a user writes it
+     * @throws DavitException of kind USAGE for a malformed reference
+     */
     public Optional<StoreEntry> find(String reference) {
         return store().entry(Reference.parse(reference).toString());
     }
 
-    /** Removes a reference from the store (blobs are freed by {@link #gc()}). */
+    /**
+     * Removes a reference from the store (blobs are freed by {@link #gc()}).
+     *
+     * @param reference the image, as a user writes it
+     * @return whether the store had it
+     * @throws DavitException of kind USAGE for a malformed reference, STORE when the store cannot be written
+     */
     public boolean remove(String reference) {
         return store().removeEntry(Reference.parse(reference).toString());
     }
@@ -327,6 +430,14 @@ public final class DavitClient implements AutoCloseable {
     /**
      * Unpacks a pulled image from the store into {@code dir} (which must not exist or be empty), without the
      * network; an index is resolved for {@code platforms}. See {@link Unpacker}.
+     *
+     * @param reference the image in the store
+     * @param dir the target directory; created if missing
+     * @param platforms picks the manifest from an index; null means this machine's
+     * @param unpackOptions the limits and privileges
+     * @return what was written, skipped and noted
+     * @throws DavitException of kind NOT_FOUND when the image is not in the store, else as
+     *     {@link Unpacker#unpack}
      */
     public UnpackResult unpack(String reference, java.nio.file.Path dir, PlatformSelector platforms,
                                UnpackOptions unpackOptions) {
@@ -336,20 +447,47 @@ public final class DavitClient implements AutoCloseable {
         return new Unpacker(store(), unpackOptions).unpack(e.descriptor(), platforms, dir);
     }
 
+    /**
+     * Removes blobs that no store entry reaches, and leftover partial files; waits for running pulls first.
+     *
+     * @return what was removed
+     * @throws DavitException of kind STORE when the store cannot be written
+     */
     public OciStore.GcReport gc() {
         return store().gc();
     }
 
+    /**
+     * Verifies the store: every blob against its digest, every entry's graph complete and parsable.
+     *
+     * @param repair true to delete corrupt blobs (a later pull fetches them again)
+     * @return the problems found and how many were repaired
+     */
     public OciStore.FsckReport fsck(boolean repair) {
         return store().fsck(repair);
     }
 
-    /** A manifest and, for image manifests, its config document. */
+    /**
+     * A manifest and, for image manifests, its config document.
+     *
+     * @param reference the normalised reference inspected
+     * @param descriptor the manifest's descriptor (the platform's, when one was picked from an index)
+     * @param manifest the manifest
+     * @param config the image config, or null for an index or a config that is not JSON or is over 8 MiB
+     * @param entry the store entry, or null for a remote inspection
+     */
     public record Inspection(Reference reference, Descriptor descriptor, Manifest manifest, JsonNode config,
                              StoreEntry entry) {
     }
 
-    /** Inspects a pulled reference from the store (no network). */
+    /**
+     * Inspects a pulled reference from the store (no network).
+     *
+     * @param reference the image in the store
+     * @return its manifest and config
+     * @throws DavitException of kind USAGE for a malformed reference, NOT_FOUND when it is not in the store,
+     *     VERIFICATION for a corrupt manifest or config
+     */
     public Inspection inspectLocal(String reference) {
         Reference ref = Reference.parse(reference);
         StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
@@ -362,7 +500,14 @@ public final class DavitClient implements AutoCloseable {
         return new Inspection(ref, e.descriptor(), m, config, e);
     }
 
-    /** Inspects a reference at the registry without pulling; an index is resolved for {@code platforms} when set. */
+    /**
+     * Inspects a reference at the registry without pulling; an index is resolved for {@code platforms} when set.
+     *
+     * @param reference the image at the registry
+     * @param platforms picks a manifest from an index; null or all-platforms shows the index itself
+     * @return its manifest and config; {@link Inspection#entry()} is null
+     * @throws DavitException of kind USAGE for a malformed reference, NOT_FOUND, AUTH, NETWORK or VERIFICATION
+     */
     public Inspection inspectRemote(String reference, PlatformSelector platforms) {
         Reference ref = Reference.parse(reference);
         RegistryClient.FetchedManifest top = registry.fetchManifest(ref);
@@ -397,13 +542,25 @@ public final class DavitClient implements AutoCloseable {
      * Checks {@code credentials} against {@code registryHost} (a {@code /v2/} request, with a token exchange
      * where the registry uses tokens) and, when accepted, saves them in the davit config file.
      *
+     * @param registryHost the registry, e.g. {@code ghcr.io}, {@code localhost:5000} or {@code https://host/}
+     * @param credentials the credentials to check and save; not anonymous
      * @return the config file written
+     * @throws DavitException of kind USAGE for a malformed host or anonymous credentials, AUTH when the registry
+     *     rejects the credentials, NETWORK when it cannot be reached, STORE when the file cannot be written
      */
     public java.nio.file.Path login(String registryHost, dev.davit.oci.auth.Credentials credentials) {
         return login(registryHost, credentials, dev.davit.oci.auth.CredentialResolver.fromSystem().davitConfigPath());
     }
 
-    /** {@link #login(String, dev.davit.oci.auth.Credentials)} saving into {@code configFile}. */
+    /**
+     * {@link #login(String, dev.davit.oci.auth.Credentials)} saving into {@code configFile}.
+     *
+     * @param registryHost the registry, e.g. {@code ghcr.io}
+     * @param credentials the credentials to check and save; not anonymous
+     * @param configFile the davit config file to update; created if missing
+     * @return {@code configFile}
+     * @throws DavitException as {@link #login(String, dev.davit.oci.auth.Credentials)}
+     */
     public java.nio.file.Path login(String registryHost, dev.davit.oci.auth.Credentials credentials,
                                     java.nio.file.Path configFile) {
         String host = normalizeRegistry(registryHost);
@@ -415,12 +572,25 @@ public final class DavitClient implements AutoCloseable {
         return configFile;
     }
 
-    /** Removes saved credentials of {@code registryHost} from the davit config; returns whether there were any. */
+    /**
+     * Removes saved credentials of {@code registryHost} from the davit config.
+     *
+     * @param registryHost the registry, e.g. {@code ghcr.io}
+     * @return whether there were any
+     * @throws DavitException of kind USAGE for a malformed host or config file, STORE when it cannot be written
+     */
     public boolean logout(String registryHost) {
         return logout(registryHost, dev.davit.oci.auth.CredentialResolver.fromSystem().davitConfigPath());
     }
 
-    /** {@link #logout(String)} from {@code configFile}. */
+    /**
+     * {@link #logout(String)} from {@code configFile}.
+     *
+     * @param registryHost the registry, e.g. {@code ghcr.io}
+     * @param configFile the davit config file to update
+     * @return whether there were any credentials for it
+     * @throws DavitException as {@link #logout(String)}
+     */
     public boolean logout(String registryHost, java.nio.file.Path configFile) {
         return dev.davit.oci.auth.DavitConfig.removeCredentials(configFile, normalizeRegistry(registryHost));
     }
@@ -448,13 +618,28 @@ public final class DavitClient implements AutoCloseable {
     /**
      * Writes the store entries named by {@code refs} into a bundle {@code file} (a tar of an OCI image layout; see
      * {@link dev.davit.oci.bundle.BundleWriter}), replacing it atomically.
+     *
+     * @param refs the references in the store to export; at least one
+     * @param file the bundle file to write
+     * @param options metadata, compression and verification
+     * @return what was written
+     * @throws DavitException as {@link dev.davit.oci.bundle.BundleWriter#export}
      */
     public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
                                                     dev.davit.oci.bundle.ExportOptions options) {
         return export(refs, file, options, ProgressListener.NONE);
     }
 
-    /** {@link #export(List, java.nio.file.Path, dev.davit.oci.bundle.ExportOptions)} with progress events. */
+    /**
+     * {@link #export(List, java.nio.file.Path, dev.davit.oci.bundle.ExportOptions)} with progress events.
+     *
+     * @param refs the references in the store to export; at least one
+     * @param file the bundle file to write
+     * @param options metadata, compression and verification
+     * @param progress receives progress events
+     * @return what was written
+     * @throws DavitException as {@link dev.davit.oci.bundle.BundleWriter#export}
+     */
     public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
                                                     dev.davit.oci.bundle.ExportOptions options,
                                                     ProgressListener progress) {
@@ -464,6 +649,12 @@ public final class DavitClient implements AutoCloseable {
     /**
      * Imports a bundle: verifies it completely, then names its references in the store (see
      * {@link dev.davit.oci.bundle.BundleImporter}). A bad bundle changes no reference.
+     *
+     * @param file the bundle file
+     * @param options how entries are named, and the limits
+     * @param progress receives progress events
+     * @return the references set and the blobs stored
+     * @throws DavitException as {@link dev.davit.oci.bundle.BundleImporter#importBundle}
      */
     public dev.davit.oci.bundle.ImportResult importBundle(java.nio.file.Path file,
                                                           dev.davit.oci.bundle.ImportOptions options,
@@ -471,7 +662,12 @@ public final class DavitClient implements AutoCloseable {
         return new dev.davit.oci.bundle.BundleImporter(store()).importBundle(file, options, progress);
     }
 
-    /** A bundle's metadata and references, read without extracting it (no store needed). */
+    /**
+     * {@return a bundle's metadata and references, read without extracting it (no store needed)}
+     *
+     * @param file the bundle file
+     * @throws DavitException as {@link dev.davit.oci.bundle.BundleInspector#inspect}
+     */
     public dev.davit.oci.bundle.BundleInfo inspectBundle(java.nio.file.Path file) {
         return new dev.davit.oci.bundle.BundleInspector().inspect(file);
     }

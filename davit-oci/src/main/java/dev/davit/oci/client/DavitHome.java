@@ -11,6 +11,12 @@ public final class DavitHome {
     private DavitHome() {
     }
 
+    /**
+     * {@return davit's data directory for the given environment} It need not exist.
+     *
+     * @param env the environment variables, e.g. {@link System#getenv()}; {@code DAVIT_HOME} and
+     *            {@code XDG_CACHE_HOME} are read, blank values count as unset
+     */
     public static Path resolve(Map<String, String> env) {
         String home = env.get("DAVIT_HOME");
         if (home != null && !home.isBlank()) {
@@ -23,6 +29,11 @@ public final class DavitHome {
         return Path.of(System.getProperty("user.home"), ".cache", "davit");
     }
 
+    /**
+     * {@return the store directory of a data directory: {@code <home>/store}}
+     *
+     * @param home davit's data directory, as {@link #resolve} gives it
+     */
     public static Path storeOf(Path home) {
         return home.resolve("store");
     }

@@ -36,11 +36,27 @@ public final class Copier {
 
     private final OciStore store;
 
+    /**
+     * A copier into one store.
+     *
+     * @param store the store that receives the content and the name
+     */
     public Copier(OciStore store) {
         this.store = store;
     }
 
-    /** Pulls {@code ref} from a registry for the platforms {@code selector} picks. */
+    /**
+     * Pulls {@code ref} from a registry for the platforms {@code selector} picks, and names it {@code ref.toString()}
+     * in the store. A reference pinned by digest whose content is complete in the store needs no registry.
+     *
+     * @param registry the client for {@code ref}'s registry
+     * @param ref the image to pull, by tag or digest
+     * @param selector which manifests of an index to take
+     * @param progress receives progress events, from several threads
+     * @return what was resolved, stored and downloaded
+     * @throws DavitException of kind NOT_FOUND (no such image or platform), AUTH, NETWORK, VERIFICATION (content
+     *     did not match) or STORE
+     */
     public PullResult pull(RegistryClient registry, Reference ref, PlatformSelector selector, ProgressListener progress) {
         return copy(new RegistrySource(registry, ref), ref.identifier(), ref, ref.toString(), selector, progress);
     }
@@ -49,7 +65,14 @@ public final class Copier {
      * Copies what {@code name} resolves to in {@code source} into the store and names it {@code entryName} in
      * {@code index.json} (normally {@code ref.toString()}; a plain tag such as {@code latest} for other layouts).
      *
+     * @param source where the content comes from
      * @param name a tag, ref name or digest, as the source understands it
+     * @param ref the reference recorded in the result (and in messages)
+     * @param entryName the name the result gets in {@code index.json}; an existing entry of that name is replaced
+     * @param selector which manifests of an index to take
+     * @param progress receives progress events, from several threads
+     * @return what was resolved, stored and downloaded
+     * @throws DavitException of kind NOT_FOUND, AUTH, NETWORK, VERIFICATION or STORE, as the source and store report
      */
     public PullResult copy(ContentSource source, String name, Reference ref, String entryName,
                            PlatformSelector selector, ProgressListener progress) {

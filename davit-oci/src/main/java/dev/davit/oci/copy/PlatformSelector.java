@@ -8,18 +8,29 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
-/** Which manifests of an index to take: the best match for one platform, or all of them. */
+/**
+ * Which manifests of an index to take: the best match for one platform, or all of them.
+ *
+ * @param platform the platform to match; null when {@code all}
+ * @param all true to take every manifest of an index
+ */
 public record PlatformSelector(Platform platform, boolean all) {
 
-    /** The platform of this machine. */
+    /** {@return a selector for the platform of this machine} */
     public static PlatformSelector host() {
         return new PlatformSelector(Platform.host(), false);
     }
 
+    /**
+     * {@return a selector for the best match for {@code p}}
+     *
+     * @param p the wanted platform; normalised here
+     */
     public static PlatformSelector of(Platform p) {
         return new PlatformSelector(Platform.normalize(p), false);
     }
 
+    /** {@return a selector that takes every manifest of an index} */
     public static PlatformSelector allPlatforms() {
         return new PlatformSelector(null, true);
     }
@@ -29,6 +40,9 @@ public record PlatformSelector(Platform platform, boolean all) {
      * index); otherwise the best-scoring entry the platform accepts. Attestation entries
      * ({@code unknown/unknown}) are never picked for a platform.
      *
+     * @param index the index to pick from
+     * @param what what the index is, for the error message, e.g. a reference
+     * @return the picked entries, in index order; never empty unless the index is
      * @throws DavitException NOT_FOUND listing the available platforms when nothing matches
      */
     public List<Descriptor> select(ImageIndex index, String what) {
@@ -49,6 +63,7 @@ public record PlatformSelector(Platform platform, boolean all) {
                 + "; choose one with --platform or use --all-platforms");
     }
 
+    /** {@return {@code all}, or the platform as {@code os/arch[/variant]}} */
     @Override
     public String toString() {
         return all ? "all" : platform.toString();

@@ -24,11 +24,16 @@ public record PullResult(Reference reference, Digest resolvedDigest, Instant res
                          String platform, List<Descriptor> manifests, List<BlobResult> blobs, long downloadedBytes,
                          Duration elapsed) {
 
-    /** One config or layer blob. */
+    /**
+     * One config or layer blob.
+     *
+     * @param descriptor the blob
+     * @param cached true when it was in the store already and nothing was downloaded
+     */
     public record BlobResult(Descriptor descriptor, boolean cached) {
     }
 
-    /** Total size of all config and layer blobs. */
+    /** {@return the total size of all config and layer blobs, in bytes, cached or not} */
     public long totalBytes() {
         return blobs.stream().mapToLong(b -> b.descriptor().size()).sum();
     }

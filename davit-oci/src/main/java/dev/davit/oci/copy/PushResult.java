@@ -19,9 +19,22 @@ public record PushResult(Reference target, Descriptor top, List<Descriptor> mani
                          long uploadedBytes, Duration elapsed) {
 
     /** How a blob reached the target. */
-    public enum How { EXISTED, MOUNTED, UPLOADED }
+    public enum How {
+        /** The target repository had it already. */
+        EXISTED,
+        /** Mounted from another repository of the same registry, without sending its bytes. */
+        MOUNTED,
+        /** Its bytes were uploaded. */
+        UPLOADED
+    }
 
-    /** One blob. */
+    /**
+     * One blob.
+     *
+     * @param descriptor the blob
+     * @param how how it reached the target
+     * @param mountedFrom the repository it was mounted from ({@code registry/repository}), or null unless MOUNTED
+     */
     public record BlobPush(Descriptor descriptor, How how, String mountedFrom) {
     }
 }

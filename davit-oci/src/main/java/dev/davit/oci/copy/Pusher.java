@@ -29,13 +29,28 @@ public final class Pusher {
     private final Uploads uploads;
     private final int parallel;
 
+    /**
+     * A pusher sending through one upload client.
+     *
+     * @param uploads the client for the target registry
+     * @param parallel how many blobs are pushed at once, at least 1
+     */
     public Pusher(Uploads uploads, int parallel) {
         this.uploads = uploads;
         this.parallel = parallel;
     }
 
     /**
+     * Pushes {@code top} and everything it references to {@code target}.
+     *
+     * @param source where the manifests and blobs are read from
+     * @param top the descriptor of the manifest or index to push
+     * @param target the repository and tag to push to; if it names a digest, it must be {@code top}'s
      * @param mountFrom for a blob, a repository of the target's registry that may hold it (or null)
+     * @param progress receives progress events, from several threads
+     * @return what was pushed and how
+     * @throws DavitException of kind USAGE when {@code target}'s digest is not {@code top}'s, or AUTH, NETWORK,
+     *     NOT_FOUND or VERIFICATION as the source and registry report
      */
     public PushResult push(GraphSource source, Descriptor top, Reference target,
                            java.util.function.Function<Digest, Reference> mountFrom, ProgressListener progress) {

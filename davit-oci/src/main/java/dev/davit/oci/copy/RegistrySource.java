@@ -14,6 +14,12 @@ public final class RegistrySource implements ContentSource {
     private final RegistryClient client;
     private final Reference repository;
 
+    /**
+     * A source reading from one repository.
+     *
+     * @param client the client for the repository's registry
+     * @param repository the repository; its tag and digest are ignored, {@link #resolve(String)} names what to read
+     */
     public RegistrySource(RegistryClient client, Reference repository) {
         this.client = client;
         this.repository = repository;

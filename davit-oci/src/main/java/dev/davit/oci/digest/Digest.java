@@ -9,12 +9,17 @@ import java.util.HexFormat;
 /**
  * A content digest {@code algorithm:hex}. Only the algorithms registered by the OCI image spec are accepted
  * ({@code sha256}, {@code sha512}); the hex part must be lower-case and of the algorithm's exact length.
+ *
+ * @param algorithm the hash algorithm
+ * @param hex the hash in lower-case hex, {@link Algorithm#hexLength()} characters
  */
 public record Digest(Algorithm algorithm, String hex) {
 
     /** Registered digest algorithms. */
     public enum Algorithm {
+        /** SHA-256, 64 hex characters; what davit writes. */
         SHA256("sha256", "SHA-256", 64),
+        /** SHA-512, 128 hex characters; accepted when read. */
         SHA512("sha512", "SHA-512", 128);
 
         private final String id;
@@ -27,11 +32,12 @@ public record Digest(Algorithm algorithm, String hex) {
             this.hexLength = hexLength;
         }
 
-        /** The name used in digests and in {@code blobs/<alg>/}. */
+        /** {@return the name used in digests and in {@code blobs/<alg>/}} E.g. {@code sha256}. */
         public String id() {
             return id;
         }
 
+        /** {@return how many hex characters a digest of this algorithm has: 64 or 128} */
         public int hexLength() {
             return hexLength;
         }
@@ -39,6 +45,8 @@ public record Digest(Algorithm algorithm, String hex) {
         /**
          * A fresh hasher: for SHA-256 the platform's libcrypto where it can be used (Java 22+ with native access;
          * the system property {@code davit.hash} can ask for {@code jdk} or require {@code openssl}), else the JDK's.
+         *
+         * @return a new, unshared hasher
          */
         public MessageDigest newMessageDigest() {
             return newMessageDigest(-1);
@@ -47,6 +55,10 @@ public record Digest(Algorithm algorithm, String hex) {
         /**
          * A fresh hasher for about {@code expectedBytes} of content (negative: not known). By default, content
          * known to be small is hashed by the JDK, larger or unknown content by libcrypto where it can be used.
+         *
+         * @param expectedBytes roughly how many bytes will be hashed, or negative when not known; only picks the
+         *     implementation, any amount may be hashed
+         * @return a new, unshared hasher
          */
         public MessageDigest newMessageDigest(long expectedBytes) {
             if (this == SHA256) {
@@ -62,6 +74,12 @@ public record Digest(Algorithm algorithm, String hex) {
             }
         }
 
+        /**
+         * Looks an algorithm up by its digest name.
+         *
+         * @param id the name as in a digest, e.g. {@code sha256}; case-sensitive
+         * @return the algorithm, or null when {@code id} is not a registered one
+         */
         public static Algorithm of(String id) {
             for (Algorithm a : values()) {
                 if (a.id.equals(id)) {
@@ -72,6 +90,14 @@ public record Digest(Algorithm algorithm, String hex) {
         }
     }
 
+    /**
+     * Checks the components; {@link #parse(String)} is the usual way to make a digest from text.
+     *
+     * @param algorithm the hash algorithm, not null
+     * @param hex the hash, exactly {@code algorithm.hexLength()} lower-case hex characters
+     * @throws IllegalArgumentException if either is null
+     * @throws DavitException of kind USAGE if {@code hex} has the wrong length or characters
+     */
     public Digest {
         if (algorithm == null || hex == null) {
             throw new IllegalArgumentException("digest algorithm and hex are required");
@@ -85,6 +111,8 @@ public record Digest(Algorithm algorithm, String hex) {
     /**
      * Parses {@code sha256:<64 hex>} or {@code sha512:<128 hex>}.
      *
+     * @param text the digest as text; null or empty is rejected
+     * @return the digest
      * @throws DavitException of kind USAGE when the text is not a valid digest
      */
     public static Digest parse(String text) {
@@ -108,7 +136,11 @@ public record Digest(Algorithm algorithm, String hex) {
         return new Digest(alg, hex);
     }
 
-    /** Returns true when {@code text} is a valid digest. */
+    /**
+     * {@return true when {@code text} is a valid digest} Never throws.
+     *
+     * @param text the text to check; null gives false
+     */
     public static boolean isValid(String text) {
         try {
             parse(text);
@@ -118,36 +150,57 @@ public record Digest(Algorithm algorithm, String hex) {
         }
     }
 
-    /** Computes the digest of {@code data}. */
+    /**
+     * {@return the digest of {@code data}}
+     *
+     * @param algorithm the hash algorithm
+     * @param data the whole content to hash
+     */
     public static Digest of(Algorithm algorithm, byte[] data) {
         return fromBytes(algorithm, algorithm.newMessageDigest(data.length).digest(data));
     }
 
-    /** Computes the sha256 digest of {@code data}. */
+    /**
+     * {@return the sha256 digest of {@code data}}
+     *
+     * @param data the whole content to hash
+     */
     public static Digest sha256(byte[] data) {
         return of(Algorithm.SHA256, data);
     }
 
-    /** Builds a digest from a finished {@link MessageDigest} result. */
+    /**
+     * {@return the digest of a finished {@link MessageDigest} result}
+     *
+     * @param algorithm the algorithm that produced {@code raw}
+     * @param raw the hash bytes, as {@link MessageDigest#digest()} returns them
+     * @throws DavitException of kind USAGE if {@code raw} is not the algorithm's length
+     */
     public static Digest fromBytes(Algorithm algorithm, byte[] raw) {
         return new Digest(algorithm, HexFormat.of().formatHex(raw));
     }
 
-    /** Returns a fresh hasher for this digest's algorithm. */
+    /** {@return a fresh hasher for this digest's algorithm} Used to check content against this digest. */
     public MessageDigest newMessageDigest() {
         return algorithm.newMessageDigest();
     }
 
-    /** Returns a fresh hasher for this digest's algorithm, for about {@code expectedBytes} of content. */
+    /**
+     * {@return a fresh hasher for this digest's algorithm, for about {@code expectedBytes} of content}
+     *
+     * @param expectedBytes roughly how many bytes will be hashed, or negative when not known
+     * @see Algorithm#newMessageDigest(long)
+     */
     public MessageDigest newMessageDigest(long expectedBytes) {
         return algorithm.newMessageDigest(expectedBytes);
     }
 
-    /** The first 12 hex characters, for human output. */
+    /** {@return the first 12 hex characters, for human output} */
     public String shortHex() {
         return hex.substring(0, 12);
     }
 
+    /** {@return the digest as text, {@code algorithm:hex}} The form {@link #parse(String)} reads. */
     @Override
     public String toString() {
         return algorithm.id + ":" + hex;

@@ -12,7 +12,15 @@ import java.security.MessageDigest;
  */
 public record Hashed(Digest digest, long size) {
 
-    /** Reads {@code in} to its end with the caller's buffer and hashes it with {@code algorithm}. */
+    /**
+     * Reads {@code in} to its end with the caller's buffer and hashes it with {@code algorithm}.
+     *
+     * @param in the stream to read; read to its end but not closed
+     * @param algorithm the hash algorithm
+     * @param buffer scratch space for reading, of any non-zero length; its contents are overwritten
+     * @return the digest and byte count of everything read
+     * @throws IOException if reading fails
+     */
     public static Hashed of(InputStream in, Digest.Algorithm algorithm, byte[] buffer) throws IOException {
         MessageDigest md = algorithm.newMessageDigest();
         long n = 0;
@@ -24,7 +32,12 @@ public record Hashed(Digest digest, long size) {
         return new Hashed(Digest.fromBytes(algorithm, md.digest()), n);
     }
 
-    /** Whether this is exactly {@code size} bytes hashing to {@code expected}. */
+    /**
+     * {@return whether this is exactly {@code expectedSize} bytes hashing to {@code expected}}
+     *
+     * @param expected the digest the content should have
+     * @param expectedSize the byte count the content should have
+     */
     public boolean matches(Digest expected, long expectedSize) {
         return size == expectedSize && digest.equals(expected);
     }

@@ -16,6 +16,13 @@ public final class VerifyingInputStream extends FilterInputStream {
     private long count;
     private boolean checked;
 
+    /**
+     * Wraps {@code in}; closing this stream closes it.
+     *
+     * @param in the content to check
+     * @param expected the digest the whole content must have
+     * @param size the exact byte count the content must have
+     */
     public VerifyingInputStream(InputStream in, Digest expected, long size) {
         super(in);
         this.expected = expected;

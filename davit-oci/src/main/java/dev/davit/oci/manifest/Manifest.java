@@ -10,28 +10,32 @@ import java.util.Map;
  */
 public sealed interface Manifest permits ImageManifest, ImageIndex {
 
-    /** The media type (from the document, else from the transport's Content-Type). */
+    /** {@return the media type (from the document, else from the transport's Content-Type)} Never null. */
     String mediaType();
 
-    /** The exact bytes as served. */
+    /** {@return the exact bytes as served} The array is shared: do not modify it. */
     byte[] bytes();
 
-    /** The sha256 digest of {@link #bytes()}. */
+    /** {@return the sha256 digest of {@link #bytes()}} */
     Digest digest();
 
-    /** {@code artifactType}, or null. */
+    /** {@return the document's {@code artifactType}, or null} */
     String artifactType();
 
-    /** The {@code subject} descriptor, or null. */
+    /** {@return the {@code subject} descriptor, or null} */
     Descriptor subject();
 
+    /** {@return the document's top-level annotations} Never null, empty when none. */
     Map<String, String> annotations();
 
-    /** A descriptor that points at this manifest. */
+    /** {@return a descriptor that points at this manifest} It has no platform, urls or annotations. */
     default Descriptor descriptor() {
         return new Descriptor(mediaType(), digest(), bytes().length, List.of(), Map.of(), null, artifactType());
     }
 
-    /** The descriptors this manifest points at directly (config and layers, or the index's manifests). */
+    /**
+     * {@return the descriptors this manifest points at directly (config and layers, or the index's manifests)}
+     * Never null.
+     */
     List<Descriptor> children();
 }

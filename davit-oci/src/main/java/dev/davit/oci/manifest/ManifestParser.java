@@ -35,8 +35,14 @@ public final class ManifestParser {
             "os.features");
 
     /**
+     * Parses and checks a manifest or index; the result keeps a copy of {@code bytes} and their sha256 digest.
+     *
      * @param bytes       the document exactly as served
-     * @param contentType the Content-Type it was served with, or null
+     * @param contentType the Content-Type it was served with, or null; used only when the document has no
+     *                    {@code mediaType}, and to recognise Docker schema 1
+     * @return an {@link ImageIndex} or an {@link ImageManifest}
+     * @throws DavitException of kind VERIFICATION when the document is malformed, too large, not strict UTF-8,
+     *     Docker schema 1 or of an unsupported media type
      */
     public static Manifest parse(byte[] bytes, String contentType) {
         if (bytes == null) {
@@ -111,7 +117,14 @@ public final class ManifestParser {
         throw bad("unsupported mediaType '" + Text.shorten(mediaType, 80) + "'");
     }
 
-    /** Parses one descriptor object (also used for {@code index.json} entries). */
+    /**
+     * Parses one descriptor object (also used for {@code index.json} entries).
+     *
+     * @param n the JSON node that should be a descriptor object
+     * @param where where the node is in its document (e.g. {@code layers[2]}), for error messages
+     * @return the descriptor, with its platform when it has one
+     * @throws DavitException of kind VERIFICATION when the node is not a well-formed descriptor
+     */
     public static Descriptor descriptor(JsonNode n, String where) {
         if (!(n instanceof ObjectNode o)) {
             throw bad(where + " is not a descriptor object");
@@ -180,7 +193,12 @@ public final class ManifestParser {
                 platform, optString(o, "artifactType", where));
     }
 
-    /** Serialises a descriptor as the OCI spec lays it out (used for {@code index.json}). */
+    /**
+     * Serialises a descriptor as the OCI spec lays it out (used for {@code index.json}).
+     *
+     * @param d the descriptor to write
+     * @return a new JSON object; optional fields appear only when set, annotations sorted by key
+     */
     public static ObjectNode toJson(Descriptor d) {
         ObjectNode o = Json.object();
         o.put("mediaType", d.mediaType());

@@ -11,9 +11,26 @@ import java.util.Locale;
  * <p>Architecture names are normalised the way containerd does ({@code x86_64} -> {@code amd64},
  * {@code aarch64} -> {@code arm64}); {@code arm64} without a variant means {@code v8}, {@code arm} without a
  * variant means {@code v7}.
+ *
+ * @param os the operating system, e.g. {@code linux}; not empty
+ * @param architecture the CPU architecture in Go's naming, e.g. {@code amd64}, {@code arm64}; not empty
+ * @param variant the CPU variant, e.g. {@code v8} for arm64 or {@code v3} for amd64; null when none
+ * @param osVersion the {@code os.version}, e.g. a Windows build number; null when none
+ * @param osFeatures the {@code os.features}; never null, empty when none
  */
 public record Platform(String os, String architecture, String variant, String osVersion, List<String> osFeatures) {
 
+    /**
+     * Checks the components; empty {@code variant} and {@code osVersion} become null, null {@code osFeatures} empty.
+     * Names are kept as given: {@link #normalize(Platform)} normalises them.
+     *
+     * @param os the operating system, not null or empty
+     * @param architecture the architecture, not null or empty
+     * @param variant the variant, or null
+     * @param osVersion the OS version, or null
+     * @param osFeatures the OS features, or null
+     * @throws IllegalArgumentException if os or architecture is missing
+     */
     public Platform {
         if (os == null || os.isEmpty() || architecture == null || architecture.isEmpty()) {
             throw new IllegalArgumentException("os and architecture are required");
@@ -23,6 +40,13 @@ public record Platform(String os, String architecture, String variant, String os
         osVersion = osVersion == null || osVersion.isEmpty() ? null : osVersion;
     }
 
+    /**
+     * A platform with no {@code os.version} or {@code os.features}.
+     *
+     * @param os the operating system, not null or empty
+     * @param architecture the architecture, not null or empty
+     * @param variant the variant, or null
+     */
     public Platform(String os, String architecture, String variant) {
         this(os, architecture, variant, null, List.of());
     }
@@ -31,6 +55,8 @@ public record Platform(String os, String architecture, String variant, String os
      * Parses {@code os/arch[/variant]} (e.g. {@code linux/arm64/v8}) or a bare {@code arch}, meaning
      * {@code linux/arch}.
      *
+     * @param text the platform as a user writes it; surrounding white space is ignored
+     * @return the normalised platform
      * @throws DavitException of kind USAGE for malformed text
      */
     public static Platform parse(String text) {
@@ -57,12 +83,17 @@ public record Platform(String os, String architecture, String variant, String os
                 + "': use os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8");
     }
 
-    /** The platform of the running JVM (os is always {@code linux} for container content). */
+    /** {@return the platform of the running JVM, normalised} The os is always {@code linux}, for container content. */
     public static Platform host() {
         return normalize(new Platform("linux", System.getProperty("os.arch", "amd64"), null));
     }
 
-    /** Normalises os and architecture names and fills default variants. */
+    /**
+     * Normalises os and architecture names and fills default variants.
+     *
+     * @param p the platform to normalise
+     * @return an equivalent platform with lower-case, canonical names; {@code os.version} and features kept
+     */
     public static Platform normalize(Platform p) {
         String os = p.os.toLowerCase(Locale.ROOT);
         if (os.equals("macos")) {
@@ -110,6 +141,9 @@ public record Platform(String os, String architecture, String variant, String os
      * normalisation; for {@code amd64}, a candidate variant up to this one's (v1 &lt;= v2 &lt;= v3 &lt;= v4), where
      * a candidate variant that is not a level {@code v<n>} matches only itself and every amd64 platform accepts
      * the baseline (no variant, or v1). Otherwise the variants must be equal.
+     *
+     * @param candidate the platform an image was built for
+     * @return true if such an image can run here
      */
     public boolean accepts(Platform candidate) {
         Platform want = normalize(this);
@@ -128,7 +162,13 @@ public record Platform(String os, String architecture, String variant, String os
         return false;
     }
 
-    /** Higher is a better match among accepted candidates (prefers the most specific amd64 level). */
+    /**
+     * Ranks a candidate this platform {@linkplain #accepts(Platform) accepts}: higher is a better match (prefers
+     * the most specific amd64 level).
+     *
+     * @param candidate an accepted candidate platform
+     * @return the rank, at least 1
+     */
     public int score(Platform candidate) {
         Platform have = normalize(candidate);
         return have.architecture.equals("amd64") ? Math.max(1, amd64Level(have.variant)) : 1;

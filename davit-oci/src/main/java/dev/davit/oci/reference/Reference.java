@@ -12,6 +12,12 @@ import dev.davit.oci.digest.Digest;
  * {@code docker.io}, and single-component Docker Hub names get the {@code library/} prefix. A reference with
  * neither tag nor digest gets the tag {@code latest}. A reference may carry both a tag and a digest; the digest
  * then decides what is fetched.
+ *
+ * @param registry the registry host[:port] as written, e.g. {@code docker.io} or {@code localhost:5000}; Docker
+ *     Hub is always {@code docker.io}
+ * @param repository the repository path inside the registry, e.g. {@code library/alpine}
+ * @param tag the tag, e.g. {@code 3.20}; null when the reference has only a digest
+ * @param digest the content digest the reference is pinned to; null when it has only a tag
  */
 public record Reference(String registry, String repository, String tag, Digest digest) {
 
@@ -25,6 +31,15 @@ public record Reference(String registry, String repository, String tag, Digest d
     private static final int MAX_NAME_LENGTH = 255;
     private static final int MAX_TAG_LENGTH = 128;
 
+    /**
+     * Checks the components; {@link #parse(String)} is the usual way to make a reference.
+     *
+     * @param registry the registry host[:port], not null or empty
+     * @param repository the repository path, not null or empty
+     * @param tag the tag, or null if {@code digest} is given
+     * @param digest the digest, or null if {@code tag} is given
+     * @throws IllegalArgumentException if registry or repository is missing, or both tag and digest are null
+     */
     public Reference {
         if (registry == null || registry.isEmpty() || repository == null || repository.isEmpty()) {
             throw new IllegalArgumentException("registry and repository are required");
@@ -38,6 +53,8 @@ public record Reference(String registry, String repository, String tag, Digest d
      * Parses and normalises a reference such as {@code alpine}, {@code ghcr.io/o/r:1},
      * {@code localhost:5000/a/b@sha256:...}.
      *
+     * @param text the reference as a user writes it; null or empty is rejected
+     * @return the normalised reference, with tag {@code latest} when neither tag nor digest is given
      * @throws DavitException of kind USAGE with a message naming the problem
      */
     public static Reference parse(String text) {
@@ -52,6 +69,10 @@ public record Reference(String registry, String repository, String tag, Digest d
     /**
      * Parses a repository name ({@code alpine}, {@code 127.0.0.1:5000/test/tiny}); a tag or digest, if given,
      * is ignored. Returns the reference with tag {@code latest}, whose {@link #repositoryName()} is the result.
+     *
+     * @param text the repository name as a user writes it, optionally with a tag or digest
+     * @return the normalised reference with tag {@code latest} and no digest
+     * @throws DavitException of kind USAGE if the name is malformed
      */
     public static Reference parseRepository(String text) {
         Parsed p = parseParts(text);
@@ -146,27 +167,39 @@ public record Reference(String registry, String repository, String tag, Digest d
         return new Parsed(registry, path, tag, digest);
     }
 
-    /** The API endpoint host[:port] for this registry ({@code docker.io} is served from registry-1.docker.io). */
+    /**
+     * {@return the API endpoint host[:port] for this registry} {@code docker.io} is served from
+     * registry-1.docker.io; every other registry from its own name.
+     */
     public String apiHost() {
         return registry.equals(DOCKER_HUB) ? DOCKER_HUB_API : registry;
     }
 
-    /** {@code registry/repository}, without tag or digest. */
+    /** {@return {@code registry/repository}, without tag or digest} */
     public String repositoryName() {
         return registry + "/" + repository;
     }
 
-    /** What to ask the registry for: the digest when there is one, else the tag. */
+    /** {@return what to ask the registry for: the digest when there is one, else the tag} Never null. */
     public String identifier() {
         return digest != null ? digest.toString() : tag;
     }
 
-    /** This reference pinned to {@code d}, keeping the tag. */
+    /**
+     * {@return this reference pinned to {@code d}, keeping the tag}
+     *
+     * @param d the digest to pin to; null drops the digest, which is allowed only when there is a tag
+     */
     public Reference withDigest(Digest d) {
         return new Reference(registry, repository, tag, d);
     }
 
-    /** This reference with tag {@code t} and no digest. */
+    /**
+     * {@return this reference with tag {@code t} and no digest}
+     *
+     * @param t the new tag: 1-128 letters, digits, '_', '.' and '-', not starting with '.' or '-'
+     * @throws DavitException of kind USAGE if the tag is invalid
+     */
     public Reference withTag(String t) {
         if (!isValidTag(t)) {
             throw invalid(t, "invalid tag");

@@ -42,7 +42,11 @@ public final class RegistryAuthenticator implements Authenticator {
     private final Map<String, Credentials> resolved = new ConcurrentHashMap<>();
 
     /**
-     * @param credentials finds the credentials of a registry (as named in references, e.g. {@code docker.io})
+     * An authenticator that asks {@code credentials} once per registry and caches tokens.
+     *
+     * @param credentials finds the credentials of a registry (as named in references, e.g. {@code docker.io});
+     *                    may return null for anonymous access
+     * @param options the transport settings used for token requests (timeouts, User-Agent, plain-HTTP registries)
      */
     public RegistryAuthenticator(Function<String, Credentials> credentials, RegistryOptions options) {
         this.credentials = credentials;

@@ -35,16 +35,25 @@ public final class RegistryClient implements AutoCloseable {
     private final Semaphore permits;
     private final RegistryOptions options;
 
+    /**
+     * A client with its own transport; close it when done.
+     *
+     * @param options the transport settings, including how many requests may be in flight at once
+     * @param auth supplies credentials and answers challenges; {@link Authenticator#ANONYMOUS} for none
+     * @param retryListener receives a line per retried request; may be null
+     */
     public RegistryClient(RegistryOptions options, Authenticator auth, Consumer<String> retryListener) {
         this.options = options;
         this.transport = new Transport(options, auth, retryListener);
         this.permits = new Semaphore(options.maxConcurrentRequests(), true);
     }
 
+    /** {@return the transport settings this client was built with} */
     public RegistryOptions options() {
         return options;
     }
 
+    /** {@return the transport this client sends through, for the endpoints it lacks (e.g. uploads)} */
     public Transport transport() {
         return transport;
     }
@@ -53,9 +62,15 @@ public final class RegistryClient implements AutoCloseable {
         return "repository:" + repo.repository() + ":pull";
     }
 
-    /** A manifest as served, with the Content-Type it came with. */
+    /**
+     * A manifest as served, with the Content-Type it came with.
+     *
+     * @param manifest the parsed manifest, holding the exact bytes served
+     * @param digest the verified digest of those bytes
+     * @param contentType the response's Content-Type, or null when there was none
+     */
     public record FetchedManifest(Manifest manifest, Digest digest, String contentType) {
-        /** A descriptor that points at the manifest. */
+        /** {@return a descriptor that points at the manifest, with its media type, size and artifact type} */
         public Descriptor descriptor() {
             return new Descriptor(manifest.mediaType(), digest, manifest.bytes().length, List.of(), Map.of(), null,
                     manifest.artifactType());
@@ -65,12 +80,24 @@ public final class RegistryClient implements AutoCloseable {
     /**
      * GETs the manifest {@code ref} names (its digest if it has one, else its tag) and verifies it: against the
      * requested digest, else against {@code Docker-Content-Digest} when the registry sends one.
+     *
+     * @param ref the manifest to fetch
+     * @return the parsed, verified manifest
+     * @throws DavitException of kind NOT_FOUND (404), AUTH (401, 403), NETWORK (unreachable or another status) or
+     *     VERIFICATION (digest mismatch, over {@link ManifestParser#MAX_MANIFEST_BYTES}, or malformed)
      */
     public FetchedManifest fetchManifest(Reference ref) {
         return fetchManifest(ref, ref.identifier(), ref.digest(), -1);
     }
 
-    /** GETs a manifest by descriptor (a child of an index) and verifies digest and size. */
+    /**
+     * GETs a manifest by descriptor (a child of an index) and verifies digest and size.
+     *
+     * @param repo the repository; its tag and digest are ignored
+     * @param d the manifest's descriptor
+     * @return the parsed, verified manifest
+     * @throws DavitException of kind NOT_FOUND, AUTH, NETWORK or VERIFICATION, as {@link #fetchManifest(Reference)}
+     */
     public FetchedManifest fetchManifest(Reference repo, Descriptor d) {
         return fetchManifest(repo, d.digest().toString(), d.digest(), d.size());
     }
@@ -119,6 +146,11 @@ public final class RegistryClient implements AutoCloseable {
     /**
      * HEADs a manifest: its digest, media type and size without downloading it. Falls back to a GET when the
      * registry does not send {@code Docker-Content-Digest}.
+     *
+     * @param ref the manifest to look up, by tag or digest
+     * @return its descriptor (media type, digest, size), with no platform or annotations
+     * @throws DavitException of kind NOT_FOUND, AUTH, NETWORK, or VERIFICATION when the registry reports a digest
+     *     other than {@code ref}'s
      */
     public Descriptor headManifest(Reference ref) {
         String path = "/v2/" + ref.repository() + "/manifests/" + ref.identifier();
@@ -146,6 +178,14 @@ public final class RegistryClient implements AutoCloseable {
      * {@code Range} request and falling back to a full download when the server ignores the range. Retries
      * interrupted bodies (resuming each time); a concurrency permit is held only while a request is in flight.
      * The caller commits the ingest. {@code progress} receives the number of bytes written so far.
+     *
+     * @param repo the repository; its tag and digest are ignored
+     * @param d the blob's descriptor; its size bounds the download
+     * @param ingest where the bytes go, possibly holding a partial download already
+     * @param progress receives the ingest's byte count after each write (0 when a download starts over)
+     * @param retryListener receives a line per resumed download
+     * @throws DavitException of kind NOT_FOUND, AUTH, or NETWORK when the retries
+     *     ({@link RegistryOptions#maxRetries()}) are used up
      */
     public void fetchBlob(Reference repo, Descriptor d, BlobIngest ingest, LongConsumer progress,
                           Consumer<String> retryListener) {
@@ -215,6 +255,12 @@ public final class RegistryClient implements AutoCloseable {
     /**
      * Opens a blob for streaming (e.g. to upload it elsewhere). The stream checks size and digest as it is read
      * and fails at its end on a mismatch; the caller closes it.
+     *
+     * @param repo the repository; its tag and digest are ignored
+     * @param d the blob's descriptor
+     * @return the blob's bytes, verified as they are read
+     * @throws IOException never by this method itself (it reports a failed request as a {@link DavitException} of
+     *     kind NOT_FOUND, AUTH or NETWORK); reading the stream may throw it
      */
     public InputStream openBlob(Reference repo, Descriptor d) throws IOException {
         String path = "/v2/" + repo.repository() + "/blobs/" + d.digest();
@@ -225,7 +271,16 @@ public final class RegistryClient implements AutoCloseable {
         return new dev.davit.oci.digest.VerifyingInputStream(r.body(), d.digest(), d.size());
     }
 
-    /** GETs a small blob (a config) into memory, verifying size and digest. */
+    /**
+     * GETs a small blob (a config) into memory, verifying size and digest.
+     *
+     * @param repo the repository; its tag and digest are ignored
+     * @param d the blob's descriptor
+     * @param max the largest size accepted, in bytes
+     * @return the blob's bytes, exactly {@code d.size()} of them
+     * @throws DavitException of kind VERIFICATION when the blob is over {@code max} or does not match, else
+     *     NOT_FOUND, AUTH or NETWORK
+     */
     public byte[] fetchBlobBytes(Reference repo, Descriptor d, int max) {
         if (d.size() > max) {
             throw new DavitException(Kind.VERIFICATION, "blob " + d.digest() + " is " + d.size()
@@ -257,7 +312,13 @@ public final class RegistryClient implements AutoCloseable {
         return m.matches() ? parseLong(m.group(1)) : -1;
     }
 
-    /** Lists all tags of a repository, following {@code Link: <...>; rel="next"} pagination. */
+    /**
+     * Lists all tags of a repository, following {@code Link: <...>; rel="next"} pagination.
+     *
+     * @param repo the repository; its tag and digest are ignored
+     * @return the tags in the order the registry lists them; empty when it has none
+     * @throws DavitException of kind NOT_FOUND (no such repository), AUTH or NETWORK
+     */
     public List<String> tags(Reference repo) {
         List<String> out = new ArrayList<>();
         String path = "/v2/" + repo.repository() + "/tags/list?n=1000";
@@ -289,7 +350,14 @@ public final class RegistryClient implements AutoCloseable {
         return out;
     }
 
-    /** Checks that the registry answers {@code /v2/} and accepts our credentials (used by login). */
+    /**
+     * Checks that the registry answers {@code /v2/} and accepts our credentials (used by login).
+     *
+     * @param registry the registry as named in references, e.g. {@code docker.io} or {@code localhost:5000}
+     * @param scope the scope to ask a token for, e.g. {@code repository:library/alpine:pull}; null for none
+     * @throws DavitException of kind AUTH when the credentials are rejected, NETWORK when it is unreachable or
+     *     answers anything but 200
+     */
     public void ping(String registry, String scope) {
         String api = Reference.DOCKER_HUB.equals(registry) ? Reference.DOCKER_HUB_API : registry;
         try (Transport.Response r = transport.send(Transport.Request.get(api, "/v2/", scope, Map.of()))) {

@@ -22,6 +22,20 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
                               Duration idleTimeout, int maxRetries, Duration initialBackoff, Duration maxBackoff,
                               String userAgent) {
 
+    /**
+     * Checks the settings; {@link #builder()} is the usual way to make them. Registry names are lower-cased.
+     *
+     * @param insecureRegistries registries (host[:port], or host for every port) reached over plain HTTP; not null
+     * @param maxConcurrentRequests blob requests in flight at once, 1 to 64
+     * @param connectTimeout connect timeout, positive
+     * @param idleTimeout idle-read timeout, positive
+     * @param maxRetries retries per request, 0 to 20
+     * @param initialBackoff first retry delay, not over {@code maxBackoff}
+     * @param maxBackoff largest retry delay
+     * @param userAgent the User-Agent header
+     * @throws IllegalArgumentException if a value is out of range
+     * @throws NullPointerException if a set or duration is null
+     */
     public RegistryOptions {
         insecureRegistries = Set.copyOf(insecureRegistries.stream().map(s -> s.toLowerCase(Locale.ROOT)).toList());
         Objects.requireNonNull(connectTimeout);
@@ -42,29 +56,43 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
         }
     }
 
+    /** {@return a builder with the defaults of {@link #defaults()}} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder holding these settings, to change some of them. */
+    /** {@return a builder holding these settings, to change some of them} */
     public Builder toBuilder() {
         return new Builder().insecureRegistries(insecureRegistries).maxConcurrentRequests(maxConcurrentRequests)
                 .connectTimeout(connectTimeout).idleTimeout(idleTimeout).maxRetries(maxRetries)
                 .initialBackoff(initialBackoff).maxBackoff(maxBackoff).userAgent(userAgent);
     }
 
-    /** Defaults: 6 concurrent requests, 10 s connect, 30 s idle, 5 retries from 200 ms up to 30 s. */
+    /**
+     * {@return the defaults: 6 concurrent requests, 10 s connect, 30 s idle, 5 retries from 200 ms up to 30 s}
+     * No insecure registries; User-Agent {@code davit}.
+     */
     public static RegistryOptions defaults() {
         return builder().build();
     }
 
-    /** True when {@code registry} (host[:port]) is reached over plain HTTP. */
+    /**
+     * {@return true when {@code registry} is reached over plain HTTP} That is a loopback registry or one listed in
+     * {@link #insecureRegistries()}, by host[:port] or by host alone.
+     *
+     * @param registry the registry's host[:port], e.g. {@code localhost:5000}
+     */
     public boolean isPlainHttp(String registry) {
         return isLoopback(registry) || insecureRegistries.contains(registry.toLowerCase(Locale.ROOT))
                 || insecureRegistries.contains(hostOnly(registry).toLowerCase(Locale.ROOT));
     }
 
-    /** 127.0.0.0/8, localhost and [::1], with or without a port. No DNS lookup is made. */
+    /**
+     * {@return whether {@code registry} is a loopback address: 127.0.0.0/8, localhost and [::1]} With or without a
+     * port. No DNS lookup is made.
+     *
+     * @param registry the registry's host[:port]
+     */
     public static boolean isLoopback(String registry) {
         String host = hostOnly(registry).toLowerCase(Locale.ROOT);
         if (host.equals("localhost") || host.equals("[::1]") || host.equals("::1")) {
@@ -105,46 +133,99 @@ public record RegistryOptions(Set<String> insecureRegistries, int maxConcurrentR
         private Builder() {
         }
 
+        /**
+         * Sets the registries reached over plain HTTP besides loopback ones; default none.
+         *
+         * @param v host[:port] names, or hosts for every port; not null
+         * @return this builder
+         */
         public Builder insecureRegistries(Set<String> v) {
             insecure = v;
             return this;
         }
 
+        /**
+         * Sets how many blob requests may be in flight at once; default 6.
+         *
+         * @param v 1 to 64
+         * @return this builder
+         */
         public Builder maxConcurrentRequests(int v) {
             maxConcurrent = v;
             return this;
         }
 
+        /**
+         * Sets the TCP/TLS connect timeout; default 10 s.
+         *
+         * @param v a positive duration
+         * @return this builder
+         */
         public Builder connectTimeout(Duration v) {
             connectTimeout = v;
             return this;
         }
 
+        /**
+         * Sets how long a response may stall before the read is abandoned (and retried); default 30 s.
+         *
+         * @param v a positive duration
+         * @return this builder
+         */
         public Builder idleTimeout(Duration v) {
             idleTimeout = v;
             return this;
         }
 
+        /**
+         * Sets the retries per request on connection errors, 408, 429 and 5xx; default 5.
+         *
+         * @param v 0 to 20
+         * @return this builder
+         */
         public Builder maxRetries(int v) {
             maxRetries = v;
             return this;
         }
 
+        /**
+         * Sets the first retry delay, which doubles per retry; default 200 ms.
+         *
+         * @param v a duration not over the max backoff
+         * @return this builder
+         */
         public Builder initialBackoff(Duration v) {
             initialBackoff = v;
             return this;
         }
 
+        /**
+         * Sets the longest retry delay, also the cap on a server's {@code Retry-After}; default 30 s.
+         *
+         * @param v a duration not under the initial backoff
+         * @return this builder
+         */
         public Builder maxBackoff(Duration v) {
             maxBackoff = v;
             return this;
         }
 
+        /**
+         * Sets the User-Agent header; default {@code davit}.
+         *
+         * @param v the header value
+         * @return this builder
+         */
         public Builder userAgent(String v) {
             userAgent = v;
             return this;
         }
 
+        /**
+         * {@return the settings}
+         *
+         * @throws IllegalArgumentException if a value is out of range or the backoffs conflict
+         */
         public RegistryOptions build() {
             return new RegistryOptions(insecure, maxConcurrent, connectTimeout, idleTimeout, maxRetries,
                     initialBackoff, maxBackoff, userAgent);

@@ -9,11 +9,21 @@ import java.io.InputStream;
  * streamed from their source, never held in memory.
  */
 public interface RequestBody {
+    /** {@return the body's length in bytes, sent as {@code Content-Length}} */
     long length();
 
-    /** A fresh stream of exactly {@link #length()} bytes. */
+    /**
+     * {@return a fresh stream of exactly {@link #length()} bytes} The caller closes it.
+     *
+     * @throws IOException if the content cannot be opened
+     */
     InputStream open() throws IOException;
 
+    /**
+     * {@return a body of {@code bytes}}
+     *
+     * @param bytes the content; not copied, so it must not change while the body is in use
+     */
     static RequestBody of(byte[] bytes) {
         return new RequestBody() {
             @Override
@@ -28,7 +38,12 @@ public interface RequestBody {
         };
     }
 
-    /** A body that opens {@code source} anew for each attempt. */
+    /**
+     * {@return a body that opens {@code source} anew for each attempt}
+     *
+     * @param length the exact number of bytes {@code source}'s streams give
+     * @param source opens the content from its first byte, once per attempt
+     */
     static RequestBody of(long length, IoSupplier<InputStream> source) {
         return new RequestBody() {
             @Override
@@ -43,9 +58,18 @@ public interface RequestBody {
         };
     }
 
-    /** A supplier that may fail with an IOException. */
+    /**
+     * A supplier that may fail with an IOException.
+     *
+     * @param <T> what it supplies
+     */
     @FunctionalInterface
     interface IoSupplier<T> {
+        /**
+         * {@return a new value}
+         *
+         * @throws IOException if it cannot be made
+         */
         T get() throws IOException;
     }
 }

@@ -40,53 +40,121 @@ public final class Transport implements AutoCloseable {
     private final Authenticator auth;
     private final Consumer<String> retryListener;
 
+    /**
+     * A transport with the given settings and auth.
+     *
+     * @param options the timeouts, retry policy, User-Agent and plain-HTTP registries
+     * @param auth supplies {@code Authorization} headers and answers 401 challenges
+     * @param retryListener receives a line per retried request; may be null
+     */
     public Transport(RegistryOptions options, Authenticator auth, Consumer<String> retryListener) {
         this.options = options;
         this.auth = auth;
         this.retryListener = retryListener == null ? s -> { } : retryListener;
     }
 
+    /** {@return the settings this transport was built with} */
     public RegistryOptions options() {
         return options;
     }
 
-    /** The base URI of a registry's API, {@code http://} only for loopback and insecure registries. */
+    /**
+     * {@return the base URI of a registry's API, {@code http://} only for loopback and insecure registries}
+     *
+     * @param registry the registry's API host[:port]
+     */
     public URI baseUri(String registry) {
         return URI.create((options.isPlainHttp(registry) ? "http://" : "https://") + registry);
     }
 
-    /** A request to send. {@code scope} may be null (e.g. for {@code /v2/}). */
+    /**
+     * A request to send. {@code scope} may be null (e.g. for {@code /v2/}).
+     *
+     * @param method the HTTP method, e.g. {@code GET}, {@code PUT}, {@code PATCH}
+     * @param registry the registry's API host[:port], e.g. {@code registry-1.docker.io}
+     * @param path the path and query, e.g. {@code /v2/library/alpine/manifests/3.20}
+     * @param headers extra request headers (not {@code Authorization} or {@code User-Agent}, which are added)
+     * @param scope the token scope the request needs, e.g. {@code repository:library/alpine:pull}; or null
+     * @param body the body to send, or null for none
+     */
     public record Request(String method, String registry, String path, Map<String, String> headers, String scope,
                           RequestBody body) {
+        /**
+         * Copies the headers.
+         *
+         * @param method the HTTP method
+         * @param registry the registry's API host[:port]
+         * @param path the path and query
+         * @param headers extra request headers, not null
+         * @param scope the token scope, or null
+         * @param body the body, or null
+         */
         public Request {
             headers = Map.copyOf(headers);
         }
 
+        /**
+         * {@return a GET request without a body}
+         *
+         * @param registry the registry's API host[:port]
+         * @param path the path and query
+         * @param scope the token scope, or null
+         * @param headers extra request headers, not null
+         */
         public static Request get(String registry, String path, String scope, Map<String, String> headers) {
             return new Request("GET", registry, path, headers, scope, null);
         }
 
+        /**
+         * {@return a HEAD request}
+         *
+         * @param registry the registry's API host[:port]
+         * @param path the path and query
+         * @param scope the token scope, or null
+         * @param headers extra request headers, not null
+         */
         public static Request head(String registry, String path, String scope, Map<String, String> headers) {
             return new Request("HEAD", registry, path, headers, scope, null);
         }
     }
 
-    /** A response whose body must be closed. */
+    /**
+     * A response whose body must be closed.
+     *
+     * @param status the HTTP status of the final response (after redirects)
+     * @param headers the response headers, keyed by lower-case name
+     * @param body the response body, streamed; closed by {@link #close()}
+     * @param uri the URI that answered, after redirects
+     */
     public record Response(int status, Map<String, List<String>> headers, InputStream body, URI uri)
             implements AutoCloseable {
-        /** The first value of header {@code name} (case-insensitive), or null. */
+        /**
+         * {@return the first value of header {@code name} (case-insensitive), or null}
+         *
+         * @param name the header name
+         */
         public String header(String name) {
             List<String> v = headers.get(name.toLowerCase(java.util.Locale.ROOT));
             return v == null || v.isEmpty() ? null : v.get(0);
         }
 
-        /** All values of header {@code name} (case-insensitive). */
+        /**
+         * {@return all values of header {@code name} (case-insensitive); empty when it is absent}
+         *
+         * @param name the header name
+         */
         public List<String> headerValues(String name) {
             List<String> v = headers.get(name.toLowerCase(java.util.Locale.ROOT));
             return v == null ? List.of() : v;
         }
 
-        /** Reads at most {@code max} bytes of the body; more is an error. */
+        /**
+         * Reads at most {@code max} bytes of the body; more is an error.
+         *
+         * @param max the largest body accepted, in bytes
+         * @return the whole body
+         * @throws IOException if reading fails or the body is over {@code max} bytes
+         */
         public byte[] readBody(int max) throws IOException {
             byte[] b = body.readNBytes(max + 1);
             if (b.length > max) {
@@ -108,6 +176,11 @@ public final class Transport implements AutoCloseable {
     /**
      * Sends a request with auth, retries and redirects. Returns any final status (including 4xx) for the caller
      * to interpret, except that a 401 which the authenticator cannot satisfy becomes an AUTH error.
+     *
+     * @param req the request
+     * @return the final response, whose body the caller closes
+     * @throws DavitException of kind AUTH for an unsatisfied 401, NETWORK when the registry cannot be reached after
+     *     the retries (or the thread is interrupted while waiting to retry)
      */
     public Response send(Request req) {
         String authorization = auth.authorization(req.registry(), req.scope());
@@ -280,6 +353,8 @@ public final class Transport implements AutoCloseable {
      * Whether messages quote registry error bodies (default: yes, for a person at a terminal). A server whose caller
      * is not trusted (the MCP server) turns it off: a registry's words then never reach that caller, only an error
      * code of the distribution spec's form ({@code MANIFEST_UNKNOWN}).
+     *
+     * @param quote true to quote error bodies, false to give only the error code; applies to the whole JVM
      */
     public static void quoteErrorBodies(boolean quote) {
         quoteBodies = quote;

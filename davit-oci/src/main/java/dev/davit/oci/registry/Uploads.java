@@ -27,6 +27,8 @@ public final class Uploads {
     private final PushOptions options;
 
     /**
+     * An upload client over a transport.
+     *
      * @param transport the registry transport (auth, retries, redirects)
      * @param options   chunking thresholds
      */
@@ -35,15 +37,27 @@ public final class Uploads {
         this.options = options;
     }
 
-    /** Chunking settings. */
+    /**
+     * Chunking settings.
+     *
+     * @param monolithicMax the largest blob sent in one PUT, in bytes; larger ones go in chunks
+     * @param chunkSize the size of a PATCH chunk, in bytes (raised to the registry's minimum when it has one)
+     */
     public record PushOptions(long monolithicMax, long chunkSize) {
+        /**
+         * Checks the sizes.
+         *
+         * @param monolithicMax the largest single-PUT blob in bytes, not negative
+         * @param chunkSize the chunk size in bytes, at least 1
+         * @throws IllegalArgumentException if a size is out of range
+         */
         public PushOptions {
             if (monolithicMax < 0 || chunkSize < 1) {
                 throw new IllegalArgumentException("monolithicMax >= 0 and chunkSize >= 1 required");
             }
         }
 
-        /** Blobs up to 256 MiB in one streamed PUT; larger ones in 64 MiB chunks (resumable). */
+        /** {@return the defaults: blobs up to 256 MiB in one streamed PUT; larger ones in 64 MiB chunks (resumable)} */
         public static PushOptions defaults() {
             return new PushOptions(256L << 20, 64L << 20);
         }
@@ -53,7 +67,13 @@ public final class Uploads {
         return "repository:" + repo.repository() + ":pull,push";
     }
 
-    /** Whether the repository already has the blob (HEAD). */
+    /**
+     * {@return whether the repository already has the blob} Asked with a HEAD request.
+     *
+     * @param repo the repository; its tag and digest are ignored
+     * @param digest the blob's digest
+     * @throws DavitException of kind AUTH or NETWORK when the registry answers neither 200 nor 404
+     */
     public boolean exists(Reference repo, Digest digest) {
         try (Transport.Response r = transport.send(Transport.Request.head(repo.apiHost(),
                 "/v2/" + repo.repository() + "/blobs/" + digest, pushScope(repo), Map.of()))) {
@@ -70,6 +90,12 @@ public final class Uploads {
     /**
      * Asks the registry to mount {@code digest} from {@code from} (same registry). Returns null when mounted,
      * else the location of an upload session the registry opened instead.
+     *
+     * @param repo the repository to mount into; its tag and digest are ignored
+     * @param digest the blob's digest
+     * @param from a repository of the same registry that holds the blob
+     * @return null when mounted, else the absolute URL of the upload session opened instead
+     * @throws DavitException of kind AUTH, NOT_FOUND or NETWORK when the registry refuses both
      */
     public String mountOrStart(Reference repo, Digest digest, Reference from) {
         String path = "/v2/" + repo.repository() + "/blobs/uploads/?mount=" + enc(digest.toString()) + "&from="
@@ -87,7 +113,13 @@ public final class Uploads {
         }
     }
 
-    /** Opens an upload session; returns its location and the registry's minimum chunk size (0 when none). */
+    /**
+     * Opens an upload session.
+     *
+     * @param repo the repository to upload into; its tag and digest are ignored
+     * @return the session's absolute URL and the registry's minimum chunk size (0 when none)
+     * @throws DavitException of kind AUTH, NOT_FOUND or NETWORK when the registry does not open one
+     */
     public Session start(Reference repo) {
         try (Transport.Response r = transport.send(new Transport.Request("POST", repo.apiHost(),
                 "/v2/" + repo.repository() + "/blobs/uploads/", Map.of(), pushScope(repo), RequestBody.of(new byte[0])))) {
@@ -107,7 +139,12 @@ public final class Uploads {
         }
     }
 
-    /** An upload session. */
+    /**
+     * An upload session.
+     *
+     * @param location the session's absolute URL, where the content is sent
+     * @param minChunk the registry's {@code OCI-Chunk-Min-Length} in bytes, 0 when it named none
+     */
     public record Session(String location, long minChunk) {
     }
 
@@ -116,7 +153,14 @@ public final class Uploads {
      * in PATCH chunks of at least the registry's {@code OCI-Chunk-Min-Length}. An interrupted chunked upload
      * resumes from the {@code Range} the registry reports for the session.
      *
+     * @param repo the repository to upload into; its tag and digest are ignored
+     * @param d the blob's descriptor; the content must match its size and digest
+     * @param content opens the blob's bytes from the first one, once per attempt
      * @param location an open session (from {@link #start} or a failed mount), or null to open one
+     * @param progress receives the number of bytes the registry has so far
+     * @param retries receives a line per retried or resumed chunk, or per fallback to one PUT
+     * @throws DavitException of kind AUTH or NOT_FOUND as the registry answers, NETWORK when it rejects the
+     *     upload (e.g. a digest mismatch) or the retries are used up
      */
     public void upload(Reference repo, Descriptor d, RequestBody.IoSupplier<InputStream> content, String location,
                        LongConsumer progress, Consumer<String> retries) {
@@ -279,7 +323,17 @@ public final class Uploads {
         };
     }
 
-    /** PUTs a manifest's exact bytes under a tag or digest; returns the digest the registry reports. */
+    /**
+     * PUTs a manifest's exact bytes under a tag or digest.
+     *
+     * @param repo the repository; its tag and digest are ignored
+     * @param tagOrDigest the tag, or the manifest's digest as text
+     * @param mediaType the manifest's media type, sent as Content-Type
+     * @param bytes the manifest exactly as it is to be stored
+     * @return the sha256 digest of {@code bytes}, which the registry confirmed when it reported one
+     * @throws DavitException of kind VERIFICATION when the registry reports another digest, else AUTH, NOT_FOUND
+     *     or NETWORK when it refuses the manifest
+     */
     public Digest putManifest(Reference repo, String tagOrDigest, String mediaType, byte[] bytes) {
         try (Transport.Response r = transport.send(new Transport.Request("PUT", repo.apiHost(),
                 "/v2/" + repo.repository() + "/manifests/" + tagOrDigest, Map.of("Content-Type", mediaType),

@@ -31,7 +31,12 @@ public final class Owners {
     /** The suffix of the record's file name, beside the tree's own name. */
     public static final String SUFFIX = ".owners";
 
-    /** A numeric owner. */
+    /**
+     * A numeric owner.
+     *
+     * @param uid the user id as the layer gave it
+     * @param gid the group id as the layer gave it
+     */
     public record Owner(long uid, long gid) {
     }
 
@@ -41,7 +46,11 @@ public final class Owners {
     Owners() {
     }
 
-    /** The record's file for the tree {@code rootfs}: {@code ROOTFS.owners}, its sibling. */
+    /**
+     * {@return the record's file for the tree {@code rootfs}: {@code ROOTFS.owners}, its sibling} It need not exist.
+     *
+     * @param rootfs the unpacked tree's directory
+     */
     public static Path fileOf(Path rootfs) {
         return rootfs.resolveSibling(rootfs.getFileName() + SUFFIX);
     }
@@ -111,6 +120,10 @@ public final class Owners {
     /**
      * Moves the record of the tree {@code from} (when there is one) to be that of {@code to}, once the tree itself
      * was renamed (a tree without its record for a moment gives its files to sandbox root, never to a user).
+     *
+     * @param from the tree's old directory
+     * @param to the tree's new directory
+     * @throws IOException if the record cannot be moved (atomically, replacing one at the target)
      */
     public static void moveRecord(Path from, Path to) throws IOException {
         Path f = fileOf(from);
@@ -124,6 +137,8 @@ public final class Owners {
      * The owners recorded for the tree {@code rootfs}, by root-relative path; empty when there is no record (an
      * unpack as root, or one with every entry owned by {@code 0:0}).
      *
+     * @param rootfs the unpacked tree's directory
+     * @return the owners by {@code /}-separated path relative to the tree, in path order
      * @throws IOException when the record cannot be read or is not one
      */
     public static Map<String, Owner> read(Path rootfs) throws IOException {

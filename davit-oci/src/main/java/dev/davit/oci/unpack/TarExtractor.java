@@ -28,6 +28,14 @@ public final class TarExtractor {
      *                     while it extracts, so this bounds that memory)
      */
     public record Limits(long maxBytes, long maxEntries, long maxNameBytes) {
+        /**
+         * Checks the caps.
+         *
+         * @param maxBytes the byte cap, positive
+         * @param maxEntries the entry cap, positive
+         * @param maxNameBytes the name cap, positive
+         * @throws IllegalArgumentException if a cap is not positive
+         */
         public Limits {
             if (maxBytes < 1 || maxEntries < 1 || maxNameBytes < 1) {
                 throw new IllegalArgumentException("limits must be positive");
@@ -41,7 +49,11 @@ public final class TarExtractor {
     /**
      * Extracts {@code tarFile} into {@code dir} (which must exist and be empty).
      *
+     * @param tarFile the archive: a plain, gzip or zstd tar
+     * @param dir the directory to extract into; it must exist and be empty
      * @return the entries skipped (devices, AUFS metadata), each with the reason
+     * @throws DavitException of kind USAGE when the file cannot be read or is not a tar, VERIFICATION when an entry
+     *     breaks the rules, STORE when {@code dir} cannot be written
      */
     public static List<UnpackResult.Skipped> extract(Path tarFile, Path dir) {
         Report report = new Report();
@@ -79,9 +91,14 @@ public final class TarExtractor {
      * is refused before any of it is written). On failure {@code dir} holds part of the archive: the caller
      * deletes it.
      *
-     * @param what  the archive in messages, e.g. {@code the tar of /workspace that sandbox sb-1 sent}
-     * @param raise appended to the error when a limit is passed (how to raise it)
+     * @param tar    the plain tar stream; read but not closed
+     * @param dir    the directory to extract into; it must exist and be empty
+     * @param limits the caps on the stream
+     * @param what   the archive in messages, e.g. {@code the tar of /workspace that sandbox sb-1 sent}
+     * @param raise  appended to the error when a limit is passed (how to raise it)
      * @return the entries skipped (devices, fifos, unsupported types), each with the reason
+     * @throws DavitException of kind VERIFICATION when the archive breaks a rule or a limit, STORE when the stream
+     *     fails or {@code dir} cannot be written
      */
     public static List<UnpackResult.Skipped> extractUntrusted(InputStream tar, Path dir, Limits limits, String what,
                                                               String raise) {

@@ -34,6 +34,15 @@ public record UnpackOptions(long maxBytes, long maxEntries, Privileges privilege
         ROOTLESS
     }
 
+    /**
+     * Checks the settings; {@link #builder()} is the usual way to make them.
+     *
+     * @param maxBytes the byte limit, positive
+     * @param maxEntries the entry limit, positive
+     * @param privileges the privileges; not null
+     * @throws IllegalArgumentException if a limit is not positive
+     * @throws NullPointerException if {@code privileges} is null
+     */
     public UnpackOptions {
         Objects.requireNonNull(privileges, "privileges");
         if (maxBytes < 1) {
@@ -44,16 +53,17 @@ public record UnpackOptions(long maxBytes, long maxEntries, Privileges privilege
         }
     }
 
-    /** 32 GiB, one million entries, privileges from the current user. */
+    /** {@return the defaults: 32 GiB, one million entries, privileges from the current user} */
     public static UnpackOptions defaults() {
         return builder().build();
     }
 
+    /** {@return a new builder with the defaults of {@link #defaults()}} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A builder holding these settings, to change some of them. */
+    /** {@return a builder holding these settings, to change some of them} */
     public Builder toBuilder() {
         return new Builder().maxBytes(maxBytes).maxEntries(maxEntries).privileges(privileges);
     }
@@ -67,21 +77,45 @@ public record UnpackOptions(long maxBytes, long maxEntries, Privileges privilege
         private Builder() {
         }
 
+        /**
+         * Sets the most uncompressed layer data an unpack may read; default {@link #DEFAULT_MAX_BYTES}.
+         *
+         * @param v the limit in bytes, positive
+         * @return this builder
+         */
         public Builder maxBytes(long v) {
             this.maxBytes = v;
             return this;
         }
 
+        /**
+         * Sets the most tar entries an unpack may process; default {@link #DEFAULT_MAX_ENTRIES}.
+         *
+         * @param v the limit, positive
+         * @return this builder
+         */
         public Builder maxEntries(long v) {
             this.maxEntries = v;
             return this;
         }
 
+        /**
+         * Sets how ownership and special files are handled; default {@link Privileges#AUTO}.
+         *
+         * @param v the privileges; not null
+         * @return this builder
+         */
         public Builder privileges(Privileges v) {
             this.privileges = v;
             return this;
         }
 
+        /**
+         * {@return the settings}
+         *
+         * @throws IllegalArgumentException if a limit is not positive
+         * @throws NullPointerException if the privileges are null
+         */
         public UnpackOptions build() {
             return new UnpackOptions(maxBytes, maxEntries, privileges);
         }

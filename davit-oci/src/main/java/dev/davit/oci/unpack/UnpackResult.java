@@ -32,17 +32,46 @@ public record UnpackResult(Path dir, Descriptor manifest, String platform, List<
     /** How many skipped entries {@link #skipped()} lists at most. */
     public static final int MAX_SKIPPED_LISTED = 100;
 
+    /**
+     * Copies the lists.
+     *
+     * @param dir the root filesystem
+     * @param manifest the manifest applied
+     * @param platform the platform, or null
+     * @param layers the layers; not null
+     * @param files regular files written
+     * @param directories directories
+     * @param symlinks symbolic links
+     * @param hardlinks hard links
+     * @param specialFiles device nodes and fifos
+     * @param whiteouts whiteouts applied
+     * @param bytes bytes written
+     * @param skipped skipped entries listed; not null
+     * @param skippedTotal skipped entries in all
+     * @param notes notes; not null
+     * @param elapsed the wall time
+     */
     public UnpackResult {
         layers = List.copyOf(layers);
         skipped = List.copyOf(skipped);
         notes = List.copyOf(notes);
     }
 
-    /** One applied layer. */
+    /**
+     * One applied layer.
+     *
+     * @param descriptor the layer blob's descriptor
+     * @param diffId the digest of its uncompressed tar, verified against the config's {@code rootfs.diff_ids}
+     */
     public record Layer(Descriptor descriptor, Digest diffId) {
     }
 
-    /** An entry that was not written. */
+    /**
+     * An entry that was not written.
+     *
+     * @param path the entry's path in the layer (shortened to 300 characters)
+     * @param reason why it was skipped, one line, e.g. {@code AUFS metadata, not part of the image}
+     */
     public record Skipped(String path, String reason) {
     }
 }

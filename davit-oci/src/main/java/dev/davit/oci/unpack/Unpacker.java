@@ -49,6 +49,12 @@ public final class Unpacker {
     private final OciStore store;
     private final UnpackOptions options;
 
+    /**
+     * An unpacker reading from one store.
+     *
+     * @param store the store holding the images and their blobs
+     * @param options the limits and privileges
+     */
     public Unpacker(OciStore store, UnpackOptions options) {
         this.store = store;
         this.options = options;
@@ -58,10 +64,13 @@ public final class Unpacker {
      * Unpacks the image {@code image} (a manifest or index in the store, e.g. a store entry's descriptor) into
      * {@code dir}, which must not exist or be empty.
      *
+     * @param image the descriptor of a manifest or index in the store
+     * @param dir the target directory; created if missing
      * @param platforms picks the manifest from an index (must name one platform; null means this machine's); for a
      *                  single manifest it is only compared with the config's platform (a mismatch is a note)
      * @throws DavitException VERIFICATION for unsafe or corrupt content and exceeded limits, USAGE for a bad target
      *                        or a non-image, NOT_FOUND for missing content, STORE when the target cannot be written
+     * @return what was written, skipped and noted
      */
     public UnpackResult unpack(Descriptor image, PlatformSelector platforms, Path dir) {
         long t0 = System.nanoTime();
