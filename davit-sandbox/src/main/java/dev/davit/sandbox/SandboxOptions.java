@@ -16,12 +16,13 @@ import java.util.Objects;
  */
 public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox) {
     /**
-     * Checks that there is a state directory.
+     * Checks that there is a state directory and makes it absolute (a relative one is resolved against the current
+     * directory now: helpers such as davit-exec run elsewhere).
      *
      * @throws NullPointerException when {@code stateDir} is null
      */
     public SandboxOptions {
-        Objects.requireNonNull(stateDir, "stateDir");
+        stateDir = Objects.requireNonNull(stateDir, "stateDir").toAbsolutePath();
     }
 
     /**

@@ -12,7 +12,8 @@ public final class DavitHome {
     }
 
     /**
-     * {@return davit's data directory for the given environment} It need not exist.
+     * {@return davit's data directory for the given environment, absolute (a relative {@code DAVIT_HOME} is
+     * resolved against the current directory)} It need not exist.
      *
      * @param env the environment variables, e.g. {@link System#getenv()}; {@code DAVIT_HOME} and
      *            {@code XDG_CACHE_HOME} are read, blank values count as unset
@@ -20,13 +21,13 @@ public final class DavitHome {
     public static Path resolve(Map<String, String> env) {
         String home = env.get("DAVIT_HOME");
         if (home != null && !home.isBlank()) {
-            return Path.of(home);
+            return Path.of(home).toAbsolutePath();
         }
         String xdg = env.get("XDG_CACHE_HOME");
         if (xdg != null && !xdg.isBlank()) {
-            return Path.of(xdg, "davit");
+            return Path.of(xdg, "davit").toAbsolutePath();
         }
-        return Path.of(System.getProperty("user.home"), ".cache", "davit");
+        return Path.of(System.getProperty("user.home"), ".cache", "davit").toAbsolutePath();
     }
 
     /**
