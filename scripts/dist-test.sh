@@ -27,9 +27,10 @@ version=$(basename "$tarball"); version=${version#davit-}; version=${version%-li
 w=$(mktemp -d /tmp/davit-dist-test.XXXXXX)
 . "$root/scripts/registry.sh"
 installed=
+sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
 cleanup() {
   davit_stop_registries
-  [ -z "$installed" ] || dpkg -P davit >/dev/null 2>&1 || true
+  [ -z "$installed" ] || $sudo dpkg -P davit >/dev/null 2>&1 || true
   rm -rf "$w"
 }
 trap cleanup EXIT
@@ -69,13 +70,27 @@ check() {
   local ref="127.0.0.1:$port/dist/$what:1"
   clean DAVIT_HOME="$w/home-$what" "$davit" build -q "$w/rootfs" "$ref" --push >/dev/null \
     || fail "$what: davit build --push failed"
-  # the first command of a fresh home: the AOT cache made at build time must map here
-  out=$(clean DAVIT_HOME="$w/fresh-$what" DAVIT_JAVA_OPTS="-Xlog:class+load=info:file=$w/classes-$what.log" \
+  # each kind of command maps its AOT cache made at build time: a pull (pull), gc (full), run (quick), the
+  # first commands of a fresh home
+  out=$(clean DAVIT_HOME="$w/fresh-$what" DAVIT_JAVA_OPTS="-Xlog:class+load=info:file=$w/pull-$what.log" \
+    "$davit" pull -q "$ref") || fail "$what: davit pull failed: $out"
+  out=$(clean DAVIT_HOME="$w/fresh-$what" DAVIT_JAVA_OPTS="-Xlog:class+load=info:file=$w/gc-$what.log" \
+    "$davit" gc) || fail "$what: davit gc failed: $out"
+  out=$(clean DAVIT_HOME="$w/fresh-$what" DAVIT_JAVA_OPTS="-Xlog:class+load=info:file=$w/run-$what.log" \
     "$davit" run -q "$ref" -- sh -c 'echo "hello from $(uname -s)"') || fail "$what: davit run failed: $out"
   [ "$out" = "hello from Linux" ] || fail "$what: davit run printed '$out'"
-  grep -q 'dev.davit.cli.Main source: shared objects file' "$w/classes-$what.log" \
-    || fail "$what: the first davit run did not use the AOT cache made at build time"
-  echo "dist-test: $what: davit run of $ref ok, with the build's AOT cache"
+  for k in pull gc run; do
+    grep -q 'dev.davit.cli.Main source: shared objects file' "$w/$k-$what.log" \
+      || fail "$what: davit $k did not use the AOT cache made at build time"
+  done
+  echo "dist-test: $what: davit pull, gc and run of $ref ok, each with the build's AOT cache"
+}
+
+# nothing in a package may be writable by group or others (ls -l modes as tar -tv and dpkg-deb -c list them)
+modes_ok() {
+  local bad
+  bad=$(awk '$1 !~ /^l/ && (substr($1, 6, 1) == "w" || substr($1, 9, 1) == "w")' <<<"$2" | head -3)
+  [ -z "$bad" ] || fail "$1 has files writable by group or others: $bad"
 }
 
 # bash completion: "davit wor<TAB>" and "davit workspace ex<TAB>"
@@ -111,9 +126,14 @@ ZSH
 }
 
 echo "dist-test: $(du -h "$tarball" | cut -f1) $tarball"
+modes_ok "$tarball" "$(tar -tvzf "$tarball")"
+modes_ok "$debfile" "$(dpkg-deb -c "$debfile")"
 mkdir "$w/unpacked"
 tar -xzf "$tarball" -C "$w/unpacked"
 rel="$w/unpacked/davit-$version-linux-x86_64"
+for k in quick pull full; do
+  [ -s "$rel/lib/aot/davit-$k.aot" ] || fail "the tarball has no $k AOT cache"
+done
 check "$rel/bin/davit" tarball
 completes "$rel/share/bash-completion/completions/davit"
 zsh_completes "$rel/share/zsh/site-functions"
@@ -131,8 +151,11 @@ echo "dist-test: bash and zsh completion ok; $pages man pages render"
 if dpkg-query -W -f='${Status}' davit 2>/dev/null | grep -q 'ok installed'; then
   fail "a davit package is installed already; remove it (dpkg -r davit) before this test"
 fi
-[ ! -e /usr/bin/davit ] || fail "/usr/bin/davit exists and is not from a davit package"
-sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+# dpkg -i would take over a file no package owns, and dpkg -r would then delete it: refuse if any is there
+while IFS= read -r f; do
+  f=${f#.}
+  [ -n "$f" ] && [ ! -d "$f" ] && [ -e "$f" ] && fail "$f exists and is not from a davit package; this test would replace it"
+done < <(dpkg-deb -c "$debfile" | awk '{print $6}')
 installed=yes
 $sudo dpkg -i "$debfile" >/dev/null
 check /usr/bin/davit deb

@@ -7,6 +7,8 @@
 # from the command models (dev.davit.cli.ShellDocs). No JDK is needed where they are installed.
 #   bash scripts/dist.sh [--no-deb]
 set -euo pipefail
+# what is packed is root's and not writable by group or others, whatever the builder's umask
+umask 022
 root="$(cd "$(dirname "$0")/.." && pwd)"
 deb=yes
 for a in "$@"; do
@@ -64,6 +66,7 @@ echo "dist: linking a runtime ($modules)" >&2
 # uncompressed lib/modules gzips smaller (28 MB against 32 MB) and loads without inflating every class.
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-java-debug-attributes --no-header-files --no-man-pages \
   --generate-cds-archive --output "$stage/runtime" >/dev/null
+rm -f "$stage/runtime/bin/jwebserver"   # jdk.httpserver's tool: only the training's in-process registry is needed
 
 # The launcher and its shared options (the same as ./davit's)
 sed -e "s|@ROOT@||" -e "s|@JAVA_MAJOR@|$DAVIT_JAVA_MAJOR|" "$root/scripts/dist/davit" > "$stage/bin/davit"
@@ -77,25 +80,46 @@ cp "$out/docs/zsh/_davit" "$stage/share/zsh/site-functions/_davit"
 for f in "$out/docs/man1/"*.1; do gzip -9n -c "$f" > "$stage/share/man/man1/${f##*/}.gz"; done
 rm -rf "$out/docs"
 cp "$root/README.md" "$stage/share/doc/davit/README.md"
+# What the release bundles: the Java runtime, and the libraries shaded into the jar (from their pom.properties);
+# their licence and notice files are in runtime/legal and in the jar's META-INF
+{
+  echo "davit $version, built from the davit repository (README.md)."
+  echo
+  echo "Bundled, each under its own licence:"
+  echo "- an OpenJDK runtime ($("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.vendor.version = //p'" \
+    "${DAVIT_JAVA_MAJOR}), GPLv2 with the Classpath Exception: see runtime/legal/"
+  unzip -Z1 "$stage/lib/davit.jar" 'META-INF/maven/*/pom.properties' | sort | while IFS= read -r f; do
+    unzip -p "$stage/lib/davit.jar" "$f" | tr -d '\r' | awk -F= '/^groupId=/{g=$2} /^artifactId=/{a=$2} /^version=/{v=$2}
+      END {if (g !~ /^dev\.davit/) print "- " g ":" a ":" v}'
+  done
+  echo
+  echo "Their LICENSE and NOTICE files are in lib/davit.jar (META-INF/)."
+} > "$stage/share/doc/davit/copyright"
 
 # The AOT caches, one per kind of command (scripts/launch.sh), each trained with this runtime on this jar: the
 # training (dev.davit.cli.AotTraining) pulls from an in-process registry on 127.0.0.1 and runs sandboxes, so it
 # needs what `davit run` needs here (bubblewrap). The JVM accepts a cache wherever the release is moved, as long as
-# runtime/ and lib/ keep their places and the files their sizes and modification times (tar and dpkg keep both).
+# runtime/ and lib/ keep their places (it does not look at modification times: a rebuilt release is a new
+# install, caches and jar together).
 . "$stage/lib/launch.sh"
-for kind in quick pull full; do
-  echo "dist: training the $kind AOT cache" >&2
+# (The loop's variable is not `kind`: davit_launch_opts sets that one.)
+for k in quick pull full; do
+  echo "dist: training the $k AOT cache" >&2
   davit_launch_opts   # every kind trains with C1 only, as ./davit's training does
-  if ! "$stage/runtime/bin/java" "${opts[@]}" -XX:AOTCacheOutput="$stage/lib/aot/davit-$kind.aot" \
-      -Xlog:aot=off -Xlog:cds=off -Ddavit.aot.training="$kind" -jar "$stage/lib/davit.jar" > "$out/train-$kind.log" 2>&1 \
-      || [ ! -s "$stage/lib/aot/davit-$kind.aot" ]; then
-    echo "dist: training the $kind AOT cache failed (is 'davit run' possible here? see 'davit doctor'):" >&2
-    tail -n 20 "$out/train-$kind.log" >&2
+  if ! "$stage/runtime/bin/java" "${opts[@]}" -XX:AOTCacheOutput="$stage/lib/aot/davit-$k.aot" \
+      -Xlog:aot=off -Xlog:cds=off -Ddavit.aot.training="$k" -jar "$stage/lib/davit.jar" > "$out/train-$k.log" 2>&1 \
+      || [ ! -s "$stage/lib/aot/davit-$k.aot" ]; then
+    echo "dist: training the $k AOT cache failed (is 'davit run' possible here? see 'davit doctor'):" >&2
+    tail -n 20 "$out/train-$k.log" >&2
     exit 1
   fi
-  rm -f "$out/train-$kind.log" "$stage/lib/aot/davit-$kind.aot.config"
+  rm -f "$out/train-$k.log" "$stage/lib/aot/davit-$k.aot.config"
+done
+for k in quick pull full; do
+  [ -s "$stage/lib/aot/davit-$k.aot" ] || { echo "dist: no $k AOT cache was made" >&2; exit 1; }
 done
 
+chmod -R go-w "$stage"
 echo "dist: $out/$name.tar.gz" >&2
 tar --sort=name --owner=0 --group=0 --numeric-owner -C "$out" -czf "$out/$name.tar.gz" "$name"
 
@@ -112,14 +136,23 @@ if [ -n "$deb" ]; then
   cp -a "$stage/share/zsh/site-functions/_davit" "$pkg/usr/share/zsh/vendor-completions/"
   cp -a "$stage/share/man/man1/." "$pkg/usr/share/man/man1/"
   cp -a "$stage/share/doc/davit/README.md" "$pkg/usr/share/doc/davit/"
-  printf 'davit %s\nSource: the davit repository (README.md). Bundled: an OpenJDK runtime (GPLv2 with the Classpath Exception; its licences are in /usr/lib/davit/runtime/legal).\n' \
-    "$version" > "$pkg/usr/share/doc/davit/copyright"
+  sed -e 's|runtime/legal/|/usr/lib/davit/runtime/legal/|; s|lib/davit.jar|/usr/lib/davit/lib/davit.jar|' \
+    "$stage/share/doc/davit/copyright" > "$pkg/usr/share/doc/davit/copyright"
+  gzip -9n -c > "$pkg/usr/share/doc/davit/changelog.gz" <<CHANGELOG
+davit ($debver) unstable; urgency=low
+
+  * A build of davit $version from its repository (scripts/dist.sh).
+
+ -- davit developers <davit-dev@users.noreply.github.com>  $(date -R -u -d @"${SOURCE_DATE_EPOCH:-$(date +%s)}")
+CHANGELOG
+  chmod -R go-w "$pkg"
+  (cd "$pkg" && find usr -type f -print0 | sort -z | xargs -0 md5sum > DEBIAN/md5sums)
   size=$(du -sk --exclude=DEBIAN "$pkg" | cut -f1)
   cat > "$pkg/DEBIAN/control" <<CONTROL
 Package: davit
 Version: $debver
 Architecture: amd64
-Maintainer: davit developers <davit@localhost>
+Maintainer: davit developers <davit-dev@users.noreply.github.com>
 Installed-Size: $size
 Depends: libc6 (>= 2.17)
 Recommends: bubblewrap, crun, runc, slirp4netns, uidmap, iproute2, qemu-system-x86, qemu-utils, mmdebstrap, e2fsprogs, cpio, xz-utils

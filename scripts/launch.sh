@@ -9,7 +9,9 @@ davit_launch_opts() {
   # A 16 MiB young generation: with the default (a third of a heap sized from the machine's RAM) even garbage touches
   # hundreds of MB of pages. What davit keeps is bounded by design (a run's captured output: 64 MiB per stream, in
   # chunks), so the bound costs neither `run` nor `pull` time (docs/BENCHMARKS.md, issue 13 part 6); no -Xmx (but for the MCP server, below).
-  opts=(-XX:+UseSerialGC -Xss512k -Xmn16m)
+  # MaxRAM: on a machine with 128 GiB or more the default heap would pass 32 GB, compressed oops would be off and
+  # the JVM would refuse every AOT cache (trained with them on); davit needs nowhere near 16 GB.
+  opts=(-XX:+UseSerialGC -Xss512k -Xmn16m -XX:MaxRAM=64g)
   # Commands that move or hash many bytes need C2 (the JDK's SHA-256 intrinsic comes only with it), and so does the
   # long-lived MCP server; short commands start faster with C1 only. A pull hashes its big blobs with libcrypto (through
   # FFM, Java 22+), so where that library is found it runs with C1 too: a warm pull ~10-25 ms sooner, a cold one the same

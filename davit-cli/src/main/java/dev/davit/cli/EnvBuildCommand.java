@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit env build PROFILE}: an environment built from Debian packages (or busybox), stored and pushable. */
-@Command(name = "build", mixinStandardHelpOptions = true,
+@Command(name = "build",
         description = {"Build an environment from a profile: base (bash, coreutils), git (plus ca-certificates, curl,"
                 + " git, less, procps), build (plus build-essential, cmake, pkg-config, python3, ca-certificates, curl,"
                 + " git), all with mmdebstrap from a Debian mirror (no root needed: without root it uses unprivileged"
@@ -25,6 +25,11 @@ import picocli.CommandLine.Parameters;
                 + " container image and as a microVM environment (vmlinux and initrd from Debian's kernel package,"
                 + " rootfs.ext4) unless --no-vm."})
 final class EnvBuildCommand extends DavitCommand {
+    // the help option alone, not picocli's standard pair: its -V/--version would take --version, which here is the
+    // environment's version, and --help then failed for want of PROFILE
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+
     @Parameters(index = "0", paramLabel = "PROFILE", description = "base, git, build or busybox.")
     String profile;
 

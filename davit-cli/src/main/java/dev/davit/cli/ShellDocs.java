@@ -10,6 +10,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import picocli.AutoComplete;
 import picocli.CommandLine;
 import picocli.CommandLine.Help;
@@ -102,13 +103,10 @@ public final class ShellDocs {
         StringBuilder b = new StringBuilder();
         String version = new Main.Version().getVersion()[0];
         b.append(".TH \"").append(roff(pageName(spec).toUpperCase(java.util.Locale.ROOT))).append("\" \"1\" \"\" \"")
-                .append(roff(version)).append("\" \"davit manual\"\n");
+                .append(roff(version)).append("\" \"davit manual\"\n.nh\n");
         b.append(".SH NAME\n").append(roff(pageName(spec))).append(" \\- ").append(roff(summary(spec))).append('\n');
-        b.append(".SH SYNOPSIS\n.nf\n");
-        for (String line : help.synopsis(0).strip().split("\n")) {
-            b.append(roffLine(line.stripTrailing())).append('\n');
-        }
-        b.append(".fi\n");
+        // one filled line: roff breaks it between options, never inside one (hyphenation is off: .nh)
+        b.append(".SH SYNOPSIS\n").append(roffLine(help.synopsis(0).strip().replaceAll("\\s+", " "))).append('\n');
         String[] description = spec.usageMessage().description();
         if (description.length > 0) {
             b.append(".SH DESCRIPTION\n");
@@ -141,7 +139,9 @@ public final class ShellDocs {
         if (!subs.isEmpty()) {
             b.append(".SH COMMANDS\n");
             for (CommandLine sub : subs) {
-                b.append(".TP\n\\fB").append(roff(sub.getCommandName())).append("\\fR\n")
+                b.append(".TP\n").append(java.util.stream.Stream.concat(Stream.of(sub.getCommandName()),
+                                java.util.Arrays.stream(sub.getCommandSpec().aliases()))
+                                .map(n -> "\\fB" + roff(n) + "\\fR").collect(Collectors.joining(", "))).append('\n')
                         .append(roffLine(summary(sub.getCommandSpec()))).append(" See \\fB")
                         .append(roff(pageName(sub.getCommandSpec()))).append("\\fR(1).\n");
             }

@@ -38,22 +38,39 @@ class ShellDocsTest {
         String run = Files.readString(out.resolve("man1/davit-run.1"));
         assertThat(run).startsWith(".TH \"DAVIT\\-RUN\" \"1\"")
                 .contains(".SH NAME\ndavit\\-run \\- Run one command")
-                .contains(".SH SYNOPSIS\n.nf\ndavit run ")
+                .contains(".SH SYNOPSIS\ndavit run [")
                 .contains("\\fB\\-\\-network\\fR[=\\fIMODE\\fR]")
                 .contains(".SH ARGUMENTS\n.TP\n\\fIENV\\fR")
                 .contains(".SH SEE ALSO\n\\fBdavit\\fR(1)");
         String workspace = Files.readString(out.resolve("man1/davit-workspace.1"));
         assertThat(workspace).contains(".SH COMMANDS").contains("See \\fBdavit\\-workspace\\-exec\\fR(1).");
+        // an alias is listed with its command
+        assertThat(Files.readString(out.resolve("man1/davit.1"))).contains(".TP\n\\fBcopy\\fR, \\fBcp\\fR\n");
         // no line of any page starts with a control character it did not mean (a description line beginning with '.')
         try (Stream<Path> pages = Files.list(out.resolve("man1"))) {
             for (Path p : pages.toList()) {
                 for (String line : Files.readAllLines(p)) {
                     if (line.startsWith(".") || line.startsWith("'")) {
                         assertThat(line).as(p + ": " + line)
-                                .matches("\\.(TH|SH|TP|PP|br|nf|fi)( .*)?");
+                                .matches("\\.(TH|SH|TP|PP|br|nh)( .*)?");
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void everyCommandDocumentedAnswersHelp() {
+        for (CommandLine c : ShellDocs.commands(ShellDocs.commandLine())) {
+            List<String> args = new java.util.ArrayList<>(List.of(c.getCommandSpec().qualifiedName(" ").split(" ")));
+            args.remove(0); // "davit"
+            args.add("--help");
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+            int rc = Main.execute(args.toArray(String[]::new), out, err, java.util.Map.of());
+            assertThat(rc).as(args + ": " + err).isZero();
+            assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8))
+                    .startsWith("Usage: " + c.getCommandSpec().qualifiedName(" "));
         }
     }
 
