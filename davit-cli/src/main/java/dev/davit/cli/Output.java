@@ -129,9 +129,9 @@ final class Output {
         }
     }
 
-    /** A one-line warning on stderr, always shown. */
+    /** A one-line warning on stderr, always shown (in the CLI's terms when it quotes a library message). */
     void warn(String line) {
-        err.println("davit: " + Text.printable(line));
+        err.println("davit: " + Text.printable(CliTerms.rewrite(line)));
         err.flush();
     }
 
@@ -146,13 +146,16 @@ final class Output {
         return ProgressRenderer.create(ProgressRenderer.mode(env), err, env);
     }
 
-    /** Reports {@code t} (one line on stderr, the error document with --json) and returns the exit code. */
+    /**
+     * Reports {@code t} (one line on stderr, the error document with --json) and returns the exit code; a davit
+     * error's message in the CLI's terms ({@link CliTerms}).
+     */
     int error(Throwable t) {
         Kind kind;
         String message;
         if (t instanceof DavitException de) {
             kind = de.kind();
-            message = de.getMessage();
+            message = CliTerms.rewrite(de.getMessage());
         } else if (t instanceof ParameterException) {
             kind = Kind.USAGE;
             message = t.getMessage();

@@ -37,7 +37,7 @@ public final class Cgroups {
     /** How davit's cgroups are named below the base. */
     static final String PARENT = "davit";
     /** The fix named by every "limits are not possible here" error. */
-    static final String OPT_OUT = "run without limits with --no-limits (or --memory 0 --cpus 0 --pids 0)";
+    static final String OPT_OUT = "run without limits (Limits.NONE)";
 
     private Cgroups() {
     }
@@ -176,7 +176,7 @@ public final class Cgroups {
         Support s = recentProbe();
         if (!s.available()) {
             throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
-                    + OPT_OUT + ", or run davit as root (see 'davit doctor')");
+                    + OPT_OUT + ", or run davit as root (see Sandboxes.doctor())");
         }
         Map<String, Path> dirs = new LinkedHashMap<>();
         s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(id)));

@@ -47,8 +47,8 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         network = network == null ? Network.NONE : network;
         publish = publish == null ? List.of() : List.copyOf(publish);
         if (!publish.isEmpty() && network != Network.NAT) {
-            throw new DavitException(Kind.USAGE, "--publish needs --network (the sandbox's own network namespace);"
-                    + " with --network=host the sandbox's ports are already the host's");
+            throw new DavitException(Kind.USAGE, "CreateSpec.Builder.publish needs Network.NAT (the sandbox's own"
+                    + " network namespace); with Network.HOST the sandbox's ports are already the host's");
         }
         backend = backend == null ? Backend.CONTAINER : backend;
         limits = limits == null ? Limits.NONE : limits;

@@ -137,7 +137,7 @@ public final class Doctor {
             Nat.Tools t = Nat.tools(options);
             facts.put("slirp4netns", t.slirp4netns().toString());
             facts.put("tun", Nat.TUN.toString());
-            return new Backend(NETWORK, true, "--network gives a sandbox its own network namespace with NAT"
+            return new Backend(NETWORK, true, "Network.NAT gives a sandbox its own network namespace with NAT"
                     + " (slirp4netns); the host's loopback and 169.254.0.0/16 are out of reach", facts);
         } catch (dev.davit.oci.DavitException e) {
             return new Backend(NETWORK, false, e.getMessage(), facts);
@@ -153,8 +153,8 @@ public final class Doctor {
         Limits d = Limits.DEFAULT;
         facts.put("defaults", d.memoryMiB() + " MiB, " + d.cpus() + " CPU, " + d.pids() + " processes");
         Cgroups.Support s = Cgroups.probe();
-        String fix = "; a container run or sandbox create that gives --memory, --cpus or --pids fails here, one with"
-                + " the defaults runs without limits and warns; limits need root or a cgroup v2 delegated to this user";
+        String fix = "; a RunSpec or CreateSpec with limits other than Limits.NONE fails here; limits need root or a"
+                + " cgroup v2 delegated to this user";
         if (!s.available()) {
             facts.put("cgroups", "unavailable: " + s.problem());
             return new Backend(LIMITS, false, "memory, CPU and process limits cannot be enforced: " + s.problem()

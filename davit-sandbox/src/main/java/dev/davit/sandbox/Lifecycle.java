@@ -106,7 +106,7 @@ public final class Lifecycle {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
         if (maxOutput < 0) {
-            throw new DavitException(Kind.USAGE, "--max-output must be a positive number of bytes, not " + maxOutput);
+            throw new DavitException(Kind.USAGE, "the maxOutput of Sandboxes.exec must be a positive number of bytes, not " + maxOutput);
         }
         if (capture < 0 || capture > ExecResult.MAX_CAPTURED_BYTES) {
             throw new DavitException(Kind.USAGE, "the captured bytes per stream must be between 0 and "

@@ -34,15 +34,15 @@ public record Limits(long memoryMiB, double cpus, long pids) {
      */
     public Limits {
         if (memoryMiB != 0 && (memoryMiB < MIN_MEMORY_MIB || memoryMiB > 1L << 30)) {
-            throw new DavitException(Kind.USAGE, "--memory must be 0 (no limit) or at least " + MIN_MEMORY_MIB
+            throw new DavitException(Kind.USAGE, "Limits.memoryMiB must be 0 (no limit) or at least " + MIN_MEMORY_MIB
                     + " MiB, not " + memoryMiB);
         }
         if (Double.isNaN(cpus) || cpus != 0 && (cpus < 0.01 || cpus > 4096)) {
-            throw new DavitException(Kind.USAGE, "--cpus must be 0 (no limit) or between 0.01 and 4096, not "
+            throw new DavitException(Kind.USAGE, "Limits.cpus must be 0 (no limit) or between 0.01 and 4096, not "
                     + cpus);
         }
         if (pids != 0 && (pids < MIN_PIDS || pids > 1 << 22)) {
-            throw new DavitException(Kind.USAGE, "--pids must be 0 (no limit) or at least " + MIN_PIDS + ", not "
+            throw new DavitException(Kind.USAGE, "Limits.pids must be 0 (no limit) or at least " + MIN_PIDS + ", not "
                     + pids);
         }
     }

@@ -80,18 +80,18 @@ public final class Nat {
     public static Tools tools(SandboxOptions options) {
         Path slirp = options.which(SLIRP4NETNS);
         if (slirp == null) {
-            throw new DavitException(Kind.NOT_FOUND, "slirp4netns is not installed; --network needs it: install the"
-                    + " slirp4netns package (or use --network=host to share the host's network)");
+            throw new DavitException(Kind.NOT_FOUND, "slirp4netns is not installed; Network.NAT needs it: install the"
+                    + " slirp4netns package (or use Network.HOST to share the host's network)");
         }
         Path ip = options.which("ip");
         if (ip == null) {
-            throw new DavitException(Kind.NOT_FOUND, "ip (iproute2) is not installed; --network needs it: install"
+            throw new DavitException(Kind.NOT_FOUND, "ip (iproute2) is not installed; Network.NAT needs it: install"
                     + " the iproute2 package");
         }
         Path unshare = options.which("unshare");
         Path sleep = options.which("sleep");
         if (unshare == null || sleep == null) {
-            throw new DavitException(Kind.NOT_FOUND, "unshare or sleep is not installed; --network needs them:"
+            throw new DavitException(Kind.NOT_FOUND, "unshare or sleep is not installed; Network.NAT needs them:"
                     + " install util-linux and coreutils");
         }
         String tun = tunProblem(TUN);
@@ -111,14 +111,14 @@ public final class Nat {
      */
     static String tunProblem(Path tun) {
         if (!Files.exists(tun)) {
-            return "--network needs " + tun + ", which this host lacks (load the tun module: modprobe tun), or use"
-                    + " --network=host to share the host's network";
+            return "Network.NAT needs " + tun + ", which this host lacks (load the tun module: modprobe tun), or"
+                    + " use Network.HOST to share the host's network";
         }
         if (dev.davit.sandbox.jail.Jail.AS_ROOT || (Files.isReadable(tun) && Files.isWritable(tun))) {
             return null;
         }
-        return "--network needs " + tun + ", which this user cannot open (only root can here; Debian's default mode"
-                + " is 0666: 'chmod 0666 " + tun + "' as root restores it), or run as root, or use --network=host";
+        return "Network.NAT needs " + tun + ", which this user cannot open (only root can here; Debian's default mode"
+                + " is 0666: 'chmod 0666 " + tun + "' as root restores it), or run as root, or use Network.HOST";
     }
 
     /**

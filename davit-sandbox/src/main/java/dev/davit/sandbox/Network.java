@@ -56,8 +56,8 @@ public enum Network {
                 return n;
             }
         }
-        throw new DavitException(Kind.USAGE, "unknown network '" + s + "'; use --network (nat: the outside only),"
-                + " --network=host (the host's network, loopback included) or --network=none");
+        throw new DavitException(Kind.USAGE, "unknown network '" + s + "'; use nat (the outside only), host (the host's"
+                + " network, loopback included) or none");
     }
 
     /**

@@ -24,7 +24,7 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
         check(hostPort);
         check(port);
         if (hostAddress == null || !hostAddress.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
-            throw new DavitException(Kind.USAGE, "--publish needs an IPv4 host address, not '" + hostAddress + "'");
+            throw new DavitException(Kind.USAGE, "a PortMapping needs an IPv4 host address, not '" + hostAddress + "'");
         }
     }
 
@@ -47,13 +47,13 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
         } catch (NumberFormatException e) {
             // the usage error below
         }
-        throw new DavitException(Kind.USAGE, "invalid --publish '" + s + "'; use HOST_PORT:PORT (on 127.0.0.1) or"
-                + " ADDR:HOST_PORT:PORT, e.g. --publish 8080:80");
+        throw new DavitException(Kind.USAGE, "PortMapping.parse cannot read '" + s + "'; use HOST_PORT:PORT (on"
+                + " 127.0.0.1) or ADDR:HOST_PORT:PORT, e.g. 8080:80");
     }
 
     private static void check(int port) {
         if (port < 1 || port > 65535) {
-            throw new DavitException(Kind.USAGE, "a --publish port must be between 1 and 65535, not " + port);
+            throw new DavitException(Kind.USAGE, "a PortMapping port must be between 1 and 65535, not " + port);
         }
     }
 

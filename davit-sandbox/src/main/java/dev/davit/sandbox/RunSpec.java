@@ -81,13 +81,13 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
             throw new DavitException(Kind.USAGE, "the working directory must be absolute: " + workdir);
         }
         if (vcpus < 1 || vcpus > 64) {
-            throw new DavitException(Kind.USAGE, "--vcpus must be between 1 and 64, not " + vcpus);
+            throw new DavitException(Kind.USAGE, "RunSpec.vcpus must be between 1 and 64, not " + vcpus);
         }
         if (memoryMiB < 64 || memoryMiB > 1 << 20) {
-            throw new DavitException(Kind.USAGE, "--memory must be at least 64 MiB, not " + memoryMiB);
+            throw new DavitException(Kind.USAGE, "RunSpec.memoryMiB must be at least 64 MiB, not " + memoryMiB);
         }
         if (maxOutput < 0) {
-            throw new DavitException(Kind.USAGE, "--max-output must be a positive number of bytes, not " + maxOutput);
+            throw new DavitException(Kind.USAGE, "RunSpec.maxOutput must be a positive number of bytes, not " + maxOutput);
         }
         if (capture < 0 || capture > ExecResult.MAX_CAPTURED_BYTES) {
             throw new DavitException(Kind.USAGE, "the captured bytes per stream must be between 0 and "

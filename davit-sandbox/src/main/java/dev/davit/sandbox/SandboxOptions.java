@@ -119,7 +119,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
         Path p = bwrapOrNull();
         if (p == null) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.NOT_FOUND, "bwrap (bubblewrap)"
-                    + " is not installed; install the bubblewrap package (see 'davit doctor')");
+                    + " is not installed; install the bubblewrap package (see Sandboxes.doctor())");
         }
         return p;
     }

@@ -35,7 +35,7 @@ class CreateSpecBuilderTest {
     @Test
     void theRecordsChecksStillApply() {
         assertThatThrownBy(() -> CreateSpec.builder(Path.of("/r")).publish(List.of(PortMapping.parse("8080:80")))
-                .build()).isInstanceOf(DavitException.class).hasMessageContaining("--publish needs --network");
+                .build()).isInstanceOf(DavitException.class).hasMessageContaining("CreateSpec.Builder.publish needs Network.NAT");
         assertThatThrownBy(() -> CreateSpec.builder(Path.of("/r")).ttl(Duration.ZERO).build())
                 .isInstanceOf(DavitException.class).hasMessageContaining("ttl must be positive");
     }

@@ -89,7 +89,7 @@ class LimitsRootlessTest {
             String limited = runAs(u, state, rootfs, "1024", "1", "1024");
             Assumptions.assumeFalse(limited.startsWith("exit "), "this host delegates cgroups to the user");
             assertThat(limited).startsWith("error USAGE: resource limits cannot be enforced here: ")
-                    .contains("--no-limits", "--memory 0 --cpus 0 --pids 0", "davit doctor");
+                    .contains("run without limits (Limits.NONE)", "Sandboxes.doctor()");
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
             assertThat(runAs(u, state, rootfs, "0", "0", "0")).isEqualTo("exit 0\n");
         }
@@ -113,8 +113,8 @@ class LimitsRootlessTest {
             if (open) {
                 assertThat(r).isEqualTo("exit 0\n");
             } else {
-                assertThat(r).startsWith("error USAGE: --network needs /dev/net/tun, which this user cannot open")
-                        .contains("chmod 0666 /dev/net/tun", "--network=host");
+                assertThat(r).startsWith("error USAGE: Network.NAT needs /dev/net/tun, which this user cannot open")
+                        .contains("chmod 0666 /dev/net/tun", "Network.HOST");
             }
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
         }

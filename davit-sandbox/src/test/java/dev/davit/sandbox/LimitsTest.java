@@ -188,10 +188,10 @@ class LimitsTest {
 
     @Test
     void badLimitsAreUsageErrors() {
-        assertThatThrownBy(() -> new Limits(8, 0, 0)).hasMessageContaining("--memory must be 0 (no limit) or at"
-                + " least 16");
-        assertThatThrownBy(() -> new Limits(0, -1, 0)).hasMessageContaining("--cpus");
-        assertThatThrownBy(() -> new Limits(0, 0, 2)).hasMessageContaining("--pids");
+        assertThatThrownBy(() -> new Limits(8, 0, 0)).hasMessageContaining("Limits.memoryMiB must be 0 (no limit) or"
+                + " at least 16");
+        assertThatThrownBy(() -> new Limits(0, -1, 0)).hasMessageContaining("Limits.cpus");
+        assertThatThrownBy(() -> new Limits(0, 0, 2)).hasMessageContaining("Limits.pids");
         assertThat(Limits.NONE.any()).isFalse();
         assertThat(new Limits(0, 0.5, 0).cpuQuotaUs()).isEqualTo(50_000);
         assertThat(Limits.fromJson(Limits.DEFAULT.toJson())).isEqualTo(Limits.DEFAULT);

@@ -106,8 +106,8 @@ class OutputLimitTest {
     void theVmBackendRefusesAnOutputLimit() {
         Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
         assertThatThrownBy(() -> sandboxes.run(RunSpec.builder(tmp).backend("vm").command("true").maxOutput(10)
-                .build())).isInstanceOf(DavitException.class).hasMessageContaining("--max-output is not supported by"
-                + " the vm backend").extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
+                .build())).isInstanceOf(DavitException.class).hasMessageContaining("an output limit"
+                + " (RunSpec.maxOutput, the maxOutput of Sandboxes.exec) is not supported by the vm backend").extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
         assertThatThrownBy(() -> RunSpec.builder(tmp).maxOutput(-1).build()).isInstanceOf(DavitException.class);
     }
 }

@@ -48,7 +48,7 @@ class VmStateTest {
         assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "nope", 1, 512))
                 .isInstanceOf(DavitException.class).hasMessageContaining("unknown backend 'nope'");
         assertThatThrownBy(() -> new CreateSpec(Path.of("/env"), null, null, Network.NONE, null, null, "vm", 0, 512))
-                .isInstanceOf(DavitException.class).hasMessageContaining("--vcpus");
+                .isInstanceOf(DavitException.class).hasMessageContaining("RunSpec.vcpus");
         assertThat(new CreateSpec(Path.of("/r"), null, null, Network.NONE, null, null).backend()).isEqualTo("container");
     }
 }

@@ -342,7 +342,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         CreateSpec vm = new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null, "vm", RunSpec.DEFAULT_VCPUS,
                 RunSpec.DEFAULT_MEMORY_MIB, List.of(PortMapping.parse("18080:8080")), null);
         assertThatThrownBy(() -> workspaces.create(vm, "v", null, Map.of(), null)).isInstanceOf(DavitException.class)
-                .hasMessageContaining("--publish is not available for microVM workspaces");
+                .hasMessageContaining("CreateSpec.Builder.publish is not available for microVM workspaces");
         assertThat(sandboxDirs()).isEmpty();
         assertThat(workspaces.list()).isEmpty();
     }

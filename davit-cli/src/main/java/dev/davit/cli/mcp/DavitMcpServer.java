@@ -2,6 +2,7 @@ package dev.davit.cli.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.cli.CliTerms;
 import dev.davit.cli.Main;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
@@ -94,7 +95,8 @@ public final class DavitMcpServer implements AutoCloseable {
         });
         reaper.scheduleWithFixedDelay(this::reapExpired, 1, 60, TimeUnit.SECONDS);
         this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
-                Workspaces.under(options.davitHome()), options.warm(), policy::room, options.log()::println);
+                Workspaces.under(options.davitHome()), options.warm(), policy::room,
+                line -> options.log().println(CliTerms.rewrite(line)));
     }
 
     /** Refuses a {@code --tools} value that names no profile (before anything starts). */
@@ -413,7 +415,7 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            options.log().println("davit: reaping expired workspaces failed: " + e.getMessage());
+            options.log().println("davit: reaping expired workspaces failed: " + CliTerms.rewrite(e.getMessage()));
         }
     }
 
@@ -486,7 +488,8 @@ public final class DavitMcpServer implements AutoCloseable {
                     ws.rm(w.id());
                     options.log().println("davit: removed workspace " + w.id() + " (--cleanup-on-exit)");
                 } catch (RuntimeException e) {
-                    options.log().println("davit: could not remove workspace " + w.id() + ": " + e.getMessage());
+                    options.log().println("davit: could not remove workspace " + w.id() + ": "
+                            + CliTerms.rewrite(e.getMessage()));
                 }
             }
         }

@@ -107,6 +107,25 @@ class ToolProfilesTest {
             assertThat(terms.rewrite("workspace ws-1 is stopped; start it with 'davit workspace start ws-1'", exec))
                     .isEqualTo("workspace ws-1 is stopped; start it with workspace_start");
         }
+        try (DavitMcpServer s = server("full")) { // a library's message: its terms, the CLI's, then the model's
+            ModelTerms terms = new ModelTerms(s.tools());
+            Tool exec = s.tools().stream().filter(t -> t.name().equals("workspace_exec")).findFirst().orElseThrow();
+            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("workspace ws-1 is stopped; start it with"
+                    + " Workspaces.start(\"ws-1\")"), exec))
+                    .isEqualTo("workspace ws-1 is stopped; start it with workspace_start");
+            Tool service = s.tools().stream().filter(t -> t.name().equals("workspace_service_start")).findFirst()
+                    .orElseThrow();
+            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("service web was not ready within 30 s (if it"
+                    + " only starts slowly, give Services.start a longer timeout); see"
+                    + " Workspaces.services(\"ws-1\").logs(\"web\", lines)"), service))
+                    .isEqualTo("service web was not ready within 30 s (if it only starts slowly, give a longer"
+                            + " 'ready_timeout'); see workspace_service_logs");
+            Tool create = s.tools().stream().filter(t -> t.name().equals("workspace_create")).findFirst()
+                    .orElseThrow();
+            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("CreateSpec.Builder.publish needs Network.NAT"
+                    + " (the sandbox's own network namespace); see Workspaces.list()"), create))
+                    .isEqualTo("'publish' needs 'network' (the sandbox's own network namespace); see workspace_list");
+        }
         try (DavitMcpServer s = server("run")) { // a tool the profile lacks is not named
             ModelTerms terms = new ModelTerms(s.tools());
             Tool run = s.tools().get(0);

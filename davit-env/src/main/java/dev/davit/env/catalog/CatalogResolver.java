@@ -43,7 +43,7 @@ public final class CatalogResolver {
     /** Layer titles recognised when an artifact holds more than one file. */
     public static final List<String> CATALOG_TITLES = List.of("catalog.json", "catalog.yaml", "catalog.yml");
 
-    private static final String LOCAL_HINT = "or use a local catalog file with --catalog PATH";
+    private static final String LOCAL_HINT = "or use a local catalog file with CatalogOptions.withCatalog(PATH)";
 
     private final Supplier<DavitClient> client;
 
@@ -174,7 +174,8 @@ public final class CatalogResolver {
         }
         if (o.offline()) {
             throw new DavitException(Kind.USAGE, "catalog " + location + " is not cached in " + cache.dir()
-                    + " and --offline forbids fetching it; re-run without --offline to fetch it, " + LOCAL_HINT);
+                    + " and CatalogOptions.withOffline(true) forbids fetching it; re-run with"
+                    + " CatalogOptions.withOffline(false) to fetch it, " + LOCAL_HINT);
         }
         try {
             return fetch(cache, ref, location, warnings);

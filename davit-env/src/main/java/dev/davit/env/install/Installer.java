@@ -232,8 +232,9 @@ public final class Installer {
             }
             if (options.offline()) {
                 throw new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' is neither installed nor"
-                        + " in the store, and --offline forbids pulling" + (buildable(e) ? " or building" : "")
-                        + " it; run 'davit env pull " + e.name() + "' once with network access, then use it offline");
+                        + " in the store, and Installer.Options.offline forbids pulling"
+                        + (buildable(e) ? " or building" : "") + " it; run Installer.install(catalog, " + e.name()
+                        + ") once with network access, then use it offline");
             }
             if (buildable(e)) {
                 String why = options.builder().unavailable(e);
@@ -517,16 +518,17 @@ public final class Installer {
                     Files.deleteIfExists(blob);
                 } catch (IOException ex) {
                     throw new DavitException(Kind.STORE, "cannot remove the damaged blob " + blob + ": "
-                            + ex.getMessage() + "; run 'davit fsck --repair'");
+                            + ex.getMessage() + "; run DavitClient.fsck(true)");
                 }
                 if (options.offline()) {
                     throw new DavitException(Kind.VERIFICATION, "blob " + l.digest() + " of " + ref + " is damaged"
-                            + " and --offline forbids pulling it again; run 'davit env pull " + e.name() + "' online");
+                            + " and Installer.Options.offline forbids pulling it again; run"
+                            + " Installer.install(catalog, " + e.name() + ") online");
                 }
                 client.pull(ref, PlatformSelector.of(Platform.parse(platformOf(e))), ProgressListener.NONE);
                 if (!blobIntact(blob, l)) {
                     throw new DavitException(Kind.VERIFICATION, "blob " + l.digest() + " of " + ref
-                            + " does not match its digest after a fresh pull; run 'davit fsck --repair'");
+                            + " does not match its digest after a fresh pull; run DavitClient.fsck(true)");
                 }
             }
             // stored as-is: a hard link to the blob; compressed: decompressed (sparse) and verified

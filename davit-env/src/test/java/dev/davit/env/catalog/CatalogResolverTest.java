@@ -159,7 +159,8 @@ class CatalogResolverTest {
                         .startsWith("cannot fetch catalog oci://" + ref + " and no cached copy is in "
                                 + home.resolve("catalogs") + ": ")
                         .contains(ref)
-                        .endsWith("; check the registry and network, or use a local catalog file with --catalog PATH")
+                        .endsWith("; check the registry and network, or use a local catalog file with"
+                                + " CatalogOptions.withCatalog(PATH)")
                         .doesNotContain("\n"))
                 .satisfies(e -> assertThat(e.getCause()).isInstanceOf(DavitException.class));
     }
@@ -184,8 +185,9 @@ class CatalogResolverTest {
         assertThatThrownBy(() -> resolver.resolve(opts("oci://" + ref).withOffline(true)))
                 .isInstanceOf(DavitException.class)
                 .hasMessage("catalog oci://" + ref + " is not cached in " + home.resolve("catalogs")
-                        + " and --offline forbids fetching it; re-run without --offline to fetch it, or use a local"
-                        + " catalog file with --catalog PATH");
+                        + " and CatalogOptions.withOffline(true) forbids fetching it; re-run with"
+                        + " CatalogOptions.withOffline(false) to fetch it, or use a local catalog file with"
+                        + " CatalogOptions.withCatalog(PATH)");
     }
 
     @Test

@@ -207,9 +207,9 @@ class InstallBuildTest {
         Environment e = env(fx.image.reference());
         assertThatThrownBy(() -> installer(true).install(EnvFixtures.catalog(e), e))
                 .isInstanceOf(DavitException.class)
-                .hasMessage("environment 'debian:12' is neither installed nor in the store, and --offline forbids"
-                        + " pulling or building it; run 'davit env pull debian:12' once with network access, then"
-                        + " use it offline");
+                .hasMessage("environment 'debian:12' is neither installed nor in the store, and"
+                        + " Installer.Options.offline forbids pulling or building it; run Installer.install(catalog,"
+                        + " debian:12) once with network access, then use it offline");
         assertThat(built).isEmpty();
         assertThat(client.store().entries()).isEmpty();
 

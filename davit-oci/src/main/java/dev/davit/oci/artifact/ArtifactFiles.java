@@ -194,7 +194,7 @@ public final class ArtifactFiles {
             ch.force(true);
         } catch (com.github.luben.zstd.ZstdIOException e) {
             throw new DavitException(Kind.VERIFICATION, "layer " + title + " is not valid zstd (" + e.getMessage()
-                    + "); the blob " + layer.digest() + " is damaged: run 'davit fsck --repair' and pull again");
+                    + "); the blob " + layer.digest() + " is damaged: run DavitClient.fsck(true) and pull again");
         }
         Digest got = Digest.fromBytes(expected.algorithm(), md.digest());
         if (total != expectedSize || !got.equals(expected)) {

@@ -95,7 +95,7 @@ public final class Artifacts {
     public static Descriptor create(OciStore store, String artifactType, List<FileSpec> files,
                                     Map<String, String> annotations) {
         if (artifactType == null || !artifactType.contains("/")) {
-            throw new DavitException(Kind.USAGE, "--artifact-type must be a media type such as"
+            throw new DavitException(Kind.USAGE, "the artifactType of DavitClient.artifactPush must be a media type such as"
                     + " application/vnd.example.kernel.v1");
         }
         if (files.isEmpty()) {

@@ -440,7 +440,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
             }
             if (keepMtimes && fileMtime != null) {
                 throw usage("keeping files' modification times conflicts with a fixed modification time; choose"
-                        + " one (--keep-mtimes, or SOURCE_DATE_EPOCH)");
+                        + " one (BuildOptions.Builder.keepMtimes(true), or BuildOptions.Builder.fileMtime)");
             }
             if (compressionLevel != null) {
                 if (compression == Compression.NONE) {

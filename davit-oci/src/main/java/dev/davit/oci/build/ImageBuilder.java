@@ -147,7 +147,7 @@ public final class ImageBuilder {
     private Base base(BuildOptions o) {
         Reference ref = o.base();
         StoreEntry e = store.entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                "base image " + ref + " is not in the store; pull it first (davit pull " + ref + ")"));
+                "base image " + ref + " is not in the store; pull it first (DavitClient.pull(\"" + ref + "\", ...))"));
         Descriptor d = e.descriptor();
         Manifest m = store.readManifest(d);
         if (m instanceof ImageIndex idx) {
@@ -155,7 +155,7 @@ public final class ImageBuilder {
             d = PlatformSelector.of(want).select(idx, "base image " + ref).get(0);
             if (!store.hasBlob(d.digest())) {
                 throw new DavitException(Kind.NOT_FOUND, "the " + want + " image of base " + ref + " is not in the"
-                        + " store; pull it with --platform " + want);
+                        + " store; pull it with PlatformSelector.of(Platform.parse(\"" + want + "\"))");
             }
             m = store.readManifest(d);
         }
@@ -188,8 +188,9 @@ public final class ImageBuilder {
         Platform have = platformOf(obj);
         if (o.platform() != null && (have == null || !o.platform().accepts(have))) {
             throw new DavitException(Kind.USAGE, "base " + ref + " is " + (have == null ? "of no platform" : have)
-                    + ", not " + o.platform() + "; pull it for that platform (davit pull --platform " + o.platform() + " "
-                    + ref + ") or drop --platform");
+                    + ", not " + o.platform() + "; pull it for that platform (DavitClient.pull(\"" + ref
+                    + "\", PlatformSelector.of(Platform.parse(\"" + o.platform() + "\")), ...)) or drop"
+                    + " BuildOptions.Builder.platform");
         }
         return new Base(ref, new Descriptor(d.mediaType(), d.digest(), d.size()), im, obj);
     }

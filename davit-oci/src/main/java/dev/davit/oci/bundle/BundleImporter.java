@@ -133,21 +133,21 @@ public final class BundleImporter {
         Map<String, Reference> map = new LinkedHashMap<>();
         o.map().forEach((k, v) -> {
             if (k == null || k.isEmpty()) {
-                throw new DavitException(Kind.USAGE, "--map needs NAME=REF with a non-empty NAME");
+                throw new DavitException(Kind.USAGE, "ImportOptions.withMap needs NAME=REF with a non-empty NAME");
             }
             map.put(k, Reference.parse(v));
         });
         Reference repo = null;
         if (o.repository() != null) {
             if (o.repository().contains("@")) {
-                throw new DavitException(Kind.USAGE, "--repo takes a repository without tag or digest, e.g."
+                throw new DavitException(Kind.USAGE, "ImportOptions.withRepository takes a repository without tag or digest, e.g."
                         + " registry.example/team/app");
             }
             repo = Reference.parseRepository(o.repository());
         }
         if (as != null && (!map.isEmpty() || repo != null)) {
-            throw new DavitException(Kind.USAGE, "--as names the only entry of a bundle; it cannot be combined with"
-                    + " --map or --repo");
+            throw new DavitException(Kind.USAGE, "ImportOptions.withAs names the only entry of a bundle; it cannot be"
+                    + " combined with ImportOptions.withMap or ImportOptions.withRepository");
         }
         return new Naming(as, map, repo);
     }
@@ -256,8 +256,9 @@ public final class BundleImporter {
     private static List<Planned> plan(List<Descriptor> entries, Naming naming, String what) {
         if (naming.as() != null) {
             if (entries.size() != 1) {
-                throw new DavitException(Kind.USAGE, "--as names one reference, but " + what + " has "
-                        + entries.size() + " entries; name them with --map NAME=REF or --repo REPO");
+                throw new DavitException(Kind.USAGE, "ImportOptions.withAs names one reference, but " + what
+                        + " has " + entries.size() + " entries; name them with ImportOptions.withMap(NAME=REF) or"
+                        + " ImportOptions.withRepository(REPO)");
             }
             Descriptor e = entries.get(0);
             checkDigest(naming.as(), e, what, Kind.USAGE);
@@ -283,23 +284,25 @@ public final class BundleImporter {
                 r = naming.repository().withTag(n);
             } else if (n == null) {
                 throw new DavitException(Kind.USAGE, what + ": entry " + (i + 1) + " (" + e.digest().shortHex()
-                        + ") has no name; import it with --as REF (one-entry bundles) or --map " + e.digest() + "=REF");
+                        + ") has no name; import it with ImportOptions.withAs(REF) (one-entry bundles) or"
+                        + " ImportOptions.withMap(" + e.digest() + "=REF)");
             } else {
                 String shown = Text.shorten(n, 80);
                 throw new DavitException(Kind.USAGE, what + ": entry '" + shown + "' is not a reference: "
-                        + RefNames.problem(n) + "; import it with --as REF (one-entry bundles), --map '" + shown
-                        + "'=REF" + (RefNames.isTag(n) ? " or --repo REPO (as REPO:" + shown + ")" : ""));
+                        + RefNames.problem(n) + "; import it with ImportOptions.withAs(REF) (one-entry bundles),"
+                        + " ImportOptions.withMap('" + shown + "'=REF)" + (RefNames.isTag(n)
+                        ? " or ImportOptions.withRepository(REPO) (as REPO:" + shown + ")" : ""));
             }
             checkDigest(r, e, what, kind);
             if (!names.add(r.toString())) {
                 throw new DavitException(Kind.USAGE, what + " would name " + r + " twice; give the entries distinct"
-                        + " references with --map NAME=REF");
+                        + " references with ImportOptions.withMap(NAME=REF)");
             }
             out.add(new Planned(n, r, e));
         }
         for (String k : naming.map().keySet()) {
             if (!used.contains(k)) {
-                throw new DavitException(Kind.USAGE, "--map " + Text.shorten(k, 80) + "=...: " + what
+                throw new DavitException(Kind.USAGE, "ImportOptions.withMap(" + Text.shorten(k, 80) + "=...): " + what
                         + " has no entry named so");
             }
         }

@@ -310,7 +310,8 @@ final class BundleReader {
 
         static DavitException overLimit(String what, long limit) {
             return new DavitException(Kind.VERIFICATION, what + " expands to more than " + limit
-                    + " bytes, the import size limit; raise it (--max-size) if the bundle is trusted");
+                    + " bytes, the import size limit; raise it (ImportOptions.withMaxTotalBytes) if the bundle is"
+                    + " trusted");
         }
 
         private void add(long n) {

@@ -161,7 +161,7 @@ public final class BundleWriter {
         List<StoreEntry> entries = new ArrayList<>();
         for (String n : names) {
             entries.add(store.entry(n).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, n
-                    + " is not in the store; pull it first (davit images lists what the store holds)")));
+                    + " is not in the store; pull it first (DavitClient.images() lists what the store holds)")));
         }
         LinkedHashMap<Digest, Descriptor> manifests = new LinkedHashMap<>();
         Map<Digest, Descriptor> configs = new HashMap<>();
@@ -178,7 +178,7 @@ public final class BundleWriter {
                 }
                 if (!store.hasBlob(d.digest())) {
                     throw new DavitException(Kind.STORE, e.name() + " is incomplete in the store (blob " + d.digest()
-                            + " is missing); pull it again, or run davit fsck");
+                            + " is missing); pull it again, or run DavitClient.fsck(false)");
                 }
                 if (MediaTypes.isManifest(d.mediaType())) {
                     Manifest m = store.readManifest(d);
@@ -337,7 +337,7 @@ public final class BundleWriter {
         long size = Files.size(p);
         if (size != d.size()) {
             throw new DavitException(Kind.VERIFICATION, "blob " + d.digest() + " in the store is " + size
-                    + " bytes, its descriptor says " + d.size() + "; run davit fsck --repair and pull again");
+                    + " bytes, its descriptor says " + d.size() + "; run DavitClient.fsck(true) and pull again");
         }
         progress.onEvent(new ProgressEvent.BlobStarted(d, 0));
         MessageDigest md = d.digest().newMessageDigest();
@@ -358,7 +358,7 @@ public final class BundleWriter {
         }
         if (done != size || !Digest.fromBytes(d.digest().algorithm(), md.digest()).equals(d.digest())) {
             throw new DavitException(Kind.VERIFICATION, "blob " + d.digest() + " in the store is corrupt (its"
-                    + " content does not match its digest); run davit fsck --repair and pull again");
+                    + " content does not match its digest); run DavitClient.fsck(true) and pull again");
         }
         tar.closeArchiveEntry();
         progress.onEvent(new ProgressEvent.BlobDone(d, false));

@@ -141,7 +141,7 @@ public final class DavitClient implements AutoCloseable {
         Reference src = Reference.parse(reference);
         Reference dst = target == null ? src : Reference.parse(target);
         StoreEntry e = store().entry(src.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                src + " is not in the store; pull or build it first (see 'davit images')"));
+                src + " is not in the store; pull or build it first (see DavitClient.images())"));
         return pushFromStore(store(), e.descriptor(), dst, progress);
     }
 
@@ -491,7 +491,7 @@ public final class DavitClient implements AutoCloseable {
     public Inspection inspectLocal(String reference) {
         Reference ref = Reference.parse(reference);
         StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                ref + " is not in the store; pull it first or use --remote"));
+                ref + " is not in the store; pull it first or use DavitClient.inspectRemote"));
         Manifest m = store().readManifest(e.descriptor());
         JsonNode config = null;
         if (m instanceof ImageManifest im && im.config().size() <= MAX_CONFIG_BYTES && isJson(im.config().mediaType())) {

@@ -60,7 +60,7 @@ public record PlatformSelector(Platform platform, boolean all) {
                 .map(p -> Platform.normalize(p).toString()).distinct().toList();
         throw new DavitException(DavitException.Kind.NOT_FOUND, "no image for platform " + platform + " in " + what
                 + "; available: " + (avail.isEmpty() ? "none" : String.join(", ", avail))
-                + "; choose one with --platform or use --all-platforms");
+                + "; choose one with PlatformSelector.of(platform) or use PlatformSelector.allPlatforms()");
     }
 
     /** {@return {@code all}, or the platform as {@code os/arch[/variant]}} */

@@ -179,11 +179,11 @@ public final class RegistryAuthenticator implements Authenticator {
             int status = r.status();
             if (status == 401 || status == 403) {
                 throw new DavitException(Kind.AUTH, creds.isAnonymous()
-                        ? "registry " + registry + " requires authentication for " + (scope == null ? "this registry" : scope) + "; run 'davit login "
-                        + displayName(registry) + "'"
+                        ? "registry " + registry + " requires authentication for " + (scope == null ? "this registry" : scope) + "; run DavitClient.login(\""
+                        + displayName(registry) + "\", credentials)"
                         : "registry " + registry + " rejected the credentials (" + creds.source() + ") for "
                         + (scope == null ? "this registry" : scope)
-                        + "; check them with 'davit login " + displayName(registry) + "'");
+                        + "; check them with DavitClient.login(\"" + displayName(registry) + "\", credentials)");
             }
             if (status != 200) {
                 throw new DavitException(Kind.AUTH, "the token service of " + registry + " answered HTTP " + status
@@ -208,7 +208,7 @@ public final class RegistryAuthenticator implements Authenticator {
             return;
         }
         throw new DavitException(Kind.AUTH, "refusing to send credentials for " + registry + " over plain HTTP to "
-                + target.getHost() + "; use TLS or mark the host with --insecure-registry");
+                + target.getHost() + "; use TLS or mark the host with ClientOptions.withInsecureRegistries");
     }
 
     private static String displayName(String apiHost) {

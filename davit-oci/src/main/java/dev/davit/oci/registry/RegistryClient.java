@@ -375,11 +375,12 @@ public final class RegistryClient implements AutoCloseable {
         return switch (status) {
             case 404 -> new DavitException(Kind.NOT_FOUND, what + " not found in " + repo.repositoryName() + suffix
                     + (what.equals("tag list") ? "; check the repository name"
-                    : "; check the name and tag with 'davit tags " + repo.repositoryName() + "'"));
+                    : "; check the name and tag with DavitClient.tags(\"" + repo.repositoryName() + "\")"));
             case 403 -> new DavitException(Kind.AUTH, "access to " + repo.repositoryName() + " denied" + suffix
-                    + "; check your permissions or log in with 'davit login " + repo.registry() + "'");
+                    + "; check your permissions or log in with DavitClient.login(\"" + repo.registry()
+                    + "\", credentials)");
             case 401 -> new DavitException(Kind.AUTH, "registry " + repo.registry() + " requires authentication"
-                    + suffix + "; run 'davit login " + repo.registry() + "'");
+                    + suffix + "; run DavitClient.login(\"" + repo.registry() + "\", credentials)");
             default -> new DavitException(Kind.NETWORK,
                     "registry " + repo.registry() + " answered HTTP " + status + " for " + what + suffix
                             + "; try again later or check the registry");

@@ -209,14 +209,16 @@ public final class Transport implements AutoCloseable {
                 challenged = true;
                 if (authorization == null) {
                     throw new DavitException(Kind.AUTH, "registry " + req.registry() + " requires authentication"
-                            + " and no credentials were found; run 'davit login " + req.registry() + "'");
+                            + " and no credentials were found; run DavitClient.login(\"" + req.registry()
+                            + "\", credentials)");
                 }
                 continue;
             }
             if (status == 401) {
                 resp.close();
                 throw new DavitException(Kind.AUTH, "registry " + req.registry() + " rejected the credentials for "
-                        + describeScope(req.scope()) + "; check them with 'davit login " + req.registry() + "'");
+                        + describeScope(req.scope()) + "; check them with DavitClient.login(\"" + req.registry()
+                        + "\", credentials)");
             }
             if ((status == 408 || status == 429 || status >= 500) && attempt < options.maxRetries()
                     && !req.method().equals("PATCH")) {
@@ -333,7 +335,8 @@ public final class Transport implements AutoCloseable {
 
     static DavitException networkError(String registry, IOException e) {
         String fix = e instanceof SSLException
-                ? "if the registry serves plain HTTP, pass --insecure-registry " + registry
+                ? "if the registry serves plain HTTP, pass ClientOptions.withInsecureRegistries(Set.of(\"" + registry
+                + "\"))"
                 : "check the address and your network";
         if (e instanceof ConnectException) {
             return new DavitException(Kind.NETWORK, "cannot connect to registry " + registry + " (connection refused);"

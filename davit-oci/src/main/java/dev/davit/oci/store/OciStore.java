@@ -75,7 +75,7 @@ public final class OciStore {
         try {
             if (Files.exists(abs) && !Files.isDirectory(abs)) {
                 throw new DavitException(Kind.STORE, "store path " + abs + " is not a directory; point DAVIT_HOME"
-                        + " or --store at a directory");
+                        + " or ClientOptions.withStore at a directory");
             }
             Files.createDirectories(abs.resolve(".davit").resolve("ingest"));
             Files.createDirectories(abs.resolve(".davit").resolve("tmp"));
@@ -259,7 +259,7 @@ public final class OciStore {
             n = readJson(root.resolve("index.json"), MAX_INDEX_BYTES);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot read " + root.resolve("index.json") + ": "
-                    + e.getMessage() + "; run davit fsck", e);
+                    + e.getMessage() + "; run DavitClient.fsck(false)", e);
         }
         if (n == null) {
             return List.of();

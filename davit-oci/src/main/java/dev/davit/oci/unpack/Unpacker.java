@@ -82,7 +82,7 @@ public final class Unpacker {
             Descriptor md = resolve(image, platforms);
             if (!(store.readManifest(md) instanceof ImageManifest manifest)) {
                 throw new DavitException(Kind.VERIFICATION, "manifest " + md.digest() + " is not an image manifest"
-                        + " although its media type says so; the store is corrupt (run davit fsck)");
+                        + " although its media type says so; the store is corrupt (run DavitClient.fsck(false))");
             }
             Report report = new Report();
             JsonNode config = config(manifest, md);
@@ -153,7 +153,7 @@ public final class Unpacker {
                 plain = c.decompress(in);
             } catch (IOException e) {
                 throw new DavitException(Kind.VERIFICATION, what + " cannot be decompressed: " + e.getMessage()
-                        + "; the blob may be corrupt (run davit fsck)", e);
+                        + "; the blob may be corrupt (run DavitClient.fsck(false))", e);
             }
             LayerStream raw = new LayerStream(new BufferedInputStream(plain, 1 << 17), diffId.algorithm(),
                     options.maxBytes() - readBefore, what);
@@ -163,7 +163,7 @@ public final class Unpacker {
                 raw.drain();
             } catch (IOException e) {
                 throw new DavitException(Kind.VERIFICATION, what + " is corrupt after the end of its tar archive: "
-                        + e.getMessage() + "; the blob may be corrupt (run davit fsck)", e);
+                        + e.getMessage() + "; the blob may be corrupt (run DavitClient.fsck(false))", e);
             }
             Digest actual = raw.digest();
             if (!actual.equals(diffId)) {
@@ -187,7 +187,7 @@ public final class Unpacker {
             }
             if (platforms.all()) {
                 throw new DavitException(Kind.USAGE, "unpack needs one platform of " + Text.shorten(what, 200)
-                        + "; give --platform instead of --all-platforms");
+                        + "; give PlatformSelector.of(platform) instead of PlatformSelector.allPlatforms()");
             }
             Manifest m = store.readManifest(d);
             List<Descriptor> chosen = platforms.select((ImageIndex) m, what);
@@ -198,7 +198,7 @@ public final class Unpacker {
             Descriptor next = chosen.get(0);
             if (!store.hasBlob(next.digest())) {
                 throw new DavitException(Kind.NOT_FOUND, "the store has the index " + Text.shorten(what, 200)
-                        + " but not its manifest for " + platforms + "; pull it with --platform " + platforms);
+                        + " but not its manifest for " + platforms + "; pull it with PlatformSelector.of(Platform.parse(\"" + platforms + "\"))");
             }
             d = next;
         }

@@ -13,9 +13,11 @@ package dev.davit.oci.unpack;
  */
 record Wording(String subject, String raiseEntries, String raiseBytes, String refused, String malformed,
                String corrupt) {
-    static final Wording IMAGE = new Wording("the image", "; raise --max-entries if you trust the image",
-            "; raise --max-size if you trust the image", "; the image is malformed or hostile, nothing was unpacked",
-            "; the layer is malformed or hostile", "; the blob may be corrupt (run davit fsck) or not a layer");
+    static final Wording IMAGE = new Wording("the image", "; raise UnpackOptions.Builder.maxEntries if you trust"
+            + " the image",
+            "; raise UnpackOptions.Builder.maxBytes if you trust the image", "; the image is malformed or hostile, nothing was unpacked",
+            "; the layer is malformed or hostile", "; the blob may be corrupt (run DavitClient.fsck(false)) or not a"
+            + " layer");
 
     /** For a plain tar described as {@code what}; {@code raise} is appended when a limit is passed. */
     static Wording untrusted(String what, String raise) {

@@ -149,8 +149,8 @@ class BundleInteropTest {
             assertThat(davit.inspectBundle(tagged).refs().get(0).reference()).isNull();
             dev.davit.oci.ErrorAssert.assertDavitError(() -> davit.importBundle(tagged, ImportOptions.defaults(),
                     ProgressListener.NONE), dev.davit.oci.DavitException.Kind.USAGE,
-                    "entry '2' is not a reference: a bare tag names no repository", "--as REF", "--map '2'=REF",
-                    "--repo REPO");
+                    "entry '2' is not a reference: a bare tag names no repository", "ImportOptions.withAs(REF)",
+                    "ImportOptions.withMap('2'=REF)", "ImportOptions.withRepository(REPO)");
             ImportResult again = davit.importBundle(tagged, ImportOptions.defaults().withRepository("imported/tiny"),
                     ProgressListener.NONE);
             assertThat(again.refs().get(0).reference().toString()).isEqualTo(tiny);

@@ -116,7 +116,7 @@ class BundleNamingTest {
                 "registry.example/by-as:1", "registry.example/as-written:1", "registry.example/normalised:1",
                 "registry.example/by-digest:1");
         assertDavitError(() -> importBundle(b, ImportOptions.defaults().withMap(Map.of("tiny:2", "registry.example/x:1"))),
-                Kind.USAGE, "--map tiny:2=...", "has no entry named so");
+                Kind.USAGE, "ImportOptions.withMap(tiny:2=...)", "has no entry named so");
     }
 
     @Test
@@ -135,7 +135,8 @@ class BundleNamingTest {
         byte[] before = Files.readAllBytes(store.root().resolve("index.json"));
         assertDavitError(() -> importBundle(mixed, ImportOptions.defaults()), Kind.USAGE,
                 "entry 'latest' is not a reference: a bare tag names no repository",
-                "--as REF", "--map 'latest'=REF", "--repo REPO (as REPO:latest)");
+                "ImportOptions.withAs(REF)", "ImportOptions.withMap('latest'=REF)",
+                "ImportOptions.withRepository(REPO) (as REPO:latest)");
         assertThat(Files.readAllBytes(store.root().resolve("index.json"))).as("no reference added").isEqualTo(before);
 
         ImportResult r = importBundle(mixed, ImportOptions.defaults().withRepository("registry.example/team/tiny"));
@@ -145,20 +146,20 @@ class BundleNamingTest {
         Path invalid = bundle("invalid.tar", "Imported/Tiny:2");
         assertDavitError(() -> importBundle(invalid, ImportOptions.defaults().withRepository("registry.example/r")),
                 Kind.USAGE, "entry 'Imported/Tiny:2' is not a reference: repository names must be lower-case",
-                "--as REF", "--map 'Imported/Tiny:2'=REF");
+                "ImportOptions.withAs(REF)", "ImportOptions.withMap('Imported/Tiny:2'=REF)");
         assertThat(importBundle(invalid, ImportOptions.defaults().withMap(Map.of("Imported/Tiny:2",
                 "registry.example/fixed:2"))).refs().get(0).reference().toString()).isEqualTo("registry.example/fixed:2");
         String digestName = image.manifestDesc().digest().toString();
         var e = assertDavitError(() -> importBundle(bundle("digest.tar", digestName), ImportOptions.defaults()),
-                Kind.USAGE, "a digest names no repository", "--as REF");
-        assertThat(e.getMessage()).doesNotContain("--repo");
+                Kind.USAGE, "a digest names no repository", "ImportOptions.withAs(REF)");
+        assertThat(e.getMessage()).doesNotContain("ImportOptions.withRepository");
     }
 
     @Test
     void twoNamesForTheSameReferenceAreRefused() {
         Path b = bundle("twice.tar", "imported/tiny:2", TINY);
         assertDavitError(() -> importBundle(b, ImportOptions.defaults()), Kind.USAGE,
-                "would name " + TINY + " twice", "--map NAME=REF");
+                "would name " + TINY + " twice", "ImportOptions.withMap(NAME=REF)");
         ImportResult r = importBundle(b, ImportOptions.defaults().withMap(Map.of("imported/tiny:2",
                 "registry.example/other:2")));
         assertThat(r.refs()).extracting(x -> x.reference().toString())

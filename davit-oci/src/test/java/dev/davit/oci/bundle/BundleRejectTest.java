@@ -256,7 +256,8 @@ class BundleRejectTest {
         ImportOptions small = ImportOptions.defaults().withMaxTotalBytes(1 << 20);
         Path gz = image.bundle(NAME).zeros(bomb, 64L << 20).write(file("bomb.tar.gz"), Compression.GZIP);
         assertThat(Files.size(gz)).isLessThan(1 << 20);
-        refused(gz, small, Kind.VERIFICATION, "expands to more than 1048576 bytes", "--max-size");
+        refused(gz, small, Kind.VERIFICATION, "expands to more than 1048576 bytes",
+                "ImportOptions.withMaxTotalBytes");
         Path zst = image.bundle(NAME).zeros(bomb, 64L << 20).write(file("bomb.tar.zst"), Compression.ZSTD);
         refused(zst, small, Kind.VERIFICATION, "expands to more than 1048576 bytes");
     }
@@ -297,15 +298,16 @@ class BundleRejectTest {
     void namesThatAreNotReferences() throws IOException {
         Path shortName = image.bundle("latest").write(file("short.tar"));
         refused(shortName, Kind.USAGE, "entry 'latest' is not a reference: a bare tag names no repository",
-                "--as REF", "--map 'latest'=REF", "--repo REPO");
+                "ImportOptions.withAs(REF)", "ImportOptions.withMap('latest'=REF)",
+                "ImportOptions.withRepository(REPO)");
         Path unnamed = new TarBuilder().file("oci-layout", SmallImage.layout())
                 .file("index.json", SmallImage.index(image.manifestDesc()))
                 .file(SmallImage.path(image.manifestDesc()), image.manifest()).write(file("unnamed.tar"));
-        refused(unnamed, Kind.USAGE, "has no name", "--as REF");
+        refused(unnamed, Kind.USAGE, "has no name", "ImportOptions.withAs(REF)");
         Path two = new TarBuilder().file("oci-layout", SmallImage.layout())
                 .file("index.json", SmallImage.index(image.manifestDesc(), "a", "b")).write(file("two.tar"));
         refused(two, ImportOptions.defaults().withAs("registry.example/x:1"), Kind.USAGE,
-                "--as names one reference", "has 2 entries");
+                "ImportOptions.withAs names one reference", "has 2 entries");
         refused(two, ImportOptions.defaults().withRepository("registry.example/x").withMap(
                 java.util.Map.of("a", "registry.example/x:b")), Kind.USAGE, "would name registry.example/x:b twice");
         refused(shortName, ImportOptions.defaults().withMap(java.util.Map.of("nope", "registry.example/x:1")),

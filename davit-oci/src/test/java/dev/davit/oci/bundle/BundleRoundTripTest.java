@@ -220,7 +220,7 @@ class BundleRoundTripTest {
             Files.write(layer, bytes);
             Files.writeString(file, "old content");
             assertDavitError(() -> copy.export(List.of(image.reference()), file, ExportOptions.defaults()),
-                    Kind.VERIFICATION, "in the store is corrupt", "davit fsck --repair");
+                    Kind.VERIFICATION, "in the store is corrupt", "DavitClient.fsck(true)");
             assertThat(Files.readString(file)).isEqualTo("old content");
             Files.delete(layer);
             assertDavitError(() -> copy.export(List.of(image.reference()), file, ExportOptions.defaults()),

@@ -117,7 +117,7 @@ class ArtifactIntegrationTest {
                     .isInstanceOf(DavitException.class).hasMessageContaining("does not exist");
             assertThatThrownBy(() -> davit.artifactPush(registry.hostPort() + "/art/x:1", "notatype",
                     List.of(), Map.of(), ProgressListener.NONE))
-                    .isInstanceOf(DavitException.class).hasMessageContaining("--artifact-type");
+                    .isInstanceOf(DavitException.class).hasMessageContaining("the artifactType of DavitClient.artifactPush");
             assertThat(davit.images()).isEmpty();
         }
     }

@@ -34,7 +34,7 @@ class AuthIntegrationTest {
                 assertThatThrownBy(() -> anon.pull(img.reference(), PlatformSelector.host(), ProgressListener.NONE))
                         .isInstanceOf(DavitException.class)
                         .matches(e -> ((DavitException) e).kind() == DavitException.Kind.AUTH)
-                        .hasMessageContaining("davit login " + reg.hostPort());
+                        .hasMessageContaining("DavitClient.login(\"" + reg.hostPort() + "\", credentials)");
             }
             try (DavitClient wrong = client(r -> Credentials.basic(reg.username(), "not-the-password"))) {
                 assertThatThrownBy(() -> wrong.pull(img.reference(), PlatformSelector.host(), ProgressListener.NONE))
@@ -87,7 +87,7 @@ class AuthIntegrationTest {
                         .isInstanceOf(DavitException.class)
                         .matches(e -> ((DavitException) e).kind() == DavitException.Kind.AUTH)
                         .hasMessageNotContaining("s3cret-wrong")
-                        .hasMessageContaining("davit login");
+                        .hasMessageContaining("DavitClient.login(");
             }
         }
     }

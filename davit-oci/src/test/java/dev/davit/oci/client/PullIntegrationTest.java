@@ -141,7 +141,7 @@ class PullIntegrationTest {
                     .isInstanceOf(DavitException.class)
                     .hasMessageContaining("no image for platform linux/s390x")
                     .hasMessageContaining("linux/amd64").hasMessageContaining("linux/arm64/v8")
-                    .hasMessageContaining("linux/arm/v7").hasMessageContaining("--platform");
+                    .hasMessageContaining("linux/arm/v7").hasMessageContaining("PlatformSelector.of(platform)");
             assertThat(davit.images()).isEmpty();
         }
     }

@@ -212,9 +212,9 @@ class UnpackSafetyTest {
     void aDeclaredSizeOverTheLimitIsRefusedBeforeWriting() {
         UnpackOptions small = UnpackOptions.builder().maxBytes(1 << 20).build();
         refused(image(TarBuilder.headerOnly("huge", 10L << 20)), small, "entry 'huge' needs 10485760 bytes",
-                "--max-size");
+                "UnpackOptions.Builder.maxBytes");
         refused(image(TarBuilder.headerOnly("huge", 64L << 30)), "entry 'huge' needs 68719476736 bytes",
-                "raise --max-size");
+                "raise UnpackOptions.Builder.maxBytes");
     }
 
     @Test
@@ -224,7 +224,7 @@ class UnpackSafetyTest {
         for (int i = 0; i < 8; i++) {
             many.file("zeros" + i, new byte[1 << 20], 0644);
         }
-        refused(image(many.build()), small, "the unpack limit", "--max-size");
+        refused(image(many.build()), small, "the unpack limit", "UnpackOptions.Builder.maxBytes");
         // the whole uncompressed stream counts, also what follows the archive's end
         byte[] tar = new TarBuilder().file("a", "a").build();
         byte[] padded = new byte[tar.length + (8 << 20)];
@@ -239,7 +239,8 @@ class UnpackSafetyTest {
             many.file("f" + i, new byte[0], 0644);
         }
         refused(image(many.build()), UnpackOptions.builder().maxEntries(1000).build(),
-                "more than 1000 tar entries", "--max-entries");
+                "more than 1000 tar entries",
+                "UnpackOptions.Builder.maxEntries");
     }
 
     @Test

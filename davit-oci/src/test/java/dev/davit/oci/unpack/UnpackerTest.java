@@ -316,7 +316,7 @@ class UnpackerTest {
         assertThat(r.platform()).isEqualTo("linux/arm64/v8");
         assertThat(r.manifest().digest()).isEqualTo(arm.digest());
         assertDavitError(() -> new Unpacker(store, UnpackOptions.defaults()).unpack(index,
-                PlatformSelector.allPlatforms(), tmp.resolve("other")), Kind.USAGE, "give --platform");
+                PlatformSelector.allPlatforms(), tmp.resolve("other")), Kind.USAGE, "give PlatformSelector.of(platform)");
         assertDavitError(() -> new Unpacker(store, UnpackOptions.defaults()).unpack(index,
                 PlatformSelector.of(Platform.parse("linux/s390x")), tmp.resolve("other")), Kind.NOT_FOUND,
                 "no image for platform linux/s390x", "example.com/multi:1");

@@ -203,7 +203,7 @@ final class ContainerDoctor {
         } catch (IOException e) {
             return "cannot prepare the probe's root filesystem in " + dir + ": " + e.getMessage();
         } catch (dev.davit.oci.DavitException e) {
-            return e.getMessage().replace(" (see 'davit doctor')", "");
+            return e.getMessage().replace(" (see Sandboxes.doctor())", "");
         } finally {
             Host.deleteTree(dir);
         }
@@ -227,6 +227,6 @@ final class ContainerDoctor {
         return new Doctor.Backend(Doctor.JAIL, usable, "sandbox root is this user, never host root; one-shot runs and execs get the"
                 + " seccomp filter, no_new_privs and no more than the default capabilities" + (missing.isEmpty() ? ""
                 : "; missing here: " + String.join(", ", missing) + " (see the facts for each fix; a sandbox that"
-                + " needs one is refused unless " + Rootless.OPT_OUT_FLAG + ")"), facts);
+                + " needs one is refused unless " + Rootless.OPT_OUT + ")"), facts);
     }
 }

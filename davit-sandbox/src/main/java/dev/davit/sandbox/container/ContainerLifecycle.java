@@ -100,7 +100,7 @@ public final class ContainerLifecycle implements LongLived {
                 yield upper;
             }
             case FAILED -> throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " has failed (its processes are"
-                    + " gone); start it again with 'davit sandbox start " + s.id() + "'");
+                    + " gone); start it again with Sandboxes.start(\"" + s.id() + "\")");
         };
     }
 
@@ -492,7 +492,7 @@ public final class ContainerLifecycle implements LongLived {
         }
         if (Files.exists(joinFailed)) {
             throw new DavitException(Kind.INTERNAL, "the command could not enter the cgroup of sandbox " + id
-                    + "; recreate the sandbox, or create it with --no-limits");
+                    + "; recreate the sandbox, or create it with Limits.NONE");
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
         if (!timedOut && !limited) {

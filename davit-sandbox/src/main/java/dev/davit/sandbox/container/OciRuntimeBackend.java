@@ -135,7 +135,7 @@ public final class OciRuntimeBackend implements Backend {
         Path bin = options.which(runtime);
         if (bin == null) {
             throw new DavitException(Kind.NOT_FOUND, runtime + " is not installed; install the " + runtime
-                    + " package or choose another runtime with --runtime (see 'davit doctor')");
+                    + " package or choose another runtime with RunSpec.runtime (see Sandboxes.doctor())");
         }
         Path rootfs = Host.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
@@ -150,8 +150,8 @@ public final class OciRuntimeBackend implements Backend {
         }
         if (!Overlay.ROOT && nonRootUser && runtime.equals(RUNC) && sub == null) {
             throw new DavitException(Kind.USAGE, "runc cannot run the image's non-root user '" + spec.image().user()
-                    + "' without root privileges (it needs uid 0 mapped in the user namespace); use --runtime crun"
-                    + " or bwrap, or run davit as root");
+                    + "' without root privileges (it needs uid 0 mapped in the user namespace); set RunSpec.runtime"
+                    + " to crun or bwrap, or run davit as root");
         }
         checkWorkdir(rootfs, spec.effectiveWorkdir());
         boolean hideCgroup2 = runtime.equals(CRUN) && hybridControllers() != null;
@@ -159,7 +159,7 @@ public final class OciRuntimeBackend implements Backend {
         if (unshare == null && (!Overlay.ROOT || hideCgroup2)) {
             throw new DavitException(Kind.NOT_FOUND, "unshare (util-linux) is not installed; " + runtime + " needs it"
                     + (Overlay.ROOT ? " on this host with hybrid cgroups" : " to run without root") + "; install"
-                    + " util-linux or use --runtime " + (runtime.equals(CRUN) ? "runc" : "bwrap"));
+                    + " util-linux or set RunSpec.runtime to " + (runtime.equals(CRUN) ? "runc" : "bwrap"));
         }
         Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
         if (Jail.active() && overlayAllowed) {
@@ -368,10 +368,10 @@ public final class OciRuntimeBackend implements Backend {
         String line = msg.replaceAll("\\s+", " ");
         if (line.contains("cgroups in hybrid mode not supported")) {
             throw new DavitException(Kind.INTERNAL, runtime + " refuses this host's hybrid cgroups (" + line
-                    + "); use --runtime runc or bwrap");
+                    + "); set RunSpec.runtime to runc or bwrap");
         }
         throw new DavitException(Kind.INTERNAL, runtime + " could not set up the sandbox: " + line
-                + " (see 'davit doctor')");
+                + " (see Sandboxes.doctor())");
     }
 
     /** The messages of the error entries of the runtime's JSON log, oldest first; none when it has none. */

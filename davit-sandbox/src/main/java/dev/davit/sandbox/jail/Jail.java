@@ -276,7 +276,7 @@ public final class Jail {
     public static DavitException jailFailure(int rc, String stderr) {
         if (rc == 125 && stderr.startsWith("davit-exec: ") && stderr.indexOf('\n') == stderr.length() - 1) {
             return new DavitException(Kind.INTERNAL, "the sandbox could not be set up: " + stderr.strip()
-                    + " (see 'davit doctor')");
+                    + " (see Sandboxes.doctor())");
         }
         return null;
     }
@@ -334,7 +334,7 @@ public final class Jail {
         }
         Throwable e = (Throwable) r;
         throw new DavitException(Kind.INTERNAL, "cannot set up the sandbox's root: " + e.getMessage()
-                + " (see 'davit doctor')");
+                + " (see Sandboxes.doctor())");
     }
 
     /**

@@ -32,8 +32,8 @@ public final class Rootless {
     public static final String SEPARATE_USERS = "separate_users";
     /** The environment variable that opts out of {@link #require} (value {@code 1}), as the CLI flag does. */
     public static final String OPT_OUT_ENV = "DAVIT_ALLOW_WEAKER_SANDBOX";
-    /** The CLI flag of {@code run}, {@code sandbox create} and {@code workspace create} that opts out. */
-    public static final String OPT_OUT_FLAG = "--allow-weaker-sandbox";
+    /** The call that opts out of {@link #require}, as errors name it (the CLI's flag is --allow-weaker-sandbox). */
+    public static final String OPT_OUT = "SandboxOptions.withAllowWeakerSandbox(true)";
 
     private static final Path SYSCTL = Path.of("/proc/sys");
 
@@ -124,8 +124,8 @@ public final class Rootless {
         }
         if (!missing.isEmpty()) {
             throw new DavitException(Kind.USAGE, "refused: this rootless sandbox would lack a guarantee of the jail ("
-                    + String.join("; ", missing) + "); or pass " + OPT_OUT_FLAG + " (or set " + OPT_OUT_ENV
-                    + "=1) to run it anyway (see 'davit doctor')");
+                    + String.join("; ", missing) + "); or pass " + OPT_OUT + " (or set " + OPT_OUT_ENV
+                    + "=1) to run it anyway (see Sandboxes.doctor())");
         }
     }
 

@@ -51,7 +51,7 @@ public record Subids(long uid, long gid, long count) {
     private static final String CHAIN = """
             setpriv=$1 unshare=$2 sleep=$3 readlink=$4 printf=$5 u=$6 g=$7 n=$8 filter=$9; shift 9
             fail() {
-              echo "davit: the user namespace of the sandbox's User $u:$g $1; see 'davit doctor'" >&2
+              echo "davit: the user namespace of the sandbox's User $u:$g $1; see Sandboxes.doctor()" >&2
               exit 125
             }
             [ -r "$filter" ] || fail "cannot be made: davit's seccomp filter $filter is not readable"
@@ -115,8 +115,8 @@ public record Subids(long uid, long gid, long count) {
             return s;
         }
         throw new DavitException(Kind.USAGE, "refused: this rootless sandbox would lack a guarantee of the jail ("
-                + Rootless.SEPARATE_USERS + ": the user's subordinate ids cannot be mapped here; see 'davit doctor')"
-                + "; or pass " + Rootless.OPT_OUT_FLAG + " (or set " + Rootless.OPT_OUT_ENV + "=1) to run it anyway");
+                + Rootless.SEPARATE_USERS + ": the user's subordinate ids cannot be mapped here; see Sandboxes.doctor())"
+                + "; or pass " + Rootless.OPT_OUT + " (or set " + Rootless.OPT_OUT_ENV + "=1) to run it anyway");
     }
 
     /**

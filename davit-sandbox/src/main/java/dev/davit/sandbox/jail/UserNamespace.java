@@ -58,7 +58,7 @@ final class UserNamespace implements AutoCloseable {
                 if (!p.isAlive() || System.nanoTime() > deadline) {
                     throw new DavitException(Kind.INTERNAL, "the sandbox's user namespace could not be made"
                             + " (setpriv/unshare " + (p.isAlive() ? "did not unshare in time" : "exited with "
-                            + p.exitValue()) + "); see 'davit doctor'");
+                            + p.exitValue()) + "); see Sandboxes.doctor()");
                 }
                 Thread.onSpinWait();
             }

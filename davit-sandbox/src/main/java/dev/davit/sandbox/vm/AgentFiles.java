@@ -135,7 +135,7 @@ final class AgentFiles implements GuestFiles {
             c.skip(d.size(), deadline);
             throw new DavitException(Kind.USAGE, file + " in sandbox " + sandbox + " has " + d.total() + " bytes, more"
                     + " than the " + (MAX_WHOLE_FILE >> 20) + " MiB a read of a whole file takes; read its first bytes"
-                    + " with a maximum (davit workspace file read --max-bytes N)");
+                    + " with a maximum (Workspaces.readFile(id, path, maxBytes))");
         }
         return new Content(c.bytes((int) d.size(), deadline), d.total());
     }

@@ -134,7 +134,7 @@ public final class Machine {
         Path qemu = options.which(QEMU);
         if (qemu == null) {
             throw new DavitException(Kind.NOT_FOUND, QEMU + " is not installed; install the qemu-system-x86 package"
-                    + " (see 'davit doctor')");
+                    + " (see Sandboxes.doctor())");
         }
         Path img = options.which(QEMU_IMG);
         if (img == null) {

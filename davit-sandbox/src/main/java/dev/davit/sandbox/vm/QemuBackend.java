@@ -270,8 +270,9 @@ public final class QemuBackend implements Backend {
      */
     public static void refuseMaxOutput(long maxOutput) {
         if (maxOutput > 0) {
-            throw new DavitException(Kind.USAGE, "--max-output is not supported by the vm backend (its output"
-                    + " arrives when the command ends); use the container backend, or drop --max-output");
+            throw new DavitException(Kind.USAGE, "an output limit (RunSpec.maxOutput, the maxOutput of Sandboxes.exec)"
+                    + " is not supported by the vm backend (its output arrives when the command ends); use the"
+                    + " container backend, or drop the output limit");
         }
     }
 }

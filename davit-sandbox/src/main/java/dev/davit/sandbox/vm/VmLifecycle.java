@@ -143,7 +143,7 @@ public final class VmLifecycle implements LongLived {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }
         if (!s.spec().publish().isEmpty()) {
-            throw new DavitException(Kind.USAGE, "--publish is not available for microVM sandboxes yet; use the"
+            throw new DavitException(Kind.USAGE, "CreateSpec.Builder.publish is not available for microVM sandboxes yet; use the"
                     + " container backend to serve to the host");
         }
         Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;

@@ -65,7 +65,7 @@ final class VmmRoot {
             key = real + " " + Files.size(real) + " " + Files.getLastModifiedTime(real).toMillis();
         } catch (IOException e) {
             throw new DavitException(Kind.NOT_FOUND, program + " cannot be read (" + e.getMessage() + "); reinstall"
-                    + " QEMU (see 'davit doctor')");
+                    + " QEMU (see Sandboxes.doctor())");
         }
         List<RootEntry> cached = FILES.get(key);
         if (cached != null) {
@@ -134,7 +134,7 @@ final class VmmRoot {
             return i;
         } catch (IOException | IllegalArgumentException e) {
             throw new DavitException(Kind.INTERNAL, "cannot read the program headers of " + real + " ("
-                    + e.getMessage() + "); reinstall QEMU (see 'davit doctor')");
+                    + e.getMessage() + "); reinstall QEMU (see Sandboxes.doctor())");
         }
     }
 
@@ -173,7 +173,7 @@ final class VmmRoot {
             }
             if (l.contains("=> not found")) {
                 throw new DavitException(Kind.NOT_FOUND, object + " needs a shared library that is not installed ("
-                        + l + "); reinstall QEMU (see 'davit doctor')");
+                        + l + "); reinstall QEMU (see Sandboxes.doctor())");
             }
             int arrow = l.indexOf("=> ");
             String path = arrow >= 0 ? l.substring(arrow + 3) : l;
@@ -235,7 +235,7 @@ final class VmmRoot {
             }
         } catch (IOException e) {
             throw new DavitException(Kind.NOT_FOUND, "cannot give the VMM " + path + " (" + e.getMessage()
-                    + "); reinstall QEMU (see 'davit doctor')");
+                    + "); reinstall QEMU (see Sandboxes.doctor())");
         }
         out.putIfAbsent(cur.toString(), RootEntry.readOnly(cur));
     }

@@ -45,7 +45,7 @@ final class ContainerArea implements WorkspaceArea {
     private Dir top() throws IOException {
         if (sandboxes.status(sandboxId).status() == SandboxStatus.FAILED) {
             throw new DavitException(Kind.USAGE, "the workspace's sandbox " + sandboxId + " has failed; start it"
-                    + " again with 'davit workspace start'");
+                    + " again with Workspaces.start(id)");
         }
         return sandboxes.openFilesOnHost(sandboxId);
     }
@@ -67,7 +67,7 @@ final class ContainerArea implements WorkspaceArea {
 
     private static DavitException gone() {
         return new DavitException(Kind.USAGE, "/workspace is no longer a directory in the sandbox (removed, or"
-                + " replaced by a link or file); reset the workspace ('davit workspace reset') or create it again");
+                + " replaced by a link or file); reset the workspace (Workspaces.reset(id, null)) or create it again");
     }
 
     @Override

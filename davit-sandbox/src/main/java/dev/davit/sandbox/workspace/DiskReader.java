@@ -37,12 +37,12 @@ final class DiskReader {
         String id = w.name() != null ? w.name() : w.id();
         if (sandbox.status() == SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "workspace " + id + " is running; its disk is read only while it"
-                    + " is stopped: use 'davit workspace file ls|read' or 'davit workspace export' (MCP:"
-                    + " workspace_file_list, workspace_file_read, workspace_export), or stop it first");
+                    + " is stopped: use Workspaces.listFiles, Workspaces.readFile or Workspaces.export, or stop it"
+                    + " first");
         }
         if (sandbox.status() == SandboxStatus.FAILED && !sandbox.spec().isVm()) {
-            throw new DavitException(Kind.USAGE, "the sandbox of workspace " + id + " has failed; stop it ('davit"
-                    + " workspace stop " + id + "'), then read its disk");
+            throw new DavitException(Kind.USAGE, "the sandbox of workspace " + id + " has failed; stop it"
+                    + " (Workspaces.stop(\"" + id + "\")), then read its disk");
         }
     }
 

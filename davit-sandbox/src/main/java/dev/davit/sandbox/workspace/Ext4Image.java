@@ -73,13 +73,13 @@ final class Ext4Image {
             if (WORKSPACE.equals(n.name())) {
                 if (!n.type().equals("dir")) {
                     throw new DavitException(Kind.USAGE, "/workspace is not a directory on the workspace's disk (a "
-                            + n.type() + "); reset the workspace ('davit workspace reset') or create it again");
+                            + n.type() + "); reset the workspace (Workspaces.reset(id, null)) or create it again");
                 }
                 return n;
             }
         }
-        throw new DavitException(Kind.USAGE, "the workspace's disk has no /workspace; reset the workspace ('davit"
-                + " workspace reset') or create it again");
+        throw new DavitException(Kind.USAGE, "the workspace's disk has no /workspace; reset the workspace"
+                + " (Workspaces.reset(id, null)) or create it again");
     }
 
     /** The entries of each directory of {@code dirs} (inodes), without {@code .} and {@code ..}; one debugfs run. */

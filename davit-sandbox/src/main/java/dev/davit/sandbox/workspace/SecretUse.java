@@ -13,7 +13,7 @@ record SecretUse(Secrets secrets, Redactor redactor, Runnable ensure, String wor
     List<String> command(List<String> argv, Map<String, String> secretEnv, Map<String, String> env, String flag) {
         if (secretEnv != null && !secretEnv.isEmpty() && secrets.isEmpty()) {
             throw new DavitException(DavitException.Kind.USAGE, "workspace " + workspace + " has no secrets (" + flag
-                    + "); give them when creating it (--secret NAME=VALUE or --secret-file NAME=PATH)");
+                    + "); give them when creating it (Workspaces.create with Secrets.of)");
         }
         List<String> cmd = secrets.command(argv, secretEnv, env, workspace, flag);
         ensure.run();

@@ -54,6 +54,8 @@ public final class Secrets {
     public static final Secrets NONE = new Secrets(Map.of());
     static final String DIR = "secrets";
     static final String FILE = "values.json";
+    /** How errors name the variables set from secrets: the {@code secretEnv} parameter of exec, service and shell. */
+    static final String SECRET_ENV = "secretEnv";
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
     /**
      * Runs {@code ARGV} with each {@code VAR NAME} pair's variable set to the content of /run/secrets/NAME, exactly
@@ -234,7 +236,7 @@ public final class Secrets {
             Stat self = d.stat("");
             if (self == null || self.dev() != device || !self.isDirectory()) {
                 throw new DavitException(Kind.USAGE, "workspace " + workspace + "'s " + IN_SANDBOX + " is not its"
-                        + " own tmpfs; restart it with 'davit workspace stop' and 'davit workspace start'");
+                        + " own tmpfs; restart it with Workspaces.stop(id) and Workspaces.start(id)");
             }
             d.chmod("", 0700);
             if (owner != null) {
@@ -386,8 +388,8 @@ public final class Secrets {
                     + " start it again");
         }
         throw new DavitException(Kind.USAGE, "workspace " + workspace + "'s sandbox has no tmpfs on " + IN_SANDBOX
-                + " for its secrets (an older davit started it); restart it with 'davit workspace stop' and"
-                + " 'davit workspace start'");
+                + " for its secrets (an older davit started it); restart it with Workspaces.stop(id) and"
+                + " Workspaces.start(id)");
     }
 
     /**

@@ -178,12 +178,12 @@ public final class Services {
     private Service startRedacted(String name, List<String> argv, Map<String, String> env,
                                   Map<String, String> secretEnv, Readiness readiness, Duration timeout) {
         Held.checkName("service", name);
-        List<String> cmd = secrets.command(argv, secretEnv, env, "--secret-env");
+        List<String> cmd = secrets.command(argv, secretEnv, env, Secrets.SECRET_ENV);
         Path d = dir.resolve(name);
         JsonNode old = Held.read(d, FILE);
         if (old != null && sandboxes.alive(Spawned.fromJson(old.path("process")))) {
             throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace " + workspace
-                    + "; stop it first with 'davit workspace service stop " + workspace + " " + name + "'");
+                    + "; stop it first with Workspaces.services(\"" + workspace + "\").stop(\"" + name + "\")");
         }
         Held.delete(d);
         Instant started = Instant.now();
@@ -205,8 +205,8 @@ public final class Services {
                 Integer rc = Held.exitCode(d);
                 throw new DavitException(Kind.FAILED, "service " + name + " exited with code "
                         + (rc == null ? "?" : rc) + " before it was ready; its log ends: " + Held.lastLines(
-                        d.resolve(Spawned.OUTPUT), secrets.redactor()) + " (see 'davit workspace service logs " + workspace + " " + name
-                        + "')");
+                        d.resolve(Spawned.OUTPUT), secrets.redactor()) + " (see Workspaces.services(\"" + workspace + "\").logs(\""
+                        + name + "\", lines))");
             }
             if (System.nanoTime() > deadline) {
                 sandboxes.terminate(p, GRACE);
@@ -215,7 +215,7 @@ public final class Services {
                 throw new DavitException(Kind.FAILED, "service " + name + " was not ready (" + readiness.kind()
                         + " " + readiness.value() + ") within " + limit.toSeconds() + " s and was stopped; its log"
                         + " ends: " + Held.lastLines(d.resolve(Spawned.OUTPUT), secrets.redactor())
-                        + " (if it only starts slowly, give a longer --ready-timeout)");
+                        + " (if it only starts slowly, give Services.start a longer timeout)");
             }
             sleep(readiness.kind().equals("cmd") ? 250 : 50);
         }
@@ -303,7 +303,7 @@ public final class Services {
         JsonNode o = Held.read(d, FILE);
         if (o == null) {
             throw new DavitException(Kind.NOT_FOUND, "workspace " + workspace + " has no service " + name
-                    + "; see 'davit workspace service ls " + workspace + "'");
+                    + "; see Workspaces.services(\"" + workspace + "\").list()");
         }
         return fromRecord(d, o);
     }

@@ -115,7 +115,7 @@ public final class Shells {
      */
     public Shell open(List<String> argv, Map<String, String> env, Map<String, String> secretEnv) {
         List<String> cmd = argv == null || argv.isEmpty() ? List.of("/bin/sh") : argv;
-        List<String> run = secrets.command(cmd, secretEnv, env, "--secret-env");
+        List<String> run = secrets.command(cmd, secretEnv, env, Secrets.SECRET_ENV);
         String id = "sh-" + dev.davit.oci.internal.RandomHex.of(4);
         Path d = dir.resolve(id);
         Map<String, String> e = new java.util.LinkedHashMap<>();
@@ -155,12 +155,12 @@ public final class Shells {
     private JsonNode record(String id) {
         if (id == null || !id.matches("sh-[0-9a-f]{8}")) {
             throw new DavitException(Kind.USAGE, "bad shell id '" + id + "'; shell ids look like sh-0123abcd (see"
-                    + " 'davit workspace shell ls " + workspace + "')");
+                    + " Workspaces.shells(\"" + workspace + "\").list())");
         }
         JsonNode o = Held.read(dir.resolve(id), FILE);
         if (o == null) {
             throw new DavitException(Kind.NOT_FOUND, "workspace " + workspace + " has no shell " + id
-                    + "; see 'davit workspace shell ls " + workspace + "'");
+                    + "; see Workspaces.shells(\"" + workspace + "\").list()");
         }
         return o;
     }
@@ -227,8 +227,8 @@ public final class Shells {
             done.get(WRITE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             throw new DavitException(Kind.INTERNAL, "shell " + id + " did not take its input within "
-                    + WRITE_WAIT.toSeconds() + " s (is the program reading? 'davit workspace shell read " + workspace
-                    + " " + id + "')");
+                    + WRITE_WAIT.toSeconds() + " s (is the program reading? Workspaces.shells(\"" + workspace
+                    + "\").read(\"" + id + "\", options))");
         } catch (java.util.concurrent.ExecutionException e) {
             throw new DavitException(Kind.STORE, "cannot write to shell " + id + ": " + e.getCause().getMessage());
         } catch (InterruptedException e) {
@@ -626,7 +626,7 @@ public final class Shells {
     private DavitException ended(String id) {
         Integer rc = Held.exitCode(dir.resolve(id));
         return new DavitException(Kind.USAGE, "shell " + id + " has ended (exit code " + (rc == null ? "?" : rc)
-                + "); read what is left with 'davit workspace shell read', or open another");
+                + "); read what is left with Shells.read(id, options), or open another");
     }
 
     /**

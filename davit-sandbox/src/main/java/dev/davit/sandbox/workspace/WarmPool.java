@@ -453,7 +453,7 @@ public final class WarmPool implements AutoCloseable {
         remover.shutdown();
         try {
             if (!filler.awaitTermination(60, TimeUnit.SECONDS) || !remover.awaitTermination(60, TimeUnit.SECONDS)) {
-                log.accept("davit: warm pool: spares still being made or removed; 'davit sandbox reap' removes what"
+                log.accept("davit: warm pool: spares still being made or removed; Sandboxes.reap() removes what"
                         + " is left within " + SPARE_TTL.toMinutes() + " minutes");
             }
         } catch (InterruptedException e) {

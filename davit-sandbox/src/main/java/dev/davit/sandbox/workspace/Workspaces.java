@@ -220,7 +220,7 @@ public final class Workspaces {
                     + " .tar.zst file");
         }
         if (spec.isVm() && !spec.publish().isEmpty()) { // as the microVM's start would, before anything is made
-            throw new DavitException(Kind.USAGE, "--publish is not available for microVM workspaces yet; use the"
+            throw new DavitException(Kind.USAGE, "CreateSpec.Builder.publish is not available for microVM workspaces yet; use the"
                     + " container backend to serve to the host");
         }
         String id = "ws-" + dev.davit.oci.internal.RandomHex.of(6);
@@ -265,7 +265,7 @@ public final class Workspaces {
                     v.open().close();
                 } catch (DavitException e) {
                     throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a"
-                            + " read-only root and workspaces cannot be written; see 'davit doctor' (container"
+                            + " read-only root and workspaces cannot be written; see Sandboxes.doctor() (container"
                             + " entries; " + e.getMessage() + ")");
                 }
             }
@@ -456,7 +456,7 @@ public final class Workspaces {
         }
         if (named.isEmpty()) {
             throw new DavitException(Kind.NOT_FOUND, "no workspace " + dev.davit.oci.internal.Text.shorten(ref, 70)
-                    + "; see 'davit workspace ls'");
+                    + "; see Workspaces.list()");
         }
         return named.get(0);
     }
@@ -563,7 +563,7 @@ public final class Workspaces {
                 return action.apply(wid);
             });
         } catch (java.nio.file.NoSuchFileException e) {
-            throw new DavitException(Kind.NOT_FOUND, "no workspace " + id + "; see 'davit workspace ls'");
+            throw new DavitException(Kind.NOT_FOUND, "no workspace " + id + "; see Workspaces.list()");
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + d.resolve(LOCK_FILE) + ": " + e.getMessage());
         }
@@ -825,7 +825,7 @@ public final class Workspaces {
         boolean secret = !w.secrets().isEmpty() || (secretEnv != null && !secretEnv.isEmpty());
         SecretUse use = secret ? secretUse(w) : null;
         Redactor red = use == null ? null : use.redactor();
-        List<String> cmd = use == null ? argv : use.command(argv, secretEnv, env, "--secret-env");
+        List<String> cmd = use == null ? argv : use.command(argv, secretEnv, env, Secrets.SECRET_ENV);
         Path state = stateDir.resolve(w.id());
         String execId = "e-" + dev.davit.oci.internal.RandomHex.of(6);
         // what is kept is taken after the redactor: the head and tail of the (redacted) streams, and their files
@@ -892,11 +892,11 @@ public final class Workspaces {
             st = sandboxes.status(w.sandboxId()).status();
         } catch (DavitException e) {
             throw new DavitException(Kind.STATE, "workspace " + w.id() + " has lost its sandbox (" + e.getMessage()
-                    + "); delete it with 'davit workspace rm " + w.id() + "'");
+                    + "); delete it with Workspaces.rm(\"" + w.id() + "\")");
         }
         if (st != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.STATE, "workspace " + w.id() + " is " + st.label() + "; start it with"
-                    + " 'davit workspace start " + w.id() + "'");
+                    + " Workspaces.start(\"" + w.id() + "\")");
         }
         return w;
     }
@@ -929,7 +929,7 @@ public final class Workspaces {
                                        OutputStream stdoutTee, OutputStream stderrTee) {
         SecretUse use = secretUse(w);
         Redactor r = use.redactor();
-        List<String> cmd = use.command(argv, secretEnv, env, "--secret-env");
+        List<String> cmd = use.command(argv, secretEnv, env, Secrets.SECRET_ENV);
         dev.davit.sandbox.CappedSink out = new dev.davit.sandbox.CappedSink();
         dev.davit.sandbox.CappedSink err = new dev.davit.sandbox.CappedSink();
         Redactor.Stream so = r.stream(Tees.of(out.stream(), stdoutTee));
@@ -1017,7 +1017,8 @@ public final class Workspaces {
         Path dest = snaps.resolve(name);
         if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "workspace " + id + " already has a snapshot " + name
-                    + "; pick another name or remove it with 'davit workspace snapshot rm " + id + " " + name + "'");
+                    + "; pick another name or remove it with Workspaces.removeSnapshot(\"" + id + "\", \"" + name
+                    + "\")");
         }
         Path tmp = snaps.resolve("." + name + ".tmp");
         try (WorkspaceArea.View v = area(w).view(); Dir live = v.open()) {
@@ -1152,7 +1153,7 @@ public final class Workspaces {
         Path tree = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS).resolve(name).resolve("tree");
         if (!Files.isDirectory(tree, LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.NOT_FOUND, "workspace " + id + " has no snapshot " + name
-                    + "; see 'davit workspace snapshot ls " + id + "'");
+                    + "; see Workspaces.snapshots(\"" + id + "\")");
         }
         return tree;
     }

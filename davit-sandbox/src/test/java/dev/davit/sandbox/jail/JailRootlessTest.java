@@ -373,7 +373,7 @@ class JailRootlessTest {
         Map<String, String> noHelper = asUser("root", List.of(), "sandbox-without-helper", "run");
         assertThat(noHelper.get("error")).startsWith("error USAGE: refused: this rootless sandbox would lack a"
                 + " guarantee of the jail (confined_execs: this davit was built without its helper davit-exec")
-                .contains("--allow-weaker-sandbox").doesNotContain("separate_users").hasLineCount(1);
+                .contains("SandboxOptions.withAllowWeakerSandbox(true)").doesNotContain("separate_users").hasLineCount(1);
         assertConfined("run", noHelper.get("run"), true);
         Map<String, String> doctor = asUser("root", List.of(), "doctor");
         com.fasterxml.jackson.databind.JsonNode d = new com.fasterxml.jackson.databind.ObjectMapper().readTree(

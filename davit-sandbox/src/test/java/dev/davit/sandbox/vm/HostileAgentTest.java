@@ -109,7 +109,7 @@ class HostileAgentTest {
                 bytes((byte) 0, AgentFiles.MAX_WHOLE_FILE)); AgentClient c = agent.connect()) {
             Outcome o = attempt(() -> AgentFiles.read(c, SANDBOX, "/workspace/big", 0, deadline(20_000)));
             assertThat(o.thrown()).isInstanceOf(DavitException.class).hasMessageContaining("100000000 bytes")
-                    .hasMessageContaining("--max-bytes");
+                    .hasMessageContaining("maxBytes");
             assertThat(((DavitException) o.thrown()).kind()).isEqualTo(DavitException.Kind.USAGE);
             ErrorAssert.assertOneLine(o.thrown().getMessage());
             assertThat(o.allocated()).as("the bytes are skipped, not held").isLessThan(8L << 20);
