@@ -134,6 +134,9 @@ rel="$w/unpacked/davit-$version-linux-x86_64"
 for k in quick pull full; do
   [ -s "$rel/lib/aot/davit-$k.aot" ] || fail "the tarball has no $k AOT cache"
 done
+# the launcher answers --version itself: the jar's version must be the same
+jarversion=$(unzip -p "$rel/lib/davit.jar" META-INF/MANIFEST.MF | tr -d '\r' | sed -n 's/^Implementation-Version: //p')
+[ "$jarversion" = "$version" ] || fail "the launcher says $version, the jar $jarversion"
 check "$rel/bin/davit" tarball
 completes "$rel/share/bash-completion/completions/davit"
 zsh_completes "$rel/share/zsh/site-functions"
