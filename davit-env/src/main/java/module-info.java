@@ -11,4 +11,6 @@ module dev.davit.env {
 
     exports dev.davit.env;
     exports dev.davit.env.catalog;
+
+    exports dev.davit.env.install to dev.davit.sandbox;
 }

@@ -50,6 +50,7 @@ public final class Davit implements AutoCloseable {
     public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
 
     private final Path home;
+    private final dev.davit.env.Catalog catalog; // null: the built-in one
     private final DavitClient client;
     private final Sandboxes sandboxes;
     private final Workspaces workspaces;
@@ -58,8 +59,9 @@ public final class Davit implements AutoCloseable {
     private final Thread hook;
     private volatile boolean closed;
 
-    private Davit(Path home, ClientOptions clientOptions, Duration reapEvery) {
+    private Davit(Path home, ClientOptions clientOptions, Duration reapEvery, dev.davit.env.Catalog catalog) {
         this.home = home;
+        this.catalog = catalog;
         this.client = DavitClient.create(clientOptions.withStore(DavitHome.storeOf(home)));
         SandboxOptions options = SandboxOptions.under(home);
         this.sandboxes = new Sandboxes(options);
@@ -98,6 +100,7 @@ public final class Davit implements AutoCloseable {
         private Path home;
         private ClientOptions clientOptions;
         private Duration reapEvery = REAP_EVERY;
+        private dev.davit.env.Catalog catalog;
 
         private Builder() {
         }
@@ -142,6 +145,18 @@ public final class Davit implements AutoCloseable {
         }
 
         /**
+         * The catalog whose environment names {@link Davit#image}, {@link Davit#run} and {@link Davit#workspace}
+         * accept (default: the built-in one, {@code debian:12} and the others of {@code davit env list}).
+         *
+         * @param catalog a catalog, e.g. from {@code dev.davit.env.catalog.CatalogParser}; not null
+         * @return this builder
+         */
+        public Builder catalog(dev.davit.env.Catalog catalog) {
+            this.catalog = Objects.requireNonNull(catalog, "catalog");
+            return this;
+        }
+
+        /**
          * Opens the {@code Davit}: starts its reaper thread and registers a shutdown hook that closes it.
          *
          * @return an open {@code Davit}; close it when done
@@ -149,7 +164,7 @@ public final class Davit implements AutoCloseable {
         public Davit build() {
             Path h = home != null ? home : DavitHome.resolve(System.getenv());
             return new Davit(h.toAbsolutePath(), clientOptions != null ? clientOptions : ClientOptions.defaults(),
-                    reapEvery);
+                    reapEvery, catalog);
         }
     }
 
@@ -191,16 +206,41 @@ public final class Davit implements AutoCloseable {
 
     /**
      * Image {@code reference} made runnable: pulled if it is not in the store, unpacked once into the home's shared
-     * cache, its config read (see {@link RunTarget#ofImage}).
+     * cache, its config read (see {@link RunTarget#ofImage}); or an environment of the catalog (the built-in one
+     * unless {@link Builder#catalog} gave another: e.g. {@code debian:12}), installed into the home if it is not (see
+     * {@link RunTarget#ofEnvironment}).
      *
-     * @param reference an image reference, e.g. {@code docker.io/library/busybox:1.36} or one with a digest
+     * @param reference an image reference, e.g. {@code docker.io/library/busybox:1.36} or one with a digest, or the
+     *                  name of an environment of the catalog
      * @return the unpacked root filesystem (or microVM environment) with the image's run defaults and its backend
      * @throws DavitException USAGE for a malformed reference or when this {@code Davit} is closed; NOT_FOUND, AUTH or
      *                        NETWORK when the pull fails; STORE when the image cannot be unpacked
      */
     public RunTarget image(String reference) {
         check();
+        if (dev.davit.env.catalog.CatalogParser.isEnvironmentName(reference)) {
+            // the built-in catalog is read only when a name could be in it
+            dev.davit.env.Catalog c = catalog != null ? catalog : dev.davit.env.catalog.Catalogs.builtIn();
+            java.util.Optional<dev.davit.env.Environment> e = c.find(reference);
+            if (e.isPresent()) {
+                return environment(c, e.get());
+            }
+        }
         return RunTarget.ofImage(client, home, reference, ProgressListener.NONE, null);
+    }
+
+    /**
+     * A catalog environment, installed into the home (as {@code davit env pull} does) unless it is already: from its
+     * published image or archive. (An environment that is published nowhere is built by the CLI's {@code davit run};
+     * here the install says so.)
+     */
+    private RunTarget environment(dev.davit.env.Catalog catalog, dev.davit.env.Environment e) {
+        java.util.function.Function<String, String> references = ref ->
+                dev.davit.env.catalog.SourceReferences.resolve(ref, System.getenv()).toString();
+        dev.davit.env.install.Installer.InstallResult installed =
+                new dev.davit.env.install.Installer(home, client, references).install(catalog, e);
+        String image = e.source().reference() == null ? null : references.apply(e.source().reference());
+        return RunTarget.ofEnvironment(client, e, installed.path(), installed.sourceDigest(), image);
     }
 
     /**

@@ -143,4 +143,28 @@ class DavitTest {
             assertThat(davit.sandboxes().list()).isEmpty();
         }
     }
+
+    @Test
+    void aCatalogEnvironmentIsInstalledOnceAndRunsWithItsImagesDefaults() {
+        try (dev.davit.oci.testkit.TestRegistry registry = dev.davit.oci.testkit.TestRegistry.start()) {
+            String published = registry.hostPort() + "/envs/box:1";
+            try (DavitClient c = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
+                c.push(IMAGE, published, ProgressListener.NONE);
+            }
+            dev.davit.env.Environment box = new dev.davit.env.Environment("box:1", "2026.11.1",
+                    dev.davit.env.Environment.Kind.CONTAINER, "test", "busybox", "1", List.of(), "linux/amd64", null,
+                    new dev.davit.env.Environment.Source(null, published, null, null), List.of("rootfs/"));
+            Path fresh = tmp.resolve("fresh-home");
+            try (Davit davit = Davit.builder().home(fresh).clientOptions(ClientOptions.anonymous(tmp.resolve("x")))
+                    .catalog(new dev.davit.env.Catalog("2026.11", List.of(box))).build()) {
+                ExecResult r = davit.run("box:1", "sh", "-c", "echo $GREETING from an environment");
+                assertThat(r.exitCode()).as(r.stderrText()).isZero();
+                assertThat(r.stdoutText()).isEqualTo("hello from an environment\n");
+                assertThat(davit.image("box:1").rootfs())
+                        .isEqualTo(fresh.resolve("environments/linux_amd64/box_1-2026.11.1/rootfs"));
+                // a name the catalog does not have is an image reference
+                assertThatThrownBy(() -> davit.image("nobox:1")).isInstanceOf(DavitException.class);
+            }
+        }
+    }
 }

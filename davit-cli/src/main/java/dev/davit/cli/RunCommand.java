@@ -16,7 +16,6 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.Sandboxes;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -243,23 +242,12 @@ final class RunCommand extends EnvCommand.Sub {
         EnvCommand.Sub.requireCompatible(e);
         out.notice("==> environment " + e.name() + " " + e.version());
         Installer.InstallResult res = ctx.installer(out).install(r.catalog(), e);
-        if (e.kind() == Environment.Kind.MICROVM) {
-            return new Target(e.name(), res.sourceDigest(), res.path(), ImageConfig.EMPTY, "vm");
-        }
-        Path rootfs = res.path().resolve("rootfs");
-        if (!Files.isDirectory(rootfs)) {
-            throw new DavitException(Kind.STORE, "the install of " + e.name() + " has no rootfs/ directory; run"
-                    + " 'davit env pull " + e.name() + "' to repair it");
-        }
-        ImageConfig image = ImageConfig.EMPTY;
         String ref = ctx.registryReference(e);
-        if (ref == null || ctx.client().find(ref).isEmpty()) {
+        if (e.kind() != Environment.Kind.MICROVM && (ref == null || ctx.client().find(ref).isEmpty())) {
             ref = e.source().build() == null ? null : ctx.localBuilder(out).reference(e);
         }
-        if (ref != null && ctx.client().find(ref).isPresent()) {
-            image = ImageConfig.fromJson(RunTarget.config(ctx.client(), ref));
-        }
-        return new Target(e.name(), res.sourceDigest(), rootfs, image, "container");
+        RunTarget t = RunTarget.ofEnvironment(ctx.client(), e, res.path(), res.sourceDigest(), ref);
+        return new Target(t.name(), t.digest(), t.rootfs(), t.image(), t.backend());
     }
 
     /** An image reference made runnable by the library ({@link RunTarget#ofImage}), with progress and notices. */

@@ -81,6 +81,7 @@ class ModularConsumerTest {
         assertThat(qualified.get("dev.davit.oci")).containsExactly(
                 "dev.davit.oci.internal to [dev.davit.env, dev.davit.sandbox]",
                 "dev.davit.oci.store to [dev.davit.env, dev.davit.sandbox]");
+        assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox]");
         assertThat(qualified.get("dev.davit.sandbox")).isEmpty();
     }
 

@@ -91,6 +91,37 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
                 ImageConfig.fromJson(config(client, image.manifest())), Backend.CONTAINER);
     }
 
+    /**
+     * A catalog environment once installed (by davit-env's installer, into {@code $DAVIT_HOME/environments}): a
+     * microVM environment runs in a vm; a root filesystem in a container, with the run defaults of its image when
+     * that image is in the store (else none).
+     *
+     * @param client         the registry client whose store may hold the environment's image (nothing is pulled)
+     * @param environment    the catalog's environment
+     * @param installed      its install directory (for a container environment, with a {@code rootfs/} in it)
+     * @param sourceDigest   the digest of what it was installed from
+     * @param imageReference the environment's image in the store (its published or locally built reference), or
+     *                       null for none
+     * @return what to run and how
+     * @throws DavitException STORE when a container environment's install has no {@code rootfs/}
+     */
+    public static RunTarget ofEnvironment(DavitClient client, dev.davit.env.Environment environment, Path installed,
+                                          String sourceDigest, String imageReference) {
+        if (environment.kind() == dev.davit.env.Environment.Kind.MICROVM) {
+            return new RunTarget(environment.name(), sourceDigest, installed, ImageConfig.EMPTY, Backend.VM);
+        }
+        Path rootfs = installed.resolve("rootfs");
+        if (!Files.isDirectory(rootfs)) {
+            throw new DavitException(Kind.STORE, "the install of " + environment.name() + " has no rootfs/"
+                    + " directory; install it again with Installer.install(catalog, " + environment.name() + ")");
+        }
+        ImageConfig image = ImageConfig.EMPTY;
+        if (imageReference != null && client.find(imageReference).isPresent()) {
+            image = ImageConfig.fromJson(config(client, imageReference));
+        }
+        return new RunTarget(environment.name(), sourceDigest, rootfs, image, Backend.CONTAINER);
+    }
+
     /** An image manifest for this host, and its descriptor. */
     private record HostImage(Descriptor descriptor, ImageManifest manifest) {
     }

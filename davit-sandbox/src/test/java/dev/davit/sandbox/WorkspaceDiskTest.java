@@ -101,7 +101,7 @@ class WorkspaceDiskTest extends BwrapWorkspaces {
         Workspace w = stoppedWithHostileFiles();
         workspaces.start(w.id());
         assertThatThrownBy(() -> workspaces.diskList(w.id(), "", true)).isInstanceOf(DavitException.class)
-                .hasMessageContaining("is running").hasMessageContaining("workspace file ls");
+                .hasMessageContaining("is running").hasMessageContaining("Workspaces.listFiles");
         assertThatThrownBy(() -> workspaces.diskExport(w.id(), tmp.resolve("o"), "")).isInstanceOf(DavitException.class)
                 .hasMessageContaining("is running");
         assertThat(Files.exists(tmp.resolve("o"))).isFalse();

@@ -233,6 +233,6 @@ class VmDiskTest {
         Files.write(qcow2, pristine);
         workspaces.start(w.id());
         assertThatThrownBy(() -> workspaces.diskRead(w.id(), "README", 0)).isInstanceOf(DavitException.class)
-                .hasMessageContaining("is running").hasMessageContaining("workspace file");
+                .hasMessageContaining("is running").hasMessageContaining("Workspaces.readFile");
     }
 }
