@@ -75,6 +75,7 @@ public final class CliTerms {
             rule("BuildOptions.Builder.keepMtimes(true)", "--keep-mtimes"),
             rule("CatalogOptions.withCatalog(PATH)", "--catalog PATH"),
             rule("CatalogOptions.withOffline(true)", "--offline"),
+            rule("Davit.image(\"{name}\") installs it again", "run 'davit env pull {name}' to repair it"),
             rule("Installer.install(catalog, {name})", "'davit env pull {name}'"),
             rule("NameResolver.Facts.offline()", "--offline"),
             rule("SandboxOptions.withAllowWeakerSandbox(true)", "--allow-weaker-sandbox"),
@@ -101,7 +102,6 @@ public final class CliTerms {
             // bare terms
             rule("BuildOptions.Builder.fileMtime", "SOURCE_DATE_EPOCH"),
             rule("BuildOptions.Builder.platform", "--platform"),
-            rule("BuildProfile.ALL", "'davit env build --help'"),
             rule("ClientOptions.withInsecureRegistries", "--insecure-registry"),
             rule("ClientOptions.withStore", "--store"),
             rule("CreateSpec.Builder.publish", "--publish"),
@@ -173,6 +173,11 @@ public final class CliTerms {
 
     private static Rule compile(String library, String cli, String anchor) {
         StringBuilder re = new StringBuilder();
+        // a term is matched whole: never inside a longer name of the message's other text (a log line, a path:
+        // com.acme.Secrets.ofEnv, Network.NATIVE)
+        if (Character.isJavaIdentifierPart(library.charAt(0))) {
+            re.append("(?<![\\w.$])");
+        }
         List<String> names = new ArrayList<>();
         Matcher p = PLACEHOLDER.matcher(library);
         int at = 0;
@@ -183,7 +188,11 @@ public final class CliTerms {
             names.add(p.group(1));
             at = p.end();
         }
-        re.append(Pattern.quote(library.substring(at))).append(anchor);
+        re.append(Pattern.quote(library.substring(at)));
+        if (Character.isJavaIdentifierPart(library.charAt(library.length() - 1))) {
+            re.append("(?![\\w$])");
+        }
+        re.append(anchor);
         return new Rule(library, cli, Pattern.compile(re.toString()), List.copyOf(names));
     }
 }

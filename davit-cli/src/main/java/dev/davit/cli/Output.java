@@ -121,10 +121,13 @@ final class Output {
         return quiet;
     }
 
-    /** A one-line notice on stderr ({@code davit: ...}), shown unless --quiet or --json. */
+    /**
+     * A one-line notice on stderr ({@code davit: ...}), shown unless --quiet or --json; in the CLI's terms when it
+     * quotes a library message (an installer's note of why it fell back).
+     */
     void notice(String line) {
         if (!quiet && (!json || jsonProgress())) {
-            err.println("davit: " + Text.printable(line));
+            err.println("davit: " + Text.printable(CliTerms.rewrite(line)));
             err.flush();
         }
     }

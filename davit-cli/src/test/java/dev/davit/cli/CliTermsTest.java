@@ -265,10 +265,21 @@ class CliTermsTest {
             {"davit: warm pool: spares still being made or removed; Sandboxes.reap() removes what is left within 10"
                     + " minutes", "davit: warm pool: spares still being made or removed; 'davit sandbox reap' removes"
                     + " what is left within 10 minutes"},
+            {"the install of debian:12 has no rootfs/ directory; Davit.image(\"debian:12\") installs it again",
+                "the install of debian:12 has no rootfs/ directory; run 'davit env pull debian:12' to repair it"},
         };
         for (String[] p : pairs) {
             assertThat(CliTerms.rewrite(p[0])).as(p[0]).isEqualTo(p[1]);
         }
+    }
+
+    @Test
+    void aTermInsideALongerNameIsLeftAlone() {
+        // a service's log or a path quoted in a message: only whole terms are library terms
+        String log = "service web exited with code 1; its log ends: at com.acme.Secrets.ofEnv(Main.java:3)"
+                + " Network.NATIVE ResourceLimits.NONE secretEnvironment";
+        assertThat(CliTerms.rewrite(log)).isEqualTo(log);
+        assertThat(CliTerms.rewrite("use Network.NAT")).isNotEqualTo("use Network.NAT");
     }
 
     @Test

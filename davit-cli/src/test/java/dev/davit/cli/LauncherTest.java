@@ -238,13 +238,14 @@ class LauncherTest {
         return found;
     }
 
-    /** A copy of the launcher and its JDK lookup, in a fresh root. */
+    /** A copy of the launcher, its JDK lookup and its JVM options, in a fresh root. */
     private Path layout() throws IOException {
         Path root = Files.createTempDirectory(tmp, "root");
         Files.createDirectories(root.resolve("scripts"));
         Files.createDirectories(root.resolve("davit-cli/target"));
         Files.copy(REPO.resolve("davit"), root.resolve("davit"));
         Files.copy(REPO.resolve("scripts/find-java.sh"), root.resolve("scripts/find-java.sh"));
+        Files.copy(REPO.resolve("scripts/launch.sh"), root.resolve("scripts/launch.sh"));
         return root;
     }
 

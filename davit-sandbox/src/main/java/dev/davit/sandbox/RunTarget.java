@@ -113,7 +113,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         Path rootfs = installed.resolve("rootfs");
         if (!Files.isDirectory(rootfs)) {
             throw new DavitException(Kind.STORE, "the install of " + environment.name() + " has no rootfs/"
-                    + " directory; install it again with Installer.install(catalog, " + environment.name() + ")");
+                    + " directory; Davit.image(\"" + environment.name() + "\") installs it again");
         }
         ImageConfig image = ImageConfig.EMPTY;
         if (imageReference != null && client.find(imageReference).isPresent()) {

@@ -243,7 +243,7 @@ public final class CatalogParser {
         }
         if (build != null && !BUILD_PROFILE.matcher(build).matches()) {
             throw invalid(origin, w + "build profile '" + SourceReferences.shorten(build) + "' is not a profile"
-                    + " name; use a name such as git (see BuildProfile.ALL)");
+                    + " name; use base, git, build or busybox");
         }
         if (reference != null) {
             try {

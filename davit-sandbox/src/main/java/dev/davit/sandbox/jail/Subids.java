@@ -51,7 +51,7 @@ public record Subids(long uid, long gid, long count) {
     private static final String CHAIN = """
             setpriv=$1 unshare=$2 sleep=$3 readlink=$4 printf=$5 u=$6 g=$7 n=$8 filter=$9; shift 9
             fail() {
-              echo "davit: the user namespace of the sandbox's User $u:$g $1; see Sandboxes.doctor()" >&2
+              echo "davit: the user namespace of the sandbox's User $u:$g $1" >&2
               exit 125
             }
             [ -r "$filter" ] || fail "cannot be made: davit's seccomp filter $filter is not readable"
