@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,8 +49,9 @@ public final class ShellDocs {
         Files.createDirectories(out.resolve("zsh"));
         Files.writeString(out.resolve("zsh").resolve("_" + Main.NAME), zsh(bash));
         Path man = Files.createDirectories(out.resolve("man1"));
+        String version = new Main.Version().getVersion()[0];
         for (CommandLine c : commands(root)) {
-            Files.writeString(man.resolve(pageName(c.getCommandSpec()) + ".1"), page(c.getCommandSpec()));
+            Files.writeString(man.resolve(pageName(c.getCommandSpec()) + ".1"), page(c.getCommandSpec(), version));
         }
     }
 
@@ -63,17 +65,14 @@ public final class ShellDocs {
     /** The command and all its visible subcommands, depth first, each once (aliases name the same command). */
     static List<CommandLine> commands(CommandLine root) {
         List<CommandLine> all = new ArrayList<>();
-        collect(root, all, new IdentityHashMap<>());
+        collect(root, all);
         return all;
     }
 
-    private static void collect(CommandLine c, List<CommandLine> all, Map<CommandLine, Boolean> seen) {
-        if (seen.put(c, Boolean.TRUE) != null || c.getCommandSpec().usageMessage().hidden()) {
-            return;
-        }
+    private static void collect(CommandLine c, List<CommandLine> all) {
         all.add(c);
-        for (CommandLine sub : c.getSubcommands().values()) {
-            collect(sub, all, seen);
+        for (CommandLine sub : visibleSubcommands(c.getCommandSpec())) {
+            collect(sub, all);
         }
     }
 
@@ -97,11 +96,10 @@ public final class ShellDocs {
         return spec.qualifiedName("-");
     }
 
-    /** The roff man page of one command. */
-    static String page(CommandSpec spec) {
+    /** The roff man page of one command, its footer naming {@code version} ({@code davit 0.1.0}). */
+    static String page(CommandSpec spec, String version) {
         Help help = new Help(spec, Help.defaultColorScheme(Help.Ansi.OFF));
         StringBuilder b = new StringBuilder();
-        String version = new Main.Version().getVersion()[0];
         b.append(".TH \"").append(roff(pageName(spec).toUpperCase(java.util.Locale.ROOT))).append("\" \"1\" \"\" \"")
                 .append(roff(version)).append("\" \"davit manual\"\n.nh\n");
         b.append(".SH NAME\n").append(roff(pageName(spec))).append(" \\- ").append(roff(summary(spec))).append('\n');
@@ -125,8 +123,7 @@ public final class ShellDocs {
         if (!options.isEmpty()) {
             b.append(".SH OPTIONS\n");
             for (OptionSpec o : options) {
-                b.append(".TP\n").append(java.util.Arrays.stream(o.names())
-                        .map(n -> "\\fB" + roff(n) + "\\fR").collect(Collectors.joining(", ")));
+                b.append(".TP\n").append(Arrays.stream(o.names()).map(ShellDocs::bold).collect(Collectors.joining(", ")));
                 if (o.arity().max() > 0) {
                     b.append(o.arity().min() == 0 ? "[=\\fI" : "=\\fI").append(roff(o.paramLabel()))
                             .append(o.arity().min() == 0 ? "\\fR]" : "\\fR");
@@ -139,11 +136,11 @@ public final class ShellDocs {
         if (!subs.isEmpty()) {
             b.append(".SH COMMANDS\n");
             for (CommandLine sub : subs) {
-                b.append(".TP\n").append(java.util.stream.Stream.concat(Stream.of(sub.getCommandName()),
-                                java.util.Arrays.stream(sub.getCommandSpec().aliases()))
-                                .map(n -> "\\fB" + roff(n) + "\\fR").collect(Collectors.joining(", "))).append('\n')
-                        .append(roffLine(summary(sub.getCommandSpec()))).append(" See \\fB")
-                        .append(roff(pageName(sub.getCommandSpec()))).append("\\fR(1).\n");
+                b.append(".TP\n").append(Stream.concat(Stream.of(sub.getCommandName()),
+                                Arrays.stream(sub.getCommandSpec().aliases()))
+                                .map(ShellDocs::bold).collect(Collectors.joining(", "))).append('\n')
+                        .append(roffLine(summary(sub.getCommandSpec()))).append(" See ")
+                        .append(bold(pageName(sub.getCommandSpec()))).append("(1).\n");
             }
         }
         String[] footer = spec.usageMessage().footer();
@@ -157,7 +154,7 @@ public final class ShellDocs {
         }
         subs.forEach(s -> seeAlso.add(pageName(s.getCommandSpec())));
         if (!seeAlso.isEmpty()) {
-            b.append(".SH SEE ALSO\n").append(seeAlso.stream().map(n -> "\\fB" + roff(n) + "\\fR(1)")
+            b.append(".SH SEE ALSO\n").append(seeAlso.stream().map(n -> bold(n) + "(1)")
                     .collect(Collectors.joining(", "))).append('\n');
         }
         return b.toString();
@@ -216,6 +213,11 @@ public final class ShellDocs {
                 }
             }
         }
+    }
+
+    /** {@code text} escaped, in bold: a command's or an option's name. */
+    private static String bold(String text) {
+        return "\\fB" + roff(text) + "\\fR";
     }
 
     /** Text escaped for roff: backslashes and dashes (so flags copy as ASCII hyphens). */
