@@ -270,8 +270,9 @@ public final class DavitMcpServer implements AutoCloseable {
         Installs.Outcome o = installs.await(name, installWaitMs(), progress);
         if (o == null) {
             String step = installs.lastStep(name);
-            // a step may quote a library message (why the install fell back): in the model's terms
-            step = step == null ? null : terms.rewrite(dev.davit.cli.CliTerms.rewrite(step), tool);
+            // a step may quote a library message (why the install fell back), in the CLI's terms already (it is a
+            // notice of `env pull`): in the model's terms
+            step = step == null ? null : terms.rewrite(step, tool);
             String message = "environment " + name + " is still being installed" + (step == null ? ""
                     : " (now: " + step + ")") + "; the install goes on: call " + tool.name() + " again in a minute";
             if (tool.name().equals("env_pull")) {
