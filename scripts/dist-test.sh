@@ -10,16 +10,11 @@
 #   bash scripts/dist-test.sh [--skip-build]   (--skip-build: test what target/dist/ holds)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-[ "${1:-}" = --skip-build ] || bash "$root/scripts/dist.sh"
-# groff renders the man pages, man-db's `man` finds the installed ones, zsh tries the zsh completion
-need=()
-command -v zsh >/dev/null 2>&1 || need+=(zsh)
-command -v groff >/dev/null 2>&1 || need+=(groff-base)
-command -v man >/dev/null 2>&1 || need+=(man-db)
-if [ ${#need[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# groff, man and zsh (install-deps.sh, which dist.sh runs) check the man pages and completions
+if [ "${1:-}" = --skip-build ]; then
+  bash "$root/scripts/install-deps.sh" >/dev/null
+else
+  bash "$root/scripts/dist.sh"
 fi
 tarball=$(ls "$root"/target/dist/davit-*-linux-x86_64.tar.gz)
 debfile=$(ls "$root"/target/dist/davit_*_amd64.deb)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci,
 # the container runtimes (bubblewrap, crun, runc), slirp4netns and iproute2 (--network), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
-# rootless builds) and e2fsprogs/cpio/xz for building environments, a static busybox (the sandbox tests' root filesystem and the VM tests' guest), and Node with npm (the MCP test's client).
+# rootless builds) and e2fsprogs/cpio/xz for building environments, a static busybox (the sandbox tests' root filesystem and the VM tests' guest), Node with npm (the MCP test's client),
+# and what makes and checks the release (zip, dpkg-dev, groff, man-db, zsh).
 set -euo pipefail
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
@@ -28,6 +29,13 @@ ls /usr/lib/*/libc.a >/dev/null 2>&1 || need+=(libc6-dev)
 # Node and npm: the MCP test's independent client (@modelcontextprotocol/sdk, npm-installed into davit-cli/target)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+# the release (scripts/dist.sh): zip and dpkg-deb make it; groff, man and zsh check its man pages and completions
+command -v zip >/dev/null 2>&1 || need+=(zip)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg-dev)
+command -v groff >/dev/null 2>&1 || need+=(groff-base)
+command -v man >/dev/null 2>&1 || need+=(man-db)
+command -v zsh >/dev/null 2>&1 || need+=(zsh)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
