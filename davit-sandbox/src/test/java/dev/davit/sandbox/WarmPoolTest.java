@@ -42,7 +42,7 @@ class WarmPoolTest extends BwrapWorkspaces {
         return new CreateSpec(rootfs, Map.of(), null, null, null, ttl);
     }
 
-    private WarmPool pool(int perKind, java.util.function.IntSupplier room) {
+    private WarmPool pool(int perKind, WarmPool.Room room) {
         WarmPool p = WarmPool.open(workspaces, perKind, room, logged::add);
         pools.add(p);
         return p;
@@ -167,6 +167,46 @@ class WarmPoolTest extends BwrapWorkspaces {
         await(() -> pool.size() == 0, "no room, no spare");
         assertThat(workspaces.list()).extracting(Workspace::id).containsExactlyInAnyOrder(w.id(), other.id(),
                 third.id());
+    }
+
+    @Test
+    void sparesDoNotGiveWayToACreateThatIsCountedBeforeItTakesOne() throws Exception {
+        // a caller's limit of 3: free is 3 less the workspaces that exist and those it counts as being created
+        AtomicInteger free = new AtomicInteger(2);
+        AtomicInteger creating = new AtomicInteger(0);
+        WarmPool pool = pool(2, new WarmPool.Room() {
+            @Override
+            public int free() {
+                return free.get();
+            }
+
+            @Override
+            public int creating() {
+                return creating.get();
+            }
+        });
+        Workspaces warm = workspaces.withSpares(pool);
+        warm.create(spec(Duration.ofHours(1)), null, null);
+        await(() -> pool.ready().size() == 2, "two spares beside the workspace");
+        List<String> spares = pool.ready();
+
+        // a create is counted before it takes a spare: the room is 1, yet the pool's look keeps both
+        free.set(1);
+        creating.set(1);
+        Thread.sleep(6000);
+        assertThat(pool.ready()).containsExactlyInAnyOrderElementsOf(spares);
+        Workspace second = warm.create(spec(Duration.ofHours(1)), null, null);
+        assertThat(spares).contains(second.sandboxId());
+
+        // its workspace exists and is still counted as being created (counted twice): the other spare stays
+        free.set(0);
+        Thread.sleep(6000);
+        assertThat(pool.ready()).hasSize(1).isSubsetOf(spares);
+
+        // a workspace made elsewhere takes the last of the room: the pool gives way at its next look
+        creating.set(0);
+        await(() -> pool.size() == 0, "the spare given up for a workspace the pool did not see created");
+        assertThat(logged).isEmpty();
     }
 
     @Test

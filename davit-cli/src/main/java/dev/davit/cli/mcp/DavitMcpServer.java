@@ -95,7 +95,7 @@ public final class DavitMcpServer implements AutoCloseable {
         });
         reaper.scheduleWithFixedDelay(this::reapExpired, 1, 60, TimeUnit.SECONDS);
         this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
-                Workspaces.under(options.davitHome()), options.warm(), policy::room,
+                Workspaces.under(options.davitHome()), options.warm(), policy.spareRoom(),
                 line -> options.log().println(CliTerms.rewrite(line)));
     }
 

@@ -220,12 +220,26 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
     /**
      * How many sandboxes a warm pool may keep ready: {@code maxWorkspaces} less the workspaces that exist and those
-     * being created (spares count against the limit, and give way to workspaces).
+     * being created (spares count against the limit, and give way to workspaces). A create counts from its
+     * reservation until it ends, so once its workspace exists it counts twice for a moment: the pool learns how many
+     * creates are counted, and gives way to them only when they find no spare.
      */
-    int room() {
-        synchronized (admission) {
-            return maxWorkspaces - Workspaces.under(davitHome).list().size() - admission.creating;
-        }
+    dev.davit.sandbox.workspace.WarmPool.Room spareRoom() {
+        return new dev.davit.sandbox.workspace.WarmPool.Room() {
+            @Override
+            public int free() {
+                synchronized (admission) {
+                    return maxWorkspaces - Workspaces.under(davitHome).list().size() - admission.creating;
+                }
+            }
+
+            @Override
+            public int creating() {
+                synchronized (admission) {
+                    return admission.creating;
+                }
+            }
+        };
     }
 
     /**

@@ -24,7 +24,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.IntSupplier;
 
 /**
  * Started sandboxes kept ready for workspaces ("spares"), so that a {@link Workspaces#create} finds its sandbox
@@ -33,9 +32,11 @@ import java.util.function.IntSupplier;
  * thread after a create took one or found none. A spare goes to exactly one workspace, which then owns it (its
  * removal removes the sandbox); no spare is ever given twice, and nothing but davit has run in one.
  *
- * <p>Spares count against the caller's limit: they never take more than {@code room} sandboxes (how many more
+ * <p>Spares count against the caller's limit: they never take more than their {@link Room} (how many more
  * sandboxes may exist, e.g. an operator's maximum minus the workspaces that exist or are being created), and give
- * way when it shrinks. Spares of kinds with published ports are never made (their ports would be taken).
+ * way when it shrinks: at once when a create finds no spare (it makes a sandbox of its own), and at the pool's next
+ * look when workspaces appear that it did not see created. Spares of kinds with published ports are never made
+ * (their ports would be taken).
  *
  * <p>Each spare is a sandbox with a ttl of {@link #SPARE_TTL} (so {@code davit sandbox reap} removes what a process
  * that died left), recorded in {@code <workspaces>/.spares/<sandbox id>} with the owning process; a new pool removes
@@ -55,6 +56,34 @@ public final class WarmPool implements AutoCloseable {
     private record Spare(String sandboxId, Instant made) {
     }
 
+    /**
+     * The room a pool is given: how many sandboxes it may hold. Read from the pool's threads; when a method throws,
+     * that is logged and the pool waits for its next look.
+     */
+    @FunctionalInterface
+    public interface Room {
+        /**
+         * How many sandboxes the pool may hold now ({@link #size}: ready, being made or removed): how many more may
+         * exist beside the workspaces that exist and those being created, e.g. a limit less both. The pool makes
+         * spares only below it, and a create that finds no spare makes the pool give way to it.
+         *
+         * @return the room; 0 or less: none
+         */
+        int free();
+
+        /**
+         * How many workspaces being created {@link #free} counts, including one that already exists but is still
+         * counted as being created (a caller's count may lag behind). A create that takes a spare needs no room of
+         * its own, so the pool's regular look gives way only to {@code free() + creating()}: a spare is not removed
+         * because a create that is about to take it was counted.
+         *
+         * @return how many workspaces being created {@link #free} counts; 0 (the default) when it counts none
+         */
+        default int creating() {
+            return 0;
+        }
+    }
+
     /** A kind's spares, how many are being made, and whether its last attempt failed (then it waits for a take). */
     private static final class Stock {
         final Deque<Spare> ready = new ArrayDeque<>();
@@ -66,7 +95,7 @@ public final class WarmPool implements AutoCloseable {
     private final Sandboxes sandboxes;
     private final Path registry;
     private final int perKind;
-    private final IntSupplier room;
+    private final Room room;
     private final Consumer<String> log;
     /** Kinds, least recently asked for first. */
     private final LinkedHashMap<CreateSpec, Stock> kinds = new LinkedHashMap<>();
@@ -79,7 +108,7 @@ public final class WarmPool implements AutoCloseable {
     private boolean closed;
     private boolean fillQueued;
 
-    private WarmPool(Workspaces workspaces, int perKind, IntSupplier room, Consumer<String> log) {
+    private WarmPool(Workspaces workspaces, int perKind, Room room, Consumer<String> log) {
         if (perKind < 1) {
             throw new DavitException(Kind.USAGE, "a warm pool keeps at least 1 sandbox per kind, not " + perKind);
         }
@@ -102,22 +131,20 @@ public final class WarmPool implements AutoCloseable {
     }
 
     /**
-     * A pool of up to {@code perKind} spares per kind for {@code workspaces}, taking at most {@code room} sandboxes:
-     * how many more may exist beside the workspaces that exist or are being created, a caller's among them (asked
-     * again before and after each spare is made; e.g. {@code () -> max - workspaces - creating}); {@code log} (null:
-     * none) hears of spares that could not be made or removed. What pools of processes that died left is removed
-     * first, in the background. Use it through {@link Workspaces#withSpares}; close it to remove its spares.
+     * A pool of up to {@code perKind} spares per kind for {@code workspaces}, taking at most {@code room} sandboxes
+     * (asked again before and after each spare is made; e.g. {@code () -> max - workspaces - creating}); {@code log}
+     * (null: none) hears of spares that could not be made or removed. What pools of processes that died left is
+     * removed first, in the background. Use it through {@link Workspaces#withSpares}; close it to remove its spares.
      *
      * @param workspaces the workspaces the spares are for (their sandboxes' options and state directory)
      * @param perKind    how many spares to keep per kind of sandbox, 1 or more
-     * @param room       the most sandboxes the pool may hold now ({@link #size}: ready, being made or removed), e.g.
-     *                   a limit less the workspaces that exist or are being created; 0 or less: none. Called from the
-     *                   pool's threads; when it throws, that is logged and the pool waits for the next look
+     * @param room       the most sandboxes the pool may hold now (see {@link Room}); a lambda gives
+     *                   {@link Room#free} only
      * @param log        where to tell of spares that could not be made or removed (one line each); null: nowhere
      * @return the pool, already filling in the background
      * @throws DavitException {@link Kind#USAGE} when {@code perKind} is less than 1
      */
-    public static WarmPool open(Workspaces workspaces, int perKind, IntSupplier room, Consumer<String> log) {
+    public static WarmPool open(Workspaces workspaces, int perKind, Room room, Consumer<String> log) {
         WarmPool p = new WarmPool(workspaces, perKind, room, log);
         p.remover.execute(p::removeOrphans);
         p.filler.scheduleWithFixedDelay(p::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
@@ -250,8 +277,17 @@ public final class WarmPool implements AutoCloseable {
 
     /** The room now, or -1 when it cannot be counted (logged): nothing is made or given up on it. */
     private int room() {
+        return count(false);
+    }
+
+    /**
+     * The room, plus the workspaces being created it counts when {@code settled}; -1 when it cannot be counted
+     * (logged).
+     */
+    private int count(boolean settled) {
         try {
-            return room.getAsInt();
+            int r = Math.max(0, room.free());
+            return settled ? r + Math.max(0, room.creating()) : r;
         } catch (RuntimeException e) {
             log.accept("davit: warm pool: cannot count the room for spares: " + e.getMessage());
             return -1;
@@ -280,10 +316,13 @@ public final class WarmPool implements AutoCloseable {
         }
     }
 
-    /** Every {@link #TICK_MS}: replaces old spares, gives way to a smaller room, fills a larger one. */
+    /**
+     * Every {@link #TICK_MS}: replaces old spares, gives way to a smaller room (not to the workspaces being created:
+     * they take a spare, or make the pool give way when they find none), fills a larger one.
+     */
     private void tick() {
         try {
-            int r = room();
+            int r = count(true);
             synchronized (this) {
                 if (closed) {
                     return;
