@@ -7,6 +7,7 @@ import dev.davit.oci.internal.Json;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ExecSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
@@ -157,9 +158,9 @@ final class SandboxCommand extends GroupCommand {
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
             long maxBytes = RunCommand.maxOutputBytes(maxOutput);
             java.io.InputStream in = stdin ? System.in : null;
-            ExecResult r = sandboxes(main).exec(id, command, env, workdir, limit, maxBytes, in,
-                    out.json() ? null : out.rawStdout(), out.rawStderr() == null || out.json() ? null
-                            : out.rawStderr());
+            ExecResult r = sandboxes(main).exec(id, ExecSpec.builder(command).env(env).workdir(workdir)
+                    .timeout(limit).maxOutput(maxBytes).stdin(in).tees(out.json() ? null : out.rawStdout(),
+                            out.rawStderr() == null || out.json() ? null : out.rawStderr()).build());
             if (r.timedOut()) {
                 out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
             }

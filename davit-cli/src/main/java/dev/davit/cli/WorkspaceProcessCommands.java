@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.workspace.ServiceSpec;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import java.io.IOException;
@@ -89,8 +90,10 @@ final class WorkspaceProcessCommands {
             }
             Duration timeout = CliArgs.seconds(readyTimeout, "--ready-timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
-            Services.Service s = services().start(name, command, env, WorkspaceCommand.secretEnv(secretEnvs),
-                    r.isEmpty() ? null : r.get(0), timeout);
+            ServiceSpec.Builder spec = ServiceSpec.builder(name, command).env(env).readyTimeout(timeout)
+                    .readiness(r.isEmpty() ? null : r.get(0));
+            WorkspaceCommand.secretEnv(secretEnvs).forEach(spec::secretEnv);
+            Services.Service s = services().start(spec.build());
             out.notice("==> service " + s.name() + " " + (s.readiness() == null ? "started" : "ready") + " (pid "
                     + s.pid() + ")");
             out.result(s.toJson(), p -> p.println(s.name()));

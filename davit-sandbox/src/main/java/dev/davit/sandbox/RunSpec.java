@@ -242,8 +242,10 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
     /**
      * Builder with the defaults: no command override, no env, the image's (else /) working directory, no timeout,
      * no network, no image defaults, automatic backend and runtime, {@link #DEFAULT_VCPUS} and
-     * {@link #DEFAULT_MEMORY_MIB} for a microVM, no limits ({@link Limits#NONE}), no output limit, the largest
-     * capture. Values are checked by {@link #build}.
+     * {@link #DEFAULT_MEMORY_MIB} for a microVM, container limits of {@link Limits#DEFAULT} (the CLI's; none for a
+     * microVM, whose size bounds it), no output limit, the largest capture. Values are checked by {@link #build}.
+     * Where this host cannot enforce limits ({@link Limits#unenforceable}) a run with limits fails: say
+     * {@code limits(Limits.NONE)} to run without them.
      */
     public static final class Builder {
         private final Path rootfs;
@@ -257,7 +259,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         private String runtime;
         private int vcpus = DEFAULT_VCPUS;
         private int memoryMiB = DEFAULT_MEMORY_MIB;
-        private Limits limits = Limits.NONE;
+        private Limits limits;
         private long maxOutput;
         private int capture = ExecResult.MAX_CAPTURED_BYTES;
 
@@ -398,10 +400,10 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         }
 
         /**
-         * The container's memory, CPU and process limits (default {@link Limits#NONE}); of a microVM only the CPUs
-         * count.
+         * The container's memory, CPU and process limits ({@link Limits#NONE}: none); default
+         * {@link Limits#DEFAULT} (none for a microVM, of whose limits only the CPUs count).
          *
-         * @param v the limits; null for none
+         * @param v the limits; null for the default
          * @return this builder
          */
         public Builder limits(Limits v) {
@@ -439,8 +441,9 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
          * @throws DavitException USAGE for a value the {@link RunSpec} refuses (see its constructor)
          */
         public RunSpec build() {
+            Limits l = limits != null ? limits : Backend.VM.equals(backend) ? Limits.NONE : Limits.DEFAULT;
             return new RunSpec(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus,
-                    memoryMiB, limits, maxOutput, capture);
+                    memoryMiB, l, maxOutput, capture);
         }
     }
 }

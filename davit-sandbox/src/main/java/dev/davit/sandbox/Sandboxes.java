@@ -158,6 +158,28 @@ public final class Sandboxes {
     }
 
     /**
+     * Runs {@code spec} in running sandbox {@code id} (container: with nsenter; vm: through the guest agent): its
+     * variables on top of the sandbox's environment, in its working directory (else the sandbox's), within its
+     * timeout and output limit. Files in /tmp (vm: anywhere) persist between execs of the same sandbox.
+     *
+     * <pre>{@code
+     * ExecResult r = sandboxes.exec(id, ExecSpec.builder("make", "test").workdir("/src")
+     *         .timeout(Duration.ofMinutes(5)).tees(System.out, System.err).build());
+     * }</pre>
+     *
+     * @param id   the sandbox's id, as {@link #create} returned it
+     * @param spec what to run, and how
+     * @return the command's exit code, output (the first {@link ExecSpec#capture} bytes per stream) and timings; a
+     *         failing command is no exception
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is not running, or for an
+     *                        output limit or stdin given to a vm sandbox
+     */
+    public ExecResult exec(String id, ExecSpec spec) {
+        return lifecycle.exec(id, spec.command(), spec.env(), spec.workdir(), spec.timeout(), spec.maxOutput(),
+                spec.capture(), spec.stdin(), spec.stdoutTee(), spec.stderrTee());
+    }
+
+    /**
      * Runs {@code argv} in a running sandbox (container: with nsenter; vm: through the guest agent):
      * {@code env} on top of the sandbox's environment, {@code workdir} (null: the sandbox's), {@code timeout}
      * (null: none; on timeout the command is killed, exit 124, and the sandbox keeps running). Files in /tmp (vm:
@@ -285,6 +307,29 @@ public final class Sandboxes {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
         return lifecycle.of(s).spawn(s, argv, env, workdir, dir, terminal);
+    }
+
+    /**
+     * {@link #spawn(String, List, java.util.Map, String, Path, boolean)} of {@code spec}'s command, variables and
+     * working directory: starts it detached in running sandbox {@code id}, its output, exit code and input in host
+     * directory {@code dir}.
+     *
+     * @param id       the sandbox's id, as {@link #create} returned it
+     * @param spec     the command, variables and working directory; a detached command has no timeout, output
+     *                 limit, stdin or tees (its output goes to {@code dir}), so a spec with one is refused
+     * @param dir      a host directory of the caller's for the command's output, exit code and input
+     * @param terminal whether the command gets a terminal (a PTY) instead of plain output
+     * @return the started process, for {@link #alive}, {@link #signal} and {@link #terminate}
+     * @throws DavitException USAGE when the spec sets what a detached command cannot have, or the sandbox is not
+     *                        running; NOT_FOUND when there is no such sandbox
+     */
+    public Spawned spawn(String id, ExecSpec spec, Path dir, boolean terminal) {
+        String refused = spec.notForSpawn();
+        if (refused != null) {
+            throw new DavitException(Kind.USAGE, refused + " is not for Sandboxes.spawn: a detached command's output"
+                    + " goes to its directory; drop it, or use Sandboxes.exec");
+        }
+        return spawn(id, spec.command(), spec.env(), spec.workdir(), dir, terminal);
     }
 
     /**

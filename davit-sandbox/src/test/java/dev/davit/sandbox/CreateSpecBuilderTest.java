@@ -10,7 +10,10 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** {@link CreateSpec#builder}: the CLI's safe defaults, and the record's own checks. */
+/**
+ * {@link CreateSpec#builder} and {@link RunSpec#builder}: the CLI's safe defaults, and the records' own checks; and
+ * those of {@link dev.davit.sandbox.workspace.ServiceSpec#builder}.
+ */
 class CreateSpecBuilderTest {
     @Test
     void defaultsAreTheClis() {
@@ -30,6 +33,35 @@ class CreateSpecBuilderTest {
         assertThat(all.workdir()).isEqualTo("/w");
         assertThat(all.ttl()).isEqualTo(Duration.ofMinutes(5));
         assertThat(all.limits()).isEqualTo(Limits.NONE);
+    }
+
+    @Test
+    void aRunsDefaultsAreTheClisToo() {
+        RunSpec r = RunSpec.builder(Path.of("/r")).command("true").build();
+        assertThat(r.limits()).isEqualTo(Limits.DEFAULT);
+        assertThat(r.network()).isEqualTo(Network.NONE);
+        assertThat(RunSpec.builder(Path.of("/r")).runtime("runc").build().limits()).isEqualTo(Limits.DEFAULT);
+        assertThat(RunSpec.builder(Path.of("/e")).backend(Backend.VM).build().limits()).isEqualTo(Limits.NONE);
+        assertThat(RunSpec.builder(Path.of("/r")).limits(Limits.NONE).build().limits()).isEqualTo(Limits.NONE);
+        assertThat(RunSpec.builder(Path.of("/r")).limits(null).build().limits()).isEqualTo(Limits.DEFAULT);
+    }
+
+    @Test
+    void aServiceSpecKeepsWhatWasSetAndRefusesWhatCannotStart() {
+        var spec = dev.davit.sandbox.workspace.ServiceSpec.builder("web", "httpd", "-f").env("A", "1")
+                .secretEnv("T", "TOKEN").readiness(new dev.davit.sandbox.workspace.Services.Readiness("port", "80"))
+                .build();
+        assertThat(spec.command()).containsExactly("httpd", "-f");
+        assertThat(spec.env()).isEqualTo(Map.of("A", "1"));
+        assertThat(spec.secretEnv()).isEqualTo(Map.of("T", "TOKEN"));
+        assertThat(spec.readyTimeout()).isNull();
+        assertThatThrownBy(() -> dev.davit.sandbox.workspace.ServiceSpec.builder("web").build())
+                .isInstanceOf(DavitException.class).hasMessageContaining("ServiceSpec.builder needs a command");
+        assertThatThrownBy(() -> dev.davit.sandbox.workspace.ServiceSpec.builder(null, "true").build())
+                .isInstanceOf(DavitException.class).hasMessageContaining("ServiceSpec.builder needs a service name");
+        assertThatThrownBy(() -> dev.davit.sandbox.workspace.ServiceSpec.builder("web", "true")
+                .readyTimeout(Duration.ofSeconds(-1)).build()).isInstanceOf(DavitException.class)
+                .hasMessageContaining("ServiceSpec.Builder.readyTimeout must be positive");
     }
 
     @Test

@@ -141,8 +141,8 @@ class LifecycleTest {
                 seen.write(b, off, len);
             }
         };
-        ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", "echo early; sleep 1; echo late"), Map.of(), null,
-                Duration.ofSeconds(20), null, tee, null);
+        ExecResult r = sandboxes.exec(s.id(), ExecSpec.builder("sh", "-c", "echo early; sleep 1; echo late")
+                .timeout(Duration.ofSeconds(20)).tees(tee, null).build());
         long end = System.nanoTime();
         assertThat(r.stdoutText()).isEqualTo("early\nlate\n");
         assertThat(seen.toString()).isEqualTo("early\nlate\n");
@@ -153,12 +153,49 @@ class LifecycleTest {
     @Test
     void execPassesStdin() {
         Sandbox s = started(null);
-        ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", "cat > /tmp/in; cat /tmp/in"), Map.of(), null,
-                Duration.ofSeconds(20), new java.io.ByteArrayInputStream("from stdin\n".getBytes(
-                        java.nio.charset.StandardCharsets.UTF_8)), null, null);
+        ExecResult r = sandboxes.exec(s.id(), ExecSpec.builder("sh", "-c", "cat > /tmp/in; cat /tmp/in")
+                .stdin(new java.io.ByteArrayInputStream("from stdin\n".getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8))).build());
         assertThat(r.exitCode()).as(r.stderrText()).isZero();
         assertThat(r.stdoutText()).isEqualTo("from stdin\n");
         assertThat(exec(s.id(), "cat", "/tmp/in").stdoutText()).isEqualTo("from stdin\n");
+    }
+
+    @Test
+    void anExecSpecCarriesItsVariablesDirectoryCaptureAndOutputLimit() throws Exception {
+        Sandbox s = started(null);
+        ExecResult r = sandboxes.exec(s.id(), ExecSpec.builder(List.of("sh", "-c", "echo $A-$B; pwd; echo 0123456789"))
+                .env("B", "2").env(Map.of("A", "one")).workdir("/tmp").capture(12).build());
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).isEqualTo("one-2\n/tmp\n0"); // the first 12 bytes of 22
+        assertThat(r.truncated()).isTrue();
+        ExecResult limited = sandboxes.exec(s.id(), ExecSpec.builder("sh", "-c", "yes").maxOutput(4096)
+                .timeout(Duration.ofSeconds(20)).build());
+        assertThat(limited.outputLimited()).isTrue();
+        assertThat(limited.exitCode()).isEqualTo(ExecResult.OUTPUT_LIMIT_EXIT_CODE);
+
+        // what a detached command cannot have is refused, not dropped
+        Path dir = tmp.resolve("spawned");
+        assertThatThrownBy(() -> sandboxes.spawn(s.id(), ExecSpec.builder("sleep", "1").timeout(Duration.ofSeconds(1))
+                .build(), dir, false)).isInstanceOf(DavitException.class)
+                .hasMessageContaining("ExecSpec.Builder.timeout is not for Sandboxes.spawn");
+        Spawned p = sandboxes.spawn(s.id(), ExecSpec.builder("sh", "-c", "echo $A in $(pwd)").env("A", "x")
+                .workdir("/tmp").build(), dir, false);
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while ((sandboxes.alive(p) || !Files.exists(dir.resolve(Spawned.EXIT))) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertThat(Files.readString(dir.resolve(Spawned.EXIT)).trim()).isEqualTo("0");
+        assertThat(Files.readString(dir.resolve(Spawned.OUTPUT))).isEqualTo("x in /tmp\n");
+
+        assertThatThrownBy(() -> ExecSpec.builder().build()).isInstanceOf(DavitException.class)
+                .hasMessageContaining("ExecSpec.builder needs a command");
+        assertThatThrownBy(() -> ExecSpec.builder("true").workdir("tmp").build())
+                .hasMessageContaining("ExecSpec.Builder.workdir must be an absolute path");
+        assertThatThrownBy(() -> ExecSpec.builder("true").timeout(Duration.ZERO).build())
+                .hasMessageContaining("ExecSpec.Builder.timeout must be positive");
+        assertThatThrownBy(() -> ExecSpec.builder("true").capture(-1).build())
+                .hasMessageContaining("ExecSpec.Builder.capture must be between 0 and");
     }
 
     @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.davit.oci.DavitException;
+import dev.davit.sandbox.workspace.ServiceSpec;
 import dev.davit.sandbox.workspace.Services;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -45,8 +46,9 @@ final class ServiceChecks {
         assertTrue(port.ready());
         assertEquals("listening\n", new String(services.logs("port", 0), StandardCharsets.UTF_8));
 
-        Services.Service cmd = services.start("cmd", sh("for i in 1 2 3 4 5; do echo line$i-$X; done; sleep 1;"
-                + " touch flag; exec sleep 1002"), Map.of("X", "y"), ready("cmd", "test -f flag"), limit);
+        Services.Service cmd = services.start(ServiceSpec.builder("cmd", sh("for i in 1 2 3 4 5; do echo"
+                + " line$i-$X; done; sleep 1; touch flag; exec sleep 1002")).env("X", "y")
+                .readiness(ready("cmd", "test -f flag")).readyTimeout(limit).build());
         assertTrue(cmd.ready());
         assertEquals("line4-y\nline5-y\n", new String(services.logs("cmd", 2), StandardCharsets.UTF_8));
 

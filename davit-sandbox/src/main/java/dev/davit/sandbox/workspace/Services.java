@@ -132,6 +132,27 @@ public final class Services {
     }
 
     /**
+     * Starts service {@code spec}: its command in /workspace with its variables and secrets on top of the sandbox's,
+     * and returns once it is ready. A name running now is refused; an ended one of that name is replaced, its log
+     * too. When it exits before it is ready, or its ready timeout passes, it is stopped, recorded as {@code exited}
+     * or {@code failed-readiness}, and an error says why with the end of its log (secret values redacted).
+     *
+     * <pre>{@code
+     * Services.Service web = workspaces.services(id).start(ServiceSpec.builder("web", "python3", "-m", "http.server")
+     *         .readiness(new Services.Readiness("port", "8000")).build());
+     * }</pre>
+     *
+     * @param spec the service: name, command, variables, secrets and readiness
+     * @return the service as recorded, {@code running} and ready
+     * @throws DavitException {@link Kind#USAGE} for a bad name, one already running or an unknown secret;
+     *                        {@link Kind#FAILED} when it exited or was not ready in time
+     */
+    public Service start(ServiceSpec spec) {
+        return start(spec.name(), spec.command(), spec.env(), spec.secretEnv(), spec.readiness(),
+                spec.readyTimeout());
+    }
+
+    /**
      * Starts service {@code name} (a name not running now; an ended one of that name is replaced, its log too)
      * running {@code argv} in /workspace with {@code env} on top of the sandbox's, and returns once it is ready (see
      * {@link Readiness}; null: at once). When it exits before, or {@code timeout} passes, it is stopped, recorded as

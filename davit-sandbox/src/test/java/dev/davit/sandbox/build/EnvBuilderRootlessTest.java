@@ -12,6 +12,7 @@ import dev.davit.oci.testkit.Tools;
 import dev.davit.oci.testkit.Unprivileged;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
@@ -93,7 +94,7 @@ class EnvBuilderRootlessTest {
                 c.unpack("localhost/davit/base:rl", rootfs, PlatformSelector.host(), UnpackOptions.defaults());
                 assertThat(Files.getAttribute(rootfs.resolve("etc/shadow"), "unix:gid")).isEqualTo(42);
                 Sandboxes sandboxes = new Sandboxes(new SandboxOptions(dir.resolve("sandboxes"), null, null));
-                ExecResult x = sandboxes.run(RunSpec.builder(rootfs).command("bash", "-c", "echo"
+                ExecResult x = sandboxes.run(RunSpec.builder(rootfs).limits(Limits.NONE).command("bash", "-c", "echo"
                         + " ${BASH_VERSINFO[0]}; ls -l /usr/bin/passwd | cut -c1-10; cat /etc/davit/environment.json")
                         .build());
                 assertThat(x.exitCode()).as(x.stderrText()).isZero();

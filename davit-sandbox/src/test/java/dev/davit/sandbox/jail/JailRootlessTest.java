@@ -3,13 +3,13 @@ package dev.davit.sandbox.jail;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.oci.testkit.Unprivileged;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.ImageConfig;
+import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
@@ -42,20 +42,21 @@ class JailRootlessTest {
         public static void main(String[] args) throws Exception {
             Path home = Path.of(args[0]);
             Path rootfs = Path.of(args[1]);
-            ImageConfig image = args[3].equals("-") ? ImageConfig.EMPTY : ImageConfig.fromJson(Json.object()
-                    .set("config", Json.object().put("User", args[3])));
+            ImageConfig image = args[3].equals("-") ? ImageConfig.EMPTY : new ImageConfig(null, null, null, null,
+                    args[3]);
             Sandboxes s = new Sandboxes(SandboxOptions.under(home));
             try {
                 switch (args[2]) {
                     case "run" -> {
-                        ExecResult r = s.run(RunSpec.builder(rootfs).image(image).command("/bin/probe").build());
+                        ExecResult r = s.run(RunSpec.builder(rootfs).image(image).limits(Limits.NONE)
+                                .command("/bin/probe").build());
                         if (r.exitCode() != 0) {
                             System.out.println("error exit " + r.exitCode() + ": " + r.stderrText().replace('\n', '|'));
                         }
                         print("run", r.stdoutText());
                     }
                     case "sandbox" -> longLived(s, rootfs, image, home);
-                    case "run-nat" -> print("run-nat", s.run(RunSpec.builder(rootfs).image(image)
+                    case "run-nat" -> print("run-nat", s.run(RunSpec.builder(rootfs).image(image).limits(Limits.NONE)
                             .network(dev.davit.sandbox.Network.NAT).command("/bin/sh", "-c",
                                     "echo uid-$(id -u); cat /proc/net/dev").build()).stdoutText());
                     case "run-sigign", "run-sigign-crun", "run-sigign-runc" -> {
@@ -64,7 +65,8 @@ class JailRootlessTest {
                         for (String sig : List.of("HUP", "INT")) {
                             sun.misc.Signal.handle(new sun.misc.Signal(sig), sun.misc.SignalHandler.SIG_IGN);
                         }
-                        RunSpec.Builder b = RunSpec.builder(rootfs).image(image).command("/bin/sh", "-c",
+                        RunSpec.Builder b = RunSpec.builder(rootfs).image(image).limits(Limits.NONE)
+                                .command("/bin/sh", "-c",
                                 "while read k v; do [ \"$k\" = SigIgn: ] && echo \"$v\"; done </proc/self/status");
                         if (!args[2].equals("run-sigign")) {
                             b.runtime(args[2].substring("run-sigign-".length()));
@@ -72,7 +74,8 @@ class JailRootlessTest {
                         print(args[2], s.run(b.build()).stdoutText());
                     }
                     case "run-files", "run-files-crun", "run-files-runc" -> {
-                        RunSpec.Builder b = RunSpec.builder(rootfs).image(image).command("/bin/sh", "-c",
+                        RunSpec.Builder b = RunSpec.builder(rootfs).image(image).limits(Limits.NONE)
+                                .command("/bin/sh", "-c",
                                 ": >/work/mine && echo home-writable; (: >/etc/x) 2>/dev/null || echo etc-not-writable;"
                                         + " echo uid-$(id -u)-$(id -g); sleep 4");
                         if (!args[2].equals("run-files")) {
