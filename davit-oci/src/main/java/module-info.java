@@ -9,7 +9,7 @@
  * {@code --enable-native-access=dev.davit.oci} (without it, the JDK's SHA-256 is used and the JDK warns).
  */
 module dev.davit.oci {
-    // image configs, manifests and inspection results are Jackson trees in the API
+    // results give their JSON forms (toJson: the CLI's --json shapes) as Jackson trees
     requires transitive com.fasterxml.jackson.databind;
     requires java.net.http;
     requires org.slf4j;

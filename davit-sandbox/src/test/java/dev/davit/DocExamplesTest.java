@@ -35,7 +35,7 @@ class DocExamplesTest {
     /** What a fragment may use without declaring it (a declaration in the fragment shadows it). */
     private static final String FIELDS = """
                 Path davitHome; Path rootfs; Path rootfsDir; Path envDir; String reference;
-                com.fasterxml.jackson.databind.JsonNode configDocument; RunSpec spec; SandboxOptions options;
+                dev.davit.oci.manifest.ImageConfiguration imageConfig; RunSpec spec; SandboxOptions options;
                 ImageConfig image; Sandboxes sandboxes; Workspaces workspaces;
             """;
     private static final String IMPORTS = """

@@ -7,11 +7,12 @@ import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
+import dev.davit.oci.manifest.ImageConfiguration;
 import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.manifest.Platform;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;
 import dev.davit.oci.store.StoreEntry;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -72,9 +73,11 @@ final class ImagesCommand extends DavitCommand {
                     && (im.config().mediaType().equals(MediaTypes.OCI_CONFIG)
                         || im.config().mediaType().equals(MediaTypes.DOCKER_CONFIG))
                     && im.config().size() <= MAX_CONFIG_BYTES) {
-                return JsonShapes.platformOf(Json.read(store.readBlob(im.config().digest(), MAX_CONFIG_BYTES)));
+                Platform p = ImageConfiguration.parse(store.readBlob(im.config().digest(), MAX_CONFIG_BYTES))
+                        .platform();
+                return p == null ? null : p.toString();
             }
-        } catch (DavitException | IOException ex) {
+        } catch (DavitException ex) {
             // a damaged entry shows no platform; fsck reports it
         }
         return null;

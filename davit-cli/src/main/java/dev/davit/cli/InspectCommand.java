@@ -65,7 +65,7 @@ final class InspectCommand extends DavitCommand {
         doc.put("resolved_digest", e == null || e.resolvedDigest() == null ? null : e.resolvedDigest().toString());
         doc.put("resolved_at", e == null ? null : JsonShapes.instant(e.resolvedAt()));
         doc.set("manifest", manifestJson(i));
-        doc.set("config", i.config());
+        doc.set("config", configJson(i));
         doc.set("annotations", JsonShapes.annotations(i.manifest().annotations()));
         return doc;
     }
@@ -78,14 +78,25 @@ final class InspectCommand extends DavitCommand {
         }
     }
 
+    /** The config document as it is stored, or null. */
+    private static JsonNode configJson(Inspection i) {
+        if (i.config() == null) {
+            return null;
+        }
+        try {
+            return Json.read(i.config().json().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (IOException ex) {
+            throw new DavitException(Kind.VERIFICATION, "the config of " + i.reference() + " is not valid JSON");
+        }
+    }
+
     /** The store's record of the platform, else the config's os/architecture/variant, else the descriptor's. */
     private static String platform(Inspection i) {
         if (i.entry() != null && i.entry().platform() != null) {
             return i.entry().platform();
         }
-        String fromConfig = JsonShapes.platformOf(i.config());
-        if (fromConfig != null) {
-            return fromConfig;
+        if (i.config() != null && i.config().platform() != null) {
+            return i.config().platform().toString();
         }
         return i.descriptor().platform() == null ? null : i.descriptor().platform().toString();
     }

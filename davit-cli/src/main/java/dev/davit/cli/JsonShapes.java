@@ -1,6 +1,5 @@
 package dev.davit.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.manifest.Descriptor;
@@ -26,15 +25,6 @@ final class JsonShapes {
         ObjectNode n = Json.object();
         new TreeMap<>(a).forEach(n::put);
         return n;
-    }
-
-    /** {@code os/architecture[/variant]} from an image config document, or null. */
-    static String platformOf(JsonNode config) {
-        if (config == null || !config.path("os").isTextual() || !config.path("architecture").isTextual()) {
-            return null;
-        }
-        String p = config.get("os").asText() + "/" + config.get("architecture").asText();
-        return config.path("variant").isTextual() ? p + "/" + config.get("variant").asText() : p;
     }
 
     static String instant(Instant i) {

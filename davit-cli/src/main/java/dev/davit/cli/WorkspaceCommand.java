@@ -9,6 +9,7 @@ import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceLabels;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
@@ -504,26 +505,44 @@ final class WorkspaceCommand extends GroupCommand {
             var logs = last == null || last >= all.size() ? all : all.subList(all.size() - last, all.size());
             if (out.json()) {
                 ArrayNode arr = Json.array();
-                logs.forEach(arr::add);
+                logs.forEach(l -> arr.add(toJson(l)));
                 out.printJson(arr);
                 return 0;
             }
             out.result(Json.object(), p -> logs.forEach(l -> {
-                List<String> argv = new ArrayList<>();
-                l.path("command").forEach(a -> argv.add(a.asText()));
-                p.printf("%s %6d ms exit %d: %s%n", l.path("started_at").asText(), l.path("duration_ms").asLong(),
-                        l.path("exit_code").asInt(), String.join(" ", argv));
-                p.print(indent(l.path("stdout")));
-                p.print(indent(l.path("stderr")));
+                p.printf("%s %6d ms exit %d: %s%n", l.startedAt(), l.durationMs(), l.exitCode(),
+                        String.join(" ", l.command()));
+                p.print(indent(l.stdout()));
+                p.print(indent(l.stderr()));
             }));
             return 0;
         }
 
-        private static String indent(com.fasterxml.jackson.databind.JsonNode stream) {
-            String head = stream.path("head").asText();
-            String text = stream.path("tail").isNull() || stream.path("tail").isMissingNode() ? head
-                    : head + "\n[... " + stream.path("bytes").asLong() + " bytes in all ...]\n"
-                            + stream.path("tail").asText();
+        /** An entry as {@code logs.jsonl} holds it (docs/JSON.md, workspace logs). */
+        static ObjectNode toJson(ExecEntry l) {
+            ObjectNode o = Json.object();
+            l.command().forEach(o.putArray("command")::add);
+            o.put("cwd", l.cwd());
+            o.put("started_at", l.startedAt().toString());
+            o.put("duration_ms", l.durationMs());
+            o.put("exit_code", l.exitCode());
+            o.put("timed_out", l.timedOut());
+            o.set("stdout", toJson(l.stdout()));
+            o.set("stderr", toJson(l.stderr()));
+            if (l.execId() != null) {
+                o.put("exec_id", l.execId());
+            }
+            return o;
+        }
+
+        private static ObjectNode toJson(ExecEntry.Stream s) {
+            return Json.object().put("bytes", s.bytes()).put("head", s.head()).put("tail", s.tail());
+        }
+
+        private static String indent(ExecEntry.Stream stream) {
+            String head = stream.head();
+            String text = stream.tail() == null ? head
+                    : head + "\n[... " + stream.bytes() + " bytes in all ...]\n" + stream.tail();
             if (text.isEmpty()) {
                 return "";
             }

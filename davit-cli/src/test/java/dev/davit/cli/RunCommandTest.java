@@ -182,6 +182,13 @@ class RunCommandTest extends BusyboxRegistryTest {
             assertThat(logs.json().size()).isEqualTo(2);
             assertThat(logs.json().at("/1/exit_code").asInt()).isEqualTo(5);
             assertThat(logs.json().at("/0/stdout/head").asText()).isEqualTo("/workspace\nalpha\n");
+            // the JSON is the history as recorded, field for field
+            List<String> recorded = Files.readAllLines(home.resolve("workspaces").resolve(id).resolve("logs.jsonl"));
+            assertThat(recorded).hasSize(2);
+            for (int i = 0; i < recorded.size(); i++) {
+                assertThat(logs.json().get(i).toString()).isEqualTo(dev.davit.oci.internal.Json.read(recorded.get(i)
+                        .getBytes(StandardCharsets.UTF_8)).toString());
+            }
             assertThat(cli.run("workspace", "snapshot", "rm", id, "s1").stdout()).isEqualTo("s1\n");
         } finally {
             Cli.Result rm = cli.run("--json", "workspace", "rm", id);

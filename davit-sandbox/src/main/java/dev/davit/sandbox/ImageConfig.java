@@ -1,7 +1,6 @@
 package dev.davit.sandbox;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.util.ArrayList;
+import dev.davit.oci.manifest.ImageConfiguration;
 import java.util.List;
 
 /**
@@ -30,26 +29,17 @@ public record ImageConfig(List<String> entrypoint, List<String> cmd, List<String
     }
 
     /**
-     * Reads the defaults from an image config document (the whole config blob).
+     * The run defaults of an image config.
      *
-     * @param configDocument the parsed config blob, or null
-     * @return its {@code config} section's defaults; {@link #EMPTY} for null or a document without one
+     * @param config the image's config document ({@code DavitClient.inspectLocal(ref).config()}), or null
+     * @return its {@code Entrypoint}, {@code Cmd}, {@code Env}, {@code WorkingDir} and {@code User}; {@link #EMPTY}
+     *         for null
      */
-    public static ImageConfig fromJson(JsonNode configDocument) {
-        if (configDocument == null || !configDocument.path("config").isObject()) {
+    public static ImageConfig of(ImageConfiguration config) {
+        if (config == null) {
             return EMPTY;
         }
-        JsonNode c = configDocument.path("config");
-        return new ImageConfig(strings(c.path("Entrypoint")), strings(c.path("Cmd")), strings(c.path("Env")),
-                c.path("WorkingDir").isTextual() ? c.path("WorkingDir").asText() : null,
-                c.path("User").isTextual() ? c.path("User").asText() : null);
-    }
-
-    private static List<String> strings(JsonNode n) {
-        List<String> out = new ArrayList<>();
-        if (n.isArray()) {
-            n.forEach(e -> out.add(e.asText()));
-        }
-        return out;
+        ImageConfiguration.RunDefaults d = config.defaults();
+        return new ImageConfig(d.entrypoint(), d.cmd(), d.env(), d.workingDir(), d.user());
     }
 }

@@ -1,9 +1,7 @@
 package dev.davit.sandbox;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.artifact.ArtifactFiles;
 import dev.davit.oci.artifact.Artifacts;
@@ -11,6 +9,7 @@ import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageConfiguration;
 import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
@@ -88,7 +87,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
             unpack(client, reference, cache, dir, say);
         }
         return new RunTarget(ref.toString(), image.descriptor().digest().toString(), dir,
-                ImageConfig.fromJson(config(client, image.manifest())), Backend.CONTAINER);
+                ImageConfig.of(config(client, image.manifest())), Backend.CONTAINER);
     }
 
     /**
@@ -117,7 +116,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         }
         ImageConfig image = ImageConfig.EMPTY;
         if (imageReference != null && client.find(imageReference).isPresent()) {
-            image = ImageConfig.fromJson(config(client, imageReference));
+            image = ImageConfig.of(config(client, imageReference));
         }
         return new RunTarget(environment.name(), sourceDigest, rootfs, image, Backend.CONTAINER);
     }
@@ -144,20 +143,20 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
      *
      * @param client    the registry client whose store holds the image (it is not pulled)
      * @param reference an image reference
-     * @return the parsed config blob (up to {@link #MAX_CONFIG_BYTES}), or null
+     * @return the config document (up to {@link #MAX_CONFIG_BYTES}), or null
      * @throws DavitException NOT_FOUND when the image is not in the store; USAGE when it is not an image
      */
-    public static JsonNode config(DavitClient client, String reference) {
+    public static ImageConfiguration config(DavitClient client, String reference) {
         StoreEntry entry = client.find(reference).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 reference + " is not in the store"));
         return config(client, hostImage(client, reference, entry.descriptor(),
                 client.store().readManifest(entry.descriptor())).manifest());
     }
 
-    private static JsonNode config(DavitClient client, ImageManifest im) {
+    private static ImageConfiguration config(DavitClient client, ImageManifest im) {
         try {
-            return Json.read(client.store().readBlob(im.config().digest(), MAX_CONFIG_BYTES));
-        } catch (IOException | RuntimeException e) {
+            return ImageConfiguration.parse(client.store().readBlob(im.config().digest(), MAX_CONFIG_BYTES));
+        } catch (RuntimeException e) {
             return null;
         }
     }

@@ -3,7 +3,6 @@ package dev.davit.sandbox;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.DavitException;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.oci.testkit.Unprivileged;
 import dev.davit.sandbox.jail.Rootless;
@@ -65,7 +64,7 @@ class WorkdirLinksTest {
         Tools.assumeAvailable("bwrap");
         Path rootfs = rootfs(tmp.resolve("rootfs"));
         String secret = secret(tmp.resolve("host-only"));
-        ImageConfig image = ImageConfig.fromJson(Json.object().set("config", Json.object().put("WorkingDir", "/w")));
+        ImageConfig image = new ImageConfig(null, null, null, "/w", null);
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(tmp.resolve("home")));
         for (String runtime : List.of("bwrap", "crun", "runc")) {
             if (Tools.which(runtime).isEmpty()) {
@@ -220,7 +219,7 @@ class WorkdirLinksTest {
         }
 
         Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(home));
-        ImageConfig image = ImageConfig.fromJson(Json.object().set("config", Json.object().put("WorkingDir", "/w")));
+        ImageConfig image = new ImageConfig(null, null, null, "/w", null);
         Sandbox s = sandboxes.create(new CreateSpec(rootfs, Map.of(), null, null, image, Duration.ofHours(1)));
         try {
             sandboxes.start(s.id());

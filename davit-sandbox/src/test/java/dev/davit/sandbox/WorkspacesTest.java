@@ -2,6 +2,7 @@ package dev.davit.sandbox;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -291,18 +292,19 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals(3, r.exitCode());
         var logs = Workspaces.under(home).logs(w.id());
         assertEquals(2, logs.size());
-        assertEquals(List.of("sh", "-c", "mkdir sub; echo hello; echo warn >&2"), List.of(logs.get(0).path("command").get(0)
-                .asText(), logs.get(0).path("command").get(1).asText(), logs.get(0).path("command").get(2).asText()));
-        assertEquals(0, logs.get(0).path("exit_code").asInt());
-        assertEquals("hello\n", logs.get(0).path("stdout").path("head").asText());
-        assertTrue(logs.get(0).path("stdout").path("tail").isNull());
-        assertEquals("warn\n", logs.get(0).path("stderr").path("head").asText());
-        assertEquals("/workspace", logs.get(0).path("cwd").asText());
-        assertTrue(logs.get(0).path("duration_ms").asLong() >= 0);
-        assertEquals(3, logs.get(1).path("exit_code").asInt());
-        assertEquals("/workspace/sub", logs.get(1).path("cwd").asText());
-        assertEquals(3003, logs.get(1).path("stdout").path("bytes").asInt());
-        assertEquals("x".repeat(2048), logs.get(1).path("stdout").path("head").asText());
-        assertEquals("x".repeat(952) + "END", logs.get(1).path("stdout").path("tail").asText());
+        assertEquals(List.of("sh", "-c", "mkdir sub; echo hello; echo warn >&2"), logs.get(0).command());
+        assertEquals(0, logs.get(0).exitCode());
+        assertEquals("hello\n", logs.get(0).stdout().head());
+        assertNull(logs.get(0).stdout().tail());
+        assertEquals("warn\n", logs.get(0).stderr().head());
+        assertEquals("/workspace", logs.get(0).cwd());
+        assertTrue(logs.get(0).durationMs() >= 0);
+        assertFalse(logs.get(0).timedOut());
+        assertEquals(3, logs.get(1).exitCode());
+        assertEquals("/workspace/sub", logs.get(1).cwd());
+        assertEquals(3003, logs.get(1).stdout().bytes());
+        assertEquals("x".repeat(2048), logs.get(1).stdout().head());
+        assertEquals("x".repeat(952) + "END", logs.get(1).stdout().tail());
+        assertFalse(logs.get(1).startedAt().isBefore(logs.get(0).startedAt()));
     }
 }

@@ -1,9 +1,7 @@
 package dev.davit.oci.client;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.ImageBuilder;
@@ -24,6 +22,7 @@ import java.util.HashMap;
 import java.util.Map;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageConfiguration;
 import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
@@ -35,7 +34,6 @@ import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.oci.unpack.UnpackResult;
 import dev.davit.oci.unpack.Unpacker;
-import java.io.IOException;
 import java.util.List;
 import java.util.Optional;
 
@@ -476,7 +474,7 @@ public final class DavitClient implements AutoCloseable {
      * @param config the image config, or null for an index or a config that is not JSON or is over 8 MiB
      * @param entry the store entry, or null for a remote inspection
      */
-    public record Inspection(Reference reference, Descriptor descriptor, Manifest manifest, JsonNode config,
+    public record Inspection(Reference reference, Descriptor descriptor, Manifest manifest, ImageConfiguration config,
                              StoreEntry entry) {
     }
 
@@ -493,7 +491,7 @@ public final class DavitClient implements AutoCloseable {
         StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 ref + " is not in the store; pull it first or use DavitClient.inspectRemote"));
         Manifest m = store().readManifest(e.descriptor());
-        JsonNode config = null;
+        ImageConfiguration config = null;
         if (m instanceof ImageManifest im && im.config().size() <= MAX_CONFIG_BYTES && isJson(im.config().mediaType())) {
             config = parseConfig(store().readBlob(im.config().digest(), MAX_CONFIG_BYTES), im.config().digest());
         }
@@ -518,7 +516,7 @@ public final class DavitClient implements AutoCloseable {
                 shown = registry.fetchManifest(ref, chosen.get(0));
             }
         }
-        JsonNode config = null;
+        ImageConfiguration config = null;
         if (shown.manifest() instanceof ImageManifest im && im.config().size() <= MAX_CONFIG_BYTES
                 && isJson(im.config().mediaType())) {
             config = parseConfig(registry.fetchBlobBytes(ref, im.config(), MAX_CONFIG_BYTES), im.config().digest());
@@ -530,10 +528,10 @@ public final class DavitClient implements AutoCloseable {
         return mediaType.endsWith("+json") || mediaType.endsWith("/json");
     }
 
-    private static JsonNode parseConfig(byte[] bytes, Digest d) {
+    private static ImageConfiguration parseConfig(byte[] bytes, Digest d) {
         try {
-            return Json.read(bytes);
-        } catch (IOException | RuntimeException e) {
+            return ImageConfiguration.parse(bytes);
+        } catch (DavitException e) {
             throw new DavitException(Kind.VERIFICATION, "config " + d + " is not valid JSON");
         }
     }

@@ -115,8 +115,8 @@ final class ExecLog {
     }
 
     /** The entries of {@code file.1}, then of {@code file}, oldest first. */
-    static List<JsonNode> read(Path file) {
-        List<JsonNode> out = new ArrayList<>();
+    static List<ExecEntry> read(Path file) {
+        List<ExecEntry> out = new ArrayList<>();
         for (Path f : List.of(old(file), file)) {
             if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
                 continue;
@@ -124,7 +124,7 @@ final class ExecLog {
             try {
                 for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
                     try {
-                        out.add(Json.read(line.getBytes(StandardCharsets.UTF_8)));
+                        out.add(entry(Json.read(line.getBytes(StandardCharsets.UTF_8))));
                     } catch (RuntimeException | IOException torn) {
                         // a line a crash cut short: skipped
                     }
@@ -134,6 +134,24 @@ final class ExecLog {
             }
         }
         return out;
+    }
+
+    /** An entry as {@link #entry(List, String, Instant, long, ExecResult)} wrote it; throws when it is not one. */
+    private static ExecEntry entry(JsonNode o) {
+        if (!o.path("command").isArray() || !o.path("started_at").isTextual()) {
+            throw new IllegalArgumentException("not an exec entry");
+        }
+        List<String> argv = new ArrayList<>();
+        o.get("command").forEach(a -> argv.add(a.asText()));
+        return new ExecEntry(argv, o.path("cwd").asText(null), Instant.parse(o.get("started_at").asText()),
+                o.path("duration_ms").asLong(), o.path("exit_code").asInt(), o.path("timed_out").asBoolean(),
+                o.path("exec_id").isTextual() ? o.get("exec_id").asText() : null, streamOf(o.path("stdout")),
+                streamOf(o.path("stderr")));
+    }
+
+    private static ExecEntry.Stream streamOf(JsonNode s) {
+        return new ExecEntry.Stream(s.path("bytes").asLong(), s.path("head").asText(""),
+                s.path("tail").isTextual() ? s.get("tail").asText() : null);
     }
 
     private static Path old(Path file) {

@@ -1,7 +1,6 @@
 package dev.davit.sandbox.workspace;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -149,14 +148,14 @@ public final class Secrets {
     }
 
     /**
-     * What the workspace's state and JSON show of them: per secret {@code name} and {@code bytes}, no value.
+     * What the workspace's state and JSON show of them: each secret's name and size, no value.
      *
-     * @return a new JSON array, one object per secret, in the order given
+     * @return an unmodifiable list, one entry per secret, in the order given
      */
-    public ArrayNode metadata() {
-        ArrayNode a = Json.array();
-        values.forEach((n, v) -> a.addObject().put("name", n).put("bytes", v.length));
-        return a;
+    public List<Workspace.SecretInfo> metadata() {
+        List<Workspace.SecretInfo> a = new java.util.ArrayList<>();
+        values.forEach((n, v) -> a.add(new Workspace.SecretInfo(n, v.length)));
+        return List.copyOf(a);
     }
 
     /**

@@ -245,12 +245,9 @@ public final class Workspaces {
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
             s = spare(spec);
             secrets.save(tmp);
-            List<Workspace.SecretInfo> infos = new ArrayList<>();
-            secrets.metadata().forEach(i -> infos.add(new Workspace.SecretInfo(i.path("name").asText(),
-                    i.path("bytes").asLong())));
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
                     seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes, checked,
-                    List.copyOf(infos));
+                    secrets.metadata());
             WorkspaceArea area = area(w, tmp);
             // a new container's layer is seeded before its first start, a spare's /workspace through the root of
             // the running sandbox (nothing has run in it but its keeper); a microVM's disk through the agent of its
@@ -955,17 +952,16 @@ public final class Workspaces {
     }
 
     /**
-     * The exec history of workspace {@code id}, oldest first: per exec {@code command}, {@code cwd},
-     * {@code started_at}, {@code duration_ms}, {@code exit_code}, {@code timed_out} and, for {@code stdout} and
-     * {@code stderr}, {@code bytes}, {@code head} (the first 2 KiB) and {@code tail} (the last 2 KiB, or null).
+     * The exec history of workspace {@code id}, oldest first: per exec its command, working directory, start,
+     * duration, exit code and the first and last 2 KiB of each output stream (a line a crash cut short is left
+     * out).
      *
      * @param id the workspace's id ({@code ws-...}) or name
-     * @return one JSON object per exec (commands and output redacted in a workspace with secrets); empty when none
-     *         ran
+     * @return one entry per exec (commands and output redacted in a workspace with secrets); empty when none ran
      * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace, {@link Kind#USAGE} when several
      *                        have that name
      */
-    public List<JsonNode> logs(String id) {
+    public List<ExecEntry> logs(String id) {
         return ExecLog.read(stateDir.resolve(get(id).id()).resolve(ExecLog.FILE));
     }
 

@@ -47,8 +47,7 @@ class JailTest {
             b.runtime(runtime);
         }
         if (user != null) {
-            b.image(dev.davit.sandbox.ImageConfig.fromJson(dev.davit.oci.internal.Json.object().set("config",
-                    dev.davit.oci.internal.Json.object().put("User", user))));
+            b.image(new dev.davit.sandbox.ImageConfig(null, null, null, null, user));
         }
         return sandboxes.run(b.build());
     }

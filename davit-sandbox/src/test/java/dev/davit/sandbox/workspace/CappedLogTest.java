@@ -2,7 +2,6 @@ package dev.davit.sandbox.workspace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Spawned;
 import java.io.RandomAccessFile;
@@ -69,15 +68,17 @@ class CappedLogTest {
         try {
             Path file = tmp.resolve(ExecLog.FILE);
             for (int i = 0; i < 500; i++) {
-                ExecLog.append(file, Json.object().put("n", i).put("pad", "p".repeat(500)));
+                com.fasterxml.jackson.databind.node.ObjectNode e = Json.object();
+                e.putArray("command").add("echo").add("p".repeat(500));
+                ExecLog.append(file, e.put("started_at", java.time.Instant.EPOCH.toString()).put("duration_ms", i));
             }
             long onDisk = Files.size(file) + Files.size(tmp.resolve(ExecLog.FILE + ".1"));
             assertThat(onDisk).isLessThanOrEqualTo(64 << 10);
-            List<JsonNode> entries = ExecLog.read(file);
+            List<ExecEntry> entries = ExecLog.read(file);
             assertThat(entries.size()).isBetween(50, 130);
-            assertThat(entries.get(entries.size() - 1).path("n").asInt()).isEqualTo(499);
+            assertThat(entries.get(entries.size() - 1).durationMs()).isEqualTo(499);
             for (int i = 1; i < entries.size(); i++) {
-                assertThat(entries.get(i).path("n").asInt()).isEqualTo(entries.get(i - 1).path("n").asInt() + 1);
+                assertThat(entries.get(i).durationMs()).isEqualTo(entries.get(i - 1).durationMs() + 1);
             }
         } finally {
             System.clearProperty("davit.logs.capBytes");
