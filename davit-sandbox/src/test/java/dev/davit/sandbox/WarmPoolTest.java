@@ -31,6 +31,8 @@ import org.junit.jupiter.api.Test;
  */
 class WarmPoolTest extends BwrapWorkspaces {
     private final ConcurrentLinkedQueue<String> logged = new ConcurrentLinkedQueue<>();
+    /** What the running test's pools logged, for a failing wait to show. */
+    private static final ThreadLocal<ConcurrentLinkedQueue<String>> LOGGED = new ThreadLocal<>();
     private final List<WarmPool> pools = new ArrayList<>();
 
     @Override
@@ -43,6 +45,7 @@ class WarmPoolTest extends BwrapWorkspaces {
     }
 
     private WarmPool pool(int perKind, WarmPool.Room room) {
+        LOGGED.set(logged);
         WarmPool p = WarmPool.open(workspaces, perKind, room, logged::add);
         pools.add(p);
         return p;
@@ -61,7 +64,8 @@ class WarmPoolTest extends BwrapWorkspaces {
         long deadline = System.nanoTime() + within.toNanos();
         while (!done.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("not within " + within.toMillis() + " ms: " + what);
+                throw new AssertionError("not within " + within.toMillis() + " ms: " + what + " (the pool logged: "
+                        + LOGGED.get() + ")");
             }
             Thread.sleep(20);
         }
@@ -171,9 +175,10 @@ class WarmPoolTest extends BwrapWorkspaces {
 
     @Test
     void sparesDoNotGiveWayToACreateThatIsCountedBeforeItTakesOne() throws Exception {
-        // a caller's limit of 3: free is 3 less the workspaces that exist and those it counts as being created
+        // a caller's limit of 3: free is 3 less the workspaces that exist and the creates it counts, settled 3 less
+        // the workspaces that exist
         AtomicInteger free = new AtomicInteger(2);
-        AtomicInteger creating = new AtomicInteger(0);
+        AtomicInteger settled = new AtomicInteger(2);
         WarmPool pool = pool(2, new WarmPool.Room() {
             @Override
             public int free() {
@@ -181,8 +186,8 @@ class WarmPoolTest extends BwrapWorkspaces {
             }
 
             @Override
-            public int creating() {
-                return creating.get();
+            public int settled() {
+                return settled.get();
             }
         });
         Workspaces warm = workspaces.withSpares(pool);
@@ -192,20 +197,30 @@ class WarmPoolTest extends BwrapWorkspaces {
 
         // a create is counted before it takes a spare: the room is 1, yet the pool's look keeps both
         free.set(1);
-        creating.set(1);
         Thread.sleep(6000);
         assertThat(pool.ready()).containsExactlyInAnyOrderElementsOf(spares);
         Workspace second = warm.create(spec(Duration.ofHours(1)), null, null);
         assertThat(spares).contains(second.sandboxId());
 
         // its workspace exists and is still counted as being created (counted twice): the other spare stays
+        settled.set(1);
         free.set(0);
         Thread.sleep(6000);
         assertThat(pool.ready()).hasSize(1).isSubsetOf(spares);
 
         // a workspace made elsewhere takes the last of the room: the pool gives way at its next look
-        creating.set(0);
+        settled.set(0);
         await(() -> pool.size() == 0, "the spare given up for a workspace the pool did not see created");
+
+        // a create with published ports never takes a spare: the spares give way to it at once
+        settled.set(2);
+        free.set(2);
+        await(() -> pool.ready().size() == 2, "two spares again");
+        free.set(1);
+        assertThat(dev.davit.sandbox.workspace.WarmPoolAccess.take(pool, CreateSpec.builder(rootfs)
+                .network(Network.NAT).publish(List.of(PortMapping.parse("18080:80"))).build())).isNull();
+        assertThat(pool.ready()).hasSize(1); // the other is being removed
+        await(() -> pool.size() <= 1, "a spare removed at once, before the pool's next look", Duration.ofSeconds(3));
         assertThat(logged).isEmpty();
     }
 

@@ -221,8 +221,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     /**
      * How many sandboxes a warm pool may keep ready: {@code maxWorkspaces} less the workspaces that exist and those
      * being created (spares count against the limit, and give way to workspaces). A create counts from its
-     * reservation until it ends, so once its workspace exists it counts twice for a moment: the pool learns how many
-     * creates are counted, and gives way to them only when they find no spare.
+     * reservation until it ends, so once its workspace exists it counts twice for a moment: the pool's regular look
+     * goes by the limit less the workspaces that exist ({@code settled}), and gives way to creates only when they
+     * find no spare.
      */
     dev.davit.sandbox.workspace.WarmPool.Room spareRoom() {
         return new dev.davit.sandbox.workspace.WarmPool.Room() {
@@ -234,10 +235,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
             }
 
             @Override
-            public int creating() {
-                synchronized (admission) {
-                    return admission.creating;
-                }
+            public int settled() {
+                return maxWorkspaces - Workspaces.under(davitHome).list().size();
             }
         };
     }

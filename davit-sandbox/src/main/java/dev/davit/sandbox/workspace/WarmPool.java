@@ -72,15 +72,16 @@ public final class WarmPool implements AutoCloseable {
         int free();
 
         /**
-         * How many workspaces being created {@link #free} counts, including one that already exists but is still
-         * counted as being created (a caller's count may lag behind). A create that takes a spare needs no room of
-         * its own, so the pool's regular look gives way only to {@code free() + creating()}: a spare is not removed
-         * because a create that is about to take it was counted.
+         * How many sandboxes the pool may hold beside the workspaces that exist, creates in progress not counted
+         * (e.g. a limit less the workspaces that exist), read at once. A create that takes a spare needs no room of
+         * its own, and one that finds none makes the pool give way to {@link #free} then; so the pool's regular look
+         * gives way only to this: a ready spare is not removed because a create that is about to take it was
+         * counted (nor because a caller still counts a create whose workspace already exists).
          *
-         * @return how many workspaces being created {@link #free} counts; 0 (the default) when it counts none
+         * @return the room; 0 or less: none. The default is {@link #free}, for a caller that counts no creates
          */
-        default int creating() {
-            return 0;
+        default int settled() {
+            return free();
         }
     }
 
@@ -183,7 +184,13 @@ public final class WarmPool implements AutoCloseable {
      * ({@link Sandboxes#expireAfter}).
      */
     String take(CreateSpec spec) {
-        if (!spec.publish().isEmpty()) {
+        if (!spec.publish().isEmpty()) { // never a spare: the caller makes its own sandbox, so spares give way
+            int r = room();
+            synchronized (this) {
+                if (!closed && r >= 0) {
+                    trim(r);
+                }
+            }
             return null;
         }
         CreateSpec key = spec.withTtl(null);
@@ -280,14 +287,10 @@ public final class WarmPool implements AutoCloseable {
         return count(false);
     }
 
-    /**
-     * The room, plus the workspaces being created it counts when {@code settled}; -1 when it cannot be counted
-     * (logged).
-     */
+    /** {@link Room#settled} when {@code settled}, else {@link Room#free}; -1 when it cannot be counted (logged). */
     private int count(boolean settled) {
         try {
-            int r = Math.max(0, room.free());
-            return settled ? r + Math.max(0, room.creating()) : r;
+            return Math.max(0, settled ? room.settled() : room.free());
         } catch (RuntimeException e) {
             log.accept("davit: warm pool: cannot count the room for spares: " + e.getMessage());
             return -1;
