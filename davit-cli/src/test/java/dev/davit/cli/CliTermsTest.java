@@ -160,7 +160,7 @@ class CliTermsTest {
                 "--workdir must be an absolute path in the sandbox, not tmp");
         cli(() -> dev.davit.sandbox.ExecSpec.builder().build(), "give a command to run");
         cli(() -> dev.davit.sandbox.workspace.ServiceSpec.builder("web", "true").readyTimeout(java.time.Duration
-                .ofSeconds(-1)).build(), "--ready-timeout must be positive, not PT-1S; null means 30 s");
+                .ofSeconds(-1)).build(), "--ready-timeout must be positive, not -1000 ms");
         cli(() -> RunSpec.builder(root).maxOutput(-1).build(),
                 "--max-output must be a positive number of bytes, not -1");
         cli(() -> QemuBackend.refuseMaxOutput(1), "--max-output is not supported by the vm backend (its output"

@@ -14,7 +14,7 @@ import java.util.Map;
  * ({@link Sandboxes#spawn(String, ExecSpec, java.nio.file.Path, boolean)}), built with {@link #builder}.
  *
  * @param command   the argv, not empty (the image's Entrypoint is not put in front)
- * @param env       variables set on top of the sandbox's environment
+ * @param env       variables set on top of the sandbox's environment, in the order given
  * @param workdir   the absolute working directory in the sandbox; null for the sandbox's
  * @param timeout   how long the command may run (then it is killed: exit 124, and the sandbox keeps running); null
  *                  for no limit
@@ -41,14 +41,14 @@ public record ExecSpec(List<String> command, Map<String, String> env, String wor
             throw new DavitException(Kind.USAGE, "ExecSpec.builder needs a command to run");
         }
         command = List.copyOf(command);
-        env = env == null ? Map.of() : Map.copyOf(env);
+        env = env == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env));
         if (workdir != null && !workdir.startsWith("/")) {
             throw new DavitException(Kind.USAGE, "ExecSpec.Builder.workdir must be an absolute path in the sandbox,"
                     + " not " + workdir);
         }
         if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
-            throw new DavitException(Kind.USAGE, "ExecSpec.Builder.timeout must be positive, not " + timeout
-                    + "; null means no limit");
+            throw new DavitException(Kind.USAGE, "ExecSpec.Builder.timeout must be positive, not "
+                    + timeout.toMillis() + " ms");
         }
         if (maxOutput < 0) {
             throw new DavitException(Kind.USAGE, "ExecSpec.Builder.maxOutput must be 0 (no limit) or a positive"
@@ -85,7 +85,7 @@ public record ExecSpec(List<String> command, Map<String, String> env, String wor
 
     /**
      * What {@link Sandboxes#spawn(String, ExecSpec, java.nio.file.Path, boolean)} cannot honour (a detached command
-     * has no timeout, output limit, input stream or tees: its output goes to files), or null.
+     * has no timeout, output limit, capture, input stream or tees: its output goes to files), or null.
      */
     String notForSpawn() {
         if (timeout != null) {
@@ -93,6 +93,9 @@ public record ExecSpec(List<String> command, Map<String, String> env, String wor
         }
         if (maxOutput != 0) {
             return "ExecSpec.Builder.maxOutput";
+        }
+        if (capture != ExecResult.MAX_CAPTURED_BYTES) {
+            return "ExecSpec.Builder.capture";
         }
         if (stdin != null) {
             return "ExecSpec.Builder.stdin";

@@ -28,8 +28,9 @@ import java.util.Objects;
  *                that works here. Ignored by the vm backend
  * @param vcpus   virtual CPUs of a microVM (vm backend only), at least 1
  * @param memoryMiB memory of a microVM in MiB (vm backend only), at least 64
- * @param limits  the container backend's memory, CPU and process limits (see {@link Limits}); {@link Limits#NONE}
- *                in the library when not given (the CLI applies {@link Limits#DEFAULT}). Of the vm backend only
+ * @param limits  the container backend's memory, CPU and process limits (see {@link Limits}); null (these
+ *                constructors) means {@link Limits#NONE}; {@link #builder}'s default is the CLI's
+ *                {@link Limits#DEFAULT}. Of the vm backend only
  *                {@code cpus} is used, as its QEMU's CPU quota: QEMU's memory and process limits come from
  *                {@code vcpus} and {@code memoryMiB}
  * @param maxOutput how many bytes the command may write to stdout and stderr together; past it davit stops copying

@@ -194,6 +194,8 @@ class LifecycleTest {
                 .hasMessageContaining("ExecSpec.Builder.workdir must be an absolute path");
         assertThatThrownBy(() -> ExecSpec.builder("true").timeout(Duration.ZERO).build())
                 .hasMessageContaining("ExecSpec.Builder.timeout must be positive");
+        assertThatThrownBy(() -> sandboxes.spawn(s.id(), ExecSpec.builder("true").capture(10).build(), dir, false))
+                .hasMessageContaining("ExecSpec.Builder.capture is not for Sandboxes.spawn");
         assertThatThrownBy(() -> ExecSpec.builder("true").capture(-1).build())
                 .hasMessageContaining("ExecSpec.Builder.capture must be between 0 and");
     }

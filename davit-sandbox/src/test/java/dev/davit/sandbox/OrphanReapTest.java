@@ -25,7 +25,7 @@ class OrphanReapTest {
     public static final class Child {
         public static void main(String[] args) {
             new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null)).run(RunSpec.builder(Path.of(args[1]))
-                    .runtime(OciRuntimeBackend.CRUN).command("sleep", "600").build());
+                    .runtime(OciRuntimeBackend.CRUN).limits(Limits.NONE).command("sleep", "600").build());
         }
     }
 

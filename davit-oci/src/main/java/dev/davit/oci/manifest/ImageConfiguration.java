@@ -145,7 +145,7 @@ public record ImageConfiguration(String os, String architecture, String variant,
         List<String> out = new ArrayList<>();
         if (n.isArray()) {
             n.forEach(e -> {
-                if (e.isTextual()) {
+                if (e.isValueNode() && !e.isNull()) { // a number or boolean as its text, as a runtime would
                     out.add(e.asText());
                 }
             });

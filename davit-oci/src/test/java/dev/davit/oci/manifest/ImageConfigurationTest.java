@@ -53,7 +53,7 @@ class ImageConfigurationTest {
         assertThat(c.platform()).isNull(); // no architecture
         assertThat(c.created()).isNull();
         assertThat(c.defaults().env()).isEmpty();
-        assertThat(c.defaults().cmd()).containsExactly("x");
+        assertThat(c.defaults().cmd()).containsExactly("x", "1");
         assertThat(c.defaults().workingDir()).isNull();
         assertThat(c.defaults().labels()).containsExactly(Map.entry("s", "t"));
         assertThat(c.diffIds()).isEmpty();

@@ -12,8 +12,9 @@ import java.util.List;
  * @param durationMs how long it ran, in milliseconds
  * @param exitCode   its exit code (124 when its timeout killed it)
  * @param timedOut   whether its timeout killed it
- * @param execId     the id under which its whole output can be read ({@link Workspaces#output}), for an exec that
- *                   kept it; else null
+ * @param execId     the exec's id, for an exec run with a bound on the output held in memory: under it
+ *                   {@link Workspaces#output} reads its whole output while that is kept (the newest cut outputs);
+ *                   else null
  * @param stdout     the start and end of its stdout
  * @param stderr     the start and end of its stderr
  */

@@ -13,8 +13,8 @@ import java.util.Map;
  * @param name         its name: up to 64 letters, digits, {@code .}, {@code _} or {@code -}, not starting with
  *                     {@code .}; unique among the workspace's running services
  * @param command      the argv, not empty; run in /workspace, its output to the service's log
- * @param env          variables on top of the sandbox's
- * @param secretEnv    variables set from the workspace's secrets (variable to secret name)
+ * @param env          variables on top of the sandbox's, in the order given
+ * @param secretEnv    variables set from the workspace's secrets (variable to secret name), in the order given
  * @param readiness    how to know it is ready; null: ready once started
  * @param readyTimeout how long to wait for readiness (then it is stopped and the start fails); null:
  *                     {@link Services#READY_TIMEOUT}
@@ -35,11 +35,12 @@ public record ServiceSpec(String name, List<String> command, Map<String, String>
             throw new DavitException(Kind.USAGE, "ServiceSpec.builder needs a command to run");
         }
         command = List.copyOf(command);
-        env = env == null ? Map.of() : Map.copyOf(env);
-        secretEnv = secretEnv == null ? Map.of() : Map.copyOf(secretEnv);
+        env = env == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env));
+        secretEnv = secretEnv == null ? Map.of()
+                : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(secretEnv));
         if (readyTimeout != null && (readyTimeout.isZero() || readyTimeout.isNegative())) {
             throw new DavitException(Kind.USAGE, "ServiceSpec.Builder.readyTimeout must be positive, not "
-                    + readyTimeout + "; null means " + Services.READY_TIMEOUT.toSeconds() + " s");
+                    + readyTimeout.toMillis() + " ms");
         }
     }
 
