@@ -2,8 +2,9 @@
  * davit's OCI content: image references, a registry client with authentication, the verified local store,
  * pull/push/copy, image builds, artifacts, bundles and unpacking. The entry point is
  * {@link dev.davit.oci.client.DavitClient}; every exported package is reachable from it.
- * {@code dev.davit.oci.internal} (JSON and text helpers) and {@code dev.davit.oci.store} (the store's on-disk
- * format) are davit's own: exported only to davit's other modules.
+ * {@code dev.davit.oci.store} is the verified local store the client, copier, unpacker and builders work on
+ * ({@link dev.davit.oci.client.DavitClient#store}); {@code dev.davit.oci.internal} (JSON, text and file helpers)
+ * is davit's own: exported only to davit's other modules.
  *
  * <p>SHA-256 through the platform's libcrypto uses the FFM API: run with
  * {@code --enable-native-access=dev.davit.oci} (without it, the JDK's SHA-256 is used and the JDK warns).
@@ -27,8 +28,8 @@ module dev.davit.oci {
     exports dev.davit.oci.manifest;
     exports dev.davit.oci.reference;
     exports dev.davit.oci.registry;
+    exports dev.davit.oci.store;
     exports dev.davit.oci.unpack;
 
     exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox;
-    exports dev.davit.oci.store to dev.davit.env, dev.davit.sandbox;
 }

@@ -752,7 +752,7 @@ final class WorkspaceCommand extends GroupCommand {
         }
 
         /** The copy, telling {@code progress} how far it got (about once a second) where it can. */
-        Workspaces.Copied copy(Workspaces ws, dev.davit.sandbox.fs.Budget.Progress progress) {
+        Workspaces.Copied copy(Workspaces ws, Workspaces.Progress progress) {
             return ws.export(id, hostDest, path, progress);
         }
     }

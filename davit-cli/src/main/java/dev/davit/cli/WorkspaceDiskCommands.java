@@ -47,7 +47,7 @@ final class WorkspaceDiskCommands {
                     + " out; no setuid/setgid bits."})
     static final class DiskExportCmd extends WorkspaceCommand.ExportCmd {
         @Override
-        Workspaces.Copied copy(Workspaces ws, dev.davit.sandbox.fs.Budget.Progress progress) {
+        Workspaces.Copied copy(Workspaces ws, Workspaces.Progress progress) {
             return ws.diskExport(id, hostDest, path);
         }
     }

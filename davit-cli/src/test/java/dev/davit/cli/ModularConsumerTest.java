@@ -38,7 +38,7 @@ class ModularConsumerTest {
             "dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",
                     "dev.davit.oci.build", "dev.davit.oci.bundle", "dev.davit.oci.client", "dev.davit.oci.copy",
                     "dev.davit.oci.digest", "dev.davit.oci.manifest", "dev.davit.oci.reference",
-                    "dev.davit.oci.registry", "dev.davit.oci.unpack"),
+                    "dev.davit.oci.registry", "dev.davit.oci.store", "dev.davit.oci.unpack"),
             "dev.davit.env", List.of("dev.davit.env", "dev.davit.env.catalog"),
             "dev.davit.sandbox", List.of("dev.davit", "dev.davit.sandbox", "dev.davit.sandbox.workspace"));
 
@@ -79,8 +79,7 @@ class ModularConsumerTest {
         }
         assertThat(unqualified).isEqualTo(new TreeMap<>(API));
         assertThat(qualified.get("dev.davit.oci")).containsExactly(
-                "dev.davit.oci.internal to [dev.davit.env, dev.davit.sandbox]",
-                "dev.davit.oci.store to [dev.davit.env, dev.davit.sandbox]");
+                "dev.davit.oci.internal to [dev.davit.env, dev.davit.sandbox]");
         assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox]");
         assertThat(qualified.get("dev.davit.sandbox")).isEmpty();
     }
@@ -150,13 +149,13 @@ class ModularConsumerTest {
                 package demo;
 
                 public class Main {
-                    dev.davit.oci.store.OciStore store;
+                    dev.davit.oci.internal.Fs files;
                     dev.davit.sandbox.jail.Jail jail;
                 }
                 """);
         String errors = javac("-p", modulePath(), "-d", tmp.resolve("out").toString(),
                 tmp.resolve("src/module-info.java").toString(), src.resolve("Main.java").toString());
-        assertThat(errors).contains("package dev.davit.oci.store is not visible")
+        assertThat(errors).contains("package dev.davit.oci.internal is not visible")
                 .contains("package dev.davit.sandbox.jail is not visible");
     }
 

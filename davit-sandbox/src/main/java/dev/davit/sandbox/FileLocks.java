@@ -1,6 +1,6 @@
 package dev.davit.sandbox;
 
-import dev.davit.oci.store.FileLocking;
+import dev.davit.oci.internal.FileLocking;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;

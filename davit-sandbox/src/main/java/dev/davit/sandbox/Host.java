@@ -198,7 +198,7 @@ public final class Host {
      * @throws IOException when it cannot be written
      */
     public static void record(Path file, long pid, Path tmpDir) throws IOException {
-        dev.davit.oci.store.Fs.writeAtomicallyUntilReboot(file, (pid + " " + startTime(pid) + "\n")
+        dev.davit.oci.internal.Fs.writeAtomicallyUntilReboot(file, (pid + " " + startTime(pid) + "\n")
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8), tmpDir);
     }
 
@@ -250,7 +250,7 @@ public final class Host {
      */
     public static void deleteTree(Path dir) {
         try {
-            dev.davit.oci.store.Fs.deleteTree(dir);
+            dev.davit.oci.internal.Fs.deleteTree(dir);
         } catch (IOException e) {
             // best effort
         }

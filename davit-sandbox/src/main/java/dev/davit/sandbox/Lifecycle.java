@@ -3,7 +3,7 @@ package dev.davit.sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;

@@ -14,7 +14,7 @@ import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.reference.Reference;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.Owners;
 import dev.davit.oci.unpack.UnpackOptions;

@@ -59,13 +59,13 @@ public final class VmTestEnvironment {
                     // another run was first
                 }
             } finally {
-                dev.davit.oci.store.Fs.deleteTree(work);
+                dev.davit.oci.internal.Fs.deleteTree(work);
             }
         }
         // environments of older guest scripts or kernels are of no use any more (each holds a 60 MB vmlinux)
         try (var others = Files.list(dir.getParent())) {
             for (Path o : others.filter(o -> !o.equals(dir)).toList()) {
-                dev.davit.oci.store.Fs.deleteTree(o);
+                dev.davit.oci.internal.Fs.deleteTree(o);
             }
         }
         env = dir;

@@ -297,7 +297,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
 
     @Test
     void aLinkLeftWhereAMountPointWillBeMadeCreatesNothingOnTheHost() throws IOException {
-        dev.davit.oci.store.Fs.deleteTree(rootfs.resolve("var"));
+        dev.davit.oci.internal.Fs.deleteTree(rootfs.resolve("var"));
         Workspace w = create();
         assertTrue(Files.isDirectory(workspaces.sandboxes().filesOnHost(w.sandboxId()).resolve("var/tmp")));
         workspaces.stop(w.id());
@@ -306,7 +306,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
         Path upper = workspaces.sandboxes().filesOnHost(w.sandboxId());
         Path target = Files.createDirectories(tmp.resolve("mount-target"));
         if (Files.exists(upper.resolve("var"), LinkOption.NOFOLLOW_LINKS)) {
-            dev.davit.oci.store.Fs.deleteTree(upper.resolve("var"));
+            dev.davit.oci.internal.Fs.deleteTree(upper.resolve("var"));
         }
         Files.createSymbolicLink(upper.resolve("var"), target);
         attempt(() -> workspaces.start(w.id()));

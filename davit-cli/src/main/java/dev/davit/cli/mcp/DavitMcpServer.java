@@ -6,7 +6,7 @@ import dev.davit.cli.CliTerms;
 import dev.davit.cli.Main;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.Workspaces;
 import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;

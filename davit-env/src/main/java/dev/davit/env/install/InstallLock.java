@@ -1,6 +1,6 @@
 package dev.davit.env.install;
 
-import dev.davit.oci.store.FileLocking;
+import dev.davit.oci.internal.FileLocking;
 import dev.davit.oci.DavitException;
 
 import java.io.IOException;

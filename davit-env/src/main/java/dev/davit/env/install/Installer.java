@@ -18,7 +18,7 @@ import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.Platform;
 import dev.davit.oci.reference.Reference;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import dev.davit.oci.unpack.UnpackOptions;
 
 import java.io.IOException;
@@ -641,7 +641,7 @@ public final class Installer {
     // ---- files ----
 
     static void deleteTree(Path p) throws IOException {
-        dev.davit.oci.store.Fs.deleteTree(p);
+        dev.davit.oci.internal.Fs.deleteTree(p);
     }
 
     private static void deleteQuietly(Path p) {

@@ -192,7 +192,7 @@ class InstallBuildTest {
     void aRemovedInstallIsMadeAgainFromTheEarlierBuildWithoutBuilding() throws IOException {
         Environment e = env(closedPort() + "/env/debian:12");
         Installer.InstallResult first = installer(false).install(EnvFixtures.catalog(e), e);
-        dev.davit.oci.store.Fs.deleteTree(first.path());
+        dev.davit.oci.internal.Fs.deleteTree(first.path());
         notes.clear();
         Installer.InstallResult second = installer(false).install(EnvFixtures.catalog(e), e);
         assertBuiltInstall(second, e);
@@ -225,7 +225,7 @@ class InstallBuildTest {
     void offlineInstallsAnEarlierLocalBuild() throws IOException {
         Environment e = env(closedPort() + "/env/debian:12");
         Installer.InstallResult first = installer(false).install(EnvFixtures.catalog(e), e);
-        dev.davit.oci.store.Fs.deleteTree(first.path());
+        dev.davit.oci.internal.Fs.deleteTree(first.path());
         assertBuiltInstall(installer(true).install(EnvFixtures.catalog(e), e), e);
         assertThat(built).hasSize(1);
     }

@@ -7,7 +7,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import dev.davit.oci.store.OciStore;
 import java.io.IOException;
 import java.io.InputStream;

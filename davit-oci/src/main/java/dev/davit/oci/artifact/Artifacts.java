@@ -14,7 +14,7 @@ import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.ManifestParser;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.BlobIngest;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import dev.davit.oci.store.OciStore;
 import java.io.IOException;
 import java.io.InputStream;

@@ -16,7 +16,7 @@ import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.ManifestParser;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.reference.Reference;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import dev.davit.oci.store.OciStore;
 import dev.davit.oci.store.StoreEntry;
 import java.io.BufferedOutputStream;

@@ -1,4 +1,4 @@
-package dev.davit.oci.store;
+package dev.davit.oci.internal;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;

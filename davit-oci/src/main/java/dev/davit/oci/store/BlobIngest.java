@@ -1,5 +1,6 @@
 package dev.davit.oci.store;
 
+import dev.davit.oci.internal.Fs;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.digest.Digest;
@@ -97,22 +98,38 @@ public final class BlobIngest implements AutoCloseable {
         return hasher;
     }
 
-    /** The descriptor being ingested. */
+    /**
+     * The descriptor being ingested.
+     *
+     * @return the blob's descriptor
+     */
     public Descriptor descriptor() {
         return descriptor;
     }
 
-    /** True when the blob was already in the store: nothing needs to be written. */
+    /**
+     * Whether the blob was already in the store: then nothing needs to be written.
+     *
+     * @return true when it is present
+     */
     public boolean present() {
         return present;
     }
 
-    /** Bytes already in the partial file (hashed); a download resumes from here. */
+    /**
+     * The bytes already in the partial file (hashed): a download resumes from here.
+     *
+     * @return how many bytes are written
+     */
     public long offset() {
         return written;
     }
 
-    /** How many bytes were found from an earlier, interrupted attempt. */
+    /**
+     * How many bytes were found from an earlier, interrupted attempt.
+     *
+     * @return the bytes resumed from, 0 for a fresh start
+     */
     public long resumedFrom() {
         return resumedFrom;
     }
@@ -134,6 +151,10 @@ public final class BlobIngest implements AutoCloseable {
 
     /**
      * Appends bytes. Fails with a verification error as soon as more bytes arrive than the descriptor's size.
+     *
+     * @param b   the buffer
+     * @param off where the bytes start in it
+     * @param len how many bytes to append
      */
     public void write(byte[] b, int off, int len) {
         requireOpen();
@@ -156,7 +177,12 @@ public final class BlobIngest implements AutoCloseable {
         written += len;
     }
 
-    /** Copies a whole stream (used for content that is already local). */
+    /**
+     * Copies a whole stream (used for content that is already local).
+     *
+     * @param in the content, read to its end (not closed)
+     * @throws IOException when reading {@code in} fails
+     */
     public void writeAll(InputStream in) throws IOException {
         byte[] buf = new byte[BUF];
         int n;

@@ -1,5 +1,6 @@
 package dev.davit.oci.store;
 
+import dev.davit.oci.internal.Fs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -69,7 +70,14 @@ public final class OciStore {
         this.locks = StoreLock.forStore(privateDir);
     }
 
-    /** Opens the layout at {@code root}, creating it when missing. */
+    /**
+     * Opens the OCI image layout at {@code root}, creating it when missing.
+     *
+     * @param root the layout's directory
+     * @return the store
+     * @throws DavitException {@link Kind#STORE} when {@code root} is not a directory, its {@code oci-layout} is
+     *                        invalid or it cannot be created
+     */
     public static OciStore open(Path root) {
         Path abs = root.toAbsolutePath().normalize();
         try {
@@ -110,24 +118,50 @@ public final class OciStore {
         }
     }
 
+    /**
+     * The layout's directory.
+     *
+     * @return its absolute, normalised path
+     */
     public Path root() {
         return root;
     }
 
-    /** Holds the store lock shared until closed; wrap every operation that adds content in one. */
+    /**
+     * Holds the store lock shared until closed (a {@link #gc} waits for it); wrap every operation that adds content
+     * in one.
+     *
+     * @return the held lock, released by {@code close}
+     */
     public AutoCloseable session() {
         return locks.shared();
     }
 
+    /**
+     * Where blob {@code d} is (or would be) in the layout: {@code blobs/ALGORITHM/HEX}.
+     *
+     * @param d the blob's digest
+     * @return its path
+     */
     public Path blobPath(Digest d) {
         return root.resolve("blobs").resolve(d.algorithm().id()).resolve(d.hex());
     }
 
+    /**
+     * Whether blob {@code d} is in the store (its digest is not checked here: see {@link #fsck}).
+     *
+     * @param d the blob's digest
+     * @return true when its file exists
+     */
     public boolean hasBlob(Digest d) {
         return Files.isRegularFile(blobPath(d));
     }
 
-    /** Marks a blob as recently used (pulls that skip a present blob call this). */
+    /**
+     * Marks a blob as recently used (pulls that skip a present blob call this).
+     *
+     * @param d the blob's digest
+     */
     public void touch(Digest d) {
         try {
             Files.setLastModifiedTime(blobPath(d), FileTime.from(Instant.now()));
@@ -136,6 +170,14 @@ public final class OciStore {
         }
     }
 
+    /**
+     * Opens blob {@code d} for reading.
+     *
+     * @param d the blob's digest
+     * @return a stream of its bytes, to close
+     * @throws DavitException {@link Kind#NOT_FOUND} when it is not in the store, {@link Kind#STORE} when it cannot
+     *                        be read
+     */
     public InputStream openBlob(Digest d) {
         try {
             return Files.newInputStream(blobPath(d));
@@ -146,7 +188,15 @@ public final class OciStore {
         }
     }
 
-    /** Reads a whole blob of at most {@code max} bytes. */
+    /**
+     * Reads a whole blob of at most {@code max} bytes.
+     *
+     * @param d   the blob's digest
+     * @param max the most bytes it may have
+     * @return its bytes
+     * @throws DavitException {@link Kind#VERIFICATION} when it is larger, {@link Kind#NOT_FOUND} when it is not in
+     *                        the store, {@link Kind#STORE} when it cannot be read
+     */
     public byte[] readBlob(Digest d, int max) {
         Path p = blobPath(d);
         try {
@@ -163,20 +213,37 @@ public final class OciStore {
         }
     }
 
-    /** Reads and parses a manifest or index blob. */
+    /**
+     * Reads and parses a manifest or index blob.
+     *
+     * @param d its descriptor (its media type picks the parser)
+     * @return the manifest, its exact bytes kept
+     * @throws DavitException as {@link #readBlob} does; {@link Kind#VERIFICATION} when it does not parse
+     */
     public Manifest readManifest(Descriptor d) {
         byte[] b = readBlob(d.digest(), ManifestParser.MAX_MANIFEST_BYTES);
         return ManifestParser.parse(b, d.mediaType());
     }
 
-    /** Starts writing a blob; blocks while another thread or process writes the same digest. */
+    /**
+     * Starts writing a blob; blocks while another thread or process writes the same digest.
+     *
+     * @param d the blob's descriptor (its size and digest are verified at {@link BlobIngest#commit})
+     * @return the ingest, to close (a close before the commit keeps the partial file for a resume)
+     */
     public BlobIngest ingest(Descriptor d) {
         String key = d.digest().algorithm().id() + "-" + d.digest().hex();
         StoreLock.Held held = locks.blob(key);
         return new BlobIngest(d, ingestDir.resolve(key + ".partial"), blobPath(d.digest()), held);
     }
 
-    /** Stores small content held in memory (manifests), verifying its digest first. */
+    /**
+     * Stores small content held in memory (manifests), verifying its digest first.
+     *
+     * @param d     its descriptor
+     * @param bytes its bytes, which must match {@code d}'s size and digest
+     * @throws DavitException {@link Kind#VERIFICATION} when they do not
+     */
     public void putBlob(Descriptor d, byte[] bytes) {
         if (hasBlob(d.digest())) {
             return;
@@ -193,7 +260,11 @@ public final class OciStore {
 
     // ---------------------------------------------------------------- index.json
 
-    /** All named entries, in index order. */
+    /**
+     * All named entries, in index order.
+     *
+     * @return a new list of the entries
+     */
     public List<StoreEntry> entries() {
         List<StoreEntry> out = new ArrayList<>();
         for (Descriptor d : readIndex()) {
@@ -205,7 +276,12 @@ public final class OciStore {
         return out;
     }
 
-    /** The entry named {@code name} (a fully normalised reference), if any. */
+    /**
+     * The entry named {@code name}.
+     *
+     * @param name a fully normalised reference
+     * @return the entry (the last of that name), or empty
+     */
     public Optional<StoreEntry> entry(String name) {
         return entries().stream().filter(e -> e.name().equals(name)).reduce((a, b) -> b);
     }
@@ -214,6 +290,12 @@ public final class OciStore {
      * Names {@code target} as {@code name} in {@code index.json}, replacing an entry of the same name. Checks
      * under the index lock that the whole graph under {@code target} is present, so the index never names
      * incomplete content.
+     *
+     * @param name        a fully normalised reference
+     * @param target      the descriptor of the manifest or index to name
+     * @param annotations annotations to record on the entry (beside {@code target}'s own)
+     * @return the new entry
+     * @throws DavitException {@link Kind#STORE} when a blob of the graph is missing or the index cannot be written
      */
     public StoreEntry setEntry(String name, Descriptor target, Map<String, String> annotations) {
         Map<String, String> ann = new LinkedHashMap<>(target.annotations());
@@ -238,7 +320,12 @@ public final class OciStore {
         return new StoreEntry(name, entry);
     }
 
-    /** Removes the entry named {@code name}; returns whether there was one. Blobs stay until {@link #gc()}. */
+    /**
+     * Removes the entry named {@code name}. Its blobs stay until {@link #gc()}.
+     *
+     * @param name a fully normalised reference
+     * @return whether there was one
+     */
     public boolean removeEntry(String name) {
         try (var held = locks.index()) {
             List<Descriptor> index = new ArrayList<>(readIndex());
@@ -310,14 +397,24 @@ public final class OciStore {
 
     // ---------------------------------------------------------------- graph walking
 
-    /** The unique descriptors reachable from {@code top}, {@code top} first; missing children are skipped. */
+    /**
+     * The unique descriptors reachable from {@code top}, {@code top} first; missing children are skipped.
+     *
+     * @param top a manifest or index
+     * @return the descriptors of its graph, each once
+     */
     public List<Descriptor> graph(Descriptor top) {
         List<Descriptor> out = new ArrayList<>();
         walk(top, out, new ArrayList<>(), new ArrayList<>());
         return out;
     }
 
-    /** Whether every blob reachable from {@code top} is present and every manifest on the way parses. */
+    /**
+     * Whether every blob reachable from {@code top} is present and every manifest on the way parses.
+     *
+     * @param top a manifest or index
+     * @return true when its graph is whole
+     */
     public boolean isComplete(Descriptor top) {
         List<String> missing = new ArrayList<>();
         List<String> broken = new ArrayList<>();
@@ -358,13 +455,22 @@ public final class OciStore {
 
     // ---------------------------------------------------------------- maintenance
 
-    /** What {@link #gc()} removed. */
+    /**
+     * What {@link #gc()} removed.
+     *
+     * @param removedBlobs     how many blobs no entry reached
+     * @param freedBytes       their size together, in bytes
+     * @param removedTempFiles how many partial and temp files were left over
+     */
     public record GcReport(int removedBlobs, long freedBytes, int removedTempFiles) {
     }
 
     /**
      * Removes blobs that no entry reaches, and leftover partial and temp files. Holds the store lock
      * exclusively, so it waits for running pulls (in any process) to finish first.
+     *
+     * @return what was removed
+     * @throws DavitException {@link Kind#STORE} when the store cannot be read or a file cannot be removed
      */
     public GcReport gc() {
         try (var excl = locks.exclusive(); var idx = locks.index()) {
@@ -405,12 +511,30 @@ public final class OciStore {
         }
     }
 
-    /** One problem found by {@link #fsck}. */
+    /**
+     * One problem found by {@link #fsck}.
+     *
+     * @param kind    what is wrong, e.g. {@code corrupt-blob} or {@code missing-blob}
+     * @param subject the blob's digest or the entry's name
+     * @param message one line for a person
+     */
     public record Problem(String kind, String subject, String message) {
     }
 
-    /** What {@link #fsck} found. */
+    /**
+     * What {@link #fsck} found.
+     *
+     * @param blobsChecked   how many blobs were hashed
+     * @param entriesChecked how many entries' graphs were walked
+     * @param problems       what is wrong, empty when nothing is
+     * @param repaired       how many corrupt blobs were deleted
+     */
     public record FsckReport(int blobsChecked, int entriesChecked, List<Problem> problems, int repaired) {
+        /**
+         * Whether the store is sound.
+         *
+         * @return true when no problem was found
+         */
         public boolean clean() {
             return problems.isEmpty();
         }
@@ -419,6 +543,9 @@ public final class OciStore {
     /**
      * Verifies the store: every blob's content against its name, every entry's graph complete and parsable.
      * With {@code repair}, corrupt blobs are deleted (a later pull fetches them again).
+     *
+     * @param repair whether to delete corrupt blobs
+     * @return what was checked and found
      */
     public FsckReport fsck(boolean repair) {
         List<Problem> problems = new ArrayList<>();

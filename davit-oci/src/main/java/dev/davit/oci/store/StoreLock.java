@@ -1,5 +1,6 @@
 package dev.davit.oci.store;
 
+import dev.davit.oci.internal.FileLocking;
 import dev.davit.oci.DavitException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

@@ -114,7 +114,7 @@ public final class Owners {
         for (Map.Entry<String, Owner> e : byPath.entrySet()) {
             a.addArray().add(e.getKey()).add(e.getValue().uid()).add(e.getValue().gid());
         }
-        dev.davit.oci.store.Fs.writeAtomically(f, Json.bytes(o), f.getParent());
+        dev.davit.oci.internal.Fs.writeAtomically(f, Json.bytes(o), f.getParent());
     }
 
     /**

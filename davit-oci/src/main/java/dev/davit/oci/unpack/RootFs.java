@@ -304,6 +304,6 @@ final class RootFs {
     }
 
     static void deleteTree(Path top) throws IOException {
-        dev.davit.oci.store.Fs.deleteTree(top);
+        dev.davit.oci.internal.Fs.deleteTree(top);
     }
 }

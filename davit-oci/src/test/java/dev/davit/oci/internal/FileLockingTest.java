@@ -1,4 +1,4 @@
-package dev.davit.oci.store;
+package dev.davit.oci.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -10,7 +10,7 @@ import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.manifest.Descriptor;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.vm.VmImages;
 import java.io.IOException;
 import java.io.InputStream;

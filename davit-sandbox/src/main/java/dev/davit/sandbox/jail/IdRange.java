@@ -1,6 +1,6 @@
 package dev.davit.sandbox.jail;
 
-import dev.davit.oci.store.FileLocking;
+import dev.davit.oci.internal.FileLocking;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.io.IOException;

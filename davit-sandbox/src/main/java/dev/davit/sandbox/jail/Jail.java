@@ -560,7 +560,7 @@ public final class Jail {
                 // name runs it at once (made 0600 and chmodded after the rename, it failed with EACCES)
                 Files.createDirectories(dir);
                 Path tmp = dir.resolve("." + named[0] + "." + dev.davit.oci.internal.RandomHex.of(4));
-                dev.davit.oci.store.Fs.writeAtomically(tmp, (byte[]) named[1], dir);
+                dev.davit.oci.internal.Fs.writeAtomically(tmp, (byte[]) named[1], dir);
                 Files.setAttribute(tmp, "unix:mode", 0755);
                 Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             }

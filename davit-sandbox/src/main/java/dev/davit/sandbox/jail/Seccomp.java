@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

@@ -232,7 +232,7 @@ public final class Accel {
     private static void writeCache(Path stateDir, String key, Choice c) {
         try {
             Files.createDirectories(stateDir);
-            dev.davit.oci.store.Fs.writeAtomically(stateDir.resolve(CACHE_FILE), (key + "\n" + c.accel() + "\n"
+            dev.davit.oci.internal.Fs.writeAtomically(stateDir.resolve(CACHE_FILE), (key + "\n" + c.accel() + "\n"
                     + c.kvm().replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8), stateDir);
         } catch (IOException e) {
             // the next process probes again

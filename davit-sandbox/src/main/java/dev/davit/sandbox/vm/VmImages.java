@@ -4,7 +4,7 @@ import dev.davit.sandbox.elf.Elf;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package dev.davit.sandbox.workspace;
 
-import dev.davit.oci.store.FileLocking;
+import dev.davit.oci.internal.FileLocking;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;

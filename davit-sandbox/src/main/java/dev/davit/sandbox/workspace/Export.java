@@ -2,7 +2,7 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;

@@ -171,7 +171,7 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.USAGE, "the diff was cancelled");
         } finally {
-            dev.davit.oci.store.Fs.deleteTree(tmp);
+            dev.davit.oci.internal.Fs.deleteTree(tmp);
         }
     }
 

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
-import dev.davit.oci.store.Fs;
+import dev.davit.oci.internal.Fs;
 import dev.davit.oci.unpack.TarExtractor;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
@@ -1326,6 +1326,18 @@ public final class Workspaces {
         return area(get(id)).write(path, data, -1);
     }
 
+    /** Hears how far a long copy ({@link #export(String, Path, String, Progress)}) got. */
+    @FunctionalInterface
+    public interface Progress {
+        /**
+         * How far it got.
+         *
+         * @param entries the entries copied so far
+         * @param bytes   the bytes copied so far
+         */
+        void at(long entries, long bytes);
+    }
+
     /**
      * What {@link #push} or {@link #export} copied.
      *
@@ -1421,11 +1433,11 @@ public final class Workspaces {
      * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or path; {@link Kind#USAGE} for a
      *                        bad path or destination; {@link Kind#STORE} when the host side cannot be written
      */
-    public Copied export(String id, Path hostDest, String path, Budget.Progress progress) {
+    public Copied export(String id, Path hostDest, String path, Progress progress) {
         Workspace w = get(id);
         String rel = WorkspacePath.normalise(path);
         try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
-            return Export.to(ws, rel, hostDest, progress);
+            return Export.to(ws, rel, hostDest, progress == null ? null : progress::at);
         } catch (IOException e) {
             throw ContainerArea.fileError(e, rel, "export");
         }

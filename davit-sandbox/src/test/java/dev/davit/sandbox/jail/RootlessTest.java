@@ -54,7 +54,7 @@ class RootlessTest {
                 new String[] {"kernel/apparmor_restrict_unprivileged_userns", "1",
                     "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"})) {
             Files.createDirectories(tmp);
-            dev.davit.oci.store.Fs.deleteTree(tmp.resolve("sys"));
+            dev.davit.oci.internal.Fs.deleteTree(tmp.resolve("sys"));
             Rootless.Guarantee g = check(Map.of(c[0], c[1]), "", "", "/nonexistent").get(Rootless.USER_NAMESPACES);
             assertThat(g.holds()).as(c[0]).isFalse();
             assertThat(g.missing()).contains(c[0].replace('/', '.') + "=" + c[1]).endsWith("as root run: " + c[2]);

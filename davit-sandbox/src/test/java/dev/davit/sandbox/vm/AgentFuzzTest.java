@@ -40,7 +40,7 @@ class AgentFuzzTest {
             Path b = Files.createTempDirectory("davit-agent-fuzz-");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                 try {
-                    dev.davit.oci.store.Fs.deleteTree(b);
+                    dev.davit.oci.internal.Fs.deleteTree(b);
                 } catch (IOException ignored) {
                     // best effort
                 }
@@ -98,7 +98,7 @@ class AgentFuzzTest {
             try (Stream<Path> s = Files.list(outside)) {
                 assertThat(s).isEmpty();
             }
-            dev.davit.oci.store.Fs.deleteTree(run);
+            dev.davit.oci.internal.Fs.deleteTree(run);
         }
         return kept;
     }

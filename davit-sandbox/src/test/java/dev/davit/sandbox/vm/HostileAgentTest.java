@@ -228,7 +228,7 @@ class HostileAgentTest {
                     .hasMessageContaining("broken or hostile");
             ErrorAssert.assertOneLine(t.getMessage());
             assertCanaryUntouched();
-            dev.davit.oci.store.Fs.deleteTree(into);
+            dev.davit.oci.internal.Fs.deleteTree(into);
             Files.createDirectories(into);
         }
         // a link is made as a link, and a fifo is not made at all
