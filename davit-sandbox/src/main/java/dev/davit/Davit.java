@@ -20,6 +20,7 @@ import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -231,14 +232,18 @@ public final class Davit implements AutoCloseable {
 
     /**
      * A catalog environment, installed into the home (as {@code davit env pull} does) unless it is already: from its
-     * published image or archive. (An environment that is published nowhere is built by the CLI's {@code davit run};
-     * here the install says so.)
+     * published image or archive, else (published nowhere, or the registry cannot serve it) built here from its
+     * {@code source.build} profile, once, as {@code davit env build} would.
      */
     private RunTarget environment(dev.davit.env.Catalog catalog, dev.davit.env.Environment e) {
+        Map<String, String> env = System.getenv();
         java.util.function.Function<String, String> references = ref ->
-                dev.davit.env.catalog.SourceReferences.resolve(ref, System.getenv()).toString();
-        dev.davit.env.install.Installer.InstallResult installed =
-                new dev.davit.env.install.Installer(home, client, references).install(catalog, e);
+                dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString();
+        dev.davit.sandbox.build.LocalEnvBuilder builder = new dev.davit.sandbox.build.LocalEnvBuilder(() -> client,
+                home, env, line -> { }, () -> ProgressListener.NONE);
+        dev.davit.env.install.Installer.InstallResult installed = new dev.davit.env.install.Installer(home, client,
+                references, new dev.davit.env.install.Installer.Options(builder, false, note -> { }))
+                .install(catalog, e);
         String image = e.source().reference() == null ? null : references.apply(e.source().reference());
         return RunTarget.ofEnvironment(client, e, installed.path(), installed.sourceDigest(), image);
     }

@@ -167,4 +167,28 @@ class DavitTest {
             }
         }
     }
+
+    @Test
+    void anEnvironmentPublishedNowhereIsBuiltHereOnce() throws Exception {
+        dev.davit.oci.testkit.Tools.assumeAvailable("busybox");
+        dev.davit.env.Environment bb = new dev.davit.env.Environment("bb:1", "2026.11.2",
+                dev.davit.env.Environment.Kind.CONTAINER, "test", "busybox", "1", List.of(), "linux/amd64", null,
+                new dev.davit.env.Environment.Source(null, null, null, null, "busybox"), List.of("rootfs/"));
+        Path fresh = tmp.resolve("built-home");
+        try (Davit davit = Davit.builder().home(fresh).catalog(new dev.davit.env.Catalog("2026.11", List.of(bb)))
+                .build()) {
+            ExecResult r = davit.run("bb:1", "sh", "-c", "echo built here");
+            assertThat(r.exitCode()).as(r.stderrText()).isZero();
+            assertThat(r.stdoutText()).isEqualTo("built here\n");
+            // built once, as `davit env build busybox` stores it, and installed from the store
+            try (DavitClient c = DavitClient.create(ClientOptions.anonymous(fresh.resolve("store")))) {
+                assertThat(c.find("localhost/davit/busybox:2026.11.2")).isPresent();
+            }
+            Path rootfs = davit.image("bb:1").rootfs();
+            assertThat(rootfs).isEqualTo(fresh.resolve("environments/linux_amd64/bb_1-2026.11.2/rootfs"));
+            java.nio.file.attribute.FileTime installed = java.nio.file.Files.getLastModifiedTime(rootfs.getParent());
+            assertThat(davit.run("bb:1", "true").exitCode()).isZero();
+            assertThat(java.nio.file.Files.getLastModifiedTime(rootfs.getParent())).isEqualTo(installed);
+        }
+    }
 }
