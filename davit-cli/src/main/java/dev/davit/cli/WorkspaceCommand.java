@@ -505,7 +505,7 @@ final class WorkspaceCommand extends GroupCommand {
             var logs = last == null || last >= all.size() ? all : all.subList(all.size() - last, all.size());
             if (out.json()) {
                 ArrayNode arr = Json.array();
-                logs.forEach(l -> arr.add(toJson(l)));
+                logs.forEach(l -> arr.add(l.toJson()));
                 out.printJson(arr);
                 return 0;
             }
@@ -516,27 +516,6 @@ final class WorkspaceCommand extends GroupCommand {
                 p.print(indent(l.stderr()));
             }));
             return 0;
-        }
-
-        /** An entry as {@code logs.jsonl} holds it (docs/JSON.md, workspace logs). */
-        static ObjectNode toJson(ExecEntry l) {
-            ObjectNode o = Json.object();
-            l.command().forEach(o.putArray("command")::add);
-            o.put("cwd", l.cwd());
-            o.put("started_at", l.startedAt().toString());
-            o.put("duration_ms", l.durationMs());
-            o.put("exit_code", l.exitCode());
-            o.put("timed_out", l.timedOut());
-            o.set("stdout", toJson(l.stdout()));
-            o.set("stderr", toJson(l.stderr()));
-            if (l.execId() != null) {
-                o.put("exec_id", l.execId());
-            }
-            return o;
-        }
-
-        private static ObjectNode toJson(ExecEntry.Stream s) {
-            return Json.object().put("bytes", s.bytes()).put("head", s.head()).put("tail", s.tail());
         }
 
         private static String indent(ExecEntry.Stream stream) {

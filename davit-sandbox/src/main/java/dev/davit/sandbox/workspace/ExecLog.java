@@ -1,8 +1,6 @@
 package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.internal.FileLocking;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
@@ -39,50 +37,34 @@ final class ExecLog {
     private ExecLog() {
     }
 
-    static ObjectNode entry(List<String> argv, String cwd, Instant start, long durationMs, ExecResult r) {
-        ObjectNode o = Json.object();
-        argv.forEach(o.putArray("command")::add);
-        o.put("cwd", cwd);
-        o.put("started_at", start.toString());
-        o.put("duration_ms", durationMs);
-        o.put("exit_code", r.exitCode());
-        o.put("timed_out", r.timedOut());
-        o.set("stdout", stream(r.capturedStdout()));
-        o.set("stderr", stream(r.capturedStderr()));
-        return o;
+    static ExecEntry entry(List<String> argv, String cwd, Instant start, long durationMs, ExecResult r) {
+        return new ExecEntry(argv, cwd, start, durationMs, r.exitCode(), r.timedOut(), null,
+                stream(r.capturedStdout()), stream(r.capturedStderr()));
     }
 
     /** {@link #entry(List, String, Instant, long, ExecResult)} of an exec whose output is in excerpts. */
-    static ObjectNode entry(List<String> argv, String cwd, Instant start, long durationMs, ExecResult r,
-                            String execId, OutputExcerpt out, OutputExcerpt err) {
-        ObjectNode o = entry(argv, cwd, start, durationMs, r);
-        o.put("exec_id", execId);
-        o.set("stdout", stream(out));
-        o.set("stderr", stream(err));
-        return o;
+    static ExecEntry entry(List<String> argv, String cwd, Instant start, long durationMs, ExecResult r,
+                           String execId, OutputExcerpt out, OutputExcerpt err) {
+        return new ExecEntry(argv, cwd, start, durationMs, r.exitCode(), r.timedOut(), execId, stream(out),
+                stream(err));
     }
 
     /** {@link #stream(Captured)} of an excerpt. */
-    private static ObjectNode stream(OutputExcerpt x) {
-        ObjectNode o = Json.object();
-        o.put("bytes", x.total());
+    private static ExecEntry.Stream stream(OutputExcerpt x) {
         if (!x.cut()) {
             return stream(Captured.of(x.whole()));
         }
-        o.put("head", new String(x.head(), 0, Math.min(KEEP, x.head().length), StandardCharsets.UTF_8));
         byte[] t = x.tail();
-        o.put("tail", new String(t, Math.max(0, t.length - KEEP), Math.min(KEEP, t.length), StandardCharsets.UTF_8));
-        return o;
+        return new ExecEntry.Stream(x.total(), new String(x.head(), 0, Math.min(KEEP, x.head().length),
+                StandardCharsets.UTF_8), new String(t, Math.max(0, t.length - KEEP), Math.min(KEEP, t.length),
+                StandardCharsets.UTF_8));
     }
 
-    /** {@code bytes}, {@code head} (the first 2 KiB) and {@code tail} (the last 2 KiB, null when the head has all). */
-    private static ObjectNode stream(Captured b) {
-        ObjectNode o = Json.object();
+    /** Its size, its first 2 KiB and its last 2 KiB (null when the head has all). */
+    private static ExecEntry.Stream stream(Captured b) {
         int n = b.size();
-        o.put("bytes", n);
-        o.put("head", new String(b.range(0, Math.min(n, KEEP)), StandardCharsets.UTF_8));
-        o.put("tail", n <= KEEP ? null : new String(b.range(Math.max(KEEP, n - KEEP), n), StandardCharsets.UTF_8));
-        return o;
+        return new ExecEntry.Stream(n, new String(b.range(0, Math.min(n, KEEP)), StandardCharsets.UTF_8),
+                n <= KEEP ? null : new String(b.range(Math.max(KEEP, n - KEEP), n), StandardCharsets.UTF_8));
     }
 
     /**
@@ -90,8 +72,8 @@ final class ExecLog {
      * {@link Spawned#logCap()}, the file becomes {@code file.1} (replacing the one before: the oldest entries go) and
      * a new one starts, so the two hold about the cap at most. Appends take turns under a lock ({@code file.lock}).
      */
-    static void append(Path file, ObjectNode entry) {
-        byte[] json = Json.bytes(entry);
+    static void append(Path file, ExecEntry entry) {
+        byte[] json = Json.bytes(entry.toJson());
         byte[] line = Arrays.copyOf(json, json.length + 1);
         line[json.length] = '\n';
         try (FileChannel lock = FileChannel.open(file.resolveSibling(file.getFileName() + LOCK),
@@ -124,7 +106,7 @@ final class ExecLog {
             try {
                 for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
                     try {
-                        out.add(entry(Json.read(line.getBytes(StandardCharsets.UTF_8))));
+                        out.add(ExecEntry.fromJson(Json.read(line.getBytes(StandardCharsets.UTF_8))));
                     } catch (RuntimeException | IOException torn) {
                         // a line a crash cut short: skipped
                     }
@@ -134,24 +116,6 @@ final class ExecLog {
             }
         }
         return out;
-    }
-
-    /** An entry as {@link #entry(List, String, Instant, long, ExecResult)} wrote it; throws when it is not one. */
-    private static ExecEntry entry(JsonNode o) {
-        if (!o.path("command").isArray() || !o.path("started_at").isTextual()) {
-            throw new IllegalArgumentException("not an exec entry");
-        }
-        List<String> argv = new ArrayList<>();
-        o.get("command").forEach(a -> argv.add(a.asText()));
-        return new ExecEntry(argv, o.path("cwd").asText(null), Instant.parse(o.get("started_at").asText()),
-                o.path("duration_ms").asLong(), o.path("exit_code").asInt(), o.path("timed_out").asBoolean(),
-                o.path("exec_id").isTextual() ? o.get("exec_id").asText() : null, streamOf(o.path("stdout")),
-                streamOf(o.path("stderr")));
-    }
-
-    private static ExecEntry.Stream streamOf(JsonNode s) {
-        return new ExecEntry.Stream(s.path("bytes").asLong(), s.path("head").asText(""),
-                s.path("tail").isTextual() ? s.get("tail").asText() : null);
     }
 
     private static Path old(Path file) {

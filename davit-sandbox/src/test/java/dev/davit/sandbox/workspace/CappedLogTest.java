@@ -2,7 +2,6 @@ package dev.davit.sandbox.workspace;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Spawned;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -68,9 +67,9 @@ class CappedLogTest {
         try {
             Path file = tmp.resolve(ExecLog.FILE);
             for (int i = 0; i < 500; i++) {
-                com.fasterxml.jackson.databind.node.ObjectNode e = Json.object();
-                e.putArray("command").add("echo").add("p".repeat(500));
-                ExecLog.append(file, e.put("started_at", java.time.Instant.EPOCH.toString()).put("duration_ms", i));
+                ExecEntry.Stream none = new ExecEntry.Stream(0, "", null);
+                ExecLog.append(file, new ExecEntry(List.of("echo", "p".repeat(500)), "/workspace",
+                        java.time.Instant.EPOCH, i, 0, false, null, none, none));
             }
             long onDisk = Files.size(file) + Files.size(tmp.resolve(ExecLog.FILE + ".1"));
             assertThat(onDisk).isLessThanOrEqualTo(64 << 10);
