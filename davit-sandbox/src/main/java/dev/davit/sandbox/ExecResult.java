@@ -34,6 +34,22 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     /** How much of each of stdout and stderr is captured: 64 MiB (so at most 128 MiB for a run). */
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
+    /** Refuses an output limit below 0 (0: none); {@code what} names it in the caller's terms. */
+    static void checkMaxOutput(long maxOutput, String what) {
+        if (maxOutput < 0) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
+                    + " must be a positive number of bytes, not " + maxOutput);
+        }
+    }
+
+    /** Refuses a capture outside 0..{@link #MAX_CAPTURED_BYTES}; {@code what} names it in the caller's terms. */
+    static void checkCapture(int capture, String what) {
+        if (capture < 0 || capture > MAX_CAPTURED_BYTES) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
+                    + " must be between 0 and " + MAX_CAPTURED_BYTES + ", not " + capture);
+        }
+    }
+
     /**
      * A result of complete output, cut to {@link #MAX_CAPTURED_BYTES} per stream ({@code truncated} then).
      *

@@ -50,14 +50,8 @@ public record ExecSpec(List<String> command, Map<String, String> env, String wor
             throw new DavitException(Kind.USAGE, "ExecSpec.Builder.timeout must be positive, not "
                     + timeout.toMillis() + " ms");
         }
-        if (maxOutput < 0) {
-            throw new DavitException(Kind.USAGE, "ExecSpec.Builder.maxOutput must be 0 (no limit) or a positive"
-                    + " number of bytes, not " + maxOutput);
-        }
-        if (capture < 0 || capture > ExecResult.MAX_CAPTURED_BYTES) {
-            throw new DavitException(Kind.USAGE, "ExecSpec.Builder.capture must be between 0 and "
-                    + ExecResult.MAX_CAPTURED_BYTES + " bytes, not " + capture);
-        }
+        ExecResult.checkMaxOutput(maxOutput, "ExecSpec.Builder.maxOutput");
+        ExecResult.checkCapture(capture, "ExecSpec.Builder.capture");
     }
 
     /**

@@ -105,13 +105,8 @@ public final class Lifecycle {
         if (s.status() != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
-        if (maxOutput < 0) {
-            throw new DavitException(Kind.USAGE, "the maxOutput of Sandboxes.exec must be a positive number of bytes, not " + maxOutput);
-        }
-        if (capture < 0 || capture > ExecResult.MAX_CAPTURED_BYTES) {
-            throw new DavitException(Kind.USAGE, "the captured bytes per stream must be between 0 and "
-                    + ExecResult.MAX_CAPTURED_BYTES + ", not " + capture);
-        }
+        ExecResult.checkMaxOutput(maxOutput, "the maxOutput of Sandboxes.exec");
+        ExecResult.checkCapture(capture, "the captured bytes per stream");
         return of(s).exec(s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0);
     }
 

@@ -87,13 +87,8 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         if (memoryMiB < 64 || memoryMiB > 1 << 20) {
             throw new DavitException(Kind.USAGE, "RunSpec.memoryMiB must be at least 64 MiB, not " + memoryMiB);
         }
-        if (maxOutput < 0) {
-            throw new DavitException(Kind.USAGE, "RunSpec.maxOutput must be a positive number of bytes, not " + maxOutput);
-        }
-        if (capture < 0 || capture > ExecResult.MAX_CAPTURED_BYTES) {
-            throw new DavitException(Kind.USAGE, "the captured bytes per stream must be between 0 and "
-                    + ExecResult.MAX_CAPTURED_BYTES + ", not " + capture);
-        }
+        ExecResult.checkMaxOutput(maxOutput, "RunSpec.maxOutput");
+        ExecResult.checkCapture(capture, "the captured bytes per stream");
     }
 
     /**

@@ -230,7 +230,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
             @Override
             public int free() {
                 synchronized (admission) {
-                    return maxWorkspaces - Workspaces.under(davitHome).list().size() - admission.creating;
+                    return settled() - admission.creating;
                 }
             }
 

@@ -153,9 +153,8 @@ public final class Secrets {
      * @return an unmodifiable list, one entry per secret, in the order given
      */
     public List<Workspace.SecretInfo> metadata() {
-        List<Workspace.SecretInfo> a = new java.util.ArrayList<>();
-        values.forEach((n, v) -> a.add(new Workspace.SecretInfo(n, v.length)));
-        return List.copyOf(a);
+        return values.entrySet().stream().map(e -> new Workspace.SecretInfo(e.getKey(), e.getValue().length))
+                .toList();
     }
 
     /**

@@ -184,13 +184,8 @@ public final class WarmPool implements AutoCloseable {
      * ({@link Sandboxes#expireAfter}).
      */
     String take(CreateSpec spec) {
-        if (!spec.publish().isEmpty()) { // never a spare: the caller makes its own sandbox, so spares give way
-            int r = room();
-            synchronized (this) {
-                if (!closed && r >= 0) {
-                    trim(r);
-                }
-            }
+        if (!spec.publish().isEmpty()) { // never a spare: the caller makes its own sandbox
+            giveWay();
             return null;
         }
         CreateSpec key = spec.withTtl(null);
@@ -240,12 +235,7 @@ public final class WarmPool implements AutoCloseable {
             }
         }
         if (found == null) {
-            int r = room();
-            synchronized (this) {
-                if (!closed && r >= 0) {
-                    trim(r);
-                }
-            }
+            giveWay();
         }
         synchronized (this) {
             queueFill();
@@ -278,6 +268,16 @@ public final class WarmPool implements AutoCloseable {
             while (over > 0 && !k.ready.isEmpty()) {
                 leave(k.ready.pollLast().sandboxId());
                 over--;
+            }
+        }
+    }
+
+    /** Gives up the spares that no longer fit the room: a caller is about to make a sandbox of its own. */
+    private void giveWay() {
+        int r = room();
+        synchronized (this) {
+            if (!closed && r >= 0) {
+                trim(r);
             }
         }
     }
