@@ -6,6 +6,7 @@
 module dev.davit.env {
     requires transitive dev.davit.oci;
     requires com.fasterxml.jackson.dataformat.yaml;
+    requires com.fasterxml.jackson.databind;
     requires java.net.http;
     requires org.apache.commons.compress;
 

@@ -10,8 +10,9 @@
  * {@code --enable-native-access=dev.davit.oci} (without it, the JDK's SHA-256 is used and the JDK warns).
  */
 module dev.davit.oci {
-    // results give their JSON forms (toJson: the CLI's --json shapes) as Jackson trees
-    requires transitive com.fasterxml.jackson.databind;
+    // davit's own JSON reader builds Jackson's trees, and Jackson's generator writes them; no exported package
+    // mentions a Jackson type, so a program that uses davit needs nothing of Jackson's (ApiSurfaceTest)
+    requires com.fasterxml.jackson.databind;
     requires java.net.http;
     requires org.slf4j;
     requires org.apache.commons.compress;

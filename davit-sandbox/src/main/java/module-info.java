@@ -10,6 +10,7 @@
 module dev.davit.sandbox {
     requires transitive dev.davit.oci;
     requires transitive dev.davit.env;
+    requires com.fasterxml.jackson.databind;
     requires java.net.http;
     requires org.apache.commons.compress;
     requires com.github.luben.zstd_jni;

@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.Doctor;
@@ -20,7 +21,7 @@ final class DoctorCommand extends DavitCommand {
         Doctor.Report report = cliTerms(new Doctor(SandboxOptions.under(DavitHome.resolve(main.env()))).check());
         // whether catalog environments can be built here when no registry serves them (davit env build)
         String why = EnvBuilder.unavailable(BuildProfile.GIT);
-        var doc = report.toJson();
+        var doc = SandboxJson.doctor(report);
         var build = doc.putObject("env_build");
         build.put("available", why == null);
         build.put("detail", why != null ? why : "Debian profiles build with mmdebstrap "

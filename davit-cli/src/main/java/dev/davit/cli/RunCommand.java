@@ -1,5 +1,7 @@
 package dev.davit.cli;
 
+import dev.davit.oci.internal.Utf8String;
+import dev.davit.sandbox.internal.SandboxJson;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
@@ -145,7 +147,7 @@ final class RunCommand extends EnvCommand.Sub {
         OutputExcerpt.Tail errTail = new OutputExcerpt.Tail(keep - keep / 2);
         ExecResult r = out.json() ? sandboxes.run(spec, in, outTail, errTail)
                 : sandboxes.run(spec, in, out.rawStdout(), out.rawStderr());
-        Trace.mark("run: sandbox done ", r.timings().toJson());
+        Trace.mark("run: sandbox done ", SandboxJson.timings(r.timings()));
         if (r.timedOut()) {
             out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
         }
@@ -162,7 +164,7 @@ final class RunCommand extends EnvCommand.Sub {
             doc.put("environment", t.environment());
             doc.put("digest", t.digest());
             if (!chosen.equals("vm")) {
-                doc.set("limits", spec.limits().toJson());
+                doc.set("limits", SandboxJson.limits(spec.limits()));
             }
             out.printJson(resultJson(doc, r, OutputExcerpt.of(r.capturedStdout(), outTail),
                     OutputExcerpt.of(r.capturedStderr(), errTail)));
@@ -196,14 +198,14 @@ final class RunCommand extends EnvCommand.Sub {
     }
 
     /**
-     * Adds what a command run gave to {@code doc}, its output as excerpts ({@link OutputExcerpt#putJson}: the
+     * Adds what a command run gave to {@code doc}, its output as excerpts ({@link SandboxJson#excerpt}: the
      * {@code davit run} and {@code workspace exec} documents); {@code truncated} says whether bytes were left out.
      */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r, OutputExcerpt stdout, OutputExcerpt stderr) {
         resultJson(doc, r);
         doc.remove(List.of("stdout", "stderr"));
-        stdout.putJson(doc, "stdout");
-        stderr.putJson(doc, "stderr");
+        SandboxJson.excerpt(doc, "stdout", stdout);
+        SandboxJson.excerpt(doc, "stderr", stderr);
         doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
         return doc;
     }
@@ -214,13 +216,13 @@ final class RunCommand extends EnvCommand.Sub {
         doc.put("runtime", r.runtime());
         doc.put("sandbox_id", r.sandboxId());
         doc.put("exit_code", r.exitCode());
-        doc.putPOJO("stdout", r.capturedStdout().json()); // written from the capture's chunks, not copied
-        doc.putPOJO("stderr", r.capturedStderr().json());
+        doc.putPOJO("stdout", new Utf8String(r.capturedStdout().chunks())); // written from the chunks, not copied
+        doc.putPOJO("stderr", new Utf8String(r.capturedStderr().chunks()));
         doc.put("timed_out", r.timedOut());
         doc.put("truncated", r.truncated());
         doc.put("oom_killed", r.oomKilled());
         doc.put("output_limited", r.outputLimited());
-        doc.set("timings_ms", r.timings().toJson());
+        doc.set("timings_ms", SandboxJson.timings(r.timings()));
         return doc;
     }
 

@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -32,7 +33,7 @@ final class SandboxCommand extends GroupCommand {
     }
 
     static void print(Output out, Sandbox s) {
-        out.result(s.toJson(), w -> w.println(s.id() + " " + s.status().label()));
+        out.result(SandboxJson.sandbox(s), w -> w.println(s.id() + " " + s.status().label()));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -95,7 +96,7 @@ final class SandboxCommand extends GroupCommand {
             }
             out.notice("==> sandbox " + s.id() + " " + s.status().label() + " (" + t.environment() + ")");
             Sandbox done = s;
-            ObjectNode doc = s.toJson();
+            ObjectNode doc = SandboxJson.sandbox(s);
             doc.put("environment", t.environment());
             doc.put("digest", t.digest());
             out.result(doc, w -> w.println(done.id()));
@@ -212,7 +213,7 @@ final class SandboxCommand extends GroupCommand {
             List<Sandbox> all = sandboxes(main).list();
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("sandboxes");
-            all.forEach(s -> arr.add(s.toJson()));
+            all.forEach(s -> arr.add(SandboxJson.sandbox(s)));
             out.result(doc, w -> {
                 w.printf("%-17s %-8s %-9s %-20s %-8s %s%n", "ID", "STATUS", "BACKEND", "CREATED", "TTL", "ROOTFS");
                 for (Sandbox s : all) {

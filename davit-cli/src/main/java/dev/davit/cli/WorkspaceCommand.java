@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.sandbox.internal.WorkspaceJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -55,7 +56,7 @@ final class WorkspaceCommand extends GroupCommand {
     }
 
     static void print(Output out, Workspace w, Sandbox s) {
-        out.result(w.toJson(s), p -> p.println(w.id() + " " + s.status().label()));
+        out.result(WorkspaceJson.workspace(w, s), p -> p.println(w.id() + " " + s.status().label()));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -130,7 +131,7 @@ final class WorkspaceCommand extends GroupCommand {
                     ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
                     + " entries seeded)");
-            ObjectNode doc = w.toJson(ws.sandbox(w.id()));
+            ObjectNode doc = WorkspaceJson.workspace(w, ws.sandbox(w.id()));
             doc.put("environment", t.environment());
             out.result(doc, p -> p.println(w.id()));
             return 0;
@@ -285,11 +286,11 @@ final class WorkspaceCommand extends GroupCommand {
                     continue;
                 }
                 String status;
-                ObjectNode o = w.toJson();
+                ObjectNode o = WorkspaceJson.workspace(w);
                 try {
                     Sandbox s = ws.sandboxes().status(w.sandboxId());
                     status = s.status().label();
-                    Workspace.ports(o, s);
+                    WorkspaceJson.ports(o, s);
                 } catch (DavitException e) {
                     status = "missing"; // its sandbox was removed behind its back
                     o.putArray("ports");
@@ -403,7 +404,7 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             WorkspaceDiff d = workspaces(main).diff(id, snapshot);
-            out.result(d.toJson(), p -> {
+            out.result(WorkspaceJson.diff(d), p -> {
                 for (WorkspaceDiff.Change c : d.changes()) {
                     p.println(switch (c.kind()) {
                         case "added" -> "A ";
@@ -434,7 +435,7 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             Workspaces.Snapshot s = workspaces(main).snapshot(id, name);
-            out.result(s.toJson(), p -> p.println(s.name() + " (" + s.files() + " entries, " + s.bytes()
+            out.result(WorkspaceJson.snapshot(s), p -> p.println(s.name() + " (" + s.files() + " entries, " + s.bytes()
                     + " bytes)"));
             return 0;
         }
@@ -447,7 +448,7 @@ final class WorkspaceCommand extends GroupCommand {
             List<Workspaces.Snapshot> snaps = workspaces(main).snapshots(id);
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("snapshots");
-            snaps.forEach(s -> arr.add(s.toJson()));
+            snaps.forEach(s -> arr.add(WorkspaceJson.snapshot(s)));
             out.result(doc, p -> {
                 p.printf("%-24s %-20s %8s %12s%n", "NAME", "CREATED", "ENTRIES", "BYTES");
                 snaps.forEach(s -> p.printf("%-24s %-20s %8d %12d%n", s.name(),
@@ -481,7 +482,7 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
             Sandbox s = ws.reset(id, snapshot);
-            ObjectNode doc = ws.get(id).toJson(s);
+            ObjectNode doc = WorkspaceJson.workspace(ws.get(id), s);
             doc.put("reset_to", snapshot == null ? "baseline" : snapshot);
             out.result(doc, p -> p.println(ws.get(id).id() + " reset to " + (snapshot == null ? "the baseline"
                     : "snapshot " + snapshot) + " (" + s.status().label() + ")"));
@@ -505,7 +506,7 @@ final class WorkspaceCommand extends GroupCommand {
             var logs = last == null || last >= all.size() ? all : all.subList(all.size() - last, all.size());
             if (out.json()) {
                 ArrayNode arr = Json.array();
-                logs.forEach(l -> arr.add(l.toJson()));
+                logs.forEach(l -> arr.add(WorkspaceJson.execEntry(l)));
                 out.printJson(arr);
                 return 0;
             }

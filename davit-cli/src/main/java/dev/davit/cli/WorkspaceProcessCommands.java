@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.sandbox.internal.WorkspaceJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -96,7 +97,7 @@ final class WorkspaceProcessCommands {
             Services.Service s = services().start(spec.build());
             out.notice("==> service " + s.name() + " " + (s.readiness() == null ? "started" : "ready") + " (pid "
                     + s.pid() + ")");
-            out.result(s.toJson(), p -> p.println(s.name()));
+            out.result(WorkspaceJson.service(s), p -> p.println(s.name()));
             return 0;
         }
     }
@@ -108,7 +109,7 @@ final class WorkspaceProcessCommands {
             List<Services.Service> all = WorkspaceCommand.workspaces(main).services(id).list();
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("services");
-            all.forEach(s -> arr.add(s.toJson()));
+            all.forEach(s -> arr.add(WorkspaceJson.service(s)));
             out.result(doc, p -> {
                 p.printf("%-16s %-18s %8s %-20s %-6s %s%n", "NAME", "STATE", "PID", "STARTED", "READY", "COMMAND");
                 all.forEach(s -> p.printf("%-16s %-18s %8d %-20s %-6s %s%n", s.name(), s.label(), s.pid(),
@@ -159,7 +160,7 @@ final class WorkspaceProcessCommands {
         @Override
         protected int run(Output out) {
             Services.Service s = services().stop(name);
-            out.result(s.toJson(), p -> p.println(s.name() + " " + s.label()));
+            out.result(WorkspaceJson.service(s), p -> p.println(s.name() + " " + s.label()));
             return 0;
         }
     }
@@ -205,7 +206,7 @@ final class WorkspaceProcessCommands {
             Shells.Shell s = WorkspaceCommand.workspaces(main).shells(id).open(
                     cmd != null ? List.of("/bin/sh", "-c", cmd) : command, CliArgs.keyValues(envs, "--env needs K=V"),
                     WorkspaceCommand.secretEnv(secretEnvs));
-            out.result(s.toJson(), p -> p.println(s.id()));
+            out.result(WorkspaceJson.shell(s), p -> p.println(s.id()));
             return 0;
         }
     }
@@ -347,7 +348,7 @@ final class WorkspaceProcessCommands {
             List<Shells.Shell> all = WorkspaceCommand.workspaces(main).shells(id).list();
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("shells");
-            all.forEach(s -> arr.add(s.toJson()));
+            all.forEach(s -> arr.add(WorkspaceJson.shell(s)));
             out.result(doc, p -> {
                 p.printf("%-12s %-12s %8s %-20s %s%n", "ID", "STATE", "PID", "STARTED", "COMMAND");
                 all.forEach(s -> p.printf("%-12s %-12s %8d %-20s %s%n", s.id(), s.label(), s.pid(),

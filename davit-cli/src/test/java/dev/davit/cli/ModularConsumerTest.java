@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * program that {@code requires dev.davit.sandbox} and {@code dev.davit.env} compiles against the jars on the module
  * path and, run as a module, builds an image, runs it in a real sandbox (the backends found through the module's
  * {@code provides}, the jail's FFM calls through {@code --enable-native-access}) and reads the built-in catalog; and
- * a program that reaches into davit's own packages does not compile.
+ * a program that reaches into davit's own packages, or into Jackson through davit, does not compile.
  */
 class ModularConsumerTest {
     /** The jars of davit's library modules and their dependencies, as on this test's class path. */
@@ -34,7 +34,7 @@ class ModularConsumerTest {
             "jackson-core", "jackson-databind", "jackson-annotations", "jackson-dataformat-yaml", "snakeyaml",
             "slf4j-api", "commons-compress", "commons-io", "commons-lang3", "commons-codec", "zstd-jni");
 
-    private static final Map<String, List<String>> API = Map.of(
+    static final Map<String, List<String>> API = Map.of(
             "dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",
                     "dev.davit.oci.build", "dev.davit.oci.bundle", "dev.davit.oci.client", "dev.davit.oci.copy",
                     "dev.davit.oci.digest", "dev.davit.oci.manifest", "dev.davit.oci.reference",
@@ -151,12 +151,17 @@ class ModularConsumerTest {
                 public class Main {
                     dev.davit.oci.internal.Fs files;
                     dev.davit.sandbox.jail.Jail jail;
+                    dev.davit.sandbox.internal.SandboxJson forms;
+                    com.fasterxml.jackson.databind.JsonNode tree;
                 }
                 """);
         String errors = javac("-p", modulePath(), "-d", tmp.resolve("out").toString(),
                 tmp.resolve("src/module-info.java").toString(), src.resolve("Main.java").toString());
         assertThat(errors).contains("package dev.davit.oci.internal is not visible")
-                .contains("package dev.davit.sandbox.jail is not visible");
+                .contains("package dev.davit.sandbox.jail is not visible")
+                .contains("package dev.davit.sandbox.internal is not visible")
+                // davit's modules read Jackson, but do not pass it on: their API names none of its types
+                .contains("package com.fasterxml.jackson.databind is not visible");
     }
 
     /** Runs javac; its diagnostics (empty when it compiled). */

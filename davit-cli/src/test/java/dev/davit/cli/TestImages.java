@@ -1,10 +1,10 @@
 package dev.davit.cli;
 
+import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
-import dev.davit.oci.manifest.ManifestParser;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;
 import java.nio.charset.StandardCharsets;
@@ -32,8 +32,8 @@ final class TestImages {
         ObjectNode m = Json.object();
         m.put("schemaVersion", 2);
         m.put("mediaType", MediaTypes.OCI_MANIFEST);
-        m.set("config", ManifestParser.toJson(c));
-        m.putArray("layers").add(ManifestParser.toJson(l));
+        m.set("config", ManifestJson.toJson(c));
+        m.putArray("layers").add(ManifestJson.toJson(l));
         m.putObject("annotations").put("org.opencontainers.image.title", "test " + name);
         byte[] manifest = Json.bytes(m);
         Descriptor md = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.sha256(manifest), manifest.length);

@@ -1,5 +1,6 @@
 package dev.davit.cli;
 
+import dev.davit.oci.internal.ManifestJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -7,7 +8,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
-import dev.davit.oci.manifest.ManifestParser;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;
 import java.io.ByteArrayOutputStream;
@@ -204,13 +204,13 @@ class UnpackCommandTest {
             byte[] blob = gz.toByteArray();
             Descriptor d = new Descriptor(MediaTypes.OCI_LAYER_GZIP, Digest.sha256(blob), blob.length);
             store.putBlob(d, blob);
-            layers.add(ManifestParser.toJson(d));
+            layers.add(ManifestJson.toJson(d));
             ids.add(badDiffId != null && i == tars.length - 1 ? badDiffId : Digest.sha256(tars[i]).toString());
         }
         byte[] configBytes = Json.bytes(config);
         Descriptor c = new Descriptor(MediaTypes.OCI_CONFIG, Digest.sha256(configBytes), configBytes.length);
         store.putBlob(c, configBytes);
-        m.set("config", ManifestParser.toJson(c));
+        m.set("config", ManifestJson.toJson(c));
         byte[] manifest = Json.bytes(m);
         Descriptor md = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.sha256(manifest), manifest.length);
         store.putBlob(md, manifest);

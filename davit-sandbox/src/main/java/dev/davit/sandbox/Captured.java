@@ -1,6 +1,5 @@
 package dev.davit.sandbox;
 
-import dev.davit.oci.internal.Utf8String;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -11,7 +10,7 @@ import java.util.List;
 /**
  * The captured bytes of one output stream, held in the chunks they were read into (at most 1 MiB each, see
  * {@link CappedSink}): never one growing array that doubles and copies. They leave as
- * they are ({@link #writeTo}, {@link #json}, {@link #range}); {@link #bytes} makes one array only for a caller that
+ * they are ({@link #writeTo}, {@link #chunks}, {@link #range}); {@link #bytes} makes one array only for a caller that
  * needs it, once, and keeps only that from then on. Thread-safe.
  */
 public final class Captured {
@@ -86,15 +85,6 @@ public final class Captured {
             left -= n;
         }
         return views;
-    }
-
-    /**
-     * The captured bytes as a JSON string value for {@code ObjectNode.putPOJO}, written from the chunks.
-     *
-     * @return a value that serializes as a JSON string without copying the bytes into one array
-     */
-    public com.fasterxml.jackson.databind.JsonSerializable json() {
-        return new Utf8String(chunks());
     }
 
     /**

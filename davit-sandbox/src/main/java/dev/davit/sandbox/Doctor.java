@@ -1,7 +1,5 @@
 package dev.davit.sandbox;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.internal.Json;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -47,21 +45,6 @@ public final class Doctor {
         public Backend {
             facts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(facts));
         }
-
-        /**
-         * The entry as the CLI's {@code doctor --json} shows it.
-         *
-         * @return {@code {"name": ..., "available": ..., "detail": ..., "facts": {...}}}
-         */
-        public ObjectNode toJson() {
-            ObjectNode o = Json.object();
-            o.put("name", name);
-            o.put("available", available);
-            o.put("detail", detail);
-            ObjectNode f = o.putObject("facts");
-            facts.forEach(f::put);
-            return o;
-        }
     }
 
     /**
@@ -83,19 +66,6 @@ public final class Doctor {
          */
         public boolean anyAvailable() {
             return backends.stream().anyMatch(b -> b.available() && !b.name().equals(LIMITS));
-        }
-
-        /**
-         * The report as the CLI's {@code doctor --json} shows it.
-         *
-         * @return {@code {"backends": [...], "any_available": ...}}
-         */
-        public ObjectNode toJson() {
-            ObjectNode o = Json.object();
-            var arr = o.putArray("backends");
-            backends.forEach(b -> arr.add(b.toJson()));
-            o.put("any_available", anyAvailable());
-            return o;
         }
     }
 

@@ -1,7 +1,5 @@
 package dev.davit.sandbox;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.oci.internal.Json;
 
 /**
  * What one {@link Sandboxes#run} did.
@@ -138,21 +136,6 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
          */
         public long totalMs() {
             return createMs + startMs + execMs + deleteMs;
-        }
-
-        /**
-         * The timings as the CLI's {@code --json} shows them.
-         *
-         * @return {@code {"create": MS, "start": MS, "exec": MS, "delete": MS, "total": MS}}
-         */
-        public ObjectNode toJson() {
-            ObjectNode o = Json.object();
-            o.put("create", createMs);
-            o.put("start", startMs);
-            o.put("exec", execMs);
-            o.put("delete", deleteMs);
-            o.put("total", totalMs());
-            return o;
         }
     }
 

@@ -192,7 +192,7 @@ public final class Lifecycle {
         }
         Sandbox s;
         try {
-            s = Sandbox.fromJson(Json.read(bytes));
+            s = dev.davit.sandbox.internal.SandboxJson.sandbox(Json.read(bytes));
         } catch (IOException | RuntimeException e) {
             throw new DavitException(Kind.STORE, "the state file " + f + " is corrupt: " + e.getMessage());
         }
@@ -272,7 +272,7 @@ public final class Lifecycle {
     void save(Sandbox s) {
         Path d = dir(s.id());
         try {
-            Fs.writeAtomically(d.resolve(STATE_FILE), Json.bytes(s.toJson()), d);
+            Fs.writeAtomically(d.resolve(STATE_FILE), Json.bytes(dev.davit.sandbox.internal.SandboxJson.sandbox(s)), d);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write the state of sandbox " + s.id() + ": " + e.getMessage());
         }

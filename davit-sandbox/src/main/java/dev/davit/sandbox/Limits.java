@@ -1,10 +1,7 @@
 package dev.davit.sandbox;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Json;
 
 /**
  * Resource limits of a container sandbox (and the CPU quota of a microVM's QEMU), enforced with a cgroup davit
@@ -70,26 +67,5 @@ public record Limits(long memoryMiB, double cpus, long pids) {
     /** The CFS quota per {@link Cgroups#CPU_PERIOD_US} period, in microseconds. */
     long cpuQuotaUs() {
         return Math.max(1000, Math.round(cpus * Cgroups.CPU_PERIOD_US));
-    }
-
-    /**
-     * The limits as JSON (a sandbox's state file, the CLI's {@code --json}).
-     *
-     * @return {@code {"memory_mib": N, "cpus": X, "pids": N}}, 0 meaning no limit
-     */
-    public ObjectNode toJson() {
-        ObjectNode o = Json.object();
-        o.put("memory_mib", memoryMiB);
-        o.put("cpus", cpus);
-        o.put("pids", pids);
-        return o;
-    }
-
-    /** The limits in {@code o} ({@link #toJson}); a missing node (an older state file) means none. */
-    static Limits fromJson(JsonNode o) {
-        if (o == null || !o.isObject()) {
-            return NONE;
-        }
-        return new Limits(o.path("memory_mib").asLong(0), o.path("cpus").asDouble(0), o.path("pids").asLong(0));
     }
 }

@@ -110,17 +110,6 @@ public interface LongLived {
     }
 
     /**
-     * The helper that acts on sandbox {@code s}'s files for davit where davit's user may not (a rootless sandbox
-     * whose image User is one of the user's subordinate ids), or null: davit acts itself.
-     *
-     * @param s the sandbox
-     * @return the helper, or null (the default)
-     */
-    default dev.davit.sandbox.fs.Broker filesBroker(Sandbox s) {
-        return null;
-    }
-
-    /**
      * The host uid and gid of the files davit puts into sandbox {@code s} ({@link Sandboxes#hostOwner}).
      *
      * @param s the sandbox

@@ -1,6 +1,5 @@
 package dev.davit.sandbox;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Text;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -55,31 +54,50 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
     }
 
     /**
-     * Puts the stream into {@code doc}: {@code NAME} the text (head, a line saying how many bytes were left out,
-     * tail; invalid UTF-8 and control characters other than tab, newline and carriage return each shown as U+FFFD, so
-     * that a flood of control bytes does not grow sixfold as JSON escapes), {@code NAME_bytes} the total and, when the
-     * text is not the bytes exactly and none were left out, {@code NAME_base64} with them.
+     * The excerpt as text: head, a line saying how many bytes were left out, tail (or, when none were, the whole
+     * stream); invalid UTF-8 and control characters other than tab, newline and carriage return each shown as U+FFFD,
+     * and a long run of them as one, so that a flood of control bytes does not grow sixfold as JSON escapes.
      *
-     * @param doc  the JSON object to put the fields into
-     * @param name the stream's field name, e.g. {@code stdout}
+     * @param name the stream's name for the line about the bytes left out, e.g. {@code stdout}
+     * @return the text; the MCP server's and the CLI's {@code --json} {@code stdout}/{@code stderr}
      */
-    public void putJson(ObjectNode doc, String name) {
+    public String text(String name) {
         if (!cut()) {
             byte[] all = whole();
             String strict = Text.utf8OrNull(all);
-            String text = printable(strict != null ? strict : new String(all, StandardCharsets.UTF_8));
-            doc.put(name, text);
-            if (strict == null || text.indexOf('\uFFFD') >= 0) {
-                doc.put(name + "_base64", Base64.getEncoder().encodeToString(all));
-            }
-        } else {
-            int h = lastBoundary(head);
-            int t = firstBoundary(tail);
-            doc.put(name, printable(new String(head, 0, h, StandardCharsets.UTF_8)) + "\n[... davit: "
-                    + (omitted() + head.length - h + t) + " bytes of " + name + " left out here ...]\n"
-                    + printable(new String(tail, t, tail.length - t, StandardCharsets.UTF_8)));
+            return printable(strict != null ? strict : new String(all, StandardCharsets.UTF_8));
         }
-        doc.put(name + "_bytes", total);
+        int h = lastBoundary(head);
+        int t = firstBoundary(tail);
+        return printable(new String(head, 0, h, StandardCharsets.UTF_8)) + "\n[... davit: "
+                + (omitted() + head.length - h + t) + " bytes of " + name + " left out here ...]\n"
+                + printable(new String(tail, t, tail.length - t, StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The stream's bytes in base64, for when {@link #text} does not give them exactly.
+     *
+     * @return the whole stream in base64 when none of it was left out and it is not UTF-8 text without control
+     *         characters (but tab, newline, carriage return) and U+FFFD; else null
+     */
+    public String base64() {
+        if (cut()) {
+            return null;
+        }
+        byte[] all = whole();
+        String strict = Text.utf8OrNull(all);
+        return strict != null && exact(strict) ? null : Base64.getEncoder().encodeToString(all);
+    }
+
+    /** Whether {@link #printable} leaves {@code s} as it is and it has no U+FFFD of its own. */
+    private static boolean exact(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f || c == '\uFFFD') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

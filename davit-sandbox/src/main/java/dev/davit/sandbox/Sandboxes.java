@@ -292,7 +292,7 @@ public final class Sandboxes {
      * @param workdir  the absolute working directory in the sandbox, or null for the sandbox's
      * @param dir      a host directory of the caller's for the command's output, exit code and input
      * @param terminal whether the command gets a terminal (a PTY) instead of plain output
-     * @return the started process, to keep (e.g. {@link Spawned#toJson}) for {@link #alive}, {@link #signal} and
+     * @return the started process, to keep (its fields, e.g. in a file) for {@link #alive}, {@link #signal} and
      *         {@link #terminate}
      * @throws DavitException USAGE when {@code argv} is empty or the sandbox is not running; NOT_FOUND when there is
      *                        no such sandbox
@@ -335,7 +335,7 @@ public final class Sandboxes {
     /**
      * Whether a {@link #spawn}ed process (its holder) still runs; in a vm that is not running, it does not.
      *
-     * @param p the process, as {@link #spawn} returned it (or read back with {@link Spawned#fromJson})
+     * @param p the process, as {@link #spawn} returned it (or made again from its fields)
      * @return true while it runs
      */
     public boolean alive(Spawned p) {
@@ -520,21 +520,16 @@ public final class Sandboxes {
         return lifecycle.of(s).filesOnHost(s, lifecycle.dir(id));
     }
 
-    /**
-     * {@link #filesOnHost} opened as the top of a tree davit does not trust ({@link dev.davit.sandbox.fs.Dir}), and
-     * checked after the open: a running sandbox's keeper must still be the very process (pid and start time) whose
-     * {@code /proc/PID/root} was opened, so a pid reused between the status and the open never gives another
-     * process's root (what a pidfd would guarantee).
-     *
-     * @param id the sandbox's id, as {@link #create} returned it
-     * @return the open tree; close it when done
-     * @throws java.io.IOException when the directory cannot be opened
-     * @throws DavitException as {@link #filesOnHost} does; USAGE when the sandbox stopped while it was opened
-     */
-    public dev.davit.sandbox.fs.Dir openFilesOnHost(String id) throws java.io.IOException {
+    static {
+        dev.davit.sandbox.internal.HostFiles.provide(Sandboxes::openFilesOnHost);
+    }
+
+    /** {@link dev.davit.sandbox.internal.HostFiles#open}. */
+    private dev.davit.sandbox.fs.Dir openFilesOnHost(String id) throws java.io.IOException {
         Sandbox s = status(id);
         Path files = lifecycle.of(s).filesOnHost(s, lifecycle.dir(id));
-        dev.davit.sandbox.fs.Broker broker = lifecycle.of(s).filesBroker(s);
+        dev.davit.sandbox.fs.Broker broker = lifecycle.of(s) instanceof dev.davit.sandbox.internal.HostFiles.Brokered b
+                ? b.filesBroker(s) : null;
         dev.davit.sandbox.fs.Dir d = broker == null ? dev.davit.sandbox.fs.Dir.open(files, "/")
                 : broker.open(files, "/");
         if (s.status() == SandboxStatus.RUNNING && !Host.alive(s.initPid(), s.initStart())) {

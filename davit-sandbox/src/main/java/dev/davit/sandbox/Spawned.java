@@ -1,10 +1,7 @@
 package dev.davit.sandbox;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Json;
 import java.util.List;
 
 /**
@@ -92,36 +89,5 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
      */
     public boolean inGuest() {
         return guestDir != null;
-    }
-
-    /**
-     * The record as JSON, to keep until a later davit needs it ({@link #fromJson}).
-     *
-     * @return {@code holder_pid}, {@code holder_start}, {@code leader_pid}, {@code leader_start} and, in a guest,
-     *         {@code sandbox} and {@code guest_dir}
-     */
-    public ObjectNode toJson() {
-        ObjectNode o = Json.object();
-        o.put("holder_pid", holderPid);
-        o.put("holder_start", holderStart);
-        o.put("leader_pid", leaderPid);
-        o.put("leader_start", leaderStart);
-        if (guestDir != null) {
-            o.put("sandbox", sandbox);
-            o.put("guest_dir", guestDir);
-        }
-        return o;
-    }
-
-    /**
-     * The record {@link #toJson} wrote.
-     *
-     * @param o the JSON object
-     * @return the process record (missing numbers read as 0, missing names as null)
-     */
-    public static Spawned fromJson(JsonNode o) {
-        return new Spawned(o.path("holder_pid").asLong(), o.path("holder_start").asLong(),
-                o.path("leader_pid").asLong(), o.path("leader_start").asLong(), o.path("sandbox").asText(null),
-                o.path("guest_dir").asText(null));
     }
 }

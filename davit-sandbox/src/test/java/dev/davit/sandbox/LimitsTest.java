@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
@@ -128,7 +129,7 @@ class LimitsTest {
         sandboxes.start(s.id());
         try {
             assertThat(cgroupsOf(s.id())).allMatch(Files::isDirectory);
-            assertThat(sandboxes.status(s.id()).toJson().path("limits").path("memory_mib").asLong()).isEqualTo(64);
+            assertThat(SandboxJson.sandbox(sandboxes.status(s.id())).path("limits").path("memory_mib").asLong()).isEqualTo(64);
             ExecResult big = sandboxes.exec(s.id(), List.of("dd", "if=/dev/zero", "of=/dev/null", "bs=200M",
                     "count=1"), null, null, Duration.ofSeconds(60));
             assertThat(big.exitCode()).as(big.stderrText()).isEqualTo(137);
@@ -194,7 +195,7 @@ class LimitsTest {
         assertThatThrownBy(() -> new Limits(0, 0, 2)).hasMessageContaining("Limits.pids");
         assertThat(Limits.NONE.any()).isFalse();
         assertThat(new Limits(0, 0.5, 0).cpuQuotaUs()).isEqualTo(50_000);
-        assertThat(Limits.fromJson(Limits.DEFAULT.toJson())).isEqualTo(Limits.DEFAULT);
+        assertThat(SandboxJson.limits(SandboxJson.limits(Limits.DEFAULT))).isEqualTo(Limits.DEFAULT);
     }
 
     /** The "davit" that gets killed: one run of sleep 600 with the default limits. */

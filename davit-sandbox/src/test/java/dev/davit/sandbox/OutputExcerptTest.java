@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -67,7 +68,7 @@ class OutputExcerptTest {
         Random rnd = new Random(1);
         byte[] text = "line one\nline two\nline three\n".repeat(100).getBytes(StandardCharsets.UTF_8);
         ObjectNode doc = Json.object();
-        excerpt(text, 40, 40, rnd).putJson(doc, "stdout");
+        SandboxJson.excerpt(doc, "stdout", excerpt(text, 40, 40, rnd));
         assertThat(doc.get("stdout_bytes").asLong()).isEqualTo(text.length);
         assertThat(doc.get("stdout").asText()).startsWith("line one\nline two\n").endsWith("line three\n")
                 .contains("[... davit: " + (text.length - 80) + " bytes of stdout left out here ...]");
@@ -75,7 +76,7 @@ class OutputExcerptTest {
 
         byte[] binary = {(byte) 0xff, (byte) 0xfe, 'x'};
         ObjectNode b = Json.object();
-        excerpt(binary, 40, 40, rnd).putJson(b, "stdout");
+        SandboxJson.excerpt(b, "stdout", excerpt(binary, 40, 40, rnd));
         assertThat(Base64.getDecoder().decode(b.get("stdout_base64").asText())).isEqualTo(binary);
     }
 
@@ -83,13 +84,13 @@ class OutputExcerptTest {
     void controlBytesAreShownAsOneCharacterEachAndGivenExactly() {
         byte[] ctl = {1, 2, 'a', '\t', 27, '[', '0', 'm', '\n'};
         ObjectNode doc = Json.object();
-        excerpt(ctl, 40, 40, new Random(3)).putJson(doc, "stdout");
+        SandboxJson.excerpt(doc, "stdout", excerpt(ctl, 40, 40, new Random(3)));
         assertThat(doc.get("stdout").asText()).isEqualTo("\uFFFD\uFFFDa\t\uFFFD[0m\n");
         assertThat(Base64.getDecoder().decode(doc.get("stdout_base64").asText())).isEqualTo(ctl);
         byte[] flood = new byte[100_000];
         Arrays.fill(flood, (byte) 1);
         ObjectNode big = Json.object();
-        excerpt(flood, 4096, 4096, new Random(4)).putJson(big, "stdout");
+        SandboxJson.excerpt(big, "stdout", excerpt(flood, 4096, 4096, new Random(4)));
         assertThat(Json.bytes(big).length).isLessThan(300); // not 6 bytes of JSON per byte, nor 3
         assertThat(big.get("stdout").asText()).startsWith("\uFFFD[4096 control bytes]\n[... davit: ")
                 .endsWith("\uFFFD[4096 control bytes]");
@@ -100,7 +101,7 @@ class OutputExcerptTest {
         byte[] euro = "€".repeat(100).getBytes(StandardCharsets.UTF_8); // 3 bytes each
         for (int head = 1; head < 8; head++) {
             ObjectNode doc = Json.object();
-            excerpt(euro, head, head + 1, new Random(head)).putJson(doc, "stdout");
+            SandboxJson.excerpt(doc, "stdout", excerpt(euro, head, head + 1, new Random(head)));
             assertThat(doc.get("stdout").asText()).doesNotContain("\uFFFD");
         }
     }

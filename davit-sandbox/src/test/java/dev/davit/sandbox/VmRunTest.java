@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.vm.Machine;
 import dev.davit.sandbox.vm.VmImages;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -43,7 +44,7 @@ class VmRunTest {
         Sandboxes sandboxes = sandboxes();
         ExecResult r = sandboxes.run(vm("sh", "-c", "echo out; echo err >&2; echo x > /bin/new; cat /bin/new; exit 3")
                 .env("A", "1").build());
-        System.out.println("one-shot timings " + r.timings().toJson());
+        System.out.println("one-shot timings " + SandboxJson.timings(r.timings()));
         assertThat(r.exitCode()).as(r.stderrText()).isEqualTo(3);
         assertThat(r.stdoutText()).isEqualTo("out\nx\n");
         assertThat(r.stderrText()).isEqualTo("err\n");

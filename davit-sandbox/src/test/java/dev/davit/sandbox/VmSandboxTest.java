@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.vm.AgentClient;
 import dev.davit.sandbox.vm.Machine;
 import dev.davit.sandbox.vm.Protocol;
@@ -207,7 +208,7 @@ class VmSandboxTest {
     @Order(2)
     void execsShareFilesAndOutputStaysApart() {
         ExecResult w = exec("sh", "-c", "echo hello $A > /tmp/f; echo x > /bin/new; echo out; echo err >&2; exit 3");
-        System.out.println("vm exec timings " + w.timings().toJson());
+        System.out.println("vm exec timings " + SandboxJson.timings(w.timings()));
         assertThat(w.exitCode()).as(w.stderrText()).isEqualTo(3);
         assertThat(w.stdoutText()).isEqualTo("out\n");
         assertThat(w.stderrText()).isEqualTo("err\n");

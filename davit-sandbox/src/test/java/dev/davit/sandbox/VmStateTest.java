@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,13 +20,13 @@ class VmStateTest {
                 + "\"workdir\":null,\"network\":false,\"image\":{\"entrypoint\":[],\"cmd\":[],\"env\":[],"
                 + "\"working_dir\":null,\"user\":null},\"ttl_seconds\":null,\"created_at\":\"2026-01-01T00:00:00Z\","
                 + "\"started_at\":null,\"bwrap_pid\":10,\"bwrap_start_time\":11,\"init_pid\":12,\"init_start_time\":13}";
-        Sandbox s = Sandbox.fromJson(Json.read(old.getBytes(StandardCharsets.UTF_8)));
+        Sandbox s = SandboxJson.sandbox(Json.read(old.getBytes(StandardCharsets.UTF_8)));
         assertThat(s.backend()).isEqualTo("container");
         assertThat(s.spec().isVm()).isFalse();
         assertThat(s.bwrapPid()).isEqualTo(10);
         assertThat(s.qemuPid()).isZero();
-        assertThat(s.toJson().path("backend").asText()).isEqualTo("container");
-        assertThat(s.toJson().has("qemu_pid")).isFalse(); // the container shape is unchanged
+        assertThat(SandboxJson.sandbox(s).path("backend").asText()).isEqualTo("container");
+        assertThat(SandboxJson.sandbox(s).has("qemu_pid")).isFalse(); // the container shape is unchanged
     }
 
     @Test
@@ -33,13 +34,13 @@ class VmStateTest {
         CreateSpec spec = new CreateSpec(Path.of("/env"), Map.of("A", "1"), "/work", Network.HOST, null, null, "vm", 2, 1024);
         Sandbox s = new Sandbox("sbx-0123456789ab", SandboxStatus.RUNNING, spec, Instant.parse("2026-01-01T00:00:00Z"),
                 Instant.parse("2026-01-01T00:00:01Z"), 0, 0, 0, 0, 4242, 99);
-        var json = s.toJson();
+        var json = SandboxJson.sandbox(s);
         assertThat(json.path("backend").asText()).isEqualTo("vm");
         assertThat(json.path("qemu_pid").asLong()).isEqualTo(4242);
         assertThat(json.path("qemu_start_time").asLong()).isEqualTo(99);
         assertThat(json.path("vcpus").asInt()).isEqualTo(2);
         assertThat(json.path("memory_mib").asInt()).isEqualTo(1024);
-        Sandbox back = Sandbox.fromJson(Json.read(Json.bytes(json)));
+        Sandbox back = SandboxJson.sandbox(Json.read(Json.bytes(json)));
         assertThat(back).isEqualTo(s);
     }
 

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.internal.WorkspaceJson;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -175,7 +176,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         Workspaces later = Workspaces.under(home); // a later davit reads them back
         assertThat(later.get(a.id()).labels()).isEqualTo(Map.of("task", "42", "team/owner", "ci@example.org"));
         assertThat(later.get(c.id()).labels()).isEmpty();
-        JsonNode json = a.toJson();
+        JsonNode json = WorkspaceJson.workspace(a);
         assertThat(json.at("/labels/task").asText()).isEqualTo("42");
         java.util.function.Function<Map<String, String>, List<String>> with = filter -> later.list().stream()
                 .filter(w -> WorkspaceLabels.matches(w.labels(), filter)).map(Workspace::id).toList();
@@ -219,7 +220,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         // the ttl counts from creation: one already past makes the next reap remove it
         Workspace never = workspaces.update(a.id(), new Workspaces.Change(null, false, null, null, null, true));
         assertThat(never.ttl()).isNull();
-        assertThat(workspaces.get(a.id()).toJson().get("ttl_seconds").isNull()).isTrue();
+        assertThat(WorkspaceJson.workspace(workspaces.get(a.id())).get("ttl_seconds").isNull()).isTrue();
         workspaces.update(b.id(), new Workspaces.Change(null, false, null, null, Duration.ofMillis(1), false));
         assertThat(workspaces.reap()).extracting(Workspaces.Reaped::id).containsExactly(b.id());
         assertThat(workspaces.list()).extracting(Workspace::id).containsExactly(a.id());
@@ -290,7 +291,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null, null,
                 RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB, List.of(PortMapping.parse(hostPort + ":8080")),
                 null), "web", null, Map.of(), null);
-        JsonNode ports = w.toJson(workspaces.sandbox(w.id())).get("ports");
+        JsonNode ports = WorkspaceJson.workspace(w, workspaces.sandbox(w.id())).get("ports");
         assertThat(ports).hasSize(1);
         assertThat(ports.get(0).get("container_port").asInt()).isEqualTo(8080);
         assertThat(ports.get(0).get("host_address").asText()).isEqualTo("127.0.0.1");

@@ -1,5 +1,6 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.internal.WorkspaceJson;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -119,7 +120,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
                         + "-sandbox\n+patched\n").getBytes())));
                 seen.add(attempt(() -> workspaces.patch(w.id(), ("--- a/d/secret\n+++ /dev/null\n@@ -1 +0,0 @@\n"
                         + "-sandbox\n").getBytes())));
-                seen.add(attempt(() -> workspaces.diff(w.id()).toJson().toString()));
+                seen.add(attempt(() -> WorkspaceJson.diff(workspaces.diff(w.id())).toString()));
                 seen.add(attempt(() -> {
                     Path to = out.resolve("dir-" + n);
                     workspaces.export(w.id(), to, "");
@@ -133,7 +134,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
                 seen.add(attempt(() -> workspaces.snapshot(w.id(), "s" + n)));
                 if (i % 10 == 9) {
                     // what the sandbox now holds, as davit reads it: never the host's bytes
-                    seen.add(attempt(() -> workspaces.diff(w.id(), "s" + n).toJson().toString()));
+                    seen.add(attempt(() -> WorkspaceJson.diff(workspaces.diff(w.id(), "s" + n)).toString()));
                 }
             }
         });
@@ -163,7 +164,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
                 int n = i;
                 seen.add(attempt(() -> new String(workspaces.readFile(w.id(), "f", 0).bytes(),
                         StandardCharsets.UTF_8)));
-                seen.add(attempt(() -> workspaces.diff(w.id()).toJson().toString()));
+                seen.add(attempt(() -> WorkspaceJson.diff(workspaces.diff(w.id())).toString()));
                 seen.add(attempt(() -> workspaces.patch(w.id(), "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-sandbox\n+p\n"
                         .getBytes())));
                 seen.add(attempt(() -> {
@@ -251,7 +252,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
                 seen.add(attempt(() -> new String(workspaces.readFile(w.id(), "f", 0).bytes(),
                         StandardCharsets.UTF_8)));
                 if (i % 10 == 0) {
-                    seen.add(attempt(() -> workspaces.diff(w.id()).toJson().toString()));
+                    seen.add(attempt(() -> WorkspaceJson.diff(workspaces.diff(w.id())).toString()));
                     seen.add(attempt(() -> workspaces.patch(w.id(), "--- a/f\n+++ b/f\n@@ -1 +1 @@\n-sandbox\n+p\n"
                             .getBytes())));
                 }

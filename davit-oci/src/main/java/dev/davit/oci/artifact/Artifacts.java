@@ -1,5 +1,6 @@
 package dev.davit.oci.artifact;
 
+import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -11,7 +12,6 @@ import dev.davit.oci.digest.Hashed;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
-import dev.davit.oci.manifest.ManifestParser;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.BlobIngest;
 import dev.davit.oci.internal.Fs;
@@ -116,7 +116,7 @@ public final class Artifacts {
                     : putFile(store, f.path(), f.mediaType());
             Map<String, String> a = new TreeMap<>(d.annotations());
             a.put(TITLE, title);
-            layers.add(ManifestParser.toJson(d.withAnnotations(a)));
+            layers.add(ManifestJson.toJson(d.withAnnotations(a)));
         }
         Descriptor config = new Descriptor(MediaTypes.OCI_EMPTY, Digest.sha256(EMPTY_CONFIG), EMPTY_CONFIG.length);
         store.putBlob(config, EMPTY_CONFIG);
@@ -124,7 +124,7 @@ public final class Artifacts {
         m.put("schemaVersion", 2);
         m.put("mediaType", MediaTypes.OCI_MANIFEST);
         m.put("artifactType", artifactType);
-        m.set("config", ManifestParser.toJson(config));
+        m.set("config", ManifestJson.toJson(config));
         m.set("layers", layers);
         if (!annotations.isEmpty()) {
             ObjectNode a = m.putObject("annotations");

@@ -1,5 +1,6 @@
 package dev.davit.oci.build;
 
+import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -105,9 +106,9 @@ public final class ImageBuilder {
             ObjectNode m = Json.object();
             m.put("schemaVersion", 2);
             m.put("mediaType", MediaTypes.OCI_MANIFEST);
-            m.set("config", ManifestParser.toJson(configDesc));
+            m.set("config", ManifestJson.toJson(configDesc));
             ArrayNode ls = m.putArray("layers");
-            layers.forEach(l -> ls.add(ManifestParser.toJson(l)));
+            layers.forEach(l -> ls.add(ManifestJson.toJson(l)));
             Map<String, String> annotations = new TreeMap<>();
             if (base != null) {
                 annotations.put(BASE_NAME, base.reference().toString());

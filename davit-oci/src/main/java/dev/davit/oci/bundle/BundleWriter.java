@@ -1,5 +1,6 @@
 package dev.davit.oci.bundle;
 
+import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -13,7 +14,6 @@ import dev.davit.oci.digest.Hashed;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
-import dev.davit.oci.manifest.ManifestParser;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.internal.Fs;
@@ -241,7 +241,7 @@ public final class BundleWriter {
         idx.put("mediaType", MediaTypes.OCI_INDEX);
         ArrayNode arr = idx.putArray("manifests");
         for (StoreEntry e : entries) {
-            arr.add(ManifestParser.toJson(e.descriptor()));
+            arr.add(ManifestJson.toJson(e.descriptor()));
             summaries.add(Graphs.summarize(e.descriptor(), lookup));
         }
         Map<String, String> ann = metadata.toAnnotations();

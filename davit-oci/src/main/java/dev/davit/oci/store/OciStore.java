@@ -1,5 +1,6 @@
 package dev.davit.oci.store;
 
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.internal.Fs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -362,7 +363,7 @@ public final class OciStore {
         List<Descriptor> out = new ArrayList<>();
         for (int i = 0; i < m.size(); i++) {
             try {
-                out.add(ManifestParser.descriptor(m.get(i), "index.json manifests[" + i + "]"));
+                out.add(ManifestJson.descriptor(m.get(i), "index.json manifests[" + i + "]"));
             } catch (DavitException e) {
                 throw new DavitException(Kind.STORE, root.resolve("index.json") + " is malformed: " + e.getMessage());
             }
@@ -376,7 +377,7 @@ public final class OciStore {
         idx.put("mediaType", MediaTypes.OCI_INDEX);
         ArrayNode arr = idx.putArray("manifests");
         for (Descriptor d : entries) {
-            arr.add(ManifestParser.toJson(d));
+            arr.add(ManifestJson.toJson(d));
         }
         Fs.writeAtomically(root.resolve("index.json"), Json.bytes(idx), tmpDir);
     }

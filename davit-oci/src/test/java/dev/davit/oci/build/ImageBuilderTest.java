@@ -1,5 +1,6 @@
 package dev.davit.oci.build;
 
+import dev.davit.oci.internal.ManifestJson;
 import static dev.davit.oci.ErrorAssert.assertDavitError;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -192,8 +193,8 @@ class ImageBuilderTest {
         ObjectNode m = Json.object();
         m.put("schemaVersion", 2);
         m.put("mediaType", docker ? MediaTypes.DOCKER_MANIFEST : MediaTypes.OCI_MANIFEST);
-        m.set("config", ManifestParser.toJson(c));
-        m.putArray("layers").add(ManifestParser.toJson(l));
+        m.set("config", ManifestJson.toJson(c));
+        m.putArray("layers").add(ManifestJson.toJson(l));
         byte[] mb = Json.bytes(m);
         Descriptor md = new Descriptor(m.get("mediaType").asText(), Digest.sha256(mb), mb.length);
         store.putBlob(md, mb);
@@ -293,8 +294,8 @@ class ImageBuilderTest {
         idx.put("schemaVersion", 2);
         idx.put("mediaType", MediaTypes.OCI_INDEX);
         ArrayNode ms = idx.putArray("manifests");
-        ms.add(ManifestParser.toJson(amd.withPlatform(Platform.parse("linux/amd64"))));
-        ms.add(ManifestParser.toJson(arm.withPlatform(Platform.parse("linux/arm64"))));
+        ms.add(ManifestJson.toJson(amd.withPlatform(Platform.parse("linux/amd64"))));
+        ms.add(ManifestJson.toJson(arm.withPlatform(Platform.parse("linux/arm64"))));
         byte[] ib = Json.bytes(idx);
         Descriptor id = new Descriptor(MediaTypes.OCI_INDEX, Digest.sha256(ib), ib.length);
         store.putBlob(id, ib);

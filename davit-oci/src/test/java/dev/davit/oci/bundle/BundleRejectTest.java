@@ -1,5 +1,6 @@
 package dev.davit.oci.bundle;
 
+import dev.davit.oci.internal.ManifestJson;
 import static dev.davit.oci.ErrorAssert.assertDavitError;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -51,7 +52,7 @@ class BundleRejectTest {
     }
 
     private static String js(Descriptor d) {
-        return new String(dev.davit.oci.internal.Json.bytes(dev.davit.oci.manifest.ManifestParser.toJson(d)),
+        return new String(dev.davit.oci.internal.Json.bytes(dev.davit.oci.internal.ManifestJson.toJson(d)),
                 StandardCharsets.UTF_8);
     }
 

@@ -1,11 +1,11 @@
 package dev.davit.oci.bundle;
 
+import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
-import dev.davit.oci.manifest.ManifestParser;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;
 import java.nio.charset.StandardCharsets;
@@ -27,8 +27,8 @@ record SmallImage(byte[] config, byte[] layer, byte[] manifest, Descriptor confi
         ObjectNode m = Json.object();
         m.put("schemaVersion", 2);
         m.put("mediaType", MediaTypes.OCI_MANIFEST);
-        m.set("config", ManifestParser.toJson(c));
-        m.putArray("layers").add(ManifestParser.toJson(l));
+        m.set("config", ManifestJson.toJson(c));
+        m.putArray("layers").add(ManifestJson.toJson(l));
         byte[] manifest = Json.bytes(m);
         Descriptor md = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.sha256(manifest), manifest.length);
         return new SmallImage(config, layer, manifest, c, l, md);
@@ -54,12 +54,12 @@ record SmallImage(byte[] config, byte[] layer, byte[] manifest, Descriptor confi
         idx.put("mediaType", MediaTypes.OCI_INDEX);
         ArrayNode arr = idx.putArray("manifests");
         if (names.length == 0) {
-            arr.add(ManifestParser.toJson(manifest));
+            arr.add(ManifestJson.toJson(manifest));
         }
         for (String n : names) {
             Map<String, String> ann = new LinkedHashMap<>();
             ann.put(OciStore.REF_NAME, n);
-            arr.add(ManifestParser.toJson(manifest.withAnnotations(ann)));
+            arr.add(ManifestJson.toJson(manifest.withAnnotations(ann)));
         }
         return Json.bytes(idx);
     }

@@ -1,5 +1,6 @@
 package dev.davit.oci.fuzz;
 
+import dev.davit.oci.internal.ManifestJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
@@ -218,7 +219,7 @@ class ParsersFuzzTest {
             assertThat(d.platform().architecture()).isNotEmpty();
             Platform.normalize(d.platform());
         }
-        assertThat(ManifestParser.descriptor(ManifestParser.toJson(d), "d")).isEqualTo(d);
+        assertThat(ManifestJson.descriptor(ManifestJson.toJson(d), "d")).isEqualTo(d);
     }
 
     private static byte[] sha256(byte[] b) {

@@ -1,5 +1,6 @@
 package dev.davit.oci.manifest;
 
+import dev.davit.oci.internal.ManifestJson;
 import static dev.davit.oci.ErrorAssert.assertDavitError;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -651,26 +652,26 @@ class ManifestParserTest {
         Descriptor d = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.parse(M1), 1234, List.of("https://a", "https://b"),
                 Map.of("b", "2", "a", "1"),
                 new Platform("windows", "amd64", null, "10.0.17763.6189", List.of("win32k")), "application/x");
-        ObjectNode json = ManifestParser.toJson(d);
+        ObjectNode json = ManifestJson.toJson(d);
         assertThat(json.get("platform").get("os.version").textValue()).isEqualTo("10.0.17763.6189");
         assertThat(json.get("annotations").fieldNames()).toIterable().containsExactly("a", "b");
-        assertThat(ManifestParser.descriptor(json, "index.json manifests[0]")).isEqualTo(d);
+        assertThat(ManifestJson.descriptor(json, "index.json manifests[0]")).isEqualTo(d);
 
         Descriptor plain = new Descriptor(MediaTypes.OCI_LAYER, Digest.parse(L1), 0);
-        JsonNode p = ManifestParser.toJson(plain);
+        JsonNode p = ManifestJson.toJson(plain);
         assertThat(p.fieldNames()).toIterable().containsExactlyInAnyOrder("mediaType", "digest", "size");
-        assertThat(ManifestParser.descriptor(p, "x")).isEqualTo(plain);
+        assertThat(ManifestJson.descriptor(p, "x")).isEqualTo(plain);
 
         Descriptor arm = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.parse(M1), 1, List.of(), Map.of(),
                 new Platform("linux", "arm", "v7"), null);
-        assertThat(ManifestParser.descriptor(ManifestParser.toJson(arm), "x")).isEqualTo(arm);
+        assertThat(ManifestJson.descriptor(ManifestJson.toJson(arm), "x")).isEqualTo(arm);
     }
 
     @Test
     void descriptorNamesWhereItWasFound() {
-        assertDavitError(() -> ManifestParser.descriptor(Json.object(), "index.json manifests[3]"), Kind.VERIFICATION,
+        assertDavitError(() -> ManifestJson.descriptor(Json.object(), "index.json manifests[3]"), Kind.VERIFICATION,
                 "malformed manifest: index.json manifests[3].mediaType is missing");
-        assertDavitError(() -> ManifestParser.descriptor(null, "x"), Kind.VERIFICATION, "x is not a descriptor object");
+        assertDavitError(() -> ManifestJson.descriptor(null, "x"), Kind.VERIFICATION, "x is not a descriptor object");
     }
 
     @Test

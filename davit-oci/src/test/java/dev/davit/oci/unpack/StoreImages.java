@@ -1,11 +1,11 @@
 package dev.davit.oci.unpack;
 
+import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
-import dev.davit.oci.manifest.ManifestParser;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.manifest.Platform;
 import dev.davit.oci.store.OciStore;
@@ -101,9 +101,9 @@ final class StoreImages {
         ObjectNode m = Json.object();
         m.put("schemaVersion", 2);
         m.put("mediaType", manifestType);
-        m.set("config", ManifestParser.toJson(c));
+        m.set("config", ManifestJson.toJson(c));
         ArrayNode ls = m.putArray("layers");
-        layers.forEach(l -> ls.add(ManifestParser.toJson(l)));
+        layers.forEach(l -> ls.add(ManifestJson.toJson(l)));
         byte[] manifest = Json.bytes(m);
         Descriptor md = new Descriptor(manifestType, Digest.sha256(manifest), manifest.length);
         store.putBlob(md, manifest);
@@ -121,7 +121,7 @@ final class StoreImages {
         idx.put("schemaVersion", 2);
         idx.put("mediaType", MediaTypes.OCI_INDEX);
         ArrayNode ms = idx.putArray("manifests");
-        manifests.forEach(d -> ms.add(ManifestParser.toJson(d)));
+        manifests.forEach(d -> ms.add(ManifestJson.toJson(d)));
         byte[] bytes = Json.bytes(idx);
         Descriptor d = new Descriptor(MediaTypes.OCI_INDEX, Digest.sha256(bytes), bytes.length);
         store.putBlob(d, bytes);

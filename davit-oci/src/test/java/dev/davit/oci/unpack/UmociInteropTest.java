@@ -1,5 +1,6 @@
 package dev.davit.oci.unpack;
 
+import dev.davit.oci.internal.ManifestJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -216,7 +217,7 @@ class UmociInteropTest {
             if (!tag.equals(m.path("annotations").path(OciStore.REF_NAME).asText())) {
                 continue;
             }
-            Descriptor d = ManifestParser.descriptor(m, "index.json");
+            Descriptor d = ManifestJson.descriptor(m, "index.json");
             d = d.withAnnotations(Map.of());
             ImageManifest im = (ImageManifest) ManifestParser.parse(blob(layout, d.digest()), d.mediaType());
             for (Descriptor c : im.children()) {

@@ -48,7 +48,7 @@ import java.util.function.Consumer;
  * The bwrap process is detached (own session, no --die-with-parent) and outlives davit; its pid and that of the
  * sandbox's pid 1 are recorded with their start times, so a pid that was reused is never taken for the sandbox.
  */
-public final class ContainerLifecycle implements LongLived {
+public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.internal.HostFiles.Brokered {
     private static final List<String> SLEEP_DIRS = List.of("bin", "usr/bin", "sbin", "usr/sbin");
     private static final Duration START_WAIT = Duration.ofSeconds(10);
     /** How long an exec waits, after its command exited, for output still in the pipes. */

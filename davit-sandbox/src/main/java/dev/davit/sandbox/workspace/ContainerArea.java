@@ -2,6 +2,7 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.internal.HostFiles;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
@@ -47,7 +48,7 @@ final class ContainerArea implements WorkspaceArea {
             throw new DavitException(Kind.USAGE, "the workspace's sandbox " + sandboxId + " has failed; start it"
                     + " again with Workspaces.start(id)");
         }
-        return sandboxes.openFilesOnHost(sandboxId);
+        return HostFiles.open(sandboxes, sandboxId);
     }
 
     /** /workspace, which must still be a directory (not a link the sandbox put in its place). */

@@ -8,6 +8,7 @@ import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.WorkspaceJson;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -73,7 +74,7 @@ final class ExecLog {
      * a new one starts, so the two hold about the cap at most. Appends take turns under a lock ({@code file.lock}).
      */
     static void append(Path file, ExecEntry entry) {
-        byte[] json = Json.bytes(entry.toJson());
+        byte[] json = Json.bytes(WorkspaceJson.execEntry(entry));
         byte[] line = Arrays.copyOf(json, json.length + 1);
         line[json.length] = '\n';
         try (FileChannel lock = FileChannel.open(file.resolveSibling(file.getFileName() + LOCK),
@@ -106,7 +107,7 @@ final class ExecLog {
             try {
                 for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
                     try {
-                        out.add(ExecEntry.fromJson(Json.read(line.getBytes(StandardCharsets.UTF_8))));
+                        out.add(WorkspaceJson.execEntry(Json.read(line.getBytes(StandardCharsets.UTF_8))));
                     } catch (RuntimeException | IOException torn) {
                         // a line a crash cut short: skipped
                     }

@@ -25,24 +25,6 @@ final class Held {
     private Held() {
     }
 
-    /** The JSON fields services and shells share. */
-    static ObjectNode describe(String key, String value, List<String> command, String state, Integer exitCode,
-                               long pid, java.time.Instant startedAt) {
-        ObjectNode o = Json.object();
-        o.put(key, value);
-        com.fasterxml.jackson.databind.node.ArrayNode c = o.putArray("command");
-        command.forEach(c::add);
-        o.put("state", state);
-        if (exitCode == null) {
-            o.putNull("exit_code");
-        } else {
-            o.put("exit_code", exitCode);
-        }
-        o.put("pid", pid);
-        o.put("started_at", startedAt.toString());
-        return o;
-    }
-
     static void write(Path dir, String file, ObjectNode o) {
         try {
             Files.createDirectories(dir);

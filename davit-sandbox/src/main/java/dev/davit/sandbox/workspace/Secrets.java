@@ -6,6 +6,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.internal.HostFiles;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
@@ -230,7 +231,7 @@ public final class Secrets {
         int[] owner = sandboxes.hostOwner(sandboxId);
         // the tmpfs is a mount of its own: reached in the sandbox's root (links resolved there, never out of it)
         // and checked to be that very mount, which the sandbox can neither move nor replace
-        try (Dir top = sandboxes.openFilesOnHost(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
+        try (Dir top = HostFiles.open(sandboxes, sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
             Stat self = d.stat("");
             if (self == null || self.dev() != device || !self.isDirectory()) {
                 throw new DavitException(Kind.USAGE, "workspace " + workspace + "'s " + IN_SANDBOX + " is not its"
@@ -347,7 +348,7 @@ public final class Secrets {
                 return false;
             }
         }
-        try (Dir top = sandboxes.openFilesOnHost(sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
+        try (Dir top = HostFiles.open(sandboxes, sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
             for (String n : values.keySet()) {
                 Stat st = d.stat(n);
                 if (st == null || !st.isRegularFile()) {

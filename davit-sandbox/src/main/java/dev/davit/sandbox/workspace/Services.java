@@ -6,11 +6,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.internal.HostFiles;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.SandboxJson;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -112,23 +114,6 @@ public final class Services {
         public String label() {
             return state.equals("exited") ? "exited(" + (exitCode == null ? "?" : exitCode) + ")" : state;
         }
-
-        /**
-         * The service as the CLI's {@code --json} shows it.
-         *
-         * @return {@code name}, {@code command}, {@code state}, {@code exit_code}, {@code pid}, {@code started_at},
-         *         {@code readiness} ({@code kind} and {@code value}, or null) and {@code ready}
-         */
-        public ObjectNode toJson() {
-            ObjectNode o = Held.describe("name", name, command, state, exitCode, pid, startedAt);
-            if (readiness == null) {
-                o.putNull("readiness");
-            } else {
-                o.putObject("readiness").put("kind", readiness.kind()).put("value", readiness.value());
-            }
-            o.put("ready", ready);
-            return o;
-        }
     }
 
     /**
@@ -202,7 +187,7 @@ public final class Services {
         List<String> cmd = secrets.command(argv, secretEnv, env, Secrets.SECRET_ENV);
         Path d = dir.resolve(name);
         JsonNode old = Held.read(d, FILE);
-        if (old != null && sandboxes.alive(Spawned.fromJson(old.path("process")))) {
+        if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {
             throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace " + workspace
                     + "; stop it first with Workspaces.services(\"" + workspace + "\").stop(\"" + name + "\")");
         }
@@ -253,7 +238,7 @@ public final class Services {
                         : Workspaces.MOUNT.substring(1) + "/" + WorkspacePath.normalise(r.value());
                 if (!s.spec().isVm()) {
                     // as the service sees it: links followed inside the sandbox's root, never out of it
-                    try (dev.davit.sandbox.fs.Dir root = sandboxes.openFilesOnHost(sandboxId)) {
+                    try (dev.davit.sandbox.fs.Dir root = HostFiles.open(sandboxes, sandboxId)) {
                         yield root.statInRoot(rel) != null;
                     } catch (java.io.IOException e) {
                         yield false;
@@ -281,7 +266,7 @@ public final class Services {
         o.put("name", name);
         ArrayNode c = o.putArray("command");
         argv.forEach(c::add);
-        o.set("process", p.toJson());
+        o.set("process", SandboxJson.spawned(p));
         o.put("started_at", started.toString());
         if (r != null) {
             o.putObject("readiness").put("kind", r.kind()).put("value", r.value());
@@ -294,7 +279,7 @@ public final class Services {
     }
 
     private Service fromRecord(Path d, JsonNode o) {
-        Spawned p = Spawned.fromJson(o.path("process"));
+        Spawned p = SandboxJson.spawned(o.path("process"));
         String recorded = o.path("state").asText(null);
         boolean alive = sandboxes.alive(p);
         if (!alive && p.inGuest() && Held.exitCode(d) == null) {
@@ -385,7 +370,7 @@ public final class Services {
         get(name);
         JsonNode o = Held.read(dir.resolve(name), FILE);
         if (o != null) {
-            sandboxes.collect(Spawned.fromJson(o.path("process")), dir.resolve(name));
+            sandboxes.collect(SandboxJson.spawned(o.path("process")), dir.resolve(name));
         }
         CappedLog.Tail t = CappedLog.tail(dir.resolve(name).resolve(Spawned.OUTPUT), lines);
         Redactor r = secrets.redactor();
@@ -407,7 +392,7 @@ public final class Services {
         Service s = get(name);
         Path d = dir.resolve(name);
         JsonNode o = Held.read(d, FILE);
-        Spawned p = Spawned.fromJson(o.path("process"));
+        Spawned p = SandboxJson.spawned(o.path("process"));
         if (sandboxes.alive(p)) {
             sandboxes.terminate(p, GRACE);
             sandboxes.collect(p, d);

@@ -10,6 +10,7 @@ import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.SandboxJson;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -79,15 +80,6 @@ public final class Shells {
         public String label() {
             return state.equals("exited") ? "exited(" + (exitCode == null ? "?" : exitCode) + ")" : state;
         }
-
-        /**
-         * The shell as the CLI's {@code --json} shows it.
-         *
-         * @return {@code id}, {@code command}, {@code state}, {@code exit_code}, {@code pid} and {@code started_at}
-         */
-        public ObjectNode toJson() {
-            return Held.describe("id", id, command, state, exitCode, pid, startedAt);
-        }
     }
 
     /**
@@ -134,7 +126,7 @@ public final class Shells {
         o.put("id", id);
         ArrayNode c = o.putArray("command");
         cmd.forEach(c::add);
-        o.set("process", p.toJson());
+        o.set("process", SandboxJson.spawned(p));
         o.put("started_at", started.toString());
         Held.write(d, FILE, o);
         return get(id);
@@ -166,7 +158,7 @@ public final class Shells {
     }
 
     private Shell shell(String id, JsonNode o) {
-        Spawned p = Spawned.fromJson(o.path("process"));
+        Spawned p = SandboxJson.spawned(o.path("process"));
         boolean alive = sandboxes.alive(p);
         if (!alive && p.inGuest() && Held.exitCode(dir.resolve(id)) == null) {
             sandboxes.collect(p, dir.resolve(id)); // its exit code, from the guest
@@ -205,7 +197,7 @@ public final class Shells {
      */
     public void write(String id, byte[] data) {
         JsonNode o = record(id);
-        if (!sandboxes.alive(Spawned.fromJson(o.path("process")))) {
+        if (!sandboxes.alive(SandboxJson.spawned(o.path("process")))) {
             throw ended(id);
         }
         Path fifo = dir.resolve(id).resolve(Spawned.INPUT);
@@ -327,7 +319,7 @@ public final class Shells {
      */
     public Output read(String id, ReadOptions o) {
         JsonNode rec = record(id);
-        Spawned p = Spawned.fromJson(rec.path("process"));
+        Spawned p = SandboxJson.spawned(rec.path("process"));
         Path d = dir.resolve(id);
         Path out = d.resolve(Spawned.OUTPUT);
         try (FileChannel lock = FileChannel.open(d.resolve("read.lock"), StandardOpenOption.CREATE,
@@ -591,7 +583,7 @@ public final class Shells {
      */
     public void signal(String id, String signal) {
         JsonNode o = record(id);
-        if (!sandboxes.signal(Spawned.fromJson(o.path("process")), signal, true)) {
+        if (!sandboxes.signal(SandboxJson.spawned(o.path("process")), signal, true)) {
             throw ended(id);
         }
     }
@@ -606,7 +598,7 @@ public final class Shells {
      */
     public void close(String id) {
         JsonNode o = record(id);
-        sandboxes.terminate(Spawned.fromJson(o.path("process")), GRACE);
+        sandboxes.terminate(SandboxJson.spawned(o.path("process")), GRACE);
         Path gone = dir.resolve("." + id + ".rm");
         try {
             Files.move(dir.resolve(id), gone, java.nio.file.StandardCopyOption.ATOMIC_MOVE);

@@ -1,7 +1,5 @@
 package dev.davit.sandbox.workspace;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
@@ -36,27 +34,6 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
      * @param newMode the current permission bits, -1 when deleted
      */
     public record Change(String path, String kind, String type, int oldMode, int newMode) {
-    }
-
-    /**
-     * The diff as the CLI's {@code --json} shows it.
-     *
-     * @return {@code changes} (per change {@code path}, {@code kind}, {@code type}, and {@code old_mode} and
-     *         {@code new_mode} as 4 octal digits or null) and {@code patch}
-     */
-    public ObjectNode toJson() {
-        ObjectNode o = Json.object();
-        ArrayNode a = o.putArray("changes");
-        for (Change c : changes) {
-            ObjectNode e = a.addObject();
-            e.put("path", c.path());
-            e.put("kind", c.kind());
-            e.put("type", c.type());
-            e.put("old_mode", c.oldMode() < 0 ? null : String.format("%04o", c.oldMode()));
-            e.put("new_mode", c.newMode() < 0 ? null : String.format("%04o", c.newMode()));
-        }
-        o.put("patch", patch);
-        return o;
     }
 
     /** Files larger than this are compared, but not shown as text in {@link #patch}. */

@@ -17,6 +17,7 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Tees;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
+import dev.davit.sandbox.internal.WorkspaceJson;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -266,7 +267,7 @@ public final class Workspaces {
                             + " entries; " + e.getMessage() + ")");
                 }
             }
-            Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(w.toJson()), tmp);
+            Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(w)), tmp);
             claims.holding(() -> {
                 try {
                     claim.commit(stateDir.resolve(id));
@@ -401,7 +402,7 @@ public final class Workspaces {
                             : w.ttl());
             Path dir = stateDir.resolve(wid);
             try {
-                Fs.writeAtomically(dir.resolve(STATE_FILE), Json.bytes(now.toJson()), dir);
+                Fs.writeAtomically(dir.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(now)), dir);
             } catch (IOException e) {
                 throw new DavitException(Kind.STORE, "cannot update workspace " + wid + ": " + e.getMessage());
             }
@@ -439,7 +440,7 @@ public final class Workspaces {
             Path f = stateDir.resolve(ref).resolve(STATE_FILE);
             if (Files.isRegularFile(f)) {
                 try {
-                    return Workspace.fromJson(Json.read(Files.readAllBytes(f)));
+                    return WorkspaceJson.workspace(Json.read(Files.readAllBytes(f)));
                 } catch (IOException e) {
                     throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
                 }
@@ -975,19 +976,6 @@ public final class Workspaces {
      * @param bytes     the size of its regular files together, in bytes
      */
     public record Snapshot(String name, Instant createdAt, long files, long bytes) {
-        /**
-         * The snapshot as its {@code snapshot.json} and the CLI's {@code --json} show it.
-         *
-         * @return {@code name}, {@code created_at}, {@code files} and {@code bytes}
-         */
-        public ObjectNode toJson() {
-            ObjectNode o = Json.object();
-            o.put("name", name);
-            o.put("created_at", createdAt.toString());
-            o.put("files", files);
-            o.put("bytes", bytes);
-            return o;
-        }
     }
 
     /**
@@ -1033,7 +1021,7 @@ public final class Workspaces {
             Map<String, Tree.Entry> entries = Tree.walk(tree);
             Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
                     entries.values().stream().mapToLong(Tree.Entry::size).sum());
-            Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(snap.toJson()), tmp);
+            Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(WorkspaceJson.snapshot(snap)), tmp);
             Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
             Fs.fsyncDir(snaps);
             return snap;

@@ -1,5 +1,7 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.oci.internal.Utf8String;
+import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
@@ -285,8 +287,8 @@ public class BwrapBackendTest {
                     .isEqualTo(ExecResult.MAX_CAPTURED_BYTES); // nothing allocated past the cap
         }
         ByteArrayOutputStream doc = new ByteArrayOutputStream();
-        Json.writePretty(Json.object().putPOJO("stdout", r.capturedStdout().json())
-                .putPOJO("stderr", r.capturedStderr().json()), doc);
+        Json.writePretty(Json.object().putPOJO("stdout", new Utf8String(r.capturedStdout().chunks()))
+                .putPOJO("stderr", new Utf8String(r.capturedStderr().chunks())), doc);
         JsonNode back = new com.fasterxml.jackson.databind.ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
                 .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
                         .maxStringLength(Integer.MAX_VALUE).build()).build()).readTree(doc.toByteArray());
@@ -335,7 +337,7 @@ public class BwrapBackendTest {
     @Test
     void doctorReportsTheContainerBackend() {
         Doctor.Report report = sandboxes.doctor();
-        JsonNode json = report.toJson();
+        JsonNode json = SandboxJson.doctor(report);
         assertThat(json.at("/backends/0/name").asText()).isEqualTo("container");
         assertThat(json.at("/backends/0/available").asBoolean()).as(Json.pretty(json)).isTrue();
         assertThat(json.at("/backends/0/facts/probe_namespaces").asText()).isEqualTo("ok");

@@ -1,5 +1,6 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
@@ -450,7 +451,7 @@ class OciRuntimeBackendTest {
     void doctorProbesBothRuntimes() throws IOException {
         Tools.assumeAvailable("runc");
         setUp("crun");
-        JsonNode json = sandboxes.doctor().toJson();
+        JsonNode json = SandboxJson.doctor(sandboxes.doctor());
         assertThat(json.at("/backends/0/name").asText()).isEqualTo("container");
         for (int i : new int[] {1, 2}) {
             JsonNode b = json.at("/backends/" + i);

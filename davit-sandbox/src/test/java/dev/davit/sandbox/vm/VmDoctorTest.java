@@ -25,7 +25,7 @@ class VmDoctorTest {
         try {
             Doctor.Backend vm = new Doctor(SandboxOptions.under(home)).check().backends().stream()
                     .filter(b -> b.name().equals("vm")).findFirst().orElseThrow();
-            System.out.println("doctor vm: " + vm.toJson());
+            System.out.println("doctor vm: " + vm);
             Map<String, String> f = vm.facts();
             assertThat(vm.available()).isTrue();
             assertThat(f.get("qemu_version")).matches("[0-9]+\\.[0-9]+.*");

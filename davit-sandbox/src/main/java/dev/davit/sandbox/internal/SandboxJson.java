@@ -1,0 +1,252 @@
+package dev.davit.sandbox.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.Doctor;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ImageConfig;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.OutputExcerpt;
+import dev.davit.sandbox.PortMapping;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Spawned;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The JSON forms of {@code dev.davit.sandbox}'s values: the CLI's {@code --json} shapes (docs/JSON.md) and the
+ * state files davit keeps. Not API: the module does not export this package, so Jackson's types stay out of the
+ * library's API (a caller reads the records' accessors).
+ */
+public final class SandboxJson {
+    private SandboxJson() {
+    }
+
+    /**
+     * A doctor's report as {@code doctor --json} shows it.
+     *
+     * @param r the report
+     * @return {@code {"backends": [{"name", "available", "detail", "facts"}...], "any_available": ...}}
+     */
+    public static ObjectNode doctor(Doctor.Report r) {
+        ObjectNode o = Json.object();
+        ArrayNode arr = o.putArray("backends");
+        for (Doctor.Backend b : r.backends()) {
+            ObjectNode e = arr.addObject();
+            e.put("name", b.name());
+            e.put("available", b.available());
+            e.put("detail", b.detail());
+            ObjectNode f = e.putObject("facts");
+            b.facts().forEach(f::put);
+        }
+        o.put("any_available", r.anyAvailable());
+        return o;
+    }
+
+    /**
+     * A run's timings as the CLI's {@code --json} shows them.
+     *
+     * @param t the timings
+     * @return {@code {"create": MS, "start": MS, "exec": MS, "delete": MS, "total": MS}}
+     */
+    public static ObjectNode timings(ExecResult.Timings t) {
+        ObjectNode o = Json.object();
+        o.put("create", t.createMs());
+        o.put("start", t.startMs());
+        o.put("exec", t.execMs());
+        o.put("delete", t.deleteMs());
+        o.put("total", t.totalMs());
+        return o;
+    }
+
+    /**
+     * Limits as a sandbox's state file and the CLI's {@code --json} hold them.
+     *
+     * @param l the limits
+     * @return {@code {"memory_mib": N, "cpus": X, "pids": N}}, 0 meaning no limit
+     */
+    public static ObjectNode limits(Limits l) {
+        ObjectNode o = Json.object();
+        o.put("memory_mib", l.memoryMiB());
+        o.put("cpus", l.cpus());
+        o.put("pids", l.pids());
+        return o;
+    }
+
+    /**
+     * The limits in {@code o} ({@link #limits(Limits)}); a missing node (an older state file) means none.
+     *
+     * @param o the JSON object, or null
+     * @return the limits
+     */
+    public static Limits limits(JsonNode o) {
+        if (o == null || !o.isObject()) {
+            return Limits.NONE;
+        }
+        return new Limits(o.path("memory_mib").asLong(0), o.path("cpus").asDouble(0), o.path("pids").asLong(0));
+    }
+
+    /**
+     * Puts a stream's excerpt into {@code doc}: {@code NAME} its text ({@link OutputExcerpt#text}),
+     * {@code NAME_bytes} the total and, when the text is not the bytes exactly, {@code NAME_base64}
+     * ({@link OutputExcerpt#base64}).
+     *
+     * @param doc  the JSON object to put the fields into
+     * @param name the stream's field name, e.g. {@code stdout}
+     * @param e    the excerpt
+     */
+    public static void excerpt(ObjectNode doc, String name, OutputExcerpt e) {
+        doc.put(name, e.text(name));
+        String b64 = e.base64();
+        if (b64 != null) {
+            doc.put(name + "_base64", b64);
+        }
+        doc.put(name + "_bytes", e.total());
+    }
+
+    /**
+     * A sandbox's state file (also the CLI's {@code --json} shape).
+     *
+     * @param s the sandbox
+     * @return id, backend, status, rootfs, env, workdir, network, publish, limits, image, ttl, times and pids
+     */
+    public static ObjectNode sandbox(Sandbox s) {
+        var spec = s.spec();
+        ObjectNode o = Json.object();
+        o.put("id", s.id());
+        o.put("backend", spec.backend());
+        o.put("status", s.status().label());
+        o.put("rootfs", spec.rootfs().toString());
+        ObjectNode env = o.putObject("env");
+        new TreeMap<>(spec.env()).forEach(env::put);
+        if (spec.workdir() != null) {
+            o.put("workdir", spec.workdir());
+        } else {
+            o.putNull("workdir");
+        }
+        o.put("network", spec.network().label());
+        ArrayNode publish = o.putArray("publish");
+        spec.publish().forEach(m -> publish.add(m.toString()));
+        if (!spec.isVm() || spec.limits().any()) { // a microVM's: its QEMU's CPU quota (--cpus)
+            o.set("limits", limits(spec.limits()));
+        }
+        ObjectNode image = o.putObject("image");
+        strings(image.putArray("entrypoint"), spec.image().entrypoint());
+        strings(image.putArray("cmd"), spec.image().cmd());
+        strings(image.putArray("env"), spec.image().env());
+        image.put("working_dir", spec.image().workingDir());
+        image.put("user", spec.image().user());
+        if (spec.ttl() != null) {
+            o.put("ttl_seconds", spec.ttl().toMillis() / 1000.0);
+        } else {
+            o.putNull("ttl_seconds");
+        }
+        o.put("created_at", s.createdAt().toString());
+        o.put("started_at", s.startedAt() == null ? null : s.startedAt().toString());
+        o.put("bwrap_pid", s.bwrapPid());
+        o.put("bwrap_start_time", s.bwrapStart());
+        o.put("init_pid", s.initPid());
+        o.put("init_start_time", s.initStart());
+        if (spec.isVm()) {
+            o.put("vcpus", spec.vcpus());
+            o.put("memory_mib", spec.memoryMiB());
+            o.put("qemu_pid", s.qemuPid());
+            o.put("qemu_start_time", s.qemuStart());
+        }
+        return o;
+    }
+
+    /**
+     * The sandbox a state file holds ({@link #sandbox(Sandbox)}); state files of older davit versions too.
+     *
+     * @param o the state file's document
+     * @return the sandbox
+     */
+    public static Sandbox sandbox(JsonNode o) {
+        Map<String, String> env = new LinkedHashMap<>();
+        o.path("env").properties().forEach(e -> env.put(e.getKey(), e.getValue().asText()));
+        JsonNode im = o.path("image");
+        ImageConfig image = new ImageConfig(list(im.path("entrypoint")), list(im.path("cmd")), list(im.path("env")),
+                text(im.path("working_dir")), text(im.path("user")));
+        JsonNode ttl = o.path("ttl_seconds");
+        // state files of davit versions before the vm backend have no backend: container
+        String backend = text(o.path("backend"));
+        CreateSpec spec = new CreateSpec(Path.of(o.path("rootfs").asText()), env, text(o.path("workdir")),
+                network(o.path("network")), image,
+                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
+                backend == null ? Backend.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
+                o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
+                list(o.path("publish")).stream().map(PortMapping::parse).toList(), limits(o.get("limits")));
+        String started = text(o.path("started_at"));
+        return new Sandbox(o.path("id").asText(),
+                SandboxStatus.valueOf(o.path("status").asText().toUpperCase(Locale.ROOT)), spec,
+                Instant.parse(o.path("created_at").asText()), started == null ? null : Instant.parse(started),
+                o.path("bwrap_pid").asLong(), o.path("bwrap_start_time").asLong(), o.path("init_pid").asLong(),
+                o.path("init_start_time").asLong(), o.path("qemu_pid").asLong(), o.path("qemu_start_time").asLong());
+    }
+
+    /** The network of a state file; those of davit versions before NAT hold true (the host's) or false. */
+    private static Network network(JsonNode n) {
+        return n.isBoolean() ? (n.asBoolean() ? Network.HOST : Network.NONE) : Network.parse(n.asText("none"));
+    }
+
+    private static List<String> list(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        n.forEach(e -> out.add(e.asText()));
+        return out;
+    }
+
+    private static String text(JsonNode n) {
+        return n.isTextual() ? n.asText() : null;
+    }
+
+    /**
+     * A detached process's record, to keep until a later davit needs it ({@link #spawned(JsonNode)}).
+     *
+     * @param p the record
+     * @return {@code holder_pid}, {@code holder_start}, {@code leader_pid}, {@code leader_start} and, in a guest,
+     *         {@code sandbox} and {@code guest_dir}
+     */
+    public static ObjectNode spawned(Spawned p) {
+        ObjectNode o = Json.object();
+        o.put("holder_pid", p.holderPid());
+        o.put("holder_start", p.holderStart());
+        o.put("leader_pid", p.leaderPid());
+        o.put("leader_start", p.leaderStart());
+        if (p.guestDir() != null) {
+            o.put("sandbox", p.sandbox());
+            o.put("guest_dir", p.guestDir());
+        }
+        return o;
+    }
+
+    /**
+     * The record {@link #spawned(Spawned)} wrote.
+     *
+     * @param o the JSON object
+     * @return the process record (missing numbers read as 0, missing names as null)
+     */
+    public static Spawned spawned(JsonNode o) {
+        return new Spawned(o.path("holder_pid").asLong(), o.path("holder_start").asLong(),
+                o.path("leader_pid").asLong(), o.path("leader_start").asLong(), o.path("sandbox").asText(null),
+                o.path("guest_dir").asText(null));
+    }
+
+    private static void strings(ArrayNode a, List<String> v) {
+        v.forEach(a::add);
+    }
+}

@@ -1,0 +1,251 @@
+package dev.davit.sandbox.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.PortMapping;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.workspace.ExecEntry;
+import dev.davit.sandbox.workspace.Services;
+import dev.davit.sandbox.workspace.Shells;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The JSON forms of {@code dev.davit.sandbox.workspace}'s values: the state files ({@code workspace.json},
+ * {@code snapshot.json}, {@code logs.jsonl}) and the CLI's {@code --json} shapes (docs/JSON.md). Not API, as
+ * {@link SandboxJson}.
+ */
+public final class WorkspaceJson {
+    private WorkspaceJson() {
+    }
+
+    /**
+     * A workspace's state file.
+     *
+     * @param w the workspace
+     * @return {@code id}, {@code name}, {@code sandbox}, {@code created_at}, {@code ttl_seconds} (null: never),
+     *         {@code baseline} ({@code seed}, {@code files}, {@code bytes}), {@code labels} and {@code secrets}
+     *         (names and sizes)
+     */
+    public static ObjectNode workspace(Workspace w) {
+        ObjectNode o = Json.object();
+        o.put("id", w.id());
+        o.put("name", w.name());
+        o.put("sandbox", w.sandboxId());
+        o.put("created_at", w.createdAt().toString());
+        if (w.ttl() != null) {
+            o.put("ttl_seconds", w.ttl().toMillis() / 1000.0);
+        } else {
+            o.putNull("ttl_seconds");
+        }
+        ObjectNode b = o.putObject("baseline");
+        b.put("seed", w.seed());
+        b.put("files", w.baselineFiles());
+        b.put("bytes", w.baselineBytes());
+        ObjectNode l = o.putObject("labels");
+        w.labels().forEach(l::put);
+        ArrayNode a = o.putArray("secrets");
+        w.secrets().forEach(i -> a.addObject().put("name", i.name()).put("bytes", i.bytes()));
+        return o;
+    }
+
+    /**
+     * The state file's document with the sandbox's backend and status (the CLI's {@code --json} shape).
+     *
+     * @param w the workspace
+     * @param s its sandbox, with its status ({@link Workspaces#sandbox})
+     * @return {@link #workspace(Workspace)} with {@code backend}, {@code status} and {@code ports} ({@link #ports})
+     */
+    public static ObjectNode workspace(Workspace w, Sandbox s) {
+        ObjectNode o = workspace(w);
+        o.put("backend", s.backend());
+        o.put("status", s.status().label());
+        ports(o, s);
+        return o;
+    }
+
+    /**
+     * Adds {@code ports} to {@code o}: per port {@code s} publishes on the host, {@code container_port},
+     * {@code host_address}, {@code host_port} and {@code address} (host:port, where the host reaches it).
+     *
+     * @param o the JSON object to add the {@code ports} array to (changed in place)
+     * @param s the sandbox whose published ports to show (none: an empty array)
+     * @return {@code o}
+     */
+    public static ObjectNode ports(ObjectNode o, Sandbox s) {
+        ArrayNode ports = o.putArray("ports");
+        for (PortMapping m : s.spec().publish()) {
+            ports.addObject().put("container_port", m.port()).put("host_address", m.hostAddress())
+                    .put("host_port", m.hostPort()).put("address", m.hostAddress() + ":" + m.hostPort());
+        }
+        return o;
+    }
+
+    /**
+     * The workspace a state file holds ({@link #workspace(Workspace)}).
+     *
+     * @param o the state file's document
+     * @return the workspace
+     */
+    public static Workspace workspace(JsonNode o) {
+        JsonNode ttl = o.path("ttl_seconds");
+        JsonNode b = o.path("baseline");
+        Map<String, String> labels = new TreeMap<>();
+        o.path("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
+        List<Workspace.SecretInfo> secrets = new ArrayList<>();
+        o.path("secrets").forEach(i -> secrets.add(new Workspace.SecretInfo(i.path("name").asText(),
+                i.path("bytes").asLong())));
+        return new Workspace(o.path("id").asText(), text(o.path("name")), o.path("sandbox").asText(),
+                Instant.parse(o.path("created_at").asText()),
+                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, text(b.path("seed")),
+                b.path("files").asLong(), b.path("bytes").asLong(), labels, List.copyOf(secrets));
+    }
+
+    /**
+     * A diff as the CLI's {@code --json} shows it.
+     *
+     * @param d the diff
+     * @return {@code changes} (per change {@code path}, {@code kind}, {@code type}, and {@code old_mode} and
+     *         {@code new_mode} as 4 octal digits or null) and {@code patch}
+     */
+    public static ObjectNode diff(WorkspaceDiff d) {
+        ObjectNode o = Json.object();
+        ArrayNode a = o.putArray("changes");
+        for (WorkspaceDiff.Change c : d.changes()) {
+            ObjectNode e = a.addObject();
+            e.put("path", c.path());
+            e.put("kind", c.kind());
+            e.put("type", c.type());
+            e.put("old_mode", c.oldMode() < 0 ? null : String.format("%04o", c.oldMode()));
+            e.put("new_mode", c.newMode() < 0 ? null : String.format("%04o", c.newMode()));
+        }
+        o.put("patch", d.patch());
+        return o;
+    }
+
+    /**
+     * A snapshot as its {@code snapshot.json} and the CLI's {@code --json} show it.
+     *
+     * @param s the snapshot
+     * @return {@code name}, {@code created_at}, {@code files} and {@code bytes}
+     */
+    public static ObjectNode snapshot(Workspaces.Snapshot s) {
+        ObjectNode o = Json.object();
+        o.put("name", s.name());
+        o.put("created_at", s.createdAt().toString());
+        o.put("files", s.files());
+        o.put("bytes", s.bytes());
+        return o;
+    }
+
+    /**
+     * A service as the CLI's {@code --json} shows it.
+     *
+     * @param s the service
+     * @return {@code name}, {@code command}, {@code state}, {@code exit_code}, {@code pid}, {@code started_at},
+     *         {@code readiness} ({@code kind} and {@code value}, or null) and {@code ready}
+     */
+    public static ObjectNode service(Services.Service s) {
+        ObjectNode o = held("name", s.name(), s.command(), s.state(), s.exitCode(), s.pid(), s.startedAt());
+        if (s.readiness() == null) {
+            o.putNull("readiness");
+        } else {
+            o.putObject("readiness").put("kind", s.readiness().kind()).put("value", s.readiness().value());
+        }
+        o.put("ready", s.ready());
+        return o;
+    }
+
+    /**
+     * A shell as the CLI's {@code --json} shows it.
+     *
+     * @param s the shell
+     * @return {@code id}, {@code command}, {@code state}, {@code exit_code}, {@code pid} and {@code started_at}
+     */
+    public static ObjectNode shell(Shells.Shell s) {
+        return held("id", s.id(), s.command(), s.state(), s.exitCode(), s.pid(), s.startedAt());
+    }
+
+    /** The fields services and shells share. */
+    private static ObjectNode held(String key, String value, List<String> command, String state, Integer exitCode,
+                                   long pid, Instant startedAt) {
+        ObjectNode o = Json.object();
+        o.put(key, value);
+        ArrayNode c = o.putArray("command");
+        command.forEach(c::add);
+        o.put("state", state);
+        if (exitCode == null) {
+            o.putNull("exit_code");
+        } else {
+            o.put("exit_code", exitCode);
+        }
+        o.put("pid", pid);
+        o.put("started_at", startedAt.toString());
+        return o;
+    }
+
+    /**
+     * An exec's entry as {@code logs.jsonl} holds it and the CLI's {@code --json} shows it.
+     *
+     * @param e the entry
+     * @return {@code command}, {@code cwd}, {@code started_at}, {@code duration_ms}, {@code exit_code},
+     *         {@code timed_out}, {@code stdout} and {@code stderr} ({@code bytes}, {@code head}, {@code tail}), then
+     *         {@code exec_id} when there is one
+     */
+    public static ObjectNode execEntry(ExecEntry e) {
+        ObjectNode o = Json.object();
+        e.command().forEach(o.putArray("command")::add);
+        o.put("cwd", e.cwd());
+        o.put("started_at", e.startedAt().toString());
+        o.put("duration_ms", e.durationMs());
+        o.put("exit_code", e.exitCode());
+        o.put("timed_out", e.timedOut());
+        o.set("stdout", stream(e.stdout()));
+        o.set("stderr", stream(e.stderr()));
+        if (e.execId() != null) {
+            o.put("exec_id", e.execId());
+        }
+        return o;
+    }
+
+    /**
+     * An entry as {@link #execEntry(ExecEntry)} wrote it.
+     *
+     * @param o a line of {@code logs.jsonl}, parsed
+     * @return the entry
+     * @throws IllegalArgumentException when {@code o} is not one
+     */
+    public static ExecEntry execEntry(JsonNode o) {
+        if (!o.path("command").isArray() || !o.path("started_at").isTextual()) {
+            throw new IllegalArgumentException("not an exec entry");
+        }
+        List<String> argv = new ArrayList<>();
+        o.get("command").forEach(a -> argv.add(a.asText()));
+        return new ExecEntry(argv, o.path("cwd").asText(null), Instant.parse(o.get("started_at").asText()),
+                o.path("duration_ms").asLong(), o.path("exit_code").asInt(), o.path("timed_out").asBoolean(),
+                o.path("exec_id").isTextual() ? o.get("exec_id").asText() : null, stream(o.path("stdout")),
+                stream(o.path("stderr")));
+    }
+
+    private static ObjectNode stream(ExecEntry.Stream s) {
+        return Json.object().put("bytes", s.bytes()).put("head", s.head()).put("tail", s.tail());
+    }
+
+    private static ExecEntry.Stream stream(JsonNode s) {
+        return new ExecEntry.Stream(s.path("bytes").asLong(), s.path("head").asText(""),
+                s.path("tail").isTextual() ? s.get("tail").asText() : null);
+    }
+
+    private static String text(JsonNode n) {
+        return n.isTextual() ? n.asText() : null;
+    }
+}
