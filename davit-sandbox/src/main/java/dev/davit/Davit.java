@@ -60,11 +60,16 @@ public final class Davit implements AutoCloseable {
     private final Thread hook;
     private volatile boolean closed;
 
-    private Davit(Path home, ClientOptions clientOptions, Duration reapEvery, dev.davit.env.Catalog catalog) {
+    private Davit(Path home, ClientOptions clientOptions, Duration reapEvery, dev.davit.env.Catalog catalog,
+                  java.util.function.UnaryOperator<SandboxOptions> sandboxOptions) {
         this.home = home;
         this.catalog = catalog;
+        SandboxOptions options = sandboxOptions.apply(SandboxOptions.under(home));
+        if (options == null || !options.stateDir().equals(SandboxOptions.under(home).stateDir())) {
+            throw new DavitException(Kind.USAGE, "Davit.Builder.sandboxOptions must keep the home's state directory"
+                    + " (change the home with Davit.Builder.home)");
+        }
         this.client = DavitClient.create(clientOptions.withStore(DavitHome.storeOf(home)));
-        SandboxOptions options = SandboxOptions.under(home);
         this.sandboxes = new Sandboxes(options);
         this.workspaces = new Workspaces(sandboxes, home.resolve("workspaces"));
         this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -102,8 +107,21 @@ public final class Davit implements AutoCloseable {
         private ClientOptions clientOptions;
         private Duration reapEvery = REAP_EVERY;
         private dev.davit.env.Catalog catalog;
+        private java.util.function.UnaryOperator<SandboxOptions> sandboxOptions = o -> o;
 
         private Builder() {
+        }
+
+        /**
+         * Adjusts the sandboxes' options (default: {@link SandboxOptions#under} the home), e.g.
+         * {@code o -> o.withAllowWeakerSandbox(true)}, {@code o -> o.withBwrap(path)} or {@code o -> o.withSearchPath(path)}.
+         *
+         * @param adjust takes the home's options and returns them changed; it must keep their state directory
+         * @return this builder
+         */
+        public Builder sandboxOptions(java.util.function.UnaryOperator<SandboxOptions> adjust) {
+            this.sandboxOptions = Objects.requireNonNull(adjust, "adjust");
+            return this;
         }
 
         /**
@@ -165,7 +183,7 @@ public final class Davit implements AutoCloseable {
         public Davit build() {
             Path h = home != null ? home : DavitHome.resolve(System.getenv());
             return new Davit(h.toAbsolutePath(), clientOptions != null ? clientOptions : ClientOptions.defaults(),
-                    reapEvery, catalog);
+                    reapEvery, catalog, sandboxOptions);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.workspace.Workspace;
@@ -104,6 +105,29 @@ class DavitTest {
         }
         assertThatThrownBy(() -> open(Davit.REAP_EVERY).workspace("localhost/test/none:1"))
                 .isInstanceOf(DavitException.class);
+    }
+
+    @Test
+    void theSandboxesOptionsCanBeAdjusted() throws Exception {
+        Path fake = tmp.resolve("fake-bwrap");
+        Files.writeString(fake, "#!/bin/sh\necho this is not bubblewrap >&2\nexit 3\n");
+        assertThat(fake.toFile().setExecutable(true)).isTrue();
+        try (Davit davit = Davit.builder().home(home).clientOptions(ClientOptions.anonymous(tmp.resolve("ignored")))
+                .sandboxOptions(o -> o.withBwrap(fake).withAllowWeakerSandbox(true)).build()) {
+            assertThat(davit.sandboxes().options()).isEqualTo(SandboxOptions.under(home).withBwrap(fake)
+                    .withAllowWeakerSandbox(true));
+            String outcome;
+            try {
+                ExecResult r = davit.sandboxes().run(davit.runSpec(IMAGE).command("true").runtime("bwrap").build());
+                outcome = r.exitCode() + " " + r.stderrText();
+            } catch (DavitException e) {
+                outcome = e.getMessage();
+            }
+            System.out.println("run with a fake bwrap: " + outcome);
+            assertThat(outcome).contains("fake-bwrap"); // run (or, where the jail cannot reach it, named)
+        }
+        assertThatThrownBy(() -> Davit.builder().home(home).sandboxOptions(o -> SandboxOptions.under(tmp)).build())
+                .isInstanceOf(DavitException.class).hasMessageContaining("Davit.Builder.home");
     }
 
     @Test

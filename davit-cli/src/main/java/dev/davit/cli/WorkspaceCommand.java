@@ -176,7 +176,7 @@ final class WorkspaceCommand extends GroupCommand {
                         + " (--secret-file): " + e.getMessage());
             }
         }
-        return dev.davit.sandbox.workspace.Secrets.of(m, "--secret");
+        return dev.davit.sandbox.workspace.Secrets.of(m); // its errors name Secrets.of: --secret in CLI terms
     }
 
     private static void putSecret(Map<String, byte[]> m, String name, byte[] value, String flag) {

@@ -59,7 +59,7 @@ class CliTermsTest {
      * with stdin or tees given to {@code Sandboxes.spawn}, a capture out of range).
      */
     private static final Set<String> NOT_CLI_TERMS = Set.of("C.UTF", "SANDBOX.md", "SCHILY.xattr",
-            "Davit.Builder.reapEvery", "Davit.open", "Davit.workspace", "ExecRequest.builder",
+            "Davit.Builder.reapEvery", "Davit.Builder.sandboxOptions", "Davit.Builder.home", "Davit.open", "Davit.workspace", "ExecRequest.builder",
             "ExecSpec.Builder.capture", "ExecSpec.Builder.stdin", "ExecSpec.Builder.tees", "Sandboxes.spawn");
 
     /** One string of a library source: a literal, or adjacent literals joined with {@code +}. */
@@ -259,6 +259,8 @@ class CliTermsTest {
             {"workspace w has no secrets (secretEnv); give them when creating it (Workspaces.create with Secrets.of)",
                 "workspace w has no secrets (--secret-env); give them when creating it (--secret NAME=VALUE or"
                     + " --secret-file NAME=PATH)"},
+            {"secret A holds 3 bytes, fewer than 8; give a longer value (Secrets.of)",
+                "secret A holds 3 bytes, fewer than 8; give a longer value (--secret)"},
             {"workspace w has no secret 'k' (secretEnv TOKEN=NAME); its secrets: none",
                 "workspace w has no secret 'k' (--secret-env TOKEN=NAME); its secrets: none"},
             {"/workspace/big in sandbox sb-1 has 9 bytes, more than the 64 MiB a read of a whole file takes; read its"

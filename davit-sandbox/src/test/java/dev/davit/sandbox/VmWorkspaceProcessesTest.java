@@ -118,7 +118,7 @@ class VmWorkspaceProcessesTest {
         String value = "vm-s3cr3t-" + java.util.UUID.randomUUID();
         Workspace s = workspaces.create(new CreateSpec(VmTestEnvironment.get(), Map.of(), null, Network.NONE, null,
                 Duration.ofHours(1), "vm", 1, 256), "secret-vm", null, dev.davit.sandbox.workspace.Secrets.of(
-                Map.of("API_TOKEN", value.getBytes(StandardCharsets.UTF_8)), "--secret"));
+                Map.of("API_TOKEN", value.getBytes(StandardCharsets.UTF_8))));
         try {
             java.io.ByteArrayOutputStream tee = new java.io.ByteArrayOutputStream();
             ExecResult r = workspaces.exec(s.id(), sh("cat /run/secrets/API_TOKEN; echo;"

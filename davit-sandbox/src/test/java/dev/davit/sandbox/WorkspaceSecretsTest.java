@@ -54,7 +54,7 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         values.put("TOKEN", TOKEN.getBytes(StandardCharsets.UTF_8));
         values.put("KEY", KEY.getBytes(StandardCharsets.UTF_8));
         w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w", seed,
-                Secrets.of(values, "--secret"));
+                Secrets.of(values));
     }
 
     private ExecResult exec(Map<String, String> secretEnv, String script, ByteArrayOutputStream tee) {
@@ -263,8 +263,10 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         for (Map<String, byte[]> bad : List.of(Map.of("1A", new byte[] {1}), Map.of("A-B", new byte[] {1}),
                 Map.of("E", new byte[0]), Map.of("SHORT", "1234567".getBytes(StandardCharsets.UTF_8)),
                 Map.of("BIG", new byte[Secrets.MAX_VALUE + 1]))) {
-            assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
-                    () -> workspaces.create(spec, null, null, Secrets.of(bad, "--secret"))).kind());
+            DavitException e = assertThrows(DavitException.class,
+                    () -> workspaces.create(spec, null, null, Secrets.of(bad)));
+            assertEquals(DavitException.Kind.USAGE, e.kind());
+            assertTrue(e.getMessage().contains("Secrets.of"), e.getMessage()); // the library's method, no CLI flag
         }
         // a workspace without secrets has none to map
         Workspace plain = workspaces.create(spec, null, null);

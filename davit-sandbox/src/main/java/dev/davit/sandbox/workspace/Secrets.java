@@ -76,16 +76,16 @@ public final class Secrets {
 
     /**
      * Secrets of {@code values} (name to value), checked: names as environment variable names (letters, digits,
-     * {@code _}, not starting with a digit, at most 64), each value {@link #MIN_VALUE} bytes to {@link #MAX_VALUE}, all together at
-     * most {@link #MAX_TOTAL}, at most {@link #MAX_COUNT} of them. {@code flag} names the option in errors.
+     * {@code _}, not starting with a digit, at most 64), each value {@link #MIN_VALUE} bytes to {@link #MAX_VALUE},
+     * all together at most {@link #MAX_TOTAL}, at most {@link #MAX_COUNT} of them. Errors name {@code Secrets.of}.
      *
      * @param values secret name to value, in the order to keep (the values are copied)
-     * @param flag   the option the values came from, named in error messages (e.g. {@code --secret})
      * @return the checked secrets; empty (as {@link #NONE}) for an empty map
      * @throws DavitException {@link Kind#USAGE} when a name is malformed or a value is missing, too short or too long,
      *                        or there are too many or too many bytes
      */
-    public static Secrets of(Map<String, byte[]> values, String flag) {
+    public static Secrets of(Map<String, byte[]> values) {
+        String flag = "Secrets.of";
         if (values.size() > MAX_COUNT) {
             throw new DavitException(Kind.USAGE, "too many secrets (" + values.size() + "); give at most " + MAX_COUNT);
         }
@@ -117,10 +117,11 @@ public final class Secrets {
     }
 
     /**
-     * Checks a secret's (or an environment variable's) name; {@code flag} names the option in the error.
+     * Checks a secret's (or an environment variable's) name; {@code flag} says in the error where it came from.
      *
      * @param name the name: 1 to 64 letters, digits or {@code _}, not starting with a digit
-     * @param flag the option the name came from, named in the error message
+     * @param flag where the name came from, named in the error message (a method, e.g. {@code Secrets.of}, or a
+     *             caller's own option)
      * @throws DavitException {@link Kind#USAGE} when {@code name} is null or malformed
      */
     public static void checkName(String name, String flag) {
