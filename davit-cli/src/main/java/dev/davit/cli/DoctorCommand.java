@@ -1,12 +1,12 @@
 package dev.davit.cli;
 
-import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.build.BuildProfile;
 import dev.davit.sandbox.build.EnvBuilder;
+import dev.davit.sandbox.internal.SandboxJson;
 import picocli.CommandLine.Command;
 
 /** {@code davit doctor}: which sandbox backends work on this host, and why not. */

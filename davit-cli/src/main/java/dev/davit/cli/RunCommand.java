@@ -1,7 +1,5 @@
 package dev.davit.cli;
 
-import dev.davit.oci.internal.Utf8String;
-import dev.davit.sandbox.internal.SandboxJson;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
@@ -10,6 +8,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
+import dev.davit.oci.internal.Utf8String;
 import dev.davit.oci.reference.Reference;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.OutputExcerpt;
@@ -18,6 +17,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.internal.SandboxJson;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

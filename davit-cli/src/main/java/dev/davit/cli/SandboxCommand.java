@@ -1,6 +1,5 @@
 package dev.davit.cli;
 
-import dev.davit.sandbox.internal.SandboxJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -12,6 +11,7 @@ import dev.davit.sandbox.ExecSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.internal.SandboxJson;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

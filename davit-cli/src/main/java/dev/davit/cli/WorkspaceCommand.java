@@ -1,6 +1,5 @@
 package dev.davit.cli;
 
-import dev.davit.sandbox.internal.WorkspaceJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
@@ -10,6 +9,7 @@ import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceLabels;

@@ -1,11 +1,11 @@
 package dev.davit.cli;
 
-import dev.davit.sandbox.internal.WorkspaceJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.ServiceSpec;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;

@@ -1,9 +1,9 @@
 package dev.davit.cli;
 
-import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;

@@ -1,6 +1,5 @@
 package dev.davit.sandbox;
 
-
 /**
  * What one {@link Sandboxes#run} did.
  *

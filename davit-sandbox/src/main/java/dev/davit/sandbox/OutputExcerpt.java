@@ -54,50 +54,48 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
     }
 
     /**
-     * The excerpt as text: head, a line saying how many bytes were left out, tail (or, when none were, the whole
-     * stream); invalid UTF-8 and control characters other than tab, newline and carriage return each shown as U+FFFD,
-     * and a long run of them as one, so that a flood of control bytes does not grow sixfold as JSON escapes.
+     * The excerpt as text and, where the text does not give the bytes exactly, as base64.
      *
-     * @param name the stream's name for the line about the bytes left out, e.g. {@code stdout}
-     * @return the text; the MCP server's and the CLI's {@code --json} {@code stdout}/{@code stderr}
+     * @param text   head, a line saying how many bytes were left out, tail (or, when none were, the whole stream);
+     *               invalid UTF-8 and control characters other than tab, newline and carriage return each shown as
+     *               U+FFFD, and a long run of them as one, so that a flood of control bytes does not grow sixfold as
+     *               JSON escapes
+     * @param base64 the whole stream in base64 when none of it was left out and {@code text} is not exactly its
+     *               bytes (they are not UTF-8, or hold control characters or U+FFFD); else null
      */
-    public String text(String name) {
-        if (!cut()) {
-            byte[] all = whole();
-            String strict = Text.utf8OrNull(all);
-            return printable(strict != null ? strict : new String(all, StandardCharsets.UTF_8));
-        }
-        int h = lastBoundary(head);
-        int t = firstBoundary(tail);
-        return printable(new String(head, 0, h, StandardCharsets.UTF_8)) + "\n[... davit: "
-                + (omitted() + head.length - h + t) + " bytes of " + name + " left out here ...]\n"
-                + printable(new String(tail, t, tail.length - t, StandardCharsets.UTF_8));
+    public record Rendered(String text, String base64) {
     }
 
     /**
-     * The stream's bytes in base64, for when {@link #text} does not give them exactly.
+     * The excerpt rendered once ({@link Rendered}): what the MCP server's and the CLI's {@code --json}
+     * {@code stdout}/{@code stderr} show.
      *
-     * @return the whole stream in base64 when none of it was left out and it is not UTF-8 text without control
-     *         characters (but tab, newline, carriage return) and U+FFFD; else null
+     * @param name the stream's name for the line about the bytes left out, e.g. {@code stdout}
+     * @return the text and, when needed, the base64 of the stream
      */
-    public String base64() {
-        if (cut()) {
-            return null;
+    public Rendered render(String name) {
+        if (!cut()) {
+            byte[] all = whole();
+            String strict = Text.utf8OrNull(all);
+            String text = printable(strict != null ? strict : new String(all, StandardCharsets.UTF_8));
+            return new Rendered(text, strict == null || text.indexOf('\uFFFD') >= 0
+                    ? Base64.getEncoder().encodeToString(all) : null);
         }
-        byte[] all = whole();
-        String strict = Text.utf8OrNull(all);
-        return strict != null && exact(strict) ? null : Base64.getEncoder().encodeToString(all);
+        int h = lastBoundary(head);
+        int t = firstBoundary(tail);
+        return new Rendered(printable(new String(head, 0, h, StandardCharsets.UTF_8)) + "\n[... davit: "
+                + (omitted() + head.length - h + t) + " bytes of " + name + " left out here ...]\n"
+                + printable(new String(tail, t, tail.length - t, StandardCharsets.UTF_8)), null);
     }
 
-    /** Whether {@link #printable} leaves {@code s} as it is and it has no U+FFFD of its own. */
-    private static boolean exact(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f || c == '\uFFFD') {
-                return false;
-            }
-        }
-        return true;
+    /**
+     * The excerpt as text ({@link #render}'s text).
+     *
+     * @param name the stream's name for the line about the bytes left out, e.g. {@code stdout}
+     * @return the text
+     */
+    public String text(String name) {
+        return render(name).text();
     }
 
     /**

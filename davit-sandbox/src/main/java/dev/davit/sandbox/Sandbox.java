@@ -1,9 +1,6 @@
 package dev.davit.sandbox;
 
-import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 
 /**
  * One long-lived sandbox as recorded in {@code <stateDir>/<id>/state.json}.

@@ -14,6 +14,12 @@ import java.util.Objects;
  * docs/SANDBOX.md. Thread-safe; each run is independent.
  */
 public final class Sandboxes {
+    // the workspace code opens a sandbox's files through HostFiles (not API, as fs.Dir is not); set before any
+    // instance exists
+    static {
+        dev.davit.sandbox.internal.HostFiles.provide(Sandboxes::openFilesOnHost);
+    }
+
     /** The backend names {@link #run} accepts, the default ({@link Backend#CONTAINER}) first. */
     public static final List<String> BACKENDS = Driver.all().stream().map(Driver::name).toList();
     /** The runtimes of the container backend, in the order an automatic choice tries them. */
@@ -518,10 +524,6 @@ public final class Sandboxes {
     public Path filesOnHost(String id) {
         Sandbox s = status(id);
         return lifecycle.of(s).filesOnHost(s, lifecycle.dir(id));
-    }
-
-    static {
-        dev.davit.sandbox.internal.HostFiles.provide(Sandboxes::openFilesOnHost);
     }
 
     /** {@link dev.davit.sandbox.internal.HostFiles#open}. */

@@ -6,10 +6,10 @@ import java.util.List;
 
 /**
  * A process started detached in a running sandbox by {@link Sandboxes#spawn}: it outlives the davit that started it
- * and a later davit reaches it through this record (kept by the caller, e.g. as JSON). Pids are the host's, each with
- * its start time (field 22 of /proc/PID/stat), so a reused pid is never taken for it. In a vm sandbox the process is
- * in the guest: {@code guestDir} names its directory there (pid, boot id, output, exit), the leader pid is the
- * guest's and the holder fields are 0.
+ * and a later davit reaches it through this record (kept by the caller, e.g. its fields in a file). Pids are the
+ * host's, each with its start time (field 22 of /proc/PID/stat), so a reused pid is never taken for it. In a vm
+ * sandbox the process is in the guest: {@code guestDir} names its directory there (pid, boot id, output, exit), the
+ * leader pid is the guest's and the holder fields are 0.
  *
  * @param holderPid   the host process that waits for the command and writes its exit code (see {@link #EXIT})
  * @param holderStart the holder's start time

@@ -1,10 +1,10 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.internal.SandboxJson;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.davit.sandbox.internal.SandboxJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

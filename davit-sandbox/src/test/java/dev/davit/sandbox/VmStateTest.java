@@ -1,11 +1,11 @@
 package dev.davit.sandbox;
 
-import dev.davit.sandbox.internal.SandboxJson;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.internal.SandboxJson;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;

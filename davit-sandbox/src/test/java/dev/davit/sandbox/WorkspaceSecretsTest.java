@@ -11,7 +11,6 @@ import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
-import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,11 +1,11 @@
 package dev.davit.oci.artifact;
 
-import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.digest.Hashed;
@@ -22,7 +22,6 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

@@ -1,6 +1,5 @@
 package dev.davit.oci.store;
 
-import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.internal.Fs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -10,6 +9,7 @@ import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.digest.Hashed;
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.ManifestParser;

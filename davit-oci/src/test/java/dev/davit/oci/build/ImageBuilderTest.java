@@ -1,6 +1,5 @@
 package dev.davit.oci.build;
 
-import dev.davit.oci.internal.ManifestJson;
 import static dev.davit.oci.ErrorAssert.assertDavitError;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -12,6 +11,7 @@ import dev.davit.oci.internal.Json;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.ManifestParser;

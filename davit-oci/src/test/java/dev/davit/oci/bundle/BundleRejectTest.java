@@ -1,12 +1,12 @@
 package dev.davit.oci.bundle;
 
-import dev.davit.oci.internal.ManifestJson;
 import static dev.davit.oci.ErrorAssert.assertDavitError;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;

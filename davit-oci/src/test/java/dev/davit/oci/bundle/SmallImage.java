@@ -1,10 +1,10 @@
 package dev.davit.oci.bundle;
 
-import dev.davit.oci.internal.ManifestJson;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.store.OciStore;

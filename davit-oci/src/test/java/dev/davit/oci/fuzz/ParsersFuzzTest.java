@@ -1,6 +1,5 @@
 package dev.davit.oci.fuzz;
 
-import dev.davit.oci.internal.ManifestJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
@@ -8,6 +7,7 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.ErrorAssert;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
@@ -209,7 +209,7 @@ class ParsersFuzzTest {
         }
     }
 
-    /** A parsed descriptor is well-formed and survives {@link ManifestParser#toJson} unchanged. */
+    /** A parsed descriptor is well-formed and survives {@link dev.davit.oci.internal.ManifestJson#toJson} unchanged. */
     private static void checkDescriptor(Descriptor d) {
         assertThat(d.mediaType()).isNotEmpty();
         assertThat(d.size()).isNotNegative();

@@ -1,6 +1,5 @@
 package dev.davit.oci.unpack;
 
-import dev.davit.oci.internal.ManifestJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -10,6 +9,7 @@ import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.ManifestParser;

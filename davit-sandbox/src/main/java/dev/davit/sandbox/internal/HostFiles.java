@@ -45,12 +45,16 @@ public final class HostFiles {
     }
 
     /**
-     * Sets the opener; {@link Sandboxes} does, once, when it is loaded.
+     * Sets the opener; {@link Sandboxes} does, once, when it is loaded (no other class may).
      *
      * @param o the opener
-     * @throws IllegalStateException when one was set already
+     * @throws IllegalStateException when one was set already, or the caller is not {@link Sandboxes}
      */
     public static synchronized void provide(Opener o) {
+        Class<?> caller = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).getCallerClass();
+        if (caller != Sandboxes.class) {
+            throw new IllegalStateException("only Sandboxes provides the opener of sandbox files, not " + caller);
+        }
         if (opener != null) {
             throw new IllegalStateException("the opener of sandbox files is set already");
         }
@@ -70,6 +74,7 @@ public final class HostFiles {
      *                                      while it was opened
      */
     public static Dir open(Sandboxes sandboxes, String id) throws IOException {
-        return opener.open(sandboxes, id);
+        // set by Sandboxes' static initializer, which ran before any instance (the argument) could exist
+        return java.util.Objects.requireNonNull(opener, "Sandboxes provides the opener").open(sandboxes, id);
     }
 }

@@ -40,21 +40,30 @@ public final class SandboxJson {
      * A doctor's report as {@code doctor --json} shows it.
      *
      * @param r the report
-     * @return {@code {"backends": [{"name", "available", "detail", "facts"}...], "any_available": ...}}
+     * @return {@code {"backends": [...], "any_available": ...}}, each entry as {@link #backend} shows it
      */
     public static ObjectNode doctor(Doctor.Report r) {
         ObjectNode o = Json.object();
         ArrayNode arr = o.putArray("backends");
-        for (Doctor.Backend b : r.backends()) {
-            ObjectNode e = arr.addObject();
-            e.put("name", b.name());
-            e.put("available", b.available());
-            e.put("detail", b.detail());
-            ObjectNode f = e.putObject("facts");
-            b.facts().forEach(f::put);
-        }
+        r.backends().forEach(b -> arr.add(backend(b)));
         o.put("any_available", r.anyAvailable());
         return o;
+    }
+
+    /**
+     * One entry of a doctor's report, as {@link #doctor} shows it.
+     *
+     * @param b the entry
+     * @return {@code {"name": ..., "available": ..., "detail": ..., "facts": {...}}}
+     */
+    public static ObjectNode backend(Doctor.Backend b) {
+        ObjectNode e = Json.object();
+        e.put("name", b.name());
+        e.put("available", b.available());
+        e.put("detail", b.detail());
+        ObjectNode f = e.putObject("facts");
+        b.facts().forEach(f::put);
+        return e;
     }
 
     /**
@@ -101,19 +110,19 @@ public final class SandboxJson {
     }
 
     /**
-     * Puts a stream's excerpt into {@code doc}: {@code NAME} its text ({@link OutputExcerpt#text}),
-     * {@code NAME_bytes} the total and, when the text is not the bytes exactly, {@code NAME_base64}
-     * ({@link OutputExcerpt#base64}).
+     * Puts a stream's excerpt into {@code doc} ({@link OutputExcerpt#render}): {@code NAME} its text, then
+     * {@code NAME_base64} when none of it was left out and the text is not the bytes exactly, then {@code NAME_bytes}
+     * the total.
      *
      * @param doc  the JSON object to put the fields into
      * @param name the stream's field name, e.g. {@code stdout}
      * @param e    the excerpt
      */
     public static void excerpt(ObjectNode doc, String name, OutputExcerpt e) {
-        doc.put(name, e.text(name));
-        String b64 = e.base64();
-        if (b64 != null) {
-            doc.put(name + "_base64", b64);
+        OutputExcerpt.Rendered r = e.render(name);
+        doc.put(name, r.text());
+        if (r.base64() != null) {
+            doc.put(name + "_base64", r.base64());
         }
         doc.put(name + "_bytes", e.total());
     }

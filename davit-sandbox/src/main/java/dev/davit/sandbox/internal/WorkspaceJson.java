@@ -148,6 +148,17 @@ public final class WorkspaceJson {
     }
 
     /**
+     * The snapshot a {@code snapshot.json} holds ({@link #snapshot(Workspaces.Snapshot)}).
+     *
+     * @param o the file's document
+     * @return the snapshot
+     */
+    public static Workspaces.Snapshot snapshot(JsonNode o) {
+        return new Workspaces.Snapshot(o.path("name").asText(), Instant.parse(o.path("created_at").asText()),
+                o.path("files").asLong(), o.path("bytes").asLong());
+    }
+
+    /**
      * A service as the CLI's {@code --json} shows it.
      *
      * @param s the service

@@ -2,12 +2,12 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.internal.HostFiles;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;
+import dev.davit.sandbox.internal.HostFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;

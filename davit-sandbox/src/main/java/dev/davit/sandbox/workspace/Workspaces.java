@@ -1,7 +1,5 @@
 package dev.davit.sandbox.workspace;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
@@ -1054,9 +1052,7 @@ public final class Workspaces {
         List<Snapshot> out = new ArrayList<>();
         try (Stream<Path> dirs = Files.list(snaps)) {
             for (Path d : dirs.filter(d -> !d.getFileName().toString().startsWith(".")).toList()) {
-                JsonNode o = Json.read(Files.readAllBytes(d.resolve(SNAPSHOT_FILE)));
-                out.add(new Snapshot(o.path("name").asText(), Instant.parse(o.path("created_at").asText()),
-                        o.path("files").asLong(), o.path("bytes").asLong()));
+                out.add(WorkspaceJson.snapshot(Json.read(Files.readAllBytes(d.resolve(SNAPSHOT_FILE)))));
             }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot list " + snaps + ": " + e.getMessage());

@@ -1,7 +1,6 @@
 package dev.davit.sandbox.container;
 
 import dev.davit.oci.internal.Utf8String;
-import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
@@ -17,6 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.internal.SandboxJson;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,6 +1,5 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.BusyboxRootfs;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
@@ -16,6 +15,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.internal.SandboxJson;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;

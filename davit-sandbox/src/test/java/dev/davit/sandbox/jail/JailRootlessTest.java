@@ -1,6 +1,5 @@
 package dev.davit.sandbox.jail;
 
-import dev.davit.sandbox.internal.SandboxJson;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.DavitException;
@@ -16,6 +15,7 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.charset.StandardCharsets;
@@ -106,7 +106,7 @@ class JailRootlessTest {
                     case "workspace" -> workspace(home, rootfs, image);
                     case "workspace-files" -> workspaceFiles(home, rootfs, image);
                     case "doctor" -> print("doctor", s.doctor().backends().stream().filter(b -> b.name().equals(
-                            dev.davit.sandbox.Doctor.JAIL)).findFirst().map(b -> SandboxJson.doctor(new dev.davit.sandbox.Doctor.Report(List.of(b))).get("backends").get(0)).orElseThrow().toString() + "\n");
+                            dev.davit.sandbox.Doctor.JAIL)).findFirst().map(SandboxJson::backend).orElseThrow().toString() + "\n");
                     default -> throw new IllegalArgumentException(args[2]);
                 }
             } catch (DavitException e) {
