@@ -6,7 +6,6 @@ import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.oci.copy.ProgressListener;
-import dev.davit.sandbox.Backend;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
@@ -336,7 +335,7 @@ public final class Davit implements AutoCloseable {
      * enforce them (as the CLI does); none for a microVM, whose size bounds it.
      */
     private static Limits defaultLimits(RunTarget t) {
-        return t.backend().equals(Backend.VM) || Limits.unenforceable() != null ? Limits.NONE : Limits.DEFAULT;
+        return Limits.unenforceable() != null ? Limits.NONE : Limits.defaultFor(t.backend());
     }
 
     void forget(OpenWorkspace h) {

@@ -261,9 +261,8 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
          * @throws DavitException USAGE for a value the {@link CreateSpec} refuses (see its constructor)
          */
         public CreateSpec build() {
-            boolean vm = Backend.VM.equals(backend);
             return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish,
-                    limits != null ? limits : vm ? Limits.NONE : Limits.DEFAULT);
+                    limits != null ? limits : Limits.defaultFor(backend));
         }
     }
 

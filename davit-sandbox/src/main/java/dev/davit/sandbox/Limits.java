@@ -45,6 +45,17 @@ public record Limits(long memoryMiB, double cpus, long pids) {
     }
 
     /**
+     * The limits a {@link RunSpec} or {@link CreateSpec} builder gives a sandbox of {@code backend} when none are set:
+     * {@link #DEFAULT} for a container, {@link #NONE} for a microVM (its size bounds it).
+     *
+     * @param backend {@link Backend#CONTAINER}, {@link Backend#VM}, or null (a container)
+     * @return the default limits
+     */
+    public static Limits defaultFor(String backend) {
+        return Backend.VM.equals(backend) ? NONE : DEFAULT;
+    }
+
+    /**
      * Why limits cannot be enforced for this user on this host (no writable cgroup v1 hierarchy or delegated cgroup
      * v2 with the memory, cpu and pids controllers), or null when they can. Cheap: reads /proc and /sys only.
      *

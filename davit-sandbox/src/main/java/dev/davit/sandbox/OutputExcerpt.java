@@ -89,16 +89,6 @@ public record OutputExcerpt(byte[] head, byte[] tail, long total) {
     }
 
     /**
-     * The excerpt as text ({@link #render}'s text).
-     *
-     * @param name the stream's name for the line about the bytes left out, e.g. {@code stdout}
-     * @return the text
-     */
-    public String text(String name) {
-        return render(name).text();
-    }
-
-    /**
      * {@code s} with each control character but tab, newline and carriage return as U+FFFD, and a run of more than
      * {@link #RUN} of them as one U+FFFD followed by {@code [N control bytes]}: a flood of control bytes reads as one
      * line, not thousands of replacement characters.

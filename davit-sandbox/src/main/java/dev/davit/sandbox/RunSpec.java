@@ -437,9 +437,8 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
          * @throws DavitException USAGE for a value the {@link RunSpec} refuses (see its constructor)
          */
         public RunSpec build() {
-            Limits l = limits != null ? limits : Backend.VM.equals(backend) ? Limits.NONE : Limits.DEFAULT;
             return new RunSpec(rootfs, command, env, workdir, timeout, network, image, backend, runtime, vcpus,
-                    memoryMiB, l, maxOutput, capture);
+                    memoryMiB, limits != null ? limits : Limits.defaultFor(backend), maxOutput, capture);
         }
     }
 }

@@ -219,7 +219,8 @@ public final class SandboxJson {
         return out;
     }
 
-    private static String text(JsonNode n) {
+    /** The string {@code n} holds, or null when it is none (absent, null, another type). */
+    static String text(JsonNode n) {
         return n.isTextual() ? n.asText() : null;
     }
 

@@ -104,9 +104,9 @@ public final class WorkspaceJson {
         List<Workspace.SecretInfo> secrets = new ArrayList<>();
         o.path("secrets").forEach(i -> secrets.add(new Workspace.SecretInfo(i.path("name").asText(),
                 i.path("bytes").asLong())));
-        return new Workspace(o.path("id").asText(), text(o.path("name")), o.path("sandbox").asText(),
+        return new Workspace(o.path("id").asText(), SandboxJson.text(o.path("name")), o.path("sandbox").asText(),
                 Instant.parse(o.path("created_at").asText()),
-                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, text(b.path("seed")),
+                ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, SandboxJson.text(b.path("seed")),
                 b.path("files").asLong(), b.path("bytes").asLong(), labels, List.copyOf(secrets));
     }
 
@@ -253,10 +253,6 @@ public final class WorkspaceJson {
 
     private static ExecEntry.Stream stream(JsonNode s) {
         return new ExecEntry.Stream(s.path("bytes").asLong(), s.path("head").asText(""),
-                s.path("tail").isTextual() ? s.get("tail").asText() : null);
-    }
-
-    private static String text(JsonNode n) {
-        return n.isTextual() ? n.asText() : null;
+                SandboxJson.text(s.path("tail")));
     }
 }
