@@ -282,28 +282,6 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     }
 
     /**
-     * Refuses a call's {@code publish} without {@code network}, and any published port on a host address that is
-     * not loopback: a model may serve to this host, never to the network.
-     */
-    void publish(Map<String, Object> arguments) {
-        if (!(arguments.get("publish") instanceof List<?> ports)) {
-            return;
-        }
-        if (!Boolean.TRUE.equals(arguments.get("network"))) {
-            throw Tool.invalid("'publish' needs 'network': true (published ports reach the workspace through its own"
-                    + " network); add it, or leave 'publish' out");
-        }
-        for (Object p : ports) {
-            String[] parts = String.valueOf(p).split(":", -1);
-            if (parts.length == 3 && !parts[0].matches("127(\\.[0-9]{1,3}){3}")) {
-                throw Tool.invalid("'publish': " + dev.davit.oci.internal.Text.shorten(String.valueOf(p), 60) + " would"
-                        + " listen on " + dev.davit.oci.internal.Text.shorten(parts[0], 40) + "; published ports are on"
-                        + " 127.0.0.1 only: give \"HOST_PORT:PORT\"");
-            }
-        }
-    }
-
-    /**
      * Caps a call's {@code ttl} at the server's workspace TTL (when it has one): the operator's limit is not the
      * model's to lift.
      */

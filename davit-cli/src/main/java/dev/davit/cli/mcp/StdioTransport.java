@@ -55,12 +55,36 @@ final class StdioTransport implements McpServerTransportProvider {
                     msg = McpSchema.deserializeJsonRpcMessage(mapper, line);
                 } catch (IOException | RuntimeException e) {
                     log.accept("ignored a message that is not JSON-RPC 2.0: " + e.getMessage());
+                    // a parse error (JSON-RPC 2.0, 5.1): answered with id null, so the client need not wait
+                    write(("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"the"
+                            + " message cannot be read as JSON-RPC 2.0\"}}").getBytes(StandardCharsets.UTF_8));
                     continue;
                 }
                 session.handle(msg).subscribe(null, e -> log.accept("a message failed: " + e.getMessage()));
             }
         } catch (IOException e) {
             log.accept("reading stdin failed: " + e.getMessage());
+        }
+    }
+
+    /** Writes one line to the client, whole: lines of calls that end at once never mix. */
+    private void write(byte[] line) {
+        writeLine(out, line, log);
+    }
+
+    /**
+     * Writes {@code line} and a newline to {@code out}, holding its lock (every writer of the stdio transport's
+     * output does); a failure goes to {@code log}.
+     */
+    static void writeLine(OutputStream out, byte[] line, Consumer<String> log) {
+        try {
+            synchronized (out) {
+                out.write(line);
+                out.write('\n');
+                out.flush();
+            }
+        } catch (IOException e) {
+            log.accept("writing to stdout failed (the client went away?): " + e.getMessage());
         }
     }
 
@@ -87,14 +111,9 @@ final class StdioTransport implements McpServerTransportProvider {
         public Mono<Void> sendMessage(McpSchema.JSONRPCMessage message) {
             return Mono.fromRunnable(() -> {
                 try {
-                    byte[] line = mapper.writeValueAsBytes(message);
-                    synchronized (out) {
-                        out.write(line);
-                        out.write('\n');
-                        out.flush();
-                    }
+                    write(mapper.writeValueAsBytes(message));
                 } catch (IOException e) {
-                    log.accept("writing to stdout failed (the client went away?): " + e.getMessage());
+                    log.accept("cannot write a message: " + e.getMessage());
                 }
             });
         }
