@@ -50,7 +50,7 @@ final class McpCommand extends GroupCommand {
         boolean allowNetwork;
 
         @Option(names = "--max-workspaces", paramLabel = "N", description = "Refuse workspace_create when N"
-                + " workspaces exist (default 8).")
+                + " workspaces of this server exist (default 8; the operator's do not count).")
         int maxWorkspaces = 8;
 
         @Option(names = "--ttl", paramLabel = "S", description = "The TTL of workspaces created without one, in"

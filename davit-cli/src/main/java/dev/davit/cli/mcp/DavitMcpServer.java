@@ -107,7 +107,7 @@ public final class DavitMcpServer implements AutoCloseable {
         this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome());
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission());
+                new Policy.Admission(), access::owns);
         // davit's exec helper is written now, before calls run at once: a helper written while another call's thread
         // forks could be inherited open for writing by that child, and its first exec fail with ETXTBSY
         dev.davit.sandbox.jail.Jail.execHelper(dev.davit.sandbox.SandboxOptions.under(options.davitHome()));

@@ -15,11 +15,11 @@ import java.util.Map;
 /**
  * What the server lets a model do: host paths only under {@code --allow-path} directories (no link on the way from
  * there, held open from the check to the use: see {@link Pins}), the network only with {@code --allow-network}, at most {@code maxWorkspaces} workspaces, and
- * a TTL for the workspaces it creates.
+ * a TTL for the workspaces it creates. Of the workspaces, those {@code counted} accepts (the server's own) count.
  */
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
               Path davitHome, List<String> allowedRegistries, java.util.function.Predicate<String> catalog,
-              Admission admission) {
+              Admission admission, java.util.function.Predicate<dev.davit.sandbox.workspace.Workspace> counted) {
     /** Counts the workspaces being created, so that concurrent creates cannot pass {@code maxWorkspaces}. */
     static final class Admission {
         private int creating;
@@ -27,7 +27,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
     Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl, Path davitHome) {
         this(allowedPaths, allowNetwork, maxWorkspaces, workspaceTtl, davitHome, List.of(), name -> false,
-                new Admission());
+                new Admission(), w -> true);
     }
 
     Policy {
@@ -199,7 +199,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      */
     Runnable reserveWorkspace() {
         synchronized (admission) {
-            int n = Workspaces.under(davitHome).list().size();
+            int n = ownWorkspaces();
             if (n + admission.creating >= maxWorkspaces) {
                 throw Tool.invalid("there are already " + n + " workspaces" + (admission.creating > 0 ? " and "
                         + admission.creating + " being created" : "") + " (this server allows " + maxWorkspaces
@@ -236,9 +236,17 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
             @Override
             public int settled() {
-                return maxWorkspaces - Workspaces.under(davitHome).list().size();
+                return maxWorkspaces - ownWorkspaces();
             }
         };
+    }
+
+    /**
+     * How many workspaces count against {@code maxWorkspaces}: the server's own ({@code counted}); the operator's
+     * neither count nor show in the number a refusal tells the model.
+     */
+    private int ownWorkspaces() {
+        return (int) Workspaces.under(davitHome).list().stream().filter(counted).count();
     }
 
     /**
