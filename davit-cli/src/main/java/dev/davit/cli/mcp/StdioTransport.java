@@ -55,9 +55,6 @@ final class StdioTransport implements McpServerTransportProvider {
                     msg = McpSchema.deserializeJsonRpcMessage(mapper, line);
                 } catch (IOException | RuntimeException e) {
                     log.accept("ignored a message that is not JSON-RPC 2.0: " + e.getMessage());
-                    // a parse error (JSON-RPC 2.0, 5.1): answered with id null, so the client need not wait
-                    write(("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"the"
-                            + " message cannot be read as JSON-RPC 2.0\"}}").getBytes(StandardCharsets.UTF_8));
                     continue;
                 }
                 session.handle(msg).subscribe(null, e -> log.accept("a message failed: " + e.getMessage()));
