@@ -168,4 +168,52 @@ class WorkspaceNamesCliTest extends BusyboxRegistryTest {
                     .contains("served by web");
         }
     }
+
+    @Test
+    void aPublishedHostPortZeroIsAFreePortKeptAcrossRestarts() throws Exception {
+        Tools.assumeAvailable("slirp4netns");
+        Cli c = cli();
+        JsonNode w = ok(c.run("--json", "workspace", "create", image, "--name", "web0", "--network", "--publish",
+                "0:8080"));
+        int port = w.at("/ports/0/host_port").asInt();
+        assertThat(port).isGreaterThan(0);
+        assertThat(w.at("/ports/0/address").asText()).isEqualTo("127.0.0.1:" + port);
+        ok(c.run("--json", "workspace", "stop", "web0"));
+        assertThat(ok(c.run("--json", "workspace", "start", "web0")).at("/ports/0/host_port").asInt())
+                .isEqualTo(port);
+        Path page = Files.writeString(home.resolve("index.html"), "served on a free port\n");
+        ok(c.run("--json", "workspace", "file", "write", "web0", "index.html", "--from", page.toString()));
+        ok(c.run("--json", "workspace", "service", "start", "web0", "httpd", "--ready-port", "8080", "--", "busybox",
+                "httpd", "-f", "-p", "8080", "-h", "/workspace"));
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+                    .contains("served on a free port");
+        }
+    }
+
+    @Test
+    void anOwnerIsRecordedAndReapByOwnerLeavesTheOthers() throws Exception {
+        Cli c = cli();
+        assertThat(ok(c.run("--json", "workspace", "create", image, "--name", "mine")).get("owner").isNull())
+                .isTrue();
+        JsonNode theirs = ok(c.run("--json", "workspace", "create", image, "--owner", "mcp", "--ttl", "0.5"));
+        assertThat(theirs.get("owner").asText()).isEqualTo("mcp");
+        JsonNode session = ok(c.run("--json", "workspace", "create", image, "--owner", "mcp:s1", "--ttl", "0.5"));
+        JsonNode other = ok(c.run("--json", "workspace", "create", image, "--owner", "mcp2", "--ttl", "0.5"));
+        ok(c.run("--json", "workspace", "update", "mine", "--ttl", "0.5"));
+        assertThat(refused(c.run("workspace", "create", image, "--owner", "bad owner"))).isEqualTo("davit: error:"
+                + " the owner must be 1 to 128 letters, digits, '.', '_', '-', ':', '@' or '/', not 'bad owner'"
+                + " (--owner)");
+        Thread.sleep(700);
+        List<String> reaped = new ArrayList<>();
+        ok(c.run("--json", "workspace", "reap", "--owner", "mcp")).get("removed")
+                .forEach(r -> reaped.add(r.get("id").asText()));
+        assertThat(reaped).containsExactlyInAnyOrder(theirs.get("id").asText(), session.get("id").asText());
+        List<String> left = new ArrayList<>();
+        ok(c.run("--json", "workspace", "ls")).get("workspaces").forEach(x -> left.add(x.get("id").asText()));
+        assertThat(left).hasSize(2).contains(other.get("id").asText());
+        assertThat(ok(c.run("--json", "workspace", "status", "mine")).get("owner").isNull()).isTrue();
+    }
 }
