@@ -157,15 +157,22 @@ class WorkspaceNamesCliTest extends BusyboxRegistryTest {
         assertThat(p.get("container_port").asInt()).isEqualTo(8080);
         assertThat(ok(c.run("--json", "workspace", "ls")).at("/workspaces/0/ports/0/address").asText())
                 .isEqualTo("127.0.0.1:" + port);
-        Path page = Files.writeString(home.resolve("index.html"), "served by web\n");
-        ok(c.run("--json", "workspace", "file", "write", "web", "index.html", "--from", page.toString()));
-        ok(c.run("--json", "workspace", "service", "start", "web", "httpd", "--ready-port", "8080", "--", "busybox",
+        assertThat(serve(c, "web", "served by web\n", port)).contains("served by web");
+    }
+
+    /**
+     * What the host gets from {@code 127.0.0.1:port} for /index.html once workspace {@code ws} serves {@code page}
+     * with busybox httpd on its port 8080.
+     */
+    private String serve(Cli c, String ws, String page, int port) throws IOException {
+        Path f = Files.writeString(home.resolve("index.html"), page);
+        ok(c.run("--json", "workspace", "file", "write", ws, "index.html", "--from", f.toString()));
+        ok(c.run("--json", "workspace", "service", "start", ws, "httpd", "--ready-port", "8080", "--", "busybox",
                 "httpd", "-f", "-p", "8080", "-h", "/workspace"));
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             s.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
-                    .contains("served by web");
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 
@@ -181,16 +188,7 @@ class WorkspaceNamesCliTest extends BusyboxRegistryTest {
         ok(c.run("--json", "workspace", "stop", "web0"));
         assertThat(ok(c.run("--json", "workspace", "start", "web0")).at("/ports/0/host_port").asInt())
                 .isEqualTo(port);
-        Path page = Files.writeString(home.resolve("index.html"), "served on a free port\n");
-        ok(c.run("--json", "workspace", "file", "write", "web0", "index.html", "--from", page.toString()));
-        ok(c.run("--json", "workspace", "service", "start", "web0", "httpd", "--ready-port", "8080", "--", "busybox",
-                "httpd", "-f", "-p", "8080", "-h", "/workspace"));
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
-                    .contains("served on a free port");
-        }
+        assertThat(serve(c, "web0", "served on a free port\n", port)).contains("served on a free port");
     }
 
     @Test

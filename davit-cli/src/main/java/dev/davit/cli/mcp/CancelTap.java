@@ -13,7 +13,8 @@ import java.util.function.Consumer;
  * does not do: a {@code tools/call} request carries its JSON-RPC id into its {@code _meta} (so the handler knows
  * which call it is), and {@code notifications/cancelled} reaches {@code onCancel} with the request id it names.
  * End of input (the client went away) calls {@code onEnd} once. A line that is not JSON-RPC goes to {@code garbage}
- * instead of the SDK. Other lines pass through unchanged.
+ * instead of the SDK; a line longer than {@link #MAX_LINE} is skipped as it is read (never held whole) and answered
+ * through {@code reply} with an error. Other lines pass through unchanged.
  */
 final class CancelTap extends InputStream {
     /** The longest line looked at (longer lines pass through unparsed). */
@@ -40,7 +41,7 @@ final class CancelTap extends InputStream {
 
     /**
      * {@code reply} writes one JSON-RPC message (a line without its newline) to the client: the error answer to a
-     * message too long to read.
+     * message too long to read ({@link #tooLong}).
      */
     CancelTap(InputStream in, Consumer<String> onCancel, Runnable onEnd, Consumer<byte[]> garbage,
               Consumer<byte[]> reply) {
@@ -103,9 +104,7 @@ final class CancelTap extends InputStream {
                 }
             }
             if (dropped > 0) {
-                long size = buf.size() + dropped;
-                garbage.accept(new byte[0]);
-                reply.accept(tooLong(buf.toByteArray(), size));
+                reply.accept(tooLong(buf.toByteArray(), buf.size() + dropped));
                 line = new byte[0];
                 pos = 0;
                 if (c == -1) {

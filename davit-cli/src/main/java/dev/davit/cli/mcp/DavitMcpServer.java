@@ -154,7 +154,8 @@ public final class DavitMcpServer implements AutoCloseable {
         List<McpServerFeatures.SyncToolSpecification> specs = new ArrayList<>();
         for (Tool t : tools) {
             specs.add(McpServerFeatures.SyncToolSpecification.builder().tool(t.toSchema(offered))
-                    .callHandler((exchange, request) -> call(t, request, progress(exchange, request))).build());
+                    .callHandler((exchange, request) -> call(t, request, progress(exchange, request),
+                            exchange.sessionId() == null ? "stdio" : exchange.sessionId())).build());
         }
         return specs;
     }
@@ -221,17 +222,18 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     McpSchema.CallToolResult call(Tool tool, McpSchema.CallToolRequest request) {
-        return call(tool, request, null);
+        return call(tool, request, null, "stdio");
     }
 
+    /**
+     * Runs a call of {@code tool} by the MCP session {@code session} (the transport's id of it, never one the client
+     * names: it decides which workspaces the call reaches with --isolate-sessions).
+     */
     McpSchema.CallToolResult call(Tool tool, McpSchema.CallToolRequest request,
-                                  java.util.function.Consumer<String> progress) {
+                                  java.util.function.Consumer<String> progress, String session) {
         Map<String, Object> args = request.arguments() == null ? new java.util.LinkedHashMap<>()
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
         tool.argv(args, List.of()); // arguments first: types, names, required
-        Object requestId = request.meta() == null ? null : request.meta().get(REQUEST_ID);
-        String session = requestId == null ? "stdio" : requestId.toString().substring(0,
-                Math.max(0, requestId.toString().indexOf('/')));
         if (args.get("workspace") instanceof String ref) { // the one place a workspace argument is resolved
             try {
                 args.put("workspace", access.resolve(ref, session, tool));
@@ -243,6 +245,7 @@ public final class DavitMcpServer implements AutoCloseable {
         Path[] scratch = new Path[1];
         List<Runnable> releases = new ArrayList<>();
         Pins pins = Pins.open();
+        Object requestId = request.meta() == null ? null : request.meta().get(REQUEST_ID);
         if (requestId != null) {
             running.put(requestId.toString(), Thread.currentThread());
         }
