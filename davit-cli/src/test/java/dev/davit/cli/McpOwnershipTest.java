@@ -290,6 +290,13 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         a.put("publish", List.of("127.0.0.2:18080:8080"));
         assertThat(invalid(c, "workspace_create", a)).contains("would listen on 127.0.0.2", "127.0.0.1 only");
         assertThat(new Cli(home).run("--json", "workspace", "ls").json().get("workspaces")).isEmpty();
+        Cli.Result range = new Cli(home).run("mcp", "serve", "--publish-ports", "9000-8000");
+        assertThat(range.stderr()).isEqualTo("davit: error: --publish-ports needs LOW-HIGH with 1 <= LOW <= HIGH <="
+                + " 65535, got 9000-8000\n");
+        assertThat(new Cli(home).run("mcp", "serve", "--publish-ports", "high").stderr()).isEqualTo("davit: error:"
+                + " --publish-ports needs LOW-HIGH (e.g. 1024-65535), got 'high'\n");
+        assertThat(new Cli(home).run("mcp", "serve", "--owner", "a:b").stderr()).isEqualTo("davit: error: --owner"
+                + " must be 1 to 64 letters, digits, '.', '_' or '-', not 'a:b'\n");
 
         a.put("publish", List.of("0:8080"));
         a.put("name", "web");
@@ -308,5 +315,10 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         }
         assertThat(ok(c, "workspace_status", Map.of("workspace", "web")).get("ports").toString())
                 .contains("127.0.0.1:" + port);
+        // the operator narrows (or widens) the ports a model may take
+        McpAsyncClient narrow = stdio("--allow-network", "--publish-ports", "20000-20010");
+        a.put("publish", List.of("18080:8080"));
+        a.put("name", "web2");
+        assertThat(invalid(narrow, "workspace_create", a)).contains("host port 18080", "(20000-20010)");
     }
 }

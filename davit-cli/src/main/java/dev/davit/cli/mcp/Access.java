@@ -75,7 +75,7 @@ final class Access {
 
     /** Whether a call of {@code session} may see {@code w}. */
     boolean visible(Workspace w, String session) {
-        return shared.containsKey(w.id()) || (isolateSessions ? ownerFor(session).equals(w.owner()) : owns(w));
+        return shared.containsKey(w.id()) || ownedHere(w, session);
     }
 
     /**
@@ -102,6 +102,7 @@ final class Access {
         return w.id();
     }
 
+    /** Whether {@code w} is the server's own, as a call of {@code session} sees it (its session's alone, isolated). */
     private boolean ownedHere(Workspace w, String session) {
         return isolateSessions ? ownerFor(session).equals(w.owner()) : owns(w);
     }
