@@ -115,6 +115,7 @@ public final class CliTerms {
             rule("ImportOptions.withRepository", "--repo"),
             rule("ImportOptions.withMaxTotalBytes", "--max-size"),
             rule("Installer.Options.offline", "--offline"),
+            rule("Workspaces.ownedBy", "--owner"),
             rule("Limits.memoryMiB", "--memory"),
             rule("Limits.cpus", "--cpus"),
             rule("Limits.pids", "--pids"),

@@ -50,7 +50,7 @@ final class McpCommand extends GroupCommand {
         boolean allowNetwork;
 
         @Option(names = "--max-workspaces", paramLabel = "N", description = "Refuse workspace_create when N"
-                + " workspaces exist (default 8).")
+                + " workspaces of this server exist (default 8; the operator's do not count).")
         int maxWorkspaces = 8;
 
         @Option(names = "--ttl", paramLabel = "S", description = "The TTL of workspaces created without one, in"
@@ -67,9 +67,31 @@ final class McpCommand extends GroupCommand {
                 + " one workspace only. Removed when the server exits.")
         int warm;
 
+        @Option(names = "--owner", paramLabel = "NAME", description = "The owner recorded on every workspace this"
+                + " server creates (default mcp); the model reaches only those (and --share-workspace ones). Give"
+                + " servers on one DAVIT_HOME different names to keep their workspaces apart.")
+        String owner = "mcp";
+
+        @Option(names = "--share-workspace", paramLabel = "NAME[:ro|:rw]", description = "Hand the model an"
+                + " existing workspace of the operator's (repeatable): ro (default) for the tools that only read,"
+                + " rw for every tool but workspace_delete and workspace_update.")
+        List<String> shares = new ArrayList<>();
+
+        @Option(names = "--isolate-sessions", description = "With --http: each MCP session sees only the workspaces"
+                + " it created (default: every session of this server sees all of the server's).")
+        boolean isolateSessions;
+
+        @Option(names = "--publish-ports", paramLabel = "LOW-HIGH", description = "The host ports a model may publish"
+                + " on 127.0.0.1 (default 1024-65535; 0, a free port, always).")
+        String publishPorts = "1024-65535";
+
         @Override
         protected int run(Output out) {
             DavitMcpServer.checkTools(tools);
+            if (isolateSessions && http == null) {
+                throw new DavitException(Kind.USAGE, "--isolate-sessions is for --http; stdio has one session");
+            }
+            int[] range = portRange(publishPorts);
             if (maxWorkspaces < 1) {
                 throw new DavitException(Kind.USAGE, "--max-workspaces must be at least 1");
             }
@@ -102,7 +124,8 @@ final class McpCommand extends GroupCommand {
             }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
-                    allowRegistries, warm));
+                    allowRegistries, warm), new DavitMcpServer.Scope(owner, shares, isolateSessions, range[0],
+                    range[1]));
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {
@@ -128,6 +151,19 @@ final class McpCommand extends GroupCommand {
             } finally {
                 server.close();
             }
+        }
+
+        /** {@code --publish-ports LOW-HIGH} (or one port). */
+        private static int[] portRange(String s) {
+            String[] p = s.split("-", -1);
+            try {
+                if (p.length == 1 || p.length == 2) {
+                    return new int[] {Integer.parseInt(p[0].strip()), Integer.parseInt(p[p.length - 1].strip())};
+                }
+            } catch (NumberFormatException e) {
+                // the error below
+            }
+            throw new DavitException(Kind.USAGE, "--publish-ports needs LOW-HIGH (e.g. 1024-65535), got '" + s + "'");
         }
     }
 }

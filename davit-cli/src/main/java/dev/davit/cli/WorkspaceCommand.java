@@ -103,12 +103,16 @@ final class WorkspaceCommand extends GroupCommand {
                 + " content of host file PATH (repeatable; at most 64 KiB).")
         List<String> secretFiles = new ArrayList<>();
 
+        @Option(names = "--owner", paramLabel = "NAME", description = OWNER_TEXT)
+        String owner;
+
         @picocli.CommandLine.Mixin
         ResourceOptions resources = new ResourceOptions();
 
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
+            workspaces(main).ownedBy(owner); // a bad owner fails before anything is pulled
             dev.davit.sandbox.workspace.Secrets given = secrets(secrets, secretFiles, main.env());
             var net = NetworkOption.parse(network);
             // bad names, labels and --publish values fail before anything is pulled
@@ -123,7 +127,7 @@ final class WorkspaceCommand extends GroupCommand {
             }
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Path home = DavitHome.resolve(main.env());
-            Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home));
+            Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home)).ownedBy(owner);
             if (main.spares() != null && !resources.allowWeakerSandbox) { // spares are made with the default options
                 ws = ws.withSpares(main.spares());
             }
@@ -194,6 +198,8 @@ final class WorkspaceCommand extends GroupCommand {
     static final String SECRET_ENV_TEXT = "Set variable VAR to the value of the workspace's secret NAME"
             + " (repeatable); the value never appears on a command line.";
 
+    static final String OWNER_TEXT = "Record NAME as its owner (default: none, the operator's own): an MCP server"
+            + " sees only the workspaces of its --owner (default mcp), so --owner mcp hands this one to it wholly.";
     static final String NAME_TEXT = "A name to use instead of the id: unique among the workspaces, up to 64 letters,"
             + " digits, '.', '_', '-', not starting with 'ws-'.";
     static final String LABEL_TEXT = "Set a label (repeatable; at most 32; keys: letters, digits, '.', '_', '/', '-';"
@@ -780,9 +786,14 @@ final class WorkspaceCommand extends GroupCommand {
     @Command(name = "reap", mixinStandardHelpOptions = true, description = "Remove the workspaces whose ttl has"
             + " passed (sandbox and state) and those whose sandbox is gone.")
     static final class ReapCmd extends DavitCommand {
+        @Option(names = "--owner", paramLabel = "NAME", description = "Only the workspaces of owner NAME (and of"
+                + " its sessions, NAME:...), e.g. an MCP server's (default: every workspace).")
+        String owner;
+
         @Override
         protected int run(Output out) {
-            List<Workspaces.Reaped> removed = workspaces(main).reap();
+            List<Workspaces.Reaped> removed = owner == null ? workspaces(main).reap()
+                    : workspaces(main).ownedBy(owner).reap(w -> w.ownedBy(owner));
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("removed");
             for (Workspaces.Reaped r : removed) {

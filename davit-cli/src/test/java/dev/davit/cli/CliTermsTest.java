@@ -150,7 +150,7 @@ class CliTermsTest {
         cli(() -> PortMapping.parse("8080"), "invalid --publish '8080'; use HOST_PORT:PORT (on 127.0.0.1) or"
                 + " ADDR:HOST_PORT:PORT, e.g. --publish 8080:80");
         cli(() -> new PortMapping("::1", 80, 80), "--publish needs an IPv4 host address, not '::1'");
-        cli(() -> PortMapping.parse("0:80"), "a --publish port must be between 1 and 65535, not 0");
+        cli(() -> PortMapping.parse("80:0"), "a --publish port must be between 1 and 65535, not 0");
         cli(() -> CreateSpec.builder(root).publish(List.of(PortMapping.parse("8080:80"))).build(), "--publish needs"
                 + " --network (the sandbox's own network namespace); with --network=host the sandbox's ports are"
                 + " already the host's");

@@ -120,6 +120,34 @@ class McpLimitsTest {
     }
 
     @Test
+    void aLongMessageIsReadWholeAndOneTooLongIsAnsweredWithAnError() throws IOException {
+        String id = (String) ok("workspace_create", Map.of("env", image)).get("id");
+        try {
+            // a string of 6 MiB (past the 4 MiB of davit's own documents) within a message under the 16 MiB limit:
+            // written whole, within a bound (no answer at all was the old way)
+            String big = "a".repeat(6 << 20);
+            McpSchema.CallToolResult w = client.callTool(new McpSchema.CallToolRequest("workspace_file_write",
+                    Map.of("workspace", id, "path", "big.txt", "content", big))).block(Duration.ofSeconds(90));
+            assertThat(w.isError()).as(String.valueOf(w)).isFalse();
+            assertThat(ok("workspace_exec", Map.of("workspace", id, "command", List.of("sh", "-c",
+                    "wc -c < big.txt")))).containsEntry("stdout", (6 << 20) + "\n");
+            // past the limit: an Invalid Request error with the request's id, not silence; the server goes on
+            String tooBig = "b".repeat(17 << 20);
+            Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> client.callTool(
+                    new McpSchema.CallToolRequest("workspace_file_write", Map.of("workspace", id, "path", "x.txt",
+                            "content", tooBig))).block(Duration.ofSeconds(90)));
+            assertThat(t).isInstanceOf(McpError.class);
+            assertThat(((McpError) t).getJsonRpcError().code()).isEqualTo(-32600);
+            assertThat(t.getMessage()).contains("more than the 16 MiB this server reads");
+            assertThat(serverRssMiB(marker)).isLessThan(512);
+            assertThat(ok("workspace_exec", Map.of("workspace", id, "command", List.of("sh", "-c",
+                    "ls")))).containsEntry("stdout", "big.txt\n");
+        } finally {
+            ok("workspace_delete", Map.of("workspace", id));
+        }
+    }
+
+    @Test
     @SuppressWarnings("unchecked")
     void bigOutputIsCappedAndReadInPagesLosslessly() {
         String id = (String) ok("workspace_create", Map.of("env", image)).get("id");

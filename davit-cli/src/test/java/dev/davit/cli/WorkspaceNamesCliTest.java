@@ -157,15 +157,61 @@ class WorkspaceNamesCliTest extends BusyboxRegistryTest {
         assertThat(p.get("container_port").asInt()).isEqualTo(8080);
         assertThat(ok(c.run("--json", "workspace", "ls")).at("/workspaces/0/ports/0/address").asText())
                 .isEqualTo("127.0.0.1:" + port);
-        Path page = Files.writeString(home.resolve("index.html"), "served by web\n");
-        ok(c.run("--json", "workspace", "file", "write", "web", "index.html", "--from", page.toString()));
-        ok(c.run("--json", "workspace", "service", "start", "web", "httpd", "--ready-port", "8080", "--", "busybox",
+        assertThat(serve(c, "web", "served by web\n", port)).contains("served by web");
+    }
+
+    /**
+     * What the host gets from {@code 127.0.0.1:port} for /index.html once workspace {@code ws} serves {@code page}
+     * with busybox httpd on its port 8080.
+     */
+    private String serve(Cli c, String ws, String page, int port) throws IOException {
+        Path f = Files.writeString(home.resolve("index.html"), page);
+        ok(c.run("--json", "workspace", "file", "write", ws, "index.html", "--from", f.toString()));
+        ok(c.run("--json", "workspace", "service", "start", ws, "httpd", "--ready-port", "8080", "--", "busybox",
                 "httpd", "-f", "-p", "8080", "-h", "/workspace"));
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             s.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
-                    .contains("served by web");
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }
+    }
+
+    @Test
+    void aPublishedHostPortZeroIsAFreePortKeptAcrossRestarts() throws Exception {
+        Tools.assumeAvailable("slirp4netns");
+        Cli c = cli();
+        JsonNode w = ok(c.run("--json", "workspace", "create", image, "--name", "web0", "--network", "--publish",
+                "0:8080"));
+        int port = w.at("/ports/0/host_port").asInt();
+        assertThat(port).isGreaterThan(0);
+        assertThat(w.at("/ports/0/address").asText()).isEqualTo("127.0.0.1:" + port);
+        ok(c.run("--json", "workspace", "stop", "web0"));
+        assertThat(ok(c.run("--json", "workspace", "start", "web0")).at("/ports/0/host_port").asInt())
+                .isEqualTo(port);
+        assertThat(serve(c, "web0", "served on a free port\n", port)).contains("served on a free port");
+    }
+
+    @Test
+    void anOwnerIsRecordedAndReapByOwnerLeavesTheOthers() throws Exception {
+        Cli c = cli();
+        assertThat(ok(c.run("--json", "workspace", "create", image, "--name", "mine")).get("owner").isNull())
+                .isTrue();
+        JsonNode theirs = ok(c.run("--json", "workspace", "create", image, "--owner", "mcp", "--ttl", "0.5"));
+        assertThat(theirs.get("owner").asText()).isEqualTo("mcp");
+        JsonNode session = ok(c.run("--json", "workspace", "create", image, "--owner", "mcp:s1", "--ttl", "0.5"));
+        JsonNode other = ok(c.run("--json", "workspace", "create", image, "--owner", "mcp2", "--ttl", "0.5"));
+        ok(c.run("--json", "workspace", "update", "mine", "--ttl", "0.5"));
+        assertThat(refused(c.run("workspace", "create", image, "--owner", "bad owner"))).isEqualTo("davit: error:"
+                + " the owner must be 1 to 128 letters, digits, '.', '_', '-', ':', '@' or '/', not 'bad owner'"
+                + " (--owner)");
+        Thread.sleep(700);
+        List<String> reaped = new ArrayList<>();
+        ok(c.run("--json", "workspace", "reap", "--owner", "mcp")).get("removed")
+                .forEach(r -> reaped.add(r.get("id").asText()));
+        assertThat(reaped).containsExactlyInAnyOrder(theirs.get("id").asText(), session.get("id").asText());
+        List<String> left = new ArrayList<>();
+        ok(c.run("--json", "workspace", "ls")).get("workspaces").forEach(x -> left.add(x.get("id").asText()));
+        assertThat(left).hasSize(2).contains(other.get("id").asText());
+        assertThat(ok(c.run("--json", "workspace", "status", "mine")).get("owner").isNull()).isTrue();
     }
 }

@@ -285,6 +285,11 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         return new CreateSpec(rootfs, env, workdir, network, image, t, backend, vcpus, memoryMiB, publish, limits);
     }
 
+    /** This spec with {@code p} as its published ports (see {@link PortMapping#pickFree}). */
+    CreateSpec withPublish(List<PortMapping> p) {
+        return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, p, limits);
+    }
+
     /**
      * This spec with another root filesystem (a backend records its resolved rootfs).
      *

@@ -8,7 +8,8 @@ import dev.davit.oci.DavitException.Kind;
  * {@code hostAddress:hostPort} on the host are forwarded to {@code port} in the sandbox.
  *
  * @param hostAddress the host address to listen on; 127.0.0.1 unless one is given
- * @param hostPort    the host port, 1 to 65535
+ * @param hostPort    the host port, 1 to 65535; 0: a free one, chosen when the sandbox is created
+ *                    ({@link Sandboxes#create}; the sandbox's spec then records the port chosen)
  * @param port        the sandbox's port, 1 to 65535
  */
 public record PortMapping(String hostAddress, int hostPort, int port) {
@@ -18,10 +19,13 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
     /**
      * Checks the mapping.
      *
-     * @throws DavitException USAGE for a port outside 1..65535 or a host address that is not a dotted IPv4 address
+     * @throws DavitException USAGE for a port outside 1..65535 (a host port of 0 aside) or a host address that is
+     *                        not a dotted IPv4 address
      */
     public PortMapping {
-        check(hostPort);
+        if (hostPort != 0) {
+            check(hostPort);
+        }
         check(port);
         if (hostAddress == null || !hostAddress.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
             throw new DavitException(Kind.USAGE, "a PortMapping needs an IPv4 host address, not '" + hostAddress + "'");
@@ -29,7 +33,8 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
     }
 
     /**
-     * Parses a {@code --publish} value: {@code HOST_PORT:PORT} (on 127.0.0.1) or {@code ADDR:HOST_PORT:PORT}.
+     * Parses a {@code --publish} value: {@code HOST_PORT:PORT} (on 127.0.0.1) or {@code ADDR:HOST_PORT:PORT};
+     * a {@code HOST_PORT} of 0 is a free port, chosen at creation.
      *
      * @param s the value, e.g. {@code 8080:80} or {@code 0.0.0.0:8080:80}
      * @return the mapping
@@ -49,6 +54,40 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
         }
         throw new DavitException(Kind.USAGE, "PortMapping.parse cannot read '" + s + "'; use HOST_PORT:PORT (on"
                 + " 127.0.0.1) or ADDR:HOST_PORT:PORT, e.g. 8080:80");
+    }
+
+    /**
+     * {@code ports} with each host port 0 replaced by a port free now on its host address (the kernel's choice; all
+     * chosen at once, so two are never the same); the others as they are.
+     */
+    static java.util.List<PortMapping> pickFree(java.util.List<PortMapping> ports) {
+        java.util.List<java.net.ServerSocket> held = new java.util.ArrayList<>();
+        try {
+            java.util.List<PortMapping> out = new java.util.ArrayList<>();
+            for (PortMapping m : ports) {
+                if (m.hostPort() != 0) {
+                    out.add(m);
+                    continue;
+                }
+                java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(
+                        m.hostAddress()));
+                held.add(s);
+                out.add(new PortMapping(m.hostAddress(), s.getLocalPort(), m.port()));
+            }
+            return java.util.List.copyOf(out);
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot find a free host port on " + ports.stream().filter(
+                    m -> m.hostPort() == 0).findFirst().map(PortMapping::hostAddress).orElse("?") + ": "
+                    + e.getMessage() + "; give a host address of this host (CreateSpec.Builder.publish)");
+        } finally {
+            for (java.net.ServerSocket s : held) {
+                try {
+                    s.close();
+                } catch (java.io.IOException ignored) {
+                    // closed enough
+                }
+            }
+        }
     }
 
     private static void check(int port) {

@@ -145,10 +145,13 @@ public final class Sandboxes {
      *                        backend refuses (a rootless sandbox that would lack a guarantee of the jail, see
      *                        {@link SandboxOptions#allowWeakerSandbox}; published ports of a vm); STORE when its
      *                        state cannot be written. What this host cannot give (limits, network) fails at
-     *                        {@link #start}
+     *                        {@link #start}. A published host port 0 is a free port chosen now: the returned
+     *                        sandbox's spec holds it
      */
     public Sandbox create(CreateSpec spec) {
-        return lifecycle.create(spec);
+        // a published host port 0 becomes a free one now, recorded in the spec: the same port at every start
+        return lifecycle.create(spec.publish().stream().anyMatch(m -> m.hostPort() == 0)
+                ? spec.withPublish(PortMapping.pickFree(spec.publish())) : spec);
     }
 
     /**

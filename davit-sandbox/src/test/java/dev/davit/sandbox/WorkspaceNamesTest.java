@@ -347,4 +347,40 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         assertThat(sandboxDirs()).isEmpty();
         assertThat(workspaces.list()).isEmpty();
     }
+
+    @Test
+    void anOwnerIsRecordedAndADoorFindsOnlyWhatItMaySee() throws IOException {
+        Workspace op = create("op", Map.of());
+        Workspace m = workspaces.ownedBy("mcp").create(spec(), "m", null, Map.of(), null);
+        assertThat(op.owner()).isNull();
+        assertThat(m.owner()).isEqualTo("mcp");
+        assertThat(workspaces.get("m").owner()).isEqualTo("mcp");
+        assertThat(workspaces.update("m", new Workspaces.Change("m2", false, Map.of(), List.of(), null, false))
+                .owner()).as("update keeps the owner").isEqualTo("mcp");
+        java.util.function.Predicate<Workspace> mine = w -> w.ownedBy("mcp");
+        assertThat(workspaces.get("m2", mine).id()).isEqualTo(m.id());
+        String missing = catchThrowableOfType(DavitException.class, () -> workspaces.get("nosuch", mine))
+                .getMessage();
+        for (String ref : List.of(op.id(), "op")) {
+            DavitException e = catchThrowableOfType(DavitException.class, () -> workspaces.get(ref, mine));
+            assertThat(e.kind()).isEqualTo(DavitException.Kind.NOT_FOUND);
+            assertThat(e.getMessage().replace(ref, "REF")).isEqualTo(missing.replace("nosuch", "REF"));
+        }
+        assertThat(m.ownedBy("mcp")).isTrue();
+        assertThat(new Workspace("ws-1", null, "s", java.time.Instant.now(), null, null, 0, 0, Map.of(), List.of(),
+                "mcp:abc").ownedBy("mcp")).isTrue();
+        assertThat(new Workspace("ws-1", null, "s", java.time.Instant.now(), null, null, 0, 0, Map.of(), List.of(),
+                "mcp2").ownedBy("mcp")).isFalse();
+        assertThat(op.ownedBy(null)).isTrue();
+        // a state file of a davit before owners: the operator's
+        Path f = state().resolve(op.id()).resolve("workspace.json");
+        com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode)
+                dev.davit.oci.internal.Json.read(Files.readAllBytes(f));
+        assertThat(old.has("owner")).isTrue();
+        old.remove("owner");
+        Files.write(f, dev.davit.oci.internal.Json.bytes(old));
+        assertThat(workspaces.get(op.id()).owner()).isNull();
+        assertThatThrownBy(() -> workspaces.ownedBy("two words")).isInstanceOf(DavitException.class)
+                .hasMessageContaining("Workspaces.ownedBy");
+    }
 }

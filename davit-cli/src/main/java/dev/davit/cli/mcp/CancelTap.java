@@ -13,27 +13,43 @@ import java.util.function.Consumer;
  * does not do: a {@code tools/call} request carries its JSON-RPC id into its {@code _meta} (so the handler knows
  * which call it is), and {@code notifications/cancelled} reaches {@code onCancel} with the request id it names.
  * End of input (the client went away) calls {@code onEnd} once. A line that is not JSON-RPC goes to {@code garbage}
- * instead of the SDK. Other lines pass through unchanged.
+ * instead of the SDK; a line longer than {@link #MAX_LINE} is skipped as it is read (never held whole) and answered
+ * through {@code reply} with an error. Other lines pass through unchanged.
  */
 final class CancelTap extends InputStream {
     /** The longest line looked at (longer lines pass through unparsed). */
     private static final int MAX_PARSED = 1 << 20;
-    /** The longest message read (64 MiB: a workspace_file_write of 48 MiB in base64); a longer one is dropped. */
-    static final int MAX_LINE = 64 << 20;
+    /**
+     * The longest message read: 16 MiB (a workspace_file_write of 16 MiB of text, or 12 MiB in base64). A message is
+     * held several times while it is read and parsed (its bytes, its text, its strings), and several calls run at
+     * once within the server's 512 MiB heap; a longer one is answered with {@link #TOO_LONG} and not read.
+     */
+    static final int MAX_LINE = 16 << 20;
+    /** The JSON-RPC error code of a message longer than {@link #MAX_LINE} (Invalid Request). */
+    static final int TOO_LONG = -32600;
+    /** How much of an over-long message is looked at for its id. */
+    private static final int ID_WINDOW = 64 << 10;
 
     private final InputStream in;
     private final Consumer<String> onCancel;
     private final Runnable onEnd;
     private final Consumer<byte[]> garbage;
+    private final Consumer<byte[]> reply;
     private byte[] line = new byte[0];
     private int pos;
     private boolean ended;
 
-    CancelTap(InputStream in, Consumer<String> onCancel, Runnable onEnd, Consumer<byte[]> garbage) {
+    /**
+     * {@code reply} writes one JSON-RPC message (a line without its newline) to the client: the error answer to a
+     * message too long to read ({@link #tooLong}).
+     */
+    CancelTap(InputStream in, Consumer<String> onCancel, Runnable onEnd, Consumer<byte[]> garbage,
+              Consumer<byte[]> reply) {
         this.in = in;
         this.garbage = garbage;
         this.onCancel = onCancel;
         this.onEnd = onEnd;
+        this.reply = reply;
     }
 
     @Override
@@ -88,7 +104,7 @@ final class CancelTap extends InputStream {
                 }
             }
             if (dropped > 0) {
-                garbage.accept(new byte[0]);
+                reply.accept(tooLong(buf.toByteArray(), buf.size() + dropped));
                 line = new byte[0];
                 pos = 0;
                 if (c == -1) {
@@ -110,6 +126,47 @@ final class CancelTap extends InputStream {
             pos = 0;
         }
         return true;
+    }
+
+    /**
+     * The answer to a message of {@code size} bytes, too long to read, whose first bytes are {@code start}: an
+     * Invalid Request error with the message's id when its start names it at the top level (else null, as JSON-RPC
+     * says for an id that cannot be read).
+     */
+    static byte[] tooLong(byte[] start, long size) {
+        ObjectNode doc = Json.object().put("jsonrpc", "2.0");
+        JsonNode id = idOf(start);
+        doc.set("id", id);
+        doc.putObject("error").put("code", TOO_LONG).put("message", "the message is " + size + " bytes, more than"
+                + " the " + (MAX_LINE >> 20) + " MiB this server reads; send less (a large file: workspace_push from"
+                + " an --allow-path directory, or several smaller writes)");
+        return Json.bytes(doc);
+    }
+
+    /** The top-level {@code id} (a number or string) within the first bytes of a message, else JSON null. */
+    private static JsonNode idOf(byte[] start) {
+        try (com.fasterxml.jackson.core.JsonParser p = Json.mapper().getFactory().createParser(start, 0,
+                Math.min(start.length, ID_WINDOW))) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return Json.mapper().nullNode();
+            }
+            for (com.fasterxml.jackson.core.JsonToken t = p.nextToken();
+                 t == com.fasterxml.jackson.core.JsonToken.FIELD_NAME; t = p.nextToken()) {
+                String name = p.currentName();
+                com.fasterxml.jackson.core.JsonToken v = p.nextToken();
+                if (name.equals("id")) {
+                    return switch (v) {
+                        case VALUE_NUMBER_INT -> Json.mapper().getNodeFactory().numberNode(p.getLongValue());
+                        case VALUE_STRING -> Json.mapper().getNodeFactory().textNode(p.getText());
+                        default -> Json.mapper().nullNode();
+                    };
+                }
+                p.skipChildren(); // a value before the id (e.g. params): skipped, within the window
+            }
+        } catch (IOException | RuntimeException e) {
+            // the window ended before the id, or it is not JSON
+        }
+        return Json.mapper().nullNode();
     }
 
     private byte[] rewrite(byte[] raw) {

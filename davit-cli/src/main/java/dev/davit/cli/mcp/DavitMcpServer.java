@@ -49,10 +49,33 @@ public final class DavitMcpServer implements AutoCloseable {
                           int warm) {
     }
 
+    /**
+     * Whose workspaces the model reaches and which host ports it may publish: {@code owner} ({@code --owner}), recorded
+     * on every workspace this server creates; {@code shares} ({@code --share-workspace NAME[:ro|:rw]}), the operator's
+     * workspaces handed to it; {@code isolateSessions} ({@code --isolate-sessions}, HTTP): each session sees only its
+     * own; {@code publishLow}..{@code publishHigh} ({@code --publish-ports}): the host ports a model may publish
+     * (0, a free one, always).
+     */
+    public record Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh) {
+        /** The defaults: owner {@code mcp}, nothing shared, sessions not isolated, host ports 1024 to 65535. */
+        public static final Scope DEFAULT = new Scope(Access.DEFAULT_OWNER, List.of(), false, 1024, 65535);
+
+        public Scope {
+            shares = List.copyOf(shares);
+            if (publishLow < 1 || publishLow > publishHigh || publishHigh > 65535) {
+                throw new DavitException(DavitException.Kind.USAGE, "--publish-ports needs LOW-HIGH with 1 <= LOW <="
+                        + " HIGH <= 65535, got " + publishLow + "-" + publishHigh);
+            }
+        }
+    }
+
     /** The largest {@code --json} document a tool's command may print; past it the call fails. */
     static final int MAX_RESULT = 4 << 20;
 
     private final Options options;
+    private final Scope scope;
+    /** Which workspaces the model reaches (see {@link Access}). */
+    private final Access access;
     private final List<Tool> tools;
     private final Set<String> offered;
     private final ModelTerms terms;
@@ -62,7 +85,7 @@ public final class DavitMcpServer implements AutoCloseable {
     private volatile long catalogReadAt;
     /** Environments this server found installed (no install step before their calls). */
     private final Set<String> installed = ConcurrentHashMap.newKeySet();
-    private final JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(Json.mapper());
+    private final JacksonMcpJsonMapper mapper = new JacksonMcpJsonMapper(protocolMapper());
     /** The threads running calls, by session-qualified request id (for notifications/cancelled). */
     private final Map<String, Thread> running = new ConcurrentHashMap<>();
     /** The workspaces this server created (removed on exit with --cleanup-on-exit). */
@@ -75,10 +98,16 @@ public final class DavitMcpServer implements AutoCloseable {
     private final dev.davit.sandbox.workspace.WarmPool spares;
 
     public DavitMcpServer(Options options) {
+        this(options, Scope.DEFAULT);
+    }
+
+    public DavitMcpServer(Options options, Scope scope) {
         this.options = options;
+        this.scope = scope;
+        this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome());
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission());
+                new Policy.Admission(), access::owns);
         // davit's exec helper is written now, before calls run at once: a helper written while another call's thread
         // forks could be inherited open for writing by that child, and its first exec fail with ETXTBSY
         dev.davit.sandbox.jail.Jail.execHelper(dev.davit.sandbox.SandboxOptions.under(options.davitHome()));
@@ -108,12 +137,25 @@ public final class DavitMcpServer implements AutoCloseable {
         return mapper;
     }
 
+    /**
+     * davit's JSON mapper for the protocol's messages: a string may be as long as a whole message
+     * ({@link CancelTap#MAX_LINE}; davit's own documents allow 4 MiB), so that a message the transport reads is one
+     * it can parse.
+     */
+    private static com.fasterxml.jackson.databind.ObjectMapper protocolMapper() {
+        com.fasterxml.jackson.databind.ObjectMapper m = Json.mapper().copy();
+        m.getFactory().setStreamReadConstraints(m.getFactory().streamReadConstraints().rebuild()
+                .maxStringLength(CancelTap.MAX_LINE).build());
+        return m;
+    }
+
     /** The tool specifications for the SDK's server builder. */
     public List<McpServerFeatures.SyncToolSpecification> specifications() {
         List<McpServerFeatures.SyncToolSpecification> specs = new ArrayList<>();
         for (Tool t : tools) {
             specs.add(McpServerFeatures.SyncToolSpecification.builder().tool(t.toSchema(offered))
-                    .callHandler((exchange, request) -> call(t, request, progress(exchange, request))).build());
+                    .callHandler((exchange, request) -> call(t, request, progress(exchange, request),
+                            exchange.sessionId() == null ? "stdio" : exchange.sessionId())).build());
         }
         return specs;
     }
@@ -180,14 +222,26 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     McpSchema.CallToolResult call(Tool tool, McpSchema.CallToolRequest request) {
-        return call(tool, request, null);
+        return call(tool, request, null, "stdio");
     }
 
+    /**
+     * Runs a call of {@code tool} by the MCP session {@code session} (the transport's id of it, never one the client
+     * names: it decides which workspaces the call reaches with --isolate-sessions).
+     */
     McpSchema.CallToolResult call(Tool tool, McpSchema.CallToolRequest request,
-                                  java.util.function.Consumer<String> progress) {
+                                  java.util.function.Consumer<String> progress, String session) {
         Map<String, Object> args = request.arguments() == null ? new java.util.LinkedHashMap<>()
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
         tool.argv(args, List.of()); // arguments first: types, names, required
+        if (args.get("workspace") instanceof String ref) { // the one place a workspace argument is resolved
+            try {
+                args.put("workspace", access.resolve(ref, session, tool));
+            } catch (DavitException e) {
+                return failure(tool, e);
+            }
+        }
+        Publish.check(args, scope.publishLow(), scope.publishHigh());
         Path[] scratch = new Path[1];
         List<Runnable> releases = new ArrayList<>();
         Pins pins = Pins.open();
@@ -196,7 +250,7 @@ public final class DavitMcpServer implements AutoCloseable {
             running.put(requestId.toString(), Thread.currentThread());
         }
         try {
-            List<String> extra = tool.check().check(args, new Tool.Call() {
+            List<String> extra = new ArrayList<>(tool.check().check(args, new Tool.Call() {
                 @Override
                 public Path scratch() {
                     if (scratch[0] == null) {
@@ -214,12 +268,16 @@ public final class DavitMcpServer implements AutoCloseable {
                 public void release(Runnable r) {
                     releases.add(r);
                 }
-            });
+            }));
+            if (tool.command().equals(List.of("workspace", "create")) || tool.command().equals(List.of("workspace",
+                    "reap"))) {
+                extra.add("--owner=" + access.ownerFor(session)); // what it makes is this server's (session's)
+            }
             McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
             if (waiting != null) {
                 return waiting;
             }
-            McpSchema.CallToolResult r = run(tool, tool.argv(args, extra), progress, pins);
+            McpSchema.CallToolResult r = run(tool, tool.argv(args, extra), progress, pins, session);
             if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
                 created.add(id);
@@ -287,6 +345,19 @@ public final class DavitMcpServer implements AutoCloseable {
         return null;
     }
 
+    /**
+     * The result of a call whose command would have failed with {@code e}: as the command's own error document
+     * (see the CLI's {@code Output}), so that a workspace the model may not see fails exactly as one that does not
+     * exist.
+     */
+    private McpSchema.CallToolResult failure(Tool tool, DavitException e) {
+        ObjectNode doc = Json.object();
+        doc.putObject("error").put("kind", e.kind().name().toLowerCase(java.util.Locale.ROOT))
+                .put("message", dev.davit.oci.internal.Text.printable(CliTerms.rewrite(e.getMessage())))
+                .put("exit_code", e.kind().exitCode());
+        return answer(tool, Json.bytes(doc), e.kind().exitCode(), "");
+    }
+
     /** A failed call's result: {@code {"error": {kind, message, exit_code}}} with isError. */
     private static McpSchema.CallToolResult error(String kind, String message, int exitCode) {
         ObjectNode doc = Json.object();
@@ -295,7 +366,7 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress,
-                                         Pins pins) {
+                                         Pins pins, String session) {
         Bounded out = new Bounded(MAX_RESULT);
         ByteArrayOutputStream err = progress == null ? new ByteArrayOutputStream() : new LineTap(progress);
         Map<String, String> env = options.env();
@@ -308,30 +379,40 @@ public final class DavitMcpServer implements AutoCloseable {
             return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
                     + " ask for less (a directory further down, a smaller limit)", 2);
         }
-        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8), pins);
+        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8), pins, session);
     }
 
     private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr) {
-        return answer(tool, json, rc, stderr, null);
+        return answer(tool, json, rc, stderr, null, null);
     }
+
+    /** "is taken by workspace ID" of a name: whose it is, which the model may not know (it may not be its own). */
+    private static final java.util.regex.Pattern TAKEN = java.util.regex.Pattern.compile(
+            " is taken by workspace ws-[0-9a-f]+(?:, being created)?; give another name, or delete ws-[0-9a-f]+"
+                    + " (?:first|once it exists)");
 
     /**
      * The result of a command that printed {@code json} and exited {@code rc}: a usage error is a JSON-RPC
      * invalid-params error, any other error a result with isError, both in the model's terms.
      */
-    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr, Pins pins) {
+    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr, Pins pins,
+                                            String session) {
         JsonNode doc;
         try {
             doc = Json.read(json);
             if (pins != null) {
                 doc = pins.rewrite(doc);
             }
+            if (session != null && tool.command().equals(List.of("workspace", "ls"))) {
+                doc = access.list(doc, session);
+            }
         } catch (IOException | RuntimeException e) {
             return error("internal", terms.rewrite(stderr.strip(), tool), rc);
         }
         JsonNode error = doc.path("error");
         if (doc.isObject() && error.isObject()) {
-            String message = terms.rewrite(error.path("message").asText(), tool);
+            String message = TAKEN.matcher(terms.rewrite(error.path("message").asText(), tool))
+                    .replaceAll(" is taken; give another name");
             if ("usage".equals(error.path("kind").asText())) {
                 throw Tool.invalid(message);
             }
@@ -412,7 +493,8 @@ public final class DavitMcpServer implements AutoCloseable {
             Workspaces ws = Workspaces.under(options.davitHome());
             Instant now = Instant.now();
             for (Workspace w : ws.list()) {
-                if (w.ttl() != null && w.createdAt().plus(w.ttl()).isBefore(now)) {
+                // this server's own only: the operator's (and another server's) are reaped by their own doors
+                if (access.owns(w) && w.ttl() != null && w.createdAt().plus(w.ttl()).isBefore(now)) {
                     ws.rm(w.id());
                     options.log().println("davit: removed workspace " + w.id() + " (its ttl passed)");
                 }

@@ -58,7 +58,11 @@ public final class McpServe {
     public static void stdio(DavitMcpServer server, InputStream stdin, OutputStream stdout) throws InterruptedException {
         CountDownLatch ended = new CountDownLatch(1);
         CancelTap in = new CancelTap(stdin, server::cancel, ended::countDown, raw -> server.log("ignored a line"
-                + " that is not a JSON-RPC 2.0 message (" + raw.length + " bytes)"));
+                + " that is not a JSON-RPC 2.0 message (" + raw.length + " bytes)"), error -> {
+                    server.log("refused a message longer than " + (CancelTap.MAX_LINE >> 20) + " MiB (answered with"
+                            + " an error)");
+                    StdioTransport.writeLine(stdout, error, server::log);
+                });
         // structuredContent and outputSchema are 2025-06-18's; the SDK's stdio transport names only 2024-11-05
         McpSyncServer mcp = server.build(new StdioTransport(server.mapper(), in, stdout, PROTOCOL_VERSIONS,
                 server::log));

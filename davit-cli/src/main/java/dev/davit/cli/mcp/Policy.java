@@ -15,11 +15,11 @@ import java.util.Map;
 /**
  * What the server lets a model do: host paths only under {@code --allow-path} directories (no link on the way from
  * there, held open from the check to the use: see {@link Pins}), the network only with {@code --allow-network}, at most {@code maxWorkspaces} workspaces, and
- * a TTL for the workspaces it creates.
+ * a TTL for the workspaces it creates. Of the workspaces, those {@code counted} accepts (the server's own) count.
  */
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
               Path davitHome, List<String> allowedRegistries, java.util.function.Predicate<String> catalog,
-              Admission admission) {
+              Admission admission, java.util.function.Predicate<dev.davit.sandbox.workspace.Workspace> counted) {
     /** Counts the workspaces being created, so that concurrent creates cannot pass {@code maxWorkspaces}. */
     static final class Admission {
         private int creating;
@@ -27,7 +27,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
     Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl, Path davitHome) {
         this(allowedPaths, allowNetwork, maxWorkspaces, workspaceTtl, davitHome, List.of(), name -> false,
-                new Admission());
+                new Admission(), w -> true);
     }
 
     Policy {
@@ -199,7 +199,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      */
     Runnable reserveWorkspace() {
         synchronized (admission) {
-            int n = Workspaces.under(davitHome).list().size();
+            int n = ownWorkspaces();
             if (n + admission.creating >= maxWorkspaces) {
                 throw Tool.invalid("there are already " + n + " workspaces" + (admission.creating > 0 ? " and "
                         + admission.creating + " being created" : "") + " (this server allows " + maxWorkspaces
@@ -236,9 +236,17 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
             @Override
             public int settled() {
-                return maxWorkspaces - Workspaces.under(davitHome).list().size();
+                return maxWorkspaces - ownWorkspaces();
             }
         };
+    }
+
+    /**
+     * How many workspaces count against {@code maxWorkspaces}: the server's own ({@code counted}); the operator's
+     * neither count nor show in the number a refusal tells the model.
+     */
+    private int ownWorkspaces() {
+        return (int) Workspaces.under(davitHome).list().stream().filter(counted).count();
     }
 
     /**
@@ -278,28 +286,6 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                     .isPresent();
         } catch (RuntimeException e) {
             return false;
-        }
-    }
-
-    /**
-     * Refuses a call's {@code publish} without {@code network}, and any published port on a host address that is
-     * not loopback: a model may serve to this host, never to the network.
-     */
-    void publish(Map<String, Object> arguments) {
-        if (!(arguments.get("publish") instanceof List<?> ports)) {
-            return;
-        }
-        if (!Boolean.TRUE.equals(arguments.get("network"))) {
-            throw Tool.invalid("'publish' needs 'network': true (published ports reach the workspace through its own"
-                    + " network); add it, or leave 'publish' out");
-        }
-        for (Object p : ports) {
-            String[] parts = String.valueOf(p).split(":", -1);
-            if (parts.length == 3 && !parts[0].matches("127(\\.[0-9]{1,3}){3}")) {
-                throw Tool.invalid("'publish': " + dev.davit.oci.internal.Text.shorten(String.valueOf(p), 60) + " would"
-                        + " listen on " + dev.davit.oci.internal.Text.shorten(parts[0], 40) + "; published ports are on"
-                        + " 127.0.0.1 only: give \"HOST_PORT:PORT\"");
-            }
         }
     }
 

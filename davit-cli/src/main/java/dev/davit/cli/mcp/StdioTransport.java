@@ -64,6 +64,27 @@ final class StdioTransport implements McpServerTransportProvider {
         }
     }
 
+    /** Writes one line to the client, whole: lines of calls that end at once never mix. */
+    private void write(byte[] line) {
+        writeLine(out, line, log);
+    }
+
+    /**
+     * Writes {@code line} and a newline to {@code out}, holding its lock (every writer of the stdio transport's
+     * output does); a failure goes to {@code log}.
+     */
+    static void writeLine(OutputStream out, byte[] line, Consumer<String> log) {
+        try {
+            synchronized (out) {
+                out.write(line);
+                out.write('\n');
+                out.flush();
+            }
+        } catch (IOException e) {
+            log.accept("writing to stdout failed (the client went away?): " + e.getMessage());
+        }
+    }
+
     @Override
     public Mono<Void> notifyClients(String method, Object params) {
         McpServerSession s = session;
@@ -87,14 +108,9 @@ final class StdioTransport implements McpServerTransportProvider {
         public Mono<Void> sendMessage(McpSchema.JSONRPCMessage message) {
             return Mono.fromRunnable(() -> {
                 try {
-                    byte[] line = mapper.writeValueAsBytes(message);
-                    synchronized (out) {
-                        out.write(line);
-                        out.write('\n');
-                        out.flush();
-                    }
+                    write(mapper.writeValueAsBytes(message));
                 } catch (IOException e) {
-                    log.accept("writing to stdout failed (the client went away?): " + e.getMessage());
+                    log.accept("cannot write a message: " + e.getMessage());
                 }
             });
         }

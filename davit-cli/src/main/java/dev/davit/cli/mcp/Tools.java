@@ -124,12 +124,12 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("deleted_environment_dirs", "array", "The directories deleted.")
                 .returns("count", "integer", "How many.").build());
-        t.add(Tool.builder("reap", FULL, "Remove expired sandboxes", "Remove sandboxes whose TTL has passed, failed"
-                        + " ones, and what crashed runs left behind. The server also reaps expired workspaces by"
-                        + " itself every minute.", "sandbox", "reap")
+        t.add(Tool.builder("reap", FULL, "Remove expired workspaces", "Remove this server's workspaces whose TTL has"
+                        + " passed and those whose sandbox is gone. The server also does it by itself every"
+                        + " minute.", "workspace", "reap")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
-                .returns("removed", "array", "Sandbox ids removed.")
-                .returns("orphans", "array", "Leftovers of crashed runs removed.").build());
+                .returns("removed", Tool.arrayOf("id", "name", "sandbox", "reason"), "The workspaces removed"
+                        + " (reason: expired or sandbox gone).").build());
         t.add(Tool.builder("workspace_create", CORE, "Create a workspace", "Create a workspace: a long-lived sandbox"
                         + " over an environment with a /workspace directory that keeps its files between calls."
                         + " /workspace starts empty (or from 'seed', a host directory or .tar under the server's"
@@ -146,7 +146,8 @@ final class Tools {
                         + " and most: the server's --ttl).")
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
                 .option("publish", STRINGS, "--publish", "Ports to reach from the host, each \"HOST_PORT:PORT\""
-                        + " (e.g. \"18080:8080\"): connections to 127.0.0.1:HOST_PORT reach PORT in the workspace,"
+                        + " (e.g. \"18080:8080\"; HOST_PORT 1024 or more, or 0 for any free one: 'ports' in the"
+                        + " result says which): connections to 127.0.0.1:HOST_PORT reach PORT in the workspace,"
                         + "[[workspace_service_start|, e.g. a service started with workspace_service_start]]. Needs"
                         + " 'network'; container only.")
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
@@ -155,7 +156,6 @@ final class Tools {
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
-                    policy.publish(a);
                     call.release(policy.reserveWorkspace());
                     List<String> extra = new ArrayList<>(secretFiles(a, call::scratch));
                     if (a.get("seed") != null) {

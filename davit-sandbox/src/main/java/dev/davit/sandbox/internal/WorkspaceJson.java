@@ -34,7 +34,7 @@ public final class WorkspaceJson {
      * @param w the workspace
      * @return {@code id}, {@code name}, {@code sandbox}, {@code created_at}, {@code ttl_seconds} (null: never),
      *         {@code baseline} ({@code seed}, {@code files}, {@code bytes}), {@code labels} and {@code secrets}
-     *         (names and sizes)
+     *         (names and sizes), {@code owner} (null: the operator's)
      */
     public static ObjectNode workspace(Workspace w) {
         ObjectNode o = Json.object();
@@ -55,6 +55,7 @@ public final class WorkspaceJson {
         w.labels().forEach(l::put);
         ArrayNode a = o.putArray("secrets");
         w.secrets().forEach(i -> a.addObject().put("name", i.name()).put("bytes", i.bytes()));
+        o.put("owner", w.owner());
         return o;
     }
 
@@ -107,7 +108,8 @@ public final class WorkspaceJson {
         return new Workspace(o.path("id").asText(), SandboxJson.text(o.path("name")), o.path("sandbox").asText(),
                 Instant.parse(o.path("created_at").asText()),
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, SandboxJson.text(b.path("seed")),
-                b.path("files").asLong(), b.path("bytes").asLong(), labels, List.copyOf(secrets));
+                b.path("files").asLong(), b.path("bytes").asLong(), labels, List.copyOf(secrets),
+                SandboxJson.text(o.path("owner"))); // a state file of before owners: null, the operator's
     }
 
     /**

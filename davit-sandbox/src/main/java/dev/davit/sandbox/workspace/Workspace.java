@@ -19,10 +19,13 @@ import java.util.TreeMap;
  * @param baselineBytes the size of the baseline's regular files together
  * @param labels        its labels (see {@link WorkspaceLabels}), sorted by key; never null
  * @param secrets       its secrets' names and sizes (never their values: see {@link Secrets}), in the order given
+ * @param owner         who made it, as the door that made it recorded (see {@link Workspaces#ownedBy}; e.g. an MCP
+ *                      server's {@code mcp}), or null: the operator's own (the CLI's and the library's by default,
+ *                      and every workspace made before owners were recorded)
  */
 public record Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
                         long baselineFiles, long baselineBytes, Map<String, String> labels,
-                        java.util.List<SecretInfo> secrets) {
+                        java.util.List<SecretInfo> secrets, String owner) {
     /**
      * What a workspace's state shows of one secret: its name and how many bytes its value holds.
      *
@@ -36,6 +39,26 @@ public record Workspace(String id, String name, String sandboxId, Instant create
     public Workspace {
         labels = labels == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(labels));
         secrets = secrets == null ? java.util.List.of() : java.util.List.copyOf(secrets);
+    }
+
+    /**
+     * A workspace of the operator's (no owner).
+     *
+     * @param id            its id ({@code ws-} and 12 hex digits)
+     * @param name          its name, or null
+     * @param sandboxId     the id of the long-lived sandbox it works in
+     * @param createdAt     when it was created
+     * @param ttl           how long after creation a reap may remove it; null: never
+     * @param seed          the host directory or archive /workspace was seeded from, or null (empty)
+     * @param baselineFiles how many entries the baseline holds, /workspace excluded
+     * @param baselineBytes the size of the baseline's regular files together, in bytes
+     * @param labels        its labels (see {@link WorkspaceLabels}); null: none
+     * @param secrets       its secrets' names and sizes; null: none
+     */
+    public Workspace(String id, String name, String sandboxId, Instant createdAt, Duration ttl, String seed,
+                     long baselineFiles, long baselineBytes, Map<String, String> labels,
+                     java.util.List<SecretInfo> secrets) {
+        this(id, name, sandboxId, createdAt, ttl, seed, baselineFiles, baselineBytes, labels, secrets, null);
     }
 
     /**
@@ -92,6 +115,17 @@ public record Workspace(String id, String name, String sandboxId, Instant create
     }
 
     /**
+     * Whether {@code who} owns this workspace: its {@link #owner} is {@code who}, or one of {@code who}'s own
+     * (e.g. an MCP server's sessions: {@code who:SESSION}).
+     *
+     * @param who an owner ({@link Workspaces#ownedBy}); null: the operator, who owns those without an owner
+     * @return whether the workspace is {@code who}'s
+     */
+    public boolean ownedBy(String who) {
+        return who == null ? owner == null : owner != null && (owner.equals(who) || owner.startsWith(who + ":"));
+    }
+
+    /**
      * This workspace with another name, labels and ttl; nothing is checked or saved (see {@link Workspaces#update}).
      *
      * @param newName   the name; null: none
@@ -101,6 +135,6 @@ public record Workspace(String id, String name, String sandboxId, Instant create
      */
     public Workspace with(String newName, Map<String, String> newLabels, Duration newTtl) {
         return new Workspace(id, newName, sandboxId, createdAt, newTtl, seed, baselineFiles, baselineBytes,
-                newLabels, secrets);
+                newLabels, secrets, owner);
     }
 }

@@ -49,6 +49,8 @@ public final class Workspaces {
     private final Path stateDir;
     private final Claims claims;
     private final WarmPool spares;
+    /** The owner {@link #create} records; null: the operator. */
+    private final String owner;
 
     /**
      * The workspaces whose state is in {@code stateDir}, working in sandboxes of {@code sandboxes}; most callers
@@ -58,14 +60,33 @@ public final class Workspaces {
      * @param stateDir  the directory of the workspaces' state (one subdirectory per workspace); created when needed
      */
     public Workspaces(Sandboxes sandboxes, Path stateDir) {
-        this(sandboxes, stateDir, null);
+        this(sandboxes, stateDir, null, null);
     }
 
-    private Workspaces(Sandboxes sandboxes, Path stateDir, WarmPool spares) {
+    private Workspaces(Sandboxes sandboxes, Path stateDir, WarmPool spares, String owner) {
         this.sandboxes = sandboxes;
         this.stateDir = stateDir;
         this.claims = new Claims(stateDir);
         this.spares = spares;
+        this.owner = owner;
+    }
+
+    /**
+     * These workspaces, whose {@link #create} records {@code owner} as the new workspace's {@link Workspace#owner}
+     * (e.g. an MCP server's name), so that the door that made it can tell its own from the operator's. Nothing else
+     * changes: every workspace is still listed, read and changed by these methods, whoever owns it; a door that
+     * must see only some uses {@link #get(String, java.util.function.Predicate)}.
+     *
+     * @param owner 1 to 128 letters, digits, '.', '_', '-', ':', '@' or '/'; null: none (the operator's own)
+     * @return a new {@code Workspaces} of the same state; this one is unchanged
+     * @throws DavitException {@link Kind#USAGE} for an owner of other characters or length
+     */
+    public Workspaces ownedBy(String owner) {
+        if (owner != null && !owner.matches("[A-Za-z0-9._:@/-]{1,128}")) {
+            throw new DavitException(Kind.USAGE, "the owner must be 1 to 128 letters, digits, '.', '_', '-', ':', '@'"
+                    + " or '/', not '" + dev.davit.oci.internal.Text.shorten(owner, 40) + "' (Workspaces.ownedBy)");
+        }
+        return new Workspaces(sandboxes, stateDir, spares, owner);
     }
 
     /**
@@ -76,7 +97,7 @@ public final class Workspaces {
      * @return a new {@code Workspaces} of the same state; this one is unchanged
      */
     public Workspaces withSpares(WarmPool pool) {
-        return new Workspaces(sandboxes, stateDir, pool);
+        return new Workspaces(sandboxes, stateDir, pool, owner);
     }
 
     /** Where the workspaces' state is. */
@@ -246,7 +267,7 @@ public final class Workspaces {
             secrets.save(tmp);
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
                     seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes, checked,
-                    secrets.metadata());
+                    secrets.metadata(), owner);
             WorkspaceArea area = area(w, tmp);
             // a new container's layer is seeded before its first start, a spare's /workspace through the root of
             // the running sandbox (nothing has run in it but its keeper); a microVM's disk through the agent of its
@@ -434,17 +455,37 @@ public final class Workspaces {
      *                        have that name; {@link Kind#STORE} when its state cannot be read
      */
     public Workspace get(String ref) {
+        return get(ref, w -> true);
+    }
+
+    /**
+     * {@link #get(String)} among the workspaces {@code visible} accepts: one it refuses is not found, by id or by
+     * name, with the very error of a workspace that does not exist (so a door that shows only some, e.g. an MCP
+     * server its own, does not tell that others exist, and a name resolves only among those it may see).
+     *
+     * @param ref     the workspace's id ({@code ws-...}) or name
+     * @param visible which workspaces may be found (e.g. by {@link Workspace#owner})
+     * @return the workspace as recorded
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace that {@code visible} accepts,
+     *                        {@link Kind#USAGE} when several of those have that name; {@link Kind#STORE} when the
+     *                        state cannot be read
+     */
+    public Workspace get(String ref, java.util.function.Predicate<Workspace> visible) {
         if (ref.startsWith("ws-") && !ref.contains("/")) {
             Path f = stateDir.resolve(ref).resolve(STATE_FILE);
             if (Files.isRegularFile(f)) {
+                Workspace w;
                 try {
-                    return WorkspaceJson.workspace(Json.read(Files.readAllBytes(f)));
+                    w = WorkspaceJson.workspace(Json.read(Files.readAllBytes(f)));
                 } catch (IOException e) {
                     throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
                 }
+                if (visible.test(w)) {
+                    return w;
+                }
             }
         }
-        List<Workspace> named = list().stream().filter(w -> ref.equals(w.name())).toList();
+        List<Workspace> named = list().stream().filter(w -> ref.equals(w.name()) && visible.test(w)).toList();
         if (named.size() > 1) {
             throw new DavitException(Kind.USAGE, "several workspaces are named " + dev.davit.oci.internal.Text.shorten(ref, 70)
                     + " (" + String.join(", ", named.stream().map(Workspace::id).toList()) + "); give an id, or"
@@ -1532,9 +1573,25 @@ public final class Workspaces {
      *                        before it are removed)
      */
     public List<Reaped> reap() {
+        return reap(w -> true);
+    }
+
+    /**
+     * {@link #reap()} of the workspaces {@code which} accepts (e.g. one owner's: see {@link Workspace#ownedBy}); the
+     * others are left alone, expired or not.
+     *
+     * @param which the workspaces that may be removed
+     * @return the workspaces removed, oldest first; empty when none was
+     * @throws DavitException of any kind but {@link Kind#NOT_FOUND} when a workspace cannot be removed (those
+     *                        before it are removed)
+     */
+    public List<Reaped> reap(java.util.function.Predicate<Workspace> which) {
         Instant now = Instant.now();
         List<Reaped> out = new ArrayList<>();
         for (Workspace w : list()) {
+            if (!which.test(w)) {
+                continue;
+            }
             String reason = null;
             if (w.ttl() != null && now.isAfter(w.createdAt().plus(w.ttl()))) {
                 reason = "expired";
