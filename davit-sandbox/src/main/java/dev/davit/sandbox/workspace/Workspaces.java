@@ -1168,11 +1168,48 @@ public final class Workspaces {
      *                        an absolute path, one with {@code ..}, or one through a symbolic link
      */
     public List<FileInfo> listFiles(String id, String path, boolean recursive) {
-        try (WorkspaceArea.View v = area(get(id)).view(); Dir ws = v.open()) {
-            return listIn(ws, path, recursive, id);
-        } catch (IOException e) {
-            throw ContainerArea.fileError(e, path, "list");
+        Workspace w = get(id);
+        Redactor r = secrets(w).redactor();
+        return redacting(r, () -> {
+            try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
+                return redacted(listIn(ws, path, recursive, id), r);
+            } catch (IOException e) {
+                throw ContainerArea.fileError(e, path, "list");
+            }
+        });
+    }
+
+    /**
+     * What a result may show of workspace {@code w}: {@code action}'s result, its errors with every secret value
+     * redacted by {@code r} (a message may quote a name or an answer of the sandbox's).
+     */
+    private static <T> T redacting(Redactor r, java.util.function.Supplier<T> action) {
+        try {
+            return action.get();
+        } catch (DavitException e) {
+            throw SecretUse.redacted(e, r);
         }
+    }
+
+    /** {@code files} with every secret value in a path or link target redacted. */
+    private static List<FileInfo> redacted(List<FileInfo> files, Redactor r) {
+        return r.isEmpty() ? files : files.stream().map(f -> new FileInfo(r.redact(f.path()), f.type(), f.size(),
+                f.mode(), r.redact(f.target()))).toList();
+    }
+
+    /** {@code c} with every secret value in its path and the names it skipped redacted (its files are the host's). */
+    private static Copied redacted(Copied c, Redactor r) {
+        return r.isEmpty() ? c : new Copied(r.redact(c.path()), c.files(), c.bytes(), r.redact(c.skipped()));
+    }
+
+    /**
+     * {@code c} with every secret value in its bytes redacted, a value cut short at the end (by {@code maxBytes})
+     * masked too ({@link Redactor#redact(byte[])}); its size stays the file's.
+     */
+    private static FileContent redacted(FileContent c, Redactor r) {
+        byte[] b = r.redact(c.bytes());
+        return b == c.bytes() || java.util.Arrays.equals(b, c.bytes()) ? c
+                : new FileContent(b, c.size(), c.truncated(), true);
     }
 
     /** {@link #listFiles} in tree {@code ws} of workspace {@code id}. */
@@ -1231,7 +1268,8 @@ public final class Workspaces {
      *                        path; {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public List<FileInfo> diskList(String id, String path, boolean recursive) {
-        return locked(id, wid -> disk(wid).list(path, recursive));
+        Redactor r = secrets(get(id)).redactor();
+        return redacting(r, () -> locked(id, wid -> redacted(disk(wid).list(path, recursive), r)));
     }
 
     /**
@@ -1246,7 +1284,8 @@ public final class Workspaces {
      *                        workspace or file
      */
     public FileContent diskRead(String id, String path, long maxBytes) {
-        return locked(id, wid -> disk(wid).read(path, maxBytes));
+        Redactor r = secrets(get(id)).redactor();
+        return redacting(r, () -> locked(id, wid -> redacted(disk(wid).read(path, maxBytes), r)));
     }
 
     /**
@@ -1260,7 +1299,8 @@ public final class Workspaces {
      *                        {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public Copied diskExport(String id, Path hostDest, String path) {
-        return locked(id, wid -> disk(wid).export(hostDest, path));
+        Redactor r = secrets(get(id)).redactor();
+        return redacting(r, () -> locked(id, wid -> redacted(disk(wid).export(hostDest, path), r)));
     }
 
     private DiskReader disk(String id) {
@@ -1271,11 +1311,23 @@ public final class Workspaces {
     /**
      * What {@link #readFile} read.
      *
-     * @param bytes     the bytes read from the file's start
-     * @param size      the file's size, in bytes
+     * @param bytes     the bytes read from the file's start; in a workspace with secrets, each value in them
+     *                  replaced with {@code [REDACTED:NAME]} (and a value cut short by {@code maxBytes} masked)
+     * @param size      the file's size, in bytes (the file's even when {@code bytes} were redacted)
      * @param truncated whether only the first {@code maxBytes} were read
+     * @param redacted  whether a secret value was redacted from {@code bytes}, which then are not the file's
      */
-    public record FileContent(byte[] bytes, long size, boolean truncated) {
+    public record FileContent(byte[] bytes, long size, boolean truncated, boolean redacted) {
+        /**
+         * What was read, with nothing redacted.
+         *
+         * @param bytes     the bytes read from the file's start
+         * @param size      the file's size, in bytes
+         * @param truncated whether only the first {@code maxBytes} were read
+         */
+        public FileContent(byte[] bytes, long size, boolean truncated) {
+            this(bytes, size, truncated, false);
+        }
     }
 
     /**
@@ -1290,7 +1342,9 @@ public final class Workspaces {
      *                        a file too large to read whole
      */
     public FileContent readFile(String id, String path, long maxBytes) {
-        return area(get(id)).read(path, maxBytes);
+        Workspace w = get(id);
+        Redactor r = secrets(w).redactor();
+        return redacting(r, () -> redacted(area(w).read(path, maxBytes), r));
     }
 
     /**
@@ -1419,12 +1473,15 @@ public final class Workspaces {
      */
     public Copied export(String id, Path hostDest, String path, Progress progress) {
         Workspace w = get(id);
-        String rel = WorkspacePath.normalise(path);
-        try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
-            return Export.to(ws, rel, hostDest, progress == null ? null : progress::at);
-        } catch (IOException e) {
-            throw ContainerArea.fileError(e, rel, "export");
-        }
+        Redactor r = secrets(w).redactor();
+        return redacting(r, () -> {
+            String rel = WorkspacePath.normalise(path);
+            try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
+                return redacted(Export.to(ws, rel, hostDest, progress == null ? null : progress::at), r);
+            } catch (IOException e) {
+                throw ContainerArea.fileError(e, rel, "export");
+            }
+        });
     }
 
     /**
@@ -1445,6 +1502,16 @@ public final class Workspaces {
      */
     public Map<String, String> patch(String id, byte[] patch) {
         Workspace w = get(id);
+        Redactor r = secrets(w).redactor();
+        return redacting(r, () -> {
+            Map<String, String> kinds = patchUnredacted(w, id, patch);
+            Map<String, String> shown = new java.util.LinkedHashMap<>();
+            kinds.forEach((p, k) -> shown.put(r.redact(p), k));
+            return shown;
+        });
+    }
+
+    private Map<String, String> patchUnredacted(Workspace w, String id, byte[] patch) {
         WorkspaceArea area = area(w);
         List<UnifiedPatch.FilePatch> files = UnifiedPatch.parse(patch);
         Map<String, byte[]> result = new java.util.LinkedHashMap<>();
@@ -1600,12 +1667,16 @@ public final class Workspaces {
      */
     public WorkspaceDiff diff(String id, String snapshot) {
         Workspace w = get(id);
-        Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
-        try (WorkspaceArea.View v = area(w).view(); Dir now = v.open(); Dir before = Dir.open(from, "the baseline")) {
-            return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"));
-        } catch (IOException e) {
-            throw ContainerArea.treeError(e, "the diff");
-        }
+        Redactor r = secrets(w).redactor();
+        return redacting(r, () -> {
+            Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
+            try (WorkspaceArea.View v = area(w).view(); Dir now = v.open();
+                 Dir before = Dir.open(from, "the baseline")) {
+                return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"), r);
+            } catch (IOException e) {
+                throw ContainerArea.treeError(e, "the diff");
+            }
+        });
     }
 
     /**
