@@ -51,8 +51,10 @@ public final class Detached {
      * before is dropped and counted in {@code output.dropped}, and a new one starts). It ignores the signals a stop
      * sends (a service's last words are kept) and ends when every writer is gone. The holder holds the FIFO's
      * writing end itself while the command runs (so the capper never waits for a writer that failed to start), then
-     * gives the capper up to 1 s (30 s with a filter, a program that may still be starting) to write what is left
-     * before it records the exit code.
+     * gives the capper up to 1 s (30 s with a filter) to write what is left before it records the exit code. With
+     * a filter, the command starts once the filter says it is ready ({@code DIR/output.filter.up}), so that what
+     * the command writes first reaches the log as soon as later output does; a filter not ready within 30 s means the
+     * command does not run (exit code 125): its output would have nowhere to go.
      */
     private static final String HOLDER = Capper.FUNCTION + """
             d=$1; mv=$2; dd=$3; stat=$4; sleep=$5; cap=$6; tty=$7; shift 7
@@ -64,9 +66,14 @@ public final class Detached {
             ) &
             c=$!
             exec 4>"$d/output.pipe"
-            if [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- >&4 2>/dev/null 4>&-
-            else "$@" >&4 2>&4 4>&- </dev/null; fi
-            r=$?
+            r=125
+            if [ -f "$d/output.filter" ]; then
+              i=0; while [ ! -e "$d/output.filter.up" ] && [ $i -lt 1500 ] && kill -0 $c 2>/dev/null; do
+                "$sleep" 0.02; i=$((i + 1)); done
+            fi
+            if [ -f "$d/output.filter" ] && [ ! -e "$d/output.filter.up" ]; then :
+            elif [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- >&4 2>/dev/null 4>&-; r=$?
+            else "$@" >&4 2>&4 4>&- </dev/null; r=$?; fi
             exec 4>&-
             n=50; [ -f "$d/output.filter" ] && n=1500
             i=0; while [ $i -lt $n ] && kill -0 $c 2>/dev/null; do "$sleep" 0.02; i=$((i + 1)); done

@@ -34,13 +34,14 @@ final class RedactPipe {
     static void install(Path spawnDir, Path workspaceDir, Redactor r) {
         Path f = spawnDir.resolve(Spawned.OUTPUT_FILTER);
         try {
+            Files.deleteIfExists(spawnDir.resolve(Spawned.OUTPUT_FILTER_UP));
             if (r.isEmpty()) {
                 Files.deleteIfExists(f);
                 return;
             }
             Files.createDirectories(spawnDir);
             StringBuilder sh = new StringBuilder("exec");
-            for (String a : command(workspaceDir)) {
+            for (String a : command(workspaceDir, spawnDir.resolve(Spawned.OUTPUT_FILTER_UP))) {
                 sh.append(' ').append(quote(a));
             }
             Fs.writeAtomically(f, (sh + "\n").getBytes(StandardCharsets.UTF_8), spawnDir);
@@ -49,8 +50,11 @@ final class RedactPipe {
         }
     }
 
-    /** The command that runs {@link #main} over the values of {@code workspaceDir}, in a small JVM. */
-    static List<String> command(Path workspaceDir) {
+    /**
+     * The command that runs {@link #main} over the values of {@code workspaceDir}, in a small JVM; it creates
+     * {@code up} when it is ready to read.
+     */
+    static List<String> command(Path workspaceDir, Path up) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin",
                 "java").toString()));
@@ -64,6 +68,7 @@ final class RedactPipe {
             cmd.addAll(List.of("-cp", System.getProperty("java.class.path", ""), RedactPipe.class.getName()));
         }
         cmd.add(workspaceDir.toAbsolutePath().toString());
+        cmd.add(up.toAbsolutePath().toString());
         return cmd;
     }
 
@@ -73,13 +78,15 @@ final class RedactPipe {
 
     /**
      * Copies standard input to standard output, every value of the secrets in the workspace state directory
-     * {@code args[0]} redacted; passes each read on at once but the bytes that may start a value.
+     * {@code args[0]} redacted; passes each read on at once but the bytes that may start a value. Creates the file
+     * {@code args[1]} once it is ready to read.
      *
-     * @param args the workspace's state directory
+     * @param args the workspace's state directory and the file that says it is ready
      * @throws IOException when standard input or output fails
      */
     public static void main(String[] args) throws IOException {
         Redactor r = Secrets.load(Path.of(args[0])).redactor();
+        Files.write(Path.of(args[1]), new byte[0]);
         InputStream in = System.in;
         OutputStream out = new java.io.FileOutputStream(java.io.FileDescriptor.out);
         try (Redactor.Stream s = r.stream(out)) {
