@@ -1331,7 +1331,8 @@ public final class Workspaces {
     }
 
     /**
-     * The bytes of regular file {@code path}, at most {@code maxBytes} (0: all).
+     * The bytes of regular file {@code path}, at most {@code maxBytes} (0: all). In a workspace with secrets every
+     * value in them is {@code [REDACTED:NAME]} ({@link FileContent#redacted} says so), as in every result here.
      *
      * @param id       the workspace's id ({@code ws-...}) or name
      * @param path     a regular file, relative to /workspace
@@ -1655,7 +1656,8 @@ public final class Workspaces {
     }
 
     /**
-     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline).
+     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline). In a workspace with secrets
+     * both sides are redacted before they are compared (see {@link WorkspaceDiff}).
      *
      * @param id       the workspace's id ({@code ws-...}) or name
      * @param snapshot the snapshot to compare with; null: the baseline
