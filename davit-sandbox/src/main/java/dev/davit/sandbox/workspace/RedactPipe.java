@@ -62,14 +62,26 @@ final class RedactPipe {
                 "-XX:-UsePerfData"));
         Module m = RedactPipe.class.getModule();
         if (m.isNamed()) {
-            cmd.addAll(List.of("-p", System.getProperty("jdk.module.path", ""), "-m", m.getName() + "/"
+            cmd.addAll(List.of("-p", absolute(System.getProperty("jdk.module.path", "")), "-m", m.getName() + "/"
                     + RedactPipe.class.getName()));
         } else {
-            cmd.addAll(List.of("-cp", System.getProperty("java.class.path", ""), RedactPipe.class.getName()));
+            cmd.addAll(List.of("-cp", absolute(System.getProperty("java.class.path", "")),
+                    RedactPipe.class.getName()));
         }
         cmd.add(workspaceDir.toAbsolutePath().toString());
         cmd.add(up.toAbsolutePath().toString());
         return cmd;
+    }
+
+    /** A class or module path with every entry absolute (the filter may start in another directory). */
+    private static String absolute(String path) {
+        List<String> out = new ArrayList<>();
+        for (String e : path.split(java.io.File.pathSeparator)) {
+            if (!e.isEmpty()) {
+                out.add(Path.of(e).toAbsolutePath().toString());
+            }
+        }
+        return String.join(java.io.File.pathSeparator, out);
     }
 
     private static String quote(String s) {

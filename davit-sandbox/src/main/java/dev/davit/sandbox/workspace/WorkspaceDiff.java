@@ -196,7 +196,7 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
 
     /**
      * The first (checked) size bytes of {@code f}, at most {@link #MAX_TEXT}, copied to the new file {@code to}
-     * (0600), redacted by {@code redactor}; sets {@code hit} when something was.
+     * (in the diff's own 0700 temp directory), redacted by {@code redactor}; sets {@code hit} when something was.
      */
     private static Path copy(Dir.Opened f, Path to, Budget budget, Redactor redactor,
                              java.util.concurrent.atomic.AtomicBoolean hit) throws IOException {

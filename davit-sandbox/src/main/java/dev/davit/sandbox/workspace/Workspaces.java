@@ -1168,9 +1168,7 @@ public final class Workspaces {
      *                        an absolute path, one with {@code ..}, or one through a symbolic link
      */
     public List<FileInfo> listFiles(String id, String path, boolean recursive) {
-        Workspace w = get(id);
-        Redactor r = secrets(w).redactor();
-        return redacting(r, () -> {
+        return shown(id, (w, r) -> {
             try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
                 return redacted(listIn(ws, path, recursive, id), r);
             } catch (IOException e) {
@@ -1180,12 +1178,15 @@ public final class Workspaces {
     }
 
     /**
-     * What a result may show of workspace {@code w}: {@code action}'s result, its errors with every secret value
-     * redacted by {@code r} (a message may quote a name or an answer of the sandbox's).
+     * What a result may show of workspace {@code id}: {@code action}'s result (which it redacts with the redactor it
+     * is given), its errors with every secret value redacted (a message may quote a name or an answer of the
+     * sandbox's). The one way file results leave: every secret value as {@code [REDACTED:NAME]}.
      */
-    private static <T> T redacting(Redactor r, java.util.function.Supplier<T> action) {
+    private <T> T shown(String id, java.util.function.BiFunction<Workspace, Redactor, T> action) {
+        Workspace w = get(id);
+        Redactor r = secrets(w).redactor();
         try {
-            return action.get();
+            return action.apply(w, r);
         } catch (DavitException e) {
             throw SecretUse.redacted(e, r);
         }
@@ -1268,8 +1269,7 @@ public final class Workspaces {
      *                        path; {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public List<FileInfo> diskList(String id, String path, boolean recursive) {
-        Redactor r = secrets(get(id)).redactor();
-        return redacting(r, () -> locked(id, wid -> redacted(disk(wid).list(path, recursive), r)));
+        return shown(id, (w, r) -> locked(id, wid -> redacted(disk(wid).list(path, recursive), r)));
     }
 
     /**
@@ -1284,8 +1284,7 @@ public final class Workspaces {
      *                        workspace or file
      */
     public FileContent diskRead(String id, String path, long maxBytes) {
-        Redactor r = secrets(get(id)).redactor();
-        return redacting(r, () -> locked(id, wid -> redacted(disk(wid).read(path, maxBytes), r)));
+        return shown(id, (w, r) -> locked(id, wid -> redacted(disk(wid).read(path, maxBytes), r)));
     }
 
     /**
@@ -1299,8 +1298,7 @@ public final class Workspaces {
      *                        {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public Copied diskExport(String id, Path hostDest, String path) {
-        Redactor r = secrets(get(id)).redactor();
-        return redacting(r, () -> locked(id, wid -> redacted(disk(wid).export(hostDest, path), r)));
+        return shown(id, (w, r) -> locked(id, wid -> redacted(disk(wid).export(hostDest, path), r)));
     }
 
     private DiskReader disk(String id) {
@@ -1343,9 +1341,7 @@ public final class Workspaces {
      *                        a file too large to read whole
      */
     public FileContent readFile(String id, String path, long maxBytes) {
-        Workspace w = get(id);
-        Redactor r = secrets(w).redactor();
-        return redacting(r, () -> redacted(area(w).read(path, maxBytes), r));
+        return shown(id, (w, r) -> redacted(area(w).read(path, maxBytes), r));
     }
 
     /**
@@ -1473,9 +1469,7 @@ public final class Workspaces {
      *                        bad path or destination; {@link Kind#STORE} when the host side cannot be written
      */
     public Copied export(String id, Path hostDest, String path, Progress progress) {
-        Workspace w = get(id);
-        Redactor r = secrets(w).redactor();
-        return redacting(r, () -> {
+        return shown(id, (w, r) -> {
             String rel = WorkspacePath.normalise(path);
             try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
                 return redacted(Export.to(ws, rel, hostDest, progress == null ? null : progress::at), r);
@@ -1502,9 +1496,7 @@ public final class Workspaces {
      *                        {@link Kind#NOT_FOUND} when there is no such workspace. Nothing is changed then
      */
     public Map<String, String> patch(String id, byte[] patch) {
-        Workspace w = get(id);
-        Redactor r = secrets(w).redactor();
-        return redacting(r, () -> {
+        return shown(id, (w, r) -> {
             Map<String, String> kinds = patchUnredacted(w, id, patch);
             Map<String, String> shown = new java.util.LinkedHashMap<>();
             kinds.forEach((p, k) -> shown.put(r.redact(p), k));
@@ -1668,9 +1660,7 @@ public final class Workspaces {
      *                        cannot be read
      */
     public WorkspaceDiff diff(String id, String snapshot) {
-        Workspace w = get(id);
-        Redactor r = secrets(w).redactor();
-        return redacting(r, () -> {
+        return shown(id, (w, r) -> {
             Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
             try (WorkspaceArea.View v = area(w).view(); Dir now = v.open();
                  Dir before = Dir.open(from, "the baseline")) {
