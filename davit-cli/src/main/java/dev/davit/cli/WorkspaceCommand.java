@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.PortMapping;
@@ -417,11 +418,15 @@ final class WorkspaceCommand extends GroupCommand {
                         case "deleted" -> "D ";
                         case "mode" -> "M ";
                         default -> "C ";
-                    } + c.path() + (c.kind().equals("mode") ? String.format(" %04o -> %04o", c.oldMode(),
-                            c.newMode()) : ""));
+                    } + Text.escaped(c.path(), false) + (c.kind().equals("mode") ? String.format(" %04o -> %04o",
+                            c.oldMode(), c.newMode()) : ""));
                 }
-                p.print(d.patch());
+                p.print(Text.escaped(d.patch(), true)); // names are quoted already; the text is the sandbox's
             });
+            if (d.redacted()) {
+                out.notice("a secret value is shown as [REDACTED:NAME] in this diff; the files where one was do not"
+                        + " apply as a patch");
+            }
             return 0;
         }
     }
@@ -518,7 +523,7 @@ final class WorkspaceCommand extends GroupCommand {
             }
             out.result(Json.object(), p -> logs.forEach(l -> {
                 p.printf("%s %6d ms exit %d: %s%n", l.startedAt(), l.durationMs(), l.exitCode(),
-                        String.join(" ", l.command()));
+                        Text.escaped(String.join(" ", l.command()), false));
                 p.print(indent(l.stdout()));
                 p.print(indent(l.stderr()));
             }));
@@ -532,7 +537,7 @@ final class WorkspaceCommand extends GroupCommand {
             if (text.isEmpty()) {
                 return "";
             }
-            return "  " + text.replace("\n", "\n  ").stripTrailing() + "\n";
+            return "  " + Text.escaped(text, true).replace("\n", "\n  ").stripTrailing() + "\n";
         }
     }
 
@@ -625,7 +630,7 @@ final class WorkspaceCommand extends GroupCommand {
             o.put("target", f.target());
         }
         out.result(doc, p -> files.forEach(f -> p.printf("%-7s %04o %10d %s%s%n", f.type(), f.mode(), f.size(),
-                f.path(), f.target() == null ? "" : " -> " + f.target())));
+                Text.escaped(f.path(), false), f.target() == null ? "" : " -> " + Text.escaped(f.target(), false))));
         return 0;
     }
 
@@ -655,10 +660,15 @@ final class WorkspaceCommand extends GroupCommand {
             doc.put("path", path);
             doc.put("size", c.size());
             doc.put("truncated", c.truncated());
+            doc.put("redacted", c.redacted());
             doc.put("content_base64", Base64.getEncoder().encodeToString(c.bytes()));
             out.printJson(doc);
         } else {
             out.raw(c.bytes());
+            if (c.redacted()) {
+                out.notice("a secret value in " + path + " is shown as [REDACTED:NAME]: these are not the file's"
+                        + " bytes");
+            }
         }
         return 0;
     }
@@ -749,7 +759,7 @@ final class WorkspaceCommand extends GroupCommand {
         doc.put("dest", hostDest.toAbsolutePath().normalize().toString());
         out.result(doc, p -> {
             p.println(c.files() + " entries (" + c.bytes() + " bytes) exported to " + hostDest);
-            c.skipped().forEach(s -> p.println("skipped " + s + " (device, fifo or socket)"));
+            c.skipped().forEach(s -> p.println("skipped " + Text.escaped(s, false) + " (device, fifo or socket)"));
         });
         return 0;
     }
@@ -778,7 +788,7 @@ final class WorkspaceCommand extends GroupCommand {
                 case "added" -> "A ";
                 case "deleted" -> "D ";
                 default -> "C ";
-            } + path)));
+            } + Text.escaped(path, false))));
             return 0;
         }
     }

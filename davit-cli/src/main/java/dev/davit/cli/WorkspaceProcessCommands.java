@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.ServiceSpec;
@@ -114,7 +115,7 @@ final class WorkspaceProcessCommands {
                 p.printf("%-16s %-18s %8s %-20s %-6s %s%n", "NAME", "STATE", "PID", "STARTED", "READY", "COMMAND");
                 all.forEach(s -> p.printf("%-16s %-18s %8d %-20s %-6s %s%n", s.name(), s.label(), s.pid(),
                         s.startedAt().truncatedTo(ChronoUnit.SECONDS), s.ready() ? "yes" : "no",
-                        String.join(" ", s.command())));
+                        Text.escaped(String.join(" ", s.command()), false)));
             });
             return 0;
         }
@@ -352,7 +353,8 @@ final class WorkspaceProcessCommands {
             out.result(doc, p -> {
                 p.printf("%-12s %-12s %8s %-20s %s%n", "ID", "STATE", "PID", "STARTED", "COMMAND");
                 all.forEach(s -> p.printf("%-12s %-12s %8d %-20s %s%n", s.id(), s.label(), s.pid(),
-                        s.startedAt().truncatedTo(ChronoUnit.SECONDS), String.join(" ", s.command())));
+                        s.startedAt().truncatedTo(ChronoUnit.SECONDS), Text.escaped(String.join(" ", s.command()),
+                        false)));
             });
             return 0;
         }

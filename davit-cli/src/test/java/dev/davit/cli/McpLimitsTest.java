@@ -428,6 +428,18 @@ class McpLimitsTest {
                     5000));
             seen.add(read.toString());
             assertThat((String) read.get("output")).contains("[REDACTED:API_TOKEN]");
+            // copied into /workspace by the sandbox (a name holding it too): read back, listed, diffed
+            ok("workspace_exec", Map.of("workspace", id, "secret_env", Map.of("T", "API_TOKEN"), "command",
+                    List.of("sh", "-c", "echo \"$T\" >leak.txt; echo x >\"n-$T\"")));
+            Map<String, Object> file = ok("workspace_file_read", Map.of("workspace", id, "path", "leak.txt"));
+            seen.add(file.toString());
+            assertThat(file.get("content")).isEqualTo("[REDACTED:API_TOKEN]\n");
+            assertThat(file.get("redacted")).isEqualTo(true);
+            assertThat(((Number) file.get("size")).longValue()).isEqualTo(value.length() + 1);
+            seen.add(ok("workspace_file_list", Map.of("workspace", id, "recursive", true)).toString());
+            Map<String, Object> diff = ok("workspace_diff", Map.of("workspace", id));
+            assertThat(diff.get("redacted")).isEqualTo(true);
+            seen.add(diff.toString());
             seen.add(ok("workspace_logs", Map.of("workspace", id)).toString());
             seen.add(ok("workspace_status", Map.of("workspace", id)).toString());
             seen.add(ok("workspace_list", Map.of()).toString());
@@ -435,8 +447,23 @@ class McpLimitsTest {
             for (String r : seen) {
                 assertThat(r).doesNotContain(value);
             }
-            String stateFile = Files.readString(shared.resolve("home/workspaces/" + id + "/workspace.json"));
-            assertThat(stateFile).doesNotContain(value);
+            // at rest: no file of the home holds it but the values' own, and the sandbox's tree (its layer and
+            // baseline, where it wrote the value itself); service and shell logs and records included
+            Path home = shared.resolve("home");
+            List<String> holding = new ArrayList<>();
+            try (java.util.stream.Stream<Path> all = Files.walk(home)) {
+                for (Path f : all.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
+                        .toList()) {
+                    String rel = home.relativize(f).toString();
+                    if (!rel.equals("workspaces/" + id + "/secrets/values.json")
+                            && !rel.matches("sandboxes/[^/]+/(upper|merged)/.*")
+                            && !rel.matches("workspaces/[^/]+/(baseline|snapshots)/.*")
+                            && new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1).contains(value)) {
+                        holding.add(rel);
+                    }
+                }
+            }
+            assertThat(holding).isEmpty();
         } finally {
             ok("workspace_delete", Map.of("workspace", id));
         }

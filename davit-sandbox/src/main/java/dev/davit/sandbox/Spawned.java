@@ -45,6 +45,16 @@ public record Spawned(long holderPid, long holderStart, long leaderPid, long lea
      * more than the cap.
      */
     public static final String OUTPUT_OLD = "output.1";
+    /**
+     * In the spawn's directory, when the caller put it there before {@link Sandboxes#spawn}: a {@code /bin/sh} script
+     * that a container's output passes through (standard input to standard output, started by the holder, signals
+     * of a stop ignored) on its way to {@link #OUTPUT}, e.g. to redact it before it reaches the disk. The command
+     * starts once the filter has created {@link #OUTPUT_FILTER_UP} (within 30 s, or it does not run: exit code
+     * 125). A vm's output does not pass through it.
+     */
+    public static final String OUTPUT_FILTER = "output.filter";
+    /** In the spawn's directory: made by the {@link #OUTPUT_FILTER} when it is ready to read. */
+    public static final String OUTPUT_FILTER_UP = "output.filter.up";
     /** In the spawn's directory: how many bytes of output the capper dropped (decimal; missing: none). */
     public static final String OUTPUT_DROPPED = "output.dropped";
     /** The default of {@link #logCap()}: 8 MiB. */

@@ -42,6 +42,7 @@ final class DiskTools {
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
                 .returns("truncated", "boolean", "Whether max_bytes cut it.")
+                .returns("redacted", "boolean", Tools.REDACTED_READ)
                 .returns("content", Tools.Json2.nullable("string"), "The text, or null when not UTF-8.")
                 .maybe("content_base64", "string", "The bytes read, base64, when not UTF-8.").build());
         t.add(Tools.export(Tool.builder("workspace_disk_export", Tools.FULL, "Copy a stopped workspace's files to the host",

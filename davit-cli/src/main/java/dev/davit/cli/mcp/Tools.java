@@ -39,6 +39,9 @@ final class Tools {
     static final long MAX_OUTPUT_LIMIT = 256 << 10;
     /** The most entries workspace_file_list returns. */
     static final int MAX_ENTRIES = 2000;
+    /** What a read's {@code redacted} says. */
+    static final String REDACTED_READ = "Whether a secret value in it is shown as [REDACTED:NAME] (then the content"
+            + " is not the file's bytes; size stays the file's).";
     /** The most characters of a patch workspace_diff returns. */
     static final int MAX_PATCH = 64 << 10;
     /** About how long env_pull waits for an install before it answers "installing" (see {@link Installs}). */
@@ -268,6 +271,7 @@ final class Tools {
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
                 .returns("truncated", "boolean", "Whether max_bytes cut it.")
+                .returns("redacted", "boolean", REDACTED_READ)
                 .returns("content", Json2.nullable("string"), "The text, or null when not UTF-8.")
                 .maybe("content_base64", "string", "The bytes read, base64, when not UTF-8.").build());
         t.add(Tool.builder("workspace_file_write", CORE, "Write a file of a workspace", "Write a file of /workspace"
@@ -293,6 +297,8 @@ final class Tools {
                 .post(Tools::capPatch)
                 .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
                 .returns("patch", "string", "The unified diff of text files.")
+                .returns("redacted", "boolean", "Whether a secret value is shown as [REDACTED:NAME] in a path or"
+                        + " the patch (a file's diff where one was does not apply).")
                 .returns("patch_truncated", "boolean", "Whether the patch was longer and only its start is here"
                         + " (diff single files with workspace_exec).").build());
         t.add(Tool.builder("workspace_snapshot_create", FULL, "Snapshot a workspace", "Save /workspace's current"

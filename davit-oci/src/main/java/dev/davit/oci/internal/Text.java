@@ -35,6 +35,79 @@ public final class Text {
         return b.toString();
     }
 
+    /**
+     * {@code s} for a terminal, every character kept readable: control characters (C0, DEL and C1), line and
+     * paragraph separators, invisible format characters (bidi overrides, zero-width characters) and unpaired
+     * surrogates become C-style escapes ({@code \n}, {@code \t}, {@code \r}, else the octal of their UTF-8 bytes,
+     * as git writes names: {@code \033}), and a backslash is doubled, so that the result reads back to {@code s}.
+     * With {@code lines}, {@code \n} and {@code \t} stay as they are (a text of several lines: a diff, a log) and a
+     * backslash is left alone. For every human output that shows a name or text a sandbox chose (one helper for
+     * all): an escape sequence, a carriage return or a line end in it cannot redraw the screen or forge a line.
+     *
+     * @param s     the text (null: empty)
+     * @param lines whether line ends and tabs are kept (text), or escaped too (a name on one line)
+     * @return the escaped text; {@code s} itself when nothing needed escaping
+     */
+    public static String escaped(String s, boolean lines) {
+        if (s == null) {
+            return "";
+        }
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            int cp = c;
+            int n = 1;
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                cp = Character.toCodePoint(c, s.charAt(i + 1));
+                n = 2;
+            }
+            String esc = escape(cp, lines);
+            if (esc != null && b == null) {
+                b = new StringBuilder(s.length() + 16).append(s, 0, i);
+            }
+            if (b != null) {
+                if (esc != null) {
+                    b.append(esc);
+                } else {
+                    b.appendCodePoint(cp);
+                }
+            }
+            i += n - 1;
+        }
+        return b == null ? s : b.toString();
+    }
+
+    /** The escape of code point {@code cp} for {@link #escaped}, or null when it stays. */
+    private static String escape(int cp, boolean lines) {
+        if (lines && (cp == '\n' || cp == '\t')) {
+            return null;
+        }
+        switch (cp) {
+            case '\n':
+                return "\\n";
+            case '\t':
+                return "\\t";
+            case '\r':
+                return "\\r";
+            case '\\':
+                return lines ? null : "\\\\";
+            default:
+                break;
+        }
+        int type = Character.getType(cp);
+        if (type != Character.CONTROL && type != Character.FORMAT && type != Character.SURROGATE
+                && type != Character.LINE_SEPARATOR && type != Character.PARAGRAPH_SEPARATOR) {
+            return null;
+        }
+        byte[] utf8 = Character.isSurrogate((char) cp) ? new byte[] {(byte) 0xef, (byte) 0xbf, (byte) 0xbd}
+                : new String(Character.toChars(cp)).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        StringBuilder o = new StringBuilder();
+        for (byte x : utf8) {
+            o.append('\\').append(String.format("%03o", x & 0xff));
+        }
+        return o.toString();
+    }
+
     /** {@link #printable} and cut to at most {@code max} characters (never inside a surrogate pair). */
     public static String shorten(String s, int max) {
         String p = printable(s);

@@ -32,6 +32,18 @@ class TextTest {
     }
 
     @Test
+    void escapedKeepsEveryCharacterReadable() {
+        assertThat(Text.escaped("plain caf\u00e9 \ud83d\udc33", false)).isEqualTo("plain caf\u00e9 \ud83d\udc33");
+        assertThat(Text.escaped("a\nb\rc\td\u001b[31me\u007ff\\g", false))
+                .isEqualTo("a\\nb\\rc\\td\\033[31me\\177f\\\\g");
+        // C1 controls, bidi overrides and line separators as the octal of their UTF-8 bytes
+        assertThat(Text.escaped("\u009b2J\u202e\u2028", false)).isEqualTo("\\302\\2332J\\342\\200\\256\\342\\200\\250");
+        // text of several lines: line ends, tabs and backslashes stay
+        assertThat(Text.escaped("+a\tb\\\n+\u001b]0;t\u0007\r\n", true)).isEqualTo("+a\tb\\\n+\\033]0;t\\007\\r\n");
+        assertThat(Text.escaped(null, true)).isEmpty();
+    }
+
+    @Test
     void shortenCutsAndMarks() {
         assertThat(Text.shorten("abcdef", 6)).isEqualTo("abcdef");
         assertThat(Text.shorten("abcdefg", 6)).isEqualTo("abcdef...");

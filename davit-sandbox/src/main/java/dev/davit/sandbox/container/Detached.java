@@ -46,26 +46,37 @@ import java.util.concurrent.TimeUnit;
 public final class Detached {
     /**
      * The holder: its first part (a subshell, started first) is the {@link Capper}, which copies the FIFO
-     * {@code DIR/output.pipe} into {@code DIR/output} (at half the cap the file becomes {@code output.1}, the one
+     * {@code DIR/output.pipe} (through {@link Spawned#OUTPUT_FILTER} when the caller put one in {@code DIR})
+     * into {@code DIR/output} (at half the cap the file becomes {@code output.1}, the one
      * before is dropped and counted in {@code output.dropped}, and a new one starts). It ignores the signals a stop
      * sends (a service's last words are kept) and ends when every writer is gone. The holder holds the FIFO's
      * writing end itself while the command runs (so the capper never waits for a writer that failed to start), then
-     * gives the capper up to 1 s to write what is left before it records the exit code.
+     * gives the capper up to 1 s (30 s with a filter) to write what is left before it records the exit code. With
+     * a filter, the command starts once the filter says it is ready ({@code DIR/output.filter.up}), so that what
+     * the command writes first reaches the log as soon as later output does; a filter not ready within 30 s means the
+     * command does not run (exit code 125): its output would have nowhere to go.
      */
     private static final String HOLDER = Capper.FUNCTION + """
             d=$1; mv=$2; dd=$3; stat=$4; sleep=$5; cap=$6; tty=$7; shift 7
             (
               trap '' HUP INT QUIT TERM USR1 USR2
               exec <"$d/output.pipe" >/dev/null 2>&1
-              cap "$d/output" $((cap / 2)) 0
+              if [ -f "$d/output.filter" ]; then /bin/sh "$d/output.filter" | cap "$d/output" $((cap / 2)) 0
+              else cap "$d/output" $((cap / 2)) 0; fi
             ) &
             c=$!
             exec 4>"$d/output.pipe"
-            if [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- >&4 2>/dev/null 4>&-
-            else "$@" >&4 2>&4 4>&- </dev/null; fi
-            r=$?
+            r=125
+            if [ -f "$d/output.filter" ]; then
+              i=0; while [ ! -e "$d/output.filter.up" ] && [ $i -lt 1500 ] && kill -0 $c 2>/dev/null; do
+                "$sleep" 0.02; i=$((i + 1)); done
+            fi
+            if [ -f "$d/output.filter" ] && [ ! -e "$d/output.filter.up" ]; then :
+            elif [ "$tty" = 1 ]; then exec 3<>"$d/input"; "$@" <&3 3<&- >&4 2>/dev/null 4>&-; r=$?
+            else "$@" >&4 2>&4 4>&- </dev/null; r=$?; fi
             exec 4>&-
-            i=0; while [ $i -lt 50 ] && kill -0 $c 2>/dev/null; do "$sleep" 0.02; i=$((i + 1)); done
+            n=50; [ -f "$d/output.filter" ] && n=1500
+            i=0; while [ $i -lt $n ] && kill -0 $c 2>/dev/null; do "$sleep" 0.02; i=$((i + 1)); done
             echo $r >"$d/exit.tmp" && "$mv" -f "$d/exit.tmp" "$d/exit"
             """;
     /** In the spawn's directory: the FIFO the command's output goes through to the capper. */
@@ -103,7 +114,10 @@ public final class Detached {
         if (terminal) {
             // script runs its command with $SHELL -c on the host: the host's sh, then the sandbox's own SHELL again
             String shell = pb.environment().get("SHELL");
-            String line = (shell == null ? "unset SHELL; " : "SHELL=" + quote(shell) + "; export SHELL; ") + "exec "
+            // the file removes itself first: its command line (which may hold a value the caller gave) rests on
+            // disk only until the shell has read it
+            String line = quote(tool("rm").toString()) + " -f -- \"$0\"; "
+                    + (shell == null ? "unset SHELL; " : "SHELL=" + quote(shell) + "; export SHELL; ") + "exec "
                     + String.join(" ", pb.command().stream().map(Detached::quote).toList());
             pb.environment().put("SHELL", "/bin/sh");
             // in a file: script's -c takes one string. What the terminal shows is script's standard output (its

@@ -131,6 +131,7 @@ public final class WorkspaceJson {
             e.put("new_mode", c.newMode() < 0 ? null : String.format("%04o", c.newMode()));
         }
         o.put("patch", d.patch());
+        o.put("redacted", d.redacted());
         return o;
     }
 

@@ -190,6 +190,7 @@ public final class Services {
                     + "; stop it first with Workspaces.services(\"" + workspace + "\").stop(\"" + name + "\")");
         }
         Held.delete(d);
+        RedactPipe.install(d, dir.getParent(), secrets.redactor()); // its log redacted before it reaches the disk
         Instant started = Instant.now();
         Spawned p = sandboxes.spawn(sandboxId, cmd, env, Workspaces.MOUNT, d, false);
         save(d, name, argv, p, started, readiness, readiness == null, readiness == null ? null : "starting");
@@ -260,14 +261,16 @@ public final class Services {
 
     private void save(Path d, String name, List<String> argv, Spawned p, Instant started, Readiness r,
                       boolean ready, String state) {
+        // at rest as shown: no secret value outside secrets/values.json (the record is only shown, never run again)
+        Redactor red = secrets.redactor();
         ObjectNode o = Json.object();
         o.put("name", name);
         ArrayNode c = o.putArray("command");
-        argv.forEach(c::add);
+        red.redact(argv).forEach(c::add);
         o.set("process", SandboxJson.spawned(p));
         o.put("started_at", started.toString());
         if (r != null) {
-            o.putObject("readiness").put("kind", r.kind()).put("value", r.value());
+            o.putObject("readiness").put("kind", r.kind()).put("value", red.redact(r.value()));
         }
         o.put("ready", ready);
         if (state != null) {

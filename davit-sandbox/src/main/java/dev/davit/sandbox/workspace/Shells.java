@@ -118,6 +118,7 @@ public final class Shells {
         Instant started = Instant.now();
         Spawned p;
         try {
+            RedactPipe.install(d, dir.getParent(), secrets.redactor()); // what it shows, redacted before the disk
             p = sandboxes.spawn(sandboxId, run, e, Workspaces.MOUNT, d, true);
         } catch (DavitException x) {
             throw SecretUse.redacted(x, secrets.redactor());
@@ -125,7 +126,7 @@ public final class Shells {
         ObjectNode o = Json.object();
         o.put("id", id);
         ArrayNode c = o.putArray("command");
-        cmd.forEach(c::add);
+        secrets.redactor().redact(cmd).forEach(c::add); // at rest as shown: no value outside secrets/values.json
         o.set("process", SandboxJson.spawned(p));
         o.put("started_at", started.toString());
         Held.write(d, FILE, o);

@@ -135,8 +135,8 @@ final class UnifiedPatch {
                 i++; // git's "diff --git", "index ..." and any other text between files
                 continue;
             }
-            String oldName = name(l.substring(4), "a/");
-            String newName = name(strip(lines.get(i + 1)).substring(4), "b/");
+            String oldName = name(l.substring(4), "a/", i);
+            String newName = name(strip(lines.get(i + 1)).substring(4), "b/", i + 1);
             boolean added = oldName == null;
             boolean deleted = newName == null;
             if (added && deleted) {
@@ -188,7 +188,9 @@ final class UnifiedPatch {
                             newLines.add(body);
                             n++;
                         }
-                        default -> throw bad(i, "unexpected line in hunk '" + header + "' of " + path);
+                        default -> throw bad(i, line.startsWith(WorkspaceDiff.REDACTED_LINE.substring(0, 8))
+                                ? "the diff of " + path + " shows a secret value redacted (" + strip(line) + ")"
+                                : "unexpected line in hunk '" + header + "' of " + path);
                     }
                     if (o > oldCount || n > newCount) {
                         throw bad(i, "hunk '" + header + "' of " + path + " has more lines than its header says");
@@ -209,18 +211,113 @@ final class UnifiedPatch {
         return out;
     }
 
-    /** The file name of a {@code ---}/{@code +++} header: null for /dev/null, without a timestamp and prefix. */
-    private static String name(String field, String prefix) {
-        int tab = field.indexOf('\t');
-        String n = tab >= 0 ? field.substring(0, tab) : field;
-        if (n.equals("/dev/null")) {
-            return null;
-        }
-        if (n.startsWith("\"")) {
-            throw new DavitException(Kind.USAGE, "the patch names a quoted path (" + n + "); davit reads only"
-                    + " plain names: rename the file or apply that part in an exec");
+    /**
+     * The file name of a {@code ---}/{@code +++} header: null for /dev/null, without a timestamp and prefix. A name
+     * in double quotes is read as git writes it ({@link #quoted}). {@code line}: the header's index, for errors.
+     */
+    private static String name(String field, String prefix, int line) {
+        String n;
+        if (field.startsWith("\"")) {
+            n = unquoted(field, line);
+        } else {
+            int tab = field.indexOf('\t');
+            n = tab >= 0 ? field.substring(0, tab) : field;
+            if (n.equals("/dev/null")) {
+                return null;
+            }
+            n = utf8(n.getBytes(StandardCharsets.ISO_8859_1), line);
         }
         return n.startsWith(prefix) ? n.substring(prefix.length()) : n;
+    }
+
+    /**
+     * {@code name} as a patch header names it, as git does: unchanged when it holds no byte below 0x20, no DEL,
+     * {@code "}, backslash or byte of 0x80 and above; else in double quotes with C escapes ({@code \t}, {@code \n},
+     * {@code \"}, {@code \\}, ...; other such bytes as three octal digits of their UTF-8 form). {@code git apply} and
+     * GNU {@code patch} read it back, and a name can never end a header line or start another.
+     *
+     * @param name a path with its {@code a/} or {@code b/} prefix
+     * @return the name as a header gives it
+     */
+    static String quoted(String name) {
+        byte[] b = name.getBytes(StandardCharsets.UTF_8);
+        boolean plain = true;
+        for (byte x : b) {
+            int c = x & 0xff;
+            plain &= c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+        }
+        if (plain) {
+            return name;
+        }
+        StringBuilder o = new StringBuilder("\"");
+        for (byte x : b) {
+            int c = x & 0xff;
+            int i = ESCAPED.indexOf(c);
+            if (i >= 0) {
+                o.append('\\').append(ESCAPES.charAt(i));
+            } else if (c < 0x20 || c >= 0x7f) {
+                o.append('\\').append((char) ('0' + (c >> 6))).append((char) ('0' + ((c >> 3) & 7)))
+                        .append((char) ('0' + (c & 7)));
+            } else {
+                o.append((char) c);
+            }
+        }
+        return o.append('"').toString();
+    }
+
+    /** The bytes {@link #quoted} writes as C escapes, and the letter of each. */
+    private static final String ESCAPED = "\u0007\b\t\n\u000b\f\r\"\\";
+    private static final String ESCAPES = "abtnvfr\"\\";
+
+    /** The name in {@code field}, which starts with a double quote: {@link #quoted} read back. */
+    private static String unquoted(String field, int line) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        int i = 1;
+        while (true) {
+            if (i >= field.length()) {
+                throw bad(line, "a quoted name has no closing quote");
+            }
+            char c = field.charAt(i++);
+            if (c == '"') {
+                break;
+            }
+            if (c != '\\') {
+                b.write(c); // ISO-8859-1: one char per byte
+                continue;
+            }
+            if (i >= field.length()) {
+                throw bad(line, "a quoted name ends in a backslash");
+            }
+            char e = field.charAt(i++);
+            int k = ESCAPES.indexOf(e);
+            if (k >= 0) {
+                b.write(ESCAPED.charAt(k));
+            } else if (e >= '0' && e <= '3' && i + 1 < field.length() && octal(field.charAt(i))
+                    && octal(field.charAt(i + 1))) {
+                b.write(((e - '0') << 6) | ((field.charAt(i) - '0') << 3) | (field.charAt(i + 1) - '0'));
+                i += 2;
+            } else {
+                throw bad(line, "a quoted name holds an unknown escape '\\" + e + "'");
+            }
+        }
+        String rest = field.substring(i);
+        if (!rest.isEmpty() && !rest.startsWith("\t")) {
+            throw bad(line, "text after a quoted name");
+        }
+        return utf8(b.toByteArray(), line);
+    }
+
+    private static boolean octal(char c) {
+        return c >= '0' && c <= '7';
+    }
+
+    /** A name's bytes as UTF-8, strictly: a name that is not UTF-8 is refused, as /workspace's own are. */
+    private static String utf8(byte[] b, int line) {
+        String s = dev.davit.oci.internal.Text.utf8OrNull(b);
+        if (s == null) {
+            throw bad(line, "a name is not UTF-8");
+        }
+        return s;
     }
 
     private static String strip(String line) {

@@ -15,12 +15,35 @@ import java.util.Objects;
 import java.util.TreeSet;
 
 /**
- * What changed in a workspace since its baseline.
+ * What changed in a workspace since its baseline. Names in {@link #patch}'s headers are quoted as git quotes them
+ * (see docs/WORKSPACES.md, Diff). In a workspace with secrets every value is shown as {@code [REDACTED:NAME]}, in
+ * paths and in the patch; the diff of a file where one was is marked so that no tool applies it
+ * ({@link #REDACTED_LINE} after each of its hunk headers).
  *
- * @param changes one per path that differs, by path
- * @param patch   a unified diff of the text files among them (GNU {@code diff -u}); binary files are named only
+ * @param changes  one per path that differs, by path
+ * @param patch    a unified diff of the text files among them (GNU {@code diff -u}); binary files are named only
+ * @param redacted whether a secret value was redacted from a path or the patch (which then does not apply as a
+ *                 whole)
  */
-public record WorkspaceDiff(List<Change> changes, String patch) {
+public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted) {
+    /**
+     * What follows each hunk header of a file whose diff had a secret value redacted: a line that is no line of a
+     * hunk, so {@code git apply}, GNU {@code patch} and {@link Workspaces#patch} refuse the hunk instead of writing
+     * a marker into the file.
+     */
+    public static final String REDACTED_LINE = "!davit: a secret value is redacted in this file's diff; it cannot be"
+            + " applied";
+
+    /**
+     * A diff with nothing redacted.
+     *
+     * @param changes one per path that differs, by path
+     * @param patch   a unified diff of the text files among them
+     */
+    public WorkspaceDiff(List<Change> changes, String patch) {
+        this(changes, patch, false);
+    }
+
     /**
      * One changed path.
      *
@@ -44,13 +67,14 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
      * {@code patch} and reviewers read, and handles binary detection the usual way. It reads each file through the
      * descriptor davit opened (its {@code /proc/PID/fd} entry), never by a path the sandbox could change.
      */
-    static WorkspaceDiff compute(Dir baseline, Dir current, Budget budget) throws IOException {
+    static WorkspaceDiff compute(Dir baseline, Dir current, Budget budget, Redactor redactor) throws IOException {
         Map<String, Tree.Entry> before = Tree.walk(baseline, budget);
         Map<String, Tree.Entry> after = Tree.walk(current, budget);
         TreeSet<String> paths = new TreeSet<>(before.keySet());
         paths.addAll(after.keySet());
         List<Change> changes = new ArrayList<>();
         StringBuilder patch = new StringBuilder();
+        boolean redacted = false;
         for (String p : paths) {
             budget.check();
             Tree.Entry b = before.get(p);
@@ -71,15 +95,27 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
                 } else {
                     continue;
                 }
-                changes.add(c);
+                String shown = redactor.redact(p);
+                redacted |= !shown.equals(p);
+                changes.add(new Change(shown, c.kind(), c.type(), c.oldMode(), c.newMode()));
                 if (!c.kind().equals("mode") && (oldFile || newFile)) {
-                    String text = unified(p, oldFile, of, newFile, nf, MAX_PATCH - patch.length(), budget);
+                    java.util.concurrent.atomic.AtomicBoolean hit = new java.util.concurrent.atomic.AtomicBoolean(
+                            !shown.equals(p));
+                    String text = unified(p, oldFile, of, newFile, nf, MAX_PATCH - patch.length(), budget,
+                            redactor, hit);
+                    if (hit.get()) {
+                        redacted = true;
+                        text = HUNK_HEADER.matcher(text).replaceAll("$0" + REDACTED_LINE + "\n");
+                    }
                     patch.append(text);
                 }
             }
         }
-        return new WorkspaceDiff(List.copyOf(changes), patch.toString());
+        return new WorkspaceDiff(List.copyOf(changes), patch.toString(), redacted);
     }
+
+    /** A hunk header line of a unified diff, with its line end. */
+    private static final java.util.regex.Pattern HUNK_HEADER = java.util.regex.Pattern.compile("(?m)^@@ -.*\n");
 
     /** Regular file {@code rel} of {@code top}, or null when it is no longer one (changed while this ran). */
     private static Dir.Opened open(Dir top, String rel) throws IOException {
@@ -99,12 +135,18 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
     /**
      * The unified diff of one file: GNU diff run on copies of what davit read (at most the size it checked, at most
      * {@link #MAX_TEXT}), never on the sandbox's files (which could grow between the check and diff's read), and its
-     * output read up to a cap.
+     * output read up to a cap. The copies and the name are redacted by {@code redactor} first (a value of several
+     * lines is found whole, before the diff puts a {@code +} before each), so no value reaches the temp files or the
+     * text; {@code hit} is set when something was.
      */
-    private static String unified(String rel, boolean oldFile, Dir.Opened old, boolean newFile, Dir.Opened now,
-                                  long room, Budget budget) throws IOException {
-        String named = "Files " + (oldFile ? "a/" + rel : "/dev/null") + " and " + (newFile ? "b/" + rel
-                : "/dev/null") + " differ";
+    private static String unified(String path, boolean oldFile, Dir.Opened old, boolean newFile, Dir.Opened now,
+                                  long room, Budget budget, Redactor redactor,
+                                  java.util.concurrent.atomic.AtomicBoolean hit) throws IOException {
+        String rel = redactor.redact(path);
+        String oldLabel = old == null ? "/dev/null" : UnifiedPatch.quoted("a/" + rel);
+        String newLabel = now == null ? "/dev/null" : UnifiedPatch.quoted("b/" + rel);
+        String named = "Files " + (oldFile ? UnifiedPatch.quoted("a/" + rel) : "/dev/null") + " and " + (newFile
+                ? UnifiedPatch.quoted("b/" + rel) : "/dev/null") + " differ";
         if (oldFile && (old == null || old.stat().size() > MAX_TEXT) || newFile && (now == null
                 || now.stat().size() > MAX_TEXT)) {
             return named + " (larger than " + (MAX_TEXT >> 20) + " MiB, or changing: not shown)\n";
@@ -114,10 +156,11 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
         }
         Path tmp = Files.createTempDirectory("davit-diff-");
         try {
-            Path a = old == null ? Path.of("/dev/null") : copy(old, tmp.resolve("a"), budget);
-            Path b = now == null ? Path.of("/dev/null") : copy(now, tmp.resolve("b"), budget);
-            List<String> cmd = List.of("diff", "-u", "--label", old == null ? "/dev/null" : "a/" + rel, "--label",
-                    now == null ? "/dev/null" : "b/" + rel, a.toString(), b.toString());
+            Path a = old == null ? Path.of("/dev/null") : copy(old, tmp.resolve("a"), budget, redactor, hit);
+            Path b = now == null ? Path.of("/dev/null") : copy(now, tmp.resolve("b"), budget, redactor, hit);
+            // the labels quoted as git quotes names: a name cannot end a header line and forge another
+            List<String> cmd = List.of("diff", "-u", "--label", oldLabel, "--label", newLabel, a.toString(),
+                    b.toString());
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             try {
                 p.getOutputStream().close();
@@ -151,22 +194,23 @@ public record WorkspaceDiff(List<Change> changes, String patch) {
         }
     }
 
-    /** The first (checked) size bytes of {@code f}, at most {@link #MAX_TEXT}, copied to the new file {@code to}. */
-    private static Path copy(Dir.Opened f, Path to, Budget budget) throws IOException {
+    /**
+     * The first (checked) size bytes of {@code f}, at most {@link #MAX_TEXT}, copied to the new file {@code to}
+     * (in the diff's own 0700 temp directory), redacted by {@code redactor}; sets {@code hit} when something was.
+     */
+    private static Path copy(Dir.Opened f, Path to, Budget budget, Redactor redactor,
+                             java.util.concurrent.atomic.AtomicBoolean hit) throws IOException {
         long size = Math.min(f.stat().size(), MAX_TEXT);
         budget.bytes(size);
-        try (java.nio.channels.FileChannel in = f.read();
-             java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(to,
-                     java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
-            long pos = 0;
-            while (pos < size) {
-                long n = in.transferTo(pos, size - pos, out);
-                if (n <= 0) {
-                    break;
-                }
-                pos += n;
-            }
+        byte[] b;
+        try (java.nio.channels.FileChannel in = f.read()) {
+            b = java.nio.channels.Channels.newInputStream(in).readNBytes((int) size);
         }
+        byte[] shown = redactor.redact(b);
+        if (shown != b && !java.util.Arrays.equals(shown, b)) {
+            hit.set(true);
+        }
+        Files.write(to, shown, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
         return to;
     }
 }

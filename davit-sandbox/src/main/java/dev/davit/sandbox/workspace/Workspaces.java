@@ -1209,11 +1209,49 @@ public final class Workspaces {
      *                        an absolute path, one with {@code ..}, or one through a symbolic link
      */
     public List<FileInfo> listFiles(String id, String path, boolean recursive) {
-        try (WorkspaceArea.View v = area(get(id)).view(); Dir ws = v.open()) {
-            return listIn(ws, path, recursive, id);
-        } catch (IOException e) {
-            throw ContainerArea.fileError(e, path, "list");
+        return shown(id, (w, r) -> {
+            try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
+                return redacted(listIn(ws, path, recursive, id), r);
+            } catch (IOException e) {
+                throw ContainerArea.fileError(e, path, "list");
+            }
+        });
+    }
+
+    /**
+     * What a result may show of workspace {@code id}: {@code action}'s result (which it redacts with the redactor it
+     * is given), its errors with every secret value redacted (a message may quote a name or an answer of the
+     * sandbox's). The one way file results leave: every secret value as {@code [REDACTED:NAME]}.
+     */
+    private <T> T shown(String id, java.util.function.BiFunction<Workspace, Redactor, T> action) {
+        Workspace w = get(id);
+        Redactor r = secrets(w).redactor();
+        try {
+            return action.apply(w, r);
+        } catch (DavitException e) {
+            throw SecretUse.redacted(e, r);
         }
+    }
+
+    /** {@code files} with every secret value in a path or link target redacted. */
+    private static List<FileInfo> redacted(List<FileInfo> files, Redactor r) {
+        return r.isEmpty() ? files : files.stream().map(f -> new FileInfo(r.redact(f.path()), f.type(), f.size(),
+                f.mode(), r.redact(f.target()))).toList();
+    }
+
+    /** {@code c} with every secret value in its path and the names it skipped redacted (its files are the host's). */
+    private static Copied redacted(Copied c, Redactor r) {
+        return r.isEmpty() ? c : new Copied(r.redact(c.path()), c.files(), c.bytes(), r.redact(c.skipped()));
+    }
+
+    /**
+     * {@code c} with every secret value in its bytes redacted, a value cut short at the end (by {@code maxBytes})
+     * masked too ({@link Redactor#redact(byte[])}); its size stays the file's.
+     */
+    private static FileContent redacted(FileContent c, Redactor r) {
+        byte[] b = r.redact(c.bytes());
+        return b == c.bytes() || java.util.Arrays.equals(b, c.bytes()) ? c
+                : new FileContent(b, c.size(), c.truncated(), true);
     }
 
     /** {@link #listFiles} in tree {@code ws} of workspace {@code id}. */
@@ -1272,7 +1310,7 @@ public final class Workspaces {
      *                        path; {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public List<FileInfo> diskList(String id, String path, boolean recursive) {
-        return locked(id, wid -> disk(wid).list(path, recursive));
+        return shown(id, (w, r) -> locked(id, wid -> redacted(disk(wid).list(path, recursive), r)));
     }
 
     /**
@@ -1287,7 +1325,7 @@ public final class Workspaces {
      *                        workspace or file
      */
     public FileContent diskRead(String id, String path, long maxBytes) {
-        return locked(id, wid -> disk(wid).read(path, maxBytes));
+        return shown(id, (w, r) -> locked(id, wid -> redacted(disk(wid).read(path, maxBytes), r)));
     }
 
     /**
@@ -1301,7 +1339,7 @@ public final class Workspaces {
      *                        {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public Copied diskExport(String id, Path hostDest, String path) {
-        return locked(id, wid -> disk(wid).export(hostDest, path));
+        return shown(id, (w, r) -> locked(id, wid -> redacted(disk(wid).export(hostDest, path), r)));
     }
 
     private DiskReader disk(String id) {
@@ -1312,15 +1350,28 @@ public final class Workspaces {
     /**
      * What {@link #readFile} read.
      *
-     * @param bytes     the bytes read from the file's start
-     * @param size      the file's size, in bytes
+     * @param bytes     the bytes read from the file's start; in a workspace with secrets, each value in them
+     *                  replaced with {@code [REDACTED:NAME]} (and a value cut short by {@code maxBytes} masked)
+     * @param size      the file's size, in bytes (the file's even when {@code bytes} were redacted)
      * @param truncated whether only the first {@code maxBytes} were read
+     * @param redacted  whether a secret value was redacted from {@code bytes}, which then are not the file's
      */
-    public record FileContent(byte[] bytes, long size, boolean truncated) {
+    public record FileContent(byte[] bytes, long size, boolean truncated, boolean redacted) {
+        /**
+         * What was read, with nothing redacted.
+         *
+         * @param bytes     the bytes read from the file's start
+         * @param size      the file's size, in bytes
+         * @param truncated whether only the first {@code maxBytes} were read
+         */
+        public FileContent(byte[] bytes, long size, boolean truncated) {
+            this(bytes, size, truncated, false);
+        }
     }
 
     /**
-     * The bytes of regular file {@code path}, at most {@code maxBytes} (0: all).
+     * The bytes of regular file {@code path}, at most {@code maxBytes} (0: all). In a workspace with secrets every
+     * value in them is {@code [REDACTED:NAME]} ({@link FileContent#redacted} says so), as in every result here.
      *
      * @param id       the workspace's id ({@code ws-...}) or name
      * @param path     a regular file, relative to /workspace
@@ -1331,7 +1382,7 @@ public final class Workspaces {
      *                        a file too large to read whole
      */
     public FileContent readFile(String id, String path, long maxBytes) {
-        return area(get(id)).read(path, maxBytes);
+        return shown(id, (w, r) -> redacted(area(w).read(path, maxBytes), r));
     }
 
     /**
@@ -1459,13 +1510,14 @@ public final class Workspaces {
      *                        bad path or destination; {@link Kind#STORE} when the host side cannot be written
      */
     public Copied export(String id, Path hostDest, String path, Progress progress) {
-        Workspace w = get(id);
-        String rel = WorkspacePath.normalise(path);
-        try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
-            return Export.to(ws, rel, hostDest, progress == null ? null : progress::at);
-        } catch (IOException e) {
-            throw ContainerArea.fileError(e, rel, "export");
-        }
+        return shown(id, (w, r) -> {
+            String rel = WorkspacePath.normalise(path);
+            try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
+                return redacted(Export.to(ws, rel, hostDest, progress == null ? null : progress::at), r);
+            } catch (IOException e) {
+                throw ContainerArea.fileError(e, rel, "export");
+            }
+        });
     }
 
     /**
@@ -1485,7 +1537,15 @@ public final class Workspaces {
      *                        {@link Kind#NOT_FOUND} when there is no such workspace. Nothing is changed then
      */
     public Map<String, String> patch(String id, byte[] patch) {
-        Workspace w = get(id);
+        return shown(id, (w, r) -> {
+            Map<String, String> kinds = patchUnredacted(w, id, patch);
+            Map<String, String> shown = new java.util.LinkedHashMap<>();
+            kinds.forEach((p, k) -> shown.put(r.redact(p), k));
+            return shown;
+        });
+    }
+
+    private Map<String, String> patchUnredacted(Workspace w, String id, byte[] patch) {
         WorkspaceArea area = area(w);
         List<UnifiedPatch.FilePatch> files = UnifiedPatch.parse(patch);
         Map<String, byte[]> result = new java.util.LinkedHashMap<>();
@@ -1645,7 +1705,8 @@ public final class Workspaces {
     }
 
     /**
-     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline).
+     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline). In a workspace with secrets
+     * both sides are redacted before they are compared (see {@link WorkspaceDiff}).
      *
      * @param id       the workspace's id ({@code ws-...}) or name
      * @param snapshot the snapshot to compare with; null: the baseline
@@ -1656,13 +1717,15 @@ public final class Workspaces {
      *                        cannot be read
      */
     public WorkspaceDiff diff(String id, String snapshot) {
-        Workspace w = get(id);
-        Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
-        try (WorkspaceArea.View v = area(w).view(); Dir now = v.open(); Dir before = Dir.open(from, "the baseline")) {
-            return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"));
-        } catch (IOException e) {
-            throw ContainerArea.treeError(e, "the diff");
-        }
+        return shown(id, (w, r) -> {
+            Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
+            try (WorkspaceArea.View v = area(w).view(); Dir now = v.open();
+                 Dir before = Dir.open(from, "the baseline")) {
+                return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"), r);
+            } catch (IOException e) {
+                throw ContainerArea.treeError(e, "the diff");
+            }
+        });
     }
 
     /**
