@@ -295,7 +295,7 @@ public final class BwrapBackend implements Backend {
                                Path dir, RunSpec spec, String id, InputStream stdin, OutputStream stdoutTee,
                                OutputStream stderrTee) {
         try {
-            return execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, cmd) : Nat.wrap(nat, natUser, cmd),
+            return execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, dir, cmd) : Nat.wrap(nat, natUser, cmd),
                     env, dir, spec, id, stdin, stdoutTee, stderrTee,
                     nat == null ? null : p -> Nat.attach(nat, p.pid(), dir, false, List.of()));
         } finally {
