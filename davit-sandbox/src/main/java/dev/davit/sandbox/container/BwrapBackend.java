@@ -142,7 +142,7 @@ public final class BwrapBackend implements Backend {
      */
     static ExecResult inState(SandboxOptions options, dev.davit.sandbox.Limits limits, InState body) {
         String id = OneShot.newId();
-        Path state = OneShot.create(options.stateDir(), id);
+        Path state = OneShot.create(options, id);
         Cgroups.Cgroup cg = null;
         try {
             cg = Cgroups.forRun(id, limits, state);
@@ -156,6 +156,7 @@ public final class BwrapBackend implements Backend {
             }
             Host.deleteTree(state);
             Subids.deleteTree(options, state); // what an image User wrote there, a subordinate id's
+            OneShot.ended(state);
         }
     }
 
