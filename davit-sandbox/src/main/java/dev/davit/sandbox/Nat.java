@@ -28,10 +28,10 @@ import java.util.concurrent.TimeUnit;
  * setpriv --reuid=NET_UID --regid=NET_GID --clear-groups -- unshare --user --map-root-user --net -- cat   (the holder)
  * nsenter --net=/proc/HOLDER/ns/net -- /bin/sh -c 'wait for the default route; ip route add unreachable
  *         169.254.0.0/16; ip_unprivileged_port_start=0; exec "$@"' sh IP SLEEP -- [overlay wrapper] bwrap|crun|runc|qemu ...
- * unshare --mount -- sh -c 'tmpfs on /dev/net, a tun node of NET_UID's; exec "$@"' sh ... setpriv --reuid=NET_UID
- *         --regid=NET_GID --clear-groups --no-new-privs -- nsenter --user=/proc/HOLDER/ns/user --preserve-credentials
- *         -- slirp4netns --configure --mtu=65520 --disable-host-loopback --enable-sandbox --enable-seccomp
- *         [--api-socket /dev/net/api/slirp.sock] HOLDER tap0
+ * setsid unshare --mount -- sh -c 'tmpfs on /dev/net, a tun node of NET_UID's; exec "$@"' sh ... setpriv
+ *         --reuid=NET_UID --regid=NET_GID --clear-groups --no-new-privs -- nsenter --user=/proc/HOLDER/ns/user
+ *         --preserve-credentials -- slirp4netns --configure --mtu=65520 --disable-host-loopback --enable-sandbox
+ *         --enable-seccomp --api-socket /dev/net/api/slirp.sock HOLDER tap0
  * </pre>
  * The network namespace belongs to a user namespace of its own (the holder's, made by {@link #wrap}), owned by an
  * unprivileged uid of the range {@link IdRange#NET_OWNER}, one per sandbox, which maps only that uid (as its root):
@@ -42,8 +42,9 @@ import java.util.concurrent.TimeUnit;
  * seccomp filter before it reads the first packet. The sandbox's command is in neither of those user namespaces:
  * it has no capability over its network namespace (it cannot change an address or a route, nor remove the
  * unreachable route); {@code net.ipv4.ip_unprivileged_port_start} is 0 there, so it may listen on any port (a web
- * server on :80), as Docker's containers may. The holder ends once the sandbox's first process and slirp4netns are
- * in the namespace ({@link #attach}).
+ * server on :80), as Docker's containers may. {@link #wrap} starts the holder and slirp4netns (which needs no more
+ * than the holder's namespaces, so it sets up while the sandbox's chain starts); the holder ends once the
+ * sandbox's first process is in the namespace and slirp4netns is confined ({@link #attach}).
  *
  * <p>Without root:
  * <pre>
@@ -105,8 +106,14 @@ public final class Nat {
     /** slirp4netns's confinement: its own mount namespace and root (see the class comment), and its filter. */
     private static final List<String> CONFINED = List.of("--enable-sandbox", "--enable-seccomp");
 
-    /** As root, each sandbox's holder of its network namespace (see {@link #wrap}) until {@link #attach}. */
-    private static final Map<Path, Process> HOLDERS = new ConcurrentHashMap<>();
+    /**
+     * As root, each sandbox's holder of its namespaces and its slirp4netns, started by {@link #wrap}, until
+     * {@link #attach}.
+     */
+    private static final Map<Path, Pending> PENDING = new ConcurrentHashMap<>();
+
+    private record Pending(Process holder, Process slirp) {
+    }
 
     private Nat() {
     }
@@ -193,20 +200,31 @@ public final class Nat {
     /**
      * {@code cmd} run in a new network namespace once slirp4netns has connected it (see {@link #attach}). As root
      * the namespace belongs to a user namespace of its own, made here by a holder process that {@link #attach} (or
-     * {@link #stop}) ends; without root, the command runs in a new user namespace too (mapping the user to root).
+     * {@link #stop}) ends, and slirp4netns is started here for it (detached, with its API socket; an earlier
+     * attempt's in {@code dir} is ended first); without root, the command runs in a new user namespace too (mapping
+     * the user to root).
      *
      * @param t   the tools, from {@link #tools}
      * @param dir the sandbox's state directory, named by its id (the holder is the directory's until
      *            {@link #attach})
      * @param cmd the command and its arguments
      * @return the wrapped command
-     * @throws DavitException INTERNAL when the namespace cannot be made
+     * @throws DavitException INTERNAL when the namespace cannot be made or slirp4netns cannot start
      */
     public static List<String> wrap(Tools t, Path dir, List<String> cmd) {
         if (!Jail.AS_ROOT) {
             return wrap(t, List.of("--user", "--map-root-user"), cmd);
         }
+        release(dir); // an earlier attempt's (the overlay fallback)
+        stopSlirp(dir);
         Process holder = hold(t, dir);
+        try {
+            // at once, for the holder's namespace: it sets up while the sandbox's chain starts
+            PENDING.put(key(dir), new Pending(holder, startSlirp(t, holder.pid(), dir, true, true)));
+        } catch (RuntimeException e) {
+            holder.destroyForcibly();
+            throw e;
+        }
         List<String> a = new ArrayList<>(List.of(t.nsenter().toString(), "--net=/proc/" + holder.pid() + "/ns/net",
                 "--"));
         a.addAll(waiting(t, cmd));
@@ -224,7 +242,8 @@ public final class Nat {
      */
     public static List<String> wrap(Tools t, List<String> user, List<String> cmd) {
         if (Jail.AS_ROOT) {
-            throw new IllegalStateException("as root a NAT sandbox's namespace is made by Nat.wrap(tools, dir, cmd)");
+            throw new IllegalStateException("as root a NAT sandbox's namespace is made by the wrap that takes its"
+                    + " state directory");
         }
         List<String> a = new ArrayList<>();
         a.add(t.unshare().toString());
@@ -251,12 +270,11 @@ public final class Nat {
     }
 
     /**
-     * Starts the holder of {@code dir}'s namespaces (ending an earlier one's): as the sandbox's network uid, a new
-     * user namespace mapping only that uid (as its root) and a network namespace of that user namespace, held by
-     * {@code cat} until its input closes (davit ends it, or dies).
+     * Starts the holder of {@code dir}'s namespaces: as the sandbox's network uid, a new user namespace mapping only
+     * that uid (as its root) and a network namespace of that user namespace, held by {@code cat} until its input
+     * closes (davit ends it, or dies).
      */
     private static Process hold(Tools t, Path dir) {
-        release(dir);
         long[] ids = ids(dir);
         ProcessBuilder pb = new ProcessBuilder(t.setpriv().toString(), "--reuid=" + ids[0], "--regid=" + ids[1],
                 "--clear-groups", "--", t.unshare().toString(), "--user", "--map-root-user", "--net", "--",
@@ -270,14 +288,13 @@ public final class Nat {
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot start " + t.setpriv() + ": " + e.getMessage());
         }
-        HOLDERS.put(key(dir), p);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NAMESPACE_WAIT_MS);
         // it runs cat once unshare made both namespaces and wrote the maps
         while (!"cat".equals(comm(p.pid()))) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 String why = p.isAlive() ? "did not within " + NAMESPACE_WAIT_MS / 1000 + " s" : "exited with "
                         + p.exitValue() + ": " + firstLine(p.getErrorStream());
-                release(dir);
+                p.destroyForcibly();
                 throw new DavitException(Kind.INTERNAL, "the sandbox's network namespace could not be made as uid "
                         + ids[0] + " (setpriv/unshare --user --net " + why + "); see Sandboxes.doctor()");
             }
@@ -292,32 +309,33 @@ public final class Nat {
 
     /** Ends {@code dir}'s holder, if any (its namespaces live on in the processes that joined them). */
     private static void release(Path dir) {
-        Process p = HOLDERS.remove(key(dir));
+        Pending p = PENDING.remove(key(dir));
         if (p != null) {
-            p.destroyForcibly();
+            p.holder().destroyForcibly();
         }
     }
 
     /**
-     * Connects the namespace of the wrapper {@code pid} (see {@link #wrap}) to the outside: starts slirp4netns with
-     * its state in {@code dir} (pid file, log, API socket) and publishes {@code ports}. {@code detached}: it
-     * outlives davit (a long-lived sandbox; {@link #stop} ends it), otherwise it is davit's child. It returns once
-     * slirp4netns is confined (its sandbox made, its filter loaded) and, as root, the wrapper is in the namespace
-     * (the holder is ended then); slirp4netns of an earlier attempt in {@code dir} is ended first.
+     * Connects the namespace of the wrapper {@code pid} (see {@link #wrap}) to the outside: without root starts
+     * slirp4netns (as root {@link #wrap} did) with its state in {@code dir} (pid file, log, API socket; an earlier
+     * attempt's is ended first), and publishes {@code ports}. It returns once slirp4netns is confined (its sandbox
+     * made, its filter loaded) and, as root, the wrapper is in the namespace (the holder is ended then).
      *
      * @param t        the tools, from {@link #tools}
      * @param pid      the host pid of the wrapped command (see {@link #wrap})
      * @param dir      the sandbox's state directory, for slirp4netns's pid file, log and API socket
-     * @param detached whether slirp4netns outlives davit
+     * @param detached whether slirp4netns outlives davit (a long-lived sandbox; {@link #stop} ends it), else it is
+     *                 davit's child (as root it is always started detached, and a run's end stops it)
      * @param ports    the ports to publish, or empty
      * @throws DavitException INTERNAL when the namespace does not appear or slirp4netns cannot start, confine
      *                        itself or answer; USAGE when it refuses a port (e.g. one already taken, or below 1024
      *                        as root)
      */
     public static void attach(Tools t, long pid, Path dir, boolean detached, List<PortMapping> ports) {
-        Process holder = Jail.AS_ROOT ? HOLDERS.get(key(dir)) : null;
-        if (Jail.AS_ROOT && holder == null) {
-            throw new IllegalStateException("Nat.attach without Nat.wrap(tools, dir, cmd) for " + dir);
+        Pending pending = Jail.AS_ROOT ? PENDING.get(key(dir)) : null;
+        if (Jail.AS_ROOT && pending == null) {
+            throw new IllegalStateException("no NAT namespace was made for " + dir + " (wrap it with its state"
+                    + " directory first)");
         }
         Process p;
         try {
@@ -328,14 +346,16 @@ public final class Nat {
                             + " 1024 or more");
                 }
             }
-            if (!Jail.AS_ROOT) {
+            if (Jail.AS_ROOT) {
+                p = pending.slirp();
+            } else {
                 awaitNamespace(pid);
+                stopSlirp(dir); // an earlier attempt's (the overlay fallback)
+                p = startSlirp(t, pid, dir, detached, !ports.isEmpty());
             }
-            stopSlirp(dir);
-            p = startSlirp(t, Jail.AS_ROOT ? holder.pid() : pid, dir, detached, !ports.isEmpty());
             awaitConfined(p, dir);
             if (Jail.AS_ROOT) {
-                awaitJoined(pid, holder.pid());
+                awaitJoined(pid, pending.holder().pid());
             }
         } finally {
             release(dir);
