@@ -509,11 +509,9 @@ class RunCommandTest extends BusyboxRegistryTest {
     void aSigtermedRunEndsItsContainerAndState(String runtime) throws Exception {
         Tools.assumeAvailable(runtime);
         assertThat(new Cli(home).run("pull", image).rc()).isZero();
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                Main.class.getName(), "run", "--runtime", runtime, image, "--", "sleep", "1000"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(home.resolve("run.log")
-                .toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        ProcessBuilder pb = new ProcessBuilder(inJvm("run", "--runtime", runtime, image, "--", "sleep", "1000"))
+                .redirectErrorStream(true).redirectOutput(home.resolve("run.log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().put("DAVIT_HOME", home.toString());
         Process davit = pb.start();
         ProcessHandle sleeper = null;
@@ -543,11 +541,16 @@ class RunCommandTest extends BusyboxRegistryTest {
         }
     }
 
-    private Cli.Result davit(String... args) throws IOException, InterruptedException {
+    /** The command line of davit with {@code args} in a JVM of its own. */
+    private static List<String> inJvm(String... args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        return cmd;
+    }
+
+    private Cli.Result davit(String... args) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(inJvm(args));
         pb.environment().put("DAVIT_HOME", home.toString());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Path err = home.resolve("stderr.txt");

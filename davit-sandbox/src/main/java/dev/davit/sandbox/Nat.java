@@ -27,7 +27,8 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * setpriv --reuid=NET_UID --regid=NET_GID --clear-groups -- unshare --user --map-root-user --net -- cat   (the holder)
  * nsenter --net=/proc/HOLDER/ns/net -- /bin/sh -c 'wait for the default route; ip route add unreachable
- *         169.254.0.0/16; ip_unprivileged_port_start=0; exec "$@"' sh IP SLEEP -- [overlay wrapper] bwrap|crun|runc|qemu ...
+ *         169.254.0.0/16; ip_unprivileged_port_start=0; exec "$@"' sh IP SLEEP -- [overlay wrapper]
+ *         bwrap|crun|runc|qemu ...
  * setsid unshare --mount -- sh -c 'tmpfs on /dev/net, a tun node of NET_UID's; exec "$@"' sh ... setpriv
  *         --reuid=NET_UID --regid=NET_GID --clear-groups --no-new-privs -- nsenter --user=/proc/HOLDER/ns/user
  *         --preserve-credentials -- slirp4netns --configure --mtu=65520 --disable-host-loopback --enable-sandbox
@@ -93,14 +94,13 @@ public final class Nat {
     /**
      * As root, the first step of slirp4netns's chain, in a mount namespace of its own: a TUN node that its uid
      * ({@code $1}, uid:gid) may open, on a tmpfs over /dev/net (the host's node may be root's only; the tmpfs must
-     * allow devices), and, given a directory ({@code $2}, else {@code -}), that directory bound at {@link #API_SEEN}
-     * for its API socket (the state directory's parents may be closed to that uid).
+     * allow devices), and the directory of its API socket ({@code $2}) bound at {@link #API_SEEN} (the state
+     * directory's parents may be closed to that uid).
      */
     private static final String TUN_SCRIPT = "owner=$1 api=$2; shift 2\n"
             + "mount -t tmpfs -o mode=0755,size=64k,nosuid,noexec davit-net /dev/net || exit 125\n"
             + "mknod -m 0600 /dev/net/tun c 10 200 && chown \"$owner\" /dev/net/tun || exit 125\n"
-            + "if [ \"$api\" != - ]; then mkdir " + API_SEEN + " && mount --bind \"$api\" " + API_SEEN
-            + " || exit 125; fi\n"
+            + "mkdir " + API_SEEN + " && mount --bind \"$api\" " + API_SEEN + " || exit 125\n"
             + "exec \"$@\"\n";
 
     /** slirp4netns's confinement: its own mount namespace and root (see the class comment), and its filter. */
@@ -349,13 +349,13 @@ public final class Nat {
             if (Jail.AS_ROOT) {
                 p = pending.slirp();
             } else {
-                awaitNamespace(pid);
+                awaitNamespace(pid, 0);
                 stopSlirp(dir); // an earlier attempt's (the overlay fallback)
                 p = startSlirp(t, pid, dir, detached, !ports.isEmpty());
             }
             awaitConfined(p, dir);
             if (Jail.AS_ROOT) {
-                awaitJoined(pid, pending.holder().pid());
+                awaitNamespace(pid, pending.holder().pid());
             }
         } finally {
             release(dir);
@@ -365,7 +365,10 @@ public final class Nat {
         }
     }
 
-    /** Starts slirp4netns for the namespace of {@code target} (as root, the holder) and records its pid. */
+    /**
+     * Starts slirp4netns for the namespace of {@code target} (as root, the holder; {@code api} then always) and
+     * records its pid.
+     */
     private static Process startSlirp(Tools t, long target, Path dir, boolean detached, boolean api) {
         List<String> cmd = new ArrayList<>();
         if (detached) {
@@ -385,7 +388,7 @@ public final class Nat {
                     Files.setAttribute(apiDir, "unix:uid", (int) ids[0], java.nio.file.LinkOption.NOFOLLOW_LINKS);
                 }
                 cmd.addAll(List.of(t.unshare().toString(), "--mount", "--propagation", "private", "--", "/bin/sh",
-                        "-c", TUN_SCRIPT, "sh", ids[0] + ":" + ids[1], api ? API_DIR : "-", t.setpriv().toString(),
+                        "-c", TUN_SCRIPT, "sh", ids[0] + ":" + ids[1], API_DIR, t.setpriv().toString(),
                         "--reuid=" + ids[0], "--regid=" + ids[1], "--clear-groups", "--no-new-privs", "--",
                         t.nsenter().toString(), "--user=/proc/" + target + "/ns/user", "--preserve-credentials",
                         "--"));
@@ -444,25 +447,6 @@ public final class Nat {
                 + " s (see " + dir.resolve(LOG) + ")");
     }
 
-    /** As root: waits until {@code pid} is in the network namespace of the holder {@code holder}. */
-    private static void awaitJoined(long pid, long holder) {
-        Path theirs = Path.of("/proc", Long.toString(pid), "ns", "net");
-        Path held = Path.of("/proc", Long.toString(holder), "ns", "net");
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NAMESPACE_WAIT_MS);
-        while (System.nanoTime() < deadline) {
-            try {
-                if (Files.readSymbolicLink(theirs).equals(Files.readSymbolicLink(held))) {
-                    return;
-                }
-            } catch (IOException e) {
-                throw new DavitException(Kind.INTERNAL, "the sandbox exited before its network was set up");
-            }
-            sleep(1);
-        }
-        throw new DavitException(Kind.INTERNAL, "the sandbox did not enter its network namespace within "
-                + NAMESPACE_WAIT_MS / 1000 + " s");
-    }
-
     /** The name a process runs under ({@code /proc/PID/comm}), or null when it is gone. */
     private static String comm(long pid) {
         try {
@@ -490,16 +474,19 @@ public final class Nat {
         }
     }
 
-    /** Without root: waits until {@code pid} runs the wrapper's shell in a network namespace other than ours. */
-    private static void awaitNamespace(long pid) {
+    /**
+     * Waits until {@code pid} is in the sandbox's network namespace: as root the one of the holder {@code holder};
+     * without root ({@code holder} 0) a new one, made by the wrapper's unshare (once it runs the wrapper's shell,
+     * the user namespace's maps are written too).
+     */
+    private static void awaitNamespace(long pid, long holder) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NAMESPACE_WAIT_MS);
-        Path own = Path.of("/proc/self/ns/net");
         Path theirs = Path.of("/proc", Long.toString(pid), "ns", "net");
+        Path other = holder > 0 ? Path.of("/proc", Long.toString(holder), "ns", "net") : Path.of("/proc/self/ns/net");
         while (System.nanoTime() < deadline) {
             try {
-                String comm = Files.readString(Path.of("/proc", Long.toString(pid), "comm")).strip();
-                // after exec: unshare(2) is done and (rootless) the user namespace's maps are written
-                if (!comm.equals("unshare") && !Files.readSymbolicLink(theirs).equals(Files.readSymbolicLink(own))) {
+                boolean same = Files.readSymbolicLink(theirs).equals(Files.readSymbolicLink(other));
+                if (holder > 0 ? same : !same && !"unshare".equals(comm(pid))) {
                     return;
                 }
             } catch (IOException e) {

@@ -40,9 +40,7 @@ public record IdRange(long uid, long gid, long count) {
             synchronized (IdRange.class) {
                 r = vmm;
                 if (r == null) {
-                    long uid = reserve(Path.of(System.getProperty("davit.subuid", "/etc/subuid")), VMM_OWNER);
-                    long gid = reserve(Path.of(System.getProperty("davit.subgid", "/etc/subgid")), VMM_OWNER);
-                    vmm = r = new IdRange(uid, gid, COUNT);
+                    vmm = r = reserved(VMM_OWNER);
                 }
             }
         }
@@ -60,13 +58,18 @@ public record IdRange(long uid, long gid, long count) {
             synchronized (IdRange.class) {
                 r = net;
                 if (r == null) {
-                    long uid = reserve(Path.of(System.getProperty("davit.subuid", "/etc/subuid")), NET_OWNER);
-                    long gid = reserve(Path.of(System.getProperty("davit.subgid", "/etc/subgid")), NET_OWNER);
-                    net = r = new IdRange(uid, gid, COUNT);
+                    net = r = reserved(NET_OWNER);
                 }
             }
         }
         return r;
+    }
+
+    /** {@code owner}'s ranges in /etc/subuid and /etc/subgid (added when missing). */
+    private static IdRange reserved(String owner) {
+        long uid = reserve(Path.of(System.getProperty("davit.subuid", "/etc/subuid")), owner);
+        long gid = reserve(Path.of(System.getProperty("davit.subgid", "/etc/subgid")), owner);
+        return new IdRange(uid, gid, COUNT);
     }
 
     /**

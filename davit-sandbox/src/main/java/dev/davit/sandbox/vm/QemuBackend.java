@@ -84,8 +84,8 @@ public final class QemuBackend implements Backend {
                 List<String> cmd = Machine.capped(options, seenState, false, vmm.apply(Machine.command(tools, seenEnv,
                         seenState, id, spec.vcpus(), spec.memoryMiB(), spec.network().enabled(), accel, false)));
                 // the jail step first: the NAT step waits for its network before it goes on
-                Process p = Machine.launch(Cgroups.wrap(group, jail.apply(nat == null ? cmd : Nat.wrap(nat, state, cmd)),
-                        state), state);
+                Process p = Machine.launch(Cgroups.wrap(group, jail.apply(nat == null ? cmd
+                        : Nat.wrap(nat, state, cmd)), state), state);
                 Jail.awaitJailed(p); // the jail's mounts are made before its user namespace's helper ends
                 return p;
             });
