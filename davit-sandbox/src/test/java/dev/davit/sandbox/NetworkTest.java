@@ -320,6 +320,14 @@ class NetworkTest {
                     + " && echo removed; busybox ip link set lo down && echo down; busybox ip route"), null, null,
                     Duration.ofSeconds(30));
             assertThat(routes.stdoutText()).doesNotContain("removed", "down").contains("unreachable 169.254.0.0/16");
+            // stopped and started again: a new namespace, slirp4netns confined again, the port published again
+            sandboxes.stop(s.id());
+            sandboxes.start(s.id());
+            assertConfined(ProcessHandle.of(Long.parseLong(Files.readString(tmp.resolve("state").resolve(s.id())
+                    .resolve(Nat.PID_FILE)).split(" ")[0])).orElseThrow(), true);
+            assertThat(sandboxes.exec(s.id(), List.of("sh", "-c", "echo again > /tmp/index.html; httpd -p 80 -h /tmp"),
+                    null, null, Duration.ofSeconds(30)).exitCode()).isZero();
+            assertThat(get(hostPort)).contains("again");
             assertThat(sandboxes.exec(s.id(), List.of("cat", "/etc/resolv.conf"), null, null, Duration.ofSeconds(30))
                     .stdoutText()).isEqualTo("nameserver 10.0.2.3\n");
         } finally {
