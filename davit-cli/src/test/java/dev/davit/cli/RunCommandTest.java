@@ -500,11 +500,57 @@ class RunCommandTest extends BusyboxRegistryTest {
         assertThat(human.stdout()).contains("container", "available", "vm", "QEMU", "env build");
     }
     /** One davit command line in a JVM of its own (as a user's successive commands are). */
-    private Cli.Result davit(String... args) throws IOException, InterruptedException {
+    /**
+     * A SIGTERM'd {@code davit run} ends its run as a SIGINT'd one does: crun's and runc's container (which, unlike
+     * bubblewrap's sandbox, does not die with its parent) and the run's state are gone without a reap.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"crun", "runc"})
+    void aSigtermedRunEndsItsContainerAndState(String runtime) throws Exception {
+        Tools.assumeAvailable(runtime);
+        assertThat(new Cli(home).run("pull", image).rc()).isZero();
+        ProcessBuilder pb = new ProcessBuilder(inJvm("run", "--runtime", runtime, image, "--", "sleep", "1000"))
+                .redirectErrorStream(true).redirectOutput(home.resolve("run.log").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("DAVIT_HOME", home.toString());
+        Process davit = pb.start();
+        ProcessHandle sleeper = null;
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (sleeper == null && System.nanoTime() < deadline && davit.isAlive()) {
+            // the container's busybox sleep (its command line reads as "sleep 1000")
+            sleeper = davit.descendants().filter(h -> h.info().commandLine().orElse("").endsWith(" 1000"))
+                    .findFirst().orElse(null);
+            Thread.sleep(50);
+        }
+        assertThat(sleeper).as(Files.readString(home.resolve("run.log"))).isNotNull();
+        List<ProcessHandle> tree = davit.descendants().toList();
+        assertThat(dirs(home.resolve("sandboxes"))).hasSize(1);
+
+        try {
+            davit.destroy(); // SIGTERM
+            assertThat(davit.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            long gone = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+            while (tree.stream().anyMatch(ProcessHandle::isAlive) && System.nanoTime() < gone) {
+                Thread.sleep(20); // reaped by init a moment after a loaded host killed them
+            }
+            assertThat(sleeper.isAlive()).as("the container outlived its SIGTERM'd davit").isFalse();
+            assertThat(tree).noneMatch(ProcessHandle::isAlive);
+            assertThat(dirs(home.resolve("sandboxes"))).isEmpty();
+        } finally {
+            tree.forEach(ProcessHandle::destroyForcibly); // nothing left behind should the test fail
+        }
+    }
+
+    /** The command line of davit with {@code args} in a JVM of its own. */
+    private static List<String> inJvm(String... args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
+        return cmd;
+    }
+
+    private Cli.Result davit(String... args) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(inJvm(args));
         pb.environment().put("DAVIT_HOME", home.toString());
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Path err = home.resolve("stderr.txt");

@@ -107,8 +107,11 @@ public final class Doctor {
             Nat.Tools t = Nat.tools(options);
             facts.put("slirp4netns", t.slirp4netns().toString());
             facts.put("tun", Nat.TUN.toString());
+            facts.put("slirp4netns_runs_as", dev.davit.sandbox.jail.Jail.AS_ROOT ? "a uid of the range "
+                    + dev.davit.sandbox.jail.IdRange.NET_OWNER + " per sandbox" : "this user");
             return new Backend(NETWORK, true, "Network.NAT gives a sandbox its own network namespace with NAT"
-                    + " (slirp4netns); the host's loopback and 169.254.0.0/16 are out of reach", facts);
+                    + " (slirp4netns, unprivileged, in a sandbox of its own with its seccomp filter); the host's"
+                    + " loopback and 169.254.0.0/16 are out of reach", facts);
         } catch (dev.davit.oci.DavitException e) {
             return new Backend(NETWORK, false, e.getMessage(), facts);
         }

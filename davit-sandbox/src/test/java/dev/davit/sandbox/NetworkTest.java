@@ -4,9 +4,13 @@ import dev.davit.sandbox.container.Overlay;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.davit.oci.DavitException;
 import dev.davit.oci.testkit.Tools;
+import dev.davit.oci.testkit.Unprivileged;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -17,6 +21,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -133,6 +139,155 @@ class NetworkTest {
         assertThat(slirps()).isEmpty();
     }
 
+    /**
+     * slirp4netns parses every packet a sandbox sends: as an attacker who took it over would find it, it runs as an
+     * unprivileged uid of davit's network range in a user namespace of its own, with no_new_privs, its seccomp filter,
+     * at most CAP_NET_BIND_SERVICE over its own user namespace and a root holding only /etc and /run. The sandbox's
+     * root listens on port 80 of its namespace, and cannot remove the link-local route nor take its loopback down.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"bwrap", "crun", "runc"})
+    void slirp4netnsIsConfinedAndTheSandboxServesOnPort80(String runtime) throws Exception {
+        Tools.assumeAvailable(runtime);
+        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        String script = "echo served > /tmp/i; busybox httpd -p 80 -h /tmp && busybox wget -q -O - http://127.0.0.1/i;"
+                + " busybox ip route del 169.254.0.0/16 && echo removed; busybox ip link set lo down && echo down;"
+                + " busybox ip route | busybox grep 169.254; read x; true";
+        PipedOutputStream input = new PipedOutputStream();
+        PipedInputStream stdin = new PipedInputStream(input);
+        CompletableFuture<ExecResult> run = onThread(() -> sandboxes.run(RunSpec.builder(rootfs).runtime(runtime)
+                .network(Network.NAT).command("sh", "-c", script).timeout(Duration.ofSeconds(60)).build(), stdin, null,
+                null));
+        try {
+            assertConfined(awaitSlirp(tmp, run), true);
+        } finally {
+            input.close();
+        }
+        ExecResult r = run.get(60, TimeUnit.SECONDS);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        assertThat(r.stdoutText()).as(r.stderrText()).isEqualTo("served\nunreachable 169.254.0.0/16 \n");
+        assertThat(slirps()).isEmpty();
+    }
+
+    /** A NAT run (bubblewrap) of {@code sh -c SCRIPT} with this process's input, by an unprivileged user. */
+    public static final class RootlessRun {
+        public static void main(String[] args) {
+            try {
+                ExecResult r = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null)).run(RunSpec
+                        .builder(Path.of(args[1])).runtime("bwrap").limits(Limits.NONE).network(Network.NAT)
+                        .command("sh", "-c", args[2]).build(), System.in, null, null);
+                System.out.print("exit " + r.exitCode() + "\n" + r.stdoutText() + r.stderrText());
+            } catch (DavitException e) {
+                System.out.println("error " + e.kind() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Without root slirp4netns runs as the user, in the user namespace of the sandbox's network, with its own
+     * sandbox and filter too. The host's /dev/net/tun may be root's only (this CI host's is): the user gets a node
+     * open to all in a mount namespace of its own, as a Debian host has by default.
+     */
+    @Test
+    void withoutRootSlirp4netnsIsConfinedToo() throws Exception {
+        Tools.assumeAvailable("setpriv", "useradd", "unshare", "mknod");
+        try (Unprivileged.Session u = Unprivileged.Session.open("davit-nat-confined-");
+             Server out = new Server(OUTSIDE)) {
+            Path rootfs = BusyboxRootfs.createFor(u.dir().resolve("rootfs"));
+            Tools.run("chown", "-R", u.ids()[0] + ":" + u.ids()[1], rootfs.toString()); // as the user unpacked it
+            List<String> cmd = new java.util.ArrayList<>(List.of("unshare", "--mount", "--propagation", "private",
+                    "--", "sh", "-c", "mount -t tmpfs -o mode=0755 tun /dev/net && mknod -m 0666 /dev/net/tun c 10 200"
+                            + " && exec \"$@\"", "sh"));
+            cmd.addAll(Unprivileged.javaAs(u.ids(), u.home(), u.classpath(), List.of(), RootlessRun.class.getName(),
+                    u.home().resolve("sandboxes").toString(), rootfs.toString(), "nc -w 3 " + OUTSIDE + " "
+                            + out.port() + " </dev/null; read x; true"));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            try {
+                ProcessHandle slirp = awaitSlirp(u.dir(), p.onExit());
+                assertConfined(slirp, false);
+                assertThat(Files.readString(Path.of("/proc", Long.toString(slirp.pid()), "status")))
+                        .contains("\nUid:\t" + u.ids()[0] + "\t");
+            } finally {
+                p.getOutputStream().close();
+            }
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(output).isEqualTo("exit 0\nhi\n");
+            assertThat(out.accepted.get()).isEqualTo(1);
+            assertThat(slirpsLoggingUnder(u.dir())).isEmpty();
+        }
+    }
+
+    /** {@code run} on a thread of its own (the common pool may have a single thread, and it busy). */
+    static <T> CompletableFuture<T> onThread(java.util.function.Supplier<T> run) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                f.complete(run.get());
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    /** The first confined slirp4netns logging under {@code dir} while {@code run} runs (20 s at most). */
+    static ProcessHandle awaitSlirp(Path dir, CompletableFuture<?> run) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        String last = "none";
+        while (System.nanoTime() < deadline && !run.isDone()) {
+            for (ProcessHandle h : slirpsLoggingUnder(dir)) {
+                try {
+                    last = Files.readString(Path.of("/proc", Long.toString(h.pid()), "status"));
+                    if (last.contains("\nSeccomp:\t2\n")) {
+                        return h;
+                    }
+                } catch (IOException e) {
+                    // gone meanwhile
+                }
+            }
+            Thread.sleep(5);
+        }
+        if (run.isDone()) {
+            run.get(); // its failure, if it failed
+        }
+        throw new AssertionError("no slirp4netns under " + dir + " loaded a seccomp filter; the last seen: " + last);
+    }
+
+    /**
+     * What an attacker who took slirp4netns over would have: {@code root}: an unprivileged uid of davit's network
+     * range (else davit's user), in a user namespace of its own, no_new_privs, its seccomp filter, at most
+     * CAP_NET_BIND_SERVICE over its own user namespace, and a root of its own holding only /etc and /run.
+     */
+    static void assertConfined(ProcessHandle slirp, boolean root) throws IOException {
+        Path proc = Path.of("/proc", Long.toString(slirp.pid()));
+        Map<String, String> f = new java.util.HashMap<>();
+        Files.readString(proc.resolve("status")).lines().forEach(l -> f.put(l.substring(0, l.indexOf(':')),
+                l.substring(l.indexOf(':') + 1).strip()));
+        String[] uids = f.get("Uid").split("\\s+");
+        long uid = Long.parseLong(uids[0]);
+        assertThat(uids).as(f.toString()).containsOnly(uids[0]);
+        if (root) {
+            dev.davit.sandbox.jail.IdRange net = dev.davit.sandbox.jail.IdRange.forNet();
+            assertThat(uid).as(f.toString()).isBetween(net.uid(), net.uid() + net.count() - 1);
+            assertThat(f.get("Gid").split("\\s+")).containsOnly(Long.toString(net.gid() + uid - net.uid()));
+            assertThat(f.get("Groups")).isEmpty();
+            assertThat(Files.readSymbolicLink(proc.resolve("ns/user")))
+                    .isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/user")));
+        }
+        assertThat(uid).isNotZero();
+        assertThat(f.get("NoNewPrivs")).isEqualTo("1");
+        assertThat(f.get("Seccomp")).isEqualTo("2");
+        assertThat(f.get("CapEff")).isIn("0000000000000000", "0000000000000400");
+        assertThat(f.get("CapBnd")).isIn("0000000000000000", "0000000000000400");
+        try (java.util.stream.Stream<Path> s = Files.list(proc.resolve("root"))) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("etc", "run");
+        }
+    }
+
     @Test
     void doctorSaysNatWorks() {
         Doctor.Backend n = new Sandboxes(new SandboxOptions(tmp.resolve("doctor"), null, null)).doctor().backends()
@@ -152,12 +307,27 @@ class NetworkTest {
         }
         Sandbox s = sandboxes.start(sandboxes.create(new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null,
                 null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
-                List.of(PortMapping.parse(hostPort + ":8080")), null)).id());
+                List.of(PortMapping.parse(hostPort + ":80")), null)).id());
         try {
+            assertConfined(ProcessHandle.of(Long.parseLong(Files.readString(tmp.resolve("state").resolve(s.id())
+                    .resolve(Nat.PID_FILE)).split(" ")[0])).orElseThrow(), true);
+            // sandbox root serves on port 80 of its namespace (nothing of the host's)
             ExecResult serve = sandboxes.exec(s.id(), List.of("sh", "-c", "echo served > /tmp/index.html;"
-                    + " httpd -p 8080 -h /tmp"), null, null, Duration.ofSeconds(30));
+                    + " httpd -p 80 -h /tmp"), null, null, Duration.ofSeconds(30));
             assertThat(serve.exitCode()).as(serve.stderrText()).isZero();
             assertThat(get(hostPort)).contains("served");
+            ExecResult routes = sandboxes.exec(s.id(), List.of("sh", "-c", "busybox ip route del 169.254.0.0/16"
+                    + " && echo removed; busybox ip link set lo down && echo down; busybox ip route"), null, null,
+                    Duration.ofSeconds(30));
+            assertThat(routes.stdoutText()).doesNotContain("removed", "down").contains("unreachable 169.254.0.0/16");
+            // stopped and started again: a new namespace, slirp4netns confined again, the port published again
+            sandboxes.stop(s.id());
+            sandboxes.start(s.id());
+            assertConfined(ProcessHandle.of(Long.parseLong(Files.readString(tmp.resolve("state").resolve(s.id())
+                    .resolve(Nat.PID_FILE)).split(" ")[0])).orElseThrow(), true);
+            assertThat(sandboxes.exec(s.id(), List.of("sh", "-c", "echo again > /tmp/index.html; httpd -p 80 -h /tmp"),
+                    null, null, Duration.ofSeconds(30)).exitCode()).isZero();
+            assertThat(get(hostPort)).contains("again");
             assertThat(sandboxes.exec(s.id(), List.of("cat", "/etc/resolv.conf"), null, null, Duration.ofSeconds(30))
                     .stdoutText()).isEqualTo("nameserver 10.0.2.3\n");
         } finally {
@@ -191,16 +361,23 @@ class NetworkTest {
         }
     }
 
-    /** slirp4netns processes of this test's sandboxes (davit's children, or detached, under tmp). */
+    /**
+     * slirp4netns processes of this test's sandboxes (davit's children, or detached): their log, standard output, is
+     * under tmp (their working directory is their own root's / once they are confined).
+     */
     private List<ProcessHandle> slirps() {
-        return ProcessHandle.allProcesses().filter(h -> h.info().command().orElse("").endsWith("slirp4netns")
-                && h.info().arguments().map(List::of).orElse(List.of()).stream().anyMatch(a -> a.equals("tap0"))
-                && cwdUnderTmp(h)).toList();
+        return slirpsLoggingUnder(tmp);
     }
 
-    private boolean cwdUnderTmp(ProcessHandle h) {
+    static List<ProcessHandle> slirpsLoggingUnder(Path dir) {
+        return ProcessHandle.allProcesses().filter(h -> h.info().command().orElse("").endsWith("slirp4netns")
+                && h.info().arguments().map(List::of).orElse(List.of()).stream().anyMatch(a -> a.equals("tap0"))
+                && logsUnder(h, dir)).toList();
+    }
+
+    private static boolean logsUnder(ProcessHandle h, Path dir) {
         try {
-            return Files.readSymbolicLink(Path.of("/proc", Long.toString(h.pid()), "cwd")).startsWith(tmp);
+            return Files.readSymbolicLink(Path.of("/proc", Long.toString(h.pid()), "fd", "1")).startsWith(dir);
         } catch (IOException e) {
             return false;
         }

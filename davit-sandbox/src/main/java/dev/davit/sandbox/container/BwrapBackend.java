@@ -142,7 +142,7 @@ public final class BwrapBackend implements Backend {
      */
     static ExecResult inState(SandboxOptions options, dev.davit.sandbox.Limits limits, InState body) {
         String id = OneShot.newId();
-        Path state = OneShot.create(options.stateDir(), id);
+        Path state = OneShot.create(options, id);
         Cgroups.Cgroup cg = null;
         try {
             cg = Cgroups.forRun(id, limits, state);
@@ -156,6 +156,7 @@ public final class BwrapBackend implements Backend {
             }
             Host.deleteTree(state);
             Subids.deleteTree(options, state); // what an image User wrote there, a subordinate id's
+            OneShot.ended(state);
         }
     }
 
@@ -295,7 +296,7 @@ public final class BwrapBackend implements Backend {
                                Path dir, RunSpec spec, String id, InputStream stdin, OutputStream stdoutTee,
                                OutputStream stderrTee) {
         try {
-            return execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, cmd) : Nat.wrap(nat, natUser, cmd),
+            return execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, dir, cmd) : Nat.wrap(nat, natUser, cmd),
                     env, dir, spec, id, stdin, stdoutTee, stderrTee,
                     nat == null ? null : p -> Nat.attach(nat, p.pid(), dir, false, List.of()));
         } finally {

@@ -240,11 +240,11 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                             return h;
                         }
                         if (merged == null) {
-                            cmd.addAll(nat == null ? bw : Nat.wrap(nat, bw));
+                            cmd.addAll(nat == null ? bw : Nat.wrap(nat, dir, bw));
                             return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);
                         }
                         List<String> ovl = Overlay.wrap(unshare, rootfs, dirs, bw);
-                        cmd.addAll(nat == null ? ovl : Nat.wrap(nat, ovl));
+                        cmd.addAll(nat == null ? ovl : Nat.wrap(nat, dir, ovl));
                         ProcessHandle[] h = launch(id, Cgroups.wrap(cg, cmd, dir), Overlay.environment(), dir, log,
                                 sleep, false, connect);
                         if (h == null && dirs.failure() == null) {
@@ -313,13 +313,14 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                         sleep, "2147483647"));
                 List<String> launch = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
                 List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
-                cmd.addAll(nat == null ? launch : Nat.wrap(nat, launch));
+                cmd.addAll(nat == null ? launch : Nat.wrap(nat, dir, launch));
                 return launch(id, Cgroups.wrap(cg, cmd, dir), Map.of(), dir, log, sleep, true, connect);
             });
         } catch (IOException e) {
             Cgroups.removeRecorded(dir);
             throw new DavitException(Kind.STORE, "cannot start sandbox " + id + " in " + dir + ": " + e.getMessage());
         } catch (RuntimeException e) {
+            Nat.stop(dir); // the holder of its network namespace, had the start failed before attaching it
             Cgroups.removeRecorded(dir);
             throw e;
         }
@@ -390,8 +391,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         }
         if (connect != null) {
             try {
-                Nat.stop(dir); // an earlier attempt's (the overlay fallback)
-                connect.accept(p);
+                connect.accept(p); // ends an earlier attempt's slirp4netns (the overlay fallback) first
             } catch (RuntimeException e) {
                 Host.killTree(p);
                 Nat.stop(dir);

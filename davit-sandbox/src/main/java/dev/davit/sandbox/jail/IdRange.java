@@ -23,11 +23,14 @@ public record IdRange(long uid, long gid, long count) {
     public static final String OWNER = "davit";
     /** The name of the VMMs' range: one uid and gid of it per microVM, none shared with a container sandbox. */
     public static final String VMM_OWNER = "davit-vmm";
+    /** The name of the network helpers' range: one uid and gid of it per NAT sandbox's slirp4netns. */
+    public static final String NET_OWNER = "davit-net";
     public static final long COUNT = 65536;
     static final long FLOOR = 100_000;
 
     private static volatile IdRange root;
     private static volatile IdRange vmm;
+    private static volatile IdRange net;
 
     /** The range of {@value #VMM_OWNER} (made when missing; needs root), after {@value #OWNER}'s. */
     public static IdRange forVmm() {
@@ -37,13 +40,36 @@ public record IdRange(long uid, long gid, long count) {
             synchronized (IdRange.class) {
                 r = vmm;
                 if (r == null) {
-                    long uid = reserve(Path.of(System.getProperty("davit.subuid", "/etc/subuid")), VMM_OWNER);
-                    long gid = reserve(Path.of(System.getProperty("davit.subgid", "/etc/subgid")), VMM_OWNER);
-                    vmm = r = new IdRange(uid, gid, COUNT);
+                    vmm = r = reserved(VMM_OWNER);
                 }
             }
         }
         return r;
+    }
+
+    /**
+     * The range of {@value #NET_OWNER} (made when missing; needs root), after {@value #VMM_OWNER}'s: the uids
+     * slirp4netns runs as, none shared with a container sandbox or a VMM.
+     */
+    public static IdRange forNet() {
+        IdRange r = net;
+        if (r == null) {
+            forVmm(); // the others first, so that every davit lays the ranges out in the same order
+            synchronized (IdRange.class) {
+                r = net;
+                if (r == null) {
+                    net = r = reserved(NET_OWNER);
+                }
+            }
+        }
+        return r;
+    }
+
+    /** {@code owner}'s ranges in /etc/subuid and /etc/subgid (added when missing). */
+    private static IdRange reserved(String owner) {
+        long uid = reserve(Path.of(System.getProperty("davit.subuid", "/etc/subuid")), owner);
+        long gid = reserve(Path.of(System.getProperty("davit.subgid", "/etc/subgid")), owner);
+        return new IdRange(uid, gid, COUNT);
     }
 
     /**

@@ -35,14 +35,6 @@ public final class QemuBackend implements Backend {
     public static final String NAME = Backend.VM;
     static final String RUNTIME = "qemu";
 
-    /** One-shot QEMUs running now: killed when davit exits normally or on SIGTERM/SIGINT. */
-    private static final java.util.Set<Process> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-    static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(Process::destroyForcibly),
-                "davit-vm-cleanup"));
-    }
-
     private final SandboxOptions options;
 
     public QemuBackend(SandboxOptions options) {
@@ -73,7 +65,7 @@ public final class QemuBackend implements Backend {
         Map<String, String> guestEnv = guestEnvironment(spec);
         String id = OneShot.newId();
         Machine.checkSocketPath(options.stateDir().resolve(id));
-        Path state = OneShot.create(options.stateDir(), id);
+        Path state = OneShot.create(options, id);
         Process qemu = null;
         Cgroups.Cgroup cg = null;
         try {
@@ -92,12 +84,11 @@ public final class QemuBackend implements Backend {
                 List<String> cmd = Machine.capped(options, seenState, false, vmm.apply(Machine.command(tools, seenEnv,
                         seenState, id, spec.vcpus(), spec.memoryMiB(), spec.network().enabled(), accel, false)));
                 // the jail step first: the NAT step waits for its network before it goes on
-                Process p = Machine.launch(Cgroups.wrap(group, jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)),
-                        state), state);
+                Process p = Machine.launch(Cgroups.wrap(group, jail.apply(nat == null ? cmd
+                        : Nat.wrap(nat, state, cmd)), state), state);
                 Jail.awaitJailed(p); // the jail's mounts are made before its user namespace's helper ends
                 return p;
             });
-            RUNNING.add(qemu);
             OneShot.started(state, qemu);
             if (nat != null) {
                 Nat.attach(nat, qemu.pid(), state, false, List.of());
@@ -137,6 +128,7 @@ public final class QemuBackend implements Backend {
                 cg.destroy();
             }
             Host.deleteTree(state);
+            OneShot.ended(state);
         }
     }
 
@@ -257,7 +249,6 @@ public final class QemuBackend implements Backend {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        RUNNING.remove(qemu);
     }
 
     private static long ms(long nanos) {

@@ -164,7 +164,8 @@ public final class VmLifecycle implements LongLived {
                         List<String> cmd = Machine.capped(options, seenState, true, vmm.apply(Machine.command(tools,
                                 seenEnv, seenState, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
                                 s.spec().network().enabled(), accel, true)));
-                        List<String> full = Cgroups.wrap(cg, jail.apply(nat == null ? cmd : Nat.wrap(nat, cmd)), dir);
+                        List<String> full = Cgroups.wrap(cg, jail.apply(nat == null ? cmd : Nat.wrap(nat, dir, cmd)),
+                                dir);
                         return Machine.launchDetached(setsid, full, dir, nat == null ? null
                                 : p -> Nat.attach(nat, p.pid(), dir, true, List.of()));
                     });
