@@ -36,6 +36,8 @@ public final class Cgroups {
     static final List<String> CONTROLLERS = List.of("memory", "cpu", "pids");
     /** How davit's cgroups are named below the base. */
     static final String PARENT = "davit";
+    /** How the cgroup of a state directory's totals is named below {@value #PARENT} ({@link #setTotals}). */
+    static final String TOTALS_PREFIX = "totals-";
     /** The fix named by every "limits are not possible here" error. */
     static final String OPT_OUT = "run without limits (Limits.NONE)";
 
@@ -179,21 +181,12 @@ public final class Cgroups {
                     + OPT_OUT + ", or run davit as root (see Sandboxes.doctor())");
         }
         Map<String, Path> dirs = new LinkedHashMap<>();
-        s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(id)));
+        s.bases().forEach((c, base) -> dirs.put(c, parent(base, state).resolve(id)));
         Cgroup cg = new Cgroup(dirs, s.v2());
         try {
             Fs.writeAtomicallyUntilReboot(state.resolve(RECORD), (String.join("\n", cg.paths().stream().map(Path::toString)
                     .toList()) + "\n").getBytes(StandardCharsets.UTF_8), state);
-            for (String c : dirs.keySet()) {
-                Path d = dirs.get(c);
-                if (s.v2().contains(c)) {
-                    // v2: controllers are given to children through each ancestor's subtree_control
-                    Files.createDirectories(d.getParent());
-                    write(d.getParent().getParent().resolve("cgroup.subtree_control"), "+" + c);
-                    write(d.getParent().resolve("cgroup.subtree_control"), "+" + c);
-                }
-                Files.createDirectories(d);
-            }
+            makeDirs(s, dirs);
             cg.apply(limits);
         } catch (IOException | RuntimeException e) {
             cg.destroy();
@@ -230,20 +223,126 @@ public final class Cgroups {
     }
 
     /**
-     * The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in).
+     * The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in): those recorded in
+     * its state directory, else where {@link #create} would make them now.
      *
-     * @param id the sandbox's id
+     * @param id    the sandbox's id
+     * @param state its state directory
      * @return its cgroups (not checked to exist)
      * @throws DavitException USAGE when this host cannot enforce limits
      */
-    public static Cgroup existing(String id) {
+    public static Cgroup existing(String id, Path state) {
         Support s = probe();
         if (!s.available()) {
             throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem());
         }
+        List<Path> recorded = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(state.resolve(RECORD))) {
+                if (!line.isBlank()) {
+                    recorded.add(Path.of(line.strip()));
+                }
+            }
+        } catch (IOException e) {
+            // none recorded: where create would put them
+        }
         Map<String, Path> dirs = new LinkedHashMap<>();
-        s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(id)));
+        s.bases().forEach((c, base) -> dirs.put(c, recorded.stream().filter(p -> p.startsWith(base)
+                && p.getFileName().toString().equals(id)).findFirst().orElse(parent(base, state).resolve(id))));
         return new Cgroup(dirs, s.v2());
+    }
+
+    /**
+     * The cgroup that sandboxes of the state directory {@code stateDir} are made below when totals are set for it
+     * ({@link #setTotals}), named in each base's {@value #PARENT} directory.
+     */
+    static String totalsName(Path stateDir) {
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(stateDir.toAbsolutePath().normalize()
+                    .toString().getBytes(StandardCharsets.UTF_8));
+            return TOTALS_PREFIX + java.util.HexFormat.of().formatHex(h, 0, 6);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Where the cgroup of the sandbox with state directory {@code state} goes in {@code base}: below the totals'
+     * cgroup of its state directory when there is one ({@link #setTotals}), else below {@value #PARENT}.
+     */
+    private static Path parent(Path base, Path state) {
+        Path top = base.resolve(PARENT);
+        Path parent = state.toAbsolutePath().normalize().getParent();
+        if (parent != null) {
+            Path totals = top.resolve(totalsName(parent));
+            if (Files.isDirectory(totals)) {
+                return totals;
+            }
+        }
+        return top;
+    }
+
+    /** Makes each cgroup directory of {@code dirs}; v2: gives each controller to the children of its ancestors. */
+    private static void makeDirs(Support s, Map<String, Path> dirs) throws IOException {
+        for (String c : dirs.keySet()) {
+            Path d = dirs.get(c);
+            if (s.v2().contains(c)) {
+                // v2: controllers are given to children through each ancestor's subtree_control, from the base down
+                Path base = s.bases().get(c);
+                Files.createDirectories(d.getParent());
+                for (Path a = base; !a.equals(d); a = a.resolve(d.getName(a.getNameCount()).toString())) {
+                    write(a.resolve("cgroup.subtree_control"), "+" + c);
+                }
+            }
+            Files.createDirectories(d);
+        }
+    }
+
+    /**
+     * Sets the totals of the sandboxes of {@code stateDir}: their common parent cgroup, made when needed, gets
+     * {@code totals} as its limits, and every sandbox of that state directory made from now on is made below it.
+     * {@link Totals#NONE} removes that cgroup when no sandbox is in it, else lifts its limits.
+     *
+     * @param stateDir the sandboxes' state directory ({@link SandboxOptions#stateDir})
+     * @param totals   the totals
+     * @return the parent cgroup's directories (one per hierarchy); empty when it was removed
+     * @throws DavitException USAGE when this host cannot enforce limits, or when a sandbox below has a limit that the
+     *                        kernel does not allow under the new totals; INTERNAL when the cgroup cannot be made
+     */
+    static List<Path> setTotals(Path stateDir, Totals totals) {
+        Support s = recentProbe();
+        if (!s.available()) {
+            if (!totals.any()) {
+                return List.of();
+            }
+            throw new DavitException(Kind.USAGE, "totals cannot be enforced here: " + s.problem() + "; use"
+                    + " Totals.NONE, or run davit as root (see Sandboxes.doctor())");
+        }
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(totalsName(stateDir))));
+        Cgroup cg = new Cgroup(dirs, s.v2());
+        if (!totals.any()) {
+            boolean gone = true;
+            for (Path d : cg.paths()) {
+                try {
+                    Files.deleteIfExists(d); // rmdir: refused while a sandbox's cgroup is below
+                } catch (IOException e) {
+                    gone = false;
+                }
+            }
+            if (gone) {
+                return List.of();
+            }
+        }
+        try {
+            makeDirs(s, dirs);
+            cg.limitTotals(totals);
+        } catch (IOException e) {
+            throw new DavitException(totals.any() ? Kind.USAGE : Kind.INTERNAL, "cannot set the totals " + totals
+                    + " on " + cg.paths() + ": " + e.getMessage() + "; with cgroup v1 no sandbox's own CPU limit may be above"
+                    + " the total (Totals.cpus at least each Limits.cpus)");
+        }
+        return cg.paths();
     }
 
     /**
@@ -377,6 +476,40 @@ public final class Cgroups {
             if (l.pids() > 0) {
                 write(dirs.get("pids").resolve("pids.max"), Long.toString(l.pids()));
             }
+        }
+
+        /**
+         * Writes {@code t} as this cgroup's limits, lifting those that are 0 (a parent's: its children have their
+         * own). v1: the memory limit and the memory+swap limit are written in the order the kernel accepts (the
+         * second never below the first).
+         */
+        void limitTotals(Totals t) throws IOException {
+            Path m = dirs.get("memory");
+            if (v2.contains("memory")) {
+                write(m.resolve("memory.max"), t.memoryMiB() > 0 ? Long.toString(t.memoryMiB() << 20) : "max");
+                writeIfExists(m.resolve("memory.swap.max"), "0");
+            } else {
+                String v = t.memoryMiB() > 0 ? Long.toString(t.memoryMiB() << 20) : "-1";
+                Path memsw = m.resolve("memory.memsw.limit_in_bytes");
+                if (Files.exists(memsw)) {
+                    try {
+                        write(memsw, v); // refused when below the memory limit: then after it
+                    } catch (IOException e) {
+                        // written below
+                    }
+                }
+                write(m.resolve("memory.limit_in_bytes"), v);
+                writeIfExists(memsw, v);
+            }
+            Path c = dirs.get("cpu");
+            String quota = t.cpus() > 0 ? Long.toString(t.asLimits().cpuQuotaUs()) : v2.contains("cpu") ? "max" : "-1";
+            if (v2.contains("cpu")) {
+                write(c.resolve("cpu.max"), quota + " " + CPU_PERIOD_US);
+            } else {
+                write(c.resolve("cpu.cfs_period_us"), Long.toString(CPU_PERIOD_US));
+                write(c.resolve("cpu.cfs_quota_us"), quota);
+            }
+            write(dirs.get("pids").resolve("pids.max"), t.pids() > 0 ? Long.toString(t.pids()) : "max");
         }
 
         /**
