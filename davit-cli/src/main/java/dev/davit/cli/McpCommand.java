@@ -67,6 +67,19 @@ final class McpCommand extends GroupCommand {
                 + " one workspace only. Removed when the server exits.")
         int warm;
 
+        @Option(names = "--max-memory", paramLabel = "MiB", description = "The memory of all sandboxes of this davit"
+                + " home together, enforced by one parent cgroup; workspace_create and run count 1024 MiB each and"
+                + " wait or are refused past it (default: the host's RAM less an eighth, at least 2048 MiB).")
+        Long maxMemory;
+
+        @Option(names = "--max-cpus", paramLabel = "N", description = "The CPU time of all sandboxes together, in"
+                + " CPUs, shared by those that run (default: the host's CPU count; at least 1).")
+        Double maxCpus;
+
+        @Option(names = "--max-runs", paramLabel = "N", description = "One-shot runs at once; more wait for one to"
+                + " end (up to 60 s), then are refused (default 4).")
+        Integer maxRuns;
+
         @Override
         protected int run(Output out) {
             DavitMcpServer.checkTools(tools);
@@ -100,9 +113,10 @@ final class McpCommand extends GroupCommand {
                             + "'");
                 }
             }
+            var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns);
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
-                    allowRegistries, warm));
+                    allowRegistries, warm, budget));
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {

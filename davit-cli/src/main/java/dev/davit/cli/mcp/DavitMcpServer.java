@@ -46,7 +46,23 @@ public final class DavitMcpServer implements AutoCloseable {
     public record Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
                           java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
                           Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
-                          int warm) {
+                          int warm, Budget budget) {
+        /** Options without totals ({@link Budget#NONE}). */
+        public Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
+                       java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
+                       Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
+                       int warm) {
+            this(tools, allowPaths, allowNetwork, maxWorkspaces, workspaceTtl, cleanupOnExit, davitHome, env, log,
+                    version, allowRegistries, warm, Budget.NONE);
+        }
+    }
+
+    /**
+     * The budget of {@code davit mcp serve}'s {@code --max-memory}, {@code --max-cpus} and {@code --max-runs}
+     * ({@code null}: the default from the host's size), checked.
+     */
+    public static Budget budget(Long maxMemoryMiB, Double maxCpus, Integer maxRuns) {
+        return Budget.of(maxMemoryMiB, maxCpus, maxRuns);
     }
 
     /** The largest {@code --json} document a tool's command may print; past it the call fails. */
@@ -78,7 +94,14 @@ public final class DavitMcpServer implements AutoCloseable {
         this.options = options;
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission());
+                new Policy.Admission(options.budget()));
+        if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
+            // the kernel's bound, whatever admission does: every sandbox of this home below one cgroup
+            List<Path> at = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+                    options.davitHome())).setTotals(options.budget().totals(options.maxWorkspaces()));
+            options.log().println("davit: " + options.budget().describe(options.maxWorkspaces()) + " (cgroup "
+                    + at.getFirst().getFileName() + ")");
+        }
         // davit's exec helper is written now, before calls run at once: a helper written while another call's thread
         // forks could be inherited open for writing by that child, and its first exec fail with ETXTBSY
         dev.davit.sandbox.jail.Jail.execHelper(dev.davit.sandbox.SandboxOptions.under(options.davitHome()));
@@ -213,6 +236,13 @@ public final class DavitMcpServer implements AutoCloseable {
                 @Override
                 public void release(Runnable r) {
                     releases.add(r);
+                }
+
+                @Override
+                public void progress(String line) {
+                    if (progress != null) {
+                        progress.accept(line);
+                    }
                 }
             });
             McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
