@@ -3,6 +3,7 @@ package dev.davit.sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.jail.NprocLimit;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -177,8 +178,7 @@ public final class Cgroups {
     public static Cgroup create(String id, Limits limits, Path state) {
         Support s = recentProbe();
         if (!s.available()) {
-            throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
-                    + OPT_OUT + ", or run davit as root (see Sandboxes.doctor())");
+            return withoutCgroups(s, limits);
         }
         Map<String, Path> dirs = new LinkedHashMap<>();
         s.bases().forEach((c, base) -> dirs.put(c, parent(base, state).resolve(id)));
@@ -226,15 +226,16 @@ public final class Cgroups {
      * The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in): those recorded in
      * its state directory, else where {@link #create} would make them now.
      *
-     * @param id    the sandbox's id
-     * @param state its state directory
+     * @param id     the sandbox's id
+     * @param state  its state directory
+     * @param limits its limits (where cgroups cannot be made, a process limit is enforced with RLIMIT_NPROC)
      * @return its cgroups (not checked to exist)
-     * @throws DavitException USAGE when this host cannot enforce limits
+     * @throws DavitException USAGE when this host cannot enforce the limits
      */
-    public static Cgroup existing(String id, Path state) {
+    public static Cgroup existing(String id, Path state, Limits limits) {
         Support s = probe();
         if (!s.available()) {
-            throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem());
+            return withoutCgroups(s, limits);
         }
         List<Path> recorded = new ArrayList<>();
         try {
@@ -250,6 +251,19 @@ public final class Cgroups {
         s.bases().forEach((c, base) -> dirs.put(c, recorded.stream().filter(p -> p.startsWith(base)
                 && p.getFileName().toString().equals(id)).findFirst().orElse(parent(base, state).resolve(id))));
         return new Cgroup(dirs, s.v2());
+    }
+
+    /**
+     * Where cgroups cannot be made: a process limit alone is enforced with {@code RLIMIT_NPROC} instead
+     * ({@link NprocLimit}); memory and CPU limits cannot be, and fail naming the ways out.
+     */
+    private static Cgroup withoutCgroups(Support s, Limits limits) {
+        if (limits.memoryMiB() == 0 && limits.cpus() == 0 && limits.pids() > 0) {
+            return new Cgroup(Map.of(), Set.of(), NprocLimit.forSandbox(limits.pids()));
+        }
+        throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
+                + OPT_OUT + " or with a process limit only (Limits.memoryMiB and Limits.cpus 0: RLIMIT_NPROC bounds"
+                + " it), or run davit as root (see Sandboxes.doctor())");
     }
 
     /**
@@ -443,10 +457,23 @@ public final class Cgroups {
     /**
      * One sandbox's cgroups.
      *
-     * @param dirs the cgroup directory per controller (several controllers may share one v2 directory)
-     * @param v2   the controllers in the v2 hierarchy
+     * @param dirs  the cgroup directory per controller (several controllers may share one v2 directory); empty where
+     *              cgroups cannot be made
+     * @param v2    the controllers in the v2 hierarchy
+     * @param nproc where cgroups cannot be made, the {@code RLIMIT_NPROC} that bounds the sandbox's processes instead
+     *              ({@link NprocLimit}); 0 for none
      */
-    public record Cgroup(Map<String, Path> dirs, Set<String> v2) {
+    public record Cgroup(Map<String, Path> dirs, Set<String> v2, long nproc) {
+        /**
+         * Cgroups without an {@code RLIMIT_NPROC}.
+         *
+         * @param dirs the cgroup directory per controller
+         * @param v2   the controllers in the v2 hierarchy
+         */
+        public Cgroup(Map<String, Path> dirs, Set<String> v2) {
+            this(dirs, v2, 0);
+        }
+
         /** The distinct directories. */
         List<Path> paths() {
             return new ArrayList<>(new LinkedHashSet<>(dirs.values()));
@@ -517,6 +544,9 @@ public final class Cgroups {
          * {@code marker} and exits 125), then {@code exec}s it.
          */
         List<String> wrap(List<String> cmd, Path marker) {
+            if (dirs.isEmpty()) {
+                return nproc > 0 ? NprocLimit.wrap(nproc, cmd) : cmd;
+            }
             StringBuilder sh = new StringBuilder("for f in");
             for (Path d : paths()) {
                 sh.append(' ').append(quote(d.resolve("cgroup.procs").toString()));
