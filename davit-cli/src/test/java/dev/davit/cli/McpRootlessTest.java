@@ -50,6 +50,23 @@ class McpRootlessTest {
              TestRegistry registry = TestRegistry.start()) {
             Assumptions.assumeFalse(u.java(List.of(), 2, Probe.class.getName()).contains("unenforceable: null"),
                     "this host delegates cgroups to the user");
+            // doctor names each missing limit and what bounds processes instead
+            String doctor = u.java(List.of("DAVIT_HOME=" + u.home().resolve("davit")), 3, Main.class.getName(),
+                    "--json", "doctor");
+            com.fasterxml.jackson.databind.JsonNode limits = null;
+            for (com.fasterxml.jackson.databind.JsonNode b : Json.read(doctor.substring(doctor.indexOf('{'))
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("backends")) {
+                if (b.path("name").asText().equals("container/limits")) {
+                    limits = b;
+                }
+            }
+            assertThat(limits).as(doctor).isNotNull();
+            assertThat(limits.path("available").asBoolean()).isFalse();
+            assertThat(limits.path("facts").path("memory").asText()).isEqualTo("not enforced");
+            assertThat(limits.path("facts").path("cpus").asText()).isEqualTo("not enforced");
+            assertThat(limits.path("facts").path("totals").asText()).isEqualTo("not enforced");
+            assertThat(limits.path("facts").path("pids").asText()).startsWith("RLIMIT_NPROC");
+            assertThat(limits.path("detail").asText()).contains("bounded by RLIMIT_NPROC instead");
             String image = BusyboxImage.push(tmp, registry);
             List<String> env = List.of("DAVIT_HOME=" + u.home().resolve("davit"), "PATH=" + System.getenv("PATH"));
             List<String> serve = Unprivileged.javaAs(u.ids(), u.home(), u.classpath(), env, Main.class.getName(),

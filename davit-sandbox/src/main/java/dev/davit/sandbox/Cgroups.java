@@ -25,7 +25,9 @@ import java.util.stream.Stream;
  * writes its own pid to each cgroup's {@code cgroup.procs} and then {@code exec}s the runtime, so every process of
  * the sandbox is in the cgroup from its first instruction (nothing to race). The cgroup's paths are recorded in the
  * sandbox's state directory ({@value #RECORD}) before they are made, so that {@code sandbox reap} can remove them
- * after davit was killed.
+ * after davit was killed. When totals are set for the sandboxes' state directory ({@link #setTotals}), each one's
+ * cgroup is {@code davit/totals-<hash>/<id>} instead, below the cgroup whose limits are the totals. Where no cgroup
+ * can be made, a process limit alone is enforced with {@code RLIMIT_NPROC} ({@link NprocLimit}).
  */
 public final class Cgroups {
     /** The CFS period davit uses: 100 ms. */
@@ -172,7 +174,8 @@ public final class Cgroups {
      * @param limits the limits to apply
      * @param state  the sandbox's state directory
      * @return the cgroups, for {@link #wrap}
-     * @throws DavitException USAGE, naming the opt-out, when this host cannot enforce limits; INTERNAL when the
+     * @throws DavitException USAGE, naming the opt-out, when this host cannot enforce the limits (without cgroups a
+     *                        process limit alone is enforced with RLIMIT_NPROC); INTERNAL when the
      *                        cgroups cannot be made (nothing is left then)
      */
     public static Cgroup create(String id, Limits limits, Path state) {
@@ -350,11 +353,17 @@ public final class Cgroups {
         }
         try {
             makeDirs(s, dirs);
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot make the totals' cgroup " + cg.paths() + ": "
+                    + e.getMessage());
+        }
+        try {
             cg.limitTotals(totals);
         } catch (IOException e) {
-            throw new DavitException(totals.any() ? Kind.USAGE : Kind.INTERNAL, "cannot set the totals " + totals
-                    + " on " + cg.paths() + ": " + e.getMessage() + "; with cgroup v1 no sandbox's own CPU limit may be above"
-                    + " the total (Totals.cpus at least each Limits.cpus)");
+            // the kernel refuses a total below what its sandboxes use or are allowed (v1: a child's CPU quota)
+            throw new DavitException(Kind.USAGE, "cannot set the totals " + totals + " on " + cg.paths() + ": "
+                    + e.getMessage() + "; give totals above what the sandboxes below use (with cgroup v1, Totals.cpus"
+                    + " at least each sandbox's Limits.cpus)");
         }
         return cg.paths();
     }

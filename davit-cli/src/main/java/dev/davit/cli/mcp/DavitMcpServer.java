@@ -87,6 +87,8 @@ public final class DavitMcpServer implements AutoCloseable {
     /** Open until the first {@link #close} is done: a second one (a shutdown hook's) waits for it. */
     private final java.util.concurrent.CountDownLatch closeDone = new java.util.concurrent.CountDownLatch(1);
     private final ScheduledExecutorService reaper;
+    /** Whether this server set the totals of its davit home (removed at close when no sandbox is left). */
+    private boolean totalsSet;
     /** Started sandboxes for workspace_create ({@code --warm}); null without. */
     private final dev.davit.sandbox.workspace.WarmPool spares;
 
@@ -101,6 +103,7 @@ public final class DavitMcpServer implements AutoCloseable {
                     options.davitHome())).setTotals(options.budget().totals(options.maxWorkspaces()));
             options.log().println("davit: " + options.budget().describe(options.maxWorkspaces()) + " (cgroup "
                     + at.getFirst().getFileName() + ")");
+            totalsSet = true;
         }
         // davit's exec helper is written now, before calls run at once: a helper written while another call's thread
         // forks could be inherited open for writing by that child, and its first exec fail with ETXTBSY
@@ -524,6 +527,16 @@ public final class DavitMcpServer implements AutoCloseable {
                     options.log().println("davit: could not remove workspace " + w.id() + ": "
                             + CliTerms.rewrite(e.getMessage()));
                 }
+            }
+        }
+        if (totalsSet) {
+            try { // no sandbox of the home left: its totals' cgroup goes (one with sandboxes below stays as it is)
+                if (Workspaces.under(options.davitHome()).list().isEmpty()) {
+                    new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(options.davitHome()))
+                            .setTotals(dev.davit.sandbox.Totals.NONE);
+                }
+            } catch (RuntimeException e) {
+                // an empty cgroup left costs nothing
             }
         }
     }
