@@ -122,7 +122,7 @@ public final class CliTerms {
             rule("Limits.cpus", "--cpus"),
             rule("Limits.pids", "--pids"),
             rule("Limits.NONE", "--no-limits"),
-            rule("use Totals.NONE, or run davit as root", "pass mcp serve --allow-unlimited, or run davit as root"),
+            rule("Totals.NONE, or run davit as root", "no totals (mcp serve --allow-unlimited), or run davit as root"),
             rule("Totals.memoryMiB", "--max-memory"),
             rule("Totals.cpus", "--max-cpus"),
             rule("Totals.pids", "the process total"),
