@@ -39,7 +39,7 @@ class LimitsRootlessTest {
 
     /**
      * A fork loop of 1,500 sleepers in a one-shot run and in a long-lived sandbox's exec, with the process limit
-     * {@code args[2]} alone; prints what each started, its first error and how the limits were enforced.
+     * {@code args[2]} alone, the run on runtime {@code args[3]}; prints what each started, its first error and how the limits were enforced.
      */
     public static final class ForkLoop {
         static final String LOOP = "(for i in $(seq 1500); do sleep 30 & echo $i > /tmp/n; done) 2>/tmp/err;"
@@ -49,7 +49,7 @@ class LimitsRootlessTest {
             Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
             Limits l = new Limits(0, 0, Long.parseLong(args[2]));
             try {
-                ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(BwrapBackend.RUNTIME).limits(l)
+                ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(args[3]).limits(l)
                         .timeout(java.time.Duration.ofMinutes(2)).command("sh", "-c", LOOP).build());
                 System.out.print("run " + r.stdoutText());
                 Sandbox sb = s.start(s.create(new CreateSpec(Path.of(args[1]), null, null, Network.NONE, null, null,
@@ -127,16 +127,18 @@ class LimitsRootlessTest {
      * the limit (1,024, the default), in a one-shot run and in an exec into a long-lived sandbox, and the limits say
      * how they were enforced.
      */
-    @Test
-    void withoutCgroupsAForkLoopStopsAtTheProcessLimit() throws Exception {
-        Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox", "nsenter", "prlimit");
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"bwrap", "crun", "runc"})
+    void withoutCgroupsAForkLoopStopsAtTheProcessLimit(String rt) throws Exception {
+        Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox", "nsenter", "prlimit", "unshare", rt);
         Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "making the unprivileged user needs root (CI runs as root)");
         try (Unprivileged.Session u = Unprivileged.Session.open("davit-nproc-rootless-")) {
             Path rootfs = readableRootfs(u);
             Files.createSymbolicLink(rootfs.resolve("bin/seq"), Path.of("busybox"));
             Path state = u.home().resolve("sandboxes");
-            String out = u.java(List.of(), 5, ForkLoop.class.getName(), state.toString(), rootfs.toString(), "1024");
+            String out = u.java(List.of(), 5, ForkLoop.class.getName(), state.toString(), rootfs.toString(), "1024",
+                    rt);
             Assumptions.assumeFalse(out.contains("enforced_by cgroup"), "this host delegates cgroups to the user");
             assertThat(out).as(out).matches("(?s)run started \\d+\n.*can't fork.*\nexec started \\d+ .*can't fork.*"
                     + "\nenforced_by rlimit_nproc\n");
