@@ -217,7 +217,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                         + admission.creating + " being created" : "") + " (this server allows " + maxWorkspaces
                         + ", --max-workspaces); delete one with workspace_delete first (workspace_list shows them)");
             }
-            String full = admission.budget.refusal(false, n, admission.creating);
+            String full = admission.budget.refusal(false, homeWorkspaces(), admission.creating);
             if (full != null) {
                 throw Tool.invalid(full + "; delete a workspace with workspace_delete first (workspace_list shows"
                         + " them), or wait for runs to end");
@@ -236,6 +236,14 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         };
     }
 
+    /**
+     * Every workspace of the davit home, whoever made it: the memory total counts them all, as the kernel does (they
+     * are all below the totals' cgroup).
+     */
+    private int homeWorkspaces() {
+        return Workspaces.under(davitHome).list().size();
+    }
+
     /** How long a run waits for room before it is refused ({@link #reserveRun}). */
     static long runWaitMs() {
         return Long.getLong("davit.mcp.runWaitMs", 60_000);
@@ -251,8 +259,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
             long deadline = System.nanoTime() + runWaitMs() * 1_000_000;
             String said = null;
             while (true) {
-                String full = admission.budget.refusal(true, Workspaces.under(davitHome).list().size(),
-                        admission.creating);
+                String full = admission.budget.refusal(true, homeWorkspaces(), admission.creating);
                 if (full == null) {
                     break;
                 }
@@ -305,8 +312,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
             @Override
             public int settled() {
                 int n = Workspaces.under(davitHome).list().size();
+                int all = homeWorkspaces();
                 synchronized (admission) { // the memory total: runs take room before spares
-                    return (int) Math.min(maxWorkspaces - n, admission.budget.slots() - n - admission.budget.runs);
+                    return (int) Math.min(maxWorkspaces - n, admission.budget.slots() - all - admission.budget.runs);
                 }
             }
         };
