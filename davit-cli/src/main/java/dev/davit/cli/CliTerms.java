@@ -123,6 +123,7 @@ public final class CliTerms {
             rule("Limits.pids", "--pids"),
             rule("Limits.NONE", "--no-limits"),
             rule("Totals.NONE, or run davit as root", "no totals (mcp serve --allow-unlimited), or run davit as root"),
+            rule("Sandboxes.setTotals", "set by davit mcp serve"),
             rule("Totals.memoryMiB", "--max-memory"),
             rule("Totals.cpus", "--max-cpus"),
             rule("Totals.pids", "the process total"),

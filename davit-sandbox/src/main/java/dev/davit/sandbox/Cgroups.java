@@ -193,8 +193,12 @@ public final class Cgroups {
             cg.apply(limits);
         } catch (IOException | RuntimeException e) {
             cg.destroy();
-            throw new DavitException(Kind.INTERNAL, "cannot set up the cgroup of sandbox " + id + ": "
-                    + e.getMessage() + "; " + OPT_OUT);
+            boolean belowTotals = dirs.values().stream().anyMatch(d -> d.getParent().getFileName().toString()
+                    .startsWith(TOTALS_PREFIX));
+            throw new DavitException(belowTotals ? Kind.USAGE : Kind.INTERNAL, "cannot set up the cgroup of sandbox "
+                    + id + ": " + e.getMessage() + (belowTotals ? "; it is below the totals of its state directory"
+                    + " (Sandboxes.setTotals), and the kernel allows no limit above a total (with cgroup v1: "
+                    + "Limits.cpus at most Totals.cpus): ask for less, or " : "; ") + OPT_OUT);
         }
         prime(s); // after the cgroups are made: the kernel holds its cgroup lock while the move waits
         return cg;

@@ -136,6 +136,13 @@ class LimitsTest {
         } finally {
             sandboxes.rm(s.id());
         }
+        if (!Cgroups.probe().v2().contains("cpu")) { // v1 refuses a child's CPU quota above its parent's
+            assertThatThrownBy(() -> run(rt, new Limits(0, 2, 0), Duration.ofSeconds(60), "true"))
+                    .isInstanceOf(dev.davit.oci.DavitException.class)
+                    .hasMessageContaining("below the totals of its state directory (Sandboxes.setTotals)")
+                    .hasMessageContaining("Limits.cpus at most Totals.cpus");
+            assertThat(BusyboxRootfs.entries(state)).isEmpty();
+        }
         assertThat(sandboxes.setTotals(Totals.NONE)).isEmpty();
         assertThat(parents).noneMatch(Files::exists);
     }
