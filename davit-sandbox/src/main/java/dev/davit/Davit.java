@@ -331,11 +331,11 @@ public final class Davit implements AutoCloseable {
     }
 
     /**
-     * The default limits of {@code t}'s sandbox: a container's {@link Limits#DEFAULT}, or none where this host cannot
-     * enforce them (as the CLI does); none for a microVM, whose size bounds it.
+     * The default limits of {@code t}'s sandbox: a container's {@link Limits#DEFAULT}, less what this host cannot
+     * enforce ({@link Limits#enforceableHere}, as the CLI does); none for a microVM, whose size bounds it.
      */
     private static Limits defaultLimits(RunTarget t) {
-        return Limits.unenforceable() != null ? Limits.NONE : Limits.defaultFor(t.backend());
+        return Limits.defaultFor(t.backend()).enforceableHere();
     }
 
     void forget(OpenWorkspace h) {

@@ -77,7 +77,8 @@ class DavitTest {
             assertThat(r.stdoutText()).isEqualTo("hello\n");
             // the CLI's limits and no network, unless this host cannot enforce limits
             var spec = davit.runSpec(IMAGE).build();
-            assertThat(spec.limits()).isEqualTo(Limits.unenforceable() == null ? Limits.DEFAULT : Limits.NONE);
+            assertThat(spec.limits()).isEqualTo(Limits.unenforceable() == null ? Limits.DEFAULT
+                    : new Limits(0, 0, Limits.DEFAULT.pids()));
             assertThat(spec.network().enabled()).isFalse();
 
             String id;

@@ -28,9 +28,12 @@ public final class CliTerms {
             // phrases
             rule("run without limits (Limits.NONE)",
                     "run without limits with --no-limits (or --memory 0 --cpus 0 --pids 0)"),
-            rule("a RunSpec or CreateSpec with limits other than Limits.NONE fails here",
-                    "a container run or sandbox create that gives --memory, --cpus or --pids fails here, one with"
-                            + " the defaults runs without limits and warns"),
+            rule("a RunSpec or CreateSpec with memory or CPU limits fails here",
+                    "a container run or sandbox create that gives --memory or --cpus fails here, one with the"
+                            + " defaults runs with only its processes bounded (RLIMIT_NPROC) and warns"),
+            rule("or with a process limit only (Limits.memoryMiB and Limits.cpus 0: RLIMIT_NPROC bounds it)",
+                    "or with --memory 0 --cpus 0 (its processes bounded by RLIMIT_NPROC)"),
+            rule("(Limits.enforceableHere())", "(as davit run does with the default limits)"),
             rule("use nat (the outside only), host (the host's network, loopback included) or none",
                     "use --network (nat: the outside only), --network=host (the host's network, loopback included)"
                             + " or --network=none"),
@@ -120,6 +123,11 @@ public final class CliTerms {
             rule("Limits.cpus", "--cpus"),
             rule("Limits.pids", "--pids"),
             rule("Limits.NONE", "--no-limits"),
+            rule("Totals.NONE, or run davit as root", "no totals (mcp serve --allow-unlimited), or run davit as root"),
+            rule("Sandboxes.setTotals", "set by davit mcp serve"),
+            rule("Totals.memoryMiB", "--max-memory"),
+            rule("Totals.cpus", "--max-cpus"),
+            rule("Totals.pids", "the process total"),
             rule("Network.NAT", "--network"),
             rule("Network.HOST", "--network=host"),
             rule("Network.NONE", "--network=none"),

@@ -5,6 +5,7 @@ import dev.davit.cli.mcp.McpServe;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.client.DavitHome;
+import dev.davit.sandbox.Limits;
 import java.io.OutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -85,6 +86,25 @@ final class McpCommand extends GroupCommand {
                 + " on 127.0.0.1 (default 1024-65535; 0, a free port, always).")
         String publishPorts = "1024-65535";
 
+        @Option(names = "--max-memory", paramLabel = "MiB", description = "The memory of all sandboxes of this davit"
+                + " home together, enforced by one parent cgroup; workspace_create and run count 1024 MiB each and"
+                + " wait or are refused past it (default: the host's RAM less an eighth, at least 2048 MiB).")
+        Long maxMemory;
+
+        @Option(names = "--max-cpus", paramLabel = "N", description = "The CPU time of all sandboxes together, in"
+                + " CPUs, shared by those that run (default: the host's CPU count; at least 1).")
+        Double maxCpus;
+
+        @Option(names = "--allow-unlimited", description = "Serve even where memory and CPU limits and the totals"
+                + " cannot be enforced (no cgroup davit can make: rootless without a delegated cgroup v2); each"
+                + " sandbox's processes are still bounded by RLIMIT_NPROC. Without it such a server refuses to start"
+                + " (exit 2).")
+        boolean allowUnlimited;
+
+        @Option(names = "--max-runs", paramLabel = "N", description = "One-shot runs at once; more wait for one to"
+                + " end (up to 60 s), then are refused (default 4).")
+        Integer maxRuns;
+
         @Override
         protected int run(Output out) {
             DavitMcpServer.checkTools(tools);
@@ -122,10 +142,21 @@ final class McpCommand extends GroupCommand {
                             + "'");
                 }
             }
+            var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns);
+            String unlimited = Limits.unenforceable();
+            if (unlimited != null) {
+                if (!allowUnlimited) {
+                    throw new DavitException(Kind.USAGE, "memory and CPU limits cannot be enforced here (" + unlimited
+                            + "), so a model's sandboxes and the server's totals would be unbounded; run the server as"
+                            + " root or with a delegated cgroup v2, or pass --allow-unlimited to serve without them");
+                }
+                out.warn(ResourceOptions.missingLimits(unlimited) + "; the server's totals (--max-memory, --max-cpus)"
+                        + " are not enforced either, only counted (--allow-unlimited)");
+            }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
-                    allowRegistries, warm), new DavitMcpServer.Scope(owner, shares, isolateSessions, range[0],
-                    range[1]));
+                    allowRegistries, warm, budget), new DavitMcpServer.Scope(owner, shares, isolateSessions,
+                    range[0], range[1]));
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {

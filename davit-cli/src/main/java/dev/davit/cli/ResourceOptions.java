@@ -71,21 +71,28 @@ final class ResourceOptions {
 
     /**
      * The container limits: the defaults ({@link Limits#DEFAULT}) with the options given on top. Where davit cannot
-     * make cgroups (e.g. rootless without a delegated cgroup v2), limits given on the command line fail the run
-     * (the error names the fix), while the defaults alone are dropped with a warning on stderr: the first
-     * {@code davit run} of an unprivileged user works, and says what it lacks.
+     * make cgroups (e.g. rootless without a delegated cgroup v2), memory or CPU limits given on the command line fail
+     * the run (the error names the fix), while the defaults are cut to what can be enforced
+     * ({@link Limits#enforceableHere}: the process limit, as RLIMIT_NPROC) with a warning on stderr naming what is
+     * missing: the first {@code davit run} of an unprivileged user works, and says what it lacks.
      */
     Limits containerLimits(Output out) {
         Limits asked = containerLimits();
-        if (asked.any() && memory == null && cpus == null && pids == null) {
+        if (asked.any() && memory == null && cpus == null) {
             String why = Limits.unenforceable();
             if (why != null) {
-                out.warn("warning: running without resource limits: they cannot be enforced here (" + why + ");"
-                        + " --no-limits silences this");
-                return Limits.NONE;
+                out.warn(missingLimits(why) + "; --no-limits silences this");
+                return asked.enforceableHere();
             }
         }
         return asked;
+    }
+
+    /** The warning where cgroups cannot be made: which limits are missing, and what bounds a sandbox instead. */
+    static String missingLimits(String why) {
+        return "warning: running without memory and CPU limits: they cannot be enforced here (" + why + "); each"
+                + " sandbox's processes are bounded by RLIMIT_NPROC instead (its process limit on top of what this user"
+                + " runs, counted with all of the user's processes)";
     }
 
     /** The container limits: the defaults ({@link Limits#DEFAULT}) with the options given on top. */

@@ -3,6 +3,7 @@ package dev.davit.sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.jail.NprocLimit;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,7 +25,9 @@ import java.util.stream.Stream;
  * writes its own pid to each cgroup's {@code cgroup.procs} and then {@code exec}s the runtime, so every process of
  * the sandbox is in the cgroup from its first instruction (nothing to race). The cgroup's paths are recorded in the
  * sandbox's state directory ({@value #RECORD}) before they are made, so that {@code sandbox reap} can remove them
- * after davit was killed.
+ * after davit was killed. When totals are set for the sandboxes' state directory ({@link #setTotals}), each one's
+ * cgroup is {@code davit/totals-<hash>/<id>} instead, below the cgroup whose limits are the totals. Where no cgroup
+ * can be made, a process limit alone is enforced with {@code RLIMIT_NPROC} ({@link NprocLimit}).
  */
 public final class Cgroups {
     /** The CFS period davit uses: 100 ms. */
@@ -36,6 +39,8 @@ public final class Cgroups {
     static final List<String> CONTROLLERS = List.of("memory", "cpu", "pids");
     /** How davit's cgroups are named below the base. */
     static final String PARENT = "davit";
+    /** How the cgroup of a state directory's totals is named below {@value #PARENT} ({@link #setTotals}). */
+    static final String TOTALS_PREFIX = "totals-";
     /** The fix named by every "limits are not possible here" error. */
     static final String OPT_OUT = "run without limits (Limits.NONE)";
 
@@ -169,36 +174,31 @@ public final class Cgroups {
      * @param limits the limits to apply
      * @param state  the sandbox's state directory
      * @return the cgroups, for {@link #wrap}
-     * @throws DavitException USAGE, naming the opt-out, when this host cannot enforce limits; INTERNAL when the
+     * @throws DavitException USAGE, naming the opt-out, when this host cannot enforce the limits (without cgroups a
+     *                        process limit alone is enforced with RLIMIT_NPROC); INTERNAL when the
      *                        cgroups cannot be made (nothing is left then)
      */
     public static Cgroup create(String id, Limits limits, Path state) {
         Support s = recentProbe();
         if (!s.available()) {
-            throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
-                    + OPT_OUT + ", or run davit as root (see Sandboxes.doctor())");
+            return withoutCgroups(s, limits);
         }
         Map<String, Path> dirs = new LinkedHashMap<>();
-        s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(id)));
+        s.bases().forEach((c, base) -> dirs.put(c, parent(base, state).resolve(id)));
         Cgroup cg = new Cgroup(dirs, s.v2());
         try {
             Fs.writeAtomicallyUntilReboot(state.resolve(RECORD), (String.join("\n", cg.paths().stream().map(Path::toString)
                     .toList()) + "\n").getBytes(StandardCharsets.UTF_8), state);
-            for (String c : dirs.keySet()) {
-                Path d = dirs.get(c);
-                if (s.v2().contains(c)) {
-                    // v2: controllers are given to children through each ancestor's subtree_control
-                    Files.createDirectories(d.getParent());
-                    write(d.getParent().getParent().resolve("cgroup.subtree_control"), "+" + c);
-                    write(d.getParent().resolve("cgroup.subtree_control"), "+" + c);
-                }
-                Files.createDirectories(d);
-            }
+            makeDirs(s, dirs);
             cg.apply(limits);
         } catch (IOException | RuntimeException e) {
             cg.destroy();
-            throw new DavitException(Kind.INTERNAL, "cannot set up the cgroup of sandbox " + id + ": "
-                    + e.getMessage() + "; " + OPT_OUT);
+            boolean belowTotals = dirs.values().stream().anyMatch(d -> d.getParent().getFileName().toString()
+                    .startsWith(TOTALS_PREFIX));
+            throw new DavitException(belowTotals ? Kind.USAGE : Kind.INTERNAL, "cannot set up the cgroup of sandbox "
+                    + id + ": " + e.getMessage() + (belowTotals ? "; it is below the totals of its state directory"
+                    + " (Sandboxes.setTotals), and the kernel allows no limit above a total (with cgroup v1: "
+                    + "Limits.cpus at most Totals.cpus): ask for less, or " : "; ") + OPT_OUT);
         }
         prime(s); // after the cgroups are made: the kernel holds its cgroup lock while the move waits
         return cg;
@@ -230,20 +230,146 @@ public final class Cgroups {
     }
 
     /**
-     * The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in).
+     * The cgroups {@link #create} made for sandbox {@code id} (a long-lived sandbox's, to exec in): those recorded in
+     * its state directory, else where {@link #create} would make them now.
      *
-     * @param id the sandbox's id
+     * @param id     the sandbox's id
+     * @param state  its state directory
+     * @param limits its limits (where cgroups cannot be made, a process limit is enforced with RLIMIT_NPROC)
      * @return its cgroups (not checked to exist)
-     * @throws DavitException USAGE when this host cannot enforce limits
+     * @throws DavitException USAGE when this host cannot enforce the limits
      */
-    public static Cgroup existing(String id) {
+    public static Cgroup existing(String id, Path state, Limits limits) {
         Support s = probe();
         if (!s.available()) {
-            throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem());
+            return withoutCgroups(s, limits);
+        }
+        List<Path> recorded = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(state.resolve(RECORD))) {
+                if (!line.isBlank()) {
+                    recorded.add(Path.of(line.strip()));
+                }
+            }
+        } catch (IOException e) {
+            // none recorded: where create would put them
         }
         Map<String, Path> dirs = new LinkedHashMap<>();
-        s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(id)));
+        s.bases().forEach((c, base) -> dirs.put(c, recorded.stream().filter(p -> p.startsWith(base)
+                && p.getFileName().toString().equals(id)).findFirst().orElse(parent(base, state).resolve(id))));
         return new Cgroup(dirs, s.v2());
+    }
+
+    /**
+     * Where cgroups cannot be made: a process limit alone is enforced with {@code RLIMIT_NPROC} instead
+     * ({@link NprocLimit}); memory and CPU limits cannot be, and fail naming the ways out.
+     */
+    private static Cgroup withoutCgroups(Support s, Limits limits) {
+        if (limits.memoryMiB() == 0 && limits.cpus() == 0 && limits.pids() > 0) {
+            return new Cgroup(Map.of(), Set.of(), NprocLimit.forSandbox(limits.pids()));
+        }
+        throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
+                + OPT_OUT + " or with a process limit only (Limits.memoryMiB and Limits.cpus 0: RLIMIT_NPROC bounds"
+                + " it), or run davit as root (see Sandboxes.doctor())");
+    }
+
+    /**
+     * The cgroup that sandboxes of the state directory {@code stateDir} are made below when totals are set for it
+     * ({@link #setTotals}), named in each base's {@value #PARENT} directory.
+     */
+    static String totalsName(Path stateDir) {
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(stateDir.toAbsolutePath().normalize()
+                    .toString().getBytes(StandardCharsets.UTF_8));
+            return TOTALS_PREFIX + java.util.HexFormat.of().formatHex(h, 0, 6);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Where the cgroup of the sandbox with state directory {@code state} goes in {@code base}: below the totals'
+     * cgroup of its state directory when there is one ({@link #setTotals}), else below {@value #PARENT}.
+     */
+    private static Path parent(Path base, Path state) {
+        Path top = base.resolve(PARENT);
+        Path parent = state.toAbsolutePath().normalize().getParent();
+        if (parent != null) {
+            Path totals = top.resolve(totalsName(parent));
+            if (Files.isDirectory(totals)) {
+                return totals;
+            }
+        }
+        return top;
+    }
+
+    /** Makes each cgroup directory of {@code dirs}; v2: gives each controller to the children of its ancestors. */
+    private static void makeDirs(Support s, Map<String, Path> dirs) throws IOException {
+        for (String c : dirs.keySet()) {
+            Path d = dirs.get(c);
+            if (s.v2().contains(c)) {
+                // v2: controllers are given to children through each ancestor's subtree_control, from the base down
+                Path base = s.bases().get(c);
+                Files.createDirectories(d.getParent());
+                for (Path a = base; !a.equals(d); a = a.resolve(d.getName(a.getNameCount()).toString())) {
+                    write(a.resolve("cgroup.subtree_control"), "+" + c);
+                }
+            }
+            Files.createDirectories(d);
+        }
+    }
+
+    /**
+     * Sets the totals of the sandboxes of {@code stateDir}: their common parent cgroup, made when needed, gets
+     * {@code totals} as its limits, and every sandbox of that state directory made from now on is made below it.
+     * {@link Totals#NONE} removes that cgroup when no sandbox is in it, else lifts its limits.
+     *
+     * @param stateDir the sandboxes' state directory ({@link SandboxOptions#stateDir})
+     * @param totals   the totals
+     * @return the parent cgroup's directories (one per hierarchy); empty when it was removed
+     * @throws DavitException USAGE when this host cannot enforce limits, or when a sandbox below has a limit that the
+     *                        kernel does not allow under the new totals; INTERNAL when the cgroup cannot be made
+     */
+    static List<Path> setTotals(Path stateDir, Totals totals) {
+        Support s = recentProbe();
+        if (!s.available()) {
+            if (!totals.any()) {
+                return List.of();
+            }
+            throw new DavitException(Kind.USAGE, "totals cannot be enforced here: " + s.problem() + "; use"
+                    + " Totals.NONE, or run davit as root (see Sandboxes.doctor())");
+        }
+        Map<String, Path> dirs = new LinkedHashMap<>();
+        s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(totalsName(stateDir))));
+        Cgroup cg = new Cgroup(dirs, s.v2());
+        if (!totals.any()) {
+            boolean gone = true;
+            for (Path d : cg.paths()) {
+                try {
+                    Files.deleteIfExists(d); // rmdir: refused while a sandbox's cgroup is below
+                } catch (IOException e) {
+                    gone = false;
+                }
+            }
+            if (gone) {
+                return List.of();
+            }
+        }
+        try {
+            makeDirs(s, dirs);
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot make the totals' cgroup " + cg.paths() + ": "
+                    + e.getMessage());
+        }
+        try {
+            cg.limitTotals(totals);
+        } catch (IOException e) {
+            // the kernel refuses a total below what its sandboxes use or are allowed (v1: a child's CPU quota)
+            throw new DavitException(Kind.USAGE, "cannot set the totals " + totals + " on " + cg.paths() + ": "
+                    + e.getMessage() + "; give totals above what the sandboxes below use (with cgroup v1, Totals.cpus"
+                    + " at least each sandbox's Limits.cpus)");
+        }
+        return cg.paths();
     }
 
     /**
@@ -344,10 +470,23 @@ public final class Cgroups {
     /**
      * One sandbox's cgroups.
      *
-     * @param dirs the cgroup directory per controller (several controllers may share one v2 directory)
-     * @param v2   the controllers in the v2 hierarchy
+     * @param dirs  the cgroup directory per controller (several controllers may share one v2 directory); empty where
+     *              cgroups cannot be made
+     * @param v2    the controllers in the v2 hierarchy
+     * @param nproc where cgroups cannot be made, the {@code RLIMIT_NPROC} that bounds the sandbox's processes instead
+     *              ({@link NprocLimit}); 0 for none
      */
-    public record Cgroup(Map<String, Path> dirs, Set<String> v2) {
+    public record Cgroup(Map<String, Path> dirs, Set<String> v2, long nproc) {
+        /**
+         * Cgroups without an {@code RLIMIT_NPROC}.
+         *
+         * @param dirs the cgroup directory per controller
+         * @param v2   the controllers in the v2 hierarchy
+         */
+        public Cgroup(Map<String, Path> dirs, Set<String> v2) {
+            this(dirs, v2, 0);
+        }
+
         /** The distinct directories. */
         List<Path> paths() {
             return new ArrayList<>(new LinkedHashSet<>(dirs.values()));
@@ -380,10 +519,47 @@ public final class Cgroups {
         }
 
         /**
+         * Writes {@code t} as this cgroup's limits, lifting those that are 0 (a parent's: its children have their
+         * own). v1: the memory limit and the memory+swap limit are written in the order the kernel accepts (the
+         * second never below the first).
+         */
+        void limitTotals(Totals t) throws IOException {
+            Path m = dirs.get("memory");
+            if (v2.contains("memory")) {
+                write(m.resolve("memory.max"), t.memoryMiB() > 0 ? Long.toString(t.memoryMiB() << 20) : "max");
+                writeIfExists(m.resolve("memory.swap.max"), "0");
+            } else {
+                String v = t.memoryMiB() > 0 ? Long.toString(t.memoryMiB() << 20) : "-1";
+                Path memsw = m.resolve("memory.memsw.limit_in_bytes");
+                if (Files.exists(memsw)) {
+                    try {
+                        write(memsw, v); // refused when below the memory limit: then after it
+                    } catch (IOException e) {
+                        // written below
+                    }
+                }
+                write(m.resolve("memory.limit_in_bytes"), v);
+                writeIfExists(memsw, v);
+            }
+            Path c = dirs.get("cpu");
+            String quota = t.cpus() > 0 ? Long.toString(t.asLimits().cpuQuotaUs()) : v2.contains("cpu") ? "max" : "-1";
+            if (v2.contains("cpu")) {
+                write(c.resolve("cpu.max"), quota + " " + CPU_PERIOD_US);
+            } else {
+                write(c.resolve("cpu.cfs_period_us"), Long.toString(CPU_PERIOD_US));
+                write(c.resolve("cpu.cfs_quota_us"), quota);
+            }
+            write(dirs.get("pids").resolve("pids.max"), t.pids() > 0 ? Long.toString(t.pids()) : "max");
+        }
+
+        /**
          * {@code cmd} started by a shell step that first moves itself into every cgroup (a failure leaves
          * {@code marker} and exits 125), then {@code exec}s it.
          */
         List<String> wrap(List<String> cmd, Path marker) {
+            if (dirs.isEmpty()) {
+                return nproc > 0 ? NprocLimit.wrap(nproc, cmd) : cmd;
+            }
             StringBuilder sh = new StringBuilder("for f in");
             for (Path d : paths()) {
                 sh.append(' ').append(quote(d.resolve("cgroup.procs").toString()));

@@ -126,12 +126,18 @@ public final class Doctor {
         Limits d = Limits.DEFAULT;
         facts.put("defaults", d.memoryMiB() + " MiB, " + d.cpus() + " CPU, " + d.pids() + " processes");
         Cgroups.Support s = Cgroups.probe();
-        String fix = "; a RunSpec or CreateSpec with limits other than Limits.NONE fails here; limits need root or a"
+        String fix = "; a RunSpec or CreateSpec with memory or CPU limits fails here; limits need root or a"
                 + " cgroup v2 delegated to this user";
         if (!s.available()) {
             facts.put("cgroups", "unavailable: " + s.problem());
-            return new Backend(LIMITS, false, "memory, CPU and process limits cannot be enforced: " + s.problem()
-                    + fix, facts);
+            facts.put("memory", "not enforced");
+            facts.put("cpus", "not enforced");
+            facts.put("pids", "RLIMIT_NPROC (" + dev.davit.sandbox.jail.NprocLimit.NAME + "): the sandbox's process"
+                    + " limit on top of what this user runs, counted with all of the user's processes");
+            facts.put("totals", "not enforced");
+            return new Backend(LIMITS, false, "memory and CPU limits (and Totals) cannot be enforced: " + s.problem()
+                    + "; a sandbox's processes are bounded by RLIMIT_NPROC instead (Limits.enforceableHere())" + fix,
+                    facts);
         }
         s.bases().forEach((c, base) -> facts.put(c, (s.v2().contains(c) ? "cgroup v2 " : "cgroup v1 ")
                 + base.resolve(Cgroups.PARENT)));

@@ -67,6 +67,31 @@ public record Limits(long memoryMiB, double cpus, long pids) {
     }
 
     /**
+     * These limits less those this host cannot enforce: where cgroups cannot be made ({@link #unenforceable}), the
+     * memory and CPU limits are dropped and the process limit is kept, enforced with {@code RLIMIT_NPROC} instead
+     * (see {@link dev.davit.sandbox.jail.NprocLimit}: counted with the user's other processes); else these limits.
+     *
+     * @return the limits a sandbox can have here
+     */
+    public Limits enforceableHere() {
+        return unenforceable() == null ? this : new Limits(0, 0, pids);
+    }
+
+    /**
+     * How these limits are enforced on this host: {@code "cgroup"} (a cgroup per sandbox), {@code "rlimit_nproc"}
+     * (no cgroup can be made: the process limit only, as {@code RLIMIT_NPROC}; memory and CPU unbounded) or
+     * {@code "none"} (no limit).
+     *
+     * @return one of those words
+     */
+    public String enforcedBy() {
+        if (!any()) {
+            return "none";
+        }
+        return unenforceable() == null ? "cgroup" : dev.davit.sandbox.jail.NprocLimit.NAME;
+    }
+
+    /**
      * Whether any limit is set (and a cgroup is needed).
      *
      * @return false only for {@link #NONE}'s values

@@ -240,7 +240,8 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
      * no network, no image defaults, automatic backend and runtime, {@link #DEFAULT_VCPUS} and
      * {@link #DEFAULT_MEMORY_MIB} for a microVM, container limits of {@link Limits#DEFAULT} (the CLI's; none for a
      * microVM, whose size bounds it), no output limit, the largest capture. Values are checked by {@link #build}.
-     * Where this host cannot enforce limits ({@link Limits#unenforceable}) a run with limits fails: say
+     * Where this host cannot enforce limits ({@link Limits#unenforceable}) a run with memory or CPU limits fails: say
+     * {@code limits(Limits.DEFAULT.enforceableHere())} to keep the process limit ({@code RLIMIT_NPROC}) or
      * {@code limits(Limits.NONE)} to run without them.
      */
     public static final class Builder {

@@ -467,6 +467,24 @@ public final class Sandboxes {
     }
 
     /**
+     * Sets what all the sandboxes of this state directory may use together: one parent cgroup, made when needed,
+     * gets {@code totals} as its limits, and every sandbox of this state directory made from now on (by this or
+     * any other process, e.g. the workspaces of a {@link dev.davit.sandbox.workspace.Workspaces} over these options,
+     * and the CLI on the same davit home) is made below it, so the kernel holds them to the totals whatever each
+     * one's {@link Limits}. The totals stay until set again; {@link Totals#NONE} removes the parent cgroup when no
+     * sandbox is in it, else lifts its limits. Sandboxes made before keep their place (outside the totals).
+     *
+     * @param totals the totals
+     * @return the parent cgroup's directories, one per cgroup hierarchy (empty when {@link Totals#NONE} removed it)
+     * @throws DavitException USAGE when this host cannot enforce limits ({@link Limits#unenforceable}), or when a
+     *                        sandbox below has a limit the kernel does not allow under the totals (cgroup v1: a
+     *                        {@link Limits#cpus} above {@link Totals#cpus}); INTERNAL when the cgroup cannot be made
+     */
+    public List<Path> setTotals(Totals totals) {
+        return Cgroups.setTotals(options.stateDir(), Objects.requireNonNull(totals, "totals"));
+    }
+
+    /**
      * Kills the sandbox's processes (all of its pid namespace; vm: its QEMU, after the guest flushed its disk) and
      * records it as stopped. A created or stopped sandbox is returned as it is.
      *

@@ -37,6 +37,33 @@ class LimitsRootlessTest {
         }
     }
 
+    /**
+     * A fork loop of 1,500 sleepers in a one-shot run and in a long-lived sandbox's exec, with the process limit
+     * {@code args[2]} alone, the run on runtime {@code args[3]}; prints what each started, its first error and how the limits were enforced.
+     */
+    public static final class ForkLoop {
+        static final String LOOP = "(for i in $(seq 1500); do sleep 30 & echo $i > /tmp/n; done) 2>/tmp/err;"
+                + " read n < /tmp/n; echo started $n; read e < /tmp/err; echo \"$e\"";
+
+        public static void main(String[] args) {
+            Sandboxes s = new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null));
+            Limits l = new Limits(0, 0, Long.parseLong(args[2]));
+            try {
+                ExecResult r = s.run(RunSpec.builder(Path.of(args[1])).runtime(args[3]).limits(l)
+                        .timeout(java.time.Duration.ofMinutes(2)).command("sh", "-c", LOOP).build());
+                System.out.print("run " + r.stdoutText());
+                Sandbox sb = s.start(s.create(new CreateSpec(Path.of(args[1]), null, null, Network.NONE, null, null,
+                        null, 1, 512, null, l)).id());
+                ExecResult e = s.exec(sb.id(), List.of("sh", "-c", LOOP), null, null, java.time.Duration.ofMinutes(2));
+                s.rm(sb.id());
+                System.out.println("exec " + e.stdoutText().strip().replace('\n', ' '));
+                System.out.println("enforced_by " + l.enforcedBy());
+            } catch (DavitException e) {
+                System.out.println("error " + e.kind() + ": " + e.getMessage());
+            }
+        }
+    }
+
     /** A long-lived sandbox without root: exec (as the image's root, mapped), stop, start, exec, rm. */
     public static final class LongLived {
         public static void main(String[] args) {
@@ -92,6 +119,35 @@ class LimitsRootlessTest {
                     .contains("run without limits (Limits.NONE)", "Sandboxes.doctor()");
             assertThat(BusyboxRootfs.entries(state)).isEmpty();
             assertThat(runAs(u, state, rootfs, "0", "0", "0")).isEqualTo("exit 0\n");
+        }
+    }
+
+    /**
+     * Without cgroups a process limit still holds: RLIMIT_NPROC on the sandbox's chain stops a fork loop of 1,500 at
+     * the limit (1,024, the default), in a one-shot run and in an exec into a long-lived sandbox, and the limits say
+     * how they were enforced.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"bwrap", "crun", "runc"})
+    void withoutCgroupsAForkLoopStopsAtTheProcessLimit(String rt) throws Exception {
+        Tools.assumeAvailable("setpriv", "useradd", "bwrap", "busybox", "nsenter", "prlimit", "unshare", rt);
+        Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
+                "making the unprivileged user needs root (CI runs as root)");
+        try (Unprivileged.Session u = Unprivileged.Session.open("davit-nproc-rootless-")) {
+            Path rootfs = readableRootfs(u);
+            Files.createSymbolicLink(rootfs.resolve("bin/seq"), Path.of("busybox"));
+            Path state = u.home().resolve("sandboxes");
+            String out = u.java(List.of(), 5, ForkLoop.class.getName(), state.toString(), rootfs.toString(), "1024",
+                    rt);
+            Assumptions.assumeFalse(out.contains("enforced_by cgroup"), "this host delegates cgroups to the user");
+            assertThat(out).as(out).matches("(?s)run started \\d+\n.*can't fork.*\nexec started \\d+ .*can't fork.*"
+                    + "\nenforced_by rlimit_nproc\n");
+            for (String which : List.of("run", "exec")) {
+                int started = Integer.parseInt(out.replaceAll("(?s).*" + which + " started (\\d+).*", "$1"));
+                // the user's other processes (its JVM's threads) count too: a little below the limit, never past it
+                assertThat(started).as(which).isBetween(512, 1023);
+            }
+            assertThat(BusyboxRootfs.entries(state)).isEmpty();
         }
     }
 

@@ -92,6 +92,61 @@ class LimitsTest {
         assertThat(unlimited.stdoutText()).as(unlimited.stderrText()).startsWith("started 200\n");
     }
 
+    /**
+     * Totals: the state directory's parent cgroup has them as its limits, each sandbox of that state directory (a
+     * one-shot run and a long-lived one's exec) is made below it, and the kernel holds the sandboxes to the total
+     * although each one's own limit is higher; Totals.NONE removes the parent once no sandbox is in it.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"bwrap", "crun"})
+    void theTotalsBoundEverySandboxOfTheStateDirectoryWhateverItsOwnLimits(String rt) throws IOException {
+        setUp(rt);
+        List<Path> parents = sandboxes.setTotals(new Totals(512, 1.5, 40));
+        assertThat(parents).isNotEmpty().allMatch(Files::isDirectory);
+        for (Path p : parents) {
+            if (Files.exists(p.resolve("memory.limit_in_bytes"))) {
+                assertThat(Files.readString(p.resolve("memory.limit_in_bytes")).strip()).isEqualTo("536870912");
+            }
+            if (Files.exists(p.resolve("cpu.cfs_quota_us"))) {
+                assertThat(Files.readString(p.resolve("cpu.cfs_quota_us")).strip()).isEqualTo("150000");
+            }
+            if (Files.exists(p.resolve("pids.max"))) {
+                assertThat(Files.readString(p.resolve("pids.max")).strip()).isEqualTo("40");
+            }
+        }
+        // the run's own limit is 1024 processes: the total of 40 stops its fork loop
+        String loop = "(for i in $(seq 200); do sleep 30 & echo $i > /tmp/n; done) 2>/tmp/err; read n < /tmp/n;"
+                + " echo started $n; cat /proc/self/cgroup";
+        ExecResult r = run(rt, Limits.DEFAULT, Duration.ofSeconds(60), loop);
+        assertThat(r.timedOut()).isFalse();
+        assertThat(r.stdoutText()).as(r.stderrText()).matches("(?s)started \\d+\n.*");
+        assertThat(Integer.parseInt(r.stdoutText().replaceAll("(?s)started (\\d+).*", "$1"))).isBetween(5, 39);
+        assertThat(BusyboxRootfs.entries(state)).isEmpty();
+        // a long-lived sandbox's exec runs in its cgroup below the totals' one
+        Sandbox s = sandboxes.create(new CreateSpec(rootfs, null, null, Network.NONE, null, null, null, 1, 512,
+                null, Limits.DEFAULT));
+        sandboxes.start(s.id());
+        try {
+            Path pidsParent = parents.stream().filter(p -> Files.exists(p.resolve("pids.max"))).findFirst()
+                    .orElseThrow();
+            assertThat(pidsParent.resolve(s.id())).isDirectory();
+            ExecResult e = sandboxes.exec(s.id(), List.of("sh", "-c", "for i in $(seq 60); do sleep 30 & done"),
+                    java.util.Map.of(), null, Duration.ofSeconds(60));
+            assertThat(e.stderrText()).contains("can't fork");
+        } finally {
+            sandboxes.rm(s.id());
+        }
+        if (!Cgroups.probe().v2().contains("cpu")) { // v1 refuses a child's CPU quota above its parent's
+            assertThatThrownBy(() -> run(rt, new Limits(0, 2, 0), Duration.ofSeconds(60), "true"))
+                    .isInstanceOf(dev.davit.oci.DavitException.class)
+                    .hasMessageContaining("below the totals of its state directory (Sandboxes.setTotals)")
+                    .hasMessageContaining("Limits.cpus at most Totals.cpus");
+            assertThat(BusyboxRootfs.entries(state)).isEmpty();
+        }
+        assertThat(sandboxes.setTotals(Totals.NONE)).isEmpty();
+        assertThat(parents).noneMatch(Files::exists);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"bwrap", "crun", "runc"})
     void halfACpuIsHalfACpu(String rt) throws IOException {

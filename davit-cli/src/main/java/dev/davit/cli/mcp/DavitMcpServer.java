@@ -46,7 +46,23 @@ public final class DavitMcpServer implements AutoCloseable {
     public record Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
                           java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
                           Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
-                          int warm) {
+                          int warm, Budget budget) {
+        /** Options without totals ({@link Budget#NONE}). */
+        public Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
+                       java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
+                       Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
+                       int warm) {
+            this(tools, allowPaths, allowNetwork, maxWorkspaces, workspaceTtl, cleanupOnExit, davitHome, env, log,
+                    version, allowRegistries, warm, Budget.NONE);
+        }
+    }
+
+    /**
+     * The budget of {@code davit mcp serve}'s {@code --max-memory}, {@code --max-cpus} and {@code --max-runs}
+     * ({@code null}: the default from the host's size), checked.
+     */
+    public static Budget budget(Long maxMemoryMiB, Double maxCpus, Integer maxRuns) {
+        return Budget.of(maxMemoryMiB, maxCpus, maxRuns);
     }
 
     /**
@@ -94,6 +110,8 @@ public final class DavitMcpServer implements AutoCloseable {
     /** Open until the first {@link #close} is done: a second one (a shutdown hook's) waits for it. */
     private final java.util.concurrent.CountDownLatch closeDone = new java.util.concurrent.CountDownLatch(1);
     private final ScheduledExecutorService reaper;
+    /** Whether this server set the totals of its davit home (removed at close when no sandbox is left). */
+    private boolean totalsSet;
     /** Started sandboxes for workspace_create ({@code --warm}); null without. */
     private final dev.davit.sandbox.workspace.WarmPool spares;
 
@@ -107,7 +125,15 @@ public final class DavitMcpServer implements AutoCloseable {
         this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome());
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission(), access::owns);
+                new Policy.Admission(options.budget()), access::owns);
+        if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
+            // the kernel's bound, whatever admission does: every sandbox of this home below one cgroup
+            List<Path> at = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+                    options.davitHome())).setTotals(options.budget().totals(options.maxWorkspaces()));
+            options.log().println("davit: " + options.budget().describe(options.maxWorkspaces()) + " (cgroup "
+                    + at.getFirst().getFileName() + ")");
+            totalsSet = true;
+        }
         // davit's exec helper is written now, before calls run at once: a helper written while another call's thread
         // forks could be inherited open for writing by that child, and its first exec fail with ETXTBSY
         dev.davit.sandbox.jail.Jail.execHelper(dev.davit.sandbox.SandboxOptions.under(options.davitHome()));
@@ -267,6 +293,13 @@ public final class DavitMcpServer implements AutoCloseable {
                 @Override
                 public void release(Runnable r) {
                     releases.add(r);
+                }
+
+                @Override
+                public void progress(String line) {
+                    if (progress != null) {
+                        progress.accept(line);
+                    }
                 }
             }));
             if (tool.command().equals(List.of("workspace", "create")) || tool.command().equals(List.of("workspace",
@@ -576,6 +609,16 @@ public final class DavitMcpServer implements AutoCloseable {
                     options.log().println("davit: could not remove workspace " + w.id() + ": "
                             + CliTerms.rewrite(e.getMessage()));
                 }
+            }
+        }
+        if (totalsSet) {
+            try { // no sandbox of the home left: its totals' cgroup goes (one with sandboxes below stays as it is)
+                if (Workspaces.under(options.davitHome()).list().isEmpty()) {
+                    new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(options.davitHome()))
+                            .setTotals(dev.davit.sandbox.Totals.NONE);
+                }
+            } catch (RuntimeException e) {
+                // an empty cgroup left costs nothing
             }
         }
     }

@@ -20,9 +20,21 @@ import java.util.Map;
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
               Path davitHome, List<String> allowedRegistries, java.util.function.Predicate<String> catalog,
               Admission admission, java.util.function.Predicate<dev.davit.sandbox.workspace.Workspace> counted) {
-    /** Counts the workspaces being created, so that concurrent creates cannot pass {@code maxWorkspaces}. */
+    /**
+     * Counts the workspaces being created and the runs going (its {@link Budget}), so that concurrent creates and
+     * runs cannot pass {@code maxWorkspaces} or the server's totals.
+     */
     static final class Admission {
         private int creating;
+        final Budget budget;
+
+        Admission() {
+            this(Budget.NONE);
+        }
+
+        Admission(Budget budget) {
+            this.budget = budget;
+        }
     }
 
     Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl, Path davitHome) {
@@ -205,6 +217,11 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                         + admission.creating + " being created" : "") + " (this server allows " + maxWorkspaces
                         + ", --max-workspaces); delete one with workspace_delete first (workspace_list shows them)");
             }
+            String full = admission.budget.refusal(false, homeWorkspaces(), admission.creating);
+            if (full != null) {
+                throw Tool.invalid(full + "; delete a workspace with workspace_delete first (workspace_list shows"
+                        + " them), or wait for runs to end");
+            }
             admission.creating++;
         }
         boolean[] done = {false};
@@ -213,6 +230,64 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 if (!done[0]) {
                     done[0] = true;
                     admission.creating--;
+                    admission.notifyAll(); // runs waiting for room
+                }
+            }
+        };
+    }
+
+    /**
+     * Every workspace of the davit home, whoever made it: the memory total counts them all, as the kernel does (they
+     * are all below the totals' cgroup).
+     */
+    private int homeWorkspaces() {
+        return Workspaces.under(davitHome).list().size();
+    }
+
+    /** How long a run waits for room before it is refused ({@link #reserveRun}). */
+    static long runWaitMs() {
+        return Long.getLong("davit.mcp.runWaitMs", 60_000);
+    }
+
+    /**
+     * Reserves room for one one-shot run, under the lock of workspace creates: when {@code --max-runs} runs are going
+     * or the memory total is in use ({@link Budget#refusal}), it waits for room (up to {@link #runWaitMs}, saying so
+     * on {@code progress}), then is refused. The reservation ends when the returned handle runs.
+     */
+    Runnable reserveRun(java.util.function.Consumer<String> progress) {
+        synchronized (admission) {
+            long deadline = System.nanoTime() + runWaitMs() * 1_000_000;
+            String said = null;
+            while (true) {
+                String full = admission.budget.refusal(true, homeWorkspaces(), admission.creating);
+                if (full == null) {
+                    break;
+                }
+                long leftMs = (deadline - System.nanoTime()) / 1_000_000;
+                if (leftMs <= 0) {
+                    throw Tool.invalid(full + (said == null ? "" : ", for " + runWaitMs() / 1000 + " s") + "; call run"
+                            + " again when a run has ended, or delete a workspace with workspace_delete");
+                }
+                if (!full.equals(said)) {
+                    progress.accept("waiting for room: " + full);
+                    said = full;
+                }
+                try {
+                    admission.wait(Math.min(leftMs, 1000)); // workspaces deleted meanwhile are seen within a second
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw Tool.invalid("the call was cancelled while it waited for room: " + full);
+                }
+            }
+            admission.budget.runs++;
+        }
+        boolean[] done = {false};
+        return () -> {
+            synchronized (admission) {
+                if (!done[0]) {
+                    done[0] = true;
+                    admission.budget.runs--;
+                    admission.notifyAll();
                 }
             }
         };
@@ -236,7 +311,11 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
             @Override
             public int settled() {
-                return maxWorkspaces - ownWorkspaces();
+                int all = homeWorkspaces();
+                synchronized (admission) { // the memory total: runs take room before spares
+                    return (int) Math.min(maxWorkspaces - ownWorkspaces(), admission.budget.slots() - all
+                            - admission.budget.runs);
+                }
             }
         };
     }

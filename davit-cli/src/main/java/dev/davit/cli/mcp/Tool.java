@@ -118,6 +118,10 @@ record Tool(String name, Profile profile, String title, String description, List
 
         /** Runs {@code r} when the call has ended (its command has run, or failed). */
         void release(Runnable r);
+
+        /** Tells the client how the call is doing (a progress notification when it asked for them). */
+        default void progress(String line) {
+        }
     }
 
     static Builder builder(String name, Profile profile, String title, String description, String... command) {

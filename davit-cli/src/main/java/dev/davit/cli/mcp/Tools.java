@@ -88,6 +88,7 @@ final class Tools {
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
+                    call.release(policy.reserveRun(call::progress));
                     return List.of();
                 })
                 .hints(Tool.Hints.CHANGE)

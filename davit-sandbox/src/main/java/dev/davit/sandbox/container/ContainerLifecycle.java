@@ -427,7 +427,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                            long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
                            java.io.OutputStream stderrTee, long t0) {
         String id = s.id();
-        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(id) : null;
+        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(id, dir(s), s.spec().limits()) : null;
         long oomBefore = cg == null ? 0 : cg.oomKills();
         Path joinFailed = dir(s).resolve(Cgroups.JOIN_FAILED);
         try {

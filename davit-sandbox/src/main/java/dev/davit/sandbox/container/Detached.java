@@ -93,7 +93,8 @@ public final class Detached {
 
     public Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
                   boolean terminal) {
-        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(s.id()) : null;
+        Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.existing(s.id(), options.stateDir().resolve(s.id()),
+                s.spec().limits()) : null;
         ProcessBuilder pb = containers.enter(s, argv, env, workdir, cg, terminal);
         List<String> cmd = new ArrayList<>(List.of(tool("setsid").toString(), "/bin/sh", "-c", HOLDER, "holder",
                 dir.toString(), tool("mv").toString(), tool("dd").toString(), tool("stat").toString(),

@@ -86,13 +86,15 @@ public final class SandboxJson {
      * Limits as a sandbox's state file and the CLI's {@code --json} hold them.
      *
      * @param l the limits
-     * @return {@code {"memory_mib": N, "cpus": X, "pids": N}}, 0 meaning no limit
+     * @return {@code {"memory_mib": N, "cpus": X, "pids": N, "enforced_by": "cgroup"}}, 0 meaning no limit;
+     *         {@code enforced_by} as {@link Limits#enforcedBy} says
      */
     public static ObjectNode limits(Limits l) {
         ObjectNode o = Json.object();
         o.put("memory_mib", l.memoryMiB());
         o.put("cpus", l.cpus());
         o.put("pids", l.pids());
+        o.put("enforced_by", l.enforcedBy());
         return o;
     }
 
