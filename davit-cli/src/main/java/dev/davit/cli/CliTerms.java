@@ -118,6 +118,7 @@ public final class CliTerms {
             rule("Limits.memoryMiB", "--memory"),
             rule("Limits.cpus", "--cpus"),
             rule("Limits.pids", "--pids"),
+            rule("Limits.diskMiB", "--disk"),
             rule("Limits.NONE", "--no-limits"),
             rule("Network.NAT", "--network"),
             rule("Network.HOST", "--network=host"),

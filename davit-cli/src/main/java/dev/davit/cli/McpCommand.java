@@ -53,6 +53,10 @@ final class McpCommand extends GroupCommand {
                 + " workspaces exist (default 8).")
         int maxWorkspaces = 8;
 
+        @Option(names = "--max-disk", paramLabel = "MiB", description = "The most disk a run or workspace may ask"
+                + " for ('disk'; default 10240, also what one gets when it asks for none).")
+        long maxDisk = dev.davit.sandbox.Limits.DEFAULT_DISK_MIB;
+
         @Option(names = "--ttl", paramLabel = "S", description = "The TTL of workspaces created without one, in"
                 + " seconds (default 3600); expired workspaces are removed every minute while the server runs.")
         double ttl = 3600;
@@ -76,6 +80,10 @@ final class McpCommand extends GroupCommand {
             if (warm < 0 || warm > maxWorkspaces) {
                 throw new DavitException(Kind.USAGE, "--warm must be between 0 and --max-workspaces (" + maxWorkspaces
                         + "), got " + warm);
+            }
+            if (maxDisk < dev.davit.sandbox.Limits.MIN_DISK_MIB || maxDisk > 1L << 30) {
+                throw new DavitException(Kind.USAGE, "--max-disk must be between "
+                        + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + (1L << 30) + " MiB, not " + maxDisk);
             }
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             Path home = DavitHome.resolve(main.env());
@@ -102,7 +110,7 @@ final class McpCommand extends GroupCommand {
             }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
-                    allowRegistries, warm));
+                    allowRegistries, warm, maxDisk));
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {

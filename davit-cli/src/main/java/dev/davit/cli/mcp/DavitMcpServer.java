@@ -46,7 +46,14 @@ public final class DavitMcpServer implements AutoCloseable {
     public record Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
                           java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
                           Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
-                          int warm) {
+                          int warm, long maxDiskMiB) {
+        /** Options with the default {@code --max-disk} ({@link dev.davit.sandbox.Limits#DEFAULT_DISK_MIB}). */
+        public Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
+                       java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome, Map<String, String> env,
+                       PrintStream log, String version, List<String> allowRegistries, int warm) {
+            this(tools, allowPaths, allowNetwork, maxWorkspaces, workspaceTtl, cleanupOnExit, davitHome, env, log,
+                    version, allowRegistries, warm, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
+        }
     }
 
     /** The largest {@code --json} document a tool's command may print; past it the call fails. */
@@ -78,7 +85,7 @@ public final class DavitMcpServer implements AutoCloseable {
         this.options = options;
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission());
+                new Policy.Admission(), options.maxDiskMiB());
         // davit's exec helper is written now, before calls run at once: a helper written while another call's thread
         // forks could be inherited open for writing by that child, and its first exec fail with ETXTBSY
         dev.davit.sandbox.jail.Jail.execHelper(dev.davit.sandbox.SandboxOptions.under(options.davitHome()));

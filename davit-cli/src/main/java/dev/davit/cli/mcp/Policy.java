@@ -19,7 +19,7 @@ import java.util.Map;
  */
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
               Path davitHome, List<String> allowedRegistries, java.util.function.Predicate<String> catalog,
-              Admission admission) {
+              Admission admission, long maxDiskMiB) {
     /** Counts the workspaces being created, so that concurrent creates cannot pass {@code maxWorkspaces}. */
     static final class Admission {
         private int creating;
@@ -27,7 +27,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
     Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl, Path davitHome) {
         this(allowedPaths, allowNetwork, maxWorkspaces, workspaceTtl, davitHome, List.of(), name -> false,
-                new Admission());
+                new Admission(), dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
     }
 
     Policy {
@@ -301,6 +301,24 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                         + " 127.0.0.1 only: give \"HOST_PORT:PORT\"");
             }
         }
+    }
+
+    /**
+     * The {@code --disk} a call's sandbox gets: its {@code disk} argument within the server's {@code --max-disk}
+     * (refused beyond it: the operator's limit is not the model's to lift), else the default disk limit or the
+     * server's maximum when that is lower. A disk of 0 (no limit) is refused too.
+     */
+    List<String> disk(Map<String, Object> arguments) {
+        if (arguments.get("disk") instanceof Number n) {
+            long mib = n.longValue();
+            if (mib < dev.davit.sandbox.Limits.MIN_DISK_MIB || mib > maxDiskMiB) {
+                throw new DavitException(DavitException.Kind.USAGE, "disk must be between "
+                        + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + maxDiskMiB + " MiB on this server"
+                        + " (--max-disk), not " + mib);
+            }
+            return List.of();
+        }
+        return List.of("--disk=" + Math.min(maxDiskMiB, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB));
     }
 
     /**

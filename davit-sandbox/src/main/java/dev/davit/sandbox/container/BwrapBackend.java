@@ -11,6 +11,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.jail.Disk;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.jail.Subids;
 import dev.davit.sandbox.jail.ProcMasks;
@@ -145,8 +146,12 @@ public final class BwrapBackend implements Backend {
         Path state = OneShot.create(options.stateDir(), id);
         Cgroups.Cgroup cg = null;
         try {
+            if (Disk.available() && limits.diskMiB() > 0) {
+                Disk.mountTmpfs(options, state, limits.diskMiB());
+            }
             cg = Cgroups.forRun(id, limits, state);
-            return body.run(id, state, cg);
+            ExecResult r = body.run(id, state, cg);
+            return Disk.full(state) ? r.withDiskFull(true) : r;
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
@@ -154,6 +159,7 @@ public final class BwrapBackend implements Backend {
             if (cg != null) {
                 cg.destroy();
             }
+            Disk.release(options, state);
             Host.deleteTree(state);
             Subids.deleteTree(options, state); // what an image User wrote there, a subordinate id's
         }
@@ -174,12 +180,15 @@ public final class BwrapBackend implements Backend {
                 Map<String, Path> binds = Jail.binds();
                 MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.BWRAP, dirs, spec.network(),
                         state, ns.range(), binds);
+                // with a disk of its own, /tmp, /run, /var/tmp and /dev/shm are on it too (else tmpfs mounts)
+                Map<String, Path> shared = Disk.mounted(state)
+                        ? ContainerLifecycle.shareScratch(state, ns.range(), binds, false) : null;
                 Raw raw = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                     List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
                     bw.addAll(namespaceOptions(spec.network().enabled(), true));
                     bw.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
                     bw.addAll(Jail.bwrapOptions(ns.range(), ids));
-                    rootAndMounts(bw, rootfs, root, null);
+                    rootAndMounts(bw, rootfs, root, shared);
                     environment(bw, spec.effectiveEnv());
                     bw.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
                     bw.addAll(argv);

@@ -871,7 +871,7 @@ public final class Workspaces {
         }
         ExecResult r = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 outHead.captured(), errHead.captured(), raw.timedOut(), raw.timings(),
-                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited());
+                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited(), raw.diskFull());
         OutputExcerpt out = OutputExcerpt.of(outHead.captured(), outTail);
         OutputExcerpt err = OutputExcerpt.of(errHead.captured(), errTail);
         ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(red == null ? argv : red.redact(argv),
@@ -944,7 +944,8 @@ public final class Workspaces {
         }
         ExecResult res = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 out.captured(), err.captured(), raw.timedOut(), raw.timings(),
-                raw.truncated() || out.truncated() || err.truncated(), raw.oomKilled(), raw.outputLimited());
+                raw.truncated() || out.truncated() || err.truncated(), raw.oomKilled(), raw.outputLimited(),
+                raw.diskFull());
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(r.redact(argv), r.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, res));
         return res;
