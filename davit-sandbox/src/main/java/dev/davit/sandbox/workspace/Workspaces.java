@@ -1261,7 +1261,7 @@ public final class Workspaces {
      *                        {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public Copied diskExport(String id, Path hostDest, String path) {
-        return locked(id, wid -> disk(wid).export(hostDest, path));
+        return locked(id, wid -> bounded(get(wid), hostDest, a -> disk(wid).export(hostDest, path, a)));
     }
 
     private DiskReader disk(String id) {
@@ -1421,13 +1421,32 @@ public final class Workspaces {
     public Copied export(String id, Path hostDest, String path, Progress progress) {
         Workspace w = get(id);
         String rel = WorkspacePath.normalise(path);
-        try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
-            return Export.to(ws, rel, hostDest, progress == null ? null : progress::at);
-        } catch (IOException e) {
-            throw ContainerArea.fileError(e, rel, "export");
-        }
+        return bounded(w, hostDest, a -> {
+            try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
+                return Export.to(ws, rel, hostDest, progress == null ? null : progress::at, a);
+            } catch (IOException e) {
+                throw ContainerArea.fileError(e, rel, "export");
+            }
+        });
     }
 
+    /**
+     * Runs {@code export} of workspace {@code w} to {@code hostDest} within what it may write (see
+     * {@link Export#allowance}), one export of the workspace at a time, and counts what it wrote.
+     */
+    private Copied bounded(Workspace w, Path hostDest, java.util.function.Function<Export.Allowance, Copied> export) {
+        Path state = stateDir.resolve(w.id());
+        try {
+            return dev.davit.sandbox.FileLocks.holding(state.resolve(Export.LOCK), () -> {
+                Export.Allowance a = Export.allowance(state, sandbox(w.id()).spec().limits().diskMiB(), hostDest);
+                Copied c = export.apply(a);
+                Export.record(state, a.used()[0]);
+                return c;
+            });
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock " + state.resolve(Export.LOCK) + ": " + e.getMessage());
+        }
+    }
     /**
      * Applies unified diff {@code patch} ({@code git diff} or {@code diff -u} output) inside /workspace, all or
      * nothing: every hunk is applied in memory against the current content first (exact context, the first match
