@@ -146,6 +146,7 @@ public final class BwrapBackend implements Backend {
         Path state = OneShot.create(options.stateDir(), id);
         Cgroups.Cgroup cg = null;
         try {
+            ContainerLifecycle.ownOnly(state);
             if (Disk.available() && limits.diskMiB() > 0) {
                 Disk.mountTmpfs(options, state, limits.diskMiB());
             }

@@ -71,6 +71,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         ContainerDriver.refuseWeaker(options, true, resolved.rootfs(), resolved.image());
         try {
             Files.createDirectories(dir.resolve("tmp"));
+            ownOnly(dir);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
         }
@@ -78,6 +79,15 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             Disk.create(options, dir, spec.limits().diskMiB());
         }
         return resolved;
+    }
+
+    /**
+     * Makes a sandbox's state directory {@code dir} reachable to davit's user only (0700): its layer holds what the
+     * sandbox made, setuid files and world-writable directories among them, owned by the sandbox's host ids; no
+     * other local user may reach (and run or write) them.
+     */
+    static void ownOnly(Path dir) throws IOException {
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
 
     @Override

@@ -25,7 +25,8 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
  * A workspace tree (or one entry of it) copied to a host directory or a tar file: links as links (never followed),
- * permission bits only (no setuid, setgid or sticky bit), devices, fifos and sockets left out, everything written
+ * permission bits only (no setuid, setgid or sticky bit) without group and other write (a directory the sandbox
+ * made world-writable is not the host's other users' to write in), devices, fifos and sockets left out, everything written
  * under a temp sibling of the destination and renamed into place last.
  *
  * <p>What an export may write is bounded ({@link #allowance}): by {@link Budget#MAX_BYTES} per call, by what the
@@ -154,6 +155,7 @@ final class Export {
                         to.chmod("", 0755);
                     }
                 }
+                noGroupOtherWrite(tmp);
                 Map<String, Tree.Entry> entries = Tree.walk(tmp);
                 counted = new long[] {entries.size(), entries.values().stream().mapToLong(Tree.Entry::size).sum()};
             }
@@ -175,6 +177,21 @@ final class Export {
                 Fs.deleteTree(tmp);
             } catch (IOException ignored) {
                 // best effort: a leftover temp sibling
+            }
+        }
+    }
+
+    /** Takes group and other write off every file and directory of {@code tree} (davit's own new copy; no link followed). */
+    private static void noGroupOtherWrite(Path tree) throws IOException {
+        try (Stream<Path> all = Files.walk(tree)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                if (Files.isSymbolicLink(p)) {
+                    continue;
+                }
+                int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+                if ((mode & 022) != 0) {
+                    Files.setAttribute(p, "unix:mode", mode & 07755, LinkOption.NOFOLLOW_LINKS);
+                }
             }
         }
     }
@@ -236,7 +253,7 @@ final class Export {
             skipped.add(rel);
             return;
         }
-        t.setMode((st.mode() & Stat.S_IFMT) | (st.permissions() & 0777));
+        t.setMode((st.mode() & Stat.S_IFMT) | (st.permissions() & (st.isSymbolicLink() ? 0777 : 0755)));
         t.setIds(0, 0);
         t.setModTime(st.modified());
         counted[0]++;
@@ -246,7 +263,7 @@ final class Export {
                 budget.bytes(size); // a tar holds a sparse file's holes as zeros: they count
                 t.setSize(size);
                 t.setModTime(f.stat().modified());
-                t.setMode(Stat.S_IFREG | (f.stat().permissions() & 0777));
+                t.setMode(Stat.S_IFREG | (f.stat().permissions() & 0755));
                 out.putArchiveEntry(t);
                 InputStream in = java.nio.channels.Channels.newInputStream(c);
                 byte[] buf = new byte[64 << 10];

@@ -238,6 +238,11 @@ public final class Workspaces {
         try {
             Path baseline = tmp.resolve("baseline");
             Files.createDirectories(baseline);
+            if (!spec.isVm()) {
+                // its baseline, snapshots and exports' counts out of other users' reach: what the sandbox made
+                // (a setuid file, a world-writable directory) is never theirs to use
+                Files.setPosixFilePermissions(tmp, Tree.perms(0700));
+            }
             seed(seed, baseline);
             Files.setPosixFilePermissions(baseline, Tree.perms(0755));
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
