@@ -26,8 +26,8 @@ final class ResourceOptions {
     static final String CPUS_TEXT = "CPUs: a container's CPU time limit, fractions allowed (default 1; 0 = no "
             + "limit), or a microVM's vCPUs (a whole number; its QEMU then gets that CPU quota).";
     static final String PIDS_TEXT = "Processes and threads a container may have at once (default 1024; 0 = no limit).";
-    static final String DISK_TEXT = "What the sandbox may write in MiB, its layer and /tmp, /run, /var/tmp, /dev/shm"
-            + " together (default 10240; 0 = no limit); a microVM's disk grows no further.";
+    static final String DISK_TEXT = "What a container may write in MiB, its layer and /tmp, /run, /var/tmp, /dev/shm"
+            + " together (default 10240; 0 = no limit).";
     static final String NO_LIMITS_TEXT = "Run a container without memory, CPU, process and disk limits (where cgroups "
             + "cannot be made, e.g. rootless without a delegated cgroup v2).";
     static final String ALLOW_WEAKER_TEXT = "Without root: make the container sandbox even where it would lack a"
@@ -110,16 +110,16 @@ final class ResourceOptions {
                 pids != null ? pids : d.pids(), disk != null ? disk : d.diskMiB());
     }
 
-    /** A microVM's disk limit: --disk, or the default ({@link Limits#DEFAULT_DISK_MIB}). */
-    long vmDisk() {
-        return new Limits(0, 0, 0, disk != null ? disk : Limits.DEFAULT_DISK_MIB).diskMiB(); // checked as a container's
-    }
 
     /** A microVM's vCPUs: --vcpus or a whole --cpus (both only when equal), default 1. */
     int vmVcpus() {
         if (pids != null || noLimits) {
             throw new DavitException(Kind.USAGE, (pids != null ? "--pids" : "--no-limits") + " is for container"
                     + " sandboxes; a microVM is bounded by --memory and --cpus");
+        }
+        if (disk != null) {
+            throw new DavitException(Kind.USAGE, "--disk is for container sandboxes; a microVM's disk is bounded by"
+                    + " its environment image's size (see docs/SANDBOX.md)");
         }
         Integer fromCpus = null;
         if (cpus != null) {
@@ -140,7 +140,7 @@ final class ResourceOptions {
      */
     Limits vmLimits() {
         int n = vmVcpus();
-        return new Limits(0, cpus != null ? n : 0, 0, vmDisk());
+        return cpus != null ? new Limits(0, n, 0, 0) : Limits.NONE;
     }
 
     /** A microVM's memory in MiB, default 512. */

@@ -306,9 +306,17 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     /**
      * The {@code --disk} a call's sandbox gets: its {@code disk} argument within the server's {@code --max-disk}
      * (refused beyond it: the operator's limit is not the model's to lift), else the default disk limit or the
-     * server's maximum when that is lower. A disk of 0 (no limit) is refused too.
+     * server's maximum when that is lower. A disk of 0 (no limit) is refused too. Nothing for a microVM, whose disk
+     * its environment image's size bounds.
      */
     List<String> disk(Map<String, Object> arguments) {
+        if ("vm".equals(arguments.get("backend"))) {
+            if (arguments.get("disk") != null) {
+                throw new DavitException(DavitException.Kind.USAGE, "disk is for container workspaces; a microVM's"
+                        + " disk is bounded by its environment's image");
+            }
+            return List.of();
+        }
         if (arguments.get("disk") instanceof Number n) {
             long mib = n.longValue();
             if (mib < dev.davit.sandbox.Limits.MIN_DISK_MIB || mib > maxDiskMiB) {

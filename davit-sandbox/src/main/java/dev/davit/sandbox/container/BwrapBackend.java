@@ -385,7 +385,7 @@ public final class BwrapBackend implements Backend {
         a.add(bwrap.toString());
         rootlessNamespaces(a, spec.network().enabled(), subids);
         a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
-        rootAndMounts(a, rootfs, root, null);
+        rootAndMounts(a, rootfs, root, null, spec.limits().diskMiB());
         int[] ids = Users.resolve(rootfs, spec.image().user());
         rootlessUser(a, ids, subids);
         // without root (the jail needs root): bubblewrap's own user namespace, with the default capabilities and
@@ -458,7 +458,18 @@ public final class BwrapBackend implements Backend {
      * there instead of a tmpfs (a long-lived sandbox's, which its execs see too).
      */
     public static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared) {
+        rootAndMounts(a, rootfs, root, shared, 0);
+    }
+
+    /**
+     * {@link #rootAndMounts(List, Path, MountPoints.Root, Map)}, each tmpfs (and /dev/shm, a tmpfs of its own then)
+     * no larger than {@code tmpfsMiB} (0: as the kernel sizes them): a rootless run's disk limit, where davit can
+     * mount no disk of the sandbox's own.
+     */
+    static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared,
+                              long tmpfsMiB) {
         Map<String, Path> sh = shared == null ? Map.of() : shared;
+        List<String> size = tmpfsMiB > 0 ? List.of("--size", Long.toString(tmpfsMiB << 20)) : List.of();
         Path tmp = sh.get("tmp");
         a.addAll(List.of(root.readOnly() ? "--ro-bind" : "--bind", root.path().toString(), "/"));
         for (String b : root.binds()) {
@@ -480,17 +491,27 @@ public final class BwrapBackend implements Backend {
                     a.addAll(List.of("--dev", "/dev"));
                     if (sh.containsKey("dev/shm")) {
                         a.addAll(List.of("--bind", sh.get("dev/shm").toString(), "/dev/shm"));
+                    } else if (tmpfsMiB > 0) {
+                        a.addAll(size);
+                        a.addAll(List.of("--perms", "1777", "--tmpfs", "/dev/shm"));
                     }
                 }
                 case "tmp" -> a.addAll(tmp != null ? List.of("--bind", tmp.toString(), "/tmp")
-                        : List.of("--perms", "1777", "--tmpfs", "/tmp"));
+                        : sized(size, "--perms", "1777", "--tmpfs", "/tmp"));
                 // world-writable and sticky as on any Linux system, so an image's non-root User can write there
                 case "var/tmp" -> a.addAll(sh.containsKey(t) ? List.of("--bind", sh.get(t).toString(), "/var/tmp")
-                        : List.of("--perms", "1777", "--tmpfs", "/var/tmp"));
+                        : sized(size, "--perms", "1777", "--tmpfs", "/var/tmp"));
                 default -> a.addAll(sh.containsKey(t) ? List.of("--bind", sh.get(t).toString(), "/" + t)
-                        : List.of("--tmpfs", "/" + t));
+                        : sized(size, "--tmpfs", "/" + t));
             }
         }
+    }
+
+    /** bubblewrap's {@code --size N} options (maybe none) before {@code tmpfs}'s. */
+    private static List<String> sized(List<String> size, String... tmpfs) {
+        List<String> a = new ArrayList<>(size);
+        a.addAll(List.of(tmpfs));
+        return a;
     }
 
     /** Copies {@code stdin} into the process's standard input until either ends, then closes that pipe. */
