@@ -111,15 +111,10 @@ public final class Disk {
         Path point = state.resolve(MOUNT);
         try {
             Files.createDirectory(point);
-            Mounts m = mountsOrNull();
-            if (m != null) {
-                m.tmpfs(point, "mode=0755,size=" + mib + "m");
-                return;
-            }
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot mount the sandbox's disk on " + point + ": "
-                    + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot create " + point + ": " + e.getMessage());
         }
+        // by the tool, not the FFM API: the FFM linker's first call costs some 100 ms, a mount(8) a few
         run(options, "mount", List.of("-t", "tmpfs", "-o", "nosuid,nodev,mode=0755,size=" + mib + "m", "tmpfs",
                 point.toString()));
     }
@@ -129,20 +124,9 @@ public final class Disk {
      * being used); nothing when it is not mounted. Lazily: a process still in there keeps it until it ends.
      */
     public static void release(SandboxOptions options, Path state) {
-        if (!mounted(state)) {
-            return;
+        if (mounted(state)) {
+            run(options, "umount", List.of("-l", state.resolve(MOUNT).toString()));
         }
-        Path point = state.resolve(MOUNT);
-        try {
-            Mounts m = mountsOrNull();
-            if (m != null) {
-                m.unmount(point);
-                return;
-            }
-        } catch (IOException e) {
-            // the tool below says why
-        }
-        run(options, "umount", List.of("-l", point.toString()));
     }
 
     /** Whether a filesystem is mounted on {@code STATE/disk} (it is on another device than the state directory). */
@@ -171,13 +155,6 @@ public final class Disk {
         }
     }
 
-    private static Mounts mountsOrNull() {
-        try {
-            return Jail.mounts();
-        } catch (DavitException e) {
-            return null; // Java 21: the tools instead
-        }
-    }
 
     private static void run(SandboxOptions options, String tool, List<String> args) {
         Path exe = options.which(tool);

@@ -14,9 +14,6 @@ interface Mounts {
 
     void tmpfs(Path target, String options) throws IOException;
 
-    /** Detaches the mount on {@code target} (umount2 with MNT_DETACH). */
-    void unmount(Path target) throws IOException;
-
     /** A bind mount of {@code source} on {@code target} (recursive), read-only when asked. */
     void bind(Path source, Path target, boolean readOnly) throws IOException;
 

@@ -34,8 +34,6 @@ final class LinuxMounts implements Mounts {
     /** System call numbers: unshare, mount, openat, close, keyctl (the new mount calls share theirs). */
     private static final long SYS_UNSHARE = Syscall.nr(272, 97);
     private static final long SYS_MOUNT = Syscall.nr(165, 40);
-    private static final long SYS_UMOUNT2 = Syscall.nr(166, 39);
-    private static final long MNT_DETACH = 2;
     private static final long SYS_OPENAT = Syscall.nr(257, 56);
     private static final long SYS_CLOSE = Syscall.nr(3, 57);
     private static final long SYS_KEYCTL = Syscall.nr(250, 219);
@@ -66,13 +64,6 @@ final class LinuxMounts implements Mounts {
     @Override
     public void tmpfs(Path target, String options) throws IOException {
         mount("tmpfs", target.toString(), "tmpfs", MS_NOSUID | MS_NODEV, options, "mounting a tmpfs on " + target);
-    }
-
-    @Override
-    public void unmount(Path target) throws IOException {
-        try (Arena a = Arena.ofConfined()) {
-            call(a, "unmounting " + target, SYS_UMOUNT2, str(a, target.toString()), MNT_DETACH, 0, 0, 0);
-        }
     }
 
     @Override
