@@ -72,10 +72,19 @@ public final class Disk {
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox's disk " + image + ": " + e.getMessage());
         }
-        // no reserved blocks (the sandbox's root may use it all), tables written lazily (fast), root 0:0 and 0755
-        run(options, "mkfs.ext4", List.of("-q", "-F", "-m", "0", "-E",
-                "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0", image.toString()));
-        ensureMounted(options, state);
+        try {
+            // no reserved blocks (the sandbox's root may use it all), tables written lazily (fast), root 0:0, 0755
+            run(options, "mkfs.ext4", List.of("-q", "-F", "-m", "0", "-E",
+                    "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0", image.toString()));
+            ensureMounted(options, state);
+        } catch (DavitException e) {
+            try {
+                Files.deleteIfExists(image); // not half a disk: the sandbox is not made
+            } catch (IOException ignored) {
+                // the error below matters more
+            }
+            throw e;
+        }
     }
 
     /**
