@@ -88,6 +88,10 @@ class DiskLimitTest {
             // a run's disk is a tmpfs (its memory): nothing of it on the host's disk (1 GiB before)
             assertThat(before - freeMiB()).as("host MiB taken by a write to " + place).isLessThan(64);
         }
+        // filled, then emptied again before the command ends: seen while it ran
+        ExecResult undone = sandboxes.run(RunSpec.builder(rootfs).runtime(rt).limits(LIMITS)
+                .timeout(Duration.ofSeconds(120)).command("sh", "-c", write("/big") + "; sleep 0.5; rm /big").build());
+        assertThat(undone.diskFull()).as("diskFull of a run that deleted what filled its disk").isTrue();
         ExecResult small = sandboxes.run(RunSpec.builder(rootfs).runtime(rt).limits(LIMITS)
                 .command("sh", "-c", "dd if=/dev/zero of=/tmp/x bs=1M count=8 2>/dev/null").build());
         assertThat(small.exitCode()).isZero();
@@ -111,6 +115,9 @@ class DiskLimitTest {
                 assertThat(sandboxes.exec(s.id(), List.of("rm", place), null, null, Duration.ofSeconds(20))
                         .diskFull()).as("full after the rm of " + place).isFalse();
             }
+            ExecResult undone = sandboxes.exec(s.id(), List.of("sh", "-c", write("/tmp/big")
+                    + "; sleep 0.5; rm /tmp/big"), null, null, Duration.ofSeconds(120));
+            assertThat(undone.diskFull()).as("diskFull of an exec that deleted what filled its disk").isTrue();
             ExecResult keep = sandboxes.exec(s.id(), List.of("sh", "-c", "echo kept > /kept; echo t > /tmp/t"), null,
                     null, Duration.ofSeconds(20));
             assertThat(keep.exitCode()).isZero();

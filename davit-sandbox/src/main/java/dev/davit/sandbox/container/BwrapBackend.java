@@ -151,8 +151,12 @@ public final class BwrapBackend implements Backend {
                 Disk.mountTmpfs(options, state, limits.diskMiB());
             }
             cg = Cgroups.forRun(id, limits, state);
-            ExecResult r = body.run(id, state, cg);
-            return Disk.full(state) ? r.withDiskFull(true) : r;
+            ExecResult r;
+            Disk.Watch disk = Disk.watch(state);
+            try (disk) {
+                r = body.run(id, state, cg);
+            }
+            return disk.full() ? r.withDiskFull(true) : r;
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());

@@ -468,10 +468,12 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         }
         long t1 = System.nanoTime();
+        Disk.Watch disk = Disk.watch(dir(s));
         Process p;
         try {
             p = pb.start();
         } catch (IOException e) {
+            disk.close();
             throw new DavitException(Kind.INTERNAL, "cannot start " + pb.command().get(0) + ": " + e.getMessage());
         }
         if (stdin != null) {
@@ -498,11 +500,13 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             }
             rc = p.waitFor();
         } catch (InterruptedException e) {
+            disk.close();
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted while exec ran in sandbox " + id);
         }
+        disk.close();
         long t3 = System.nanoTime();
         // a process the command left in the background keeps our pipes open: what the command wrote is read
         // within the grace period, then the pumps pass nothing more (they drain the pipes until that process
@@ -523,7 +527,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                     + "; recreate the sandbox, or create it with Limits.NONE");
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
-        boolean diskFull = Disk.full(dir(s));
+        boolean diskFull = disk.full();
         if (!timedOut && !limited) {
             // bubblewrap's, davit-exec's or nsenter's own failure before the command ran: a working directory that
             // is not there, a command that cannot be found or run

@@ -150,17 +150,78 @@ public final class Disk {
     }
 
     /**
-     * Whether the sandbox's disk has no room left (less than {@link #FULL_BELOW}): its writes fail with ENOSPC.
-     * False for a sandbox without a disk of its own.
+     * How often a {@link Watch} looks at the disk's free space; less room than {@link #FULL_BELOW} counts as full:
+     * the sandbox's writes fail with ENOSPC.
      */
-    public static boolean full(Path state) {
+    static final long WATCH_EVERY_MS = 50;
+
+    /**
+     * Watches the sandbox's disk while a command runs: {@link #full} says whether it filled up meanwhile (a look,
+     * every {@link #WATCH_EVERY_MS} ms, found it full after one that found room) or was full at the end. So a
+     * command that filled it and then deleted what it wrote is seen too (unless both happened between two looks),
+     * and one that only freed room on a full disk is not.
+     */
+    public static final class Watch implements AutoCloseable {
+        private final java.nio.file.FileStore store;
+        private final Thread thread;
+        private volatile boolean done;
+        private boolean room;
+        private volatile boolean seen;
+
+        private Watch(java.nio.file.FileStore store) {
+            this.store = store;
+            this.thread = store == null ? null : Thread.ofVirtual().name("davit-disk-watch").start(this::run);
+        }
+
+        private void run() {
+            while (!done && !seen) {
+                look(false);
+                try {
+                    Thread.sleep(WATCH_EVERY_MS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        private synchronized void look(boolean last) {
+            try {
+                boolean full = store.getUsableSpace() < FULL_BELOW;
+                if (full && (room || last)) {
+                    seen = true;
+                }
+                room |= !full;
+            } catch (IOException e) {
+                // gone: nothing more to see
+            }
+        }
+
+        /** Stops watching, with a last look. */
+        @Override
+        public void close() {
+            if (thread == null || done) {
+                return;
+            }
+            done = true;
+            thread.interrupt();
+            look(true);
+        }
+
+        /** Whether the disk filled up while watched, or was full at {@link #close}. */
+        public boolean full() {
+            return seen;
+        }
+    }
+
+    /** A {@link Watch} of the disk of the sandbox whose state directory is {@code state} (no disk: sees nothing). */
+    public static Watch watch(Path state) {
         if (!mounted(state)) {
-            return false;
+            return new Watch(null);
         }
         try {
-            return Files.getFileStore(state.resolve(MOUNT)).getUsableSpace() < FULL_BELOW;
+            return new Watch(Files.getFileStore(state.resolve(MOUNT)));
         } catch (IOException e) {
-            return false;
+            return new Watch(null);
         }
     }
 
