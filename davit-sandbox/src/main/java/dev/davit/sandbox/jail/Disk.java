@@ -170,7 +170,8 @@ public final class Disk {
 
         private Watch(java.nio.file.FileStore store) {
             this.store = store;
-            this.thread = store == null ? null : Thread.ofVirtual().name("davit-disk-watch").start(this::run);
+            // a platform thread: a cold JVM starts one faster than the virtual threads' scheduler
+            this.thread = store == null ? null : Thread.ofPlatform().daemon().name("davit-disk-watch").start(this::run);
         }
 
         private void run() {
