@@ -123,7 +123,12 @@ class DiskLimitTest {
             assertThat(keep.exitCode()).isZero();
             assertThat(keep.diskFull()).isFalse();
             sandboxes.stop(s.id());
+            // as after a reboot: the disk is not mounted; the next start mounts it again, its files there
+            Path dir = state.resolve(s.id());
+            dev.davit.sandbox.jail.Disk.release(sandboxes.options(), dir);
+            assertThat(dev.davit.sandbox.jail.Disk.mounted(dir)).isFalse();
             sandboxes.start(s.id());
+            assertThat(dev.davit.sandbox.jail.Disk.mounted(dir)).isTrue();
             ExecResult again = sandboxes.exec(s.id(), List.of("cat", "/kept", "/tmp/t"), null, null,
                     Duration.ofSeconds(20));
             assertThat(again.stdoutText()).isEqualTo("kept\nt\n");
