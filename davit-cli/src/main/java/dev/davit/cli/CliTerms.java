@@ -122,6 +122,7 @@ public final class CliTerms {
             rule("Limits.memoryMiB", "--memory"),
             rule("Limits.cpus", "--cpus"),
             rule("Limits.pids", "--pids"),
+            rule("Limits.diskMiB", "--disk"),
             rule("Limits.NONE", "--no-limits"),
             rule("Totals.NONE, or run davit as root", "no totals (mcp serve --allow-unlimited), or run davit as root"),
             rule("Sandboxes.setTotals", "set by davit mcp serve"),

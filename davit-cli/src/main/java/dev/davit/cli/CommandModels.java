@@ -79,6 +79,8 @@ final class CommandModels {
                 () -> res.cpus, v -> res.cpus = v));
         spec.addOption(bound(option(Long.class, "N", ResourceOptions.PIDS_TEXT, "--pids"),
                 () -> res.pids, v -> res.pids = v));
+        spec.addOption(bound(option(Long.class, "MiB", ResourceOptions.DISK_TEXT, "--disk"),
+                () -> res.disk, v -> res.disk = v));
         spec.addOption(bound(option(boolean.class, "<noLimits>", ResourceOptions.NO_LIMITS_TEXT, "--no-limits"),
                 () -> res.noLimits, v -> res.noLimits = v));
         spec.addOption(bound(option(Integer.class, "N", ResourceOptions.VCPUS_TEXT, "--vcpus"),

@@ -54,6 +54,10 @@ final class McpCommand extends GroupCommand {
                 + " workspaces of this server exist (default 8; the operator's do not count).")
         int maxWorkspaces = 8;
 
+        @Option(names = "--max-disk", paramLabel = "MiB", description = "The most disk a run or workspace may ask"
+                + " for ('disk'; default 10240, also what one gets when it asks for none).")
+        long maxDisk = dev.davit.sandbox.Limits.DEFAULT_DISK_MIB;
+
         @Option(names = "--ttl", paramLabel = "S", description = "The TTL of workspaces created without one, in"
                 + " seconds (default 3600); expired workspaces are removed every minute while the server runs.")
         double ttl = 3600;
@@ -119,6 +123,10 @@ final class McpCommand extends GroupCommand {
                 throw new DavitException(Kind.USAGE, "--warm must be between 0 and --max-workspaces (" + maxWorkspaces
                         + "), got " + warm);
             }
+            if (maxDisk < dev.davit.sandbox.Limits.MIN_DISK_MIB || maxDisk > 1L << 30) {
+                throw new DavitException(Kind.USAGE, "--max-disk must be between "
+                        + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + (1L << 30) + " MiB, not " + maxDisk);
+            }
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             Path home = DavitHome.resolve(main.env());
             if (tokenFile != null && http == null) {
@@ -155,7 +163,7 @@ final class McpCommand extends GroupCommand {
             }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
-                    allowRegistries, warm, budget), new DavitMcpServer.Scope(owner, shares, isolateSessions,
+                    allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,
                     range[0], range[1]));
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {

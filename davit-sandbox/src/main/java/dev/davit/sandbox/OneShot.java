@@ -148,6 +148,7 @@ public final class OneShot {
         for (Driver driver : Driver.all()) {
             driver.reapOrphan(options, d); // e.g. a root runc's container, whose cgroups runc made
         }
+        dev.davit.sandbox.jail.Disk.release(options, d); // the run's disk, before its files go
         Host.deleteTree(d);
         dev.davit.sandbox.jail.Subids.deleteTree(options, d); // what an image User wrote, a subordinate id's
     }

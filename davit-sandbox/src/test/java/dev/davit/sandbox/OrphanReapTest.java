@@ -21,11 +21,12 @@ class OrphanReapTest {
     @TempDir
     Path tmp;
 
-    /** The "davit" that gets killed: one crun run of sleep 600. */
+    /** The "davit" that gets killed: one crun run of sleep 600 (as root with a disk of its own: a tmpfs mount). */
     public static final class Child {
         public static void main(String[] args) {
             new Sandboxes(new SandboxOptions(Path.of(args[0]), null, null)).run(RunSpec.builder(Path.of(args[1]))
-                    .runtime(OciRuntimeBackend.CRUN).limits(Limits.NONE).command("sleep", "600").build());
+                    .runtime(OciRuntimeBackend.CRUN).limits(Limits.NONE.withDiskMiB(64)).command("sleep", "600")
+                    .build());
         }
     }
 
@@ -68,6 +69,8 @@ class OrphanReapTest {
         try (Stream<Path> s = Files.list(state)) {
             assertThat(s.filter(p -> p.getFileName().toString().startsWith("sb-")).toList()).isEmpty();
         }
+        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).as("the run's disk unmounted")
+                .doesNotContain(state.toString());
         assertThat(sandboxes.reapOrphans()).isEmpty();
     }
 

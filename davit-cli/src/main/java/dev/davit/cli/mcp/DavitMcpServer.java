@@ -46,14 +46,32 @@ public final class DavitMcpServer implements AutoCloseable {
     public record Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
                           java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
                           Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
-                          int warm, Budget budget) {
-        /** Options without totals ({@link Budget#NONE}). */
+                          int warm, Budget budget, long maxDiskMiB) {
+        /** Options without totals ({@link Budget#NONE}) and with the default {@code --max-disk}. */
         public Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
                        java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
                        Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
                        int warm) {
             this(tools, allowPaths, allowNetwork, maxWorkspaces, workspaceTtl, cleanupOnExit, davitHome, env, log,
-                    version, allowRegistries, warm, Budget.NONE);
+                    version, allowRegistries, warm, Budget.NONE, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
+        }
+
+        /** Options with totals and the default {@code --max-disk} ({@link dev.davit.sandbox.Limits#DEFAULT_DISK_MIB}). */
+        public Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
+                       java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
+                       Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
+                       int warm, Budget budget) {
+            this(tools, allowPaths, allowNetwork, maxWorkspaces, workspaceTtl, cleanupOnExit, davitHome, env, log,
+                    version, allowRegistries, warm, budget, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
+        }
+
+        /** Options without totals ({@link Budget#NONE}) and with {@code --max-disk} {@code maxDiskMiB}. */
+        public Options(String tools, List<Path> allowPaths, boolean allowNetwork, int maxWorkspaces,
+                       java.time.Duration workspaceTtl, boolean cleanupOnExit, Path davitHome,
+                       Map<String, String> env, PrintStream log, String version, List<String> allowRegistries,
+                       int warm, long maxDiskMiB) {
+            this(tools, allowPaths, allowNetwork, maxWorkspaces, workspaceTtl, cleanupOnExit, davitHome, env, log,
+                    version, allowRegistries, warm, Budget.NONE, maxDiskMiB);
         }
     }
 
@@ -125,7 +143,7 @@ public final class DavitMcpServer implements AutoCloseable {
         this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome());
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission(options.budget()), access::owns);
+                new Policy.Admission(options.budget()), access::owns, options.maxDiskMiB());
         if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
             // the kernel's bound, whatever admission does: every sandbox of this home below one cgroup
             List<Path> at = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(

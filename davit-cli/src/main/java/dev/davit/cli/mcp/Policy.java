@@ -19,7 +19,8 @@ import java.util.Map;
  */
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
               Path davitHome, List<String> allowedRegistries, java.util.function.Predicate<String> catalog,
-              Admission admission, java.util.function.Predicate<dev.davit.sandbox.workspace.Workspace> counted) {
+              Admission admission, java.util.function.Predicate<dev.davit.sandbox.workspace.Workspace> counted,
+              long maxDiskMiB) {
     /**
      * Counts the workspaces being created and the runs going (its {@link Budget}), so that concurrent creates and
      * runs cannot pass {@code maxWorkspaces} or the server's totals.
@@ -39,7 +40,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
     Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl, Path davitHome) {
         this(allowedPaths, allowNetwork, maxWorkspaces, workspaceTtl, davitHome, List.of(), name -> false,
-                new Admission(), w -> true);
+                new Admission(), w -> true, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
     }
 
     Policy {
@@ -366,6 +367,32 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         } catch (RuntimeException e) {
             return false;
         }
+    }
+
+    /**
+     * The {@code --disk} a call's sandbox gets: its {@code disk} argument within the server's {@code --max-disk}
+     * (refused beyond it: the operator's limit is not the model's to lift), else the default disk limit or the
+     * server's maximum when that is lower. A disk of 0 (no limit) is refused too. Nothing for a microVM, whose disk
+     * its environment image's size bounds.
+     */
+    List<String> disk(Map<String, Object> arguments) {
+        if ("vm".equals(arguments.get("backend"))) {
+            if (arguments.get("disk") != null) {
+                throw new DavitException(DavitException.Kind.USAGE, "disk is for container workspaces; a microVM's"
+                        + " disk is bounded by its environment's image");
+            }
+            return List.of();
+        }
+        if (arguments.get("disk") instanceof Number n) {
+            long mib = n.longValue();
+            if (mib < dev.davit.sandbox.Limits.MIN_DISK_MIB || mib > maxDiskMiB) {
+                throw new DavitException(DavitException.Kind.USAGE, "disk must be between "
+                        + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + maxDiskMiB + " MiB on this server"
+                        + " (--max-disk), not " + mib);
+            }
+            return List.of();
+        }
+        return List.of("--disk=" + Math.min(maxDiskMiB, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB));
     }
 
     /**

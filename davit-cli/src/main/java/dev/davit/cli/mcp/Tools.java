@@ -57,6 +57,8 @@ final class Tools {
             + " letters, digits, '.', '_', '-', not starting with 'ws-'.";
     private static final String LABELS = "Labels to find it by (workspace_list's 'labels'), e.g. {\"task\": \"42\"}:"
             + " at most 32; keys: letters, digits, '.', '_', '/', '-'; values: also ':', '@', '+'.";
+    private static final String DISK = "What it may write in MiB (its files, /tmp and the like together; default"
+            + " 10240, at most the server's --max-disk); a write past it fails and the result says disk_full.";
     private static final ObjectNode PORTS = Tool.arrayOf("container_port", "host_address", "host_port", "address");
 
     private Tools() {
@@ -85,11 +87,13 @@ final class Tools {
                 .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(false, "The command and its arguments, e.g. [\"sh\", \"-c\", \"echo hi\"] (default: the"
                         + " image's entrypoint).")
+                .option("disk", INTEGER, "--disk", DISK)
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
+                    List<String> disk = policy.disk(a);
                     call.release(policy.reserveRun(call::progress));
-                    return List.of();
+                    return disk;
                 })
                 .hints(Tool.Hints.CHANGE)
                 .returns("exit_code", "integer", "The command's exit code (124: timed out, 137: killed).")
@@ -157,11 +161,14 @@ final class Tools {
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).").oneOf("container", "vm")
                 .option("secrets", ENV, "", SECRETS)
+                .option("disk", INTEGER, "--disk", DISK)
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
+                    List<String> disk = policy.disk(a);
                     call.release(policy.reserveWorkspace());
                     List<String> extra = new ArrayList<>(secretFiles(a, call::scratch));
+                    extra.addAll(disk);
                     if (a.get("seed") != null) {
                         policy.pinHostPath(a, "seed", call::scratch);
                     }
@@ -498,7 +505,8 @@ final class Tools {
                         + " cut).")
                 .maybe("stderr_base64", "string", "stderr's exact bytes, base64, as stdout_base64.")
                 .returns("timed_out", "boolean", "Whether 'timeout' killed it.")
-                .returns("oom_killed", "boolean", "Whether the memory limit killed a process of it.");
+                .returns("oom_killed", "boolean", "Whether the memory limit killed a process of it.")
+                .returns("disk_full", "boolean", "Whether it filled the sandbox's disk limit (writes failed).");
     }
 
     /**

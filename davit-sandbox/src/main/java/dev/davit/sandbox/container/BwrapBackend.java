@@ -11,6 +11,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.jail.Disk;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.jail.Subids;
 import dev.davit.sandbox.jail.ProcMasks;
@@ -145,8 +146,17 @@ public final class BwrapBackend implements Backend {
         Path state = OneShot.create(options, id);
         Cgroups.Cgroup cg = null;
         try {
+            ContainerLifecycle.ownOnly(state);
+            if (Disk.available() && limits.diskMiB() > 0) {
+                Disk.mountTmpfs(options, state, limits.diskMiB());
+            }
             cg = Cgroups.forRun(id, limits, state);
-            return body.run(id, state, cg);
+            ExecResult r;
+            Disk.Watch disk = Disk.watch(state);
+            try (disk) {
+                r = body.run(id, state, cg);
+            }
+            return disk.full() ? r.withDiskFull(true) : r;
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
@@ -154,6 +164,7 @@ public final class BwrapBackend implements Backend {
             if (cg != null) {
                 cg.destroy();
             }
+            Disk.release(options, state);
             Host.deleteTree(state);
             Subids.deleteTree(options, state); // what an image User wrote there, a subordinate id's
             OneShot.ended(state);
@@ -175,12 +186,15 @@ public final class BwrapBackend implements Backend {
                 Map<String, Path> binds = Jail.binds();
                 MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.BWRAP, dirs, spec.network(),
                         state, ns.range(), binds);
+                // with a disk of its own, /tmp, /run, /var/tmp and /dev/shm are on it too (else tmpfs mounts)
+                Map<String, Path> shared = Disk.mounted(state)
+                        ? ContainerLifecycle.shareScratch(state, ns.range(), binds, false) : null;
                 Raw raw = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                     List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
                     bw.addAll(namespaceOptions(spec.network().enabled(), true));
                     bw.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
                     bw.addAll(Jail.bwrapOptions(ns.range(), ids));
-                    rootAndMounts(bw, rootfs, root, null);
+                    rootAndMounts(bw, rootfs, root, shared);
                     environment(bw, spec.effectiveEnv());
                     bw.addAll(List.of("--chdir", spec.effectiveWorkdir(), "--"));
                     bw.addAll(argv);
@@ -376,7 +390,7 @@ public final class BwrapBackend implements Backend {
         a.add(bwrap.toString());
         rootlessNamespaces(a, spec.network().enabled(), subids);
         a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
-        rootAndMounts(a, rootfs, root, null);
+        rootAndMounts(a, rootfs, root, null, spec.limits().diskMiB());
         int[] ids = Users.resolve(rootfs, spec.image().user());
         rootlessUser(a, ids, subids);
         // without root (the jail needs root): bubblewrap's own user namespace, with the default capabilities and
@@ -449,7 +463,18 @@ public final class BwrapBackend implements Backend {
      * there instead of a tmpfs (a long-lived sandbox's, which its execs see too).
      */
     public static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared) {
+        rootAndMounts(a, rootfs, root, shared, 0);
+    }
+
+    /**
+     * {@link #rootAndMounts(List, Path, MountPoints.Root, Map)}, each tmpfs (and /dev/shm, a tmpfs of its own then)
+     * no larger than {@code tmpfsMiB} (0: as the kernel sizes them): a rootless run's disk limit, where davit can
+     * mount no disk of the sandbox's own.
+     */
+    static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared,
+                              long tmpfsMiB) {
         Map<String, Path> sh = shared == null ? Map.of() : shared;
+        List<String> size = tmpfsMiB > 0 ? List.of("--size", Long.toString(tmpfsMiB << 20)) : List.of();
         Path tmp = sh.get("tmp");
         a.addAll(List.of(root.readOnly() ? "--ro-bind" : "--bind", root.path().toString(), "/"));
         for (String b : root.binds()) {
@@ -471,17 +496,27 @@ public final class BwrapBackend implements Backend {
                     a.addAll(List.of("--dev", "/dev"));
                     if (sh.containsKey("dev/shm")) {
                         a.addAll(List.of("--bind", sh.get("dev/shm").toString(), "/dev/shm"));
+                    } else if (tmpfsMiB > 0) {
+                        a.addAll(size);
+                        a.addAll(List.of("--perms", "1777", "--tmpfs", "/dev/shm"));
                     }
                 }
                 case "tmp" -> a.addAll(tmp != null ? List.of("--bind", tmp.toString(), "/tmp")
-                        : List.of("--perms", "1777", "--tmpfs", "/tmp"));
+                        : sized(size, "--perms", "1777", "--tmpfs", "/tmp"));
                 // world-writable and sticky as on any Linux system, so an image's non-root User can write there
                 case "var/tmp" -> a.addAll(sh.containsKey(t) ? List.of("--bind", sh.get(t).toString(), "/var/tmp")
-                        : List.of("--perms", "1777", "--tmpfs", "/var/tmp"));
+                        : sized(size, "--perms", "1777", "--tmpfs", "/var/tmp"));
                 default -> a.addAll(sh.containsKey(t) ? List.of("--bind", sh.get(t).toString(), "/" + t)
-                        : List.of("--tmpfs", "/" + t));
+                        : sized(size, "--tmpfs", "/" + t));
             }
         }
+    }
+
+    /** bubblewrap's {@code --size N} options (maybe none) before {@code tmpfs}'s. */
+    private static List<String> sized(List<String> size, String... tmpfs) {
+        List<String> a = new ArrayList<>(size);
+        a.addAll(List.of(tmpfs));
+        return a;
     }
 
     /** Copies {@code stdin} into the process's standard input until either ends, then closes that pipe. */

@@ -15,6 +15,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.jail.Disk;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.sandbox.jail.Subids;
 import java.io.File;
@@ -70,10 +71,23 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         ContainerDriver.refuseWeaker(options, true, resolved.rootfs(), resolved.image());
         try {
             Files.createDirectories(dir.resolve("tmp"));
+            ownOnly(dir);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
         }
+        if (Disk.available() && spec.limits().diskMiB() > 0) {
+            Disk.create(options, dir, spec.limits().diskMiB());
+        }
         return resolved;
+    }
+
+    /**
+     * Makes a sandbox's state directory {@code dir} reachable to davit's user only (0700): its layer holds what the
+     * sandbox made, setuid files and world-writable directories among them, owned by the sandbox's host ids; no
+     * other local user may reach (and run or write) them.
+     */
+    static void ownOnly(Path dir) throws IOException {
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
 
     @Override
@@ -91,6 +105,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         return switch (s.status()) {
             case RUNNING -> Path.of("/proc", Long.toString(s.initPid()), "root");
             case CREATED, STOPPED -> {
+                Disk.ensureMounted(options, dir); // after a reboot
                 Path upper = Overlay.Dirs.under(dir).upper();
                 try {
                     Files.createDirectories(upper);
@@ -285,20 +300,12 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
         java.util.function.Consumer<Process> connect = nat == null ? null
                 : p -> Nat.attach(nat, p.pid(), dir, true, s.spec().publish());
+        Disk.ensureMounted(options, dir); // after a reboot
         Cgroups.Cgroup cg = s.spec().limits().any() ? Cgroups.create(id, s.spec().limits(), dir) : null;
         ProcessHandle[] started;
         try (Jail.Namespace ns = Jail.newNamespace(options, ids)) {
             Map<String, Path> binds = Jail.binds();
-            for (Map.Entry<String, String> e : SHARED.entrySet()) {
-                Path d = dir.resolve(e.getValue());
-                if (!e.getKey().equals("tmp")) {
-                    Host.deleteTree(d);
-                }
-                Files.createDirectories(d);
-                Files.setAttribute(d, "unix:mode", e.getKey().equals("run") ? 0755 : 01777);
-                Jail.own(d, ns.range(), 0, 0);
-                binds.put(e.getValue(), d);
-            }
+            shareScratch(dir, ns.range(), binds, true);
             Overlay.Dirs dirs = Overlay.Dirs.under(dir);
             MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.BWRAP, dirs, s.spec().network(), dir,
                     ns.range(), binds);
@@ -329,6 +336,27 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                 Host.startTime(started[1].pid()));
         save.accept(running);
         return running;
+    }
+
+    /**
+     * Makes the scratch directories ({@link #SHARED}) on the sandbox's disk ({@link Disk#root}), empties all but
+     * /tmp (with {@code keepTmp}: a long-lived sandbox's /tmp lasts) and adds them to {@code binds}; returns their
+     * sources in the jail's mount namespace, by mount target (for {@link BwrapBackend#rootAndMounts}).
+     */
+    static Map<String, Path> shareScratch(Path state, dev.davit.sandbox.jail.IdRange range, Map<String, Path> binds,
+                                          boolean keepTmp) throws IOException {
+        Path root = Disk.root(state);
+        for (Map.Entry<String, String> e : SHARED.entrySet()) {
+            Path d = root.resolve(e.getValue());
+            if (!(keepTmp && e.getKey().equals("tmp"))) {
+                Host.deleteTree(d);
+            }
+            Files.createDirectories(d);
+            Files.setAttribute(d, "unix:mode", e.getKey().equals("run") ? 0755 : 01777);
+            Jail.own(d, range, 0, 0);
+            binds.put(e.getValue(), d);
+        }
+        return jailShared();
     }
 
     /** A long-lived sandbox's {@link dev.davit.sandbox.Sandboxes#PRIVATE_TMPFS}, where /run is mounted. */
@@ -440,10 +468,12 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         }
         long t1 = System.nanoTime();
+        Disk.Watch disk = Disk.watch(dir(s));
         Process p;
         try {
             p = pb.start();
         } catch (IOException e) {
+            disk.close();
             throw new DavitException(Kind.INTERNAL, "cannot start " + pb.command().get(0) + ": " + e.getMessage());
         }
         if (stdin != null) {
@@ -470,11 +500,13 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             }
             rc = p.waitFor();
         } catch (InterruptedException e) {
+            disk.close();
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.INTERNAL, "interrupted while exec ran in sandbox " + id);
         }
+        disk.close();
         long t3 = System.nanoTime();
         // a process the command left in the background keeps our pipes open: what the command wrote is read
         // within the grace period, then the pumps pass nothing more (they drain the pipes until that process
@@ -495,6 +527,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                     + "; recreate the sandbox, or create it with Limits.NONE");
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
+        boolean diskFull = disk.full();
         if (!timedOut && !limited) {
             // bubblewrap's, davit-exec's or nsenter's own failure before the command ran: a working directory that
             // is not there, a command that cannot be found or run
@@ -503,7 +536,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         long t4 = System.nanoTime();
         return new ExecResult(id, BwrapBackend.NAME, BwrapBackend.RUNTIME, rc, out.captured(), err.captured(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)),
-                out.truncated() || err.truncated() || limited, oom, limited);
+                out.truncated() || err.truncated() || limited, oom, limited, diskFull);
     }
 
     /**

@@ -539,7 +539,14 @@ public final class OciRuntimeBackend implements Backend {
         }
         for (String dir : MountPoints.OCI) {
             if (TMPFS.containsKey(dir) && MountPoints.mounted(rootfs, dir)) {
-                mount(mounts, "/" + dir, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=" + TMPFS.get(dir));
+                // each no larger than the disk limit (and, as tmpfs, charged to the memory limit)
+                long disk = spec.limits().diskMiB();
+                if (disk > 0) {
+                    mount(mounts, "/" + dir, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=" + TMPFS.get(dir),
+                            "size=" + disk + "m");
+                } else {
+                    mount(mounts, "/" + dir, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=" + TMPFS.get(dir));
+                }
             }
         }
 

@@ -36,8 +36,10 @@ public final class Overlay {
      * read-only fallback (see {@link MountPoints}).
      */
     public record Dirs(Path upper, Path work, Path merged, Path failed, Path skeleton) {
+        /** The dirs of the sandbox whose state directory is {@code state}: its layer on its disk when it has one. */
         public static Dirs under(Path state) {
-            return new Dirs(state.resolve("upper"), state.resolve("work"), state.resolve("merged"),
+            Path layer = dev.davit.sandbox.jail.Disk.root(state);
+            return new Dirs(layer.resolve("upper"), layer.resolve("work"), state.resolve("merged"),
                     state.resolve("overlay-failed"), state.resolve("skeleton"));
         }
 

@@ -86,20 +86,22 @@ public final class SandboxJson {
      * Limits as a sandbox's state file and the CLI's {@code --json} hold them.
      *
      * @param l the limits
-     * @return {@code {"memory_mib": N, "cpus": X, "pids": N, "enforced_by": "cgroup"}}, 0 meaning no limit;
-     *         {@code enforced_by} as {@link Limits#enforcedBy} says
+     * @return {@code {"memory_mib": N, "cpus": X, "pids": N, "disk_mib": N, "enforced_by": "cgroup"}}, 0 meaning no
+     *         limit; {@code enforced_by} as {@link Limits#enforcedBy} says
      */
     public static ObjectNode limits(Limits l) {
         ObjectNode o = Json.object();
         o.put("memory_mib", l.memoryMiB());
         o.put("cpus", l.cpus());
         o.put("pids", l.pids());
+        o.put("disk_mib", l.diskMiB());
         o.put("enforced_by", l.enforcedBy());
         return o;
     }
 
     /**
-     * The limits in {@code o} ({@link #limits(Limits)}); a missing node (an older state file) means none.
+     * The limits in {@code o} ({@link #limits(Limits)}); a missing node (an older state file) means none, a missing
+     * {@code disk_mib} no disk limit (an older sandbox has no disk of its own).
      *
      * @param o the JSON object, or null
      * @return the limits
@@ -108,7 +110,8 @@ public final class SandboxJson {
         if (o == null || !o.isObject()) {
             return Limits.NONE;
         }
-        return new Limits(o.path("memory_mib").asLong(0), o.path("cpus").asDouble(0), o.path("pids").asLong(0));
+        return new Limits(o.path("memory_mib").asLong(0), o.path("cpus").asDouble(0), o.path("pids").asLong(0),
+                o.path("disk_mib").asLong(0));
     }
 
     /**

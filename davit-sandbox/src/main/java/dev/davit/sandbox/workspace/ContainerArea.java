@@ -42,6 +42,15 @@ final class ContainerArea implements WorkspaceArea {
         this.scratch = scratch;
     }
 
+    /**
+     * Where {@link #replace} makes its temp trees: on the sandbox's disk when it has one (its layer's file system:
+     * a rename must not cross file systems), else the workspace's state directory given.
+     */
+    private Path scratch() {
+        Path sandbox = sandboxes.options().stateDir().resolve(sandboxId);
+        return dev.davit.sandbox.jail.Disk.mounted(sandbox) ? dev.davit.sandbox.jail.Disk.root(sandbox) : scratch;
+    }
+
     /** The sandbox's root (running) or its own layer (stopped), as davit reaches it. */
     private Dir top() throws IOException {
         if (sandboxes.status(sandboxId).status() == SandboxStatus.FAILED) {
@@ -269,7 +278,7 @@ final class ContainerArea implements WorkspaceArea {
     public void replace(Path tree) {
         String fresh = ".reset-new";
         String old = ".reset-old";
-        try (Dir top = top(); Dir scratchDir = top.openBeside(scratch, "the workspace's state");
+        try (Dir top = top(); Dir scratchDir = top.openBeside(scratch(), "the workspace's state");
              Dir source = Dir.open(tree, "the tree to reset to")) {
             if (top.stat(DIR) == null && scratchDir.stat(old) != null && scratchDir.stat(old).isDirectory()) {
                 scratchDir.rename(old, top, DIR); // a crash between the renames: undo it
@@ -307,7 +316,7 @@ final class ContainerArea implements WorkspaceArea {
                 // the new tree is in place; what is left of the old one goes at the next reset or with the sandbox
             }
         } catch (IOException | RuntimeException e) {
-            try (Dir top = top(); Dir scratchDir = top.openBeside(scratch, "the workspace's state")) {
+            try (Dir top = top(); Dir scratchDir = top.openBeside(scratch(), "the workspace's state")) {
                 scratchDir.delete(fresh);
             } catch (IOException | RuntimeException ignored) {
                 // best effort: a leftover temp tree

@@ -133,11 +133,11 @@ final class DiskReader {
     }
 
     /** See {@link Workspaces#diskExport}. */
-    Workspaces.Copied export(Path hostDest, String path) {
+    Workspaces.Copied export(Path hostDest, String path, Export.Allowance allowance) {
         String rel = WorkspacePath.normalise(path);
         if (!vm()) {
             try (WorkspaceArea.View v = layer(); Dir ws = v.open()) {
-                return Export.to(ws, rel, hostDest);
+                return Export.to(ws, rel, hostDest, null, allowance);
             } catch (IOException e) {
                 throw ContainerArea.fileError(e, rel, "export");
             }
@@ -159,7 +159,7 @@ final class DiskReader {
             Files.createDirectory(stageDir);
             try (Dir stage = Dir.open(stageDir, "the staged export")) {
                 img.stage(top, found, stage, budget, skipped);
-                Workspaces.Copied c = Export.to(stage, rel, hostDest);
+                Workspaces.Copied c = Export.to(stage, rel, hostDest, null, allowance);
                 List<String> all = new ArrayList<>(skipped.stream().map(s -> relative(rel, s)).toList());
                 all.addAll(c.skipped());
                 return new Workspaces.Copied(c.path(), c.files(), c.bytes(), List.copyOf(all));

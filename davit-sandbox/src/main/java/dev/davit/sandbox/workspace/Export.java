@@ -25,24 +25,94 @@ import org.apache.commons.compress.archivers.tar.TarConstants;
 
 /**
  * A workspace tree (or one entry of it) copied to a host directory or a tar file: links as links (never followed),
- * permission bits only (no setuid, setgid or sticky bit), devices, fifos and sockets left out, everything written
- * under a temp sibling of the destination and renamed into place last.
+ * permission bits only (no setuid, setgid or sticky bit) without group and other write (a directory the sandbox
+ * made world-writable is not the host's other users' to write in), devices, fifos and sockets left out, everything
+ * written under a temp sibling of the destination and renamed into place last.
+ *
+ * <p>What an export may write is bounded ({@link #allowance}): by {@link Budget#MAX_BYTES} per call, by what the
+ * target's filesystem can spare (its free space less a reserve, looked at before the export; every file is counted
+ * before it is written), and by what is left of the workspace's export bound ({@link #BOUND_PER_DISK} times its disk
+ * limit, {@link #BOUND_WITHOUT_DISK} without one) over its life. A directory export keeps a sparse file's holes and
+ * counts only its data; a tar holds the holes as zeros, so there a file counts with its full size.
  */
 final class Export {
+    /** The lock file in a workspace's state directory that lets one export of it run at a time. */
+    static final String LOCK = "export.lock";
+    /** The file in a workspace's state directory that counts the bytes its exports wrote. */
+    static final String EXPORTED = "exported";
+    /** A workspace's exports together write at most this many times its disk limit. */
+    static final long BOUND_PER_DISK = 4;
+    /** ... or this much, without a disk limit: 32 GiB. */
+    static final long BOUND_WITHOUT_DISK = 4 * Budget.MAX_BYTES;
+    /** What an export leaves free on the target's filesystem: 1 GiB, or a 20th of a smaller filesystem. */
+    static final long RESERVE = 1L << 30;
+
+    /** What one export may write, why not more (for its error), and (once it ran) what it wrote in {@code used[0]}. */
+    record Allowance(long bytes, String why, long[] used) {
+        Allowance(long bytes, String why) {
+            this(bytes, why, new long[1]);
+        }
+    }
 
     private Export() {
     }
 
     /**
-     * Copies {@code rel} of workspace tree {@code ws} (no link on the way or at the end) to {@code hostDest}; see
-     * {@link Workspaces#export}.
+     * What an export of the workspace whose state directory is {@code state} and disk limit {@code diskMiB} (0:
+     * none) to {@code hostDest} may write: the least of {@link Budget#MAX_BYTES}, the free space of the target's
+     * filesystem less {@link #RESERVE}, and what is left of the workspace's export bound.
      */
-    static Workspaces.Copied to(Dir ws, String rel, Path hostDest) throws IOException {
-        return to(ws, rel, hostDest, null);
+    static Allowance allowance(Path state, long diskMiB, Path hostDest) {
+        long bound = diskMiB > 0 ? BOUND_PER_DISK * (diskMiB << 20) : BOUND_WITHOUT_DISK;
+        long left = Math.max(0, bound - exported(state));
+        Allowance a = new Allowance(Budget.MAX_BYTES, "the limit of one export");
+        if (left < a.bytes()) {
+            a = new Allowance(left, "what is left of the workspace's export bound (" + (bound >> 20) + " MiB for all"
+                    + " its exports: " + (diskMiB > 0 ? BOUND_PER_DISK + " times its disk limit)"
+                    : "it has no disk limit)"));
+        }
+        Path parent = hostDest.toAbsolutePath().normalize().getParent();
+        try {
+            java.nio.file.FileStore fs = Files.getFileStore(parent);
+            long spare = Math.max(0, fs.getUsableSpace() - Math.min(RESERVE, fs.getTotalSpace() / 20));
+            if (spare < a.bytes()) {
+                a = new Allowance(spare, "what the filesystem of " + parent + " can spare (its free space less "
+                        + Math.min(RESERVE, fs.getTotalSpace() / 20) / (1 << 20) + " MiB)");
+            }
+        } catch (IOException e) {
+            // no such directory: the export says so
+        }
+        return a;
     }
 
-    /** {@link #to(Dir, String, Path)}, telling {@code progress} (null: none) how far it got about once a second. */
-    static Workspaces.Copied to(Dir ws, String rel, Path hostDest, Budget.Progress progress) throws IOException {
+    /** The bytes the exports of the workspace whose state directory is {@code state} wrote so far. */
+    static long exported(Path state) {
+        try {
+            return Long.parseLong(Files.readString(state.resolve(EXPORTED)).strip());
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /** Adds {@code bytes} to what the workspace's exports wrote (see {@link #exported}). */
+    static void record(Path state, long bytes) {
+        Path f = state.resolve(EXPORTED);
+        try {
+            Path tmp = state.resolve(EXPORTED + ".tmp");
+            Files.writeString(tmp, Long.toString(exported(state) + bytes));
+            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write " + f + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Copies {@code rel} of workspace tree {@code ws} (no link on the way or at the end) to {@code hostDest}, writing
+     * at most {@code allowance} (see {@link #allowance}), telling {@code progress} (null: none) how far it
+     * got about once a second; see {@link Workspaces#export}.
+     */
+    static Workspaces.Copied to(Dir ws, String rel, Path hostDest, Budget.Progress progress, Allowance allowance)
+            throws IOException {
         Path dest = hostDest.toAbsolutePath().normalize();
         Path parent = dest.getParent();
         if (parent == null || !Files.isDirectory(parent)) {
@@ -63,7 +133,8 @@ final class Export {
         }
         int slash = rel.lastIndexOf('/');
         String name = top == null || top.isDirectory() ? null : rel.substring(slash + 1);
-        Budget budget = Budget.of("the export of /workspace" + (rel.isEmpty() ? "" : "/" + rel));
+        String what = "the export of /workspace" + (rel.isEmpty() ? "" : "/" + rel);
+        Budget budget = new Budget(what, allowance.bytes(), Budget.MAX_ENTRIES, Budget.DEADLINE);
         if (progress != null) {
             budget.reporting(progress);
         }
@@ -84,17 +155,41 @@ final class Export {
                         to.chmod("", 0755);
                     }
                 }
+                noGroupOtherWrite(tmp);
                 Map<String, Tree.Entry> entries = Tree.walk(tmp);
                 counted = new long[] {entries.size(), entries.values().stream().mapToLong(Tree.Entry::size).sum()};
             }
             Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE); // rename(2) replaces an empty directory
             Fs.fsyncDir(parent);
+            allowance.used()[0] = budget.bytesCounted(); // data written: a directory's holes are not
             return new Workspaces.Copied(rel, counted[0], counted[1], List.copyOf(skipped));
+        } catch (DavitException e) {
+            if (budget.bytesCounted() > allowance.bytes()) {
+                throw new DavitException(Kind.USAGE, what + " would write more than " + allowance.bytes() / (1 << 20)
+                        + " MiB, " + allowance.why() + (tar ? " (a tar holds a sparse file's holes as zeros: export"
+                        + " to a directory to keep them)" : "") + "; export a part of the tree");
+            }
+            throw e;
         } finally {
             try {
                 Fs.deleteTree(tmp);
             } catch (IOException ignored) {
                 // best effort: a leftover temp sibling
+            }
+        }
+    }
+
+    /** Takes group and other write off every file and directory of {@code tree} (davit's new copy; not links). */
+    private static void noGroupOtherWrite(Path tree) throws IOException {
+        try (Stream<Path> all = Files.walk(tree)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                if (Files.isSymbolicLink(p)) {
+                    continue;
+                }
+                int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+                if ((mode & 022) != 0) {
+                    Files.setAttribute(p, "unix:mode", mode & 07755, LinkOption.NOFOLLOW_LINKS);
+                }
             }
         }
     }
@@ -156,7 +251,7 @@ final class Export {
             skipped.add(rel);
             return;
         }
-        t.setMode((st.mode() & Stat.S_IFMT) | (st.permissions() & 0777));
+        t.setMode((st.mode() & Stat.S_IFMT) | (st.permissions() & (st.isSymbolicLink() ? 0777 : 0755)));
         t.setIds(0, 0);
         t.setModTime(st.modified());
         counted[0]++;
@@ -166,7 +261,7 @@ final class Export {
                 budget.bytes(size); // a tar holds a sparse file's holes as zeros: they count
                 t.setSize(size);
                 t.setModTime(f.stat().modified());
-                t.setMode(Stat.S_IFREG | (f.stat().permissions() & 0777));
+                t.setMode(Stat.S_IFREG | (f.stat().permissions() & 0755));
                 out.putArchiveEntry(t);
                 InputStream in = java.nio.channels.Channels.newInputStream(c);
                 byte[] buf = new byte[64 << 10];

@@ -259,6 +259,11 @@ public final class Workspaces {
         try {
             Path baseline = tmp.resolve("baseline");
             Files.createDirectories(baseline);
+            if (!spec.isVm()) {
+                // its baseline, snapshots and exports' counts out of other users' reach: what the sandbox made
+                // (a setuid file, a world-writable directory) is never theirs to use
+                Files.setPosixFilePermissions(tmp, Tree.perms(0700));
+            }
             seed(seed, baseline);
             Files.setPosixFilePermissions(baseline, Tree.perms(0755));
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
@@ -912,7 +917,7 @@ public final class Workspaces {
         }
         ExecResult r = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 outHead.captured(), errHead.captured(), raw.timedOut(), raw.timings(),
-                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited());
+                outHead.truncated() || errHead.truncated(), raw.oomKilled(), raw.outputLimited(), raw.diskFull());
         OutputExcerpt out = OutputExcerpt.of(outHead.captured(), outTail);
         OutputExcerpt err = OutputExcerpt.of(errHead.captured(), errTail);
         ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(red == null ? argv : red.redact(argv),
@@ -985,7 +990,8 @@ public final class Workspaces {
         }
         ExecResult res = new ExecResult(raw.sandboxId(), raw.backend(), raw.runtime(), raw.exitCode(),
                 out.captured(), err.captured(), raw.timedOut(), raw.timings(),
-                raw.truncated() || out.truncated() || err.truncated(), raw.oomKilled(), raw.outputLimited());
+                raw.truncated() || out.truncated() || err.truncated(), raw.oomKilled(), raw.outputLimited(),
+                raw.diskFull());
         ExecLog.append(stateDir.resolve(w.id()).resolve(ExecLog.FILE),
                 ExecLog.entry(r.redact(argv), r.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, res));
         return res;
@@ -1339,7 +1345,8 @@ public final class Workspaces {
      *                        {@link Kind#NOT_FOUND} when there is no such workspace or path
      */
     public Copied diskExport(String id, Path hostDest, String path) {
-        return shown(id, (w, r) -> locked(id, wid -> redacted(disk(wid).export(hostDest, path), r)));
+        return shown(id, (w, r) -> locked(id, wid -> redacted(bounded(get(wid), hostDest,
+                a -> disk(wid).export(hostDest, path, a)), r)));
     }
 
     private DiskReader disk(String id) {
@@ -1512,14 +1519,33 @@ public final class Workspaces {
     public Copied export(String id, Path hostDest, String path, Progress progress) {
         return shown(id, (w, r) -> {
             String rel = WorkspacePath.normalise(path);
-            try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
-                return redacted(Export.to(ws, rel, hostDest, progress == null ? null : progress::at), r);
-            } catch (IOException e) {
-                throw ContainerArea.fileError(e, rel, "export");
-            }
+            return redacted(bounded(w, hostDest, a -> {
+                try (WorkspaceArea.View v = area(w).view(); Dir ws = v.open()) {
+                    return Export.to(ws, rel, hostDest, progress == null ? null : progress::at, a);
+                } catch (IOException e) {
+                    throw ContainerArea.fileError(e, rel, "export");
+                }
+            }), r);
         });
     }
 
+    /**
+     * Runs {@code export} of workspace {@code w} to {@code hostDest} within what it may write (see
+     * {@link Export#allowance}), one export of the workspace at a time, and counts what it wrote.
+     */
+    private Copied bounded(Workspace w, Path hostDest, java.util.function.Function<Export.Allowance, Copied> export) {
+        Path state = stateDir.resolve(w.id());
+        try {
+            return dev.davit.sandbox.FileLocks.holding(state.resolve(Export.LOCK), () -> {
+                Export.Allowance a = Export.allowance(state, sandbox(w.id()).spec().limits().diskMiB(), hostDest);
+                Copied c = export.apply(a);
+                Export.record(state, a.used()[0]);
+                return c;
+            });
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock " + state.resolve(Export.LOCK) + ": " + e.getMessage());
+        }
+    }
     /**
      * Applies unified diff {@code patch} ({@code git diff} or {@code diff -u} output) inside /workspace, all or
      * nothing: every hunk is applied in memory against the current content first (exact context, the first match

@@ -1,0 +1,257 @@
+package dev.davit.sandbox.jail;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.SandboxOptions;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A container sandbox's disk of its own ({@code Limits.diskMiB}), as root: a filesystem of that size mounted on
+ * {@code STATE/disk} ({@link #MOUNT}) that holds the sandbox's overlay layer ({@code upper}, {@code work}) and its
+ * scratch directories ({@code tmp}, {@code run}, {@code var-tmp}, {@code shm}), so that all the sandbox writes
+ * together is bounded and a write past it fails with ENOSPC there, never on the host's filesystem.
+ *
+ * <ul>
+ *   <li>A long-lived sandbox: a sparse ext4 image {@code STATE/disk.img} (made once, about 20 ms), loop-mounted
+ *       {@code nosuid,nodev,discard} in the host's mount namespace from its creation to its removal, so its files
+ *       stay reachable on the host while it is stopped; mounted again by {@link #ensureMounted} after a reboot.
+ *       The image takes on the host only what is written in it ({@code discard} gives deleted blocks back).</li>
+ *   <li>A one-shot run: a tmpfs of that size ({@code nosuid,nodev}) on {@code STATE/disk}, unmounted with the run;
+ *       its pages are charged to the sandbox's memory cgroup (they are its writes), so the memory limit bounds it
+ *       too.</li>
+ * </ul>
+ *
+ * Without root davit cannot mount either: a sandbox has no disk of its own (see docs/SANDBOX.md).
+ */
+public final class Disk {
+    /** The mount point under a sandbox's state directory. */
+    public static final String MOUNT = "disk";
+    /** A long-lived sandbox's ext4 image under its state directory. */
+    static final String IMAGE = "disk.img";
+    /** Less room than this left on a sandbox's disk counts as full (ext4 keeps a little back from writers). */
+    static final long FULL_BELOW = 1 << 20;
+
+    private Disk() {
+    }
+
+    /** Whether sandboxes get a disk of their own here: only as root (the mounts need it). */
+    public static boolean available() {
+        return Jail.active();
+    }
+
+    /**
+     * Where a sandbox's layer and scratch directories are: {@code STATE/disk} when it has a disk, else
+     * {@code STATE} itself (no disk limit, rootless, or a sandbox made before davit had disks).
+     */
+    public static Path root(Path state) {
+        Path d = state.resolve(MOUNT);
+        return Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS) ? d : state;
+    }
+
+    /**
+     * Makes a long-lived sandbox's disk of {@code mib} MiB and mounts it ({@link #ensureMounted}).
+     *
+     * @throws DavitException STORE when the image cannot be made or mounted
+     */
+    public static void create(SandboxOptions options, Path state, long mib) {
+        Path image = state.resolve(IMAGE);
+        try {
+            Files.deleteIfExists(image);
+            try (var f = java.nio.channels.FileChannel.open(image, java.nio.file.StandardOpenOption.CREATE_NEW,
+                    java.nio.file.StandardOpenOption.WRITE)) {
+                f.write(java.nio.ByteBuffer.allocate(1), (mib << 20) - 1); // sparse: nothing taken yet
+            }
+            Files.setAttribute(image, "unix:mode", 0600);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create the sandbox's disk " + image + ": " + e.getMessage());
+        }
+        try {
+            // no reserved blocks (the sandbox's root may use it all), tables written lazily (fast), root 0:0, 0755
+            run(options, "mkfs.ext4", List.of("-q", "-F", "-m", "0", "-E",
+                    "lazy_itable_init=1,lazy_journal_init=1,nodiscard,root_owner=0:0", image.toString()));
+            ensureMounted(options, state);
+        } catch (DavitException e) {
+            try {
+                Files.deleteIfExists(image); // not half a disk: the sandbox is not made
+            } catch (IOException ignored) {
+                // the error below matters more
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Mounts a long-lived sandbox's disk image on {@code STATE/disk} when it is not mounted there (the first time,
+     * and after a reboot); nothing for a sandbox without one.
+     *
+     * @throws DavitException STORE when it cannot be mounted
+     */
+    public static void ensureMounted(SandboxOptions options, Path state) {
+        Path image = state.resolve(IMAGE);
+        if (!Files.isRegularFile(image, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        Path point = state.resolve(MOUNT);
+        try {
+            Files.createDirectories(point);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create " + point + ": " + e.getMessage());
+        }
+        if (mounted(state)) {
+            return;
+        }
+        run(options, "mount", List.of("-t", "ext4", "-o", "loop,nosuid,nodev,noatime,discard", image.toString(),
+                point.toString()));
+    }
+
+    /**
+     * Mounts a one-shot run's disk: a tmpfs of {@code mib} MiB on {@code STATE/disk}.
+     *
+     * @throws DavitException STORE when it cannot be mounted
+     */
+    public static void mountTmpfs(SandboxOptions options, Path state, long mib) {
+        Path point = state.resolve(MOUNT);
+        try {
+            Files.createDirectory(point);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create " + point + ": " + e.getMessage());
+        }
+        // by the tool, not the FFM API: the FFM linker's first call costs some 100 ms, a mount(8) a few
+        run(options, "mount", List.of("-t", "tmpfs", "-o", "nosuid,nodev,mode=0755,size=" + mib + "m", "tmpfs",
+                point.toString()));
+    }
+
+    /**
+     * Unmounts the sandbox's disk from {@code STATE/disk} (before its state directory is deleted, or it stops
+     * being used); nothing when it is not mounted. Lazily: a process still in there keeps it until it ends.
+     */
+    public static void release(SandboxOptions options, Path state) {
+        if (mounted(state)) {
+            run(options, "umount", List.of("-l", state.resolve(MOUNT).toString()));
+        }
+    }
+
+    /** Whether a filesystem is mounted on {@code STATE/disk} (it is on another device than the state directory). */
+    public static boolean mounted(Path state) {
+        try {
+            Object in = Files.getAttribute(state, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            Object disk = Files.getAttribute(state.resolve(MOUNT), "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            return !in.equals(disk);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * How often a {@link Watch} looks at the disk's free space; less room than {@link #FULL_BELOW} counts as full:
+     * the sandbox's writes fail with ENOSPC.
+     */
+    static final long WATCH_EVERY_MS = 50;
+
+    /**
+     * Watches the sandbox's disk while a command runs: {@link #full} says whether it filled up meanwhile (a look,
+     * every {@link #WATCH_EVERY_MS} ms, found it full after one that found room) or was full at the end. So a
+     * command that filled it and then deleted what it wrote is seen too (unless both happened between two looks),
+     * and one that only freed room on a full disk is not.
+     */
+    public static final class Watch implements AutoCloseable {
+        private final java.nio.file.FileStore store;
+        private final Thread thread;
+        private volatile boolean done;
+        private boolean room;
+        private volatile boolean seen;
+
+        private Watch(java.nio.file.FileStore store) {
+            this.store = store;
+            // a platform thread: a cold JVM starts one faster than the virtual threads' scheduler
+            this.thread = store == null ? null : Thread.ofPlatform().daemon().name("davit-disk-watch").start(this::run);
+        }
+
+        private void run() {
+            while (!done && !seen) {
+                look(false);
+                try {
+                    Thread.sleep(WATCH_EVERY_MS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        private synchronized void look(boolean last) {
+            try {
+                boolean full = store.getUsableSpace() < FULL_BELOW;
+                if (full && (room || last)) {
+                    seen = true;
+                }
+                room |= !full;
+            } catch (IOException e) {
+                // gone: nothing more to see
+            }
+        }
+
+        /** Stops watching, with a last look. */
+        @Override
+        public void close() {
+            if (thread == null || done) {
+                return;
+            }
+            done = true;
+            thread.interrupt();
+            look(true);
+        }
+
+        /** Whether the disk filled up while watched, or was full at {@link #close}. */
+        public boolean full() {
+            return seen;
+        }
+    }
+
+    /** A {@link Watch} of the disk of the sandbox whose state directory is {@code state} (no disk: sees nothing). */
+    public static Watch watch(Path state) {
+        if (!mounted(state)) {
+            return new Watch(null);
+        }
+        try {
+            return new Watch(Files.getFileStore(state.resolve(MOUNT)));
+        } catch (IOException e) {
+            return new Watch(null);
+        }
+    }
+
+
+    private static void run(SandboxOptions options, String tool, List<String> args) {
+        Path exe = options.which(tool);
+        if (exe == null) {
+            throw new DavitException(Kind.NOT_FOUND, tool + " (util-linux or e2fsprogs) is not installed; a sandbox's"
+                    + " disk limit (Limits.diskMiB) needs it as root, or create the sandbox with Limits.diskMiB 0");
+        }
+        List<String> cmd = new ArrayList<>(List.of(exe.toString()));
+        cmd.addAll(args);
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().clear();
+        pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        try {
+            Process p = pb.start();
+            byte[] out = p.getInputStream().readAllBytes();
+            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                p.destroyForcibly();
+                throw new DavitException(Kind.STORE, "cannot set up the sandbox's disk: " + tool + " failed: "
+                        + new String(out, StandardCharsets.UTF_8).strip().replace('\n', ' '));
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot run " + exe + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted while setting up the sandbox's disk");
+        }
+    }
+}
