@@ -66,6 +66,7 @@ class McpRootlessTest {
             assertThat(limits.path("facts").path("cpus").asText()).isEqualTo("not enforced");
             assertThat(limits.path("facts").path("totals").asText()).isEqualTo("not enforced");
             assertThat(limits.path("facts").path("pids").asText()).startsWith("RLIMIT_NPROC");
+            assertThat(limits.path("facts").path("disk").asText()).contains("not bounded without root");
             assertThat(limits.path("detail").asText()).contains("bounded by RLIMIT_NPROC instead");
             String image = BusyboxImage.push(tmp, registry);
             List<String> env = List.of("DAVIT_HOME=" + u.home().resolve("davit"), "PATH=" + System.getenv("PATH"));

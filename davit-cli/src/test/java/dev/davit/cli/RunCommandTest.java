@@ -534,6 +534,13 @@ class RunCommandTest extends BusyboxRegistryTest {
         assertThat(vm.path("available").asBoolean()).as(vm.toString()).isTrue(); // CI installs QEMU
         assertThat(vm.path("detail").asText()).startsWith("QEMU ");
         assertThat(vm.at("/facts/accel").asText()).isIn("kvm", "tcg");
+        JsonNode limits = null;
+        for (JsonNode b : doc.path("backends")) {
+            limits = b.path("name").asText().equals("container/limits") ? b : limits;
+        }
+        assertThat(limits).as(doc.toString()).isNotNull(); // as root: every limit, the disk's by a filesystem of its own
+        assertThat(limits.at("/facts/defaults").asText()).isEqualTo("1024 MiB, 1.0 CPU, 1024 processes, 10240 MiB of disk");
+        assertThat(limits.at("/facts/disk").asText()).startsWith("a filesystem of the limit's size per sandbox");
         // CI runs as root with mmdebstrap installed
         assertThat(doc.at("/env_build/available").asBoolean()).as(doc.toString()).isTrue();
         assertThat(doc.at("/env_build/detail").asText()).isEqualTo("Debian profiles build with mmdebstrap as root");

@@ -124,7 +124,13 @@ public final class Doctor {
     private Backend limits() {
         Map<String, String> facts = new LinkedHashMap<>();
         Limits d = Limits.DEFAULT;
-        facts.put("defaults", d.memoryMiB() + " MiB, " + d.cpus() + " CPU, " + d.pids() + " processes");
+        facts.put("defaults", d.memoryMiB() + " MiB, " + d.cpus() + " CPU, " + d.pids() + " processes, "
+                + d.diskMiB() + " MiB of disk");
+        facts.put("disk", dev.davit.sandbox.jail.Disk.available()
+                ? "a filesystem of the limit's size per sandbox: an ext4 image loop-mounted nosuid,nodev (long-lived),"
+                + " a tmpfs charged to its memory (one-shot)"
+                : "only a one-shot run's /tmp, /run, /var/tmp and /dev/shm (tmpfs of the limit's size); the layer and a"
+                + " long-lived sandbox's scratch directories are not bounded without root");
         Cgroups.Support s = Cgroups.probe();
         String fix = "; a RunSpec or CreateSpec with memory or CPU limits fails here; limits need root or a"
                 + " cgroup v2 delegated to this user";
