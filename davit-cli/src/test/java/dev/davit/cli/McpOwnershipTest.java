@@ -218,6 +218,22 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         Cli.Result mode = new Cli(home).run("mcp", "serve", "--share-workspace", "ro1:rx");
         assertThat(mode.stderr()).isEqualTo("davit: error: --share-workspace takes NAME, NAME:ro or NAME:rw, not"
                 + " 'ro1:rx'\n");
+        // rw sharing never gives the model more than the server's own workspaces get: no sandbox without limits
+        // (outside the totals), no network the server does not allow
+        operatorCreates("--name", "free", "--no-limits");
+        Cli.Result free = new Cli(home).run("mcp", "serve", "--share-workspace", "free:rw");
+        assertThat(free.rc()).as(free.toString()).isEqualTo(2);
+        assertThat(free.stderr()).isEqualTo("davit: error: --share-workspace free:rw: it has no resource limits (made"
+                + " with --no-limits), so the model's commands there would have no memory, CPU, process or disk bound"
+                + " and sit outside the server's totals; share it read-only (free:ro), or recreate it with limits\n");
+        if (Tools.which("slirp4netns").isPresent()) {
+            operatorCreates("--name", "net", "--network");
+            Cli.Result net = new Cli(home).run("mcp", "serve", "--share-workspace", "net:rw");
+            assertThat(net.rc()).as(net.toString()).isEqualTo(2);
+            assertThat(net.stderr()).contains("--share-workspace net:rw: it has a network (--network) and this server"
+                    + " was started without --allow-network; share it read-only (net:ro), or start the server with"
+                    + " --allow-network");
+        }
     }
 
     @Test

@@ -35,6 +35,15 @@ final class Access {
      * door owns is not the operator's to share).
      */
     Access(String owner, List<String> shares, boolean isolateSessions, Path davitHome) {
+        this(owner, shares, isolateSessions, davitHome, false);
+    }
+
+    /**
+     * As {@link #Access(String, List, boolean, Path)}, for a server that may ({@code allowNetwork}) or may not give a
+     * model a network: a workspace shared {@code rw} must not give the model more than the server's own would get
+     * (see {@link #checkShare}).
+     */
+    Access(String owner, List<String> shares, boolean isolateSessions, Path davitHome, boolean allowNetwork) {
         if (owner == null || !owner.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new DavitException(Kind.USAGE, "--owner must be 1 to 64 letters, digits, '.', '_' or '-', not '"
                     + dev.davit.oci.internal.Text.shorten(String.valueOf(owner), 40) + "'");
@@ -58,9 +67,42 @@ final class Access {
                 throw new DavitException(e.kind() == Kind.NOT_FOUND ? Kind.USAGE : e.kind(), "--share-workspace "
                         + ref + ": " + e.getMessage());
             }
-            m.put(w.id(), Mode.valueOf(mode.toUpperCase(java.util.Locale.ROOT)));
+            Mode md = Mode.valueOf(mode.toUpperCase(java.util.Locale.ROOT));
+            if (md == Mode.RW) {
+                checkShare(ref, w, davitHome, allowNetwork);
+            }
+            m.put(w.id(), md);
         }
         this.shared = Map.copyOf(m);
+    }
+
+    /**
+     * Refuses to share {@code w} read-write when that would give the model what the server's own workspaces never get:
+     * a container sandbox without limits where limits can be enforced (it would sit outside the totals, with no
+     * memory, CPU, process or disk bound), the host's network, or a NAT network when the server was started without
+     * {@code --allow-network}. Read-only sharing runs nothing in it and is always allowed.
+     */
+    private static void checkShare(String ref, Workspace w, Path davitHome, boolean allowNetwork) {
+        dev.davit.sandbox.CreateSpec spec = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+                davitHome)).status(w.sandboxId()).spec();
+        String why = null;
+        String fix = null;
+        if (!dev.davit.sandbox.Backend.VM.equals(spec.backend()) && !spec.limits().any()
+                && dev.davit.sandbox.Limits.unenforceable() == null) {
+            why = "it has no resource limits (made with --no-limits), so the model's commands there would have no"
+                    + " memory, CPU, process or disk bound and sit outside the server's totals";
+            fix = "recreate it with limits";
+        } else if (spec.network() == dev.davit.sandbox.Network.HOST) {
+            why = "it has the host's network (--network=host), which a model is never given";
+            fix = "recreate it without --network=host";
+        } else if (spec.network() == dev.davit.sandbox.Network.NAT && !allowNetwork) {
+            why = "it has a network (--network) and this server was started without --allow-network";
+            fix = "start the server with --allow-network";
+        }
+        if (why != null) {
+            throw new DavitException(Kind.USAGE, "--share-workspace " + ref + ":rw: " + why + "; share it read-only ("
+                    + ref + ":ro), or " + fix);
+        }
     }
 
     /** The owner recorded for a workspace a call of {@code session} creates. */

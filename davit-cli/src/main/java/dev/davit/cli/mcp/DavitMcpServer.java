@@ -140,7 +140,8 @@ public final class DavitMcpServer implements AutoCloseable {
     public DavitMcpServer(Options options, Scope scope) {
         this.options = options;
         this.scope = scope;
-        this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome());
+        this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome(),
+                options.allowNetwork());
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
                 new Policy.Admission(options.budget()), access::owns, options.maxDiskMiB());
