@@ -165,7 +165,8 @@ public final class Detached {
      * sandbox's limits and davit's totals, not against nothing; empty without cgroups.
      */
     private String filterJoin(Sandbox s, Cgroups.Cgroup cg) {
-        String join = cg == null ? null : cg.joinScript(options.stateDir().resolve(s.id()).resolve(Cgroups.JOIN_FAILED));
+        String join = cg == null ? null
+                : cg.joinScript(options.stateDir().resolve(s.id()).resolve(Cgroups.JOIN_FAILED));
         return join == null ? "" : join;
     }
 

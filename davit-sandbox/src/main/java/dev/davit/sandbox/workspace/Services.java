@@ -192,14 +192,15 @@ public final class Services {
         Held.checkName("service", name);
         List<String> cmd = secrets.command(argv, secretEnv, env, Secrets.SECRET_ENV);
         Path d = dir.resolve(name);
-        JsonNode old = Held.read(d, FILE);
-        if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {
-            throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace " + workspace
-                    + "; stop it first with Workspaces.services(\"" + workspace + "\").stop(\"" + name + "\")");
-        }
         Instant started;
         Spawned p;
         try (java.nio.channels.FileChannel lock = Held.lockStarts(dir)) {
+            JsonNode old = Held.read(d, FILE);
+            if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {
+                throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace "
+                        + workspace + "; stop it first with Workspaces.services(\"" + workspace + "\").stop(\"" + name
+                        + "\")");
+            }
             long running = Held.dirs(dir, FILE).stream().map(x -> Held.read(x, FILE))
                     .filter(o -> o != null && sandboxes.alive(SandboxJson.spawned(o.path("process")))).count();
             if (running >= MAX_RUNNING) {
