@@ -4,6 +4,7 @@
 #   - unpacks the tarball into an empty directory and, with no JDK on PATH and JAVA_HOME unset, runs
 #     `davit --version`, `davit doctor`, builds a busybox image, pushes it to a throwaway registry on 127.0.0.1 and
 #     `davit run`s it from a fresh home, checking that the first command mapped the AOT cache made at build time;
+#     starts a service in a workspace with a secret and checks that its log shows the value redacted;
 #     checks the bash and zsh completions complete and every man page renders without a warning;
 #   - installs the .deb with dpkg -i, runs the same from /usr/bin/davit, then dpkg -r and checks that no file the
 #     package installed is left.
@@ -51,7 +52,7 @@ davit_start_registry "$w/registry"
 port=$REGISTRY_PORT
 mkdir -p "$w/rootfs/bin" "$w/rootfs/proc" "$w/rootfs/dev" "$w/rootfs/tmp"
 cp "$(command -v busybox)" "$w/rootfs/bin/busybox"
-for a in sh true echo; do ln -sf busybox "$w/rootfs/bin/$a"; done
+for a in sh true echo sleep; do ln -sf busybox "$w/rootfs/bin/$a"; done
 
 # the checks both installs pass: $1 is the davit command, $2 a name for this install
 check() {
@@ -79,6 +80,20 @@ check() {
       || fail "$what: davit $k did not use the AOT cache made at build time"
   done
   echo "dist-test: $what: davit pull, gc and run of $ref ok, each with the build's AOT cache"
+  # a service in a workspace with a secret: its log passes through the log filter, a JVM of the release's own
+  # runtime (its modules must hold the filter's classes), and shows the value redacted
+  local ws
+  ws=$(clean DAVIT_HOME="$w/fresh-$what" DIST_TOKEN=tok-dist-5e1f09 "$davit" workspace create --secret DIST_TOKEN \
+    "$ref") || fail "$what: davit workspace create --secret failed: $ws"
+  out=$(clean DAVIT_HOME="$w/fresh-$what" "$davit" workspace service start "$ws" echo --secret-env T=DIST_TOKEN \
+    -- sh -c 'echo "token $T"; exec sleep 60' 2>&1) || fail "$what: davit workspace service start failed: $out"
+  for _ in $(seq 50); do
+    out=$(clean DAVIT_HOME="$w/fresh-$what" "$davit" workspace service logs "$ws" echo) || fail "$what: service logs failed"
+    [ -n "$out" ] && break; sleep 0.1
+  done
+  [ "$out" = "token [REDACTED:DIST_TOKEN]" ] || fail "$what: the service's log is '$out', not redacted"
+  clean DAVIT_HOME="$w/fresh-$what" "$davit" workspace rm "$ws" >/dev/null || fail "$what: davit workspace rm failed"
+  echo "dist-test: $what: a service's log in a workspace with a secret is redacted"
 }
 
 # nothing in a package may be writable by group or others (ls -l modes as tar -tv and dpkg-deb -c list them)

@@ -98,6 +98,8 @@ public final class CliTerms {
             rule("Workspaces.snapshots(\"{id}\")", "'davit workspace snapshot ls {id}'"),
             rule("Workspaces.removeSnapshot(\"{id}\", \"{name}\")", "'davit workspace snapshot rm {id} {name}'"),
             rule("Workspaces.services(\"{id}\").stop(\"{name}\")", "'davit workspace service stop {id} {name}'"),
+            rule("Workspaces.services(\"{id}\").stop(name)", "'davit workspace service stop {id} NAME'"),
+            rule("Workspaces.shells(\"{id}\").close(id)", "'davit workspace shell close {id} SHELL'"),
             rule("Workspaces.services(\"{id}\").logs(\"{name}\", lines)",
                     "'davit workspace service logs {id} {name}'"),
             rule("Workspaces.services(\"{id}\").list()", "'davit workspace service ls {id}'"),

@@ -274,6 +274,12 @@ class CliTermsTest {
             {"davit: warm pool: spares still being made or removed; Sandboxes.reap() removes what is left within 10"
                     + " minutes", "davit: warm pool: spares still being made or removed; 'davit sandbox reap' removes"
                     + " what is left within 10 minutes"},
+            {"workspace ws-1 has 16 services running (the most); stop one first with"
+                    + " Workspaces.services(\"ws-1\").stop(name)", "workspace ws-1 has 16 services running (the"
+                    + " most); stop one first with 'davit workspace service stop ws-1 NAME'"},
+            {"workspace ws-1 has 16 shells open (the most); close one first with Workspaces.shells(\"ws-1\").close(id)",
+                "workspace ws-1 has 16 shells open (the most); close one first with 'davit workspace shell close ws-1"
+                    + " SHELL'"},
             {"the install of debian:12 has no rootfs/ directory; Davit.image(\"debian:12\") installs it again",
                 "the install of debian:12 has no rootfs/ directory; run 'davit env pull debian:12' to repair it"},
         };

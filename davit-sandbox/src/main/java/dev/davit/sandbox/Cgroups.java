@@ -560,15 +560,28 @@ public final class Cgroups {
             if (dirs.isEmpty()) {
                 return nproc > 0 ? NprocLimit.wrap(nproc, cmd) : cmd;
             }
+            List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", joinScript(marker), "sh"));
+            a.addAll(cmd);
+            return a;
+        }
+
+        /**
+         * The shell step of {@link #wrap}: moves itself into every cgroup (a failure leaves {@code marker} and
+         * exits 125), then {@code exec}s its arguments; null when there are no cgroups (a process limit only).
+         *
+         * @param marker the file a failed join leaves
+         * @return the script for {@code sh -c SCRIPT sh CMD...}, or null
+         */
+        public String joinScript(Path marker) {
+            if (dirs.isEmpty()) {
+                return null;
+            }
             StringBuilder sh = new StringBuilder("for f in");
             for (Path d : paths()) {
                 sh.append(' ').append(quote(d.resolve("cgroup.procs").toString()));
             }
-            sh.append("; do echo $$ > \"$f\" || { : > ").append(quote(marker.toString()))
-                    .append("; exit 125; }; done\nexec \"$@\"\n");
-            List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", sh.toString(), "sh"));
-            a.addAll(cmd);
-            return a;
+            return sh.append("; do echo $$ > \"$f\" || { : > ").append(quote(marker.toString()))
+                    .append("; exit 125; }; done\nexec \"$@\"\n").toString();
         }
 
         /**

@@ -131,4 +131,39 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
                 StandardCharsets.ISO_8859_1));
         assertEquals("\\xZ1", new String(Shells.unescape("\\xZ1"), StandardCharsets.ISO_8859_1));
     }
+
+    /**
+     * A workspace runs at most {@link Services#MAX_RUNNING} services and has at most {@link Shells#MAX_OPEN} shells
+     * open: each costs a holder on the host (and a log filter JVM with secrets), so the next is refused, in words
+     * that say what to stop (issue 33 review, H1); an ended service does not count, a closed shell frees its place.
+     */
+    @Test
+    void theNextServiceOrShellPastTheCapIsRefused() {
+        Services services = workspaces.services(w.id());
+        services.start("ended", List.of("true"), Map.of(), null, null);
+        for (int i = 0; i < Services.MAX_RUNNING; i++) {
+            services.start("s" + i, List.of("sleep", "100"), Map.of(), null, null);
+        }
+        DavitException e = assertThrows(DavitException.class, () -> services.start("one-more", List.of("sleep",
+                "100"), Map.of(), null, null));
+        assertEquals(DavitException.Kind.STATE, e.kind());
+        assertEquals("workspace " + w.id() + " has 16 services running (the most); stop one first"
+                + " with Workspaces.services(\"" + w.id() + "\").stop(name)", e.getMessage());
+        services.stop("s0");
+        services.start("one-more", List.of("sleep", "100"), Map.of(), null, null);
+
+        Shells shells = workspaces.shells(w.id());
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < Shells.MAX_OPEN; i++) {
+            ids.add(shells.open(List.of("sleep", i == 0 ? "0" : "100"), Map.of()).id());
+        }
+        e = assertThrows(DavitException.class, () -> shells.open(null, Map.of()));
+        assertEquals(DavitException.Kind.STATE, e.kind());
+        assertEquals("workspace " + w.id() + " has 16 shells open (the most); close one first with"
+                + " Workspaces.shells(\"" + w.id() + "\").close(id)", e.getMessage());
+        shells.close(ids.get(0)); // the ended one: open until closed
+        shells.open(null, Map.of());
+        services.stopAll();
+        shells.closeAll();
+    }
 }

@@ -251,6 +251,54 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         services.stop("svc");
     }
 
+    /**
+     * The log filter (a JVM on the host) starts with the runtime's own java and nothing of the holder's environment:
+     * a service's JAVA_TOOL_OPTIONS or JDK_JAVA_OPTIONS (which would run an agent of the sandbox's on the host where
+     * the holder has the sandbox's environment) never reaches it, nor any secret; it runs in the sandbox's cgroups
+     * (issue 33 review, H1, M5 and M6).
+     */
+    @Test
+    void theLogFilterGetsNoneOfTheServicesEnvironment() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Cgroups.probe().available(), "cgroups davit can create");
+        Workspace limited = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(512, 1, 1024, 0))
+                .ttl(Duration.ofHours(1)).build(), "limited", null, Secrets.of(Map.of("TOKEN",
+                TOKEN.getBytes(StandardCharsets.UTF_8))));
+        Services services = workspaces.services(limited.id());
+        services.start("svc", List.of("sh", "-c", "echo \"svc $T\"; exec sleep 100"), Map.of("JAVA_TOOL_OPTIONS",
+                "-Dx=1", "JDK_JAVA_OPTIONS", "-Dy=2"), Map.of("T", "TOKEN"), null, null);
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        String log = "";
+        while (System.nanoTime() < deadline && !log.endsWith("\n")) {
+            log = new String(services.logs("svc", 0), StandardCharsets.UTF_8);
+        }
+        assertEquals("svc [REDACTED:TOKEN]\n", log);
+        List<String> filters = new ArrayList<>();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path p : procs.filter(p -> p.getFileName().toString().matches("\\d+")).toList()) {
+                try {
+                    List<String> argv = List.of(new String(Files.readAllBytes(p.resolve("cmdline")),
+                            StandardCharsets.UTF_8).split("\0"));
+                    if (argv.contains("dev.davit.sandbox.workspace.RedactPipe") && argv.stream().anyMatch(a ->
+                            a.startsWith(home.toString()))) {
+                        assertEquals(Path.of(System.getProperty("java.home"), "bin", "java").toString(), argv.get(0));
+                        assertTrue(argv.contains("-XX:+DisableAttachMechanism"), argv.toString());
+                        filters.add(new String(Files.readAllBytes(p.resolve("environ")), StandardCharsets.UTF_8)
+                                .replace('\0', ' ').strip());
+                        // in the sandbox's own cgroups, as the service is: its limits and the totals count it
+                        String cgroups = Files.readString(Path.of("/proc", Long.toString(services.get("svc").pid()),
+                                "cgroup"));
+                        assertTrue(cgroups.contains("/" + limited.sandboxId() + "\n"), cgroups);
+                        assertEquals(cgroups, Files.readString(p.resolve("cgroup")));
+                    }
+                } catch (java.nio.file.NoSuchFileException gone) {
+                    // ended meanwhile
+                }
+            }
+        }
+        assertEquals(List.of("PATH=/usr/bin:/bin LANG=C.UTF-8"), filters);
+        services.stop("svc");
+    }
+
     @Test
     void shellReadsAreRedactedWhatIsTypedToo() {
         Shells shells = workspaces.shells(w.id());

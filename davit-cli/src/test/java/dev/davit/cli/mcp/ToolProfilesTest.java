@@ -120,6 +120,16 @@ class ToolProfilesTest {
                     + " Workspaces.services(\"ws-1\").logs(\"web\", lines)"), service))
                     .isEqualTo("service web was not ready within 30 s (if it only starts slowly, give a longer"
                             + " 'ready_timeout'); see workspace_service_logs");
+            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("workspace ws-1 has 16 services running (the"
+                    + " most); stop one first with Workspaces.services(\"ws-1\").stop(name)"), service))
+                    .isEqualTo("workspace ws-1 has 16 services running (the most); stop one first with"
+                            + " workspace_service_stop");
+            Tool shell = s.tools().stream().filter(t -> t.name().equals("workspace_shell_open")).findFirst()
+                    .orElseThrow();
+            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("workspace ws-1 has 16 shells open (the most);"
+                    + " close one first with Workspaces.shells(\"ws-1\").close(id)"), shell))
+                    .isEqualTo("workspace ws-1 has 16 shells open (the most); close one first with"
+                            + " workspace_shell_close");
             Tool create = s.tools().stream().filter(t -> t.name().equals("workspace_create")).findFirst()
                     .orElseThrow();
             assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("CreateSpec.Builder.publish needs Network.NAT"

@@ -57,11 +57,12 @@ public final class Detached {
      * command does not run (exit code 125): its output would have nowhere to go.
      */
     private static final String HOLDER = Capper.FUNCTION + """
-            d=$1; mv=$2; dd=$3; stat=$4; sleep=$5; cap=$6; tty=$7; shift 7
+            d=$1; mv=$2; dd=$3; stat=$4; sleep=$5; cap=$6; tty=$7; join=${8:-'exec "$@"'}; shift 8
             (
               trap '' HUP INT QUIT TERM USR1 USR2
               exec <"$d/output.pipe" >/dev/null 2>&1
-              if [ -f "$d/output.filter" ]; then /bin/sh "$d/output.filter" | cap "$d/output" $((cap / 2)) 0
+              if [ -f "$d/output.filter" ]; then /bin/sh -c "$join" sh /bin/sh "$d/output.filter" |
+                cap "$d/output" $((cap / 2)) 0
               else cap "$d/output" $((cap / 2)) 0; fi
             ) &
             c=$!
@@ -98,7 +99,7 @@ public final class Detached {
         ProcessBuilder pb = containers.enter(s, argv, env, workdir, cg, terminal);
         List<String> cmd = new ArrayList<>(List.of(tool("setsid").toString(), "/bin/sh", "-c", HOLDER, "holder",
                 dir.toString(), tool("mv").toString(), tool("dd").toString(), tool("stat").toString(),
-                tool("sleep").toString(), Long.toString(Spawned.logCap()), terminal ? "1" : "0"));
+                tool("sleep").toString(), Long.toString(Spawned.logCap()), terminal ? "1" : "0", filterJoin(s, cg)));
         try {
             Files.createDirectories(dir);
             for (String f : List.of(Spawned.EXIT, Spawned.OUTPUT, Spawned.OUTPUT_OLD, Spawned.OUTPUT_DROPPED)) {
@@ -156,6 +157,17 @@ public final class Detached {
             sleep(5);
         }
         return new Spawned(p.pid(), holderStart, 0, 0); // it ended at once (its exit code says why)
+    }
+
+    /**
+     * The step that moves the output filter (a JVM on the host, see {@link Spawned#OUTPUT_FILTER}) into the
+     * sandbox's cgroups before it starts, as an exec joins them: its memory, CPU and processes count against the
+     * sandbox's limits and davit's totals, not against nothing; empty without cgroups.
+     */
+    private String filterJoin(Sandbox s, Cgroups.Cgroup cg) {
+        String join = cg == null ? null
+                : cg.joinScript(options.stateDir().resolve(s.id()).resolve(Cgroups.JOIN_FAILED));
+        return join == null ? "" : join;
     }
 
     /** The first process below {@code holder}, breadth first, that leads its own process group. */

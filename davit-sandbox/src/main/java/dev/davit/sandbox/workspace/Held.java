@@ -58,6 +58,27 @@ final class Held {
         }
     }
 
+    /**
+     * Takes the lock under which the processes of one kind in {@code parent} (a workspace's services or shells) are
+     * counted and started, so that two starts at once never both pass the cap; closing the channel releases it.
+     */
+    static java.nio.channels.FileChannel lockStarts(Path parent) {
+        try {
+            Files.createDirectories(parent);
+            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(parent.resolve(".starts.lock"),
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            try {
+                dev.davit.oci.internal.FileLocking.await(ch);
+            } catch (IOException e) {
+                ch.close();
+                throw e;
+            }
+            return ch;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock " + parent + ": " + e.getMessage());
+        }
+    }
+
     /** The exit code the holder wrote, or null (still running, or killed before it could write it). */
     static Integer exitCode(Path dir) {
         try {

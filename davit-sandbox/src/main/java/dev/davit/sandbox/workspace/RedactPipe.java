@@ -52,18 +52,21 @@ final class RedactPipe {
 
     /**
      * The command that runs {@link #main} over the values of {@code workspaceDir}, in a small JVM; it creates
-     * {@code up} when it is ready to read.
+     * {@code up} when it is ready to read. It starts with an empty environment but a fixed PATH and locale
+     * ({@code env -i}): the holder's may be the sandbox's own (a rootless exec without davit-exec), and a
+     * {@code JAVA_TOOL_OPTIONS} or {@code JDK_JAVA_OPTIONS} there would run the sandbox's choice of agent on the host.
      */
     static List<String> command(Path workspaceDir, Path up) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin",
-                "java").toString()));
+        List<String> cmd = new ArrayList<>(List.of(ENV, "-i", "PATH=/usr/bin:/bin", "LANG=C.UTF-8", java()));
         cmd.addAll(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx32m", "-Xss512k",
-                "-XX:-UsePerfData"));
+                "-XX:-UsePerfData", "-XX:+DisableAttachMechanism", "-Xshare:auto"));
         Module m = RedactPipe.class.getModule();
         if (m.isNamed()) {
-            cmd.addAll(List.of("-p", absolute(System.getProperty("jdk.module.path", "")), "-m", m.getName() + "/"
-                    + RedactPipe.class.getName()));
+            String path = absolute(System.getProperty("jdk.module.path", ""));
+            if (!path.isEmpty()) { // else the module is linked into the runtime itself (jlink)
+                cmd.addAll(List.of("-p", path));
+            }
+            cmd.addAll(List.of("-m", m.getName() + "/" + RedactPipe.class.getName()));
         } else {
             cmd.addAll(List.of("-cp", absolute(System.getProperty("java.class.path", "")),
                     RedactPipe.class.getName()));
@@ -71,6 +74,21 @@ final class RedactPipe {
         cmd.add(workspaceDir.toAbsolutePath().toString());
         cmd.add(up.toAbsolutePath().toString());
         return cmd;
+    }
+
+    /** {@code env}, which starts the filter with nothing of the holder's environment. */
+    private static final String ENV = Files.isExecutable(Path.of("/usr/bin/env")) ? "/usr/bin/env" : "/bin/env";
+
+    /**
+     * The java launcher of the runtime that runs davit now ({@code java.home}); the process's own executable only
+     * when that has none (an embedding launcher may not take java's options).
+     */
+    static String java() {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        if (Files.isExecutable(java)) {
+            return java.toString();
+        }
+        return ProcessHandle.current().info().command().orElse(java.toString());
     }
 
     /** A class or module path with every entry absolute (the filter may start in another directory). */

@@ -31,6 +31,11 @@ public final class Services {
     static final String FILE = "service.json";
     /** How long {@link #stop} waits after TERM before KILL. */
     public static final Duration GRACE = Duration.ofSeconds(5);
+    /**
+     * The most services running at once in one workspace: each is a process of the sandbox and, in a workspace
+     * with secrets, a log filter on the host (see docs/WORKSPACES.md, Services); {@link #start} refuses one more.
+     */
+    public static final int MAX_RUNNING = 16;
     /** How long {@link #start} waits for readiness unless told. */
     public static final Duration READY_TIMEOUT = Duration.ofSeconds(30);
 
@@ -128,6 +133,7 @@ public final class Services {
      * @param spec the service: name, command, variables, secrets and readiness
      * @return the service as recorded, {@code running} and ready
      * @throws DavitException {@link Kind#USAGE} for a bad name, one already running or an unknown secret;
+     *                        {@link Kind#STATE} when {@link #MAX_RUNNING} services run already;
      *                        {@link Kind#FAILED} when it exited or was not ready in time
      */
     public Service start(ServiceSpec spec) {
@@ -148,8 +154,9 @@ public final class Services {
      * @param readiness how to know it is ready; null: ready once started
      * @param timeout   how long to wait for readiness; null: {@link #READY_TIMEOUT}
      * @return the service as recorded, {@code running} and ready
-     * @throws DavitException {@link Kind#USAGE} for a bad name or one already running; {@link Kind#FAILED} when it
-     *                        exited or was not ready in time
+     * @throws DavitException {@link Kind#USAGE} for a bad name or one already running; {@link Kind#STATE} when
+     *                        {@link #MAX_RUNNING} services run already; {@link Kind#FAILED} when it exited or was not
+     *                        ready in time
      */
     public Service start(String name, List<String> argv, Map<String, String> env, Readiness readiness,
                          Duration timeout) {
@@ -168,6 +175,7 @@ public final class Services {
      * @param timeout   how long to wait for readiness; null: {@link #READY_TIMEOUT}
      * @return the service as recorded, {@code running} and ready
      * @throws DavitException {@link Kind#USAGE} for a bad name, one already running or an unknown secret;
+     *                        {@link Kind#STATE} when {@link #MAX_RUNNING} services run already;
      *                        {@link Kind#FAILED} when it exited or was not ready in time
      */
     public Service start(String name, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
@@ -184,16 +192,30 @@ public final class Services {
         Held.checkName("service", name);
         List<String> cmd = secrets.command(argv, secretEnv, env, Secrets.SECRET_ENV);
         Path d = dir.resolve(name);
-        JsonNode old = Held.read(d, FILE);
-        if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {
-            throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace " + workspace
-                    + "; stop it first with Workspaces.services(\"" + workspace + "\").stop(\"" + name + "\")");
+        Instant started;
+        Spawned p;
+        try (java.nio.channels.FileChannel lock = Held.lockStarts(dir)) {
+            JsonNode old = Held.read(d, FILE);
+            if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {
+                throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace "
+                        + workspace + "; stop it first with Workspaces.services(\"" + workspace + "\").stop(\"" + name
+                        + "\")");
+            }
+            long running = Held.dirs(dir, FILE).stream().map(x -> Held.read(x, FILE))
+                    .filter(o -> o != null && sandboxes.alive(SandboxJson.spawned(o.path("process")))).count();
+            if (running >= MAX_RUNNING) {
+                throw new DavitException(Kind.STATE, "workspace " + workspace + " has " + running
+                        + " services running (the most); stop one first with Workspaces.services(\"" + workspace
+                        + "\").stop(name)");
+            }
+            Held.delete(d);
+            RedactPipe.install(d, dir.getParent(), secrets.redactor()); // its log redacted before it reaches the disk
+            started = Instant.now();
+            p = sandboxes.spawn(sandboxId, cmd, env, Workspaces.MOUNT, d, false);
+            save(d, name, argv, p, started, readiness, readiness == null, readiness == null ? null : "starting");
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot unlock " + dir + ": " + e.getMessage());
         }
-        Held.delete(d);
-        RedactPipe.install(d, dir.getParent(), secrets.redactor()); // its log redacted before it reaches the disk
-        Instant started = Instant.now();
-        Spawned p = sandboxes.spawn(sandboxId, cmd, env, Workspaces.MOUNT, d, false);
-        save(d, name, argv, p, started, readiness, readiness == null, readiness == null ? null : "starting");
         if (readiness == null) {
             return get(name);
         }

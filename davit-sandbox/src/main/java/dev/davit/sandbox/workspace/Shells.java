@@ -41,6 +41,12 @@ public final class Shells {
     static final String DIR = "shells";
     static final String FILE = "shell.json";
     private static final String OFFSET = Spawned.OFFSET;
+    /**
+     * The most shells open at once in one workspace (running or ended, until {@link #close}d): each is a terminal on
+     * the host and, in a workspace with secrets, a log filter there too (see docs/WORKSPACES.md, Shells);
+     * {@link #open} refuses one more.
+     */
+    public static final int MAX_OPEN = 16;
     private static final Duration WRITE_WAIT = Duration.ofSeconds(10);
     /** How long {@link #close} gives a shell's processes after the hang-up and TERM before it kills them. */
     static final Duration GRACE = Duration.ofSeconds(1);
@@ -89,6 +95,7 @@ public final class Shells {
      * @param argv the program to run; null or empty: {@code /bin/sh}
      * @param env  variables on top of the sandbox's and {@code TERM=xterm} (which it may replace); null: none
      * @return the new shell, {@code running} (or {@code exited} when it ended at once)
+     * @throws DavitException {@link Kind#STATE} when {@link #MAX_OPEN} shells are open already
      */
     public Shell open(List<String> argv, Map<String, String> env) {
         return open(argv, env, Map.of());
@@ -103,7 +110,8 @@ public final class Shells {
      *                  variable of {@code secretEnv}
      * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
      * @return the new shell
-     * @throws DavitException {@link Kind#USAGE} when a secret is unknown or a variable is set twice
+     * @throws DavitException {@link Kind#USAGE} when a secret is unknown or a variable is set twice;
+     *                        {@link Kind#STATE} when {@link #MAX_OPEN} shells are open already
      */
     public Shell open(List<String> argv, Map<String, String> env, Map<String, String> secretEnv) {
         List<String> cmd = argv == null || argv.isEmpty() ? List.of("/bin/sh") : argv;
@@ -116,20 +124,29 @@ public final class Shells {
             e.putAll(env);
         }
         Instant started = Instant.now();
-        Spawned p;
-        try {
-            RedactPipe.install(d, dir.getParent(), secrets.redactor()); // what it shows, redacted before the disk
-            p = sandboxes.spawn(sandboxId, run, e, Workspaces.MOUNT, d, true);
-        } catch (DavitException x) {
-            throw SecretUse.redacted(x, secrets.redactor());
+        try (FileChannel lock = Held.lockStarts(dir)) {
+            int open = Held.dirs(dir, FILE).size();
+            if (open >= MAX_OPEN) {
+                throw new DavitException(Kind.STATE, "workspace " + workspace + " has " + open + " shells open (the"
+                        + " most); close one first with Workspaces.shells(\"" + workspace + "\").close(id)");
+            }
+            Spawned p;
+            try {
+                RedactPipe.install(d, dir.getParent(), secrets.redactor()); // what it shows, redacted before the disk
+                p = sandboxes.spawn(sandboxId, run, e, Workspaces.MOUNT, d, true);
+            } catch (DavitException x) {
+                throw SecretUse.redacted(x, secrets.redactor());
+            }
+            ObjectNode o = Json.object();
+            o.put("id", id);
+            ArrayNode c = o.putArray("command");
+            secrets.redactor().redact(cmd).forEach(c::add); // at rest as shown: no value outside secrets/values.json
+            o.set("process", SandboxJson.spawned(p));
+            o.put("started_at", started.toString());
+            Held.write(d, FILE, o);
+        } catch (IOException x) {
+            throw new DavitException(Kind.STORE, "cannot unlock " + dir + ": " + x.getMessage());
         }
-        ObjectNode o = Json.object();
-        o.put("id", id);
-        ArrayNode c = o.putArray("command");
-        secrets.redactor().redact(cmd).forEach(c::add); // at rest as shown: no value outside secrets/values.json
-        o.set("process", SandboxJson.spawned(p));
-        o.put("started_at", started.toString());
-        Held.write(d, FILE, o);
         return get(id);
     }
 
