@@ -63,24 +63,35 @@ final class Export {
      * filesystem less {@link #RESERVE}, and what is left of the workspace's export bound.
      */
     static Allowance allowance(Path state, long diskMiB, Path hostDest) {
-        long bound = diskMiB > 0 ? BOUND_PER_DISK * (diskMiB << 20) : BOUND_WITHOUT_DISK;
-        long left = Math.max(0, bound - exported(state));
-        Allowance a = new Allowance(Budget.MAX_BYTES, "the limit of one export");
+        return hostSide(diskMiB, exported(state), "export", "exports",
+                hostDest.toAbsolutePath().normalize().getParent());
+    }
+
+    /**
+     * What davit may write on the host for a workspace with disk limit {@code diskMiB} (0: none) that already holds
+     * {@code used} bytes of one kind there (its exports' bytes, its snapshots' bytes), into directory {@code dir}: the
+     * least of {@link Budget#MAX_BYTES} (one call), what is left of the kind's bound ({@link #BOUND_PER_DISK} times
+     * the disk limit, {@link #BOUND_WITHOUT_DISK} without one; {@code one} and {@code all} name the kind in the
+     * error: "export", "exports"), and the free space of {@code dir}'s filesystem less {@link #RESERVE} (or a 20th of a smaller one).
+     */
+    static Allowance hostSide(long diskMiB, long used, String one, String all, Path dir) {
+        long most = diskMiB > 0 ? BOUND_PER_DISK * (diskMiB << 20) : BOUND_WITHOUT_DISK;
+        long left = Math.max(0, most - used);
+        Allowance a = new Allowance(Budget.MAX_BYTES, "the limit of one " + one);
         if (left < a.bytes()) {
-            a = new Allowance(left, "what is left of the workspace's export bound (" + (bound >> 20) + " MiB for all"
-                    + " its exports: " + (diskMiB > 0 ? BOUND_PER_DISK + " times its disk limit)"
+            a = new Allowance(left, "what is left of the workspace's " + one + " bound (" + (most >> 20) + " MiB for all"
+                    + " its " + all + ": " + (diskMiB > 0 ? BOUND_PER_DISK + " times its disk limit)"
                     : "it has no disk limit)"));
         }
-        Path parent = hostDest.toAbsolutePath().normalize().getParent();
         try {
-            java.nio.file.FileStore fs = Files.getFileStore(parent);
+            java.nio.file.FileStore fs = Files.getFileStore(dir);
             long spare = Math.max(0, fs.getUsableSpace() - Math.min(RESERVE, fs.getTotalSpace() / 20));
             if (spare < a.bytes()) {
-                a = new Allowance(spare, "what the filesystem of " + parent + " can spare (its free space less "
+                a = new Allowance(spare, "what the filesystem of " + dir + " can spare (its free space less "
                         + Math.min(RESERVE, fs.getTotalSpace() / 20) / (1 << 20) + " MiB)");
             }
         } catch (IOException e) {
-            // no such directory: the export says so
+            // no such directory: the caller says so
         }
         return a;
     }
