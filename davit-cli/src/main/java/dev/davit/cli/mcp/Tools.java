@@ -310,7 +310,9 @@ final class Tools {
                 .returns("patch_truncated", "boolean", "Whether the patch was longer and only its start is here"
                         + " (diff single files with workspace_exec).").build());
         t.add(Tool.builder("workspace_snapshot_create", FULL, "Snapshot a workspace", "Save /workspace's current"
-                        + " files as a named snapshot to diff against or reset to later.", "workspace", "snapshot",
+                        + " files as a named snapshot to diff against or reset to later. At most 32 per workspace,"
+                        + " holding at most 4 times its disk together: delete old ones with workspace_snapshot_delete.",
+                        "workspace", "snapshot",
                         "create")
                 .positional("workspace", WS)
                 .positional("name", "Letters, digits, '.', '_', '-' (up to 64).")
