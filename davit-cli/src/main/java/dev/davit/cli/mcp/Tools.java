@@ -58,7 +58,8 @@ final class Tools {
     private static final String LABELS = "Labels to find it by (workspace_list's 'labels'), e.g. {\"task\": \"42\"}:"
             + " at most 32; keys: letters, digits, '.', '_', '/', '-'; values: also ':', '@', '+'.";
     private static final String DISK = "What it may write in MiB (its files, /tmp and the like together; default"
-            + " 10240, at most the server's --max-disk); a write past it fails and the result says disk_full.";
+            + " 10240, at most the server's --max-disk); a write past it fails and the result says disk_full. A run"
+            + " keeps its files in its memory: past its memory limit it is oom_killed first.";
     private static final ObjectNode PORTS = Tool.arrayOf("container_port", "host_address", "host_port", "address");
 
     private Tools() {
