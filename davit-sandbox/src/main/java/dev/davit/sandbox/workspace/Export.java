@@ -98,19 +98,28 @@ final class Export {
 
     /** The bytes the exports of the workspace whose state directory is {@code state} wrote so far. */
     static long exported(Path state) {
+        return count(state.resolve(EXPORTED));
+    }
+
+    /** Adds {@code bytes} to what the workspace's exports wrote (see {@link #exported}). */
+    static void record(Path state, long bytes) {
+        add(state.resolve(EXPORTED), bytes);
+    }
+
+    /** The number in counter file {@code f} (a workspace's bytes of one kind on the host); 0 when there is none. */
+    static long count(Path f) {
         try {
-            return Long.parseLong(Files.readString(state.resolve(EXPORTED)).strip());
+            return Long.parseLong(Files.readString(f).strip());
         } catch (IOException | NumberFormatException e) {
             return 0;
         }
     }
 
-    /** Adds {@code bytes} to what the workspace's exports wrote (see {@link #exported}). */
-    static void record(Path state, long bytes) {
-        Path f = state.resolve(EXPORTED);
+    /** Adds {@code n} (less than 0: takes it off, down to 0) to counter file {@code f}, replaced atomically. */
+    static void add(Path f, long n) {
         try {
-            Path tmp = state.resolve(EXPORTED + ".tmp");
-            Files.writeString(tmp, Long.toString(exported(state) + bytes));
+            Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
+            Files.writeString(tmp, Long.toString(Math.max(0, count(f) + n)));
             Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write " + f + ": " + e.getMessage());

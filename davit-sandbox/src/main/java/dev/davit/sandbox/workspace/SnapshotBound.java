@@ -1,13 +1,9 @@
 package dev.davit.sandbox.workspace;
 
-import dev.davit.oci.DavitException;
-import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /**
  * What a workspace's snapshots may hold on the host (they are copies in its state directory, outside the sandbox's
@@ -29,23 +25,12 @@ final class SnapshotBound {
 
     /** The bytes of disk the snapshots of the workspace whose state directory is {@code state} hold. */
     static long held(Path state) {
-        try {
-            return Long.parseLong(Files.readString(state.resolve(FILE)).strip());
-        } catch (IOException | NumberFormatException e) {
-            return 0;
-        }
+        return Export.count(state.resolve(FILE));
     }
 
     /** Adds {@code bytes} (less than 0: takes them off) to what the workspace's snapshots hold (see {@link #held}). */
     static void add(Path state, long bytes) {
-        Path f = state.resolve(FILE);
-        try {
-            Path tmp = state.resolve(FILE + ".tmp");
-            Files.writeString(tmp, Long.toString(Math.max(0, held(state) + bytes)));
-            Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot write " + f + ": " + e.getMessage());
-        }
+        Export.add(state.resolve(FILE), bytes);
     }
 
     /** The bytes of disk of the regular files of {@code tree} that have no other link (a new snapshot's own files). */
