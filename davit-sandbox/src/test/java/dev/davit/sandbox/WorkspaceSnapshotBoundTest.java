@@ -52,7 +52,7 @@ class WorkspaceSnapshotBoundTest extends BwrapWorkspaces {
         assertThatThrownBy(() -> workspaces.snapshot(w.id(), "s5"))
                 .isInstanceOf(DavitException.class)
                 .hasMessageContaining("would write more than")
-                .hasMessageContaining("snapshots' bound")
+                .hasMessageContaining("snapshot bound (256 MiB for all its snapshots")
                 .hasMessageContaining("Workspaces.snapshots(");
         assertThat(homeMiB() - before).as("host MiB the snapshots take").isLessThan(256 + 16);
         assertThat(workspaces.snapshots(w.id())).hasSize(5);

@@ -72,15 +72,16 @@ final class Export {
      * {@code used} bytes of one kind there (its exports' bytes, its snapshots' bytes), into directory {@code dir}: the
      * least of {@link Budget#MAX_BYTES} (one call), what is left of the kind's bound ({@link #BOUND_PER_DISK} times
      * the disk limit, {@link #BOUND_WITHOUT_DISK} without one; {@code one} and {@code all} name the kind in the
-     * error: "export", "exports"), and the free space of {@code dir}'s filesystem less {@link #RESERVE} (or a 20th of a smaller one).
+     * error: "export", "exports"), and the free space of {@code dir}'s filesystem less {@link #RESERVE} (or a 20th
+     * of a smaller one).
      */
     static Allowance hostSide(long diskMiB, long used, String one, String all, Path dir) {
         long most = diskMiB > 0 ? BOUND_PER_DISK * (diskMiB << 20) : BOUND_WITHOUT_DISK;
         long left = Math.max(0, most - used);
         Allowance a = new Allowance(Budget.MAX_BYTES, "the limit of one " + one);
         if (left < a.bytes()) {
-            a = new Allowance(left, "what is left of the workspace's " + one + " bound (" + (most >> 20) + " MiB for all"
-                    + " its " + all + ": " + (diskMiB > 0 ? BOUND_PER_DISK + " times its disk limit)"
+            a = new Allowance(left, "what is left of the workspace's " + one + " bound (" + (most >> 20)
+                    + " MiB for all its " + all + ": " + (diskMiB > 0 ? BOUND_PER_DISK + " times its disk limit)"
                     : "it has no disk limit)"));
         }
         try {

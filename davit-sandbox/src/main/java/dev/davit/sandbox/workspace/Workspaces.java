@@ -1058,7 +1058,7 @@ public final class Workspaces {
         Path state = stateDir.resolve(w.id());
         // a snapshot is a copy on the host, outside the sandbox's disk: bounded as exports are
         Export.Allowance allowance = Export.hostSide(sandbox(w.id()).spec().limits().diskMiB(),
-                SnapshotBound.held(state), "snapshots'", "snapshots", state);
+                SnapshotBound.held(state), "snapshot", "snapshots", state);
         Budget budget = new Budget("the snapshot of /workspace", allowance.bytes(), Budget.MAX_ENTRIES,
                 Budget.DEADLINE);
         Path tmp = snaps.resolve("." + name + ".tmp");
@@ -1084,7 +1084,7 @@ public final class Workspaces {
             return snap;
         } catch (IOException | RuntimeException e) {
             delete(tmp);
-            if (e instanceof DavitException d && budget.bytesCounted() > allowance.bytes()) {
+            if (e instanceof DavitException && budget.bytesCounted() > allowance.bytes()) {
                 throw new DavitException(Kind.USAGE, "the snapshot of /workspace would write more than "
                         + allowance.bytes() / (1 << 20) + " MiB, " + allowance.why() + "; remove a snapshot (see"
                         + " Workspaces.snapshots(\"" + id + "\")) or large files from /workspace");
