@@ -161,6 +161,12 @@ final class McpCommand extends GroupCommand {
                 out.warn(ResourceOptions.missingLimits(unlimited) + "; the server's totals (--max-memory, --max-cpus)"
                         + " are not enforced either, only counted (--allow-unlimited)");
             }
+            if (!dev.davit.sandbox.jail.Disk.available()) {
+                out.warn("warning: no disk limit here (without root davit cannot mount a sandbox's disk): a model's"
+                        + " workspaces and the layers of its runs can fill the filesystem of " + home + "; only a"
+                        + " run's /tmp, /run, /var/tmp and /dev/shm are bounded (--max-disk; \"disk_enforced_by\":"
+                        + " \"scratch_tmpfs\" in results)");
+            }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
                     allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,

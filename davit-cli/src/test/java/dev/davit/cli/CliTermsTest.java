@@ -282,6 +282,13 @@ class CliTermsTest {
                     + " SHELL'"},
             {"the install of debian:12 has no rootfs/ directory; Davit.image(\"debian:12\") installs it again",
                 "the install of debian:12 has no rootfs/ directory; run 'davit env pull debian:12' to repair it"},
+            {"workspace w has 32 snapshots, the most it may have; remove one, e.g. the oldest with"
+                    + " Workspaces.removeSnapshot(\"w\", \"s0\")", "workspace w has 32 snapshots, the most it may"
+                    + " have; remove one, e.g. the oldest with 'davit workspace snapshot rm w s0'"},
+            {"the snapshot of /workspace would write more than 16 MiB, what is left; remove a snapshot (see"
+                    + " Workspaces.snapshots(\"w\")) or large files from /workspace", "the snapshot of /workspace"
+                    + " would write more than 16 MiB, what is left; remove a snapshot (see 'davit workspace snapshot"
+                    + " ls w') or large files from /workspace"},
         };
         for (String[] p : pairs) {
             assertThat(CliTerms.rewrite(p[0])).as(p[0]).isEqualTo(p[1]);

@@ -95,13 +95,16 @@ class McpRootlessTest {
                 c.initialize().block();
                 assertThat(stderr).anyMatch(l -> l.contains("warning: running without memory and CPU limits")
                         && l.contains("RLIMIT_NPROC") && l.contains("--allow-unlimited"));
+                assertThat(stderr).anyMatch(l -> l.contains("warning: no disk limit here")
+                        && l.contains(u.home().resolve("davit").toString()));
                 McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image,
                         "command", List.of("sh", "-c", "(i=0; while [ $i -lt 1500 ]; do sleep 30 & i=$((i+1));"
                                 + " echo $i > /tmp/n; done) 2>/tmp/err; read n < /tmp/n; echo started $n")))).block();
                 assertThat(r.isError()).as(r.toString()).isFalse();
                 Map<String, Object> doc = (Map<String, Object>) r.structuredContent();
                 assertThat((Map<String, Object>) doc.get("limits")).containsEntry("pids", 1024)
-                        .containsEntry("enforced_by", "rlimit_nproc").containsEntry("memory_mib", 0);
+                        .containsEntry("enforced_by", "rlimit_nproc").containsEntry("memory_mib", 0)
+                        .containsEntry("disk_enforced_by", "scratch_tmpfs");
                 String out = (String) doc.get("stdout");
                 assertThat(out).as(out).matches("started \\d+\n");
                 assertThat(Integer.parseInt(out.replaceAll("\\D", ""))).isBetween(512, 1023);

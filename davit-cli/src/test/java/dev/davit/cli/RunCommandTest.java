@@ -61,7 +61,7 @@ class RunCommandTest extends BusyboxRegistryTest {
                 "exit_code", "timed_out", "truncated", "oom_killed", "disk_full", "output_limited", "timings_ms", "stdout",
                 "stdout_bytes", "stderr", "stderr_bytes");
         assertThat(doc.get("output_limited").asBoolean()).isFalse();
-        assertThat(doc.get("limits").toString()).isEqualTo("{\"memory_mib\":1024,\"cpus\":1.0,\"pids\":1024,\"disk_mib\":10240,\"enforced_by\":\"cgroup\"}");
+        assertThat(doc.get("limits").toString()).isEqualTo("{\"memory_mib\":1024,\"cpus\":1.0,\"pids\":1024,\"disk_mib\":10240,\"enforced_by\":\"cgroup\",\"disk_enforced_by\":\"filesystem\"}");
         assertThat(doc.get("oom_killed").asBoolean()).isFalse();
         assertThat(doc.get("environment").asText()).isEqualTo(image);
         assertThat(doc.get("digest").asText()).startsWith("sha256:");
@@ -430,13 +430,13 @@ class RunCommandTest extends BusyboxRegistryTest {
                 "--timeout", "60", "--", "sh", "-c", hog);
         assertThat(r.rc()).as(r.toString()).isEqualTo(137);
         assertThat(r.json().get("oom_killed").asBoolean()).isTrue();
-        assertThat(r.json().get("limits").toString()).isEqualTo("{\"memory_mib\":32,\"cpus\":0.5,\"pids\":64,\"disk_mib\":10240,\"enforced_by\":\"cgroup\"}");
+        assertThat(r.json().get("limits").toString()).isEqualTo("{\"memory_mib\":32,\"cpus\":0.5,\"pids\":64,\"disk_mib\":10240,\"enforced_by\":\"cgroup\",\"disk_enforced_by\":\"filesystem\"}");
         Cli.Result human = cli.run("run", image, "--memory", "32", "--timeout", "60", "--", "sh", "-c", hog);
         assertThat(human.rc()).isEqualTo(137);
         assertThat(human.stderr()).contains("memory limit of 32 MiB", "--memory");
         Cli.Result free = cli.run("--json", "run", image, "--no-limits", "--", "true");
         assertThat(free.rc()).as(free.toString()).isZero();
-        assertThat(free.json().get("limits").toString()).isEqualTo("{\"memory_mib\":0,\"cpus\":0.0,\"pids\":0,\"disk_mib\":0,\"enforced_by\":\"none\"}");
+        assertThat(free.json().get("limits").toString()).isEqualTo("{\"memory_mib\":0,\"cpus\":0.0,\"pids\":0,\"disk_mib\":0,\"enforced_by\":\"none\",\"disk_enforced_by\":\"none\"}");
 
         Cli.Result c = cli.run("--json", "sandbox", "create", image, "--memory", "32");
         assertThat(c.rc()).as(c.toString()).isZero();

@@ -132,6 +132,22 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
     }
 
     /**
+     * How the disk limit is enforced on this host: {@code "filesystem"} (as root: the sandbox's layer and scratch
+     * directories on a filesystem of that size of its own), {@code "scratch_tmpfs"} (without root davit can mount
+     * nothing for the sandbox: only a one-shot run's {@code /tmp}, {@code /run}, {@code /var/tmp} and
+     * {@code /dev/shm} are bounded, each a tmpfs of at most that size; its layer and a long-lived sandbox's files are
+     * not) or {@code "none"} (no disk limit). See {@link dev.davit.sandbox.jail.Disk}.
+     *
+     * @return one of those words
+     */
+    public String diskEnforcedBy() {
+        if (diskMiB == 0) {
+            return "none";
+        }
+        return dev.davit.sandbox.jail.Disk.available() ? "filesystem" : "scratch_tmpfs";
+    }
+
+    /**
      * Whether a limit that needs a cgroup is set (memory, CPUs or processes; the disk needs none).
      *
      * @return false for {@link #NONE}'s values of those three

@@ -36,7 +36,7 @@ class DiskLimitTest {
         assumeThat(Jail.active()).as("root (the sandbox's disk is a mount)").isTrue();
         assumeThat(Cgroups.probe().available()).as("cgroups davit can create").isTrue();
         rootfs = BusyboxRootfs.createFor(tmp.resolve("rootfs"), rt);
-        for (String a : List.of("dd", "rm", "mkdir", "head", "grep")) {
+        for (String a : List.of("dd", "rm", "mkdir", "head", "grep", "df")) {
             if (!Files.exists(rootfs.resolve("bin").resolve(a), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
             }
@@ -97,6 +97,29 @@ class DiskLimitTest {
         assertThat(small.exitCode()).isZero();
         assertThat(small.diskFull()).isFalse();
         assertThat(BusyboxRootfs.entries(state)).isEmpty(); // the run's disk unmounted, its directory gone
+    }
+
+    /** The size in MiB of the filesystem of {@code dir} in a run with {@code limits}, as its df says. */
+    private long tmpfsMiB(String rt, Limits limits, String dir) {
+        ExecResult r = sandboxes.run(RunSpec.builder(rootfs).runtime(rt).limits(limits)
+                .command("df", "-m", dir).build());
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        String[] lines = r.stdoutText().strip().split("\n");
+        return Long.parseLong(lines[lines.length - 1].trim().split("\\s+")[1]);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"bwrap", "crun", "runc"})
+    void withoutAMemoryLimitATmpfsDiskTakesAtMostAnEighthOfTheRam(String rt) throws IOException {
+        setUp(rt);
+        String mem = Files.readAllLines(Path.of("/proc/meminfo")).stream().filter(l -> l.startsWith("MemTotal:"))
+                .findFirst().orElseThrow();
+        long eighth = (Long.parseLong(mem.replaceAll("\\D", "")) >> 10) / 8;
+        assumeThat(eighth).as("a host with less than 80 GiB of RAM").isLessThan(10240);
+        // no memory cgroup to charge the tmpfs's pages to: the size is what bounds them
+        assertThat(tmpfsMiB(rt, new Limits(0, 1, 1024, 10240), "/tmp")).isBetween(eighth - 64, eighth + 1);
+        // with one, the disk limit as asked (its pages are charged to the memory limit)
+        assertThat(tmpfsMiB(rt, new Limits(1024, 1, 1024, 10240), "/tmp")).isBetween(10240L - 64, 10241L);
     }
 
     @Test

@@ -58,7 +58,8 @@ final class Tools {
     private static final String LABELS = "Labels to find it by (workspace_list's 'labels'), e.g. {\"task\": \"42\"}:"
             + " at most 32; keys: letters, digits, '.', '_', '/', '-'; values: also ':', '@', '+'.";
     private static final String DISK = "What it may write in MiB (its files, /tmp and the like together; default"
-            + " 10240, at most the server's --max-disk); a write past it fails and the result says disk_full.";
+            + " 10240, at most the server's --max-disk); a write past it fails and the result says disk_full. A run"
+            + " keeps its files in its memory: past its memory limit it is oom_killed first.";
     private static final ObjectNode PORTS = Tool.arrayOf("container_port", "host_address", "host_port", "address");
 
     private Tools() {
@@ -310,7 +311,9 @@ final class Tools {
                 .returns("patch_truncated", "boolean", "Whether the patch was longer and only its start is here"
                         + " (diff single files with workspace_exec).").build());
         t.add(Tool.builder("workspace_snapshot_create", FULL, "Snapshot a workspace", "Save /workspace's current"
-                        + " files as a named snapshot to diff against or reset to later.", "workspace", "snapshot",
+                        + " files as a named snapshot to diff against or reset to later. At most 32 per workspace,"
+                        + " holding at most 4 times its disk together: delete old ones with workspace_snapshot_delete.",
+                        "workspace", "snapshot",
                         "create")
                 .positional("workspace", WS)
                 .positional("name", "Letters, digits, '.', '_', '-' (up to 64).")

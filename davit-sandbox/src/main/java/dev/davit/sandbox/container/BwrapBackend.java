@@ -148,7 +148,7 @@ public final class BwrapBackend implements Backend {
         try {
             ContainerLifecycle.ownOnly(state);
             if (Disk.available() && limits.diskMiB() > 0) {
-                Disk.mountTmpfs(options, state, limits.diskMiB());
+                Disk.mountTmpfs(options, state, Disk.tmpfsMiB(limits));
             }
             cg = Cgroups.forRun(id, limits, state);
             ExecResult r;
@@ -390,7 +390,7 @@ public final class BwrapBackend implements Backend {
         a.add(bwrap.toString());
         rootlessNamespaces(a, spec.network().enabled(), subids);
         a.addAll(List.of("--die-with-parent", "--new-session", "--hostname", id));
-        rootAndMounts(a, rootfs, root, null, spec.limits().diskMiB());
+        rootAndMounts(a, rootfs, root, null, Disk.tmpfsMiB(spec.limits()));
         int[] ids = Users.resolve(rootfs, spec.image().user());
         rootlessUser(a, ids, subids);
         // without root (the jail needs root): bubblewrap's own user namespace, with the default capabilities and

@@ -540,7 +540,7 @@ public final class OciRuntimeBackend implements Backend {
         for (String dir : MountPoints.OCI) {
             if (TMPFS.containsKey(dir) && MountPoints.mounted(rootfs, dir)) {
                 // each no larger than the disk limit (and, as tmpfs, charged to the memory limit)
-                long disk = spec.limits().diskMiB();
+                long disk = dev.davit.sandbox.jail.Disk.tmpfsMiB(spec.limits());
                 if (disk > 0) {
                     mount(mounts, "/" + dir, "tmpfs", "tmpfs", "nosuid", "nodev", "mode=" + TMPFS.get(dir),
                             "size=" + disk + "m");

@@ -86,8 +86,9 @@ public final class SandboxJson {
      * Limits as a sandbox's state file and the CLI's {@code --json} hold them.
      *
      * @param l the limits
-     * @return {@code {"memory_mib": N, "cpus": X, "pids": N, "disk_mib": N, "enforced_by": "cgroup"}}, 0 meaning no
-     *         limit; {@code enforced_by} as {@link Limits#enforcedBy} says
+     * @return {@code {"memory_mib": N, "cpus": X, "pids": N, "disk_mib": N, "enforced_by": "cgroup",
+     *         "disk_enforced_by": "filesystem"}}, 0 meaning no limit; {@code enforced_by} as {@link Limits#enforcedBy}
+     *         says, {@code disk_enforced_by} as {@link Limits#diskEnforcedBy}
      */
     public static ObjectNode limits(Limits l) {
         ObjectNode o = Json.object();
@@ -96,6 +97,7 @@ public final class SandboxJson {
         o.put("pids", l.pids());
         o.put("disk_mib", l.diskMiB());
         o.put("enforced_by", l.enforcedBy());
+        o.put("disk_enforced_by", l.diskEnforcedBy());
         return o;
     }
 

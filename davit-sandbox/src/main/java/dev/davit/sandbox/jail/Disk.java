@@ -111,6 +111,41 @@ public final class Disk {
                 point.toString()));
     }
 
+    /** With no memory limit, a tmpfs disk is at most this share of the host's RAM: an eighth. */
+    static final long RAM_SHARE = 8;
+
+    /**
+     * The size in MiB of a tmpfs that holds a sandbox's disk (as root, a one-shot run's) or one of its scratch
+     * directories: its disk limit ({@code 0}: none, the kernel's default size). A tmpfs's pages are charged to the
+     * sandbox's memory cgroup; with no memory limit nothing bounds them but this, so then the size is at most an
+     * eighth of the host's RAM (at least {@link dev.davit.sandbox.Limits#MIN_DISK_MIB}): a run with
+     * {@code --memory 0} does not get 10 GiB of host RAM for files.
+     *
+     * @param limits the sandbox's limits, as enforced here
+     * @return the size in MiB, 0 for none
+     */
+    public static long tmpfsMiB(dev.davit.sandbox.Limits limits) {
+        long disk = limits.diskMiB();
+        if (disk == 0 || limits.memoryMiB() > 0) {
+            return disk;
+        }
+        return Math.min(disk, Math.max(dev.davit.sandbox.Limits.MIN_DISK_MIB, memTotalMiB() / RAM_SHARE));
+    }
+
+    /** The host's RAM in MiB ({@code MemTotal} of /proc/meminfo); a large number when it cannot be read. */
+    static long memTotalMiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+                if (line.startsWith("MemTotal:")) {
+                    return Long.parseLong(line.replaceAll("\\D", "")) >> 10;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no /proc: the disk limit alone
+        }
+        return Long.MAX_VALUE;
+    }
+
     /**
      * Mounts a one-shot run's disk: a tmpfs of {@code mib} MiB on {@code STATE/disk}.
      *

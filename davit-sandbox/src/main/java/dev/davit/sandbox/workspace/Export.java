@@ -63,43 +63,64 @@ final class Export {
      * filesystem less {@link #RESERVE}, and what is left of the workspace's export bound.
      */
     static Allowance allowance(Path state, long diskMiB, Path hostDest) {
-        long bound = diskMiB > 0 ? BOUND_PER_DISK * (diskMiB << 20) : BOUND_WITHOUT_DISK;
-        long left = Math.max(0, bound - exported(state));
-        Allowance a = new Allowance(Budget.MAX_BYTES, "the limit of one export");
+        return hostSide(diskMiB, exported(state), "export", "exports",
+                hostDest.toAbsolutePath().normalize().getParent());
+    }
+
+    /**
+     * What davit may write on the host for a workspace with disk limit {@code diskMiB} (0: none) that already holds
+     * {@code used} bytes of one kind there (its exports' bytes, its snapshots' bytes), into directory {@code dir}: the
+     * least of {@link Budget#MAX_BYTES} (one call), what is left of the kind's bound ({@link #BOUND_PER_DISK} times
+     * the disk limit, {@link #BOUND_WITHOUT_DISK} without one; {@code one} and {@code all} name the kind in the
+     * error: "export", "exports"), and the free space of {@code dir}'s filesystem less {@link #RESERVE} (or a 20th
+     * of a smaller one).
+     */
+    static Allowance hostSide(long diskMiB, long used, String one, String all, Path dir) {
+        long most = diskMiB > 0 ? BOUND_PER_DISK * (diskMiB << 20) : BOUND_WITHOUT_DISK;
+        long left = Math.max(0, most - used);
+        Allowance a = new Allowance(Budget.MAX_BYTES, "the limit of one " + one);
         if (left < a.bytes()) {
-            a = new Allowance(left, "what is left of the workspace's export bound (" + (bound >> 20) + " MiB for all"
-                    + " its exports: " + (diskMiB > 0 ? BOUND_PER_DISK + " times its disk limit)"
+            a = new Allowance(left, "what is left of the workspace's " + one + " bound (" + (most >> 20)
+                    + " MiB for all its " + all + ": " + (diskMiB > 0 ? BOUND_PER_DISK + " times its disk limit)"
                     : "it has no disk limit)"));
         }
-        Path parent = hostDest.toAbsolutePath().normalize().getParent();
         try {
-            java.nio.file.FileStore fs = Files.getFileStore(parent);
+            java.nio.file.FileStore fs = Files.getFileStore(dir);
             long spare = Math.max(0, fs.getUsableSpace() - Math.min(RESERVE, fs.getTotalSpace() / 20));
             if (spare < a.bytes()) {
-                a = new Allowance(spare, "what the filesystem of " + parent + " can spare (its free space less "
+                a = new Allowance(spare, "what the filesystem of " + dir + " can spare (its free space less "
                         + Math.min(RESERVE, fs.getTotalSpace() / 20) / (1 << 20) + " MiB)");
             }
         } catch (IOException e) {
-            // no such directory: the export says so
+            // no such directory: the caller says so
         }
         return a;
     }
 
     /** The bytes the exports of the workspace whose state directory is {@code state} wrote so far. */
     static long exported(Path state) {
+        return count(state.resolve(EXPORTED));
+    }
+
+    /** Adds {@code bytes} to what the workspace's exports wrote (see {@link #exported}). */
+    static void record(Path state, long bytes) {
+        add(state.resolve(EXPORTED), bytes);
+    }
+
+    /** The number in counter file {@code f} (a workspace's bytes of one kind on the host); 0 when there is none. */
+    static long count(Path f) {
         try {
-            return Long.parseLong(Files.readString(state.resolve(EXPORTED)).strip());
+            return Long.parseLong(Files.readString(f).strip());
         } catch (IOException | NumberFormatException e) {
             return 0;
         }
     }
 
-    /** Adds {@code bytes} to what the workspace's exports wrote (see {@link #exported}). */
-    static void record(Path state, long bytes) {
-        Path f = state.resolve(EXPORTED);
+    /** Adds {@code n} (less than 0: takes it off, down to 0) to counter file {@code f}, replaced atomically. */
+    static void add(Path f, long n) {
         try {
-            Path tmp = state.resolve(EXPORTED + ".tmp");
-            Files.writeString(tmp, Long.toString(exported(state) + bytes));
+            Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
+            Files.writeString(tmp, Long.toString(Math.max(0, count(f) + n)));
             Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write " + f + ": " + e.getMessage());

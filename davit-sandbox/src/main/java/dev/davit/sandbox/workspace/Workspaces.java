@@ -1049,6 +1049,18 @@ public final class Workspaces {
                     + "; pick another name or remove it with Workspaces.removeSnapshot(\"" + id + "\", \"" + name
                     + "\")");
         }
+        List<Snapshot> earlier = snapshots(id);
+        if (earlier.size() >= SnapshotBound.MAX) {
+            throw new DavitException(Kind.USAGE, "workspace " + id + " has " + earlier.size() + " snapshots, the most"
+                    + " it may have; remove one, e.g. the oldest with Workspaces.removeSnapshot(\"" + id + "\", \""
+                    + earlier.get(0).name() + "\")");
+        }
+        Path state = stateDir.resolve(w.id());
+        // a snapshot is a copy on the host, outside the sandbox's disk: bounded as exports are
+        Export.Allowance allowance = Export.hostSide(sandbox(w.id()).spec().limits().diskMiB(),
+                SnapshotBound.held(state), "snapshot", "snapshots", state);
+        Budget budget = new Budget("the snapshot of /workspace", allowance.bytes(), Budget.MAX_ENTRIES,
+                Budget.DEADLINE);
         Path tmp = snaps.resolve("." + name + ".tmp");
         try (WorkspaceArea.View v = area(w).view(); Dir live = v.open()) {
             delete(tmp);
@@ -1056,22 +1068,27 @@ public final class Workspaces {
             Files.createDirectories(tree);
             // what the newest snapshot (else the baseline) holds unchanged is linked from it: those trees are
             // never written
-            List<Snapshot> earlier = snapshots(id);
-            Path twin = earlier.isEmpty() ? stateDir.resolve(w.id()).resolve("baseline")
+            Path twin = earlier.isEmpty() ? state.resolve("baseline")
                     : snaps.resolve(earlier.get(earlier.size() - 1).name()).resolve("tree");
             try (Dir to = Dir.open(tree, "the snapshot"); Dir reuse = Dir.open(twin, "the last snapshot")) {
-                Tree.copy(live, to, "", new Tree.Options(null, new Tree.Reuse(reuse, false), null,
-                        Budget.of("the snapshot of /workspace")));
+                Tree.copy(live, to, "", new Tree.Options(null, new Tree.Reuse(reuse, false), null, budget));
             }
             Map<String, Tree.Entry> entries = Tree.walk(tree);
             Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
                     entries.values().stream().mapToLong(Tree.Entry::size).sum());
+            long own = SnapshotBound.alone(tree);
             Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(WorkspaceJson.snapshot(snap)), tmp);
             Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
             Fs.fsyncDir(snaps);
+            SnapshotBound.add(state, own);
             return snap;
         } catch (IOException | RuntimeException e) {
             delete(tmp);
+            if (e instanceof DavitException && budget.bytesCounted() > allowance.bytes()) {
+                throw new DavitException(Kind.USAGE, "the snapshot of /workspace would write more than "
+                        + allowance.bytes() / (1 << 20) + " MiB, " + allowance.why() + "; remove a snapshot (see"
+                        + " Workspaces.snapshots(\"" + id + "\")) or large files from /workspace");
+            }
             if (e instanceof DavitException d) {
                 throw d;
             }
@@ -1126,11 +1143,15 @@ public final class Workspaces {
     private void removeSnapshotLocked(String id, String name) {
         Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
         Path gone = snaps.resolve("." + name + ".rm");
+        long freed;
         try {
-            Files.move(snapshotTree(id, name).getParent(), gone, StandardCopyOption.ATOMIC_MOVE);
+            Path tree = snapshotTree(id, name);
+            freed = SnapshotBound.alone(tree); // its files no other snapshot nor the baseline links
+            Files.move(tree.getParent(), gone, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot remove snapshot " + name + ": " + e.getMessage());
         }
+        SnapshotBound.add(snaps.getParent(), -freed);
         delete(gone);
     }
 
