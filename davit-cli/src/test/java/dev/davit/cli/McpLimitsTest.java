@@ -447,8 +447,8 @@ class McpLimitsTest {
             for (String r : seen) {
                 assertThat(r).doesNotContain(value);
             }
-            // at rest: no file of the home holds it but the values' own, and the sandbox's tree (its layer and
-            // baseline, where it wrote the value itself); service and shell logs and records included
+            // at rest: no file of the home holds it but the values' own, and the sandbox's tree (its layer, on its
+            // disk image, and baseline, where it wrote the value itself); service and shell logs and records included
             Path home = shared.resolve("home");
             List<String> holding = new ArrayList<>();
             try (java.util.stream.Stream<Path> all = Files.walk(home)) {
@@ -456,7 +456,8 @@ class McpLimitsTest {
                         .toList()) {
                     String rel = home.relativize(f).toString();
                     if (!rel.equals("workspaces/" + id + "/secrets/values.json")
-                            && !rel.matches("sandboxes/[^/]+/(upper|merged)/.*")
+                            && !rel.matches("sandboxes/[^/]+/(disk/)?(upper|merged)/.*")
+                            && !rel.matches("sandboxes/[^/]+/disk\\.img") // the sandbox's disk: its layer
                             && !rel.matches("workspaces/[^/]+/(baseline|snapshots)/.*")
                             && new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1).contains(value)) {
                         holding.add(rel);

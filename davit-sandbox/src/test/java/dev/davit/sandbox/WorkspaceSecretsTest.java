@@ -467,7 +467,8 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         try (Stream<Path> all = Files.walk(home)) {
             for (Path f : all.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).toList()) {
                 String rel = home.relativize(f).toString();
-                if (f.equals(values) || rel.matches("sandboxes/[^/]+/(upper|merged)/.*")
+                if (f.equals(values) || rel.matches("sandboxes/[^/]+/(disk/)?(upper|merged)/.*")
+                        || rel.matches("sandboxes/[^/]+/disk\\.img") // the sandbox's disk: its layer
                         || rel.matches("workspaces/[^/]+/(baseline|snapshots)/.*")) {
                     continue;
                 }
