@@ -4,6 +4,7 @@ import static dev.davit.sandbox.ServiceChecks.ready;
 import static dev.davit.sandbox.ServiceChecks.sh;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -165,5 +166,40 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
         shells.open(null, Map.of());
         services.stopAll();
         shells.closeAll();
+    }
+
+    /**
+     * Starts at once from threads of one JVM (an MCP server's concurrent calls) wait for each other at the cap's
+     * lock: none fails on the file lock the other thread holds, and the cap still holds for them together.
+     */
+    @Test
+    void concurrentStartsInOneJvmShareTheCapsLock() throws Exception {
+        Services services = workspaces.services(w.id());
+        int n = Services.MAX_RUNNING + 4;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            List<java.util.concurrent.Future<?>> starts = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                String name = "c" + i;
+                starts.add(pool.submit(() -> services.start(name, List.of("sleep", "100"), Map.of(), null, null)));
+            }
+            int started = 0;
+            int refused = 0;
+            for (java.util.concurrent.Future<?> f : starts) {
+                try {
+                    f.get();
+                    started++;
+                } catch (java.util.concurrent.ExecutionException x) {
+                    DavitException e = assertInstanceOf(DavitException.class, x.getCause(), String.valueOf(x));
+                    assertEquals(DavitException.Kind.STATE, e.kind(), e.getMessage());
+                    refused++;
+                }
+            }
+            assertEquals(Services.MAX_RUNNING, started);
+            assertEquals(n - Services.MAX_RUNNING, refused);
+        } finally {
+            pool.shutdownNow();
+            services.stopAll();
+        }
     }
 }

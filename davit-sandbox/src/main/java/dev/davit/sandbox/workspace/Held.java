@@ -59,21 +59,14 @@ final class Held {
     }
 
     /**
-     * Takes the lock under which the processes of one kind in {@code parent} (a workspace's services or shells) are
-     * counted and started, so that two starts at once never both pass the cap; closing the channel releases it.
+     * Runs {@code action} holding the lock under which the processes of one kind in {@code parent} (a workspace's
+     * services or shells) are counted and started, so that two starts at once, in this JVM or another, never both
+     * pass the cap ({@link dev.davit.sandbox.FileLocks}).
      */
-    static java.nio.channels.FileChannel lockStarts(Path parent) {
+    static <T> T startsLocked(Path parent, java.util.function.Supplier<T> action) {
         try {
             Files.createDirectories(parent);
-            java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(parent.resolve(".starts.lock"),
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
-            try {
-                dev.davit.oci.internal.FileLocking.await(ch);
-            } catch (IOException e) {
-                ch.close();
-                throw e;
-            }
-            return ch;
+            return dev.davit.sandbox.FileLocks.holding(parent.resolve(".starts.lock"), action);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + parent + ": " + e.getMessage());
         }

@@ -192,9 +192,8 @@ public final class Services {
         Held.checkName("service", name);
         List<String> cmd = secrets.command(argv, secretEnv, env, Secrets.SECRET_ENV);
         Path d = dir.resolve(name);
-        Instant started;
-        Spawned p;
-        try (java.nio.channels.FileChannel lock = Held.lockStarts(dir)) {
+        Instant started = Instant.now();
+        Spawned p = Held.startsLocked(dir, () -> {
             JsonNode old = Held.read(d, FILE);
             if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {
                 throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace "
@@ -210,12 +209,10 @@ public final class Services {
             }
             Held.delete(d);
             RedactPipe.install(d, dir.getParent(), secrets.redactor()); // its log redacted before it reaches the disk
-            started = Instant.now();
-            p = sandboxes.spawn(sandboxId, cmd, env, Workspaces.MOUNT, d, false);
-            save(d, name, argv, p, started, readiness, readiness == null, readiness == null ? null : "starting");
-        } catch (java.io.IOException e) {
-            throw new DavitException(Kind.STORE, "cannot unlock " + dir + ": " + e.getMessage());
-        }
+            Spawned spawned = sandboxes.spawn(sandboxId, cmd, env, Workspaces.MOUNT, d, false);
+            save(d, name, argv, spawned, started, readiness, readiness == null, readiness == null ? null : "starting");
+            return spawned;
+        });
         if (readiness == null) {
             return get(name);
         }

@@ -124,7 +124,7 @@ public final class Shells {
             e.putAll(env);
         }
         Instant started = Instant.now();
-        try (FileChannel lock = Held.lockStarts(dir)) {
+        Held.startsLocked(dir, () -> {
             int open = Held.dirs(dir, FILE).size();
             if (open >= MAX_OPEN) {
                 throw new DavitException(Kind.STATE, "workspace " + workspace + " has " + open + " shells open (the"
@@ -144,9 +144,8 @@ public final class Shells {
             o.set("process", SandboxJson.spawned(p));
             o.put("started_at", started.toString());
             Held.write(d, FILE, o);
-        } catch (IOException x) {
-            throw new DavitException(Kind.STORE, "cannot unlock " + dir + ": " + x.getMessage());
-        }
+            return p;
+        });
         return get(id);
     }
 
