@@ -1,6 +1,5 @@
 package dev.davit.sandbox.workspace;
 
-import dev.davit.oci.internal.FileLocking;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
@@ -77,21 +76,30 @@ final class ExecLog {
         byte[] json = Json.bytes(WorkspaceJson.execEntry(entry));
         byte[] line = Arrays.copyOf(json, json.length + 1);
         line[json.length] = '\n';
-        try (FileChannel lock = FileChannel.open(file.resolveSibling(file.getFileName() + LOCK),
-                StandardOpenOption.CREATE, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-            FileLocking.await(lock);
-            if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && Files.size(file) > 0
-                    && Files.size(file) + line.length > Spawned.logCap() / 2) {
-                Files.move(file, old(file), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            }
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS)) {
-                ByteBuffer buf = ByteBuffer.wrap(line);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
+        try {
+            // one JVM's execs take turns too (a file lock cannot be taken twice by one JVM: FileLocks)
+            dev.davit.sandbox.FileLocks.holding(file.resolveSibling(file.getFileName() + LOCK), () -> {
+                try {
+                    if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && Files.size(file) > 0
+                            && Files.size(file) + line.length > Spawned.logCap() / 2) {
+                        Files.move(file, old(file), StandardCopyOption.REPLACE_EXISTING,
+                                StandardCopyOption.ATOMIC_MOVE);
+                    }
+                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                            StandardOpenOption.APPEND, LinkOption.NOFOLLOW_LINKS)) {
+                        ByteBuffer buf = ByteBuffer.wrap(line);
+                        while (buf.hasRemaining()) {
+                            ch.write(buf);
+                        }
+                        ch.force(false);
+                    }
+                    return null;
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
                 }
-                ch.force(false);
-            }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw new DavitException(Kind.STORE, "cannot append to " + file + ": " + e.getCause().getMessage());
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot append to " + file + ": " + e.getMessage());
         }
