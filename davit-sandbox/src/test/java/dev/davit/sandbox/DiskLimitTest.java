@@ -53,8 +53,21 @@ class DiskLimitTest {
                 + " dd if=" + file + " of=/dev/null bs=1M 2>&1 | grep -o '^[0-9]*+' | head -n 1";
     }
 
-    private long freeMiB() throws IOException {
-        return Files.getFileStore(tmp).getUsableSpace() >> 20;
+    /**
+     * What the test's directory (the rootfs and the state directory, where a sandbox's writes could land) takes on
+     * the host's filesystem, in MiB: {@code du -x}, so neither the mounted disk's contents nor a tmpfs count twice.
+     * Not the filesystem's free space: whatever else runs on the machine moves that.
+     */
+    private long hostMiB() throws IOException {
+        Process du = new ProcessBuilder("du", "-sxm", tmp.toString()).redirectErrorStream(true).start();
+        String out = new String(du.getInputStream().readAllBytes()).strip();
+        try {
+            assertThat(du.waitFor()).as("du: " + out).isZero();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(e);
+        }
+        return Long.parseLong(out.split("\\s+")[0]);
     }
 
     private static void assertStopped(ExecResult r, String place) {
@@ -77,7 +90,7 @@ class DiskLimitTest {
         // the layer and /tmp, /var/tmp and /dev/shm on the run's disk with bubblewrap; the OCI runtimes give the
         // scratch directories a tmpfs each of at most the disk's size (/dev/shm 64 MiB), where the write stops too
         for (String place : PLACES) {
-            long before = freeMiB();
+            long before = hostMiB();
             ExecResult r = sandboxes.run(RunSpec.builder(rootfs).runtime(rt).limits(LIMITS)
                     .timeout(Duration.ofSeconds(120)).command("sh", "-c", write(place)).build());
             if (rt.equals("bwrap") || place.equals("/big")) {
@@ -86,7 +99,7 @@ class DiskLimitTest {
                 assertStoppedOnly(r, place);
             }
             // a run's disk is a tmpfs (its memory): nothing of it on the host's disk (1 GiB before)
-            assertThat(before - freeMiB()).as("host MiB taken by a write to " + place).isLessThan(64);
+            assertThat(hostMiB() - before).as("host MiB taken by a write to " + place).isLessThan(64);
         }
         // filled, then emptied again before the command ends: seen while it ran
         ExecResult undone = sandboxes.run(RunSpec.builder(rootfs).runtime(rt).limits(LIMITS)
@@ -129,12 +142,12 @@ class DiskLimitTest {
         try {
             sandboxes.start(s.id());
             for (String place : PLACES) {
-                long before = freeMiB();
+                long before = hostMiB();
                 ExecResult r = sandboxes.exec(s.id(), List.of("sh", "-c", write(place)), null, null,
                         Duration.ofSeconds(120));
                 assertStopped(r, place);
                 // its disk image takes on the host what was written in it, never more than the limit (1 GiB before)
-                assertThat(before - freeMiB()).as("host MiB taken by a write to " + place).isLessThan(256 + 64);
+                assertThat(hostMiB() - before).as("host MiB taken by a write to " + place).isLessThan(256 + 64);
                 assertThat(sandboxes.exec(s.id(), List.of("rm", place), null, null, Duration.ofSeconds(20))
                         .diskFull()).as("full after the rm of " + place).isFalse();
             }
