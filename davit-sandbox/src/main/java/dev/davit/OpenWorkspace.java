@@ -116,7 +116,7 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        written
      */
     public void writeFile(String path, byte[] content) {
-        path(path, "OpenWorkspace.writeFile");
+        Args.given(path, "OpenWorkspace.writeFile", "path", "give a path relative to /workspace, e.g. src/main.c");
         Args.given(content, "OpenWorkspace.writeFile", "content", "give new byte[0] for an empty file");
         workspaces().writeFile(id(), path, new ByteArrayInputStream(content));
     }
@@ -142,7 +142,7 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        closed
      */
     public byte[] readBytes(String path) {
-        path(path, "OpenWorkspace.readBytes");
+        Args.given(path, "OpenWorkspace.readBytes", "path", "give a path relative to /workspace, e.g. src/main.c");
         return workspaces().readFile(id(), path, 0).bytes();
     }
 
@@ -164,10 +164,6 @@ public final class OpenWorkspace implements AutoCloseable {
     public OpenWorkspace keep() {
         kept = true;
         return this;
-    }
-
-    private static void path(String path, String method) {
-        Args.given(path, method, "path", "give a path relative to /workspace, e.g. src/main.c");
     }
 
     private Workspaces workspaces() {

@@ -154,7 +154,8 @@ public final class DavitClient implements AutoCloseable {
      */
     public PullResult pull(Reference ref, PlatformSelector platforms, ProgressListener progress) {
         Args.given(ref, "DavitClient.pull", "ref", "give a reference, e.g. Reference.parse(\"alpine:3.20\")");
-        PlatformSelector p = platforms(platforms, "DavitClient.pull");
+        PlatformSelector p = Args.given(platforms, "DavitClient.pull", "platforms", "give PlatformSelector.host()"
+                + " for this machine's, or use the method without it");
         ProgressListener l = orNone(progress);
         return withRegistry(l, client -> new Copier(store()).pull(client, ref, p, l));
     }
@@ -244,7 +245,8 @@ public final class DavitClient implements AutoCloseable {
     public CopyResult copy(String source, String destination, PlatformSelector platforms, ProgressListener progress) {
         Args.given(source, "DavitClient.copy", "source", "give a reference or oci:PATH[:NAME]");
         Args.given(destination, "DavitClient.copy", "destination", "give a reference or oci:PATH[:NAME]");
-        platforms(platforms, "DavitClient.copy");
+        Args.given(platforms, "DavitClient.copy", "platforms", "give PlatformSelector.host() for this machine's, or"
+                + " use the method without it");
         return copyChecked(source, destination, platforms, orNone(progress));
     }
 
@@ -355,10 +357,10 @@ public final class DavitClient implements AutoCloseable {
      */
     public PushResult artifactPush(String reference, String artifactType, List<Artifacts.FileSpec> files,
                                    Map<String, String> annotations, ProgressListener progress) {
-        String method = "DavitClient.artifactPush";
-        Reference ref = Reference.parse(Args.reference(reference, method));
-        Args.given(artifactType, method, "artifactType", "give a media type, e.g. application/vnd.example.thing.v1");
-        Args.given(files, method, "files", "give at least one Artifacts.FileSpec");
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.artifactPush"));
+        Args.given(artifactType, "DavitClient.artifactPush", "artifactType", "give a media type, e.g."
+                + " application/vnd.example.thing.v1");
+        Args.given(files, "DavitClient.artifactPush", "files", "give at least one Artifacts.FileSpec");
         Map<String, String> notes = annotations == null ? Map.of() : annotations;
         Descriptor md;
         try (AutoCloseable session = store().session()) {
@@ -398,9 +400,8 @@ public final class DavitClient implements AutoCloseable {
      */
     public ArtifactPull artifactPull(String reference, java.nio.file.Path dir, java.util.Set<String> mediaTypes,
                                      ProgressListener progress) {
-        String method = "DavitClient.artifactPull";
-        Args.reference(reference, method);
-        Args.given(dir, method, "dir", "give the directory to write the files into");
+        Args.reference(reference, "DavitClient.artifactPull");
+        Args.given(dir, "DavitClient.artifactPull", "dir", "give the directory to write the files into");
         PullResult r = pull(reference, PlatformSelector.host(), progress);
         Manifest m = store().readManifest(r.target());
         return new ArtifactPull(r, Artifacts.extract(store(), m, dir, mediaTypes == null ? java.util.Set.of()
@@ -460,10 +461,6 @@ public final class DavitClient implements AutoCloseable {
         return progress == null ? ProgressListener.NONE : progress;
     }
 
-    private static PlatformSelector platforms(PlatformSelector platforms, String method) {
-        return Args.given(platforms, method, "platforms", "give PlatformSelector.host() for this machine's, or"
-                + " use the method without it");
-    }
 
     private <T> T withRegistry(ProgressListener progress, java.util.function.Function<RegistryClient, T> work) {
         RegistryClient client = new RegistryClient(options.registry(), authenticator,
@@ -489,11 +486,11 @@ public final class DavitClient implements AutoCloseable {
      */
     public BuildResult build(java.nio.file.Path dir, String reference, BuildOptions options,
                              ProgressListener progress) {
-        String method = "DavitClient.build";
-        Args.given(dir, method, "dir", "give the directory whose content becomes the layer");
-        Reference ref = Reference.parse(Args.given(reference, method, "reference", "give the image's name with a"
-                + " tag, e.g. app:dev"));
-        Args.given(options, method, "options", "give BuildOptions.defaults() or one of BuildOptions.builder()");
+        Args.given(dir, "DavitClient.build", "dir", "give the directory whose content becomes the layer");
+        Reference ref = Reference.parse(Args.given(reference, "DavitClient.build", "reference", "give the image's"
+                + " name with a tag, e.g. app:dev"));
+        Args.given(options, "DavitClient.build", "options", "give BuildOptions.defaults() or one of"
+                + " BuildOptions.builder()");
         return new ImageBuilder(store()).build(dir, ref, options, orNone(progress));
     }
 
@@ -571,11 +568,10 @@ public final class DavitClient implements AutoCloseable {
      */
     public UnpackResult unpack(String reference, java.nio.file.Path dir, PlatformSelector platforms,
                                UnpackOptions unpackOptions) {
-        String method = "DavitClient.unpack";
-        Reference ref = Reference.parse(Args.reference(reference, method));
-        Args.given(dir, method, "dir", "give the directory to unpack into (missing or empty)");
-        Args.given(unpackOptions, method, "unpackOptions", "give UnpackOptions.defaults(), or use the method"
-                + " without it");
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.unpack"));
+        Args.given(dir, "DavitClient.unpack", "dir", "give the directory to unpack into (missing or empty)");
+        Args.given(unpackOptions, "DavitClient.unpack", "unpackOptions", "give UnpackOptions.defaults(), or use the"
+                + " method without it");
         StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 ref + " is not in the store; pull it first"));
         return new Unpacker(store(), unpackOptions).unpack(e.descriptor(), platforms, dir);

@@ -105,8 +105,8 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
          * @param newMode the current permission bits, -1 when deleted
          */
         public Change {
-            Objects.requireNonNull(kind, "WorkspaceDiff.Change: kind is null; give one of Change.Kind");
-            Objects.requireNonNull(type, "WorkspaceDiff.Change: type is null; give one of Change.Type");
+            dev.davit.oci.internal.Args.given(kind, "WorkspaceDiff.Change", "kind", "give one of Change.Kind");
+            dev.davit.oci.internal.Args.given(type, "WorkspaceDiff.Change", "type", "give one of Change.Type");
         }
 
         /** {@return the baseline's permission bits as a file mode is written, e.g. {@code 0644}; null when added} */
