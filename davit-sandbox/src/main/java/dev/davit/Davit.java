@@ -301,7 +301,8 @@ public final class Davit implements AutoCloseable {
         java.util.function.Function<String, String> references = ref ->
                 dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString();
         dev.davit.sandbox.build.LocalEnvBuilder builder = new dev.davit.sandbox.build.LocalEnvBuilder(() -> client,
-                home, env, dev.davit.sandbox.build.EnvBuilder.Listener.lines(notices), () -> progress);
+                // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
+                home, env, dev.davit.sandbox.build.EnvBuilder.Listener.lines(notices), () -> progress::onEvent);
         dev.davit.env.install.Installer installer = new dev.davit.env.install.Installer(home, client, references,
                 new dev.davit.env.install.Installer.Options(builder, false, notices, progress));
         if (!installer.status(e).installed()) {
