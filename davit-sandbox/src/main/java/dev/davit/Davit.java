@@ -324,6 +324,7 @@ public final class Davit implements AutoCloseable {
      * @throws DavitException as {@link #image} does
      */
     public RunSpec.Builder runSpec(String reference) {
+        dev.davit.oci.internal.Args.reference(reference, "Davit.runSpec");
         RunTarget t = image(reference);
         return RunSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).network(Network.NONE)
                 .timeout(DEFAULT_TIMEOUT).limits(defaultLimits(t));
@@ -341,6 +342,7 @@ public final class Davit implements AutoCloseable {
      *                        sandbox (see {@link Sandboxes#doctor})
      */
     public ExecResult run(String reference, String... command) {
+        dev.davit.oci.internal.Args.reference(reference, "Davit.run");
         dev.davit.oci.internal.Args.given(command, "Davit.run", "command", "give no argument for the image's Cmd");
         return sandboxes.run(runSpec(reference).command(List.of(command)).build());
     }
@@ -367,6 +369,7 @@ public final class Davit implements AutoCloseable {
      * @throws DavitException as {@link #workspace(String)} does; USAGE for a ttl that is zero or negative
      */
     public OpenWorkspace workspace(String reference, Duration ttl) {
+        dev.davit.oci.internal.Args.reference(reference, "Davit.workspace");
         RunTarget t = image(reference);
         CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
                 .limits(defaultLimits(t)).build();

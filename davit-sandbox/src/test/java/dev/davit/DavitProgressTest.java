@@ -120,7 +120,9 @@ class DavitProgressTest {
                 .hasMessage("Davit.Builder.progress: listener is null; give ProgressListener.NONE for none");
         assertThatThrownBy(() -> Davit.builder().notices(null)).hasMessageStartingWith("Davit.Builder.notices:");
         try (Davit davit = open(tmp.resolve("home"), null)) {
-            assertThatThrownBy(() -> davit.run(null)).hasMessageStartingWith("Davit.image: reference is null;");
+            assertThatThrownBy(() -> davit.run(null)).hasMessageStartingWith("Davit.run: reference is null;");
+            assertThatThrownBy(() -> davit.workspace(null)).hasMessageStartingWith("Davit.workspace: reference is"
+                    + " null;");
         }
     }
 }
