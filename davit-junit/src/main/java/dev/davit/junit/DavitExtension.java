@@ -32,8 +32,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * static DavitExtension davit = DavitExtension.withCache(dir).configure(b -&gt; b.notices(System.err::println));
  * </pre>
  *
- * <p>The {@code Davit} is made when a test asks for one (a parameter of type {@code Davit}), closed after the test
- * (removing the workspaces it opened), and its home removed then.
+ * <p>The {@code Davit} is made when a test asks for one (a parameter of type {@code Davit} of the test method, or of
+ * a {@code @BeforeEach} or {@code @AfterEach} method: they share the test's), closed after the test (removing the
+ * workspaces it opened), and its home removed then.
  */
 public final class DavitExtension implements ParameterResolver, AfterEachCallback {
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(DavitExtension.class);
@@ -76,7 +77,8 @@ public final class DavitExtension implements ParameterResolver, AfterEachCallbac
 
     @Override
     public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {
-        return parameter.getParameter().getType() == Davit.class;
+        // a test's (its method's, or its @BeforeEach or @AfterEach method's): one of @BeforeAll would outlive afterEach
+        return parameter.getParameter().getType() == Davit.class && context.getTestMethod().isPresent();
     }
 
     @Override

@@ -119,6 +119,9 @@ class DavitExtensionTest {
     @AfterAll
     static void theHomesAreGoneAndTheCacheStays() throws IOException {
         try {
+            if (HOMES.isEmpty()) {
+                return; // skipped: no bwrap or busybox here (or -Ddavit.it.skip)
+            }
             assertThat(HOMES).hasSize(2).allSatisfy(h -> assertThat(h).doesNotExist());
             assertThat(CACHE.resolve("store/index.json")).isRegularFile();
             assertThat(unpacked()).hasSize(1);
