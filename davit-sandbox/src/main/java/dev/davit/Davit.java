@@ -33,7 +33,14 @@ import java.util.concurrent.TimeUnit;
  * ({@link #workspace}), with the CLI's safe defaults: container limits of {@link Limits#DEFAULT} (dropped only where
  * this host cannot enforce them), no network, no host paths. While it is open it removes expired workspaces every
  * {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits) removes the
- * workspaces its handles did not {@link OpenWorkspace#keep}.
+ * workspaces its handles did not {@link OpenWorkspace#keep}. What it does on the way (a pull, an unpack, an
+ * environment's install or build, which can take a minute the first time) is told to the listeners of
+ * {@link Builder#progress} and {@link Builder#notices}.
+ *
+ * <p><b>Threads.</b> A {@code Davit} is thread-safe: share one across threads (runs, workspaces and images at once;
+ * two threads that need the same image pull and unpack it once). Its {@link #client}, {@link #sandboxes} and
+ * {@link #workspaces} are thread-safe too. An {@link OpenWorkspace} may be used from several threads (each call is
+ * one operation on the workspace; commands run side by side).
  *
  * <pre>{@code
  * try (Davit davit = Davit.open();
@@ -57,12 +64,17 @@ public final class Davit implements AutoCloseable {
     private final Set<OpenWorkspace> open = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService reaper;
     private final Thread hook;
+    private final ProgressListener progress;
+    private final java.util.function.Consumer<String> notices;
     private volatile boolean closed;
 
     private Davit(Path home, ClientOptions clientOptions, Duration reapEvery, dev.davit.env.Catalog catalog,
-                  java.util.function.UnaryOperator<SandboxOptions> sandboxOptions) {
+                  java.util.function.UnaryOperator<SandboxOptions> sandboxOptions, ProgressListener progress,
+                  java.util.function.Consumer<String> notices) {
         this.home = home;
         this.catalog = catalog;
+        this.progress = progress;
+        this.notices = notices;
         SandboxOptions options = sandboxOptions.apply(SandboxOptions.under(home));
         if (options == null || !options.stateDir().equals(SandboxOptions.under(home).stateDir())) {
             throw new DavitException(Kind.USAGE, "Davit.Builder.sandboxOptions must keep the home's state directory"
@@ -107,8 +119,39 @@ public final class Davit implements AutoCloseable {
         private Duration reapEvery = REAP_EVERY;
         private dev.davit.env.Catalog catalog;
         private java.util.function.UnaryOperator<SandboxOptions> sandboxOptions = o -> o;
+        private ProgressListener progress = ProgressListener.NONE;
+        private java.util.function.Consumer<String> notices = line -> { };
 
         private Builder() {
+        }
+
+        /**
+         * Hears the transfer of every pull this {@code Davit} makes on the way to a run or workspace (an image, an
+         * environment's image), and of storing an environment it builds: the {@link dev.davit.oci.copy.ProgressEvent}s
+         * the CLI draws its progress bars from (default: none).
+         *
+         * @param listener thread-safe and fast (it runs on download threads), not null
+         * @return this builder
+         */
+        public Builder progress(ProgressListener listener) {
+            this.progress = dev.davit.oci.internal.Args.given(listener, "Davit.Builder.progress", "listener",
+                    "give ProgressListener.NONE for none");
+            return this;
+        }
+
+        /**
+         * Hears one line per step this {@code Davit} takes on the way to a run or workspace, the lines the CLI
+         * prints as {@code ==> ...}: {@code pulling REF}, {@code unpacking REF into DIR}, {@code installing
+         * environment debian:12 ...}, each phase of an environment's build and how long it took, a fallback and its
+         * reason (default: none).
+         *
+         * @param notices thread-safe (steps of several threads' calls may interleave), not null
+         * @return this builder
+         */
+        public Builder notices(java.util.function.Consumer<String> notices) {
+            this.notices = dev.davit.oci.internal.Args.given(notices, "Davit.Builder.notices", "notices",
+                    "give line -> { } for none");
+            return this;
         }
 
         /**
@@ -182,7 +225,7 @@ public final class Davit implements AutoCloseable {
         public Davit build() {
             Path h = home != null ? home : DavitHome.resolve(System.getenv());
             return new Davit(h.toAbsolutePath(), clientOptions != null ? clientOptions : ClientOptions.defaults(),
-                    reapEvery, catalog, sandboxOptions);
+                    reapEvery, catalog, sandboxOptions, progress, notices);
         }
     }
 
@@ -235,6 +278,7 @@ public final class Davit implements AutoCloseable {
      *                        NETWORK when the pull fails; STORE when the image cannot be unpacked
      */
     public RunTarget image(String reference) {
+        dev.davit.oci.internal.Args.reference(reference, "Davit.image");
         check();
         if (dev.davit.env.catalog.CatalogParser.isEnvironmentName(reference)) {
             // the built-in catalog is read only when a name could be in it
@@ -244,7 +288,7 @@ public final class Davit implements AutoCloseable {
                 return environment(c, e.get());
             }
         }
-        return RunTarget.ofImage(client, home, reference, ProgressListener.NONE, null);
+        return RunTarget.ofImage(client, home, reference, progress, notices);
     }
 
     /**
@@ -257,10 +301,15 @@ public final class Davit implements AutoCloseable {
         java.util.function.Function<String, String> references = ref ->
                 dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString();
         dev.davit.sandbox.build.LocalEnvBuilder builder = new dev.davit.sandbox.build.LocalEnvBuilder(() -> client,
-                home, env, line -> { }, () -> ProgressListener.NONE);
-        dev.davit.env.install.Installer.InstallResult installed = new dev.davit.env.install.Installer(home, client,
-                references, new dev.davit.env.install.Installer.Options(builder, false, note -> { }))
-                .install(catalog, e);
+                // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
+                home, env, dev.davit.sandbox.build.EnvBuilder.Listener.lines(notices), () -> progress::onEvent);
+        dev.davit.env.install.Installer installer = new dev.davit.env.install.Installer(home, client, references,
+                new dev.davit.env.install.Installer.Options(builder, false, notices, progress));
+        if (!installer.status(e).installed()) {
+            notices.accept("installing environment " + e.name() + " " + e.version() + " (once; later uses find the"
+                    + " install)");
+        }
+        dev.davit.env.install.Installer.InstallResult installed = installer.install(catalog, e);
         String image = e.source().reference() == null ? null : references.apply(e.source().reference());
         return RunTarget.ofEnvironment(client, e, installed.path(), installed.sourceDigest(), image);
     }
@@ -275,6 +324,7 @@ public final class Davit implements AutoCloseable {
      * @throws DavitException as {@link #image} does
      */
     public RunSpec.Builder runSpec(String reference) {
+        dev.davit.oci.internal.Args.reference(reference, "Davit.runSpec");
         RunTarget t = image(reference);
         return RunSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).network(Network.NONE)
                 .timeout(DEFAULT_TIMEOUT).limits(defaultLimits(t));
@@ -292,6 +342,8 @@ public final class Davit implements AutoCloseable {
      *                        sandbox (see {@link Sandboxes#doctor})
      */
     public ExecResult run(String reference, String... command) {
+        dev.davit.oci.internal.Args.reference(reference, "Davit.run");
+        dev.davit.oci.internal.Args.given(command, "Davit.run", "command", "give no argument for the image's Cmd");
         return sandboxes.run(runSpec(reference).command(List.of(command)).build());
     }
 
@@ -317,6 +369,7 @@ public final class Davit implements AutoCloseable {
      * @throws DavitException as {@link #workspace(String)} does; USAGE for a ttl that is zero or negative
      */
     public OpenWorkspace workspace(String reference, Duration ttl) {
+        dev.davit.oci.internal.Args.reference(reference, "Davit.workspace");
         RunTarget t = image(reference);
         CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
                 .limits(defaultLimits(t)).build();

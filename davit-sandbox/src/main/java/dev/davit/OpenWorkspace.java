@@ -2,6 +2,7 @@ package dev.davit;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.internal.Args;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspace;
@@ -17,6 +18,10 @@ import java.util.Map;
  * A workspace opened through {@link Davit#workspace}: commands run in its /workspace, files read and written there,
  * its changes since creation ({@link #diff}). Closing it removes the workspace (its sandbox and state) unless it was
  * {@link #keep kept}; {@link Workspaces} does the rest (snapshots, services, shells) by {@link #id}.
+ *
+ * <p>A handle is thread-safe: several threads may exec, read and write through it at once (commands run side by
+ * side; a file write is atomic, so a reader sees the old content or the new). {@link #close} removes the workspace
+ * under any call still running in it: close a handle when its threads are done with it.
  */
 public final class OpenWorkspace implements AutoCloseable {
     private final Davit davit;
@@ -57,6 +62,7 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        (stopped elsewhere, or its sandbox is gone); NOT_FOUND when it was removed
      */
     public ExecResult exec(String... command) {
+        Args.given(command, "OpenWorkspace.exec", "command", "give the argv, e.g. \"sh\", \"-c\", \"make test\"");
         return exec(List.of(command), Map.of(), Davit.DEFAULT_TIMEOUT);
     }
 
@@ -70,6 +76,8 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link #exec(String...)} does
      */
     public ExecResult exec(List<String> command, Map<String, String> env, Duration timeout) {
+        Args.given(command, "OpenWorkspace.exec", "command", "give the argv, e.g. List.of(\"make\", \"test\")");
+        Args.given(env, "OpenWorkspace.exec", "env", "give Map.of() for no variables");
         return exec(ExecRequest.builder(command).env(env).timeout(timeout).build());
     }
 
@@ -81,6 +89,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link #exec(String...)} does
      */
     public ExecResult exec(ExecRequest r) {
+        Args.given(r, "OpenWorkspace.exec", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
         return workspaces().exec(id(), r);
     }
 
@@ -92,6 +101,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * @throws DavitException as {@link #writeFile(String, byte[])} does
      */
     public void writeFile(String path, String content) {
+        Args.given(content, "OpenWorkspace.writeFile", "content", "give \"\" for an empty file");
         writeFile(path, content.getBytes(StandardCharsets.UTF_8));
     }
 
@@ -106,6 +116,8 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        written
      */
     public void writeFile(String path, byte[] content) {
+        Args.given(path, "OpenWorkspace.writeFile", "path", "give a path relative to /workspace, e.g. src/main.c");
+        Args.given(content, "OpenWorkspace.writeFile", "content", "give new byte[0] for an empty file");
         workspaces().writeFile(id(), path, new ByteArrayInputStream(content));
     }
 
@@ -130,6 +142,7 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        closed
      */
     public byte[] readBytes(String path) {
+        Args.given(path, "OpenWorkspace.readBytes", "path", "give a path relative to /workspace, e.g. src/main.c");
         return workspaces().readFile(id(), path, 0).bytes();
     }
 

@@ -414,12 +414,12 @@ final class WorkspaceCommand extends GroupCommand {
             out.result(WorkspaceJson.diff(d), p -> {
                 for (WorkspaceDiff.Change c : d.changes()) {
                     p.println(switch (c.kind()) {
-                        case "added" -> "A ";
-                        case "deleted" -> "D ";
-                        case "mode" -> "M ";
-                        default -> "C ";
-                    } + Text.escaped(c.path(), false) + (c.kind().equals("mode") ? String.format(" %04o -> %04o",
-                            c.oldMode(), c.newMode()) : ""));
+                        case ADDED -> "A ";
+                        case DELETED -> "D ";
+                        case MODE -> "M ";
+                        case MODIFIED -> "C ";
+                    } + Text.escaped(c.path(), false) + (c.kind() == WorkspaceDiff.Change.Kind.MODE ? " "
+                            + c.oldModeOctal() + " -> " + c.newModeOctal() : ""));
                 }
                 p.print(Text.escaped(d.patch(), true)); // names are quoted already; the text is the sandbox's
             });

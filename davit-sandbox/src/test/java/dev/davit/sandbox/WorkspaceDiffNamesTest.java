@@ -65,7 +65,7 @@ class WorkspaceDiffNamesTest extends BwrapWorkspaces {
 
         WorkspaceDiff d = workspaces.diff(w.id());
         TreeSet<String> listed = new TreeSet<>();
-        d.changes().stream().filter(c -> c.type().equals("file")).forEach(c -> listed.add(c.path()));
+        d.changes().stream().filter(c -> c.type() == WorkspaceDiff.Change.Type.FILE).forEach(c -> listed.add(c.path()));
         TreeSet<String> expected = new TreeSet<>(NAMES.values());
         expected.add("README");
         assertEquals(expected, listed);

@@ -208,7 +208,7 @@ class WorkspaceRaceTest extends BwrapWorkspaces {
             assertTrue(e.getMessage().contains("the limit of one export"), e.getMessage());
             assertFalse(Files.exists(tmp.resolve("big.tar")));
             WorkspaceDiff d = workspaces.diff(w.id());
-            assertTrue(d.changes().stream().anyMatch(x -> x.path().equals("big") && x.kind().equals("added")));
+            assertTrue(d.changes().stream().anyMatch(x -> x.path().equals("big") && x.kind() == WorkspaceDiff.Change.Kind.ADDED));
             assertTrue(d.changes().stream().anyMatch(x -> x.path().equals(nl)));
             assertTrue(d.patch().contains("Files /dev/null and b/big differ"), d.patch());
         });

@@ -92,7 +92,7 @@ class WorkspacesTest extends BwrapWorkspaces {
         sh(w, "echo new > added.txt; echo TWO > src/main.txt; rm gone.txt; chmod 600 README");
         WorkspaceDiff d = workspaces.diff(w.id());
         Map<String, String> kinds = d.changes().stream()
-                .collect(Collectors.toMap(WorkspaceDiff.Change::path, WorkspaceDiff.Change::kind));
+                .collect(Collectors.toMap(WorkspaceDiff.Change::path, c -> c.kind().toString()));
         assertEquals(Map.of("added.txt", "added", "src/main.txt", "modified", "gone.txt", "deleted",
                 "README", "mode"), kinds);
         assertTrue(d.patch().contains("--- a/src/main.txt\n+++ b/src/main.txt\n"), d.patch());
@@ -205,7 +205,7 @@ class WorkspacesTest extends BwrapWorkspaces {
         assertEquals(Map.of("src/main.txt", "modified", "added.txt", "added", "gone.txt", "deleted",
                 "bin.dat", "deleted", "README", "mode", "d", "added", "d/e", "added"),
                 workspaces.diff(w.id(), "v2").changes().stream()
-                        .collect(Collectors.toMap(WorkspaceDiff.Change::path, WorkspaceDiff.Change::kind)));
+                        .collect(Collectors.toMap(WorkspaceDiff.Change::path, c -> c.kind().toString())));
         assertTrue(workspaces.diff(w.id(), "v2").patch().contains(" v2\n+v3\n"));
 
         assertEquals(SandboxStatus.RUNNING, workspaces.reset(w.id(), "v2").status());

@@ -96,13 +96,21 @@ public final class Installer {
      * @param builder builds environments that have a {@code source.build} profile; null: never build
      * @param offline never touch the network: only installs, profile directories and the store serve
      * @param notes   hears one line for each decision a user should know about (a fallback and its reason)
+     * @param progress hears the transfer of the pulls an install makes; null: nothing
      */
-    public record Options(LocalBuilder builder, boolean offline, java.util.function.Consumer<String> notes) {
+    public record Options(LocalBuilder builder, boolean offline, java.util.function.Consumer<String> notes,
+                          ProgressListener progress) {
         /** Online, no local builds, notes dropped: what installs did before builds existed. */
         public static final Options DEFAULTS = new Options(null, false, n -> { });
 
         public Options {
             notes = notes == null ? n -> { } : notes;
+            progress = progress == null ? ProgressListener.NONE : progress;
+        }
+
+        /** Options whose pulls report no progress. */
+        public Options(LocalBuilder builder, boolean offline, java.util.function.Consumer<String> notes) {
+            this(builder, offline, notes, null);
         }
     }
 
@@ -464,7 +472,7 @@ public final class Installer {
     private Filled fromOci(Environment e, Path partial) {
         Reference ref = ociReference(e);
         PlatformSelector platforms = PlatformSelector.of(Platform.parse(platformOf(e)));
-        PullResult pulled = client.pull(ref, platforms, ProgressListener.NONE);
+        PullResult pulled = client.pull(ref, platforms, options.progress());
         return fromStore(e, ref, pulled.resolvedDigest(), pulled.target(), partial);
     }
 
@@ -525,7 +533,7 @@ public final class Installer {
                             + " and Installer.Options.offline forbids pulling it again; run"
                             + " Installer.install(catalog, " + e.name() + ") online");
                 }
-                client.pull(ref, PlatformSelector.of(Platform.parse(platformOf(e))), ProgressListener.NONE);
+                client.pull(ref, PlatformSelector.of(Platform.parse(platformOf(e))), options.progress());
                 if (!blobIntact(blob, l)) {
                     throw new DavitException(Kind.VERIFICATION, "blob " + l.digest() + " of " + ref
                             + " does not match its digest after a fresh pull; run DavitClient.fsck(true)");

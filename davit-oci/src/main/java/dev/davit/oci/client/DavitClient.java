@@ -7,6 +7,7 @@ import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.ImageBuilder;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
+import dev.davit.oci.internal.Args;
 import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.copy.PullResult;
 import dev.davit.oci.artifact.Artifacts;
@@ -38,11 +39,18 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The davit library's entry point. Build one from {@link ClientOptions} and reuse it; it is thread-safe.
+ * The davit library's entry point. Build one from {@link ClientOptions} and reuse it; it is thread-safe: one client
+ * may serve any number of threads at once (pulls of the same image share the store's locks; see docs/DESIGN.md,
+ * Concurrency).
+ *
+ * <p>The methods that move content take a {@link ProgressListener} (null, or {@link ProgressListener#NONE}, for none)
+ * and, where an index may be met, a {@link PlatformSelector}; each has a shorter form without them, for this
+ * machine's platform and no progress. A null argument that the method needs is refused with a
+ * {@link NullPointerException} naming the method, the parameter and what to give instead.
  *
  * <pre>{@code
  * try (DavitClient davit = DavitClient.create(ClientOptions.defaults())) {
- *     PullResult r = davit.pull("alpine:3.20", PlatformSelector.host(), ProgressListener.NONE);
+ *     PullResult r = davit.pull("alpine:3.20");     // this machine's platform, no progress
  *     System.out.println(r.target().digest());
  * }
  * }</pre>
@@ -70,7 +78,8 @@ public final class DavitClient implements AutoCloseable {
      * @return a new client; close it when done
      */
     public static DavitClient create(ClientOptions options) {
-        return new DavitClient(options);
+        return new DavitClient(Args.given(options, "DavitClient.create", "options",
+                "give ClientOptions.defaults() or ClientOptions.anonymous(store)"));
     }
 
     /** {@return the options this client was made with} */
@@ -101,13 +110,37 @@ public final class DavitClient implements AutoCloseable {
      *
      * @param reference the image to pull, e.g. {@code alpine:3.20} or {@code ghcr.io/o/r@sha256:...}
      * @param platforms which manifests of an index to take, e.g. {@link PlatformSelector#host()}
-     * @param progress receives progress events, from several threads; {@link ProgressListener#NONE} for none
+     * @param progress receives progress events, from several threads; null or {@link ProgressListener#NONE} for
+     *     none
      * @return what was resolved, stored and downloaded
      * @throws DavitException of kind USAGE for a malformed reference, NOT_FOUND (no such image or platform), AUTH,
      *     NETWORK, VERIFICATION (content did not match its digest) or STORE
      */
     public PullResult pull(String reference, PlatformSelector platforms, ProgressListener progress) {
-        return pull(Reference.parse(reference), platforms, progress);
+        return pull(Reference.parse(Args.reference(reference, "DavitClient.pull")), platforms, progress);
+    }
+
+    /**
+     * {@link #pull(String, PlatformSelector, ProgressListener)} of this machine's platform, with no progress.
+     *
+     * @param reference the image to pull, e.g. {@code alpine:3.20}
+     * @return what was resolved, stored and downloaded
+     * @throws DavitException as {@link #pull(String, PlatformSelector, ProgressListener)}
+     */
+    public PullResult pull(String reference) {
+        return pull(reference, PlatformSelector.host(), ProgressListener.NONE);
+    }
+
+    /**
+     * {@link #pull(String, PlatformSelector, ProgressListener)} of this machine's platform.
+     *
+     * @param reference the image to pull, e.g. {@code alpine:3.20}
+     * @param progress receives progress events, from several threads; null for none
+     * @return what was resolved, stored and downloaded
+     * @throws DavitException as {@link #pull(String, PlatformSelector, ProgressListener)}
+     */
+    public PullResult pull(String reference, ProgressListener progress) {
+        return pull(reference, PlatformSelector.host(), progress);
     }
 
     /**
@@ -120,7 +153,11 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind NOT_FOUND, AUTH, NETWORK, VERIFICATION or STORE
      */
     public PullResult pull(Reference ref, PlatformSelector platforms, ProgressListener progress) {
-        return withRegistry(progress, client -> new Copier(store()).pull(client, ref, platforms, progress));
+        Args.given(ref, "DavitClient.pull", "ref", "give a reference, e.g. Reference.parse(\"alpine:3.20\")");
+        PlatformSelector p = Args.given(platforms, "DavitClient.pull", "platforms", "give PlatformSelector.host()"
+                + " for this machine's, or use the method without it");
+        ProgressListener l = orNone(progress);
+        return withRegistry(l, client -> new Copier(store()).pull(client, ref, p, l));
     }
 
     /**
@@ -136,14 +173,27 @@ public final class DavitClient implements AutoCloseable {
      *     the store, AUTH, NETWORK or VERIFICATION as the registry answers
      */
     public PushResult push(String reference, String target, ProgressListener progress) {
-        Reference src = Reference.parse(reference);
+        Reference src = Reference.parse(Args.reference(reference, "DavitClient.push"));
         Reference dst = target == null ? src : Reference.parse(target);
         StoreEntry e = store().entry(src.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 src + " is not in the store; pull or build it first (see DavitClient.images())"));
         return pushFromStore(store(), e.descriptor(), dst, progress);
     }
 
-    private PushResult pushFromStore(OciStore from, Descriptor top, Reference dst, ProgressListener progress) {
+    /**
+     * {@link #push(String, String, ProgressListener)} with no progress.
+     *
+     * @param reference the image in the store
+     * @param target where to push it, or null for {@code reference} itself
+     * @return what was pushed and how
+     * @throws DavitException as {@link #push(String, String, ProgressListener)}
+     */
+    public PushResult push(String reference, String target) {
+        return push(reference, target, ProgressListener.NONE);
+    }
+
+    private PushResult pushFromStore(OciStore from, Descriptor top, Reference dst, ProgressListener listener) {
+        ProgressListener progress = orNone(listener);
         Map<Digest, Reference> mountFrom = new HashMap<>();
         for (StoreEntry other : from.entries()) {
             Reference r;
@@ -193,6 +243,15 @@ public final class DavitClient implements AutoCloseable {
      *     VERIFICATION or STORE
      */
     public CopyResult copy(String source, String destination, PlatformSelector platforms, ProgressListener progress) {
+        Args.given(source, "DavitClient.copy", "source", "give a reference or oci:PATH[:NAME]");
+        Args.given(destination, "DavitClient.copy", "destination", "give a reference or oci:PATH[:NAME]");
+        Args.given(platforms, "DavitClient.copy", "platforms", "give PlatformSelector.host() for this machine's, or"
+                + " use the method without it");
+        return copyChecked(source, destination, platforms, orNone(progress));
+    }
+
+    private CopyResult copyChecked(String source, String destination, PlatformSelector platforms,
+                                   ProgressListener progress) {
         LayoutSpec srcLayout = LayoutSpec.parse(source);
         LayoutSpec dstLayout = LayoutSpec.parse(destination);
         if (srcLayout != null && dstLayout != null) {
@@ -272,23 +331,40 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
+     * {@link #copy(String, String, PlatformSelector, ProgressListener)} of this machine's platform from an index,
+     * with no progress.
+     *
+     * @param source a reference, or {@code oci:PATH[:NAME]}
+     * @param destination a reference, or {@code oci:PATH[:NAME]}
+     * @return a pull result when the destination is a layout, else a push result
+     * @throws DavitException as {@link #copy(String, String, PlatformSelector, ProgressListener)}
+     */
+    public CopyResult copy(String source, String destination) {
+        return copy(source, destination, PlatformSelector.host(), ProgressListener.NONE);
+    }
+
+    /**
      * Creates an artifact from files (stored and named {@code reference} in the store) and pushes it.
      *
      * @param reference the artifact's name, e.g. {@code ghcr.io/o/kernel:6.1}
      * @param artifactType the manifest's {@code artifactType}, a media type
      * @param files the files, one layer each; at least one, with distinct file names
-     * @param annotations the manifest's annotations; empty for none
-     * @param progress receives progress events, from several threads
+     * @param annotations the manifest's annotations; empty or null for none
+     * @param progress receives progress events, from several threads; null for none
      * @return what was pushed
      * @throws DavitException of kind USAGE for a malformed reference, type or file list, STORE when the store
      *     cannot be written, AUTH or NETWORK as the registry answers
      */
     public PushResult artifactPush(String reference, String artifactType, List<Artifacts.FileSpec> files,
                                    Map<String, String> annotations, ProgressListener progress) {
-        Reference ref = Reference.parse(reference);
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.artifactPush"));
+        Args.given(artifactType, "DavitClient.artifactPush", "artifactType", "give a media type, e.g."
+                + " application/vnd.example.thing.v1");
+        Args.given(files, "DavitClient.artifactPush", "files", "give at least one Artifacts.FileSpec");
+        Map<String, String> notes = annotations == null ? Map.of() : annotations;
         Descriptor md;
         try (AutoCloseable session = store().session()) {
-            md = Artifacts.create(store(), artifactType, files, annotations);
+            md = Artifacts.create(store(), artifactType, files, notes);
             store().setEntry(ref.toString(), md, Map.of(OciStore.RESOLVED_AT, java.time.Instant.now().toString()));
         } catch (DavitException e) {
             throw e;
@@ -299,21 +375,50 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
+     * {@link #artifactPush(String, String, List, Map, ProgressListener)} with no annotations and no progress.
+     *
+     * @param reference the artifact's name, e.g. {@code ghcr.io/o/kernel:6.1}
+     * @param artifactType the manifest's {@code artifactType}, a media type
+     * @param files the files, one layer each; at least one, with distinct file names
+     * @return what was pushed
+     * @throws DavitException as {@link #artifactPush(String, String, List, Map, ProgressListener)}
+     */
+    public PushResult artifactPush(String reference, String artifactType, List<Artifacts.FileSpec> files) {
+        return artifactPush(reference, artifactType, files, Map.of(), ProgressListener.NONE);
+    }
+
+    /**
      * Pulls an artifact and writes its files (by title) into {@code dir}.
      *
      * @param reference the artifact to pull
      * @param dir the directory to write into; created if missing
-     * @param mediaTypes when not empty, only files of these media types are written
-     * @param progress receives progress events, from several threads
+     * @param mediaTypes when not empty, only files of these media types are written; null or empty for all
+     * @param progress receives progress events, from several threads; null for none
      * @return the pull and the files written
      * @throws DavitException as {@link #pull(String, PlatformSelector, ProgressListener)}, or as
      *     {@link Artifacts#extract} when writing the files
      */
     public ArtifactPull artifactPull(String reference, java.nio.file.Path dir, java.util.Set<String> mediaTypes,
                                      ProgressListener progress) {
+        Args.reference(reference, "DavitClient.artifactPull");
+        Args.given(dir, "DavitClient.artifactPull", "dir", "give the directory to write the files into");
         PullResult r = pull(reference, PlatformSelector.host(), progress);
         Manifest m = store().readManifest(r.target());
-        return new ArtifactPull(r, Artifacts.extract(store(), m, dir, mediaTypes));
+        return new ArtifactPull(r, Artifacts.extract(store(), m, dir, mediaTypes == null ? java.util.Set.of()
+                : mediaTypes));
+    }
+
+    /**
+     * {@link #artifactPull(String, java.nio.file.Path, java.util.Set, ProgressListener)} of every file, with no
+     * progress.
+     *
+     * @param reference the artifact to pull
+     * @param dir the directory to write into; created if missing
+     * @return the pull and the files written
+     * @throws DavitException as {@link #artifactPull(String, java.nio.file.Path, java.util.Set, ProgressListener)}
+     */
+    public ArtifactPull artifactPull(String reference, java.nio.file.Path dir) {
+        return artifactPull(reference, dir, java.util.Set.of(), ProgressListener.NONE);
     }
 
     /**
@@ -352,6 +457,11 @@ public final class DavitClient implements AutoCloseable {
         }
     }
 
+    private static ProgressListener orNone(ProgressListener progress) {
+        return progress == null ? ProgressListener.NONE : progress;
+    }
+
+
     private <T> T withRegistry(ProgressListener progress, java.util.function.Function<RegistryClient, T> work) {
         RegistryClient client = new RegistryClient(options.registry(), authenticator,
                 msg -> progress.onEvent(new ProgressEvent.Retry(msg)));
@@ -368,15 +478,33 @@ public final class DavitClient implements AutoCloseable {
      *
      * @param dir the directory whose content becomes the new layer
      * @param reference the name for the image, with a tag, e.g. {@code app:dev}
-     * @param options the build settings
-     * @param progress receives progress events
+     * @param options the build settings, e.g. {@link BuildOptions#defaults()}
+     * @param progress receives progress events; null for none
      * @return what was built
      * @throws DavitException of kind USAGE for a bad directory, reference or base, NOT_FOUND when the base is not
      *     in the store, STORE when the store cannot be written
      */
     public BuildResult build(java.nio.file.Path dir, String reference, BuildOptions options,
                              ProgressListener progress) {
-        return new ImageBuilder(store()).build(dir, Reference.parse(reference), options, progress);
+        Args.given(dir, "DavitClient.build", "dir", "give the directory whose content becomes the layer");
+        Reference ref = Reference.parse(Args.given(reference, "DavitClient.build", "reference", "give the image's"
+                + " name with a tag, e.g. app:dev"));
+        Args.given(options, "DavitClient.build", "options", "give BuildOptions.defaults() or one of"
+                + " BuildOptions.builder()");
+        return new ImageBuilder(store()).build(dir, ref, options, orNone(progress));
+    }
+
+    /**
+     * {@link #build(java.nio.file.Path, String, BuildOptions, ProgressListener)} with no progress.
+     *
+     * @param dir the directory whose content becomes the new layer
+     * @param reference the name for the image, with a tag, e.g. {@code app:dev}
+     * @param options the build settings, e.g. {@link BuildOptions#defaults()}
+     * @return what was built
+     * @throws DavitException as {@link #build(java.nio.file.Path, String, BuildOptions, ProgressListener)}
+     */
+    public BuildResult build(java.nio.file.Path dir, String reference, BuildOptions options) {
+        return build(dir, reference, options, ProgressListener.NONE);
     }
 
     /**
@@ -386,7 +514,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind USAGE for a malformed reference, NOT_FOUND, AUTH, NETWORK or VERIFICATION
      */
     public Descriptor remoteDigest(String reference) {
-        return registry.headManifest(Reference.parse(reference));
+        return registry.headManifest(Reference.parse(Args.reference(reference, "DavitClient.remoteDigest")));
     }
 
     /**
@@ -396,7 +524,8 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind USAGE for a malformed name, NOT_FOUND, AUTH or NETWORK
      */
     public List<String> tags(String repository) {
-        return registry.tags(Reference.parseRepository(repository));
+        return registry.tags(Reference.parseRepository(Args.given(repository, "DavitClient.tags", "repository",
+                "give a repository, e.g. alpine or ghcr.io/o/r")));
     }
 
     /** {@return what the store holds: every named entry} */
@@ -411,7 +540,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind USAGE for a malformed reference
      */
     public Optional<StoreEntry> find(String reference) {
-        return store().entry(Reference.parse(reference).toString());
+        return store().entry(Reference.parse(Args.reference(reference, "DavitClient.find")).toString());
     }
 
     /**
@@ -422,7 +551,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind USAGE for a malformed reference, STORE when the store cannot be written
      */
     public boolean remove(String reference) {
-        return store().removeEntry(Reference.parse(reference).toString());
+        return store().removeEntry(Reference.parse(Args.reference(reference, "DavitClient.remove")).toString());
     }
 
     /**
@@ -432,17 +561,33 @@ public final class DavitClient implements AutoCloseable {
      * @param reference the image in the store
      * @param dir the target directory; created if missing
      * @param platforms picks the manifest from an index; null means this machine's
-     * @param unpackOptions the limits and privileges
+     * @param unpackOptions the limits and privileges, e.g. {@link UnpackOptions#defaults()}
      * @return what was written, skipped and noted
      * @throws DavitException of kind NOT_FOUND when the image is not in the store, else as
      *     {@link Unpacker#unpack}
      */
     public UnpackResult unpack(String reference, java.nio.file.Path dir, PlatformSelector platforms,
                                UnpackOptions unpackOptions) {
-        Reference ref = Reference.parse(reference);
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.unpack"));
+        Args.given(dir, "DavitClient.unpack", "dir", "give the directory to unpack into (missing or empty)");
+        Args.given(unpackOptions, "DavitClient.unpack", "unpackOptions", "give UnpackOptions.defaults(), or use the"
+                + " method without it");
         StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 ref + " is not in the store; pull it first"));
         return new Unpacker(store(), unpackOptions).unpack(e.descriptor(), platforms, dir);
+    }
+
+    /**
+     * {@link #unpack(String, java.nio.file.Path, PlatformSelector, UnpackOptions)} of this machine's platform,
+     * with {@link UnpackOptions#defaults()}.
+     *
+     * @param reference the image in the store
+     * @param dir the target directory; created if missing
+     * @return what was written, skipped and noted
+     * @throws DavitException as {@link #unpack(String, java.nio.file.Path, PlatformSelector, UnpackOptions)}
+     */
+    public UnpackResult unpack(String reference, java.nio.file.Path dir) {
+        return unpack(reference, dir, PlatformSelector.host(), UnpackOptions.defaults());
     }
 
     /**
@@ -487,7 +632,7 @@ public final class DavitClient implements AutoCloseable {
      *     VERIFICATION for a corrupt manifest or config
      */
     public Inspection inspectLocal(String reference) {
-        Reference ref = Reference.parse(reference);
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.inspectLocal"));
         StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 ref + " is not in the store; pull it first or use DavitClient.inspectRemote"));
         Manifest m = store().readManifest(e.descriptor());
@@ -507,7 +652,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind USAGE for a malformed reference, NOT_FOUND, AUTH, NETWORK or VERIFICATION
      */
     public Inspection inspectRemote(String reference, PlatformSelector platforms) {
-        Reference ref = Reference.parse(reference);
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.inspectRemote"));
         RegistryClient.FetchedManifest top = registry.fetchManifest(ref);
         RegistryClient.FetchedManifest shown = top;
         if (top.manifest() instanceof ImageIndex idx && platforms != null && !platforms.all()) {
@@ -522,6 +667,17 @@ public final class DavitClient implements AutoCloseable {
             config = parseConfig(registry.fetchBlobBytes(ref, im.config(), MAX_CONFIG_BYTES), im.config().digest());
         }
         return new Inspection(ref, shown.descriptor(), shown.manifest(), config, null);
+    }
+
+    /**
+     * {@link #inspectRemote(String, PlatformSelector)} of this machine's platform from an index.
+     *
+     * @param reference the image at the registry
+     * @return its manifest and config; {@link Inspection#entry()} is null
+     * @throws DavitException as {@link #inspectRemote(String, PlatformSelector)}
+     */
+    public Inspection inspectRemote(String reference) {
+        return inspectRemote(reference, PlatformSelector.host());
     }
 
     private static boolean isJson(String mediaType) {
@@ -561,7 +717,11 @@ public final class DavitClient implements AutoCloseable {
      */
     public java.nio.file.Path login(String registryHost, dev.davit.oci.auth.Credentials credentials,
                                     java.nio.file.Path configFile) {
-        String host = normalizeRegistry(registryHost);
+        String host = normalizeRegistry(Args.given(registryHost, "DavitClient.login", "registryHost",
+                "give a registry, e.g. ghcr.io"));
+        Args.given(credentials, "DavitClient.login", "credentials", "give Credentials.basic(user, password)");
+        Args.given(configFile, "DavitClient.login", "configFile", "give the davit config file, or use the method"
+                + " without it");
         RegistryAuthenticator auth = new RegistryAuthenticator(r -> credentials, options.registry());
         try (RegistryClient check = new RegistryClient(options.registry(), auth, msg -> { })) {
             check.ping(host, null);
@@ -590,7 +750,10 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException as {@link #logout(String)}
      */
     public boolean logout(String registryHost, java.nio.file.Path configFile) {
-        return dev.davit.oci.auth.DavitConfig.removeCredentials(configFile, normalizeRegistry(registryHost));
+        String host = normalizeRegistry(Args.given(registryHost, "DavitClient.logout", "registryHost",
+                "give a registry, e.g. ghcr.io"));
+        return dev.davit.oci.auth.DavitConfig.removeCredentials(Args.given(configFile, "DavitClient.logout",
+                "configFile", "give the davit config file, or use the method without it"), host);
     }
 
     /** {@code host[:port]} as references name it ({@code index.docker.io} and friends become {@code docker.io}). */
@@ -641,7 +804,10 @@ public final class DavitClient implements AutoCloseable {
     public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
                                                     dev.davit.oci.bundle.ExportOptions options,
                                                     ProgressListener progress) {
-        return new dev.davit.oci.bundle.BundleWriter(store()).export(refs, file, options, progress);
+        Args.given(refs, "DavitClient.export", "refs", "give the references in the store to export");
+        Args.given(file, "DavitClient.export", "file", "give the bundle file to write");
+        Args.given(options, "DavitClient.export", "options", "give ExportOptions.defaults()");
+        return new dev.davit.oci.bundle.BundleWriter(store()).export(refs, file, options, orNone(progress));
     }
 
     /**
@@ -657,7 +823,23 @@ public final class DavitClient implements AutoCloseable {
     public dev.davit.oci.bundle.ImportResult importBundle(java.nio.file.Path file,
                                                           dev.davit.oci.bundle.ImportOptions options,
                                                           ProgressListener progress) {
-        return new dev.davit.oci.bundle.BundleImporter(store()).importBundle(file, options, progress);
+        Args.given(file, "DavitClient.importBundle", "file", "give the bundle file to import");
+        Args.given(options, "DavitClient.importBundle", "options", "give ImportOptions.defaults()");
+        return new dev.davit.oci.bundle.BundleImporter(store()).importBundle(file, options, orNone(progress));
+    }
+
+    /**
+     * {@link #importBundle(java.nio.file.Path, dev.davit.oci.bundle.ImportOptions, ProgressListener)} with no
+     * progress.
+     *
+     * @param file the bundle file
+     * @param options how entries are named, and the limits
+     * @return the references set and the blobs stored
+     * @throws DavitException as {@link dev.davit.oci.bundle.BundleImporter#importBundle}
+     */
+    public dev.davit.oci.bundle.ImportResult importBundle(java.nio.file.Path file,
+                                                          dev.davit.oci.bundle.ImportOptions options) {
+        return importBundle(file, options, ProgressListener.NONE);
     }
 
     /**
@@ -667,7 +849,8 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException as {@link dev.davit.oci.bundle.BundleInspector#inspect}
      */
     public dev.davit.oci.bundle.BundleInfo inspectBundle(java.nio.file.Path file) {
-        return new dev.davit.oci.bundle.BundleInspector().inspect(file);
+        return new dev.davit.oci.bundle.BundleInspector().inspect(Args.given(file, "DavitClient.inspectBundle", "file",
+                "give the bundle file to read"));
     }
 
     @Override

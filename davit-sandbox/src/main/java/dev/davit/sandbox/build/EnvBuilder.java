@@ -153,6 +153,39 @@ public final class EnvBuilder {
          */
         default void downloads(int done, int total) {
         }
+
+        /**
+         * A listener that tells {@code lines} each phase as it begins, how long it took, and the package downloads
+         * at each quarter: what a library user's notices hear of a build.
+         *
+         * @param lines hears one line at a time
+         * @return the listener
+         */
+        static Listener lines(java.util.function.Consumer<String> lines) {
+            return new Listener() {
+                private int shownQuarter = -1;
+
+                @Override
+                public void phase(String line) {
+                    shownQuarter = -1;
+                    lines.accept(line);
+                }
+
+                @Override
+                public void phaseDone(String line, java.time.Duration took) {
+                    lines.accept(line + ": done in " + took.toMillis() / 100 / 10.0 + " s");
+                }
+
+                @Override
+                public void downloads(int done, int total) {
+                    int quarter = total == 0 ? 0 : done * 4 / total;
+                    if (quarter != shownQuarter) {
+                        shownQuarter = quarter;
+                        lines.accept("downloaded " + done + " of " + total + " packages");
+                    }
+                }
+            };
+        }
     }
 
     private final DavitClient client;

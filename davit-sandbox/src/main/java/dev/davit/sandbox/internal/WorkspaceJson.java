@@ -125,10 +125,10 @@ public final class WorkspaceJson {
         for (WorkspaceDiff.Change c : d.changes()) {
             ObjectNode e = a.addObject();
             e.put("path", c.path());
-            e.put("kind", c.kind());
-            e.put("type", c.type());
-            e.put("old_mode", c.oldMode() < 0 ? null : String.format("%04o", c.oldMode()));
-            e.put("new_mode", c.newMode() < 0 ? null : String.format("%04o", c.newMode()));
+            e.put("kind", c.kind().toString());
+            e.put("type", c.type().toString());
+            e.put("old_mode", c.oldModeOctal());
+            e.put("new_mode", c.newModeOctal());
         }
         o.put("patch", d.patch());
         o.put("redacted", d.redacted());

@@ -48,14 +48,87 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
      * One changed path.
      *
      * @param path    relative to /workspace
-     * @param kind    {@code added}, {@code deleted}, {@code modified} (content, link target or type) or {@code mode}
-     *                (only the permission bits)
-     * @param type    what the path is now ({@code file}, {@code dir}, {@code symlink} or {@code other}); for a
-     *                deleted path, what it was
-     * @param oldMode the baseline's permission bits, -1 when added
+     * @param kind    what changed
+     * @param type    what the path is now; for a deleted path, what it was
+     * @param oldMode the baseline's permission bits, -1 when added ({@link #oldModeOctal} shows them as
+     *                {@code 0644})
      * @param newMode the current permission bits, -1 when deleted
      */
-    public record Change(String path, String kind, String type, int oldMode, int newMode) {
+    public record Change(String path, Kind kind, Type type, int oldMode, int newMode) {
+        /** What changed at a path; {@link #toString} is the word the CLI's JSON and docs/JSON.md use. */
+        public enum Kind {
+            /** The path is new. */
+            ADDED,
+            /** The path is gone. */
+            DELETED,
+            /** Its content, link target or type changed (perhaps its permission bits too). */
+            MODIFIED,
+            /** Only its permission bits changed. */
+            MODE;
+
+            /** {@return {@code added}, {@code deleted}, {@code modified} or {@code mode}} */
+            @Override
+            public String toString() {
+                return name().toLowerCase(java.util.Locale.ROOT);
+            }
+        }
+
+        /** What a path is; {@link #toString} is the word the CLI's JSON and docs/JSON.md use. */
+        public enum Type {
+            /** A regular file. */
+            FILE,
+            /** A directory. */
+            DIR,
+            /** A symbolic link. */
+            SYMLINK,
+            /** Anything else (a device, a FIFO, a socket). */
+            OTHER;
+
+            /** {@return {@code file}, {@code dir}, {@code symlink} or {@code other}} */
+            @Override
+            public String toString() {
+                return name().toLowerCase(java.util.Locale.ROOT);
+            }
+
+            static Type of(String word) {
+                return valueOf(word.toUpperCase(java.util.Locale.ROOT));
+            }
+        }
+
+        /**
+         * A change; {@code kind} and {@code type} not null.
+         *
+         * @param path    relative to /workspace
+         * @param kind    what changed
+         * @param type    what the path is now, or was
+         * @param oldMode the baseline's permission bits, -1 when added
+         * @param newMode the current permission bits, -1 when deleted
+         */
+        public Change {
+            dev.davit.oci.internal.Args.given(kind, "WorkspaceDiff.Change", "kind", "give one of Change.Kind");
+            dev.davit.oci.internal.Args.given(type, "WorkspaceDiff.Change", "type", "give one of Change.Type");
+        }
+
+        /** {@return the baseline's permission bits as a file mode is written, e.g. {@code 0644}; null when added} */
+        public String oldModeOctal() {
+            return octal(oldMode);
+        }
+
+        /** {@return the current permission bits as a file mode is written, e.g. {@code 0755}; null when deleted} */
+        public String newModeOctal() {
+            return octal(newMode);
+        }
+
+        private static String octal(int mode) {
+            return mode < 0 ? null : String.format("%04o", mode);
+        }
+
+        /** {@return e.g. {@code Change[path=run.sh, kind=mode, type=file, oldMode=0644, newMode=0755]}} */
+        @Override
+        public String toString() {
+            return "Change[path=" + path + ", kind=" + kind + ", type=" + type + ", oldMode=" + oldModeOctal()
+                    + ", newMode=" + newModeOctal() + "]";
+        }
     }
 
     /** Files larger than this are compared, but not shown as text in {@link #patch}. */
@@ -84,21 +157,21 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
             try (Dir.Opened of = oldFile ? open(baseline, p) : null; Dir.Opened nf = newFile ? open(current, p) : null) {
                 Change c;
                 if (b == null) {
-                    c = new Change(p, "added", a.type(), -1, a.mode());
+                    c = new Change(p, Change.Kind.ADDED, Change.Type.of(a.type()), -1, a.mode());
                 } else if (a == null) {
-                    c = new Change(p, "deleted", b.type(), b.mode(), -1);
+                    c = new Change(p, Change.Kind.DELETED, Change.Type.of(b.type()), b.mode(), -1);
                 } else if (!b.type().equals(a.type()) || !Objects.equals(b.target(), a.target())
                         || oldFile && (of == null || nf == null || !Tree.sameContent(of, nf, budget))) {
-                    c = new Change(p, "modified", a.type(), b.mode(), a.mode());
+                    c = new Change(p, Change.Kind.MODIFIED, Change.Type.of(a.type()), b.mode(), a.mode());
                 } else if (b.mode() != a.mode()) {
-                    c = new Change(p, "mode", a.type(), b.mode(), a.mode());
+                    c = new Change(p, Change.Kind.MODE, Change.Type.of(a.type()), b.mode(), a.mode());
                 } else {
                     continue;
                 }
                 String shown = redactor.redact(p);
                 redacted |= !shown.equals(p);
                 changes.add(new Change(shown, c.kind(), c.type(), c.oldMode(), c.newMode()));
-                if (!c.kind().equals("mode") && (oldFile || newFile)) {
+                if (c.kind() != Change.Kind.MODE && (oldFile || newFile)) {
                     java.util.concurrent.atomic.AtomicBoolean hit = new java.util.concurrent.atomic.AtomicBoolean(
                             !shown.equals(p));
                     String text = unified(p, oldFile, of, newFile, nf, MAX_PATCH - patch.length(), budget,

@@ -36,6 +36,10 @@ import java.util.stream.Stream;
  * that uses only its API. State: {@code <stateDir>/<id>/workspace.json} and {@code baseline/} (a copy of the seed).
  * A container workspace's tree is in its sandbox's own layer ({@link ContainerArea}), a microVM's in the VM's disk,
  * reached through its guest agent ({@link VmArea}). See docs/WORKSPACES.md.
+ *
+ * <p>Thread-safe, and safe across processes: one instance may serve many threads (the MCP server's calls do), and
+ * several davits may work on one state directory. A workspace's start, stop, reset, snapshots and removal take its
+ * lock and happen one after the other; execs, file reads and writes, services and shells run side by side.
  */
 public final class Workspaces {
     /** Where the workspace is in the sandbox. */

@@ -139,7 +139,7 @@ class VmWorkspacesTest {
         sh("echo new > added.txt; echo TWO > src/main.txt; rm gone.txt; chmod 600 bin.dat");
         WorkspaceDiff d = workspaces.diff(w.id());
         Map<String, String> kinds = d.changes().stream()
-                .collect(Collectors.toMap(WorkspaceDiff.Change::path, WorkspaceDiff.Change::kind));
+                .collect(Collectors.toMap(WorkspaceDiff.Change::path, c -> c.kind().toString()));
         assertThat(kinds).containsEntry("added.txt", "added").containsEntry("src/main.txt", "modified")
                 .containsEntry("gone.txt", "deleted").containsEntry("bin.dat", "mode")
                 .containsEntry("README", "modified").containsEntry("new/dir/blob.bin", "added");
