@@ -568,11 +568,8 @@ public final class Nat {
         if (Host.alive(rec[0], rec[1])) {
             ProcessHandle.of(rec[0]).ifPresent(h -> {
                 h.destroyForcibly();
-                try {
-                    h.onExit().get(10, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    // best effort: it ends anyway once its namespace is gone
-                }
+                // best effort: it ends anyway once its namespace is gone
+                Host.awaitEnd(List.of(h), java.time.Duration.ofSeconds(10));
             });
         }
         try {
