@@ -339,8 +339,7 @@ public final class EnvBuilder {
         Path bb = staticBusybox();
         Files.createDirectories(rootfs.resolve("bin"));
         Path target = rootfs.resolve("bin/busybox");
-        Files.copy(bb, target);
-        target.toFile().setExecutable(true, false);
+        dev.davit.sandbox.internal.Executables.copy(bb, target, 0755); // run at once below: see Executables
         ProcessBuilder pb = new ProcessBuilder(target.toString(), "--list-full").redirectErrorStream(true);
         Process p = pb.start();
         String listing;

@@ -555,16 +555,9 @@ public final class Jail {
         Path dir = (state.getParent() == null ? state : state.getParent()).resolve("cache").resolve("jail");
         Path f = dir.resolve((String) named[0]);
         try {
-            if (!Files.isRegularFile(f)) {
-                // executable before it has its name: a create at once in another thread or davit that finds the
-                // name runs it at once (made 0600 and chmodded after the rename, it failed with EACCES)
-                Files.createDirectories(dir);
-                Path tmp = dir.resolve("." + named[0] + "." + dev.davit.oci.internal.RandomHex.of(4));
-                dev.davit.oci.internal.Fs.writeAtomically(tmp, (byte[]) named[1], dir);
-                Files.setAttribute(tmp, "unix:mode", 0755);
-                Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            }
-            return f;
+            // complete, executable and closed everywhere before it has its name: another thread or davit that
+            // finds the name runs it at once (see Executables)
+            return dev.davit.sandbox.internal.Executables.installOnce(f, (byte[]) named[1], 0755);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write davit's exec helper " + f + ": " + e.getMessage());
         }
