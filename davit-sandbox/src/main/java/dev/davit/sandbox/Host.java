@@ -58,12 +58,12 @@ public final class Host {
      * @param options whose search path is looked in
      * @param name    a util-linux or coreutils program's name, e.g. {@code nsenter}
      * @return its path
-     * @throws DavitException NOT_FOUND naming its package when it is missing
+     * @throws DavitException HOST_UNSUPPORTED naming its package when it is missing
      */
     public static Path tool(SandboxOptions options, String name) {
         Path p = options.which(name);
         if (p == null) {
-            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; long-lived"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, name + " (util-linux or coreutils) is not installed; long-lived"
                     + " sandboxes need it");
         }
         return p;

@@ -326,7 +326,7 @@ public final class EnvBuilder {
     private static Path staticBusybox() throws IOException {
         Path bb = which("busybox");
         if (bb == null || !VmImages.isStaticExecutable(bb.toRealPath())) {
-            throw new DavitException(Kind.NOT_FOUND, "no static busybox on the PATH; install the busybox-static"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "no static busybox on the PATH; install the busybox-static"
                     + " package (scripts/install-deps.sh)");
         }
         return bb.toRealPath();
@@ -478,7 +478,7 @@ public final class EnvBuilder {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while " + what + " ran");
+            throw new DavitException(Kind.CANCELLED, "interrupted while " + what + " ran");
         }
     }
 

@@ -281,6 +281,22 @@ public final class Jail {
         return null;
     }
 
+    /** Waits for {@code t} to end (10 s at most: it ends a killed run), an interrupt kept for afterwards. */
+    private static void joinUninterruptibly(Thread t) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        boolean interrupted = false;
+        while (t.isAlive() && System.nanoTime() < deadline) {
+            try {
+                t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Each of {@code binds} at {@code DIR/NAME} (read-only for a name ending in {@code :ro}). */
     private static void bindAll(Mounts m, Map<String, Path> binds) throws IOException {
         for (Map.Entry<String, Path> b : binds.entrySet()) {
@@ -316,9 +332,12 @@ public final class Jail {
         try {
             t.join();
         } catch (InterruptedException e) {
+            // the jail thread kills what it started and unmounts; the caller's clean-up comes after that
             t.interrupt();
+            joinUninterruptibly(t);
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while the sandbox ran");
+            throw result.get() instanceof DavitException d && d.kind() == Kind.CANCELLED ? d
+                    : new DavitException(Kind.CANCELLED, "interrupted while the sandbox ran");
         }
         Object r = result.get();
         if (r instanceof Object[] ok) {
@@ -652,7 +671,7 @@ public final class Jail {
     private static Path tool(SandboxOptions options, String name) {
         Path p = options.which(name);
         if (p == null) {
-            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; davit needs"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, name + " (util-linux or coreutils) is not installed; davit needs"
                     + " it to confine sandboxes as root");
         }
         return p;
