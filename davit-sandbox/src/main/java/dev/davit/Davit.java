@@ -338,8 +338,9 @@ public final class Davit implements AutoCloseable {
      * @param command   the argv (after the image's Entrypoint, if any); empty for the image's Cmd
      * @return the command's exit code, captured output and timings
      * @throws DavitException as {@link #image} does; USAGE when there is no command to run (none given, and the
-     *                        image has neither Entrypoint nor Cmd); another kind when this host cannot make the
-     *                        sandbox (see {@link Sandboxes#doctor})
+     *                        image has neither Entrypoint nor Cmd); HOST_UNSUPPORTED (or another kind) when this host
+     *                        cannot make the sandbox (see {@link Sandboxes#doctor}); CANCELLED when the calling
+     *                        thread is interrupted (as {@link Sandboxes#run(RunSpec)})
      */
     public ExecResult run(String reference, String... command) {
         dev.davit.oci.internal.Args.reference(reference, "Davit.run");

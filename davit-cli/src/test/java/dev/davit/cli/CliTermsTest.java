@@ -60,7 +60,8 @@ class CliTermsTest {
      */
     private static final Set<String> NOT_CLI_TERMS = Set.of("C.UTF", "SANDBOX.md", "SCHILY.xattr",
             "Davit.Builder.reapEvery", "Davit.Builder.sandboxOptions", "Davit.Builder.home", "Davit.open", "Davit.workspace", "ExecRequest.builder",
-            "ExecSpec.Builder.capture", "ExecSpec.Builder.stdin", "ExecSpec.Builder.tees", "Sandboxes.spawn");
+            "ExecSpec.Builder.capture", "ExecSpec.Builder.stdin", "ExecSpec.Builder.tees", "Sandboxes.spawn",
+            "SandboxOptions.withBwrap");
 
     /** One string of a library source: a literal, or adjacent literals joined with {@code +}. */
     record Literal(Path file, int line, String text) {

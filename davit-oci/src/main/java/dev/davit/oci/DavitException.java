@@ -29,6 +29,14 @@ public class DavitException extends RuntimeException {
         STATE(8),
         /** What davit ran in a sandbox failed: a service that exited early or never became ready. */
         FAILED(9),
+        /**
+         * This host cannot make the sandbox asked for: a program it needs is not installed (bubblewrap, an OCI
+         * runtime, QEMU, slirp4netns, ...) or the kernel lacks what it needs. The fix is on the host (see
+         * {@code Sandboxes.doctor()}), not in the request.
+         */
+        HOST_UNSUPPORTED(10),
+        /** The calling thread was interrupted (e.g. {@code Future.cancel(true)}): what it ran was ended first. */
+        CANCELLED(11),
         /** Anything else. */
         INTERNAL(1);
 
@@ -41,7 +49,7 @@ public class DavitException extends RuntimeException {
         /**
          * The process exit code the CLI ends with for this kind.
          *
-         * @return the exit code, 1 to 9
+         * @return the exit code, 1 to 11
          */
         public int exitCode() {
             return exitCode;

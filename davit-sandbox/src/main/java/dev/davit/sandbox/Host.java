@@ -58,12 +58,12 @@ public final class Host {
      * @param options whose search path is looked in
      * @param name    a util-linux or coreutils program's name, e.g. {@code nsenter}
      * @return its path
-     * @throws DavitException NOT_FOUND naming its package when it is missing
+     * @throws DavitException HOST_UNSUPPORTED naming its package when it is missing
      */
     public static Path tool(SandboxOptions options, String name) {
         Path p = options.which(name);
         if (p == null) {
-            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; long-lived"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, name + " (util-linux or coreutils) is not installed; long-lived"
                     + " sandboxes need it");
         }
         return p;
@@ -300,21 +300,54 @@ public final class Host {
 
     /**
      * Kills {@code p} and everything under it (a sandbox's processes are its descendants in the host's view), and
-     * waits up to 10 seconds for each to end.
+     * waits up to 10 seconds for them to end (see {@link #awaitEnd}).
      *
      * @param p the process
      */
     public static void killTree(Process p) {
-        List<ProcessHandle> kids = p.descendants().toList();
+        List<ProcessHandle> all = new java.util.ArrayList<>(p.descendants().toList());
         p.destroyForcibly();
-        kids.forEach(ProcessHandle::destroyForcibly);
+        all.forEach(ProcessHandle::destroyForcibly);
+        all.add(p.toHandle());
+        awaitEnd(all, java.time.Duration.ofSeconds(10));
+    }
+
+    /**
+     * Waits until none of {@code processes} runs any more ({@link #running}: a zombie is gone), or {@code limit}
+     * passed. It polls /proc every few milliseconds: {@link ProcessHandle#onExit} of a process that is not this
+     * JVM's child polls too, but first after 300 ms and one process after the other, which made a killed run's
+     * return late by a second or more.
+     *
+     * @param processes the processes, e.g. a tree just killed
+     * @param limit     how long to wait at most
+     * @return true when all ended, false when some still ran at the limit. An interrupt does not cut the wait
+     *         short (a cancelled run's processes must still end first); the thread's interrupt status is kept
+     */
+    public static boolean awaitEnd(java.util.Collection<ProcessHandle> processes, java.time.Duration limit) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        List<ProcessHandle> left = new java.util.ArrayList<>(processes);
+        long pause = 1;
+        boolean interrupted = false;
         try {
-            p.onExit().get(10, TimeUnit.SECONDS);
-            for (ProcessHandle k : kids) {
-                k.onExit().get(10, TimeUnit.SECONDS);
+            while (true) {
+                left.removeIf(h -> !running(h));
+                if (left.isEmpty()) {
+                    return true;
+                }
+                if (System.nanoTime() > deadline) {
+                    return false;
+                }
+                try {
+                    Thread.sleep(pause);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+                pause = Math.min(pause * 2, 20);
             }
-        } catch (Exception e) {
-            // reported by the caller's timeout; nothing more to do
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }

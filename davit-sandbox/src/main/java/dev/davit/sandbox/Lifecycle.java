@@ -288,7 +288,7 @@ public final class Lifecycle {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+            throw new DavitException(Kind.CANCELLED, "interrupted");
         }
     }
 }

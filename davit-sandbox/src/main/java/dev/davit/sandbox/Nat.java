@@ -140,29 +140,29 @@ public final class Nat {
      *
      * @param options whose search path is looked in
      * @return the tools
-     * @throws DavitException NOT_FOUND naming the package of a missing tool; USAGE when {@code /dev/net/tun} is
-     *                        missing or this user cannot open it
+     * @throws DavitException HOST_UNSUPPORTED naming the package of a missing tool, or when
+     *                        {@code /dev/net/tun} is missing or this user cannot open it
      */
     public static Tools tools(SandboxOptions options) {
         Path slirp = options.which(SLIRP4NETNS);
         if (slirp == null) {
-            throw new DavitException(Kind.NOT_FOUND, "slirp4netns is not installed; Network.NAT needs it: install the"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "slirp4netns is not installed; Network.NAT needs it: install the"
                     + " slirp4netns package (or use Network.HOST to share the host's network)");
         }
         Path ip = options.which("ip");
         if (ip == null) {
-            throw new DavitException(Kind.NOT_FOUND, "ip (iproute2) is not installed; Network.NAT needs it: install"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "ip (iproute2) is not installed; Network.NAT needs it: install"
                     + " the iproute2 package");
         }
         Path unshare = options.which("unshare");
         Path sleep = options.which("sleep");
         if (unshare == null || sleep == null) {
-            throw new DavitException(Kind.NOT_FOUND, "unshare or sleep is not installed; Network.NAT needs them:"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "unshare or sleep is not installed; Network.NAT needs them:"
                     + " install util-linux and coreutils");
         }
         String tun = tunProblem(TUN);
         if (tun != null) {
-            throw new DavitException(Kind.USAGE, tun);
+            throw new DavitException(Kind.HOST_UNSUPPORTED, tun);
         }
         if (!Jail.AS_ROOT) {
             return new Tools(unshare, ip, sleep, slirp, null, null, null);
@@ -171,7 +171,7 @@ public final class Nat {
         Path setpriv = options.which("setpriv");
         Path cat = options.which("cat");
         if (nsenter == null || setpriv == null || cat == null) {
-            throw new DavitException(Kind.NOT_FOUND, "nsenter, setpriv or cat is not installed; Network.NAT needs them"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "nsenter, setpriv or cat is not installed; Network.NAT needs them"
                     + " to run slirp4netns unprivileged: install util-linux and coreutils");
         }
         return new Tools(unshare, ip, sleep, slirp, nsenter, setpriv, cat);
@@ -568,11 +568,8 @@ public final class Nat {
         if (Host.alive(rec[0], rec[1])) {
             ProcessHandle.of(rec[0]).ifPresent(h -> {
                 h.destroyForcibly();
-                try {
-                    h.onExit().get(10, TimeUnit.SECONDS);
-                } catch (Exception e) {
-                    // best effort: it ends anyway once its namespace is gone
-                }
+                // best effort: it ends anyway once its namespace is gone
+                Host.awaitEnd(List.of(h), java.time.Duration.ofSeconds(10));
             });
         }
         try {
@@ -588,7 +585,7 @@ public final class Nat {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while the sandbox's network was set up");
+            throw new DavitException(Kind.CANCELLED, "interrupted while the sandbox's network was set up");
         }
     }
 }

@@ -178,13 +178,7 @@ public final class OneShot {
                 List<ProcessHandle> all = new ArrayList<>(h.descendants().toList());
                 all.add(h);
                 all.forEach(ProcessHandle::destroyForcibly);
-                for (ProcessHandle x : all) {
-                    try {
-                        x.onExit().get(10, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        // the directory is still deleted
-                    }
-                }
+                Host.awaitEnd(all, java.time.Duration.ofSeconds(10)); // the directory is deleted all the same
             });
         }
     }

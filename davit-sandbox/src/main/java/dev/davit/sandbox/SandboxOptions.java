@@ -20,9 +20,16 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * directory now: helpers such as davit-exec run elsewhere).
      *
      * @throws NullPointerException when {@code stateDir} is null
+     * @throws dev.davit.oci.DavitException USAGE when {@code bwrap} is given but is no executable file (a
+     *         misconfiguration is no command's failure: found only when a run starts, it looked like one)
      */
     public SandboxOptions {
         stateDir = Objects.requireNonNull(stateDir, "stateDir").toAbsolutePath();
+        if (bwrap != null && !(java.nio.file.Files.isRegularFile(bwrap) && java.nio.file.Files.isExecutable(bwrap))) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "SandboxOptions.withBwrap: "
+                    + bwrap + (java.nio.file.Files.exists(bwrap) ? " is not an executable file" : " does not exist")
+                    + "; give the path of the bwrap (bubblewrap) binary, or null to look bwrap up on the search path");
+        }
     }
 
     /**
@@ -51,6 +58,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      *
      * @param v the binary, or null to look {@code bwrap} up on the search path
      * @return new options, otherwise the same
+     * @throws dev.davit.oci.DavitException USAGE when {@code v} is given but is no executable file
      */
     public SandboxOptions withBwrap(Path v) {
         return new SandboxOptions(stateDir, v, searchPath, allowWeakerSandbox);
@@ -113,12 +121,12 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * The bubblewrap binary.
      *
      * @return {@link #bwrapOrNull}'s path
-     * @throws dev.davit.oci.DavitException NOT_FOUND naming the package when it is not installed
+     * @throws dev.davit.oci.DavitException HOST_UNSUPPORTED naming the package when it is not installed
      */
     public Path bwrap() {
         Path p = bwrapOrNull();
         if (p == null) {
-            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.NOT_FOUND, "bwrap (bubblewrap)"
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.HOST_UNSUPPORTED, "bwrap (bubblewrap)"
                     + " is not installed; install the bubblewrap package (see Sandboxes.doctor())");
         }
         return p;

@@ -69,8 +69,10 @@ public final class Sandboxes {
      * @param spec what to run and how
      * @return what the run did
      * @throws DavitException USAGE for an unknown backend or runtime, a run the backend refuses or limits this host
-     *                        cannot enforce; NOT_FOUND when the backend's tools are not installed (see
-     *                        {@link #doctor}); STORE when the state directory cannot be made
+     *                        cannot enforce; HOST_UNSUPPORTED when the backend's tools are not installed or this
+     *                        host cannot make its sandbox (see {@link #doctor}); STORE when the state directory
+     *                        cannot be made; CANCELLED when the calling thread is interrupted (the run is ended
+     *                        and removed first; the thread's interrupt status stays set)
      */
     public ExecResult run(RunSpec spec) {
         return run(spec, null, null);

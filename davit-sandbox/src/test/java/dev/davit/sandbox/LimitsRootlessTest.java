@@ -169,7 +169,7 @@ class LimitsRootlessTest {
             if (open) {
                 assertThat(r).isEqualTo("exit 0\n");
             } else {
-                assertThat(r).startsWith("error USAGE: Network.NAT needs /dev/net/tun, which this user cannot open")
+                assertThat(r).startsWith("error HOST_UNSUPPORTED: Network.NAT needs /dev/net/tun, which this user cannot open")
                         .contains("chmod 0666 /dev/net/tun", "Network.HOST");
             }
             assertThat(BusyboxRootfs.entries(state)).isEmpty();

@@ -339,8 +339,8 @@ public final class DavitMcpServer implements AutoCloseable {
             throw pins.rewrite(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return error("internal", "the call was cancelled while its environment was installing (the install"
-                    + " goes on)", 1);
+            return error("cancelled", "the call was cancelled while its environment was installing (the install"
+                    + " goes on)", DavitException.Kind.CANCELLED.exitCode());
         } finally {
             releases.forEach(Runnable::run);
             pins.close();

@@ -69,7 +69,7 @@ final class ArchiveSource {
                     + "; check the URL and the network");
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.NETWORK, "interrupted while fetching archive " + url);
+            throw new DavitException(Kind.CANCELLED, "interrupted while fetching archive " + url);
         }
     }
 

@@ -92,7 +92,7 @@ public final class Pusher {
                     // after an earlier failure
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new DavitException(Kind.NETWORK, "interrupted");
+                    throw new DavitException(Kind.CANCELLED, "interrupted");
                 }
             }
             if (failure != null) {

@@ -200,7 +200,7 @@ public final class RegistryClient implements AutoCloseable {
                 permits.acquire();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new DavitException(Kind.NETWORK, "interrupted");
+                throw new DavitException(Kind.CANCELLED, "interrupted");
             }
             try (Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path, pullScope(repo), headers))) {
                 int status = r.status();

@@ -323,7 +323,7 @@ public final class Transport implements AutoCloseable {
             Thread.sleep(d);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.NETWORK, "interrupted while waiting to retry");
+            throw new DavitException(Kind.CANCELLED, "interrupted while waiting to retry");
         }
     }
 

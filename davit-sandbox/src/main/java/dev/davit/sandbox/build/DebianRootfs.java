@@ -64,7 +64,7 @@ final class DebianRootfs {
 
     static Mode probe(boolean root, String user, Path etc, Path sysctl) {
         if (EnvBuilder.which("mmdebstrap") == null) {
-            throw new DavitException(Kind.NOT_FOUND, "mmdebstrap is not installed; install the mmdebstrap package"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "mmdebstrap is not installed; install the mmdebstrap package"
                     + " (scripts/install-deps.sh) or build the busybox profile");
         }
         if (root) {
@@ -72,7 +72,7 @@ final class DebianRootfs {
         }
         for (String tool : List.of("newuidmap", "newgidmap")) {
             if (EnvBuilder.which(tool) == null) {
-                throw new DavitException(Kind.NOT_FOUND, tool + " is not installed: a build without root needs it"
+                throw new DavitException(Kind.HOST_UNSUPPORTED, tool + " is not installed: a build without root needs it"
                         + " for mmdebstrap's user namespace; install the uidmap package, or build as root");
             }
         }
@@ -155,7 +155,7 @@ final class DebianRootfs {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while mmdebstrap ran");
+            throw new DavitException(Kind.CANCELLED, "interrupted while mmdebstrap ran");
         }
         if (late.get()) {
             throw new DavitException(Kind.INTERNAL, "mmdebstrap did not finish within " + MINUTES + " minutes;"

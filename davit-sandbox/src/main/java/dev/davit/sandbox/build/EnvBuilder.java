@@ -359,7 +359,7 @@ public final class EnvBuilder {
     private static Path staticBusybox() throws IOException {
         Path bb = which("busybox");
         if (bb == null || !VmImages.isStaticExecutable(bb.toRealPath())) {
-            throw new DavitException(Kind.NOT_FOUND, "no static busybox on the PATH; install the busybox-static"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "no static busybox on the PATH; install the busybox-static"
                     + " package (scripts/install-deps.sh)");
         }
         return bb.toRealPath();
@@ -372,8 +372,7 @@ public final class EnvBuilder {
         Path bb = staticBusybox();
         Files.createDirectories(rootfs.resolve("bin"));
         Path target = rootfs.resolve("bin/busybox");
-        Files.copy(bb, target);
-        target.toFile().setExecutable(true, false);
+        dev.davit.sandbox.internal.Executables.copy(bb, target, 0755); // run at once below: see Executables
         ProcessBuilder pb = new ProcessBuilder(target.toString(), "--list-full").redirectErrorStream(true);
         Process p = pb.start();
         String listing;
@@ -512,7 +511,7 @@ public final class EnvBuilder {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while " + what + " ran");
+            throw new DavitException(Kind.CANCELLED, "interrupted while " + what + " ran");
         }
     }
 

@@ -161,13 +161,22 @@ public final class BwrapBackend implements Backend {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
                     + e.getMessage());
         } finally {
-            if (cg != null) {
-                cg.destroy();
+            // an interrupted caller (CANCELLED) gets its run removed all the same: the clean-up's waits (cgroups
+            // emptied, the disk unmounted) must not end early; the interrupt status is set again afterwards
+            boolean interrupted = Thread.interrupted();
+            try {
+                if (cg != null) {
+                    cg.destroy();
+                }
+                Disk.release(options, state);
+                Host.deleteTree(state);
+                Subids.deleteTree(options, state); // what an image User wrote there, a subordinate id's
+                OneShot.ended(state);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
             }
-            Disk.release(options, state);
-            Host.deleteTree(state);
-            Subids.deleteTree(options, state); // what an image User wrote there, a subordinate id's
-            OneShot.ended(state);
         }
     }
 
@@ -368,7 +377,7 @@ public final class BwrapBackend implements Backend {
         } catch (InterruptedException e) {
             Host.killTree(p);
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while sandbox " + id + " ran");
+            throw new DavitException(Kind.CANCELLED, "interrupted while sandbox " + id + " ran");
         }
         long t3 = System.nanoTime();
         // Nothing outlives the run without a scan of /proc for p's descendants here (which after p's exit would

@@ -504,7 +504,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while exec ran in sandbox " + id);
+            throw new DavitException(Kind.CANCELLED, "interrupted while exec ran in sandbox " + id);
         }
         disk.close();
         long t3 = System.nanoTime();

@@ -235,7 +235,7 @@ public final class Detached {
             throw new DavitException(Kind.INTERNAL, "cannot run kill: " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+            throw new DavitException(Kind.CANCELLED, "interrupted");
         }
         return true;
     }
@@ -356,8 +356,8 @@ public final class Detached {
 
     private static void sleep(long ms) {
         java.util.concurrent.locks.LockSupport.parkNanos(ms * 1_000_000);
-        if (Thread.interrupted()) {
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+        if (Thread.currentThread().isInterrupted()) { // the status stays set for the caller
+            throw new DavitException(Kind.CANCELLED, "interrupted");
         }
     }
 }

@@ -134,7 +134,7 @@ public final class OciRuntimeBackend implements Backend {
         ContainerDriver.refuseWeaker(options, false, spec.rootfs(), spec.image());
         Path bin = options.which(runtime);
         if (bin == null) {
-            throw new DavitException(Kind.NOT_FOUND, runtime + " is not installed; install the " + runtime
+            throw new DavitException(Kind.HOST_UNSUPPORTED, runtime + " is not installed; install the " + runtime
                     + " package or choose another runtime with RunSpec.runtime (see Sandboxes.doctor())");
         }
         Path rootfs = Host.realRootfs(spec.rootfs());
@@ -157,7 +157,7 @@ public final class OciRuntimeBackend implements Backend {
         boolean hideCgroup2 = runtime.equals(CRUN) && hybridControllers() != null;
         Path unshare = options.which("unshare");
         if (unshare == null && (!Overlay.ROOT || hideCgroup2)) {
-            throw new DavitException(Kind.NOT_FOUND, "unshare (util-linux) is not installed; " + runtime + " needs it"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "unshare (util-linux) is not installed; " + runtime + " needs it"
                     + (Overlay.ROOT ? " on this host with hybrid cgroups" : " to run without root") + "; install"
                     + " util-linux or set RunSpec.runtime to " + (runtime.equals(CRUN) ? "runc" : "bwrap"));
         }

@@ -265,7 +265,7 @@ public final class Disk {
     private static void run(SandboxOptions options, String tool, List<String> args) {
         Path exe = options.which(tool);
         if (exe == null) {
-            throw new DavitException(Kind.NOT_FOUND, tool + " (util-linux or e2fsprogs) is not installed; a sandbox's"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, tool + " (util-linux or e2fsprogs) is not installed; a sandbox's"
                     + " disk limit (Limits.diskMiB) needs it as root, or create the sandbox with Limits.diskMiB 0");
         }
         List<String> cmd = new ArrayList<>(List.of(exe.toString()));
@@ -286,7 +286,7 @@ public final class Disk {
             throw new DavitException(Kind.STORE, "cannot run " + exe + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while setting up the sandbox's disk");
+            throw new DavitException(Kind.CANCELLED, "interrupted while setting up the sandbox's disk");
         }
     }
 }

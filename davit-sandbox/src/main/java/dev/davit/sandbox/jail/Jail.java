@@ -281,6 +281,22 @@ public final class Jail {
         return null;
     }
 
+    /** Waits for {@code t} to end (10 s at most: it ends a killed run), an interrupt kept for afterwards. */
+    private static void joinUninterruptibly(Thread t) {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        boolean interrupted = false;
+        while (t.isAlive() && System.nanoTime() < deadline) {
+            try {
+                t.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Each of {@code binds} at {@code DIR/NAME} (read-only for a name ending in {@code :ro}). */
     private static void bindAll(Mounts m, Map<String, Path> binds) throws IOException {
         for (Map.Entry<String, Path> b : binds.entrySet()) {
@@ -316,9 +332,12 @@ public final class Jail {
         try {
             t.join();
         } catch (InterruptedException e) {
+            // the jail thread kills what it started and unmounts; the caller's clean-up comes after that
             t.interrupt();
+            joinUninterruptibly(t);
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while the sandbox ran");
+            throw result.get() instanceof DavitException d && d.kind() == Kind.CANCELLED ? d
+                    : new DavitException(Kind.CANCELLED, "interrupted while the sandbox ran");
         }
         Object r = result.get();
         if (r instanceof Object[] ok) {
@@ -555,16 +574,9 @@ public final class Jail {
         Path dir = (state.getParent() == null ? state : state.getParent()).resolve("cache").resolve("jail");
         Path f = dir.resolve((String) named[0]);
         try {
-            if (!Files.isRegularFile(f)) {
-                // executable before it has its name: a create at once in another thread or davit that finds the
-                // name runs it at once (made 0600 and chmodded after the rename, it failed with EACCES)
-                Files.createDirectories(dir);
-                Path tmp = dir.resolve("." + named[0] + "." + dev.davit.oci.internal.RandomHex.of(4));
-                dev.davit.oci.internal.Fs.writeAtomically(tmp, (byte[]) named[1], dir);
-                Files.setAttribute(tmp, "unix:mode", 0755);
-                Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            }
-            return f;
+            // complete, executable and closed everywhere before it has its name: another thread or davit that
+            // finds the name runs it at once (see Executables)
+            return dev.davit.sandbox.internal.Executables.installOnce(f, (byte[]) named[1], 0755);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write davit's exec helper " + f + ": " + e.getMessage());
         }
@@ -659,7 +671,7 @@ public final class Jail {
     private static Path tool(SandboxOptions options, String name) {
         Path p = options.which(name);
         if (p == null) {
-            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; davit needs"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, name + " (util-linux or coreutils) is not installed; davit needs"
                     + " it to confine sandboxes as root");
         }
         return p;

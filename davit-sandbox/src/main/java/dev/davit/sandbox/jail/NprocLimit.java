@@ -44,7 +44,7 @@ public final class NprocLimit {
      * @param limit the limit ({@link #forSandbox})
      * @param cmd   the chain's command
      * @return {@code prlimit --nproc=L:L -- cmd...}
-     * @throws DavitException NOT_FOUND when prlimit (util-linux) is not installed
+     * @throws DavitException HOST_UNSUPPORTED when prlimit (util-linux) is not installed
      */
     public static List<String> wrap(long limit, List<String> cmd) {
         Path prlimit = null;
@@ -56,7 +56,7 @@ public final class NprocLimit {
             }
         }
         if (prlimit == null) {
-            throw new DavitException(Kind.NOT_FOUND, "prlimit (util-linux) is not installed; it bounds a sandbox's"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "prlimit (util-linux) is not installed; it bounds a sandbox's"
                     + " processes where cgroups cannot be made; install util-linux, or run without limits"
                     + " (Limits.NONE)");
         }

@@ -448,7 +448,7 @@ public record Subids(long uid, long gid, long count) {
     private static String tool(SandboxOptions options, String name) {
         Path p = options.which(name);
         if (p == null) {
-            throw new DavitException(Kind.NOT_FOUND, name + " (util-linux or coreutils) is not installed; rootless"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, name + " (util-linux or coreutils) is not installed; rootless"
                     + " sandboxes with subordinate ids need it");
         }
         return p.toString();

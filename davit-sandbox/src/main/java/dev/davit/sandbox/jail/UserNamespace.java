@@ -47,7 +47,7 @@ final class UserNamespace implements AutoCloseable {
         try {
             p = pb.start();
         } catch (IOException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot start " + setpriv + ": " + e.getMessage());
+            throw new DavitException(Kind.INTERNAL, "cannot start " + pb.command().get(0) + ": " + e.getMessage());
         }
         UserNamespace ns = new UserNamespace(p);
         try {

@@ -133,12 +133,12 @@ public final class Machine {
     static Tools tools(SandboxOptions options) {
         Path qemu = options.which(QEMU);
         if (qemu == null) {
-            throw new DavitException(Kind.NOT_FOUND, QEMU + " is not installed; install the qemu-system-x86 package"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, QEMU + " is not installed; install the qemu-system-x86 package"
                     + " (see Sandboxes.doctor())");
         }
         Path img = options.which(QEMU_IMG);
         if (img == null) {
-            throw new DavitException(Kind.NOT_FOUND, QEMU_IMG + " is not installed; install the qemu-utils package");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, QEMU_IMG + " is not installed; install the qemu-utils package");
         }
         return new Tools(qemu, img);
     }
@@ -328,7 +328,7 @@ public final class Machine {
             throw new DavitException(Kind.STORE, "cannot make the consoles in " + state + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+            throw new DavitException(Kind.CANCELLED, "interrupted");
         }
     }
 
@@ -419,7 +419,7 @@ public final class Machine {
         } catch (InterruptedException e) {
             Host.killTree(p);
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while QEMU started");
+            throw new DavitException(Kind.CANCELLED, "interrupted while QEMU started");
         } catch (IOException e) {
             Host.killTree(p);
             throw new DavitException(Kind.INTERNAL, "cannot read " + state.resolve(PID) + ": " + e.getMessage());

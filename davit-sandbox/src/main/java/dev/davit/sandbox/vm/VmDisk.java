@@ -70,12 +70,12 @@ final class VmDisk implements OfflineDisk {
     static VmDisk open(SandboxOptions options, Sandbox s, Path state) {
         Path debugfs = options.which(DEBUGFS);
         if (debugfs == null) {
-            throw new DavitException(Kind.NOT_FOUND, "debugfs is not installed; install the e2fsprogs package (davit"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "debugfs is not installed; install the e2fsprogs package (davit"
                     + " reads a stopped microVM's disk with it)");
         }
         Path qemuImg = options.which(Machine.QEMU_IMG);
         if (qemuImg == null) {
-            throw new DavitException(Kind.NOT_FOUND, Machine.QEMU_IMG + " is not installed; install the qemu-utils"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Machine.QEMU_IMG + " is not installed; install the qemu-utils"
                     + " package");
         }
         Path rootfs;

@@ -334,7 +334,7 @@ public final class VmImages {
                 "apt-cache cannot resolve " + KERNEL_META_PACKAGE), StandardCharsets.UTF_8);
         String pkg = kernelDependency(out);
         if (pkg == null) {
-            throw new DavitException(Kind.NOT_FOUND, KERNEL_META_PACKAGE + " depends on no linux-image package here;"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, KERNEL_META_PACKAGE + " depends on no linux-image package here;"
                     + " run apt-get update or name the kernel package");
         }
         return pkg;
@@ -687,7 +687,7 @@ public final class VmImages {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while debugfs ran");
+            throw new DavitException(Kind.CANCELLED, "interrupted while debugfs ran");
         } finally {
             Files.deleteIfExists(script);
         }
@@ -736,7 +736,7 @@ public final class VmImages {
         } catch (InterruptedException e) {
             p.destroyForcibly();
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted while " + cmd.get(0) + " ran");
+            throw new DavitException(Kind.CANCELLED, "interrupted while " + cmd.get(0) + " ran");
         }
     }
 
@@ -893,7 +893,7 @@ public final class VmImages {
     private Path tool(String name, String pkg) {
         Path p = which(name);
         if (p == null) {
-            throw new DavitException(Kind.NOT_FOUND, name + " is not installed; install " + pkg);
+            throw new DavitException(Kind.HOST_UNSUPPORTED, name + " is not installed; install " + pkg);
         }
         return p;
     }

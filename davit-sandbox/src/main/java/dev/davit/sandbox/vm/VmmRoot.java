@@ -64,7 +64,7 @@ final class VmmRoot {
             real = program.toRealPath();
             key = real + " " + Files.size(real) + " " + Files.getLastModifiedTime(real).toMillis();
         } catch (IOException e) {
-            throw new DavitException(Kind.NOT_FOUND, program + " cannot be read (" + e.getMessage() + "); reinstall"
+            throw new DavitException(Kind.HOST_UNSUPPORTED, program + " cannot be read (" + e.getMessage() + "); reinstall"
                     + " QEMU (see Sandboxes.doctor())");
         }
         List<RootEntry> cached = FILES.get(key);
@@ -163,7 +163,7 @@ final class VmmRoot {
                     + " them (see docs/SANDBOX.md, The VMM)");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+            throw new DavitException(Kind.CANCELLED, "interrupted");
         }
         List<Path> libs = new ArrayList<>();
         for (String line : text.split("\n")) {
@@ -172,7 +172,7 @@ final class VmmRoot {
                 continue;
             }
             if (l.contains("=> not found")) {
-                throw new DavitException(Kind.NOT_FOUND, object + " needs a shared library that is not installed ("
+                throw new DavitException(Kind.HOST_UNSUPPORTED, object + " needs a shared library that is not installed ("
                         + l + "); reinstall QEMU (see Sandboxes.doctor())");
             }
             int arrow = l.indexOf("=> ");

@@ -433,8 +433,8 @@ public final class Services {
 
     private static void sleep(long ms) {
         java.util.concurrent.locks.LockSupport.parkNanos(ms * 1_000_000);
-        if (Thread.interrupted()) {
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+        if (Thread.currentThread().isInterrupted()) { // the status stays set for the caller
+            throw new DavitException(Kind.CANCELLED, "interrupted");
         }
     }
 }

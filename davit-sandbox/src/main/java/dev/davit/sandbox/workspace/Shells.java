@@ -242,7 +242,7 @@ public final class Shells {
             throw new DavitException(Kind.STORE, "cannot write to shell " + id + ": " + e.getCause().getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+            throw new DavitException(Kind.CANCELLED, "interrupted");
         }
     }
 
@@ -409,7 +409,7 @@ public final class Shells {
             throw new DavitException(Kind.STORE, "cannot read the output of shell " + id + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new DavitException(Kind.INTERNAL, "interrupted");
+            throw new DavitException(Kind.CANCELLED, "interrupted");
         }
     }
 

@@ -255,7 +255,7 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
             }
         } catch (IOException e) {
             if (e.getMessage() != null && e.getMessage().contains("Cannot run program")) {
-                throw new DavitException(Kind.NOT_FOUND, "cannot run diff (" + e.getMessage() + "); install GNU"
+                throw new DavitException(Kind.HOST_UNSUPPORTED, "cannot run diff (" + e.getMessage() + "); install GNU"
                         + " diffutils");
             }
             throw e;

@@ -380,7 +380,7 @@ class OciRuntimeBackendTest {
         Sandboxes none = new Sandboxes(new SandboxOptions(state, null, tmp.toString()));
         assertThatThrownBy(() -> none.run(spec("true").build()))
                 .isInstanceOf(DavitException.class).hasMessageContaining(rt + " is not installed")
-                .extracting(t -> ((DavitException) t).kind()).isEqualTo(DavitException.Kind.NOT_FOUND);
+                .extracting(t -> ((DavitException) t).kind()).isEqualTo(DavitException.Kind.HOST_UNSUPPORTED);
         assertThat(stateEntries()).isEmpty();
     }
 
