@@ -89,11 +89,13 @@ final class Tools {
                 .command(false, "The command and its arguments, e.g. [\"sh\", \"-c\", \"echo hi\"] (default: the"
                         + " image's entrypoint).")
                 .option("disk", INTEGER, "--disk", DISK)
+                .with(Tools::resources)
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
+                    policy.resources(a);
                     List<String> disk = policy.disk(a);
-                    call.release(policy.reserveRun(call::progress));
+                    call.release(policy.reserveRun(a, call::progress));
                     return disk;
                 })
                 .hints(Tool.Hints.CHANGE)
@@ -163,11 +165,13 @@ final class Tools {
                         + " slower start).").oneOf("container", "vm")
                 .option("secrets", ENV, "", SECRETS)
                 .option("disk", INTEGER, "--disk", DISK)
+                .with(Tools::resources)
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
+                    policy.resources(a);
                     List<String> disk = policy.disk(a);
-                    call.release(policy.reserveWorkspace());
+                    call.release(policy.reserveWorkspace(a));
                     List<String> extra = new ArrayList<>(secretFiles(a, call::scratch));
                     extra.addAll(disk);
                     if (a.get("seed") != null) {
@@ -495,6 +499,14 @@ final class Tools {
                 .returns("id", "string", "The shell closed.")
                 .returns("removed", "boolean", "true.").build());
         return List.copyOf(t);
+    }
+
+    /** A sandbox's memory and CPU limits ({@code run}, {@code workspace_create}; see {@link Policy#resources}). */
+    private static Tool.Builder resources(Tool.Builder b) {
+        return b.option("memory", INTEGER, "--memory", "Memory in MiB (default 1024; a microVM's: 512), at most the"
+                        + " server's --max-memory; past it a process is oom_killed.")
+                .option("cpus", NUMBER, "--cpus", "CPU time in CPUs (default 1; fractions allowed, a microVM's a"
+                        + " whole number of vCPUs), at most the server's --max-cpus; nproc shows it rounded up.");
     }
 
     /** What a command's result says of its output and end ({@code run}, {@code workspace_exec}). */
