@@ -42,7 +42,7 @@ final class Tools {
     /** What a read's {@code redacted} says. */
     static final String REDACTED_READ = "Whether a secret value in it is shown as [REDACTED:NAME] (then the content"
             + " is not the file's bytes; size stays the file's).";
-    /** The most characters of a patch workspace_diff returns. */
+    /** The most characters of a patch workspace_diff returns at once (a page). */
     static final int MAX_PATCH = 64 << 10;
     /** About how long env_pull waits for an install before it answers "installing" (see {@link Installs}). */
     static final long LONG_WAIT_S = 40;
@@ -204,6 +204,7 @@ final class Tools {
                 .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
                 .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
+                .hints(Tool.Hints.DESTRUCTIVE) // a command may delete or overwrite the workspace's files
                 .returns("exit_code", "integer", "The command's exit code (124: timed out).")
                 .with(Tools::outputs)
                 .returns("truncated", "boolean", "Whether output_limit left output out: read it with"
@@ -251,7 +252,7 @@ final class Tools {
                     return List.of();
                 }).build());
         t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
-                + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.IDEMPOTENT).build());
+                + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
                 + " were).", "start", true).hints(Tool.Hints.IDEMPOTENT).build());
         t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace", "Delete a workspace: its sandbox, files"
@@ -273,17 +274,19 @@ final class Tools {
                         + " directory further down).").build());
         t.add(Tool.builder("workspace_file_read", CORE, "Read a file of a workspace", "Read a file of /workspace:"
                         + " 'content' is its text when it is UTF-8, else 'content_base64' holds its bytes. At most"
-                        + " 'max_bytes' (default 65536): 'truncated' says whether there was more[[workspace_exec| (read"
-                        + " further in with workspace_exec, e.g. tail -c or sed -n)]].", "workspace", "file", "read")
+                        + " 'max_bytes' (default 65536) from 'offset': while 'truncated', read on from"
+                        + " 'next_offset'.", "workspace", "file", "read")
                 .positional("workspace", WS)
                 .positional("path", "The file, relative to /workspace.")
                 .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes.").byDefault(65536)
                 .atLeast(1).atMost(MAX_OUTPUT)
+                .option("offset", INTEGER, "--offset", "From this byte (default 0).")
                 .hints(Tool.Hints.READ)
                 .post(Tools::withText)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
-                .returns("truncated", "boolean", "Whether max_bytes cut it.")
+                .returns("truncated", "boolean", "Whether more follows.")
+                .returns("next_offset", "integer", "Where the next page starts.")
                 .returns("redacted", "boolean", REDACTED_READ)
                 .returns("content", Json2.nullable("string"), "The text, or null when not UTF-8.")
                 .maybe("content_base64", "string", "The bytes read, base64, when not UTF-8.").build());
@@ -301,20 +304,23 @@ final class Tools {
                 .returns("bytes", "integer", "Bytes written.").build());
         t.add(Tool.builder("workspace_diff", CORE, "Show a workspace's changes", "What changed in /workspace since the"
                         + " baseline (or a snapshot): added, modified, deleted and mode changes, with a unified diff"
-                        + " of text files (at most " + MAX_PATCH / 1024 + " KiB of it). Next: workspace_reset to"
+                        + " of text files, " + MAX_PATCH / 1024 + " KiB of it at a time: while patch_truncated, call"
+                        + " again with offset next_offset, or narrow it with 'paths'. Next: workspace_reset to"
                         + " undo[[workspace_snapshot_create|, workspace_snapshot_create to keep a point]].",
                         "workspace", "diff")
                 .positional("workspace", WS)
                 .option("snapshot", STRING, "--snapshot", "Compare with this snapshot instead of the baseline.")
+                .option("paths", STRINGS, "--path", "Only these paths and what is below them.")
+                .option("offset", INTEGER, "--patch-offset", "The patch from this character (default 0).")
+                .check((a, call) -> List.of("--patch-max=" + MAX_PATCH))
                 .hints(Tool.Hints.READ)
-                .post(Tools::capPatch)
                 .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
                 .returns("patch", "string", "The unified diff of text files.")
                 .returns("redacted", "boolean", "Whether a secret value is shown as [REDACTED:NAME] in a path or"
                         + " the patch (a file's diff where one was does not apply).")
-                .returns("patch_truncated", "boolean", "Whether the patch was longer and only its start is here"
-                        + " (diff single files with workspace_exec).").build());
-        t.add(Tool.builder("workspace_snapshot_create", FULL, "Snapshot a workspace", "Save /workspace's current"
+                .returns("patch_truncated", "boolean", "Whether more of the patch follows.")
+                .returns("next_offset", "integer", "Where the patch's next page starts.").build());
+        t.add(Tool.builder("workspace_snapshot_create", CORE, "Snapshot a workspace", "Save /workspace's current"
                         + " files as a named snapshot to diff against or reset to later. At most 32 per workspace,"
                         + " holding at most 4 times its disk together: delete old ones with workspace_snapshot_delete.",
                         "workspace", "snapshot",
@@ -324,12 +330,12 @@ final class Tools {
                 .returns("name", "string", "The snapshot.")
                 .returns("files", "integer", "Entries saved.")
                 .returns("bytes", "integer", "Bytes saved.").build());
-        t.add(Tool.builder("workspace_snapshot_list", FULL, "List snapshots", "List a workspace's snapshots (name,"
+        t.add(Tool.builder("workspace_snapshot_list", CORE, "List snapshots", "List a workspace's snapshots (name,"
                         + " created, entries, bytes).", "workspace", "snapshot", "ls")
                 .positional("workspace", WS)
                 .hints(Tool.Hints.READ)
                 .returns("snapshots", Tool.arrayOf("name", "created_at", "files", "bytes"), "The snapshots.").build());
-        t.add(Tool.builder("workspace_snapshot_delete", FULL, "Delete a snapshot", "Delete a snapshot of a workspace"
+        t.add(Tool.builder("workspace_snapshot_delete", CORE, "Delete a snapshot", "Delete a snapshot of a workspace"
                         + " (its files are kept).", "workspace", "snapshot", "rm")
                 .positional("workspace", WS)
                 .positional("name", "The snapshot.")
@@ -379,7 +385,7 @@ final class Tools {
                         + " context must match exactly and a failing hunk changes nothing and is named. Next:"
                         + " workspace_diff or workspace_exec to test.", "workspace", "patch")
                 .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
+                .hints(Tool.Hints.DESTRUCTIVE) // it replaces and deletes files; applied twice it fails
                 .input("patch", "The unified diff text.")
                 .check((a, call) -> List.of(scratchFile(call.scratch(), "patch", ((String) a.get("patch"))
                         .getBytes(StandardCharsets.UTF_8)).toString()))
@@ -392,7 +398,7 @@ final class Tools {
                         + " workspace_exec to talk to it, workspace_service_logs, workspace_service_stop.",
                         "workspace", "service", "start")
                 .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("name", "The service's name (letters, digits, '.', '_', '-').")
                 .option("ready_port", INTEGER, "--ready-port", "Ready when something listens on this TCP port in"
                         + " the sandbox.")
@@ -451,7 +457,7 @@ final class Tools {
                         + " Enter; send \\u0003 for Ctrl-C or use workspace_shell_signal). Next:"
                         + " workspace_shell_read.", "workspace", "shell", "write")
                 .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("shell", "The shell id from workspace_shell_open.")
                 .input("data", "The text to type, e.g. \"echo hi\\n\".")
                 .check((a, call) -> List.of(literal((String) a.get("data"))))
@@ -485,7 +491,7 @@ final class Tools {
                         + " foreground process group,"
                 + " as Ctrl-C would (INT).", "workspace", "shell", "signal")
                 .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("shell", "The shell id.")
                 .positional("signal", "The signal: INT (as Ctrl-C), TERM, KILL, HUP, QUIT, USR1 or USR2.")
                 .oneOf(dev.davit.sandbox.Spawned.SIGNALS.toArray(String[]::new))
@@ -660,19 +666,6 @@ final class Tools {
             files.remove(files.size() - 1);
         }
         doc.put("truncated", more);
-        return doc;
-    }
-
-    /** At most {@link #MAX_PATCH} characters of the patch (whole lines), and whether there was more. */
-    private static ObjectNode capPatch(JsonNode result) {
-        ObjectNode doc = (ObjectNode) result;
-        String patch = doc.path("patch").asText("");
-        boolean more = patch.length() > MAX_PATCH;
-        if (more) {
-            int end = patch.lastIndexOf('\n', MAX_PATCH);
-            doc.put("patch", patch.substring(0, end < 0 ? MAX_PATCH : end + 1));
-        }
-        doc.put("patch_truncated", more);
         return doc;
     }
 
