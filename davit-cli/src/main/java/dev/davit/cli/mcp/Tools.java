@@ -46,20 +46,17 @@ final class Tools {
     static final int MAX_PATCH = 64 << 10;
     /** About how long env_pull waits for an install before it answers "installing" (see {@link Installs}). */
     static final long LONG_WAIT_S = 40;
-    private static final String OUTPUT_LIMIT = "At most this many bytes of each of stdout and stderr in the result:"
-            + " when there are more, their start and end (default 16384, at most 262144).";
+    private static final String OUTPUT_LIMIT = "Bytes of each of stdout and stderr in the result; of more, their start"
+            + " and end.";
 
-    static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
-    private static final String EXEC_RESULT = "Returns exit_code, stdout and stderr (UTF-8, at most output_limit bytes"
-            + " each: their start and end), their sizes, truncated and timed_out; a non-zero exit code is a result"
-            + " with isError true, not a protocol error.";
+    static final String WS = "The workspace's id or name.";
+    private static final String EXEC_RESULT = "A non-zero exit_code is a result with isError, not a protocol error.";
     private static final String NAME = "A name to use instead of the id, unique among the workspaces: up to 64"
             + " letters, digits, '.', '_', '-', not starting with 'ws-'.";
-    private static final String LABELS = "Labels to find it by (workspace_list's 'labels'), e.g. {\"task\": \"42\"}:"
-            + " at most 32; keys: letters, digits, '.', '_', '/', '-'; values: also ':', '@', '+'.";
-    private static final String DISK = "What it may write in MiB (its files, /tmp and the like together; default"
-            + " 10240, at most the server's --max-disk); a write past it fails and the result says disk_full. A run"
-            + " keeps its files in its memory: past its memory limit it is oom_killed first.";
+    private static final String LABELS = "Labels to find it by (workspace_list), e.g. {\"task\": \"42\"}: at most 32;"
+            + " keys: letters, digits, '.', '_', '/', '-'; values also ':', '@', '+'.";
+    private static final String DISK = "Disk in MiB (its files and /tmp together; default 10240), at most the"
+            + " server's --max-disk; past it writes fail (disk_full). A run's files count against its memory.";
     private static final ObjectNode PORTS = Tool.arrayOf("container_port", "host_address", "host_port", "address");
 
     private Tools() {
@@ -73,7 +70,7 @@ final class Tools {
                         + " kept[[workspace_create|; use workspace_create for state that lasts]]). 'env' is a catalog"
                         + " environment (see env_list; installed on first use) or an OCI image reference (pulled on"
                         + " first use, from a registry the server allows). No network unless 'network' (and the"
-                        + " server allows it); default limits 1024 MiB memory, 1 CPU, 1024 processes. " + EXEC_RESULT,
+                        + " server allows it). " + EXEC_RESULT,
                         "run")
                 .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
                 .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124);"
@@ -158,9 +155,8 @@ final class Tools {
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
                 .option("publish", STRINGS, "--publish", "Ports to reach from the host, each \"HOST_PORT:PORT\""
                         + " (e.g. \"18080:8080\"; HOST_PORT 1024 or more, or 0 for any free one: 'ports' in the"
-                        + " result says which): connections to 127.0.0.1:HOST_PORT reach PORT in the workspace,"
-                        + "[[workspace_service_start|, e.g. a service started with workspace_service_start]]. Needs"
-                        + " 'network'; container only.")
+                        + " result says which): 127.0.0.1:HOST_PORT reaches PORT in the workspace[[workspace_service_"
+                        + "start|, e.g. a service of workspace_service_start]]. Needs 'network'; container only.")
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).").oneOf("container", "vm")
                 .option("secrets", ENV, "", SECRETS)
@@ -555,12 +551,10 @@ final class Tools {
         return b;
     }
 
-    private static final String SECRETS = "Secrets, name to value (names as environment variables; each value at"
-            + " most 64 KiB): files /run/secrets/NAME in the sandbox, never shown: every value is replaced by"
-            + " [REDACTED:NAME] in results, logs and errors. Map them to variables with 'secret_env' (container"
-            + " workspaces only).";
-    private static final String SECRET_ENV = "Variables to set from the workspace's secrets: variable name to secret"
-            + " name (from workspace_create's 'secrets').";
+    private static final String SECRETS = "Secrets {NAME: value} (names like environment variables; values at most"
+            + " 64 KiB): files /run/secrets/NAME, never shown: each value is [REDACTED:NAME] in results, logs and"
+            + " errors. 'secret_env' maps them to variables (containers only).";
+    private static final String SECRET_ENV = "Variables to set to the workspace's secrets: {VARIABLE: SECRET_NAME}.";
 
     /**
      * The call's {@code secrets} as {@code --secret-file NAME=PATH} options: each value in a file of the call's
