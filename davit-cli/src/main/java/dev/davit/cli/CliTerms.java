@@ -150,6 +150,7 @@ public final class CliTerms {
             rule("Workspaces.create", "'davit workspace create'"),
             rule("Workspaces.listFiles", "'davit workspace file ls'"),
             rule("Workspaces.readFile", "'davit workspace file read'"),
+            rule("WorkspaceDiff.page", "'davit workspace diff' (--patch-offset, --patch-max)"),
             rule("Workspaces.export", "'davit workspace export'"));
 
     private CliTerms() {

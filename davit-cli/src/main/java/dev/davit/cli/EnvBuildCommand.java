@@ -30,7 +30,8 @@ final class EnvBuildCommand extends DavitCommand {
     @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
     boolean help;
 
-    @Parameters(index = "0", paramLabel = "PROFILE", description = "base, git, build or busybox.")
+    @Parameters(index = "0", paramLabel = "PROFILE", description = "base, git, build or busybox, or an environment"
+            + " of 'davit env list' built from one (e.g. debian:12-build).")
     String profile;
 
     @Option(names = "--version", paramLabel = "V", defaultValue = "dev",
@@ -65,9 +66,40 @@ final class EnvBuildCommand extends DavitCommand {
             + " http://deb.debian.org/debian).")
     String mirror;
 
+    /**
+     * The profile named {@code profile}, or the one the catalog environment of that name is built from (its
+     * {@code source.build}): {@code env build} takes the names {@code env list} prints.
+     */
+    private BuildProfile profile(Output out) {
+        if (BuildProfile.ALL.stream().anyMatch(b -> b.name().equals(profile))) {
+            return BuildProfile.named(profile);
+        }
+        dev.davit.env.Environment e = null;
+        try {
+            e = new dev.davit.env.catalog.CatalogResolver(this::client).resolve(new dev.davit.env.catalog
+                    .CatalogOptions(null, false, true, main.env(), DavitHome.resolve(main.env()))).catalog()
+                    .find(profile).orElse(null);
+        } catch (dev.davit.oci.DavitException x) {
+            // no catalog to read: the profile's own error below
+        }
+        String names = String.join(", ", BuildProfile.ALL.stream().map(BuildProfile::name).toList());
+        if (e == null) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "unknown profile '"
+                    + profile + "'; give one of " + names + ", or an environment of 'davit env list' built from one"
+                    + " (e.g. debian:12-build)");
+        }
+        if (e.source().build() == null) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment " + profile
+                    + " is not built from a profile (it is published, not built here); install it with 'davit env"
+                    + " pull " + profile + "', or build a profile: " + names);
+        }
+        out.notice("==> " + profile + " is built from profile " + e.source().build());
+        return BuildProfile.named(e.source().build());
+    }
+
     @Override
     protected int run(Output out) {
-        BuildProfile p = BuildProfile.named(profile);
+        BuildProfile p = profile(out);
         String imageTag = tag != null ? tag : "localhost/davit/" + p.name() + ":" + version;
         dev.davit.oci.reference.Reference.parse(imageTag); // a bad --tag fails before the long build
         String vmRef = noVm ? null : vmTag != null ? vmTag : "localhost/davit/" + p.name() + "-vm:" + version;

@@ -408,10 +408,33 @@ final class WorkspaceCommand extends GroupCommand {
                 + " baseline.")
         String snapshot;
 
+        @Option(names = "--path", paramLabel = "PATH", description = "Only this path and what is below it (relative"
+                + " to /workspace; repeatable).")
+        List<String> paths = new ArrayList<>();
+
+        @Option(names = "--patch-offset", paramLabel = "N", description = "Show the patch from this character"
+                + " (default 0); --json's next_offset is where the next page starts.")
+        long patchOffset;
+
+        @Option(names = "--patch-max", paramLabel = "N", description = "Show at most N characters of the patch"
+                + " (whole lines; default: all).")
+        int patchMax;
+
         @Override
         protected int run(Output out) {
-            WorkspaceDiff d = workspaces(main).diff(id, snapshot);
-            out.result(WorkspaceJson.diff(d), p -> {
+            if (patchOffset < 0 || patchMax < 0) {
+                throw new DavitException(DavitException.Kind.USAGE, "--patch-offset and --patch-max take 0 or more");
+            }
+            WorkspaceDiff full = workspaces(main).diff(id, snapshot, paths);
+            WorkspaceDiff.PatchPage page = full.page(patchOffset, patchMax > 0 ? patchMax : Integer.MAX_VALUE);
+            WorkspaceDiff d = new WorkspaceDiff(full.changes(), page.text(), full.redacted());
+            ObjectNode doc = WorkspaceJson.diff(d);
+            if (patchOffset > 0 || patchMax > 0) {
+                doc.put("patch_offset", page.offset());
+                doc.put("next_offset", page.next());
+                doc.put("patch_truncated", page.more());
+            }
+            out.result(doc, p -> {
                 for (WorkspaceDiff.Change c : d.changes()) {
                     p.println(switch (c.kind()) {
                         case ADDED -> "A ";
@@ -643,13 +666,20 @@ final class WorkspaceCommand extends GroupCommand {
         @Option(names = "--max-bytes", paramLabel = "N", description = "Read at most N bytes (default: all of a file up to 64 MiB; a larger one needs this).")
         long maxBytes;
 
+        @Option(names = "--offset", paramLabel = "N", description = "From this byte (default 0): with --max-bytes,"
+                + " a page; --json's next_offset is where the next one starts.")
+        long offset;
+
         @Override
         protected int run(Output out) {
+            if (offset < 0 || maxBytes < 0) {
+                throw new DavitException(DavitException.Kind.USAGE, "--offset and --max-bytes take 0 or more");
+            }
             return printContent(out, path, read(workspaces(main)));
         }
 
         Workspaces.FileContent read(Workspaces ws) {
-            return ws.readFile(id, path, maxBytes);
+            return ws.readFile(id, path, offset, maxBytes);
         }
     }
 
@@ -661,6 +691,8 @@ final class WorkspaceCommand extends GroupCommand {
             doc.put("size", c.size());
             doc.put("truncated", c.truncated());
             doc.put("redacted", c.redacted());
+            doc.put("offset", c.offset());
+            doc.put("next_offset", c.end());
             doc.put("content_base64", Base64.getEncoder().encodeToString(c.bytes()));
             out.printJson(doc);
         } else {

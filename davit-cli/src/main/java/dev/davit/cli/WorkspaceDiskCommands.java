@@ -36,6 +36,11 @@ final class WorkspaceDiskCommands {
     static final class DiskReadCmd extends WorkspaceCommand.FileReadCmd {
         @Override
         Workspaces.FileContent read(Workspaces ws) {
+            if (offset != 0) {
+                throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "--offset is for a"
+                        + " running workspace's 'davit workspace file read'; a stopped one's disk is read from the"
+                        + " start (--max-bytes)");
+            }
             return ws.diskRead(id, path, maxBytes);
         }
     }

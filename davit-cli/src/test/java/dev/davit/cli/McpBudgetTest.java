@@ -200,10 +200,51 @@ class McpBudgetTest {
         try {
             ok(d, "workspace_create", Map.of("env", image));
             assertThat(refused(d, "run", Map.of("env", image, "command", List.of("true"))))
-                    .contains("total memory (--max-memory 1024) is in use by 1 sandboxes of 1024 MiB (1 workspaces, 0 runs)")
+                    .contains("total memory (--max-memory 1024) is in use by 1 sandboxes of 1024 MiB together (1 workspaces,"
+                            + " 0 runs): no room for 1024 MiB more")
                     .contains("call run again");
         } finally {
             d.closeGracefully().block();
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aModelsMemoryAndCpusAreItsSandboxesWithinTheServersMaxima() throws Exception {
+        McpAsyncClient c = connect(shared.resolve("home-resources"), List.of("-Ddavit.mcp.runWaitMs=0"), p -> { },
+                "--max-workspaces", "3", "--max-memory", "4096", "--max-cpus", "2");
+        try {
+            // past a maximum: a one-line error in the tool's words, naming the maximum and the server's option
+            assertThat(refused(c, "workspace_create", Map.of("env", image, "memory", 8192)))
+                    .isEqualTo("'memory' must be between 16 and 4096 MiB on this server (--max-memory: all its"
+                            + " sandboxes together), not 8192");
+            assertThat(refused(c, "run", Map.of("env", image, "cpus", 3, "command", List.of("true"))))
+                    .isEqualTo("'cpus' must be between 0.01 and 2 on this server (--max-cpus: all its sandboxes"
+                            + " together), not 3");
+            // a 1-CPU workspace and run see one CPU; the memory asked for is the sandbox's limit
+            String ws = (String) ok(c, "workspace_create", Map.of("env", image, "memory", 3072, "cpus", 1))
+                    .get("id");
+            Map<String, Object> e = ok(c, "workspace_exec", Map.of("workspace", ws, "command", List.of("busybox",
+                    "nproc")));
+            assertThat(e.get("stdout")).isEqualTo("1\n");
+            Map<String, Object> r = ok(c, "run", Map.of("env", image, "cpus", 0.5, "memory", 64, "command",
+                    List.of("sh", "-c", "busybox nproc; busybox head -c 200000000 /dev/zero | busybox tail -c 1 >"
+                            + " /dev/null")));
+            assertThat(r.get("stdout")).isEqualTo("1\n");
+            McpSchema.CallToolResult oom = c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image,
+                    "memory", 64, "command", List.of("sh", "-c", "x=$(busybox head -c 200000000 /dev/zero | busybox"
+                            + " tr '\\0' a); echo ${#x}")))).block();
+            assertThat(((Map<String, Object>) oom.structuredContent()).get("oom_killed")).as(oom.toString())
+                    .isEqualTo(true);
+            // admission counts a sandbox's memory: 3072 MiB of 4096 leave room for one of 1024, not of 2048
+            assertThat(refused(c, "workspace_create", Map.of("env", image, "memory", 2048)))
+                    .contains("is in use by 1 sandboxes of 3072 MiB together (1 workspaces, 0 runs): no room for 2048"
+                            + " MiB more");
+            String small = (String) ok(c, "workspace_create", Map.of("env", image)).get("id");
+            ok(c, "workspace_delete", Map.of("workspace", small));
+            ok(c, "workspace_delete", Map.of("workspace", ws));
+        } finally {
+            c.closeGracefully().block();
         }
     }
 }

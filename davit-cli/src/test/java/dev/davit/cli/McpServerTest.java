@@ -124,6 +124,21 @@ class McpServerTest {
         }
         McpSchema.Tool exec = tools.stream().filter(t -> t.name().equals("workspace_exec")).findFirst().orElseThrow();
         assertThat(exec.inputSchema().required()).containsExactly("workspace", "command");
+        // the hints say what a call can do: a command, a patch or a stop can destroy work in the workspace
+        Map<String, McpSchema.ToolAnnotations> hints = new java.util.HashMap<>();
+        tools.forEach(t -> hints.put(t.name(), t.annotations()));
+        for (String destructive : List.of("workspace_exec", "workspace_patch", "workspace_stop", "workspace_delete",
+                "workspace_reset", "workspace_service_start", "workspace_shell_write", "workspace_shell_signal")) {
+            assertThat(hints.get(destructive).destructiveHint()).as(destructive).isTrue();
+            assertThat(hints.get(destructive).readOnlyHint()).as(destructive).isFalse();
+        }
+        assertThat(hints.get("workspace_stop").idempotentHint()).isTrue();
+        assertThat(hints.get("workspace_exec").idempotentHint()).isFalse();
+        assertThat(hints.get("workspace_patch").idempotentHint()).isFalse();
+        for (String reads : List.of("workspace_file_read", "workspace_diff", "workspace_list", "env_list")) {
+            assertThat(hints.get(reads).readOnlyHint()).as(reads).isTrue();
+            assertThat(hints.get(reads).destructiveHint()).as(reads).isFalse();
+        }
         McpSchema.Tool patch = tools.stream().filter(t -> t.name().equals("workspace_patch")).findFirst().orElseThrow();
         assertThat(patch.inputSchema().required()).containsExactly("workspace", "patch");
         McpSchema.Tool signal = tools.stream().filter(t -> t.name().equals("workspace_shell_signal")).findFirst()
@@ -458,9 +473,34 @@ class McpServerTest {
                     .contains("leads out of /workspace");
             assertThat((List<Map<String, Object>>) ok("workspace_file_list", Map.of("workspace", id)).get("files"))
                     .extracting(f -> f.get("path")).contains("a.txt", "go", "bin.dat");
+            // a file in pages: offset and next_offset
+            assertThat(ok("workspace_file_read", Map.of("workspace", id, "path", "go", "offset", 1, "max_bytes", 2)))
+                    .containsEntry("content", "ow").containsEntry("truncated", true).containsEntry("next_offset", 3)
+                    .containsEntry("size", 4);
+            assertThat(ok("workspace_file_read", Map.of("workspace", id, "path", "go", "offset", 3)))
+                    .containsEntry("content", "\n").containsEntry("truncated", false).containsEntry("next_offset", 4);
             Map<String, Object> d = ok("workspace_diff", Map.of("workspace", id));
             assertThat((List<Map<String, Object>>) d.get("changes")).extracting(c -> c.get("path"))
                     .containsExactlyInAnyOrder("bin.dat", "go");
+            // a diff of some paths; a long patch in pages of 64 KiB that add up to all of it
+            assertThat((List<Map<String, Object>>) ok("workspace_diff", Map.of("workspace", id, "paths",
+                    List.of("go"))).get("changes")).extracting(c -> c.get("path")).containsExactly("go");
+            ok("workspace_exec", Map.of("workspace", id, "command", List.of("sh", "-c", "i=0; while [ $i -lt 30000 ];"
+                    + " do echo line-$i; i=$((i+1)); done > long.txt")));
+            StringBuilder patch = new StringBuilder();
+            int pages = 0;
+            Map<String, Object> page = Map.of("next_offset", 0);
+            do {
+                page = ok("workspace_diff", Map.of("workspace", id, "paths", List.of("long.txt"), "offset",
+                        page.get("next_offset")));
+                assertThat((String) page.get("patch")).hasSizeLessThanOrEqualTo(64 << 10).endsWith("\n");
+                patch.append(page.get("patch"));
+                pages++;
+            } while (Boolean.TRUE.equals(page.get("patch_truncated")));
+            assertThat(pages).isGreaterThan(1);
+            assertThat(patch.toString()).contains("+line-0\n", "+line-29999\n").doesNotContain("+now");
+            assertThat(patch.toString().split(java.util.regex.Pattern.quote("\n+line-"), -1)).hasSize(30001); // each once
+            ok("workspace_exec", Map.of("workspace", id, "command", List.of("busybox", "rm", "long.txt")));
             assertThat(ok("workspace_snapshot_create", Map.of("workspace", id, "name", "s1")))
                     .containsEntry("name", "s1");
             assertThat((List<Map<String, Object>>) ok("workspace_snapshot_list", Map.of("workspace", id))

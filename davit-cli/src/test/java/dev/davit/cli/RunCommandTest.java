@@ -349,7 +349,13 @@ class RunCommandTest extends BusyboxRegistryTest {
                 .containsPattern("davit:     done \\((\\d+ms|\\d+\\.\\ds)\\)\n");
         Cli.Result bad = cli.run("env", "build", "nosuch");
         assertThat(bad.rc()).isEqualTo(2);
-        assertThat(bad.stderr()).contains("unknown profile 'nosuch'; available: base, git, build, busybox");
+        assertThat(bad.stderr()).contains("unknown profile 'nosuch'; give one of base, git, build, busybox, or an"
+                + " environment of 'davit env list' built from one (e.g. debian:12-build)");
+        // a catalog name is taken as the profile it is built from (a bad --tag stops it before the long build)
+        Cli.Result named = cli.run("env", "build", "debian:12-build", "--tag", "Not A Reference");
+        assertThat(named.rc()).isEqualTo(2);
+        assertThat(named.stderr()).contains("davit: ==> debian:12-build is built from profile build")
+                .doesNotContain("unknown profile");
     }
 
     @Test

@@ -567,7 +567,8 @@ public final class Cgroups {
 
         /**
          * The shell step of {@link #wrap}: moves itself into every cgroup (a failure leaves {@code marker} and
-         * exits 125), then {@code exec}s its arguments; null when there are no cgroups (a process limit only).
+         * exits 125), then {@code exec}s its arguments, shown as many CPUs as the CPU limit (rounded up) where it is
+         * below the host's; null when there are no cgroups (a process limit only).
          *
          * @param marker the file a failed join leaves
          * @return the script for {@code sh -c SCRIPT sh CMD...}, or null
@@ -580,8 +581,35 @@ public final class Cgroups {
             for (Path d : paths()) {
                 sh.append(' ').append(quote(d.resolve("cgroup.procs").toString()));
             }
-            return sh.append("; do echo $$ > \"$f\" || { : > ").append(quote(marker.toString()))
-                    .append("; exit 125; }; done\nexec \"$@\"\n").toString();
+            sh.append("; do echo $$ > \"$f\" || { : > ").append(quote(marker.toString()))
+                    .append("; exit 125; }; done\nexec");
+            for (String a : affinity()) { // the CPUs it sees follow its CPU limit (see CpuAffinity)
+                sh.append(' ').append(quote(a));
+            }
+            return sh.append(" \"$@\"\n").toString();
+        }
+
+        /** The {@code taskset} prefix that shows the sandbox as many CPUs as its cgroup's CPU quota, or none. */
+        private List<String> affinity() {
+            Path d = dirs.get("cpu");
+            if (d == null) {
+                return List.of();
+            }
+            try {
+                long quota;
+                long period;
+                if (v2.contains("cpu")) {
+                    String[] f = Files.readString(d.resolve("cpu.max")).strip().split("\\s+");
+                    quota = f[0].equals("max") ? 0 : Long.parseLong(f[0]);
+                    period = Long.parseLong(f[1]);
+                } else {
+                    quota = Long.parseLong(Files.readString(d.resolve("cpu.cfs_quota_us")).strip());
+                    period = Long.parseLong(Files.readString(d.resolve("cpu.cfs_period_us")).strip());
+                }
+                return CpuAffinity.prefix(d.getFileName().toString(), quota, period);
+            } catch (IOException | RuntimeException e) {
+                return List.of(); // not made yet or gone: every CPU is shown, the quota still holds
+            }
         }
 
         /**

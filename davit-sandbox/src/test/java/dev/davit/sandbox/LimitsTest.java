@@ -165,6 +165,33 @@ class LimitsTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"bwrap", "crun", "runc"})
+    void aSandboxSeesAsManyCpusAsItsLimit(String rt) throws IOException {
+        setUp(rt);
+        assumeThat(CpuAffinity.allowed().size()).as("CPUs of this host").isGreaterThan(1);
+        Files.createSymbolicLink(rootfs.resolve("bin").resolve("nproc"), Path.of("busybox"));
+        ExecResult one = run(rt, new Limits(0, 1, 0), Duration.ofSeconds(60), "nproc; sh -c nproc");
+        assertThat(one.exitCode()).as(one.stderrText()).isZero();
+        assertThat(one.stdoutText()).isEqualTo("1\n1\n");
+        ExecResult half = run(rt, new Limits(0, 0.5, 0), Duration.ofSeconds(60), "nproc");
+        assertThat(half.stdoutText()).isEqualTo("1\n");
+        int all = CpuAffinity.allowed().size();
+        ExecResult unlimited = run(rt, new Limits(64, 0, 0), Duration.ofSeconds(60), "nproc");
+        assertThat(unlimited.stdoutText()).isEqualTo(all + "\n");
+        ExecResult asMany = run(rt, new Limits(0, all, 0), Duration.ofSeconds(60), "nproc");
+        assertThat(asMany.stdoutText()).isEqualTo(all + "\n");
+        Sandbox s = sandboxes.create(new CreateSpec(rootfs, null, null, Network.NONE, null, null, null, 1, 512,
+                null, new Limits(64, 1, 64)));
+        sandboxes.start(s.id());
+        try {
+            ExecResult exec = sandboxes.exec(s.id(), List.of("nproc"), null, null, Duration.ofSeconds(60));
+            assertThat(exec.stdoutText()).as(exec.stderrText()).isEqualTo("1\n");
+        } finally {
+            sandboxes.rm(s.id());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"bwrap", "crun", "runc"})
     void theCgroupIsGoneAfterFailureAndTimeout(String rt) throws IOException {
         setUp(rt);
         ExecResult fail = run(rt, Limits.DEFAULT, Duration.ofSeconds(60), "exit 3");

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.davit.oci.DavitException;
 import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -187,6 +188,70 @@ class WorkspaceFilesTest extends BwrapWorkspaces {
         DavitException e = assertThrows(DavitException.class,
                 () -> workspaces.writeFile(w.id(), "a/b/c.txt/d", new ByteArrayInputStream(new byte[0])));
         assertTrue(e.getMessage().contains("is not a directory"), e.getMessage());
+    }
+
+    @Test
+    void aFileIsReadInPagesFromAnOffset() throws IOException {
+        Workspace w = create(null, null);
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 1000; i++) {
+            text.append(i).append('\n');
+        }
+        workspaces.writeFile(w.id(), "n.txt", new ByteArrayInputStream(bytes(text.toString())));
+        StringBuilder read = new StringBuilder();
+        long off = 0;
+        int pages = 0;
+        while (true) {
+            Workspaces.FileContent c = workspaces.readFile(w.id(), "n.txt", off, 1000);
+            assertEquals(off, c.offset());
+            assertEquals(text.length(), c.size());
+            read.append(new String(c.bytes(), StandardCharsets.UTF_8));
+            pages++;
+            assertEquals(off + c.bytes().length, c.end());
+            off = c.end();
+            assertEquals(off < text.length(), c.truncated());
+            if (!c.truncated()) {
+                break;
+            }
+        }
+        assertEquals(text.toString(), read.toString());
+        assertEquals(4, pages); // 3890 bytes in pages of 1000
+        Workspaces.FileContent past = workspaces.readFile(w.id(), "n.txt", 10_000, 10);
+        assertEquals(0, past.bytes().length);
+        assertFalse(past.truncated());
+        assertEquals("999\n", new String(workspaces.readFile(w.id(), "n.txt", text.length() - 4, 0).bytes(),
+                StandardCharsets.UTF_8));
+        assertThrows(DavitException.class, () -> workspaces.readFile(w.id(), "n.txt", -1, 10));
+    }
+
+    @Test
+    void aDiffIsNarrowedToPathsAndItsPatchPaged() throws IOException {
+        Workspace w = create(null, null);
+        for (String f : List.of("a/one.txt", "a/two.txt", "b/three.txt", "ab.txt")) {
+            workspaces.writeFile(w.id(), f, new ByteArrayInputStream(bytes("line\n".repeat(200))));
+        }
+        WorkspaceDiff all = workspaces.diff(w.id());
+        WorkspaceDiff a = workspaces.diff(w.id(), null, List.of("a"));
+        assertEquals(List.of("a", "a/one.txt", "a/two.txt"), a.changes().stream().map(WorkspaceDiff.Change::path)
+                .toList());
+        assertTrue(a.patch().contains("one.txt") && !a.patch().contains("three.txt") && !a.patch().contains("ab.txt"),
+                a.patch());
+        assertEquals(List.of("ab.txt", "b/three.txt"), workspaces.diff(w.id(), null, List.of("ab.txt", "./b/three.txt"))
+                .changes().stream().map(WorkspaceDiff.Change::path).toList());
+        assertThrows(DavitException.class, () -> workspaces.diff(w.id(), null, List.of("../x")));
+        StringBuilder pages = new StringBuilder();
+        long off = 0;
+        while (true) {
+            WorkspaceDiff.PatchPage p = all.page(off, 1000);
+            assertTrue(p.text().length() <= 1000 && (p.text().isEmpty() || p.text().endsWith("\n")), p.text());
+            pages.append(p.text());
+            off = p.next();
+            if (!p.more()) {
+                break;
+            }
+        }
+        assertEquals(all.patch(), pages.toString());
+        assertTrue(all.patch().length() > 3000);
     }
 
     private static byte[] bytes(String s) {

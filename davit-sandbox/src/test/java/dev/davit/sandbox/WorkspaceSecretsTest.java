@@ -391,6 +391,11 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         Workspaces.FileContent cut = workspaces.readFile(w.id(), "big.txt", filler.length() + 9);
         assertTrue(cut.truncated() && cut.redacted());
         assertEquals(filler + "[REDACTED:TOKEN]", new String(cut.bytes(), StandardCharsets.UTF_8));
+        // a page from an offset inside the value: the value's end is masked, not shown
+        Workspaces.FileContent page = workspaces.readFile(w.id(), "big.txt", filler.length() + 3, 0);
+        assertTrue(page.redacted(), new String(page.bytes(), StandardCharsets.UTF_8));
+        assertTrue(new String(page.bytes(), StandardCharsets.UTF_8).startsWith("[REDACTED:TOKEN]"));
+        results.add(page.bytes());
         // names in listings, and errors that quote a name
         List<Workspaces.FileInfo> files = workspaces.listFiles(w.id(), "", true);
         results.add(files);

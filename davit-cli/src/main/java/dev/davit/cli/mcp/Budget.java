@@ -10,15 +10,15 @@ import java.nio.file.Path;
 
 /**
  * The server's totals ({@code --max-memory}, {@code --max-cpus}, {@code --max-runs}) and the one-shot runs going
- * now. The model cannot choose a sandbox's limits, so every sandbox of the server counts as
- * {@link Limits#DEFAULT}'s memory ({@value #SANDBOX_MIB} MiB; a microVM's 512 MiB and its QEMU counted the same):
- * admission sums the memory of the workspaces that exist (stopped ones too: any workspace_exec starts one again),
- * those being created and the runs going; spares of the warm pool give way. CPU time is not held by a sandbox but
- * shared: the kernel divides {@code --max-cpus} among the sandboxes that run (the totals' cgroup), and admission
- * does not count it. The counters are guarded by the {@link Policy.Admission} lock.
+ * now. Every sandbox of the server counts as its memory, at least {@value #SANDBOX_MIB} MiB ({@link #cost}: a model's
+ * {@code memory}, else {@link Limits#DEFAULT}'s; a microVM's memory and its QEMU counted the same): admission sums the
+ * memory of the workspaces that exist (stopped ones too: any workspace_exec starts one again), those being created
+ * and the runs going; spares of the warm pool give way. CPU time is not held by a sandbox but shared: the kernel
+ * divides {@code --max-cpus} among the sandboxes that run (the totals' cgroup), and admission does not count it (a
+ * model's {@code cpus} is bounded by it). The counters are guarded by the {@link Policy.Admission} lock.
  */
 public final class Budget {
-    /** What one sandbox of the server counts as, in MiB. */
+    /** What one sandbox of the server counts as at least, in MiB (its memory when that is more). */
     static final long SANDBOX_MIB = 1024;
     /** {@code --max-runs}'s default. */
     static final int DEFAULT_RUNS = 4;
@@ -30,6 +30,8 @@ public final class Budget {
     final int maxRuns;
     /** One-shot runs admitted and not ended (guarded by the admission lock). */
     int runs;
+    /** Their memory together, in MiB ({@link #cost} of each). */
+    long runsMiB;
 
     /**
      * @param maxMemoryMiB the memory of all sandboxes together, 0 for no total
@@ -91,9 +93,14 @@ public final class Budget {
         return new Totals(maxMemoryMiB, maxCpus, pids);
     }
 
-    /** How many sandboxes the memory total holds. */
-    long slots() {
-        return maxMemoryMiB == 0 ? Long.MAX_VALUE : maxMemoryMiB / SANDBOX_MIB;
+    /** What a sandbox of {@code memoryMiB} counts against the memory total: its memory, at least {@value #SANDBOX_MIB}. */
+    static long cost(long memoryMiB) {
+        return Math.max(SANDBOX_MIB, memoryMiB);
+    }
+
+    /** How many sandboxes of {@value #SANDBOX_MIB} MiB fit beside {@code usedMiB} and the runs going. */
+    long room(long usedMiB) {
+        return maxMemoryMiB == 0 ? Long.MAX_VALUE : (maxMemoryMiB - usedMiB - runsMiB) / SANDBOX_MIB;
     }
 
     /** Whether this is {@link #NONE} (a server made without the options). */
@@ -102,18 +109,21 @@ public final class Budget {
     }
 
     /**
-     * Why one more sandbox cannot be admitted beside {@code workspaces} that exist, {@code creating} and the runs
-     * going (a run also when {@code --max-runs} are going), or null when it can.
+     * Why one more sandbox of {@code askMiB} ({@link #cost}) cannot be admitted beside {@code workspaces} that exist
+     * ({@code workspacesMiB} together), {@code creating} ({@code creatingMiB}) and the runs going (a run also when
+     * {@code --max-runs} are going), or null when it can.
      */
-    String refusal(boolean run, int workspaces, int creating) {
+    String refusal(boolean run, long askMiB, int workspaces, long workspacesMiB, int creating, long creatingMiB) {
         if (run && maxRuns > 0 && runs >= maxRuns) {
             return runs + " runs are going (this server allows " + maxRuns + " at once, --max-runs)";
         }
-        long used = (long) workspaces + creating + runs;
-        if (used + 1 > slots()) {
-            return "the server's total memory (--max-memory " + maxMemoryMiB + ") is in use by " + used
-                    + " sandboxes of " + SANDBOX_MIB + " MiB (" + workspaces + " workspaces, " + runs + " runs"
-                    + (creating > 0 ? ", " + creating + " being created" : "") + ")";
+        long used = workspacesMiB + creatingMiB + runsMiB;
+        if (maxMemoryMiB > 0 && used + askMiB > maxMemoryMiB) {
+            long n = (long) workspaces + creating + runs;
+            return "the server's total memory (--max-memory " + maxMemoryMiB + ") is in use by " + n
+                    + " sandboxes of " + used + " MiB together (" + workspaces + " workspaces, " + runs + " runs"
+                    + (creating > 0 ? ", " + creating + " being created" : "") + "): no room for " + askMiB + " MiB"
+                    + " more";
         }
         return null;
     }

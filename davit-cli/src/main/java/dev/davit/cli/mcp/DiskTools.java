@@ -10,9 +10,8 @@ import java.util.List;
  * profile). Results as workspace_file_list, workspace_file_read and workspace_export.
  */
 final class DiskTools {
-    private static final String OFFLINE = " The workspace must be stopped (workspace_stop); it is not started: a"
-            + " container's files are read in its own layer, a microVM's from its disk image (the VM is not booted)."
-            + " For a running workspace use ";
+    private static final String OFFLINE = " It must be stopped (workspace_stop), and is not started. For a running"
+            + " one use ";
 
     private DiskTools() {
     }

@@ -27,6 +27,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      */
     static final class Admission {
         private int creating;
+        /** The memory of those being created, in MiB ({@link Budget#cost} of each). */
+        private long creatingMiB;
         final Budget budget;
 
         Admission() {
@@ -210,7 +212,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      * {@code maxWorkspaces}. The reservation ends when the returned handle runs (after the create, which then
      * exists or failed).
      */
-    Runnable reserveWorkspace() {
+    Runnable reserveWorkspace(Map<String, Object> arguments) {
+        long ask = memoryCost(arguments);
         synchronized (admission) {
             int n = ownWorkspaces();
             if (n + admission.creating >= maxWorkspaces) {
@@ -218,12 +221,15 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                         + admission.creating + " being created" : "") + " (this server allows " + maxWorkspaces
                         + ", --max-workspaces); delete one with workspace_delete first (workspace_list shows them)");
             }
-            String full = admission.budget.refusal(false, homeWorkspaces(), admission.creating);
+            Use home = homeWorkspaces();
+            String full = admission.budget.refusal(false, ask, home.count(), home.mib(), admission.creating,
+                    admission.creatingMiB);
             if (full != null) {
                 throw Tool.invalid(full + "; delete a workspace with workspace_delete first (workspace_list shows"
-                        + " them), or wait for runs to end");
+                        + " them), ask for less 'memory', or wait for runs to end");
             }
             admission.creating++;
+            admission.creatingMiB += ask;
         }
         boolean[] done = {false};
         return () -> {
@@ -231,18 +237,43 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 if (!done[0]) {
                     done[0] = true;
                     admission.creating--;
+                    admission.creatingMiB -= ask;
                     admission.notifyAll(); // runs waiting for room
                 }
             }
         };
     }
 
+    /** How many workspaces, and their memory together in MiB. */
+    record Use(int count, long mib) {
+    }
+
     /**
-     * Every workspace of the davit home, whoever made it: the memory total counts them all, as the kernel does (they
-     * are all below the totals' cgroup).
+     * Every workspace of the davit home, whoever made it, and their memory ({@link Budget#cost} of each sandbox's): the
+     * memory total counts them all, as the kernel does (they are all below the totals' cgroup).
      */
-    private int homeWorkspaces() {
-        return Workspaces.under(davitHome).list().size();
+    private Use homeWorkspaces() {
+        List<dev.davit.sandbox.workspace.Workspace> all = Workspaces.under(davitHome).list();
+        dev.davit.sandbox.Sandboxes sandboxes = new dev.davit.sandbox.Sandboxes(
+                dev.davit.sandbox.SandboxOptions.under(davitHome));
+        long mib = 0;
+        for (dev.davit.sandbox.workspace.Workspace w : all) {
+            long m = Budget.SANDBOX_MIB;
+            try {
+                dev.davit.sandbox.CreateSpec spec = sandboxes.status(w.sandboxId()).spec();
+                m = spec.isVm() ? spec.memoryMiB() : spec.limits().memoryMiB();
+            } catch (RuntimeException e) {
+                // its sandbox is gone or being made: counted as one of the default size
+            }
+            mib += Budget.cost(m);
+        }
+        return new Use(all.size(), mib);
+    }
+
+    /** What a call's sandbox counts against the memory total: its {@code memory}, else the default's (1024 MiB). */
+    static long memoryCost(Map<String, Object> arguments) {
+        return Budget.cost(arguments.get("memory") instanceof Number n ? n.longValue()
+                : dev.davit.sandbox.Limits.DEFAULT.memoryMiB());
     }
 
     /** How long a run waits for room before it is refused ({@link #reserveRun}). */
@@ -255,12 +286,15 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      * or the memory total is in use ({@link Budget#refusal}), it waits for room (up to {@link #runWaitMs}, saying so
      * on {@code progress}), then is refused. The reservation ends when the returned handle runs.
      */
-    Runnable reserveRun(java.util.function.Consumer<String> progress) {
+    Runnable reserveRun(Map<String, Object> arguments, java.util.function.Consumer<String> progress) {
+        long ask = memoryCost(arguments);
         synchronized (admission) {
             long deadline = System.nanoTime() + runWaitMs() * 1_000_000;
             String said = null;
             while (true) {
-                String full = admission.budget.refusal(true, homeWorkspaces(), admission.creating);
+                Use home = homeWorkspaces();
+                String full = admission.budget.refusal(true, ask, home.count(), home.mib(), admission.creating,
+                        admission.creatingMiB);
                 if (full == null) {
                     break;
                 }
@@ -281,6 +315,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 }
             }
             admission.budget.runs++;
+            admission.budget.runsMiB += ask;
         }
         boolean[] done = {false};
         return () -> {
@@ -288,6 +323,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 if (!done[0]) {
                     done[0] = true;
                     admission.budget.runs--;
+                    admission.budget.runsMiB -= ask;
                     admission.notifyAll();
                 }
             }
@@ -312,10 +348,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
             @Override
             public int settled() {
-                int all = homeWorkspaces();
+                long all = homeWorkspaces().mib();
                 synchronized (admission) { // the memory total: runs take room before spares
-                    return (int) Math.min(maxWorkspaces - ownWorkspaces(), admission.budget.slots() - all
-                            - admission.budget.runs);
+                    return (int) Math.min(maxWorkspaces - ownWorkspaces(), admission.budget.room(all));
                 }
             }
         };
@@ -393,6 +428,37 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
             return List.of();
         }
         return List.of("--disk=" + Math.min(maxDiskMiB, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB));
+    }
+
+    /**
+     * Checks a call's {@code memory} and {@code cpus} (its sandbox's limits) against the server's totals: a sandbox
+     * may have at most {@code --max-memory} and {@code --max-cpus} (what all of them have together; the operator's
+     * limit is not the model's to lift). Admission then counts the memory ({@link #reserveRun},
+     * {@link #reserveWorkspace}).
+     */
+    void resources(Map<String, Object> arguments) {
+        Budget b = admission.budget;
+        if (arguments.get("memory") instanceof Number n) {
+            long mib = n.longValue();
+            if (mib < dev.davit.sandbox.Limits.MIN_MEMORY_MIB || (b.maxMemoryMiB > 0 && mib > b.maxMemoryMiB)) {
+                throw Tool.invalid("'memory' must be " + (b.maxMemoryMiB > 0 ? "between "
+                        + dev.davit.sandbox.Limits.MIN_MEMORY_MIB + " and " + b.maxMemoryMiB + " MiB on this server"
+                        + " (--max-memory: all its sandboxes together)" : "at least "
+                        + dev.davit.sandbox.Limits.MIN_MEMORY_MIB + " MiB") + ", not " + mib);
+            }
+        }
+        if (arguments.get("cpus") instanceof Number n) {
+            double cpus = n.doubleValue();
+            if (cpus < 0.01 || (b.maxCpus > 0 && cpus > b.maxCpus)) {
+                throw Tool.invalid("'cpus' must be " + (b.maxCpus > 0 ? "between 0.01 and " + number(b.maxCpus)
+                        + " on this server (--max-cpus: all its sandboxes together)" : "at least 0.01") + ", not "
+                        + number(cpus));
+            }
+        }
+    }
+
+    private static String number(double d) {
+        return d == Math.rint(d) ? Long.toString((long) d) : Double.toString(d);
     }
 
     /**

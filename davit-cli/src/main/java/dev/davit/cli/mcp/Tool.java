@@ -181,9 +181,7 @@ record Tool(String name, Profile profile, String title, String description, List
     static final ObjectNode ERROR_SCHEMA = errorSchema();
 
     private static ObjectNode errorSchema() {
-        ObjectNode e = Json.object().put("type", "object");
-        e.putArray("required").add("kind").add("message");
-        return e;
+        return Json.object().put("type", "object");
     }
 
     /**

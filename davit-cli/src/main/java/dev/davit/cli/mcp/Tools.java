@@ -42,24 +42,21 @@ final class Tools {
     /** What a read's {@code redacted} says. */
     static final String REDACTED_READ = "Whether a secret value in it is shown as [REDACTED:NAME] (then the content"
             + " is not the file's bytes; size stays the file's).";
-    /** The most characters of a patch workspace_diff returns. */
+    /** The most characters of a patch workspace_diff returns at once (a page). */
     static final int MAX_PATCH = 64 << 10;
     /** About how long env_pull waits for an install before it answers "installing" (see {@link Installs}). */
     static final long LONG_WAIT_S = 40;
-    private static final String OUTPUT_LIMIT = "At most this many bytes of each of stdout and stderr in the result:"
-            + " when there are more, their start and end (default 16384, at most 262144).";
+    private static final String OUTPUT_LIMIT = "Bytes of each of stdout and stderr in the result; of more, their start"
+            + " and end.";
 
-    static final String WS = "The workspace's id or name (from workspace_create or workspace_list).";
-    private static final String EXEC_RESULT = "Returns exit_code, stdout and stderr (UTF-8, at most output_limit bytes"
-            + " each: their start and end), their sizes, truncated and timed_out; a non-zero exit code is a result"
-            + " with isError true, not a protocol error.";
+    static final String WS = "The workspace's id or name.";
+    private static final String EXEC_RESULT = "A non-zero exit_code is a result with isError, not a protocol error.";
     private static final String NAME = "A name to use instead of the id, unique among the workspaces: up to 64"
             + " letters, digits, '.', '_', '-', not starting with 'ws-'.";
-    private static final String LABELS = "Labels to find it by (workspace_list's 'labels'), e.g. {\"task\": \"42\"}:"
-            + " at most 32; keys: letters, digits, '.', '_', '/', '-'; values: also ':', '@', '+'.";
-    private static final String DISK = "What it may write in MiB (its files, /tmp and the like together; default"
-            + " 10240, at most the server's --max-disk); a write past it fails and the result says disk_full. A run"
-            + " keeps its files in its memory: past its memory limit it is oom_killed first.";
+    private static final String LABELS = "Labels to find it by (workspace_list), e.g. {\"task\": \"42\"}: at most 32;"
+            + " keys: letters, digits, '.', '_', '/', '-'; values also ':', '@', '+'.";
+    private static final String DISK = "Disk in MiB (its files and /tmp together; default 10240), at most the"
+            + " server's --max-disk; past it writes fail (disk_full). A run's files count against its memory.";
     private static final ObjectNode PORTS = Tool.arrayOf("container_port", "host_address", "host_port", "address");
 
     private Tools() {
@@ -73,7 +70,7 @@ final class Tools {
                         + " kept[[workspace_create|; use workspace_create for state that lasts]]). 'env' is a catalog"
                         + " environment (see env_list; installed on first use) or an OCI image reference (pulled on"
                         + " first use, from a registry the server allows). No network unless 'network' (and the"
-                        + " server allows it); default limits 1024 MiB memory, 1 CPU, 1024 processes. " + EXEC_RESULT,
+                        + " server allows it). " + EXEC_RESULT,
                         "run")
                 .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
                 .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124);"
@@ -89,11 +86,13 @@ final class Tools {
                 .command(false, "The command and its arguments, e.g. [\"sh\", \"-c\", \"echo hi\"] (default: the"
                         + " image's entrypoint).")
                 .option("disk", INTEGER, "--disk", DISK)
+                .with(Tools::resources)
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
+                    policy.resources(a);
                     List<String> disk = policy.disk(a);
-                    call.release(policy.reserveRun(call::progress));
+                    call.release(policy.reserveRun(a, call::progress));
                     return disk;
                 })
                 .hints(Tool.Hints.CHANGE)
@@ -156,18 +155,19 @@ final class Tools {
                 .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
                 .option("publish", STRINGS, "--publish", "Ports to reach from the host, each \"HOST_PORT:PORT\""
                         + " (e.g. \"18080:8080\"; HOST_PORT 1024 or more, or 0 for any free one: 'ports' in the"
-                        + " result says which): connections to 127.0.0.1:HOST_PORT reach PORT in the workspace,"
-                        + "[[workspace_service_start|, e.g. a service started with workspace_service_start]]. Needs"
-                        + " 'network'; container only.")
+                        + " result says which): 127.0.0.1:HOST_PORT reaches PORT in the workspace[[workspace_service_"
+                        + "start|, e.g. a service of workspace_service_start]]. Needs 'network'; container only.")
                 .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).").oneOf("container", "vm")
                 .option("secrets", ENV, "", SECRETS)
                 .option("disk", INTEGER, "--disk", DISK)
+                .with(Tools::resources)
                 .check((a, call) -> {
                     policy.network(a);
                     policy.pull(a, "env");
+                    policy.resources(a);
                     List<String> disk = policy.disk(a);
-                    call.release(policy.reserveWorkspace());
+                    call.release(policy.reserveWorkspace(a));
                     List<String> extra = new ArrayList<>(secretFiles(a, call::scratch));
                     extra.addAll(disk);
                     if (a.get("seed") != null) {
@@ -200,6 +200,7 @@ final class Tools {
                 .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
                 .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
+                .hints(Tool.Hints.DESTRUCTIVE) // a command may delete or overwrite the workspace's files
                 .returns("exit_code", "integer", "The command's exit code (124: timed out).")
                 .with(Tools::outputs)
                 .returns("truncated", "boolean", "Whether output_limit left output out: read it with"
@@ -247,7 +248,7 @@ final class Tools {
                     return List.of();
                 }).build());
         t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
-                + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.IDEMPOTENT).build());
+                + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
                 + " were).", "start", true).hints(Tool.Hints.IDEMPOTENT).build());
         t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace", "Delete a workspace: its sandbox, files"
@@ -269,17 +270,19 @@ final class Tools {
                         + " directory further down).").build());
         t.add(Tool.builder("workspace_file_read", CORE, "Read a file of a workspace", "Read a file of /workspace:"
                         + " 'content' is its text when it is UTF-8, else 'content_base64' holds its bytes. At most"
-                        + " 'max_bytes' (default 65536): 'truncated' says whether there was more[[workspace_exec| (read"
-                        + " further in with workspace_exec, e.g. tail -c or sed -n)]].", "workspace", "file", "read")
+                        + " 'max_bytes' (default 65536) from 'offset': while 'truncated', read on from"
+                        + " 'next_offset'.", "workspace", "file", "read")
                 .positional("workspace", WS)
                 .positional("path", "The file, relative to /workspace.")
                 .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes.").byDefault(65536)
                 .atLeast(1).atMost(MAX_OUTPUT)
+                .option("offset", INTEGER, "--offset", "From this byte (default 0).")
                 .hints(Tool.Hints.READ)
                 .post(Tools::withText)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
-                .returns("truncated", "boolean", "Whether max_bytes cut it.")
+                .returns("truncated", "boolean", "Whether more follows.")
+                .returns("next_offset", "integer", "Where the next page starts.")
                 .returns("redacted", "boolean", REDACTED_READ)
                 .returns("content", Json2.nullable("string"), "The text, or null when not UTF-8.")
                 .maybe("content_base64", "string", "The bytes read, base64, when not UTF-8.").build());
@@ -297,20 +300,23 @@ final class Tools {
                 .returns("bytes", "integer", "Bytes written.").build());
         t.add(Tool.builder("workspace_diff", CORE, "Show a workspace's changes", "What changed in /workspace since the"
                         + " baseline (or a snapshot): added, modified, deleted and mode changes, with a unified diff"
-                        + " of text files (at most " + MAX_PATCH / 1024 + " KiB of it). Next: workspace_reset to"
+                        + " of text files, " + MAX_PATCH / 1024 + " KiB of it at a time: while patch_truncated, call"
+                        + " again with offset next_offset, or narrow it with 'paths'. Next: workspace_reset to"
                         + " undo[[workspace_snapshot_create|, workspace_snapshot_create to keep a point]].",
                         "workspace", "diff")
                 .positional("workspace", WS)
                 .option("snapshot", STRING, "--snapshot", "Compare with this snapshot instead of the baseline.")
+                .option("paths", STRINGS, "--path", "Only these paths and what is below them.")
+                .option("offset", INTEGER, "--patch-offset", "The patch from this character (default 0).")
+                .check((a, call) -> List.of("--patch-max=" + MAX_PATCH))
                 .hints(Tool.Hints.READ)
-                .post(Tools::capPatch)
                 .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
                 .returns("patch", "string", "The unified diff of text files.")
                 .returns("redacted", "boolean", "Whether a secret value is shown as [REDACTED:NAME] in a path or"
                         + " the patch (a file's diff where one was does not apply).")
-                .returns("patch_truncated", "boolean", "Whether the patch was longer and only its start is here"
-                        + " (diff single files with workspace_exec).").build());
-        t.add(Tool.builder("workspace_snapshot_create", FULL, "Snapshot a workspace", "Save /workspace's current"
+                .returns("patch_truncated", "boolean", "Whether more of the patch follows.")
+                .returns("next_offset", "integer", "Where the patch's next page starts.").build());
+        t.add(Tool.builder("workspace_snapshot_create", CORE, "Snapshot a workspace", "Save /workspace's current"
                         + " files as a named snapshot to diff against or reset to later. At most 32 per workspace,"
                         + " holding at most 4 times its disk together: delete old ones with workspace_snapshot_delete.",
                         "workspace", "snapshot",
@@ -320,12 +326,12 @@ final class Tools {
                 .returns("name", "string", "The snapshot.")
                 .returns("files", "integer", "Entries saved.")
                 .returns("bytes", "integer", "Bytes saved.").build());
-        t.add(Tool.builder("workspace_snapshot_list", FULL, "List snapshots", "List a workspace's snapshots (name,"
+        t.add(Tool.builder("workspace_snapshot_list", CORE, "List snapshots", "List a workspace's snapshots (name,"
                         + " created, entries, bytes).", "workspace", "snapshot", "ls")
                 .positional("workspace", WS)
                 .hints(Tool.Hints.READ)
                 .returns("snapshots", Tool.arrayOf("name", "created_at", "files", "bytes"), "The snapshots.").build());
-        t.add(Tool.builder("workspace_snapshot_delete", FULL, "Delete a snapshot", "Delete a snapshot of a workspace"
+        t.add(Tool.builder("workspace_snapshot_delete", CORE, "Delete a snapshot", "Delete a snapshot of a workspace"
                         + " (its files are kept).", "workspace", "snapshot", "rm")
                 .positional("workspace", WS)
                 .positional("name", "The snapshot.")
@@ -375,7 +381,7 @@ final class Tools {
                         + " context must match exactly and a failing hunk changes nothing and is named. Next:"
                         + " workspace_diff or workspace_exec to test.", "workspace", "patch")
                 .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
+                .hints(Tool.Hints.DESTRUCTIVE) // it replaces and deletes files; applied twice it fails
                 .input("patch", "The unified diff text.")
                 .check((a, call) -> List.of(scratchFile(call.scratch(), "patch", ((String) a.get("patch"))
                         .getBytes(StandardCharsets.UTF_8)).toString()))
@@ -388,7 +394,7 @@ final class Tools {
                         + " workspace_exec to talk to it, workspace_service_logs, workspace_service_stop.",
                         "workspace", "service", "start")
                 .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("name", "The service's name (letters, digits, '.', '_', '-').")
                 .option("ready_port", INTEGER, "--ready-port", "Ready when something listens on this TCP port in"
                         + " the sandbox.")
@@ -447,7 +453,7 @@ final class Tools {
                         + " Enter; send \\u0003 for Ctrl-C or use workspace_shell_signal). Next:"
                         + " workspace_shell_read.", "workspace", "shell", "write")
                 .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("shell", "The shell id from workspace_shell_open.")
                 .input("data", "The text to type, e.g. \"echo hi\\n\".")
                 .check((a, call) -> List.of(literal((String) a.get("data"))))
@@ -481,7 +487,7 @@ final class Tools {
                         + " foreground process group,"
                 + " as Ctrl-C would (INT).", "workspace", "shell", "signal")
                 .positional("workspace", WS)
-                .hints(Tool.Hints.CHANGE)
+                .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("shell", "The shell id.")
                 .positional("signal", "The signal: INT (as Ctrl-C), TERM, KILL, HUP, QUIT, USR1 or USR2.")
                 .oneOf(dev.davit.sandbox.Spawned.SIGNALS.toArray(String[]::new))
@@ -495,6 +501,14 @@ final class Tools {
                 .returns("id", "string", "The shell closed.")
                 .returns("removed", "boolean", "true.").build());
         return List.copyOf(t);
+    }
+
+    /** A sandbox's memory and CPU limits ({@code run}, {@code workspace_create}; see {@link Policy#resources}). */
+    private static Tool.Builder resources(Tool.Builder b) {
+        return b.option("memory", INTEGER, "--memory", "Memory in MiB (default 1024; a microVM's: 512), at most the"
+                        + " server's --max-memory; past it a process is oom_killed.")
+                .option("cpus", NUMBER, "--cpus", "CPU time in CPUs (default 1; fractions allowed, a microVM's a"
+                        + " whole number of vCPUs), at most the server's --max-cpus; nproc shows it rounded up.");
     }
 
     /** What a command's result says of its output and end ({@code run}, {@code workspace_exec}). */
@@ -537,12 +551,10 @@ final class Tools {
         return b;
     }
 
-    private static final String SECRETS = "Secrets, name to value (names as environment variables; each value at"
-            + " most 64 KiB): files /run/secrets/NAME in the sandbox, never shown: every value is replaced by"
-            + " [REDACTED:NAME] in results, logs and errors. Map them to variables with 'secret_env' (container"
-            + " workspaces only).";
-    private static final String SECRET_ENV = "Variables to set from the workspace's secrets: variable name to secret"
-            + " name (from workspace_create's 'secrets').";
+    private static final String SECRETS = "Secrets {NAME: value} (names like environment variables; values at most"
+            + " 64 KiB): files /run/secrets/NAME, never shown: each value is [REDACTED:NAME] in results, logs and"
+            + " errors. 'secret_env' maps them to variables (containers only).";
+    private static final String SECRET_ENV = "Variables to set to the workspace's secrets: {VARIABLE: SECRET_NAME}.";
 
     /**
      * The call's {@code secrets} as {@code --secret-file NAME=PATH} options: each value in a file of the call's
@@ -648,19 +660,6 @@ final class Tools {
             files.remove(files.size() - 1);
         }
         doc.put("truncated", more);
-        return doc;
-    }
-
-    /** At most {@link #MAX_PATCH} characters of the patch (whole lines), and whether there was more. */
-    private static ObjectNode capPatch(JsonNode result) {
-        ObjectNode doc = (ObjectNode) result;
-        String patch = doc.path("patch").asText("");
-        boolean more = patch.length() > MAX_PATCH;
-        if (more) {
-            int end = patch.lastIndexOf('\n', MAX_PATCH);
-            doc.put("patch", patch.substring(0, end < 0 ? MAX_PATCH : end + 1));
-        }
-        doc.put("patch_truncated", more);
         return doc;
     }
 

@@ -65,6 +65,25 @@ class ToolProfilesTest {
         assertThat(sizes.get("core")).isGreaterThan(sizes.get("run")).isLessThan(sizes.get("full"));
     }
 
+    /**
+     * The full profile's tools/list (the result as the server writes it) is no larger than docs/MCP.md says, and the
+     * bound stated there is not stale (within 2 KB of the size): a tool or a description that grows it must say so.
+     */
+    @Test
+    void theFullProfilesToolsListIsAsLargeAsTheDocsSay() throws Exception {
+        Matcher stated = Pattern.compile("`tools/list` of `full` is at most (\\d+) KB").matcher(
+                java.nio.file.Files.readString(Path.of("../docs/MCP.md")));
+        assertThat(stated.find()).as("docs/MCP.md states the bound").isTrue();
+        long bound = Long.parseLong(stated.group(1)) * 1000;
+        try (DavitMcpServer s = server("full")) {
+            List<McpSchema.Tool> tools = s.specifications().stream().map(t -> t.tool()).toList();
+            int size = s.mapper().writeValueAsString(new McpSchema.ListToolsResult(tools, null))
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            assertThat(size).as("bytes of tools/list").isLessThanOrEqualTo((int) bound).isGreaterThan((int) bound
+                    - 2000);
+        }
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void schemasSayWhatCallsAccept() {

@@ -122,8 +122,13 @@ final class ContainerArea implements WorkspaceArea {
 
     @Override
     public Workspaces.FileContent read(String path, long maxBytes) {
+        return read(path, 0, maxBytes);
+    }
+
+    @Override
+    public Workspaces.FileContent read(String path, long offset, long maxBytes) {
         try (Dir ws = workspace()) {
-            return readIn(ws, path, maxBytes);
+            return readIn(ws, path, offset, maxBytes);
         } catch (IOException e) {
             throw fileError(e, path, "read");
         }
@@ -131,17 +136,24 @@ final class ContainerArea implements WorkspaceArea {
 
     /** {@link #read} in tree {@code ws}. */
     static Workspaces.FileContent readIn(Dir ws, String path, long maxBytes) throws IOException {
+        return readIn(ws, path, 0, maxBytes);
+    }
+
+    /** {@link #read(String, long, long)} in tree {@code ws}. */
+    static Workspaces.FileContent readIn(Dir ws, String path, long offset, long maxBytes) throws IOException {
         String rel = fileName(path);
         try (Dir.Opened f = ws.openFile(rel)) {
             long size = f.stat().size();
+            long left = Math.max(0, size - offset);
             long cap = maxBytes > 0 ? maxBytes : MAX_READ;
-            if (maxBytes <= 0 && size > MAX_READ) {
+            if (maxBytes <= 0 && left > MAX_READ) {
                 throw new DavitException(Kind.USAGE, path + " holds " + size + " bytes, more than davit reads at once"
                         + " (" + (MAX_READ >> 20) + " MiB); read a part of it (a maximum number of bytes) or export it");
             }
-            byte[] b = new byte[(int) Math.min(Math.min(cap, size), Integer.MAX_VALUE - 16)];
+            byte[] b = new byte[(int) Math.min(Math.min(cap, left), Integer.MAX_VALUE - 16)];
             boolean more;
             try (FileChannel c = f.read()) {
+                c.position(offset);
                 ByteBuffer buf = ByteBuffer.wrap(b);
                 while (buf.hasRemaining() && c.read(buf) >= 0) {
                     // up to the cap, or the file's end if it shrank
@@ -149,7 +161,7 @@ final class ContainerArea implements WorkspaceArea {
                 b = buf.position() == b.length ? b : java.util.Arrays.copyOf(b, buf.position());
                 more = c.read(ByteBuffer.allocate(1)) > 0;
             }
-            return new Workspaces.FileContent(b, size, more);
+            return new Workspaces.FileContent(b, size, more, false, offset, offset + b.length);
         }
     }
 

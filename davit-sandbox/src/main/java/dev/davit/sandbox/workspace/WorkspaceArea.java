@@ -1,5 +1,7 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.fs.Dir;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -44,6 +46,28 @@ interface WorkspaceArea {
 
     /** The bytes of regular file {@code path}, at most {@code maxBytes} (0: all); see {@link Workspaces.FileContent}. */
     Workspaces.FileContent read(String path, long maxBytes);
+
+    /**
+     * The bytes of regular file {@code path} from byte {@code offset}, at most {@code maxBytes} (0: the rest). This
+     * one reads the file from its start and keeps the page, within its first {@link ContainerArea#MAX_READ} bytes (a
+     * microVM's agent reads from the start); an area that can read from an offset does.
+     */
+    default Workspaces.FileContent read(String path, long offset, long maxBytes) {
+        if (offset == 0) {
+            return read(path, maxBytes);
+        }
+        if (maxBytes <= 0 || offset + maxBytes > ContainerArea.MAX_READ) {
+            throw new DavitException(Kind.USAGE, "a microVM workspace reads pages within a file's first "
+                    + (ContainerArea.MAX_READ >> 20) + " MiB (the offset plus the bytes asked for), not up to "
+                    + (maxBytes <= 0 ? "its end" : Long.toString(offset + maxBytes)) + "; export it (Workspaces.export)"
+                    + " to read further");
+        }
+        Workspaces.FileContent c = read(path, offset + maxBytes);
+        byte[] b = c.bytes();
+        int from = (int) Math.min(offset, b.length);
+        return new Workspaces.FileContent(java.util.Arrays.copyOfRange(b, from, b.length), c.size(), c.truncated(),
+                false, offset, offset + b.length - from);
+    }
 
     /**
      * Makes each path of {@code changes} in /workspace equal to the entry at that path under host directory

@@ -45,6 +45,40 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
     }
 
     /**
+     * A page of the patch: at most {@code maxChars} characters from character {@code offset}, ending at a line's end
+     * (unless one line alone is longer).
+     *
+     * @param text   the page
+     * @param offset where it starts in the patch
+     * @param next   where the next page starts (the patch's length when this is the last)
+     * @param more   whether more of the patch follows
+     */
+    public record PatchPage(String text, long offset, long next, boolean more) {
+    }
+
+    /**
+     * A page of {@link #patch}, for a caller that shows a long one in parts (the MCP server's {@code workspace_diff}).
+     *
+     * @param offset   where to start, in characters (past the end: an empty last page)
+     * @param maxChars the most characters, at least 1
+     * @return the page, and where the next starts
+     * @throws DavitException USAGE for a negative offset or a maxChars below 1
+     */
+    public PatchPage page(long offset, int maxChars) {
+        if (offset < 0 || maxChars < 1) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "WorkspaceDiff.page takes"
+                    + " an offset of 0 or more and at least 1 character, not " + offset + " and " + maxChars);
+        }
+        int from = (int) Math.min(offset, patch.length());
+        int end = (int) Math.min((long) from + maxChars, patch.length());
+        if (end < patch.length()) {
+            int line = patch.lastIndexOf('\n', end - 1);
+            end = line >= from ? line + 1 : end;
+        }
+        return new PatchPage(patch.substring(from, end), from, end, end < patch.length());
+    }
+
+    /**
      * One changed path.
      *
      * @param path    relative to /workspace
@@ -141,10 +175,22 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
      * descriptor davit opened (its {@code /proc/PID/fd} entry), never by a path the sandbox could change.
      */
     static WorkspaceDiff compute(Dir baseline, Dir current, Budget budget, Redactor redactor) throws IOException {
+        return compute(baseline, current, budget, redactor, List.of());
+    }
+
+    /**
+     * {@link #compute(Dir, Dir, Budget, Redactor)} of the paths {@code only} names (each a normalised relative path:
+     * itself and what is below it), every path when it is empty.
+     */
+    static WorkspaceDiff compute(Dir baseline, Dir current, Budget budget, Redactor redactor, List<String> only)
+            throws IOException {
         Map<String, Tree.Entry> before = Tree.walk(baseline, budget);
         Map<String, Tree.Entry> after = Tree.walk(current, budget);
         TreeSet<String> paths = new TreeSet<>(before.keySet());
         paths.addAll(after.keySet());
+        if (!only.isEmpty()) {
+            paths.removeIf(p -> only.stream().noneMatch(o -> o.isEmpty() || p.equals(o) || p.startsWith(o + "/")));
+        }
         List<Change> changes = new ArrayList<>();
         StringBuilder patch = new StringBuilder();
         boolean redacted = false;

@@ -1280,9 +1280,10 @@ public final class Workspaces {
      * masked too ({@link Redactor#redact(byte[])}); its size stays the file's.
      */
     private static FileContent redacted(FileContent c, Redactor r) {
-        byte[] b = r.redact(c.bytes());
+        // a page from an offset may start inside a value: its end is masked too
+        byte[] b = c.offset() > 0 ? r.redactAfterCut(c.bytes(), false) : r.redact(c.bytes());
         return b == c.bytes() || java.util.Arrays.equals(b, c.bytes()) ? c
-                : new FileContent(b, c.size(), c.truncated(), true);
+                : new FileContent(b, c.size(), c.truncated(), true, c.offset(), c.end());
     }
 
     /** {@link #listFiles} in tree {@code ws} of workspace {@code id}. */
@@ -1382,15 +1383,31 @@ public final class Workspaces {
     /**
      * What {@link #readFile} read.
      *
-     * @param bytes     the bytes read from the file's start; in a workspace with secrets, each value in them
-     *                  replaced with {@code [REDACTED:NAME]} (and a value cut short by {@code maxBytes} masked)
+     * @param bytes     the bytes read from {@code offset}; in a workspace with secrets, each value in them
+     *                  replaced with {@code [REDACTED:NAME]} (and a value cut short by {@code maxBytes} or by the
+     *                  offset masked)
      * @param size      the file's size, in bytes (the file's even when {@code bytes} were redacted)
-     * @param truncated whether only the first {@code maxBytes} were read
+     * @param truncated whether more of the file follows what was read (read on from {@code end})
      * @param redacted  whether a secret value was redacted from {@code bytes}, which then are not the file's
+     * @param offset    where in the file {@code bytes} start
+     * @param end       where in the file what was read ends: the offset of the next page (the file's bytes read,
+     *                  whatever redaction made of them)
      */
-    public record FileContent(byte[] bytes, long size, boolean truncated, boolean redacted) {
+    public record FileContent(byte[] bytes, long size, boolean truncated, boolean redacted, long offset, long end) {
         /**
-         * What was read, with nothing redacted.
+         * What was read from the file's start.
+         *
+         * @param bytes     the bytes read from the file's start
+         * @param size      the file's size, in bytes
+         * @param truncated whether only the first {@code maxBytes} were read
+         * @param redacted  whether a secret value was redacted from {@code bytes}
+         */
+        public FileContent(byte[] bytes, long size, boolean truncated, boolean redacted) {
+            this(bytes, size, truncated, redacted, 0, bytes.length);
+        }
+
+        /**
+         * What was read from the file's start, with nothing redacted.
          *
          * @param bytes     the bytes read from the file's start
          * @param size      the file's size, in bytes
@@ -1414,7 +1431,28 @@ public final class Workspaces {
      *                        a file too large to read whole
      */
     public FileContent readFile(String id, String path, long maxBytes) {
-        return shown(id, (w, r) -> redacted(area(w).read(path, maxBytes), r));
+        return readFile(id, path, 0, maxBytes);
+    }
+
+    /**
+     * The bytes of regular file {@code path} from byte {@code offset}, at most {@code maxBytes} (0: the rest): a page
+     * of a large file; {@link FileContent#end} is where the next one starts, {@link FileContent#truncated} whether
+     * there is one. Redacted as {@link #readFile(String, String, long)} (a value the offset cuts is masked too).
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param path     a regular file, relative to /workspace
+     * @param offset   where to start, in bytes (past the end: nothing is read)
+     * @param maxBytes the most bytes to read; 0: the rest (a container workspace refuses more than 64 MiB)
+     * @return the bytes read, the file's size, whether more follows and where the next page starts
+     * @throws DavitException as {@link #readFile(String, String, long)}; {@link Kind#USAGE} for a negative offset,
+     *                        and in a microVM workspace for a page that ends past the file's first 64 MiB
+     */
+    public FileContent readFile(String id, String path, long offset, long maxBytes) {
+        if (offset < 0 || maxBytes < 0) {
+            throw new DavitException(Kind.USAGE, "Workspaces.readFile takes an offset and a maxBytes of 0 or more,"
+                    + " not " + offset + " and " + maxBytes);
+        }
+        return shown(id, (w, r) -> redacted(area(w).read(path, offset, maxBytes), r));
     }
 
     /**
@@ -1768,11 +1806,27 @@ public final class Workspaces {
      *                        cannot be read
      */
     public WorkspaceDiff diff(String id, String snapshot) {
+        return diff(id, snapshot, List.of());
+    }
+
+    /**
+     * {@link #diff(String, String)} of some paths only: each path given and what is below it (a directory's whole
+     * tree), the others left out of the changes and the patch.
+     *
+     * @param id       the workspace's id ({@code ws-...}) or name
+     * @param snapshot the snapshot to compare with; null: the baseline
+     * @param paths    paths relative to /workspace; empty: every path
+     * @return the changed paths among them and a unified diff of the text files among those
+     * @throws DavitException as {@link #diff(String, String)}; {@link Kind#USAGE} for an absolute path or one with
+     *                        {@code ..}
+     */
+    public WorkspaceDiff diff(String id, String snapshot, List<String> paths) {
+        List<String> only = paths.stream().map(WorkspacePath::normalise).toList();
         return shown(id, (w, r) -> {
             Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
             try (WorkspaceArea.View v = area(w).view(); Dir now = v.open();
                  Dir before = Dir.open(from, "the baseline")) {
-                return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"), r);
+                return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"), r, only);
             } catch (IOException e) {
                 throw ContainerArea.treeError(e, "the diff");
             }

@@ -122,6 +122,17 @@ class VmWorkspacesTest {
         assertThat(head.bytes()).isEqualTo(java.util.Arrays.copyOf(data, 10));
         assertThat(head.size()).isEqualTo(data.length);
         assertThat(head.truncated()).isTrue();
+        // pages from an offset (the agent reads from the start: within the file's first 64 MiB)
+        Workspaces.FileContent page = workspaces.readFile(w.id(), "new/dir/blob.bin", 1000, 10);
+        assertThat(page.bytes()).isEqualTo(java.util.Arrays.copyOfRange(data, 1000, 1010));
+        assertThat(page.truncated()).isTrue();
+        assertThat(page.end()).isEqualTo(1010);
+        Workspaces.FileContent last = workspaces.readFile(w.id(), "new/dir/blob.bin", data.length - 5, 10);
+        assertThat(last.bytes()).isEqualTo(java.util.Arrays.copyOfRange(data, data.length - 5, data.length));
+        assertThat(last.truncated()).isFalse();
+        assertThat(last.end()).isEqualTo(data.length);
+        assertThatThrownBy(() -> workspaces.readFile(w.id(), "new/dir/blob.bin", 1000, 0))
+                .isInstanceOf(DavitException.class).hasMessageContaining("first 64 MiB");
         assertThat(sh("stat -c '%a %s' new/dir/blob.bin; stat -c %a new/dir")).isEqualTo("644 " + data.length
                 + "\n755\n");
         workspaces.writeFile(w.id(), "README", new ByteArrayInputStream("hello again\n".getBytes()));
