@@ -291,8 +291,12 @@ public final class Shells {
      * @param bytes     the bytes read, as the terminal got them
      * @param text      what they say ({@link TerminalText}); null for a raw read
      * @param truncated whether more output was there than the read took ({@code maxBytes}): the next read goes on
+     * @param matched   whether the read's {@link ReadOptions#until} pattern matched (false without one)
+     * @param timedOut  whether the read returned because its {@link ReadOptions#waitFor} time was over (with
+     *                  {@code until}: the pattern did not match within it), not because its output settled, matched,
+     *                  filled {@code maxBytes} or the shell ended
      */
-    public record Output(byte[] bytes, String text, boolean truncated) {
+    public record Output(byte[] bytes, String text, boolean truncated, boolean matched, boolean timedOut) {
     }
 
     /** The default of {@link ReadOptions#maxBytes}: 64 KiB. */
@@ -352,6 +356,8 @@ public final class Shells {
             int checked = 0;
             int lastLength = 0;
             boolean ended = false;
+            boolean matched = false;
+            boolean timedOut = false;
             Redactor r = secrets.redactor();
             while (true) {
                 // with secrets, what may start a value is left for a later read, unless nothing more can come
@@ -365,7 +371,11 @@ public final class Shells {
                     if (!o.raw() || o.until() != null) {
                         text.feed(piece.bytes(), 0, piece.bytes().length);
                     }
-                    if (buf.size() >= o.maxBytes() || o.until() != null && found(o.until(), text, checked)) {
+                    if (o.until() != null && found(o.until(), text, checked)) {
+                        matched = true;
+                        break;
+                    }
+                    if (buf.size() >= o.maxBytes()) {
                         break;
                     }
                     checked = text.length();
@@ -377,8 +387,10 @@ public final class Shells {
                 long now = System.nanoTime();
                 if (!sandboxes.alive(p)) {
                     ended = true; // its holder is gone: all its output is in the files; read what is left
-                } else if (now >= deadline || lastNew >= 0 && o.until() == null
-                        && now - lastNew >= o.quiet().toNanos()) {
+                } else if (lastNew >= 0 && o.until() == null && now - lastNew >= o.quiet().toNanos()) {
+                    break;
+                } else if (now >= deadline) {
+                    timedOut = true;
                     break;
                 } else {
                     Thread.sleep(20);
@@ -404,7 +416,7 @@ public final class Shells {
             if (!c.equals(start)) {
                 c.save(d);
             }
-            return new Output(b, o.raw() ? null : text.text(), truncated);
+            return new Output(b, o.raw() ? null : text.text(), truncated, matched, timedOut);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot read the output of shell " + id + ": " + e.getMessage());
         } catch (InterruptedException e) {
