@@ -140,6 +140,17 @@ class McpServerTest {
                 "output_base64", "truncated", "state");
     }
 
+    /** The example pattern in the description of workspace_shell_read's {@code until}: {@code e.g. "..."}. */
+    @SuppressWarnings("unchecked")
+    private static String untilExample() {
+        McpSchema.Tool read = client.listTools().block().tools().stream()
+                .filter(t -> t.name().equals("workspace_shell_read")).findFirst().orElseThrow();
+        String d = (String) ((Map<String, Object>) read.inputSchema().properties().get("until")).get("description");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("e\\.g\\. \"([^\"]+)\"").matcher(d);
+        assertThat(m.find()).as(d).isTrue();
+        return m.group(1);
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void diskToolsReadAStoppedWorkspaceWithoutStartingIt() throws Exception {
@@ -215,7 +226,11 @@ class McpServerTest {
 
             String sh = (String) ok("workspace_shell_open", Map.of("workspace", id)).get("id");
             // one write, one read: the echo, the output and the next prompt, as text
-            ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms", 30000, "until", "# $"));
+            // the pattern the tool's description gives as an example matches the image's root prompt
+            assertThat(ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms", 30000, "until",
+                    untilExample()))).containsEntry("matched", true).containsEntry("timed_out", false);
+            assertThat(ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms", 300, "until",
+                    "never-shown"))).containsEntry("matched", false).containsEntry("timed_out", true);
             ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data", "echo hi-$((1+1))\n"));
             Map<String, Object> hi = ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms",
                     30000, "quiet_ms", 2000));

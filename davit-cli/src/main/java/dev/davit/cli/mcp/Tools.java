@@ -222,6 +222,8 @@ final class Tools {
                 .returns("bytes", "integer", "How many bytes this page holds.")
                 .returns("kept", "integer", "How many bytes of the stream are kept in all.")
                 .returns("eof", "boolean", "Whether this page reaches the end of what is kept.")
+                .returns("dropped_bytes", "integer", "How many bytes the stream had past what is kept (16 MiB),"
+                        + " which no page has (0: none).")
                 .returns("content", Json2.nullable("string"), "The page as text, or null when not UTF-8.")
                 .maybe("content_base64", "string", "The page's bytes, base64, when not UTF-8.").build());
         t.add(status("workspace_list", CORE, "List workspaces", "List the workspaces (id, name, labels, status,"
