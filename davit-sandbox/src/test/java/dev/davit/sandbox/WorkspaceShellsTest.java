@@ -160,6 +160,44 @@ class WorkspaceShellsTest extends BwrapWorkspaces {
         assertThat(settled.timedOut()).isFalse(); // it settled
     }
 
+    /**
+     * Reads of one shell from many threads of one JVM (an MCP server's calls) take turns: none fails (a bare file lock
+     * taken twice by one JVM threw OverlappingFileLockException), and together they read every byte once.
+     */
+    @Test
+    void concurrentReadsOfOneShellTakeTurns() throws Exception {
+        int lines = 3000;
+        Shells.Shell s = shells.open(List.of("sh", "-c", "i=0; while [ $i -lt " + lines + " ]; do i=$((i+1));"
+                + " echo line-$i; done; echo END; sleep 600"), Map.of());
+        List<java.util.concurrent.Future<String>> reads = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            for (int i = 0; i < 200; i++) {
+                reads.add(pool.submit(() -> new String(shells.read(s.id(), new Shells.ReadOptions(Duration.ZERO,
+                        null, null, 97, true)).bytes(), StandardCharsets.ISO_8859_1)));
+            }
+            StringBuilder all = new StringBuilder();
+            for (var f : reads) {
+                f.get(); // none failed
+            }
+            for (var f : reads) {
+                all.append(f.get());
+            }
+            // the rest, in one reader
+            all.append(ShellReads.readUntil(shells, s.id(), "END", LIMIT));
+            // every byte once, whatever order the pieces came in: as many bytes and line ends as were written
+            long want = "END\r\n".length();
+            for (int i = 1; i <= lines; i++) {
+                want += ("line-" + i + "\r\n").length();
+            }
+            String text = all.toString();
+            assertThat(text.length()).isEqualTo(want);
+            assertThat(text.chars().filter(c -> c == '\n').count()).isEqualTo(lines + 1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void aRawReadGivesTheExactBytes() {
         String script = "printf '\\377\\376A\\033[31mB\\001'; sleep 600";

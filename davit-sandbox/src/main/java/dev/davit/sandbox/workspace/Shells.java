@@ -1,6 +1,5 @@
 package dev.davit.sandbox.workspace;
 
-import dev.davit.oci.internal.FileLocking;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -329,7 +328,7 @@ public final class Shells {
      * until none came for {@code o.quiet()} (or {@code o.until()} appears), the wait's end, the shell's end or
      * {@code o.maxBytes()}. A text read leaves the start of a sequence that the next bytes may complete (an escape
      * sequence, a UTF-8 character, a {@code \r} before {@code \n}) for the next read while the shell runs. Reads of
-     * one shell take turns (a file lock); memory is bounded by {@code o.maxBytes()}.
+     * one shell take turns (a lock of this JVM and a file lock); memory is bounded by {@code o.maxBytes()}.
      *
      * @param id the shell's id ({@code sh-} and 8 hex digits, as {@link #open} returns it)
      * @param o  how to read
@@ -342,10 +341,18 @@ public final class Shells {
         JsonNode rec = record(id);
         Spawned p = SandboxJson.spawned(rec.path("process"));
         Path d = dir.resolve(id);
+        try {
+            // one JVM's reads take turns too (a file lock cannot be taken twice by one JVM: FileLocks)
+            return dev.davit.sandbox.FileLocks.holding(d.resolve("read.lock"), () -> readHolding(id, o, p, d));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read the output of shell " + id + ": " + e.getMessage());
+        }
+    }
+
+    /** {@link #read(String, ReadOptions)}, holding the shell's read lock. */
+    private Output readHolding(String id, ReadOptions o, Spawned p, Path d) {
         Path out = d.resolve(Spawned.OUTPUT);
-        try (FileChannel lock = FileChannel.open(d.resolve("read.lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE)) {
-            FileLocking.await(lock);
+        try {
             Cursor c = Cursor.load(d);
             Cursor start = c;
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
