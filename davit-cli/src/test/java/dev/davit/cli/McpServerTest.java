@@ -579,6 +579,37 @@ class McpServerTest {
         }
     }
 
+    /**
+     * A client that starts the server with a reduced environment (the MCP Inspector does: no DAVIT_HOME) and
+     * {@code --home}: the server says on stderr which home it uses, and its tools use that one.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void homeIsTakenFromTheOptionAndSaidAtStart() throws Exception {
+        Path home = shared.resolve("option-home");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ServerParameters params = ServerParameters.builder(java).args(List.of("--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--home",
+                home.toString(), "--tools", "full", "--allow-registry", registry.hostPort()))
+                .env(Map.of("PATH", System.getenv("PATH"))).build();
+        StdioClientTransport transport = new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.mapper()));
+        List<String> stderr = new java.util.concurrent.CopyOnWriteArrayList<>();
+        transport.setStdErrorHandler(stderr::add);
+        McpAsyncClient c = McpClient.async(transport).requestTimeout(Duration.ofMinutes(3)).build();
+        try {
+            c.initialize().block();
+            McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("workspace_create",
+                    Map.of("env", image))).block();
+            assertThat(r.isError()).as(r.toString()).isFalse();
+            String id = (String) ((Map<String, Object>) r.structuredContent()).get("id");
+            assertThat(home.resolve("workspaces").resolve(id)).isDirectory();
+            c.callTool(new McpSchema.CallToolRequest("workspace_delete", Map.of("workspace", id))).block();
+            assertThat(stderr).contains("davit: MCP server home: " + home + " (from --home)");
+        } finally {
+            c.closeGracefully().block();
+        }
+    }
+
     @Test
     void refusesTheCommandOfABadArgumentWithoutStopping() {
         assertThatThrownBy(() -> call("workspace_exec", Map.of("workspace", "-x", "command", List.of("true"))))
