@@ -62,8 +62,8 @@ public final class Main implements Callable<Integer> {
             RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class,
             EnvCommand.class, RunCommand.class, SandboxCommand.class, WorkspaceCommand.class, McpCommand.class, DoctorCommand.class);
     /** Global options that take a value (the value is not a command name). */
-    private static final java.util.Set<String> VALUE_OPTIONS = java.util.Set.of("--store", "--home", "--insecure-registry",
-            "-u", "--username");
+    private static final java.util.Set<String> VALUE_OPTIONS = java.util.Set.of("--store", "--home",
+            "--insecure-registry", "-u", "--username");
 
     @Mixin
     GlobalOptions globals = new GlobalOptions();

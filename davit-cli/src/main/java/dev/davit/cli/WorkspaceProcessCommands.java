@@ -260,8 +260,8 @@ final class WorkspaceProcessCommands {
         Long quietMs;
 
         @Option(names = "--until", paramLabel = "REGEX", description = "Return as soon as the text read matches REGEX"
-                + " (Java syntax, found anywhere, e.g. '[$#] $' for a prompt ending in '$ ' or root's '# '); --quiet-ms then"
-                + " does not apply.")
+                + " (Java syntax, found anywhere, e.g. '[$#] $' for a prompt ending in '$ ' or root's '# ');"
+                + " --quiet-ms then does not apply.")
         String until;
 
         @Option(names = "--max-bytes", paramLabel = "N", description = "Take at most N bytes (default: 65536, at most"
