@@ -84,6 +84,17 @@ static void reset_signals(void) {
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Makes process group PGRP the foreground one of the terminal on descriptor 0 (of this process's session); SIGTTOU,
+ * which a background group's tcsetpgrp would get, is blocked meanwhile. */
+static void take_foreground(pid_t pgrp) {
+    sigset_t ttou, old;
+    sigemptyset(&ttou);
+    sigaddset(&ttou, SIGTTOU);
+    sigprocmask(SIG_BLOCK, &ttou, &old);
+    tcsetpgrp(0, pgrp);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 /* after a failed exec of COMMAND by HOW (execv, execvp): one line, 127 when it is not there, else 126 */
 static int exec_failed(const char *how, const char *command) {
     int e = errno;
@@ -236,6 +247,11 @@ static int exec_main(int argc, char **argv) {
             die(125, "cannot become the sandbox's root", NULL);
     }
 
+    /* a terminal's foreground job (a shell's: util-linux script made this process its session's leader): the command
+     * becomes a foreground process group of its own, one that its pid namespace shows (ours is outside it, so the
+     * command would see the terminal's group as 0: dash's job control gives the terminal back to the group it found
+     * at its start when it ends, and failed there with "Cannot set tty process group", exit 2) */
+    int foreground = isatty(0) && tcgetpgrp(0) == getpgrp();
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* the child inherits it: no ptrace before its filter (execve resets it) */
     pid_t child = fork();
     if (child < 0) die(125, "cannot fork", NULL);
@@ -250,10 +266,12 @@ static int exec_main(int argc, char **argv) {
         while (waitpid(child, &status, 0) < 0) {
             if (errno != EINTR) die(125, "cannot wait for the command", NULL);
         }
+        if (foreground) take_foreground(getpgrp()); /* the terminal back to our group, as a shell takes it back */
         if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
         return WEXITSTATUS(status);
     }
 
+    if (foreground && setpgid(0, 0) == 0) take_foreground(getpid()); /* else it runs in ours, as before */
     if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, NULL) < 0) die(125, "cannot join a session key ring", NULL);
 
     for (int c = 0; c <= LAST_CAP; c++) {

@@ -41,6 +41,8 @@ final class CommandModels {
                 () -> g.debug, v -> g.debug = v));
         spec.addOption(bound(global("--store").type(Path.class).paramLabel("DIR").description(GlobalOptions.STORE),
                 () -> g.store, v -> g.store = v));
+        spec.addOption(bound(global("--home").type(Path.class).paramLabel("DIR").description(GlobalOptions.HOME),
+                () -> g.home, v -> g.home = v));
         spec.addOption(global("--insecure-registry").type(List.class).auxiliaryTypes(String.class)
                 .paramLabel("HOST[:PORT]").description(GlobalOptions.INSECURE).hasInitialValue(false)
                 .setter(setter((List<String> v) -> g.insecureRegistries(v))).build());

@@ -16,8 +16,10 @@ public final class GlobalOptions {
     static final String JSON = "Print exactly one JSON document on stdout (results and errors); no progress.";
     static final String QUIET = "No progress output, only results.";
     static final String DEBUG = "Debug logging on stderr and stack traces on errors.";
-    static final String STORE = "The store directory (default: $DAVIT_HOME/store, else $XDG_CACHE_HOME/davit/store,"
-            + " else ~/.cache/davit/store).";
+    static final String STORE = "The store directory (default: the home's store: --home, else $DAVIT_HOME, else"
+            + " $XDG_CACHE_HOME/davit, else ~/.cache/davit, and /store).";
+    static final String HOME = "davit's home: its store, environments, sandboxes and workspaces (default:"
+            + " $DAVIT_HOME, else $XDG_CACHE_HOME/davit, else ~/.cache/davit).";
     static final String INSECURE = "Reach this registry over plain HTTP (repeatable). Loopback registries always are.";
     static final String USERNAME = "Authenticate as USER (password from --password-stdin, or asked on a terminal);"
             + " overrides saved credentials for this command.";
@@ -40,6 +42,10 @@ public final class GlobalOptions {
     @Option(names = "--store", paramLabel = "DIR", scope = ScopeType.INHERIT,
             description = STORE)
     Path store;
+
+    @Option(names = "--home", paramLabel = "DIR", scope = ScopeType.INHERIT,
+            description = HOME)
+    Path home;
 
     /**
      * Accumulates: picocli hands the subcommand's inherited copy of a repeatable option a fresh list, so values
@@ -87,5 +93,10 @@ public final class GlobalOptions {
 
     public Path store() {
         return store;
+    }
+
+    /** {@return the {@code --home} given, or null} */
+    public Path home() {
+        return home;
     }
 }

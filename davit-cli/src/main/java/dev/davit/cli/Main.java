@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -46,7 +47,7 @@ public final class Main implements Callable<Integer> {
     static final String FOOTER_0 = "Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
             + " 5 network, 6 verification (also: fsck found problems), 7 store;"
             + " 'davit run' exits with the command's own code (124 on --timeout).";
-    static final String FOOTER_1 = "Environment: DAVIT_HOME, XDG_CACHE_HOME (store location),"
+    static final String FOOTER_1 = "Environment: DAVIT_HOME, XDG_CACHE_HOME (the home, unless --home),"
             + " DAVIT_PROGRESS=bars|lines|none.";
     static final String[] FOOTER = {FOOTER_0, FOOTER_1};
 
@@ -61,8 +62,8 @@ public final class Main implements Callable<Integer> {
             RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class,
             EnvCommand.class, RunCommand.class, SandboxCommand.class, WorkspaceCommand.class, McpCommand.class, DoctorCommand.class);
     /** Global options that take a value (the value is not a command name). */
-    private static final java.util.Set<String> VALUE_OPTIONS = java.util.Set.of("--store", "--insecure-registry",
-            "-u", "--username");
+    private static final java.util.Set<String> VALUE_OPTIONS = java.util.Set.of("--store", "--home",
+            "--insecure-registry", "-u", "--username");
 
     @Mixin
     GlobalOptions globals = new GlobalOptions();
@@ -371,9 +372,22 @@ public final class Main implements Callable<Integer> {
         return globals;
     }
 
-    /** The environment the command line runs with (System.getenv(), or a test's map). */
+    /**
+     * The environment the command line runs with (System.getenv(), or a test's map), with {@code DAVIT_HOME} set to
+     * {@code --home} when it was given: every command finds its home through it (DavitHome), and what the command
+     * runs with this environment (the MCP server's tool calls) too.
+     */
     Map<String, String> env() {
-        return env;
+        Path home = globals.home();
+        if (home == null) {
+            return env;
+        }
+        if (home.toString().isBlank()) {
+            throw new DavitException(Kind.USAGE, "--home needs a directory, e.g. --home ~/.cache/davit");
+        }
+        Map<String, String> e = new java.util.HashMap<>(env);
+        e.put("DAVIT_HOME", home.toAbsolutePath().toString());
+        return java.util.Collections.unmodifiableMap(e);
     }
 
     dev.davit.sandbox.workspace.WarmPool spares() {
@@ -388,7 +402,7 @@ public final class Main implements Callable<Integer> {
         ClientOptions o = ClientOptions.defaults().withInsecureRegistries(Set.copyOf(globals.insecureRegistries()));
         RegistryOptions registry = o.registry().toBuilder().userAgent("davit/" + version()).build();
         o = o.withRegistry(registry)
-                .withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env)));
+                .withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env())));
         Credentials flags = flagCredentials();
         return flags == null ? o : o.withCredentials(r -> flags);
     }

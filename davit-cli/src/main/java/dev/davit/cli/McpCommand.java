@@ -167,6 +167,9 @@ final class McpCommand extends GroupCommand {
                         + " run's /tmp, /run, /var/tmp and /dev/shm are bounded (--max-disk; \"disk_enforced_by\":"
                         + " \"scratch_tmpfs\" in results)");
             }
+            // one line on stderr (stdio's protocol is on stdout): a client that starts the server with a reduced
+            // environment drops DAVIT_HOME, and the server would use (and fill) another home without a word
+            out.warn("MCP server home: " + home + " (" + homeSource() + ")");
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
                     allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,
@@ -196,6 +199,20 @@ final class McpCommand extends GroupCommand {
             } finally {
                 server.close();
             }
+        }
+
+        /** Where the home came from, for the line the server logs at its start. */
+        private String homeSource() {
+            if (main.globals().home() != null) {
+                return "from --home";
+            }
+            for (String v : List.of("DAVIT_HOME", "XDG_CACHE_HOME")) {
+                String value = main.env().get(v);
+                if (value != null && !value.isBlank()) {
+                    return "from " + v;
+                }
+            }
+            return "the default: no --home, DAVIT_HOME or XDG_CACHE_HOME";
         }
 
         /** {@code --publish-ports LOW-HIGH} (or one port). */

@@ -595,6 +595,7 @@ final class WorkspaceCommand extends GroupCommand {
             doc.put("bytes", page.bytes().length);
             doc.put("kept", page.kept());
             doc.put("eof", page.offset() + page.bytes().length >= page.kept());
+            doc.put("dropped_bytes", page.dropped());
             String text = dev.davit.oci.internal.Text.utf8OrNull(page.bytes());
             if (text != null) {
                 doc.put("content", text);
@@ -609,6 +610,10 @@ final class WorkspaceCommand extends GroupCommand {
                     out.rawStdout().flush();
                 } catch (java.io.IOException e) {
                     throw new java.io.UncheckedIOException(e);
+                }
+                if (page.dropped() > 0 && page.offset() + page.bytes().length >= page.kept()) {
+                    out.notice(page.dropped() + " more bytes of " + stream + " after these were not kept (at most "
+                            + page.kept() + " are)");
                 }
             });
             return 0;

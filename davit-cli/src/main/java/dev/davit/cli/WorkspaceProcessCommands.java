@@ -260,7 +260,8 @@ final class WorkspaceProcessCommands {
         Long quietMs;
 
         @Option(names = "--until", paramLabel = "REGEX", description = "Return as soon as the text read matches REGEX"
-                + " (Java syntax, found anywhere, e.g. '\\$ $' for a prompt); --quiet-ms then does not apply.")
+                + " (Java syntax, found anywhere, e.g. '[$#] $' for a prompt ending in '$ ' or root's '# ');"
+                + " --quiet-ms then does not apply.")
         String until;
 
         @Option(names = "--max-bytes", paramLabel = "N", description = "Take at most N bytes (default: 65536, at most"
@@ -303,12 +304,17 @@ final class WorkspaceProcessCommands {
                     doc.putNull("output_base64");
                 }
                 doc.put("truncated", o.truncated());
+                doc.put("matched", o.matched());
+                doc.put("timed_out", o.timedOut());
                 doc.put("state", s.get(shell).label());
                 out.printJson(doc);
             } else {
                 out.raw(raw ? o.bytes() : o.text().getBytes(StandardCharsets.UTF_8));
                 if (o.truncated()) {
                     out.notice("more output is waiting: read again");
+                }
+                if (pattern != null && !o.matched() && o.timedOut()) {
+                    out.notice("--until did not match within --wait-ms " + waitMs);
                 }
             }
             return 0;

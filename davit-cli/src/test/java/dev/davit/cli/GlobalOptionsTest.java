@@ -6,6 +6,7 @@ import dev.davit.oci.client.ClientOptions;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -59,6 +60,26 @@ class GlobalOptionsTest {
         ClientOptions o = m.clientOptions();
         assertThat(o.store()).isEqualTo(Path.of("/tmp/s1"));
         assertThat(o.registry().insecureRegistries()).containsExactly("reg.local:5000");
+    }
+
+    /** --home, before or after the command, is the home of every command: DAVIT_HOME for it (and what it runs). */
+    @Test
+    void homeOverridesTheEnvironmentsAndStoreStillOverridesTheStore() {
+        for (String[] args : List.of(new String[] {"--home", "/tmp/h1", "images"},
+                new String[] {"images", "--home", "/tmp/h1"})) {
+            Main m = parse(args);
+            assertThat(m.env()).containsEntry("DAVIT_HOME", "/tmp/h1");
+            assertThat(dev.davit.oci.client.DavitHome.resolve(m.env())).isEqualTo(Path.of("/tmp/h1"));
+            assertThat(m.clientOptions().store()).isEqualTo(Path.of("/tmp/h1/store"));
+        }
+        assertThat(parse("images").env()).containsEntry("DAVIT_HOME", "/tmp/davit-home-from-env");
+        assertThat(parse("--home", "/tmp/h2", "--store", "/tmp/s9", "images").clientOptions().store())
+                .isEqualTo(Path.of("/tmp/s9"));
+        assertThat(Main.commandNamed(new String[] {"--home", "run", "images"})).isEqualTo(ImagesCommand.class);
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        assertThat(Main.execute(new String[] {"--home", "", "images"}, new java.io.ByteArrayOutputStream(), err,
+                Map.of())).isEqualTo(2);
+        assertThat(err.toString()).isEqualTo("davit: error: --home needs a directory, e.g. --home ~/.cache/davit\n");
     }
 
     @Test

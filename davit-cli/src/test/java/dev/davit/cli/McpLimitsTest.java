@@ -189,7 +189,8 @@ class McpLimitsTest {
             assertThat(n(small.get("stderr_bytes"))).isEqualTo(3893);
             Map<String, Object> page = ok("workspace_exec_output", Map.of("workspace", id, "exec_id",
                     small.get("exec_id"), "stream", "stderr", "offset", 3888, "limit", 100));
-            assertThat(page).containsEntry("content", "1000\n").containsEntry("eof", true);
+            assertThat(page).containsEntry("content", "1000\n").containsEntry("eof", true)
+                    .containsEntry("dropped_bytes", 0);
         } finally {
             ok("workspace_delete", Map.of("workspace", id));
         }
@@ -231,7 +232,8 @@ class McpLimitsTest {
                 Map<String, Object> page = ok("workspace_exec_output", Map.of("workspace", id, "exec_id",
                         r.get("exec_id"), "offset", 1000, "limit", 4));
                 assertThat(page).containsEntry("content", "\u0001\u0001\u0001\u0001")
-                        .containsEntry("kept", 16 << 20); // what is kept on disk is bounded too
+                        .containsEntry("kept", 16 << 20) // what is kept on disk is bounded too
+                        .containsEntry("dropped_bytes", 48 << 20); // and what was not is said
             }
         } finally {
             ok("workspace_delete", Map.of("workspace", id));

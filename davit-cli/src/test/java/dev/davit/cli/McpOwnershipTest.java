@@ -314,7 +314,7 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         assertThat(new Cli(home).run("mcp", "serve", "--owner", "a:b").stderr()).isEqualTo("davit: error: --owner"
                 + " must be 1 to 64 letters, digits, '.', '_' or '-', not 'a:b'\n");
 
-        a.put("publish", List.of("0:8080"));
+        a.put("publish", List.of("0:80")); // any free host port, to the sandbox's port 80
         a.put("name", "web");
         Map<String, Object> w = ok(c, "workspace_create", a);
         Map<String, Object> p = ((List<Map<String, Object>>) w.get("ports")).get(0);
@@ -322,8 +322,9 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         assertThat(port).isGreaterThanOrEqualTo(1024);
         assertThat(p).containsEntry("address", "127.0.0.1:" + port).containsEntry("host_address", "127.0.0.1");
         ok(c, "workspace_file_write", Map.of("workspace", "web", "path", "index.html", "content", "port zero\n"));
-        ok(c, "workspace_service_start", Map.of("workspace", "web", "name", "httpd", "ready_port", 8080, "command",
-                List.of("busybox", "httpd", "-f", "-p", "8080", "-h", "/workspace")));
+        assertThat(p).containsEntry("container_port", 80);
+        ok(c, "workspace_service_start", Map.of("workspace", "web", "name", "httpd", "ready_port", 80, "command",
+                List.of("busybox", "httpd", "-f", "-p", "80", "-h", "/workspace")));
         try (Socket s = new Socket("127.0.0.1", port)) {
             s.setSoTimeout(10_000);
             s.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -331,6 +332,14 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         }
         assertThat(ok(c, "workspace_status", Map.of("workspace", "web")).get("ports").toString())
                 .contains("127.0.0.1:" + port);
+        // a host port another process holds: a result naming the port and the fix, in the model's terms
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            a.put("publish", List.of(taken.getLocalPort() + ":80"));
+            a.put("name", "busy");
+            assertThat(invalid(c, "workspace_create", a)).endsWith("cannot publish 127.0.0.1:" + taken.getLocalPort()
+                    + ":80: host port " + taken.getLocalPort() + " is in use on 127.0.0.1; choose a free host port,"
+                    + " or 0 for any free one ('publish')");
+        }
         // the operator narrows (or widens) the ports a model may take
         McpAsyncClient narrow = stdio("--allow-network", "--publish-ports", "20000-20010");
         a.put("publish", List.of("18080:8080"));

@@ -155,6 +155,17 @@ class McpServerTest {
                 "output_base64", "truncated", "state");
     }
 
+    /** The example pattern in the description of workspace_shell_read's {@code until}: {@code e.g. "..."}. */
+    @SuppressWarnings("unchecked")
+    private static String untilExample() {
+        McpSchema.Tool read = client.listTools().block().tools().stream()
+                .filter(t -> t.name().equals("workspace_shell_read")).findFirst().orElseThrow();
+        String d = (String) ((Map<String, Object>) read.inputSchema().properties().get("until")).get("description");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("e\\.g\\. \"([^\"]+)\"").matcher(d);
+        assertThat(m.find()).as(d).isTrue();
+        return m.group(1);
+    }
+
     @Test
     @SuppressWarnings("unchecked")
     void diskToolsReadAStoppedWorkspaceWithoutStartingIt() throws Exception {
@@ -230,7 +241,11 @@ class McpServerTest {
 
             String sh = (String) ok("workspace_shell_open", Map.of("workspace", id)).get("id");
             // one write, one read: the echo, the output and the next prompt, as text
-            ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms", 30000, "until", "# $"));
+            // the pattern the tool's description gives as an example matches the image's root prompt
+            assertThat(ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms", 30000, "until",
+                    untilExample()))).containsEntry("matched", true).containsEntry("timed_out", false);
+            assertThat(ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms", 300, "until",
+                    "never-shown"))).containsEntry("matched", false).containsEntry("timed_out", true);
             ok("workspace_shell_write", Map.of("workspace", id, "shell", sh, "data", "echo hi-$((1+1))\n"));
             Map<String, Object> hi = ok("workspace_shell_read", Map.of("workspace", id, "shell", sh, "wait_ms",
                     30000, "quiet_ms", 2000));
@@ -600,6 +615,37 @@ class McpServerTest {
         } finally {
             call.apply("workspace_delete", Map.of("workspace", "web2"));
             call.apply("workspace_delete", Map.of("workspace", "web"));
+            c.closeGracefully().block();
+        }
+    }
+
+    /**
+     * A client that starts the server with a reduced environment (the MCP Inspector does: no DAVIT_HOME) and
+     * {@code --home}: the server says on stderr which home it uses, and its tools use that one.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void homeIsTakenFromTheOptionAndSaidAtStart() throws Exception {
+        Path home = shared.resolve("option-home");
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ServerParameters params = ServerParameters.builder(java).args(List.of("--enable-native-access=ALL-UNNAMED",
+                "-cp", System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--home",
+                home.toString(), "--tools", "full", "--allow-registry", registry.hostPort()))
+                .env(Map.of("PATH", System.getenv("PATH"))).build();
+        StdioClientTransport transport = new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.mapper()));
+        List<String> stderr = new java.util.concurrent.CopyOnWriteArrayList<>();
+        transport.setStdErrorHandler(stderr::add);
+        McpAsyncClient c = McpClient.async(transport).requestTimeout(Duration.ofMinutes(3)).build();
+        try {
+            c.initialize().block();
+            McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("workspace_create",
+                    Map.of("env", image))).block();
+            assertThat(r.isError()).as(r.toString()).isFalse();
+            String id = (String) ((Map<String, Object>) r.structuredContent()).get("id");
+            assertThat(home.resolve("workspaces").resolve(id)).isDirectory();
+            c.callTool(new McpSchema.CallToolRequest("workspace_delete", Map.of("workspace", id))).block();
+            assertThat(stderr).contains("davit: MCP server home: " + home + " (from --home)");
+        } finally {
             c.closeGracefully().block();
         }
     }

@@ -75,6 +75,7 @@ public final class Lifecycle {
         if (s.status() == SandboxStatus.FAILED) {
             kill(s); // whatever is left of it
         }
+        PortMapping.checkFree(s.spec().publish()); // a taken host port fails now, before anything starts
         return of(s).start(s);
     }
 

@@ -522,6 +522,9 @@ public final class Nat {
                     + e.getMessage() + ")");
         }
         if (!reply.contains("\"return\"")) {
+            if (m.inUse()) { // taken since the check before the start (slirp4netns only says "failed")
+                throw m.busy();
+            }
             String why = reply.replaceAll(".*\"desc\"\\s*:\\s*\"([^\"]*)\".*", "$1").strip();
             throw new DavitException(Kind.USAGE, "cannot publish " + m + ": " + (why.isEmpty() ? "refused" : why)
                     + "; choose another host port or address");

@@ -90,6 +90,43 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
         }
     }
 
+    /**
+     * Checks that each host port of {@code ports} (0 aside) is free now on its host address, by binding it for a
+     * moment as slirp4netns will: a taken port fails at once, in davit's words, not after the sandbox started. Another
+     * process may still take it before slirp4netns does; {@code Nat} then says the same ({@link #busy}).
+     *
+     * @throws DavitException USAGE naming the first port in use and the fix
+     */
+    static void checkFree(java.util.List<PortMapping> ports) {
+        for (PortMapping m : ports) {
+            if (m.hostPort() != 0 && m.inUse()) {
+                throw m.busy();
+            }
+        }
+    }
+
+    /**
+     * Whether this mapping's host port is in use now on its host address: a bind fails with EADDRINUSE (any other
+     * failure, such as an address not of this host, is left to slirp4netns to report).
+     */
+    boolean inUse() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket()) {
+            s.setReuseAddress(true); // as a listener does: a port with connections in TIME_WAIT only is free
+            s.bind(new java.net.InetSocketAddress(java.net.InetAddress.getByName(hostAddress), hostPort), 1);
+            return false;
+        } catch (java.net.BindException e) {
+            return String.valueOf(e.getMessage()).contains("already in use");
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    /** The error of a host port in use: one line naming the port and the fix. */
+    DavitException busy() {
+        return new DavitException(Kind.USAGE, "cannot publish " + this + ": host port " + hostPort + " is in use on "
+                + hostAddress + "; choose a free host port, or 0 for any free one (CreateSpec.Builder.publish)");
+    }
+
     private static void check(int port) {
         if (port < 1 || port > 65535) {
             throw new DavitException(Kind.USAGE, "a PortMapping port must be between 1 and 65535, not " + port);

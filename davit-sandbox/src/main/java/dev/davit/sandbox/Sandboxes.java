@@ -146,11 +146,13 @@ public final class Sandboxes {
      * @throws DavitException NOT_FOUND when the root filesystem is missing or not a directory; USAGE for what the
      *                        backend refuses (a rootless sandbox that would lack a guarantee of the jail, see
      *                        {@link SandboxOptions#allowWeakerSandbox}; published ports of a vm); STORE when its
-     *                        state cannot be written. What this host cannot give (limits, network) fails at
+     *                        state cannot be written; USAGE for a published host port in use now (also
+     *                        checked at {@link #start}). What this host cannot give (limits, network) fails at
      *                        {@link #start}. A published host port 0 is a free port chosen now: the returned
      *                        sandbox's spec holds it
      */
     public Sandbox create(CreateSpec spec) {
+        PortMapping.checkFree(spec.publish()); // a host port taken now fails at once (and again at start)
         // a published host port 0 becomes a free one now, recorded in the spec: the same port at every start
         return lifecycle.create(spec.publish().stream().anyMatch(m -> m.hostPort() == 0)
                 ? spec.withPublish(PortMapping.pickFree(spec.publish())) : spec);

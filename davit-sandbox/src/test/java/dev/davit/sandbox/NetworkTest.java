@@ -342,6 +342,44 @@ class NetworkTest {
         }
     }
 
+    /**
+     * A host port another process holds fails at once, in davit's words (the port and the fix), before anything
+     * starts: at create, and at a later start when it was taken meanwhile; no slirp4netns is left behind.
+     */
+    @Test
+    void aTakenHostPortFailsAtOnceNamingThePortAndTheFix() throws IOException {
+        Path rootfs = BusyboxRootfs.create(tmp.resolve("rootfs"));
+        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null));
+        java.util.function.IntFunction<CreateSpec> publishing = port -> new CreateSpec(rootfs, Map.of(), null,
+                Network.NAT, null, null, null, RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB,
+                List.of(PortMapping.parse(port + ":80")), null);
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            long t0 = System.nanoTime();
+            DavitException e = org.junit.jupiter.api.Assertions.assertThrows(DavitException.class,
+                    () -> sandboxes.create(publishing.apply(port)));
+            System.out.println("a taken host port refused in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+            assertThat(e.kind()).isEqualTo(DavitException.Kind.USAGE);
+            assertThat(e.getMessage()).isEqualTo("cannot publish 127.0.0.1:" + port + ":80: host port " + port
+                    + " is in use on 127.0.0.1; choose a free host port, or 0 for any free one"
+                    + " (CreateSpec.Builder.publish)");
+            assertThat(sandboxes.list()).isEmpty();
+        }
+        int later;
+        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            later = free.getLocalPort();
+        }
+        Sandbox s = sandboxes.create(publishing.apply(later));
+        try (ServerSocket taken = new ServerSocket(later, 1, InetAddress.getLoopbackAddress())) {
+            DavitException e = org.junit.jupiter.api.Assertions.assertThrows(DavitException.class,
+                    () -> sandboxes.start(s.id()));
+            assertThat(e.getMessage()).contains("host port " + later + " is in use", "or 0 for any free one");
+            assertThat(slirps()).isEmpty();
+        } finally {
+            sandboxes.rm(s.id());
+        }
+    }
+
     private static String get(int port) throws IOException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (true) {

@@ -102,6 +102,102 @@ class WorkspaceShellsTest extends BwrapWorkspaces {
         assertEquals("exited(3)", shells.get(s.id()).label());
     }
 
+    /**
+     * Debian's /bin/sh (dash, dynamically linked here) as the image's shell: with job control on its terminal it
+     * takes the terminal's foreground at start and gives it back to the process group it found there at its end;
+     * that group must be one it can see in the sandbox's pid namespace, else its exit fails ("Cannot set tty process
+     * group", exit 2) instead of giving the code typed. davit-exec makes it so (bubblewrap, davit's way without
+     * davit-exec, cannot: see docs/WORKSPACES.md, Shells). Ctrl-C still reaches the foreground job.
+     */
+    @Test
+    void dashOnItsTerminalEndsWithTheCodeTyped() throws IOException {
+        Path dash = Path.of("/bin/dash");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(dash), "no /bin/dash on this host");
+        dev.davit.oci.testkit.Tools.assumeAvailable("gcc"); // the jar has davit-exec when gcc built it
+        for (String f : List.of("/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2", "/bin/dash")) {
+            Path to = rootfs.resolve(f.substring(1));
+            Files.createDirectories(to.getParent());
+            Files.copy(Path.of(f), to, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        Files.delete(rootfs.resolve("bin/sh"));
+        Files.createSymbolicLink(rootfs.resolve("bin/sh"), Path.of("dash"));
+        Shells.Shell s = shells.open(null, Map.of());
+        Shells.ReadOptions prompt = new Shells.ReadOptions(LIMIT, null, Pattern.compile("# $"), Shells.MAX_BYTES,
+                false);
+        StringBuilder seen = new StringBuilder(shells.read(s.id(), prompt).text());
+        ShellReads.converse(shells, shells, s.id(), this::processes, LIMIT); // a terminal; Ctrl-C (INT) works
+        seen.append(shells.read(s.id(), prompt).text());
+        shells.write(s.id(), "echo x-$((1+2))\n".getBytes(StandardCharsets.UTF_8));
+        assertThat(shells.read(s.id(), prompt).text()).isEqualTo("echo x-$((1+2))\nx-3\n# ");
+        shells.write(s.id(), "exit 3\n".getBytes(StandardCharsets.UTF_8));
+        long t0 = System.nanoTime();
+        while (shells.get(s.id()).state().equals("running") && System.nanoTime() - t0 < LIMIT.toNanos()) {
+            seen.append(shells.read(s.id(), Shells.ReadOptions.text(Duration.ofMillis(500))).text());
+        }
+        seen.append(shells.read(s.id(), Shells.ReadOptions.text(Duration.ZERO)).text());
+        assertThat(seen.toString()).doesNotContain("process group").doesNotContain("job control");
+        assertEquals("exited(3)", shells.get(s.id()).label(), seen.toString());
+    }
+
+    /** A read says whether its until pattern matched, or its wait was over first. */
+    @Test
+    void aReadSaysWhetherItsPatternMatchedOrItsWaitWasOver() {
+        Shells.Shell s = openAtPrompt();
+        shells.write(s.id(), "sleep 1; echo done-$((1+1))\n".getBytes(StandardCharsets.UTF_8));
+        Shells.Output late = shells.read(s.id(), new Shells.ReadOptions(Duration.ofMillis(100), null,
+                Pattern.compile("done-2"), Shells.MAX_BYTES, false));
+        assertThat(late.matched()).isFalse();
+        assertThat(late.timedOut()).isTrue();
+        Shells.Output done = shells.read(s.id(), untilPrompt());
+        assertThat(done.text()).contains("done-2\n/workspace # ");
+        assertThat(done.matched()).isTrue();
+        assertThat(done.timedOut()).isFalse();
+        shells.write(s.id(), "echo quiet\n".getBytes(StandardCharsets.UTF_8));
+        Shells.Output settled = shells.read(s.id(), new Shells.ReadOptions(LIMIT, Duration.ofSeconds(1), null,
+                Shells.MAX_BYTES, false));
+        assertThat(settled.text()).endsWith("/workspace # ");
+        assertThat(settled.matched()).isFalse();
+        assertThat(settled.timedOut()).isFalse(); // it settled
+    }
+
+    /**
+     * Reads of one shell from many threads of one JVM (an MCP server's calls) take turns: none fails (a bare file lock
+     * taken twice by one JVM threw OverlappingFileLockException), and together they read every byte once.
+     */
+    @Test
+    void concurrentReadsOfOneShellTakeTurns() throws Exception {
+        int lines = 3000;
+        Shells.Shell s = shells.open(List.of("sh", "-c", "i=0; while [ $i -lt " + lines + " ]; do i=$((i+1));"
+                + " echo line-$i; done; echo END; sleep 600"), Map.of());
+        List<java.util.concurrent.Future<String>> reads = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+        try {
+            for (int i = 0; i < 200; i++) {
+                reads.add(pool.submit(() -> new String(shells.read(s.id(), new Shells.ReadOptions(Duration.ZERO,
+                        null, null, 97, true)).bytes(), StandardCharsets.ISO_8859_1)));
+            }
+            StringBuilder all = new StringBuilder();
+            for (var f : reads) {
+                f.get(); // none failed
+            }
+            for (var f : reads) {
+                all.append(f.get());
+            }
+            // the rest, in one reader
+            all.append(ShellReads.readUntil(shells, s.id(), "END", LIMIT));
+            // every byte once, whatever order the pieces came in: as many bytes and line ends as were written
+            long want = "END\r\n".length();
+            for (int i = 1; i <= lines; i++) {
+                want += ("line-" + i + "\r\n").length();
+            }
+            String text = all.toString();
+            assertThat(text.length()).isEqualTo(want);
+            assertThat(text.chars().filter(c -> c == '\n').count()).isEqualTo(lines + 1);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     @Test
     void aRawReadGivesTheExactBytes() {
         String script = "printf '\\377\\376A\\033[31mB\\001'; sleep 600";

@@ -1,6 +1,8 @@
 package dev.davit.cli.mcp;
 
+import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Text;
+import dev.davit.sandbox.PortMapping;
 import java.util.Map;
 
 /**
@@ -25,20 +27,17 @@ final class Publish {
         }
         for (Object p : ports) {
             String given = Text.shorten(String.valueOf(p), 60);
-            String[] parts = String.valueOf(p).split(":", -1);
-            if (parts.length == 3 && !parts[0].equals("127.0.0.1")) {
-                throw Tool.invalid("'publish': " + given + " would listen on " + Text.shorten(parts[0], 40)
-                        + "; published ports are on 127.0.0.1 only: give \"HOST_PORT:PORT\"");
-            }
-            if (parts.length < 2 || parts.length > 3) {
-                continue; // the command says what it cannot read
-            }
-            int host;
+            PortMapping m;
             try {
-                host = Integer.parseInt(parts[parts.length - 2]);
-            } catch (NumberFormatException e) {
-                continue; // likewise
+                m = PortMapping.parse(String.valueOf(p));
+            } catch (DavitException e) {
+                continue; // the command says what it cannot read, in its words
             }
+            if (!m.hostAddress().equals(PortMapping.LOOPBACK)) {
+                throw Tool.invalid("'publish': " + given + " would listen on " + m.hostAddress() + "; published"
+                        + " ports are on 127.0.0.1 only: give \"HOST_PORT:PORT\"");
+            }
+            int host = m.hostPort();
             if (host != 0 && (host < low || host > high)) {
                 throw Tool.invalid("'publish': " + given + " asks for host port " + host + ", outside the host ports"
                         + " this server allows (" + low + "-" + high + (low == 1024 ? "; those below 1024 are the"

@@ -223,6 +223,8 @@ final class Tools {
                 .returns("bytes", "integer", "How many bytes this page holds.")
                 .returns("kept", "integer", "How many bytes of the stream are kept in all.")
                 .returns("eof", "boolean", "Whether this page reaches the end of what is kept.")
+                .returns("dropped_bytes", "integer", "How many bytes the stream had past what is kept (16 MiB),"
+                        + " which no page has (0: none).")
                 .returns("content", Json2.nullable("string"), "The page as text, or null when not UTF-8.")
                 .maybe("content_base64", "string", "The page's bytes, base64, when not UTF-8.").build());
         t.add(status("workspace_list", CORE, "List workspaces", "List the workspaces (id, name, labels, status,"
@@ -473,8 +475,8 @@ final class Tools {
                 .option("quiet_ms", INTEGER, "--quiet-ms", "Once there was output, return when none came for this"
                         + " many ms (default 200).").atMost(60_000)
                 .option("until", STRING, "--until", "Return as soon as the text matches this regular expression"
-                        + " (Java syntax, found anywhere), e.g. \"\\\\$ $\" for a '$ ' prompt at the end; quiet_ms"
-                        + " then does not apply.")
+                        + " (Java syntax, found anywhere), e.g. \"[$#] $\" for a prompt ending in '$ ' or root's"
+                        + " '# '; quiet_ms then does not apply.")
                 .option("max_bytes", INTEGER, "--max-bytes", "Take at most this many bytes of output (default"
                         + " 65536, at most 1048576).").atLeast(1).atMost(MAX_OUTPUT)
                 .option("raw", FLAG, "--raw", "Return the exact bytes, base64, in output_base64 instead of text.")
@@ -482,6 +484,9 @@ final class Tools {
                 .returns("output", Json2.nullable("string"), "The text (null with raw).")
                 .returns("output_base64", Json2.nullable("string"), "With raw: the bytes, base64.")
                 .returns("truncated", "boolean", "More output was waiting than max_bytes: read again.")
+                .returns("matched", "boolean", "Whether 'until' matched (false without it).")
+                .returns("timed_out", "boolean", "Whether the read returned because wait_ms was over (with 'until':"
+                        + " it did not match in time).")
                 .returns("state", "string", "running or exited(CODE).").build());
         t.add(Tool.builder("workspace_shell_signal", FULL, "Signal a shell", "Send a signal to the shell's"
                         + " foreground process group,"

@@ -197,7 +197,8 @@ public final class ExecOutput {
                     break;
                 }
             }
-            return new Page(from, java.util.Arrays.copyOf(buf.array(), buf.position()), size);
+            return new Page(from, java.util.Arrays.copyOf(buf.array(), buf.position()), size,
+                    size < CAP ? 0 : Math.max(0, total(state, id, stream) - size));
         } catch (java.nio.file.NoSuchFileException e) {
             throw new DavitException(Kind.NOT_FOUND, "no output of exec " + id + " is kept: only the newest " + KEEP
                     + " execs whose output was cut keep it (an exec whose output came whole has nothing more)");
@@ -207,14 +208,32 @@ public final class ExecOutput {
     }
 
     /**
-     * A page of an exec's kept output: its bytes from {@code offset}, and how many bytes are kept in all.
-     *
-     * @param offset where the page starts in the kept stream, in bytes: the offset asked for, or {@code kept} when
-     *               that was past the end
-     * @param bytes  the page's bytes (as the exec wrote them, redacted in a workspace with secrets); empty at the end
-     * @param kept   how many bytes of the stream are kept (at most {@link #CAP}): read on from
-     *               {@code offset + bytes.length} while that is less
+     * How many bytes {@code stream} of exec {@code id} had in all, as its entry in the exec history says (the spool
+     * stops at {@link #CAP}; the history counts them all); -1 while it has no entry (it still runs).
      */
-    public record Page(long offset, byte[] bytes, long kept) {
+    private static long total(Path state, String id, String stream) {
+        List<ExecEntry> entries = ExecLog.read(state.resolve(ExecLog.FILE));
+        for (int i = entries.size() - 1; i >= 0; i--) {
+            ExecEntry e = entries.get(i);
+            if (id.equals(e.execId())) {
+                return (stream.equals("stdout") ? e.stdout() : e.stderr()).bytes();
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A page of an exec's kept output: its bytes from {@code offset}, how many bytes are kept in all, and how many
+     * more the stream had that are not.
+     *
+     * @param offset  where the page starts in the kept stream, in bytes: the offset asked for, or {@code kept} when
+     *                that was past the end
+     * @param bytes   the page's bytes (as the exec wrote them, redacted in a workspace with secrets); empty at the end
+     * @param kept    how many bytes of the stream are kept (at most {@link #CAP}): read on from
+     *                {@code offset + bytes.length} while that is less
+     * @param dropped how many bytes the stream had after the kept ones, which were not kept (past {@link #CAP});
+     *                0 when none were (or, while the exec still runs, none are known yet)
+     */
+    public record Page(long offset, byte[] bytes, long kept, long dropped) {
     }
 }

@@ -1,6 +1,5 @@
 package dev.davit.sandbox.workspace;
 
-import dev.davit.oci.internal.FileLocking;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -291,8 +290,12 @@ public final class Shells {
      * @param bytes     the bytes read, as the terminal got them
      * @param text      what they say ({@link TerminalText}); null for a raw read
      * @param truncated whether more output was there than the read took ({@code maxBytes}): the next read goes on
+     * @param matched   whether the read's {@link ReadOptions#until} pattern matched (false without one)
+     * @param timedOut  whether the read returned because its {@link ReadOptions#waitFor} time was over (with
+     *                  {@code until}: the pattern did not match within it), not because its output settled, matched,
+     *                  filled {@code maxBytes} or the shell ended
      */
-    public record Output(byte[] bytes, String text, boolean truncated) {
+    public record Output(byte[] bytes, String text, boolean truncated, boolean matched, boolean timedOut) {
     }
 
     /** The default of {@link ReadOptions#maxBytes}: 64 KiB. */
@@ -325,7 +328,7 @@ public final class Shells {
      * until none came for {@code o.quiet()} (or {@code o.until()} appears), the wait's end, the shell's end or
      * {@code o.maxBytes()}. A text read leaves the start of a sequence that the next bytes may complete (an escape
      * sequence, a UTF-8 character, a {@code \r} before {@code \n}) for the next read while the shell runs. Reads of
-     * one shell take turns (a file lock); memory is bounded by {@code o.maxBytes()}.
+     * one shell take turns (a lock of this JVM and a file lock); memory is bounded by {@code o.maxBytes()}.
      *
      * @param id the shell's id ({@code sh-} and 8 hex digits, as {@link #open} returns it)
      * @param o  how to read
@@ -338,10 +341,18 @@ public final class Shells {
         JsonNode rec = record(id);
         Spawned p = SandboxJson.spawned(rec.path("process"));
         Path d = dir.resolve(id);
+        try {
+            // one JVM's reads take turns too (a file lock cannot be taken twice by one JVM: FileLocks)
+            return dev.davit.sandbox.FileLocks.holding(d.resolve("read.lock"), () -> readHolding(id, o, p, d));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read the output of shell " + id + ": " + e.getMessage());
+        }
+    }
+
+    /** {@link #read(String, ReadOptions)}, holding the shell's read lock. */
+    private Output readHolding(String id, ReadOptions o, Spawned p, Path d) {
         Path out = d.resolve(Spawned.OUTPUT);
-        try (FileChannel lock = FileChannel.open(d.resolve("read.lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE)) {
-            FileLocking.await(lock);
+        try {
             Cursor c = Cursor.load(d);
             Cursor start = c;
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
@@ -352,6 +363,8 @@ public final class Shells {
             int checked = 0;
             int lastLength = 0;
             boolean ended = false;
+            boolean matched = false;
+            boolean timedOut = false;
             Redactor r = secrets.redactor();
             while (true) {
                 // with secrets, what may start a value is left for a later read, unless nothing more can come
@@ -365,7 +378,11 @@ public final class Shells {
                     if (!o.raw() || o.until() != null) {
                         text.feed(piece.bytes(), 0, piece.bytes().length);
                     }
-                    if (buf.size() >= o.maxBytes() || o.until() != null && found(o.until(), text, checked)) {
+                    if (o.until() != null && found(o.until(), text, checked)) {
+                        matched = true;
+                        break;
+                    }
+                    if (buf.size() >= o.maxBytes()) {
                         break;
                     }
                     checked = text.length();
@@ -377,8 +394,10 @@ public final class Shells {
                 long now = System.nanoTime();
                 if (!sandboxes.alive(p)) {
                     ended = true; // its holder is gone: all its output is in the files; read what is left
-                } else if (now >= deadline || lastNew >= 0 && o.until() == null
-                        && now - lastNew >= o.quiet().toNanos()) {
+                } else if (lastNew >= 0 && o.until() == null && now - lastNew >= o.quiet().toNanos()) {
+                    break;
+                } else if (now >= deadline) {
+                    timedOut = true;
                     break;
                 } else {
                     Thread.sleep(20);
@@ -404,7 +423,7 @@ public final class Shells {
             if (!c.equals(start)) {
                 c.save(d);
             }
-            return new Output(b, o.raw() ? null : text.text(), truncated);
+            return new Output(b, o.raw() ? null : text.text(), truncated, matched, timedOut);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot read the output of shell " + id + ": " + e.getMessage());
         } catch (InterruptedException e) {
