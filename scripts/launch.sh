@@ -7,8 +7,8 @@
 davit_launch_opts() {
   local a d c1
   # A 16 MiB young generation: with the default (a third of a heap sized from the machine's RAM) even garbage touches
-  # hundreds of MB of pages. What davit keeps is bounded by design (a run's captured output: 64 MiB per stream, in
-  # chunks), so the bound costs neither `run` nor `pull` time (docs/BENCHMARKS.md, issue 13 part 6); no -Xmx (but for the MCP server, below).
+  # hundreds of MB of pages. What davit keeps is bounded by design (`run --json` keeps a flood's excerpt in files,
+  # not in memory), so the bound costs neither `run` nor `pull` time (docs/BENCHMARKS.md, issue 13 part 6); no -Xmx (but for the MCP server, below).
   # MaxRAM: on a machine with 128 GiB or more the default heap would pass 32 GB, compressed oops would be off and
   # the JVM would refuse every AOT cache (trained with them on); davit needs nowhere near 16 GB.
   opts=(-XX:+UseSerialGC -Xss512k -Xmn16m -XX:MaxRAM=64g)
