@@ -36,10 +36,11 @@ davit_launch_opts() {
     esac
   done
   [ -n "$c1" ] && opts+=(-XX:TieredStopAtLevel=1)
-  # A pull with C1 compiles only what runs 100 times more often than C1's thresholds ask: its bytes go through
-  # libcrypto and the kernel, so of the ~900 methods C1 compiled (~20% of a cold pull's CPU, more than any blob
-  # thread) ~200 are left; a cold pull of the ~120 MiB image takes ~15% less CPU (docs/BENCHMARKS.md, issue 34).
-  [ -n "$c1" ] && [ "$kind" = pull ] && opts+=(-XX:CompileThresholdScaling=100)
+  # A pull with C1 compiles only what runs 10 times more often than C1's thresholds ask: its bytes go through libcrypto
+  # and the kernel, and C1's ~900 compilations took ~20% of a cold pull's CPU (more than any blob thread); ~400 are
+  # left, a cold pull of the ~120 MiB image takes ~10% less CPU and no more time (x100: 15% less CPU, but a warm pull
+  # 16 ms longer, interpreted; docs/BENCHMARKS.md, issue 34).
+  [ -n "$c1" ] && [ "$kind" = pull ] && opts+=(-XX:CompileThresholdScaling=10)
   # The MCP server lives long and serves a model: its heap is bounded (every result is bounded before it is built, see
   # docs/MCP.md "Bounds"), so that no call, however hostile, can grow it past what McpLimitsTest measures.
   for a in "$@"; do

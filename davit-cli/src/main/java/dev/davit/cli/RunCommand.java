@@ -218,21 +218,27 @@ final class RunCommand extends EnvCommand.Sub {
      * {@code davit run} and {@code workspace exec} documents); {@code truncated} says whether bytes were left out.
      */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r, OutputExcerpt stdout, OutputExcerpt stderr) {
-        resultJson(doc, r);
-        doc.remove(List.of("stdout", "stderr"));
-        SandboxJson.excerpt(doc, "stdout", stdout);
-        SandboxJson.excerpt(doc, "stderr", stderr);
-        doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
-        return doc;
+        return withExcerpts(doc, r, stdout.cut() || stderr.cut(), d -> {
+            SandboxJson.excerpt(d, "stdout", stdout);
+            SandboxJson.excerpt(d, "stderr", stderr);
+        });
     }
 
     /** {@link #resultJson(ObjectNode, ExecResult, OutputExcerpt, OutputExcerpt)} of spooled excerpts. */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r, SpooledExcerpt stdout, SpooledExcerpt stderr) {
+        return withExcerpts(doc, r, stdout.cut() || stderr.cut(), d -> {
+            SandboxJson.excerpt(d, "stdout", stdout);
+            SandboxJson.excerpt(d, "stderr", stderr);
+        });
+    }
+
+    /** {@link #resultJson(ObjectNode, ExecResult)} with the streams as {@code excerpts} puts them. */
+    private static ObjectNode withExcerpts(ObjectNode doc, ExecResult r, boolean cut,
+                                           java.util.function.Consumer<ObjectNode> excerpts) {
         resultJson(doc, r);
         doc.remove(List.of("stdout", "stderr"));
-        SandboxJson.excerpt(doc, "stdout", stdout);
-        SandboxJson.excerpt(doc, "stderr", stderr);
-        doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
+        excerpts.accept(doc);
+        doc.put("truncated", cut || r.outputLimited());
         return doc;
     }
 

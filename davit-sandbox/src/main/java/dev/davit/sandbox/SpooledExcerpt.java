@@ -31,13 +31,15 @@ public final class SpooledExcerpt extends OutputStream {
     private static final int BUFFER = 1 << 16;
 
     private final FileChannel file;
+    private final Path dir;
     private final int head;
     private final int tail;
     private long total;
     private IOException failed;
 
-    private SpooledExcerpt(FileChannel file, int head, int tail) {
+    private SpooledExcerpt(FileChannel file, Path dir, int head, int tail) {
         this.file = file;
+        this.dir = dir;
         this.head = head;
         this.tail = tail;
     }
@@ -63,7 +65,7 @@ public final class SpooledExcerpt extends OutputStream {
                     StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rw-------")));
             Files.delete(f);
-            return new SpooledExcerpt(c, head, tail);
+            return new SpooledExcerpt(c, dir, head, tail);
         } catch (IOException e) {
             throw new DavitException(DavitException.Kind.STORE, "cannot make a file for a command's output in "
                     + dir + ": " + e.getMessage());
@@ -203,8 +205,8 @@ public final class SpooledExcerpt extends OutputStream {
 
     private void checkWritten() {
         if (failed != null) {
-            throw new DavitException(DavitException.Kind.STORE, "cannot keep a command's output on the disk: "
-                    + failed.getMessage() + " (free some space, or run without --json)");
+            throw new DavitException(DavitException.Kind.STORE, "cannot keep a command's output in " + dir + ": "
+                    + failed.getMessage() + " (free some space there)");
         }
     }
 
