@@ -64,7 +64,12 @@ public final class SpooledExcerpt extends OutputStream {
             FileChannel c = FileChannel.open(f, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE), PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rw-------")));
-            Files.delete(f);
+            try {
+                Files.delete(f);
+            } catch (IOException e) {
+                c.close();
+                throw e;
+            }
             return new SpooledExcerpt(c, dir, head, tail);
         } catch (IOException e) {
             throw new DavitException(DavitException.Kind.STORE, "cannot make a file for a command's output in "
