@@ -7,8 +7,8 @@
 davit_launch_opts() {
   local a d c1
   # A 16 MiB young generation: with the default (a third of a heap sized from the machine's RAM) even garbage touches
-  # hundreds of MB of pages. What davit keeps is bounded by design (a run's captured output: 64 MiB per stream, in
-  # chunks), so the bound costs neither `run` nor `pull` time (docs/BENCHMARKS.md, issue 13 part 6); no -Xmx (but for the MCP server, below).
+  # hundreds of MB of pages. What davit keeps is bounded by design (`run --json` keeps a flood's excerpt in files,
+  # not in memory), so the bound costs neither `run` nor `pull` time (docs/BENCHMARKS.md, issue 13 part 6); no -Xmx (but for the MCP server, below).
   # MaxRAM: on a machine with 128 GiB or more the default heap would pass 32 GB, compressed oops would be off and
   # the JVM would refuse every AOT cache (trained with them on); davit needs nowhere near 16 GB.
   opts=(-XX:+UseSerialGC -Xss512k -Xmn16m -XX:MaxRAM=64g)
@@ -36,6 +36,11 @@ davit_launch_opts() {
     esac
   done
   [ -n "$c1" ] && opts+=(-XX:TieredStopAtLevel=1)
+  # A pull with C1 compiles only what runs 10 times more often than C1's thresholds ask: its bytes go through libcrypto
+  # and the kernel, and C1's ~900 compilations took ~20% of a cold pull's CPU (more than any blob thread); ~400 are
+  # left, a cold pull of the ~120 MiB image takes ~10% less CPU and no more time (x100: 15% less CPU, but a warm pull
+  # 16 ms longer, interpreted; docs/BENCHMARKS.md, issue 34).
+  [ -n "$c1" ] && [ "$kind" = pull ] && opts+=(-XX:CompileThresholdScaling=10)
   # The MCP server lives long and serves a model: its heap is bounded (every result is bounded before it is built, see
   # docs/MCP.md "Bounds"), so that no call, however hostile, can grow it past what McpLimitsTest measures.
   for a in "$@"; do

@@ -12,6 +12,7 @@ import dev.davit.oci.internal.Utf8String;
 import dev.davit.oci.reference.Reference;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.OutputExcerpt;
+import dev.davit.sandbox.SpooledExcerpt;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
@@ -131,7 +132,8 @@ final class RunCommand extends EnvCommand.Sub {
         String chosen = t.backendFor(backend);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(command).env(env).workdir(workdir).timeout(limit)
                 .network(net).image(t.image()).backend(chosen).runtime(runtime).maxOutput(maxBytes)
-                .capture(keep / 2);
+                .capture(8192); // the output is streamed, or kept in files (below); the result keeps only enough
+                                // to tell a sandbox's own one-line failure (e.g. a missing command: 127)
         if (chosen.equals("vm")) {
             b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory()).limits(resources.vmLimits());
         } else {
@@ -143,10 +145,30 @@ final class RunCommand extends EnvCommand.Sub {
         out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + net.label() + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         java.io.InputStream in = stdin ? System.in : null;
-        OutputExcerpt.Tail outTail = new OutputExcerpt.Tail(keep - keep / 2);
-        OutputExcerpt.Tail errTail = new OutputExcerpt.Tail(keep - keep / 2);
-        ExecResult r = out.json() ? sandboxes.run(spec, in, outTail, errTail)
-                : sandboxes.run(spec, in, out.rawStdout(), out.rawStderr());
+        if (!out.json()) {
+            ExecResult r = sandboxes.run(spec, in, out.rawStdout(), out.rawStderr());
+            return ended(out, r, spec);
+        }
+        // --json: up to 64 MiB of each stream, kept in files (the sandboxes' state directory) and written out from
+        // them, so that a flood costs no memory: `davit run` with -Xmx64m prints a 100 MB flood's excerpt
+        java.nio.file.Path spool = sandboxes.options().stateDir();
+        try (SpooledExcerpt so = SpooledExcerpt.create(spool, keep / 2, keep - keep / 2);
+             SpooledExcerpt se = SpooledExcerpt.create(spool, keep / 2, keep - keep / 2)) {
+            ExecResult r = sandboxes.run(spec, in, so, se);
+            ended(out, r, spec);
+            ObjectNode doc = Json.object();
+            doc.put("environment", t.environment());
+            doc.put("digest", t.digest());
+            if (!chosen.equals("vm")) {
+                doc.set("limits", SandboxJson.limits(spec.limits()));
+            }
+            out.printJson(resultJson(doc, r, so, se));
+            return r.exitCode();
+        }
+    }
+
+    /** The warnings and the closing notice of a run. */
+    private int ended(Output out, ExecResult r, RunSpec spec) {
         Trace.mark("run: sandbox done ", SandboxJson.timings(r.timings()));
         if (r.timedOut()) {
             out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
@@ -163,16 +185,6 @@ final class RunCommand extends EnvCommand.Sub {
         out.notice("==> exit " + r.exitCode() + " (" + r.sandboxId() + ", create " + r.timings().createMs()
                 + " ms, start " + r.timings().startMs() + " ms, exec " + r.timings().execMs() + " ms, delete "
                 + r.timings().deleteMs() + " ms)");
-        if (out.json()) {
-            ObjectNode doc = Json.object();
-            doc.put("environment", t.environment());
-            doc.put("digest", t.digest());
-            if (!chosen.equals("vm")) {
-                doc.set("limits", SandboxJson.limits(spec.limits()));
-            }
-            out.printJson(resultJson(doc, r, OutputExcerpt.of(r.capturedStdout(), outTail),
-                    OutputExcerpt.of(r.capturedStderr(), errTail)));
-        }
         return r.exitCode();
     }
 
@@ -206,11 +218,27 @@ final class RunCommand extends EnvCommand.Sub {
      * {@code davit run} and {@code workspace exec} documents); {@code truncated} says whether bytes were left out.
      */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r, OutputExcerpt stdout, OutputExcerpt stderr) {
+        return withExcerpts(doc, r, stdout.cut() || stderr.cut(), d -> {
+            SandboxJson.excerpt(d, "stdout", stdout);
+            SandboxJson.excerpt(d, "stderr", stderr);
+        });
+    }
+
+    /** {@link #resultJson(ObjectNode, ExecResult, OutputExcerpt, OutputExcerpt)} of spooled excerpts. */
+    static ObjectNode resultJson(ObjectNode doc, ExecResult r, SpooledExcerpt stdout, SpooledExcerpt stderr) {
+        return withExcerpts(doc, r, stdout.cut() || stderr.cut(), d -> {
+            SandboxJson.excerpt(d, "stdout", stdout);
+            SandboxJson.excerpt(d, "stderr", stderr);
+        });
+    }
+
+    /** {@link #resultJson(ObjectNode, ExecResult)} with the streams as {@code excerpts} puts them. */
+    private static ObjectNode withExcerpts(ObjectNode doc, ExecResult r, boolean cut,
+                                           java.util.function.Consumer<ObjectNode> excerpts) {
         resultJson(doc, r);
         doc.remove(List.of("stdout", "stderr"));
-        SandboxJson.excerpt(doc, "stdout", stdout);
-        SandboxJson.excerpt(doc, "stderr", stderr);
-        doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
+        excerpts.accept(doc);
+        doc.put("truncated", cut || r.outputLimited());
         return doc;
     }
 

@@ -596,6 +596,43 @@ class RunCommandTest extends BusyboxRegistryTest {
         }
     }
 
+    /**
+     * A flood on both streams, `run --json` in a JVM with a 64 MiB heap: the excerpt of each stream (its first and
+     * last 32 MiB, docs/JSON.md) is kept in files and written out from them, never held in memory (issue 34: the
+     * excerpts held in memory took 349 MB of RSS, and a 64 MiB heap failed with OutOfMemoryError).
+     */
+    @Test
+    void aJsonFloodOnBothStreamsRunsInA64MiBHeap() throws Exception {
+        assertThat(new Cli(home).run("pull", image).rc()).isZero();
+        List<String> cmd = inJvm("--json", "run", image, "--", "sh", "-c",
+                "yes 0123456789 | head -c 100000000 & yes 0123456789 | head -c 100000000 >&2; wait");
+        cmd.add(1, "-Xmx64m");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(home.resolve("flood.json").toFile())
+                .redirectError(home.resolve("flood.err").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("DAVIT_HOME", home.toString());
+        int rc = pb.start().waitFor();
+        assertThat(rc).as(Files.readString(home.resolve("flood.err"))).isZero();
+        JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+                .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                        .maxStringLength(Integer.MAX_VALUE).build()).build())
+                .readTree(home.resolve("flood.json").toFile());
+        assertThat(doc.get("exit_code").asInt()).isZero();
+        assertThat(doc.get("truncated").asBoolean()).isTrue();
+        for (String name : List.of("stdout", "stderr")) {
+            String line = "\n[... davit: " + (100_000_000 - (64 << 20)) + " bytes of " + name + " left out here ...]\n";
+            String text = doc.get(name).asText();
+            assertThat(doc.get(name + "_bytes").asLong()).isEqualTo(100_000_000);
+            assertThat(text).hasSize((64 << 20) + line.length()).startsWith("0123456789\n0123456789\n")
+                    .endsWith("0123456789\n0"); // 100,000,000 = 11 * 9,090,909 + 1
+            assertThat(text.indexOf(line)).isEqualTo(32 << 20);
+            assertThat(doc.has(name + "_base64")).isFalse();
+        }
+        try (Stream<Path> left = Files.list(home.resolve("sandboxes"))) {
+            assertThat(left).isEmpty(); // the run's state and the unlinked spool files
+        }
+    }
+
     /** The command line of davit with {@code args} in a JVM of its own. */
     private static List<String> inJvm(String... args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),

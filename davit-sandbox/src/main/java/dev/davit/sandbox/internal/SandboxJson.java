@@ -1,6 +1,10 @@
 package dev.davit.sandbox.internal;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonSerializable;
+import com.fasterxml.jackson.databind.SerializerProvider;
+import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
@@ -17,6 +21,9 @@ import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.SpooledExcerpt;
+import java.io.IOException;
+import java.io.Reader;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -132,6 +139,40 @@ public final class SandboxJson {
             doc.put(name + "_base64", r.base64());
         }
         doc.put(name + "_bytes", e.total());
+    }
+
+    /**
+     * {@link #excerpt(ObjectNode, String, OutputExcerpt)} of a spooled excerpt: the same fields and values, the text
+     * and base64 streamed from its file when the document is written (never held whole).
+     *
+     * @param doc  the JSON object to put the fields into
+     * @param name the stream's field name, e.g. {@code stdout}
+     * @param e    the excerpt, not to be written to or closed before {@code doc} is written
+     * @throws dev.davit.oci.DavitException STORE when the excerpt's file failed
+     */
+    public static void excerpt(ObjectNode doc, String name, SpooledExcerpt e) {
+        Reader text = e.text(name);
+        doc.putPOJO(name, (Streamed) g -> g.writeString(text, -1));
+        if (e.needsBytes()) {
+            long n = e.total();
+            doc.putPOJO(name + "_base64", (Streamed) g -> g.writeBinary(e.bytes(), (int) n));
+        }
+        doc.put(name + "_bytes", e.total());
+    }
+
+    /** A JSON value written straight to the generator, for {@code ObjectNode.putPOJO}. */
+    private interface Streamed extends JsonSerializable {
+        void write(JsonGenerator g) throws IOException;
+
+        @Override
+        default void serialize(JsonGenerator g, SerializerProvider p) throws IOException {
+            write(g);
+        }
+
+        @Override
+        default void serializeWithType(JsonGenerator g, SerializerProvider p, TypeSerializer t) throws IOException {
+            write(g);
+        }
     }
 
     /**
