@@ -167,13 +167,14 @@ final class McpCommand extends GroupCommand {
                         + " run's /tmp, /run, /var/tmp and /dev/shm are bounded (--max-disk; \"disk_enforced_by\":"
                         + " \"scratch_tmpfs\" in results)");
             }
-            // one line on stderr (stdio's protocol is on stdout): a client that starts the server with a reduced
-            // environment drops DAVIT_HOME, and the server would use (and fill) another home without a word
-            out.warn("MCP server home: " + home + " (" + homeSource() + ")");
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
                     allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,
                     range[0], range[1]));
+            // one line on stderr (stdio's protocol is on stdout): a client that starts the server with a reduced
+            // environment drops DAVIT_HOME, and the server would use (and fill) another home without a word;
+            // said once the options are taken (a bad one gets its one line alone)
+            out.warn("MCP server home: " + home + " (" + homeSource() + ")");
             OutputStream protocol = http == null ? McpServe.takeStdout() : null;
             try {
                 if (http == null) {
