@@ -396,6 +396,21 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         assertTrue(page.redacted(), new String(page.bytes(), StandardCharsets.UTF_8));
         assertTrue(new String(page.bytes(), StandardCharsets.UTF_8).startsWith("[REDACTED:TOKEN]"));
         results.add(page.bytes());
+        // pages of a few bytes each (the caller picks offsets and lengths): put together, no byte of the value
+        for (int size : new int[] {1, 3, 7}) {
+            StringBuilder all = new StringBuilder();
+            long off = 0;
+            while (true) {
+                Workspaces.FileContent c = workspaces.readFile(w.id(), "big.txt", off, size);
+                all.append(new String(c.bytes(), StandardCharsets.UTF_8));
+                off = c.end();
+                if (!c.truncated()) {
+                    break;
+                }
+            }
+            assertEquals(filler, all.toString().replace("[REDACTED:TOKEN]", ""), "pages of " + size);
+            results.add(all.toString());
+        }
         // names in listings, and errors that quote a name
         List<Workspaces.FileInfo> files = workspaces.listFiles(w.id(), "", true);
         results.add(files);

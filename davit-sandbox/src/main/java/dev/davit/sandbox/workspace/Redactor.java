@@ -336,6 +336,65 @@ public final class Redactor {
         return out;
     }
 
+    /**
+     * Bytes {@code [from, to)} of {@code window} redacted in the context of the whole window: every byte of the page
+     * that belongs to a value found anywhere in the window is masked, however few of the value's bytes the page
+     * holds (a run of masked bytes becomes one marker per secret in it). For a page of a file read at a caller's
+     * offset and length: given a window of {@link #maxLength} - 1 bytes more on each side, no value that overlaps the
+     * page is cut by the window, so no page shows any piece of one, and pages put together show none either (with
+     * {@link #redactAfterCut} and {@link #redact(byte[])}, a page of fewer than {@link #MIN_PARTIAL} bytes inside a
+     * value showed them).
+     *
+     * @param window    the page with what the file holds around it
+     * @param from      where the page starts in {@code window}
+     * @param to        where it ends
+     * @param cutAtEnd  whether the window ends before the file does (a value that starts at its end is masked too)
+     * @return the page, redacted; a copy of it when nothing matched
+     */
+    public byte[] redactPage(byte[] window, int from, int to, boolean cutAtEnd) {
+        int[] who = new int[to - from];
+        Arrays.fill(who, -1);
+        if (isEmpty()) {
+            return Arrays.copyOfRange(window, from, to);
+        }
+        int s = 0;
+        for (int i = 0; i < window.length; i++) {
+            s = next(s, window[i]);
+            int p = output[s]; // the longest value ending here; a shorter one ending here is inside it
+            if (p >= 0) {
+                mask(who, from, to, i + 1 - patterns.get(p).length, i + 1, patternSecret.get(p));
+            }
+        }
+        if (cutAtEnd && depth[s] > 0 && some[s] >= 0) {
+            mask(who, from, to, window.length - depth[s], window.length, some[s]);
+        }
+        Buf out = new Buf();
+        for (int i = 0; i < who.length; ) {
+            if (who[i] < 0) {
+                out.write(window, from + i, 1);
+                i++;
+                continue;
+            }
+            Set<Integer> shown = new java.util.LinkedHashSet<>();
+            while (i < who.length && who[i] >= 0) {
+                shown.add(who[i++]);
+            }
+            for (int secret : shown) {
+                out.write(markers[secret], 0, markers[secret].length);
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /** Marks bytes {@code [start, end)} of the window, where they fall in page {@code [from, to)}, as secret's. */
+    private static void mask(int[] who, int from, int to, int start, int end, int secret) {
+        for (int i = Math.max(start, from); i < Math.min(end, to); i++) {
+            if (who[i - from] < 0) {
+                who[i - from] = secret;
+            }
+        }
+    }
+
     /** The longest proper suffix of {@code pat} that {@code b} starts with (KMP of b's start over pat). */
     private static int suffixPrefix(byte[] pat, byte[] b) {
         int m = Math.min(b.length, pat.length - 1);
