@@ -411,6 +411,10 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
             assertEquals(filler, all.toString().replace("[REDACTED:TOKEN]", ""), "pages of " + size);
             results.add(all.toString());
         }
+        // a page as long as a long can say: the rest, redacted the same
+        Workspaces.FileContent rest = workspaces.readFile(w.id(), "big.txt", 50, Long.MAX_VALUE);
+        assertEquals(filler.substring(50) + "[REDACTED:TOKEN]", new String(rest.bytes(), StandardCharsets.UTF_8));
+        assertFalse(rest.truncated());
         // names in listings, and errors that quote a name
         List<Workspaces.FileInfo> files = workspaces.listFiles(w.id(), "", true);
         results.add(files);

@@ -1464,6 +1464,7 @@ public final class Workspaces {
      */
     private static FileContent readRedacted(WorkspaceArea area, String path, long offset, long maxBytes, Redactor r) {
         long margin = r.maxLength() - 1;
+        maxBytes = Math.min(maxBytes, Long.MAX_VALUE / 4); // the sums below stay longs (a file holds far fewer)
         long from = Math.max(0, offset - margin);
         long before = offset - from;
         long ask = maxBytes == 0 ? 0 : maxBytes + before + margin;
