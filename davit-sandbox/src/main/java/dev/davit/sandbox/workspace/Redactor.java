@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -352,46 +353,86 @@ public final class Redactor {
      * @return the page, redacted; a copy of it when nothing matched
      */
     public byte[] redactPage(byte[] window, int from, int to, boolean cutAtEnd) {
-        int[] who = new int[to - from];
-        Arrays.fill(who, -1);
         if (isEmpty()) {
             return Arrays.copyOfRange(window, from, to);
         }
+        // the masked runs of the page, in order; a match that touches or overlaps the last runs joins them (matches
+        // are found in the order of their ends)
+        java.util.ArrayDeque<Masked> runs = new java.util.ArrayDeque<>();
         int s = 0;
         for (int i = 0; i < window.length; i++) {
             s = next(s, window[i]);
             int p = output[s]; // the longest value ending here; a shorter one ending here is inside it
             if (p >= 0) {
-                mask(who, from, to, i + 1 - patterns.get(p).length, i + 1, patternSecret.get(p));
+                mask(runs, from, to, i + 1 - patterns.get(p).length, i + 1, patternSecret.get(p));
             }
         }
         if (cutAtEnd && depth[s] > 0 && some[s] >= 0) {
-            mask(who, from, to, window.length - depth[s], window.length, some[s]);
+            mask(runs, from, to, window.length - depth[s], window.length, some[s]);
         }
         Buf out = new Buf();
-        for (int i = 0; i < who.length; ) {
-            if (who[i] < 0) {
-                out.write(window, from + i, 1);
-                i++;
-                continue;
-            }
-            Set<Integer> shown = new java.util.LinkedHashSet<>();
-            while (i < who.length && who[i] >= 0) {
-                shown.add(who[i++]);
-            }
-            for (int secret : shown) {
+        int at = from;
+        for (Masked run : runs) {
+            out.write(window, at, run.start - at);
+            for (int secret : run.secrets()) {
                 out.write(markers[secret], 0, markers[secret].length);
             }
+            at = run.end;
         }
+        out.write(window, at, to - at);
         return out.toByteArray();
     }
 
-    /** Marks bytes {@code [start, end)} of the window, where they fall in page {@code [from, to)}, as secret's. */
-    private static void mask(int[] who, int from, int to, int start, int end, int secret) {
-        for (int i = Math.max(start, from); i < Math.min(end, to); i++) {
-            if (who[i - from] < 0) {
-                who[i - from] = secret;
+    /**
+     * Adds the match {@code [start, end)} of {@code secret}, where it falls in page {@code [from, to)}, to
+     * {@code runs}, joining the runs it touches.
+     */
+    private static void mask(java.util.ArrayDeque<Masked> runs, int from, int to, int start, int end, int secret) {
+        int a = Math.max(start, from);
+        int b = Math.min(end, to);
+        if (a >= b) {
+            return;
+        }
+        Masked run = new Masked(a, b);
+        run.matches.add(new int[] {start, end, secret});
+        while (!runs.isEmpty() && runs.peekLast().end >= run.start) {
+            Masked last = runs.pollLast();
+            last.start = Math.min(last.start, run.start);
+            last.end = Math.max(last.end, run.end);
+            last.matches.addAll(run.matches);
+            run = last;
+        }
+        runs.addLast(run);
+    }
+
+    /** A run of masked bytes of a page and the matches in it ({start, end, secret}). */
+    private static final class Masked {
+        int start;
+        int end;
+        final List<int[]> matches = new ArrayList<>();
+
+        Masked(int start, int end) {
+            this.start = start;
+            this.end = end;
+        }
+
+        /** One secret per marker, in the order their matches start; none for a value inside a longer match. */
+        Set<Integer> secrets() {
+            matches.sort((x, y) -> x[0] != y[0] ? Integer.compare(x[0], y[0]) : Integer.compare(y[1], x[1]));
+            Set<Integer> shown = new LinkedHashSet<>();
+            int coverStart = Integer.MIN_VALUE;
+            int coverEnd = Integer.MIN_VALUE;
+            for (int[] m : matches) {
+                boolean inside = coverEnd > m[1] || coverEnd == m[1] && coverStart < m[0];
+                if (!inside) {
+                    shown.add(m[2]);
+                }
+                if (m[1] > coverEnd) {
+                    coverStart = m[0];
+                    coverEnd = m[1];
+                }
             }
+            return shown;
         }
     }
 

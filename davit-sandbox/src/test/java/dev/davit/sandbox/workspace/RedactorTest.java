@@ -84,6 +84,16 @@ class RedactorTest {
         assertEquals("xx [REDACTED:TOKEN]", text(r.redactPage(cut, 0, cut.length, true)));
         assertEquals("xx s3c", text(r.redactPage(cut, 0, cut.length, false)));
         assertEquals("x s3", text(of().redactPage(b("xx s3c"), 1, 5, true)));
+        // a value inside another's, found first; values side by side; a page's run of them: one marker each
+        Redactor nested = of("IN", "cdcd", "OUT", "abcdcdef", "NEXT", "ghij");
+        byte[] w = b("<abcdcdefghij>");
+        assertEquals("<[REDACTED:OUT][REDACTED:NEXT]>", text(nested.redactPage(w, 0, w.length, false)));
+        assertEquals("[REDACTED:OUT][REDACTED:NEXT]", text(nested.redactPage(w, 4, 11, false)));
+        assertEquals("[REDACTED:IN]", text(of("IN", "cdcd").redactPage(b("cdcdcd"), 0, 4, false)));
+        assertEquals("[REDACTED:IN]x", text(of("IN", "cdcd").redactPage(b("cdcdcdx"), 2, 7, false)));
+        // half a million overlapping matches: one run, one marker (its matches are joined, not copied at each)
+        byte[] flood = b("cd".repeat(1 << 19));
+        assertEquals("[REDACTED:IN]", text(of("IN", "cdcd").redactPage(flood, 0, flood.length, false)));
     }
 
     @Test
