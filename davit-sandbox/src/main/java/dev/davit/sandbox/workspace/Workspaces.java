@@ -1280,8 +1280,7 @@ public final class Workspaces {
      * masked too ({@link Redactor#redact(byte[])}); its size stays the file's.
      */
     private static FileContent redacted(FileContent c, Redactor r) {
-        // a page from an offset may start inside a value: its end is masked too
-        byte[] b = c.offset() > 0 ? r.redactAfterCut(c.bytes(), false) : r.redact(c.bytes());
+        byte[] b = r.redact(c.bytes()); // read from the start (a page from an offset: readRedacted)
         return b == c.bytes() || java.util.Arrays.equals(b, c.bytes()) ? c
                 : new FileContent(b, c.size(), c.truncated(), true, c.offset(), c.end());
     }
