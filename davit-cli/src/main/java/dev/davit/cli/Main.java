@@ -45,7 +45,8 @@ public final class Main implements Callable<Integer> {
     static final String COMMAND_LIST_HEADING = "%nCommands:%n";
     static final String FOOTER_HEADING = "%n";
     static final String FOOTER_0 = "Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 authentication,"
-            + " 5 network, 6 verification (also: fsck found problems), 7 store;"
+            + " 5 network, 6 verification (also: fsck found problems), 7 store, 8 state, 9 failed,"
+            + " 10 host unsupported, 11 cancelled;"
             + " 'davit run' exits with the command's own code (124 on --timeout).";
     static final String FOOTER_1 = "Environment: DAVIT_HOME, XDG_CACHE_HOME (the home, unless --home),"
             + " DAVIT_PROGRESS=bars|lines|none.";

@@ -117,6 +117,12 @@ class UsageTest {
         assertThat(help.rc()).isZero();
         assertThat(help.stdout()).contains("pull", "inspect", "digest", "tags", "images", "rm", "gc", "fsck",
                 "login", "logout", "Exit codes");
+        for (dev.davit.oci.DavitException.Kind k : dev.davit.oci.DavitException.Kind.values()) {
+            // every kind's exit code and its word, as docs/CLI.md's table has them
+            assertThat(help.stdout().replaceAll("\\s+", " ")).as(k.name()).contains(k.exitCode() + " "
+                    + (k == dev.davit.oci.DavitException.Kind.INTERNAL ? "internal"
+                    : k.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ')));
+        }
         Cli.Result sub = cli().run("pull", "--help");
         assertThat(sub.rc()).isZero();
         assertThat(sub.stdout()).contains("--platform", "--all-platforms", "--json", "--store");

@@ -396,6 +396,25 @@ class WorkspaceSecretsTest extends BwrapWorkspaces {
         assertTrue(page.redacted(), new String(page.bytes(), StandardCharsets.UTF_8));
         assertTrue(new String(page.bytes(), StandardCharsets.UTF_8).startsWith("[REDACTED:TOKEN]"));
         results.add(page.bytes());
+        // pages of a few bytes each (the caller picks offsets and lengths): put together, no byte of the value
+        for (int size : new int[] {1, 3, 7}) {
+            StringBuilder all = new StringBuilder();
+            long off = 0;
+            while (true) {
+                Workspaces.FileContent c = workspaces.readFile(w.id(), "big.txt", off, size);
+                all.append(new String(c.bytes(), StandardCharsets.UTF_8));
+                off = c.end();
+                if (!c.truncated()) {
+                    break;
+                }
+            }
+            assertEquals(filler, all.toString().replace("[REDACTED:TOKEN]", ""), "pages of " + size);
+            results.add(all.toString());
+        }
+        // a page as long as a long can say: the rest, redacted the same
+        Workspaces.FileContent rest = workspaces.readFile(w.id(), "big.txt", 50, Long.MAX_VALUE);
+        assertEquals(filler.substring(50) + "[REDACTED:TOKEN]", new String(rest.bytes(), StandardCharsets.UTF_8));
+        assertFalse(rest.truncated());
         // names in listings, and errors that quote a name
         List<Workspaces.FileInfo> files = workspaces.listFiles(w.id(), "", true);
         results.add(files);

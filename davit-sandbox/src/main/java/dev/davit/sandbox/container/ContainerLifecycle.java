@@ -464,6 +464,12 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             // a stale marker only makes a failed join's message wrong
         }
         ProcessBuilder pb = enter(s, argv, env, workdir, cg);
+        // a session of its own: in ours the command had our controlling terminal (the CLI user's, an MCP client's),
+        // which the sandbox's /dev/tty reached: it could write to it, read what is typed there and make itself its
+        // foreground process group, even after the exec ended (Detached's spawns have setsid already)
+        List<String> session = new ArrayList<>(List.of(Host.tool(options, "setsid").toString(), "-w"));
+        session.addAll(pb.command());
+        pb.command(session);
         if (stdin == null) {
             pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         }

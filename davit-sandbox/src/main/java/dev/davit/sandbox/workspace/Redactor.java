@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -334,6 +335,105 @@ public final class Redactor {
         byte[] out = Arrays.copyOf(m, m.length + rest.length);
         System.arraycopy(rest, 0, out, m.length, rest.length);
         return out;
+    }
+
+    /**
+     * Bytes {@code [from, to)} of {@code window} redacted in the context of the whole window: every byte of the page
+     * that belongs to a value found anywhere in the window is masked, however few of the value's bytes the page
+     * holds (a run of masked bytes becomes one marker per secret in it). For a page of a file read at a caller's
+     * offset and length: given a window of {@link #maxLength} - 1 bytes more on each side, no value that overlaps the
+     * page is cut by the window, so no page shows any piece of one, and pages put together show none either (with
+     * {@link #redactAfterCut} and {@link #redact(byte[])}, a page of fewer than {@link #MIN_PARTIAL} bytes inside a
+     * value showed them).
+     *
+     * @param window    the page with what the file holds around it
+     * @param from      where the page starts in {@code window}
+     * @param to        where it ends
+     * @param cutAtEnd  whether the window ends before the file does (a value that starts at its end is masked too)
+     * @return the page, redacted; a copy of it when nothing matched
+     */
+    public byte[] redactPage(byte[] window, int from, int to, boolean cutAtEnd) {
+        if (isEmpty()) {
+            return Arrays.copyOfRange(window, from, to);
+        }
+        // the masked runs of the page, in order; a match that touches or overlaps the last runs joins them (matches
+        // are found in the order of their ends)
+        java.util.ArrayDeque<Masked> runs = new java.util.ArrayDeque<>();
+        int s = 0;
+        for (int i = 0; i < window.length; i++) {
+            s = next(s, window[i]);
+            int p = output[s]; // the longest value ending here; a shorter one ending here is inside it
+            if (p >= 0) {
+                mask(runs, from, to, i + 1 - patterns.get(p).length, i + 1, patternSecret.get(p));
+            }
+        }
+        if (cutAtEnd && depth[s] > 0 && some[s] >= 0) {
+            mask(runs, from, to, window.length - depth[s], window.length, some[s]);
+        }
+        Buf out = new Buf();
+        int at = from;
+        for (Masked run : runs) {
+            out.write(window, at, run.start - at);
+            for (int secret : run.secrets()) {
+                out.write(markers[secret], 0, markers[secret].length);
+            }
+            at = run.end;
+        }
+        out.write(window, at, to - at);
+        return out.toByteArray();
+    }
+
+    /**
+     * Adds the match {@code [start, end)} of {@code secret}, where it falls in page {@code [from, to)}, to
+     * {@code runs}, joining the runs it touches.
+     */
+    private static void mask(java.util.ArrayDeque<Masked> runs, int from, int to, int start, int end, int secret) {
+        int a = Math.max(start, from);
+        int b = Math.min(end, to);
+        if (a >= b) {
+            return;
+        }
+        Masked run = new Masked(a, b);
+        run.matches.add(new int[] {start, end, secret});
+        while (!runs.isEmpty() && runs.peekLast().end >= run.start) {
+            Masked last = runs.pollLast();
+            last.start = Math.min(last.start, run.start);
+            last.end = Math.max(last.end, run.end);
+            last.matches.addAll(run.matches);
+            run = last;
+        }
+        runs.addLast(run);
+    }
+
+    /** A run of masked bytes of a page and the matches in it ({start, end, secret}). */
+    private static final class Masked {
+        int start;
+        int end;
+        final List<int[]> matches = new ArrayList<>();
+
+        Masked(int start, int end) {
+            this.start = start;
+            this.end = end;
+        }
+
+        /** One secret per marker, in the order their matches start; none for a value inside a longer match. */
+        Set<Integer> secrets() {
+            matches.sort((x, y) -> x[0] != y[0] ? Integer.compare(x[0], y[0]) : Integer.compare(y[1], x[1]));
+            Set<Integer> shown = new LinkedHashSet<>();
+            int coverStart = Integer.MIN_VALUE;
+            int coverEnd = Integer.MIN_VALUE;
+            for (int[] m : matches) {
+                boolean inside = coverEnd > m[1] || coverEnd == m[1] && coverStart < m[0];
+                if (!inside) {
+                    shown.add(m[2]);
+                }
+                if (m[1] > coverEnd) {
+                    coverStart = m[0];
+                    coverEnd = m[1];
+                }
+            }
+            return shown;
+        }
     }
 
     /** The longest proper suffix of {@code pat} that {@code b} starts with (KMP of b's start over pat). */

@@ -56,10 +56,10 @@ interface WorkspaceArea {
         if (offset == 0) {
             return read(path, maxBytes);
         }
-        if (maxBytes <= 0 || offset + maxBytes > ContainerArea.MAX_READ) {
+        if (maxBytes <= 0 || offset > ContainerArea.MAX_READ || maxBytes > ContainerArea.MAX_READ - offset) {
             throw new DavitException(Kind.USAGE, "a microVM workspace reads pages within a file's first "
                     + (ContainerArea.MAX_READ >> 20) + " MiB (the offset plus the bytes asked for), not up to "
-                    + (maxBytes <= 0 ? "its end" : Long.toString(offset + maxBytes)) + "; export it (Workspaces.export)"
+                    + (maxBytes <= 0 ? "its end" : offset + " + " + maxBytes) + "; export it (Workspaces.export)"
                     + " to read further");
         }
         Workspaces.FileContent c = read(path, offset + maxBytes);

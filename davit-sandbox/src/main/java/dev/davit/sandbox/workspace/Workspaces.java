@@ -1280,8 +1280,7 @@ public final class Workspaces {
      * masked too ({@link Redactor#redact(byte[])}); its size stays the file's.
      */
     private static FileContent redacted(FileContent c, Redactor r) {
-        // a page from an offset may start inside a value: its end is masked too
-        byte[] b = c.offset() > 0 ? r.redactAfterCut(c.bytes(), false) : r.redact(c.bytes());
+        byte[] b = r.redact(c.bytes()); // read from the start (a page from an offset: readRedacted)
         return b == c.bytes() || java.util.Arrays.equals(b, c.bytes()) ? c
                 : new FileContent(b, c.size(), c.truncated(), true, c.offset(), c.end());
     }
@@ -1452,7 +1451,33 @@ public final class Workspaces {
             throw new DavitException(Kind.USAGE, "Workspaces.readFile takes an offset and a maxBytes of 0 or more,"
                     + " not " + offset + " and " + maxBytes);
         }
-        return shown(id, (w, r) -> redacted(area(w).read(path, offset, maxBytes), r));
+        return shown(id, (w, r) -> r.isEmpty() ? area(w).read(path, offset, maxBytes)
+                : readRedacted(area(w), path, offset, maxBytes, r));
+    }
+
+    /**
+     * {@link #readFile(String, String, long, long)} in a workspace with secrets: the page is read with up to
+     * {@link Redactor#maxLength} - 1 bytes more on each side and redacted in their context
+     * ({@link Redactor#redactPage}), so that a value the page's start or end cuts is masked however little of it the
+     * page holds: pages of a few bytes each, put together, never show a value (the caller picks the offsets).
+     */
+    private static FileContent readRedacted(WorkspaceArea area, String path, long offset, long maxBytes, Redactor r) {
+        long margin = r.maxLength() - 1;
+        maxBytes = Math.min(maxBytes, Long.MAX_VALUE / 4); // the sums below stay longs (a file holds far fewer)
+        long from = Math.max(0, offset - margin);
+        long before = offset - from;
+        long ask = maxBytes == 0 ? 0 : maxBytes + before + margin;
+        if (maxBytes > 0 && offset + maxBytes <= ContainerArea.MAX_READ) {
+            ask = Math.min(ask, ContainerArea.MAX_READ - from); // a microVM's area reads within the first 64 MiB
+        }
+        FileContent c = area.read(path, from, ask);
+        byte[] w = c.bytes();
+        int pf = (int) Math.min(before, w.length);
+        int pt = (int) (maxBytes == 0 ? w.length : Math.min(w.length, before + maxBytes));
+        byte[] page = r.redactPage(w, pf, pt, c.truncated());
+        boolean redacted = !java.util.Arrays.equals(page, 0, page.length, w, pf, pt);
+        return new FileContent(page, c.size(), c.truncated() || pt < w.length, redacted, offset,
+                offset + (pt - pf));
     }
 
     /**

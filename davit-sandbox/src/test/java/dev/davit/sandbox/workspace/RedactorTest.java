@@ -56,6 +56,47 @@ class RedactorTest {
     }
 
     @Test
+    void pagesOfAnyLengthAtAnyOffsetNeverShowAPieceOfAValue() {
+        Redactor r = of("TOKEN", "s3cr3t-value", "KEY", "another-key");
+        byte[] file = b("plain s3cr3t-value and another-key, s3cr3t-values3cr3t-value; czNjcjN0LXZhbHVl end");
+        int margin = r.maxLength() - 1;
+        for (int size = 1; size <= 20; size++) {
+            for (int start = 0; start < size; start++) {
+                StringBuilder all = new StringBuilder(text(Arrays.copyOf(file, start)));
+                for (int off = start; off < file.length; off += size) {
+                    int from = Math.max(0, off - margin);
+                    int to = Math.min(file.length, off + size + margin);
+                    byte[] window = Arrays.copyOfRange(file, from, to);
+                    all.append(text(r.redactPage(window, off - from, Math.min(window.length, off - from + size),
+                            to < file.length)));
+                }
+                String shown = all.toString().replace("[REDACTED:TOKEN]", "").replace("[REDACTED:KEY]", "");
+                if (start == 0) {
+                    assertEquals("plain  and , ;  end", shown, "pages of " + size);
+                }
+                for (String piece : List.of("s3c", "3cr", "alu", "her-", "-ke", "czNj", "LXZh")) {
+                    assertFalse(shown.substring(start).contains(piece), "pages of " + size + " from " + start);
+                }
+            }
+        }
+        // the page alone, its file cut after it: a value that starts at the window's end is masked
+        byte[] cut = b("xx s3c");
+        assertEquals("xx [REDACTED:TOKEN]", text(r.redactPage(cut, 0, cut.length, true)));
+        assertEquals("xx s3c", text(r.redactPage(cut, 0, cut.length, false)));
+        assertEquals("x s3", text(of().redactPage(b("xx s3c"), 1, 5, true)));
+        // a value inside another's, found first; values side by side; a page's run of them: one marker each
+        Redactor nested = of("IN", "cdcd", "OUT", "abcdcdef", "NEXT", "ghij");
+        byte[] w = b("<abcdcdefghij>");
+        assertEquals("<[REDACTED:OUT][REDACTED:NEXT]>", text(nested.redactPage(w, 0, w.length, false)));
+        assertEquals("[REDACTED:OUT][REDACTED:NEXT]", text(nested.redactPage(w, 4, 11, false)));
+        assertEquals("[REDACTED:IN]", text(of("IN", "cdcd").redactPage(b("cdcdcd"), 0, 4, false)));
+        assertEquals("[REDACTED:IN]x", text(of("IN", "cdcd").redactPage(b("cdcdcdx"), 2, 7, false)));
+        // half a million overlapping matches: one run, one marker (its matches are joined, not copied at each)
+        byte[] flood = b("cd".repeat(1 << 19));
+        assertEquals("[REDACTED:IN]", text(of("IN", "cdcd").redactPage(flood, 0, flood.length, false)));
+    }
+
+    @Test
     void aValueSplitAtEveryPointOfTwoWritesIsFound() throws IOException {
         Redactor r = of("TOKEN", "s3cr3t-value", "KEY", "another-key");
         byte[] in = b("before s3cr3t-value middle another-key after s3cr3t-valu");
