@@ -38,11 +38,11 @@ public final class Executables {
      * @throws IOException when it cannot be written
      */
     public static Path installOnce(Path target, byte[] content, int mode) throws IOException {
-        if (Files.isRegularFile(target)) {
+        if (trusted(target, mode)) {
             return target;
         }
         synchronized (LOCKS.computeIfAbsent(target, k -> new Object())) {
-            if (Files.isRegularFile(target)) {
+            if (trusted(target, mode)) {
                 return target;
             }
             Path dir = Files.createDirectories(target.toAbsolutePath().getParent());
@@ -69,7 +69,7 @@ public final class Executables {
     public static void copy(Path source, Path target, int mode) throws IOException {
         Path tmp = temp(target.toAbsolutePath().getParent(), target, "tmp");
         try {
-            ProcessBuilder pb = new ProcessBuilder("cp", "--", source.toString(), tmp.toString());
+            ProcessBuilder pb = new ProcessBuilder(cp(), "--", source.toString(), tmp.toString());
             pb.environment().clear();
             pb.environment().put("PATH", dev.davit.sandbox.jail.Jail.HOST_PATH);
             pb.redirectErrorStream(true);
@@ -91,6 +91,38 @@ public final class Executables {
         } finally {
             Files.deleteIfExists(tmp);
         }
+    }
+
+    /**
+     * Whether {@code target} is an install to run as it is: a regular file itself (not a link to one), of this
+     * process's user, with {@code mode} and nobody else's write bit. Anything else there is replaced: it is run by
+     * the host as root (a home that another user can write to, or one that the file was put into by hand).
+     */
+    private static boolean trusted(Path target, int mode) throws IOException {
+        try {
+            var a = Files.readAttributes(target, "unix:mode,uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            int m = (Integer) a.get("mode");
+            return (m & 0170000) == 0100000 && (m & 07777) == mode && (mode & 022) == 0
+                    && ((Integer) a.get("uid")) == uid();
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        }
+    }
+
+    /** This process's user id. */
+    private static int uid() throws IOException {
+        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    }
+
+    /** {@code cp} from the host's system directories (never the JVM's PATH, which the caller chose). */
+    private static String cp() throws IOException {
+        for (String dir : dev.davit.sandbox.jail.Jail.HOST_PATH.split(":")) {
+            Path p = Path.of(dir, "cp");
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p.toString();
+            }
+        }
+        throw new IOException("no cp in " + dev.davit.sandbox.jail.Jail.HOST_PATH + " (coreutils)");
     }
 
     /** A name for a temp file beside {@code target} in {@code dir}. */
