@@ -633,6 +633,63 @@ class RunCommandTest extends BusyboxRegistryTest {
         }
     }
 
+    /**
+     * A flood on both streams, {@code workspace exec --json} in a JVM with a 64 MiB heap: the excerpts (the first and
+     * last 32 MiB of each stream) are kept in files as {@code run --json}'s are (issue 34: held in memory they took
+     * 720 MB of RSS, and a 64 MiB heap failed with OutOfMemoryError); the same document, and the whole output still
+     * readable with {@code workspace output}.
+     */
+    @Test
+    void aWorkspaceExecJsonFloodOnBothStreamsRunsInA64MiBHeap() throws Exception {
+        Cli cli = new Cli(home);
+        Cli.Result created = cli.run("--json", "workspace", "create", image);
+        assertThat(created.rc()).as(created.toString()).isZero();
+        String id = created.json().get("id").asText();
+        try {
+            List<String> cmd = inJvm("--json", "workspace", "exec", id, "--", "sh", "-c",
+                    "yes 0123456789 | head -c 100000000 & yes 0123456789 | head -c 100000000 >&2; wait");
+            cmd.add(1, "-Xmx64m");
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(home.resolve("flood.json").toFile())
+                    .redirectError(home.resolve("flood.err").toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            pb.environment().put("DAVIT_HOME", home.toString());
+            Process p = pb.start();
+            // not a timing bound (it takes seconds): before issue 34 the heap ran out in the thread reading stdout
+            // and the command, no longer read, hung for ever
+            if (!p.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                org.assertj.core.api.Assertions.fail("workspace exec hung: " + Files.readString(
+                        home.resolve("flood.err")));
+            }
+            assertThat(p.exitValue()).as(Files.readString(home.resolve("flood.err"))).isZero();
+            JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper(com.fasterxml.jackson.core.JsonFactory
+                    .builder().streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                            .maxStringLength(Integer.MAX_VALUE).build()).build())
+                    .readTree(home.resolve("flood.json").toFile());
+            assertThat(doc.get("exit_code").asInt()).isZero();
+            assertThat(doc.get("truncated").asBoolean()).isTrue();
+            for (String name : List.of("stdout", "stderr")) {
+                String line = "\n[... davit: " + (100_000_000 - (64 << 20)) + " bytes of " + name
+                        + " left out here ...]\n";
+                String text = doc.get(name).asText();
+                assertThat(doc.get(name + "_bytes").asLong()).isEqualTo(100_000_000);
+                assertThat(text).hasSize((64 << 20) + line.length()).startsWith("0123456789\n0123456789\n")
+                        .endsWith("0123456789\n0");
+                assertThat(text.indexOf(line)).isEqualTo(32 << 20);
+            }
+            Cli.Result page = cli.run("--json", "workspace", "output", id, doc.get("exec_id").asText(), "--stream",
+                    "stderr", "--limit", "22");
+            assertThat(page.rc()).as(page.toString()).isZero();
+            assertThat(page.json().get("content").asText()).isEqualTo("0123456789\n0123456789\n");
+            try (Stream<Path> left = Files.list(home.resolve("workspaces").resolve(id))) {
+                assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".output-"));
+            }
+        } finally {
+            cli.run("workspace", "rm", id);
+        }
+    }
+
     /** The command line of davit with {@code args} in a JVM of its own. */
     private static List<String> inJvm(String... args) {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
