@@ -653,16 +653,16 @@ class RunCommandTest extends BusyboxRegistryTest {
                     .redirectError(home.resolve("flood.err").toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
             pb.environment().put("DAVIT_HOME", home.toString());
-            Process p = pb.start();
+            Process flood = pb.start();
             // not a timing bound (it takes seconds): before issue 34 the heap ran out in the thread reading stdout
             // and the command, no longer read, hung for ever
-            if (!p.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
+            if (!flood.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
+                flood.descendants().forEach(ProcessHandle::destroyForcibly);
+                flood.destroyForcibly();
                 org.assertj.core.api.Assertions.fail("workspace exec hung: " + Files.readString(
                         home.resolve("flood.err")));
             }
-            assertThat(p.exitValue()).as(Files.readString(home.resolve("flood.err"))).isZero();
+            assertThat(flood.exitValue()).as(Files.readString(home.resolve("flood.err"))).isZero();
             JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper(com.fasterxml.jackson.core.JsonFactory
                     .builder().streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
                             .maxStringLength(Integer.MAX_VALUE).build()).build())
