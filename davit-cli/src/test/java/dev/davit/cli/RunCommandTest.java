@@ -604,28 +604,8 @@ class RunCommandTest extends BusyboxRegistryTest {
     @Test
     void aJsonFloodOnBothStreamsRunsInA64MiBHeap() throws Exception {
         assertThat(new Cli(home).run("pull", image).rc()).isZero();
-        List<String> cmd = inJvm("--json", "run", image, "--", "sh", "-c",
-                "yes 0123456789 | head -c 100000000 & yes 0123456789 | head -c 100000000 >&2; wait");
-        cmd.add(1, "-Xmx64m");
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(home.resolve("flood.json").toFile())
-                .redirectError(home.resolve("flood.err").toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.environment().put("DAVIT_HOME", home.toString());
-        int rc = pb.start().waitFor();
-        assertThat(rc).as(Files.readString(home.resolve("flood.err"))).isZero();
-        JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
-                .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
-                        .maxStringLength(Integer.MAX_VALUE).build()).build())
-                .readTree(home.resolve("flood.json").toFile());
-        assertThat(doc.get("exit_code").asInt()).isZero();
-        assertThat(doc.get("truncated").asBoolean()).isTrue();
+        JsonNode doc = floodIn64MiB("run", image);
         for (String name : List.of("stdout", "stderr")) {
-            String line = "\n[... davit: " + (100_000_000 - (64 << 20)) + " bytes of " + name + " left out here ...]\n";
-            String text = doc.get(name).asText();
-            assertThat(doc.get(name + "_bytes").asLong()).isEqualTo(100_000_000);
-            assertThat(text).hasSize((64 << 20) + line.length()).startsWith("0123456789\n0123456789\n")
-                    .endsWith("0123456789\n0"); // 100,000,000 = 11 * 9,090,909 + 1
-            assertThat(text.indexOf(line)).isEqualTo(32 << 20);
             assertThat(doc.has(name + "_base64")).isFalse();
         }
         try (Stream<Path> left = Files.list(home.resolve("sandboxes"))) {
@@ -646,38 +626,7 @@ class RunCommandTest extends BusyboxRegistryTest {
         assertThat(created.rc()).as(created.toString()).isZero();
         String id = created.json().get("id").asText();
         try {
-            List<String> cmd = inJvm("--json", "workspace", "exec", id, "--", "sh", "-c",
-                    "yes 0123456789 | head -c 100000000 & yes 0123456789 | head -c 100000000 >&2; wait");
-            cmd.add(1, "-Xmx64m");
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(home.resolve("flood.json").toFile())
-                    .redirectError(home.resolve("flood.err").toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-            pb.environment().put("DAVIT_HOME", home.toString());
-            Process flood = pb.start();
-            // not a timing bound (it takes seconds): before issue 34 the heap ran out in the thread reading stdout
-            // and the command, no longer read, hung for ever
-            if (!flood.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
-                flood.descendants().forEach(ProcessHandle::destroyForcibly);
-                flood.destroyForcibly();
-                org.assertj.core.api.Assertions.fail("workspace exec hung: " + Files.readString(
-                        home.resolve("flood.err")));
-            }
-            assertThat(flood.exitValue()).as(Files.readString(home.resolve("flood.err"))).isZero();
-            JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper(com.fasterxml.jackson.core.JsonFactory
-                    .builder().streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
-                            .maxStringLength(Integer.MAX_VALUE).build()).build())
-                    .readTree(home.resolve("flood.json").toFile());
-            assertThat(doc.get("exit_code").asInt()).isZero();
-            assertThat(doc.get("truncated").asBoolean()).isTrue();
-            for (String name : List.of("stdout", "stderr")) {
-                String line = "\n[... davit: " + (100_000_000 - (64 << 20)) + " bytes of " + name
-                        + " left out here ...]\n";
-                String text = doc.get(name).asText();
-                assertThat(doc.get(name + "_bytes").asLong()).isEqualTo(100_000_000);
-                assertThat(text).hasSize((64 << 20) + line.length()).startsWith("0123456789\n0123456789\n")
-                        .endsWith("0123456789\n0");
-                assertThat(text.indexOf(line)).isEqualTo(32 << 20);
-            }
+            JsonNode doc = floodIn64MiB("workspace", "exec", id);
             Cli.Result page = cli.run("--json", "workspace", "output", id, doc.get("exec_id").asText(), "--stream",
                     "stderr", "--limit", "22");
             assertThat(page.rc()).as(page.toString()).isZero();
@@ -688,6 +637,46 @@ class RunCommandTest extends BusyboxRegistryTest {
         } finally {
             cli.run("workspace", "rm", id);
         }
+    }
+
+    /**
+     * {@code davit --json COMMAND... -- sh -c FLOOD} in a JVM with a 64 MiB heap, 100 MB on each stream: its document,
+     * checked to have exited 0 with each stream's first and last 32 MiB around the line saying what was left out.
+     */
+    private JsonNode floodIn64MiB(String... command) throws Exception {
+        List<String> cmd = inJvm("--json");
+        cmd.addAll(List.of(command));
+        cmd.addAll(List.of("--", "sh", "-c",
+                "yes 0123456789 | head -c 100000000 & yes 0123456789 | head -c 100000000 >&2; wait"));
+        cmd.add(1, "-Xmx64m");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(home.resolve("flood.json").toFile())
+                .redirectError(home.resolve("flood.err").toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("DAVIT_HOME", home.toString());
+        Process flood = pb.start();
+        // not a timing bound (it takes seconds): an exec whose heap ran out in the thread reading its stdout (before
+        // issue 34) could hang for ever, its command no longer read
+        if (!flood.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
+            flood.descendants().forEach(ProcessHandle::destroyForcibly);
+            flood.destroyForcibly();
+            org.assertj.core.api.Assertions.fail("the flood hung: " + Files.readString(home.resolve("flood.err")));
+        }
+        assertThat(flood.exitValue()).as(Files.readString(home.resolve("flood.err"))).isZero();
+        JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper(com.fasterxml.jackson.core.JsonFactory.builder()
+                .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                        .maxStringLength(Integer.MAX_VALUE).build()).build())
+                .readTree(home.resolve("flood.json").toFile());
+        assertThat(doc.get("exit_code").asInt()).isZero();
+        assertThat(doc.get("truncated").asBoolean()).isTrue();
+        for (String name : List.of("stdout", "stderr")) {
+            String line = "\n[... davit: " + (100_000_000 - (64 << 20)) + " bytes of " + name + " left out here ...]\n";
+            String text = doc.get(name).asText();
+            assertThat(doc.get(name + "_bytes").asLong()).isEqualTo(100_000_000);
+            assertThat(text).hasSize((64 << 20) + line.length()).startsWith("0123456789\n0123456789\n")
+                    .endsWith("0123456789\n0"); // 100,000,000 = 11 * 9,090,909 + 1
+            assertThat(text.indexOf(line)).isEqualTo(32 << 20);
+        }
+        return doc;
     }
 
     /** The command line of davit with {@code args} in a JVM of its own. */
