@@ -8,8 +8,9 @@
 #   6. max RSS of `davit --json run IMAGE -- sh -c 'yes 0123456789 | head -c 100000000'` (MB, GNU time)
 #   7. the same with a flood on both streams (2 x 100 MB: the first and last 32 MiB of each shown)
 #   8. the two-stream flood again with a 64 MiB heap (DAVIT_JAVA_OPTS=-Xmx64m): it must succeed
-# Rows 6-8 are bounds, not only measurements (issue 34): the script exits 1, naming the row, when any sample of row 6
-# passes 160 MB, of row 7 256 MB, or row 8 fails (the excerpts must stay out of the heap, in their files).
+#   9. the two-stream flood as `davit --json workspace exec WS` (a workspace made once, before timing)
+# Rows 6-9 are bounds, not only measurements (issue 34): the script exits 1, naming the row, when any sample of row 6
+# passes 160 MB, of rows 7 and 9 256 MB, or row 8 fails (the excerpts must stay out of the heap, in their files).
 #   [BENCH_BASE=OTHER/davit] bench/cli.sh [ROUNDS]    (default 11; medians, samples in bench/work/cli/*.ms)
 # BENCH_BASE adds another build's launcher (e.g. a checkout of main), timed in the same rounds: before and after.
 # The image is a static busybox rootfs built by `davit build`, pushed to a throwaway registry and pulled and unpacked
@@ -26,6 +27,8 @@ base="${BENCH_BASE:-}"   # another build's ./davit, timed in the same rounds (e.
 "$davit" pull -q "$ref" >/dev/null
 "$davit" run -q "$ref" -- true >/dev/null   # unpack once (and train the AOT cache if the jar is new)
 rootfs=$(ls -d "$DAVIT_HOME"/rootfs/*/ | head -1)
+ws=$("$davit" workspace create -q "$ref")   # row 9's workspace, removed on exit with the registry
+trap '"$davit" workspace rm "$ws" >/dev/null 2>&1 || true; davit_stop_registries' EXIT
 
 labels=(); davits=(); peers=(); peercmds=()
 row() { labels+=("$1"); davits+=("$2"); peers+=("$3"); peercmds+=("$4"); }
@@ -56,12 +59,15 @@ metric_rounds() {
     flood "$l" rss$s "$flood1" '' 2>>"$work/rss$s.err" || echo fail >> "$work/rss$s.mb"
     flood "$l" rss2$s "$flood2" y 2>>"$work/rss2$s.err" || echo fail >> "$work/rss2$s.mb"
     DAVIT_JAVA_OPTS=-Xmx64m flood "$l" rss64$s "$flood2" y 2>>"$work/rss64$s.err" || echo fail >> "$work/rss64$s.mb"
+    flood "$l" wsrss$s "$flood2" y "$ws" 2>>"$work/wsrss$s.err" || echo fail >> "$work/wsrss$s.mb"
   done
 }
 flood1='yes 0123456789 | head -c 100000000'
 flood2='yes 0123456789 | head -c 100000000 & yes 0123456789 | head -c 100000000 >&2; wait'
-flood() {   # LAUNCHER NAME SCRIPT STDERR-TOO: one --json run of a flood, its JSON checked, its max RSS (MB) in $work/NAME.mb
-  /usr/bin/time -f %M -o "$work/$2.kb" "$1" --json run "$ref" -- sh -c "$3" > "$work/flood.json" || return 1
+flood() {   # LAUNCHER NAME SCRIPT STDERR-TOO [WORKSPACE]: one --json run (or workspace exec) of a flood, its JSON
+            # checked, its max RSS (MB) in $work/NAME.mb
+  local to=(run "$ref"); [ -z "${5:-}" ] || to=(workspace exec "$5")
+  /usr/bin/time -f %M -o "$work/$2.kb" "$1" --json "${to[@]}" -- sh -c "$3" > "$work/flood.json" || return 1
   python3 - "$work/flood.json" "$4" <<'PY' || return 1
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -84,7 +90,7 @@ ms() {   # COMMAND NAME: the command's wall time (ms) appended to $work/NAME.ms,
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for i in "${!labels[@]}"; do for f in davit peer base; do : > "$work/$f-$i.ms"; : > "$work/$f-$i.cpu"; done; done
 : > "$work/rate.mb"; : > "$work/rate-base.mb"
-for f in rss rss2 rss64; do : > "$work/$f.mb"; : > "$work/$f-base.mb"; : > "$work/$f.err"; : > "$work/$f-base.err"; done
+for f in rss rss2 rss64 wsrss; do : > "$work/$f.mb"; : > "$work/$f-base.mb"; : > "$work/$f.err"; : > "$work/$f-base.err"; done
 if [ -n "$base" ]; then "$base" run -q "$ref" -- true >/dev/null; fi   # its AOT cache, if its jar is new
 for _ in $(seq "$rounds"); do
   for i in "${!labels[@]}"; do
@@ -126,9 +132,10 @@ b() { [ -z "$base" ] || echo " $(median < "$work/$1-base.mb") |"; }   # the base
 echo "| \`davit --json run IMAGE -- sh -c 'yes 0123456789 \\| head -c 100000000'\`, max RSS (MB, median; bound 160) |$(b rss) $(median < "$work/rss.mb") | – | – | – |"
 echo "| the same, a flood on both streams (\`... & yes 0123456789 \| head -c 100000000 >&2\`), max RSS (MB, median; bound 256) |$(b rss2) $(median < "$work/rss2.mb") | – | – | – |"
 echo "| the two-stream flood with \`-Xmx64m\`, max RSS (MB, median; must succeed) |$(b rss64) $(median < "$work/rss64.mb") | – | – | – |"
+echo "| the two-stream flood as \`davit --json workspace exec WS\`, max RSS (MB, median; bound 256) |$(b wsrss) $(median < "$work/wsrss.mb") | – | – | – |"
 echo
 echo "rate MB/s: $(paste -sd, "$work/rate.mb")${base:+ (base $(paste -sd, "$work/rate-base.mb"))}"
-for f in rss rss2 rss64; do
+for f in rss rss2 rss64 wsrss; do
   echo "$f MB: $(paste -sd, "$work/$f.mb")${base:+ (base $(paste -sd, "$work/$f-base.mb"))}"
 done
 for i in "${!labels[@]}"; do
@@ -145,6 +152,7 @@ bound() {   # METRIC MB WHAT: every sample of this build's METRIC at most MB (0:
 bound rss 160 "the one-stream flood failed or passed 160 MB of RSS"
 bound rss2 256 "the two-stream flood failed or passed 256 MB of RSS"
 bound rss64 0 "the two-stream flood failed with -Xmx64m"
+bound wsrss 256 "the two-stream workspace exec flood failed or passed 256 MB of RSS"
 if [ -n "$bad" ]; then
   echo "bench/cli.sh: REGRESSION: ${bad%; } (docs/BENCHMARKS.md, issue 34)" >&2
   exit 1

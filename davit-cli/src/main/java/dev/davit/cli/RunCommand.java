@@ -11,7 +11,6 @@ import dev.davit.oci.internal.Text;
 import dev.davit.oci.internal.Utf8String;
 import dev.davit.oci.reference.Reference;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.SpooledExcerpt;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Network;
@@ -214,31 +213,16 @@ final class RunCommand extends EnvCommand.Sub {
     }
 
     /**
-     * Adds what a command run gave to {@code doc}, its output as excerpts ({@link SandboxJson#excerpt}: the
-     * {@code davit run} and {@code workspace exec} documents); {@code truncated} says whether bytes were left out.
+     * Adds what a command run gave to {@code doc}, its output as excerpts kept in files ({@link SandboxJson#excerpt}:
+     * the {@code davit run} and {@code workspace exec} documents, written out from the files);
+     * {@code truncated} says whether bytes were left out.
      */
-    static ObjectNode resultJson(ObjectNode doc, ExecResult r, OutputExcerpt stdout, OutputExcerpt stderr) {
-        return withExcerpts(doc, r, stdout.cut() || stderr.cut(), d -> {
-            SandboxJson.excerpt(d, "stdout", stdout);
-            SandboxJson.excerpt(d, "stderr", stderr);
-        });
-    }
-
-    /** {@link #resultJson(ObjectNode, ExecResult, OutputExcerpt, OutputExcerpt)} of spooled excerpts. */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r, SpooledExcerpt stdout, SpooledExcerpt stderr) {
-        return withExcerpts(doc, r, stdout.cut() || stderr.cut(), d -> {
-            SandboxJson.excerpt(d, "stdout", stdout);
-            SandboxJson.excerpt(d, "stderr", stderr);
-        });
-    }
-
-    /** {@link #resultJson(ObjectNode, ExecResult)} with the streams as {@code excerpts} puts them. */
-    private static ObjectNode withExcerpts(ObjectNode doc, ExecResult r, boolean cut,
-                                           java.util.function.Consumer<ObjectNode> excerpts) {
         resultJson(doc, r);
         doc.remove(List.of("stdout", "stderr"));
-        excerpts.accept(doc);
-        doc.put("truncated", cut || r.outputLimited());
+        SandboxJson.excerpt(doc, "stdout", stdout);
+        SandboxJson.excerpt(doc, "stderr", stderr);
+        doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
         return doc;
     }
 

@@ -253,19 +253,22 @@ final class WorkspaceCommand extends GroupCommand {
             Duration limit = CliArgs.seconds(timeout, "--timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
             int keep = RunCommand.outputLimit(outputLimit);
-            Workspaces.Executed x = workspaces(main).exec(id, command, env, secretEnv(secretEnvs), cwd, limit, keep,
-                    stdin ? System.in : null, out.json() ? null : out.rawStdout(),
-                    out.json() || out.rawStderr() == null ? null : out.rawStderr());
-            ExecResult r = x.result();
-            if (r.timedOut()) {
-                out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
+            // the excerpts are kept in files and --json writes them out from there: a flood costs no memory
+            try (Workspaces.SpooledExecuted x = workspaces(main).execSpooled(id, command, env,
+                    secretEnv(secretEnvs), cwd, limit, keep, stdin ? System.in : null,
+                    out.json() ? null : out.rawStdout(), out.json() || out.rawStderr() == null ? null
+                            : out.rawStderr())) {
+                ExecResult r = x.result();
+                if (r.timedOut()) {
+                    out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
+                }
+                if (out.json()) {
+                    ObjectNode doc = RunCommand.resultJson(Json.object(), r, x.stdout(), x.stderr());
+                    doc.put("exec_id", x.execId());
+                    out.printJson(doc);
+                }
+                return r.exitCode();
             }
-            if (out.json()) {
-                ObjectNode doc = RunCommand.resultJson(Json.object(), r, x.stdout(), x.stderr());
-                doc.put("exec_id", x.execId());
-                out.printJson(doc);
-            }
-            return r.exitCode();
         }
     }
 

@@ -12,6 +12,7 @@ import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.SpooledExcerpt;
 import dev.davit.sandbox.Tees;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
@@ -862,12 +863,99 @@ public final class Workspaces {
     public Executed exec(String id, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
                          String cwd, Duration timeout, int keep, InputStream stdin, OutputStream stdoutTee,
                          OutputStream stderrTee) {
+        checkKeep(keep);
+        return exec(running(id), argv, env, secretEnv, cwd, timeout, keep, keep / 2, keep - keep / 2, stdin,
+                stdoutTee, stderrTee);
+    }
+
+    /**
+     * What {@link #execSpooled} did: the result (whose captures hold the first {@link #SPOOLED_CAPTURE} bytes of each
+     * stream) and the excerpts of stdout and stderr, kept in files (unlinked: {@link #close} frees them); when one
+     * was cut, all of it (up to {@link ExecOutput#CAP} bytes) can be read with {@link #output} under {@code execId}.
+     *
+     * @param result the exit code, timings and the first {@link #SPOOLED_CAPTURE} bytes of each stream
+     *               ({@link ExecResult#truncated} when a stream had more)
+     * @param execId the exec's id ({@code e-} and 12 hex digits), also in the exec history
+     * @param stdout the start and end of stdout, and its whole size, in a file
+     * @param stderr the start and end of stderr, and its whole size, in a file
+     */
+    public record SpooledExecuted(ExecResult result, String execId, SpooledExcerpt stdout, SpooledExcerpt stderr)
+            implements AutoCloseable {
+        /** Frees the excerpts' files. */
+        @Override
+        public void close() {
+            stdout.close();
+            stderr.close();
+        }
+    }
+
+    /** How many bytes of each stream the result of {@link #execSpooled} captures. */
+    public static final int SPOOLED_CAPTURE = 8192;
+
+    /**
+     * {@link #exec(String, List, Map, Map, String, Duration, int, InputStream, OutputStream, OutputStream)} that
+     * holds none of the {@code keep} bytes of each stream in memory: the excerpts (the first and last halves) are
+     * kept in files in the workspace's state directory ({@link SpooledExcerpt}), so that a flood costs no memory
+     * whatever {@code keep} is. The same excerpts, history and kept output ({@link #output}).
+     *
+     * @param id        the workspace's id ({@code ws-...}) or name
+     * @param argv      the command: the program and its arguments
+     * @param env       variables on top of the sandbox's environment; null: none
+     * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
+     * @param cwd       the working directory: null for /workspace, an absolute path, or one relative to /workspace
+     * @param timeout   how long it may run: then it is killed (exit code 124; the sandbox keeps running); null:
+     *                  no limit
+     * @param keep      how many bytes of each stream the excerpts keep (its first and last halves): 2 to
+     *                  {@link ExecResult#MAX_CAPTURED_BYTES}
+     * @param stdin     its standard input, read to its end; null: /dev/null. Container workspaces only: a
+     *                  microVM's refuses one ({@link Kind#USAGE})
+     * @param stdoutTee where its stdout is copied, redacted in a workspace with secrets; null: nowhere. Not closed
+     * @param stderrTee where its stderr is copied, as {@code stdoutTee}; null: nowhere
+     * @return the result, the excerpts (close it when done) and the exec's id for {@link #output}
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or has lost its sandbox;
+     *                        {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        request (an unknown secret, a variable set twice, stdin to a microVM, {@code keep}
+     *                        out of range...); {@link Kind#STORE} when the output cannot be kept
+     */
+    public SpooledExecuted execSpooled(String id, List<String> argv, Map<String, String> env,
+                                       Map<String, String> secretEnv, String cwd, Duration timeout, int keep,
+                                       InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        checkKeep(keep);
+        Workspace w = running(id);
+        Path state = stateDir.resolve(w.id());
+        SpooledExcerpt so = SpooledExcerpt.create(state, keep / 2, keep - keep / 2);
+        SpooledExcerpt se = null;
+        try {
+            se = SpooledExcerpt.create(state, keep / 2, keep - keep / 2);
+            // the history's 2 KiB of each end come from the small head and tail
+            Executed x = exec(w, argv, env, secretEnv, cwd, timeout, keep, SPOOLED_CAPTURE, ExecLog.KEEP, stdin,
+                    Tees.of(so, stdoutTee), Tees.of(se, stderrTee));
+            return new SpooledExecuted(x.result(), x.execId(), so, se);
+        } catch (RuntimeException e) {
+            so.close();
+            if (se != null) {
+                se.close();
+            }
+            throw e;
+        }
+    }
+
+    private static void checkKeep(int keep) {
         if (keep < 2 || keep > ExecResult.MAX_CAPTURED_BYTES) {
             throw new DavitException(Kind.USAGE, "the output to keep must be between 2 and "
                     + ExecResult.MAX_CAPTURED_BYTES + " bytes, not " + keep);
         }
+    }
+
+    /**
+     * An exec in workspace {@code w} whose result captures the first {@code head} bytes of each stream and whose
+     * excerpts hold those and the last {@code tail}; the whole of each stream is kept for {@link #output} when one
+     * passed {@code keep} bytes.
+     */
+    private Executed exec(Workspace w, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
+                          String cwd, Duration timeout, int keep, int head, int tail, InputStream stdin,
+                          OutputStream stdoutTee, OutputStream stderrTee) {
         String wd = cwd == null ? MOUNT : cwd.startsWith("/") ? cwd : MOUNT + "/" + cwd;
-        Workspace w = running(id);
         boolean secret = !w.secrets().isEmpty() || (secretEnv != null && !secretEnv.isEmpty());
         SecretUse use = secret ? secretUse(w) : null;
         Redactor red = use == null ? null : use.redactor();
@@ -875,10 +963,10 @@ public final class Workspaces {
         Path state = stateDir.resolve(w.id());
         String execId = "e-" + dev.davit.oci.internal.RandomHex.of(6);
         // what is kept is taken after the redactor: the head and tail of the (redacted) streams, and their files
-        dev.davit.sandbox.CappedSink outHead = new dev.davit.sandbox.CappedSink(keep / 2);
-        dev.davit.sandbox.CappedSink errHead = new dev.davit.sandbox.CappedSink(keep / 2);
-        OutputExcerpt.Tail outTail = new OutputExcerpt.Tail(keep - keep / 2);
-        OutputExcerpt.Tail errTail = new OutputExcerpt.Tail(keep - keep / 2);
+        dev.davit.sandbox.CappedSink outHead = new dev.davit.sandbox.CappedSink(head);
+        dev.davit.sandbox.CappedSink errHead = new dev.davit.sandbox.CappedSink(head);
+        OutputExcerpt.Tail outTail = new OutputExcerpt.Tail(tail);
+        OutputExcerpt.Tail errTail = new OutputExcerpt.Tail(tail);
         Instant start = Instant.now();
         long t0 = System.nanoTime();
         ExecResult raw;
@@ -895,7 +983,7 @@ public final class Workspaces {
             Redactor.Stream so = red == null ? null : red.stream(o);
             Redactor.Stream se = red == null ? null : red.stream(e);
             // the sandbox's own capture (its start, for telling a command that could not start) is not kept
-            raw = sandboxes.exec(w.sandboxId(), cmd, env, wd, timeout, 0, keep / 2, stdin, so == null ? o : so,
+            raw = sandboxes.exec(w.sandboxId(), cmd, env, wd, timeout, 0, head, stdin, so == null ? o : so,
                     se == null ? e : se);
             if (so != null) {
                 so.finish();
