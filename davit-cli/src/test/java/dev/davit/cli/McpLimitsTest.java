@@ -359,7 +359,10 @@ class McpLimitsTest {
         try {
             Map<String, Object> first = (Map<String, Object>) call(c, "workspace_create", Map.of("env", image))
                     .structuredContent();
-            await(() -> sandboxes(home).size() == 3, "two spares beside the first workspace's sandbox");
+            // ready spares: a spare still starting when a create looks finds it not ready (the create makes its
+            // own sandbox, and the spare, done later, no longer fits the room)
+            await(() -> sandboxes(home).size() == 3 && sandboxes(home).values().stream().allMatch(s -> "running"
+                    .equals(s.get("status").asText())), "two running spares beside the first workspace's sandbox");
             java.util.Set<String> spares = new java.util.HashSet<>(sandboxes(home).keySet());
             spares.remove((String) first.get("sandbox"));
             java.time.Instant before = java.time.Instant.now();
