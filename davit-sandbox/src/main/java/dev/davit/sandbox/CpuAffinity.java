@@ -30,7 +30,7 @@ final class CpuAffinity {
         }
         List<Integer> allowed = allowed();
         int n = (int) Math.min(Integer.MAX_VALUE, (quotaUs + periodUs - 1) / periodUs);
-        Path taskset = taskset();
+        Path taskset = dev.davit.sandbox.jail.Jail.hostProgram("taskset");
         if (allowed.isEmpty() || n >= allowed.size() || taskset == null) {
             return List.of();
         }
@@ -71,15 +71,5 @@ final class CpuAffinity {
             }
         }
         return cpus;
-    }
-
-    private static Path taskset() {
-        for (String dir : List.of("/usr/bin", "/bin", "/usr/local/bin")) {
-            Path p = Path.of(dir, "taskset");
-            if (Files.isExecutable(p)) {
-                return p;
-            }
-        }
-        return null;
     }
 }

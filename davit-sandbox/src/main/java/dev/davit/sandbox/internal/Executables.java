@@ -114,15 +114,13 @@ public final class Executables {
         return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
     }
 
-    /** {@code cp} from the host's system directories (never the JVM's PATH, which the caller chose). */
+    /** {@code cp} from the host's system directories ({@link dev.davit.sandbox.jail.Jail#hostProgram}). */
     private static String cp() throws IOException {
-        for (String dir : dev.davit.sandbox.jail.Jail.HOST_PATH.split(":")) {
-            Path p = Path.of(dir, "cp");
-            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
-                return p.toString();
-            }
+        Path cp = dev.davit.sandbox.jail.Jail.hostProgram("cp");
+        if (cp == null) {
+            throw new IOException("cp (coreutils) is not installed in /usr/bin, /bin or /usr/local/bin");
         }
-        throw new IOException("no cp in " + dev.davit.sandbox.jail.Jail.HOST_PATH + " (coreutils)");
+        return cp.toString();
     }
 
     /** A name for a temp file beside {@code target} in {@code dir}. */

@@ -621,6 +621,23 @@ public final class Jail {
     public static final String HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /**
+     * A host program that davit runs by its path ({@code cp}, {@code taskset}, {@code prlimit}): the first executable
+     * file of that name in the system's directories, never one found through the JVM's PATH, which its caller chose.
+     *
+     * @param name the program's name
+     * @return its path, or null when it is not installed
+     */
+    public static Path hostProgram(String name) {
+        for (String dir : List.of("/usr/bin", "/bin", "/usr/local/bin")) {
+            Path p = Path.of(dir, name);
+            if (Files.isRegularFile(p) && Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /**
      * The environment of the host processes that start {@link #execLauncher}'s davit-exec for a command whose
      * environment is {@code command}: a fixed {@link #HOST_PATH} and each of the command's variables as
      * {@code DAVIT_ENV_NAME}, which davit-exec alone turns back into {@code NAME} for the command. The host's

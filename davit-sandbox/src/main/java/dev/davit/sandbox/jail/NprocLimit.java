@@ -47,14 +47,7 @@ public final class NprocLimit {
      * @throws DavitException HOST_UNSUPPORTED when prlimit (util-linux) is not installed
      */
     public static List<String> wrap(long limit, List<String> cmd) {
-        Path prlimit = null;
-        for (String dir : List.of("/usr/bin", "/bin", "/usr/local/bin")) {
-            Path p = Path.of(dir, "prlimit");
-            if (Files.isExecutable(p)) {
-                prlimit = p;
-                break;
-            }
-        }
+        Path prlimit = Jail.hostProgram("prlimit");
         if (prlimit == null) {
             throw new DavitException(Kind.HOST_UNSUPPORTED, "prlimit (util-linux) is not installed; it bounds a sandbox's"
                     + " processes where cgroups cannot be made; install util-linux, or run without limits"
