@@ -103,15 +103,10 @@ public final class Executables {
             var a = Files.readAttributes(target, "unix:mode,uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
             int m = (Integer) a.get("mode");
             return (m & 0170000) == 0100000 && (m & 07777) == mode && (mode & 022) == 0
-                    && ((Integer) a.get("uid")) == uid();
+                    && ((Integer) a.get("uid")) == dev.davit.sandbox.build.EnvBuilder.uid();
         } catch (java.nio.file.NoSuchFileException e) {
             return false;
         }
-    }
-
-    /** This process's user id. */
-    private static int uid() throws IOException {
-        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
     }
 
     /** {@code cp} from the host's system directories ({@link dev.davit.sandbox.jail.Jail#hostProgram}). */
