@@ -30,11 +30,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * davit as a library: one davit home (the CLI's, {@code $DAVIT_HOME}, unless {@link Builder#home} says otherwise),
- * from which images are made runnable ({@link #image}), one-shot commands run ({@link #run}) and workspaces opened
- * ({@link #workspace}), with the CLI's safe defaults: container limits of {@link Limits#DEFAULT} (dropped only where
- * this host cannot enforce them), no network, no host paths. While it is open it removes expired workspaces every
- * {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits) removes the
- * workspaces its handles did not {@link OpenWorkspace#keep}. What it does on the way (a pull, an unpack, an
+ * from which images are made runnable ({@link #image}), one-shot commands run ({@link #run}) and workspaces made
+ * ({@link #workspace}, {@link #newWorkspace}) or opened again ({@link #openWorkspace}), each an {@link OpenWorkspace}
+ * that has every workspace operation, with the CLI's safe defaults: container limits of {@link Limits#DEFAULT}
+ * (dropped only where this host cannot enforce them), no network, no host paths. While it is open it removes expired
+ * workspaces every {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits)
+ * removes the workspaces its handles made and did not {@link OpenWorkspace#keep}. What it does on the way (a pull, an unpack, an
  * environment's install or build, which can take a minute the first time) is told to the listeners of
  * {@link Builder#progress} and {@link Builder#notices}.
  *
