@@ -35,8 +35,8 @@ import java.util.concurrent.TimeUnit;
  * that has every workspace operation, with the CLI's safe defaults: container limits of {@link Limits#DEFAULT}
  * (dropped only where this host cannot enforce them), no network, no host paths. While it is open it removes expired
  * workspaces every {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits)
- * removes the workspaces its handles made and did not {@link OpenWorkspace#keep}. What it does on the way (a pull, an unpack, an
- * environment's install or build, which can take a minute the first time) is told to the listeners of
+ * removes the workspaces its handles made and did not {@link OpenWorkspace#keep}. What it does on the way (a pull,
+ * an unpack, an environment's install or build, which can take a minute the first time) is told to the listeners of
  * {@link Builder#progress} and {@link Builder#notices}.
  *
  * <p><b>Threads.</b> A {@code Davit} is thread-safe: share one across threads (runs, workspaces and images at once;
@@ -448,7 +448,9 @@ public final class Davit implements AutoCloseable {
          * @return this builder
          */
         public WorkspaceBuilder label(String key, String value) {
-            labels.put(key, value);
+            labels.put(dev.davit.oci.internal.Args.given(key, "Davit.WorkspaceBuilder.label", "key",
+                    "give a key, e.g. task"), dev.davit.oci.internal.Args.given(value,
+                    "Davit.WorkspaceBuilder.label", "value", "give \"\" for an empty value"));
             return this;
         }
 
@@ -463,7 +465,11 @@ public final class Davit implements AutoCloseable {
          * @return this builder
          */
         public WorkspaceBuilder secret(String secretName, byte[] value) {
-            secrets.put(secretName, value == null ? null : value.clone());
+            dev.davit.oci.internal.Args.given(secretName, "Davit.WorkspaceBuilder.secret", "secretName",
+                    "give a name such as TOKEN");
+            dev.davit.oci.internal.Args.given(value, "Davit.WorkspaceBuilder.secret", "value",
+                    "give the secret's bytes");
+            secrets.put(secretName, value.clone());
             return this;
         }
 
@@ -487,7 +493,8 @@ public final class Davit implements AutoCloseable {
          * @return this builder
          */
         public WorkspaceBuilder network(Network v) {
-            this.network = Objects.requireNonNull(v, "network");
+            this.network = dev.davit.oci.internal.Args.given(v, "Davit.WorkspaceBuilder.network", "v",
+                    "give Network.NONE for none");
             return this;
         }
 
@@ -499,7 +506,8 @@ public final class Davit implements AutoCloseable {
          * @return this builder
          */
         public WorkspaceBuilder publish(PortMapping v) {
-            publish.add(Objects.requireNonNull(v, "publish"));
+            publish.add(dev.davit.oci.internal.Args.given(v, "Davit.WorkspaceBuilder.publish", "v",
+                    "give a mapping, e.g. PortMapping.parse(\"0:8080\")"));
             return this;
         }
 

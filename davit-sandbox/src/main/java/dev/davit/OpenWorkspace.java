@@ -26,7 +26,7 @@ import java.util.Map;
 /**
  * One workspace, and everything done with it: commands ({@link #exec}), the kept output of a long one
  * ({@link #output}), files ({@link #listFiles}, {@link #readFile}, {@link #writeFile}), host copies in and out
- * ({@link #push}, {@link #export}), changes ({@link #diff}, {@link #patch}), snapshots and reset
+ * ({@link #push}, {@link #export}), a stopped workspace's disk ({@link #diskList}), changes ({@link #diff}, {@link #patch}), snapshots and reset
  * ({@link #snapshot}, {@link #reset}), services ({@link #services}) and shells ({@link #openShell}), its name,
  * labels and ttl ({@link #update}), its state ({@link #status}, {@link #stop}, {@link #start}), exec history
  * ({@link #logs}), published ports ({@link #ports}) and secrets ({@link #secrets}). Each call acts on the
@@ -302,6 +302,64 @@ public final class OpenWorkspace implements AutoCloseable {
     public Workspaces.Copied export(Path hostDest, String path) {
         Args.given(hostDest, "OpenWorkspace.export", "hostDest", "give a new host directory or a .tar file");
         return workspaces().export(id(), hostDest, path);
+    }
+
+    /**
+     * {@link #export(Path, String)}, telling {@code progress} about once a second how many entries and bytes it
+     * copied so far.
+     *
+     * @param hostDest a host directory that does not exist or is empty, or a {@code .tar} file that does not exist
+     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
+     * @param progress told the entries and bytes copied so far; not null
+     * @return what was copied, and what was left out
+     * @throws DavitException as {@link #export(Path, String)} does
+     */
+    public Workspaces.Copied export(Path hostDest, String path, Workspaces.Progress progress) {
+        Args.given(hostDest, "OpenWorkspace.export", "hostDest", "give a new host directory or a .tar file");
+        Args.given(progress, "OpenWorkspace.export", "progress", "call export(hostDest, path) for none");
+        return workspaces().export(id(), hostDest, path, progress);
+    }
+
+    /**
+     * The entries of directory {@code path} of the workspace while it is {@link #stop stopped}, read from its disk
+     * without starting it (see {@link Workspaces#diskList}); a running workspace is refused.
+     *
+     * @param path      a directory (or file) relative to /workspace; {@code ""}: /workspace
+     * @param recursive whether to list everything below it
+     * @return the entries, their paths relative to /workspace
+     * @throws DavitException USAGE when the workspace is running, for a bad path or a closed handle; NOT_FOUND when
+     *                        there is no such path (or the workspace was removed)
+     */
+    public List<Workspaces.FileInfo> diskList(String path, boolean recursive) {
+        return workspaces().diskList(id(), path, recursive);
+    }
+
+    /**
+     * Up to {@code maxBytes} of regular file {@code path} of the workspace while it is stopped, read from its disk
+     * without starting it; see {@link #diskList}.
+     *
+     * @param path     a regular file, relative to /workspace
+     * @param maxBytes the most bytes to read; 0: all (refused above 64 MiB)
+     * @return the bytes read, the file's size and whether it was cut
+     * @throws DavitException as {@link #diskList} does; USAGE for a path that is not a regular file
+     */
+    public Workspaces.FileContent diskRead(String path, long maxBytes) {
+        Args.given(path, "OpenWorkspace.diskRead", "path", "give a path relative to /workspace, e.g. src/main.c");
+        return workspaces().diskRead(id(), path, maxBytes);
+    }
+
+    /**
+     * {@link #export(Path, String)} of the workspace while it is stopped, read from its disk without starting it;
+     * see {@link #diskList}.
+     *
+     * @param hostDest a host directory that does not exist or is empty, or a {@code .tar} file that does not exist
+     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
+     * @return what was copied
+     * @throws DavitException as {@link #diskList} does; USAGE for a bad destination
+     */
+    public Workspaces.Copied diskExport(Path hostDest, String path) {
+        Args.given(hostDest, "OpenWorkspace.diskExport", "hostDest", "give a new host directory or a .tar file");
+        return workspaces().diskExport(id(), hostDest, path);
     }
 
     /**

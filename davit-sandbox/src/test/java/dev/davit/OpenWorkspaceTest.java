@@ -228,6 +228,14 @@ class OpenWorkspaceTest {
         assertThat(ws.status().status()).isEqualTo(SandboxStatus.STOPPED);
         assertThatThrownBy(() -> ws.exec("true")).isInstanceOf(DavitException.class)
                 .extracting(e -> ((DavitException) e).kind()).isEqualTo(Kind.STATE);
+        // a stopped workspace's files, read without starting it
+        assertThat(ws.diskList("", false)).extracting(Workspaces.FileInfo::path).contains("seeded.txt");
+        assertThat(new String(ws.diskRead("seeded.txt", 0).bytes(), StandardCharsets.UTF_8))
+                .isEqualTo("from the seed\n");
+        Workspaces.Copied copied = ws.diskExport(tmp.resolve("from-disk"), "seeded.txt");
+        assertThat(copied.files()).isEqualTo(1);
+        assertThat(tmp.resolve("from-disk/seeded.txt")).hasContent("from the seed");
+        assertThat(ws.status().status()).isEqualTo(SandboxStatus.STOPPED);
         assertThat(ws.start().status()).isEqualTo(SandboxStatus.RUNNING);
         assertThat(ws.exec("cat", "seeded.txt").stdoutText()).isEqualTo("from the seed\n");
     }
