@@ -26,17 +26,18 @@ import java.util.Map;
 /**
  * One workspace, and everything done with it: commands ({@link #exec}), the kept output of a long one
  * ({@link #output}), files ({@link #listFiles}, {@link #readFile}, {@link #writeFile}), host copies in and out
- * ({@link #push}, {@link #export}), a stopped workspace's disk ({@link #diskList}), changes ({@link #diff}, {@link #patch}), snapshots and reset
- * ({@link #snapshot}, {@link #reset}), services ({@link #services}) and shells ({@link #openShell}), its name,
- * labels and ttl ({@link #update}), its state ({@link #status}, {@link #stop}, {@link #start}), exec history
- * ({@link #logs}), published ports ({@link #ports}) and secrets ({@link #secrets}). Each call acts on the
- * workspace by its id through {@link Workspaces}, which keeps the same operations by id for tools.
+ * ({@link #push}, {@link #export}), a stopped workspace's disk ({@link #diskList}), changes ({@link #diff},
+ * {@link #patch}), snapshots and reset ({@link #snapshot}, {@link #reset}), services ({@link #services}) and shells
+ * ({@link #openShell}), its name, labels and ttl ({@link #update}), its state ({@link #status}, {@link #stop},
+ * {@link #start}), exec history ({@link #logs}), published ports ({@link #ports}) and secrets ({@link #secrets}).
+ * Each call acts on the workspace by its id through {@link Workspaces}, which keeps the same operations by id for
+ * tools.
  *
  * <p>A handle comes from {@link Davit#workspace} (a new workspace: closing the handle removes it unless it was
  * {@link #keep kept}) or {@link Davit#openWorkspace} (an existing one, e.g. kept earlier or made by the CLI:
  * closing the handle leaves it, unless {@link #remove} is called). {@link #remove} removes the workspace now,
- * whichever way the handle came. A closed handle refuses every call but {@link #id}, {@link #workspace} and
- * {@link #close}.
+ * whichever way the handle came. A closed handle refuses every call on the workspace (its {@link #id} and
+ * {@link #workspace} still answer).
  *
  * <p>A handle is thread-safe: several threads may exec, read and write through it at once (commands run side by
  * side; a file write is atomic, so a reader sees the old content or the new). {@link #close} removes a workspace the
