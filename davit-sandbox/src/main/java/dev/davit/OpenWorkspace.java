@@ -58,18 +58,41 @@ import java.util.Map;
  * }</pre>
  */
 public final class OpenWorkspace implements AutoCloseable {
-    private final Davit davit;
+    private final Workspaces all;
+    private final Davit davit; // null: a handle of {@link #of}, which no Davit tracks
     private final Workspace created;
     private volatile boolean kept;
     private volatile boolean closed;
 
     /**
-     * A handle of workspace {@code w}; {@code kept}: one the handle did not create (its close leaves it).
+     * A handle of workspace {@code w} of {@code davit}; {@code kept}: one the handle did not create (its close leaves
+     * it).
      */
     OpenWorkspace(Davit davit, Workspace w, boolean kept) {
+        this(davit.workspaces(), davit, w, kept);
+    }
+
+    private OpenWorkspace(Workspaces all, Davit davit, Workspace w, boolean kept) {
+        this.all = all;
         this.davit = davit;
         this.created = w;
         this.kept = kept;
+    }
+
+    /**
+     * A handle of workspace {@code w}, acting through {@code workspaces}: for a door over {@link Workspaces} of its
+     * own (e.g. an MCP server's, {@link Workspaces#ownedBy its owner's}) that found {@code w} its own way (e.g.
+     * {@link Workspaces#get(String, java.util.function.Predicate)} among the workspaces it may see). Closing the
+     * handle leaves the workspace; {@link #remove} removes it. A library user has {@link Davit#openWorkspace}.
+     *
+     * @param workspaces the workspaces {@code w} is one of, not null
+     * @param w          the workspace, as {@link Workspaces#get} returned it; not null
+     * @return a handle of it
+     */
+    public static OpenWorkspace of(Workspaces workspaces, Workspace w) {
+        Args.given(workspaces, "OpenWorkspace.of", "workspaces", "give the Workspaces the workspace is one of");
+        Args.given(w, "OpenWorkspace.of", "w", "give a workspace from Workspaces.get");
+        return new OpenWorkspace(workspaces, null, w, true);
     }
 
     /**
@@ -676,7 +699,7 @@ public final class OpenWorkspace implements AutoCloseable {
             throw new DavitException(Kind.USAGE, "this handle of workspace " + id() + " is closed; open another with"
                     + " Davit.openWorkspace(\"" + id() + "\") if it was kept, else Davit.workspace(...)");
         }
-        return davit.workspaces();
+        return all;
     }
 
     /**
@@ -689,10 +712,12 @@ public final class OpenWorkspace implements AutoCloseable {
             return;
         }
         closed = true;
-        davit.forget(this);
+        if (davit != null) {
+            davit.forget(this);
+        }
         if (!kept) {
             try {
-                davit.workspaces().rm(id());
+                all.rm(id());
             } catch (DavitException e) {
                 if (e.kind() != Kind.NOT_FOUND) {
                     throw e;

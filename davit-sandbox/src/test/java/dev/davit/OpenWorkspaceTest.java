@@ -247,6 +247,13 @@ class OpenWorkspaceTest {
         assertThatThrownBy(() -> other.exec("true")).isInstanceOf(DavitException.class)
                 .hasMessageContaining("Davit.openWorkspace(\"" + ws.id() + "\")");
         assertThat(ws.exec("true").exitCode()).isZero(); // the workspace is still there
+
+        // a door's own handle, over Workspaces of its own (an owner's), of a workspace it found itself
+        Workspaces door = davit.workspaces().ownedBy("door");
+        try (OpenWorkspace h = OpenWorkspace.of(door, door.get("proj"))) {
+            assertThat(h.exec("cat", "seeded.txt").stdoutText()).isEqualTo("from the seed\n");
+        }
+        assertThat(ws.exec("true").exitCode()).isZero();
     }
 
     @Test
