@@ -10,11 +10,12 @@ import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
+import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
-import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Secrets;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,12 +30,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * davit as a library: one davit home (the CLI's, {@code $DAVIT_HOME}, unless {@link Builder#home} says otherwise),
- * from which images are made runnable ({@link #image}), one-shot commands run ({@link #run}) and workspaces opened
- * ({@link #workspace}), with the CLI's safe defaults: container limits of {@link Limits#DEFAULT} (dropped only where
- * this host cannot enforce them), no network, no host paths. While it is open it removes expired workspaces every
- * {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits) removes the
- * workspaces its handles did not {@link OpenWorkspace#keep}. What it does on the way (a pull, an unpack, an
- * environment's install or build, which can take a minute the first time) is told to the listeners of
+ * from which images are made runnable ({@link #image}), one-shot commands run ({@link #run}) and workspaces made
+ * ({@link #workspace}, {@link #newWorkspace}) or opened again ({@link #openWorkspace}), each an {@link OpenWorkspace}
+ * that has every workspace operation, with the CLI's safe defaults: container limits of {@link Limits#DEFAULT}
+ * (dropped only where this host cannot enforce them), no network, no host paths. While it is open it removes expired
+ * workspaces every {@link #REAP_EVERY} (see {@link Builder#reapEvery}); {@link #close} (also run when the JVM exits)
+ * removes the workspaces its handles made and did not {@link OpenWorkspace#keep}. What it does on the way (a pull,
+ * an unpack, an environment's install or build, which can take a minute the first time) is told to the listeners of
  * {@link Builder#progress} and {@link Builder#notices}.
  *
  * <p><b>Threads.</b> A {@code Davit} is thread-safe: share one across threads (runs, workspaces and images at once;
@@ -350,7 +352,8 @@ public final class Davit implements AutoCloseable {
 
     /**
      * A new workspace over {@code reference} (an empty /workspace), with the CLI's defaults and no ttl: removed when
-     * the handle is closed (unless kept), or by this {@code Davit}'s close.
+     * the handle is closed (unless kept), or by this {@code Davit}'s close. {@link #newWorkspace} sets a name, seed,
+     * labels, secrets, network or published ports.
      *
      * @param reference an image reference (see {@link #image}); a container image needs a {@code sleep} command
      * @return the open, running workspace; close it when done
@@ -371,11 +374,181 @@ public final class Davit implements AutoCloseable {
      */
     public OpenWorkspace workspace(String reference, Duration ttl) {
         dev.davit.oci.internal.Args.reference(reference, "Davit.workspace");
-        RunTarget t = image(reference);
-        CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
-                .limits(defaultLimits(t)).build();
-        Workspace w = workspaces.create(spec, null, null);
-        OpenWorkspace h = new OpenWorkspace(this, w);
+        return newWorkspace(reference).ttl(ttl).open();
+    }
+
+    /**
+     * A new workspace over {@code reference} to describe before it is made: its name, seed, labels, secrets, ttl,
+     * network and published ports; {@link WorkspaceBuilder#open} makes it, with the CLI's defaults for the rest.
+     *
+     * <pre>{@code
+     * try (OpenWorkspace ws = davit.newWorkspace("docker.io/library/busybox:1.36").name("proj")
+     *         .seed(Path.of("project")).label("task", "42").open()) {
+     *     ws.exec("sh", "-c", "make test");
+     * }
+     * }</pre>
+     *
+     * @param reference an image reference (see {@link #image}); a container image needs a {@code sleep} command
+     * @return a builder of the workspace; nothing is made before its {@link WorkspaceBuilder#open}
+     * @throws DavitException USAGE for a malformed reference
+     */
+    public WorkspaceBuilder newWorkspace(String reference) {
+        dev.davit.oci.internal.Args.reference(reference, "Davit.newWorkspace");
+        return new WorkspaceBuilder(reference);
+    }
+
+    /** A workspace to make ({@link Davit#newWorkspace}): everything but the image is optional. */
+    public final class WorkspaceBuilder {
+        private final String reference;
+        private String name;
+        private Path seed;
+        private final Map<String, String> labels = new java.util.TreeMap<>();
+        private final Map<String, byte[]> secrets = new java.util.LinkedHashMap<>();
+        private Duration ttl;
+        private Network network = Network.NONE;
+        private final List<PortMapping> publish = new java.util.ArrayList<>();
+
+        private WorkspaceBuilder(String reference) {
+            this.reference = reference;
+        }
+
+        /**
+         * A name to find the workspace by ({@link Davit#openWorkspace}, {@code davit workspace} commands); it must
+         * be free in this davit home (default: none).
+         *
+         * @param v 1 to 64 letters, digits, {@code .}, {@code _}, {@code -}, starting with a letter or digit and not
+         *          with {@code ws-}; null for none
+         * @return this builder
+         */
+        public WorkspaceBuilder name(String v) {
+            this.name = v;
+            return this;
+        }
+
+        /**
+         * What /workspace starts with, and its baseline for {@link OpenWorkspace#diff} and {@link OpenWorkspace#reset}
+         * (default: empty).
+         *
+         * @param v a host directory (copied) or a {@code .tar}, {@code .tar.gz}, {@code .tgz} or {@code .tar.zst}
+         *          file (extracted); null for none
+         * @return this builder
+         */
+        public WorkspaceBuilder seed(Path v) {
+            this.seed = v;
+            return this;
+        }
+
+        /**
+         * Sets label {@code key} to {@code value} (see {@code Workspaces.list} and {@code davit workspace ls
+         * --label}).
+         *
+         * @param key   1 to 63 letters, digits, {@code .}, {@code _}, {@code /}, {@code -}
+         * @param value up to 128 letters, digits, {@code .}, {@code _}, {@code :}, {@code /}, {@code @}, {@code +},
+         *              {@code -}; may be empty
+         * @return this builder
+         */
+        public WorkspaceBuilder label(String key, String value) {
+            labels.put(dev.davit.oci.internal.Args.given(key, "Davit.WorkspaceBuilder.label", "key",
+                    "give a key, e.g. task"), dev.davit.oci.internal.Args.given(value,
+                    "Davit.WorkspaceBuilder.label", "value", "give \"\" for an empty value"));
+            return this;
+        }
+
+        /**
+         * Gives the workspace secret {@code secretName}: kept in its state (0600), put into its {@code /run/secrets}
+         * at each start, given to commands only as a variable they ask for
+         * ({@link dev.davit.sandbox.workspace.ExecRequest.Builder#secretEnv}) and redacted from all it shows (see
+         * {@link Secrets}).
+         *
+         * @param secretName a name as an environment variable's (letters, digits, {@code _})
+         * @param value      its value: {@link Secrets#MIN_VALUE} to {@link Secrets#MAX_VALUE} bytes (copied)
+         * @return this builder
+         */
+        public WorkspaceBuilder secret(String secretName, byte[] value) {
+            dev.davit.oci.internal.Args.given(secretName, "Davit.WorkspaceBuilder.secret", "secretName",
+                    "give a name such as TOKEN");
+            dev.davit.oci.internal.Args.given(value, "Davit.WorkspaceBuilder.secret", "value",
+                    "give the secret's bytes");
+            secrets.put(secretName, value.clone());
+            return this;
+        }
+
+        /**
+         * How long after its creation the workspace may be removed (default: no ttl), by this {@code Davit} while
+         * it is open, else by the next one or {@code davit workspace reap}.
+         *
+         * @param v positive, or null for no ttl
+         * @return this builder
+         */
+        public WorkspaceBuilder ttl(Duration v) {
+            this.ttl = v;
+            return this;
+        }
+
+        /**
+         * The workspace's network (default: {@link Network#NONE}, only its own loopback).
+         *
+         * @param v {@link Network#NONE}, {@link Network#NAT} (its own namespace, out through slirp4netns) or
+         *          {@link Network#HOST}
+         * @return this builder
+         */
+        public WorkspaceBuilder network(Network v) {
+            this.network = dev.davit.oci.internal.Args.given(v, "Davit.WorkspaceBuilder.network", "v",
+                    "give Network.NONE for none");
+            return this;
+        }
+
+        /**
+         * Publishes a port of the workspace on the host ({@link Network#NAT} only); {@link OpenWorkspace#ports}
+         * tells where it is reached (a host port of 0 is chosen at creation).
+         *
+         * @param v the mapping, e.g. {@code PortMapping.parse("0:8080")}
+         * @return this builder
+         */
+        public WorkspaceBuilder publish(PortMapping v) {
+            publish.add(dev.davit.oci.internal.Args.given(v, "Davit.WorkspaceBuilder.publish", "v",
+                    "give a mapping, e.g. PortMapping.parse(\"0:8080\")"));
+            return this;
+        }
+
+        /**
+         * Makes the workspace (pulling or installing the image first when needed, see {@link Davit#image}) and
+         * starts it; on any failure nothing is left behind. It is removed when the handle closes, unless
+         * {@link OpenWorkspace#keep kept}.
+         *
+         * @return the open, running workspace; close it when done
+         * @throws DavitException as {@link Davit#image} does; USAGE for a bad name, label, seed, secret or ttl, a
+         *                        name already taken, or published ports without {@link Network#NAT}; any kind from
+         *                        creating or starting its sandbox
+         */
+        public OpenWorkspace open() {
+            Secrets s = secrets.isEmpty() ? Secrets.NONE : Secrets.of(secrets);
+            RunTarget t = image(reference);
+            CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
+                    .limits(defaultLimits(t)).network(network).publish(publish).build();
+            return track(new OpenWorkspace(Davit.this, workspaces.create(spec, name, seed, labels, s, null), false));
+        }
+    }
+
+    /**
+     * A handle of existing workspace {@code idOrName} (one kept earlier, or made by the CLI or another
+     * {@code Davit} of this home). Closing the handle leaves the workspace as it is (so does this {@code Davit}'s
+     * close); {@link OpenWorkspace#remove} removes it.
+     *
+     * @param idOrName the workspace's id ({@code ws-...}) or name
+     * @return a handle of it; close it when done
+     * @throws DavitException NOT_FOUND when there is no such workspace; USAGE when several have that name or this
+     *                        {@code Davit} is closed
+     */
+    public OpenWorkspace openWorkspace(String idOrName) {
+        dev.davit.oci.internal.Args.given(idOrName, "Davit.openWorkspace", "idOrName",
+                "give a workspace's id (ws-...) or name");
+        check();
+        return track(new OpenWorkspace(this, workspaces.get(idOrName), true));
+    }
+
+    /** {@code h}, closed with this {@code Davit}. */
+    private OpenWorkspace track(OpenWorkspace h) {
         open.add(h);
         if (closed) { // closed meanwhile: nothing of it may outlive this Davit
             h.close();

@@ -4,38 +4,100 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Args;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.PortMapping;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.workspace.ExecEntry;
+import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
+import dev.davit.sandbox.workspace.ServiceSpec;
+import dev.davit.sandbox.workspace.Services;
+import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A workspace opened through {@link Davit#workspace}: commands run in its /workspace, files read and written there,
- * its changes since creation ({@link #diff}). Closing it removes the workspace (its sandbox and state) unless it was
- * {@link #keep kept}; {@link Workspaces} does the rest (snapshots, services, shells) by {@link #id}.
+ * One workspace, and everything done with it: commands ({@link #exec}), the kept output of a long one
+ * ({@link #output}), files ({@link #listFiles}, {@link #readFile}, {@link #writeFile}), host copies in and out
+ * ({@link #push}, {@link #export}), a stopped workspace's disk ({@link #diskList}), changes ({@link #diff},
+ * {@link #patch}), snapshots and reset ({@link #snapshot}, {@link #reset}), services ({@link #services}) and shells
+ * ({@link #openShell}), its name, labels and ttl ({@link #update}), its state ({@link #status}, {@link #stop},
+ * {@link #start}), exec history ({@link #logs}), published ports ({@link #ports}) and secrets ({@link #secrets}).
+ * Each call acts on the workspace by its id through {@link Workspaces}, which keeps the same operations by id for
+ * tools.
+ *
+ * <p>A handle comes from {@link Davit#workspace} (a new workspace: closing the handle removes it unless it was
+ * {@link #keep kept}) or {@link Davit#openWorkspace} (an existing one, e.g. kept earlier or made by the CLI:
+ * closing the handle leaves it, unless {@link #remove} is called). {@link #remove} removes the workspace now,
+ * whichever way the handle came. A closed handle refuses every call on the workspace (its {@link #id} and
+ * {@link #workspace} still answer).
  *
  * <p>A handle is thread-safe: several threads may exec, read and write through it at once (commands run side by
- * side; a file write is atomic, so a reader sees the old content or the new). {@link #close} removes the workspace
- * under any call still running in it: close a handle when its threads are done with it.
+ * side; a file write is atomic, so a reader sees the old content or the new). {@link #close} removes a workspace the
+ * handle created under any call still running in it: close a handle when its threads are done with it.
+ *
+ * <pre>{@code
+ * try (OpenWorkspace ws = davit.workspace("docker.io/library/busybox:1.36")) {
+ *     ws.writeFile("notes.txt", "draft\n");
+ *     ws.snapshot("draft");
+ *     ws.exec("sh", "-c", "echo final > notes.txt");
+ *     System.out.println(ws.diff("draft").patch());         // what changed since the snapshot
+ *     ws.reset("draft");                                    // back to it
+ *     try (OpenShell sh = ws.openShell()) {
+ *         sh.write("echo hi\n");
+ *         System.out.println(sh.read(Duration.ofSeconds(5)));
+ *     }
+ * }
+ * }</pre>
  */
 public final class OpenWorkspace implements AutoCloseable {
-    private final Davit davit;
+    private final Workspaces all;
+    private final Davit davit; // null: a handle of {@link #of}, which no Davit tracks
     private final Workspace created;
     private volatile boolean kept;
     private volatile boolean closed;
 
-    OpenWorkspace(Davit davit, Workspace created) {
+    /**
+     * A handle of workspace {@code w} of {@code davit}; {@code kept}: one the handle did not create (its close leaves
+     * it).
+     */
+    OpenWorkspace(Davit davit, Workspace w, boolean kept) {
+        this(davit.workspaces(), davit, w, kept);
+    }
+
+    private OpenWorkspace(Workspaces all, Davit davit, Workspace w, boolean kept) {
+        this.all = all;
         this.davit = davit;
-        this.created = created;
+        this.created = w;
+        this.kept = kept;
     }
 
     /**
-     * The workspace's id: what {@code davit workspace} commands and {@link Workspaces} take.
+     * A handle of workspace {@code w}, acting through {@code workspaces}: for a door over {@link Workspaces} of its
+     * own (e.g. an MCP server's, {@link Workspaces#ownedBy its owner's}) that found {@code w} its own way (e.g.
+     * {@link Workspaces#get(String, java.util.function.Predicate)} among the workspaces it may see). Closing the
+     * handle leaves the workspace; {@link #remove} removes it. A library user has {@link Davit#openWorkspace}.
+     *
+     * @param workspaces the workspaces {@code w} is one of, not null
+     * @param w          the workspace, as {@link Workspaces#get} returned it; not null
+     * @return a handle of it
+     */
+    public static OpenWorkspace of(Workspaces workspaces, Workspace w) {
+        Args.given(workspaces, "OpenWorkspace.of", "workspaces", "give the Workspaces the workspace is one of");
+        Args.given(w, "OpenWorkspace.of", "w", "give a workspace from Workspaces.get");
+        return new OpenWorkspace(workspaces, null, w, true);
+    }
+
+    /**
+     * The workspace's id: what {@code davit workspace} commands, {@link Davit#openWorkspace} and {@link Workspaces}
+     * take.
      *
      * @return the id; it stays valid after this handle closes if the workspace was kept
      */
@@ -44,12 +106,22 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
-     * The workspace as it was created (for its current state, ask {@link Workspaces#get} with {@link #id}).
+     * The workspace as it was when this handle was made (for its current name, labels and ttl, see {@link #info}).
      *
-     * @return the workspace's record at its creation
+     * @return the workspace's record when the handle was made
      */
     public Workspace workspace() {
         return created;
+    }
+
+    /**
+     * The workspace as it is recorded now: its name, labels, ttl, seed and secrets' names.
+     *
+     * @return the current record
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
+     */
+    public Workspace info() {
+        return workspaces().get(id());
     }
 
     /**
@@ -91,6 +163,41 @@ public final class OpenWorkspace implements AutoCloseable {
     public ExecResult exec(ExecRequest r) {
         Args.given(r, "OpenWorkspace.exec", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
         return workspaces().exec(id(), r);
+    }
+
+    /**
+     * Runs request {@code r}, holding at most {@code keep} bytes of each output stream in memory (its first and last
+     * halves); the whole of a stream that did not fit is kept in the workspace's state for {@link #output}. For a
+     * command whose output may be large (a build log, a test run). Commands left running in the background come with
+     * a later issue ("Workspaces that branch, pause and travel"); until then every exec is in the foreground.
+     *
+     * @param r    what to run and how, from {@link ExecRequest#builder}
+     * @param keep how many bytes of each stream to hold in memory: 2 to {@link ExecResult#MAX_CAPTURED_BYTES}
+     * @return the result (its captures the first half of {@code keep} bytes), the excerpts of stdout and stderr, and
+     *         the exec's id for {@link #output}
+     * @throws DavitException as {@link #exec(String...)} does; USAGE for {@code keep} out of range; STORE when the
+     *                        output cannot be kept
+     */
+    public Workspaces.Executed exec(ExecRequest r, int keep) {
+        Args.given(r, "OpenWorkspace.exec", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
+        return workspaces().exec(id(), r, keep);
+    }
+
+    /**
+     * Up to {@code limit} bytes of the kept output of exec {@code execId} from {@code offset}: what an
+     * {@link Workspaces.Executed} excerpt left out, read page by page (kept for the newest execs whose output was
+     * cut).
+     *
+     * @param execId the exec's id, from {@link Workspaces.Executed#execId} or {@link #logs}
+     * @param stream {@code stdout} or {@code stderr}
+     * @param offset where to start, in bytes from the stream's start; 0 or more
+     * @param limit  the most bytes to return; 1 or more
+     * @return the page, and how many bytes are kept in all
+     * @throws DavitException USAGE for a malformed exec id or stream, an offset or limit out of range, or a closed
+     *                        handle; NOT_FOUND when no output of that exec is kept (or the workspace was removed)
+     */
+    public ExecOutput.Page output(String execId, String stream, long offset, int limit) {
+        return workspaces().output(id(), execId, stream, offset, limit);
     }
 
     /**
@@ -147,6 +254,139 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * Up to {@code maxBytes} bytes of {@code path} in /workspace from {@code offset}, for a file too large to read
+     * whole or read page by page.
+     *
+     * @param path     a regular file, relative to /workspace
+     * @param offset   where to start, in bytes; 0 or more
+     * @param maxBytes the most bytes to read; 0: all from {@code offset} (refused above 64 MiB)
+     * @return the bytes read, the file's size, and whether more follows ({@link Workspaces.FileContent#end})
+     * @throws DavitException as {@link #readBytes} does
+     */
+    public Workspaces.FileContent readFile(String path, long offset, long maxBytes) {
+        Args.given(path, "OpenWorkspace.readFile", "path", "give a path relative to /workspace, e.g. src/main.c");
+        return workspaces().readFile(id(), path, offset, maxBytes);
+    }
+
+    /**
+     * Writes what {@code data} holds (read to its end, not closed) to {@code path} in /workspace, as
+     * {@link #writeFile(String, byte[])} does, without holding it in memory.
+     *
+     * @param path a path relative to /workspace, without {@code ..} or a symbolic link on the way
+     * @param data the new content, not null
+     * @return how many bytes were written
+     * @throws DavitException as {@link #writeFile(String, byte[])} does
+     */
+    public long writeFile(String path, InputStream data) {
+        Args.given(path, "OpenWorkspace.writeFile", "path", "give a path relative to /workspace, e.g. src/main.c");
+        Args.given(data, "OpenWorkspace.writeFile", "data", "give an InputStream of the file's content");
+        return workspaces().writeFile(id(), path, data);
+    }
+
+    /**
+     * The entries of directory {@code path} in /workspace (all below it with {@code recursive}), by path.
+     *
+     * @param path      a directory (or file) relative to /workspace; {@code ""} or {@code .}: /workspace
+     * @param recursive whether to list everything below it, not only its own entries
+     * @return the entries, their paths relative to /workspace; the file itself when {@code path} is not a directory
+     * @throws DavitException NOT_FOUND when there is no such path (or the workspace was removed); USAGE for an
+     *                        absolute path, one with {@code ..} or through a symbolic link, or a closed handle
+     */
+    public List<Workspaces.FileInfo> listFiles(String path, boolean recursive) {
+        return workspaces().listFiles(id(), path, recursive);
+    }
+
+    /**
+     * Copies host file or directory {@code hostPath} to {@code dest} in /workspace, replacing what is there (see
+     * {@link Workspaces#push}).
+     *
+     * @param hostPath the host file or directory to copy in
+     * @param dest     where it goes, relative to /workspace; null: {@code hostPath}'s own name at the top
+     * @return what was copied
+     * @throws DavitException USAGE for a missing host path, a device, fifo or socket, a bad destination or a closed
+     *                        handle; NOT_FOUND when the workspace was removed; STORE when it cannot be copied
+     */
+    public Workspaces.Copied push(Path hostPath, String dest) {
+        Args.given(hostPath, "OpenWorkspace.push", "hostPath", "give the host file or directory to copy in");
+        return workspaces().push(id(), hostPath, dest);
+    }
+
+    /**
+     * Copies /workspace (or {@code path} in it) to the host: into directory {@code hostDest}, which must not exist or
+     * be empty, or into a tar file when it ends in {@code .tar} (see {@link Workspaces#export}). Links are copied as
+     * links; devices, fifos and sockets are left out.
+     *
+     * @param hostDest a host directory that does not exist or is empty (its parent must exist), or a {@code .tar}
+     *                 file that does not exist
+     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
+     * @return what was copied, and what was left out
+     * @throws DavitException NOT_FOUND when there is no such path (or the workspace was removed); USAGE for a bad
+     *                        path or destination, or a closed handle; STORE when the host side cannot be written
+     */
+    public Workspaces.Copied export(Path hostDest, String path) {
+        Args.given(hostDest, "OpenWorkspace.export", "hostDest", "give a new host directory or a .tar file");
+        return workspaces().export(id(), hostDest, path);
+    }
+
+    /**
+     * {@link #export(Path, String)}, telling {@code progress} about once a second how many entries and bytes it
+     * copied so far.
+     *
+     * @param hostDest a host directory that does not exist or is empty, or a {@code .tar} file that does not exist
+     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
+     * @param progress told the entries and bytes copied so far; not null
+     * @return what was copied, and what was left out
+     * @throws DavitException as {@link #export(Path, String)} does
+     */
+    public Workspaces.Copied export(Path hostDest, String path, Workspaces.Progress progress) {
+        Args.given(hostDest, "OpenWorkspace.export", "hostDest", "give a new host directory or a .tar file");
+        Args.given(progress, "OpenWorkspace.export", "progress", "call export(hostDest, path) for none");
+        return workspaces().export(id(), hostDest, path, progress);
+    }
+
+    /**
+     * The entries of directory {@code path} of the workspace while it is {@link #stop stopped}, read from its disk
+     * without starting it (see {@link Workspaces#diskList}); a running workspace is refused.
+     *
+     * @param path      a directory (or file) relative to /workspace; {@code ""}: /workspace
+     * @param recursive whether to list everything below it
+     * @return the entries, their paths relative to /workspace
+     * @throws DavitException USAGE when the workspace is running, for a bad path or a closed handle; NOT_FOUND when
+     *                        there is no such path (or the workspace was removed)
+     */
+    public List<Workspaces.FileInfo> diskList(String path, boolean recursive) {
+        return workspaces().diskList(id(), path, recursive);
+    }
+
+    /**
+     * Up to {@code maxBytes} of regular file {@code path} of the workspace while it is stopped, read from its disk
+     * without starting it; see {@link #diskList}.
+     *
+     * @param path     a regular file, relative to /workspace
+     * @param maxBytes the most bytes to read; 0: all (refused above 64 MiB)
+     * @return the bytes read, the file's size and whether it was cut
+     * @throws DavitException as {@link #diskList} does; USAGE for a path that is not a regular file
+     */
+    public Workspaces.FileContent diskRead(String path, long maxBytes) {
+        Args.given(path, "OpenWorkspace.diskRead", "path", "give a path relative to /workspace, e.g. src/main.c");
+        return workspaces().diskRead(id(), path, maxBytes);
+    }
+
+    /**
+     * {@link #export(Path, String)} of the workspace while it is stopped, read from its disk without starting it;
+     * see {@link #diskList}.
+     *
+     * @param hostDest a host directory that does not exist or is empty, or a {@code .tar} file that does not exist
+     * @param path     what to export, relative to /workspace; null or {@code ""}: all of it
+     * @return what was copied
+     * @throws DavitException as {@link #diskList} does; USAGE for a bad destination
+     */
+    public Workspaces.Copied diskExport(Path hostDest, String path) {
+        Args.given(hostDest, "OpenWorkspace.diskExport", "hostDest", "give a new host directory or a .tar file");
+        return workspaces().diskExport(id(), hostDest, path);
+    }
+
+    /**
      * What changed in /workspace since it was created (its baseline: the empty directory).
      *
      * @return one change per path that differs, and a unified diff of the text files among them
@@ -157,7 +397,281 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
-     * Keeps the workspace when this handle (or its {@link Davit}) closes; its ttl, if any, still applies.
+     * What changed in /workspace since snapshot {@code snapshot} (null: the baseline).
+     *
+     * @param snapshot the snapshot to compare with; null: the baseline
+     * @return one change per path that differs, and a unified diff of the text files among them
+     * @throws DavitException NOT_FOUND when there is no such snapshot (or the workspace was removed); USAGE for a
+     *                        malformed snapshot name or a closed handle
+     */
+    public WorkspaceDiff diff(String snapshot) {
+        return workspaces().diff(id(), snapshot);
+    }
+
+    /**
+     * {@link #diff(String)} of some paths only: each path given and what is below it.
+     *
+     * @param snapshot the snapshot to compare with; null: the baseline
+     * @param paths    paths relative to /workspace; empty: every path
+     * @return the changes among them and a unified diff of the text files among those
+     * @throws DavitException as {@link #diff(String)} does; USAGE for an absolute path or one with {@code ..}
+     */
+    public WorkspaceDiff diff(String snapshot, List<String> paths) {
+        Args.given(paths, "OpenWorkspace.diff", "paths", "give List.of() for every path");
+        return workspaces().diff(id(), snapshot, paths);
+    }
+
+    /**
+     * Applies unified diff {@code patch} ({@code git diff} or {@code diff -u} output) in /workspace, all or nothing
+     * (see {@link Workspaces#patch}).
+     *
+     * @param patch the unified diff; its paths (after an {@code a/} or {@code b/} prefix) relative to /workspace
+     * @return changed path to {@code added}, {@code modified} or {@code deleted}, in the patch's order
+     * @throws DavitException STATE when a hunk does not apply (nothing is changed then); USAGE when the patch does
+     *                        not parse or the handle is closed; NOT_FOUND when the workspace was removed
+     */
+    public Map<String, String> patch(String patch) {
+        Args.given(patch, "OpenWorkspace.patch", "patch", "give the text of a unified diff");
+        return workspaces().patch(id(), patch.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Copies /workspace's current tree into snapshot {@code name}, to {@link #diff(String) compare} with or
+     * {@link #reset(String) go back} to later.
+     *
+     * @param name up to 64 letters, digits, {@code .}, {@code _} or {@code -}, not starting with {@code .}; not taken
+     *             in this workspace
+     * @return the snapshot taken
+     * @throws DavitException USAGE for a bad or taken name, too many snapshots, or a closed handle; NOT_FOUND when
+     *                        the workspace was removed; STORE when it cannot be written
+     */
+    public Workspaces.Snapshot snapshot(String name) {
+        return workspaces().snapshot(id(), name);
+    }
+
+    /**
+     * The workspace's snapshots, oldest first.
+     *
+     * @return its snapshots; empty when it has none
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
+     */
+    public List<Workspaces.Snapshot> snapshots() {
+        return workspaces().snapshots(id());
+    }
+
+    /**
+     * Removes snapshot {@code name}.
+     *
+     * @param name the snapshot's name
+     * @throws DavitException NOT_FOUND when there is no such snapshot (or the workspace was removed); USAGE for a
+     *                        malformed name or a closed handle
+     */
+    public void removeSnapshot(String name) {
+        workspaces().removeSnapshot(id(), name);
+    }
+
+    /**
+     * Restores /workspace to its baseline (what it was created with), byte for byte and mode for mode; its services
+     * and shells end, and the workspace is running again afterwards if it was running.
+     *
+     * @return the workspace's sandbox after the reset
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed; STORE when the
+     *                        tree cannot be replaced
+     */
+    public Sandbox reset() {
+        return workspaces().reset(id(), null);
+    }
+
+    /**
+     * Restores /workspace to snapshot {@code snapshot}, as {@link #reset()} does to the baseline.
+     *
+     * @param snapshot the snapshot to restore, not null
+     * @return the workspace's sandbox after the reset
+     * @throws DavitException NOT_FOUND when there is no such snapshot (or the workspace was removed); USAGE for a
+     *                        malformed name or a closed handle; STORE when the tree cannot be replaced
+     */
+    public Sandbox reset(String snapshot) {
+        Args.given(snapshot, "OpenWorkspace.reset", "snapshot", "call reset() for the baseline");
+        return workspaces().reset(id(), snapshot);
+    }
+
+    /**
+     * The workspace's services: processes that run on in the background (a server, a watcher), each started with a
+     * {@link ServiceSpec} under a name of the caller's, and listed, read ({@link Services#log}) and stopped by that
+     * name.
+     *
+     * <pre>{@code
+     * Services.Service web = ws.services().start(ServiceSpec.builder("web", "httpd", "-f", "-p", "8000")
+     *         .readiness(new Services.Readiness("port", "8000")).build());   // returns once it listens
+     * System.out.println(new String(ws.services().log("web", 20).bytes()));
+     * ws.services().stop("web");
+     * }</pre>
+     *
+     * @return its services
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
+     */
+    public Services services() {
+        return workspaces().services(id());
+    }
+
+    /**
+     * The workspace's shells, by id (for shells opened elsewhere, e.g. by the CLI); {@link #openShell} gives a
+     * handle of a new one.
+     *
+     * @return its shells
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
+     */
+    public Shells shells() {
+        return workspaces().shells(id());
+    }
+
+    /**
+     * Opens {@code /bin/sh} on a terminal in /workspace, returning at once.
+     *
+     * @return the shell's handle; close it to end the shell
+     * @throws DavitException STATE when the most shells are open already; USAGE for a closed handle
+     */
+    public OpenShell openShell() {
+        return openShell(List.of(), Map.of(), Map.of());
+    }
+
+    /**
+     * Opens {@code argv} on a terminal in /workspace, with {@code TERM=xterm}, {@code env} and {@code secretEnv} (a
+     * variable to the name of one of the workspace's secrets) on top of the sandbox's environment.
+     *
+     * @param argv      the program to run; empty: {@code /bin/sh}
+     * @param env       variables, not null (empty for none)
+     * @param secretEnv variable to secret name, not null (empty for none); the shell's reads show every secret
+     *                  value redacted
+     * @return the shell's handle; close it to end the shell
+     * @throws DavitException USAGE for an unknown secret, a variable set twice or a closed handle; STATE when the
+     *                        most shells are open already
+     */
+    public OpenShell openShell(List<String> argv, Map<String, String> env, Map<String, String> secretEnv) {
+        Args.given(argv, "OpenWorkspace.openShell", "argv", "give List.of() for /bin/sh");
+        Args.given(env, "OpenWorkspace.openShell", "env", "give Map.of() for no variables");
+        Args.given(secretEnv, "OpenWorkspace.openShell", "secretEnv", "give Map.of() for no secrets");
+        return new OpenShell(this, shells().open(argv, env, secretEnv).id());
+    }
+
+    /**
+     * Renames the workspace, changes its labels or its ttl (see {@link Workspaces.Change}).
+     *
+     * @param change what to change
+     * @return the workspace as recorded now
+     * @throws DavitException USAGE when the new name is taken or the handle is closed; NOT_FOUND when the workspace
+     *                        was removed
+     */
+    public Workspace update(Workspaces.Change change) {
+        Args.given(change, "OpenWorkspace.update", "change", "give new Workspaces.Change(...)");
+        return workspaces().update(id(), change);
+    }
+
+    /**
+     * Names the workspace {@code name}, to find it by later ({@link Davit#openWorkspace}).
+     *
+     * @param name the new name: free in this davit home; null: no name
+     * @return the workspace as recorded now
+     * @throws DavitException as {@link #update} does; USAGE for a bad name
+     */
+    public Workspace rename(String name) {
+        return update(new Workspaces.Change(name, name == null, null, null, null, false));
+    }
+
+    /**
+     * Sets labels {@code set} (added or replaced) and removes those keyed {@code remove} (a missing one is no error).
+     *
+     * @param set    labels to set, not null
+     * @param remove keys of labels to remove, not null
+     * @return the workspace as recorded now
+     * @throws DavitException as {@link #update} does; USAGE for a bad label or key
+     */
+    public Workspace label(Map<String, String> set, List<String> remove) {
+        Args.given(set, "OpenWorkspace.label", "set", "give Map.of() to set none");
+        Args.given(remove, "OpenWorkspace.label", "remove", "give List.of() to remove none");
+        return update(new Workspaces.Change(null, false, set, remove, null, false));
+    }
+
+    /**
+     * Gives the workspace ttl {@code ttl}, counted from its creation (null: it never expires).
+     *
+     * @param ttl how long after its creation the workspace may be removed; positive, or null for never
+     * @return the workspace as recorded now
+     * @throws DavitException as {@link #update} does; USAGE for a ttl that is zero or negative
+     */
+    public Workspace ttl(Duration ttl) {
+        return update(new Workspaces.Change(null, false, null, null, ttl, ttl == null));
+    }
+
+    /**
+     * The workspace's sandbox as it is now: {@link Sandbox#status()} running, stopped or failed, its backend and
+     * spec.
+     *
+     * @return its sandbox
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace or its sandbox is gone
+     */
+    public Sandbox status() {
+        return workspaces().sandbox(id());
+    }
+
+    /**
+     * Stops the workspace: its services and shells end, and every process in it is killed; /workspace, its baseline
+     * and snapshots stay. {@link #start} brings it back.
+     *
+     * @return its sandbox, stopped
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
+     */
+    public Sandbox stop() {
+        return workspaces().stop(id());
+    }
+
+    /**
+     * Starts the workspace (a running one stays as it is); /workspace holds what it held when it stopped.
+     *
+     * @return its sandbox, running
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed; any kind from
+     *                        starting the sandbox
+     */
+    public Sandbox start() {
+        return workspaces().start(id());
+    }
+
+    /**
+     * The exec history, oldest first: per exec its command, working directory, start, duration, exit code, id and
+     * the first and last 2 KiB of each output stream.
+     *
+     * @return one entry per exec (redacted in a workspace with secrets); empty when none ran
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
+     */
+    public List<ExecEntry> logs() {
+        return workspaces().logs(id());
+    }
+
+    /**
+     * The ports the workspace publishes on the host (given at its creation, see {@link Davit#newWorkspace}): each a
+     * host address and port that reach a port in the workspace, the host port as chosen when 0 was asked for.
+     *
+     * @return its published ports; empty when none
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace or its sandbox is gone
+     */
+    public List<PortMapping> ports() {
+        return status().spec().publish();
+    }
+
+    /**
+     * The names and sizes of the workspace's secrets (never their values): what {@link ExecRequest.Builder#secretEnv},
+     * {@link ServiceSpec.Builder#secretEnv} and {@link #openShell} may name.
+     *
+     * @return its secrets; empty when none
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace was removed
+     */
+    public List<Workspace.SecretInfo> secrets() {
+        return info().secrets();
+    }
+
+    /**
+     * Keeps the workspace when this handle (or its {@link Davit}) closes; its ttl, if any, still applies. A handle of
+     * {@link Davit#openWorkspace} keeps its workspace already.
      *
      * @return this handle
      */
@@ -166,25 +680,44 @@ public final class OpenWorkspace implements AutoCloseable {
         return this;
     }
 
-    private Workspaces workspaces() {
-        if (closed) {
-            throw new DavitException(Kind.USAGE, "workspace " + id() + " was closed; open another with"
-                    + " Davit.workspace(...)");
-        }
-        return davit.workspaces();
+    /**
+     * Removes the workspace now (its sandbox, processes and state: baseline, snapshots, history, secrets), kept or
+     * not, and closes this handle.
+     *
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when it was removed already (elsewhere); STORE when
+     *                        its state cannot be removed
+     */
+    public void remove() {
+        Workspaces all = workspaces();
+        kept = true; // removed below, not by the close
+        close();
+        all.rm(id());
     }
 
-    /** Removes the workspace unless it was {@link #keep kept}; idempotent. */
+    private Workspaces workspaces() {
+        if (closed) {
+            throw new DavitException(Kind.USAGE, "this handle of workspace " + id() + " is closed; open another with"
+                    + " Davit.openWorkspace(\"" + id() + "\") if it was kept, else Davit.workspace(...)");
+        }
+        return all;
+    }
+
+    /**
+     * Closes this handle; removes the workspace if the handle created it and did not {@link #keep} it (a handle of
+     * {@link Davit#openWorkspace} leaves it); idempotent.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        davit.forget(this);
+        if (davit != null) {
+            davit.forget(this);
+        }
         if (!kept) {
             try {
-                davit.workspaces().rm(id());
+                all.rm(id());
             } catch (DavitException e) {
                 if (e.kind() != Kind.NOT_FOUND) {
                     throw e;

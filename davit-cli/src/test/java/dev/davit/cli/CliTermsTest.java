@@ -59,7 +59,7 @@ class CliTermsTest {
      * with stdin or tees given to {@code Sandboxes.spawn}, a capture out of range).
      */
     private static final Set<String> NOT_CLI_TERMS = Set.of("C.UTF", "SANDBOX.md", "SCHILY.xattr",
-            "Davit.Builder.reapEvery", "Davit.Builder.sandboxOptions", "Davit.Builder.home", "Davit.open", "Davit.workspace", "ExecRequest.builder",
+            "Davit.Builder.reapEvery", "Davit.Builder.sandboxOptions", "Davit.Builder.home", "Davit.open", "Davit.openWorkspace", "Davit.workspace", "ExecRequest.builder",
             "ExecSpec.Builder.capture", "ExecSpec.Builder.stdin", "ExecSpec.Builder.tees", "Sandboxes.spawn",
             "SandboxOptions.withBwrap");
 
