@@ -319,7 +319,9 @@ public final class Nat {
      * Connects the namespace of the wrapper {@code pid} (see {@link #wrap}) to the outside: without root starts
      * slirp4netns (as root {@link #wrap} did) with its state in {@code dir} (pid file, log, API socket; an earlier
      * attempt's is ended first), and publishes {@code ports}. It returns once slirp4netns is confined (its sandbox
-     * made, its filter loaded) and, as root, the wrapper is in the namespace (the holder is ended then).
+     * made, its filter loaded) and, as root, the wrapper is in the namespace (the holder is ended then) or has
+     * already ended: the wrapper goes on once slirp4netns configured the namespace, a moment before it is confined,
+     * so a short command may be done by then (its exit status and output are the run's, as any other's).
      *
      * @param t        the tools, from {@link #tools}
      * @param pid      the host pid of the wrapped command (see {@link #wrap})
@@ -327,7 +329,8 @@ public final class Nat {
      * @param detached whether slirp4netns outlives davit (a long-lived sandbox; {@link #stop} ends it), else it is
      *                 davit's child (as root it is always started detached, and a run's end stops it)
      * @param ports    the ports to publish, or empty
-     * @throws DavitException INTERNAL when the namespace does not appear or slirp4netns cannot start, confine
+     * @throws DavitException INTERNAL when the namespace does not appear (without root: the wrapper ended before
+     *                        its unshare made it; as root: its holder ended), or slirp4netns cannot start, confine
      *                        itself or answer; USAGE when it refuses a port (e.g. one already taken, or below 1024
      *                        as root)
      */
@@ -349,13 +352,13 @@ public final class Nat {
             if (Jail.AS_ROOT) {
                 p = pending.slirp();
             } else {
-                awaitNamespace(pid, 0);
+                awaitNamespace(pid, null);
                 stopSlirp(dir); // an earlier attempt's (the overlay fallback)
                 p = startSlirp(t, pid, dir, detached, !ports.isEmpty());
             }
             awaitConfined(p, dir);
             if (Jail.AS_ROOT) {
-                awaitNamespace(pid, pending.holder().pid());
+                awaitNamespace(pid, pending.holder());
             }
         } finally {
             release(dir);
@@ -475,27 +478,47 @@ public final class Nat {
     }
 
     /**
-     * Waits until {@code pid} is in the sandbox's network namespace: as root the one of the holder {@code holder};
-     * without root ({@code holder} 0) a new one, made by the wrapper's unshare (once it runs the wrapper's shell,
-     * the user namespace's maps are written too).
+     * Waits until {@code pid} is in the sandbox's network namespace: as root the one of {@code holder} (there it may
+     * also have ended: it joined the namespace first, so it is done with the holder); without root ({@code holder}
+     * null) a new one, made by the wrapper's unshare (once it runs the wrapper's shell, the user namespace's maps are
+     * written too). A failed read of a namespace link is no proof that its process ended (it reads again until
+     * {@link #running} says so).
      */
-    private static void awaitNamespace(long pid, long holder) {
+    private static void awaitNamespace(long pid, Process holder) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(NAMESPACE_WAIT_MS);
         Path theirs = Path.of("/proc", Long.toString(pid), "ns", "net");
-        Path other = holder > 0 ? Path.of("/proc", Long.toString(holder), "ns", "net") : Path.of("/proc/self/ns/net");
+        Path other = holder != null ? Path.of("/proc", Long.toString(holder.pid()), "ns", "net")
+                : Path.of("/proc/self/ns/net");
         while (System.nanoTime() < deadline) {
             try {
                 boolean same = Files.readSymbolicLink(theirs).equals(Files.readSymbolicLink(other));
-                if (holder > 0 ? same : !same && !"unshare".equals(comm(pid))) {
+                if (holder != null ? same : !same && !"unshare".equals(comm(pid))) {
                     return;
                 }
             } catch (IOException e) {
-                throw new DavitException(Kind.INTERNAL, "the sandbox exited before its network was set up");
+                // one of them ended, or is between two states: which, below
+            }
+            if (holder != null && !holder.isAlive()) {
+                throw new DavitException(Kind.INTERNAL, "the holder of the sandbox's network namespace (pid "
+                        + holder.pid() + ") ended before the sandbox joined it: exited with " + holder.exitValue()
+                        + ": " + firstLine(holder.getErrorStream()));
+            }
+            if (!running(pid)) {
+                if (holder != null) {
+                    return;
+                }
+                throw new DavitException(Kind.INTERNAL, "the sandbox's process (pid " + pid + ") ended before"
+                        + " unshare --user --net made its network namespace");
             }
             sleep(1);
         }
         throw new DavitException(Kind.INTERNAL, "the sandbox's network namespace did not appear within "
                 + NAMESPACE_WAIT_MS / 1000 + " s");
+    }
+
+    /** Whether {@code pid} still runs: it is in /proc and not a zombie. */
+    private static boolean running(long pid) {
+        return ProcessHandle.of(pid).map(Host::running).orElse(false);
     }
 
     /** Asks slirp4netns (through its API socket) to forward {@code m}; a refusal is a one-line error. */

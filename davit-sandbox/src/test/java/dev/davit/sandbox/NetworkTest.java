@@ -2,6 +2,7 @@ package dev.davit.sandbox;
 
 import dev.davit.sandbox.container.Overlay;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.davit.oci.DavitException;
@@ -286,6 +287,62 @@ class NetworkTest {
         try (java.util.stream.Stream<Path> s = Files.list(proc.resolve("root"))) {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("etc", "run");
         }
+    }
+
+    /**
+     * As root the wrapper goes on once slirp4netns configured the namespace, a moment before it is confined: a short
+     * command may be done before {@link Nat#attach} sees it in the namespace (a loaded host), which is its run's end,
+     * not a failed network. Here it ended before the attach began.
+     */
+    @Test
+    void aCommandDoneBeforeItsAttachIsNoError() throws Exception {
+        assumeTrue(dev.davit.sandbox.jail.Jail.AS_ROOT, "as root (CI runs as root)");
+        Nat.Tools t = Nat.tools(new SandboxOptions(tmp.resolve("state"), null, null));
+        Path dir = Files.createDirectories(tmp.resolve("sb-done"));
+        Process p = new ProcessBuilder(Nat.wrap(t, dir, List.of("/bin/sh", "-c", "echo done"))).redirectErrorStream(true)
+                .start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as(out).isZero();
+            assertThat(out).isEqualTo("done\n");
+            Nat.attach(t, p.pid(), dir, false, List.of());
+        } finally {
+            Nat.stop(dir);
+        }
+        assertThat(slirps()).isEmpty();
+    }
+
+    /** As root, a holder of the namespace that ends before the sandbox joined it is named, with how it ended. */
+    @Test
+    void aHolderThatEndedEarlyIsNamed() throws Exception {
+        assumeTrue(dev.davit.sandbox.jail.Jail.AS_ROOT, "as root (CI runs as root)");
+        Nat.Tools t = Nat.tools(new SandboxOptions(tmp.resolve("state"), null, null));
+        Path dir = Files.createDirectories(tmp.resolve("sb-holder"));
+        List<String> cmd = Nat.wrap(t, dir, List.of("/bin/true"));
+        Process p = null;
+        try {
+            // nsenter --net=/proc/HOLDER/ns/net: ended once slirp4netns is in its namespaces (confined)
+            long holder = Long.parseLong(cmd.get(1).replaceAll("\\D", ""));
+            long slirp = Long.parseLong(Files.readString(dir.resolve(Nat.PID_FILE)).split(" ")[0]);
+            Path status = Path.of("/proc", Long.toString(slirp), "status");
+            for (int i = 0; i < 20_000 && !Files.readString(status).contains("\nSeccomp:\t2\n"); i++) {
+                Thread.sleep(1);
+            }
+            ProcessHandle h = ProcessHandle.of(holder).orElseThrow();
+            h.destroyForcibly();
+            h.onExit().get();
+            p = new ProcessBuilder(cmd).start();
+            long pid = p.pid();
+            assertThatThrownBy(() -> Nat.attach(t, pid, dir, false, List.of()))
+                    .isInstanceOf(DavitException.class).hasMessageStartingWith("the holder of the sandbox's network"
+                            + " namespace (pid " + holder + ") ended before the sandbox joined it: exited with 137");
+        } finally {
+            if (p != null) {
+                p.destroyForcibly().waitFor();
+            }
+            Nat.stop(dir);
+        }
+        assertThat(slirps()).isEmpty();
     }
 
     @Test

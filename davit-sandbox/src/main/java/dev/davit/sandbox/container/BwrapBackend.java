@@ -350,6 +350,11 @@ public final class BwrapBackend implements Backend {
         if (started != null) {
             try {
                 started.accept(p);
+            } catch (DavitException e) {
+                boolean ended = !p.isAlive();
+                Host.killTree(p);
+                // its output is read by nobody else: the exit status and the line that say why it ended
+                throw ended ? new DavitException(e.kind(), e.getMessage() + " (it " + howEnded(p) + ")", e) : e;
             } catch (RuntimeException e) {
                 Host.killTree(p);
                 throw e;
@@ -390,6 +395,19 @@ public final class BwrapBackend implements Backend {
         boolean limited = OutputLimit.exceeded(limit);
         return new Raw(limited ? ExecResult.OUTPUT_LIMIT_EXIT_CODE : rc, out.captured(), err.captured(), timedOut && !limited,
                 t1, t2, t3, out.truncated() || err.truncated() || limited, limited);
+    }
+
+    /** How {@code p}, which ended, did: its exit status and the first line of its stderr, if any. */
+    private static String howEnded(Process p) {
+        String line = "";
+        try {
+            InputStream err = p.getErrorStream(); // what it wrote is all there (it ended): read without waiting
+            line = new String(err.readNBytes(Math.min(err.available(), 4096)), StandardCharsets.UTF_8).strip()
+                    .lines().findFirst().orElse("");
+        } catch (IOException e) {
+            // no line then
+        }
+        return "exited with " + p.exitValue() + (line.isEmpty() ? "" : ": " + line);
     }
 
     /** The bwrap command line over {@code root} (see {@link MountPoints#prepare}). */
