@@ -1,8 +1,9 @@
 /**
  * Sandboxes and workspaces: a command run in an environment in a container sandbox or a microVM, and long-lived
  * workspaces for coding agents. The entry point is {@link dev.davit.Davit}; {@link dev.davit.sandbox.Sandboxes} and
- * {@link dev.davit.sandbox.workspace.Workspaces} are the lower-level APIs. The backends (container, vm), the jail,
- * the file-system layer and environment builds are davit's own and not exported.
+ * {@link dev.davit.sandbox.workspace.Workspaces} are the lower-level APIs. The backends (container, vm) and their
+ * interface and shared machinery (dev.davit.sandbox.backend), the jail, the file-system layer and environment builds
+ * are davit's own and not exported.
  *
  * <p>The jail's mounts and file operations use the FFM API: run with
  * {@code --enable-native-access=dev.davit.oci,dev.davit.sandbox}.
@@ -19,6 +20,6 @@ module dev.davit.sandbox {
     exports dev.davit.sandbox;
     exports dev.davit.sandbox.workspace;
 
-    uses dev.davit.sandbox.Driver;
-    provides dev.davit.sandbox.Driver with dev.davit.sandbox.container.ContainerDriver, dev.davit.sandbox.vm.VmDriver;
+    uses dev.davit.sandbox.backend.Driver;
+    provides dev.davit.sandbox.backend.Driver with dev.davit.sandbox.container.ContainerDriver, dev.davit.sandbox.vm.VmDriver;
 }

@@ -152,6 +152,7 @@ class ModularConsumerTest {
                     dev.davit.oci.internal.Fs files;
                     dev.davit.sandbox.jail.Jail jail;
                     dev.davit.sandbox.internal.SandboxJson forms;
+                    dev.davit.sandbox.backend.Driver driver;
                     com.fasterxml.jackson.databind.JsonNode tree;
                 }
                 """);
@@ -160,6 +161,8 @@ class ModularConsumerTest {
         assertThat(errors).contains("package dev.davit.oci.internal is not visible")
                 .contains("package dev.davit.sandbox.jail is not visible")
                 .contains("package dev.davit.sandbox.internal is not visible")
+                // the backends' interface and machinery are davit's own: a new backend is a package of davit's
+                .contains("package dev.davit.sandbox.backend is not visible")
                 // davit's modules read Jackson, but do not pass it on: their API names none of its types
                 .contains("package com.fasterxml.jackson.databind is not visible");
     }

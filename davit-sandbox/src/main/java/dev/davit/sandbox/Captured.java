@@ -9,7 +9,7 @@ import java.util.List;
 
 /**
  * The captured bytes of one output stream, held in the chunks they were read into (at most 1 MiB each, see
- * {@link CappedSink}): never one growing array that doubles and copies. They leave as
+ * {@code CappedSink}): never one growing array that doubles and copies. They leave as
  * they are ({@link #writeTo}, {@link #chunks}, {@link #range}); {@link #bytes} makes one array only for a caller that
  * needs it, once, and keeps only that from then on. Thread-safe.
  */

@@ -50,7 +50,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
             throw new DavitException(Kind.USAGE, "CreateSpec.Builder.publish needs Network.NAT (the sandbox's own"
                     + " network namespace); with Network.HOST the sandbox's ports are already the host's");
         }
-        backend = backend == null ? Backend.CONTAINER : backend;
+        backend = backend == null ? Sandboxes.CONTAINER : backend;
         limits = limits == null ? Limits.NONE : limits;
         if (!Sandboxes.BACKENDS.contains(backend)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + backend + "'; available: "
@@ -121,7 +121,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         private Network network = Network.NONE;
         private ImageConfig image = ImageConfig.EMPTY;
         private Duration ttl;
-        private String backend = Backend.CONTAINER;
+        private String backend = Sandboxes.CONTAINER;
         private int vcpus = RunSpec.DEFAULT_VCPUS;
         private int memoryMiB = RunSpec.DEFAULT_MEMORY_MIB;
         private List<PortMapping> publish = List.of();
@@ -201,7 +201,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         /**
          * The backend (default {@code container}).
          *
-         * @param v {@link Backend#CONTAINER} or {@link Backend#VM}; null for {@code container}
+         * @param v {@link Sandboxes#CONTAINER} or {@link Sandboxes#VM}; null for {@code container}
          * @return this builder
          */
         public Builder backend(String v) {
@@ -272,7 +272,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      * @return true for the {@code vm} backend
      */
     public boolean isVm() {
-        return backend.equals(Backend.VM);
+        return backend.equals(Sandboxes.VM);
     }
 
     /**

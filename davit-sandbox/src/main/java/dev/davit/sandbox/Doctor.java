@@ -1,5 +1,9 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.backend.Cgroups;
+import dev.davit.sandbox.backend.Driver;
+import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.backend.Nat;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

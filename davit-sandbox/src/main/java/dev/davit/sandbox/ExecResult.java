@@ -33,16 +33,30 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     /** How much of each of stdout and stderr is captured: 64 MiB (so at most 128 MiB for a run). */
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
-    /** Refuses an output limit below 0 (0: none); {@code what} names it in the caller's terms. */
-    static void checkMaxOutput(long maxOutput, String what) {
+    /**
+     * Refuses an output limit below 0 (0: none); {@code what} names it in the caller's terms. For davit's own
+     * packages (the backends' machinery checks what {@link Sandboxes#exec} is given).
+     *
+     * @param maxOutput the limit, in bytes; 0: none
+     * @param what      what the limit is, in the caller's terms
+     * @throws dev.davit.oci.DavitException {@code USAGE} for a limit below 0
+     */
+    public static void checkMaxOutput(long maxOutput, String what) {
         if (maxOutput < 0) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
                     + " must be a positive number of bytes, not " + maxOutput);
         }
     }
 
-    /** Refuses a capture outside 0..{@link #MAX_CAPTURED_BYTES}; {@code what} names it in the caller's terms. */
-    static void checkCapture(int capture, String what) {
+    /**
+     * Refuses a capture outside 0..{@link #MAX_CAPTURED_BYTES}; {@code what} names it in the caller's terms. For
+     * davit's own packages, as {@link #checkMaxOutput}.
+     *
+     * @param capture the bytes to capture per stream
+     * @param what    what the capture is, in the caller's terms
+     * @throws dev.davit.oci.DavitException {@code USAGE} for a capture out of range
+     */
+    public static void checkCapture(int capture, String what) {
         if (capture < 0 || capture > MAX_CAPTURED_BYTES) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
                     + " must be between 0 and " + MAX_CAPTURED_BYTES + ", not " + capture);

@@ -2,10 +2,11 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.backend.Cgroups;
 
 /**
  * Resource limits of a container sandbox (and the CPU quota of a microVM's QEMU), enforced with a cgroup davit
- * creates for it (see {@link Cgroups}). Each limit is 0 for "no limit".
+ * creates for it (see {@code Cgroups}). Each limit is 0 for "no limit".
  *
  * @param memoryMiB memory in MiB (the sandbox's processes together; swap is not allowed on top where the kernel
  *                  accounts it); a process that needs more is killed by the kernel's OOM killer
@@ -88,11 +89,11 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
      * The limits a {@link RunSpec} or {@link CreateSpec} builder gives a sandbox of {@code backend} when none are set:
      * {@link #DEFAULT} for a container, {@link #NONE} for a microVM (its size bounds it).
      *
-     * @param backend {@link Backend#CONTAINER}, {@link Backend#VM}, or null (a container)
+     * @param backend {@link Sandboxes#CONTAINER}, {@link Sandboxes#VM}, or null (a container)
      * @return the default limits
      */
     public static Limits defaultFor(String backend) {
-        return Backend.VM.equals(backend) ? NONE : DEFAULT;
+        return Sandboxes.VM.equals(backend) ? NONE : DEFAULT;
     }
 
     /**
@@ -154,10 +155,5 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
      */
     public boolean any() {
         return memoryMiB > 0 || cpus > 0 || pids > 0;
-    }
-
-    /** The CFS quota per {@link Cgroups#CPU_PERIOD_US} period, in microseconds. */
-    long cpuQuotaUs() {
-        return Math.max(1000, Math.round(cpus * Cgroups.CPU_PERIOD_US));
     }
 }

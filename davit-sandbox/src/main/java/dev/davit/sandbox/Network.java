@@ -9,7 +9,7 @@ import java.util.Locale;
  * <ul>
  *   <li>{@link #NONE}: its own network namespace with only {@code lo} (the default).</li>
  *   <li>{@link #NAT}: its own network namespace whose default route leads through slirp4netns to the outside, with
- *       the host's loopback and link-local addresses (169.254.0.0/16) out of reach (see {@link Nat}).</li>
+ *       the host's loopback and link-local addresses (169.254.0.0/16) out of reach (see {@code Nat}).</li>
  *   <li>{@link #HOST}: the host's network namespace (containers) or QEMU's user-mode network on the host (vm), so
  *       everything the host can reach, its loopback included: an explicit opt-in.</li>
  * </ul>

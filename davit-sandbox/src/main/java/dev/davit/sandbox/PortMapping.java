@@ -93,11 +93,12 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
     /**
      * Checks that each host port of {@code ports} (0 aside) is free now on its host address, by binding it for a
      * moment as slirp4netns will: a taken port fails at once, in davit's words, not after the sandbox started. Another
-     * process may still take it before slirp4netns does; {@code Nat} then says the same ({@link #busy}).
+     * process may still take it before slirp4netns does; davit's NAT then says the same.
      *
+     * @param ports the mappings to check
      * @throws DavitException USAGE naming the first port in use and the fix
      */
-    static void checkFree(java.util.List<PortMapping> ports) {
+    public static void checkFree(java.util.List<PortMapping> ports) {
         for (PortMapping m : ports) {
             if (m.hostPort() != 0 && m.inUse()) {
                 throw m.busy();

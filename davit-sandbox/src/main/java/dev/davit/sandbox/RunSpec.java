@@ -355,7 +355,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         /**
          * The backend (see {@link Sandboxes#BACKENDS}).
          *
-         * @param v {@link Backend#CONTAINER}, {@link Backend#VM}, or null to choose automatically
+         * @param v {@link Sandboxes#CONTAINER}, {@link Sandboxes#VM}, or null to choose automatically
          * @return this builder
          */
         public Builder backend(String v) {

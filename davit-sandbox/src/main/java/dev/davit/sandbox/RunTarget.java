@@ -2,19 +2,19 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Text;
 import dev.davit.oci.artifact.ArtifactFiles;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.internal.Fs;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageConfiguration;
 import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.reference.Reference;
-import dev.davit.oci.internal.Fs;
 import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.Owners;
 import dev.davit.oci.unpack.UnpackOptions;
@@ -87,7 +87,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
             unpack(client, reference, cache, dir, say);
         }
         return new RunTarget(ref.toString(), image.descriptor().digest().toString(), dir,
-                ImageConfig.of(config(client, image.manifest())), Backend.CONTAINER);
+                ImageConfig.of(config(client, image.manifest())), Sandboxes.CONTAINER);
     }
 
     /**
@@ -107,7 +107,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     public static RunTarget ofEnvironment(DavitClient client, dev.davit.env.Environment environment, Path installed,
                                           String sourceDigest, String imageReference) {
         if (environment.kind() == dev.davit.env.Environment.Kind.MICROVM) {
-            return new RunTarget(environment.name(), sourceDigest, installed, ImageConfig.EMPTY, Backend.VM);
+            return new RunTarget(environment.name(), sourceDigest, installed, ImageConfig.EMPTY, Sandboxes.VM);
         }
         Path rootfs = installed.resolve("rootfs");
         if (!Files.isDirectory(rootfs)) {
@@ -118,7 +118,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         if (imageReference != null && client.find(imageReference).isPresent()) {
             image = ImageConfig.of(config(client, imageReference));
         }
-        return new RunTarget(environment.name(), sourceDigest, rootfs, image, Backend.CONTAINER);
+        return new RunTarget(environment.name(), sourceDigest, rootfs, image, Sandboxes.CONTAINER);
     }
 
     /** An image manifest for this host, and its descriptor. */
@@ -235,6 +235,6 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
             }
         }
         return Optional.of(new RunTarget(ref.toString(), entry.descriptor().digest().toString(), dir,
-                ImageConfig.EMPTY, Backend.VM));
+                ImageConfig.EMPTY, Sandboxes.VM));
     }
 }

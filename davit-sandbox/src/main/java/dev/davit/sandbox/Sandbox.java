@@ -56,12 +56,24 @@ public record Sandbox(String id, SandboxStatus status, CreateSpec spec, Instant 
         return spec.ttl() != null && !now.isBefore(createdAt.plus(spec.ttl()));
     }
 
-    Sandbox withSpec(CreateSpec c) {
+    /**
+     * This sandbox with another spec (e.g. a new ttl).
+     *
+     * @param c the spec
+     * @return a copy of this sandbox with {@code c} as its spec
+     */
+    public Sandbox withSpec(CreateSpec c) {
         return new Sandbox(id, status, c, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart, qemuPid,
                 qemuStart);
     }
 
-    Sandbox withStatus(SandboxStatus s) {
+    /**
+     * This sandbox with another status.
+     *
+     * @param s the status
+     * @return a copy of this sandbox with status {@code s}
+     */
+    public Sandbox withStatus(SandboxStatus s) {
         return new Sandbox(id, s, spec, createdAt, startedAt, bwrapPid, bwrapStart, initPid, initStart, qemuPid,
                 qemuStart);
     }

@@ -2,6 +2,15 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.backend.Backend;
+import dev.davit.sandbox.backend.Cgroups;
+import dev.davit.sandbox.backend.Driver;
+import dev.davit.sandbox.backend.GuestFiles;
+import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.backend.Lifecycle;
+import dev.davit.sandbox.backend.LongLived;
+import dev.davit.sandbox.backend.OfflineDisk;
+import dev.davit.sandbox.backend.OneShot;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -9,7 +18,7 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Runs commands in sandboxes of every backend this davit has ({@link Driver#all}): {@code container} (bubblewrap,
+ * Runs commands in sandboxes of every backend this davit has ({@code Driver.all}): {@code container} (bubblewrap,
  * crun or runc over the sandbox's own overlay of a shared root filesystem) and {@code vm} (a QEMU microVM). See
  * docs/SANDBOX.md. Thread-safe; each run is independent.
  */
@@ -18,13 +27,35 @@ public final class Sandboxes {
     // instance exists
     static {
         dev.davit.sandbox.internal.HostFiles.provide(Sandboxes::openFilesOnHost);
+        // and reaches the backends' machinery (not API) through SandboxMachinery
+        dev.davit.sandbox.internal.SandboxMachinery.provide(new dev.davit.sandbox.internal.SandboxMachinery.Access() {
+            @Override
+            public Backend backend(Sandboxes sandboxes, RunSpec spec) {
+                return sandboxes.backend(spec);
+            }
+
+            @Override
+            public GuestFiles guestFiles(Sandboxes sandboxes, String id) {
+                return sandboxes.guestFiles(id);
+            }
+
+            @Override
+            public OfflineDisk offlineDisk(Sandboxes sandboxes, String id) {
+                return sandboxes.offlineDisk(id);
+            }
+        });
     }
 
-    /** The backend names {@link #run} accepts, the default ({@link Backend#CONTAINER}) first. */
+    /** The container backend's name (the default backend). */
+    public static final String CONTAINER = "container";
+    /** The microVM backend's name. */
+    public static final String VM = "vm";
+
+    /** The backend names {@link #run} accepts, the default ({@link #CONTAINER}) first. */
     public static final List<String> BACKENDS = Driver.all().stream().map(Driver::name).toList();
     /** The runtimes of the container backend, in the order an automatic choice tries them. */
-    public static final List<String> CONTAINER_RUNTIMES = Driver.named(Backend.CONTAINER) == null ? List.of()
-            : Driver.named(Backend.CONTAINER).runtimes(SandboxOptions.under(Path.of("/nonexistent"))).stream()
+    public static final List<String> CONTAINER_RUNTIMES = Driver.named(CONTAINER) == null ? List.of()
+            : Driver.named(CONTAINER).runtimes(SandboxOptions.under(Path.of("/nonexistent"))).stream()
             .map(Backend::runtime).toList();
 
     private final SandboxOptions options;
@@ -115,8 +146,8 @@ public final class Sandboxes {
      * @return the backend; when none is installed, the first, whose run then reports what is missing
      * @throws DavitException USAGE for an unknown backend, or a runtime the backend does not have
      */
-    public Backend backend(RunSpec spec) {
-        String name = spec.backend() == null ? Backend.CONTAINER : spec.backend();
+    Backend backend(RunSpec spec) {
+        String name = spec.backend() == null ? CONTAINER : spec.backend();
         if (!BACKENDS.contains(name)) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + name + "'; available: "
                     + String.join(", ", BACKENDS));
@@ -357,7 +388,7 @@ public final class Sandboxes {
 
     /** The backend of spawned {@code p}: a process in a guest is a vm's, else a container's (a host process). */
     private LongLived backendOf(Spawned p) {
-        return lifecycle.backend(p.inGuest() ? Backend.VM : Backend.CONTAINER);
+        return lifecycle.backend(p.inGuest() ? VM : CONTAINER);
     }
 
     /** The running sandbox of spawned process {@code p}, or null (a container's holder needs none). */
@@ -590,19 +621,19 @@ public final class Sandboxes {
      * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE for a container sandbox (its files are
      *                        on the host) or one that is not running
      */
-    public GuestFiles guestFiles(String id) {
+    GuestFiles guestFiles(String id) {
         return lifecycle.guestFiles(id);
     }
 
     /**
      * The disk of vm sandbox {@code id}, which must not be running, read on the host without booting the VM and
-     * without mounting its file system ({@link OfflineDisk}); close it when done.
+     * without mounting its file system ({@code OfflineDisk}); close it when done.
      *
      * @param id the sandbox's id, as {@link #create} returned it
      * @return a copy of the disk to read; close it to delete the copy
      * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is running or a container
      */
-    public OfflineDisk offlineDisk(String id) {
+    OfflineDisk offlineDisk(String id) {
         Sandbox s = status(id);
         if (s.status() == SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is running; its disk is read offline only while"

@@ -48,9 +48,4 @@ public record Totals(long memoryMiB, double cpus, long pids) {
     public boolean any() {
         return memoryMiB > 0 || cpus > 0 || pids > 0;
     }
-
-    /** These totals as the limits of one cgroup (the same files; 0 is "none" in both). */
-    Limits asLimits() {
-        return new Limits(memoryMiB, cpus, pids);
-    }
 }

@@ -3,12 +3,12 @@
  * default with no network and no host paths, optionally within cgroup limits. {@link Sandboxes} is the entry point:
  * one-shot runs ({@link Sandboxes#run} of a {@link RunSpec}, giving an {@link ExecResult}) and long-lived sandboxes
  * ({@link Sandboxes#create} of a {@link CreateSpec}, then start, exec, spawn, stop and rm by id; their state is a
- * {@link Sandbox} of a {@link SandboxStatus}), over the backends this davit has ({@code container}: bubblewrap, crun
- * or runc; {@code vm}: a QEMU microVM; see {@link Backend}). {@link RunTarget} makes an image runnable;
+ * {@link Sandbox} of a {@link SandboxStatus}), over the backends this davit has ({@link Sandboxes#CONTAINER}:
+ * bubblewrap, crun or runc; {@link Sandboxes#VM}: a QEMU microVM). {@link RunTarget} makes an image runnable;
  * {@link Limits}, {@link Network} and {@link PortMapping} say what a sandbox may use, {@link SandboxOptions} where
  * state lives and tools are found, and {@link Doctor} what works on this host. Errors are
  * {@link dev.davit.oci.DavitException}s whose kind says why (USAGE, NOT_FOUND, STORE, ...); a command that fails is
- * none, but an exit code in its result. The other public types (drivers, host and cgroup helpers, output capture)
- * serve davit's backends and the layers above, such as {@link dev.davit.sandbox.workspace}.
+ * none, but an exit code in its result. The backends' interface and the machinery they share (drivers, lifecycle,
+ * host and cgroup helpers, NAT, output capture) are davit's own, in a package the module does not export.
  */
 package dev.davit.sandbox;

@@ -18,12 +18,12 @@ class CreateSpecBuilderTest {
     @Test
     void defaultsAreTheClis() {
         CreateSpec c = CreateSpec.builder(Path.of("/r")).build();
-        assertThat(c.backend()).isEqualTo(Backend.CONTAINER);
+        assertThat(c.backend()).isEqualTo(Sandboxes.CONTAINER);
         assertThat(c.network()).isEqualTo(Network.NONE);
         assertThat(c.limits()).isEqualTo(Limits.DEFAULT);
         assertThat(c.ttl()).isNull();
         assertThat(c.publish()).isEmpty();
-        CreateSpec vm = CreateSpec.builder(Path.of("/e")).backend(Backend.VM).vcpus(2).memoryMiB(1024).build();
+        CreateSpec vm = CreateSpec.builder(Path.of("/e")).backend(Sandboxes.VM).vcpus(2).memoryMiB(1024).build();
         assertThat(vm.limits()).isEqualTo(Limits.NONE);
         assertThat(vm.vcpus()).isEqualTo(2);
         assertThat(vm.memoryMiB()).isEqualTo(1024);
@@ -41,7 +41,7 @@ class CreateSpecBuilderTest {
         assertThat(r.limits()).isEqualTo(Limits.DEFAULT);
         assertThat(r.network()).isEqualTo(Network.NONE);
         assertThat(RunSpec.builder(Path.of("/r")).runtime("runc").build().limits()).isEqualTo(Limits.DEFAULT);
-        assertThat(RunSpec.builder(Path.of("/e")).backend(Backend.VM).build().limits()).isEqualTo(Limits.NONE);
+        assertThat(RunSpec.builder(Path.of("/e")).backend(Sandboxes.VM).build().limits()).isEqualTo(Limits.NONE);
         assertThat(RunSpec.builder(Path.of("/r")).limits(Limits.NONE).build().limits()).isEqualTo(Limits.NONE);
         assertThat(RunSpec.builder(Path.of("/r")).limits(null).build().limits()).isEqualTo(Limits.DEFAULT);
     }

@@ -3,6 +3,7 @@ package dev.davit.sandbox;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.jail.Jail;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.sandbox.backend.LongLived;
+import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.container.BwrapBackend;
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.davit.sandbox.backend.Cgroups;
+import dev.davit.sandbox.backend.CpuAffinity;
 import dev.davit.sandbox.internal.SandboxJson;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -276,7 +278,7 @@ class LimitsTest {
         assertThatThrownBy(() -> new Limits(0, -1, 0)).hasMessageContaining("Limits.cpus");
         assertThatThrownBy(() -> new Limits(0, 0, 2)).hasMessageContaining("Limits.pids");
         assertThat(Limits.NONE.any()).isFalse();
-        assertThat(new Limits(0, 0.5, 0).cpuQuotaUs()).isEqualTo(50_000);
+        assertThat(Cgroups.cpuQuotaUs(new Limits(0, 0.5, 0).cpus())).isEqualTo(50_000);
         assertThat(SandboxJson.limits(SandboxJson.limits(Limits.DEFAULT))).isEqualTo(Limits.DEFAULT);
     }
 

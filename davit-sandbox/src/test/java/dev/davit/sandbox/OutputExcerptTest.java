@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.internal.SandboxJson;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;

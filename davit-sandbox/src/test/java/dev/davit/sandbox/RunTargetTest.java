@@ -76,7 +76,7 @@ class RunTargetTest {
             pool.shutdown();
             assertThat(new HashSet<>(got)).hasSize(1);
             RunTarget t = got.get(0);
-            assertThat(t.backend()).isEqualTo(Backend.CONTAINER);
+            assertThat(t.backend()).isEqualTo(Sandboxes.CONTAINER);
             assertThat(t.digest()).startsWith("sha256:");
             assertThat(t.rootfs()).isEqualTo(home.resolve("rootfs").resolve(t.digest().replace(':', '-')));
             // one tree in the cache, no half-unpacked one left beside it

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.workspace.ExecOutput;
 import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Secrets;

@@ -87,7 +87,7 @@ final class Access {
                 davitHome)).status(w.sandboxId()).spec();
         String why = null;
         String fix = null;
-        if (!dev.davit.sandbox.Backend.VM.equals(spec.backend()) && !spec.limits().any()
+        if (!dev.davit.sandbox.Sandboxes.VM.equals(spec.backend()) && !spec.limits().any()
                 && dev.davit.sandbox.Limits.unenforceable() == null) {
             why = "it has no resource limits (made with --no-limits), so the model's commands there would have no"
                     + " memory, CPU, process or disk bound and sit outside the server's totals";

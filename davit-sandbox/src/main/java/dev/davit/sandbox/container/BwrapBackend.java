@@ -1,14 +1,15 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.CappedSink;
-import dev.davit.sandbox.Host;
-import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.backend.CappedSink;
+import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.Captured;
-import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.Network;
-import dev.davit.sandbox.OneShot;
+import dev.davit.sandbox.backend.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Disk;
@@ -48,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  * writable places.
  */
 public final class BwrapBackend implements Backend {
-    public static final String NAME = Backend.CONTAINER;
+    public static final String NAME = Sandboxes.CONTAINER;
     public static final String RUNTIME = "bwrap";
 
     /** Set when an overlay mount failed on this host: later runs of this instance use the read-only root. */

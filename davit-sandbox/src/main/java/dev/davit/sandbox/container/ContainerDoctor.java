@@ -1,13 +1,11 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.elf.Elf;
-import dev.davit.sandbox.Backend;
-import dev.davit.sandbox.Cgroups;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Host;
+import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.Limits;
-import dev.davit.sandbox.Nat;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Jail;
@@ -102,7 +100,7 @@ final class ContainerDoctor {
      * namespaces, mounts and options davit's runs use.
      */
     private Doctor.Backend ociRuntime(String runtime) {
-        String name = Backend.CONTAINER + "/" + runtime;
+        String name = Sandboxes.CONTAINER + "/" + runtime;
         Map<String, String> facts = new LinkedHashMap<>();
         Path bin = options.which(runtime);
         if (bin == null) {

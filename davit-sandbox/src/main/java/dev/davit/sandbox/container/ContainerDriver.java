@@ -1,11 +1,12 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.Doctor;
-import dev.davit.sandbox.Driver;
-import dev.davit.sandbox.Host;
+import dev.davit.sandbox.backend.Driver;
+import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.ImageConfig;
-import dev.davit.sandbox.LongLived;
+import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Jail;
@@ -21,7 +22,7 @@ import java.util.function.Consumer;
 public final class ContainerDriver implements Driver {
     @Override
     public String name() {
-        return Backend.CONTAINER;
+        return Sandboxes.CONTAINER;
     }
 
     @Override

@@ -1,16 +1,16 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.CappedSink;
-import dev.davit.sandbox.Host;
+import dev.davit.sandbox.backend.CappedSink;
+import dev.davit.sandbox.backend.Host;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.CreateSpec;
-import dev.davit.sandbox.LongLived;
+import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Spawned;
-import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;

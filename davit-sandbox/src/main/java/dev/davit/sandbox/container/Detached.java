@@ -1,8 +1,8 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.Host;
-import dev.davit.sandbox.Capper;
-import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.backend.Capper;
+import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;

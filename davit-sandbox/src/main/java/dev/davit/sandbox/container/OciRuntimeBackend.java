@@ -1,12 +1,11 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.Host;
-import dev.davit.sandbox.Backend;
-import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.backend.Backend;
+import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.Network;
-import dev.davit.sandbox.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Capabilities;

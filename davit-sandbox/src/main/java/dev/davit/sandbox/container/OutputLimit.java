@@ -1,6 +1,6 @@
 package dev.davit.sandbox.container;
 
-import dev.davit.sandbox.CappedSink;
+import dev.davit.sandbox.backend.CappedSink;
 
 /**
  * A run's budget of output bytes, shared by its stdout and stderr pumps ({@link BwrapBackend#pump}): bytes within

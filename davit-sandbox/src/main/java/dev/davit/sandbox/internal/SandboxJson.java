@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.jsontype.TypeSerializer;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
-import dev.davit.sandbox.Backend;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
@@ -20,6 +19,7 @@ import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.SpooledExcerpt;
 import java.io.IOException;
@@ -245,7 +245,7 @@ public final class SandboxJson {
         CreateSpec spec = new CreateSpec(Path.of(o.path("rootfs").asText()), env, text(o.path("workdir")),
                 network(o.path("network")), image,
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
-                backend == null ? Backend.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
+                backend == null ? Sandboxes.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
                 o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
                 list(o.path("publish")).stream().map(PortMapping::parse).toList(), limits(o.get("limits")));
         String started = text(o.path("started_at"));

@@ -153,7 +153,7 @@ public record Subids(long uid, long gid, long count) {
 
     static String uidText() {
         try {
-            return Integer.toString(dev.davit.sandbox.Host.ownIds()[0]);
+            return Integer.toString(dev.davit.sandbox.backend.Host.ownIds()[0]);
         } catch (DavitException e) {
             return null;
         }
@@ -282,7 +282,7 @@ public record Subids(long uid, long gid, long count) {
                     + " the files of a rootless workspace whose image User is not root; build davit with gcc"
                     + " installed, or use an image whose User is root");
         }
-        int[] self = dev.davit.sandbox.Host.ownIds();
+        int[] self = dev.davit.sandbox.backend.Host.ownIds();
         return dev.davit.sandbox.fs.Broker.of(enter(options, List.of(helper.toString(), "files")),
                 new dev.davit.sandbox.fs.IdMap(self[0], self[1], uid, gid, count));
     }

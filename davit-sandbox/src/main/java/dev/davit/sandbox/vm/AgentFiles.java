@@ -1,6 +1,6 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.GuestFiles;
+import dev.davit.sandbox.backend.GuestFiles;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;

@@ -1,6 +1,6 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.Host;
+import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  * vmm/shN.in       long-lived sandboxes, N = 1..4: a FIFO, the input of the guest's virtio console /dev/hvc(N-1)
  * vmm/shN.out      a FIFO: the output of that console
  * qemu.log         messages of the jail's steps before QEMU (written through a descriptor davit opens)
- * out/             what QEMU and the guest print, each capped by a {@link dev.davit.sandbox.Capper} that reads its
+ * out/             what QEMU and the guest print, each capped by a {@link dev.davit.sandbox.backend.Capper} that reads its
  *                  FIFO and outlives davit as QEMU does ({@link #capped}): out/console.log, out/qemu.log (QEMU's
  *                  own messages, through the FIFO out/qemu.pipe), out/shN.out; each with its older half FILE.1
  * </pre>
@@ -114,8 +114,8 @@ public final class Machine {
      * make cgroups (as root always); null where it cannot (rootless without a delegated cgroup v2: QEMU is then
      * bounded by the guest's size only).
      */
-    static dev.davit.sandbox.Cgroups.Cgroup cgroup(String id, dev.davit.sandbox.Limits limits, Path state) {
-        return dev.davit.sandbox.Limits.unenforceable() == null ? dev.davit.sandbox.Cgroups.create(id, limits, state)
+    static dev.davit.sandbox.backend.Cgroups.Cgroup cgroup(String id, dev.davit.sandbox.Limits limits, Path state) {
+        return dev.davit.sandbox.Limits.unenforceable() == null ? dev.davit.sandbox.backend.Cgroups.create(id, limits, state)
                 : null;
     }
 
@@ -333,12 +333,12 @@ public final class Machine {
     }
 
     /**
-     * The script of {@link #capped}: a {@link dev.davit.sandbox.Capper} per FIFO, each opened before QEMU starts
+     * The script of {@link #capped}: a {@link dev.davit.sandbox.backend.Capper} per FIFO, each opened before QEMU starts
      * (opening its writing end here returns once the capper holds the reading end, so QEMU never opens a FIFO
      * nobody reads, nor can the VMM's uid swap one before the capper has it); QEMU's own output goes to the last
      * one. Every capper ends once QEMU (this shell's pid, which it becomes) is gone and its FIFO drained.
      */
-    private static final String CAPPED = dev.davit.sandbox.Capper.FUNCTION + """
+    private static final String CAPPED = dev.davit.sandbox.backend.Capper.FUNCTION + """
             mv=$1; dd=$2; stat=$3; sleep=$4; half=$5; state=$6; n=$7; shift 7
             while [ "$n" -gt 0 ]; do
               p=$1; o=$2; shift 2; n=$((n - 1))
@@ -364,7 +364,7 @@ public final class Machine {
         List<String> c = new ArrayList<>(List.of(Host.tool(options, "sh").toString(), "-c", CAPPED, "capped",
                 Host.tool(options, "mv").toString(), Host.tool(options, "dd").toString(),
                 Host.tool(options, "stat").toString(), Host.tool(options, "sleep").toString(),
-                Long.toString(dev.davit.sandbox.Capper.half()), state.toAbsolutePath().toString(),
+                Long.toString(dev.davit.sandbox.backend.Capper.half()), state.toAbsolutePath().toString(),
                 Integer.toString(pairs.size() / 2)));
         c.addAll(pairs);
         c.addAll(cmd);
@@ -601,7 +601,7 @@ public final class Machine {
         String q = log(state);
         String con = consoleTail(state, 4);
         StringBuilder b = new StringBuilder();
-        long oom = dev.davit.sandbox.Cgroups.oomLimitMiB(state);
+        long oom = dev.davit.sandbox.backend.Cgroups.oomLimitMiB(state);
         if (oom > 0) {
             b.append("the kernel's OOM killer killed QEMU at its cgroup's memory limit of ").append(oom)
                     .append(" MiB (the guest's memory + QEMU's overhead; raise the overhead with")

@@ -1,17 +1,18 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.Host;
-import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.Captured;
-import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.Network;
-import dev.davit.sandbox.OneShot;
+import dev.davit.sandbox.backend.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
-import dev.davit.sandbox.CappedSink;
-import dev.davit.sandbox.Tees;
+import dev.davit.sandbox.backend.CappedSink;
+import dev.davit.sandbox.backend.Tees;
 import dev.davit.sandbox.jail.Jail;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -32,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  * with it). See {@link Machine} for the command line and {@link Protocol} for the agent protocol.
  */
 public final class QemuBackend implements Backend {
-    public static final String NAME = Backend.VM;
+    public static final String NAME = Sandboxes.VM;
     static final String RUNTIME = "qemu";
 
     private final SandboxOptions options;

@@ -2,7 +2,7 @@ package dev.davit.sandbox.vm;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.OfflineDisk;
+import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.fs.Dir;

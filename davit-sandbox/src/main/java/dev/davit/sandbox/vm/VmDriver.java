@@ -1,9 +1,10 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.Doctor;
-import dev.davit.sandbox.Driver;
-import dev.davit.sandbox.LongLived;
+import dev.davit.sandbox.backend.Driver;
+import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
 import java.util.List;
@@ -13,7 +14,7 @@ import java.util.function.Consumer;
 public final class VmDriver implements Driver {
     @Override
     public String name() {
-        return Backend.VM;
+        return Sandboxes.VM;
     }
 
     @Override

@@ -1,12 +1,12 @@
 package dev.davit.sandbox.vm;
 
-import dev.davit.sandbox.Host;
-import dev.davit.sandbox.Cgroups;
+import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.CreateSpec;
-import dev.davit.sandbox.LongLived;
+import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.Spawned;
-import dev.davit.sandbox.Nat;
+import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
@@ -75,13 +75,13 @@ public final class VmLifecycle implements LongLived {
     }
 
     @Override
-    public dev.davit.sandbox.GuestFiles guestFiles(Sandbox s) {
+    public dev.davit.sandbox.backend.GuestFiles guestFiles(Sandbox s) {
         return new AgentFiles(this, s);
     }
 
     /** A raw copy of its disk, read by a confined debugfs ({@link VmDisk}); the VM is not booted. */
     @Override
-    public dev.davit.sandbox.OfflineDisk offlineDisk(Sandbox s, Path dir) {
+    public dev.davit.sandbox.backend.OfflineDisk offlineDisk(Sandbox s, Path dir) {
         return VmDisk.open(options, s, dir);
     }
 

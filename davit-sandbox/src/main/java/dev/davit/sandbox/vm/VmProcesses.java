@@ -156,7 +156,7 @@ public final class VmProcesses {
      * {@link Spawned#OUTPUT}.
      */
     public void collect(Sandbox s, Spawned p, Path dir) {
-        dev.davit.sandbox.GuestFiles files = new AgentFiles(vm, s);
+        dev.davit.sandbox.backend.GuestFiles files = new AgentFiles(vm, s);
         try {
             Files.createDirectories(dir);
             if (!Files.isSymbolicLink(dir.resolve(Spawned.OUTPUT))) {
@@ -168,7 +168,7 @@ public final class VmProcesses {
         }
     }
 
-    private static void copy(dev.davit.sandbox.GuestFiles files, String from, Path to, long max) throws IOException {
+    private static void copy(dev.davit.sandbox.backend.GuestFiles files, String from, Path to, long max) throws IOException {
         try {
             Fs.writeAtomically(to, files.read(from, max).bytes(), to.getParent());
         } catch (DavitException e) {

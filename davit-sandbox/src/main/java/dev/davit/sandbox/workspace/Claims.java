@@ -3,7 +3,7 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
-import dev.davit.sandbox.FileLocks;
+import dev.davit.sandbox.backend.FileLocks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

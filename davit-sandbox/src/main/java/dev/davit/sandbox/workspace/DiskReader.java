@@ -2,12 +2,13 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.OfflineDisk;
+import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
+import dev.davit.sandbox.internal.SandboxMachinery;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +66,7 @@ final class DiskReader {
             }
         }
         String rel = WorkspacePath.normalise(path);
-        try (OfflineDisk disk = sandboxes.offlineDisk(w.sandboxId())) {
+        try (OfflineDisk disk = SandboxMachinery.offlineDisk(sandboxes, w.sandboxId())) {
             Ext4Image img = new Ext4Image(disk);
             Ext4Image.Found top = img.resolve(rel);
             if (top == null) {
@@ -110,7 +111,7 @@ final class DiskReader {
         if (rel.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a path inside /workspace, not /workspace itself");
         }
-        try (OfflineDisk disk = sandboxes.offlineDisk(w.sandboxId())) {
+        try (OfflineDisk disk = SandboxMachinery.offlineDisk(sandboxes, w.sandboxId())) {
             Ext4Image img = new Ext4Image(disk);
             Ext4Image.Found f = img.resolve(rel);
             if (f == null) {
@@ -143,7 +144,7 @@ final class DiskReader {
             }
         }
         Path stageDir = scratch.resolve(".disk-export-" + dev.davit.oci.internal.RandomHex.of(4));
-        try (OfflineDisk disk = sandboxes.offlineDisk(w.sandboxId())) {
+        try (OfflineDisk disk = SandboxMachinery.offlineDisk(sandboxes, w.sandboxId())) {
             Ext4Image img = new Ext4Image(disk);
             Ext4Image.Found top = img.resolve(rel);
             if (top == null) {

@@ -78,7 +78,7 @@ final class ExecLog {
         line[json.length] = '\n';
         try {
             // one JVM's execs take turns too (a file lock cannot be taken twice by one JVM: FileLocks)
-            dev.davit.sandbox.FileLocks.holding(file.resolveSibling(file.getFileName() + LOCK), () -> {
+            dev.davit.sandbox.backend.FileLocks.holding(file.resolveSibling(file.getFileName() + LOCK), () -> {
                 try {
                     if (Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) && Files.size(file) > 0
                             && Files.size(file) + line.length > Spawned.logCap() / 2) {

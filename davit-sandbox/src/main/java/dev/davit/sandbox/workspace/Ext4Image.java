@@ -2,7 +2,7 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.sandbox.OfflineDisk;
+import dev.davit.sandbox.backend.OfflineDisk;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;

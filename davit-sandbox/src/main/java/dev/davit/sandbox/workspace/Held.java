@@ -61,12 +61,12 @@ final class Held {
     /**
      * Runs {@code action} holding the lock under which the processes of one kind in {@code parent} (a workspace's
      * services or shells) are counted and started, so that two starts at once, in this JVM or another, never both
-     * pass the cap ({@link dev.davit.sandbox.FileLocks}).
+     * pass the cap ({@link dev.davit.sandbox.backend.FileLocks}).
      */
     static <T> T startsLocked(Path parent, java.util.function.Supplier<T> action) {
         try {
             Files.createDirectories(parent);
-            return dev.davit.sandbox.FileLocks.holding(parent.resolve(".starts.lock"), action);
+            return dev.davit.sandbox.backend.FileLocks.holding(parent.resolve(".starts.lock"), action);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + parent + ": " + e.getMessage());
         }

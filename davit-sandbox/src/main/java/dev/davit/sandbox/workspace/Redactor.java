@@ -27,7 +27,7 @@ import java.util.Set;
  * secret not contained in another's match. A stream holds back only the bytes that may still start a value: at most
  * the longest pattern's length less one.
  */
-public final class Redactor {
+final class Redactor {
     /** No secrets: every method passes its input through. */
     public static final Redactor NONE = of(Map.of());
     /** The shortest value whose base64 forms are redacted too (shorter ones would match everyday text). */

@@ -12,6 +12,7 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;
 import dev.davit.sandbox.internal.HostFiles;
+import dev.davit.sandbox.internal.SandboxMachinery;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -159,12 +160,8 @@ public final class Secrets {
                 .toList();
     }
 
-    /**
-     * The redactor of these values.
-     *
-     * @return a new {@link Redactor} that replaces each value with {@code [REDACTED:NAME]}
-     */
-    public Redactor redactor() {
+    /** The redactor of these values: a new {@link Redactor} that replaces each value with {@code [REDACTED:NAME]}. */
+    Redactor redactor() {
         return Redactor.of(values);
     }
 
@@ -306,7 +303,7 @@ public final class Secrets {
                     out.closeArchiveEntry();
                 }
             }
-            sandboxes.guestFiles(sandboxId).putTar(IN_SANDBOX, tar);
+            SandboxMachinery.guestFiles(sandboxes, sandboxId).putTar(IN_SANDBOX, tar);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot put the secrets of workspace " + workspace + " into its"
                     + " microVM: " + e.getMessage());
@@ -343,7 +340,7 @@ public final class Secrets {
     boolean present(Sandboxes sandboxes, String sandboxId) {
         if (sandboxes.status(sandboxId).spec().isVm()) { // one look through the agent: they go in together
             try {
-                sandboxes.guestFiles(sandboxId).read(IN_SANDBOX + "/" + values.keySet().iterator().next(), 1);
+                SandboxMachinery.guestFiles(sandboxes, sandboxId).read(IN_SANDBOX + "/" + values.keySet().iterator().next(), 1);
                 return true;
             } catch (DavitException e) {
                 return false;

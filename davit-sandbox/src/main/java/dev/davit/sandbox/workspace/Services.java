@@ -13,6 +13,7 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.internal.HostFiles;
 import dev.davit.sandbox.internal.SandboxJson;
+import dev.davit.sandbox.internal.SandboxMachinery;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -263,7 +264,7 @@ public final class Services {
                     }
                 }
                 try {
-                    sandboxes.guestFiles(sandboxId).read("/" + rel, 1);
+                    SandboxMachinery.guestFiles(sandboxes, sandboxId).read("/" + rel, 1);
                     yield true;
                 } catch (DavitException e) {
                     yield e.kind() != Kind.NOT_FOUND; // a directory or a link is there too

@@ -343,7 +343,7 @@ public final class Shells {
         Path d = dir.resolve(id);
         try {
             // one JVM's reads take turns too (a file lock cannot be taken twice by one JVM: FileLocks)
-            return dev.davit.sandbox.FileLocks.holding(d.resolve("read.lock"), () -> readHolding(id, o, p, d));
+            return dev.davit.sandbox.backend.FileLocks.holding(d.resolve("read.lock"), () -> readHolding(id, o, p, d));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot read the output of shell " + id + ": " + e.getMessage());
         }

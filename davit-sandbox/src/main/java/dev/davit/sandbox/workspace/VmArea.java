@@ -3,9 +3,10 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
-import dev.davit.sandbox.GuestFiles;
+import dev.davit.sandbox.backend.GuestFiles;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.internal.SandboxMachinery;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -54,7 +55,7 @@ final class VmArea implements WorkspaceArea {
         if (sandboxes.status(sandboxId).status() != SandboxStatus.RUNNING) {
             sandboxes.start(sandboxId);
         }
-        return sandboxes.guestFiles(sandboxId);
+        return SandboxMachinery.guestFiles(sandboxes, sandboxId);
     }
 
     /** Starts the VM (the seed goes in through its agent) and puts {@code tree} in /workspace. */

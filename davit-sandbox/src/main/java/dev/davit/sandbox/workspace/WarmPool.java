@@ -3,7 +3,7 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.CreateSpec;
-import dev.davit.sandbox.Host;
+import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
@@ -414,7 +414,7 @@ public final class WarmPool implements AutoCloseable {
         }
     }
 
-    /** {@code <registry>/<id>}: this process, as {@link Host#record} writes it. */
+    /** {@code <registry>/<id>}: this process, as {@code Host.record} writes it. */
     private void register(String id) {
         try {
             Files.createDirectories(registry);

@@ -92,7 +92,7 @@ class WorkspaceCopies extends WorkspaceState {
     private Copied bounded(Workspace w, Path hostDest, java.util.function.Function<Export.Allowance, Copied> export) {
         Path state = stateDir.resolve(w.id());
         try {
-            return dev.davit.sandbox.FileLocks.holding(state.resolve(Export.LOCK), () -> {
+            return dev.davit.sandbox.backend.FileLocks.holding(state.resolve(Export.LOCK), () -> {
                 Export.Allowance a = Export.allowance(state, sandbox(w.id()).spec().limits().diskMiB(), hostDest);
                 Copied c = export.apply(a);
                 Export.record(state, a.used()[0]);

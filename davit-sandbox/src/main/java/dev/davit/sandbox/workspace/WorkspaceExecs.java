@@ -9,7 +9,7 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.SpooledExcerpt;
-import dev.davit.sandbox.Tees;
+import dev.davit.sandbox.backend.Tees;
 import dev.davit.sandbox.workspace.Workspaces.Executed;
 import dev.davit.sandbox.workspace.Workspaces.SpooledExecuted;
 import java.io.IOException;
@@ -103,8 +103,8 @@ class WorkspaceExecs extends WorkspaceState {
         Path state = stateDir.resolve(w.id());
         String execId = "e-" + dev.davit.oci.internal.RandomHex.of(6);
         // what is kept is taken after the redactor: the head and tail of the (redacted) streams, and their files
-        dev.davit.sandbox.CappedSink outHead = new dev.davit.sandbox.CappedSink(head);
-        dev.davit.sandbox.CappedSink errHead = new dev.davit.sandbox.CappedSink(head);
+        dev.davit.sandbox.backend.CappedSink outHead = new dev.davit.sandbox.backend.CappedSink(head);
+        dev.davit.sandbox.backend.CappedSink errHead = new dev.davit.sandbox.backend.CappedSink(head);
         OutputExcerpt.Tail outTail = new OutputExcerpt.Tail(tail);
         OutputExcerpt.Tail errTail = new OutputExcerpt.Tail(tail);
         Instant start = Instant.now();
@@ -190,8 +190,8 @@ class WorkspaceExecs extends WorkspaceState {
         SecretUse use = secretUse(w);
         Redactor r = use.redactor();
         List<String> cmd = use.command(argv, secretEnv, env, Secrets.SECRET_ENV);
-        dev.davit.sandbox.CappedSink out = new dev.davit.sandbox.CappedSink();
-        dev.davit.sandbox.CappedSink err = new dev.davit.sandbox.CappedSink();
+        dev.davit.sandbox.backend.CappedSink out = new dev.davit.sandbox.backend.CappedSink();
+        dev.davit.sandbox.backend.CappedSink err = new dev.davit.sandbox.backend.CappedSink();
         Redactor.Stream so = r.stream(Tees.of(out.stream(), stdoutTee));
         Redactor.Stream se = r.stream(Tees.of(err.stream(), stderrTee));
         Instant start = Instant.now();

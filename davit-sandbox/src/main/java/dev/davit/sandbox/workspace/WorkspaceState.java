@@ -159,7 +159,7 @@ class WorkspaceState {
 
     /**
      * Runs {@code action} holding workspace {@code id}'s lock ({@code <state>/workspace.lock}, across processes and
-     * threads: {@link dev.davit.sandbox.FileLocks}): its start, stop, reset, snapshots and removal act one after the
+     * threads: {@link dev.davit.sandbox.backend.FileLocks}): its start, stop, reset, snapshots and removal act one after the
      * other, so two MCP calls or two davits never interleave a reset's stop, swap and start with another's. An
      * unknown id is NOT_FOUND, also when it was removed while the caller waited. {@code id} may be a name:
      * {@code action} is given the id it named when the call began (a rename meanwhile changes nothing).
@@ -168,7 +168,7 @@ class WorkspaceState {
         String wid = get(id).id();
         Path d = stateDir.resolve(wid);
         try {
-            return dev.davit.sandbox.FileLocks.holding(d.resolve(LOCK_FILE), () -> {
+            return dev.davit.sandbox.backend.FileLocks.holding(d.resolve(LOCK_FILE), () -> {
                 get(wid); // not removed meanwhile
                 return action.apply(wid);
             });

@@ -12,8 +12,8 @@
  *       secrets' names;</li>
  *   <li>{@link dev.davit.sandbox.workspace.Services} and {@link dev.davit.sandbox.workspace.Shells} — a workspace's
  *       detached long-running commands and interactive terminals;</li>
- *   <li>{@link dev.davit.sandbox.workspace.Secrets} and {@link dev.davit.sandbox.workspace.Redactor} — values put into
- *       the sandbox and redacted from everything davit shows of it;</li>
+ *   <li>{@link dev.davit.sandbox.workspace.Secrets} — values put into the sandbox and redacted from everything davit
+ *       shows of it;</li>
  *   <li>{@link dev.davit.sandbox.workspace.ExecOutput} — the whole output of an exec whose excerpt was cut, read in
  *       pages;</li>
  *   <li>{@link dev.davit.sandbox.workspace.WarmPool} — started sandboxes kept ready so that a create is fast.</li>

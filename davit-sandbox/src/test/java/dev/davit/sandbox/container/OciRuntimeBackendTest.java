@@ -16,6 +16,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.internal.SandboxJson;
+import dev.davit.sandbox.internal.SandboxMachinery;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -388,9 +389,9 @@ class OciRuntimeBackendTest {
     void theRuntimesAreRegistered() throws IOException {
         setUp("crun");
         assertThat(Sandboxes.CONTAINER_RUNTIMES).containsExactly("bwrap", "crun", "runc");
-        assertThat(sandboxes.backend(spec("true").runtime("runc").build()).runtime()).isEqualTo("runc");
-        assertThat(sandboxes.backend(spec("true").runtime(null).build()).runtime()).isEqualTo("bwrap");
-        assertThatThrownBy(() -> sandboxes.backend(spec("true").runtime("kata").build()))
+        assertThat(SandboxMachinery.backend(sandboxes, spec("true").runtime("runc").build()).runtime()).isEqualTo("runc");
+        assertThat(SandboxMachinery.backend(sandboxes, spec("true").runtime(null).build()).runtime()).isEqualTo("bwrap");
+        assertThatThrownBy(() -> SandboxMachinery.backend(sandboxes, spec("true").runtime("kata").build()))
                 .hasMessageContaining("bwrap, crun, runc");
     }
 

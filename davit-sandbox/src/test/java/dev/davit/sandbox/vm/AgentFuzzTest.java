@@ -8,7 +8,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.ErrorAssert;
 import dev.davit.oci.unpack.TarExtractor;
 import dev.davit.sandbox.ExecResult;
-import dev.davit.sandbox.GuestFiles;
+import dev.davit.sandbox.backend.GuestFiles;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;

@@ -1,5 +1,8 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.Sandboxes;
 import java.io.OutputStream;
 
 /**
@@ -7,15 +10,10 @@ import java.io.OutputStream;
  * its sandbox, runs the command to completion (or its timeout) and deletes the sandbox, also on failure.
  */
 public interface Backend {
-    /** The container backend's name (the default backend). */
-    String CONTAINER = "container";
-    /** The microVM backend's name. */
-    String VM = "vm";
-
     /**
      * The backend this runtime belongs to.
      *
-     * @return {@link #CONTAINER} or {@link #VM}
+     * @return {@link Sandboxes#CONTAINER} or {@link Sandboxes#VM}
      */
     String name();
 

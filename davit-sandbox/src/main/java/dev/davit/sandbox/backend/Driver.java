@@ -1,5 +1,9 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
+import dev.davit.sandbox.Doctor;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.ServiceLoader;
@@ -9,13 +13,13 @@ import java.util.function.Consumer;
  * A sandbox backend as a package: its one-shot runtimes, its long-lived sandboxes, its {@code doctor} entries and the
  * clean-up of its orphaned runs. The core ({@link Sandboxes}, {@link Lifecycle}, {@link OneShot}, {@link Doctor})
  * knows backends only through this interface; each backend's package names its driver in
- * {@code META-INF/services/dev.davit.sandbox.Driver}, so a new backend is a new package and one line there.
+ * {@code META-INF/services/dev.davit.sandbox.backend.Driver}, so a new backend is a new package and one line there.
  */
 public interface Driver {
     /**
      * The backend's name, as {@code --backend} takes it.
      *
-     * @return {@link Backend#CONTAINER}, {@link Backend#VM} or a new backend's name
+     * @return {@link Sandboxes#CONTAINER}, {@link Sandboxes#VM} or a new backend's name
      */
     String name();
 
@@ -55,7 +59,7 @@ public interface Driver {
     }
 
     /**
-     * The drivers of this davit, the default backend ({@link Backend#CONTAINER}) first.
+     * The drivers of this davit, the default backend ({@link Sandboxes#CONTAINER}) first.
      *
      * @return the drivers found by {@link java.util.ServiceLoader}, loaded once
      */
@@ -66,7 +70,7 @@ public interface Driver {
     /**
      * The driver of a backend.
      *
-     * @param name the backend's name, e.g. {@link Backend#VM}
+     * @param name the backend's name, e.g. {@link Sandboxes#VM}
      * @return its driver, or null when this davit has none of that name
      */
     static Driver named(String name) {
@@ -82,7 +86,7 @@ public interface Driver {
     final class Loaded {
         static final List<Driver> ALL = ServiceLoader.load(Driver.class, Driver.class.getClassLoader()).stream()
                 .map(ServiceLoader.Provider::get)
-                .sorted(java.util.Comparator.comparing(d -> d.name().equals(Backend.CONTAINER) ? 0 : 1))
+                .sorted(java.util.Comparator.comparing(d -> d.name().equals(Sandboxes.CONTAINER) ? 0 : 1))
                 .toList();
 
         private Loaded() {

@@ -1,7 +1,9 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.davit.sandbox.Captured;
+import dev.davit.sandbox.ExecResult;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.Random;

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,5 +1,7 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
+import dev.davit.sandbox.Captured;
+import dev.davit.sandbox.ExecResult;
 import java.util.ArrayList;
 import java.util.List;
 

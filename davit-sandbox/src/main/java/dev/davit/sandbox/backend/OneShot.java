@@ -1,5 +1,7 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,7 +114,7 @@ public final class OneShot {
      * Removes the one-shot state directories under {@code stateDir} whose owner is gone: kills the recorded
      * process and everything under it (when its start time still matches), then deletes the directory.
      */
-    static List<String> reapOrphans(SandboxOptions options) {
+    public static List<String> reapOrphans(SandboxOptions options) {
         Path stateDir = options.stateDir();
         List<String> removed = new ArrayList<>();
         if (!Files.isDirectory(stateDir)) {

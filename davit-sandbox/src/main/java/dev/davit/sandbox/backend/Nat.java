@@ -1,8 +1,12 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.PortMapping;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.jail.IdRange;
 import dev.davit.sandbox.jail.Jail;
 import java.io.File;
@@ -68,7 +72,7 @@ public final class Nat {
     /** The sandbox's address behind slirp4netns (where published ports are forwarded to). */
     static final String GUEST_ADDRESS = "10.0.2.100";
     /** slirp4netns's pid and start time, in the sandbox's state directory. */
-    static final String PID_FILE = "slirp4netns.pid";
+    public static final String PID_FILE = "slirp4netns.pid";
     static final String LOG = "slirp4netns.log";
     /** The directory of slirp4netns's API socket, its uid's (as root), in the state directory. */
     static final String API_DIR = "slirp";
@@ -178,7 +182,7 @@ public final class Nat {
     }
 
     /** The TUN device slirp4netns opens inside the sandbox's namespace. */
-    static final Path TUN = Path.of("/dev/net/tun");
+    public static final Path TUN = Path.of("/dev/net/tun");
 
     /**
      * Why slirp4netns could not open {@code tun} for this user, or null when it can: without root it opens the device
@@ -545,9 +549,8 @@ public final class Nat {
                     + e.getMessage() + ")");
         }
         if (!reply.contains("\"return\"")) {
-            if (m.inUse()) { // taken since the check before the start (slirp4netns only says "failed")
-                throw m.busy();
-            }
+            // taken since the check before the start (slirp4netns only says "failed")
+            PortMapping.checkFree(List.of(m));
             String why = reply.replaceAll(".*\"desc\"\\s*:\\s*\"([^\"]*)\".*", "$1").strip();
             throw new DavitException(Kind.USAGE, "cannot publish " + m + ": " + (why.isEmpty() ? "refused" : why)
                     + "; choose another host port or address");

@@ -1,5 +1,6 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
+import dev.davit.sandbox.Sandboxes;
 import java.nio.file.Path;
 import java.util.List;
 

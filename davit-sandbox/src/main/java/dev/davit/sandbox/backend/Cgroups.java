@@ -1,8 +1,12 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.Totals;
 import dev.davit.sandbox.jail.NprocLimit;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -31,14 +35,23 @@ import java.util.stream.Stream;
  */
 public final class Cgroups {
     /** The CFS period davit uses: 100 ms. */
-    static final long CPU_PERIOD_US = 100_000;
+    public static final long CPU_PERIOD_US = 100_000;
+
+    /**
+     * The CFS quota per {@link #CPU_PERIOD_US} period of {@code cpus} CPUs, in microseconds (at least 1 ms; a
+     * cgroup's totals and one sandbox's limits alike).
+     */
+    public static long cpuQuotaUs(double cpus) {
+        return Math.max(1000, Math.round(cpus * CPU_PERIOD_US));
+    }
+
     /** The state directory's record of the sandbox's cgroups, one directory a line. */
     static final String RECORD = "cgroups";
     /** Written by the join step when it could not enter a cgroup (tells it apart from a command's exit 125). */
     public static final String JOIN_FAILED = "cgroup-failed";
     static final List<String> CONTROLLERS = List.of("memory", "cpu", "pids");
     /** How davit's cgroups are named below the base. */
-    static final String PARENT = "davit";
+    public static final String PARENT = "davit";
     /** How the cgroup of a state directory's totals is named below {@value #PARENT} ({@link #setTotals}). */
     static final String TOTALS_PREFIX = "totals-";
     /** The fix named by every "limits are not possible here" error. */
@@ -52,17 +65,17 @@ public final class Cgroups {
      * hierarchy; v2: the parent of davit's own cgroup), or why not; {@code own} is the {@code cgroup.procs} of a
      * cgroup this process is in (for {@link #prime}), or null.
      */
-    record Support(Map<String, Path> bases, Set<String> v2, String problem, Path own) {
+    public record Support(Map<String, Path> bases, Set<String> v2, String problem, Path own) {
         Support(Map<String, Path> bases, Set<String> v2, String problem) {
             this(bases, v2, problem, null);
         }
 
-        boolean available() {
+        public boolean available() {
             return problem == null;
         }
 
         /** e.g. {@code memory,cpu,pids: cgroup v1 (/sys/fs/cgroup/memory/...)}. */
-        String describe() {
+        public String describe() {
             if (!available()) {
                 return problem;
             }
@@ -75,14 +88,14 @@ public final class Cgroups {
     /** The last {@link #recentProbe} and when it ran ({@link System#nanoTime}). */
     private static volatile Object[] lastProbe;
     /** How long a probe's answer is reused: a command's limits check and its cgroup set-up share one. */
-    static final long PROBE_REUSE_NANOS = TimeUnit.SECONDS.toNanos(2);
+    public static final long PROBE_REUSE_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     /**
      * {@link #probe}, reused for {@link #PROBE_REUSE_NANOS}: {@code davit run} asks whether limits can be
      * enforced, then makes its cgroups a few milliseconds later, and the host's answer does not change in between
      * (a long-lived process still sees a change after two seconds).
      */
-    static Support recentProbe() {
+    public static Support recentProbe() {
         Object[] last = lastProbe;
         long now = System.nanoTime();
         if (last != null && now - (Long) last[1] < PROBE_REUSE_NANOS) {
@@ -94,7 +107,7 @@ public final class Cgroups {
     }
 
     /** What this host and user allow (reads /proc/mounts and /proc/self/cgroup). */
-    static Support probe() {
+    public static Support probe() {
         Map<String, Path> v1Mounts = new LinkedHashMap<>();
         Path v2Mount = null;
         Map<String, String> ownPaths = new LinkedHashMap<>();
@@ -212,7 +225,7 @@ public final class Cgroups {
      * a row cost 9-23, 0.1 and 0.0 ms); started here, that wait overlaps the spawn instead of following it. Best
      * effort: nothing changes if it fails.
      */
-    static Thread prime(Support s) {
+    public static Thread prime(Support s) {
         Path own = s.own();
         if (own == null) {
             return null;
@@ -330,7 +343,7 @@ public final class Cgroups {
      * @throws DavitException USAGE when this host cannot enforce limits, or when a sandbox below has a limit that the
      *                        kernel does not allow under the new totals; INTERNAL when the cgroup cannot be made
      */
-    static List<Path> setTotals(Path stateDir, Totals totals) {
+    public static List<Path> setTotals(Path stateDir, Totals totals) {
         Support s = recentProbe();
         if (!s.available()) {
             if (!totals.any()) {
@@ -507,10 +520,10 @@ public final class Cgroups {
             if (l.cpus() > 0) {
                 Path d = dirs.get("cpu");
                 if (v2.contains("cpu")) {
-                    write(d.resolve("cpu.max"), l.cpuQuotaUs() + " " + CPU_PERIOD_US);
+                    write(d.resolve("cpu.max"), cpuQuotaUs(l.cpus()) + " " + CPU_PERIOD_US);
                 } else {
                     write(d.resolve("cpu.cfs_period_us"), Long.toString(CPU_PERIOD_US));
-                    write(d.resolve("cpu.cfs_quota_us"), Long.toString(l.cpuQuotaUs()));
+                    write(d.resolve("cpu.cfs_quota_us"), Long.toString(cpuQuotaUs(l.cpus())));
                 }
             }
             if (l.pids() > 0) {
@@ -542,7 +555,7 @@ public final class Cgroups {
                 writeIfExists(memsw, v);
             }
             Path c = dirs.get("cpu");
-            String quota = t.cpus() > 0 ? Long.toString(t.asLimits().cpuQuotaUs()) : v2.contains("cpu") ? "max" : "-1";
+            String quota = t.cpus() > 0 ? Long.toString(cpuQuotaUs(t.cpus())) : v2.contains("cpu") ? "max" : "-1";
             if (v2.contains("cpu")) {
                 write(c.resolve("cpu.max"), quota + " " + CPU_PERIOD_US);
             } else {

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,7 +15,7 @@ import java.util.List;
  * ones this process may use, starting at one chosen by the sandbox's id, so that sandboxes spread over the CPUs and
  * every exec of one sandbox sees the same.
  */
-final class CpuAffinity {
+public final class CpuAffinity {
     private CpuAffinity() {
     }
 
@@ -43,7 +43,7 @@ final class CpuAffinity {
     }
 
     /** The CPUs this process may run on ({@code Cpus_allowed_list} of /proc/self/status), in order; empty if unknown. */
-    static List<Integer> allowed() {
+    public static List<Integer> allowed() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("Cpus_allowed_list:")) {

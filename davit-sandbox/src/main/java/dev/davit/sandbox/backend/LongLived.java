@@ -1,7 +1,12 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.Spawned;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

@@ -1,7 +1,8 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.SandboxOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

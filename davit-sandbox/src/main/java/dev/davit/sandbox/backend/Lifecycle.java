@@ -1,9 +1,16 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
-import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
+import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.PortMapping;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -32,7 +39,7 @@ public final class Lifecycle {
     private final SandboxOptions options;
     private final Map<String, LongLived> backends = new java.util.LinkedHashMap<>();
 
-    Lifecycle(SandboxOptions options) {
+    public Lifecycle(SandboxOptions options) {
         this.options = options;
         for (Driver d : Driver.all()) {
             backends.put(d.name(), d.longLived(options, this::save));
@@ -40,7 +47,7 @@ public final class Lifecycle {
     }
 
     /** The long-lived side of backend {@code name} (one of {@link Driver#all}'s). */
-    LongLived backend(String name) {
+    public LongLived backend(String name) {
         LongLived b = backends.get(name);
         if (b == null) {
             throw new DavitException(Kind.USAGE, "unknown backend '" + name + "'; available: "
@@ -50,11 +57,11 @@ public final class Lifecycle {
     }
 
     /** The long-lived side of sandbox {@code s}'s backend. */
-    LongLived of(Sandbox s) {
+    public LongLived of(Sandbox s) {
         return backend(s.spec().backend());
     }
 
-    Sandbox create(CreateSpec spec) {
+    public Sandbox create(CreateSpec spec) {
         String id = "sbx-" + dev.davit.oci.internal.RandomHex.of(6);
         Path dir = options.stateDir().resolve(id);
         CreateSpec resolved = backend(spec.backend()).prepare(spec, dir);
@@ -63,7 +70,7 @@ public final class Lifecycle {
         return s;
     }
 
-    Sandbox start(String id) {
+    public Sandbox start(String id) {
         return locked(id, () -> startLocked(id));
     }
 
@@ -80,7 +87,7 @@ public final class Lifecycle {
     }
 
     /** The files of running sandbox {@code id} whose files are not on the host, through its agent. */
-    GuestFiles guestFiles(String id) {
+    public GuestFiles guestFiles(String id) {
         Sandbox s = status(id);
         GuestFiles files = of(s).guestFiles(s); // a container refuses: its files are on the host
         if (s.status() != SandboxStatus.RUNNING) {
@@ -90,14 +97,14 @@ public final class Lifecycle {
         return files;
     }
 
-    ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                    java.io.InputStream stdin, java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
+    public ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
+                           java.io.InputStream stdin, java.io.OutputStream stdoutTee, java.io.OutputStream stderrTee) {
         return exec(id, argv, env, workdir, timeout, 0, ExecResult.MAX_CAPTURED_BYTES, stdin, stdoutTee, stderrTee);
     }
 
-    ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
-                    long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
-                    java.io.OutputStream stderrTee) {
+    public ExecResult exec(String id, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
+                           long maxOutput, int capture, java.io.InputStream stdin, java.io.OutputStream stdoutTee,
+                           java.io.OutputStream stderrTee) {
         long t0 = System.nanoTime();
         if (argv == null || argv.isEmpty()) {
             throw new DavitException(Kind.USAGE, "give a command to run");
@@ -111,7 +118,7 @@ public final class Lifecycle {
         return of(s).exec(s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0);
     }
 
-    Sandbox stop(String id) {
+    public Sandbox stop(String id) {
         return locked(id, () -> stopLocked(id));
     }
 
@@ -129,7 +136,7 @@ public final class Lifecycle {
     }
 
     /** See {@link Sandboxes#expireAfter}. */
-    Sandbox expireAfter(String id, Duration ttl) {
+    public Sandbox expireAfter(String id, Duration ttl) {
         return locked(id, () -> {
             Sandbox s = status(id);
             Duration t = ttl == null ? null : Duration.between(s.createdAt(), Instant.now()).plus(ttl);
@@ -139,7 +146,7 @@ public final class Lifecycle {
         });
     }
 
-    void rm(String id) {
+    public void rm(String id) {
         locked(id, () -> {
             Sandbox s = status(id);
             kill(s);
@@ -175,7 +182,7 @@ public final class Lifecycle {
     }
 
     /** The recorded state, with RUNNING turned into FAILED when its processes are gone or their pids reused. */
-    Sandbox status(String id) {
+    public Sandbox status(String id) {
         return find(id).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, "no sandbox " + id));
     }
 
@@ -205,7 +212,7 @@ public final class Lifecycle {
         return Optional.of(s);
     }
 
-    List<Sandbox> list() {
+    public List<Sandbox> list() {
         List<Sandbox> out = new ArrayList<>();
         if (!Files.isDirectory(options.stateDir())) {
             return out;
@@ -222,7 +229,7 @@ public final class Lifecycle {
     }
 
     /** Removes sandboxes whose ttl has passed and failed ones, except those of {@code keep}; returns them. */
-    List<Sandbox> reap(java.util.Set<String> keep) {
+    public List<Sandbox> reap(java.util.Set<String> keep) {
         Instant now = Instant.now();
         List<Sandbox> removed = new ArrayList<>();
         for (Sandbox s : list()) {
@@ -280,7 +287,7 @@ public final class Lifecycle {
         }
     }
 
-    Path dir(String id) {
+    public Path dir(String id) {
         return options.stateDir().resolve(id);
     }
 

@@ -1,4 +1,4 @@
-package dev.davit.sandbox;
+package dev.davit.sandbox.backend;
 
 import dev.davit.oci.internal.FileLocking;
 import java.io.IOException;

@@ -1,0 +1,15 @@
+/**
+ * The backends' interface and the machinery they share, beneath the API ({@link dev.davit.sandbox.Sandboxes}) and
+ * not exported: a backend is a package of davit's ({@code container}, {@code vm}) whose
+ * {@link dev.davit.sandbox.backend.Driver} the core finds with {@code ServiceLoader}, giving its one-shot
+ * {@link dev.davit.sandbox.backend.Backend}s and its {@link dev.davit.sandbox.backend.LongLived} sandboxes (with their
+ * {@link dev.davit.sandbox.backend.GuestFiles} and {@link dev.davit.sandbox.backend.OfflineDisk}).
+ * {@link dev.davit.sandbox.backend.Lifecycle} keeps long-lived sandboxes' state over them and
+ * {@link dev.davit.sandbox.backend.OneShot} one-shot runs'; {@link dev.davit.sandbox.backend.Host} (processes, tools),
+ * {@link dev.davit.sandbox.backend.Cgroups} (limits), {@link dev.davit.sandbox.backend.Nat} (slirp4netns),
+ * {@link dev.davit.sandbox.backend.FileLocks}, and output capture ({@link dev.davit.sandbox.backend.Tees},
+ * {@link dev.davit.sandbox.backend.CappedSink}, {@link dev.davit.sandbox.backend.Capper}) serve every backend. The
+ * workspace code reaches a sandbox's guest files and offline disk through
+ * {@link dev.davit.sandbox.internal.SandboxMachinery}.
+ */
+package dev.davit.sandbox.backend;
