@@ -59,7 +59,7 @@ class ApiSurfaceTest {
      * they share: {@code dev.davit.sandbox.backend}) stays in a package the modules do not export.
      */
     static final Map<String, List<String>> EXPORTED = Map.ofEntries(
-            Map.entry("dev.davit", List.of("Davit", "Davit$Builder", "OpenWorkspace")),
+            Map.entry("dev.davit", List.of("Davit", "Davit$Builder", "Davit$WorkspaceBuilder", "OpenShell", "OpenWorkspace")),
             Map.entry("dev.davit.env", List.of("Catalog", "Environment", "Environment$Kind", "Environment$Source")),
             Map.entry("dev.davit.env.catalog", List.of("CatalogCache", "CatalogOptions", "CatalogParser",
                     "CatalogResolver", "CatalogResolver$Origin", "CatalogResolver$Resolved", "Catalogs",
