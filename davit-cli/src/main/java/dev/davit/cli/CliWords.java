@@ -37,6 +37,7 @@ public final class CliWords {
         INPUTS.put(Input.MAX_OUTPUT, "--max-output");
         INPUTS.put(Input.EXEC_MAX_OUTPUT, "--max-output");
         INPUTS.put(Input.SANDBOX_EXEC_MAX_OUTPUT, "--max-output");
+        INPUTS.put(Input.ANY_MAX_OUTPUT, "--max-output");
         INPUTS.put(Input.RUNTIME, "--runtime");
         INPUTS.put(Input.WORKDIR, "--workdir");
         INPUTS.put(Input.TIMEOUT, "--timeout");
@@ -82,6 +83,7 @@ public final class CliWords {
         ACTIONS.put(Action.START_SANDBOX, "'davit sandbox start {0}'");
         ACTIONS.put(Action.LIST_WORKSPACES, "'davit workspace ls'");
         ACTIONS.put(Action.START_WORKSPACE, "'davit workspace start {0}'");
+        ACTIONS.put(Action.START_IT, "'davit workspace start'");
         ACTIONS.put(Action.STOP_WORKSPACE, "'davit workspace stop {0}'");
         ACTIONS.put(Action.RESTART_WORKSPACE, "'davit workspace stop' and 'davit workspace start'");
         ACTIONS.put(Action.DELETE_WORKSPACE, "'davit workspace rm {0}'");
@@ -95,7 +97,6 @@ public final class CliWords {
         ACTIONS.put(Action.CLOSE_SHELL, "'davit workspace shell close {0} SHELL'");
         ACTIONS.put(Action.LIST_SHELLS, "'davit workspace shell ls {0}'");
         ACTIONS.put(Action.READ_SHELL, "'davit workspace shell read {0} {1}'");
-        ACTIONS.put(Action.READ_SHELL_REST, "'davit workspace shell read'");
         ACTIONS.put(Action.READ_FILES, "'davit workspace file ls|read' or 'davit workspace export'");
         ACTIONS.put(Action.READ_FILE_PART, "davit workspace file read --max-bytes N");
         ACTIONS.put(Action.EXPORT_WORKSPACE, "'davit workspace export'");

@@ -37,6 +37,8 @@ public enum Action {
     LIST_WORKSPACES(0, "Workspaces.list()"),
     /** Start workspace (argument 0). */
     START_WORKSPACE(1, "Workspaces.start(\"{0}\")"),
+    /** Start the workspace (no id at hand). */
+    START_IT(0, "Workspaces.start(id)"),
     /** Stop workspace (argument 0). */
     STOP_WORKSPACE(1, "Workspaces.stop(\"{0}\")"),
     /** Stop and start the workspace. */
@@ -63,8 +65,6 @@ public enum Action {
     LIST_SHELLS(1, "Workspaces.shells(\"{0}\").list()"),
     /** Read the output of shell (argument 1). */
     READ_SHELL(2, "Workspaces.shells(\"{0}\").read(\"{1}\", options)"),
-    /** Read the shell's output. */
-    READ_SHELL_REST(0, "Shells.read(id, options)"),
     /** List, read or export the workspace's files. */
     READ_FILES(0, "Workspaces.listFiles, Workspaces.readFile or Workspaces.export"),
     /** Read the first bytes of a file. */

@@ -48,8 +48,8 @@ public final class Message {
     }
 
     /**
-     * A message of {@code parts}, in order: each a {@link String} (plain text), an {@link Input} or a {@link Fix};
-     * anything else is taken as plain text by its {@code toString()}.
+     * A message of {@code parts}, in order: each a {@link String} (plain text), an {@link Input}, a {@link Fix} or
+     * another {@code Message} (its parts); anything else is taken as plain text by its {@code toString()}.
      *
      * @param parts the pieces
      * @return the message, with no subject and no value
@@ -57,14 +57,31 @@ public final class Message {
     public static Message of(Object... parts) {
         List<Part> list = new ArrayList<>(parts.length);
         for (Object o : parts) {
-            Part p = o instanceof Part part ? part : new Text(String.valueOf(o));
-            if (p instanceof Text t && !list.isEmpty() && list.getLast() instanceof Text last) {
-                list.set(list.size() - 1, new Text(last.text() + t.text()));
+            if (o instanceof Message m) {
+                m.parts.forEach(p -> add(list, p));
             } else {
-                list.add(p);
+                add(list, o instanceof Part part ? part : new Text(String.valueOf(o)));
             }
         }
         return new Message(list, null, null);
+    }
+
+    private static void add(List<Part> list, Part p) {
+        if (p instanceof Text t && !list.isEmpty() && list.getLast() instanceof Text last) {
+            list.set(list.size() - 1, new Text(last.text() + t.text()));
+        } else {
+            list.add(p);
+        }
+    }
+
+    /**
+     * The message of {@code t}: a davit error's as data, any other's as plain text.
+     *
+     * @param t an exception
+     * @return its message
+     */
+    public static Message from(Throwable t) {
+        return t instanceof DavitException de ? de.message() : of(String.valueOf(t.getMessage()));
     }
 
     /**

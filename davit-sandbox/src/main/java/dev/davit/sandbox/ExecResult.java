@@ -34,10 +34,10 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
     /** Refuses an output limit below 0 (0: none); {@code what} names it in the caller's terms. */
-    static void checkMaxOutput(long maxOutput, String what) {
+    static void checkMaxOutput(long maxOutput, dev.davit.oci.Input what) {
         if (maxOutput < 0) {
-            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
-                    + " must be a positive number of bytes, not " + maxOutput);
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, dev.davit.oci.Message.of(
+                    what, " must be a positive number of bytes, not " + maxOutput).value(maxOutput));
         }
     }
 

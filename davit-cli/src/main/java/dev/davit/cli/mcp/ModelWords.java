@@ -51,6 +51,7 @@ final class ModelWords {
         INPUTS.put(Input.MAX_OUTPUT, "'max_output'");
         INPUTS.put(Input.EXEC_MAX_OUTPUT, "'max_output'");
         INPUTS.put(Input.SANDBOX_EXEC_MAX_OUTPUT, "'max_output'");
+        INPUTS.put(Input.ANY_MAX_OUTPUT, "'max_output'");
         INPUTS.put(Input.RUNTIME, "the server's runtime");
         INPUTS.put(Input.WORKDIR, "'workdir'");
         INPUTS.put(Input.TIMEOUT, "'timeout'");
@@ -96,6 +97,7 @@ final class ModelWords {
         plain(Action.START_SANDBOX, "start it again");
         tool(Action.LIST_WORKSPACES, "workspace_list", "the workspaces");
         tool(Action.START_WORKSPACE, "workspace_start", "start the workspace");
+        tool(Action.START_IT, "workspace_start", "start the workspace");
         tool(Action.STOP_WORKSPACE, "workspace_stop", "stop the workspace");
         said(Action.RESTART_WORKSPACE, List.of("workspace_stop", "workspace_start"), "workspace_stop and"
                 + " workspace_start", "stopping and starting the workspace");
@@ -110,7 +112,6 @@ final class ModelWords {
         tool(Action.CLOSE_SHELL, "workspace_shell_close", "closing a shell");
         plain(Action.LIST_SHELLS, "the shells open in the workspace");
         tool(Action.READ_SHELL, "workspace_shell_read", "reading the shell");
-        tool(Action.READ_SHELL_REST, "workspace_shell_read", "reading the shell");
         said(Action.READ_FILES, List.of("workspace_file_list", "workspace_file_read", "workspace_export"),
                 "workspace_file_list, workspace_file_read or workspace_export", "reading its files");
         said(Action.READ_FILE_PART, List.of("workspace_file_read"), "workspace_file_read with 'max_bytes'",
