@@ -1,5 +1,7 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.oci.Action;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.CappedSink;
 import dev.davit.sandbox.Host;
 import dev.davit.sandbox.Backend;
@@ -436,8 +438,8 @@ public final class BwrapBackend implements Backend {
         String s = stderr.text();
         if (rc == 125 && s.startsWith("davit: ") && s.indexOf('\n') == s.length() - 1) {
             // a step of davit's before the command ran (Subids.chain): its one line
-            throw new DavitException(Kind.INTERNAL, s.substring("davit: ".length()).strip()
-                    + "; see Sandboxes.doctor()");
+            throw new DavitException(Kind.INTERNAL, Message.of(s.substring("davit: ".length()).strip()
+                    + "; see ", Action.DOCTOR.fix()));
         }
         if (rc == 125 && s.startsWith("davit-exec: Can't chdir to ") && s.indexOf('\n') == s.length() - 1) {
             // davit-exec's exec step, in bubblewrap's words; its 126/127 for a command that cannot be run or found

@@ -61,7 +61,7 @@ final class ContainerDoctor {
             return new Doctor.Backend(Doctor.JAIL, true, "sandbox root is host uid " + r.uid() + " (davit's range in /etc/subuid),"
                     + " with an idmapped rootfs, the default capabilities, masked /proc and the seccomp filter", facts);
         } catch (dev.davit.oci.DavitException e) {
-            return new Doctor.Backend(Doctor.JAIL, false, e.getMessage(), facts);
+            return new Doctor.Backend(Doctor.JAIL, false, e.message(), facts);
         }
     }
 
@@ -224,9 +224,10 @@ final class ContainerDoctor {
                 usable &= !g.name().equals(Rootless.USER_NAMESPACES);
             }
         }
-        return new Doctor.Backend(Doctor.JAIL, usable, "sandbox root is this user, never host root; one-shot runs and execs get the"
-                + " seccomp filter, no_new_privs and no more than the default capabilities" + (missing.isEmpty() ? ""
-                : "; missing here: " + String.join(", ", missing) + " (see the facts for each fix; a sandbox that"
-                + " needs one is refused unless " + Rootless.OPT_OUT + ")"), facts);
+        return new Doctor.Backend(Doctor.JAIL, usable, dev.davit.oci.Message.of("sandbox root is this user, never"
+                + " host root; one-shot runs and execs get the seccomp filter, no_new_privs and no more than the default"
+                + " capabilities", missing.isEmpty() ? "" : dev.davit.oci.Message.of("; missing here: "
+                + String.join(", ", missing) + " (see the facts for each fix; a sandbox that needs one is refused"
+                + " unless ", Rootless.OPT_OUT, ")")), facts);
     }
 }
