@@ -73,6 +73,11 @@ public final class CliWords {
         ACTIONS.put(Action.TAGS, "'davit tags {0}'");
         ACTIONS.put(Action.PULL, "'davit pull {0}'");
         ACTIONS.put(Action.PULL_PLATFORM, "'davit pull --platform {1} {0}'");
+        ACTIONS.put(Action.PLATFORM_OF, "--platform {0}");
+        ACTIONS.put(Action.INSECURE_REGISTRY_OF, "--insecure-registry {0}");
+        ACTIONS.put(Action.MAP_ENTRY, "--map {0}");
+        ACTIONS.put(Action.AS_REF, "--as REF");
+        ACTIONS.put(Action.REPOSITORY_OF, "--repo {0}");
         ACTIONS.put(Action.FSCK, "'davit fsck'");
         ACTIONS.put(Action.FSCK_REPAIR, "'davit fsck --repair'");
         ACTIONS.put(Action.IMAGES, "'davit images'");

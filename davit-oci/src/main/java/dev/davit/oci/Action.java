@@ -17,6 +17,16 @@ public enum Action {
     PULL(1, "DavitClient.pull(\"{0}\", ...)"),
     /** Pull image (argument 0) for platform (argument 1). */
     PULL_PLATFORM(2, "DavitClient.pull(\"{0}\", PlatformSelector.of(Platform.parse(\"{1}\")), ...)"),
+    /** Choose platform (argument 0) of an image. */
+    PLATFORM_OF(1, "PlatformSelector.of(Platform.parse(\"{0}\"))"),
+    /** Reach registry (argument 0) over plain HTTP. */
+    INSECURE_REGISTRY_OF(1, "ClientOptions.withInsecureRegistries(Set.of(\"{0}\"))"),
+    /** Name a bundle entry: (argument 0) is NAME=REF. */
+    MAP_ENTRY(1, "ImportOptions.withMap({0})"),
+    /** Name the only entry of a bundle. */
+    AS_REF(0, "ImportOptions.withAs(REF)"),
+    /** Import every entry into repository (argument 0). */
+    REPOSITORY_OF(1, "ImportOptions.withRepository({0})"),
     /** Check the store. */
     FSCK(0, "DavitClient.fsck(false)"),
     /** Check the store and remove what is damaged. */

@@ -87,6 +87,11 @@ final class ModelWords {
         plain(Action.TAGS, "check the repository's tags");
         plain(Action.PULL, "pull {0}");
         plain(Action.PULL_PLATFORM, "pull {0} for {1}");
+        plain(Action.PLATFORM_OF, "platform {0}");
+        plain(Action.INSECURE_REGISTRY_OF, "the server's insecure registry {0}");
+        plain(Action.MAP_ENTRY, "a reference per entry ({0})");
+        plain(Action.AS_REF, "one reference");
+        plain(Action.REPOSITORY_OF, "one repository ({0})");
         plain(Action.FSCK, "check the server's store");
         plain(Action.FSCK_REPAIR, "repair the server's store");
         plain(Action.IMAGES, "the store's images");
