@@ -1,6 +1,5 @@
 package dev.davit.sandbox.jail;
 
-import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Message;
@@ -278,7 +277,7 @@ public final class Jail {
     public static DavitException jailFailure(int rc, String stderr) {
         if (rc == 125 && stderr.startsWith("davit-exec: ") && stderr.indexOf('\n') == stderr.length() - 1) {
             return new DavitException(Kind.INTERNAL, Message.of("the sandbox could not be set up: " + stderr.strip()
-                    + " (see ", Action.DOCTOR.fix(), ")"));
+                    + " (see ", dev.davit.oci.Action.DOCTOR.fix(), ")"));
         }
         return null;
     }
@@ -355,7 +354,7 @@ public final class Jail {
         }
         Throwable e = (Throwable) r;
         throw new DavitException(Kind.INTERNAL, Message.of("cannot set up the sandbox's root: " + e.getMessage()
-                + " (see ", Action.DOCTOR.fix(), ")"));
+                + " (see ", dev.davit.oci.Action.DOCTOR.fix(), ")"));
     }
 
     /**
