@@ -62,7 +62,7 @@ final class DiskReader {
     List<Workspaces.FileInfo> list(String path, boolean recursive) {
         if (!vm()) {
             try (WorkspaceArea.View v = layer(); Dir ws = v.open()) {
-                return Workspaces.listIn(ws, path, recursive, w.id());
+                return WorkspaceFiles.listIn(ws, path, recursive, w.id());
             } catch (IOException e) {
                 throw ContainerArea.fileError(e, path, "list");
             }

@@ -1,0 +1,260 @@
+package dev.davit.sandbox.workspace;
+
+import static dev.davit.sandbox.workspace.Workspaces.MOUNT;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.internal.Fs;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.unpack.TarExtractor;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.internal.WorkspaceJson;
+import dev.davit.sandbox.workspace.Workspaces.Reaped;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A workspace's life: create (seed, baseline, a sandbox of its own or a spare's, secrets, the claim made good),
+ * start, stop, remove, and reap those whose ttl passed or whose sandbox is gone. Behind {@link Workspaces}, whose
+ * methods of the same names document them.
+ */
+class WorkspaceLife extends WorkspaceState {
+    private final WarmPool spares;
+    /** The owner {@link #create} records; null: the operator. */
+    private final String owner;
+
+    WorkspaceLife(WorkspaceState state, WarmPool spares, String owner) {
+        super(state);
+        this.spares = spares;
+        this.owner = owner;
+    }
+
+    private static final String DIR = "workspace";
+
+    Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels, Secrets secrets,
+                     java.util.function.IntConsumer admit) {
+        if (name != null) {
+            WorkspaceLabels.checkName(name);
+        }
+        Map<String, String> checked = WorkspaceLabels.check(labels);
+        if (!spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
+            throw new DavitException(Kind.USAGE, "the environment already has " + MOUNT + "; workspaces need an"
+                    + " environment without it");
+        }
+        if (seed != null && !Files.exists(seed)) {
+            throw new DavitException(Kind.USAGE, "no seed " + seed + "; give a directory or a .tar, .tar.gz or"
+                    + " .tar.zst file");
+        }
+        if (spec.isVm() && !spec.publish().isEmpty()) { // as the microVM's start would, before anything is made
+            throw new DavitException(Kind.USAGE, "CreateSpec.Builder.publish is not available for microVM workspaces yet; use the"
+                    + " container backend to serve to the host");
+        }
+        String id = "ws-" + dev.davit.oci.internal.RandomHex.of(6);
+        Claims.Claim claim = claims.holding(() -> {
+            List<Claims.Pending> pending = claims.pending();
+            if (name != null) {
+                checkNameFree(name, null, pending);
+            }
+            if (admit != null) {
+                admit.accept(list().size() + pending.size());
+            }
+            return claims.claim(id, name);
+        });
+        Path tmp = claims.tmpDir(id);
+        Sandbox s = null;
+        try {
+            Path baseline = tmp.resolve("baseline");
+            Files.createDirectories(baseline);
+            if (!spec.isVm()) {
+                // its baseline, snapshots and exports' counts out of other users' reach: what the sandbox made
+                // (a setuid file, a world-writable directory) is never theirs to use
+                Files.setPosixFilePermissions(tmp, Tree.perms(0700));
+            }
+            seed(seed, baseline);
+            Files.setPosixFilePermissions(baseline, Tree.perms(0755));
+            Map<String, Tree.Entry> entries = Tree.walk(baseline);
+            long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
+            s = spare(spec);
+            secrets.save(tmp);
+            Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
+                    seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes, checked,
+                    secrets.metadata(), owner);
+            WorkspaceArea area = area(w, tmp);
+            // a new container's layer is seeded before its first start, a spare's /workspace through the root of
+            // the running sandbox (nothing has run in it but its keeper); a microVM's disk through the agent of its
+            // started VM
+            area.seed(baseline);
+            if (sandboxes.status(s.id()).status() != SandboxStatus.RUNNING) {
+                sandboxes.start(s.id());
+            }
+            secrets.materialise(sandboxes, s.id(), id, tmp);
+            if (!spec.isVm()) {
+                try (WorkspaceArea.View v = area.view()) {
+                    v.open().close();
+                } catch (DavitException e) {
+                    throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a"
+                            + " read-only root and workspaces cannot be written; see Sandboxes.doctor() (container"
+                            + " entries; " + e.getMessage() + ")");
+                }
+            }
+            Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(w)), tmp);
+            claims.holding(() -> {
+                try {
+                    claim.commit(stateDir.resolve(id));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                return null;
+            });
+            return w;
+        } catch (IOException | RuntimeException e) {
+            claim.close();
+            if (s != null) {
+                try {
+                    sandboxes.rm(s.id());
+                } catch (RuntimeException ignored) {
+                    // the original error matters more
+                }
+            }
+            delete(tmp);
+            if (e instanceof DavitException d) {
+                throw d;
+            }
+            throw new DavitException(Kind.STORE, "cannot create the workspace in " + stateDir + ": "
+                    + (e instanceof java.io.UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
+        }
+    }
+
+    /**
+     * The sandbox of a new workspace of {@code spec}: a spare of the pool's, with the workspace's ttl, else a new
+     * one (created, not started).
+     */
+    private Sandbox spare(CreateSpec spec) {
+        String spare = spares == null ? null : spares.take(spec);
+        if (spare != null) {
+            try {
+                return sandboxes.expireAfter(spare, spec.ttl());
+            } catch (RuntimeException e) { // e.g. reaped meanwhile: made anew
+                try {
+                    sandboxes.rm(spare);
+                } catch (RuntimeException ignored) {
+                    // gone already; else its ttl lets a reap remove it
+                }
+            }
+        }
+        return sandboxes.create(spec);
+    }
+
+    private static void seed(Path seed, Path baseline) throws IOException {
+        if (seed == null) {
+            return;
+        }
+        if (Files.isDirectory(seed)) {
+            Tree.copy(seed, baseline);
+            return;
+        }
+        String n = seed.getFileName().toString();
+        if (!(n.endsWith(".tar") || n.endsWith(".tar.gz") || n.endsWith(".tgz") || n.endsWith(".tar.zst"))) {
+            throw new DavitException(Kind.USAGE, "cannot seed from " + seed + "; give a directory or a .tar, .tar.gz"
+                    + " or .tar.zst file");
+        }
+        TarExtractor.extract(seed, baseline);
+    }
+
+    Sandbox start(String id) {
+        return locked(id, wid -> {
+            Workspace w = get(wid);
+            Sandbox s = sandboxes.start(w.sandboxId());
+            secrets(w).materialise(sandboxes, w.sandboxId(), wid, stateDir.resolve(wid));
+            return s;
+        });
+    }
+
+    Sandbox stop(String id) {
+        return locked(id, wid -> {
+            endProcesses(wid);
+            return sandboxes.stop(get(wid).sandboxId());
+        });
+    }
+
+    void rm(String id) {
+        locked(id, wid -> {
+            rmLocked(wid);
+            return null;
+        });
+    }
+
+    private void rmLocked(String id) {
+        Workspace w = get(id);
+        try {
+            endProcesses(id);
+        } catch (DavitException e) {
+            // the sandbox's removal below ends them anyway
+        }
+        try {
+            sandboxes.rm(w.sandboxId());
+        } catch (DavitException e) {
+            if (e.kind() != Kind.NOT_FOUND) {
+                throw e;
+            }
+        }
+        Path gone = stateDir.resolve("." + w.id() + ".rm");
+        try {
+            Files.move(stateDir.resolve(w.id()), gone, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot remove workspace " + w.id() + ": " + e.getMessage());
+        }
+        delete(gone);
+    }
+
+    List<Reaped> reap(java.util.function.Predicate<Workspace> which) {
+        Instant now = Instant.now();
+        List<Reaped> out = new ArrayList<>();
+        for (Workspace w : list()) {
+            if (!which.test(w)) {
+                continue;
+            }
+            String reason = null;
+            if (w.ttl() != null && now.isAfter(w.createdAt().plus(w.ttl()))) {
+                reason = "expired";
+            } else {
+                try {
+                    sandboxes.status(w.sandboxId());
+                } catch (DavitException e) {
+                    if (e.kind() != Kind.NOT_FOUND) {
+                        throw e;
+                    }
+                    reason = "sandbox gone";
+                }
+            }
+            if (reason != null) {
+                try {
+                    rm(w.id());
+                } catch (DavitException e) {
+                    if (e.kind() != Kind.NOT_FOUND) {
+                        throw e;
+                    }
+                    continue; // another davit removed it first
+                }
+                out.add(new Reaped(w.id(), w.name(), w.sandboxId(), reason));
+            }
+        }
+        return out;
+    }
+
+    java.util.Set<String> sandboxIds() {
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        list().forEach(w -> ids.add(w.sandboxId()));
+        return ids;
+    }
+}

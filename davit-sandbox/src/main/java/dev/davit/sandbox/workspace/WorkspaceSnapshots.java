@@ -1,0 +1,167 @@
+package dev.davit.sandbox.workspace;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.internal.Fs;
+import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.fs.Budget;
+import dev.davit.sandbox.fs.Dir;
+import dev.davit.sandbox.internal.WorkspaceJson;
+import dev.davit.sandbox.workspace.Workspaces.Snapshot;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Snapshots and reset: copies of /workspace in {@code <stateDir>/<id>/snapshots/<name>/} (linked from the newest
+ * one where unchanged, bounded as exports are: {@link SnapshotBound}), and /workspace restored to the baseline or a
+ * snapshot. Behind {@link Workspaces}, whose methods of the same names document them.
+ */
+class WorkspaceSnapshots extends WorkspaceState {
+    WorkspaceSnapshots(WorkspaceState state) {
+        super(state);
+    }
+
+    private static final String SNAPSHOT_FILE = "snapshot.json";
+
+    Snapshot snapshot(String id, String name) {
+        checkSnapshotName(name);
+        return locked(id, wid -> snapshotLocked(wid, name));
+    }
+
+    private Snapshot snapshotLocked(String id, String name) {
+        Workspace w = get(id);
+        Path snaps = stateDir.resolve(w.id()).resolve(SNAPSHOTS);
+        Path dest = snaps.resolve(name);
+        if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
+            throw new DavitException(Kind.USAGE, "workspace " + id + " already has a snapshot " + name
+                    + "; pick another name or remove it with Workspaces.removeSnapshot(\"" + id + "\", \"" + name
+                    + "\")");
+        }
+        List<Snapshot> earlier = snapshots(id);
+        if (earlier.size() >= SnapshotBound.MAX) {
+            throw new DavitException(Kind.USAGE, "workspace " + id + " has " + earlier.size() + " snapshots, the most"
+                    + " it may have; remove one, e.g. the oldest with Workspaces.removeSnapshot(\"" + id + "\", \""
+                    + earlier.get(0).name() + "\")");
+        }
+        Path state = stateDir.resolve(w.id());
+        // a snapshot is a copy on the host, outside the sandbox's disk: bounded as exports are
+        Export.Allowance allowance = Export.hostSide(sandbox(w.id()).spec().limits().diskMiB(),
+                SnapshotBound.held(state), "snapshot", "snapshots", state);
+        Budget budget = new Budget("the snapshot of /workspace", allowance.bytes(), Budget.MAX_ENTRIES,
+                Budget.DEADLINE);
+        Path tmp = snaps.resolve("." + name + ".tmp");
+        try (WorkspaceArea.View v = area(w).view(); Dir live = v.open()) {
+            delete(tmp);
+            Path tree = tmp.resolve("tree");
+            Files.createDirectories(tree);
+            // what the newest snapshot (else the baseline) holds unchanged is linked from it: those trees are
+            // never written
+            Path twin = earlier.isEmpty() ? state.resolve("baseline")
+                    : snaps.resolve(earlier.get(earlier.size() - 1).name()).resolve("tree");
+            try (Dir to = Dir.open(tree, "the snapshot"); Dir reuse = Dir.open(twin, "the last snapshot")) {
+                Tree.copy(live, to, "", new Tree.Options(null, new Tree.Reuse(reuse, false), null, budget));
+            }
+            Map<String, Tree.Entry> entries = Tree.walk(tree);
+            Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
+                    entries.values().stream().mapToLong(Tree.Entry::size).sum());
+            long own = SnapshotBound.alone(tree);
+            Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(WorkspaceJson.snapshot(snap)), tmp);
+            Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
+            Fs.fsyncDir(snaps);
+            SnapshotBound.add(state, own);
+            return snap;
+        } catch (IOException | RuntimeException e) {
+            delete(tmp);
+            if (e instanceof DavitException && budget.bytesCounted() > allowance.bytes()) {
+                throw new DavitException(Kind.USAGE, "the snapshot of /workspace would write more than "
+                        + allowance.bytes() / (1 << 20) + " MiB, " + allowance.why() + "; remove a snapshot (see"
+                        + " Workspaces.snapshots(\"" + id + "\")) or large files from /workspace");
+            }
+            if (e instanceof DavitException d) {
+                throw d;
+            }
+            if (e instanceof IOException io && (io instanceof Dir.NotUtf8 || Tree.swapped(io))) {
+                throw ContainerArea.treeError(io, "the snapshot");
+            }
+            throw new DavitException(Kind.STORE, "cannot snapshot workspace " + id + " into " + dest + ": "
+                    + e.getMessage());
+        }
+    }
+
+    List<Snapshot> snapshots(String id) {
+        Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
+        if (!Files.isDirectory(snaps)) {
+            return List.of();
+        }
+        List<Snapshot> out = new ArrayList<>();
+        try (Stream<Path> dirs = Files.list(snaps)) {
+            for (Path d : dirs.filter(d -> !d.getFileName().toString().startsWith(".")).toList()) {
+                out.add(WorkspaceJson.snapshot(Json.read(Files.readAllBytes(d.resolve(SNAPSHOT_FILE)))));
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot list " + snaps + ": " + e.getMessage());
+        }
+        out.sort(java.util.Comparator.comparing(Snapshot::createdAt));
+        return out;
+    }
+
+    void removeSnapshot(String id, String name) {
+        locked(id, wid -> {
+            removeSnapshotLocked(wid, name);
+            return null;
+        });
+    }
+
+    private void removeSnapshotLocked(String id, String name) {
+        Path snaps = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS);
+        Path gone = snaps.resolve("." + name + ".rm");
+        long freed;
+        try {
+            Path tree = snapshotTree(id, name);
+            freed = SnapshotBound.alone(tree); // its files no other snapshot nor the baseline links
+            Files.move(tree.getParent(), gone, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot remove snapshot " + name + ": " + e.getMessage());
+        }
+        SnapshotBound.add(snaps.getParent(), -freed);
+        delete(gone);
+    }
+
+    Sandbox reset(String id, String snapshot) {
+        return locked(id, wid -> resetLocked(wid, snapshot));
+    }
+
+    private Sandbox resetLocked(String id, String snapshot) {
+        Workspace w = get(id);
+        Path source = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
+        Sandbox s = sandboxes.status(w.sandboxId());
+        if (s.spec().isVm()) { // swapped in the VM's disk by its agent, which must run for it
+            endProcesses(id);
+            sandboxes.killAll(w.sandboxId()); // and what execs left running, as a container's restart would
+            area(w).replace(source);
+            return sandboxes.status(w.sandboxId());
+        }
+        boolean wasRunning = s.status() == SandboxStatus.RUNNING;
+        endProcesses(id);
+        if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
+            sandboxes.stop(w.sandboxId());
+        }
+        area(w).replace(source);
+        if (!wasRunning) {
+            return sandboxes.status(w.sandboxId());
+        }
+        Sandbox started = sandboxes.start(w.sandboxId());
+        secrets(w).materialise(sandboxes, w.sandboxId(), id, stateDir.resolve(w.id()));
+        return started;
+    }
+}
