@@ -152,6 +152,30 @@ final class ModelWords {
         ACTIONS.put(a, new Said(tools, withTools, plain));
     }
 
+    /**
+     * docs/MCP.md's table of error words (ModelWordsTest checks the docs against it): each error kind with its
+     * exit code, each input with the model's words for it, each fix with the tool that does it and the words
+     * without that tool.
+     */
+    static String table() {
+        StringBuilder b = new StringBuilder("| error kind | `exit_code` |\n|---|---|\n");
+        for (DavitException.Kind k : DavitException.Kind.values()) {
+            b.append("| `").append(k.name().toLowerCase(java.util.Locale.ROOT)).append("` | ").append(k.exitCode())
+                    .append(" |\n");
+        }
+        b.append("\n| input (library) | in a message to the model |\n|---|---|\n");
+        for (Input i : Input.values()) {
+            b.append("| `").append(i.library()).append("` | ").append(INPUTS.get(i)).append(" |\n");
+        }
+        b.append("\n| fix (library) | with the tools offered | without them |\n|---|---|---|\n");
+        for (Action a : Action.values()) {
+            Said s = ACTIONS.get(a);
+            b.append("| `").append(a.library()).append("` | ").append(s.tools().isEmpty() ? "" : s.withTools())
+                    .append(" | ").append(s.plain()).append(" |\n");
+        }
+        return b.toString().replace("{0}", "ARG").replace("{1}", "ARG2");
+    }
+
     private final Set<String> offered;
 
     /** The words of a server that offers {@code tools}. */
