@@ -60,7 +60,6 @@ public final class CliWords {
         INPUTS.put(Input.FILE_MTIME, "SOURCE_DATE_EPOCH");
         INPUTS.put(Input.CATALOG, "--catalog PATH");
         INPUTS.put(Input.CATALOG_OFFLINE, "--offline");
-        INPUTS.put(Input.RESOLVE_OFFLINE, "--offline");
         INPUTS.put(Input.INSTALL_OFFLINE, "--offline");
         INPUTS.put(Input.ARTIFACT_TYPE, "--artifact-type");
         INPUTS.put(Input.REMOTE, "--remote");

@@ -89,8 +89,6 @@ public enum Input implements Message.Part {
     CATALOG("CatalogOptions.withCatalog(PATH)"),
     /** Offline use of the catalog: {@code CatalogOptions.withOffline(true)}. */
     CATALOG_OFFLINE("CatalogOptions.withOffline(true)"),
-    /** Offline resolution of an environment: {@code NameResolver.Facts.offline()}. */
-    RESOLVE_OFFLINE("NameResolver.Facts.offline()"),
     /** Offline install of an environment: {@code Installer.Options.offline}. */
     INSTALL_OFFLINE("Installer.Options.offline"),
     /** An artifact's type: {@code the artifactType of DavitClient.artifactPush}. */

@@ -74,7 +74,6 @@ final class ModelWords {
         INPUTS.put(Input.FILE_MTIME, "a fixed modification time");
         INPUTS.put(Input.CATALOG, "a local catalog file");
         INPUTS.put(Input.CATALOG_OFFLINE, "the server's offline mode");
-        INPUTS.put(Input.RESOLVE_OFFLINE, "the server's offline mode");
         INPUTS.put(Input.INSTALL_OFFLINE, "the server's offline mode");
         INPUTS.put(Input.ARTIFACT_TYPE, "the artifact type");
         INPUTS.put(Input.REMOTE, "the registry");
@@ -83,8 +82,8 @@ final class ModelWords {
         INPUTS.put(Input.READ_FILE, "workspace_file_read");
         INPUTS.put(Input.SANDBOX_EXEC, "run");
 
-        plain(Action.LOGIN, "log in to {0} where the server runs");
-        plain(Action.TAGS, "check the repository's tags");
+        plain(Action.LOGIN, "a login to {0} on the server's host");
+        plain(Action.TAGS, "its list of tags");
         plain(Action.PULL, "pull {0}");
         plain(Action.PULL_PLATFORM, "pull {0} for {1}");
         plain(Action.PLATFORM_OF, "platform {0}");
@@ -92,14 +91,14 @@ final class ModelWords {
         plain(Action.MAP_ENTRY, "a reference per entry ({0})");
         plain(Action.AS_REF, "one reference");
         plain(Action.REPOSITORY_OF, "one repository ({0})");
-        plain(Action.FSCK, "check the server's store");
-        plain(Action.FSCK_REPAIR, "repair the server's store");
+        plain(Action.FSCK, "a check of the server's store");
+        plain(Action.FSCK_REPAIR, "a repair of the server's store");
         plain(Action.IMAGES, "the store's images");
-        tool(Action.INSTALL_ENV, "env_pull", "install {0}");
+        tool(Action.INSTALL_ENV, "env_pull", "an install of {0}");
         said(Action.REINSTALL_ENV, List.of("env_pull"), "env_pull installs it again", "install it again");
         plain(Action.DOCTOR, "the host's sandbox report");
         plain(Action.REAP, "the server's reaper");
-        plain(Action.START_SANDBOX, "start it again");
+        plain(Action.START_SANDBOX, "a start of the sandbox");
         tool(Action.LIST_WORKSPACES, "workspace_list", "the workspaces");
         tool(Action.START_WORKSPACE, "workspace_start", "start the workspace");
         tool(Action.START_IT, "workspace_start", "start the workspace");
