@@ -64,8 +64,8 @@ class DoorWordsTest {
      */
     private static final Set<String> NOT_CLI_TERMS = Set.of("C.UTF", "SANDBOX.md", "SCHILY.xattr",
             "Davit.Builder.reapEvery", "Davit.Builder.sandboxOptions", "Davit.Builder.home", "Davit.open",
-            "Davit.workspace", "ExecRequest.builder", "ExecSpec.Builder.capture", "ExecSpec.Builder.stdin",
-            "ExecSpec.Builder.tees", "ExecSpec.Builder.timeout", "ExecSpec.Builder.maxOutput", "Sandboxes.spawn",
+            "Davit.openWorkspace", "Davit.workspace", "ExecRequest.builder", "ExecSpec.Builder.capture",
+            "ExecSpec.Builder.stdin", "ExecSpec.Builder.tees", "ExecSpec.Builder.timeout", "ExecSpec.Builder.maxOutput", "Sandboxes.spawn",
             "SandboxOptions.withBwrap", "Sandboxes.doctor");
 
     /** The vocabulary: the only library sources that spell library terms for messages. */
