@@ -59,14 +59,13 @@ class DoorWordsTest {
     /**
      * What looks like a term and is none (a locale, a file name, a tar header key), or a term of the library's own
      * facade ({@code dev.davit.Davit}, {@code ExecRequest}) or of a use the CLI never makes (an {@code ExecSpec}
-     * with a timeout, output limit, stdin or tees given to {@code Sandboxes.spawn}, a capture out of range), or the
-     * doctor's own pointer, which a doctor probe drops from a message it quotes.
+     * with a timeout, output limit, stdin or tees given to {@code Sandboxes.spawn}, a capture out of range).
      */
     private static final Set<String> NOT_CLI_TERMS = Set.of("C.UTF", "SANDBOX.md", "SCHILY.xattr",
             "Davit.Builder.reapEvery", "Davit.Builder.sandboxOptions", "Davit.Builder.home", "Davit.open",
             "Davit.openWorkspace", "Davit.workspace", "ExecRequest.builder", "ExecSpec.Builder.capture",
             "ExecSpec.Builder.stdin", "ExecSpec.Builder.tees", "ExecSpec.Builder.timeout", "ExecSpec.Builder.maxOutput", "Sandboxes.spawn",
-            "SandboxOptions.withBwrap", "Sandboxes.doctor");
+            "SandboxOptions.withBwrap");
 
     /** The vocabulary: the only library sources that spell library terms for messages. */
     private static final Set<String> VOCABULARY = Set.of("Input.java", "Action.java");
