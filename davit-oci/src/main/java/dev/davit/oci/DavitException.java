@@ -70,7 +70,7 @@ public class DavitException extends RuntimeException {
      * @param message one line naming the cause and, where there is one, the fix; must not contain secrets
      */
     public DavitException(Kind kind, String message) {
-        this(kind, Message.of(message));
+        this(kind, message, null);
     }
 
     /**
@@ -91,7 +91,7 @@ public class DavitException extends RuntimeException {
      * @param cause the underlying exception, kept for diagnostics; may be null
      */
     public DavitException(Kind kind, String message, Throwable cause) {
-        this(kind, Message.of(message), cause);
+        this(kind, message == null ? null : Message.of(message), cause);
     }
 
     /**
@@ -102,7 +102,7 @@ public class DavitException extends RuntimeException {
      * @param cause   the underlying exception, kept for diagnostics; may be null
      */
     public DavitException(Kind kind, Message message, Throwable cause) {
-        super(message.toString(), cause);
+        super(message == null ? null : message.toString(), cause);
         this.kind = kind;
         this.message = message;
     }
