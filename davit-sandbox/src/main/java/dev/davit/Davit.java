@@ -306,7 +306,7 @@ public final class Davit implements AutoCloseable {
                 // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
                 home, env, dev.davit.sandbox.build.EnvBuilder.Listener.lines(notices), () -> progress::onEvent);
         dev.davit.env.install.Installer installer = new dev.davit.env.install.Installer(home, client, references,
-                new dev.davit.env.install.Installer.Options(builder, false, notices, progress));
+                new dev.davit.env.install.Installer.Options(builder, false, m -> notices.accept(m.toString()), progress));
         if (!installer.status(e).installed()) {
             notices.accept("installing environment " + e.name() + " " + e.version() + " (once; later uses find the"
                     + " install)");

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
 final class DoctorCommand extends DavitCommand {
     @Override
     protected int run(Output out) {
-        Doctor.Report report = cliTerms(new Doctor(SandboxOptions.under(DavitHome.resolve(main.env()))).check());
+        Doctor.Report report = inCliWords(new Doctor(SandboxOptions.under(DavitHome.resolve(main.env()))).check());
         // whether catalog environments can be built here when no registry serves them (davit env build)
         String why = EnvBuilder.unavailable(BuildProfile.GIT);
         var doc = SandboxJson.doctor(report);
@@ -38,12 +38,9 @@ final class DoctorCommand extends DavitCommand {
         return 0;
     }
 
-    /** {@code r} with its details and facts in the CLI's terms ({@link CliTerms}). */
-    static Doctor.Report cliTerms(Doctor.Report r) {
-        return new Doctor.Report(r.backends().stream().map(b -> {
-            java.util.Map<String, String> facts = new java.util.LinkedHashMap<>();
-            b.facts().forEach((k, v) -> facts.put(k, CliTerms.rewrite(v)));
-            return new Doctor.Backend(b.name(), b.available(), CliTerms.rewrite(b.detail()), facts);
-        }).toList());
+    /** {@code r} with each line in the CLI's words ({@link CliWords}). */
+    static Doctor.Report inCliWords(Doctor.Report r) {
+        return new Doctor.Report(r.backends().stream().map(b -> new Doctor.Backend(b.name(), b.available(),
+                CliWords.text(b.why()), b.facts())).toList());
     }
 }

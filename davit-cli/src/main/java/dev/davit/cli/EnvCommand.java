@@ -16,6 +16,7 @@ import dev.davit.env.install.InstallStatus;
 import dev.davit.env.install.Installer;
 import dev.davit.env.install.PruneResult;
 import dev.davit.env.resolve.NameResolver;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.client.DavitHome;
@@ -83,7 +84,7 @@ final class EnvCommand extends GroupCommand {
          */
         Installer installer(Output out) {
             return new Installer(home(), client(), ref -> SourceReferences.resolve(ref, main.env()).toString(),
-                    new Installer.Options(localBuilder(out), flags.offline, note -> out.notice("note: " + note)));
+                    new Installer.Options(localBuilder(out), flags.offline, note -> out.notice(Message.of("note: ", note))));
         }
 
         EnvLocalBuilder localBuilder(Output out) {
@@ -191,7 +192,7 @@ final class EnvCommand extends GroupCommand {
             o.put("remote_digest", f.remoteDigest());
             o.put("checked_at", f.checkedAt() == null ? null : f.checkedAt().toString());
             o.put("cached", f.cached());
-            o.put("error", CliTerms.rewrite(f.error()));
+            o.put("error", CliWords.text(f.error()));
             return o;
         }
     }
@@ -233,7 +234,7 @@ final class EnvCommand extends GroupCommand {
                 ObjectNode o = (ObjectNode) s.toJson();
                 NameResolver.Resolution needs = NameResolver.catalogEnvironment(s.environment().name(), facts);
                 o.put("action", needs.action().name().toLowerCase(Locale.ROOT));
-                o.put("action_reason", CliTerms.rewrite(needs.reason()));
+                o.put("action_reason", needs.reason());
                 o.put("description", s.environment().description());
                 o.put("platform", s.environment().platform());
                 o.put("compatible", DavitVersions.accepts(s.environment().davitVersions(), Main.version()));
@@ -247,7 +248,7 @@ final class EnvCommand extends GroupCommand {
                         // the registry was asked and cannot serve it: the install will build
                         o.put("action", "build");
                         o.put("action_reason", "catalog environment, not installed; the registry cannot serve it ("
-                                + CliTerms.rewrite(f.error()) + "), build it from profile " + profile);
+                                + CliWords.text(f.error()) + "), build it from profile " + profile);
                     }
                 }
                 arr.add(o);
@@ -319,7 +320,7 @@ final class EnvCommand extends GroupCommand {
                 }
                 if (f != null) {
                     w.println("  freshness: " + f.status().name().toLowerCase(Locale.ROOT).replace('_', ' ')
-                            + (f.error() != null && f.status() == Freshness.Status.UNKNOWN ? " (" + Text.shorten(CliTerms.rewrite(f.error()), 120) + ")" : ""));
+                            + (f.error() != null && f.status() == Freshness.Status.UNKNOWN ? " (" + Text.shorten(CliWords.text(f.error()), 120) + ")" : ""));
                 }
             });
             return 0;
@@ -388,7 +389,7 @@ final class EnvCommand extends GroupCommand {
             doc.put("kind", res.kind().name().toLowerCase(Locale.ROOT));
             doc.put("action", res.action().name().toLowerCase(Locale.ROOT));
             doc.put("target", res.target());
-            doc.put("reason", CliTerms.rewrite(res.reason()));
+            doc.put("reason", res.reason());
             out.result(doc, w -> w.println(Text.printable(res.name()) + ": " + doc.get("kind").asText() + ", action "
                     + doc.get("action").asText() + " (" + doc.get("reason").asText() + ")"));
             return 0;

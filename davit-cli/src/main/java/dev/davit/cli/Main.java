@@ -78,6 +78,8 @@ public final class Main implements Callable<Integer> {
     private Output output;
     /** Where {@code workspace create} takes a started sandbox from (the MCP server's {@code --warm}); null: none. */
     private dev.davit.sandbox.workspace.WarmPool spares;
+    /** How library messages are worded: the CLI's words, or the MCP server's for its model. */
+    private java.util.function.Function<dev.davit.oci.Message, String> words = CliWords::text;
 
     public Main() {
         this(System.out, System.getenv());
@@ -161,6 +163,16 @@ public final class Main implements Callable<Integer> {
     /** {@link #executeReusing(String[], OutputStream, OutputStream, Map)} with a pool of spare sandboxes. */
     public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env,
                                      dev.davit.sandbox.workspace.WarmPool spares) {
+        return executeReusing(args, out, err, env, spares, CliWords::text);
+    }
+
+    /**
+     * {@link #executeReusing(String[], OutputStream, OutputStream, Map, dev.davit.sandbox.workspace.WarmPool)} with
+     * library messages (errors, notes) worded by {@code words} (the MCP server's, for its model).
+     */
+    public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env,
+                                     dev.davit.sandbox.workspace.WarmPool spares,
+                                     java.util.function.Function<dev.davit.oci.Message, String> words) {
         Class<?> named = commandNamed(args);
         if (named == null) {
             return execute(args, out, err, env);
@@ -179,6 +191,7 @@ public final class Main implements Callable<Integer> {
         main.rawErr = err;
         main.env = env;
         main.spares = spares;
+        main.words = words;
         main.output = null;
         main.flagCredentials = null;
         main.built.setOut(o);
@@ -232,7 +245,8 @@ public final class Main implements Callable<Integer> {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> output().error(ex));
         cl.setParameterExceptionHandler((ex, given) -> {
             boolean json = globals.json || jsonFlagIn(given);
-            Output o = new Output(cl.getOut(), cl.getErr(), rawOut, rawErr, json, true, globals.debug, env);
+            Output o = new Output(cl.getOut(), cl.getErr(), rawOut, rawErr, json, true, globals.debug, env)
+                    .speaking(words);
             return o.error(new DavitException(Kind.USAGE, usageMessage(ex), ex));
         });
         return cl;
@@ -299,7 +313,7 @@ public final class Main implements Callable<Integer> {
         Trace.mark("parsed");
         configureLogging(globals.debug);
         output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, rawErr, globals.json,
-                globals.quiet, globals.debug, env);
+                globals.quiet, globals.debug, env).speaking(words);
         if (globals.json) {
             for (ParseResult p = parsed; p != null; p = p.subcommand()) {
                 if (p.isVersionHelpRequested()) {
@@ -364,7 +378,7 @@ public final class Main implements Callable<Integer> {
     Output output() {
         if (output == null) {
             output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, rawErr, globals.json,
-                    globals.quiet, globals.debug, env);
+                    globals.quiet, globals.debug, env).speaking(words);
         }
         return output;
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import java.io.IOException;
@@ -28,6 +29,8 @@ final class Output {
     private final boolean quiet;
     private final boolean debug;
     private final Map<String, String> env;
+    /** How a library message is worded here: the CLI's words, or the model's under the MCP server. */
+    private java.util.function.Function<Message, String> words = CliWords::text;
 
     Output(PrintWriter out, PrintWriter err, OutputStream rawOut, OutputStream rawErr, boolean json, boolean quiet,
            boolean debug, Map<String, String> env) {
@@ -39,6 +42,12 @@ final class Output {
         this.quiet = quiet;
         this.debug = debug;
         this.env = env;
+    }
+
+    /** This output wording library messages with {@code words}. */
+    Output speaking(java.util.function.Function<Message, String> words) {
+        this.words = words;
+        return this;
     }
 
     boolean json() {
@@ -121,20 +130,22 @@ final class Output {
         return quiet;
     }
 
-    /**
-     * A one-line notice on stderr ({@code davit: ...}), shown unless --quiet or --json; in the CLI's terms when it
-     * quotes a library message (an installer's note of why it fell back).
-     */
+    /** A one-line notice on stderr ({@code davit: ...}), shown unless --quiet or --json. */
     void notice(String line) {
         if (!quiet && (!json || jsonProgress())) {
-            err.println("davit: " + Text.printable(CliTerms.rewrite(line)));
+            err.println("davit: " + Text.printable(line));
             err.flush();
         }
     }
 
-    /** A one-line warning on stderr, always shown (in the CLI's terms when it quotes a library message). */
+    /** {@link #notice(String)} of a library message (an installer's note of why it fell back), in this door's words. */
+    void notice(Message line) {
+        notice(words.apply(line));
+    }
+
+    /** A one-line warning on stderr, always shown. */
     void warn(String line) {
-        err.println("davit: " + Text.printable(CliTerms.rewrite(line)));
+        err.println("davit: " + Text.printable(line));
         err.flush();
     }
 
@@ -151,14 +162,14 @@ final class Output {
 
     /**
      * Reports {@code t} (one line on stderr, the error document with --json) and returns the exit code; a davit
-     * error's message in the CLI's terms ({@link CliTerms}).
+     * error's message in this door's words ({@link CliWords}, or the model's under the MCP server).
      */
     int error(Throwable t) {
         Kind kind;
         String message;
         if (t instanceof DavitException de) {
             kind = de.kind();
-            message = CliTerms.rewrite(de.getMessage());
+            message = words.apply(de.message());
         } else if (t instanceof ParameterException) {
             kind = Kind.USAGE;
             message = t.getMessage();

@@ -2,8 +2,9 @@ package dev.davit.oci;
 
 /**
  * Base of every error davit reports. Each carries a {@link Kind} (which maps to a documented CLI exit code)
- * and a one-line message that names the cause and, where there is one, the fix.
- * Messages never contain secrets.
+ * and a one-line {@link Message} that names the cause and, where there is one, the fix: as data (the inputs it is
+ * about, the fixes it offers as {@link Action}s, its {@link Subject} and bad value), which each of davit's doors
+ * words for itself. {@link #getMessage()} is the library's wording. Messages never contain secrets.
  */
 public class DavitException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -59,6 +60,9 @@ public class DavitException extends RuntimeException {
     /** The category of the error, as given at construction. */
     private final Kind kind;
 
+    /** The message as data; transient: after deserialisation, the library's wording as plain text. */
+    private final transient Message message;
+
     /**
      * An error with no underlying cause.
      *
@@ -66,8 +70,17 @@ public class DavitException extends RuntimeException {
      * @param message one line naming the cause and, where there is one, the fix; must not contain secrets
      */
     public DavitException(Kind kind, String message) {
-        super(message);
-        this.kind = kind;
+        this(kind, message, null);
+    }
+
+    /**
+     * An error with no underlying cause, its message as data.
+     *
+     * @param kind    the category, which decides the CLI's exit code
+     * @param message one line naming the cause and, where there is one, the fix; must not contain secrets
+     */
+    public DavitException(Kind kind, Message message) {
+        this(kind, message, null);
     }
 
     /**
@@ -78,8 +91,30 @@ public class DavitException extends RuntimeException {
      * @param cause the underlying exception, kept for diagnostics; may be null
      */
     public DavitException(Kind kind, String message, Throwable cause) {
-        super(message, cause);
+        this(kind, message == null ? null : Message.of(message), cause);
+    }
+
+    /**
+     * An error caused by another exception, its message as data.
+     *
+     * @param kind    the category, which decides the CLI's exit code
+     * @param message one line naming the cause and, where there is one, the fix; must not contain secrets
+     * @param cause   the underlying exception, kept for diagnostics; may be null
+     */
+    public DavitException(Kind kind, Message message, Throwable cause) {
+        super(message == null ? null : message.toString(), cause);
         this.kind = kind;
+        this.message = message;
+    }
+
+    /**
+     * The message as data, for a door to word for itself ({@link Message#render}); {@link #getMessage()} is the
+     * same in the library's words.
+     *
+     * @return the message
+     */
+    public Message message() {
+        return message != null ? message : Message.of(String.valueOf(getMessage()));
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -47,8 +49,9 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         network = network == null ? Network.NONE : network;
         publish = publish == null ? List.of() : List.copyOf(publish);
         if (!publish.isEmpty() && network != Network.NAT) {
-            throw new DavitException(Kind.USAGE, "CreateSpec.Builder.publish needs Network.NAT (the sandbox's own"
-                    + " network namespace); with Network.HOST the sandbox's ports are already the host's");
+            throw new DavitException(Kind.USAGE, Message.of(Input.PUBLISH, " needs ", Input.NETWORK, " (the"
+                    + " sandbox's own network namespace); with ", Input.NETWORK_HOST, " the sandbox's ports are already"
+                    + " the host's"));
         }
         backend = backend == null ? Sandboxes.CONTAINER : backend;
         limits = limits == null ? Limits.NONE : limits;

@@ -4,6 +4,9 @@ import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.backend.Driver;
 import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.backend.Nat;
+import dev.davit.oci.Action;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -41,13 +44,34 @@ public final class Doctor {
      *
      * @param name      {@code container} (bubblewrap), {@code container/crun}, {@code container/runc} or {@code vm}
      * @param available whether davit can run sandboxes with it now
-     * @param detail    one line: what works, or why not and the fix
+     * @param why       one line: what works, or why not and the fix, as data for each door to word
      * @param facts     what was found (paths, versions, probe results)
      */
-    public record Backend(String name, boolean available, String detail, Map<String, String> facts) {
+    public record Backend(String name, boolean available, Message why, Map<String, String> facts) {
         /** Copies {@code facts}, keeping their order. */
         public Backend {
             facts = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(facts));
+        }
+
+        /**
+         * One backend's state, {@code detail} plain text.
+         *
+         * @param name      as in the record
+         * @param available as in the record
+         * @param detail    one line: what works, or why not and the fix
+         * @param facts     as in the record
+         */
+        public Backend(String name, boolean available, String detail, Map<String, String> facts) {
+            this(name, available, Message.of(detail), facts);
+        }
+
+        /**
+         * {@link #why} in the library's words.
+         *
+         * @return one line: what works, or why not and the fix
+         */
+        public String detail() {
+            return why.toString();
         }
     }
 
@@ -113,11 +137,11 @@ public final class Doctor {
             facts.put("tun", Nat.TUN.toString());
             facts.put("slirp4netns_runs_as", dev.davit.sandbox.jail.Jail.AS_ROOT ? "a uid of the range "
                     + dev.davit.sandbox.jail.IdRange.NET_OWNER + " per sandbox" : "this user");
-            return new Backend(NETWORK, true, "Network.NAT gives a sandbox its own network namespace with NAT"
-                    + " (slirp4netns, unprivileged, in a sandbox of its own with its seccomp filter); the host's"
-                    + " loopback and 169.254.0.0/16 are out of reach", facts);
+            return new Backend(NETWORK, true, Message.of(Input.NETWORK, " gives a sandbox its own network"
+                    + " namespace with NAT (slirp4netns, unprivileged, in a sandbox of its own with its seccomp"
+                    + " filter); the host's loopback and 169.254.0.0/16 are out of reach"), facts);
         } catch (dev.davit.oci.DavitException e) {
-            return new Backend(NETWORK, false, e.getMessage(), facts);
+            return new Backend(NETWORK, false, e.message(), facts);
         }
     }
 
@@ -136,8 +160,8 @@ public final class Doctor {
                 : "only a one-shot run's /tmp, /run, /var/tmp and /dev/shm (tmpfs of the limit's size); the layer and a"
                 + " long-lived sandbox's scratch directories are not bounded without root");
         Cgroups.Support s = Cgroups.probe();
-        String fix = "; a RunSpec or CreateSpec with memory or CPU limits fails here; limits need root or a"
-                + " cgroup v2 delegated to this user";
+        Message fix = Message.of("; ", Action.LIMITED_RUN.fix(), "; limits need root or a cgroup v2 delegated to"
+                + " this user");
         if (!s.available()) {
             facts.put("cgroups", "unavailable: " + s.problem());
             facts.put("memory", "not enforced");
@@ -145,9 +169,9 @@ public final class Doctor {
             facts.put("pids", "RLIMIT_NPROC (" + dev.davit.sandbox.jail.NprocLimit.NAME + "): the sandbox's process"
                     + " limit on top of what this user runs, counted with all of the user's processes");
             facts.put("totals", "not enforced");
-            return new Backend(LIMITS, false, "memory and CPU limits (and Totals) cannot be enforced: " + s.problem()
-                    + "; a sandbox's processes are bounded by RLIMIT_NPROC instead (Limits.enforceableHere())" + fix,
-                    facts);
+            return new Backend(LIMITS, false, Message.of("memory and CPU limits (and Totals) cannot be"
+                    + " enforced: " + s.problem() + "; a sandbox's processes are bounded by RLIMIT_NPROC instead ",
+                    Action.DEFAULT_LIMITS.fix(), fix), facts);
         }
         s.bases().forEach((c, base) -> facts.put(c, (s.v2().contains(c) ? "cgroup v2 " : "cgroup v1 ")
                 + base.resolve(Cgroups.PARENT)));
@@ -158,8 +182,8 @@ public final class Doctor {
             facts.put("probe", "ok");
         } catch (IOException | RuntimeException e) {
             facts.put("probe", "failed: " + e.getMessage());
-            return new Backend(LIMITS, false, "memory, CPU and process limits cannot be enforced: "
-                    + e.getMessage() + fix, facts);
+            return new Backend(LIMITS, false, Message.of("memory, CPU and process limits cannot be enforced: ",
+                    Message.from(e), fix), facts);
         } finally {
             if (tmp != null) {
                 Host.deleteTree(tmp);

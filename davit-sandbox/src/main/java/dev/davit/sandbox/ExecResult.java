@@ -34,17 +34,17 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
     public static final int MAX_CAPTURED_BYTES = 64 << 20;
 
     /**
-     * Refuses an output limit below 0 (0: none); {@code what} names it in the caller's terms. For davit's own
+     * Refuses an output limit below 0 (0: none); {@code what} names it, each door in its own words. For davit's own
      * packages (the backends' machinery checks what {@link Sandboxes#exec} is given).
      *
      * @param maxOutput the limit, in bytes; 0: none
-     * @param what      what the limit is, in the caller's terms
+     * @param what      which input the limit is
      * @throws dev.davit.oci.DavitException {@code USAGE} for a limit below 0
      */
-    public static void checkMaxOutput(long maxOutput, String what) {
+    public static void checkMaxOutput(long maxOutput, dev.davit.oci.Input what) {
         if (maxOutput < 0) {
-            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
-                    + " must be a positive number of bytes, not " + maxOutput);
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, dev.davit.oci.Message.of(
+                    what, " must be a positive number of bytes, not " + maxOutput).value(maxOutput));
         }
     }
 

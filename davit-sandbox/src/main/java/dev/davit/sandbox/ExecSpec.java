@@ -1,7 +1,10 @@
 package dev.davit.sandbox;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
@@ -38,19 +41,19 @@ public record ExecSpec(List<String> command, Map<String, String> env, String wor
      */
     public ExecSpec {
         if (command == null || command.isEmpty()) {
-            throw new DavitException(Kind.USAGE, "ExecSpec.builder needs a command to run");
+            throw new DavitException(Kind.USAGE, Message.of(Action.GIVE_COMMAND.fix()));
         }
         command = List.copyOf(command);
         env = env == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env));
         if (workdir != null && !workdir.startsWith("/")) {
-            throw new DavitException(Kind.USAGE, "ExecSpec.Builder.workdir must be an absolute path in the sandbox,"
-                    + " not " + workdir);
+            throw new DavitException(Kind.USAGE, Message.of(Input.WORKDIR, " must be an absolute path in the"
+                    + " sandbox, not " + workdir).value(workdir));
         }
         if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
-            throw new DavitException(Kind.USAGE, "ExecSpec.Builder.timeout must be positive, not "
-                    + timeout.toMillis() + " ms");
+            throw new DavitException(Kind.USAGE, Message.of(Input.TIMEOUT, " must be positive, not "
+                    + timeout.toMillis() + " ms").value(timeout));
         }
-        ExecResult.checkMaxOutput(maxOutput, "ExecSpec.Builder.maxOutput");
+        ExecResult.checkMaxOutput(maxOutput, Input.EXEC_MAX_OUTPUT);
         ExecResult.checkCapture(capture, "ExecSpec.Builder.capture");
     }
 

@@ -3,6 +3,8 @@ package dev.davit.sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.backend.Cgroups;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 
 /**
  * Resource limits of a container sandbox (and the CPU quota of a microVM's QEMU), enforced with a cgroup davit
@@ -45,20 +47,20 @@ public record Limits(long memoryMiB, double cpus, long pids, long diskMiB) {
      */
     public Limits {
         if (memoryMiB != 0 && (memoryMiB < MIN_MEMORY_MIB || memoryMiB > 1L << 30)) {
-            throw new DavitException(Kind.USAGE, "Limits.memoryMiB must be 0 (no limit) or at least " + MIN_MEMORY_MIB
-                    + " MiB, not " + memoryMiB);
+            throw new DavitException(Kind.USAGE, Message.of(Input.MEMORY, " must be 0 (no limit) or at least "
+                    + MIN_MEMORY_MIB + " MiB, not " + memoryMiB).value(memoryMiB));
         }
         if (Double.isNaN(cpus) || cpus != 0 && (cpus < 0.01 || cpus > 4096)) {
-            throw new DavitException(Kind.USAGE, "Limits.cpus must be 0 (no limit) or between 0.01 and 4096, not "
-                    + cpus);
+            throw new DavitException(Kind.USAGE, Message.of(Input.CPUS, " must be 0 (no limit) or between 0.01 and 4096,"
+                    + " not " + cpus).value(cpus));
         }
         if (pids != 0 && (pids < MIN_PIDS || pids > 1 << 22)) {
-            throw new DavitException(Kind.USAGE, "Limits.pids must be 0 (no limit) or at least " + MIN_PIDS + ", not "
-                    + pids);
+            throw new DavitException(Kind.USAGE, Message.of(Input.PIDS, " must be 0 (no limit) or at least " + MIN_PIDS
+                    + ", not " + pids).value(pids));
         }
         if (diskMiB != 0 && (diskMiB < MIN_DISK_MIB || diskMiB > 1L << 30)) {
-            throw new DavitException(Kind.USAGE, "Limits.diskMiB must be 0 (no limit) or between " + MIN_DISK_MIB
-                    + " and " + (1L << 30) + " MiB, not " + diskMiB);
+            throw new DavitException(Kind.USAGE, Message.of(Input.DISK, " must be 0 (no limit) or between "
+                    + MIN_DISK_MIB + " and " + (1L << 30) + " MiB, not " + diskMiB).value(diskMiB));
         }
     }
 

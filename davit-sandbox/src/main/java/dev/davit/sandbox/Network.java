@@ -56,8 +56,8 @@ public enum Network {
                 return n;
             }
         }
-        throw new DavitException(Kind.USAGE, "unknown network '" + s + "'; use nat (the outside only), host (the host's"
-                + " network, loopback included) or none");
+        throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("unknown network '" + s + "'; ",
+                dev.davit.oci.Action.CHOOSE_NETWORK.fix()).value(s));
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 
 /**
  * A port of a long-lived sandbox published on the host ({@code --publish}): TCP connections to
@@ -28,7 +30,8 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
         }
         check(port);
         if (hostAddress == null || !hostAddress.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")) {
-            throw new DavitException(Kind.USAGE, "a PortMapping needs an IPv4 host address, not '" + hostAddress + "'");
+            throw new DavitException(Kind.USAGE, Message.of(Input.PORT_MAPPING, " needs an IPv4 host address,"
+                    + " not '" + hostAddress + "'").value(hostAddress));
         }
     }
 
@@ -52,8 +55,8 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
         } catch (NumberFormatException e) {
             // the usage error below
         }
-        throw new DavitException(Kind.USAGE, "PortMapping.parse cannot read '" + s + "'; use HOST_PORT:PORT (on"
-                + " 127.0.0.1) or ADDR:HOST_PORT:PORT, e.g. 8080:80");
+        throw new DavitException(Kind.USAGE, Message.of("invalid ", Input.PORT_MAPPING, " '" + s + "'; use HOST_PORT:PORT"
+                + " (on 127.0.0.1) or ADDR:HOST_PORT:PORT, e.g. ", Input.PORT_MAPPING, " 8080:80").value(s));
     }
 
     /**
@@ -76,9 +79,9 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
             }
             return java.util.List.copyOf(out);
         } catch (java.io.IOException e) {
-            throw new DavitException(Kind.USAGE, "cannot find a free host port on " + ports.stream().filter(
-                    m -> m.hostPort() == 0).findFirst().map(PortMapping::hostAddress).orElse("?") + ": "
-                    + e.getMessage() + "; give a host address of this host (CreateSpec.Builder.publish)");
+            throw new DavitException(Kind.USAGE, Message.of("cannot find a free host port on " + ports.stream()
+                    .filter(m -> m.hostPort() == 0).findFirst().map(PortMapping::hostAddress).orElse("?") + ": "
+                    + e.getMessage() + "; give a host address of this host (", Input.PUBLISH, ")"));
         } finally {
             for (java.net.ServerSocket s : held) {
                 try {
@@ -124,13 +127,15 @@ public record PortMapping(String hostAddress, int hostPort, int port) {
 
     /** The error of a host port in use: one line naming the port and the fix. */
     DavitException busy() {
-        return new DavitException(Kind.USAGE, "cannot publish " + this + ": host port " + hostPort + " is in use on "
-                + hostAddress + "; choose a free host port, or 0 for any free one (CreateSpec.Builder.publish)");
+        return new DavitException(Kind.USAGE, Message.of("cannot publish " + this + ": host port " + hostPort
+                + " is in use on " + hostAddress + "; choose a free host port, or 0 for any free one (", Input.PUBLISH,
+                ")"));
     }
 
     private static void check(int port) {
         if (port < 1 || port > 65535) {
-            throw new DavitException(Kind.USAGE, "a PortMapping port must be between 1 and 65535, not " + port);
+            throw new DavitException(Kind.USAGE, Message.of("a ", Input.PORT_MAPPING, " port must be between 1 and"
+                    + " 65535, not " + port).value(port));
         }
     }
 

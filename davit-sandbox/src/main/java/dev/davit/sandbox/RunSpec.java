@@ -2,6 +2,8 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -82,12 +84,14 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
             throw new DavitException(Kind.USAGE, "the working directory must be absolute: " + workdir);
         }
         if (vcpus < 1 || vcpus > 64) {
-            throw new DavitException(Kind.USAGE, "RunSpec.vcpus must be between 1 and 64, not " + vcpus);
+            throw new DavitException(Kind.USAGE, Message.of(Input.VCPUS, " must be between 1 and 64, not " + vcpus)
+                    .value(vcpus));
         }
         if (memoryMiB < 64 || memoryMiB > 1 << 20) {
-            throw new DavitException(Kind.USAGE, "RunSpec.memoryMiB must be at least 64 MiB, not " + memoryMiB);
+            throw new DavitException(Kind.USAGE, Message.of(Input.VM_MEMORY, " must be at least 64 MiB, not "
+                    + memoryMiB).value(memoryMiB));
         }
-        ExecResult.checkMaxOutput(maxOutput, "RunSpec.maxOutput");
+        ExecResult.checkMaxOutput(maxOutput, Input.MAX_OUTPUT);
         ExecResult.checkCapture(capture, "the captured bytes per stream");
     }
 

@@ -1,7 +1,11 @@
 package dev.davit.sandbox;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.artifact.ArtifactFiles;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.DavitClient;
@@ -111,8 +115,9 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         }
         Path rootfs = installed.resolve("rootfs");
         if (!Files.isDirectory(rootfs)) {
-            throw new DavitException(Kind.STORE, "the install of " + environment.name() + " has no rootfs/"
-                    + " directory; Davit.image(\"" + environment.name() + "\") installs it again");
+            throw new DavitException(Kind.STORE, Message.of("the install of " + environment.name() + " has no"
+                    + " rootfs/ directory; ", Action.REINSTALL_ENV.fix(environment.name()))
+                    .about(Subject.Type.ENVIRONMENT, environment.name()));
         }
         ImageConfig image = ImageConfig.EMPTY;
         if (imageReference != null && client.find(imageReference).isPresent()) {

@@ -1,5 +1,7 @@
 package dev.davit.sandbox;
 
+import dev.davit.oci.Action;
+import dev.davit.oci.Message;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -126,8 +128,8 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
     public Path bwrap() {
         Path p = bwrapOrNull();
         if (p == null) {
-            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.HOST_UNSUPPORTED, "bwrap (bubblewrap)"
-                    + " is not installed; install the bubblewrap package (see Sandboxes.doctor())");
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.HOST_UNSUPPORTED, Message.of("bwrap (bubblewrap)"
+                    + " is not installed; install the bubblewrap package (see ", Action.DOCTOR.fix(), ")"));
         }
         return p;
     }

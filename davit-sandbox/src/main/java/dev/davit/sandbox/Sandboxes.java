@@ -370,8 +370,9 @@ public final class Sandboxes {
     public Spawned spawn(String id, ExecSpec spec, Path dir, boolean terminal) {
         String refused = spec.notForSpawn();
         if (refused != null) {
-            throw new DavitException(Kind.USAGE, refused + " is not for Sandboxes.spawn: a detached command's output"
-                    + " goes to its directory; drop it, or use Sandboxes.exec");
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(refused + " is not for"
+                    + " Sandboxes.spawn: a detached command's output goes to its directory; drop it, or use ",
+                    dev.davit.oci.Input.SANDBOX_EXEC));
         }
         return spawn(id, spec.command(), spec.env(), spec.workdir(), dir, terminal);
     }

@@ -2,6 +2,8 @@ package dev.davit.sandbox;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 
 /**
  * What all the sandboxes of one state directory may use together, whatever each one's {@link Limits}: the limits of
@@ -27,16 +29,16 @@ public record Totals(long memoryMiB, double cpus, long pids) {
      */
     public Totals {
         if (memoryMiB != 0 && (memoryMiB < Limits.MIN_MEMORY_MIB || memoryMiB > 1L << 30)) {
-            throw new DavitException(Kind.USAGE, "Totals.memoryMiB must be 0 (no total) or at least "
-                    + Limits.MIN_MEMORY_MIB + " MiB, not " + memoryMiB);
+            throw new DavitException(Kind.USAGE, Message.of(Input.TOTAL_MEMORY, " must be 0 (no total) or at least "
+                    + Limits.MIN_MEMORY_MIB + " MiB, not " + memoryMiB).value(memoryMiB));
         }
         if (Double.isNaN(cpus) || cpus != 0 && (cpus < 0.01 || cpus > 4096)) {
-            throw new DavitException(Kind.USAGE, "Totals.cpus must be 0 (no total) or between 0.01 and 4096, not "
-                    + cpus);
+            throw new DavitException(Kind.USAGE, Message.of(Input.TOTAL_CPUS, " must be 0 (no total) or between 0.01 and"
+                    + " 4096, not " + cpus).value(cpus));
         }
         if (pids != 0 && (pids < Limits.MIN_PIDS || pids > 1 << 22)) {
-            throw new DavitException(Kind.USAGE, "Totals.pids must be 0 (no total) or at least " + Limits.MIN_PIDS
-                    + ", not " + pids);
+            throw new DavitException(Kind.USAGE, Message.of(Input.TOTAL_PIDS, " must be 0 (no total) or at least "
+                    + Limits.MIN_PIDS + ", not " + pids).value(pids));
         }
     }
 

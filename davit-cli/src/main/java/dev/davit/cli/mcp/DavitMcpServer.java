@@ -2,7 +2,7 @@ package dev.davit.cli.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.cli.CliTerms;
+import dev.davit.cli.CliWords;
 import dev.davit.cli.Main;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
@@ -112,7 +112,8 @@ public final class DavitMcpServer implements AutoCloseable {
     private final Access access;
     private final List<Tool> tools;
     private final Set<String> offered;
-    private final ModelTerms terms;
+    /** The model's words for library messages. */
+    private final ModelWords words;
     private final Installs installs = new Installs(this::install);
     /** Catalog environment names (refreshed when a name is not among them, at most once a minute). */
     private volatile Set<String> catalogNames;
@@ -161,7 +162,7 @@ public final class DavitMcpServer implements AutoCloseable {
         Tool.Profile profile = Tool.Profile.parse(options.tools());
         this.tools = Tools.all(policy).stream().filter(t -> t.in(profile)).toList();
         this.offered = Set.copyOf(tools.stream().map(Tool::name).toList());
-        this.terms = new ModelTerms(tools);
+        this.words = new ModelWords(tools);
         this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "davit-mcp-reaper");
             t.setDaemon(true);
@@ -170,7 +171,7 @@ public final class DavitMcpServer implements AutoCloseable {
         reaper.scheduleWithFixedDelay(this::reapExpired, 1, 60, TimeUnit.SECONDS);
         this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
                 Workspaces.under(options.davitHome()), options.warm(), policy.spareRoom(),
-                line -> options.log().println(CliTerms.rewrite(line)));
+                line -> options.log().println(CliWords.text(line)));
     }
 
     /** Refuses a {@code --tools} value that names no profile (before anything starts). */
@@ -237,7 +238,8 @@ public final class DavitMcpServer implements AutoCloseable {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         Map<String, String> env = new java.util.HashMap<>(options.env());
         env.put(Main.JSON_PROGRESS, "1");
-        int rc = Main.executeReusing(new String[] {"--json", "env", "pull", name}, out, new LineTap(progress), env);
+        int rc = Main.executeReusing(new String[] {"--json", "env", "pull", name}, out, new LineTap(progress), env,
+                null, words::text);
         if (rc == 0) {
             installed.add(name);
         }
@@ -380,9 +382,7 @@ public final class DavitMcpServer implements AutoCloseable {
         Installs.Outcome o = installs.await(name, installWaitMs(), progress);
         if (o == null) {
             String step = installs.lastStep(name);
-            // a step may quote a library message (why the install fell back), in the CLI's terms already (it is a
-            // notice of `env pull`): in the model's terms
-            step = step == null ? null : terms.rewrite(step, tool);
+            // a step may quote a library message (why the install fell back): in the model's words already
             String message = "environment " + name + " is still being installed" + (step == null ? ""
                     : " (now: " + step + ")") + "; the install goes on: call " + tool.name() + " again in a minute";
             if (tool.name().equals("env_pull")) {
@@ -405,7 +405,7 @@ public final class DavitMcpServer implements AutoCloseable {
     private McpSchema.CallToolResult failure(Tool tool, DavitException e) {
         ObjectNode doc = Json.object();
         doc.putObject("error").put("kind", e.kind().name().toLowerCase(java.util.Locale.ROOT))
-                .put("message", dev.davit.oci.internal.Text.printable(CliTerms.rewrite(e.getMessage())))
+                .put("message", dev.davit.oci.internal.Text.printable(words.message(e)))
                 .put("exit_code", e.kind().exitCode());
         return answer(tool, Json.bytes(doc), e.kind().exitCode(), "");
     }
@@ -426,7 +426,7 @@ public final class DavitMcpServer implements AutoCloseable {
             env = new java.util.HashMap<>(env);
             env.put(Main.JSON_PROGRESS, "1");
         }
-        int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env, spares);
+        int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env, spares, words::text);
         if (out.over()) {
             return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
                     + " ask for less (a directory further down, a smaller limit)", 2);
@@ -459,11 +459,11 @@ public final class DavitMcpServer implements AutoCloseable {
                 doc = access.list(doc, session);
             }
         } catch (IOException | RuntimeException e) {
-            return error("internal", terms.rewrite(stderr.strip(), tool), rc);
+            return error("internal", stderr.strip(), rc);
         }
         JsonNode error = doc.path("error");
         if (doc.isObject() && error.isObject()) {
-            String message = TAKEN.matcher(terms.rewrite(error.path("message").asText(), tool))
+            String message = TAKEN.matcher(error.path("message").asText())
                     .replaceAll(" is taken; give another name");
             if ("usage".equals(error.path("kind").asText())) {
                 throw Tool.invalid(message);
@@ -552,7 +552,8 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            options.log().println("davit: reaping expired workspaces failed: " + CliTerms.rewrite(e.getMessage()));
+            options.log().println("davit: reaping expired workspaces failed: "
+                    + CliWords.text(dev.davit.oci.Message.from(e)));
         }
     }
 
@@ -626,7 +627,7 @@ public final class DavitMcpServer implements AutoCloseable {
                     options.log().println("davit: removed workspace " + w.id() + " (--cleanup-on-exit)");
                 } catch (RuntimeException e) {
                     options.log().println("davit: could not remove workspace " + w.id() + ": "
-                            + CliTerms.rewrite(e.getMessage()));
+                            + CliWords.text(dev.davit.oci.Message.from(e)));
                 }
             }
         }

@@ -3,6 +3,9 @@ package dev.davit.cli.mcp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.davit.oci.Action;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.nio.file.Path;
@@ -115,51 +118,28 @@ class ToolProfilesTest {
     @Test
     void errorsSpeakOfArgumentsAndTools() {
         try (DavitMcpServer s = server("full")) {
-            ModelTerms terms = new ModelTerms(s.tools());
-            Tool service = s.tools().stream().filter(t -> t.name().equals("workspace_service_start")).findFirst()
-                    .orElseThrow();
-            assertThat(terms.rewrite("service web was not ready within 30 s (if it only starts slowly, give a longer"
-                    + " --ready-timeout); see 'davit workspace service logs ws-1 web'", service))
+            ModelWords words = new ModelWords(s.tools());
+            assertThat(words.text(Message.of("service web was not ready within 30 s (if it only starts slowly, ",
+                    Action.LONGER_READY_TIMEOUT.fix(), "); see ", Action.SERVICE_LOGS.fix("ws-1", "web"))))
                     .isEqualTo("service web was not ready within 30 s (if it only starts slowly, give a longer"
                             + " 'ready_timeout'); see workspace_service_logs");
-            Tool exec = s.tools().stream().filter(t -> t.name().equals("workspace_exec")).findFirst().orElseThrow();
-            assertThat(terms.rewrite("workspace ws-1 is stopped; start it with 'davit workspace start ws-1'", exec))
-                    .isEqualTo("workspace ws-1 is stopped; start it with workspace_start");
-        }
-        try (DavitMcpServer s = server("full")) { // a library's message: its terms, the CLI's, then the model's
-            ModelTerms terms = new ModelTerms(s.tools());
-            Tool exec = s.tools().stream().filter(t -> t.name().equals("workspace_exec")).findFirst().orElseThrow();
-            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("workspace ws-1 is stopped; start it with"
-                    + " Workspaces.start(\"ws-1\")"), exec))
-                    .isEqualTo("workspace ws-1 is stopped; start it with workspace_start");
-            Tool service = s.tools().stream().filter(t -> t.name().equals("workspace_service_start")).findFirst()
-                    .orElseThrow();
-            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("service web was not ready within 30 s (if it"
-                    + " only starts slowly, give Services.start a longer timeout); see"
-                    + " Workspaces.services(\"ws-1\").logs(\"web\", lines)"), service))
-                    .isEqualTo("service web was not ready within 30 s (if it only starts slowly, give a longer"
-                            + " 'ready_timeout'); see workspace_service_logs");
-            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("workspace ws-1 has 16 services running (the"
-                    + " most); stop one first with Workspaces.services(\"ws-1\").stop(name)"), service))
-                    .isEqualTo("workspace ws-1 has 16 services running (the most); stop one first with"
-                            + " workspace_service_stop");
-            Tool shell = s.tools().stream().filter(t -> t.name().equals("workspace_shell_open")).findFirst()
-                    .orElseThrow();
-            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("workspace ws-1 has 16 shells open (the most);"
-                    + " close one first with Workspaces.shells(\"ws-1\").close(id)"), shell))
-                    .isEqualTo("workspace ws-1 has 16 shells open (the most); close one first with"
-                            + " workspace_shell_close");
-            Tool create = s.tools().stream().filter(t -> t.name().equals("workspace_create")).findFirst()
-                    .orElseThrow();
-            assertThat(terms.rewrite(dev.davit.cli.CliTerms.rewrite("CreateSpec.Builder.publish needs Network.NAT"
-                    + " (the sandbox's own network namespace); see Workspaces.list()"), create))
+            assertThat(words.text(Message.of("workspace ws-1 is stopped; start it with ",
+                    Action.START_WORKSPACE.fix("ws-1")))).isEqualTo("workspace ws-1 is stopped; start it with"
+                    + " workspace_start");
+            assertThat(words.text(Message.of("workspace ws-1 has 16 services running (the most); stop one first with ",
+                    Action.STOP_A_SERVICE.fix("ws-1")))).isEqualTo("workspace ws-1 has 16 services running (the"
+                    + " most); stop one first with workspace_service_stop");
+            assertThat(words.text(Message.of("workspace ws-1 has 16 shells open (the most); close one first with ",
+                    Action.CLOSE_SHELL.fix("ws-1")))).isEqualTo("workspace ws-1 has 16 shells open (the most);"
+                    + " close one first with workspace_shell_close");
+            assertThat(words.text(Message.of(Input.PUBLISH, " needs ", Input.NETWORK, " (the sandbox's own network"
+                    + " namespace); see ", Action.LIST_WORKSPACES.fix())))
                     .isEqualTo("'publish' needs 'network' (the sandbox's own network namespace); see workspace_list");
         }
-        try (DavitMcpServer s = server("run")) { // a tool the profile lacks is not named
-            ModelTerms terms = new ModelTerms(s.tools());
-            Tool run = s.tools().get(0);
-            assertThat(terms.rewrite("see 'davit workspace start ws-1'", run)).isEqualTo("see 'davit workspace start"
-                    + " ws-1'");
+        try (DavitMcpServer s = server("run")) { // a tool the profile lacks is not named: plain words instead
+            ModelWords words = new ModelWords(s.tools());
+            assertThat(words.text(Message.of("see ", Action.START_WORKSPACE.fix("ws-1"))))
+                    .isEqualTo("see start the workspace");
         }
     }
 }

@@ -3,6 +3,8 @@ package dev.davit.env.catalog;
 import dev.davit.env.Catalog;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.ProgressListener;
@@ -43,7 +45,7 @@ public final class CatalogResolver {
     /** Layer titles recognised when an artifact holds more than one file. */
     public static final List<String> CATALOG_TITLES = List.of("catalog.json", "catalog.yaml", "catalog.yml");
 
-    private static final String LOCAL_HINT = "or use a local catalog file with CatalogOptions.withCatalog(PATH)";
+    private static final Message LOCAL_HINT = Message.of("or use a local catalog file with ", Input.CATALOG);
 
     private final Supplier<DavitClient> client;
 
@@ -173,9 +175,9 @@ public final class CatalogResolver {
             return cached.get();
         }
         if (o.offline()) {
-            throw new DavitException(Kind.USAGE, "catalog " + location + " is not cached in " + cache.dir()
-                    + " and CatalogOptions.withOffline(true) forbids fetching it; re-run with"
-                    + " CatalogOptions.withOffline(false) to fetch it, " + LOCAL_HINT);
+            throw new DavitException(Kind.USAGE, Message.of("catalog " + location + " is not cached in "
+                    + cache.dir() + " and ", Input.CATALOG_OFFLINE, " forbids fetching it; ",
+                    dev.davit.oci.Action.RERUN_ONLINE.fix(), " to fetch it, ", LOCAL_HINT));
         }
         try {
             return fetch(cache, ref, location, warnings);
@@ -185,8 +187,9 @@ public final class CatalogResolver {
     }
 
     private static DavitException fetchFailed(String location, CatalogCache cache, DavitException cause) {
-        return new DavitException(cause.kind(), "cannot fetch catalog " + location + " and no cached copy is in "
-                + cache.dir() + ": " + cause.getMessage() + "; check the registry and network, " + LOCAL_HINT, cause);
+        return new DavitException(cause.kind(), Message.of("cannot fetch catalog " + location + " and no cached"
+                + " copy is in " + cache.dir() + ": ", cause.message(), "; check the registry and network, ", LOCAL_HINT),
+                cause);
     }
 
     private Optional<Resolved> cached(CatalogCache cache, Reference ref, String location, List<String> warnings) {

@@ -1,5 +1,6 @@
 package dev.davit.env.freshness;
 
+import dev.davit.oci.Message;
 import java.time.Instant;
 
 /**
@@ -14,7 +15,7 @@ import java.time.Instant;
  * @param error           why the status is unknown, or null
  */
 public record Freshness(String reference, Status status, String installedDigest, String remoteDigest,
-                        Instant checkedAt, boolean cached, String error) {
+                        Instant checkedAt, boolean cached, Message error) {
 
     /** The outcome of a check. */
     public enum Status {

@@ -3,6 +3,7 @@ package dev.davit.env.freshness;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.internal.Fs;
@@ -63,7 +64,7 @@ public final class FreshnessChecker {
             }
         } catch (RuntimeException e) {
             return new Freshness(reference, Freshness.Status.UNKNOWN, installedDigest, null, now, false,
-                    e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+                    e.getMessage() == null ? Message.of(e.getClass().getSimpleName()) : Message.from(e));
         }
         ObjectNode entries = cache.has("entries") && cache.get("entries").isObject()
                 ? (ObjectNode) cache.get("entries") : cache.putObject("entries");
@@ -75,7 +76,7 @@ public final class FreshnessChecker {
     private static Freshness result(String reference, String installed, String remote, Instant at, boolean cached) {
         Freshness.Status s = installed == null ? Freshness.Status.UNKNOWN
                 : installed.equals(remote) ? Freshness.Status.UP_TO_DATE : Freshness.Status.UPDATE_AVAILABLE;
-        return new Freshness(reference, s, installed, remote, at, cached, installed == null ? "not installed" : null);
+        return new Freshness(reference, s, installed, remote, at, cached, installed == null ? Message.of("not installed") : null);
     }
 
     private ObjectNode readCache() {

@@ -2,8 +2,12 @@ package dev.davit.env.install;
 
 import dev.davit.env.Catalog;
 import dev.davit.env.Environment;
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.artifact.ArtifactFiles;
 import dev.davit.oci.artifact.Artifacts;
@@ -95,10 +99,11 @@ public final class Installer {
      *
      * @param builder builds environments that have a {@code source.build} profile; null: never build
      * @param offline never touch the network: only installs, profile directories and the store serve
-     * @param notes   hears one line for each decision a user should know about (a fallback and its reason)
+     * @param notes   hears one line for each decision a user should know about (a fallback and its reason), as data
+     *                for the caller's door to word ({@link Message#toString()}: the library's words)
      * @param progress hears the transfer of the pulls an install makes; null: nothing
      */
-    public record Options(LocalBuilder builder, boolean offline, java.util.function.Consumer<String> notes,
+    public record Options(LocalBuilder builder, boolean offline, java.util.function.Consumer<Message> notes,
                           ProgressListener progress) {
         /** Online, no local builds, notes dropped: what installs did before builds existed. */
         public static final Options DEFAULTS = new Options(null, false, n -> { });
@@ -109,7 +114,7 @@ public final class Installer {
         }
 
         /** Options whose pulls report no progress. */
-        public Options(LocalBuilder builder, boolean offline, java.util.function.Consumer<String> notes) {
+        public Options(LocalBuilder builder, boolean offline, java.util.function.Consumer<Message> notes) {
             this(builder, offline, notes, null);
         }
     }
@@ -229,20 +234,20 @@ public final class Installer {
             Reference stored = storedSource(e);
             if (stored != null) {
                 if (failure != null) {
-                    options.notes().accept("using the copy of " + stored + " in the store");
+                    options.notes().accept(Message.of("using the copy of " + stored + " in the store"));
                 }
                 return build(catalog, e, dir, Origin.STORE, repaired, p -> fromStore(e, stored, p));
             }
             Reference earlier = storedBuild(e);
             if (earlier != null) {
-                options.notes().accept("using the earlier local build " + earlier + " in the store");
+                options.notes().accept(Message.of("using the earlier local build " + earlier + " in the store"));
                 return build(catalog, e, dir, Origin.BUILD, repaired, p -> fromStore(e, earlier, p));
             }
             if (options.offline()) {
-                throw new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' is neither installed nor"
-                        + " in the store, and Installer.Options.offline forbids pulling"
-                        + (buildable(e) ? " or building" : "") + " it; run Installer.install(catalog, " + e.name()
-                        + ") once with network access, then use it offline");
+                throw new DavitException(Kind.NOT_FOUND, Message.of("environment '" + e.name() + "' is neither installed"
+                        + " nor in the store, and ", Input.INSTALL_OFFLINE, " forbids pulling"
+                        + (buildable(e) ? " or building" : "") + " it; run ", Action.INSTALL_ENV.fix(e.name()),
+                        " once with network access, then use it offline").about(Subject.Type.ENVIRONMENT, e.name()));
             }
             if (buildable(e)) {
                 String why = options.builder().unavailable(e);
@@ -285,7 +290,7 @@ public final class Installer {
             }
             throw ex;
         }
-        options.notes().accept(ex.getMessage());
+        options.notes().accept(ex.message());
         if (earlier != null) {
             earlier.addSuppressed(ex);
             return earlier;
@@ -525,18 +530,18 @@ public final class Installer {
                 try {
                     Files.deleteIfExists(blob);
                 } catch (IOException ex) {
-                    throw new DavitException(Kind.STORE, "cannot remove the damaged blob " + blob + ": "
-                            + ex.getMessage() + "; run DavitClient.fsck(true)");
+                    throw new DavitException(Kind.STORE, Message.of("cannot remove the damaged blob " + blob + ": "
+                            + ex.getMessage() + "; run ", Action.FSCK_REPAIR.fix()));
                 }
                 if (options.offline()) {
-                    throw new DavitException(Kind.VERIFICATION, "blob " + l.digest() + " of " + ref + " is damaged"
-                            + " and Installer.Options.offline forbids pulling it again; run"
-                            + " Installer.install(catalog, " + e.name() + ") online");
+                    throw new DavitException(Kind.VERIFICATION, Message.of("blob " + l.digest() + " of " + ref + " is"
+                            + " damaged and ", Input.INSTALL_OFFLINE, " forbids pulling it again; run ",
+                            Action.INSTALL_ENV.fix(e.name()), " online"));
                 }
                 client.pull(ref, PlatformSelector.of(Platform.parse(platformOf(e))), options.progress());
                 if (!blobIntact(blob, l)) {
-                    throw new DavitException(Kind.VERIFICATION, "blob " + l.digest() + " of " + ref
-                            + " does not match its digest after a fresh pull; run DavitClient.fsck(true)");
+                    throw new DavitException(Kind.VERIFICATION, Message.of("blob " + l.digest() + " of " + ref
+                            + " does not match its digest after a fresh pull; run ", Action.FSCK_REPAIR.fix()));
                 }
             }
             // stored as-is: a hard link to the blob; compressed: decompressed (sparse) and verified

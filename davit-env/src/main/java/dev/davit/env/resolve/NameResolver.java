@@ -131,8 +131,7 @@ public final class NameResolver {
             reason = "not installed; in the store, installs without the network";
         } else if (facts.offline()) {
             action = Action.MISSING;
-            reason = "neither installed nor in the store, and NameResolver.Facts.offline() forbids pulling or"
-                    + " building it";
+            reason = "neither installed nor in the store, and offline use forbids pulling or building it";
         } else if (facts.hasDownloadableSource(name)) {
             action = Action.PULL;
             reason = "not installed; pull it" + (profile != null ? ", else build it from profile " + profile : "");

@@ -80,7 +80,7 @@ class FreshnessCheckerTest {
                     dir.resolve("f.json"), Clock.systemUTC(), FreshnessChecker.DEFAULT_TTL);
             Freshness f = checker.check("127.0.0.1:1/env/x:1", "sha256:" + "b".repeat(64));
             assertThat(f.status()).isEqualTo(Freshness.Status.UNKNOWN);
-            assertThat(f.error()).contains("127.0.0.1:1");
+            assertThat(f.error().toString()).contains("127.0.0.1:1");
             assertThat(dir.resolve("f.json")).doesNotExist();
         }
     }

@@ -113,7 +113,7 @@ class InstallBuildTest {
     }
 
     Installer installer(boolean offline) {
-        return new Installer(home, client, r -> r, new Installer.Options(new TestBuilder(), offline, notes::add));
+        return new Installer(home, client, r -> r, new Installer.Options(new TestBuilder(), offline, m -> notes.add(m.toString())));
     }
 
     static Environment env(String reference) {
@@ -264,7 +264,7 @@ class InstallBuildTest {
             public String unavailable(Environment env) {
                 return "mmdebstrap is not installed; install the mmdebstrap package";
             }
-        }, false, notes::add));
+        }, false, m -> notes.add(m.toString())));
         assertThatThrownBy(() -> inst.install(EnvFixtures.catalog(e), e))
                 .isInstanceOf(DavitException.class)
                 .hasMessageStartingWith("environment 'debian:12' cannot be pulled (cannot connect to registry 127.0.0.1")

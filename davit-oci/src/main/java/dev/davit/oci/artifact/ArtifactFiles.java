@@ -2,8 +2,10 @@ package dev.davit.oci.artifact;
 
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
@@ -193,8 +195,8 @@ public final class ArtifactFiles {
             raf.setLength(total); // a trailing hole
             ch.force(true);
         } catch (com.github.luben.zstd.ZstdIOException e) {
-            throw new DavitException(Kind.VERIFICATION, "layer " + title + " is not valid zstd (" + e.getMessage()
-                    + "); the blob " + layer.digest() + " is damaged: run DavitClient.fsck(true) and pull again");
+            throw new DavitException(Kind.VERIFICATION, Message.of("layer " + title + " is not valid zstd (" + e.getMessage()
+                    + "); the blob " + layer.digest() + " is damaged: run ", Action.FSCK_REPAIR.fix(), " and pull again"));
         }
         Digest got = Digest.fromBytes(expected.algorithm(), md.digest());
         if (total != expectedSize || !got.equals(expected)) {

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.internal.Text;
@@ -94,8 +96,8 @@ public final class Artifacts {
     public static Descriptor create(OciStore store, String artifactType, List<FileSpec> files,
                                     Map<String, String> annotations) {
         if (artifactType == null || !artifactType.contains("/")) {
-            throw new DavitException(Kind.USAGE, "the artifactType of DavitClient.artifactPush must be a media type such as"
-                    + " application/vnd.example.kernel.v1");
+            throw new DavitException(Kind.USAGE, Message.of(Input.ARTIFACT_TYPE, " must be a media type such as"
+                    + " application/vnd.example.kernel.v1").value(artifactType));
         }
         if (files.isEmpty()) {
             throw new DavitException(Kind.USAGE, "an artifact needs at least one file");

@@ -2,6 +2,8 @@ package dev.davit.oci.build;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.manifest.Platform;
 import dev.davit.oci.reference.Reference;
@@ -439,8 +441,9 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
                 throw usage(errors.get(0));
             }
             if (keepMtimes && fileMtime != null) {
-                throw usage("keeping files' modification times conflicts with a fixed modification time; choose"
-                        + " one (BuildOptions.Builder.keepMtimes(true), or BuildOptions.Builder.fileMtime)");
+                throw new DavitException(DavitException.Kind.USAGE, Message.of("keeping files' modification times"
+                        + " conflicts with a fixed modification time; choose one (", Input.KEEP_MTIMES, ", or ",
+                        Input.FILE_MTIME, ")"));
             }
             if (compressionLevel != null) {
                 if (compression == Compression.NONE) {

@@ -3,8 +3,11 @@ package dev.davit.oci.build;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.copy.PlatformSelector;
 import dev.davit.oci.copy.ProgressEvent;
@@ -148,15 +151,16 @@ public final class ImageBuilder {
     private Base base(BuildOptions o) {
         Reference ref = o.base();
         StoreEntry e = store.entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                "base image " + ref + " is not in the store; pull it first (DavitClient.pull(\"" + ref + "\", ...))"));
+                Message.of("base image " + ref + " is not in the store; pull it first (", Action.PULL.fix(ref.toString()),
+                ")")));
         Descriptor d = e.descriptor();
         Manifest m = store.readManifest(d);
         if (m instanceof ImageIndex idx) {
             Platform want = o.platform() != null ? o.platform() : Platform.host();
             d = PlatformSelector.of(want).select(idx, "base image " + ref).get(0);
             if (!store.hasBlob(d.digest())) {
-                throw new DavitException(Kind.NOT_FOUND, "the " + want + " image of base " + ref + " is not in the"
-                        + " store; pull it with PlatformSelector.of(Platform.parse(\"" + want + "\"))");
+                throw new DavitException(Kind.NOT_FOUND, Message.of("the " + want + " image of base " + ref + " is not"
+                        + " in the store; pull it with ", Action.PLATFORM_OF.fix(want.toString())));
             }
             m = store.readManifest(d);
         }
@@ -188,10 +192,9 @@ public final class ImageBuilder {
         }
         Platform have = platformOf(obj);
         if (o.platform() != null && (have == null || !o.platform().accepts(have))) {
-            throw new DavitException(Kind.USAGE, "base " + ref + " is " + (have == null ? "of no platform" : have)
-                    + ", not " + o.platform() + "; pull it for that platform (DavitClient.pull(\"" + ref
-                    + "\", PlatformSelector.of(Platform.parse(\"" + o.platform() + "\")), ...)) or drop"
-                    + " BuildOptions.Builder.platform");
+            throw new DavitException(Kind.USAGE, Message.of("base " + ref + " is " + (have == null ? "of no"
+                    + " platform" : have) + ", not " + o.platform() + "; pull it for that platform (",
+                    Action.PULL_PLATFORM.fix(ref.toString(), o.platform().toString()), ") or drop ", Input.PLATFORM));
         }
         return new Base(ref, new Descriptor(d.mediaType(), d.digest(), d.size()), im, obj);
     }

@@ -1,7 +1,10 @@
 package dev.davit.oci.bundle;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.copy.ProgressEvent;
 import dev.davit.oci.copy.ProgressListener;
@@ -133,21 +136,21 @@ public final class BundleImporter {
         Map<String, Reference> map = new LinkedHashMap<>();
         o.map().forEach((k, v) -> {
             if (k == null || k.isEmpty()) {
-                throw new DavitException(Kind.USAGE, "ImportOptions.withMap needs NAME=REF with a non-empty NAME");
+                throw new DavitException(Kind.USAGE, Message.of(Input.MAP, " needs NAME=REF with a non-empty NAME"));
             }
             map.put(k, Reference.parse(v));
         });
         Reference repo = null;
         if (o.repository() != null) {
             if (o.repository().contains("@")) {
-                throw new DavitException(Kind.USAGE, "ImportOptions.withRepository takes a repository without tag or digest, e.g."
-                        + " registry.example/team/app");
+                throw new DavitException(Kind.USAGE, Message.of(Input.REPOSITORY, " takes a repository without tag or"
+                        + " digest, e.g. registry.example/team/app").value(o.repository()));
             }
             repo = Reference.parseRepository(o.repository());
         }
         if (as != null && (!map.isEmpty() || repo != null)) {
-            throw new DavitException(Kind.USAGE, "ImportOptions.withAs names the only entry of a bundle; it cannot be"
-                    + " combined with ImportOptions.withMap or ImportOptions.withRepository");
+            throw new DavitException(Kind.USAGE, Message.of(Input.AS, " names the only entry of a bundle; it cannot be"
+                    + " combined with ", Input.MAP, " or ", Input.REPOSITORY));
         }
         return new Naming(as, map, repo);
     }
@@ -256,9 +259,9 @@ public final class BundleImporter {
     private static List<Planned> plan(List<Descriptor> entries, Naming naming, String what) {
         if (naming.as() != null) {
             if (entries.size() != 1) {
-                throw new DavitException(Kind.USAGE, "ImportOptions.withAs names one reference, but " + what
-                        + " has " + entries.size() + " entries; name them with ImportOptions.withMap(NAME=REF) or"
-                        + " ImportOptions.withRepository(REPO)");
+                throw new DavitException(Kind.USAGE, Message.of(Input.AS, " names one reference, but " + what
+                        + " has " + entries.size() + " entries; name them with ", Action.MAP_ENTRY.fix("NAME=REF"),
+                        " or ", Action.REPOSITORY_OF.fix("REPO")));
             }
             Descriptor e = entries.get(0);
             checkDigest(naming.as(), e, what, Kind.USAGE);
@@ -283,27 +286,27 @@ public final class BundleImporter {
             } else if (naming.repository() != null && RefNames.isTag(n)) {
                 r = naming.repository().withTag(n);
             } else if (n == null) {
-                throw new DavitException(Kind.USAGE, what + ": entry " + (i + 1) + " (" + e.digest().shortHex()
-                        + ") has no name; import it with ImportOptions.withAs(REF) (one-entry bundles) or"
-                        + " ImportOptions.withMap(" + e.digest() + "=REF)");
+                throw new DavitException(Kind.USAGE, Message.of(what + ": entry " + (i + 1) + " ("
+                        + e.digest().shortHex() + ") has no name; import it with ", Action.AS_REF.fix(), " (one-entry"
+                        + " bundles) or ", Action.MAP_ENTRY.fix(e.digest() + "=REF")));
             } else {
                 String shown = Text.shorten(n, 80);
-                throw new DavitException(Kind.USAGE, what + ": entry '" + shown + "' is not a reference: "
-                        + RefNames.problem(n) + "; import it with ImportOptions.withAs(REF) (one-entry bundles),"
-                        + " ImportOptions.withMap('" + shown + "'=REF)" + (RefNames.isTag(n)
-                        ? " or ImportOptions.withRepository(REPO) (as REPO:" + shown + ")" : ""));
+                throw new DavitException(Kind.USAGE, Message.of(what + ": entry '" + shown + "' is not a"
+                        + " reference: " + RefNames.problem(n) + "; import it with ", Action.AS_REF.fix(), " (one-entry"
+                        + " bundles), ", Action.MAP_ENTRY.fix("'" + shown + "'=REF"), RefNames.isTag(n)
+                        ? Message.of(" or ", Action.REPOSITORY_OF.fix("REPO"), " (as REPO:" + shown + ")") : ""));
             }
             checkDigest(r, e, what, kind);
             if (!names.add(r.toString())) {
-                throw new DavitException(Kind.USAGE, what + " would name " + r + " twice; give the entries distinct"
-                        + " references with ImportOptions.withMap(NAME=REF)");
+                throw new DavitException(Kind.USAGE, Message.of(what + " would name " + r + " twice; give the entries"
+                        + " distinct references with ", Action.MAP_ENTRY.fix("NAME=REF")));
             }
             out.add(new Planned(n, r, e));
         }
         for (String k : naming.map().keySet()) {
             if (!used.contains(k)) {
-                throw new DavitException(Kind.USAGE, "ImportOptions.withMap(" + Text.shorten(k, 80) + "=...): " + what
-                        + " has no entry named so");
+                throw new DavitException(Kind.USAGE, Message.of(Action.MAP_ENTRY.fix(Text.shorten(k, 80) + "=..."),
+                        ": " + what + " has no entry named so"));
             }
         }
         return out;

@@ -2,6 +2,8 @@ package dev.davit.oci.bundle;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.digest.Digest;
 import java.io.BufferedInputStream;
@@ -309,9 +311,9 @@ final class BundleReader {
         }
 
         static DavitException overLimit(String what, long limit) {
-            return new DavitException(Kind.VERIFICATION, what + " expands to more than " + limit
-                    + " bytes, the import size limit; raise it (ImportOptions.withMaxTotalBytes) if the bundle is"
-                    + " trusted");
+            return new DavitException(Kind.VERIFICATION, Message.of(what + " expands to more than " + limit
+                    + " bytes, the import size limit; raise it (", Input.MAX_IMPORT_SIZE, ") if the bundle is"
+                    + " trusted"));
         }
 
         private void add(long n) {

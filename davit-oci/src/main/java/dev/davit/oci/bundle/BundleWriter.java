@@ -2,8 +2,10 @@ package dev.davit.oci.bundle;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.internal.Text;
@@ -160,8 +162,8 @@ public final class BundleWriter {
         }
         List<StoreEntry> entries = new ArrayList<>();
         for (String n : names) {
-            entries.add(store.entry(n).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, n
-                    + " is not in the store; pull it first (DavitClient.images() lists what the store holds)")));
+            entries.add(store.entry(n).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, Message.of(n
+                    + " is not in the store; pull it first (", Action.IMAGES.fix(), " lists what the store holds)"))));
         }
         LinkedHashMap<Digest, Descriptor> manifests = new LinkedHashMap<>();
         Map<Digest, Descriptor> configs = new HashMap<>();
@@ -177,8 +179,8 @@ public final class BundleWriter {
                     continue;
                 }
                 if (!store.hasBlob(d.digest())) {
-                    throw new DavitException(Kind.STORE, e.name() + " is incomplete in the store (blob " + d.digest()
-                            + " is missing); pull it again, or run DavitClient.fsck(false)");
+                    throw new DavitException(Kind.STORE, Message.of(e.name() + " is incomplete in the store (blob " + d.digest()
+                            + " is missing); pull it again, or run ", Action.FSCK.fix()));
                 }
                 if (MediaTypes.isManifest(d.mediaType())) {
                     Manifest m = store.readManifest(d);
@@ -336,8 +338,8 @@ public final class BundleWriter {
         Path p = store.blobPath(d.digest());
         long size = Files.size(p);
         if (size != d.size()) {
-            throw new DavitException(Kind.VERIFICATION, "blob " + d.digest() + " in the store is " + size
-                    + " bytes, its descriptor says " + d.size() + "; run DavitClient.fsck(true) and pull again");
+            throw new DavitException(Kind.VERIFICATION, Message.of("blob " + d.digest() + " in the store is " + size
+                    + " bytes, its descriptor says " + d.size() + "; run ", Action.FSCK_REPAIR.fix(), " and pull again"));
         }
         progress.onEvent(new ProgressEvent.BlobStarted(d, 0));
         MessageDigest md = d.digest().newMessageDigest();
@@ -357,8 +359,8 @@ public final class BundleWriter {
             }
         }
         if (done != size || !Digest.fromBytes(d.digest().algorithm(), md.digest()).equals(d.digest())) {
-            throw new DavitException(Kind.VERIFICATION, "blob " + d.digest() + " in the store is corrupt (its"
-                    + " content does not match its digest); run DavitClient.fsck(true) and pull again");
+            throw new DavitException(Kind.VERIFICATION, Message.of("blob " + d.digest() + " in the store is corrupt (its"
+                    + " content does not match its digest); run ", Action.FSCK_REPAIR.fix(), " and pull again"));
         }
         tar.closeArchiveEntry();
         progress.onEvent(new ProgressEvent.BlobDone(d, false));

@@ -1,7 +1,10 @@
 package dev.davit.oci.client;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.ImageBuilder;
@@ -176,7 +179,7 @@ public final class DavitClient implements AutoCloseable {
         Reference src = Reference.parse(Args.reference(reference, "DavitClient.push"));
         Reference dst = target == null ? src : Reference.parse(target);
         StoreEntry e = store().entry(src.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                src + " is not in the store; pull or build it first (see DavitClient.images())"));
+                Message.of(src + " is not in the store; pull or build it first (see ", Action.IMAGES.fix(), ")")));
         return pushFromStore(store(), e.descriptor(), dst, progress);
     }
 
@@ -634,7 +637,7 @@ public final class DavitClient implements AutoCloseable {
     public Inspection inspectLocal(String reference) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.inspectLocal"));
         StoreEntry e = store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
-                ref + " is not in the store; pull it first or use DavitClient.inspectRemote"));
+                Message.of(ref + " is not in the store; pull it first or use ", Input.REMOTE)));
         Manifest m = store().readManifest(e.descriptor());
         ImageConfiguration config = null;
         if (m instanceof ImageManifest im && im.config().size() <= MAX_CONFIG_BYTES && isJson(im.config().mediaType())) {

@@ -58,9 +58,9 @@ public record PlatformSelector(Platform platform, boolean all) {
         List<String> avail = index.manifests().stream().map(Descriptor::platform)
                 .filter(p -> p != null && !"unknown".equals(p.os()))
                 .map(p -> Platform.normalize(p).toString()).distinct().toList();
-        throw new DavitException(DavitException.Kind.NOT_FOUND, "no image for platform " + platform + " in " + what
-                + "; available: " + (avail.isEmpty() ? "none" : String.join(", ", avail))
-                + "; choose one with PlatformSelector.of(platform) or use PlatformSelector.allPlatforms()");
+        throw new DavitException(DavitException.Kind.NOT_FOUND, dev.davit.oci.Message.of("no image for platform " + platform
+                + " in " + what + "; available: " + (avail.isEmpty() ? "none" : String.join(", ", avail))
+                + "; choose one with ", dev.davit.oci.Input.ONE_PLATFORM, " or use ", dev.davit.oci.Input.ALL_PLATFORMS));
     }
 
     /** {@return {@code all}, or the platform as {@code os/arch[/variant]}} */

@@ -1,7 +1,11 @@
 package dev.davit.oci.registry;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.auth.Challenge;
 import dev.davit.oci.auth.Credentials;
 import dev.davit.oci.auth.TokenCache;
@@ -178,12 +182,12 @@ public final class RegistryAuthenticator implements Authenticator {
             byte[] bytes = r.body().readNBytes(TokenResponse.MAX_BODY_BYTES + 1);
             int status = r.status();
             if (status == 401 || status == 403) {
-                throw new DavitException(Kind.AUTH, creds.isAnonymous()
-                        ? "registry " + registry + " requires authentication for " + (scope == null ? "this registry" : scope) + "; run DavitClient.login(\""
-                        + displayName(registry) + "\", credentials)"
-                        : "registry " + registry + " rejected the credentials (" + creds.source() + ") for "
-                        + (scope == null ? "this registry" : scope)
-                        + "; check them with DavitClient.login(\"" + displayName(registry) + "\", credentials)");
+                throw new DavitException(Kind.AUTH, (creds.isAnonymous()
+                        ? Message.of("registry " + registry + " requires authentication for " + (scope == null
+                        ? "this registry" : scope) + "; run ", Action.LOGIN.fix(displayName(registry)))
+                        : Message.of("registry " + registry + " rejected the credentials (" + creds.source() + ") for "
+                        + (scope == null ? "this registry" : scope) + "; check them with ",
+                        Action.LOGIN.fix(displayName(registry)))).about(Subject.Type.REGISTRY, displayName(registry)));
             }
             if (status != 200) {
                 throw new DavitException(Kind.AUTH, "the token service of " + registry + " answered HTTP " + status
@@ -207,8 +211,8 @@ public final class RegistryAuthenticator implements Authenticator {
         if (hostPort != null && options.isPlainHttp(hostPort)) {
             return;
         }
-        throw new DavitException(Kind.AUTH, "refusing to send credentials for " + registry + " over plain HTTP to "
-                + target.getHost() + "; use TLS or mark the host with ClientOptions.withInsecureRegistries");
+        throw new DavitException(Kind.AUTH, Message.of("refusing to send credentials for " + registry + " over plain HTTP to "
+                + target.getHost() + "; use TLS or mark the host with ", Input.INSECURE_REGISTRY));
     }
 
     private static String displayName(String apiHost) {

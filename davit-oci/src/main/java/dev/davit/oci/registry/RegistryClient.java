@@ -1,7 +1,10 @@
 package dev.davit.oci.registry;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.Manifest;
@@ -373,14 +376,16 @@ public final class RegistryClient implements AutoCloseable {
         String detail = Transport.errorSummary(r);
         String suffix = detail.isEmpty() ? "" : " (" + detail + ")";
         return switch (status) {
-            case 404 -> new DavitException(Kind.NOT_FOUND, what + " not found in " + repo.repositoryName() + suffix
-                    + (what.equals("tag list") ? "; check the repository name"
-                    : "; check the name and tag with DavitClient.tags(\"" + repo.repositoryName() + "\")"));
-            case 403 -> new DavitException(Kind.AUTH, "access to " + repo.repositoryName() + " denied" + suffix
-                    + "; check your permissions or log in with DavitClient.login(\"" + repo.registry()
-                    + "\", credentials)");
-            case 401 -> new DavitException(Kind.AUTH, "registry " + repo.registry() + " requires authentication"
-                    + suffix + "; run DavitClient.login(\"" + repo.registry() + "\", credentials)");
+            case 404 -> new DavitException(Kind.NOT_FOUND, Message.of(what + " not found in " + repo.repositoryName()
+                    + suffix, what.equals("tag list") ? "; check the repository name"
+                    : Message.of("; check the name and tag with ", Action.TAGS.fix(repo.repositoryName())))
+                    .about(Subject.Type.IMAGE, repo.repositoryName()));
+            case 403 -> new DavitException(Kind.AUTH, Message.of("access to " + repo.repositoryName() + " denied"
+                    + suffix + "; check your permissions or log in with ", Action.LOGIN.fix(repo.registry()))
+                    .about(Subject.Type.IMAGE, repo.repositoryName()));
+            case 401 -> new DavitException(Kind.AUTH, Message.of("registry " + repo.registry() + " requires"
+                    + " authentication" + suffix + "; run ", Action.LOGIN.fix(repo.registry()))
+                    .about(Subject.Type.REGISTRY, repo.registry()));
             default -> new DavitException(Kind.NETWORK,
                     "registry " + repo.registry() + " answered HTTP " + status + " for " + what + suffix
                             + "; try again later or check the registry");

@@ -1,7 +1,10 @@
 package dev.davit.oci.registry;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.io.InputStream;
@@ -208,17 +211,17 @@ public final class Transport implements AutoCloseable {
                 authorization = auth.challenge(req.registry(), req.scope(), challenges);
                 challenged = true;
                 if (authorization == null) {
-                    throw new DavitException(Kind.AUTH, "registry " + req.registry() + " requires authentication"
-                            + " and no credentials were found; run DavitClient.login(\"" + req.registry()
-                            + "\", credentials)");
+                    throw new DavitException(Kind.AUTH, Message.of("registry " + req.registry() + " requires"
+                            + " authentication and no credentials were found; run ", Action.LOGIN.fix(req.registry()))
+                            .about(Subject.Type.REGISTRY, req.registry()));
                 }
                 continue;
             }
             if (status == 401) {
                 resp.close();
-                throw new DavitException(Kind.AUTH, "registry " + req.registry() + " rejected the credentials for "
-                        + describeScope(req.scope()) + "; check them with DavitClient.login(\"" + req.registry()
-                        + "\", credentials)");
+                throw new DavitException(Kind.AUTH, Message.of("registry " + req.registry() + " rejected the credentials"
+                        + " for " + describeScope(req.scope()) + "; check them with ", Action.LOGIN.fix(req.registry()))
+                        .about(Subject.Type.REGISTRY, req.registry()));
             }
             if ((status == 408 || status == 429 || status >= 500) && attempt < options.maxRetries()
                     && !req.method().equals("PATCH")) {
@@ -334,15 +337,15 @@ public final class Transport implements AutoCloseable {
     }
 
     static DavitException networkError(String registry, IOException e) {
-        String fix = e instanceof SSLException
-                ? "if the registry serves plain HTTP, pass ClientOptions.withInsecureRegistries(Set.of(\"" + registry
-                + "\"))"
-                : "check the address and your network";
+        Message fix = e instanceof SSLException
+                ? Message.of("if the registry serves plain HTTP, pass ", Action.INSECURE_REGISTRY_OF.fix(registry))
+                : Message.of("check the address and your network");
         if (e instanceof ConnectException) {
-            return new DavitException(Kind.NETWORK, "cannot connect to registry " + registry + " (connection refused);"
-                    + " " + fix, e);
+            return new DavitException(Kind.NETWORK, Message.of("cannot connect to registry " + registry + " (connection"
+                    + " refused); ", fix).about(Subject.Type.REGISTRY, registry), e);
         }
-        return new DavitException(Kind.NETWORK, "cannot reach registry " + registry + ": " + describe(e) + "; " + fix, e);
+        return new DavitException(Kind.NETWORK, Message.of("cannot reach registry " + registry + ": " + describe(e)
+                + "; ", fix).about(Subject.Type.REGISTRY, registry), e);
     }
 
     private static String describeScope(String scope) {

@@ -1,5 +1,8 @@
 package dev.davit.oci.store;
 
+import dev.davit.oci.Action;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Fs;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -83,8 +86,8 @@ public final class OciStore {
         Path abs = root.toAbsolutePath().normalize();
         try {
             if (Files.exists(abs) && !Files.isDirectory(abs)) {
-                throw new DavitException(Kind.STORE, "store path " + abs + " is not a directory; point DAVIT_HOME"
-                        + " or ClientOptions.withStore at a directory");
+                throw new DavitException(Kind.STORE, Message.of("store path " + abs + " is not a directory; point DAVIT_HOME"
+                        + " or ", Input.STORE, " at a directory"));
             }
             Files.createDirectories(abs.resolve(".davit").resolve("ingest"));
             Files.createDirectories(abs.resolve(".davit").resolve("tmp"));
@@ -346,8 +349,8 @@ public final class OciStore {
         try {
             n = readJson(root.resolve("index.json"), MAX_INDEX_BYTES);
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot read " + root.resolve("index.json") + ": "
-                    + e.getMessage() + "; run DavitClient.fsck(false)", e);
+            throw new DavitException(Kind.STORE, Message.of("cannot read " + root.resolve("index.json") + ": "
+                    + e.getMessage() + "; run ", Action.FSCK.fix()), e);
         }
         if (n == null) {
             return List.of();

@@ -2,6 +2,7 @@ package dev.davit.oci.unpack;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Text;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -125,13 +126,13 @@ final class LayerApplier {
                 return;
             }
             if (++report.entries > maxEntries) {
-                throw new DavitException(Kind.VERIFICATION, wording.subject() + " has more than " + maxEntries
-                        + " tar entries, the unpack limit" + wording.raiseEntries());
+                throw new DavitException(Kind.VERIFICATION, Message.of(wording.subject() + " has more than " + maxEntries
+                        + " tar entries, the unpack limit", wording.raiseEntries()));
             }
             nameBytes += e.getName().length() + e.getLinkName().length();
             if (nameBytes > maxNameBytes) {
-                throw new DavitException(Kind.VERIFICATION, wording.subject() + " has more than " + maxNameBytes
-                        + " bytes of entry names, the unpack limit" + wording.raiseEntries());
+                throw new DavitException(Kind.VERIFICATION, Message.of(wording.subject() + " has more than "
+                        + maxNameBytes + " bytes of entry names, the unpack limit", wording.raiseEntries()));
             }
             try {
                 entry(e, tar);
@@ -460,13 +461,13 @@ final class LayerApplier {
     }
 
     private DavitException tooBig(EntryPath p, long size) {
-        return new DavitException(Kind.VERIFICATION, what + ": entry '" + Text.shorten(p.toString(), 100)
+        return new DavitException(Kind.VERIFICATION, Message.of(what + ": entry '" + Text.shorten(p.toString(), 100)
                 + "' needs " + size + " bytes, more than the unpack limit of " + maxBytes + " bytes leaves ("
-                + report.bytes + " written)" + wording.raiseBytes());
+                + report.bytes + " written)", wording.raiseBytes()));
     }
 
     private DavitException corrupt(IOException ex) {
-        return new DavitException(Kind.VERIFICATION, what + " is not a valid tar stream: "
-                + Text.shorten(String.valueOf(ex.getMessage()), 200) + wording.corrupt(), ex);
+        return new DavitException(Kind.VERIFICATION, Message.of(what + " is not a valid tar stream: "
+                + Text.shorten(String.valueOf(ex.getMessage()), 200), wording.corrupt()), ex);
     }
 }

@@ -2,6 +2,7 @@ package dev.davit.oci.unpack;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.oci.digest.Digest;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -77,8 +78,8 @@ final class LayerStream extends FilterInputStream {
             md.update(b, off, n);
             count += n;
             if (count > budget) {
-                throw new DavitException(Kind.VERIFICATION, what + " holds more uncompressed data than the"
-                        + " unpack limit allows (" + budget + " bytes left)" + wording.raiseBytes());
+                throw new DavitException(Kind.VERIFICATION, Message.of(what + " holds more uncompressed data than the"
+                        + " unpack limit allows (" + budget + " bytes left)", wording.raiseBytes()));
             }
             if (headerEnd >= 0 && count > headerEnd) {
                 throw new DavitException(Kind.VERIFICATION, what + " has a tar header over " + MAX_HEADER_BYTES

@@ -1,8 +1,11 @@
 package dev.davit.oci.unpack;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.copy.PlatformSelector;
@@ -81,8 +84,8 @@ public final class Unpacker {
         try (AutoCloseable session = store.session()) {
             Descriptor md = resolve(image, platforms);
             if (!(store.readManifest(md) instanceof ImageManifest manifest)) {
-                throw new DavitException(Kind.VERIFICATION, "manifest " + md.digest() + " is not an image manifest"
-                        + " although its media type says so; the store is corrupt (run DavitClient.fsck(false))");
+                throw new DavitException(Kind.VERIFICATION, Message.of("manifest " + md.digest() + " is not an image manifest"
+                        + " although its media type says so; the store is corrupt (run ", Action.FSCK.fix(), ")"));
             }
             Report report = new Report();
             JsonNode config = config(manifest, md);
@@ -152,8 +155,8 @@ public final class Unpacker {
             try {
                 plain = c.decompress(in);
             } catch (IOException e) {
-                throw new DavitException(Kind.VERIFICATION, what + " cannot be decompressed: " + e.getMessage()
-                        + "; the blob may be corrupt (run DavitClient.fsck(false))", e);
+                throw new DavitException(Kind.VERIFICATION, Message.of(what + " cannot be decompressed: " + e.getMessage()
+                        + "; the blob may be corrupt (run ", Action.FSCK.fix(), ")"), e);
             }
             LayerStream raw = new LayerStream(new BufferedInputStream(plain, 1 << 17), diffId.algorithm(),
                     options.maxBytes() - readBefore, what);
@@ -162,8 +165,8 @@ public final class Unpacker {
             try {
                 raw.drain();
             } catch (IOException e) {
-                throw new DavitException(Kind.VERIFICATION, what + " is corrupt after the end of its tar archive: "
-                        + e.getMessage() + "; the blob may be corrupt (run DavitClient.fsck(false))", e);
+                throw new DavitException(Kind.VERIFICATION, Message.of(what + " is corrupt after the end of its tar archive: "
+                        + e.getMessage() + "; the blob may be corrupt (run ", Action.FSCK.fix(), ")"), e);
             }
             Digest actual = raw.digest();
             if (!actual.equals(diffId)) {
@@ -186,8 +189,8 @@ public final class Unpacker {
                         + Text.shorten(d.mediaType(), 100) + "); only images can be unpacked");
             }
             if (platforms.all()) {
-                throw new DavitException(Kind.USAGE, "unpack needs one platform of " + Text.shorten(what, 200)
-                        + "; give PlatformSelector.of(platform) instead of PlatformSelector.allPlatforms()");
+                throw new DavitException(Kind.USAGE, Message.of("unpack needs one platform of " + Text.shorten(what,
+                        200) + "; give ", Input.ONE_PLATFORM, " instead of ", Input.ALL_PLATFORMS));
             }
             Manifest m = store.readManifest(d);
             List<Descriptor> chosen = platforms.select((ImageIndex) m, what);
@@ -197,8 +200,9 @@ public final class Unpacker {
             }
             Descriptor next = chosen.get(0);
             if (!store.hasBlob(next.digest())) {
-                throw new DavitException(Kind.NOT_FOUND, "the store has the index " + Text.shorten(what, 200)
-                        + " but not its manifest for " + platforms + "; pull it with PlatformSelector.of(Platform.parse(\"" + platforms + "\"))");
+                throw new DavitException(Kind.NOT_FOUND, Message.of("the store has the index " + Text.shorten(what, 200)
+                        + " but not its manifest for " + platforms + "; pull it with ",
+                        Action.PLATFORM_OF.fix(platforms.toString())));
             }
             d = next;
         }

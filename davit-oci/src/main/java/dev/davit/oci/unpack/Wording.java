@@ -1,5 +1,9 @@
 package dev.davit.oci.unpack;
 
+import dev.davit.oci.Action;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
+
 /**
  * How unpack errors name what is unpacked and what to do when a limit is passed: an image's layers (the
  * {@code davit unpack} options) or a plain tar from an untrusted sender ({@link TarExtractor#extractUntrusted}).
@@ -11,17 +15,16 @@ package dev.davit.oci.unpack;
  * @param malformed    appended when a tar header is too large
  * @param corrupt      appended when the stream is not a valid tar
  */
-record Wording(String subject, String raiseEntries, String raiseBytes, String refused, String malformed,
-               String corrupt) {
-    static final Wording IMAGE = new Wording("the image", "; raise UnpackOptions.Builder.maxEntries if you trust"
-            + " the image",
-            "; raise UnpackOptions.Builder.maxBytes if you trust the image", "; the image is malformed or hostile, nothing was unpacked",
-            "; the layer is malformed or hostile", "; the blob may be corrupt (run DavitClient.fsck(false)) or not a"
-            + " layer");
+record Wording(String subject, Message raiseEntries, Message raiseBytes, String refused, String malformed,
+               Message corrupt) {
+    static final Wording IMAGE = new Wording("the image", Message.of("; raise ", Input.MAX_ENTRIES, " if you trust"
+            + " the image"), Message.of("; raise ", Input.MAX_BYTES, " if you trust the image"),
+            "; the image is malformed or hostile, nothing was unpacked", "; the layer is malformed or hostile",
+            Message.of("; the blob may be corrupt (run ", Action.FSCK.fix(), ") or not a layer"));
 
     /** For a plain tar described as {@code what}; {@code raise} is appended when a limit is passed. */
     static Wording untrusted(String what, String raise) {
-        return new Wording(what, raise, raise, "; its sender is broken or hostile, and it was not used",
-                "; its sender is broken or hostile", "; its sender is broken or hostile");
+        return new Wording(what, Message.of(raise), Message.of(raise), "; its sender is broken or hostile, and it"
+                + " was not used", "; its sender is broken or hostile", Message.of("; its sender is broken or hostile"));
     }
 }

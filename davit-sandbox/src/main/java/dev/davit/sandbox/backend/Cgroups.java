@@ -1,7 +1,11 @@
 package dev.davit.sandbox.backend;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Fix;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.SandboxOptions;
@@ -55,7 +59,7 @@ public final class Cgroups {
     /** How the cgroup of a state directory's totals is named below {@value #PARENT} ({@link #setTotals}). */
     static final String TOTALS_PREFIX = "totals-";
     /** The fix named by every "limits are not possible here" error. */
-    static final String OPT_OUT = "run without limits (Limits.NONE)";
+    static final Fix OPT_OUT = Action.RUN_WITHOUT_LIMITS.fix();
 
     private Cgroups() {
     }
@@ -208,10 +212,11 @@ public final class Cgroups {
             cg.destroy();
             boolean belowTotals = dirs.values().stream().anyMatch(d -> d.getParent().getFileName().toString()
                     .startsWith(TOTALS_PREFIX));
-            throw new DavitException(belowTotals ? Kind.USAGE : Kind.INTERNAL, "cannot set up the cgroup of sandbox "
-                    + id + ": " + e.getMessage() + (belowTotals ? "; it is below the totals of its state directory"
-                    + " (Sandboxes.setTotals), and the kernel allows no limit above a total (with cgroup v1: "
-                    + "Limits.cpus at most Totals.cpus): ask for less, or " : "; ") + OPT_OUT);
+            throw new DavitException(belowTotals ? Kind.USAGE : Kind.INTERNAL, Message.of("cannot set up the"
+                    + " cgroup of sandbox " + id + ": " + e.getMessage(), belowTotals ? Message.of("; it is below the"
+                    + " totals of its state directory (", Input.TOTALS, "), and the kernel allows no limit above a"
+                    + " total (with cgroup v1: ", Input.CPUS, " at most ", Input.TOTAL_CPUS, "): ask for less, or ")
+                    : "; ", OPT_OUT));
         }
         prime(s); // after the cgroups are made: the kernel holds its cgroup lock while the move waits
         return cg;
@@ -281,9 +286,9 @@ public final class Cgroups {
         if (limits.memoryMiB() == 0 && limits.cpus() == 0 && limits.pids() > 0) {
             return new Cgroup(Map.of(), Set.of(), NprocLimit.forSandbox(limits.pids()));
         }
-        throw new DavitException(Kind.USAGE, "resource limits cannot be enforced here: " + s.problem() + "; "
-                + OPT_OUT + " or with a process limit only (Limits.memoryMiB and Limits.cpus 0: RLIMIT_NPROC bounds"
-                + " it), or run davit as root (see Sandboxes.doctor())");
+        throw new DavitException(Kind.USAGE, Message.of("resource limits cannot be enforced here: "
+                + s.problem() + "; ", OPT_OUT, " ", Action.PROCESS_LIMIT_ONLY.fix(), ", or run davit as root (see ",
+                Action.DOCTOR.fix(), ")"));
     }
 
     /**
@@ -349,8 +354,8 @@ public final class Cgroups {
             if (!totals.any()) {
                 return List.of();
             }
-            throw new DavitException(Kind.USAGE, "totals cannot be enforced here: " + s.problem() + "; use"
-                    + " Totals.NONE, or run davit as root (see Sandboxes.doctor())");
+            throw new DavitException(Kind.USAGE, Message.of("totals cannot be enforced here: " + s.problem()
+                    + "; use ", Input.NO_TOTALS, ", or run davit as root (see ", Action.DOCTOR.fix(), ")"));
         }
         Map<String, Path> dirs = new LinkedHashMap<>();
         s.bases().forEach((c, base) -> dirs.put(c, base.resolve(PARENT).resolve(totalsName(stateDir))));
@@ -378,9 +383,9 @@ public final class Cgroups {
             cg.limitTotals(totals);
         } catch (IOException e) {
             // the kernel refuses a total below what its sandboxes use or are allowed (v1: a child's CPU quota)
-            throw new DavitException(Kind.USAGE, "cannot set the totals " + totals + " on " + cg.paths() + ": "
-                    + e.getMessage() + "; give totals above what the sandboxes below use (with cgroup v1, Totals.cpus"
-                    + " at least each sandbox's Limits.cpus)");
+            throw new DavitException(Kind.USAGE, Message.of("cannot set the totals " + totals + " on "
+                    + cg.paths() + ": " + e.getMessage() + "; give totals above what the sandboxes below use (with"
+                    + " cgroup v1, ", Input.TOTAL_CPUS, " at least each sandbox's ", Input.CPUS, ")"));
         }
         return cg.paths();
     }
@@ -427,8 +432,8 @@ public final class Cgroups {
         boolean oom = cg.oomKills() > 0;
         cg.destroy();
         if (Files.exists(state.resolve(JOIN_FAILED))) {
-            throw new DavitException(Kind.INTERNAL, "the sandbox could not enter its cgroup " + cg.paths() + "; "
-                    + OPT_OUT);
+            throw new DavitException(Kind.INTERNAL, Message.of("the sandbox could not enter its cgroup "
+                    + cg.paths() + "; ", OPT_OUT));
         }
         return oom;
     }

@@ -113,7 +113,7 @@ public final class Lifecycle {
         if (s.status() != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
-        ExecResult.checkMaxOutput(maxOutput, "the maxOutput of Sandboxes.exec");
+        ExecResult.checkMaxOutput(maxOutput, dev.davit.oci.Input.SANDBOX_EXEC_MAX_OUTPUT);
         ExecResult.checkCapture(capture, "the captured bytes per stream");
         return of(s).exec(s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0);
     }

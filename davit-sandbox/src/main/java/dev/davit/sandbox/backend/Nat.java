@@ -1,7 +1,10 @@
 package dev.davit.sandbox.backend;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.PortMapping;
@@ -150,21 +153,22 @@ public final class Nat {
     public static Tools tools(SandboxOptions options) {
         Path slirp = options.which(SLIRP4NETNS);
         if (slirp == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, "slirp4netns is not installed; Network.NAT needs it: install the"
-                    + " slirp4netns package (or use Network.HOST to share the host's network)");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("slirp4netns is not installed; ", Input.NETWORK,
+                    " needs it: install the slirp4netns package (or use ", Input.NETWORK_HOST, " to share the host's"
+                    + " network)"));
         }
         Path ip = options.which("ip");
         if (ip == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, "ip (iproute2) is not installed; Network.NAT needs it: install"
-                    + " the iproute2 package");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("ip (iproute2) is not installed; ", Input.NETWORK,
+                    " needs it: install the iproute2 package"));
         }
         Path unshare = options.which("unshare");
         Path sleep = options.which("sleep");
         if (unshare == null || sleep == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, "unshare or sleep is not installed; Network.NAT needs them:"
-                    + " install util-linux and coreutils");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("unshare or sleep is not installed; ", Input.NETWORK,
+                    " needs them: install util-linux and coreutils"));
         }
-        String tun = tunProblem(TUN);
+        Message tun = tunProblem(TUN);
         if (tun != null) {
             throw new DavitException(Kind.HOST_UNSUPPORTED, tun);
         }
@@ -175,8 +179,8 @@ public final class Nat {
         Path setpriv = options.which("setpriv");
         Path cat = options.which("cat");
         if (nsenter == null || setpriv == null || cat == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, "nsenter, setpriv or cat is not installed; Network.NAT needs them"
-                    + " to run slirp4netns unprivileged: install util-linux and coreutils");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("nsenter, setpriv or cat is not installed; ",
+                    Input.NETWORK, " needs them to run slirp4netns unprivileged: install util-linux and coreutils"));
         }
         return new Tools(unshare, ip, sleep, slirp, nsenter, setpriv, cat);
     }
@@ -189,16 +193,17 @@ public final class Nat {
      * as the user, so a device of mode 0600 (some hosts; Debian's default is 0666) fails, and would only show as a
      * network that never comes up.
      */
-    static String tunProblem(Path tun) {
+    static Message tunProblem(Path tun) {
         if (!Files.exists(tun)) {
-            return "Network.NAT needs " + tun + ", which this host lacks (load the tun module: modprobe tun), or"
-                    + " use Network.HOST to share the host's network";
+            return Message.of(Input.NETWORK, " needs " + tun + ", which this host lacks (load the tun module: modprobe"
+                    + " tun), or use ", Input.NETWORK_HOST, " to share the host's network");
         }
         if (Jail.AS_ROOT || (Files.isReadable(tun) && Files.isWritable(tun))) {
             return null;
         }
-        return "Network.NAT needs " + tun + ", which this user cannot open (only root can here; Debian's default mode"
-                + " is 0666: 'chmod 0666 " + tun + "' as root restores it), or run as root, or use Network.HOST";
+        return Message.of(Input.NETWORK, " needs " + tun + ", which this user cannot open (only root can here; Debian's"
+                + " default mode is 0666: 'chmod 0666 " + tun + "' as root restores it), or run as root, or use ",
+                Input.NETWORK_HOST);
     }
 
     /**
@@ -299,8 +304,8 @@ public final class Nat {
                 String why = p.isAlive() ? "did not within " + NAMESPACE_WAIT_MS / 1000 + " s" : "exited with "
                         + p.exitValue() + ": " + firstLine(p.getErrorStream());
                 p.destroyForcibly();
-                throw new DavitException(Kind.INTERNAL, "the sandbox's network namespace could not be made as uid "
-                        + ids[0] + " (setpriv/unshare --user --net " + why + "); see Sandboxes.doctor()");
+                throw new DavitException(Kind.INTERNAL, Message.of("the sandbox's network namespace could not be made as"
+                        + " uid " + ids[0] + " (setpriv/unshare --user --net " + why + "); see ", Action.DOCTOR.fix()));
             }
             sleep(1);
         }

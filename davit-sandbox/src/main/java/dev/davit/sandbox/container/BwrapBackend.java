@@ -4,6 +4,8 @@ import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.backend.Backend;
+import dev.davit.oci.Action;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
@@ -455,8 +457,8 @@ public final class BwrapBackend implements Backend {
         String s = stderr.text();
         if (rc == 125 && s.startsWith("davit: ") && s.indexOf('\n') == s.length() - 1) {
             // a step of davit's before the command ran (Subids.chain): its one line
-            throw new DavitException(Kind.INTERNAL, s.substring("davit: ".length()).strip()
-                    + "; see Sandboxes.doctor()");
+            throw new DavitException(Kind.INTERNAL, Message.of(s.substring("davit: ".length()).strip()
+                    + "; see ", Action.DOCTOR.fix()));
         }
         if (rc == 125 && s.startsWith("davit-exec: Can't chdir to ") && s.indexOf('\n') == s.length() - 1) {
             // davit-exec's exec step, in bubblewrap's words; its 126/127 for a command that cannot be run or found

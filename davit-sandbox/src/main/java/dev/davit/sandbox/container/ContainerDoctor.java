@@ -1,6 +1,7 @@
 package dev.davit.sandbox.container;
 
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.elf.Elf;
 import dev.davit.sandbox.Doctor;
 import dev.davit.sandbox.ExecResult;
@@ -59,7 +60,7 @@ final class ContainerDoctor {
             return new Doctor.Backend(Doctor.JAIL, true, "sandbox root is host uid " + r.uid() + " (davit's range in /etc/subuid),"
                     + " with an idmapped rootfs, the default capabilities, masked /proc and the seccomp filter", facts);
         } catch (dev.davit.oci.DavitException e) {
-            return new Doctor.Backend(Doctor.JAIL, false, e.getMessage(), facts);
+            return new Doctor.Backend(Doctor.JAIL, false, e.message(), facts);
         }
     }
 
@@ -119,11 +120,11 @@ final class ContainerDoctor {
         if (tru == null) {
             return new Doctor.Backend(name, false, "cannot probe " + runtime + ": no 'true' on the PATH", facts);
         }
-        String failure = probeRun(runtime, tru, facts);
+        Message failure = probeRun(runtime, tru, facts);
         facts.put("probe_run", failure == null ? "ok" : "failed: " + failure);
         if (failure != null) {
-            return new Doctor.Backend(name, false, runtime + " " + version + " cannot run a container here (" + failure
-                    + ")", facts);
+            return new Doctor.Backend(name, false, Message.of(runtime + " " + version + " cannot run a container here (",
+                    failure, ")"), facts);
         }
         return new Doctor.Backend(name, true, runtime + " " + version + " runs commands in OCI containers"
                 + (runtime.equals(OciRuntimeBackend.CRUN) ? " (cgroups disabled)" : ""), facts);
@@ -155,20 +156,20 @@ final class ContainerDoctor {
      * holding a statically linked busybox when the host has one (with the sandbox's overlay, as real runs), else
      * the host's / (read-only) with the host's {@code true}.
      */
-    private String probeRun(String runtime, Path tru, Map<String, String> facts) {
-        String failure = probeRunOn(runtime, tru, facts);
+    private Message probeRun(String runtime, Path tru, Map<String, String> facts) {
+        Message failure = probeRunOn(runtime, tru, facts);
         if (failure != null && facts.getOrDefault("probe_root", "").startsWith("the host's /")) {
-            failure += "; a statically linked busybox on the PATH gives the probe a root of its own";
+            failure = Message.of(failure, "; a statically linked busybox on the PATH gives the probe a root of its own");
         }
         return failure;
     }
 
-    private String probeRunOn(String runtime, Path tru, Map<String, String> facts) {
+    private Message probeRunOn(String runtime, Path tru, Map<String, String> facts) {
         Path dir;
         try {
             dir = Files.createTempDirectory("davit-doctor-");
         } catch (IOException e) {
-            return "cannot create a temporary directory: " + e.getMessage();
+            return Message.of("cannot create a temporary directory: " + e.getMessage());
         }
         try {
             SandboxOptions o = new SandboxOptions(dir.resolve("state"), options.bwrap(), options.searchPath());
@@ -194,14 +195,14 @@ final class ContainerDoctor {
             ExecResult r = new OciRuntimeBackend(o, runtime, overlay).run(spec.timeout(
                     java.time.Duration.ofSeconds(Doctor.PROBE_SECONDS)).build(), null, null);
             if (r.timedOut()) {
-                return "timed out after " + Doctor.PROBE_SECONDS + " s";
+                return Message.of("timed out after " + Doctor.PROBE_SECONDS + " s");
             }
             String err = r.stderrText().strip().replace('\n', ' ');
-            return r.exitCode() == 0 ? null : "exit " + r.exitCode() + (err.isEmpty() ? "" : ": " + err);
+            return r.exitCode() == 0 ? null : Message.of("exit " + r.exitCode() + (err.isEmpty() ? "" : ": " + err));
         } catch (IOException e) {
-            return "cannot prepare the probe's root filesystem in " + dir + ": " + e.getMessage();
+            return Message.of("cannot prepare the probe's root filesystem in " + dir + ": " + e.getMessage());
         } catch (dev.davit.oci.DavitException e) {
-            return e.getMessage().replace(" (see Sandboxes.doctor())", "");
+            return e.message();
         } finally {
             Host.deleteTree(dir);
         }
@@ -222,9 +223,10 @@ final class ContainerDoctor {
                 usable &= !g.name().equals(Rootless.USER_NAMESPACES);
             }
         }
-        return new Doctor.Backend(Doctor.JAIL, usable, "sandbox root is this user, never host root; one-shot runs and execs get the"
-                + " seccomp filter, no_new_privs and no more than the default capabilities" + (missing.isEmpty() ? ""
-                : "; missing here: " + String.join(", ", missing) + " (see the facts for each fix; a sandbox that"
-                + " needs one is refused unless " + Rootless.OPT_OUT + ")"), facts);
+        return new Doctor.Backend(Doctor.JAIL, usable, dev.davit.oci.Message.of("sandbox root is this user, never"
+                + " host root; one-shot runs and execs get the seccomp filter, no_new_privs and no more than the default"
+                + " capabilities", missing.isEmpty() ? "" : dev.davit.oci.Message.of("; missing here: "
+                + String.join(", ", missing) + " (see the facts for each fix; a sandbox that needs one is refused"
+                + " unless ", Rootless.OPT_OUT, ")")), facts);
     }
 }

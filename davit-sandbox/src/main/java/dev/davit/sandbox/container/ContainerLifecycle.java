@@ -2,6 +2,10 @@ package dev.davit.sandbox.container;
 
 import dev.davit.sandbox.backend.CappedSink;
 import dev.davit.sandbox.backend.Host;
+import dev.davit.oci.Action;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.backend.Cgroups;
@@ -114,8 +118,9 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                 }
                 yield upper;
             }
-            case FAILED -> throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " has failed (its processes are"
-                    + " gone); start it again with Sandboxes.start(\"" + s.id() + "\")");
+            case FAILED -> throw new DavitException(Kind.USAGE, Message.of("sandbox " + s.id() + " has failed (its"
+                    + " processes are gone); start it again with ", Action.START_SANDBOX.fix(s.id()))
+                    .about(Subject.Type.SANDBOX, s.id()));
         };
     }
 
@@ -529,8 +534,8 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             rc = ExecResult.TIMEOUT_EXIT_CODE;
         }
         if (Files.exists(joinFailed)) {
-            throw new DavitException(Kind.INTERNAL, "the command could not enter the cgroup of sandbox " + id
-                    + "; recreate the sandbox, or create it with Limits.NONE");
+            throw new DavitException(Kind.INTERNAL, Message.of("the command could not enter the cgroup of sandbox "
+                    + id + "; recreate the sandbox, or create it with ", Input.NO_LIMITS));
         }
         boolean oom = cg != null && cg.oomKills() > oomBefore;
         boolean diskFull = disk.full();

@@ -3,6 +3,9 @@ package dev.davit.sandbox.container;
 import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.backend.Cgroups;
+import dev.davit.oci.Action;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.backend.Nat;
 import dev.davit.sandbox.Network;
@@ -133,8 +136,8 @@ public final class OciRuntimeBackend implements Backend {
         ContainerDriver.refuseWeaker(options, false, spec.rootfs(), spec.image());
         Path bin = options.which(runtime);
         if (bin == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, runtime + " is not installed; install the " + runtime
-                    + " package or choose another runtime with RunSpec.runtime (see Sandboxes.doctor())");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(runtime + " is not installed; install the " + runtime
+                    + " package or choose another runtime with ", Input.RUNTIME, " (see ", Action.DOCTOR.fix(), ")"));
         }
         Path rootfs = Host.realRootfs(spec.rootfs());
         List<String> argv = spec.effectiveCommand();
@@ -148,17 +151,17 @@ public final class OciRuntimeBackend implements Backend {
             sub.check(user);
         }
         if (!Overlay.ROOT && nonRootUser && runtime.equals(RUNC) && sub == null) {
-            throw new DavitException(Kind.USAGE, "runc cannot run the image's non-root user '" + spec.image().user()
-                    + "' without root privileges (it needs uid 0 mapped in the user namespace); set RunSpec.runtime"
-                    + " to crun or bwrap, or run davit as root");
+            throw new DavitException(Kind.USAGE, Message.of("runc cannot run the image's non-root user '"
+                    + spec.image().user() + "' without root privileges (it needs uid 0 mapped in the user namespace); ",
+                    Action.USE_RUNTIMES.fix("crun", "bwrap"), ", or run davit as root"));
         }
         checkWorkdir(rootfs, spec.effectiveWorkdir());
         boolean hideCgroup2 = runtime.equals(CRUN) && hybridControllers() != null;
         Path unshare = options.which("unshare");
         if (unshare == null && (!Overlay.ROOT || hideCgroup2)) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, "unshare (util-linux) is not installed; " + runtime + " needs it"
-                    + (Overlay.ROOT ? " on this host with hybrid cgroups" : " to run without root") + "; install"
-                    + " util-linux or set RunSpec.runtime to " + (runtime.equals(CRUN) ? "runc" : "bwrap"));
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("unshare (util-linux) is not installed; " + runtime
+                    + " needs it" + (Overlay.ROOT ? " on this host with hybrid cgroups" : " to run without root")
+                    + "; install util-linux or ", Action.USE_RUNTIME.fix(runtime.equals(CRUN) ? "runc" : "bwrap")));
         }
         Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
         if (Jail.active() && overlayAllowed) {
@@ -366,11 +369,11 @@ public final class OciRuntimeBackend implements Backend {
         }
         String line = msg.replaceAll("\\s+", " ");
         if (line.contains("cgroups in hybrid mode not supported")) {
-            throw new DavitException(Kind.INTERNAL, runtime + " refuses this host's hybrid cgroups (" + line
-                    + "); set RunSpec.runtime to runc or bwrap");
+            throw new DavitException(Kind.INTERNAL, Message.of(runtime + " refuses this host's hybrid cgroups ("
+                    + line + "); ", Action.USE_RUNTIMES.fix("runc", "bwrap")));
         }
-        throw new DavitException(Kind.INTERNAL, runtime + " could not set up the sandbox: " + line
-                + " (see Sandboxes.doctor())");
+        throw new DavitException(Kind.INTERNAL, Message.of(runtime + " could not set up the sandbox: " + line
+                + " (see ", Action.DOCTOR.fix(), ")"));
     }
 
     /** The messages of the error entries of the runtime's JSON log, oldest first; none when it has none. */

@@ -2,6 +2,8 @@ package dev.davit.sandbox.jail;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -265,8 +267,9 @@ public final class Disk {
     private static void run(SandboxOptions options, String tool, List<String> args) {
         Path exe = options.which(tool);
         if (exe == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, tool + " (util-linux or e2fsprogs) is not installed; a sandbox's"
-                    + " disk limit (Limits.diskMiB) needs it as root, or create the sandbox with Limits.diskMiB 0");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(tool + " (util-linux or e2fsprogs) is not installed; a"
+                    + " sandbox's disk limit (", Input.DISK, ") needs it as root, or create the sandbox with ",
+                    Input.DISK, " 0"));
         }
         List<String> cmd = new ArrayList<>(List.of(exe.toString()));
         cmd.addAll(args);

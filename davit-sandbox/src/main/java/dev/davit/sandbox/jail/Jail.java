@@ -2,6 +2,7 @@ package dev.davit.sandbox.jail;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxOptions;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -275,8 +276,8 @@ public final class Jail {
      */
     public static DavitException jailFailure(int rc, String stderr) {
         if (rc == 125 && stderr.startsWith("davit-exec: ") && stderr.indexOf('\n') == stderr.length() - 1) {
-            return new DavitException(Kind.INTERNAL, "the sandbox could not be set up: " + stderr.strip()
-                    + " (see Sandboxes.doctor())");
+            return new DavitException(Kind.INTERNAL, Message.of("the sandbox could not be set up: " + stderr.strip()
+                    + " (see ", dev.davit.oci.Action.DOCTOR.fix(), ")"));
         }
         return null;
     }
@@ -352,8 +353,8 @@ public final class Jail {
             throw e;
         }
         Throwable e = (Throwable) r;
-        throw new DavitException(Kind.INTERNAL, "cannot set up the sandbox's root: " + e.getMessage()
-                + " (see Sandboxes.doctor())");
+        throw new DavitException(Kind.INTERNAL, Message.of("cannot set up the sandbox's root: " + e.getMessage()
+                + " (see ", dev.davit.oci.Action.DOCTOR.fix(), ")"));
     }
 
     /**

@@ -1,7 +1,9 @@
 package dev.davit.sandbox.jail;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -49,9 +51,9 @@ public final class NprocLimit {
     public static List<String> wrap(long limit, List<String> cmd) {
         Path prlimit = Jail.hostProgram("prlimit");
         if (prlimit == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, "prlimit (util-linux) is not installed; it bounds a sandbox's"
-                    + " processes where cgroups cannot be made; install util-linux, or run without limits"
-                    + " (Limits.NONE)");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("prlimit (util-linux) is not installed; it bounds a"
+                    + " sandbox's processes where cgroups cannot be made; install util-linux, or ",
+                    Action.RUN_WITHOUT_LIMITS.fix()));
         }
         List<String> a = new ArrayList<>(List.of(prlimit.toString(), "--nproc=" + limit + ":" + limit, "--"));
         a.addAll(cmd);

@@ -1,7 +1,10 @@
 package dev.davit.sandbox.jail;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxOptions;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -33,7 +36,7 @@ public final class Rootless {
     /** The environment variable that opts out of {@link #require} (value {@code 1}), as the CLI flag does. */
     public static final String OPT_OUT_ENV = "DAVIT_ALLOW_WEAKER_SANDBOX";
     /** The call that opts out of {@link #require}, as errors name it (the CLI's flag is --allow-weaker-sandbox). */
-    public static final String OPT_OUT = "SandboxOptions.withAllowWeakerSandbox(true)";
+    public static final Input OPT_OUT = Input.ALLOW_WEAKER_SANDBOX;
 
     private static final Path SYSCTL = Path.of("/proc/sys");
 
@@ -123,9 +126,9 @@ public final class Rootless {
             }
         }
         if (!missing.isEmpty()) {
-            throw new DavitException(Kind.USAGE, "refused: this rootless sandbox would lack a guarantee of the jail ("
-                    + String.join("; ", missing) + "); or pass " + OPT_OUT + " (or set " + OPT_OUT_ENV
-                    + "=1) to run it anyway (see Sandboxes.doctor())");
+            throw new DavitException(Kind.USAGE, Message.of("refused: this rootless sandbox would lack a"
+                    + " guarantee of the jail (" + String.join("; ", missing) + "); or pass ", OPT_OUT, " (or set "
+                    + OPT_OUT_ENV + "=1) to run it anyway (see ", Action.DOCTOR.fix(), ")"));
         }
     }
 

@@ -1,7 +1,9 @@
 package dev.davit.sandbox.jail;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxOptions;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -114,9 +116,10 @@ public record Subids(long uid, long gid, long count) {
         if (s != null || options.allowWeakerSandbox() || Jail.AS_ROOT) {
             return s;
         }
-        throw new DavitException(Kind.USAGE, "refused: this rootless sandbox would lack a guarantee of the jail ("
-                + Rootless.SEPARATE_USERS + ": the user's subordinate ids cannot be mapped here; see Sandboxes.doctor())"
-                + "; or pass " + Rootless.OPT_OUT + " (or set " + Rootless.OPT_OUT_ENV + "=1) to run it anyway");
+        throw new DavitException(Kind.USAGE, Message.of("refused: this rootless sandbox would lack a guarantee of"
+                + " the jail (" + Rootless.SEPARATE_USERS + ": the user's subordinate ids cannot be mapped here; see ",
+                Action.DOCTOR.fix(), "); or pass ", Rootless.OPT_OUT, " (or set " + Rootless.OPT_OUT_ENV + "=1) to run"
+                + " it anyway"));
     }
 
     /**

@@ -1,7 +1,9 @@
 package dev.davit.sandbox.jail;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,9 +58,9 @@ final class UserNamespace implements AutoCloseable {
             long deadline = System.nanoTime() + WAIT_NANOS;
             while (Files.readSymbolicLink(proc.resolve("ns/user")).equals(mine)) {
                 if (!p.isAlive() || System.nanoTime() > deadline) {
-                    throw new DavitException(Kind.INTERNAL, "the sandbox's user namespace could not be made"
+                    throw new DavitException(Kind.INTERNAL, Message.of("the sandbox's user namespace could not be made"
                             + " (setpriv/unshare " + (p.isAlive() ? "did not unshare in time" : "exited with "
-                            + p.exitValue()) + "); see Sandboxes.doctor()");
+                            + p.exitValue()) + "); see ", Action.DOCTOR.fix()));
                 }
                 Thread.onSpinWait();
             }

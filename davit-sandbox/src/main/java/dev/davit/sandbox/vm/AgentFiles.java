@@ -1,6 +1,8 @@
 package dev.davit.sandbox.vm;
 
 import dev.davit.sandbox.backend.GuestFiles;
+import dev.davit.oci.Action;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -133,9 +135,9 @@ final class AgentFiles implements GuestFiles {
         }
         if (maxBytes <= 0 && d.total() > max) {
             c.skip(d.size(), deadline);
-            throw new DavitException(Kind.USAGE, file + " in sandbox " + sandbox + " has " + d.total() + " bytes, more"
-                    + " than the " + (MAX_WHOLE_FILE >> 20) + " MiB a read of a whole file takes; read its first bytes"
-                    + " with a maximum (Workspaces.readFile(id, path, maxBytes))");
+            throw new DavitException(Kind.USAGE, Message.of(file + " in sandbox " + sandbox + " has " + d.total()
+                    + " bytes, more than the " + (MAX_WHOLE_FILE >> 20) + " MiB a read of a whole file takes; read its"
+                    + " first bytes with a maximum (", Action.READ_FILE_PART.fix(), ")"));
         }
         return new Content(c.bytes((int) d.size(), deadline), d.total());
     }

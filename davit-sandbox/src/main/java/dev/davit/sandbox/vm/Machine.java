@@ -1,6 +1,8 @@
 package dev.davit.sandbox.vm;
 
 import dev.davit.sandbox.backend.Host;
+import dev.davit.oci.Action;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -133,8 +135,8 @@ public final class Machine {
     static Tools tools(SandboxOptions options) {
         Path qemu = options.which(QEMU);
         if (qemu == null) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, QEMU + " is not installed; install the qemu-system-x86 package"
-                    + " (see Sandboxes.doctor())");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(QEMU + " is not installed; install the qemu-system-x86 package"
+                    + " (see ", Action.DOCTOR.fix(), ")"));
         }
         Path img = options.which(QEMU_IMG);
         if (img == null) {

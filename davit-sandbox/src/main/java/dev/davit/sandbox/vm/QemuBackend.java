@@ -3,6 +3,9 @@ package dev.davit.sandbox.vm;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.backend.Backend;
+import dev.davit.oci.Action;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
@@ -262,9 +265,9 @@ public final class QemuBackend implements Backend {
      */
     public static void refuseMaxOutput(long maxOutput) {
         if (maxOutput > 0) {
-            throw new DavitException(Kind.USAGE, "an output limit (RunSpec.maxOutput, the maxOutput of Sandboxes.exec)"
-                    + " is not supported by the vm backend (its output arrives when the command ends); use the"
-                    + " container backend, or drop the output limit");
+            throw new DavitException(Kind.USAGE, Message.of(Input.ANY_MAX_OUTPUT, " is not supported by the vm backend (its"
+                    + " output arrives when the command ends); use the container backend, or ",
+                    Action.DROP_OUTPUT_LIMIT.fix()).value(maxOutput));
         }
     }
 }

@@ -2,6 +2,8 @@ package dev.davit.sandbox.vm;
 
 import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.backend.Cgroups;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.backend.LongLived;
@@ -143,8 +145,8 @@ public final class VmLifecycle implements LongLived {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }
         if (!s.spec().publish().isEmpty()) {
-            throw new DavitException(Kind.USAGE, "CreateSpec.Builder.publish is not available for microVM sandboxes yet; use the"
-                    + " container backend to serve to the host");
+            throw new DavitException(Kind.USAGE, Message.of(Input.PUBLISH, " is not available for microVM sandboxes"
+                    + " yet; use the container backend to serve to the host"));
         }
         Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
         Path setsid = Host.tool(options, "setsid");

@@ -1,5 +1,7 @@
 package dev.davit.sandbox.vm;
 
+import dev.davit.oci.Action;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.elf.Elf;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
@@ -64,8 +66,8 @@ final class VmmRoot {
             real = program.toRealPath();
             key = real + " " + Files.size(real) + " " + Files.getLastModifiedTime(real).toMillis();
         } catch (IOException e) {
-            throw new DavitException(Kind.HOST_UNSUPPORTED, program + " cannot be read (" + e.getMessage() + "); reinstall"
-                    + " QEMU (see Sandboxes.doctor())");
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(program + " cannot be read (" + e.getMessage() + "); reinstall"
+                    + " QEMU (see ", Action.DOCTOR.fix(), ")"));
         }
         List<RootEntry> cached = FILES.get(key);
         if (cached != null) {
@@ -133,8 +135,8 @@ final class VmmRoot {
             }
             return i;
         } catch (IOException | IllegalArgumentException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot read the program headers of " + real + " ("
-                    + e.getMessage() + "); reinstall QEMU (see Sandboxes.doctor())");
+            throw new DavitException(Kind.INTERNAL, Message.of("cannot read the program headers of " + real + " ("
+                    + e.getMessage() + "); reinstall QEMU (see ", Action.DOCTOR.fix(), ")"));
         }
     }
 
@@ -172,8 +174,8 @@ final class VmmRoot {
                 continue;
             }
             if (l.contains("=> not found")) {
-                throw new DavitException(Kind.HOST_UNSUPPORTED, object + " needs a shared library that is not installed ("
-                        + l + "); reinstall QEMU (see Sandboxes.doctor())");
+                throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(object + " needs a shared library that is not installed ("
+                        + l + "); reinstall QEMU (see ", Action.DOCTOR.fix(), ")"));
             }
             int arrow = l.indexOf("=> ");
             String path = arrow >= 0 ? l.substring(arrow + 3) : l;
@@ -234,8 +236,8 @@ final class VmmRoot {
                 throw new IOException("it does not exist");
             }
         } catch (IOException e) {
-            throw new DavitException(Kind.NOT_FOUND, "cannot give the VMM " + path + " (" + e.getMessage()
-                    + "); reinstall QEMU (see Sandboxes.doctor())");
+            throw new DavitException(Kind.NOT_FOUND, Message.of("cannot give the VMM " + path + " (" + e.getMessage()
+                    + "); reinstall QEMU (see ", Action.DOCTOR.fix(), ")"));
         }
         out.putIfAbsent(cur.toString(), RootEntry.readOnly(cur));
     }

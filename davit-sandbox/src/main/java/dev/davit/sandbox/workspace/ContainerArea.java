@@ -1,7 +1,9 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
@@ -54,8 +56,8 @@ final class ContainerArea implements WorkspaceArea {
     /** The sandbox's root (running) or its own layer (stopped), as davit reaches it. */
     private Dir top() throws IOException {
         if (sandboxes.status(sandboxId).status() == SandboxStatus.FAILED) {
-            throw new DavitException(Kind.USAGE, "the workspace's sandbox " + sandboxId + " has failed; start it"
-                    + " again with Workspaces.start(id)");
+            throw new DavitException(Kind.USAGE, Message.of("the workspace's sandbox " + sandboxId + " has failed;"
+                    + " start it again with ", Action.START_IT.fix()));
         }
         return HostFiles.open(sandboxes, sandboxId);
     }
@@ -76,8 +78,9 @@ final class ContainerArea implements WorkspaceArea {
     }
 
     private static DavitException gone() {
-        return new DavitException(Kind.USAGE, "/workspace is no longer a directory in the sandbox (removed, or"
-                + " replaced by a link or file); reset the workspace (Workspaces.reset(id, null)) or create it again");
+        return new DavitException(Kind.USAGE, Message.of("/workspace is no longer a directory in the sandbox (removed,"
+                + " or replaced by a link or file); reset the workspace (", Action.RESET_WORKSPACE.fix(), ") or create"
+                + " it again"));
     }
 
     @Override

@@ -1,8 +1,11 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.backend.OfflineDisk;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Sandboxes;
@@ -37,13 +40,13 @@ final class DiskReader {
         this.sandbox = sandboxes.status(w.sandboxId());
         String id = w.name() != null ? w.name() : w.id();
         if (sandbox.status() == SandboxStatus.RUNNING) {
-            throw new DavitException(Kind.USAGE, "workspace " + id + " is running; its disk is read only while it"
-                    + " is stopped: use Workspaces.listFiles, Workspaces.readFile or Workspaces.export, or stop it"
-                    + " first");
+            throw new DavitException(Kind.USAGE, Message.of("workspace " + id + " is running; its disk is read only"
+                    + " while it is stopped: use ", Action.READ_FILES.fix(), ", or stop it first")
+                    .about(Subject.Type.WORKSPACE, id));
         }
         if (sandbox.status() == SandboxStatus.FAILED && !sandbox.spec().isVm()) {
-            throw new DavitException(Kind.USAGE, "the sandbox of workspace " + id + " has failed; stop it"
-                    + " (Workspaces.stop(\"" + id + "\")), then read its disk");
+            throw new DavitException(Kind.USAGE, Message.of("the sandbox of workspace " + id + " has failed; stop it"
+                    + " (", Action.STOP_WORKSPACE.fix(id), "), then read its disk").about(Subject.Type.WORKSPACE, id));
         }
     }
 

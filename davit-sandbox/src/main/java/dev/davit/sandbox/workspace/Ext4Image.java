@@ -1,8 +1,10 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.backend.OfflineDisk;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.fs.Stat;
@@ -72,14 +74,15 @@ final class Ext4Image {
         for (Node n : list(List.of(ROOT_INODE)).get(ROOT_INODE)) {
             if (WORKSPACE.equals(n.name())) {
                 if (!n.type().equals("dir")) {
-                    throw new DavitException(Kind.USAGE, "/workspace is not a directory on the workspace's disk (a "
-                            + n.type() + "); reset the workspace (Workspaces.reset(id, null)) or create it again");
+                    throw new DavitException(Kind.USAGE, Message.of("/workspace is not a directory on the workspace's"
+                            + " disk (a " + n.type() + "); reset the workspace (", Action.RESET_WORKSPACE.fix(),
+                            ") or create it again"));
                 }
                 return n;
             }
         }
-        throw new DavitException(Kind.USAGE, "the workspace's disk has no /workspace; reset the workspace"
-                + " (Workspaces.reset(id, null)) or create it again");
+        throw new DavitException(Kind.USAGE, Message.of("the workspace's disk has no /workspace; reset the"
+                + " workspace (", Action.RESET_WORKSPACE.fix(), ") or create it again"));
     }
 
     /** The entries of each directory of {@code dirs} (inodes), without {@code .} and {@code ..}; one debugfs run. */

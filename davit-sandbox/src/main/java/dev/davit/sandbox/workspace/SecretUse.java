@@ -10,10 +10,12 @@ import java.util.Map;
  */
 record SecretUse(Secrets secrets, Redactor redactor, Runnable ensure, String workspace) {
     /** {@code argv} with {@code secretEnv} set from the secrets (see {@link Secrets#command}); {@code flag} for errors. */
-    List<String> command(List<String> argv, Map<String, String> secretEnv, Map<String, String> env, String flag) {
+    List<String> command(List<String> argv, Map<String, String> secretEnv, Map<String, String> env,
+                         dev.davit.oci.Input flag) {
         if (secretEnv != null && !secretEnv.isEmpty() && secrets.isEmpty()) {
-            throw new DavitException(DavitException.Kind.USAGE, "workspace " + workspace + " has no secrets (" + flag
-                    + "); give them when creating it (Workspaces.create with Secrets.of)");
+            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("workspace " + workspace
+                    + " has no secrets (", flag, "); give them when creating it (", dev.davit.oci.Action.GIVE_SECRETS
+                    .fix(), ")").about(dev.davit.oci.Subject.Type.WORKSPACE, workspace));
         }
         List<String> cmd = secrets.command(argv, secretEnv, env, workspace, flag);
         ensure.run();

@@ -2,8 +2,12 @@ package dev.davit.sandbox.workspace;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Sandbox;
@@ -56,7 +60,7 @@ public final class Secrets {
     static final String DIR = "secrets";
     static final String FILE = "values.json";
     /** How errors name the variables set from secrets: the {@code secretEnv} parameter of exec, service and shell. */
-    static final String SECRET_ENV = "secretEnv";
+    static final Input SECRET_ENV = Input.SECRET_ENV;
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,63}");
     /**
      * Runs {@code ARGV} with each {@code VAR NAME} pair's variable set to the content of /run/secrets/NAME, exactly
@@ -86,33 +90,35 @@ public final class Secrets {
      *                        or there are too many or too many bytes
      */
     public static Secrets of(Map<String, byte[]> values) {
-        String flag = "Secrets.of";
+        Input flag = Input.SECRET;
         if (values.size() > MAX_COUNT) {
             throw new DavitException(Kind.USAGE, "too many secrets (" + values.size() + "); give at most " + MAX_COUNT);
         }
         long total = 0;
         Map<String, byte[]> m = new LinkedHashMap<>();
         for (Map.Entry<String, byte[]> e : values.entrySet()) {
-            checkName(e.getKey(), flag);
+            check(e.getKey(), flag);
             byte[] v = e.getValue();
             if (v == null || v.length == 0) {
-                throw new DavitException(Kind.USAGE, "secret " + e.getKey() + " is empty; give it a value (" + flag
-                        + ")");
+                throw new DavitException(Kind.USAGE, Message.of("secret " + e.getKey() + " is empty; give it a value (",
+                        flag, ")").about(Subject.Type.SECRET, e.getKey()));
             }
             if (v.length < MIN_VALUE) {
-                throw new DavitException(Kind.USAGE, "secret " + e.getKey() + " holds " + v.length + " bytes, fewer"
-                        + " than " + MIN_VALUE + "; give a longer value (" + flag + ")");
+                throw new DavitException(Kind.USAGE, Message.of("secret " + e.getKey() + " holds " + v.length
+                        + " bytes, fewer than " + MIN_VALUE + "; give a longer value (", flag, ")")
+                        .about(Subject.Type.SECRET, e.getKey()));
             }
             if (v.length > MAX_VALUE) {
-                throw new DavitException(Kind.USAGE, "secret " + e.getKey() + " holds " + v.length + " bytes, more"
-                        + " than " + (MAX_VALUE >> 10) + " KiB; give a smaller value (" + flag + ")");
+                throw new DavitException(Kind.USAGE, Message.of("secret " + e.getKey() + " holds " + v.length
+                        + " bytes, more than " + (MAX_VALUE >> 10) + " KiB; give a smaller value (", flag, ")")
+                        .about(Subject.Type.SECRET, e.getKey()));
             }
             total += v.length;
             m.put(e.getKey(), v.clone());
         }
         if (total > MAX_TOTAL) {
-            throw new DavitException(Kind.USAGE, "the secrets hold " + total + " bytes together, more than "
-                    + (MAX_TOTAL >> 10) + " KiB; give fewer or smaller ones (" + flag + ")");
+            throw new DavitException(Kind.USAGE, Message.of("the secrets hold " + total + " bytes together, more"
+                    + " than " + (MAX_TOTAL >> 10) + " KiB; give fewer or smaller ones (", flag, ")"));
         }
         return new Secrets(Collections.unmodifiableMap(m));
     }
@@ -126,9 +132,15 @@ public final class Secrets {
      * @throws DavitException {@link Kind#USAGE} when {@code name} is null or malformed
      */
     public static void checkName(String name, String flag) {
+        check(name, flag);
+    }
+
+    /** {@link #checkName}, {@code flag} an {@link Input} or a caller's own text. */
+    private static void check(String name, Object flag) {
         if (name == null || !NAME.matcher(name).matches()) {
-            throw new DavitException(Kind.USAGE, "bad secret name '" + name + "' (" + flag + "); use up to 64 letters,"
-                    + " digits or '_', not starting with a digit, as an environment variable's name");
+            throw new DavitException(Kind.USAGE, Message.of("bad secret name '" + name + "' (", flag, "); use up to"
+                    + " 64 letters, digits or '_', not starting with a digit, as an environment variable's name")
+                    .value(name));
         }
     }
 
@@ -232,8 +244,9 @@ public final class Secrets {
         try (Dir top = HostFiles.open(sandboxes, sandboxId); Dir d = top.inRoot(IN_SANDBOX)) {
             Stat self = d.stat("");
             if (self == null || self.dev() != device || !self.isDirectory()) {
-                throw new DavitException(Kind.USAGE, "workspace " + workspace + "'s " + IN_SANDBOX + " is not its"
-                        + " own tmpfs; restart it with Workspaces.stop(id) and Workspaces.start(id)");
+                throw new DavitException(Kind.USAGE, Message.of("workspace " + workspace + "'s " + IN_SANDBOX
+                        + " is not its own tmpfs; restart it with ", Action.RESTART_WORKSPACE.fix())
+                        .about(Subject.Type.WORKSPACE, workspace));
             }
             d.chmod("", 0700);
             if (owner != null) {
@@ -384,9 +397,9 @@ public final class Secrets {
             throw new DavitException(Kind.USAGE, "workspace " + workspace + " stopped while davit put its secrets;"
                     + " start it again");
         }
-        throw new DavitException(Kind.USAGE, "workspace " + workspace + "'s sandbox has no tmpfs on " + IN_SANDBOX
-                + " for its secrets (an older davit started it); restart it with Workspaces.stop(id) and"
-                + " Workspaces.start(id)");
+        throw new DavitException(Kind.USAGE, Message.of("workspace " + workspace + "'s sandbox has no tmpfs on "
+                + IN_SANDBOX + " for its secrets (an older davit started it); restart it with ",
+                Action.RESTART_WORKSPACE.fix()).about(Subject.Type.WORKSPACE, workspace));
     }
 
     /**
@@ -395,7 +408,7 @@ public final class Secrets {
      * {@code env} (the plain variables) must not set the same variables. {@code flag} names the option in errors.
      */
     List<String> command(List<String> argv, Map<String, String> secretEnv, Map<String, String> env,
-                         String workspace, String flag) {
+                         String workspace, Input flag) {
         if (secretEnv == null || secretEnv.isEmpty()) {
             return argv;
         }
@@ -405,16 +418,16 @@ public final class Secrets {
         List<String> out = new ArrayList<>(List.of("/bin/sh", "-c", ENV_SCRIPT, "davit-secret-env"));
         for (Map.Entry<String, String> e : secretEnv.entrySet()) {
             String var = e.getKey();
-            checkName(var, flag);
+            check(var, flag);
             if (env != null && env.containsKey(var)) {
-                throw new DavitException(Kind.USAGE, var + " is set both as a variable and from a secret (" + flag
-                        + "); give it once");
+                throw new DavitException(Kind.USAGE, Message.of(var + " is set both as a variable and from a secret (",
+                        flag, "); give it once"));
             }
             byte[] v = values.get(e.getValue());
             if (v == null) {
-                throw new DavitException(Kind.USAGE, "workspace " + workspace + " has no secret '" + e.getValue()
-                        + "' (" + flag + " " + var + "=NAME); its secrets: " + (values.isEmpty() ? "none"
-                        : String.join(", ", values.keySet())));
+                throw new DavitException(Kind.USAGE, Message.of("workspace " + workspace + " has no secret '"
+                        + e.getValue() + "' (", flag, " " + var + "=NAME); its secrets: " + (values.isEmpty() ? "none"
+                        : String.join(", ", values.keySet()))).about(Subject.Type.WORKSPACE, workspace));
             }
             for (byte b : v) {
                 if (b == 0) {

@@ -1,7 +1,10 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -29,18 +32,18 @@ public record ServiceSpec(String name, List<String> command, Map<String, String>
      */
     public ServiceSpec {
         if (name == null || name.isEmpty()) {
-            throw new DavitException(Kind.USAGE, "ServiceSpec.builder needs a service name");
+            throw new DavitException(Kind.USAGE, Message.of(Action.GIVE_SERVICE_NAME.fix()));
         }
         if (command == null || command.isEmpty()) {
-            throw new DavitException(Kind.USAGE, "ServiceSpec.builder needs a command to run");
+            throw new DavitException(Kind.USAGE, Message.of(Action.GIVE_SERVICE_COMMAND.fix()));
         }
         command = List.copyOf(command);
         env = env == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(env));
         secretEnv = secretEnv == null ? Map.of()
                 : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(secretEnv));
         if (readyTimeout != null && (readyTimeout.isZero() || readyTimeout.isNegative())) {
-            throw new DavitException(Kind.USAGE, "ServiceSpec.Builder.readyTimeout must be positive, not "
-                    + readyTimeout.toMillis() + " ms");
+            throw new DavitException(Kind.USAGE, Message.of(Input.READY_TIMEOUT, " must be positive, not "
+                    + readyTimeout.toMillis() + " ms").value(readyTimeout));
         }
     }
 

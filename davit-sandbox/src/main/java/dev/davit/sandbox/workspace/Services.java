@@ -3,8 +3,11 @@ package dev.davit.sandbox.workspace;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Sandbox;
@@ -197,16 +200,16 @@ public final class Services {
         Spawned p = Held.startsLocked(dir, () -> {
             JsonNode old = Held.read(d, FILE);
             if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {
-                throw new DavitException(Kind.USAGE, "service " + name + " is already running in workspace "
-                        + workspace + "; stop it first with Workspaces.services(\"" + workspace + "\").stop(\"" + name
-                        + "\")");
+                throw new DavitException(Kind.USAGE, Message.of("service " + name + " is already running in"
+                        + " workspace " + workspace + "; stop it first with ", Action.STOP_SERVICE.fix(workspace, name))
+                        .about(Subject.Type.SERVICE, name));
             }
             long running = Held.dirs(dir, FILE).stream().map(x -> Held.read(x, FILE))
                     .filter(o -> o != null && sandboxes.alive(SandboxJson.spawned(o.path("process")))).count();
             if (running >= MAX_RUNNING) {
-                throw new DavitException(Kind.STATE, "workspace " + workspace + " has " + running
-                        + " services running (the most); stop one first with Workspaces.services(\"" + workspace
-                        + "\").stop(name)");
+                throw new DavitException(Kind.STATE, Message.of("workspace " + workspace + " has " + running
+                        + " services running (the most); stop one first with ", Action.STOP_A_SERVICE.fix(workspace))
+                        .about(Subject.Type.WORKSPACE, workspace));
             }
             Held.delete(d);
             RedactPipe.install(d, dir.getParent(), secrets.redactor()); // its log redacted before it reaches the disk
@@ -228,19 +231,20 @@ public final class Services {
                 save(d, name, argv, p, started, readiness, false, null);
                 sandboxes.collect(p, d);
                 Integer rc = Held.exitCode(d);
-                throw new DavitException(Kind.FAILED, "service " + name + " exited with code "
+                throw new DavitException(Kind.FAILED, Message.of("service " + name + " exited with code "
                         + (rc == null ? "?" : rc) + " before it was ready; its log ends: " + Held.lastLines(
-                        d.resolve(Spawned.OUTPUT), secrets.redactor()) + " (see Workspaces.services(\"" + workspace + "\").logs(\""
-                        + name + "\", lines))");
+                        d.resolve(Spawned.OUTPUT), secrets.redactor()) + " (see ", Action.SERVICE_LOGS.fix(workspace,
+                        name), ")").about(Subject.Type.SERVICE, name));
             }
             if (System.nanoTime() > deadline) {
                 sandboxes.terminate(p, GRACE);
                 sandboxes.collect(p, d);
                 save(d, name, argv, p, started, readiness, false, "failed-readiness");
-                throw new DavitException(Kind.FAILED, "service " + name + " was not ready (" + readiness.kind()
-                        + " " + readiness.value() + ") within " + limit.toSeconds() + " s and was stopped; its log"
-                        + " ends: " + Held.lastLines(d.resolve(Spawned.OUTPUT), secrets.redactor())
-                        + " (if it only starts slowly, give Services.start a longer timeout)");
+                throw new DavitException(Kind.FAILED, Message.of("service " + name + " was not ready ("
+                        + readiness.kind() + " " + readiness.value() + ") within " + limit.toSeconds() + " s and was"
+                        + " stopped; its log ends: " + Held.lastLines(d.resolve(Spawned.OUTPUT), secrets.redactor())
+                        + " (if it only starts slowly, ", Action.LONGER_READY_TIMEOUT.fix(), ")")
+                        .about(Subject.Type.SERVICE, name));
             }
             sleep(readiness.kind().equals("cmd") ? 250 : 50);
         }
@@ -329,8 +333,8 @@ public final class Services {
         Path d = dir.resolve(name);
         JsonNode o = Held.read(d, FILE);
         if (o == null) {
-            throw new DavitException(Kind.NOT_FOUND, "workspace " + workspace + " has no service " + name
-                    + "; see Workspaces.services(\"" + workspace + "\").list()");
+            throw new DavitException(Kind.NOT_FOUND, Message.of("workspace " + workspace + " has no service " + name
+                    + "; see ", Action.LIST_SERVICES.fix(workspace)).about(Subject.Type.SERVICE, name));
         }
         return fromRecord(d, o);
     }

@@ -3,8 +3,11 @@ package dev.davit.sandbox.workspace;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
 import dev.davit.sandbox.Sandboxes;
@@ -126,8 +129,9 @@ public final class Shells {
         Held.startsLocked(dir, () -> {
             int open = Held.dirs(dir, FILE).size();
             if (open >= MAX_OPEN) {
-                throw new DavitException(Kind.STATE, "workspace " + workspace + " has " + open + " shells open (the"
-                        + " most); close one first with Workspaces.shells(\"" + workspace + "\").close(id)");
+                throw new DavitException(Kind.STATE, Message.of("workspace " + workspace + " has " + open
+                        + " shells open (the most); close one first with ", Action.CLOSE_SHELL.fix(workspace))
+                        .about(Subject.Type.WORKSPACE, workspace));
             }
             Spawned p;
             try {
@@ -162,13 +166,13 @@ public final class Shells {
 
     private JsonNode record(String id) {
         if (id == null || !id.matches("sh-[0-9a-f]{8}")) {
-            throw new DavitException(Kind.USAGE, "bad shell id '" + id + "'; shell ids look like sh-0123abcd (see"
-                    + " Workspaces.shells(\"" + workspace + "\").list())");
+            throw new DavitException(Kind.USAGE, Message.of("bad shell id '" + id + "'; shell ids look like"
+                    + " sh-0123abcd (see ", Action.LIST_SHELLS.fix(workspace), ")").value(id));
         }
         JsonNode o = Held.read(dir.resolve(id), FILE);
         if (o == null) {
-            throw new DavitException(Kind.NOT_FOUND, "workspace " + workspace + " has no shell " + id
-                    + "; see Workspaces.shells(\"" + workspace + "\").list()");
+            throw new DavitException(Kind.NOT_FOUND, Message.of("workspace " + workspace + " has no shell " + id
+                    + "; see ", Action.LIST_SHELLS.fix(workspace)).about(Subject.Type.SHELL, id));
         }
         return o;
     }
@@ -234,9 +238,9 @@ public final class Shells {
         try {
             done.get(WRITE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
-            throw new DavitException(Kind.INTERNAL, "shell " + id + " did not take its input within "
-                    + WRITE_WAIT.toSeconds() + " s (is the program reading? Workspaces.shells(\"" + workspace
-                    + "\").read(\"" + id + "\", options))");
+            throw new DavitException(Kind.INTERNAL, Message.of("shell " + id + " did not take its input within "
+                    + WRITE_WAIT.toSeconds() + " s (is the program reading? ", Action.READ_SHELL.fix(workspace, id),
+                    ")").about(Subject.Type.SHELL, id));
         } catch (java.util.concurrent.ExecutionException e) {
             throw new DavitException(Kind.STORE, "cannot write to shell " + id + ": " + e.getCause().getMessage());
         } catch (InterruptedException e) {
@@ -653,8 +657,9 @@ public final class Shells {
 
     private DavitException ended(String id) {
         Integer rc = Held.exitCode(dir.resolve(id));
-        return new DavitException(Kind.USAGE, "shell " + id + " has ended (exit code " + (rc == null ? "?" : rc)
-                + "); read what is left with Shells.read(id, options), or open another");
+        return new DavitException(Kind.USAGE, Message.of("shell " + id + " has ended (exit code "
+                + (rc == null ? "?" : rc) + "); read what is left with ", Action.READ_SHELL.fix(workspace, id),
+                ", or open another").about(Subject.Type.SHELL, id));
     }
 
     /**

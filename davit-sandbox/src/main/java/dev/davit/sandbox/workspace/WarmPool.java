@@ -1,7 +1,9 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.Sandbox;
@@ -97,7 +99,7 @@ public final class WarmPool implements AutoCloseable {
     private final Path registry;
     private final int perKind;
     private final Room room;
-    private final Consumer<String> log;
+    private final Consumer<Message> log;
     /** Kinds, least recently asked for first. */
     private final LinkedHashMap<CreateSpec, Stock> kinds = new LinkedHashMap<>();
     /** Spares taken out of {@link #kinds} that are being removed (they still count). */
@@ -109,7 +111,7 @@ public final class WarmPool implements AutoCloseable {
     private boolean closed;
     private boolean fillQueued;
 
-    private WarmPool(Workspaces workspaces, int perKind, Room room, Consumer<String> log) {
+    private WarmPool(Workspaces workspaces, int perKind, Room room, Consumer<Message> log) {
         if (perKind < 1) {
             throw new DavitException(Kind.USAGE, "a warm pool keeps at least 1 sandbox per kind, not " + perKind);
         }
@@ -141,11 +143,12 @@ public final class WarmPool implements AutoCloseable {
      * @param perKind    how many spares to keep per kind of sandbox, 1 or more
      * @param room       the most sandboxes the pool may hold now (see {@link Room}); a lambda gives
      *                   {@link Room#free} only
-     * @param log        where to tell of spares that could not be made or removed (one line each); null: nowhere
+     * @param log        where to tell of spares that could not be made or removed (one line each, as data
+     *                   for the caller's door to word); null: nowhere
      * @return the pool, already filling in the background
      * @throws DavitException {@link Kind#USAGE} when {@code perKind} is less than 1
      */
-    public static WarmPool open(Workspaces workspaces, int perKind, Room room, Consumer<String> log) {
+    public static WarmPool open(Workspaces workspaces, int perKind, Room room, Consumer<Message> log) {
         WarmPool p = new WarmPool(workspaces, perKind, room, log);
         p.remover.execute(p::removeOrphans);
         p.filler.scheduleWithFixedDelay(p::tick, TICK_MS, TICK_MS, TimeUnit.MILLISECONDS);
@@ -292,7 +295,7 @@ public final class WarmPool implements AutoCloseable {
         try {
             return Math.max(0, settled ? room.settled() : room.free());
         } catch (RuntimeException e) {
-            log.accept("davit: warm pool: cannot count the room for spares: " + e.getMessage());
+            log.accept(Message.of("davit: warm pool: cannot count the room for spares: ", Message.from(e)));
             return -1;
         }
     }
@@ -345,7 +348,7 @@ public final class WarmPool implements AutoCloseable {
             }
             fill();
         } catch (RuntimeException e) { // never the end of the pool's upkeep
-            log.accept("davit: warm pool: " + e);
+            log.accept(Message.of("davit: warm pool: " + e));
         }
     }
 
@@ -406,7 +409,8 @@ public final class WarmPool implements AutoCloseable {
             sandboxes.start(id);
             return new Spare(id, s.createdAt());
         } catch (RuntimeException e) {
-            log.accept("davit: warm pool: cannot make a spare sandbox of " + key.rootfs() + ": " + e.getMessage());
+            log.accept(Message.of("davit: warm pool: cannot make a spare sandbox of " + key.rootfs() + ": ",
+                    Message.from(e)));
             if (id != null) {
                 remove(id);
             }
@@ -429,7 +433,7 @@ public final class WarmPool implements AutoCloseable {
         try {
             Files.deleteIfExists(registry.resolve(id));
         } catch (IOException e) {
-            log.accept("davit: warm pool: cannot delete " + registry.resolve(id) + ": " + e.getMessage());
+            log.accept(Message.of("davit: warm pool: cannot delete " + registry.resolve(id) + ": ", Message.from(e)));
         }
     }
 
@@ -439,7 +443,7 @@ public final class WarmPool implements AutoCloseable {
             sandboxes.rm(id);
         } catch (RuntimeException e) {
             if (!(e instanceof DavitException d) || d.kind() != Kind.NOT_FOUND) {
-                log.accept("davit: warm pool: cannot remove spare " + id + ": " + e.getMessage());
+                log.accept(Message.of("davit: warm pool: cannot remove spare " + id + ": ", Message.from(e)));
                 return; // its record stays: the next pool tries again
             }
         }
@@ -457,7 +461,7 @@ public final class WarmPool implements AutoCloseable {
         } catch (NoSuchFileException e) {
             return;
         } catch (IOException e) {
-            log.accept("davit: warm pool: cannot list " + registry + ": " + e.getMessage());
+            log.accept(Message.of("davit: warm pool: cannot list " + registry + ": ", Message.from(e)));
             return;
         }
         try {
@@ -474,7 +478,7 @@ public final class WarmPool implements AutoCloseable {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            log.accept("davit: warm pool: cannot look for spares left behind: " + e.getMessage());
+            log.accept(Message.of("davit: warm pool: cannot look for spares left behind: ", Message.from(e)));
         }
     }
 
@@ -495,8 +499,8 @@ public final class WarmPool implements AutoCloseable {
         remover.shutdown();
         try {
             if (!filler.awaitTermination(60, TimeUnit.SECONDS) || !remover.awaitTermination(60, TimeUnit.SECONDS)) {
-                log.accept("davit: warm pool: spares still being made or removed; Sandboxes.reap() removes what"
-                        + " is left within " + SPARE_TTL.toMinutes() + " minutes");
+                log.accept(Message.of("davit: warm pool: spares still being made or removed; ",
+                        Action.REAP.fix(), " removes what is left within " + SPARE_TTL.toMinutes() + " minutes"));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

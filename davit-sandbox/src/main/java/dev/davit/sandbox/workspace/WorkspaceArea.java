@@ -1,7 +1,9 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.fs.Dir;
 import java.io.InputStream;
 import java.nio.file.Path;
@@ -57,10 +59,10 @@ interface WorkspaceArea {
             return read(path, maxBytes);
         }
         if (maxBytes <= 0 || offset > ContainerArea.MAX_READ || maxBytes > ContainerArea.MAX_READ - offset) {
-            throw new DavitException(Kind.USAGE, "a microVM workspace reads pages within a file's first "
+            throw new DavitException(Kind.USAGE, Message.of("a microVM workspace reads pages within a file's first "
                     + (ContainerArea.MAX_READ >> 20) + " MiB (the offset plus the bytes asked for), not up to "
-                    + (maxBytes <= 0 ? "its end" : offset + " + " + maxBytes) + "; export it (Workspaces.export)"
-                    + " to read further");
+                    + (maxBytes <= 0 ? "its end" : offset + " + " + maxBytes) + "; export it (",
+                    Action.EXPORT_WORKSPACE.fix(), ") to read further"));
         }
         Workspaces.FileContent c = read(path, offset + maxBytes);
         byte[] b = c.bytes();

@@ -66,8 +66,9 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
      */
     public PatchPage page(long offset, int maxChars) {
         if (offset < 0 || maxChars < 1) {
-            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "WorkspaceDiff.page takes"
-                    + " an offset of 0 or more and at least 1 character, not " + offset + " and " + maxChars);
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, dev.davit.oci.Message.of(
+                    dev.davit.oci.Input.PATCH_PAGE, " takes an offset of 0 or more and at least 1 character, not "
+                    + offset + " and " + maxChars));
         }
         int from = (int) Math.min(offset, patch.length());
         int end = (int) Math.min((long) from + maxChars, patch.length());

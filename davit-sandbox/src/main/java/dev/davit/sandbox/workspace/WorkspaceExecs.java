@@ -3,8 +3,11 @@ package dev.davit.sandbox.workspace;
 import static dev.davit.sandbox.workspace.Workspaces.MOUNT;
 import static dev.davit.sandbox.workspace.Workspaces.SPOOLED_CAPTURE;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.SandboxStatus;
@@ -165,12 +168,13 @@ class WorkspaceExecs extends WorkspaceState {
         try {
             st = sandboxes.status(w.sandboxId()).status();
         } catch (DavitException e) {
-            throw new DavitException(Kind.STATE, "workspace " + w.id() + " has lost its sandbox (" + e.getMessage()
-                    + "); delete it with Workspaces.rm(\"" + w.id() + "\")");
+            throw new DavitException(Kind.STATE, Message.of("workspace " + w.id() + " has lost its sandbox ("
+                    + e.getMessage() + "); delete it with ", Action.DELETE_WORKSPACE.fix(w.id()))
+                    .about(Subject.Type.WORKSPACE, w.id()));
         }
         if (st != SandboxStatus.RUNNING) {
-            throw new DavitException(Kind.STATE, "workspace " + w.id() + " is " + st.label() + "; start it with"
-                    + " Workspaces.start(\"" + w.id() + "\")");
+            throw new DavitException(Kind.STATE, Message.of("workspace " + w.id() + " is " + st.label() + "; start"
+                    + " it with ", Action.START_WORKSPACE.fix(w.id())).about(Subject.Type.WORKSPACE, w.id()));
         }
         return w;
     }

@@ -2,6 +2,8 @@ package dev.davit.sandbox.workspace;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.workspace.Workspaces.FileContent;
@@ -100,8 +102,8 @@ class WorkspaceFiles extends WorkspaceState {
 
     FileContent readFile(String id, String path, long offset, long maxBytes) {
         if (offset < 0 || maxBytes < 0) {
-            throw new DavitException(Kind.USAGE, "Workspaces.readFile takes an offset and a maxBytes of 0 or more,"
-                    + " not " + offset + " and " + maxBytes);
+            throw new DavitException(Kind.USAGE, Message.of(Input.READ_FILE, " takes an offset and a maxBytes of 0"
+                    + " or more, not " + offset + " and " + maxBytes));
         }
         return shown(id, (w, r) -> r.isEmpty() ? area(w).read(path, offset, maxBytes)
                 : readRedacted(area(w), path, offset, maxBytes, r));

@@ -2,8 +2,11 @@ package dev.davit.sandbox.workspace;
 
 import static dev.davit.sandbox.workspace.Workspaces.MOUNT;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
 import dev.davit.oci.internal.Fs;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.unpack.TarExtractor;
@@ -56,8 +59,8 @@ class WorkspaceLife extends WorkspaceState {
                     + " .tar.zst file");
         }
         if (spec.isVm() && !spec.publish().isEmpty()) { // as the microVM's start would, before anything is made
-            throw new DavitException(Kind.USAGE, "CreateSpec.Builder.publish is not available for microVM workspaces yet; use the"
-                    + " container backend to serve to the host");
+            throw new DavitException(Kind.USAGE, Message.of(Input.PUBLISH, " is not available for microVM workspaces"
+                    + " yet; use the container backend to serve to the host"));
         }
         String id = "ws-" + dev.davit.oci.internal.RandomHex.of(6);
         Claims.Claim claim = claims.holding(() -> {
@@ -102,9 +105,9 @@ class WorkspaceLife extends WorkspaceState {
                 try (WorkspaceArea.View v = area.view()) {
                     v.open().close();
                 } catch (DavitException e) {
-                    throw new DavitException(Kind.USAGE, "no overlay could be mounted here, so sandboxes have a"
-                            + " read-only root and workspaces cannot be written; see Sandboxes.doctor() (container"
-                            + " entries; " + e.getMessage() + ")");
+                    throw new DavitException(Kind.USAGE, Message.of("no overlay could be mounted here, so sandboxes"
+                            + " have a read-only root and workspaces cannot be written; see ", Action.DOCTOR.fix(),
+                            " (container entries; ", e.message(), ")"));
                 }
             }
             Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(w)), tmp);

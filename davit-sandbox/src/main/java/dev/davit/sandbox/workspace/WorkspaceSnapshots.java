@@ -1,7 +1,10 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Fs;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Sandbox;
@@ -43,15 +46,15 @@ class WorkspaceSnapshots extends WorkspaceState {
         Path snaps = stateDir.resolve(w.id()).resolve(SNAPSHOTS);
         Path dest = snaps.resolve(name);
         if (Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) {
-            throw new DavitException(Kind.USAGE, "workspace " + id + " already has a snapshot " + name
-                    + "; pick another name or remove it with Workspaces.removeSnapshot(\"" + id + "\", \"" + name
-                    + "\")");
+            throw new DavitException(Kind.USAGE, Message.of("workspace " + id + " already has a snapshot " + name
+                    + "; pick another name or remove it with ", Action.DELETE_SNAPSHOT.fix(id, name))
+                    .about(Subject.Type.SNAPSHOT, name));
         }
         List<Snapshot> earlier = snapshots(id);
         if (earlier.size() >= SnapshotBound.MAX) {
-            throw new DavitException(Kind.USAGE, "workspace " + id + " has " + earlier.size() + " snapshots, the most"
-                    + " it may have; remove one, e.g. the oldest with Workspaces.removeSnapshot(\"" + id + "\", \""
-                    + earlier.get(0).name() + "\")");
+            throw new DavitException(Kind.USAGE, Message.of("workspace " + id + " has " + earlier.size()
+                    + " snapshots, the most it may have; remove one, e.g. the oldest with ",
+                    Action.DELETE_SNAPSHOT.fix(id, earlier.get(0).name())).about(Subject.Type.WORKSPACE, id));
         }
         Path state = stateDir.resolve(w.id());
         // a snapshot is a copy on the host, outside the sandbox's disk: bounded as exports are
@@ -83,9 +86,10 @@ class WorkspaceSnapshots extends WorkspaceState {
         } catch (IOException | RuntimeException e) {
             delete(tmp);
             if (e instanceof DavitException && budget.bytesCounted() > allowance.bytes()) {
-                throw new DavitException(Kind.USAGE, "the snapshot of /workspace would write more than "
-                        + allowance.bytes() / (1 << 20) + " MiB, " + allowance.why() + "; remove a snapshot (see"
-                        + " Workspaces.snapshots(\"" + id + "\")) or large files from /workspace");
+                throw new DavitException(Kind.USAGE, Message.of("the snapshot of /workspace would write more than "
+                        + allowance.bytes() / (1 << 20) + " MiB, " + allowance.why() + "; remove a snapshot (see ",
+                        Action.LIST_SNAPSHOTS.fix(id), ") or large files from /workspace").about(Subject.Type.WORKSPACE,
+                        id));
             }
             if (e instanceof DavitException d) {
                 throw d;

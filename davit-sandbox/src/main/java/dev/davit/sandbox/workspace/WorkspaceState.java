@@ -1,7 +1,10 @@
 package dev.davit.sandbox.workspace;
 
+import dev.davit.oci.Action;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Message;
+import dev.davit.oci.Subject;
 import dev.davit.oci.internal.Fs;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Sandbox;
@@ -113,8 +116,9 @@ class WorkspaceState {
                     + " rename all but one");
         }
         if (named.isEmpty()) {
-            throw new DavitException(Kind.NOT_FOUND, "no workspace " + dev.davit.oci.internal.Text.shorten(ref, 70)
-                    + "; see Workspaces.list()");
+            throw new DavitException(Kind.NOT_FOUND, Message.of("no workspace "
+                    + dev.davit.oci.internal.Text.shorten(ref, 70) + "; see ", Action.LIST_WORKSPACES.fix())
+                    .about(Subject.Type.WORKSPACE, ref));
         }
         return named.get(0);
     }
@@ -173,7 +177,8 @@ class WorkspaceState {
                 return action.apply(wid);
             });
         } catch (java.nio.file.NoSuchFileException e) {
-            throw new DavitException(Kind.NOT_FOUND, "no workspace " + id + "; see Workspaces.list()");
+            throw new DavitException(Kind.NOT_FOUND, Message.of("no workspace " + id + "; see ",
+                    Action.LIST_WORKSPACES.fix()).about(Subject.Type.WORKSPACE, id));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot lock " + d.resolve(LOCK_FILE) + ": " + e.getMessage());
         }
@@ -202,8 +207,8 @@ class WorkspaceState {
         checkSnapshotName(name);
         Path tree = stateDir.resolve(get(id).id()).resolve(SNAPSHOTS).resolve(name).resolve("tree");
         if (!Files.isDirectory(tree, LinkOption.NOFOLLOW_LINKS)) {
-            throw new DavitException(Kind.NOT_FOUND, "workspace " + id + " has no snapshot " + name
-                    + "; see Workspaces.snapshots(\"" + id + "\")");
+            throw new DavitException(Kind.NOT_FOUND, Message.of("workspace " + id + " has no snapshot " + name
+                    + "; see ", Action.LIST_SNAPSHOTS.fix(id)).about(Subject.Type.SNAPSHOT, name));
         }
         return tree;
     }

@@ -83,8 +83,9 @@ public final class Workspaces {
      */
     public Workspaces ownedBy(String owner) {
         if (owner != null && !owner.matches("[A-Za-z0-9._:@/-]{1,128}")) {
-            throw new DavitException(Kind.USAGE, "the owner must be 1 to 128 letters, digits, '.', '_', '-', ':', '@'"
-                    + " or '/', not '" + dev.davit.oci.internal.Text.shorten(owner, 40) + "' (Workspaces.ownedBy)");
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("the owner must be 1 to 128 letters, digits,"
+                    + " '.', '_', '-', ':', '@' or '/', not '" + dev.davit.oci.internal.Text.shorten(owner, 40) + "' (",
+                    dev.davit.oci.Input.OWNER, ")"));
         }
         return new Workspaces(sandboxes, stateDir, spares, owner);
     }
