@@ -2,7 +2,6 @@ package dev.davit.cli.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.cli.CliTerms;
 import dev.davit.cli.Main;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
@@ -170,7 +169,7 @@ public final class DavitMcpServer implements AutoCloseable {
         reaper.scheduleWithFixedDelay(this::reapExpired, 1, 60, TimeUnit.SECONDS);
         this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
                 Workspaces.under(options.davitHome()), options.warm(), policy.spareRoom(),
-                line -> options.log().println(CliTerms.rewrite(line)));
+                line -> options.log().println(ModelErrors.toOperator(line)));
     }
 
     /** Refuses a {@code --tools} value that names no profile (before anything starts). */
@@ -278,12 +277,12 @@ public final class DavitMcpServer implements AutoCloseable {
                                   java.util.function.Consumer<String> progress, String session) {
         Map<String, Object> args = request.arguments() == null ? new java.util.LinkedHashMap<>()
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
-        tool.argv(args, List.of()); // arguments first: types, names, required
+        tool.validate(args); // arguments first: types, names, required
         if (args.get("workspace") instanceof String ref) { // the one place a workspace argument is resolved
             try {
                 args.put("workspace", access.resolve(ref, session, tool));
             } catch (DavitException e) {
-                return failure(tool, e);
+                return failure(tool, e, null);
             }
         }
         Publish.check(args, scope.publishLow(), scope.publishHigh());
@@ -295,7 +294,7 @@ public final class DavitMcpServer implements AutoCloseable {
             running.put(requestId.toString(), Thread.currentThread());
         }
         try {
-            List<String> extra = new ArrayList<>(tool.check().check(args, new Tool.Call() {
+            Tool.Call call = new Tool.Call() {
                 @Override
                 public Path scratch() {
                     if (scratch[0] == null) {
@@ -320,21 +319,33 @@ public final class DavitMcpServer implements AutoCloseable {
                         progress.accept(line);
                     }
                 }
-            }));
-            if (tool.command().equals(List.of("workspace", "create")) || tool.command().equals(List.of("workspace",
-                    "reap"))) {
-                extra.add("--owner=" + access.ownerFor(session)); // what it makes is this server's (session's)
+
+                @Override
+                public String owner() {
+                    return access.ownerFor(session); // what it makes is this server's (session's)
+                }
+            };
+            List<String> extra = new ArrayList<>(tool.check().check(args, call));
+            McpSchema.CallToolResult r;
+            if (tool.direct() != null) {
+                r = direct(tool, args, call, pins, session);
+            } else {
+                if (tool.name().equals("workspace_create")) {
+                    extra.add("--owner=" + call.owner());
+                }
+                McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
+                if (waiting != null) {
+                    return waiting;
+                }
+                r = run(tool, tool.argv(args, extra), progress, pins);
             }
-            McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
-            if (waiting != null) {
-                return waiting;
-            }
-            McpSchema.CallToolResult r = run(tool, tool.argv(args, extra), progress, pins, session);
             if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
                 created.add(id);
             }
             return r;
+        } catch (DavitException e) {
+            return failure(tool, e, pins);
         } catch (McpError e) {
             throw pins.rewrite(e);
         } catch (InterruptedException e) {
@@ -356,6 +367,20 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * A call of a tool that calls the library ({@link Tool#direct}): its result, bounded ({@link #MAX_RESULT}); a
+     * command's non-zero exit code is a result with isError.
+     */
+    private McpSchema.CallToolResult direct(Tool tool, Map<String, Object> args, Tool.Call call, Pins pins,
+                                            String session) {
+        JsonNode doc = tool.direct().call(args, call);
+        if (tool.name().equals("workspace_list")) {
+            doc = access.list(doc, session);
+        }
+        return result((ObjectNode) doc, tool.name().equals("workspace_exec") && doc.path("exit_code").asInt() != 0,
+                tool);
     }
 
     /** How long a call waits for an install before it answers that the install goes on. */
@@ -382,7 +407,7 @@ public final class DavitMcpServer implements AutoCloseable {
             String step = installs.lastStep(name);
             // a step may quote a library message (why the install fell back), in the CLI's terms already (it is a
             // notice of `env pull`): in the model's terms
-            step = step == null ? null : terms.rewrite(step, tool);
+            step = step == null ? null : toModel(step, tool, null);
             String message = "environment " + name + " is still being installed" + (step == null ? ""
                     : " (now: " + step + ")") + "; the install goes on: call " + tool.name() + " again in a minute";
             if (tool.name().equals("env_pull")) {
@@ -392,22 +417,31 @@ public final class DavitMcpServer implements AutoCloseable {
             return error("state", message, DavitException.Kind.STATE.exitCode());
         }
         if (o.exitCode() != 0) {
-            return answer(tool, o.json(), o.exitCode(), "");
+            return answer(tool, o.json(), o.exitCode(), "", null);
         }
         return null;
     }
 
     /**
-     * The result of a call whose command would have failed with {@code e}: as the command's own error document
-     * (see the CLI's {@code Output}), so that a workspace the model may not see fails exactly as one that does not
-     * exist.
+     * The result of a call that failed with the library's {@code e}: a usage error is a JSON-RPC invalid-params
+     * error, any other a result with isError ({@code {"error": {kind, message, exit_code}}}), both in the model's
+     * terms ({@link #toModel}). A workspace the model may not see fails exactly as one that does not exist.
      */
-    private McpSchema.CallToolResult failure(Tool tool, DavitException e) {
-        ObjectNode doc = Json.object();
-        doc.putObject("error").put("kind", e.kind().name().toLowerCase(java.util.Locale.ROOT))
-                .put("message", dev.davit.oci.internal.Text.printable(CliTerms.rewrite(e.getMessage())))
-                .put("exit_code", e.kind().exitCode());
-        return answer(tool, Json.bytes(doc), e.kind().exitCode(), "");
+    private McpSchema.CallToolResult failure(Tool tool, DavitException e, Pins pins) {
+        String message = toModel(e.getMessage(), tool, pins);
+        if (e.kind() == DavitException.Kind.USAGE) {
+            throw Tool.invalid(message);
+        }
+        return error(e.kind().name().toLowerCase(java.util.Locale.ROOT), message, e.kind().exitCode());
+    }
+
+    /**
+     * The one conversion of an error's text into what the model reads: the library's (or a command's) words as the
+     * tool's arguments and tools, a pinned host path as the model gave it, no workspace id of another's name.
+     */
+    private String toModel(String message, Tool tool, Pins pins) {
+        String m = ModelErrors.toModel(message, tool, terms);
+        return pins == null ? m : pins.rewrite(m);
     }
 
     /** A failed call's result: {@code {"error": {kind, message, exit_code}}} with isError. */
@@ -418,7 +452,7 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress,
-                                         Pins pins, String session) {
+                                         Pins pins) {
         Bounded out = new Bounded(MAX_RESULT);
         ByteArrayOutputStream err = progress == null ? new ByteArrayOutputStream() : new LineTap(progress);
         Map<String, String> env = options.env();
@@ -428,43 +462,34 @@ public final class DavitMcpServer implements AutoCloseable {
         }
         int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env, spares);
         if (out.over()) {
-            return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
-                    + " ask for less (a directory further down, a smaller limit)", 2);
+            return tooLarge(tool);
         }
-        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8), pins, session);
+        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8), pins);
     }
 
-    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr) {
-        return answer(tool, json, rc, stderr, null, null);
+    /** The answer of a call whose result would be larger than {@link #MAX_RESULT}. */
+    private static McpSchema.CallToolResult tooLarge(Tool tool) {
+        return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
+                + " ask for less (a directory further down, a smaller limit)", 2);
     }
-
-    /** "is taken by workspace ID" of a name: whose it is, which the model may not know (it may not be its own). */
-    private static final java.util.regex.Pattern TAKEN = java.util.regex.Pattern.compile(
-            " is taken by workspace ws-[0-9a-f]+(?:, being created)?; give another name, or delete ws-[0-9a-f]+"
-                    + " (?:first|once it exists)");
 
     /**
      * The result of a command that printed {@code json} and exited {@code rc}: a usage error is a JSON-RPC
      * invalid-params error, any other error a result with isError, both in the model's terms.
      */
-    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr, Pins pins,
-                                            String session) {
+    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr, Pins pins) {
         JsonNode doc;
         try {
             doc = Json.read(json);
             if (pins != null) {
                 doc = pins.rewrite(doc);
             }
-            if (session != null && tool.command().equals(List.of("workspace", "ls"))) {
-                doc = access.list(doc, session);
-            }
         } catch (IOException | RuntimeException e) {
-            return error("internal", terms.rewrite(stderr.strip(), tool), rc);
+            return error("internal", toModel(stderr.strip(), tool, pins), rc);
         }
         JsonNode error = doc.path("error");
         if (doc.isObject() && error.isObject()) {
-            String message = TAKEN.matcher(terms.rewrite(error.path("message").asText(), tool))
-                    .replaceAll(" is taken; give another name");
+            String message = toModel(error.path("message").asText(), tool, pins);
             if ("usage".equals(error.path("kind").asText())) {
                 throw Tool.invalid(message);
             }
@@ -505,6 +530,16 @@ public final class DavitMcpServer implements AutoCloseable {
     private static McpSchema.CallToolResult result(ObjectNode doc, boolean isError) {
         return McpSchema.CallToolResult.builder().structuredContent(Json.mapper().convertValue(doc, Map.class))
                 .addTextContent(new String(Json.bytes(doc), StandardCharsets.UTF_8)).isError(isError).build();
+    }
+
+    /** {@link #result(ObjectNode, boolean)} of a call of {@code tool}, refused when larger than {@link #MAX_RESULT}. */
+    private static McpSchema.CallToolResult result(ObjectNode doc, boolean isError, Tool tool) {
+        byte[] text = Json.bytes(doc);
+        if (text.length > MAX_RESULT) {
+            return tooLarge(tool);
+        }
+        return McpSchema.CallToolResult.builder().structuredContent(Json.mapper().convertValue(doc, Map.class))
+                .addTextContent(new String(text, StandardCharsets.UTF_8)).isError(isError).build();
     }
 
     /** Interrupts the call with this JSON-RPC request id: its command is killed (notifications/cancelled). */
@@ -552,7 +587,7 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            options.log().println("davit: reaping expired workspaces failed: " + CliTerms.rewrite(e.getMessage()));
+            options.log().println("davit: reaping expired workspaces failed: " + ModelErrors.toOperator(e.getMessage()));
         }
     }
 
@@ -626,7 +661,7 @@ public final class DavitMcpServer implements AutoCloseable {
                     options.log().println("davit: removed workspace " + w.id() + " (--cleanup-on-exit)");
                 } catch (RuntimeException e) {
                     options.log().println("davit: could not remove workspace " + w.id() + ": "
-                            + CliTerms.rewrite(e.getMessage()));
+                            + ModelErrors.toOperator(e.getMessage()));
                 }
             }
         }

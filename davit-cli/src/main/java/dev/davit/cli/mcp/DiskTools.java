@@ -16,7 +16,7 @@ final class DiskTools {
     private DiskTools() {
     }
 
-    static void add(List<Tool> t, Policy policy) {
+    static void add(List<Tool> t) {
         t.add(Tool.builder("workspace_disk_list", Tools.FULL, "List a stopped workspace's files", "List a directory of a STOPPED workspace's /workspace"
                         + " (type, mode, size, link target), offline." + OFFLINE + "workspace_file_list.",
                         "workspace", "disk", "ls")
@@ -49,7 +49,7 @@ final class DiskTools {
                         + " /workspace (or 'path' in it) out to the host, offline: a new or empty directory, or a file"
                         + " ending in .tar, under the server's --allow-path directories. Links are copied as links,"
                         + " devices and names a host cannot hold left out, no setuid bits." + OFFLINE
-                        + "workspace_export.", "workspace", "disk", "export"), policy,
+                        + "workspace_export.", "workspace", "disk", "export"),
                 "Paths left out (devices, fifos, sockets, names a host cannot hold).").hints(Tool.Hints.CHANGE).build());
     }
 }

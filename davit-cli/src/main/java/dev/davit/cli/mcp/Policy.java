@@ -74,18 +74,20 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      * Checks {@code arguments[arg]}, an existing host file or directory, and pins it: it must be under an allowed
      * directory with no symbolic link on the way from there (the kernel resolves it, see
      * {@link dev.davit.sandbox.fs.Dir}); it is held open for the rest of the call and {@code arguments[arg]}
-     * becomes a path that reaches that very file or directory, whatever happens to its name meanwhile.
+     * becomes a path that reaches that very file or directory, whatever happens to its name meanwhile (returned).
      */
-    void pinHostPath(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
+    Path pinHostPath(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
         pin(arguments, arg, scratch, false);
+        return Path.of((String) arguments.get(arg));
     }
 
     /**
      * {@link #pinHostPath} for a host path to write, which may not exist yet: its parent directory is checked and
      * pinned, and the command creates the last name in it.
      */
-    void pinHostDest(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
+    Path pinHostDest(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
         pin(arguments, arg, scratch, true);
+        return Path.of((String) arguments.get(arg));
     }
 
     private void pin(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch,

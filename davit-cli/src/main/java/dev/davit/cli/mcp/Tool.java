@@ -19,7 +19,7 @@ import java.util.function.Function;
  */
 record Tool(String name, Profile profile, String title, String description, List<String> command, List<Arg> args,
             ObjectNode outputProperties, List<String> required, Hints hints, Check check,
-            Function<JsonNode, ObjectNode> post) {
+            Function<JsonNode, ObjectNode> post, Direct direct) {
 
     /**
      * The tool sets a server offers ({@code --tools}), each holding the one before: {@code run} (one-shot runs
@@ -111,6 +111,16 @@ record Tool(String name, Profile profile, String title, String description, List
         List<String> check(Map<String, Object> arguments, Call call);
     }
 
+    /**
+     * A call of the library for a call of the tool: its checked arguments (defaults applied, see {@link #value}) read
+     * into the library's own specs, its result written from the library's result types. It throws the library's
+     * {@link dev.davit.oci.DavitException} as it is (the server makes it an error result) and {@link McpError} for
+     * a bad argument.
+     */
+    interface Direct {
+        ObjectNode call(Map<String, Object> arguments, Call call);
+    }
+
     /** What a check may use of its call: a scratch directory, and work to do when the call has ended. */
     interface Call {
         /** A directory of this call's own, deleted after it. */
@@ -122,10 +132,21 @@ record Tool(String name, Profile profile, String title, String description, List
         /** Tells the client how the call is doing (a progress notification when it asked for them). */
         default void progress(String line) {
         }
+
+        /** The owner recorded on what this call creates (the server's, or its session's). */
+        default String owner() {
+            return null;
+        }
     }
 
     static Builder builder(String name, Profile profile, String title, String description, String... command) {
         return new Builder(name, profile, title, description, List.of(command));
+    }
+
+    /** This tool calling the library through {@code d}. */
+    Tool withDirect(Direct d) {
+        return new Tool(name, profile, title, description, command, args, outputProperties, required, hints, check,
+                post, d);
     }
 
     /** Whether a server offering {@code offered} has this tool. */
@@ -185,10 +206,10 @@ record Tool(String name, Profile profile, String title, String description, List
     }
 
     /**
-     * The davit argv for a call ({@code --json} first); a missing, unknown or mistyped argument is a JSON-RPC
-     * invalid-params error that names the fix.
+     * Checks a call's arguments: a missing, unknown or mistyped argument is a JSON-RPC invalid-params error that
+     * names the fix.
      */
-    List<String> argv(Map<String, Object> arguments, List<String> extraOptions) {
+    void validate(Map<String, Object> arguments) {
         Map<String, Object> given = arguments == null ? Map.of() : arguments;
         Map<String, Arg> byName = new LinkedHashMap<>();
         args.forEach(a -> byName.put(a.name(), a));
@@ -198,6 +219,40 @@ record Tool(String name, Profile profile, String title, String description, List
                         byName.keySet()));
             }
         }
+        for (Arg a : args) {
+            Object v = given.get(a.name());
+            if (v == null) {
+                if (a.required()) {
+                    throw invalid("missing argument '" + a.name() + "': " + a.description());
+                }
+                continue;
+            }
+            values(a, v);
+        }
+    }
+
+    /** Argument {@code arg} of a call, else its schema's default, else null. */
+    Object value(Map<String, Object> arguments, String arg) {
+        Object v = arguments.get(arg);
+        if (v != null) {
+            return v;
+        }
+        for (Arg a : args) {
+            if (a.name().equals(arg) && a.extra().has("default")) {
+                return a.kind() == Kind.INTEGER ? (Object) a.extra().get("default").asLong()
+                        : a.extra().get("default").asText();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The davit argv for a call ({@code --json} first), of a tool without {@link #direct}; its arguments checked
+     * ({@link #validate}).
+     */
+    List<String> argv(Map<String, Object> arguments, List<String> extraOptions) {
+        validate(arguments);
+        Map<String, Object> given = arguments == null ? Map.of() : arguments;
         List<String> argv = new ArrayList<>(List.of("--json"));
         argv.addAll(command);
         List<String> positionals = new ArrayList<>();
@@ -330,6 +385,7 @@ record Tool(String name, Profile profile, String title, String description, List
         private Hints hints = Hints.CHANGE;
         private Check check = Check.NONE;
         private Function<JsonNode, ObjectNode> post = n -> (ObjectNode) n;
+        private Direct direct;
 
         private Builder(String name, Profile profile, String title, String description, List<String> command) {
             this.name = name;
@@ -429,9 +485,15 @@ record Tool(String name, Profile profile, String title, String description, List
             return this;
         }
 
+        /** How the tool calls the library (instead of its command line). */
+        Builder direct(Direct d) {
+            this.direct = d;
+            return this;
+        }
+
         Tool build() {
             return new Tool(name, profile, title, description, command, List.copyOf(args), out,
-                    List.copyOf(required), hints, check, post);
+                    List.copyOf(required), hints, check, post, direct);
         }
     }
 

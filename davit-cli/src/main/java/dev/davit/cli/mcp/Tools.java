@@ -245,10 +245,7 @@ final class Tools {
                 .option("remove_labels", STRINGS, "--remove-label", "Keys of labels to remove.")
                 .option("ttl", NUMBER, "--ttl", "Remove it this many seconds after its creation (not after now; at"
                         + " most the server's --ttl).")
-                .check((a, call) -> {
-                    policy.capTtl(a);
-                    return List.of();
-                }).build());
+.build());
         t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
                 + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
@@ -296,7 +293,6 @@ final class Tools {
                 .positional("path", "The file, relative to /workspace.")
                 .option("content", STRING, "", "The text to write (UTF-8).")
                 .option("content_base64", STRING, "", "The bytes to write, base64 (instead of content).")
-                .check((a, call) -> List.of("--from=" + content(a, call.scratch())))
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("path", "string", "The file.")
                 .returns("bytes", "integer", "Bytes written.").build());
@@ -310,7 +306,6 @@ final class Tools {
                 .option("snapshot", STRING, "--snapshot", "Compare with this snapshot instead of the baseline.")
                 .option("paths", STRINGS, "--path", "Only these paths and what is below them.")
                 .option("offset", INTEGER, "--patch-offset", "The patch from this character (default 0).")
-                .check((a, call) -> List.of("--patch-max=" + MAX_PATCH))
                 .hints(Tool.Hints.READ)
                 .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
                 .returns("patch", "string", "The unified diff of text files.")
@@ -365,19 +360,15 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .positional("host_path", "An absolute host path under an --allow-path directory.")
                 .optionalPositional("dest", "Where, relative to /workspace (default: host_path's name at the top).")
-                .check((a, call) -> {
-                    policy.pinHostPath(a, "host_path", call::scratch);
-                    return List.of();
-                })
                 .returns("path", "string", "Where it landed, relative to /workspace.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.").build());
         t.add(export(Tool.builder("workspace_export", FULL, "Copy a workspace's files to the host", "Copy"
                         + " /workspace (or 'path' in it) out to the host: a new or empty directory, or a file ending"
                         + " in .tar, under the server's --allow-path directories. Links are copied as links, devices"
-                        + " left out, no setuid bits.", "workspace", "export"), policy,
+                        + " left out, no setuid bits.", "workspace", "export"),
                 "Paths left out (devices, fifos, sockets).").hints(Tool.Hints.CHANGE).build());
-        DiskTools.add(t, policy);
+        DiskTools.add(t);
         t.add(Tool.builder("workspace_patch", FULL, "Apply a patch in a workspace", "Apply a unified diff (as git diff or diff -u write it, paths"
                         + " relative to /workspace, a/ b/ prefixes allowed) inside /workspace, all or nothing:"
                         + " context must match exactly and a failing hunk changes nothing and is named. Next:"
@@ -385,8 +376,6 @@ final class Tools {
                 .positional("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE) // it replaces and deletes files; applied twice it fails
                 .input("patch", "The unified diff text.")
-                .check((a, call) -> List.of(scratchFile(call.scratch(), "patch", ((String) a.get("patch"))
-                        .getBytes(StandardCharsets.UTF_8)).toString()))
                 .returns("changes", Tool.arrayOf("path", "kind"), "One entry per file changed (added, modified,"
                         + " deleted).").build());
         t.add(Tool.builder("workspace_service_start", FULL, "Start a service in a workspace", "Start a long-running service (a server, a watcher) in"
@@ -458,7 +447,6 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("shell", "The shell id from workspace_shell_open.")
                 .input("data", "The text to type, e.g. \"echo hi\\n\".")
-                .check((a, call) -> List.of(literal((String) a.get("data"))))
                 .returns("id", "string", "The shell.")
                 .returns("bytes", "integer", "Bytes written.").build());
         t.add(Tool.builder("workspace_shell_read", FULL, "Read a shell's output", "What the shell's terminal showed"
@@ -505,7 +493,7 @@ final class Tools {
                 .positional("shell", "The shell id.")
                 .returns("id", "string", "The shell closed.")
                 .returns("removed", "boolean", "true.").build());
-        return List.copyOf(t);
+        return ToolCalls.attach(List.copyOf(t), policy);
     }
 
     /** A sandbox's memory and CPU limits ({@code run}, {@code workspace_create}; see {@link Policy#resources}). */
@@ -529,15 +517,6 @@ final class Tools {
                 .returns("timed_out", "boolean", "Whether 'timeout' killed it.")
                 .returns("oom_killed", "boolean", "Whether the memory limit killed a process of it.")
                 .returns("disk_full", "boolean", "Whether it filled the sandbox's disk limit (writes failed).");
-    }
-
-    /**
-     * {@code data} as the DATA argument of {@code davit workspace shell write}, which reads backslash escapes: every
-     * backslash doubled, and a leading '-' written as an escape so it is not taken for an option.
-     */
-    static String literal(String data) {
-        String s = data.replace("\\", "\\\\");
-        return s.startsWith("-") ? "\\x2d" + s.substring(1) : s;
     }
 
     private static Tool.Builder status(String name, Tool.Profile profile, String title, String description,
@@ -590,50 +569,32 @@ final class Tools {
         return out;
     }
 
-    /** Writes the call's content into a scratch file for {@code --from}. */
-    private static Path content(Map<String, Object> a, Path scratch) {
+    /** The bytes a call's {@code content} (text) or {@code content_base64} gives (workspace_file_write). */
+    static byte[] content(Map<String, Object> a) {
         Object text = a.get("content");
         Object b64 = a.get("content_base64");
         if ((text == null) == (b64 == null)) {
             throw Tool.invalid("give exactly one of 'content' (text) or 'content_base64' (bytes)");
         }
-        byte[] bytes;
         if (text != null) {
-            bytes = ((String) text).getBytes(StandardCharsets.UTF_8);
-        } else {
-            try {
-                bytes = Base64.getDecoder().decode((String) b64);
-            } catch (IllegalArgumentException e) {
-                throw Tool.invalid("'content_base64' is not base64: " + e.getMessage());
-            }
+            return ((String) text).getBytes(StandardCharsets.UTF_8);
         }
-        return scratchFile(scratch, "content", bytes);
-    }
-
-    /** Writes {@code bytes} to {@code name} in the call's scratch directory. */
-    private static Path scratchFile(Path scratch, String name, byte[] bytes) {
-        Path f = scratch.resolve(name);
         try {
-            Files.write(f, bytes);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            return Base64.getDecoder().decode((String) b64);
+        } catch (IllegalArgumentException e) {
+            throw Tool.invalid("'content_base64' is not base64: " + e.getMessage());
         }
-        return f;
     }
 
     /**
-     * The arguments and results of an export tool ({@code workspace_export}, {@code workspace_disk_export}): the
-     * host destination pinned by the policy ({@link Policy#pinHostDest}).
+     * The arguments and results of an export tool ({@code workspace_export}, {@code workspace_disk_export}); its
+     * call pins the host destination ({@link Policy#pinHostDest}).
      */
-    static Tool.Builder export(Tool.Builder b, Policy policy, String skipped) {
+    static Tool.Builder export(Tool.Builder b, String skipped) {
         return b.positional("workspace", WS)
                 .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
                         + " does not exist or is empty, or a .tar file.")
                 .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
-                .check((a, call) -> {
-                    policy.pinHostDest(a, "host_dest", call::scratch);
-                    return List.of();
-                })
                 .returns("dest", "string", "The host path written.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.")

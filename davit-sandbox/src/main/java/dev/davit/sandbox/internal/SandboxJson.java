@@ -160,6 +160,52 @@ public final class SandboxJson {
         doc.put(name + "_bytes", e.total());
     }
 
+    /**
+     * Adds what a command run gave to {@code doc} (the {@code sandbox exec} document): {@code backend},
+     * {@code runtime}, {@code sandbox_id}, {@code exit_code}, {@code stdout} and {@code stderr} (as captured),
+     * {@code timed_out}, {@code truncated}, {@code oom_killed}, {@code disk_full}, {@code output_limited} and
+     * {@code timings_ms}.
+     *
+     * @param doc the JSON object to add to (changed in place)
+     * @param r   the result
+     * @return {@code doc}
+     */
+    public static ObjectNode result(ObjectNode doc, ExecResult r) {
+        doc.put("backend", r.backend());
+        doc.put("runtime", r.runtime());
+        doc.put("sandbox_id", r.sandboxId());
+        doc.put("exit_code", r.exitCode());
+        doc.putPOJO("stdout", new dev.davit.oci.internal.Utf8String(r.capturedStdout().chunks()));
+        doc.putPOJO("stderr", new dev.davit.oci.internal.Utf8String(r.capturedStderr().chunks()));
+        doc.put("timed_out", r.timedOut());
+        doc.put("truncated", r.truncated());
+        doc.put("oom_killed", r.oomKilled());
+        doc.put("disk_full", r.diskFull());
+        doc.put("output_limited", r.outputLimited());
+        doc.set("timings_ms", timings(r.timings()));
+        return doc;
+    }
+
+    /**
+     * {@link #result(ObjectNode, ExecResult)} with the output as excerpts kept in files ({@link #excerpt(ObjectNode,
+     * String, SpooledExcerpt)}: the {@code run} and {@code workspace exec} documents, written out from the files);
+     * {@code truncated} says whether bytes were left out.
+     *
+     * @param doc    the JSON object to add to (changed in place)
+     * @param r      the result
+     * @param stdout its stdout's excerpt, open until {@code doc} is written
+     * @param stderr its stderr's excerpt, as {@code stdout}
+     * @return {@code doc}
+     */
+    public static ObjectNode result(ObjectNode doc, ExecResult r, SpooledExcerpt stdout, SpooledExcerpt stderr) {
+        result(doc, r);
+        doc.remove(List.of("stdout", "stderr"));
+        excerpt(doc, "stdout", stdout);
+        excerpt(doc, "stderr", stderr);
+        doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
+        return doc;
+    }
+
     /** A JSON value written straight to the generator, for {@code ObjectNode.putPOJO}. */
     private interface Streamed extends JsonSerializable {
         void write(JsonGenerator g) throws IOException;

@@ -1,0 +1,351 @@
+package dev.davit.cli.mcp;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.internal.SandboxJson;
+import dev.davit.sandbox.internal.WorkspaceJson;
+import dev.davit.sandbox.workspace.ExecOutput;
+import dev.davit.sandbox.workspace.ServiceSpec;
+import dev.davit.sandbox.workspace.Services;
+import dev.davit.sandbox.workspace.Shells;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceLabels;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How each tool calls the library: one small mapping per tool from its checked arguments to the library's own
+ * specs and methods, and from the library's result types to the tool's result (the shapes docs/MCP.md and
+ * docs/JSON.md give, written by the library's own writers where the CLI shows the same). A tool not here runs its
+ * command line ({@link Tool#command}).
+ */
+final class ToolCalls {
+    private final Policy policy;
+    private final Map<String, Tool.Direct> calls = new LinkedHashMap<>();
+
+    private ToolCalls(Policy policy) {
+        this.policy = policy;
+        on("workspace_exec", this::exec);
+        on("workspace_exec_output", this::execOutput);
+        on("workspace_list", this::list);
+        ws("workspace_status", (w, id, a) -> status(w, w.get(id), w.sandbox(id)));
+        ws("workspace_update", this::update);
+        ws("workspace_stop", (w, id, a) -> status(w, w.get(id), w.stop(id)));
+        ws("workspace_start", (w, id, a) -> status(w, w.get(id), w.start(id)));
+        ws("workspace_delete", (w, id, a) -> {
+            w.rm(id);
+            return removed("id", id);
+        });
+        ws("workspace_file_list", (w, id, a) -> Tools.capEntries(WorkspaceJson.files(w.listFiles(id,
+                (String) a.get("path"), flag(a, "recursive")))));
+        ws("workspace_file_read", (w, id, a) -> content((String) a.get("path"), w.readFile(id, (String) a.get("path"),
+                number(a, "offset", 0), number(a, "max_bytes", 65536)), true));
+        ws("workspace_file_write", (w, id, a) -> {
+            String path = (String) a.get("path");
+            long n = w.writeFile(id, path, new ByteArrayInputStream(Tools.content(a)));
+            return Json.object().put("path", path).put("bytes", n);
+        });
+        ws("workspace_diff", this::diff);
+        ws("workspace_snapshot_create", (w, id, a) -> WorkspaceJson.snapshot(w.snapshot(id, (String) a.get("name"))));
+        ws("workspace_snapshot_list", (w, id, a) -> {
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("snapshots");
+            w.snapshots(id).forEach(s -> arr.add(WorkspaceJson.snapshot(s)));
+            return doc;
+        });
+        ws("workspace_snapshot_delete", (w, id, a) -> {
+            w.removeSnapshot(id, (String) a.get("name"));
+            return removed("name", (String) a.get("name"));
+        });
+        ws("workspace_reset", (w, id, a) -> {
+            String snapshot = (String) a.get("snapshot");
+            Sandbox s = w.reset(id, snapshot);
+            return status(w, w.get(id), s).put("reset_to", snapshot == null ? "baseline" : snapshot);
+        });
+        ws("workspace_logs", (w, id, a) -> {
+            List<dev.davit.sandbox.workspace.ExecEntry> all = w.logs(id);
+            int last = (int) Math.min(number(a, "last", 20), all.size());
+            ArrayNode arr = Json.array();
+            all.subList(all.size() - last, all.size()).forEach(e -> arr.add(WorkspaceJson.execEntry(e)));
+            return (ObjectNode) Json.object().set("logs", arr);
+        });
+        on("workspace_push", (a, call) -> {
+            Path used = policy.pinHostPath(a, "host_path", call::scratch);
+            return WorkspaceJson.copied(workspaces().push((String) a.get("workspace"), used, (String) a.get("dest")));
+        });
+        on("workspace_export", (a, call) -> export(a, call, (w, dest) -> w.export((String) a.get("workspace"), dest,
+                (String) a.get("path"), (entries, bytes) -> call.progress("exporting: " + entries + " entries, "
+                        + (bytes >> 20) + " MiB copied so far"))));
+        on("workspace_disk_export", (a, call) -> export(a, call, (w, dest) -> w.diskExport(
+                (String) a.get("workspace"), dest, (String) a.get("path"))));
+        ws("workspace_disk_list", (w, id, a) -> Tools.capEntries(WorkspaceJson.files(w.diskList(id,
+                (String) a.get("path"), flag(a, "recursive")))));
+        ws("workspace_disk_read", (w, id, a) -> content((String) a.get("path"), w.diskRead(id, (String) a.get("path"),
+                number(a, "max_bytes", 65536)), false));
+        ws("workspace_patch", (w, id, a) -> {
+            Map<String, String> changed = w.patch(id, ((String) a.get("patch")).getBytes(StandardCharsets.UTF_8));
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("changes");
+            changed.forEach((path, kind) -> arr.addObject().put("path", path).put("kind", kind));
+            return doc;
+        });
+        ws("workspace_service_start", this::serviceStart);
+        ws("workspace_service_list", (w, id, a) -> {
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("services");
+            w.services(id).list().forEach(s -> arr.add(WorkspaceJson.service(s)));
+            return doc;
+        });
+        ws("workspace_service_logs", (w, id, a) -> {
+            String name = (String) a.get("name");
+            Services.Log log = w.services(id).log(name, (int) number(a, "tail", 0));
+            ObjectNode doc = Json.object().put("name", name);
+            String text = Text.utf8OrNull(log.bytes());
+            doc.put("output", text != null ? text : new String(log.bytes(), StandardCharsets.UTF_8));
+            doc.put("output_base64", text != null ? null : Base64.getEncoder().encodeToString(log.bytes()));
+            return doc.put("dropped_bytes", log.droppedBytes()).put("line_cut", log.lineCut());
+        });
+        ws("workspace_service_stop", (w, id, a) -> WorkspaceJson.service(w.services(id).stop((String) a.get("name"))));
+        ws("workspace_shell_open", (w, id, a) -> WorkspaceJson.shell(w.shells(id).open(strings(a, "command"),
+                env(a, "env_vars"), env(a, "secret_env"))));
+        ws("workspace_shell_write", (w, id, a) -> {
+            byte[] data = ((String) a.get("data")).getBytes(StandardCharsets.UTF_8);
+            w.shells(id).write((String) a.get("shell"), data);
+            return Json.object().put("id", (String) a.get("shell")).put("bytes", data.length);
+        });
+        ws("workspace_shell_read", this::shellRead);
+        ws("workspace_shell_signal", (w, id, a) -> {
+            w.shells(id).signal((String) a.get("shell"), (String) a.get("signal"));
+            return Json.object().put("id", (String) a.get("shell")).put("signal", (String) a.get("signal"));
+        });
+        ws("workspace_shell_close", (w, id, a) -> {
+            w.shells(id).close((String) a.get("shell"));
+            return removed("id", (String) a.get("shell"));
+        });
+        on("reap", (a, call) -> {
+            String owner = call.owner();
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("removed");
+            for (Workspaces.Reaped r : workspaces().ownedBy(owner).reap(w -> w.ownedBy(owner))) {
+                arr.addObject().put("id", r.id()).put("name", r.name()).put("sandbox", r.sandboxId())
+                        .put("reason", r.reason());
+            }
+            return doc;
+        });
+    }
+
+    /** {@code tools}, each with its call of the library where it has one. */
+    static List<Tool> attach(List<Tool> tools, Policy policy) {
+        ToolCalls c = new ToolCalls(policy);
+        return tools.stream().map(t -> c.calls.containsKey(t.name()) ? t.withDirect(c.calls.get(t.name())) : t)
+                .toList();
+    }
+
+    /** A call of one workspace: the library's workspaces, the workspace's id (resolved by the server), the arguments. */
+    private interface OnWorkspace {
+        ObjectNode call(Workspaces w, String id, Map<String, Object> arguments);
+    }
+
+    private void on(String tool, Tool.Direct d) {
+        calls.put(tool, d);
+    }
+
+    private void ws(String tool, OnWorkspace d) {
+        calls.put(tool, (a, call) -> d.call(workspaces(), (String) a.get("workspace"), a));
+    }
+
+    private Workspaces workspaces() {
+        return Workspaces.under(policy.davitHome());
+    }
+
+    private ObjectNode exec(Map<String, Object> a, Tool.Call call) {
+        Object timeout = a.get("timeout");
+        // the excerpts are kept in files and the result is written out from there while the call is answered
+        try (Workspaces.SpooledExecuted x = workspaces().execSpooled((String) a.get("workspace"),
+                strings(a, "command"), env(a, "env_vars"), env(a, "secret_env"), (String) a.get("cwd"),
+                timeout == null ? null : seconds((Number) timeout), (int) number(a, "output_limit",
+                        Tools.DEFAULT_OUTPUT), null, null, null)) {
+            ObjectNode doc = SandboxJson.result(Json.object(), x.result(), x.stdout(), x.stderr());
+            doc.put("exec_id", x.execId());
+            return materialised(doc); // the spooled excerpts are read before they are closed
+        }
+    }
+
+    /** {@code doc} with its streamed values written out (their sources are about to be closed). */
+    private static ObjectNode materialised(ObjectNode doc) {
+        return Json.mapper().valueToTree(doc);
+    }
+
+    private ObjectNode execOutput(Map<String, Object> a, Tool.Call call) {
+        String stream = a.get("stream") == null ? "stdout" : (String) a.get("stream");
+        String execId = (String) a.get("exec_id");
+        ExecOutput.Page page = workspaces().output((String) a.get("workspace"), execId, stream,
+                number(a, "offset", 0), (int) number(a, "limit", 65536));
+        ObjectNode doc = Json.object().put("exec_id", execId).put("stream", stream).put("offset", page.offset())
+                .put("bytes", page.bytes().length).put("kept", page.kept())
+                .put("eof", page.offset() + page.bytes().length >= page.kept()).put("dropped_bytes", page.dropped());
+        return bytes(doc, page.bytes());
+    }
+
+    private ObjectNode list(Map<String, Object> a, Tool.Call call) {
+        Map<String, String> filter = env(a, "labels");
+        filter.keySet().forEach(WorkspaceLabels::checkKey);
+        Workspaces ws = workspaces();
+        ObjectNode doc = Json.object();
+        ArrayNode arr = doc.putArray("workspaces");
+        for (Workspace w : ws.list()) {
+            if (!WorkspaceLabels.matches(w.labels(), filter)) {
+                continue;
+            }
+            ObjectNode o = WorkspaceJson.workspace(w);
+            String status;
+            try {
+                Sandbox s = ws.sandboxes().status(w.sandboxId());
+                status = s.status().label();
+                WorkspaceJson.ports(o, s);
+            } catch (dev.davit.oci.DavitException e) {
+                status = "missing"; // its sandbox was removed behind its back
+                o.putArray("ports");
+            }
+            o.put("status", status);
+            arr.add(o);
+        }
+        return doc;
+    }
+
+    private ObjectNode update(Workspaces w, String id, Map<String, Object> a) {
+        if (a.get("name") != null && flag(a, "no_name")) {
+            throw Tool.invalid("give 'name' or 'no_name', not both");
+        }
+        policy.capTtl(a);
+        Object ttl = a.get("ttl");
+        Workspace u = w.update(id, new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
+                strings(a, "remove_labels"), ttl == null ? null : seconds((Number) ttl), false));
+        return status(w, u, w.sandbox(u.id()));
+    }
+
+    private ObjectNode diff(Workspaces w, String id, Map<String, Object> a) {
+        WorkspaceDiff full = w.diff(id, (String) a.get("snapshot"), strings(a, "paths"));
+        WorkspaceDiff.PatchPage page = full.page(number(a, "offset", 0), Tools.MAX_PATCH);
+        ObjectNode doc = WorkspaceJson.diff(new WorkspaceDiff(full.changes(), page.text(), full.redacted()));
+        return doc.put("patch_offset", page.offset()).put("next_offset", page.next())
+                .put("patch_truncated", page.more());
+    }
+
+    private ObjectNode serviceStart(Workspaces w, String id, Map<String, Object> a) {
+        List<Services.Readiness> ready = new ArrayList<>();
+        if (a.get("ready_file") != null) {
+            ready.add(new Services.Readiness("file", (String) a.get("ready_file")));
+        }
+        if (a.get("ready_port") != null) {
+            ready.add(new Services.Readiness("port", Long.toString(number(a, "ready_port", 0))));
+        }
+        if (a.get("ready_cmd") != null) {
+            ready.add(new Services.Readiness("cmd", (String) a.get("ready_cmd")));
+        }
+        if (ready.size() > 1) {
+            throw Tool.invalid("give one of 'ready_file', 'ready_port' and 'ready_cmd'");
+        }
+        Object timeout = a.get("ready_timeout");
+        ServiceSpec.Builder spec = ServiceSpec.builder((String) a.get("name"), strings(a, "command"))
+                .env(env(a, "env_vars")).readyTimeout(timeout == null ? null : seconds((Number) timeout))
+                .readiness(ready.isEmpty() ? null : ready.getFirst());
+        env(a, "secret_env").forEach(spec::secretEnv);
+        return WorkspaceJson.service(w.services(id).start(spec.build()));
+    }
+
+    private ObjectNode shellRead(Workspaces w, String id, Map<String, Object> a) {
+        String shell = (String) a.get("shell");
+        java.util.regex.Pattern until = null;
+        if (a.get("until") != null) {
+            try {
+                until = java.util.regex.Pattern.compile((String) a.get("until"));
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw Tool.invalid("'until' is not a regular expression: " + e.getDescription() + " (near index "
+                        + e.getIndex() + ")");
+            }
+        }
+        boolean raw = flag(a, "raw");
+        Shells shells = w.shells(id);
+        Object quiet = a.get("quiet_ms");
+        Shells.Output o = shells.read(shell, new Shells.ReadOptions(Duration.ofMillis(number(a, "wait_ms", 0)),
+                quiet == null ? null : Duration.ofMillis(number(a, "quiet_ms", 0)), until,
+                (int) number(a, "max_bytes", Shells.MAX_BYTES), raw));
+        ObjectNode doc = Json.object().put("id", shell);
+        doc.put("output", raw ? null : o.text());
+        doc.put("output_base64", raw ? Base64.getEncoder().encodeToString(o.bytes()) : null);
+        return doc.put("truncated", o.truncated()).put("matched", o.matched()).put("timed_out", o.timedOut())
+                .put("state", shells.get(shell).label());
+    }
+
+    /** A copy out to the host ({@code workspace_export}, {@code workspace_disk_export}): {@code dest} as given. */
+    private ObjectNode export(Map<String, Object> a, Tool.Call call,
+                              java.util.function.BiFunction<Workspaces, Path, Workspaces.Copied> copy) {
+        String given = (String) a.get("host_dest");
+        Path used = policy.pinHostDest(a, "host_dest", call::scratch);
+        return WorkspaceJson.copied(copy.apply(workspaces(), used)).put("dest", Path.of(given).normalize().toString());
+    }
+
+    /** A workspace's document (workspace_status and the tools that answer as it does). */
+    private static ObjectNode status(Workspaces w, Workspace ws, Sandbox s) {
+        return WorkspaceJson.workspace(ws, s);
+    }
+
+    private static ObjectNode removed(String key, String value) {
+        return Json.object().put(key, value).put("removed", true);
+    }
+
+    /** A read's result: its text when it is UTF-8, else its bytes in base64 ({@code paged}: with next_offset). */
+    private static ObjectNode content(String path, Workspaces.FileContent c, boolean paged) {
+        ObjectNode doc = Json.object().put("path", path).put("size", c.size()).put("truncated", c.truncated())
+                .put("redacted", c.redacted());
+        if (paged) {
+            doc.put("offset", c.offset()).put("next_offset", c.end());
+        }
+        return bytes(doc, c.bytes());
+    }
+
+    /** {@code content}: the bytes as text when they are UTF-8, else null and {@code content_base64}. */
+    private static ObjectNode bytes(ObjectNode doc, byte[] b) {
+        String text = Text.utf8OrNull(b);
+        doc.put("content", text);
+        if (text == null) {
+            doc.put("content_base64", Base64.getEncoder().encodeToString(b));
+        }
+        return doc;
+    }
+
+    private static Duration seconds(Number s) {
+        return Duration.ofMillis(Math.max(1, Math.round(s.doubleValue() * 1000)));
+    }
+
+    private static boolean flag(Map<String, Object> a, String arg) {
+        return Boolean.TRUE.equals(a.get(arg));
+    }
+
+    private static long number(Map<String, Object> a, String arg, long otherwise) {
+        return a.get(arg) instanceof Number n ? n.longValue() : otherwise;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> strings(Map<String, Object> a, String arg) {
+        return a.get(arg) == null ? List.of() : List.copyOf((List<String>) a.get(arg));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> env(Map<String, Object> a, String arg) {
+        return a.get(arg) == null ? new LinkedHashMap<>() : new LinkedHashMap<>((Map<String, String>) a.get(arg));
+    }
+}
