@@ -91,6 +91,57 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     }
 
     /**
+     * {@code reference} made runnable: an environment of {@code catalog} (e.g. {@code debian:12}), installed into
+     * the home unless it is already (from its published image or archive, else built here from its
+     * {@code source.build} profile, once: see {@link #ofEnvironment}); else an image reference ({@link #ofImage}).
+     * What {@code dev.davit.Davit#image} does, for a caller with its own client.
+     *
+     * @param client    the registry client over the home's store
+     * @param davitHome the davit home
+     * @param catalog   the catalog to look names up in; null: the built-in one
+     * @param reference an environment name or an image reference
+     * @param progress  hears the transfers of pulls, or null for nothing
+     * @param notes     hears one line per step davit takes (a pull, an install, a build), or null
+     * @return the directory to run, the image's run defaults and the backend it is for
+     * @throws DavitException as {@link #ofImage}, and what an environment's install throws
+     */
+    public static RunTarget resolve(DavitClient client, Path davitHome, dev.davit.env.Catalog catalog,
+                                    String reference, ProgressListener progress, Consumer<String> notes) {
+        Consumer<String> say = notes == null ? m -> { } : notes;
+        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
+        if (dev.davit.env.catalog.CatalogParser.isEnvironmentName(reference)) {
+            // the built-in catalog is read only when a name could be in it
+            dev.davit.env.Catalog c = catalog != null ? catalog : dev.davit.env.catalog.Catalogs.builtIn();
+            Optional<dev.davit.env.Environment> e = c.find(reference);
+            if (e.isPresent()) {
+                return environment(client, davitHome, c, e.get(), heard, say);
+            }
+        }
+        return ofImage(client, davitHome, reference, heard, say);
+    }
+
+    /** A catalog environment, installed into the home (as {@code davit env pull} does) unless it is already. */
+    private static RunTarget environment(DavitClient client, Path home, dev.davit.env.Catalog catalog,
+                                         dev.davit.env.Environment e, ProgressListener progress,
+                                         Consumer<String> notes) {
+        java.util.Map<String, String> env = System.getenv();
+        java.util.function.Function<String, String> references = ref ->
+                dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString();
+        dev.davit.sandbox.build.LocalEnvBuilder builder = new dev.davit.sandbox.build.LocalEnvBuilder(() -> client,
+                // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
+                home, env, EnvBuilder.Listener.lines(notes), () -> progress::onEvent);
+        dev.davit.env.install.Installer installer = new dev.davit.env.install.Installer(home, client, references,
+                new dev.davit.env.install.Installer.Options(builder, false, notes, progress));
+        if (!installer.status(e).installed()) {
+            notes.accept("installing environment " + e.name() + " " + e.version() + " (once; later uses find the"
+                    + " install)");
+        }
+        dev.davit.env.install.Installer.InstallResult installed = installer.install(catalog, e);
+        String image = e.source().reference() == null ? null : references.apply(e.source().reference());
+        return ofEnvironment(client, e, installed.path(), installed.sourceDigest(), image);
+    }
+
+    /**
      * A catalog environment once installed (by davit-env's installer, into {@code $DAVIT_HOME/environments}): a
      * microVM environment runs in a vm; a root filesystem in a container, with the run defaults of its image when
      * that image is in the store (else none).

@@ -131,6 +131,8 @@ public final class DavitMcpServer implements AutoCloseable {
     private boolean totalsSet;
     /** Started sandboxes for workspace_create ({@code --warm}); null without. */
     private final dev.davit.sandbox.workspace.WarmPool spares;
+    /** How the tools call the library. */
+    private final ToolCalls calls;
 
     public DavitMcpServer(Options options) {
         this(options, Scope.DEFAULT);
@@ -158,7 +160,8 @@ public final class DavitMcpServer implements AutoCloseable {
         // a registry's words never reach the model (a registry it names could answer anything)
         dev.davit.oci.registry.Transport.quoteErrorBodies(false);
         Tool.Profile profile = Tool.Profile.parse(options.tools());
-        this.tools = Tools.all(policy).stream().filter(t -> t.in(profile)).toList();
+        this.calls = new ToolCalls(policy, this::spares);
+        this.tools = Tools.all(policy, calls).stream().filter(t -> t.in(profile)).toList();
         this.offered = Set.copyOf(tools.stream().map(Tool::name).toList());
         this.terms = new ModelTerms(tools);
         this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -170,6 +173,11 @@ public final class DavitMcpServer implements AutoCloseable {
         this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
                 Workspaces.under(options.davitHome()), options.warm(), policy.spareRoom(),
                 line -> options.log().println(ModelErrors.toOperator(line)));
+    }
+
+    /** The warm pool's spares for workspace_create, or null. */
+    private dev.davit.sandbox.workspace.WarmPool spares() {
+        return spares;
     }
 
     /** Refuses a {@code --tools} value that names no profile (before anything starts). */
@@ -325,20 +333,13 @@ public final class DavitMcpServer implements AutoCloseable {
                     return access.ownerFor(session); // what it makes is this server's (session's)
                 }
             };
-            List<String> extra = new ArrayList<>(tool.check().check(args, call));
-            McpSchema.CallToolResult r;
-            if (tool.direct() != null) {
-                r = direct(tool, args, call, pins, session);
-            } else {
-                if (tool.name().equals("workspace_create")) {
-                    extra.add("--owner=" + call.owner());
-                }
-                McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
-                if (waiting != null) {
-                    return waiting;
-                }
-                r = run(tool, tool.argv(args, extra), progress, pins);
+            List<String> extra = tool.check().check(args, call);
+            McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
+            if (waiting != null) {
+                return waiting;
             }
+            McpSchema.CallToolResult r = tool.direct() != null ? direct(tool, args, call, session)
+                    : run(tool, tool.argv(args, extra), progress);
             if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
                 created.add(id);
@@ -373,14 +374,13 @@ public final class DavitMcpServer implements AutoCloseable {
      * A call of a tool that calls the library ({@link Tool#direct}): its result, bounded ({@link #MAX_RESULT}); a
      * command's non-zero exit code is a result with isError.
      */
-    private McpSchema.CallToolResult direct(Tool tool, Map<String, Object> args, Tool.Call call, Pins pins,
-                                            String session) {
+    private McpSchema.CallToolResult direct(Tool tool, Map<String, Object> args, Tool.Call call, String session) {
         JsonNode doc = tool.direct().call(args, call);
         if (tool.name().equals("workspace_list")) {
             doc = access.list(doc, session);
         }
-        return result((ObjectNode) doc, tool.name().equals("workspace_exec") && doc.path("exit_code").asInt() != 0,
-                tool);
+        boolean ran = tool.name().equals("workspace_exec") || tool.name().equals("run");
+        return result((ObjectNode) doc, ran && doc.path("exit_code").asInt() != 0, tool);
     }
 
     /** How long a call waits for an install before it answers that the install goes on. */
@@ -417,7 +417,7 @@ public final class DavitMcpServer implements AutoCloseable {
             return error("state", message, DavitException.Kind.STATE.exitCode());
         }
         if (o.exitCode() != 0) {
-            return answer(tool, o.json(), o.exitCode(), "", null);
+            return answer(tool, o.json(), o.exitCode(), "");
         }
         return null;
     }
@@ -451,8 +451,7 @@ public final class DavitMcpServer implements AutoCloseable {
         return result(doc, true);
     }
 
-    private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress,
-                                         Pins pins) {
+    private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress) {
         Bounded out = new Bounded(MAX_RESULT);
         ByteArrayOutputStream err = progress == null ? new ByteArrayOutputStream() : new LineTap(progress);
         Map<String, String> env = options.env();
@@ -464,7 +463,7 @@ public final class DavitMcpServer implements AutoCloseable {
         if (out.over()) {
             return tooLarge(tool);
         }
-        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8), pins);
+        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8));
     }
 
     /** The answer of a call whose result would be larger than {@link #MAX_RESULT}. */
@@ -477,19 +476,16 @@ public final class DavitMcpServer implements AutoCloseable {
      * The result of a command that printed {@code json} and exited {@code rc}: a usage error is a JSON-RPC
      * invalid-params error, any other error a result with isError, both in the model's terms.
      */
-    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr, Pins pins) {
+    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr) {
         JsonNode doc;
         try {
             doc = Json.read(json);
-            if (pins != null) {
-                doc = pins.rewrite(doc);
-            }
         } catch (IOException | RuntimeException e) {
-            return error("internal", toModel(stderr.strip(), tool, pins), rc);
+            return error("internal", toModel(stderr.strip(), tool, null), rc);
         }
         JsonNode error = doc.path("error");
         if (doc.isObject() && error.isObject()) {
-            String message = toModel(error.path("message").asText(), tool, pins);
+            String message = toModel(error.path("message").asText(), tool, null);
             if ("usage".equals(error.path("kind").asText())) {
                 throw Tool.invalid(message);
             }
@@ -641,6 +637,7 @@ public final class DavitMcpServer implements AutoCloseable {
         if (spares != null) {
             spares.close();
         }
+        calls.close();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!running.isEmpty() && System.nanoTime() < deadline) {
             try {

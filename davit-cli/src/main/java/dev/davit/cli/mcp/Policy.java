@@ -407,18 +407,18 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     }
 
     /**
-     * The {@code --disk} a call's sandbox gets: its {@code disk} argument within the server's {@code --max-disk}
+     * The disk limit in MiB a call's sandbox gets: its {@code disk} argument within the server's {@code --max-disk}
      * (refused beyond it: the operator's limit is not the model's to lift), else the default disk limit or the
-     * server's maximum when that is lower. A disk of 0 (no limit) is refused too. Nothing for a microVM, whose disk
-     * its environment image's size bounds.
+     * server's maximum when that is lower. A disk of 0 (no limit) is refused too. Null for a microVM, whose disk its
+     * environment image's size bounds.
      */
-    List<String> disk(Map<String, Object> arguments) {
+    Long disk(Map<String, Object> arguments) {
         if ("vm".equals(arguments.get("backend"))) {
             if (arguments.get("disk") != null) {
                 throw new DavitException(DavitException.Kind.USAGE, "disk is for container workspaces; a microVM's"
                         + " disk is bounded by its environment's image");
             }
-            return List.of();
+            return null;
         }
         if (arguments.get("disk") instanceof Number n) {
             long mib = n.longValue();
@@ -427,9 +427,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                         + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + maxDiskMiB + " MiB on this server"
                         + " (--max-disk), not " + mib);
             }
-            return List.of();
+            return mib;
         }
-        return List.of("--disk=" + Math.min(maxDiskMiB, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB));
+        return Math.min(maxDiskMiB, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
     }
 
     /**

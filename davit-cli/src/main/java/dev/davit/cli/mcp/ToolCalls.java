@@ -4,7 +4,18 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
+import dev.davit.sandbox.Backend;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.PortMapping;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.SpooledExcerpt;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.ExecOutput;
@@ -31,12 +42,19 @@ import java.util.Map;
  * docs/JSON.md give, written by the library's own writers where the CLI shows the same). A tool not here runs its
  * command line ({@link Tool#command}).
  */
-final class ToolCalls {
+final class ToolCalls implements AutoCloseable {
     private final Policy policy;
+    /** The warm pool's spares for workspace_create, or null. */
+    private final java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares;
     private final Map<String, Tool.Direct> calls = new LinkedHashMap<>();
+    /** The registry client over the home's store (images to run), made at its first use. */
+    private dev.davit.oci.client.DavitClient client;
 
-    private ToolCalls(Policy policy) {
+    ToolCalls(Policy policy, java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares) {
         this.policy = policy;
+        this.spares = spares;
+        on("run", this::run);
+        on("workspace_create", this::create);
         on("workspace_exec", this::exec);
         on("workspace_exec_output", this::execOutput);
         on("workspace_list", this::list);
@@ -147,10 +165,133 @@ final class ToolCalls {
     }
 
     /** {@code tools}, each with its call of the library where it has one. */
-    static List<Tool> attach(List<Tool> tools, Policy policy) {
-        ToolCalls c = new ToolCalls(policy);
-        return tools.stream().map(t -> c.calls.containsKey(t.name()) ? t.withDirect(c.calls.get(t.name())) : t)
-                .toList();
+    List<Tool> attach(List<Tool> tools) {
+        return tools.stream().map(t -> calls.containsKey(t.name()) ? t.withDirect(calls.get(t.name())) : t).toList();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    private synchronized dev.davit.oci.client.DavitClient client() {
+        if (client == null) {
+            client = dev.davit.oci.client.DavitClient.create(dev.davit.oci.client.ClientOptions.defaults()
+                    .withStore(dev.davit.oci.client.DavitHome.storeOf(policy.davitHome())));
+        }
+        return client;
+    }
+
+    /** What a run or workspace runs: a catalog environment (installed already, see Installs) or an image. */
+    private RunTarget target(Map<String, Object> a, Tool.Call call) {
+        return RunTarget.resolve(client(), policy.davitHome(), null, (String) a.get("env"), null, call::progress);
+    }
+
+    /** The backend of a sandbox over {@code t}: {@code asked} (null: none asked), which must suit it. */
+    private static String backend(RunTarget t, String asked) {
+        if (asked == null || asked.equals(t.backend())) {
+            return t.backend();
+        }
+        throw Tool.invalid(Text.printable(t.name()) + " is a " + (t.backend().equals(Backend.VM)
+                ? "microVM environment; it runs only with 'backend': 'vm'"
+                : "container root filesystem; 'backend': 'vm' needs a microVM environment"));
+    }
+
+    /**
+     * A sandbox's limits of a call's {@code memory}, {@code cpus} and {@code disk} (checked by {@link Policy}) on top
+     * of the defaults; where cgroups cannot be made and none was asked for, what can be enforced.
+     */
+    private Limits containerLimits(Map<String, Object> a) {
+        Limits d = Limits.DEFAULT;
+        Limits asked = new Limits(number(a, "memory", d.memoryMiB()), a.get("cpus") instanceof Number c
+                ? c.doubleValue() : d.cpus(), d.pids(), policy.disk(a));
+        if (a.get("memory") == null && a.get("cpus") == null && Limits.unenforceable() != null) {
+            return asked.enforceableHere();
+        }
+        return asked;
+    }
+
+    /** A microVM's vCPUs: a whole {@code cpus}, default {@link RunSpec#DEFAULT_VCPUS}. */
+    private static int vcpus(Map<String, Object> a) {
+        if (!(a.get("cpus") instanceof Number n)) {
+            return RunSpec.DEFAULT_VCPUS;
+        }
+        if (n.doubleValue() != Math.rint(n.doubleValue()) || n.doubleValue() < 1) {
+            throw Tool.invalid("'cpus' for a microVM is a whole number of vCPUs, not " + n);
+        }
+        return n.intValue();
+    }
+
+    /** A microVM's limits beyond its size: with {@code cpus}, that CPU quota on its QEMU. */
+    private static Limits vmLimits(Map<String, Object> a) {
+        return a.get("cpus") != null ? new Limits(0, vcpus(a), 0, 0) : Limits.NONE;
+    }
+
+    private ObjectNode run(Map<String, Object> a, Tool.Call call) {
+        Object timeout = a.get("timeout");
+        long maxOutput = a.get("max_output") == null ? 0
+                : dev.davit.oci.internal.Args.bytes((String) a.get("max_output"), "max_output");
+        RunTarget t = target(a, call);
+        String backend = backend(t, null);
+        RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env_vars"))
+                .workdir((String) a.get("workdir")).timeout(timeout == null ? null : seconds((Number) timeout))
+                .network(flag(a, "network") ? Network.NAT : Network.NONE).image(t.image()).backend(backend)
+                .maxOutput(maxOutput)
+                .capture(8192); // the output is kept in files (below); the result keeps only enough to tell a
+                                // sandbox's own one-line failure (e.g. a missing command: 127)
+        if (backend.equals(Backend.VM)) {
+            b.vcpus(vcpus(a)).memoryMiB((int) number(a, "memory", RunSpec.DEFAULT_MEMORY_MIB)).limits(vmLimits(a));
+        } else {
+            b.limits(containerLimits(a));
+        }
+        RunSpec spec = b.build();
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(policy.davitHome()));
+        int keep = (int) number(a, "output_limit", Tools.DEFAULT_OUTPUT);
+        // up to output_limit of each stream, kept in files and written out from them: a flood costs no memory
+        Path spool = sandboxes.options().stateDir();
+        try (SpooledExcerpt so = SpooledExcerpt.create(spool, keep / 2, keep - keep / 2);
+             SpooledExcerpt se = SpooledExcerpt.create(spool, keep / 2, keep - keep / 2)) {
+            ExecResult r = sandboxes.run(spec, null, so, se);
+            ObjectNode doc = Json.object().put("environment", t.name()).put("digest", t.digest());
+            if (!backend.equals(Backend.VM)) {
+                doc.set("limits", SandboxJson.limits(spec.limits()));
+            }
+            return materialised(SandboxJson.result(doc, r, so, se));
+        }
+    }
+
+    private ObjectNode create(Map<String, Object> a, Tool.Call call) {
+        String name = (String) a.get("name");
+        if (name != null) {
+            WorkspaceLabels.checkName(name);
+        }
+        Map<String, String> labels = WorkspaceLabels.check(env(a, "labels"));
+        List<PortMapping> ports = strings(a, "publish").stream().map(PortMapping::parse).toList();
+        dev.davit.sandbox.workspace.Secrets secrets = Tools.secrets(a);
+        policy.capTtl(a);
+        Object ttl = a.get("ttl");
+        Duration limit = ttl != null ? seconds((Number) ttl) : policy.workspaceTtl() == null ? null
+                : Duration.ofSeconds(policy.workspaceTtl().toSeconds());
+        // the seed is read through the descriptor pinned now; the workspace records the path the model gave
+        String seedGiven = (String) a.get("seed");
+        Path seed = seedGiven == null ? null : policy.pinHostPath(a, "seed", call::scratch);
+        RunTarget t = target(a, call);
+        String backend = backend(t, (String) a.get("backend"));
+        boolean vm = backend.equals(Backend.VM);
+        CreateSpec spec = new CreateSpec(t.rootfs(), Map.of(), null, flag(a, "network") ? Network.NAT : Network.NONE,
+                t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
+                RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
+                : containerLimits(a));
+        Workspaces ws = workspaces().ownedBy(call.owner());
+        if (spares.get() != null) {
+            ws = ws.withSpares(spares.get());
+        }
+        Workspace w = ws.create(spec, name, seed, seedGiven, labels, secrets, null);
+        call.progress("workspace " + w.id() + " running (" + t.name() + ", " + w.baselineFiles() + " entries"
+                + " seeded)");
+        return WorkspaceJson.workspace(w, ws.sandbox(w.id())).put("environment", t.name());
     }
 
     /** A call of one workspace: the library's workspaces, the workspace's id (resolved by the server), the arguments. */

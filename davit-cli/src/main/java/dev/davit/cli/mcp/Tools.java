@@ -9,11 +9,7 @@ import static dev.davit.cli.mcp.Tool.Kind.STRINGS;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -63,7 +59,7 @@ final class Tools {
     }
 
     /** Every tool this server can offer, under {@code policy}. */
-    static List<Tool> all(Policy policy) {
+    static List<Tool> all(Policy policy, ToolCalls calls) {
         List<Tool> t = new ArrayList<>();
         t.add(Tool.builder("run", RUN, "Run a command in a throw-away sandbox", "Run one command in a fresh,"
                         + " throw-away sandbox over an environment and delete the sandbox afterwards (nothing is"
@@ -91,9 +87,9 @@ final class Tools {
                     policy.network(a);
                     policy.pull(a, "env");
                     policy.resources(a);
-                    List<String> disk = policy.disk(a);
+                    policy.disk(a);
                     call.release(policy.reserveRun(a, call::progress));
-                    return disk;
+                    return List.of();
                 })
                 .hints(Tool.Hints.CHANGE)
                 .returns("exit_code", "integer", "The command's exit code (124: timed out, 137: killed).")
@@ -166,18 +162,9 @@ final class Tools {
                     policy.network(a);
                     policy.pull(a, "env");
                     policy.resources(a);
-                    List<String> disk = policy.disk(a);
+                    policy.disk(a);
                     call.release(policy.reserveWorkspace(a));
-                    List<String> extra = new ArrayList<>(secretFiles(a, call::scratch));
-                    extra.addAll(disk);
-                    if (a.get("seed") != null) {
-                        policy.pinHostPath(a, "seed", call::scratch);
-                    }
-                    policy.capTtl(a);
-                    if (a.get("ttl") == null && policy.workspaceTtl() != null) {
-                        extra.add("--ttl=" + policy.workspaceTtl().toSeconds());
-                    }
-                    return extra;
+                    return List.of();
                 })
                 .returns("id", "string", "The workspace id: pass it as 'workspace' to the other workspace tools.")
                 .returns("name", Json2.nullable("string"), "Its name, if given.")
@@ -493,7 +480,7 @@ final class Tools {
                 .positional("shell", "The shell id.")
                 .returns("id", "string", "The shell closed.")
                 .returns("removed", "boolean", "true.").build());
-        return ToolCalls.attach(List.copyOf(t), policy);
+        return calls.attach(List.copyOf(t));
     }
 
     /** A sandbox's memory and CPU limits ({@code run}, {@code workspace_create}; see {@link Policy#resources}). */
@@ -540,33 +527,22 @@ final class Tools {
             + " errors. 'secret_env' maps them to variables (containers only).";
     private static final String SECRET_ENV = "Variables to set to the workspace's secrets: {VARIABLE: SECRET_NAME}.";
 
-    /**
-     * The call's {@code secrets} as {@code --secret-file NAME=PATH} options: each value in a file of the call's
-     * scratch directory (created 0600; the directory is removed after the call), never on a command line.
-     */
-    private static List<String> secretFiles(Map<String, Object> a, java.util.function.Supplier<Path> scratch) {
+    /** The call's {@code secrets} ({@code workspace_create}), never on a command line or in a file. */
+    static dev.davit.sandbox.workspace.Secrets secrets(Map<String, Object> a) {
         Object given = a.get("secrets");
         if (!(given instanceof Map<?, ?> m) || m.isEmpty()) {
-            return List.of();
+            return dev.davit.sandbox.workspace.Secrets.NONE;
         }
-        List<String> out = new ArrayList<>();
+        Map<String, byte[]> values = new java.util.LinkedHashMap<>();
         for (Map.Entry<?, ?> e : m.entrySet()) {
             String name = String.valueOf(e.getKey());
             if (!name.matches("[A-Za-z_][A-Za-z0-9_]{0,63}")) {
                 throw Tool.invalid("argument 'secrets': bad name '" + name + "'; use up to 64 letters, digits or"
                         + " '_', not starting with a digit");
             }
-            Path f = scratch.get().resolve("secret-" + out.size());
-            try {
-                Files.write(Files.createFile(f, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))),
-                        ((String) e.getValue()).getBytes(StandardCharsets.UTF_8));
-            } catch (IOException x) {
-                throw new UncheckedIOException(x);
-            }
-            out.add("--secret-file=" + name + "=" + f);
+            values.put(name, ((String) e.getValue()).getBytes(StandardCharsets.UTF_8));
         }
-        return out;
+        return dev.davit.sandbox.workspace.Secrets.of(values);
     }
 
     /** The bytes a call's {@code content} (text) or {@code content_base64} gives (workspace_file_write). */
