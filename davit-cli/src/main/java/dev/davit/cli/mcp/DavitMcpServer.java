@@ -32,10 +32,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The MCP server: each tool call runs its davit command line in this JVM ({@link Main#execute} with {@code --json}),
- * concurrently with other calls; the command's JSON document is the call's structured content. A failed command is
- * a result with {@code isError}; a bad argument (a usage error) a JSON-RPC invalid-params error. Workspaces whose TTL
- * has passed are removed every minute while the server runs.
+ * The MCP server: each tool call calls the library ({@link ToolCalls}: its arguments read into the library's specs,
+ * its result written from the library's result types), concurrently with other calls. A library error is a result
+ * with {@code isError}; a bad argument (a usage error) a JSON-RPC invalid-params error; both in the model's terms
+ * ({@link ModelErrors}). Workspaces whose TTL has passed are removed every minute while the server runs.
  */
 public final class DavitMcpServer implements AutoCloseable {
     /** The {@code _meta} key under which {@link CancelTap} passes a call's JSON-RPC request id to its handler. */
@@ -160,7 +160,7 @@ public final class DavitMcpServer implements AutoCloseable {
         // a registry's words never reach the model (a registry it names could answer anything)
         dev.davit.oci.registry.Transport.quoteErrorBodies(false);
         Tool.Profile profile = Tool.Profile.parse(options.tools());
-        this.calls = new ToolCalls(policy, this::spares);
+        this.calls = new ToolCalls(policy, this::spares, options.version());
         this.tools = Tools.all(policy, calls).stream().filter(t -> t.in(profile)).toList();
         this.offered = Set.copyOf(tools.stream().map(Tool::name).toList());
         this.terms = new ModelTerms(tools);
@@ -224,14 +224,11 @@ public final class DavitMcpServer implements AutoCloseable {
     boolean inCatalog(String name) {
         Set<String> names = catalogNames;
         if (names == null || (!names.contains(name) && System.nanoTime() - catalogReadAt > 60_000_000_000L)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            Main.executeReusing(new String[] {"--json", "env", "list"}, out, new ByteArrayOutputStream(),
-                    options.env());
-            Set<String> found = new java.util.HashSet<>();
+            Set<String> found;
             try {
-                Json.read(out.toByteArray()).path("environments").forEach(e -> found.add(e.path("name").asText()));
-            } catch (IOException | RuntimeException e) {
-                // no catalog: no environment names
+                found = Set.copyOf(calls.catalog().names());
+            } catch (RuntimeException e) {
+                found = Set.of(); // no catalog: no environment names
             }
             catalogNames = names = found;
             catalogReadAt = System.nanoTime();
@@ -239,16 +236,15 @@ public final class DavitMcpServer implements AutoCloseable {
         return names.contains(name);
     }
 
-    /** Installs catalog environment {@code name} ({@code davit env pull}), passing its progress lines on. */
+    /** Installs catalog environment {@code name} (env_pull's install), passing its progress lines on. */
     private Installs.Outcome install(String name, java.util.function.Consumer<String> progress) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Map<String, String> env = new java.util.HashMap<>(options.env());
-        env.put(Main.JSON_PROGRESS, "1");
-        int rc = Main.executeReusing(new String[] {"--json", "env", "pull", name}, out, new LineTap(progress), env);
-        if (rc == 0) {
+        try {
+            Installs.Outcome o = new Installs.Outcome(calls.install(name, progress), null);
             installed.add(name);
+            return o;
+        } catch (DavitException e) {
+            return new Installs.Outcome(null, e);
         }
-        return new Installs.Outcome(rc, out.toByteArray());
     }
 
     /**
@@ -416,8 +412,8 @@ public final class DavitMcpServer implements AutoCloseable {
             }
             return error("state", message, DavitException.Kind.STATE.exitCode());
         }
-        if (o.exitCode() != 0) {
-            return answer(tool, o.json(), o.exitCode(), "");
+        if (o.error() != null) {
+            return failure(tool, o.error(), null);
         }
         return null;
     }

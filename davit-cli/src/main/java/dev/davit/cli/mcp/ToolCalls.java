@@ -46,22 +46,28 @@ final class ToolCalls implements AutoCloseable {
     private final Policy policy;
     /** The warm pool's spares for workspace_create, or null. */
     private final java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares;
+    /** This davit's version (an environment says which versions it works with). */
+    private final String version;
     private final Map<String, Tool.Direct> calls = new LinkedHashMap<>();
     /** The registry client over the home's store (images to run), made at its first use. */
     private dev.davit.oci.client.DavitClient client;
 
-    ToolCalls(Policy policy, java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares) {
+    ToolCalls(Policy policy, java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares,
+              String version) {
         this.policy = policy;
         this.spares = spares;
+        this.version = version;
         on("run", this::run);
+        on("env_pull", (a, call) -> install((String) a.get("name"), call::progress));
+        on("env_prune", (a, call) -> (ObjectNode) installer(null).prune(catalog()).toJson());
         on("workspace_create", this::create);
         on("workspace_exec", this::exec);
         on("workspace_exec_output", this::execOutput);
         on("workspace_list", this::list);
-        ws("workspace_status", (w, id, a) -> status(w, w.get(id), w.sandbox(id)));
+        ws("workspace_status", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.sandbox(id)));
         ws("workspace_update", this::update);
-        ws("workspace_stop", (w, id, a) -> status(w, w.get(id), w.stop(id)));
-        ws("workspace_start", (w, id, a) -> status(w, w.get(id), w.start(id)));
+        ws("workspace_stop", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.stop(id)));
+        ws("workspace_start", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.start(id)));
         ws("workspace_delete", (w, id, a) -> {
             w.rm(id);
             return removed("id", id);
@@ -90,7 +96,7 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_reset", (w, id, a) -> {
             String snapshot = (String) a.get("snapshot");
             Sandbox s = w.reset(id, snapshot);
-            return status(w, w.get(id), s).put("reset_to", snapshot == null ? "baseline" : snapshot);
+            return WorkspaceJson.workspace(w.get(id), s).put("reset_to", snapshot == null ? "baseline" : snapshot);
         });
         ws("workspace_logs", (w, id, a) -> {
             List<dev.davit.sandbox.workspace.ExecEntry> all = w.logs(id);
@@ -184,6 +190,36 @@ final class ToolCalls implements AutoCloseable {
         return client;
     }
 
+    /** The catalog: the built-in one (as the CLI's without --catalog). */
+    dev.davit.env.Catalog catalog() {
+        return new dev.davit.env.catalog.CatalogResolver(this::client).resolve(new dev.davit.env.catalog.CatalogOptions(
+                null, false, false, System.getenv(), policy.davitHome())).catalog();
+    }
+
+    private dev.davit.env.install.Installer installer(java.util.function.Consumer<String> progress) {
+        return RunTarget.installer(client(), policy.davitHome(), null, progress);
+    }
+
+    /**
+     * Installs catalog environment {@code name} unless it is installed (env_pull, and before a run or workspace of
+     * it: see {@link Installs}), telling {@code progress} each step.
+     */
+    ObjectNode install(String name, java.util.function.Consumer<String> progress) {
+        dev.davit.env.Catalog c = catalog();
+        dev.davit.env.Environment e = dev.davit.env.catalog.Catalogs.require(c, name);
+        if (!dev.davit.env.catalog.DavitVersions.accepts(e.davitVersions(), version)) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment " + e.name()
+                    + " " + e.version() + " needs davit " + e.davitVersions() + ", this is davit " + version
+                    + "; use an environment that works with it (env_list says which: compatible)");
+        }
+        progress.accept("installing " + e.name() + " " + e.version());
+        dev.davit.env.install.Installer.InstallResult r = installer(progress).install(c, e);
+        return Json.object().put("name", e.name()).put("version", e.version())
+                .put("kind", e.kind().name().toLowerCase(java.util.Locale.ROOT)).put("path", r.path().toString())
+                .put("origin", r.origin().name().toLowerCase(java.util.Locale.ROOT))
+                .put("source_digest", r.sourceDigest()).put("repaired", r.repaired());
+    }
+
     /** What a run or workspace runs: a catalog environment (installed already, see Installs) or an image. */
     private RunTarget target(Map<String, Object> a, Tool.Call call) {
         return RunTarget.resolve(client(), policy.davitHome(), null, (String) a.get("env"), null, call::progress);
@@ -258,7 +294,7 @@ final class ToolCalls implements AutoCloseable {
             if (!backend.equals(Backend.VM)) {
                 doc.set("limits", SandboxJson.limits(spec.limits()));
             }
-            return materialised(SandboxJson.result(doc, r, so, se));
+            return SandboxJson.result(doc, r, so, se, false);
         }
     }
 
@@ -318,15 +354,10 @@ final class ToolCalls implements AutoCloseable {
                 strings(a, "command"), env(a, "env_vars"), env(a, "secret_env"), (String) a.get("cwd"),
                 timeout == null ? null : seconds((Number) timeout), (int) number(a, "output_limit",
                         Tools.DEFAULT_OUTPUT), null, null, null)) {
-            ObjectNode doc = SandboxJson.result(Json.object(), x.result(), x.stdout(), x.stderr());
-            doc.put("exec_id", x.execId());
-            return materialised(doc); // the spooled excerpts are read before they are closed
+            // the excerpts (at most output_limit bytes each) are read before their files are closed
+            return SandboxJson.result(Json.object(), x.result(), x.stdout(), x.stderr(), false)
+                    .put("exec_id", x.execId());
         }
-    }
-
-    /** {@code doc} with its streamed values written out (their sources are about to be closed). */
-    private static ObjectNode materialised(ObjectNode doc) {
-        return Json.mapper().valueToTree(doc);
     }
 
     private ObjectNode execOutput(Map<String, Object> a, Tool.Call call) {
@@ -374,7 +405,7 @@ final class ToolCalls implements AutoCloseable {
         Object ttl = a.get("ttl");
         Workspace u = w.update(id, new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
                 strings(a, "remove_labels"), ttl == null ? null : seconds((Number) ttl), false));
-        return status(w, u, w.sandbox(u.id()));
+        return WorkspaceJson.workspace(u, w.sandbox(u.id()));
     }
 
     private ObjectNode diff(Workspaces w, String id, Map<String, Object> a) {
@@ -437,11 +468,6 @@ final class ToolCalls implements AutoCloseable {
         String given = (String) a.get("host_dest");
         Path used = policy.pinHostDest(a, "host_dest", call::scratch);
         return WorkspaceJson.copied(copy.apply(workspaces(), used)).put("dest", Path.of(given).normalize().toString());
-    }
-
-    /** A workspace's document (workspace_status and the tools that answer as it does). */
-    private static ObjectNode status(Workspaces w, Workspace ws, Sandbox s) {
-        return WorkspaceJson.workspace(ws, s);
     }
 
     private static ObjectNode removed(String key, String value) {

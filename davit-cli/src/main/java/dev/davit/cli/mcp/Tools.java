@@ -16,9 +16,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The tool table: every MCP tool as the davit command line it runs. Argument names follow the CLI's options; the
- * result is the command's {@code --json} document. A new tool (workspace push, export, patch, services, shells) is one
- * more entry here.
+ * The tool table: every MCP tool's schema (arguments, result fields, hints, description), the source of
+ * {@code tools/list} and docs/MCP.md. How a tool calls the library is in {@link ToolCalls}; a tool's command line
+ * (its verbs and options) is left only to name the CLI's words in errors ({@link ModelTerms}) and to run the tools
+ * that have no call of their own yet ({@code env_list}, {@code env_inspect}). A new tool is one more entry here and
+ * one in {@link ToolCalls}.
  */
 final class Tools {
     static final Tool.Profile RUN = Tool.Profile.RUN;
