@@ -124,7 +124,8 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     private static RunTarget environment(DavitClient client, Path home, dev.davit.env.Catalog catalog,
                                          dev.davit.env.Environment e, ProgressListener progress,
                                          Consumer<String> notes) {
-        dev.davit.env.install.Installer installer = installer(client, home, progress, notes);
+        dev.davit.env.install.Installer installer = dev.davit.sandbox.build.LocalEnvBuilder.installer(client, home,
+                progress, notes);
         if (!installer.status(e).installed()) {
             notes.accept("installing environment " + e.name() + " " + e.version() + " (once; later uses find the"
                     + " install)");
@@ -133,30 +134,6 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         String image = e.source().reference() == null ? null
                 : dev.davit.env.catalog.SourceReferences.resolve(e.source().reference(), System.getenv()).toString();
         return ofEnvironment(client, e, installed.path(), installed.sourceDigest(), image);
-    }
-
-    /**
-     * The installer {@link #resolve} installs environments with: from an environment's published image or archive,
-     * else (published nowhere, or the registry cannot serve it) built here from its {@code source.build} profile.
-     *
-     * @param client    the registry client over the home's store
-     * @param davitHome the davit home to install into
-     * @param progress  hears the transfers of pulls and of storing a build, or null for nothing
-     * @param notes     hears one line per step (a fallback, a build's steps), or null
-     * @return the installer
-     */
-    public static dev.davit.env.install.Installer installer(DavitClient client, Path davitHome,
-                                                             ProgressListener progress, Consumer<String> notes) {
-        Consumer<String> say = notes == null ? m -> { } : notes;
-        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
-        java.util.Map<String, String> env = System.getenv();
-        java.util.function.Function<String, String> references = ref ->
-                dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString();
-        dev.davit.sandbox.build.LocalEnvBuilder builder = new dev.davit.sandbox.build.LocalEnvBuilder(() -> client,
-                // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
-                davitHome, env, EnvBuilder.Listener.lines(say), () -> heard::onEvent);
-        return new dev.davit.env.install.Installer(davitHome, client, references,
-                new dev.davit.env.install.Installer.Options(builder, false, say, heard));
     }
 
     /**

@@ -282,6 +282,7 @@ public final class DavitMcpServer implements AutoCloseable {
         Map<String, Object> args = request.arguments() == null ? new java.util.LinkedHashMap<>()
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
         tool.validate(args); // arguments first: types, names, required
+        tool.withDefaults(args);
         if (args.get("workspace") instanceof String ref) { // the one place a workspace argument is resolved
             try {
                 args.put("workspace", access.resolve(ref, session, tool));
@@ -329,13 +330,13 @@ public final class DavitMcpServer implements AutoCloseable {
                     return access.ownerFor(session); // what it makes is this server's (session's)
                 }
             };
-            List<String> extra = tool.check().check(args, call);
+            tool.check().check(args, call);
             McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
             if (waiting != null) {
                 return waiting;
             }
             McpSchema.CallToolResult r = tool.direct() != null ? direct(tool, args, call, session)
-                    : run(tool, tool.argv(args, extra), progress);
+                    : run(tool, tool.argv(args), progress);
             if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
                 created.add(id);
@@ -401,8 +402,7 @@ public final class DavitMcpServer implements AutoCloseable {
         Installs.Outcome o = installs.await(name, installWaitMs(), progress);
         if (o == null) {
             String step = installs.lastStep(name);
-            // a step may quote a library message (why the install fell back), in the CLI's terms already (it is a
-            // notice of `env pull`): in the model's terms
+            // a step may quote a library message (why the install fell back): in the model's terms
             step = step == null ? null : toModel(step, tool, null);
             String message = "environment " + name + " is still being installed" + (step == null ? ""
                     : " (now: " + step + ")") + "; the install goes on: call " + tool.name() + " again in a minute";
@@ -488,7 +488,7 @@ public final class DavitMcpServer implements AutoCloseable {
             ((ObjectNode) error).put("message", message);
             return result((ObjectNode) doc, true);
         }
-        return result(tool.post().apply(doc), rc != 0);
+        return result((ObjectNode) doc, rc != 0);
     }
 
     /** A command's stdout, refusing more than a bound (a result is bounded before it is built). */

@@ -24,7 +24,6 @@ final class DiskTools {
                 .optionalPositional("path", "A directory relative to /workspace (default: /workspace itself).")
                 .option("recursive", FLAG, "--recursive", "Everything below it.")
                 .hints(Tool.Hints.READ)
-                .post(Tools::capEntries)
                 .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.")
                 .returns("truncated", "boolean", "Whether there were more than " + Tools.MAX_ENTRIES
                         + " entries.").build());
@@ -37,7 +36,6 @@ final class DiskTools {
                 .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes.").byDefault(65536)
                 .atLeast(1).atMost(Tools.MAX_OUTPUT)
                 .hints(Tool.Hints.READ)
-                .post(Tools::withText)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
                 .returns("truncated", "boolean", "Whether max_bytes cut it.")

@@ -1,6 +1,5 @@
 package dev.davit.cli.mcp;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
@@ -10,7 +9,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * One MCP tool that is one davit command line: its arguments (each an option, a positional or the command after
@@ -19,7 +17,7 @@ import java.util.function.Function;
  */
 record Tool(String name, Profile profile, String title, String description, List<String> command, List<Arg> args,
             ObjectNode outputProperties, List<String> required, Hints hints, Check check,
-            Function<JsonNode, ObjectNode> post, Direct direct) {
+            Direct direct) {
 
     /**
      * The tool sets a server offers ({@code --tools}), each holding the one before: {@code run} (one-shot runs
@@ -102,13 +100,13 @@ record Tool(String name, Profile profile, String title, String description, List
     }
 
     /**
-     * A check of a call's arguments before it runs (host paths, network, registries, limits; throws
-     * {@link McpError}), which may change them and add options to the command line.
+     * A check of a call's arguments before it runs (network, registries, limits, admission; throws {@link McpError}
+     * or the library's usage error), which may hold what it admits until the call ends ({@link Call#release}).
      */
     interface Check {
-        Check NONE = (a, call) -> List.of();
+        Check NONE = (a, call) -> { };
 
-        List<String> check(Map<String, Object> arguments, Call call);
+        void check(Map<String, Object> arguments, Call call);
     }
 
     /**
@@ -146,7 +144,7 @@ record Tool(String name, Profile profile, String title, String description, List
     /** This tool calling the library through {@code d}. */
     Tool withDirect(Direct d) {
         return new Tool(name, profile, title, description, command, args, outputProperties, required, hints, check,
-                post, d);
+                d);
     }
 
     /** Whether a server offering {@code offered} has this tool. */
@@ -231,26 +229,22 @@ record Tool(String name, Profile profile, String title, String description, List
         }
     }
 
-    /** Argument {@code arg} of a call, else its schema's default, else null. */
-    Object value(Map<String, Object> arguments, String arg) {
-        Object v = arguments.get(arg);
-        if (v != null) {
-            return v;
-        }
+    /** {@code arguments} (changed in place) with each argument not given set to its schema's default, if any. */
+    Map<String, Object> withDefaults(Map<String, Object> arguments) {
         for (Arg a : args) {
-            if (a.name().equals(arg) && a.extra().has("default")) {
-                return a.kind() == Kind.INTEGER ? (Object) a.extra().get("default").asLong()
-                        : a.extra().get("default").asText();
+            if (arguments.get(a.name()) == null && a.extra().has("default")) {
+                arguments.put(a.name(), a.kind() == Kind.INTEGER ? (Object) a.extra().get("default").asLong()
+                        : a.extra().get("default").asText());
             }
         }
-        return null;
+        return arguments;
     }
 
     /**
      * The davit argv for a call ({@code --json} first), of a tool without {@link #direct}; its arguments checked
      * ({@link #validate}).
      */
-    List<String> argv(Map<String, Object> arguments, List<String> extraOptions) {
+    List<String> argv(Map<String, Object> arguments) {
         validate(arguments);
         Map<String, Object> given = arguments == null ? Map.of() : arguments;
         List<String> argv = new ArrayList<>(List.of("--json"));
@@ -290,7 +284,6 @@ record Tool(String name, Profile profile, String title, String description, List
         }
         argv.addAll(positionals);
         argv.addAll(options);
-        argv.addAll(extraOptions);
         if (!rest.isEmpty()) {
             argv.add("--");
             argv.addAll(rest);
@@ -384,7 +377,6 @@ record Tool(String name, Profile profile, String title, String description, List
         private final List<String> required = new ArrayList<>();
         private Hints hints = Hints.CHANGE;
         private Check check = Check.NONE;
-        private Function<JsonNode, ObjectNode> post = n -> (ObjectNode) n;
         private Direct direct;
 
         private Builder(String name, Profile profile, String title, String description, List<String> command) {
@@ -480,11 +472,6 @@ record Tool(String name, Profile profile, String title, String description, List
             return this;
         }
 
-        Builder post(Function<JsonNode, ObjectNode> p) {
-            this.post = p;
-            return this;
-        }
-
         /** How the tool calls the library (instead of its command line). */
         Builder direct(Direct d) {
             this.direct = d;
@@ -493,7 +480,7 @@ record Tool(String name, Profile profile, String title, String description, List
 
         Tool build() {
             return new Tool(name, profile, title, description, command, List.copyOf(args), out,
-                    List.copyOf(required), hints, check, post, direct);
+                    List.copyOf(required), hints, check, direct);
         }
     }
 

@@ -72,8 +72,8 @@ final class ToolCalls implements AutoCloseable {
             w.rm(id);
             return removed("id", id);
         });
-        ws("workspace_file_list", (w, id, a) -> Tools.capEntries(WorkspaceJson.files(w.listFiles(id,
-                (String) a.get("path"), flag(a, "recursive")))));
+        ws("workspace_file_list", (w, id, a) -> files(w.listFiles(id, (String) a.get("path"),
+                flag(a, "recursive"))));
         ws("workspace_file_read", (w, id, a) -> content((String) a.get("path"), w.readFile(id, (String) a.get("path"),
                 number(a, "offset", 0), number(a, "max_bytes", 65536)), true));
         ws("workspace_file_write", (w, id, a) -> {
@@ -114,8 +114,8 @@ final class ToolCalls implements AutoCloseable {
                         + (bytes >> 20) + " MiB copied so far"))));
         on("workspace_disk_export", (a, call) -> export(a, call, (w, dest) -> w.diskExport(
                 (String) a.get("workspace"), dest, (String) a.get("path"))));
-        ws("workspace_disk_list", (w, id, a) -> Tools.capEntries(WorkspaceJson.files(w.diskList(id,
-                (String) a.get("path"), flag(a, "recursive")))));
+        ws("workspace_disk_list", (w, id, a) -> files(w.diskList(id, (String) a.get("path"),
+                flag(a, "recursive"))));
         ws("workspace_disk_read", (w, id, a) -> content((String) a.get("path"), w.diskRead(id, (String) a.get("path"),
                 number(a, "max_bytes", 65536)), false));
         ws("workspace_patch", (w, id, a) -> {
@@ -197,7 +197,7 @@ final class ToolCalls implements AutoCloseable {
     }
 
     private dev.davit.env.install.Installer installer(java.util.function.Consumer<String> progress) {
-        return RunTarget.installer(client(), policy.davitHome(), null, progress);
+        return dev.davit.sandbox.build.LocalEnvBuilder.installer(client(), policy.davitHome(), null, progress);
     }
 
     /**
@@ -468,6 +468,12 @@ final class ToolCalls implements AutoCloseable {
         String given = (String) a.get("host_dest");
         Path used = policy.pinHostDest(a, "host_dest", call::scratch);
         return WorkspaceJson.copied(copy.apply(workspaces(), used)).put("dest", Path.of(given).normalize().toString());
+    }
+
+    /** A listing of at most {@link Tools#MAX_ENTRIES} entries, and whether there were more. */
+    private static ObjectNode files(List<Workspaces.FileInfo> files) {
+        return WorkspaceJson.files(files.subList(0, Math.min(files.size(), Tools.MAX_ENTRIES)))
+                .put("truncated", files.size() > Tools.MAX_ENTRIES);
     }
 
     private static ObjectNode removed(String key, String value) {

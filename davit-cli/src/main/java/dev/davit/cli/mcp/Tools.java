@@ -7,7 +7,6 @@ import static dev.davit.cli.mcp.Tool.Kind.NUMBER;
 import static dev.davit.cli.mcp.Tool.Kind.STRING;
 import static dev.davit.cli.mcp.Tool.Kind.STRINGS;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -91,7 +90,6 @@ final class Tools {
                     policy.resources(a);
                     policy.disk(a);
                     call.release(policy.reserveRun(a, call::progress));
-                    return List.of();
                 })
                 .hints(Tool.Hints.CHANGE)
                 .returns("exit_code", "integer", "The command's exit code (124: timed out, 137: killed).")
@@ -166,7 +164,6 @@ final class Tools {
                     policy.resources(a);
                     policy.disk(a);
                     call.release(policy.reserveWorkspace(a));
-                    return List.of();
                 })
                 .returns("id", "string", "The workspace id: pass it as 'workspace' to the other workspace tools.")
                 .returns("name", Json2.nullable("string"), "Its name, if given.")
@@ -252,7 +249,6 @@ final class Tools {
                 .optionalPositional("path", "A directory relative to /workspace (default: /workspace itself).")
                 .option("recursive", FLAG, "--recursive", "Everything below it.")
                 .hints(Tool.Hints.READ)
-                .post(Tools::capEntries)
                 .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.")
                 .returns("truncated", "boolean", "Whether there were more than " + MAX_ENTRIES + " entries (list a"
                         + " directory further down).").build());
@@ -266,7 +262,6 @@ final class Tools {
                 .atLeast(1).atMost(MAX_OUTPUT)
                 .option("offset", INTEGER, "--offset", "From this byte (default 0).")
                 .hints(Tool.Hints.READ)
-                .post(Tools::withText)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
                 .returns("truncated", "boolean", "Whether more follows.")
@@ -340,7 +335,6 @@ final class Tools {
                 .option("last", INTEGER, "--last", "Only the newest this many execs.").byDefault(20).atLeast(1)
                 .atMost(1000)
                 .hints(Tool.Hints.READ)
-                .post(logs -> dev.davit.oci.internal.Json.object().set("logs", logs))
                 .returns("logs", "array", "One entry per exec, oldest first.").build());
         t.add(Tool.builder("workspace_push", FULL, "Copy host files into a workspace", "Copy a host file or directory (under the server's --allow-path"
                         + " directories) into /workspace, replacing what is at 'dest'. Links inside a directory are"
@@ -577,34 +571,6 @@ final class Tools {
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.")
                 .returns("skipped", "array", skipped);
-    }
-
-    /** {@code content}: the bytes as text when they are UTF-8 (and then no base64), else null with the base64. */
-    static ObjectNode withText(JsonNode result) {
-        ObjectNode doc = (ObjectNode) result;
-        if (doc.has("content_base64")) {
-            String text = dev.davit.oci.internal.Text.utf8OrNull(Base64.getDecoder().decode(doc.get("content_base64").asText()));
-            if (text != null) {
-                doc.put("content", text);
-                doc.remove("content_base64");
-            } else {
-                doc.putNull("content");
-            }
-        }
-        return doc;
-    }
-
-    /** At most {@link #MAX_ENTRIES} entries, and whether there were more. */
-    static ObjectNode capEntries(JsonNode result) {
-        ObjectNode doc = (ObjectNode) result;
-        com.fasterxml.jackson.databind.node.ArrayNode files = (com.fasterxml.jackson.databind.node.ArrayNode)
-                doc.path("files");
-        boolean more = files.size() > MAX_ENTRIES;
-        while (files.size() > MAX_ENTRIES) {
-            files.remove(files.size() - 1);
-        }
-        doc.put("truncated", more);
-        return doc;
     }
 
     /** Small JSON Schema helpers. */
