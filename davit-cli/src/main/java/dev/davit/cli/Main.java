@@ -76,8 +76,6 @@ public final class Main implements Callable<Integer> {
     private OutputStream rawErr = System.err;
     private Map<String, String> env;
     private Output output;
-    /** Where {@code workspace create} takes a started sandbox from (the MCP server's {@code --warm}); null: none. */
-    private dev.davit.sandbox.workspace.WarmPool spares;
 
     public Main() {
         this(System.out, System.getenv());
@@ -137,63 +135,6 @@ public final class Main implements Callable<Integer> {
         } finally {
             o.flush();
             e.flush();
-        }
-    }
-
-    /**
-     * Ready command lines by the command class they were built for (and for a lazily built group, the subcommand
-     * word: its model holds only that subcommand), for {@link #executeReusing}.
-     */
-    private static final Map<List<Object>, java.util.Queue<Main>> REUSABLE = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private CommandLine built;
-
-    /**
-     * Like {@link #execute}, for a caller that runs many command lines in one JVM (the MCP server): the picocli
-     * model of the named command (its whole subcommand tree, built by reflection: a third of a warm
-     * {@code workspace exec}'s own time) is built once per concurrent caller and reused; picocli resets every option
-     * and positional to its initial value before each parse.
-     */
-    public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env) {
-        return executeReusing(args, out, err, env, null);
-    }
-
-    /** {@link #executeReusing(String[], OutputStream, OutputStream, Map)} with a pool of spare sandboxes. */
-    public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env,
-                                     dev.davit.sandbox.workspace.WarmPool spares) {
-        Class<?> named = commandNamed(args);
-        if (named == null) {
-            return execute(args, out, err, env);
-        }
-        List<Object> key = CommandModels.LAZY_GROUPS.containsKey(named)
-                ? java.util.Arrays.asList(named, secondWord(args)) : List.of(named);
-        java.util.Queue<Main> ready = REUSABLE.computeIfAbsent(key, c -> new java.util.concurrent.ConcurrentLinkedQueue<>());
-        Main main = ready.poll();
-        PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
-        PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
-        if (main == null) {
-            main = new Main(out, env);
-            main.built = main.commandLine(o, e, args);
-        }
-        main.rawOut = out;
-        main.rawErr = err;
-        main.env = env;
-        main.spares = spares;
-        main.output = null;
-        main.flagCredentials = null;
-        main.built.setOut(o);
-        main.built.setErr(e);
-        try {
-            return main.built.execute(args);
-        } finally {
-            o.flush();
-            e.flush();
-            main.rawOut = null;
-            main.rawErr = null;
-            main.env = null;
-            main.spares = null;
-            main.output = null;
-            ready.add(main);
         }
     }
 
@@ -389,10 +330,6 @@ public final class Main implements Callable<Integer> {
         Map<String, String> e = new java.util.HashMap<>(env);
         e.put("DAVIT_HOME", home.toAbsolutePath().toString());
         return java.util.Collections.unmodifiableMap(e);
-    }
-
-    dev.davit.sandbox.workspace.WarmPool spares() {
-        return spares;
     }
 
     /**

@@ -129,9 +129,6 @@ final class WorkspaceCommand extends GroupCommand {
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Path home = DavitHome.resolve(main.env());
             Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home)).ownedBy(owner);
-            if (main.spares() != null && !resources.allowWeakerSandbox) { // spares are made with the default options
-                ws = ws.withSpares(main.spares());
-            }
             Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
                     ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()

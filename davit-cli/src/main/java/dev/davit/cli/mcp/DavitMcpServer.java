@@ -2,7 +2,6 @@ package dev.davit.cli.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.cli.Main;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
@@ -14,7 +13,6 @@ import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
 import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -102,7 +100,7 @@ public final class DavitMcpServer implements AutoCloseable {
         }
     }
 
-    /** The largest {@code --json} document a tool's command may print; past it the call fails. */
+    /** The largest result a call may answer with; past it the call fails (the model is told to ask for less). */
     static final int MAX_RESULT = 4 << 20;
 
     private final Options options;
@@ -329,14 +327,18 @@ public final class DavitMcpServer implements AutoCloseable {
                 public String owner() {
                     return access.ownerFor(session); // what it makes is this server's (session's)
                 }
+
+                @Override
+                public String inModelTerms(String text) {
+                    return toModel(text, tool, pins);
+                }
             };
             tool.check().check(args, call);
             McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
             if (waiting != null) {
                 return waiting;
             }
-            McpSchema.CallToolResult r = tool.direct() != null ? direct(tool, args, call, session)
-                    : run(tool, tool.argv(args), progress);
+            McpSchema.CallToolResult r = direct(tool, args, call, session);
             if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
                 created.add(id);
@@ -368,8 +370,8 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     /**
-     * A call of a tool that calls the library ({@link Tool#direct}): its result, bounded ({@link #MAX_RESULT}); a
-     * command's non-zero exit code is a result with isError.
+     * A call of the library ({@link Tool#direct}): its result, bounded ({@link #MAX_RESULT}); a command's non-zero
+     * exit code is a result with isError.
      */
     private McpSchema.CallToolResult direct(Tool tool, Map<String, Object> args, Tool.Call call, String session) {
         JsonNode doc = tool.direct().call(args, call);
@@ -447,76 +449,10 @@ public final class DavitMcpServer implements AutoCloseable {
         return result(doc, true);
     }
 
-    private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress) {
-        Bounded out = new Bounded(MAX_RESULT);
-        ByteArrayOutputStream err = progress == null ? new ByteArrayOutputStream() : new LineTap(progress);
-        Map<String, String> env = options.env();
-        if (progress != null) {
-            env = new java.util.HashMap<>(env);
-            env.put(Main.JSON_PROGRESS, "1");
-        }
-        int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env, spares);
-        if (out.over()) {
-            return tooLarge(tool);
-        }
-        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8));
-    }
-
     /** The answer of a call whose result would be larger than {@link #MAX_RESULT}. */
     private static McpSchema.CallToolResult tooLarge(Tool tool) {
         return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
                 + " ask for less (a directory further down, a smaller limit)", 2);
-    }
-
-    /**
-     * The result of a command that printed {@code json} and exited {@code rc}: a usage error is a JSON-RPC
-     * invalid-params error, any other error a result with isError, both in the model's terms.
-     */
-    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr) {
-        JsonNode doc;
-        try {
-            doc = Json.read(json);
-        } catch (IOException | RuntimeException e) {
-            return error("internal", toModel(stderr.strip(), tool, null), rc);
-        }
-        JsonNode error = doc.path("error");
-        if (doc.isObject() && error.isObject()) {
-            String message = toModel(error.path("message").asText(), tool, null);
-            if ("usage".equals(error.path("kind").asText())) {
-                throw Tool.invalid(message);
-            }
-            ((ObjectNode) error).put("message", message);
-            return result((ObjectNode) doc, true);
-        }
-        return result((ObjectNode) doc, rc != 0);
-    }
-
-    /** A command's stdout, refusing more than a bound (a result is bounded before it is built). */
-    private static final class Bounded extends ByteArrayOutputStream {
-        private final int limit;
-        private boolean over;
-
-        Bounded(int limit) {
-            this.limit = limit;
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            if (over || count + len > limit) {
-                over = true;
-                return; // dropped: the call fails with "too large"
-            }
-            super.write(b, off, len);
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        synchronized boolean over() {
-            return over;
-        }
     }
 
     private static McpSchema.CallToolResult result(ObjectNode doc, boolean isError) {
@@ -666,40 +602,6 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
             } catch (RuntimeException e) {
                 // an empty cgroup left costs nothing
-            }
-        }
-    }
-
-    /** A call's stderr: kept whole (for an error without a JSON document) and passed on line by line. */
-    private static final class LineTap extends ByteArrayOutputStream {
-        private final java.util.function.Consumer<String> lines;
-        private int start;
-
-        LineTap(java.util.function.Consumer<String> lines) {
-            this.lines = lines;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            super.write(b);
-            emit();
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            super.write(b, off, len);
-            emit();
-        }
-
-        private void emit() {
-            for (int i = start; i < count; i++) {
-                if (buf[i] == '\n') {
-                    String line = new String(buf, start, i - start, StandardCharsets.UTF_8).strip();
-                    start = i + 1;
-                    if (!line.isEmpty() && !line.startsWith("davit: error:")) {
-                        lines.accept(line.startsWith("davit: ") ? line.substring(7) : line);
-                    }
-                }
             }
         }
     }

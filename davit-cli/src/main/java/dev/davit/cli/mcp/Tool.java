@@ -11,9 +11,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One MCP tool that is one davit command line: its arguments (each an option, a positional or the command after
- * {@code --}), the JSON Schemas derived from them, and how a call becomes an argv. A tool is one entry of
- * {@link Tools#all}; a new command is one more entry.
+ * One MCP tool: its arguments, the JSON Schemas derived from them, and its call of the library ({@link Direct}).
+ * Each argument keeps the CLI's option that does the same, and the tool its CLI command ({@code command}): they only
+ * let {@link ModelTerms} put the CLI's words of a message into the tool's. A tool is one entry of {@link Tools#all}.
  */
 record Tool(String name, Profile profile, String title, String description, List<String> command, List<Arg> args,
             ObjectNode outputProperties, List<String> required, Hints hints, Check check,
@@ -131,6 +131,11 @@ record Tool(String name, Profile profile, String title, String description, List
         default void progress(String line) {
         }
 
+        /** {@code text} of the library (a reason, a registry's error) in the model's terms ({@link ModelErrors}). */
+        default String inModelTerms(String text) {
+            return text;
+        }
+
         /** The owner recorded on what this call creates (the server's, or its session's). */
         default String owner() {
             return null;
@@ -238,57 +243,6 @@ record Tool(String name, Profile profile, String title, String description, List
             }
         }
         return arguments;
-    }
-
-    /**
-     * The davit argv for a call ({@code --json} first), of a tool without {@link #direct}; its arguments checked
-     * ({@link #validate}).
-     */
-    List<String> argv(Map<String, Object> arguments) {
-        validate(arguments);
-        Map<String, Object> given = arguments == null ? Map.of() : arguments;
-        List<String> argv = new ArrayList<>(List.of("--json"));
-        argv.addAll(command);
-        List<String> positionals = new ArrayList<>();
-        List<String> options = new ArrayList<>();
-        List<String> rest = new ArrayList<>();
-        for (Arg a : args) {
-            Object v = given.get(a.name());
-            if (v == null && a.extra().has("default")) {
-                v = a.kind() == Kind.INTEGER ? (Object) a.extra().get("default").asLong()
-                        : a.extra().get("default").asText();
-            }
-            if (v == null) {
-                if (a.required()) {
-                    throw invalid("missing argument '" + a.name() + "': " + a.description());
-                }
-                continue;
-            }
-            List<String> values = values(a, v);
-            if (a.option() != null && a.option().isEmpty()) {
-                continue; // read by the tool's check, not a command-line argument
-            }
-            if (a.option() == null) {
-                positionals.addAll(values);
-            } else if (a.option().equals("--")) {
-                rest.addAll(values);
-            } else if (a.kind() == Kind.FLAG) {
-                if ((Boolean) v) {
-                    options.add(a.option());
-                }
-            } else {
-                for (String s : values) {
-                    options.add(a.option() + "=" + s);
-                }
-            }
-        }
-        argv.addAll(positionals);
-        argv.addAll(options);
-        if (!rest.isEmpty()) {
-            argv.add("--");
-            argv.addAll(rest);
-        }
-        return argv;
     }
 
     private List<String> values(Arg a, Object v) {
@@ -472,7 +426,7 @@ record Tool(String name, Profile profile, String title, String description, List
             return this;
         }
 
-        /** How the tool calls the library (instead of its command line). */
+        /** How the tool calls the library. */
         Builder direct(Direct d) {
             this.direct = d;
             return this;

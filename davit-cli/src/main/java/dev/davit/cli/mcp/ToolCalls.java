@@ -2,6 +2,10 @@ package dev.davit.cli.mcp;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.env.Environment;
+import dev.davit.env.catalog.CatalogResolver;
+import dev.davit.env.install.EnvJson;
+import dev.davit.env.resolve.NameResolver;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.Backend;
@@ -39,8 +43,7 @@ import java.util.Map;
 /**
  * How each tool calls the library: one small mapping per tool from its checked arguments to the library's own
  * specs and methods, and from the library's result types to the tool's result (the shapes docs/MCP.md and
- * docs/JSON.md give, written by the library's own writers where the CLI shows the same). A tool not here runs its
- * command line ({@link Tool#command}).
+ * docs/JSON.md give, written by the library's own writers where the CLI shows the same).
  */
 final class ToolCalls implements AutoCloseable {
     private final Policy policy;
@@ -60,6 +63,8 @@ final class ToolCalls implements AutoCloseable {
         on("run", this::run);
         on("env_pull", (a, call) -> install((String) a.get("name"), call::progress));
         on("env_prune", (a, call) -> (ObjectNode) installer(null).prune(catalog()).toJson());
+        on("env_list", this::envList);
+        on("env_inspect", this::envInspect);
         on("workspace_create", this::create);
         on("workspace_exec", this::exec);
         on("workspace_exec_output", this::execOutput);
@@ -170,9 +175,15 @@ final class ToolCalls implements AutoCloseable {
         });
     }
 
-    /** {@code tools}, each with its call of the library where it has one. */
+    /** {@code tools}, each with its call of the library (every tool has one). */
     List<Tool> attach(List<Tool> tools) {
-        return tools.stream().map(t -> calls.containsKey(t.name()) ? t.withDirect(calls.get(t.name())) : t).toList();
+        return tools.stream().map(t -> {
+            Tool.Direct d = calls.get(t.name());
+            if (d == null) {
+                throw new IllegalStateException("tool " + t.name() + " has no call of the library (ToolCalls)");
+            }
+            return t.withDirect(d);
+        }).toList();
     }
 
     @Override
@@ -192,8 +203,43 @@ final class ToolCalls implements AutoCloseable {
 
     /** The catalog: the built-in one (as the CLI's without --catalog). */
     dev.davit.env.Catalog catalog() {
-        return new dev.davit.env.catalog.CatalogResolver(this::client).resolve(new dev.davit.env.catalog.CatalogOptions(
-                null, false, false, System.getenv(), policy.davitHome())).catalog();
+        return resolved().catalog();
+    }
+
+    private CatalogResolver.Resolved resolved() {
+        return new CatalogResolver(this::client).resolve(new dev.davit.env.catalog.CatalogOptions(null, false, false,
+                System.getenv(), policy.davitHome()));
+    }
+
+    /** Whether {@code e} works with this davit. */
+    private boolean compatible(Environment e) {
+        return dev.davit.env.catalog.DavitVersions.accepts(e.davitVersions(), version);
+    }
+
+    private ObjectNode envList(Map<String, Object> a, Tool.Call call) {
+        CatalogResolver.Resolved r = resolved();
+        dev.davit.env.install.Installer installer = installer(null);
+        NameResolver.Facts facts = NameResolver.facts(r.catalog(), installer, client(), false);
+        ObjectNode doc = Json.object();
+        doc.set("catalog", EnvJson.catalog(r));
+        ArrayNode arr = doc.putArray("environments");
+        for (dev.davit.env.install.InstallStatus s : installer.list(r.catalog())) {
+            arr.add(EnvJson.listed(s, NameResolver.catalogEnvironment(s.environment().name(), facts),
+                    compatible(s.environment()), call::inModelTerms));
+        }
+        return doc;
+    }
+
+    private ObjectNode envInspect(Map<String, Object> a, Tool.Call call) {
+        CatalogResolver.Resolved r = resolved();
+        Environment e = dev.davit.env.catalog.Catalogs.require(r.catalog(), (String) a.get("name"));
+        dev.davit.env.install.InstallStatus s = installer(null).status(e);
+        String ref = e.source().reference() == null ? null
+                : dev.davit.env.catalog.SourceReferences.resolve(e.source().reference(), System.getenv()).toString();
+        dev.davit.env.freshness.Freshness f = ref == null ? null : dev.davit.env.freshness.FreshnessChecker.quick(
+                dev.davit.oci.client.ClientOptions.defaults(), policy.davitHome()).check(ref, s.sourceDigest());
+        return EnvJson.inspect(e, s, ref, compatible(e), EnvJson.catalog(r), f == null ? null
+                : EnvJson.freshness(f, call::inModelTerms));
     }
 
     private dev.davit.env.install.Installer installer(java.util.function.Consumer<String> progress) {
@@ -206,8 +252,8 @@ final class ToolCalls implements AutoCloseable {
      */
     ObjectNode install(String name, java.util.function.Consumer<String> progress) {
         dev.davit.env.Catalog c = catalog();
-        dev.davit.env.Environment e = dev.davit.env.catalog.Catalogs.require(c, name);
-        if (!dev.davit.env.catalog.DavitVersions.accepts(e.davitVersions(), version)) {
+        Environment e = dev.davit.env.catalog.Catalogs.require(c, name);
+        if (!compatible(e)) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment " + e.name()
                     + " " + e.version() + " needs davit " + e.davitVersions() + ", this is davit " + version
                     + "; use an environment that works with it (env_list says which: compatible)");
