@@ -51,7 +51,7 @@ record Tool(String name, Profile profile, String title, String description, List
         static final Hints DESTRUCTIVE_IDEMPOTENT = new Hints(false, true, true, false);
     }
 
-    /** The kinds of arguments and how they appear on the command line. */
+    /** The kinds of arguments (their JSON types). */
     enum Kind { STRING, NUMBER, INTEGER, FLAG, STRINGS, ENV }
 
     /** Text inside [[TOOL|...]] in a description or message stays only where TOOL is offered. */
@@ -110,7 +110,7 @@ record Tool(String name, Profile profile, String title, String description, List
     }
 
     /**
-     * A call of the library for a call of the tool: its checked arguments (defaults applied, see {@link #value}) read
+     * A call of the library for a call of the tool: its checked arguments (defaults applied: {@link #withDefaults}) read
      * into the library's own specs, its result written from the library's result types. It throws the library's
      * {@link dev.davit.oci.DavitException} as it is (the server makes it an error result) and {@link McpError} for
      * a bad argument.
@@ -230,7 +230,7 @@ record Tool(String name, Profile profile, String title, String description, List
                 }
                 continue;
             }
-            values(a, v);
+            checkValue(a, v);
         }
     }
 
@@ -245,7 +245,8 @@ record Tool(String name, Profile profile, String title, String description, List
         return arguments;
     }
 
-    private List<String> values(Arg a, Object v) {
+    /** Refuses a value of {@code a} that its kind, choices or bounds do not allow (invalid params). */
+    private void checkValue(Arg a, Object v) {
         String want = switch (a.kind()) {
             case STRING -> "a string";
             case NUMBER -> "a number > 0";
@@ -267,7 +268,7 @@ record Tool(String name, Profile profile, String title, String description, List
                 if (a.option() == null && s.startsWith("-")) {
                     throw invalid("argument '" + a.name() + "' cannot start with '-'");
                 }
-                return List.of(s);
+                return;
             }
             case NUMBER, INTEGER -> {
                 if (!(v instanceof Number n) || (v instanceof java.math.BigInteger b && b.bitLength() > 62)
@@ -284,32 +285,30 @@ record Tool(String name, Profile profile, String title, String description, List
                 if (a.extra().has("minimum") && n.doubleValue() < a.extra().get("minimum").asDouble()) {
                     throw invalid("argument '" + a.name() + "' must be at least " + a.extra().get("minimum").asText());
                 }
-                return List.of(a.kind() == Kind.INTEGER ? Long.toString(n.longValue()) : n.toString());
+                return;
             }
             case FLAG -> {
                 if (!(v instanceof Boolean)) {
                     throw bad;
                 }
-                return List.of();
+                return;
             }
             case STRINGS -> {
                 if (!(v instanceof List<?> l) || l.isEmpty() || !l.stream().allMatch(String.class::isInstance)) {
                     throw bad;
                 }
-                return l.stream().map(String.class::cast).toList();
+                return;
             }
             case ENV -> {
                 if (!(v instanceof Map<?, ?> m) || !m.values().stream().allMatch(String.class::isInstance)) {
                     throw bad;
                 }
-                List<String> kv = new ArrayList<>();
                 m.forEach((k, val) -> {
                     if (String.valueOf(k).isEmpty() || String.valueOf(k).contains("=")) {
                         throw invalid("argument '" + a.name() + "': a variable name is empty or holds '='");
                     }
-                    kv.add(k + "=" + val);
                 });
-                return kv;
+                return;
             }
             default -> throw bad;
         }

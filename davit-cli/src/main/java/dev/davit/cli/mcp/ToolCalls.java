@@ -513,7 +513,7 @@ final class ToolCalls implements AutoCloseable {
                               java.util.function.BiFunction<Workspaces, Path, Workspaces.Copied> copy) {
         String given = (String) a.get("host_dest");
         Path used = policy.pinHostDest(a, "host_dest", call::scratch);
-        return WorkspaceJson.copied(copy.apply(workspaces(), used)).put("dest", Path.of(given).normalize().toString());
+        return WorkspaceJson.copied(copy.apply(workspaces(), used)).put("dest", given);
     }
 
     /** A listing of at most {@link Tools#MAX_ENTRIES} entries, and whether there were more. */
