@@ -282,38 +282,8 @@ public final class Davit implements AutoCloseable {
     public RunTarget image(String reference) {
         dev.davit.oci.internal.Args.reference(reference, "Davit.image");
         check();
-        if (dev.davit.env.catalog.CatalogParser.isEnvironmentName(reference)) {
-            // the built-in catalog is read only when a name could be in it
-            dev.davit.env.Catalog c = catalog != null ? catalog : dev.davit.env.catalog.Catalogs.builtIn();
-            java.util.Optional<dev.davit.env.Environment> e = c.find(reference);
-            if (e.isPresent()) {
-                return environment(c, e.get());
-            }
-        }
-        return RunTarget.ofImage(client, home, reference, progress, notices);
-    }
-
-    /**
-     * A catalog environment, installed into the home (as {@code davit env pull} does) unless it is already: from its
-     * published image or archive, else (published nowhere, or the registry cannot serve it) built here from its
-     * {@code source.build} profile, once, as {@code davit env build} would.
-     */
-    private RunTarget environment(dev.davit.env.Catalog catalog, dev.davit.env.Environment e) {
-        Map<String, String> env = System.getenv();
-        java.util.function.Function<String, String> references = ref ->
-                dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString();
-        dev.davit.sandbox.build.LocalEnvBuilder builder = new dev.davit.sandbox.build.LocalEnvBuilder(() -> client,
-                // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
-                home, env, dev.davit.sandbox.build.EnvBuilder.Listener.lines(notices), () -> progress::onEvent);
-        dev.davit.env.install.Installer installer = new dev.davit.env.install.Installer(home, client, references,
-                new dev.davit.env.install.Installer.Options(builder, false, m -> notices.accept(m.toString()), progress));
-        if (!installer.status(e).installed()) {
-            notices.accept("installing environment " + e.name() + " " + e.version() + " (once; later uses find the"
-                    + " install)");
-        }
-        dev.davit.env.install.Installer.InstallResult installed = installer.install(catalog, e);
-        String image = e.source().reference() == null ? null : references.apply(e.source().reference());
-        return RunTarget.ofEnvironment(client, e, installed.path(), installed.sourceDigest(), image);
+        return RunTarget.resolve(client, home, catalog, reference, progress,
+                m -> notices.accept(m.toString()));
     }
 
     /**

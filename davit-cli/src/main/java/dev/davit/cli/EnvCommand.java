@@ -12,6 +12,7 @@ import dev.davit.env.catalog.DavitVersions;
 import dev.davit.env.catalog.SourceReferences;
 import dev.davit.env.freshness.Freshness;
 import dev.davit.env.freshness.FreshnessChecker;
+import dev.davit.env.install.EnvJson;
 import dev.davit.env.install.InstallStatus;
 import dev.davit.env.install.Installer;
 import dev.davit.env.install.PruneResult;
@@ -20,9 +21,7 @@ import dev.davit.oci.Message;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
 import dev.davit.oci.client.DavitHome;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -93,70 +92,12 @@ final class EnvCommand extends GroupCommand {
 
         /** What {@link NameResolver} needs to know about this machine, asked as it needs it. */
         NameResolver.Facts facts(Catalog catalog, Output out) {
-            Installer installer = installer(out);
-            boolean offline = flags.offline;
-            return new NameResolver.Facts() {
-                public boolean isCatalogEnvironment(String n) {
-                    return catalog.find(n).isPresent();
-                }
-
-                public boolean isInstalled(String n) {
-                    return catalog.find(n).map(e -> installer.status(e).installed()).orElse(false);
-                }
-
-                public boolean hasDownloadableSource(String n) {
-                    return catalog.find(n).map(e -> e.source().reference() != null || e.source().archive() != null
-                            || e.source().profile() != null).orElse(false);
-                }
-
-                public String buildProfile(String n) {
-                    return catalog.find(n).map(installer::buildProfile).orElse(null);
-                }
-
-                public boolean catalogEnvironmentInStore(String n) {
-                    return catalog.find(n).map(installer::inStore).orElse(false);
-                }
-
-                public boolean offline() {
-                    return offline;
-                }
-
-                public boolean storeHas(String ref) {
-                    return client().store().entry(ref).isPresent();
-                }
-
-                public boolean isRegularFile(String p) {
-                    return Files.isRegularFile(Path.of(p));
-                }
-
-                public boolean isDirectory(String p) {
-                    return Files.isDirectory(Path.of(p));
-                }
-
-                public boolean bundleImported(String p) {
-                    try {
-                        return client().inspectBundle(Path.of(p)).refs().stream()
-                                .allMatch(ref -> ref.reference() != null
-                                        && client().store().entry(ref.reference()).isPresent());
-                    } catch (RuntimeException ex) {
-                        return false;
-                    }
-                }
-            };
+            return NameResolver.facts(catalog, installer(out), client(), flags.offline);
         }
 
         /** Freshness asks once, without retries, so an unreachable registry costs one quick failure. */
         FreshnessChecker freshness() {
-            var base = main.clientOptions();
-            var quick = base.withRegistry(base.registry().toBuilder().maxRetries(0)
-                    .connectTimeout(java.time.Duration.ofSeconds(5)).build());
-            return new FreshnessChecker(ref -> {
-                try (var c = dev.davit.oci.client.DavitClient.create(quick)) {
-                    return c.remoteDigest(ref).digest().toString();
-                }
-            },
-                    home().resolve("environments").resolve("freshness.json"), Clock.systemUTC(),
-                    FreshnessChecker.DEFAULT_TTL);
+            return FreshnessChecker.quick(main.clientOptions(), home());
         }
 
         /** A usage error when {@code e} does not work with this davit's version. */
@@ -176,24 +117,11 @@ final class EnvCommand extends GroupCommand {
         }
 
         ObjectNode catalogJson(CatalogResolver.Resolved r) {
-            ObjectNode c = Json.object();
-            c.put("origin", r.origin().name().toLowerCase(Locale.ROOT));
-            c.put("location", r.location());
-            c.put("version", r.catalog().version());
-            c.put("digest", r.digest());
-            return c;
+            return EnvJson.catalog(r);
         }
 
         static ObjectNode freshnessJson(Freshness f) {
-            ObjectNode o = Json.object();
-            o.put("reference", f.reference());
-            o.put("status", f.status().name().toLowerCase(Locale.ROOT));
-            o.put("installed_digest", f.installedDigest());
-            o.put("remote_digest", f.remoteDigest());
-            o.put("checked_at", f.checkedAt() == null ? null : f.checkedAt().toString());
-            o.put("cached", f.cached());
-            o.put("error", CliWords.text(f.error()));
-            return o;
+            return EnvJson.freshness(f, CliWords::text);
         }
     }
 
@@ -231,13 +159,9 @@ final class EnvCommand extends GroupCommand {
             FreshnessChecker fc = check ? freshness() : null;
             NameResolver.Facts facts = facts(r.catalog(), out);
             for (InstallStatus s : installer().list(r.catalog())) {
-                ObjectNode o = (ObjectNode) s.toJson();
                 NameResolver.Resolution needs = NameResolver.catalogEnvironment(s.environment().name(), facts);
-                o.put("action", needs.action().name().toLowerCase(Locale.ROOT));
-                o.put("action_reason", needs.reason());
-                o.put("description", s.environment().description());
-                o.put("platform", s.environment().platform());
-                o.put("compatible", DavitVersions.accepts(s.environment().davitVersions(), Main.version()));
+                ObjectNode o = EnvJson.listed(s, needs, DavitVersions.accepts(s.environment().davitVersions(),
+                        Main.version()));
                 String ref = fc == null ? null : registryReference(s.environment());
                 if (ref != null) {
                     Freshness f = fc.check(ref, s.sourceDigest());
@@ -277,36 +201,10 @@ final class EnvCommand extends GroupCommand {
             CatalogResolver.Resolved r = catalog(out);
             Environment e = Catalogs.require(r.catalog(), name);
             InstallStatus s = installer().status(e);
-            ObjectNode doc = Json.object();
-            doc.put("name", e.name());
-            doc.put("version", e.version());
-            doc.put("kind", e.kind().name().toLowerCase(Locale.ROOT));
-            doc.put("description", e.description());
-            doc.put("distribution", e.distribution());
-            doc.put("distribution_version", e.distributionVersion());
-            doc.put("platform", e.platform());
-            doc.put("davit_versions", e.davitVersions());
-            doc.put("compatible", DavitVersions.accepts(e.davitVersions(), Main.version()));
-            ArrayNode pk = doc.putArray("packages");
-            e.packages().forEach(pk::add);
-            ArrayNode af = doc.putArray("artifacts");
-            e.artifacts().forEach(af::add);
-            ObjectNode src = doc.putObject("source");
-            src.put("profile", e.source().profile());
-            src.put("reference", e.source().reference());
-            src.put("registry_reference", registryReference(e));
-            src.put("digest", e.source().digest());
-            src.put("archive", e.source().archive());
-            src.put("build", e.source().build());
-            doc.set("install", s.toJson());
-            doc.set("catalog", catalogJson(r));
             String ref = registryReference(e);
             Freshness f = ref == null ? null : freshness().check(ref, s.sourceDigest());
-            if (f != null) {
-                doc.set("freshness", freshnessJson(f));
-            } else {
-                doc.putNull("freshness");
-            }
+            ObjectNode doc = EnvJson.inspect(e, s, ref, DavitVersions.accepts(e.davitVersions(), Main.version()),
+                    catalogJson(r), f == null ? null : freshnessJson(f));
             out.result(doc, w -> {
                 w.println(Text.printable(e.name()) + " " + Text.printable(e.version()) + " ("
                         + e.kind().name().toLowerCase(Locale.ROOT) + ", " + Text.printable(String.valueOf(e.platform()))

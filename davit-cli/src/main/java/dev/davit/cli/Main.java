@@ -76,10 +76,6 @@ public final class Main implements Callable<Integer> {
     private OutputStream rawErr = System.err;
     private Map<String, String> env;
     private Output output;
-    /** Where {@code workspace create} takes a started sandbox from (the MCP server's {@code --warm}); null: none. */
-    private dev.davit.sandbox.workspace.WarmPool spares;
-    /** How library messages are worded: the CLI's words, or the MCP server's for its model. */
-    private java.util.function.Function<dev.davit.oci.Message, String> words = CliWords::text;
 
     public Main() {
         this(System.out, System.getenv());
@@ -142,74 +138,6 @@ public final class Main implements Callable<Integer> {
         }
     }
 
-    /**
-     * Ready command lines by the command class they were built for (and for a lazily built group, the subcommand
-     * word: its model holds only that subcommand), for {@link #executeReusing}.
-     */
-    private static final Map<List<Object>, java.util.Queue<Main>> REUSABLE = new java.util.concurrent.ConcurrentHashMap<>();
-
-    private CommandLine built;
-
-    /**
-     * Like {@link #execute}, for a caller that runs many command lines in one JVM (the MCP server): the picocli
-     * model of the named command (its whole subcommand tree, built by reflection: a third of a warm
-     * {@code workspace exec}'s own time) is built once per concurrent caller and reused; picocli resets every option
-     * and positional to its initial value before each parse.
-     */
-    public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env) {
-        return executeReusing(args, out, err, env, null);
-    }
-
-    /** {@link #executeReusing(String[], OutputStream, OutputStream, Map)} with a pool of spare sandboxes. */
-    public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env,
-                                     dev.davit.sandbox.workspace.WarmPool spares) {
-        return executeReusing(args, out, err, env, spares, CliWords::text);
-    }
-
-    /**
-     * {@link #executeReusing(String[], OutputStream, OutputStream, Map, dev.davit.sandbox.workspace.WarmPool)} with
-     * library messages (errors, notes) worded by {@code words} (the MCP server's, for its model).
-     */
-    public static int executeReusing(String[] args, OutputStream out, OutputStream err, Map<String, String> env,
-                                     dev.davit.sandbox.workspace.WarmPool spares,
-                                     java.util.function.Function<dev.davit.oci.Message, String> words) {
-        Class<?> named = commandNamed(args);
-        if (named == null) {
-            return execute(args, out, err, env);
-        }
-        List<Object> key = CommandModels.LAZY_GROUPS.containsKey(named)
-                ? java.util.Arrays.asList(named, secondWord(args)) : List.of(named);
-        java.util.Queue<Main> ready = REUSABLE.computeIfAbsent(key, c -> new java.util.concurrent.ConcurrentLinkedQueue<>());
-        Main main = ready.poll();
-        PrintWriter o = new PrintWriter(new OutputStreamWriter(out, StandardCharsets.UTF_8), true);
-        PrintWriter e = new PrintWriter(new OutputStreamWriter(err, StandardCharsets.UTF_8), true);
-        if (main == null) {
-            main = new Main(out, env);
-            main.built = main.commandLine(o, e, args);
-        }
-        main.rawOut = out;
-        main.rawErr = err;
-        main.env = env;
-        main.spares = spares;
-        main.words = words;
-        main.output = null;
-        main.flagCredentials = null;
-        main.built.setOut(o);
-        main.built.setErr(e);
-        try {
-            return main.built.execute(args);
-        } finally {
-            o.flush();
-            e.flush();
-            main.rawOut = null;
-            main.rawErr = null;
-            main.env = null;
-            main.spares = null;
-            main.output = null;
-            ready.add(main);
-        }
-    }
-
     /** A command line for this instance, with every command, the execution strategy and error handlers. */
     CommandLine commandLine(PrintWriter out, PrintWriter err) {
         return commandLine(out, err, null);
@@ -245,8 +173,7 @@ public final class Main implements Callable<Integer> {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> output().error(ex));
         cl.setParameterExceptionHandler((ex, given) -> {
             boolean json = globals.json || jsonFlagIn(given);
-            Output o = new Output(cl.getOut(), cl.getErr(), rawOut, rawErr, json, true, globals.debug, env)
-                    .speaking(words);
+            Output o = new Output(cl.getOut(), cl.getErr(), rawOut, rawErr, json, true, globals.debug, env);
             return o.error(new DavitException(Kind.USAGE, usageMessage(ex), ex));
         });
         return cl;
@@ -313,7 +240,7 @@ public final class Main implements Callable<Integer> {
         Trace.mark("parsed");
         configureLogging(globals.debug);
         output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, rawErr, globals.json,
-                globals.quiet, globals.debug, env).speaking(words);
+                globals.quiet, globals.debug, env);
         if (globals.json) {
             for (ParseResult p = parsed; p != null; p = p.subcommand()) {
                 if (p.isVersionHelpRequested()) {
@@ -378,7 +305,7 @@ public final class Main implements Callable<Integer> {
     Output output() {
         if (output == null) {
             output = new Output(spec.commandLine().getOut(), spec.commandLine().getErr(), rawOut, rawErr, globals.json,
-                    globals.quiet, globals.debug, env).speaking(words);
+                    globals.quiet, globals.debug, env);
         }
         return output;
     }
@@ -403,10 +330,6 @@ public final class Main implements Callable<Integer> {
         Map<String, String> e = new java.util.HashMap<>(env);
         e.put("DAVIT_HOME", home.toAbsolutePath().toString());
         return java.util.Collections.unmodifiableMap(e);
-    }
-
-    dev.davit.sandbox.workspace.WarmPool spares() {
-        return spares;
     }
 
     /**

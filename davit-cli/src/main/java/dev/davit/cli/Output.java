@@ -29,8 +29,8 @@ final class Output {
     private final boolean quiet;
     private final boolean debug;
     private final Map<String, String> env;
-    /** How a library message is worded here: the CLI's words, or the model's under the MCP server. */
-    private java.util.function.Function<Message, String> words = CliWords::text;
+    /** How a library message is worded here: the CLI's words. */
+    private static final java.util.function.Function<Message, String> words = CliWords::text;
 
     Output(PrintWriter out, PrintWriter err, OutputStream rawOut, OutputStream rawErr, boolean json, boolean quiet,
            boolean debug, Map<String, String> env) {
@@ -42,12 +42,6 @@ final class Output {
         this.quiet = quiet;
         this.debug = debug;
         this.env = env;
-    }
-
-    /** This output wording library messages with {@code words}. */
-    Output speaking(java.util.function.Function<Message, String> words) {
-        this.words = words;
-        return this;
     }
 
     boolean json() {
@@ -162,7 +156,7 @@ final class Output {
 
     /**
      * Reports {@code t} (one line on stderr, the error document with --json) and returns the exit code; a davit
-     * error's message in this door's words ({@link CliWords}, or the model's under the MCP server).
+     * error's message in this door's words ({@link CliWords}).
      */
     int error(Throwable t) {
         Kind kind;

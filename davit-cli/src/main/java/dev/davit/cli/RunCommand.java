@@ -8,7 +8,6 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Text;
-import dev.davit.oci.internal.Utf8String;
 import dev.davit.oci.reference.Reference;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.SpooledExcerpt;
@@ -218,29 +217,12 @@ final class RunCommand extends EnvCommand.Sub {
      * {@code truncated} says whether bytes were left out.
      */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r, SpooledExcerpt stdout, SpooledExcerpt stderr) {
-        resultJson(doc, r);
-        doc.remove(List.of("stdout", "stderr"));
-        SandboxJson.excerpt(doc, "stdout", stdout);
-        SandboxJson.excerpt(doc, "stderr", stderr);
-        doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
-        return doc;
+        return SandboxJson.result(doc, r, stdout, stderr);
     }
 
     /** Adds what a command run gave to {@code doc} (the {@code sandbox exec} document). */
     static ObjectNode resultJson(ObjectNode doc, ExecResult r) {
-        doc.put("backend", r.backend());
-        doc.put("runtime", r.runtime());
-        doc.put("sandbox_id", r.sandboxId());
-        doc.put("exit_code", r.exitCode());
-        doc.putPOJO("stdout", new Utf8String(r.capturedStdout().chunks())); // written from the chunks, not copied
-        doc.putPOJO("stderr", new Utf8String(r.capturedStderr().chunks()));
-        doc.put("timed_out", r.timedOut());
-        doc.put("truncated", r.truncated());
-        doc.put("oom_killed", r.oomKilled());
-        doc.put("disk_full", r.diskFull());
-        doc.put("output_limited", r.outputLimited());
-        doc.set("timings_ms", SandboxJson.timings(r.timings()));
-        return doc;
+        return SandboxJson.result(doc, r);
     }
 
     /** A catalog environment (installed if needed), else an image reference (pulled and unpacked if needed). */

@@ -21,38 +21,7 @@ final class Units {
      * @throws DavitException USAGE for anything else, zero, or more than {@code Long.MAX_VALUE}
      */
     static long parseBytes(String text, String option) {
-        String t = text == null ? "" : text.trim();
-        int i = 0;
-        while (i < t.length() && Character.isDigit(t.charAt(i))) {
-            i++;
-        }
-        String unit = t.substring(i).trim().toLowerCase(Locale.ROOT);
-        long factor = switch (unit) {
-            case "", "b" -> 1L;
-            case "kb" -> 1000L;
-            case "mb" -> 1000L * 1000;
-            case "gb" -> 1000L * 1000 * 1000;
-            case "tb" -> 1000L * 1000 * 1000 * 1000;
-            case "k", "kib" -> 1L << 10;
-            case "m", "mib" -> 1L << 20;
-            case "g", "gib" -> 1L << 30;
-            case "t", "tib" -> 1L << 40;
-            default -> -1L;
-        };
-        try {
-            if (i == 0 || factor < 0) {
-                throw new NumberFormatException();
-            }
-            long n = Math.multiplyExact(Long.parseLong(t.substring(0, i)), factor);
-            if (n <= 0) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw new DavitException(DavitException.Kind.USAGE, "invalid size '" + dev.davit.oci.internal.Text.shorten(text, 40)
-                    + "' for " + option + ": give a positive number of bytes with an optional unit, e.g. 500MB, 4GiB"
-                    + " or 10G");
-        }
+        return dev.davit.oci.internal.Args.bytes(text, option);
     }
 
     static String bytes(long n) {

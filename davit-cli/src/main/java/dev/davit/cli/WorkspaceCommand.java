@@ -129,9 +129,6 @@ final class WorkspaceCommand extends GroupCommand {
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Path home = DavitHome.resolve(main.env());
             Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home)).ownedBy(owner);
-            if (main.spares() != null && !resources.allowWeakerSandbox) { // spares are made with the default options
-                ws = ws.withSpares(main.spares());
-            }
             Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
                     ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
@@ -650,16 +647,7 @@ final class WorkspaceCommand extends GroupCommand {
 
     /** A listing as {@code workspace file ls} prints it ({@code files}: path, type, size, mode, target). */
     static int printFiles(Output out, List<Workspaces.FileInfo> files) {
-        ObjectNode doc = Json.object();
-        ArrayNode arr = doc.putArray("files");
-        for (Workspaces.FileInfo f : files) {
-            ObjectNode o = arr.addObject();
-            o.put("path", f.path());
-            o.put("type", f.type());
-            o.put("size", f.size());
-            o.put("mode", String.format("%04o", f.mode()));
-            o.put("target", f.target());
-        }
+        ObjectNode doc = WorkspaceJson.files(files);
         out.result(doc, p -> files.forEach(f -> p.printf("%-7s %04o %10d %s%s%n", f.type(), f.mode(), f.size(),
                 Text.escaped(f.path(), false), f.target() == null ? "" : " -> " + Text.escaped(f.target(), false))));
         return 0;
@@ -740,13 +728,7 @@ final class WorkspaceCommand extends GroupCommand {
     }
 
     static ObjectNode copiedJson(Workspaces.Copied c) {
-        ObjectNode doc = Json.object();
-        doc.put("path", c.path());
-        doc.put("files", c.files());
-        doc.put("bytes", c.bytes());
-        ArrayNode skipped = doc.putArray("skipped");
-        c.skipped().forEach(skipped::add);
-        return doc;
+        return WorkspaceJson.copied(c);
     }
 
     @Command(name = "push", mixinStandardHelpOptions = true,

@@ -254,28 +254,6 @@ class CommandModelsTest {
         }
     }
 
-    @Test
-    void aReusedModelIsKeyedByTheGroupsSubcommand() {
-        // the MCP server's path: a model built for 'workspace exec' holds only exec, so 'workspace diff' needs its own
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        Map<String, String> env = Map.of("DAVIT_HOME", System.getProperty("java.io.tmpdir") + "/davit-models-test-none");
-        for (String[] line : new String[][] {{"workspace", "exec", "--help"}, {"workspace", "diff", "--help"},
-            {"workspace", "exec", "ws1"}, {"workspace", "exec", "--help"}, {"workspace", "diff", "--help"}}) {
-            if (line.length == 3 && !line[2].startsWith("-")) {
-                // a usage error on the reused exec model, then help again: the values were reset in between
-                ByteArrayOutputStream e = new ByteArrayOutputStream();
-                assertThat(Main.executeReusing(line, new ByteArrayOutputStream(), e, env)).isEqualTo(2);
-                assertThat(e.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("Missing required parameter");
-                continue;
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            assertThat(Main.executeReusing(line, out, err, env)).as(String.join(" ", line)).isZero();
-            assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8))
-                    .startsWith("Usage: davit workspace " + line[1] + " [");
-        }
-        assertThat(err.toString(java.nio.charset.StandardCharsets.UTF_8)).isEmpty();
-    }
-
     /** {@code line} parsed by the model {@link Main} builds for it. */
     private static String parse(String[] line, java.util.function.UnaryOperator<CommandLine> unused) {
         Main main = new Main();

@@ -461,6 +461,11 @@ class McpServerTest {
         String id = (String) w.get("id");
         try {
             assertThat(w).containsEntry("status", "running").containsEntry("ttl_seconds", 3600.0);
+            // the seed as the model gave it, in this answer and in every later one (never the server's pinned copy)
+            String seed = shared.resolve("allowed/project").toString();
+            assertThat((Map<String, Object>) w.get("baseline")).containsEntry("seed", seed);
+            assertThat((Map<String, Object>) ok("workspace_status", Map.of("workspace", id)).get("baseline"))
+                    .containsEntry("seed", seed);
             assertThat(invalid("workspace_create", Map.of("env", image))).contains("--max-workspaces");
             Map<String, Object> e = ok("workspace_exec", Map.of("workspace", "proj", "command",
                     List.of("sh", "-c", "pwd; cat a.txt")));
@@ -535,6 +540,12 @@ class McpServerTest {
                     .extracting(l -> l.get("exit_code")).contains(0, 4);
             assertThat(ok("workspace_stop", Map.of("workspace", id))).containsEntry("status", "stopped");
             assertThat(ok("workspace_status", Map.of("workspace", id))).containsEntry("status", "stopped");
+            // a shell of a stopped workspace: refused in the workspace's terms (start it), not its sandbox's id
+            Map<String, Object> stopped = failed("workspace_shell_open", Map.of("workspace", id));
+            assertThat(stopped).containsEntry("kind", "state");
+            String sandbox = (String) ok("workspace_status", Map.of("workspace", id)).get("sandbox");
+            assertThat((String) stopped.get("message")).contains("workspace " + id, "stopped", "workspace_start")
+                    .doesNotContain(sandbox).doesNotContain("sandbox");
             assertThat(ok("workspace_start", Map.of("workspace", id))).containsEntry("status", "running");
             assertThat((List<Map<String, Object>>) ok("workspace_list", Map.of()).get("workspaces"))
                     .extracting(x -> x.get("id")).containsExactly(id);

@@ -5,7 +5,6 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Message;
 import dev.davit.oci.Subject;
-import dev.davit.oci.internal.Text;
 import dev.davit.oci.artifact.ArtifactFiles;
 import dev.davit.oci.artifact.Artifacts;
 import dev.davit.oci.client.DavitClient;
@@ -92,6 +91,54 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         }
         return new RunTarget(ref.toString(), image.descriptor().digest().toString(), dir,
                 ImageConfig.of(config(client, image.manifest())), Sandboxes.CONTAINER);
+    }
+
+    /**
+     * {@code reference} made runnable: an environment of {@code catalog} (e.g. {@code debian:12}), installed into
+     * the home unless it is already (from its published image or archive, else built here from its
+     * {@code source.build} profile, once: see {@link #ofEnvironment}); else an image reference ({@link #ofImage}).
+     * What {@code dev.davit.Davit#image} does, for a caller with its own client.
+     *
+     * @param client    the registry client over the home's store
+     * @param davitHome the davit home
+     * @param catalog   the catalog to look names up in; null: the built-in one
+     * @param reference an environment name or an image reference
+     * @param progress  hears the transfers of pulls, or null for nothing
+     * @param notes     hears one line per step davit takes (a pull, an install, a build; a fallback and why, whose
+     *                  words each door chooses), or null
+     * @return the directory to run, the image's run defaults and the backend it is for
+     * @throws DavitException as {@link #ofImage}, and what an environment's install throws
+     */
+    public static RunTarget resolve(DavitClient client, Path davitHome, dev.davit.env.Catalog catalog,
+                                    String reference, ProgressListener progress, Consumer<Message> notes) {
+        Consumer<Message> heardNotes = notes == null ? m -> { } : notes;
+        Consumer<String> say = line -> heardNotes.accept(Message.of(line));
+        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
+        if (dev.davit.env.catalog.CatalogParser.isEnvironmentName(reference)) {
+            // the built-in catalog is read only when a name could be in it
+            dev.davit.env.Catalog c = catalog != null ? catalog : dev.davit.env.catalog.Catalogs.builtIn();
+            Optional<dev.davit.env.Environment> e = c.find(reference);
+            if (e.isPresent()) {
+                return environment(client, davitHome, c, e.get(), heard, heardNotes);
+            }
+        }
+        return ofImage(client, davitHome, reference, heard, say);
+    }
+
+    /** A catalog environment, installed into the home (as {@code davit env pull} does) unless it is already. */
+    private static RunTarget environment(DavitClient client, Path home, dev.davit.env.Catalog catalog,
+                                         dev.davit.env.Environment e, ProgressListener progress,
+                                         Consumer<Message> notes) {
+        dev.davit.env.install.Installer installer = dev.davit.sandbox.build.LocalEnvBuilder.installer(client, home,
+                progress, notes);
+        if (!installer.status(e).installed()) {
+            notes.accept(Message.of("installing environment " + e.name() + " " + e.version() + " (once; later uses find the"
+                    + " install)"));
+        }
+        dev.davit.env.install.Installer.InstallResult installed = installer.install(catalog, e);
+        String image = e.source().reference() == null ? null
+                : dev.davit.env.catalog.SourceReferences.resolve(e.source().reference(), System.getenv()).toString();
+        return ofEnvironment(client, e, installed.path(), installed.sourceDigest(), image);
     }
 
     /**

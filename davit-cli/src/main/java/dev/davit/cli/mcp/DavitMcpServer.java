@@ -2,8 +2,6 @@ package dev.davit.cli.mcp;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.davit.cli.CliWords;
-import dev.davit.cli.Main;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.internal.Fs;
@@ -15,7 +13,6 @@ import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.server.McpSyncServerExchange;
 import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -33,10 +30,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The MCP server: each tool call runs its davit command line in this JVM ({@link Main#execute} with {@code --json}),
- * concurrently with other calls; the command's JSON document is the call's structured content. A failed command is
- * a result with {@code isError}; a bad argument (a usage error) a JSON-RPC invalid-params error. Workspaces whose TTL
- * has passed are removed every minute while the server runs.
+ * The MCP server: each tool call calls the library ({@link ToolCalls}: its arguments read into the library's specs,
+ * its result written from the library's result types), concurrently with other calls. A library error is a result
+ * with {@code isError}; a bad argument (a usage error) a JSON-RPC invalid-params error; both in the model's terms
+ * ({@link ModelErrors}). Workspaces whose TTL has passed are removed every minute while the server runs.
  */
 public final class DavitMcpServer implements AutoCloseable {
     /** The {@code _meta} key under which {@link CancelTap} passes a call's JSON-RPC request id to its handler. */
@@ -103,7 +100,7 @@ public final class DavitMcpServer implements AutoCloseable {
         }
     }
 
-    /** The largest {@code --json} document a tool's command may print; past it the call fails. */
+    /** The largest result a call may answer with; past it the call fails (the model is told to ask for less). */
     static final int MAX_RESULT = 4 << 20;
 
     private final Options options;
@@ -113,7 +110,7 @@ public final class DavitMcpServer implements AutoCloseable {
     private final List<Tool> tools;
     private final Set<String> offered;
     /** The model's words for library messages. */
-    private final ModelWords words;
+    private final ModelErrors errors;
     private final Installs installs = new Installs(this::install);
     /** Catalog environment names (refreshed when a name is not among them, at most once a minute). */
     private volatile Set<String> catalogNames;
@@ -133,6 +130,8 @@ public final class DavitMcpServer implements AutoCloseable {
     private boolean totalsSet;
     /** Started sandboxes for workspace_create ({@code --warm}); null without. */
     private final dev.davit.sandbox.workspace.WarmPool spares;
+    /** How the tools call the library. */
+    private final ToolCalls calls;
 
     public DavitMcpServer(Options options) {
         this(options, Scope.DEFAULT);
@@ -160,9 +159,11 @@ public final class DavitMcpServer implements AutoCloseable {
         // a registry's words never reach the model (a registry it names could answer anything)
         dev.davit.oci.registry.Transport.quoteErrorBodies(false);
         Tool.Profile profile = Tool.Profile.parse(options.tools());
-        this.tools = Tools.all(policy).stream().filter(t -> t.in(profile)).toList();
+        this.calls = new ToolCalls(policy, this::spares, options.version());
+        this.tools = Tools.all(policy, calls).stream().filter(t -> t.in(profile)).toList();
         this.offered = Set.copyOf(tools.stream().map(Tool::name).toList());
-        this.words = new ModelWords(tools);
+        this.errors = new ModelErrors(new ModelWords(tools));
+        calls.speaking(errors::toModel);
         this.reaper = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "davit-mcp-reaper");
             t.setDaemon(true);
@@ -171,7 +172,12 @@ public final class DavitMcpServer implements AutoCloseable {
         reaper.scheduleWithFixedDelay(this::reapExpired, 1, 60, TimeUnit.SECONDS);
         this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
                 Workspaces.under(options.davitHome()), options.warm(), policy.spareRoom(),
-                line -> options.log().println(CliWords.text(line)));
+                line -> options.log().println(ModelErrors.toOperator(line)));
+    }
+
+    /** The warm pool's spares for workspace_create, or null. */
+    private dev.davit.sandbox.workspace.WarmPool spares() {
+        return spares;
     }
 
     /** Refuses a {@code --tools} value that names no profile (before anything starts). */
@@ -218,14 +224,11 @@ public final class DavitMcpServer implements AutoCloseable {
     boolean inCatalog(String name) {
         Set<String> names = catalogNames;
         if (names == null || (!names.contains(name) && System.nanoTime() - catalogReadAt > 60_000_000_000L)) {
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            Main.executeReusing(new String[] {"--json", "env", "list"}, out, new ByteArrayOutputStream(),
-                    options.env());
-            Set<String> found = new java.util.HashSet<>();
+            Set<String> found;
             try {
-                Json.read(out.toByteArray()).path("environments").forEach(e -> found.add(e.path("name").asText()));
-            } catch (IOException | RuntimeException e) {
-                // no catalog: no environment names
+                found = Set.copyOf(calls.catalog().names());
+            } catch (RuntimeException e) {
+                found = Set.of(); // no catalog: no environment names
             }
             catalogNames = names = found;
             catalogReadAt = System.nanoTime();
@@ -233,17 +236,15 @@ public final class DavitMcpServer implements AutoCloseable {
         return names.contains(name);
     }
 
-    /** Installs catalog environment {@code name} ({@code davit env pull}), passing its progress lines on. */
+    /** Installs catalog environment {@code name} (env_pull's install), passing its progress lines on. */
     private Installs.Outcome install(String name, java.util.function.Consumer<String> progress) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Map<String, String> env = new java.util.HashMap<>(options.env());
-        env.put(Main.JSON_PROGRESS, "1");
-        int rc = Main.executeReusing(new String[] {"--json", "env", "pull", name}, out, new LineTap(progress), env,
-                null, words::text);
-        if (rc == 0) {
+        try {
+            Installs.Outcome o = new Installs.Outcome(calls.install(name, progress), null);
             installed.add(name);
+            return o;
+        } catch (DavitException e) {
+            return new Installs.Outcome(null, e);
         }
-        return new Installs.Outcome(rc, out.toByteArray());
     }
 
     /**
@@ -280,12 +281,13 @@ public final class DavitMcpServer implements AutoCloseable {
                                   java.util.function.Consumer<String> progress, String session) {
         Map<String, Object> args = request.arguments() == null ? new java.util.LinkedHashMap<>()
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
-        tool.argv(args, List.of()); // arguments first: types, names, required
+        tool.validate(args); // arguments first: types, names, required
+        tool.withDefaults(args);
         if (args.get("workspace") instanceof String ref) { // the one place a workspace argument is resolved
             try {
                 args.put("workspace", access.resolve(ref, session, tool));
             } catch (DavitException e) {
-                return failure(tool, e);
+                return failure(tool, e, null);
             }
         }
         Publish.check(args, scope.publishLow(), scope.publishHigh());
@@ -297,7 +299,7 @@ public final class DavitMcpServer implements AutoCloseable {
             running.put(requestId.toString(), Thread.currentThread());
         }
         try {
-            List<String> extra = new ArrayList<>(tool.check().check(args, new Tool.Call() {
+            Tool.Call call = new Tool.Call() {
                 @Override
                 public Path scratch() {
                     if (scratch[0] == null) {
@@ -322,21 +324,30 @@ public final class DavitMcpServer implements AutoCloseable {
                         progress.accept(line);
                     }
                 }
-            }));
-            if (tool.command().equals(List.of("workspace", "create")) || tool.command().equals(List.of("workspace",
-                    "reap"))) {
-                extra.add("--owner=" + access.ownerFor(session)); // what it makes is this server's (session's)
-            }
+
+                @Override
+                public String owner() {
+                    return access.ownerFor(session); // what it makes is this server's (session's)
+                }
+
+                @Override
+                public String inModelTerms(dev.davit.oci.Message m) {
+                    return m == null ? null : toModel(errors.toModel(m), pins);
+                }
+            };
+            tool.check().check(args, call);
             McpSchema.CallToolResult waiting = installFirst(tool, args, progress);
             if (waiting != null) {
                 return waiting;
             }
-            McpSchema.CallToolResult r = run(tool, tool.argv(args, extra), progress, pins, session);
+            McpSchema.CallToolResult r = direct(tool, args, call, session);
             if (tool.name().equals("workspace_create") && !Boolean.TRUE.equals(r.isError())
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
                 created.add(id);
             }
             return r;
+        } catch (DavitException e) {
+            return failure(tool, e, pins);
         } catch (McpError e) {
             throw pins.rewrite(e);
         } catch (InterruptedException e) {
@@ -358,6 +369,19 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * A call of the library ({@link Tool#direct}): its result, bounded ({@link #MAX_RESULT}); a command's non-zero
+     * exit code is a result with isError.
+     */
+    private McpSchema.CallToolResult direct(Tool tool, Map<String, Object> args, Tool.Call call, String session) {
+        JsonNode doc = tool.direct().call(args, call);
+        if (tool.name().equals("workspace_list")) {
+            doc = access.list(doc, session);
+        }
+        boolean ran = tool.name().equals("workspace_exec") || tool.name().equals("run");
+        return result((ObjectNode) doc, ran && doc.path("exit_code").asInt() != 0, tool);
     }
 
     /** How long a call waits for an install before it answers that the install goes on. */
@@ -382,7 +406,8 @@ public final class DavitMcpServer implements AutoCloseable {
         Installs.Outcome o = installs.await(name, installWaitMs(), progress);
         if (o == null) {
             String step = installs.lastStep(name);
-            // a step may quote a library message (why the install fell back): in the model's words already
+            // a step may quote a library message (why the install fell back): in the model's terms
+            step = ModelErrors.printable(step);
             String message = "environment " + name + " is still being installed" + (step == null ? ""
                     : " (now: " + step + ")") + "; the install goes on: call " + tool.name() + " again in a minute";
             if (tool.name().equals("env_pull")) {
@@ -391,23 +416,31 @@ public final class DavitMcpServer implements AutoCloseable {
             }
             return error("state", message, DavitException.Kind.STATE.exitCode());
         }
-        if (o.exitCode() != 0) {
-            return answer(tool, o.json(), o.exitCode(), "");
+        if (o.error() != null) {
+            return failure(tool, o.error(), null);
         }
         return null;
     }
 
     /**
-     * The result of a call whose command would have failed with {@code e}: as the command's own error document
-     * (see the CLI's {@code Output}), so that a workspace the model may not see fails exactly as one that does not
-     * exist.
+     * The result of a call that failed with the library's {@code e}: a usage error is a JSON-RPC invalid-params
+     * error, any other a result with isError ({@code {"error": {kind, message, exit_code}}}), both in the model's
+     * words ({@link ModelErrors}). A workspace the model may not see fails exactly as one that does not exist.
      */
-    private McpSchema.CallToolResult failure(Tool tool, DavitException e) {
-        ObjectNode doc = Json.object();
-        doc.putObject("error").put("kind", e.kind().name().toLowerCase(java.util.Locale.ROOT))
-                .put("message", dev.davit.oci.internal.Text.printable(words.message(e)))
-                .put("exit_code", e.kind().exitCode());
-        return answer(tool, Json.bytes(doc), e.kind().exitCode(), "");
+    private McpSchema.CallToolResult failure(Tool tool, DavitException e, Pins pins) {
+        String message = toModel(errors.toModel(e), pins);
+        if (e.kind() == DavitException.Kind.USAGE) {
+            throw Tool.invalid(message);
+        }
+        return error(e.kind().name().toLowerCase(java.util.Locale.ROOT), message, e.kind().exitCode());
+    }
+
+    /**
+     * A message in the model's words ({@link ModelErrors}, the one conversion of an error's meaning) with a pinned
+     * host path as the model gave it.
+     */
+    private static String toModel(String message, Pins pins) {
+        return pins == null ? message : pins.rewrite(message);
     }
 
     /** A failed call's result: {@code {"error": {kind, message, exit_code}}} with isError. */
@@ -417,94 +450,25 @@ public final class DavitMcpServer implements AutoCloseable {
         return result(doc, true);
     }
 
-    private McpSchema.CallToolResult run(Tool tool, List<String> argv, java.util.function.Consumer<String> progress,
-                                         Pins pins, String session) {
-        Bounded out = new Bounded(MAX_RESULT);
-        ByteArrayOutputStream err = progress == null ? new ByteArrayOutputStream() : new LineTap(progress);
-        Map<String, String> env = options.env();
-        if (progress != null) {
-            env = new java.util.HashMap<>(env);
-            env.put(Main.JSON_PROGRESS, "1");
-        }
-        int rc = Main.executeReusing(argv.toArray(String[]::new), out, err, env, spares, words::text);
-        if (out.over()) {
-            return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
-                    + " ask for less (a directory further down, a smaller limit)", 2);
-        }
-        return answer(tool, out.toByteArray(), rc, err.toString(StandardCharsets.UTF_8), pins, session);
-    }
-
-    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr) {
-        return answer(tool, json, rc, stderr, null, null);
-    }
-
-    /** "is taken by workspace ID" of a name: whose it is, which the model may not know (it may not be its own). */
-    private static final java.util.regex.Pattern TAKEN = java.util.regex.Pattern.compile(
-            " is taken by workspace ws-[0-9a-f]+(?:, being created)?; give another name, or delete ws-[0-9a-f]+"
-                    + " (?:first|once it exists)");
-
-    /**
-     * The result of a command that printed {@code json} and exited {@code rc}: a usage error is a JSON-RPC
-     * invalid-params error, any other error a result with isError, both in the model's terms.
-     */
-    private McpSchema.CallToolResult answer(Tool tool, byte[] json, int rc, String stderr, Pins pins,
-                                            String session) {
-        JsonNode doc;
-        try {
-            doc = Json.read(json);
-            if (pins != null) {
-                doc = pins.rewrite(doc);
-            }
-            if (session != null && tool.command().equals(List.of("workspace", "ls"))) {
-                doc = access.list(doc, session);
-            }
-        } catch (IOException | RuntimeException e) {
-            return error("internal", stderr.strip(), rc);
-        }
-        JsonNode error = doc.path("error");
-        if (doc.isObject() && error.isObject()) {
-            String message = TAKEN.matcher(error.path("message").asText())
-                    .replaceAll(" is taken; give another name");
-            if ("usage".equals(error.path("kind").asText())) {
-                throw Tool.invalid(message);
-            }
-            ((ObjectNode) error).put("message", message);
-            return result((ObjectNode) doc, true);
-        }
-        return result(tool.post().apply(doc), rc != 0);
-    }
-
-    /** A command's stdout, refusing more than a bound (a result is bounded before it is built). */
-    private static final class Bounded extends ByteArrayOutputStream {
-        private final int limit;
-        private boolean over;
-
-        Bounded(int limit) {
-            this.limit = limit;
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            if (over || count + len > limit) {
-                over = true;
-                return; // dropped: the call fails with "too large"
-            }
-            super.write(b, off, len);
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        synchronized boolean over() {
-            return over;
-        }
+    /** The answer of a call whose result would be larger than {@link #MAX_RESULT}. */
+    private static McpSchema.CallToolResult tooLarge(Tool tool) {
+        return error("usage", "the result of " + tool.name() + " is larger than " + (MAX_RESULT >> 20) + " MiB;"
+                + " ask for less (a directory further down, a smaller limit)", 2);
     }
 
     private static McpSchema.CallToolResult result(ObjectNode doc, boolean isError) {
         return McpSchema.CallToolResult.builder().structuredContent(Json.mapper().convertValue(doc, Map.class))
                 .addTextContent(new String(Json.bytes(doc), StandardCharsets.UTF_8)).isError(isError).build();
+    }
+
+    /** {@link #result(ObjectNode, boolean)} of a call of {@code tool}, refused when larger than {@link #MAX_RESULT}. */
+    private static McpSchema.CallToolResult result(ObjectNode doc, boolean isError, Tool tool) {
+        byte[] text = Json.bytes(doc);
+        if (text.length > MAX_RESULT) {
+            return tooLarge(tool);
+        }
+        return McpSchema.CallToolResult.builder().structuredContent(Json.mapper().convertValue(doc, Map.class))
+                .addTextContent(new String(text, StandardCharsets.UTF_8)).isError(isError).build();
     }
 
     /** Interrupts the call with this JSON-RPC request id: its command is killed (notifications/cancelled). */
@@ -552,8 +516,7 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
-            options.log().println("davit: reaping expired workspaces failed: "
-                    + CliWords.text(dev.davit.oci.Message.from(e)));
+            options.log().println("davit: reaping expired workspaces failed: " + ModelErrors.toOperator(e));
         }
     }
 
@@ -607,6 +570,7 @@ public final class DavitMcpServer implements AutoCloseable {
         if (spares != null) {
             spares.close();
         }
+        calls.close();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!running.isEmpty() && System.nanoTime() < deadline) {
             try {
@@ -627,7 +591,7 @@ public final class DavitMcpServer implements AutoCloseable {
                     options.log().println("davit: removed workspace " + w.id() + " (--cleanup-on-exit)");
                 } catch (RuntimeException e) {
                     options.log().println("davit: could not remove workspace " + w.id() + ": "
-                            + CliWords.text(dev.davit.oci.Message.from(e)));
+                            + ModelErrors.toOperator(e));
                 }
             }
         }
@@ -639,40 +603,6 @@ public final class DavitMcpServer implements AutoCloseable {
                 }
             } catch (RuntimeException e) {
                 // an empty cgroup left costs nothing
-            }
-        }
-    }
-
-    /** A call's stderr: kept whole (for an error without a JSON document) and passed on line by line. */
-    private static final class LineTap extends ByteArrayOutputStream {
-        private final java.util.function.Consumer<String> lines;
-        private int start;
-
-        LineTap(java.util.function.Consumer<String> lines) {
-            this.lines = lines;
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            super.write(b);
-            emit();
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            super.write(b, off, len);
-            emit();
-        }
-
-        private void emit() {
-            for (int i = start; i < count; i++) {
-                if (buf[i] == '\n') {
-                    String line = new String(buf, start, i - start, StandardCharsets.UTF_8).strip();
-                    start = i + 1;
-                    if (!line.isEmpty() && !line.startsWith("davit: error:")) {
-                        lines.accept(line.startsWith("davit: ") ? line.substring(7) : line);
-                    }
-                }
             }
         }
     }

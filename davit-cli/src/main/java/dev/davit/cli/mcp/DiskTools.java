@@ -16,7 +16,7 @@ final class DiskTools {
     private DiskTools() {
     }
 
-    static void add(List<Tool> t, Policy policy) {
+    static void add(List<Tool> t) {
         t.add(Tool.builder("workspace_disk_list", Tools.FULL, "List a stopped workspace's files", "List a directory of a STOPPED workspace's /workspace"
                         + " (type, mode, size, link target), offline." + OFFLINE + "workspace_file_list.",
                         "workspace", "disk", "ls")
@@ -24,7 +24,6 @@ final class DiskTools {
                 .optionalPositional("path", "A directory relative to /workspace (default: /workspace itself).")
                 .option("recursive", FLAG, "--recursive", "Everything below it.")
                 .hints(Tool.Hints.READ)
-                .post(Tools::capEntries)
                 .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.")
                 .returns("truncated", "boolean", "Whether there were more than " + Tools.MAX_ENTRIES
                         + " entries.").build());
@@ -37,7 +36,6 @@ final class DiskTools {
                 .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes.").byDefault(65536)
                 .atLeast(1).atMost(Tools.MAX_OUTPUT)
                 .hints(Tool.Hints.READ)
-                .post(Tools::withText)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
                 .returns("truncated", "boolean", "Whether max_bytes cut it.")
@@ -49,7 +47,7 @@ final class DiskTools {
                         + " /workspace (or 'path' in it) out to the host, offline: a new or empty directory, or a file"
                         + " ending in .tar, under the server's --allow-path directories. Links are copied as links,"
                         + " devices and names a host cannot hold left out, no setuid bits." + OFFLINE
-                        + "workspace_export.", "workspace", "disk", "export"), policy,
+                        + "workspace_export.", "workspace", "disk", "export"),
                 "Paths left out (devices, fifos, sockets, names a host cannot hold).").hints(Tool.Hints.CHANGE).build());
     }
 }

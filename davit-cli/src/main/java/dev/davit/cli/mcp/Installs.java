@@ -20,8 +20,8 @@ import java.util.function.Consumer;
  * install's progress lines.
  */
 final class Installs implements AutoCloseable {
-    /** What an install ended with: its {@code --json} document and exit code. */
-    record Outcome(int exitCode, byte[] json) {
+    /** What an install ended with: its result (env_pull's), or the library's error. */
+    record Outcome(com.fasterxml.jackson.databind.node.ObjectNode result, dev.davit.oci.DavitException error) {
     }
 
     /** The work of one install: runs it, passing each progress line on; returns how it ended. */

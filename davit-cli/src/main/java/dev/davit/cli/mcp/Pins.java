@@ -1,11 +1,6 @@
 package dev.davit.cli.mcp;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,8 +8,8 @@ import java.util.Map;
 /**
  * The host files and directories one tool call was given, held open from the moment {@link Policy} checked them
  * until the call ends: the command reaches them through a link (in the call's scratch directory) to their
- * descriptors, so nothing swapped in between the check and the use can lead out of the allowed directories. What
- * the command answers names the paths the model gave, not those links.
+ * descriptors, so nothing swapped in between the check and the use can lead out of the allowed directories. An
+ * error names the paths the model gave, not those links ({@link #rewrite}); results are written with them.
  */
 final class Pins implements AutoCloseable {
     private static final ThreadLocal<Pins> CURRENT = new ThreadLocal<>();
@@ -42,12 +37,12 @@ final class Pins implements AutoCloseable {
         held.add(c);
     }
 
-    /** Answers and errors show {@code given} where the command saw {@code used}. */
+    /** Errors show {@code given} where the library saw {@code used}. */
     void show(String used, String given) {
         shown.put(used, given);
     }
 
-    /** {@code text} with the paths the command saw put back as the model gave them. */
+    /** {@code text} with the paths the library saw put back as the model gave them. */
     String rewrite(String text) {
         String t = text;
         for (Map.Entry<String, String> e : shown.entrySet()) {
@@ -63,28 +58,6 @@ final class Pins implements AutoCloseable {
         }
         return io.modelcontextprotocol.spec.McpError.builder(e.getJsonRpcError().code())
                 .message(rewrite(e.getJsonRpcError().message())).build();
-    }
-
-    /** {@link #rewrite} of every string in {@code doc}, in place. */
-    JsonNode rewrite(JsonNode doc) {
-        if (shown.isEmpty()) {
-            return doc;
-        }
-        if (doc instanceof ObjectNode o) {
-            for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> f = it.next();
-                f.setValue(rewriteValue(f.getValue()));
-            }
-        } else if (doc instanceof ArrayNode a) {
-            for (int i = 0; i < a.size(); i++) {
-                a.set(i, rewriteValue(a.get(i)));
-            }
-        }
-        return doc;
-    }
-
-    private JsonNode rewriteValue(JsonNode v) {
-        return v.isTextual() ? TextNode.valueOf(rewrite(v.asText())) : rewrite(v);
     }
 
     @Override

@@ -74,18 +74,20 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      * Checks {@code arguments[arg]}, an existing host file or directory, and pins it: it must be under an allowed
      * directory with no symbolic link on the way from there (the kernel resolves it, see
      * {@link dev.davit.sandbox.fs.Dir}); it is held open for the rest of the call and {@code arguments[arg]}
-     * becomes a path that reaches that very file or directory, whatever happens to its name meanwhile.
+     * becomes a path that reaches that very file or directory, whatever happens to its name meanwhile (returned).
      */
-    void pinHostPath(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
+    Path pinHostPath(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
         pin(arguments, arg, scratch, false);
+        return Path.of((String) arguments.get(arg));
     }
 
     /**
      * {@link #pinHostPath} for a host path to write, which may not exist yet: its parent directory is checked and
      * pinned, and the command creates the last name in it.
      */
-    void pinHostDest(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
+    Path pinHostDest(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch) {
         pin(arguments, arg, scratch, true);
+        return Path.of((String) arguments.get(arg));
     }
 
     private void pin(Map<String, Object> arguments, String arg, java.util.function.Supplier<Path> scratch,
@@ -405,18 +407,18 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     }
 
     /**
-     * The {@code --disk} a call's sandbox gets: its {@code disk} argument within the server's {@code --max-disk}
+     * The disk limit in MiB a call's sandbox gets: its {@code disk} argument within the server's {@code --max-disk}
      * (refused beyond it: the operator's limit is not the model's to lift), else the default disk limit or the
-     * server's maximum when that is lower. A disk of 0 (no limit) is refused too. Nothing for a microVM, whose disk
-     * its environment image's size bounds.
+     * server's maximum when that is lower. A disk of 0 (no limit) is refused too. Null for a microVM, whose disk its
+     * environment image's size bounds.
      */
-    List<String> disk(Map<String, Object> arguments) {
+    Long disk(Map<String, Object> arguments) {
         if ("vm".equals(arguments.get("backend"))) {
             if (arguments.get("disk") != null) {
                 throw new DavitException(DavitException.Kind.USAGE, "disk is for container workspaces; a microVM's"
                         + " disk is bounded by its environment's image");
             }
-            return List.of();
+            return null;
         }
         if (arguments.get("disk") instanceof Number n) {
             long mib = n.longValue();
@@ -425,9 +427,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                         + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + maxDiskMiB + " MiB on this server"
                         + " (--max-disk), not " + mib);
             }
-            return List.of();
+            return mib;
         }
-        return List.of("--disk=" + Math.min(maxDiskMiB, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB));
+        return Math.min(maxDiskMiB, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
     }
 
     /**

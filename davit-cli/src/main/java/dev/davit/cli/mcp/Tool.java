@@ -1,6 +1,5 @@
 package dev.davit.cli.mcp;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
@@ -10,16 +9,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
- * One MCP tool that is one davit command line: its arguments (each an option, a positional or the command after
- * {@code --}), the JSON Schemas derived from them, and how a call becomes an argv. A tool is one entry of
- * {@link Tools#all}; a new command is one more entry.
+ * One MCP tool: its arguments, the JSON Schemas derived from them, and its call of the library ({@link Direct}).
+ * Each argument keeps the CLI's option that does the same, and the tool its CLI command ({@code command}): they only
+ * let {@link ModelTerms} put the CLI's words of a message into the tool's. A tool is one entry of {@link Tools#all}.
  */
 record Tool(String name, Profile profile, String title, String description, List<String> command, List<Arg> args,
             ObjectNode outputProperties, List<String> required, Hints hints, Check check,
-            Function<JsonNode, ObjectNode> post) {
+            Direct direct) {
 
     /**
      * The tool sets a server offers ({@code --tools}), each holding the one before: {@code run} (one-shot runs
@@ -53,7 +51,7 @@ record Tool(String name, Profile profile, String title, String description, List
         static final Hints DESTRUCTIVE_IDEMPOTENT = new Hints(false, true, true, false);
     }
 
-    /** The kinds of arguments and how they appear on the command line. */
+    /** The kinds of arguments (their JSON types). */
     enum Kind { STRING, NUMBER, INTEGER, FLAG, STRINGS, ENV }
 
     /** Text inside [[TOOL|...]] in a description or message stays only where TOOL is offered. */
@@ -102,13 +100,23 @@ record Tool(String name, Profile profile, String title, String description, List
     }
 
     /**
-     * A check of a call's arguments before it runs (host paths, network, registries, limits; throws
-     * {@link McpError}), which may change them and add options to the command line.
+     * A check of a call's arguments before it runs (network, registries, limits, admission; throws {@link McpError}
+     * or the library's usage error), which may hold what it admits until the call ends ({@link Call#release}).
      */
     interface Check {
-        Check NONE = (a, call) -> List.of();
+        Check NONE = (a, call) -> { };
 
-        List<String> check(Map<String, Object> arguments, Call call);
+        void check(Map<String, Object> arguments, Call call);
+    }
+
+    /**
+     * A call of the library for a call of the tool: its checked arguments (defaults applied: {@link #withDefaults}) read
+     * into the library's own specs, its result written from the library's result types. It throws the library's
+     * {@link dev.davit.oci.DavitException} as it is (the server makes it an error result) and {@link McpError} for
+     * a bad argument.
+     */
+    interface Direct {
+        ObjectNode call(Map<String, Object> arguments, Call call);
     }
 
     /** What a check may use of its call: a scratch directory, and work to do when the call has ended. */
@@ -122,10 +130,26 @@ record Tool(String name, Profile profile, String title, String description, List
         /** Tells the client how the call is doing (a progress notification when it asked for them). */
         default void progress(String line) {
         }
+
+        /** {@code m}, the library's (a note, a registry's error), in the model's words ({@link ModelErrors}). */
+        default String inModelTerms(dev.davit.oci.Message m) {
+            return m == null ? null : m.toString();
+        }
+
+        /** The owner recorded on what this call creates (the server's, or its session's). */
+        default String owner() {
+            return null;
+        }
     }
 
     static Builder builder(String name, Profile profile, String title, String description, String... command) {
         return new Builder(name, profile, title, description, List.of(command));
+    }
+
+    /** This tool calling the library through {@code d}. */
+    Tool withDirect(Direct d) {
+        return new Tool(name, profile, title, description, command, args, outputProperties, required, hints, check,
+                d);
     }
 
     /** Whether a server offering {@code offered} has this tool. */
@@ -185,10 +209,10 @@ record Tool(String name, Profile profile, String title, String description, List
     }
 
     /**
-     * The davit argv for a call ({@code --json} first); a missing, unknown or mistyped argument is a JSON-RPC
-     * invalid-params error that names the fix.
+     * Checks a call's arguments: a missing, unknown or mistyped argument is a JSON-RPC invalid-params error that
+     * names the fix.
      */
-    List<String> argv(Map<String, Object> arguments, List<String> extraOptions) {
+    void validate(Map<String, Object> arguments) {
         Map<String, Object> given = arguments == null ? Map.of() : arguments;
         Map<String, Arg> byName = new LinkedHashMap<>();
         args.forEach(a -> byName.put(a.name(), a));
@@ -198,52 +222,31 @@ record Tool(String name, Profile profile, String title, String description, List
                         byName.keySet()));
             }
         }
-        List<String> argv = new ArrayList<>(List.of("--json"));
-        argv.addAll(command);
-        List<String> positionals = new ArrayList<>();
-        List<String> options = new ArrayList<>();
-        List<String> rest = new ArrayList<>();
         for (Arg a : args) {
             Object v = given.get(a.name());
-            if (v == null && a.extra().has("default")) {
-                v = a.kind() == Kind.INTEGER ? (Object) a.extra().get("default").asLong()
-                        : a.extra().get("default").asText();
-            }
             if (v == null) {
                 if (a.required()) {
                     throw invalid("missing argument '" + a.name() + "': " + a.description());
                 }
                 continue;
             }
-            List<String> values = values(a, v);
-            if (a.option() != null && a.option().isEmpty()) {
-                continue; // read by the tool's check, not a command-line argument
-            }
-            if (a.option() == null) {
-                positionals.addAll(values);
-            } else if (a.option().equals("--")) {
-                rest.addAll(values);
-            } else if (a.kind() == Kind.FLAG) {
-                if ((Boolean) v) {
-                    options.add(a.option());
-                }
-            } else {
-                for (String s : values) {
-                    options.add(a.option() + "=" + s);
-                }
-            }
+            checkValue(a, v);
         }
-        argv.addAll(positionals);
-        argv.addAll(options);
-        argv.addAll(extraOptions);
-        if (!rest.isEmpty()) {
-            argv.add("--");
-            argv.addAll(rest);
-        }
-        return argv;
     }
 
-    private List<String> values(Arg a, Object v) {
+    /** {@code arguments} (changed in place) with each argument not given set to its schema's default, if any. */
+    Map<String, Object> withDefaults(Map<String, Object> arguments) {
+        for (Arg a : args) {
+            if (arguments.get(a.name()) == null && a.extra().has("default")) {
+                arguments.put(a.name(), a.kind() == Kind.INTEGER ? (Object) a.extra().get("default").asLong()
+                        : a.extra().get("default").asText());
+            }
+        }
+        return arguments;
+    }
+
+    /** Refuses a value of {@code a} that its kind, choices or bounds do not allow (invalid params). */
+    private void checkValue(Arg a, Object v) {
         String want = switch (a.kind()) {
             case STRING -> "a string";
             case NUMBER -> "a number > 0";
@@ -265,7 +268,7 @@ record Tool(String name, Profile profile, String title, String description, List
                 if (a.option() == null && s.startsWith("-")) {
                     throw invalid("argument '" + a.name() + "' cannot start with '-'");
                 }
-                return List.of(s);
+                return;
             }
             case NUMBER, INTEGER -> {
                 if (!(v instanceof Number n) || (v instanceof java.math.BigInteger b && b.bitLength() > 62)
@@ -282,32 +285,30 @@ record Tool(String name, Profile profile, String title, String description, List
                 if (a.extra().has("minimum") && n.doubleValue() < a.extra().get("minimum").asDouble()) {
                     throw invalid("argument '" + a.name() + "' must be at least " + a.extra().get("minimum").asText());
                 }
-                return List.of(a.kind() == Kind.INTEGER ? Long.toString(n.longValue()) : n.toString());
+                return;
             }
             case FLAG -> {
                 if (!(v instanceof Boolean)) {
                     throw bad;
                 }
-                return List.of();
+                return;
             }
             case STRINGS -> {
                 if (!(v instanceof List<?> l) || l.isEmpty() || !l.stream().allMatch(String.class::isInstance)) {
                     throw bad;
                 }
-                return l.stream().map(String.class::cast).toList();
+                return;
             }
             case ENV -> {
                 if (!(v instanceof Map<?, ?> m) || !m.values().stream().allMatch(String.class::isInstance)) {
                     throw bad;
                 }
-                List<String> kv = new ArrayList<>();
                 m.forEach((k, val) -> {
                     if (String.valueOf(k).isEmpty() || String.valueOf(k).contains("=")) {
                         throw invalid("argument '" + a.name() + "': a variable name is empty or holds '='");
                     }
-                    kv.add(k + "=" + val);
                 });
-                return kv;
+                return;
             }
             default -> throw bad;
         }
@@ -329,7 +330,7 @@ record Tool(String name, Profile profile, String title, String description, List
         private final List<String> required = new ArrayList<>();
         private Hints hints = Hints.CHANGE;
         private Check check = Check.NONE;
-        private Function<JsonNode, ObjectNode> post = n -> (ObjectNode) n;
+        private Direct direct;
 
         private Builder(String name, Profile profile, String title, String description, List<String> command) {
             this.name = name;
@@ -424,14 +425,15 @@ record Tool(String name, Profile profile, String title, String description, List
             return this;
         }
 
-        Builder post(Function<JsonNode, ObjectNode> p) {
-            this.post = p;
+        /** How the tool calls the library. */
+        Builder direct(Direct d) {
+            this.direct = d;
             return this;
         }
 
         Tool build() {
             return new Tool(name, profile, title, description, command, List.copyOf(args), out,
-                    List.copyOf(required), hints, check, post);
+                    List.copyOf(required), hints, check, direct);
         }
     }
 

@@ -7,22 +7,17 @@ import static dev.davit.cli.mcp.Tool.Kind.NUMBER;
 import static dev.davit.cli.mcp.Tool.Kind.STRING;
 import static dev.davit.cli.mcp.Tool.Kind.STRINGS;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The tool table: every MCP tool as the davit command line it runs. Argument names follow the CLI's options; the
- * result is the command's {@code --json} document. A new tool (workspace push, export, patch, services, shells) is one
- * more entry here.
+ * The tool table: every MCP tool's schema (arguments, result fields, hints, description), the source of
+ * {@code tools/list} and docs/MCP.md. How a tool calls the library is in {@link ToolCalls}. A new tool is one more
+ * entry here and one in {@link ToolCalls}.
  */
 final class Tools {
     static final Tool.Profile RUN = Tool.Profile.RUN;
@@ -63,7 +58,7 @@ final class Tools {
     }
 
     /** Every tool this server can offer, under {@code policy}. */
-    static List<Tool> all(Policy policy) {
+    static List<Tool> all(Policy policy, ToolCalls calls) {
         List<Tool> t = new ArrayList<>();
         t.add(Tool.builder("run", RUN, "Run a command in a throw-away sandbox", "Run one command in a fresh,"
                         + " throw-away sandbox over an environment and delete the sandbox afterwards (nothing is"
@@ -91,9 +86,8 @@ final class Tools {
                     policy.network(a);
                     policy.pull(a, "env");
                     policy.resources(a);
-                    List<String> disk = policy.disk(a);
+                    policy.disk(a);
                     call.release(policy.reserveRun(a, call::progress));
-                    return disk;
                 })
                 .hints(Tool.Hints.CHANGE)
                 .returns("exit_code", "integer", "The command's exit code (124: timed out, 137: killed).")
@@ -166,18 +160,8 @@ final class Tools {
                     policy.network(a);
                     policy.pull(a, "env");
                     policy.resources(a);
-                    List<String> disk = policy.disk(a);
+                    policy.disk(a);
                     call.release(policy.reserveWorkspace(a));
-                    List<String> extra = new ArrayList<>(secretFiles(a, call::scratch));
-                    extra.addAll(disk);
-                    if (a.get("seed") != null) {
-                        policy.pinHostPath(a, "seed", call::scratch);
-                    }
-                    policy.capTtl(a);
-                    if (a.get("ttl") == null && policy.workspaceTtl() != null) {
-                        extra.add("--ttl=" + policy.workspaceTtl().toSeconds());
-                    }
-                    return extra;
                 })
                 .returns("id", "string", "The workspace id: pass it as 'workspace' to the other workspace tools.")
                 .returns("name", Json2.nullable("string"), "Its name, if given.")
@@ -245,10 +229,7 @@ final class Tools {
                 .option("remove_labels", STRINGS, "--remove-label", "Keys of labels to remove.")
                 .option("ttl", NUMBER, "--ttl", "Remove it this many seconds after its creation (not after now; at"
                         + " most the server's --ttl).")
-                .check((a, call) -> {
-                    policy.capTtl(a);
-                    return List.of();
-                }).build());
+.build());
         t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
                 + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
@@ -266,7 +247,6 @@ final class Tools {
                 .optionalPositional("path", "A directory relative to /workspace (default: /workspace itself).")
                 .option("recursive", FLAG, "--recursive", "Everything below it.")
                 .hints(Tool.Hints.READ)
-                .post(Tools::capEntries)
                 .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.")
                 .returns("truncated", "boolean", "Whether there were more than " + MAX_ENTRIES + " entries (list a"
                         + " directory further down).").build());
@@ -280,7 +260,6 @@ final class Tools {
                 .atLeast(1).atMost(MAX_OUTPUT)
                 .option("offset", INTEGER, "--offset", "From this byte (default 0).")
                 .hints(Tool.Hints.READ)
-                .post(Tools::withText)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
                 .returns("truncated", "boolean", "Whether more follows.")
@@ -296,7 +275,6 @@ final class Tools {
                 .positional("path", "The file, relative to /workspace.")
                 .option("content", STRING, "", "The text to write (UTF-8).")
                 .option("content_base64", STRING, "", "The bytes to write, base64 (instead of content).")
-                .check((a, call) -> List.of("--from=" + content(a, call.scratch())))
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("path", "string", "The file.")
                 .returns("bytes", "integer", "Bytes written.").build());
@@ -310,7 +288,6 @@ final class Tools {
                 .option("snapshot", STRING, "--snapshot", "Compare with this snapshot instead of the baseline.")
                 .option("paths", STRINGS, "--path", "Only these paths and what is below them.")
                 .option("offset", INTEGER, "--patch-offset", "The patch from this character (default 0).")
-                .check((a, call) -> List.of("--patch-max=" + MAX_PATCH))
                 .hints(Tool.Hints.READ)
                 .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
                 .returns("patch", "string", "The unified diff of text files.")
@@ -356,7 +333,6 @@ final class Tools {
                 .option("last", INTEGER, "--last", "Only the newest this many execs.").byDefault(20).atLeast(1)
                 .atMost(1000)
                 .hints(Tool.Hints.READ)
-                .post(logs -> dev.davit.oci.internal.Json.object().set("logs", logs))
                 .returns("logs", "array", "One entry per exec, oldest first.").build());
         t.add(Tool.builder("workspace_push", FULL, "Copy host files into a workspace", "Copy a host file or directory (under the server's --allow-path"
                         + " directories) into /workspace, replacing what is at 'dest'. Links inside a directory are"
@@ -365,19 +341,15 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .positional("host_path", "An absolute host path under an --allow-path directory.")
                 .optionalPositional("dest", "Where, relative to /workspace (default: host_path's name at the top).")
-                .check((a, call) -> {
-                    policy.pinHostPath(a, "host_path", call::scratch);
-                    return List.of();
-                })
                 .returns("path", "string", "Where it landed, relative to /workspace.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.").build());
         t.add(export(Tool.builder("workspace_export", FULL, "Copy a workspace's files to the host", "Copy"
                         + " /workspace (or 'path' in it) out to the host: a new or empty directory, or a file ending"
                         + " in .tar, under the server's --allow-path directories. Links are copied as links, devices"
-                        + " left out, no setuid bits.", "workspace", "export"), policy,
+                        + " left out, no setuid bits.", "workspace", "export"),
                 "Paths left out (devices, fifos, sockets).").hints(Tool.Hints.CHANGE).build());
-        DiskTools.add(t, policy);
+        DiskTools.add(t);
         t.add(Tool.builder("workspace_patch", FULL, "Apply a patch in a workspace", "Apply a unified diff (as git diff or diff -u write it, paths"
                         + " relative to /workspace, a/ b/ prefixes allowed) inside /workspace, all or nothing:"
                         + " context must match exactly and a failing hunk changes nothing and is named. Next:"
@@ -385,8 +357,6 @@ final class Tools {
                 .positional("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE) // it replaces and deletes files; applied twice it fails
                 .input("patch", "The unified diff text.")
-                .check((a, call) -> List.of(scratchFile(call.scratch(), "patch", ((String) a.get("patch"))
-                        .getBytes(StandardCharsets.UTF_8)).toString()))
                 .returns("changes", Tool.arrayOf("path", "kind"), "One entry per file changed (added, modified,"
                         + " deleted).").build());
         t.add(Tool.builder("workspace_service_start", FULL, "Start a service in a workspace", "Start a long-running service (a server, a watcher) in"
@@ -458,7 +428,6 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE)
                 .positional("shell", "The shell id from workspace_shell_open.")
                 .input("data", "The text to type, e.g. \"echo hi\\n\".")
-                .check((a, call) -> List.of(literal((String) a.get("data"))))
                 .returns("id", "string", "The shell.")
                 .returns("bytes", "integer", "Bytes written.").build());
         t.add(Tool.builder("workspace_shell_read", FULL, "Read a shell's output", "What the shell's terminal showed"
@@ -505,7 +474,7 @@ final class Tools {
                 .positional("shell", "The shell id.")
                 .returns("id", "string", "The shell closed.")
                 .returns("removed", "boolean", "true.").build());
-        return List.copyOf(t);
+        return calls.attach(List.copyOf(t));
     }
 
     /** A sandbox's memory and CPU limits ({@code run}, {@code workspace_create}; see {@link Policy#resources}). */
@@ -531,15 +500,6 @@ final class Tools {
                 .returns("disk_full", "boolean", "Whether it filled the sandbox's disk limit (writes failed).");
     }
 
-    /**
-     * {@code data} as the DATA argument of {@code davit workspace shell write}, which reads backslash escapes: every
-     * backslash doubled, and a leading '-' written as an escape so it is not taken for an option.
-     */
-    static String literal(String data) {
-        String s = data.replace("\\", "\\\\");
-        return s.startsWith("-") ? "\\x2d" + s.substring(1) : s;
-    }
-
     private static Tool.Builder status(String name, Tool.Profile profile, String title, String description,
                                        String verb, boolean id) {
         Tool.Builder b = Tool.builder(name, profile, title, description, "workspace", verb).hints(Tool.Hints.READ);
@@ -561,111 +521,54 @@ final class Tools {
             + " errors. 'secret_env' maps them to variables (containers only).";
     private static final String SECRET_ENV = "Variables to set to the workspace's secrets: {VARIABLE: SECRET_NAME}.";
 
-    /**
-     * The call's {@code secrets} as {@code --secret-file NAME=PATH} options: each value in a file of the call's
-     * scratch directory (created 0600; the directory is removed after the call), never on a command line.
-     */
-    private static List<String> secretFiles(Map<String, Object> a, java.util.function.Supplier<Path> scratch) {
+    /** The call's {@code secrets} ({@code workspace_create}), never on a command line or in a file. */
+    static dev.davit.sandbox.workspace.Secrets secrets(Map<String, Object> a) {
         Object given = a.get("secrets");
         if (!(given instanceof Map<?, ?> m) || m.isEmpty()) {
-            return List.of();
+            return dev.davit.sandbox.workspace.Secrets.NONE;
         }
-        List<String> out = new ArrayList<>();
+        Map<String, byte[]> values = new java.util.LinkedHashMap<>();
         for (Map.Entry<?, ?> e : m.entrySet()) {
             String name = String.valueOf(e.getKey());
             if (!name.matches("[A-Za-z_][A-Za-z0-9_]{0,63}")) {
                 throw Tool.invalid("argument 'secrets': bad name '" + name + "'; use up to 64 letters, digits or"
                         + " '_', not starting with a digit");
             }
-            Path f = scratch.get().resolve("secret-" + out.size());
-            try {
-                Files.write(Files.createFile(f, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))),
-                        ((String) e.getValue()).getBytes(StandardCharsets.UTF_8));
-            } catch (IOException x) {
-                throw new UncheckedIOException(x);
-            }
-            out.add("--secret-file=" + name + "=" + f);
+            values.put(name, ((String) e.getValue()).getBytes(StandardCharsets.UTF_8));
         }
-        return out;
+        return dev.davit.sandbox.workspace.Secrets.of(values);
     }
 
-    /** Writes the call's content into a scratch file for {@code --from}. */
-    private static Path content(Map<String, Object> a, Path scratch) {
+    /** The bytes a call's {@code content} (text) or {@code content_base64} gives (workspace_file_write). */
+    static byte[] content(Map<String, Object> a) {
         Object text = a.get("content");
         Object b64 = a.get("content_base64");
         if ((text == null) == (b64 == null)) {
             throw Tool.invalid("give exactly one of 'content' (text) or 'content_base64' (bytes)");
         }
-        byte[] bytes;
         if (text != null) {
-            bytes = ((String) text).getBytes(StandardCharsets.UTF_8);
-        } else {
-            try {
-                bytes = Base64.getDecoder().decode((String) b64);
-            } catch (IllegalArgumentException e) {
-                throw Tool.invalid("'content_base64' is not base64: " + e.getMessage());
-            }
+            return ((String) text).getBytes(StandardCharsets.UTF_8);
         }
-        return scratchFile(scratch, "content", bytes);
-    }
-
-    /** Writes {@code bytes} to {@code name} in the call's scratch directory. */
-    private static Path scratchFile(Path scratch, String name, byte[] bytes) {
-        Path f = scratch.resolve(name);
         try {
-            Files.write(f, bytes);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            return Base64.getDecoder().decode((String) b64);
+        } catch (IllegalArgumentException e) {
+            throw Tool.invalid("'content_base64' is not base64: " + e.getMessage());
         }
-        return f;
     }
 
     /**
-     * The arguments and results of an export tool ({@code workspace_export}, {@code workspace_disk_export}): the
-     * host destination pinned by the policy ({@link Policy#pinHostDest}).
+     * The arguments and results of an export tool ({@code workspace_export}, {@code workspace_disk_export}); its
+     * call pins the host destination ({@link Policy#pinHostDest}).
      */
-    static Tool.Builder export(Tool.Builder b, Policy policy, String skipped) {
+    static Tool.Builder export(Tool.Builder b, String skipped) {
         return b.positional("workspace", WS)
                 .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
                         + " does not exist or is empty, or a .tar file.")
                 .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
-                .check((a, call) -> {
-                    policy.pinHostDest(a, "host_dest", call::scratch);
-                    return List.of();
-                })
                 .returns("dest", "string", "The host path written.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.")
                 .returns("skipped", "array", skipped);
-    }
-
-    /** {@code content}: the bytes as text when they are UTF-8 (and then no base64), else null with the base64. */
-    static ObjectNode withText(JsonNode result) {
-        ObjectNode doc = (ObjectNode) result;
-        if (doc.has("content_base64")) {
-            String text = dev.davit.oci.internal.Text.utf8OrNull(Base64.getDecoder().decode(doc.get("content_base64").asText()));
-            if (text != null) {
-                doc.put("content", text);
-                doc.remove("content_base64");
-            } else {
-                doc.putNull("content");
-            }
-        }
-        return doc;
-    }
-
-    /** At most {@link #MAX_ENTRIES} entries, and whether there were more. */
-    static ObjectNode capEntries(JsonNode result) {
-        ObjectNode doc = (ObjectNode) result;
-        com.fasterxml.jackson.databind.node.ArrayNode files = (com.fasterxml.jackson.databind.node.ArrayNode)
-                doc.path("files");
-        boolean more = files.size() > MAX_ENTRIES;
-        while (files.size() > MAX_ENTRIES) {
-            files.remove(files.size() - 1);
-        }
-        doc.put("truncated", more);
-        return doc;
     }
 
     /** Small JSON Schema helpers. */

@@ -58,15 +58,15 @@ class PolicyTest {
     void aDiskPastTheOperatorsMaximumIsRefusedAndNoneGetsTheSmallerDefault() {
         Policy small = new Policy(List.of(allowed), false, 8, Duration.ofHours(1), tmp.resolve("home"), List.of(),
                 name -> false, new Policy.Admission(), w -> true, 512);
-        assertThat(small.disk(new HashMap<>(Map.of("disk", 256)))).isEmpty();
-        assertThat(small.disk(new HashMap<>())).containsExactly("--disk=512");
-        assertThat(policy.disk(new HashMap<>())).containsExactly("--disk=10240");
+        assertThat(small.disk(new HashMap<>(Map.of("disk", 256)))).isEqualTo(256);
+        assertThat(small.disk(new HashMap<>())).isEqualTo(512);
+        assertThat(policy.disk(new HashMap<>())).isEqualTo(10240);
         for (int bad : new int[] {1024, 0, 8, -1}) {
             assertThatThrownBy(() -> small.disk(new HashMap<>(Map.of("disk", bad))))
                     .isInstanceOf(dev.davit.oci.DavitException.class).hasMessageContaining("--max-disk")
                     .hasMessageContaining("512");
         }
-        assertThat(small.disk(new HashMap<>(Map.of("backend", "vm")))).isEmpty();
+        assertThat(small.disk(new HashMap<>(Map.of("backend", "vm")))).isNull();
         assertThatThrownBy(() -> small.disk(new HashMap<>(Map.of("backend", "vm", "disk", 64))))
                 .hasMessageContaining("container");
     }

@@ -105,13 +105,13 @@ class ToolProfilesTest {
             assertThat((List<Object>) byName.get("workspace_exec").outputSchema().get("anyOf")).hasSize(2);
             Tool run = s.tools().stream().filter(t -> t.name().equals("run")).findFirst().orElseThrow();
             Map<String, Object> args = new HashMap<>(Map.of("env", "x", "timeout", 0));
-            assertThatThrownBy(() -> run.argv(args, List.of())).isInstanceOf(McpError.class)
+            assertThatThrownBy(() -> run.validate(args)).isInstanceOf(McpError.class)
                     .hasMessageContaining("'timeout' must be a number > 0");
             Tool create2 = s.tools().stream().filter(t -> t.name().equals("workspace_create")).findFirst()
                     .orElseThrow();
-            assertThatThrownBy(() -> create2.argv(Map.of("env", "x", "backend", "docker"), List.of()))
+            assertThatThrownBy(() -> create2.validate(Map.of("env", "x", "backend", "docker")))
                     .isInstanceOf(McpError.class).hasMessageContaining("one of container, vm");
-            assertThat(run.argv(Map.of("env", "x"), List.of())).contains("--output-limit=16384");
+            assertThat(run.withDefaults(new HashMap<>(Map.of("env", "x")))).containsEntry("output_limit", 16384L);
         }
     }
 

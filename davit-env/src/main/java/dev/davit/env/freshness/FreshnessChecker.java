@@ -30,6 +30,24 @@ public final class FreshnessChecker {
     private final Duration ttl;
 
     /**
+     * A checker of the davit home {@code davitHome} that asks the registry once, without retries, so that an
+     * unreachable registry costs one quick failure; answers are cached {@link #DEFAULT_TTL}.
+     *
+     * @param base      the registry client's options (credentials, transport)
+     * @param davitHome the davit home whose {@code environments/freshness.json} caches the answers
+     * @return the checker
+     */
+    public static FreshnessChecker quick(dev.davit.oci.client.ClientOptions base, Path davitHome) {
+        var quick = base.withRegistry(base.registry().toBuilder().maxRetries(0)
+                .connectTimeout(Duration.ofSeconds(5)).build());
+        return new FreshnessChecker(ref -> {
+            try (var c = dev.davit.oci.client.DavitClient.create(quick)) {
+                return c.remoteDigest(ref).digest().toString();
+            }
+        }, davitHome.resolve("environments").resolve("freshness.json"), Clock.systemUTC(), DEFAULT_TTL);
+    }
+
+    /**
      * @param remoteDigest asks the registry for a reference's current digest (e.g. a HEAD request through
      *                     {@code DavitClient.remoteDigest}); may throw
      * @param cacheFile    the cache, e.g. {@code $DAVIT_HOME/environments/freshness.json}

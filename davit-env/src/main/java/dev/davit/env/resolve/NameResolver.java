@@ -81,6 +81,67 @@ public final class NameResolver {
     public record Resolution(String name, Kind kind, Action action, String target, String reason) {
     }
 
+    /**
+     * The facts of this machine as {@code installer} and {@code client} know them, asked as the resolver needs them.
+     *
+     * @param catalog   the catalog whose environments are catalog names
+     * @param installer the installer of the davit home (status, store, build profiles)
+     * @param client    the registry client over the home's store
+     * @param offline   whether the network may not be used (no pull, no build)
+     * @return the facts
+     */
+    public static Facts facts(dev.davit.env.Catalog catalog, dev.davit.env.install.Installer installer,
+                              dev.davit.oci.client.DavitClient client, boolean offline) {
+        return new Facts() {
+            public boolean isCatalogEnvironment(String n) {
+                return catalog.find(n).isPresent();
+            }
+
+            public boolean isInstalled(String n) {
+                return catalog.find(n).map(e -> installer.status(e).installed()).orElse(false);
+            }
+
+            public boolean hasDownloadableSource(String n) {
+                return catalog.find(n).map(e -> e.source().reference() != null || e.source().archive() != null
+                        || e.source().profile() != null).orElse(false);
+            }
+
+            public String buildProfile(String n) {
+                return catalog.find(n).map(installer::buildProfile).orElse(null);
+            }
+
+            public boolean catalogEnvironmentInStore(String n) {
+                return catalog.find(n).map(installer::inStore).orElse(false);
+            }
+
+            public boolean offline() {
+                return offline;
+            }
+
+            public boolean storeHas(String ref) {
+                return client.store().entry(ref).isPresent();
+            }
+
+            public boolean isRegularFile(String p) {
+                return java.nio.file.Files.isRegularFile(java.nio.file.Path.of(p));
+            }
+
+            public boolean isDirectory(String p) {
+                return java.nio.file.Files.isDirectory(java.nio.file.Path.of(p));
+            }
+
+            public boolean bundleImported(String p) {
+                try {
+                    return client.inspectBundle(java.nio.file.Path.of(p)).refs().stream()
+                            .allMatch(ref -> ref.reference() != null
+                                    && client.store().entry(ref.reference()).isPresent());
+                } catch (RuntimeException ex) {
+                    return false;
+                }
+            }
+        };
+    }
+
     public static Resolution resolve(String name, Facts facts) {
         if (name == null || name.isBlank()) {
             throw new DavitException(DavitException.Kind.USAGE, "the name is empty; give an environment, an image"

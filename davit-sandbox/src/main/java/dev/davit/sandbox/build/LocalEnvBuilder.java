@@ -121,4 +121,28 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
             }
         }
     }
+
+    /**
+     * The installer {@code RunTarget.resolve} installs environments with: from an environment's published image or
+     * archive, else (published nowhere, or the registry cannot serve it) built here from its {@code source.build}
+     * profile.
+     *
+     * @param client    the registry client over the home's store
+     * @param davitHome the davit home to install into
+     * @param progress  hears the transfers of pulls and of storing a build, or null for nothing
+     * @param notes     hears one line per step (a fallback, a build's steps), or null
+     * @return the installer
+     */
+    public static Installer installer(DavitClient client, Path davitHome, ProgressListener progress,
+                                      java.util.function.Consumer<dev.davit.oci.Message> notes) {
+        java.util.function.Consumer<dev.davit.oci.Message> say = notes == null ? m -> { } : notes;
+        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
+        Map<String, String> env = System.getenv();
+        java.util.function.Function<String, String> references = ref ->
+                dev.davit.env.catalog.SourceReferences.resolve(ref, env).toString();
+        LocalEnvBuilder builder = new LocalEnvBuilder(() -> client,
+                // a wrapper: the builder closes a listener that is AutoCloseable, and the caller's is not its to close
+                davitHome, env, EnvBuilder.Listener.lines(line -> say.accept(dev.davit.oci.Message.of(line))), () -> heard::onEvent);
+        return new Installer(davitHome, client, references, new Installer.Options(builder, false, say, heard));
+    }
 }

@@ -160,6 +160,96 @@ public final class SandboxJson {
         doc.put(name + "_bytes", e.total());
     }
 
+    /**
+     * Adds what a command run gave to {@code doc} (the {@code sandbox exec} document): {@code backend},
+     * {@code runtime}, {@code sandbox_id}, {@code exit_code}, {@code stdout} and {@code stderr} (as captured),
+     * {@code timed_out}, {@code truncated}, {@code oom_killed}, {@code disk_full}, {@code output_limited} and
+     * {@code timings_ms}.
+     *
+     * @param doc the JSON object to add to (changed in place)
+     * @param r   the result
+     * @return {@code doc}
+     */
+    public static ObjectNode result(ObjectNode doc, ExecResult r) {
+        doc.put("backend", r.backend());
+        doc.put("runtime", r.runtime());
+        doc.put("sandbox_id", r.sandboxId());
+        doc.put("exit_code", r.exitCode());
+        doc.putPOJO("stdout", new dev.davit.oci.internal.Utf8String(r.capturedStdout().chunks()));
+        doc.putPOJO("stderr", new dev.davit.oci.internal.Utf8String(r.capturedStderr().chunks()));
+        doc.put("timed_out", r.timedOut());
+        doc.put("truncated", r.truncated());
+        doc.put("oom_killed", r.oomKilled());
+        doc.put("disk_full", r.diskFull());
+        doc.put("output_limited", r.outputLimited());
+        doc.set("timings_ms", timings(r.timings()));
+        return doc;
+    }
+
+    /**
+     * {@link #result(ObjectNode, ExecResult)} with the output as excerpts kept in files ({@link #excerpt(ObjectNode,
+     * String, SpooledExcerpt)}: the {@code run} and {@code workspace exec} documents, written out from the files);
+     * {@code truncated} says whether bytes were left out.
+     *
+     * @param doc    the JSON object to add to (changed in place)
+     * @param r      the result
+     * @param stdout its stdout's excerpt, open until {@code doc} is written
+     * @param stderr its stderr's excerpt, as {@code stdout}
+     * @return {@code doc}
+     */
+    public static ObjectNode result(ObjectNode doc, ExecResult r, SpooledExcerpt stdout, SpooledExcerpt stderr) {
+        return result(doc, r, stdout, stderr, true);
+    }
+
+    /**
+     * {@link #result(ObjectNode, ExecResult, SpooledExcerpt, SpooledExcerpt)}, the excerpts streamed from their files
+     * when the document is written ({@code stream}) or read into it now (a document used after they are closed).
+     *
+     * @param doc    the JSON object to add to (changed in place)
+     * @param r      the result
+     * @param stdout its stdout's excerpt
+     * @param stderr its stderr's excerpt
+     * @param stream whether the excerpts are streamed (then open until {@code doc} is written) or read now
+     * @return {@code doc}
+     * @throws dev.davit.oci.DavitException STORE when an excerpt's file failed
+     */
+    public static ObjectNode result(ObjectNode doc, ExecResult r, SpooledExcerpt stdout, SpooledExcerpt stderr,
+                                    boolean stream) {
+        result(doc, r);
+        doc.remove(List.of("stdout", "stderr"));
+        for (String name : List.of("stdout", "stderr")) {
+            SpooledExcerpt e = name.equals("stdout") ? stdout : stderr;
+            if (stream) {
+                excerpt(doc, name, e);
+            } else {
+                held(doc, name, e);
+            }
+        }
+        doc.put("truncated", stdout.cut() || stderr.cut() || r.outputLimited());
+        return doc;
+    }
+
+    /** {@link #excerpt(ObjectNode, String, SpooledExcerpt)}'s fields, read into {@code doc} now. */
+    private static void held(ObjectNode doc, String name, SpooledExcerpt e) {
+        try (Reader text = e.text(name)) {
+            StringBuilder b = new StringBuilder();
+            char[] buf = new char[8192];
+            for (int n; (n = text.read(buf)) >= 0; ) {
+                b.append(buf, 0, n);
+            }
+            doc.put(name, b.toString());
+            if (e.needsBytes()) {
+                try (java.io.InputStream in = e.bytes()) {
+                    doc.put(name + "_base64", java.util.Base64.getEncoder().encodeToString(in.readAllBytes()));
+                }
+            }
+        } catch (IOException x) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.STORE, "cannot read the kept"
+                    + " output of " + name + ": " + x.getMessage());
+        }
+        doc.put(name + "_bytes", e.total());
+    }
+
     /** A JSON value written straight to the generator, for {@code ObjectNode.putPOJO}. */
     private interface Streamed extends JsonSerializable {
         void write(JsonGenerator g) throws IOException;

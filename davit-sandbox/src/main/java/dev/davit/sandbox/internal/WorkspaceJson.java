@@ -136,6 +136,39 @@ public final class WorkspaceJson {
     }
 
     /**
+     * A listing as the CLI's {@code --json} shows it.
+     *
+     * @param files the entries
+     * @return {@code files}: per entry {@code path}, {@code type}, {@code size}, {@code mode} (4 octal digits) and
+     *         {@code target} (a link's, else null)
+     */
+    public static ObjectNode files(List<Workspaces.FileInfo> files) {
+        ObjectNode doc = Json.object();
+        ArrayNode arr = doc.putArray("files");
+        for (Workspaces.FileInfo f : files) {
+            arr.addObject().put("path", f.path()).put("type", f.type()).put("size", f.size())
+                    .put("mode", String.format("%04o", f.mode())).put("target", f.target());
+        }
+        return doc;
+    }
+
+    /**
+     * What a copy (push, export) did, as the CLI's {@code --json} shows it.
+     *
+     * @param c the copy
+     * @return {@code path}, {@code files}, {@code bytes} and {@code skipped}
+     */
+    public static ObjectNode copied(Workspaces.Copied c) {
+        ObjectNode doc = Json.object();
+        doc.put("path", c.path());
+        doc.put("files", c.files());
+        doc.put("bytes", c.bytes());
+        ArrayNode skipped = doc.putArray("skipped");
+        c.skipped().forEach(skipped::add);
+        return doc;
+    }
+
+    /**
      * A snapshot as its {@code snapshot.json} and the CLI's {@code --json} show it.
      *
      * @param s the snapshot

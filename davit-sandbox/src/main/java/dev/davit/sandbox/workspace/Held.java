@@ -25,6 +25,18 @@ final class Held {
     private Held() {
     }
 
+    /**
+     * Refuses to start a process in workspace {@code workspace} while its sandbox {@code sandboxId} is not running,
+     * in the workspace's terms (STATE: start it), not its sandbox's.
+     */
+    static void requireRunning(dev.davit.sandbox.Sandboxes sandboxes, String sandboxId, String workspace) {
+        dev.davit.sandbox.SandboxStatus st = sandboxes.status(sandboxId).status();
+        if (st != dev.davit.sandbox.SandboxStatus.RUNNING) {
+            throw new DavitException(Kind.STATE, "workspace " + workspace + " is " + st.label() + "; start it with"
+                    + " Workspaces.start(\"" + workspace + "\")");
+        }
+    }
+
     static void write(Path dir, String file, ObjectNode o) {
         try {
             Files.createDirectories(dir);

@@ -137,7 +137,8 @@ public final class Services {
      * @param spec the service: name, command, variables, secrets and readiness
      * @return the service as recorded, {@code running} and ready
      * @throws DavitException {@link Kind#USAGE} for a bad name, one already running or an unknown secret;
-     *                        {@link Kind#STATE} when {@link #MAX_RUNNING} services run already;
+     *                        {@link Kind#STATE} when the workspace is not running or {@link #MAX_RUNNING}
+     *                        services run already;
      *                        {@link Kind#FAILED} when it exited or was not ready in time
      */
     public Service start(ServiceSpec spec) {
@@ -159,8 +160,8 @@ public final class Services {
      * @param timeout   how long to wait for readiness; null: {@link #READY_TIMEOUT}
      * @return the service as recorded, {@code running} and ready
      * @throws DavitException {@link Kind#USAGE} for a bad name or one already running; {@link Kind#STATE} when
-     *                        {@link #MAX_RUNNING} services run already; {@link Kind#FAILED} when it exited or was not
-     *                        ready in time
+     *                        the workspace is not running or {@link #MAX_RUNNING} services run already;
+     *                        {@link Kind#FAILED} when it exited or was not ready in time
      */
     public Service start(String name, List<String> argv, Map<String, String> env, Readiness readiness,
                          Duration timeout) {
@@ -179,7 +180,8 @@ public final class Services {
      * @param timeout   how long to wait for readiness; null: {@link #READY_TIMEOUT}
      * @return the service as recorded, {@code running} and ready
      * @throws DavitException {@link Kind#USAGE} for a bad name, one already running or an unknown secret;
-     *                        {@link Kind#STATE} when {@link #MAX_RUNNING} services run already;
+     *                        {@link Kind#STATE} when the workspace is not running or {@link #MAX_RUNNING}
+     *                        services run already;
      *                        {@link Kind#FAILED} when it exited or was not ready in time
      */
     public Service start(String name, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
@@ -197,6 +199,7 @@ public final class Services {
         List<String> cmd = secrets.command(argv, secretEnv, env, Secrets.SECRET_ENV);
         Path d = dir.resolve(name);
         Instant started = Instant.now();
+        Held.requireRunning(sandboxes, sandboxId, workspace);
         Spawned p = Held.startsLocked(dir, () -> {
             JsonNode old = Held.read(d, FILE);
             if (old != null && sandboxes.alive(SandboxJson.spawned(old.path("process")))) {

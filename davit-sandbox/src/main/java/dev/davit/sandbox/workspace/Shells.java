@@ -97,7 +97,8 @@ public final class Shells {
      * @param argv the program to run; null or empty: {@code /bin/sh}
      * @param env  variables on top of the sandbox's and {@code TERM=xterm} (which it may replace); null: none
      * @return the new shell, {@code running} (or {@code exited} when it ended at once)
-     * @throws DavitException {@link Kind#STATE} when {@link #MAX_OPEN} shells are open already
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or {@link #MAX_OPEN} shells are
+     *                        open already
      */
     public Shell open(List<String> argv, Map<String, String> env) {
         return open(argv, env, Map.of());
@@ -113,7 +114,8 @@ public final class Shells {
      * @param secretEnv environment variable to the name of one of the workspace's secrets; null or empty: none
      * @return the new shell
      * @throws DavitException {@link Kind#USAGE} when a secret is unknown or a variable is set twice;
-     *                        {@link Kind#STATE} when {@link #MAX_OPEN} shells are open already
+     *                        {@link Kind#STATE} when the workspace is not running or {@link #MAX_OPEN} shells are
+     *                        open already
      */
     public Shell open(List<String> argv, Map<String, String> env, Map<String, String> secretEnv) {
         List<String> cmd = argv == null || argv.isEmpty() ? List.of("/bin/sh") : argv;
@@ -126,6 +128,7 @@ public final class Shells {
             e.putAll(env);
         }
         Instant started = Instant.now();
+        Held.requireRunning(sandboxes, sandboxId, workspace);
         Held.startsLocked(dir, () -> {
             int open = Held.dirs(dir, FILE).size();
             if (open >= MAX_OPEN) {

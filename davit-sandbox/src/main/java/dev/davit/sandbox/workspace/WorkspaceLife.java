@@ -44,7 +44,8 @@ class WorkspaceLife extends WorkspaceState {
 
     private static final String DIR = "workspace";
 
-    Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels, Secrets secrets,
+    Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Map<String, String> labels,
+                     Secrets secrets,
                      java.util.function.IntConsumer admit) {
         if (name != null) {
             WorkspaceLabels.checkName(name);
@@ -90,7 +91,8 @@ class WorkspaceLife extends WorkspaceState {
             s = spare(spec);
             secrets.save(tmp);
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
-                    seed == null ? null : seed.toAbsolutePath().toString(), entries.size(), bytes, checked,
+                    seed == null ? null : seedShown != null ? seedShown : seed.toAbsolutePath().toString(),
+                    entries.size(), bytes, checked,
                     secrets.metadata(), owner);
             WorkspaceArea area = area(w, tmp);
             // a new container's layer is seeded before its first start, a spare's /workspace through the root of

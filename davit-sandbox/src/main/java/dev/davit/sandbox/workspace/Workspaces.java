@@ -228,7 +228,28 @@ public final class Workspaces {
      */
     public Workspace create(CreateSpec spec, String name, Path seed, Map<String, String> labels, Secrets secrets,
                             java.util.function.IntConsumer admit) {
-        return life.create(spec, name, seed, labels, secrets, admit);
+        return create(spec, name, seed, null, labels, secrets, admit);
+    }
+
+    /**
+     * {@link #create(CreateSpec, String, Path, Map, Secrets, java.util.function.IntConsumer)} of a seed read through
+     * another path than the one its caller knows it by (e.g. a descriptor held open since a check): the workspace
+     * records {@code seedShown} as its seed ({@link Workspace#seed}), never the path it was read through.
+     *
+     * @param spec      the sandbox to create (see {@link #create(CreateSpec, String, Path, Map, Secrets,
+     *                  java.util.function.IntConsumer)})
+     * @param name      a name to find it by, free in this davit home; null: none
+     * @param seed      what /workspace starts with (a host directory or archive), read through this path; null: empty
+     * @param seedShown what the workspace records as its seed; null: {@code seed}'s absolute path
+     * @param labels    its labels; null or empty: none
+     * @param secrets   its secrets; {@link Secrets#NONE}: none
+     * @param admit     called holding the lock of the set of workspaces (see above); null: none
+     * @return the workspace as recorded; its sandbox is running
+     * @throws DavitException as {@link #create(CreateSpec, String, Path, Map, Secrets, java.util.function.IntConsumer)}
+     */
+    public Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Map<String, String> labels,
+                            Secrets secrets, java.util.function.IntConsumer admit) {
+        return life.create(spec, name, seed, seedShown, labels, secrets, admit);
     }
 
     /**

@@ -1,0 +1,579 @@
+package dev.davit.cli.mcp;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.env.Environment;
+import dev.davit.env.catalog.CatalogResolver;
+import dev.davit.env.install.EnvJson;
+import dev.davit.env.resolve.NameResolver;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.Text;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.PortMapping;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.RunTarget;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.SpooledExcerpt;
+import dev.davit.sandbox.internal.SandboxJson;
+import dev.davit.sandbox.internal.WorkspaceJson;
+import dev.davit.sandbox.workspace.ExecOutput;
+import dev.davit.sandbox.workspace.ServiceSpec;
+import dev.davit.sandbox.workspace.Services;
+import dev.davit.sandbox.workspace.Shells;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceLabels;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * How each tool calls the library: one small mapping per tool from its checked arguments to the library's own
+ * specs and methods, and from the library's result types to the tool's result (the shapes docs/MCP.md and
+ * docs/JSON.md give, written by the library's own writers where the CLI shows the same).
+ */
+final class ToolCalls implements AutoCloseable {
+    private final Policy policy;
+    /** The warm pool's spares for workspace_create, or null. */
+    private final java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares;
+    /** This davit's version (an environment says which versions it works with). */
+    private final String version;
+    private final Map<String, Tool.Direct> calls = new LinkedHashMap<>();
+    /** The registry client over the home's store (images to run), made at its first use. */
+    private dev.davit.oci.client.DavitClient client;
+
+    /** The model's words for a library note (an install's fallback and why); set once the tools are known. */
+    private volatile java.util.function.Function<dev.davit.oci.Message, String> words = String::valueOf;
+
+    ToolCalls(Policy policy, java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares,
+              String version) {
+        this.policy = policy;
+        this.spares = spares;
+        this.version = version;
+        on("run", this::run);
+        on("env_pull", (a, call) -> install((String) a.get("name"), call::progress));
+        on("env_prune", (a, call) -> (ObjectNode) installer(null).prune(catalog()).toJson());
+        on("env_list", this::envList);
+        on("env_inspect", this::envInspect);
+        on("workspace_create", this::create);
+        on("workspace_exec", this::exec);
+        on("workspace_exec_output", this::execOutput);
+        on("workspace_list", this::list);
+        ws("workspace_status", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.sandbox(id)));
+        ws("workspace_update", this::update);
+        ws("workspace_stop", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.stop(id)));
+        ws("workspace_start", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.start(id)));
+        ws("workspace_delete", (w, id, a) -> {
+            w.rm(id);
+            return removed("id", id);
+        });
+        ws("workspace_file_list", (w, id, a) -> files(w.listFiles(id, (String) a.get("path"),
+                flag(a, "recursive"))));
+        ws("workspace_file_read", (w, id, a) -> content((String) a.get("path"), w.readFile(id, (String) a.get("path"),
+                number(a, "offset", 0), number(a, "max_bytes", 65536)), true));
+        ws("workspace_file_write", (w, id, a) -> {
+            String path = (String) a.get("path");
+            long n = w.writeFile(id, path, new ByteArrayInputStream(Tools.content(a)));
+            return Json.object().put("path", path).put("bytes", n);
+        });
+        ws("workspace_diff", this::diff);
+        ws("workspace_snapshot_create", (w, id, a) -> WorkspaceJson.snapshot(w.snapshot(id, (String) a.get("name"))));
+        ws("workspace_snapshot_list", (w, id, a) -> {
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("snapshots");
+            w.snapshots(id).forEach(s -> arr.add(WorkspaceJson.snapshot(s)));
+            return doc;
+        });
+        ws("workspace_snapshot_delete", (w, id, a) -> {
+            w.removeSnapshot(id, (String) a.get("name"));
+            return removed("name", (String) a.get("name"));
+        });
+        ws("workspace_reset", (w, id, a) -> {
+            String snapshot = (String) a.get("snapshot");
+            Sandbox s = w.reset(id, snapshot);
+            return WorkspaceJson.workspace(w.get(id), s).put("reset_to", snapshot == null ? "baseline" : snapshot);
+        });
+        ws("workspace_logs", (w, id, a) -> {
+            List<dev.davit.sandbox.workspace.ExecEntry> all = w.logs(id);
+            int last = (int) Math.min(number(a, "last", 20), all.size());
+            ArrayNode arr = Json.array();
+            all.subList(all.size() - last, all.size()).forEach(e -> arr.add(WorkspaceJson.execEntry(e)));
+            return (ObjectNode) Json.object().set("logs", arr);
+        });
+        on("workspace_push", (a, call) -> {
+            Path used = policy.pinHostPath(a, "host_path", call::scratch);
+            return WorkspaceJson.copied(workspaces().push((String) a.get("workspace"), used, (String) a.get("dest")));
+        });
+        on("workspace_export", (a, call) -> export(a, call, (w, dest) -> w.export((String) a.get("workspace"), dest,
+                (String) a.get("path"), (entries, bytes) -> call.progress("exporting: " + entries + " entries, "
+                        + (bytes >> 20) + " MiB copied so far"))));
+        on("workspace_disk_export", (a, call) -> export(a, call, (w, dest) -> w.diskExport(
+                (String) a.get("workspace"), dest, (String) a.get("path"))));
+        ws("workspace_disk_list", (w, id, a) -> files(w.diskList(id, (String) a.get("path"),
+                flag(a, "recursive"))));
+        ws("workspace_disk_read", (w, id, a) -> content((String) a.get("path"), w.diskRead(id, (String) a.get("path"),
+                number(a, "max_bytes", 65536)), false));
+        ws("workspace_patch", (w, id, a) -> {
+            Map<String, String> changed = w.patch(id, ((String) a.get("patch")).getBytes(StandardCharsets.UTF_8));
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("changes");
+            changed.forEach((path, kind) -> arr.addObject().put("path", path).put("kind", kind));
+            return doc;
+        });
+        ws("workspace_service_start", this::serviceStart);
+        ws("workspace_service_list", (w, id, a) -> {
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("services");
+            w.services(id).list().forEach(s -> arr.add(WorkspaceJson.service(s)));
+            return doc;
+        });
+        ws("workspace_service_logs", (w, id, a) -> {
+            String name = (String) a.get("name");
+            Services.Log log = w.services(id).log(name, (int) number(a, "tail", 0));
+            ObjectNode doc = Json.object().put("name", name);
+            String text = Text.utf8OrNull(log.bytes());
+            doc.put("output", text != null ? text : new String(log.bytes(), StandardCharsets.UTF_8));
+            doc.put("output_base64", text != null ? null : Base64.getEncoder().encodeToString(log.bytes()));
+            return doc.put("dropped_bytes", log.droppedBytes()).put("line_cut", log.lineCut());
+        });
+        ws("workspace_service_stop", (w, id, a) -> WorkspaceJson.service(w.services(id).stop((String) a.get("name"))));
+        ws("workspace_shell_open", (w, id, a) -> WorkspaceJson.shell(w.shells(id).open(strings(a, "command"),
+                env(a, "env_vars"), env(a, "secret_env"))));
+        ws("workspace_shell_write", (w, id, a) -> {
+            byte[] data = ((String) a.get("data")).getBytes(StandardCharsets.UTF_8);
+            w.shells(id).write((String) a.get("shell"), data);
+            return Json.object().put("id", (String) a.get("shell")).put("bytes", data.length);
+        });
+        ws("workspace_shell_read", this::shellRead);
+        ws("workspace_shell_signal", (w, id, a) -> {
+            w.shells(id).signal((String) a.get("shell"), (String) a.get("signal"));
+            return Json.object().put("id", (String) a.get("shell")).put("signal", (String) a.get("signal"));
+        });
+        ws("workspace_shell_close", (w, id, a) -> {
+            w.shells(id).close((String) a.get("shell"));
+            return removed("id", (String) a.get("shell"));
+        });
+        on("reap", (a, call) -> {
+            String owner = call.owner();
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("removed");
+            for (Workspaces.Reaped r : workspaces().ownedBy(owner).reap(w -> w.ownedBy(owner))) {
+                arr.addObject().put("id", r.id()).put("name", r.name()).put("sandbox", r.sandboxId())
+                        .put("reason", r.reason());
+            }
+            return doc;
+        });
+    }
+
+    /** {@code tools}, each with its call of the library (every tool has one). */
+    List<Tool> attach(List<Tool> tools) {
+        return tools.stream().map(t -> {
+            Tool.Direct d = calls.get(t.name());
+            if (d == null) {
+                throw new IllegalStateException("tool " + t.name() + " has no call of the library (ToolCalls)");
+            }
+            return t.withDirect(d);
+        }).toList();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (client != null) {
+            client.close();
+        }
+    }
+
+    private synchronized dev.davit.oci.client.DavitClient client() {
+        if (client == null) {
+            client = dev.davit.oci.client.DavitClient.create(dev.davit.oci.client.ClientOptions.defaults()
+                    .withStore(dev.davit.oci.client.DavitHome.storeOf(policy.davitHome())));
+        }
+        return client;
+    }
+
+    /** The catalog: the built-in one (as the CLI's without --catalog). */
+    dev.davit.env.Catalog catalog() {
+        return resolved().catalog();
+    }
+
+    private CatalogResolver.Resolved resolved() {
+        return new CatalogResolver(this::client).resolve(new dev.davit.env.catalog.CatalogOptions(null, false, false,
+                System.getenv(), policy.davitHome()));
+    }
+
+    /** Whether {@code e} works with this davit. */
+    private boolean compatible(Environment e) {
+        return dev.davit.env.catalog.DavitVersions.accepts(e.davitVersions(), version);
+    }
+
+    private ObjectNode envList(Map<String, Object> a, Tool.Call call) {
+        CatalogResolver.Resolved r = resolved();
+        dev.davit.env.install.Installer installer = installer(null);
+        NameResolver.Facts facts = NameResolver.facts(r.catalog(), installer, client(), false);
+        ObjectNode doc = Json.object();
+        doc.set("catalog", EnvJson.catalog(r));
+        ArrayNode arr = doc.putArray("environments");
+        for (dev.davit.env.install.InstallStatus s : installer.list(r.catalog())) {
+            arr.add(EnvJson.listed(s, NameResolver.catalogEnvironment(s.environment().name(), facts),
+                    compatible(s.environment())));
+        }
+        return doc;
+    }
+
+    private ObjectNode envInspect(Map<String, Object> a, Tool.Call call) {
+        CatalogResolver.Resolved r = resolved();
+        Environment e = dev.davit.env.catalog.Catalogs.require(r.catalog(), (String) a.get("name"));
+        dev.davit.env.install.InstallStatus s = installer(null).status(e);
+        String ref = e.source().reference() == null ? null
+                : dev.davit.env.catalog.SourceReferences.resolve(e.source().reference(), System.getenv()).toString();
+        dev.davit.env.freshness.Freshness f = ref == null ? null : dev.davit.env.freshness.FreshnessChecker.quick(
+                dev.davit.oci.client.ClientOptions.defaults(), policy.davitHome()).check(ref, s.sourceDigest());
+        return EnvJson.inspect(e, s, ref, compatible(e), EnvJson.catalog(r), f == null ? null
+                : EnvJson.freshness(f, call::inModelTerms));
+    }
+
+    /** Library notes (an install's steps, a fallback and why) worded for the model by {@code words}. */
+    void speaking(java.util.function.Function<dev.davit.oci.Message, String> words) {
+        this.words = words;
+    }
+
+    private dev.davit.env.install.Installer installer(java.util.function.Consumer<String> progress) {
+        return dev.davit.sandbox.build.LocalEnvBuilder.installer(client(), policy.davitHome(), null,
+                progress == null ? null : m -> progress.accept(words.apply(m)));
+    }
+
+    /**
+     * Installs catalog environment {@code name} unless it is installed (env_pull, and before a run or workspace of
+     * it: see {@link Installs}), telling {@code progress} each step.
+     */
+    ObjectNode install(String name, java.util.function.Consumer<String> progress) {
+        dev.davit.env.Catalog c = catalog();
+        Environment e = dev.davit.env.catalog.Catalogs.require(c, name);
+        if (!compatible(e)) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment " + e.name()
+                    + " " + e.version() + " needs davit " + e.davitVersions() + ", this is davit " + version
+                    + "; use an environment that works with it (env_list says which: compatible)");
+        }
+        progress.accept("installing " + e.name() + " " + e.version());
+        dev.davit.env.install.Installer.InstallResult r = installer(progress).install(c, e);
+        return Json.object().put("name", e.name()).put("version", e.version())
+                .put("kind", e.kind().name().toLowerCase(java.util.Locale.ROOT)).put("path", r.path().toString())
+                .put("origin", r.origin().name().toLowerCase(java.util.Locale.ROOT))
+                .put("source_digest", r.sourceDigest()).put("repaired", r.repaired());
+    }
+
+    /** What a run or workspace runs: a catalog environment (installed already, see Installs) or an image. */
+    private RunTarget target(Map<String, Object> a, Tool.Call call) {
+        return RunTarget.resolve(client(), policy.davitHome(), null, (String) a.get("env"), null,
+                m -> call.progress(words.apply(m)));
+    }
+
+    /** The backend of a sandbox over {@code t}: {@code asked} (null: none asked), which must suit it. */
+    private static String backend(RunTarget t, String asked) {
+        if (asked == null || asked.equals(t.backend())) {
+            return t.backend();
+        }
+        throw Tool.invalid(Text.printable(t.name()) + " is a " + (t.backend().equals(dev.davit.sandbox.Sandboxes.VM)
+                ? "microVM environment; it runs only with 'backend': 'vm'"
+                : "container root filesystem; 'backend': 'vm' needs a microVM environment"));
+    }
+
+    /**
+     * A sandbox's limits of a call's {@code memory}, {@code cpus} and {@code disk} (checked by {@link Policy}) on top
+     * of the defaults; where cgroups cannot be made and none was asked for, what can be enforced.
+     */
+    private Limits containerLimits(Map<String, Object> a) {
+        Limits d = Limits.DEFAULT;
+        Limits asked = new Limits(number(a, "memory", d.memoryMiB()), a.get("cpus") instanceof Number c
+                ? c.doubleValue() : d.cpus(), d.pids(), policy.disk(a));
+        if (a.get("memory") == null && a.get("cpus") == null && Limits.unenforceable() != null) {
+            return asked.enforceableHere();
+        }
+        return asked;
+    }
+
+    /** A microVM's vCPUs: a whole {@code cpus}, default {@link RunSpec#DEFAULT_VCPUS}. */
+    private static int vcpus(Map<String, Object> a) {
+        if (!(a.get("cpus") instanceof Number n)) {
+            return RunSpec.DEFAULT_VCPUS;
+        }
+        if (n.doubleValue() != Math.rint(n.doubleValue()) || n.doubleValue() < 1) {
+            throw Tool.invalid("'cpus' for a microVM is a whole number of vCPUs, not " + n);
+        }
+        return n.intValue();
+    }
+
+    /** A microVM's limits beyond its size: with {@code cpus}, that CPU quota on its QEMU. */
+    private static Limits vmLimits(Map<String, Object> a) {
+        return a.get("cpus") != null ? new Limits(0, vcpus(a), 0, 0) : Limits.NONE;
+    }
+
+    private ObjectNode run(Map<String, Object> a, Tool.Call call) {
+        Object timeout = a.get("timeout");
+        long maxOutput = a.get("max_output") == null ? 0
+                : dev.davit.oci.internal.Args.bytes((String) a.get("max_output"), "max_output");
+        RunTarget t = target(a, call);
+        String backend = backend(t, null);
+        RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env_vars"))
+                .workdir((String) a.get("workdir")).timeout(timeout == null ? null : seconds((Number) timeout))
+                .network(flag(a, "network") ? Network.NAT : Network.NONE).image(t.image()).backend(backend)
+                .maxOutput(maxOutput)
+                .capture(8192); // the output is kept in files (below); the result keeps only enough to tell a
+                                // sandbox's own one-line failure (e.g. a missing command: 127)
+        if (backend.equals(dev.davit.sandbox.Sandboxes.VM)) {
+            b.vcpus(vcpus(a)).memoryMiB((int) number(a, "memory", RunSpec.DEFAULT_MEMORY_MIB)).limits(vmLimits(a));
+        } else {
+            b.limits(containerLimits(a));
+        }
+        RunSpec spec = b.build();
+        Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(policy.davitHome()));
+        int keep = (int) number(a, "output_limit", Tools.DEFAULT_OUTPUT);
+        // up to output_limit of each stream, kept in files and written out from them: a flood costs no memory
+        Path spool = sandboxes.options().stateDir();
+        try (SpooledExcerpt so = SpooledExcerpt.create(spool, keep / 2, keep - keep / 2);
+             SpooledExcerpt se = SpooledExcerpt.create(spool, keep / 2, keep - keep / 2)) {
+            ExecResult r = sandboxes.run(spec, null, so, se);
+            ObjectNode doc = Json.object().put("environment", t.name()).put("digest", t.digest());
+            if (!backend.equals(dev.davit.sandbox.Sandboxes.VM)) {
+                doc.set("limits", SandboxJson.limits(spec.limits()));
+            }
+            return SandboxJson.result(doc, r, so, se, false);
+        }
+    }
+
+    private ObjectNode create(Map<String, Object> a, Tool.Call call) {
+        String name = (String) a.get("name");
+        if (name != null) {
+            WorkspaceLabels.checkName(name);
+        }
+        Map<String, String> labels = WorkspaceLabels.check(env(a, "labels"));
+        List<PortMapping> ports = strings(a, "publish").stream().map(PortMapping::parse).toList();
+        dev.davit.sandbox.workspace.Secrets secrets = Tools.secrets(a);
+        policy.capTtl(a);
+        Object ttl = a.get("ttl");
+        Duration limit = ttl != null ? seconds((Number) ttl) : policy.workspaceTtl() == null ? null
+                : Duration.ofSeconds(policy.workspaceTtl().toSeconds());
+        // the seed is read through the descriptor pinned now; the workspace records the path the model gave
+        String seedGiven = (String) a.get("seed");
+        Path seed = seedGiven == null ? null : policy.pinHostPath(a, "seed", call::scratch);
+        RunTarget t = target(a, call);
+        String backend = backend(t, (String) a.get("backend"));
+        boolean vm = backend.equals(dev.davit.sandbox.Sandboxes.VM);
+        CreateSpec spec = new CreateSpec(t.rootfs(), Map.of(), null, flag(a, "network") ? Network.NAT : Network.NONE,
+                t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
+                RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
+                : containerLimits(a));
+        Workspaces ws = workspaces().ownedBy(call.owner());
+        if (spares.get() != null) {
+            ws = ws.withSpares(spares.get());
+        }
+        Workspace w = ws.create(spec, name, seed, seedGiven, labels, secrets, null);
+        call.progress("workspace " + w.id() + " running (" + t.name() + ", " + w.baselineFiles() + " entries"
+                + " seeded)");
+        return WorkspaceJson.workspace(w, ws.sandbox(w.id())).put("environment", t.name());
+    }
+
+    /** A call of one workspace: the library's workspaces, the workspace's id (resolved by the server), the arguments. */
+    private interface OnWorkspace {
+        ObjectNode call(Workspaces w, String id, Map<String, Object> arguments);
+    }
+
+    private void on(String tool, Tool.Direct d) {
+        calls.put(tool, d);
+    }
+
+    private void ws(String tool, OnWorkspace d) {
+        calls.put(tool, (a, call) -> d.call(workspaces(), (String) a.get("workspace"), a));
+    }
+
+    private Workspaces workspaces() {
+        return Workspaces.under(policy.davitHome());
+    }
+
+    private ObjectNode exec(Map<String, Object> a, Tool.Call call) {
+        Object timeout = a.get("timeout");
+        // the excerpts are kept in files and the result is written out from there while the call is answered
+        try (Workspaces.SpooledExecuted x = workspaces().execSpooled((String) a.get("workspace"),
+                strings(a, "command"), env(a, "env_vars"), env(a, "secret_env"), (String) a.get("cwd"),
+                timeout == null ? null : seconds((Number) timeout), (int) number(a, "output_limit",
+                        Tools.DEFAULT_OUTPUT), null, null, null)) {
+            // the excerpts (at most output_limit bytes each) are read before their files are closed
+            return SandboxJson.result(Json.object(), x.result(), x.stdout(), x.stderr(), false)
+                    .put("exec_id", x.execId());
+        }
+    }
+
+    private ObjectNode execOutput(Map<String, Object> a, Tool.Call call) {
+        String stream = a.get("stream") == null ? "stdout" : (String) a.get("stream");
+        String execId = (String) a.get("exec_id");
+        ExecOutput.Page page = workspaces().output((String) a.get("workspace"), execId, stream,
+                number(a, "offset", 0), (int) number(a, "limit", 65536));
+        ObjectNode doc = Json.object().put("exec_id", execId).put("stream", stream).put("offset", page.offset())
+                .put("bytes", page.bytes().length).put("kept", page.kept())
+                .put("eof", page.offset() + page.bytes().length >= page.kept()).put("dropped_bytes", page.dropped());
+        return bytes(doc, page.bytes());
+    }
+
+    private ObjectNode list(Map<String, Object> a, Tool.Call call) {
+        Map<String, String> filter = env(a, "labels");
+        filter.keySet().forEach(WorkspaceLabels::checkKey);
+        Workspaces ws = workspaces();
+        ObjectNode doc = Json.object();
+        ArrayNode arr = doc.putArray("workspaces");
+        for (Workspace w : ws.list()) {
+            if (!WorkspaceLabels.matches(w.labels(), filter)) {
+                continue;
+            }
+            ObjectNode o = WorkspaceJson.workspace(w);
+            String status;
+            try {
+                Sandbox s = ws.sandboxes().status(w.sandboxId());
+                status = s.status().label();
+                WorkspaceJson.ports(o, s);
+            } catch (dev.davit.oci.DavitException e) {
+                status = "missing"; // its sandbox was removed behind its back
+                o.putArray("ports");
+            }
+            o.put("status", status);
+            arr.add(o);
+        }
+        return doc;
+    }
+
+    private ObjectNode update(Workspaces w, String id, Map<String, Object> a) {
+        if (a.get("name") != null && flag(a, "no_name")) {
+            throw Tool.invalid("give 'name' or 'no_name', not both");
+        }
+        policy.capTtl(a);
+        Object ttl = a.get("ttl");
+        Workspace u = w.update(id, new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
+                strings(a, "remove_labels"), ttl == null ? null : seconds((Number) ttl), false));
+        return WorkspaceJson.workspace(u, w.sandbox(u.id()));
+    }
+
+    private ObjectNode diff(Workspaces w, String id, Map<String, Object> a) {
+        WorkspaceDiff full = w.diff(id, (String) a.get("snapshot"), strings(a, "paths"));
+        WorkspaceDiff.PatchPage page = full.page(number(a, "offset", 0), Tools.MAX_PATCH);
+        ObjectNode doc = WorkspaceJson.diff(new WorkspaceDiff(full.changes(), page.text(), full.redacted()));
+        return doc.put("patch_offset", page.offset()).put("next_offset", page.next())
+                .put("patch_truncated", page.more());
+    }
+
+    private ObjectNode serviceStart(Workspaces w, String id, Map<String, Object> a) {
+        List<Services.Readiness> ready = new ArrayList<>();
+        if (a.get("ready_file") != null) {
+            ready.add(new Services.Readiness("file", (String) a.get("ready_file")));
+        }
+        if (a.get("ready_port") != null) {
+            ready.add(new Services.Readiness("port", Long.toString(number(a, "ready_port", 0))));
+        }
+        if (a.get("ready_cmd") != null) {
+            ready.add(new Services.Readiness("cmd", (String) a.get("ready_cmd")));
+        }
+        if (ready.size() > 1) {
+            throw Tool.invalid("give one of 'ready_file', 'ready_port' and 'ready_cmd'");
+        }
+        Object timeout = a.get("ready_timeout");
+        ServiceSpec.Builder spec = ServiceSpec.builder((String) a.get("name"), strings(a, "command"))
+                .env(env(a, "env_vars")).readyTimeout(timeout == null ? null : seconds((Number) timeout))
+                .readiness(ready.isEmpty() ? null : ready.getFirst());
+        env(a, "secret_env").forEach(spec::secretEnv);
+        return WorkspaceJson.service(w.services(id).start(spec.build()));
+    }
+
+    private ObjectNode shellRead(Workspaces w, String id, Map<String, Object> a) {
+        String shell = (String) a.get("shell");
+        java.util.regex.Pattern until = null;
+        if (a.get("until") != null) {
+            try {
+                until = java.util.regex.Pattern.compile((String) a.get("until"));
+            } catch (java.util.regex.PatternSyntaxException e) {
+                throw Tool.invalid("'until' is not a regular expression: " + e.getDescription() + " (near index "
+                        + e.getIndex() + ")");
+            }
+        }
+        boolean raw = flag(a, "raw");
+        Shells shells = w.shells(id);
+        Object quiet = a.get("quiet_ms");
+        Shells.Output o = shells.read(shell, new Shells.ReadOptions(Duration.ofMillis(number(a, "wait_ms", 0)),
+                quiet == null ? null : Duration.ofMillis(number(a, "quiet_ms", 0)), until,
+                (int) number(a, "max_bytes", Shells.MAX_BYTES), raw));
+        ObjectNode doc = Json.object().put("id", shell);
+        doc.put("output", raw ? null : o.text());
+        doc.put("output_base64", raw ? Base64.getEncoder().encodeToString(o.bytes()) : null);
+        return doc.put("truncated", o.truncated()).put("matched", o.matched()).put("timed_out", o.timedOut())
+                .put("state", shells.get(shell).label());
+    }
+
+    /** A copy out to the host ({@code workspace_export}, {@code workspace_disk_export}): {@code dest} as given. */
+    private ObjectNode export(Map<String, Object> a, Tool.Call call,
+                              java.util.function.BiFunction<Workspaces, Path, Workspaces.Copied> copy) {
+        String given = (String) a.get("host_dest");
+        Path used = policy.pinHostDest(a, "host_dest", call::scratch);
+        return WorkspaceJson.copied(copy.apply(workspaces(), used)).put("dest", given);
+    }
+
+    /** A listing of at most {@link Tools#MAX_ENTRIES} entries, and whether there were more. */
+    private static ObjectNode files(List<Workspaces.FileInfo> files) {
+        return WorkspaceJson.files(files.subList(0, Math.min(files.size(), Tools.MAX_ENTRIES)))
+                .put("truncated", files.size() > Tools.MAX_ENTRIES);
+    }
+
+    private static ObjectNode removed(String key, String value) {
+        return Json.object().put(key, value).put("removed", true);
+    }
+
+    /** A read's result: its text when it is UTF-8, else its bytes in base64 ({@code paged}: with next_offset). */
+    private static ObjectNode content(String path, Workspaces.FileContent c, boolean paged) {
+        ObjectNode doc = Json.object().put("path", path).put("size", c.size()).put("truncated", c.truncated())
+                .put("redacted", c.redacted());
+        if (paged) {
+            doc.put("offset", c.offset()).put("next_offset", c.end());
+        }
+        return bytes(doc, c.bytes());
+    }
+
+    /** {@code content}: the bytes as text when they are UTF-8, else null and {@code content_base64}. */
+    private static ObjectNode bytes(ObjectNode doc, byte[] b) {
+        String text = Text.utf8OrNull(b);
+        doc.put("content", text);
+        if (text == null) {
+            doc.put("content_base64", Base64.getEncoder().encodeToString(b));
+        }
+        return doc;
+    }
+
+    private static Duration seconds(Number s) {
+        return Duration.ofMillis(Math.max(1, Math.round(s.doubleValue() * 1000)));
+    }
+
+    private static boolean flag(Map<String, Object> a, String arg) {
+        return Boolean.TRUE.equals(a.get(arg));
+    }
+
+    private static long number(Map<String, Object> a, String arg, long otherwise) {
+        return a.get(arg) instanceof Number n ? n.longValue() : otherwise;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> strings(Map<String, Object> a, String arg) {
+        return a.get(arg) == null ? List.of() : List.copyOf((List<String>) a.get(arg));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> env(Map<String, Object> a, String arg) {
+        return a.get(arg) == null ? new LinkedHashMap<>() : new LinkedHashMap<>((Map<String, String>) a.get(arg));
+    }
+}
