@@ -32,8 +32,9 @@ final class Held {
     static void requireRunning(dev.davit.sandbox.Sandboxes sandboxes, String sandboxId, String workspace) {
         dev.davit.sandbox.SandboxStatus st = sandboxes.status(sandboxId).status();
         if (st != dev.davit.sandbox.SandboxStatus.RUNNING) {
-            throw new DavitException(Kind.STATE, "workspace " + workspace + " is " + st.label() + "; start it with"
-                    + " Workspaces.start(\"" + workspace + "\")");
+            throw new DavitException(Kind.STATE, dev.davit.oci.Message.of("workspace " + workspace + " is " + st.label()
+                    + "; start it with ", dev.davit.oci.Action.START_WORKSPACE.fix(workspace))
+                    .about(dev.davit.oci.Subject.Type.WORKSPACE, workspace));
         }
     }
 
