@@ -2,6 +2,7 @@ package dev.davit.cli.mcp;
 
 import static dev.davit.cli.mcp.Tool.Kind.FLAG;
 import static dev.davit.cli.mcp.Tool.Kind.INTEGER;
+import static dev.davit.cli.mcp.Tool.Kind.STRING;
 
 import java.util.List;
 
@@ -18,11 +19,10 @@ final class DiskTools {
 
     static void add(List<Tool> t) {
         t.add(Tool.builder("workspace_disk_list", Tools.FULL, "List a stopped workspace's files", "List a directory of a STOPPED workspace's /workspace"
-                        + " (type, mode, size, link target), offline." + OFFLINE + "workspace_file_list.",
-                        "workspace", "disk", "ls")
-                .positional("workspace", Tools.WS)
-                .optionalPositional("path", "A directory relative to /workspace (default: /workspace itself).")
-                .option("recursive", FLAG, "--recursive", "Everything below it.")
+                        + " (type, mode, size, link target), offline." + OFFLINE + "workspace_file_list.")
+                .required("workspace", Tools.WS)
+                .option("path", STRING, "A directory relative to /workspace (default: /workspace itself).")
+                .option("recursive", FLAG, "Everything below it.")
                 .hints(Tool.Hints.READ)
                 .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.")
                 .returns("truncated", "boolean", "Whether there were more than " + Tools.MAX_ENTRIES
@@ -30,10 +30,10 @@ final class DiskTools {
         t.add(Tool.builder("workspace_disk_read", Tools.FULL, "Read a stopped workspace's file", "Read a file of a"
                         + " STOPPED workspace, offline: 'content' is its text when it is UTF-8, else 'content_base64'"
                         + " holds its bytes; at most 'max_bytes' (default 65536)."
-                        + OFFLINE + "workspace_file_read.", "workspace", "disk", "read")
-                .positional("workspace", Tools.WS)
-                .positional("path", "The file, relative to /workspace.")
-                .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes.").byDefault(65536)
+                        + OFFLINE + "workspace_file_read.")
+                .required("workspace", Tools.WS)
+                .required("path", "The file, relative to /workspace.")
+                .option("max_bytes", INTEGER, "Read at most this many bytes.").byDefault(65536)
                 .atLeast(1).atMost(Tools.MAX_OUTPUT)
                 .hints(Tool.Hints.READ)
                 .returns("path", "string", "The file.")
@@ -47,7 +47,7 @@ final class DiskTools {
                         + " /workspace (or 'path' in it) out to the host, offline: a new or empty directory, or a file"
                         + " ending in .tar, under the server's --allow-path directories. Links are copied as links,"
                         + " devices and names a host cannot hold left out, no setuid bits." + OFFLINE
-                        + "workspace_export.", "workspace", "disk", "export"),
+                        + "workspace_export."),
                 "Paths left out (devices, fifos, sockets, names a host cannot hold).").hints(Tool.Hints.CHANGE).build());
     }
 }

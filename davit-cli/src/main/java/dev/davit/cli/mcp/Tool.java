@@ -12,10 +12,9 @@ import java.util.Map;
 
 /**
  * One MCP tool: its arguments, the JSON Schemas derived from them, and its call of the library ({@link Direct}).
- * Each argument keeps the CLI's option that does the same, and the tool its CLI command ({@code command}): they only
- * let {@link ModelTerms} put the CLI's words of a message into the tool's. A tool is one entry of {@link Tools#all}.
+ * A tool is one entry of {@link Tools#all}.
  */
-record Tool(String name, Profile profile, String title, String description, List<String> command, List<Arg> args,
+record Tool(String name, Profile profile, String title, String description, List<Arg> args,
             ObjectNode outputProperties, List<String> required, Hints hints, Check check,
             Direct direct) {
 
@@ -64,13 +63,10 @@ record Tool(String name, Profile profile, String title, String description, List
                 offered.contains(m.group(1)) ? m.group(2) : ""));
     }
 
-    /**
-     * One argument: {@code option} is the CLI option ("--timeout"), null for a positional, "--" for the command
-     * after {@code --}; {@code extra}: more of its JSON Schema (enum, default, bounds).
-     */
-    record Arg(String name, Kind kind, String option, boolean required, String description, ObjectNode extra) {
-        Arg(String name, Kind kind, String option, boolean required, String description) {
-            this(name, kind, option, required, description, Json.object());
+    /** One argument; {@code extra}: more of its JSON Schema (enum, default, bounds). */
+    record Arg(String name, Kind kind, boolean required, String description, ObjectNode extra) {
+        Arg(String name, Kind kind, boolean required, String description) {
+            this(name, kind, required, description, Json.object());
         }
 
         /** The values a STRING may take (a JSON Schema enum), or null. */
@@ -124,7 +120,7 @@ record Tool(String name, Profile profile, String title, String description, List
         /** A directory of this call's own, deleted after it. */
         java.nio.file.Path scratch();
 
-        /** Runs {@code r} when the call has ended (its command has run, or failed). */
+        /** Runs {@code r} when the call has ended (its library call has returned, or failed). */
         void release(Runnable r);
 
         /** Tells the client how the call is doing (a progress notification when it asked for them). */
@@ -142,13 +138,13 @@ record Tool(String name, Profile profile, String title, String description, List
         }
     }
 
-    static Builder builder(String name, Profile profile, String title, String description, String... command) {
-        return new Builder(name, profile, title, description, List.of(command));
+    static Builder builder(String name, Profile profile, String title, String description) {
+        return new Builder(name, profile, title, description);
     }
 
     /** This tool calling the library through {@code d}. */
     Tool withDirect(Direct d) {
-        return new Tool(name, profile, title, description, command, args, outputProperties, required, hints, check,
+        return new Tool(name, profile, title, description, args, outputProperties, required, hints, check,
                 d);
     }
 
@@ -265,9 +261,6 @@ record Tool(String name, Profile profile, String title, String description, List
                     throw invalid("argument '" + a.name() + "' must be one of " + String.join(", ", a.choices())
                             + ", not '" + s + "'");
                 }
-                if (a.option() == null && s.startsWith("-")) {
-                    throw invalid("argument '" + a.name() + "' cannot start with '-'");
-                }
                 return;
             }
             case NUMBER, INTEGER -> {
@@ -318,13 +311,12 @@ record Tool(String name, Profile profile, String title, String description, List
         return McpError.builder(McpSchema.ErrorCodes.INVALID_PARAMS).message(message).build();
     }
 
-    /** Builds a tool: its arguments in command-line order, then what its result holds. */
+    /** Builds a tool: its arguments in the order its schema lists them, then what its result holds. */
     static final class Builder {
         private final String name;
         private final Profile profile;
         private final String title;
         private final String description;
-        private final List<String> command;
         private final List<Arg> args = new ArrayList<>();
         private final ObjectNode out = Json.object();
         private final List<String> required = new ArrayList<>();
@@ -332,12 +324,11 @@ record Tool(String name, Profile profile, String title, String description, List
         private Check check = Check.NONE;
         private Direct direct;
 
-        private Builder(String name, Profile profile, String title, String description, List<String> command) {
+        private Builder(String name, Profile profile, String title, String description) {
             this.name = name;
             this.profile = profile;
             this.title = title;
             this.description = description;
-            this.command = command;
         }
 
         /** {@code f} applied to this builder (a group of steps several tools share). */
@@ -377,32 +368,21 @@ record Tool(String name, Profile profile, String title, String description, List
             return this;
         }
 
-        /** A required positional. */
-        Builder positional(String arg, String description) {
-            args.add(new Arg(arg, Kind.STRING, null, true, description));
+        /** A required text argument. */
+        Builder required(String arg, String description) {
+            args.add(new Arg(arg, Kind.STRING, true, description));
             return this;
         }
 
-        /** An optional positional. */
-        Builder optionalPositional(String arg, String description) {
-            args.add(new Arg(arg, Kind.STRING, null, false, description));
+        /** An optional argument. */
+        Builder option(String arg, Kind kind, String description) {
+            args.add(new Arg(arg, kind, false, description));
             return this;
         }
 
-        /** A required text argument that the tool's check reads (not a command-line argument). */
-        Builder input(String arg, String description) {
-            args.add(new Arg(arg, Kind.STRING, "", true, description));
-            return this;
-        }
-
-        Builder option(String arg, Kind kind, String option, String description) {
-            args.add(new Arg(arg, kind, option, false, description));
-            return this;
-        }
-
-        /** The command after {@code --}. */
+        /** The command to run: its argv. */
         Builder command(boolean required, String description) {
-            args.add(new Arg("command", Kind.STRINGS, "--", required, description));
+            args.add(new Arg("command", Kind.STRINGS, required, description));
             return this;
         }
 
@@ -432,7 +412,7 @@ record Tool(String name, Profile profile, String title, String description, List
         }
 
         Tool build() {
-            return new Tool(name, profile, title, description, command, List.copyOf(args), out,
+            return new Tool(name, profile, title, description, List.copyOf(args), out,
                     List.copyOf(required), hints, check, direct);
         }
     }

@@ -65,22 +65,21 @@ final class Tools {
                         + " kept[[workspace_create|; use workspace_create for state that lasts]]). 'env' is a catalog"
                         + " environment (see env_list; installed on first use) or an OCI image reference (pulled on"
                         + " first use, from a registry the server allows). No network unless 'network' (and the"
-                        + " server allows it). " + EXEC_RESULT,
-                        "run")
-                .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
-                .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124);"
+                        + " server allows it). " + EXEC_RESULT)
+                .required("env", "A catalog environment (e.g. debian:12) or an image reference.")
+                .option("timeout", NUMBER, "Kill the command after this many seconds (exit code 124);"
                         + " default: no timeout.")
-                .option("network", FLAG, "--network", "Give the sandbox a NAT network (only when the server was"
+                .option("network", FLAG, "Give the sandbox a NAT network (only when the server was"
                         + " started with --allow-network).")
-                .option("env_vars", ENV, "--env", "Variables to set (the host's environment is never passed).")
-                .option("workdir", STRING, "--workdir", "The working directory inside (default: the image's, else /).")
-                .option("max_output", STRING, "--max-output", "Kill the command when its output passes this size"
+                .option("env_vars", ENV, "Variables to set (the host's environment is never passed).")
+                .option("workdir", STRING, "The working directory inside (default: the image's, else /).")
+                .option("max_output", STRING, "Kill the command when its output passes this size"
                         + " (e.g. 10M).")
-                .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
+                .option("output_limit", INTEGER, OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
                 .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(false, "The command and its arguments, e.g. [\"sh\", \"-c\", \"echo hi\"] (default: the"
                         + " image's entrypoint).")
-                .option("disk", INTEGER, "--disk", DISK)
+                .option("disk", INTEGER, DISK)
                 .with(Tools::resources)
                 .check((a, call) -> {
                     policy.network(a);
@@ -98,7 +97,7 @@ final class Tools {
                 .returns("timings_ms", "object", "Create, start, exec and delete times.").build());
         t.add(Tool.builder("env_list", RUN, "List environments", "List the catalog's environments (name, version,"
                         + " kind, installed or not, description). Pass a name to run[[workspace_create| or"
-                        + " workspace_create]]; env_pull installs one ahead of time.", "env", "list")
+                        + " workspace_create]]; env_pull installs one ahead of time.")
                 .hints(Tool.Hints.READ)
                 .returns("environments", Tool.arrayOf("name", "version", "kind", "installed", "description"),
                         "The environments.")
@@ -106,9 +105,8 @@ final class Tools {
         t.add(Tool.builder("env_pull", RUN, "Install an environment", "Install a catalog environment (download or"
                         + " build it) so that the first run is fast; an install that is already valid is kept. A"
                         + " large one takes minutes: the call returns after about " + LONG_WAIT_S + " s with"
-                        + " status 'installing' while the install goes on; call env_pull again to wait more.",
-                        "env", "pull")
-                .positional("name", "An environment name from env_list, e.g. debian:12.")
+                        + " status 'installing' while the install goes on; call env_pull again to wait more.")
+                .required("name", "An environment name from env_list, e.g. debian:12.")
                 .hints(new Tool.Hints(false, false, true, true))
                 .returns("name", "string", "The environment.")
                 .maybe("version", "string", "Its version.")
@@ -116,19 +114,18 @@ final class Tools {
                 .maybe("origin", "string", "existing, pulled or built.")
                 .maybe("status", "string", "installing: still going on (call again); else absent.").build());
         t.add(Tool.builder("env_inspect", FULL, "Show an environment", "Show one catalog environment: its source,"
-                        + " platform, install status and digests.", "env", "inspect")
-                .positional("name", "An environment name from env_list.")
+                        + " platform, install status and digests.")
+                .required("name", "An environment name from env_list.")
                 .hints(Tool.Hints.READ)
                 .returns("name", "string", "The environment.").build());
         t.add(Tool.builder("env_prune", FULL, "Prune environment installs", "Delete partial, invalid and stale"
-                        + " environment installs. Safe: valid installs of catalog environments are kept.", "env",
-                        "prune")
+                        + " environment installs. Safe: valid installs of catalog environments are kept.")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("deleted_environment_dirs", "array", "The directories deleted.")
                 .returns("count", "integer", "How many.").build());
         t.add(Tool.builder("reap", FULL, "Remove expired workspaces", "Remove this server's workspaces whose TTL has"
                         + " passed and those whose sandbox is gone. The server also does it by itself every"
-                        + " minute.", "workspace", "reap")
+                        + " minute.")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("removed", Tool.arrayOf("id", "name", "sandbox", "reason"), "The workspaces removed"
                         + " (reason: expired or sandbox gone).").build());
@@ -138,23 +135,23 @@ final class Tools {
                         + " --allow-path directories) and is recorded as the baseline that workspace_diff compares"
                         + " with. Next: workspace_exec, workspace_file_write, workspace_diff; workspace_delete when"
                         + " done. The server removes it after 'ttl' seconds (at most the server's TTL) and caps how"
-                        + " many exist at once.", "workspace", "create")
-                .positional("env", "A catalog environment (e.g. debian:12) or an image reference.")
-                .option("seed", STRING, "--seed", "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
+                        + " many exist at once.")
+                .required("env", "A catalog environment (e.g. debian:12) or an image reference.")
+                .option("seed", STRING, "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
                         + " under an --allow-path directory to copy into /workspace.")
-                .option("name", STRING, "--name", NAME)
-                .option("labels", ENV, "--label", LABELS)
-                .option("ttl", NUMBER, "--ttl", "Remove the workspace this many seconds after creation (default"
+                .option("name", STRING, NAME)
+                .option("labels", ENV, LABELS)
+                .option("ttl", NUMBER, "Remove the workspace this many seconds after creation (default"
                         + " and most: the server's --ttl).")
-                .option("network", FLAG, "--network", "Give it a NAT network (only with --allow-network).")
-                .option("publish", STRINGS, "--publish", "Ports to reach from the host, each \"HOST_PORT:PORT\""
+                .option("network", FLAG, "Give it a NAT network (only with --allow-network).")
+                .option("publish", STRINGS, "Ports to reach from the host, each \"HOST_PORT:PORT\""
                         + " (e.g. \"18080:8080\"; HOST_PORT 1024 or more, or 0 for any free one: 'ports' in the"
                         + " result says which): 127.0.0.1:HOST_PORT reaches PORT in the workspace[[workspace_service_"
                         + "start|, e.g. a service of workspace_service_start]]. Needs 'network'; container only.")
-                .option("backend", STRING, "--backend", "container (default) or vm (a microVM: stronger isolation,"
+                .option("backend", STRING, "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).").oneOf("container", "vm")
-                .option("secrets", ENV, "", SECRETS)
-                .option("disk", INTEGER, "--disk", DISK)
+                .option("secrets", ENV, SECRETS)
+                .option("disk", INTEGER, DISK)
                 .with(Tools::resources)
                 .check((a, call) -> {
                     policy.network(a);
@@ -175,13 +172,13 @@ final class Tools {
         t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace", "Run a command in a workspace,"
                         + " in /workspace unless 'cwd'. Files it writes stay for later calls. " + EXEC_RESULT
                         + " When output_limit cut the output, workspace_exec_output reads all of it in pages (give"
-                        + " exec_id). Next: workspace_diff to see what changed.", "workspace", "exec")
-                .positional("workspace", WS)
-                .option("timeout", NUMBER, "--timeout", "Kill the command after this many seconds (exit code 124).")
-                .option("cwd", STRING, "--cwd", "The working directory, relative to /workspace.")
-                .option("env_vars", ENV, "--env", "Variables to set.")
-                .option("secret_env", ENV, "--secret-env", SECRET_ENV)
-                .option("output_limit", INTEGER, "--output-limit", OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
+                        + " exec_id). Next: workspace_diff to see what changed.")
+                .required("workspace", WS)
+                .option("timeout", NUMBER, "Kill the command after this many seconds (exit code 124).")
+                .option("cwd", STRING, "The working directory, relative to /workspace.")
+                .option("env_vars", ENV, "Variables to set.")
+                .option("secret_env", ENV, SECRET_ENV)
+                .option("output_limit", INTEGER, OUTPUT_LIMIT).byDefault(DEFAULT_OUTPUT)
                 .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
                 .hints(Tool.Hints.DESTRUCTIVE) // a command may delete or overwrite the workspace's files
@@ -193,12 +190,12 @@ final class Tools {
         t.add(Tool.builder("workspace_exec_output", CORE, "Read an exec's whole output", "Read a page of the whole"
                         + " output of a workspace_exec whose result was cut by output_limit (truncated: true): 'limit'"
                         + " bytes of 'stream' from 'offset'. Kept for the newest 16 execs cut, up to 16 MiB per"
-                        + " stream.", "workspace", "output")
-                .positional("workspace", WS)
-                .positional("exec_id", "The exec_id of the workspace_exec result.")
-                .option("stream", STRING, "--stream", "stdout (default) or stderr.").oneOf("stdout", "stderr")
-                .option("offset", INTEGER, "--offset", "From this byte (default 0).")
-                .option("limit", INTEGER, "--limit", "At most this many bytes (default 65536).").byDefault(65536)
+                        + " stream.")
+                .required("workspace", WS)
+                .required("exec_id", "The exec_id of the workspace_exec result.")
+                .option("stream", STRING, "stdout (default) or stderr.").oneOf("stdout", "stderr")
+                .option("offset", INTEGER, "From this byte (default 0).")
+                .option("limit", INTEGER, "At most this many bytes (default 65536).").byDefault(65536)
                 .atLeast(1).atMost(MAX_OUTPUT)
                 .hints(Tool.Hints.READ)
                 .returns("exec_id", "string", "The exec.")
@@ -212,40 +209,40 @@ final class Tools {
                 .returns("content", Json2.nullable("string"), "The page as text, or null when not UTF-8.")
                 .maybe("content_base64", "string", "The page's bytes, base64, when not UTF-8.").build());
         t.add(status("workspace_list", CORE, "List workspaces", "List the workspaces (id, name, labels, status,"
-                        + " created, TTL, ports).", "ls", false)
-                .option("labels", ENV, "--label", "Only the workspaces that have all these labels, e.g."
+                        + " created, TTL, ports).", false)
+                .option("labels", ENV, "Only the workspaces that have all these labels, e.g."
                         + " {\"task\": \"42\"}.")
                 .returns("workspaces", Tool.arrayOf("id", "name", "labels", "status", "created_at", "ttl_seconds",
                         "ports"), "The workspaces, oldest first.").build());
         t.add(status("workspace_status", FULL, "Show a workspace", "Show one workspace: status (running or"
-                + " stopped), backend, TTL, baseline.", "status", true).build());
+                + " stopped), backend, TTL, baseline.", true).build());
         t.add(status("workspace_update", FULL, "Rename or relabel a workspace", "Rename a workspace, change its"
-                        + " labels or its TTL. Names are unique: a name another workspace has is refused.", "update",
+                        + " labels or its TTL. Names are unique: a name another workspace has is refused.",
                         true)
                 .hints(Tool.Hints.IDEMPOTENT)
-                .option("name", STRING, "--name", NAME)
-                .option("no_name", FLAG, "--no-name", "Drop its name.")
-                .option("labels", ENV, "--label", "Labels to set (added or replaced).")
-                .option("remove_labels", STRINGS, "--remove-label", "Keys of labels to remove.")
-                .option("ttl", NUMBER, "--ttl", "Remove it this many seconds after its creation (not after now; at"
+                .option("name", STRING, NAME)
+                .option("no_name", FLAG, "Drop its name.")
+                .option("labels", ENV, "Labels to set (added or replaced).")
+                .option("remove_labels", STRINGS, "Keys of labels to remove.")
+                .option("ttl", NUMBER, "Remove it this many seconds after its creation (not after now; at"
                         + " most the server's --ttl).")
 .build());
         t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
-                + " workspace_start starts it again.", "stop", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
+                + " workspace_start starts it again.", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
-                + " were).", "start", true).hints(Tool.Hints.IDEMPOTENT).build());
+                + " were).", true).hints(Tool.Hints.IDEMPOTENT).build());
         t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace", "Delete a workspace: its sandbox, files"
-                        + " and snapshots. Cannot be undone.", "workspace", "rm")
-                .positional("workspace", WS)
+                        + " and snapshots. Cannot be undone.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE)
                 .returns("id", "string", "The workspace deleted.")
                 .returns("removed", "boolean", "true.").build());
         t.add(Tool.builder("workspace_file_list", CORE, "List files of a workspace", "List a directory of /workspace"
                         + " (type, mode, size, link target), at most " + MAX_ENTRIES + " entries. Paths are relative"
-                        + " to /workspace; '..' and links cannot leave it.", "workspace", "file", "ls")
-                .positional("workspace", WS)
-                .optionalPositional("path", "A directory relative to /workspace (default: /workspace itself).")
-                .option("recursive", FLAG, "--recursive", "Everything below it.")
+                        + " to /workspace; '..' and links cannot leave it.")
+                .required("workspace", WS)
+                .option("path", STRING, "A directory relative to /workspace (default: /workspace itself).")
+                .option("recursive", FLAG, "Everything below it.")
                 .hints(Tool.Hints.READ)
                 .returns("files", Tool.arrayOf("path", "type", "size", "mode", "target"), "The entries.")
                 .returns("truncated", "boolean", "Whether there were more than " + MAX_ENTRIES + " entries (list a"
@@ -253,12 +250,12 @@ final class Tools {
         t.add(Tool.builder("workspace_file_read", CORE, "Read a file of a workspace", "Read a file of /workspace:"
                         + " 'content' is its text when it is UTF-8, else 'content_base64' holds its bytes. At most"
                         + " 'max_bytes' (default 65536) from 'offset': while 'truncated', read on from"
-                        + " 'next_offset'.", "workspace", "file", "read")
-                .positional("workspace", WS)
-                .positional("path", "The file, relative to /workspace.")
-                .option("max_bytes", INTEGER, "--max-bytes", "Read at most this many bytes.").byDefault(65536)
+                        + " 'next_offset'.")
+                .required("workspace", WS)
+                .required("path", "The file, relative to /workspace.")
+                .option("max_bytes", INTEGER, "Read at most this many bytes.").byDefault(65536)
                 .atLeast(1).atMost(MAX_OUTPUT)
-                .option("offset", INTEGER, "--offset", "From this byte (default 0).")
+                .option("offset", INTEGER, "From this byte (default 0).")
                 .hints(Tool.Hints.READ)
                 .returns("path", "string", "The file.")
                 .returns("size", "integer", "Its size in bytes.")
@@ -269,12 +266,11 @@ final class Tools {
                 .maybe("content_base64", "string", "The bytes read, base64, when not UTF-8.").build());
         t.add(Tool.builder("workspace_file_write", CORE, "Write a file of a workspace", "Write a file of /workspace"
                         + " atomically (created or replaced; missing parent directories are created). Give 'content'"
-                        + " (text) or 'content_base64' (bytes). Next: workspace_exec to use it.",
-                        "workspace", "file", "write")
-                .positional("workspace", WS)
-                .positional("path", "The file, relative to /workspace.")
-                .option("content", STRING, "", "The text to write (UTF-8).")
-                .option("content_base64", STRING, "", "The bytes to write, base64 (instead of content).")
+                        + " (text) or 'content_base64' (bytes). Next: workspace_exec to use it.")
+                .required("workspace", WS)
+                .required("path", "The file, relative to /workspace.")
+                .option("content", STRING, "The text to write (UTF-8).")
+                .option("content_base64", STRING, "The bytes to write, base64 (instead of content).")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("path", "string", "The file.")
                 .returns("bytes", "integer", "Bytes written.").build());
@@ -282,12 +278,11 @@ final class Tools {
                         + " baseline (or a snapshot): added, modified, deleted and mode changes, with a unified diff"
                         + " of text files, " + MAX_PATCH / 1024 + " KiB of it at a time: while patch_truncated, call"
                         + " again with offset next_offset, or narrow it with 'paths'. Next: workspace_reset to"
-                        + " undo[[workspace_snapshot_create|, workspace_snapshot_create to keep a point]].",
-                        "workspace", "diff")
-                .positional("workspace", WS)
-                .option("snapshot", STRING, "--snapshot", "Compare with this snapshot instead of the baseline.")
-                .option("paths", STRINGS, "--path", "Only these paths and what is below them.")
-                .option("offset", INTEGER, "--patch-offset", "The patch from this character (default 0).")
+                        + " undo[[workspace_snapshot_create|, workspace_snapshot_create to keep a point]].")
+                .required("workspace", WS)
+                .option("snapshot", STRING, "Compare with this snapshot instead of the baseline.")
+                .option("paths", STRINGS, "Only these paths and what is below them.")
+                .option("offset", INTEGER, "The patch from this character (default 0).")
                 .hints(Tool.Hints.READ)
                 .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
                 .returns("patch", "string", "The unified diff of text files.")
@@ -297,84 +292,81 @@ final class Tools {
                 .returns("next_offset", "integer", "Where the patch's next page starts.").build());
         t.add(Tool.builder("workspace_snapshot_create", CORE, "Snapshot a workspace", "Save /workspace's current"
                         + " files as a named snapshot to diff against or reset to later. At most 32 per workspace,"
-                        + " holding at most 4 times its disk together: delete old ones with workspace_snapshot_delete.",
-                        "workspace", "snapshot",
-                        "create")
-                .positional("workspace", WS)
-                .positional("name", "Letters, digits, '.', '_', '-' (up to 64).")
+                        + " holding at most 4 times its disk together: delete old ones with workspace_snapshot_delete.")
+                .required("workspace", WS)
+                .required("name", "Letters, digits, '.', '_', '-' (up to 64).")
                 .returns("name", "string", "The snapshot.")
                 .returns("files", "integer", "Entries saved.")
                 .returns("bytes", "integer", "Bytes saved.").build());
         t.add(Tool.builder("workspace_snapshot_list", CORE, "List snapshots", "List a workspace's snapshots (name,"
-                        + " created, entries, bytes).", "workspace", "snapshot", "ls")
-                .positional("workspace", WS)
+                        + " created, entries, bytes).")
+                .required("workspace", WS)
                 .hints(Tool.Hints.READ)
                 .returns("snapshots", Tool.arrayOf("name", "created_at", "files", "bytes"), "The snapshots.").build());
         t.add(Tool.builder("workspace_snapshot_delete", CORE, "Delete a snapshot", "Delete a snapshot of a workspace"
-                        + " (its files are kept).", "workspace", "snapshot", "rm")
-                .positional("workspace", WS)
-                .positional("name", "The snapshot.")
+                        + " (its files are kept).")
+                .required("workspace", WS)
+                .required("name", "The snapshot.")
                 .hints(Tool.Hints.DESTRUCTIVE)
                 .returns("name", "string", "The snapshot deleted.")
                 .returns("removed", "boolean", "true.").build());
         t.add(Tool.builder("workspace_reset", CORE, "Reset a workspace", "Restore /workspace to the baseline (or a"
                         + " snapshot) exactly; stops the workspace's processes and starts it again if it was"
-                        + " running.", "workspace", "reset")
-                .positional("workspace", WS)
-                .option("snapshot", STRING, "--snapshot", "Restore this snapshot instead of the baseline.")
+                        + " running.")
+                .required("workspace", WS)
+                .option("snapshot", STRING, "Restore this snapshot instead of the baseline.")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("id", "string", "The workspace.")
                 .returns("status", "string", "running or stopped.")
                 .returns("reset_to", "string", "baseline or the snapshot's name.").build());
         t.add(Tool.builder("workspace_logs", FULL, "Show a workspace's exec history", "The history of a"
                         + " workspace's execs, newest 'last' (default 20): command, start, duration, exit code,"
-                        + " exec_id, and the first and last 2 KiB of each output stream.", "workspace", "logs")
-                .positional("workspace", WS)
-                .option("last", INTEGER, "--last", "Only the newest this many execs.").byDefault(20).atLeast(1)
+                        + " exec_id, and the first and last 2 KiB of each output stream.")
+                .required("workspace", WS)
+                .option("last", INTEGER, "Only the newest this many execs.").byDefault(20).atLeast(1)
                 .atMost(1000)
                 .hints(Tool.Hints.READ)
                 .returns("logs", "array", "One entry per exec, oldest first.").build());
         t.add(Tool.builder("workspace_push", FULL, "Copy host files into a workspace", "Copy a host file or directory (under the server's --allow-path"
                         + " directories) into /workspace, replacing what is at 'dest'. Links inside a directory are"
-                        + " copied as links. Next: workspace_exec to use it.", "workspace", "push")
-                .positional("workspace", WS)
+                        + " copied as links. Next: workspace_exec to use it.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
-                .positional("host_path", "An absolute host path under an --allow-path directory.")
-                .optionalPositional("dest", "Where, relative to /workspace (default: host_path's name at the top).")
+                .required("host_path", "An absolute host path under an --allow-path directory.")
+                .option("dest", STRING, "Where, relative to /workspace (default: host_path's name at the top).")
                 .returns("path", "string", "Where it landed, relative to /workspace.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.").build());
         t.add(export(Tool.builder("workspace_export", FULL, "Copy a workspace's files to the host", "Copy"
                         + " /workspace (or 'path' in it) out to the host: a new or empty directory, or a file ending"
                         + " in .tar, under the server's --allow-path directories. Links are copied as links, devices"
-                        + " left out, no setuid bits.", "workspace", "export"),
+                        + " left out, no setuid bits."),
                 "Paths left out (devices, fifos, sockets).").hints(Tool.Hints.CHANGE).build());
         DiskTools.add(t);
         t.add(Tool.builder("workspace_patch", FULL, "Apply a patch in a workspace", "Apply a unified diff (as git diff or diff -u write it, paths"
                         + " relative to /workspace, a/ b/ prefixes allowed) inside /workspace, all or nothing:"
                         + " context must match exactly and a failing hunk changes nothing and is named. Next:"
-                        + " workspace_diff or workspace_exec to test.", "workspace", "patch")
-                .positional("workspace", WS)
+                        + " workspace_diff or workspace_exec to test.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE) // it replaces and deletes files; applied twice it fails
-                .input("patch", "The unified diff text.")
+                .required("patch", "The unified diff text.")
                 .returns("changes", Tool.arrayOf("path", "kind"), "One entry per file changed (added, modified,"
                         + " deleted).").build());
         t.add(Tool.builder("workspace_service_start", FULL, "Start a service in a workspace", "Start a long-running service (a server, a watcher) in"
                         + " /workspace and wait until it is ready: give at most one of ready_port (something"
                         + " listens there), ready_file (the path exists) or ready_cmd (sh -c exits 0). If it exits"
                         + " or is not ready in time it is stopped and the error shows the end of its log. Next:"
-                        + " workspace_exec to talk to it, workspace_service_logs, workspace_service_stop.",
-                        "workspace", "service", "start")
-                .positional("workspace", WS)
+                        + " workspace_exec to talk to it, workspace_service_logs, workspace_service_stop.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE)
-                .positional("name", "The service's name (letters, digits, '.', '_', '-').")
-                .option("ready_port", INTEGER, "--ready-port", "Ready when something listens on this TCP port in"
+                .required("name", "The service's name (letters, digits, '.', '_', '-').")
+                .option("ready_port", INTEGER, "Ready when something listens on this TCP port in"
                         + " the sandbox.")
-                .option("ready_file", STRING, "--ready-file", "Ready when this path exists (relative to /workspace).")
-                .option("ready_cmd", STRING, "--ready-cmd", "Ready when 'sh -c ready_cmd' exits 0 (retried).")
-                .option("ready_timeout", NUMBER, "--ready-timeout", "Give up after this many seconds (default 30).")
-                .option("env_vars", ENV, "--env", "Variables to set.")
-                .option("secret_env", ENV, "--secret-env", SECRET_ENV)
+                .option("ready_file", STRING, "Ready when this path exists (relative to /workspace).")
+                .option("ready_cmd", STRING, "Ready when 'sh -c ready_cmd' exits 0 (retried).")
+                .option("ready_timeout", NUMBER, "Give up after this many seconds (default 30).")
+                .option("env_vars", ENV, "Variables to set.")
+                .option("secret_env", ENV, SECRET_ENV)
                 .command(true, "The command and its arguments, e.g. [\"python3\", \"-m\", \"http.server\","
                         + " \"8000\"].")
                 .returns("name", "string", "The service.")
@@ -383,17 +375,17 @@ final class Tools {
                 .returns("ready", "boolean", "Whether its readiness check passed.")
                 .returns("command", "array", "Its command.").build());
         t.add(Tool.builder("workspace_service_list", FULL, "List a workspace's services", "List a workspace's services (name, state, pid, ready,"
-                + " command).", "workspace", "service", "ls")
-                .positional("workspace", WS)
+                + " command).")
+                .required("workspace", WS)
                 .hints(Tool.Hints.READ)
                 .returns("services", Tool.arrayOf("name", "state", "pid", "ready", "exit_code", "command"),
                         "The services.").build());
         t.add(Tool.builder("workspace_service_logs", FULL, "Read a service's log", "A service's output (stdout and stderr interleaved)."
-                + " Use 'tail' for the end of a long log.", "workspace", "service", "logs")
-                .positional("workspace", WS)
+                + " Use 'tail' for the end of a long log.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.READ)
-                .positional("name", "The service.")
-                .option("tail", INTEGER, "--tail", "Only the last this many lines.")
+                .required("name", "The service.")
+                .option("tail", INTEGER, "Only the last this many lines.")
                 .returns("name", "string", "The service.")
                 .returns("output", "string", "Its output (invalid UTF-8 replaced).")
                 .returns("output_base64", Json2.nullable("string"), "The bytes, base64, when not UTF-8.")
@@ -401,21 +393,21 @@ final class Tools {
                 .returns("line_cut", "boolean", "Whether the first line was longer than 64 KiB and only its end is"
                         + " shown.").build());
         t.add(Tool.builder("workspace_service_stop", FULL, "Stop a service", "Stop a service: TERM to its processes, KILL after 5 s."
-                + " Its log is kept.", "workspace", "service", "stop")
-                .positional("workspace", WS)
+                + " Its log is kept.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
-                .positional("name", "The service.")
+                .required("name", "The service.")
                 .returns("name", "string", "The service.")
                 .returns("state", "string", "stopped (or exited when it had ended).").build());
         t.add(Tool.builder("workspace_shell_open", FULL, "Open a shell in a workspace", "Open an interactive shell"
                         + " (sh, or 'command') on a"
                         + " terminal in /workspace; it keeps running between calls. Next: workspace_shell_write to"
                         + " type (end lines with \\n), workspace_shell_read to see what it printed,"
-                        + " workspace_shell_close when done.", "workspace", "shell", "open")
-                .positional("workspace", WS)
+                        + " workspace_shell_close when done.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.CHANGE)
-                .option("env_vars", ENV, "--env", "Variables to set.")
-                .option("secret_env", ENV, "--secret-env", SECRET_ENV)
+                .option("env_vars", ENV, "Variables to set.")
+                .option("secret_env", ENV, SECRET_ENV)
                 .command(false, "The program and its arguments instead of an interactive sh, e.g. [\"python3\","
                         + " \"-i\"].")
                 .returns("id", "string", "The shell id: pass it as 'shell' to the other shell tools.")
@@ -423,11 +415,11 @@ final class Tools {
                 .returns("pid", "integer", "Its process id.").build());
         t.add(Tool.builder("workspace_shell_write", FULL, "Type into a shell", "Type text into a shell exactly as given (a newline is"
                         + " Enter; send \\u0003 for Ctrl-C or use workspace_shell_signal). Next:"
-                        + " workspace_shell_read.", "workspace", "shell", "write")
-                .positional("workspace", WS)
+                        + " workspace_shell_read.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE)
-                .positional("shell", "The shell id from workspace_shell_open.")
-                .input("data", "The text to type, e.g. \"echo hi\\n\".")
+                .required("shell", "The shell id from workspace_shell_open.")
+                .required("data", "The text to type, e.g. \"echo hi\\n\".")
                 .returns("id", "string", "The shell.")
                 .returns("bytes", "integer", "Bytes written.").build());
         t.add(Tool.builder("workspace_shell_read", FULL, "Read a shell's output", "What the shell's terminal showed"
@@ -435,20 +427,20 @@ final class Tools {
                         + " colours and other control sequences taken out). Give wait_ms (e.g. 10000) to wait for"
                         + " output: the read returns once it settles (no new output for quiet_ms) or, with 'until', as"
                         + " soon as that pattern (e.g. the prompt) appears. At most max_bytes: when 'truncated', read"
-                        + " again for the rest.", "workspace", "shell", "read")
-                .positional("workspace", WS)
+                        + " again for the rest.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.CHANGE)
-                .positional("shell", "The shell id.")
-                .option("wait_ms", INTEGER, "--wait-ms", "Wait up to this many ms for output (default 0: return"
+                .required("shell", "The shell id.")
+                .option("wait_ms", INTEGER, "Wait up to this many ms for output (default 0: return"
                         + " what is there).").atMost(600_000)
-                .option("quiet_ms", INTEGER, "--quiet-ms", "Once there was output, return when none came for this"
+                .option("quiet_ms", INTEGER, "Once there was output, return when none came for this"
                         + " many ms (default 200).").atMost(60_000)
-                .option("until", STRING, "--until", "Return as soon as the text matches this regular expression"
+                .option("until", STRING, "Return as soon as the text matches this regular expression"
                         + " (Java syntax, found anywhere), e.g. \"[$#] $\" for a prompt ending in '$ ' or root's"
                         + " '# '; quiet_ms then does not apply.")
-                .option("max_bytes", INTEGER, "--max-bytes", "Take at most this many bytes of output (default"
+                .option("max_bytes", INTEGER, "Take at most this many bytes of output (default"
                         + " 65536, at most 1048576).").atLeast(1).atMost(MAX_OUTPUT)
-                .option("raw", FLAG, "--raw", "Return the exact bytes, base64, in output_base64 instead of text.")
+                .option("raw", FLAG, "Return the exact bytes, base64, in output_base64 instead of text.")
                 .returns("id", "string", "The shell.")
                 .returns("output", Json2.nullable("string"), "The text (null with raw).")
                 .returns("output_base64", Json2.nullable("string"), "With raw: the bytes, base64.")
@@ -459,19 +451,18 @@ final class Tools {
                 .returns("state", "string", "running or exited(CODE).").build());
         t.add(Tool.builder("workspace_shell_signal", FULL, "Signal a shell", "Send a signal to the shell's"
                         + " foreground process group,"
-                + " as Ctrl-C would (INT).", "workspace", "shell", "signal")
-                .positional("workspace", WS)
+                + " as Ctrl-C would (INT).")
+                .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE)
-                .positional("shell", "The shell id.")
-                .positional("signal", "The signal: INT (as Ctrl-C), TERM, KILL, HUP, QUIT, USR1 or USR2.")
+                .required("shell", "The shell id.")
+                .required("signal", "The signal: INT (as Ctrl-C), TERM, KILL, HUP, QUIT, USR1 or USR2.")
                 .oneOf(dev.davit.sandbox.Spawned.SIGNALS.toArray(String[]::new))
                 .returns("id", "string", "The shell.")
                 .returns("signal", "string", "The signal sent.").build());
-        t.add(Tool.builder("workspace_shell_close", FULL, "Close a shell", "End a shell (its processes are killed) and remove it.", "workspace", "shell",
-                        "close")
-                .positional("workspace", WS)
+        t.add(Tool.builder("workspace_shell_close", FULL, "Close a shell", "End a shell (its processes are killed) and remove it.")
+                .required("workspace", WS)
                 .hints(Tool.Hints.DESTRUCTIVE)
-                .positional("shell", "The shell id.")
+                .required("shell", "The shell id.")
                 .returns("id", "string", "The shell closed.")
                 .returns("removed", "boolean", "true.").build());
         return calls.attach(List.copyOf(t));
@@ -479,9 +470,9 @@ final class Tools {
 
     /** A sandbox's memory and CPU limits ({@code run}, {@code workspace_create}; see {@link Policy#resources}). */
     private static Tool.Builder resources(Tool.Builder b) {
-        return b.option("memory", INTEGER, "--memory", "Memory in MiB (default 1024; a microVM's: 512), at most the"
+        return b.option("memory", INTEGER, "Memory in MiB (default 1024; a microVM's: 512), at most the"
                         + " server's --max-memory; past it a process is oom_killed.")
-                .option("cpus", NUMBER, "--cpus", "CPU time in CPUs (default 1; fractions allowed, a microVM's a"
+                .option("cpus", NUMBER, "CPU time in CPUs (default 1; fractions allowed, a microVM's a"
                         + " whole number of vCPUs), at most the server's --max-cpus; nproc shows it rounded up.");
     }
 
@@ -501,10 +492,10 @@ final class Tools {
     }
 
     private static Tool.Builder status(String name, Tool.Profile profile, String title, String description,
-                                       String verb, boolean id) {
-        Tool.Builder b = Tool.builder(name, profile, title, description, "workspace", verb).hints(Tool.Hints.READ);
+                                       boolean id) {
+        Tool.Builder b = Tool.builder(name, profile, title, description).hints(Tool.Hints.READ);
         if (id) {
-            b.positional("workspace", WS)
+            b.required("workspace", WS)
                     .returns("id", "string", "The workspace id.")
                     .returns("name", Json2.nullable("string"), "Its name.")
                     .returns("status", "string", "running or stopped.")
@@ -561,10 +552,10 @@ final class Tools {
      * call pins the host destination ({@link Policy#pinHostDest}).
      */
     static Tool.Builder export(Tool.Builder b, String skipped) {
-        return b.positional("workspace", WS)
-                .positional("host_dest", "An absolute host path under an --allow-path directory: a directory that"
+        return b.required("workspace", WS)
+                .required("host_dest", "An absolute host path under an --allow-path directory: a directory that"
                         + " does not exist or is empty, or a .tar file.")
-                .option("path", STRING, "--path", "Export only this path, relative to /workspace.")
+                .option("path", STRING, "Export only this path, relative to /workspace.")
                 .returns("dest", "string", "The host path written.")
                 .returns("files", "integer", "Entries copied.")
                 .returns("bytes", "integer", "Bytes copied.")
