@@ -184,6 +184,24 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * {@link #exec(ExecRequest, int)} that holds none of the {@code keep} bytes of each stream in memory: the
+     * excerpts are kept in files (see {@link Workspaces#execSpooled}), so that a flood costs no memory whatever
+     * {@code keep} is; for a server that writes a result out of them (as davit's MCP server does).
+     *
+     * @param r    what to run and how, from {@link ExecRequest#builder}
+     * @param keep how many bytes of each stream the excerpts keep (their first and last halves): 2 to
+     *             {@link ExecResult#MAX_CAPTURED_BYTES}
+     * @return the result (its captures the first {@link Workspaces#SPOOLED_CAPTURE} bytes of each stream), the
+     *         excerpts and the exec's id for {@link #output}; close it to free the excerpts' files
+     * @throws DavitException as {@link #exec(ExecRequest, int)} does
+     */
+    public Workspaces.SpooledExecuted execSpooled(ExecRequest r, int keep) {
+        Args.given(r, "OpenWorkspace.execSpooled", "r", "give ExecRequest.builder(\"sh\", \"-c\", \"...\").build()");
+        return workspaces().execSpooled(id(), r.command(), r.env(), r.secretEnv(), r.cwd(), r.timeout(), keep,
+                r.stdin(), r.stdoutTee(), r.stderrTee());
+    }
+
+    /**
      * Up to {@code limit} bytes of the kept output of exec {@code execId} from {@code offset}: what an
      * {@link Workspaces.Executed} excerpt left out, read page by page (kept for the newest execs whose output was
      * cut).

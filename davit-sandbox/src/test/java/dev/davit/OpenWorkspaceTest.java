@@ -211,6 +211,34 @@ class OpenWorkspaceTest {
     }
 
     @Test
+    void aSpooledExecKeepsItsExcerptsInFilesAndItsSecretsInTheOrderGiven() throws Exception {
+        try (Workspaces.SpooledExecuted x = ws.execSpooled(ExecRequest.builder("sh", "-c", "i=0; while [ $i -lt 100 ];"
+                + " do printf 'line %03d\\n' $i; i=$((i+1)); done; echo \"$T\" >&2").secretEnv("T", "TOKEN").build(),
+                64)) {
+            assertThat(x.result().exitCode()).isZero();
+            assertThat(x.stdout().total()).isEqualTo(900);
+            assertThat(x.stdout().cut()).isTrue();
+            java.io.StringWriter text = new java.io.StringWriter();
+            try (java.io.Reader r = x.stdout().text("stdout")) {
+                r.transferTo(text);
+            }
+            // its first and last 32 bytes
+            assertThat(text.toString()).startsWith("line 000\n").contains("left out here").endsWith("line 099\n");
+            assertThat(new String(x.stderr().bytes().readAllBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("[REDACTED:TOKEN]\n");
+            assertThat(new String(ws.output(x.execId(), "stdout", 891, 100).bytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("line 099\n");
+        }
+        // with several secrets the workspace lacks, the error names the first given
+        ExecRequest.Builder b = ExecRequest.builder("true");
+        for (int i = 0; i < 8; i++) {
+            b.secretEnv("V" + i, "missing" + i);
+        }
+        assertThatThrownBy(() -> ws.execSpooled(b.build(), 64)).isInstanceOf(DavitException.class)
+                .hasMessageContaining("no secret 'missing0'");
+    }
+
+    @Test
     void itsNameLabelsAndTtlChangeAndItStopsAndStartsAgain() {
         assertThat(ws.rename("proj2").name()).isEqualTo("proj2");
         assertThat(ws.label(Map.of("stage", "test"), List.of("task")).labels()).isEqualTo(Map.of("stage", "test"));

@@ -1,6 +1,7 @@
 package dev.davit.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.TestRegistry;
@@ -417,6 +418,14 @@ class McpLimitsTest {
             seen.add(echo.toString());
             assertThat((String) ((Map<String, Object>) echo.structuredContent()).get("stdout"))
                     .contains("[REDACTED:API_TOKEN]");
+            // several secrets it lacks: the error names the first the model gave
+            Map<String, String> missing = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < 8; i++) {
+                missing.put("V" + i, "missing" + i);
+            }
+            assertThatThrownBy(() -> call(client, "workspace_exec", Map.of("workspace", id, "secret_env", missing,
+                    "command", List.of("true")))).isInstanceOf(McpError.class)
+                    .hasMessageContaining("no secret 'missing0' ('secret_env' V0=NAME)");
             // in a failing command's message: a command named by the value
             seen.add(call(client, "workspace_exec", Map.of("workspace", id, "command", List.of("/no/" + value)))
                     .toString());

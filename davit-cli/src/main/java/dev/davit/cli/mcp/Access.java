@@ -121,14 +121,14 @@ final class Access {
     }
 
     /**
-     * The id of the workspace {@code ref} (an id or name) names among those {@code session} may see, for a call of
-     * {@code tool}.
+     * The workspace {@code ref} (an id or name) names among those {@code session} may see, for a call of
+     * {@code tool} (which acts on it through a handle: {@link ToolCalls}).
      *
      * @throws DavitException NOT_FOUND (the library's own error for a workspace that does not exist) for one it may
      *                        not see
      * @throws io.modelcontextprotocol.spec.McpError invalid params when a shared workspace does not allow the tool
      */
-    String resolve(String ref, String session, Tool tool) {
+    Workspace resolve(String ref, String session, Tool tool) {
         Workspace w = workspaces.get(ref, x -> visible(x, session));
         Mode mode = ownedHere(w, session) ? null : shared.get(w.id());
         if (mode == Mode.RO && !tool.hints().readOnly()) {
@@ -141,7 +141,7 @@ final class Access {
                     + " deleted, renamed, relabelled or given a ttl through this server; use it with the other"
                     + " tools");
         }
-        return w.id();
+        return w;
     }
 
     /** Whether {@code w} is the server's own, as a call of {@code session} sees it (its session's alone, isolated). */

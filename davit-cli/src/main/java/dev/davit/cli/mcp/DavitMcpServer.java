@@ -283,13 +283,15 @@ public final class DavitMcpServer implements AutoCloseable {
                 : new java.util.LinkedHashMap<>(request.arguments()); // a check may pin a host path (Pins)
         tool.validate(args); // arguments first: types, names, required
         tool.withDefaults(args);
+        Workspace target = null; // the workspace the call acts on (Tool.Call#workspace), if any
         if (args.get("workspace") instanceof String ref) { // the one place a workspace argument is resolved
             try {
-                args.put("workspace", access.resolve(ref, session, tool));
+                target = access.resolve(ref, session, tool);
             } catch (DavitException e) {
                 return failure(tool, e, null);
             }
         }
+        Workspace workspace = target;
         Publish.check(args, scope.publishLow(), scope.publishHigh());
         Path[] scratch = new Path[1];
         List<Runnable> releases = new ArrayList<>();
@@ -328,6 +330,11 @@ public final class DavitMcpServer implements AutoCloseable {
                 @Override
                 public String owner() {
                     return access.ownerFor(session); // what it makes is this server's (session's)
+                }
+
+                @Override
+                public Workspace workspace() {
+                    return workspace;
                 }
 
                 @Override

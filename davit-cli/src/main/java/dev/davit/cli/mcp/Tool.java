@@ -136,6 +136,14 @@ record Tool(String name, Profile profile, String title, String description, List
         default String owner() {
             return null;
         }
+
+        /**
+         * The workspace the call's {@code workspace} argument names, resolved once by the server among those the
+         * call may see ({@link Access#resolve}); null when the tool has no such argument.
+         */
+        default dev.davit.sandbox.workspace.Workspace workspace() {
+            return null;
+        }
     }
 
     static Builder builder(String name, Profile profile, String title, String description) {

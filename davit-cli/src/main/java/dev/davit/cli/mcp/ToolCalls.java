@@ -2,6 +2,7 @@ package dev.davit.cli.mcp;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.OpenWorkspace;
 import dev.davit.env.Environment;
 import dev.davit.env.catalog.CatalogResolver;
 import dev.davit.env.install.EnvJson;
@@ -22,6 +23,7 @@ import dev.davit.sandbox.SpooledExcerpt;
 import dev.davit.sandbox.internal.SandboxJson;
 import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.ExecOutput;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.ServiceSpec;
 import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
@@ -68,101 +70,99 @@ final class ToolCalls implements AutoCloseable {
         on("env_list", this::envList);
         on("env_inspect", this::envInspect);
         on("workspace_create", this::create);
-        on("workspace_exec", this::exec);
-        on("workspace_exec_output", this::execOutput);
+        ws("workspace_exec", this::exec);
+        ws("workspace_exec_output", this::execOutput);
         on("workspace_list", this::list);
-        ws("workspace_status", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.sandbox(id)));
+        ws("workspace_status", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.status()));
         ws("workspace_update", this::update);
-        ws("workspace_stop", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.stop(id)));
-        ws("workspace_start", (w, id, a) -> WorkspaceJson.workspace(w.get(id), w.start(id)));
-        ws("workspace_delete", (w, id, a) -> {
-            w.rm(id);
-            return removed("id", id);
+        ws("workspace_stop", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.stop()));
+        ws("workspace_start", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.start()));
+        ws("workspace_delete", (w, a, call) -> {
+            w.remove();
+            return removed("id", w.id());
         });
-        ws("workspace_file_list", (w, id, a) -> files(w.listFiles(id, (String) a.get("path"),
-                flag(a, "recursive"))));
-        ws("workspace_file_read", (w, id, a) -> content((String) a.get("path"), w.readFile(id, (String) a.get("path"),
+        ws("workspace_file_list", (w, a, call) -> files(w.listFiles((String) a.get("path"), flag(a, "recursive"))));
+        ws("workspace_file_read", (w, a, call) -> content((String) a.get("path"), w.readFile((String) a.get("path"),
                 number(a, "offset", 0), number(a, "max_bytes", 65536)), true));
-        ws("workspace_file_write", (w, id, a) -> {
+        ws("workspace_file_write", (w, a, call) -> {
             String path = (String) a.get("path");
-            long n = w.writeFile(id, path, new ByteArrayInputStream(Tools.content(a)));
+            long n = w.writeFile(path, new ByteArrayInputStream(Tools.content(a)));
             return Json.object().put("path", path).put("bytes", n);
         });
         ws("workspace_diff", this::diff);
-        ws("workspace_snapshot_create", (w, id, a) -> WorkspaceJson.snapshot(w.snapshot(id, (String) a.get("name"))));
-        ws("workspace_snapshot_list", (w, id, a) -> {
+        ws("workspace_snapshot_create", (w, a, call) -> WorkspaceJson.snapshot(w.snapshot((String) a.get("name"))));
+        ws("workspace_snapshot_list", (w, a, call) -> {
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("snapshots");
-            w.snapshots(id).forEach(s -> arr.add(WorkspaceJson.snapshot(s)));
+            w.snapshots().forEach(s -> arr.add(WorkspaceJson.snapshot(s)));
             return doc;
         });
-        ws("workspace_snapshot_delete", (w, id, a) -> {
-            w.removeSnapshot(id, (String) a.get("name"));
+        ws("workspace_snapshot_delete", (w, a, call) -> {
+            w.removeSnapshot((String) a.get("name"));
             return removed("name", (String) a.get("name"));
         });
-        ws("workspace_reset", (w, id, a) -> {
+        ws("workspace_reset", (w, a, call) -> {
             String snapshot = (String) a.get("snapshot");
-            Sandbox s = w.reset(id, snapshot);
-            return WorkspaceJson.workspace(w.get(id), s).put("reset_to", snapshot == null ? "baseline" : snapshot);
+            Sandbox s = snapshot == null ? w.reset() : w.reset(snapshot);
+            return WorkspaceJson.workspace(w.info(), s).put("reset_to", snapshot == null ? "baseline" : snapshot);
         });
-        ws("workspace_logs", (w, id, a) -> {
-            List<dev.davit.sandbox.workspace.ExecEntry> all = w.logs(id);
+        ws("workspace_logs", (w, a, call) -> {
+            List<dev.davit.sandbox.workspace.ExecEntry> all = w.logs();
             int last = (int) Math.min(number(a, "last", 20), all.size());
             ArrayNode arr = Json.array();
             all.subList(all.size() - last, all.size()).forEach(e -> arr.add(WorkspaceJson.execEntry(e)));
             return (ObjectNode) Json.object().set("logs", arr);
         });
-        on("workspace_push", (a, call) -> {
+        ws("workspace_push", (w, a, call) -> {
             Path used = policy.pinHostPath(a, "host_path", call::scratch);
-            return WorkspaceJson.copied(workspaces().push((String) a.get("workspace"), used, (String) a.get("dest")));
+            return WorkspaceJson.copied(w.push(used, (String) a.get("dest")));
         });
-        on("workspace_export", (a, call) -> export(a, call, (w, dest) -> w.export((String) a.get("workspace"), dest,
-                (String) a.get("path"), (entries, bytes) -> call.progress("exporting: " + entries + " entries, "
-                        + (bytes >> 20) + " MiB copied so far"))));
-        on("workspace_disk_export", (a, call) -> export(a, call, (w, dest) -> w.diskExport(
-                (String) a.get("workspace"), dest, (String) a.get("path"))));
-        ws("workspace_disk_list", (w, id, a) -> files(w.diskList(id, (String) a.get("path"),
-                flag(a, "recursive"))));
-        ws("workspace_disk_read", (w, id, a) -> content((String) a.get("path"), w.diskRead(id, (String) a.get("path"),
+        ws("workspace_export", (w, a, call) -> export(a, call, dest -> w.export(dest, (String) a.get("path"),
+                (entries, bytes) -> call.progress("exporting: " + entries + " entries, " + (bytes >> 20)
+                        + " MiB copied so far"))));
+        ws("workspace_disk_export", (w, a, call) -> export(a, call, dest -> w.diskExport(dest,
+                (String) a.get("path"))));
+        ws("workspace_disk_list", (w, a, call) -> files(w.diskList((String) a.get("path"), flag(a, "recursive"))));
+        ws("workspace_disk_read", (w, a, call) -> content((String) a.get("path"), w.diskRead((String) a.get("path"),
                 number(a, "max_bytes", 65536)), false));
-        ws("workspace_patch", (w, id, a) -> {
-            Map<String, String> changed = w.patch(id, ((String) a.get("patch")).getBytes(StandardCharsets.UTF_8));
+        ws("workspace_patch", (w, a, call) -> {
+            Map<String, String> changed = w.patch((String) a.get("patch"));
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("changes");
             changed.forEach((path, kind) -> arr.addObject().put("path", path).put("kind", kind));
             return doc;
         });
         ws("workspace_service_start", this::serviceStart);
-        ws("workspace_service_list", (w, id, a) -> {
+        ws("workspace_service_list", (w, a, call) -> {
             ObjectNode doc = Json.object();
             ArrayNode arr = doc.putArray("services");
-            w.services(id).list().forEach(s -> arr.add(WorkspaceJson.service(s)));
+            w.services().list().forEach(s -> arr.add(WorkspaceJson.service(s)));
             return doc;
         });
-        ws("workspace_service_logs", (w, id, a) -> {
+        ws("workspace_service_logs", (w, a, call) -> {
             String name = (String) a.get("name");
-            Services.Log log = w.services(id).log(name, (int) number(a, "tail", 0));
+            Services.Log log = w.services().log(name, (int) number(a, "tail", 0));
             ObjectNode doc = Json.object().put("name", name);
             String text = Text.utf8OrNull(log.bytes());
             doc.put("output", text != null ? text : new String(log.bytes(), StandardCharsets.UTF_8));
             doc.put("output_base64", text != null ? null : Base64.getEncoder().encodeToString(log.bytes()));
             return doc.put("dropped_bytes", log.droppedBytes()).put("line_cut", log.lineCut());
         });
-        ws("workspace_service_stop", (w, id, a) -> WorkspaceJson.service(w.services(id).stop((String) a.get("name"))));
-        ws("workspace_shell_open", (w, id, a) -> WorkspaceJson.shell(w.shells(id).open(strings(a, "command"),
+        ws("workspace_service_stop", (w, a, call) -> WorkspaceJson.service(w.services().stop((String) a.get("name"))));
+        ws("workspace_shell_open", (w, a, call) -> WorkspaceJson.shell(w.shells().open(strings(a, "command"),
                 env(a, "env_vars"), env(a, "secret_env"))));
-        ws("workspace_shell_write", (w, id, a) -> {
+        ws("workspace_shell_write", (w, a, call) -> {
             byte[] data = ((String) a.get("data")).getBytes(StandardCharsets.UTF_8);
-            w.shells(id).write((String) a.get("shell"), data);
+            w.shells().write((String) a.get("shell"), data);
             return Json.object().put("id", (String) a.get("shell")).put("bytes", data.length);
         });
         ws("workspace_shell_read", this::shellRead);
-        ws("workspace_shell_signal", (w, id, a) -> {
-            w.shells(id).signal((String) a.get("shell"), (String) a.get("signal"));
+        ws("workspace_shell_signal", (w, a, call) -> {
+            w.shells().signal((String) a.get("shell"), (String) a.get("signal"));
             return Json.object().put("id", (String) a.get("shell")).put("signal", (String) a.get("signal"));
         });
-        ws("workspace_shell_close", (w, id, a) -> {
-            w.shells(id).close((String) a.get("shell"));
+        ws("workspace_shell_close", (w, a, call) -> {
+            w.shells().close((String) a.get("shell"));
             return removed("id", (String) a.get("shell"));
         });
         on("reap", (a, call) -> {
@@ -379,47 +379,60 @@ final class ToolCalls implements AutoCloseable {
         if (spares.get() != null) {
             ws = ws.withSpares(spares.get());
         }
+        // made by the server's own Workspaces (its owner, spares, the seed as the model gave it): a handle is of a
+        // workspace that exists
         Workspace w = ws.create(spec, name, seed, seedGiven, labels, secrets, null);
         call.progress("workspace " + w.id() + " running (" + t.name() + ", " + w.baselineFiles() + " entries"
                 + " seeded)");
-        return WorkspaceJson.workspace(w, ws.sandbox(w.id())).put("environment", t.name());
+        try (OpenWorkspace h = OpenWorkspace.of(ws, w)) {
+            return WorkspaceJson.workspace(w, h.status()).put("environment", t.name());
+        }
     }
 
-    /** A call of one workspace: the library's workspaces, the workspace's id (resolved by the server), the arguments. */
+    /** A call of one workspace: its handle, the arguments, the call. */
     private interface OnWorkspace {
-        ObjectNode call(Workspaces w, String id, Map<String, Object> arguments);
+        ObjectNode call(OpenWorkspace w, Map<String, Object> arguments, Tool.Call call);
     }
 
     private void on(String tool, Tool.Direct d) {
         calls.put(tool, d);
     }
 
+    /**
+     * A tool of one workspace: it acts through a handle of the workspace its {@code workspace} argument names, as the
+     * server resolved it ({@link Tool.Call#workspace}), over the server's own Workspaces; closing the handle at the
+     * call's end leaves the workspace.
+     */
     private void ws(String tool, OnWorkspace d) {
-        calls.put(tool, (a, call) -> d.call(workspaces(), (String) a.get("workspace"), a));
+        calls.put(tool, (a, call) -> {
+            try (OpenWorkspace w = OpenWorkspace.of(workspaces().ownedBy(call.owner()), call.workspace())) {
+                return d.call(w, a, call);
+            }
+        });
     }
 
     private Workspaces workspaces() {
         return Workspaces.under(policy.davitHome());
     }
 
-    private ObjectNode exec(Map<String, Object> a, Tool.Call call) {
+    private ObjectNode exec(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
         Object timeout = a.get("timeout");
+        ExecRequest.Builder r = ExecRequest.builder(strings(a, "command")).env(env(a, "env_vars"))
+                .cwd((String) a.get("cwd")).timeout(timeout == null ? null : seconds((Number) timeout));
+        env(a, "secret_env").forEach(r::secretEnv);
         // the excerpts are kept in files and the result is written out from there while the call is answered
-        try (Workspaces.SpooledExecuted x = workspaces().execSpooled((String) a.get("workspace"),
-                strings(a, "command"), env(a, "env_vars"), env(a, "secret_env"), (String) a.get("cwd"),
-                timeout == null ? null : seconds((Number) timeout), (int) number(a, "output_limit",
-                        Tools.DEFAULT_OUTPUT), null, null, null)) {
+        try (Workspaces.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
+                Tools.DEFAULT_OUTPUT))) {
             // the excerpts (at most output_limit bytes each) are read before their files are closed
             return SandboxJson.result(Json.object(), x.result(), x.stdout(), x.stderr(), false)
                     .put("exec_id", x.execId());
         }
     }
 
-    private ObjectNode execOutput(Map<String, Object> a, Tool.Call call) {
+    private ObjectNode execOutput(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
         String stream = a.get("stream") == null ? "stdout" : (String) a.get("stream");
         String execId = (String) a.get("exec_id");
-        ExecOutput.Page page = workspaces().output((String) a.get("workspace"), execId, stream,
-                number(a, "offset", 0), (int) number(a, "limit", 65536));
+        ExecOutput.Page page = w.output(execId, stream, number(a, "offset", 0), (int) number(a, "limit", 65536));
         ObjectNode doc = Json.object().put("exec_id", execId).put("stream", stream).put("offset", page.offset())
                 .put("bytes", page.bytes().length).put("kept", page.kept())
                 .put("eof", page.offset() + page.bytes().length >= page.kept()).put("dropped_bytes", page.dropped());
@@ -452,26 +465,26 @@ final class ToolCalls implements AutoCloseable {
         return doc;
     }
 
-    private ObjectNode update(Workspaces w, String id, Map<String, Object> a) {
+    private ObjectNode update(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
         if (a.get("name") != null && flag(a, "no_name")) {
             throw Tool.invalid("give 'name' or 'no_name', not both");
         }
         policy.capTtl(a);
         Object ttl = a.get("ttl");
-        Workspace u = w.update(id, new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
+        Workspace u = w.update(new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
                 strings(a, "remove_labels"), ttl == null ? null : seconds((Number) ttl), false));
-        return WorkspaceJson.workspace(u, w.sandbox(u.id()));
+        return WorkspaceJson.workspace(u, w.status());
     }
 
-    private ObjectNode diff(Workspaces w, String id, Map<String, Object> a) {
-        WorkspaceDiff full = w.diff(id, (String) a.get("snapshot"), strings(a, "paths"));
+    private ObjectNode diff(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
+        WorkspaceDiff full = w.diff((String) a.get("snapshot"), strings(a, "paths"));
         WorkspaceDiff.PatchPage page = full.page(number(a, "offset", 0), Tools.MAX_PATCH);
         ObjectNode doc = WorkspaceJson.diff(new WorkspaceDiff(full.changes(), page.text(), full.redacted()));
         return doc.put("patch_offset", page.offset()).put("next_offset", page.next())
                 .put("patch_truncated", page.more());
     }
 
-    private ObjectNode serviceStart(Workspaces w, String id, Map<String, Object> a) {
+    private ObjectNode serviceStart(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
         List<Services.Readiness> ready = new ArrayList<>();
         if (a.get("ready_file") != null) {
             ready.add(new Services.Readiness("file", (String) a.get("ready_file")));
@@ -490,10 +503,10 @@ final class ToolCalls implements AutoCloseable {
                 .env(env(a, "env_vars")).readyTimeout(timeout == null ? null : seconds((Number) timeout))
                 .readiness(ready.isEmpty() ? null : ready.getFirst());
         env(a, "secret_env").forEach(spec::secretEnv);
-        return WorkspaceJson.service(w.services(id).start(spec.build()));
+        return WorkspaceJson.service(w.services().start(spec.build()));
     }
 
-    private ObjectNode shellRead(Workspaces w, String id, Map<String, Object> a) {
+    private ObjectNode shellRead(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
         String shell = (String) a.get("shell");
         java.util.regex.Pattern until = null;
         if (a.get("until") != null) {
@@ -505,7 +518,7 @@ final class ToolCalls implements AutoCloseable {
             }
         }
         boolean raw = flag(a, "raw");
-        Shells shells = w.shells(id);
+        Shells shells = w.shells();
         Object quiet = a.get("quiet_ms");
         Shells.Output o = shells.read(shell, new Shells.ReadOptions(Duration.ofMillis(number(a, "wait_ms", 0)),
                 quiet == null ? null : Duration.ofMillis(number(a, "quiet_ms", 0)), until,
@@ -519,10 +532,10 @@ final class ToolCalls implements AutoCloseable {
 
     /** A copy out to the host ({@code workspace_export}, {@code workspace_disk_export}): {@code dest} as given. */
     private ObjectNode export(Map<String, Object> a, Tool.Call call,
-                              java.util.function.BiFunction<Workspaces, Path, Workspaces.Copied> copy) {
+                              java.util.function.Function<Path, Workspaces.Copied> copy) {
         String given = (String) a.get("host_dest");
         Path used = policy.pinHostDest(a, "host_dest", call::scratch);
-        return WorkspaceJson.copied(copy.apply(workspaces(), used)).put("dest", given);
+        return WorkspaceJson.copied(copy.apply(used)).put("dest", given);
     }
 
     /** A listing of at most {@link Tools#MAX_ENTRIES} entries, and whether there were more. */

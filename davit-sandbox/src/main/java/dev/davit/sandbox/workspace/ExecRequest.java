@@ -5,6 +5,7 @@ import dev.davit.oci.DavitException.Kind;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +25,8 @@ import java.util.Map;
 public record ExecRequest(List<String> command, Map<String, String> env, Map<String, String> secretEnv, String cwd,
                           Duration timeout, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
     /**
-     * Checks the request and copies its lists and maps (null maps become empty).
+     * Checks the request and copies its lists and maps (null maps become empty), the maps in their given order (the
+     * order the variables are set in, and the first bad one is the one an error names).
      *
      * @throws DavitException {@link Kind#USAGE} when {@code command} is null or empty
      */
@@ -33,8 +35,8 @@ public record ExecRequest(List<String> command, Map<String, String> env, Map<Str
             throw new DavitException(Kind.USAGE, "give ExecRequest.builder a command to run");
         }
         command = List.copyOf(command);
-        env = env == null ? Map.of() : Map.copyOf(env);
-        secretEnv = secretEnv == null ? Map.of() : Map.copyOf(secretEnv);
+        env = env == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(env));
+        secretEnv = secretEnv == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(secretEnv));
     }
 
     /**
