@@ -64,6 +64,8 @@ class McpErrorWordsTest {
     private static final Pattern TYPES = Pattern.compile("\\b(?:Workspaces|Limits|RunSpec|CreateSpec|Sandboxes"
             + "|DavitClient|Secrets|ExecSpec|ExecRequest|ServiceSpec|Shells|Services|OpenWorkspace|Davit)\\b"
             + "|Exception\\b|\\bjava\\.");
+    /** What an image's layer is, which a seed archive (the model's own file) is not. */
+    private static final Pattern STORE = Pattern.compile("\\b(?:store|blob|layer)\\b");
     /** Internal ids and the server's own paths. */
     private static final Pattern INTERNAL = Pattern.compile("sbx-[0-9a-z]|/tmp/davit-mcp|/pin-");
 
@@ -229,6 +231,9 @@ class McpErrorWordsTest {
                 }
                 failedTools.add(r.profile + " " + s.tool());
                 problems.addAll(foreign(s));
+                if (s.what().startsWith("seed bad") && STORE.matcher(s.error()).find()) {
+                    problems.add("the model's own seed archive blamed on the server's store: " + s);
+                }
             }
         }
         for (Run r : List.of(f, c)) {
