@@ -165,7 +165,7 @@ class McpErrorWordsTest {
             return s;
         }
 
-        /** Calls that must fail. */
+        /** A call that must fail (one whose {@code what} starts with "may:" may succeed). */
         void fails(String tool, String what, Object... kv) {
             call(tool, what, map(kv));
         }
@@ -198,22 +198,22 @@ class McpErrorWordsTest {
     }
 
     @Test
-    void everyToolsErrorsSpeakTheModelsWordsOnly() throws IOException {
+    void everyToolsErrorsSpeakTheModelsWordsOnly() {
         Run f = new Run("full", full);
         Run c = new Run("core", core);
-        assertThat(f.tools).hasSize(39);
+        assertThat(f.tools.keySet()).containsAll(c.tools.keySet());
         assertThat(c.tools.keySet()).contains("workspace_exec", "workspace_diff").doesNotContain("workspace_push");
         for (Run r : List.of(f, c)) {
             schemaErrors(r);
             running(r);
             live(r);
         }
-        Seen stopped = f.call("workspace_stop", "stop it", map("workspace", WS));
+        Seen stopped = f.call("workspace_stop", "may: stop it", map("workspace", WS));
         assertThat(stopped.error()).as(stopped.toString()).isNull();
         for (Run r : List.of(f, c)) {
             stoppedErrors(r);
         }
-        f.call("workspace_start", "start it again", map("workspace", WS));
+        f.call("workspace_start", "may: start it again", map("workspace", WS));
         // a tool the server does not offer
         c.send("workspace_shell_open", "not offered", map("workspace", WS));
 
@@ -223,8 +223,7 @@ class McpErrorWordsTest {
             for (Seen s : r.seen) {
                 System.out.println(s);
                 if (s.error() == null) {
-                    if (!s.what().startsWith("may:") && !s.what().equals("stop it") && !s.what().equals("start it"
-                            + " again")) {
+                    if (!s.what().startsWith("may:")) {
                         problems.add("did not fail: " + s);
                     }
                     continue;
@@ -529,12 +528,10 @@ class McpErrorWordsTest {
         r.fails("workspace_create", "vm of a container image", "env", image, "backend", "vm");
         r.fails("workspace_create", "vm with part of a CPU", "env", image, "backend", "vm", "cpus", 1.5);
         r.call("run", "may: tiny max_output", map("env", image, "max_output", "1", "command", List.of("true")));
-        Seen cut = r.call("workspace_exec", "may: output cut", map("workspace", WS, "output_limit", 64, "command",
-                List.of("sh", "-c", "seq 1 2000")));
         McpSchema.CallToolResult x = r.client.callTool(new McpSchema.CallToolRequest("workspace_exec", map(
                 "workspace", WS, "output_limit", 64, "command", List.of("sh", "-c", "seq 1 2000")))).block();
         String execId = (String) ((Map<String, Object>) x.structuredContent()).get("exec_id");
-        assertThat(execId).as(cut.toString()).isNotNull();
+        assertThat(execId).as(x.toString()).isNotNull();
         r.call("workspace_exec_output", "may: offset past the end", map("workspace", WS, "exec_id", execId,
                 "offset", 1L << 40));
         r.fails("workspace_exec_output", "exec not kept", "workspace", WS, "exec_id", "e-000000000000");
@@ -565,9 +562,7 @@ class McpErrorWordsTest {
         r.fails("workspace_service_start", "not ready in time", "workspace", WS, "name", "late-" + p, "ready_file",
                 "never", "ready_timeout", 1, "command", List.of("sleep", "600"));
         r.call("workspace_service_stop", "may: stop the service", map("workspace", WS, "name", "svc-" + p));
-        Seen open = r.call("workspace_shell_open", "may: a shell that exits", map("workspace", WS, "command",
-                List.of("sh", "-c", "exit 0")));
-        if (open != null) {
+        if (r.tools.containsKey("workspace_shell_open")) {
             McpSchema.CallToolResult sh = r.client.callTool(new McpSchema.CallToolRequest("workspace_shell_open",
                     map("workspace", WS))).block();
             String id = (String) ((Map<String, Object>) sh.structuredContent()).get("id");
