@@ -64,6 +64,11 @@ final class LayerApplier {
         this(fs, report, root, options.maxBytes(), options.maxEntries(), Long.MAX_VALUE, Wording.IMAGE, false);
     }
 
+    /** An applier of an archive file the caller gave: an image layer's rules, {@code wording}'s words. */
+    LayerApplier(RootFs fs, Report report, UnpackOptions options, Wording wording) {
+        this(fs, report, false, options.maxBytes(), options.maxEntries(), Long.MAX_VALUE, wording, false);
+    }
+
     /** Records into {@code o} the owners this rootless applier does not give (see {@link Owners}). */
     LayerApplier recordingOwners(Owners o) {
         this.owners = root ? null : o;

@@ -68,9 +68,10 @@ public final class TarExtractor {
                 c = Compression.NONE;
             }
             RootFs fs = new RootFs(dir, RootFs.probeUmask(dir));
-            LayerApplier applier = new LayerApplier(fs, report, false, UnpackOptions.defaults());
+            Wording wording = Wording.given(what);
+            LayerApplier applier = new LayerApplier(fs, report, UnpackOptions.defaults(), wording);
             LayerStream raw = new LayerStream(new BufferedInputStream(c.decompress(in), 1 << 17),
-                    Digest.Algorithm.SHA256, UnpackOptions.DEFAULT_MAX_BYTES, what);
+                    Digest.Algorithm.SHA256, UnpackOptions.DEFAULT_MAX_BYTES, what, wording);
             applier.apply(new TarArchiveInputStream(raw, 10240, 512, "UTF-8", false), raw, what);
             applier.finish();
         } catch (IOException e) {
