@@ -431,6 +431,9 @@ class McpServerTest {
                 .contains("--allow-network");
         assertThat(invalid("run", Map.of("command", List.of("true")))).contains("missing argument 'env'");
         assertThat(invalid("run", Map.of("env", image, "timeout", "soon"))).contains("'timeout' must be a number");
+        // a timeout past what a Duration holds in nanoseconds is refused as the CLI's --timeout is, not a crash
+        assertThat(invalid("run", Map.of("env", image, "command", List.of("true"), "timeout", 1e10)))
+                .contains("'timeout' must be at most");
         assertThat(invalid("run", Map.of("env", image, "bogus", 1))).contains("unknown argument 'bogus'");
         McpSchema.CallToolResult missing = call("run", Map.of("env", registry.hostPort() + "/sandbox/none:1",
                 "command", List.of("true")));
@@ -470,6 +473,11 @@ class McpServerTest {
             Map<String, Object> e = ok("workspace_exec", Map.of("workspace", "proj", "command",
                     List.of("sh", "-c", "pwd; cat a.txt")));
             assertThat(e).containsEntry("stdout", "/workspace\nalpha\n");
+            assertThat(invalid("workspace_exec", Map.of("workspace", "proj", "timeout", 1e10, "command",
+                    List.of("true")))).contains("'timeout' must be at most");
+            assertThat(invalid("workspace_service_start", Map.of("workspace", "proj", "name", "w", "ready_timeout",
+                    1e10, "command", List.of("sleep", "60")))).contains("'ready_timeout' must be at most");
+            assertThat(ok("workspace_service_list", Map.of("workspace", "proj")).get("services")).asList().isEmpty();
             // command lines are reused between calls: nothing of one call's options reaches the next
             assertThat(ok("workspace_exec", Map.of("workspace", "proj", "cwd", "/tmp", "env_vars", Map.of("A", "1"),
                     "command", List.of("sh", "-c", "echo $A; pwd")))).containsEntry("stdout", "1\n/tmp\n");

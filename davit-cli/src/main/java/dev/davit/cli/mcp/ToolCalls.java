@@ -321,13 +321,12 @@ final class ToolCalls implements AutoCloseable {
     }
 
     private ObjectNode run(Map<String, Object> a, Tool.Call call) {
-        Object timeout = a.get("timeout");
         long maxOutput = a.get("max_output") == null ? 0
                 : dev.davit.oci.internal.Args.bytes((String) a.get("max_output"), "max_output");
         RunTarget t = target(a, call);
         String backend = backend(t, null);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env_vars"))
-                .workdir((String) a.get("workdir")).timeout(timeout == null ? null : seconds((Number) timeout))
+                .workdir((String) a.get("workdir")).timeout(seconds(a, "timeout"))
                 .network(flag(a, "network") ? Network.NAT : Network.NONE).image(t.image()).backend(backend)
                 .maxOutput(maxOutput)
                 .capture(8192); // the output is kept in files (below); the result keeps only enough to tell a
@@ -363,7 +362,7 @@ final class ToolCalls implements AutoCloseable {
         dev.davit.sandbox.workspace.Secrets secrets = Tools.secrets(a);
         policy.capTtl(a);
         Object ttl = a.get("ttl");
-        Duration limit = ttl != null ? seconds((Number) ttl) : policy.workspaceTtl() == null ? null
+        Duration limit = ttl != null ? seconds(a, "ttl") : policy.workspaceTtl() == null ? null
                 : Duration.ofSeconds(policy.workspaceTtl().toSeconds());
         // the seed is read through the descriptor pinned now; the workspace records the path the model gave
         String seedGiven = (String) a.get("seed");
@@ -403,11 +402,10 @@ final class ToolCalls implements AutoCloseable {
     }
 
     private ObjectNode exec(Map<String, Object> a, Tool.Call call) {
-        Object timeout = a.get("timeout");
         // the excerpts are kept in files and the result is written out from there while the call is answered
         try (Workspaces.SpooledExecuted x = workspaces().execSpooled((String) a.get("workspace"),
                 strings(a, "command"), env(a, "env_vars"), env(a, "secret_env"), (String) a.get("cwd"),
-                timeout == null ? null : seconds((Number) timeout), (int) number(a, "output_limit",
+                seconds(a, "timeout"), (int) number(a, "output_limit",
                         Tools.DEFAULT_OUTPUT), null, null, null)) {
             // the excerpts (at most output_limit bytes each) are read before their files are closed
             return SandboxJson.result(Json.object(), x.result(), x.stdout(), x.stderr(), false)
@@ -457,9 +455,8 @@ final class ToolCalls implements AutoCloseable {
             throw Tool.invalid("give 'name' or 'no_name', not both");
         }
         policy.capTtl(a);
-        Object ttl = a.get("ttl");
         Workspace u = w.update(id, new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
-                strings(a, "remove_labels"), ttl == null ? null : seconds((Number) ttl), false));
+                strings(a, "remove_labels"), seconds(a, "ttl"), false));
         return WorkspaceJson.workspace(u, w.sandbox(u.id()));
     }
 
@@ -485,9 +482,8 @@ final class ToolCalls implements AutoCloseable {
         if (ready.size() > 1) {
             throw Tool.invalid("give one of 'ready_file', 'ready_port' and 'ready_cmd'");
         }
-        Object timeout = a.get("ready_timeout");
         ServiceSpec.Builder spec = ServiceSpec.builder((String) a.get("name"), strings(a, "command"))
-                .env(env(a, "env_vars")).readyTimeout(timeout == null ? null : seconds((Number) timeout))
+                .env(env(a, "env_vars")).readyTimeout(seconds(a, "ready_timeout"))
                 .readiness(ready.isEmpty() ? null : ready.getFirst());
         env(a, "secret_env").forEach(spec::secretEnv);
         return WorkspaceJson.service(w.services(id).start(spec.build()));
@@ -555,7 +551,18 @@ final class ToolCalls implements AutoCloseable {
         return doc;
     }
 
-    private static Duration seconds(Number s) {
+    /** The most seconds a timeout or ttl may be (as the CLI's): a Duration of more would overflow in nanoseconds. */
+    static final double MAX_SECONDS = 1e9;
+
+    /** A call's {@code arg} in seconds as a Duration, or null when not given; refused past {@link #MAX_SECONDS}. */
+    private static Duration seconds(Map<String, Object> a, String arg) {
+        if (!(a.get(arg) instanceof Number s)) {
+            return null;
+        }
+        if (s.doubleValue() > MAX_SECONDS) {
+            throw Tool.invalid("argument '" + arg + "' must be at most " + (long) MAX_SECONDS + " (seconds), not "
+                    + s);
+        }
         return Duration.ofMillis(Math.max(1, Math.round(s.doubleValue() * 1000)));
     }
 
