@@ -671,8 +671,11 @@ class McpServerTest {
 
     @Test
     void refusesTheCommandOfABadArgumentWithoutStopping() {
-        assertThatThrownBy(() -> call("workspace_exec", Map.of("workspace", "-x", "command", List.of("true"))))
-                .isInstanceOf(McpError.class).hasMessageContaining("cannot start with '-'");
+        // no command line: a value starting with '-' is a value like any other (here, a workspace that is not there)
+        assertThat(failed("workspace_exec", Map.of("workspace", "-x", "command", List.of("true"))))
+                .containsEntry("kind", "not_found");
+        assertThatThrownBy(() -> call("workspace_exec", Map.of("workspace", "-x", "command", List.of())))
+                .isInstanceOf(McpError.class).hasMessageContaining("'command'");
         assertThat(ok("workspace_list", Map.of())).containsKey("workspaces");
     }
 }
