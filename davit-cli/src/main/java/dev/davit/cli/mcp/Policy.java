@@ -98,6 +98,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                     + "' cannot be used; leave it out (write files with workspace_file_write instead) or ask the"
                     + " user to restart the server with --allow-path DIR");
         }
+        if (given.indexOf('\0') >= 0) {
+            throw Tool.invalid("'" + arg + "' holds a NUL character; give an absolute host path under " + allowed());
+        }
         Path p = Path.of(given);
         if (!p.isAbsolute()) {
             throw Tool.invalid("'" + arg + "' must be an absolute host path under " + allowed());
