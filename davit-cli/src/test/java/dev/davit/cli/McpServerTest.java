@@ -238,6 +238,14 @@ class McpServerTest {
                     .containsEntry("dropped_bytes", 0).containsEntry("line_cut", false);
             assertThat(ok("workspace_service_stop", Map.of("workspace", id, "name", "web")))
                     .containsEntry("state", "stopped");
+            // 'tail' past an int is all the lines, not what is left of it cut to an int (2^32 + 1: one line)
+            ok("workspace_service_start", Map.of("workspace", id, "name", "lines", "ready_file", "lines.ready",
+                    "command", List.of("sh", "-c", "echo one; echo two; echo three; touch lines.ready; sleep 60")));
+            assertThat(ok("workspace_service_logs", Map.of("workspace", id, "name", "lines", "tail", (1L << 32) + 1)))
+                    .containsEntry("output", "one\ntwo\nthree\n");
+            assertThat(ok("workspace_service_logs", Map.of("workspace", id, "name", "lines", "tail", 1)))
+                    .containsEntry("output", "three\n");
+            ok("workspace_service_stop", Map.of("workspace", id, "name", "lines"));
 
             String sh = (String) ok("workspace_shell_open", Map.of("workspace", id)).get("id");
             // one write, one read: the echo, the output and the next prompt, as text

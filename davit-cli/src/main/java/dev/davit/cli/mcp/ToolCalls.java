@@ -141,7 +141,8 @@ final class ToolCalls implements AutoCloseable {
         });
         ws("workspace_service_logs", (w, id, a) -> {
             String name = (String) a.get("name");
-            Services.Log log = w.services(id).log(name, (int) number(a, "tail", 0));
+            // more lines than an int counts are all of them (not the int the cast would leave)
+            Services.Log log = w.services(id).log(name, (int) Math.min(number(a, "tail", 0), Integer.MAX_VALUE));
             ObjectNode doc = Json.object().put("name", name);
             String text = Text.utf8OrNull(log.bytes());
             doc.put("output", text != null ? text : new String(log.bytes(), StandardCharsets.UTF_8));
