@@ -553,7 +553,7 @@ final class ToolCalls implements AutoCloseable {
     }
 
     /** The most seconds a timeout or ttl may be (as the CLI's): a Duration of more would overflow in nanoseconds. */
-    static final double MAX_SECONDS = 1e9;
+    private static final double MAX_SECONDS = 1e9;
 
     /** A call's {@code arg} in seconds as a Duration, or null when not given; refused past {@link #MAX_SECONDS}. */
     private static Duration seconds(Map<String, Object> a, String arg) {
