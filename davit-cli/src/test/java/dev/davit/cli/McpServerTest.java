@@ -238,6 +238,14 @@ class McpServerTest {
                     .containsEntry("dropped_bytes", 0).containsEntry("line_cut", false);
             assertThat(ok("workspace_service_stop", Map.of("workspace", id, "name", "web")))
                     .containsEntry("state", "stopped");
+            // 'tail' past an int is all the lines, not what is left of it cut to an int (2^32 + 1: one line)
+            ok("workspace_service_start", Map.of("workspace", id, "name", "lines", "ready_file", "lines.ready",
+                    "command", List.of("sh", "-c", "echo one; echo two; echo three; touch lines.ready; sleep 60")));
+            assertThat(ok("workspace_service_logs", Map.of("workspace", id, "name", "lines", "tail", (1L << 32) + 1)))
+                    .containsEntry("output", "one\ntwo\nthree\n");
+            assertThat(ok("workspace_service_logs", Map.of("workspace", id, "name", "lines", "tail", 1)))
+                    .containsEntry("output", "three\n");
+            ok("workspace_service_stop", Map.of("workspace", id, "name", "lines"));
 
             String sh = (String) ok("workspace_shell_open", Map.of("workspace", id)).get("id");
             // one write, one read: the echo, the output and the next prompt, as text
@@ -431,6 +439,9 @@ class McpServerTest {
                 .contains("--allow-network");
         assertThat(invalid("run", Map.of("command", List.of("true")))).contains("missing argument 'env'");
         assertThat(invalid("run", Map.of("env", image, "timeout", "soon"))).contains("'timeout' must be a number");
+        // a timeout past what a Duration holds in nanoseconds is refused as the CLI's --timeout is, not a crash
+        assertThat(invalid("run", Map.of("env", image, "command", List.of("true"), "timeout", 1e10)))
+                .contains("'timeout' must be at most");
         assertThat(invalid("run", Map.of("env", image, "bogus", 1))).contains("unknown argument 'bogus'");
         McpSchema.CallToolResult missing = call("run", Map.of("env", registry.hostPort() + "/sandbox/none:1",
                 "command", List.of("true")));
@@ -470,6 +481,17 @@ class McpServerTest {
             Map<String, Object> e = ok("workspace_exec", Map.of("workspace", "proj", "command",
                     List.of("sh", "-c", "pwd; cat a.txt")));
             assertThat(e).containsEntry("stdout", "/workspace\nalpha\n");
+            assertThat(invalid("workspace_exec", Map.of("workspace", "proj", "timeout", 1e10, "command",
+                    List.of("true")))).contains("'timeout' must be at most");
+            assertThat(invalid("workspace_service_start", Map.of("workspace", "proj", "name", "w", "ready_timeout",
+                    1e10, "command", List.of("sleep", "60")))).contains("'ready_timeout' must be at most");
+            assertThat(ok("workspace_service_list", Map.of("workspace", "proj")).get("services")).asList().isEmpty();
+            // what the JDK refuses where the library made no check of its own (a NUL in a variable's value) is an
+            // error result, as the CLI reports it, not a protocol error with the JDK's raw text
+            Map<String, Object> nul = failed("workspace_exec", Map.of("workspace", "proj", "env_vars",
+                    Map.of("A", "a\u0000b"), "command", List.of("true")));
+            assertThat(nul).containsEntry("kind", "internal");
+            assertThat((String) nul.get("message")).startsWith("internal error: ").doesNotContain("\u0000");
             // command lines are reused between calls: nothing of one call's options reaches the next
             assertThat(ok("workspace_exec", Map.of("workspace", "proj", "cwd", "/tmp", "env_vars", Map.of("A", "1"),
                     "command", List.of("sh", "-c", "echo $A; pwd")))).containsEntry("stdout", "1\n/tmp\n");
@@ -663,8 +685,11 @@ class McpServerTest {
 
     @Test
     void refusesTheCommandOfABadArgumentWithoutStopping() {
-        assertThatThrownBy(() -> call("workspace_exec", Map.of("workspace", "-x", "command", List.of("true"))))
-                .isInstanceOf(McpError.class).hasMessageContaining("cannot start with '-'");
+        // no command line: a value starting with '-' is a value like any other (here, a workspace that is not there)
+        assertThat(failed("workspace_exec", Map.of("workspace", "-x", "command", List.of("true"))))
+                .containsEntry("kind", "not_found");
+        assertThatThrownBy(() -> call("workspace_exec", Map.of("workspace", "-x", "command", List.of())))
+                .isInstanceOf(McpError.class).hasMessageContaining("'command'");
         assertThat(ok("workspace_list", Map.of())).containsKey("workspaces");
     }
 }

@@ -1,6 +1,7 @@
 package dev.davit.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.internal.Json;
@@ -305,6 +306,14 @@ class VmCommandsTest {
                         assertThat(r.isError()).as(tool + ": " + r).isFalse();
                         return (java.util.Map<String, Object>) r.structuredContent();
                     };
+            // a disk limit a microVM would not get is refused, also when the environment (not 'backend') makes it one
+            assertThatThrownBy(() -> client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest(
+                    "workspace_create", java.util.Map.of("env", "localhost/davit/busybox-vm:2", "disk", 100))))
+                    .hasMessageContaining("'disk' is for container sandboxes");
+            assertThatThrownBy(() -> client.callTool(new io.modelcontextprotocol.spec.McpSchema.CallToolRequest(
+                    "run", java.util.Map.of("env", "localhost/davit/busybox-vm:2", "disk", 100,
+                            "command", java.util.List.of("true")))))
+                    .hasMessageContaining("'disk' is for container sandboxes");
             java.util.Map<String, Object> w = ok.apply("workspace_create", java.util.Map.of("env",
                     "localhost/davit/busybox-vm:2", "backend", "vm"));
             String id = (String) w.get("id");

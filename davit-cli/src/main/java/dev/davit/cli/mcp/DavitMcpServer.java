@@ -357,6 +357,12 @@ public final class DavitMcpServer implements AutoCloseable {
             return failure(tool, e, pins);
         } catch (McpError e) {
             throw pins.rewrite(e);
+        } catch (RuntimeException e) {
+            // a failure the library did not make its own (a JDK check it lacks): an error result, as the CLI reports
+            // it, not a protocol error with the raw text (unprintable bytes, the paths the server pinned)
+            options.log().println("davit: " + tool.name() + " failed: " + ModelErrors.printable(e.toString()));
+            return error("internal", ModelErrors.printable(toModel("internal error: " + e, pins)),
+                    DavitException.Kind.INTERNAL.exitCode());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return error("cancelled", "the call was cancelled while its environment was installing (the install"

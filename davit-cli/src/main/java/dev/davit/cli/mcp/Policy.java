@@ -98,6 +98,9 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                     + "' cannot be used; leave it out (write files with workspace_file_write instead) or ask the"
                     + " user to restart the server with --allow-path DIR");
         }
+        if (given.indexOf('\0') >= 0) {
+            throw Tool.invalid("'" + arg + "' holds a NUL character; give an absolute host path under " + allowed());
+        }
         Path p = Path.of(given);
         if (!p.isAbsolute()) {
             throw Tool.invalid("'" + arg + "' must be an absolute host path under " + allowed());
@@ -407,6 +410,17 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     }
 
     /**
+     * Refuses a {@code disk} argument for a microVM (asked for with {@code backend}, or the environment's own kind):
+     * its disk is bounded by its environment's image, and a limit it would not get must not look given.
+     */
+    static void noDiskForVm(Map<String, Object> arguments) {
+        if (arguments.get("disk") != null) {
+            throw new DavitException(DavitException.Kind.USAGE, "'disk' is for container sandboxes; a microVM's"
+                    + " disk is bounded by its environment's image");
+        }
+    }
+
+    /**
      * The disk limit in MiB a call's sandbox gets: its {@code disk} argument within the server's {@code --max-disk}
      * (refused beyond it: the operator's limit is not the model's to lift), else the default disk limit or the
      * server's maximum when that is lower. A disk of 0 (no limit) is refused too. Null for a microVM, whose disk its
@@ -414,16 +428,13 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
      */
     Long disk(Map<String, Object> arguments) {
         if ("vm".equals(arguments.get("backend"))) {
-            if (arguments.get("disk") != null) {
-                throw new DavitException(DavitException.Kind.USAGE, "disk is for container workspaces; a microVM's"
-                        + " disk is bounded by its environment's image");
-            }
+            noDiskForVm(arguments);
             return null;
         }
         if (arguments.get("disk") instanceof Number n) {
             long mib = n.longValue();
             if (mib < dev.davit.sandbox.Limits.MIN_DISK_MIB || mib > maxDiskMiB) {
-                throw new DavitException(DavitException.Kind.USAGE, "disk must be between "
+                throw new DavitException(DavitException.Kind.USAGE, "'disk' must be between "
                         + dev.davit.sandbox.Limits.MIN_DISK_MIB + " and " + maxDiskMiB + " MiB on this server"
                         + " (--max-disk), not " + mib);
             }

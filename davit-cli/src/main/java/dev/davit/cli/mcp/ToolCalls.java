@@ -141,7 +141,8 @@ final class ToolCalls implements AutoCloseable {
         });
         ws("workspace_service_logs", (w, a, call) -> {
             String name = (String) a.get("name");
-            Services.Log log = w.services().log(name, (int) number(a, "tail", 0));
+            // more lines than an int counts are all of them (not the int the cast would leave)
+            Services.Log log = w.services().log(name, (int) Math.min(number(a, "tail", 0), Integer.MAX_VALUE));
             ObjectNode doc = Json.object().put("name", name);
             String text = Text.utf8OrNull(log.bytes());
             doc.put("output", text != null ? text : new String(log.bytes(), StandardCharsets.UTF_8));
@@ -321,18 +322,18 @@ final class ToolCalls implements AutoCloseable {
     }
 
     private ObjectNode run(Map<String, Object> a, Tool.Call call) {
-        Object timeout = a.get("timeout");
         long maxOutput = a.get("max_output") == null ? 0
                 : dev.davit.oci.internal.Args.bytes((String) a.get("max_output"), "max_output");
         RunTarget t = target(a, call);
         String backend = backend(t, null);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env_vars"))
-                .workdir((String) a.get("workdir")).timeout(timeout == null ? null : seconds((Number) timeout))
+                .workdir((String) a.get("workdir")).timeout(seconds(a, "timeout"))
                 .network(flag(a, "network") ? Network.NAT : Network.NONE).image(t.image()).backend(backend)
                 .maxOutput(maxOutput)
                 .capture(8192); // the output is kept in files (below); the result keeps only enough to tell a
                                 // sandbox's own one-line failure (e.g. a missing command: 127)
         if (backend.equals(dev.davit.sandbox.Sandboxes.VM)) {
+            Policy.noDiskForVm(a);
             b.vcpus(vcpus(a)).memoryMiB((int) number(a, "memory", RunSpec.DEFAULT_MEMORY_MIB)).limits(vmLimits(a));
         } else {
             b.limits(containerLimits(a));
@@ -363,7 +364,7 @@ final class ToolCalls implements AutoCloseable {
         dev.davit.sandbox.workspace.Secrets secrets = Tools.secrets(a);
         policy.capTtl(a);
         Object ttl = a.get("ttl");
-        Duration limit = ttl != null ? seconds((Number) ttl) : policy.workspaceTtl() == null ? null
+        Duration limit = ttl != null ? seconds(a, "ttl") : policy.workspaceTtl() == null ? null
                 : Duration.ofSeconds(policy.workspaceTtl().toSeconds());
         // the seed is read through the descriptor pinned now; the workspace records the path the model gave
         String seedGiven = (String) a.get("seed");
@@ -371,6 +372,9 @@ final class ToolCalls implements AutoCloseable {
         RunTarget t = target(a, call);
         String backend = backend(t, (String) a.get("backend"));
         boolean vm = backend.equals(dev.davit.sandbox.Sandboxes.VM);
+        if (vm) {
+            Policy.noDiskForVm(a);
+        }
         CreateSpec spec = new CreateSpec(t.rootfs(), Map.of(), null, flag(a, "network") ? Network.NAT : Network.NONE,
                 t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
                 RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
@@ -416,9 +420,8 @@ final class ToolCalls implements AutoCloseable {
     }
 
     private ObjectNode exec(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
-        Object timeout = a.get("timeout");
         ExecRequest.Builder r = ExecRequest.builder(strings(a, "command")).env(env(a, "env_vars"))
-                .cwd((String) a.get("cwd")).timeout(timeout == null ? null : seconds((Number) timeout));
+                .cwd((String) a.get("cwd")).timeout(seconds(a, "timeout"));
         env(a, "secret_env").forEach(r::secretEnv);
         // the excerpts are kept in files and the result is written out from there while the call is answered
         try (Workspaces.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
@@ -470,9 +473,8 @@ final class ToolCalls implements AutoCloseable {
             throw Tool.invalid("give 'name' or 'no_name', not both");
         }
         policy.capTtl(a);
-        Object ttl = a.get("ttl");
         Workspace u = w.update(new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
-                strings(a, "remove_labels"), ttl == null ? null : seconds((Number) ttl), false));
+                strings(a, "remove_labels"), seconds(a, "ttl"), false));
         return WorkspaceJson.workspace(u, w.status());
     }
 
@@ -498,9 +500,8 @@ final class ToolCalls implements AutoCloseable {
         if (ready.size() > 1) {
             throw Tool.invalid("give one of 'ready_file', 'ready_port' and 'ready_cmd'");
         }
-        Object timeout = a.get("ready_timeout");
         ServiceSpec.Builder spec = ServiceSpec.builder((String) a.get("name"), strings(a, "command"))
-                .env(env(a, "env_vars")).readyTimeout(timeout == null ? null : seconds((Number) timeout))
+                .env(env(a, "env_vars")).readyTimeout(seconds(a, "ready_timeout"))
                 .readiness(ready.isEmpty() ? null : ready.getFirst());
         env(a, "secret_env").forEach(spec::secretEnv);
         return WorkspaceJson.service(w.services().start(spec.build()));
@@ -568,7 +569,18 @@ final class ToolCalls implements AutoCloseable {
         return doc;
     }
 
-    private static Duration seconds(Number s) {
+    /** The most seconds a timeout or ttl may be (as the CLI's): a Duration of more would overflow in nanoseconds. */
+    private static final double MAX_SECONDS = 1e9;
+
+    /** A call's {@code arg} in seconds as a Duration, or null when not given; refused past {@link #MAX_SECONDS}. */
+    private static Duration seconds(Map<String, Object> a, String arg) {
+        if (!(a.get(arg) instanceof Number s)) {
+            return null;
+        }
+        if (s.doubleValue() > MAX_SECONDS) {
+            throw Tool.invalid("argument '" + arg + "' must be at most " + (long) MAX_SECONDS + " (seconds), not "
+                    + s);
+        }
         return Duration.ofMillis(Math.max(1, Math.round(s.doubleValue() * 1000)));
     }
 

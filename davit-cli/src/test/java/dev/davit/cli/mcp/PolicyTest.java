@@ -113,7 +113,8 @@ class PolicyTest {
         Path fifo = allowed.resolve("fifo");
         new ProcessBuilder("mkfifo", fifo.toString()).start().onExit().join();
         for (String bad : List.of(allowed.resolve("out-link/f").toString(), allowed.resolve("file-link").toString(),
-                outside.resolve("f").toString(), allowed + "/../outside/f", fifo.toString(), "relative/path")) {
+                outside.resolve("f").toString(), allowed + "/../outside/f", fifo.toString(), "relative/path",
+                allowed + "/a\u0000b")) {
             assertThatThrownBy(() -> policy.pinHostPath(args(bad), "p", scratchDir)).as(bad)
                     .isInstanceOf(McpError.class).hasMessageNotContaining("\n");
         }
