@@ -75,11 +75,7 @@ public record RunSpec(Path rootfs, List<String> command, Map<String, String> env
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw new DavitException(Kind.USAGE, "the timeout must be positive");
         }
-        for (String k : env.keySet()) {
-            if (k.isEmpty() || k.contains("=") || k.indexOf('\0') >= 0) {
-                throw new DavitException(Kind.USAGE, "invalid environment variable name '" + k + "'");
-            }
-        }
+        dev.davit.sandbox.internal.ProcessArgs.check(command, env, workdir);
         if (workdir != null && !workdir.startsWith("/")) {
             throw new DavitException(Kind.USAGE, "the working directory must be absolute: " + workdir);
         }
