@@ -78,7 +78,7 @@ public interface LongLived {
     }
 
     /**
-     * The files of sandbox {@code s} through its guest agent ({@link Sandboxes#guestFiles}).
+     * The files of sandbox {@code s} through its guest agent ({@link dev.davit.sandbox.internal.SandboxMachinery#guestFiles}).
      *
      * @param s the sandbox
      * @return its files
