@@ -196,9 +196,15 @@ final class ToolCalls implements AutoCloseable {
         }
     }
 
+    /** The library's client defaults with davit's User-Agent, as the CLI's ({@code davit/VERSION}). */
+    private dev.davit.oci.client.ClientOptions clientOptions() {
+        dev.davit.oci.client.ClientOptions o = dev.davit.oci.client.ClientOptions.defaults();
+        return o.withRegistry(o.registry().toBuilder().userAgent("davit/" + version).build());
+    }
+
     private synchronized dev.davit.oci.client.DavitClient client() {
         if (client == null) {
-            client = dev.davit.oci.client.DavitClient.create(dev.davit.oci.client.ClientOptions.defaults()
+            client = dev.davit.oci.client.DavitClient.create(clientOptions()
                     .withStore(dev.davit.oci.client.DavitHome.storeOf(policy.davitHome())));
         }
         return client;
@@ -240,7 +246,7 @@ final class ToolCalls implements AutoCloseable {
         String ref = e.source().reference() == null ? null
                 : dev.davit.env.catalog.SourceReferences.resolve(e.source().reference(), System.getenv()).toString();
         dev.davit.env.freshness.Freshness f = ref == null ? null : dev.davit.env.freshness.FreshnessChecker.quick(
-                dev.davit.oci.client.ClientOptions.defaults(), policy.davitHome()).check(ref, s.sourceDigest());
+                clientOptions(), policy.davitHome()).check(ref, s.sourceDigest());
         return EnvJson.inspect(e, s, ref, compatible(e), EnvJson.catalog(r), f == null ? null
                 : EnvJson.freshness(f, call::inModelTerms));
     }
