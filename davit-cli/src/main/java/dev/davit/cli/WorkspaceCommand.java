@@ -480,10 +480,7 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             List<Workspaces.Snapshot> snaps = workspaces(main).snapshots(id);
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("snapshots");
-            snaps.forEach(s -> arr.add(WorkspaceJson.snapshot(s)));
-            out.result(doc, p -> {
+            out.result(WorkspaceJson.snapshots(snaps), p -> {
                 p.printf("%-24s %-20s %8s %12s%n", "NAME", "CREATED", "ENTRIES", "BYTES");
                 snaps.forEach(s -> p.printf("%-24s %-20s %8d %12d%n", s.name(),
                         s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), s.files(), s.bytes()));
@@ -803,10 +800,7 @@ final class WorkspaceCommand extends GroupCommand {
                         + e.getMessage());
             }
             Map<String, String> changed = workspaces(main).patch(id, patch);
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("changes");
-            changed.forEach((path, kind) -> arr.addObject().put("path", path).put("kind", kind));
-            out.result(doc, p -> changed.forEach((path, kind) -> p.println(switch (kind) {
+            out.result(WorkspaceJson.patched(changed), p -> changed.forEach((path, kind) -> p.println(switch (kind) {
                 case "added" -> "A ";
                 case "deleted" -> "D ";
                 default -> "C ";
@@ -826,13 +820,7 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             List<Workspaces.Reaped> removed = owner == null ? workspaces(main).reap()
                     : workspaces(main).ownedBy(owner).reap(w -> w.ownedBy(owner));
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("removed");
-            for (Workspaces.Reaped r : removed) {
-                arr.addObject().put("id", r.id()).put("name", r.name()).put("sandbox", r.sandboxId())
-                        .put("reason", r.reason());
-            }
-            out.result(doc, p -> removed.forEach(r -> p.println(r.id() + " (" + r.reason() + ")")));
+            out.result(WorkspaceJson.reaped(removed), p -> removed.forEach(r -> p.println(r.id() + " (" + r.reason() + ")")));
             return 0;
         }
     }

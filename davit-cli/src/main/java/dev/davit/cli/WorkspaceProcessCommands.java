@@ -108,10 +108,7 @@ final class WorkspaceProcessCommands {
         @Override
         protected int run(Output out) {
             List<Services.Service> all = WorkspaceCommand.workspaces(main).services(id).list();
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("services");
-            all.forEach(s -> arr.add(WorkspaceJson.service(s)));
-            out.result(doc, p -> {
+            out.result(WorkspaceJson.services(all), p -> {
                 p.printf("%-16s %-18s %8s %-20s %-6s %s%n", "NAME", "STATE", "PID", "STARTED", "READY", "COMMAND");
                 all.forEach(s -> p.printf("%-16s %-18s %8d %-20s %-6s %s%n", s.name(), s.label(), s.pid(),
                         s.startedAt().truncatedTo(ChronoUnit.SECONDS), s.ready() ? "yes" : "no",
@@ -134,12 +131,7 @@ final class WorkspaceProcessCommands {
             }
             Services.Log log = services().log(name, tail);
             if (out.json()) {
-                ObjectNode doc = Json.object();
-                doc.put("name", name);
-                text(doc, "output", log.bytes());
-                doc.put("dropped_bytes", log.droppedBytes());
-                doc.put("line_cut", log.lineCut());
-                out.printJson(doc);
+                out.printJson(WorkspaceJson.serviceLog(name, log));
             } else {
                 out.raw(log.bytes());
                 if (log.lineCut()) {
@@ -294,20 +286,7 @@ final class WorkspaceProcessCommands {
             Shells.Output o = s.read(shell, new Shells.ReadOptions(Duration.ofMillis(waitMs),
                     quietMs == null ? null : Duration.ofMillis(quietMs), pattern, max, raw));
             if (out.json()) {
-                ObjectNode doc = Json.object();
-                doc.put("id", shell);
-                if (raw) {
-                    doc.putNull("output");
-                    doc.put("output_base64", Base64.getEncoder().encodeToString(o.bytes()));
-                } else {
-                    doc.put("output", o.text());
-                    doc.putNull("output_base64");
-                }
-                doc.put("truncated", o.truncated());
-                doc.put("matched", o.matched());
-                doc.put("timed_out", o.timedOut());
-                doc.put("state", s.get(shell).label());
-                out.printJson(doc);
+                out.printJson(WorkspaceJson.shellRead(shell, o, raw, s.get(shell).label()));
             } else {
                 out.raw(raw ? o.bytes() : o.text().getBytes(StandardCharsets.UTF_8));
                 if (o.truncated()) {
@@ -363,18 +342,6 @@ final class WorkspaceProcessCommands {
                         false)));
             });
             return 0;
-        }
-    }
-
-    /** {@code key}: the bytes as text (invalid UTF-8 replaced) and, when they are not UTF-8, {@code key_base64}. */
-    static void text(ObjectNode doc, String key, byte[] b) {
-        String text = dev.davit.oci.internal.Text.utf8OrNull(b);
-        if (text != null) {
-            doc.put(key, text);
-            doc.putNull(key + "_base64");
-        } else {
-            doc.put(key, new String(b, StandardCharsets.UTF_8));
-            doc.put(key + "_base64", Base64.getEncoder().encodeToString(b));
         }
     }
 }

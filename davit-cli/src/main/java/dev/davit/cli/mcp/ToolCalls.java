@@ -91,12 +91,7 @@ final class ToolCalls implements AutoCloseable {
         });
         ws("workspace_diff", this::diff);
         ws("workspace_snapshot_create", (w, a, call) -> WorkspaceJson.snapshot(w.snapshot((String) a.get("name"))));
-        ws("workspace_snapshot_list", (w, a, call) -> {
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("snapshots");
-            w.snapshots().forEach(s -> arr.add(WorkspaceJson.snapshot(s)));
-            return doc;
-        });
+        ws("workspace_snapshot_list", (w, a, call) -> WorkspaceJson.snapshots(w.snapshots()));
         ws("workspace_snapshot_delete", (w, a, call) -> {
             w.removeSnapshot((String) a.get("name"));
             return removed("name", (String) a.get("name"));
@@ -125,29 +120,14 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_disk_list", (w, a, call) -> files(w.diskList((String) a.get("path"), flag(a, "recursive"))));
         ws("workspace_disk_read", (w, a, call) -> content((String) a.get("path"), w.diskRead((String) a.get("path"),
                 number(a, "max_bytes", 65536)), false));
-        ws("workspace_patch", (w, a, call) -> {
-            Map<String, String> changed = w.patch((String) a.get("patch"));
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("changes");
-            changed.forEach((path, kind) -> arr.addObject().put("path", path).put("kind", kind));
-            return doc;
-        });
+        ws("workspace_patch", (w, a, call) -> WorkspaceJson.patched(w.patch((String) a.get("patch"))));
         ws("workspace_service_start", this::serviceStart);
-        ws("workspace_service_list", (w, a, call) -> {
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("services");
-            w.services().list().forEach(s -> arr.add(WorkspaceJson.service(s)));
-            return doc;
-        });
+        ws("workspace_service_list", (w, a, call) -> WorkspaceJson.services(w.services().list()));
         ws("workspace_service_logs", (w, a, call) -> {
             String name = (String) a.get("name");
             // more lines than an int counts are all of them (not the int the cast would leave)
-            Services.Log log = w.services().log(name, (int) Math.min(number(a, "tail", 0), Integer.MAX_VALUE));
-            ObjectNode doc = Json.object().put("name", name);
-            String text = Text.utf8OrNull(log.bytes());
-            doc.put("output", text != null ? text : new String(log.bytes(), StandardCharsets.UTF_8));
-            doc.put("output_base64", text != null ? null : Base64.getEncoder().encodeToString(log.bytes()));
-            return doc.put("dropped_bytes", log.droppedBytes()).put("line_cut", log.lineCut());
+            return WorkspaceJson.serviceLog(name, w.services().log(name,
+                    (int) Math.min(number(a, "tail", 0), Integer.MAX_VALUE)));
         });
         ws("workspace_service_stop", (w, a, call) -> WorkspaceJson.service(w.services().stop((String) a.get("name"))));
         ws("workspace_shell_open", (w, a, call) -> WorkspaceJson.shell(w.shells().open(strings(a, "command"),
@@ -168,13 +148,7 @@ final class ToolCalls implements AutoCloseable {
         });
         on("reap", (a, call) -> {
             String owner = call.owner();
-            ObjectNode doc = Json.object();
-            ArrayNode arr = doc.putArray("removed");
-            for (Workspaces.Reaped r : workspaces().ownedBy(owner).reap(w -> w.ownedBy(owner))) {
-                arr.addObject().put("id", r.id()).put("name", r.name()).put("sandbox", r.sandboxId())
-                        .put("reason", r.reason());
-            }
-            return doc;
+            return WorkspaceJson.reaped(workspaces().ownedBy(owner).reap(w -> w.ownedBy(owner)));
         });
     }
 
@@ -530,11 +504,7 @@ final class ToolCalls implements AutoCloseable {
         Shells.Output o = shells.read(shell, new Shells.ReadOptions(Duration.ofMillis(number(a, "wait_ms", 0)),
                 quiet == null ? null : Duration.ofMillis(number(a, "quiet_ms", 0)), until,
                 (int) number(a, "max_bytes", Shells.MAX_BYTES), raw));
-        ObjectNode doc = Json.object().put("id", shell);
-        doc.put("output", raw ? null : o.text());
-        doc.put("output_base64", raw ? Base64.getEncoder().encodeToString(o.bytes()) : null);
-        return doc.put("truncated", o.truncated()).put("matched", o.matched()).put("timed_out", o.timedOut())
-                .put("state", shells.get(shell).label());
+        return WorkspaceJson.shellRead(shell, o, raw, shells.get(shell).label());
     }
 
     /** A copy out to the host ({@code workspace_export}, {@code workspace_disk_export}): {@code dest} as given. */

@@ -291,4 +291,93 @@ public final class WorkspaceJson {
         return new ExecEntry.Stream(s.path("bytes").asLong(), s.path("head").asText(""),
                 SandboxJson.text(s.path("tail")));
     }
+
+    /**
+     * A workspace's snapshots, as {@code workspace snapshot ls --json} and {@code workspace_snapshot_list} show them.
+     *
+     * @param snapshots the snapshots
+     * @return {@code snapshots}: each {@link #snapshot(Workspaces.Snapshot)}
+     */
+    public static ObjectNode snapshots(List<Workspaces.Snapshot> snapshots) {
+        ObjectNode doc = Json.object();
+        ArrayNode arr = doc.putArray("snapshots");
+        snapshots.forEach(s -> arr.add(snapshot(s)));
+        return doc;
+    }
+
+    /**
+     * What a patch changed ({@code workspace patch}, {@code workspace_patch}).
+     *
+     * @param changed path to added, modified or deleted, in the patch's order
+     * @return {@code changes}: {@code path} and {@code kind} of each
+     */
+    public static ObjectNode patched(Map<String, String> changed) {
+        ObjectNode doc = Json.object();
+        ArrayNode arr = doc.putArray("changes");
+        changed.forEach((path, kind) -> arr.addObject().put("path", path).put("kind", kind));
+        return doc;
+    }
+
+    /**
+     * The workspaces a reap removed ({@code workspace reap}, {@code reap}).
+     *
+     * @param removed what was removed
+     * @return {@code removed}: {@code id}, {@code name}, {@code sandbox} and {@code reason} of each
+     */
+    public static ObjectNode reaped(List<Workspaces.Reaped> removed) {
+        ObjectNode doc = Json.object();
+        ArrayNode arr = doc.putArray("removed");
+        for (Workspaces.Reaped r : removed) {
+            arr.addObject().put("id", r.id()).put("name", r.name()).put("sandbox", r.sandboxId())
+                    .put("reason", r.reason());
+        }
+        return doc;
+    }
+
+    /**
+     * A workspace's services ({@code workspace service ls}, {@code workspace_service_list}).
+     *
+     * @param services the services
+     * @return {@code services}: each {@link #service(Services.Service)}
+     */
+    public static ObjectNode services(List<Services.Service> services) {
+        ObjectNode doc = Json.object();
+        ArrayNode arr = doc.putArray("services");
+        services.forEach(s -> arr.add(service(s)));
+        return doc;
+    }
+
+    /**
+     * A service's log ({@code workspace service logs --json}, {@code workspace_service_logs}).
+     *
+     * @param name the service
+     * @param log  its log
+     * @return {@code name}, {@code output} (the text; invalid UTF-8 replaced), {@code output_base64} (the exact
+     *         bytes when they are not UTF-8, else null), {@code dropped_bytes} and {@code line_cut}
+     */
+    public static ObjectNode serviceLog(String name, Services.Log log) {
+        ObjectNode doc = Json.object().put("name", name);
+        String text = dev.davit.oci.internal.Text.utf8OrNull(log.bytes());
+        doc.put("output", text != null ? text : new String(log.bytes(), java.nio.charset.StandardCharsets.UTF_8));
+        doc.put("output_base64", text != null ? null : java.util.Base64.getEncoder().encodeToString(log.bytes()));
+        return doc.put("dropped_bytes", log.droppedBytes()).put("line_cut", log.lineCut());
+    }
+
+    /**
+     * A read of a shell ({@code workspace shell read --json}, {@code workspace_shell_read}).
+     *
+     * @param id    the shell
+     * @param o     what the read returned
+     * @param raw   whether it was read raw (then {@code output} is null and {@code output_base64} the bytes)
+     * @param state the shell's state after the read ({@link Shells.Shell#label})
+     * @return {@code id}, {@code output}, {@code output_base64}, {@code truncated}, {@code matched},
+     *         {@code timed_out} and {@code state}
+     */
+    public static ObjectNode shellRead(String id, Shells.Output o, boolean raw, String state) {
+        ObjectNode doc = Json.object().put("id", id);
+        doc.put("output", raw ? null : o.text());
+        doc.put("output_base64", raw ? java.util.Base64.getEncoder().encodeToString(o.bytes()) : null);
+        return doc.put("truncated", o.truncated()).put("matched", o.matched()).put("timed_out", o.timedOut())
+                .put("state", state);
+    }
 }
