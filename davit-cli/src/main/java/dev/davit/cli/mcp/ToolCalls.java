@@ -53,6 +53,8 @@ final class ToolCalls implements AutoCloseable {
     /** This davit's version (an environment says which versions it works with). */
     private final String version;
     private final Map<String, Tool.Direct> calls = new LinkedHashMap<>();
+    /** The home's workspaces ({@link #workspaces()}). */
+    private Workspaces workspaces;
     /** The registry client over the home's store (images to run), made at its first use. */
     private dev.davit.oci.client.DavitClient client;
 
@@ -395,8 +397,12 @@ final class ToolCalls implements AutoCloseable {
         });
     }
 
-    private Workspaces workspaces() {
-        return Workspaces.under(policy.davitHome());
+    /** The home's workspaces, one for every call (as docs/DESIGN.md says), made at the first call. */
+    private synchronized Workspaces workspaces() {
+        if (workspaces == null) {
+            workspaces = Workspaces.under(policy.davitHome());
+        }
+        return workspaces;
     }
 
     private ObjectNode exec(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
