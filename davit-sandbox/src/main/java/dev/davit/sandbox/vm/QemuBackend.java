@@ -74,7 +74,7 @@ public final class QemuBackend implements Backend {
         Cgroups.Cgroup cg = null;
         try {
             Accel.Choice accel = Accel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
-            Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+            Nat.Tools nat = spec.network().ownNamespace() ? Nat.tools(options, spec.network()) : null;
             cg = Machine.cgroup(id, Machine.limits(spec.memoryMiB(), spec.vcpus(), spec.limits(), accel), state);
             Cgroups.Cgroup group = cg;
             long t1 = System.nanoTime();
