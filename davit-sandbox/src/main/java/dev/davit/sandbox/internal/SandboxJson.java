@@ -397,4 +397,31 @@ public final class SandboxJson {
     private static void strings(ArrayNode a, List<String> v) {
         v.forEach(a::add);
     }
+
+    /**
+     * The egress gate's denial records ({@code denials.jsonl} lines, see {@code dev.davit.sandbox.network.Denials}),
+     * parsed; a line that is not one (cut by a crash) is skipped.
+     *
+     * @param lines the lines, oldest first
+     * @return the denials
+     */
+    public static java.util.List<dev.davit.sandbox.EgressDenial> denials(java.util.List<String> lines) {
+        java.util.List<dev.davit.sandbox.EgressDenial> out = new java.util.ArrayList<>();
+        for (String line : lines) {
+            try {
+                JsonNode n = Json.read(line);
+                out.add(new dev.davit.sandbox.EgressDenial(java.time.Instant.parse(n.path("time").asText()),
+                        n.path("kind").asText(), text(n, "name"), text(n, "address"), n.path("port").asInt(0),
+                        text(n, "rule"), n.path("reason").asText("")));
+            } catch (java.io.IOException | RuntimeException e) {
+                // half a line: skipped
+            }
+        }
+        return out;
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
+    }
 }
