@@ -149,6 +149,9 @@ public final class Gate {
         if (failed[0] != null) {
             throw failed[0];
         }
+        // what it held capabilities for (over the sandbox's namespace only) is done: every thread started from here
+        // on, all that read what the sandbox sends, starts without any
+        sys.dropCapabilities();
         ServerSocketChannel control = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         Files.deleteIfExists(dir.resolve(CONTROL));
         control.bind(UnixDomainSocketAddress.of(dir.resolve(CONTROL)));

@@ -25,6 +25,12 @@ interface GateSys {
      */
     int listen(InetSocketAddress address, int backlog) throws ErrnoException;
 
+    /**
+     * Drops every capability of the whole process (effective, permitted, inheritable), in every user namespace:
+     * called once the sockets in the sandbox's namespace exist, the only thing the gate needed them for.
+     */
+    void dropCapabilities() throws ErrnoException;
+
     /** Accepts one connection (blocking); its descriptor. */
     int accept(int listener) throws ErrnoException;
 

@@ -30,6 +30,8 @@ final class LinuxGateSys implements GateSys {
     private static final long SYS_PPOLL = Syscall.nr(271, 73);
     private static final long SYS_ACCEPT4 = Syscall.nr(288, 242);
     private static final long SYS_SETNS = Syscall.nr(308, 268);
+    private static final long SYS_CAPSET = Syscall.nr(126, 91);
+    private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
     private static final long AT_FDCWD = -100;
     private static final long O_RDONLY_CLOEXEC = 0x80000;
@@ -86,6 +88,18 @@ final class LinuxGateSys implements GateSys {
         } catch (ErrnoException e) {
             close(fd, false);
             throw e;
+        }
+    }
+
+    @Override
+    public void dropCapabilities() throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment header = a.allocate(8, 4); // struct __user_cap_header_struct { u32 version; int pid; }
+            header.set(ValueLayout.JAVA_INT, 0, LINUX_CAPABILITY_VERSION_3);
+            header.set(ValueLayout.JAVA_INT, 4, 0); // this process... capset acts on the calling thread
+            MemorySegment data = a.allocate(24, 4); // two struct __user_cap_data_struct, all zero
+            data.fill((byte) 0);
+            Syscall.call(a, "capset", SYS_CAPSET, header.address(), data.address(), 0, 0, 0);
         }
     }
 
