@@ -1,6 +1,7 @@
 package dev.davit.sandbox.testnet;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.internal.Fs;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.jail.Jail;
@@ -20,10 +21,11 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Comparator;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -133,7 +135,7 @@ public final class TestInternet implements AutoCloseable {
             String method, String path, Map<String, String> headers) {
         /** The header named {@code name} (any case), or null. */
         public String header(String name) {
-            return headers.get(name.toLowerCase(java.util.Locale.ROOT));
+            return headers.get(name.toLowerCase(Locale.ROOT));
         }
     }
 
@@ -233,12 +235,13 @@ public final class TestInternet implements AutoCloseable {
             this.holder = holderProcess;
             this.servers = serverProcess;
             this.hook = new Thread(this::close, "TestInternet " + hostInterface);
-            Runtime.getRuntime().addShutdownHook(hook);
             Thread.ofPlatform().daemon().name("TestInternet records " + hostInterface)
                     .start(() -> readRecords(servers.getInputStream()));
             Thread.ofPlatform().daemon().name("TestInternet errors " + hostInterface)
                     .start(() -> readErrors(servers.getErrorStream()));
             awaitReady();
+            // until here a failure cleans up below, and a JVM's exit through the end of the processes' input
+            Runtime.getRuntime().addShutdownHook(hook);
             started = true;
         } finally {
             if (!started) {
@@ -407,7 +410,7 @@ public final class TestInternet implements AutoCloseable {
             for (String line; (line = r.readLine()) != null; ) {
                 record(Json.read(line));
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             serverErrors.append("reading the servers' records: ").append(e).append('\n');
         } finally {
             IllegalStateException gone = new IllegalStateException("the test Internet's servers ended: " + errors());
@@ -434,7 +437,7 @@ public final class TestInternet implements AutoCloseable {
                 n.path("headers").properties().forEach(e -> headers.put(e.getKey(), e.getValue().asText()));
                 httpRequests.add(new HttpRequest(text(n, "scheme"), text(n, "server"), n.path("port").asInt(),
                         text(n, "client"), text(n, "host"), text(n, "sni"), text(n, "method"), text(n, "path"),
-                        java.util.Collections.unmodifiableMap(headers)));
+                        Collections.unmodifiableMap(headers)));
             }
             case "udp" -> udpReceived.add(new Datagram(text(n, "server"), text(n, "client"),
                     Base64.getDecoder().decode(n.path("data").asText())));
@@ -582,13 +585,8 @@ public final class TestInternet implements AutoCloseable {
     }
 
     private static void deleteTree(Path root) {
-        if (root == null || !Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            Fs.deleteTree(root);
         } catch (IOException e) {
             System.err.println("TestInternet: cannot delete " + root + ": " + e);
         }

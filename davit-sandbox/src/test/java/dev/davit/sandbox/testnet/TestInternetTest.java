@@ -1,6 +1,7 @@
 package dev.davit.sandbox.testnet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.internal.Json;
@@ -24,6 +25,7 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
@@ -107,11 +109,11 @@ class TestInternetTest {
 
         assertThat(net.httpRequests()).extracting(HttpRequest::server, HttpRequest::sni, HttpRequest::host,
                 HttpRequest::path).containsExactly(
-                        org.assertj.core.groups.Tuple.tuple(net.allowedAddress(), TestInternet.CDN, TestInternet.CDN,
+                        tuple(net.allowedAddress(), TestInternet.CDN, TestInternet.CDN,
                                 "/tls"),
-                        org.assertj.core.groups.Tuple.tuple(net.allowedAddress(), TestInternet.ALLOWED,
+                        tuple(net.allowedAddress(), TestInternet.ALLOWED,
                                 TestInternet.DENIED, "/front"),
-                        org.assertj.core.groups.Tuple.tuple(net.deniedAddress(), TestInternet.DENIED,
+                        tuple(net.deniedAddress(), TestInternet.DENIED,
                                 TestInternet.DENIED, "/"));
     }
 
@@ -220,7 +222,13 @@ class TestInternetTest {
             assertThat(udpDns(net.allowedAddress(), "allowed.test", 1).addresses())
                     .containsExactly(net.allowedAddress());
             String name = second.hostInterface();
-            List<Long> pids = second.pids();
+            List<ProcessHandle> processes = new ArrayList<>();
+            for (long pid : second.pids()) {
+                ProcessHandle p = ProcessHandle.of(pid).orElseThrow();
+                processes.add(p);
+                processes.addAll(p.descendants().toList());
+            }
+            assertThat(processes).allMatch(ProcessHandle::isAlive);
             Path dir = second.directory();
             assertThat(Tools.run("ip", "-o", "link")).contains(name);
             assertThat(Tools.run("ip", "-4", "route")).contains("198.18." + second.subnet() + ".0/24");
@@ -229,8 +237,8 @@ class TestInternetTest {
             second.close();
             assertThat(Tools.run("ip", "-o", "link")).doesNotContain(name);
             assertThat(Tools.run("ip", "-4", "route")).doesNotContain("198.18." + second.subnet() + ".");
-            for (long pid : pids) {
-                assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).as("process " + pid).isEmpty();
+            for (ProcessHandle p : processes) {
+                assertThat(p.isAlive()).as("process " + p.pid() + " " + p.info().commandLine().orElse("")).isFalse();
             }
             assertThat(dir).doesNotExist();
         }
@@ -336,7 +344,7 @@ class TestInternetTest {
             s.send(new DatagramPacket(q, q.length, InetAddress.getByName(server), 53));
             DatagramPacket p = new DatagramPacket(new byte[1500], 1500);
             s.receive(p);
-            return parse(java.util.Arrays.copyOf(p.getData(), p.getLength()), 0x1234);
+            return parse(Arrays.copyOf(p.getData(), p.getLength()), 0x1234);
         }
     }
 
