@@ -33,8 +33,17 @@ class NetworkFuzzTest {
         byte[] q = DnsBytes.digQuery(1, "a.test", 1);
         dns(q);
         dns(DnsMessage.answerA(DnsMessage.parseQuery(q, q.length), q, List.of(ADDRESS), 1));
-        tls(new byte[] {22, 3, 1, 0, 4, 1, 0, 0, 40});
-        http("GET / HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        for (byte[] hello : List.of(new byte[] {22, 3}, new byte[] {23}, TlsClientHelloTest.handHello(),
+                TlsClientHelloTest.handHello(0, TlsClientHelloTest.serverNames(0, "a.test")),
+                TlsClientHelloTest.handHello(0, TlsClientHelloTest.serverNames(0, "a..test")),
+                TlsClientHelloTest.records(TlsClientHelloTest.handHelloHandshake(), 9))) {
+            tls(hello);
+        }
+        for (String head : List.of("GET / HTTP/1.1\r\nHost: a\r\n\r\n", "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n",
+                "GET / HTTP/1.1\r\nHost: [::1]:1\r\n\r\n", "GET / HTTP/1.0\r\n\r\n", "G", "X",
+                "CONNECT a:1 HTTP/1.1\r\n\r\n")) {
+            http(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
     }
 
     private static long allocated() {
@@ -113,8 +122,7 @@ class NetworkFuzzTest {
         }
     }
 
-    @DictionaryEntries({"GET ", "CONNECT ", " HTTP/1.1\r\n", "Host: ", "host:", "\r\n\r\n", "http://", "[::1]",
-        ":443", "@"})
+    @DictionaryEntries({"GET ", "CONNECT ", " HTTP/1.1", "Host: ", "host:", "http://", "[::1]", ":443", "@"})
     @FuzzTest(maxDuration = "60s")
     void fuzzHttpRequestHead(byte[] input) {
         long a0 = allocated();
