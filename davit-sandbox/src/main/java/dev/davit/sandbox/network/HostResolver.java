@@ -215,10 +215,11 @@ public final class HostResolver {
         int id = random.nextInt(1 << 16);
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         try (DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET); Selector sel = Selector.open()) {
-            ch.bind(new InetSocketAddress(0));
+            // connected: the kernel drops datagrams from anyone else, and a closed port fails at once (ICMP)
+            ch.connect(server);
             ch.configureBlocking(false);
             ch.register(sel, SelectionKey.OP_READ);
-            ch.send(ByteBuffer.wrap(DnsMessage.queryA(id, name)), server);
+            ch.write(ByteBuffer.wrap(DnsMessage.queryA(id, name)));
             ByteBuffer in = ByteBuffer.allocate(4096);
             while (true) {
                 long left = (deadline - System.nanoTime()) / 1_000_000L;
@@ -246,24 +247,40 @@ public final class HostResolver {
         }
     }
 
-    /** One try over TCP: the valid answer, or null when the reply is not one. */
+    /** One try over TCP, all of it within {@code timeoutMillis}: the valid answer, or null when the reply is not one. */
     private DnsMessage.Answer tcp(InetSocketAddress server, String name, int timeoutMillis) throws IOException {
         int id = random.nextInt(1 << 16);
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
         try (SocketChannel ch = SocketChannel.open()) {
             ch.socket().connect(server, timeoutMillis);
-            ch.socket().setSoTimeout(timeoutMillis);
             OutputStream out = ch.socket().getOutputStream();
             out.write(DnsMessage.tcpFrame(DnsMessage.queryA(id, name)));
             out.flush();
-            InputStream in = ch.socket().getInputStream();
-            byte[] head = in.readNBytes(2);
-            int n = DnsMessage.tcpFrameLength(head, 0, head.length);
-            if (n < DnsMessage.HEADER) {
+            byte[] head = readFully(ch, 2, deadline);
+            int n = head == null ? -1 : DnsMessage.tcpFrameLength(head, 0, head.length);
+            byte[] msg = n < DnsMessage.HEADER ? null : readFully(ch, n, deadline);
+            return msg == null ? null : DnsMessage.parseAnswer(msg, msg.length, id, name);
+        }
+    }
+
+    /** {@code n} bytes, or null at the end of the stream; a server that trickles them still has only until the deadline. */
+    private static byte[] readFully(SocketChannel ch, int n, long deadline) throws IOException {
+        byte[] b = new byte[n];
+        InputStream in = ch.socket().getInputStream();
+        int got = 0;
+        while (got < n) {
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            if (left <= 0) {
+                throw new SocketTimeoutException("read timed out");
+            }
+            ch.socket().setSoTimeout((int) left);
+            int r = in.read(b, got, n - got);
+            if (r < 0) {
                 return null;
             }
-            byte[] msg = in.readNBytes(n);
-            return DnsMessage.parseAnswer(msg, msg.length, id, name);
+            got += r;
         }
+        return b;
     }
 
     private Map<String, List<Inet4Address>> hostsEntries() {

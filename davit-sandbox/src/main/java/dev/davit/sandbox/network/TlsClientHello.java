@@ -3,7 +3,7 @@ package dev.davit.sandbox.network;
 /**
  * The server name (SNI, RFC 6066) a TLS client asks for, read from the first bytes it sends: TLS records of content
  * type 22 (handshake) with a record version from 0x0300 to 0x0304, carrying a ClientHello that may span several
- * records (reassembled up to {@link #MAX_HELLO} bytes). An ECH client's outer SNI (RFC 9849) is just the SNI: that is
+ * records (reassembled up to {@link #MAX_HELLO} bytes). The outer SNI of a client using Encrypted Client Hello is just the SNI: that is
  * the name the connection is checked against.
  *
  * <p>Never throws on bad input; every length is checked against the bytes there are and against the length that

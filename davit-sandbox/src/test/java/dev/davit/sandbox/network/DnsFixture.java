@@ -32,6 +32,8 @@ final class DnsFixture implements AutoCloseable {
     final InetSocketAddress address;
     final AtomicInteger udpQueries = new AtomicInteger();
     final AtomicInteger tcpQueries = new AtomicInteger();
+    /** When positive, the TCP answers are written one byte per this many milliseconds. */
+    volatile int trickleMillis;
     private final DatagramChannel udp;
     private final ServerSocketChannel tcp;
     private final Handler handler;
@@ -136,10 +138,20 @@ final class DnsFixture implements AutoCloseable {
                 tcpQueries.incrementAndGet();
                 OutputStream out = s.getOutputStream();
                 for (byte[] r : handler.answer(question, q, (InetSocketAddress) c.getRemoteAddress(), true)) {
-                    out.write(DnsMessage.tcpFrame(r));
+                    byte[] frame = DnsMessage.tcpFrame(r);
+                    for (int i = 0; i < frame.length && trickleMillis > 0; i++) {
+                        out.write(frame[i]);
+                        out.flush();
+                        Thread.sleep(trickleMillis);
+                    }
+                    if (trickleMillis <= 0) {
+                        out.write(frame);
+                    }
                 }
                 out.flush();
             } catch (ClosedChannelException e) {
+                return;
+            } catch (InterruptedException e) {
                 return;
             } catch (IOException | RuntimeException e) {
                 // a client gone or a bad frame: go on

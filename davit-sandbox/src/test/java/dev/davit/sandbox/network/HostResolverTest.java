@@ -169,6 +169,58 @@ class HostResolverTest {
     }
 
     @Test
+    void aTcpServerThatHangsEndsInAnErrorToo() throws IOException {
+        try (DnsFixture f = DnsFixture.start((q, query, client, tcp) -> {
+            if (tcp) {
+                try {
+                    Thread.sleep(5000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return List.of();
+            }
+            byte[] tc = DnsMessage.error(q, query, 0);
+            tc[2] |= 0x02;
+            return List.of(tc);
+        })) {
+            HostResolver.Result got = resolver(300, f).resolve("many.test");
+            assertThat(got.addresses()).isEmpty();
+            assertThat(got.error()).startsWith("no answer over TCP from 127.0.0.1:" + f.address.getPort());
+        }
+    }
+
+    @Test
+    void aTcpServerThatTricklesItsAnswerHasNoMoreTimeThanOneTry() throws IOException {
+        try (DnsFixture f = DnsFixture.start((q, query, client, tcp) -> {
+            if (tcp) {
+                return List.of(DnsFixture.answer(q, query, 60, 11));
+            }
+            byte[] tc = DnsMessage.error(q, query, 0);
+            tc[2] |= 0x02;
+            return List.of(tc);
+        })) {
+            f.trickleMillis = 150; // each byte well within the time per try, the whole answer (46 bytes) not
+            HostResolver.Result got = new HostResolver(Files.writeString(dir.resolve("hosts"), ""),
+                    List.of(f.address), 1000, 1).resolve("many.test");
+            assertThat(got.addresses()).isEmpty();
+            assertThat(got.error()).startsWith("no answer over TCP from 127.0.0.1:" + f.address.getPort());
+        }
+    }
+
+    @Test
+    void aClosedPortIsAnError() throws IOException {
+        InetSocketAddress gone;
+        try (DatagramChannel c = DatagramChannel.open(StandardProtocolFamily.INET)) {
+            c.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            gone = (InetSocketAddress) c.getLocalAddress();
+        }
+        Path hosts = Files.writeString(dir.resolve("hosts"), "");
+        HostResolver.Result got = new HostResolver(hosts, List.of(gone), 2000, 1).resolve("allowed.test");
+        assertThat(got.addresses()).isEmpty();
+        assertThat(got.error()).contains("127.0.0.1:" + gone.getPort());
+    }
+
+    @Test
     void aCnameChainIsFollowed() throws IOException {
         try (DnsFixture f = DnsFixture.start((q, query, client, tcp) -> List.of(
                 DnsBytes.header(q.id(), 0x8180, 1, 3, 0, 0).name(q.name()).u16(1).u16(1)
