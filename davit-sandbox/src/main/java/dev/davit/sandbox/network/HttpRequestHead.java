@@ -152,7 +152,7 @@ public final class HttpRequestHead {
                 while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t')) {
                     ve--;
                 }
-                host = authority(buf, vs, ve, false);
+                host = authority(buf, vs, ve);
                 if (host instanceof Invalid) {
                     return host;
                 }
@@ -175,7 +175,7 @@ public final class HttpRequestHead {
      */
     private static Result target(byte[] b, int from, int to, boolean connect) {
         if (connect) {
-            Result r = authority(b, from, to, true);
+            Result r = authority(b, from, to);
             return r instanceof Host h && h.port() < 0 ? new Invalid("CONNECT without a port") : r;
         }
         if (b[from] == '/' || to - from == 1 && b[from] == '*') {
@@ -190,11 +190,11 @@ public final class HttpRequestHead {
         while (e < to && b[e] != '/' && b[e] != '?' && b[e] != '#') {
             e++;
         }
-        return authority(b, schemeEnd, e, false);
+        return authority(b, schemeEnd, e);
     }
 
     /** Reads {@code host[:port]} or {@code [v6][:port]} from {@code b[from, to)}. */
-    private static Result authority(byte[] b, int from, int to, boolean connect) {
+    private static Result authority(byte[] b, int from, int to) {
         if (from >= to) {
             return new Invalid("no host");
         }
@@ -203,9 +203,7 @@ public final class HttpRequestHead {
                 return new Invalid("userinfo in the host");
             }
         }
-        int nameFrom = from;
         int nameTo;
-        int portFrom;
         String name;
         if (b[from] == '[') {
             int close = indexOf(b, from, to, (byte) ']');
@@ -222,7 +220,7 @@ public final class HttpRequestHead {
             if (nameTo < 0) {
                 nameTo = to;
             }
-            name = Names.hostname(b, nameFrom, nameTo - nameFrom);
+            name = Names.hostname(b, from, nameTo - from);
             if (name == null) {
                 return new Invalid("not a DNS host name");
             }
@@ -233,7 +231,7 @@ public final class HttpRequestHead {
         if (b[nameTo] != ':') {
             return new Invalid("not a DNS host name");
         }
-        portFrom = nameTo + 1;
+        int portFrom = nameTo + 1;
         if (portFrom == to || to - portFrom > 5) {
             return new Invalid("not a port");
         }

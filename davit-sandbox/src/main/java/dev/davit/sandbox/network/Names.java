@@ -46,20 +46,4 @@ final class Names {
         }
         return label == 0 ? null : new String(out);
     }
-
-    /** {@link #hostname(byte[], int, int)} of a string (null if it holds anything but ASCII). */
-    static String hostname(String s) {
-        if (s == null || s.length() > MAX_NAME + 1) {
-            return null;
-        }
-        byte[] b = new byte[s.length()];
-        for (int i = 0; i < b.length; i++) {
-            char c = s.charAt(i);
-            if (c > 0x7e) {
-                return null;
-            }
-            b[i] = (byte) c;
-        }
-        return hostname(b, 0, b.length);
-    }
 }
