@@ -45,9 +45,11 @@ import java.util.concurrent.ConcurrentHashMap;
  *       16-bit ID, to one server in turn; it takes only a reply from that server's address and port whose ID and
  *       question are the query's (anything else is dropped and the wait goes on), and asks again over TCP when the
  *       reply is truncated. NXDOMAIN and NOERROR are final; SERVFAIL, REFUSED, other codes, malformed replies and
- *       timeouts go on to the next server. A resolution takes {@link #MAX_TOTAL_MILLIS} at most.
+ *       timeouts go on to the next server. A resolution takes at most the time per try times the attempts times
+ *       the servers, and never more than {@link #MAX_TOTAL_MILLIS}.
  *   <li>A cache: answers with addresses for their TTL (at least 1 s, at most {@link #MAX_TTL} s), NXDOMAIN and empty
- *       answers for {@link #NEGATIVE_TTL} s; failures are not cached. At most {@link #MAX_CACHE} names.
+ *       answers for {@link #NEGATIVE_TTL} s; failures are not cached. At most 4096 names (then the expired
+ *       ones go, and if that is not enough, all). Concurrent calls for one name that is not cached each ask.
  * </ul>
  *
  * <p>Thread-safe; each call blocks its thread while it asks.
@@ -187,6 +189,8 @@ public final class HostResolver {
                         continue;
                     }
                     if (a.truncated()) {
+                        timeout = (int) Math.max(1, Math.min(s.timeoutMillis(),
+                                (deadline - System.nanoTime()) / 1_000_000L));
                         a = tcp(server, name, timeout);
                         if (a == null) {
                             error = "a malformed answer over TCP from " + where;
