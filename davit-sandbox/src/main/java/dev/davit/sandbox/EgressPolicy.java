@@ -491,8 +491,8 @@ public final class EgressPolicy {
     private static List<Rule> preset(String name) {
         List<Rule> rs = Presets.ALL.get(name);
         if (rs == null) {
-            throw new DavitException(DavitException.Kind.USAGE, Message.of("unknown ", Input.ALLOW_PRESET, " '", name,
-                    "'; the presets are ", String.join(", ", Presets.ALL.keySet())).value(name));
+            throw new DavitException(DavitException.Kind.USAGE, Message.of("no preset '", name, "' (", Input.ALLOW_PRESET,
+                    "); the presets are ", String.join(", ", Presets.ALL.keySet())).value(name));
         }
         return rs;
     }
