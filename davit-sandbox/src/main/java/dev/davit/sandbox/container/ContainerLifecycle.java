@@ -15,7 +15,6 @@ import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;

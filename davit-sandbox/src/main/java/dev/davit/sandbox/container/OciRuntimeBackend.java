@@ -8,7 +8,6 @@ import dev.davit.oci.Input;
 import dev.davit.oci.Message;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Capabilities;

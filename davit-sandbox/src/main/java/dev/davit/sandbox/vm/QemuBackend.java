@@ -10,7 +10,6 @@ import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.backend.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;

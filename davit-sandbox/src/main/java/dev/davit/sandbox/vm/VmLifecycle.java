@@ -9,7 +9,6 @@ import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
