@@ -291,6 +291,16 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         return new CreateSpec(rootfs, env, workdir, network, image, t, backend, vcpus, memoryMiB, publish, limits);
     }
 
+    /**
+     * This spec with another network (e.g. a sandbox's changed egress policy).
+     *
+     * @param n the network; null for none
+     * @return a new spec
+     */
+    public CreateSpec withNetwork(Network n) {
+        return new CreateSpec(rootfs, env, workdir, n, image, ttl, backend, vcpus, memoryMiB, publish, limits);
+    }
+
     /** This spec with {@code p} as its published ports (see {@link PortMapping#pickFree}). */
     CreateSpec withPublish(List<PortMapping> p) {
         return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, p, limits);

@@ -226,12 +226,12 @@ public final class Egress {
      *
      * @param dir    the sandbox's state directory
      * @param policy the new policy
-     * @throws DavitException NOT_RUNNING when the sandbox has no gate running; INTERNAL when it does not answer
+     * @throws DavitException STATE when the sandbox has no gate running; INTERNAL when it does not answer
      */
     public static void update(Path dir, EgressPolicy policy) {
         Path gdir = dir.resolve(DIR);
         if (!running(dir)) {
-            throw new DavitException(Kind.NOT_RUNNING, "the sandbox's egress gate is not running; start the"
+            throw new DavitException(Kind.STATE, "the sandbox's egress gate is not running; start the"
                     + " sandbox first");
         }
         try {

@@ -195,19 +195,6 @@ public final class Nat {
      * @throws DavitException HOST_UNSUPPORTED naming the package of a missing tool, or when
      *                        {@code /dev/net/tun} is missing or this user cannot open it
      */
-    /**
-     * The tools that connect the network namespace of a sandbox on {@code network} ({@link Network#ownNamespace()}):
-     * for NAT those of {@link #tools(SandboxOptions)}.
-     *
-     * @param options whose search path is looked in
-     * @param network the sandbox's network: NAT or a policy
-     * @return the tools
-     * @throws DavitException as {@link #tools(SandboxOptions)}
-     */
-    public static Tools tools(SandboxOptions options, Network network) {
-        return tools(options);
-    }
-
     public static Tools tools(SandboxOptions options) {
         Path slirp = options.which(SLIRP4NETNS);
         if (slirp == null) {
