@@ -157,8 +157,8 @@ class EgressTest {
                 + "echo hello | timeout 5 nc -u -w 2 " + other + " 7; echo \"udp=$?\"\n"
                 + "for h in loopback.test hostside.test metadata.test private.test; do nslookup $h >/dev/null 2>&1;"
                 + " echo \"$h=$?\"; done\n"
-                + CURL + "http://169.254.169.254/; echo \"metadata=$?\"\n"
-                + CURL + "http://" + net.hostSideAddress() + "/; echo \"hostside-literal=$?\"\n";
+                + CURL + "-f http://169.254.169.254/; echo \"metadata=$?\"\n"
+                + CURL + "-f http://" + net.hostSideAddress() + "/; echo \"hostside-literal=$?\"\n";
         ExecResult r = sandboxes().run(RunSpec.builder(root).network(Network.policy(allow("allowed.test",
                 "loopback.test", "hostside.test", "metadata.test", "private.test"))).command("sh", "-c", script)
                 .timeout(Duration.ofSeconds(90)).build());

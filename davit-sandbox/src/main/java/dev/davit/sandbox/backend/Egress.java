@@ -178,8 +178,17 @@ public final class Egress {
                 String.join(File.pathSeparator, classPath), Gate.class.getName(), "--netns",
                 "/proc/" + target + "/ns/net"));
         if (t.egressDns() != null) {
-            cmd.addAll(List.of("--resolv-conf", t.egressDns().resolve("resolv.conf").toString(), "--hosts",
-                    t.egressDns().resolve("hosts").toString()));
+            // copied into its directory: the gate's uid may not reach the caller's (the host's /etc it reads live)
+            for (String f : List.of("resolv.conf", "hosts")) {
+                try {
+                    Files.copy(t.egressDns().resolve(f), gdir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.setAttribute(gdir.resolve(f), "unix:mode", 0644);
+                } catch (IOException e) {
+                    throw new DavitException(Kind.USAGE, "cannot read " + t.egressDns().resolve(f) + " (the egress"
+                            + " gate's name resolution): " + e.getMessage());
+                }
+            }
+            cmd.addAll(List.of("--resolv-conf", "resolv.conf", "--hosts", "hosts"));
         }
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
