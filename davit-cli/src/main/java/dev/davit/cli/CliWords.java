@@ -30,6 +30,11 @@ public final class CliWords {
         INPUTS.put(Input.TOTALS, "set by davit mcp serve");
         INPUTS.put(Input.NETWORK, "--network");
         INPUTS.put(Input.NETWORK_HOST, "--network=host");
+        INPUTS.put(Input.ALLOW_HOST, "--allow-host");
+        INPUTS.put(Input.ALLOW_CIDR, "--allow-cidr");
+        INPUTS.put(Input.ALLOW_PRESET, "--allow-preset");
+        INPUTS.put(Input.DENY_HOST, "--deny-host");
+        INPUTS.put(Input.DENY_CIDR, "--deny-cidr");
         INPUTS.put(Input.PUBLISH, "--publish");
         INPUTS.put(Input.PORT_MAPPING, "--publish");
         INPUTS.put(Input.VCPUS, "--vcpus");

@@ -29,6 +29,16 @@ public enum Input implements Message.Part {
     NETWORK("Network.NAT"),
     /** The host's network: {@code Network.HOST}. */
     NETWORK_HOST("Network.HOST"),
+    /** Names a sandbox may reach: {@code allowHosts} (of {@code EgressPolicy.parse}). */
+    ALLOW_HOST("allowHosts"),
+    /** Addresses a sandbox may reach: {@code allowCidrs} (of {@code EgressPolicy.parse}). */
+    ALLOW_CIDR("allowCidrs"),
+    /** Named sets of names a sandbox may reach: {@code presets} (of {@code EgressPolicy.parse}). */
+    ALLOW_PRESET("presets"),
+    /** Names a sandbox may not reach, whatever is allowed: {@code denyHosts} (of {@code EgressPolicy.parse}). */
+    DENY_HOST("denyHosts"),
+    /** Addresses a sandbox may not reach, whatever is allowed: {@code denyCidrs} (of {@code EgressPolicy.parse}). */
+    DENY_CIDR("denyCidrs"),
     /** Ports published to the host: {@code CreateSpec.Builder.publish}. */
     PUBLISH("CreateSpec.Builder.publish"),
     /** One published port: {@code PortMapping}. */

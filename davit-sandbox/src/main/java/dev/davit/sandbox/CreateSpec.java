@@ -26,7 +26,8 @@ import java.util.Objects;
  * @param backend   {@code container} or {@code vm}; null means {@code container}
  * @param vcpus     virtual CPUs of the microVM (vm backend only)
  * @param memoryMiB memory of the microVM in MiB (vm backend only)
- * @param publish   ports published on the host ({@code --publish}); only with {@link Network#NAT}
+ * @param publish   ports published on the host ({@code --publish}); only with {@link Network#NAT} or a policy
+ *                  ({@link Network#ownNamespace()})
  * @param limits    the container sandbox's memory, CPU and process limits, for its keeper and every exec together
  *                  ({@link Limits#NONE} when null); of a microVM only {@code cpus}, its QEMU's CPU quota (QEMU's
  *                  memory and process limits come from its size)
@@ -38,7 +39,8 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      * Checks the values and fills in the defaults (null maps, lists, image, network, backend and limits become empty,
      * none or {@code container}); the collections are copied.
      *
-     * @throws DavitException USAGE for published ports without {@link Network#NAT}, an unknown backend, a ttl that
+     * @throws DavitException USAGE for published ports without a network namespace of its own ({@link
+     *                        Network#ownNamespace()}), an unknown backend, a ttl that
      *                        is not positive, and what a {@link RunSpec} refuses (variable names, a relative working
      *                        directory, {@code vcpus} or {@code memoryMiB} out of range)
      */
@@ -48,7 +50,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         image = image == null ? ImageConfig.EMPTY : image;
         network = network == null ? Network.NONE : network;
         publish = publish == null ? List.of() : List.copyOf(publish);
-        if (!publish.isEmpty() && network != Network.NAT) {
+        if (!publish.isEmpty() && !network.ownNamespace()) {
             throw new DavitException(Kind.USAGE, Message.of(Input.PUBLISH, " needs ", Input.NETWORK, " (the"
                     + " sandbox's own network namespace); with ", Input.NETWORK_HOST, " the sandbox's ports are already"
                     + " the host's"));
@@ -235,7 +237,8 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         }
 
         /**
-         * The ports published on the host (replacing any given before); only with {@link Network#NAT}.
+         * The ports published on the host (replacing any given before); only with {@link Network#NAT} or a policy
+         * ({@link Network#ownNamespace()}).
          *
          * @param v the mappings, or null or empty for none
          * @return this builder
@@ -286,6 +289,16 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      */
     public CreateSpec withTtl(Duration t) {
         return new CreateSpec(rootfs, env, workdir, network, image, t, backend, vcpus, memoryMiB, publish, limits);
+    }
+
+    /**
+     * This spec with another network (e.g. a sandbox's changed egress policy).
+     *
+     * @param n the network; null for none
+     * @return a new spec
+     */
+    public CreateSpec withNetwork(Network n) {
+        return new CreateSpec(rootfs, env, workdir, n, image, ttl, backend, vcpus, memoryMiB, publish, limits);
     }
 
     /** This spec with {@code p} as its published ports (see {@link PortMapping#pickFree}). */

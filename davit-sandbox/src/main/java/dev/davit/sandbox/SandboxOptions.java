@@ -15,8 +15,12 @@ import java.util.Objects;
  * @param allowWeakerSandbox without root, make a sandbox also when it would lack a guarantee of the jail that this
  *                   host or build cannot give (see {@link dev.davit.sandbox.jail.Rootless}); else such a sandbox is
  *                   refused. Default: the environment variable {@code DAVIT_ALLOW_WEAKER_SANDBOX} is {@code 1}
+ * @param egressDns  a directory holding the {@code resolv.conf} and {@code hosts} with which the egress gate of a
+ *                   sandbox with an egress policy ({@link Network#policy}) resolves the names it allows; null (the
+ *                   default) for the host's own {@code /etc/resolv.conf} and {@code /etc/hosts}
  */
-public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox) {
+public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox,
+                             Path egressDns) {
     /**
      * Checks that there is a state directory and makes it absolute (a relative one is resolved against the current
      * directory now: helpers such as davit-exec run elsewhere).
@@ -32,6 +36,18 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
                     + bwrap + (java.nio.file.Files.exists(bwrap) ? " is not an executable file" : " does not exist")
                     + "; give the path of the bwrap (bubblewrap) binary, or null to look bwrap up on the search path");
         }
+    }
+
+    /**
+     * Options that resolve allowed names as the host does.
+     *
+     * @param stateDir           where sandboxes keep their state, not null (made when needed)
+     * @param bwrap              the bubblewrap binary, or null to look {@code bwrap} up on the search path
+     * @param searchPath         the PATH to find tools on ({@code :}-separated), or null for the process's
+     * @param allowWeakerSandbox whether a rootless sandbox that lacks a guarantee is made (see the record's comment)
+     */
+    public SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox) {
+        this(stateDir, bwrap, searchPath, allowWeakerSandbox, null);
     }
 
     /**
@@ -63,7 +79,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @throws dev.davit.oci.DavitException USAGE when {@code v} is given but is no executable file
      */
     public SandboxOptions withBwrap(Path v) {
-        return new SandboxOptions(stateDir, v, searchPath, allowWeakerSandbox);
+        return new SandboxOptions(stateDir, v, searchPath, allowWeakerSandbox, egressDns);
     }
 
     /**
@@ -73,7 +89,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @return new options, otherwise the same
      */
     public SandboxOptions withSearchPath(String v) {
-        return new SandboxOptions(stateDir, bwrap, v, allowWeakerSandbox);
+        return new SandboxOptions(stateDir, bwrap, v, allowWeakerSandbox, egressDns);
     }
 
     /**
@@ -83,7 +99,18 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @return new options, otherwise the same
      */
     public SandboxOptions withAllowWeakerSandbox(boolean v) {
-        return new SandboxOptions(stateDir, bwrap, searchPath, v);
+        return new SandboxOptions(stateDir, bwrap, searchPath, v, egressDns);
+    }
+
+    /**
+     * These options with another place the egress gate resolves allowed names from (see the record's comment).
+     *
+     * @param v a directory with {@code resolv.conf} and {@code hosts}, or null for the host's
+     * @return new options, otherwise the same
+     */
+    public SandboxOptions withEgressDns(Path v) {
+        return new SandboxOptions(stateDir, bwrap, searchPath, allowWeakerSandbox, v == null ? null
+                : v.toAbsolutePath());
     }
 
     /**

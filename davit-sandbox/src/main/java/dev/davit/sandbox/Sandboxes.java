@@ -546,6 +546,34 @@ public final class Sandboxes {
     }
 
     /**
+     * Gives sandbox {@code id} another egress policy: recorded for its next starts and, while it runs, followed by
+     * its egress gate at once for new names and connections (connections already made are left alone; nothing is
+     * restarted).
+     *
+     * @param id     the sandbox's id, as {@link #create} returned it
+     * @param policy the new policy
+     * @return the sandbox with its new network
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when its network has no egress policy
+     *                        (none, NAT or the host's); INTERNAL when its running gate does not take it (the record
+     *                        is left as it was)
+     */
+    public Sandbox network(String id, EgressPolicy policy) {
+        return lifecycle.network(id, java.util.Objects.requireNonNull(policy, "policy"));
+    }
+
+    /**
+     * What the egress gate of sandbox {@code id} refused, oldest first: names it gave no answer for and connections
+     * it refused, kept bounded on disk (about the last 1 to 2 MiB of records).
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the denials; empty for a sandbox without an egress policy
+     * @throws DavitException NOT_FOUND when there is no such sandbox
+     */
+    public List<EgressDenial> egressDenials(String id) {
+        return dev.davit.sandbox.internal.SandboxJson.denials(lifecycle.egressDenials(id));
+    }
+
+    /**
      * Stops the sandbox if needed and deletes its state directory (its writable layer or disk with it).
      *
      * @param id the sandbox's id, as {@link #create} returned it

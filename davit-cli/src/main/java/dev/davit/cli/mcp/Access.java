@@ -79,8 +79,8 @@ final class Access {
     /**
      * Refuses to share {@code w} read-write when that would give the model what the server's own workspaces never get:
      * a container sandbox without limits where limits can be enforced (it would sit outside the totals, with no
-     * memory, CPU, process or disk bound), the host's network, or a NAT network when the server was started without
-     * {@code --allow-network}. Read-only sharing runs nothing in it and is always allowed.
+     * memory, CPU, process or disk bound), the host's network, or a NAT or egress-policy network when the server was
+     * started without {@code --allow-network}. Read-only sharing runs nothing in it and is always allowed.
      */
     private static void checkShare(String ref, Workspace w, Path davitHome, boolean allowNetwork) {
         dev.davit.sandbox.CreateSpec spec = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
@@ -95,7 +95,7 @@ final class Access {
         } else if (spec.network() == dev.davit.sandbox.Network.HOST) {
             why = "it has the host's network (--network=host), which a model is never given";
             fix = "recreate it without --network=host";
-        } else if (spec.network() == dev.davit.sandbox.Network.NAT && !allowNetwork) {
+        } else if (spec.network().ownNamespace() && !allowNetwork) { // NAT, or a policy (no bound for models yet)
             why = "it has a network (--network) and this server was started without --allow-network";
             fix = "start the server with --allow-network";
         }

@@ -44,6 +44,11 @@ final class ModelWords {
         INPUTS.put(Input.TOTALS, "set by the server");
         INPUTS.put(Input.NETWORK, "'network'");
         INPUTS.put(Input.NETWORK_HOST, "the host's network");
+        INPUTS.put(Input.ALLOW_HOST, "'allow_hosts'");
+        INPUTS.put(Input.ALLOW_CIDR, "'allow_cidrs'");
+        INPUTS.put(Input.ALLOW_PRESET, "'allow_presets'");
+        INPUTS.put(Input.DENY_HOST, "'deny_hosts'");
+        INPUTS.put(Input.DENY_CIDR, "'deny_cidrs'");
         INPUTS.put(Input.PUBLISH, "'publish'");
         INPUTS.put(Input.PORT_MAPPING, "'publish'");
         INPUTS.put(Input.VCPUS, "the microVM's CPUs");

@@ -146,6 +146,35 @@ public final class Lifecycle {
         });
     }
 
+    /** See {@link dev.davit.sandbox.Sandboxes#network}. */
+    public Sandbox network(String id, dev.davit.sandbox.EgressPolicy policy) {
+        return locked(id, () -> {
+            Sandbox s = status(id);
+            if (s.spec().network().mode() != dev.davit.sandbox.Network.Mode.POLICY) {
+                throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("sandbox " + id + " has no egress policy"
+                        + " (its network is " + s.spec().network().label() + "); only a sandbox made with one (",
+                        dev.davit.oci.Input.ALLOW_HOST, ") can change it"));
+            }
+            Sandbox changed = s.withSpec(s.spec().withNetwork(dev.davit.sandbox.Network.policy(policy)));
+            save(changed);
+            if (s.status() == SandboxStatus.RUNNING) {
+                try {
+                    Egress.update(dir(id), policy);
+                } catch (RuntimeException e) {
+                    save(s); // the gate kept the old one: so does the record
+                    throw e;
+                }
+            }
+            return changed;
+        });
+    }
+
+    /** See {@link dev.davit.sandbox.Sandboxes#egressDenials}. */
+    public java.util.List<String> egressDenials(String id) {
+        status(id);
+        return Egress.denials(dir(id));
+    }
+
     public void rm(String id) {
         locked(id, () -> {
             Sandbox s = status(id);

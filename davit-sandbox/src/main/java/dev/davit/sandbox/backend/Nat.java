@@ -119,7 +119,7 @@ public final class Nat {
      */
     private static final Map<Path, Pending> PENDING = new ConcurrentHashMap<>();
 
-    private record Pending(Process holder, Process slirp) {
+    private record Pending(Process holder, Process outside) {
     }
 
     private Nat() {
@@ -138,8 +138,53 @@ public final class Nat {
      *                    without)
      * @param cat         coreutils {@code cat}, the holder of the namespaces until they are joined (as root; null
      *                    without)
+     * @param restore     iptables-restore, which sets an egress policy's netfilter rules (null for NAT)
+     * @param policy      the egress policy: the namespace's way out is the egress gate ({@link Egress}), not
+     *                    slirp4netns (null for NAT)
+     * @param egressDns   where the gate resolves names from ({@link SandboxOptions#egressDns}; null: the host's)
      */
-    public record Tools(Path unshare, Path ip, Path sleep, Path slirp4netns, Path nsenter, Path setpriv, Path cat) {
+    public record Tools(Path unshare, Path ip, Path sleep, Path slirp4netns, Path nsenter, Path setpriv, Path cat,
+                        Path restore, dev.davit.sandbox.EgressPolicy policy, Path egressDns) {
+        Tools(Path unshare, Path ip, Path sleep, Path slirp4netns, Path nsenter, Path setpriv, Path cat) {
+            this(unshare, ip, sleep, slirp4netns, nsenter, setpriv, cat, null, null, null);
+        }
+    }
+
+    /**
+     * The tools a sandbox's own network namespace needs: NAT's ({@link #tools(SandboxOptions)}), or with an egress
+     * policy the gate's ({@link Egress}) instead of slirp4netns.
+     *
+     * @param options whose search path is looked in
+     * @param network the sandbox's network, one of a namespace of its own ({@link Network#ownNamespace})
+     * @return the tools
+     * @throws DavitException HOST_UNSUPPORTED naming what is missing
+     */
+    public static Tools tools(SandboxOptions options, Network network) {
+        if (network.mode() != Network.Mode.POLICY) {
+            return tools(options);
+        }
+        Path restore = Egress.restoreTool(options);
+        Path ip = options.which("ip");
+        Path unshare = options.which("unshare");
+        Path sleep = options.which("sleep");
+        Path nsenter = options.which("nsenter");
+        if (ip == null || unshare == null || sleep == null || nsenter == null) {
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("ip, unshare, nsenter or sleep is not installed; ",
+                    dev.davit.oci.Input.ALLOW_HOST, " needs them: install iproute2, util-linux and coreutils"));
+        }
+        Path setpriv = null;
+        Path cat = null;
+        if (Jail.AS_ROOT) {
+            setpriv = options.which("setpriv");
+            cat = options.which("cat");
+            if (setpriv == null || cat == null) {
+                throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("setpriv or cat is not installed; ",
+                        dev.davit.oci.Input.ALLOW_HOST, " needs them to run the egress gate unprivileged: install"
+                        + " util-linux and coreutils"));
+            }
+        }
+        return new Tools(unshare, ip, sleep, null, nsenter, setpriv, cat, restore, network.egress(),
+                options.egressDns());
     }
 
     /**
@@ -222,21 +267,24 @@ public final class Nat {
      */
     public static List<String> wrap(Tools t, Path dir, List<String> cmd) {
         if (!Jail.AS_ROOT) {
-            return wrap(t, List.of("--user", "--map-root-user"), cmd);
+            return wrap(t, List.of("--user", "--map-root-user"), dir, cmd);
         }
         release(dir); // an earlier attempt's (the overlay fallback)
         stopSlirp(dir);
+        Egress.stop(dir);
         Process holder = hold(t, dir);
         try {
             // at once, for the holder's namespace: it sets up while the sandbox's chain starts
-            PENDING.put(key(dir), new Pending(holder, startSlirp(t, holder.pid(), dir, true, true)));
+            PENDING.put(key(dir), new Pending(holder, t.policy() != null
+                    ? Egress.start(t, holder.pid(), dir, t.policy())
+                    : startSlirp(t, holder.pid(), dir, true, true)));
         } catch (RuntimeException e) {
             holder.destroyForcibly();
             throw e;
         }
         List<String> a = new ArrayList<>(List.of(t.nsenter().toString(), "--net=/proc/" + holder.pid() + "/ns/net",
                 "--"));
-        a.addAll(waiting(t, cmd));
+        a.addAll(t.policy() != null ? Egress.waiting(t, dir, cmd) : waiting(t, cmd));
         return a;
     }
 
@@ -250,6 +298,24 @@ public final class Nat {
      * @return the wrapped command
      */
     public static List<String> wrap(Tools t, List<String> user, List<String> cmd) {
+        if (t.policy() != null) {
+            throw new IllegalStateException("an egress policy's namespace is made by the wrap that takes its state"
+                    + " directory");
+        }
+        return wrap(t, user, null, cmd);
+    }
+
+    /**
+     * Without root, {@link #wrap(Tools, Path, List)} in the user namespace that unshare's options {@code user} make;
+     * an egress policy's wrapper waits for the gate of the state directory {@code dir}.
+     *
+     * @param t    the tools, from {@link #tools}
+     * @param user unshare's options for the user namespace
+     * @param dir  the sandbox's state directory (needed with an egress policy; else may be null)
+     * @param cmd  the command and its arguments
+     * @return the wrapped command
+     */
+    public static List<String> wrap(Tools t, List<String> user, Path dir, List<String> cmd) {
         if (Jail.AS_ROOT) {
             throw new IllegalStateException("as root a NAT sandbox's namespace is made by the wrap that takes its"
                     + " state directory");
@@ -259,7 +325,7 @@ public final class Nat {
         a.addAll(user);
         a.add("--net");
         a.add("--");
-        a.addAll(waiting(t, cmd));
+        a.addAll(t.policy() != null ? Egress.waiting(t, dir, cmd) : waiting(t, cmd));
         return a;
     }
 
@@ -358,14 +424,25 @@ public final class Nat {
                             + " 1024 or more");
                 }
             }
+            if (t.policy() != null && !ports.isEmpty()) {
+                throw new DavitException(Kind.USAGE, Message.of("cannot publish ports of a sandbox with an egress"
+                        + " policy yet; drop ", Input.PUBLISH, " or use ", Input.NETWORK));
+            }
             if (Jail.AS_ROOT) {
-                p = pending.slirp();
+                p = pending.outside();
+            } else if (t.policy() != null) {
+                awaitNamespace(pid, null);
+                p = Egress.start(t, pid, dir, t.policy());
             } else {
                 awaitNamespace(pid, null);
                 stopSlirp(dir); // an earlier attempt's (the overlay fallback)
                 p = startSlirp(t, pid, dir, detached, !ports.isEmpty());
             }
-            awaitConfined(p, dir);
+            if (t.policy() != null) {
+                Egress.awaitReady(p, dir);
+            } else {
+                awaitConfined(p, dir);
+            }
             if (Jail.AS_ROOT) {
                 awaitNamespace(pid, pending.holder());
             }
@@ -588,6 +665,7 @@ public final class Nat {
     public static void stop(Path dir) {
         release(dir);
         stopSlirp(dir);
+        Egress.stop(dir);
     }
 
     /** Ends the slirp4netns recorded in {@code dir} (see {@link #stop}). */

@@ -10,7 +10,6 @@ import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.backend.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
@@ -94,7 +93,7 @@ public final class BwrapBackend implements Backend {
         return inState(options, spec.limits(), (id, state, cg) -> {
             Overlay.Dirs dirs = Overlay.Dirs.under(state);
             Path unshare = options.which("unshare");
-            Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+            Nat.Tools nat = spec.network().ownNamespace() ? Nat.tools(options, spec.network()) : null;
             // on a mount failure: the read-only root, and no more overlays in this process (e.g. the rootfs is on
             // a filesystem overlayfs refuses)
             Raw raw = Overlay.runWithFallback(!overlayBroken && unshare != null && Overlay.usable(rootfs, dirs), dirs,
@@ -193,7 +192,7 @@ public final class BwrapBackend implements Backend {
         int[] ids = nonRoot(Users.resolve(rootfs, spec.image().user()));
         return inState(options, spec.limits(), (id, state, cg) -> {
             try (Jail.Namespace ns = Jail.newNamespace(options, ids)) {
-                Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+                Nat.Tools nat = spec.network().ownNamespace() ? Nat.tools(options, spec.network()) : null;
                 Overlay.Dirs dirs = Overlay.Dirs.under(state);
                 Map<String, Path> binds = Jail.binds();
                 MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.BWRAP, dirs, spec.network(),
@@ -322,7 +321,8 @@ public final class BwrapBackend implements Backend {
                                Path dir, RunSpec spec, String id, InputStream stdin, OutputStream stdoutTee,
                                OutputStream stderrTee) {
         try {
-            return execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, dir, cmd) : Nat.wrap(nat, natUser, cmd),
+            return execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, dir, cmd)
+                    : Nat.wrap(nat, natUser, dir, cmd),
                     env, dir, spec, id, stdin, stdoutTee, stderrTee,
                     nat == null ? null : p -> Nat.attach(nat, p.pid(), dir, false, List.of()));
         } finally {

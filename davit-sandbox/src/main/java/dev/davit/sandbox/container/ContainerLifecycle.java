@@ -15,7 +15,6 @@ import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
@@ -215,7 +214,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         }
         Overlay.Dirs dirs = Overlay.Dirs.under(dir);
         Path unshare = options.which("unshare");
-        Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
+        Nat.Tools nat = s.spec().network().ownNamespace() ? Nat.tools(options, s.spec().network()) : null;
         java.util.function.Consumer<Process> connect = nat == null ? null
                 : p -> Nat.attach(nat, p.pid(), dir, true, s.spec().publish());
         // an image User other than root: host uid SUBUID+U-1 where the user has subordinate ids (see Subids); the
@@ -242,7 +241,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                                     merged, merged == null || !fresh ? null
                                             : sub.writeOwners(rootfs, dirs.upper(), merged, dir.resolve("owners")),
                                     nat != null, bw);
-                            cmd.addAll(nat == null ? inner : Nat.wrap(nat, sub.unshareOptions(), inner));
+                            cmd.addAll(nat == null ? inner : Nat.wrap(nat, sub.unshareOptions(), dir, inner));
                             ProcessHandle[] h = launch(id, Cgroups.wrap(cg, cmd, dir), Overlay.environment(), dir,
                                     log, sleep, merged == null, connect);
                             if (h == null && dirs.failure() == null) {
@@ -302,7 +301,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         String id = s.id();
         int[] ids = BwrapBackend.nonRoot(Users.resolve(rootfs, s.spec().image().user()));
         Path filter = Jail.seccompFile(options);
-        Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
+        Nat.Tools nat = s.spec().network().ownNamespace() ? Nat.tools(options, s.spec().network()) : null;
         java.util.function.Consumer<Process> connect = nat == null ? null
                 : p -> Nat.attach(nat, p.pid(), dir, true, s.spec().publish());
         Disk.ensureMounted(options, dir); // after a reboot

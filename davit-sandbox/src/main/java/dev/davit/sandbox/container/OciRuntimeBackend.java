@@ -8,7 +8,6 @@ import dev.davit.oci.Input;
 import dev.davit.oci.Message;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.jail.Capabilities;
@@ -163,7 +162,7 @@ public final class OciRuntimeBackend implements Backend {
                     + " needs it" + (Overlay.ROOT ? " on this host with hybrid cgroups" : " to run without root")
                     + "; install util-linux or ", Action.USE_RUNTIME.fix(runtime.equals(CRUN) ? "runc" : "bwrap")));
         }
-        Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+        Nat.Tools nat = spec.network().ownNamespace() ? Nat.tools(options, spec.network()) : null;
         if (Jail.active() && overlayAllowed) {
             return runJailed(t0, bin, rootfs, argv, spec, user, hideCgroup2, unshare, nat, stdin, stdoutTee,
                     stderrTee);

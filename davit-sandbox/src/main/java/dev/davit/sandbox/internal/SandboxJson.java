@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.Doctor;
+import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Limits;
@@ -286,6 +287,9 @@ public final class SandboxJson {
             o.putNull("workdir");
         }
         o.put("network", spec.network().label());
+        if (spec.network().mode() == Network.Mode.POLICY) {
+            o.set("egress", egress(spec.network().egress()));
+        }
         ArrayNode publish = o.putArray("publish");
         spec.publish().forEach(m -> publish.add(m.toString()));
         if (!spec.isVm() || spec.limits().any()) { // a microVM's: its QEMU's CPU quota (--cpus)
@@ -333,7 +337,7 @@ public final class SandboxJson {
         // state files of davit versions before the vm backend have no backend: container
         String backend = text(o.path("backend"));
         CreateSpec spec = new CreateSpec(Path.of(o.path("rootfs").asText()), env, text(o.path("workdir")),
-                network(o.path("network")), image,
+                network(o.path("network"), o.path("egress")), image,
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
                 backend == null ? Sandboxes.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
                 o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
@@ -346,9 +350,30 @@ public final class SandboxJson {
                 o.path("init_start_time").asLong(), o.path("qemu_pid").asLong(), o.path("qemu_start_time").asLong());
     }
 
-    /** The network of a state file; those of davit versions before NAT hold true (the host's) or false. */
-    private static Network network(JsonNode n) {
+    /**
+     * The network of a state file: {@code "policy"} with its {@code egress} object; those of davit versions before NAT
+     * hold true (the host's) or false.
+     */
+    private static Network network(JsonNode n, JsonNode egress) {
+        if ("policy".equals(n.asText())) {
+            return Network.policy(EgressPolicy.fromJson(new String(Json.bytes(egress.isObject() ? egress
+                    : Json.object()), java.nio.charset.StandardCharsets.UTF_8)));
+        }
         return n.isBoolean() ? (n.asBoolean() ? Network.HOST : Network.NONE) : Network.parse(n.asText("none"));
+    }
+
+    /**
+     * An egress policy as JSON ({@link EgressPolicy#toJson()}'s document, docs/JSON.md).
+     *
+     * @param p the policy
+     * @return {@code {"allow": [...], "deny": [...], "presets": [...]}}
+     */
+    public static ObjectNode egress(EgressPolicy p) {
+        try {
+            return (ObjectNode) Json.read(p.toJson());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static List<String> list(JsonNode n) {
@@ -396,5 +421,32 @@ public final class SandboxJson {
 
     private static void strings(ArrayNode a, List<String> v) {
         v.forEach(a::add);
+    }
+
+    /**
+     * The egress gate's denial records ({@code denials.jsonl} lines, see {@code dev.davit.sandbox.network.Denials}),
+     * parsed; a line that is not one (cut by a crash) is skipped.
+     *
+     * @param lines the lines, oldest first
+     * @return the denials
+     */
+    public static java.util.List<dev.davit.sandbox.EgressDenial> denials(java.util.List<String> lines) {
+        java.util.List<dev.davit.sandbox.EgressDenial> out = new java.util.ArrayList<>();
+        for (String line : lines) {
+            try {
+                JsonNode n = Json.read(line);
+                out.add(new dev.davit.sandbox.EgressDenial(java.time.Instant.parse(n.path("time").asText()),
+                        n.path("kind").asText(), text(n, "name"), text(n, "address"), n.path("port").asInt(0),
+                        text(n, "rule"), n.path("reason").asText("")));
+            } catch (java.io.IOException | RuntimeException e) {
+                // half a line: skipped
+            }
+        }
+        return out;
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        return v == null || v.isNull() ? null : v.asText();
     }
 }

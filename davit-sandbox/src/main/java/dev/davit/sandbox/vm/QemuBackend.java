@@ -10,7 +10,6 @@ import dev.davit.sandbox.Captured;
 import dev.davit.sandbox.backend.Cgroups;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.backend.OneShot;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.SandboxOptions;
@@ -74,7 +73,7 @@ public final class QemuBackend implements Backend {
         Cgroups.Cgroup cg = null;
         try {
             Accel.Choice accel = Accel.choose(tools.qemu(), env.vmlinux(), options.stateDir());
-            Nat.Tools nat = spec.network() == Network.NAT ? Nat.tools(options) : null;
+            Nat.Tools nat = spec.network().ownNamespace() ? Nat.tools(options, spec.network()) : null;
             cg = Machine.cgroup(id, Machine.limits(spec.memoryMiB(), spec.vcpus(), spec.limits(), accel), state);
             Cgroups.Cgroup group = cg;
             long t1 = System.nanoTime();

@@ -9,7 +9,6 @@ import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.backend.LongLived;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.backend.Nat;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxOptions;
@@ -148,7 +147,7 @@ public final class VmLifecycle implements LongLived {
             throw new DavitException(Kind.USAGE, Message.of(Input.PUBLISH, " is not available for microVM sandboxes"
                     + " yet; use the container backend to serve to the host"));
         }
-        Nat.Tools nat = s.spec().network() == Network.NAT ? Nat.tools(options) : null;
+        Nat.Tools nat = s.spec().network().ownNamespace() ? Nat.tools(options, s.spec().network()) : null;
         Path setsid = Host.tool(options, "setsid");
         // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
         // slirp4netns outlives davit, as QEMU does

@@ -50,7 +50,20 @@ public final class Syscall {
      */
     public static long call(Arena a, String what, long nr, long a1, long a2, long a3, long a4, long a5)
             throws ErrnoException {
-        MemorySegment st = a.allocate(ERRNO);
+        return call(a.allocate(ERRNO), what, nr, a1, a2, a3, a4, a5);
+    }
+
+    /** Room for one call's errno, from {@link #state}, reusable by one thread for any number of calls. */
+    public static MemorySegment state(Arena a) {
+        return a.allocate(ERRNO);
+    }
+
+    /**
+     * {@link #call(Arena, String, long, long, long, long, long, long)} with errno captured in {@code st} (from
+     * {@link #state}): a loop of calls (a relay's reads and writes) allocates nothing.
+     */
+    public static long call(MemorySegment st, String what, long nr, long a1, long a2, long a3, long a4, long a5)
+            throws ErrnoException {
         for (;;) {
             long rc;
             try {

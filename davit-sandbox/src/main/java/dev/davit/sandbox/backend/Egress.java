@@ -1,0 +1,365 @@
+package dev.davit.sandbox.backend;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.Input;
+import dev.davit.oci.Message;
+import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.EgressPolicy;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.network.Gate;
+import dev.davit.sandbox.network.GatePolicyFile;
+import java.io.File;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@link dev.davit.sandbox.Network.Mode#POLICY}: the sandbox's own network namespace (made as for NAT, see
+ * {@link Nat}) with no way out but the egress gate ({@link Gate}), started here as its own small JVM.
+ *
+ * <p>The wrapper that runs in the namespace before the sandbox's command ({@link #SCRIPT}) gives it a veth
+ * {@code eth0} (10.0.2.100/24, default route via 10.0.2.2; the peer is left down, nothing is behind it) and
+ * netfilter rules: every TCP connection not to the namespace's own addresses is redirected to the gate's listener,
+ * every DNS query (UDP port 53) to its DNS socket, and every other packet that would leave is rejected at once
+ * (ICMP port unreachable: {@code EPERM} or {@code ECONNREFUSED} to the sender). The sandbox's command is in neither
+ * the namespace's user namespace nor a child of it, so it cannot change those rules. Then it waits until the gate
+ * says it is ready.
+ *
+ * <p>The gate runs as NAT's slirp4netns does: as root as the sandbox's network uid ({@code davit-net}), with no
+ * groups, no_new_privs and no capability on the host, in the user namespace that owns the sandbox's network
+ * namespace; without root as davit's user, in the wrapper's user namespace. Its class path is handed to it as open
+ * files ({@code /proc/self/fd/N}), so it reads davit's classes without being able to reach their directories; its
+ * directory ({@value #DIR} in the state directory, its uid's, 0700) is its working directory.
+ */
+public final class Egress {
+    /** The gate's directory in the sandbox's state directory. */
+    public static final String DIR = "gate";
+    /** The gate's pid and start time, in the sandbox's state directory. */
+    public static final String PID_FILE = "gate.pid";
+    static final String LOG = "gate.log";
+    private static final long READY_WAIT_MS = 20_000;
+
+    /**
+     * The namespace's set-up and wait, as {@code sh -c SCRIPT sh IP SLEEP RESTORE READY RULES -- cmd...}: as root
+     * (host root in the sandbox's network namespace) or, without root, as the root of the wrapper's user namespace.
+     */
+    private static final String SCRIPT = "ip=$1 sleep=$2 restore=$3 ready=$4 rules=$5\nshift 6\n"
+            + "\"$ip\" link add eth0 type veth peer name gate0 || exit 125\n"
+            + "\"$ip\" addr add 10.0.2.100/24 dev eth0 && \"$ip\" link set lo up && \"$ip\" link set eth0 up"
+            + " && \"$ip\" route add default via 10.0.2.2 dev eth0 || exit 125\n"
+            + "printf '%s' \"$rules\" | \"$restore\" || { echo \"davit: the sandbox's egress rules could not be"
+            + " set\" >&2; exit 125; }\n"
+            + "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start || exit 125\n"
+            + "i=0\n"
+            + "until [ -e \"$ready\" ]; do\n"
+            + "  i=$((i+1))\n"
+            + "  if [ $i -gt 4000 ]; then echo \"davit: the sandbox's egress gate did not come up\" >&2; exit 125; fi\n"
+            + "  \"$sleep\" 0.005\n"
+            + "done\n"
+            + "exec \"$@\"\n";
+
+    /** The namespace's netfilter rules, for iptables-restore. */
+    static final String RULES = "*nat\n"
+            + ":OUTPUT ACCEPT [0:0]\n"
+            + "-A OUTPUT -d 127.0.0.0/8 -j RETURN\n"
+            + "-A OUTPUT -d 10.0.2.100/32 -j RETURN\n"
+            + "-A OUTPUT -p tcp -j REDIRECT --to-ports " + Gate.TCP_PORT + "\n"
+            + "-A OUTPUT -p udp --dport 53 -j REDIRECT --to-ports " + Gate.DNS_PORT + "\n"
+            + "COMMIT\n"
+            + "*filter\n"
+            + ":OUTPUT ACCEPT [0:0]\n"
+            + "-A OUTPUT -d 127.0.0.0/8 -j ACCEPT\n"
+            + "-A OUTPUT -d 10.0.2.100/32 -j ACCEPT\n"
+            + "-A OUTPUT -j REJECT --reject-with icmp-port-unreachable\n"
+            + "COMMIT\n";
+
+    private Egress() {
+    }
+
+    /**
+     * The tools the policy mode needs beyond NAT's: iptables-restore and a Java runtime of 22 or later (the gate's
+     * system calls go through the FFM API).
+     *
+     * @param options whose search path is looked in
+     * @return iptables-restore
+     * @throws DavitException HOST_UNSUPPORTED naming what is missing
+     */
+    static Path restoreTool(SandboxOptions options) {
+        Path restore = options.which("iptables-restore");
+        if (restore == null) {
+            for (String d : List.of("/usr/sbin", "/sbin")) {
+                Path p = Path.of(d, "iptables-restore");
+                if (Files.isExecutable(p)) {
+                    restore = p;
+                }
+            }
+        }
+        if (restore == null) {
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("iptables-restore is not installed; ",
+                    Input.ALLOW_HOST, " needs it: install the iptables package"));
+        }
+        if (Runtime.version().feature() < 22) {
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(Input.ALLOW_HOST, " needs a Java runtime of"
+                    + " 22 or later for its egress gate; davit runs on " + Runtime.version().feature()
+                    + ": run davit with JAVA_HOME set to a JDK 22 or later"));
+        }
+        return restore;
+    }
+
+    /** {@code cmd} after the namespace's set-up and the wait for the gate of {@code dir}. */
+    static List<String> waiting(Nat.Tools t, Path dir, List<String> cmd) {
+        List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", SCRIPT, "sh", t.ip().toString(),
+                t.sleep().toString(), t.restore().toString(), dir.resolve(DIR).resolve(Gate.READY).toAbsolutePath()
+                        .toString(), RULES, "--"));
+        a.addAll(cmd);
+        return a;
+    }
+
+    /**
+     * Starts the gate of the sandbox whose state directory is {@code dir}, for the namespaces of {@code target} (as
+     * root the holder; without root the wrapper), detached, with {@code policy} and its pid recorded. An earlier
+     * attempt's gate is ended first.
+     */
+    static Process start(Nat.Tools t, long target, Path dir, EgressPolicy policy) {
+        stop(dir);
+        Path gdir = dir.resolve(DIR);
+        List<String> cp = classPath();
+        List<String> cmd = new ArrayList<>();
+        Path setsid = Path.of("/usr/bin/setsid");
+        cmd.add(Files.isExecutable(setsid) ? setsid.toString() : "setsid");
+        List<String> classPath = new ArrayList<>();
+        try {
+            Files.createDirectories(gdir);
+            Files.setAttribute(gdir, "unix:mode", 0700);
+            Files.deleteIfExists(gdir.resolve(Gate.READY));
+            Fs.writeAtomically(gdir.resolve(Gate.POLICY), GatePolicyFile.text(policy)
+                    .getBytes(StandardCharsets.UTF_8), gdir);
+            Files.setAttribute(gdir.resolve(Gate.POLICY), "unix:mode", 0644);
+            if (Jail.AS_ROOT) {
+                long[] ids = Nat.ids(dir);
+                Files.setAttribute(gdir, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(gdir, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
+                // the class path as open files: the gate's uid may not reach their directories (e.g. /root/.m2)
+                StringBuilder opens = new StringBuilder();
+                for (int i = 0; i < cp.size(); i++) {
+                    opens.append(opens.isEmpty() ? "exec " : " ").append(i + 3).append("<\"$").append(i + 1)
+                            .append('"');
+                    classPath.add("/proc/self/fd/" + (i + 3));
+                }
+                String shell = cp.size() <= 7 ? "/bin/sh" : "/bin/bash";
+                cmd.addAll(List.of(shell, "-c", opens + "\nshift " + cp.size() + "\nexec \"$@\"", "sh"));
+                cmd.addAll(cp);
+                cmd.addAll(List.of(t.setpriv().toString(), "--reuid=" + ids[0], "--regid=" + ids[1],
+                        "--clear-groups", "--no-new-privs", "--"));
+            } else {
+                classPath.addAll(cp);
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
+                    + e.getMessage());
+        }
+        cmd.addAll(List.of(t.nsenter().toString(), "--user=/proc/" + target + "/ns/user", "--preserve-credentials",
+                "--", env(), "-i", "PATH=/usr/bin:/bin", "LANG=C.UTF-8", java(), "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-Xmx64m", "-Xss256k", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism",
+                "-Xshare:auto", "-Djava.net.preferIPv4Stack=true", "--enable-native-access=ALL-UNNAMED", "-cp",
+                String.join(File.pathSeparator, classPath), Gate.class.getName(), "--netns",
+                "/proc/" + target + "/ns/net"));
+        if (t.egressDns() != null) {
+            // copied into its directory: the gate's uid may not reach the caller's (the host's /etc it reads live)
+            for (String f : List.of("resolv.conf", "hosts")) {
+                try {
+                    Files.copy(t.egressDns().resolve(f), gdir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.setAttribute(gdir.resolve(f), "unix:mode", 0644);
+                } catch (IOException e) {
+                    throw new DavitException(Kind.USAGE, "cannot read " + t.egressDns().resolve(f) + " (the egress"
+                            + " gate's name resolution): " + e.getMessage());
+                }
+            }
+            cmd.addAll(List.of("--resolv-conf", "resolv.conf", "--hosts", "hosts"));
+        }
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.directory(gdir.toFile());
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectOutput(ProcessBuilder.Redirect.to(dir.resolve(LOG).toFile()));
+        pb.redirectErrorStream(true);
+        try {
+            Process p = pb.start();
+            Fs.writeAtomicallyUntilReboot(dir.resolve(PID_FILE), (p.pid() + " " + Host.startTime(p.pid()) + "\n")
+                    .getBytes(StandardCharsets.UTF_8), dir);
+            return p;
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot start the egress gate: " + e.getMessage());
+        }
+    }
+
+    /** Waits until the gate {@code p} of {@code dir} serves; a gate that ended is a one-line error with its log. */
+    static void awaitReady(Process p, Path dir) {
+        Path ready = dir.resolve(DIR).resolve(Gate.READY);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READY_WAIT_MS);
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(ready)) {
+                return;
+            }
+            if (!p.isAlive()) {
+                throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate could not start: "
+                        + lastLine(dir.resolve(LOG)) + " (see " + dir.resolve(LOG) + ")");
+            }
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DavitException(Kind.CANCELLED, "interrupted while the sandbox's network was set up");
+            }
+        }
+        throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate did not start within "
+                + READY_WAIT_MS / 1000 + " s (see " + dir.resolve(LOG) + ")");
+    }
+
+    /**
+     * Gives the running gate of {@code dir} a new policy: new names and connections follow it once this returns;
+     * connections already made are left alone.
+     *
+     * @param dir    the sandbox's state directory
+     * @param policy the new policy
+     * @throws DavitException STATE when the sandbox has no gate running; INTERNAL when it does not answer
+     */
+    public static void update(Path dir, EgressPolicy policy) {
+        Path gdir = dir.resolve(DIR);
+        if (!running(dir)) {
+            throw new DavitException(Kind.STATE, "the sandbox's egress gate is not running; start the"
+                    + " sandbox first");
+        }
+        try {
+            Fs.writeAtomically(gdir.resolve(Gate.POLICY), GatePolicyFile.text(policy)
+                    .getBytes(StandardCharsets.UTF_8), gdir);
+            Files.setAttribute(gdir.resolve(Gate.POLICY), "unix:mode", 0644);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write the egress policy " + gdir.resolve(Gate.POLICY) + ": "
+                    + e.getMessage());
+        }
+        String reply;
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(gdir.resolve(Gate.CONTROL)))) {
+            ch.write(ByteBuffer.wrap("reload\n".getBytes(StandardCharsets.US_ASCII)));
+            ByteBuffer in = ByteBuffer.allocate(1024);
+            while (in.hasRemaining() && ch.read(in) > 0) {
+                if (in.get(in.position() - 1) == '\n') {
+                    break;
+                }
+            }
+            reply = new String(in.array(), 0, in.position(), StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate did not answer: " + e.getMessage());
+        }
+        if (!reply.equals("ok")) {
+            throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate refused the policy: " + reply);
+        }
+    }
+
+    /** Whether the gate recorded in {@code dir} runs. */
+    static boolean running(Path dir) {
+        long[] rec = Host.recorded(dir.resolve(PID_FILE));
+        return rec != null && Host.alive(rec[0], rec[1]);
+    }
+
+    /**
+     * The denials the gate of {@code dir} recorded (see {@code Denials}), oldest first, as JSON lines.
+     *
+     * @param dir the sandbox's state directory
+     * @return the lines, of the rotated file first; empty when there are none
+     */
+    public static List<String> denials(Path dir) {
+        List<String> out = new ArrayList<>();
+        for (String f : List.of("denials.jsonl.1", "denials.jsonl")) {
+            Path p = dir.resolve(DIR).resolve(f);
+            try {
+                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    out.addAll(Files.readAllLines(p, StandardCharsets.UTF_8));
+                }
+            } catch (IOException | java.io.UncheckedIOException e) {
+                // being rotated: what was read
+            }
+        }
+        return out;
+    }
+
+    /** Ends the gate recorded in {@code dir}, if it is still the recorded process, and removes its records. */
+    static void stop(Path dir) {
+        long[] rec = Host.recorded(dir.resolve(PID_FILE));
+        if (rec != null && Host.alive(rec[0], rec[1])) {
+            ProcessHandle.of(rec[0]).ifPresent(h -> {
+                h.destroyForcibly();
+                Host.awaitEnd(List.of(h), java.time.Duration.ofSeconds(10));
+            });
+        }
+        try {
+            Files.deleteIfExists(dir.resolve(PID_FILE));
+            Files.deleteIfExists(dir.resolve(DIR).resolve(Gate.READY));
+        } catch (IOException e) {
+            // deleted with the directory
+        }
+    }
+
+    /**
+     * The class path entries the gate's classes come from: this module's (and its multi-release root, when the
+     * tests run from the build's directories), davit-oci's, and Jackson's when this davit has it.
+     */
+    static List<String> classPath() {
+        Set<String> out = new LinkedHashSet<>();
+        List<String> all = List.of(System.getProperty("java.class.path", "").split(File.pathSeparator));
+        for (String cn : List.of(Gate.class.getName(), "dev.davit.oci.Message",
+                "com.fasterxml.jackson.databind.ObjectMapper", "com.fasterxml.jackson.core.JsonFactory",
+                "com.fasterxml.jackson.annotation.JsonAutoDetect")) {
+            try {
+                Class<?> c = Class.forName(cn, false, Egress.class.getClassLoader());
+                var src = c.getProtectionDomain().getCodeSource();
+                if (src == null) {
+                    continue;
+                }
+                String loc = Path.of(src.getLocation().toURI()).toAbsolutePath().toString();
+                out.add(loc);
+                for (String e : all) {
+                    String abs = e.isEmpty() ? e : Path.of(e).toAbsolutePath().toString();
+                    if (abs.startsWith(loc) && abs.contains("META-INF/versions/")) {
+                        out.add(abs);
+                    }
+                }
+            } catch (ClassNotFoundException | URISyntaxException | SecurityException e) {
+                // not on this class path (e.g. no Jackson)
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static String env() {
+        return Files.isExecutable(Path.of("/usr/bin/env")) ? "/usr/bin/env" : "/bin/env";
+    }
+
+    private static String java() {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        return Files.isExecutable(java) ? java.toString()
+                : ProcessHandle.current().info().command().orElse(java.toString());
+    }
+
+    private static String lastLine(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return lines.isEmpty() ? "no message" : lines.get(lines.size() - 1).strip();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return "no message";
+        }
+    }
+}

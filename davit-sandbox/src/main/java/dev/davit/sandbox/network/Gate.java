@@ -1,0 +1,248 @@
+package dev.davit.sandbox.network;
+
+import dev.davit.sandbox.EgressPolicy;
+import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.DatagramChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The egress gate: one small JVM per sandbox with an egress policy, outside the sandbox, the only way out of its
+ * network namespace. See docs/SANDBOX.md, "Egress policy: enforcement".
+ *
+ * <p>It runs in the HOST's network namespace (as the sandbox's own unprivileged network uid as root, as davit's
+ * user without root), inside the user namespace that owns the sandbox's network namespace. One thread of it enters
+ * the sandbox's namespace ({@code setns} moves only the calling thread) to make two sockets there: a TCP listener on
+ * {@code 127.0.0.1:}{@value #TCP_PORT}, where the namespace's netfilter rules redirect every TCP connection the
+ * sandbox makes, and a UDP socket on {@code 127.0.0.1:}{@value #DNS_PORT}, where they redirect every DNS query;
+ * every other packet the sandbox sends out is rejected there. Every other thread stays in the host's namespace,
+ * so the connections the gate makes after checking the policy are the host's own sockets: nothing carries the
+ * sandbox's packets but the kernel and this process.
+ *
+ * <p>Its directory (its working directory; as root its uid's, 0700) holds {@value #POLICY} (the policy, written by
+ * davit; {@link GatePolicyFile}), {@value #READY} (created once both sockets exist), {@link Denials#FILE} and
+ * {@value #CONTROL} (a Unix socket: {@code reload} makes it read the policy again, for new connections and names at
+ * once; connections already made are left alone).
+ */
+public final class Gate {
+    /** The port of the gate's TCP listener in the sandbox's namespace (on its 127.0.0.1). */
+    public static final int TCP_PORT = 1;
+    /** The port of the gate's DNS socket in the sandbox's namespace (on its 127.0.0.1). */
+    public static final int DNS_PORT = 53;
+    /** The policy file in the gate's directory. */
+    public static final String POLICY = "policy";
+    /** Created in the gate's directory once it serves. */
+    public static final String READY = "ready";
+    /** The control socket in the gate's directory. */
+    public static final String CONTROL = "control.sock";
+    /** How many connections it relays at once; more are reset (and recorded). */
+    static final int MAX_CONNECTIONS = 512;
+
+    final GateSys sys;
+    final AtomicReference<EgressPolicy> policy = new AtomicReference<>();
+    final Resolutions resolutions = new Resolutions();
+    final HostResolver resolver;
+    final Denials denials;
+    final Path dir;
+    private volatile HostAddresses hostAddresses = new HostAddresses(Set.of(), 0);
+
+    private record HostAddresses(Set<InetAddress> addresses, long at) {
+    }
+
+    Gate(GateSys sys, Path dir, HostResolver resolver) {
+        this.sys = sys;
+        this.dir = dir;
+        this.resolver = resolver;
+        this.denials = new Denials(dir);
+    }
+
+    /**
+     * Runs the gate: {@code --netns PATH [--resolv-conf PATH] [--hosts PATH]}, in its directory (the working
+     * directory). Exits 0 when told to stop (SIGTERM), 70 when it cannot start (with one line on stderr).
+     *
+     * @param args the arguments
+     */
+    public static void main(String[] args) {
+        String netns = null;
+        Path resolvConf = Path.of("/etc/resolv.conf");
+        Path hosts = Path.of("/etc/hosts");
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--netns" -> netns = args[i + 1];
+                case "--resolv-conf" -> resolvConf = Path.of(args[i + 1]);
+                case "--hosts" -> hosts = Path.of(args[i + 1]);
+                default -> fail("unknown argument " + args[i]);
+            }
+        }
+        if (netns == null) {
+            fail("usage: Gate --netns PATH [--resolv-conf PATH] [--hosts PATH]");
+        }
+        try {
+            GateSys sys = GateSys.load();
+            Path dir = Path.of("");
+            Gate g = new Gate(sys, dir, new HostResolver(hosts, resolvConf));
+            g.policy.set(GatePolicyFile.read(dir.resolve(POLICY)));
+            g.serve(netns);
+        } catch (Exception e) {
+            fail(e.toString());
+        }
+    }
+
+    private static void fail(String why) {
+        System.err.println("davit-gate: " + why);
+        System.exit(70);
+    }
+
+    /** Makes the sockets, starts the threads and says it is ready; returns (the threads keep the JVM). */
+    void serve(String netns) throws Exception {
+        // the JDK's network classes initialised here, in the host's namespace, before one thread leaves it
+        DatagramChannel.open(StandardProtocolFamily.INET).close();
+        hostAddresses();
+        int nsfd = sys.openReadOnly(netns);
+        int[] tcp = new int[1];
+        DatagramChannel[] udp = new DatagramChannel[1];
+        Exception[] failed = new Exception[1];
+        Thread inside = Thread.ofPlatform().name("gate-namespace").unstarted(() -> {
+            try {
+                sys.enterNetworkNamespace(nsfd);
+                // the namespace's lo may not be up yet (its wrapper brings it up): until it is, bind fails
+                long deadline = System.nanoTime() + 20_000_000_000L;
+                InetSocketAddress at = new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}),
+                        TCP_PORT);
+                while (true) {
+                    try {
+                        tcp[0] = sys.listen(at, 1024);
+                        break;
+                    } catch (IOException e) {
+                        if (System.nanoTime() > deadline) {
+                            throw e;
+                        }
+                        Thread.sleep(2);
+                    }
+                }
+                udp[0] = DatagramChannel.open(StandardProtocolFamily.INET);
+                udp[0].bind(new InetSocketAddress(at.getAddress(), DNS_PORT));
+            } catch (Exception e) {
+                failed[0] = e;
+            }
+        });
+        inside.start();
+        inside.join(); // it ends here: no thread of the gate stays in the sandbox's namespace
+        sys.close(nsfd, false);
+        if (failed[0] != null) {
+            throw failed[0];
+        }
+        // what it held capabilities for (over the sandbox's namespace only) is done: every thread started from here
+        // on, all that read what the sandbox sends, starts without any
+        sys.dropCapabilities();
+        ServerSocketChannel control = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        Files.deleteIfExists(dir.resolve(CONTROL));
+        control.bind(UnixDomainSocketAddress.of(dir.resolve(CONTROL)));
+        GateDns dns = new GateDns(this);
+        GateRelay relay = new GateRelay(this, dns);
+        daemon("gate-dns", () -> dns.serveUdp(udp[0]));
+        daemon("gate-accept", () -> relay.acceptLoop(tcp[0]));
+        Thread ctl = Thread.ofPlatform().name("gate-control").unstarted(() -> controlLoop(control));
+        ctl.start();
+        Path tmp = dir.resolve(READY + ".tmp");
+        Files.write(tmp, new byte[0]);
+        Files.move(tmp, dir.resolve(READY), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void daemon(String name, Runnable r) {
+        Thread t = Thread.ofPlatform().name(name).daemon(true).unstarted(r);
+        t.start();
+    }
+
+    /** One request per connection: {@code reload} (answered {@code ok} or {@code error ...}) or {@code ping}. */
+    private void controlLoop(ServerSocketChannel control) {
+        while (true) {
+            try (SocketChannel c = control.accept()) {
+                ByteBuffer in = ByteBuffer.allocate(256);
+                while (in.hasRemaining() && c.read(in) > 0 && in.get(in.position() - 1) != '\n') {
+                    // one short line
+                }
+                String req = new String(in.array(), 0, in.position(), StandardCharsets.US_ASCII).strip();
+                String reply;
+                if (req.equals("reload")) {
+                    try {
+                        policy.set(GatePolicyFile.read(dir.resolve(POLICY)));
+                        reply = "ok";
+                    } catch (Exception e) {
+                        reply = "error " + e.getMessage();
+                    }
+                } else if (req.equals("ping")) {
+                    reply = "ok";
+                } else {
+                    reply = "error unknown request";
+                }
+                c.write(ByteBuffer.wrap((reply.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8)));
+            } catch (IOException e) {
+                // that client's problem; the next one
+            }
+        }
+    }
+
+    /**
+     * Whether {@code a} may be reached although a name resolved to it or a connection goes to it: never a special
+     * address (loopback, link-local, private, ...: {@link EgressPolicy#isSpecial}) or one of the host's own,
+     * unless an address entry of the policy allows it explicitly.
+     */
+    boolean reachable(InetAddress a, int port) {
+        if (!(a instanceof Inet4Address)) {
+            return false;
+        }
+        if (EgressPolicy.isSpecial(a) || hostAddresses().contains(a)) {
+            return policy.get().explicitlyAllows(a, port);
+        }
+        return true;
+    }
+
+    /** The host's own addresses (of its namespace), looked up again after 5 s. */
+    Set<InetAddress> hostAddresses() {
+        HostAddresses h = hostAddresses;
+        long now = System.nanoTime();
+        if (h.at() != 0 && now - h.at() < 5_000_000_000L) {
+            return h.addresses();
+        }
+        Set<InetAddress> s = new HashSet<>();
+        try {
+            for (NetworkInterface i : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                s.addAll(Collections.list(i.getInetAddresses()));
+            }
+        } catch (IOException e) {
+            // keep what was known
+            s.addAll(h.addresses());
+        }
+        hostAddresses = new HostAddresses(Set.copyOf(s), now);
+        return hostAddresses.addresses();
+    }
+
+    /** The addresses of {@code all} the sandbox may reach (see {@link #reachable}) at any port. */
+    List<Inet4Address> reachable(List<Inet4Address> all) {
+        List<Inet4Address> out = new ArrayList<>(all.size());
+        for (Inet4Address a : all) {
+            if (reachable(a, 0)) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+}

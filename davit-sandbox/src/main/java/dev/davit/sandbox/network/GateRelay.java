@@ -1,0 +1,328 @@
+package dev.davit.sandbox.network;
+
+import dev.davit.sandbox.EgressPolicy;
+import dev.davit.sandbox.fs.ErrnoException;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Semaphore;
+
+/**
+ * The sandbox's TCP connections, each redirected to the gate's listener: where it was going is read from the
+ * kernel ({@code SO_ORIGINAL_DST}), then its first bytes (up to {@value #PEEK_BYTES}, for up to
+ * {@value #PEEK_MILLIS} ms) for a name: a TLS ClientHello's SNI or an HTTP request's Host. Then:
+ * <ul>
+ *   <li>a name the policy denies, or that is not in it while no address entry allows the address: refused;</li>
+ *   <li>an allowed name: only to an address that name resolved to for this sandbox (or resolves to now), or one
+ *       an address entry allows, so an allowed address cannot carry a denied name and a denied name cannot be
+ *       reached by its address;</li>
+ *   <li>no name (another protocol, or a client that waits for the server to speak first): allowed when an address
+ *       entry allows the address and port, or when a name the sandbox resolved to that address is allowed at that
+ *       port;</li>
+ *   <li>port 53: DNS over TCP, answered by the gate as over UDP, whatever the address.</li>
+ * </ul>
+ * A refused connection is reset at once (a plain HTTP request gets a 403 saying why first) and recorded. An allowed
+ * one is connected from the host's namespace and relayed both ways until both ends are done; a policy change does
+ * not touch it.
+ */
+final class GateRelay {
+    static final int PEEK_BYTES = 16 * 1024;
+    static final int PEEK_MILLIS = 1000;
+    private static final int CONNECT_MILLIS = 10_000;
+    private static final int BUFFER = 64 * 1024;
+    private final Gate gate;
+    private final GateDns dns;
+    private final Semaphore slots = new Semaphore(Gate.MAX_CONNECTIONS);
+
+    GateRelay(Gate gate, GateDns dns) {
+        this.gate = gate;
+        this.dns = dns;
+    }
+
+    void acceptLoop(int listener) {
+        while (true) {
+            int fd;
+            try {
+                fd = gate.sys.accept(listener);
+            } catch (ErrnoException e) {
+                if (e.errno() == 24 || e.errno() == 23) { // EMFILE, ENFILE: let some close
+                    sleep(50);
+                    continue;
+                }
+                return;
+            }
+            if (!slots.tryAcquire()) {
+                InetSocketAddress dst = gate.sys.originalDestination(fd);
+                gate.denials.record("connect", null, dst == null ? null : dst.getAddress(),
+                        dst == null ? 0 : dst.getPort(), null, "more than " + Gate.MAX_CONNECTIONS
+                                + " connections at once");
+                gate.sys.close(fd, true);
+                continue;
+            }
+            Thread.ofPlatform().name("gate-conn").daemon(true).stackSize(256 * 1024).start(() -> {
+                try {
+                    handle(fd);
+                } finally {
+                    slots.release();
+                }
+            });
+        }
+    }
+
+    private void handle(int fd) {
+        InetSocketAddress dst = gate.sys.originalDestination(fd);
+        if (dst == null) {
+            gate.sys.close(fd, true); // made to the gate's own port, not redirected
+            return;
+        }
+        InetAddress ip = dst.getAddress();
+        int port = dst.getPort();
+        if (port == 53) {
+            serveDnsOverTcp(fd);
+            return;
+        }
+        EgressPolicy p = gate.policy.get();
+        EgressPolicy.Verdict byAddress = p.address(ip, port);
+        if (!byAddress.allowed() && byAddress.rule() != null) {
+            refuse(fd, null, ip, port, byAddress.rule().toString(), byAddress.reason(), false);
+            return;
+        }
+        ByteBuffer first = ByteBuffer.allocateDirect(PEEK_BYTES);
+        String name;
+        boolean http;
+        try {
+            Peeked pk = peek(fd, first);
+            name = pk.name();
+            http = pk.http();
+        } catch (ErrnoException e) {
+            gate.sys.close(fd, true);
+            return;
+        }
+        p = gate.policy.get();
+        if (name != null) {
+            EgressPolicy.Verdict v = p.name(name, port);
+            if (!v.allowed() && (v.rule() != null || !byAddress.allowed())) {
+                refuse(fd, name, ip, port, v.rule() == null ? null : v.rule().toString(), v.reason(), http);
+                return;
+            }
+            if (v.allowed() && !byAddress.allowed() && !resolvesTo(name, ip)) {
+                refuse(fd, name, ip, port, null, "the address " + ip.getHostAddress() + " is not one " + name
+                        + " resolved to for this sandbox", http);
+                return;
+            }
+        } else if (!byAddress.allowed() && !resolvedNameAllows(p, ip, port)) {
+            refuse(fd, null, ip, port, null, byAddress.reason(), false);
+            return;
+        }
+        if (!gate.reachable(ip, port)) {
+            refuse(fd, name, ip, port, null, "the address " + ip.getHostAddress() + " is loopback, link-local,"
+                    + " private or the host's own, which only an address entry allows", http);
+            return;
+        }
+        relay(fd, new InetSocketAddress(ip, port), first.flip());
+    }
+
+    private record Peeked(String name, boolean http) {
+    }
+
+    /** Reads the connection's first bytes into {@code buf} until they give a name, or say there is none. */
+    private Peeked peek(int fd, ByteBuffer buf) throws ErrnoException {
+        long deadline = System.nanoTime() + PEEK_MILLIS * 1_000_000L;
+        byte[] copy = new byte[PEEK_BYTES];
+        boolean tlsPossible = true;
+        boolean httpPossible = true;
+        while (buf.hasRemaining()) {
+            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            if (left <= 0 || !gate.sys.awaitReadable(fd, (int) left)) {
+                return new Peeked(null, false); // the client waits for the server: no name
+            }
+            int n = gate.sys.read(fd, buf);
+            if (n == 0) {
+                return new Peeked(null, false);
+            }
+            int len = buf.position();
+            buf.duplicate().flip().get(copy, 0, len);
+            if (tlsPossible) {
+                TlsClientHello.Result r = TlsClientHello.sni(copy, len);
+                if (r instanceof TlsClientHello.Sni s) {
+                    return new Peeked(s.name(), false);
+                }
+                if (!(r instanceof TlsClientHello.NeedMore)) {
+                    tlsPossible = false;
+                    if (!(r instanceof TlsClientHello.NotTls)) {
+                        return new Peeked(null, false); // TLS without a (valid) name
+                    }
+                }
+            }
+            if (httpPossible) {
+                HttpRequestHead.Result r = HttpRequestHead.host(copy, len);
+                if (r instanceof HttpRequestHead.Host h) {
+                    return new Peeked(h.name(), true);
+                }
+                if (!(r instanceof HttpRequestHead.NeedMore)) {
+                    httpPossible = false;
+                    if (!(r instanceof HttpRequestHead.NotHttp)) {
+                        // an HTTP request without a usable Host (none, two, or one that contradicts its target)
+                        return new Peeked("", true);
+                    }
+                }
+            }
+            if (!tlsPossible && !httpPossible) {
+                return new Peeked(null, false);
+            }
+        }
+        return new Peeked(null, false);
+    }
+
+    private boolean resolvesTo(String name, InetAddress ip) {
+        if (gate.resolutions.resolvedTo(name, ip)) {
+            return true;
+        }
+        HostResolver.Result r = gate.resolver.resolve(name);
+        return r.addresses().contains(ip) && gate.reachable(r.addresses()).contains(ip);
+    }
+
+    private boolean resolvedNameAllows(EgressPolicy p, InetAddress ip, int port) {
+        for (String n : gate.resolutions.namesOf(ip)) {
+            if (p.name(n, port).allowed()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void refuse(int fd, String name, InetAddress ip, int port, String rule, String reason, boolean http) {
+        String shown = name == null || name.isEmpty() ? null : name;
+        gate.denials.record("connect", shown, ip, port, rule, name != null && name.isEmpty()
+                ? "an HTTP request without one clear Host" : reason);
+        if (http) {
+            String body = "davit: egress denied: " + (shown == null ? ip.getHostAddress() : shown) + ":" + port
+                    + ": " + reason + "\n";
+            byte[] b = body.getBytes(StandardCharsets.UTF_8);
+            String head = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
+                    + b.length + "\r\nConnection: close\r\nX-Davit-Egress: denied\r\n\r\n";
+            ByteBuffer out = ByteBuffer.allocateDirect(head.length() + b.length);
+            out.put(head.getBytes(StandardCharsets.US_ASCII)).put(b).flip();
+            try {
+                gate.sys.writeFully(fd, out);
+                gate.sys.shutdownOutput(fd);
+                gate.sys.close(fd, false);
+                return;
+            } catch (ErrnoException e) {
+                // reset below
+            }
+        }
+        gate.sys.close(fd, true);
+    }
+
+    /** Connects to {@code to} from the host's namespace, sends {@code first}, then copies both ways. */
+    private void relay(int fd, InetSocketAddress to, ByteBuffer first) {
+        SocketChannel up;
+        try {
+            up = SocketChannel.open();
+            try {
+                up.socket().connect(to, CONNECT_MILLIS);
+                up.socket().setTcpNoDelay(true);
+                while (first.hasRemaining()) {
+                    up.write(first);
+                }
+            } catch (IOException e) {
+                up.close();
+                throw e;
+            }
+        } catch (IOException e) {
+            gate.sys.close(fd, true); // refused or unreachable out there: the same to the sandbox
+            return;
+        }
+        Thread back = Thread.ofPlatform().name("gate-down").daemon(true).stackSize(256 * 1024).start(() -> {
+            ByteBuffer b = ByteBuffer.allocateDirect(BUFFER);
+            try {
+                while (up.read(b.clear()) >= 0) {
+                    b.flip();
+                    gate.sys.writeFully(fd, b);
+                }
+                gate.sys.shutdownOutput(fd);
+            } catch (IOException e) {
+                gate.sys.shutdown(fd);
+                closeQuietly(up);
+            }
+        });
+        ByteBuffer b = first.clear();
+        try {
+            while (gate.sys.read(fd, b.clear()) > 0) {
+                b.flip();
+                while (b.hasRemaining()) {
+                    up.write(b);
+                }
+            }
+            up.shutdownOutput();
+        } catch (IOException e) {
+            closeQuietly(up);
+            gate.sys.shutdown(fd);
+        }
+        try {
+            back.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeQuietly(up);
+        gate.sys.close(fd, false);
+    }
+
+    /** DNS over TCP on a redirected connection to port 53: length-prefixed queries, answered by {@link GateDns}. */
+    private void serveDnsOverTcp(int fd) {
+        ByteBuffer len = ByteBuffer.allocateDirect(2);
+        try {
+            while (true) {
+                if (!readFully(fd, len.clear())) {
+                    break;
+                }
+                int n = Short.toUnsignedInt(len.flip().getShort());
+                ByteBuffer q = ByteBuffer.allocateDirect(Math.max(n, 1));
+                if (n == 0 || !readFully(fd, q.limit(n))) {
+                    break;
+                }
+                byte[] msg = new byte[n];
+                q.flip().get(msg);
+                byte[] a = dns.answer(msg, n);
+                if (a == null) {
+                    break;
+                }
+                byte[] framed = DnsMessage.tcpFrame(a);
+                ByteBuffer out = ByteBuffer.allocateDirect(framed.length).put(framed).flip();
+                gate.sys.writeFully(fd, out);
+            }
+        } catch (ErrnoException e) {
+            // the client is gone
+        }
+        gate.sys.close(fd, false);
+    }
+
+    private boolean readFully(int fd, ByteBuffer b) throws ErrnoException {
+        while (b.hasRemaining()) {
+            if (!gate.sys.awaitReadable(fd, 30_000) || gate.sys.read(fd, b) == 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static void closeQuietly(SocketChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // closed
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
