@@ -369,7 +369,7 @@ public final class EgressPolicy {
     private static final int[][] SPECIAL = {
         block("0.0.0.0/8"), block("10.0.0.0/8"), block("100.64.0.0/10"), block("127.0.0.0/8"),
         block("169.254.0.0/16"), block("172.16.0.0/12"), block("192.0.0.0/24"), block("192.168.0.0/16"),
-        block("198.18.0.0/15"), block("224.0.0.0/4"), block("240.0.0.0/4")};
+        block("224.0.0.0/4"), block("240.0.0.0/4")};
 
     private static int[] block(String cidr) {
         int slash = cidr.indexOf('/');
@@ -380,7 +380,7 @@ public final class EgressPolicy {
      * Whether {@code a} is an address a name of the outside should never resolve to (anti-rebinding): this host or
      * network ({@code 0.0.0.0/8}), private ({@code 10.0.0.0/8}, {@code 172.16.0.0/12}, {@code 192.168.0.0/16}),
      * shared/CGNAT ({@code 100.64.0.0/10}), loopback ({@code 127.0.0.0/8}), link-local ({@code 169.254.0.0/16}, cloud
-     * metadata among them), IETF protocol assignments ({@code 192.0.0.0/24}), benchmarking ({@code 198.18.0.0/15}),
+     * metadata among them), IETF protocol assignments ({@code 192.0.0.0/24}),
      * multicast ({@code 224.0.0.0/4}), reserved and broadcast ({@code 240.0.0.0/4}, {@code 255.255.255.255}); and
      * anything that is not IPv4. The host's own addresses are the enforcement point's to add.
      *
@@ -591,24 +591,23 @@ public final class EgressPolicy {
 
     /** A name entry {@code NAME[:PORT]}; {@code input} null for an entry to remove. */
     private static Rule hostEntry(boolean allow, String entry, Input input) {
-        String e = entry == null ? "" : entry.trim();
-        if (e.startsWith("[") || e.indexOf(':') != e.lastIndexOf(':')) {
-            throw bad(input, e, "IPv6 is not available: sandboxes have IPv4 only");
-        }
-        int colon = e.indexOf(':');
-        int port = colon < 0 ? 0 : port(e.substring(colon + 1), e, input);
-        return new Rule(allow, Kind.HOST, host(colon < 0 ? e : e.substring(0, colon), input), port);
+        return entry(allow, Kind.HOST, entry, input);
     }
 
     /** An address entry {@code A.B.C.D[/N][:PORT]}; {@code input} null for an entry to remove. */
     private static Rule cidrEntry(boolean allow, String entry, Input input) {
+        return entry(allow, Kind.CIDR, entry, input);
+    }
+
+    private static Rule entry(boolean allow, Kind kind, String entry, Input input) {
         String e = entry == null ? "" : entry.trim();
         if (e.startsWith("[") || e.indexOf(':') != e.lastIndexOf(':')) {
             throw bad(input, e, "IPv6 is not available: sandboxes have IPv4 only");
         }
         int colon = e.indexOf(':');
         int port = colon < 0 ? 0 : port(e.substring(colon + 1), e, input);
-        return new Rule(allow, Kind.CIDR, cidr(colon < 0 ? e : e.substring(0, colon), input), port);
+        String value = colon < 0 ? e : e.substring(0, colon);
+        return new Rule(allow, kind, kind == Kind.HOST ? host(value, input) : cidr(value, input), port);
     }
 
     private static int port(String s, String entry, Input input) {
