@@ -233,6 +233,18 @@ class McpOwnershipTest extends BusyboxRegistryTest {
             assertThat(net.stderr()).contains("--share-workspace net:rw: it has a network (--network) and this server"
                     + " was started without --allow-network; share it read-only (net:ro), or start the server with"
                     + " --allow-network");
+            // an egress-policy network likewise, until a model has a bound of its own: its sandbox's state as a
+            // policy sandbox's reads (no door makes one yet)
+            String sbx = cli.run("--json", "workspace", "status", "net").json().get("sandbox").asText();
+            Path state = home.resolve("sandboxes").resolve(sbx).resolve("state.json");
+            var doc = (com.fasterxml.jackson.databind.node.ObjectNode) Json.read(Files.readAllBytes(state));
+            doc.put("network", "policy");
+            doc.set("egress", Json.read("{\"allow\": [\"pypi.org:443\"], \"deny\": [], \"presets\": []}"));
+            Files.write(state, Json.bytes(doc));
+            Cli.Result policy = new Cli(home).run("mcp", "serve", "--share-workspace", "net:rw");
+            assertThat(policy.rc()).as(policy.toString()).isEqualTo(2);
+            assertThat(policy.stderr()).contains("--share-workspace net:rw: it has a network (--network) and this"
+                    + " server was started without --allow-network");
         }
     }
 

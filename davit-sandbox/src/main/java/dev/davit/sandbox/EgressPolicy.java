@@ -591,24 +591,23 @@ public final class EgressPolicy {
 
     /** A name entry {@code NAME[:PORT]}; {@code input} null for an entry to remove. */
     private static Rule hostEntry(boolean allow, String entry, Input input) {
-        String e = entry == null ? "" : entry.trim();
-        if (e.startsWith("[") || e.indexOf(':') != e.lastIndexOf(':')) {
-            throw bad(input, e, "IPv6 is not available: sandboxes have IPv4 only");
-        }
-        int colon = e.indexOf(':');
-        int port = colon < 0 ? 0 : port(e.substring(colon + 1), e, input);
-        return new Rule(allow, Kind.HOST, host(colon < 0 ? e : e.substring(0, colon), input), port);
+        return entry(allow, Kind.HOST, entry, input);
     }
 
     /** An address entry {@code A.B.C.D[/N][:PORT]}; {@code input} null for an entry to remove. */
     private static Rule cidrEntry(boolean allow, String entry, Input input) {
+        return entry(allow, Kind.CIDR, entry, input);
+    }
+
+    private static Rule entry(boolean allow, Kind kind, String entry, Input input) {
         String e = entry == null ? "" : entry.trim();
         if (e.startsWith("[") || e.indexOf(':') != e.lastIndexOf(':')) {
             throw bad(input, e, "IPv6 is not available: sandboxes have IPv4 only");
         }
         int colon = e.indexOf(':');
         int port = colon < 0 ? 0 : port(e.substring(colon + 1), e, input);
-        return new Rule(allow, Kind.CIDR, cidr(colon < 0 ? e : e.substring(0, colon), input), port);
+        String value = colon < 0 ? e : e.substring(0, colon);
+        return new Rule(allow, kind, kind == Kind.HOST ? host(value, input) : cidr(value, input), port);
     }
 
     private static int port(String s, String entry, Input input) {
