@@ -45,6 +45,8 @@ final class LinuxGateSys implements GateSys {
     private static final long SOL_IP = 0;
     private static final long SO_ORIGINAL_DST = 80;
     private static final short POLLIN = 1;
+    private static final long IPPROTO_TCP = 6;
+    private static final long TCP_NODELAY = 1;
 
     /** Per thread: errno room and a sockaddr_in, a length and a pollfd/timespec/linger scratch area. */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -105,7 +107,18 @@ final class LinuxGateSys implements GateSys {
 
     @Override
     public int accept(int listener) throws ErrnoException {
-        return (int) Syscall.call(SCRATCH.get().st, "accept", SYS_ACCEPT4, listener, 0, 0, SOCK_CLOEXEC, 0);
+        Scratch s = SCRATCH.get();
+        int fd = (int) Syscall.call(s.st, "accept", SYS_ACCEPT4, listener, 0, 0, SOCK_CLOEXEC, 0);
+        // what the relay writes it writes at once: Nagle's wait for an ACK the sandbox delays would cost each
+        // small write of a TLS handshake tens of milliseconds
+        s.scratch.set(ValueLayout.JAVA_INT, 0, 1);
+        try {
+            Syscall.call(s.st, "setsockopt TCP_NODELAY", SYS_SETSOCKOPT, fd, IPPROTO_TCP, TCP_NODELAY,
+                    s.scratch.address(), 4);
+        } catch (ErrnoException e) {
+            // slower, not wrong
+        }
+        return fd;
     }
 
     @Override
