@@ -11,6 +11,7 @@ rounds="${1:-21}"
 java="$DAVIT_JAVA_HOME/bin/java"
 work="${BENCH_WORK:-$root/bench/work}/egress"
 rm -rf "$work"; mkdir -p "$work"
-(cd "$root" && JAVA_HOME="$DAVIT_JAVA_HOME" mvn -B -q -o -DskipTests -Ddavit.it.skip=true package -pl davit-cli -am >&2)
+[ -f "$root/davit-cli/target/davit.jar" ] && [ -d "$root/davit-sandbox/target/test-classes" ] ||
+  (cd "$root" && JAVA_HOME="$DAVIT_JAVA_HOME" mvn -B -q -o -DskipTests -Ddavit.it.skip=true package -pl davit-cli -am >&2)
 cp="$root/davit-cli/target/davit.jar:$root/davit-sandbox/target/test-classes:$root/davit-oci/target/test-classes"
 exec "$java" --enable-native-access=ALL-UNNAMED -cp "$cp" "$root/bench/EgressBench.java" "$work" "$rounds"

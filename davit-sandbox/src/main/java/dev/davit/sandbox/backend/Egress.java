@@ -137,10 +137,10 @@ public final class Egress {
         stop(dir);
         Path gdir = dir.resolve(DIR);
         List<String> cp = classPath();
+        Path aot = GateAot.cache(cp, Jail.AS_ROOT);
         List<String> cmd = new ArrayList<>();
         Path setsid = Path.of("/usr/bin/setsid");
         cmd.add(Files.isExecutable(setsid) ? setsid.toString() : "setsid");
-        List<String> classPath = new ArrayList<>();
         try {
             Files.createDirectories(gdir);
             Files.setAttribute(gdir, "unix:mode", 0700);
@@ -152,31 +152,22 @@ public final class Egress {
                 long[] ids = Nat.ids(dir);
                 Files.setAttribute(gdir, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
                 Files.setAttribute(gdir, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
-                // the class path as open files: the gate's uid may not reach their directories (e.g. /root/.m2)
-                StringBuilder opens = new StringBuilder();
-                for (int i = 0; i < cp.size(); i++) {
-                    opens.append(opens.isEmpty() ? "exec " : " ").append(i + 3).append("<\"$").append(i + 1)
-                            .append('"');
-                    classPath.add("/proc/self/fd/" + (i + 3));
+                List<String> files = new ArrayList<>(cp);
+                if (aot != null) {
+                    files.add(aot.toString());
                 }
-                String shell = cp.size() <= 7 ? "/bin/sh" : "/bin/bash";
-                cmd.addAll(List.of(shell, "-c", opens + "\nshift " + cp.size() + "\nexec \"$@\"", "sh"));
-                cmd.addAll(cp);
+                cmd.addAll(opening(files));
                 cmd.addAll(List.of(t.setpriv().toString(), "--reuid=" + ids[0], "--regid=" + ids[1],
                         "--clear-groups", "--no-new-privs", "--"));
-            } else {
-                classPath.addAll(cp);
             }
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
                     + e.getMessage());
         }
         cmd.addAll(List.of(t.nsenter().toString(), "--user=/proc/" + target + "/ns/user", "--preserve-credentials",
-                "--", env(), "-i", "PATH=/usr/bin:/bin", "LANG=C.UTF-8", java(), "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-Xmx64m", "-Xss256k", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism",
-                "-Xshare:auto", "-Djava.net.preferIPv4Stack=true", "--enable-native-access=ALL-UNNAMED", "-cp",
-                String.join(File.pathSeparator, classPath), Gate.class.getName(), "--netns",
-                "/proc/" + target + "/ns/net"));
+                "--"));
+        cmd.addAll(jvm(cp, aot == null ? null : Jail.AS_ROOT ? "/proc/self/fd/" + (3 + cp.size()) : aot.toString()));
+        cmd.addAll(List.of(Gate.class.getName(), "--netns", "/proc/" + target + "/ns/net"));
         if (t.egressDns() != null) {
             // copied into its directory: the gate's uid may not reach the caller's (the host's /etc it reads live)
             for (String f : List.of("resolv.conf", "hosts")) {
@@ -313,6 +304,48 @@ public final class Egress {
         }
     }
 
+    /** The gate JVM's options; its AOT cache ({@link GateAot}) is made with exactly these. */
+    static final List<String> JVM_OPTIONS = List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx64m",
+            "-Xss256k", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism", "-Djava.net.preferIPv4Stack=true",
+            "--enable-native-access=ALL-UNNAMED");
+
+    /**
+     * The gate's java command up to its main class: an empty environment but a fixed PATH and locale ({@code env
+     * -i}: no JAVA_TOOL_OPTIONS of davit's environment reaches it), {@link #JVM_OPTIONS}, the AOT cache {@code aot}
+     * (a path as the JVM opens it; null for none) and the class path {@code cp}: as root as the open files that
+     * {@link #opening} gives it, without root the entries themselves.
+     */
+    static List<String> jvm(List<String> cp, String aot) {
+        List<String> a = new ArrayList<>(List.of(env(), "-i", "PATH=/usr/bin:/bin", "LANG=C.UTF-8", java()));
+        a.addAll(JVM_OPTIONS);
+        if (aot != null) {
+            a.addAll(List.of("-XX:AOTCache=" + aot, "-Xlog:aot=off", "-Xlog:cds=off"));
+        } else {
+            a.add("-Xshare:auto");
+        }
+        List<String> classPath = new ArrayList<>();
+        for (int i = 0; i < cp.size(); i++) {
+            classPath.add(Jail.AS_ROOT ? "/proc/self/fd/" + (i + 3) : cp.get(i));
+        }
+        a.addAll(List.of("-cp", String.join(File.pathSeparator, classPath)));
+        return a;
+    }
+
+    /**
+     * A shell that opens {@code files} as descriptors 3, 4, ... (as root, before the gate drops to its uid, which
+     * may not reach their directories: e.g. a class path under /root/.m2) and then runs the rest of the command.
+     */
+    static List<String> opening(List<String> files) {
+        StringBuilder opens = new StringBuilder();
+        for (int i = 0; i < files.size(); i++) {
+            opens.append(opens.isEmpty() ? "exec " : " ").append(i + 3).append("<\"$").append(i + 1).append('"');
+        }
+        List<String> a = new ArrayList<>(List.of(files.size() <= 7 ? "/bin/sh" : "/bin/bash", "-c",
+                opens + "\nshift " + files.size() + "\nexec \"$@\"", "sh"));
+        a.addAll(files);
+        return a;
+    }
+
     /**
      * The class path entries the gate's classes come from: this module's (and its multi-release root, when the
      * tests run from the build's directories), davit-oci's, and Jackson's when this davit has it.
@@ -344,11 +377,11 @@ public final class Egress {
         return List.copyOf(out);
     }
 
-    private static String env() {
+    static String env() {
         return Files.isExecutable(Path.of("/usr/bin/env")) ? "/usr/bin/env" : "/bin/env";
     }
 
-    private static String java() {
+    static String java() {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         return Files.isExecutable(java) ? java.toString()
                 : ProcessHandle.current().info().command().orElse(java.toString());

@@ -80,6 +80,10 @@ public final class Gate {
      * @param args the arguments
      */
     public static void main(String[] args) {
+        if (args.length == 1 && args[0].equals("--train")) {
+            train();
+            return;
+        }
         String netns = null;
         Path resolvConf = Path.of("/etc/resolv.conf");
         Path hosts = Path.of("/etc/hosts");
@@ -102,6 +106,46 @@ public final class Gate {
             g.serve(netns);
         } catch (Exception e) {
             fail(e.toString());
+        }
+    }
+
+    /**
+     * The AOT cache's training run (see {@code GateAot}): loads and links what a gate's start does (the FFM system
+     * calls, a policy, the parsers, the threads), on sockets of its own namespace's loopback, serving nothing, then
+     * exits.
+     */
+    private static void train() {
+        try {
+            GateSys sys = GateSys.load();
+            int ns = sys.openReadOnly("/proc/self/ns/net");
+            sys.close(ns, false);
+            int l = sys.listen(new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}), 0), 1);
+            sys.close(l, true);
+            DatagramChannel.open(StandardProtocolFamily.INET).close();
+            Path dir = Files.createTempDirectory("davit-gate-train");
+            Files.writeString(dir.resolve(POLICY), "allow-host example.test:443\nallow-cidr 203.0.113.0/24\n"
+                    + "deny-host *.bad.example.test\n");
+            Gate g = new Gate(sys, dir, new HostResolver(dir.resolve("hosts"), dir.resolve("resolv.conf")));
+            g.policy.set(GatePolicyFile.read(dir.resolve(POLICY)));
+            g.hostAddresses();
+            GateDns dns = new GateDns(g);
+            byte[] q = DnsMessage.queryA(1, "bad.example.test");
+            dns.answer(q, q.length);
+            TlsClientHello.sni(new byte[] {22, 3, 1, 0, 4, 1, 0, 0, 0}, 9);
+            HttpRequestHead.host("GET / HTTP/1.1\r\nHost: example.test\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
+                    39);
+            new GateRelay(g, dns);
+            Thread.ofPlatform().start(() -> { }).join();
+            Thread.ofVirtual().start(() -> { }).join();
+            try (var s = java.util.stream.Stream.of(dir.resolve(POLICY), dir.resolve(Denials.FILE))) {
+                for (Path p : s.toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            Files.deleteIfExists(dir);
+            System.exit(0);
+        } catch (Exception e) {
+            fail("training: " + e);
         }
     }
 
