@@ -87,6 +87,21 @@ final class NetworkCommands {
         out.result(a, p -> table(p, denials));
     }
 
+    /**
+     * In human mode, a line on stderr per denial an exec met (the first five; then how many more and where to read
+     * them), so that a refused name reads as one and not as a timeout; --json has them in {@code network_denied}.
+     */
+    static void warnDenials(Output out, List<EgressDenial> denials, String workspace) {
+        if (out.json()) {
+            return;
+        }
+        denials.stream().limit(5).forEach(d -> out.warn("egress denied: " + d.target() + ": " + d.reason()));
+        if (denials.size() > 5) {
+            out.warn("egress denied: " + (denials.size() - 5) + " more; see 'davit workspace network log "
+                    + workspace + "'");
+        }
+    }
+
     private static void table(PrintWriter p, List<EgressDenial> denials) {
         String f = "%-24s %-7s %-36s %-28s %s%n";
         p.printf(f, "TIME", "KIND", "TARGET", "RULE", "REASON");

@@ -266,6 +266,7 @@ final class WorkspaceCommand extends GroupCommand {
                 if (r.timedOut()) {
                     out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
                 }
+                NetworkCommands.warnDenials(out, x.networkDenied(), id);
                 if (out.json()) {
                     out.printJson(WorkspaceJson.executed(Json.object(), x, true));
                 }

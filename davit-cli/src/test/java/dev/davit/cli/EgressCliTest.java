@@ -147,6 +147,9 @@ class EgressCliTest {
         assertThat(d).as(denied.toString()).isNotEmpty();
         assertThat(d.findValuesAsText("name")).contains("denied.test");
 
+        Cli.Result human = cli().run("workspace", "exec", id, "--", "sh", "-c", CURL + "http://denied.test/h");
+        assertThat(human.stderr()).contains("davit: egress denied: denied.test: not in the allow-list");
+
         Cli.Result allowed = cli().run("--json", "workspace", "exec", id, "--", "sh", "-c", CURL
                 + "https://allowed.test/ws");
         assertThat(ok(allowed).get("network_denied")).isEmpty(); // always there
@@ -169,7 +172,7 @@ class EgressCliTest {
         removed.get("allow").forEach(n -> allow.add(n.asText()));
         assertThat(allow).containsExactly("other.test");
         assertThat(removed.get("deny")).extracting(JsonNode::asText).containsExactly("*.allowed.test");
-        Cli.Result human = cli().run("workspace", "network", id);
-        assertThat(human.stdout()).contains("allow other.test", "deny  *.allowed.test");
+        Cli.Result shown = cli().run("workspace", "network", id);
+        assertThat(shown.stdout()).contains("allow other.test", "deny  *.allowed.test");
     }
 }
