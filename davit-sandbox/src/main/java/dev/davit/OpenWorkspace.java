@@ -3,6 +3,8 @@ package dev.davit;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.internal.Args;
+import dev.davit.sandbox.EgressDenial;
+import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
@@ -652,6 +654,31 @@ public final class OpenWorkspace implements AutoCloseable {
      */
     public Sandbox start() {
         return workspaces().start(id());
+    }
+
+    /**
+     * Changes the workspace's egress policy with {@code change} (see {@link Workspaces#network}): a running
+     * workspace's new names and connections follow it at once, without a restart.
+     *
+     * @param change the entries to remove, then those to add
+     * @return the workspace as recorded (its policy: {@link #status()}'s network)
+     * @throws DavitException USAGE for a closed handle, a workspace without an egress policy, an invalid entry or an
+     *                        unknown preset; NOT_FOUND when the workspace was removed
+     */
+    public Workspace network(EgressPolicy.Change change) {
+        Args.given(change, "OpenWorkspace.network", "change", "give new EgressPolicy.Change(...)");
+        return workspaces().network(id(), change);
+    }
+
+    /**
+     * What the workspace's egress gate refused, oldest first (see {@link Workspaces#egressDenials}); an exec's own
+     * are in its result ({@link Workspaces.Executed#networkDenied}).
+     *
+     * @return the denials; empty for a workspace without an egress policy
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace or its sandbox is gone
+     */
+    public List<EgressDenial> egressDenials() {
+        return workspaces().egressDenials(id());
     }
 
     /**

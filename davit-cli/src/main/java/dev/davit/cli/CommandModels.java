@@ -93,6 +93,17 @@ final class CommandModels {
                 () -> r.timeout, v -> r.timeout = v));
         spec.addOption(bound(option(String.class, "MODE", NetworkOption.DESCRIPTION, "--network").arity("0..1")
                 .preprocessor(new NetworkOption()), () -> r.network, v -> r.network = v));
+        EgressOptions e = r.egress;
+        spec.addOption(bound(list("HOST[:PORT]", EgressOptions.ALLOW_HOST_TEXT, "--allow-host"),
+                () -> e.allowHosts, v -> e.allowHosts = v));
+        spec.addOption(bound(list("CIDR[:PORT]", EgressOptions.ALLOW_CIDR_TEXT, "--allow-cidr"),
+                () -> e.allowCidrs, v -> e.allowCidrs = v));
+        spec.addOption(bound(list("NAME", EgressOptions.ALLOW_PRESET_TEXT, "--allow-preset"),
+                () -> e.presets, v -> e.presets = v));
+        spec.addOption(bound(list("HOST[:PORT]", EgressOptions.DENY_HOST_TEXT, "--deny-host"),
+                () -> e.denyHosts, v -> e.denyHosts = v));
+        spec.addOption(bound(list("CIDR[:PORT]", EgressOptions.DENY_CIDR_TEXT, "--deny-cidr"),
+                () -> e.denyCidrs, v -> e.denyCidrs = v));
         spec.addOption(bound(option(String.class, "BYTES", RunCommand.MAX_OUTPUT_DESCRIPTION, "--max-output"),
                 () -> r.maxOutput, v -> r.maxOutput = v));
         spec.addOption(bound(option(String.class, "BYTES", RunCommand.OUTPUT_LIMIT_TEXT, "--output-limit"),
@@ -181,7 +192,8 @@ final class CommandModels {
                     "create", SandboxCommand.CreateCmd.class, "start", SandboxCommand.StartCmd.class,
                     "exec", SandboxCommand.ExecCmd.class, "stop", SandboxCommand.StopCmd.class,
                     "rm", SandboxCommand.RmCmd.class, "status", SandboxCommand.StatusCmd.class,
-                    "ls", SandboxCommand.LsCmd.class, "reap", SandboxCommand.ReapCmd.class)),
+                    "ls", SandboxCommand.LsCmd.class, "reap", SandboxCommand.ReapCmd.class,
+                    "network", NetworkCommands.SandboxNetworkCmd.class)),
             WorkspaceCommand.class, new Group(WorkspaceCommand::new, "workspace", WorkspaceCommand.DESCRIPTION,
                     Map.ofEntries(Map.entry("create", WorkspaceCommand.CreateCmd.class),
                             Map.entry("exec", WorkspaceCommand.ExecCmd.class),
@@ -203,7 +215,8 @@ final class CommandModels {
                             Map.entry("reap", WorkspaceCommand.ReapCmd.class),
                             Map.entry("disk", WorkspaceDiskCommands.DiskCmd.class),
                             Map.entry("service", WorkspaceProcessCommands.ServiceCmd.class),
-                            Map.entry("shell", WorkspaceProcessCommands.ShellCmd.class))));
+                            Map.entry("shell", WorkspaceProcessCommands.ShellCmd.class),
+                            Map.entry("network", NetworkCommands.WorkspaceNetworkCmd.class))));
 
     /**
      * A lazily built group: its command object, name and description (its annotation's), and its subcommands by
@@ -271,6 +284,11 @@ final class CommandModels {
 
     private static OptionSpec.Builder option(Class<?> type, String label, String description, String... names) {
         return OptionSpec.builder(names).type(type).paramLabel(label).description(description).descriptionKey("");
+    }
+
+    /** A repeatable option of strings whose values may be comma-separated too ({@code split = ","}). */
+    private static OptionSpec.Builder list(String label, String description, String... names) {
+        return option(List.class, label, description, names).auxiliaryTypes(String.class).splitRegex(",");
     }
 
     /** An option bound to a field through {@code get} and {@code set}, its initial value the field's value now. */

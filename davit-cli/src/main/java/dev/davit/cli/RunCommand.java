@@ -81,6 +81,9 @@ final class RunCommand extends EnvCommand.Sub {
             description = NetworkOption.DESCRIPTION)
     String network;
 
+    @picocli.CommandLine.Mixin
+    EgressOptions egress = new EgressOptions();
+
     @Option(names = "--max-output", paramLabel = "BYTES", description = MAX_OUTPUT_DESCRIPTION)
     String maxOutput;
 
@@ -121,7 +124,7 @@ final class RunCommand extends EnvCommand.Sub {
         }
         Duration limit = CliArgs.seconds(timeout, "--timeout");
         Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
-        Network net = NetworkOption.parse(network); // a bad value fails before anything is pulled
+        Network net = egress.network(network); // a bad value fails before anything is pulled
         long maxBytes = maxOutputBytes(maxOutput);
         int keep = outputLimit(outputLimit);
         Trace.mark("run: options checked");
@@ -139,8 +142,8 @@ final class RunCommand extends EnvCommand.Sub {
         }
         RunSpec spec = b.build();
         Trace.mark("run: spec built");
-        Sandboxes sandboxes = new Sandboxes(resources.sandboxOptions(home()));
-        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + net.label() + ")" : "") + ": "
+        Sandboxes sandboxes = new Sandboxes(EgressOptions.withDns(resources.sandboxOptions(home()), main.env()));
+        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + EgressOptions.brief(net) + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         java.io.InputStream in = stdin ? System.in : null;
         if (!out.json()) {

@@ -20,16 +20,17 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code davit sandbox create|start|exec|stop|rm|status|ls|reap}: long-lived sandboxes (container or vm). */
+/** {@code davit sandbox create|start|exec|stop|rm|status|ls|reap|network}: long-lived sandboxes (container or vm). */
 @Command(name = "sandbox", mixinStandardHelpOptions = true, description = SandboxCommand.DESCRIPTION,
         subcommands = {SandboxCommand.CreateCmd.class, SandboxCommand.StartCmd.class, SandboxCommand.ExecCmd.class,
             SandboxCommand.StopCmd.class, SandboxCommand.RmCmd.class, SandboxCommand.StatusCmd.class,
-            SandboxCommand.LsCmd.class, SandboxCommand.ReapCmd.class})
+            SandboxCommand.LsCmd.class, SandboxCommand.ReapCmd.class, NetworkCommands.SandboxNetworkCmd.class})
 final class SandboxCommand extends GroupCommand {
-    static final String DESCRIPTION = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls and reap.";
+    static final String DESCRIPTION = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls, reap and"
+            + " network.";
 
     static Sandboxes sandboxes(Main main) {
-        return new Sandboxes(SandboxOptions.under(DavitHome.resolve(main.env())));
+        return new Sandboxes(EgressOptions.withDns(SandboxOptions.under(DavitHome.resolve(main.env())), main.env()));
     }
 
     static void print(Output out, Sandbox s) {
@@ -75,15 +76,19 @@ final class SandboxCommand extends GroupCommand {
         @picocli.CommandLine.Mixin
         ResourceOptions resources = new ResourceOptions();
 
+        @picocli.CommandLine.Mixin
+        EgressOptions egress = new EgressOptions();
+
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
-            // bad --network / --publish values fail before anything is pulled
-            var net = NetworkOption.parse(network);
+            // bad --network / --publish / policy values fail before anything is pulled
+            var net = egress.network(network);
             List<PortMapping> ports = publish.stream().map(PortMapping::parse).toList();
             RunCommand.Target t = RunCommand.resolve(this, out, name);
-            Sandboxes sandboxes = new Sandboxes(resources.sandboxOptions(DavitHome.resolve(main.env())));
+            Sandboxes sandboxes = new Sandboxes(EgressOptions.withDns(resources.sandboxOptions(
+                    DavitHome.resolve(main.env())), main.env()));
             Sandbox s = sandboxes.create(resources.createSpec(t, t.backendFor(backend), env, workdir, net, limit,
                     ports, out));
             if (!noStart) {
@@ -94,7 +99,8 @@ final class SandboxCommand extends GroupCommand {
                     throw e;
                 }
             }
-            out.notice("==> sandbox " + s.id() + " " + s.status().label() + " (" + t.environment() + ")");
+            out.notice("==> sandbox " + s.id() + " " + s.status().label() + " (" + t.environment()
+                    + (net.enabled() ? ", network: " + EgressOptions.brief(net) : "") + ")");
             Sandbox done = s;
             ObjectNode doc = SandboxJson.sandbox(s);
             doc.put("environment", t.environment());

@@ -10,6 +10,7 @@ import dev.davit.oci.client.DavitHome;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.internal.WorkspaceJson;
 import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.Workspace;
@@ -38,13 +39,15 @@ import picocli.CommandLine.Parameters;
             WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class, WorkspaceCommand.OutputCmd.class,
             WorkspaceCommand.PushCmd.class, WorkspaceCommand.ExportCmd.class, WorkspaceCommand.PatchCmd.class,
             WorkspaceCommand.ReapCmd.class, WorkspaceDiskCommands.DiskCmd.class,
-            WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class})
+            WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class,
+            NetworkCommands.WorkspaceNetworkCmd.class})
 final class WorkspaceCommand extends GroupCommand {
     static final String DESCRIPTION = "Workspaces: long-lived sandboxes with a /workspace seeded from the host"
             + " (container or vm backend).";
 
     static Workspaces workspaces(Main main) {
-        return Workspaces.under(DavitHome.resolve(main.env()));
+        Path home = DavitHome.resolve(main.env());
+        return Workspaces.under(home, EgressOptions.withDns(SandboxOptions.under(home), main.env()));
     }
 
     /** Prints what was removed: {@code {key: value, "removed": true}}, or the value alone. */
@@ -110,12 +113,15 @@ final class WorkspaceCommand extends GroupCommand {
         @picocli.CommandLine.Mixin
         ResourceOptions resources = new ResourceOptions();
 
+        @picocli.CommandLine.Mixin
+        EgressOptions egress = new EgressOptions();
+
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             workspaces(main).ownedBy(owner); // a bad owner fails before anything is pulled
             dev.davit.sandbox.workspace.Secrets given = secrets(secrets, secretFiles, main.env());
-            var net = NetworkOption.parse(network);
+            var net = egress.network(network);
             // bad names, labels and --publish values fail before anything is pulled
             if (wsName != null) {
                 WorkspaceLabels.checkName(wsName);
@@ -128,11 +134,12 @@ final class WorkspaceCommand extends GroupCommand {
             }
             RunCommand.Target t = RunCommand.resolve(this, out, name);
             Path home = DavitHome.resolve(main.env());
-            Workspaces ws = Workspaces.under(home, resources.sandboxOptions(home)).ownedBy(owner);
+            Workspaces ws = Workspaces.under(home, EgressOptions.withDns(resources.sandboxOptions(home), main.env()))
+                    .ownedBy(owner);
             Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
                     ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
-                    + " entries seeded)");
+                    + " entries seeded" + (net.enabled() ? ", network: " + EgressOptions.brief(net) : "") + ")");
             ObjectNode doc = WorkspaceJson.workspace(w, ws.sandbox(w.id()));
             doc.put("environment", t.environment());
             out.result(doc, p -> p.println(w.id()));
@@ -259,10 +266,9 @@ final class WorkspaceCommand extends GroupCommand {
                 if (r.timedOut()) {
                     out.warn("the command timed out after " + timeout + " s and was killed (exit 124)");
                 }
+                NetworkCommands.warnDenials(out, x.networkDenied(), id);
                 if (out.json()) {
-                    ObjectNode doc = RunCommand.resultJson(Json.object(), r, x.stdout(), x.stderr());
-                    doc.put("exec_id", x.execId());
-                    out.printJson(doc);
+                    out.printJson(WorkspaceJson.executed(Json.object(), x, true));
                 }
                 return r.exitCode();
             }

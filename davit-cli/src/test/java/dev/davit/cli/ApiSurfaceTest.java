@@ -97,7 +97,7 @@ class ApiSurfaceTest {
                     "UnpackOptions", "UnpackOptions$Builder", "UnpackOptions$Privileges", "UnpackResult",
                     "UnpackResult$Layer", "UnpackResult$Skipped", "Unpacker")),
             Map.entry("dev.davit.sandbox", List.of("Captured", "CreateSpec", "CreateSpec$Builder", "Doctor",
-                    "Doctor$Backend", "Doctor$Probe", "Doctor$Report", "EgressPolicy", "EgressPolicy$Change",
+                    "Doctor$Backend", "Doctor$Probe", "Doctor$Report", "EgressDenial", "EgressPolicy", "EgressPolicy$Change",
                     "EgressPolicy$Kind", "EgressPolicy$Rule", "EgressPolicy$Verdict", "ExecResult", "ExecResult$Timings",
                     "ExecSpec", "ExecSpec$Builder", "ImageConfig", "Limits", "Network", "Network$Mode", "OutputExcerpt",
                     "OutputExcerpt$Rendered",

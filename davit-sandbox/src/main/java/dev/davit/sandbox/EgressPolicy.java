@@ -178,6 +178,29 @@ public final class EgressPolicy {
             removeCidrs = copy(removeCidrs);
         }
 
+        /**
+         * A change whose removals are given as one list of entries, each a name or an address entry as the policy
+         * shows it ({@code pypi.org:443}, {@code 203.0.113.0/24}): an entry of four numbers or with a {@code /} is
+         * an address entry, any other a name entry.
+         *
+         * @param allowHosts names to allow
+         * @param allowCidrs addresses to allow
+         * @param presets    presets to allow
+         * @param denyHosts  names to deny
+         * @param denyCidrs  addresses to deny
+         * @param remove     entries to drop, allow or deny (one the policy does not hold is no error); null: none
+         * @return the change
+         */
+        public static Change of(List<String> allowHosts, List<String> allowCidrs, List<String> presets,
+                                List<String> denyHosts, List<String> denyCidrs, List<String> remove) {
+            List<String> hosts = new ArrayList<>();
+            List<String> cidrs = new ArrayList<>();
+            for (String e : remove == null ? List.<String>of() : remove) {
+                (e != null && isAddressEntry(e.trim()) ? cidrs : hosts).add(e);
+            }
+            return new Change(allowHosts, allowCidrs, presets, denyHosts, denyCidrs, hosts, cidrs);
+        }
+
         private static List<String> copy(List<String> l) {
             return l == null ? List.of() : Collections.unmodifiableList(new ArrayList<>(l)); // a null entry: its error
         }

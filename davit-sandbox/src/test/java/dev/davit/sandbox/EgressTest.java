@@ -4,16 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.container.Overlay;
+import dev.davit.sandbox.testnet.CurlRootfs;
 import dev.davit.sandbox.testnet.TestInternet;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,15 +44,8 @@ class EgressTest {
         assumeTrue(Overlay.ROOT, "the test Internet needs root");
         assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
         net = TestInternet.start();
-        rootfs = BusyboxRootfs.create(shared.resolve("rootfs"));
-        for (String a : List.of("nslookup", "printf", "timeout", "wc", "grep")) {
-            Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
-        }
-        addProgram(rootfs, Path.of("/usr/bin/curl"));
-        Files.copy(net.caCertificate(), rootfs.resolve("ca.pem"));
-        dns = Files.createDirectories(shared.resolve("dns"));
-        Files.copy(net.resolvConf(), dns.resolve("resolv.conf"));
-        Files.copy(net.hostsFile(), dns.resolve("hosts"));
+        rootfs = CurlRootfs.create(shared.resolve("rootfs"), net);
+        dns = CurlRootfs.dns(shared.resolve("dns"), net);
     }
 
     @AfterAll
@@ -67,16 +57,7 @@ class EgressTest {
 
     /** Copies a dynamically linked host program into {@code root}, with every library ldd names. */
     static void addProgram(Path root, Path program) throws IOException {
-        List<Path> files = new ArrayList<>(List.of(program));
-        Matcher m = Pattern.compile("(/\\S+)").matcher(Tools.run("ldd", program.toString()));
-        while (m.find()) {
-            files.add(Path.of(m.group(1)));
-        }
-        for (Path f : files) {
-            Path to = root.resolve(f.toString().substring(1));
-            Files.createDirectories(to.getParent());
-            Files.copy(f.toRealPath(), to, StandardCopyOption.REPLACE_EXISTING);
-        }
+        CurlRootfs.addProgram(root, program);
     }
 
     private Sandboxes sandboxes() {

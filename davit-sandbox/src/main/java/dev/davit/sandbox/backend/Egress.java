@@ -365,7 +365,7 @@ public final class Egress {
                 String loc = Path.of(src.getLocation().toURI()).toAbsolutePath().toString();
                 out.add(loc);
                 for (String e : all) {
-                    String abs = e.isEmpty() ? e : Path.of(e).toAbsolutePath().toString();
+                    String abs = e.isEmpty() ? e : Path.of(e).toAbsolutePath().normalize().toString();
                     if (abs.startsWith(loc) && abs.contains("META-INF/versions/")) {
                         out.add(abs);
                     }

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.EgressDenial;
+import dev.davit.sandbox.EgressPolicy;
+import dev.davit.sandbox.Network;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.workspace.ExecEntry;
@@ -64,12 +67,19 @@ public final class WorkspaceJson {
      *
      * @param w the workspace
      * @param s its sandbox, with its status ({@link Workspaces#sandbox})
-     * @return {@link #workspace(Workspace)} with {@code backend}, {@code status} and {@code ports} ({@link #ports})
+     * @return {@link #workspace(Workspace)} with {@code backend}, {@code status}, {@code network} (its mode, as a
+     *         sandbox's), {@code egress} (a policy network's entries, as a sandbox's) and {@code ports}
+     *         ({@link #ports})
      */
     public static ObjectNode workspace(Workspace w, Sandbox s) {
         ObjectNode o = workspace(w);
         o.put("backend", s.backend());
         o.put("status", s.status().label());
+        Network n = s.spec().network();
+        o.put("network", n.label());
+        if (n.mode() == Network.Mode.POLICY) {
+            o.set("egress", SandboxJson.egress(n.egress()));
+        }
         ports(o, s);
         return o;
     }
@@ -379,5 +389,71 @@ public final class WorkspaceJson {
         doc.put("output_base64", raw ? java.util.Base64.getEncoder().encodeToString(o.bytes()) : null);
         return doc.put("truncated", o.truncated()).put("matched", o.matched()).put("timed_out", o.timedOut())
                 .put("state", state);
+    }
+
+    /**
+     * A workspace exec's {@code --json} document (and the MCP tool's result): {@link SandboxJson#result(ObjectNode,
+     * dev.davit.sandbox.ExecResult, dev.davit.sandbox.SpooledExcerpt, dev.davit.sandbox.SpooledExcerpt, boolean)}
+     * with {@code exec_id} and {@code network_denied} ({@link #denials}), always there (an empty array when nothing
+     * was refused) so that the document's shape does not depend on the workspace's network.
+     *
+     * @param doc    the JSON object to add to (changed in place)
+     * @param x      what the exec did
+     * @param stream whether the excerpts are streamed when {@code doc} is written (then {@code x} stays open till
+     *               then) or read into it now
+     * @return {@code doc}
+     */
+    public static ObjectNode executed(ObjectNode doc, Workspaces.SpooledExecuted x, boolean stream) {
+        SandboxJson.result(doc, x.result(), x.stdout(), x.stderr(), stream);
+        doc.put("exec_id", x.execId());
+        doc.set("network_denied", denials(x.networkDenied()));
+        return doc;
+    }
+
+    /**
+     * Denials of an egress gate (docs/JSON.md): per denial {@code time}, {@code kind} ({@code dns} or
+     * {@code connect}), {@code name}, {@code address}, {@code port}, {@code rule} and {@code reason}; a field with
+     * no value (no name, no address, no rule; port 0 of a name) is left out.
+     *
+     * @param denials the denials, oldest first
+     * @return a JSON array, in that order
+     */
+    public static ArrayNode denials(List<EgressDenial> denials) {
+        ArrayNode a = Json.array();
+        for (EgressDenial d : denials) {
+            ObjectNode o = a.addObject();
+            o.put("time", d.time().toString());
+            o.put("kind", d.kind());
+            if (d.name() != null) {
+                o.put("name", d.name());
+            }
+            if (d.address() != null) {
+                o.put("address", d.address());
+            }
+            if (d.port() != 0) {
+                o.put("port", d.port());
+            }
+            if (d.rule() != null) {
+                o.put("rule", d.rule());
+            }
+            o.put("reason", d.reason());
+        }
+        return a;
+    }
+
+    /**
+     * A network as JSON (docs/JSON.md): {@code {"mode": "none"|"nat"|"host"|"policy"}}, a policy's with its entries
+     * as {@link EgressPolicy#toJson()} writes them: {@code allow}, {@code deny} and {@code presets}.
+     *
+     * @param n the network
+     * @return the JSON object
+     */
+    public static ObjectNode network(Network n) {
+        ObjectNode o = Json.object();
+        o.put("mode", n.label());
+        if (n.mode() == Network.Mode.POLICY) {
+            o.setAll(SandboxJson.egress(n.egress()));
+        }
+        return o;
     }
 }

@@ -32,8 +32,11 @@ import java.util.Map;
  * Behind {@link Workspaces}, whose methods of the same names document them.
  */
 class WorkspaceExecs extends WorkspaceState {
+    private final WorkspaceNetwork network;
+
     WorkspaceExecs(WorkspaceState state) {
         super(state);
+        this.network = new WorkspaceNetwork(state);
     }
 
     ExecResult exec(String id, List<String> argv, Map<String, String> env, Map<String, String> secretEnv,
@@ -73,7 +76,7 @@ class WorkspaceExecs extends WorkspaceState {
             // the history's 2 KiB of each end come from the small head and tail
             Executed x = exec(w, argv, env, secretEnv, cwd, timeout, keep, SPOOLED_CAPTURE, ExecLog.KEEP, stdin,
                     Tees.of(so, stdoutTee), Tees.of(se, stderrTee));
-            return new SpooledExecuted(x.result(), x.execId(), so, se);
+            return new SpooledExecuted(x.result(), x.execId(), so, se, x.networkDenied());
         } catch (RuntimeException e) {
             so.close();
             if (se != null) {
@@ -158,7 +161,7 @@ class WorkspaceExecs extends WorkspaceState {
         ExecLog.append(state.resolve(ExecLog.FILE), ExecLog.entry(red == null ? argv : red.redact(argv),
                 red == null ? wd : red.redact(wd), start, (System.nanoTime() - t0) / 1_000_000, r, execId, out,
                 err));
-        return new Executed(r, execId, out, err);
+        return new Executed(r, execId, out, err, network.denialsDuring(w, start, Instant.now()));
     }
 
     /** Workspace {@code id}, which must be running (else a one-line error saying how to start it). */

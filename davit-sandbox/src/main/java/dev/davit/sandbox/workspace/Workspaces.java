@@ -3,6 +3,8 @@ package dev.davit.sandbox.workspace;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.EgressDenial;
+import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.OutputExcerpt;
 import dev.davit.sandbox.Sandbox;
@@ -45,6 +47,7 @@ public final class Workspaces {
     private final WorkspaceFiles files;
     private final WorkspaceCopies copies;
     private final WorkspaceChanges changes;
+    private final WorkspaceNetwork network;
 
     /**
      * The workspaces whose state is in {@code stateDir}, working in sandboxes of {@code sandboxes}; most callers
@@ -69,6 +72,7 @@ public final class Workspaces {
         this.files = new WorkspaceFiles(state);
         this.copies = new WorkspaceCopies(state);
         this.changes = new WorkspaceChanges(state);
+        this.network = new WorkspaceNetwork(state);
     }
 
     /**
@@ -388,6 +392,37 @@ public final class Workspaces {
     }
 
     /**
+     * Changes the egress policy of the workspace's sandbox (see {@link dev.davit.sandbox.EgressPolicy}): its policy
+     * with {@code change} ({@link EgressPolicy#with}), through {@link Sandboxes#network}. A running workspace's new
+     * names and connections follow it at once (connections open already are left alone); a stopped one's is
+     * recorded and holds from its next start. Under the workspace's lock, so two changes never lose one another.
+     *
+     * @param id     the workspace's id ({@code ws-...}) or name
+     * @param change the entries to remove, then those to add
+     * @return the workspace (its policy: {@link #sandbox}'s network)
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or its sandbox is gone;
+     *                        {@link Kind#USAGE} when several have that name, when the workspace has no egress policy
+     *                        (its network is none, NAT or the host's) or for an invalid entry or unknown preset;
+     *                        {@link Kind#STORE} when it cannot be recorded; the policy is unchanged then
+     */
+    public Workspace network(String id, EgressPolicy.Change change) {
+        return network.network(id, change);
+    }
+
+    /**
+     * What the egress gate of the workspace's sandbox refused (names it gave no answer for, connections it refused),
+     * oldest first, kept bounded on disk (see {@link Sandboxes#egressDenials}).
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return the denials; empty for a workspace without an egress policy
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or its sandbox is gone;
+     *                        {@link Kind#USAGE} when several have that name
+     */
+    public List<EgressDenial> egressDenials(String id) {
+        return network.egressDenials(id);
+    }
+
+    /**
      * The services of workspace {@code id}.
      *
      * @param id the workspace's id ({@code ws-...}) or name
@@ -524,8 +559,23 @@ public final class Workspaces {
      * @param execId the exec's id ({@code e-} and 12 hex digits), also in the exec history
      * @param stdout the start and end of stdout, and its whole size
      * @param stderr the start and end of stderr, and its whole size
+     * @param networkDenied what the workspace's egress gate refused while it ran (from its start to just after its
+     *               end, whichever process asked), oldest first; empty for a workspace without an egress policy
      */
-    public record Executed(ExecResult result, String execId, OutputExcerpt stdout, OutputExcerpt stderr) {
+    public record Executed(ExecResult result, String execId, OutputExcerpt stdout, OutputExcerpt stderr,
+                           List<EgressDenial> networkDenied) {
+        /**
+         * What an exec did.
+         *
+         * @param result        the exit code, timings and the first half of the kept bytes of each stream
+         * @param execId        the exec's id
+         * @param stdout        the start and end of stdout, and its whole size
+         * @param stderr        the start and end of stderr, and its whole size
+         * @param networkDenied what the egress gate refused while it ran; null: none
+         */
+        public Executed {
+            networkDenied = networkDenied == null ? List.of() : List.copyOf(networkDenied);
+        }
     }
 
     /**
@@ -600,9 +650,24 @@ public final class Workspaces {
      * @param execId the exec's id ({@code e-} and 12 hex digits), also in the exec history
      * @param stdout the start and end of stdout, and its whole size, in a file
      * @param stderr the start and end of stderr, and its whole size, in a file
+     * @param networkDenied what the workspace's egress gate refused while it ran (see {@link Executed}), oldest
+     *               first; empty for a workspace without an egress policy
      */
-    public record SpooledExecuted(ExecResult result, String execId, SpooledExcerpt stdout, SpooledExcerpt stderr)
-            implements AutoCloseable {
+    public record SpooledExecuted(ExecResult result, String execId, SpooledExcerpt stdout, SpooledExcerpt stderr,
+                                  List<EgressDenial> networkDenied) implements AutoCloseable {
+        /**
+         * What a spooled exec did.
+         *
+         * @param result        the exit code, timings and the first bytes of each stream
+         * @param execId        the exec's id
+         * @param stdout        the start and end of stdout, in a file
+         * @param stderr        the start and end of stderr, in a file
+         * @param networkDenied what the egress gate refused while it ran; null: none
+         */
+        public SpooledExecuted {
+            networkDenied = networkDenied == null ? List.of() : List.copyOf(networkDenied);
+        }
+
         /** Frees the excerpts' files. */
         @Override
         public void close() {

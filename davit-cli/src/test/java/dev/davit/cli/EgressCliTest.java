@@ -1,0 +1,178 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.testkit.TestRegistry;
+import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.testnet.CurlRootfs;
+import dev.davit.sandbox.testnet.TestInternet;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The egress policy through the CLI: {@code --allow-host} and friends on {@code run}, {@code sandbox create} and
+ * {@code workspace create}, {@code workspace network} and {@code sandbox network} (changes while it runs, the
+ * {@code log}), and each workspace exec's {@code network_denied}; against the test Internet (network namespaces the
+ * test makes), an image of busybox and curl pushed to a real registry, the gate resolving through
+ * {@code DAVIT_EGRESS_DNS}.
+ */
+class EgressCliTest {
+    private static TestInternet net;
+    private static TestRegistry registry;
+    private static String image;
+    private static Path dns;
+
+    @TempDir
+    static Path shared;
+
+    @TempDir
+    Path home;
+
+    private Cli cli;
+
+    @BeforeAll
+    static void up() throws IOException {
+        TestInternet.assumeAvailable();
+        Tools.assumeAvailable("bwrap", "busybox", "iptables-restore", Tools.REGISTRY);
+        assumeTrue(dev.davit.sandbox.container.Overlay.ROOT, "the test Internet needs root");
+        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+        net = TestInternet.start();
+        registry = TestRegistry.start();
+        Path rootfs = CurlRootfs.create(shared.resolve("rootfs"), net);
+        dns = CurlRootfs.dns(shared.resolve("dns"), net);
+        image = registry.hostPort() + "/egress/curl:1";
+        Cli builder = new Cli(shared.resolve("builder-home"));
+        Cli.Result b = builder.run("build", rootfs.toString(), image);
+        assertThat(b.rc()).as(b.toString()).isZero();
+        Cli.Result p = builder.run("push", image);
+        assertThat(p.rc()).as(p.toString()).isZero();
+    }
+
+    @AfterAll
+    static void down() {
+        if (registry != null) {
+            registry.close();
+        }
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    private Cli cli() {
+        if (cli == null) {
+            cli = new Cli(home).env("DAVIT_EGRESS_DNS", dns.toString());
+        }
+        return cli;
+    }
+
+    @AfterEach
+    void rmAll() {
+        if (cli == null) {
+            return;
+        }
+        for (JsonNode w : cli.run("--json", "workspace", "ls").json().get("workspaces")) {
+            cli.run("workspace", "rm", w.get("id").asText());
+        }
+        for (JsonNode s : cli.run("--json", "sandbox", "ls").json().get("sandboxes")) {
+            cli.run("sandbox", "rm", s.get("id").asText());
+        }
+    }
+
+    private static JsonNode ok(Cli.Result r) {
+        assertThat(r.rc()).as(r.toString()).isZero();
+        return r.json();
+    }
+
+    /** A refusal: exit code 2 and an error of one line, the last on stderr (after any progress notices). */
+    private static String refused(Cli.Result r) {
+        assertThat(r.rc()).as(r.toString()).isEqualTo(2);
+        List<String> lines = r.stderr().strip().lines().toList();
+        assertThat(lines.stream().filter(l -> l.contains("error:"))).as(r.toString()).hasSize(1);
+        assertThat(lines.getLast()).startsWith("davit: error: ");
+        return lines.getLast();
+    }
+
+    private static final String CURL = "curl -sS --max-time 20 --cacert /ca.pem ";
+
+    @Test
+    void runWithAnAllowedHostReachesItAndNothingElse() {
+        Cli.Result r = cli().run("run", "--allow-host", "allowed.test", image, "--", "sh", "-c",
+                CURL + "https://allowed.test/run; echo \" allowed=$?\"; " + CURL + "https://denied.test/run;"
+                        + " echo \"denied=$?\"");
+        assertThat(r.rc()).as(r.toString()).isZero();
+        assertThat(r.stdout()).contains("allowed=0").contains("\"sni\"").doesNotContain("denied=0");
+        assertThat(r.stdout()).containsPattern("denied=[1-9]");
+        assertThat(r.stderr()).contains("(network: policy, 1 entry)");
+        assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::host).doesNotContain("denied.test");
+    }
+
+    @Test
+    void policyOptionsAreRefusedInOneLine() {
+        String both = refused(cli().run("run", "--allow-host", "allowed.test", "--network", image, "true"));
+        assertThat(both).contains("--network", "--allow-host");
+        String bad = refused(cli().run("run", "--allow-host", "bad_name!", image, "true"));
+        assertThat(bad).contains("--allow-host", "bad_name!");
+        String preset = refused(cli().run("workspace", "create", "--allow-preset", "debian,nosuch", image));
+        assertThat(preset).contains("--allow-preset", "nosuch", "pypi");
+        ok(cli().run("--json", "sandbox", "create", "--network", image));
+        String id = cli().run("--json", "sandbox", "ls").json().get("sandboxes").get(0).get("id").asText();
+        JsonNode shown = ok(cli().run("--json", "sandbox", "network", id));
+        assertThat(shown.get("mode").asText()).isEqualTo("nat");
+        String nat = refused(cli().run("sandbox", "network", id, "--allow-host", "allowed.test"));
+        assertThat(nat).contains("no egress policy", "nat");
+        JsonNode presets = ok(cli().run("--json", "sandbox", "network", "presets"));
+        assertThat(presets.has("pypi")).isTrue();
+    }
+
+    @Test
+    void aWorkspaceReportsItsDenialsAndFollowsAChangeWithoutARestart() {
+        JsonNode w = ok(cli().run("--json", "workspace", "create", "--allow-host", "allowed.test", image));
+        String id = w.get("id").asText();
+        assertThat(w.get("network").asText()).isEqualTo("policy");
+        assertThat(w.get("egress").get("allow")).extracting(JsonNode::asText).containsExactly("allowed.test");
+
+        Cli.Result denied = cli().run("--json", "workspace", "exec", id, "--", "sh", "-c", CURL
+                + "https://denied.test/ws");
+        assertThat(denied.rc()).as(denied.toString()).isNotZero();
+        JsonNode d = denied.json().get("network_denied");
+        assertThat(d).as(denied.toString()).isNotEmpty();
+        assertThat(d.findValuesAsText("name")).contains("denied.test");
+
+        Cli.Result human = cli().run("workspace", "exec", id, "--", "sh", "-c", CURL + "http://denied.test/h");
+        assertThat(human.stderr()).contains("davit: egress denied: denied.test: not in the allow-list");
+
+        Cli.Result allowed = cli().run("--json", "workspace", "exec", id, "--", "sh", "-c", CURL
+                + "https://allowed.test/ws");
+        assertThat(ok(allowed).get("network_denied")).isEmpty(); // always there
+
+        JsonNode changed = ok(cli().run("--json", "workspace", "network", id, "--allow-host", "other.test"));
+        assertThat(changed.get("mode").asText()).isEqualTo("policy");
+        assertThat(changed.get("allow")).extracting(JsonNode::asText).containsExactly("allowed.test", "other.test");
+        Cli.Result other = cli().run("workspace", "exec", id, "--", "sh", "-c", CURL + "https://other.test/ws");
+        assertThat(other.rc()).as(other.toString()).isZero();
+
+        JsonNode log = ok(cli().run("--json", "workspace", "network", "log", id));
+        assertThat(log.isArray()).isTrue();
+        assertThat(log.findValuesAsText("name")).contains("denied.test").doesNotContain("other.test");
+        Cli.Result table = cli().run("workspace", "network", "log", id);
+        assertThat(table.stdout()).startsWith("TIME").containsPattern("dns +denied.test +- +not in the allow-list");
+
+        JsonNode removed = ok(cli().run("--json", "workspace", "network", id, "--remove", "allowed.test",
+                "--deny-host", "*.allowed.test"));
+        List<String> allow = new ArrayList<>();
+        removed.get("allow").forEach(n -> allow.add(n.asText()));
+        assertThat(allow).containsExactly("other.test");
+        assertThat(removed.get("deny")).extracting(JsonNode::asText).containsExactly("*.allowed.test");
+        Cli.Result shown = cli().run("workspace", "network", id);
+        assertThat(shown.stdout()).contains("allow other.test", "deny  *.allowed.test");
+    }
+}

@@ -1,0 +1,57 @@
+package dev.davit.sandbox.testnet;
+
+import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.BusyboxRootfs;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A root filesystem to reach the {@link TestInternet} from: busybox (its {@code nc}, {@code nslookup} and the usual
+ * applets), the host's curl with its libraries, and the test CA as {@code /ca.pem}; and the directory of the test
+ * Internet's {@code resolv.conf} and {@code hosts} that a gate resolves with ({@code SandboxOptions.withEgressDns},
+ * the CLI's {@code DAVIT_EGRESS_DNS}). Shared by the library's egress tests and the CLI's.
+ */
+public final class CurlRootfs {
+    private CurlRootfs() {
+    }
+
+    /** Creates it in {@code dir}; skips the test when bwrap, busybox or curl is missing. */
+    public static Path create(Path dir, TestInternet net) throws IOException {
+        Tools.assumeAvailable("curl");
+        Path rootfs = BusyboxRootfs.create(dir);
+        for (String a : List.of("nslookup", "printf", "timeout", "wc", "grep")) {
+            Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
+        }
+        addProgram(rootfs, Path.of("/usr/bin/curl"));
+        Files.copy(net.caCertificate(), rootfs.resolve("ca.pem"));
+        return rootfs;
+    }
+
+    /** A directory with the test Internet's {@code resolv.conf} and {@code hosts}, made in {@code dir}. */
+    public static Path dns(Path dir, TestInternet net) throws IOException {
+        Path dns = Files.createDirectories(dir);
+        Files.copy(net.resolvConf(), dns.resolve("resolv.conf"));
+        Files.copy(net.hostsFile(), dns.resolve("hosts"));
+        return dns;
+    }
+
+    /** Copies a dynamically linked host program into {@code root}, with every library ldd names. */
+    public static void addProgram(Path root, Path program) throws IOException {
+        List<Path> files = new ArrayList<>(List.of(program));
+        Matcher m = Pattern.compile("(/\\S+)").matcher(Tools.run("ldd", program.toString()));
+        while (m.find()) {
+            files.add(Path.of(m.group(1)));
+        }
+        for (Path f : files) {
+            Path to = root.resolve(f.toString().substring(1));
+            Files.createDirectories(to.getParent());
+            Files.copy(f.toRealPath(), to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}
