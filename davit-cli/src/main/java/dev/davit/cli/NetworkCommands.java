@@ -126,11 +126,7 @@ final class NetworkCommands {
 
         @Override
         Network change(String id, EgressPolicy.Change change) {
-            var sandboxes = SandboxCommand.sandboxes(main);
-            Network n = sandboxes.status(id).spec().network();
-            // a sandbox without a policy: the library's error says so
-            EgressPolicy now = n.mode() == Network.Mode.POLICY ? n.egress() : EgressPolicy.DENY_ALL;
-            return sandboxes.network(id, now.with(change)).spec().network();
+            return SandboxCommand.sandboxes(main).network(id, change).spec().network();
         }
     }
 

@@ -562,6 +562,21 @@ public final class Sandboxes {
     }
 
     /**
+     * Changes sandbox {@code id}'s egress policy by {@code change} ({@link EgressPolicy#with}), as
+     * {@link #network(String, EgressPolicy)} does, reading and writing it under the sandbox's lock (two changes at
+     * once both hold).
+     *
+     * @param id     the sandbox's id, as {@link #create} returned it
+     * @param change what to add and remove
+     * @return the sandbox with its new network
+     * @throws DavitException as {@link #network(String, EgressPolicy)}; USAGE for a bad entry in {@code change}
+     */
+    public Sandbox network(String id, EgressPolicy.Change change) {
+        java.util.Objects.requireNonNull(change, "change");
+        return lifecycle.network(id, now -> now.with(change));
+    }
+
+    /**
      * What the egress gate of sandbox {@code id} refused, oldest first: names it gave no answer for and connections
      * it refused, kept bounded on disk (about the last 1 to 2 MiB of records).
      *

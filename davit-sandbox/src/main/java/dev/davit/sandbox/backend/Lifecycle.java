@@ -148,6 +148,11 @@ public final class Lifecycle {
 
     /** See {@link dev.davit.sandbox.Sandboxes#network}. */
     public Sandbox network(String id, dev.davit.sandbox.EgressPolicy policy) {
+        return network(id, now -> policy);
+    }
+
+    /** See {@link dev.davit.sandbox.Sandboxes#network(String, dev.davit.sandbox.EgressPolicy.Change)}. */
+    public Sandbox network(String id, java.util.function.UnaryOperator<dev.davit.sandbox.EgressPolicy> change) {
         return locked(id, () -> {
             Sandbox s = status(id);
             if (s.spec().network().mode() != dev.davit.sandbox.Network.Mode.POLICY) {
@@ -155,6 +160,7 @@ public final class Lifecycle {
                         + " (its network is " + s.spec().network().label() + "); only a sandbox made with one (",
                         dev.davit.oci.Input.ALLOW_HOST, ") can change it"));
             }
+            dev.davit.sandbox.EgressPolicy policy = change.apply(s.spec().network().egress());
             Sandbox changed = s.withSpec(s.spec().withNetwork(dev.davit.sandbox.Network.policy(policy)));
             save(changed);
             if (s.status() == SandboxStatus.RUNNING) {

@@ -43,7 +43,7 @@ class WorkspaceNetwork extends WorkspaceState {
                         Input.ALLOW_CIDR, " or ", Input.ALLOW_PRESET, " to give it one")
                         .about(Subject.Type.WORKSPACE, wid));
             }
-            sandboxes.network(w.sandboxId(), n.egress().with(change));
+            sandboxes.network(w.sandboxId(), change);
             return w;
         });
     }
