@@ -17,6 +17,8 @@ command -v qemu-img >/dev/null 2>&1 || need+=(qemu-utils)
 command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
 command -v slirp4netns >/dev/null 2>&1 || need+=(slirp4netns)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+# iptables-restore: the netfilter rules of a sandbox with an egress policy (--allow-host ...), which send it to the gate
+command -v iptables-restore >/dev/null 2>&1 || [ -x /usr/sbin/iptables-restore ] || need+=(iptables)
 command -v newuidmap >/dev/null 2>&1 || need+=(uidmap)
 command -v mkfs.ext4 >/dev/null 2>&1 || need+=(e2fsprogs)
 # debugfs (e2fsprogs): 'davit workspace disk' reads a stopped microVM's disk image with it, never mounting it
