@@ -74,10 +74,11 @@ public final class Egress {
     /** The namespace's netfilter rules, for iptables-restore. */
     static final String RULES = "*nat\n"
             + ":OUTPUT ACCEPT [0:0]\n"
+            // DNS first: a resolv.conf naming a loopback resolver (systemd-resolved's 127.0.0.53) reaches the gate too
+            + "-A OUTPUT -p udp --dport 53 -j REDIRECT --to-ports " + Gate.DNS_PORT + "\n"
             + "-A OUTPUT -d 127.0.0.0/8 -j RETURN\n"
             + "-A OUTPUT -d 10.0.2.100/32 -j RETURN\n"
             + "-A OUTPUT -p tcp -j REDIRECT --to-ports " + Gate.TCP_PORT + "\n"
-            + "-A OUTPUT -p udp --dport 53 -j REDIRECT --to-ports " + Gate.DNS_PORT + "\n"
             + "COMMIT\n"
             + "*filter\n"
             + ":OUTPUT ACCEPT [0:0]\n"

@@ -118,11 +118,62 @@ final class DebianRootfs {
             cmd.add("--include=" + String.join(",", o.profile().packages()));
         }
         cmd.addAll(List.of(o.suite(), tar.toString(), o.mirror()));
+        Path netDir = work.resolve("net-" + work.getFileName());
+        dev.davit.sandbox.backend.Nat.Tools net = mode == Mode.ROOT ? mirrorOnly(o.mirror(), netDir) : null;
+        try {
+            return build(o, net == null ? cmd : dev.davit.sandbox.backend.Nat.wrap(net, netDir, cmd), net, netDir,
+                    rootfs, tar, log, listener);
+        } finally {
+            if (net != null) {
+                dev.davit.sandbox.backend.Nat.stop(netDir);
+            }
+        }
+    }
+
+    /**
+     * As root, the network mmdebstrap gets: a namespace of its own whose only way out is an egress gate that allows
+     * the mirror's host and nothing else (see docs/SANDBOX.md, "Egress policy"), so a build needs no open network;
+     * null (the host's network) where this davit cannot make one (a Java runtime before 22, no iptables-restore).
+     */
+    private static dev.davit.sandbox.backend.Nat.Tools mirrorOnly(String mirror, Path netDir) {
+        String host;
+        try {
+            host = java.net.URI.create(mirror).getHost();
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        if (host == null) {
+            return null; // file: or copy: mirrors need no network
+        }
+        boolean address = host.matches("[0-9.]+");
+        try {
+            dev.davit.sandbox.EgressPolicy policy = dev.davit.sandbox.EgressPolicy.parse(
+                    address ? List.of() : List.of(host), address ? List.of(host + "/32") : List.of(), List.of(),
+                    List.of(), List.of());
+            return dev.davit.sandbox.backend.Nat.tools(new dev.davit.sandbox.SandboxOptions(netDir, null, null),
+                    dev.davit.sandbox.Network.policy(policy));
+        } catch (DavitException e) {
+            return null;
+        }
+    }
+
+    private static Map<String, Owner> build(EnvBuilder.Options o, List<String> cmd,
+                                            dev.davit.sandbox.backend.Nat.Tools net, Path netDir, Path rootfs,
+                                            Path tar, Path log, EnvBuilder.Listener listener) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().put("LC_ALL", "C");
         pb.environment().put("SOURCE_DATE_EPOCH", Long.toString(o.epoch().getEpochSecond()));
         Process p = pb.start();
+        if (net != null) {
+            try {
+                dev.davit.sandbox.backend.Nat.attach(net, p.pid(), netDir, false, List.of());
+            } catch (RuntimeException e) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                throw e;
+            }
+        }
         Downloads downloads = new Downloads();
         AtomicBoolean late = new AtomicBoolean();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

@@ -35,8 +35,13 @@ final class GateDns {
             SocketAddress from;
             try {
                 from = ch.receive(in);
+            } catch (java.nio.channels.ClosedChannelException e) {
+                return;
             } catch (IOException e) {
-                return; // closed
+                continue; // that datagram's problem
+            }
+            if (from == null) {
+                continue;
             }
             if (!inFlight.tryAcquire()) {
                 continue;

@@ -48,11 +48,13 @@ final class GateRelay {
             try {
                 fd = gate.sys.accept(listener);
             } catch (ErrnoException e) {
-                if (e.errno() == 24 || e.errno() == 23) { // EMFILE, ENFILE: let some close
-                    sleep(50);
-                    continue;
+                if (e.errno() == 9 || e.errno() == 22 || e.errno() == 88) { // EBADF, EINVAL, ENOTSOCK: no listener
+                    return;
                 }
-                return;
+                // ECONNABORTED (a client that reset before its accept), EMFILE or ENFILE (let some close), ...: the
+                // next one; the sandbox must not be able to stop the gate from accepting
+                sleep(e.errno() == 24 || e.errno() == 23 ? 50 : 1);
+                continue;
             }
             if (!slots.tryAcquire()) {
                 InetSocketAddress dst = gate.sys.originalDestination(fd);
