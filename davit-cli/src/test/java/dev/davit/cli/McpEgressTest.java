@@ -165,6 +165,16 @@ class McpEgressTest extends BusyboxRegistryTest {
     }
 
     @Test
+    void aBadAllowEgressEntryIsAUsageErrorOfOneLine() {
+        for (String bad : List.of("pypi.org,http://evil.test/", "203.0.113.1/24", "*")) {
+            Cli.Result r = new Cli(home).runInJvm("mcp", "serve", "--allow-egress", bad);
+            assertThat(r.rc()).as(r.toString()).isEqualTo(2);
+            assertThat(r.stderr().strip()).as(bad).startsWith("davit: error: --allow-egress").doesNotContain("\n")
+                    .doesNotContain("Exception").doesNotContain("--allow-host").doesNotContain("--allow-cidr");
+        }
+    }
+
+    @Test
     void withoutAllowEgressNoPolicyIsGiven() {
         McpAsyncClient c = stdio("--allow-network");
         for (Map<String, Object> a : List.of(args("allow_hosts", List.of("pypi.org")),

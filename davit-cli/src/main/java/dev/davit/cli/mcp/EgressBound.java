@@ -67,7 +67,13 @@ final class EgressBound {
         try {
             return new EgressBound(entries, EgressPolicy.parse(hosts, cidrs, presets, List.of(), List.of()));
         } catch (DavitException e) {
-            throw new DavitException(Kind.USAGE, "--allow-egress: " + dev.davit.cli.CliWords.text(e.message()));
+            // the entry's kind as the operator gave it: an --allow-egress entry, never another option's
+            throw new DavitException(Kind.USAGE, "--allow-egress: " + e.message().render(i -> switch (i) {
+                case ALLOW_HOST -> "--allow-egress name";
+                case ALLOW_CIDR -> "--allow-egress address";
+                case ALLOW_PRESET -> "--allow-egress preset";
+                default -> dev.davit.cli.CliWords.text(dev.davit.oci.Message.of(i));
+            }, f -> dev.davit.cli.CliWords.text(dev.davit.oci.Message.of(f))));
         }
     }
 
