@@ -151,10 +151,8 @@ final class ToolCalls implements AutoCloseable {
             return removed("id", (String) a.get("shell"));
         });
         ws("workspace_network", this::network);
-        ws("workspace_network_log", (w, a, call) -> {
-            List<dev.davit.sandbox.EgressDenial> all = w.egressDenials();
-            return network(w).set("denials", WorkspaceJson.denials(last(all, number(a, "last", 50))));
-        });
+        ws("workspace_network_log", (w, a, call) -> network(w).set("denials", WorkspaceJson.denials(
+                last(w.egressDenials(), number(a, "last", 50)))));
         on("reap", (a, call) -> {
             String owner = call.owner();
             return WorkspaceJson.reaped(workspaces().ownedBy(owner).reap(w -> w.ownedBy(owner)));
