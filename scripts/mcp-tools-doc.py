@@ -36,6 +36,9 @@ EXAMPLES = {
     "workspace_exec_output": {"workspace": "proj", "exec_id": "e-0123456789ab", "offset": 16384, "limit": 65536},
     "workspace_update": {"workspace": "proj", "name": "proj-fix", "labels": {"stage": "review"},
                          "remove_labels": ["task"]},
+    "workspace_network": {"workspace": "proj", "allow_hosts": ["files.pythonhosted.org:443"],
+                          "remove": ["pypi.org"]},
+    "workspace_network_log": {"workspace": "proj", "last": 20},
 }
 
 

@@ -50,6 +50,14 @@ final class McpCommand extends GroupCommand {
                 + " (default: never).")
         boolean allowNetwork;
 
+        @Option(names = "--allow-egress", split = ",", paramLabel = "HOST|CIDR|PRESET", description = "Let run,"
+                + " workspace_create and workspace_network ask for an egress policy whose allow entries lie within"
+                + " these: a name (pypi.org, *.githubusercontent.com, registry.npmjs.org:443), an IPv4 network"
+                + " (203.0.113.0/24[:PORT]) or a preset (debian, github, maven, npm, pypi). Repeatable;"
+                + " comma-separated values too (default: none: a model's policy is refused). --allow-network is a"
+                + " separate grant.")
+        List<String> allowEgress = new ArrayList<>();
+
         @Option(names = "--max-workspaces", paramLabel = "N", description = "Refuse workspace_create when N"
                 + " workspaces of this server exist (default 8; the operator's do not count).")
         int maxWorkspaces = 8;
@@ -170,7 +178,7 @@ final class McpCommand extends GroupCommand {
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
                     allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,
-                    range[0], range[1]));
+                    range[0], range[1], allowEgress));
             // one line on stderr (stdio's protocol is on stdout): a client that starts the server with a reduced
             // environment drops DAVIT_HOME, and the server would use (and fill) another home without a word;
             // said once the options are taken (a bad one gets its one line alone)

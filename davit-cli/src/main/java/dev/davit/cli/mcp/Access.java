@@ -35,15 +35,16 @@ final class Access {
      * door owns is not the operator's to share).
      */
     Access(String owner, List<String> shares, boolean isolateSessions, Path davitHome) {
-        this(owner, shares, isolateSessions, davitHome, false);
+        this(owner, shares, isolateSessions, davitHome, false, EgressBound.NONE);
     }
 
     /**
      * As {@link #Access(String, List, boolean, Path)}, for a server that may ({@code allowNetwork}) or may not give a
-     * model a network: a workspace shared {@code rw} must not give the model more than the server's own would get
-     * (see {@link #checkShare}).
+     * model a network, and egress policies within {@code egress}: a workspace shared {@code rw} must not give the
+     * model more than the server's own would get (see {@link #checkShare}).
      */
-    Access(String owner, List<String> shares, boolean isolateSessions, Path davitHome, boolean allowNetwork) {
+    Access(String owner, List<String> shares, boolean isolateSessions, Path davitHome, boolean allowNetwork,
+           EgressBound egress) {
         if (owner == null || !owner.matches("[A-Za-z0-9._-]{1,64}")) {
             throw new DavitException(Kind.USAGE, "--owner must be 1 to 64 letters, digits, '.', '_' or '-', not '"
                     + dev.davit.oci.internal.Text.shorten(String.valueOf(owner), 40) + "'");
@@ -69,7 +70,7 @@ final class Access {
             }
             Mode md = Mode.valueOf(mode.toUpperCase(java.util.Locale.ROOT));
             if (md == Mode.RW) {
-                checkShare(ref, w, davitHome, allowNetwork);
+                checkShare(ref, w, davitHome, allowNetwork, egress);
             }
             m.put(w.id(), md);
         }
@@ -79,10 +80,12 @@ final class Access {
     /**
      * Refuses to share {@code w} read-write when that would give the model what the server's own workspaces never get:
      * a container sandbox without limits where limits can be enforced (it would sit outside the totals, with no
-     * memory, CPU, process or disk bound), the host's network, or a NAT or egress-policy network when the server was
-     * started without {@code --allow-network}. Read-only sharing runs nothing in it and is always allowed.
+     * memory, CPU, process or disk bound), the host's network, a NAT network when the server was started without
+     * {@code --allow-network}, or an egress policy that allows more than {@code --allow-egress} does (without
+     * {@code --allow-network}). Read-only sharing runs nothing in it and is always allowed.
      */
-    private static void checkShare(String ref, Workspace w, Path davitHome, boolean allowNetwork) {
+    private static void checkShare(String ref, Workspace w, Path davitHome, boolean allowNetwork,
+                                   EgressBound egress) {
         dev.davit.sandbox.CreateSpec spec = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
                 davitHome)).status(w.sandboxId()).spec();
         String why = null;
@@ -95,9 +98,14 @@ final class Access {
         } else if (spec.network() == dev.davit.sandbox.Network.HOST) {
             why = "it has the host's network (--network=host), which a model is never given";
             fix = "recreate it without --network=host";
-        } else if (spec.network().ownNamespace() && !allowNetwork) { // NAT, or a policy (no bound for models yet)
+        } else if (spec.network().mode() == dev.davit.sandbox.Network.Mode.NAT && !allowNetwork) {
             why = "it has a network (--network) and this server was started without --allow-network";
             fix = "start the server with --allow-network";
+        } else if (spec.network().mode() == dev.davit.sandbox.Network.Mode.POLICY && !allowNetwork
+                && !egress.covers(spec.network().egress())) {
+            why = "its egress policy allows more than this server's --allow-egress ("
+                    + (egress.any() ? egress.describe() : "none") + ")";
+            fix = "start the server with --allow-egress covering it";
         }
         if (why != null) {
             throw new DavitException(Kind.USAGE, "--share-workspace " + ref + ":rw: " + why + "; share it read-only ("

@@ -81,22 +81,31 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     /**
-     * Whose workspaces the model reaches and which host ports it may publish: {@code owner} ({@code --owner}), recorded
-     * on every workspace this server creates; {@code shares} ({@code --share-workspace NAME[:ro|:rw]}), the operator's
-     * workspaces handed to it; {@code isolateSessions} ({@code --isolate-sessions}, HTTP): each session sees only its
-     * own; {@code publishLow}..{@code publishHigh} ({@code --publish-ports}): the host ports a model may publish
-     * (0, a free one, always).
+     * Whose workspaces the model reaches, which host ports it may publish and where its sandboxes' egress may go:
+     * {@code owner} ({@code --owner}), recorded on every workspace this server creates; {@code shares}
+     * ({@code --share-workspace NAME[:ro|:rw]}), the operator's workspaces handed to it; {@code isolateSessions}
+     * ({@code --isolate-sessions}, HTTP): each session sees only its own; {@code publishLow}..{@code publishHigh}
+     * ({@code --publish-ports}): the host ports a model may publish (0, a free one, always); {@code allowEgress}
+     * ({@code --allow-egress}): the outer bound of the egress policies a model may ask for (names, IPv4 networks,
+     * presets; empty: none may be asked for).
      */
-    public record Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh) {
-        /** The defaults: owner {@code mcp}, nothing shared, sessions not isolated, host ports 1024 to 65535. */
+    public record Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh,
+                        List<String> allowEgress) {
+        /** The defaults: owner {@code mcp}, nothing shared, sessions not isolated, host ports 1024 to 65535, no egress. */
         public static final Scope DEFAULT = new Scope(Access.DEFAULT_OWNER, List.of(), false, 1024, 65535);
 
         public Scope {
             shares = List.copyOf(shares);
+            allowEgress = List.copyOf(allowEgress);
             if (publishLow < 1 || publishLow > publishHigh || publishHigh > 65535) {
                 throw new DavitException(DavitException.Kind.USAGE, "--publish-ports needs LOW-HIGH with 1 <= LOW <="
                         + " HIGH <= 65535, got " + publishLow + "-" + publishHigh);
             }
+        }
+
+        /** A scope without an egress bound ({@code --allow-egress}). */
+        public Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh) {
+            this(owner, shares, isolateSessions, publishLow, publishHigh, List.of());
         }
     }
 
@@ -140,11 +149,14 @@ public final class DavitMcpServer implements AutoCloseable {
     public DavitMcpServer(Options options, Scope scope) {
         this.options = options;
         this.scope = scope;
+        EgressBound egress = EgressBound.of(scope.allowEgress());
         this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome(),
-                options.allowNetwork());
+                options.allowNetwork(), egress);
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission(options.budget()), access::owns, options.maxDiskMiB());
+                new Policy.Admission(options.budget()), access::owns, options.maxDiskMiB(), egress);
+        dev.davit.sandbox.SandboxOptions sandboxOptions = EgressBound.sandboxOptions(options.davitHome(),
+                options.env());
         if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
             // the kernel's bound, whatever admission does: every sandbox of this home below one cgroup
             List<Path> at = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
@@ -159,7 +171,7 @@ public final class DavitMcpServer implements AutoCloseable {
         // a registry's words never reach the model (a registry it names could answer anything)
         dev.davit.oci.registry.Transport.quoteErrorBodies(false);
         Tool.Profile profile = Tool.Profile.parse(options.tools());
-        this.calls = new ToolCalls(policy, this::spares, options.version());
+        this.calls = new ToolCalls(policy, this::spares, options.version(), sandboxOptions);
         this.tools = Tools.all(policy, calls).stream().filter(t -> t.in(profile)).toList();
         this.offered = Set.copyOf(tools.stream().map(Tool::name).toList());
         this.errors = new ModelErrors(new ModelWords(tools));
@@ -171,7 +183,7 @@ public final class DavitMcpServer implements AutoCloseable {
         });
         reaper.scheduleWithFixedDelay(this::reapExpired, 1, 60, TimeUnit.SECONDS);
         this.spares = options.warm() <= 0 ? null : dev.davit.sandbox.workspace.WarmPool.open(
-                Workspaces.under(options.davitHome()), options.warm(), policy.spareRoom(),
+                Workspaces.under(options.davitHome(), sandboxOptions), options.warm(), policy.spareRoom(),
                 line -> options.log().println(ModelErrors.toOperator(line)));
     }
 

@@ -14,13 +14,14 @@ import java.util.Map;
 
 /**
  * What the server lets a model do: host paths only under {@code --allow-path} directories (no link on the way from
- * there, held open from the check to the use: see {@link Pins}), the network only with {@code --allow-network}, at most {@code maxWorkspaces} workspaces, and
+ * there, held open from the check to the use: see {@link Pins}), the network only with {@code --allow-network}, an
+ * egress policy only within {@code --allow-egress} ({@link EgressBound}), at most {@code maxWorkspaces} workspaces, and
  * a TTL for the workspaces it creates. Of the workspaces, those {@code counted} accepts (the server's own) count.
  */
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
               Path davitHome, List<String> allowedRegistries, java.util.function.Predicate<String> catalog,
               Admission admission, java.util.function.Predicate<dev.davit.sandbox.workspace.Workspace> counted,
-              long maxDiskMiB) {
+              long maxDiskMiB, EgressBound egress) {
     /**
      * Counts the workspaces being created and the runs going (its {@link Budget}), so that concurrent creates and
      * runs cannot pass {@code maxWorkspaces} or the server's totals.
@@ -42,7 +43,7 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
     Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl, Path davitHome) {
         this(allowedPaths, allowNetwork, maxWorkspaces, workspaceTtl, davitHome, List.of(), name -> false,
-                new Admission(), w -> true, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB);
+                new Admission(), w -> true, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB, EgressBound.NONE);
     }
 
     Policy {
@@ -204,12 +205,34 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         return String.join(", ", allowedPaths.stream().map(Path::toString).toList());
     }
 
-    /** Refuses {@code network: true} unless the server allows the network. */
+    /**
+     * Refuses {@code network: true} unless the server allows the network, and an egress policy (its arguments) beyond
+     * the operator's bound ({@link EgressBound#check}).
+     */
     void network(Map<String, Object> arguments) {
+        egress.check(arguments);
         if (Boolean.TRUE.equals(arguments.get("network")) && !allowNetwork) {
             throw Tool.invalid("the network is off: this server was started without --allow-network; run without"
                     + " 'network' or ask the user to restart the server with --allow-network");
         }
+    }
+
+    /**
+     * Refuses a {@code workspace_network} call that would allow anything beyond the operator's bound that workspace
+     * {@code w} did not allow already, or that changes a workspace without an egress policy (none, or NAT).
+     */
+    void networkChange(Map<String, Object> arguments, dev.davit.sandbox.workspace.Workspace w) {
+        if (!EgressBound.changes(arguments)) {
+            return; // it shows the policy
+        }
+        dev.davit.sandbox.Network n = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+                davitHome)).status(w.sandboxId()).spec().network();
+        if (n.mode() != dev.davit.sandbox.Network.Mode.POLICY) {
+            throw Tool.invalid("workspace " + (w.name() != null ? w.name() : w.id()) + " has no egress policy (its"
+                    + " network is " + n.label() + "); only a workspace created with one ('allow_hosts', 'allow_cidrs'"
+                    + " or 'allow_presets' of workspace_create) can change it");
+        }
+        egress.checkChange(n.egress(), n.egress().with(EgressBound.change(arguments)), arguments);
     }
 
     /**

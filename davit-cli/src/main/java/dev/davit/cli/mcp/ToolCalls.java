@@ -12,7 +12,6 @@ import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
-import dev.davit.sandbox.Network;
 import dev.davit.sandbox.PortMapping;
 import dev.davit.sandbox.RunSpec;
 import dev.davit.sandbox.RunTarget;
@@ -52,6 +51,8 @@ final class ToolCalls implements AutoCloseable {
     private final java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares;
     /** This davit's version (an environment says which versions it works with). */
     private final String version;
+    /** The options of the server's sandboxes (the davit home's; where the egress gate resolves names). */
+    private final SandboxOptions sandboxOptions;
     private final Map<String, Tool.Direct> calls = new LinkedHashMap<>();
     /** The home's workspaces ({@link #workspaces()}). */
     private Workspaces workspaces;
@@ -62,10 +63,11 @@ final class ToolCalls implements AutoCloseable {
     private volatile java.util.function.Function<dev.davit.oci.Message, String> words = String::valueOf;
 
     ToolCalls(Policy policy, java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares,
-              String version) {
+              String version, SandboxOptions sandboxOptions) {
         this.policy = policy;
         this.spares = spares;
         this.version = version;
+        this.sandboxOptions = sandboxOptions;
         on("run", this::run);
         on("env_pull", (a, call) -> install((String) a.get("name"), call::progress));
         on("env_prune", (a, call) -> (ObjectNode) installer(null).prune(catalog()).toJson());
@@ -148,6 +150,9 @@ final class ToolCalls implements AutoCloseable {
             w.shells().close((String) a.get("shell"));
             return removed("id", (String) a.get("shell"));
         });
+        ws("workspace_network", this::network);
+        ws("workspace_network_log", (w, a, call) -> network(w).set("denials", WorkspaceJson.denials(
+                last(w.egressDenials(), number(a, "last", 50)))));
         on("reap", (a, call) -> {
             String owner = call.owner();
             return WorkspaceJson.reaped(workspaces().ownedBy(owner).reap(w -> w.ownedBy(owner)));
@@ -310,7 +315,7 @@ final class ToolCalls implements AutoCloseable {
         String backend = backend(t, null);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env_vars"))
                 .workdir((String) a.get("workdir")).timeout(seconds(a, "timeout"))
-                .network(flag(a, "network") ? Network.NAT : Network.NONE).image(t.image()).backend(backend)
+                .network(EgressBound.network(a)).image(t.image()).backend(backend)
                 .maxOutput(maxOutput)
                 .capture(8192); // the output is kept in files (below); the result keeps only enough to tell a
                                 // sandbox's own one-line failure (e.g. a missing command: 127)
@@ -321,7 +326,7 @@ final class ToolCalls implements AutoCloseable {
             b.limits(containerLimits(a));
         }
         RunSpec spec = b.build();
-        Sandboxes sandboxes = new Sandboxes(SandboxOptions.under(policy.davitHome()));
+        Sandboxes sandboxes = new Sandboxes(sandboxOptions);
         int keep = (int) number(a, "output_limit", Tools.DEFAULT_OUTPUT);
         // up to output_limit of each stream, kept in files and written out from them: a flood costs no memory
         Path spool = sandboxes.options().stateDir();
@@ -357,7 +362,7 @@ final class ToolCalls implements AutoCloseable {
         if (vm) {
             Policy.noDiskForVm(a);
         }
-        CreateSpec spec = new CreateSpec(t.rootfs(), Map.of(), null, flag(a, "network") ? Network.NAT : Network.NONE,
+        CreateSpec spec = new CreateSpec(t.rootfs(), Map.of(), null, EgressBound.network(a),
                 t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
                 RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
                 : containerLimits(a));
@@ -400,7 +405,7 @@ final class ToolCalls implements AutoCloseable {
     /** The home's workspaces, one for every call (as docs/DESIGN.md says), made at the first call. */
     private synchronized Workspaces workspaces() {
         if (workspaces == null) {
-            workspaces = Workspaces.under(policy.davitHome());
+            workspaces = Workspaces.under(policy.davitHome(), sandboxOptions);
         }
         return workspaces;
     }
@@ -413,9 +418,29 @@ final class ToolCalls implements AutoCloseable {
         try (Workspaces.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
                 Tools.DEFAULT_OUTPUT))) {
             // the excerpts (at most output_limit bytes each) are read before their files are closed
-            return SandboxJson.result(Json.object(), x.result(), x.stdout(), x.stderr(), false)
-                    .put("exec_id", x.execId());
+            return WorkspaceJson.executed(Json.object(), x, false);
         }
+    }
+
+    /**
+     * {@code workspace_network}: the workspace's egress policy changed by the call's arguments (checked against the
+     * operator's bound by {@link Policy#networkChange}), or as it is when it gives none; with the denials of late.
+     */
+    private ObjectNode network(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
+        if (EgressBound.changes(a)) {
+            w.network(EgressBound.change(a));
+        }
+        return network(w).set("denied_recently", WorkspaceJson.denials(last(w.egressDenials(), 20)));
+    }
+
+    /** The workspace's network as JSON: {@code mode}, and a policy's {@code allow}, {@code deny}, {@code presets}. */
+    private static ObjectNode network(OpenWorkspace w) {
+        return WorkspaceJson.network(w.status().spec().network());
+    }
+
+    /** The last {@code n} of {@code l}. */
+    private static <T> List<T> last(List<T> l, long n) {
+        return l.subList((int) Math.max(0, l.size() - n), l.size());
     }
 
     private ObjectNode execOutput(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {

@@ -64,13 +64,14 @@ final class Tools {
                         + " throw-away sandbox over an environment and delete the sandbox afterwards (nothing is"
                         + " kept[[workspace_create|; use workspace_create for state that lasts]]). 'env' is a catalog"
                         + " environment (see env_list; installed on first use) or an OCI image reference (pulled on"
-                        + " first use, from a registry the server allows). No network unless 'network' (and the"
-                        + " server allows it). " + EXEC_RESULT)
+                        + " first use, from a registry the server allows). No network unless 'network' or a policy"
+                        + " (allow_hosts...) and the server allows it. " + EXEC_RESULT)
                 .required("env", "A catalog environment (e.g. debian:12) or an image reference.")
                 .option("timeout", NUMBER, "Kill the command after this many seconds (exit code 124);"
                         + " default: no timeout.")
                 .option("network", FLAG, "Give the sandbox a NAT network (only when the server was"
                         + " started with --allow-network).")
+                .with(Tools::egress)
                 .option("env_vars", ENV, "Variables to set (the host's environment is never passed).")
                 .option("workdir", STRING, "The working directory inside (default: the image's, else /).")
                 .option("max_output", STRING, "Kill the command when its output passes this size"
@@ -144,6 +145,7 @@ final class Tools {
                 .option("ttl", NUMBER, "Remove the workspace this many seconds after creation (default"
                         + " and most: the server's --ttl).")
                 .option("network", FLAG, "Give it a NAT network (only with --allow-network).")
+                .with(Tools::egress)
                 .option("publish", STRINGS, "Ports to reach from the host, each \"HOST_PORT:PORT\""
                         + " (e.g. \"18080:8080\"; HOST_PORT 1024 or more, or 0 for any free one: 'ports' in the"
                         + " result says which): 127.0.0.1:HOST_PORT reaches PORT in the workspace[[workspace_service_"
@@ -169,6 +171,25 @@ final class Tools {
                 .returns("baseline", "object", "What /workspace was seeded with (files, bytes).")
                 .returns("labels", "object", "Its labels.")
                 .returns("ports", PORTS, "Its published ports: where the host reaches each ('address').").build());
+        t.add(Tool.builder("workspace_network", CORE, "Change a workspace's egress policy", "Show or change the"
+                        + " egress policy of a workspace created with one: add allow or deny entries, drop entries"
+                        + " ('remove'); new connections follow at once, open ones are kept. Allow entries must lie"
+                        + " within the server's --allow-egress. Without changes it shows the policy.")
+                .required("workspace", WS)
+                .with(Tools::egress)
+                .option("remove", STRINGS, "Entries to drop, as the policy shows them.")
+                .hints(Tool.Hints.IDEMPOTENT)
+                .with(Tools::policy)
+                .returns("denied_recently", DENIALS, "Its newest 20 denials.")
+                .check((a, call) -> policy.networkChange(a, call.workspace())).build());
+        t.add(Tool.builder("workspace_network_log", FULL, "Read a workspace's egress denials", "What a workspace's"
+                        + " egress policy refused (names, connections), oldest first, and the policy.")
+                .required("workspace", WS)
+                .option("last", INTEGER, "Only the newest this many (default 50).").byDefault(50).atLeast(1)
+                .atMost(1000)
+                .hints(Tool.Hints.READ)
+                .with(Tools::policy)
+                .returns("denials", DENIALS, "The denials, oldest first.").build());
         t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace", "Run a command in a workspace,"
                         + " in /workspace unless 'cwd'. Files it writes stay for later calls. " + EXEC_RESULT
                         + " When output_limit cut the output, workspace_exec_output reads all of it in pages (give"
@@ -186,7 +207,8 @@ final class Tools {
                 .with(Tools::outputs)
                 .returns("truncated", "boolean", "Whether output_limit left output out: read it with"
                         + " workspace_exec_output.")
-                .returns("exec_id", "string", "This exec, for workspace_exec_output.").build());
+                .returns("exec_id", "string", "This exec, for workspace_exec_output.")
+                .returns("network_denied", DENIALS, "What the egress policy refused while it ran, and why.").build());
         t.add(Tool.builder("workspace_exec_output", CORE, "Read an exec's whole output", "Read a page of the whole"
                         + " output of a workspace_exec whose result was cut by output_limit (truncated: true): 'limit'"
                         + " bytes of 'stream' from 'offset'. Kept for the newest 16 execs cut, up to 16 MiB per"
@@ -466,6 +488,31 @@ final class Tools {
                 .returns("id", "string", "The shell closed.")
                 .returns("removed", "boolean", "true.").build());
         return calls.attach(List.copyOf(t));
+    }
+
+    /** An egress gate's denials (a result property). */
+    private static final ObjectNode DENIALS = Tool.arrayOf("time", "kind", "name", "address", "port", "rule",
+            "reason");
+
+    /**
+     * The arguments of an egress policy ({@code run}, {@code workspace_create}: the policy asked for, see
+     * {@link EgressBound}; {@code workspace_network}: entries to add).
+     */
+    private static Tool.Builder egress(Tool.Builder b) {
+        return b.option("allow_hosts", STRINGS, "Egress policy: allow only these names, e.g. [\"pypi.org\","
+                        + " \"*.github.com\"] (subdomains only), within the server's --allow-egress.")
+                .option("allow_cidrs", STRINGS, "Egress policy: IPv4 networks to allow (\"203.0.113.0/24:443\").")
+                .option("allow_presets", STRINGS, "Egress policy: mirrors to allow: debian, github, maven, npm, pypi.")
+                .option("deny_hosts", STRINGS, "Egress policy: names to deny (a deny wins).")
+                .option("deny_cidrs", STRINGS, "Egress policy: IPv4 networks to deny.");
+    }
+
+    /** What a result says of a workspace's network ({@code workspace_network}, {@code workspace_network_log}). */
+    private static Tool.Builder policy(Tool.Builder b) {
+        return b.returns("mode", "string", "policy, none or nat.")
+                .maybe("allow", "array", "A policy's allow entries.")
+                .maybe("deny", "array", "Its deny entries.")
+                .maybe("presets", "array", "Its presets.");
     }
 
     /** A sandbox's memory and CPU limits ({@code run}, {@code workspace_create}; see {@link Policy#resources}). */

@@ -57,7 +57,7 @@ class PolicyTest {
     @Test
     void aDiskPastTheOperatorsMaximumIsRefusedAndNoneGetsTheSmallerDefault() {
         Policy small = new Policy(List.of(allowed), false, 8, Duration.ofHours(1), tmp.resolve("home"), List.of(),
-                name -> false, new Policy.Admission(), w -> true, 512);
+                name -> false, new Policy.Admission(), w -> true, 512, EgressBound.NONE);
         assertThat(small.disk(new HashMap<>(Map.of("disk", 256)))).isEqualTo(256);
         assertThat(small.disk(new HashMap<>())).isEqualTo(512);
         assertThat(policy.disk(new HashMap<>())).isEqualTo(10240);

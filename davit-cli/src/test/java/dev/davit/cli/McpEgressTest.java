@@ -1,0 +1,319 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.testnet.TestInternet;
+import io.modelcontextprotocol.client.McpAsyncClient;
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.transport.ServerParameters;
+import io.modelcontextprotocol.client.transport.StdioClientTransport;
+import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
+import io.modelcontextprotocol.spec.McpError;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacker's tests of the MCP door of egress policies: a model asks for a policy ({@code allow_hosts}, ... of
+ * {@code workspace_create} and {@code run}) and changes it ({@code workspace_network}), and gets nothing beyond the
+ * operator's {@code --allow-egress} (refused in tool terms, naming the bound, before anything is made); without
+ * {@code --allow-egress} no policy at all. Through a test Internet (network namespaces the test makes, never the host's
+ * LAN), a denied name's refusal comes back in the exec's result ({@code network_denied}).
+ */
+class McpEgressTest extends BusyboxRegistryTest {
+    private final List<McpAsyncClient> clients = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        clients.forEach(c -> c.closeGracefully().block());
+        Cli cli = new Cli(home);
+        for (JsonNode w : cli.run("--json", "workspace", "ls").json().get("workspaces")) {
+            cli.run("workspace", "rm", w.get("id").asText());
+        }
+    }
+
+    /** What a sandbox with a policy needs here: its gate runs on Java 22 and sets iptables rules, as root. */
+    private static void assumeGate() {
+        Tools.assumeAvailable("iptables-restore", "slirp4netns");
+        assumeTrue("root".equals(System.getProperty("user.name")), "egress policies are tested as root here");
+        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+    }
+
+    /** A stdio server of this build on the test's home, with {@code env} added to its environment. */
+    private McpAsyncClient stdio(Map<String, String> env, String... more) {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+                classPath(), "dev.davit.cli.Main", "mcp", "serve", "--tools", "full",
+                "--allow-registry", registry.hostPort()));
+        cmd.addAll(List.of(more));
+        Map<String, String> e = new HashMap<>(env);
+        e.put("DAVIT_HOME", home.toString());
+        e.put("PATH", System.getenv("PATH"));
+        ServerParameters params = ServerParameters.builder(cmd.get(0)).args(cmd.subList(1, cmd.size())).env(e).build();
+        McpAsyncClient c = McpClient.async(new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.mapper())))
+                .requestTimeout(Duration.ofMinutes(3)).build();
+        clients.add(c);
+        c.initialize().block();
+        return c;
+    }
+
+    /**
+     * This test's class path, with davit-sandbox's Java 22 classes (its multi-release root, which only a jar's lookup
+     * finds) when it runs from the build's directories: the egress gate is one of them.
+     */
+    private static String classPath() {
+        String cp = System.getProperty("java.class.path");
+        for (String e : cp.split(java.io.File.pathSeparator)) {
+            Path v22 = Path.of(e, "META-INF", "versions", "22");
+            if (e.endsWith(Path.of("davit-sandbox", "target", "classes").toString()) && Files.isDirectory(v22)) {
+                cp = cp + java.io.File.pathSeparator + v22;
+            }
+        }
+        return cp;
+    }
+
+    private McpAsyncClient stdio(String... more) {
+        return stdio(Map.of(), more);
+    }
+
+    private static McpSchema.CallToolResult call(McpAsyncClient c, String tool, Map<String, Object> args) {
+        return c.callTool(new McpSchema.CallToolRequest(tool, args)).block();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> ok(McpAsyncClient c, String tool, Map<String, Object> args) {
+        McpSchema.CallToolResult r = call(c, tool, args);
+        assertThat(r.isError()).as(tool + ": " + r).isFalse();
+        return (Map<String, Object>) r.structuredContent();
+    }
+
+    /** A refusal in tool terms: one line, a JSON-RPC invalid-params error. */
+    private static String invalid(McpAsyncClient c, String tool, Map<String, Object> args) {
+        Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> call(c, tool, args));
+        assertThat(t).as(tool + " " + args).isInstanceOf(McpError.class);
+        assertThat(((McpError) t).getJsonRpcError().code()).isEqualTo(McpSchema.ErrorCodes.INVALID_PARAMS);
+        assertThat(t.getMessage()).as("one line").doesNotContain("\n");
+        return t.getMessage();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<String> listed(McpAsyncClient c) {
+        return ((List<Map<String, Object>>) ok(c, "workspace_list", Map.of()).get("workspaces")).stream()
+                .map(w -> (String) w.get("id")).toList();
+    }
+
+    private static Map<String, Object> args(Object... kv) {
+        Map<String, Object> m = new HashMap<>();
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put((String) kv[i], kv[i + 1]);
+        }
+        return m;
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aPolicyWithinTheBoundIsMadeAndOneBeyondItIsRefusedBeforeAnythingIs() {
+        assumeGate();
+        McpAsyncClient c = stdio("--allow-egress", "allowed.test,pypi", "--allow-egress", "198.18.0.0/15");
+        String bound = "(--allow-egress: allowed.test, pypi, 198.18.0.0/15)";
+        String beyond = invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("denied.test")));
+        assertThat(beyond).contains("allow_hosts entry denied.test is beyond the operator's egress bound " + bound)
+                .contains("ask the operator");
+        assertThat(invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("allowed.test"),
+                "allow_presets", List.of("npm")))).contains("allow_presets entry npm (").contains(bound);
+        assertThat(invalid(c, "workspace_create", args("env", image, "allow_cidrs", List.of("10.0.0.0/8"))))
+                .contains("allow_cidrs entry 10.0.0.0/8 is beyond");
+        // a wildcard is wider than the name it ends with
+        assertThat(invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("*.allowed.test"))))
+                .contains("allow_hosts entry *.allowed.test is beyond");
+        assertThat(invalid(c, "run", args("env", image, "command", List.of("true"), "allow_hosts",
+                List.of("evil.test")))).contains("allow_hosts entry evil.test is beyond").contains(bound);
+        // a policy and the whole network exclude each other; an invalid entry is refused in tool words
+        assertThat(invalid(c, "workspace_create", args("env", image, "network", true, "allow_hosts",
+                List.of("allowed.test")))).contains("'network'").contains("not both");
+        assertThat(invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("http://x/"))))
+                .contains("'allow_hosts'").doesNotContain("--allow-host").doesNotContain("allowHosts");
+        assertThat(listed(c)).as("nothing was created").isEmpty();
+
+        // pypi.org on every port is wider than the preset's pypi.org:443
+        assertThat(invalid(c, "workspace_create", args("env", image, "allow_hosts", List.of("pypi.org"))))
+                .contains("allow_hosts entry pypi.org is beyond");
+        Map<String, Object> w = ok(c, "workspace_create", args("env", image, "name", "pol", "allow_hosts",
+                List.of("allowed.test", "pypi.org:443"), "allow_presets", List.of("pypi"), "deny_hosts",
+                List.of("evil.test")));
+        Map<String, Object> shown = ok(c, "workspace_network", args("workspace", "pol"));
+        assertThat(shown).containsEntry("mode", "policy").containsEntry("presets", List.of("pypi"))
+                .containsEntry("deny", List.of("evil.test")).containsEntry("denied_recently", List.of());
+        assertThat((List<String>) shown.get("allow")).contains("allowed.test", "pypi.org:443",
+                "files.pythonhosted.org:443");
+        assertThat(listed(c)).containsExactly((String) w.get("id"));
+    }
+
+    @Test
+    void aBadAllowEgressEntryIsAUsageErrorOfOneLine() {
+        for (String bad : List.of("pypi.org,http://evil.test/", "203.0.113.1/24", "*")) {
+            Cli.Result r = new Cli(home).runInJvm("mcp", "serve", "--allow-egress", bad);
+            assertThat(r.rc()).as(r.toString()).isEqualTo(2);
+            assertThat(r.stderr().strip()).as(bad).startsWith("davit: error: --allow-egress").doesNotContain("\n")
+                    .doesNotContain("Exception").doesNotContain("--allow-host").doesNotContain("--allow-cidr");
+        }
+    }
+
+    @Test
+    void withoutAllowEgressNoPolicyIsGiven() {
+        McpAsyncClient c = stdio("--allow-network");
+        for (Map<String, Object> a : List.of(args("allow_hosts", List.of("pypi.org")),
+                args("allow_presets", List.of("pypi")), args("allow_cidrs", List.of("203.0.113.0/24")))) {
+            Map<String, Object> create = new HashMap<>(a);
+            create.put("env", image);
+            String m = invalid(c, "workspace_create", create);
+            assertThat(m).contains("egress is off: this server was started without --allow-egress")
+                    .contains("leave the allow entries out");
+            Map<String, Object> run = new HashMap<>(create);
+            run.put("command", List.of("true"));
+            assertThat(invalid(c, "run", run)).contains("without --allow-egress");
+        }
+        assertThat(listed(c)).isEmpty();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void workspaceNetworkNarrowsAlwaysAndWidensOnlyWithinTheBound() {
+        assumeGate();
+        McpAsyncClient c = stdio("--allow-egress", "allowed.test,other.test");
+        String id = (String) ok(c, "workspace_create", args("env", image, "allow_hosts", List.of("allowed.test")))
+                .get("id");
+        String m = invalid(c, "workspace_network", args("workspace", id, "allow_hosts", List.of("denied.test")));
+        assertThat(m).contains("allow_hosts entry denied.test is beyond the operator's egress bound (--allow-egress:"
+                + " allowed.test, other.test)");
+        assertThat((List<String>) ok(c, "workspace_network", args("workspace", id)).get("allow"))
+                .as("unchanged").containsExactly("allowed.test");
+        // narrowing: a deny entry, a removal; widening within the bound
+        Map<String, Object> n = ok(c, "workspace_network", args("workspace", id, "deny_hosts",
+                List.of("denied.test"), "remove", List.of("allowed.test")));
+        assertThat((List<String>) n.get("allow")).isEmpty();
+        assertThat((List<String>) n.get("deny")).containsExactly("denied.test");
+        assertThat((List<String>) ok(c, "workspace_network", args("workspace", id, "allow_hosts",
+                List.of("other.test", "allowed.test"))).get("allow")).containsExactly("other.test", "allowed.test");
+
+        // a workspace without a policy has none to change
+        String plain = (String) ok(c, "workspace_create", args("env", image)).get("id");
+        assertThat(invalid(c, "workspace_network", args("workspace", plain, "allow_hosts",
+                List.of("allowed.test")))).contains("has no egress policy (its network is none)");
+        assertThat(ok(c, "workspace_network_log", args("workspace", plain))).containsEntry("mode", "none")
+                .containsEntry("denials", List.of());
+    }
+
+    @Test
+    void aReadOnlySharedWorkspacesPolicyIsNotTheModelsToChange() {
+        Cli.Result made = new Cli(home).run("--json", "workspace", "create", image, "--name", "opws");
+        assertThat(made.rc()).as(made.toString()).isZero();
+        McpAsyncClient c = stdio("--allow-egress", "allowed.test", "--share-workspace", "opws");
+        assertThat(invalid(c, "workspace_network", args("workspace", "opws", "allow_hosts",
+                List.of("allowed.test")))).contains("shared read-only");
+        assertThat(invalid(c, "workspace_network", args("workspace", "opws"))).contains("shared read-only");
+        assertThat(ok(c, "workspace_network_log", args("workspace", "opws"))).containsEntry("mode", "none");
+    }
+
+    /**
+     * Through a test Internet: a denied name's refusal is in the exec's result, an allowed name answers, and a name
+     * the model adds within the bound answers at once, without a restart.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void deniedNamesComeBackInTheExecResult() throws IOException {
+        assumeGate();
+        TestInternet.assumeAvailable();
+        Tools.assumeAvailable("curl");
+        try (TestInternet net = TestInternet.start()) {
+            String curlImage = pushCurlImage();
+            Path dns = Files.createDirectories(shared.resolve("dns"));
+            Files.copy(net.resolvConf(), dns.resolve("resolv.conf"), StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(net.hostsFile(), dns.resolve("hosts"), StandardCopyOption.REPLACE_EXISTING);
+            McpAsyncClient c = stdio(Map.of("DAVIT_EGRESS_DNS", dns.toString()), "--allow-egress",
+                    "allowed.test,other.test");
+            String id = (String) ok(c, "workspace_create", args("env", curlImage, "allow_hosts",
+                    List.of("allowed.test"))).get("id");
+            String curl = "curl -sS --max-time 20 ";
+
+            McpSchema.CallToolResult denied = call(c, "workspace_exec", args("workspace", id, "command",
+                    List.of("sh", "-c", curl + "http://denied.test/x")));
+            Map<String, Object> d = (Map<String, Object>) denied.structuredContent();
+            assertThat(denied.isError()).as(d.toString()).isTrue(); // curl could not resolve it
+            List<Map<String, Object>> nd = (List<Map<String, Object>>) d.get("network_denied");
+            assertThat(nd).as(d.toString()).isNotEmpty();
+            assertThat(nd).anySatisfy(x -> {
+                assertThat(x).containsEntry("name", "denied.test");
+                assertThat((String) x.get("reason")).isNotBlank();
+            });
+
+            Map<String, Object> allowed = ok(c, "workspace_exec", args("workspace", id, "command",
+                    List.of("sh", "-c", curl + "http://allowed.test/plain")));
+            assertThat((String) allowed.get("stdout")).contains("\"path\":\"/plain\"");
+            assertThat((List<Object>) allowed.get("network_denied")).isEmpty();
+
+            // other.test: refused now, allowed once the model adds it (within the bound), no restart
+            Map<String, Object> before = (Map<String, Object>) call(c, "workspace_exec", args("workspace", id,
+                    "command", List.of("sh", "-c", curl + "http://other.test/o"))).structuredContent();
+            assertThat(before.get("exit_code")).isNotEqualTo(0);
+            ok(c, "workspace_network", args("workspace", id, "allow_hosts", List.of("other.test")));
+            Map<String, Object> after = ok(c, "workspace_exec", args("workspace", id, "command",
+                    List.of("sh", "-c", curl + "http://other.test/o")));
+            assertThat((String) after.get("stdout")).contains("\"path\":\"/o\"");
+
+            Map<String, Object> log = ok(c, "workspace_network_log", args("workspace", id));
+            assertThat((List<Map<String, Object>>) log.get("denials")).extracting(x -> x.get("name"))
+                    .contains("denied.test", "other.test");
+            assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path).doesNotContain("/x")
+                    .contains("/plain", "/o");
+        }
+    }
+
+    /** busybox and the host's curl (with its libraries) as an image in the test registry. */
+    private static String pushCurlImage() throws IOException {
+        Path src = shared.resolve("curl-src");
+        if (!Files.exists(src)) {
+            Files.createDirectories(src.resolve("bin"));
+            Files.copy(Tools.which("busybox").orElseThrow(), src.resolve("bin/busybox"));
+            for (String a : List.of("sh", "echo", "cat", "true", "sleep")) {
+                Files.createSymbolicLink(src.resolve("bin").resolve(a), Path.of("busybox"));
+            }
+            for (String d : List.of("proc", "dev", "tmp", "etc")) {
+                Files.createDirectories(src.resolve(d));
+            }
+            Path curl = Tools.which("curl").orElseThrow();
+            List<Path> files = new ArrayList<>(List.of(curl));
+            Matcher m = Pattern.compile("(/\\S+)").matcher(Tools.run("ldd", curl.toString()));
+            while (m.find()) {
+                files.add(Path.of(m.group(1)));
+            }
+            for (Path f : files) {
+                Path to = src.resolve(f.toString().substring(1));
+                Files.createDirectories(to.getParent());
+                Files.copy(f.toRealPath(), to, StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        String ref = registry.hostPort() + "/sandbox/curl:1";
+        Cli builder = new Cli(shared.resolve("curl-builder-home"));
+        Cli.Result b = builder.run("build", src.toString(), ref);
+        assertThat(b.rc()).as(b.toString()).isZero();
+        Cli.Result p = builder.run("push", ref);
+        assertThat(p.rc()).as(p.toString()).isZero();
+        return ref;
+    }
+}
