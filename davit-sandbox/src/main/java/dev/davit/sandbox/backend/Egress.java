@@ -173,7 +173,8 @@ public final class Egress {
             // copied into its directory: the gate's uid may not reach the caller's (the host's /etc it reads live)
             for (String f : List.of("resolv.conf", "hosts")) {
                 try {
-                    Files.copy(t.egressDns().resolve(f), gdir.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                    Files.copy(t.egressDns().resolve(f), gdir.resolve(f),
+                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
                     Files.setAttribute(gdir.resolve(f), "unix:mode", 0644);
                 } catch (IOException e) {
                     throw new DavitException(Kind.USAGE, "cannot read " + t.egressDns().resolve(f) + " (the egress"
@@ -182,20 +183,7 @@ public final class Egress {
             }
             cmd.addAll(List.of("--resolv-conf", "resolv.conf", "--hosts", "hosts"));
         }
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().clear();
-        pb.directory(gdir.toFile());
-        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        pb.redirectOutput(ProcessBuilder.Redirect.to(dir.resolve(LOG).toFile()));
-        pb.redirectErrorStream(true);
-        try {
-            Process p = pb.start();
-            Fs.writeAtomicallyUntilReboot(dir.resolve(PID_FILE), (p.pid() + " " + Host.startTime(p.pid()) + "\n")
-                    .getBytes(StandardCharsets.UTF_8), dir);
-            return p;
-        } catch (IOException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot start the egress gate: " + e.getMessage());
-        }
+        return Nat.startRecorded(cmd, null, gdir, dir, LOG, PID_FILE, "the egress gate");
     }
 
     /** Waits until the gate {@code p} of {@code dir} serves; a gate that ended is a one-line error with its log. */
@@ -208,7 +196,7 @@ public final class Egress {
             }
             if (!p.isAlive()) {
                 throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate could not start: "
-                        + lastLine(dir.resolve(LOG)) + " (see " + dir.resolve(LOG) + ")");
+                        + Nat.lastLine(dir.resolve(LOG)) + " (see " + dir.resolve(LOG) + ")");
             }
             try {
                 Thread.sleep(1);
@@ -290,15 +278,8 @@ public final class Egress {
 
     /** Ends the gate recorded in {@code dir}, if it is still the recorded process, and removes its records. */
     static void stop(Path dir) {
-        long[] rec = Host.recorded(dir.resolve(PID_FILE));
-        if (rec != null && Host.alive(rec[0], rec[1])) {
-            ProcessHandle.of(rec[0]).ifPresent(h -> {
-                h.destroyForcibly();
-                Host.awaitEnd(List.of(h), java.time.Duration.ofSeconds(10));
-            });
-        }
+        Nat.stopRecorded(dir, PID_FILE);
         try {
-            Files.deleteIfExists(dir.resolve(PID_FILE));
             Files.deleteIfExists(dir.resolve(DIR).resolve(Gate.READY));
         } catch (IOException e) {
             // deleted with the directory
@@ -386,14 +367,5 @@ public final class Egress {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         return Files.isExecutable(java) ? java.toString()
                 : ProcessHandle.current().info().command().orElse(java.toString());
-    }
-
-    private static String lastLine(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-            return lines.isEmpty() ? "no message" : lines.get(lines.size() - 1).strip();
-        } catch (IOException | java.io.UncheckedIOException e) {
-            return "no message";
-        }
     }
 }

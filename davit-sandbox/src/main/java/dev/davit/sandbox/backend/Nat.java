@@ -493,20 +493,53 @@ public final class Nat {
             cmd.add("--api-socket=" + (Jail.AS_ROOT ? API_SEEN + "/" + API_NAME : API_SOCKET));
         }
         cmd.addAll(List.of(Long.toString(target), "tap0"));
+        // PATH: the mount namespace's steps (mount, mknod, chown)
+        return startRecorded(cmd, Jail.HOST_PATH, dir, dir, LOG, PID_FILE, "slirp4netns");
+    }
+
+    /**
+     * Starts {@code cmd} (what connects a sandbox's namespace: slirp4netns or the egress gate) with an empty
+     * environment but {@code path} (null: none), in {@code cwd}, its output to {@code log} in {@code dir}, and records
+     * its pid and start time in {@code pidFile} there (for {@link #stopRecorded}, also from another davit).
+     */
+    static Process startRecorded(List<String> cmd, String path, Path cwd, Path dir, String log, String pidFile,
+                                 String what) {
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().clear();
-        pb.environment().put("PATH", Jail.HOST_PATH); // the mount namespace's steps (mount, mknod, chown)
-        pb.directory(dir.toFile());
+        if (path != null) {
+            pb.environment().put("PATH", path);
+        }
+        pb.directory(cwd.toFile());
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
-        pb.redirectOutput(ProcessBuilder.Redirect.to(dir.resolve(LOG).toFile()));
+        pb.redirectOutput(ProcessBuilder.Redirect.to(dir.resolve(log).toFile()));
         pb.redirectErrorStream(true);
         try {
             Process p = pb.start();
-            Fs.writeAtomicallyUntilReboot(dir.resolve(PID_FILE), (p.pid() + " " + Host.startTime(p.pid()) + "\n")
+            Fs.writeAtomicallyUntilReboot(dir.resolve(pidFile), (p.pid() + " " + Host.startTime(p.pid()) + "\n")
                     .getBytes(StandardCharsets.UTF_8), dir);
             return p;
         } catch (IOException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot start slirp4netns: " + e.getMessage());
+            throw new DavitException(Kind.INTERNAL, "cannot start " + what + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * Ends the process recorded in {@code pidFile} of {@code dir} (see {@link #startRecorded}) if it is still the
+     * recorded one, and removes the record.
+     */
+    static void stopRecorded(Path dir, String pidFile) {
+        long[] rec = Host.recorded(dir.resolve(pidFile));
+        if (rec != null && Host.alive(rec[0], rec[1])) {
+            ProcessHandle.of(rec[0]).ifPresent(h -> {
+                h.destroyForcibly();
+                // best effort: it ends anyway once its namespace is gone
+                Host.awaitEnd(List.of(h), java.time.Duration.ofSeconds(10));
+            });
+        }
+        try {
+            Files.deleteIfExists(dir.resolve(pidFile));
+        } catch (IOException e) {
+            // deleted with the directory
         }
     }
 
@@ -554,7 +587,7 @@ public final class Nat {
         }
     }
 
-    private static String lastLine(Path log) {
+    static String lastLine(Path log) {
         try {
             List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
             return lines.isEmpty() ? "no message" : lines.get(lines.size() - 1).strip();
@@ -670,22 +703,8 @@ public final class Nat {
 
     /** Ends the slirp4netns recorded in {@code dir} (see {@link #stop}). */
     private static void stopSlirp(Path dir) {
-        long[] rec;
+        stopRecorded(dir, PID_FILE);
         try {
-            String[] w = Files.readString(dir.resolve(PID_FILE)).strip().split(" ");
-            rec = new long[] {Long.parseLong(w[0]), Long.parseLong(w[1])};
-        } catch (IOException | RuntimeException e) {
-            return; // none recorded
-        }
-        if (Host.alive(rec[0], rec[1])) {
-            ProcessHandle.of(rec[0]).ifPresent(h -> {
-                h.destroyForcibly();
-                // best effort: it ends anyway once its namespace is gone
-                Host.awaitEnd(List.of(h), java.time.Duration.ofSeconds(10));
-            });
-        }
-        try {
-            Files.deleteIfExists(dir.resolve(PID_FILE));
             Files.deleteIfExists(dir.resolve(API_SOCKET));
         } catch (IOException e) {
             // deleted with the directory
