@@ -22,10 +22,14 @@ package dev.davit.sandbox;
  *                  is set
  * @param diskFull  whether the sandbox's disk limit ({@link Limits#diskMiB}) was reached: when the command ended,
  *                  its filesystem had no room left, so a write of the command failed (ENOSPC) or would have
+ * @param networkDenied what the egress gate of a one-shot run with an egress policy refused while it ran (see
+ *                  {@link Network#policy}); empty otherwise (a long-lived sandbox's are in
+ *                  {@link Sandboxes#egressDenials}, a workspace exec's in its own result)
  */
 public record ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
                          Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
-                         boolean oomKilled, boolean outputLimited, boolean diskFull) {
+                         boolean oomKilled, boolean outputLimited, boolean diskFull,
+                         java.util.List<EgressDenial> networkDenied) {
     /** The exit code of a command killed by the timeout, as timeout(1) reports it. */
     public static final int TIMEOUT_EXIT_CODE = 124;
     /** The exit code of a command killed for passing its output limit: 128 + SIGKILL, as the kill reports it. */
@@ -61,6 +65,36 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, what
                     + " must be between 0 and " + MAX_CAPTURED_BYTES + ", not " + capture);
         }
+    }
+
+    /**
+     * Checks the values: a null {@code networkDenied} is empty.
+     */
+    public ExecResult {
+        networkDenied = networkDenied == null ? java.util.List.of() : java.util.List.copyOf(networkDenied);
+    }
+
+    /**
+     * A result without egress denials.
+     *
+     * @param sandboxId the sandbox's id
+     * @param backend   {@code container} or {@code vm}
+     * @param runtime   {@code bwrap}, {@code crun}, {@code runc} or {@code qemu}
+     * @param exitCode  the command's exit code
+     * @param capturedStdout the captured stdout
+     * @param capturedStderr the captured stderr
+     * @param timedOut  whether the timeout killed it
+     * @param timings   how long each phase took
+     * @param truncated whether more output was written than captured
+     * @param oomKilled whether the OOM killer killed a process of the command
+     * @param outputLimited whether the output limit killed it
+     * @param diskFull  whether the sandbox's disk limit was reached
+     */
+    public ExecResult(String sandboxId, String backend, String runtime, int exitCode, Captured capturedStdout,
+                      Captured capturedStderr, boolean timedOut, Timings timings, boolean truncated,
+                      boolean oomKilled, boolean outputLimited, boolean diskFull) {
+        this(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings, truncated,
+                oomKilled, outputLimited, diskFull, java.util.List.of());
     }
 
     /**
@@ -149,7 +183,7 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      */
     public ExecResult withOomKilled(boolean v) {
         return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
-                truncated, v, outputLimited, diskFull);
+                truncated, v, outputLimited, diskFull, networkDenied);
     }
 
     /**
@@ -160,7 +194,18 @@ public record ExecResult(String sandboxId, String backend, String runtime, int e
      */
     public ExecResult withDiskFull(boolean v) {
         return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
-                truncated, oomKilled, outputLimited, v);
+                truncated, oomKilled, outputLimited, v, networkDenied);
+    }
+
+    /**
+     * This result with what the egress gate refused while it ran.
+     *
+     * @param v the denials, oldest first
+     * @return a copy of this result with {@code v} as its {@link #networkDenied}
+     */
+    public ExecResult withNetworkDenied(java.util.List<EgressDenial> v) {
+        return new ExecResult(sandboxId, backend, runtime, exitCode, capturedStdout, capturedStderr, timedOut, timings,
+                truncated, oomKilled, outputLimited, diskFull, v);
     }
 
     private static byte[] cap(byte[] b) {

@@ -276,6 +276,17 @@ public final class Egress {
         return out;
     }
 
+    /**
+     * What the gate of the one-shot run whose state directory is {@code dir} refused, for its result (read before
+     * the directory goes).
+     *
+     * @param dir the run's state directory
+     * @return the denials, oldest first; empty without a gate
+     */
+    public static List<dev.davit.sandbox.EgressDenial> runDenials(Path dir) {
+        return dev.davit.sandbox.internal.SandboxJson.denials(denials(dir));
+    }
+
     /** Ends the gate recorded in {@code dir}, if it is still the recorded process, and removes its records. */
     static void stop(Path dir) {
         Nat.stopRecorded(dir, PID_FILE);

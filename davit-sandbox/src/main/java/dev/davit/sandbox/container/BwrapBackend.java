@@ -158,6 +158,7 @@ public final class BwrapBackend implements Backend {
             try (disk) {
                 r = body.run(id, state, cg);
             }
+            r = r.withNetworkDenied(dev.davit.sandbox.backend.Egress.runDenials(state));
             return disk.full() ? r.withDiskFull(true) : r;
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "

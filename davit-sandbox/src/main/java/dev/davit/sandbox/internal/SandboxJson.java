@@ -164,8 +164,9 @@ public final class SandboxJson {
     /**
      * Adds what a command run gave to {@code doc} (the {@code sandbox exec} document): {@code backend},
      * {@code runtime}, {@code sandbox_id}, {@code exit_code}, {@code stdout} and {@code stderr} (as captured),
-     * {@code timed_out}, {@code truncated}, {@code oom_killed}, {@code disk_full}, {@code output_limited} and
-     * {@code timings_ms}.
+     * {@code timed_out}, {@code truncated}, {@code oom_killed}, {@code disk_full}, {@code output_limited},
+     * {@code timings_ms} and {@code network_denied} (what an egress gate refused during a one-shot run; always there,
+     * empty when nothing was refused).
      *
      * @param doc the JSON object to add to (changed in place)
      * @param r   the result
@@ -184,6 +185,7 @@ public final class SandboxJson {
         doc.put("disk_full", r.diskFull());
         doc.put("output_limited", r.outputLimited());
         doc.set("timings_ms", timings(r.timings()));
+        doc.set("network_denied", WorkspaceJson.denials(r.networkDenied()));
         return doc;
     }
 

@@ -116,12 +116,13 @@ public final class QemuBackend implements Backend {
             stop(qemu);
             qemu = null;
             Nat.stop(state); // before the state (its pid file) is deleted: slirp4netns outlives its namespace
+            var denied = dev.davit.sandbox.backend.Egress.runDenials(state);
             Cgroups.finish(cg, state);
             cg = null;
             Host.deleteTree(state);
             long t4 = System.nanoTime();
             return exit.result(id, timedOut, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2),
-                    ms(t4 - t3)));
+                    ms(t4 - t3))).withNetworkDenied(denied);
         } finally {
             if (qemu != null) {
                 stop(qemu);
