@@ -40,9 +40,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The gate runs as NAT's slirp4netns does: as root as the sandbox's network uid ({@code davit-net}), with no
  * groups, no_new_privs and no capability on the host, in the user namespace that owns the sandbox's network
- * namespace; without root as davit's user, in the wrapper's user namespace. Its class path is handed to it as open
- * files ({@code /proc/self/fd/N}), so it reads davit's classes without being able to reach their directories; its
- * directory ({@value #DIR} in the state directory, its uid's, 0700) is its working directory.
+ * namespace; without root as davit's user (with no_new_privs), in the wrapper's user namespace. Its class path
+ * is handed to it as open files ({@code /proc/self/fd/N}), so it reads davit's classes without being able to reach
+ * their directories; its directory ({@value #DIR} in the state directory, its uid's, 0700) is its working
+ * directory.
  */
 public final class Egress {
     /** The gate's directory in the sandbox's state directory. */
@@ -166,6 +167,7 @@ public final class Egress {
                         "--clear-groups", "--no-new-privs", "--"));
             } else {
                 classPath.addAll(cp);
+                cmd.addAll(List.of(t.setpriv().toString(), "--no-new-privs", "--"));
             }
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
