@@ -316,13 +316,14 @@ public final class Egress {
     }
 
     /**
-     * The class path entries the gate's classes come from: this module's (and its multi-release root, when the
-     * tests run from the build's directories), davit-oci's, and Jackson's when this davit has it.
+     * The class path entries the gate's classes come from: this module's, where its Java 22 classes were loaded from
+     * (the multi-release jar itself, or a root of their own when run from a build's directories, wherever that
+     * is), davit-oci's, and Jackson's when this davit has it.
      */
     static List<String> classPath() {
         Set<String> out = new LinkedHashSet<>();
-        List<String> all = List.of(System.getProperty("java.class.path", "").split(File.pathSeparator));
-        for (String cn : List.of(Gate.class.getName(), "dev.davit.oci.Message",
+        for (String cn : List.of(Gate.class.getName(), "dev.davit.sandbox.network.LinuxGateSys",
+                "dev.davit.sandbox.fs.Syscall", "dev.davit.oci.Message",
                 "com.fasterxml.jackson.databind.ObjectMapper", "com.fasterxml.jackson.core.JsonFactory",
                 "com.fasterxml.jackson.annotation.JsonAutoDetect")) {
             try {
@@ -331,14 +332,7 @@ public final class Egress {
                 if (src == null) {
                     continue;
                 }
-                String loc = Path.of(src.getLocation().toURI()).toAbsolutePath().toString();
-                out.add(loc);
-                for (String e : all) {
-                    String abs = e.isEmpty() ? e : Path.of(e).toAbsolutePath().toString();
-                    if (abs.startsWith(loc) && abs.contains("META-INF/versions/")) {
-                        out.add(abs);
-                    }
-                }
+                out.add(Path.of(src.getLocation().toURI()).toAbsolutePath().toString());
             } catch (ClassNotFoundException | URISyntaxException | SecurityException e) {
                 // not on this class path (e.g. no Jackson)
             }
