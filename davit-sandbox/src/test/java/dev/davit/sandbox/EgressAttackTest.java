@@ -368,20 +368,28 @@ class EgressAttackTest {
         }
     }
 
-    /** A killed davit's gate outlives it (detached) until {@link Sandboxes#reapOrphans} ends it. */
+    /**
+     * A killed davit's gate outlives it (detached) until {@link Sandboxes#reapOrphans} ends it. That davit's classes
+     * are in a directory of mode 0700 (as under /root/.m2): its gate, of another uid, reads them all the same.
+     */
     @Test
     void aKilledDavitsGateIsReaped() throws Exception {
         Path state = tmp.resolve("state");
+        Path closed = Files.createDirectories(tmp.resolve("closed"));
+        String cp = dev.davit.oci.testkit.Unprivileged.readableClasspath(closed.resolve("cp"));
+        Files.setAttribute(closed, "unix:mode", 0700);
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process davit = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Killed.class.getName(), state.toString(), rootfs.toString(),
-                dns.toString()).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
+        Process davit = new ProcessBuilder(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp", cp,
+                Killed.class.getName(), state.toString(), rootfs.toString(), dns.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (davit.descendants().noneMatch(h -> h.info().commandLine().orElse("").endsWith(" 600"))
                 && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
         assertThat(gates(tmp)).as(Files.readString(tmp.resolve("child.log"))).hasSize(1);
+        assertThat(Files.readString(Path.of("/proc", Long.toString(onlyGate(tmp).pid()), "cmdline")))
+                .contains("/proc/self/fd/");
         davit.destroyForcibly();
         davit.waitFor();
         assertThat(gates(tmp)).as("detached: it outlives a killed davit").hasSize(1);
