@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -91,6 +92,28 @@ class EgressVmTest {
         assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path).contains("/vm-nc")
                 .doesNotContain("/vm-denied", "/vm-denied-name");
         assertThat(net.connections()).noneMatch(c -> c.server().equals(d));
+        assertThat(EgressAttackTest.gates(tmp)).isEmpty();
+    }
+
+    /** A long-lived microVM sandbox: its gate serves it, ends with stop, comes back with start and ends with rm. */
+    @Test
+    void aLongLivedMicroVmsGateEndsWithStopAndRm() throws Exception {
+        Sandboxes sb = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        Sandbox s = sb.create(CreateSpec.builder(env).backend("vm").memoryMiB(256)
+                .network(Network.policy(EgressAttackTest.allow("allowed.test"))).ttl(Duration.ofMinutes(10)).build());
+        try {
+            sb.start(s.id());
+            assertThat(EgressAttackTest.gates(tmp)).hasSize(1);
+            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "printf 'GET /vm-long HTTP/1.0\\r\\nHost: allowed.test"
+                    + "\\r\\n\\r\\n' | /.davit/busybox nc -w 10 allowed.test 80"), Map.of(), "/", Duration.ofSeconds(60));
+            assertThat(r.stdoutText()).as(r.stderrText()).contains("\"path\":\"/vm-long\"");
+            sb.stop(s.id());
+            assertThat(EgressAttackTest.gates(tmp)).isEmpty();
+            sb.start(s.id());
+            assertThat(EgressAttackTest.gates(tmp)).hasSize(1);
+        } finally {
+            sb.rm(s.id());
+        }
         assertThat(EgressAttackTest.gates(tmp)).isEmpty();
     }
 }
