@@ -63,9 +63,15 @@ class EgressAttackTest {
         assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
         net = TestInternet.start();
         rootfs = attackerRootfs(shared.resolve("rootfs"));
-        dns = Files.createDirectories(shared.resolve("dns"));
-        Files.copy(net.resolvConf(), dns.resolve("resolv.conf"));
-        Files.copy(net.hostsFile(), dns.resolve("hosts"));
+        dns = dnsFiles(net, shared.resolve("dns"));
+    }
+
+    /** {@code dir} with the test Internet's resolv.conf and hosts: what the gate resolves with. */
+    static Path dnsFiles(TestInternet net, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.copy(net.resolvConf(), dir.resolve("resolv.conf"));
+        Files.copy(net.hostsFile(), dir.resolve("hosts"));
+        return dir;
     }
 
     @AfterAll

@@ -12,7 +12,6 @@ import dev.davit.sandbox.testnet.TestInternet;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -94,9 +93,7 @@ class EgressRootlessTest {
 
     private static Path prepare(Unprivileged.Session u) throws Exception {
         Path rootfs = EgressAttackTest.attackerRootfs(u.dir().resolve("rootfs"));
-        Path dns = Files.createDirectories(u.dir().resolve("dns"));
-        Files.copy(net.resolvConf(), dns.resolve("resolv.conf"));
-        Files.copy(net.hostsFile(), dns.resolve("hosts"));
+        Path dns = EgressAttackTest.dnsFiles(net, u.dir().resolve("dns"));
         Tools.run("chmod", "-R", "a+rX", dns.toString());
         Tools.run("chown", "-R", u.ids()[0] + ":" + u.ids()[1], rootfs.toString()); // as the user unpacked it
         return rootfs;

@@ -7,7 +7,6 @@ import dev.davit.oci.testkit.Tools;
 import dev.davit.sandbox.container.Overlay;
 import dev.davit.sandbox.testnet.TestInternet;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -43,9 +42,7 @@ class EgressVmTest {
         assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
         env = VmTestEnvironment.get();
         net = TestInternet.start();
-        dns = Files.createDirectories(shared.resolve("dns"));
-        Files.copy(net.resolvConf(), dns.resolve("resolv.conf"));
-        Files.copy(net.hostsFile(), dns.resolve("hosts"));
+        dns = EgressAttackTest.dnsFiles(net, shared.resolve("dns"));
     }
 
     @AfterAll
