@@ -128,7 +128,8 @@ class EgressAttackTest {
                 + "  eval $c >/dev/null 2>/tmp/err; s=$?; echo \"[$c]=$s $(head -n 1 /tmp/err)\"\n"
                 + "done\n"
                 + "printf '*filter\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n*nat\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n'"
-                + " | /host/iptables-restore >/dev/null 2>/tmp/err; s=$?; echo \"[iptables-restore]=$s $(head -n 1 /tmp/err)\"\n"
+                + " | /host/iptables-restore >/dev/null 2>/tmp/err; s=$?;"
+                + " echo \"[iptables-restore]=$s $(head -n 1 /tmp/err)\"\n"
                 + "(echo 1 > /proc/sys/net/ipv4/ip_forward) 2>/dev/null; echo \"[ip_forward]=$?\"\n"
                 + "(echo 1024 > /proc/sys/net/ipv4/ip_unprivileged_port_start) 2>/dev/null;"
                 + " echo \"[port_start]=$?\"\n"
@@ -139,7 +140,8 @@ class EgressAttackTest {
 
     /** What {@link #probes} printed: every probe failed, the denied address stayed refused, it ran as root. */
     static void assertProbesFailed(String out, String stderr, List<TestInternet.HttpRequest> requests) {
-        assertThat(out).as(stderr).contains("uid=0").contains("[$iptables -t nat -F]=4 iptables").contains("[ip_forward]=")
+        assertThat(out).as(stderr).contains("uid=0").contains("[$iptables -t nat -F]=4 iptables")
+                .contains("[ip_forward]=")
                 .contains("[$ip link add x type dummy]=2 RTNETLINK answers: Operation not permitted");
         assertThat(out.lines().filter(l -> l.startsWith("[")).toList()).hasSize(14)
                 .allSatisfy(l -> assertThat(l).doesNotContain("]=0"));
@@ -277,7 +279,8 @@ class EgressAttackTest {
             ExecResult after = sb.exec(s.id(), List.of("sh", "-c", "nslookup allowed.test | grep -c " + a
                     + "; printf 'GET /after-flood HTTP/1.0\\r\\nHost: allowed.test\\r\\n\\r\\n' | nc -w 10"
                     + " allowed.test 80"), Map.of(), "/", Duration.ofSeconds(60));
-            assertThat(after.stdoutText()).as(after.stderrText()).startsWith("1\n").contains("\"path\":\"/after-flood\"");
+            assertThat(after.stdoutText()).as(after.stderrText()).startsWith("1\n")
+                    .contains("\"path\":\"/after-flood\"");
             assertThat(gate.isAlive()).isTrue();
             assertThat(onlyGate(tmp).pid()).isEqualTo(gate.pid());
         } finally {

@@ -53,7 +53,10 @@ class EgressRootlessTest {
         return new SandboxOptions(Path.of(state), null, null).withEgressDns(Path.of(dns));
     }
 
-    /** As the user: a one-shot run on runtime {@code args[3]} of {@link EgressAttackTest#probes} and an allowed request. */
+    /**
+     * As the user: a one-shot run on runtime {@code args[3]} of {@link EgressAttackTest#probes} and an allowed
+     * request.
+     */
     public static final class OneShot {
         public static void main(String[] args) {
             try {

@@ -59,7 +59,8 @@ class EgressVmTest {
         String bb = "/.davit/busybox ";
         String script = bb + "nslookup allowed.test 10.0.2.3 >/dev/null 2>&1; echo \"allowed-dns=$?\"\n"
                 + bb + "nslookup denied.test 10.0.2.3 >/dev/null 2>&1; echo \"denied-dns=$?\"\n"
-                + "printf 'GET /vm-nc HTTP/1.0\\r\\nHost: allowed.test\\r\\n\\r\\n' | " + bb + "nc -w 10 allowed.test 80;"
+                + "printf 'GET /vm-nc HTTP/1.0\\r\\nHost: allowed.test\\r\\n\\r\\n' | " + bb
+                + "nc -w 10 allowed.test 80;"
                 + " echo\n"
                 + "printf 'GET /vm-denied-name HTTP/1.0\\r\\nHost: denied.test\\r\\n\\r\\n' | " + bb
                 + "nc -w 10 denied.test 80; echo \"denied-name=$?\"\n"
@@ -101,8 +102,9 @@ class EgressVmTest {
         try {
             sb.start(s.id());
             assertThat(EgressAttackTest.gates(tmp)).hasSize(1);
-            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "printf 'GET /vm-long HTTP/1.0\\r\\nHost: allowed.test"
-                    + "\\r\\n\\r\\n' | /.davit/busybox nc -w 10 allowed.test 80"), Map.of(), "/", Duration.ofSeconds(60));
+            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "printf 'GET /vm-long HTTP/1.0\\r\\nHost:"
+                    + " allowed.test\\r\\n\\r\\n' | /.davit/busybox nc -w 10 allowed.test 80"), Map.of(), "/",
+                    Duration.ofSeconds(60));
             assertThat(r.stdoutText()).as(r.stderrText()).contains("\"path\":\"/vm-long\"");
             sb.stop(s.id());
             assertThat(EgressAttackTest.gates(tmp)).isEmpty();

@@ -177,7 +177,8 @@ public final class Egress {
         // (opening the holder's namespace file, entering that network namespace, its ports 1 and 53 there), which
         // the JVM's own threads keep (the gate's main thread drops them before it starts the threads that serve)
         cmd.addAll(List.of(t.nsenter().toString(), "--user=/proc/" + target + "/ns/user", "--preserve-credentials",
-                "--", t.setpriv().toString(), "--bounding-set=-all,+sys_admin,+sys_ptrace,+net_bind_service", "--", env(), "-i", "PATH=/usr/bin:/bin", "LANG=C.UTF-8", java(), "-XX:+UseSerialGC",
+                "--", t.setpriv().toString(), "--bounding-set=-all,+sys_admin,+sys_ptrace,+net_bind_service", "--"));
+        cmd.addAll(List.of(env(), "-i", "PATH=/usr/bin:/bin", "LANG=C.UTF-8", java(), "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1", "-Xmx64m", "-Xss256k", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism",
                 "-Xshare:auto", "-Djava.net.preferIPv4Stack=true", "--enable-native-access=ALL-UNNAMED", "-cp",
                 String.join(File.pathSeparator, classPath), Gate.class.getName(), "--netns",
