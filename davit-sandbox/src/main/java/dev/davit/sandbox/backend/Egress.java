@@ -40,9 +40,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>The gate runs as NAT's slirp4netns does: as root as the sandbox's network uid ({@code davit-net}), with no
  * groups, no_new_privs and no capability on the host, in the user namespace that owns the sandbox's network
- * namespace; without root as davit's user, in the wrapper's user namespace. Its class path is handed to it as open
- * files ({@code /proc/self/fd/N}), so it reads davit's classes without being able to reach their directories; its
- * directory ({@value #DIR} in the state directory, its uid's, 0700) is its working directory.
+ * namespace; without root as davit's user (with no_new_privs), in the wrapper's user namespace. Its class path
+ * is handed to it as open files ({@code /proc/self/fd/N}), so it reads davit's classes without being able to reach
+ * their directories; its directory ({@value #DIR} in the state directory, its uid's, 0700) is its working
+ * directory.
  */
 public final class Egress {
     /** The gate's directory in the sandbox's state directory. */
@@ -160,13 +161,18 @@ public final class Egress {
                 cmd.addAll(opening(files));
                 cmd.addAll(List.of(t.setpriv().toString(), "--reuid=" + ids[0], "--regid=" + ids[1],
                         "--clear-groups", "--no-new-privs", "--"));
+            } else {
+                cmd.addAll(List.of(t.setpriv().toString(), "--no-new-privs", "--"));
             }
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
                     + e.getMessage());
         }
+        // in that user namespace it is root, with every capability over it: its JVM gets only the three it needs
+        // (opening the holder's namespace file, entering that network namespace, its ports 1 and 53 there), which
+        // the JVM's own threads keep (the gate's main thread drops them before it starts the threads that serve)
         cmd.addAll(List.of(t.nsenter().toString(), "--user=/proc/" + target + "/ns/user", "--preserve-credentials",
-                "--"));
+                "--", t.setpriv().toString(), "--bounding-set=-all,+sys_admin,+sys_ptrace,+net_bind_service", "--"));
         cmd.addAll(jvm(cp, aot == null ? null : Jail.AS_ROOT ? "/proc/self/fd/" + (3 + cp.size()) : aot.toString()));
         cmd.addAll(List.of(Gate.class.getName(), "--netns", "/proc/" + target + "/ns/net"));
         if (t.egressDns() != null) {
@@ -340,13 +346,14 @@ public final class Egress {
     }
 
     /**
-     * The class path entries the gate's classes come from: this module's (and its multi-release root, when the
-     * tests run from the build's directories), davit-oci's, and Jackson's when this davit has it.
+     * The class path entries the gate's classes come from: this module's, where its Java 22 classes were loaded from
+     * (the multi-release jar itself, or a root of their own when run from a build's directories, wherever that
+     * is), davit-oci's, and Jackson's when this davit has it.
      */
     static List<String> classPath() {
         Set<String> out = new LinkedHashSet<>();
-        List<String> all = List.of(System.getProperty("java.class.path", "").split(File.pathSeparator));
-        for (String cn : List.of(Gate.class.getName(), "dev.davit.oci.Message",
+        for (String cn : List.of(Gate.class.getName(), "dev.davit.sandbox.network.LinuxGateSys",
+                "dev.davit.sandbox.fs.Syscall", "dev.davit.oci.Message",
                 "com.fasterxml.jackson.databind.ObjectMapper", "com.fasterxml.jackson.core.JsonFactory",
                 "com.fasterxml.jackson.annotation.JsonAutoDetect")) {
             try {
@@ -355,14 +362,7 @@ public final class Egress {
                 if (src == null) {
                     continue;
                 }
-                String loc = Path.of(src.getLocation().toURI()).toAbsolutePath().toString();
-                out.add(loc);
-                for (String e : all) {
-                    String abs = e.isEmpty() ? e : Path.of(e).toAbsolutePath().normalize().toString();
-                    if (abs.startsWith(loc) && abs.contains("META-INF/versions/")) {
-                        out.add(abs);
-                    }
-                }
+                out.add(Path.of(src.getLocation().toURI()).toAbsolutePath().toString());
             } catch (ClassNotFoundException | URISyntaxException | SecurityException e) {
                 // not on this class path (e.g. no Jackson)
             }

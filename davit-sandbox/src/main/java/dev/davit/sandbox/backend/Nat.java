@@ -134,8 +134,8 @@ public final class Nat {
      * @param slirp4netns the user-mode network stack
      * @param nsenter     util-linux {@code nsenter}, with which the sandbox and slirp4netns enter the namespaces
      *                    (as root; null without)
-     * @param setpriv     util-linux {@code setpriv}, which gives slirp4netns and the holder their uid (as root; null
-     *                    without)
+     * @param setpriv     util-linux {@code setpriv}, which gives slirp4netns, the holder and the egress gate their uid
+     *                    (as root) and the gate no_new_privs (with a policy also without root; else null without)
      * @param cat         coreutils {@code cat}, the holder of the namespaces until they are joined (as root; null
      *                    without)
      * @param restore     iptables-restore, which sets an egress policy's netfilter rules (null for NAT)
@@ -172,16 +172,13 @@ public final class Nat {
             throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("ip, unshare, nsenter or sleep is not installed; ",
                     dev.davit.oci.Input.ALLOW_HOST, " needs them: install iproute2, util-linux and coreutils"));
         }
-        Path setpriv = null;
-        Path cat = null;
-        if (Jail.AS_ROOT) {
-            setpriv = options.which("setpriv");
-            cat = options.which("cat");
-            if (setpriv == null || cat == null) {
-                throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("setpriv or cat is not installed; ",
-                        dev.davit.oci.Input.ALLOW_HOST, " needs them to run the egress gate unprivileged: install"
-                        + " util-linux and coreutils"));
-            }
+        // setpriv also without root: the gate gets no_new_privs before its JVM starts a thread
+        Path setpriv = options.which("setpriv");
+        Path cat = Jail.AS_ROOT ? options.which("cat") : null;
+        if (setpriv == null || (Jail.AS_ROOT && cat == null)) {
+            throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of("setpriv or cat is not installed; ",
+                    dev.davit.oci.Input.ALLOW_HOST, " needs them to run the egress gate unprivileged: install"
+                    + " util-linux and coreutils"));
         }
         return new Tools(unshare, ip, sleep, null, nsenter, setpriv, cat, restore, network.egress(),
                 options.egressDns());

@@ -12,8 +12,10 @@ import java.util.concurrent.Semaphore;
 
 /**
  * The sandbox's TCP connections, each redirected to the gate's listener: where it was going is read from the
- * kernel ({@code SO_ORIGINAL_DST}), then its first bytes (up to {@value #PEEK_BYTES}, for up to
- * {@value #PEEK_MILLIS} ms) for a name: a TLS ClientHello's SNI or an HTTP request's Host. Then:
+ * kernel ({@code SO_ORIGINAL_DST}), then its first bytes (up to {@value #PEEK_BYTES}) for a name: a TLS
+ * ClientHello's SNI or an HTTP request's Host. A client that sends nothing for {@value #PEEK_MILLIS} ms waits for
+ * the server (no name); one that began a ClientHello or a request head has {@value #HEAD_MILLIS} ms to complete it,
+ * however it splits it, or it is refused (its name is never skipped by sending it slowly). Then:
  * <ul>
  *   <li>a name the policy denies, or that is not in it while no address entry allows the address: refused;</li>
  *   <li>an allowed name: only to an address that name resolved to for this sandbox (or resolves to now), or one
@@ -31,6 +33,7 @@ import java.util.concurrent.Semaphore;
 final class GateRelay {
     static final int PEEK_BYTES = 16 * 1024;
     static final int PEEK_MILLIS = 1000;
+    static final int HEAD_MILLIS = 10_000;
     private static final int CONNECT_MILLIS = 10_000;
     private static final int BUFFER = 64 * 1024;
     private final Gate gate;
@@ -97,6 +100,10 @@ final class GateRelay {
         boolean http;
         try {
             Peeked pk = peek(fd, first);
+            if (pk.incomplete() != null) {
+                refuse(fd, null, ip, port, null, pk.incomplete(), pk.http());
+                return;
+            }
             name = pk.name();
             http = pk.http();
         } catch (ErrnoException e) {
@@ -127,23 +134,34 @@ final class GateRelay {
         relay(fd, new InetSocketAddress(ip, port), first.flip());
     }
 
-    private record Peeked(String name, boolean http) {
+    /** A name (or none), whether it came of HTTP, or why the first bytes are refused (an unfinished head). */
+    private record Peeked(String name, boolean http, String incomplete) {
+        Peeked(String name, boolean http) {
+            this(name, http, null);
+        }
     }
 
-    /** Reads the connection's first bytes into {@code buf} until they give a name, or say there is none. */
+    /**
+     * Reads the connection's first bytes into {@code buf} until they give a name, or say there is none: nothing
+     * within {@value #PEEK_MILLIS} ms is a client that waits for the server; a ClientHello or request head begun
+     * but not complete within {@value #HEAD_MILLIS} ms (or {@value #PEEK_BYTES} bytes) is refused.
+     */
     private Peeked peek(int fd, ByteBuffer buf) throws ErrnoException {
-        long deadline = System.nanoTime() + PEEK_MILLIS * 1_000_000L;
+        long start = System.nanoTime();
         byte[] copy = new byte[PEEK_BYTES];
         boolean tlsPossible = true;
         boolean httpPossible = true;
         while (buf.hasRemaining()) {
-            long left = (deadline - System.nanoTime()) / 1_000_000L;
+            long left = (start + (buf.position() == 0 ? PEEK_MILLIS : HEAD_MILLIS) * 1_000_000L - System.nanoTime())
+                    / 1_000_000L;
             if (left <= 0 || !gate.sys.awaitReadable(fd, (int) left)) {
-                return new Peeked(null, false); // the client waits for the server: no name
+                return buf.position() == 0 ? new Peeked(null, false) // the client waits for the server: no name
+                        : unfinished(tlsPossible, httpPossible, "within " + HEAD_MILLIS / 1000 + " s");
             }
             int n = gate.sys.read(fd, buf);
             if (n == 0) {
-                return new Peeked(null, false);
+                return buf.position() == 0 ? new Peeked(null, false)
+                        : unfinished(tlsPossible, httpPossible, "before the client closed");
             }
             int len = buf.position();
             buf.duplicate().flip().get(copy, 0, len);
@@ -176,7 +194,13 @@ final class GateRelay {
                 return new Peeked(null, false);
             }
         }
-        return new Peeked(null, false);
+        return unfinished(tlsPossible, httpPossible, "within " + PEEK_BYTES + " bytes");
+    }
+
+    /** A head that could still be a ClientHello or a request head, cut short {@code how}: refused. */
+    private static Peeked unfinished(boolean tls, boolean http, String how) {
+        return new Peeked(null, http && !tls, (tls ? "a TLS ClientHello" : "an HTTP request head")
+                + " not complete " + how);
     }
 
     private boolean resolvesTo(String name, InetAddress ip) {
@@ -198,11 +222,11 @@ final class GateRelay {
 
     private void refuse(int fd, String name, InetAddress ip, int port, String rule, String reason, boolean http) {
         String shown = name == null || name.isEmpty() ? null : name;
-        gate.denials.record("connect", shown, ip, port, rule, name != null && name.isEmpty()
-                ? "an HTTP request without one clear Host" : reason);
+        String why = name != null && name.isEmpty() ? "an HTTP request without one clear Host" : reason;
+        gate.denials.record("connect", shown, ip, port, rule, why);
         if (http) {
             String body = "davit: egress denied: " + (shown == null ? ip.getHostAddress() : shown) + ":" + port
-                    + ": " + reason + "\n";
+                    + ": " + why + "\n";
             byte[] b = body.getBytes(StandardCharsets.UTF_8);
             String head = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
                     + b.length + "\r\nConnection: close\r\nX-Davit-Egress: denied\r\n\r\n";

@@ -1,0 +1,118 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.container.Overlay;
+import dev.davit.sandbox.testnet.TestInternet;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An egress policy from a microVM (real QEMU, TCG here, over the busybox test environment) against the test
+ * Internet: the guest resolves through QEMU's 10.0.2.3, which QEMU asks from the sandbox's namespace, where the gate
+ * answers; its connections leave QEMU from that namespace and meet the gate as a container's do. An allowed name
+ * works (busybox nc; the guest's busybox wget crashes here, whatever the network), a denied one does not resolve
+ * and its address is refused, and the gate is confined and ends with the run as for a container.
+ */
+class EgressVmTest {
+    private static TestInternet net;
+    private static Path env;
+    private static Path dns;
+
+    @TempDir
+    static Path shared;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void internet() throws IOException {
+        TestInternet.assumeAvailable();
+        Tools.assumeAvailable("iptables-restore");
+        assumeTrue(Overlay.ROOT, "the test Internet needs root");
+        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+        env = VmTestEnvironment.get();
+        net = TestInternet.start();
+        dns = EgressAttackTest.dnsFiles(net, shared.resolve("dns"));
+    }
+
+    @AfterAll
+    static void down() {
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    @Test
+    void aMicroVmReachesOnlyWhatThePolicyAllows() throws Exception {
+        String d = net.deniedAddress();
+        net.clearRecords();
+        String bb = "/.davit/busybox ";
+        String script = bb + "nslookup allowed.test 10.0.2.3 >/dev/null 2>&1; echo \"allowed-dns=$?\"\n"
+                + bb + "nslookup denied.test 10.0.2.3 >/dev/null 2>&1; echo \"denied-dns=$?\"\n"
+                + "printf 'GET /vm-nc HTTP/1.0\\r\\nHost: allowed.test\\r\\n\\r\\n' | " + bb
+                + "nc -w 10 allowed.test 80;"
+                + " echo\n"
+                + "printf 'GET /vm-denied-name HTTP/1.0\\r\\nHost: denied.test\\r\\n\\r\\n' | " + bb
+                + "nc -w 10 denied.test 80; echo \"denied-name=$?\"\n"
+                + "printf 'GET /vm-denied HTTP/1.0\\r\\nHost: " + d + "\\r\\n\\r\\n' | " + bb + "nc -w 10 " + d
+                + " 80; echo\n"
+                + "printf 'hello\\n' | " + bb + "nc -w 5 " + d + " 7; echo \"echo=$?\"\n";
+        Sandboxes sandboxes = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        var run = NetworkTest.onThread(() -> sandboxes.run(RunSpec.builder(env).backend("vm").memoryMiB(256)
+                .network(Network.policy(EgressAttackTest.allow("allowed.test"))).command("sh", "-c", script)
+                .timeout(Duration.ofSeconds(120)).build()));
+        ProcessHandle gate = null;
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (gate == null && !run.isDone() && System.nanoTime() < deadline) {
+            List<ProcessHandle> g = EgressAttackTest.gates(tmp);
+            gate = g.isEmpty() ? null : g.get(0);
+            Thread.sleep(20);
+        }
+        assertThat(gate).as("the VM's gate").isNotNull();
+        EgressAttackTest.assertGateConfined(gate, dev.davit.sandbox.jail.IdRange.forNet(), true);
+        ExecResult r = run.join();
+        String out = r.stdoutText();
+        System.out.println(out);
+        assertThat(out).as(r.stderrText()).contains("allowed-dns=0").doesNotContain("denied-dns=0")
+                .contains("\"path\":\"/vm-nc\"")
+                .doesNotContain("denied-name=0").contains("davit: egress denied: " + d + ":80")
+                .doesNotContain("hello");
+        assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path).contains("/vm-nc")
+                .doesNotContain("/vm-denied", "/vm-denied-name");
+        assertThat(net.connections()).noneMatch(c -> c.server().equals(d));
+        assertThat(EgressAttackTest.gates(tmp)).isEmpty();
+    }
+
+    /** A long-lived microVM sandbox: its gate serves it, ends with stop, comes back with start and ends with rm. */
+    @Test
+    void aLongLivedMicroVmsGateEndsWithStopAndRm() throws Exception {
+        Sandboxes sb = new Sandboxes(new SandboxOptions(tmp.resolve("state"), null, null).withEgressDns(dns));
+        Sandbox s = sb.create(CreateSpec.builder(env).backend("vm").memoryMiB(256)
+                .network(Network.policy(EgressAttackTest.allow("allowed.test"))).ttl(Duration.ofMinutes(10)).build());
+        try {
+            sb.start(s.id());
+            assertThat(EgressAttackTest.gates(tmp)).hasSize(1);
+            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "printf 'GET /vm-long HTTP/1.0\\r\\nHost:"
+                    + " allowed.test\\r\\n\\r\\n' | /.davit/busybox nc -w 10 allowed.test 80"), Map.of(), "/",
+                    Duration.ofSeconds(60));
+            assertThat(r.stdoutText()).as(r.stderrText()).contains("\"path\":\"/vm-long\"");
+            sb.stop(s.id());
+            assertThat(EgressAttackTest.gates(tmp)).isEmpty();
+            sb.start(s.id());
+            assertThat(EgressAttackTest.gates(tmp)).hasSize(1);
+        } finally {
+            sb.rm(s.id());
+        }
+        assertThat(EgressAttackTest.gates(tmp)).isEmpty();
+    }
+}
