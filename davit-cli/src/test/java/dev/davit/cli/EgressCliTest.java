@@ -113,6 +113,15 @@ class EgressCliTest {
         assertThat(r.stdout()).containsPattern("denied=[1-9]");
         assertThat(r.stderr()).contains("(network: policy, 1 entry)");
         assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::host).doesNotContain("denied.test");
+        // the run's JSON says what its gate refused, and why
+        Cli.Result j = cli().run("--json", "run", "--allow-host", "allowed.test", image, "--", "sh", "-c",
+                CURL + "https://denied.test/run; true");
+        assertThat(j.rc()).as(j.toString()).isZero();
+        JsonNode denied = j.json().get("network_denied");
+        assertThat(denied).as(j.stdout()).isNotEmpty();
+        assertThat(denied.get(0).get("kind").asText()).isEqualTo("dns");
+        assertThat(denied.get(0).get("name").asText()).isEqualTo("denied.test");
+        assertThat(denied.get(0).get("reason").asText()).contains("not in the allow-list");
     }
 
     @Test

@@ -58,7 +58,7 @@ class RunCommandTest extends BusyboxRegistryTest {
         List<String> keys = new ArrayList<>();
         doc.fieldNames().forEachRemaining(keys::add);
         assertThat(keys).containsExactly("environment", "digest", "limits", "backend", "runtime", "sandbox_id",
-                "exit_code", "timed_out", "truncated", "oom_killed", "disk_full", "output_limited", "timings_ms", "stdout",
+                "exit_code", "timed_out", "truncated", "oom_killed", "disk_full", "output_limited", "timings_ms", "network_denied", "stdout",
                 "stdout_bytes", "stderr", "stderr_bytes");
         assertThat(doc.get("output_limited").asBoolean()).isFalse();
         assertThat(doc.get("limits").toString()).isEqualTo("{\"memory_mib\":1024,\"cpus\":1.0,\"pids\":1024,\"disk_mib\":10240,\"enforced_by\":\"cgroup\",\"disk_enforced_by\":\"filesystem\"}");

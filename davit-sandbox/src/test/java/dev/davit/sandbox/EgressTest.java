@@ -115,6 +115,9 @@ class EgressTest {
         assertThat(out).contains("davit: egress denied: " + d + ":80"); // the 403's body
         assertThat(out).doesNotContain("literal-tls=0").doesNotContain("sni=0").doesNotContain("elsewhere=0");
         assertThat(out).contains("davit: egress denied: denied.test:80");
+        // the run's result says what was refused (its state directory, with the gate's record, is gone by now)
+        assertThat(r.networkDenied()).extracting(EgressDenial::target).contains("denied.test", d + ":80",
+                "denied.test:443", "denied.test:80");
         assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path)
                 .doesNotContain("/x", "/literal", "/literal-tls", "/sni", "/host", "/elsewhere");
     }

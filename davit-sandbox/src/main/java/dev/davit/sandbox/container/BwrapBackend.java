@@ -158,7 +158,6 @@ public final class BwrapBackend implements Backend {
             try (disk) {
                 r = body.run(id, state, cg);
             }
-            r = r.withNetworkDenied(dev.davit.sandbox.backend.Egress.runDenials(state));
             return disk.full() ? r.withDiskFull(true) : r;
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare the sandbox directory " + state + ": "
@@ -282,7 +281,7 @@ public final class BwrapBackend implements Backend {
 
     /** What one process run gave: exit code, output, whether the timeout killed it, and its phase times. */
     record Raw(int rc, Captured stdout, Captured stderr, boolean timedOut, long t1, long t2, long t3, boolean truncated,
-               boolean outputLimited) {
+               boolean outputLimited, List<dev.davit.sandbox.EgressDenial> networkDenied) {
         /**
          * The run's result with exit code {@code rc} (124 when it timed out), once {@code state} is deleted; the
          * run began at {@code t0}.
@@ -300,7 +299,7 @@ public final class BwrapBackend implements Backend {
             long t4 = System.nanoTime();
             return new ExecResult(id, NAME, runtime, timedOut ? ExecResult.TIMEOUT_EXIT_CODE : rc, stdout, stderr,
                     timedOut, new ExecResult.Timings(ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t4 - t3)), truncated,
-                    oom, outputLimited);
+                    oom, outputLimited).withNetworkDenied(networkDenied);
         }
     }
 
@@ -322,10 +321,16 @@ public final class BwrapBackend implements Backend {
                                Path dir, RunSpec spec, String id, InputStream stdin, OutputStream stdoutTee,
                                OutputStream stderrTee) {
         try {
-            return execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, dir, cmd)
+            Raw r = execute(nat == null ? cmd : natUser == null ? Nat.wrap(nat, dir, cmd)
                     : Nat.wrap(nat, natUser, dir, cmd),
                     env, dir, spec, id, stdin, stdoutTee, stderrTee,
                     nat == null ? null : p -> Nat.attach(nat, p.pid(), dir, false, List.of()));
+            if (nat == null || nat.policy() == null) {
+                return r;
+            }
+            // read here, in the mount namespace that sees the state directory's own disk (the jail's thread)
+            return new Raw(r.rc(), r.stdout(), r.stderr(), r.timedOut(), r.t1(), r.t2(), r.t3(), r.truncated(),
+                    r.outputLimited(), dev.davit.sandbox.backend.Egress.runDenials(dir));
         } finally {
             if (nat != null) {
                 Nat.stop(dir);
@@ -398,7 +403,7 @@ public final class BwrapBackend implements Backend {
         join(pe, p);
         boolean limited = OutputLimit.exceeded(limit);
         return new Raw(limited ? ExecResult.OUTPUT_LIMIT_EXIT_CODE : rc, out.captured(), err.captured(), timedOut && !limited,
-                t1, t2, t3, out.truncated() || err.truncated() || limited, limited);
+                t1, t2, t3, out.truncated() || err.truncated() || limited, limited, List.of());
     }
 
     /** How {@code p}, which ended, did: its exit status and the first line of its stderr, if any. */
