@@ -15,6 +15,21 @@ import java.time.Instant;
  */
 public record EgressDenial(Instant time, String kind, String name, String address, int port, String rule,
                            String reason) {
+    /** The most denials an exec's or a run's result carries (the newest; all are in the sandbox's log). */
+    public static final int MAX_IN_RESULT = 100;
+
+    /**
+     * The newest {@link #MAX_IN_RESULT} of {@code all} (oldest first), so that a flood of refusals cannot flood a
+     * result.
+     *
+     * @param all denials, oldest first
+     * @return at most {@link #MAX_IN_RESULT} of them, the newest
+     */
+    public static java.util.List<EgressDenial> newest(java.util.List<EgressDenial> all) {
+        return all.size() <= MAX_IN_RESULT ? all : java.util.List.copyOf(all.subList(all.size() - MAX_IN_RESULT,
+                all.size()));
+    }
+
     /**
      * What was refused, as a person reads it: {@code files.pythonhosted.org:443} or {@code 203.0.113.9:22}.
      *

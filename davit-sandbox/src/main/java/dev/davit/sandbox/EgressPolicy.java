@@ -459,7 +459,37 @@ public final class EgressPolicy {
                 return false; // the bound denies some of it, and the policy does not
             }
         }
-        return allowed;
+        return allowed && (r.kind != Kind.CIDR || !r.allow || specialsCovered(r));
+    }
+
+    /**
+     * Whether every special block (see {@link #isSpecial}) that the address rule {@code r} reaches into is opened by
+     * this bound as {@link #explicitlyAllows} opens it: by an allow rule no wider than that block. A bound of
+     * {@code 0.0.0.0/0} holds {@code 127.0.0.0/8} but opens no loopback, so a policy asking for it is beyond it.
+     */
+    private boolean specialsCovered(Rule r) {
+        for (int[] b : SPECIAL) {
+            int rp = r.prefix();
+            boolean inside = rp >= b[1] && (r.net() & mask(b[1])) == b[0]; // r within the block
+            boolean around = rp < b[1] && (b[0] & mask(rp)) == r.net(); // the block within r
+            if (!inside && !around) {
+                continue;
+            }
+            int net = inside ? r.net() : b[0];
+            int prefix = inside ? rp : b[1];
+            boolean opened = false;
+            for (Rule o : rules) {
+                if (o.allow && o.kind == Kind.CIDR && o.prefix() >= b[1] && o.prefix() <= prefix
+                        && (net & mask(o.prefix())) == o.net() && (o.port == 0 || o.port == r.port)) {
+                    opened = true;
+                    break;
+                }
+            }
+            if (!opened) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Whether rule {@code outer}'s names or network hold all of {@code inner}'s (ports aside). */

@@ -149,7 +149,9 @@ final class EgressBound {
      * bound that {@code current} did not already allow (narrowing is always fine; a rule the workspace had is kept).
      */
     void checkChange(EgressPolicy current, EgressPolicy p, Map<String, Object> a) {
-        within(p, current.rules(), a);
+        // what was beyond the bound already (the operator's own shared workspace) may stay; nothing else may be
+        // beyond it now, also a rule the change did not add (a removed deny the bound needs makes its allow beyond)
+        within(p, bound == null ? current.rules() : current.beyond(bound), a);
     }
 
     private void within(EgressPolicy p, List<EgressPolicy.Rule> had, Map<String, Object> a) {

@@ -147,9 +147,7 @@ public final class Egress {
             Files.createDirectories(gdir);
             Files.setAttribute(gdir, "unix:mode", 0700);
             Files.deleteIfExists(gdir.resolve(Gate.READY));
-            Fs.writeAtomically(gdir.resolve(Gate.POLICY), GatePolicyFile.text(policy)
-                    .getBytes(StandardCharsets.UTF_8), gdir);
-            Files.setAttribute(gdir.resolve(Gate.POLICY), "unix:mode", 0644);
+            place(dir, Gate.POLICY, GatePolicyFile.text(policy).getBytes(StandardCharsets.UTF_8));
             if (Jail.AS_ROOT) {
                 long[] ids = Nat.ids(dir);
                 Files.setAttribute(gdir, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
@@ -179,9 +177,7 @@ public final class Egress {
             // copied into its directory: the gate's uid may not reach the caller's (the host's /etc it reads live)
             for (String f : List.of("resolv.conf", "hosts")) {
                 try {
-                    Files.copy(t.egressDns().resolve(f), gdir.resolve(f),
-                            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-                    Files.setAttribute(gdir.resolve(f), "unix:mode", 0644);
+                    place(dir, f, Files.readAllBytes(t.egressDns().resolve(f)));
                 } catch (IOException e) {
                     throw new DavitException(Kind.USAGE, "cannot read " + t.egressDns().resolve(f) + " (the egress"
                             + " gate's name resolution): " + e.getMessage());
@@ -230,9 +226,7 @@ public final class Egress {
                     + " sandbox first");
         }
         try {
-            Fs.writeAtomically(gdir.resolve(Gate.POLICY), GatePolicyFile.text(policy)
-                    .getBytes(StandardCharsets.UTF_8), gdir);
-            Files.setAttribute(gdir.resolve(Gate.POLICY), "unix:mode", 0644);
+            place(dir, Gate.POLICY, GatePolicyFile.text(policy).getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write the egress policy " + gdir.resolve(Gate.POLICY) + ": "
                     + e.getMessage());
@@ -255,6 +249,24 @@ public final class Egress {
         }
     }
 
+    /**
+     * Puts {@code data} as {@code name} into the gate's directory of {@code dir}, readable by the gate: written and
+     * given its mode in the state directory (davit's, which the gate cannot touch), then renamed into the gate's
+     * (its uid's: a path there may be a link the gate planted, which the rename replaces and never follows).
+     */
+    private static void place(Path dir, String name, byte[] data) throws IOException {
+        Path tmp = dir.resolve(".gate-" + name + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.write(tmp, data, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+        Files.setAttribute(tmp, "unix:mode", 0644, LinkOption.NOFOLLOW_LINKS);
+        try {
+            Files.move(tmp, dir.resolve(DIR).resolve(name), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
     /** Whether the gate recorded in {@code dir} runs. */
     static boolean running(Path dir) {
         long[] rec = Host.recorded(dir.resolve(PID_FILE));
@@ -270,17 +282,27 @@ public final class Egress {
     public static List<String> denials(Path dir) {
         List<String> out = new ArrayList<>();
         for (String f : List.of("denials.jsonl.1", "denials.jsonl")) {
+            // the gate's files (its uid's): never followed through a link, and read up to a bound whatever it wrote
             Path p = dir.resolve(DIR).resolve(f);
-            try {
-                if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                    out.addAll(Files.readAllLines(p, StandardCharsets.UTF_8));
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p,
+                    java.nio.file.StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+                long size = ch.size();
+                long from = Math.max(0, size - DENIALS_READ_MAX);
+                ByteBuffer b = ByteBuffer.allocate((int) (size - from));
+                while (b.hasRemaining() && ch.read(b, from + b.position()) > 0) {
+                    // to the end read at open
                 }
-            } catch (IOException | java.io.UncheckedIOException e) {
-                // being rotated: what was read
+                List<String> lines = new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).lines().toList();
+                out.addAll(from > 0 && !lines.isEmpty() ? lines.subList(1, lines.size()) : lines);
+            } catch (IOException | RuntimeException e) {
+                // none, or not a regular file of its own: nothing
             }
         }
         return out;
     }
+
+    /** The most of each denials file {@link #denials} reads (its end): the gate rotates at 1 MiB. */
+    static final long DENIALS_READ_MAX = 2L << 20;
 
     /**
      * What the gate of the one-shot run whose state directory is {@code dir} refused, for its result (read before
@@ -290,7 +312,7 @@ public final class Egress {
      * @return the denials, oldest first; empty without a gate
      */
     public static List<dev.davit.sandbox.EgressDenial> runDenials(Path dir) {
-        return dev.davit.sandbox.internal.SandboxJson.denials(denials(dir));
+        return dev.davit.sandbox.EgressDenial.newest(dev.davit.sandbox.internal.SandboxJson.denials(denials(dir)));
     }
 
     /** Ends the gate recorded in {@code dir}, if it is still the recorded process, and removes its records. */

@@ -32,9 +32,13 @@ final class GateAot {
             return null;
         }
         try {
-            String home = System.getenv("XDG_CACHE_HOME");
+            // as root never $XDG_CACHE_HOME (an environment sudo -E or a service may carry from another user)
+            String home = asRoot ? null : System.getenv("XDG_CACHE_HOME");
             Path dir = (home != null && home.startsWith("/") ? Path.of(home) : Path.of(System.getProperty("user.home"),
                     ".cache")).resolve("davit").resolve("gate-aot");
+            if (!trusted(dir)) {
+                return null;
+            }
             String key = key(cp, asRoot);
             Path aot = dir.resolve("gate-" + key + ".aot");
             if (Files.isRegularFile(aot)) {
@@ -45,8 +49,6 @@ final class GateAot {
             if (Files.exists(failed)) {
                 return null;
             }
-            Files.createDirectories(dir);
-            Files.setAttribute(dir, "unix:mode", 0700);
             try {
                 Files.createFile(training); // one training at a time (a stale marker: removed after a day)
             } catch (java.nio.file.FileAlreadyExistsException e) {
@@ -61,6 +63,29 @@ final class GateAot {
             // no cache: the gate starts without one
         }
         return null;
+    }
+
+    /**
+     * Whether {@code dir} (made here when missing, 0700) and every directory above it are this user's or root's, no
+     * link, and writable by no one else (or root's and sticky, as /tmp): a cache and the training script in it are
+     * code davit runs.
+     */
+    static boolean trusted(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        Files.setAttribute(dir, "unix:mode", 0700, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        int me = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+        for (Path p = dir.toAbsolutePath(); p != null; p = p.getParent()) {
+            var a = Files.readAttributes(p, java.nio.file.attribute.PosixFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            int owner = (Integer) Files.getAttribute(p, "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            int mode = (Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            // writable by others only as /tmp is: root's and sticky (no one else may rename what is in it)
+            boolean rootSticky = owner == 0 && (mode & 01000) != 0;
+            if (!a.isDirectory() || (owner != me && owner != 0) || ((mode & 022) != 0 && !rootSticky)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static String key(List<String> cp, boolean asRoot) throws IOException {

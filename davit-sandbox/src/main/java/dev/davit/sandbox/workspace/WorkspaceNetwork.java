@@ -63,8 +63,8 @@ class WorkspaceNetwork extends WorkspaceState {
             if (sandboxes.status(w.sandboxId()).spec().network().mode() != Network.Mode.POLICY) {
                 return List.of();
             }
-            return sandboxes.egressDenials(w.sandboxId()).stream()
-                    .filter(d -> !d.time().isBefore(from) && !d.time().isAfter(until)).toList();
+            return dev.davit.sandbox.EgressDenial.newest(sandboxes.egressDenials(w.sandboxId()).stream()
+                    .filter(d -> !d.time().isBefore(from) && !d.time().isAfter(until)).toList());
         } catch (DavitException e) {
             return List.of(); // the sandbox went meanwhile: the exec's own result says what it met
         }
