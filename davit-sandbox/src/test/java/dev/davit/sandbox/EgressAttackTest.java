@@ -291,7 +291,9 @@ class EgressAttackTest {
     /**
      * A client that waits for the server to speak is relayed once the gate's peek gives up; a ClientHello sent in
      * 8-byte pieces over some seconds is still read for its name (a denied SNI to the allowed address is refused,
-     * the allowed one relayed); an HTTP request with two Host headers is refused.
+     * the allowed one relayed); an HTTP request with two Host headers is refused, and so are a TLS handshake without
+     * SNI and HTTP requests the gate cannot read for their Host (an empty line first, bare LFs) to the address only the
+     * allowed name's resolution opened.
      */
     @Test
     void slowSilentSplitAndDoubledRequestsAreJudgedByTheirNames() throws Exception {
@@ -305,6 +307,7 @@ class EgressAttackTest {
                         Math.min(hello.length, i * 8 + 8)));
             }
         }
+        Files.write(root.resolve("hello-no-sni"), clientHello(null));
         String a = net.allowedAddress();
         net.clearRecords();
         String split = "(for f in /hello-%1$s/*; do cat $f; sleep 0.05; done; sleep 3) | nc -w 5 " + a
@@ -313,7 +316,13 @@ class EgressAttackTest {
                 + "(sleep 2; echo speaks-last; sleep 2) | nc -w 5 allowed.test 7\n"
                 + String.format(split, "denied.test") + String.format(split, "allowed.test")
                 + "printf 'GET /two-hosts HTTP/1.1\\r\\nHost: allowed.test\\r\\nHost: denied.test\\r\\n\\r\\n'"
-                + " | nc -w 10 " + a + " 80\n";
+                + " | nc -w 10 " + a + " 80\n"
+                // names hidden from the gate, to the address only allowed.test's resolution opened: TLS without SNI
+                // (as clients send to an address), an empty line before the request (servers skip it), an HTTP/1.1
+                // request with bare LFs
+                + "(cat /hello-no-sni; sleep 3) | nc -w 5 " + a + " 443 | wc -c | sed 's/^/no-sni=/'\n"
+                + "printf '\\r\\nGET /crlf-first HTTP/1.1\\r\\nHost: denied.test\\r\\n\\r\\n' | nc -w 5 " + a + " 80\n"
+                + "printf 'GET /bare-lf HTTP/1.1\\nHost: denied.test\\n\\n' | nc -w 5 " + a + " 80\n";
         ExecResult r = sandboxes().run(RunSpec.builder(root).network(Network.policy(allow("allowed.test")))
                 .command("sh", "-c", script).timeout(Duration.ofSeconds(90)).build());
         String out = r.stdoutText();
@@ -321,17 +330,24 @@ class EgressAttackTest {
         assertThat(out).as(r.stderrText()).contains("speaks-last\n").contains("denied.test=0\n")
                 .doesNotContain("allowed.test=0\n").contains("allowed.test=")
                 .contains("davit: egress denied: " + a + ":80: an HTTP request without one clear Host");
-        assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path).doesNotContain("/two-hosts");
+        assertThat(out).contains("no-sni=0\n");
+        assertThat(r.networkDenied()).extracting(EgressDenial::reason).anyMatch(x -> x.contains("TLS"))
+                .anyMatch(x -> x.contains("an HTTP request the gate does not read"));
+        assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path)
+                .doesNotContain("/two-hosts", "/no-sni", "/crlf-first", "/bare-lf");
         assertThat(net.connections()).filteredOn(c -> c.port() == 443).hasSize(1);
     }
 
-    /** A TLS ClientHello for {@code sni}, as the JDK's client sends it. */
+    /** A TLS ClientHello for {@code sni} (or with no SNI, for null), as the JDK's client sends it. */
     static byte[] clientHello(String sni) throws Exception {
-        SSLEngine e = SSLContext.getDefault().createSSLEngine(sni, 443);
+        SSLEngine e = sni == null ? SSLContext.getDefault().createSSLEngine()
+                : SSLContext.getDefault().createSSLEngine(sni, 443);
         e.setUseClientMode(true);
-        SSLParameters p = e.getSSLParameters();
-        p.setServerNames(List.of(new SNIHostName(sni)));
-        e.setSSLParameters(p);
+        if (sni != null) {
+            SSLParameters p = e.getSSLParameters();
+            p.setServerNames(List.of(new SNIHostName(sni)));
+            e.setSSLParameters(p);
+        }
         ByteBuffer out = ByteBuffer.allocate(e.getSession().getPacketBufferSize());
         e.beginHandshake();
         e.wrap(ByteBuffer.allocate(0), out);

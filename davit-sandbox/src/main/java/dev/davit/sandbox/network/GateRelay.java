@@ -98,6 +98,7 @@ final class GateRelay {
         ByteBuffer first = ByteBuffer.allocateDirect(PEEK_BYTES);
         String name;
         boolean http;
+        String hidden;
         try {
             Peeked pk = peek(fd, first);
             if (pk.incomplete() != null) {
@@ -106,6 +107,7 @@ final class GateRelay {
             }
             name = pk.name();
             http = pk.http();
+            hidden = pk.hidden();
         } catch (ErrnoException e) {
             gate.sys.close(fd, true);
             return;
@@ -125,6 +127,10 @@ final class GateRelay {
         } else if (!byAddress.allowed() && !resolvedNameAllows(p, ip, port)) {
             refuse(fd, null, ip, port, null, byAddress.reason(), false);
             return;
+        } else if (!byAddress.allowed() && hidden != null) {
+            // opened only by a name that resolved to it: what hides another name may not use it
+            refuse(fd, null, ip, port, null, hidden + " to an address only a name opened", false);
+            return;
         }
         if (!gate.reachable(ip, port)) {
             refuse(fd, name, ip, port, null, "the address " + ip.getHostAddress() + " is loopback, link-local,"
@@ -135,11 +141,51 @@ final class GateRelay {
     }
 
     /** A name (or none), whether it came of HTTP, or why the first bytes are refused (an unfinished head). */
-    private record Peeked(String name, boolean http, String incomplete) {
+    private record Peeked(String name, boolean http, String incomplete, String hidden) {
         Peeked(String name, boolean http) {
-            this(name, http, null);
+            this(name, http, null, null);
+        }
+
+        Peeked(String name, boolean http, String incomplete) {
+            this(name, http, incomplete, null);
         }
     }
+
+    /**
+     * Why a first flight that gave no name still looks like one that carries a name the gate cannot read, or null:
+     * a TLS handshake record without a readable SNI (none, or one the reader refuses), or a line a lenient HTTP
+     * server may take as a request (after empty lines or white space a server may skip: a method-like token, white
+     * space and a target; or any {@code HTTP/} version, HTTP/2's preface among them). Such a connection is not let
+     * through as "no name" to an address that only an allowed name's resolution opened: the server behind it may
+     * read a name from it that the gate did not check.
+     */
+    static String hidesName(byte[] b, int len) {
+        if (len >= 2 && b[0] == 22 && b[1] == 3) {
+            return "a TLS handshake without a server name (SNI) the gate can read";
+        }
+        int start = 0;
+        while (start < len && start < 1024 && (b[start] == '\r' || b[start] == '\n' || b[start] == ' '
+                || b[start] == '\t')) {
+            start++;
+        }
+        int end = start;
+        while (end < len && end - start < 8192 && b[end] != '\n') {
+            end++;
+        }
+        String line = new String(b, start, end - start, StandardCharsets.ISO_8859_1);
+        if (REQUEST_LINE.matcher(line).lookingAt() || HTTP_VERSION.matcher(line).find()) {
+            return "an HTTP request the gate does not read (its form, method or version)";
+        }
+        return null;
+    }
+
+    /** The start of a request line a lenient server may take: a token, white space, an origin, absolute or * target. */
+    private static final java.util.regex.Pattern REQUEST_LINE = java.util.regex.Pattern.compile(
+            "[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}[ \\t\\x0b\\f]+(/|\\*|[A-Za-z][A-Za-z0-9+.-]{0,16}://)");
+
+    /** An HTTP version anywhere in the first line. */
+    private static final java.util.regex.Pattern HTTP_VERSION = java.util.regex.Pattern.compile(
+            "HTTP/[0-9]", java.util.regex.Pattern.CASE_INSENSITIVE);
 
     /**
      * Reads the connection's first bytes into {@code buf} until they give a name, or say there is none: nothing
@@ -172,8 +218,12 @@ final class GateRelay {
                 }
                 if (!(r instanceof TlsClientHello.NeedMore)) {
                     tlsPossible = false;
+                    if (r instanceof TlsClientHello.Invalid bad) { // TLS whose name the gate cannot take
+                        return new Peeked(null, false, null, "a TLS ClientHello whose name the gate cannot check ("
+                                + bad.reason() + ")");
+                    }
                     if (!(r instanceof TlsClientHello.NotTls)) {
-                        return new Peeked(null, false); // TLS without a (valid) name
+                        return new Peeked(null, false, null, hidesName(copy, len)); // TLS without a name
                     }
                 }
             }
@@ -191,7 +241,7 @@ final class GateRelay {
                 }
             }
             if (!tlsPossible && !httpPossible) {
-                return new Peeked(null, false);
+                return new Peeked(null, false, null, hidesName(copy, len));
             }
         }
         return unfinished(tlsPossible, httpPossible, "within " + PEEK_BYTES + " bytes");

@@ -3,8 +3,10 @@ package dev.davit.sandbox.network;
 /**
  * The server name (SNI, RFC 6066) a TLS client asks for, read from the first bytes it sends: TLS records of content
  * type 22 (handshake) with a record version from 0x0300 to 0x0304, carrying a ClientHello that may span several
- * records (reassembled up to {@link #MAX_HELLO} bytes). The outer SNI of a client using Encrypted Client Hello is just the SNI: that is
- * the name the connection is checked against.
+ * records (reassembled up to {@link #MAX_HELLO} bytes). A ClientHello with an {@code encrypted_client_hello}
+ * extension (ECH) is {@link Invalid}: its outer SNI need not be the name the server behind it serves, which is
+ * encrypted, so the name it carries is not one the gate can check (GREASE ECH, which some browsers send with no ECH
+ * key, cannot be told apart from the real one and is refused alike).
  *
  * <p>Never throws on bad input; every length is checked against the bytes there are and against the length that
  * contains it.
@@ -16,6 +18,7 @@ public final class TlsClientHello {
     private static final int HANDSHAKE = 22;
     private static final int CLIENT_HELLO = 1;
     private static final int SERVER_NAME = 0;
+    private static final int ENCRYPTED_CLIENT_HELLO = 0xfe0d;
     private static final int HOST_NAME = 0;
 
     private TlsClientHello() {
@@ -51,7 +54,8 @@ public final class TlsClientHello {
     /**
      * A well-formed ClientHello whose server_name the gate cannot accept: not a DNS host name (an IP literal in
      * any form other than dotted decimal, a byte outside the host-name alphabet, an empty or overlong label), several
-     * host_names, several server_name extensions, or a server_name extension whose inner lengths disagree.
+     * host_names, several server_name extensions, a server_name extension whose inner lengths disagree, or an
+     * encrypted ClientHello (ECH) whose inner name is hidden.
      *
      * @param reason a few words for the denial log (never the client's bytes)
      */
@@ -191,6 +195,9 @@ public final class TlsClientHello {
             p += 4;
             if (p + elen > end) {
                 return new NotTls();
+            }
+            if (type == ENCRYPTED_CLIENT_HELLO) {
+                return new Invalid("an encrypted ClientHello (ECH) hides the name it is for");
             }
             if (type == SERVER_NAME) {
                 if (sniAt >= 0) {

@@ -214,6 +214,19 @@ class TlsClientHelloTest {
     }
 
     @Test
+    void anEncryptedClientHelloHidesItsNameAndIsInvalid() {
+        byte[] ech = {0, 1, 0, 1, 7, 0, 0, 0}; // outer, a cipher suite, a config id, empty enc and payload
+        Result outerAllowed = sni(handHello(0, serverNames(0, "allowed.test"), 0xfe0d, ech));
+        assertThat(outerAllowed).isInstanceOf(Invalid.class);
+        assertThat(((Invalid) outerAllowed).reason()).contains("ECH");
+        assertThat(sni(handHello(0xfe0d, ech, 0, serverNames(0, "allowed.test")))).as("ECH first")
+                .isInstanceOf(Invalid.class);
+        assertThat(sni(handHello(0xfe0d, ech))).as("ECH without an outer name").isInstanceOf(Invalid.class);
+        assertThat(sni(handHello(0xfe0e, ech, 0, serverNames(0, "allowed.test")))).as("another extension")
+                .isEqualTo(new Sni("allowed.test"));
+    }
+
+    @Test
     void corruptLengthsAndOtherProtocolsAreNotTls() throws Exception {
         assertThat(sni("GET / HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII))).isEqualTo(new NotTls());
         assertThat(TlsClientHello.sni(new byte[] {0x16, 2}, 2)).as("record version 2.x").isEqualTo(new NotTls());
