@@ -15,6 +15,8 @@ module dev.davit.sandbox {
     requires java.net.http;
     requires org.apache.commons.compress;
     requires com.github.luben.zstd_jni;
+    requires org.bouncycastle.pkix;
+    requires org.bouncycastle.provider;
 
     exports dev.davit;
     exports dev.davit.sandbox;

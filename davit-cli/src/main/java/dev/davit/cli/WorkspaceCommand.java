@@ -107,6 +107,12 @@ final class WorkspaceCommand extends GroupCommand {
                 + " content of host file PATH (repeatable; at most 64 KiB).")
         List<String> secretFiles = new ArrayList<>();
 
+        @Option(names = "--secret-inject", paramLabel = "NAME=HOST:HEADER[=VALUE]", description = "Keep secret NAME"
+                + " out of the sandbox (repeatable): it holds a placeholder, and the egress gate sets header HEADER of"
+                + " its HTTPS requests to HOST to VALUE, where {} is the secret (default: the secret alone), e.g."
+                + " GH=api.github.com:Authorization=Bearer {}. Needs --allow-host HOST.")
+        List<String> secretInjects = new ArrayList<>();
+
         @Option(names = "--owner", paramLabel = "NAME", description = OWNER_TEXT)
         String owner;
 
@@ -120,8 +126,10 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(ttl, "--ttl");
             workspaces(main).ownedBy(owner); // a bad owner fails before anything is pulled
-            dev.davit.sandbox.workspace.Secrets given = secrets(secrets, secretFiles, main.env());
+            dev.davit.sandbox.workspace.Secrets given = injected(secrets(secrets, secretFiles, main.env()),
+                    secretInjects);
             var net = egress.network(network);
+            given.checkInjectable(net);
             // bad names, labels and --publish values fail before anything is pulled
             if (wsName != null) {
                 WorkspaceLabels.checkName(wsName);
@@ -186,6 +194,23 @@ final class WorkspaceCommand extends GroupCommand {
             }
         }
         return dev.davit.sandbox.workspace.Secrets.of(m); // its errors name Secrets.of: --secret in CLI terms
+    }
+
+    /** {@code s} with each {@code --secret-inject NAME=HOST:HEADER[=VALUE]} of {@code items}. */
+    static dev.davit.sandbox.workspace.Secrets injected(dev.davit.sandbox.workspace.Secrets s, List<String> items) {
+        for (String i : items) {
+            int eq = i.indexOf('=');
+            int colon = eq < 0 ? -1 : i.indexOf(':', eq);
+            if (eq <= 0 || colon < 0) {
+                throw new DavitException(DavitException.Kind.USAGE, "--secret-inject needs NAME=HOST:HEADER[=VALUE]"
+                        + " (e.g. GH=api.github.com:Authorization=Bearer {}), got '" + i + "'");
+            }
+            String header = i.substring(colon + 1);
+            int veq = header.indexOf('=');
+            s = s.inject(i.substring(0, eq), i.substring(eq + 1, colon), veq < 0 ? header : header.substring(0, veq),
+                    veq < 0 ? "{}" : header.substring(veq + 1));
+        }
+        return s;
     }
 
     private static void putSecret(Map<String, byte[]> m, String name, byte[] value, String flag) {

@@ -69,6 +69,8 @@ public enum Input implements Message.Part {
     MAX_BYTES("UnpackOptions.Builder.maxBytes"),
     /** A workspace's secret: {@code Secrets.of}. */
     SECRET("Secrets.of"),
+    /** A secret the egress gate adds to a host's HTTPS requests as a header: {@code Secrets.inject}. */
+    SECRET_INJECT("Secrets.inject"),
     /** Which secrets a command gets, in which variables: {@code secretEnv}. */
     SECRET_ENV("secretEnv"),
     /** The owner whose workspaces a caller sees: {@code Workspaces.ownedBy}. */

@@ -17,7 +17,10 @@ import java.util.Objects;
  *                   refused. Default: the environment variable {@code DAVIT_ALLOW_WEAKER_SANDBOX} is {@code 1}
  * @param egressDns  a directory holding the {@code resolv.conf} and {@code hosts} with which the egress gate of a
  *                   sandbox with an egress policy ({@link Network#policy}) resolves the names it allows; null (the
- *                   default) for the host's own {@code /etc/resolv.conf} and {@code /etc/hosts}
+ *                   default) for the host's own {@code /etc/resolv.conf} and {@code /etc/hosts}; when it also holds
+ *                   {@code ca-certificates.crt}, those CA certificates (PEM) are what the gate trusts, beside the
+ *                   Java runtime's, for the hosts it adds a workspace's secrets for, instead of the host's
+ *                   {@code /etc/ssl/certs/ca-certificates.crt}
  */
 public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox,
                              Path egressDns) {

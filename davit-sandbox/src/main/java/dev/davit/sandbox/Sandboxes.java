@@ -43,6 +43,11 @@ public final class Sandboxes {
             public OfflineDisk offlineDisk(Sandboxes sandboxes, String id) {
                 return sandboxes.offlineDisk(id);
             }
+
+            @Override
+            public void injectSecrets(Sandboxes sandboxes, String id, List<String> lines) {
+                sandboxes.lifecycle.injectSecrets(id, lines);
+            }
         });
     }
 

@@ -65,6 +65,7 @@ final class ModelWords {
         INPUTS.put(Input.MAX_BYTES, "the server's size limit");
         INPUTS.put(Input.SECRET, "'secrets'");
         INPUTS.put(Input.SECRET_ENV, "'secret_env'");
+        INPUTS.put(Input.SECRET_INJECT, "'secret_inject'");
         INPUTS.put(Input.OWNER, "the owner");
         INPUTS.put(Input.PLATFORM, "the platform");
         INPUTS.put(Input.ONE_PLATFORM, "one platform");

@@ -153,6 +153,7 @@ final class Tools {
                 .option("backend", STRING, "container (default) or vm (a microVM: stronger isolation,"
                         + " slower start).").oneOf("container", "vm")
                 .option("secrets", ENV, SECRETS)
+                .option("secret_inject", ENV, SECRET_INJECT)
                 .option("disk", INTEGER, DISK)
                 .with(Tools::resources)
                 .check((a, call) -> {
@@ -558,6 +559,10 @@ final class Tools {
             + " 64 KiB): files /run/secrets/NAME, never shown: each value is [REDACTED:NAME] in results, logs and"
             + " errors. 'secret_env' maps them to variables (containers only).";
     private static final String SECRET_ENV = "Variables to set to the workspace's secrets: {VARIABLE: SECRET_NAME}.";
+    private static final String SECRET_INJECT = "Secrets kept out of the sandbox: {SECRET_NAME: \"HOST:HEADER[=VALUE]\"}"
+            + " (e.g. {\"GH\": \"api.github.com:Authorization=Bearer {}\"}). The sandbox holds a placeholder; the egress"
+            + " gate sets HEADER of its HTTPS requests to HOST to VALUE, {} standing for the secret (default: the"
+            + " secret alone). HOST must be in 'allow_hosts'.";
 
     /** The call's {@code secrets} ({@code workspace_create}), never on a command line or in a file. */
     static dev.davit.sandbox.workspace.Secrets secrets(Map<String, Object> a) {
@@ -574,7 +579,22 @@ final class Tools {
             }
             values.put(name, ((String) e.getValue()).getBytes(StandardCharsets.UTF_8));
         }
-        return dev.davit.sandbox.workspace.Secrets.of(values);
+        dev.davit.sandbox.workspace.Secrets s = dev.davit.sandbox.workspace.Secrets.of(values);
+        if (a.get("secret_inject") instanceof Map<?, ?> inj) {
+            for (Map.Entry<?, ?> e : inj.entrySet()) {
+                String v = String.valueOf(e.getValue());
+                int colon = v.indexOf(':');
+                if (colon <= 0) {
+                    throw Tool.invalid("argument 'secret_inject': give {SECRET_NAME: \"HOST:HEADER[=VALUE]\"}, e.g."
+                            + " {\"GH\": \"api.github.com:Authorization=Bearer {}\"}; got '" + v + "'");
+                }
+                String header = v.substring(colon + 1);
+                int eq = header.indexOf('=');
+                s = s.inject(String.valueOf(e.getKey()), v.substring(0, colon), eq < 0 ? header
+                        : header.substring(0, eq), eq < 0 ? "{}" : header.substring(eq + 1));
+            }
+        }
+        return s;
     }
 
     /** The bytes a call's {@code content} (text) or {@code content_base64} gives (workspace_file_write). */

@@ -51,6 +51,12 @@ public final class Egress {
     /** The gate's pid and start time, in the sandbox's state directory. */
     public static final String PID_FILE = "gate.pid";
     static final String LOG = "gate.log";
+    /**
+     * In {@link SandboxOptions#egressDns}' directory beside resolv.conf and hosts, optional: the CA certificates (PEM)
+     * the gate trusts for the hosts it adds secrets for, instead of the host's /etc/ssl/certs/ca-certificates.crt
+     * (beside the Java runtime's own either way).
+     */
+    public static final String TRUST = "ca-certificates.crt";
     private static final long READY_WAIT_MS = 20_000;
 
     /**
@@ -184,6 +190,16 @@ public final class Egress {
                 }
             }
             cmd.addAll(List.of("--resolv-conf", "resolv.conf", "--hosts", "hosts"));
+            Path trust = t.egressDns().resolve(TRUST);
+            if (Files.isRegularFile(trust)) {
+                try {
+                    place(dir, TRUST, Files.readAllBytes(trust));
+                } catch (IOException e) {
+                    throw new DavitException(Kind.USAGE, "cannot read " + trust + " (the egress gate's CA"
+                            + " certificates): " + e.getMessage());
+                }
+                cmd.addAll(List.of("--trust", TRUST));
+            }
         }
         return Nat.startRecorded(cmd, null, gdir, dir, LOG, PID_FILE, "the egress gate");
     }
@@ -231,21 +247,49 @@ public final class Egress {
             throw new DavitException(Kind.STORE, "cannot write the egress policy " + gdir.resolve(Gate.POLICY) + ": "
                     + e.getMessage());
         }
-        String reply;
-        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(gdir.resolve(Gate.CONTROL)))) {
-            ch.write(ByteBuffer.wrap("reload\n".getBytes(StandardCharsets.US_ASCII)));
+        String reply = ask(dir, "reload\n");
+        if (!reply.equals("ok")) {
+            throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate refused the policy: " + reply);
+        }
+    }
+
+    /**
+     * Gives the running gate of {@code dir} the secrets it adds to HTTPS requests (the lines of the gate's
+     * {@code Injections}: a key store with the hosts' certificates, a rule per host), replacing those it had; kept in
+     * its memory only.
+     *
+     * @param dir   the sandbox's state directory
+     * @param lines the message's lines
+     * @throws DavitException STATE when the sandbox has no gate running; INTERNAL when it does not take them
+     */
+    public static void inject(Path dir, List<String> lines) {
+        if (!running(dir)) {
+            throw new DavitException(Kind.STATE, "the sandbox's egress gate is not running; start the sandbox first");
+        }
+        String reply = ask(dir, "inject\n" + String.join("\n", lines) + "\nend\n");
+        if (!reply.equals("ok")) {
+            throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate did not take the secrets it adds: "
+                    + reply);
+        }
+    }
+
+    /** Sends {@code request} to the gate's control socket; its one-line answer. */
+    private static String ask(Path dir, String request) {
+        try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(dir.resolve(DIR)
+                .resolve(Gate.CONTROL)))) {
+            ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
+            while (out.hasRemaining()) {
+                ch.write(out);
+            }
             ByteBuffer in = ByteBuffer.allocate(1024);
             while (in.hasRemaining() && ch.read(in) > 0) {
                 if (in.get(in.position() - 1) == '\n') {
                     break;
                 }
             }
-            reply = new String(in.array(), 0, in.position(), StandardCharsets.UTF_8).strip();
+            return new String(in.array(), 0, in.position(), StandardCharsets.UTF_8).strip();
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate did not answer: " + e.getMessage());
-        }
-        if (!reply.equals("ok")) {
-            throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate refused the policy: " + reply);
         }
     }
 

@@ -175,6 +175,25 @@ public final class Lifecycle {
         });
     }
 
+    /**
+     * Gives the egress gate of running sandbox {@code id} the secrets it adds to HTTPS requests (see
+     * {@link Egress#inject}).
+     *
+     * @param id    the sandbox's id
+     * @param lines the gate's message
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when its network has no egress policy;
+     *                        STATE when it is not running
+     */
+    public void injectSecrets(String id, java.util.List<String> lines) {
+        Sandbox s = status(id);
+        if (s.spec().network().mode() != dev.davit.sandbox.Network.Mode.POLICY) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("sandbox " + id + " has no egress policy"
+                    + " (its network is " + s.spec().network().label() + "); secrets are injected by the gate of one"
+                    + " made with an egress policy (", dev.davit.oci.Input.ALLOW_HOST, ")"));
+        }
+        Egress.inject(dir(id), lines);
+    }
+
     /** See {@link dev.davit.sandbox.Sandboxes#egressDenials}. */
     public java.util.List<String> egressDenials(String id) {
         status(id);

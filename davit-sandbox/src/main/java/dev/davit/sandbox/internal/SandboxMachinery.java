@@ -46,6 +46,15 @@ public final class SandboxMachinery {
          * @return its disk; the caller closes it
          */
         OfflineDisk offlineDisk(Sandboxes sandboxes, String id);
+
+        /**
+         * Gives the egress gate of running sandbox {@code id} the secrets it adds to HTTPS requests.
+         *
+         * @param sandboxes the sandboxes the sandbox belongs to
+         * @param id        the sandbox's id
+         * @param lines     the gate's message (a key store and a rule per host)
+         */
+        void injectSecrets(Sandboxes sandboxes, String id, java.util.List<String> lines);
     }
 
     /**
@@ -102,6 +111,20 @@ public final class SandboxMachinery {
      */
     public static OfflineDisk offlineDisk(Sandboxes sandboxes, String id) {
         return access().offlineDisk(sandboxes, id);
+    }
+
+    /**
+     * Gives the egress gate of running sandbox {@code id} the secrets it adds to HTTPS requests, replacing those it
+     * had (kept in the gate's memory only).
+     *
+     * @param sandboxes the sandboxes the sandbox belongs to
+     * @param id        the sandbox's id
+     * @param lines     the gate's message (a key store and a rule per host)
+     * @throws dev.davit.oci.DavitException NOT_FOUND when there is no such sandbox; USAGE when it has no egress
+     *                                      policy; STATE when it is not running
+     */
+    public static void injectSecrets(Sandboxes sandboxes, String id, java.util.List<String> lines) {
+        access().injectSecrets(sandboxes, id, lines);
     }
 
     private static Access access() {

@@ -57,7 +57,8 @@ public final class WorkspaceJson {
         ObjectNode l = o.putObject("labels");
         w.labels().forEach(l::put);
         ArrayNode a = o.putArray("secrets");
-        w.secrets().forEach(i -> a.addObject().put("name", i.name()).put("bytes", i.bytes()));
+        w.secrets().forEach(i -> a.addObject().put("name", i.name()).put("bytes", i.bytes())
+                .put("injected", i.injected()));
         o.put("owner", w.owner());
         return o;
     }
@@ -114,7 +115,7 @@ public final class WorkspaceJson {
         o.path("labels").properties().forEach(e -> labels.put(e.getKey(), e.getValue().asText()));
         List<Workspace.SecretInfo> secrets = new ArrayList<>();
         o.path("secrets").forEach(i -> secrets.add(new Workspace.SecretInfo(i.path("name").asText(),
-                i.path("bytes").asLong())));
+                i.path("bytes").asLong(), SandboxJson.text(i.path("injected")))));
         return new Workspace(o.path("id").asText(), SandboxJson.text(o.path("name")), o.path("sandbox").asText(),
                 Instant.parse(o.path("created_at").asText()),
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null, SandboxJson.text(b.path("seed")),

@@ -52,6 +52,11 @@ public final class Gate {
     public static final String READY = "ready";
     /** The control socket in the gate's directory. */
     public static final String CONTROL = "control.sock";
+    /**
+     * The password of the key store davit gives the gate with the certificates of the hosts it injects secrets for:
+     * a container's, as the store travels in memory between davit and its gate only.
+     */
+    public static final String STORE_PASSWORD = "davit";
     /** How many connections it relays at once; more are reset (and recorded). */
     static final int MAX_CONNECTIONS = 512;
 
@@ -62,6 +67,11 @@ public final class Gate {
     final Denials denials;
     final Path dir;
     private volatile HostAddresses hostAddresses = new HostAddresses(Set.of(), 0);
+    /** The secrets it adds to requests ({@link Injections}), as davit last gave them. */
+    volatile Injections injections = Injections.NONE;
+    /** The PEM file of CA certificates trusted for the real hosts beside the runtime's (null: none). */
+    private Path trustFile;
+    private javax.net.ssl.SSLContext upstreamTrust;
 
     private record HostAddresses(Set<InetAddress> addresses, long at) {
     }
@@ -74,8 +84,8 @@ public final class Gate {
     }
 
     /**
-     * Runs the gate: {@code --netns PATH [--resolv-conf PATH] [--hosts PATH]}, in its directory (the working
-     * directory). Exits 0 when told to stop (SIGTERM), 70 when it cannot start (with one line on stderr).
+     * Runs the gate: {@code --netns PATH [--resolv-conf PATH] [--hosts PATH] [--trust PEM]} (the CA certificates it
+     * trusts for the hosts it adds secrets for, beside the runtime's), in its directory (the working directory). Exits 0 when told to stop (SIGTERM), 70 when it cannot start (with one line on stderr).
      *
      * @param args the arguments
      */
@@ -87,22 +97,25 @@ public final class Gate {
         String netns = null;
         Path resolvConf = Path.of("/etc/resolv.conf");
         Path hosts = Path.of("/etc/hosts");
+        Path trust = Path.of("/etc/ssl/certs/ca-certificates.crt");
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--netns" -> netns = args[i + 1];
                 case "--resolv-conf" -> resolvConf = Path.of(args[i + 1]);
                 case "--hosts" -> hosts = Path.of(args[i + 1]);
+                case "--trust" -> trust = Path.of(args[i + 1]);
                 default -> fail("unknown argument " + args[i]);
             }
         }
         if (netns == null) {
-            fail("usage: Gate --netns PATH [--resolv-conf PATH] [--hosts PATH]");
+            fail("usage: Gate --netns PATH [--resolv-conf PATH] [--hosts PATH] [--trust PEM]");
         }
         try {
             GateSys sys = GateSys.load();
             Path dir = Path.of("");
             Gate g = new Gate(sys, dir, new HostResolver(hosts, resolvConf));
             g.policy.set(GatePolicyFile.read(dir.resolve(POLICY)));
+            g.trustFile = trust;
             g.serve(netns);
         } catch (Exception e) {
             fail(e.toString());
@@ -215,15 +228,24 @@ public final class Gate {
         t.start();
     }
 
-    /** One request per connection: {@code reload} (answered {@code ok} or {@code error ...}) or {@code ping}. */
+    /** The most a control request may hold: a key store and up to 64 secrets' values of up to 64 KiB. */
+    static final int MAX_CONTROL = 1 << 20;
+
+    /**
+     * One request per connection, its lines ended by the client's end of output or, for the one-line requests, by
+     * their line end: {@code reload} (answered {@code ok} or {@code error ...}), {@code ping}, or {@code inject}
+     * followed by {@link Injections}' lines and a last line {@code end}.
+     */
     private void controlLoop(ServerSocketChannel control) {
         while (true) {
             try (SocketChannel c = control.accept()) {
-                ByteBuffer in = ByteBuffer.allocate(256);
-                while (in.hasRemaining() && c.read(in) > 0 && in.get(in.position() - 1) != '\n') {
-                    // one short line
+                ByteBuffer in = ByteBuffer.allocate(MAX_CONTROL);
+                while (in.hasRemaining() && c.read(in) > 0 && !complete(in)) {
+                    // to its end
                 }
-                String req = new String(in.array(), 0, in.position(), StandardCharsets.US_ASCII).strip();
+                String text = new String(in.array(), 0, in.position(), StandardCharsets.US_ASCII);
+                List<String> lines = text.lines().toList();
+                String req = lines.isEmpty() ? "" : lines.get(0).strip();
                 String reply;
                 if (req.equals("reload")) {
                     try {
@@ -232,16 +254,42 @@ public final class Gate {
                     } catch (Exception e) {
                         reply = "error " + e.getMessage();
                     }
+                } else if (req.equals("inject") && complete(in)) {
+                    try {
+                        injections = Injections.parse(lines.subList(1, lines.size() - 1));
+                        reply = "ok";
+                    } catch (Exception e) {
+                        reply = "error " + e.getClass().getSimpleName(); // never a value
+                    }
                 } else if (req.equals("ping")) {
                     reply = "ok";
                 } else {
-                    reply = "error unknown request";
+                    reply = "error unknown or incomplete request";
                 }
                 c.write(ByteBuffer.wrap((reply.replace('\n', ' ') + "\n").getBytes(StandardCharsets.UTF_8)));
             } catch (IOException e) {
                 // that client's problem; the next one
             }
         }
+    }
+
+    /** Whether the request read so far is whole: a one-line request's line, or {@code inject}'s last line. */
+    private static boolean complete(ByteBuffer in) {
+        int n = in.position();
+        byte[] a = in.array();
+        if (n == 0 || a[n - 1] != '\n') {
+            return false;
+        }
+        boolean inject = n >= 7 && new String(a, 0, 7, StandardCharsets.US_ASCII).equals("inject\n");
+        return !inject || n >= 12 && new String(a, n - 5, 5, StandardCharsets.US_ASCII).equals("\nend\n");
+    }
+
+    /** What the gate trusts for the real hosts it adds secrets for (made at the first such connection). */
+    synchronized javax.net.ssl.SSLContext upstreamTrust() throws Exception {
+        if (upstreamTrust == null) {
+            upstreamTrust = Injections.trust(trustFile);
+        }
+        return upstreamTrust;
     }
 
     /**

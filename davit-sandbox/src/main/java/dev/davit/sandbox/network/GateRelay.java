@@ -28,7 +28,8 @@ import java.util.concurrent.Semaphore;
  * </ul>
  * A refused connection is reset at once (a plain HTTP request gets a 403 saying why first) and recorded. An allowed
  * one is connected from the host's namespace and relayed both ways until both ends are done; a policy change does
- * not touch it.
+ * not touch it. A TLS connection to port 443 of a host the gate adds a secret's header for is served by
+ * {@link InjectingRelay} instead.
  */
 final class GateRelay {
     static final int PEEK_BYTES = 16 * 1024;
@@ -40,9 +41,12 @@ final class GateRelay {
     private final GateDns dns;
     private final Semaphore slots = new Semaphore(Gate.MAX_CONNECTIONS);
 
+    private final InjectingRelay injecting;
+
     GateRelay(Gate gate, GateDns dns) {
         this.gate = gate;
         this.dns = dns;
+        this.injecting = new InjectingRelay(gate);
     }
 
     void acceptLoop(int listener) {
@@ -135,6 +139,12 @@ final class GateRelay {
         if (!gate.reachable(ip, port)) {
             refuse(fd, name, ip, port, null, "the address " + ip.getHostAddress() + " is loopback, link-local,"
                     + " private or the host's own, which only an address entry allows", http);
+            return;
+        }
+        Injections inj = gate.injections;
+        Injections.Rule rule = name == null || http || port != 443 ? null : inj.rule(name);
+        if (rule != null) {
+            injecting.serve(fd, new InetSocketAddress(ip, port), first.flip(), name, inj, rule);
             return;
         }
         relay(fd, new InetSocketAddress(ip, port), first.flip());

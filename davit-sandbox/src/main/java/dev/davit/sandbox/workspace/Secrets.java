@@ -73,10 +73,165 @@ public final class Secrets {
             + " v=; l=; while IFS= read -r l; do v=\"$v$l\n\"; done <\"$f\"; export \"$1=$v$l\"; shift 2; done;"
             + " shift; exec \"$@\"";
 
+    /** The most secrets injected by the egress gate (one per host). */
+    public static final int MAX_INJECTIONS = 16;
+    /** Where the sandbox has the workspace's egress CA certificate (PEM), when a secret is injected. */
+    public static final String CA_IN_SANDBOX = IN_SANDBOX + "/davit-egress-ca.pem";
+    static final String INJECT_FILE = "inject.json";
+    static final String CA_FILE = "egress-ca.p12";
+    private static final Pattern HOST = Pattern.compile(
+            "(?=.{1,253}$)([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?");
+    private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}");
+    /** Headers the gate itself frames a request by, or a hop's own: never set from a secret. */
+    private static final List<String> RESERVED_HEADERS = List.of("host", "content-length", "transfer-encoding",
+            "connection", "upgrade", "te", "trailer", "keep-alive", "proxy-connection", "expect");
+
+    /**
+     * A secret the workspace's egress gate adds to HTTPS requests to one host, as a header, instead of the sandbox
+     * holding its value (the sandbox's {@code /run/secrets/NAME} holds {@link #placeholder} only). See
+     * docs/SANDBOX.md, "Secrets injected by the gate".
+     *
+     * @param secret   the secret's name
+     * @param host     the host (a DNS name, lower-case, no port: HTTPS on 443)
+     * @param header   the header's name (e.g. {@code Authorization})
+     * @param template the header's value, where {@code {}} stands for the secret's value (e.g. {@code Bearer {}})
+     */
+    public record Injection(String secret, String host, String header, String template) {
+        /**
+         * What the sandbox holds instead of the secret's value.
+         *
+         * @param secret the secret's name
+         * @return {@code davit-injected:NAME}
+         */
+        public static String placeholder(String secret) {
+            return "davit-injected:" + secret;
+        }
+
+        /** The header's value for the secret's value {@code v}: the template's bytes with {@code v} for each {} */
+        byte[] value(byte[] v) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            String[] parts = template.split("\\{\\}", -1);
+            for (int i = 0; i < parts.length; i++) {
+                out.writeBytes(parts[i].getBytes(StandardCharsets.UTF_8));
+                if (i + 1 < parts.length) {
+                    out.writeBytes(v);
+                }
+            }
+            return out.toByteArray();
+        }
+    }
+
     private final Map<String, byte[]> values;
+    private final List<Injection> injections;
+    // the egress CA's store, with injections: loaded, or made once by the first save (what it saved, it keeps)
+    private volatile byte[] ca;
 
     private Secrets(Map<String, byte[]> values) {
+        this(values, List.of(), null);
+    }
+
+    private Secrets(Map<String, byte[]> values, List<Injection> injections, byte[] ca) {
         this.values = values;
+        this.injections = injections;
+        this.ca = ca;
+    }
+
+    /**
+     * These secrets with secret {@code secret} injected by the workspace's egress gate into HTTPS requests to
+     * {@code host} as header {@code header} (its value {@code template} with the secret's value for {@code {}}),
+     * instead of the sandbox holding the value: the sandbox's {@code /run/secrets/NAME} (and a variable set from
+     * it) holds {@link Injection#placeholder}. The workspace's network must be an egress policy that allows
+     * {@code host} at port 443; the sandbox is made to trust a CA of the workspace's own, which signs the certificate
+     * the gate presents for {@code host}. One injection per host, at most {@link #MAX_INJECTIONS}.
+     *
+     * @param secret   a secret's name among these
+     * @param host     a DNS host name (no wildcard, address or port)
+     * @param header   an HTTP header's name, not one that frames a request (Host, Content-Length, Transfer-Encoding,
+     *                 Connection, Upgrade, ...)
+     * @param template the header's value with {@code {}} where the secret's value goes (e.g. {@code Bearer {}})
+     * @return the secrets with the injection
+     * @throws DavitException {@link Kind#USAGE} (naming {@code Secrets.inject}) for an unknown secret, a bad host,
+     *                        header or template, a value that cannot be in a header (a control character), a second
+     *                        injection for a host, or too many
+     */
+    public Secrets inject(String secret, String host, String header, String template) {
+        Input in = Input.SECRET_INJECT;
+        byte[] v = secret == null ? null : values.get(secret);
+        if (v == null) {
+            throw new DavitException(Kind.USAGE, Message.of("no secret '" + secret + "' to inject (", in, "); give it"
+                    + " first (", Input.SECRET, ")").value(secret));
+        }
+        String h = host == null ? "" : host.toLowerCase(java.util.Locale.ROOT);
+        if (!HOST.matcher(h).matches()) {
+            throw new DavitException(Kind.USAGE, Message.of("bad host '" + host + "' to inject secret " + secret
+                    + " for (", in, "); give a DNS name such as api.github.com, without a port or wildcard")
+                    .value(host));
+        }
+        if (header == null || !TOKEN.matcher(header).matches()
+                || RESERVED_HEADERS.contains(header.toLowerCase(java.util.Locale.ROOT))
+                || header.toLowerCase(java.util.Locale.ROOT).startsWith("proxy-")) {
+            throw new DavitException(Kind.USAGE, Message.of("bad header '" + header + "' to inject secret " + secret
+                    + " as (", in, "); give a header's name such as Authorization, not one that frames the request"
+                    + " (Host, Content-Length, Transfer-Encoding, Connection, Upgrade, ...)").value(header));
+        }
+        if (template == null || !template.contains("{}")) {
+            throw new DavitException(Kind.USAGE, Message.of("the value of header " + header + " for secret " + secret
+                    + " has no {} where the secret goes (", in, "); e.g. 'Bearer {}'"));
+        }
+        Injection inj = new Injection(secret, h, header, template);
+        for (byte b : inj.value(v)) {
+            if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7f) {
+                throw new DavitException(Kind.USAGE, Message.of("header " + header + " for secret " + secret + " would"
+                        + " hold a control character (CR, LF, NUL, ...), which no header can (", in, "); give a"
+                        + " value without one"));
+            }
+        }
+        for (Injection o : injections) {
+            if (o.host().equals(h)) {
+                throw new DavitException(Kind.USAGE, Message.of("host " + h + " has a secret injected already (", in,
+                        "); give one per host"));
+            }
+        }
+        if (injections.size() >= MAX_INJECTIONS) {
+            throw new DavitException(Kind.USAGE, Message.of("too many injected secrets; give at most "
+                    + MAX_INJECTIONS + " (", in, ")"));
+        }
+        List<Injection> all = new ArrayList<>(injections);
+        all.add(inj);
+        return new Secrets(values, List.copyOf(all), null);
+    }
+
+    /**
+     * The secrets the egress gate injects, in the order given.
+     *
+     * @return an unmodifiable list; empty when there are none
+     */
+    public List<Injection> injections() {
+        return injections;
+    }
+
+    /**
+     * Checks that {@code network} lets the egress gate inject these secrets: an egress policy that allows each
+     * injection's host at port 443.
+     *
+     * @param network the workspace's network
+     * @throws DavitException USAGE naming what to allow
+     */
+    public void checkInjectable(dev.davit.sandbox.Network network) {
+        if (injections.isEmpty()) {
+            return;
+        }
+        if (network.mode() != dev.davit.sandbox.Network.Mode.POLICY) {
+            throw new DavitException(Kind.USAGE, Message.of("secrets are injected (", Input.SECRET_INJECT, ") by the"
+                    + " egress gate of a workspace with an egress policy; allow the hosts (", Input.ALLOW_HOST, ")"));
+        }
+        for (Injection i : injections) {
+            if (!network.egress().name(i.host(), 443).allowed()) {
+                throw new DavitException(Kind.USAGE, Message.of("secret " + i.secret() + " is injected for "
+                        + i.host() + ", which the egress policy does not allow at port 443; allow it (",
+                        Input.ALLOW_HOST, " " + i.host() + ")").value(i.host()));
+            }
+        }
     }
 
     /**
@@ -163,13 +318,15 @@ public final class Secrets {
     }
 
     /**
-     * What the workspace's state and JSON show of them: each secret's name and size, no value.
+     * What the workspace's state and JSON show of them: each secret's name and size, and where the gate injects
+     * it, no value.
      *
      * @return an unmodifiable list, one entry per secret, in the order given
      */
     public List<Workspace.SecretInfo> metadata() {
-        return values.entrySet().stream().map(e -> new Workspace.SecretInfo(e.getKey(), e.getValue().length))
-                .toList();
+        return values.entrySet().stream().map(e -> new Workspace.SecretInfo(e.getKey(), e.getValue().length,
+                injections.stream().filter(i -> i.secret().equals(e.getKey())).map(i -> i.host() + ":" + i.header())
+                        .findFirst().orElse(null))).toList();
     }
 
     /** The redactor of these values: a new {@link Redactor} that replaces each value with {@code [REDACTED:NAME]}. */
@@ -190,6 +347,18 @@ public final class Secrets {
         ObjectNode o = Json.object();
         values.forEach((n, v) -> o.put(n, Base64.getEncoder().encodeToString(v)));
         Fs.writeAtomically(dir.resolve(FILE), Json.bytes(o), dir); // its temp file is 0600 from the start
+        if (!injections.isEmpty()) {
+            com.fasterxml.jackson.databind.node.ArrayNode a = Json.array();
+            for (Injection i : injections) {
+                a.addObject().put("secret", i.secret()).put("host", i.host()).put("header", i.header())
+                        .put("template", i.template());
+            }
+            Fs.writeAtomically(dir.resolve(INJECT_FILE), Json.bytes(a), dir);
+            if (ca == null) {
+                ca = EgressCa.create(injections.stream().map(Injection::host).toList()).store();
+            }
+            Fs.writeAtomically(dir.resolve(CA_FILE), ca, dir); // the CA's key: 0600 beside the values
+        }
     }
 
     /** The secrets saved in {@code workspaceDir} (none when there are none). */
@@ -206,7 +375,75 @@ public final class Secrets {
         }
         Map<String, byte[]> m = new LinkedHashMap<>();
         o.fields().forEachRemaining(e -> m.put(e.getKey(), Base64.getDecoder().decode(e.getValue().asText())));
-        return new Secrets(Collections.unmodifiableMap(m));
+        Path inj = workspaceDir.resolve(DIR).resolve(INJECT_FILE);
+        if (!Files.exists(inj, LinkOption.NOFOLLOW_LINKS)) {
+            return new Secrets(Collections.unmodifiableMap(m));
+        }
+        try {
+            List<Injection> list = new ArrayList<>();
+            for (JsonNode i : Json.read(Files.readAllBytes(inj))) {
+                list.add(new Injection(i.path("secret").asText(), i.path("host").asText(), i.path("header").asText(),
+                        i.path("template").asText()));
+            }
+            byte[] store = Files.readAllBytes(workspaceDir.resolve(DIR).resolve(CA_FILE));
+            return new Secrets(Collections.unmodifiableMap(m), List.copyOf(list), store);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read the workspace's injected secrets in " + inj + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /** What the sandbox holds as secret {@code name}: its value, or a placeholder for one the gate injects. */
+    private byte[] inSandbox(String name) {
+        for (Injection i : injections) {
+            if (i.secret().equals(name)) {
+                return Injection.placeholder(name).getBytes(StandardCharsets.US_ASCII);
+            }
+        }
+        return values.get(name);
+    }
+
+    /**
+     * Appends the CA certificate at {@link #CA_IN_SANDBOX} to the sandbox's trust stores that exist (Debian's and
+     * Alpine's, Fedora's), once (a marker line before it), or makes Debian's when there is none; {@code $1} runs a
+     * tool (a guest's {@code t}, else the command itself).
+     */
+    private static final String TRUST_SCRIPT = "ca=" + CA_IN_SANDBOX + "; mark=\"# davit egress CA $2\"; found=;"
+            + " for f in /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do"
+            + " if [ -f \"$f\" ]; then found=1; if ! $1 grep -qxF \"$mark\" \"$f\"; then"
+            + " { echo; echo \"$mark\"; $1 cat \"$ca\"; } >> \"$f\" || exit 1; fi; fi; done;"
+            + " if [ -z \"$found\" ]; then $1 mkdir -p /etc/ssl/certs && { echo \"$mark\"; $1 cat \"$ca\"; }"
+            + " > /etc/ssl/certs/ca-certificates.crt || exit 1; fi";
+
+    /**
+     * The egress CA into the sandbox's trust stores ({@link #TRUST_SCRIPT}) and the injections into its gate (a new
+     * leaf certificate for the hosts, the header values): after the files are in /run/secrets.
+     */
+    private void injectInto(Sandboxes sandboxes, String sandboxId, String workspace, boolean vm) {
+        EgressCa authority;
+        try {
+            authority = EgressCa.load(ca);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read the egress CA of workspace " + workspace + ": "
+                    + e.getMessage());
+        }
+        String mark = Integer.toHexString(java.util.Arrays.hashCode(ca));
+        dev.davit.sandbox.ExecResult r = sandboxes.exec(sandboxId, List.of("/bin/sh", "-c", (vm ? GUEST_TOOLS : "")
+                + TRUST_SCRIPT, "davit-egress-ca", vm ? "t" : "", mark), Map.of(), "/",
+                java.time.Duration.ofSeconds(30));
+        if (r.exitCode() != 0) {
+            throw new DavitException(Kind.USAGE, "cannot add the egress CA of workspace " + workspace + " to its trust"
+                    + " store (exit code " + r.exitCode() + ": " + redactor().redact(r.stderrText().strip())
+                    + "); the image needs /bin/sh, grep and cat, and its exec user must be root");
+        }
+        List<String> lines = new ArrayList<>();
+        lines.add("keystore " + Base64.getEncoder().encodeToString(authority.leafStore(
+                injections.stream().map(Injection::host).toList())));
+        for (Injection i : injections) {
+            lines.add("rule " + i.host() + " " + i.header() + " "
+                    + Base64.getEncoder().encodeToString(i.value(values.get(i.secret()))));
+        }
+        SandboxMachinery.injectSecrets(sandboxes, sandboxId, lines);
     }
 
     /**
@@ -265,7 +502,7 @@ public final class Secrets {
         // the files are written by the sandbox's own user, in the sandbox: the tmpfs belongs to the sandbox's user
         // namespace, where the host's users have no id to create files with; the value goes through the exec's
         // standard input, never a command line or an environment
-        for (Map.Entry<String, byte[]> e : values.entrySet()) {
+        for (Map.Entry<String, byte[]> e : inSandbox().entrySet()) {
             dev.davit.sandbox.ExecResult r = sandboxes.exec(sandboxId, List.of("/bin/sh", "-c", PUT_SCRIPT,
                     "davit-secret-put", e.getKey()), Map.of(), "/", java.time.Duration.ofSeconds(30),
                     new java.io.ByteArrayInputStream(e.getValue()), null, null);
@@ -275,6 +512,29 @@ public final class Secrets {
                         + redactor().redact(r.stderrText().strip()) + "); the image needs /bin/sh, cat and mv");
             }
         }
+        if (!injections.isEmpty()) {
+            injectInto(sandboxes, sandboxId, workspace, false);
+        }
+    }
+
+    /**
+     * The files of /run/secrets: each secret's value (a placeholder for one the gate injects) and, with injections,
+     * the egress CA's certificate ({@link #CA_IN_SANDBOX}).
+     */
+    private Map<String, byte[]> inSandbox() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        for (String n : values.keySet()) {
+            m.put(n, inSandbox(n));
+        }
+        if (!injections.isEmpty()) {
+            try {
+                m.put(CA_IN_SANDBOX.substring(IN_SANDBOX.length() + 1),
+                        EgressCa.load(ca).pem().getBytes(StandardCharsets.US_ASCII));
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot read the workspace's egress CA: " + e.getMessage());
+            }
+        }
+        return m;
     }
 
     /**
@@ -307,7 +567,7 @@ public final class Secrets {
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
                     Files.newOutputStream(tar))) {
-                for (Map.Entry<String, byte[]> e : values.entrySet()) {
+                for (Map.Entry<String, byte[]> e : inSandbox().entrySet()) {
                     var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(e.getKey());
                     entry.setMode(0100600);
                     entry.setSize(e.getValue().length);
@@ -331,8 +591,11 @@ public final class Secrets {
         }
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", GUEST_TOOLS + "cd " + IN_SANDBOX
                 + " && t chmod 0600 \"$@\" && t chown \"$(t id -u):$(t id -g)\" \"$@\"", "davit-secret-own"));
-        argv.addAll(values.keySet());
+        argv.addAll(inSandbox().keySet());
         guestExec(sandboxes, sandboxId, workspace, argv);
+        if (!injections.isEmpty()) {
+            injectInto(sandboxes, sandboxId, workspace, true);
+        }
     }
 
     private void guestExec(Sandboxes sandboxes, String sandboxId, String workspace, List<String> argv) {

@@ -29,10 +29,21 @@ public record Workspace(String id, String name, String sandboxId, Instant create
     /**
      * What a workspace's state shows of one secret: its name and how many bytes its value holds.
      *
-     * @param name  the secret's name (as an environment variable's; its file is /run/secrets/NAME)
-     * @param bytes the size of its value, in bytes
+     * @param name     the secret's name (as an environment variable's; its file is /run/secrets/NAME)
+     * @param bytes    the size of its value, in bytes
+     * @param injected where the egress gate injects it ({@code HOST:HEADER}; the sandbox holds a placeholder), or
+     *                 null for a secret the sandbox holds
      */
-    public record SecretInfo(String name, long bytes) {
+    public record SecretInfo(String name, long bytes, String injected) {
+        /**
+         * A secret the sandbox holds.
+         *
+         * @param name  the secret's name
+         * @param bytes the size of its value, in bytes
+         */
+        public SecretInfo(String name, long bytes) {
+            this(name, bytes, null);
+        }
     }
 
     /** Copies the labels (sorted by key) and secrets; null ones become empty. */

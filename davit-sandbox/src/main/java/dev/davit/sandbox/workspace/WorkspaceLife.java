@@ -51,6 +51,7 @@ class WorkspaceLife extends WorkspaceState {
             WorkspaceLabels.checkName(name);
         }
         Map<String, String> checked = WorkspaceLabels.check(labels);
+        secrets.checkInjectable(spec.network());
         if (!spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "the environment already has " + MOUNT + "; workspaces need an"
                     + " environment without it");

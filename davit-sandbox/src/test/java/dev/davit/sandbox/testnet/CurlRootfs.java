@@ -33,11 +33,15 @@ public final class CurlRootfs {
         return rootfs;
     }
 
-    /** A directory with the test Internet's {@code resolv.conf} and {@code hosts}, made in {@code dir}. */
+    /**
+     * A directory with the test Internet's {@code resolv.conf} and {@code hosts}, and its test CA as the
+     * {@code ca-certificates.crt} a gate trusts for the hosts it injects secrets for, made in {@code dir}.
+     */
     public static Path dns(Path dir, TestInternet net) throws IOException {
         Path dns = Files.createDirectories(dir);
         Files.copy(net.resolvConf(), dns.resolve("resolv.conf"));
         Files.copy(net.hostsFile(), dns.resolve("hosts"));
+        Files.copy(net.caCertificate(), dns.resolve("ca-certificates.crt"));
         return dns;
     }
 
