@@ -184,4 +184,38 @@ class EgressCliTest {
         Cli.Result shown = cli().run("workspace", "network", id);
         assertThat(shown.stdout()).contains("allow other.test", "deny  *.allowed.test");
     }
+    /**
+     * {@code --secret-inject}: the workspace's JSON says where the secret goes, the sandbox holds a placeholder, the
+     * host gets the header; without a policy that allows the host, or in a bad form, a one-line refusal naming the
+     * options, and nothing is made.
+     */
+    @Test
+    void aSecretInjectedByTheGateReachesItsHostOnly() {
+        String value = "cli-injected-51d0e8a2f3";
+        JsonNode w = ok(cli().run("--json", "workspace", "create", "--allow-host", "allowed.test", "--secret",
+                "TOKEN=" + value, "--secret-inject", "TOKEN=allowed.test:Authorization=Bearer {}", image));
+        assertThat(w.toString()).doesNotContain(value);
+        assertThat(w.get("secrets").get(0).get("injected").asText()).isEqualTo("allowed.test:Authorization");
+        String id = w.get("id").asText();
+        Cli.Result r = cli().run("workspace", "exec", id, "--", "sh", "-c", "cat /run/secrets/TOKEN; echo;"
+                + " curl -sS --max-time 20 -o /dev/null -w 'code=%{http_code}' https://allowed.test/cli-bytes");
+        assertThat(r.rc()).as(r.toString()).isZero();
+        assertThat(r.stdout()).contains("davit-injected:TOKEN", "code=").doesNotContain(value);
+        assertThat(net.httpRequests()).filteredOn(x -> x.path().equals("/cli-bytes")).singleElement()
+                .satisfies(x -> assertThat(x.header("authorization")).isEqualTo("Bearer " + value));
+
+        String noPolicy = refused(cli().run("workspace", "create", "--secret", "TOKEN=" + value, "--secret-inject",
+                "TOKEN=allowed.test:Authorization", image));
+        assertThat(noPolicy).contains("--secret-inject", "--allow-host").doesNotContain(value);
+        String notAllowed = refused(cli().run("workspace", "create", "--allow-host", "other.test", "--secret",
+                "TOKEN=" + value, "--secret-inject", "TOKEN=allowed.test:Authorization", image));
+        assertThat(notAllowed).contains("allowed.test", "--allow-host");
+        String form = refused(cli().run("workspace", "create", "--allow-host", "allowed.test", "--secret",
+                "TOKEN=" + value, "--secret-inject", "TOKEN", image));
+        assertThat(form).contains("--secret-inject", "NAME=HOST:HEADER");
+        String header = refused(cli().run("workspace", "create", "--allow-host", "allowed.test", "--secret",
+                "TOKEN=" + value, "--secret-inject", "TOKEN=allowed.test:Host", image));
+        assertThat(header).contains("--secret-inject", "Host");
+        assertThat(ok(cli().run("--json", "workspace", "ls")).get("workspaces")).hasSize(1);
+    }
 }

@@ -284,13 +284,60 @@ class McpEgressTest extends BusyboxRegistryTest {
         }
     }
 
+    /**
+     * A secret the model gives with {@code secret_inject}: the workspace holds a placeholder, its HTTPS request
+     * reaches the test server with the real header, and no tool result carries the value, not even the server's
+     * echo of the request's headers (redacted), nor the workspace's own description.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void anInjectedSecretReachesItsHostAndNoToolResult() throws IOException {
+        assumeGate();
+        TestInternet.assumeAvailable();
+        Tools.assumeAvailable("curl");
+        String value = "mcp-injected-9c41e07b2d";
+        try (TestInternet net = TestInternet.start()) {
+            String curlImage = pushCurlImage();
+            Path dns = dev.davit.sandbox.testnet.CurlRootfs.dns(Files.createTempDirectory(shared, "dns"), net);
+            McpAsyncClient c = stdio(Map.of("DAVIT_EGRESS_DNS", dns.toString()), "--allow-egress", "allowed.test");
+            McpSchema.CallToolResult made = call(c, "workspace_create", args("env", curlImage, "allow_hosts",
+                    List.of("allowed.test"), "secrets", Map.of("TOKEN", value), "secret_inject",
+                    Map.of("TOKEN", "allowed.test:Authorization=Bearer {}")));
+            assertThat(made.isError()).as(made.toString()).isFalse();
+            assertThat(made.toString()).doesNotContain(value);
+            Map<String, Object> w = (Map<String, Object>) made.structuredContent();
+            assertThat((List<Map<String, Object>>) w.get("secrets")).singleElement()
+                    .satisfies(x -> assertThat(x).containsEntry("injected", "allowed.test:Authorization"));
+            String id = (String) w.get("id");
+            List<McpSchema.CallToolResult> results = new ArrayList<>();
+            McpSchema.CallToolResult r = call(c, "workspace_exec", args("workspace", id, "command", List.of("sh",
+                    "-c", "cat /run/secrets/TOKEN; echo; curl -sS --max-time 20 -o /dev/null -w 'code=%{http_code}'"
+                            + " https://allowed.test/bytes/3; echo; curl -sS --max-time 20 https://allowed.test/echo")));
+            results.add(r);
+            Map<String, Object> out = (Map<String, Object>) r.structuredContent();
+            assertThat(r.isError()).as(out.toString()).isFalse();
+            assertThat((String) out.get("stdout")).contains("davit-injected:TOKEN\n", "code=200",
+                    "\"authorization\":\"Bearer [REDACTED:TOKEN]\"");
+            results.add(call(c, "workspace_status", args("workspace", id)));
+            results.add(call(c, "workspace_logs", args("workspace", id)));
+            results.add(call(c, "workspace_network_log", args("workspace", id)));
+            for (McpSchema.CallToolResult x : results) {
+                assertThat(x.toString()).doesNotContain(value);
+            }
+            assertThat(net.httpRequests()).filteredOn(x -> x.path().equals("/bytes/3")).singleElement()
+                    .satisfies(x -> assertThat(x.header("authorization")).isEqualTo("Bearer " + value));
+            assertThat(net.httpRequests()).filteredOn(x -> x.path().equals("/echo")).singleElement()
+                    .satisfies(x -> assertThat(x.header("authorization")).isEqualTo("Bearer " + value));
+        }
+    }
+
     /** busybox and the host's curl (with its libraries) as an image in the test registry. */
     private static String pushCurlImage() throws IOException {
         Path src = shared.resolve("curl-src");
         if (!Files.exists(src)) {
             Files.createDirectories(src.resolve("bin"));
             Files.copy(Tools.which("busybox").orElseThrow(), src.resolve("bin/busybox"));
-            for (String a : List.of("sh", "echo", "cat", "true", "sleep")) {
+            for (String a : List.of("sh", "echo", "cat", "true", "sleep", "grep", "mkdir")) {
                 Files.createSymbolicLink(src.resolve("bin").resolve(a), Path.of("busybox"));
             }
             for (String d : List.of("proc", "dev", "tmp", "etc")) {

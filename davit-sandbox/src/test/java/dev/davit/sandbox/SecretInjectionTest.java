@@ -54,9 +54,6 @@ class SecretInjectionTest {
         assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
         net = TestInternet.start();
         rootfs = CurlRootfs.create(shared.resolve("rootfs"), net);
-        for (String a : List.of("mkdir", "tr")) {
-            Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
-        }
         dns = CurlRootfs.dns(shared.resolve("dns"), net);
     }
 

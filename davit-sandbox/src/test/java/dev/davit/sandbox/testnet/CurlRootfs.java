@@ -25,7 +25,7 @@ public final class CurlRootfs {
     public static Path create(Path dir, TestInternet net) throws IOException {
         Tools.assumeAvailable("curl");
         Path rootfs = BusyboxRootfs.create(dir);
-        for (String a : List.of("nslookup", "printf", "timeout", "wc", "grep")) {
+        for (String a : List.of("nslookup", "printf", "timeout", "wc", "grep", "mkdir", "tr")) {
             Files.createSymbolicLink(rootfs.resolve("bin").resolve(a), Path.of("busybox"));
         }
         addProgram(rootfs, Path.of("/usr/bin/curl"));
