@@ -66,12 +66,12 @@ class EgressAttackTest {
         dns = dnsFiles(net, shared.resolve("dns"));
     }
 
-    /** {@code dir} with the test Internet's resolv.conf and hosts: what the gate resolves with. */
+    /**
+     * {@code dir} with the test Internet's resolv.conf and hosts (what the gate resolves with) and its CA (what the
+     * gate trusts for the hosts it injects secrets for).
+     */
     static Path dnsFiles(TestInternet net, Path dir) throws IOException {
-        Files.createDirectories(dir);
-        Files.copy(net.resolvConf(), dir.resolve("resolv.conf"));
-        Files.copy(net.hostsFile(), dir.resolve("hosts"));
-        return dir;
+        return dev.davit.sandbox.testnet.CurlRootfs.dns(dir, net);
     }
 
     @AfterAll
@@ -322,19 +322,26 @@ class EgressAttackTest {
                 // request with bare LFs
                 + "(cat /hello-no-sni; sleep 3) | nc -w 5 " + a + " 443 | wc -c | sed 's/^/no-sni=/'\n"
                 + "printf '\\r\\nGET /crlf-first HTTP/1.1\\r\\nHost: denied.test\\r\\n\\r\\n' | nc -w 5 " + a + " 80\n"
+                // a client that says nothing for more than the peek's second, then fronts: judged all the same
+                + "(sleep 1.5; printf 'GET /after-silence HTTP/1.1\\r\\nHost: denied.test\\r\\n\\r\\n'; sleep 2) | nc -w 5 "
+                + a + " 80\n"
+                // an empty line alone first, the request a moment later: read on, never judged on the prefix
+                + "(printf '\\r\\n'; sleep 0.3; printf 'GET /prefix HTTP/1.1\\r\\nHost: denied.test\\r\\n\\r\\n'; sleep 2)"
+                + " | nc -w 5 " + a + " 80\n"
                 + "printf 'GET /bare-lf HTTP/1.1\\nHost: denied.test\\n\\n' | nc -w 5 " + a + " 80\n";
         ExecResult r = sandboxes().run(RunSpec.builder(root).network(Network.policy(allow("allowed.test")))
                 .command("sh", "-c", script).timeout(Duration.ofSeconds(90)).build());
         String out = r.stdoutText();
         System.out.println(out);
         assertThat(out).as(r.stderrText()).contains("speaks-last\n").contains("denied.test=0\n")
+                .contains("davit: egress denied: denied.test:80: not in the allow-list")
                 .doesNotContain("allowed.test=0\n").contains("allowed.test=")
                 .contains("davit: egress denied: " + a + ":80: an HTTP request without one clear Host");
         assertThat(out).contains("no-sni=0\n");
         assertThat(r.networkDenied()).extracting(EgressDenial::reason).anyMatch(x -> x.contains("TLS"))
                 .anyMatch(x -> x.contains("an HTTP request the gate does not read"));
         assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path)
-                .doesNotContain("/two-hosts", "/no-sni", "/crlf-first", "/bare-lf");
+                .doesNotContain("/two-hosts", "/no-sni", "/crlf-first", "/bare-lf", "/after-silence", "/prefix");
         assertThat(net.connections()).filteredOn(c -> c.port() == 443).hasSize(1);
     }
 

@@ -115,4 +115,48 @@ class EgressVmTest {
         }
         assertThat(EgressAttackTest.gates(tmp)).isEmpty();
     }
+    /**
+     * A microVM workspace's injected secret: the guest holds the placeholder and trusts the workspace's CA (in its
+     * trust store), and its HTTPS connection to the host is served by the gate's injecting relay: busybox's wget
+     * (the guest's only TLS client; it checks no certificate, and under TCG takes over a second to compute its
+     * ClientHello) either fetches, and the host got the header, or fails the handshake with the gate's certificate
+     * (busybox speaks TLS 1.2 only, the gate's end 1.3), which the gate records as the handshake of its certificate
+     * for that host; never a plain relay to the host (which the first version of the gate made of a client that took
+     * over a second to speak).
+     */
+    @Test
+    void aMicroVmWorkspacesInjectedSecretGoesThroughTheGate() {
+        String value = "vm-injected-4be19d07aa";
+        dev.davit.sandbox.workspace.Workspaces ws = dev.davit.sandbox.workspace.Workspaces.under(tmp.resolve("home"),
+                SandboxOptions.under(tmp.resolve("home")).withEgressDns(dns));
+        dev.davit.sandbox.workspace.Workspace w = ws.create(CreateSpec.builder(env).backend("vm").memoryMiB(256)
+                .network(Network.policy(EgressAttackTest.allow("allowed.test"))).build(), null, null,
+                dev.davit.sandbox.workspace.Secrets.of(Map.of("TOKEN", value.getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8))).inject("TOKEN", "allowed.test", "X-Api-Key", "{}"));
+        try {
+            net.clearRecords();
+            String bb = "/.davit/busybox ";
+            String out;
+            try (var x = ws.execSpooled(w.id(), List.of("sh", "-c", "cat /run/secrets/TOKEN; echo; " + bb
+                    + "grep -c 'davit egress CA' /etc/ssl/certs/ca-certificates.crt; " + bb + "wget -q -O /dev/null"
+                    + " https://allowed.test/vm-bytes/1 && echo fetched"), null, null, null, Duration.ofSeconds(90),
+                    65536, null, null, null)) {
+                out = x.result().stdoutText();
+                assertThat(out).as(x.result().stderrText()).contains("davit-injected:TOKEN\n", "1\n")
+                        .doesNotContain(value);
+            }
+            if (out.contains("fetched")) {
+                assertThat(net.httpRequests()).filteredOn(r -> r.path().equals("/vm-bytes/1")).singleElement()
+                        .satisfies(r -> assertThat(r.header("x-api-key")).isEqualTo(value));
+            } else {
+                assertThat(ws.egressDenials(w.id())).anySatisfy(d -> {
+                    assertThat(d.name()).isEqualTo("allowed.test");
+                    assertThat(d.reason()).contains("TLS handshake with davit's certificate for allowed.test");
+                });
+                assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path).doesNotContain("/vm-bytes/1");
+            }
+        } finally {
+            ws.rm(w.id());
+        }
+    }
 }

@@ -25,6 +25,7 @@ final class FdTls {
     private ByteBuffer appIn;
     private ByteBuffer netOut;
     private boolean inputDone;
+    private volatile long deadline; // while the handshake runs: when it must be done (System.nanoTime)
 
     /**
      * @param first the bytes the gate already read from {@code fd} (the ClientHello), from its position to its limit
@@ -40,8 +41,20 @@ final class FdTls {
         netOut = ByteBuffer.allocateDirect(packet);
     }
 
-    /** Completes the handshake; an exception when the client fails it (e.g. it does not trust the certificate). */
-    void handshake() throws IOException {
+    /**
+     * Completes the handshake within {@code millis}; an exception when the client fails it (e.g. it does not trust
+     * the certificate) or takes longer.
+     */
+    void handshake(int millis) throws IOException {
+        deadline = System.nanoTime() + millis * 1_000_000L;
+        try {
+            handshake();
+        } finally {
+            deadline = 0;
+        }
+    }
+
+    private void handshake() throws IOException {
         engine.beginHandshake();
         HandshakeStatus hs = engine.getHandshakeStatus();
         while (hs != HandshakeStatus.FINISHED && hs != HandshakeStatus.NOT_HANDSHAKING) {
@@ -90,7 +103,20 @@ final class FdTls {
                     if (!netIn.hasRemaining()) {
                         netIn = grow(netIn, engine.getSession().getPacketBufferSize(), true);
                     }
-                    if (!sys.awaitReadable(fd, IDLE_MILLIS) || sys.read(fd, netIn) == 0) {
+                    long d = deadline;
+                    int wait = d == 0 ? IDLE_MILLIS
+                            : (int) Math.max(1, Math.min(IDLE_MILLIS, (d - System.nanoTime()) / 1_000_000L));
+                    if (d != 0 && System.nanoTime() > d) {
+                        throw new SSLException("the client's TLS handshake took too long");
+                    }
+                    if (!sys.awaitReadable(fd, wait)) {
+                        if (d != 0) {
+                            throw new SSLException("the client's TLS handshake took too long");
+                        }
+                        inputDone = true;
+                        return null;
+                    }
+                    if (sys.read(fd, netIn) == 0) {
                         inputDone = true;
                         return null;
                     }

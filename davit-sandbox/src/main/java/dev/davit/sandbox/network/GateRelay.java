@@ -36,6 +36,8 @@ final class GateRelay {
     static final int PEEK_MILLIS = 1000;
     static final int HEAD_MILLIS = 10_000;
     private static final int CONNECT_MILLIS = 10_000;
+    /** How often a connection where neither side has spoken looks at the server's side. */
+    private static final int SPEAK_POLL_MILLIS = 50;
     private static final int BUFFER = 64 * 1024;
     private final Gate gate;
     private final GateDns dns;
@@ -71,13 +73,20 @@ final class GateRelay {
                 gate.sys.close(fd, true);
                 continue;
             }
-            Thread.ofPlatform().name("gate-conn").daemon(true).stackSize(256 * 1024).start(() -> {
-                try {
-                    handle(fd);
-                } finally {
-                    slots.release();
-                }
-            });
+            try {
+                Thread.ofPlatform().name("gate-conn").daemon(true).stackSize(256 * 1024).start(() -> {
+                    try {
+                        handle(fd);
+                    } catch (RuntimeException | Error e) {
+                        // this connection's only (its descriptor may be closed already: never closed twice)
+                    } finally {
+                        slots.release();
+                    }
+                });
+            } catch (RuntimeException | Error e) { // no thread could be made (memory): this one is reset
+                slots.release();
+                gate.sys.close(fd, true);
+            }
         }
     }
 
@@ -100,86 +109,201 @@ final class GateRelay {
             return;
         }
         ByteBuffer first = ByteBuffer.allocateDirect(PEEK_BYTES);
-        String name;
-        boolean http;
-        String hidden;
+        Peeked pk;
+        SocketChannel up = null;
         try {
-            Peeked pk = peek(fd, first);
+            // where no address entry allows the address, a name hidden in what follows matters: read on for it
+            boolean readOn = !byAddress.allowed();
+            pk = peek(fd, first, readOn);
+            if (pk.silent()) {
+                // no name (yet): allowed as for any nameless connection, the server is asked to speak first; a
+                // client that speaks first after all is judged by what it sends, as if it had not waited
+                if (!byAddress.allowed() && !resolvedNameAllows(gate.policy.get(), ip, port)) {
+                    refuse(fd, null, ip, port, null, byAddress.reason(), false);
+                    return;
+                }
+                if (!gate.reachable(ip, port)) {
+                    refuse(fd, null, ip, port, null, unreachable(ip), false);
+                    return;
+                }
+                up = connect(new InetSocketAddress(ip, port));
+                if (up == null) {
+                    gate.sys.close(fd, true);
+                    return;
+                }
+                ByteBuffer spoke = whoSpeaksFirst(fd, up);
+                if (spoke == null) {
+                    closeQuietly(up);
+                    gate.sys.close(fd, true);
+                    return;
+                }
+                if (spoke.hasRemaining()) { // the server: what it said goes to the client, then both ways
+                    ByteBuffer out = ByteBuffer.allocateDirect(spoke.remaining()).put(spoke).flip();
+                    gate.sys.writeFully(fd, out);
+                    relay(fd, up, first.flip());
+                    return;
+                }
+                pk = peek(fd, first.clear(), readOn);
+                if (pk.silent()) { // the client closed without a byte
+                    relay(fd, up, first.flip());
+                    return;
+                }
+            }
             if (pk.incomplete() != null) {
+                closeQuietly(up);
                 refuse(fd, null, ip, port, null, pk.incomplete(), pk.http());
                 return;
             }
-            name = pk.name();
-            http = pk.http();
-            hidden = pk.hidden();
-        } catch (ErrnoException e) {
+        } catch (IOException e) {
+            if (up != null) {
+                closeQuietly(up);
+            }
             gate.sys.close(fd, true);
             return;
         }
-        p = gate.policy.get();
-        if (name != null) {
-            EgressPolicy.Verdict v = p.name(name, port);
-            if (!v.allowed() && (v.rule() != null || !byAddress.allowed())) {
-                refuse(fd, name, ip, port, v.rule() == null ? null : v.rule().toString(), v.reason(), http);
-                return;
-            }
-            if (v.allowed() && !byAddress.allowed() && !resolvesTo(name, ip)) {
-                refuse(fd, name, ip, port, null, "the address " + ip.getHostAddress() + " is not one " + name
-                        + " resolved to for this sandbox", http);
-                return;
-            }
-        } else if (!byAddress.allowed() && !resolvedNameAllows(p, ip, port)) {
-            refuse(fd, null, ip, port, null, byAddress.reason(), false);
-            return;
-        } else if (!byAddress.allowed() && hidden != null) {
-            // opened only by a name that resolved to it: what hides another name may not use it
-            refuse(fd, null, ip, port, null, hidden + " to an address only a name opened", false);
-            return;
-        }
-        if (!gate.reachable(ip, port)) {
-            refuse(fd, name, ip, port, null, "the address " + ip.getHostAddress() + " is loopback, link-local,"
-                    + " private or the host's own, which only an address entry allows", http);
+        String name = pk.name();
+        boolean http = pk.http();
+        Refusal refused = judge(ip, port, byAddress, pk);
+        if (refused != null) {
+            closeQuietly(up);
+            refuse(fd, name, ip, port, refused.rule(), refused.reason(), http);
             return;
         }
         Injections inj = gate.injections;
         Injections.Rule rule = name == null || http || port != 443 ? null : inj.rule(name);
         if (rule != null) {
+            closeQuietly(up); // the injecting relay makes a TLS connection of its own
             injecting.serve(fd, new InetSocketAddress(ip, port), first.flip(), name, inj, rule);
             return;
         }
-        relay(fd, new InetSocketAddress(ip, port), first.flip());
+        if (up == null) {
+            up = connect(new InetSocketAddress(ip, port));
+            if (up == null) {
+                gate.sys.close(fd, true); // refused or unreachable out there: the same to the sandbox
+                return;
+            }
+        }
+        relay(fd, up, first.flip());
+    }
+
+    /**
+     * Why a connection to {@code ip:port} whose first flight is {@code pk} is refused, or null: a name the policy
+     * denies (or does not list while no address entry allows the address), an allowed name at an address it never
+     * resolved to, no name while neither an address entry nor a name the sandbox resolved allows the address, a
+     * hidden name at an address only a name opened, or an address the sandbox may not reach.
+     */
+    private Refusal judge(InetAddress ip, int port, EgressPolicy.Verdict byAddress, Peeked pk) {
+        EgressPolicy p = gate.policy.get();
+        String name = pk.name();
+        if (name != null) {
+            EgressPolicy.Verdict v = p.name(name, port);
+            if (!v.allowed() && (v.rule() != null || !byAddress.allowed())) {
+                return new Refusal(v.rule() == null ? null : v.rule().toString(), v.reason());
+            }
+            if (v.allowed() && !byAddress.allowed() && !resolvesTo(name, ip)) {
+                return new Refusal(null, "the address " + ip.getHostAddress() + " is not one " + name
+                        + " resolved to for this sandbox");
+            }
+        } else if (!byAddress.allowed() && !resolvedNameAllows(p, ip, port)) {
+            return new Refusal(null, byAddress.reason());
+        } else if (!byAddress.allowed() && pk.hidden() != null) {
+            // opened only by a name that resolved to it: what hides another name may not use it
+            return new Refusal(null, pk.hidden() + " to an address only a name opened");
+        }
+        return gate.reachable(ip, port) ? null : new Refusal(null, unreachable(ip));
+    }
+
+    /** Why a connection is refused: the policy's rule that did (or null) and the reason. */
+    private record Refusal(String rule, String reason) {
+    }
+
+    private static String unreachable(InetAddress ip) {
+        return "the address " + ip.getHostAddress() + " is loopback, link-local, private or the host's own, which"
+                + " only an address entry allows";
+    }
+
+    /** A connection from the host's namespace to {@code to}, or null when it cannot be made. */
+    private static SocketChannel connect(InetSocketAddress to) {
+        try {
+            SocketChannel up = SocketChannel.open();
+            try {
+                up.socket().connect(to, CONNECT_MILLIS);
+                up.socket().setTcpNoDelay(true);
+                return up;
+            } catch (IOException e) {
+                up.close();
+                return null;
+            }
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /**
+     * Waits until the client or the server {@code up} sends first: the server's first bytes (a buffer with bytes),
+     * an empty buffer when the client's come first (or it closed), or null when the server closed first.
+     */
+    private ByteBuffer whoSpeaksFirst(int fd, SocketChannel up) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(BUFFER);
+        up.configureBlocking(false);
+        try {
+            while (true) {
+                int n = up.read(b);
+                if (n < 0) {
+                    return null;
+                }
+                if (n > 0) {
+                    return b.flip();
+                }
+                if (gate.sys.awaitReadable(fd, SPEAK_POLL_MILLIS)) {
+                    return b.flip();
+                }
+            }
+        } finally {
+            up.configureBlocking(true);
+        }
     }
 
     /** A name (or none), whether it came of HTTP, or why the first bytes are refused (an unfinished head). */
-    private record Peeked(String name, boolean http, String incomplete, String hidden) {
+    private record Peeked(String name, boolean http, String incomplete, String hidden, boolean silent) {
+        /** Nothing came within the peek's first wait, or the client closed without a byte. */
+        static final Peeked SILENT = new Peeked(null, false, null, null, true);
+
         Peeked(String name, boolean http) {
-            this(name, http, null, null);
+            this(name, http, null, null, false);
         }
 
         Peeked(String name, boolean http, String incomplete) {
-            this(name, http, incomplete, null);
+            this(name, http, incomplete, null, false);
+        }
+
+        Peeked(String name, boolean http, String incomplete, String hidden) {
+            this(name, http, incomplete, hidden, false);
         }
     }
 
     /**
      * Why a first flight that gave no name still looks like one that carries a name the gate cannot read, or null:
-     * a TLS handshake record without a readable SNI (none, or one the reader refuses), or a line a lenient HTTP
-     * server may take as a request (after empty lines or white space a server may skip: a method-like token, white
-     * space and a target; or any {@code HTTP/} version, HTTP/2's preface among them). Such a connection is not let
-     * through as "no name" to an address that only an allowed name's resolution opened: the server behind it may
-     * read a name from it that the gate did not check.
+     * a TLS handshake record without a readable SNI (none, or one the reader refuses), an SSLv2-compatible
+     * ClientHello (which has no SNI), or a first line a lenient HTTP server may take as a request (after any number
+     * of empty lines or white space, which servers skip: a token of any length, white space and a target; or any
+     * {@code HTTP/} version, HTTP/2's preface among them). Such a connection is not let through as "no name" to an
+     * address that only an allowed name's resolution opened: the server behind it may read a name from it that the
+     * gate did not check.
      */
     static String hidesName(byte[] b, int len) {
         if (len >= 2 && b[0] == 22 && b[1] == 3) {
             return "a TLS handshake without a server name (SNI) the gate can read";
         }
+        if (len >= 3 && (b[0] & 0x80) != 0 && b[2] == 1) {
+            return "an SSLv2-compatible TLS ClientHello (it has no server name)";
+        }
         int start = 0;
-        while (start < len && start < 1024 && (b[start] == '\r' || b[start] == '\n' || b[start] == ' '
-                || b[start] == '\t')) {
+        while (start < len && blank(b[start])) {
             start++;
         }
         int end = start;
-        while (end < len && end - start < 8192 && b[end] != '\n') {
+        while (end < len && b[end] != '\n') {
             end++;
         }
         String line = new String(b, start, end - start, StandardCharsets.ISO_8859_1);
@@ -189,9 +313,35 @@ final class GateRelay {
         return null;
     }
 
+    /**
+     * Whether {@code b[0..len)} may still grow into a request line that {@link #hidesName} would refuse: nothing but
+     * blank bytes so far, or a first line of printable bytes whose line feed has not come yet. Then the gate reads on
+     * (within the head's time) rather than judge a prefix.
+     */
+    static boolean mayBecomeRequestLine(byte[] b, int len) {
+        int i = 0;
+        while (i < len && blank(b[i])) {
+            i++;
+        }
+        for (; i < len; i++) {
+            int c = b[i] & 0xff;
+            if (c == '\n') {
+                return false; // the line is whole: judged as it is
+            }
+            if (c != ' ' && c != '\t' && c != '\r' && (c < 0x21 || c > 0x7e)) {
+                return false; // no request line holds that byte
+            }
+        }
+        return true;
+    }
+
+    private static boolean blank(byte c) {
+        return c == '\r' || c == '\n' || c == ' ' || c == '\t';
+    }
+
     /** The start of a request line a lenient server may take: a token, white space, an origin, absolute or * target. */
     private static final java.util.regex.Pattern REQUEST_LINE = java.util.regex.Pattern.compile(
-            "[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}[ \\t\\x0b\\f]+(/|\\*|[A-Za-z][A-Za-z0-9+.-]{0,16}://)");
+            "[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \\t\\x0b\\f]+(/|\\*|[A-Za-z][A-Za-z0-9+.-]{0,16}://)");
 
     /** An HTTP version anywhere in the first line. */
     private static final java.util.regex.Pattern HTTP_VERSION = java.util.regex.Pattern.compile(
@@ -200,9 +350,10 @@ final class GateRelay {
     /**
      * Reads the connection's first bytes into {@code buf} until they give a name, or say there is none: nothing
      * within {@value #PEEK_MILLIS} ms is a client that waits for the server; a ClientHello or request head begun
-     * but not complete within {@value #HEAD_MILLIS} ms (or {@value #PEEK_BYTES} bytes) is refused.
+     * but not complete within {@value #HEAD_MILLIS} ms (or {@value #PEEK_BYTES} bytes) is refused; with
+     * {@code readOn}, so is a first line that may still become a request line ({@link #mayBecomeRequestLine}).
      */
-    private Peeked peek(int fd, ByteBuffer buf) throws ErrnoException {
+    private Peeked peek(int fd, ByteBuffer buf, boolean readOn) throws ErrnoException {
         long start = System.nanoTime();
         byte[] copy = new byte[PEEK_BYTES];
         boolean tlsPossible = true;
@@ -211,12 +362,12 @@ final class GateRelay {
             long left = (start + (buf.position() == 0 ? PEEK_MILLIS : HEAD_MILLIS) * 1_000_000L - System.nanoTime())
                     / 1_000_000L;
             if (left <= 0 || !gate.sys.awaitReadable(fd, (int) left)) {
-                return buf.position() == 0 ? new Peeked(null, false) // the client waits for the server: no name
+                return buf.position() == 0 ? Peeked.SILENT // the client waits for the server: no name yet
                         : unfinished(tlsPossible, httpPossible, "within " + HEAD_MILLIS / 1000 + " s");
             }
             int n = gate.sys.read(fd, buf);
             if (n == 0) {
-                return buf.position() == 0 ? new Peeked(null, false)
+                return buf.position() == 0 ? Peeked.SILENT
                         : unfinished(tlsPossible, httpPossible, "before the client closed");
             }
             int len = buf.position();
@@ -251,7 +402,11 @@ final class GateRelay {
                 }
             }
             if (!tlsPossible && !httpPossible) {
-                return new Peeked(null, false, null, hidesName(copy, len));
+                String hidden = hidesName(copy, len);
+                if (hidden != null || !readOn || !mayBecomeRequestLine(copy, len)) {
+                    return new Peeked(null, false, null, hidden);
+                }
+                // a prefix of what may yet be a request line: read on, within the head's time
             }
         }
         return unfinished(tlsPossible, httpPossible, "within " + PEEK_BYTES + " bytes");
@@ -304,23 +459,15 @@ final class GateRelay {
         gate.sys.close(fd, true);
     }
 
-    /** Connects to {@code to} from the host's namespace, sends {@code first}, then copies both ways. */
-    private void relay(int fd, InetSocketAddress to, ByteBuffer first) {
-        SocketChannel up;
+    /** Sends {@code first} to {@code up} (connected from the host's namespace), then copies both ways. */
+    private void relay(int fd, SocketChannel up, ByteBuffer first) {
         try {
-            up = SocketChannel.open();
-            try {
-                up.socket().connect(to, CONNECT_MILLIS);
-                up.socket().setTcpNoDelay(true);
-                while (first.hasRemaining()) {
-                    up.write(first);
-                }
-            } catch (IOException e) {
-                up.close();
-                throw e;
+            while (first.hasRemaining()) {
+                up.write(first);
             }
         } catch (IOException e) {
-            gate.sys.close(fd, true); // refused or unreachable out there: the same to the sandbox
+            closeQuietly(up);
+            gate.sys.close(fd, true);
             return;
         }
         Thread back = Thread.ofPlatform().name("gate-down").daemon(true).stackSize(256 * 1024).start(() -> {
@@ -397,6 +544,9 @@ final class GateRelay {
     }
 
     private static void closeQuietly(SocketChannel c) {
+        if (c == null) {
+            return;
+        }
         try {
             c.close();
         } catch (IOException e) {

@@ -4,14 +4,18 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * One HTTP/1.1 request head on a connection whose TLS the gate terminates to add a secret's header (see
+ * The one HTTP/1.x request head of a connection whose TLS the gate terminates to add a secret's header (see
  * {@link Injections}): checked strictly (as {@link HttpRequestHead} reads heads: CRLF only, no folding, one Host) and
- * rewritten with the header set to the secret's value, every header of that name the client sent removed. Only a
- * request for the secret's own host is rewritten: a Host (or absolute-form target) naming any other host, even one
- * served at the same address, is refused, so the value never goes to another site behind a shared front end. Its
- * body's framing is read from the head so that the next request on a kept-alive connection is found and rewritten
- * too: a {@code Content-Length} (one, digits only), {@code Transfer-Encoding: chunked} (alone, and never with a
- * {@code Content-Length}: a request that could be framed two ways is refused), or none.
+ * rewritten with the header set to the secret's value, every header of that name the client sent removed, and
+ * {@code Connection: close} in place of the client's {@code Connection} and {@code Keep-Alive}: one request per
+ * connection to the server, so nothing the server might read as a second request (a body it does not expect) can
+ * take the next request's head, secret and all. Only a request for the secret's own host is rewritten: a Host (or
+ * absolute-form target) naming any other host, even one served at the same address, is refused, so the value never
+ * goes to another site behind a shared front end; so are TRACE and TRACK (a server that allows them echoes the
+ * request, secret and all), a request to switch protocols ({@code Upgrade}), and CONNECT. Its body's framing is read
+ * from the head, so the gate sends the body and no more: a {@code Content-Length} (one, digits only),
+ * {@code Transfer-Encoding: chunked} (alone, HTTP/1.1 only, and never with a {@code Content-Length}: a request that
+ * could be framed two ways is refused), or none.
  *
  * <p>Never throws on bad input.
  */
@@ -31,9 +35,8 @@ final class InjectedRequest {
      *
      * @param head          the rewritten head, up to and including its empty line
      * @param contentLength the body's length; -1 for a chunked body
-     * @param upgrade       whether the request asks to switch protocols (after its response the bytes are raw)
      */
-    record Rewritten(byte[] head, long contentLength, boolean upgrade) implements Result {
+    record Rewritten(byte[] head, long contentLength) implements Result {
     }
 
     /**
@@ -70,16 +73,17 @@ final class InjectedRequest {
                     + " on the connection of " + host + ", whose secret goes to " + host + " only");
         }
         String text = new String(head, StandardCharsets.ISO_8859_1);
-        if (text.startsWith("CONNECT ")) {
-            return new Refused(400, "CONNECT on the connection of " + host);
+        String method = text.substring(0, text.indexOf(' '));
+        if (method.equals("CONNECT") || method.equals("TRACE") || method.equals("TRACK")) {
+            return new Refused(403, method + " on the connection of " + host + ", whose secret the gate adds");
         }
         int eol = text.indexOf("\r\n");
+        boolean http10 = text.substring(0, eol).endsWith(" HTTP/1.0");
         StringBuilder out = new StringBuilder(text.length() + header.length() + value.length() + 4);
         out.append(text, 0, eol + 2);
         long length = 0;
         boolean lengthSeen = false;
         boolean chunked = false;
-        boolean upgrade = false;
         int p = eol + 2;
         // HttpRequestHead checked the lines' form: each is NAME ":" VALUE CRLF up to the empty line
         while (p < text.length() - 2) {
@@ -102,12 +106,18 @@ final class InjectedRequest {
                     length = Long.parseLong(v);
                 }
                 case "transfer-encoding" -> {
-                    if (chunked || !v.equalsIgnoreCase("chunked")) {
-                        return new Refused(400, "a Transfer-Encoding other than one 'chunked'");
+                    if (chunked || !v.equalsIgnoreCase("chunked") || http10) {
+                        return new Refused(400, "a Transfer-Encoding other than one 'chunked' of HTTP/1.1");
                     }
                     chunked = true;
                 }
-                case "upgrade" -> upgrade = true;
+                case "upgrade" -> {
+                    return new Refused(400, "a request to switch protocols (Upgrade) on the connection of " + host
+                            + ", whose secret the gate adds");
+                }
+                case "connection", "keep-alive", "proxy-connection" -> {
+                    continue; // the gate's own: Connection: close
+                }
                 default -> {
                 }
             }
@@ -116,7 +126,8 @@ final class InjectedRequest {
         if (chunked && lengthSeen) {
             return new Refused(400, "both Content-Length and Transfer-Encoding");
         }
+        out.append("Connection: close\r\n");
         out.append(header).append(": ").append(value).append("\r\n\r\n");
-        return new Rewritten(out.toString().getBytes(StandardCharsets.ISO_8859_1), chunked ? -1 : length, upgrade);
+        return new Rewritten(out.toString().getBytes(StandardCharsets.ISO_8859_1), chunked ? -1 : length);
     }
 }

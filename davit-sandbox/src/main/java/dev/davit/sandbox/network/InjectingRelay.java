@@ -13,14 +13,23 @@ import javax.net.ssl.SSLSocket;
 
 /**
  * A sandbox's HTTPS connection to a host the gate adds a secret's header for ({@link Injections}): TLS ended here
- * with the host's certificate from the workspace's CA, a TLS connection of the gate's own to the real host, and each
- * request head rewritten ({@link InjectedRequest}) on its way; the responses are copied back as they come. A request
- * the gate does not send on gets an HTTP error response naming why, is recorded as a denial, and ends the connection.
+ * with the host's certificate from the workspace's CA (TLS 1.3 only: no renegotiation), its one request head read
+ * and rewritten ({@link InjectedRequest}), a TLS connection of the gate's own to the real host for that request
+ * alone, its body sent on as its head frames it, and the response copied back until the server ends it; then the
+ * connection ends (the rewritten request said {@code Connection: close}, so the client expects that). A request the
+ * gate does not send on gets an HTTP error response naming why, is recorded as a denial, and ends the connection.
+ * At most {@value #MAX_AT_ONCE} such connections at once (each holds TLS state and buffers in the gate's small heap);
+ * more are reset and recorded.
  */
 final class InjectingRelay {
-    private static final int BUFFER = 64 * 1024;
+    static final int MAX_AT_ONCE = 64;
+    private static final int BUFFER = 16 * 1024;
     private static final int MAX_LINE = 4096;
+    private static final int HANDSHAKE_MILLIS = 10_000;
+    /** How long the server may stay silent while it answers (a long poll's wait included). */
+    private static final int IDLE_MILLIS = 120_000;
     private final Gate gate;
+    private final java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(MAX_AT_ONCE);
 
     InjectingRelay(Gate gate) {
         this.gate = gate;
@@ -31,76 +40,86 @@ final class InjectingRelay {
      * it.
      */
     void serve(int fd, InetSocketAddress to, ByteBuffer first, String host, Injections inj, Injections.Rule rule) {
-        InetAddress ip = to.getAddress();
-        int port = to.getPort();
-        FdTls client = new FdTls(gate.sys, fd, inj.serverEngine(), first);
-        try {
-            client.handshake();
-        } catch (IOException | RuntimeException e) {
-            gate.denials.record("connect", host, ip, port, null, "the TLS handshake with davit's certificate for "
-                    + host + " failed (the sandbox's program must trust the workspace's CA, in its trust store)");
+        if (!slots.tryAcquire()) {
+            gate.denials.record("connect", host, to.getAddress(), to.getPort(), null, "more than " + MAX_AT_ONCE
+                    + " connections at once to hosts whose secrets the gate adds");
             gate.sys.close(fd, true);
             return;
         }
+        try {
+            serveHeld(fd, to, first, host, inj, rule);
+        } finally {
+            slots.release();
+        }
+    }
+
+    private void serveHeld(int fd, InetSocketAddress to, ByteBuffer first, String host, Injections inj,
+                           Injections.Rule rule) {
+        InetAddress ip = to.getAddress();
+        int port = to.getPort();
+        FdTls client = new FdTls(gate.sys, fd, inj.serverEngine(), first);
+        InjectedRequest.Result r;
+        BufferedInputStream in;
+        try {
+            client.handshake(HANDSHAKE_MILLIS);
+            in = new BufferedInputStream(client.in(), BUFFER);
+            byte[] head = head(in);
+            if (head == null) {
+                client.closeOutput();
+                gate.sys.close(fd, false);
+                return;
+            }
+            r = InjectedRequest.rewrite(head, host, rule.header(), rule.value());
+        } catch (javax.net.ssl.SSLException e) {
+            gate.denials.record("connect", host, ip, port, null, "the TLS handshake with davit's certificate for "
+                    + host + " failed (the sandbox's program must trust the workspace's CA, in its trust store, and"
+                    + " speak TLS 1.3)");
+            gate.sys.close(fd, true);
+            return;
+        } catch (IOException | RuntimeException e) {
+            gate.sys.close(fd, true);
+            return;
+        }
+        if (r instanceof InjectedRequest.Refused no) {
+            gate.denials.record("request", host, ip, port, null, no.reason());
+            respond(client, no.status(), no.reason());
+            gate.sys.close(fd, false);
+            return;
+        }
+        InjectedRequest.Rewritten w = (InjectedRequest.Rewritten) r;
         SSLSocket up;
         try {
-            up = Injections.connect(gate.upstreamTrust(), to, host);
+            up = Injections.connect(gate.upstreamTrust(), to, host, HANDSHAKE_MILLIS);
+            up.setSoTimeout(IDLE_MILLIS);
         } catch (Exception e) {
             gate.denials.record("connect", host, ip, port, null, "the gate could not make a trusted TLS connection to "
                     + host + " for its secret: " + e.getClass().getSimpleName());
             respond(client, 502, "the gate could not make a trusted TLS connection to " + host);
-            gate.sys.close(fd, true);
+            gate.sys.close(fd, false);
             return;
         }
-        java.util.concurrent.atomic.AtomicBoolean refusing = new java.util.concurrent.atomic.AtomicBoolean();
         Thread back = Thread.ofPlatform().name("gate-down").daemon(true).stackSize(256 * 1024).start(() -> {
             byte[] b = new byte[BUFFER];
-            try (InputStream in = up.getInputStream()) {
+            try (InputStream fromServer = up.getInputStream()) {
                 OutputStream out = client.out();
                 int n;
-                while ((n = in.read(b)) >= 0) {
+                while ((n = fromServer.read(b)) >= 0) {
                     out.write(b, 0, n);
                 }
             } catch (IOException e) {
-                if (!refusing.get()) {
-                    gate.sys.shutdown(fd); // wakes the reader of the client: the server is gone
-                }
+                gate.sys.shutdown(fd); // the server is gone, or silent too long: so is the client's connection
             }
         });
-        InjectedRequest.Refused refused = null;
         try {
-            BufferedInputStream in = new BufferedInputStream(client.in(), BUFFER);
             OutputStream out = up.getOutputStream();
-            while (true) {
-                byte[] head = head(in);
-                if (head == null) {
-                    break;
-                }
-                InjectedRequest.Result r = InjectedRequest.rewrite(head, host, rule.header(), rule.value());
-                if (r instanceof InjectedRequest.Refused no) {
-                    gate.denials.record("request", host, ip, port, null, no.reason());
-                    refused = no;
-                    refusing.set(true);
-                    close(up); // what the server still had to answer is dropped: the client gets the refusal
-                    break;
-                }
-                InjectedRequest.Rewritten w = (InjectedRequest.Rewritten) r;
-                out.write(w.head());
-                if (w.upgrade()) {
-                    in.transferTo(out); // after a switch of protocols the bytes are no longer requests
-                    break;
-                }
-                if (w.contentLength() >= 0) {
-                    copy(in, out, w.contentLength());
-                } else {
-                    chunked(in, out);
-                }
-                out.flush();
+            out.write(w.head());
+            if (w.contentLength() >= 0) {
+                copy(in, out, w.contentLength());
+            } else {
+                chunked(in, out);
             }
-            if (refused == null) {
-                up.shutdownOutput();
-                up.setSoTimeout(30_000); // the answers to what was sent go back; a server that keeps it open ends
-            }
+            out.flush();
+            // nothing more goes to the server: whatever else the client sends is not read
         } catch (IOException e) {
             close(up);
             gate.sys.shutdown(fd);
@@ -111,11 +130,7 @@ final class InjectingRelay {
             Thread.currentThread().interrupt();
         }
         close(up);
-        if (refused != null) {
-            respond(client, refused.status(), refused.reason());
-        } else {
-            client.closeOutput();
-        }
+        client.closeOutput();
         gate.sys.close(fd, false);
     }
 

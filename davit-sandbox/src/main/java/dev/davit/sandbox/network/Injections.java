@@ -99,10 +99,11 @@ final class Injections {
         return new Injections(Map.copyOf(rules), ctx);
     }
 
-    /** A server engine for the sandbox's side: HTTP/1.1 only (ALPN), the leaf's certificate. */
+    /** A server engine for the sandbox's side: TLS 1.3 (no renegotiation), HTTP/1.1 only (ALPN), the leaf. */
     SSLEngine serverEngine() {
         SSLEngine e = server.createSSLEngine();
         e.setUseClientMode(false);
+        e.setEnabledProtocols(new String[] {"TLSv1.3"});
         SSLParameters p = e.getSSLParameters();
         p.setApplicationProtocols(new String[] {"http/1.1"});
         e.setSSLParameters(p);
@@ -111,12 +112,15 @@ final class Injections {
 
     /**
      * The client's side to the real host: a TLS connection to {@code to} for {@code host} (SNI), HTTP/1.1, the
-     * server's certificate checked for that name against {@code trust}.
+     * server's certificate checked for that name against {@code trust}, its handshake within {@code handshakeMillis}
+     * (the socket's read timeout, which the caller sets again for what follows).
      */
-    static SSLSocket connect(SSLContext trust, InetSocketAddress to, String host) throws IOException {
+    static SSLSocket connect(SSLContext trust, InetSocketAddress to, String host, int handshakeMillis)
+            throws IOException {
         Socket plain = new Socket();
         try {
             plain.connect(to, CONNECT_MILLIS);
+            plain.setSoTimeout(handshakeMillis); // a server that stalls the handshake holds no thread for long
             plain.setTcpNoDelay(true);
             SSLSocket s = (SSLSocket) trust.getSocketFactory().createSocket(plain, host, to.getPort(), true);
             SSLParameters p = s.getSSLParameters();
@@ -124,7 +128,6 @@ final class Injections {
             p.setEndpointIdentificationAlgorithm("HTTPS");
             p.setApplicationProtocols(new String[] {"http/1.1"});
             s.setSSLParameters(p);
-            s.setSoTimeout(0);
             s.startHandshake();
             return s;
         } catch (IOException | RuntimeException e) {

@@ -73,6 +73,8 @@ public final class Secrets {
             + " v=; l=; while IFS= read -r l; do v=\"$v$l\n\"; done <\"$f\"; export \"$1=$v$l\"; shift 2; done;"
             + " shift; exec \"$@\"";
 
+    /** The longest header value an injected secret makes (8 KiB: servers refuse longer heads). */
+    public static final int MAX_HEADER_VALUE = 8 << 10;
     /** The most secrets injected by the egress gate (one per host). */
     public static final int MAX_INJECTIONS = 16;
     /** Where the sandbox has the workspace's egress CA certificate (PEM), when a secret is injected. */
@@ -179,7 +181,13 @@ public final class Secrets {
                     + " has no {} where the secret goes (", in, "); e.g. 'Bearer {}'"));
         }
         Injection inj = new Injection(secret, h, header, template);
-        for (byte b : inj.value(v)) {
+        byte[] headerValue = inj.value(v);
+        if (headerValue.length > MAX_HEADER_VALUE) {
+            throw new DavitException(Kind.USAGE, Message.of("header " + header + " for secret " + secret + " would hold "
+                    + headerValue.length + " bytes, more than " + MAX_HEADER_VALUE + " (", in, "); give a shorter"
+                    + " value"));
+        }
+        for (byte b : headerValue) {
             if ((b >= 0 && b < 0x20 && b != '\t') || b == 0x7f) {
                 throw new DavitException(Kind.USAGE, Message.of("header " + header + " for secret " + secret + " would"
                         + " hold a control character (CR, LF, NUL, ...), which no header can (", in, "); give a"

@@ -28,9 +28,30 @@ class GateRelayTest {
             "get http://denied.test/ HTTP/1.1\r\n\r\n",
             "GET /\r\n", // HTTP/0.9: no Host, the server's default site
             "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", // HTTP/2 with prior knowledge
-            "X / http/1.1\r\n"}) {
+            "X / http/1.1\r\n",
+            "\r\n".repeat(2000) + "GET / HTTP/1.1\r\nHost: denied.test\r\n\r\n", // more empty lines than 1 KiB
+            "A".repeat(40) + " /x\r\n", // a method of any length
+            "GET /" + "a".repeat(9000) + " HTTP/1.1\r\n"}) { // a line over 8 KiB
             assertThat(hides(s)).as(s).isNotNull().contains("HTTP");
         }
+    }
+
+    @Test
+    void aPrefixOfARequestLineIsReadOn() {
+        for (String s : new String[] {"", "\r\n", "\r\n\r\n", "X", "PR", "ge", "GET\t", "PROPFIND"}) {
+            byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
+            assertThat(GateRelay.mayBecomeRequestLine(b, b.length)).as(s).isTrue();
+            assertThat(hides(s)).as(s).isNull(); // nothing to refuse yet: the gate reads on
+        }
+        for (String s : new String[] {"SSH-2.0-OpenSSH_9.2\r\n", "hello\n", "\u0000\u0001binary", "PING\r\n"}) {
+            byte[] b = s.getBytes(StandardCharsets.ISO_8859_1);
+            assertThat(GateRelay.mayBecomeRequestLine(b, b.length)).as(s).isFalse();
+        }
+    }
+
+    @Test
+    void sslV2HelloHidesAName() {
+        assertThat(GateRelay.hidesName(new byte[] {(byte) 0x80, 0x2e, 1, 3, 1}, 5)).contains("SSLv2");
     }
 
     @Test

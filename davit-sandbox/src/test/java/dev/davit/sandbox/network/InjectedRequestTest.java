@@ -22,7 +22,11 @@ class InjectedRequestTest {
         InjectedRequest.Result r = rewrite("GET /x HTTP/1.1\r\nHost: api.test\r\nauthorization: Bearer placeholder\r\n"
                 + "Accept: */*\r\nAUTHORIZATION: again\r\n\r\n");
         assertThat(head(r)).isEqualTo("GET /x HTTP/1.1\r\nHost: api.test\r\nAccept: */*\r\n"
-                + "Authorization: Bearer real\r\n\r\n");
+                + "Connection: close\r\nAuthorization: Bearer real\r\n\r\n");
+        // one request per connection to the server: the client's own Connection and Keep-Alive go
+        assertThat(head(rewrite("GET /x HTTP/1.1\r\nHost: api.test\r\nConnection: keep-alive\r\nKeep-Alive:"
+                + " timeout=5\r\nProxy-Connection: keep-alive\r\n\r\n"))).isEqualTo("GET /x HTTP/1.1\r\n"
+                + "Host: api.test\r\nConnection: close\r\nAuthorization: Bearer real\r\n\r\n");
         assertThat(((InjectedRequest.Rewritten) r).contentLength()).isZero();
         assertThat(head(rewrite("GET /x HTTP/1.1\r\nHost: API.test:443\r\n\r\n"))).contains("Bearer real");
         assertThat(head(rewrite("GET https://api.test/x HTTP/1.1\r\nHost: api.test\r\n\r\n"))).contains("Bearer real");
@@ -39,12 +43,21 @@ class InjectedRequestTest {
             "POST / HTTP/1.1\r\nHost: api.test\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
             "POST / HTTP/1.1\r\nHost: api.test\r\nContent-Length: +1\r\n\r\n",
             "POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-            "POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"}) {
+            "POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.0\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: api.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"}) {
             assertThat(rewrite(bad)).as(bad).isInstanceOfSatisfying(InjectedRequest.Refused.class,
                     no -> assertThat(no.status()).isEqualTo(400));
         }
-        assertThat(((InjectedRequest.Rewritten) rewrite("GET / HTTP/1.1\r\nHost: api.test\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\n\r\n")).upgrade()).isTrue();
+    }
+
+    @Test
+    void methodsThatEchoOrTunnelAreRefused() {
+        for (String m : new String[] {"TRACE", "TRACK", "CONNECT"}) {
+            String target = m.equals("CONNECT") ? "api.test:443" : "/";
+            assertThat(rewrite(m + " " + target + " HTTP/1.1\r\nHost: api.test\r\n\r\n")).as(m)
+                    .isInstanceOf(InjectedRequest.Refused.class);
+        }
     }
 
     @Test
@@ -58,7 +71,7 @@ class InjectedRequestTest {
         }
         for (String bad : new String[] {"GET / HTTP/1.1\r\nHost: api.test\r\nHost: other.test\r\n\r\n",
             "GET / HTTP/1.0\r\n\r\n", "GET / HTTP/1.1\nHost: api.test\n\n",
-            "GET / HTTP/1.1\r\nHost: api.test\r\n folded\r\n\r\n", "CONNECT api.test:443 HTTP/1.1\r\nHost: api.test\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: api.test\r\n folded\r\n\r\n",
             "\u0016\u0003\u0001"}) {
             assertThat(rewrite(bad)).as(bad).isInstanceOf(InjectedRequest.Refused.class);
         }
