@@ -6,7 +6,8 @@ import java.time.Instant;
  * One thing a sandbox's egress gate refused (see docs/SANDBOX.md, "Egress policy: enforcement").
  *
  * @param time    when
- * @param kind    {@code dns} (a name got no answer) or {@code connect} (a connection was refused)
+ * @param kind    {@code dns} (a name got no answer), {@code connect} (a connection was refused) or {@code request}
+ *                (a request on the connection of a host whose secret the gate injects was refused)
  * @param name    the name asked for, or the TLS SNI or HTTP Host a connection carried; null when there was none
  * @param address the address a connection went to; null for a name
  * @param port    the port a connection went to; 0 for a name
