@@ -118,12 +118,9 @@ final class GateRelay {
             if (pk.silent()) {
                 // no name (yet): allowed as for any nameless connection, the server is asked to speak first; a
                 // client that speaks first after all is judged by what it sends, as if it had not waited
-                if (!byAddress.allowed() && !resolvedNameAllows(gate.policy.get(), ip, port)) {
-                    refuse(fd, null, ip, port, null, byAddress.reason(), false);
-                    return;
-                }
-                if (!gate.reachable(ip, port)) {
-                    refuse(fd, null, ip, port, null, unreachable(ip), false);
+                Refusal nameless = judge(ip, port, byAddress, pk);
+                if (nameless != null) {
+                    refuse(fd, null, ip, port, nameless.rule(), nameless.reason(), false);
                     return;
                 }
                 up = connect(new InetSocketAddress(ip, port));
@@ -155,9 +152,7 @@ final class GateRelay {
                 return;
             }
         } catch (IOException e) {
-            if (up != null) {
-                closeQuietly(up);
-            }
+            closeQuietly(up);
             gate.sys.close(fd, true);
             return;
         }
@@ -210,16 +205,12 @@ final class GateRelay {
             // opened only by a name that resolved to it: what hides another name may not use it
             return new Refusal(null, pk.hidden() + " to an address only a name opened");
         }
-        return gate.reachable(ip, port) ? null : new Refusal(null, unreachable(ip));
+        return gate.reachable(ip, port) ? null : new Refusal(null, "the address " + ip.getHostAddress() + " is"
+                + " loopback, link-local, private or the host's own, which only an address entry allows");
     }
 
     /** Why a connection is refused: the policy's rule that did (or null) and the reason. */
     private record Refusal(String rule, String reason) {
-    }
-
-    private static String unreachable(InetAddress ip) {
-        return "the address " + ip.getHostAddress() + " is loopback, link-local, private or the host's own, which"
-                + " only an address entry allows";
     }
 
     /** A connection from the host's namespace to {@code to}, or null when it cannot be made. */

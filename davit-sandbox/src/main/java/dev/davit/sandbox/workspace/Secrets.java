@@ -569,13 +569,14 @@ public final class Secrets {
      */
     private void materialiseInGuest(Sandboxes sandboxes, String sandboxId, String workspace, Path workspaceDir) {
         guestExec(sandboxes, sandboxId, workspace, List.of("/bin/sh", "-c", GUEST_TMPFS_SCRIPT));
+        Map<String, byte[]> files = inSandbox();
         Path tar = null;
         try {
             tar = Files.createTempFile(workspaceDir.resolve(DIR), ".put-", ".tar",
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
                     Files.newOutputStream(tar))) {
-                for (Map.Entry<String, byte[]> e : inSandbox().entrySet()) {
+                for (Map.Entry<String, byte[]> e : files.entrySet()) {
                     var entry = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(e.getKey());
                     entry.setMode(0100600);
                     entry.setSize(e.getValue().length);
@@ -599,7 +600,7 @@ public final class Secrets {
         }
         List<String> argv = new ArrayList<>(List.of("/bin/sh", "-c", GUEST_TOOLS + "cd " + IN_SANDBOX
                 + " && t chmod 0600 \"$@\" && t chown \"$(t id -u):$(t id -g)\" \"$@\"", "davit-secret-own"));
-        argv.addAll(inSandbox().keySet());
+        argv.addAll(files.keySet());
         guestExec(sandboxes, sandboxId, workspace, argv);
         if (!injections.isEmpty()) {
             injectInto(sandboxes, sandboxId, workspace, true);
