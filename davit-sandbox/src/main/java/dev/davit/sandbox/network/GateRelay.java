@@ -129,9 +129,10 @@ final class GateRelay {
                     return;
                 }
                 ByteBuffer spoke = whoSpeaksFirst(fd, up);
-                if (spoke == null) {
+                if (spoke == null) { // the server closed before anyone spoke: so does the gate, in order
                     closeQuietly(up);
-                    gate.sys.close(fd, true);
+                    gate.sys.shutdownOutput(fd);
+                    gate.sys.close(fd, false);
                     return;
                 }
                 if (spoke.hasRemaining()) { // the server: what it said goes to the client, then both ways
@@ -232,13 +233,18 @@ final class GateRelay {
 
     /**
      * Waits until the client or the server {@code up} sends first: the server's first bytes (a buffer with bytes),
-     * an empty buffer when the client's come first (or it closed), or null when the server closed first.
+     * an empty buffer when the client's come first (or it closed), or null when the server closed first. The client
+     * is looked at first (what it sends is judged); the wait between looks at the server grows from
+     * {@value #SPEAK_POLL_MILLIS} ms to a second, so a connection where neither speaks costs next to nothing.
      */
     private ByteBuffer whoSpeaksFirst(int fd, SocketChannel up) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(BUFFER);
         up.configureBlocking(false);
         try {
-            while (true) {
+            for (int wait = SPEAK_POLL_MILLIS; ; wait = Math.min(1000, wait * 2)) {
+                if (gate.sys.awaitReadable(fd, 0)) {
+                    return b.flip();
+                }
                 int n = up.read(b);
                 if (n < 0) {
                     return null;
@@ -246,7 +252,7 @@ final class GateRelay {
                 if (n > 0) {
                     return b.flip();
                 }
-                if (gate.sys.awaitReadable(fd, SPEAK_POLL_MILLIS)) {
+                if (gate.sys.awaitReadable(fd, wait)) {
                     return b.flip();
                 }
             }
@@ -461,19 +467,36 @@ final class GateRelay {
             gate.sys.close(fd, true);
             return;
         }
-        Thread back = Thread.ofPlatform().name("gate-down").daemon(true).stackSize(256 * 1024).start(() -> {
-            ByteBuffer b = ByteBuffer.allocateDirect(BUFFER);
-            try {
-                while (up.read(b.clear()) >= 0) {
-                    b.flip();
-                    gate.sys.writeFully(fd, b);
-                }
-                gate.sys.shutdownOutput(fd);
-            } catch (IOException e) {
-                gate.sys.shutdown(fd);
-                closeQuietly(up);
+        Thread back;
+        try {
+            back = Thread.ofPlatform().name("gate-down").daemon(true).stackSize(256 * 1024).unstarted(
+                    () -> copyDown(fd, up));
+            back.start();
+        } catch (RuntimeException | Error e) { // no thread could be made (memory): this connection is reset
+            closeQuietly(up);
+            gate.sys.close(fd, true);
+            return;
+        }
+        relayUp(fd, up, first, back);
+    }
+
+    /** The server's bytes to the client, until the server's end; then the client's side is shut for writing. */
+    private void copyDown(int fd, SocketChannel up) {
+        ByteBuffer b = ByteBuffer.allocateDirect(BUFFER);
+        try {
+            while (up.read(b.clear()) >= 0) {
+                b.flip();
+                gate.sys.writeFully(fd, b);
             }
-        });
+            gate.sys.shutdownOutput(fd);
+        } catch (IOException e) {
+            gate.sys.shutdown(fd);
+            closeQuietly(up);
+        }
+    }
+
+    /** The client's bytes to the server (its buffer {@code first} reused), until the client's end; then closes both. */
+    private void relayUp(int fd, SocketChannel up, ByteBuffer first, Thread back) {
         ByteBuffer b = first.clear();
         try {
             while (gate.sys.read(fd, b.clear()) > 0) {

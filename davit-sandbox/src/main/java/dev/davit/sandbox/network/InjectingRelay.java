@@ -57,12 +57,20 @@ final class InjectingRelay {
                            Injections.Rule rule) {
         InetAddress ip = to.getAddress();
         int port = to.getPort();
-        FdTls client = new FdTls(gate.sys, fd, inj.serverEngine(), first);
-        InjectedRequest.Result r;
-        BufferedInputStream in;
+        FdTls client;
         try {
+            client = new FdTls(gate.sys, fd, inj.serverEngine(), first);
             client.handshake(HANDSHAKE_MILLIS);
-            in = new BufferedInputStream(client.in(), BUFFER);
+        } catch (IOException | RuntimeException e) {
+            gate.denials.record("connect", host, ip, port, null, "the TLS handshake with davit's certificate for "
+                    + host + " failed (the sandbox's program must trust the workspace's CA, in its trust store, and"
+                    + " speak TLS 1.3)");
+            gate.sys.close(fd, true);
+            return;
+        }
+        InjectedRequest.Result r;
+        BufferedInputStream in = new BufferedInputStream(client.in(), BUFFER);
+        try {
             byte[] head = head(in);
             if (head == null) {
                 client.closeOutput();
@@ -70,12 +78,6 @@ final class InjectingRelay {
                 return;
             }
             r = InjectedRequest.rewrite(head, host, rule.header(), rule.value());
-        } catch (javax.net.ssl.SSLException e) {
-            gate.denials.record("connect", host, ip, port, null, "the TLS handshake with davit's certificate for "
-                    + host + " failed (the sandbox's program must trust the workspace's CA, in its trust store, and"
-                    + " speak TLS 1.3)");
-            gate.sys.close(fd, true);
-            return;
         } catch (IOException | RuntimeException e) {
             gate.sys.close(fd, true);
             return;
@@ -87,29 +89,36 @@ final class InjectingRelay {
             return;
         }
         InjectedRequest.Rewritten w = (InjectedRequest.Rewritten) r;
-        SSLSocket up;
+        SSLSocket up = null;
+        Thread back;
         try {
             up = Injections.connect(gate.upstreamTrust(), to, host, HANDSHAKE_MILLIS);
             up.setSoTimeout(IDLE_MILLIS);
-        } catch (Exception e) {
+            SSLSocket server = up;
+            back = Thread.ofPlatform().name("gate-down").daemon(true).stackSize(256 * 1024).start(() -> {
+                byte[] b = new byte[BUFFER];
+                try (InputStream fromServer = server.getInputStream()) {
+                    OutputStream out = client.out();
+                    int n;
+                    while ((n = fromServer.read(b)) >= 0) {
+                        out.write(b, 0, n);
+                    }
+                    client.closeOutput(); // the whole answer: the client closes, which ends a body still awaited
+                } catch (IOException e) {
+                    close(server); // wakes the sender, should it be blocked writing to the server
+                    gate.sys.shutdown(fd); // the server is gone, or silent too long: so is the client's connection
+                }
+            });
+        } catch (Exception | Error e) {
+            if (up != null) {
+                close(up);
+            }
             gate.denials.record("connect", host, ip, port, null, "the gate could not make a trusted TLS connection to "
                     + host + " for its secret: " + e.getClass().getSimpleName());
             respond(client, 502, "the gate could not make a trusted TLS connection to " + host);
             gate.sys.close(fd, false);
             return;
         }
-        Thread back = Thread.ofPlatform().name("gate-down").daemon(true).stackSize(256 * 1024).start(() -> {
-            byte[] b = new byte[BUFFER];
-            try (InputStream fromServer = up.getInputStream()) {
-                OutputStream out = client.out();
-                int n;
-                while ((n = fromServer.read(b)) >= 0) {
-                    out.write(b, 0, n);
-                }
-            } catch (IOException e) {
-                gate.sys.shutdown(fd); // the server is gone, or silent too long: so is the client's connection
-            }
-        });
         try {
             OutputStream out = up.getOutputStream();
             out.write(w.head());
