@@ -233,8 +233,8 @@ class McpOwnershipTest extends BusyboxRegistryTest {
             assertThat(net.stderr()).contains("--share-workspace net:rw: it has a network (--network) and this server"
                     + " was started without --allow-network; share it read-only (net:ro), or start the server with"
                     + " --allow-network");
-            // an egress-policy network likewise, until a model has a bound of its own: its sandbox's state as a
-            // policy sandbox's reads (no door makes one yet)
+            // an egress-policy network beyond the server's --allow-egress likewise (here none): its sandbox's state
+            // as a policy sandbox's reads
             String sbx = cli.run("--json", "workspace", "status", "net").json().get("sandbox").asText();
             Path state = home.resolve("sandboxes").resolve(sbx).resolve("state.json");
             var doc = (com.fasterxml.jackson.databind.node.ObjectNode) Json.read(Files.readAllBytes(state));
@@ -243,8 +243,9 @@ class McpOwnershipTest extends BusyboxRegistryTest {
             Files.write(state, Json.bytes(doc));
             Cli.Result policy = new Cli(home).run("mcp", "serve", "--share-workspace", "net:rw");
             assertThat(policy.rc()).as(policy.toString()).isEqualTo(2);
-            assertThat(policy.stderr()).contains("--share-workspace net:rw: it has a network (--network) and this"
-                    + " server was started without --allow-network");
+            assertThat(policy.stderr()).isEqualTo("davit: error: --share-workspace net:rw: its egress policy allows"
+                    + " more than this server's --allow-egress (none); share it read-only (net:ro), or start the"
+                    + " server with --allow-egress covering it\n");
         }
     }
 

@@ -32,7 +32,8 @@ class ModularConsumerTest {
     /** The jars of davit's library modules and their dependencies, as on this test's class path. */
     private static final List<String> MODULE_JARS = List.of("davit-oci", "davit-env", "davit-sandbox",
             "jackson-core", "jackson-databind", "jackson-annotations", "jackson-dataformat-yaml", "snakeyaml",
-            "slf4j-api", "commons-compress", "commons-io", "commons-lang3", "commons-codec", "zstd-jni");
+            "slf4j-api", "commons-compress", "commons-io", "commons-lang3", "commons-codec", "zstd-jni",
+            "bcpkix-jdk18on", "bcutil-jdk18on", "bcprov-jdk18on");
 
     static final Map<String, List<String>> API = Map.of(
             "dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",
