@@ -94,15 +94,15 @@ final class CommandModels {
         spec.addOption(bound(option(String.class, "MODE", NetworkOption.DESCRIPTION, "--network").arity("0..1")
                 .preprocessor(new NetworkOption()), () -> r.network, v -> r.network = v));
         EgressOptions e = r.egress;
-        spec.addOption(bound(list("HOST[:PORT]", EgressOptions.ALLOW_HOST_TEXT, "--allow-host"),
+        spec.addOption(bound(list("HOST[:PORT][,...]", EgressOptions.ALLOW_HOST_TEXT, "--allow-host").hideParamSyntax(true),
                 () -> e.allowHosts, v -> e.allowHosts = v));
-        spec.addOption(bound(list("CIDR[:PORT]", EgressOptions.ALLOW_CIDR_TEXT, "--allow-cidr"),
+        spec.addOption(bound(list("CIDR[:PORT][,...]", EgressOptions.ALLOW_CIDR_TEXT, "--allow-cidr").hideParamSyntax(true),
                 () -> e.allowCidrs, v -> e.allowCidrs = v));
         spec.addOption(bound(list("NAME", EgressOptions.ALLOW_PRESET_TEXT, "--allow-preset"),
                 () -> e.presets, v -> e.presets = v));
-        spec.addOption(bound(list("HOST[:PORT]", EgressOptions.DENY_HOST_TEXT, "--deny-host"),
+        spec.addOption(bound(list("HOST[:PORT][,...]", EgressOptions.DENY_HOST_TEXT, "--deny-host").hideParamSyntax(true),
                 () -> e.denyHosts, v -> e.denyHosts = v));
-        spec.addOption(bound(list("CIDR[:PORT]", EgressOptions.DENY_CIDR_TEXT, "--deny-cidr"),
+        spec.addOption(bound(list("CIDR[:PORT][,...]", EgressOptions.DENY_CIDR_TEXT, "--deny-cidr").hideParamSyntax(true),
                 () -> e.denyCidrs, v -> e.denyCidrs = v));
         spec.addOption(bound(option(String.class, "BYTES", RunCommand.MAX_OUTPUT_DESCRIPTION, "--max-output"),
                 () -> r.maxOutput, v -> r.maxOutput = v));

@@ -34,19 +34,23 @@ final class EgressOptions {
     /** The operator's knob for the names an egress gate resolves: a directory with resolv.conf and hosts. */
     static final String EGRESS_DNS_ENV = "DAVIT_EGRESS_DNS";
 
-    @Option(names = "--allow-host", split = ",", paramLabel = "HOST[:PORT]", description = ALLOW_HOST_TEXT)
+    @Option(names = "--allow-host", split = ",", paramLabel = "HOST[:PORT][,...]", hideParamSyntax = true,
+            description = ALLOW_HOST_TEXT)
     List<String> allowHosts = new ArrayList<>();
 
-    @Option(names = "--allow-cidr", split = ",", paramLabel = "CIDR[:PORT]", description = ALLOW_CIDR_TEXT)
+    @Option(names = "--allow-cidr", split = ",", paramLabel = "CIDR[:PORT][,...]", hideParamSyntax = true,
+            description = ALLOW_CIDR_TEXT)
     List<String> allowCidrs = new ArrayList<>();
 
     @Option(names = "--allow-preset", split = ",", paramLabel = "NAME", description = ALLOW_PRESET_TEXT)
     List<String> presets = new ArrayList<>();
 
-    @Option(names = "--deny-host", split = ",", paramLabel = "HOST[:PORT]", description = DENY_HOST_TEXT)
+    @Option(names = "--deny-host", split = ",", paramLabel = "HOST[:PORT][,...]", hideParamSyntax = true,
+            description = DENY_HOST_TEXT)
     List<String> denyHosts = new ArrayList<>();
 
-    @Option(names = "--deny-cidr", split = ",", paramLabel = "CIDR[:PORT]", description = DENY_CIDR_TEXT)
+    @Option(names = "--deny-cidr", split = ",", paramLabel = "CIDR[:PORT][,...]", hideParamSyntax = true,
+            description = DENY_CIDR_TEXT)
     List<String> denyCidrs = new ArrayList<>();
 
     /** Whether any policy option was given. */

@@ -50,7 +50,8 @@ final class McpCommand extends GroupCommand {
                 + " (default: never).")
         boolean allowNetwork;
 
-        @Option(names = "--allow-egress", split = ",", paramLabel = "HOST|CIDR|PRESET", description = "Let run,"
+        @Option(names = "--allow-egress", split = ",", paramLabel = "HOST|CIDR|PRESET[,...]", hideParamSyntax = true,
+            description = "Let run,"
                 + " workspace_create and workspace_network ask for an egress policy whose allow entries lie within"
                 + " these: a name (pypi.org, *.githubusercontent.com, registry.npmjs.org:443), an IPv4 network"
                 + " (203.0.113.0/24[:PORT]) or a preset (debian, github, maven, npm, pypi). Repeatable;"
