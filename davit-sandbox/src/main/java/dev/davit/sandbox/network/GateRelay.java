@@ -437,13 +437,9 @@ final class GateRelay {
         String why = name != null && name.isEmpty() ? "an HTTP request without one clear Host" : reason;
         gate.denials.record("connect", shown, ip, port, rule, why);
         if (http) {
-            String body = "davit: egress denied: " + (shown == null ? ip.getHostAddress() : shown) + ":" + port
-                    + ": " + why + "\n";
-            byte[] b = body.getBytes(StandardCharsets.UTF_8);
-            String head = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: "
-                    + b.length + "\r\nConnection: close\r\nX-Davit-Egress: denied\r\n\r\n";
-            ByteBuffer out = ByteBuffer.allocateDirect(head.length() + b.length);
-            out.put(head.getBytes(StandardCharsets.US_ASCII)).put(b).flip();
+            byte[] r = denied(403, "egress denied: " + (shown == null ? ip.getHostAddress() : shown) + ":" + port
+                    + ": " + why);
+            ByteBuffer out = ByteBuffer.allocateDirect(r.length).put(r).flip();
             try {
                 gate.sys.writeFully(fd, out);
                 gate.sys.shutdownOutput(fd);
@@ -454,6 +450,20 @@ final class GateRelay {
             }
         }
         gate.sys.close(fd, true);
+    }
+
+    /**
+     * The gate's own HTTP response to a request it does not send on: {@code status} (403, 400 or 502) with a
+     * one-line plain-text body {@code davit: WHY}, marked {@code X-Davit-Egress: denied}, closing the connection.
+     */
+    static byte[] denied(int status, String why) {
+        byte[] body = ("davit: " + why + "\n").getBytes(StandardCharsets.UTF_8);
+        byte[] head = ("HTTP/1.1 " + status + (status == 403 ? " Forbidden" : status == 400 ? " Bad Request"
+                : " Bad Gateway") + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + body.length
+                + "\r\nConnection: close\r\nX-Davit-Egress: denied\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+        byte[] all = java.util.Arrays.copyOf(head, head.length + body.length);
+        System.arraycopy(body, 0, all, head.length, body.length);
+        return all;
     }
 
     /** Sends {@code first} to {@code up} (connected from the host's namespace), then copies both ways. */

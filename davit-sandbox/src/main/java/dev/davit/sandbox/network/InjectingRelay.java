@@ -226,14 +226,8 @@ final class InjectingRelay {
     }
 
     private static void respond(FdTls client, int status, String why) {
-        byte[] body = ("davit: " + why + "\n").getBytes(StandardCharsets.UTF_8);
-        String head = "HTTP/1.1 " + status + (status == 403 ? " Forbidden" : status == 400 ? " Bad Request"
-                : " Bad Gateway") + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + body.length
-                + "\r\nConnection: close\r\nX-Davit-Egress: denied\r\n\r\n";
         try {
-            OutputStream out = client.out();
-            out.write(head.getBytes(StandardCharsets.US_ASCII));
-            out.write(body);
+            client.out().write(GateRelay.denied(status, why));
             client.closeOutput();
         } catch (IOException e) {
             // the client is gone
