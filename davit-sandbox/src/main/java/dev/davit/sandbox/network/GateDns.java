@@ -31,22 +31,40 @@ final class GateDns {
     /** Answers the queries that reach {@code ch} (the sandbox's 127.0.0.1:53), each on a thread of its own. */
     void serveUdp(DatagramChannel ch) {
         while (true) {
-            ByteBuffer in = ByteBuffer.allocate(1500);
-            SocketAddress from;
             try {
-                from = ch.receive(in);
-            } catch (java.nio.channels.ClosedChannelException e) {
-                return;
-            } catch (IOException e) {
-                continue; // that datagram's problem
+                if (!serveOne(ch)) {
+                    return;
+                }
+            } catch (Throwable e) {
+                // never the end of the sandbox's DNS: an error (out of memory, a thread that would not start) is
+                // that query's, said in the gate's log, and the next one is served
+                System.err.println("davit-gate: a DNS query failed: " + e);
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException ie) {
+                    Thread.interrupted(); // nobody stops this thread but the gate's end
+                }
             }
-            if (from == null) {
-                continue;
-            }
-            if (!inFlight.tryAcquire()) {
-                continue;
-            }
-            byte[] q = java.util.Arrays.copyOf(in.array(), in.position());
+        }
+    }
+
+    /** Receives and answers one query; false when the socket is closed (the gate's end). */
+    private boolean serveOne(DatagramChannel ch) {
+        ByteBuffer in = ByteBuffer.allocate(1500);
+        SocketAddress from;
+        try {
+            from = ch.receive(in);
+        } catch (java.nio.channels.ClosedChannelException e) {
+            System.err.println("davit-gate: the DNS socket was closed (" + e + "); no more DNS over UDP");
+            return false;
+        } catch (IOException e) {
+            return true; // that datagram's problem
+        }
+        if (from == null || !inFlight.tryAcquire()) {
+            return true;
+        }
+        byte[] q = java.util.Arrays.copyOf(in.array(), in.position());
+        try {
             Thread.ofVirtual().start(() -> {
                 try {
                     byte[] a = answer(q, q.length);
@@ -55,11 +73,17 @@ final class GateDns {
                     }
                 } catch (IOException e) {
                     // the client is gone
+                } catch (RuntimeException e) {
+                    System.err.println("davit-gate: a DNS query failed: " + e);
                 } finally {
                     inFlight.release();
                 }
             });
+        } catch (Throwable e) {
+            inFlight.release(); // never started: its permit is not lost
+            throw e;
         }
+        return true;
     }
 
     /** The answer to the query in {@code q[0..len)}, or null for no answer at all. */
