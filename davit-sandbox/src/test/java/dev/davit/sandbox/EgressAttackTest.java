@@ -188,6 +188,97 @@ class EgressAttackTest {
     }
 
     /**
+     * From the second gate a davit process starts, a spare gate waits for the next sandbox: as root with no more than
+     * the spare's few capabilities, in no sandbox's namespace. The next sandbox's gate is that process, which then
+     * serves as a user of the network range that is not the holder's, with no capability left to any of its threads;
+     * it relays what the policy allows and refuses the rest, takes a new policy, records its denials, and ends with
+     * its sandbox.
+     */
+    @Test
+    void aSpareGateServesTheNextSandboxAsItsOwnUserWithNoCapability() throws Exception {
+        Sandboxes sb = sandboxes();
+        for (int i = 0; i < 2; i++) {
+            ExecResult r = sb.run(RunSpec.builder(rootfs).network(Network.policy(allow("allowed.test")))
+                    .command("true").timeout(Duration.ofSeconds(60)).build());
+            assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        }
+        ProcessHandle spare = awaitSpare(tmp);
+        Path sp = Path.of("/proc", Long.toString(spare.pid()));
+        String st = Files.readString(sp.resolve("status"));
+        assertThat(field(st, "Uid")).isEqualTo("0\t0\t0\t0");
+        assertThat(field(st, "NoNewPrivs")).isEqualTo("1");
+        assertThat(field(st, "Groups")).isEmpty();
+        assertThat(Long.parseUnsignedLong(field(st, "CapEff"), 16) & ~SPARE_BOUNDING).isZero();
+        assertThat(Long.parseUnsignedLong(field(st, "CapBnd"), 16) & ~SPARE_BOUNDING).isZero();
+        assertThat(Files.readSymbolicLink(sp.resolve("ns/net")))
+                .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
+        Sandbox s = sb.create(CreateSpec.builder(rootfs).network(Network.policy(allow("allowed.test")))
+                .ttl(Duration.ofMinutes(10)).build());
+        try {
+            sb.start(s.id());
+            ProcessHandle gate = onlyGate(tmp);
+            assertThat(gate.pid()).as("the spare became the sandbox's gate").isEqualTo(spare.pid());
+            Path gdir = tmp.resolve("state").resolve(s.id()).resolve("gate");
+            assertThat(Files.readSymbolicLink(sp.resolve("cwd"))).isEqualTo(gdir.toAbsolutePath());
+            sb.spawn(s.id(), List.of("sh", "-c", "(echo hi; sleep 60) | nc allowed.test 7"), Map.of(), "/",
+                    tmp.resolve("spawn"), false);
+            awaitThread(gate, "gate-conn");
+            assertSpareGateConfined(gate, IdRange.forNet());
+            int uid = (Integer) Files.getAttribute(gdir, "unix:uid");
+            assertThat(Files.readString(sp.resolve("status"))).contains("Uid:\t" + uid + "\t");
+            // not the uid of the holder, which owns the namespace's user namespace
+            long holderUid = IdRange.forNet().uid() + IdRange.forNet().offsetOf(s.id());
+            assertThat((long) uid).isNotEqualTo(holderUid);
+            net.clearRecords();
+            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", get("allowed.test", "/warm") + "; echo;"
+                    + get("denied.test", "/no") + "; echo \"denied=$?\""), Map.of(), "/", Duration.ofSeconds(60));
+            assertThat(r.stdoutText()).as(r.stderrText()).contains("\"path\":\"/warm\"")
+                    .doesNotContain("denied=0");
+            sb.network(s.id(), allow("other.test"));
+            r = sb.exec(s.id(), List.of("sh", "-c", get("other.test", "/other") + "; echo;"
+                    + get("allowed.test", "/old") + "; echo \"old=$?\""), Map.of(), "/", Duration.ofSeconds(60));
+            assertThat(r.stdoutText()).as(r.stderrText()).contains("\"path\":\"/other\"").doesNotContain("old=0");
+            assertThat(sb.egressDenials(s.id())).extracting(EgressDenial::name).contains("denied.test",
+                    "allowed.test");
+            assertThat(net.httpRequests()).extracting(TestInternet.HttpRequest::path).contains("/warm", "/other")
+                    .doesNotContain("/no", "/old");
+        } finally {
+            sb.rm(s.id());
+        }
+        assertThat(gates(tmp)).isEmpty();
+    }
+
+    /** A shell line: an HTTP GET of {@code path} from {@code host} with busybox's nc, failing when nothing came back. */
+    private static String get(String host, String path) {
+        return "printf 'GET " + path + " HTTP/1.0\\r\\nHost: " + host + "\\r\\n\\r\\n' | nc -w 10 " + host
+                + " 80 | grep .";
+    }
+
+    /** Waits (20 s at most) for the spare gate waiting in the spares' directory under {@code dir}. */
+    static ProcessHandle awaitSpare(Path dir) throws Exception {
+        String at = dir.toAbsolutePath().toString();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            List<ProcessHandle> found = ProcessHandle.allProcesses().filter(h -> {
+                try {
+                    Path p = Path.of("/proc", Long.toString(h.pid()));
+                    String cwd = Files.readSymbolicLink(p.resolve("cwd")).toString();
+                    return List.of(Files.readString(p.resolve("cmdline")).split("\0")).contains("--spare")
+                            && cwd.startsWith(at) && cwd.endsWith("/.gate-spares");
+                } catch (IOException | RuntimeException e) {
+                    return false;
+                }
+            }).toList();
+            if (found.size() == 1) {
+                return found.get(0);
+            }
+            assertThat(found).as("one spare at most").hasSizeLessThanOrEqualTo(1);
+            Thread.sleep(50);
+        }
+        throw new AssertionError("no spare gate waits under " + dir);
+    }
+
+    /**
      * Asserts what /proc says of {@code gate}: a uid and gid of {@code range} (without root the user's), on every
      * thread; no groups; no_new_privs; the serving threads without capabilities, the others (the JVM's own, printed)
      * with at most {@link #GATE_CAPABILITIES};
@@ -195,37 +286,29 @@ class EgressAttackTest {
      */
     static void assertGateConfined(ProcessHandle gate, IdRange range, boolean root) throws IOException {
         Path proc = Path.of("/proc", Long.toString(gate.pid()));
+        if (List.of(Files.readString(proc.resolve("cmdline")).split("\0")).contains("--spare")) {
+            assertSpareGateConfined(gate, range);
+            return;
+        }
         String status = Files.readString(proc.resolve("status"));
         long uid = Long.parseLong(field(status, "Uid").split("\\s+")[0]);
         long gid = Long.parseLong(field(status, "Gid").split("\\s+")[0]);
         assertThat(uid).isBetween(range.uid(), range.uid() + range.count() - 1);
         assertThat(gid).isBetween(range.gid(), range.gid() + range.count() - 1);
         List<String> kept = new ArrayList<>();
-        try (Stream<Path> tasks = Files.list(proc.resolve("task"))) {
-            for (Path t : tasks.toList()) {
-                String st;
-                try {
-                    st = Files.readString(t.resolve("status"));
-                } catch (IOException e) {
-                    continue; // ended meanwhile
-                }
-                String name = field(st, "Name");
-                assertThat(field(st, "Uid")).as(name).isEqualTo(uid + "\t" + uid + "\t" + uid + "\t" + uid);
-                assertThat(field(st, "Gid")).as(name).isEqualTo(gid + "\t" + gid + "\t" + gid + "\t" + gid);
-                assertThat(field(st, "Groups")).as(name).isEmpty();
-                assertThat(field(st, "NoNewPrivs")).as(name).isEqualTo("1");
-                boolean serving = name.startsWith("gate-") || name.startsWith("ForkJoinPool");
-                if (serving) {
-                    assertThat(field(st, "CapEff")).as(name).isEqualTo("0000000000000000");
-                    assertThat(field(st, "CapPrm")).as(name).isEqualTo("0000000000000000");
-                } else if (!field(st, "CapEff").equals("0000000000000000")) {
-                    kept.add(name + " CapEff " + field(st, "CapEff"));
-                }
-                // at most those three (the JVM's own threads, started before the drop)
-                for (String set : List.of("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")) {
-                    assertThat(Long.parseUnsignedLong(field(st, set), 16) & ~GATE_CAPABILITIES).as(name + " " + set)
-                            .isZero();
-                }
+        for (String st : threads(proc)) {
+            String name = assertIds(st, uid, gid);
+            boolean serving = name.startsWith("gate-") || name.startsWith("ForkJoinPool");
+            if (serving) {
+                assertThat(field(st, "CapEff")).as(name).isEqualTo("0000000000000000");
+                assertThat(field(st, "CapPrm")).as(name).isEqualTo("0000000000000000");
+            } else if (!field(st, "CapEff").equals("0000000000000000")) {
+                kept.add(name + " CapEff " + field(st, "CapEff"));
+            }
+            // at most those three (the JVM's own threads, started before the drop)
+            for (String set : List.of("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")) {
+                assertThat(Long.parseUnsignedLong(field(st, set), 16) & ~GATE_CAPABILITIES).as(name + " " + set)
+                        .isZero();
             }
         }
         System.out.println("gate threads started before the capabilities were dropped, which keep them (over the"
@@ -240,6 +323,66 @@ class EgressAttackTest {
             assertThat(cp.split(":")).allSatisfy(e -> assertThat(e).matches("/proc/self/fd/\\d+"));
         }
     }
+
+    /**
+     * What a gate that was a spare ({@code --spare}, as root) must be once it serves: a uid and gid of {@code range},
+     * on every thread; no groups; no_new_privs; no capability left to ANY thread (the JVM's own too: it became its
+     * user from root), and a bounding set of at most the spare's; the host's network and user namespaces; a class
+     * path of open files only.
+     */
+    static void assertSpareGateConfined(ProcessHandle gate, IdRange range) throws IOException {
+        Path proc = Path.of("/proc", Long.toString(gate.pid()));
+        String status = Files.readString(proc.resolve("status"));
+        long uid = Long.parseLong(field(status, "Uid").split("\\s+")[0]);
+        long gid = Long.parseLong(field(status, "Gid").split("\\s+")[0]);
+        assertThat(uid).isBetween(range.uid(), range.uid() + range.count() - 1);
+        assertThat(gid).isBetween(range.gid(), range.gid() + range.count() - 1);
+        int threads = 0;
+        for (String st : threads(proc)) {
+            threads++;
+            String name = assertIds(st, uid, gid);
+            for (String set : List.of("CapEff", "CapPrm", "CapInh", "CapAmb")) {
+                assertThat(field(st, set)).as(name + " " + set).isEqualTo("0000000000000000");
+            }
+            assertThat(Long.parseUnsignedLong(field(st, "CapBnd"), 16) & ~SPARE_BOUNDING).as(name).isZero();
+        }
+        assertThat(threads).isGreaterThan(5);
+        assertThat(Files.readSymbolicLink(proc.resolve("ns/net")))
+                .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")));
+        assertThat(Files.readSymbolicLink(proc.resolve("ns/user")))
+                .isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/user")));
+        List<String> cmd = List.of(Files.readString(proc.resolve("cmdline")).split("\0"));
+        String cp = cmd.get(cmd.indexOf("-cp") + 1);
+        assertThat(cp.split(":")).allSatisfy(e -> assertThat(e).matches("/proc/self/fd/\\d+"));
+    }
+
+    /** The /proc status of each thread of the process at {@code proc} (those that ended meanwhile left out). */
+    static List<String> threads(Path proc) throws IOException {
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> tasks = Files.list(proc.resolve("task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    out.add(Files.readString(t.resolve("status")));
+                } catch (IOException e) {
+                    // ended meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Asserts a gate thread's ids (uid and gid, all four), no groups and no_new_privs; its name. */
+    static String assertIds(String st, long uid, long gid) {
+        String name = field(st, "Name");
+        assertThat(field(st, "Uid")).as(name).isEqualTo(uid + "\t" + uid + "\t" + uid + "\t" + uid);
+        assertThat(field(st, "Gid")).as(name).isEqualTo(gid + "\t" + gid + "\t" + gid + "\t" + gid);
+        assertThat(field(st, "Groups")).as(name).isEmpty();
+        assertThat(field(st, "NoNewPrivs")).as(name).isEqualTo("1");
+        return name;
+    }
+
+    /** A spare's bounding set: sys_admin, sys_ptrace, net_bind_service, dac_read_search, setuid, setgid. */
+    static final long SPARE_BOUNDING = (1L << 21) | (1L << 19) | (1L << 10) | (1L << 2) | (1L << 7) | (1L << 6);
 
     /**
      * Floods from the sandbox: 600 connections held at once (those beyond the gate's 512 are reset and recorded),
@@ -435,8 +578,10 @@ class EgressAttackTest {
         return ProcessHandle.allProcesses().filter(h -> {
             try {
                 Path p = Path.of("/proc", Long.toString(h.pid()));
+                String cwd = Files.readSymbolicLink(p.resolve("cwd")).toString();
+                // a spare not handed a sandbox yet waits in the spares' directory: no sandbox's gate
                 return Files.readString(p.resolve("cmdline")).contains(GATE_CLASS)
-                        && Files.readSymbolicLink(p.resolve("cwd")).toString().startsWith(under)
+                        && cwd.startsWith(under) && !cwd.endsWith("/.gate-spares")
                         && ProcessHandle.of(h.pid()).map(dev.davit.sandbox.backend.Host::running).orElse(false);
             } catch (IOException | RuntimeException e) {
                 return false;

@@ -35,7 +35,8 @@ import java.util.concurrent.TimeUnit;
  * netfilter rules: every TCP connection not to the namespace's own addresses is redirected to the gate's listener,
  * every DNS query (UDP port 53) to its DNS socket, and every other packet that would leave is rejected at once
  * (ICMP port unreachable: {@code EPERM} or {@code ECONNREFUSED} to the sender). The sandbox's command is in neither
- * the namespace's user namespace nor a child of it, so it cannot change those rules. Then it waits until the gate
+ * the namespace's user namespace nor a child of it, so it cannot change those rules. Then it says the namespace is
+ * set up ({@link Gate#NETNS_UP}: the gate binds its sockets only then) and waits until the gate
  * says it is ready.
  *
  * <p>The gate runs as NAT's slirp4netns does: as root as the sandbox's network uid ({@code davit-net}), with no
@@ -70,6 +71,7 @@ public final class Egress {
             + "printf '%s' \"$rules\" | \"$restore\" || { echo \"davit: the sandbox's egress rules could not be"
             + " set\" >&2; exit 125; }\n"
             + "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start || exit 125\n"
+            + ": > \"${ready%/*}/" + Gate.NETNS_UP + "\" || exit 125\n"
             + "i=0\n"
             + "until [ -e \"$ready\" ]; do\n"
             + "  i=$((i+1))\n"
@@ -146,39 +148,18 @@ public final class Egress {
         Path gdir = dir.resolve(DIR);
         List<String> cp = classPath();
         Path aot = GateAot.cache(cp, Jail.AS_ROOT);
-        List<String> cmd = new ArrayList<>();
-        Path setsid = Path.of("/usr/bin/setsid");
-        cmd.add(Files.isExecutable(setsid) ? setsid.toString() : "setsid");
+        // the gate's files, relative to its directory: KEY (its option without "--") and file name
+        List<String[]> files = new ArrayList<>();
         try {
             Files.createDirectories(gdir);
             Files.setAttribute(gdir, "unix:mode", 0700);
             Files.deleteIfExists(gdir.resolve(Gate.READY));
+            Files.deleteIfExists(gdir.resolve(Gate.NETNS_UP));
             place(dir, Gate.POLICY, GatePolicyFile.text(policy).getBytes(StandardCharsets.UTF_8));
-            if (Jail.AS_ROOT) {
-                long[] ids = Nat.ids(dir);
-                Files.setAttribute(gdir, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(gdir, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
-                List<String> files = new ArrayList<>(cp);
-                if (aot != null) {
-                    files.add(aot.toString());
-                }
-                cmd.addAll(opening(files));
-                cmd.addAll(List.of(t.setpriv().toString(), "--reuid=" + ids[0], "--regid=" + ids[1],
-                        "--clear-groups", "--no-new-privs", "--"));
-            } else {
-                cmd.addAll(List.of(t.setpriv().toString(), "--no-new-privs", "--"));
-            }
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
                     + e.getMessage());
         }
-        // in that user namespace it is root, with every capability over it: its JVM gets only the three it needs
-        // (opening the holder's namespace file, entering that network namespace, its ports 1 and 53 there), which
-        // the JVM's own threads keep (the gate's main thread drops them before it starts the threads that serve)
-        cmd.addAll(List.of(t.nsenter().toString(), "--user=/proc/" + target + "/ns/user", "--preserve-credentials",
-                "--", t.setpriv().toString(), "--bounding-set=-all,+sys_admin,+sys_ptrace,+net_bind_service", "--"));
-        cmd.addAll(jvm(cp, aot == null ? null : Jail.AS_ROOT ? "/proc/self/fd/" + (3 + cp.size()) : aot.toString()));
-        cmd.addAll(List.of(Gate.class.getName(), "--netns", "/proc/" + target + "/ns/net"));
         if (t.egressDns() != null) {
             // copied into its directory: the gate's uid may not reach the caller's (the host's /etc it reads live)
             for (String f : List.of("resolv.conf", "hosts")) {
@@ -188,8 +169,8 @@ public final class Egress {
                     throw new DavitException(Kind.USAGE, "cannot read " + t.egressDns().resolve(f) + " (the egress"
                             + " gate's name resolution): " + e.getMessage());
                 }
+                files.add(new String[] {f.equals("hosts") ? "hosts" : "resolv-conf", f});
             }
-            cmd.addAll(List.of("--resolv-conf", "resolv.conf", "--hosts", "hosts"));
             Path trust = t.egressDns().resolve(TRUST);
             if (Files.isRegularFile(trust)) {
                 try {
@@ -198,10 +179,134 @@ public final class Egress {
                     throw new DavitException(Kind.USAGE, "cannot read " + trust + " (the egress gate's CA"
                             + " certificates): " + e.getMessage());
                 }
-                cmd.addAll(List.of("--trust", TRUST));
+                files.add(new String[] {"trust", TRUST});
             }
         }
-        return Nat.startRecorded(cmd, null, gdir, dir, LOG, PID_FILE, "the egress gate");
+        String key = GateSpares.key(cp, aot);
+        if (Jail.AS_ROOT) {
+            GateSpares.Spare spare = GateSpares.take(dir.getParent(), key);
+            if (spare != null) {
+                Process p = handOver(spare, target, dir, files);
+                GateSpares.started(t, dir.getParent(), cp, aot, key);
+                return p;
+            }
+        }
+        List<String> cmd = new ArrayList<>();
+        Path setsid = Path.of("/usr/bin/setsid");
+        cmd.add(Files.isExecutable(setsid) ? setsid.toString() : "setsid");
+        if (Jail.AS_ROOT) {
+            long[] ids = Nat.ids(dir);
+            try {
+                own(gdir, ids);
+            } catch (IOException e) {
+                throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
+                        + e.getMessage());
+            }
+            List<String> opened = new ArrayList<>(cp);
+            if (aot != null) {
+                opened.add(aot.toString());
+            }
+            cmd.addAll(opening(opened));
+            cmd.addAll(List.of(t.setpriv().toString(), "--reuid=" + ids[0], "--regid=" + ids[1],
+                    "--clear-groups", "--no-new-privs", "--"));
+        } else {
+            cmd.addAll(List.of(t.setpriv().toString(), "--no-new-privs", "--"));
+        }
+        // in that user namespace it is root, with every capability over it: its JVM gets only the three it needs
+        // (opening the holder's namespace file, entering that network namespace, its ports 1 and 53 there), which
+        // the JVM's own threads keep (the gate's main thread drops them before it starts the threads that serve)
+        cmd.addAll(List.of(t.nsenter().toString(), "--user=/proc/" + target + "/ns/user", "--preserve-credentials",
+                "--", t.setpriv().toString(), "--bounding-set=-all,+sys_admin,+sys_ptrace,+net_bind_service", "--"));
+        cmd.addAll(jvm(cp, aot == null ? null : Jail.AS_ROOT ? "/proc/self/fd/" + (3 + cp.size()) : aot.toString()));
+        cmd.addAll(List.of(Gate.class.getName(), "--netns", "/proc/" + target + "/ns/net"));
+        for (String[] f : files) {
+            cmd.addAll(List.of("--" + f[0], f[1]));
+        }
+        Process p = Nat.startRecorded(cmd, null, gdir, dir, LOG, PID_FILE, "the egress gate");
+        if (Jail.AS_ROOT) {
+            GateSpares.started(t, dir.getParent(), cp, aot, key);
+        }
+        return p;
+    }
+
+    /**
+     * Hands the sandbox of {@code dir} (its namespaces those of {@code target}) to a spare gate: its directory
+     * becomes the gate's user's ({@link #gateIds}), its log the sandbox's gate log, its pid recorded, and then it is
+     * told where to go.
+     */
+    private static Process handOver(GateSpares.Spare spare, long target, Path dir, List<String[]> files) {
+        Path gdir = dir.resolve(DIR).toAbsolutePath();
+        long[] ids = gateIds(dir);
+        Process p = spare.process();
+        try {
+            own(gdir, ids);
+            try {
+                Files.move(spare.log(), dir.resolve(LOG), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (java.nio.file.NoSuchFileException e) {
+                // removed as old by another davit (a spare idle for a day): the gate's output has no name then
+            }
+            Fs.writeAtomicallyUntilReboot(dir.resolve(PID_FILE), (p.pid() + " " + Host.startTime(p.pid()) + "\n")
+                    .getBytes(StandardCharsets.UTF_8), dir);
+            StringBuilder orders = new StringBuilder().append("dir ").append(gdir).append('\n')
+                    .append("netns /proc/").append(target).append("/ns/net\n")
+                    .append("uid ").append(ids[0]).append('\n').append("gid ").append(ids[1]).append('\n');
+            for (String[] f : files) {
+                orders.append(f[0]).append(' ').append(f[1]).append('\n');
+            }
+            if (orders.chars().filter(c -> c == '\n').count() != 4 + files.size()) {
+                throw new IOException("a path with a line break: " + gdir);
+            }
+            try (var in = p.getOutputStream()) {
+                in.write(orders.append("go\n").toString().getBytes(StandardCharsets.UTF_8));
+            }
+            return p;
+        } catch (IOException | RuntimeException e) {
+            p.destroyForcibly();
+            throw new DavitException(Kind.INTERNAL, "cannot hand the sandbox to its egress gate: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The host uid and gid a spare gate of the sandbox whose state directory is {@code dir} becomes: one of the
+     * network range's, not the holder's ({@link Nat#ids}), whose user owns the namespace's user namespace and would
+     * have every capability over its network from outside it.
+     */
+    static long[] gateIds(Path dir) {
+        dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.IdRange.forNet();
+        String name = dir.getFileName().toString();
+        long n = r.offsetOf(name + "/gate");
+        if (n == r.offsetOf(name)) {
+            n = (n + 1) % r.count();
+        }
+        return new long[] {r.uid() + n, r.gid() + n};
+    }
+
+    /**
+     * Gives the gate directory {@code gdir} and the denials an earlier gate left in it to user and group {@code ids}
+     * (a gate of another user may have written them: a spare's or a cold start's): a regular file with one link is
+     * kept (davit's own files, the policy and the resolver's, stay root's), anything else (a link, a socket, a file
+     * linked elsewhere too) removed; a directory is left as it is (the gate makes none).
+     */
+    static void own(Path gdir, long[] ids) throws IOException {
+        Files.setAttribute(gdir, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
+        Files.setAttribute(gdir, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
+        try (var s = Files.list(gdir)) {
+            for (Path f : s.toList()) {
+                var a = Files.readAttributes(f, "unix:nlink,isRegularFile,isDirectory", LinkOption.NOFOLLOW_LINKS);
+                if (Boolean.TRUE.equals(a.get("isDirectory"))) {
+                    continue;
+                }
+                if (Boolean.TRUE.equals(a.get("isRegularFile")) && ((Integer) a.get("nlink")) == 1) {
+                    if (f.getFileName().toString().startsWith("denials.jsonl")) { // davit's own files stay its
+                        Files.setAttribute(f, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
+                        Files.setAttribute(f, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
+                    }
+                } else {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
     }
 
     /** Waits until the gate {@code p} of {@code dir} serves; a gate that ended is a one-line error with its log. */

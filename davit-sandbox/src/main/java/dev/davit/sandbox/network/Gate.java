@@ -50,6 +50,14 @@ public final class Gate {
     public static final String POLICY = "policy";
     /** Created in the gate's directory once it serves. */
     public static final String READY = "ready";
+    /**
+     * Created in the gate's directory by the namespace's wrapper once the namespace is set up (addresses, lo up,
+     * rules): the gate makes its sockets only then. Bound earlier, before the namespace had a local address, the
+     * kernel takes 127.0.0.1 for a broadcast address and binds it with no source address, and the DNS socket's
+     * answers to redirected queries then leave from eth0's address, which the asker drops: no DNS over UDP for
+     * the gate's life.
+     */
+    public static final String NETNS_UP = "netns-up";
     /** The control socket in the gate's directory. */
     public static final String CONTROL = "control.sock";
     /**
@@ -92,6 +100,10 @@ public final class Gate {
     public static void main(String[] args) {
         if (args.length == 1 && args[0].equals("--train")) {
             train();
+            return;
+        }
+        if (args.length == 1 && args[0].equals("--spare")) {
+            spare();
             return;
         }
         String netns = null;
@@ -169,9 +181,32 @@ public final class Gate {
 
     /** Makes the sockets, starts the threads and says it is ready; returns (the threads keep the JVM). */
     void serve(String netns) throws Exception {
+        Sockets in = sockets(sys, netns, dir.resolve(NETNS_UP));
+        // what it held capabilities for (over the sandbox's namespace only) is done: every thread started from here
+        // on, all that read what the sandbox sends, starts without any
+        sys.dropCapabilities();
+        serveOn(in);
+    }
+
+    /** The gate's two sockets in the sandbox's namespace: the TCP listener's descriptor, the DNS socket. */
+    record Sockets(int tcp, DatagramChannel udp) {
+    }
+
+    /**
+     * Makes the two sockets in the network namespace {@code netns} (a path), from one thread that ends there, once
+     * the namespace's wrapper says it is set up (the file {@code up}, {@link #NETNS_UP} of the gate's directory; 20 s
+     * at most).
+     */
+    static Sockets sockets(GateSys sys, String netns, Path up) throws Exception {
         // the JDK's network classes initialised here, in the host's namespace, before one thread leaves it
         DatagramChannel.open(StandardProtocolFamily.INET).close();
-        hostAddresses();
+        long setUp = System.nanoTime() + 20_000_000_000L;
+        while (!Files.exists(up)) {
+            if (System.nanoTime() > setUp) {
+                throw new IOException("the sandbox's network namespace was not set up within 20 s");
+            }
+            Thread.sleep(1);
+        }
         int nsfd = sys.openReadOnly(netns);
         int[] tcp = new int[1];
         DatagramChannel[] udp = new DatagramChannel[1];
@@ -179,8 +214,7 @@ public final class Gate {
         Thread inside = Thread.ofPlatform().name("gate-namespace").unstarted(() -> {
             try {
                 sys.enterNetworkNamespace(nsfd);
-                // the namespace's lo may not be up yet (its wrapper brings it up): until it is, bind fails
-                long deadline = System.nanoTime() + 20_000_000_000L;
+                long deadline = System.nanoTime() + 5_000_000_000L;
                 InetSocketAddress at = new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}),
                         TCP_PORT);
                 while (true) {
@@ -206,21 +240,113 @@ public final class Gate {
         if (failed[0] != null) {
             throw failed[0];
         }
-        // what it held capabilities for (over the sandbox's namespace only) is done: every thread started from here
-        // on, all that read what the sandbox sends, starts without any
-        sys.dropCapabilities();
+        return new Sockets(tcp[0], udp[0]);
+    }
+
+    /** Serves on the sockets {@code in}, with no capability left: the control socket, the threads, "ready". */
+    private void serveOn(Sockets in) throws Exception {
+        hostAddresses();
         ServerSocketChannel control = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         Files.deleteIfExists(dir.resolve(CONTROL));
         control.bind(UnixDomainSocketAddress.of(dir.resolve(CONTROL)));
         GateDns dns = new GateDns(this);
         GateRelay relay = new GateRelay(this, dns);
-        daemon("gate-dns", () -> dns.serveUdp(udp[0]));
-        daemon("gate-accept", () -> relay.acceptLoop(tcp[0]));
+        daemon("gate-dns", () -> dns.serveUdp(in.udp()));
+        daemon("gate-accept", () -> relay.acceptLoop(in.tcp()));
         Thread ctl = Thread.ofPlatform().name("gate-control").unstarted(() -> controlLoop(control));
         ctl.start();
         Path tmp = dir.resolve(READY + ".tmp");
         Files.write(tmp, new byte[0]);
         Files.move(tmp, dir.resolve(READY), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * A spare gate ({@code --spare}): started before a sandbox needs it, as root with only the capabilities it needs
+     * to make its sockets in a namespace and then become its user, in no namespace of a sandbox, its working
+     * directory the spares' (davit's, 0700). It links what a gate's start links, then waits for its sandbox on its
+     * standard input (ends at once, 0, when that ends first: its davit is gone): lines {@code KEY VALUE} ({@code dir}
+     * the gate's directory, {@code netns}, {@code uid}, {@code gid}, optionally {@code resolv-conf}, {@code hosts},
+     * {@code trust}, relative to {@code dir}) and a last line {@code go}. It then enters {@code dir}, makes its
+     * sockets in {@code netns}, becomes {@code uid}:{@code gid} (every thread: no capability is left to any, which it
+     * checks) and only then reads a file of its directory or anything the sandbox sends.
+     */
+    private static void spare() {
+        GateSys sys = null;
+        java.util.Map<String, String> go = null;
+        try {
+            sys = GateSys.load();
+            sys.close(sys.openReadOnly("/proc/self/ns/net"), false); // the system call's downcall made
+            sys.prepareBecome();
+            DatagramChannel.open(StandardProtocolFamily.INET).close();
+            new GateRelay(null, null);
+            go = handOver(System.in);
+        } catch (Exception e) {
+            fail("spare: " + e);
+        }
+        if (go == null) {
+            System.exit(0); // its davit ended before a sandbox needed it
+        }
+        try {
+            for (String k : List.of("dir", "netns", "uid", "gid")) {
+                if (!go.containsKey(k)) {
+                    fail("spare: no " + k + " was given");
+                }
+            }
+            sys.chdir(go.get("dir"));
+            Sockets in = sockets(sys, go.get("netns"), Path.of(NETNS_UP));
+            sys.become(Integer.parseInt(go.get("uid")), Integer.parseInt(go.get("gid")));
+            String left = capabilitiesLeft();
+            if (left != null) {
+                fail("capabilities left after becoming " + go.get("uid") + ": " + left);
+            }
+            Path dir = Path.of("");
+            Gate g = new Gate(sys, dir, new HostResolver(Path.of(go.getOrDefault("hosts", "/etc/hosts")),
+                    Path.of(go.getOrDefault("resolv-conf", "/etc/resolv.conf"))));
+            g.policy.set(GatePolicyFile.read(dir.resolve(POLICY)));
+            g.trustFile = Path.of(go.getOrDefault("trust", "/etc/ssl/certs/ca-certificates.crt"));
+            g.serveOn(in);
+        } catch (Exception e) {
+            fail(e.toString());
+        }
+    }
+
+    /** The spare's orders: {@code KEY VALUE} lines up to {@code go}; null when its input ends first. */
+    static java.util.Map<String, String> handOver(java.io.InputStream in) throws IOException {
+        java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(in,
+                StandardCharsets.UTF_8));
+        java.util.Map<String, String> out = new java.util.HashMap<>();
+        for (String line; (line = r.readLine()) != null; ) {
+            if (line.equals("go")) {
+                return out;
+            }
+            int sp = line.indexOf(' ');
+            if (sp <= 0 || out.size() > 16) {
+                throw new IOException("bad order '" + line + "'");
+            }
+            out.put(line.substring(0, sp), line.substring(sp + 1));
+        }
+        return null;
+    }
+
+    /** Which thread still has a capability (its /proc status line), or null when none has one. */
+    static String capabilitiesLeft() throws IOException {
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                String status;
+                try {
+                    status = Files.readString(t.resolve("status"));
+                } catch (java.nio.file.NoSuchFileException e) {
+                    continue; // ended meanwhile
+                }
+                for (String l : status.lines().toList()) {
+                    if ((l.startsWith("CapEff:") || l.startsWith("CapPrm:") || l.startsWith("CapAmb:"))
+                            && !l.substring(7).strip().matches("0+")) {
+                        return t.getFileName() + " " + l;
+                    }
+                }
+            }
+        }
+        return null;
     }
 
     private static void daemon(String name, Runnable r) {

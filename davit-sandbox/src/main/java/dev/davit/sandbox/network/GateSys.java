@@ -31,6 +31,22 @@ interface GateSys {
      */
     void dropCapabilities() throws ErrnoException;
 
+    /**
+     * Links what {@link #become} calls, ahead of time (a spare gate does it while it waits, so that its hand-over
+     * spends no time on it).
+     */
+    void prepareBecome() throws ErrnoException;
+
+    /** Changes the process's working directory to {@code path} (a spare gate's, to the sandbox's gate directory). */
+    void chdir(String path) throws ErrnoException;
+
+    /**
+     * Makes EVERY thread of the process (libc's {@code setresgid} and {@code setresuid}, which the C library applies
+     * to all of its threads) group {@code gid} and user {@code uid}, from root: the kernel then clears every
+     * thread's capabilities, the JVM's own threads' too; a spare gate's way out of the root it was started as.
+     */
+    void become(int uid, int gid) throws ErrnoException;
+
     /** Accepts one connection (blocking); its descriptor. */
     int accept(int listener) throws ErrnoException;
 

@@ -3,6 +3,12 @@ package dev.davit.sandbox.network;
 import dev.davit.sandbox.fs.ErrnoException;
 import dev.davit.sandbox.fs.Syscall;
 import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.StructLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.Inet4Address;
@@ -31,6 +37,7 @@ final class LinuxGateSys implements GateSys {
     private static final long SYS_ACCEPT4 = Syscall.nr(288, 242);
     private static final long SYS_SETNS = Syscall.nr(308, 268);
     private static final long SYS_CAPSET = Syscall.nr(126, 91);
+    private static final long SYS_CHDIR = Syscall.nr(80, 49);
     private static final int LINUX_CAPABILITY_VERSION_3 = 0x20080522;
 
     private static final long AT_FDCWD = -100;
@@ -103,6 +110,60 @@ final class LinuxGateSys implements GateSys {
             data.fill((byte) 0);
             Syscall.call(a, "capset", SYS_CAPSET, header.address(), data.address(), 0, 0, 0);
         }
+    }
+
+    /** libc's setresgid and setresuid (not the system calls: libc applies them to every thread), made once. */
+    private static final class SetIds {
+        static final StructLayout ERRNO = Linker.Option.captureStateLayout();
+        static final VarHandle ERRNO_VALUE = ERRNO.varHandle(MemoryLayout.PathElement.groupElement("errno"));
+        static final MethodHandle SETRESGID;
+        static final MethodHandle SETRESUID;
+
+        static {
+            Linker linker = Linker.nativeLinker();
+            FunctionDescriptor f = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_INT, ValueLayout.JAVA_INT);
+            SETRESGID = linker.downcallHandle(linker.defaultLookup().find("setresgid").orElseThrow(), f,
+                    Linker.Option.captureCallState("errno"));
+            SETRESUID = linker.downcallHandle(linker.defaultLookup().find("setresuid").orElseThrow(), f,
+                    Linker.Option.captureCallState("errno"));
+        }
+
+        static void call(MethodHandle h, String what, int id) throws ErrnoException {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment st = a.allocate(ERRNO);
+                int r;
+                try {
+                    r = (int) h.invokeExact(st, id, id, id);
+                } catch (Throwable t) {
+                    throw new IllegalStateException(what + ": " + t, t);
+                }
+                if (r != 0) {
+                    throw new ErrnoException(what, (int) ERRNO_VALUE.get(st, 0L));
+                }
+            }
+        }
+    }
+
+    @Override
+    public void prepareBecome() {
+        SetIds.SETRESUID.type(); // initialises the class: both handles made
+    }
+
+    @Override
+    public void chdir(String path) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            Syscall.call(a, "chdir " + path, SYS_CHDIR, Syscall.str(a, path), 0, 0, 0, 0);
+        }
+    }
+
+    @Override
+    public void become(int uid, int gid) throws ErrnoException {
+        if (uid <= 0 || gid <= 0) {
+            throw new IllegalArgumentException("not an unprivileged user and group: " + uid + ":" + gid);
+        }
+        SetIds.call(SetIds.SETRESGID, "setresgid " + gid, gid);
+        SetIds.call(SetIds.SETRESUID, "setresuid " + uid, uid);
     }
 
     @Override
