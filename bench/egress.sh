@@ -14,4 +14,5 @@ rm -rf "$work"; mkdir -p "$work"
 [ -f "$root/davit-cli/target/davit.jar" ] && [ -d "$root/davit-sandbox/target/test-classes" ] ||
   (cd "$root" && JAVA_HOME="$DAVIT_JAVA_HOME" mvn -B -q -o -DskipTests -Ddavit.it.skip=true package -pl davit-cli -am >&2)
 cp="$root/davit-cli/target/davit.jar:$root/davit-sandbox/target/test-classes:$root/davit-oci/target/test-classes"
-exec "$java" --enable-native-access=ALL-UNNAMED -cp "$cp" "$root/bench/EgressBench.java" "$work" "$rounds"
+# BENCH_JVM_OPTS: e.g. -Ddavit.gate.spares=false to time every gate as a first one (a one-shot CLI run)
+exec "$java" ${BENCH_JVM_OPTS:-} --enable-native-access=ALL-UNNAMED -cp "$cp" "$root/bench/EgressBench.java" "$work" "$rounds"

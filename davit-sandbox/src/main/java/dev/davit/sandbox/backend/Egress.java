@@ -61,17 +61,27 @@ public final class Egress {
     private static final long READY_WAIT_MS = 20_000;
 
     /**
-     * The namespace's set-up and wait, as {@code sh -c SCRIPT sh IP SLEEP RESTORE READY RULES -- cmd...}: as root
-     * (host root in the sandbox's network namespace) or, without root, as the root of the wrapper's user namespace.
+     * The namespace's set-up and the wait for the gate, as {@code sh -c SCRIPT sh IP SLEEP RESTORE READY RULES MODE
+     * LEGACY -- cmd...}: MODE {@code both} (without root: the wrapper, as the root of its user namespace, sets the namespace
+     * up, then waits and runs the command), {@code setup} (as root: a process of its own, host root in the sandbox's
+     * network namespace only, started with the gate, sets it up while the sandbox's own start goes on, then ends) or
+     * {@code wait} (as root: the wrapper only waits). Either way the command starts only once the gate is ready,
+     * which it is only after the namespace was set up ({@link Gate#NETNS_UP}).
      */
-    private static final String SCRIPT = "ip=$1 sleep=$2 restore=$3 ready=$4 rules=$5\nshift 6\n"
-            + "\"$ip\" link add eth0 type veth peer name gate0 || exit 125\n"
-            + "\"$ip\" addr add 10.0.2.100/24 dev eth0 && \"$ip\" link set lo up && \"$ip\" link set eth0 up"
-            + " && \"$ip\" route add default via 10.0.2.2 dev eth0 || exit 125\n"
-            + "printf '%s' \"$rules\" | \"$restore\" || { echo \"davit: the sandbox's egress rules could not be"
-            + " set\" >&2; exit 125; }\n"
+    private static final String SCRIPT = "ip=$1 sleep=$2 restore=$3 ready=$4 rules=$5 mode=$6 legacy=$7\nshift 8\n"
+            + "if [ \"$mode\" != wait ]; then\n"
+            // one ip process for the five changes (a fork less each)
+            + "printf 'link add eth0 type veth peer name gate0\\naddr add 10.0.2.100/24 dev eth0\\nlink set lo up\\n"
+            + "link set eth0 up\\nroute add default via 10.0.2.2 dev eth0\\n' | \"$ip\" -batch - || exit 125\n"
+            // the legacy tool where there is one (it loads the rules in a few milliseconds, the nftables one in tens),
+            // else or when it fails (no such kernel support, its lock held) the one found
+            + "if [ -n \"$legacy\" ] && printf '%s' \"$rules\" | \"$legacy\" 2>/dev/null; then :\n"
+            + "else printf '%s' \"$rules\" | \"$restore\" || { echo \"davit: the sandbox's egress rules could not be"
+            + " set\" >&2; exit 125; }; fi\n"
             + "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start || exit 125\n"
             + ": > \"${ready%/*}/" + Gate.NETNS_UP + "\" || exit 125\n"
+            + "fi\n"
+            + "[ \"$mode\" = setup ] && exit 0\n"
             + "i=0\n"
             + "until [ -e \"$ready\" ]; do\n"
             + "  i=$((i+1))\n"
@@ -129,13 +139,56 @@ public final class Egress {
         return restore;
     }
 
-    /** {@code cmd} after the namespace's set-up and the wait for the gate of {@code dir}. */
+    /**
+     * {@code cmd} after the wait for the gate of {@code dir}; without root after the namespace's set-up too (as root
+     * {@link #start} sets it up).
+     */
     static List<String> waiting(Nat.Tools t, Path dir, List<String> cmd) {
-        List<String> a = new ArrayList<>(List.of("/bin/sh", "-c", SCRIPT, "sh", t.ip().toString(),
-                t.sleep().toString(), t.restore().toString(), dir.resolve(DIR).resolve(Gate.READY).toAbsolutePath()
-                        .toString(), RULES, "--"));
+        List<String> a = script(t, dir, Jail.AS_ROOT ? "wait" : "both");
         a.addAll(cmd);
         return a;
+    }
+
+    private static List<String> script(Nat.Tools t, Path dir, String mode) {
+        return script(t, dir, mode, LEGACY_RESTORE);
+    }
+
+    /** {@link #SCRIPT} in {@code mode} with {@code legacy} as the legacy restore tool ("" for none). */
+    static List<String> script(Nat.Tools t, Path dir, String mode, String legacy) {
+        return new ArrayList<>(List.of("/bin/sh", "-c", SCRIPT, "sh", t.ip().toString(), t.sleep().toString(),
+                t.restore().toString(), dir.resolve(DIR).resolve(Gate.READY).toAbsolutePath().toString(), RULES, mode,
+                legacy, "--"));
+    }
+
+    /** iptables' legacy restore tool of the host's /usr/sbin or /sbin, or "" when it has none. */
+    private static final String LEGACY_RESTORE = java.util.stream.Stream.of("/usr/sbin", "/sbin")
+            .map(d -> Path.of(d, "iptables-legacy-restore")).filter(Files::isExecutable).map(Path::toString)
+            .findFirst().orElse("");
+
+    /** As root, the processes setting namespaces up ({@link #SCRIPT}'s {@code setup}), by state directory. */
+    private static final java.util.Map<Path, Process> SETUPS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * As root, starts setting up the network namespace of {@code target} (the holder) for the sandbox of {@code dir}:
+     * host root in that network namespace only, as the wrapper was; {@link #awaitReady} tells its failure.
+     */
+    private static void setUp(Nat.Tools t, long target, Path dir) {
+        List<String> cmd = new ArrayList<>(List.of(t.nsenter().toString(), "--net=/proc/" + target + "/ns/net", "--"));
+        cmd.addAll(script(t, dir, "setup"));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().clear();
+        pb.directory(new File("/"));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.redirectErrorStream(true);
+        try {
+            Process p = pb.start();
+            Process old = SETUPS.put(dir.toAbsolutePath(), p);
+            if (old != null) {
+                old.destroyForcibly();
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.INTERNAL, "cannot set the sandbox's network namespace up: " + e.getMessage());
+        }
     }
 
     /**
@@ -184,6 +237,7 @@ public final class Egress {
         }
         String key = GateSpares.key(cp, aot);
         if (Jail.AS_ROOT) {
+            setUp(t, target, dir);
             GateSpares.Spare spare = GateSpares.take(dir.getParent(), key);
             if (spare != null) {
                 Process p = handOver(spare, target, dir, files);
@@ -313,9 +367,23 @@ public final class Egress {
     static void awaitReady(Process p, Path dir) {
         Path ready = dir.resolve(DIR).resolve(Gate.READY);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(READY_WAIT_MS);
+        Process setup = SETUPS.get(dir.toAbsolutePath());
         while (System.nanoTime() < deadline) {
             if (Files.exists(ready)) {
+                SETUPS.remove(dir.toAbsolutePath(), setup);
                 return;
+            }
+            if (setup != null && !setup.isAlive() && setup.exitValue() != 0) {
+                SETUPS.remove(dir.toAbsolutePath(), setup);
+                String why;
+                try {
+                    why = new String(setup.getInputStream().readNBytes(4096), StandardCharsets.UTF_8).strip();
+                } catch (IOException e) {
+                    why = "";
+                }
+                throw new DavitException(Kind.INTERNAL, "the sandbox's network namespace could not be set up (exit "
+                        + setup.exitValue() + ")" + (why.isEmpty() ? "" : ": " + why.lines().reduce((x, y) -> y)
+                        .orElse(why)));
             }
             if (!p.isAlive()) {
                 throw new DavitException(Kind.INTERNAL, "the sandbox's egress gate could not start: "
@@ -466,6 +534,10 @@ public final class Egress {
 
     /** Ends the gate recorded in {@code dir}, if it is still the recorded process, and removes its records. */
     static void stop(Path dir) {
+        Process setup = SETUPS.remove(dir.toAbsolutePath());
+        if (setup != null) {
+            setup.destroyForcibly();
+        }
         Nat.stopRecorded(dir, PID_FILE);
         try {
             Files.deleteIfExists(dir.resolve(DIR).resolve(Gate.READY));

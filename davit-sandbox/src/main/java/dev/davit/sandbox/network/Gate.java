@@ -193,54 +193,70 @@ public final class Gate {
     }
 
     /**
-     * Makes the two sockets in the network namespace {@code netns} (a path), from one thread that ends there, once
-     * the namespace's wrapper says it is set up (the file {@code up}, {@link #NETNS_UP} of the gate's directory; 20 s
-     * at most).
+     * Makes the two sockets in the network namespace {@code netns} (a path) once the namespace's wrapper says it is
+     * set up (the file {@code up}, {@link #NETNS_UP} of the gate's directory).
      */
     static Sockets sockets(GateSys sys, String netns, Path up) throws Exception {
-        // the JDK's network classes initialised here, in the host's namespace, before one thread leaves it
-        DatagramChannel.open(StandardProtocolFamily.INET).close();
-        long setUp = System.nanoTime() + 20_000_000_000L;
-        while (!Files.exists(up)) {
-            if (System.nanoTime() > setUp) {
-                throw new IOException("the sandbox's network namespace was not set up within 20 s");
-            }
-            Thread.sleep(1);
-        }
-        int nsfd = sys.openReadOnly(netns);
-        int[] tcp = new int[1];
-        DatagramChannel[] udp = new DatagramChannel[1];
-        Exception[] failed = new Exception[1];
-        Thread inside = Thread.ofPlatform().name("gate-namespace").unstarted(() -> {
-            try {
-                sys.enterNetworkNamespace(nsfd);
-                long deadline = System.nanoTime() + 5_000_000_000L;
-                InetSocketAddress at = new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}),
-                        TCP_PORT);
-                while (true) {
+        return new Binder(sys, netns).bind(up);
+    }
+
+    /**
+     * The gate's two sockets in a sandbox's network namespace, made by a thread of their own that enters it (made
+     * here, with the capabilities that takes) and makes them at once but binds them only when {@link #bind} is told
+     * the namespace is set up: a spare gate becomes its user and reads its files in the meantime. Bound before the
+     * namespace has a local address, the kernel would take 127.0.0.1 for a broadcast address (see
+     * {@link #NETNS_UP}). The thread ends once they are bound: no thread of the gate stays in the namespace.
+     */
+    static final class Binder {
+        private final java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        private final Thread inside;
+        private volatile int tcp = -1;
+        private volatile DatagramChannel udp;
+        private volatile Exception failed;
+
+        Binder(GateSys sys, String netns) throws Exception {
+            // the JDK's network classes initialised here, in the host's namespace, before one thread leaves it
+            DatagramChannel.open(StandardProtocolFamily.INET).close();
+            int nsfd = sys.openReadOnly(netns);
+            inside = Thread.ofPlatform().name("gate-namespace").unstarted(() -> {
+                try {
                     try {
-                        tcp[0] = sys.listen(at, 1024);
-                        break;
-                    } catch (IOException e) {
-                        if (System.nanoTime() > deadline) {
-                            throw e;
-                        }
-                        Thread.sleep(2);
+                        sys.enterNetworkNamespace(nsfd);
+                    } finally {
+                        sys.close(nsfd, false);
                     }
+                    tcp = sys.tcpSocket();
+                    udp = DatagramChannel.open(StandardProtocolFamily.INET);
+                    go.await();
+                    InetAddress lo = InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
+                    sys.bindAndListen(tcp, new InetSocketAddress(lo, TCP_PORT), 1024);
+                    udp.bind(new InetSocketAddress(lo, DNS_PORT));
+                } catch (Exception e) {
+                    failed = e;
                 }
-                udp[0] = DatagramChannel.open(StandardProtocolFamily.INET);
-                udp[0].bind(new InetSocketAddress(at.getAddress(), DNS_PORT));
-            } catch (Exception e) {
-                failed[0] = e;
-            }
-        });
-        inside.start();
-        inside.join(); // it ends here: no thread of the gate stays in the sandbox's namespace
-        sys.close(nsfd, false);
-        if (failed[0] != null) {
-            throw failed[0];
+            });
+            inside.start();
         }
-        return new Sockets(tcp[0], udp[0]);
+
+        /** Waits (20 s at most) for {@code up}, then binds the sockets; them. */
+        Sockets bind(Path up) throws Exception {
+            long setUp = System.nanoTime() + 20_000_000_000L;
+            while (!Files.exists(up)) {
+                if (System.nanoTime() > setUp || !inside.isAlive()) {
+                    go.countDown();
+                    inside.join();
+                    throw failed != null ? failed
+                            : new IOException("the sandbox's network namespace was not set up within 20 s");
+                }
+                Thread.sleep(1);
+            }
+            go.countDown();
+            inside.join();
+            if (failed != null) {
+                throw failed;
+            }
+            return new Sockets(tcp, udp);
+        }
     }
 
     /** Serves on the sockets {@code in}, with no capability left: the control socket, the threads, "ready". */
@@ -266,9 +282,10 @@ public final class Gate {
      * directory the spares' (davit's, 0700). It links what a gate's start links, then waits for its sandbox on its
      * standard input (ends at once, 0, when that ends first: its davit is gone): lines {@code KEY VALUE} ({@code dir}
      * the gate's directory, {@code netns}, {@code uid}, {@code gid}, optionally {@code resolv-conf}, {@code hosts},
-     * {@code trust}, relative to {@code dir}) and a last line {@code go}. It then enters {@code dir}, makes its
-     * sockets in {@code netns}, becomes {@code uid}:{@code gid} (every thread: no capability is left to any, which it
-     * checks) and only then reads a file of its directory or anything the sandbox sends.
+     * {@code trust}, relative to {@code dir}) and a last line {@code go}. It then enters {@code dir}, has a thread
+     * enter {@code netns} and make its two sockets there, becomes {@code uid}:{@code gid} (every thread: no
+     * capability is left to any, which it checks), and only then reads a file of its directory; once the namespace
+     * is set up its sockets are bound (as its user: the set-up makes every port unprivileged there) and it serves.
      */
     private static void spare() {
         GateSys sys = null;
@@ -293,7 +310,8 @@ public final class Gate {
                 }
             }
             sys.chdir(go.get("dir"));
-            Sockets in = sockets(sys, go.get("netns"), Path.of(NETNS_UP));
+            Binder binder = new Binder(sys, go.get("netns"));
+            // all it needed root for is done: the rest, while the namespace is set up, as its user
             sys.become(Integer.parseInt(go.get("uid")), Integer.parseInt(go.get("gid")));
             String left = capabilitiesLeft();
             if (left != null) {
@@ -304,7 +322,9 @@ public final class Gate {
                     Path.of(go.getOrDefault("resolv-conf", "/etc/resolv.conf"))));
             g.policy.set(GatePolicyFile.read(dir.resolve(POLICY)));
             g.trustFile = Path.of(go.getOrDefault("trust", "/etc/ssl/certs/ca-certificates.crt"));
-            g.serveOn(in);
+            g.hostAddresses();
+            // its ports (1, 53) as its user: the namespace's set-up made every port unprivileged there
+            g.serveOn(binder.bind(Path.of(NETNS_UP)));
         } catch (Exception e) {
             fail(e.toString());
         }

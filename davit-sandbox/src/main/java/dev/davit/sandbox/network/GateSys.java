@@ -25,6 +25,12 @@ interface GateSys {
      */
     int listen(InetSocketAddress address, int backlog) throws ErrnoException;
 
+    /** A TCP socket of the calling thread's network namespace, with SO_REUSEADDR, not bound yet. */
+    int tcpSocket() throws ErrnoException;
+
+    /** Binds the TCP socket {@code fd} to {@code address} (IPv4) and makes it listen. */
+    void bindAndListen(int fd, InetSocketAddress address, int backlog) throws ErrnoException;
+
     /**
      * Drops every capability of the whole process (effective, permitted, inheritable), in every user namespace:
      * called once the sockets in the sandbox's namespace exist, the only thing the gate needed them for.

@@ -84,20 +84,37 @@ final class LinuxGateSys implements GateSys {
 
     @Override
     public int listen(InetSocketAddress address, int backlog) throws ErrnoException {
+        int fd = tcpSocket();
+        try {
+            bindAndListen(fd, address, backlog);
+            return fd;
+        } catch (ErrnoException e) {
+            close(fd, false);
+            throw e;
+        }
+    }
+
+    @Override
+    public int tcpSocket() throws ErrnoException {
         Scratch s = SCRATCH.get();
         int fd = (int) Syscall.call(s.st, "socket", SYS_SOCKET, AF_INET, SOCK_STREAM_CLOEXEC, 0, 0, 0);
         try {
             s.scratch.set(ValueLayout.JAVA_INT, 0, 1);
             Syscall.call(s.st, "setsockopt SO_REUSEADDR", SYS_SETSOCKOPT, fd, SOL_SOCKET, SO_REUSEADDR,
                     s.scratch.address(), 4);
-            writeSockaddr(s.sockaddr, address);
-            Syscall.call(s.st, "bind " + address, SYS_BIND, fd, s.sockaddr.address(), 16, 0, 0);
-            Syscall.call(s.st, "listen", SYS_LISTEN, fd, backlog, 0, 0, 0);
             return fd;
         } catch (ErrnoException e) {
             close(fd, false);
             throw e;
         }
+    }
+
+    @Override
+    public void bindAndListen(int fd, InetSocketAddress address, int backlog) throws ErrnoException {
+        Scratch s = SCRATCH.get();
+        writeSockaddr(s.sockaddr, address);
+        Syscall.call(s.st, "bind " + address, SYS_BIND, fd, s.sockaddr.address(), 16, 0, 0);
+        Syscall.call(s.st, "listen", SYS_LISTEN, fd, backlog, 0, 0, 0);
     }
 
     @Override

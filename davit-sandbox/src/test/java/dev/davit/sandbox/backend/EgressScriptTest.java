@@ -1,0 +1,59 @@
+package dev.davit.sandbox.backend;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.EgressPolicy;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.network.Gate;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The egress wrapper's set-up of a sandbox's network namespace, run as root does it (the {@code setup} mode, in a
+ * network namespace of the test's own): the rules are loaded by the legacy restore tool where it works, by the one
+ * found when it fails or there is none, and the namespace is then said to be set up ({@link Gate#NETNS_UP}) with
+ * lo up, eth0's address and every port unprivileged.
+ */
+class EgressScriptTest {
+    @TempDir
+    Path tmp;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "/bin/false", "legacy"})
+    void theNamespaceIsSetUpWhicheverRestoreToolLoadsTheRules(String legacy) throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "a network namespace of its own needs root here");
+        Tools.assumeAvailable("unshare", "iptables-save", "ip");
+        String tool = legacy;
+        if (legacy.equals("legacy")) {
+            tool = Path.of("/usr/sbin/iptables-legacy-restore").toString();
+            assumeTrue(Files.isExecutable(Path.of(tool)), "no iptables-legacy-restore");
+        }
+        Nat.Tools t = Nat.tools(new SandboxOptions(tmp.resolve("state"), null, null), Network.policy(EgressPolicy.parse(List.of("a.test"),
+                List.of(), List.of(), List.of(), List.of())));
+        Path dir = tmp.resolve("sb");
+        Files.createDirectories(dir.resolve(Egress.DIR));
+        List<String> cmd = new ArrayList<>(List.of("unshare", "--net", "--", "sh", "-c",
+                "\"$@\" && echo set-up && iptables-save && iptables-legacy-save 2>/dev/null; ip -4 addr;"
+                        + " cat /proc/sys/net/ipv4/ip_unprivileged_port_start", "sh"));
+        cmd.addAll(Egress.script(t, dir, "setup", tool)); // no command after "--": setup mode ends there
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(out).contains("set-up");
+        assertThat(out).contains("-A OUTPUT -p udp -m udp --dport 53 -j REDIRECT --to-ports 53")
+                .contains("-A OUTPUT -p tcp -j REDIRECT --to-ports 1")
+                .contains("-A OUTPUT -j REJECT --reject-with icmp-port-unreachable");
+        assertThat(out).contains("inet 127.0.0.1/8").contains("inet 10.0.2.100/24");
+        assertThat(out.strip()).endsWith("0");
+        assertThat(dir.resolve(Egress.DIR).resolve(Gate.NETNS_UP)).exists();
+    }
+}
