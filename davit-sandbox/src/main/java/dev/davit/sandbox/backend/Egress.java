@@ -79,7 +79,9 @@ public final class Egress {
             + "else printf '%s' \"$rules\" | \"$restore\" || { echo \"davit: the sandbox's egress rules could not be"
             + " set\" >&2; exit 125; }; fi\n"
             + "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start || exit 125\n"
-            + ": > \"${ready%/*}/" + Gate.NETNS_UP + "\" || exit 125\n"
+            // without root the wrapper says so itself (the gate's user, as it is); as root davit does (the set-up
+            // runs as host root, which never opens a path in the gate's directory: its user may have put a link there)
+            + "if [ \"$mode\" = both ]; then : > \"${ready%/*}/" + Gate.NETNS_UP + "\" || exit 125; fi\n"
             + "fi\n"
             + "[ \"$mode\" = setup ] && exit 0\n"
             + "i=0\n"
@@ -144,6 +146,19 @@ public final class Egress {
      * {@link #start} sets it up).
      */
     static List<String> waiting(Nat.Tools t, Path dir, List<String> cmd) {
+        if (!Jail.AS_ROOT) {
+            // before the wrapper runs: it says the namespace is set up there as soon as it is, maybe before start
+            Path gdir = dir.resolve(DIR);
+            try {
+                Files.createDirectories(gdir);
+                Files.setAttribute(gdir, "unix:mode", 0700);
+                Files.deleteIfExists(gdir.resolve(Gate.READY));
+                Files.deleteIfExists(gdir.resolve(Gate.NETNS_UP));
+            } catch (IOException e) {
+                throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
+                        + e.getMessage());
+            }
+        }
         List<String> a = script(t, dir, Jail.AS_ROOT ? "wait" : "both");
         a.addAll(cmd);
         return a;
@@ -180,15 +195,36 @@ public final class Egress {
         pb.directory(new File("/"));
         pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.redirectErrorStream(true);
-        try {
-            Process p = pb.start();
-            Process old = SETUPS.put(dir.toAbsolutePath(), p);
+        Path key = dir.toAbsolutePath();
+        Process p;
+        synchronized (SETUPS) {
+            try {
+                Files.deleteIfExists(dir.resolve(DIR).resolve(Gate.NETNS_UP));
+                p = pb.start();
+            } catch (IOException e) {
+                throw new DavitException(Kind.INTERNAL, "cannot set the sandbox's network namespace up: "
+                        + e.getMessage());
+            }
+            Process old = SETUPS.put(key, p);
             if (old != null) {
                 old.destroyForcibly();
             }
-        } catch (IOException e) {
-            throw new DavitException(Kind.INTERNAL, "cannot set the sandbox's network namespace up: " + e.getMessage());
         }
+        Thread.ofVirtual().start(() -> {
+            try {
+                if (p.waitFor() != 0) {
+                    return; // awaitReady tells why
+                }
+                synchronized (SETUPS) {
+                    // only this start's (a later start's set-up replaced it, or a stop ended it)
+                    if (SETUPS.get(key) == p) {
+                        place(dir, Gate.NETNS_UP, new byte[0]);
+                    }
+                }
+            } catch (IOException | InterruptedException e) {
+                // the gate does not come up: awaitReady says so
+            }
+        });
     }
 
     /**
@@ -207,7 +243,12 @@ public final class Egress {
             Files.createDirectories(gdir);
             Files.setAttribute(gdir, "unix:mode", 0700);
             Files.deleteIfExists(gdir.resolve(Gate.READY));
-            Files.deleteIfExists(gdir.resolve(Gate.NETNS_UP));
+            if (Jail.AS_ROOT) {
+                // the gate's user's directory, as the holder's (without root the user's own, made so by waiting())
+                long[] ids = Nat.ids(dir);
+                Files.setAttribute(gdir, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(gdir, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
+            }
             place(dir, Gate.POLICY, GatePolicyFile.text(policy).getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
@@ -236,26 +277,40 @@ public final class Egress {
             }
         }
         String key = GateSpares.key(cp, aot);
-        if (Jail.AS_ROOT) {
-            setUp(t, target, dir);
+        if (!Jail.AS_ROOT) {
+            return startCold(t, target, dir, cp, aot, files);
+        }
+        setUp(t, target, dir);
+        try {
+            Process p = null;
             GateSpares.Spare spare = GateSpares.take(dir.getParent(), key);
             if (spare != null) {
-                Process p = handOver(spare, target, dir, files);
-                GateSpares.started(t, dir.getParent(), cp, aot, key);
-                return p;
+                try {
+                    p = handOver(spare, target, dir, files);
+                } catch (DavitException e) {
+                    p = null; // the spare failed before it was told where to go: a gate of its own then
+                }
             }
+            if (p == null) {
+                p = startCold(t, target, dir, cp, aot, files);
+            }
+            GateSpares.started(t, dir.getParent(), cp, aot, key);
+            return p;
+        } catch (RuntimeException e) {
+            stop(dir);
+            throw e;
         }
+    }
+
+    /** Starts a gate of its own for the sandbox of {@code dir} (not a spare): in the namespace's user namespace. */
+    private static Process startCold(Nat.Tools t, long target, Path dir, List<String> cp, Path aot,
+                                     List<String[]> files) {
+        Path gdir = dir.resolve(DIR);
         List<String> cmd = new ArrayList<>();
         Path setsid = Path.of("/usr/bin/setsid");
         cmd.add(Files.isExecutable(setsid) ? setsid.toString() : "setsid");
         if (Jail.AS_ROOT) {
             long[] ids = Nat.ids(dir);
-            try {
-                own(gdir, ids);
-            } catch (IOException e) {
-                throw new DavitException(Kind.INTERNAL, "cannot prepare the egress gate's directory " + gdir + ": "
-                        + e.getMessage());
-            }
             List<String> opened = new ArrayList<>(cp);
             if (aot != null) {
                 opened.add(aot.toString());
@@ -276,24 +331,20 @@ public final class Egress {
         for (String[] f : files) {
             cmd.addAll(List.of("--" + f[0], f[1]));
         }
-        Process p = Nat.startRecorded(cmd, null, gdir, dir, LOG, PID_FILE, "the egress gate");
-        if (Jail.AS_ROOT) {
-            GateSpares.started(t, dir.getParent(), cp, aot, key);
-        }
-        return p;
+        return Nat.startRecorded(cmd, null, gdir, dir, LOG, PID_FILE, "the egress gate");
     }
 
     /**
-     * Hands the sandbox of {@code dir} (its namespaces those of {@code target}) to a spare gate: its directory
-     * becomes the gate's user's ({@link #gateIds}), its log the sandbox's gate log, its pid recorded, and then it is
-     * told where to go.
+     * Hands the sandbox of {@code dir} (its namespaces those of {@code target}) to a spare gate, which becomes the
+     * user a gate of its own would be (the holder's, {@link Nat#ids}: the owner of the namespace's user namespace,
+     * which nothing but this sandbox's network and gate runs as); its log becomes the sandbox's gate log, its pid is
+     * recorded, and then it is told where to go.
      */
     private static Process handOver(GateSpares.Spare spare, long target, Path dir, List<String[]> files) {
         Path gdir = dir.resolve(DIR).toAbsolutePath();
-        long[] ids = gateIds(dir);
+        long[] ids = Nat.ids(dir);
         Process p = spare.process();
         try {
-            own(gdir, ids);
             try {
                 Files.move(spare.log(), dir.resolve(LOG), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -318,48 +369,6 @@ public final class Egress {
         } catch (IOException | RuntimeException e) {
             p.destroyForcibly();
             throw new DavitException(Kind.INTERNAL, "cannot hand the sandbox to its egress gate: " + e.getMessage());
-        }
-    }
-
-    /**
-     * The host uid and gid a spare gate of the sandbox whose state directory is {@code dir} becomes: one of the
-     * network range's, not the holder's ({@link Nat#ids}), whose user owns the namespace's user namespace and would
-     * have every capability over its network from outside it.
-     */
-    static long[] gateIds(Path dir) {
-        dev.davit.sandbox.jail.IdRange r = dev.davit.sandbox.jail.IdRange.forNet();
-        String name = dir.getFileName().toString();
-        long n = r.offsetOf(name + "/gate");
-        if (n == r.offsetOf(name)) {
-            n = (n + 1) % r.count();
-        }
-        return new long[] {r.uid() + n, r.gid() + n};
-    }
-
-    /**
-     * Gives the gate directory {@code gdir} and the denials an earlier gate left in it to user and group {@code ids}
-     * (a gate of another user may have written them: a spare's or a cold start's): a regular file with one link is
-     * kept (davit's own files, the policy and the resolver's, stay root's), anything else (a link, a socket, a file
-     * linked elsewhere too) removed; a directory is left as it is (the gate makes none).
-     */
-    static void own(Path gdir, long[] ids) throws IOException {
-        Files.setAttribute(gdir, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(gdir, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
-        try (var s = Files.list(gdir)) {
-            for (Path f : s.toList()) {
-                var a = Files.readAttributes(f, "unix:nlink,isRegularFile,isDirectory", LinkOption.NOFOLLOW_LINKS);
-                if (Boolean.TRUE.equals(a.get("isDirectory"))) {
-                    continue;
-                }
-                if (Boolean.TRUE.equals(a.get("isRegularFile")) && ((Integer) a.get("nlink")) == 1) {
-                    if (f.getFileName().toString().startsWith("denials.jsonl")) { // davit's own files stay its
-                        Files.setAttribute(f, "unix:gid", (int) ids[1], LinkOption.NOFOLLOW_LINKS);
-                        Files.setAttribute(f, "unix:uid", (int) ids[0], LinkOption.NOFOLLOW_LINKS);
-                    }
-                } else {
-                    Files.deleteIfExists(f);
-                }
-            }
         }
     }
 
@@ -534,7 +543,10 @@ public final class Egress {
 
     /** Ends the gate recorded in {@code dir}, if it is still the recorded process, and removes its records. */
     static void stop(Path dir) {
-        Process setup = SETUPS.remove(dir.toAbsolutePath());
+        Process setup;
+        synchronized (SETUPS) {
+            setup = SETUPS.remove(dir.toAbsolutePath());
+        }
         if (setup != null) {
             setup.destroyForcibly();
         }

@@ -12,12 +12,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Spare egress gates (as root): a gate's JVM takes about 100 ms to start, most of a policy sandbox's start, so from
- * the second gate a davit process starts on, it keeps one gate started ahead for the next sandbox of the same state
- * directory ({@code Gate --spare}; one at most: a spare of another state directory is ended). A spare waits, as root in no sandbox's namespace with only the capabilities it
+ * the second gate a davit process starts for one state directory on, it keeps one gate started ahead for the next
+ * sandbox of that state directory ({@code Gate --spare}; one at most: a spare of another state directory is ended). A spare waits, as root in no sandbox's namespace with only the capabilities it
  * needs to make its two sockets in one (sys_admin, sys_ptrace, net_bind_service, dac_read_search) and to become its
  * user (setuid, setgid), and no_new_privs, for its orders on its standard input, a pipe from this process: when
  * this process ends first, the pipe does and so does the spare. Once told its sandbox it makes its sockets there,
- * becomes that sandbox's gate user (every thread: the kernel clears all their capabilities, which it checks) and
+ * becomes the user a gate of that sandbox is (every thread: the kernel clears all their capabilities, which it checks) and
  * only then reads anything of its directory or the sandbox's. A one-shot davit (the CLI's run) starts one gate and
  * never a spare. The system property {@code davit.gate.spares=false} turns spares off.
  */
@@ -27,7 +27,8 @@ final class GateSpares {
     private static final boolean ENABLED = !"false".equals(System.getProperty("davit.gate.spares"));
     /** The one spare of this process (of the state directory whose gate started last), or null. */
     private static Spare spare;
-    private static final AtomicInteger STARTED = new AtomicInteger();
+    /** How many gates this process started, by state directory. */
+    private static final java.util.Map<Path, AtomicInteger> STARTED = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * A spare gate.
@@ -73,10 +74,10 @@ final class GateSpares {
      * in the background (one at most: a spare of another state directory is ended).
      */
     static void started(Nat.Tools t, Path stateDir, List<String> cp, Path aot, String key) {
-        if (!ENABLED || !Jail.AS_ROOT || STARTED.incrementAndGet() < 2) {
+        Path at = stateDir.toAbsolutePath();
+        if (!ENABLED || !Jail.AS_ROOT || STARTED.computeIfAbsent(at, d -> new AtomicInteger()).incrementAndGet() < 2) {
             return;
         }
-        Path at = stateDir.toAbsolutePath();
         Thread.ofVirtual().start(() -> {
             synchronized (GateSpares.class) {
                 if (spare != null && spare.stateDir().equals(at) && spare.key().equals(key)

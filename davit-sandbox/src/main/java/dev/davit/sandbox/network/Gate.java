@@ -208,6 +208,7 @@ public final class Gate {
      * {@link #NETNS_UP}). The thread ends once they are bound: no thread of the gate stays in the namespace.
      */
     static final class Binder {
+        private final java.util.concurrent.CountDownLatch made = new java.util.concurrent.CountDownLatch(1);
         private final java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
         private final Thread inside;
         private volatile int tcp = -1;
@@ -227,15 +228,24 @@ public final class Gate {
                     }
                     tcp = sys.tcpSocket();
                     udp = DatagramChannel.open(StandardProtocolFamily.INET);
+                    made.countDown();
                     go.await();
                     InetAddress lo = InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
                     sys.bindAndListen(tcp, new InetSocketAddress(lo, TCP_PORT), 1024);
                     udp.bind(new InetSocketAddress(lo, DNS_PORT));
                 } catch (Exception e) {
                     failed = e;
+                } finally {
+                    made.countDown();
                 }
             });
             inside.start();
+            // in the namespace, its sockets made, before the caller gives up what that took (a spare: its root)
+            made.await();
+            if (failed != null) {
+                inside.join();
+                throw failed;
+            }
         }
 
         /** Waits (20 s at most) for {@code up}, then binds the sockets; them. */
@@ -359,7 +369,8 @@ public final class Gate {
                     continue; // ended meanwhile
                 }
                 for (String l : status.lines().toList()) {
-                    if ((l.startsWith("CapEff:") || l.startsWith("CapPrm:") || l.startsWith("CapAmb:"))
+                    if ((l.startsWith("CapEff:") || l.startsWith("CapPrm:") || l.startsWith("CapAmb:")
+                            || l.startsWith("CapInh:"))
                             && !l.substring(7).strip().matches("0+")) {
                         return t.getFileName() + " " + l;
                     }
