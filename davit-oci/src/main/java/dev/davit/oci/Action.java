@@ -69,6 +69,10 @@ public enum Action {
     SERVICE_LOGS(2, "Workspaces.services(\"{0}\").logs(\"{1}\", lines)"),
     /** List the services of workspace (argument 0). */
     LIST_SERVICES(1, "Workspaces.services(\"{0}\").list()"),
+    /** Stop a detached exec of workspace (argument 0). */
+    KILL_EXEC(1, "Workspaces.execKill(\"{0}\", execId)"),
+    /** List the detached execs of workspace (argument 0). */
+    LIST_EXECS(1, "Workspaces.execs(\"{0}\")"),
     /** Close a shell of workspace (argument 0). */
     CLOSE_SHELL(1, "Workspaces.shells(\"{0}\").close(id)"),
     /** List the shells of workspace (argument 0). */

@@ -188,7 +188,7 @@ class WorkspaceLife extends WorkspaceState {
 
     Sandbox stop(String id) {
         return locked(id, wid -> {
-            endProcesses(wid);
+            endProcesses(wid, "stop");
             return sandboxes.stop(get(wid).sandboxId());
         });
     }
@@ -203,7 +203,7 @@ class WorkspaceLife extends WorkspaceState {
     private void rmLocked(String id) {
         Workspace w = get(id);
         try {
-            endProcesses(id);
+            endProcesses(id, "delete");
         } catch (DavitException e) {
             // the sandbox's removal below ends them anyway
         }

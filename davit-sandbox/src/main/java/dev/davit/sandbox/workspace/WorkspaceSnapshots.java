@@ -150,13 +150,13 @@ class WorkspaceSnapshots extends WorkspaceState {
         Path source = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
         Sandbox s = sandboxes.status(w.sandboxId());
         if (s.spec().isVm()) { // swapped in the VM's disk by its agent, which must run for it
-            endProcesses(id);
+            endProcesses(id, "reset");
             sandboxes.killAll(w.sandboxId()); // and what execs left running, as a container's restart would
             area(w).replace(source);
             return sandboxes.status(w.sandboxId());
         }
         boolean wasRunning = s.status() == SandboxStatus.RUNNING;
-        endProcesses(id);
+        endProcesses(id, "reset");
         if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
             sandboxes.stop(w.sandboxId());
         }

@@ -197,9 +197,18 @@ class WorkspaceState {
         return new Shells(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
     }
 
-    /** Stops the workspace's services and closes its shells (before its sandbox stops, is reset or removed). */
-    void endProcesses(String id) {
+    DetachedExecs detached(String id) {
+        Workspace w = get(id);
+        return new DetachedExecs(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
+    }
+
+    /**
+     * Stops the workspace's services and detached execs (recorded as killed by {@code why}: {@code stop},
+     * {@code reset}) and closes its shells (before its sandbox stops, is reset or removed).
+     */
+    void endProcesses(String id, String why) {
         services(id).stopAll();
+        detached(id).killAll(why);
         shells(id).closeAll();
     }
 

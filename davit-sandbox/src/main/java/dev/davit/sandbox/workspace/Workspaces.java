@@ -725,7 +725,91 @@ public final class Workspaces {
      *                        range; {@link Kind#NOT_FOUND} when no such workspace, or no output of that exec, is kept
      */
     public ExecOutput.Page output(String id, String execId, String stream, long offset, int limit) {
+        DetachedExecs d = state.detached(id);
+        if (execId != null && d.has(execId)) {
+            if (stream != null && !stream.equals(DETACHED_STREAM)) {
+                throw new DavitException(Kind.USAGE, "a detached exec's output is one stream, '" + DETACHED_STREAM
+                        + "' (stdout and stderr as written), not '" + stream + "'");
+            }
+            return d.output(execId, offset, limit);
+        }
         return execs.output(id, execId, stream, offset, limit);
+    }
+
+    /** The one output stream of a detached exec ({@link #output}): stdout and stderr interleaved as written. */
+    public static final String DETACHED_STREAM = "output";
+
+    /**
+     * Starts request {@code r} in workspace {@code id} detached and returns at once: the command runs on when this
+     * call, and this davit, have gone. Its output (stdout and stderr interleaved as written, redacted in a workspace
+     * with secrets; the newest {@link dev.davit.sandbox.Spawned#logCap()} bytes kept) is read with {@link #output}
+     * (stream {@link #DETACHED_STREAM}); {@link #execWait} waits for its end; {@link #execKill} stops it. Its timeout,
+     * if it has one, is kept by whichever davit looks at it once it has passed ({@link #execWait},
+     * {@link #execStatus}, {@link #execs}): it is then stopped and says {@code killed_by: timeout}. A stop, reset or
+     * delete of the workspace stops it too (and says so).
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @param r  what to run: command, variables, secret variables, working directory, timeout (no stdin, no tees)
+     * @return the exec, running
+     * @throws DavitException {@link Kind#STATE} when the workspace is not running or runs
+     *                        {@value DetachedExecs#MAX_RUNNING} detached execs already; {@link Kind#NOT_FOUND} when
+     *                        there is no such workspace; {@link Kind#USAGE} for a bad request (stdin or tees, an
+     *                        unknown secret...)
+     */
+    public DetachedExec execDetached(String id, ExecRequest r) {
+        return state.detached(id).start(r);
+    }
+
+    /**
+     * Detached exec {@code execId} of workspace {@code id} as it is now (past its timeout it is stopped first).
+     *
+     * @param id     the workspace's id ({@code ws-...}) or name
+     * @param execId the exec's id, as {@link #execDetached} gave it
+     * @return the exec
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or exec; {@link Kind#USAGE} for a
+     *                        bad exec id
+     */
+    public DetachedExec execStatus(String id, String execId) {
+        return state.detached(id).get(execId);
+    }
+
+    /**
+     * Waits up to {@code wait} for detached exec {@code execId} of workspace {@code id} to end (an interrupt ends the
+     * wait, never the exec).
+     *
+     * @param id     the workspace's id ({@code ws-...}) or name
+     * @param execId the exec's id
+     * @param wait   how long to wait at most; null or zero: look once
+     * @return the exec as it is then ({@code running} when the wait ran out)
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or exec; {@link Kind#CANCELLED}
+     *                        when interrupted
+     */
+    public DetachedExec execWait(String id, String execId, Duration wait) {
+        return state.detached(id).await(execId, wait);
+    }
+
+    /**
+     * Stops detached exec {@code execId} of workspace {@code id} (TERM to its process group, KILL after 5 s); it then
+     * says {@code killed_by: cancel}. One that ended already is left as it is.
+     *
+     * @param id     the workspace's id ({@code ws-...}) or name
+     * @param execId the exec's id
+     * @return the exec as it is then
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or exec
+     */
+    public DetachedExec execKill(String id, String execId) {
+        return state.detached(id).cancel(execId);
+    }
+
+    /**
+     * The detached execs of workspace {@code id} (the newest {@value DetachedExecs#KEEP}), oldest first.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return them, as they are now
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace
+     */
+    public List<DetachedExec> execs(String id) {
+        return state.detached(id).list();
     }
 
     /**

@@ -1,0 +1,112 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.backend.Host;
+import dev.davit.sandbox.workspace.DetachedExec;
+import dev.davit.sandbox.workspace.ExecOutput;
+import dev.davit.sandbox.workspace.ExecRequest;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Detached execs over real bwrap sandboxes: they outlive the davit that started them (a later one waits for them,
+ * pages their output whole and finds them in the list), and a cancel, a timeout and the workspace's stop each stop
+ * one and say so.
+ */
+class WorkspaceDetachedExecTest extends BwrapWorkspaces {
+    @Override
+    List<String> applets() {
+        return List.of();
+    }
+
+    Workspace w;
+
+    @BeforeEach
+    void createWorkspace() {
+        w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, null, null, Duration.ofHours(1)), "w", null);
+    }
+
+    private static boolean running(long pid) {
+        return ProcessHandle.of(pid).map(Host::running).orElse(false);
+    }
+
+    @Test
+    void aDetachedExecOutlivesItsDavitAndIsWaitedForPagedAndListed() {
+        DetachedExec x = workspaces.execDetached(w.id(), ExecRequest.builder("sh", "-c",
+                "i=0; while [ $i -lt 40 ]; do echo out$i; echo err$i >&2; i=$((i+1)); sleep 0.05; done; exit 3")
+                .build());
+        assertThat(x.execId()).matches("e-[0-9a-f]{12}");
+        assertThat(x.state()).isEqualTo("running");
+        assertThat(x.cwd()).isEqualTo("/workspace");
+
+        Workspaces later = Workspaces.under(home); // another davit: nothing of the first one's memory
+        DetachedExec done = later.execWait("w", x.execId(), Duration.ofSeconds(60));
+        assertThat(done.state()).isEqualTo("exited");
+        assertThat(done.exitCode()).isEqualTo(3);
+        assertThat(done.killedBy()).isNull();
+        assertThat(done.endedAt()).isAfterOrEqualTo(done.startedAt());
+
+        // paged in small pieces, the whole output comes back, in the order written
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        long offset = 0;
+        ExecOutput.Page p;
+        do {
+            p = later.output("w", x.execId(), Workspaces.DETACHED_STREAM, offset, 7);
+            all.writeBytes(p.bytes());
+            offset = p.offset() + p.bytes().length;
+        } while (offset < p.kept());
+        String out = all.toString(StandardCharsets.UTF_8);
+        assertThat(out).startsWith("out0\nerr0\n").endsWith("out39\nerr39\n");
+        assertThat((long) all.size()).isEqualTo(done.outputBytes()).isEqualTo(p.kept());
+        assertThat(p.dropped()).isZero();
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                () -> later.output("w", x.execId(), "stdout", 0, 10)).kind());
+
+        assertThat(later.execs("w")).extracting(DetachedExec::execId).containsExactly(x.execId());
+        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
+                () -> later.execStatus("w", "e-000000000000")).kind());
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                () -> later.execStatus("w", "../x")).kind());
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class,
+                () -> workspaces.execDetached(w.id(), ExecRequest.builder("true")
+                        .stdin(new java.io.ByteArrayInputStream(new byte[1])).build())).kind());
+    }
+
+    @Test
+    void aCancelATimeoutAndTheWorkspacesStopEachStopOneAndSaySo() throws Exception {
+        DetachedExec cancelled = workspaces.execDetached(w.id(), ExecRequest.builder("sleep", "300").build());
+        DetachedExec timed = workspaces.execDetached(w.id(), ExecRequest.builder("sleep", "300")
+                .timeout(Duration.ofSeconds(1)).build());
+        DetachedExec stopped = workspaces.execDetached(w.id(), ExecRequest.builder("sleep", "300").build());
+        assertThat(running(cancelled.pid())).isTrue();
+
+        DetachedExec c = workspaces.execKill(w.id(), cancelled.execId());
+        assertThat(c.state()).isEqualTo("killed");
+        assertThat(c.killedBy()).isEqualTo("cancel");
+        assertThat(running(cancelled.pid())).isFalse();
+
+        Thread.sleep(1500);
+        DetachedExec t = Workspaces.under(home).execWait("w", timed.execId(), Duration.ofSeconds(10));
+        assertThat(t.state()).isEqualTo("killed");
+        assertThat(t.killedBy()).isEqualTo("timeout");
+        assertThat(running(timed.pid())).isFalse();
+
+        assertThat(workspaces.execStatus(w.id(), stopped.execId()).state()).isEqualTo("running");
+        workspaces.stop(w.id());
+        DetachedExec s = workspaces.execStatus(w.id(), stopped.execId());
+        assertThat(s.state()).isEqualTo("killed");
+        assertThat(s.killedBy()).isEqualTo("stop");
+        assertThat(running(stopped.pid())).isFalse();
+    }
+}
