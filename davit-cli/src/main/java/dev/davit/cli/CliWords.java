@@ -104,8 +104,8 @@ public final class CliWords {
         ACTIONS.put(Action.STOP_A_SERVICE, "'davit workspace service stop {0} NAME'");
         ACTIONS.put(Action.SERVICE_LOGS, "'davit workspace service logs {0} {1}'");
         ACTIONS.put(Action.LIST_SERVICES, "'davit workspace service ls {0}'");
-        ACTIONS.put(Action.KILL_EXEC, "'davit workspace exec kill {0} EXEC_ID'");
-        ACTIONS.put(Action.LIST_EXECS, "'davit workspace exec ls {0}'");
+        ACTIONS.put(Action.KILL_EXEC, "'davit workspace cancel {0} EXEC_ID'");
+        ACTIONS.put(Action.LIST_EXECS, "'davit workspace execs {0}'");
         ACTIONS.put(Action.CLOSE_SHELL, "'davit workspace shell close {0} SHELL'");
         ACTIONS.put(Action.LIST_SHELLS, "'davit workspace shell ls {0}'");
         ACTIONS.put(Action.READ_SHELL, "'davit workspace shell read {0} {1}'");

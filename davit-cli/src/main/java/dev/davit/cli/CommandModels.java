@@ -169,6 +169,8 @@ final class CommandModels {
                 "--output-limit"), () -> x.outputLimit, v -> x.outputLimit = v));
         spec.addOption(bound(option(List.class, "VAR=NAME", WorkspaceCommand.SECRET_ENV_TEXT, "--secret-env")
                 .auxiliaryTypes(String.class), () -> x.secretEnvs, v -> x.secretEnvs = v));
+        spec.addOption(bound(option(boolean.class, "<detach>", WorkspaceCommand.ExecCmd.DETACH_TEXT, "-d",
+                "--detach"), () -> x.detach, v -> x.detach = v));
         return spec;
     }
 
@@ -208,6 +210,9 @@ final class CommandModels {
                             Map.entry("reset", WorkspaceCommand.ResetCmd.class),
                             Map.entry("logs", WorkspaceCommand.LogsCmd.class),
                             Map.entry("output", WorkspaceCommand.OutputCmd.class),
+                            Map.entry("wait", WorkspaceCommand.ExecWaitCmd.class),
+                            Map.entry("cancel", WorkspaceCommand.ExecKillCmd.class),
+                            Map.entry("execs", WorkspaceCommand.ExecLsCmd.class),
                             Map.entry("update", WorkspaceCommand.UpdateCmd.class),
                             Map.entry("push", WorkspaceCommand.PushCmd.class),
                             Map.entry("export", WorkspaceCommand.ExportCmd.class),

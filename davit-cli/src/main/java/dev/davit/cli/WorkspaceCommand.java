@@ -16,6 +16,8 @@ import dev.davit.sandbox.workspace.ExecEntry;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceLabels;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.DetachedExec;
+import dev.davit.sandbox.workspace.ExecRequest;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,6 +39,7 @@ import picocli.CommandLine.Parameters;
             WorkspaceCommand.StartCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
             WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class, WorkspaceCommand.OutputCmd.class,
+            WorkspaceCommand.ExecWaitCmd.class, WorkspaceCommand.ExecKillCmd.class, WorkspaceCommand.ExecLsCmd.class,
             WorkspaceCommand.PushCmd.class, WorkspaceCommand.ExportCmd.class, WorkspaceCommand.PatchCmd.class,
             WorkspaceCommand.ReapCmd.class, WorkspaceDiskCommands.DiskCmd.class,
             WorkspaceProcessCommands.ServiceCmd.class, WorkspaceProcessCommands.ShellCmd.class,
@@ -277,10 +280,29 @@ final class WorkspaceCommand extends GroupCommand {
         @Option(names = "--output-limit", paramLabel = "BYTES", description = OUTPUT_LIMIT_TEXT)
         String outputLimit;
 
+        @Option(names = {"-d", "--detach"}, description = DETACH_TEXT)
+        boolean detach;
+
+        static final String DETACH_TEXT = "Start it and return at once, printing its exec id: it runs on when davit"
+                + " has exited. Follow it with 'davit workspace wait|cancel|execs' and 'davit workspace output ID"
+                + " EXEC_ID' (stdout and stderr as one stream). --timeout is kept by the davit that looks at it.";
+
         @Override
         protected int run(Output out) {
             Duration limit = CliArgs.seconds(timeout, "--timeout");
             Map<String, String> env = CliArgs.keyValues(envs, "--env needs K=V");
+            if (detach) {
+                if (stdin || outputLimit != null) {
+                    throw new DavitException(Kind.USAGE, (stdin ? "--stdin" : "--output-limit") + " does not go with"
+                            + " --detach (a detached exec reads nothing and keeps its output for 'davit workspace"
+                            + " output'); drop one of them");
+                }
+                ExecRequest.Builder r = ExecRequest.builder(command).env(env).cwd(cwd).timeout(limit);
+                secretEnv(secretEnvs).forEach(r::secretEnv);
+                DetachedExec x = workspaces(main).execDetached(id, r.build());
+                out.result(WorkspaceJson.detached(x), p -> p.println(x.execId()));
+                return 0;
+            }
             int keep = RunCommand.outputLimit(outputLimit);
             // the excerpts are kept in files and --json writes them out from there: a flood costs no memory
             try (Workspaces.SpooledExecuted x = workspaces(main).execSpooled(id, command, env,
@@ -298,6 +320,65 @@ final class WorkspaceCommand extends GroupCommand {
                 return r.exitCode();
             }
         }
+    }
+
+    /** {@code davit workspace wait ID EXEC_ID}: waits for a detached exec. */
+    @Command(name = "wait", mixinStandardHelpOptions = true,
+            description = {"Wait for a detached exec (davit workspace exec --detach) to end, and show it.",
+                    "Exits with its exit code; 124 when it still runs when --timeout ends the wait (it runs on)."})
+    static final class ExecWaitCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "EXEC_ID", description = "The exec id --detach printed.")
+        String execId;
+
+        @Option(names = "--timeout", paramLabel = "S", description = "Wait at most this long (default: until it"
+                + " ends).")
+        Double timeout;
+
+        @Override
+        protected int run(Output out) {
+            Duration wait = timeout == null ? Duration.ofDays(36_500) : CliArgs.seconds(timeout, "--timeout");
+            DetachedExec x = workspaces(main).execWait(id, execId, wait);
+            out.result(WorkspaceJson.detached(x), p -> p.println(label(x)));
+            return x.state().equals("running") ? 124 : x.exitCode() == null ? 1 : x.exitCode();
+        }
+    }
+
+    /** {@code davit workspace cancel ID EXEC_ID}: stops a detached exec. */
+    @Command(name = "cancel", mixinStandardHelpOptions = true,
+            description = "Stop a detached exec (TERM to its processes, KILL after 5 s); it then says killed_by: cancel.")
+    static final class ExecKillCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "EXEC_ID", description = "The exec id --detach printed.")
+        String execId;
+
+        @Override
+        protected int run(Output out) {
+            DetachedExec x = workspaces(main).execKill(id, execId);
+            out.result(WorkspaceJson.detached(x), p -> p.println(label(x)));
+            return 0;
+        }
+    }
+
+    /** {@code davit workspace execs ID}: the detached execs of a workspace. */
+    @Command(name = "execs", mixinStandardHelpOptions = true, description = "List a workspace's detached execs.")
+    static final class ExecLsCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            List<DetachedExec> all = workspaces(main).execs(id);
+            ObjectNode doc = Json.object();
+            ArrayNode arr = doc.putArray("execs");
+            all.forEach(x -> arr.add(WorkspaceJson.detached(x)));
+            out.result(doc, p -> all.forEach(x -> p.println(label(x) + "  " + String.join(" ", x.command()))));
+            return 0;
+        }
+    }
+
+    /** How the human output shows a detached exec: its id and state (with its exit code, or who stopped it). */
+    static String label(DetachedExec x) {
+        return x.execId() + " " + switch (x.state()) {
+            case "running" -> "running";
+            case "killed" -> "killed (" + x.killedBy() + (x.exitCode() == null ? "" : ", exit " + x.exitCode()) + ")";
+            default -> "exited " + (x.exitCode() == null ? "?" : x.exitCode());
+        };
     }
 
     @Command(name = "ls", mixinStandardHelpOptions = true, description = "List the workspaces.")
@@ -599,8 +680,9 @@ final class WorkspaceCommand extends GroupCommand {
         @Parameters(index = "1", paramLabel = "EXEC_ID", description = "The exec_id of the exec's result.")
         String execId;
 
-        @Option(names = "--stream", paramLabel = "NAME", description = "stdout (default) or stderr.")
-        String stream = "stdout";
+        @Option(names = "--stream", paramLabel = "NAME", description = "stdout (default) or stderr; a detached"
+                + " exec's is output (its only one, the default).")
+        String stream;
 
         @Option(names = "--offset", paramLabel = "N", description = "From this byte (default 0).")
         long offset;
@@ -615,10 +697,12 @@ final class WorkspaceCommand extends GroupCommand {
             if (n < 1 || n > 1 << 20) {
                 throw new DavitException(Kind.USAGE, "--limit must be between 1 byte and 1M, not " + limit);
             }
-            var page = workspaces(main).output(id, execId, stream, offset, (int) n);
+            Workspaces ws = workspaces(main);
+            var page = ws.output(id, execId, stream, offset, (int) n);
             ObjectNode doc = Json.object();
             doc.put("exec_id", execId);
-            doc.put("stream", stream);
+            doc.put("stream", stream != null ? stream : ws.isDetached(id, execId) ? Workspaces.DETACHED_STREAM
+                    : "stdout");
             doc.put("offset", page.offset());
             doc.put("bytes", page.bytes().length);
             doc.put("kept", page.kept());

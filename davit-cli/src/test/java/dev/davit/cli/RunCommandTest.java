@@ -127,6 +127,51 @@ class RunCommandTest extends BusyboxRegistryTest {
         assertThat(reap.json().get("removed")).isEmpty();
     }
 
+    /**
+     * {@code workspace exec --detach} returns at once with the exec's id; {@code workspace wait} (from another davit:
+     * a new Cli) waits for it and exits with its code, or 124 when its --timeout ends the wait first;
+     * {@code workspace cancel} stops one (killed_by: cancel); {@code workspace execs} lists them;
+     * {@code workspace output} pages its one stream.
+     */
+    @Test
+    void detachedExecsAreStartedWaitedForKilledListedAndRead() {
+        Cli cli = new Cli(home);
+        Cli.Result c = cli.run("--json", "workspace", "create", image, "--name", "det");
+        assertThat(c.rc()).as(c.toString()).isZero();
+        try {
+            Cli.Result d = cli.run("--json", "workspace", "exec", "--detach", "det", "--", "sh", "-c",
+                    "echo out; echo err >&2; sleep 1; exit 7");
+            assertThat(d.rc()).as(d.toString()).isZero();
+            String execId = d.json().get("exec_id").asText();
+            assertThat(execId).matches("e-[0-9a-f]{12}");
+            assertThat(d.json().get("state").asText()).isEqualTo("running");
+            Cli.Result w = new Cli(home).run("--json", "workspace", "wait", "det", execId);
+            assertThat(w.rc()).as(w.toString()).isEqualTo(7);
+            assertThat(w.json().get("state").asText()).isEqualTo("exited");
+            assertThat(w.json().get("exit_code").asInt()).isEqualTo(7);
+            Cli.Result o = cli.run("--json", "workspace", "output", "det", execId);
+            assertThat(o.rc()).as(o.toString()).isZero();
+            assertThat(o.json().get("stream").asText()).isEqualTo("output");
+            assertThat(o.json().get("content").asText()).isEqualTo("out\nerr\n");
+
+            String slow = cli.run("workspace", "exec", "-d", "det", "--", "sleep", "300").stdout().strip();
+            assertThat(slow).matches("e-[0-9a-f]{12}");
+            Cli.Result waited = cli.run("workspace", "wait", "det", slow, "--timeout", "0.3");
+            assertThat(waited.rc()).as(waited.toString()).isEqualTo(124);
+            assertThat(waited.stdout()).isEqualTo(slow + " running\n");
+            Cli.Result k = cli.run("--json", "workspace", "cancel", "det", slow);
+            assertThat(k.rc()).as(k.toString()).isZero();
+            assertThat(k.json().get("killed_by").asText()).isEqualTo("cancel");
+            Cli.Result ls = cli.run("--json", "workspace", "execs", "det");
+            assertThat(ls.json().get("execs").findValuesAsText("exec_id")).containsExactly(execId, slow);
+            Cli.Result bad = cli.run("workspace", "exec", "--detach", "--stdin", "det", "--", "true");
+            assertThat(bad.rc()).isEqualTo(2);
+            assertThat(bad.stderr()).contains("--stdin does not go with --detach");
+        } finally {
+            cli.run("workspace", "rm", "det");
+        }
+    }
+
     @Test
     void workspaceCreateExecFilesDiffRmWithJson() throws IOException {
         Cli cli = new Cli(home);

@@ -224,6 +224,31 @@ public final class WorkspaceJson {
     }
 
     /**
+     * A detached exec as the CLI's {@code --json} and the MCP tools show it.
+     *
+     * @param x the exec
+     * @return {@code exec_id}, {@code command}, {@code state}, {@code exit_code}, {@code pid}, {@code started_at},
+     *         {@code cwd}, {@code ended_at}, {@code killed_by}, {@code timeout_s} and {@code output_bytes}
+     */
+    public static ObjectNode detached(dev.davit.sandbox.workspace.DetachedExec x) {
+        ObjectNode o = held("exec_id", x.execId(), x.command(), x.state(), x.exitCode(), x.pid(), x.startedAt());
+        o.put("cwd", x.cwd());
+        if (x.endedAt() == null) {
+            o.putNull("ended_at");
+        } else {
+            o.put("ended_at", x.endedAt().toString());
+        }
+        o.put("killed_by", x.killedBy());
+        if (x.timeout() == null) {
+            o.putNull("timeout_s");
+        } else {
+            o.put("timeout_s", x.timeout().toMillis() / 1000.0);
+        }
+        o.put("output_bytes", x.outputBytes());
+        return o;
+    }
+
+    /**
      * A shell as the CLI's {@code --json} shows it.
      *
      * @param s the shell

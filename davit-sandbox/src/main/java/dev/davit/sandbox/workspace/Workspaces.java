@@ -717,7 +717,7 @@ public final class Workspaces {
      *
      * @param id     the workspace's id ({@code ws-...}) or name
      * @param execId the exec's id, from {@link Executed#execId}
-     * @param stream {@code stdout} or {@code stderr}
+     * @param stream {@code stdout} or {@code stderr} (null: stdout); {@link #DETACHED_STREAM} (or null) for a detached exec
      * @param offset where to start, in bytes from the stream's start; 0 or more
      * @param limit  the most bytes to return; 1 or more
      * @return the page, and how many bytes are kept in all
@@ -733,7 +733,19 @@ public final class Workspaces {
             }
             return d.output(execId, offset, limit);
         }
-        return execs.output(id, execId, stream, offset, limit);
+        return execs.output(id, execId, stream == null ? "stdout" : stream, offset, limit);
+    }
+
+    /**
+     * Whether {@code execId} names a detached exec of workspace {@code id} ({@link #execDetached}), whose output is
+     * one stream, {@link #DETACHED_STREAM}.
+     *
+     * @param id     the workspace's id ({@code ws-...}) or name
+     * @param execId an exec's id
+     * @return whether it is a detached exec's
+     */
+    public boolean isDetached(String id, String execId) {
+        return execId != null && state.detached(id).has(execId);
     }
 
     /** The one output stream of a detached exec ({@link #output}): stdout and stderr interleaved as written. */
