@@ -336,7 +336,7 @@ final class WorkspaceCommand extends GroupCommand {
 
         @Override
         protected int run(Output out) {
-            Duration wait = timeout == null ? Duration.ofDays(36_500) : CliArgs.seconds(timeout, "--timeout");
+            Duration wait = timeout == null ? Duration.ofDays(3650) : CliArgs.seconds(timeout, "--timeout");
             DetachedExec x = workspaces(main).execWait(id, execId, wait);
             out.result(WorkspaceJson.detached(x), p -> p.println(label(x)));
             return x.state().equals("running") ? 124 : x.exitCode() == null ? 1 : x.exitCode();

@@ -253,15 +253,17 @@ final class DetachedExecs {
         if (all.size() < KEEP) {
             return;
         }
-        List<Path> ended = new ArrayList<>();
+        List<java.util.Map.Entry<Instant, Path>> ended = new ArrayList<>(); // each record read once
         for (Path d : all) {
-            if (!view(d).state().equals("running")) {
-                ended.add(d);
+            DetachedExec x = view(d);
+            if (!x.state().equals("running")) {
+                ended.add(java.util.Map.entry(x.startedAt(), d));
             }
         }
-        ended.sort(java.util.Comparator.comparing(d -> view(d).startedAt()));
-        for (int i = 0; i < ended.size() && all.size() - i >= KEEP; i++) {
-            Held.delete(ended.get(i));
+        ended.sort(java.util.Map.Entry.comparingByKey());
+        int left = all.size();
+        for (int i = 0; i < ended.size() && left >= KEEP; i++, left--) {
+            Held.delete(ended.get(i).getValue());
         }
     }
 
