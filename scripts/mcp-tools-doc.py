@@ -34,6 +34,8 @@ EXAMPLES = {
     "workspace_shell_signal": {"workspace": "proj", "shell": "sh-1a2b3c4d", "signal": "INT"},
     "workspace_shell_close": {"workspace": "proj", "shell": "sh-1a2b3c4d"},
     "workspace_exec_output": {"workspace": "proj", "exec_id": "e-0123456789ab", "offset": 16384, "limit": 65536},
+    "workspace_exec_wait": {"workspace": "proj", "exec_id": "e-0123456789ab", "timeout": 30},
+    "workspace_exec_kill": {"workspace": "proj", "exec_id": "e-0123456789ab"},
     "workspace_update": {"workspace": "proj", "name": "proj-fix", "labels": {"stage": "review"},
                          "remove_labels": ["task"]},
     "workspace_network": {"workspace": "proj", "allow_hosts": ["files.pythonhosted.org:443"],

@@ -209,7 +209,7 @@ public final class OpenWorkspace implements AutoCloseable {
      * cut).
      *
      * @param execId the exec's id, from {@link Workspaces.Executed#execId} or {@link #logs}
-     * @param stream {@code stdout} or {@code stderr}
+     * @param stream {@code stdout} or {@code stderr} (null: stdout); a detached exec's: {@code output} (or null)
      * @param offset where to start, in bytes from the stream's start; 0 or more
      * @param limit  the most bytes to return; 1 or more
      * @return the page, and how many bytes are kept in all
@@ -218,6 +218,50 @@ public final class OpenWorkspace implements AutoCloseable {
      */
     public ExecOutput.Page output(String execId, String stream, long offset, int limit) {
         return workspaces().output(id(), execId, stream, offset, limit);
+    }
+
+    /**
+     * Starts {@code r} detached: see {@link Workspaces#execDetached}.
+     *
+     * @param r what to run (no stdin, no tees)
+     * @return the exec, running
+     * @throws DavitException as {@link Workspaces#execDetached} does; USAGE for a closed handle
+     */
+    public dev.davit.sandbox.workspace.DetachedExec execDetached(ExecRequest r) {
+        return workspaces().execDetached(id(), r);
+    }
+
+    /**
+     * Waits up to {@code wait} for detached exec {@code execId}: see {@link Workspaces#execWait}.
+     *
+     * @param execId the exec's id
+     * @param wait   how long to wait at most; null: look once
+     * @return the exec as it is then
+     * @throws DavitException as {@link Workspaces#execWait} does; USAGE for a closed handle
+     */
+    public dev.davit.sandbox.workspace.DetachedExec execWait(String execId, Duration wait) {
+        return workspaces().execWait(id(), execId, wait);
+    }
+
+    /**
+     * Stops detached exec {@code execId}: see {@link Workspaces#execKill}.
+     *
+     * @param execId the exec's id
+     * @return the exec as it is then
+     * @throws DavitException as {@link Workspaces#execKill} does; USAGE for a closed handle
+     */
+    public dev.davit.sandbox.workspace.DetachedExec execKill(String execId) {
+        return workspaces().execKill(id(), execId);
+    }
+
+    /**
+     * The detached execs: see {@link Workspaces#execs}.
+     *
+     * @return them, oldest first
+     * @throws DavitException as {@link Workspaces#execs} does; USAGE for a closed handle
+     */
+    public List<dev.davit.sandbox.workspace.DetachedExec> execs() {
+        return workspaces().execs(id());
     }
 
     /**

@@ -103,7 +103,7 @@ class ApiSurfaceTest {
                     "OutputExcerpt$Rendered",
                     "OutputExcerpt$Tail", "PortMapping", "RunSpec", "RunSpec$Builder", "RunTarget", "Sandbox",
                     "SandboxOptions", "SandboxStatus", "Sandboxes", "Spawned", "SpooledExcerpt", "Totals")),
-            Map.entry("dev.davit.sandbox.workspace", List.of("ExecEntry", "ExecEntry$Stream", "ExecOutput",
+            Map.entry("dev.davit.sandbox.workspace", List.of("DetachedExec", "ExecEntry", "ExecEntry$Stream", "ExecOutput",
                     "ExecOutput$Page", "ExecRequest", "ExecRequest$Builder", "Secrets", "Secrets$Injection", "ServiceSpec",
                     "ServiceSpec$Builder", "Services", "Services$Log", "Services$Readiness", "Services$Service",
                     "Shells", "Shells$Output", "Shells$ReadOptions", "Shells$Shell", "WarmPool", "WarmPool$Room",

@@ -108,7 +108,8 @@ class McpServerTest {
     void listsEveryToolWithSchemas() {
         List<McpSchema.Tool> tools = client.listTools().block().tools();
         assertThat(tools).extracting(McpSchema.Tool::name).containsExactlyInAnyOrder("run", "env_list", "env_pull",
-                "env_inspect", "env_prune", "reap", "workspace_create", "workspace_exec", "workspace_exec_output", "workspace_list",
+                "env_inspect", "env_prune", "reap", "workspace_create", "workspace_exec", "workspace_exec_output",
+                "workspace_exec_wait", "workspace_exec_kill", "workspace_list",
                 "workspace_status", "workspace_stop", "workspace_start", "workspace_delete", "workspace_file_list",
                 "workspace_file_read", "workspace_file_write", "workspace_diff", "workspace_snapshot_create",
                 "workspace_snapshot_list", "workspace_snapshot_delete", "workspace_reset", "workspace_logs",
@@ -117,7 +118,7 @@ class McpServerTest {
                 "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close",
                 "workspace_update", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export",
                 "workspace_network", "workspace_network_log");
-        assertThat(tools).hasSize(41);
+        assertThat(tools).hasSize(43);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
             assertThat(t.outputSchema()).as(t.name()).containsEntry("type", "object");
@@ -497,6 +498,39 @@ class McpServerTest {
                     "command", List.of("sh", "-c", "echo $A; pwd")))).containsEntry("stdout", "1\n/tmp\n");
             assertThat(ok("workspace_exec", Map.of("workspace", "proj", "env_vars", Map.of("B", "2"),
                     "command", List.of("sh", "-c", "echo $A-$B; pwd")))).containsEntry("stdout", "-2\n/workspace\n");
+            // a background exec: back at once, it runs on; waited for, paged, listed in the logs; another killed
+            Map<String, Object> bg = ok("workspace_exec", Map.of("workspace", "proj", "background", true, "command",
+                    List.of("sh", "-c", "sleep 1; seq 1 3000; echo oops >&2; exit 4")));
+            assertThat(bg).containsEntry("state", "running").containsEntry("exit_code", null);
+            String bgId = (String) bg.get("exec_id");
+            Map<String, Object> waited = ok("workspace_exec_wait", Map.of("workspace", "proj", "exec_id", bgId,
+                    "timeout", 0.2));
+            assertThat(waited).containsEntry("state", "running");
+            waited = ok("workspace_exec_wait", Map.of("workspace", "proj", "exec_id", bgId, "timeout", 30));
+            assertThat(waited).containsEntry("state", "exited").containsEntry("exit_code", 4)
+                    .containsEntry("killed_by", null);
+            assertThat((String) waited.get("output_tail")).endsWith("2999\n3000\noops\n");
+            StringBuilder all = new StringBuilder();
+            for (long off = 0; ; ) {
+                Map<String, Object> page = ok("workspace_exec_output", Map.of("workspace", "proj", "exec_id", bgId,
+                        "offset", off, "limit", 4096));
+                assertThat(page).containsEntry("stream", "output");
+                all.append((String) page.get("content"));
+                off = ((Number) page.get("offset")).longValue() + ((Number) page.get("bytes")).longValue();
+                if ((Boolean) page.get("eof")) {
+                    break;
+                }
+            }
+            assertThat(all.toString()).startsWith("1\n2\n").endsWith("3000\noops\n")
+                    .hasSize(((Number) waited.get("output_bytes")).intValue());
+            String slow = (String) ok("workspace_exec", Map.of("workspace", "proj", "background", true,
+                    "command", List.of("sleep", "300"))).get("exec_id");
+            assertThat(ok("workspace_exec_kill", Map.of("workspace", "proj", "exec_id", slow)))
+                    .containsEntry("state", "killed").containsEntry("killed_by", "cancel");
+            assertThat((List<Map<String, Object>>) ok("workspace_logs", Map.of("workspace", "proj"))
+                    .get("background")).extracting(m -> m.get("exec_id")).containsExactly(bgId, slow);
+            assertThat(failed("workspace_exec_wait", Map.of("workspace", "proj", "exec_id", "e-000000000000")))
+                    .containsEntry("kind", "not_found");
             // calls run concurrently: the exec waits for a file that only a later call writes
             CompletableFuture<McpSchema.CallToolResult> waiting = client.callTool(new McpSchema.CallToolRequest(
                     "workspace_exec", Map.of("workspace", id, "timeout", 60, "command", List.of("sh", "-c",

@@ -119,8 +119,8 @@ final class ModelWords {
         tool(Action.STOP_A_SERVICE, "workspace_service_stop", "stopping a service");
         tool(Action.SERVICE_LOGS, "workspace_service_logs", "the service's log");
         tool(Action.LIST_SERVICES, "workspace_service_list", "the workspace's services");
-        plain(Action.KILL_EXEC, "stopping the detached exec"); // no MCP tool starts one yet
-        plain(Action.LIST_EXECS, "the workspace's detached execs");
+        tool(Action.KILL_EXEC, "workspace_exec_kill", "stopping the background exec");
+        tool(Action.LIST_EXECS, "workspace_logs", "the workspace's background execs");
         tool(Action.CLOSE_SHELL, "workspace_shell_close", "closing a shell");
         plain(Action.LIST_SHELLS, "the shells open in the workspace");
         tool(Action.READ_SHELL, "workspace_shell_read", "reading the shell");

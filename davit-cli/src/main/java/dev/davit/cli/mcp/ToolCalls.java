@@ -76,6 +76,16 @@ final class ToolCalls implements AutoCloseable {
         on("workspace_create", this::create);
         ws("workspace_exec", this::exec);
         ws("workspace_exec_output", this::execOutput);
+        ws("workspace_exec_wait", (w, a, call) -> {
+            Duration wait = a.get("timeout") instanceof Number n ? Duration.ofMillis(Math.round(n.doubleValue()
+                    * 1000)) : Duration.ofSeconds(30);
+            var x = w.execWait((String) a.get("exec_id"), wait);
+            ObjectNode doc = WorkspaceJson.detached(x);
+            long from = Math.max(0, x.outputBytes() - 2048);
+            byte[] tail = w.output(x.execId(), null, from, 2048).bytes();
+            return doc.put("output_tail", new String(tail, java.nio.charset.StandardCharsets.UTF_8));
+        });
+        ws("workspace_exec_kill", (w, a, call) -> WorkspaceJson.detached(w.execKill((String) a.get("exec_id"))));
         on("workspace_list", this::list);
         ws("workspace_status", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.status()));
         ws("workspace_update", this::update);
@@ -110,7 +120,9 @@ final class ToolCalls implements AutoCloseable {
             int last = (int) Math.min(number(a, "last", 20), all.size());
             ArrayNode arr = Json.array();
             all.subList(all.size() - last, all.size()).forEach(e -> arr.add(WorkspaceJson.execEntry(e)));
-            return (ObjectNode) Json.object().set("logs", arr);
+            ArrayNode bg = Json.array();
+            w.execs().forEach(x -> bg.add(WorkspaceJson.detached(x)));
+            return (ObjectNode) Json.object().<ObjectNode>set("logs", arr).set("background", bg);
         });
         ws("workspace_push", (w, a, call) -> {
             Path used = policy.pinHostPath(a, "host_path", call::scratch);
@@ -414,6 +426,16 @@ final class ToolCalls implements AutoCloseable {
         ExecRequest.Builder r = ExecRequest.builder(strings(a, "command")).env(env(a, "env_vars"))
                 .cwd((String) a.get("cwd")).timeout(seconds(a, "timeout"));
         env(a, "secret_env").forEach(r::secretEnv);
+        if (flag(a, "background")) {
+            var x = w.execDetached(r.build());
+            // the shape of a finished exec's result, with nothing of it yet: its exec_id is what to follow
+            ObjectNode doc = Json.object().putNull("exit_code").put("stdout", "").put("stderr", "")
+                    .put("stdout_bytes", 0).put("stderr_bytes", 0).put("timed_out", false).put("oom_killed", false)
+                    .put("disk_full", false).put("truncated", false).put("exec_id", x.execId())
+                    .put("state", x.state());
+            doc.putArray("network_denied");
+            return doc;
+        }
         // the excerpts are kept in files and the result is written out from there while the call is answered
         try (Workspaces.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
                 Tools.DEFAULT_OUTPUT))) {
@@ -444,9 +466,13 @@ final class ToolCalls implements AutoCloseable {
     }
 
     private ObjectNode execOutput(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
-        String stream = a.get("stream") == null ? "stdout" : (String) a.get("stream");
         String execId = (String) a.get("exec_id");
+        String stream = (String) a.get("stream");
         ExecOutput.Page page = w.output(execId, stream, number(a, "offset", 0), (int) number(a, "limit", 65536));
+        if (stream == null) {
+            stream = w.execs().stream().anyMatch(x -> x.execId().equals(execId)) ? Workspaces.DETACHED_STREAM
+                    : "stdout";
+        }
         ObjectNode doc = Json.object().put("exec_id", execId).put("stream", stream).put("offset", page.offset())
                 .put("bytes", page.bytes().length).put("kept", page.kept())
                 .put("eof", page.offset() + page.bytes().length >= page.kept()).put("dropped_bytes", page.dropped());

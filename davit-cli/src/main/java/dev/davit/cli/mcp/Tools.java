@@ -194,8 +194,13 @@ final class Tools {
         t.add(Tool.builder("workspace_exec", CORE, "Run a command in a workspace", "Run a command in a workspace,"
                         + " in /workspace unless 'cwd'. Files it writes stay for later calls. " + EXEC_RESULT
                         + " When output_limit cut the output, workspace_exec_output reads all of it in pages (give"
-                        + " exec_id). Next: workspace_diff to see what changed.")
+                        + " exec_id). With background: true it returns at once (state: running, exit_code null)"
+                        + " and the command runs on, past this call and a client that goes away: a build or test"
+                        + " longer than a request may last; workspace_exec_wait waits for it, workspace_exec_output"
+                        + " pages its output (stdout and stderr as one stream), workspace_exec_kill stops it."
+                        + " Next: workspace_diff to see what changed.")
                 .required("workspace", WS)
+                .option("background", FLAG, "Start it and return at once with its exec_id (see above).")
                 .option("timeout", NUMBER, "Kill the command after this many seconds (exit code 124).")
                 .option("cwd", STRING, "The working directory, relative to /workspace.")
                 .option("env_vars", ENV, "Variables to set.")
@@ -204,25 +209,46 @@ final class Tools {
                 .atLeast(MIN_OUTPUT).atMost(MAX_OUTPUT_LIMIT)
                 .command(true, "The command and its arguments, e.g. [\"sh\", \"-c\", \"make test\"].")
                 .hints(Tool.Hints.DESTRUCTIVE) // a command may delete or overwrite the workspace's files
-                .returns("exit_code", "integer", "The command's exit code (124: timed out).")
+                .returns("exit_code", Json2.nullable("integer"), "The command's exit code (124: timed out); null"
+                        + " for a background exec, which still runs.")
                 .with(Tools::outputs)
                 .returns("truncated", "boolean", "Whether output_limit left output out: read it with"
                         + " workspace_exec_output.")
-                .returns("exec_id", "string", "This exec, for workspace_exec_output.")
-                .returns("network_denied", DENIALS, "What the egress policy refused while it ran, and why.").build());
+                .returns("exec_id", "string", "This exec, for workspace_exec_output (and for a background one"
+                        + " workspace_exec_wait and workspace_exec_kill).")
+                .returns("network_denied", DENIALS, "What the egress policy refused while it ran, and why.")
+                .maybe("state", "string", "A background exec's: running.").build());
+        t.add(detached(Tool.builder("workspace_exec_wait", CORE, "Wait for a background exec", "Wait up to"
+                        + " 'timeout' seconds (default 30, at most 50: within a client's request timeout) for a"
+                        + " background workspace_exec to end, and show it: state (running, exited, killed), exit_code,"
+                        + " killed_by (timeout, cancel, stop, reset, delete) and the end of its output. Call again"
+                        + " while it is running; it runs on either way. Next: workspace_exec_output for all of its"
+                        + " output.")
+                .required("workspace", WS)
+                .required("exec_id", "The exec_id of the background workspace_exec.")
+                .option("timeout", NUMBER, "Wait at most this many seconds.").byDefault(30).atLeast(0).atMost(50)
+                .hints(Tool.Hints.READ))
+                .returns("output_tail", "string", "The last 2 KiB of its output (stdout and stderr as written).")
+                .build());
+        t.add(detached(Tool.builder("workspace_exec_kill", CORE, "Stop a background exec", "Stop a background"
+                        + " workspace_exec: TERM to its processes, KILL after 5 s; it then says killed_by: cancel.")
+                .required("workspace", WS)
+                .required("exec_id", "The exec_id of the background workspace_exec.")
+                .hints(Tool.Hints.DESTRUCTIVE)).build());
         t.add(Tool.builder("workspace_exec_output", CORE, "Read an exec's whole output", "Read a page of the whole"
                         + " output of a workspace_exec whose result was cut by output_limit (truncated: true): 'limit'"
                         + " bytes of 'stream' from 'offset'. Kept for the newest 16 execs cut, up to 16 MiB per"
                         + " stream.")
                 .required("workspace", WS)
                 .required("exec_id", "The exec_id of the workspace_exec result.")
-                .option("stream", STRING, "stdout (default) or stderr.").oneOf("stdout", "stderr")
+                .option("stream", STRING, "stdout (default) or stderr; a background exec's: output (its only"
+                        + " one, the default).").oneOf("stdout", "stderr", "output")
                 .option("offset", INTEGER, "From this byte (default 0).")
                 .option("limit", INTEGER, "At most this many bytes (default 65536).").byDefault(65536)
                 .atLeast(1).atMost(MAX_OUTPUT)
                 .hints(Tool.Hints.READ)
                 .returns("exec_id", "string", "The exec.")
-                .returns("stream", "string", "stdout or stderr.")
+                .returns("stream", "string", "stdout, stderr or output.")
                 .returns("offset", "integer", "Where this page starts.")
                 .returns("bytes", "integer", "How many bytes this page holds.")
                 .returns("kept", "integer", "How many bytes of the stream are kept in all.")
@@ -349,7 +375,9 @@ final class Tools {
                 .option("last", INTEGER, "Only the newest this many execs.").byDefault(20).atLeast(1)
                 .atMost(1000)
                 .hints(Tool.Hints.READ)
-                .returns("logs", "array", "One entry per exec, oldest first.").build());
+                .returns("logs", "array", "One entry per exec, oldest first.")
+                .returns("background", "array", "The background execs (the newest 64), oldest first, as"
+                        + " workspace_exec_wait shows them (running ones too).").build());
         t.add(Tool.builder("workspace_push", FULL, "Copy host files into a workspace", "Copy a host file or directory (under the server's --allow-path"
                         + " directories) into /workspace, replacing what is at 'dest'. Links inside a directory are"
                         + " copied as links. Next: workspace_exec to use it.")
@@ -525,6 +553,19 @@ final class Tools {
     }
 
     /** What a command's result says of its output and end ({@code run}, {@code workspace_exec}). */
+    /** What a background exec's tools return: the exec as docs/JSON.md's detached exec. */
+    private static Tool.Builder detached(Tool.Builder b) {
+        return b.returns("exec_id", "string", "The exec.")
+                .returns("command", "array", "Its command (secret values redacted).")
+                .returns("state", "string", "running, exited or killed.")
+                .returns("exit_code", Json2.nullable("integer"), "Its exit code once it ended.")
+                .returns("killed_by", Json2.nullable("string"), "Why davit stopped it: timeout, cancel, stop, reset,"
+                        + " delete; null when it did not.")
+                .returns("started_at", "string", "When it started.")
+                .returns("ended_at", Json2.nullable("string"), "When it ended.")
+                .returns("output_bytes", "integer", "How many bytes of output it wrote.");
+    }
+
     private static Tool.Builder outputs(Tool.Builder b) {
         return b.returns("stdout", "string", "Its standard output (UTF-8, invalid bytes replaced; when longer than"
                         + " output_limit, its start and end around a line saying how much was left out).")
