@@ -324,6 +324,44 @@ class McpServerTest {
         }
     }
 
+    /**
+     * A workspace_exec that runs a while tells a client that asked (a progressToken) how it does every few seconds,
+     * with the end of its output so far; one that did not ask hears nothing.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void progressNotificationsOfALongExecCarryTheEndOfItsOutput() throws Exception {
+        List<McpSchema.ProgressNotification> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        McpAsyncClient c = McpClient.async(new StdioClientTransport(serverParams(shared.resolve("home-exec-progress")),
+                        new JacksonMcpJsonMapper(Json.mapper()))).requestTimeout(Duration.ofMinutes(3))
+                .progressConsumer(p -> {
+                    seen.add(p);
+                    return reactor.core.publisher.Mono.empty();
+                }).build();
+        try {
+            c.initialize().block();
+            McpSchema.CallToolResult w = c.callTool(new McpSchema.CallToolRequest("workspace_create",
+                    Map.of("env", image, "name", "prog"))).block();
+            assertThat(w.isError()).as(w.toString()).isFalse();
+            List<String> cmd = List.of("sh", "-c", "i=1; while [ $i -le 8 ]; do echo step$i; i=$((i+1)); sleep 1;"
+                    + " done");
+            McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("workspace_exec", Map.of(
+                    "workspace", "prog", "command", cmd), Map.of("progressToken", "exec-1"))).block();
+            assertThat(r.isError()).as(r.toString()).isFalse();
+            assertThat(seen).hasSizeGreaterThanOrEqualTo(1).allMatch(p -> p.progressToken().equals("exec-1"));
+            assertThat(seen).extracting(McpSchema.ProgressNotification::message)
+                    .allMatch(m -> m.startsWith("running for "))
+                    .anyMatch(m -> m.matches("running for \\d+ s; its output ends: .*step\\d.*"));
+            seen.clear();
+            c.callTool(new McpSchema.CallToolRequest("workspace_exec", Map.of("workspace", "prog", "command",
+                    List.of("sleep", "4")))).block();
+            assertThat(seen).isEmpty();
+            c.callTool(new McpSchema.CallToolRequest("workspace_delete", Map.of("workspace", "prog"))).block();
+        } finally {
+            c.closeGracefully().block();
+        }
+    }
+
     /** A server process driven by hand: one JSON-RPC line at a time. */
     private static Process raw(Path home, String... more) throws IOException {
         ServerParameters p = serverParams(home, more);

@@ -436,11 +436,72 @@ final class ToolCalls implements AutoCloseable {
             doc.putArray("network_denied");
             return doc;
         }
+        // while it runs, a progress notification every few seconds with the end of its output so far (when the
+        // client asked for them): a long build is seen to move, and a client that resets its timeout on progress
+        // waits for it
+        OutputTail tail = new OutputTail(PROGRESS_TAIL);
+        r.tees(tail, tail);
+        long t0 = System.nanoTime();
+        Thread ticker = Thread.ofVirtual().start(() -> {
+            try {
+                while (true) {
+                    Thread.sleep(PROGRESS_EVERY_MS);
+                    call.progress("running for " + (System.nanoTime() - t0) / 1_000_000_000L + " s; its output"
+                            + " ends: " + tail.text());
+                }
+            } catch (InterruptedException e) {
+                // it ended
+            }
+        });
         // the excerpts are kept in files and the result is written out from there while the call is answered
         try (Workspaces.SpooledExecuted x = w.execSpooled(r.build(), (int) number(a, "output_limit",
                 Tools.DEFAULT_OUTPUT))) {
             // the excerpts (at most output_limit bytes each) are read before their files are closed
             return WorkspaceJson.executed(Json.object(), x, false);
+        } finally {
+            ticker.interrupt();
+        }
+    }
+
+    /** How often a running workspace_exec tells its client how it does. */
+    static final long PROGRESS_EVERY_MS = 3000;
+    /** How much of the end of its output each progress notification carries. */
+    static final int PROGRESS_TAIL = 400;
+
+    /**
+     * The last bytes written to it, by the exec's stdout and stderr alike (as they come: redacted already in a
+     * workspace with secrets), for the progress notifications.
+     */
+    static final class OutputTail extends java.io.OutputStream {
+        private final byte[] ring;
+        private long written;
+
+        OutputTail(int size) {
+            ring = new byte[size];
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            ring[(int) (written++ % ring.length)] = (byte) b;
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            for (int i = Math.max(0, len - ring.length); i < len; i++) {
+                ring[(int) ((written + i) % ring.length)] = b[off + i];
+            }
+            written += len;
+        }
+
+        /** The tail as text (one line: line ends shown as " | "), empty before any output. */
+        synchronized String text() {
+            int n = (int) Math.min(written, ring.length);
+            byte[] out = new byte[n];
+            for (int i = 0; i < n; i++) {
+                out[i] = ring[(int) ((written - n + i) % ring.length)];
+            }
+            String t = new String(out, java.nio.charset.StandardCharsets.UTF_8).strip();
+            return t.replaceAll("\\r?\\n", " | ");
         }
     }
 
