@@ -298,15 +298,20 @@ class McpServerTest {
         }
     }
 
-    @Test
-    void progressNotificationsForAPullWhenAsked() throws Exception {
-        List<McpSchema.ProgressNotification> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
-        McpAsyncClient c = McpClient.async(new StdioClientTransport(serverParams(shared.resolve("home-progress")),
-                        new JacksonMcpJsonMapper(Json.mapper()))).requestTimeout(Duration.ofMinutes(3))
+    /** A client of a server of its own (home {@code home}) that puts every progress notification into {@code seen}. */
+    private static McpAsyncClient progressClient(Path home, List<McpSchema.ProgressNotification> seen) {
+        return McpClient.async(new StdioClientTransport(serverParams(home), new JacksonMcpJsonMapper(Json.mapper())))
+                .requestTimeout(Duration.ofMinutes(3))
                 .progressConsumer(p -> {
                     seen.add(p);
                     return reactor.core.publisher.Mono.empty();
                 }).build();
+    }
+
+    @Test
+    void progressNotificationsForAPullWhenAsked() throws Exception {
+        List<McpSchema.ProgressNotification> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        McpAsyncClient c = progressClient(shared.resolve("home-progress"), seen);
         try {
             c.initialize().block();
             McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest("run", Map.of("env", image,
@@ -332,12 +337,7 @@ class McpServerTest {
     @SuppressWarnings("unchecked")
     void progressNotificationsOfALongExecCarryTheEndOfItsOutput() throws Exception {
         List<McpSchema.ProgressNotification> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
-        McpAsyncClient c = McpClient.async(new StdioClientTransport(serverParams(shared.resolve("home-exec-progress")),
-                        new JacksonMcpJsonMapper(Json.mapper()))).requestTimeout(Duration.ofMinutes(3))
-                .progressConsumer(p -> {
-                    seen.add(p);
-                    return reactor.core.publisher.Mono.empty();
-                }).build();
+        McpAsyncClient c = progressClient(shared.resolve("home-exec-progress"), seen);
         try {
             c.initialize().block();
             McpSchema.CallToolResult w = c.callTool(new McpSchema.CallToolRequest("workspace_create",
