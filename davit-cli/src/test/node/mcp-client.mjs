@@ -182,6 +182,38 @@ try {
     await second.close();
     await abandoned;
   }
+  if (mode === "stdio") {
+    // a command longer than the SDK's default request timeout (60 s), started in the background: the client goes
+    // away and comes back (a new server process over the same home), waits for it in calls under that timeout, and
+    // pages its output back whole
+    const bg = await client.callTool({ name: "workspace_exec", arguments: { workspace: id, background: true,
+      command: ["sh", "-c", "sleep 65; seq 1 5000; echo fin"] } });
+    check(!bg.isError && bg.structuredContent.state === "running" && bg.structuredContent.exit_code === null,
+      "a background exec returns at once", bg);
+    const execId = bg.structuredContent.exec_id;
+    await client.close();
+    client = await connect();
+    let waited;
+    for (let i = 0; i < 6; i++) {
+      waited = await client.callTool({ name: "workspace_exec_wait", arguments: { workspace: id, exec_id: execId,
+        timeout: 50 } });
+      if (waited.isError || waited.structuredContent.state !== "running") break;
+    }
+    check(!waited.isError && waited.structuredContent.state === "exited" && waited.structuredContent.exit_code === 0
+      && waited.structuredContent.output_tail.endsWith("5000\nfin\n"),
+      "a 65 s background exec outlived its client and was waited for within the default timeout", waited);
+    let all = "";
+    for (let offset = 0; ;) {
+      const page = await client.callTool({ name: "workspace_exec_output", arguments: { workspace: id,
+        exec_id: execId, offset, limit: 8192 } });
+      check(!page.isError, "a page of the background exec's output", page);
+      all += page.structuredContent.content;
+      offset = page.structuredContent.offset + page.structuredContent.bytes;
+      if (page.structuredContent.eof) break;
+    }
+    check(all.startsWith("1\n2\n") && all.endsWith("4999\n5000\nfin\n")
+      && all.length === waited.structuredContent.output_bytes, "its output paged back whole", all.length);
+  }
   // a stopped workspace: the error is a result that says what to call
   await client.callTool({ name: "workspace_stop", arguments: { workspace: id } });
   const stopped = await client.callTool({ name: "workspace_exec", arguments: { workspace: id, command: ["true"] } });

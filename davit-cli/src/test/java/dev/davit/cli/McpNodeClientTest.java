@@ -101,7 +101,9 @@ class McpNodeClientTest {
         assertThat(r.output()).contains("ok: a host path outside --allow-path is refused",
                 "ok: cancellation killed the command", "ok: a shell answers `read x`", "ok: a 3 MB output is capped",
                 "ok: bytes that are not UTF-8 come back exactly", "ok: a shell's reads are clean text",
-                "ok: exec on a stopped workspace", "ok: descriptions name only offered tools", "ok: done");
+                "ok: exec on a stopped workspace", "ok: descriptions name only offered tools",
+                "ok: a 65 s background exec outlived its client and was waited for within the default timeout",
+                "ok: its output paged back whole", "ok: done");
     }
 
     @Test
