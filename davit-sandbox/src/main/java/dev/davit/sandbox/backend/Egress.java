@@ -35,9 +35,10 @@ import java.util.concurrent.TimeUnit;
  * netfilter rules: every TCP connection not to the namespace's own addresses is redirected to the gate's listener,
  * every DNS query (UDP port 53) to its DNS socket, and every other packet that would leave is rejected at once
  * (ICMP port unreachable: {@code EPERM} or {@code ECONNREFUSED} to the sender). The sandbox's command is in neither
- * the namespace's user namespace nor a child of it, so it cannot change those rules. Then it says the namespace is
- * set up ({@link Gate#NETNS_UP}: the gate binds its sockets only then) and waits until the gate
- * says it is ready.
+ * the namespace's user namespace nor a child of it, so it cannot change those rules. The set-up is the wrapper's
+ * without root; as root a process of its own does it, started with the gate ({@link #SCRIPT}). Once it is done
+ * {@link Gate#NETNS_UP} says so (the gate binds its sockets only then), and the wrapper waits until the gate says it
+ * is ready.
  *
  * <p>The gate runs as NAT's slirp4netns does: as root as the sandbox's network uid ({@code davit-net}), with no
  * groups, no_new_privs and no capability on the host, in the user namespace that owns the sandbox's network
@@ -62,8 +63,8 @@ public final class Egress {
 
     /**
      * The namespace's set-up and the wait for the gate, as {@code sh -c SCRIPT sh IP SLEEP RESTORE READY RULES MODE
-     * LEGACY -- cmd...}: MODE {@code both} (without root: the wrapper, as the root of its user namespace, sets the namespace
-     * up, then waits and runs the command), {@code setup} (as root: a process of its own, host root in the sandbox's
+     * LEGACY -- cmd...}: MODE {@code both} (without root: the wrapper, as the root of its user namespace, sets the
+     * namespace up, then waits and runs the command), {@code setup} (as root: a process of its own, host root in the sandbox's
      * network namespace only, started with the gate, sets it up while the sandbox's own start goes on, then ends) or
      * {@code wait} (as root: the wrapper only waits). Either way the command starts only once the gate is ready,
      * which it is only after the namespace was set up ({@link Gate#NETNS_UP}).
