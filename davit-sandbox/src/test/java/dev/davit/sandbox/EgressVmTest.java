@@ -79,6 +79,8 @@ class EgressVmTest {
             Thread.sleep(20);
         }
         assertThat(gate).as("the VM's gate").isNotNull();
+        // found as it may still be starting (setpriv, nsenter: the steps before its JVM): judged once it serves
+        EgressAttackTest.awaitThread(gate, "gate-accept");
         EgressAttackTest.assertGateConfined(gate, dev.davit.sandbox.jail.IdRange.forNet(), true);
         ExecResult r = run.join();
         String out = r.stdoutText();
