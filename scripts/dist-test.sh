@@ -108,7 +108,7 @@ completes() {
   local script=$1 out
   out=$(bash -c 'source "$1"; COMP_WORDS=(davit wor); COMP_CWORD=1; _complete_davit 2>/dev/null; echo "${COMPREPLY[*]}";
     COMP_WORDS=(davit workspace ex); COMP_CWORD=2; _complete_davit 2>/dev/null; echo "${COMPREPLY[*]}"' _ "$script")
-  [ "$out" = $'workspace\nexec export' ] || fail "bash completion from $script completed '$out'"
+  [ "$out" = $'workspace\nexec execs export' ] || fail "bash completion from $script completed '$out'"
 }
 
 # zsh completion, typed into an interactive zsh on a pseudo-terminal: "davit wor<TAB>" must become
