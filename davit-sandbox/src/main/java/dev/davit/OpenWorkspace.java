@@ -255,6 +255,17 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * Whether {@code execId} names a detached exec: see {@link Workspaces#isDetached}.
+     *
+     * @param execId an exec's id
+     * @return whether it is a detached exec's
+     * @throws DavitException USAGE for a closed handle
+     */
+    public boolean isDetached(String execId) {
+        return workspaces().isDetached(id(), execId);
+    }
+
+    /**
      * The detached execs: see {@link Workspaces#execs}.
      *
      * @return them, oldest first

@@ -83,6 +83,43 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
                         .stdin(new java.io.ByteArrayInputStream(new byte[1])).build())).kind());
     }
 
+    /**
+     * Past the log cap the oldest output is dropped: pages start after it (at dropped_bytes) and run across the kept
+     * older file into the newer one, to the stream's end.
+     */
+    @Test
+    void pagesRunAcrossTheRotatedOutputAfterWhatWasDropped() {
+        System.setProperty("davit.logs.capBytes", "4096");
+        DetachedExec x;
+        try {
+            x = workspaces.execDetached(w.id(), ExecRequest.builder("sh", "-c",
+                    "i=1; while [ $i -le 3000 ]; do echo $i; i=$((i+1)); done").build());
+        } finally {
+            System.clearProperty("davit.logs.capBytes");
+        }
+        DetachedExec done = workspaces.execWait(w.id(), x.execId(), Duration.ofSeconds(60));
+        assertThat(done.exitCode()).isZero();
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        ExecOutput.Page p = workspaces.output(w.id(), x.execId(), null, 0, 100);
+        long first = p.offset();
+        assertThat(first).isEqualTo(p.dropped()).isPositive();
+        while (true) {
+            all.writeBytes(p.bytes());
+            long next = p.offset() + p.bytes().length;
+            if (next >= p.kept()) {
+                break;
+            }
+            p = workspaces.output(w.id(), x.execId(), null, next, 100);
+        }
+        StringBuilder whole = new StringBuilder();
+        for (int i = 1; i <= 3000; i++) {
+            whole.append(i).append('\n');
+        }
+        assertThat(p.kept()).isEqualTo(done.outputBytes()).isEqualTo(whole.length());
+        assertThat(all.toString(StandardCharsets.UTF_8)).isEqualTo(whole.substring((int) first));
+        assertThat(all.size()).isGreaterThan(2048); // the older kept file and the newer one
+    }
+
     @Test
     void aCancelATimeoutAndTheWorkspacesStopEachStopOneAndSaySo() throws Exception {
         DetachedExec cancelled = workspaces.execDetached(w.id(), ExecRequest.builder("sleep", "300").build());

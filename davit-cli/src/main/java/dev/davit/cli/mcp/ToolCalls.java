@@ -531,8 +531,7 @@ final class ToolCalls implements AutoCloseable {
         String stream = (String) a.get("stream");
         ExecOutput.Page page = w.output(execId, stream, number(a, "offset", 0), (int) number(a, "limit", 65536));
         if (stream == null) {
-            stream = w.execs().stream().anyMatch(x -> x.execId().equals(execId)) ? Workspaces.DETACHED_STREAM
-                    : "stdout";
+            stream = w.isDetached(execId) ? Workspaces.DETACHED_STREAM : "stdout";
         }
         ObjectNode doc = Json.object().put("exec_id", execId).put("stream", stream).put("offset", page.offset())
                 .put("bytes", page.bytes().length).put("kept", page.kept())

@@ -78,8 +78,9 @@ final class DetachedExecs {
         Held.requireRunning(sandboxes, sandboxId, workspace);
         Instant started = Instant.now();
         Held.startsLocked(dir, () -> {
-            List<Path> all = Held.dirs(dir, FILE);
-            long running = all.stream().filter(x -> "running".equals(view(x).state())).count();
+            java.util.Map<Path, DetachedExec> all = new java.util.LinkedHashMap<>(); // each record read once
+            Held.dirs(dir, FILE).forEach(x -> all.put(x, view(x)));
+            long running = all.values().stream().filter(x -> x.state().equals("running")).count();
             if (running >= MAX_RUNNING) {
                 throw new DavitException(Kind.STATE, Message.of("workspace " + workspace + " has " + running
                         + " detached execs running (the most); wait for one or stop it with ",
@@ -175,20 +176,22 @@ final class DetachedExecs {
             throw new DavitException(Kind.USAGE, "the offset must be 0 or more and the limit 1 or more");
         }
         Path d = find(id);
-        // the capper's files: OUTPUT_DROPPED bytes gone, then OUTPUT_OLD, then OUTPUT (read in that order; a
-        // rotation between the reads shows as a page that ends early)
+        // the capper's files: OUTPUT_DROPPED bytes gone, then OUTPUT_OLD, then OUTPUT (looked at in that order; a
+        // rotation between the looks shows as a page that ends early); only the page's bytes are read
         long dropped = dropped(d);
-        byte[] old = readAll(d.resolve(Spawned.OUTPUT_OLD));
-        byte[] now = readAll(d.resolve(Spawned.OUTPUT));
-        long end = dropped + old.length + now.length;
+        Path old = d.resolve(Spawned.OUTPUT_OLD);
+        long oldSize = size(old);
+        long end = dropped + oldSize + size(d.resolve(Spawned.OUTPUT));
         long from = Math.max(dropped, Math.min(offset, end));
-        int n = (int) Math.min(limit, end - from);
-        byte[] page = new byte[n];
-        for (int i = 0; i < n; i++) {
-            long at = from + i - dropped;
-            page[i] = at < old.length ? old[(int) at] : now[(int) (at - old.length)];
+        ByteBuffer page = ByteBuffer.allocate((int) Math.min(limit, end - from));
+        long at = from - dropped;
+        if (at < oldSize) {
+            read(old, at, page);
         }
-        return new ExecOutput.Page(from, page, end, dropped);
+        if (page.hasRemaining()) {
+            read(d.resolve(Spawned.OUTPUT), Math.max(0, at - oldSize), page);
+        }
+        return new ExecOutput.Page(from, java.util.Arrays.copyOf(page.array(), page.position()), end, dropped);
     }
 
     private Path find(String id) {
@@ -232,8 +235,7 @@ final class DetachedExecs {
         long bytes = dropped(d) + size(d.resolve(Spawned.OUTPUT_OLD)) + size(d.resolve(Spawned.OUTPUT));
         return new DetachedExec(o.path("id").asText(), secrets.redactor().redact(cmd), o.path("cwd").asText(),
                 Instant.parse(o.path("started_at").asText()), ended, st, code, killedBy,
-                o.has("timeout_ms") ? Duration.ofMillis(o.path("timeout_ms").asLong()) : null, bytes,
-                o.path("process").path("leader_pid").asLong(p.leaderPid()));
+                o.has("timeout_ms") ? Duration.ofMillis(o.path("timeout_ms").asLong()) : null, bytes, p.leaderPid());
     }
 
     private void kill(Path d, String why) {
@@ -249,21 +251,13 @@ final class DetachedExecs {
     }
 
     /** Keeps the newest {@link #KEEP} records: older ones that ended go (with their output). */
-    private void prune(List<Path> all) {
-        if (all.size() < KEEP) {
-            return;
-        }
-        List<java.util.Map.Entry<Instant, Path>> ended = new ArrayList<>(); // each record read once
-        for (Path d : all) {
-            DetachedExec x = view(d);
-            if (!x.state().equals("running")) {
-                ended.add(java.util.Map.entry(x.startedAt(), d));
-            }
-        }
-        ended.sort(java.util.Map.Entry.comparingByKey());
+    private static void prune(java.util.Map<Path, DetachedExec> all) {
+        List<java.util.Map.Entry<Path, DetachedExec>> ended = new ArrayList<>(all.entrySet().stream()
+                .filter(e -> !e.getValue().state().equals("running")).toList());
+        ended.sort(java.util.Comparator.comparing(e -> e.getValue().startedAt()));
         int left = all.size();
         for (int i = 0; i < ended.size() && left >= KEEP; i++, left--) {
-            Held.delete(ended.get(i).getValue());
+            Held.delete(ended.get(i).getKey());
         }
     }
 
@@ -283,17 +277,18 @@ final class DetachedExecs {
         }
     }
 
-    /** A file of the spawn's directory, whole (it is at most half the log cap), never through a link. */
-    private static byte[] readAll(Path f) {
+    /** Reads {@code f} (a file of the spawn's directory, never through a link) from {@code at} into {@code b}. */
+    private static void read(Path f, long at, ByteBuffer b) {
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-            long size = Math.min(ch.size(), Spawned.logCap());
-            ByteBuffer b = ByteBuffer.allocate((int) size);
-            while (b.hasRemaining() && ch.read(b) > 0) {
-                // to its end
+            for (long pos = at; b.hasRemaining(); ) {
+                int n = ch.read(b, pos);
+                if (n <= 0) {
+                    return;
+                }
+                pos += n;
             }
-            return java.util.Arrays.copyOf(b.array(), b.position());
         } catch (NoSuchFileException e) {
-            return new byte[0];
+            // rotated away meanwhile: the page ends early
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
         }
