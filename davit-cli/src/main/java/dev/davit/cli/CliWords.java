@@ -53,6 +53,8 @@ public final class CliWords {
         INPUTS.put(Input.SECRET_ENV, "--secret-env");
         INPUTS.put(Input.SECRET_INJECT, "--secret-inject");
         INPUTS.put(Input.OWNER, "--owner");
+        INPUTS.put(Input.FORK_COUNT, "--count");
+        INPUTS.put(Input.FORK_NAME, "--name");
         INPUTS.put(Input.PLATFORM, "--platform");
         INPUTS.put(Input.ONE_PLATFORM, "--platform");
         INPUTS.put(Input.ALL_PLATFORMS, "--all-platforms");
@@ -91,6 +93,7 @@ public final class CliWords {
         ACTIONS.put(Action.DOCTOR, "'davit doctor'");
         ACTIONS.put(Action.REAP, "'davit sandbox reap'");
         ACTIONS.put(Action.START_SANDBOX, "'davit sandbox start {0}'");
+        ACTIONS.put(Action.STOP_SANDBOX, "'davit sandbox stop {0}'");
         ACTIONS.put(Action.LIST_WORKSPACES, "'davit workspace ls'");
         ACTIONS.put(Action.START_WORKSPACE, "'davit workspace start {0}'");
         ACTIONS.put(Action.START_IT, "'davit workspace start'");

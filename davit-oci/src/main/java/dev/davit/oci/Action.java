@@ -43,6 +43,8 @@ public enum Action {
     REAP(0, "Sandboxes.reap()"),
     /** Start sandbox (argument 0). */
     START_SANDBOX(1, "Sandboxes.start(\"{0}\")"),
+    /** Stop sandbox (argument 0). */
+    STOP_SANDBOX(1, "Sandboxes.stop(\"{0}\")"),
     /** List the workspaces. */
     LIST_WORKSPACES(0, "Workspaces.list()"),
     /** Start workspace (argument 0). */

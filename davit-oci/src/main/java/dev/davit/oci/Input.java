@@ -75,6 +75,10 @@ public enum Input implements Message.Part {
     SECRET_ENV("secretEnv"),
     /** The owner whose workspaces a caller sees: {@code Workspaces.ownedBy}. */
     OWNER("Workspaces.ownedBy"),
+    /** How many forks to make: the count of {@code Workspaces.fork}. */
+    FORK_COUNT("the count of Workspaces.fork"),
+    /** The forks' names: the names of {@code Workspaces.fork}. */
+    FORK_NAME("the names of Workspaces.fork"),
     /** The platform of a build: {@code BuildOptions.Builder.platform}. */
     PLATFORM("BuildOptions.Builder.platform"),
     /** One platform of an image: {@code PlatformSelector.of(platform)}. */

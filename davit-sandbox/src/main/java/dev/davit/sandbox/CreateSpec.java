@@ -301,8 +301,14 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         return new CreateSpec(rootfs, env, workdir, n, image, ttl, backend, vcpus, memoryMiB, publish, limits);
     }
 
-    /** This spec with {@code p} as its published ports (see {@link PortMapping#pickFree}). */
-    CreateSpec withPublish(List<PortMapping> p) {
+    /**
+     * This spec with {@code p} as its published ports (see {@link PortMapping#pickFree}; a copy of a sandbox
+     * publishes none).
+     *
+     * @param p the published ports, not null
+     * @return a new spec
+     */
+    public CreateSpec withPublish(List<PortMapping> p) {
         return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, p, limits);
     }
 

@@ -195,6 +195,37 @@ public final class Sandboxes {
     }
 
     /**
+     * A new sandbox with a copy of everything sandbox {@code id} wrote: a container's layer and /tmp (its disk, when
+     * it has one of its own), a microVM's disk. It has {@code id}'s spec but no published ports (the host ports stay
+     * the original's) and ttl {@code ttl}; it is created, not started, and independent from then on. A running
+     * sandbox goes on running: its disk is frozen (container) or its VM held still (microVM) for the copy, so the copy
+     * is one moment's state, as after a power cut; its processes are not copied. A container without a disk of its own
+     * (rootless, or {@code --disk 0}) is copied only while it is stopped.
+     *
+     * @param id  the sandbox's id, as {@link #create} returned it
+     * @param ttl how long after its creation a reap may remove the copy, or null for never
+     * @return the new sandbox, {@link SandboxStatus#CREATED}
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it has failed, or is a running
+     *                        container without a disk of its own; STORE when the copy fails (nothing is left of it)
+     */
+    public Sandbox fork(String id, java.time.Duration ttl) {
+        return lifecycle.fork(id, ttl);
+    }
+
+    /**
+     * Whether {@link #fork} copies sandbox {@code id} while it runs; a container without a disk of its own is
+     * copied only while stopped.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return true when a running sandbox can be forked as it runs
+     * @throws DavitException NOT_FOUND when there is no such sandbox
+     */
+    public boolean forksRunning(String id) {
+        Sandbox s = status(id);
+        return lifecycle.of(s).copiesRunning(s, lifecycle.dir(id));
+    }
+
+    /**
      * Starts a created or stopped (or failed) sandbox; a running one is returned as it is. A vm sandbox boots a
      * detached QEMU and returns when its guest agent answers.
      *

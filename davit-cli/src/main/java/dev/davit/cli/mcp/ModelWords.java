@@ -67,6 +67,8 @@ final class ModelWords {
         INPUTS.put(Input.SECRET_ENV, "'secret_env'");
         INPUTS.put(Input.SECRET_INJECT, "'secret_inject'");
         INPUTS.put(Input.OWNER, "the owner");
+        INPUTS.put(Input.FORK_COUNT, "'count'");
+        INPUTS.put(Input.FORK_NAME, "'names'");
         INPUTS.put(Input.PLATFORM, "the platform");
         INPUTS.put(Input.ONE_PLATFORM, "one platform");
         INPUTS.put(Input.ALL_PLATFORMS, "all platforms");
@@ -105,6 +107,7 @@ final class ModelWords {
         plain(Action.DOCTOR, "the host's sandbox report");
         plain(Action.REAP, "the server's reaper");
         plain(Action.START_SANDBOX, "a start of the sandbox");
+        plain(Action.STOP_SANDBOX, "a stop of the sandbox");
         tool(Action.LIST_WORKSPACES, "workspace_list", "the workspaces");
         tool(Action.START_WORKSPACE, "workspace_start", "start the workspace");
         tool(Action.START_IT, "workspace_start", "start the workspace");

@@ -257,6 +257,64 @@ public final class Host {
         }
     }
 
+    /**
+     * Copies directory {@code from} to {@code to} (made when missing, merged into when not) with {@code cp -a}:
+     * owners (as davit's user may give them), modes, times, hard links, links as links, special files and extended
+     * attributes; a copy-on-write clone of each file where the filesystem can make one. Only for a tree nothing
+     * changes meanwhile: a directory swapped for a link during the copy would be followed.
+     *
+     * @throws DavitException STORE when the copy fails
+     */
+    public static void copyTree(SandboxOptions options, Path from, Path to) {
+        copyTree(options, from, to, false);
+    }
+
+    /**
+     * {@link #copyTree(SandboxOptions, Path, Path)}; with {@code link}, each file of the copy is a hard link to the
+     * original's (for trees never written, e.g. a workspace's baseline and snapshots); {@code from} may be a file.
+     */
+    public static void copyTree(SandboxOptions options, Path from, Path to, boolean link) {
+        List<String> cmd = List.of(tool(options, "cp").toString(), "-a", link ? "--link" : "--reflink=auto",
+                "--no-target-directory", "--", from.toString(), to.toString());
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                throw new DavitException(Kind.STORE, "cannot copy " + from + " to " + to + ": "
+                        + out.strip().lines().findFirst().orElse("cp failed"));
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot copy " + from + " to " + to + ": " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.CANCELLED, "interrupted while copying " + from);
+        }
+    }
+
+    /**
+     * Sends {@code signal} (e.g. {@code STOP}, {@code CONT}) to process {@code pid} when it is still the one that
+     * started at {@code start} (field 22 of its stat).
+     *
+     * @return whether it was sent
+     */
+    public static boolean signal(long pid, long start, String signal) {
+        if (!alive(pid, start)) {
+            return false;
+        }
+        try {
+            Process p = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor() == 0;
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     private static volatile List<String> defaultSignals;
 
     /**

@@ -70,6 +70,38 @@ public final class Lifecycle {
         return s;
     }
 
+    /**
+     * A new sandbox, created, with sandbox {@code id}'s spec (no published ports: the host ports are the
+     * original's; the ttl {@code ttl}) and a copy of what it wrote ({@link LongLived#copyState}).
+     */
+    public Sandbox fork(String id, Duration ttl) {
+        return locked(id, () -> {
+            Sandbox from = status(id);
+            if (from.status() == SandboxStatus.FAILED) {
+                throw new DavitException(Kind.USAGE, "sandbox " + id + " has failed (its processes are gone); start"
+                        + " it again before copying it");
+            }
+            String copy = "sbx-" + dev.davit.oci.internal.RandomHex.of(6);
+            Path dir = options.stateDir().resolve(copy);
+            LongLived b = of(from);
+            try {
+                CreateSpec spec = b.prepareCopy(from.spec().withPublish(List.of()).withTtl(ttl), dir);
+                b.copyState(from, dir(id), dir);
+                Sandbox s = new Sandbox(copy, SandboxStatus.CREATED, spec, Instant.now(), null, 0, 0, 0, 0);
+                save(s);
+                return s;
+            } catch (RuntimeException e) {
+                try {
+                    dev.davit.sandbox.jail.Disk.release(options, dir);
+                    Fs.deleteTree(dir);
+                } catch (IOException | RuntimeException ignored) {
+                    // what is left is no sandbox (no state file); the error below matters more
+                }
+                throw e;
+            }
+        });
+    }
+
     public Sandbox start(String id) {
         return locked(id, () -> startLocked(id));
     }

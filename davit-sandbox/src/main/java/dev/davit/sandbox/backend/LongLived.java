@@ -32,6 +32,45 @@ public interface LongLived {
     CreateSpec prepare(CreateSpec spec, Path dir);
 
     /**
+     * {@link #prepare} for a sandbox whose writable state {@link #copyState} brings (a container makes no disk of
+     * its own then: the copy is its disk). By default {@link #prepare}.
+     *
+     * @param spec the new sandbox's spec
+     * @param dir  its state directory
+     * @return the spec to record
+     */
+    default CreateSpec prepareCopy(CreateSpec spec, Path dir) {
+        return prepare(spec, dir);
+    }
+
+    /**
+     * Copies what sandbox {@code s} wrote (its layer and /tmp, or its disk) from its state directory {@code dir} to
+     * state directory {@code to}, made by {@link #prepareCopy}, as it was at one moment: a running sandbox is held
+     * still or its disk frozen for the copy, and goes on after it. Its processes are not copied. The caller holds
+     * {@code s}'s lifecycle lock.
+     *
+     * @param s   the sandbox to copy, as recorded
+     * @param dir its state directory
+     * @param to  the state directory of the copy
+     * @throws dev.davit.oci.DavitException USAGE when this backend (or this sandbox as it is) cannot be copied;
+     *                                      STORE when the copy fails
+     */
+    default void copyState(Sandbox s, Path dir, Path to) {
+        throw new DavitException(Kind.USAGE, "sandboxes of backend " + s.spec().backend() + " cannot be copied");
+    }
+
+    /**
+     * Whether {@link #copyState} copies sandbox {@code s} while it runs (else only while it is stopped).
+     *
+     * @param s   the sandbox, as recorded
+     * @param dir its state directory
+     * @return true by default
+     */
+    default boolean copiesRunning(Sandbox s, Path dir) {
+        return true;
+    }
+
+    /**
      * Starts created, stopped or failed sandbox {@code s} (what was left of it is killed) and records it.
      *
      * @param s the sandbox as recorded, not running

@@ -70,6 +70,16 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
 
     @Override
     public CreateSpec prepare(CreateSpec spec, Path dir) {
+        CreateSpec resolved = prepareCopy(spec, dir);
+        if (Disk.available() && spec.limits().diskMiB() > 0) {
+            Disk.create(options, dir, spec.limits().diskMiB());
+        }
+        return resolved;
+    }
+
+    /** {@link #prepare} but for the disk, which {@link #copyState} brings. */
+    @Override
+    public CreateSpec prepareCopy(CreateSpec spec, Path dir) {
         CreateSpec resolved = spec.withRootfs(Host.realRootfs(spec.rootfs()));
         ContainerDriver.refuseWeaker(options, true, resolved.rootfs(), resolved.image());
         try {
@@ -78,10 +88,43 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": " + e.getMessage());
         }
-        if (Disk.available() && spec.limits().diskMiB() > 0) {
-            Disk.create(options, dir, spec.limits().diskMiB());
-        }
         return resolved;
+    }
+
+    /**
+     * A sandbox with a disk of its own: the disk image, frozen while it is copied ({@link Disk#copy}); nothing named
+     * by the sandbox is read. Without one (rootless, {@code --disk 0}) its layer and /tmp are copied with
+     * {@code cp -a} (owners, modes, links, whiteouts and the overlay's attributes kept), only while it is stopped:
+     * a running sandbox's processes could swap a directory for a link under the copy.
+     */
+    @Override
+    public boolean copiesRunning(Sandbox s, Path dir) {
+        return Disk.exists(dir);
+    }
+
+    @Override
+    public void copyState(Sandbox s, Path dir, Path to) {
+        if (Disk.exists(dir)) {
+            Disk.copy(options, dir, to);
+            Disk.ensureMounted(options, to);
+            return;
+        }
+        if (s.status() == SandboxStatus.RUNNING) {
+            throw new DavitException(Kind.USAGE, Message.of("sandbox " + s.id() + " runs without a disk of its own"
+                    + " (rootless, or made with ", dev.davit.oci.Input.DISK, " 0), so its files are copied only while"
+                    + " it is stopped; stop it first (", Action.STOP_SANDBOX.fix(s.id()), ")").about(Subject.Type.SANDBOX, s.id()));
+        }
+        if (!Jail.active() && subidsUser(s) != null) {
+            throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " runs as its image's non-root user without"
+                    + " root, so its files belong to subordinate ids that davit's user cannot copy; run davit as"
+                    + " root to copy it");
+        }
+        for (String scratch : List.of("upper", "tmp")) {
+            Path from = dir.resolve(scratch);
+            if (Files.isDirectory(from, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Host.copyTree(options, from, to.resolve(scratch));
+            }
+        }
     }
 
     /**

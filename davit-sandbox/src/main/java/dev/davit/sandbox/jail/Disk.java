@@ -175,6 +175,50 @@ public final class Disk {
         }
     }
 
+    /** How long a disk's copy may take (its filesystem is frozen meanwhile). */
+    static final long COPY_SECONDS = 1800;
+
+    /** Whether the sandbox of state directory {@code state} has a disk of its own ({@code STATE/disk.img}). */
+    public static boolean exists(Path state) {
+        return Files.isRegularFile(state.resolve(IMAGE), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /**
+     * Copies the disk of the sandbox of state directory {@code from} to {@code to}'s {@code disk.img} (not mounted;
+     * {@link #ensureMounted} mounts it), whole and consistent: while it is mounted its filesystem is frozen for the
+     * copy ({@code fsfreeze}: the sandbox's writes wait, nothing is lost), so the copy is a clean filesystem as of one
+     * moment. The copy is sparse (only the blocks written take room) and a copy-on-write clone where the host's
+     * filesystem can make one. Only the image file is read: no name the sandbox chose is looked at.
+     *
+     * @throws DavitException STORE when it cannot be copied (nothing is left at {@code to})
+     */
+    public static void copy(SandboxOptions options, Path from, Path to) {
+        Path image = from.resolve(IMAGE);
+        Path copy = to.resolve(IMAGE);
+        boolean frozen = false;
+        try {
+            if (mounted(from)) {
+                run(options, "fsfreeze", List.of("--freeze", from.resolve(MOUNT).toString()));
+                frozen = true;
+            }
+            run(options, "cp", List.of("--reflink=auto", "--sparse=always", "--no-dereference", "--",
+                    image.toString(), copy.toString()), COPY_SECONDS);
+            Files.setAttribute(copy, "unix:mode", 0600);
+        } catch (IOException | RuntimeException e) {
+            try {
+                Files.deleteIfExists(copy);
+            } catch (IOException ignored) {
+                // the error below matters more
+            }
+            throw e instanceof DavitException d ? d : new DavitException(Kind.STORE, "cannot copy the sandbox's disk "
+                    + image + ": " + e.getMessage());
+        } finally {
+            if (frozen) {
+                run(options, "fsfreeze", List.of("--unfreeze", from.resolve(MOUNT).toString()));
+            }
+        }
+    }
+
     /** Whether a filesystem is mounted on {@code STATE/disk} (it is on another device than the state directory). */
     public static boolean mounted(Path state) {
         try {
@@ -265,6 +309,10 @@ public final class Disk {
 
 
     private static void run(SandboxOptions options, String tool, List<String> args) {
+        run(options, tool, args, 60);
+    }
+
+    private static void run(SandboxOptions options, String tool, List<String> args, long seconds) {
         Path exe = options.which(tool);
         if (exe == null) {
             throw new DavitException(Kind.HOST_UNSUPPORTED, Message.of(tool + " (util-linux or e2fsprogs) is not installed; a"
@@ -280,7 +328,7 @@ public final class Disk {
         try {
             Process p = pb.start();
             byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            if (!p.waitFor(seconds, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 p.destroyForcibly();
                 throw new DavitException(Kind.STORE, "cannot set up the sandbox's disk: " + tool + " failed: "
                         + new String(out, StandardCharsets.UTF_8).strip().replace('\n', ' '));

@@ -64,6 +64,108 @@ public final class VmLifecycle implements LongLived {
         return resolved;
     }
 
+    /**
+     * Its disk, the overlay {@code vmm/disk.qcow2} (the environment's image below it is shared, never written). A
+     * running VM's guest flushes its file systems first, then its QEMU is held still ({@code SIGSTOP} of every
+     * process from its launcher down, each thread seen stopped, so no write is under way) for the copy and goes on
+     * after it: the copy is the disk as after a power cut at that moment. The overlay is opened without following a
+     * link (the VMM's uid owns the directory it is in) and must be a regular file.
+     */
+    @Override
+    public void copyState(Sandbox s, Path dir, Path to) {
+        Path disk = dir.resolve(Machine.DISK);
+        if (!Files.exists(disk, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return; // never started: nothing written yet
+        }
+        boolean running = s.status() == SandboxStatus.RUNNING;
+        if (running) {
+            sync(s);
+        }
+        try (Held held = running ? Held.still(s.qemuPid(), s.qemuStart()) : null) {
+            Path copy = to.resolve(Machine.DISK);
+            Files.createDirectories(copy.getParent());
+            try (java.nio.channels.FileChannel in = java.nio.channels.FileChannel.open(disk,
+                    java.nio.file.StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                 java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(copy,
+                         java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
+                if (!Files.readAttributes(disk, java.nio.file.attribute.BasicFileAttributes.class,
+                        java.nio.file.LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+                    throw new IOException(disk + " is not a regular file");
+                }
+                long size = in.size();
+                for (long at = 0; at < size; ) {
+                    at += in.transferTo(at, size - at, out);
+                }
+                out.force(false);
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot copy the disk of sandbox " + s.id() + ": " + e.getMessage());
+        }
+    }
+
+    /** A running VM's processes held by SIGSTOP until closed (then SIGCONT). */
+    static final class Held implements AutoCloseable {
+        private final List<ProcessHandle> processes;
+
+        private Held(List<ProcessHandle> processes) {
+            this.processes = processes;
+        }
+
+        /** Stops {@code pid} (when it is still the process that started at {@code start}) and all below it. */
+        static Held still(long pid, long start) {
+            ProcessHandle top = ProcessHandle.of(pid).orElse(null);
+            if (top == null || !Host.alive(pid, start)) {
+                throw new DavitException(Kind.USAGE, "the microVM stopped while davit copied its disk; try again");
+            }
+            List<ProcessHandle> all = new java.util.ArrayList<>(List.of(top));
+            top.descendants().forEach(all::add);
+            Held h = new Held(all);
+            for (ProcessHandle p : all) {
+                Host.signal(p.pid(), Host.startTime(p.pid()), "STOP");
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (!all.stream().allMatch(p -> stopped(p.pid()))) {
+                if (System.nanoTime() > deadline) {
+                    h.close();
+                    throw new DavitException(Kind.INTERNAL, "the microVM's QEMU did not stop within 5 s for the copy"
+                            + " of its disk; try again");
+                }
+                try {
+                    Thread.sleep(2);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    h.close();
+                    throw new DavitException(Kind.CANCELLED, "interrupted while the microVM was held still");
+                }
+            }
+            return h;
+        }
+
+        /** Whether every thread of {@code pid} is stopped (none in a system call), or it is gone. */
+        private static boolean stopped(long pid) {
+            Path tasks = Path.of("/proc", Long.toString(pid), "task");
+            try (java.util.stream.Stream<Path> ts = Files.list(tasks)) {
+                for (Path t : ts.toList()) {
+                    String stat = Files.readString(t.resolve("stat"));
+                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                    if (state != 'T' && state != 't' && state != 'Z' && state != 'X') {
+                        return false;
+                    }
+                }
+                return true;
+            } catch (IOException | RuntimeException e) {
+                return !Files.exists(tasks); // gone
+            }
+        }
+
+        @Override
+        public void close() {
+            for (ProcessHandle p : processes) {
+                Host.signal(p.pid(), Host.startTime(p.pid()), "CONT");
+            }
+        }
+    }
+
     @Override
     public boolean up(Sandbox s) {
         return Host.alive(s.qemuPid(), s.qemuStart());

@@ -48,6 +48,7 @@ public final class Workspaces {
     private final WorkspaceCopies copies;
     private final WorkspaceChanges changes;
     private final WorkspaceNetwork network;
+    private final WorkspaceForks forks;
 
     /**
      * The workspaces whose state is in {@code stateDir}, working in sandboxes of {@code sandboxes}; most callers
@@ -73,6 +74,7 @@ public final class Workspaces {
         this.copies = new WorkspaceCopies(state);
         this.changes = new WorkspaceChanges(state);
         this.network = new WorkspaceNetwork(state);
+        this.forks = new WorkspaceForks(state, owner);
     }
 
     /**
@@ -254,6 +256,36 @@ public final class Workspaces {
     public Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Map<String, String> labels,
                             Secrets secrets, java.util.function.IntConsumer admit) {
         return life.create(spec, name, seed, seedShown, labels, secrets, admit);
+    }
+
+    /**
+     * New workspaces, each with a copy of everything workspace {@code id} holds: its sandbox's whole writable state
+     * (a container's layer, /tmp included, and so /workspace, /etc and installed packages; a microVM's disk), its
+     * baseline and snapshots, its secrets, egress policy, limits, labels and ttl; independent from then on (a write in
+     * one is seen by no other; removing {@code id} leaves them whole). Its running processes (services, shells,
+     * detached execs) are not carried, nor its published ports (the host ports stay {@code id}'s). A running
+     * workspace goes on running: its disk is frozen (container) or its VM held still (microVM) for the copy, so each
+     * fork is one moment's state, as after a power cut, and is started; a stopped one's forks are stopped. A container
+     * workspace without a disk of its own (rootless, or {@code --disk 0}) is forked only while it is stopped. The
+     * forks are made one by one under {@code id}'s lock (no reset or snapshot meanwhile); all are made or none.
+     *
+     * <pre>{@code
+     * List<Workspace> tries = workspaces.fork("ws-1a2b3c4d5e6f", 3, List.of(), null);
+     * }</pre>
+     *
+     * @param id    the workspace's id ({@code ws-...}) or name
+     * @param count how many forks, 1 to 16; 0: one per name (one when no names)
+     * @param names the forks' names (free in this davit home), one per fork, or empty for none
+     * @param admit called, holding the lock of the set of workspaces, before each fork with how many exist or are
+     *              being created (the fork not counted); throws to refuse; null: none
+     * @return the forks, recorded, with this {@code Workspaces}' owner ({@link #ownedBy})
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        count or names, a name taken, a failed workspace or a running one that is forked only
+     *                        while stopped; {@link Kind#STORE} when a copy fails; what {@code admit} throws. Nothing
+     *                        is left of any fork then
+     */
+    public List<Workspace> fork(String id, int count, List<String> names, java.util.function.IntConsumer admit) {
+        return forks.fork(id, count, names, admit);
     }
 
     /**

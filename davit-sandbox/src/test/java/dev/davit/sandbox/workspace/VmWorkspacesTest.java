@@ -295,8 +295,31 @@ class VmWorkspacesTest {
         assertThat(workspaces.sandbox(w.id()).status()).isEqualTo(SandboxStatus.RUNNING);
     }
 
+    /**
+     * A fork of the running microVM workspace: its disk (a file outside /workspace too) and snapshots carried; the
+     * parent goes on running (held still for the copy only); writes stay in the VM that made them.
+     */
     @Test
     @Order(8)
+    void aForkOfARunningVmHasItsDiskAndGoesItsOwnWay() {
+        sh("echo etc > /etc/forked.conf");
+        workspaces.snapshot(w.id(), "before-fork");
+        long t0 = System.nanoTime();
+        Workspace f = workspaces.fork(w.id(), 1, List.of("vm-fork"), null).get(0);
+        System.out.println("vm workspace fork (copy + boot): " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        assertThat(workspaces.sandbox(f.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+        assertThat(workspaces.sandbox(w.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+        ExecResult r = workspaces.exec(f.id(), List.of("sh", "-c", "cat /etc/forked.conf kept.txt; echo f > mine"),
+                Map.of(), null, Duration.ofSeconds(60), null, null, null);
+        assertThat(r.stdoutText()).isEqualTo("etc\nkept\n");
+        assertThat(workspaces.snapshots(f.id())).extracting(Workspaces.Snapshot::name).contains("before-fork");
+        assertThat(sh("ls")).doesNotContain("mine");
+        workspaces.rm(f.id());
+        assertThat(sh("cat /etc/forked.conf")).isEqualTo("etc\n");
+    }
+
+    @Test
+    @Order(9)
     void rmThenSeedFromATar() throws IOException {
         workspaces.rm(w.id());
         assertThat(workspaces.list()).isEmpty();

@@ -1,0 +1,148 @@
+package dev.davit.sandbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.jail.Jail;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Forks of container workspaces over real bwrap sandboxes: each fork has the whole writable state (a changed /etc,
+ * a "package" in /opt, a file deleted from the image, /tmp, /workspace edits), the baseline and both snapshots; a
+ * write in one is seen by no other; removing the parent leaves the forks whole.
+ */
+class WorkspaceForkTest extends BwrapWorkspaces {
+    @Override
+    List<String> applets() {
+        return List.of("rm", "mkdir");
+    }
+
+    private String sh(Workspace w, String script) {
+        ExecResult r = workspaces.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(20),
+                null, null, null);
+        assertEquals(0, r.exitCode(), r.stderrText());
+        return r.stdoutText();
+    }
+
+    private Path seed() throws IOException {
+        Path seed = Files.createDirectories(tmp.resolve("seed"));
+        Files.writeString(seed.resolve("main.c"), "int main() { return 1; }\n");
+        return seed;
+    }
+
+    /** What every fork must see: the parent's state when it was forked. */
+    private void seesTheParentsState(Workspace f) {
+        assertThat(sh(f, "cat /etc/later.conf /opt/pkg/bin/tool /tmp/scratch /workspace/main.c"))
+                .isEqualTo("later\ntool\nscratch\nint main() { return 0; }\n");
+        assertThat(sh(f, "[ -e /bin/head ] && echo present || echo gone")).isEqualTo("gone\n");
+        assertThat(workspaces.snapshots(f.id())).extracting(Workspaces.Snapshot::name).containsExactly("s1", "s2");
+        assertThat(workspaces.diff(f.id()).changes()).extracting(WorkspaceDiff.Change::path)
+                .containsExactlyInAnyOrder("main.c", "notes.txt");
+        assertThat(workspaces.diff(f.id(), "s1").changes()).extracting(WorkspaceDiff.Change::path)
+                .containsExactly("main.c");
+    }
+
+    private Workspace parentWithHistory(Limits limits) throws IOException {
+        Workspace p = workspaces.create(CreateSpec.builder(rootfs).limits(limits).ttl(Duration.ofHours(1)).build(),
+                "parent", seed(), Map.of("task", "bug-17"), null);
+        sh(p, "echo notes > /workspace/notes.txt");
+        workspaces.snapshot(p.id(), "s1");
+        sh(p, "echo 'int main() { return 0; }' > /workspace/main.c; echo later > /etc/later.conf;"
+                + " mkdir -p /opt/pkg/bin; echo tool > /opt/pkg/bin/tool; rm /bin/head; echo scratch > /tmp/scratch");
+        workspaces.snapshot(p.id(), "s2");
+        return p;
+    }
+
+    @Test
+    void forksOfARunningWorkspaceWithADiskHaveItAllAndGoTheirOwnWays() throws IOException {
+        assumeThat(Jail.active()).as("root (a workspace's disk is a mount)").isTrue();
+        Workspace p = parentWithHistory(new Limits(512, 1, 256, 64));
+
+        List<Workspace> forks = workspaces.fork("parent", 2, List.of("try-a", "try-b"), null);
+        assertThat(forks).extracting(Workspace::name).containsExactly("try-a", "try-b");
+        Workspace a = forks.get(0);
+        Workspace b = forks.get(1);
+        assertThat(a.labels()).containsEntry("task", "bug-17");
+        assertThat(a.sandboxId()).isNotEqualTo(p.sandboxId()).isNotEqualTo(b.sandboxId());
+        for (Workspace f : forks) {
+            assertThat(workspaces.sandbox(f.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+            assertThat(workspaces.sandbox(f.id()).spec().limits().diskMiB()).isEqualTo(64);
+            seesTheParentsState(f);
+        }
+        assertThat(sh(p, "cat /etc/later.conf")).isEqualTo("later\n"); // the parent went on running
+
+        // independent: a write in one is seen by no other
+        sh(a, "echo a > /etc/only; echo a > /workspace/only");
+        sh(p, "echo p > /etc/only-parent");
+        assertThat(sh(b, "ls /etc /workspace")).doesNotContain("only");
+        assertThat(sh(p, "ls /etc /workspace")).doesNotContain("only\n");
+        assertThat(sh(a, "ls /etc")).doesNotContain("only-parent");
+
+        // a reset in a fork to a snapshot the parent took restores the fork only
+        workspaces.reset(b.id(), "s1");
+        assertThat(sh(b, "cat /workspace/main.c")).isEqualTo("int main() { return 1; }\n");
+        assertThat(sh(a, "cat /workspace/main.c")).isEqualTo("int main() { return 0; }\n");
+
+        // the parent gone, the forks are whole
+        workspaces.rm(p.id());
+        assertThat(sh(a, "cat /etc/later.conf /workspace/only")).isEqualTo("later\na\n");
+        workspaces.stop(a.id());
+        workspaces.start(a.id());
+        assertThat(sh(a, "cat /opt/pkg/bin/tool")).isEqualTo("tool\n");
+        workspaces.reset(a.id(), null);
+        assertThat(sh(a, "cat /workspace/main.c")).isEqualTo("int main() { return 1; }\n");
+    }
+
+    @Test
+    void aWorkspaceWithoutADiskIsForkedWhileStoppedAndItsForksStayStopped() throws IOException {
+        Workspace p = parentWithHistory(Limits.NONE);
+        DavitException e = assertThrows(DavitException.class, () -> workspaces.fork(p.id(), 1, List.of(), null));
+        assertEquals(DavitException.Kind.USAGE, e.kind());
+        assertThat(e.getMessage()).contains("stop it first");
+
+        workspaces.stop(p.id());
+        Workspace f = workspaces.fork(p.id(), 0, List.of(), null).get(0);
+        assertThat(f.name()).isNull();
+        assertThat(workspaces.sandbox(f.id()).status()).isEqualTo(SandboxStatus.CREATED);
+        workspaces.start(f.id());
+        seesTheParentsState(f);
+    }
+
+    @Test
+    void badCountsAndNamesAreRefusedAndLeaveNothing() throws IOException {
+        Workspace p = workspaces.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).build(), "p", seed(),
+                Map.of(), null);
+        workspaces.stop(p.id());
+        for (Runnable bad : List.<Runnable>of(
+                () -> workspaces.fork(p.id(), 17, List.of(), null),
+                () -> workspaces.fork(p.id(), 2, List.of("one"), null),
+                () -> workspaces.fork(p.id(), 0, List.of("x", "x"), null),
+                () -> workspaces.fork(p.id(), 1, List.of("p"), null),   // taken
+                () -> workspaces.fork(p.id(), 1, List.of("-bad name"), null))) {
+            assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, bad::run).kind());
+        }
+        // admission refuses the second fork: the first is removed, all or none
+        int[] seen = {0};
+        assertThrows(IllegalStateException.class, () -> workspaces.fork(p.id(), 2, List.of(), n -> {
+            if (seen[0]++ == 1) {
+                throw new IllegalStateException("the operator's total");
+            }
+        }));
+        assertThat(workspaces.list()).extracting(Workspace::id).containsExactly(p.id());
+        assertThat(workspaces.sandboxes().list()).hasSize(1);
+        assertEquals(DavitException.Kind.NOT_FOUND, assertThrows(DavitException.class,
+                () -> workspaces.fork("nope", 1, List.of(), null)).kind());
+    }
+}
