@@ -41,6 +41,7 @@ EXAMPLES = {
     "workspace_network": {"workspace": "proj", "allow_hosts": ["files.pythonhosted.org:443"],
                           "remove": ["pypi.org"]},
     "workspace_network_log": {"workspace": "proj", "last": 20},
+    "workspace_fork": {"workspace": "proj", "names": ["proj-try-a", "proj-try-b"]},
 }
 
 

@@ -525,6 +525,24 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * New workspaces, each with a copy of everything this one holds (its sandbox's whole writable state, baseline,
+     * snapshots, secrets, policy, labels), independent from then on; see {@link Workspaces#fork}. This workspace goes
+     * on as it was.
+     *
+     * <pre>{@code
+     * List<Workspace> tries = w.fork(3, List.of());   // three ways to fix it, side by side
+     * }</pre>
+     *
+     * @param count how many, 1 to 16; 0: one per name (one when no names)
+     * @param names their names, one per fork, or empty
+     * @return the forks, kept (open one with {@link Davit#openWorkspace})
+     * @throws DavitException as {@link Workspaces#fork}; USAGE for a closed handle
+     */
+    public List<Workspace> fork(int count, List<String> names) {
+        return workspaces().fork(id(), count, names, null);
+    }
+
+    /**
      * The workspace's snapshots, oldest first.
      *
      * @return its snapshots; empty when it has none

@@ -203,6 +203,7 @@ final class CommandModels {
                             Map.entry("status", WorkspaceCommand.StatusCmd.class),
                             Map.entry("stop", WorkspaceCommand.StopCmd.class),
                             Map.entry("start", WorkspaceCommand.StartCmd.class),
+                            Map.entry("fork", WorkspaceCommand.ForkCmd.class),
                             Map.entry("rm", WorkspaceCommand.RmCmd.class),
                             Map.entry("file", WorkspaceCommand.FileCmd.class),
                             Map.entry("diff", WorkspaceCommand.DiffCmd.class),

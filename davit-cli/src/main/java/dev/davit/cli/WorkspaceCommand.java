@@ -36,7 +36,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "workspace", mixinStandardHelpOptions = true, description = WorkspaceCommand.DESCRIPTION,
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.UpdateCmd.class, WorkspaceCommand.StopCmd.class,
-            WorkspaceCommand.StartCmd.class,
+            WorkspaceCommand.StartCmd.class, WorkspaceCommand.ForkCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
             WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class, WorkspaceCommand.OutputCmd.class,
             WorkspaceCommand.ExecWaitCmd.class, WorkspaceCommand.ExecKillCmd.class, WorkspaceCommand.ExecLsCmd.class,
@@ -496,6 +496,37 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
             print(out, ws.get(id), ws.start(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "fork", mixinStandardHelpOptions = true, description = "Make new workspaces, each with a copy"
+            + " of everything the workspace holds: its sandbox's whole writable state (/etc, installed packages, /tmp,"
+            + " /workspace; a microVM's disk), baseline, snapshots, secrets, policy and labels. Running processes and"
+            + " published ports are not carried. A running workspace goes on running; its forks are started.")
+    static final class ForkCmd extends IdCmd {
+        @Option(names = "--count", paramLabel = "N", description = "How many forks (1 to 16; default: one per"
+                + " --name, else 1).")
+        int count;
+
+        @Option(names = "--name", paramLabel = "NAME", description = "A fork's name (repeatable: one per fork). "
+                + NAME_TEXT)
+        List<String> names = new ArrayList<>();
+
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            List<Workspace> forks = ws.fork(id, count, names, null);
+            ObjectNode doc = Json.object();
+            doc.put("forked_from", ws.get(id).id());
+            ArrayNode arr = doc.putArray("workspaces");
+            List<String> lines = new ArrayList<>();
+            for (Workspace f : forks) {
+                Sandbox s = ws.sandbox(f.id());
+                arr.add(WorkspaceJson.workspace(f, s));
+                lines.add(f.id() + " " + s.status().label() + (f.name() == null ? "" : " " + f.name()));
+            }
+            out.result(doc, p -> lines.forEach(p::println));
             return 0;
         }
     }

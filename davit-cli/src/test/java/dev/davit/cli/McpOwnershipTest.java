@@ -143,6 +143,18 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         McpAsyncClient c = stdio("--max-workspaces", "2");
         String mine = (String) ok(c, "workspace_create", Map.of("env", image, "name", "mine")).get("id");
         assertThat(listed(c)).containsExactly(mine);
+        // a fork is the server's too, and counts against its limit: one more fits, two do not
+        ok(c, "workspace_exec", Map.of("workspace", mine, "command", List.of("sh", "-c", "echo v1 > /etc/v")));
+        assertThat(invalid(c, "workspace_fork", Map.of("workspace", mine, "count", 2))).contains("--max-workspaces");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> forks = (List<Map<String, Object>>) ok(c, "workspace_fork", Map.of("workspace",
+                "mine", "names", List.of("mine2"))).get("workspaces");
+        String fork = (String) forks.get(0).get("id");
+        assertThat(forks.get(0)).containsEntry("name", "mine2").containsEntry("status", "running");
+        assertThat(ok(c, "workspace_exec", Map.of("workspace", "mine2", "command", List.of("cat", "/etc/v"))))
+                .containsEntry("stdout", "v1\n");
+        assertThat(listed(c)).containsExactlyInAnyOrder(mine, fork);
+        ok(c, "workspace_delete", Map.of("workspace", fork));
 
         for (String ref : List.of(op, "opws", expired)) {
             notFound(c, "workspace_exec", Map.of("command", List.of("sh", "-c", "cat /run/secrets/OPTOKEN | rev")),
@@ -208,6 +220,9 @@ class McpOwnershipTest extends BusyboxRegistryTest {
                 "echo model > /workspace/m.txt; cat /workspace/m.txt")))).containsEntry("stdout", "model\n");
         assertThat(invalid(c, "workspace_delete", Map.of("workspace", "rw1"))).contains("cannot be deleted");
         assertThat(invalid(c, "workspace_update", Map.of("workspace", rw, "ttl", 1))).contains("cannot be deleted");
+        // a fork would copy the operator's secrets into a workspace of the model's own
+        assertThat(invalid(c, "workspace_fork", Map.of("workspace", "rw1"))).contains("or forked");
+        assertThat(invalid(c, "workspace_fork", Map.of("workspace", "ro1"))).contains("shared read-only");
 
         JsonNode left = cli.run("--json", "workspace", "ls").json().get("workspaces");
         assertThat(left).hasSize(3);

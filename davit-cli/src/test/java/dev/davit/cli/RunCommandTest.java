@@ -173,6 +173,38 @@ class RunCommandTest extends BusyboxRegistryTest {
     }
 
     @Test
+    void workspaceForkCopiesTheWholeWorkspace() {
+        Cli cli = new Cli(home);
+        assertThat(cli.run("workspace", "create", image, "--name", "orig").rc()).isZero();
+        try {
+            assertThat(cli.run("workspace", "exec", "orig", "--", "sh", "-c",
+                    "echo conf > /etc/x.conf; echo ws > /workspace/f").rc()).isZero();
+            assertThat(cli.run("workspace", "snapshot", "create", "orig", "s1").rc()).isZero();
+            Cli.Result f = cli.run("--json", "workspace", "fork", "orig", "--name", "f1", "--name", "f2");
+            assertThat(f.rc()).as(f.toString()).isZero();
+            assertThat(f.json().get("forked_from").asText()).matches("ws-[0-9a-f]{12}");
+            assertThat(f.json().get("workspaces").findValuesAsText("name")).containsExactly("f1", "f2");
+            assertThat(f.json().get("workspaces").findValuesAsText("status")).containsExactly("running", "running");
+            Cli.Result x = cli.run("workspace", "exec", "f2", "--", "cat", "/etc/x.conf", "/workspace/f");
+            assertThat(x.stdout()).isEqualTo("conf\nws\n");
+            assertThat(cli.run("--json", "workspace", "snapshot", "ls", "f1").json().findValuesAsText("name"))
+                    .containsExactly("s1");
+            Cli.Result human = cli.run("workspace", "fork", "f1");
+            assertThat(human.rc()).as(human.toString()).isZero();
+            assertThat(human.stdout()).matches("ws-[0-9a-f]{12} running\n");
+            cli.run("workspace", "rm", human.stdout().split(" ")[0]);
+            Cli.Result bad = cli.run("workspace", "fork", "orig", "--count", "3", "--name", "only");
+            assertThat(bad.rc()).isEqualTo(2);
+            assertThat(bad.stderr()).isEqualTo("davit: error: give one name per fork: 1 names for 3 forks (--name,"
+                    + " --count)\n");
+        } finally {
+            for (String w : List.of("f1", "f2", "orig")) {
+                cli.run("workspace", "rm", w);
+            }
+        }
+    }
+
+    @Test
     void workspaceCreateExecFilesDiffRmWithJson() throws IOException {
         Cli cli = new Cli(home);
         Path seed = home.resolve("ws-seed");

@@ -105,6 +105,23 @@ class WorkspaceForkTest extends BwrapWorkspaces {
         assertThat(sh(a, "cat /workspace/main.c")).isEqualTo("int main() { return 1; }\n");
     }
 
+    /** A davit killed while a fork froze the disk leaves its mark: the next stop thaws it first, and nothing hangs. */
+    @Test
+    void aDiskLeftFrozenByAKilledDavitIsThawedByTheNextStop() throws Exception {
+        assumeThat(Jail.active()).as("root (a workspace's disk is a mount)").isTrue();
+        Workspace p = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(512, 1, 256, 64))
+                .ttl(Duration.ofHours(1)).build(), "frozen", null, Map.of(), null);
+        Path state = home.resolve("sandboxes").resolve(p.sandboxId());
+        Files.write(state.resolve("disk.frozen"), new byte[0]);
+        Process freeze = new ProcessBuilder("fsfreeze", "--freeze", state.resolve("disk").toString()).inheritIO()
+                .start();
+        assertEquals(0, freeze.waitFor());
+        workspaces.stop(p.id());
+        assertThat(state.resolve("disk.frozen")).doesNotExist();
+        workspaces.start(p.id());
+        assertThat(sh(p, "echo thawed > /workspace/t; cat /workspace/t")).isEqualTo("thawed\n");
+    }
+
     @Test
     void aWorkspaceWithoutADiskIsForkedWhileStoppedAndItsForksStayStopped() throws IOException {
         Workspace p = parentWithHistory(Limits.NONE);

@@ -364,6 +364,14 @@ public final class DavitMcpServer implements AutoCloseable {
                     && r.structuredContent() instanceof Map<?, ?> doc && doc.get("id") instanceof String id) {
                 created.add(id);
             }
+            if (tool.name().equals("workspace_fork") && !Boolean.TRUE.equals(r.isError())
+                    && r.structuredContent() instanceof Map<?, ?> doc && doc.get("workspaces") instanceof List<?> forks) {
+                for (Object f : forks) {
+                    if (f instanceof Map<?, ?> m && m.get("id") instanceof String id) {
+                        created.add(id);
+                    }
+                }
+            }
             return r;
         } catch (DavitException e) {
             return failure(tool, e, pins);

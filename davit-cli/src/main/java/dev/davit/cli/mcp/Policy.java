@@ -272,6 +272,31 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         };
     }
 
+    /**
+     * Reserves room for {@code count} forks of workspace {@code w}, each as {@link #reserveWorkspace} would for a
+     * workspace of {@code w}'s memory; all or none. The reservations end when the returned handle runs.
+     */
+    Runnable reserveForks(dev.davit.sandbox.workspace.Workspace w, int count) {
+        long mib = Budget.SANDBOX_MIB;
+        try {
+            dev.davit.sandbox.CreateSpec spec = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+                    davitHome)).status(w.sandboxId()).spec();
+            mib = spec.isVm() ? spec.memoryMiB() : spec.limits().memoryMiB();
+        } catch (RuntimeException e) {
+            // counted as one of the default size; the fork itself says what is wrong with its sandbox
+        }
+        List<Runnable> held = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                held.add(reserveWorkspace(Map.of("memory", mib)));
+            }
+        } catch (RuntimeException e) {
+            held.forEach(Runnable::run);
+            throw e;
+        }
+        return () -> held.forEach(Runnable::run);
+    }
+
     /** How many workspaces, and their memory together in MiB. */
     record Use(int count, long mib) {
     }

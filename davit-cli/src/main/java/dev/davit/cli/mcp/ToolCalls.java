@@ -110,6 +110,17 @@ final class ToolCalls implements AutoCloseable {
             w.removeSnapshot((String) a.get("name"));
             return removed("name", (String) a.get("name"));
         });
+        ws("workspace_fork", (w, a, call) -> {
+            List<String> names = strings(a, "names");
+            int count = a.get("count") instanceof Number n ? n.intValue() : 0;
+            ObjectNode doc = Json.object().put("forked_from", w.id());
+            ArrayNode arr = doc.putArray("workspaces");
+            for (Workspace f : w.fork(count, names)) {
+                Sandbox s = workspaces().sandbox(f.id());
+                arr.add(WorkspaceJson.workspace(f, s));
+            }
+            return doc;
+        });
         ws("workspace_reset", (w, a, call) -> {
             String snapshot = (String) a.get("snapshot");
             Sandbox s = snapshot == null ? w.reset() : w.reset(snapshot);

@@ -359,6 +359,18 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE)
                 .returns("name", "string", "The snapshot deleted.")
                 .returns("removed", "boolean", "true.").build());
+        t.add(Tool.builder("workspace_fork", CORE, "Fork a workspace", "Make 'count' new workspaces, each a copy"
+                        + " of this one as it is now: all its files (/workspace, installed packages, /etc, /tmp),"
+                        + " baseline, snapshots, secrets and network policy, to try different changes side by side."
+                        + " Running processes are not copied; the workspace itself goes on unchanged. Each fork counts"
+                        + " as a workspace of this server.")
+                .required("workspace", WS)
+                .option("count", INTEGER, "How many forks.").byDefault(1).atLeast(1).atMost(16)
+                .option("names", STRINGS, "Their names, one per fork (then 'count' may be left out).")
+                .check((a, call) -> call.release(policy.reserveForks(call.workspace(), forkCount(a))))
+                .returns("forked_from", "string", "The workspace forked.")
+                .returns("workspaces", Tool.arrayOf("id", "name", "status"), "The forks, as workspace_status"
+                        + " shows them: pass an id as 'workspace'.").build());
         t.add(Tool.builder("workspace_reset", CORE, "Reset a workspace", "Restore /workspace to the baseline (or a"
                         + " snapshot) exactly; stops the workspace's processes and starts it again if it was"
                         + " running.")
@@ -542,6 +554,14 @@ final class Tools {
                 .maybe("allow", "array", "A policy's allow entries.")
                 .maybe("deny", "array", "Its deny entries.")
                 .maybe("presets", "array", "Its presets.");
+    }
+
+    /** How many forks {@code workspace_fork} makes: 'count', else one per name, else 1. */
+    static int forkCount(Map<String, Object> a) {
+        if (a.get("count") instanceof Number n) {
+            return n.intValue();
+        }
+        return Math.max(1, a.get("names") instanceof List<?> l ? l.size() : 0);
     }
 
     /** A sandbox's memory and CPU limits ({@code run}, {@code workspace_create}; see {@link Policy#resources}). */

@@ -77,6 +77,7 @@ public final class Lifecycle {
     public Sandbox fork(String id, Duration ttl) {
         return locked(id, () -> {
             Sandbox from = status(id);
+            dev.davit.sandbox.jail.Disk.thawLeftover(options, dir(id));
             if (from.status() == SandboxStatus.FAILED) {
                 throw new DavitException(Kind.USAGE, "sandbox " + id + " has failed (its processes are gone); start"
                         + " it again before copying it");
@@ -156,6 +157,7 @@ public final class Lifecycle {
 
     private Sandbox stopLocked(String id) {
         Sandbox s = status(id);
+        dev.davit.sandbox.jail.Disk.thawLeftover(options, dir(id)); // its processes may wait on a frozen disk
         if (s.status() == SandboxStatus.RUNNING) {
             of(s).beforeStop(s); // e.g. a vm flushes its guest's disk: its overlay is kept for the next start
         }
@@ -235,6 +237,7 @@ public final class Lifecycle {
     public void rm(String id) {
         locked(id, () -> {
             Sandbox s = status(id);
+            dev.davit.sandbox.jail.Disk.thawLeftover(options, dir(id));
             kill(s);
             dev.davit.sandbox.jail.Disk.release(options, dir(id)); // its disk's mount, before its files go
             try {

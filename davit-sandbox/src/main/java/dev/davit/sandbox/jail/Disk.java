@@ -100,6 +100,7 @@ public final class Disk {
         if (!Files.isRegularFile(image, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
+        thawLeftover(options, state);
         Path point = state.resolve(MOUNT);
         try {
             Files.createDirectories(point);
@@ -175,6 +176,8 @@ public final class Disk {
         }
     }
 
+    /** The mark of a disk frozen for a copy ({@link #copy}), in the state directory. */
+    static final String FROZEN = "disk.frozen";
     /** How long a disk's copy may take (its filesystem is frozen meanwhile). */
     static final long COPY_SECONDS = 1800;
 
@@ -198,6 +201,8 @@ public final class Disk {
         boolean frozen = false;
         try {
             if (mounted(from)) {
+                // marked first: a davit killed while it is frozen leaves the mark, and the next one thaws it
+                Files.write(from.resolve(FROZEN), new byte[0]);
                 run(options, "fsfreeze", List.of("--freeze", from.resolve(MOUNT).toString()));
                 frozen = true;
             }
@@ -216,6 +221,34 @@ public final class Disk {
             if (frozen) {
                 run(options, "fsfreeze", List.of("--unfreeze", from.resolve(MOUNT).toString()));
             }
+            try {
+                Files.deleteIfExists(from.resolve(FROZEN));
+            } catch (IOException ignored) {
+                // thawed; a mark left makes a later thaw try, which does no harm
+            }
+        }
+    }
+
+    /**
+     * Thaws the disk of the sandbox of state directory {@code state} when a davit killed during {@link #copy} left
+     * it frozen (its mark is there); nothing otherwise. Before anything waits on its filesystem: a start, a stop,
+     * a removal.
+     */
+    public static void thawLeftover(SandboxOptions options, Path state) {
+        if (!Files.exists(state.resolve(FROZEN), LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try {
+            if (mounted(state)) {
+                run(options, "fsfreeze", List.of("--unfreeze", state.resolve(MOUNT).toString()));
+            }
+        } catch (DavitException e) {
+            // not frozen after all (fsfreeze says so): nothing to undo
+        }
+        try {
+            Files.deleteIfExists(state.resolve(FROZEN));
+        } catch (IOException ignored) {
+            // tried again next time
         }
     }
 
