@@ -525,6 +525,21 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * {@link #snapshot(String)}; with {@code all}, of the sandbox's whole writable state too (/etc, installed
+     * packages, /tmp; a microVM's disk), which {@link #reset(String)} to it brings back; see
+     * {@link Workspaces#snapshot(String, String, boolean)}.
+     *
+     * @param name the snapshot's name
+     * @param all  whether to save the sandbox's whole writable state too
+     * @return the snapshot taken
+     * @throws DavitException as {@link #snapshot(String)}; USAGE for a running container without a disk of its own
+     *                        with {@code all}
+     */
+    public Workspaces.Snapshot snapshot(String name, boolean all) {
+        return workspaces().snapshot(id(), name, all);
+    }
+
+    /**
      * New workspaces, each with a copy of everything this one holds (its sandbox's whole writable state, baseline,
      * snapshots, secrets, policy, labels), independent from then on; see {@link Workspaces#fork}. This workspace goes
      * on as it was.

@@ -604,16 +604,20 @@ final class WorkspaceCommand extends GroupCommand {
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Copy /workspace's current tree into"
-            + " a new snapshot.")
+            + " a new snapshot (with --all, the sandbox's whole writable state too).")
     static final class SnapshotCreateCmd extends IdCmd {
         @Parameters(index = "1", paramLabel = "NAME", description = "Letters, digits, '.', '_', '-' (up to 64).")
         String name;
 
+        @Option(names = "--all", description = "Save the sandbox's whole writable state too (/etc, installed"
+                + " packages, /tmp; a microVM's disk), so that a reset to it brings all of it back.")
+        boolean all;
+
         @Override
         protected int run(Output out) {
-            Workspaces.Snapshot s = workspaces(main).snapshot(id, name);
+            Workspaces.Snapshot s = workspaces(main).snapshot(id, name, all);
             out.result(WorkspaceJson.snapshot(s), p -> p.println(s.name() + " (" + s.files() + " entries, " + s.bytes()
-                    + " bytes)"));
+                    + " bytes" + (s.all() ? "; the whole sandbox" : "") + ")"));
             return 0;
         }
     }
@@ -624,9 +628,10 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             List<Workspaces.Snapshot> snaps = workspaces(main).snapshots(id);
             out.result(WorkspaceJson.snapshots(snaps), p -> {
-                p.printf("%-24s %-20s %8s %12s%n", "NAME", "CREATED", "ENTRIES", "BYTES");
-                snaps.forEach(s -> p.printf("%-24s %-20s %8d %12d%n", s.name(),
-                        s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), s.files(), s.bytes()));
+                p.printf("%-24s %-20s %8s %12s %s%n", "NAME", "CREATED", "ENTRIES", "BYTES", "OF");
+                snaps.forEach(s -> p.printf("%-24s %-20s %8d %12d %s%n", s.name(),
+                        s.createdAt().truncatedTo(java.time.temporal.ChronoUnit.SECONDS), s.files(), s.bytes(),
+                        s.all() ? "all" : "/workspace"));
             });
             return 0;
         }

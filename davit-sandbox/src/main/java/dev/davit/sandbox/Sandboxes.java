@@ -213,6 +213,32 @@ public final class Sandboxes {
     }
 
     /**
+     * Saves everything sandbox {@code id} wrote into directory {@code dest} (made when missing), as {@link #fork}
+     * copies it: a running sandbox goes on running (its disk frozen, or its VM held still, for the copy); a
+     * container without a disk of its own only while stopped. {@link #restoreState} brings it back.
+     *
+     * @param id   the sandbox's id, as {@link #create} returned it
+     * @param dest where to save it: a directory of davit's own (its content is the backend's)
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it has failed, or is a running
+     *                        container without a disk of its own; STORE when the copy fails
+     */
+    public void saveState(String id, Path dest) {
+        lifecycle.saveState(id, dest);
+    }
+
+    /**
+     * Replaces everything sandbox {@code id} wrote with what {@link #saveState} saved in {@code from}; the sandbox
+     * must not be running (a crash leaves the old state or the new one).
+     *
+     * @param id   the sandbox's id, as {@link #create} returned it
+     * @param from a directory {@link #saveState} filled, for a sandbox of the same backend
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it runs; STORE when the copy fails
+     */
+    public void restoreState(String id, Path from) {
+        lifecycle.restoreState(id, from);
+    }
+
+    /**
      * Whether {@link #fork} copies sandbox {@code id} while it runs; a container without a disk of its own is
      * copied only while stopped.
      *

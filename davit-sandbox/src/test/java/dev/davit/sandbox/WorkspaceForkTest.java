@@ -137,6 +137,51 @@ class WorkspaceForkTest extends BwrapWorkspaces {
         seesTheParentsState(f);
     }
 
+    private static long snapshotted(Path state) throws IOException {
+        Path f = state.resolve("snapshotted");
+        return Files.exists(f) ? Long.parseLong(Files.readString(f).strip()) : 0;
+    }
+
+    /**
+     * A snapshot of the whole sandbox: a reset to it takes back what was written outside /workspace after it (the
+     * issue's /etc/later.conf), a package removed comes back, and /workspace is as it was; a /workspace-only snapshot
+     * still leaves /etc alone. Its removal gives back what it held.
+     */
+    @Test
+    void aResetToASnapshotOfTheWholeSandboxBringsEverythingBack() throws IOException {
+        assumeThat(Jail.active()).as("root (a workspace's disk is a mount)").isTrue();
+        Workspace p = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(512, 1, 256, 64))
+                .ttl(Duration.ofHours(1)).build(), "whole", seed(), Map.of(), null);
+        sh(p, "mkdir -p /opt/pkg; echo v1 > /opt/pkg/tool; echo tmp > /tmp/t");
+        Path state = home.resolve("workspaces").resolve(p.id());
+        long before = snapshotted(state);
+        Workspaces.Snapshot all = workspaces.snapshot(p.id(), "all", true);
+        assertThat(all.all()).isTrue();
+        long held = snapshotted(state);
+        assertThat(held - before).as("the saved disk's blocks are counted").isGreaterThan(64 << 10);
+        workspaces.snapshot(p.id(), "ws-only", false);
+        sh(p, "echo later > /etc/later.conf; rm -r /opt/pkg; echo changed > /workspace/main.c; rm /tmp/t");
+
+        workspaces.reset(p.id(), "ws-only"); // /workspace alone: /etc keeps what came later
+        assertThat(sh(p, "cat /etc/later.conf /workspace/main.c")).isEqualTo("later\nint main() { return 1; }\n");
+
+        assertThat(workspaces.reset(p.id(), "all").status()).isEqualTo(SandboxStatus.RUNNING);
+        assertThat(sh(p, "[ -e /etc/later.conf ] && echo still || echo gone; cat /opt/pkg/tool /tmp/t"
+                + " /workspace/main.c")).isEqualTo("gone\nv1\ntmp\nint main() { return 1; }\n");
+        assertThat(workspaces.snapshots(p.id())).extracting(Workspaces.Snapshot::all).containsExactly(true, false);
+
+        // a fork carries the whole snapshot, and a reset of the fork to it is the fork's alone
+        Workspace f = workspaces.fork(p.id(), 1, List.of(), null).get(0);
+        sh(f, "echo f > /etc/f.conf");
+        workspaces.reset(f.id(), "all");
+        assertThat(sh(f, "ls /etc")).doesNotContain("f.conf");
+
+        // the fork's links to the saved disk gone, removing the snapshot gives back its blocks
+        workspaces.rm(f.id());
+        workspaces.removeSnapshot(p.id(), "all");
+        assertThat(snapshotted(state)).isLessThan(held - (64 << 10));
+    }
+
     @Test
     void badCountsAndNamesAreRefusedAndLeaveNothing() throws IOException {
         Workspace p = workspaces.create(CreateSpec.builder(rootfs).ttl(Duration.ofHours(1)).build(), "p", seed(),

@@ -104,7 +104,8 @@ final class ToolCalls implements AutoCloseable {
             return Json.object().put("path", path).put("bytes", n);
         });
         ws("workspace_diff", this::diff);
-        ws("workspace_snapshot_create", (w, a, call) -> WorkspaceJson.snapshot(w.snapshot((String) a.get("name"))));
+        ws("workspace_snapshot_create", (w, a, call) -> WorkspaceJson.snapshot(w.snapshot((String) a.get("name"),
+                flag(a, "all"))));
         ws("workspace_snapshot_list", (w, a, call) -> WorkspaceJson.snapshots(w.snapshots()));
         ws("workspace_snapshot_delete", (w, a, call) -> {
             w.removeSnapshot((String) a.get("name"));

@@ -344,7 +344,10 @@ final class Tools {
                         + " holding at most 4 times its disk together: delete old ones with workspace_snapshot_delete.")
                 .required("workspace", WS)
                 .required("name", "Letters, digits, '.', '_', '-' (up to 64).")
+                .option("all", FLAG, "Save every file of the sandbox (/etc, installed packages, /tmp), not only"
+                        + " /workspace: workspace_reset to it brings all of it back.")
                 .returns("name", "string", "The snapshot.")
+                .returns("all", "boolean", "Whether it holds every file of the sandbox.")
                 .returns("files", "integer", "Entries saved.")
                 .returns("bytes", "integer", "Bytes saved.").build());
         t.add(Tool.builder("workspace_snapshot_list", CORE, "List snapshots", "List a workspace's snapshots (name,"

@@ -103,6 +103,45 @@ public final class Lifecycle {
         });
     }
 
+    /**
+     * Copies what sandbox {@code id} wrote into directory {@code dest} (made, and laid out as a state directory),
+     * as {@link #fork} copies it, under its lock.
+     */
+    public void saveState(String id, Path dest) {
+        locked(id, () -> {
+            Sandbox s = status(id);
+            dev.davit.sandbox.jail.Disk.thawLeftover(options, dir(id));
+            if (s.status() == SandboxStatus.FAILED) {
+                throw new DavitException(Kind.USAGE, "sandbox " + id + " has failed (its processes are gone); start"
+                        + " it again before copying it");
+            }
+            try {
+                Files.createDirectories(dest);
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot create " + dest + ": " + e.getMessage());
+            }
+            of(s).copyState(s, dir(id), dest);
+            return null;
+        });
+    }
+
+    /**
+     * Replaces what stopped (or created) sandbox {@code id} wrote with what {@link #saveState} saved in {@code from},
+     * under its lock: a crash leaves the old state or the new one.
+     */
+    public void restoreState(String id, Path from) {
+        locked(id, () -> {
+            Sandbox s = status(id);
+            if (s.status() == SandboxStatus.RUNNING) {
+                throw new DavitException(Kind.USAGE, "sandbox " + id + " is running; stop it before its state is"
+                        + " restored");
+            }
+            kill(s); // what a failed one left
+            of(s).restoreState(s, dir(id), from);
+            return null;
+        });
+    }
+
     public Sandbox start(String id) {
         return locked(id, () -> startLocked(id));
     }

@@ -60,6 +60,19 @@ public interface LongLived {
     }
 
     /**
+     * Replaces what sandbox {@code s} (not running; its lock held) wrote with the state {@link #copyState} saved in
+     * {@code from}: its layer and /tmp, or its disk. A crash leaves the old state or the new one.
+     *
+     * @param s    the sandbox, as recorded
+     * @param dir  its state directory
+     * @param from a directory {@link #copyState} filled
+     * @throws dev.davit.oci.DavitException USAGE when this backend cannot; STORE when the copy fails
+     */
+    default void restoreState(Sandbox s, Path dir, Path from) {
+        throw new DavitException(Kind.USAGE, "sandboxes of backend " + s.spec().backend() + " cannot be restored");
+    }
+
+    /**
      * Whether {@link #copyState} copies sandbox {@code s} while it runs (else only while it is stopped).
      *
      * @param s   the sandbox, as recorded

@@ -97,6 +97,42 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
      * {@code cp -a} (owners, modes, links, whiteouts and the overlay's attributes kept), only while it is stopped:
      * a running sandbox's processes could swap a directory for a link under the copy.
      */
+    /**
+     * The disk image put back ({@link Disk#restore}); without one, the layer and /tmp each copied beside the
+     * sandbox's ({@code cp -a}) and swapped in by two renames, the old ones deleted after.
+     */
+    @Override
+    public void restoreState(Sandbox s, Path dir, Path from) {
+        if (Disk.exists(from)) {
+            Disk.restore(options, from, dir);
+            return;
+        }
+        for (String part : List.of("upper", "tmp")) {
+            Path live = dir.resolve(part);
+            Path fresh = dir.resolve("." + part + ".restore");
+            Path old = dir.resolve("." + part + ".old");
+            try {
+                Host.deleteTree(fresh);
+                Host.deleteTree(old);
+                if (Files.isDirectory(from.resolve(part), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Host.copyTree(options, from.resolve(part), fresh);
+                } else {
+                    Files.createDirectories(fresh);
+                }
+                if (Files.exists(live, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.move(live, old, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                }
+                Files.move(fresh, live, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot restore " + live + " from " + from + ": "
+                        + e.getMessage());
+            } finally {
+                Host.deleteTree(fresh);
+                Host.deleteTree(old);
+            }
+        }
+    }
+
     @Override
     public boolean copiesRunning(Sandbox s, Path dir) {
         return Disk.exists(dir);
@@ -105,8 +141,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
     @Override
     public void copyState(Sandbox s, Path dir, Path to) {
         if (Disk.exists(dir)) {
-            Disk.copy(options, dir, to);
-            Disk.ensureMounted(options, to);
+            Disk.copy(options, dir, to); // mounted by the copy's first start or host-side file operation
             return;
         }
         if (s.status() == SandboxStatus.RUNNING) {

@@ -183,7 +183,7 @@ public final class WorkspaceJson {
      * A snapshot as its {@code snapshot.json} and the CLI's {@code --json} show it.
      *
      * @param s the snapshot
-     * @return {@code name}, {@code created_at}, {@code files} and {@code bytes}
+     * @return {@code name}, {@code created_at}, {@code files}, {@code bytes} and {@code all}
      */
     public static ObjectNode snapshot(Workspaces.Snapshot s) {
         ObjectNode o = Json.object();
@@ -191,6 +191,7 @@ public final class WorkspaceJson {
         o.put("created_at", s.createdAt().toString());
         o.put("files", s.files());
         o.put("bytes", s.bytes());
+        o.put("all", s.all());
         return o;
     }
 
@@ -202,7 +203,7 @@ public final class WorkspaceJson {
      */
     public static Workspaces.Snapshot snapshot(JsonNode o) {
         return new Workspaces.Snapshot(o.path("name").asText(), Instant.parse(o.path("created_at").asText()),
-                o.path("files").asLong(), o.path("bytes").asLong());
+                o.path("files").asLong(), o.path("bytes").asLong(), o.path("all").asBoolean(false));
     }
 
     /**

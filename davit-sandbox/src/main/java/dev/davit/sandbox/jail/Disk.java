@@ -230,6 +230,35 @@ public final class Disk {
     }
 
     /**
+     * Replaces the disk of the stopped sandbox of state directory {@code state} with the copy in {@code from} (made
+     * by {@link #copy}): unmounted, the copy made beside it and renamed over it (a crash leaves the old disk or the
+     * new one), mounted again.
+     *
+     * @throws DavitException STORE when it cannot be copied or mounted
+     */
+    public static void restore(SandboxOptions options, Path from, Path state) {
+        Path fresh = state.resolve(IMAGE + ".new");
+        try {
+            Files.deleteIfExists(fresh);
+            run(options, "cp", List.of("--reflink=auto", "--sparse=always", "--no-dereference", "--",
+                    from.resolve(IMAGE).toString(), fresh.toString()), COPY_SECONDS);
+            Files.setAttribute(fresh, "unix:mode", 0600);
+            release(options, state);
+            Files.move(fresh, state.resolve(IMAGE), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot restore the sandbox's disk from " + from + ": "
+                    + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(fresh);
+            } catch (IOException ignored) {
+                // a leftover the next restore removes
+            }
+        }
+        ensureMounted(options, state);
+    }
+
+    /**
      * Thaws the disk of the sandbox of state directory {@code state} when a davit killed during {@link #copy} left
      * it frozen (its mark is there); nothing otherwise. Before anything waits on its filesystem: a start, a stop,
      * a removal.

@@ -84,22 +84,60 @@ public final class VmLifecycle implements LongLived {
         try (Held held = running ? Held.still(s.qemuPid(), s.qemuStart()) : null) {
             Path copy = to.resolve(Machine.DISK);
             Files.createDirectories(copy.getParent());
-            try (java.nio.channels.FileChannel in = java.nio.channels.FileChannel.open(disk,
-                    java.nio.file.StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-                 java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(copy,
-                         java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE)) {
-                if (!Files.readAttributes(disk, java.nio.file.attribute.BasicFileAttributes.class,
-                        java.nio.file.LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
-                    throw new IOException(disk + " is not a regular file");
-                }
-                long size = in.size();
-                for (long at = 0; at < size; ) {
-                    at += in.transferTo(at, size - at, out);
-                }
-                out.force(false);
-            }
+            copyFile(disk, copy);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot copy the disk of sandbox " + s.id() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * The disk overlay put back: copied from {@code from} into the state directory (davit's own, not the VMM's
+     * {@code vmm/}), then renamed over {@code vmm/disk.qcow2}; none saved (never started then) removes it, and the
+     * next start makes a fresh one. The next start gives it to the VMM's uid.
+     */
+    @Override
+    public void restoreState(Sandbox s, Path dir, Path from) {
+        Path saved = from.resolve(Machine.DISK);
+        Path disk = dir.resolve(Machine.DISK);
+        Path fresh = dir.resolve("disk.qcow2.restore");
+        try {
+            Files.deleteIfExists(fresh);
+            if (!Files.isRegularFile(saved, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.deleteIfExists(disk);
+                return;
+            }
+            copyFile(saved, fresh);
+            Files.createDirectories(disk.getParent());
+            Files.move(fresh, disk, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot restore the disk of sandbox " + s.id() + " from " + from
+                    + ": " + e.getMessage());
+        } finally {
+            try {
+                Files.deleteIfExists(fresh);
+            } catch (IOException ignored) {
+                // a leftover the next restore removes
+            }
+        }
+    }
+
+    /**
+     * Copies regular file {@code from}, opened without following a link, to new file {@code to} (never an existing
+     * one: O_EXCL), synced.
+     */
+    private static void copyFile(Path from, Path to) throws IOException {
+        try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+             FileChannel out = FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            if (!Files.readAttributes(from, java.nio.file.attribute.BasicFileAttributes.class,
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
+                throw new IOException(from + " is not a regular file");
+            }
+            long size = in.size();
+            for (long at = 0; at < size; ) {
+                at += in.transferTo(at, size - at, out);
+            }
+            out.force(false);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.davit.oci.internal.Fs;
 import dev.davit.oci.internal.Json;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.fs.Budget;
 import dev.davit.sandbox.fs.Dir;
 import dev.davit.sandbox.internal.WorkspaceJson;
@@ -36,12 +37,15 @@ class WorkspaceSnapshots extends WorkspaceState {
 
     private static final String SNAPSHOT_FILE = "snapshot.json";
 
-    Snapshot snapshot(String id, String name) {
+    /** Where a snapshot made with {@code all} keeps the sandbox's saved state ({@link Sandboxes#saveState}). */
+    static final String STATE = "state";
+
+    Snapshot snapshot(String id, String name, boolean all) {
         checkSnapshotName(name);
-        return locked(id, wid -> snapshotLocked(wid, name));
+        return locked(id, wid -> snapshotLocked(wid, name, all));
     }
 
-    private Snapshot snapshotLocked(String id, String name) {
+    private Snapshot snapshotLocked(String id, String name, boolean all) {
         Workspace w = get(id);
         Path snaps = stateDir.resolve(w.id()).resolve(SNAPSHOTS);
         Path dest = snaps.resolve(name);
@@ -63,8 +67,21 @@ class WorkspaceSnapshots extends WorkspaceState {
         Budget budget = new Budget("the snapshot of /workspace", allowance.bytes(), Budget.MAX_ENTRIES,
                 Budget.DEADLINE);
         Path tmp = snaps.resolve("." + name + ".tmp");
+        Sandbox sbx = sandboxes.status(w.sandboxId());
+        if (all && sbx.status() == SandboxStatus.RUNNING && !sandboxes.forksRunning(w.sandboxId())) {
+            throw new DavitException(Kind.USAGE, Message.of("workspace " + id + " has no disk of its own (rootless,"
+                    + " or made with ", dev.davit.oci.Input.DISK, " 0), so its whole state is saved only while it is"
+                    + " stopped; stop it first (", Action.STOP_WORKSPACE.fix(id), "), or snapshot /workspace alone")
+                    .about(Subject.Type.WORKSPACE, id));
+        }
+        long saved = 0;
         try (WorkspaceArea.View v = area(w).view(); Dir live = v.open()) {
             delete(tmp);
+            if (all) { // first, so that a state too large is refused before the tree is copied
+                sandboxes.saveState(w.sandboxId(), tmp.resolve(STATE));
+                saved = SnapshotBound.aloneState(tmp.resolve(STATE));
+                budget.bytes(saved); // the snapshot as a whole within the allowance: past it, refused below
+            }
             Path tree = tmp.resolve("tree");
             Files.createDirectories(tree);
             // what the newest snapshot (else the baseline) holds unchanged is linked from it: those trees are
@@ -76,8 +93,8 @@ class WorkspaceSnapshots extends WorkspaceState {
             }
             Map<String, Tree.Entry> entries = Tree.walk(tree);
             Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
-                    entries.values().stream().mapToLong(Tree.Entry::size).sum());
-            long own = SnapshotBound.alone(tree);
+                    entries.values().stream().mapToLong(Tree.Entry::size).sum(), all);
+            long own = SnapshotBound.alone(tree) + saved;
             Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(WorkspaceJson.snapshot(snap)), tmp);
             Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
             Fs.fsyncDir(snaps);
@@ -100,6 +117,25 @@ class WorkspaceSnapshots extends WorkspaceState {
             throw new DavitException(Kind.STORE, "cannot snapshot workspace " + id + " into " + dest + ": "
                     + e.getMessage());
         }
+    }
+
+    /**
+     * A reset to a snapshot of the whole sandbox: its processes ended, the sandbox stopped, its saved state put back
+     * ({@link Sandboxes#restoreState}), started again if it was running.
+     */
+    private Sandbox resetAll(Workspace w, Sandbox s, Path state) {
+        boolean wasRunning = s.status() == SandboxStatus.RUNNING;
+        endProcesses(w.id(), "reset");
+        if (s.status() == SandboxStatus.RUNNING || s.status() == SandboxStatus.FAILED) {
+            sandboxes.stop(w.sandboxId());
+        }
+        sandboxes.restoreState(w.sandboxId(), state);
+        if (!wasRunning) {
+            return sandboxes.status(w.sandboxId());
+        }
+        Sandbox started = sandboxes.start(w.sandboxId());
+        secrets(w).materialise(sandboxes, w.sandboxId(), w.id(), stateDir.resolve(w.id()));
+        return started;
     }
 
     List<Snapshot> snapshots(String id) {
@@ -132,7 +168,8 @@ class WorkspaceSnapshots extends WorkspaceState {
         long freed;
         try {
             Path tree = snapshotTree(id, name);
-            freed = SnapshotBound.alone(tree); // its files no other snapshot nor the baseline links
+            // its files no other snapshot nor the baseline links (nor a fork's snapshot), and its saved state
+            freed = SnapshotBound.alone(tree) + SnapshotBound.aloneState(tree.resolveSibling(STATE));
             Files.move(tree.getParent(), gone, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot remove snapshot " + name + ": " + e.getMessage());
@@ -149,6 +186,10 @@ class WorkspaceSnapshots extends WorkspaceState {
         Workspace w = get(id);
         Path source = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
         Sandbox s = sandboxes.status(w.sandboxId());
+        Path state = source.resolveSibling(STATE);
+        if (snapshot != null && Files.isDirectory(state, LinkOption.NOFOLLOW_LINKS)) {
+            return resetAll(w, s, state);
+        }
         if (s.spec().isVm()) { // swapped in the VM's disk by its agent, which must run for it
             endProcesses(id, "reset");
             sandboxes.killAll(w.sandboxId()); // and what execs left running, as a container's restart would

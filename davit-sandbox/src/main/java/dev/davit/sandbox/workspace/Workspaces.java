@@ -878,8 +878,21 @@ public final class Workspaces {
      * @param createdAt when it was taken
      * @param files     how many entries the tree holds, /workspace excluded
      * @param bytes     the size of its regular files together, in bytes
+     * @param all       whether it holds the sandbox's whole writable state too ({@code state/}), which a reset to
+     *                  it brings back, not /workspace alone
      */
-    public record Snapshot(String name, Instant createdAt, long files, long bytes) {
+    public record Snapshot(String name, Instant createdAt, long files, long bytes, boolean all) {
+        /**
+         * A snapshot of /workspace alone.
+         *
+         * @param name      its name
+         * @param createdAt when it was taken
+         * @param files     how many entries the tree holds
+         * @param bytes     the size of its regular files together
+         */
+        public Snapshot(String name, Instant createdAt, long files, long bytes) {
+            this(name, createdAt, files, bytes, false);
+        }
     }
 
     /**
@@ -895,7 +908,25 @@ public final class Workspaces {
      *                        meanwhile; {@link Kind#STORE} when it cannot be written
      */
     public Snapshot snapshot(String id, String name) {
-        return snapshots.snapshot(id, name);
+        return snapshots.snapshot(id, name, false);
+    }
+
+    /**
+     * {@link #snapshot(String, String)}; with {@code all}, the snapshot also holds the sandbox's whole writable state
+     * (a container's layer and /tmp, or its disk; a microVM's disk), saved as {@link Workspaces#fork} copies it, so
+     * that {@link #reset} to it brings back everything (a file written in /etc after it, a package installed), not
+     * /workspace alone. It counts against the snapshots' bound with the blocks it takes.
+     *
+     * @param id   the workspace's id ({@code ws-...}) or name
+     * @param name the snapshot's name (see {@link #snapshot(String, String)})
+     * @param all  whether to save the sandbox's whole writable state too
+     * @return the snapshot taken
+     * @throws DavitException as {@link #snapshot(String, String)}; {@link Kind#USAGE} for a running container
+     *                        workspace without a disk of its own (rootless, {@code --disk 0}) with {@code all}: its
+     *                        state is saved only while it is stopped
+     */
+    public Snapshot snapshot(String id, String name, boolean all) {
+        return snapshots.snapshot(id, name, all);
     }
 
     /**

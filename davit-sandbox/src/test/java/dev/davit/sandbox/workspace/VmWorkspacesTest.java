@@ -318,8 +318,23 @@ class VmWorkspacesTest {
         assertThat(sh("cat /etc/forked.conf")).isEqualTo("etc\n");
     }
 
+    /** A snapshot of the whole VM: a reset to it takes back a file written in /etc after it; the VM runs again. */
     @Test
     @Order(9)
+    void aResetToASnapshotOfTheWholeVmBringsItsDiskBack() {
+        Workspaces.Snapshot all = workspaces.snapshot(w.id(), "vm-all", true);
+        assertThat(all.all()).isTrue();
+        sh("echo after > /etc/after.conf; echo after > after.txt");
+        long t0 = System.nanoTime();
+        assertThat(workspaces.reset(w.id(), "vm-all").status()).isEqualTo(SandboxStatus.RUNNING);
+        System.out.println("vm workspace reset to a whole snapshot (stop + copy + boot): "
+                + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        assertThat(sh("ls /etc; ls")).doesNotContain("after.conf").doesNotContain("after.txt");
+        assertThat(sh("cat /etc/forked.conf")).isEqualTo("etc\n");
+    }
+
+    @Test
+    @Order(10)
     void rmThenSeedFromATar() throws IOException {
         workspaces.rm(w.id());
         assertThat(workspaces.list()).isEmpty();
