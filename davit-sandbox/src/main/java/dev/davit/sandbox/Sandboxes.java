@@ -213,6 +213,46 @@ public final class Sandboxes {
     }
 
     /**
+     * Pauses running sandbox {@code id}: its processes keep their state and take no CPU until {@link #resume}. A
+     * container's processes are frozen in place (its cgroup's freezer; it stays running, and an exec into it is
+     * refused until it is resumed). A microVM's memory and device state are saved to a file beside its disk and its
+     * QEMU ends, which frees its CPU and memory; it is then stopped, and {@link #resume} (or {@link #start}) brings
+     * its processes back as they were, also from another davit process. Pausing a paused sandbox changes nothing.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the sandbox: running (a container) or stopped (a microVM), paused
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is not running, or this host
+     *                        cannot pause it (a container without a cgroup of its own: rootless, or no limits);
+     *                        INTERNAL when QEMU does not save its state (the VM is left running)
+     */
+    public Sandbox pause(String id) {
+        return lifecycle.pause(id);
+    }
+
+    /**
+     * Resumes paused sandbox {@code id} ({@link #pause}): a container thaws; a microVM starts from its saved memory.
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the sandbox, running
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it is not paused; INTERNAL when a
+     *                        microVM's saved state is not taken (it is dropped then: the next start boots afresh)
+     */
+    public Sandbox resume(String id) {
+        return lifecycle.resume(id);
+    }
+
+    /**
+     * Whether sandbox {@code id} is paused ({@link #pause}).
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return true when it is
+     * @throws DavitException NOT_FOUND when there is no such sandbox
+     */
+    public boolean paused(String id) {
+        return lifecycle.paused(status(id));
+    }
+
+    /**
      * Saves everything sandbox {@code id} wrote into directory {@code dest} (made when missing), as {@link #fork}
      * copies it: a running sandbox goes on running (its disk frozen, or its VM held still, for the copy); a
      * container without a disk of its own only while stopped. {@link #restoreState} brings it back.

@@ -328,8 +328,53 @@ class VmWorkspaceProcessesTest {
         assertFalse(ps.contains("sleep 1005") || ps.contains("sleep 1006") || ps.contains("sleep 1007"), ps);
     }
 
+    /**
+     * Pause saves the VM's memory and ends its QEMU; resume, by another davit, brings back the service whose counter
+     * lives only in its shell's memory: it goes on counting from where it was, the same process.
+     */
     @Test
     @Order(5)
+    void aServiceKeepsItsMemoryAcrossPauseAndResume() throws Exception {
+        workspaces.services(w.id()).start("counter", sh("i=0; while :; do i=$((i+1)); echo \"$$ $i\" > /tmp/c;"
+                + " sleep 0.2; done"), Map.of(), null, null);
+        Thread.sleep(1500);
+        String before = cat("/tmp/c");
+        long qemu = workspaces.sandbox(w.id()).qemuPid();
+        long t0 = System.nanoTime();
+        Sandbox paused = workspaces.pause(w.id());
+        System.out.println("vm workspace pause (save 256 MiB VM): " + (System.nanoTime() - t0) / 1_000_000 + " ms, "
+                + java.nio.file.Files.size(home.resolve("sandboxes").resolve(w.sandboxId()).resolve("vmstate"))
+                / 1024 + " KiB saved");
+        assertEquals(SandboxStatus.STOPPED, paused.status());
+        assertTrue(workspaces.paused(w.id()));
+        assertFalse(ProcessHandle.of(qemu).map(ProcessHandle::isAlive).orElse(false), "QEMU is gone");
+        assertEquals(SandboxStatus.STOPPED, workspaces.pause(w.id()).status()); // paused already: unchanged
+        assertTrue(workspaces.paused(w.id()));
+
+        Workspaces later = Workspaces.under(home); // another davit
+        t0 = System.nanoTime();
+        assertEquals(SandboxStatus.RUNNING, later.resume("vmp").status());
+        System.out.println("vm workspace resume: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
+        assertFalse(later.paused("vmp"));
+        String[] was = before.strip().split(" ");
+        Thread.sleep(1000);
+        String[] now = cat("/tmp/c").strip().split(" ");
+        assertEquals(was[0], now[0], "the same shell");
+        assertTrue(Long.parseLong(now[1]) > Long.parseLong(was[1]), before + " then " + String.join(" ", now));
+        assertEquals("running", later.services("vmp").get("counter").state());
+        assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> later.resume("vmp")).kind());
+        workspaces.services(w.id()).stop("counter");
+    }
+
+    private String cat(String path) {
+        ExecResult r = workspaces.exec(w.id(), List.of("cat", path), Map.of(), null, Duration.ofSeconds(30), null,
+                null, null);
+        assertEquals(0, r.exitCode(), r.stderrText());
+        return r.stdoutText();
+    }
+
+    @Test
+    @Order(6)
     void stopEndsThem() {
         workspaces.services(w.id()).start("t", sh("exec sleep 1008"), Map.of(), null, null);
         workspaces.shells(w.id()).open(null, Map.of());

@@ -142,6 +142,47 @@ public final class Lifecycle {
         });
     }
 
+    /** See {@link Sandboxes#pause}. */
+    public Sandbox pause(String id) {
+        return locked(id, () -> {
+            Sandbox s = status(id);
+            LongLived b = of(s);
+            if (b.paused(s, dir(id))) {
+                return s;
+            }
+            if (s.status() != SandboxStatus.RUNNING) {
+                throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running;"
+                        + " only a running sandbox is paused");
+            }
+            Sandbox after = b.pause(s, dir(id));
+            if (after.status() != SandboxStatus.RUNNING) {
+                kill(s); // its state is saved: what runs of it goes, and its memory with it
+            }
+            save(after);
+            return after;
+        });
+    }
+
+    /** See {@link Sandboxes#resume}. */
+    public Sandbox resume(String id) {
+        return locked(id, () -> {
+            Sandbox s = status(id);
+            LongLived b = of(s);
+            if (!b.paused(s, dir(id))) {
+                throw new DavitException(Kind.USAGE, "sandbox " + id + " is not paused");
+            }
+            if (s.status() == SandboxStatus.FAILED) {
+                kill(s);
+            }
+            return b.resume(s, dir(id));
+        });
+    }
+
+    /** See {@link Sandboxes#paused}. */
+    public boolean paused(Sandbox s) {
+        return of(s).paused(s, dir(s.id()));
+    }
+
     public Sandbox start(String id) {
         return locked(id, () -> startLocked(id));
     }

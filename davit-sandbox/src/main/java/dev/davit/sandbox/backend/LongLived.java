@@ -73,6 +73,43 @@ public interface LongLived {
     }
 
     /**
+     * Pauses running sandbox {@code s}: its processes keep their state and take no CPU until {@link #resume}. Returns
+     * the sandbox as it is to be recorded: running (a container, frozen in place) or stopped (a microVM whose memory
+     * was saved to a file; the caller then kills what is left of it, freeing its memory).
+     *
+     * @param s   the running sandbox
+     * @param dir its state directory
+     * @return the sandbox to record
+     * @throws dev.davit.oci.DavitException USAGE when this backend (or host) cannot pause it
+     */
+    default Sandbox pause(Sandbox s, Path dir) {
+        throw new DavitException(Kind.USAGE, "sandboxes of backend " + s.spec().backend() + " cannot be paused");
+    }
+
+    /**
+     * Whether sandbox {@code s} is paused ({@link #pause}).
+     *
+     * @param s   the sandbox, as recorded
+     * @param dir its state directory
+     * @return false by default
+     */
+    default boolean paused(Sandbox s, Path dir) {
+        return false;
+    }
+
+    /**
+     * Resumes paused sandbox {@code s} (see {@link #pause}): a frozen one thaws; one whose memory was saved starts
+     * from it ({@link #start} does that).
+     *
+     * @param s   the paused sandbox
+     * @param dir its state directory
+     * @return the sandbox, running
+     */
+    default Sandbox resume(Sandbox s, Path dir) {
+        return start(s);
+    }
+
+    /**
      * Whether {@link #copyState} copies sandbox {@code s} while it runs (else only while it is stopped).
      *
      * @param s   the sandbox, as recorded

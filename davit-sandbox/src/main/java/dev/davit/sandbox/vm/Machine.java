@@ -58,6 +58,14 @@ public final class Machine {
     static final String VMM = "vmm";
     static final String DISK = VMM + "/disk.qcow2";
     public static final String SOCKET = VMM + "/agent.sock";
+    /** A long-lived VM's QEMU Machine Protocol socket ({@link Qmp}): pause saves its memory through it. */
+    static final String QMP_SOCKET = VMM + "/qmp.sock";
+    /** Where a pausing VM's QEMU sends its memory and device state (davit listens there). */
+    static final String MIGRATE_SOCKET = VMM + "/migrate.sock";
+    /** Where a resuming VM's QEMU takes its memory and device state from (QEMU listens there). */
+    static final String INCOMING_SOCKET = VMM + "/incoming.sock";
+    /** A paused VM's memory and device state, as QEMU's migration stream (davit's file, not the VMM's). */
+    static final String VM_STATE = "vmstate";
     /** The directory of the capped outputs (davit's, never the VMM's: no link QEMU makes is ever written through). */
     static final String OUT = "out";
     /** The guest's serial console as QEMU writes it (a FIFO, see {@link #capped}), and as it is kept. */
@@ -240,6 +248,15 @@ public final class Machine {
     /** The QEMU command line; {@code daemonize} for a long-lived sandbox (QEMU detaches and writes qemu.pid). */
     static List<String> command(Tools tools, Environment env, Path state, String hostname, int vcpus, int memoryMiB,
                                 boolean network, Accel.Choice accel, boolean daemonize) {
+        return command(tools, env, state, hostname, vcpus, memoryMiB, network, accel, daemonize, false);
+    }
+
+    /**
+     * {@link #command}; with {@code incoming} (a paused VM resumed), QEMU waits for its memory and device state on
+     * {@link #INCOMING_SOCKET} instead of booting, the same devices as the command that saved it.
+     */
+    static List<String> command(Tools tools, Environment env, Path state, String hostname, int vcpus, int memoryMiB,
+                                boolean network, Accel.Choice accel, boolean daemonize, boolean incoming) {
         Path s = state.toAbsolutePath();
         // TCG's translation cache bounded (its default, 1 GiB, would be QEMU's to fill beyond its cgroup's overhead)
         List<String> c = new ArrayList<>(List.of(tools.qemu().toString(), "-M", "microvm", "-accel",
@@ -271,6 +288,10 @@ public final class Machine {
             // not -daemonize: QEMU's filter forbids the fork it needs (spawn=deny); davit starts it in a session
             // of its own instead (launchDetached)
             c.addAll(List.of("-pidfile", s.resolve(PID).toString()));
+            c.addAll(List.of("-qmp", "unix:" + opt(s.resolve(QMP_SOCKET)) + ",server=on,wait=off"));
+            if (incoming) {
+                c.addAll(List.of("-incoming", "unix:" + s.resolve(INCOMING_SOCKET)));
+            }
         }
         c.addAll(dev.davit.sandbox.jail.Jail.VMM_SANDBOX);
         return c;

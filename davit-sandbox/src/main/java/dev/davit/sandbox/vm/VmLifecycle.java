@@ -65,6 +65,25 @@ public final class VmLifecycle implements LongLived {
     }
 
     /**
+     * Its memory and device state saved to a file ({@link VmMemory#save}); it is then recorded stopped, and the
+     * caller kills its QEMU. Its guest's file systems are not flushed first: the disk and the memory are saved at
+     * the same moment, so they agree. Connections through its network do not survive (the network's own state is
+     * not saved); the guest's addresses and routes do.
+     */
+    @Override
+    public Sandbox pause(Sandbox s, Path dir) {
+        long[] ids = dev.davit.sandbox.jail.Jail.active() ? dev.davit.sandbox.jail.Jail.vmmIds(s.id()) : null;
+        Path seen = dev.davit.sandbox.jail.Jail.active() ? dev.davit.sandbox.jail.Jail.DIR : dir.toAbsolutePath();
+        VmMemory.save(s, dir, seen, ids);
+        return new Sandbox(s.id(), SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0, 0, 0);
+    }
+
+    @Override
+    public boolean paused(Sandbox s, Path dir) {
+        return s.status() != SandboxStatus.RUNNING && VmMemory.saved(dir);
+    }
+
+    /**
      * Its disk, the overlay {@code vmm/disk.qcow2} (the environment's image below it is shared, never written). A
      * running VM's guest flushes its file systems first, then its QEMU is held still ({@code SIGSTOP} of every
      * process from its launcher down, each thread seen stopped, so no write is under way) for the copy and goes on
@@ -97,6 +116,7 @@ public final class VmLifecycle implements LongLived {
      */
     @Override
     public void restoreState(Sandbox s, Path dir, Path from) {
+        VmMemory.drop(dir); // a paused VM's memory belongs to the disk replaced here
         Path saved = from.resolve(Machine.DISK);
         Path disk = dir.resolve(Machine.DISK);
         Path fresh = dir.resolve("disk.qcow2.restore");
@@ -289,6 +309,7 @@ public final class VmLifecycle implements LongLived {
         }
         Nat.Tools nat = s.spec().network().ownNamespace() ? Nat.tools(options, s.spec().network()) : null;
         Path setsid = Host.tool(options, "setsid");
+        boolean resume = VmMemory.saved(dir); // paused: its memory is brought back instead of a boot
         // QEMU jailed (Machine.confined, Jail.vmmLauncher); NAT: in a network namespace of its own (see Nat);
         // slirp4netns outlives davit, as QEMU does
         long pid;
@@ -304,7 +325,7 @@ public final class VmLifecycle implements LongLived {
                         Machine.ownVmm(dir.resolve(Machine.VMM), s.id());
                         List<String> cmd = Machine.capped(options, seenState, true, vmm.apply(Machine.command(tools,
                                 seenEnv, seenState, s.id(), s.spec().vcpus(), s.spec().memoryMiB(),
-                                s.spec().network().enabled(), accel, true)));
+                                s.spec().network().enabled(), accel, true, resume)));
                         List<String> full = Cgroups.wrap(cg, jail.apply(nat == null ? cmd : Nat.wrap(nat, dir, cmd)),
                                 dir);
                         return Machine.launchDetached(setsid, full, dir, nat == null ? null
@@ -320,6 +341,13 @@ public final class VmLifecycle implements LongLived {
                 0, pid, start);
         save.accept(running); // recorded before the boot: a davit killed meanwhile leaves no unknown VM behind
         try {
+            if (resume) {
+                try {
+                    VmMemory.restore(dir, () -> Host.alive(pid, start));
+                } finally {
+                    VmMemory.drop(dir); // good once: the disk moves on from here (a failed one boots next time)
+                }
+            }
             Machine.awaitAgent(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
                     .close();
         } catch (RuntimeException e) {

@@ -180,7 +180,9 @@ class WorkspaceLife extends WorkspaceState {
     Sandbox start(String id) {
         return locked(id, wid -> {
             Workspace w = get(wid);
-            Sandbox s = sandboxes.start(w.sandboxId());
+            // a paused one resumes: its processes go on (a microVM's start brings back its saved memory)
+            Sandbox s = sandboxes.paused(w.sandboxId()) ? sandboxes.resume(w.sandboxId())
+                    : sandboxes.start(w.sandboxId());
             secrets(w).materialise(sandboxes, w.sandboxId(), wid, stateDir.resolve(wid));
             return s;
         });

@@ -411,6 +411,46 @@ public final class Workspaces {
     }
 
     /**
+     * Pauses the workspace: its processes (services, shells, detached execs, what execs left running) keep their state
+     * and take no CPU until {@link #resume}. A container workspace's are frozen in place (it stays running, and an
+     * exec, file operation's exec or service start is refused until it is resumed; its files stay readable). A
+     * microVM workspace's memory and device state are saved beside its disk and its QEMU ends, freeing its CPU and
+     * memory; {@link #resume} (also from another davit, also after this one exited) or {@link #start} brings its
+     * processes back as they were. See {@link Sandboxes#pause}.
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return its sandbox, paused (running: a container; stopped: a microVM)
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} when it is
+     *                        not running, or its sandbox cannot be paused here; what {@link Sandboxes#pause} throws
+     */
+    public Sandbox pause(String id) {
+        return state.locked(id, wid -> sandboxes.pause(state.get(wid).sandboxId()));
+    }
+
+    /**
+     * Resumes a paused workspace ({@link #pause}).
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return its sandbox, running
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} when it is
+     *                        not paused; what {@link Sandboxes#resume} throws
+     */
+    public Sandbox resume(String id) {
+        return state.locked(id, wid -> sandboxes.resume(state.get(wid).sandboxId()));
+    }
+
+    /**
+     * Whether the workspace is paused ({@link #pause}).
+     *
+     * @param id the workspace's id ({@code ws-...}) or name
+     * @return true when it is
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace or its sandbox is gone
+     */
+    public boolean paused(String id) {
+        return sandboxes.paused(state.get(id).sandboxId());
+    }
+
+    /**
      * Stops the workspace's services, closes its shells and stops its sandbox (every process in it is killed).
      * /workspace, its baseline and snapshots stay; {@link #start} brings it back.
      *
