@@ -42,6 +42,8 @@ EXAMPLES = {
                           "remove": ["pypi.org"]},
     "workspace_network_log": {"workspace": "proj", "last": 20},
     "workspace_fork": {"workspace": "proj", "names": ["proj-try-a", "proj-try-b"]},
+    "workspace_pause": {"workspace": "proj"},
+    "workspace_resume": {"workspace": "proj"},
 }
 
 

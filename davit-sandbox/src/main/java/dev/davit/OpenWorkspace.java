@@ -558,6 +558,27 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * Pauses the workspace's processes with their state ({@link Workspaces#pause}): a container's frozen in place,
+     * a microVM's memory saved beside its disk and its QEMU ended.
+     *
+     * @return its sandbox, paused
+     * @throws DavitException as {@link Workspaces#pause}; USAGE for a closed handle
+     */
+    public Sandbox pause() {
+        return workspaces().pause(id());
+    }
+
+    /**
+     * Resumes the paused workspace ({@link Workspaces#resume}): its processes go on where they were.
+     *
+     * @return its sandbox, running
+     * @throws DavitException as {@link Workspaces#resume}; USAGE for a closed handle
+     */
+    public Sandbox resume() {
+        return workspaces().resume(id());
+    }
+
+    /**
      * The workspace's snapshots, oldest first.
      *
      * @return its snapshots; empty when it has none

@@ -94,6 +94,7 @@ public final class CliWords {
         ACTIONS.put(Action.REAP, "'davit sandbox reap'");
         ACTIONS.put(Action.START_SANDBOX, "'davit sandbox start {0}'");
         ACTIONS.put(Action.STOP_SANDBOX, "'davit sandbox stop {0}'");
+        ACTIONS.put(Action.RESUME_SANDBOX, "'davit sandbox resume {0}'");
         ACTIONS.put(Action.LIST_WORKSPACES, "'davit workspace ls'");
         ACTIONS.put(Action.START_WORKSPACE, "'davit workspace start {0}'");
         ACTIONS.put(Action.START_IT, "'davit workspace start'");

@@ -190,12 +190,14 @@ final class CommandModels {
      * {@code workspace exec}'s start-up, and agents and scripts call those in loops.
      */
     static final Map<Class<?>, Group> LAZY_GROUPS = Map.of(
-            SandboxCommand.class, new Group(SandboxCommand::new, "sandbox", SandboxCommand.DESCRIPTION, Map.of(
-                    "create", SandboxCommand.CreateCmd.class, "start", SandboxCommand.StartCmd.class,
-                    "exec", SandboxCommand.ExecCmd.class, "stop", SandboxCommand.StopCmd.class,
-                    "rm", SandboxCommand.RmCmd.class, "status", SandboxCommand.StatusCmd.class,
-                    "ls", SandboxCommand.LsCmd.class, "reap", SandboxCommand.ReapCmd.class,
-                    "network", NetworkCommands.SandboxNetworkCmd.class)),
+            SandboxCommand.class, new Group(SandboxCommand::new, "sandbox", SandboxCommand.DESCRIPTION, Map.ofEntries(
+                    Map.entry("create", SandboxCommand.CreateCmd.class), Map.entry("start", SandboxCommand.StartCmd.class),
+                    Map.entry("exec", SandboxCommand.ExecCmd.class), Map.entry("stop", SandboxCommand.StopCmd.class),
+                    Map.entry("pause", SandboxCommand.PauseCmd.class),
+                    Map.entry("resume", SandboxCommand.ResumeCmd.class), Map.entry("rm", SandboxCommand.RmCmd.class),
+                    Map.entry("status", SandboxCommand.StatusCmd.class), Map.entry("ls", SandboxCommand.LsCmd.class),
+                    Map.entry("reap", SandboxCommand.ReapCmd.class),
+                    Map.entry("network", NetworkCommands.SandboxNetworkCmd.class))),
             WorkspaceCommand.class, new Group(WorkspaceCommand::new, "workspace", WorkspaceCommand.DESCRIPTION,
                     Map.ofEntries(Map.entry("create", WorkspaceCommand.CreateCmd.class),
                             Map.entry("exec", WorkspaceCommand.ExecCmd.class),
@@ -204,6 +206,8 @@ final class CommandModels {
                             Map.entry("stop", WorkspaceCommand.StopCmd.class),
                             Map.entry("start", WorkspaceCommand.StartCmd.class),
                             Map.entry("fork", WorkspaceCommand.ForkCmd.class),
+                            Map.entry("pause", WorkspaceCommand.PauseCmd.class),
+                            Map.entry("resume", WorkspaceCommand.ResumeCmd.class),
                             Map.entry("rm", WorkspaceCommand.RmCmd.class),
                             Map.entry("file", WorkspaceCommand.FileCmd.class),
                             Map.entry("diff", WorkspaceCommand.DiffCmd.class),

@@ -23,11 +23,12 @@ import picocli.CommandLine.Parameters;
 /** {@code davit sandbox create|start|exec|stop|rm|status|ls|reap|network}: long-lived sandboxes (container or vm). */
 @Command(name = "sandbox", mixinStandardHelpOptions = true, description = SandboxCommand.DESCRIPTION,
         subcommands = {SandboxCommand.CreateCmd.class, SandboxCommand.StartCmd.class, SandboxCommand.ExecCmd.class,
-            SandboxCommand.StopCmd.class, SandboxCommand.RmCmd.class, SandboxCommand.StatusCmd.class,
+            SandboxCommand.StopCmd.class, SandboxCommand.PauseCmd.class, SandboxCommand.ResumeCmd.class,
+            SandboxCommand.RmCmd.class, SandboxCommand.StatusCmd.class,
             SandboxCommand.LsCmd.class, SandboxCommand.ReapCmd.class, NetworkCommands.SandboxNetworkCmd.class})
 final class SandboxCommand extends GroupCommand {
-    static final String DESCRIPTION = "Long-lived sandboxes: create, start, exec, stop, rm, status, ls, reap and"
-            + " network.";
+    static final String DESCRIPTION = "Long-lived sandboxes: create, start, exec, stop, pause, resume, rm, status, ls,"
+            + " reap and network.";
 
     static Sandboxes sandboxes(Main main) {
         return new Sandboxes(EgressOptions.withDns(SandboxOptions.under(DavitHome.resolve(main.env())), main.env()));
@@ -185,6 +186,27 @@ final class SandboxCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             print(out, sandboxes(main).stop(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "pause", mixinStandardHelpOptions = true, description = "Pause a running sandbox: its processes"
+            + " keep their state and take no CPU (a container's are frozen in place; a microVM's memory is saved to a"
+            + " file and its QEMU ends) until 'davit sandbox resume'.")
+    static final class PauseCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            print(out, sandboxes(main).pause(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a paused sandbox: its"
+            + " processes go on where they were.")
+    static final class ResumeCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            print(out, sandboxes(main).resume(id));
             return 0;
         }
     }

@@ -36,7 +36,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "workspace", mixinStandardHelpOptions = true, description = WorkspaceCommand.DESCRIPTION,
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.UpdateCmd.class, WorkspaceCommand.StopCmd.class,
-            WorkspaceCommand.StartCmd.class, WorkspaceCommand.ForkCmd.class,
+            WorkspaceCommand.StartCmd.class, WorkspaceCommand.PauseCmd.class, WorkspaceCommand.ResumeCmd.class,
+            WorkspaceCommand.ForkCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
             WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class, WorkspaceCommand.OutputCmd.class,
             WorkspaceCommand.ExecWaitCmd.class, WorkspaceCommand.ExecKillCmd.class, WorkspaceCommand.ExecLsCmd.class,
@@ -64,6 +65,13 @@ final class WorkspaceCommand extends GroupCommand {
 
     static void print(Output out, Workspace w, Sandbox s) {
         out.result(WorkspaceJson.workspace(w, s), p -> p.println(w.id() + " " + s.status().label()));
+    }
+
+    /** {@link #print} with whether it is paused ({@code status}). */
+    static void printStatus(Output out, Workspaces ws, Workspace w, Sandbox s) {
+        boolean paused = ws.paused(w.id());
+        out.result(WorkspaceJson.workspace(w, s).put("paused", paused), p -> p.println(w.id() + " "
+                + (paused ? "paused" : s.status().label())));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -475,7 +483,7 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
-            print(out, ws.get(id), ws.sandbox(id));
+            printStatus(out, ws, ws.get(id), ws.sandbox(id));
             return 0;
         }
     }
@@ -496,6 +504,33 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
             print(out, ws.get(id), ws.start(id));
+            return 0;
+        }
+    }
+
+    @Command(name = "pause", mixinStandardHelpOptions = true, description = "Pause a workspace: its processes"
+            + " (services, shells, detached execs) keep their state and take no CPU until 'davit workspace resume'."
+            + " A container's are frozen in place; a microVM's memory is saved beside its disk and its QEMU ends.")
+    static final class PauseCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            Sandbox s = ws.pause(id);
+            out.result(WorkspaceJson.workspace(ws.get(id), s).put("paused", true), p -> p.println(ws.get(id).id()
+                    + " paused"));
+            return 0;
+        }
+    }
+
+    @Command(name = "resume", mixinStandardHelpOptions = true, description = "Resume a paused workspace: its"
+            + " processes go on where they were.")
+    static final class ResumeCmd extends IdCmd {
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            Sandbox s = ws.resume(id);
+            out.result(WorkspaceJson.workspace(ws.get(id), s).put("paused", false), p -> p.println(ws.get(id).id()
+                    + " " + s.status().label()));
             return 0;
         }
     }

@@ -117,8 +117,9 @@ class McpServerTest {
                 "workspace_service_list", "workspace_service_logs", "workspace_service_stop", "workspace_shell_open",
                 "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close",
                 "workspace_update", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export",
-                "workspace_network", "workspace_network_log", "workspace_fork");
-        assertThat(tools).hasSize(44);
+                "workspace_network", "workspace_network_log", "workspace_fork", "workspace_pause",
+                "workspace_resume");
+        assertThat(tools).hasSize(46);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
             assertThat(t.outputSchema()).as(t.name()).containsEntry("type", "object");

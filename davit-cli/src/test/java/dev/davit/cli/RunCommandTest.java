@@ -193,6 +193,18 @@ class RunCommandTest extends BusyboxRegistryTest {
             assertThat(human.rc()).as(human.toString()).isZero();
             assertThat(human.stdout()).matches("ws-[0-9a-f]{12} running\n");
             cli.run("workspace", "rm", human.stdout().split(" ")[0]);
+            // paused: status says so, an exec is refused naming the way back; resumed, it runs
+            Cli.Result p = cli.run("--json", "workspace", "pause", "orig");
+            if (dev.davit.sandbox.jail.Jail.active()) { // the freezer of its cgroup, made as root
+                assertThat(p.rc()).as(p.toString()).isZero();
+                assertThat(p.json().get("paused").asBoolean()).isTrue();
+                assertThat(cli.run("workspace", "status", "orig").stdout()).endsWith(" paused\n");
+                Cli.Result refused = cli.run("workspace", "exec", "orig", "--", "true");
+                assertThat(refused.rc()).isEqualTo(2);
+                assertThat(refused.stderr()).contains("is paused; resume it first ('davit sandbox resume sbx-");
+                assertThat(cli.run("workspace", "resume", "orig").stdout()).endsWith(" running\n");
+                assertThat(cli.run("workspace", "exec", "orig", "--", "true").rc()).isZero();
+            }
             Cli.Result bad = cli.run("workspace", "fork", "orig", "--count", "3", "--name", "only");
             assertThat(bad.rc()).isEqualTo(2);
             assertThat(bad.stderr()).isEqualTo("davit: error: give one name per fork: 1 names for 3 forks (--name,"

@@ -163,7 +163,8 @@ class UsageTest {
         assertThat(e.rc()).isEqualTo(2);
         assertOneErrorLine(e, "give a subcommand: list, inspect, pull, prune, resolve or build");
         Cli.Result s = cli().run("sandbox");
-        assertOneErrorLine(s, "give a subcommand: create, start, exec, stop, rm, status, ls, reap or network");
+        assertOneErrorLine(s, "give a subcommand: create, start, exec, stop, pause, resume, rm, status, ls, reap or"
+                + " network");
     }
 
     @Test

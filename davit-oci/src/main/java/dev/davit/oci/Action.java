@@ -45,6 +45,8 @@ public enum Action {
     START_SANDBOX(1, "Sandboxes.start(\"{0}\")"),
     /** Stop sandbox (argument 0). */
     STOP_SANDBOX(1, "Sandboxes.stop(\"{0}\")"),
+    /** Resume sandbox (argument 0). */
+    RESUME_SANDBOX(1, "Sandboxes.resume(\"{0}\")"),
     /** List the workspaces. */
     LIST_WORKSPACES(0, "Workspaces.list()"),
     /** Start workspace (argument 0). */

@@ -452,6 +452,7 @@ public final class Sandboxes {
         if (s.status() != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
+        lifecycle.refusePaused(s);
         return lifecycle.of(s).spawn(s, argv, env, workdir, dir, terminal);
     }
 

@@ -108,6 +108,7 @@ final class ModelWords {
         plain(Action.REAP, "the server's reaper");
         plain(Action.START_SANDBOX, "a start of the sandbox");
         plain(Action.STOP_SANDBOX, "a stop of the sandbox");
+        tool(Action.RESUME_SANDBOX, "workspace_resume", "resume the workspace");
         tool(Action.LIST_WORKSPACES, "workspace_list", "the workspaces");
         tool(Action.START_WORKSPACE, "workspace_start", "start the workspace");
         tool(Action.START_IT, "workspace_start", "start the workspace");

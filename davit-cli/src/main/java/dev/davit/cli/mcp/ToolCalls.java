@@ -91,6 +91,8 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_update", this::update);
         ws("workspace_stop", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.stop()));
         ws("workspace_start", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.start()));
+        ws("workspace_pause", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.pause()).put("paused", true));
+        ws("workspace_resume", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.resume()).put("paused", false));
         ws("workspace_delete", (w, a, call) -> {
             w.remove();
             return removed("id", w.id());

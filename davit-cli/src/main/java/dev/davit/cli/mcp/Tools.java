@@ -280,6 +280,12 @@ final class Tools {
                 + " workspace_start starts it again.", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
                 + " were).", true).hints(Tool.Hints.IDEMPOTENT).build());
+        t.add(status("workspace_pause", FULL, "Pause a workspace", "Pause a workspace's processes (services, shells,"
+                + " background execs) with their state, taking no CPU; a microVM's memory is saved and freed."
+                + " workspace_resume (or workspace_start) goes on where it was; execs are refused meanwhile.", true)
+                .hints(Tool.Hints.IDEMPOTENT).returns("paused", "boolean", "true.").build());
+        t.add(status("workspace_resume", FULL, "Resume a workspace", "Resume a paused workspace: its processes go on"
+                + " where they were.", true).hints(Tool.Hints.CHANGE).returns("paused", "boolean", "false.").build());
         t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace", "Delete a workspace: its sandbox, files"
                         + " and snapshots. Cannot be undone.")
                 .required("workspace", WS)

@@ -178,6 +178,15 @@ public final class Lifecycle {
         });
     }
 
+    /** Refuses to run anything in paused sandbox {@code s} (it would freeze as it joins the sandbox's cgroup). */
+    public void refusePaused(Sandbox s) {
+        if (Freezer.paused(dir(s.id()))) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("sandbox " + s.id() + " is paused; resume"
+                    + " it first (", dev.davit.oci.Action.RESUME_SANDBOX.fix(s.id()), ")")
+                    .about(dev.davit.oci.Subject.Type.SANDBOX, s.id()));
+        }
+    }
+
     /** See {@link Sandboxes#paused}. */
     public boolean paused(Sandbox s) {
         return of(s).paused(s, dir(s.id()));
@@ -226,6 +235,7 @@ public final class Lifecycle {
         if (s.status() != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.USAGE, "sandbox " + id + " is " + s.status().label() + ", not running");
         }
+        refusePaused(s);
         ExecResult.checkMaxOutput(maxOutput, dev.davit.oci.Input.SANDBOX_EXEC_MAX_OUTPUT);
         ExecResult.checkCapture(capture, "the captured bytes per stream");
         return of(s).exec(s, argv, env, workdir, timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0);
@@ -238,6 +248,7 @@ public final class Lifecycle {
     private Sandbox stopLocked(String id) {
         Sandbox s = status(id);
         dev.davit.sandbox.jail.Disk.thawLeftover(options, dir(id)); // its processes may wait on a frozen disk
+        of(s).dropPause(s, dir(id)); // a stop ends its processes: paused ones too
         if (s.status() == SandboxStatus.RUNNING) {
             of(s).beforeStop(s); // e.g. a vm flushes its guest's disk: its overlay is kept for the next start
         }
@@ -422,6 +433,7 @@ public final class Lifecycle {
      * its QEMU.
      */
     void kill(Sandbox s) {
+        of(s).dropPause(s, dir(s.id())); // a frozen process cannot die
         List<ProcessHandle> victims = new ArrayList<>();
         if (Host.alive(s.qemuPid(), s.qemuStart())) {
             ProcessHandle.of(s.qemuPid()).ifPresent(victims::add);

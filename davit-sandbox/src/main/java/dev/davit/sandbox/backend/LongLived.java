@@ -98,6 +98,17 @@ public interface LongLived {
     }
 
     /**
+     * Ends the pause of sandbox {@code s} without resuming it, before a stop or removal ends its processes: a frozen
+     * container thaws (a frozen process cannot die), a microVM's saved memory is dropped (its next start boots). By
+     * default nothing.
+     *
+     * @param s   the sandbox, as recorded
+     * @param dir its state directory
+     */
+    default void dropPause(Sandbox s, Path dir) {
+    }
+
+    /**
      * Resumes paused sandbox {@code s} (see {@link #pause}): a frozen one thaws; one whose memory was saved starts
      * from it ({@link #start} does that).
      *

@@ -133,6 +133,31 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         }
     }
 
+    /** Frozen in place by its cgroup's freezer ({@link dev.davit.sandbox.backend.Freezer}); it stays running. */
+    @Override
+    public Sandbox pause(Sandbox s, Path dir) {
+        dev.davit.sandbox.backend.Freezer.freeze(s.id(), dir);
+        return s;
+    }
+
+    @Override
+    public boolean paused(Sandbox s, Path dir) {
+        return dev.davit.sandbox.backend.Freezer.paused(dir);
+    }
+
+    @Override
+    public Sandbox resume(Sandbox s, Path dir) {
+        dev.davit.sandbox.backend.Freezer.thaw(dir);
+        return s;
+    }
+
+    @Override
+    public void dropPause(Sandbox s, Path dir) {
+        if (dev.davit.sandbox.backend.Freezer.paused(dir)) {
+            dev.davit.sandbox.backend.Freezer.thaw(dir);
+        }
+    }
+
     @Override
     public boolean copiesRunning(Sandbox s, Path dir) {
         return Disk.exists(dir);

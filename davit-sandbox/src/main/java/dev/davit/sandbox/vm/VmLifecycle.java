@@ -83,6 +83,12 @@ public final class VmLifecycle implements LongLived {
         return s.status() != SandboxStatus.RUNNING && VmMemory.saved(dir);
     }
 
+    /** Its saved memory dropped: the next start boots. */
+    @Override
+    public void dropPause(Sandbox s, Path dir) {
+        VmMemory.drop(dir);
+    }
+
     /**
      * Its disk, the overlay {@code vmm/disk.qcow2} (the environment's image below it is shared, never written). A
      * running VM's guest flushes its file systems first, then its QEMU is held still ({@code SIGSTOP} of every

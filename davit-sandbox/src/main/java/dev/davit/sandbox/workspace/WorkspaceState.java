@@ -207,6 +207,14 @@ class WorkspaceState {
      * {@code reset}) and closes its shells (before its sandbox stops, is reset or removed).
      */
     void endProcesses(String id, String why) {
+        String sbx = get(id).sandboxId();
+        if (sandboxes.paused(sbx)) { // they end now: a frozen container's thaw first, a paused microVM's memory goes
+            if (sandboxes.status(sbx).status() == dev.davit.sandbox.SandboxStatus.RUNNING) {
+                sandboxes.resume(sbx);
+            } else {
+                sandboxes.stop(sbx);
+            }
+        }
         services(id).stopAll();
         detached(id).killAll(why);
         shells(id).closeAll();
