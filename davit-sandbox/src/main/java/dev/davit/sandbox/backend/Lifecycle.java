@@ -433,7 +433,9 @@ public final class Lifecycle {
      * its QEMU.
      */
     void kill(Sandbox s) {
-        of(s).dropPause(s, dir(s.id())); // a frozen process cannot die
+        if (Freezer.paused(dir(s.id()))) {
+            Freezer.thaw(dir(s.id())); // a frozen process cannot die (a paused microVM's memory is kept: see pause)
+        }
         List<ProcessHandle> victims = new ArrayList<>();
         if (Host.alive(s.qemuPid(), s.qemuStart())) {
             ProcessHandle.of(s.qemuPid()).ifPresent(victims::add);

@@ -29,7 +29,9 @@ import java.util.function.Consumer;
 
 /**
  * Started sandboxes kept ready for workspaces ("spares"), so that a {@link Workspaces#create} finds its sandbox
- * running instead of creating and starting one. Per kind of sandbox (a {@link CreateSpec} apart from its ttl; the
+ * running instead of creating and starting one; a microVM spare is booted and then paused ({@link Sandboxes#pause}:
+ * its memory saved, its QEMU ended), so it holds no memory while it waits and the create resumes it instead of
+ * booting one. Per kind of sandbox (a {@link CreateSpec} apart from its ttl; the
  * {@link #MAX_KINDS} kinds asked for last) the pool keeps up to {@code perKind} spares, made by one background
  * thread after a create took one or found none. A spare goes to exactly one workspace, which then owns it (its
  * removal removes the sandbox); no spare is ever given twice, and nothing but davit has run in one.
@@ -253,9 +255,10 @@ public final class WarmPool implements AutoCloseable {
         return Instant.now().isAfter(s.made().plus(RECYCLE));
     }
 
+    /** Whether spare {@code id} is ready: running, or (a microVM) paused with its memory saved. */
     private boolean running(String id) {
         try {
-            return sandboxes.status(id).status() == SandboxStatus.RUNNING;
+            return sandboxes.status(id).status() == SandboxStatus.RUNNING || sandboxes.paused(id);
         } catch (RuntimeException e) {
             return false;
         }
@@ -407,6 +410,11 @@ public final class WarmPool implements AutoCloseable {
             id = s.id();
             register(id);
             sandboxes.start(id);
+            if (key.isVm()) {
+                // booted, then paused: its memory saved to a file and its QEMU ended, so a spare holds no memory
+                // or CPU while it waits, and a take resumes it (a fraction of a boot) instead of booting
+                sandboxes.pause(id);
+            }
             return new Spare(id, s.createdAt());
         } catch (RuntimeException e) {
             log.accept(Message.of("davit: warm pool: cannot make a spare sandbox of " + key.rootfs() + ": ",

@@ -1,0 +1,61 @@
+package dev.davit.sandbox.workspace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.VmTestEnvironment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A warm pool of microVMs keeps its spares booted and then paused (memory saved, no QEMU running): a create takes
+ * one and resumes it instead of booting, and the workspace is its own (its seed, its exec).
+ */
+class VmWarmPoolTest {
+    @Test
+    void aMicroVmSpareWaitsPausedAndIsResumedByTheCreateThatTakesIt(@TempDir Path tmp) throws Exception {
+        Path env = VmTestEnvironment.get();
+        Workspaces workspaces = Workspaces.under(tmp.resolve("home"));
+        CreateSpec spec = new CreateSpec(env, Map.of(), null, Network.NONE, null, Duration.ofHours(1), "vm", 1, 256);
+        Path seed = Files.createDirectories(tmp.resolve("seed"));
+        Files.writeString(seed.resolve("who"), "second\n");
+        try (WarmPool pool = WarmPool.open(workspaces, 1, () -> 4, m -> System.out.println(m))) {
+            Workspaces warm = workspaces.withSpares(pool);
+            Workspace first = warm.create(spec, null, null);
+            long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+            while (pool.ready().isEmpty() && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(pool.ready()).hasSize(1);
+            String spare = pool.ready().get(0);
+            assertThat(workspaces.sandboxes().status(spare).status()).isEqualTo(SandboxStatus.STOPPED);
+            assertThat(workspaces.sandboxes().paused(spare)).isTrue();
+            assertThat(workspaces.sandboxes().status(spare).qemuPid()).isZero(); // no QEMU while it waits
+
+            long t0 = System.nanoTime();
+            Workspace second = warm.create(spec, null, seed);
+            System.out.println("vm workspace create from a paused spare (resume + seed): "
+                    + (System.nanoTime() - t0) / 1_000_000 + " ms");
+            assertThat(second.sandboxId()).isEqualTo(spare);
+            assertThat(workspaces.sandbox(second.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+            assertThat(workspaces.paused(second.id())).isFalse();
+            ExecResult r = workspaces.exec(second.id(), List.of("sh", "-c", "cat who; hostname"), Map.of(), null,
+                    Duration.ofSeconds(60), null, null, null);
+            assertThat(r.stdoutText()).isEqualTo("second\n" + spare + "\n");
+            workspaces.rm(first.id());
+            workspaces.rm(second.id());
+        } finally {
+            for (Workspace w : workspaces.list()) {
+                workspaces.rm(w.id());
+            }
+        }
+    }
+}
