@@ -253,6 +253,18 @@ public final class Sandboxes {
     }
 
     /**
+     * About how many bytes of disk {@link #saveState} of sandbox {@code id} writes: what its writable state takes now
+     * (a container's disk image's blocks, or its layer and /tmp; a microVM's disk overlay).
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the bytes
+     * @throws DavitException NOT_FOUND when there is no such sandbox; STORE when they cannot be counted
+     */
+    public long stateBytes(String id) {
+        return lifecycle.stateBytes(id);
+    }
+
+    /**
      * Saves everything sandbox {@code id} wrote into directory {@code dest} (made when missing), as {@link #fork}
      * copies it: a running sandbox goes on running (its disk frozen, or its VM held still, for the copy); a
      * container without a disk of its own only while stopped. {@link #restoreState} brings it back.

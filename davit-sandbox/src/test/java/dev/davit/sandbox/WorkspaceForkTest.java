@@ -122,6 +122,47 @@ class WorkspaceForkTest extends BwrapWorkspaces {
         assertThat(sh(p, "echo thawed > /workspace/t; cat /workspace/t")).isEqualTo("thawed\n");
     }
 
+    /**
+     * A fork cancelled (its thread interrupted, as an MCP cancellation does) at any point leaves the original's disk
+     * thawed, no mark, and no sandbox or workspace of the fork behind.
+     */
+    @Test
+    void aCancelledForkLeavesTheDiskThawedAndNothingBehind() throws Exception {
+        assumeThat(Jail.active()).as("root (a workspace's disk is a mount)").isTrue();
+        Workspace p = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(512, 1, 256, 64))
+                .ttl(Duration.ofHours(1)).build(), "cancelled", null, Map.of(), null);
+        Path state = home.resolve("sandboxes").resolve(p.sandboxId());
+        Thread self = Thread.currentThread();
+        for (long delay : List.of(0L, 10L, 25L, 50L, 100L, 200L)) {
+            Thread cancel = Thread.startVirtualThread(() -> {
+                try {
+                    Thread.sleep(delay);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                self.interrupt();
+            });
+            try {
+                workspaces.fork(p.id(), 2, List.of(), null);
+            } catch (DavitException e) {
+                // cancelled somewhere on the way: what matters is what it left
+            } finally {
+                cancel.join();
+                Thread.interrupted();
+            }
+            assertThat(state.resolve("disk.frozen")).doesNotExist();
+            ExecResult r = workspaces.exec(p.id(), List.of("sh", "-c", "echo w > /workspace/w; cat /workspace/w"),
+                    Map.of(), null, Duration.ofSeconds(10), null, null, null);
+            assertThat(r.stdoutText()).as("the disk takes writes").isEqualTo("w\n");
+            for (Workspace w : workspaces.list()) {
+                if (!w.id().equals(p.id())) {
+                    workspaces.rm(w.id()); // a fork made whole before the interrupt was seen is a workspace
+                }
+            }
+            assertThat(workspaces.sandboxes().list()).extracting(Sandbox::id).containsExactly(p.sandboxId());
+        }
+    }
+
     @Test
     void aWorkspaceWithoutADiskIsForkedWhileStoppedAndItsForksStayStopped() throws IOException {
         Workspace p = parentWithHistory(Limits.NONE);

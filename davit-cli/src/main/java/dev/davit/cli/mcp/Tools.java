@@ -374,7 +374,7 @@ final class Tools {
                         + " Running processes are not copied; the workspace itself goes on unchanged. Each fork counts"
                         + " as a workspace of this server.")
                 .required("workspace", WS)
-                .option("count", INTEGER, "How many forks.").byDefault(1).atLeast(1).atMost(16)
+                .option("count", INTEGER, "How many forks (default: one per name, else 1).").atLeast(1).atMost(16)
                 .option("names", STRINGS, "Their names, one per fork (then 'count' may be left out).")
                 .check((a, call) -> call.release(policy.reserveForks(call.workspace(), forkCount(a))))
                 .returns("forked_from", "string", "The workspace forked.")

@@ -274,8 +274,12 @@ public final class Host {
      * original's (for trees never written, e.g. a workspace's baseline and snapshots); {@code from} may be a file.
      */
     public static void copyTree(SandboxOptions options, Path from, Path to, boolean link) {
-        List<String> cmd = List.of(tool(options, "cp").toString(), "-a", link ? "--link" : "--reflink=auto",
-                "--no-target-directory", "--", from.toString(), to.toString());
+        run(options, List.of(tool(options, "cp").toString(), "-a", link ? "--link" : "--reflink=auto",
+                "--no-target-directory", "--", from.toString(), to.toString()), from, to);
+    }
+
+    /** Runs copy command {@code cmd} of {@code from} to {@code to}; its first line of output is the error. */
+    private static void run(SandboxOptions options, List<String> cmd, Path from, Path to) {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
@@ -289,6 +293,52 @@ public final class Host {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.CANCELLED, "interrupted while copying " + from);
+        }
+    }
+
+    /**
+     * Copies file {@code from} (links followed: e.g. a {@code /proc/self/fd} entry) to {@code to} with {@code cp
+     * --sparse=always --reflink=auto}: holes stay holes, a clone where the filesystem makes one.
+     *
+     * @throws DavitException STORE when the copy fails
+     */
+    public static void copyFile(SandboxOptions options, Path from, Path to) {
+        run(options, List.of(tool(options, "cp").toString(), "--sparse=always", "--reflink=auto", "--",
+                from.toString(), to.toString()), from, to);
+    }
+
+    /**
+     * The bytes of disk {@code paths} take together, each file counted once (GNU {@code du -s -B1 -x}); a missing path
+     * counts 0.
+     *
+     * @throws IOException when du fails
+     */
+    public static long diskUsage(Path... paths) throws IOException {
+        List<String> cmd = new java.util.ArrayList<>(List.of("du", "-s", "-c", "-B1", "-x", "--"));
+        for (Path p : paths) {
+            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                cmd.add(p.toString());
+            }
+        }
+        if (cmd.size() == 6) {
+            return 0;
+        }
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            p.waitFor();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while counting " + paths[0]);
+        }
+        // the last line is the total; file names may hold anything, so it is read from the end
+        String[] lines = out.strip().split("\n");
+        String last = lines[lines.length - 1];
+        try {
+            return Long.parseLong(last.substring(0, last.indexOf('\t')));
+        } catch (RuntimeException e) {
+            throw new IOException("du printed no total for " + paths[0]);
         }
     }
 

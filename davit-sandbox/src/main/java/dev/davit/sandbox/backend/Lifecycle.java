@@ -142,6 +142,16 @@ public final class Lifecycle {
         });
     }
 
+    /** See {@link Sandboxes#stateBytes}. */
+    public long stateBytes(String id) {
+        Sandbox s = status(id);
+        try {
+            return of(s).stateBytes(s, dir(id));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot count what sandbox " + id + " holds: " + e.getMessage());
+        }
+    }
+
     /** See {@link Sandboxes#pause}. */
     public Sandbox pause(String id) {
         return locked(id, () -> {

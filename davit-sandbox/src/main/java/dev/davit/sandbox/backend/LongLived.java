@@ -121,6 +121,19 @@ public interface LongLived {
     }
 
     /**
+     * About how many bytes of disk {@link #copyState} of sandbox {@code s} writes (what its state takes now), looked
+     * at before a copy that must fit a bound.
+     *
+     * @param s   the sandbox, as recorded
+     * @param dir its state directory
+     * @return the bytes; 0 by default
+     * @throws java.io.IOException when they cannot be counted
+     */
+    default long stateBytes(Sandbox s, Path dir) throws IOException {
+        return 0;
+    }
+
+    /**
      * Whether {@link #copyState} copies sandbox {@code s} while it runs (else only while it is stopped).
      *
      * @param s   the sandbox, as recorded

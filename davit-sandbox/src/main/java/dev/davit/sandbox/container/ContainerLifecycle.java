@@ -99,7 +99,9 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
      */
     /**
      * The disk image put back ({@link Disk#restore}); without one, the layer and /tmp each copied beside the
-     * sandbox's ({@code cp -a}) and swapped in by two renames, the old ones deleted after.
+     * sandbox's ({@code cp -a}) and swapped in by two renames, the old ones deleted after (a crash between the two
+     * renames is undone first by the next restore; one between the layer's swap and /tmp's leaves the new layer with
+     * the old /tmp).
      */
     @Override
     public void restoreState(Sandbox s, Path dir, Path from) {
@@ -112,6 +114,10 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             Path fresh = dir.resolve("." + part + ".restore");
             Path old = dir.resolve("." + part + ".old");
             try {
+                if (!Files.exists(live, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        && Files.isDirectory(old, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.move(old, live, java.nio.file.StandardCopyOption.ATOMIC_MOVE); // a crash between the renames
+                }
                 Host.deleteTree(fresh);
                 Host.deleteTree(old);
                 if (Files.isDirectory(from.resolve(part), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
@@ -158,6 +164,13 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         }
     }
 
+    /** Its disk image's blocks, else its layer's and /tmp's. */
+    @Override
+    public long stateBytes(Sandbox s, Path dir) throws IOException {
+        return Disk.exists(dir) ? Host.diskUsage(dir.resolve("disk.img"))
+                : Host.diskUsage(dir.resolve("upper"), dir.resolve("tmp"));
+    }
+
     @Override
     public boolean copiesRunning(Sandbox s, Path dir) {
         return Disk.exists(dir);
@@ -196,8 +209,10 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
     }
 
+    /** Its keeper's processes are there; a disk a killed davit left frozen is thawed on the way (execs wait on it). */
     @Override
     public boolean up(Sandbox s) {
+        Disk.thawLeftover(options, dir(s));
         return Host.alive(s.bwrapPid(), s.bwrapStart()) && Host.alive(s.initPid(), s.initStart());
     }
 

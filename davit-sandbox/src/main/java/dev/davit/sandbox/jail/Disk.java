@@ -198,13 +198,16 @@ public final class Disk {
     public static void copy(SandboxOptions options, Path from, Path to) {
         Path image = from.resolve(IMAGE);
         Path copy = to.resolve(IMAGE);
-        boolean frozen = false;
+        boolean freezing = false;
         try {
             if (mounted(from)) {
-                // marked first: a davit killed while it is frozen leaves the mark, and the next one thaws it
-                Files.write(from.resolve(FROZEN), new byte[0]);
+                // marked first, with the process that froze it: a davit killed while it is frozen leaves the mark,
+                // and the next one to look thaws it; counted as frozen from before the freeze, so that a failure or
+                // an interrupt at any point after it still thaws
+                Files.writeString(from.resolve(FROZEN), ProcessHandle.current().pid() + " "
+                        + startTime(ProcessHandle.current().pid()) + "\n");
+                freezing = true;
                 run(options, "fsfreeze", List.of("--freeze", from.resolve(MOUNT).toString()));
-                frozen = true;
             }
             run(options, "cp", List.of("--reflink=auto", "--sparse=always", "--no-dereference", "--",
                     image.toString(), copy.toString()), COPY_SECONDS);
@@ -218,14 +221,43 @@ public final class Disk {
             throw e instanceof DavitException d ? d : new DavitException(Kind.STORE, "cannot copy the sandbox's disk "
                     + image + ": " + e.getMessage());
         } finally {
-            if (frozen) {
-                run(options, "fsfreeze", List.of("--unfreeze", from.resolve(MOUNT).toString()));
+            if (freezing) {
+                thaw(options, from);
             }
+        }
+    }
+
+    /**
+     * Unfreezes the disk of {@code state} (an interrupt of the calling thread waits until after it) and removes the
+     * mark once it is thawed; a failed unfreeze leaves the mark for the next look.
+     */
+    private static void thaw(SandboxOptions options, Path state) {
+        boolean interrupted = Thread.interrupted();
+        try {
             try {
-                Files.deleteIfExists(from.resolve(FROZEN));
-            } catch (IOException ignored) {
-                // thawed; a mark left makes a later thaw try, which does no harm
+                run(options, "fsfreeze", List.of("--unfreeze", state.resolve(MOUNT).toString()));
+            } catch (DavitException e) {
+                // not frozen (the freeze failed, or a thaw came first): fsfreeze says so; nothing to undo
+                if (e.kind() == Kind.CANCELLED || !mounted(state)) {
+                    return;
+                }
             }
+            Files.deleteIfExists(state.resolve(FROZEN));
+        } catch (IOException e) {
+            // the mark stays: the next look thaws again, which does no harm
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static long startTime(long pid) {
+        try {
+            String st = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return Long.parseLong(st.substring(st.lastIndexOf(')') + 2).split(" ")[19]);
+        } catch (IOException | RuntimeException e) {
+            return 0;
         }
     }
 
@@ -264,21 +296,20 @@ public final class Disk {
      * a removal.
      */
     public static void thawLeftover(SandboxOptions options, Path state) {
-        if (!Files.exists(state.resolve(FROZEN), LinkOption.NOFOLLOW_LINKS)) {
+        Path mark = state.resolve(FROZEN);
+        if (!Files.exists(mark, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
         try {
-            if (mounted(state)) {
-                run(options, "fsfreeze", List.of("--unfreeze", state.resolve(MOUNT).toString()));
+            String[] owner = Files.readString(mark).strip().split(" ");
+            long pid = Long.parseLong(owner[0]);
+            if (pid != ProcessHandle.current().pid() && startTime(pid) == Long.parseLong(owner[1])) {
+                return; // its copy is under way in another davit, which thaws it when done
             }
-        } catch (DavitException e) {
-            // not frozen after all (fsfreeze says so): nothing to undo
+        } catch (IOException | RuntimeException e) {
+            // an unreadable mark: thawed all the same
         }
-        try {
-            Files.deleteIfExists(state.resolve(FROZEN));
-        } catch (IOException ignored) {
-            // tried again next time
-        }
+        thaw(options, state);
     }
 
     /** Whether a filesystem is mounted on {@code STATE/disk} (it is on another device than the state directory). */
@@ -374,6 +405,16 @@ public final class Disk {
         run(options, tool, args, 60);
     }
 
+    private static java.util.function.Supplier<byte[]> readAll(java.io.InputStream in) {
+        return () -> {
+            try {
+                return in.readAllBytes();
+            } catch (IOException e) {
+                return new byte[0];
+            }
+        };
+    }
+
     private static void run(SandboxOptions options, String tool, List<String> args, long seconds) {
         Path exe = options.which(tool);
         if (exe == null) {
@@ -387,17 +428,23 @@ public final class Disk {
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         pb.environment().clear();
         pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        Process p = null;
         try {
-            Process p = pb.start();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(seconds, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p = pb.start();
+            // read beside the wait, so that the time limit holds for a tool that prints nothing and does not end
+            java.util.concurrent.CompletableFuture<byte[]> out = java.util.concurrent.CompletableFuture.supplyAsync(
+                    readAll(p.getInputStream()), Thread::startVirtualThread);
+            boolean ended = p.waitFor(seconds, TimeUnit.SECONDS);
+            if (!ended || p.exitValue() != 0) {
                 p.destroyForcibly();
-                throw new DavitException(Kind.STORE, "cannot set up the sandbox's disk: " + tool + " failed: "
-                        + new String(out, StandardCharsets.UTF_8).strip().replace('\n', ' '));
+                String said = ended ? new String(out.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8).strip()
+                        .replace('\n', ' ') : "it did not end within " + seconds + " s";
+                throw new DavitException(Kind.STORE, "cannot set up the sandbox's disk: " + tool + " failed: " + said);
             }
-        } catch (IOException e) {
+        } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new DavitException(Kind.STORE, "cannot run " + exe + ": " + e.getMessage());
         } catch (InterruptedException e) {
+            p.destroyForcibly();
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.CANCELLED, "interrupted while setting up the sandbox's disk");
         }

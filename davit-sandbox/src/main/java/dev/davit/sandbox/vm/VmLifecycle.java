@@ -83,6 +83,12 @@ public final class VmLifecycle implements LongLived {
         return s.status() != SandboxStatus.RUNNING && VmMemory.saved(dir);
     }
 
+    /** Its disk overlay's blocks. */
+    @Override
+    public long stateBytes(Sandbox s, Path dir) throws IOException {
+        return Host.diskUsage(dir.resolve(Machine.DISK));
+    }
+
     /** Its saved memory dropped: the next start boots. */
     @Override
     public void dropPause(Sandbox s, Path dir) {
@@ -106,10 +112,10 @@ public final class VmLifecycle implements LongLived {
         if (running) {
             sync(s);
         }
-        try (Held held = running ? Held.still(s.qemuPid(), s.qemuStart()) : null) {
+        try (Held held = running ? Held.still(dir, s.qemuPid(), s.qemuStart()) : null) {
             Path copy = to.resolve(Machine.DISK);
             Files.createDirectories(copy.getParent());
-            copyFile(disk, copy);
+            copyFile(disk, copy, maxDisk(s));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot copy the disk of sandbox " + s.id() + ": " + e.getMessage());
         }
@@ -132,7 +138,7 @@ public final class VmLifecycle implements LongLived {
                 Files.deleteIfExists(disk);
                 return;
             }
-            copyFile(saved, fresh);
+            copyFile(saved, fresh, maxDisk(s));
             Files.createDirectories(disk.getParent());
             Files.move(fresh, disk, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
@@ -149,46 +155,71 @@ public final class VmLifecycle implements LongLived {
     }
 
     /**
-     * Copies regular file {@code from}, opened without following a link, to new file {@code to} (never an existing
-     * one: O_EXCL), synced.
+     * Copies regular file {@code from} to new file {@code to}, sparse (holes stay holes): {@code from} is opened as a
+     * path only, without following a link, and must be a regular file of at most {@code max} bytes (the VMM's uid owns
+     * its directory: a FIFO put there must not block the copy, nor a sparse file of terabytes fill the host); the
+     * copy reads that very file ({@code /proc/self/fd}).
      */
-    private static void copyFile(Path from, Path to) throws IOException {
-        try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ, java.nio.file.LinkOption.NOFOLLOW_LINKS);
-             FileChannel out = FileChannel.open(to, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            if (!Files.readAttributes(from, java.nio.file.attribute.BasicFileAttributes.class,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS).isRegularFile()) {
-                throw new IOException(from + " is not a regular file");
+    private void copyFile(Path from, Path to, long max) throws IOException {
+        try (dev.davit.sandbox.fs.Dir d = dev.davit.sandbox.fs.Dir.open(from.getParent(), "the microVM's disk");
+             dev.davit.sandbox.fs.Dir.Opened f = d.openFile(from.getFileName().toString())) {
+            if (f.stat().size() > max) {
+                throw new IOException(from + " holds " + f.stat().size() + " bytes, more than a disk of its environment"
+                        + " can (" + max + ")");
             }
-            long size = in.size();
-            for (long at = 0; at < size; ) {
-                at += in.transferTo(at, size - at, out);
-            }
-            out.force(false);
+            Files.deleteIfExists(to);
+            Host.copyFile(options, f.path(), to);
         }
     }
 
-    /** A running VM's processes held by SIGSTOP until closed (then SIGCONT). */
-    static final class Held implements AutoCloseable {
-        private final List<ProcessHandle> processes;
+    /** The most bytes the disk overlay of {@code s} may hold: its environment's image, an eighth more, 64 MiB. */
+    private static long maxDisk(Sandbox s) {
+        try {
+            long image = Files.size(Machine.environment(s.spec().rootfs()).rootfsImage());
+            return image + image / 8 + (64L << 20);
+        } catch (IOException e) {
+            return 64L << 30;
+        }
+    }
 
-        private Held(List<ProcessHandle> processes) {
+    /**
+     * A running VM's processes held by SIGSTOP until closed (then SIGCONT). While held, {@value #HELD} in the state
+     * directory names them and the davit that holds them: a davit killed meanwhile leaves it, and the next status read
+     * of the sandbox ({@link #up}) lets them go on.
+     */
+    static final class Held implements AutoCloseable {
+        static final String HELD = "held";
+        private final Path dir;
+        private final List<long[]> processes;
+
+        private Held(Path dir, List<long[]> processes) {
+            this.dir = dir;
             this.processes = processes;
         }
 
         /** Stops {@code pid} (when it is still the process that started at {@code start}) and all below it. */
-        static Held still(long pid, long start) {
+        static Held still(Path dir, long pid, long start) {
             ProcessHandle top = ProcessHandle.of(pid).orElse(null);
             if (top == null || !Host.alive(pid, start)) {
                 throw new DavitException(Kind.USAGE, "the microVM stopped while davit copied its disk; try again");
             }
-            List<ProcessHandle> all = new java.util.ArrayList<>(List.of(top));
-            top.descendants().forEach(all::add);
-            Held h = new Held(all);
-            for (ProcessHandle p : all) {
-                Host.signal(p.pid(), Host.startTime(p.pid()), "STOP");
+            List<long[]> all = new java.util.ArrayList<>();
+            all.add(new long[] {pid, start});
+            top.descendants().forEach(p -> all.add(new long[] {p.pid(), Host.startTime(p.pid())}));
+            Held h = new Held(dir, all);
+            StringBuilder mark = new StringBuilder(ProcessHandle.current().pid() + " "
+                    + Host.startTime(ProcessHandle.current().pid()) + "\n");
+            all.forEach(p -> mark.append(p[0]).append(' ').append(p[1]).append('\n'));
+            try {
+                Files.writeString(dir.resolve(HELD), mark);
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot write " + dir.resolve(HELD) + ": " + e.getMessage());
+            }
+            for (long[] p : all) {
+                Host.signal(p[0], p[1], "STOP");
             }
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!all.stream().allMatch(p -> stopped(p.pid()))) {
+            while (!all.stream().allMatch(p -> stopped(p[0]))) {
                 if (System.nanoTime() > deadline) {
                     h.close();
                     throw new DavitException(Kind.INTERNAL, "the microVM's QEMU did not stop within 5 s for the copy"
@@ -197,8 +228,8 @@ public final class VmLifecycle implements LongLived {
                 try {
                     Thread.sleep(2);
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
                     h.close();
+                    Thread.currentThread().interrupt();
                     throw new DavitException(Kind.CANCELLED, "interrupted while the microVM was held still");
                 }
             }
@@ -224,14 +255,43 @@ public final class VmLifecycle implements LongLived {
 
         @Override
         public void close() {
-            for (ProcessHandle p : processes) {
-                Host.signal(p.pid(), Host.startTime(p.pid()), "CONT");
+            for (long[] p : processes) {
+                Host.signal(p[0], p[1], "CONT");
+            }
+            try {
+                Files.deleteIfExists(dir.resolve(HELD));
+            } catch (IOException ignored) {
+                // the next look lets them go on again, which does no harm
+            }
+        }
+
+        /** Lets go on what a davit that is gone left held in {@code dir} (see {@link Held}). */
+        static void releaseLeftover(Path dir) {
+            Path mark = dir.resolve(HELD);
+            if (!Files.exists(mark, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                return;
+            }
+            try {
+                List<String> lines = Files.readAllLines(mark);
+                String[] owner = lines.get(0).split(" ");
+                if (Host.alive(Long.parseLong(owner[0]), Long.parseLong(owner[1]))) {
+                    return; // a copy under way
+                }
+                for (String l : lines.subList(1, lines.size())) {
+                    String[] p = l.split(" ");
+                    Host.signal(Long.parseLong(p[0]), Long.parseLong(p[1]), "CONT");
+                }
+                Files.deleteIfExists(mark);
+            } catch (IOException | RuntimeException e) {
+                // tried again at the next look
             }
         }
     }
 
+    /** Its QEMU is there; what a killed davit left held still ({@link Held}) goes on. */
     @Override
     public boolean up(Sandbox s) {
+        Held.releaseLeftover(options.stateDir().resolve(s.id()));
         return Host.alive(s.qemuPid(), s.qemuStart());
     }
 

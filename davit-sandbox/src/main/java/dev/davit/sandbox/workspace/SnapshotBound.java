@@ -41,35 +41,18 @@ final class SnapshotBound {
     }
 
     /**
-     * The bytes of disk of the regular files with no other link anywhere under {@code dir}, a saved sandbox state
-     * (its names are the sandbox's: counted by {@code find}, which needs them in no encoding).
+     * The bytes of disk everything under {@code dir} takes, each file counted once however many links it has (a
+     * saved sandbox state: its names are the sandbox's, counted by {@code du}, which needs them in no encoding).
      */
-    static long aloneState(Path dir) throws IOException {
+    static long stateBytes(Path dir) throws IOException {
         if (!java.nio.file.Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return 0;
         }
-        Process p = new ProcessBuilder("find", dir.toString(), "-xdev", "-type", "f", "-links", "1", "-printf",
-                "%b\n").redirectError(ProcessBuilder.Redirect.DISCARD)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        long sum = 0;
-        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
-                java.nio.charset.StandardCharsets.US_ASCII))) {
-            for (String l = lines.readLine(); l != null; l = lines.readLine()) {
-                sum += Long.parseLong(l.strip()) * 512;
-            }
-        } catch (NumberFormatException e) {
-            throw new IOException("find printed what is not a block count: " + e.getMessage());
-        }
-        try {
-            if (p.waitFor() != 0) {
-                throw new IOException("find could not count the blocks under " + dir);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while counting the blocks under " + dir);
-        }
-        return sum;
+        return dev.davit.sandbox.backend.Host.diskUsage(dir);
     }
+
+    /** The file in a snapshot's directory that holds the bytes it added to {@link #FILE} (taken off at its removal). */
+    static final String CHARGED = "charged";
 
     private static long alone(Dir d, int depth) throws IOException {
         long sum = 0;

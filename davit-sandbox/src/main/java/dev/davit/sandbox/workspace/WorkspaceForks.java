@@ -77,8 +77,15 @@ class WorkspaceForks extends WorkspaceState {
                     made.add(forkOne(w, given.isEmpty() ? null : given.get(i), running, admit));
                 }
             } catch (RuntimeException e) {
-                for (Workspace f : made) { // all or none
-                    remove(f);
+                boolean interrupted = Thread.interrupted(); // a cancelled call still undoes what it made
+                try {
+                    for (Workspace f : made) { // all or none
+                        remove(f);
+                    }
+                } finally {
+                    if (interrupted) {
+                        Thread.currentThread().interrupt();
+                    }
                 }
                 throw e;
             }
@@ -132,15 +139,22 @@ class WorkspaceForks extends WorkspaceState {
             });
             return f;
         } catch (IOException | RuntimeException e) {
-            claim.close();
-            if (s != null) {
-                try {
-                    sandboxes.rm(s.id());
-                } catch (RuntimeException ignored) {
-                    // the original error matters more
+            boolean interrupted = Thread.interrupted(); // a cancelled call still removes what it made
+            try {
+                if (s != null) {
+                    try {
+                        sandboxes.rm(s.id());
+                    } catch (RuntimeException ignored) {
+                        // the original error matters more; the sandbox keeps its ttl
+                    }
+                }
+                claim.close();
+                delete(tmp);
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
                 }
             }
-            delete(tmp);
             if (e instanceof DavitException d) {
                 throw d;
             }
@@ -149,12 +163,19 @@ class WorkspaceForks extends WorkspaceState {
         }
     }
 
-    /** Removes fork {@code f} made by this call (a later one failed). */
+    /**
+     * Removes fork {@code f} made by this call (a later one failed); when its sandbox cannot be removed, the fork is
+     * kept (listed, counted, removable), never a sandbox without its workspace.
+     */
     private void remove(Workspace f) {
         try {
             sandboxes.rm(f.sandboxId());
-        } catch (RuntimeException ignored) {
-            // its ttl lets a reap remove it
+        } catch (DavitException e) {
+            if (e.kind() != Kind.NOT_FOUND) {
+                return;
+            }
+        } catch (RuntimeException e) {
+            return;
         }
         delete(stateDir.resolve(f.id()));
     }

@@ -78,9 +78,10 @@ class WorkspaceSnapshots extends WorkspaceState {
         try (WorkspaceArea.View v = area(w).view(); Dir live = v.open()) {
             delete(tmp);
             if (all) { // first, so that a state too large is refused before the tree is copied
+                // what it would take, looked at before anything is written: past the allowance, refused below
+                budget.bytes(sandboxes.stateBytes(w.sandboxId()));
                 sandboxes.saveState(w.sandboxId(), tmp.resolve(STATE));
-                saved = SnapshotBound.aloneState(tmp.resolve(STATE));
-                budget.bytes(saved); // the snapshot as a whole within the allowance: past it, refused below
+                saved = SnapshotBound.stateBytes(tmp.resolve(STATE));
             }
             Path tree = tmp.resolve("tree");
             Files.createDirectories(tree);
@@ -96,6 +97,9 @@ class WorkspaceSnapshots extends WorkspaceState {
                     entries.values().stream().mapToLong(Tree.Entry::size).sum(), all);
             long own = SnapshotBound.alone(tree) + saved;
             Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(WorkspaceJson.snapshot(snap)), tmp);
+            // what it adds to the count, taken off as it is at its removal (by this workspace or a fork of it)
+            Fs.writeAtomically(tmp.resolve(SnapshotBound.CHARGED), Long.toString(own).getBytes(
+                    java.nio.charset.StandardCharsets.US_ASCII), tmp);
             Files.move(tmp, dest, StandardCopyOption.ATOMIC_MOVE);
             Fs.fsyncDir(snaps);
             SnapshotBound.add(state, own);
@@ -168,8 +172,11 @@ class WorkspaceSnapshots extends WorkspaceState {
         long freed;
         try {
             Path tree = snapshotTree(id, name);
-            // its files no other snapshot nor the baseline links (nor a fork's snapshot), and its saved state
-            freed = SnapshotBound.alone(tree) + SnapshotBound.aloneState(tree.resolveSibling(STATE));
+            Path charged = tree.resolveSibling(SnapshotBound.CHARGED);
+            // what it added to the count; a snapshot made before that was recorded: its files no other snapshot nor
+            // the baseline links
+            freed = Files.isRegularFile(charged, LinkOption.NOFOLLOW_LINKS) ? Export.count(charged)
+                    : SnapshotBound.alone(tree);
             Files.move(tree.getParent(), gone, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot remove snapshot " + name + ": " + e.getMessage());
