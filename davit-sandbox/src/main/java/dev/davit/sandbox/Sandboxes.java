@@ -253,6 +253,19 @@ public final class Sandboxes {
     }
 
     /**
+     * How many processes the OOM killer killed in sandbox {@code id} so far, at its memory limit (a container's
+     * memory cgroup counts them; 0 where nothing does, e.g. inside a microVM).
+     *
+     * @param id the sandbox's id, as {@link #create} returned it
+     * @return the count
+     * @throws DavitException NOT_FOUND when there is no such sandbox
+     */
+    public long oomKills(String id) {
+        Sandbox s = status(id);
+        return lifecycle.of(s).oomKills(s, lifecycle.dir(id));
+    }
+
+    /**
      * About how many bytes of disk {@link #saveState} of sandbox {@code id} writes: what its writable state takes now
      * (a container's disk image's blocks, or its layer and /tmp; a microVM's disk overlay).
      *

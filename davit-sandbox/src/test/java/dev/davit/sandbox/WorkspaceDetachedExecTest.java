@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
 class WorkspaceDetachedExecTest extends BwrapWorkspaces {
     @Override
     List<String> applets() {
-        return List.of();
+        return List.of("dd");
     }
 
     Workspace w;
@@ -145,5 +145,23 @@ class WorkspaceDetachedExecTest extends BwrapWorkspaces {
         assertThat(s.state()).isEqualTo("killed");
         assertThat(s.killedBy()).isEqualTo("stop");
         assertThat(running(stopped.pid())).isFalse();
+    }
+
+    /** A detached exec the OOM killer ends at the workspace's memory limit says so: killed_by oom. */
+    @Test
+    void anExecTheOomKillerEndedSaysSo() {
+        org.assertj.core.api.Assumptions.assumeThat(dev.davit.sandbox.jail.Jail.active()).as("root (cgroups)")
+                .isTrue();
+        Workspace small = workspaces.create(CreateSpec.builder(rootfs).limits(new Limits(64, 1, 128, 64))
+                .ttl(Duration.ofHours(1)).build(), "small", null, Map.of(), null);
+        DetachedExec hog = workspaces.execDetached(small.id(), ExecRequest.builder("dd", "if=/dev/zero",
+                "of=/dev/null", "bs=256M", "count=4").build());
+        DetachedExec done = workspaces.execWait(small.id(), hog.execId(), Duration.ofSeconds(60));
+        assertThat(done.state()).isEqualTo("killed");
+        assertThat(done.killedBy()).isEqualTo("oom");
+        assertThat(done.exitCode()).isEqualTo(137);
+        // an exec that ends by itself is no OOM kill, though the count stays above what it started with
+        DetachedExec fine = workspaces.execDetached(small.id(), ExecRequest.builder("true").build());
+        assertThat(workspaces.execWait(small.id(), fine.execId(), Duration.ofSeconds(30)).killedBy()).isNull();
     }
 }

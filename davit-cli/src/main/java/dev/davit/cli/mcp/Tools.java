@@ -221,7 +221,7 @@ final class Tools {
         t.add(detached(Tool.builder("workspace_exec_wait", CORE, "Wait for a background exec", "Wait up to"
                         + " 'timeout' seconds (default 30, at most 50: within a client's request timeout) for a"
                         + " background workspace_exec to end, and show it: state (running, exited, killed), exit_code,"
-                        + " killed_by (timeout, cancel, stop, reset, delete) and the end of its output. Call again"
+                        + " killed_by (timeout, cancel, stop, reset, delete, oom) and the end of its output. Call again"
                         + " while it is running; it runs on either way. Next: workspace_exec_output for all of its"
                         + " output.")
                 .required("workspace", WS)
@@ -588,8 +588,8 @@ final class Tools {
                 .returns("command", "array", "Its command (secret values redacted).")
                 .returns("state", "string", "running, exited or killed.")
                 .returns("exit_code", Json2.nullable("integer"), "Its exit code once it ended.")
-                .returns("killed_by", Json2.nullable("string"), "Why davit stopped it: timeout, cancel, stop, reset,"
-                        + " delete; null when it did not.")
+                .returns("killed_by", Json2.nullable("string"), "Why it was stopped: timeout, cancel, stop, reset,"
+                        + " delete, oom (the memory limit); null when it was not.")
                 .returns("started_at", "string", "When it started.")
                 .returns("ended_at", Json2.nullable("string"), "When it ended.")
                 .returns("output_bytes", "integer", "How many bytes of output it wrote.");

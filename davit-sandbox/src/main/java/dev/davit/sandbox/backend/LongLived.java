@@ -134,6 +134,17 @@ public interface LongLived {
     }
 
     /**
+     * How many processes the OOM killer killed in sandbox {@code s} so far (at its memory limit).
+     *
+     * @param s   the sandbox, as recorded
+     * @param dir its state directory
+     * @return the count; 0 by default, and where nothing counts them
+     */
+    default long oomKills(Sandbox s, Path dir) {
+        return 0;
+    }
+
+    /**
      * Whether {@link #copyState} copies sandbox {@code s} while it runs (else only while it is stopped).
      *
      * @param s   the sandbox, as recorded

@@ -164,6 +164,19 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         }
     }
 
+    /** Its memory cgroup's count (none without limits). */
+    @Override
+    public long oomKills(Sandbox s, Path dir) {
+        if (!s.spec().limits().any()) {
+            return 0;
+        }
+        try {
+            return Cgroups.existing(s.id(), dir, s.spec().limits()).oomKills();
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
     /** Its disk image's blocks, else its layer's and /tmp's. */
     @Override
     public long stateBytes(Sandbox s, Path dir) throws IOException {

@@ -30,7 +30,9 @@ import java.util.List;
  * {@code exec.json} (the record), {@link Spawned#OUTPUT} (stdout and stderr interleaved, as written; redacted in a
  * workspace with secrets; at most {@link Spawned#logCap()} bytes kept, the oldest dropped first) and {@code exit}. Its
  * timeout is kept by whichever davit looks at it (a wait, a status, a list) once it has passed: the exec is then
- * stopped (TERM, KILL after 5 s) and says {@code killed_by: timeout}. Behind {@link Workspaces}.
+ * stopped (TERM, KILL after 5 s) and says {@code killed_by: timeout}. One KILLed while the sandbox's memory cgroup
+ * counted an OOM kill says {@code killed_by: oom} (the OOM killer picks the largest process at the limit: the exec's,
+ * as a rule). Behind {@link Workspaces}.
  */
 final class DetachedExecs {
     static final String DIR = "execs-detached";
@@ -88,9 +90,11 @@ final class DetachedExecs {
             }
             prune(all);
             RedactPipe.install(d, state, secrets.redactor()); // its output redacted before it reaches the disk
+            long oomBefore = oomKills();
             Spawned spawned = sandboxes.spawn(sandboxId, cmd, r.env(), wd, d, false);
             ObjectNode o = Json.object();
             o.put("id", id);
+            o.put("oom_kills_before", oomBefore);
             secrets.redactor().redact(r.command()).forEach(o.putArray("command")::add);
             o.put("cwd", secrets.redactor().redact(wd));
             o.put("started_at", started.toString());
@@ -102,6 +106,18 @@ final class DetachedExecs {
             return spawned;
         });
         return get(id);
+    }
+
+    /** The exit code of a process ended by SIGKILL, as the holder records it. */
+    private static final int KILLED = 128 + 9;
+
+    /** The OOM kills the sandbox's cgroup counted so far (0 when it cannot be read). */
+    private long oomKills() {
+        try {
+            return sandboxes.oomKills(sandboxId);
+        } catch (RuntimeException e) {
+            return 0;
+        }
     }
 
     /** The exec {@code id} as it is now (its timeout kept: past it, it is stopped first). */
@@ -221,6 +237,12 @@ final class DetachedExecs {
         }
         Integer code = alive ? null : Held.exitCode(d);
         String killedBy = o.path("killed_by").asText(null);
+        if (killedBy == null && code != null && code == KILLED && o.has("oom_kills_before")
+                && oomKills() > o.path("oom_kills_before").asLong()) {
+            // KILLed while the sandbox's cgroup counted an OOM kill: recorded once, as the first look saw it
+            killedBy = "oom";
+            Held.write(d, FILE, ((ObjectNode) o).put("killed_by", killedBy));
+        }
         String st = alive ? "running" : killedBy != null ? "killed" : "exited";
         List<String> cmd = new ArrayList<>();
         o.path("command").forEach(a -> cmd.add(a.asText()));
