@@ -131,19 +131,30 @@ try {
   check(Buffer.from(bin.structuredContent.stdout_base64, "base64").equals(Buffer.from([0xff, 0xfe, 0x78])),
     "bytes that are not UTF-8 come back exactly", bin.structuredContent);
 
-  // notifications/cancelled kills the command it belongs to (over stdio and over streamable HTTP)
-  const marker = ["sleep", mode === "stdio" ? "371" : "372"];
+  // notifications/cancelled (what a client sends when it stops waiting) does not kill a foreground exec: its command
+  // goes on to its end and is found in workspace_logs (over stdio and over streamable HTTP)
+  const tag = mode === "stdio" ? "371" : "372";
+  const marker = ["sleep", `7.${tag}`];
   const abort = new AbortController();
-  const pending = rejects(client.callTool({ name: "workspace_exec",
-    arguments: { workspace: id, command: marker } }, undefined, { signal: abort.signal, timeout: 120000 }));
+  const pending = rejects(client.callTool({ name: "workspace_exec", arguments: { workspace: id,
+    command: ["sh", "-c", `sleep 7.${tag}; echo went-${tag}`] } }, undefined, { signal: abort.signal,
+    timeout: 120000 }));
   for (let i = 0; i < 300 && processes(marker).length === 0; i++) await sleep(100);
   check(processes(marker).length > 0, "the long command runs");
   const other = await client.callTool({ name: "workspace_file_list", arguments: { workspace: id } });
   check(!other.isError, "another call is answered while it runs");
   abort.abort();
   check((await pending) !== null, "the cancelled call is abandoned by the client");
-  for (let i = 0; i < 300 && processes(marker).length > 0; i++) await sleep(100);
-  check(processes(marker).length === 0, "cancellation killed the command");
+  await sleep(1000);
+  check(processes(marker).length > 0, "a cancelled exec goes on");
+  let logged = null;
+  for (let i = 0; i < 300 && logged === null; i++) {
+    const logs = await client.callTool({ name: "workspace_logs", arguments: { workspace: id, last: 5 } });
+    logged = logs.structuredContent.logs.find((e) => e.command.join(" ").includes(`went-${tag}`)) ?? null;
+    if (logged === null) await sleep(100);
+  }
+  check(logged !== null && logged.exit_code === 0 && logged.stdout.head === `went-${tag}\n`,
+    "a cancelled exec's end is in workspace_logs", logged);
 
   // the tools of --tools full: a patch, then a shell answering `read x`
   const p = await client.callTool({ name: "workspace_patch", arguments: { workspace: id,

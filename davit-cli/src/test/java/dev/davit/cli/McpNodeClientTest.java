@@ -99,7 +99,8 @@ class McpNodeClientTest {
         Result r = exec(nodeDir, client("stdio", serve()), 600);
         assertThat(r.rc()).as(r.output()).isZero();
         assertThat(r.output()).contains("ok: a host path outside --allow-path is refused",
-                "ok: cancellation killed the command", "ok: a shell answers `read x`", "ok: a 3 MB output is capped",
+                "ok: a cancelled exec goes on", "ok: a cancelled exec's end is in workspace_logs",
+                "ok: a shell answers `read x`", "ok: a 3 MB output is capped",
                 "ok: bytes that are not UTF-8 come back exactly", "ok: a shell's reads are clean text",
                 "ok: exec on a stopped workspace", "ok: descriptions name only offered tools",
                 "ok: a 65 s background exec outlived its client and was waited for within the default timeout",
@@ -142,7 +143,8 @@ class McpNodeClientTest {
             assertThat(r.rc()).as(r.output() + "\n--- server\n" + log).isZero();
             assertThat(r.output()).contains("ok: http: no token is 401 with WWW-Authenticate: Bearer",
                     "ok: http: a non-loopback Origin is refused (403)", "ok: workspace_diff",
-                    "ok: cancellation killed the command", "ok: http: deleting the session killed its run", "ok: done");
+                    "ok: a cancelled exec goes on", "ok: a cancelled exec's end is in workspace_logs",
+                    "ok: http: deleting the session killed its run", "ok: done");
             synchronized (log) {
                 assertThat(log.toString()).doesNotContain(token);
             }

@@ -311,7 +311,11 @@ public final class DavitMcpServer implements AutoCloseable {
         Object requestId = request.meta() == null ? null : request.meta().get(REQUEST_ID);
         if (requestId != null) {
             running.put(requestId.toString(), Thread.currentThread());
+            if (tool.name().equals("workspace_exec") && !Boolean.TRUE.equals(args.get("background"))) {
+                goesOnWhenCancelled.add(requestId.toString());
+            }
         }
+        String callId = requestId == null ? null : requestId.toString();
         try {
             Tool.Call call = new Tool.Call() {
                 @Override
@@ -334,8 +338,8 @@ public final class DavitMcpServer implements AutoCloseable {
 
                 @Override
                 public void progress(String line) {
-                    if (progress != null) {
-                        progress.accept(line);
+                    if (progress != null && (callId == null || !abandoned.contains(callId))) {
+                        progress.accept(line); // none to a client that gave the call up
                     }
                 }
 
@@ -392,6 +396,8 @@ public final class DavitMcpServer implements AutoCloseable {
             pins.close();
             if (requestId != null) {
                 running.remove(requestId.toString());
+                goesOnWhenCancelled.remove(requestId.toString());
+                abandoned.remove(requestId.toString());
             }
             Thread.interrupted(); // a cancellation that came late must not reach the next call on this thread
             if (scratch[0] != null) {
@@ -504,13 +510,37 @@ public final class DavitMcpServer implements AutoCloseable {
                 .addTextContent(new String(text, StandardCharsets.UTF_8)).isError(isError).build();
     }
 
-    /** Interrupts the call with this JSON-RPC request id: its command is killed (notifications/cancelled). */
+    /**
+     * The client gave up the call with this JSON-RPC request id (notifications/cancelled; an SDK sends it when its
+     * request timeout passes). A foreground {@code workspace_exec} goes on: its command runs to its end (or its
+     * timeout) and is logged as every exec is, so {@code workspace_logs} shows it and {@code workspace_exec_output}
+     * pages its output; at most {@link #MAX_ABANDONED} at once, past which a cancelled one is killed. Any other call
+     * is interrupted: its command is killed.
+     */
     void cancel(String requestId) {
         Thread t = running.get(requestId);
-        if (t != null) {
-            t.interrupt();
+        if (t == null) {
+            return;
         }
+        if (goesOnWhenCancelled.contains(requestId)) {
+            synchronized (abandoned) {
+                if (abandoned.size() < MAX_ABANDONED) {
+                    abandoned.add(requestId);
+                    log("davit: a workspace_exec (request " + ModelErrors.printable(requestId) + ") was cancelled by"
+                            + " its client: its command goes on, and workspace_logs shows it when it ends");
+                    return;
+                }
+            }
+        }
+        t.interrupt();
     }
+
+    /** How many cancelled foreground execs may go on at once (past it, a cancel kills). */
+    static final int MAX_ABANDONED = 16;
+    /** The calls a cancel lets go on: foreground workspace_exec calls, by request id. */
+    private final Set<String> goesOnWhenCancelled = ConcurrentHashMap.newKeySet();
+    /** Those a client cancelled, which go on. */
+    private final Set<String> abandoned = ConcurrentHashMap.newKeySet();
 
     /** Interrupts every call in flight (the client went away). */
     void cancelAll() {
