@@ -133,7 +133,12 @@ class WorkspaceForkTest extends BwrapWorkspaces {
                 .ttl(Duration.ofHours(1)).build(), "cancelled", null, Map.of(), null);
         Path state = home.resolve("sandboxes").resolve(p.sandboxId());
         Thread self = Thread.currentThread();
-        for (long delay : List.of(0L, 10L, 25L, 50L, 100L, 200L)) {
+        List<Long> delays = new java.util.ArrayList<>();
+        for (long d = 0; d <= 80; d += 3) { // the copy's steps take a few milliseconds each: interrupts land in each
+            delays.add(d);
+        }
+        delays.addAll(List.of(120L, 200L));
+        for (long delay : delays) {
             Thread cancel = Thread.startVirtualThread(() -> {
                 try {
                     Thread.sleep(delay);

@@ -437,6 +437,7 @@ public final class Disk {
             boolean ended = p.waitFor(seconds, TimeUnit.SECONDS);
             if (!ended || p.exitValue() != 0) {
                 p.destroyForcibly();
+                p.onExit().join();
                 String said = ended ? new String(out.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8).strip()
                         .replace('\n', ' ') : "it did not end within " + seconds + " s";
                 throw new DavitException(Kind.STORE, "cannot set up the sandbox's disk: " + tool + " failed: " + said);
@@ -445,6 +446,9 @@ public final class Disk {
             throw new DavitException(Kind.STORE, "cannot run " + exe + ": " + e.getMessage());
         } catch (InterruptedException e) {
             p.destroyForcibly();
+            // ended for real before this returns: a KILLed fsfreeze finishes its freeze first, and a thaw must
+            // come after it, not before
+            p.onExit().join();
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.CANCELLED, "interrupted while setting up the sandbox's disk");
         }
