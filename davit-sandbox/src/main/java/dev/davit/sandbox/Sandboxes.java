@@ -304,6 +304,24 @@ public final class Sandboxes {
     }
 
     /**
+     * {@code count} sandboxes, each as {@link #fork(String, java.time.Duration)} makes one: the original is held
+     * still (or its disk frozen) once, for the first copy; the others are copied from that one, in parallel. All are
+     * made or none.
+     *
+     * @param id    the sandbox's id, as {@link #create} returned it
+     * @param ttl   how long after its creation a reap may remove each copy, or null for never
+     * @param count how many, at least 1
+     * @return the new sandboxes, {@link SandboxStatus#CREATED}
+     * @throws DavitException as {@link #fork(String, java.time.Duration)}
+     */
+    public List<Sandbox> fork(String id, java.time.Duration ttl, int count) {
+        if (count < 1) {
+            throw new DavitException(Kind.USAGE, "a fork makes at least one sandbox, not " + count);
+        }
+        return lifecycle.fork(id, ttl, count);
+    }
+
+    /**
      * Whether {@link #fork} copies sandbox {@code id} while it runs; a container without a disk of its own is
      * copied only while stopped.
      *

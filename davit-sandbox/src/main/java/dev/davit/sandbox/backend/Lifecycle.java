@@ -75,32 +75,83 @@ public final class Lifecycle {
      * original's; the ttl {@code ttl}) and a copy of what it wrote ({@link LongLived#copyState}).
      */
     public Sandbox fork(String id, Duration ttl) {
-        return locked(id, () -> {
+        return fork(id, ttl, 1).get(0);
+    }
+
+    /**
+     * {@code count} copies of sandbox {@code id} ({@link #fork(String, Duration)}): the first copied from it under its
+     * lock (its disk frozen or its VM held once), the others from that first copy at once, in parallel (it is not
+     * running: nothing holds still for them). All are made or none.
+     */
+    public List<Sandbox> fork(String id, Duration ttl, int count) {
+        Sandbox first = locked(id, () -> {
             Sandbox from = status(id);
             dev.davit.sandbox.jail.Disk.thawLeftover(options, dir(id));
             if (from.status() == SandboxStatus.FAILED) {
                 throw new DavitException(Kind.USAGE, "sandbox " + id + " has failed (its processes are gone); start"
                         + " it again before copying it");
             }
-            String copy = "sbx-" + dev.davit.oci.internal.RandomHex.of(6);
-            Path dir = options.stateDir().resolve(copy);
-            LongLived b = of(from);
-            try {
-                CreateSpec spec = b.prepareCopy(from.spec().withPublish(List.of()).withTtl(ttl), dir);
-                b.copyState(from, dir(id), dir);
-                Sandbox s = new Sandbox(copy, SandboxStatus.CREATED, spec, Instant.now(), null, 0, 0, 0, 0);
-                save(s);
-                return s;
-            } catch (RuntimeException e) {
-                try {
-                    dev.davit.sandbox.jail.Disk.release(options, dir);
-                    Fs.deleteTree(dir);
-                } catch (IOException | RuntimeException ignored) {
-                    // what is left is no sandbox (no state file); the error below matters more
-                }
-                throw e;
-            }
+            return copy(from, from.spec().withPublish(List.of()).withTtl(ttl));
         });
+        List<Sandbox> made = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(first));
+        if (count > 1) {
+            List<java.util.concurrent.Future<Sandbox>> more = new ArrayList<>();
+            try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors
+                    .newVirtualThreadPerTaskExecutor()) {
+                for (int i = 1; i < count; i++) {
+                    more.add(pool.submit(() -> {
+                        Sandbox s = copy(first, first.spec());
+                        made.add(s);
+                        return s;
+                    }));
+                }
+            }
+            try {
+                for (java.util.concurrent.Future<Sandbox> f : more) {
+                    f.get();
+                }
+            } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
+                boolean interrupted = e instanceof InterruptedException | Thread.interrupted();
+                for (Sandbox s : made) {
+                    try {
+                        rm(s.id());
+                    } catch (RuntimeException ignored) {
+                        // its ttl lets a reap remove it
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+                Throwable c = e.getCause();
+                throw c instanceof RuntimeException r ? r : new DavitException(Kind.CANCELLED,
+                        "interrupted while sandbox " + id + " was copied");
+            }
+        }
+        List<Sandbox> ordered = new ArrayList<>(List.of(first));
+        made.stream().filter(s -> s != first).forEach(ordered::add);
+        return ordered;
+    }
+
+    /** A new sandbox of {@code spec}, created, with a copy of what {@code from} wrote. */
+    private Sandbox copy(Sandbox from, CreateSpec spec) {
+        String copy = "sbx-" + dev.davit.oci.internal.RandomHex.of(6);
+        Path dir = options.stateDir().resolve(copy);
+        LongLived b = of(from);
+        try {
+            CreateSpec resolved = b.prepareCopy(spec, dir);
+            b.copyState(from, dir(from.id()), dir);
+            Sandbox s = new Sandbox(copy, SandboxStatus.CREATED, resolved, Instant.now(), null, 0, 0, 0, 0);
+            save(s);
+            return s;
+        } catch (RuntimeException e) {
+            try {
+                dev.davit.sandbox.jail.Disk.release(options, dir);
+                Fs.deleteTree(dir);
+            } catch (IOException | RuntimeException ignored) {
+                // what is left is no sandbox (no state file); the error below matters more
+            }
+            throw e;
+        }
     }
 
     /**

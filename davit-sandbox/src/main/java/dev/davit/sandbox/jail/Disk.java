@@ -232,17 +232,22 @@ public final class Disk {
      * mark once it is thawed; a failed unfreeze leaves the mark for the next look.
      */
     private static void thaw(SandboxOptions options, Path state) {
-        boolean interrupted = Thread.interrupted();
+        boolean interrupted = false;
         try {
-            try {
-                run(options, "fsfreeze", List.of("--unfreeze", state.resolve(MOUNT).toString()));
-            } catch (DavitException e) {
-                // not frozen (the freeze failed, or a thaw came first): fsfreeze says so; nothing to undo
-                if (e.kind() == Kind.CANCELLED || !mounted(state)) {
-                    return;
+            for (int attempt = 0; attempt < 5; attempt++) {
+                interrupted |= Thread.interrupted();
+                try {
+                    run(options, "fsfreeze", List.of("--unfreeze", state.resolve(MOUNT).toString()));
+                } catch (DavitException e) {
+                    if (e.kind() == Kind.CANCELLED) { // an interrupt came meanwhile: once more, without it
+                        interrupted = true;
+                        continue;
+                    }
+                    // not frozen (the freeze failed, or an earlier try thawed it): fsfreeze says so
                 }
+                Files.deleteIfExists(state.resolve(FROZEN));
+                return;
             }
-            Files.deleteIfExists(state.resolve(FROZEN));
         } catch (IOException e) {
             // the mark stays: the next look thaws again, which does no harm
         } finally {

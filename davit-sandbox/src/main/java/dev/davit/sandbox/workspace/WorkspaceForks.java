@@ -71,29 +71,83 @@ class WorkspaceForks extends WorkspaceState {
                         + " is stopped; stop it first (", Action.STOP_WORKSPACE.fix(wid), ")")
                         .about(Subject.Type.WORKSPACE, wid));
             }
-            List<Workspace> made = new ArrayList<>();
-            try {
-                for (int i = 0; i < n; i++) {
-                    made.add(forkOne(w, given.isEmpty() ? null : given.get(i), running, admit));
-                }
-            } catch (RuntimeException e) {
-                boolean interrupted = Thread.interrupted(); // a cancelled call still undoes what it made
-                try {
-                    for (Workspace f : made) { // all or none
-                        remove(f);
-                    }
-                } finally {
-                    if (interrupted) {
-                        Thread.currentThread().interrupt();
-                    }
-                }
-                throw e;
-            }
-            return made;
+            return forkAll(w, given, n, running, admit);
         });
     }
 
-    private Workspace forkOne(Workspace w, String name, boolean start, java.util.function.IntConsumer admit) {
+    /** One fork in the making: its id, name, claim and temp directory; then its sandbox. */
+    private static final class Pending {
+        final String id;
+        final String name;
+        final Claims.Claim claim;
+        final Path tmp;
+        Sandbox sandbox;
+        volatile boolean committed;
+
+        Pending(String id, String name, Claims.Claim claim, Path tmp) {
+            this.id = id;
+            this.name = name;
+            this.claim = claim;
+            this.tmp = tmp;
+        }
+    }
+
+    /**
+     * The forks of {@code w}: each claimed (its name and room checked) and given {@code w}'s state here, one after the
+     * other; their sandboxes copied at once ({@link dev.davit.sandbox.Sandboxes#fork(String, java.time.Duration,
+     * int)}: {@code w}'s held still once); then each started (when {@code w} runs), recorded and committed, in
+     * parallel. A failure anywhere removes them all.
+     */
+    private List<Workspace> forkAll(Workspace w, List<String> names, int n, boolean start,
+                                    java.util.function.IntConsumer admit) {
+        List<Pending> forks = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                Pending f = claim(names.isEmpty() ? null : names.get(i), admit);
+                forks.add(f);
+                copyState(w, f.tmp);
+            }
+            List<Sandbox> copies = sandboxes.fork(w.sandboxId(), w.ttl(), n);
+            for (int i = 0; i < n; i++) {
+                forks.get(i).sandbox = copies.get(i);
+            }
+            List<java.util.concurrent.Future<Workspace>> done = new ArrayList<>();
+            try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors
+                    .newVirtualThreadPerTaskExecutor()) {
+                for (Pending f : forks) {
+                    done.add(pool.submit(() -> finish(w, f, start)));
+                }
+            }
+            List<Workspace> made = new ArrayList<>();
+            for (java.util.concurrent.Future<Workspace> f : done) {
+                made.add(f.get());
+            }
+            return made;
+        } catch (java.util.concurrent.ExecutionException | InterruptedException | IOException | RuntimeException e) {
+            boolean interrupted = e instanceof InterruptedException | Thread.interrupted(); // undone all the same
+            try {
+                for (Pending f : forks) { // all or none
+                    undo(w, f);
+                }
+            } finally {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            Throwable c = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+            if (c instanceof RuntimeException r && !(r instanceof java.io.UncheckedIOException)) {
+                throw r;
+            }
+            if (e instanceof InterruptedException) {
+                throw new DavitException(Kind.CANCELLED, "interrupted while workspace " + w.id() + " was forked");
+            }
+            throw new DavitException(Kind.STORE, "cannot fork workspace " + w.id() + " in " + stateDir + ": "
+                    + (c instanceof java.io.UncheckedIOException u ? u.getCause().getMessage() : c.getMessage()));
+        }
+    }
+
+    /** A new fork's claim (its name free, {@code admit} asked) and temp directory (0700). */
+    private Pending claim(String name, java.util.function.IntConsumer admit) throws IOException {
         String id = "ws-" + dev.davit.oci.internal.RandomHex.of(6);
         Claims.Claim claim = claims.holding(() -> {
             List<Claims.Pending> pending = claims.pending();
@@ -105,78 +159,90 @@ class WorkspaceForks extends WorkspaceState {
             }
             return claims.claim(id, name);
         });
-        Path tmp = claims.tmpDir(id);
-        Path from = stateDir.resolve(w.id());
-        Sandbox s = null;
+        Pending f = new Pending(id, name, claim, claims.tmpDir(id));
         try {
-            Files.createDirectories(tmp);
-            Files.setPosixFilePermissions(tmp, Tree.perms(0700));
-            for (String part : LINKED) {
-                if (Files.exists(from.resolve(part), LinkOption.NOFOLLOW_LINKS)) {
-                    Host.copyTree(sandboxes.options(), from.resolve(part), tmp.resolve(part), true);
-                }
+            Files.createDirectories(f.tmp);
+            Files.setPosixFilePermissions(f.tmp, Tree.perms(0700));
+        } catch (IOException e) {
+            claim.close();
+            throw e;
+        }
+        return f;
+    }
+
+    /** {@code w}'s state here into {@code tmp}: baseline and snapshots linked, the rest copied. */
+    private void copyState(Workspace w, Path tmp) {
+        Path from = stateDir.resolve(w.id());
+        for (String part : LINKED) {
+            if (Files.exists(from.resolve(part), LinkOption.NOFOLLOW_LINKS)) {
+                Host.copyTree(sandboxes.options(), from.resolve(part), tmp.resolve(part), true);
             }
-            for (String part : COPIED) {
-                if (Files.exists(from.resolve(part), LinkOption.NOFOLLOW_LINKS)) {
-                    Host.copyTree(sandboxes.options(), from.resolve(part), tmp.resolve(part), false);
-                }
+        }
+        for (String part : COPIED) {
+            if (Files.exists(from.resolve(part), LinkOption.NOFOLLOW_LINKS)) {
+                Host.copyTree(sandboxes.options(), from.resolve(part), tmp.resolve(part), false);
             }
-            s = sandboxes.fork(w.sandboxId(), w.ttl());
-            Workspace f = new Workspace(id, name, s.id(), Instant.now(), w.ttl(), w.seed(), w.baselineFiles(),
-                    w.baselineBytes(), w.labels(), w.secrets(), owner);
-            if (start) {
-                sandboxes.start(s.id());
-                secrets(w).materialise(sandboxes, s.id(), id, tmp);
-            }
-            Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(f)), tmp);
-            claims.holding(() -> {
-                try {
-                    claim.commit(stateDir.resolve(id));
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-                return null;
-            });
-            return f;
-        } catch (IOException | RuntimeException e) {
-            boolean interrupted = Thread.interrupted(); // a cancelled call still removes what it made
-            try {
-                if (s != null) {
-                    try {
-                        sandboxes.rm(s.id());
-                    } catch (RuntimeException ignored) {
-                        // the original error matters more; the sandbox keeps its ttl
-                    }
-                }
-                claim.close();
-                delete(tmp);
-            } finally {
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            if (e instanceof DavitException d) {
-                throw d;
-            }
-            throw new DavitException(Kind.STORE, "cannot fork workspace " + w.id() + " in " + stateDir + ": "
-                    + (e instanceof java.io.UncheckedIOException u ? u.getCause().getMessage() : e.getMessage()));
         }
     }
 
-    /**
-     * Removes fork {@code f} made by this call (a later one failed); when its sandbox cannot be removed, the fork is
-     * kept (listed, counted, removable), never a sandbox without its workspace.
-     */
-    private void remove(Workspace f) {
-        try {
-            sandboxes.rm(f.sandboxId());
-        } catch (DavitException e) {
-            if (e.kind() != Kind.NOT_FOUND) {
-                return;
-            }
-        } catch (RuntimeException e) {
-            return;
+    /** Starts fork {@code f} when {@code start}, records it and commits its claim: it exists from then on. */
+    private Workspace finish(Workspace w, Pending f, boolean start) throws IOException {
+        if (start) {
+            sandboxes.start(f.sandbox.id());
+            secrets(w).materialise(sandboxes, f.sandbox.id(), f.id, f.tmp);
         }
-        delete(stateDir.resolve(f.id()));
+        Workspace made = record(w, f);
+        commit(f);
+        return made;
+    }
+
+    /** Fork {@code f} of {@code w} as its state file records it, written. */
+    private Workspace record(Workspace w, Pending f) throws IOException {
+        Workspace made = new Workspace(f.id, f.name, f.sandbox.id(), Instant.now(), w.ttl(), w.seed(),
+                w.baselineFiles(), w.baselineBytes(), w.labels(), w.secrets(), owner);
+        Fs.writeAtomically(f.tmp.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(made)), f.tmp);
+        return made;
+    }
+
+    private void commit(Pending f) {
+        claims.holding(() -> {
+            try {
+                f.claim.commit(stateDir.resolve(f.id));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return null;
+        });
+        f.committed = true;
+    }
+
+    /**
+     * Removes what fork {@code f} has so far; when its sandbox cannot be removed, the fork is kept, recorded as far as
+     * it got (listed, counted, removable), never a sandbox without its workspace.
+     */
+    private void undo(Workspace w, Pending f) {
+        if (f.sandbox != null) {
+            try {
+                sandboxes.rm(f.sandbox.id());
+            } catch (RuntimeException e) {
+                if (!(e instanceof DavitException d) || d.kind() != Kind.NOT_FOUND) {
+                    if (!f.committed) {
+                        try {
+                            record(w, f);
+                            commit(f);
+                        } catch (IOException | RuntimeException ignored) {
+                            // its sandbox keeps its ttl
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+        if (f.committed) {
+            delete(stateDir.resolve(f.id));
+        } else {
+            f.claim.close();
+            delete(f.tmp);
+        }
     }
 }
