@@ -52,7 +52,7 @@ unzip -Z1 "$stage/lib/davit.jar" 'linux/amd64/libzstd-jni*' >/dev/null 2>&1 || {
 # Jackson's and Jetty's optional java.beans/java.sql support, which davit never reaches: 13 MB left out);
 # jdk.httpserver serves the AOT training's in-process registry; jdk.unsupported is sun.misc.Unsafe for Netty-free
 # libraries that look for it
-modules=java.base,java.management,java.naming,java.net.http,jdk.httpserver,jdk.unsupported
+modules=java.base,java.management,java.naming,java.net.http,jdk.httpserver,jdk.net,jdk.unsupported
 echo "dist: linking a runtime ($modules)" >&2
 # No --compress: the tarball is gzipped anyway, and an uncompressed lib/modules gzips smaller (9 MB against 12)
 # and loads without inflating every class. No --generate-cds-archive (the JDK's class data archive, 2 x 14 MB): every

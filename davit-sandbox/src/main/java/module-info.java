@@ -13,6 +13,7 @@ module dev.davit.sandbox {
     requires transitive dev.davit.env;
     requires com.fasterxml.jackson.databind;
     requires java.net.http;
+    requires jdk.net;
     requires org.apache.commons.compress;
     requires com.github.luben.zstd_jni;
     requires org.bouncycastle.pkix;

@@ -395,9 +395,11 @@ public final class DavitMcpServer implements AutoCloseable {
             releases.forEach(Runnable::run);
             pins.close();
             if (requestId != null) {
-                running.remove(requestId.toString());
-                goesOnWhenCancelled.remove(requestId.toString());
-                abandoned.remove(requestId.toString());
+                synchronized (abandoned) {
+                    running.remove(requestId.toString());
+                    goesOnWhenCancelled.remove(requestId.toString());
+                    abandoned.remove(requestId.toString());
+                }
             }
             Thread.interrupted(); // a cancellation that came late must not reach the next call on this thread
             if (scratch[0] != null) {
@@ -518,21 +520,19 @@ public final class DavitMcpServer implements AutoCloseable {
      * is interrupted: its command is killed.
      */
     void cancel(String requestId) {
-        Thread t = running.get(requestId);
-        if (t == null) {
-            return;
-        }
-        if (goesOnWhenCancelled.contains(requestId)) {
-            synchronized (abandoned) {
-                if (abandoned.size() < MAX_ABANDONED) {
-                    abandoned.add(requestId);
-                    log("davit: a workspace_exec (request " + ModelErrors.printable(requestId) + ") was cancelled by"
-                            + " its client: its command goes on, and workspace_logs shows it when it ends");
-                    return;
-                }
+        synchronized (abandoned) { // as the call's end is (its finally): never a thread that went on to another call
+            Thread t = running.get(requestId);
+            if (t == null) {
+                return;
             }
+            if (goesOnWhenCancelled.contains(requestId) && abandoned.size() < MAX_ABANDONED) {
+                abandoned.add(requestId);
+                log("davit: a workspace_exec (request " + ModelErrors.printable(requestId) + ") was cancelled by its"
+                        + " client: its command goes on, and workspace_logs shows it when it ends");
+                return;
+            }
+            t.interrupt();
         }
-        t.interrupt();
     }
 
     /** How many cancelled foreground execs may go on at once (past it, a cancel kills). */

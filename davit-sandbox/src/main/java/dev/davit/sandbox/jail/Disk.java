@@ -243,7 +243,10 @@ public final class Disk {
                         interrupted = true;
                         continue;
                     }
-                    // not frozen (the freeze failed, or an earlier try thawed it): fsfreeze says so
+                    if (!e.getMessage().contains("Invalid argument")) {
+                        return; // the mark stays for the next look: it may still be frozen
+                    }
+                    // not frozen (the freeze failed, or an earlier try thawed it): fsfreeze says so (EINVAL)
                 }
                 Files.deleteIfExists(state.resolve(FROZEN));
                 return;

@@ -92,6 +92,12 @@ public final class AgentClient implements AutoCloseable {
                 try {
                     ch = SocketChannel.open(StandardProtocolFamily.UNIX);
                     ch.connect(UnixDomainSocketAddress.of(socket));
+                    try {
+                        Peers.check(ch, socket); // never a byte to a socket a link there led to
+                    } catch (IOException e) {
+                        closeQuietly(ch);
+                        throw new ProtocolException(e.getMessage());
+                    }
                     ch.configureBlocking(false);
                     Selector sel = Selector.open();
                     return new AgentClient(ch, sel, alive);

@@ -38,6 +38,7 @@ final class Qmp implements AutoCloseable {
             SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
             try {
                 c.connect(UnixDomainSocketAddress.of(socket));
+                Peers.check(c, socket); // QEMU's, not a socket a link put there leads to
                 c.configureBlocking(false);
                 Qmp q = new Qmp(c);
                 JsonNode greeting = q.readLine(deadline);
@@ -91,15 +92,17 @@ final class Qmp implements AutoCloseable {
     }
 
     private JsonNode readLine(long deadline) throws IOException {
+        int scanned = 0; // the bytes of pending looked at already: each is looked at once
         while (true) {
             byte[] have = pending.toByteArray();
-            for (int i = 0; i < have.length; i++) {
+            for (int i = scanned; i < have.length; i++) {
                 if (have[i] == '\n') {
                     pending.reset();
                     pending.write(have, i + 1, have.length - i - 1);
                     return Json.read(java.util.Arrays.copyOf(have, i));
                 }
             }
+            scanned = have.length;
             if (have.length > MAX_LINE) {
                 throw new IOException("QEMU's monitor sent a line of more than " + MAX_LINE + " bytes");
             }

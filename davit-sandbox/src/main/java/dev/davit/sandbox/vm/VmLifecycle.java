@@ -366,6 +366,11 @@ public final class VmLifecycle implements LongLived {
             Files.createDirectories(dir);
             Files.deleteIfExists(dir.resolve(Machine.SOCKET));
             Files.deleteIfExists(dir.resolve(Machine.PID));
+            // what the last QEMU (the VMM's uid owns vmm/) left in their place: each is made anew, and checked
+            // (Peers) when davit connects
+            for (String sock : List.of(Machine.QMP_SOCKET, Machine.MIGRATE_SOCKET, Machine.INCOMING_SOCKET)) {
+                Files.deleteIfExists(dir.resolve(sock));
+            }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot prepare " + dir + ": " + e.getMessage());
         }

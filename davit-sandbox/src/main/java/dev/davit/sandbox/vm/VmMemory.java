@@ -67,18 +67,38 @@ final class VmMemory {
         try (Qmp q = Qmp.connect(dir.resolve(Machine.QMP_SOCKET), System.nanoTime() + TimeUnit.SECONDS.toNanos(10));
              ServerSocketChannel server = listen(sock, vmmIds)) {
             q.execute("stop", null, deadline);
-            // QEMU's default rate (32 MiB/s) would make a save of 1 GiB take half a minute: a local file has none
-            q.execute("migrate-set-parameters", Json.object().put("max-bandwidth", 1L << 40), deadline);
-            q.execute("migrate", Json.object().put("uri", "unix:" + seen.resolve(Machine.MIGRATE_SOCKET)), deadline);
-            try (SocketChannel from = accept(server, deadline)) {
-                Files.deleteIfExists(tmp);
-                try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                    copy(from, out, maxBytes(s.spec().memoryMiB()), deadline);
-                    out.force(false);
+            try {
+                // QEMU's default rate (32 MiB/s) would make a save of 1 GiB take half a minute: a local file has none
+                q.execute("migrate-set-parameters", Json.object().put("max-bandwidth", 1L << 40), deadline);
+                q.execute("migrate", Json.object().put("uri", "unix:" + seen.resolve(Machine.MIGRATE_SOCKET)),
+                        deadline);
+                try (SocketChannel from = accept(server, deadline)) {
+                    Peers.check(from, sock);
+                    Files.deleteIfExists(tmp);
+                    try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
+                            StandardOpenOption.WRITE)) {
+                        copy(from, out, maxBytes(s.spec().memoryMiB()), deadline);
+                        out.force(false);
+                    }
                 }
+                awaitMigration(q, deadline);
+                Files.move(tmp, dir.resolve(Machine.VM_STATE), StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException | RuntimeException e) {
+                // not saved: the VM goes on as it was, running (best effort: a QEMU that does not answer is killed
+                // by the next call that needs it)
+                long soon = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                try {
+                    q.execute("migrate_cancel", null, soon);
+                } catch (IOException ignored) {
+                    // none under way
+                }
+                try {
+                    q.execute("cont", null, soon);
+                } catch (IOException ignored) {
+                    // gone, or running already
+                }
+                throw e;
             }
-            awaitMigration(q, deadline);
-            Files.move(tmp, dir.resolve(Machine.VM_STATE), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot save the memory of the microVM of sandbox " + s.id() + ": "
                     + e.getMessage());
@@ -99,19 +119,31 @@ final class VmMemory {
     static void restore(Path dir, java.util.function.BooleanSupplier alive) {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         Path sock = dir.resolve(Machine.INCOMING_SOCKET);
-        try (Qmp q = Qmp.connect(dir.resolve(Machine.QMP_SOCKET), System.nanoTime() + TimeUnit.SECONDS.toNanos(30))) {
-            try (SocketChannel to = connect(sock, deadline, alive);
-                 FileChannel in = FileChannel.open(dir.resolve(Machine.VM_STATE), StandardOpenOption.READ,
-                         LinkOption.NOFOLLOW_LINKS)) {
-                long size = in.size();
-                for (long at = 0; at < size; ) {
-                    long n = in.transferTo(at, size - at, to);
-                    if (n == 0 && System.nanoTime() > deadline) {
-                        throw new IOException("QEMU did not take the saved state in time");
+        try (FileChannel in = FileChannel.open(dir.resolve(Machine.VM_STATE), StandardOpenOption.READ,
+                LinkOption.NOFOLLOW_LINKS)) {
+            // good once: dropped as the restore starts (read from the open file), so that a davit killed after the
+            // guest went on never restores it again onto a disk that moved on
+            drop(dir);
+            try (Qmp q = Qmp.connect(dir.resolve(Machine.QMP_SOCKET), System.nanoTime()
+                    + TimeUnit.SECONDS.toNanos(30))) {
+                try (SocketChannel to = connect(sock, deadline, alive);
+                     java.nio.channels.Selector writable = java.nio.channels.Selector.open()) {
+                    Peers.check(to, sock); // the new QEMU's socket, not one a link there leads to
+                    to.configureBlocking(false);
+                    to.register(writable, java.nio.channels.SelectionKey.OP_WRITE);
+                    long size = in.size();
+                    for (long at = 0; at < size; ) {
+                        long n = in.transferTo(at, size - at, to);
+                        if (n == 0) { // its buffer is full: wait until it takes more, within the deadline
+                            if (System.nanoTime() > deadline || !alive.getAsBoolean()) {
+                                throw new IOException("QEMU did not take the saved state in time");
+                            }
+                            writable.select(100);
+                            writable.selectedKeys().clear();
+                        }
+                        at += n;
                     }
-                    at += n;
                 }
-            }
             while (true) {
                 String status = q.execute("query-status", null, deadline).path("status").asText();
                 if (status.equals("running")) {
@@ -128,6 +160,7 @@ final class VmMemory {
                     throw new IOException("QEMU did not finish taking the saved state in time");
                 }
                 TimeUnit.MILLISECONDS.sleep(10);
+            }
             }
         } catch (IOException e) {
             throw new DavitException(Kind.INTERNAL, "cannot restore the microVM's memory: " + e.getMessage());

@@ -111,6 +111,16 @@ final class DetachedExecs {
     /** The exit code of a process ended by SIGKILL, as the holder records it. */
     private static final int KILLED = 128 + 9;
 
+    /** Whether the sandbox is a microVM paused with its memory saved (it does not run, its processes live on). */
+    private boolean pausedVm() {
+        try {
+            return sandboxes.paused(sandboxId)
+                    && sandboxes.status(sandboxId).status() != dev.davit.sandbox.SandboxStatus.RUNNING;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /** The OOM kills the sandbox's cgroup counted so far (0 when it cannot be read). */
     private long oomKills() {
         try {
@@ -125,7 +135,7 @@ final class DetachedExecs {
         Path d = find(id);
         DetachedExec x = view(d);
         if (x.state().equals("running") && x.timeout() != null
-                && Instant.now().isAfter(x.startedAt().plus(x.timeout()))) {
+                && Instant.now().isAfter(x.startedAt().plus(x.timeout())) && !pausedVm()) { // a paused one at its resume
             kill(d, "timeout");
             x = view(d);
         }
@@ -231,7 +241,8 @@ final class DetachedExecs {
             throw new DavitException(Kind.NOT_FOUND, "the detached exec " + d.getFileName() + " is gone");
         }
         Spawned p = SandboxJson.spawned(o.path("process"));
-        boolean alive = sandboxes.alive(p);
+        // a microVM paused with it running keeps it in its saved memory: it runs on at the resume
+        boolean alive = sandboxes.alive(p) || p.inGuest() && Held.exitCode(d) == null && pausedVm();
         if (!alive && p.inGuest() && Held.exitCode(d) == null) {
             sandboxes.collect(p, d); // its exit code, from the guest
         }

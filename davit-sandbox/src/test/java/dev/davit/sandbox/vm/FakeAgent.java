@@ -32,6 +32,7 @@ final class FakeAgent implements AutoCloseable {
         this.socket = socket;
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
+        Peers.SERVED_HERE.add(socket.toAbsolutePath().normalize()); // it stands for the VMM
         thread = Thread.ofPlatform().daemon().name("fake-agent").start(() -> serve(script, tail));
     }
 
