@@ -205,7 +205,7 @@ public final class Disk {
                 // and the next one to look thaws it; counted as frozen from before the freeze, so that a failure or
                 // an interrupt at any point after it still thaws
                 Files.writeString(from.resolve(FROZEN), ProcessHandle.current().pid() + " "
-                        + startTime(ProcessHandle.current().pid()) + "\n");
+                        + dev.davit.sandbox.backend.Host.startTime(ProcessHandle.current().pid()) + "\n");
                 freezing = true;
                 run(options, "fsfreeze", List.of("--freeze", from.resolve(MOUNT).toString()));
             }
@@ -260,14 +260,6 @@ public final class Disk {
         }
     }
 
-    private static long startTime(long pid) {
-        try {
-            String st = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
-            return Long.parseLong(st.substring(st.lastIndexOf(')') + 2).split(" ")[19]);
-        } catch (IOException | RuntimeException e) {
-            return 0;
-        }
-    }
 
     /**
      * Replaces the disk of the stopped sandbox of state directory {@code state} with the copy in {@code from} (made
@@ -311,7 +303,8 @@ public final class Disk {
         try {
             String[] owner = Files.readString(mark).strip().split(" ");
             long pid = Long.parseLong(owner[0]);
-            if (pid != ProcessHandle.current().pid() && startTime(pid) == Long.parseLong(owner[1])) {
+            if (pid != ProcessHandle.current().pid()
+                    && dev.davit.sandbox.backend.Host.alive(pid, Long.parseLong(owner[1]))) {
                 return; // its copy is under way in another davit, which thaws it when done
             }
         } catch (IOException | RuntimeException e) {
