@@ -241,6 +241,7 @@ class WorkspaceForkTest extends BwrapWorkspaces {
         workspaces.stop(p.id());
         for (Runnable bad : List.<Runnable>of(
                 () -> workspaces.fork(p.id(), 17, List.of(), null),
+                () -> workspaces.fork(p.id(), -1, List.of(), null),
                 () -> workspaces.fork(p.id(), 2, List.of("one"), null),
                 () -> workspaces.fork(p.id(), 0, List.of("x", "x"), null),
                 () -> workspaces.fork(p.id(), 1, List.of("p"), null),   // taken

@@ -43,9 +43,9 @@ class WorkspaceForks extends WorkspaceState {
     List<Workspace> fork(String id, int count, List<String> names, java.util.function.IntConsumer admit) {
         List<String> given = names == null ? List.of() : names;
         int n = count > 0 ? count : Math.max(1, given.size());
-        if (n > MAX) {
-            throw new DavitException(Kind.USAGE, Message.of("a fork makes at most " + MAX + " workspaces at once, not "
-                    + n + " (", dev.davit.oci.Input.FORK_COUNT, ")"));
+        if (count < 0 || n > MAX) {
+            throw new DavitException(Kind.USAGE, Message.of("a fork makes 1 to " + MAX + " workspaces at once, not "
+                    + (count < 0 ? count : n) + " (", dev.davit.oci.Input.FORK_COUNT, ")"));
         }
         if (!given.isEmpty() && given.size() != n) {
             throw new DavitException(Kind.USAGE, Message.of("give one name per fork: " + given.size() + " names for "
