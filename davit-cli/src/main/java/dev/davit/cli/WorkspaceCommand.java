@@ -67,9 +67,8 @@ final class WorkspaceCommand extends GroupCommand {
         out.result(WorkspaceJson.workspace(w, s), p -> p.println(w.id() + " " + s.status().label()));
     }
 
-    /** {@link #print} with whether it is paused ({@code status}). */
-    static void printStatus(Output out, Workspaces ws, Workspace w, Sandbox s) {
-        boolean paused = ws.paused(w.id());
+    /** {@link #print} with whether it is {@code paused} ({@code status}, {@code pause}, {@code resume}). */
+    static void printStatus(Output out, Workspace w, Sandbox s, boolean paused) {
         out.result(WorkspaceJson.workspace(w, s).put("paused", paused), p -> p.println(w.id() + " "
                 + (paused ? "paused" : s.status().label())));
     }
@@ -483,7 +482,8 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
-            printStatus(out, ws, ws.get(id), ws.sandbox(id));
+            Workspace w = ws.get(id);
+            printStatus(out, w, ws.sandbox(w.id()), ws.paused(w.id()));
             return 0;
         }
     }
@@ -515,9 +515,8 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
-            Sandbox s = ws.pause(id);
-            out.result(WorkspaceJson.workspace(ws.get(id), s).put("paused", true), p -> p.println(ws.get(id).id()
-                    + " paused"));
+            Workspace w = ws.get(id);
+            printStatus(out, w, ws.pause(w.id()), true);
             return 0;
         }
     }
@@ -528,9 +527,8 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
-            Sandbox s = ws.resume(id);
-            out.result(WorkspaceJson.workspace(ws.get(id), s).put("paused", false), p -> p.println(ws.get(id).id()
-                    + " " + s.status().label()));
+            Workspace w = ws.get(id);
+            printStatus(out, w, ws.resume(w.id()), false);
             return 0;
         }
     }

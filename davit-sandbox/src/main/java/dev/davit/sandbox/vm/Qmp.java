@@ -122,7 +122,8 @@ final class Qmp implements AutoCloseable {
         }
     }
 
-    private static void sleep(long ms) throws IOException {
+    /** Sleeps {@code ms}; an interrupt is an IOException (with the flag set again). */
+    static void sleep(long ms) throws IOException {
         try {
             TimeUnit.MILLISECONDS.sleep(ms);
         } catch (InterruptedException e) {

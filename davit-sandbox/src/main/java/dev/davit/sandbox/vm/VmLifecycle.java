@@ -412,12 +412,8 @@ public final class VmLifecycle implements LongLived {
                 0, pid, start);
         save.accept(running); // recorded before the boot: a davit killed meanwhile leaves no unknown VM behind
         try {
-            if (resume) {
-                try {
-                    VmMemory.restore(dir, () -> Host.alive(pid, start));
-                } finally {
-                    VmMemory.drop(dir); // good once: the disk moves on from here (a failed one boots next time)
-                }
+            if (resume) { // good once: restore drops the file as it starts (a failed one boots next time)
+                VmMemory.restore(dir, () -> Host.alive(pid, start));
             }
             Machine.awaitAgent(dir, () -> Host.alive(pid, start), "the microVM of sandbox " + s.id(), accel)
                     .close();

@@ -197,7 +197,7 @@ final class VmMemory {
             if (System.nanoTime() > deadline) {
                 throw new IOException("QEMU did not send its state in time");
             }
-            sleep(5);
+            Qmp.sleep(5);
         }
     }
 
@@ -216,7 +216,7 @@ final class VmMemory {
                 if (System.nanoTime() > deadline) {
                     throw new IOException("QEMU did not listen for the saved state in time");
                 }
-                sleep(5);
+                Qmp.sleep(5);
             }
         }
     }
@@ -235,7 +235,7 @@ final class VmMemory {
                 if (System.nanoTime() > deadline) {
                     throw new IOException("QEMU did not finish sending its state in time");
                 }
-                sleep(1);
+                Qmp.sleep(1);
                 continue;
             }
             total += n;
@@ -262,16 +262,7 @@ final class VmMemory {
             if (System.nanoTime() > deadline) {
                 throw new IOException("QEMU's migration did not complete in time");
             }
-            sleep(5);
-        }
-    }
-
-    private static void sleep(long ms) throws IOException {
-        try {
-            TimeUnit.MILLISECONDS.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted");
+            Qmp.sleep(5);
         }
     }
 }

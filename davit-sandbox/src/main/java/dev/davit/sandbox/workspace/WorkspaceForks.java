@@ -149,16 +149,7 @@ class WorkspaceForks extends WorkspaceState {
     /** A new fork's claim (its name free, {@code admit} asked) and temp directory (0700). */
     private Pending claim(String name, java.util.function.IntConsumer admit) throws IOException {
         String id = "ws-" + dev.davit.oci.internal.RandomHex.of(6);
-        Claims.Claim claim = claims.holding(() -> {
-            List<Claims.Pending> pending = claims.pending();
-            if (name != null) {
-                checkNameFree(name, null, pending);
-            }
-            if (admit != null) {
-                admit.accept(list().size() + pending.size());
-            }
-            return claims.claim(id, name);
-        });
+        Claims.Claim claim = admittedClaim(id, name, admit);
         Pending f = new Pending(id, name, claim, claims.tmpDir(id));
         try {
             Files.createDirectories(f.tmp);
@@ -205,14 +196,7 @@ class WorkspaceForks extends WorkspaceState {
     }
 
     private void commit(Pending f) {
-        claims.holding(() -> {
-            try {
-                f.claim.commit(stateDir.resolve(f.id));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-            return null;
-        });
+        commitClaim(f.claim, f.id);
         f.committed = true;
     }
 

@@ -65,16 +65,7 @@ class WorkspaceLife extends WorkspaceState {
                     + " yet; use the container backend to serve to the host"));
         }
         String id = "ws-" + dev.davit.oci.internal.RandomHex.of(6);
-        Claims.Claim claim = claims.holding(() -> {
-            List<Claims.Pending> pending = claims.pending();
-            if (name != null) {
-                checkNameFree(name, null, pending);
-            }
-            if (admit != null) {
-                admit.accept(list().size() + pending.size());
-            }
-            return claims.claim(id, name);
-        });
+        Claims.Claim claim = admittedClaim(id, name, admit);
         Path tmp = claims.tmpDir(id);
         Sandbox s = null;
         try {
@@ -114,14 +105,7 @@ class WorkspaceLife extends WorkspaceState {
                 }
             }
             Fs.writeAtomically(tmp.resolve(STATE_FILE), Json.bytes(WorkspaceJson.workspace(w)), tmp);
-            claims.holding(() -> {
-                try {
-                    claim.commit(stateDir.resolve(id));
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-                return null;
-            });
+            commitClaim(claim, id);
             return w;
         } catch (IOException | RuntimeException e) {
             claim.close();

@@ -68,6 +68,35 @@ class WorkspaceState {
         }
     }
 
+    /**
+     * The claim of new workspace {@code id} named {@code name} (null: none), made holding the lock of the set of
+     * workspaces: its name checked free, {@code admit} (null: none) told how many exist or are being created.
+     */
+    Claims.Claim admittedClaim(String id, String name, java.util.function.IntConsumer admit) {
+        return claims.holding(() -> {
+            List<Claims.Pending> pending = claims.pending();
+            if (name != null) {
+                checkNameFree(name, null, pending);
+            }
+            if (admit != null) {
+                admit.accept(list().size() + pending.size());
+            }
+            return claims.claim(id, name);
+        });
+    }
+
+    /** Renames {@code claim}'s temp directory to workspace {@code id}'s, holding the lock: it exists from then on. */
+    void commitClaim(Claims.Claim claim, String id) {
+        claims.holding(() -> {
+            try {
+                claim.commit(stateDir.resolve(id));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            return null;
+        });
+    }
+
     Workspace update(String id, Change change) {
         return locked(id, wid -> claims.holding(() -> {
             Workspace w = get(wid);
