@@ -57,6 +57,8 @@
 #include <sys/ioctl.h>
 #include <stdarg.h>
 #include <linux/openat2.h>
+#include <limits.h>
+#include <sys/xattr.h>
 
 #define MAX_INSNS 4096
 #define LAST_CAP 63
@@ -557,8 +559,10 @@ static int userns_main(int argc, char **argv) {
  *   c ID FD                             close(FD)                                    -> ok ID
  *   s ID FD                             statx(FD, "", AT_EMPTY_PATH|NOFOLLOW)        -> ok ID MODE SIZE BLOCKS NLINK
  *                                                                                       UID GID INO DEVMAJ DEVMIN SEC NSEC
+ *                                                                                       RDEVMAJ RDEVMIN
  *   l ID FD DIRFD LEN\nNAME             linkat of FD's file as NAME in DIRFD          -> ok ID
  *   k ID FD OFFSET WHENCE               lseek(FD, OFFSET, WHENCE)                    -> ok ID POSITION
+ *   x ID DIRFD NLEN ALEN\nNAME ATTR     lgetxattr of entry NAME of DIRFD (one name)  -> ok ID N\nBYTES
  *
  * When the JVM cannot act on the descriptors itself (this process runs in a user namespace where it may change files
  * the JVM's user may not: a rootless sandbox's subordinate ids), it asks for every change, and the bytes it reads;
@@ -716,10 +720,11 @@ static int files_main(void) {
             if (syscall(SYS_statx, (int) a, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, 0x7ff, &st) < 0) {
                 answer("err %lld %d\n", id, errno);
             } else {
-                answer("ok %lld %u %llu %llu %u %u %u %llu %u %u %lld %u\n", id, (unsigned) st.stx_mode,
+                answer("ok %lld %u %llu %llu %u %u %u %llu %u %u %lld %u %u %u\n", id, (unsigned) st.stx_mode,
                        (unsigned long long) st.stx_size, (unsigned long long) st.stx_blocks, st.stx_nlink,
                        st.stx_uid, st.stx_gid, (unsigned long long) st.stx_ino, st.stx_dev_major, st.stx_dev_minor,
-                       (long long) st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec);
+                       (long long) st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec, st.stx_rdev_major,
+                       st.stx_rdev_minor);
             }
         } else if (op == 'l' && n == 4) {
             if (read_string(path, sizeof path, c, &fits) < 0) return 1;
@@ -748,6 +753,23 @@ static int files_main(void) {
             if (!r) continue;
             if (!fits || strlen(target) != (size_t) b) answer("err %lld %d\n", id, fits ? EINVAL : ENAMETOOLONG);
             else answer_rc(id, symlinkat(target, (int) a, path));
+        } else if (op == 'x' && n == 4) {
+            /* the entry is one name of the held directory, reached through its /proc entry; never followed */
+            static char attr[256];
+            static char value[4096];
+            int r = read_name(path, sizeof path, b, id);
+            if (r < 0) return 1;
+            if (read_string(attr, sizeof attr, c, &fits) < 0) return 1;
+            if (!r) continue;
+            if (!fits) {
+                answer("err %lld %d\n", id, ENAMETOOLONG);
+                continue;
+            }
+            static char at[sizeof path + 64];
+            snprintf(at, sizeof at, "/proc/self/fd/%d/%s", (int) a, path);
+            ssize_t got = lgetxattr(at, attr, value, sizeof value);
+            if (got < 0) answer("err %lld %d\n", id, errno);
+            else answer_bytes(id, value, (size_t) got);
         } else if (op == 'r' && n == 3) {
             int r = read_name(path, sizeof path, b, id);
             if (r < 0) return 1;

@@ -16,6 +16,7 @@ import dev.davit.sandbox.workspace.Services;
 import dev.davit.sandbox.workspace.Shells;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceImages;
 import dev.davit.sandbox.workspace.Workspaces;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -555,6 +556,32 @@ public final class OpenWorkspace implements AutoCloseable {
      */
     public List<Workspace> fork(int count, List<String> names) {
         return workspaces().fork(id(), count, names, null);
+    }
+
+    /**
+     * Commits this workspace to image {@code reference} in its {@link Davit}'s store: the environment's image with one
+     * more layer of what the workspace changed (see {@link WorkspaceImages#commit}); {@link Davit#workspace} then runs
+     * it, and {@code davit push} (or {@code options.push()}) publishes it.
+     *
+     * <pre>{@code
+     * ws.exec("sh", "-c", "apk add git");
+     * ws.commit("localhost/team/env:with-git", WorkspaceImages.CommitOptions.defaults());
+     * }</pre>
+     *
+     * @param reference the image's name, with a tag
+     * @param options   its time, and whether to push it
+     * @return what was made
+     * @throws DavitException as {@link WorkspaceImages#commit}; USAGE for a closed handle, or one of
+     *                        {@link #of} (which has no store: use {@link WorkspaceImages} with the door's client)
+     */
+    public WorkspaceImages.Commit commit(String reference, WorkspaceImages.CommitOptions options) {
+        Workspaces w = workspaces();
+        if (davit == null) {
+            throw new DavitException(DavitException.Kind.USAGE, "a handle of OpenWorkspace.of has no store to commit"
+                    + " to; commit with new WorkspaceImages(workspaces, client).commit(id, reference, options)");
+        }
+        return new WorkspaceImages(w, davit.client()).commit(id(), reference,
+                options == null ? WorkspaceImages.CommitOptions.defaults() : options);
     }
 
     /**

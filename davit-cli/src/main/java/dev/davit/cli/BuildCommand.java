@@ -180,7 +180,7 @@ final class BuildCommand extends DavitCommand {
         return values;
     }
 
-    private static Instant createdTime(String text) {
+    static Instant createdTime(String text) {
         if (text.equals("now")) {
             return Instant.now();
         }

@@ -91,6 +91,11 @@ final class McpCommand extends GroupCommand {
                 + " rw for every tool but workspace_delete and workspace_update.")
         List<String> shares = new ArrayList<>();
 
+        @Option(names = "--commit-to", paramLabel = "REGISTRY/PREFIX", description = "Let workspace_commit name"
+                + " images under this repository prefix (repeatable; e.g. 127.0.0.1:5000/agents), and push them there"
+                + " when asked; default: none (the tool is refused).")
+        List<String> commitTo = new ArrayList<>();
+
         @Option(names = "--isolate-sessions", description = "With --http: each MCP session sees only the workspaces"
                 + " it created (default: every session of this server sees all of the server's).")
         boolean isolateSessions;
@@ -179,7 +184,7 @@ final class McpCommand extends GroupCommand {
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
                     allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,
-                    range[0], range[1], allowEgress));
+                    range[0], range[1], allowEgress, commitTo));
             // one line on stderr (stdio's protocol is on stdout): a client that starts the server with a reduced
             // environment drops DAVIT_HOME, and the server would use (and fill) another home without a word;
             // said once the options are taken (a bad one gets its one line alone)

@@ -37,7 +37,7 @@ import picocli.CommandLine.Parameters;
         subcommands = {WorkspaceCommand.CreateCmd.class, WorkspaceCommand.ExecCmd.class, WorkspaceCommand.LsCmd.class,
             WorkspaceCommand.StatusCmd.class, WorkspaceCommand.UpdateCmd.class, WorkspaceCommand.StopCmd.class,
             WorkspaceCommand.StartCmd.class, WorkspaceCommand.PauseCmd.class, WorkspaceCommand.ResumeCmd.class,
-            WorkspaceCommand.ForkCmd.class,
+            WorkspaceCommand.ForkCmd.class, WorkspaceCommand.CommitCmd.class,
             WorkspaceCommand.RmCmd.class, WorkspaceCommand.FileCmd.class, WorkspaceCommand.DiffCmd.class,
             WorkspaceCommand.SnapshotCmd.class, WorkspaceCommand.ResetCmd.class, WorkspaceCommand.LogsCmd.class, WorkspaceCommand.OutputCmd.class,
             WorkspaceCommand.ExecWaitCmd.class, WorkspaceCommand.ExecKillCmd.class, WorkspaceCommand.ExecLsCmd.class,
@@ -560,6 +560,54 @@ final class WorkspaceCommand extends GroupCommand {
                 lines.add(f.id() + " " + s.status().label() + (f.name() == null ? "" : " " + f.name()));
             }
             out.result(doc, p -> lines.forEach(p::println));
+            return 0;
+        }
+    }
+
+    @Command(name = "commit", mixinStandardHelpOptions = true, description = "Make an image of a workspace: its"
+            + " environment's image with one more layer holding what the workspace changed (/workspace, packages"
+            + " installed, files deleted; owners as the sandbox saw them; no secrets, no /tmp), WorkingDir /workspace,"
+            + " annotations naming the base and the workspace. The same state gives the same digest. Container"
+            + " workspaces; a running one is frozen while it is read.")
+    static final class CommitCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "REF", description = "The image's name, with a tag (e.g."
+                + " localhost:5000/team/env:1).")
+        String reference;
+
+        @Option(names = "--push", description = "Push the image to REF's registry afterwards.")
+        boolean push;
+
+        @Option(names = "--created", paramLabel = "TIME", description = "Its creation time: ISO-8601"
+                + " (2024-05-01T10:00:00Z) or 'now' (default: SOURCE_DATE_EPOCH, else the newest change's time).")
+        String created;
+
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            java.time.Instant when = created != null ? BuildCommand.createdTime(created)
+                    : dev.davit.oci.build.BuildOptions.sourceDateEpoch(main.env());
+            dev.davit.sandbox.workspace.WorkspaceImages.Commit c;
+            try (ProgressRenderer progress = out.progress()) {
+                c = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).commit(id, reference,
+                        new dev.davit.sandbox.workspace.WorkspaceImages.CommitOptions(when, push, progress));
+            }
+            for (String skipped : c.changes().skipped().stream().limit(20).toList()) {
+                out.notice("skipped special file " + Text.shorten(skipped, 200) + " (fifos, sockets and device"
+                        + " nodes are not stored in layers)");
+            }
+            ObjectNode doc = WorkspaceJson.commit(c);
+            if (c.pushed() != null) {
+                doc.set("push", PushCommand.toJson(reference, c.pushed()));
+            }
+            out.result(doc, w -> {
+                w.println("committed " + c.workspace().id() + " to " + c.image().reference() + "@"
+                        + c.image().manifest().digest() + " (" + c.changes().files() + " files, "
+                        + c.changes().bytes() + " bytes, " + c.changes().whiteouts() + " deleted; on "
+                        + c.image().base() + ")");
+                if (c.pushed() != null) {
+                    PushCommand.human(w, "pushed", c.pushed());
+                }
+            });
             return 0;
         }
     }

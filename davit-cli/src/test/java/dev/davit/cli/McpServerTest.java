@@ -118,8 +118,8 @@ class McpServerTest {
                 "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close",
                 "workspace_update", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export",
                 "workspace_network", "workspace_network_log", "workspace_fork", "workspace_pause",
-                "workspace_resume");
-        assertThat(tools).hasSize(46);
+                "workspace_resume", "workspace_commit");
+        assertThat(tools).hasSize(47);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
             assertThat(t.outputSchema()).as(t.name()).containsEntry("type", "object");

@@ -266,6 +266,26 @@ public final class Sandboxes {
     }
 
     /**
+     * Writes what sandbox {@code id} changed in its image, as one OCI layer, to {@code out}: a change set over the
+     * image's layers (what it added or changed, whiteouts for what it deleted, opaque directories), owners as the
+     * sandbox saw them, /tmp and what davit mounts left out. A running container is held still by its cgroup's
+     * freezer while it is read where it has one. Container sandboxes only for now.
+     *
+     * @param id       the sandbox's id, as {@link #create} returned it
+     * @param out      the layer being written (not finished here: the caller finishes or drops it)
+     * @param rewrites what becomes of the content of the file at a path (relative to /, e.g.
+     *                 {@code etc/ssl/certs/ca-certificates.crt}) before it is written, if it changed; an empty result
+     *                 leaves it out. Empty for none
+     * @return what was written
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it has failed, is a microVM, or a file
+     *                        changed as a running sandbox without a freezer was read; STORE when it cannot be read
+     */
+    public Changes changes(String id, dev.davit.oci.build.LayerWriter out,
+                           java.util.Map<String, java.util.function.UnaryOperator<byte[]>> rewrites) {
+        return lifecycle.changes(id, out, rewrites);
+    }
+
+    /**
      * About how many bytes of disk {@link #saveState} of sandbox {@code id} writes: what its writable state takes now
      * (a container's disk image's blocks, or its layer and /tmp; a microVM's disk overlay).
      *

@@ -87,16 +87,18 @@ public final class DavitMcpServer implements AutoCloseable {
      * ({@code --isolate-sessions}, HTTP): each session sees only its own; {@code publishLow}..{@code publishHigh}
      * ({@code --publish-ports}): the host ports a model may publish (0, a free one, always); {@code allowEgress}
      * ({@code --allow-egress}): the outer bound of the egress policies a model may ask for (names, IPv4 networks,
-     * presets; empty: none may be asked for).
+     * presets; empty: none may be asked for); {@code commitTo} ({@code --commit-to}): the repository prefixes a
+     * model's workspace_commit may name (empty: none).
      */
     public record Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh,
-                        List<String> allowEgress) {
+                        List<String> allowEgress, List<String> commitTo) {
         /** The defaults: owner {@code mcp}, nothing shared, sessions not isolated, host ports 1024 to 65535, no egress. */
         public static final Scope DEFAULT = new Scope(Access.DEFAULT_OWNER, List.of(), false, 1024, 65535);
 
         public Scope {
             shares = List.copyOf(shares);
             allowEgress = List.copyOf(allowEgress);
+            commitTo = List.copyOf(commitTo);
             if (publishLow < 1 || publishLow > publishHigh || publishHigh > 65535) {
                 throw new DavitException(DavitException.Kind.USAGE, "--publish-ports needs LOW-HIGH with 1 <= LOW <="
                         + " HIGH <= 65535, got " + publishLow + "-" + publishHigh);
@@ -106,6 +108,12 @@ public final class DavitMcpServer implements AutoCloseable {
         /** A scope without an egress bound ({@code --allow-egress}). */
         public Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh) {
             this(owner, shares, isolateSessions, publishLow, publishHigh, List.of());
+        }
+
+        /** A scope that commits nowhere ({@code --commit-to}). */
+        public Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh,
+                     List<String> allowEgress) {
+            this(owner, shares, isolateSessions, publishLow, publishHigh, allowEgress, List.of());
         }
     }
 
@@ -154,7 +162,7 @@ public final class DavitMcpServer implements AutoCloseable {
                 options.allowNetwork(), egress);
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
                 options.workspaceTtl(), options.davitHome(), options.allowRegistries(), this::inCatalog,
-                new Policy.Admission(options.budget()), access::owns, options.maxDiskMiB(), egress);
+                new Policy.Admission(options.budget()), access::owns, options.maxDiskMiB(), egress, scope.commitTo());
         dev.davit.sandbox.SandboxOptions sandboxOptions = EgressBound.sandboxOptions(options.davitHome(),
                 options.env());
         if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {

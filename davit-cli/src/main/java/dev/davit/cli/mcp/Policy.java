@@ -21,7 +21,7 @@ import java.util.Map;
 record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl,
               Path davitHome, List<String> allowedRegistries, java.util.function.Predicate<String> catalog,
               Admission admission, java.util.function.Predicate<dev.davit.sandbox.workspace.Workspace> counted,
-              long maxDiskMiB, EgressBound egress) {
+              long maxDiskMiB, EgressBound egress, List<String> commitTo) {
     /**
      * Counts the workspaces being created and the runs going (its {@link Budget}), so that concurrent creates and
      * runs cannot pass {@code maxWorkspaces} or the server's totals.
@@ -43,11 +43,18 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
     Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, Duration workspaceTtl, Path davitHome) {
         this(allowedPaths, allowNetwork, maxWorkspaces, workspaceTtl, davitHome, List.of(), name -> false,
-                new Admission(), w -> true, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB, EgressBound.NONE);
+                new Admission(), w -> true, dev.davit.sandbox.Limits.DEFAULT_DISK_MIB, EgressBound.NONE, List.of());
     }
 
     Policy {
         allowedRegistries = List.copyOf(allowedRegistries);
+        commitTo = List.copyOf(commitTo);
+        for (String r : commitTo) {
+            if (!r.matches("[a-z0-9.:-]+(/[a-z0-9._/-]*)?") || r.startsWith("/") || r.contains("//")) {
+                throw new DavitException(DavitException.Kind.USAGE, "--commit-to takes a registry host and"
+                        + " repository prefix (e.g. 127.0.0.1:5000/agents), not '" + r + "'");
+            }
+        }
         for (String r : allowedRegistries) {
             if (r.isEmpty() || r.contains("/") || r.contains("@")) {
                 throw new DavitException(DavitException.Kind.USAGE, "--allow-registry takes a registry host (e.g."
@@ -445,6 +452,37 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 + ref.registry() + " is not one this server may pull from (" + (allowedRegistries.isEmpty() ? "none"
                 : String.join(", ", allowedRegistries)) + "); use an environment of env_list or ask the user to"
                 + " add it with --allow-registry " + ref.registry());
+    }
+
+    /**
+     * Checks that image {@code arguments[arg]} (workspace_commit's) is under one of {@code --commit-to}'s repository
+     * prefixes: a model names only images the operator handed it, never one of the operator's own.
+     */
+    void commit(Map<String, Object> arguments, String arg) {
+        String name = (String) arguments.get(arg);
+        if (commitTo.isEmpty()) {
+            throw Tool.invalid("committing is off: this server was started without --commit-to, so '" + arg + "'"
+                    + " cannot name an image; ask the user to restart the server with --commit-to REGISTRY/PREFIX");
+        }
+        dev.davit.oci.reference.Reference ref;
+        try {
+            ref = dev.davit.oci.reference.Reference.parse(name);
+        } catch (RuntimeException e) {
+            throw Tool.invalid("'" + arg + "': " + name + " is not an image reference (" + e.getMessage() + ")");
+        }
+        if (ref.digest() != null || ref.tag() == null) {
+            throw Tool.invalid("'" + arg + "': " + name + " needs a tag and no digest (e.g. " + ref.repositoryName()
+                    + ":1)");
+        }
+        String repo = ref.repositoryName();
+        for (String prefix : commitTo) {
+            String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+            if (repo.equals(p) || repo.startsWith(p + "/")) {
+                return;
+            }
+        }
+        throw Tool.invalid("'" + arg + "': " + name + " is not under a repository this server may commit to ("
+                + String.join(", ", commitTo) + "); name an image under one of them");
     }
 
     private boolean inStore(dev.davit.oci.reference.Reference ref) {

@@ -124,6 +124,12 @@ final class ToolCalls implements AutoCloseable {
             }
             return doc;
         });
+        ws("workspace_commit", (w, a, call) -> {
+            var c = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces(), client()).commit(w.id(),
+                    (String) a.get("reference"), new dev.davit.sandbox.workspace.WorkspaceImages.CommitOptions(null,
+                            flag(a, "push"), null));
+            return WorkspaceJson.commit(c).put("pushed", c.pushed() != null);
+        });
         ws("workspace_reset", (w, a, call) -> {
             String snapshot = (String) a.get("snapshot");
             Sandbox s = snapshot == null ? w.reset() : w.reset(snapshot);

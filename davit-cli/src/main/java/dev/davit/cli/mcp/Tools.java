@@ -380,6 +380,23 @@ final class Tools {
                 .returns("forked_from", "string", "The workspace forked.")
                 .returns("workspaces", Tool.arrayOf("id", "name", "status"), "The forks, as workspace_status"
                         + " shows them: pass an id as 'workspace'.").build());
+        t.add(Tool.builder("workspace_commit", FULL, "Commit a workspace to an image", "Make an image of this"
+                        + " workspace as it is now: its environment with one more layer of everything it changed"
+                        + " (/workspace, packages installed, files deleted), WorkingDir /workspace; no secrets, no"
+                        + " /tmp. Only under the repositories the server was given (--commit-to); 'push' also"
+                        + " sends it to that registry. The same state gives the same digest. Next: workspace_create"
+                        + " with the image as 'image' to start from it.")
+                .required("workspace", WS)
+                .required("reference", "The image's name with a tag, under a --commit-to prefix (e.g."
+                        + " 127.0.0.1:5000/agents/fix:1).")
+                .option("push", FLAG, "Also push it to its registry (default false).")
+                .check((a, call) -> policy.commit(a, "reference"))
+                .hints(Tool.Hints.CHANGE)
+                .returns("reference", "string", "The image's name.")
+                .returns("digest", "string", "Its manifest digest.")
+                .returns("base", Json2.nullable("string"), "The environment's image it is made on.")
+                .returns("changes", "object", "What its new layer holds: files, bytes, deleted (paths of the"
+                        + " environment it removes).").build());
         t.add(Tool.builder("workspace_reset", CORE, "Reset a workspace", "Restore /workspace to the baseline (or a"
                         + " snapshot) exactly; stops the workspace's processes and starts it again if it was"
                         + " running.")

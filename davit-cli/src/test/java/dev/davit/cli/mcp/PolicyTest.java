@@ -55,9 +55,29 @@ class PolicyTest {
     }
 
     @Test
+    void aCommitNamesOnlyImagesUnderTheOperatorsPrefixes() {
+        assertThatThrownBy(() -> policy.commit(new HashMap<>(Map.of("reference", "127.0.0.1:5000/agents/x:1")),
+                "reference")).hasMessageContaining("committing is off").hasMessageContaining("--commit-to");
+        Policy p = new Policy(List.of(allowed), false, 8, Duration.ofHours(1), tmp.resolve("home"), List.of(),
+                name -> false, new Policy.Admission(), w -> true, 512, EgressBound.NONE,
+                List.of("127.0.0.1:5000/agents"));
+        p.commit(new HashMap<>(Map.of("reference", "127.0.0.1:5000/agents/fix:1")), "reference");
+        p.commit(new HashMap<>(Map.of("reference", "127.0.0.1:5000/agents:2")), "reference");
+        for (String bad : List.of("127.0.0.1:5000/agentsx/fix:1", "127.0.0.1:5000/other/fix:1",
+                "127.0.0.1:5001/agents/fix:1", "docker.io/library/debian:12", "127.0.0.1:5000/agents/fix@sha256:"
+                        + "0".repeat(64))) {
+            assertThatThrownBy(() -> p.commit(new HashMap<>(Map.of("reference", bad)), "reference"))
+                    .as(bad).hasMessageContaining("'reference'");
+        }
+        assertThatThrownBy(() -> new Policy(List.of(allowed), false, 8, Duration.ofHours(1), tmp.resolve("home"),
+                List.of(), name -> false, new Policy.Admission(), w -> true, 512, EgressBound.NONE,
+                List.of("https://x/y"))).hasMessageContaining("--commit-to");
+    }
+
+    @Test
     void aDiskPastTheOperatorsMaximumIsRefusedAndNoneGetsTheSmallerDefault() {
         Policy small = new Policy(List.of(allowed), false, 8, Duration.ofHours(1), tmp.resolve("home"), List.of(),
-                name -> false, new Policy.Admission(), w -> true, 512, EgressBound.NONE);
+                name -> false, new Policy.Admission(), w -> true, 512, EgressBound.NONE, List.of());
         assertThat(small.disk(new HashMap<>(Map.of("disk", 256)))).isEqualTo(256);
         assertThat(small.disk(new HashMap<>())).isEqualTo(512);
         assertThat(policy.disk(new HashMap<>())).isEqualTo(10240);

@@ -93,57 +93,101 @@ public final class ImageBuilder {
             progress.onEvent(new ProgressEvent.Phase("building layer", root + " (" + options.compression().id()
                     + ")"));
             LayerBuilder.Layer layer = new LayerBuilder(options).build(root, store, progress);
-            progress.onEvent(new ProgressEvent.Phase("writing config and manifest", null));
-
-            ObjectNode config = config(base, options, layer.diffId());
-            byte[] configBytes = Json.bytes(canonical(config));
-            Descriptor configDesc = new Descriptor(MediaTypes.OCI_CONFIG, Digest.sha256(configBytes),
-                    configBytes.length);
-            store.putBlob(configDesc, configBytes);
-
-            List<Descriptor> layers = new ArrayList<>();
-            if (base != null) {
-                base.manifest().layers().forEach(l -> layers.add(ociLayer(l)));
-            }
-            layers.add(layer.descriptor());
-            ObjectNode m = Json.object();
-            m.put("schemaVersion", 2);
-            m.put("mediaType", MediaTypes.OCI_MANIFEST);
-            m.set("config", ManifestJson.toJson(configDesc));
-            ArrayNode ls = m.putArray("layers");
-            layers.forEach(l -> ls.add(ManifestJson.toJson(l)));
-            Map<String, String> annotations = new TreeMap<>();
-            if (base != null) {
-                annotations.put(BASE_NAME, base.reference().toString());
-                annotations.put(BASE_DIGEST, base.descriptor().digest().toString());
-            }
-            if (options.created() != null) {
-                annotations.put(CREATED, options.created().toString());
-            }
-            if (!annotations.isEmpty()) {
-                ObjectNode a = m.putObject("annotations");
-                annotations.forEach(a::put);
-            }
-            byte[] manifestBytes = Json.bytes(canonical(m));
-            Manifest parsed = ManifestParser.parse(manifestBytes, MediaTypes.OCI_MANIFEST);
-            store.putBlob(parsed.descriptor(), manifestBytes);
-
-            Platform platform = platformOf(config);
-            Descriptor entry = new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), manifestBytes.length)
-                    .withPlatform(platform);
-            store.setEntry(name.toString(), entry, Map.of());
-            progress.onEvent(new ProgressEvent.Phase("done", null));
-
-            List<Digest> diffIds = new ArrayList<>();
-            config.path("rootfs").path("diff_ids").forEach(d -> diffIds.add(Digest.parse(d.asText())));
-            return new BuildResult(name, entry.withPlatform(null), configDesc, layers, diffIds, layer,
-                    platform == null ? null : platform.toString(), base == null ? null : base.reference(),
-                    base == null ? null : base.descriptor(), Duration.ofNanos(System.nanoTime() - t0));
+            return image(base, layer, name, options, Map.of(), CREATED_BY, progress, t0);
         } catch (DavitException e) {
             throw e;
         } catch (Exception e) {
             throw new DavitException(Kind.INTERNAL, "build of " + name + " failed: " + e, e);
         }
+    }
+
+    /**
+     * Names {@code name} an image of base {@code baseManifest} (an image manifest in the store, called
+     * {@code baseName}) with {@code layer} (in the store already) on top: the base's config with {@code options}'
+     * settings applied, a history entry saying {@code createdBy}, and {@code annotations} on the manifest beside the
+     * base's name and digest. What a commit of a sandbox's changes does with the layer it wrote.
+     *
+     * @param baseManifest the base image's manifest (not an index), in the store
+     * @param baseName     the base's reference, for {@value #BASE_NAME}
+     * @param layer        the new layer, whose blob is in the store
+     * @param name         the name to give the image, with a tag; not a digest
+     * @param options      the config settings (env, working directory, created, labels, ...); its base, compression
+     *                     and owner settings are not used
+     * @param annotations  more manifest annotations; empty for none
+     * @param createdBy    the new history entry's {@code created_by}
+     * @return what was made
+     * @throws DavitException USAGE for a digest name or a base that is not an image; VERIFICATION for a base whose
+     *                        config does not match its layers; NOT_FOUND when the base or the layer is not in the store
+     */
+    public BuildResult image(Descriptor baseManifest, Reference baseName, LayerBuilder.Layer layer, Reference name,
+                             BuildOptions options, Map<String, String> annotations, String createdBy) {
+        long t0 = System.nanoTime();
+        if (name.digest() != null) {
+            throw new DavitException(Kind.USAGE, "cannot name an image by digest (" + name + "); give a name with a"
+                    + " tag, e.g. " + name.repositoryName() + ":latest");
+        }
+        if (!store.hasBlob(layer.descriptor().digest())) {
+            throw new DavitException(Kind.NOT_FOUND, "the layer " + layer.descriptor().digest() + " is not in the"
+                    + " store");
+        }
+        try (AutoCloseable session = store.session()) {
+            Base base = base(baseName, baseManifest, options.platform());
+            return image(base, layer, name, options, annotations, createdBy, ProgressListener.NONE, t0);
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.INTERNAL, "the image " + name + " could not be made: " + e, e);
+        }
+    }
+
+    /** Config, manifest and name of an image of {@code base} (or none) and {@code layer}. */
+    private BuildResult image(Base base, LayerBuilder.Layer layer, Reference name, BuildOptions options,
+                              Map<String, String> more, String createdBy, ProgressListener progress, long t0) {
+        progress.onEvent(new ProgressEvent.Phase("writing config and manifest", null));
+        ObjectNode config = config(base, options, layer.diffId(), createdBy);
+        byte[] configBytes = Json.bytes(canonical(config));
+        Descriptor configDesc = new Descriptor(MediaTypes.OCI_CONFIG, Digest.sha256(configBytes),
+                configBytes.length);
+        store.putBlob(configDesc, configBytes);
+
+        List<Descriptor> layers = new ArrayList<>();
+        if (base != null) {
+            base.manifest().layers().forEach(l -> layers.add(ociLayer(l)));
+        }
+        layers.add(layer.descriptor());
+        ObjectNode m = Json.object();
+        m.put("schemaVersion", 2);
+        m.put("mediaType", MediaTypes.OCI_MANIFEST);
+        m.set("config", ManifestJson.toJson(configDesc));
+        ArrayNode ls = m.putArray("layers");
+        layers.forEach(l -> ls.add(ManifestJson.toJson(l)));
+        Map<String, String> annotations = new TreeMap<>(more);
+        if (base != null) {
+            annotations.put(BASE_NAME, base.reference().toString());
+            annotations.put(BASE_DIGEST, base.descriptor().digest().toString());
+        }
+        if (options.created() != null) {
+            annotations.put(CREATED, options.created().toString());
+        }
+        if (!annotations.isEmpty()) {
+            ObjectNode a = m.putObject("annotations");
+            annotations.forEach(a::put);
+        }
+        byte[] manifestBytes = Json.bytes(canonical(m));
+        Manifest parsed = ManifestParser.parse(manifestBytes, MediaTypes.OCI_MANIFEST);
+        store.putBlob(parsed.descriptor(), manifestBytes);
+
+        Platform platform = platformOf(config);
+        Descriptor entry = new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), manifestBytes.length)
+                .withPlatform(platform);
+        store.setEntry(name.toString(), entry, Map.of());
+        progress.onEvent(new ProgressEvent.Phase("done", null));
+
+        List<Digest> diffIds = new ArrayList<>();
+        config.path("rootfs").path("diff_ids").forEach(d -> diffIds.add(Digest.parse(d.asText())));
+        return new BuildResult(name, entry.withPlatform(null), configDesc, layers, diffIds, layer,
+                platform == null ? null : platform.toString(), base == null ? null : base.reference(),
+                base == null ? null : base.descriptor(), Duration.ofNanos(System.nanoTime() - t0));
     }
 
     // ---------------------------------------------------------------- base
@@ -153,10 +197,14 @@ public final class ImageBuilder {
         StoreEntry e = store.entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 Message.of("base image " + ref + " is not in the store; pull it first (", Action.PULL.fix(ref.toString()),
                 ")")));
-        Descriptor d = e.descriptor();
+        return base(ref, e.descriptor(), o.platform());
+    }
+
+    /** The base {@code ref} whose manifest (or index, resolved to {@code platform}: null, this host's) is {@code d}. */
+    private Base base(Reference ref, Descriptor d, Platform platform) {
         Manifest m = store.readManifest(d);
         if (m instanceof ImageIndex idx) {
-            Platform want = o.platform() != null ? o.platform() : Platform.host();
+            Platform want = platform != null ? platform : Platform.host();
             d = PlatformSelector.of(want).select(idx, "base image " + ref).get(0);
             if (!store.hasBlob(d.digest())) {
                 throw new DavitException(Kind.NOT_FOUND, Message.of("the " + want + " image of base " + ref + " is not"
@@ -191,10 +239,10 @@ public final class ImageBuilder {
                     + " its config lists " + n + " diff_ids; choose another base");
         }
         Platform have = platformOf(obj);
-        if (o.platform() != null && (have == null || !o.platform().accepts(have))) {
+        if (platform != null && (have == null || !platform.accepts(have))) {
             throw new DavitException(Kind.USAGE, Message.of("base " + ref + " is " + (have == null ? "of no"
-                    + " platform" : have) + ", not " + o.platform() + "; pull it for that platform (",
-                    Action.PULL_PLATFORM.fix(ref.toString(), o.platform().toString()), ") or drop ", Input.PLATFORM));
+                    + " platform" : have) + ", not " + platform + "; pull it for that platform (",
+                    Action.PULL_PLATFORM.fix(ref.toString(), platform.toString()), ") or drop ", Input.PLATFORM));
         }
         return new Base(ref, new Descriptor(d.mediaType(), d.digest(), d.size()), im, obj);
     }
@@ -225,7 +273,7 @@ public final class ImageBuilder {
     // ---------------------------------------------------------------- config
 
     /** The new config: the base's (or a fresh one) with the options applied and the new layer appended. */
-    private static ObjectNode config(Base base, BuildOptions o, Digest diffId) {
+    private static ObjectNode config(Base base, BuildOptions o, Digest diffId, String createdBy) {
         ObjectNode c;
         if (base != null) {
             c = base.config().deepCopy();
@@ -295,7 +343,7 @@ public final class ImageBuilder {
             if (o.created() != null) {
                 entry.put("created", o.created().toString());
             }
-            entry.put("created_by", CREATED_BY);
+            entry.put("created_by", createdBy);
         }
         return c;
     }

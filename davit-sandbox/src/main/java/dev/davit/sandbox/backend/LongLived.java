@@ -60,6 +60,23 @@ public interface LongLived {
     }
 
     /**
+     * Writes what sandbox {@code s} changed in its image to {@code out} as one OCI layer (a change set: whiteouts for
+     * what it deleted, owners as the sandbox saw them), holding a running one still while it is read where it can.
+     *
+     * @param s   the sandbox, not failed
+     * @param dir its state directory
+     * @param out the layer being written; not finished here
+     * @param rewrites what becomes of a file's content at a path (relative) before it is written; empty: left out
+     * @return what was written
+     * @throws DavitException USAGE when this backend cannot; STORE when the changes cannot be read
+     */
+    default dev.davit.sandbox.Changes changes(Sandbox s, Path dir, dev.davit.oci.build.LayerWriter out,
+                                              Map<String, java.util.function.UnaryOperator<byte[]>> rewrites) {
+        throw new DavitException(Kind.USAGE, "the changes of sandboxes of backend " + s.spec().backend()
+                + " cannot be written as a layer yet");
+    }
+
+    /**
      * Replaces what sandbox {@code s} (not running; its lock held) wrote with the state {@link #copyState} saved in
      * {@code from}: its layer and /tmp, or its disk. A crash leaves the old state or the new one.
      *

@@ -254,6 +254,65 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         };
     }
 
+    /**
+     * Its own layer (the overlay's upper directory), read through {@link dev.davit.sandbox.fs.Dir} (rootless, a
+     * sandbox of subordinate ids through their broker); a running one is frozen by its cgroup's freezer while it is
+     * read, where it has one (else read as it runs: a file that changes under the read fails it).
+     */
+    @Override
+    public dev.davit.sandbox.Changes changes(Sandbox s, Path dir, dev.davit.oci.build.LayerWriter out,
+                                             Map<String, java.util.function.UnaryOperator<byte[]>> rewrites) {
+        Disk.ensureMounted(options, dir);
+        Path upper = Overlay.Dirs.under(dir).upper();
+        boolean froze = false;
+        if (s.status() == SandboxStatus.RUNNING && !dev.davit.sandbox.backend.Freezer.paused(dir)
+                && s.spec().limits().any()) {
+            try {
+                dev.davit.sandbox.backend.Freezer.freeze(s.id(), dir);
+                froze = true;
+            } catch (DavitException e) {
+                // no freezer here: read it as it runs
+            }
+        }
+        java.util.function.IntToLongFunction uid;
+        java.util.function.IntToLongFunction gid;
+        if (Jail.active()) {
+            dev.davit.sandbox.jail.IdRange r = Jail.range();
+            uid = UpperChanges.range(r.uid(), r.count());
+            gid = UpperChanges.range(r.gid(), r.count());
+        } else {
+            // davit's user is the sandbox's root; its subordinate ids (if any) are 1 on
+            int[] self = Host.ownIds();
+            Subids sub = Subids.forUser(options);
+            java.util.function.IntToLongFunction su = sub == null ? h -> UpperChanges.OVERFLOW
+                    : UpperChanges.range(sub.uid(), sub.count());
+            java.util.function.IntToLongFunction sg = sub == null ? h -> UpperChanges.OVERFLOW
+                    : UpperChanges.range(sub.gid(), sub.count());
+            uid = h -> h == self[0] ? 0 : su.applyAsLong(h) == UpperChanges.OVERFLOW ? UpperChanges.OVERFLOW
+                    : su.applyAsLong(h) + 1;
+            gid = h -> h == self[1] ? 0 : sg.applyAsLong(h) == UpperChanges.OVERFLOW ? UpperChanges.OVERFLOW
+                    : sg.applyAsLong(h) + 1;
+        }
+        dev.davit.sandbox.fs.Broker broker = filesBroker(s);
+        try (dev.davit.sandbox.fs.Dir top = broker == null ? dev.davit.sandbox.fs.Dir.open(upper, "/")
+                : broker.open(upper, "/")) {
+            return UpperChanges.write(top, Host.realRootfs(s.spec().rootfs()), uid, gid, out, rewrites);
+        } catch (dev.davit.oci.build.LayerWriter.Changed e) {
+            throw new DavitException(Kind.USAGE, Message.of(e.getMessage() + " in sandbox " + s.id() + ", which runs"
+                    + " without a freezer; stop it first (", Action.STOP_SANDBOX.fix(s.id()), ")")
+                    .about(Subject.Type.SANDBOX, s.id()));
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new DavitException(Kind.STORE, "the layer of sandbox " + s.id() + " is missing (" + upper + ")");
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read the changes of sandbox " + s.id() + ": "
+                    + e.getMessage());
+        } finally {
+            if (froze) {
+                dev.davit.sandbox.backend.Freezer.thaw(dir);
+            }
+        }
+    }
+
     /** As root, the image User's (else root's) ids mapped into the jail's range; rootless, null (davit's user). */
     @Override
     public int[] hostOwner(Sandbox s) {

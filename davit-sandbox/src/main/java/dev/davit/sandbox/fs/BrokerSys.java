@@ -121,7 +121,7 @@ final class BrokerSys implements Sys {
         int uid = ids == null ? (int) v[4] : ids.hostUid(v[4]);
         int gid = ids == null ? (int) v[5] : ids.hostGid(v[5]);
         return new Stat((int) v[0], v[1], v[2], (int) v[3], uid, gid, v[6], (v[7] << 32) | v[8],
-                v[9] * 1_000_000_000L + v[10]);
+                v[9] * 1_000_000_000L + v[10], v.length > 12 ? (v[11] << 32) | v[12] : 0);
     }
 
     @Override
@@ -140,6 +140,20 @@ final class BrokerSys implements Sys {
         } catch (ErrnoException e) {
             if (e.errno() == Errno.ENXIO) {
                 return -1;
+            }
+            throw e;
+        }
+    }
+
+    @Override
+    public synchronized byte[] xattr(int dirfd, String name, String attr) throws ErrnoException {
+        byte[] n = name(name);
+        byte[] x = attr.getBytes(StandardCharsets.UTF_8);
+        try {
+            return bytes("lgetxattr", call("lgetxattr", "x " + dirfd + " " + n.length + " " + x.length, concat(n, x)));
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENODATA || e.errno() == Errno.ENOTSUP) {
+                return null;
             }
             throw e;
         }

@@ -254,6 +254,19 @@ public final class Dir implements AutoCloseable {
         }
     }
 
+    /**
+     * The value of extended attribute {@code attr} (e.g. {@code trusted.overlay.opaque}) of entry {@code entry} of
+     * this directory (one name; a link itself, never what it names), or null when it has none.
+     */
+    public byte[] xattr(String entry, String attr) throws IOException {
+        checkName(entry);
+        try {
+            return sys.xattr(fd, entry, attr);
+        } catch (ErrnoException e) {
+            throw notFound(e, join(name, entry));
+        }
+    }
+
     /** The target of link {@code entry} of this directory. */
     public String readLink(String entry) throws IOException {
         if (acting != null) {

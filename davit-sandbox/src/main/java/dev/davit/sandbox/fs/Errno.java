@@ -17,6 +17,8 @@ public final class Errno {
     public static final int ENOSYS = 38;
     public static final int ENOTEMPTY = 39;
     public static final int ELOOP = 40;
+    public static final int ENODATA = 61;
+    public static final int ENOTSUP = 95;
 
     private static final Map<Integer, String> NAMES = Map.ofEntries(Map.entry(EPERM, "EPERM (operation not permitted)"),
             Map.entry(ENOENT, "ENOENT (no such file or directory)"),
@@ -30,7 +32,7 @@ public final class Errno {
             Map.entry(ENOSYS, "ENOSYS (function not implemented)"),
             Map.entry(ENOTEMPTY, "ENOTEMPTY (directory not empty)"),
             Map.entry(ELOOP, "ELOOP (a symbolic link on the way)"),
-            Map.entry(95, "EOPNOTSUPP (operation not supported)"));
+            Map.entry(ENODATA, "ENODATA (no such attribute)"), Map.entry(ENOTSUP, "EOPNOTSUPP (operation not supported)"));
 
     private Errno() {
     }

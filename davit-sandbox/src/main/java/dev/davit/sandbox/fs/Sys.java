@@ -77,6 +77,12 @@ interface Sys {
     /** lseek(fd, offset, whence); -1 for ENXIO (no data, or no hole, at or after {@code offset}). */
     long seek(int fd, long offset, int whence) throws ErrnoException;
 
+    /**
+     * The value of extended attribute {@code attr} of entry {@code name} (one name) of directory {@code dirfd}, never
+     * of what a link names; null when it has none (or its file system keeps none).
+     */
+    byte[] xattr(int dirfd, String name, String attr) throws ErrnoException;
+
     /** The implementation, or an exception that says why there is none. */
     static Sys load() throws Exception {
         if (Runtime.version().feature() < 22) {

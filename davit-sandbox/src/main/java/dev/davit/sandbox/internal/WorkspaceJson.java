@@ -180,6 +180,37 @@ public final class WorkspaceJson {
     }
 
     /**
+     * A commit ({@code workspace commit}, MCP {@code workspace_commit}).
+     *
+     * @param c what the commit made
+     * @return {@code workspace}, {@code reference}, {@code digest}, {@code base} and {@code base_digest}, {@code
+     *         layer} ({@code digest}, {@code size}, {@code diff_id}), {@code created}, {@code changes} ({@code entries},
+     *         {@code files}, {@code bytes}, {@code deleted}, {@code skipped})
+     */
+    public static ObjectNode commit(dev.davit.sandbox.workspace.WorkspaceImages.Commit c) {
+        ObjectNode o = Json.object();
+        o.put("workspace", c.workspace().id());
+        o.put("reference", c.image().reference().toString());
+        o.put("digest", c.image().manifest().digest().toString());
+        o.put("base", c.image().base() == null ? null : c.image().base().toString());
+        o.put("base_digest", c.image().baseManifest() == null ? null
+                : c.image().baseManifest().digest().toString());
+        ObjectNode l = o.putObject("layer");
+        l.put("digest", c.image().layer().descriptor().digest().toString());
+        l.put("size", c.image().layer().descriptor().size());
+        l.put("diff_id", c.image().layer().diffId().toString());
+        o.put("created", c.created().toString());
+        ObjectNode ch = o.putObject("changes");
+        ch.put("entries", c.changes().entries());
+        ch.put("files", c.changes().files());
+        ch.put("bytes", c.changes().bytes());
+        ch.put("deleted", c.changes().whiteouts());
+        ArrayNode sk = ch.putArray("skipped");
+        c.changes().skipped().forEach(sk::add);
+        return o;
+    }
+
+    /**
      * A snapshot as its {@code snapshot.json} and the CLI's {@code --json} show it.
      *
      * @param s the snapshot

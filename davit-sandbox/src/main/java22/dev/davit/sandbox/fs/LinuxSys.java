@@ -11,6 +11,9 @@ final class LinuxSys implements Sys {
     private static final long SYS_STATX = Syscall.nr(332, 291);
     private static final long SYS_LINKAT = Syscall.nr(265, 37);
     private static final long SYS_LSEEK = Syscall.nr(8, 62);
+    private static final long SYS_LGETXATTR = Syscall.nr(192, 9);
+    /** The largest extended attribute value read. */
+    private static final int XATTR_MAX = 4096;
     private static final long AT_FDCWD = -100;
     private static final long AT_EMPTY_PATH = 0x1000;
     private static final long AT_SYMLINK_NOFOLLOW = 0x100;
@@ -90,9 +93,11 @@ final class LinuxSys implements Sys {
                     + Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 120));
             long dev = (Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 136)) << 32)
                     | Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 140));
+            long rdev = (Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 128)) << 32)
+                    | Integer.toUnsignedLong(b.get(ValueLayout.JAVA_INT, 132));
             return new Stat(Short.toUnsignedInt(b.get(ValueLayout.JAVA_SHORT, 28)), b.get(ValueLayout.JAVA_LONG, 40),
                     b.get(ValueLayout.JAVA_LONG, 48), b.get(ValueLayout.JAVA_INT, 16), b.get(ValueLayout.JAVA_INT, 20),
-                    b.get(ValueLayout.JAVA_INT, 24), b.get(ValueLayout.JAVA_LONG, 32), dev, mtime);
+                    b.get(ValueLayout.JAVA_INT, 24), b.get(ValueLayout.JAVA_LONG, 32), dev, mtime, rdev);
         }
     }
 
@@ -112,6 +117,22 @@ final class LinuxSys implements Sys {
         } catch (ErrnoException e) {
             if (e.errno() == Errno.ENXIO) {
                 return -1;
+            }
+            throw e;
+        }
+    }
+
+    /** lgetxattr of the name in the held directory, through its /proc entry: one name, never a link followed. */
+    @Override
+    public byte[] xattr(int dirfd, String name, String attr) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(XATTR_MAX);
+            long n = Syscall.call(a, "lgetxattr", SYS_LGETXATTR, Syscall.str(a, "/proc/self/fd/" + dirfd + "/" + name),
+                    Syscall.str(a, attr), v.address(), XATTR_MAX, 0);
+            return v.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+        } catch (ErrnoException e) {
+            if (e.errno() == Errno.ENODATA || e.errno() == Errno.ENOTSUP) {
+                return null;
             }
             throw e;
         }

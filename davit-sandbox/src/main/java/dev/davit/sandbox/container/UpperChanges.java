@@ -1,0 +1,215 @@
+package dev.davit.sandbox.container;
+
+import dev.davit.oci.build.LayerWriter;
+import dev.davit.sandbox.Changes;
+import dev.davit.sandbox.fs.Budget;
+import dev.davit.sandbox.fs.Dir;
+import dev.davit.sandbox.fs.Stat;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntToLongFunction;
+import java.util.function.UnaryOperator;
+
+/**
+ * A container sandbox's own layer (the overlay's upper directory) written as an OCI layer: what the sandbox changed
+ * in its image, as a change set. The overlay's whiteouts (character devices 0/0) become {@code .wh.NAME} entries, an
+ * opaque directory ({@code trusted.overlay.opaque} or, in a user namespace, {@code user.overlay.opaque} = y) gets
+ * {@code .wh..wh..opq}, files that share an inode become tar hard links, and owners are the ids the sandbox saw
+ * (host ids mapped back through its user namespace; one it does not map is 65534, as inside).
+ *
+ * <p>The layer is read through {@link Dir}: no link is ever followed and nothing the sandbox renames meanwhile leads
+ * the walk out of the layer. The mount points davit made (an empty {@code /proc}, {@code /dev}, ... missing from the
+ * image, and an empty {@code /etc/resolv.conf}) are left out; fifos, sockets and device nodes are skipped and listed.
+ */
+final class UpperChanges {
+    /** What davit mounts over; an empty one the image lacks is davit's, not the sandbox's. */
+    private static final Set<String> MOUNT_POINTS = Set.of("proc", "dev", "sys", "tmp", "run", "var/tmp",
+            "run/secrets", "etc/resolv.conf", "etc/hosts", "etc/hostname");
+    private static final List<String> OPAQUE = List.of("trusted.overlay.opaque", "user.overlay.opaque");
+    /** The id the sandbox sees for a host id its namespace does not map. */
+    static final int OVERFLOW = 65534;
+    /** The largest file a rewrite is given (a bigger one is written as it is). */
+    private static final long MAX_REWRITE = 16L << 20;
+
+    private final Path lower;
+    private final IntToLongFunction uid;
+    private final IntToLongFunction gid;
+    private final LayerWriter out;
+    private final Budget budget;
+    private final Map<String, UnaryOperator<byte[]>> rewrites;
+    private final Map<List<Long>, String> inodes = new HashMap<>();
+    private final List<String> skipped = new ArrayList<>();
+    private long files;
+    private long bytes;
+    private long whiteouts;
+    private long entries;
+    private long newest;
+
+    /**
+     * @param lower the image's root filesystem below the layer (to tell davit's mount points from the sandbox's)
+     * @param uid   a host uid as the sandbox sees it
+     * @param gid   a host gid as the sandbox sees it
+     */
+    private UpperChanges(Path lower, IntToLongFunction uid, IntToLongFunction gid, LayerWriter out, Budget budget,
+                         Map<String, UnaryOperator<byte[]>> rewrites) {
+        this.rewrites = rewrites;
+        this.lower = lower;
+        this.uid = uid;
+        this.gid = gid;
+        this.out = out;
+        this.budget = budget;
+    }
+
+    /**
+     * Writes the changes of layer {@code upper} over {@code lower} to {@code out}.
+     *
+     * @param upper the open upper directory
+     * @param lower the image's root filesystem
+     * @param uid   host uid to the sandbox's
+     * @param gid   host gid to the sandbox's
+     * @param out   the layer being written
+     * @param rewrites what becomes of the content of a file at a path (relative, as in the layer) before it is
+     *                 written; an empty result leaves the file out
+     * @return what was written
+     * @throws IOException when the layer cannot be read (or it changed while read: {@link LayerWriter.Changed})
+     */
+    static Changes write(Dir upper, Path lower, IntToLongFunction uid, IntToLongFunction gid, LayerWriter out,
+                         Map<String, UnaryOperator<byte[]>> rewrites) throws IOException {
+        UpperChanges c = new UpperChanges(lower, uid, gid, out, new Budget("the sandbox's changes",
+                Long.MAX_VALUE, Budget.MAX_ENTRIES, Budget.DEADLINE), rewrites);
+        c.walk(upper, "", 0);
+        return new Changes(c.entries, c.files, c.bytes, c.whiteouts, c.newest, c.skipped);
+    }
+
+    /** Maps host ids with {@code first} as the sandbox's 0 and {@code count} ids from it; others are 65534. */
+    static IntToLongFunction range(long first, long count) {
+        return host -> {
+            long h = Integer.toUnsignedLong(host);
+            return h >= first && h < first + count ? h - first : OVERFLOW;
+        };
+    }
+
+    private void walk(Dir d, String prefix, int depth) throws IOException {
+        budget.depth(depth);
+        for (String name : d.names(budget)) {
+            String rel = prefix.isEmpty() ? name : prefix + "/" + name;
+            Stat st = d.stat(name);
+            if (st == null) {
+                continue; // gone since the listing: a change of a running sandbox, not in this moment's layer
+            }
+            if (davits(d, name, rel, st)) {
+                continue;
+            }
+            long mtime = Math.floorDiv(st.mtime(), 1_000_000_000L);
+            newest = Math.max(newest, mtime);
+            long u = uid.applyAsLong(st.uid());
+            long g = gid.applyAsLong(st.gid());
+            if (st.isWhiteout()) {
+                out.whiteout(rel, mtime);
+                whiteouts++;
+            } else if (st.isDirectory()) {
+                out.directory(rel, st.permissions(), u, g, mtime);
+                if (opaque(d, name)) {
+                    out.opaque(rel, mtime);
+                }
+                try (Dir sub = d.dir(name)) {
+                    walk(sub, rel, depth + 1);
+                }
+            } else if (st.isSymbolicLink()) {
+                out.symlink(rel, d.readLink(name), u, g, mtime);
+            } else if (st.isRegularFile()) {
+                if (!file(d, name, rel, st, u, g, mtime)) {
+                    continue;
+                }
+            } else {
+                skipped.add(rel);
+                continue;
+            }
+            entries++;
+            budget.entry();
+        }
+    }
+
+    /** Writes file {@code rel}; false when a rewrite left nothing of it. */
+    private boolean file(Dir d, String name, String rel, Stat st, long u, long g, long mtime) throws IOException {
+        UnaryOperator<byte[]> rewrite = rewrites.get(rel);
+        if (st.nlink() > 1 && rewrite == null) {
+            String first = inodes.putIfAbsent(List.of(st.dev(), st.ino()), rel);
+            if (first != null) {
+                out.hardlink(rel, first, st.permissions(), u, g, mtime);
+                return true;
+            }
+        }
+        long size = st.size();
+        try (Dir.Opened f = d.openFile(name)) {
+            Stat now = f.stat();
+            if (now.ino() != st.ino() || now.size() != st.size()) {
+                throw new LayerWriter.Changed(rel);
+            }
+            try (FileChannel c = f.read(); InputStream in = Channels.newInputStream(c)) {
+                if (rewrite != null && size <= MAX_REWRITE) {
+                    byte[] b = rewrite.apply(in.readNBytes((int) size));
+                    if (b.length == 0) {
+                        return false;
+                    }
+                    size = b.length;
+                    out.file(rel, st.permissions(), u, g, mtime, size, new java.io.ByteArrayInputStream(b));
+                } else {
+                    out.file(rel, st.permissions(), u, g, mtime, size, in);
+                }
+            }
+        }
+        files++;
+        bytes += size;
+        budget.bytes(size);
+        return true;
+    }
+
+    /** Whether {@code d}'s entry {@code name} is an opaque directory. */
+    private static boolean opaque(Dir d, String name) throws IOException {
+        for (String attr : OPAQUE) {
+            byte[] v = d.xattr(name, attr);
+            if (v != null && new String(v, StandardCharsets.US_ASCII).equals("y")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether entry {@code rel} is davit's: missing from the image, and a mount point davit made (an empty file, or a
+     * directory holding only such), or a directory made only to hold them (e.g. {@code var} for {@code var/tmp}).
+     */
+    private boolean davits(Dir d, String name, String rel, Stat st) throws IOException {
+        if (Files.exists(lower.resolve(rel), LinkOption.NOFOLLOW_LINKS)) {
+            return false;
+        }
+        if (st.isRegularFile()) {
+            return MOUNT_POINTS.contains(rel) && st.size() == 0;
+        }
+        if (!st.isDirectory() || !(MOUNT_POINTS.contains(rel) || MOUNT_POINTS.stream()
+                .anyMatch(m -> m.startsWith(rel + "/")))) {
+            return false;
+        }
+        try (Dir sub = d.dir(name)) {
+            for (String n : sub.names()) {
+                Stat c = sub.stat(n);
+                if (c != null && !davits(sub, n, rel + "/" + n, c)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}
