@@ -367,9 +367,34 @@ public final class Davit implements AutoCloseable {
         return new WorkspaceBuilder(reference);
     }
 
+    /**
+     * A new workspace from a snapshot that travelled: {@code snapshotReference} is an artifact
+     * {@code davit workspace snapshot push} (or {@link dev.davit.sandbox.workspace.WorkspaceImages#pushSnapshot}) made,
+     * pulled when it is not in the store (after a bundle's import it is); the environment it names is pulled too.
+     * The workspace has the snapshot's baseline, the snapshot under its own name, and /workspace as the snapshot has
+     * it. A name, labels, secrets, ttl and network may be set on the builder; a seed may not (the snapshot is it).
+     *
+     * <pre>{@code
+     * try (OpenWorkspace ws = davit.newWorkspaceFrom("127.0.0.1:5000/team/proj:before-fix").open()) {
+     *     System.out.println(ws.diff().changes());   // as it was where the snapshot was taken
+     * }
+     * }</pre>
+     *
+     * @param snapshotReference the snapshot artifact's reference
+     * @return a builder of the workspace; nothing is made before its {@link WorkspaceBuilder#open}
+     * @throws DavitException USAGE for a malformed reference
+     */
+    public WorkspaceBuilder newWorkspaceFrom(String snapshotReference) {
+        dev.davit.oci.internal.Args.reference(snapshotReference, "Davit.newWorkspaceFrom");
+        WorkspaceBuilder b = new WorkspaceBuilder(snapshotReference);
+        b.fromSnapshot = true;
+        return b;
+    }
+
     /** A workspace to make ({@link Davit#newWorkspace}): everything but the image is optional. */
     public final class WorkspaceBuilder {
         private final String reference;
+        private boolean fromSnapshot;
         private String name;
         private Path seed;
         private final Map<String, String> labels = new java.util.TreeMap<>();
@@ -493,6 +518,18 @@ public final class Davit implements AutoCloseable {
          */
         public OpenWorkspace open() {
             Secrets s = secrets.isEmpty() ? Secrets.NONE : Secrets.of(secrets);
+            if (fromSnapshot) {
+                if (seed != null) {
+                    throw new DavitException(DavitException.Kind.USAGE, "a workspace from a snapshot starts with the"
+                            + " snapshot's files; drop WorkspaceBuilder.seed, or use Davit.newWorkspace");
+                }
+                check();
+                var restored = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces, client).createFrom(
+                        reference, t -> CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
+                                .limits(defaultLimits(t)).network(network).publish(publish).build(), name, labels, s,
+                        null, progress);
+                return track(new OpenWorkspace(Davit.this, restored.workspace(), false));
+            }
             RunTarget t = image(reference);
             CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
                     .limits(defaultLimits(t)).network(network).publish(publish).build();

@@ -559,6 +559,26 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * Makes snapshot {@code snapshot} an OCI artifact named {@code reference} and pushes it, with the environment it
+     * runs on, to that registry (see {@link WorkspaceImages#pushSnapshot}); another machine makes a workspace of it
+     * with {@link Davit#newWorkspaceFrom}. With {@code local}, it is only stored (to export in a bundle).
+     *
+     * @param snapshot  the snapshot's name
+     * @param reference the artifact's name, with a tag
+     * @param local     only store it
+     * @return what was made and pushed
+     * @throws DavitException as {@link WorkspaceImages#pushSnapshot}; USAGE for a closed handle, or one of {@link #of}
+     */
+    public WorkspaceImages.SnapshotPush pushSnapshot(String snapshot, String reference, boolean local) {
+        Workspaces w = workspaces();
+        if (davit == null) {
+            throw new DavitException(DavitException.Kind.USAGE, "a handle of OpenWorkspace.of has no store; push with"
+                    + " new WorkspaceImages(workspaces, client).pushSnapshot(id, snapshot, reference, local, null)");
+        }
+        return new WorkspaceImages(w, davit.client()).pushSnapshot(id(), snapshot, reference, local, null);
+    }
+
+    /**
      * Commits this workspace to image {@code reference} in its {@link Davit}'s store: the environment's image with one
      * more layer of what the workspace changed (see {@link WorkspaceImages#commit}); {@link Davit#workspace} then runs
      * it, and {@code davit push} (or {@code options.push()}) publishes it.

@@ -78,12 +78,18 @@ final class WorkspaceCommand extends GroupCommand {
                 "/workspace is seeded from --seed (a directory or a .tar, .tar.gz, .tar.zst) and recorded as the"
                     + " baseline that 'davit workspace diff' compares with."})
     static final class CreateCmd extends EnvCommand.Sub {
-        @Parameters(index = "0", paramLabel = "ENV", description = "A catalog environment or an image reference.")
+        @Parameters(index = "0", arity = "0..1", paramLabel = "ENV", description = "A catalog environment or an"
+                + " image reference (not with --from).")
         String name;
 
         @Option(names = "--seed", paramLabel = "DIR|TAR", description = "Seed /workspace from this directory or"
                 + " archive (default: empty).")
         Path seed;
+
+        @Option(names = "--from", paramLabel = "REF", description = "Make it from a snapshot that travelled ('davit"
+                + " workspace snapshot push'): pulled when not in the store, with the environment it names; the"
+                + " workspace has its baseline, the snapshot and /workspace as the snapshot has it.")
+        String from;
 
         @Option(names = "--name", paramLabel = "NAME", description = NAME_TEXT)
         String wsName;
@@ -150,10 +156,36 @@ final class WorkspaceCommand extends GroupCommand {
                 throw new DavitException(DavitException.Kind.USAGE, "no seed " + seed + "; give a directory or a"
                         + " .tar, .tar.gz or .tar.zst file");
             }
-            RunCommand.Target t = RunCommand.resolve(this, out, name);
+            if ((name == null) == (from == null)) {
+                throw new DavitException(DavitException.Kind.USAGE, "give an environment (ENV) or a snapshot"
+                        + " (--from REF), one of the two");
+            }
+            if (from != null && seed != null) {
+                throw new DavitException(DavitException.Kind.USAGE, "--from starts /workspace with the snapshot's"
+                        + " files; drop --seed");
+            }
             Path home = DavitHome.resolve(main.env());
             Workspaces ws = Workspaces.under(home, EgressOptions.withDns(resources.sandboxOptions(home), main.env()))
                     .ownedBy(owner);
+            if (from != null) {
+                dev.davit.sandbox.workspace.WorkspaceImages.Restored r;
+                try (ProgressRenderer progress = out.progress()) {
+                    r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom(from, rt -> {
+                        RunCommand.Target t = new RunCommand.Target(rt.name(), rt.digest(), rt.rootfs(), rt.image(),
+                                rt.backend());
+                        return resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit, ports, out);
+                    }, wsName, labelMap, given, null, progress);
+                }
+                Workspace w = r.workspace();
+                out.notice("==> workspace " + w.id() + " running (" + r.environment() + ", at snapshot "
+                        + r.snapshot().name() + " of " + from + ")");
+                ObjectNode doc = WorkspaceJson.workspace(w, ws.sandbox(w.id()));
+                doc.put("environment", r.environment());
+                doc.put("snapshot", r.snapshot().name());
+                out.result(doc, p -> p.println(w.id()));
+                return 0;
+            }
+            RunCommand.Target t = RunCommand.resolve(this, out, name);
             Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
                     ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
@@ -680,7 +712,7 @@ final class WorkspaceCommand extends GroupCommand {
 
     @Command(name = "snapshot", mixinStandardHelpOptions = true,
             description = "Snapshots of /workspace (copies in the workspace's state) to diff against or reset to.",
-            subcommands = {SnapshotCreateCmd.class, SnapshotLsCmd.class, SnapshotRmCmd.class})
+            subcommands = {SnapshotCreateCmd.class, SnapshotLsCmd.class, SnapshotRmCmd.class, SnapshotPushCmd.class})
     static final class SnapshotCmd extends GroupCommand {
     }
 
@@ -727,6 +759,38 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             workspaces(main).removeSnapshot(id, name);
             return removed(out, "name", name);
+        }
+    }
+
+    @Command(name = "push", mixinStandardHelpOptions = true, description = "Make a snapshot an OCI artifact and push"
+            + " it, with the environment it runs on, to REF's registry, where 'davit workspace create --from REF' on"
+            + " another machine finds both; findable from the environment through the registry's referrers API (or"
+            + " its sha256-DIGEST tag). A snapshot of /workspace (not --all).")
+    static final class SnapshotPushCmd extends IdCmd {
+        @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "The snapshot's name.")
+        String snapshot;
+
+        @Parameters(index = "2", paramLabel = "REF", description = "The artifact's name, with a tag (e.g."
+                + " 127.0.0.1:5000/team/proj:before-fix).")
+        String reference;
+
+        @Option(names = "--local", description = "Only store it in this home's store (e.g. for 'davit export REF"
+                + " ENV'); push nothing.")
+        boolean local;
+
+        @Override
+        protected int run(Output out) {
+            Workspaces ws = workspaces(main);
+            dev.davit.sandbox.workspace.WorkspaceImages.SnapshotPush r;
+            try (ProgressRenderer progress = out.progress()) {
+                r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).pushSnapshot(id, snapshot,
+                        reference, local, progress);
+            }
+            ObjectNode doc = WorkspaceJson.snapshotPush(r);
+            out.result(doc, w -> w.println((local ? "stored " : "pushed ") + r.snapshot().name() + " as "
+                    + r.reference() + "@" + r.artifact().digest() + " (on " + r.environmentName() + "@"
+                    + r.environment().digest() + (r.indexed() ? "; listed in its sha256- tag" : "") + ")"));
+            return 0;
         }
     }
 

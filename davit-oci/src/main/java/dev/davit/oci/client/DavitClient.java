@@ -30,6 +30,7 @@ import dev.davit.oci.manifest.ImageConfiguration;
 import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.registry.RegistryAuthenticator;
 import dev.davit.oci.registry.RegistryClient;
@@ -38,6 +39,7 @@ import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.oci.unpack.UnpackResult;
 import dev.davit.oci.unpack.Unpacker;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -193,6 +195,102 @@ public final class DavitClient implements AutoCloseable {
      */
     public PushResult push(String reference, String target) {
         return push(reference, target, ProgressListener.NONE);
+    }
+
+    /**
+     * Pushes manifest {@code top} of the store (and everything it references) to {@code target}: a tag, or the
+     * manifest's own digest (then no tag is written).
+     *
+     * @param top      a manifest or index in the store
+     * @param target   the repository and tag (or digest) to push to
+     * @param progress hears the transfer; null for nothing
+     * @return what was pushed and how
+     * @throws DavitException as {@link #push(String, String, ProgressListener)}
+     */
+    public PushResult push(Descriptor top, String target, ProgressListener progress) {
+        return pushFromStore(store(), top, Reference.parse(Args.reference(target, "DavitClient.push")), progress);
+    }
+
+    /**
+     * The manifests that refer to the manifest {@code reference} names (their {@code subject} is it): through the
+     * registry's referrers API, else, for a registry without it, the tag schema's index ({@code sha256-HEX} in the
+     * same repository; none there: an empty list).
+     *
+     * @param reference    the subject, by tag or digest
+     * @param artifactType only referrers of this artifact type, or null for all
+     * @return each referrer's descriptor (media type, digest, size, artifact type, annotations)
+     * @throws DavitException NOT_FOUND when the subject is not there; AUTH, NETWORK or VERIFICATION as a pull's
+     */
+    public List<Descriptor> referrers(String reference, String artifactType) {
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.referrers"));
+        return withRegistry(ProgressListener.NONE, client -> {
+            Digest subject = ref.digest() != null ? ref.digest() : client.headManifest(ref).digest();
+            List<Descriptor> api = client.referrers(ref, subject, artifactType);
+            if (api != null) {
+                return api;
+            }
+            List<Descriptor> out = new ArrayList<>();
+            for (Descriptor d : fallbackIndex(client, ref, subject)) {
+                if (artifactType == null || artifactType.equals(d.artifactType())) {
+                    out.add(d);
+                }
+            }
+            return out;
+        });
+    }
+
+    /**
+     * Makes referrer {@code referrer} (pushed already to {@code repository}) findable from its subject on a registry
+     * without the referrers API: adds it to the tag schema's index {@code sha256-HEX} of {@code subject} (made when
+     * missing). A registry with the API indexes it itself, and nothing is written.
+     *
+     * @param repository the repository holding both
+     * @param subject    the digest of the manifest referred to
+     * @param referrer   the referring manifest's descriptor, with its artifact type and annotations
+     * @return true when the tag's index was written, false when the registry has the API (or lists it already)
+     * @throws DavitException AUTH, NETWORK as a push's
+     */
+    public boolean attachReferrer(String repository, Digest subject, Descriptor referrer) {
+        Reference repo = Reference.parse(Args.reference(repository, "DavitClient.attachReferrer"));
+        return withRegistry(ProgressListener.NONE, client -> {
+            if (client.referrers(repo, subject, null) != null) {
+                return false;
+            }
+            List<Descriptor> listed = new ArrayList<>(fallbackIndex(client, repo, subject));
+            if (listed.stream().anyMatch(d -> d.digest().equals(referrer.digest()))) {
+                return false;
+            }
+            listed.add(new Descriptor(referrer.mediaType(), referrer.digest(), referrer.size(), List.of(),
+                    referrer.annotations(), null, referrer.artifactType()));
+            com.fasterxml.jackson.databind.node.ObjectNode idx = dev.davit.oci.internal.Json.object();
+            idx.put("schemaVersion", 2);
+            idx.put("mediaType", MediaTypes.OCI_INDEX);
+            com.fasterxml.jackson.databind.node.ArrayNode ms = idx.putArray("manifests");
+            listed.forEach(d -> ms.add(dev.davit.oci.internal.ManifestJson.toJson(d)));
+            new Uploads(client.transport(), pushOptions).putManifest(repo, fallbackTag(subject),
+                    MediaTypes.OCI_INDEX, dev.davit.oci.internal.Json.bytes(idx));
+            return true;
+        });
+    }
+
+    /** The tag schema's tag of {@code subject}'s referrers: {@code ALG-HEX}, at most 128 characters. */
+    public static String fallbackTag(Digest subject) {
+        String t = subject.toString().replace(':', '-');
+        return t.length() > 128 ? t.substring(0, 128) : t;
+    }
+
+    /** What the tag schema's index of {@code subject} lists (none when the tag does not exist). */
+    private static List<Descriptor> fallbackIndex(RegistryClient client, Reference repo, Digest subject) {
+        try {
+            Manifest m = client.fetchManifest(Reference.parse(repo.repositoryName() + ":" + fallbackTag(subject)))
+                    .manifest();
+            return m instanceof ImageIndex idx ? idx.manifests() : List.of();
+        } catch (DavitException e) {
+            if (e.kind() == Kind.NOT_FOUND) {
+                return List.of();
+            }
+            throw e;
+        }
     }
 
     private PushResult pushFromStore(OciStore from, Descriptor top, Reference dst, ProgressListener listener) {

@@ -316,6 +316,53 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     /**
+     * The referrers of manifest {@code subject} in {@code repo} through the OCI 1.1 referrers API
+     * ({@code GET /v2/NAME/referrers/DIGEST}, filtered by {@code artifactType} when given); null when the registry
+     * does not have the API (404 or 400, as the distribution spec lets such a registry answer), so that the caller
+     * reads the tag schema's index ({@code sha256-HEX}) instead.
+     *
+     * @param repo         the repository; its tag and digest are ignored
+     * @param subject      the manifest referred to
+     * @param artifactType only these, or null for all
+     * @return the descriptors the registry lists (artifact type and annotations included), or null without the API
+     * @throws DavitException of kind AUTH or NETWORK, VERIFICATION for an answer that is not an index
+     */
+    public List<Descriptor> referrers(Reference repo, Digest subject, String artifactType) {
+        String path = "/v2/" + repo.repository() + "/referrers/" + subject
+                + (artifactType == null ? "" : "?artifactType=" + java.net.URLEncoder.encode(artifactType,
+                java.nio.charset.StandardCharsets.UTF_8));
+        try (Transport.Response r = transport.send(Transport.Request.get(repo.apiHost(), path, pullScope(repo),
+                Map.of("Accept", MediaTypes.OCI_INDEX)))) {
+            if (r.status() == 404 || r.status() == 400 || r.status() == 405) {
+                return null;
+            }
+            if (r.status() != 200) {
+                throw statusError(r, repo, "referrers of " + subject);
+            }
+            byte[] bytes = r.readBody(ManifestParser.MAX_MANIFEST_BYTES);
+            String ct = r.header("Content-Type");
+            if (ct != null && !ct.startsWith(MediaTypes.OCI_INDEX)) {
+                return null; // not the API's answer (a registry that serves something else there)
+            }
+            Manifest m = ManifestParser.parse(bytes, MediaTypes.OCI_INDEX);
+            if (!(m instanceof dev.davit.oci.manifest.ImageIndex idx)) {
+                throw new DavitException(Kind.VERIFICATION, "the referrers of " + subject + " in "
+                        + repo.repositoryName() + " are not an image index");
+            }
+            List<Descriptor> out = new ArrayList<>();
+            for (Descriptor d : idx.manifests()) {
+                if (artifactType == null || artifactType.equals(d.artifactType())) {
+                    out.add(d);
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new DavitException(Kind.NETWORK, "reading the referrers of " + subject + " from " + repo.registry()
+                    + " failed: " + Transport.describe(e), e);
+        }
+    }
+
+    /**
      * Lists all tags of a repository, following {@code Link: <...>; rel="next"} pagination.
      *
      * @param repo the repository; its tag and digest are ignored

@@ -180,6 +180,25 @@ public final class WorkspaceJson {
     }
 
     /**
+     * A snapshot made an artifact ({@code workspace snapshot push}, MCP {@code workspace_snapshot_push}).
+     *
+     * @param r what was made
+     * @return {@code reference}, {@code digest}, {@code snapshot}, {@code environment} ({@code name}, {@code digest}),
+     *         {@code pushed} and {@code referrers_tag} (whether the registry's tag schema index was written)
+     */
+    public static ObjectNode snapshotPush(dev.davit.sandbox.workspace.WorkspaceImages.SnapshotPush r) {
+        ObjectNode o = Json.object();
+        o.put("reference", r.reference());
+        o.put("digest", r.artifact().digest().toString());
+        o.put("snapshot", r.snapshot().name());
+        o.putObject("environment").put("name", r.environmentName()).put("digest",
+                r.environment().digest().toString());
+        o.put("pushed", r.pushed() != null);
+        o.put("referrers_tag", r.indexed());
+        return o;
+    }
+
+    /**
      * A commit ({@code workspace commit}, MCP {@code workspace_commit}).
      *
      * @param c what the commit made

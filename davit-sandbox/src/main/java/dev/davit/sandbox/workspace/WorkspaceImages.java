@@ -180,6 +180,272 @@ public final class WorkspaceImages {
         return new Commit(ws, image, changes, created, pushed);
     }
 
+    // ---------------------------------------------------------------- snapshots that travel
+
+    /** The {@code artifactType} of a workspace snapshot artifact ({@link #pushSnapshot}). */
+    public static final String SNAPSHOT_ARTIFACT_TYPE = "application/vnd.dev.davit.workspace.snapshot.v1";
+    /** The media type of its config: what the snapshot is and what it needs. */
+    public static final String SNAPSHOT_CONFIG_TYPE = "application/vnd.dev.davit.workspace.snapshot.config.v1+json";
+    /** Annotation of a snapshot artifact: the snapshot's name. */
+    public static final String SNAPSHOT_NAME = "dev.davit.workspace.snapshot";
+    /** The title of the layer holding the baseline. */
+    public static final String PART_BASELINE = "baseline";
+    /** The title of the layer holding /workspace as the snapshot has it. */
+    public static final String PART_WORKSPACE = "workspace";
+    private static final int MAX_SNAPSHOT_CONFIG = 1 << 20;
+
+    /**
+     * What {@link #pushSnapshot} made.
+     *
+     * @param reference   the artifact's name
+     * @param artifact    its manifest
+     * @param snapshot    the snapshot it holds
+     * @param environment the manifest it refers to ({@code subject}): what the workspace runs
+     * @param environmentName that manifest's name in this store
+     * @param pushed      the push of the artifact, or null when it was only stored
+     * @param indexed     whether the registry's tag schema index ({@code sha256-HEX}) was written because it has no
+     *                    referrers API
+     */
+    public record SnapshotPush(String reference, Descriptor artifact, Workspaces.Snapshot snapshot,
+                               Descriptor environment, String environmentName, PushResult pushed, boolean indexed) {
+    }
+
+    /**
+     * Makes snapshot {@code snapshot} of workspace {@code ref} an OCI artifact named {@code reference}: artifact type
+     * {@value #SNAPSHOT_ARTIFACT_TYPE}, a config saying what it is, one layer per part (the baseline, /workspace as
+     * the snapshot has it; tar+gzip, modes and times kept, titled {@value #PART_BASELINE} and
+     * {@value #PART_WORKSPACE}) and the environment's manifest as its {@code subject}. Stored in this store; unless
+     * {@code local}, pushed with the environment (by digest, into the same repository, so that a machine that never
+     * pulled it finds it there) and made findable from the environment through the registry's referrers API or, on
+     * a registry without it, the tag schema's index. The same snapshot gives the same digest. A snapshot of the
+     * whole sandbox ({@code --all}) does not travel yet.
+     *
+     * @param ref       the workspace's id or name
+     * @param snapshot  the snapshot's name
+     * @param reference the artifact's name, with a tag
+     * @param local     only store it (e.g. to export it in a bundle), push nothing
+     * @param progress  hears the pushes, or null
+     * @return what was made and pushed
+     * @throws DavitException NOT_FOUND for a workspace, snapshot or environment image that is not there; USAGE for a
+     *                        malformed reference or a snapshot of the whole sandbox; AUTH or NETWORK when a push fails
+     *                        (the artifact stays in the store)
+     */
+    public SnapshotPush pushSnapshot(String ref, String snapshot, String reference, boolean local,
+                                     ProgressListener progress) {
+        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
+        Reference name = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
+                "WorkspaceImages.pushSnapshot"));
+        if (name.digest() != null) {
+            throw new DavitException(Kind.USAGE, "cannot name a snapshot by digest (" + name + "); give a name with a"
+                    + " tag, e.g. " + name.repositoryName() + ":" + snapshot);
+        }
+        Workspace ws = workspaces.get(ref);
+        WorkspaceSnapshots snaps = workspaces.snapshotStore();
+        Path tree = snaps.snapshotTreeOf(ws.id(), snapshot);
+        Workspaces.Snapshot snap = workspaces.snapshots(ws.id()).stream().filter(x -> x.name().equals(snapshot))
+                .findFirst().orElseThrow();
+        if (snap.all()) {
+            throw new DavitException(Kind.USAGE, Message.of("snapshot " + snapshot + " holds the whole sandbox, which"
+                    + " cannot travel yet; push a snapshot of /workspace (made without --all), or commit the"
+                    + " workspace to an image (", Action.IMAGES.fix(), ") to carry its packages")
+                    .about(Subject.Type.SNAPSHOT, snapshot));
+        }
+        Sandbox sandbox = workspaces.sandbox(ws.id());
+        Base env = environment(ws, sandbox);
+        OciStore store = client.store();
+        Descriptor artifact;
+        try (AutoCloseable session = store.session()) {
+            BuildOptions parts = BuildOptions.builder().keepMtimes(true).build();
+            LayerBuilder.Layer baseline = new LayerBuilder(parts).build(snaps.baselineTree(ws.id()), store, heard);
+            LayerBuilder.Layer work = new LayerBuilder(parts).build(tree, store, heard);
+
+            com.fasterxml.jackson.databind.node.ObjectNode cfg = dev.davit.oci.internal.Json.object();
+            cfg.putObject("baseline").put("files", ws.baselineFiles()).put("bytes", ws.baselineBytes());
+            cfg.putObject("environment").put("backend", sandbox.spec().backend()).put("digest",
+                    env.manifest().digest().toString()).put("name", env.name());
+            cfg.putObject("snapshot").put("bytes", snap.bytes()).put("created_at", snap.createdAt().toString())
+                    .put("files", snap.files()).put("name", snap.name());
+            com.fasterxml.jackson.databind.node.ObjectNode from = cfg.putObject("workspace");
+            from.put("id", ws.id());
+            from.put("name", ws.name());
+            byte[] cfgBytes = dev.davit.oci.internal.Json.bytes(cfg);
+            Descriptor cfgDesc = new Descriptor(SNAPSHOT_CONFIG_TYPE, Digest.sha256(cfgBytes), cfgBytes.length);
+            store.putBlob(cfgDesc, cfgBytes);
+
+            com.fasterxml.jackson.databind.node.ObjectNode m = dev.davit.oci.internal.Json.object();
+            Map<String, String> annotations = new TreeMap<>();
+            annotations.put(ImageBuilder.CREATED, snap.createdAt().toString());
+            annotations.put(SNAPSHOT_NAME, snap.name());
+            annotations.put(WORKSPACE, ws.id());
+            com.fasterxml.jackson.databind.node.ObjectNode a = m.putObject("annotations");
+            annotations.forEach(a::put);
+            m.put("artifactType", SNAPSHOT_ARTIFACT_TYPE);
+            m.set("config", dev.davit.oci.internal.ManifestJson.toJson(cfgDesc));
+            com.fasterxml.jackson.databind.node.ArrayNode ls = m.putArray("layers");
+            ls.add(dev.davit.oci.internal.ManifestJson.toJson(titled(baseline.descriptor(), PART_BASELINE)));
+            ls.add(dev.davit.oci.internal.ManifestJson.toJson(titled(work.descriptor(), PART_WORKSPACE)));
+            m.put("mediaType", MediaTypes.OCI_MANIFEST);
+            m.put("schemaVersion", 2);
+            Descriptor subject = env.manifest();
+            m.set("subject", dev.davit.oci.internal.ManifestJson.toJson(new Descriptor(subject.mediaType(),
+                    subject.digest(), subject.size())));
+            byte[] bytes = dev.davit.oci.internal.Json.bytes(m);
+            Manifest parsed = ManifestParser.parse(bytes, MediaTypes.OCI_MANIFEST);
+            store.putBlob(parsed.descriptor(), bytes);
+            artifact = new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), bytes.length, List.of(),
+                    annotations, null, SNAPSHOT_ARTIFACT_TYPE);
+            store.setEntry(name.toString(), new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), bytes.length),
+                    Map.of());
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.STORE, "cannot store snapshot " + snapshot + " of workspace " + ws.id()
+                    + ": " + e.getMessage(), e);
+        }
+        PushResult pushed = null;
+        boolean indexed = false;
+        if (!local) {
+            client.push(env.manifest(), name.repositoryName() + "@" + env.manifest().digest(), heard);
+            pushed = client.push(name.toString(), null, heard);
+            indexed = client.attachReferrer(name.repositoryName(), env.manifest().digest(), artifact);
+        }
+        return new SnapshotPush(name.toString(), artifact, snap, env.manifest(), env.name(), pushed, indexed);
+    }
+
+    private static Descriptor titled(Descriptor d, String title) {
+        return d.withAnnotations(Map.of(dev.davit.oci.artifact.Artifacts.TITLE, title));
+    }
+
+    /**
+     * What {@link #createFrom} made.
+     *
+     * @param workspace   the new workspace, at the snapshot
+     * @param snapshot    the snapshot, recorded in it under its name
+     * @param environment the environment's reference it runs (its repository and digest)
+     * @param artifact    the snapshot artifact's manifest
+     */
+    public record Restored(Workspace workspace, Workspaces.Snapshot snapshot, String environment,
+                           Descriptor artifact) {
+    }
+
+    /**
+     * A new workspace from snapshot artifact {@code reference} ({@link #pushSnapshot}; pulled when it is not in the
+     * store, or found there after a bundle's import): the environment it names ({@code subject}) is pulled from the
+     * same repository by digest when missing, and verified as every pull is; the workspace is made on it with the
+     * snapshot's baseline as its baseline, the snapshot recorded under its own name (and creation time), and
+     * /workspace reset to it: the same files, baseline and diff as where it was taken.
+     *
+     * @param reference the snapshot artifact
+     * @param spec      the sandbox to make for the environment (limits, network, ttl; a door's defaults)
+     * @param name      the workspace's name, or null
+     * @param labels    its labels, or null
+     * @param secrets   its secrets ({@link Secrets#NONE}: none)
+     * @param admit     as {@link Workspaces#create(dev.davit.sandbox.CreateSpec, String, Path, Map, Secrets,
+     *                  java.util.function.IntConsumer)}'s, or null
+     * @param progress  hears the pulls, or null
+     * @return the workspace and its snapshot
+     * @throws DavitException USAGE when {@code reference} is not a workspace snapshot; NOT_FOUND, AUTH, NETWORK or
+     *                        VERIFICATION when a pull fails (a tampered layer among them); what the create throws.
+     *                        Nothing is left of the workspace then
+     */
+    public Restored createFrom(String reference, java.util.function.Function<dev.davit.sandbox.RunTarget,
+            dev.davit.sandbox.CreateSpec> spec, String name, Map<String, String> labels, Secrets secrets,
+                               java.util.function.IntConsumer admit, ProgressListener progress) {
+        ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
+        Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
+                "WorkspaceImages.createFrom"));
+        OciStore store = client.store();
+        java.util.Optional<StoreEntry> found = client.find(reference);
+        if (found.isEmpty()) {
+            client.pull(reference, dev.davit.oci.copy.PlatformSelector.host(), heard);
+            found = client.find(reference);
+        }
+        Descriptor top = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND, reference + " is not in the"
+                + " store")).descriptor();
+        Manifest m = store.readManifest(top);
+        if (!(m instanceof ImageManifest im) || !SNAPSHOT_ARTIFACT_TYPE.equals(im.artifactType())
+                || im.subject() == null) {
+            throw new DavitException(Kind.USAGE, Message.of(dev.davit.oci.internal.Text.printable(reference)
+                    + " is not a workspace snapshot (artifact type " + (m.artifactType() == null ? "none"
+                    : dev.davit.oci.internal.Text.shorten(m.artifactType(), 80)) + "); give one that 'davit workspace"
+                    + " snapshot push' made, or create the workspace from an image"));
+        }
+        com.fasterxml.jackson.databind.JsonNode cfg;
+        try {
+            cfg = dev.davit.oci.internal.Json.read(store.readBlob(im.config().digest(), MAX_SNAPSHOT_CONFIG));
+        } catch (IOException | RuntimeException e) {
+            throw new DavitException(Kind.VERIFICATION, "the config of snapshot " + reference + " is not valid"
+                    + " JSON; push the snapshot again");
+        }
+        String snapName = cfg.path("snapshot").path("name").asText("");
+        Instant createdAt;
+        try {
+            createdAt = Instant.parse(cfg.path("snapshot").path("created_at").asText(""));
+        } catch (RuntimeException e) {
+            throw new DavitException(Kind.VERIFICATION, "snapshot " + reference + " has no creation time");
+        }
+        Descriptor baseline = part(im, PART_BASELINE, reference);
+        Descriptor work = part(im, PART_WORKSPACE, reference);
+
+        Descriptor subject = im.subject();
+        String envRef = ref.repositoryName() + "@" + subject.digest();
+        if (!store.hasBlob(subject.digest()) || !store.isComplete(subject)) {
+            client.pull(envRef, dev.davit.oci.copy.PlatformSelector.host(), heard);
+        }
+        if (client.find(envRef).isEmpty()) { // imported from a bundle under another name
+            store.setEntry(envRef, ManifestParser.parse(store.readBlob(subject.digest(), MAX_MANIFEST),
+                    subject.mediaType()).descriptor(), Map.of());
+        }
+        dev.davit.sandbox.RunTarget target = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
+                .getParent(), envRef, heard, null);
+
+        Path tmp = workspaces.stateDir().resolve(".from-" + java.util.UUID.randomUUID());
+        try {
+            Path base = Files.createDirectories(tmp.resolve(PART_BASELINE));
+            Path tree = Files.createDirectories(tmp.resolve(PART_WORKSPACE));
+            dev.davit.oci.unpack.TarExtractor.extract(store.blobPath(baseline.digest()), base);
+            dev.davit.oci.unpack.TarExtractor.extract(store.blobPath(work.digest()), tree);
+            Workspace w = workspaces.create(spec.apply(target), name, base, ref + " (snapshot " + snapName + ")",
+                    labels, secrets == null ? Secrets.NONE : secrets, admit);
+            try {
+                Workspaces.Snapshot snap = workspaces.snapshotStore().importSnapshot(w.id(), snapName, tree,
+                        createdAt);
+                workspaces.reset(w.id(), snapName);
+                return new Restored(w, snap, envRef, top);
+            } catch (RuntimeException e) {
+                try {
+                    workspaces.rm(w.id());
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot unpack snapshot " + reference + ": " + e.getMessage());
+        } finally {
+            try {
+                dev.davit.oci.internal.Fs.deleteTree(tmp);
+            } catch (IOException ignored) {
+                // a leftover under the workspaces' state, named .from-*
+            }
+        }
+    }
+
+    /** The layer of part {@code title} of snapshot {@code m}, which the store must hold. */
+    private Descriptor part(ImageManifest m, String title, String reference) {
+        for (Descriptor l : m.layers()) {
+            if (title.equals(l.annotation(dev.davit.oci.artifact.Artifacts.TITLE))) {
+                if (!client.store().hasBlob(l.digest())) {
+                    throw new DavitException(Kind.NOT_FOUND, "the " + title + " of snapshot " + reference + " is not"
+                            + " in the store; pull it again");
+                }
+                return l;
+            }
+        }
+        throw new DavitException(Kind.VERIFICATION, "snapshot " + reference + " has no " + title + " layer; push it"
+                + " again");
+    }
+
     /** What a commit takes out of files: the egress CA davit appended to the sandbox's trust stores. */
     private static Map<String, UnaryOperator<byte[]>> rewrites() {
         Map<String, UnaryOperator<byte[]>> m = new LinkedHashMap<>();
@@ -206,7 +472,7 @@ public final class WorkspaceImages {
 
     /**
      * The image workspace {@code ws}'s environment came from, in the store: the image unpacked into the home's
-     * {@code rootfs/DIGEST/}, or the image an installed environment was installed from.
+     * {@code rootfs/DIGEST/}, or the image an installed environment was installed from. What a commit builds on.
      *
      * @param ws      the workspace
      * @param sandbox its sandbox
@@ -219,14 +485,36 @@ public final class WorkspaceImages {
                     + " cannot be committed to an image yet; commit a container workspace")
                     .about(Subject.Type.WORKSPACE, ws.id()));
         }
+        Base b = environment(ws, sandbox);
+        if (!(client.store().readManifest(b.manifest()) instanceof ImageManifest im)
+                || !MediaTypes.OCI_CONFIG.equals(im.config().mediaType())
+                && !MediaTypes.DOCKER_CONFIG.equals(im.config().mediaType())) {
+            throw new DavitException(Kind.USAGE, "the environment of workspace " + ws.id() + " ("
+                    + b.manifest().digest() + ") is not a container image");
+        }
+        return b;
+    }
+
+    /**
+     * The manifest of what workspace {@code ws} runs, in the store: a container image (unpacked into the home's
+     * {@code rootfs/DIGEST/}, or an installed environment's source image) or a microVM environment artifact
+     * ({@code vm/DIGEST/}).
+     *
+     * @param ws      the workspace
+     * @param sandbox its sandbox
+     * @return its name and manifest
+     * @throws DavitException NOT_FOUND when it is not in the store
+     */
+    public Base environment(Workspace ws, Sandbox sandbox) {
         Path rootfs = sandbox.spec().rootfs().toAbsolutePath().normalize();
         String dir = rootfs.getFileName() == null ? "" : rootfs.getFileName().toString();
         Digest digest = null;
         String source = null;
         if (dir.matches("sha256-[0-9a-f]{64}")) {
-            digest = Digest.parse(dir.replace('-', ':'));
-        } else if (dir.equals("rootfs") && rootfs.getParent() != null) {
-            Path manifest = rootfs.getParent().resolve(dev.davit.env.install.InstallManifest.FILE_NAME);
+            digest = Digest.parse(dir.replaceFirst("-", ":"));
+        } else {
+            Path install = dir.equals("rootfs") ? rootfs.getParent() : rootfs;
+            Path manifest = install == null ? null : install.resolve(dev.davit.env.install.InstallManifest.FILE_NAME);
             try {
                 dev.davit.env.install.InstallManifest m = dev.davit.env.install.InstallManifest.parse(
                         Files.readAllBytes(manifest));
@@ -235,20 +523,19 @@ public final class WorkspaceImages {
                 }
                 source = m.source();
             } catch (IOException | RuntimeException e) {
-                // not an install of the catalog: no base known
+                // not an install of the catalog: no image known
             }
         }
         OciStore store = client.store();
         if (digest == null || !store.hasBlob(digest)) {
             throw new DavitException(Kind.NOT_FOUND, Message.of("the image of workspace " + ws.id() + "'s"
-                    + " environment is not in the store (" + rootfs + "), so there is nothing to commit onto; pull"
-                    + " the environment's image again (", Action.IMAGES.fix(), ")")
-                    .about(Subject.Type.WORKSPACE, ws.id()));
+                    + " environment is not in the store (" + rootfs + "); pull the environment's image again (",
+                    Action.IMAGES.fix(), ")").about(Subject.Type.WORKSPACE, ws.id()));
         }
         Manifest m = ManifestParser.parse(store.readBlob(digest, MAX_MANIFEST), MediaTypes.OCI_MANIFEST);
         if (!(m instanceof ImageManifest)) {
             throw new DavitException(Kind.USAGE, "the environment of workspace " + ws.id() + " (" + digest + ") is"
-                    + " not an image manifest");
+                    + " not a manifest of one platform");
         }
         return new Base(nameOf(store, digest, source), m.descriptor());
     }

@@ -42,10 +42,29 @@ class WorkspaceSnapshots extends WorkspaceState {
 
     Snapshot snapshot(String id, String name, boolean all) {
         checkSnapshotName(name);
-        return locked(id, wid -> snapshotLocked(wid, name, all));
+        return locked(id, wid -> snapshotLocked(wid, name, all, null, null));
     }
 
-    private Snapshot snapshotLocked(String id, String name, boolean all) {
+    /**
+     * A snapshot {@code name} of workspace {@code id} holding host tree {@code from} (davit's own: e.g. a snapshot
+     * that travelled, extracted), made at {@code createdAt}, as if it had been taken there.
+     */
+    Snapshot importSnapshot(String id, String name, Path from, Instant createdAt) {
+        checkSnapshotName(name);
+        return locked(id, wid -> snapshotLocked(wid, name, false, from, createdAt));
+    }
+
+    /** The tree of the baseline of workspace {@code id} (never written after its creation). */
+    Path baselineTree(String id) {
+        return stateDir.resolve(get(id).id()).resolve("baseline");
+    }
+
+    /** The tree of snapshot {@code name} of workspace {@code id}, and whether it holds the whole sandbox too. */
+    Path snapshotTreeOf(String id, String name) {
+        return snapshotTree(get(id).id(), name);
+    }
+
+    private Snapshot snapshotLocked(String id, String name, boolean all, Path from, Instant createdAt) {
         Workspace w = get(id);
         Path snaps = stateDir.resolve(w.id()).resolve(SNAPSHOTS);
         Path dest = snaps.resolve(name);
@@ -75,7 +94,8 @@ class WorkspaceSnapshots extends WorkspaceState {
                     .about(Subject.Type.WORKSPACE, id));
         }
         long saved = 0;
-        try (WorkspaceArea.View v = area(w).view(); Dir live = v.open()) {
+        try (WorkspaceArea.View v = from != null ? null : area(w).view();
+             Dir live = from != null ? Dir.open(from, "the snapshot's tree") : v.open()) {
             delete(tmp);
             if (all) { // first, so that a state too large is refused before the tree is copied
                 // what it would take, looked at before anything is written: past the allowance, refused below
@@ -93,7 +113,7 @@ class WorkspaceSnapshots extends WorkspaceState {
                 Tree.copy(live, to, "", new Tree.Options(null, new Tree.Reuse(reuse, false), null, budget));
             }
             Map<String, Tree.Entry> entries = Tree.walk(tree);
-            Snapshot snap = new Snapshot(name, Instant.now(), entries.size(),
+            Snapshot snap = new Snapshot(name, createdAt != null ? createdAt : Instant.now(), entries.size(),
                     entries.values().stream().mapToLong(Tree.Entry::size).sum(), all);
             long own = SnapshotBound.alone(tree) + saved;
             Fs.writeAtomically(tmp.resolve(SNAPSHOT_FILE), Json.bytes(WorkspaceJson.snapshot(snap)), tmp);

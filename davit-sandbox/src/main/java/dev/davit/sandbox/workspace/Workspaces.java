@@ -112,6 +112,11 @@ public final class Workspaces {
         return stateDir;
     }
 
+    /** Snapshots and their trees, for {@link WorkspaceImages} (this package only). */
+    WorkspaceSnapshots snapshotStore() {
+        return snapshots;
+    }
+
     /**
      * The workspaces of the davit home {@code davitHome} (state in {@code workspaces/}).
      *

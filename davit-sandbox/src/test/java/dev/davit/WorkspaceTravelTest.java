@@ -1,0 +1,172 @@
+package dev.davit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.bundle.ExportOptions;
+import dev.davit.oci.bundle.ImportOptions;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.testkit.TestRegistry;
+import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.WorkspaceImages;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Snapshots that travel, between two davit homes (two "machines") over a real registry and through a bundle: home A
+ * pushes a snapshot; home B, which never pulled the environment, makes a workspace of it with the same files,
+ * baseline, diff and snapshot; the snapshot is found from the environment through the registry's tag schema index
+ * (docker-registry has no referrers API); a tampered layer is refused and leaves nothing.
+ */
+class WorkspaceTravelTest {
+    private static final String IMAGE = "localhost/test/travel-base:1";
+
+    @TempDir
+    Path tmp;
+
+    @BeforeEach
+    void image() throws Exception {
+        Tools.assumeAvailable("bwrap", "busybox");
+        Path src = tmp.resolve("src");
+        Path bin = Files.createDirectories(src.resolve("bin"));
+        Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
+        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "ls", "rm", "mkdir", "chmod")) {
+            Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
+        }
+        try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("a/store")))) {
+            c.build(src, IMAGE, BuildOptions.defaults(), ProgressListener.NONE);
+        }
+        Path seed = Files.createDirectories(tmp.resolve("seed/src"));
+        Files.writeString(seed.resolve("main.c"), "int main() { return 1; }\n");
+        Files.writeString(tmp.resolve("seed/README"), "hello\n");
+    }
+
+    private Davit open(String machine) {
+        return Davit.builder().home(tmp.resolve(machine)).clientOptions(ClientOptions.anonymous(tmp.resolve(
+                "ignored"))).build();
+    }
+
+    private static String sh(OpenWorkspace ws, String script) {
+        ExecResult r = ws.exec("sh", "-c", script);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        return r.stdoutText();
+    }
+
+    /** Workspace "proj" of home A: seeded, then changed; snapshot s1 of that; then changed again. */
+    private static List<WorkspaceDiff.Change> changedWithSnapshot(OpenWorkspace ws) {
+        sh(ws, "echo 'int main() { return 0; }' > src/main.c; rm README; mkdir -p docs; echo notes > docs/n.md;"
+                + " chmod 0755 docs/n.md");
+        List<WorkspaceDiff.Change> atS1 = ws.diff().changes();
+        ws.snapshot("s1");
+        sh(ws, "echo later > later.txt");
+        return atS1;
+    }
+
+    private static void seesSnapshotS1(OpenWorkspace b, List<WorkspaceDiff.Change> atS1) {
+        assertThat(sh(b, "cat src/main.c docs/n.md; ls")).isEqualTo("int main() { return 0; }\nnotes\ndocs\nsrc\n");
+        assertThat(b.diff().changes()).isEqualTo(atS1);
+        assertThat(b.snapshots()).extracting(Workspaces.Snapshot::name).containsExactly("s1");
+        b.reset();
+        assertThat(sh(b, "cat README src/main.c")).isEqualTo("hello\nint main() { return 1; }\n"); // the baseline
+        b.reset("s1");
+        assertThat(sh(b, "test -e later.txt || echo absent")).isEqualTo("absent\n");
+    }
+
+    @Test
+    void aSnapshotPushedByOneHomeIsAWorkspaceOfAnotherThatNeverSawTheEnvironment() throws Exception {
+        Tools.assumeAvailable(Tools.REGISTRY);
+        try (TestRegistry registry = TestRegistry.start(); Davit a = open("a")) {
+            String ref = registry.hostPort() + "/team/proj:s1";
+            List<WorkspaceDiff.Change> atS1;
+            WorkspaceImages.SnapshotPush pushed;
+            try (OpenWorkspace ws = a.newWorkspace(IMAGE).name("proj").seed(tmp.resolve("seed"))
+                    .ttl(Duration.ofHours(1)).open()) {
+                atS1 = changedWithSnapshot(ws);
+                pushed = ws.pushSnapshot("s1", ref, false);
+                // the same snapshot, the same artifact
+                assertThat(ws.pushSnapshot("s1", registry.hostPort() + "/team/proj:again", true).artifact().digest())
+                        .isEqualTo(pushed.artifact().digest());
+            }
+            assertThat(pushed.pushed()).isNotNull();
+            assertThat(pushed.indexed()).as("docker-registry has no referrers API: the tag schema index").isTrue();
+            assertThat(pushed.environmentName()).isEqualTo(IMAGE);
+
+            // found from the environment, in the snapshot's repository, through the sha256- tag
+            String env = registry.hostPort() + "/team/proj@" + pushed.environment().digest();
+            List<Descriptor> referrers = a.client().referrers(env, WorkspaceImages.SNAPSHOT_ARTIFACT_TYPE);
+            assertThat(referrers).extracting(Descriptor::digest).containsExactly(pushed.artifact().digest());
+            assertThat(referrers.get(0).annotations()).containsEntry(WorkspaceImages.SNAPSHOT_NAME, "s1");
+            assertThat(a.client().referrers(env, "application/vnd.example.other")).isEmpty();
+            ImageManifest m = (ImageManifest) a.client().inspectRemote(ref).manifest();
+            assertThat(m.artifactType()).isEqualTo(WorkspaceImages.SNAPSHOT_ARTIFACT_TYPE);
+            assertThat(m.subject().digest()).isEqualTo(pushed.environment().digest());
+
+            try (Davit b = open("b")) {
+                assertThat(b.client().images()).isEmpty(); // never saw the environment
+                try (OpenWorkspace ws = b.newWorkspaceFrom(ref).name("proj-b").open()) {
+                    seesSnapshotS1(ws, atS1);
+                    assertThat(ws.info().seed()).contains(ref);
+                }
+            }
+
+            // a layer altered in the registry is refused, and nothing is left of the workspace
+            Path data = registry.blobDataPath(m.layers().get(1).digest().toString());
+            byte[] bytes = Files.readAllBytes(data);
+            bytes[bytes.length / 2] ^= 0x20;
+            Files.write(data, bytes);
+            try (Davit c = open("c")) {
+                assertThatThrownBy(() -> c.newWorkspaceFrom(ref).open()).isInstanceOf(DavitException.class)
+                        .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.VERIFICATION);
+                assertThat(c.workspaces().list()).isEmpty();
+            }
+        }
+    }
+
+    @Test
+    void aSnapshotTravelsInABundleToAHomeWithNoRegistry() throws Exception {
+        Path bundle = tmp.resolve("proj.tar");
+        List<WorkspaceDiff.Change> atS1;
+        try (Davit a = open("a"); OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
+            atS1 = changedWithSnapshot(ws);
+            WorkspaceImages.SnapshotPush stored = ws.pushSnapshot("s1", "localhost/snapshots/proj:s1", true);
+            assertThat(stored.pushed()).isNull();
+            a.client().export(List.of("localhost/snapshots/proj:s1", stored.environmentName()), bundle,
+                    ExportOptions.defaults());
+        }
+        try (Davit d = open("d")) {
+            d.client().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE);
+            try (OpenWorkspace ws = d.newWorkspaceFrom("localhost/snapshots/proj:s1").open()) {
+                seesSnapshotS1(ws, atS1);
+            }
+        }
+    }
+
+    @Test
+    void whatIsNoSnapshotIsRefusedInTheCallersTerms() {
+        try (Davit a = open("a"); OpenWorkspace ws = a.workspace(IMAGE)) {
+            assertThatThrownBy(() -> a.newWorkspaceFrom(IMAGE).open()).isInstanceOf(DavitException.class)
+                    .hasMessageContaining("is not a workspace snapshot");
+            assertThatThrownBy(() -> ws.pushSnapshot("nope", "localhost/x:1", true))
+                    .isInstanceOf(DavitException.class).extracting(e -> ((DavitException) e).kind())
+                    .isEqualTo(DavitException.Kind.NOT_FOUND);
+            ws.snapshot("whole", true);
+            assertThatThrownBy(() -> ws.pushSnapshot("whole", "localhost/x:1", true))
+                    .isInstanceOf(DavitException.class).hasMessageContaining("whole sandbox");
+            assertThat(a.client().find("localhost/x:1")).isEmpty();
+        }
+    }
+}
