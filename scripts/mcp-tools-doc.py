@@ -18,6 +18,7 @@ import tempfile
 DOC = "docs/MCP.md"
 EXAMPLES = {
     "workspace_commit": {"workspace": "proj", "reference": "127.0.0.1:5000/agents/proj-fixed:1", "push": True},
+    "workspace_snapshot_push": {"workspace": "proj", "snapshot": "s1", "reference": "127.0.0.1:5000/agents/proj:s1"},
     "workspace_push": {"workspace": "proj", "host_path": "/home/me/src/app", "dest": "app"},
     "workspace_export": {"workspace": "proj", "host_dest": "/home/me/src/out", "path": "dist"},
     "workspace_disk_list": {"workspace": "proj", "path": "src", "recursive": True},

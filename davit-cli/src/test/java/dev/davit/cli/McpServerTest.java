@@ -118,8 +118,8 @@ class McpServerTest {
                 "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close",
                 "workspace_update", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export",
                 "workspace_network", "workspace_network_log", "workspace_fork", "workspace_pause",
-                "workspace_resume", "workspace_commit");
-        assertThat(tools).hasSize(47);
+                "workspace_resume", "workspace_commit", "workspace_snapshot_push");
+        assertThat(tools).hasSize(48);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
             assertThat(t.outputSchema()).as(t.name()).containsEntry("type", "object");

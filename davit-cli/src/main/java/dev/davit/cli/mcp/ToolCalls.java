@@ -130,6 +130,9 @@ final class ToolCalls implements AutoCloseable {
                             flag(a, "push"), null));
             return WorkspaceJson.commit(c).put("pushed", c.pushed() != null);
         });
+        ws("workspace_snapshot_push", (w, a, call) -> WorkspaceJson.snapshotPush(
+                new dev.davit.sandbox.workspace.WorkspaceImages(workspaces(), client()).pushSnapshot(w.id(),
+                        (String) a.get("snapshot"), (String) a.get("reference"), false, null)));
         ws("workspace_reset", (w, a, call) -> {
             String snapshot = (String) a.get("snapshot");
             Sandbox s = snapshot == null ? w.reset() : w.reset(snapshot);
@@ -388,17 +391,19 @@ final class ToolCalls implements AutoCloseable {
         // the seed is read through the descriptor pinned now; the workspace records the path the model gave
         String seedGiven = (String) a.get("seed");
         Path seed = seedGiven == null ? null : policy.pinHostPath(a, "seed", call::scratch);
-        RunTarget t = target(a, call);
-        String backend = backend(t, (String) a.get("backend"));
-        boolean vm = backend.equals(dev.davit.sandbox.Sandboxes.VM);
-        if (vm) {
-            Policy.noDiskForVm(a);
-        }
-        CreateSpec spec = new CreateSpec(t.rootfs(), Map.of(), null, EgressBound.network(a),
-                t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
-                RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
-                : containerLimits(a));
         Workspaces ws = workspaces().ownedBy(call.owner());
+        if (a.get("from") != null) {
+            var r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom((String) a.get("from"),
+                    target -> spec(a, target, limit, ports), name, labels, secrets, null, null);
+            call.progress("workspace " + r.workspace().id() + " running (" + r.environment() + ", at snapshot "
+                    + r.snapshot().name() + ")");
+            try (OpenWorkspace h = OpenWorkspace.of(ws, r.workspace())) {
+                return WorkspaceJson.workspace(r.workspace(), h.status()).put("environment", r.environment())
+                        .put("snapshot", r.snapshot().name());
+            }
+        }
+        RunTarget t = target(a, call);
+        CreateSpec spec = spec(a, t, limit, ports);
         if (spares.get() != null) {
             ws = ws.withSpares(spares.get());
         }
@@ -410,6 +415,19 @@ final class ToolCalls implements AutoCloseable {
         try (OpenWorkspace h = OpenWorkspace.of(ws, w)) {
             return WorkspaceJson.workspace(w, h.status()).put("environment", t.name());
         }
+    }
+
+    /** The sandbox of workspace_create over {@code t}: the call's backend, network, limits, ttl and ports. */
+    private CreateSpec spec(Map<String, Object> a, RunTarget t, Duration limit, List<PortMapping> ports) {
+        String backend = backend(t, (String) a.get("backend"));
+        boolean vm = backend.equals(dev.davit.sandbox.Sandboxes.VM);
+        if (vm) {
+            Policy.noDiskForVm(a);
+        }
+        return new CreateSpec(t.rootfs(), Map.of(), null, EgressBound.network(a),
+                t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
+                RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
+                : containerLimits(a));
     }
 
     /** A call of one workspace: its handle, the arguments, the call. */

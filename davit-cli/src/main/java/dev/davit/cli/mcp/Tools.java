@@ -136,8 +136,12 @@ final class Tools {
                         + " --allow-path directories) and is recorded as the baseline that workspace_diff compares"
                         + " with. Next: workspace_exec, workspace_file_write, workspace_diff; workspace_delete when"
                         + " done. The server removes it after 'ttl' seconds (at most the server's TTL) and caps how"
-                        + " many exist at once.")
-                .required("env", "A catalog environment (e.g. debian:12) or an image reference.")
+                        + " many exist at once. With 'from' instead of 'env', it starts from a snapshot that"
+                        + " travelled (workspace_snapshot_push): its baseline, the snapshot and its files.")
+                .option("env", STRING, "A catalog environment (e.g. debian:12) or an image reference (or give"
+                        + " 'from').")
+                .option("from", STRING, "A workspace snapshot's reference (workspace_snapshot_push made it), instead"
+                        + " of 'env': its environment comes with it.")
                 .option("seed", STRING, "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
                         + " under an --allow-path directory to copy into /workspace.")
                 .option("name", STRING, NAME)
@@ -157,8 +161,15 @@ final class Tools {
                 .option("disk", INTEGER, DISK)
                 .with(Tools::resources)
                 .check((a, call) -> {
+                    if ((a.get("env") == null) == (a.get("from") == null)) {
+                        throw Tool.invalid("give 'env' (an environment or image) or 'from' (a snapshot), one of the"
+                                + " two");
+                    }
+                    if (a.get("from") != null && a.get("seed") != null) {
+                        throw Tool.invalid("'from' starts /workspace with the snapshot's files; drop 'seed'");
+                    }
                     policy.network(a);
-                    policy.pull(a, "env");
+                    policy.pull(a, a.get("from") != null ? "from" : "env");
                     policy.resources(a);
                     policy.disk(a);
                     call.release(policy.reserveWorkspace(a));
@@ -397,6 +408,21 @@ final class Tools {
                 .returns("base", Json2.nullable("string"), "The environment's image it is made on.")
                 .returns("changes", "object", "What its new layer holds: files, bytes, deleted (paths of the"
                         + " environment it removes).").build());
+        t.add(Tool.builder("workspace_snapshot_push", FULL, "Push a workspace snapshot", "Make a snapshot (of"
+                        + " /workspace, from workspace_snapshot_create) an OCI artifact and push it, with the"
+                        + " workspace's environment, under a repository the server was given (--commit-to), so that"
+                        + " workspace_create with 'from' (here or on another machine) starts from it: the same"
+                        + " files, baseline, diff and snapshot.")
+                .required("workspace", WS)
+                .required("snapshot", "The snapshot's name.")
+                .required("reference", "Its name with a tag, under a --commit-to prefix (e.g."
+                        + " 127.0.0.1:5000/agents/proj:s1).")
+                .check((a, call) -> policy.commit(a, "reference"))
+                .hints(Tool.Hints.CHANGE)
+                .returns("reference", "string", "The artifact's name: pass it as 'from' to workspace_create.")
+                .returns("digest", "string", "Its manifest digest.")
+                .returns("environment", "object", "The environment it needs (name, digest), pushed beside it.")
+                .build());
         t.add(Tool.builder("workspace_reset", CORE, "Reset a workspace", "Restore /workspace to the baseline (or a"
                         + " snapshot) exactly; stops the workspace's processes and starts it again if it was"
                         + " running.")

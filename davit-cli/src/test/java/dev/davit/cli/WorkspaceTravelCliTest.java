@@ -1,0 +1,162 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.davit.oci.internal.Json;
+import io.modelcontextprotocol.client.McpAsyncClient;
+import io.modelcontextprotocol.client.McpClient;
+import io.modelcontextprotocol.client.transport.ServerParameters;
+import io.modelcontextprotocol.client.transport.StdioClientTransport;
+import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
+import io.modelcontextprotocol.spec.McpError;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The doors of commit and of snapshots that travel: the CLI's {@code workspace commit}, {@code workspace snapshot
+ * push}, {@code workspace create --from} and {@code referrers} between two homes over a real registry, and the MCP
+ * tools {@code workspace_commit}, {@code workspace_snapshot_push} and {@code workspace_create} with {@code from},
+ * which a model may use only within the operator's {@code --commit-to} prefixes.
+ */
+class WorkspaceTravelCliTest extends BusyboxRegistryTest {
+    @TempDir
+    Path other;
+
+    private final List<McpAsyncClient> clients = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        clients.forEach(c -> c.closeGracefully().block());
+        for (Path h : List.of(home, other)) {
+            Cli cli = new Cli(h);
+            for (JsonNode w : cli.run("--json", "workspace", "ls").json().get("workspaces")) {
+                cli.run("workspace", "rm", w.get("id").asText());
+            }
+        }
+    }
+
+    private static JsonNode ok(Cli cli, String... args) {
+        Cli.Result r = cli.run(args);
+        assertThat(r.rc()).as(r.toString()).isZero();
+        return r.json();
+    }
+
+    @Test
+    void theCliCommitsPushesASnapshotAndCreatesFromItInAnotherHome() throws Exception {
+        Cli a = new Cli(home);
+        String id = ok(a, "--json", "workspace", "create", image, "--name", "proj").get("id").asText();
+        ok(a, "--json", "workspace", "exec", "proj", "--", "sh", "-c", "echo one > a.txt; echo pkg > /etc/pkg.conf");
+        ok(a, "--json", "workspace", "snapshot", "create", "proj", "s1");
+
+        String committed = registry.hostPort() + "/team/proj-image:1";
+        JsonNode c = ok(a, "--json", "workspace", "commit", "proj", committed, "--push");
+        assertThat(c.get("workspace").asText()).isEqualTo(id);
+        assertThat(c.get("base").asText()).isEqualTo(image);
+        assertThat(c.get("push").get("reference").asText()).isEqualTo(committed);
+        Cli.Result human = a.run("workspace", "commit", "proj", registry.hostPort() + "/team/proj-image:2");
+        assertThat(human.rc()).isZero();
+        assertThat(human.stdout()).startsWith("committed " + id + " to ").contains(" files, ", " 0 deleted; on "
+                + image);
+
+        String snap = registry.hostPort() + "/team/proj:s1";
+        JsonNode p = ok(a, "--json", "workspace", "snapshot", "push", "proj", "s1", snap);
+        assertThat(p.get("referrers_tag").asBoolean()).isTrue();
+        JsonNode refs = ok(a, "--json", "referrers", registry.hostPort() + "/team/proj@"
+                + p.get("environment").get("digest").asText());
+        assertThat(refs.get("referrers")).hasSize(1);
+        assertThat(refs.get("referrers").get(0).get("digest").asText()).isEqualTo(p.get("digest").asText());
+
+        // another home: the image runs there, and the snapshot is a workspace there
+        Cli b = new Cli(other);
+        Cli.Result run = b.run("run", committed, "--", "sh", "-c", "cat /workspace/a.txt /etc/pkg.conf");
+        assertThat(run.rc()).as(run.toString()).isZero();
+        assertThat(run.stdout()).isEqualTo("one\npkg\n");
+        JsonNode made = ok(b, "--json", "workspace", "create", "--from", snap, "--name", "proj-b");
+        assertThat(made.get("snapshot").asText()).isEqualTo("s1");
+        Cli.Result cat = b.run("workspace", "exec", "proj-b", "--", "sh", "-c", "cat a.txt; test -e /etc/pkg.conf"
+                + " || echo only-workspace");
+        assertThat(cat.stdout()).isEqualTo("one\nonly-workspace\n");
+
+        // bad input: one line, exit 2, nothing made
+        Cli.Result both = b.run("workspace", "create", image, "--from", snap);
+        assertThat(both.rc()).isEqualTo(2);
+        assertThat(both.stderr().strip()).contains("one of the two").doesNotContain("\n");
+        Cli.Result notSnap = b.run("workspace", "create", "--from", committed);
+        assertThat(notSnap.rc()).isEqualTo(2);
+        assertThat(notSnap.stderr()).contains("is not a workspace snapshot");
+        assertThat(ok(b, "--json", "workspace", "ls").get("workspaces")).hasSize(1);
+    }
+
+    private McpAsyncClient stdio(String... more) {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> args = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-cp",
+                System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--tools", "full",
+                "--allow-registry", registry.hostPort()));
+        args.addAll(List.of(more));
+        ServerParameters params = ServerParameters.builder(java).args(args)
+                .env(Map.of("DAVIT_HOME", home.toString(), "PATH", System.getenv("PATH"))).build();
+        McpAsyncClient c = McpClient.async(new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.mapper())))
+                .requestTimeout(Duration.ofMinutes(3)).build();
+        clients.add(c);
+        c.initialize().block();
+        return c;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> call(McpAsyncClient c, String tool, Map<String, Object> args) {
+        McpSchema.CallToolResult r = c.callTool(new McpSchema.CallToolRequest(tool, args)).block();
+        assertThat(r.isError()).as(tool + ": " + r).isFalse();
+        return (Map<String, Object>) r.structuredContent();
+    }
+
+    private static String invalid(McpAsyncClient c, String tool, Map<String, Object> args) {
+        Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> c.callTool(
+                new McpSchema.CallToolRequest(tool, args)).block());
+        assertThat(t).as(tool).isInstanceOf(McpError.class);
+        assertThat(((McpError) t).getJsonRpcError().code()).isEqualTo(McpSchema.ErrorCodes.INVALID_PARAMS);
+        return t.getMessage();
+    }
+
+    @Test
+    void aModelCommitsAndPushesOnlyUnderTheOperatorsPrefixes() {
+        McpAsyncClient off = stdio();
+        String ws0 = (String) call(off, "workspace_create", Map.of("env", image)).get("id");
+        assertThat(invalid(off, "workspace_commit", Map.of("workspace", ws0, "reference", registry.hostPort()
+                + "/agents/x:1"))).contains("--commit-to");
+        off.closeGracefully().block();
+        clients.remove(off);
+
+        McpAsyncClient c = stdio("--commit-to", registry.hostPort() + "/agents");
+        String ws = (String) call(c, "workspace_create", Map.of("env", image)).get("id");
+        call(c, "workspace_exec", Map.of("workspace", ws, "command", List.of("sh", "-c", "echo fixed > f.txt")));
+        Map<String, Object> commit = call(c, "workspace_commit", Map.of("workspace", ws, "reference",
+                registry.hostPort() + "/agents/fixed:1", "push", true));
+        assertThat(commit.get("pushed")).isEqualTo(true);
+        assertThat(invalid(c, "workspace_commit", Map.of("workspace", ws, "reference", image)))
+                .contains("not under a repository");
+        assertThat(invalid(c, "workspace_commit", Map.of("workspace", ws, "reference", registry.hostPort()
+                + "/agentsx/fixed:1"))).contains("not under a repository");
+
+        call(c, "workspace_snapshot_create", Map.of("workspace", ws, "name", "s1"));
+        assertThat(invalid(c, "workspace_snapshot_push", Map.of("workspace", ws, "snapshot", "s1", "reference",
+                registry.hostPort() + "/team/x:1"))).contains("not under a repository");
+        Map<String, Object> pushed = call(c, "workspace_snapshot_push", Map.of("workspace", ws, "snapshot", "s1",
+                "reference", registry.hostPort() + "/agents/proj:s1"));
+        Map<String, Object> made = call(c, "workspace_create", Map.of("from", pushed.get("reference")));
+        assertThat(made.get("snapshot")).isEqualTo("s1");
+        Map<String, Object> read = call(c, "workspace_file_read", Map.of("workspace", made.get("id"), "path",
+                "f.txt"));
+        assertThat(read.get("content")).isEqualTo("fixed\n");
+        assertThat(invalid(c, "workspace_create", Map.of("env", image, "from", pushed.get("reference"))))
+                .contains("one of the two");
+        assertThat(invalid(c, "workspace_create", Map.of())).contains("one of the two");
+    }
+}
