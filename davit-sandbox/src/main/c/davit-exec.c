@@ -563,6 +563,7 @@ static int userns_main(int argc, char **argv) {
  *   l ID FD DIRFD LEN\nNAME             linkat of FD's file as NAME in DIRFD          -> ok ID
  *   k ID FD OFFSET WHENCE               lseek(FD, OFFSET, WHENCE)                    -> ok ID POSITION
  *   x ID DIRFD NLEN ALEN\nNAME ATTR     lgetxattr of entry NAME of DIRFD (one name)  -> ok ID N\nBYTES
+ *   z ID DIRFD NLEN ALEN VLEN\nNAME ATTR VALUE   lsetxattr of entry NAME of DIRFD       -> ok ID
  *
  * When the JVM cannot act on the descriptors itself (this process runs in a user namespace where it may change files
  * the JVM's user may not: a rootless sandbox's subordinate ids), it asks for every change, and the bytes it reads;
@@ -770,6 +771,22 @@ static int files_main(void) {
             ssize_t got = lgetxattr(at, attr, value, sizeof value);
             if (got < 0) answer("err %lld %d\n", id, errno);
             else answer_bytes(id, value, (size_t) got);
+        } else if (op == 'z' && n == 5) {
+            static char attr[256];
+            static char value[4096];
+            int fits2, fits3;
+            int r = read_name(path, sizeof path, b, id);
+            if (r < 0) return 1;
+            if (read_string(attr, sizeof attr, c, &fits2) < 0) return 1;
+            if (read_string(value, sizeof value, d, &fits3) < 0) return 1;
+            if (!r) continue;
+            if (!fits2 || !fits3) {
+                answer("err %lld %d\n", id, ENAMETOOLONG);
+                continue;
+            }
+            static char at[sizeof path + 64];
+            snprintf(at, sizeof at, "/proc/self/fd/%d/%s", (int) a, path);
+            answer_rc(id, lsetxattr(at, attr, value, (size_t) d, 0));
         } else if (op == 'r' && n == 3) {
             int r = read_name(path, sizeof path, b, id);
             if (r < 0) return 1;

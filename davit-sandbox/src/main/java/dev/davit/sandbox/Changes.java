@@ -17,4 +17,40 @@ public record Changes(long entries, long files, long bytes, long whiteouts, long
     public Changes {
         skipped = List.copyOf(skipped);
     }
+
+    /**
+     * What a layer of changes writes of a file instead of its bytes (e.g. a commit's trust stores without davit's egress
+     * CA). A file it wants is read twice (to size what it gives, then to write it); bytes are streamed, never held.
+     */
+    public interface Rewrite {
+        /** Writes every file as it is. */
+        Rewrite NONE = new Rewrite() {
+            @Override
+            public boolean wants(String path) {
+                return false;
+            }
+
+            @Override
+            public java.io.InputStream apply(java.io.InputStream content) {
+                return content;
+            }
+        };
+
+        /**
+         * Whether the file at {@code path} goes through {@link #apply}.
+         *
+         * @param path the file's path in the layer, relative (e.g. {@code etc/ssl/certs/ca-certificates.crt})
+         * @return true to rewrite it
+         */
+        boolean wants(String path);
+
+        /**
+         * The bytes to write for a file's {@code content}: the same every time for the same content. None: the file
+         * is left out.
+         *
+         * @param content the file's bytes
+         * @return what to write
+         */
+        java.io.InputStream apply(java.io.InputStream content);
+    }
 }

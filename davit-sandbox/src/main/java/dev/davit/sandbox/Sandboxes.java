@@ -273,16 +273,13 @@ public final class Sandboxes {
      *
      * @param id       the sandbox's id, as {@link #create} returned it
      * @param out      the layer being written (not finished here: the caller finishes or drops it)
-     * @param rewrites what becomes of the content of the file at a path (relative to /, e.g.
-     *                 {@code etc/ssl/certs/ca-certificates.crt}) before it is written, if it changed; an empty result
-     *                 leaves it out. Empty for none
+     * @param rewrite  what becomes of some files' bytes, if they changed ({@link Changes.Rewrite#NONE}: nothing)
      * @return what was written
      * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE when it has failed, is a microVM, or a file
      *                        changed as a running sandbox without a freezer was read; STORE when it cannot be read
      */
-    public Changes changes(String id, dev.davit.oci.build.LayerWriter out,
-                           java.util.Map<String, java.util.function.UnaryOperator<byte[]>> rewrites) {
-        return lifecycle.changes(id, out, rewrites);
+    public Changes changes(String id, dev.davit.oci.build.LayerWriter out, Changes.Rewrite rewrite) {
+        return lifecycle.changes(id, out, rewrite);
     }
 
     /**

@@ -195,14 +195,14 @@ public final class Lifecycle {
 
     /** See {@link Sandboxes#changes}: under its lock, so no start, stop or restore runs meanwhile. */
     public dev.davit.sandbox.Changes changes(String id, dev.davit.oci.build.LayerWriter out,
-                                             java.util.Map<String, java.util.function.UnaryOperator<byte[]>> rewrites) {
+                                             dev.davit.sandbox.Changes.Rewrite rewrite) {
         return locked(id, () -> {
             Sandbox s = status(id);
             if (s.status() == SandboxStatus.FAILED) {
                 throw new DavitException(Kind.USAGE, "sandbox " + id + " has failed (its processes are gone); start"
                         + " it again before its changes are read");
             }
-            return of(s).changes(s, dir(id), out, rewrites);
+            return of(s).changes(s, dir(id), out, rewrite);
         });
     }
 

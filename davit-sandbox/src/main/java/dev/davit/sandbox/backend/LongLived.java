@@ -66,12 +66,12 @@ public interface LongLived {
      * @param s   the sandbox, not failed
      * @param dir its state directory
      * @param out the layer being written; not finished here
-     * @param rewrites what becomes of a file's content at a path (relative) before it is written; empty: left out
+     * @param rewrite what becomes of some files' bytes
      * @return what was written
      * @throws DavitException USAGE when this backend cannot; STORE when the changes cannot be read
      */
     default dev.davit.sandbox.Changes changes(Sandbox s, Path dir, dev.davit.oci.build.LayerWriter out,
-                                              Map<String, java.util.function.UnaryOperator<byte[]>> rewrites) {
+                                              dev.davit.sandbox.Changes.Rewrite rewrite) {
         throw new DavitException(Kind.USAGE, "the changes of sandboxes of backend " + s.spec().backend()
                 + " cannot be written as a layer yet");
     }

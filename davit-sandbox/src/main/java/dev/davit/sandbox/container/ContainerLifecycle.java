@@ -261,7 +261,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
      */
     @Override
     public dev.davit.sandbox.Changes changes(Sandbox s, Path dir, dev.davit.oci.build.LayerWriter out,
-                                             Map<String, java.util.function.UnaryOperator<byte[]>> rewrites) {
+                                             dev.davit.sandbox.Changes.Rewrite rewrite) {
         Disk.ensureMounted(options, dir);
         Path upper = Overlay.Dirs.under(dir).upper();
         boolean froze = false;
@@ -296,7 +296,12 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         dev.davit.sandbox.fs.Broker broker = filesBroker(s);
         try (dev.davit.sandbox.fs.Dir top = broker == null ? dev.davit.sandbox.fs.Dir.open(upper, "/")
                 : broker.open(upper, "/")) {
-            return UpperChanges.write(top, Host.realRootfs(s.spec().rootfs()), uid, gid, out, rewrites);
+            // at most what its disk holds (a sparse file counts its size), else the default bound of a copy
+            long diskMiB = s.spec().limits().diskMiB();
+            long max = diskMiB > 0 ? Math.min(diskMiB << 20, dev.davit.sandbox.fs.Budget.MAX_BYTES)
+                    : dev.davit.sandbox.fs.Budget.MAX_BYTES;
+            return UpperChanges.write(top, Host.realRootfs(s.spec().rootfs()), uid, gid, out, rewrite,
+                    !Overlay.ROOT, max);
         } catch (dev.davit.oci.build.LayerWriter.Changed e) {
             throw new DavitException(Kind.USAGE, Message.of(e.getMessage() + " in sandbox " + s.id() + ", which runs"
                     + " without a freezer; stop it first (", Action.STOP_SANDBOX.fix(s.id()), ")")
@@ -304,6 +309,12 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         } catch (java.nio.file.NoSuchFileException e) {
             throw new DavitException(Kind.STORE, "the layer of sandbox " + s.id() + " is missing (" + upper + ")");
         } catch (IOException e) {
+            if (dev.davit.sandbox.fs.Dir.ledOut(e) || e instanceof dev.davit.sandbox.fs.Dir.NotUtf8) {
+                // what the sandbox did: a link put where a directory was as it was read, a name that is not UTF-8
+                throw new DavitException(Kind.USAGE, "the changes of sandbox " + s.id() + " cannot be read as they"
+                        + " are (" + e.getMessage().replaceAll("/proc/[0-9]+/fd/[0-9]+", "") + "); stop it and"
+                        + " commit again, or remove the file");
+            }
             throw new DavitException(Kind.STORE, "cannot read the changes of sandbox " + s.id() + ": "
                     + e.getMessage());
         } finally {

@@ -10,8 +10,7 @@ import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -19,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.IntToLongFunction;
-import java.util.function.UnaryOperator;
 
 /**
  * A container sandbox's own layer (the overlay's upper directory) written as an OCI layer: what the sandbox changed
@@ -36,7 +34,11 @@ final class UpperChanges {
     /** What davit mounts over; an empty one the image lacks is davit's, not the sandbox's. */
     private static final Set<String> MOUNT_POINTS = Set.of("proc", "dev", "sys", "tmp", "run", "var/tmp",
             "run/secrets", "etc/resolv.conf", "etc/hosts", "etc/hostname");
-    private static final List<String> OPAQUE = List.of("trusted.overlay.opaque", "user.overlay.opaque");
+    /** The overlay's opaque mark as root, and in a user namespace ({@code userxattr}). */
+    private static final String OPAQUE_ROOT = "trusted.overlay.opaque";
+    private static final String OPAQUE_USER = "user.overlay.opaque";
+    /** The names the OCI layer format reserves: a sandbox's file of such a name is skipped, never a whiteout. */
+    private static final String RESERVED = LayerWriter.WHITEOUT;
     /** The id the sandbox sees for a host id its namespace does not map. */
     static final int OVERFLOW = 65534;
     /** The largest file a rewrite is given (a bigger one is written as it is). */
@@ -47,7 +49,8 @@ final class UpperChanges {
     private final IntToLongFunction gid;
     private final LayerWriter out;
     private final Budget budget;
-    private final Map<String, UnaryOperator<byte[]>> rewrites;
+    private final Changes.Rewrite rewrite;
+    private final String opaque;
     private final Map<List<Long>, String> inodes = new HashMap<>();
     private final List<String> skipped = new ArrayList<>();
     private long files;
@@ -62,8 +65,9 @@ final class UpperChanges {
      * @param gid   a host gid as the sandbox sees it
      */
     private UpperChanges(Path lower, IntToLongFunction uid, IntToLongFunction gid, LayerWriter out, Budget budget,
-                         Map<String, UnaryOperator<byte[]>> rewrites) {
-        this.rewrites = rewrites;
+                         Changes.Rewrite rewrite, boolean userxattr) {
+        this.rewrite = rewrite;
+        this.opaque = userxattr ? OPAQUE_USER : OPAQUE_ROOT;
         this.lower = lower;
         this.uid = uid;
         this.gid = gid;
@@ -74,23 +78,28 @@ final class UpperChanges {
     /**
      * Writes the changes of layer {@code upper} over {@code lower} to {@code out}.
      *
-     * @param upper the open upper directory
-     * @param lower the image's root filesystem
-     * @param uid   host uid to the sandbox's
-     * @param gid   host gid to the sandbox's
-     * @param out   the layer being written
-     * @param rewrites what becomes of the content of a file at a path (relative, as in the layer) before it is
-     *                 written; an empty result leaves the file out
+     * @param upper     the open upper directory
+     * @param lower     the image's root filesystem
+     * @param uid       host uid to the sandbox's
+     * @param gid       host gid to the sandbox's
+     * @param out       the layer being written
+     * @param rewrite   what becomes of some files' bytes
+     * @param userxattr whether the overlay keeps its marks in {@code user.overlay.*} (mounted with {@code userxattr},
+     *                  in a user namespace), else {@code trusted.overlay.*} (as root)
+     * @param maxBytes  the most bytes of file content the layer may hold (a sparse file counts its size)
      * @return what was written
      * @throws IOException when the layer cannot be read (or it changed while read: {@link LayerWriter.Changed})
      */
     static Changes write(Dir upper, Path lower, IntToLongFunction uid, IntToLongFunction gid, LayerWriter out,
-                         Map<String, UnaryOperator<byte[]>> rewrites) throws IOException {
-        UpperChanges c = new UpperChanges(lower, uid, gid, out, new Budget("the sandbox's changes",
-                Long.MAX_VALUE, Budget.MAX_ENTRIES, Budget.DEADLINE), rewrites);
+                         Changes.Rewrite rewrite, boolean userxattr, long maxBytes) throws IOException {
+        UpperChanges c = new UpperChanges(lower, uid, gid, out, new Budget("the sandbox's changes", maxBytes,
+                Budget.MAX_ENTRIES, Budget.DEADLINE), rewrite, userxattr);
         c.walk(upper, "", 0);
         return new Changes(c.entries, c.files, c.bytes, c.whiteouts, c.newest, c.skipped);
     }
+
+    /** How many skipped paths are listed (the rest only counted). */
+    static final int MAX_LISTED = 1000;
 
     /** Maps host ids with {@code first} as the sandbox's 0 and {@code count} ids from it; others are 65534. */
     static IntToLongFunction range(long first, long count) {
@@ -104,11 +113,16 @@ final class UpperChanges {
         budget.depth(depth);
         for (String name : d.names(budget)) {
             String rel = prefix.isEmpty() ? name : prefix + "/" + name;
+            budget.path(rel);
             Stat st = d.stat(name);
             if (st == null) {
                 continue; // gone since the listing: a change of a running sandbox, not in this moment's layer
             }
-            if (davits(d, name, rel, st)) {
+            if (name.startsWith(RESERVED)) {
+                skip(rel); // would read as a whiteout or an opaque mark in the image
+                continue;
+            }
+            if (depth <= 1 && davits(d, name, rel, st)) {
                 continue;
             }
             long mtime = Math.floorDiv(st.mtime(), 1_000_000_000L);
@@ -133,58 +147,69 @@ final class UpperChanges {
                     continue;
                 }
             } else {
-                skipped.add(rel);
+                skip(rel);
                 continue;
             }
             entries++;
-            budget.entry();
+        }
+    }
+
+    private void skip(String rel) {
+        if (skipped.size() < MAX_LISTED) {
+            skipped.add(rel);
         }
     }
 
     /** Writes file {@code rel}; false when a rewrite left nothing of it. */
     private boolean file(Dir d, String name, String rel, Stat st, long u, long g, long mtime) throws IOException {
-        UnaryOperator<byte[]> rewrite = rewrites.get(rel);
-        if (st.nlink() > 1 && rewrite == null) {
+        boolean rewritten = rewrite.wants(rel);
+        if (st.nlink() > 1 && !rewritten) {
             String first = inodes.putIfAbsent(List.of(st.dev(), st.ino()), rel);
             if (first != null) {
                 out.hardlink(rel, first, st.permissions(), u, g, mtime);
                 return true;
             }
         }
+        budget.bytes(st.size()); // before a byte is read: a sparse giant is refused at once
         long size = st.size();
         try (Dir.Opened f = d.openFile(name)) {
             Stat now = f.stat();
             if (now.ino() != st.ino() || now.size() != st.size()) {
                 throw new LayerWriter.Changed(rel);
             }
-            try (FileChannel c = f.read(); InputStream in = Channels.newInputStream(c)) {
-                if (rewrite != null && size <= MAX_REWRITE) {
-                    byte[] b = rewrite.apply(in.readNBytes((int) size));
-                    if (b.length == 0) {
-                        return false;
-                    }
-                    size = b.length;
-                    out.file(rel, st.permissions(), u, g, mtime, size, new java.io.ByteArrayInputStream(b));
-                } else {
-                    out.file(rel, st.permissions(), u, g, mtime, size, in);
+            if (rewritten) {
+                try (FileChannel c = f.read(); InputStream in = rewrite.apply(watched(Channels.newInputStream(c)))) {
+                    size = in.transferTo(OutputStream.nullOutputStream());
                 }
+                if (size == 0) {
+                    return false;
+                }
+            }
+            try (FileChannel c = f.read(); InputStream raw = watched(Channels.newInputStream(c));
+                 InputStream in = rewritten ? rewrite.apply(raw) : raw) {
+                out.file(rel, st.permissions(), u, g, mtime, size, in);
             }
         }
         files++;
         bytes += size;
-        budget.bytes(size);
         return true;
     }
 
-    /** Whether {@code d}'s entry {@code name} is an opaque directory. */
-    private static boolean opaque(Dir d, String name) throws IOException {
-        for (String attr : OPAQUE) {
-            byte[] v = d.xattr(name, attr);
-            if (v != null && new String(v, StandardCharsets.US_ASCII).equals("y")) {
-                return true;
+    /** {@code in}, which checks the deadline and the calling thread's interrupt at every read. */
+    private InputStream watched(InputStream in) {
+        return new java.io.FilterInputStream(in) {
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                budget.check();
+                return super.read(b, off, len);
             }
-        }
-        return false;
+        };
+    }
+
+    /** Whether {@code d}'s entry {@code name} is an opaque directory: the overlay's own mark, "y". */
+    private boolean opaque(Dir d, String name) throws IOException {
+        byte[] v = d.xattr(name, opaque);
+        return v != null && new String(v, StandardCharsets.US_ASCII).equals("y");
     }
 
     /**
@@ -192,18 +217,18 @@ final class UpperChanges {
      * directory holding only such), or a directory made only to hold them (e.g. {@code var} for {@code var/tmp}).
      */
     private boolean davits(Dir d, String name, String rel, Stat st) throws IOException {
-        if (Files.exists(lower.resolve(rel), LinkOption.NOFOLLOW_LINKS)) {
+        if (!(MOUNT_POINTS.contains(rel) || MOUNT_POINTS.stream().anyMatch(m -> m.startsWith(rel + "/")))
+                || inLower(rel)) {
             return false;
         }
         if (st.isRegularFile()) {
             return MOUNT_POINTS.contains(rel) && st.size() == 0;
         }
-        if (!st.isDirectory() || !(MOUNT_POINTS.contains(rel) || MOUNT_POINTS.stream()
-                .anyMatch(m -> m.startsWith(rel + "/")))) {
+        if (!st.isDirectory()) {
             return false;
         }
         try (Dir sub = d.dir(name)) {
-            for (String n : sub.names()) {
+            for (String n : sub.names(budget)) {
                 Stat c = sub.stat(n);
                 if (c != null && !davits(sub, n, rel + "/" + n, c)) {
                     return false;
@@ -211,5 +236,19 @@ final class UpperChanges {
             }
         }
         return true;
+    }
+
+    /** Whether the image has {@code rel} (a link itself, never followed, as no part on the way is). */
+    private boolean inLower(String rel) throws IOException {
+        try (Dir root = Dir.open(lower, "the image")) {
+            return root.stat(rel) != null;
+        } catch (java.nio.file.NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            if (Dir.ledOut(e)) {
+                return true; // through a link of the image: not davit's mount point
+            }
+            throw e;
+        }
     }
 }

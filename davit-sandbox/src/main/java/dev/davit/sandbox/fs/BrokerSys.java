@@ -155,8 +155,19 @@ final class BrokerSys implements Sys {
             if (e.errno() == Errno.ENODATA || e.errno() == Errno.ENOTSUP) {
                 return null;
             }
+            if (e.errno() == Errno.ERANGE) {
+                return new byte[0]; // a value longer than any mark: not one
+            }
             throw e;
         }
+    }
+
+    @Override
+    public synchronized void setXattr(int dirfd, String name, String attr, byte[] value) throws ErrnoException {
+        byte[] n = name(name);
+        byte[] x = attr.getBytes(StandardCharsets.UTF_8);
+        call("lsetxattr", "z " + dirfd + " " + n.length + " " + x.length + " " + value.length, concat(concat(n, x),
+                value));
     }
 
     // ---- an acting broker's calls (see davit-exec.c): names are one name each, checked by Dir ----

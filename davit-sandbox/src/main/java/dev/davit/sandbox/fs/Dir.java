@@ -267,6 +267,19 @@ public final class Dir implements AutoCloseable {
         }
     }
 
+    /**
+     * Sets extended attribute {@code attr} of entry {@code entry} of this directory (one name; a link itself, never
+     * what it names) to {@code value}.
+     */
+    public void setXattr(String entry, String attr, byte[] value) throws IOException {
+        checkName(entry);
+        try {
+            sys.setXattr(fd, entry, attr, value);
+        } catch (ErrnoException e) {
+            throw failed(e, join(name, entry));
+        }
+    }
+
     /** The target of link {@code entry} of this directory. */
     public String readLink(String entry) throws IOException {
         if (acting != null) {

@@ -83,6 +83,9 @@ interface Sys {
      */
     byte[] xattr(int dirfd, String name, String attr) throws ErrnoException;
 
+    /** Sets extended attribute {@code attr} of entry {@code name} (one name) of {@code dirfd}, never through a link. */
+    void setXattr(int dirfd, String name, String attr, byte[] value) throws ErrnoException;
+
     /** The implementation, or an exception that says why there is none. */
     static Sys load() throws Exception {
         if (Runtime.version().feature() < 22) {

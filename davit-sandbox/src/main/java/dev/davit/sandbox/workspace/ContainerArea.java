@@ -83,11 +83,35 @@ final class ContainerArea implements WorkspaceArea {
                 + " it again"));
     }
 
+    /**
+     * Whether the sandbox's image has a /workspace of its own (an image committed from a workspace): then every
+     * /workspace davit makes in the sandbox's layer is opaque, so the image's never shows through it (its files are
+     * the baseline's, when no seed was given).
+     */
+    private boolean imageHasWorkspace() {
+        return java.nio.file.Files.exists(sandboxes.status(sandboxId).spec().rootfs().resolve(DIR),
+                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** Marks {@code entry} of {@code dir} (in the sandbox's own layer) opaque to the overlay. */
+    private static void opaque(Dir dir, String entry) throws IOException {
+        dir.setXattr(entry, dev.davit.sandbox.jail.Jail.AS_ROOT ? "trusted.overlay.opaque" : "user.overlay.opaque",
+                new byte[] {'y'});
+    }
+
     @Override
     public void seed(Path tree) {
         int[] owner = owner();
+        boolean hide = imageHasWorkspace();
         try (Dir top = top(); Dir from = Dir.open(tree, "the seed")) {
+            if (hide && sandboxes.status(sandboxId).status() == SandboxStatus.RUNNING) {
+                throw new DavitException(Kind.USAGE, "the image has /workspace, which a running sandbox's"
+                        + " /workspace cannot hide; create the workspace without a started spare");
+            }
             top.mkdir(DIR);
+            if (hide) {
+                opaque(top, DIR);
+            }
             top.chmod(DIR, 0755);
             if (owner != null) {
                 top.chown(DIR, owner[0], owner[1]);
@@ -301,6 +325,9 @@ final class ContainerArea implements WorkspaceArea {
             scratchDir.delete(fresh);
             scratchDir.delete(old);
             scratchDir.mkdir(fresh);
+            if (imageHasWorkspace()) {
+                opaque(scratchDir, fresh);
+            }
             scratchDir.chmod(fresh, 0755);
             int[] owner = owner();
             if (owner != null) {

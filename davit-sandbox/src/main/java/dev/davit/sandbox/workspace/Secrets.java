@@ -411,38 +411,20 @@ public final class Secrets {
         return values.get(name);
     }
 
-    /** The trust stores {@link #TRUST_SCRIPT} may append the egress CA to (or make). */
+    /** The trust stores {@link #TRUST_SCRIPT} appends the egress CA to (following a link, as {@code >>} does). */
     static final List<String> TRUST_STORES = List.of("/etc/ssl/certs/ca-certificates.crt",
             "/etc/pki/tls/certs/ca-bundle.crt");
-    private static final String TRUST_MARK = "# davit egress CA ";
 
     /**
-     * A trust store's content without the egress CA blocks {@link #TRUST_SCRIPT} appended: each mark line, the blank
-     * line before it, and the certificate after it. Empty when nothing else was there (a store davit made).
+     * A trust store's content without the egress CA blocks {@link #TRUST_SCRIPT} appended ({@link EgressCaStrip}):
+     * each mark line, the blank line before it, and the certificate after it. Empty when nothing else was there (a
+     * store davit made).
      *
      * @param store the file's content
      * @return the content without davit's certificates (the same array when it has none)
      */
     static byte[] withoutEgressCa(byte[] store) {
-        String text = new String(store, StandardCharsets.ISO_8859_1);
-        if (!text.contains(TRUST_MARK)) {
-            return store;
-        }
-        List<String> lines = new ArrayList<>(List.of(text.split("\n", -1)));
-        for (int i = 0; i < lines.size(); i++) {
-            if (!lines.get(i).startsWith(TRUST_MARK)) {
-                continue;
-            }
-            int end = i + 1;
-            while (end < lines.size() && !lines.get(end).startsWith("-----END CERTIFICATE-----")) {
-                end++;
-            }
-            int start = i > 0 && lines.get(i - 1).isEmpty() ? i - 1 : i;
-            lines.subList(start, Math.min(end + 1, lines.size())).clear();
-            i = start - 1;
-        }
-        String out = String.join("\n", lines);
-        return out.isBlank() ? new byte[0] : out.getBytes(StandardCharsets.ISO_8859_1);
+        return EgressCaStrip.strip(store);
     }
 
     /**

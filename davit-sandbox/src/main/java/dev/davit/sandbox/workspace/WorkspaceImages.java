@@ -33,11 +33,9 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.UnaryOperator;
 
 /**
  * Workspaces as OCI content in a store: a workspace committed to an image ({@link #commit}). A layer above
@@ -142,7 +140,7 @@ public final class WorkspaceImages {
             try (OutputStream file = Files.newOutputStream(tmp);
                  OutputStream buffered = new java.io.BufferedOutputStream(file, 1 << 16);
                  LayerWriter w = new LayerWriter(buffered, Compression.GZIP, -1)) {
-                changes = workspaces.sandboxes().changes(sandbox.id(), w, rewrites());
+                changes = workspaces.sandboxes().changes(sandbox.id(), w, WITHOUT_EGRESS_CA);
                 layer = w.finish();
             }
             put(store, tmp, layer.descriptor());
@@ -446,14 +444,22 @@ public final class WorkspaceImages {
                 + " again");
     }
 
-    /** What a commit takes out of files: the egress CA davit appended to the sandbox's trust stores. */
-    private static Map<String, UnaryOperator<byte[]>> rewrites() {
-        Map<String, UnaryOperator<byte[]>> m = new LinkedHashMap<>();
-        for (String store : Secrets.TRUST_STORES) {
-            m.put(store.substring(1), Secrets::withoutEgressCa);
+    /**
+     * What a commit takes out of files: the egress CA davit appended to the sandbox's trust stores, wherever their
+     * links led the append (Fedora's {@code ca-bundle.crt} is a link into {@code /etc/pki/ca-trust}): every changed
+     * file under {@code /etc}, or named {@code *.crt}, {@code *.pem}, loses davit's blocks ({@link EgressCaStrip}).
+     */
+    private static final dev.davit.sandbox.Changes.Rewrite WITHOUT_EGRESS_CA = new dev.davit.sandbox.Changes.Rewrite() {
+        @Override
+        public boolean wants(String path) {
+            return path.startsWith("etc/") || path.endsWith(".crt") || path.endsWith(".pem");
         }
-        return m;
-    }
+
+        @Override
+        public InputStream apply(InputStream content) {
+            return new EgressCaStrip(content);
+        }
+    };
 
     /** Moves the layer written to {@code file} into the store as blob {@code d} (verified as it goes in). */
     private static void put(OciStore store, Path file, Descriptor d) throws IOException {

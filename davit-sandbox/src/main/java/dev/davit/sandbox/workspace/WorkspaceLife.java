@@ -52,9 +52,17 @@ class WorkspaceLife extends WorkspaceState {
         }
         Map<String, String> checked = WorkspaceLabels.check(labels);
         secrets.checkInjectable(spec.network());
-        if (!spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
-            throw new DavitException(Kind.USAGE, "the environment already has " + MOUNT + "; workspaces need an"
-                    + " environment without it");
+        // an environment with a /workspace of its own (an image committed from a workspace): it is the seed when none
+        // is given, and the workspace's /workspace hides it either way (an opaque directory of the sandbox's layer)
+        boolean imageWorkspace = !spec.isVm() && Files.isDirectory(spec.rootfs().resolve(DIR),
+                LinkOption.NOFOLLOW_LINKS);
+        if (!spec.isVm() && !imageWorkspace && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
+            throw new DavitException(Kind.USAGE, "the environment's " + MOUNT + " is not a directory; workspaces need"
+                    + " an environment without it, or with a directory there");
+        }
+        if (imageWorkspace && seed == null) {
+            seed = spec.rootfs().resolve(DIR);
+            seedShown = seedShown != null ? seedShown : "the image's " + MOUNT;
         }
         if (seed != null && !Files.exists(seed)) {
             throw new DavitException(Kind.USAGE, "no seed " + seed + "; give a directory or a .tar, .tar.gz or"
@@ -130,7 +138,9 @@ class WorkspaceLife extends WorkspaceState {
      * one (created, not started).
      */
     private Sandbox spare(CreateSpec spec) {
-        String spare = spares == null ? null : spares.take(spec);
+        // a started spare's /workspace could not hide the image's own
+        boolean imageWorkspace = !spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS);
+        String spare = spares == null || imageWorkspace ? null : spares.take(spec);
         if (spare != null) {
             try {
                 return sandboxes.expireAfter(spare, spec.ttl());

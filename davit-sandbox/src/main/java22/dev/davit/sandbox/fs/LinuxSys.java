@@ -12,6 +12,7 @@ final class LinuxSys implements Sys {
     private static final long SYS_LINKAT = Syscall.nr(265, 37);
     private static final long SYS_LSEEK = Syscall.nr(8, 62);
     private static final long SYS_LGETXATTR = Syscall.nr(192, 9);
+    private static final long SYS_LSETXATTR = Syscall.nr(189, 6);
     /** The largest extended attribute value read. */
     private static final int XATTR_MAX = 4096;
     private static final long AT_FDCWD = -100;
@@ -134,7 +135,20 @@ final class LinuxSys implements Sys {
             if (e.errno() == Errno.ENODATA || e.errno() == Errno.ENOTSUP) {
                 return null;
             }
+            if (e.errno() == Errno.ERANGE) {
+                return new byte[0]; // a value longer than any mark: not one
+            }
             throw e;
+        }
+    }
+
+    @Override
+    public void setXattr(int dirfd, String name, String attr, byte[] value) throws ErrnoException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment v = a.allocate(Math.max(1, value.length));
+            MemorySegment.copy(value, 0, v, ValueLayout.JAVA_BYTE, 0, value.length);
+            Syscall.call(a, "lsetxattr", SYS_LSETXATTR, Syscall.str(a, "/proc/self/fd/" + dirfd + "/" + name),
+                    Syscall.str(a, attr), v.address(), value.length, 0);
         }
     }
 }
