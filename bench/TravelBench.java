@@ -33,10 +33,11 @@ public class TravelBench {
                 check(ws.exec("sh", "-c", "head -c 52428800 /dev/urandom > /opt/data.bin"));
                 double[] commit = time(rounds, i -> ws.commit("localhost/bench/committed:" + i, null));
                 print("commit", commit);
+                ws.commit(registry + "/bench/committed:first", null);
                 long t0 = System.nanoTime();
-                ws.commit(registry + "/bench/committed:first", new WorkspaceImages.CommitOptions(null, true, null));
+                home.client().push(registry + "/bench/committed:first", null);
                 double first = (System.nanoTime() - t0) / 1e6;
-                System.out.printf("commit-push-first %.1f %.1f%n", first, first);
+                System.out.printf("push-first %.1f %.1f%n", first, first);
                 print("commit-push-again", time(rounds, i -> ws.commit(registry + "/bench/committed:r" + i,
                         new WorkspaceImages.CommitOptions(null, true, null))));
 

@@ -396,7 +396,7 @@ final class Tools {
                         + " (/workspace, packages installed, files deleted), WorkingDir /workspace; no secrets, no"
                         + " /tmp. Only under the repositories the server was given (--commit-to); 'push' also"
                         + " sends it to that registry. The same state gives the same digest. Next: workspace_create"
-                        + " with the image as 'image' to start from it.")
+                        + " with the image as 'env' to start from it.")
                 .required("workspace", WS)
                 .required("reference", "The image's name with a tag, under a --commit-to prefix (e.g."
                         + " 127.0.0.1:5000/agents/fix:1).")

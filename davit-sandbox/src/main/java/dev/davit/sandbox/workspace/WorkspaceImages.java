@@ -399,16 +399,18 @@ public final class WorkspaceImages {
 
         Path tmp = workspaces.stateDir().resolve(".from-" + java.util.UUID.randomUUID());
         try {
-            Path base = Files.createDirectories(tmp.resolve(PART_BASELINE));
+            Files.createDirectories(tmp);
+            // the baseline is extracted straight into the workspace's (as a .tar.gz seed is), /workspace starts as
+            // the snapshot's tree, which is then recorded as the snapshot: no reset, no restart
+            Path base = Files.createSymbolicLink(tmp.resolve(PART_BASELINE + ".tar.gz"),
+                    store.blobPath(baseline.digest()).toAbsolutePath());
             Path tree = Files.createDirectories(tmp.resolve(PART_WORKSPACE));
-            dev.davit.oci.unpack.TarExtractor.extract(store.blobPath(baseline.digest()), base);
             dev.davit.oci.unpack.TarExtractor.extract(store.blobPath(work.digest()), tree);
             Workspace w = workspaces.create(spec.apply(target), name, base, ref + " (snapshot " + snapName + ")",
-                    labels, secrets == null ? Secrets.NONE : secrets, admit);
+                    tree, labels, secrets == null ? Secrets.NONE : secrets, admit);
             try {
                 Workspaces.Snapshot snap = workspaces.snapshotStore().importSnapshot(w.id(), snapName, tree,
                         createdAt);
-                workspaces.reset(w.id(), snapName);
                 return new Restored(w, snap, envRef, top);
             } catch (RuntimeException e) {
                 try {

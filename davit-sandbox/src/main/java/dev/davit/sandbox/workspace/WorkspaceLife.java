@@ -47,6 +47,16 @@ class WorkspaceLife extends WorkspaceState {
     Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Map<String, String> labels,
                      Secrets secrets,
                      java.util.function.IntConsumer admit) {
+        return create(spec, name, seed, seedShown, null, labels, secrets, admit);
+    }
+
+    /**
+     * {@link #create(CreateSpec, String, Path, String, Map, Secrets, java.util.function.IntConsumer)} whose
+     * /workspace starts as host tree {@code tree} (davit's own) instead of the baseline {@code seed} makes (null: the
+     * baseline), as a workspace from a snapshot does.
+     */
+    Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Path tree, Map<String, String> labels,
+                     Secrets secrets, java.util.function.IntConsumer admit) {
         if (name != null) {
             WorkspaceLabels.checkName(name);
         }
@@ -98,7 +108,7 @@ class WorkspaceLife extends WorkspaceState {
             // a new container's layer is seeded before its first start, a spare's /workspace through the root of
             // the running sandbox (nothing has run in it but its keeper); a microVM's disk through the agent of its
             // started VM
-            area.seed(baseline);
+            area.seed(tree != null ? tree : baseline);
             if (sandboxes.status(s.id()).status() != SandboxStatus.RUNNING) {
                 sandboxes.start(s.id());
             }

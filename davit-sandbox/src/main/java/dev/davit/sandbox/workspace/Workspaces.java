@@ -263,6 +263,12 @@ public final class Workspaces {
         return life.create(spec, name, seed, seedShown, labels, secrets, admit);
     }
 
+    /** A create whose /workspace starts as {@code tree} rather than the baseline (for {@link WorkspaceImages}). */
+    Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Path tree, Map<String, String> labels,
+                     Secrets secrets, java.util.function.IntConsumer admit) {
+        return life.create(spec, name, seed, seedShown, tree, labels, secrets, admit);
+    }
+
     /**
      * New workspaces, each with a copy of everything workspace {@code id} holds: its sandbox's whole writable state
      * (a container's layer, /tmp included, and so /workspace, /etc and installed packages; a microVM's disk), its
