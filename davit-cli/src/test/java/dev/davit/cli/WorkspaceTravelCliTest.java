@@ -157,6 +157,15 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         assertThat(read.get("content")).isEqualTo("fixed\n");
         assertThat(invalid(c, "workspace_create", Map.of("env", image, "from", pushed.get("reference"))))
                 .contains("one of the two");
+
+        // a snapshot of the operator's, only in the store, is not the model's to open
+        Cli operator = new Cli(home);
+        ok(operator, "--json", "workspace", "create", image, "--name", "mine");
+        ok(operator, "--json", "workspace", "exec", "mine", "--", "sh", "-c", "echo private > p.txt");
+        ok(operator, "--json", "workspace", "snapshot", "create", "mine", "s1");
+        ok(operator, "--json", "workspace", "snapshot", "push", "mine", "s1", "localhost/operator/mine:s1", "--local");
+        assertThat(invalid(c, "workspace_create", Map.of("from", "localhost/operator/mine:s1")))
+                .contains("'from'");
         assertThat(invalid(c, "workspace_create", Map.of())).contains("one of the two");
     }
 }

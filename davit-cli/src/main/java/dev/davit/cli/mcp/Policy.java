@@ -485,6 +485,35 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                 + String.join(", ", commitTo) + "); name an image under one of them");
     }
 
+    /**
+     * Checks that snapshot {@code arguments[arg]} (workspace_create's {@code from}) may be read: from a registry in
+     * {@code --allow-registry}, or one in the store under a {@code --commit-to} prefix (what this server's models
+     * pushed there). A snapshot of the operator's in the store holds their /workspace: never the model's to open.
+     */
+    void snapshot(Map<String, Object> arguments, String arg) {
+        String name = (String) arguments.get(arg);
+        dev.davit.oci.reference.Reference ref;
+        try {
+            ref = dev.davit.oci.reference.Reference.parse(name);
+        } catch (RuntimeException e) {
+            throw Tool.invalid("'" + arg + "': " + name + " is not a snapshot reference (" + e.getMessage() + ")");
+        }
+        if (allowedRegistries.contains(ref.registry())) {
+            return;
+        }
+        String repo = ref.repositoryName();
+        for (String prefix : commitTo) {
+            String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+            if (repo.equals(p) || repo.startsWith(p + "/")) {
+                return;
+            }
+        }
+        throw Tool.invalid("'" + arg + "': " + name + " is neither in a registry this server may pull from ("
+                + (allowedRegistries.isEmpty() ? "none" : String.join(", ", allowedRegistries)) + ") nor under a"
+                + " repository it may commit to; give a snapshot workspace_snapshot_push made, or ask the user to add"
+                + " its registry with --allow-registry " + ref.registry());
+    }
+
     private boolean inStore(dev.davit.oci.reference.Reference ref) {
         try {
             Path root = dev.davit.oci.client.DavitHome.storeOf(davitHome);

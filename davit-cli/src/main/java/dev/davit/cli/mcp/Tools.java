@@ -169,7 +169,11 @@ final class Tools {
                         throw Tool.invalid("'from' starts /workspace with the snapshot's files; drop 'seed'");
                     }
                     policy.network(a);
-                    policy.pull(a, a.get("from") != null ? "from" : "env");
+                    if (a.get("from") != null) {
+                        policy.snapshot(a, "from");
+                    } else {
+                        policy.pull(a, "env");
+                    }
                     policy.resources(a);
                     policy.disk(a);
                     call.release(policy.reserveWorkspace(a));

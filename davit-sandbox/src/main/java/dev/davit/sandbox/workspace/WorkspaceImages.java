@@ -131,6 +131,17 @@ public final class WorkspaceImages {
         Sandbox sandbox = workspaces.sandbox(ws.id());
         Base base = base(ws, sandbox);
         OciStore store = client.store();
+        // one session from the layer's write to the image's name: no gc meanwhile takes the layer, unnamed till then
+        try (AutoCloseable held = store.session()) {
+            return commit(ws, sandbox, base, name, o, store);
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.STORE, "cannot commit workspace " + ws.id() + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Commit commit(Workspace ws, Sandbox sandbox, Base base, Reference name, CommitOptions o, OciStore store) {
         LayerBuilder.Layer layer;
         Changes changes;
         Path tmp = null;
