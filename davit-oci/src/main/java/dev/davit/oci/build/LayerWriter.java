@@ -209,6 +209,8 @@ public final class LayerWriter implements AutoCloseable {
         private static final long serialVersionUID = 1L;
 
         /**
+         * Says which file changed.
+         *
          * @param path the file's path in the layer
          */
         public Changed(String path) {

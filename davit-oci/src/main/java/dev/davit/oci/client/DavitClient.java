@@ -273,7 +273,12 @@ public final class DavitClient implements AutoCloseable {
         });
     }
 
-    /** The tag schema's tag of {@code subject}'s referrers: {@code ALG-HEX}, at most 128 characters. */
+    /**
+     * The tag schema's tag of {@code subject}'s referrers: {@code ALG-HEX}, at most 128 characters.
+     *
+     * @param subject the digest of the manifest referred to
+     * @return its tag, e.g. {@code sha256-0123...}
+     */
     public static String fallbackTag(Digest subject) {
         String t = subject.toString().replace(':', '-');
         return t.length() > 128 ? t.substring(0, 128) : t;

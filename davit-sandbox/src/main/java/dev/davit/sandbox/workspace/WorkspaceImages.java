@@ -75,7 +75,11 @@ public final class WorkspaceImages {
      * @param progress hears the push, or null
      */
     public record CommitOptions(Instant created, boolean push, ProgressListener progress) {
-        /** Stored only, its time from the changes. */
+        /**
+         * Stored only, its time from the changes.
+         *
+         * @return the options
+         */
         public static CommitOptions defaults() {
             return new CommitOptions(null, false, null);
         }
