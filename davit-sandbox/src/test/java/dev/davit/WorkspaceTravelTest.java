@@ -44,7 +44,7 @@ class WorkspaceTravelTest {
         Path src = tmp.resolve("src");
         Path bin = Files.createDirectories(src.resolve("bin"));
         Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
-        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "ls", "rm", "mkdir", "chmod")) {
+        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "ls", "rm", "mkdir", "chmod", "stat", "test")) {
             Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
         }
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("a/store")))) {
@@ -151,6 +151,83 @@ class WorkspaceTravelTest {
             d.client().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE);
             try (OpenWorkspace ws = d.newWorkspaceFrom("localhost/snapshots/proj:s1").open()) {
                 seesSnapshotS1(ws, atS1);
+            }
+        }
+    }
+
+    /** {@code stored}'s manifest with its workspace layer replaced by {@code tar} (gzip), named {@code as}. */
+    private static void crafted(DavitClient client, String stored, byte[] tar, String as) throws Exception {
+        var store = client.store();
+        Descriptor top = client.find(stored).orElseThrow().descriptor();
+        var m = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(store.readManifest(top).bytes());
+        java.io.ByteArrayOutputStream gz = new java.io.ByteArrayOutputStream();
+        try (java.util.zip.GZIPOutputStream out = new java.util.zip.GZIPOutputStream(gz)) {
+            out.write(tar);
+        }
+        byte[] blob = gz.toByteArray();
+        dev.davit.oci.digest.Digest d = dev.davit.oci.digest.Digest.sha256(blob);
+        try (AutoCloseable session = store.session()) {
+            store.putBlob(new Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", d, blob.length), blob);
+            var layer = (com.fasterxml.jackson.databind.node.ObjectNode) m.get("layers").get(1);
+            layer.put("digest", d.toString());
+            layer.put("size", blob.length);
+            byte[] bytes = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(m);
+            Descriptor md = new Descriptor(top.mediaType(), dev.davit.oci.digest.Digest.sha256(bytes), bytes.length);
+            store.putBlob(md, bytes);
+            store.setEntry(as, md, java.util.Map.of());
+        }
+    }
+
+    /** A tar of one entry: {@code name} of {@code type}, mode {@code mode}, content {@code body}. */
+    private static byte[] tarOf(String name, byte type, int mode, String body) throws Exception {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(bytes)) {
+            var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name, type);
+            e.setMode(mode);
+            byte[] b = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            if (type == org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL) {
+                e.setSize(b.length);
+            }
+            out.putArchiveEntry(e);
+            if (type == org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL) {
+                out.write(b);
+            }
+            out.closeArchiveEntry();
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
+     * A snapshot crafted by whoever controls a registry: its parts are extracted as untrusted archives are. A setuid
+     * file loses the bit, a fifo is not made, a name with {@code ..} is refused and nothing is left of the workspace
+     * (nor of its temp trees).
+     */
+    @Test
+    void aCraftedSnapshotIsExtractedAsAnUntrustedArchive() throws Exception {
+        try (Davit a = open("a"); OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
+            ws.snapshot("s1");
+            ws.pushSnapshot("s1", "localhost/snapshots/real:s1", true);
+            crafted(a.client(), "localhost/snapshots/real:s1", tarOf("tool", org.apache.commons.compress.archivers
+                    .tar.TarConstants.LF_NORMAL, 04755, "#!/bin/sh\n"), "localhost/snapshots/setuid:s1");
+            try (OpenWorkspace b = a.newWorkspaceFrom("localhost/snapshots/setuid:s1").open()) {
+                assertThat(sh(b, "stat -c %a tool 2>/dev/null || ls -l tool")).doesNotStartWith("4");
+            }
+            crafted(a.client(), "localhost/snapshots/real:s1", tarOf("p", org.apache.commons.compress.archivers.tar
+                    .TarConstants.LF_FIFO, 0644, ""), "localhost/snapshots/fifo:s1");
+            try (OpenWorkspace b = a.newWorkspaceFrom("localhost/snapshots/fifo:s1").open()) {
+                assertThat(sh(b, "test -e p || echo absent")).isEqualTo("absent\n");
+            }
+            int before = a.workspaces().list().size();
+            crafted(a.client(), "localhost/snapshots/real:s1", tarOf("../../escape", org.apache.commons.compress
+                    .archivers.tar.TarConstants.LF_NORMAL, 0644, "x"), "localhost/snapshots/escape:s1");
+            assertThatThrownBy(() -> a.newWorkspaceFrom("localhost/snapshots/escape:s1").open())
+                    .isInstanceOf(DavitException.class).extracting(e -> ((DavitException) e).kind())
+                    .isEqualTo(DavitException.Kind.VERIFICATION);
+            assertThat(a.workspaces().list()).hasSize(before);
+            assertThat(tmp.resolve("escape")).doesNotExist();
+            try (var leftovers = Files.list(tmp.resolve("a/workspaces"))) {
+                assertThat(leftovers.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".from-"));
             }
         }
     }

@@ -166,6 +166,13 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         ok(operator, "--json", "workspace", "snapshot", "push", "mine", "s1", "localhost/operator/mine:s1", "--local");
         assertThat(invalid(c, "workspace_create", Map.of("from", "localhost/operator/mine:s1")))
                 .contains("'from'");
+        // nor under the name of a registry the server may pull from: it is opened as the registry has it (not at all)
+        String stored = registry.hostPort() + "/operator/mine:s1";
+        ok(operator, "--json", "workspace", "snapshot", "push", "mine", "s1", stored, "--local");
+        McpSchema.CallToolResult refused = c.callTool(new McpSchema.CallToolRequest("workspace_create",
+                Map.of("from", stored))).block();
+        assertThat(refused.isError()).as(refused.toString()).isTrue();
+        assertThat(refused.toString()).doesNotContain("private");
         assertThat(invalid(c, "workspace_create", Map.of())).contains("one of the two");
     }
 }

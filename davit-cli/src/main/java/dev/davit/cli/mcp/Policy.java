@@ -486,9 +486,11 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     }
 
     /**
-     * Checks that snapshot {@code arguments[arg]} (workspace_create's {@code from}) may be read: from a registry in
-     * {@code --allow-registry}, or one in the store under a {@code --commit-to} prefix (what this server's models
-     * pushed there). A snapshot of the operator's in the store holds their /workspace: never the model's to open.
+     * Checks that snapshot {@code arguments[arg]} (workspace_create's {@code from}) may be read: one under a
+     * {@code --commit-to} prefix that is in the store (what this server's models pushed) or in an
+     * {@code --allow-registry} registry; any other of an {@code --allow-registry} registry only as that registry has
+     * it ({@link #pinnedAtRegistry}: a snapshot of the operator's that is only in the store holds their /workspace,
+     * never the model's to open).
      */
     void snapshot(Map<String, Object> arguments, String arg) {
         String name = (String) arguments.get(arg);
@@ -498,20 +500,34 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         } catch (RuntimeException e) {
             throw Tool.invalid("'" + arg + "': " + name + " is not a snapshot reference (" + e.getMessage() + ")");
         }
-        if (allowedRegistries.contains(ref.registry())) {
+        if (allowedRegistries.contains(ref.registry()) || committed(ref) && inStore(ref)) {
             return;
         }
+        throw Tool.invalid("'" + arg + "': " + name + " is neither in a registry this server may pull from ("
+                + (allowedRegistries.isEmpty() ? "none" : String.join(", ", allowedRegistries)) + ") nor a snapshot"
+                + " workspace_snapshot_push stored here; give one it made, or ask the user to add its registry with"
+                + " --allow-registry " + ref.registry());
+    }
+
+    /**
+     * Whether snapshot {@code from} (checked by {@link #snapshot}) must be read as its registry has it, by the digest
+     * the registry gives now, never as the store may hold it under that name: it is not under a {@code --commit-to}
+     * prefix.
+     */
+    boolean pinnedAtRegistry(String from) {
+        return !committed(dev.davit.oci.reference.Reference.parse(from));
+    }
+
+    /** Whether {@code ref} is under a {@code --commit-to} prefix. */
+    private boolean committed(dev.davit.oci.reference.Reference ref) {
         String repo = ref.repositoryName();
         for (String prefix : commitTo) {
             String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
             if (repo.equals(p) || repo.startsWith(p + "/")) {
-                return;
+                return true;
             }
         }
-        throw Tool.invalid("'" + arg + "': " + name + " is neither in a registry this server may pull from ("
-                + (allowedRegistries.isEmpty() ? "none" : String.join(", ", allowedRegistries)) + ") nor under a"
-                + " repository it may commit to; give a snapshot workspace_snapshot_push made, or ask the user to add"
-                + " its registry with --allow-registry " + ref.registry());
+        return false;
     }
 
     private boolean inStore(dev.davit.oci.reference.Reference ref) {

@@ -393,7 +393,13 @@ final class ToolCalls implements AutoCloseable {
         Path seed = seedGiven == null ? null : policy.pinHostPath(a, "seed", call::scratch);
         Workspaces ws = workspaces().ownedBy(call.owner());
         if (a.get("from") != null) {
-            var r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom((String) a.get("from"),
+            String from = (String) a.get("from");
+            if (policy.pinnedAtRegistry(from)) {
+                // as the registry has it now (a name the store holds only for the operator is not found there)
+                var r = dev.davit.oci.reference.Reference.parse(from);
+                from = r.repositoryName() + "@" + client().remoteDigest(from).digest();
+            }
+            var r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom(from,
                     target -> spec(a, target, limit, ports), name, labels, secrets, null, null);
             call.progress("workspace " + r.workspace().id() + " running (" + r.environment() + ", at snapshot "
                     + r.snapshot().name() + ")");

@@ -230,7 +230,8 @@ public final class DavitClient implements AutoCloseable {
                 return api;
             }
             List<Descriptor> out = new ArrayList<>();
-            for (Descriptor d : fallbackIndex(client, ref, subject)) {
+            List<Descriptor> listed = fallbackIndex(client, ref, subject);
+            for (Descriptor d : listed == null ? List.<Descriptor>of() : listed) {
                 if (artifactType == null || artifactType.equals(d.artifactType())) {
                     out.add(d);
                 }
@@ -256,7 +257,13 @@ public final class DavitClient implements AutoCloseable {
             if (client.referrers(repo, subject, null) != null) {
                 return false;
             }
-            List<Descriptor> listed = new ArrayList<>(fallbackIndex(client, repo, subject));
+            List<Descriptor> found = fallbackIndex(client, repo, subject);
+            if (found == null) {
+                throw new DavitException(Kind.USAGE, "the tag " + fallbackTag(subject) + " of " + repo.repositoryName()
+                        + " holds something other than a referrers index, which davit leaves as it is; the"
+                        + " referrer was pushed, but is not listed there");
+            }
+            List<Descriptor> listed = new ArrayList<>(found);
             if (listed.stream().anyMatch(d -> d.digest().equals(referrer.digest()))) {
                 return false;
             }
@@ -284,12 +291,15 @@ public final class DavitClient implements AutoCloseable {
         return t.length() > 128 ? t.substring(0, 128) : t;
     }
 
-    /** What the tag schema's index of {@code subject} lists (none when the tag does not exist). */
+    /**
+     * What the tag schema's index of {@code subject} lists (none when the tag does not exist); null when the tag holds
+     * something else (the spec: report it, never overwrite it).
+     */
     private static List<Descriptor> fallbackIndex(RegistryClient client, Reference repo, Digest subject) {
         try {
             Manifest m = client.fetchManifest(Reference.parse(repo.repositoryName() + ":" + fallbackTag(subject)))
                     .manifest();
-            return m instanceof ImageIndex idx ? idx.manifests() : List.of();
+            return m instanceof ImageIndex idx ? idx.manifests() : null;
         } catch (DavitException e) {
             if (e.kind() == Kind.NOT_FOUND) {
                 return List.of();

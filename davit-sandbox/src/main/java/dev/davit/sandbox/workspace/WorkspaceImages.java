@@ -256,7 +256,8 @@ public final class WorkspaceImages {
         WorkspaceSnapshots snaps = workspaces.snapshotStore();
         Path tree = snaps.snapshotTreeOf(ws.id(), snapshot);
         Workspaces.Snapshot snap = workspaces.snapshots(ws.id()).stream().filter(x -> x.name().equals(snapshot))
-                .findFirst().orElseThrow();
+                .findFirst().orElseThrow(() -> new DavitException(Kind.NOT_FOUND, "workspace " + ws.id() + " has no"
+                        + " snapshot " + snapshot));
         if (snap.all()) {
             throw new DavitException(Kind.USAGE, Message.of("snapshot " + snapshot + " holds the whole sandbox, which"
                     + " cannot travel yet; push a snapshot of /workspace (made without --all), or commit the"
@@ -269,8 +270,12 @@ public final class WorkspaceImages {
         Descriptor artifact;
         try (AutoCloseable session = store.session()) {
             BuildOptions parts = BuildOptions.builder().keepMtimes(true).build();
-            LayerBuilder.Layer baseline = new LayerBuilder(parts).build(snaps.baselineTree(ws.id()), store, heard);
-            LayerBuilder.Layer work = new LayerBuilder(parts).build(tree, store, heard);
+            // under the workspace's lock: no snapshot removed or made again while its tree is read
+            LayerBuilder.Layer[] layers = snaps.locked(ws.id(), wid -> new LayerBuilder.Layer[] {
+                new LayerBuilder(parts).build(snaps.baselineTree(wid), store, heard),
+                new LayerBuilder(parts).build(snaps.snapshotTreeOf(wid, snapshot), store, heard)});
+            LayerBuilder.Layer baseline = layers[0];
+            LayerBuilder.Layer work = layers[1];
 
             com.fasterxml.jackson.databind.node.ObjectNode cfg = dev.davit.oci.internal.Json.object();
             cfg.putObject("baseline").put("files", ws.baselineFiles()).put("bytes", ws.baselineBytes());
@@ -319,7 +324,9 @@ public final class WorkspaceImages {
         boolean indexed = false;
         if (!local) {
             client.push(env.manifest(), name.repositoryName() + "@" + env.manifest().digest(), heard);
-            pushed = client.push(name.toString(), null, heard);
+            // this very manifest (another davit may name another one so meanwhile)
+            pushed = client.push(new Descriptor(MediaTypes.OCI_MANIFEST, artifact.digest(), artifact.size()),
+                    name.toString(), heard);
             indexed = client.attachReferrer(name.repositoryName(), env.manifest().digest(), artifact);
         }
         return new SnapshotPush(name.toString(), artifact, snap, env.manifest(), env.name(), pushed, indexed);
@@ -394,8 +401,13 @@ public final class WorkspaceImages {
         Instant createdAt;
         try {
             createdAt = Instant.parse(cfg.path("snapshot").path("created_at").asText(""));
+            WorkspaceState.checkSnapshotName(snapName);
         } catch (RuntimeException e) {
-            throw new DavitException(Kind.VERIFICATION, "snapshot " + reference + " has no creation time");
+            throw new DavitException(Kind.VERIFICATION, "snapshot " + reference + " is malformed (its name or creation"
+                    + " time); push it again with 'davit workspace snapshot push'");
+        }
+        if (name != null) {
+            WorkspaceLabels.checkName(name); // before anything is pulled or extracted
         }
         Descriptor baseline = part(im, PART_BASELINE, reference);
         Descriptor work = part(im, PART_WORKSPACE, reference);
@@ -412,17 +424,27 @@ public final class WorkspaceImages {
         dev.davit.sandbox.RunTarget target = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
                 .getParent(), envRef, heard, null);
 
+        dev.davit.sandbox.CreateSpec made = spec.apply(target);
+        // the parts come from a registry: extracted as untrusted archives are (no setuid bits, owners, devices,
+        // fifos or whiteouts; nothing through a link), bounded by the new sandbox's disk, into a directory of
+        // davit's user only
+        long diskMiB = made.limits() == null ? 0 : made.limits().diskMiB();
+        dev.davit.oci.unpack.TarExtractor.Limits caps = new dev.davit.oci.unpack.TarExtractor.Limits(
+                diskMiB > 0 ? Math.min(diskMiB << 20, dev.davit.sandbox.fs.Budget.MAX_BYTES)
+                        : dev.davit.sandbox.fs.Budget.MAX_BYTES, dev.davit.sandbox.fs.Budget.MAX_ENTRIES,
+                dev.davit.sandbox.fs.Budget.MAX_PATH_CHARS);
         Path tmp = workspaces.stateDir().resolve(".from-" + java.util.UUID.randomUUID());
         try {
-            Files.createDirectories(tmp);
-            // the baseline is extracted straight into the workspace's (as a .tar.gz seed is), /workspace starts as
-            // the snapshot's tree, which is then recorded as the snapshot: no reset, no restart
-            Path base = Files.createSymbolicLink(tmp.resolve(PART_BASELINE + ".tar.gz"),
-                    store.blobPath(baseline.digest()).toAbsolutePath());
+            Files.createDirectories(workspaces.stateDir());
+            Files.createDirectory(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+            Path base = Files.createDirectories(tmp.resolve(PART_BASELINE));
             Path tree = Files.createDirectories(tmp.resolve(PART_WORKSPACE));
-            dev.davit.oci.unpack.TarExtractor.extract(store.blobPath(work.digest()), tree);
-            Workspace w = workspaces.create(spec.apply(target), name, base, ref + " (snapshot " + snapName + ")",
-                    tree, labels, secrets == null ? Secrets.NONE : secrets, admit);
+            extract(store, baseline, base, caps, "the baseline of snapshot " + reference);
+            extract(store, work, tree, caps, "the /workspace of snapshot " + reference);
+            // /workspace starts as the snapshot's tree, which is then recorded as the snapshot: no reset, no restart
+            Workspace w = workspaces.create(made, name, base, ref + " (snapshot " + snapName + ")", tree, labels,
+                    secrets == null ? Secrets.NONE : secrets, admit);
             try {
                 Workspaces.Snapshot snap = workspaces.snapshotStore().importSnapshot(w.id(), snapName, tree,
                         createdAt);
@@ -436,13 +458,28 @@ public final class WorkspaceImages {
                 throw e;
             }
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot unpack snapshot " + reference + ": " + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot unpack snapshot " + reference + " into "
+                    + workspaces.stateDir() + ": " + e.getMessage() + "; check its free space");
         } finally {
             try {
                 dev.davit.oci.internal.Fs.deleteTree(tmp);
             } catch (IOException ignored) {
                 // a leftover under the workspaces' state, named .from-*
             }
+        }
+    }
+
+    /** Extracts part {@code layer} (a tar, gzip-compressed or plain) into {@code dir}, as an untrusted archive. */
+    private static void extract(OciStore store, Descriptor layer, Path dir, dev.davit.oci.unpack.TarExtractor.Limits
+            caps, String what) throws IOException {
+        try (InputStream raw = new java.io.BufferedInputStream(store.openBlob(layer.digest()), 1 << 16)) {
+            raw.mark(2);
+            int b0 = raw.read();
+            int b1 = raw.read();
+            raw.reset();
+            InputStream tar = b0 == 0x1f && b1 == 0x8b ? new java.util.zip.GZIPInputStream(raw, 1 << 16) : raw;
+            dev.davit.oci.unpack.TarExtractor.extractUntrusted(tar, dir, caps, what, "push the snapshot from a"
+                    + " smaller workspace, or give the new workspace a larger disk");
         }
     }
 
