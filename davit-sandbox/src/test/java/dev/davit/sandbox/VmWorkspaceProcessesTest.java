@@ -337,6 +337,10 @@ class VmWorkspaceProcessesTest {
     void aServiceKeepsItsMemoryAcrossPauseAndResume() throws Exception {
         workspaces.services(w.id()).start("counter", sh("i=0; while :; do i=$((i+1)); echo \"$$ $i\" > /tmp/c;"
                 + " sleep 0.2; done"), Map.of(), null, null);
+        // a shell whose output is not read before the pause: it is there after the resume (the shells' output
+        // files are kept, and appended to)
+        Shells.Shell sh = workspaces.shells(w.id()).open(null, Map.of());
+        workspaces.shells(w.id()).write(sh.id(), "echo before-$((20+3))\n".getBytes(StandardCharsets.UTF_8));
         Thread.sleep(1500);
         String before = cat("/tmp/c");
         long qemu = workspaces.sandbox(w.id()).qemuPid();
@@ -364,6 +368,10 @@ class VmWorkspaceProcessesTest {
         assertEquals("running", later.services("vmp").get("counter").state());
         assertEquals(DavitException.Kind.USAGE, assertThrows(DavitException.class, () -> later.resume("vmp")).kind());
         workspaces.services(w.id()).stop("counter");
+        readUntil(later.shells("vmp"), sh.id(), "before-23");
+        later.shells("vmp").write(sh.id(), "echo after-$((40+2))\n".getBytes(StandardCharsets.UTF_8));
+        readUntil(later.shells("vmp"), sh.id(), "after-42");
+        later.shells("vmp").close(sh.id());
     }
 
     private String cat(String path) {

@@ -11,7 +11,8 @@ import dev.davit.sandbox.Spawned;
  * <p>{@code cap OUT HALF OWNER}, with its standard input the FIFO: copies into {@code OUT} with dd, a read's worth at
  * a time and never more than the room left ({@code iflag=count_bytes}); when {@code OUT} holds {@code HALF} bytes it
  * becomes {@code OUT.1} (the one before is dropped, its size added to {@code OUT.dropped}) and a new {@code OUT}
- * starts, so the two never hold more than {@code 2*HALF}. At the end of input (no writer left) it returns, unless
+ * starts, so the two never hold more than {@code 2*HALF}; a capper started again on an {@code OUT} it kept (a microVM
+ * resumed) appends, and counts on from {@code OUT.dropped}. At the end of input (no writer left) it returns, unless
  * {@code OWNER} (a pid, 0 for none) still runs: then the writer is yet to open the FIFO (a jail between the owner and
  * the VMM closes inherited descriptors before the VMM opens its own), and it looks again every 50 ms. When a write
  * fails because {@code OUT}'s directory is gone, it drains the FIFO without keeping anything. The caller's script
@@ -22,6 +23,8 @@ public final class Capper {
     public static final String FUNCTION = """
             cap() {
               o=$1; h=$2; w=$3; gone=0
+              [ -f "$o.dropped" ] && read -r gone <"$o.dropped"
+              case ${gone:-x} in *[!0-9]*) gone=0 ;; esac
               : >>"$o"
               while :; do
                 s=$("$stat" -c %s "$o") || s=0

@@ -477,6 +477,16 @@ public final class Machine {
      */
     static <T> T confined(SandboxOptions options, String sandboxId, Environment env, Path state, Accel.Choice accel,
                           dev.davit.sandbox.Network network, Confined<T> action) {
+        return confined(options, sandboxId, env, state, accel, network, false, action);
+    }
+
+    /**
+     * {@link #confined(SandboxOptions, String, Environment, Path, Accel.Choice, dev.davit.sandbox.Network, Confined)};
+     * with {@code keepOutputs} (a VM resumed from its saved memory: its shells go on) the regular files of
+     * {@code out/} are kept, and the cappers append to them.
+     */
+    static <T> T confined(SandboxOptions options, String sandboxId, Environment env, Path state, Accel.Choice accel,
+                          dev.davit.sandbox.Network network, boolean keepOutputs, Confined<T> action) {
         Path vmm = state.resolve(VMM);
         Path out = state.resolve(OUT);
         try {
@@ -485,6 +495,9 @@ public final class Machine {
             Files.createDirectories(out);
             try (java.util.stream.Stream<Path> old = Files.list(out)) {
                 for (Path f : old.toList()) {
+                    if (keepOutputs && Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                        continue; // what its shells and consoles printed before the pause
+                    }
                     Host.deleteTree(f);
                     Files.deleteIfExists(f);
                 }

@@ -388,7 +388,7 @@ public final class VmLifecycle implements LongLived {
             // its cgroup (Machine.limits): kept until stop or rm, which remove it (Lifecycle.kill)
             Cgroups.Cgroup cg = Machine.cgroup(s.id(), Machine.limits(s.spec().memoryMiB(), s.spec().vcpus(),
                     s.spec().limits(), accel), dir);
-            pid = Machine.confined(options, s.id(), env, dir, accel, s.spec().network(),
+            pid = Machine.confined(options, s.id(), env, dir, accel, s.spec().network(), resume,
                     (seenEnv, seenState, jail, vmm) -> {
                         Machine.ownVmm(dir.resolve(Machine.VMM), s.id()); // before qemu-img, run as the VMM's uid
                         Machine.createDisk(tools, seenEnv, seenState, dir, cmd -> jail.apply(vmm.apply(cmd)));
