@@ -520,8 +520,8 @@ public final class Davit implements AutoCloseable {
             Secrets s = secrets.isEmpty() ? Secrets.NONE : Secrets.of(secrets);
             if (fromSnapshot) {
                 if (seed != null) {
-                    throw new DavitException(DavitException.Kind.USAGE, "a workspace from a snapshot starts with the"
-                            + " snapshot's files; drop WorkspaceBuilder.seed, or use Davit.newWorkspace");
+                    throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("a workspace from a"
+                            + " snapshot starts with the snapshot's files; drop ", dev.davit.oci.Input.SEED));
                 }
                 check();
                 var restored = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces, client).createFrom(

@@ -572,8 +572,9 @@ public final class OpenWorkspace implements AutoCloseable {
     public WorkspaceImages.SnapshotPush pushSnapshot(String snapshot, String reference, boolean local) {
         Workspaces w = workspaces();
         if (davit == null) {
-            throw new DavitException(DavitException.Kind.USAGE, "a handle of OpenWorkspace.of has no store; push with"
-                    + " new WorkspaceImages(workspaces, client).pushSnapshot(id, snapshot, reference, local, null)");
+            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to"
+                    + " push from; push with ", dev.davit.oci.Action.PUSH_SNAPSHOT.fix(), " over a client, or through ",
+                    dev.davit.oci.Action.OPEN_DAVIT.fix()));
         }
         return new WorkspaceImages(w, davit.client()).pushSnapshot(id(), snapshot, reference, local, null);
     }
@@ -597,8 +598,9 @@ public final class OpenWorkspace implements AutoCloseable {
     public WorkspaceImages.Commit commit(String reference, WorkspaceImages.CommitOptions options) {
         Workspaces w = workspaces();
         if (davit == null) {
-            throw new DavitException(DavitException.Kind.USAGE, "a handle of OpenWorkspace.of has no store to commit"
-                    + " to; commit with new WorkspaceImages(workspaces, client).commit(id, reference, options)");
+            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("this handle has no store to"
+                    + " commit to; commit with ", dev.davit.oci.Action.COMMIT_WORKSPACE.fix(id()), " over a client, or"
+                    + " through ", dev.davit.oci.Action.OPEN_DAVIT.fix()));
         }
         return new WorkspaceImages(w, davit.client()).commit(id(), reference,
                 options == null ? WorkspaceImages.CommitOptions.defaults() : options);

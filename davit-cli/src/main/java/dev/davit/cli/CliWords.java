@@ -55,6 +55,8 @@ public final class CliWords {
         INPUTS.put(Input.OWNER, "--owner");
         INPUTS.put(Input.FORK_COUNT, "--count");
         INPUTS.put(Input.FORK_NAME, "--name");
+        INPUTS.put(Input.SEED, "--seed");
+        INPUTS.put(Input.SNAPSHOT_ALL, "--all");
         INPUTS.put(Input.PLATFORM, "--platform");
         INPUTS.put(Input.ONE_PLATFORM, "--platform");
         INPUTS.put(Input.ALL_PLATFORMS, "--all-platforms");
@@ -102,6 +104,9 @@ public final class CliWords {
         ACTIONS.put(Action.RESTART_WORKSPACE, "'davit workspace stop' and 'davit workspace start'");
         ACTIONS.put(Action.DELETE_WORKSPACE, "'davit workspace rm {0}'");
         ACTIONS.put(Action.RESET_WORKSPACE, "'davit workspace reset'");
+        ACTIONS.put(Action.COMMIT_WORKSPACE, "'davit workspace commit {0} REF'");
+        ACTIONS.put(Action.PUSH_SNAPSHOT, "'davit workspace snapshot push'");
+        ACTIONS.put(Action.OPEN_DAVIT, "the davit CLI");
         ACTIONS.put(Action.LIST_SNAPSHOTS, "'davit workspace snapshot ls {0}'");
         ACTIONS.put(Action.DELETE_SNAPSHOT, "'davit workspace snapshot rm {0} {1}'");
         ACTIONS.put(Action.STOP_SERVICE, "'davit workspace service stop {0} {1}'");

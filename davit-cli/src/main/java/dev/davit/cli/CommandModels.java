@@ -206,6 +206,7 @@ final class CommandModels {
                             Map.entry("stop", WorkspaceCommand.StopCmd.class),
                             Map.entry("start", WorkspaceCommand.StartCmd.class),
                             Map.entry("fork", WorkspaceCommand.ForkCmd.class),
+                            Map.entry("commit", WorkspaceCommand.CommitCmd.class),
                             Map.entry("pause", WorkspaceCommand.PauseCmd.class),
                             Map.entry("resume", WorkspaceCommand.ResumeCmd.class),
                             Map.entry("rm", WorkspaceCommand.RmCmd.class),

@@ -61,6 +61,12 @@ public enum Action {
     DELETE_WORKSPACE(1, "Workspaces.rm(\"{0}\")"),
     /** Reset the workspace. */
     RESET_WORKSPACE(0, "Workspaces.reset(id, null)"),
+    /** Commit workspace (argument 0) to an image. */
+    COMMIT_WORKSPACE(1, "WorkspaceImages.commit(\"{0}\", reference, options)"),
+    /** Push a workspace's snapshot, made a workspace again elsewhere. */
+    PUSH_SNAPSHOT(0, "WorkspaceImages.pushSnapshot"),
+    /** Open a handle of a davit home, which has a store. */
+    OPEN_DAVIT(0, "Davit.openWorkspace (a handle with a store)"),
     /** List the snapshots of workspace (argument 0). */
     LIST_SNAPSHOTS(1, "Workspaces.snapshots(\"{0}\")"),
     /** Delete snapshot (argument 1) of workspace (argument 0). */

@@ -79,6 +79,10 @@ public enum Input implements Message.Part {
     FORK_COUNT("the count of Workspaces.fork"),
     /** The forks' names: the names of {@code Workspaces.fork}. */
     FORK_NAME("the names of Workspaces.fork"),
+    /** What a new workspace starts with: {@code Davit.WorkspaceBuilder.seed}. */
+    SEED("Davit.WorkspaceBuilder.seed"),
+    /** A snapshot of the whole sandbox: the all of {@code Workspaces.snapshot}. */
+    SNAPSHOT_ALL("the all of Workspaces.snapshot"),
     /** The platform of a build: {@code BuildOptions.Builder.platform}. */
     PLATFORM("BuildOptions.Builder.platform"),
     /** One platform of an image: {@code PlatformSelector.of(platform)}. */

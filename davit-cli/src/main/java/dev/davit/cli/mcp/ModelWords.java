@@ -69,6 +69,8 @@ final class ModelWords {
         INPUTS.put(Input.OWNER, "the owner");
         INPUTS.put(Input.FORK_COUNT, "'count'");
         INPUTS.put(Input.FORK_NAME, "'names'");
+        INPUTS.put(Input.SEED, "'seed'");
+        INPUTS.put(Input.SNAPSHOT_ALL, "'all'");
         INPUTS.put(Input.PLATFORM, "the platform");
         INPUTS.put(Input.ONE_PLATFORM, "one platform");
         INPUTS.put(Input.ALL_PLATFORMS, "all platforms");
@@ -117,6 +119,9 @@ final class ModelWords {
                 + " workspace_start", "stopping and starting the workspace");
         tool(Action.DELETE_WORKSPACE, "workspace_delete", "delete the workspace");
         tool(Action.RESET_WORKSPACE, "workspace_reset", "reset the workspace");
+        tool(Action.COMMIT_WORKSPACE, "workspace_commit", "commit the workspace to an image");
+        tool(Action.PUSH_SNAPSHOT, "workspace_snapshot_push", "push the snapshot");
+        said(Action.OPEN_DAVIT, List.of(), "the server's workspace tools", "the server's workspace tools");
         tool(Action.LIST_SNAPSHOTS, "workspace_snapshot_list", "the workspace's snapshots");
         tool(Action.DELETE_SNAPSHOT, "workspace_snapshot_delete", "deleting snapshot {1}");
         tool(Action.STOP_SERVICE, "workspace_service_stop", "stopping service {1}");

@@ -260,9 +260,9 @@ public final class WorkspaceImages {
                         + " snapshot " + snapshot));
         if (snap.all()) {
             throw new DavitException(Kind.USAGE, Message.of("snapshot " + snapshot + " holds the whole sandbox, which"
-                    + " cannot travel yet; push a snapshot of /workspace (made without --all), or commit the"
-                    + " workspace to an image (", Action.IMAGES.fix(), ") to carry its packages")
-                    .about(Subject.Type.SNAPSHOT, snapshot));
+                    + " cannot travel yet; push a snapshot of /workspace (made without ", dev.davit.oci.Input
+                    .SNAPSHOT_ALL, "), or commit the workspace to an image (", Action.COMMIT_WORKSPACE.fix(ws.id()),
+                    ") to carry its packages").about(Subject.Type.SNAPSHOT, snapshot));
         }
         Sandbox sandbox = workspaces.sandbox(ws.id());
         Base env = environment(ws, sandbox);
@@ -387,8 +387,8 @@ public final class WorkspaceImages {
                 || im.subject() == null) {
             throw new DavitException(Kind.USAGE, Message.of(dev.davit.oci.internal.Text.printable(reference)
                     + " is not a workspace snapshot (artifact type " + (m.artifactType() == null ? "none"
-                    : dev.davit.oci.internal.Text.shorten(m.artifactType(), 80)) + "); give one that 'davit workspace"
-                    + " snapshot push' made, or create the workspace from an image"));
+                    : dev.davit.oci.internal.Text.shorten(m.artifactType(), 80)) + "); give one that ",
+                    Action.PUSH_SNAPSHOT.fix(), " made, or create the workspace from an image"));
         }
         com.fasterxml.jackson.databind.JsonNode cfg;
         try {
@@ -404,7 +404,7 @@ public final class WorkspaceImages {
             WorkspaceState.checkSnapshotName(snapName);
         } catch (RuntimeException e) {
             throw new DavitException(Kind.VERIFICATION, "snapshot " + reference + " is malformed (its name or creation"
-                    + " time); push it again with 'davit workspace snapshot push'");
+                    + " time); push it again");
         }
         if (name != null) {
             WorkspaceLabels.checkName(name); // before anything is pulled or extracted
