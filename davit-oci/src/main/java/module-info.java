@@ -24,6 +24,7 @@ module dev.davit.oci {
     exports dev.davit.oci.build;
     exports dev.davit.oci.bundle;
     exports dev.davit.oci.client;
+    exports dev.davit.oci.containerfile;
     exports dev.davit.oci.copy;
     exports dev.davit.oci.digest;
     exports dev.davit.oci.manifest;
