@@ -149,17 +149,7 @@ final class BrokerSys implements Sys {
     public synchronized byte[] xattr(int dirfd, String name, String attr) throws ErrnoException {
         byte[] n = name(name);
         byte[] x = attr.getBytes(StandardCharsets.UTF_8);
-        try {
-            return bytes("lgetxattr", call("lgetxattr", "x " + dirfd + " " + n.length + " " + x.length, concat(n, x)));
-        } catch (ErrnoException e) {
-            if (e.errno() == Errno.ENODATA || e.errno() == Errno.ENOTSUP) {
-                return null;
-            }
-            if (e.errno() == Errno.ERANGE) {
-                return new byte[0]; // a value longer than any mark: not one
-            }
-            throw e;
-        }
+        return bytes("lgetxattr", call("lgetxattr", "x " + dirfd + " " + n.length + " " + x.length, concat(n, x)));
     }
 
     @Override

@@ -79,7 +79,7 @@ interface Sys {
 
     /**
      * The value of extended attribute {@code attr} of entry {@code name} (one name) of directory {@code dirfd}, never
-     * of what a link names; null when it has none (or its file system keeps none).
+     * of what a link names (at most 4 KiB: a longer one is ERANGE).
      */
     byte[] xattr(int dirfd, String name, String attr) throws ErrnoException;
 
