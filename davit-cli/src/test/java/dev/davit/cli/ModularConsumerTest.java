@@ -37,7 +37,8 @@ class ModularConsumerTest {
 
     static final Map<String, List<String>> API = Map.of(
             "dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",
-                    "dev.davit.oci.build", "dev.davit.oci.bundle", "dev.davit.oci.client", "dev.davit.oci.copy",
+                    "dev.davit.oci.build", "dev.davit.oci.bundle", "dev.davit.oci.client", "dev.davit.oci.containerfile",
+                    "dev.davit.oci.copy",
                     "dev.davit.oci.digest", "dev.davit.oci.manifest", "dev.davit.oci.reference",
                     "dev.davit.oci.registry", "dev.davit.oci.store", "dev.davit.oci.unpack"),
             "dev.davit.env", List.of("dev.davit.env", "dev.davit.env.catalog"),

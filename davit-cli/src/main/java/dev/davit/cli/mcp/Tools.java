@@ -136,12 +136,12 @@ final class Tools {
                         + " --allow-path directories) and is recorded as the baseline that workspace_diff compares"
                         + " with. Next: workspace_exec, workspace_file_write, workspace_diff; workspace_delete when"
                         + " done. The server removes it after 'ttl' seconds (at most the server's TTL) and caps how"
-                        + " many exist at once. With 'from' instead of 'env', it starts from a snapshot that"
-                        + " travelled (workspace_snapshot_push): its baseline, the snapshot and its files.")
+                        + " many exist at once.[[workspace_snapshot_push| With 'from' instead of 'env', it starts"
+                        + " from a snapshot of workspace_snapshot_push.]]")
                 .option("env", STRING, "A catalog environment (e.g. debian:12) or an image reference (or give"
                         + " 'from').")
-                .option("from", STRING, "A workspace snapshot's reference (workspace_snapshot_push made it), instead"
-                        + " of 'env': its environment comes with it.")
+                .option("from", STRING, "A pushed workspace snapshot, instead of 'env' (its environment comes"
+                        + " with it).")
                 .option("seed", STRING, "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
                         + " under an --allow-path directory to copy into /workspace.")
                 .option("name", STRING, NAME)
@@ -395,12 +395,10 @@ final class Tools {
                 .returns("forked_from", "string", "The workspace forked.")
                 .returns("workspaces", Tool.arrayOf("id", "name", "status"), "The forks, as workspace_status"
                         + " shows them: pass an id as 'workspace'.").build());
-        t.add(Tool.builder("workspace_commit", FULL, "Commit a workspace to an image", "Make an image of this"
-                        + " workspace as it is now: its environment with one more layer of everything it changed"
-                        + " (/workspace, packages installed, files deleted), WorkingDir /workspace; no secrets, no"
-                        + " /tmp. Only under the repositories the server was given (--commit-to); 'push' also"
-                        + " sends it to that registry. The same state gives the same digest. Next: workspace_create"
-                        + " with the image as 'env' to start from it.")
+        t.add(Tool.builder("workspace_commit", FULL, "Commit a workspace to an image", "Make an image of the"
+                        + " workspace as it is: its environment plus one layer of all it changed (packages, files"
+                        + " deleted, /workspace); no secrets or /tmp. Only under the server's --commit-to"
+                        + " repositories. Next: workspace_create with it as 'env'.")
                 .required("workspace", WS)
                 .required("reference", "The image's name with a tag, under a --commit-to prefix (e.g."
                         + " 127.0.0.1:5000/agents/fix:1).")
@@ -412,11 +410,10 @@ final class Tools {
                 .returns("base", Json2.nullable("string"), "The environment's image it is made on.")
                 .returns("changes", "object", "What its new layer holds: files, bytes, deleted (paths of the"
                         + " environment it removes).").build());
-        t.add(Tool.builder("workspace_snapshot_push", FULL, "Push a workspace snapshot", "Make a snapshot (of"
-                        + " /workspace, from workspace_snapshot_create) an OCI artifact and push it, with the"
-                        + " workspace's environment, under a repository the server was given (--commit-to), so that"
-                        + " workspace_create with 'from' (here or on another machine) starts from it: the same"
-                        + " files, baseline, diff and snapshot.")
+        t.add(Tool.builder("workspace_snapshot_push", FULL, "Push a workspace snapshot", "Push a snapshot of"
+                        + " /workspace (workspace_snapshot_create) with its environment, under the server's"
+                        + " --commit-to repositories; workspace_create with 'from' starts from it, here or"
+                        + " elsewhere.")
                 .required("workspace", WS)
                 .required("snapshot", "The snapshot's name.")
                 .required("reference", "Its name with a tag, under a --commit-to prefix (e.g."
