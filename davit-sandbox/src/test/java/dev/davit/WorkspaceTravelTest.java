@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.build.BuildOptions;
-import dev.davit.oci.bundle.ExportOptions;
 import dev.davit.oci.bundle.ImportOptions;
 import dev.davit.oci.client.ClientOptions;
 import dev.davit.oci.client.DavitClient;
@@ -142,10 +141,10 @@ class WorkspaceTravelTest {
         List<WorkspaceDiff.Change> atS1;
         try (Davit a = open("a"); OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
             atS1 = changedWithSnapshot(ws);
-            WorkspaceImages.SnapshotPush stored = ws.pushSnapshot("s1", "localhost/snapshots/proj:s1", true);
+            WorkspaceImages.SnapshotPush stored = new WorkspaceImages(a.workspaces(), a.client()).exportSnapshot(
+                    ws.id(), "s1", "localhost/snapshots/proj:s1", bundle, null);
             assertThat(stored.pushed()).isNull();
-            a.client().export(List.of("localhost/snapshots/proj:s1", stored.environmentName()), bundle,
-                    ExportOptions.defaults());
+            assertThat(bundle).isRegularFile();
         }
         try (Davit d = open("d")) {
             d.client().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE);

@@ -774,20 +774,33 @@ final class WorkspaceCommand extends GroupCommand {
                 + " 127.0.0.1:5000/team/proj:before-fix).")
         String reference;
 
-        @Option(names = "--local", description = "Only store it in this home's store (e.g. for 'davit export REF"
-                + " ENV'); push nothing.")
+        @Option(names = "--local", description = "Only store it in this home's store; push nothing.")
         boolean local;
+
+        @Option(names = "--bundle", paramLabel = "FILE", description = "Write it, with its environment, to this"
+                + " bundle (a new .tar, .tar.gz or .tar.zst) instead of a registry: 'davit import FILE' on another"
+                + " machine, then 'davit workspace create --from REF' there, with no network.")
+        Path bundle;
 
         @Override
         protected int run(Output out) {
+            if (local && bundle != null) {
+                throw new DavitException(DavitException.Kind.USAGE, "--local and --bundle go apart: --bundle stores"
+                        + " it too");
+            }
             Workspaces ws = workspaces(main);
             dev.davit.sandbox.workspace.WorkspaceImages.SnapshotPush r;
+            var images = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client());
             try (ProgressRenderer progress = out.progress()) {
-                r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).pushSnapshot(id, snapshot,
-                        reference, local, progress);
+                r = bundle != null ? images.exportSnapshot(id, snapshot, reference, bundle, progress)
+                        : images.pushSnapshot(id, snapshot, reference, local, progress);
             }
             ObjectNode doc = WorkspaceJson.snapshotPush(r);
-            out.result(doc, w -> w.println((local ? "stored " : "pushed ") + r.snapshot().name() + " as "
+            if (bundle != null) {
+                doc.put("bundle", bundle.toAbsolutePath().toString());
+            }
+            out.result(doc, w -> w.println((bundle != null ? "exported " : local ? "stored " : "pushed ")
+                    + r.snapshot().name() + " as "
                     + r.reference() + "@" + r.artifact().digest() + " (on " + r.environmentName() + "@"
                     + r.environment().digest() + (r.indexed() ? "; listed in its sha256- tag" : "") + ")"));
             return 0;

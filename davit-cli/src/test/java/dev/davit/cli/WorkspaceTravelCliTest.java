@@ -85,10 +85,27 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
                 + " || echo only-workspace");
         assertThat(cat.stdout()).isEqualTo("one\nonly-workspace\n");
 
-        // bad input: one line, exit 2, nothing made
-        Cli.Result both = b.run("workspace", "create", image, "--from", snap);
+        // through a bundle, to a home no registry reaches
+        java.nio.file.Path file = other.resolve("proj.tar");
+        JsonNode exported = ok(a, "--json", "workspace", "snapshot", "push", "proj", "s1", "localhost/snaps/proj:s1",
+                "--bundle", file.toString());
+        assertThat(exported.get("bundle").asText()).isEqualTo(file.toString());
+        Cli third = new Cli(other.resolve("third"));
+        ok(third, "--json", "import", file.toString());
+        JsonNode offline = ok(third, "--json", "workspace", "create", "--from", "localhost/snaps/proj:s1");
+        assertThat(offline.get("snapshot").asText()).isEqualTo("s1");
+        assertThat(third.run("workspace", "exec", offline.get("id").asText(), "--", "cat", "a.txt").stdout())
+                .isEqualTo("one\n");
+        ok(third, "--json", "workspace", "rm", offline.get("id").asText());
+        Cli.Result both = a.run("workspace", "snapshot", "push", "proj", "s1", "localhost/x:1", "--local", "--bundle",
+                other.resolve("x.tar").toString());
         assertThat(both.rc()).isEqualTo(2);
-        assertThat(both.stderr().strip()).contains("one of the two").doesNotContain("\n");
+        assertThat(both.stderr()).contains("--local and --bundle");
+
+        // bad input: one line, exit 2, nothing made
+        Cli.Result twice = b.run("workspace", "create", image, "--from", snap);
+        assertThat(twice.rc()).isEqualTo(2);
+        assertThat(twice.stderr().strip()).contains("one of the two").doesNotContain("\n");
         Cli.Result notSnap = b.run("workspace", "create", "--from", committed);
         assertThat(notSnap.rc()).isEqualTo(2);
         assertThat(notSnap.stderr()).contains("is not a workspace snapshot");

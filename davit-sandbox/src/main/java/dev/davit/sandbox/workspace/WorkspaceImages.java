@@ -332,6 +332,39 @@ public final class WorkspaceImages {
         return new SnapshotPush(name.toString(), artifact, snap, env.manifest(), env.name(), pushed, indexed);
     }
 
+    /**
+     * {@link #pushSnapshot} into a bundle instead of a registry, for a machine no registry reaches: the artifact is
+     * stored under {@code reference}, its environment under {@code REPOSITORY@DIGEST} (the name
+     * {@link #createFrom} looks for, in the artifact's repository), and both are exported to {@code bundle}
+     * ({@code davit import} of it on the other machine, then a create from {@code reference}, with no network).
+     *
+     * @param ref       the workspace's id or name
+     * @param snapshot  the snapshot's name
+     * @param reference the artifact's name, with a tag
+     * @param bundle    the bundle file to write (it must not exist; {@code .tar}, {@code .tar.gz}, {@code .tar.zst})
+     * @param progress  hears the export, or null
+     * @return what was made (not pushed)
+     * @throws DavitException as {@link #pushSnapshot}, and as an export
+     */
+    public SnapshotPush exportSnapshot(String ref, String snapshot, String reference, Path bundle,
+                                       ProgressListener progress) {
+        SnapshotPush made = pushSnapshot(ref, snapshot, reference, true, progress);
+        String envRef = Reference.parse(made.reference()).repositoryName() + "@" + made.environment().digest();
+        OciStore store = client.store();
+        try (AutoCloseable session = store.session()) {
+            Manifest m = ManifestParser.parse(store.readBlob(made.environment().digest(), MAX_MANIFEST),
+                    made.environment().mediaType());
+            store.setEntry(envRef, m.descriptor(), Map.of());
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.STORE, "cannot name the environment " + envRef + ": " + e.getMessage(), e);
+        }
+        client.export(List.of(made.reference(), envRef), bundle, dev.davit.oci.bundle.ExportOptions.defaults(),
+                progress == null ? ProgressListener.NONE : progress);
+        return made;
+    }
+
     private static Descriptor titled(Descriptor d, String title) {
         return d.withAnnotations(Map.of(dev.davit.oci.artifact.Artifacts.TITLE, title));
     }
