@@ -132,6 +132,21 @@ public final class OciStore {
     }
 
     /**
+     * The store's own directory for temp files (on the store's file system, so a file made there moves into place;
+     * what a crash leaves there {@link #gc} removes). Use it inside {@link #session()}.
+     *
+     * @return the directory, made when missing
+     * @throws DavitException STORE when it cannot be made
+     */
+    public Path tempDir() {
+        try {
+            return Files.createDirectories(tmpDir);
+        } catch (java.io.IOException e) {
+            throw new DavitException(DavitException.Kind.STORE, "cannot create " + tmpDir + ": " + e.getMessage());
+        }
+    }
+
+    /**
      * Holds the store lock shared until closed (a {@link #gc} waits for it); wrap every operation that adds content
      * in one.
      *

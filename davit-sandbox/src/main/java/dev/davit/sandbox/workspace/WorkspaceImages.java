@@ -150,8 +150,7 @@ public final class WorkspaceImages {
         Changes changes;
         Path tmp = null;
         try (AutoCloseable session = store.session()) {
-            Files.createDirectories(store.root());
-            tmp = Files.createTempFile(store.root(), ".commit-", ".tmp");
+            tmp = Files.createTempFile(store.tempDir(), "commit-", ".tmp");
             try (OutputStream file = Files.newOutputStream(tmp);
                  OutputStream buffered = new java.io.BufferedOutputStream(file, 1 << 16);
                  LayerWriter w = new LayerWriter(buffered, Compression.GZIP, -1)) {
@@ -169,7 +168,7 @@ public final class WorkspaceImages {
                 try {
                     Files.deleteIfExists(tmp);
                 } catch (IOException ignored) {
-                    // a temp file the store's gc removes
+                    // in the store's temp directory, which its gc empties
                 }
             }
         }
