@@ -53,7 +53,8 @@ class WorkspaceLife extends WorkspaceState {
     /**
      * {@link #create(CreateSpec, String, Path, String, Map, Secrets, java.util.function.IntConsumer)} whose
      * /workspace starts as host tree {@code tree} (davit's own) instead of the baseline {@code seed} makes (null: the
-     * baseline), as a workspace from a snapshot does.
+     * baseline), as a workspace from a snapshot does; with a {@code tree}, a directory {@code seed} is davit's own too
+     * (under the workspaces' state, on their file system): it is moved into place as the baseline, not copied.
      */
     Workspace create(CreateSpec spec, String name, Path seed, String seedShown, Path tree, Map<String, String> labels,
                      Secrets secrets, java.util.function.IntConsumer admit) {
@@ -94,7 +95,13 @@ class WorkspaceLife extends WorkspaceState {
                 // (a setuid file, a world-writable directory) is never theirs to use
                 Files.setPosixFilePermissions(tmp, Tree.perms(0700));
             }
-            seed(seed, baseline);
+            if (tree != null && seed != null && Files.isDirectory(seed, LinkOption.NOFOLLOW_LINKS)) {
+                // davit's own tree (a snapshot's baseline, just extracted beside): moved into place, not copied
+                Files.delete(baseline);
+                Files.move(seed, baseline, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } else {
+                seed(seed, baseline);
+            }
             Files.setPosixFilePermissions(baseline, Tree.perms(0755));
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
