@@ -12,28 +12,44 @@ import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.Compression;
 import dev.davit.oci.build.LayerBuilder;
 import dev.davit.oci.copy.PlatformSelector;
+import dev.davit.oci.copy.ProgressListener;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.Platform;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code davit build DIR REF}: one reproducible layer from a directory, on an optional base, named REF. */
 @Command(name = "build", mixinStandardHelpOptions = true,
-        description = "Build an image from a directory: one reproducible layer on top of an optional base image,"
-                + " stored and named REF.")
+        description = {"Build an image from a directory: one reproducible layer on top of an optional base image,"
+                + " stored and named REF.", "With --file, build a Containerfile (Dockerfile) with DIR as its context:"
+                + " each RUN in a davit sandbox (the jail, no network, the default limits), each COPY a layer."})
 final class BuildCommand extends DavitCommand {
     private static final int MAX_SKIPPED_NOTICES = 10;
 
-    @Parameters(index = "0", paramLabel = "DIR", description = "The directory whose content becomes the layer.")
+    @Parameters(index = "0", paramLabel = "DIR", description = "The directory whose content becomes the layer (with"
+            + " --file: the build context).")
     Path dir;
+
+    @Option(names = {"-f", "--file"}, paramLabel = "CONTAINERFILE", description = "Build this Containerfile"
+            + " (Dockerfile) instead; the options below --target then do not apply.")
+    Path file;
+
+    @Option(names = "--target", paramLabel = "STAGE", description = "With --file: the stage to build (default: the"
+            + " last).")
+    String target;
+
+    @Option(names = "--build-arg", paramLabel = "K=V", description = "With --file: a build argument (repeatable).")
+    List<String> buildArgs = new ArrayList<>();
 
     @Parameters(index = "1", paramLabel = "REF", description = "The name to store the image as, e.g. my/app:1.0.")
     String reference;
@@ -94,6 +110,12 @@ final class BuildCommand extends DavitCommand {
 
     @Override
     protected int run(Output out) {
+        if (file != null) {
+            return containerfile(out);
+        }
+        if (target != null || !buildArgs.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "--target and --build-arg go with --file (a Containerfile)");
+        }
         BuildOptions options = options();
         boolean pulled = false;
         BuildResult r;
@@ -127,6 +149,46 @@ final class BuildCommand extends DavitCommand {
                 PushCommand.human(w, "pushed", pushed);
             }
         });
+        return 0;
+    }
+
+    /** {@code --file}: a Containerfile built in davit's sandboxes. */
+    private int containerfile(Output out) {
+        String text;
+        try {
+            if (Files.size(file) > dev.davit.oci.containerfile.Containerfile.MAX_BYTES) {
+                throw new DavitException(Kind.USAGE, file + " is larger than a Containerfile may be; give the right"
+                        + " file with --file");
+            }
+            text = Files.readString(file);
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot read --file " + file + ": " + e.getMessage());
+        }
+        if (!Files.isDirectory(dir)) {
+            throw new DavitException(Kind.USAGE, "the build context " + dir + " is not a directory; give the"
+                    + " directory the Containerfile's COPY sources are in");
+        }
+        Map<String, String> args = CliArgs.keyValues(buildArgs, "--build-arg needs K=V");
+        var parsed = dev.davit.oci.containerfile.Containerfile.parse(text, file.getFileName().toString());
+        if (parsed.directives().containsKey("syntax")) {
+            out.notice("the '# syntax' directive is ignored: davit builds with its own front end");
+        }
+        java.nio.file.Path home = dev.davit.oci.client.DavitHome.resolve(main.env());
+        var sandboxes = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(home));
+        Instant epoch = BuildOptions.sourceDateEpoch(main.env());
+        var r = new dev.davit.sandbox.build.ContainerfileBuilder(client(), sandboxes, home, out::notice).build(parsed,
+                dir, target, args, reference, created != null ? createdTime(created) : epoch);
+        ObjectNode doc = Json.object();
+        doc.put("reference", r.image().reference().toString());
+        doc.put("digest", r.image().manifest().digest().toString());
+        com.fasterxml.jackson.databind.node.ArrayNode steps = doc.putArray("steps");
+        r.steps().forEach(s -> steps.addObject().put("line", s.line()).put("instruction", s.instruction())
+                .put("ms", s.millis()));
+        if (push) {
+            doc.set("push", PushCommand.toJson(reference, client().push(reference, null, ProgressListener.NONE)));
+        }
+        out.result(doc, w -> w.println(r.image().reference() + "@" + r.image().manifest().digest() + " ("
+                + r.steps().size() + " steps)"));
         return 0;
     }
 

@@ -109,7 +109,8 @@ public final class ImageBuilder {
      *
      * @param baseManifest the base image's manifest (not an index), in the store
      * @param baseName     the base's reference, for {@value #BASE_NAME}
-     * @param layer        the new layer, whose blob is in the store
+     * @param layer        the new layer, whose blob is in the store; null: none (only the config changes, and the
+     *                     history entry says {@code empty_layer})
      * @param name         the name to give the image, with a tag; not a digest
      * @param options      the config settings (env, working directory, created, labels, ...); its base, compression
      *                     and owner settings are not used
@@ -126,7 +127,7 @@ public final class ImageBuilder {
             throw new DavitException(Kind.USAGE, "cannot name an image by digest (" + name + "); give a name with a"
                     + " tag, e.g. " + name.repositoryName() + ":latest");
         }
-        if (!store.hasBlob(layer.descriptor().digest())) {
+        if (layer != null && !store.hasBlob(layer.descriptor().digest())) {
             throw new DavitException(Kind.NOT_FOUND, "the layer " + layer.descriptor().digest() + " is not in the"
                     + " store");
         }
@@ -144,7 +145,7 @@ public final class ImageBuilder {
     private BuildResult image(Base base, LayerBuilder.Layer layer, Reference name, BuildOptions options,
                               Map<String, String> more, String createdBy, ProgressListener progress, long t0) {
         progress.onEvent(new ProgressEvent.Phase("writing config and manifest", null));
-        ObjectNode config = config(base, options, layer.diffId(), createdBy);
+        ObjectNode config = config(base, options, layer == null ? null : layer.diffId(), createdBy);
         byte[] configBytes = Json.bytes(canonical(config));
         Descriptor configDesc = new Descriptor(MediaTypes.OCI_CONFIG, Digest.sha256(configBytes),
                 configBytes.length);
@@ -154,7 +155,9 @@ public final class ImageBuilder {
         if (base != null) {
             base.manifest().layers().forEach(l -> layers.add(ociLayer(l)));
         }
-        layers.add(layer.descriptor());
+        if (layer != null) {
+            layers.add(layer.descriptor());
+        }
         ObjectNode m = Json.object();
         m.put("schemaVersion", 2);
         m.put("mediaType", MediaTypes.OCI_MANIFEST);
@@ -334,7 +337,9 @@ public final class ImageBuilder {
         ObjectNode rootfs = c.get("rootfs") instanceof ObjectNode r ? r : c.putObject("rootfs");
         rootfs.put("type", "layers");
         ArrayNode diffIds = rootfs.get("diff_ids") instanceof ArrayNode d ? d : rootfs.putArray("diff_ids");
-        diffIds.add(diffId.toString());
+        if (diffId != null) {
+            diffIds.add(diffId.toString());
+        }
 
         // A base without history keeps none: one entry for our layer alone would not match its layers.
         if (base == null || c.get("history") instanceof ArrayNode) {
@@ -344,6 +349,9 @@ public final class ImageBuilder {
                 entry.put("created", o.created().toString());
             }
             entry.put("created_by", createdBy);
+            if (diffId == null) {
+                entry.put("empty_layer", true);
+            }
         }
         return c;
     }

@@ -1,0 +1,46 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code davit build --file}: a Containerfile over an image of a real registry, built with a build argument and its
+ * context, then run; the flags that go with --file alone, and a Containerfile davit refuses, are exit 2 in one line.
+ */
+class BuildContainerfileCliTest extends BusyboxRegistryTest {
+    @Test
+    void aContainerfileIsBuiltAndRuns() throws Exception {
+        Path ctx = Files.createDirectories(home.resolve("ctx"));
+        Files.writeString(ctx.resolve("greeting.txt"), "from the context\n");
+        Path file = ctx.resolve("Containerfile");
+        Files.writeString(file, "# syntax=docker/dockerfile:1\nFROM " + image + "\nARG WHO=nobody\n"
+                + "COPY greeting.txt /g.txt\nRUN echo \"built for $WHO\" >> /g.txt\nCMD [\"cat\", \"/g.txt\"]\n");
+        Cli cli = new Cli(home);
+        Cli.Result human = cli.run("build", "--file", file.toString(), ctx.toString(), "localhost/test/cf:0");
+        assertThat(human.rc()).as(human.toString()).isZero();
+        assertThat(human.stderr()).contains("'# syntax' directive is ignored", "STEP 1/5: FROM ", "STEP 4/5: RUN");
+        assertThat(human.stdout()).startsWith("localhost/test/cf:0@sha256:").endsWith("(5 steps)\n");
+        Cli.Result r = cli.run("--json", "build", "--file", file.toString(), "--build-arg", "WHO=ci", ctx.toString(),
+                "localhost/test/cf:1");
+        assertThat(r.rc()).as(r.toString()).isZero();
+        JsonNode doc = r.json();
+        assertThat(doc.get("reference").asText()).isEqualTo("localhost/test/cf:1");
+        assertThat(doc.get("steps")).hasSize(5);
+        Cli.Result ran = cli.run("run", "localhost/test/cf:1");
+        assertThat(ran.rc()).as(ran.toString()).isZero();
+        assertThat(ran.stdout()).isEqualTo("from the context\nbuilt for ci\n");
+
+        Cli.Result stray = cli.run("build", "--build-arg", "A=1", ctx.toString(), "localhost/test/x:1");
+        assertThat(stray.rc()).isEqualTo(2);
+        assertThat(stray.stderr()).contains("go with --file");
+        Files.writeString(file, "FROM " + image + "\nHEALTHCHECK CMD true\n");
+        Cli.Result refused = cli.run("build", "--file", file.toString(), ctx.toString(), "localhost/test/x:1");
+        assertThat(refused.rc()).isEqualTo(2);
+        assertThat(refused.stderr().strip()).isEqualTo("davit: error: Containerfile:2: HEALTHCHECK is not supported by"
+                + " davit; remove it (davit records no health check)");
+    }
+}

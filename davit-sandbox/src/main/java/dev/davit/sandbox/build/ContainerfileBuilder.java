@@ -1,0 +1,542 @@
+package dev.davit.sandbox.build;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.build.BuildResult;
+import dev.davit.oci.build.Compression;
+import dev.davit.oci.build.ImageBuilder;
+import dev.davit.oci.build.LayerBuilder;
+import dev.davit.oci.build.LayerWriter;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.containerfile.BuildPlan;
+import dev.davit.oci.containerfile.Containerfile;
+import dev.davit.oci.containerfile.Instruction;
+import dev.davit.oci.containerfile.Words;
+import dev.davit.oci.copy.PlatformSelector;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.internal.Text;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.reference.Reference;
+import dev.davit.oci.store.BlobIngest;
+import dev.davit.oci.store.OciStore;
+import dev.davit.sandbox.Changes;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ImageConfig;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.RunTarget;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.Sandboxes;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Builds a Containerfile into an image of the store, daemonless: each {@code RUN} in a davit sandbox over the stage's
+ * root filesystem (the jail, no network, the default limits), its layer the sandbox's changes
+ * ({@link Sandboxes#changes}); each {@code COPY} a layer of the files it copies (from the build context, or an earlier
+ * stage's root filesystem, links never followed); the other instructions the image's config. Stages as
+ * {@link BuildPlan} orders them. Not yet: {@code ADD}, {@code VOLUME}, {@code STOPSIGNAL}, a layer cache, names in
+ * {@code --chown} (each a one-line error naming its line).
+ */
+public final class ContainerfileBuilder {
+    /** The {@code created_by} of a layer's history entry: the instruction follows. */
+    public static final String CREATED_BY = ImageBuilder.CREATED_BY + ": ";
+    private static final Duration STEP_TIMEOUT = Duration.ofHours(1);
+
+    private final DavitClient client;
+    private final Sandboxes sandboxes;
+    private final Path home;
+    private final Consumer<String> say;
+
+    /**
+     * A builder into {@code client}'s store, running steps in {@code sandboxes}.
+     *
+     * @param client    the client over the home's store (bases are pulled into it; the result is named there)
+     * @param sandboxes the sandboxes the RUN steps run in
+     * @param home      the davit home (its unpacked images' cache)
+     * @param say       hears one line per step ({@code STEP 3/9: RUN ...}), or null
+     */
+    public ContainerfileBuilder(DavitClient client, Sandboxes sandboxes, Path home, Consumer<String> say) {
+        this.client = client;
+        this.sandboxes = sandboxes;
+        this.home = home;
+        this.say = say == null ? s -> { } : say;
+    }
+
+    /**
+     * One step that was built.
+     *
+     * @param line        its line in the Containerfile
+     * @param instruction its keyword
+     * @param millis      how long it took
+     */
+    public record Step(int line, String instruction, long millis) {
+    }
+
+    /**
+     * What a build made.
+     *
+     * @param image the image, named
+     * @param steps the steps, in order
+     */
+    public record Result(BuildResult image, List<Step> steps) {
+        /** Copies the list. */
+        public Result {
+            steps = List.copyOf(steps);
+        }
+    }
+
+    /**
+     * Builds {@code file} (its stage {@code target}, null: the last) with {@code context} as the build context and
+     * names the result {@code reference}.
+     *
+     * @param file      the parsed Containerfile
+     * @param context   the build context directory
+     * @param target    a stage's name or index, or null
+     * @param args      build arguments
+     * @param reference the image's name, with a tag
+     * @param created   the image's time, or null for none (reproducible)
+     * @return the image and its steps
+     * @throws DavitException USAGE naming the file and line of a step that failed (with its exit code and the end of
+     *                        its output) or that davit does not build yet; what pulls and sandboxes throw
+     */
+    public Result build(Containerfile file, Path context, String target, Map<String, String> args, String reference,
+                        Instant created) {
+        Reference name = Reference.parse(reference);
+        BuildPlan plan = BuildPlan.of(file, target, args);
+        int total = plan.stages().stream().mapToInt(s -> s.instructions().size() + 1).sum();
+        List<Step> steps = new ArrayList<>();
+        Map<Integer, String> built = new HashMap<>();
+        List<String> temps = new ArrayList<>();
+        String tag = "localhost/davit-build/" + Long.toHexString(System.nanoTime()) + ":";
+        try (AutoCloseable held = client.store().session()) {
+            BuildResult image = null;
+            for (BuildPlan.Stage stage : plan.stages()) {
+                Stage st = new Stage(file, stage, plan, args, created, steps, total, context, built);
+                boolean last = stage.index() == plan.target().index();
+                String as = last ? name.toString() : tag + "s" + stage.index();
+                BuildResult r = st.run(tag, temps, as);
+                if (!last) {
+                    temps.add(as);
+                }
+                built.put(stage.index(), as);
+                image = r;
+            }
+            return new Result(image, steps);
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.INTERNAL, "the build of " + file.name() + " failed: " + e, e);
+        } finally {
+            for (String t : temps) {
+                client.store().removeEntry(t);
+            }
+        }
+    }
+
+    /** One stage's build, instruction by instruction. */
+    private final class Stage {
+        private final Containerfile file;
+        private final BuildPlan.Stage stage;
+        private final Map<String, String> buildArgs;
+        private final Instant created;
+        private final List<Step> steps;
+        private final int total;
+        private final Path context;
+        private final Map<Integer, String> built;
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private final Map<String, String> args = new LinkedHashMap<>();
+        private final Map<String, String> labels = new LinkedHashMap<>();
+        private final List<String> ports = new ArrayList<>();
+        private List<String> shell = List.of("/bin/sh", "-c");
+        private List<String> cmd;
+        private List<String> entrypoint;
+        private String workdir;
+        private String user;
+        private String current;
+        private final BuildPlan plan;
+
+        Stage(Containerfile file, BuildPlan.Stage stage, BuildPlan plan, Map<String, String> buildArgs,
+              Instant created, List<Step> steps, int total, Path context, Map<Integer, String> built) {
+            this.file = file;
+            this.stage = stage;
+            this.plan = plan;
+            this.buildArgs = buildArgs;
+            this.created = created;
+            this.steps = steps;
+            this.total = total;
+            this.context = context;
+            this.built = built;
+        }
+
+        private String lookup(String key) {
+            return env.containsKey(key) ? env.get(key) : args.get(key);
+        }
+
+        private DavitException error(Instruction i, String what) {
+            return new DavitException(Kind.USAGE, file.name() + ":" + i.line() + ": " + what.replace('\n', ' '));
+        }
+
+        BuildResult run(String tag, List<String> temps, String as) throws IOException {
+            long t0 = System.nanoTime();
+            say.accept("STEP " + (steps.size() + 1) + "/" + total + ": FROM " + stage.from().image()
+                    + (stage.name() == null ? "" : " AS " + stage.name()));
+            current = base(tag, temps);
+            ImageConfig base = current == null ? ImageConfig.EMPTY : RunTarget.ofImage(client, home, current, null,
+                    null).image();
+            for (String kv : base.env()) {
+                int eq = kv.indexOf('=');
+                env.put(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1));
+            }
+            workdir = base.workingDir() == null || base.workingDir().isEmpty() ? "/" : base.workingDir();
+            user = base.user();
+            steps.add(new Step(stage.from().line(), "FROM", (System.nanoTime() - t0) / 1_000_000));
+            int n = 0;
+            for (Instruction i : stage.instructions()) {
+                long s0 = System.nanoTime();
+                say.accept("STEP " + (steps.size() + 1) + "/" + total + ": " + i.keyword() + " (line " + i.line()
+                        + ")");
+                String next = step(i, tag + "s" + stage.index() + "-" + (++n), temps);
+                if (next != null) {
+                    current = next;
+                }
+                steps.add(new Step(i.line(), i.keyword(), (System.nanoTime() - s0) / 1_000_000));
+            }
+            // the config's last changes, named as the build's result or for the stages that follow
+            return image(null, as, "(end of stage " + stage.label() + ")");
+        }
+
+        /** The stage's base, named in the store (pulled when missing); null for scratch. */
+        private String base(String tag, List<String> temps) {
+            if (stage.baseStage() >= 0) {
+                return built.get(stage.baseStage());
+            }
+            if (stage.base().equals("scratch")) {
+                throw error(stage.from(), "FROM scratch is not built by davit yet; start from an image");
+            }
+            String ref = stage.base();
+            if (client.find(ref).isEmpty()) {
+                say.accept("pulling " + ref);
+                client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
+            }
+            RunTarget.ofImage(client, home, ref, null, null); // an image of this platform, unpacked
+            return ref;
+        }
+
+        /** Applies instruction {@code i}; the new image's name when it made one. */
+        private String step(Instruction i, String next, List<String> temps) throws IOException {
+            switch (i) {
+                case Instruction.Pairs p when p.keyword().equals("ENV") -> {
+                    for (Map.Entry<String, String> e : p.pairs()) {
+                        env.put(e.getKey(), Words.one(e.getValue(), file.escape(), this::lookup));
+                    }
+                }
+                case Instruction.Pairs p -> {
+                    for (Map.Entry<String, String> e : p.pairs()) {
+                        labels.put(e.getKey(), Words.one(e.getValue(), file.escape(), this::lookup));
+                    }
+                }
+                case Instruction.Arg a -> {
+                    for (Map.Entry<String, String> e : a.args()) {
+                        String value = buildArgs.containsKey(e.getKey()) ? buildArgs.get(e.getKey())
+                                : e.getValue() != null ? Words.one(e.getValue(), file.escape(), this::lookup)
+                                : plan.globals().get(e.getKey());
+                        args.put(e.getKey(), value == null ? "" : value);
+                    }
+                }
+                case Instruction.Single s when s.keyword().equals("WORKDIR") -> {
+                    String dir = Words.one(s.value(), file.escape(), this::lookup);
+                    workdir = dir.startsWith("/") ? dir : Path.of(workdir).resolve(dir).normalize().toString();
+                }
+                case Instruction.Single s when s.keyword().equals("USER") -> user = Words.one(s.value(),
+                        file.escape(), this::lookup);
+                case Instruction.Values v when v.keyword().equals("EXPOSE") -> {
+                    for (String w : v.values()) {
+                        ports.add(Words.one(w, file.escape(), this::lookup));
+                    }
+                }
+                case Instruction.Shell s -> shell = s.shell();
+                case Instruction.Exec e when e.keyword().equals("CMD") -> cmd = command(e.command());
+                case Instruction.Exec e -> {
+                    entrypoint = command(e.command());
+                    cmd = null; // as Docker does: an ENTRYPOINT resets the base's CMD
+                }
+                case Instruction.Run r -> {
+                    return run(r, next, temps);
+                }
+                case Instruction.Copy c when !c.add() -> {
+                    return copy(c, next, temps);
+                }
+                default -> throw error(i, i.keyword() + " is not built by davit yet");
+            }
+            return null;
+        }
+
+        private List<String> command(Instruction.Command c) {
+            if (c.exec()) {
+                return c.args();
+            }
+            List<String> a = new ArrayList<>(shell);
+            a.add(c.shell());
+            return a;
+        }
+
+        /** The image of the current one with {@code layer} (null: none) and the config so far, named {@code as}. */
+        private BuildResult image(LayerBuilder.Layer layer, String as, String createdBy) {
+            BuildOptions.Builder b = BuildOptions.builder().workdir(workdir).created(created);
+            env.forEach(b::env);
+            labels.forEach(b::label);
+            ports.forEach(b::exposedPort);
+            if (user != null && !user.isEmpty()) {
+                b.user(user);
+            }
+            if (entrypoint != null) {
+                b.entrypoint(entrypoint);
+            }
+            if (cmd != null) {
+                b.cmd(cmd);
+            }
+            Descriptor d = client.store().entry(current).orElseThrow().descriptor();
+            BuildResult r = new ImageBuilder(client.store()).image(d, Reference.parse(current), layer,
+                    Reference.parse(as), b.build(), Map.of(), CREATED_BY + createdBy);
+            current = as;
+            return r;
+        }
+
+        private String run(Instruction.Run r, String next, List<String> temps) throws IOException {
+            List<String> argv = new ArrayList<>();
+            if (!r.heredocs().isEmpty()) {
+                // each here-document is a script for the shell, run one after the other
+                StringBuilder script = new StringBuilder();
+                for (Instruction.Heredoc h : r.heredocs()) {
+                    script.append(h.content()).append('\n');
+                }
+                argv.addAll(shell);
+                argv.add(script.toString());
+            } else {
+                argv.addAll(command(r.command()));
+            }
+            RunTarget t = RunTarget.ofImage(client, home, current, null, null);
+            Map<String, String> runEnv = new LinkedHashMap<>(args);
+            runEnv.putAll(env);
+            ImageConfig image = new ImageConfig(List.of(), List.of(), List.of(), workdir, user);
+            Sandbox s = sandboxes.create(CreateSpec.builder(t.rootfs()).image(image).network(Network.NONE)
+                    .limits(Limits.unenforceable() == null ? Limits.DEFAULT : Limits.DEFAULT.enforceableHere())
+                    .ttl(STEP_TIMEOUT.plusMinutes(5)).build());
+            try {
+                sandboxes.start(s.id());
+                ExecResult res = sandboxes.exec(s.id(), List.of("/bin/sh", "-c", "mkdir -p \"$0\"", workdir),
+                        Map.of(), "/", Duration.ofSeconds(30));
+                if (res.exitCode() != 0) {
+                    throw error(r, "cannot make the working directory " + workdir + ": "
+                            + Text.shorten(res.stderrText().strip(), 200));
+                }
+                res = sandboxes.exec(s.id(), argv, runEnv, workdir, STEP_TIMEOUT);
+                if (res.exitCode() != 0) {
+                    String tail = (res.stdoutText() + res.stderrText()).strip();
+                    tail = tail.length() > 300 ? "..." + tail.substring(tail.length() - 300) : tail;
+                    throw error(r, "RUN exited with " + res.exitCode() + (tail.isEmpty() ? "" : ": " + tail));
+                }
+                LayerBuilder.Layer layer = layer(s);
+                image(layer, next, "RUN (line " + r.line() + ")");
+                temps.add(next);
+                return next;
+            } finally {
+                try {
+                    sandboxes.rm(s.id());
+                } catch (RuntimeException ignored) {
+                    // its ttl lets a reap remove it
+                }
+            }
+        }
+
+        /** The sandbox's changes as a layer in the store. */
+        private LayerBuilder.Layer layer(Sandbox s) throws IOException {
+            OciStore store = client.store();
+            Path tmp = Files.createTempFile(store.tempDir(), "step-", ".tmp");
+            try {
+                LayerBuilder.Layer layer;
+                try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
+                     LayerWriter w = new LayerWriter(out, Compression.GZIP, -1)) {
+                    sandboxes.changes(s.id(), w, Changes.Rewrite.NONE);
+                    layer = w.finish();
+                }
+                if (!store.hasBlob(layer.descriptor().digest())) {
+                    try (BlobIngest in = store.ingest(layer.descriptor()); InputStream src = Files.newInputStream(tmp)) {
+                        if (!in.present()) {
+                            in.restart();
+                            in.writeAll(src);
+                            in.commit();
+                        }
+                    }
+                }
+                return layer;
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+
+        private String copy(Instruction.Copy c, String next, List<String> temps) throws IOException {
+            if (c.chown() != null && !c.chown().matches("[0-9]+(:[0-9]+)?")) {
+                throw error(c, "COPY --chown with names is not built by davit yet; give uid:gid numbers");
+            }
+            Path from;
+            if (c.from() == null) {
+                from = context;
+            } else {
+                Integer idx = null;
+                for (BuildPlan.Stage s : plan.stages()) {
+                    if (c.from().equalsIgnoreCase(s.name() == null ? "" : s.name())
+                            || c.from().equals(Integer.toString(s.index()))) {
+                        idx = s.index();
+                    }
+                }
+                String ref = idx != null ? built.get(idx) : Words.one(c.from(), file.escape(), this::lookup);
+                if (idx == null && client.find(ref).isEmpty()) {
+                    client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
+                }
+                from = RunTarget.ofImage(client, home, ref, null, null).rootfs();
+            }
+            String dest = Words.one(c.dest(), file.escape(), this::lookup);
+            String absolute = dest.startsWith("/") ? dest : workdir.endsWith("/") ? workdir + dest : workdir + "/" + dest;
+            boolean intoDir = dest.endsWith("/") || c.sources().size() > 1;
+            Path stage = Files.createTempDirectory(client.store().tempDir(), "copy-");
+            try {
+                Path target = stage.resolve(absolute.replaceFirst("^/+", ""));
+                Map<String, Instruction.Heredoc> docs = new HashMap<>();
+                c.heredocs().forEach(h -> docs.put(h.name(), h));
+                for (String raw : c.sources()) {
+                    String heredoc = raw.replaceFirst("^<<-?[\"']?", "").replaceFirst("[\"']$", "");
+                    if (raw.startsWith("<<") && docs.containsKey(heredoc)) {
+                        Instruction.Heredoc h = docs.get(heredoc);
+                        Path to = intoDir ? target.resolve(heredoc) : target;
+                        Files.createDirectories(to.getParent());
+                        Files.writeString(to, h.content());
+                        continue;
+                    }
+                    String src = Words.one(raw, file.escape(), this::lookup);
+                    Path source = within(from, src, c);
+                    if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
+                        copyTree(source, target); // a directory's content, as Docker copies it
+                    } else {
+                        if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
+                                && !Files.isSymbolicLink(source)) {
+                            throw error(c, Text.shorten(src, 100) + " is not a file, a link or a directory (a fifo,"
+                                    + " a socket or a device is not copied)");
+                        }
+                        Path file1 = intoDir ? target.resolve(source.getFileName().toString()) : target;
+                        Files.createDirectories(file1.getParent());
+                        Files.copy(source, file1, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES);
+                    }
+                }
+                BuildOptions.Builder o = BuildOptions.builder().keepMtimes(true);
+                if (c.chown() != null) {
+                    String[] ids = c.chown().split(":");
+                    long uid = Long.parseLong(ids[0]);
+                    long gid = ids.length > 1 ? Long.parseLong(ids[1]) : uid;
+                    Map<String, BuildOptions.Owner> owners = new HashMap<>();
+                    try (var all = Files.walk(target)) {
+                        for (Path p : all.toList()) {
+                            owners.put(stage.relativize(p).toString(), new BuildOptions.Owner(uid, gid));
+                        }
+                    }
+                    o.owners(owners);
+                }
+                if (c.chmod() != null) {
+                    if (!c.chmod().matches("[0-7]{3,4}")) {
+                        throw error(c, "COPY --chmod takes octal digits, e.g. 0755");
+                    }
+                    int mode = Integer.parseInt(c.chmod(), 8);
+                    try (var all = Files.walk(target)) {
+                        for (Path p : all.toList()) {
+                            if (!Files.isSymbolicLink(p)) {
+                                Files.setPosixFilePermissions(p, perms(mode));
+                            }
+                        }
+                    }
+                }
+                LayerBuilder.Layer layer = new LayerBuilder(o.build()).build(stage, client.store(),
+                        ProgressListener.NONE);
+                image(layer, next, "COPY (line " + c.line() + ")");
+                temps.add(next);
+                return next;
+            } finally {
+                dev.davit.oci.internal.Fs.deleteTree(stage);
+            }
+        }
+
+        /** {@code rel} below {@code root}, no part of it a link, no {@code ..}: else a one-line error. */
+        private Path within(Path root, String rel, Instruction i) {
+            Path p = root;
+            for (String part : rel.replaceFirst("^/+", "").split("/")) {
+                if (part.isEmpty() || part.equals(".")) {
+                    continue;
+                }
+                if (part.equals("..")) {
+                    throw error(i, Text.shorten(rel, 100) + " leads out of the build's files (..); give a path"
+                            + " inside them");
+                }
+                if (Files.isSymbolicLink(p) && !p.equals(root)) {
+                    throw error(i, Text.shorten(rel, 100) + " goes through a link; copy what it names instead");
+                }
+                p = p.resolve(part);
+            }
+            if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                throw error(i, "no " + Text.shorten(rel, 100) + " in " + (i instanceof Instruction.Copy c
+                        && c.from() != null ? "stage or image " + c.from() : "the build context"));
+            }
+            return p;
+        }
+
+        /** Copies {@code from}'s content into {@code to}, links as links (never followed), attributes kept. */
+        private void copyTree(Path from, Path to) throws IOException {
+            Files.walkFileTree(from, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
+                    Path t = to.resolve(from.relativize(d).toString());
+                    Files.createDirectories(t);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
+                    if (attrs.isRegularFile() || attrs.isSymbolicLink()) {
+                        Files.copy(f, to.resolve(from.relativize(f).toString()), LinkOption.NOFOLLOW_LINKS,
+                                StandardCopyOption.COPY_ATTRIBUTES);
+                    }
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        }
+    }
+
+    private static java.util.Set<java.nio.file.attribute.PosixFilePermission> perms(int mode) {
+        java.util.Set<java.nio.file.attribute.PosixFilePermission> out = java.util.EnumSet.noneOf(
+                java.nio.file.attribute.PosixFilePermission.class);
+        java.nio.file.attribute.PosixFilePermission[] all = java.nio.file.attribute.PosixFilePermission.values();
+        for (int b = 0; b < 9; b++) {
+            if ((mode & (1 << (8 - b))) != 0) {
+                out.add(all[b]);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,144 @@
+package dev.davit.sandbox.build;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.containerfile.Containerfile;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.RunTarget;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.Sandboxes;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Containerfiles built by davit over real sandboxes: two stages, build arguments and ARG scoping, ENV and WORKDIR
+ * expansion, COPY from the context and from an earlier stage, here-documents for RUN and COPY, the config
+ * instructions; the image runs. A failing RUN names its line and exit code; what davit does not build yet, and a
+ * COPY out of the context, are one-line errors.
+ */
+class ContainerfileBuilderTest {
+    private static final String BASE = "localhost/test/cf-base:1";
+
+    @TempDir
+    Path tmp;
+
+    Path home;
+    DavitClient client;
+    Sandboxes sandboxes;
+
+    @BeforeEach
+    void base() throws Exception {
+        Tools.assumeAvailable("bwrap", "busybox");
+        home = tmp.resolve("home");
+        Path src = tmp.resolve("base");
+        Path bin = Files.createDirectories(src.resolve("bin"));
+        Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
+        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls", "mkfifo")) {
+            Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
+        }
+        for (String d : List.of("proc", "dev", "tmp", "etc")) {
+            Files.createDirectories(src.resolve(d));
+        }
+        client = DavitClient.create(ClientOptions.anonymous(home.resolve("store")));
+        client.build(src, BASE, BuildOptions.defaults(), ProgressListener.NONE);
+        sandboxes = new Sandboxes(SandboxOptions.under(home));
+    }
+
+    private ContainerfileBuilder.Result build(String text, Path context, Map<String, String> args,
+                                              List<String> said) {
+        return new ContainerfileBuilder(client, sandboxes, home, said::add).build(Containerfile.parse(text,
+                "Containerfile"), context, null, args, "localhost/test/built:1", null);
+    }
+
+    private String run(String image, String... cmd) {
+        RunTarget t = RunTarget.ofImage(client, home, image, null, null);
+        RunSpec.Builder b = RunSpec.builder(t.rootfs()).image(t.image());
+        if (cmd.length > 0) {
+            b.command(cmd);
+        }
+        ExecResult r = sandboxes.run(b.build());
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        return r.stdoutText();
+    }
+
+    @Test
+    void aTwoStageContainerfileBuildsAndRuns() throws Exception {
+        Path ctx = Files.createDirectories(tmp.resolve("ctx/src"));
+        Files.writeString(ctx.resolve("a.txt"), "a\n");
+        String file = """
+                ARG GREETING=hi
+                FROM %s AS build
+                ARG GREETING
+                ENV APP=/app
+                WORKDIR $APP
+                COPY src/ ./src/
+                RUN echo "$GREETING from $APP" > out.txt && cat src/a.txt >> out.txt
+                FROM %s
+                COPY --from=build /app/out.txt /out.txt
+                COPY <<EOF /etc/motd
+                motd
+                EOF
+                RUN <<EOF
+                echo heredoc > /h.txt
+                EOF
+                LABEL org.example.built=yes
+                EXPOSE 8080/tcp
+                CMD ["cat", "/out.txt", "/h.txt", "/etc/motd"]
+                """.formatted(BASE, BASE);
+        List<String> said = new ArrayList<>();
+        ContainerfileBuilder.Result r = build(file, tmp.resolve("ctx"), Map.of("GREETING", "hey"), said);
+        assertThat(said).anyMatch(s -> s.startsWith("STEP 1/")).anyMatch(s -> s.contains("RUN (line 7)"));
+        assertThat(r.steps()).extracting(ContainerfileBuilder.Step::instruction).contains("FROM", "COPY", "RUN",
+                "CMD");
+        assertThat(run("localhost/test/built:1")).isEqualTo("hey from /app\na\nheredoc\nmotd\n");
+        var config = RunTarget.config(client, "localhost/test/built:1");
+        assertThat(config.defaults().cmd()).containsExactly("cat", "/out.txt", "/h.txt", "/etc/motd");
+        assertThat(client.inspectLocal("localhost/test/built:1").config().toString()).contains("org.example.built",
+                "8080/tcp");
+        // the build's intermediate names are gone; the base and the result stay
+        assertThat(client.images()).extracting(e -> e.name()).containsExactlyInAnyOrder(BASE,
+                "localhost/test/built:1");
+    }
+
+    @Test
+    void aFailingRunNamesItsLineAndExitCode() {
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nRUN echo about to fail; exit 3\n", tmp, Map.of(),
+                new ArrayList<>())).isInstanceOf(DavitException.class).hasMessageContaining("Containerfile:2: RUN"
+                + " exited with 3: about to fail").satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        assertThat(client.images()).extracting(e -> e.name()).containsExactly(BASE);
+    }
+
+    @Test
+    void whatIsNotBuiltYetAndCopiesOutOfTheContextAreRefused() throws Exception {
+        Files.writeString(tmp.resolve("x"), "x");
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nADD x /x\n", tmp, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("Containerfile:2: ADD is not built by davit yet");
+        Path ctx = Files.createDirectories(tmp.resolve("ctx2"));
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY ../x /x\n", ctx, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("Containerfile:2: ../x leads out of the build's files");
+        Files.createSymbolicLink(ctx.resolve("out"), tmp);
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY out/x /x\n", ctx, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("goes through a link");
+        // a fifo is refused, never opened (it would block the build for ever); a RUN's fifo never reaches a layer
+        Tools.run("mkfifo", ctx.resolve("p").toString());
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY p /p\n", ctx, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("Containerfile:2: p is not a file, a link or a directory");
+        assertThatThrownBy(() -> build("FROM " + BASE + " AS a\nRUN mkfifo /p\nFROM " + BASE
+                + "\nCOPY --from=a /p /p\n", ctx, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("Containerfile:4: no /p in stage or image a");
+    }
+}
