@@ -264,7 +264,9 @@ public final class ContainerfileBuilder {
                 }
                 case Instruction.Single s when s.keyword().equals("WORKDIR") -> {
                     String dir = Words.one(s.value(), file.escape(), this::lookup);
-                    workdir = dir.startsWith("/") ? dir : Path.of(workdir).resolve(dir).normalize().toString();
+                    workdir = Path.of("/").resolve(dir.startsWith("/") ? dir : workdir + "/" + dir).normalize()
+                            .toString();
+                    return workdirLayer(s, next, temps);
                 }
                 case Instruction.Single s when s.keyword().equals("USER") -> user = Words.one(s.value(),
                         file.escape(), this::lookup);
@@ -286,6 +288,34 @@ public final class ContainerfileBuilder {
                     return copy(c, next, temps);
                 }
                 default -> throw error(i, i.keyword() + " is not built by davit yet");
+            }
+            return null;
+        }
+
+        /** A layer making the working directory (0755, root's) when the image lacks it, as Docker makes it; else null. */
+        private String workdirLayer(Instruction i, String next, List<String> temps) throws IOException {
+            Path p = RunTarget.ofImage(client, home, current, null, null).rootfs();
+            for (String part : workdir.substring(1).split("/")) {
+                if (part.isEmpty()) {
+                    continue;
+                }
+                p = p.resolve(part);
+                if (Files.isSymbolicLink(p)) {
+                    return null; // through the image's link: its own, never looked at on the host
+                }
+                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Path stage = Files.createTempDirectory(client.store().tempDir(), "workdir-");
+                    try {
+                        Files.createDirectories(stage.resolve(workdir.substring(1)));
+                        LayerBuilder.Layer layer = new LayerBuilder(BuildOptions.builder().build()).build(stage,
+                                client.store(), ProgressListener.NONE);
+                        image(layer, next, "WORKDIR (line " + i.line() + ")");
+                        temps.add(next);
+                        return next;
+                    } finally {
+                        dev.davit.oci.internal.Fs.deleteTree(stage);
+                    }
+                }
             }
             return null;
         }
@@ -416,11 +446,16 @@ public final class ContainerfileBuilder {
                 from = RunTarget.ofImage(client, home, ref, null, null).rootfs();
             }
             String dest = Words.one(c.dest(), file.escape(), this::lookup);
-            String absolute = dest.startsWith("/") ? dest : workdir.endsWith("/") ? workdir + dest : workdir + "/" + dest;
+            // a path of the image: .. stops at its root, never above the staging directory
+            String absolute = Path.of("/").resolve(dest.startsWith("/") ? dest : workdir + "/" + dest).normalize()
+                    .toString();
             boolean intoDir = dest.endsWith("/") || c.sources().size() > 1;
             Path stage = Files.createTempDirectory(client.store().tempDir(), "copy-");
             try {
-                Path target = stage.resolve(absolute.replaceFirst("^/+", ""));
+                Path target = absolute.equals("/") ? stage : stage.resolve(absolute.substring(1));
+                if (!target.normalize().startsWith(stage)) {
+                    throw error(c, "the destination " + Text.shorten(dest, 100) + " leads out of the image");
+                }
                 Map<String, Instruction.Heredoc> docs = new HashMap<>();
                 c.heredocs().forEach(h -> docs.put(h.name(), h));
                 for (String raw : c.sources()) {

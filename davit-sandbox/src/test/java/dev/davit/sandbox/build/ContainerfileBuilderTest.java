@@ -133,6 +133,12 @@ class ContainerfileBuilderTest {
         Files.createSymbolicLink(ctx.resolve("out"), tmp);
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY out/x /x\n", ctx, Map.of(), new ArrayList<>()))
                 .hasMessageContaining("goes through a link");
+        // a destination with .. stays in the image (it stops at its root), never above the build's staging
+        Files.writeString(ctx.resolve("f"), "f\n");
+        build("FROM " + BASE + "\nWORKDIR /w\nCOPY f ../../../../../escaped-by-davit\nCMD [\"cat\","
+                + " \"/escaped-by-davit\"]\n", ctx, Map.of(), new ArrayList<>());
+        assertThat(run("localhost/test/built:1")).isEqualTo("f\n");
+        assertThat(Path.of("/escaped-by-davit")).doesNotExist();
         // a fifo is refused, never opened (it would block the build for ever); a RUN's fifo never reaches a layer
         Tools.run("mkfifo", ctx.resolve("p").toString());
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY p /p\n", ctx, Map.of(), new ArrayList<>()))
