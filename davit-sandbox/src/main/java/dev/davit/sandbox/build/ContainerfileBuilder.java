@@ -121,7 +121,16 @@ public final class ContainerfileBuilder {
     public Result build(Containerfile file, Path context, String target, Map<String, String> args, String reference,
                         Instant created) {
         Reference name = Reference.parse(reference);
+        for (String ignore : List.of(".dockerignore", ".containerignore")) {
+            if (Files.exists(context.resolve(ignore), LinkOption.NOFOLLOW_LINKS)) {
+                throw new DavitException(Kind.USAGE, "the build context has a " + ignore + ", which davit does not"
+                        + " honour yet: a COPY would take what it leaves out; build from a context without it");
+            }
+        }
         BuildPlan plan = BuildPlan.of(file, target, args);
+        if (!plan.unusedArgs().isEmpty()) {
+            say.accept("build arguments no ARG takes: " + String.join(", ", plan.unusedArgs()));
+        }
         int total = plan.stages().stream().mapToInt(s -> s.instructions().size() + 1).sum();
         List<Step> steps = new ArrayList<>();
         Map<Integer, String> built = new HashMap<>();
@@ -147,7 +156,11 @@ public final class ContainerfileBuilder {
             throw new DavitException(Kind.INTERNAL, "the build of " + file.name() + " failed: " + e, e);
         } finally {
             for (String t : temps) {
-                client.store().removeEntry(t);
+                try {
+                    client.store().removeEntry(t);
+                } catch (RuntimeException e) {
+                    say.accept("could not remove the build's name " + t + ": " + e.getMessage());
+                }
             }
         }
     }
@@ -168,6 +181,7 @@ public final class ContainerfileBuilder {
         private final List<String> ports = new ArrayList<>();
         private List<String> shell = List.of("/bin/sh", "-c");
         private List<String> cmd;
+        private boolean cmdHere;
         private List<String> entrypoint;
         private String workdir;
         private String user;
@@ -214,7 +228,18 @@ public final class ContainerfileBuilder {
                 long s0 = System.nanoTime();
                 say.accept("STEP " + (steps.size() + 1) + "/" + total + ": " + i.keyword() + " (line " + i.line()
                         + ")");
-                String next = step(i, tag + "s" + stage.index() + "-" + (++n), temps);
+                String next;
+                try {
+                    next = step(i, tag + "s" + stage.index() + "-" + (++n), temps);
+                } catch (DavitException e) {
+                    if (e.getMessage().startsWith(file.name() + ":") || e.kind() != Kind.USAGE
+                            && e.kind() != Kind.VERIFICATION) {
+                        throw e;
+                    }
+                    throw error(i, e.getMessage());
+                } catch (IOException | RuntimeException e) {
+                    throw error(i, i.keyword() + " failed: " + Text.printable(String.valueOf(e.getMessage())));
+                }
                 if (next != null) {
                     current = next;
                 }
@@ -233,6 +258,12 @@ public final class ContainerfileBuilder {
                 throw error(stage.from(), "FROM scratch is not built by davit yet; start from an image");
             }
             String ref = stage.base();
+            String platform = stage.from().platform();
+            if (platform != null && !dev.davit.oci.manifest.Platform.host().accepts(dev.davit.oci.manifest.Platform
+                    .parse(Words.one(platform, file.escape(), plan.globals()::get)))) {
+                throw error(stage.from(), "FROM's platform " + Text.shorten(platform, 40) + " is not this host's;"
+                        + " davit builds for the host's platform only");
+            }
             if (client.find(ref).isEmpty()) {
                 say.accept("pulling " + ref);
                 client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
@@ -245,8 +276,12 @@ public final class ContainerfileBuilder {
         private String step(Instruction i, String next, List<String> temps) throws IOException {
             switch (i) {
                 case Instruction.Pairs p when p.keyword().equals("ENV") -> {
+                    // every pair sees the values from before the line, as Docker's ENV a=x b=$a
+                    Map<String, String> before = new LinkedHashMap<>(env);
+                    java.util.function.Function<String, String> was = k -> before.containsKey(k) ? before.get(k)
+                            : args.get(k);
                     for (Map.Entry<String, String> e : p.pairs()) {
-                        env.put(e.getKey(), Words.one(e.getValue(), file.escape(), this::lookup));
+                        env.put(e.getKey(), Words.one(e.getValue(), file.escape(), was));
                     }
                 }
                 case Instruction.Pairs p -> {
@@ -259,7 +294,7 @@ public final class ContainerfileBuilder {
                         String value = buildArgs.containsKey(e.getKey()) ? buildArgs.get(e.getKey())
                                 : e.getValue() != null ? Words.one(e.getValue(), file.escape(), this::lookup)
                                 : plan.globals().get(e.getKey());
-                        args.put(e.getKey(), value == null ? "" : value);
+                        args.put(e.getKey(), value); // null: declared, unset
                     }
                 }
                 case Instruction.Single s when s.keyword().equals("WORKDIR") -> {
@@ -276,10 +311,15 @@ public final class ContainerfileBuilder {
                     }
                 }
                 case Instruction.Shell s -> shell = s.shell();
-                case Instruction.Exec e when e.keyword().equals("CMD") -> cmd = command(e.command());
+                case Instruction.Exec e when e.keyword().equals("CMD") -> {
+                    cmd = command(e.command());
+                    cmdHere = true;
+                }
                 case Instruction.Exec e -> {
                     entrypoint = command(e.command());
-                    cmd = null; // as Docker does: an ENTRYPOINT resets the base's CMD
+                    if (!cmdHere) {
+                        cmd = List.of(); // as Docker does: an ENTRYPOINT resets the CMD this stage did not set
+                    }
                 }
                 case Instruction.Run r -> {
                     return run(r, next, temps);
@@ -345,7 +385,8 @@ public final class ContainerfileBuilder {
                 b.cmd(cmd);
             }
             Descriptor d = client.store().entry(current).orElseThrow().descriptor();
-            BuildResult r = new ImageBuilder(client.store()).image(d, Reference.parse(current), layer,
+            // the base the annotations name: what the stage started from, never a name of the build's own
+            BuildResult r = new ImageBuilder(client.store()).image(d, Reference.parse(stage.base()), layer,
                     Reference.parse(as), b.build(), Map.of(), CREATED_BY + createdBy);
             current = as;
             return r;
@@ -354,10 +395,13 @@ public final class ContainerfileBuilder {
         private String run(Instruction.Run r, String next, List<String> temps) throws IOException {
             List<String> argv = new ArrayList<>();
             if (!r.heredocs().isEmpty()) {
-                // each here-document is a script for the shell, run one after the other
-                StringBuilder script = new StringBuilder();
+                // the shell reads the command line and its here-documents as written (RUN python3 <<EOF runs
+                // python3 with the document as its input; a quoted delimiter keeps $ as it is)
+                // and RUN <<EOF alone runs the document itself as the script
+                boolean alone = r.command().shell().replaceAll("<<-?([\"']?)[A-Za-z_][A-Za-z0-9_]*\\1", "").isBlank();
+                StringBuilder script = new StringBuilder(alone ? "" : r.command().shell() + "\n");
                 for (Instruction.Heredoc h : r.heredocs()) {
-                    script.append(h.content()).append('\n');
+                    script.append(h.content()).append(alone ? "" : h.name() + "\n");
                 }
                 argv.addAll(shell);
                 argv.add(script.toString());
@@ -365,7 +409,12 @@ public final class ContainerfileBuilder {
                 argv.addAll(command(r.command()));
             }
             RunTarget t = RunTarget.ofImage(client, home, current, null, null);
-            Map<String, String> runEnv = new LinkedHashMap<>(args);
+            Map<String, String> runEnv = new LinkedHashMap<>();
+            args.forEach((k, v) -> {
+                if (v != null) {
+                    runEnv.put(k, v);
+                }
+            });
             runEnv.putAll(env);
             ImageConfig image = new ImageConfig(List.of(), List.of(), List.of(), workdir, user);
             Sandbox s = sandboxes.create(CreateSpec.builder(t.rootfs()).image(image).network(Network.NONE)
@@ -381,7 +430,7 @@ public final class ContainerfileBuilder {
                 }
                 res = sandboxes.exec(s.id(), argv, runEnv, workdir, STEP_TIMEOUT);
                 if (res.exitCode() != 0) {
-                    String tail = (res.stdoutText() + res.stderrText()).strip();
+                    String tail = Text.printable((res.stdoutText() + res.stderrText()).strip());
                     tail = tail.length() > 300 ? "..." + tail.substring(tail.length() - 300) : tail;
                     throw error(r, "RUN exited with " + res.exitCode() + (tail.isEmpty() ? "" : ": " + tail));
                 }
@@ -425,8 +474,11 @@ public final class ContainerfileBuilder {
         }
 
         private String copy(Instruction.Copy c, String next, List<String> temps) throws IOException {
-            if (c.chown() != null && !c.chown().matches("[0-9]+(:[0-9]+)?")) {
+            if (c.chown() != null && !c.chown().matches("[0-9]{1,9}(:[0-9]{1,9})?")) {
                 throw error(c, "COPY --chown with names is not built by davit yet; give uid:gid numbers");
+            }
+            if (c.chmod() != null && !c.chmod().matches("[0-7]{3,4}")) {
+                throw error(c, "COPY --chmod takes octal digits, e.g. 0755");
             }
             Path from;
             if (c.from() == null) {
@@ -434,8 +486,8 @@ public final class ContainerfileBuilder {
             } else {
                 Integer idx = null;
                 for (BuildPlan.Stage s : plan.stages()) {
-                    if (c.from().equalsIgnoreCase(s.name() == null ? "" : s.name())
-                            || c.from().equals(Integer.toString(s.index()))) {
+                    if ((c.from().equalsIgnoreCase(s.name() == null ? "" : s.name())
+                            || c.from().equals(Integer.toString(s.index()))) && built.containsKey(s.index())) {
                         idx = s.index();
                     }
                 }
@@ -445,11 +497,14 @@ public final class ContainerfileBuilder {
                 }
                 from = RunTarget.ofImage(client, home, ref, null, null).rootfs();
             }
+            Path base = RunTarget.ofImage(client, home, current, null, null).rootfs();
             String dest = Words.one(c.dest(), file.escape(), this::lookup);
             // a path of the image: .. stops at its root, never above the staging directory
             String absolute = Path.of("/").resolve(dest.startsWith("/") ? dest : workdir + "/" + dest).normalize()
                     .toString();
-            boolean intoDir = dest.endsWith("/") || c.sources().size() > 1;
+            Path inBase = parentsOf(base, absolute, c);
+            boolean intoDir = dest.endsWith("/") || dest.equals(".") || dest.endsWith("/.") || c.sources().size() > 1
+                    || inBase != null && Files.isDirectory(inBase, LinkOption.NOFOLLOW_LINKS);
             Path stage = Files.createTempDirectory(client.store().tempDir(), "copy-");
             try {
                 Path target = absolute.equals("/") ? stage : stage.resolve(absolute.substring(1));
@@ -458,56 +513,59 @@ public final class ContainerfileBuilder {
                 }
                 Map<String, Instruction.Heredoc> docs = new HashMap<>();
                 c.heredocs().forEach(h -> docs.put(h.name(), h));
+                List<Path> copied = new ArrayList<>();
+                long[] budget = {0, 0};
                 for (String raw : c.sources()) {
                     String heredoc = raw.replaceFirst("^<<-?[\"']?", "").replaceFirst("[\"']$", "");
                     if (raw.startsWith("<<") && docs.containsKey(heredoc)) {
-                        Instruction.Heredoc h = docs.get(heredoc);
                         Path to = intoDir ? target.resolve(heredoc) : target;
                         Files.createDirectories(to.getParent());
-                        Files.writeString(to, h.content());
+                        Files.write(to, docs.get(heredoc).content().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                                java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE,
+                                LinkOption.NOFOLLOW_LINKS);
+                        copied.add(to);
                         continue;
                     }
                     String src = Words.one(raw, file.escape(), this::lookup);
                     Path source = within(from, src, c);
                     if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
-                        copyTree(source, target); // a directory's content, as Docker copies it
+                        copyTree(source, target, copied, budget, c); // a directory's content, as Docker copies it
                     } else {
                         if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
                                 && !Files.isSymbolicLink(source)) {
                             throw error(c, Text.shorten(src, 100) + " is not a file, a link or a directory (a fifo,"
                                     + " a socket or a device is not copied)");
                         }
-                        Path file1 = intoDir ? target.resolve(source.getFileName().toString()) : target;
+                        Path file1 = intoDir ? target.resolve(source.getFileName()) : target;
                         Files.createDirectories(file1.getParent());
-                        Files.copy(source, file1, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES);
+                        counted(source, budget, c);
+                        Files.copy(source, file1, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
+                                StandardCopyOption.REPLACE_EXISTING);
+                        copied.add(file1);
                     }
                 }
-                BuildOptions.Builder o = BuildOptions.builder().keepMtimes(true);
-                if (c.chown() != null) {
-                    String[] ids = c.chown().split(":");
-                    long uid = Long.parseLong(ids[0]);
-                    long gid = ids.length > 1 ? Long.parseLong(ids[1]) : uid;
-                    Map<String, BuildOptions.Owner> owners = new HashMap<>();
-                    try (var all = Files.walk(target)) {
-                        for (Path p : all.toList()) {
-                            owners.put(stage.relativize(p).toString(), new BuildOptions.Owner(uid, gid));
-                        }
-                    }
-                    o.owners(owners);
+                if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) && inBase == null) {
+                    copied.add(target); // made by this COPY: its owner and mode are the COPY's too
                 }
-                if (c.chmod() != null) {
-                    if (!c.chmod().matches("[0-7]{3,4}")) {
-                        throw error(c, "COPY --chmod takes octal digits, e.g. 0755");
-                    }
-                    int mode = Integer.parseInt(c.chmod(), 8);
-                    try (var all = Files.walk(target)) {
-                        for (Path p : all.toList()) {
-                            if (!Files.isSymbolicLink(p)) {
-                                Files.setPosixFilePermissions(p, perms(mode));
+                // the directories above what is copied keep the image's attributes (a /tmp stays 1777)
+                matchParents(stage, target, base);
+                Map<String, BuildOptions.Owner> owners = new HashMap<>();
+                for (Path p : copied) {
+                    try (var all = Files.walk(p)) {
+                        for (Path q : all.toList()) {
+                            if (c.chown() != null) {
+                                String[] ids = c.chown().split(":");
+                                long uid = Long.parseLong(ids[0]);
+                                owners.put(stage.relativize(q).toString(), new BuildOptions.Owner(uid,
+                                        ids.length > 1 ? Long.parseLong(ids[1]) : uid));
+                            }
+                            if (c.chmod() != null && !Files.isSymbolicLink(q)) {
+                                Files.setAttribute(q, "unix:mode", Integer.parseInt(c.chmod(), 8));
                             }
                         }
                     }
                 }
+                BuildOptions.Builder o = BuildOptions.builder().keepMtimes(true).preserveOwner(true).owners(owners);
                 LayerBuilder.Layer layer = new LayerBuilder(o.build()).build(stage, client.store(),
                         ProgressListener.NONE);
                 image(layer, next, "COPY (line " + c.line() + ")");
@@ -515,6 +573,64 @@ public final class ContainerfileBuilder {
                 return next;
             } finally {
                 dev.davit.oci.internal.Fs.deleteTree(stage);
+            }
+        }
+
+        /**
+         * What {@code absolute} is in root filesystem {@code base} (null: nothing); a link on the way to it is an
+         * error (the image's own link is not followed on the host, and a real directory in its place would break it).
+         */
+        private Path parentsOf(Path base, String absolute, Instruction i) {
+            Path p = base;
+            String[] parts = absolute.substring(1).split("/");
+            for (int k = 0; k < parts.length; k++) {
+                if (parts[k].isEmpty()) {
+                    continue;
+                }
+                p = p.resolve(parts[k]);
+                if (Files.isSymbolicLink(p)) {
+                    if (k == parts.length - 1) {
+                        return null; // the destination itself: replaced
+                    }
+                    throw error(i, "the destination goes through the image's link /" + String.join("/",
+                            java.util.Arrays.copyOf(parts, k + 1)) + ", which davit does not follow yet; copy to what"
+                            + " it names");
+                }
+                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                    return null;
+                }
+            }
+            return p;
+        }
+
+        /** Gives each staged directory above {@code target} the attributes of the image's own, where it has one. */
+        private void matchParents(Path stage, Path target, Path base) throws IOException {
+            for (Path d = target.getParent(); d != null && d.startsWith(stage) && !d.equals(stage); d = d.getParent()) {
+                Path there = base.resolve(stage.relativize(d));
+                if (Files.isDirectory(there, LinkOption.NOFOLLOW_LINKS)) {
+                    Map<String, Object> a = Files.readAttributes(there, "unix:mode,uid,gid,lastModifiedTime",
+                            LinkOption.NOFOLLOW_LINKS);
+                    Files.setAttribute(d, "unix:mode", ((Integer) a.get("mode")) & 07777);
+                    Files.setAttribute(d, "unix:uid", a.get("uid"));
+                    Files.setAttribute(d, "unix:gid", a.get("gid"));
+                    Files.setLastModifiedTime(d, (java.nio.file.attribute.FileTime) a.get("lastModifiedTime"));
+                } else {
+                    Files.setLastModifiedTime(d, java.nio.file.attribute.FileTime.from(created == null
+                            ? Instant.EPOCH : created));
+                }
+            }
+        }
+
+        /** Counts {@code f} against the COPY's bounds (bytes, sparse files at their size; entries). */
+        private void counted(Path f, long[] budget, Instruction i) throws IOException {
+            budget[0] += Files.size(f);
+            budget[1]++;
+            if (budget[0] > dev.davit.sandbox.fs.Budget.MAX_BYTES || budget[1] > dev.davit.sandbox.fs.Budget.MAX_ENTRIES) {
+                throw error(i, "the COPY passes " + (dev.davit.sandbox.fs.Budget.MAX_BYTES >> 30) + " GiB or "
+                        + dev.davit.sandbox.fs.Budget.MAX_ENTRIES + " files; copy less");
+            }
+            if (Thread.currentThread().isInterrupted()) {
+                throw new DavitException(Kind.CANCELLED, "the build was cancelled");
             }
         }
 
@@ -542,36 +658,40 @@ public final class ContainerfileBuilder {
         }
 
         /** Copies {@code from}'s content into {@code to}, links as links (never followed), attributes kept. */
-        private void copyTree(Path from, Path to) throws IOException {
-            Files.walkFileTree(from, new SimpleFileVisitor<>() {
+        private void copyTree(Path from, Path to, List<Path> copied, long[] budget, Instruction i) throws IOException {
+            List<Path[]> dirs = new ArrayList<>();
+            Files.walkFileTree(from, java.util.EnumSet.noneOf(java.nio.file.FileVisitOption.class), 256,
+                    new SimpleFileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
-                    Path t = to.resolve(from.relativize(d).toString());
+                    Path t = to.resolve(from.relativize(d));
                     Files.createDirectories(t);
+                    if (!d.equals(from)) {
+                        copied.add(t);
+                        dirs.add(new Path[] {d, t});
+                    }
+                    counted(d, budget, i);
                     return FileVisitResult.CONTINUE;
                 }
 
                 @Override
                 public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
                     if (attrs.isRegularFile() || attrs.isSymbolicLink()) {
-                        Files.copy(f, to.resolve(from.relativize(f).toString()), LinkOption.NOFOLLOW_LINKS,
-                                StandardCopyOption.COPY_ATTRIBUTES);
+                        counted(f, budget, i);
+                        Path t = to.resolve(from.relativize(f));
+                        Files.copy(f, t, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
+                                StandardCopyOption.REPLACE_EXISTING);
+                        copied.add(t);
                     }
                     return FileVisitResult.CONTINUE;
                 }
             });
-        }
-    }
-
-    private static java.util.Set<java.nio.file.attribute.PosixFilePermission> perms(int mode) {
-        java.util.Set<java.nio.file.attribute.PosixFilePermission> out = java.util.EnumSet.noneOf(
-                java.nio.file.attribute.PosixFilePermission.class);
-        java.nio.file.attribute.PosixFilePermission[] all = java.nio.file.attribute.PosixFilePermission.values();
-        for (int b = 0; b < 9; b++) {
-            if ((mode & (1 << (8 - b))) != 0) {
-                out.add(all[b]);
+            for (Path[] d : dirs) { // a directory's own mode and time, once what is in it is written
+                Map<String, Object> a = Files.readAttributes(d[0], "unix:mode,lastModifiedTime",
+                        LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(d[1], "unix:mode", ((Integer) a.get("mode")) & 07777);
+                Files.setLastModifiedTime(d[1], (java.nio.file.attribute.FileTime) a.get("lastModifiedTime"));
             }
         }
-        return out;
     }
 }

@@ -47,12 +47,14 @@ class ContainerfileBuilderTest {
         Path src = tmp.resolve("base");
         Path bin = Files.createDirectories(src.resolve("bin"));
         Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
-        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls", "mkfifo")) {
+        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls", "mkfifo", "stat")) {
             Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
         }
         for (String d : List.of("proc", "dev", "tmp", "etc")) {
             Files.createDirectories(src.resolve(d));
         }
+        Files.createDirectories(src.resolve("srv"));
+        Files.setAttribute(src.resolve("srv"), "unix:mode", 01777);
         client = DavitClient.create(ClientOptions.anonymous(home.resolve("store")));
         client.build(src, BASE, BuildOptions.defaults(), ProgressListener.NONE);
         sandboxes = new Sandboxes(SandboxOptions.under(home));
@@ -86,8 +88,13 @@ class ContainerfileBuilderTest {
                 ENV APP=/app
                 WORKDIR $APP
                 COPY src/ ./src/
-                RUN echo "$GREETING from $APP" > out.txt && cat src/a.txt >> out.txt
+                COPY src/a.txt .
+                RUN echo "$GREETING from $APP" > out.txt && cat a.txt >> out.txt
                 FROM %s
+                COPY --from=build /app/a.txt /srv/a.txt
+                RUN cat <<'EOF' > /etc/conf
+                $NOT_EXPANDED
+                EOF
                 COPY --from=build /app/out.txt /out.txt
                 COPY <<EOF /etc/motd
                 motd
@@ -97,16 +104,19 @@ class ContainerfileBuilderTest {
                 EOF
                 LABEL org.example.built=yes
                 EXPOSE 8080/tcp
-                CMD ["cat", "/out.txt", "/h.txt", "/etc/motd"]
+                CMD ["cat", "/out.txt", "/h.txt", "/etc/motd", "/etc/conf"]
                 """.formatted(BASE, BASE);
         List<String> said = new ArrayList<>();
         ContainerfileBuilder.Result r = build(file, tmp.resolve("ctx"), Map.of("GREETING", "hey"), said);
-        assertThat(said).anyMatch(s -> s.startsWith("STEP 1/")).anyMatch(s -> s.contains("RUN (line 7)"));
+        assertThat(said).anyMatch(s -> s.startsWith("STEP 1/")).anyMatch(s -> s.contains("RUN (line 8)"));
         assertThat(r.steps()).extracting(ContainerfileBuilder.Step::instruction).contains("FROM", "COPY", "RUN",
                 "CMD");
-        assertThat(run("localhost/test/built:1")).isEqualTo("hey from /app\na\nheredoc\nmotd\n");
+        assertThat(run("localhost/test/built:1")).isEqualTo("hey from /app\na\nheredoc\nmotd\n$NOT_EXPANDED\n");
+        // a COPY into /srv leaves /srv as the image has it (1777, root's)
+        assertThat(run("localhost/test/built:1", "stat", "-c", "%a %u", "/srv", "/srv/a.txt")).isEqualTo("1777 0\n"
+                + "644 0\n");
         var config = RunTarget.config(client, "localhost/test/built:1");
-        assertThat(config.defaults().cmd()).containsExactly("cat", "/out.txt", "/h.txt", "/etc/motd");
+        assertThat(config.defaults().cmd()).containsExactly("cat", "/out.txt", "/h.txt", "/etc/motd", "/etc/conf");
         assertThat(client.inspectLocal("localhost/test/built:1").config().toString()).contains("org.example.built",
                 "8080/tcp");
         // the build's intermediate names are gone; the base and the result stay
@@ -139,6 +149,11 @@ class ContainerfileBuilderTest {
                 + " \"/escaped-by-davit\"]\n", ctx, Map.of(), new ArrayList<>());
         assertThat(run("localhost/test/built:1")).isEqualTo("f\n");
         assertThat(Path.of("/escaped-by-davit")).doesNotExist();
+        // a .dockerignore is not honoured yet: refused rather than copied past
+        Path ignoring = Files.createDirectories(tmp.resolve("ctx3"));
+        Files.writeString(ignoring.resolve(".dockerignore"), ".env\n");
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY . /\n", ignoring, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("has a .dockerignore, which davit does not honour yet");
         // a fifo is refused, never opened (it would block the build for ever); a RUN's fifo never reaches a layer
         Tools.run("mkfifo", ctx.resolve("p").toString());
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY p /p\n", ctx, Map.of(), new ArrayList<>()))
