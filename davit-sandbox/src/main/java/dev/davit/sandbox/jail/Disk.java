@@ -406,16 +406,6 @@ public final class Disk {
         run(options, tool, args, 60);
     }
 
-    private static java.util.function.Supplier<byte[]> readAll(java.io.InputStream in) {
-        return () -> {
-            try {
-                return in.readAllBytes();
-            } catch (IOException e) {
-                return new byte[0];
-            }
-        };
-    }
-
     private static void run(SandboxOptions options, String tool, List<String> args, long seconds) {
         Path exe = options.which(tool);
         if (exe == null) {
@@ -425,25 +415,27 @@ public final class Disk {
         }
         List<String> cmd = new ArrayList<>(List.of(exe.toString()));
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.environment().clear();
-        pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
         Process p = null;
+        Path said = null;
         try {
+            // what the tool says goes to a file of its own (0600), read once it has ended: a pipe read beside the
+            // wait can lose the last words to the JDK's drain at the process's exit, and a thaw decides by them
+            said = Files.createTempFile("davit-" + tool + "-", ".out");
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(said.toFile());
+            pb.environment().clear();
+            pb.environment().put("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
             p = pb.start();
-            // read beside the wait, so that the time limit holds for a tool that prints nothing and does not end
-            java.util.concurrent.CompletableFuture<byte[]> out = java.util.concurrent.CompletableFuture.supplyAsync(
-                    readAll(p.getInputStream()), Thread::startVirtualThread);
             boolean ended = p.waitFor(seconds, TimeUnit.SECONDS);
             if (!ended || p.exitValue() != 0) {
                 p.destroyForcibly();
                 p.onExit().join();
-                String said = ended ? new String(out.get(5, TimeUnit.SECONDS), StandardCharsets.UTF_8).strip()
-                        .replace('\n', ' ') : "it did not end within " + seconds + " s";
-                throw new DavitException(Kind.STORE, "cannot set up the sandbox's disk: " + tool + " failed: " + said);
+                String words = ended ? firstWords(said) + " (exit " + p.exitValue() + ")"
+                        : "it did not end within " + seconds + " s";
+                throw new DavitException(Kind.STORE, "cannot set up the sandbox's disk: " + tool + " failed: " + words);
             }
-        } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot run " + exe + ": " + e.getMessage());
         } catch (InterruptedException e) {
             p.destroyForcibly();
@@ -452,6 +444,24 @@ public final class Disk {
             p.onExit().join();
             Thread.currentThread().interrupt();
             throw new DavitException(Kind.CANCELLED, "interrupted while setting up the sandbox's disk");
+        } finally {
+            if (said != null) {
+                try {
+                    Files.deleteIfExists(said);
+                } catch (IOException ignored) {
+                    // a few bytes in the temporary directory
+                }
+            }
         }
+    }
+
+    /** The first 4 KiB a tool wrote to {@code file}, on one line. */
+    private static String firstWords(Path file) throws IOException {
+        byte[] b = new byte[4096];
+        int n;
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            n = in.readNBytes(b, 0, b.length);
+        }
+        return new String(b, 0, n, StandardCharsets.UTF_8).strip().replace('\n', ' ');
     }
 }
