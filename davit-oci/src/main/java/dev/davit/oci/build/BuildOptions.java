@@ -35,6 +35,8 @@ import java.util.TreeSet;
  * @param user             {@code config.User}, or null to inherit
  * @param labels           labels to set
  * @param exposedPorts     {@code config.ExposedPorts} to add, normalised to {@code port/proto}
+ * @param volumes          {@code config.Volumes} to add (absolute paths)
+ * @param stopSignal       {@code config.StopSignal}, or null to inherit
  * @param platform         the platform: picks the base from a multi-platform base, and must match a
  *                         single-platform base; without a base it is the image's (default: this machine's)
  * @param compression      how the layer is compressed (default gzip)
@@ -49,7 +51,7 @@ import java.util.TreeSet;
  */
 public record BuildOptions(Reference base, List<String> cmd, List<String> entrypoint, Map<String, String> env,
                            String workdir, String user, Map<String, String> labels, Set<String> exposedPorts,
-                           Platform platform, Compression compression, Integer compressionLevel,
+                           Set<String> volumes, String stopSignal, Platform platform, Compression compression, Integer compressionLevel,
                            boolean preserveOwner, Map<String, Owner> owners, boolean keepMtimes, Instant fileMtime,
                            Instant created) {
 
@@ -85,6 +87,8 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
      * @param user the user, or null
      * @param labels labels; not null
      * @param exposedPorts exposed ports; not null
+     * @param volumes volumes; not null
+     * @param stopSignal the stop signal, or null
      * @param platform the platform, or null
      * @param compression the compression; not null
      * @param compressionLevel the level, or null
@@ -101,6 +105,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         env = Collections.unmodifiableMap(new LinkedHashMap<>(env));
         labels = Collections.unmodifiableMap(new LinkedHashMap<>(labels));
         exposedPorts = Collections.unmodifiableSet(new TreeSet<>(exposedPorts));
+        volumes = Collections.unmodifiableSet(new TreeSet<>(volumes));
         owners = Map.copyOf(owners);
         Objects.requireNonNull(compression);
         Objects.requireNonNull(fileMtime);
@@ -157,6 +162,8 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         b.user = user;
         b.labels.putAll(labels);
         b.exposedPorts.addAll(exposedPorts);
+        b.volumes.addAll(volumes);
+        b.stopSignal = stopSignal;
         b.platform = platform;
         b.compression = compression;
         b.compressionLevel = compressionLevel;
@@ -183,6 +190,8 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         private String user;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private final Set<String> exposedPorts = new TreeSet<>();
+        private final Set<String> volumes = new TreeSet<>();
+        private String stopSignal;
         private Platform platform;
         private Compression compression = Compression.GZIP;
         private Integer compressionLevel;
@@ -343,6 +352,30 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         }
 
         /**
+         * Adds a volume ({@code config.Volumes}): a path the image says holds data. An invalid one fails
+         * {@link #build()}.
+         *
+         * @param path an absolute path
+         * @return this builder
+         */
+        public Builder volume(String path) {
+            volumes.add(path);
+            return this;
+        }
+
+        /**
+         * Sets the signal that stops a container of the image ({@code config.StopSignal}). An invalid one fails
+         * {@link #build()}.
+         *
+         * @param signal a name ({@code SIGTERM}) or number, or null to inherit
+         * @return this builder
+         */
+        public Builder stopSignal(String signal) {
+            this.stopSignal = signal;
+            return this;
+        }
+
+        /**
          * Sets the platform (see {@link BuildOptions#platform()}); default this machine's.
          *
          * @param platform the platform, normalised when built; null for the default
@@ -470,8 +503,17 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
             checkArgs("command", cmd);
             checkArgs("entrypoint", entrypoint);
             Instant mtime = fileMtime == null ? Instant.EPOCH : Instant.ofEpochSecond(fileMtime.getEpochSecond());
+            for (String v : volumes) {
+                if (!v.startsWith("/") || v.chars().anyMatch(c -> c < ' ' || c == 0x7f)) {
+                    throw usage("volume '" + Text.shorten(v, 60) + "' must be an absolute path");
+                }
+            }
+            if (stopSignal != null && !stopSignal.matches("(SIG)?[A-Z][A-Z0-9+-]{0,15}|[0-9]{1,2}")) {
+                throw usage("stop signal '" + Text.shorten(stopSignal, 30) + "' must be a signal's name or number,"
+                        + " e.g. SIGTERM or 15");
+            }
             return new BuildOptions(base, cmd, entrypoint, env, workdir, user, labels, Set.copyOf(ports),
-                    platform == null ? null : Platform.normalize(platform), compression, compressionLevel,
+                    volumes, stopSignal, platform == null ? null : Platform.normalize(platform), compression, compressionLevel,
                     preserveOwner, owners, keepMtimes, mtime, created);
         }
 

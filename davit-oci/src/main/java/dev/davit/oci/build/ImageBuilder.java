@@ -107,8 +107,9 @@ public final class ImageBuilder {
      * settings applied, a history entry saying {@code createdBy}, and {@code annotations} on the manifest beside the
      * base's name and digest. What a commit of a sandbox's changes does with the layer it wrote.
      *
-     * @param baseManifest the base image's manifest (not an index), in the store
-     * @param baseName     the base's reference, for {@value #BASE_NAME}
+     * @param baseManifest the base image's manifest (not an index), in the store; null for none (an image from
+     *                     scratch: this platform's empty config, no base annotations)
+     * @param baseName     the base's reference, for {@value #BASE_NAME}; not used without a base
      * @param layer        the new layer, whose blob is in the store; null: none (only the config changes, and the
      *                     history entry says {@code empty_layer})
      * @param name         the name to give the image, with a tag; not a digest
@@ -132,7 +133,7 @@ public final class ImageBuilder {
                     + " store");
         }
         try (AutoCloseable session = store.session()) {
-            Base base = base(baseName, baseManifest, options.platform());
+            Base base = baseManifest == null ? null : base(baseName, baseManifest, options.platform());
             return image(base, layer, name, options, annotations, createdBy, ProgressListener.NONE, t0);
         } catch (DavitException e) {
             throw e;
@@ -332,6 +333,13 @@ public final class ImageBuilder {
         if (!o.exposedPorts().isEmpty()) {
             ObjectNode ports = cc.get("ExposedPorts") instanceof ObjectNode p ? p : cc.putObject("ExposedPorts");
             o.exposedPorts().forEach(p -> ports.putObject(p));
+        }
+        if (!o.volumes().isEmpty()) {
+            ObjectNode volumes = cc.get("Volumes") instanceof ObjectNode v ? v : cc.putObject("Volumes");
+            o.volumes().forEach(v -> volumes.putObject(v));
+        }
+        if (o.stopSignal() != null) {
+            cc.put("StopSignal", o.stopSignal());
         }
 
         ObjectNode rootfs = c.get("rootfs") instanceof ObjectNode r ? r : c.putObject("rootfs");

@@ -53,8 +53,8 @@ import java.util.function.Consumer;
  * root filesystem (the jail, no network, the default limits), its layer the sandbox's changes
  * ({@link Sandboxes#changes}); each {@code COPY} a layer of the files it copies (from the build context, or an earlier
  * stage's root filesystem, links never followed); the other instructions the image's config. Stages as
- * {@link BuildPlan} orders them. Not yet: {@code ADD}, {@code VOLUME}, {@code STOPSIGNAL}, a layer cache, names in
- * {@code --chown} (each a one-line error naming its line).
+ * {@link BuildPlan} orders them. Not yet: {@code ADD} of a URL, a layer cache
+ * (each a one-line error naming its line).
  */
 public final class ContainerfileBuilder {
     /** The {@code created_by} of a layer's history entry: the instruction follows. */
@@ -179,6 +179,8 @@ public final class ContainerfileBuilder {
         private final Map<String, String> args = new LinkedHashMap<>();
         private final Map<String, String> labels = new LinkedHashMap<>();
         private final List<String> ports = new ArrayList<>();
+        private final java.util.Set<String> volumes = new java.util.LinkedHashSet<>();
+        private String stopSignal;
         private List<String> shell = List.of("/bin/sh", "-c");
         private List<String> cmd;
         private boolean cmdHere;
@@ -255,7 +257,7 @@ public final class ContainerfileBuilder {
                 return built.get(stage.baseStage());
             }
             if (stage.base().equals("scratch")) {
-                throw error(stage.from(), "FROM scratch is not built by davit yet; start from an image");
+                return null; // an empty root filesystem and this platform's empty config
             }
             String ref = stage.base();
             String platform = stage.from().platform();
@@ -305,6 +307,17 @@ public final class ContainerfileBuilder {
                 }
                 case Instruction.Single s when s.keyword().equals("USER") -> user = Words.one(s.value(),
                         file.escape(), this::lookup);
+                case Instruction.Single s when s.keyword().equals("STOPSIGNAL") -> stopSignal = Words.one(s.value(),
+                        file.escape(), this::lookup);
+                case Instruction.Values v when v.keyword().equals("VOLUME") -> {
+                    for (String w : v.values()) {
+                        String path = Words.one(w, file.escape(), this::lookup);
+                        if (path.isEmpty()) {
+                            throw error(v, "VOLUME takes a path, not an empty word");
+                        }
+                        volumes.add(path);
+                    }
+                }
                 case Instruction.Values v when v.keyword().equals("EXPOSE") -> {
                     for (String w : v.values()) {
                         ports.add(Words.one(w, file.escape(), this::lookup));
@@ -324,7 +337,7 @@ public final class ContainerfileBuilder {
                 case Instruction.Run r -> {
                     return run(r, next, temps);
                 }
-                case Instruction.Copy c when !c.add() -> {
+                case Instruction.Copy c -> {
                     return copy(c, next, temps);
                 }
                 default -> throw error(i, i.keyword() + " is not built by davit yet");
@@ -334,7 +347,7 @@ public final class ContainerfileBuilder {
 
         /** A layer making the working directory (0755, root's) when the image lacks it, as Docker makes it; else null. */
         private String workdirLayer(Instruction i, String next, List<String> temps) throws IOException {
-            Path p = RunTarget.ofImage(client, home, current, null, null).rootfs();
+            Path p = rootfs();
             for (String part : workdir.substring(1).split("/")) {
                 if (part.isEmpty()) {
                     continue;
@@ -360,6 +373,14 @@ public final class ContainerfileBuilder {
             return null;
         }
 
+        /** The current image's root filesystem, unpacked; an empty directory for a stage FROM scratch so far. */
+        private Path rootfs() throws IOException {
+            if (current != null) {
+                return RunTarget.ofImage(client, home, current, null, null).rootfs();
+            }
+            return Files.createDirectories(client.store().tempDir().resolve("scratch-empty"));
+        }
+
         private List<String> command(Instruction.Command c) {
             if (c.exec()) {
                 return c.args();
@@ -375,6 +396,8 @@ public final class ContainerfileBuilder {
             env.forEach(b::env);
             labels.forEach(b::label);
             ports.forEach(b::exposedPort);
+            volumes.forEach(b::volume);
+            b.stopSignal(stopSignal);
             if (user != null && !user.isEmpty()) {
                 b.user(user);
             }
@@ -384,7 +407,7 @@ public final class ContainerfileBuilder {
             if (cmd != null) {
                 b.cmd(cmd);
             }
-            Descriptor d = client.store().entry(current).orElseThrow().descriptor();
+            Descriptor d = current == null ? null : client.store().entry(current).orElseThrow().descriptor();
             // the base the annotations name: what the stage started from, never a name of the build's own
             BuildResult r = new ImageBuilder(client.store()).image(d, Reference.parse(stage.base()), layer,
                     Reference.parse(as), b.build(), Map.of(), CREATED_BY + createdBy);
@@ -407,6 +430,10 @@ public final class ContainerfileBuilder {
                 argv.add(script.toString());
             } else {
                 argv.addAll(command(r.command()));
+            }
+            if (current == null) {
+                throw error(r, "RUN in a stage FROM scratch has no program to run; COPY one in first, or start FROM"
+                        + " an image");
             }
             RunTarget t = RunTarget.ofImage(client, home, current, null, null);
             Map<String, String> runEnv = new LinkedHashMap<>();
@@ -474,11 +501,8 @@ public final class ContainerfileBuilder {
         }
 
         private String copy(Instruction.Copy c, String next, List<String> temps) throws IOException {
-            if (c.chown() != null && !c.chown().matches("[0-9]{1,9}(:[0-9]{1,9})?")) {
-                throw error(c, "COPY --chown with names is not built by davit yet; give uid:gid numbers");
-            }
             if (c.chmod() != null && !c.chmod().matches("[0-7]{3,4}")) {
-                throw error(c, "COPY --chmod takes octal digits, e.g. 0755");
+                throw error(c, c.keyword() + " --chmod takes octal digits, e.g. 0755");
             }
             Path from;
             if (c.from() == null) {
@@ -497,7 +521,11 @@ public final class ContainerfileBuilder {
                 }
                 from = RunTarget.ofImage(client, home, ref, null, null).rootfs();
             }
-            Path base = RunTarget.ofImage(client, home, current, null, null).rootfs();
+            Path base = rootfs();
+            // what is copied from the context is root's unless --chown says otherwise, as Docker makes it; from a
+            // stage or an image it keeps its owners
+            BuildOptions.Owner owner = c.chown() != null ? owner(base, Words.one(c.chown(), file.escape(),
+                    this::lookup), c) : c.from() == null ? new BuildOptions.Owner(0, 0) : null;
             String dest = Words.one(c.dest(), file.escape(), this::lookup);
             // a path of the image: .. stops at its root, never above the staging directory
             String absolute = Path.of("/").resolve(dest.startsWith("/") ? dest : workdir + "/" + dest).normalize()
@@ -527,8 +555,20 @@ public final class ContainerfileBuilder {
                         continue;
                     }
                     String src = Words.one(raw, file.escape(), this::lookup);
+                    if (c.add() && (src.matches("(?i)[a-z][a-z0-9+.-]*://.*") || src.startsWith("git@"))) {
+                        throw error(c, "ADD of a URL is not fetched by davit yet; download "
+                                + Text.shorten(src, 80) + " into the build context and COPY it");
+                    }
                     Path source = within(from, src, c);
-                    if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
+                    Path unpacked = c.add() && Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
+                            ? unpack(source, src, c) : null;
+                    if (unpacked != null) {
+                        try { // a local tar's content, into the destination as a directory (Docker's ADD)
+                            copyTree(unpacked, target, copied, budget, c);
+                        } finally {
+                            dev.davit.oci.internal.Fs.deleteTree(unpacked);
+                        }
+                    } else if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
                         copyTree(source, target, copied, budget, c); // a directory's content, as Docker copies it
                     } else {
                         if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
@@ -553,11 +593,8 @@ public final class ContainerfileBuilder {
                 for (Path p : copied) {
                     try (var all = Files.walk(p)) {
                         for (Path q : all.toList()) {
-                            if (c.chown() != null) {
-                                String[] ids = c.chown().split(":");
-                                long uid = Long.parseLong(ids[0]);
-                                owners.put(stage.relativize(q).toString(), new BuildOptions.Owner(uid,
-                                        ids.length > 1 ? Long.parseLong(ids[1]) : uid));
+                            if (owner != null) {
+                                owners.put(stage.relativize(q).toString(), owner);
                             }
                             if (c.chmod() != null && !Files.isSymbolicLink(q)) {
                                 Files.setAttribute(q, "unix:mode", Integer.parseInt(c.chmod(), 8));
@@ -568,12 +605,92 @@ public final class ContainerfileBuilder {
                 BuildOptions.Builder o = BuildOptions.builder().keepMtimes(true).preserveOwner(true).owners(owners);
                 LayerBuilder.Layer layer = new LayerBuilder(o.build()).build(stage, client.store(),
                         ProgressListener.NONE);
-                image(layer, next, "COPY (line " + c.line() + ")");
+                image(layer, next, c.keyword() + " (line " + c.line() + ")");
                 temps.add(next);
                 return next;
             } finally {
                 dev.davit.oci.internal.Fs.deleteTree(stage);
             }
+        }
+
+        /**
+         * The owner {@code --chown} names: {@code user[:group]}, each a number or a name of the image's
+         * {@code /etc/passwd} and {@code /etc/group}; without a group, the user's number is the group's too (as
+         * Docker documents it).
+         */
+        private BuildOptions.Owner owner(Path rootfs, String chown, Instruction i) {
+            if (chown.isEmpty() || chown.chars().anyMatch(ch -> ch <= ' ' || ch == 0x7f) || chown.length() > 200) {
+                throw error(i, i.keyword() + " --chown takes user[:group], names or numbers, e.g. 1000:1000");
+            }
+            int colon = chown.indexOf(':');
+            String u = colon < 0 ? chown : chown.substring(0, colon);
+            String g = colon < 0 ? null : chown.substring(colon + 1);
+            if (u.matches("[0-9]{1,9}") && (g == null || g.matches("[0-9]{1,9}"))) {
+                long uid = Long.parseLong(u);
+                return new BuildOptions.Owner(uid, g == null ? uid : Long.parseLong(g));
+            }
+            int[] ids = dev.davit.sandbox.container.Users.resolve(rootfs, g == null ? u : u + ":" + g);
+            return new BuildOptions.Owner(ids[0], g == null ? ids[0] : ids[1]);
+        }
+
+        /**
+         * {@code source}, a file an {@code ADD} names, unpacked into a new directory when it is a tar (plain, gzip,
+         * bzip2 or zstd; found by its content, never its name) as an untrusted archive is (bounded, no devices, no
+         * setuid bits, no link out); null when it is not a tar, and then it is copied as it is.
+         */
+        private Path unpack(Path source, String src, Instruction i) throws IOException {
+            byte[] head;
+            String kind;
+            try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(source,
+                    LinkOption.NOFOLLOW_LINKS), 1 << 16)) {
+                in.mark(8);
+                byte[] magic = in.readNBytes(6);
+                in.reset();
+                kind = magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b ? "gzip"
+                        : magic.length >= 3 && magic[0] == 'B' && magic[1] == 'Z' && magic[2] == 'h' ? "bzip2"
+                        : magic.length >= 6 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z'
+                        && magic[3] == 'X' && magic[4] == 'Z' && magic[5] == 0 ? "xz"
+                        : magic.length >= 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
+                        && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd ? "zstd" : "none";
+                if (kind.equals("xz")) {
+                    head = null;
+                } else {
+                    try (InputStream plain = decompressed(in, kind)) {
+                        head = plain.readNBytes(512);
+                    } catch (IOException e) {
+                        return null; // compressed, but not readable as that: a file as it is, as Docker copies it
+                    }
+                }
+            }
+            if (head == null) {
+                throw error(i, "ADD of an xz-compressed file is not unpacked by davit yet; give " + Text.shorten(src,
+                        80) + " as a plain, gzip, bzip2 or zstd tar, or COPY it as it is");
+            }
+            if (head.length < 512 || !new String(head, 257, 5, java.nio.charset.StandardCharsets.ISO_8859_1)
+                    .equals("ustar")) {
+                return null;
+            }
+            Path dir = Files.createTempDirectory(client.store().tempDir(), "add-");
+            try (InputStream in = decompressed(new java.io.BufferedInputStream(Files.newInputStream(source,
+                    LinkOption.NOFOLLOW_LINKS), 1 << 16), kind)) {
+                dev.davit.oci.unpack.TarExtractor.extractUntrusted(in, dir, new dev.davit.oci.unpack.TarExtractor
+                        .Limits(dev.davit.sandbox.fs.Budget.MAX_BYTES, dev.davit.sandbox.fs.Budget.MAX_ENTRIES, 4096),
+                        "the archive " + Text.shorten(src, 80), "ADD a smaller archive");
+                return dir;
+            } catch (IOException | RuntimeException e) {
+                dev.davit.oci.internal.Fs.deleteTree(dir);
+                throw e;
+            }
+        }
+
+        private static InputStream decompressed(InputStream in, String kind) throws IOException {
+            return switch (kind) {
+                case "gzip" -> new java.util.zip.GZIPInputStream(in, 1 << 16);
+                case "bzip2" -> new org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream(in,
+                        true);
+                case "zstd" -> new com.github.luben.zstd.ZstdInputStream(in);
+                default -> in;
+            };
         }
 
         /**

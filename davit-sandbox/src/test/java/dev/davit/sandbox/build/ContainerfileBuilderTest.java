@@ -134,9 +134,8 @@ class ContainerfileBuilderTest {
 
     @Test
     void whatIsNotBuiltYetAndCopiesOutOfTheContextAreRefused() throws Exception {
-        Files.writeString(tmp.resolve("x"), "x");
-        assertThatThrownBy(() -> build("FROM " + BASE + "\nADD x /x\n", tmp, Map.of(), new ArrayList<>()))
-                .hasMessageContaining("Containerfile:2: ADD is not built by davit yet");
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nADD http://127.0.0.1:9/x /x\n", tmp, Map.of(),
+                new ArrayList<>())).hasMessageContaining("Containerfile:2: ADD of a URL is not fetched by davit yet");
         Path ctx = Files.createDirectories(tmp.resolve("ctx2"));
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY ../x /x\n", ctx, Map.of(), new ArrayList<>()))
                 .hasMessageContaining("Containerfile:2: ../x leads out of the build's files");
@@ -161,5 +160,61 @@ class ContainerfileBuilderTest {
         assertThatThrownBy(() -> build("FROM " + BASE + " AS a\nRUN mkfifo /p\nFROM " + BASE
                 + "\nCOPY --from=a /p /p\n", ctx, Map.of(), new ArrayList<>()))
                 .hasMessageContaining("Containerfile:4: no /p in stage or image a");
+    }
+
+    /**
+     * ADD unpacks a local tar (gzip, bzip2, plain; found by its content) into the destination and copies any other
+     * file as it is; a tar naming ../ is refused. FROM scratch starts from nothing; VOLUME and STOPSIGNAL are the
+     * config; --chown takes the image's names (without a group, the user's number for both, as Docker documents);
+     * what comes from the context is root's.
+     */
+    @Test
+    void addUnpacksTarsScratchStartsEmptyAndChownTakesNames() throws Exception {
+        Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+        Path tree = Files.createDirectories(tmp.resolve("tree/d"));
+        Files.writeString(tree.resolve("in.txt"), "in the tar\n");
+        Tools.run("tar", "-C", tmp.resolve("tree").toString(), "-czf", ctx.resolve("t.tgz").toString(), "d");
+        Tools.run("tar", "-C", tmp.resolve("tree").toString(), "-cjf", ctx.resolve("t.bz").toString(), "d");
+        Tools.run("tar", "-C", tmp.resolve("tree").toString(), "-cf", ctx.resolve("t.tar.not").toString(), "d");
+        Files.writeString(ctx.resolve("plain.gz"), "not gzip at all\n"); // its name says gzip: copied as it is
+        Files.writeString(ctx.resolve("f"), "f\n");
+        String file = """
+                FROM %s
+                RUN echo 'app:x:1000:1001::/:/bin/sh' >> /etc/passwd && echo 'app:x:1001:' >> /etc/group
+                ADD t.tgz /gz/
+                ADD t.bz /bz
+                ADD t.tar.not plain.gz /plain/
+                COPY --chown=app f /by-name
+                COPY --chown=app:app f /by-names
+                COPY f /by-root
+                VOLUME /data
+                VOLUME ["/cache"]
+                STOPSIGNAL SIGINT
+                CMD ["cat", "/gz/d/in.txt", "/bz/d/in.txt", "/plain/d/in.txt", "/plain/plain.gz"]
+                """.formatted(BASE);
+        build(file, ctx, Map.of(), new ArrayList<>());
+        assertThat(run("localhost/test/built:1")).isEqualTo("in the tar\nin the tar\nin the tar\nnot gzip at all\n");
+        assertThat(run("localhost/test/built:1", "stat", "-c", "%u:%g", "/by-name", "/by-names", "/by-root",
+                "/gz/d/in.txt")).isEqualTo("1000:1000\n1000:1001\n0:0\n0:0\n");
+        var defaults = client.inspectLocal("localhost/test/built:1").config().defaults();
+        assertThat(defaults.volumes()).containsExactlyInAnyOrder("/cache", "/data");
+        assertThat(defaults.stopSignal()).isEqualTo("SIGINT");
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY --chown=nobody f /f\n", ctx, Map.of(),
+                new ArrayList<>())).hasMessageContaining("Containerfile:2: the image's user 'nobody' is not in its"
+                + " /etc/passwd");
+
+        // a tar that names ../ is refused, and nothing of it lands beside the build
+        Tools.run("tar", "-C", tmp.resolve("tree").toString(), "-cf", ctx.resolve("evil.tar").toString(),
+                "--transform", "s,^d,../../escaped-by-davit-add,", "d");
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nADD evil.tar /x/\n", ctx, Map.of(), new ArrayList<>()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("Containerfile:2:");
+        assertThat(tmp.resolve("escaped-by-davit-add")).doesNotExist();
+
+        // FROM scratch: only what is copied; RUN before anything is there is refused
+        build("FROM scratch\nCOPY f /f\n", ctx, Map.of(), new ArrayList<>());
+        assertThat(((dev.davit.oci.manifest.ImageManifest) client.inspectLocal("localhost/test/built:1").manifest())
+                .layers()).hasSize(1);
+        assertThatThrownBy(() -> build("FROM scratch\nRUN true\n", ctx, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("Containerfile:2: RUN in a stage FROM scratch has no program to run");
     }
 }
