@@ -51,6 +51,17 @@ final class BuildCommand extends DavitCommand {
     @Option(names = "--build-arg", paramLabel = "K=V", description = "With --file: a build argument (repeatable).")
     List<String> buildArgs = new ArrayList<>();
 
+    @Option(names = "--no-cache", description = "With --file: run every RUN again; the build cache is neither read"
+            + " nor written.")
+    boolean noCache;
+
+    @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
+            description = "With --file: the network of each RUN (default none). " + NetworkOption.DESCRIPTION)
+    String network;
+
+    @picocli.CommandLine.Mixin
+    EgressOptions egress = new EgressOptions();
+
     @Parameters(index = "1", paramLabel = "REF", description = "The name to store the image as, e.g. my/app:1.0.")
     String reference;
 
@@ -113,8 +124,9 @@ final class BuildCommand extends DavitCommand {
         if (file != null) {
             return containerfile(out);
         }
-        if (target != null || !buildArgs.isEmpty()) {
-            throw new DavitException(Kind.USAGE, "--target and --build-arg go with --file (a Containerfile)");
+        if (target != null || !buildArgs.isEmpty() || noCache || network != null || egress.given()) {
+            throw new DavitException(Kind.USAGE, "--target, --build-arg, --no-cache, --network and the egress policy"
+                    + " options go with --file (a Containerfile)");
         }
         BuildOptions options = options();
         boolean pulled = false;
@@ -174,16 +186,24 @@ final class BuildCommand extends DavitCommand {
             out.notice("the '# syntax' directive is ignored: davit builds with its own front end");
         }
         java.nio.file.Path home = dev.davit.oci.client.DavitHome.resolve(main.env());
-        var sandboxes = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(home));
+        var net = egress.network(network);
+        var sandboxes = new dev.davit.sandbox.Sandboxes(EgressOptions.withDns(dev.davit.sandbox.SandboxOptions
+                .under(home), main.env()));
         Instant epoch = BuildOptions.sourceDateEpoch(main.env());
+        if (net.enabled()) {
+            out.notice("==> each RUN has a network: " + EgressOptions.brief(net));
+        }
+        var options = dev.davit.sandbox.build.ContainerfileBuilder.Options.defaults().withTarget(target)
+                .withArgs(args).withCreated(created != null ? createdTime(created) : epoch).withNoCache(noCache)
+                .withNetwork(net);
         var r = new dev.davit.sandbox.build.ContainerfileBuilder(client(), sandboxes, home, out::notice).build(parsed,
-                dir, target, args, reference, created != null ? createdTime(created) : epoch);
+                dir, reference, options);
         ObjectNode doc = Json.object();
         doc.put("reference", r.image().reference().toString());
         doc.put("digest", r.image().manifest().digest().toString());
         com.fasterxml.jackson.databind.node.ArrayNode steps = doc.putArray("steps");
         r.steps().forEach(s -> steps.addObject().put("line", s.line()).put("instruction", s.instruction())
-                .put("ms", s.millis()));
+                .put("ms", s.millis()).put("cached", s.cached()));
         if (push) {
             doc.set("push", PushCommand.toJson(reference, client().push(reference, null, ProgressListener.NONE)));
         }

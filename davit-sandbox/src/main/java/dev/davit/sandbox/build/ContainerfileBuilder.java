@@ -11,6 +11,8 @@ import dev.davit.oci.build.LayerWriter;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.containerfile.BuildPlan;
 import dev.davit.oci.containerfile.Containerfile;
+import dev.davit.oci.containerfile.IgnoreRules;
+import dev.davit.oci.containerfile.SourceGlob;
 import dev.davit.oci.containerfile.Instruction;
 import dev.davit.oci.containerfile.Words;
 import dev.davit.oci.copy.PlatformSelector;
@@ -87,8 +89,78 @@ public final class ContainerfileBuilder {
      * @param line        its line in the Containerfile
      * @param instruction its keyword
      * @param millis      how long it took
+     * @param cached      whether its layer came from the build cache (no sandbox ran)
      */
-    public record Step(int line, String instruction, long millis) {
+    public record Step(int line, String instruction, long millis, boolean cached) {
+    }
+
+    /**
+     * How a Containerfile is built; immutable, {@link #defaults()} then the {@code with} methods.
+     *
+     * @param target  a stage's name or index, or null for the last
+     * @param args    build arguments ({@code --build-arg})
+     * @param created the image's time, or null for none (reproducible)
+     * @param noCache whether every {@code RUN} runs again, the build cache neither read nor written
+     * @param network the network of each {@code RUN} (a {@code RUN --network=none} has none): {@link Network#NONE}
+     *                by default, an egress policy ({@link Network#policy}) to allow only what the build needs
+     */
+    public record Options(String target, Map<String, String> args, Instant created, boolean noCache,
+                          Network network) {
+        /** Copies the map; a null map is empty, a null network none. */
+        public Options {
+            args = args == null ? Map.of() : Map.copyOf(args);
+            network = network == null ? Network.NONE : network;
+        }
+
+        /** {@return the last stage, no build arguments, no time, the cache used, no network} */
+        public static Options defaults() {
+            return new Options(null, Map.of(), null, false, Network.NONE);
+        }
+
+        /**
+         * {@return these options building stage {@code stage}}
+         *
+         * @param stage a stage's name or index, or null for the last
+         */
+        public Options withTarget(String stage) {
+            return new Options(stage, args, created, noCache, network);
+        }
+
+        /**
+         * {@return these options with build arguments {@code buildArgs}}
+         *
+         * @param buildArgs the arguments
+         */
+        public Options withArgs(Map<String, String> buildArgs) {
+            return new Options(target, buildArgs, created, noCache, network);
+        }
+
+        /**
+         * {@return these options with the image's time {@code time}}
+         *
+         * @param time the time, or null for none
+         */
+        public Options withCreated(Instant time) {
+            return new Options(target, args, time, noCache, network);
+        }
+
+        /**
+         * {@return these options with the build cache used or not}
+         *
+         * @param off true: every RUN runs again
+         */
+        public Options withNoCache(boolean off) {
+            return new Options(target, args, created, off, network);
+        }
+
+        /**
+         * {@return these options with the RUN steps' network {@code net}}
+         *
+         * @param net the network
+         */
+        public Options withNetwork(Network net) {
+            return new Options(target, args, created, noCache, net);
+        }
     }
 
     /**
@@ -120,13 +192,28 @@ public final class ContainerfileBuilder {
      */
     public Result build(Containerfile file, Path context, String target, Map<String, String> args, String reference,
                         Instant created) {
+        return build(file, context, reference, Options.defaults().withTarget(target).withArgs(args)
+                .withCreated(created));
+    }
+
+    /**
+     * Builds {@code file} with {@code context} as the build context and names the result {@code reference}, as
+     * {@code options} say. A {@code RUN} whose layers, command, variables, working directory, user and network are
+     * those of one built before into this store takes its layer from the build cache ({@link Step#cached()}).
+     *
+     * @param file      the parsed Containerfile
+     * @param context   the build context directory
+     * @param reference the image's name, with a tag
+     * @param options   the target, build arguments, time, cache and network
+     * @return the image and its steps
+     * @throws DavitException as {@link #build(Containerfile, Path, String, Map, String, Instant)}
+     */
+    public Result build(Containerfile file, Path context, String reference, Options options) {
+        String target = options.target();
+        Map<String, String> args = options.args();
+        Instant created = options.created();
         Reference name = Reference.parse(reference);
-        for (String ignore : List.of(".dockerignore", ".containerignore")) {
-            if (Files.exists(context.resolve(ignore), LinkOption.NOFOLLOW_LINKS)) {
-                throw new DavitException(Kind.USAGE, "the build context has a " + ignore + ", which davit does not"
-                        + " honour yet: a COPY would take what it leaves out; build from a context without it");
-            }
-        }
+        IgnoreRules ignore = ignoreRules(context);
         BuildPlan plan = BuildPlan.of(file, target, args);
         if (!plan.unusedArgs().isEmpty()) {
             say.accept("build arguments no ARG takes: " + String.join(", ", plan.unusedArgs()));
@@ -139,7 +226,7 @@ public final class ContainerfileBuilder {
         try (AutoCloseable held = client.store().session()) {
             BuildResult image = null;
             for (BuildPlan.Stage stage : plan.stages()) {
-                Stage st = new Stage(file, stage, plan, args, created, steps, total, context, built);
+                Stage st = new Stage(file, stage, plan, options, steps, total, context, built, ignore);
                 boolean last = stage.index() == plan.target().index();
                 String as = last ? name.toString() : tag + "s" + stage.index();
                 BuildResult r = st.run(tag, temps, as);
@@ -165,16 +252,45 @@ public final class ContainerfileBuilder {
         }
     }
 
+    /**
+     * The rules of the context's {@code .containerignore}, else its {@code .dockerignore} (as buildah prefers them),
+     * else none: a regular file of at most 1 MiB, never through a link.
+     */
+    private static IgnoreRules ignoreRules(Path context) {
+        for (String name : List.of(".containerignore", ".dockerignore")) {
+            Path f = context.resolve(name);
+            if (!Files.exists(f, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            try {
+                if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS) || Files.size(f) > 1 << 20) {
+                    throw new DavitException(Kind.USAGE, "the build context's " + name + " is not a file of at most"
+                            + " 1 MiB; make it one, or remove it");
+                }
+                return IgnoreRules.parse(Files.readString(f));
+            } catch (IllegalArgumentException e) {
+                throw new DavitException(Kind.USAGE, "the build context's " + name + ": " + e.getMessage());
+            } catch (IOException e) {
+                throw new DavitException(Kind.USAGE, "cannot read the build context's " + name + ": "
+                        + e.getMessage());
+            }
+        }
+        return IgnoreRules.parse("");
+    }
+
     /** One stage's build, instruction by instruction. */
     private final class Stage {
         private final Containerfile file;
         private final BuildPlan.Stage stage;
         private final Map<String, String> buildArgs;
         private final Instant created;
+        private final Options options;
+        private boolean cachedStep;
         private final List<Step> steps;
         private final int total;
         private final Path context;
         private final Map<Integer, String> built;
+        private final IgnoreRules ignore;
         private final Map<String, String> env = new LinkedHashMap<>();
         private final Map<String, String> args = new LinkedHashMap<>();
         private final Map<String, String> labels = new LinkedHashMap<>();
@@ -190,13 +306,15 @@ public final class ContainerfileBuilder {
         private String current;
         private final BuildPlan plan;
 
-        Stage(Containerfile file, BuildPlan.Stage stage, BuildPlan plan, Map<String, String> buildArgs,
-              Instant created, List<Step> steps, int total, Path context, Map<Integer, String> built) {
+        Stage(Containerfile file, BuildPlan.Stage stage, BuildPlan plan, Options options, List<Step> steps,
+              int total, Path context, Map<Integer, String> built, IgnoreRules ignore) {
+            this.ignore = ignore;
             this.file = file;
             this.stage = stage;
             this.plan = plan;
-            this.buildArgs = buildArgs;
-            this.created = created;
+            this.options = options;
+            this.buildArgs = options.args();
+            this.created = options.created();
             this.steps = steps;
             this.total = total;
             this.context = context;
@@ -224,12 +342,13 @@ public final class ContainerfileBuilder {
             }
             workdir = base.workingDir() == null || base.workingDir().isEmpty() ? "/" : base.workingDir();
             user = base.user();
-            steps.add(new Step(stage.from().line(), "FROM", (System.nanoTime() - t0) / 1_000_000));
+            steps.add(new Step(stage.from().line(), "FROM", (System.nanoTime() - t0) / 1_000_000, false));
             int n = 0;
             for (Instruction i : stage.instructions()) {
                 long s0 = System.nanoTime();
-                say.accept("STEP " + (steps.size() + 1) + "/" + total + ": " + i.keyword() + " (line " + i.line()
-                        + ")");
+                say.accept("STEP " + (steps.size() + 1) + "/" + total + ": " + i.keyword() + describe(i) + " (line "
+                        + i.line() + ")");
+                cachedStep = false;
                 String next;
                 try {
                     next = step(i, tag + "s" + stage.index() + "-" + (++n), temps);
@@ -245,10 +364,27 @@ public final class ContainerfileBuilder {
                 if (next != null) {
                     current = next;
                 }
-                steps.add(new Step(i.line(), i.keyword(), (System.nanoTime() - s0) / 1_000_000));
+                long ms = (System.nanoTime() - s0) / 1_000_000;
+                steps.add(new Step(i.line(), i.keyword(), ms, cachedStep));
+                if (i instanceof Instruction.Run) {
+                    say.accept(cachedStep ? "--> CACHED" : String.format(java.util.Locale.ROOT, "--> %.1f s",
+                            ms / 1000.0));
+                }
             }
             // the config's last changes, named as the build's result or for the stages that follow
             return image(null, as, "(end of stage " + stage.label() + ")");
+        }
+
+        /** What a step line shows of {@code i}: a RUN's command or a COPY's sources, short and printable. */
+        private static String describe(Instruction i) {
+            String what = switch (i) {
+                case Instruction.Run r -> r.command().exec() ? String.join(" ", r.command().args())
+                        : r.command().shell();
+                case Instruction.Copy c -> String.join(" ", c.sources()) + " " + c.dest();
+                default -> "";
+            };
+            what = Text.printable(what.replaceAll("\\s+", " ").strip());
+            return what.isEmpty() ? "" : " " + Text.shorten(what, 60);
         }
 
         /** The stage's base, named in the store (pulled when missing); null for scratch. */
@@ -373,6 +509,21 @@ public final class ContainerfileBuilder {
             return null;
         }
 
+        /** The digests of image {@code ref}'s layers, in order; empty for none (scratch). */
+        private String layersOf(String ref) {
+            if (ref == null) {
+                return "";
+            }
+            Descriptor d = client.store().entry(ref).orElseThrow().descriptor();
+            StringBuilder b = new StringBuilder();
+            if (client.store().readManifest(d) instanceof dev.davit.oci.manifest.ImageManifest m) {
+                m.layers().forEach(l -> b.append(l.digest()).append(' '));
+            } else {
+                b.append(d.digest()); // an index: its digest stands for what this platform's image has
+            }
+            return b.toString();
+        }
+
         /** The current image's root filesystem, unpacked; an empty directory for a stage FROM scratch so far. */
         private Path rootfs() throws IOException {
             if (current != null) {
@@ -435,7 +586,6 @@ public final class ContainerfileBuilder {
                 throw error(r, "RUN in a stage FROM scratch has no program to run; COPY one in first, or start FROM"
                         + " an image");
             }
-            RunTarget t = RunTarget.ofImage(client, home, current, null, null);
             Map<String, String> runEnv = new LinkedHashMap<>();
             args.forEach((k, v) -> {
                 if (v != null) {
@@ -443,8 +593,27 @@ public final class ContainerfileBuilder {
                 }
             });
             runEnv.putAll(env);
+            Network network = "none".equals(r.network()) ? Network.NONE : options.network();
+            // what the layer depends on: the layers it runs over and everything the command sees
+            List<String> key = new ArrayList<>(List.of("RUN", "net=" + network, "wd=" + workdir, "user=" + user));
+            key.add("layers=" + layersOf(current));
+            key.add("argv=" + argv.size());
+            key.addAll(argv);
+            runEnv.forEach((k, v) -> key.add("env=" + k + "=" + v));
+            String cacheKey = BuildCache.key(key);
+            BuildCache cache = new BuildCache(client.store());
+            if (!options.noCache()) {
+                java.util.Optional<LayerBuilder.Layer> hit = cache.find(cacheKey);
+                if (hit.isPresent()) {
+                    image(hit.get(), next, "RUN (line " + r.line() + ")");
+                    temps.add(next);
+                    cachedStep = true;
+                    return next;
+                }
+            }
+            RunTarget t = RunTarget.ofImage(client, home, current, null, null);
             ImageConfig image = new ImageConfig(List.of(), List.of(), List.of(), workdir, user);
-            Sandbox s = sandboxes.create(CreateSpec.builder(t.rootfs()).image(image).network(Network.NONE)
+            Sandbox s = sandboxes.create(CreateSpec.builder(t.rootfs()).image(image).network(network)
                     .limits(Limits.unenforceable() == null ? Limits.DEFAULT : Limits.DEFAULT.enforceableHere())
                     .ttl(STEP_TIMEOUT.plusMinutes(5)).build());
             try {
@@ -461,7 +630,14 @@ public final class ContainerfileBuilder {
                     tail = tail.length() > 300 ? "..." + tail.substring(tail.length() - 300) : tail;
                     throw error(r, "RUN exited with " + res.exitCode() + (tail.isEmpty() ? "" : ": " + tail));
                 }
+                String said = Text.printable((res.stdoutText() + res.stderrText()).strip());
+                if (!said.isEmpty()) {
+                    say.accept(said.length() > 2000 ? "..." + said.substring(said.length() - 2000) : said);
+                }
                 LayerBuilder.Layer layer = layer(s);
+                if (!options.noCache()) {
+                    cache.put(cacheKey, layer, file.name() + ":" + r.line() + " RUN" + describe(r));
+                }
                 image(layer, next, "RUN (line " + r.line() + ")");
                 temps.add(next);
                 return next;
@@ -531,7 +707,22 @@ public final class ContainerfileBuilder {
             String absolute = Path.of("/").resolve(dest.startsWith("/") ? dest : workdir + "/" + dest).normalize()
                     .toString();
             Path inBase = parentsOf(base, absolute, c);
-            boolean intoDir = dest.endsWith("/") || dest.equals(".") || dest.endsWith("/.") || c.sources().size() > 1
+            // each source as the files it names: a glob's matches, what the context's ignore file leaves in
+            IgnoreRules rules = c.from() == null ? ignore : null;
+            List<String> sources = new ArrayList<>();
+            for (String raw : c.sources()) {
+                if (raw.startsWith("<<")) {
+                    sources.add(raw);
+                    continue;
+                }
+                String src = Words.one(raw, file.escape(), this::lookup);
+                if (c.add() && (src.matches("(?i)[a-z][a-z0-9+.-]*://.*") || src.startsWith("git@"))) {
+                    throw error(c, "ADD of a URL is not fetched by davit yet; download "
+                            + Text.shorten(src, 80) + " into the build context and COPY it");
+                }
+                sources.addAll(expand(from, src, rules, c));
+            }
+            boolean intoDir = dest.endsWith("/") || dest.equals(".") || dest.endsWith("/.") || sources.size() > 1
                     || inBase != null && Files.isDirectory(inBase, LinkOption.NOFOLLOW_LINKS);
             Path stage = Files.createTempDirectory(client.store().tempDir(), "copy-");
             try {
@@ -543,7 +734,7 @@ public final class ContainerfileBuilder {
                 c.heredocs().forEach(h -> docs.put(h.name(), h));
                 List<Path> copied = new ArrayList<>();
                 long[] budget = {0, 0};
-                for (String raw : c.sources()) {
+                for (String raw : sources) {
                     String heredoc = raw.replaceFirst("^<<-?[\"']?", "").replaceFirst("[\"']$", "");
                     if (raw.startsWith("<<") && docs.containsKey(heredoc)) {
                         Path to = intoDir ? target.resolve(heredoc) : target;
@@ -554,22 +745,19 @@ public final class ContainerfileBuilder {
                         copied.add(to);
                         continue;
                     }
-                    String src = Words.one(raw, file.escape(), this::lookup);
-                    if (c.add() && (src.matches("(?i)[a-z][a-z0-9+.-]*://.*") || src.startsWith("git@"))) {
-                        throw error(c, "ADD of a URL is not fetched by davit yet; download "
-                                + Text.shorten(src, 80) + " into the build context and COPY it");
-                    }
+                    String src = raw;
                     Path source = within(from, src, c);
                     Path unpacked = c.add() && Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
                             ? unpack(source, src, c) : null;
                     if (unpacked != null) {
                         try { // a local tar's content, into the destination as a directory (Docker's ADD)
-                            copyTree(unpacked, target, copied, budget, c);
+                            copyTree(unpacked, target, copied, budget, c, null, null);
                         } finally {
                             dev.davit.oci.internal.Fs.deleteTree(unpacked);
                         }
                     } else if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
-                        copyTree(source, target, copied, budget, c); // a directory's content, as Docker copies it
+                        // a directory's content, as Docker copies it, less what the ignore file leaves out
+                        copyTree(source, target, copied, budget, c, rules, relative(from, source));
                     } else {
                         if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
                                 && !Files.isSymbolicLink(source)) {
@@ -751,6 +939,96 @@ public final class ContainerfileBuilder {
             }
         }
 
+        /**
+         * The files source {@code src} names below {@code root}: itself, or a glob's matches (sorted; none is an
+         * error); what {@code rules} (the context's ignore file; null for none) leaves out is not there.
+         */
+        private List<String> expand(Path root, String src, IgnoreRules rules, Instruction i) {
+            String clean = src.replaceFirst("^/+", "");
+            if (!SourceGlob.hasMeta(clean)) {
+                if (rules != null && leftOut(root, clean, rules)) {
+                    throw error(i, Text.shorten(src, 100) + " is left out of the build context by its ignore file;"
+                            + " copy another file, or add !" + Text.shorten(normal(clean), 60) + " to it");
+                }
+                return List.of(src);
+            }
+            List<String> found;
+            try {
+                found = SourceGlob.expand(clean, dir -> names(root, dir, i));
+            } catch (IllegalArgumentException e) {
+                throw error(i, Text.printable(String.valueOf(e.getMessage())));
+            }
+            List<String> kept = new ArrayList<>();
+            for (String f : found) {
+                Path p = reach(root, f);
+                if (p != null && Files.exists(p, LinkOption.NOFOLLOW_LINKS)
+                        && (rules == null || !leftOut(root, f, rules))) {
+                    kept.add(f);
+                }
+            }
+            if (kept.isEmpty()) {
+                throw error(i, "no file of " + (i instanceof Instruction.Copy c && c.from() != null ? "stage or image "
+                        + c.from() : "the build context") + " matches " + Text.shorten(src, 100));
+            }
+            return kept;
+        }
+
+        /**
+         * Whether {@code rel} below {@code root} is left out by {@code rules}: excluded, and not a directory an
+         * exception brings something back into.
+         */
+        private static boolean leftOut(Path root, String rel, IgnoreRules rules) {
+            String n = normal(rel);
+            if (!rules.excluded(n)) {
+                return false;
+            }
+            Path p = reach(root, rel);
+            return p == null || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) || !rules.mayIncludeUnder(n);
+        }
+
+        /** The names in directory {@code dir} below {@code root} (none when it is not a directory or is reached through a link). */
+        private List<String> names(Path root, String dir, Instruction i) {
+            Path d = dir.isEmpty() ? root : reach(root, dir);
+            if (d == null || !Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                return List.of();
+            }
+            try (var list = Files.list(d)) {
+                return list.map(p -> p.getFileName().toString()).limit(1_000_001).toList();
+            } catch (IOException e) {
+                throw error(i, "cannot list " + Text.shorten(dir, 100) + ": " + e.getMessage());
+            }
+        }
+
+        /** {@code rel} below {@code root} with no link on the way and no {@code ..}; null otherwise. */
+        private static Path reach(Path root, String rel) {
+            Path p = root;
+            for (String part : rel.split("/")) {
+                if (part.isEmpty() || part.equals(".")) {
+                    continue;
+                }
+                if (part.equals("..") || !p.equals(root) && Files.isSymbolicLink(p)) {
+                    return null;
+                }
+                p = p.resolve(part);
+            }
+            return p;
+        }
+
+        /** {@code p} (below {@code root}) as a clean relative path with {@code /}. */
+        private static String relative(Path root, Path p) {
+            return normal(root.relativize(p).toString());
+        }
+
+        private static String normal(String rel) {
+            String n = Path.of("/").resolve(rel).normalize().toString().substring(1);
+            return n;
+        }
+
+        private static String join(String rel, Path tail) {
+            String t = tail.toString();
+            return rel == null || rel.isEmpty() ? t : t.isEmpty() ? rel : rel + "/" + t;
+        }
+
         /** {@code rel} below {@code root}, no part of it a link, no {@code ..}: else a one-line error. */
         private Path within(Path root, String rel, Instruction i) {
             Path p = root;
@@ -775,13 +1053,23 @@ public final class ContainerfileBuilder {
         }
 
         /** Copies {@code from}'s content into {@code to}, links as links (never followed), attributes kept. */
-        private void copyTree(Path from, Path to, List<Path> copied, long[] budget, Instruction i) throws IOException {
+        private void copyTree(Path from, Path to, List<Path> copied, long[] budget, Instruction i, IgnoreRules rules,
+                              String rel) throws IOException {
             List<Path[]> dirs = new ArrayList<>();
+            java.util.function.Predicate<Path> left = p -> rules != null && rules.excluded(join(rel,
+                    from.relativize(p)));
             Files.walkFileTree(from, java.util.EnumSet.noneOf(java.nio.file.FileVisitOption.class), 256,
                     new SimpleFileVisitor<>() {
                 @Override
                 public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
                     Path t = to.resolve(from.relativize(d));
+                    if (!d.equals(from) && left.test(d)) {
+                        if (!rules.mayIncludeUnder(join(rel, from.relativize(d)))) {
+                            return FileVisitResult.SKIP_SUBTREE;
+                        }
+                        dirs.add(new Path[] {d, t}); // made only when an exception brings something in
+                        return FileVisitResult.CONTINUE;
+                    }
                     Files.createDirectories(t);
                     if (!d.equals(from)) {
                         copied.add(t);
@@ -793,9 +1081,17 @@ public final class ContainerfileBuilder {
 
                 @Override
                 public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
-                    if (attrs.isRegularFile() || attrs.isSymbolicLink()) {
+                    if ((attrs.isRegularFile() || attrs.isSymbolicLink()) && !left.test(f)) {
                         counted(f, budget, i);
                         Path t = to.resolve(from.relativize(f));
+                        if (!Files.isDirectory(t.getParent(), LinkOption.NOFOLLOW_LINKS)) {
+                            Files.createDirectories(t.getParent()); // an excluded directory an exception enters
+                            for (Path q = t.getParent(); q.startsWith(to) && !q.equals(to); q = q.getParent()) {
+                                if (!copied.contains(q)) {
+                                    copied.add(q);
+                                }
+                            }
+                        }
                         Files.copy(f, t, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
                                 StandardCopyOption.REPLACE_EXISTING);
                         copied.add(t);
@@ -804,6 +1100,9 @@ public final class ContainerfileBuilder {
                 }
             });
             for (Path[] d : dirs) { // a directory's own mode and time, once what is in it is written
+                if (!Files.isDirectory(d[1], LinkOption.NOFOLLOW_LINKS)) {
+                    continue; // excluded, and nothing in it came back
+                }
                 Map<String, Object> a = Files.readAttributes(d[0], "unix:mode,lastModifiedTime",
                         LinkOption.NOFOLLOW_LINKS);
                 Files.setAttribute(d[1], "unix:mode", ((Integer) a.get("mode")) & 07777);

@@ -108,7 +108,8 @@ class ContainerfileBuilderTest {
                 """.formatted(BASE, BASE);
         List<String> said = new ArrayList<>();
         ContainerfileBuilder.Result r = build(file, tmp.resolve("ctx"), Map.of("GREETING", "hey"), said);
-        assertThat(said).anyMatch(s -> s.startsWith("STEP 1/")).anyMatch(s -> s.contains("RUN (line 8)"));
+        assertThat(said).anyMatch(s -> s.startsWith("STEP 1/")).anyMatch(s -> s.startsWith("STEP ")
+                && s.contains(": RUN echo \"$GREETING from $APP\" > out.txt") && s.endsWith("(line 8)"));
         assertThat(r.steps()).extracting(ContainerfileBuilder.Step::instruction).contains("FROM", "COPY", "RUN",
                 "CMD");
         assertThat(run("localhost/test/built:1")).isEqualTo("hey from /app\na\nheredoc\nmotd\n$NOT_EXPANDED\n");
@@ -119,9 +120,11 @@ class ContainerfileBuilderTest {
         assertThat(config.defaults().cmd()).containsExactly("cat", "/out.txt", "/h.txt", "/etc/motd", "/etc/conf");
         assertThat(client.inspectLocal("localhost/test/built:1").config().toString()).contains("org.example.built",
                 "8080/tcp");
-        // the build's intermediate names are gone; the base and the result stay
-        assertThat(client.images()).extracting(e -> e.name()).containsExactlyInAnyOrder(BASE,
-                "localhost/test/built:1");
+        // the build's intermediate names are gone; the base, the result and the build cache's entries stay
+        assertThat(client.images()).extracting(e -> e.name()).filteredOn(n -> !n.startsWith(BuildCache.REPOSITORY
+                + ":")).containsExactlyInAnyOrder(BASE, "localhost/test/built:1");
+        assertThat(client.images()).extracting(e -> e.name()).filteredOn(n -> n.startsWith(BuildCache.REPOSITORY
+                + ":")).hasSize(3);
     }
 
     @Test
@@ -129,7 +132,7 @@ class ContainerfileBuilderTest {
         assertThatThrownBy(() -> build("FROM " + BASE + "\nRUN echo about to fail; exit 3\n", tmp, Map.of(),
                 new ArrayList<>())).isInstanceOf(DavitException.class).hasMessageContaining("Containerfile:2: RUN"
                 + " exited with 3: about to fail").satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
-        assertThat(client.images()).extracting(e -> e.name()).containsExactly(BASE);
+        assertThat(client.images()).extracting(e -> e.name()).containsExactly(BASE); // a failed step is not cached
     }
 
     @Test
@@ -148,11 +151,6 @@ class ContainerfileBuilderTest {
                 + " \"/escaped-by-davit\"]\n", ctx, Map.of(), new ArrayList<>());
         assertThat(run("localhost/test/built:1")).isEqualTo("f\n");
         assertThat(Path.of("/escaped-by-davit")).doesNotExist();
-        // a .dockerignore is not honoured yet: refused rather than copied past
-        Path ignoring = Files.createDirectories(tmp.resolve("ctx3"));
-        Files.writeString(ignoring.resolve(".dockerignore"), ".env\n");
-        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY . /\n", ignoring, Map.of(), new ArrayList<>()))
-                .hasMessageContaining("has a .dockerignore, which davit does not honour yet");
         // a fifo is refused, never opened (it would block the build for ever); a RUN's fifo never reaches a layer
         Tools.run("mkfifo", ctx.resolve("p").toString());
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY p /p\n", ctx, Map.of(), new ArrayList<>()))
@@ -216,5 +214,124 @@ class ContainerfileBuilderTest {
                 .layers()).hasSize(1);
         assertThatThrownBy(() -> build("FROM scratch\nRUN true\n", ctx, Map.of(), new ArrayList<>()))
                 .hasMessageContaining("Containerfile:2: RUN in a stage FROM scratch has no program to run");
+    }
+
+    /**
+     * The build cache: a second build runs no RUN (a random value it wrote is the same, every RUN step is cached and
+     * the image's digest is the same); a changed COPY source rebuilds from that step on; --no-cache runs all again;
+     * two builds at once into one store both finish and leave it sound; the cache's entries are store entries that
+     * a removal and gc free.
+     */
+    @Test
+    void aSecondBuildIsCachedAndAChangedSourceRebuildsFromItsStep() throws Exception {
+        Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+        Files.writeString(ctx.resolve("a"), "a1\n");
+        Files.writeString(ctx.resolve("b"), "b1\n");
+        String file = """
+                FROM %s
+                RUN echo $RANDOM$RANDOM$RANDOM > /first
+                COPY a /a
+                RUN echo $RANDOM$RANDOM$RANDOM > /second
+                COPY b /b
+                RUN echo $RANDOM$RANDOM$RANDOM > /third
+                CMD ["cat", "/first", "/second", "/third"]
+                """.formatted(BASE);
+        ContainerfileBuilder.Options o = ContainerfileBuilder.Options.defaults();
+        ContainerfileBuilder.Result one = builder().build(Containerfile.parse(file, "Containerfile"), ctx,
+                "localhost/test/built:1", o);
+        String first = run("localhost/test/built:1");
+        assertThat(one.steps()).filteredOn(st -> st.instruction().equals("RUN")).extracting(
+                ContainerfileBuilder.Step::cached).containsExactly(false, false, false);
+
+        List<String> said = new ArrayList<>();
+        ContainerfileBuilder.Result two = new ContainerfileBuilder(client, sandboxes, home, said::add).build(
+                Containerfile.parse(file, "Containerfile"), ctx, "localhost/test/built:2", o);
+        assertThat(two.steps()).filteredOn(st -> st.instruction().equals("RUN")).extracting(
+                ContainerfileBuilder.Step::cached).containsExactly(true, true, true);
+        assertThat(said).contains("--> CACHED");
+        assertThat(two.image().manifest().digest()).isEqualTo(one.image().manifest().digest());
+        assertThat(run("localhost/test/built:2")).isEqualTo(first);
+
+        Files.writeString(ctx.resolve("b"), "b2\n"); // the second COPY's source: the last RUN runs again
+        ContainerfileBuilder.Result three = builder().build(Containerfile.parse(file, "Containerfile"), ctx,
+                "localhost/test/built:3", o);
+        assertThat(three.steps()).filteredOn(st -> st.instruction().equals("RUN")).extracting(
+                ContainerfileBuilder.Step::cached).containsExactly(true, true, false);
+        String[] lines = run("localhost/test/built:3").split("\n");
+        assertThat(lines[0] + "\n" + lines[1] + "\n").isEqualTo(first.substring(0, first.lastIndexOf('\n',
+                first.length() - 2) + 1));
+        assertThat(lines[2] + "\n").isNotEqualTo(first.substring(first.lastIndexOf('\n', first.length() - 2) + 1));
+
+        ContainerfileBuilder.Result four = builder().build(Containerfile.parse(file, "Containerfile"), ctx,
+                "localhost/test/built:4", o.withNoCache(true));
+        assertThat(four.steps()).noneMatch(ContainerfileBuilder.Step::cached);
+        assertThat(run("localhost/test/built:4")).isNotEqualTo(run("localhost/test/built:3"));
+
+        // two builds at once into one store (a new source, so both run their steps)
+        Files.writeString(ctx.resolve("a"), "a2\n");
+        List<Throwable> failed = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Thread> threads = new ArrayList<>();
+        for (int k = 5; k <= 6; k++) {
+            String ref = "localhost/test/built:" + k;
+            threads.add(Thread.ofPlatform().start(() -> {
+                try {
+                    builder().build(Containerfile.parse(file, "Containerfile"), ctx, ref, o);
+                } catch (Throwable e) {
+                    failed.add(e);
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        assertThat(failed).isEmpty();
+        assertThat(run("localhost/test/built:5")).contains("\n");
+        assertThat(client.fsck(false).clean()).isTrue();
+
+        // the cache is store entries: removed, then gc frees their layers
+        List<String> cache = client.images().stream().map(e -> e.name()).filter(n -> n.startsWith(
+                BuildCache.REPOSITORY + ":")).toList();
+        assertThat(cache).hasSizeGreaterThanOrEqualTo(5);
+        cache.forEach(client::remove);
+        for (int k = 1; k <= 6; k++) {
+            client.remove("localhost/test/built:" + k);
+        }
+        assertThat(client.gc().removedBlobs()).isPositive();
+        ContainerfileBuilder.Result again = builder().build(Containerfile.parse(file, "Containerfile"), ctx,
+                "localhost/test/built:7", o);
+        assertThat(again.steps()).noneMatch(ContainerfileBuilder.Step::cached);
+    }
+
+    private ContainerfileBuilder builder() {
+        return new ContainerfileBuilder(client, sandboxes, home, null);
+    }
+
+    /**
+     * The context's .dockerignore: what it leaves out is not copied (a directory left out is entered only for an
+     * exception), a source it leaves out is an error naming the fix; globs in sources match what is left (sorted,
+     * into a directory), and a glob matching nothing is an error.
+     */
+    @Test
+    void theIgnoreFileAndGlobsChooseWhatIsCopied() throws Exception {
+        Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+        Files.writeString(ctx.resolve(".dockerignore"), "# secrets stay home\n*.secret\nsub\n!sub/keep\n.env\nnode_modules\n");
+        for (String f : List.of("a.secret", "b.txt", "c.txt", ".env", "sub/x", "sub/keep", "node_modules/m/i.js",
+                "src/one.java", "src/two.java", "src/three.kt")) {
+            Files.createDirectories(ctx.resolve(f).getParent());
+            Files.writeString(ctx.resolve(f), f + "\n");
+        }
+        build("FROM " + BASE + "\nCOPY . /ctx/\nCOPY *.txt /glob/\nCOPY src/*.java /java/\nCOPY s?b /s/\n", ctx, Map.of(),
+                new ArrayList<>());
+        assertThat(run("localhost/test/built:1", "/bin/busybox", "find", "/ctx", "/glob", "/java", "/s").lines())
+                .containsExactlyInAnyOrder("/ctx", "/ctx/.dockerignore", "/ctx/b.txt", "/ctx/c.txt", "/ctx/src",
+                        "/ctx/src/one.java", "/ctx/src/two.java", "/ctx/src/three.kt", "/ctx/sub", "/ctx/sub/keep",
+                        "/glob", "/glob/b.txt", "/glob/c.txt", "/java", "/java/one.java", "/java/two.java", "/s",
+                        "/s/keep");
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY .env /e\n", ctx, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("Containerfile:2: .env is left out of the build context by its ignore file");
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY *.secret /x/\n", ctx, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("Containerfile:2: no file of the build context matches *.secret");
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY ../*.txt /x/\n", ctx, Map.of(), new ArrayList<>()))
+                .hasMessageContaining("Containerfile:2:");
     }
 }

@@ -1,0 +1,106 @@
+package dev.davit.sandbox.build;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.davit.oci.build.LayerBuilder;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.ManifestJson;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.ManifestParser;
+import dev.davit.oci.manifest.MediaTypes;
+import dev.davit.oci.store.OciStore;
+import dev.davit.oci.store.StoreEntry;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The layers a Containerfile build's {@code RUN} steps made, found again by what made them: a key over the layers
+ * the step ran on, its command, its variables, working directory, user and network ({@link #key}). Each is a store
+ * entry {@value #REPOSITORY}{@code :KEY} naming a small OCI artifact whose one layer is the step's layer, so the
+ * store keeps the blob, {@code davit images} shows it, and removing the entry (or {@code davit rmi}) then
+ * {@code davit gc} frees it; a home has its cache only through its store. Entries are set under the store's lock,
+ * so builds in parallel into one store each see a whole entry or none.
+ */
+final class BuildCache {
+    /** The repository of the cache's entries; the tag is the key. */
+    static final String REPOSITORY = "localhost/davit-build-cache";
+    /** The artifact type of an entry's manifest. */
+    static final String ARTIFACT_TYPE = "application/vnd.dev.davit.build.cache.v1";
+    /** The annotation holding the layer's uncompressed digest (its diff id). */
+    static final String DIFF_ID = "dev.davit.build.diff-id";
+    /** The annotation saying which step made it, for a person reading {@code davit inspect}. */
+    static final String STEP = "dev.davit.build.step";
+    private static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
+    private static final int MAX_MANIFEST = 64 * 1024;
+
+    private final OciStore store;
+
+    BuildCache(OciStore store) {
+        this.store = store;
+    }
+
+    /** The key of {@code parts}: a sha256 (hex) over each part, length-prefixed so no two lists share one. */
+    static String key(List<String> parts) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update("davit-build-cache-v1\n".getBytes(StandardCharsets.UTF_8));
+            for (String p : parts) {
+                byte[] b = p.getBytes(StandardCharsets.UTF_8);
+                md.update((b.length + ":").getBytes(StandardCharsets.UTF_8));
+                md.update(b);
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The layer cached under {@code key}, when its entry and its blob are whole in the store. */
+    Optional<LayerBuilder.Layer> find(String key) {
+        Optional<StoreEntry> e = store.entry(REPOSITORY + ":" + key);
+        if (e.isEmpty() || !store.hasBlob(e.get().descriptor().digest())) {
+            return Optional.empty();
+        }
+        try {
+            Manifest m = ManifestParser.parse(store.readBlob(e.get().descriptor().digest(), MAX_MANIFEST),
+                    MediaTypes.OCI_MANIFEST);
+            if (!(m instanceof ImageManifest im) || im.layers().size() != 1 || !ARTIFACT_TYPE.equals(
+                    im.artifactType())) {
+                return Optional.empty();
+            }
+            Descriptor layer = im.layers().get(0);
+            String diffId = im.annotations().get(DIFF_ID);
+            if (diffId == null || !store.hasBlob(layer.digest())) {
+                return Optional.empty();
+            }
+            return Optional.of(new LayerBuilder.Layer(layer, Digest.parse(diffId), 0, 0, List.of(), true));
+        } catch (RuntimeException ex) {
+            return Optional.empty(); // a damaged entry is a miss: the step runs again and replaces it
+        }
+    }
+
+    /** Records {@code layer} (in the store) under {@code key}, made by {@code step}. */
+    void put(String key, LayerBuilder.Layer layer, String step) {
+        Descriptor config = new Descriptor(MediaTypes.OCI_EMPTY, Digest.sha256(EMPTY), EMPTY.length);
+        store.putBlob(config, EMPTY);
+        ObjectNode m = Json.object();
+        m.put("schemaVersion", 2);
+        m.put("mediaType", MediaTypes.OCI_MANIFEST);
+        m.put("artifactType", ARTIFACT_TYPE);
+        m.set("config", ManifestJson.toJson(config));
+        m.putArray("layers").add(ManifestJson.toJson(layer.descriptor()));
+        ObjectNode a = m.putObject("annotations");
+        a.put(DIFF_ID, layer.diffId().toString());
+        a.put(STEP, step);
+        byte[] bytes = Json.bytes(m);
+        Manifest parsed = ManifestParser.parse(bytes, MediaTypes.OCI_MANIFEST);
+        store.putBlob(parsed.descriptor(), bytes);
+        store.setEntry(REPOSITORY + ":" + key, new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), bytes.length),
+                java.util.Map.of());
+    }
+}
