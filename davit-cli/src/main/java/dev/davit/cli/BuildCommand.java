@@ -62,6 +62,10 @@ final class BuildCommand extends DavitCommand {
     @picocli.CommandLine.Mixin
     EgressOptions egress = new EgressOptions();
 
+    @Option(names = "--vm", description = "With --file: also make the microVM environment of the result (Debian's"
+            + " kernel, an initrd and rootfs.ext4), stored as REPO-vm:TAG.")
+    boolean vm;
+
     @Parameters(index = "1", paramLabel = "REF", description = "The name to store the image as, e.g. my/app:1.0.")
     String reference;
 
@@ -124,9 +128,9 @@ final class BuildCommand extends DavitCommand {
         if (file != null) {
             return containerfile(out);
         }
-        if (target != null || !buildArgs.isEmpty() || noCache || network != null || egress.given()) {
-            throw new DavitException(Kind.USAGE, "--target, --build-arg, --no-cache, --network and the egress policy"
-                    + " options go with --file (a Containerfile)");
+        if (target != null || !buildArgs.isEmpty() || noCache || network != null || egress.given() || vm) {
+            throw new DavitException(Kind.USAGE, "--target, --build-arg, --no-cache, --network, --vm and the egress"
+                    + " policy options go with --file (a Containerfile)");
         }
         BuildOptions options = options();
         boolean pulled = false;
@@ -204,6 +208,21 @@ final class BuildCommand extends DavitCommand {
         com.fasterxml.jackson.databind.node.ArrayNode steps = doc.putArray("steps");
         r.steps().forEach(s -> steps.addObject().put("line", s.line()).put("instruction", s.instruction())
                 .put("ms", s.millis()).put("cached", s.cached()));
+        if (vm) {
+            dev.davit.oci.reference.Reference ref = r.image().reference();
+            String vmTag = ref.repositoryName() + "-vm:" + (ref.tag() == null ? "latest" : ref.tag());
+            String vmCache = main.env().get(dev.davit.sandbox.build.LocalEnvBuilder.VM_CACHE_ENV);
+            var made = new dev.davit.sandbox.build.EnvBuilder(client(), home.resolve("builds")).microVm(
+                    r.image().reference().toString(), vmTag, vmCache != null && !vmCache.isBlank()
+                    ? java.nio.file.Path.of(vmCache) : dev.davit.sandbox.vm.VmImages.defaultCacheDir(home),
+                    options.created(), "containerfile", ref.tag() == null ? "latest" : ref.tag(),
+                    new EnvBuildCommand.PhaseLines(out));
+            ObjectNode v = doc.putObject("vm").put("reference", vmTag).put("digest", made.vm().digest().toString())
+                    .put("dir", made.vmDir().toString());
+            if (push) {
+                v.set("push", PushCommand.toJson(vmTag, client().push(vmTag, null, ProgressListener.NONE)));
+            }
+        }
         if (push) {
             doc.set("push", PushCommand.toJson(reference, client().push(reference, null, ProgressListener.NONE)));
         }

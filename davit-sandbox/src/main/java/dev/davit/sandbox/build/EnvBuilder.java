@@ -129,7 +129,7 @@ public final class EnvBuilder {
     /**
      * What a build made.
      *
-     * @param image the stored container image
+     * @param image the stored container image (null from {@link #microVm})
      * @param vm    the stored microVM environment artifact's manifest, or null when none was built
      * @param vmDir where its files are (vmlinux, initrd, rootfs.ext4), or null
      */
@@ -237,17 +237,9 @@ public final class EnvBuilder {
                 return new Result(o.profile(), o.version(), image, null, null);
             }
             phase.begin("making rootfs.ext4 and storing the microVM environment " + o.vmTag());
-            Path dir = work.resolve("vm");
-            Files.createDirectories(dir);
-            Files.copy(kernel.vmlinux(), dir.resolve("vmlinux"));
-            Files.copy(vm.initrd(kernel), dir.resolve("initrd"));
-            // reading the files for the image moved their access times (relatime): set all times again
-            setTimes(rootfs, o.epoch());
-            vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES, o.epoch(), left);
-            Descriptor md = storeVm(o, dir, kernel);
-            Path kept = workRoot.resolve(o.profile().name() + "-" + o.version() + "-vm");
-            Fs.deleteTree(kept);
-            Files.move(dir, kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            Descriptor md = makeVm(vm, kernel, rootfs, work, left, o.vmTag(), o.profile().name(), o.version(),
+                    o.epoch());
+            Path kept = kept(o.profile().name() + "-" + o.version(), work);
             phase.end();
             return new Result(o.profile(), o.version(), image, md, kept);
         } catch (IOException e) {
@@ -263,19 +255,93 @@ public final class EnvBuilder {
     }
 
     /**
-     * Stores the three files zstd-compressed (media types {@code KERNEL_TYPE+zstd} etc., see
-     * {@link dev.davit.oci.artifact.ArtifactFiles}) as a microVM environment artifact named {@code o.vmTag()}.
+     * Makes the microVM environment of container image {@code imageTag} (in the store; a Containerfile build's
+     * result): its root filesystem unpacked, davit's guest agent and init put in, Debian's current kernel (cached in
+     * {@code vmCache}) and an initrd beside {@code rootfs.ext4}, stored as artifact {@code vmTag} with
+     * {@code profile} and {@code version} as its labels. Without root the unpacked files are the builder's, and
+     * {@code rootfs.ext4} makes every one root's.
+     *
+     * @param imageTag the container image
+     * @param vmTag    the name to store the microVM environment as
+     * @param vmCache  where the kernel is cached
+     * @param epoch    the time every file and the file system record (reproducible), or null for the epoch
+     * @param profile  what the artifact's profile label says, e.g. {@code containerfile}
+     * @param version  its version label
+     * @param listener hears the phases
+     * @return the stored artifact's manifest and the directory its files are in (under this builder's work root)
+     * @throws DavitException NOT_FOUND when the image is not in the store; STORE when it cannot be made
      */
-    private Descriptor storeVm(Options o, Path dir, VmImages.Kernel kernel) {
+    public Result microVm(String imageTag, String vmTag, Path vmCache, Instant epoch, String profile, String version,
+                          Listener listener) {
+        Instant time = epoch == null ? Instant.EPOCH : epoch;
+        Phases phase = new Phases(listener);
+        Path work = workRoot.resolve(".partial-vm-" + UUID.randomUUID());
+        try {
+            Files.createDirectories(work);
+            Path rootfs = work.resolve("rootfs");
+            phase.begin("unpacking " + imageTag);
+            client.unpack(imageTag, rootfs);
+            VmImages vm = new VmImages(vmCache);
+            phase.begin("Debian kernel and initrd (cached in " + vmCache + ")");
+            VmImages.Kernel kernel = vm.kernel();
+            phase.begin("installing davit's guest agent and init");
+            vm.installGuest(rootfs);
+            phase.begin("making rootfs.ext4 and storing the microVM environment " + vmTag);
+            boolean root = ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
+            Descriptor md = makeVm(vm, kernel, rootfs, work, root ? null : Map.of(), vmTag, profile, version, time);
+            Path kept = kept(dev.davit.oci.reference.Reference.parse(vmTag).toString().replaceAll("[^A-Za-z0-9._-]",
+                    "_"), work);
+            phase.end();
+            return new Result(null, version, null, md, kept);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot make the microVM environment in " + work + ": "
+                    + e.getMessage() + "; check free space and permissions");
+        } finally {
+            try {
+                Fs.deleteTree(work);
+            } catch (IOException e) {
+                listener.phase("could not delete " + work + ": " + e.getMessage());
+            }
+        }
+    }
+
+    /** The kernel, initrd and rootfs.ext4 of {@code rootfs} in {@code work/vm}, stored as {@code vmTag}. */
+    private Descriptor makeVm(VmImages vm, VmImages.Kernel kernel, Path rootfs, Path work,
+                              Map<String, BuildOptions.Owner> owners, String vmTag, String profile, String version,
+                              Instant epoch) throws IOException {
+        Path dir = work.resolve("vm");
+        Files.createDirectories(dir);
+        Files.copy(kernel.vmlinux(), dir.resolve("vmlinux"));
+        Files.copy(vm.initrd(kernel), dir.resolve("initrd"));
+        // reading the files (for the image, or unpacking them) moved their times: set all times again
+        setTimes(rootfs, epoch);
+        vm.buildRootfsImage(rootfs, dir.resolve("rootfs.ext4"), VM_FREE_BYTES, epoch, owners);
+        return storeVm(vmTag, profile, version, epoch, dir, kernel);
+    }
+
+    /** Moves {@code work/vm} to {@code name-vm} under the work root (what was there before is replaced). */
+    private Path kept(String name, Path work) throws IOException {
+        Path kept = workRoot.resolve(name + "-vm");
+        Fs.deleteTree(kept);
+        Files.move(work.resolve("vm"), kept, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return kept;
+    }
+
+    /**
+     * Stores the three files zstd-compressed (media types {@code KERNEL_TYPE+zstd} etc., see
+     * {@link dev.davit.oci.artifact.ArtifactFiles}) as a microVM environment artifact named {@code vmTag}.
+     */
+    private Descriptor storeVm(String vmTag, String profile, String version, Instant epoch, Path dir,
+                               VmImages.Kernel kernel) {
         try (AutoCloseable session = client.store().session()) {
             Descriptor md = Artifacts.create(client.store(), MICROVM_ARTIFACT_TYPE, List.of(
                     new Artifacts.FileSpec(dir.resolve("vmlinux"), KERNEL_TYPE, true),
                     new Artifacts.FileSpec(dir.resolve("initrd"), INITRD_TYPE, true),
                     new Artifacts.FileSpec(dir.resolve("rootfs.ext4"), EXT4_TYPE, true)), java.util.Map.of(
-                    PROFILE_LABEL, o.profile().name(), VERSION_LABEL, o.version(),
+                    PROFILE_LABEL, profile, VERSION_LABEL, version,
                     "dev.davit.env.kernel", kernel.packageName(),
-                    "org.opencontainers.image.created", o.epoch().toString()));
-            client.store().setEntry(dev.davit.oci.reference.Reference.parse(o.vmTag()).toString(), md,
+                    "org.opencontainers.image.created", epoch.toString()));
+            client.store().setEntry(dev.davit.oci.reference.Reference.parse(vmTag).toString(), md,
                     java.util.Map.of());
             return md;
         } catch (DavitException e) {
