@@ -38,6 +38,7 @@ public final class LayerWriter implements AutoCloseable {
     private final byte[] buf = new byte[LayerStreams.CHUNK];
     private int entries;
     private boolean done;
+    private long clamp = -1;
 
     /**
      * A writer sending the compressed layer to {@code out} (not closed).
@@ -169,8 +170,25 @@ public final class LayerWriter implements AutoCloseable {
         if (done) {
             throw new IllegalStateException("the layer is finished");
         }
+        if (clamp >= 0 && e.mtime() > clamp) {
+            e = new TarWriter.Entry(e.name(), e.type(), e.mode(), e.uid(), e.gid(), e.uname(), e.gname(), e.size(),
+                    clamp, e.linkname());
+        }
         w.header(e);
         entries++;
+    }
+
+    /**
+     * Clamps every later entry's modification time to {@code epoch}: a time after it is written as it (a time
+     * before it stays), as reproducible builds do with {@code SOURCE_DATE_EPOCH}, so files a build step writes now
+     * give the same layer when their content is the same.
+     *
+     * @param epoch the latest time an entry may have, or null to write times as given
+     * @return this writer
+     */
+    public LayerWriter clampTimes(java.time.Instant epoch) {
+        this.clamp = epoch == null ? -1 : epoch.getEpochSecond();
+        return this;
     }
 
     /**

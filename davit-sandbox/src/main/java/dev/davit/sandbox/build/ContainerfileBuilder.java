@@ -657,7 +657,8 @@ public final class ContainerfileBuilder {
             try {
                 LayerBuilder.Layer layer;
                 try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
-                     LayerWriter w = new LayerWriter(out, Compression.GZIP, -1)) {
+                     LayerWriter w = new LayerWriter(out, Compression.GZIP, -1).clampTimes(created)) {
+                    // with a build time (SOURCE_DATE_EPOCH, --created) what the step wrote now has that time
                     sandboxes.changes(s.id(), w, Changes.Rewrite.NONE);
                     layer = w.finish();
                 }
@@ -790,7 +791,14 @@ public final class ContainerfileBuilder {
                         }
                     }
                 }
-                BuildOptions.Builder o = BuildOptions.builder().keepMtimes(true).preserveOwner(true).owners(owners);
+                // the files' own times, or with a build time (SOURCE_DATE_EPOCH, --created) that time: a checkout's
+                // times differ from clone to clone, and the layer must not
+                BuildOptions.Builder o = BuildOptions.builder().preserveOwner(true).owners(owners);
+                if (created == null) {
+                    o.keepMtimes(true);
+                } else {
+                    o.fileMtime(created);
+                }
                 LayerBuilder.Layer layer = new LayerBuilder(o.build()).build(stage, client.store(),
                         ProgressListener.NONE);
                 image(layer, next, c.keyword() + " (line " + c.line() + ")");

@@ -334,4 +334,31 @@ class ContainerfileBuilderTest {
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY ../*.txt /x/\n", ctx, Map.of(), new ArrayList<>()))
                 .hasMessageContaining("Containerfile:2:");
     }
+
+    /**
+     * Reproducible: with a build time, two builds of the same Containerfile and context in two homes (no cache
+     * shared, the context's files touched between them) give the same image digest, RUN and COPY layers included.
+     */
+    @Test
+    void aBuildWithATimeIsReproducibleInAnotherHome() throws Exception {
+        Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+        Files.writeString(ctx.resolve("a"), "a\n");
+        String file = "FROM " + BASE + "\nCOPY a /a\nRUN echo made > /made && mkdir -p /d && echo x > /d/x\n"
+                + "WORKDIR /w\nCMD [\"cat\", \"/made\"]\n";
+        java.time.Instant t = java.time.Instant.parse("2026-01-01T00:00:00Z");
+        ContainerfileBuilder.Result one = builder().build(Containerfile.parse(file, "Containerfile"), ctx,
+                "localhost/test/built:1", ContainerfileBuilder.Options.defaults().withCreated(t));
+        Files.setLastModifiedTime(ctx.resolve("a"), java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+        Thread.sleep(1100); // the second RUN writes its files a second later
+        Path home2 = tmp.resolve("home2");
+        try (DavitClient c2 = DavitClient.create(ClientOptions.anonymous(home2.resolve("store")))) {
+            Files.createDirectories(tmp.resolve("base"));
+            c2.build(tmp.resolve("base"), BASE, BuildOptions.defaults(), ProgressListener.NONE);
+            ContainerfileBuilder.Result two = new ContainerfileBuilder(c2, new Sandboxes(SandboxOptions.under(home2)),
+                    home2, null).build(Containerfile.parse(file, "Containerfile"), ctx, "localhost/test/built:1",
+                    ContainerfileBuilder.Options.defaults().withCreated(t));
+            assertThat(two.steps()).noneMatch(ContainerfileBuilder.Step::cached);
+            assertThat(two.image().manifest().digest()).isEqualTo(one.image().manifest().digest());
+        }
+    }
 }
