@@ -34,6 +34,10 @@ final class EnvBuildCommand extends DavitCommand {
             + " of 'davit env list' built from one (e.g. debian:12-build).")
     String profile;
 
+    @Option(names = "--catalog", paramLabel = "CATALOG", description = "The catalog PROFILE's environment is in"
+            + " (default: the built-in one). " + "A file (path or file://) or oci://REGISTRY/REPO:TAG.")
+    String catalog;
+
     @Option(names = "--version", paramLabel = "V", defaultValue = "dev",
             description = "The environment's version: the image's tag and label (default: dev).")
     String version;
@@ -74,14 +78,7 @@ final class EnvBuildCommand extends DavitCommand {
         if (BuildProfile.ALL.stream().anyMatch(b -> b.name().equals(profile))) {
             return BuildProfile.named(profile);
         }
-        dev.davit.env.Environment e = null;
-        try {
-            e = new dev.davit.env.catalog.CatalogResolver(this::client).resolve(new dev.davit.env.catalog
-                    .CatalogOptions(null, false, true, main.env(), DavitHome.resolve(main.env()))).catalog()
-                    .find(profile).orElse(null);
-        } catch (dev.davit.oci.DavitException x) {
-            // no catalog to read: the profile's own error below
-        }
+        dev.davit.env.Environment e = environment();
         String names = String.join(", ", BuildProfile.ALL.stream().map(BuildProfile::name).toList());
         if (e == null) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "unknown profile '"
@@ -97,8 +94,77 @@ final class EnvBuildCommand extends DavitCommand {
         return BuildProfile.named(e.source().build());
     }
 
+    /** The catalog environment called {@code profile}, or null. */
+    private dev.davit.env.Environment environment() {
+        if (BuildProfile.ALL.stream().anyMatch(b -> b.name().equals(profile))) {
+            return null;
+        }
+        try {
+            return new dev.davit.env.catalog.CatalogResolver(this::client).resolve(new dev.davit.env.catalog
+                    .CatalogOptions(catalog, false, true, main.env(), DavitHome.resolve(main.env()))).catalog()
+                    .find(profile).orElse(null);
+        } catch (dev.davit.oci.DavitException x) {
+            if (catalog != null) {
+                throw x; // the catalog asked for cannot be read: its own error
+            }
+            return null; // no catalog to read: the profile's own error follows
+        }
+    }
+
+    /**
+     * A catalog environment whose {@code source.build} names a Containerfile: built as {@code davit run} builds it on
+     * first use ({@link dev.davit.sandbox.build.LocalEnvBuilder}), at the catalog's version, and pushed with --push.
+     */
+    private int containerfile(Output out, dev.davit.env.Environment e) {
+        if (tag != null || vmTag != null || pushVm != null || suite != null || mirror != null) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "environment " + profile
+                    + " is built from its Containerfile " + e.containerfile() + " under its catalog name and version;"
+                    + " drop --tag, --vm-tag, --push-vm, --suite and --mirror");
+        }
+        Path home = DavitHome.resolve(main.env());
+        new EnvLocalBuilder(this::client, home, main.env(), out).build(e);
+        String imageTag = dev.davit.sandbox.build.LocalEnvBuilder.containerfileTag(e, false);
+        String vmRef = dev.davit.sandbox.build.LocalEnvBuilder.containerfileTag(e, true);
+        PushResult pushed = null;
+        if (push != null) {
+            try (ProgressRenderer progress = out.progress()) {
+                out.notice("==> pushing " + imageTag + " to " + push);
+                pushed = client().push(imageTag, push, progress);
+            }
+        }
+        ObjectNode doc = Json.object();
+        doc.put("profile", "containerfile");
+        doc.put("containerfile", e.containerfile().toString());
+        doc.put("version", e.version());
+        doc.putArray("packages");
+        ObjectNode image = doc.putObject("image");
+        image.put("reference", imageTag);
+        image.put("digest", client().find(imageTag).orElseThrow().descriptor().digest().toString());
+        if (pushed != null) {
+            doc.set("push", PushCommand.toJson(imageTag, pushed));
+        }
+        var vm = e.kind() == dev.davit.env.Environment.Kind.MICROVM ? client().find(vmRef) : java.util.Optional
+                .<dev.davit.oci.store.StoreEntry>empty();
+        vm.ifPresent(v -> doc.putObject("microvm").put("reference", vmRef).put("digest", v.descriptor().digest()
+                .toString()));
+        PushResult pr = pushed;
+        out.result(doc, w -> {
+            w.println("built " + Text.printable(profile) + " " + Text.printable(e.version()) + " from "
+                    + e.containerfile() + ": " + imageTag + " " + image.get("digest").asText());
+            vm.ifPresent(v -> w.println("built its microVM environment: " + vmRef + " " + v.descriptor().digest()));
+            if (pr != null) {
+                PushCommand.human(w, "pushed", pr);
+            }
+        });
+        return 0;
+    }
+
     @Override
     protected int run(Output out) {
+        dev.davit.env.Environment env = environment();
+        if (env != null && env.containerfile() != null) {
+            return containerfile(out, env);
+        }
         BuildProfile p = profile(out);
         String imageTag = tag != null ? tag : "localhost/davit/" + p.name() + ":" + version;
         dev.davit.oci.reference.Reference.parse(imageTag); // a bad --tag fails before the long build

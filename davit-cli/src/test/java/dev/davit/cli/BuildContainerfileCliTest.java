@@ -43,4 +43,44 @@ class BuildContainerfileCliTest extends BusyboxRegistryTest {
         assertThat(refused.stderr().strip()).isEqualTo("davit: error: Containerfile:2: HEALTHCHECK is not supported by"
                 + " davit; remove it (davit records no health check)");
     }
+
+    /**
+     * A local catalog's environment built from a Containerfile (source.build containerfile:PATH, relative to the
+     * catalog): the first 'davit run' of it builds and installs it, the next one only runs; 'env build' builds it
+     * again at its catalog version, its RUN steps from the build cache; a catalog read from elsewhere may not name one.
+     */
+    @Test
+    void aCatalogEnvironmentIsBuiltFromItsContainerfileOnFirstRun() throws Exception {
+        Path proj = Files.createDirectories(home.resolve("catalogs/proj"));
+        Files.writeString(proj.resolve("tool.sh"), "#!/bin/sh\necho the project tool\n");
+        Files.writeString(proj.resolve("Containerfile"), "FROM " + image + "\nCOPY tool.sh /usr/local/bin/tool\n"
+                + "RUN chmod 0755 /usr/local/bin/tool && echo ran > /ran\n");
+        Path catalog = home.resolve("catalogs/catalog.json");
+        Files.writeString(catalog, """
+                {"schemaVersion":1,"version":"t","environments":[
+                 {"name":"proj:dev","version":"2","kind":"container","description":"the project's toolchain",
+                  "platform":"linux/amd64",
+                  "source":{"build":"containerfile:proj/Containerfile"}}]}
+                """);
+        Cli cli = new Cli(home);
+        Cli.Result first = cli.run("run", "proj:dev", "--catalog", catalog.toString(), "--", "sh", "-c",
+                "/usr/local/bin/tool; cat /ran");
+        assertThat(first.rc()).as(first.toString()).isZero();
+        assertThat(first.stdout()).as(first.toString()).isEqualTo("the project tool\nran\n");
+        assertThat(first.stderr()).contains("STEP 3/3: RUN chmod");
+        Cli.Result again = cli.run("run", "proj:dev", "--catalog", catalog.toString(), "--", "cat", "/ran");
+        assertThat(again.rc()).as(again.toString()).isZero();
+        assertThat(again.stderr()).doesNotContain("STEP ");
+
+        Cli.Result built = cli.run("--json", "env", "build", "proj:dev", "--catalog", catalog.toString());
+        assertThat(built.rc()).as(built.toString()).isZero();
+        assertThat(built.json().get("image").get("reference").asText()).isEqualTo("localhost/davit/cf-proj-dev:2");
+        assertThat(built.json().get("containerfile").asText()).isEqualTo(proj.resolve("Containerfile")
+                .toAbsolutePath().normalize().toString());
+        Cli.Result human = cli.run("env", "build", "proj:dev", "--catalog", catalog.toString());
+        assertThat(human.rc()).as(human.toString()).isZero();
+        assertThat(human.stderr()).contains("--> CACHED");
+        assertThat(human.stdout()).startsWith("built proj:dev 2 from " + proj.resolve("Containerfile").toAbsolutePath()
+                .normalize() + ": localhost/davit/cf-proj-dev:2 sha256:");
+    }
 }

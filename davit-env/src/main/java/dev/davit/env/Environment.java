@@ -67,6 +67,22 @@ public record Environment(String name, String version, Kind kind, String descrip
      * @param build     the name of the build profile (e.g. {@code git}) that makes this environment locally when no
      *                  install exists and the registry cannot serve it (see {@code Installer.LocalBuilder}), or null
      */
+    /**
+     * The prefix of a {@link Source#build()} that names a Containerfile instead of a profile:
+     * {@code containerfile:/abs/path/Containerfile} (a local catalog's relative path, made absolute when parsed); the
+     * Containerfile's directory is the build context.
+     */
+    public static final String CONTAINERFILE = "containerfile:";
+
+    /**
+     * {@return the Containerfile {@code source.build} names, or null when it names a profile or nothing}
+     */
+    public java.nio.file.Path containerfile() {
+        String b = source().build();
+        return b != null && b.startsWith(CONTAINERFILE) ? java.nio.file.Path.of(b.substring(CONTAINERFILE.length()))
+                : null;
+    }
+
     public record Source(String profile, String reference, String digest, String archive, String build) {
         /**
          * A source without a build profile.

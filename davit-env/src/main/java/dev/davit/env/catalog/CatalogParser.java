@@ -77,7 +77,7 @@ public final class CatalogParser {
         } catch (IOException e) {
             throw new DavitException(Kind.USAGE, "cannot read catalog " + file + ": " + e.getMessage());
         }
-        return parse(bytes, file.toString());
+        return parse(bytes, file.toString(), file.toAbsolutePath().normalize().getParent());
     }
 
     /**
@@ -89,6 +89,16 @@ public final class CatalogParser {
      * @throws DavitException of kind VERIFICATION when it is too large or not a valid catalog
      */
     public static Catalog parse(byte[] bytes, String origin) {
+        return parse(bytes, origin, null);
+    }
+
+    /**
+     * {@link #parse(byte[], String)} of a catalog file in directory {@code dir}: its {@code source.build} may be
+     * {@code containerfile:PATH}, a Containerfile (relative to {@code dir}, or absolute) whose directory is the
+     * build context; the parsed entry names it absolutely. Only a local catalog may: a fetched one naming a host path
+     * would build the host's files into an environment.
+     */
+    private static Catalog parse(byte[] bytes, String origin, Path dir) {
         if (bytes.length > MAX_SIZE) {
             throw invalid(origin, "it is larger than " + (MAX_SIZE >> 20) + " MiB");
         }
@@ -105,7 +115,7 @@ public final class CatalogParser {
         if (root == null || !root.isObject()) {
             throw invalid(origin, "it must be an object with schemaVersion, version and environments");
         }
-        return read(root, origin);
+        return read(root, origin, dir);
     }
 
     private static boolean isJson(byte[] bytes) {
@@ -118,7 +128,7 @@ public final class CatalogParser {
         return false;
     }
 
-    private static Catalog read(JsonNode root, String origin) {
+    private static Catalog read(JsonNode root, String origin, Path dir) {
         unknownFields(root, TOP_FIELDS, origin, "");
         JsonNode sv = root.get("schemaVersion");
         if (sv == null || sv.isNull()) {
@@ -141,7 +151,7 @@ public final class CatalogParser {
         int i = 0;
         for (JsonNode e : envs) {
             i++;
-            Environment env = environment(e, origin, i);
+            Environment env = environment(e, origin, i, dir);
             if (!names.add(env.name())) {
                 throw invalid(origin, "environment '" + env.name() + "' is defined twice; names must be unique");
             }
@@ -162,7 +172,7 @@ public final class CatalogParser {
         return NAME.matcher(name).matches();
     }
 
-    private static Environment environment(JsonNode e, String origin, int index) {
+    private static Environment environment(JsonNode e, String origin, int index, Path dir) {
         String where = "environment #" + index + ": ";
         if (!e.isObject()) {
             throw invalid(origin, where + "must be an object");
@@ -216,13 +226,13 @@ public final class CatalogParser {
                 throw invalid(origin, where + "artifact '" + a + "' is listed twice");
             }
         }
-        Environment.Source source = source(e, origin, where);
+        Environment.Source source = source(e, origin, where, dir);
         return new Environment(name, version, kind, text(e, "description", origin, where, false),
                 text(e, "distribution", origin, where, false), text(e, "distributionVersion", origin, where, false),
                 packages, platform, davit, source, artifacts);
     }
 
-    private static Environment.Source source(JsonNode e, String origin, String where) {
+    private static Environment.Source source(JsonNode e, String origin, String where, Path dir) {
         JsonNode s = e.get("source");
         if (s == null || s.isNull()) {
             throw invalid(origin, where + "missing field 'source'");
@@ -241,9 +251,19 @@ public final class CatalogParser {
         if (profile == null && reference == null && archive == null && build == null) {
             throw invalid(origin, where + "source needs at least one of reference, profile, archive or build");
         }
-        if (build != null && !BUILD_PROFILE.matcher(build).matches()) {
+        if (build != null && build.startsWith(Environment.CONTAINERFILE)) {
+            String path = build.substring(Environment.CONTAINERFILE.length());
+            if (dir == null) {
+                throw invalid(origin, w + "build '" + SourceReferences.shorten(build) + "': only a catalog file on"
+                        + " this machine may name a Containerfile; build the Containerfile and publish its image");
+            }
+            if (path.isBlank() || path.indexOf('\0') >= 0) {
+                throw invalid(origin, w + "build 'containerfile:' needs a path, e.g. containerfile:envs/Containerfile");
+            }
+            build = Environment.CONTAINERFILE + dir.resolve(path).normalize();
+        } else if (build != null && !BUILD_PROFILE.matcher(build).matches()) {
             throw invalid(origin, w + "build profile '" + SourceReferences.shorten(build) + "' is not a profile"
-                    + " name; use base, git, build or busybox");
+                    + " name; use base, git, build or busybox, or containerfile:PATH");
         }
         if (reference != null) {
             try {

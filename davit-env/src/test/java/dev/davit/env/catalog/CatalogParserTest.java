@@ -270,4 +270,32 @@ class CatalogParserTest {
                 .satisfies(e -> assertThat(((DavitException) e).kind()).isEqualTo(DavitException.Kind.NOT_FOUND));
         assertThat(List.of(Catalogs.builtIn().names())).isNotEmpty();
     }
+
+    /**
+     * A local catalog may name a Containerfile as an environment's build (relative to the catalog, made absolute);
+     * a catalog read as bytes from elsewhere (a registry, a URL) may not: it would build the host's files into an
+     * environment.
+     */
+    @Test
+    void onlyALocalCatalogNamesAContainerfile() throws Exception {
+        String yaml = """
+                schemaVersion: 1
+                version: "t"
+                environments:
+                  - name: "proj:dev"
+                    version: "1"
+                    kind: container
+                    platform: linux/amd64
+                    source: {build: "containerfile:envs/../envs/Containerfile"}
+                """;
+        Path f = Files.writeString(dir.resolve("catalog.yaml"), yaml);
+        Environment e = CatalogParser.parse(f).environments().get(0);
+        assertThat(e.containerfile()).isEqualTo(dir.toAbsolutePath().normalize().resolve("envs/Containerfile"));
+        assertThat(e.source().build()).isEqualTo("containerfile:" + e.containerfile());
+        assertThatThrownBy(() -> CatalogParser.parse(yaml.getBytes(StandardCharsets.UTF_8), "oci://r/c:1"))
+                .isInstanceOf(DavitException.class).hasMessageContaining("only a catalog file on this machine may"
+                        + " name a Containerfile");
+        assertThatThrownBy(() -> CatalogParser.parse(Files.writeString(dir.resolve("c2.yaml"), yaml.replace(
+                "containerfile:envs/../envs/Containerfile", "containerfile:")))).hasMessageContaining("needs a path");
+    }
 }

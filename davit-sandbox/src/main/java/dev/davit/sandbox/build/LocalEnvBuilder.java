@@ -73,14 +73,37 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
         return "localhost/davit/" + p.name() + "-vm:" + version;
     }
 
+    /**
+     * The name a build of environment {@code e}'s Containerfile is stored under: {@code localhost/davit/cf-NAME:VERSION}
+     * ({@code NAME} the environment's name made a repository name), {@code -vm} after it for a microVM.
+     *
+     * @param e  the environment
+     * @param vm whether the microVM environment's name
+     * @return the reference
+     */
+    public static String containerfileTag(Environment e, boolean vm) {
+        String name = e.name().toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]+", "-")
+                .replaceAll("^-|-$", "");
+        String version = e.version().replaceAll("[^A-Za-z0-9_.-]", "_");
+        return "localhost/davit/cf-" + name + (vm ? "-vm" : "") + ":" + (version.isEmpty() ? "latest" : version);
+    }
+
     @Override
     public String reference(Environment e) {
+        if (e.containerfile() != null) {
+            return containerfileTag(e, e.kind() == Environment.Kind.MICROVM);
+        }
         BuildProfile p = BuildProfile.named(e.source().build());
         return e.kind() == Environment.Kind.MICROVM ? vmTag(p, e.version()) : imageTag(p, e.version());
     }
 
     @Override
     public String unavailable(Environment e) {
+        if (e.containerfile() != null) {
+            Path f = e.containerfile();
+            return java.nio.file.Files.isRegularFile(f) ? null : "its Containerfile " + f + " is not a file; fix the"
+                    + " catalog's source.build";
+        }
         BuildProfile profile;
         try {
             profile = BuildProfile.named(e.source().build());
@@ -100,6 +123,10 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
 
     @Override
     public void build(Environment e) {
+        if (e.containerfile() != null) {
+            buildContainerfile(e);
+            return;
+        }
         BuildProfile p = BuildProfile.named(e.source().build());
         String vm = e.kind() == Environment.Kind.MICROVM ? vmTag(p, e.version()) : null;
         String mirror = env.get(MIRROR_ENV);
@@ -119,6 +146,39 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
                     // a progress display that cannot close loses nothing
                 }
             }
+        }
+    }
+
+    /**
+     * Builds environment {@code e}'s Containerfile ({@link Environment#containerfile()}, its directory the context)
+     * with {@link ContainerfileBuilder}: no network for its RUN steps, the time of {@code SOURCE_DATE_EPOCH}; a
+     * microVM environment is then made of the image ({@link EnvBuilder#microVm}).
+     */
+    private void buildContainerfile(Environment e) {
+        Path f = e.containerfile();
+        String text;
+        try {
+            if (java.nio.file.Files.size(f) > dev.davit.oci.containerfile.Containerfile.MAX_BYTES) {
+                throw new DavitException(DavitException.Kind.USAGE, "the Containerfile " + f + " of " + e.name()
+                        + " is larger than a Containerfile may be");
+            }
+            text = java.nio.file.Files.readString(f);
+        } catch (java.io.IOException ex) {
+            throw new DavitException(DavitException.Kind.USAGE, "cannot read the Containerfile " + f + " of "
+                    + e.name() + ": " + ex.getMessage());
+        }
+        java.time.Instant epoch = BuildOptions.sourceDateEpoch(env);
+        String image = containerfileTag(e, false);
+        DavitClient c = client.get();
+        new ContainerfileBuilder(c, new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(home)),
+                home, listener::phase).build(dev.davit.oci.containerfile.Containerfile.parse(text, f.getFileName()
+                .toString()), f.toAbsolutePath().getParent(), image, ContainerfileBuilder.Options.defaults()
+                .withCreated(epoch));
+        if (e.kind() == Environment.Kind.MICROVM) {
+            String vmCache = env.get(VM_CACHE_ENV);
+            new EnvBuilder(c, home.resolve("builds")).microVm(image, containerfileTag(e, true), vmCache != null
+                    && !vmCache.isBlank() ? Path.of(vmCache) : VmImages.defaultCacheDir(home), epoch, "containerfile",
+                    e.version(), listener);
         }
     }
 
