@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci,
+# Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci, buildah (the independent Containerfile builder),
 # the container runtimes (bubblewrap, crun, runc), slirp4netns and iproute2 (--network), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
 # rootless builds) and e2fsprogs/cpio/xz for building environments, a static busybox (the sandbox tests' root filesystem and the VM tests' guest), Node with npm (the MCP test's client),
 # and what makes and checks the release (zip, dpkg-dev, groff, man-db, zsh).
@@ -8,6 +8,8 @@ need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v umoci >/dev/null 2>&1 || need+=(umoci)
+# buildah: the independent builder ContainerfileBuildahTest compares davit's Containerfile builds with (as root, chroot isolation)
+command -v buildah >/dev/null 2>&1 || need+=(buildah)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v crun >/dev/null 2>&1 || need+=(crun)
@@ -51,4 +53,4 @@ if [ "$u" != root ] && ! grep -q "^$u:" /etc/subuid 2>/dev/null; then
   echo "deps: $u has no /etc/subuid range; for davit env build without root run: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $u" >&2
 fi
 # The Debian package may start a registry on :5000 as a service; the tests start their own on free ports.
-echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(bwrap --version), $(crun --version | head -1), $(runc --version | head -1), $(qemu-system-x86_64 --version | head -1), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}'), node $(node --version), npm $(npm --version 2>/dev/null)"
+echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(buildah --version), $(bwrap --version), $(crun --version | head -1), $(runc --version | head -1), $(qemu-system-x86_64 --version | head -1), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}'), node $(node --version), npm $(npm --version 2>/dev/null)"
