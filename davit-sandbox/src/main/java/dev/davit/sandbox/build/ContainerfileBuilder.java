@@ -62,6 +62,8 @@ public final class ContainerfileBuilder {
     /** The {@code created_by} of a layer's history entry: the instruction follows. */
     public static final String CREATED_BY = ImageBuilder.CREATED_BY + ": ";
     private static final Duration STEP_TIMEOUT = Duration.ofHours(1);
+    /** The PATH a stage FROM scratch has, as Docker's builders give it. */
+    static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     private final DavitClient client;
     private final Sandboxes sandboxes;
@@ -302,6 +304,7 @@ public final class ContainerfileBuilder {
         private boolean cmdHere;
         private List<String> entrypoint;
         private String workdir;
+        private boolean workdirSet;
         private String user;
         private String current;
         private final BuildPlan plan;
@@ -340,7 +343,11 @@ public final class ContainerfileBuilder {
                 int eq = kv.indexOf('=');
                 env.put(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1));
             }
-            workdir = base.workingDir() == null || base.workingDir().isEmpty() ? "/" : base.workingDir();
+            workdirSet = base.workingDir() != null && !base.workingDir().isEmpty();
+            workdir = workdirSet ? base.workingDir() : "/";
+            if (current == null) {
+                env.put("PATH", DEFAULT_PATH); // as Docker's builders give a stage FROM scratch
+            }
             user = base.user();
             steps.add(new Step(stage.from().line(), "FROM", (System.nanoTime() - t0) / 1_000_000, false));
             int n = 0;
@@ -439,6 +446,7 @@ public final class ContainerfileBuilder {
                     String dir = Words.one(s.value(), file.escape(), this::lookup);
                     workdir = Path.of("/").resolve(dir.startsWith("/") ? dir : workdir + "/" + dir).normalize()
                             .toString();
+                    workdirSet = true;
                     return workdirLayer(s, next, temps);
                 }
                 case Instruction.Single s when s.keyword().equals("USER") -> user = Words.one(s.value(),
@@ -483,7 +491,8 @@ public final class ContainerfileBuilder {
 
         /** A layer making the working directory (0755, root's) when the image lacks it, as Docker makes it; else null. */
         private String workdirLayer(Instruction i, String next, List<String> temps) throws IOException {
-            Path p = rootfs();
+            Path root = rootfs();
+            Path p = root;
             for (String part : workdir.substring(1).split("/")) {
                 if (part.isEmpty()) {
                     continue;
@@ -495,9 +504,20 @@ public final class ContainerfileBuilder {
                 if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
                     Path stage = Files.createTempDirectory(client.store().tempDir(), "workdir-");
                     try {
-                        Files.createDirectories(stage.resolve(workdir.substring(1)));
-                        LayerBuilder.Layer layer = new LayerBuilder(BuildOptions.builder().build()).build(stage,
-                                client.store(), ProgressListener.NONE);
+                        Path made = Files.createDirectories(stage.resolve(workdir.substring(1)));
+                        // what it makes is the stage's USER's, as Docker's builders make it (USER app, WORKDIR /app,
+                        // RUN npm install)
+                        Map<String, BuildOptions.Owner> owners = new HashMap<>();
+                        int[] ids = user == null || user.isEmpty() ? null
+                                : dev.davit.sandbox.container.Users.resolve(root, user);
+                        if (ids != null) {
+                            Path first = stage.resolve(root.relativize(p).toString());
+                            for (Path d = made; d.startsWith(first); d = d.getParent()) {
+                                owners.put(stage.relativize(d).toString(), new BuildOptions.Owner(ids[0], ids[1]));
+                            }
+                        }
+                        LayerBuilder.Layer layer = new LayerBuilder(BuildOptions.builder().owners(owners).build())
+                                .build(stage, client.store(), ProgressListener.NONE);
                         image(layer, next, "WORKDIR (line " + i.line() + ")");
                         temps.add(next);
                         return next;
@@ -543,7 +563,7 @@ public final class ContainerfileBuilder {
 
         /** The image of the current one with {@code layer} (null: none) and the config so far, named {@code as}. */
         private BuildResult image(LayerBuilder.Layer layer, String as, String createdBy) {
-            BuildOptions.Builder b = BuildOptions.builder().workdir(workdir).created(created);
+            BuildOptions.Builder b = BuildOptions.builder().workdir(workdirSet ? workdir : null).created(created);
             env.forEach(b::env);
             labels.forEach(b::label);
             ports.forEach(b::exposedPort);
@@ -776,9 +796,14 @@ public final class ContainerfileBuilder {
                 if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) && inBase == null) {
                     copied.add(target); // made by this COPY: its owner and mode are the COPY's too
                 }
-                // the directories above what is copied keep the image's attributes (a /tmp stays 1777)
-                matchParents(stage, target, base);
+                // the destination, when the image has it as a directory, and the directories above what is copied
+                // keep the image's attributes (a /tmp stays 1777); those the COPY makes are the --chown owner's
+                List<Path> made = matchParents(stage, target, base, inBase != null && Files.isDirectory(inBase,
+                        LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS));
                 Map<String, BuildOptions.Owner> owners = new HashMap<>();
+                if (owner != null) {
+                    made.forEach(d -> owners.put(stage.relativize(d).toString(), owner));
+                }
                 for (Path p : copied) {
                     try (var all = Files.walk(p)) {
                         for (Path q : all.toList()) {
@@ -916,9 +941,14 @@ public final class ContainerfileBuilder {
             return p;
         }
 
-        /** Gives each staged directory above {@code target} the attributes of the image's own, where it has one. */
-        private void matchParents(Path stage, Path target, Path base) throws IOException {
-            for (Path d = target.getParent(); d != null && d.startsWith(stage) && !d.equals(stage); d = d.getParent()) {
+        /**
+         * Gives each staged directory above {@code target} (and {@code target} itself when {@code self}: a directory
+         * of the image) the attributes of the image's own, where it has one; returns the others, which the COPY makes.
+         */
+        private List<Path> matchParents(Path stage, Path target, Path base, boolean self) throws IOException {
+            List<Path> made = new ArrayList<>();
+            for (Path d = self ? target : target.getParent(); d != null && d.startsWith(stage) && !d.equals(stage);
+                 d = d.getParent()) {
                 Path there = base.resolve(stage.relativize(d));
                 if (Files.isDirectory(there, LinkOption.NOFOLLOW_LINKS)) {
                     Map<String, Object> a = Files.readAttributes(there, "unix:mode,uid,gid,lastModifiedTime",
@@ -930,8 +960,10 @@ public final class ContainerfileBuilder {
                 } else {
                     Files.setLastModifiedTime(d, java.nio.file.attribute.FileTime.from(created == null
                             ? Instant.EPOCH : created));
+                    made.add(d);
                 }
             }
+            return made;
         }
 
         /** Counts {@code f} against the COPY's bounds (bytes, sparse files at their size; entries). */
@@ -1066,6 +1098,7 @@ public final class ContainerfileBuilder {
             List<Path[]> dirs = new ArrayList<>();
             java.util.function.Predicate<Path> left = p -> rules != null && rules.excluded(join(rel,
                     from.relativize(p)));
+            Map<Object, Path> links = new HashMap<>(); // the first copy of each file with more than one link
             Files.walkFileTree(from, java.util.EnumSet.noneOf(java.nio.file.FileVisitOption.class), 256,
                     new SimpleFileVisitor<>() {
                 @Override
@@ -1100,8 +1133,19 @@ public final class ContainerfileBuilder {
                                 }
                             }
                         }
-                        Files.copy(f, t, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
-                                StandardCopyOption.REPLACE_EXISTING);
+                        Object inode = attrs.isRegularFile() ? attrs.fileKey() : null;
+                        Path first = inode == null ? null : links.get(inode);
+                        if (first != null) { // a hard link of a file copied before: linked as the original is
+                            Files.deleteIfExists(t);
+                            Files.createLink(t, first);
+                        } else {
+                            Files.copy(f, t, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
+                                    StandardCopyOption.REPLACE_EXISTING);
+                            if (inode != null && ((Number) Files.getAttribute(f, "unix:nlink",
+                                    LinkOption.NOFOLLOW_LINKS)).intValue() > 1) {
+                                links.put(inode, t);
+                            }
+                        }
                         copied.add(t);
                     }
                     return FileVisitResult.CONTINUE;
