@@ -57,17 +57,6 @@ public record Environment(String name, String version, Kind kind, String descrip
     }
 
     /**
-     * Where an environment comes from, in the order installs try them (after a valid existing install).
-     *
-     * @param profile   a local directory holding the artifacts (used only when all of them are present), or null
-     * @param reference an OCI reference, or {@code repo://NAME} / {@code store://NAME} mapped through the configured
-     *                  registry bases; null when not published in a registry
-     * @param digest    a pinned manifest digest ({@code sha256:...}), or null
-     * @param archive   a {@code file://} or {@code http(s)://} URL of a tar archive of the artifacts, or null
-     * @param build     the name of the build profile (e.g. {@code git}) that makes this environment locally when no
-     *                  install exists and the registry cannot serve it (see {@code Installer.LocalBuilder}), or null
-     */
-    /**
      * The prefix of a {@link Source#build()} that names a Containerfile instead of a profile:
      * {@code containerfile:/abs/path/Containerfile} (a local catalog's relative path, made absolute when parsed); the
      * Containerfile's directory is the build context.
@@ -83,6 +72,18 @@ public record Environment(String name, String version, Kind kind, String descrip
                 : null;
     }
 
+    /**
+     * Where an environment comes from, in the order installs try them (after a valid existing install).
+     *
+     * @param profile   a local directory holding the artifacts (used only when all of them are present), or null
+     * @param reference an OCI reference, or {@code repo://NAME} / {@code store://NAME} mapped through the configured
+     *                  registry bases; null when not published in a registry
+     * @param digest    a pinned manifest digest ({@code sha256:...}), or null
+     * @param archive   a {@code file://} or {@code http(s)://} URL of a tar archive of the artifacts, or null
+     * @param build     the name of the build profile (e.g. {@code git}) that makes this environment locally when no
+     *                  install exists and the registry cannot serve it (see {@code Installer.LocalBuilder}), or
+     *                  {@value Environment#CONTAINERFILE} and a Containerfile's path; null for none
+     */
     public record Source(String profile, String reference, String digest, String archive, String build) {
         /**
          * A source without a build profile.
