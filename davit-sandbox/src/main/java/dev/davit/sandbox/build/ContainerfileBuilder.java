@@ -613,6 +613,9 @@ public final class ContainerfileBuilder {
                 }
             });
             runEnv.putAll(env);
+            if (!runEnv.containsKey("HOME")) { // as Docker's builders give it: the user's home in /etc/passwd
+                runEnv.put("HOME", dev.davit.sandbox.container.Users.home(rootfs(), user));
+            }
             Network network = "none".equals(r.network()) ? Network.NONE : options.network();
             // what the layer depends on: the layers it runs over and everything the command sees
             List<String> key = new ArrayList<>(List.of("RUN", "net=" + network, "wd=" + workdir, "user=" + user));

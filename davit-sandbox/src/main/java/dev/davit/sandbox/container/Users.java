@@ -11,6 +11,8 @@ import java.util.List;
 
 /** Resolves an image's {@code User} ({@code uid}, {@code uid:gid}, {@code name}, {@code name:group}). */
 public final class Users {
+    /** The largest etc/passwd or etc/group read: 16 MiB. */
+    private static final long MAX_BYTES = 16 << 20;
     private Users() {
     }
 
@@ -55,6 +57,21 @@ public final class Users {
         return new int[] {uid, gid};
     }
 
+    /**
+     * The home directory of {@code user} (as {@link #resolve} takes it; null or empty: root) in the rootfs's
+     * etc/passwd, as Docker's builders give a RUN its {@code HOME}: the entry's sixth field, else {@code /root} for
+     * root and {@code /} for anyone else.
+     */
+    public static String home(Path rootfs, String user) {
+        String u = user == null || user.isBlank() ? "0" : user.contains(":") ? user.substring(0, user.indexOf(':'))
+                : user;
+        String[] pw = u.matches("\\d+") ? find(rootfs, "etc/passwd", 2, u) : find(rootfs, "etc/passwd", 0, u);
+        if (pw != null && pw.length > 5 && pw[5].startsWith("/")) {
+            return pw[5];
+        }
+        return u.equals("0") || u.equals("root") ? "/root" : "/";
+    }
+
     private static String[] find(Path rootfs, String file, int field, String value) {
         Path f = rootfs.resolve(file);
         // the image's own files only: etc must be a directory there, not a link the host would follow
@@ -64,8 +81,11 @@ public final class Users {
         }
         List<String> lines;
         try {
+            if (Files.size(f) > MAX_BYTES) {
+                return null; // not a passwd or group file anyone writes: never read into memory whole
+            }
             lines = Files.readAllLines(f, StandardCharsets.UTF_8);
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
             return null;
         }
         for (String line : lines) {

@@ -170,9 +170,9 @@ class ContainerfileBuildahTest {
             Map.entry("run-writes-tmp", "what a RUN writes into /tmp (or /run) of the image is lost: davit's sandbox"
                     + " mounts its own /tmp and /run, so /tmp/kept.txt, /tmp/dir and /run/run.txt are not in the"
                     + " layer; buildah (and Docker) keep them"),
-            Map.entry("run-user-environment", "a RUN has no HOME (buildah, like Docker, sets HOME from the user's"
-                    + " /etc/passwd entry: /root, /home/app) and no supplementary groups (id shows no groups=;"
-                    + " buildah gives the user's groups, groups=0(root), groups=1000(app), as Docker does)"));
+            Map.entry("run-user-environment", "a RUN has no supplementary groups (id shows no groups=; buildah"
+                    + " gives the user's groups, groups=0(root), groups=1000(app), as Docker does); its HOME is the"
+                    + " user's from /etc/passwd, as buildah's"));
 
     /**
      * What buildah leaves in an image that davit does not: a path of the image and the only shape it is excluded in,

@@ -47,7 +47,7 @@ class ContainerfileBuilderTest {
         Path src = tmp.resolve("base");
         Path bin = Files.createDirectories(src.resolve("bin"));
         Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
-        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls", "mkfifo", "stat")) {
+        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls", "mkfifo", "stat", "chown")) {
             Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
         }
         for (String d : List.of("proc", "dev", "tmp", "etc")) {
@@ -178,7 +178,11 @@ class ContainerfileBuilderTest {
         Files.writeString(ctx.resolve("f"), "f\n");
         String file = """
                 FROM %s
-                RUN echo 'app:x:1000:1001::/:/bin/sh' >> /etc/passwd && echo 'app:x:1001:' >> /etc/group
+                RUN echo 'app:x:1000:1001::/home/app:/bin/sh' >> /etc/passwd && echo 'app:x:1001:' >> /etc/group \
+                    && echo "$HOME" > /root-home && mkdir -p /home/app && chown 1000:1001 /home/app
+                USER app
+                RUN echo "$HOME" > /home/app/app-home
+                USER 0
                 ADD t.tgz /gz/
                 ADD t.bz /bz
                 ADD t.tar.not plain.gz /plain/
@@ -194,6 +198,9 @@ class ContainerfileBuilderTest {
         assertThat(run("localhost/test/built:1")).isEqualTo("in the tar\nin the tar\nin the tar\nnot gzip at all\n");
         assertThat(run("localhost/test/built:1", "stat", "-c", "%u:%g", "/by-name", "/by-names", "/by-root",
                 "/gz/d/in.txt")).isEqualTo("1000:1000\n1000:1001\n0:0\n0:0\n");
+        // a RUN's HOME is the user's home in /etc/passwd (root's /root when it has no entry), as Docker's builders set it
+        assertThat(run("localhost/test/built:1", "cat", "/root-home", "/home/app/app-home")).isEqualTo(
+                "/root\n/home/app\n");
         var defaults = client.inspectLocal("localhost/test/built:1").config().defaults();
         assertThat(defaults.volumes()).containsExactlyInAnyOrder("/cache", "/data");
         assertThat(defaults.stopSignal()).isEqualTo("SIGINT");
