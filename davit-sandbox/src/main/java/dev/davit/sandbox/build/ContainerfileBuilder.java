@@ -653,10 +653,14 @@ public final class ContainerfileBuilder {
                     tail = tail.length() > 300 ? "..." + tail.substring(tail.length() - 300) : tail;
                     throw error(r, "RUN exited with " + res.exitCode() + (tail.isEmpty() ? "" : ": " + tail));
                 }
-                String said = Text.printable((res.stdoutText() + res.stderrText()).strip());
-                if (!said.isEmpty()) {
-                    say.accept(said.length() > 2000 ? "..." + said.substring(said.length() - 2000) : said);
+                // what it printed, line by line (each printable; the last 40 lines)
+                List<String> lines = (res.stdoutText() + res.stderrText()).lines().map(l -> l.contains("\r")
+                        ? l.substring(l.lastIndexOf('\r') + 1) : l).filter(l -> !l.isBlank()).toList();
+                if (lines.size() > 40) {
+                    say.accept("... (" + (lines.size() - 40) + " lines before)");
+                    lines = lines.subList(lines.size() - 40, lines.size());
                 }
+                lines.forEach(l -> say.accept(Text.shorten(Text.printable(l), 300)));
                 LayerBuilder.Layer layer = layer(s);
                 if (!options.noCache()) {
                     cache.put(cacheKey, layer, file.name() + ":" + r.line() + " RUN" + describe(r));

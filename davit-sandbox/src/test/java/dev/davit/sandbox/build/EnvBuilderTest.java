@@ -137,6 +137,28 @@ class EnvBuilderTest {
             assertThat(vm.exitCode()).as(vm.stderrText()).isZero();
             assertThat(vm.stdoutText()).startsWith("5\nls (GNU coreutils)").contains("git version 2.",
                     "install ok installed", "-amd64");
+
+            // a Containerfile over it whose RUN installs a package with Debian's mirrors alone reachable (the egress
+            // policy's debian preset); without a network the same step fails and says so
+            Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+            String file = "FROM localhost/davit/git:t\nRUN apt-get update -q && DEBIAN_FRONTEND=noninteractive"
+                    + " apt-get install -y -q --no-install-recommends tree\nCMD [\"tree\", \"--version\"]\n";
+            dev.davit.sandbox.Network debian = dev.davit.sandbox.Network.policy(dev.davit.sandbox.EgressPolicy.parse(
+                    List.of(), List.of(), List.of("debian"), List.of(), List.of()));
+            Sandboxes builds = new Sandboxes(SandboxOptions.under(tmp.resolve("cf-home")));
+            List<String> said = new ArrayList<>();
+            new ContainerfileBuilder(c, builds, tmp.resolve("cf-home"), said::add).build(
+                    dev.davit.oci.containerfile.Containerfile.parse(file, "Containerfile"), ctx, "localhost/test/tree:1",
+                    ContainerfileBuilder.Options.defaults().withNetwork(debian));
+            assertThat(said).anyMatch(l -> l.contains("Setting up tree"));
+            Path treeRoot = tmp.resolve("tree-rootfs");
+            c.unpack("localhost/test/tree:1", treeRoot, PlatformSelector.host(), UnpackOptions.defaults());
+            ExecResult tree = sandboxes.run(RunSpec.builder(treeRoot).command("tree", "--version").build());
+            assertThat(tree.stdoutText()).as(tree.stderrText()).startsWith("tree v");
+            assertThatThrownBy(() -> new ContainerfileBuilder(c, builds,
+                    tmp.resolve("cf-home"), null).build(dev.davit.oci.containerfile.Containerfile.parse(file,
+                    "Containerfile"), ctx, "localhost/test/tree:2", ContainerfileBuilder.Options.defaults()))
+                    .hasMessageStartingWith("Containerfile:2: RUN exited with 100");
         }
     }
 
