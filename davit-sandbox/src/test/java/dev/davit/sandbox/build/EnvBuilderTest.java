@@ -138,11 +138,15 @@ class EnvBuilderTest {
             assertThat(vm.stdoutText()).startsWith("5\nls (GNU coreutils)").contains("git version 2.",
                     "install ok installed", "-amd64");
 
-            // a Containerfile over it whose RUN installs a package with Debian's mirrors alone reachable (the egress
-            // policy's debian preset); without a network the same step fails and says so
+            // a Python project's toolchain over it: its RUN installs packages with Debian's mirrors alone reachable
+            // (the egress policy's debian preset; without a network the same step fails and says so), then it is
+            // pushed to a registry and is a workspace's environment in another home
             Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+            Files.writeString(ctx.resolve("app.py"), "import sys\nprint('python', sys.version_info[0], 'says hi')\n");
             String file = "FROM localhost/davit/git:t\nRUN apt-get update -q && DEBIAN_FRONTEND=noninteractive"
-                    + " apt-get install -y -q --no-install-recommends tree\nCMD [\"tree\", \"--version\"]\n";
+                    + " apt-get install -y -q --no-install-recommends python3-minimal tree"
+                    + " && rm -rf /var/lib/apt/lists/*\nCOPY app.py /srv/app/app.py\nWORKDIR /srv/app\n"
+                    + "CMD [\"python3\", \"app.py\"]\n";
             dev.davit.sandbox.Network debian = dev.davit.sandbox.Network.policy(dev.davit.sandbox.EgressPolicy.parse(
                     List.of(), List.of(), List.of("debian"), List.of(), List.of()));
             Sandboxes builds = new Sandboxes(SandboxOptions.under(tmp.resolve("cf-home")));
@@ -155,6 +159,16 @@ class EnvBuilderTest {
             c.unpack("localhost/test/tree:1", treeRoot, PlatformSelector.host(), UnpackOptions.defaults());
             ExecResult tree = sandboxes.run(RunSpec.builder(treeRoot).command("tree", "--version").build());
             assertThat(tree.stdoutText()).as(tree.stderrText()).startsWith("tree v");
+            try (dev.davit.oci.testkit.TestRegistry registry = dev.davit.oci.testkit.TestRegistry.start()) {
+                String pushed = registry.hostPort() + "/test/pyproj:1";
+                c.push("localhost/test/tree:1", pushed, ProgressListener.NONE);
+                try (dev.davit.Davit davit = dev.davit.Davit.builder().home(tmp.resolve("other-home"))
+                        .clientOptions(ClientOptions.anonymous(tmp.resolve("other-home/store"))).build();
+                     dev.davit.OpenWorkspace ws = davit.workspace(pushed)) {
+                    ExecResult hi = ws.exec("sh", "-c", "cd /srv/app && python3 app.py && pwd");
+                    assertThat(hi.stdoutText()).as(hi.stderrText()).isEqualTo("python 3 says hi\n/srv/app\n");
+                }
+            }
             assertThatThrownBy(() -> new ContainerfileBuilder(c, builds,
                     tmp.resolve("cf-home"), null).build(dev.davit.oci.containerfile.Containerfile.parse(file,
                     "Containerfile"), ctx, "localhost/test/tree:2", ContainerfileBuilder.Options.defaults()))
