@@ -732,8 +732,9 @@ public final class ContainerfileBuilder {
                     this::lookup), c) : c.from() == null ? new BuildOptions.Owner(0, 0) : null;
             String dest = Words.one(c.dest(), file.escape(), this::lookup);
             // a path of the image: .. stops at its root, never above the staging directory
-            String absolute = Path.of("/").resolve(dest.startsWith("/") ? dest : workdir + "/" + dest).normalize()
-                    .toString();
+            // the image's links on the way are followed within the image (as Docker's builders do), never on the host
+            String absolute = inImage(base, Path.of("/").resolve(dest.startsWith("/") ? dest : workdir + "/" + dest)
+                    .normalize().toString(), c);
             Path inBase = parentsOf(base, absolute, c);
             // each source as the files it names: a glob's matches, what the context's ignore file leaves in
             IgnoreRules rules = c.from() == null ? ignore : null;
@@ -919,6 +920,57 @@ public final class ContainerfileBuilder {
                 case "zstd" -> new com.github.luben.zstd.ZstdInputStream(in);
                 default -> in;
             };
+        }
+
+        /**
+         * {@code absolute}, a path of the image, with the links of the image on the way to its last component
+         * resolved as the image sees them: an absolute target from the image's root, {@code ..} stopping there, at
+         * most 40 links. Only the link texts are read; nothing on the host is followed.
+         */
+        private String inImage(Path base, String absolute, Instruction i) {
+            if (absolute.equals("/")) {
+                return absolute;
+            }
+            int slash = absolute.lastIndexOf('/');
+            String last = absolute.substring(slash + 1);
+            java.util.Deque<String> todo = new java.util.ArrayDeque<>(slash == 0 ? List.of()
+                    : List.of(absolute.substring(1, slash).split("/")));
+            List<String> done = new ArrayList<>();
+            int links = 0;
+            while (!todo.isEmpty()) {
+                String part = todo.pop();
+                if (part.isEmpty() || part.equals(".")) {
+                    continue;
+                }
+                if (part.equals("..")) {
+                    if (!done.isEmpty()) {
+                        done.remove(done.size() - 1);
+                    }
+                    continue;
+                }
+                Path p = base.resolve(String.join("/", done)).resolve(part);
+                if (Files.isSymbolicLink(p)) {
+                    if (++links > 40) {
+                        throw error(i, "the destination goes through more than 40 links of the image");
+                    }
+                    String target;
+                    try {
+                        target = Files.readSymbolicLink(p).toString();
+                    } catch (IOException e) {
+                        throw error(i, "cannot read the image's link /" + String.join("/", done) + "/" + part);
+                    }
+                    if (target.startsWith("/")) {
+                        done.clear();
+                    }
+                    List<String> parts = List.of(target.split("/"));
+                    for (int k = parts.size() - 1; k >= 0; k--) {
+                        todo.push(parts.get(k));
+                    }
+                    continue;
+                }
+                done.add(part);
+            }
+            return "/" + (done.isEmpty() ? "" : String.join("/", done) + "/") + last;
         }
 
         /**

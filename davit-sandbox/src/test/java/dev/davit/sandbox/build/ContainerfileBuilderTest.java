@@ -47,7 +47,7 @@ class ContainerfileBuilderTest {
         Path src = tmp.resolve("base");
         Path bin = Files.createDirectories(src.resolve("bin"));
         Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
-        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls", "mkfifo", "stat", "chown")) {
+        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls", "mkfifo", "stat", "chown", "ln")) {
             Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
         }
         for (String d : List.of("proc", "dev", "tmp", "etc")) {
@@ -151,6 +151,16 @@ class ContainerfileBuilderTest {
                 + " \"/escaped-by-davit\"]\n", ctx, Map.of(), new ArrayList<>());
         assertThat(run("localhost/test/built:1")).isEqualTo("f\n");
         assertThat(Path.of("/escaped-by-davit")).doesNotExist();
+        // a destination through the image's links is followed within the image, never on the host: a link naming
+        // the host's directory of this test by an absolute path and by ../ leads to that path inside the image
+        Path hostDir = Files.createDirectories(tmp.resolve("host-side"));
+        build("FROM " + BASE + "\nRUN ln -s " + hostDir + " /abs && ln -s ../../../../../../../.." + hostDir
+                + " /rel\nCOPY f /abs/by-abs\nCOPY f /rel/by-rel\n", ctx, Map.of(), new ArrayList<>());
+        assertThat(hostDir).isEmptyDirectory();
+        Path inImage = RunTarget.ofImage(client, home, "localhost/test/built:1", null, null).rootfs()
+                .resolve(hostDir.toString().substring(1)); // under /tmp, which a sandbox's own /tmp hides
+        assertThat(inImage.resolve("by-abs")).hasContent("f");
+        assertThat(inImage.resolve("by-rel")).hasContent("f");
         // a fifo is refused, never opened (it would block the build for ever); a RUN's fifo never reaches a layer
         Tools.run("mkfifo", ctx.resolve("p").toString());
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY p /p\n", ctx, Map.of(), new ArrayList<>()))
