@@ -25,6 +25,11 @@ import java.util.Optional;
  * store keeps the blob, {@code davit images} shows it, and removing the entry (or {@code davit rmi}) then
  * {@code davit gc} frees it; a home has its cache only through its store. Entries are set under the store's lock,
  * so builds in parallel into one store each see a whole entry or none.
+ *
+ * <p>The store takes names from elsewhere too ({@code davit import} of a bundle, a pull), and a key is made of what
+ * anyone can know: so each entry carries a MAC ({@value #MAC}: HMAC-SHA256 under the home's own secret,
+ * {@code HOME/build-cache.key}, 0600, over the key, the layer's digest and its diff id), and an entry without a right
+ * one is a miss. Only a build of this home makes entries it takes.
  */
 final class BuildCache {
     /** The repository of the cache's entries; the tag is the key. */
@@ -33,15 +38,62 @@ final class BuildCache {
     static final String ARTIFACT_TYPE = "application/vnd.dev.davit.build.cache.v1";
     /** The annotation holding the layer's uncompressed digest (its diff id). */
     static final String DIFF_ID = "dev.davit.build.diff-id";
+    /** The annotation holding the entry's MAC. */
+    static final String MAC = "dev.davit.build.mac";
     /** The annotation saying which step made it, for a person reading {@code davit inspect}. */
     static final String STEP = "dev.davit.build.step";
     private static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
     private static final int MAX_MANIFEST = 64 * 1024;
 
     private final OciStore store;
+    private final java.nio.file.Path home;
 
-    BuildCache(OciStore store) {
+    BuildCache(OciStore store, java.nio.file.Path home) {
         this.store = store;
+        this.home = home;
+    }
+
+    /** The home's secret (made at first use: 32 random bytes, 0600). */
+    private byte[] secret() {
+        java.nio.file.Path f = home.resolve("build-cache.key");
+        try {
+            if (!java.nio.file.Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                byte[] b = new byte[32];
+                new java.security.SecureRandom().nextBytes(b);
+                java.nio.file.Files.createDirectories(home);
+                java.nio.file.Path tmp = java.nio.file.Files.createTempFile(home, ".build-cache.key", ".tmp",
+                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+                java.nio.file.Files.write(tmp, b);
+                try {
+                    java.nio.file.Files.move(tmp, f); // never over one another build made meanwhile
+                } catch (java.nio.file.FileAlreadyExistsException e) {
+                    java.nio.file.Files.deleteIfExists(tmp);
+                }
+            }
+            if (!java.nio.file.Files.isRegularFile(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || java.nio.file.Files.size(f) != 32) {
+                throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.STORE, "the build cache's"
+                        + " key " + f + " is not a file of 32 bytes; remove it (the cache starts again)");
+            }
+            return java.nio.file.Files.readAllBytes(f);
+        } catch (java.io.IOException e) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.STORE, "cannot read or make the"
+                    + " build cache's key " + f + ": " + e.getMessage());
+        }
+    }
+
+    /** The MAC of an entry: HMAC-SHA256 under the home's secret over the key, the layer's digest and diff id. */
+    private String mac(String key, Descriptor layer, String diffId) {
+        try {
+            javax.crypto.Mac m = javax.crypto.Mac.getInstance("HmacSHA256");
+            m.init(new javax.crypto.spec.SecretKeySpec(secret(), "HmacSHA256"));
+            m.update((key + "\n" + layer.digest() + "\n" + layer.size() + "\n" + layer.mediaType() + "\n" + diffId)
+                    .getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(m.doFinal());
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The key of {@code parts}: a sha256 (hex) over each part, length-prefixed so no two lists share one. */
@@ -75,8 +127,10 @@ final class BuildCache {
             }
             Descriptor layer = im.layers().get(0);
             String diffId = im.annotations().get(DIFF_ID);
-            if (diffId == null || !store.hasBlob(layer.digest())) {
-                return Optional.empty();
+            String mac = im.annotations().get(MAC);
+            if (diffId == null || mac == null || !MessageDigest.isEqual(mac.getBytes(StandardCharsets.UTF_8),
+                    mac(key, layer, diffId).getBytes(StandardCharsets.UTF_8)) || !store.hasBlob(layer.digest())) {
+                return Optional.empty(); // not this home's (an imported or pulled name), or damaged: a miss
             }
             return Optional.of(new LayerBuilder.Layer(layer, Digest.parse(diffId), 0, 0, List.of(), true));
         } catch (RuntimeException ex) {
@@ -96,6 +150,7 @@ final class BuildCache {
         m.putArray("layers").add(ManifestJson.toJson(layer.descriptor()));
         ObjectNode a = m.putObject("annotations");
         a.put(DIFF_ID, layer.diffId().toString());
+        a.put(MAC, mac(key, layer.descriptor(), layer.diffId().toString()));
         a.put(STEP, step);
         byte[] bytes = Json.bytes(m);
         Manifest parsed = ManifestParser.parse(bytes, MediaTypes.OCI_MANIFEST);

@@ -618,13 +618,15 @@ public final class ContainerfileBuilder {
             }
             Network network = "none".equals(r.network()) ? Network.NONE : options.network();
             // what the layer depends on: the layers it runs over and everything the command sees
-            List<String> key = new ArrayList<>(List.of("RUN", "net=" + network, "wd=" + workdir, "user=" + user));
+            // the build time too: the layer's times are clamped to it
+            List<String> key = new ArrayList<>(List.of("RUN", "net=" + network, "wd=" + workdir, "user=" + user,
+                    "created=" + created));
             key.add("layers=" + layersOf(current));
             key.add("argv=" + argv.size());
             key.addAll(argv);
             runEnv.forEach((k, v) -> key.add("env=" + k + "=" + v));
             String cacheKey = BuildCache.key(key);
-            BuildCache cache = new BuildCache(client.store());
+            BuildCache cache = new BuildCache(client.store(), home);
             if (!options.noCache()) {
                 java.util.Optional<LayerBuilder.Layer> hit = cache.find(cacheKey);
                 if (hit.isPresent()) {
@@ -761,13 +763,13 @@ public final class ContainerfileBuilder {
                 }
                 Map<String, Instruction.Heredoc> docs = new HashMap<>();
                 c.heredocs().forEach(h -> docs.put(h.name(), h));
-                List<Path> copied = new ArrayList<>();
+                java.util.Set<Path> copied = new java.util.LinkedHashSet<>();
                 long[] budget = {0, 0};
                 for (String raw : sources) {
                     String heredoc = raw.replaceFirst("^<<-?[\"']?", "").replaceFirst("[\"']$", "");
                     if (raw.startsWith("<<") && docs.containsKey(heredoc)) {
                         Path to = intoDir ? target.resolve(heredoc) : target;
-                        Files.createDirectories(to.getParent());
+                        realDir(stage, to.getParent());
                         Files.write(to, docs.get(heredoc).content().getBytes(java.nio.charset.StandardCharsets.UTF_8),
                                 java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE,
                                 LinkOption.NOFOLLOW_LINKS);
@@ -780,13 +782,13 @@ public final class ContainerfileBuilder {
                             ? unpack(source, src, c) : null;
                     if (unpacked != null) {
                         try { // a local tar's content, into the destination as a directory (Docker's ADD)
-                            copyTree(unpacked, target, copied, budget, c, null, null);
+                            copyTree(unpacked, target, stage, copied, budget, c, null, null);
                         } finally {
                             dev.davit.oci.internal.Fs.deleteTree(unpacked);
                         }
                     } else if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
                         // a directory's content, as Docker copies it, less what the ignore file leaves out
-                        copyTree(source, target, copied, budget, c, rules, relative(from, source));
+                        copyTree(source, target, stage, copied, budget, c, rules, relative(from, source));
                     } else {
                         if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
                                 && !Files.isSymbolicLink(source)) {
@@ -794,7 +796,7 @@ public final class ContainerfileBuilder {
                                     + " a socket or a device is not copied)");
                         }
                         Path file1 = intoDir ? target.resolve(source.getFileName()) : target;
-                        Files.createDirectories(file1.getParent());
+                        realDir(stage, file1.getParent());
                         counted(source, budget, c);
                         Files.copy(source, file1, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
                                 StandardCopyOption.REPLACE_EXISTING);
@@ -812,16 +814,15 @@ public final class ContainerfileBuilder {
                 if (owner != null) {
                     made.forEach(d -> owners.put(stage.relativize(d).toString(), owner));
                 }
-                for (Path p : copied) {
-                    try (var all = Files.walk(p)) {
-                        for (Path q : all.toList()) {
-                            if (owner != null) {
-                                owners.put(stage.relativize(q).toString(), owner);
-                            }
-                            if (c.chmod() != null && !Files.isSymbolicLink(q)) {
-                                Files.setAttribute(q, "unix:mode", Integer.parseInt(c.chmod(), 8));
-                            }
-                        }
+                for (Path q : copied) { // every entry the COPY wrote is in it, once
+                    if (!Files.exists(q, LinkOption.NOFOLLOW_LINKS)) {
+                        continue; // replaced by a later source
+                    }
+                    if (owner != null) {
+                        owners.put(stage.relativize(q).toString(), owner);
+                    }
+                    if (c.chmod() != null && !Files.isSymbolicLink(q)) {
+                        Files.setAttribute(q, "unix:mode", Integer.parseInt(c.chmod(), 8), LinkOption.NOFOLLOW_LINKS);
                     }
                 }
                 // the files' own times, or with a build time (SOURCE_DATE_EPOCH, --created) that time: a checkout's
@@ -903,8 +904,8 @@ public final class ContainerfileBuilder {
             try (InputStream in = decompressed(new java.io.BufferedInputStream(Files.newInputStream(source,
                     LinkOption.NOFOLLOW_LINKS), 1 << 16), kind)) {
                 dev.davit.oci.unpack.TarExtractor.extractUntrusted(in, dir, new dev.davit.oci.unpack.TarExtractor
-                        .Limits(dev.davit.sandbox.fs.Budget.MAX_BYTES, dev.davit.sandbox.fs.Budget.MAX_ENTRIES, 4096),
-                        "the archive " + Text.shorten(src, 80), "ADD a smaller archive");
+                        .Limits(dev.davit.sandbox.fs.Budget.MAX_BYTES, dev.davit.sandbox.fs.Budget.MAX_ENTRIES,
+                        64L << 20), "the archive " + Text.shorten(src, 80), "; ADD a smaller archive");
                 return dir;
             } catch (IOException | RuntimeException e) {
                 dev.davit.oci.internal.Fs.deleteTree(dir);
@@ -1025,9 +1026,38 @@ public final class ContainerfileBuilder {
             return made;
         }
 
+        /**
+         * Makes {@code dir} (at or below {@code root}, the COPY's own staging directory) a real directory with real
+         * directories above it: a link or a file an earlier source left on the way is replaced (as a later source
+         * replaces an earlier one), never followed, so nothing is written through it to the host.
+         */
+        private static void realDir(Path root, Path dir) throws IOException {
+            if (dir.equals(root)) {
+                return;
+            }
+            Path p = root;
+            for (Path part : root.relativize(dir)) {
+                p = p.resolve(part.toString());
+                BasicFileAttributes a;
+                try {
+                    a = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    a = null;
+                }
+                if (a != null && !a.isDirectory()) {
+                    Files.delete(p); // a link or a file: deleted itself, never what it names
+                    a = null;
+                }
+                if (a == null) {
+                    Files.createDirectory(p);
+                }
+            }
+        }
+
         /** Counts {@code f} against the COPY's bounds (bytes, sparse files at their size; entries). */
         private void counted(Path f, long[] budget, Instruction i) throws IOException {
-            budget[0] += Files.size(f);
+            // the entry itself: a link's size is its own, never what it names (a host file, a dead mount)
+            budget[0] += Files.readAttributes(f, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).size();
             budget[1]++;
             if (budget[0] > dev.davit.sandbox.fs.Budget.MAX_BYTES || budget[1] > dev.davit.sandbox.fs.Budget.MAX_ENTRIES) {
                 throw error(i, "the COPY passes " + (dev.davit.sandbox.fs.Budget.MAX_BYTES >> 30) + " GiB or "
@@ -1152,8 +1182,8 @@ public final class ContainerfileBuilder {
         }
 
         /** Copies {@code from}'s content into {@code to}, links as links (never followed), attributes kept. */
-        private void copyTree(Path from, Path to, List<Path> copied, long[] budget, Instruction i, IgnoreRules rules,
-                              String rel) throws IOException {
+        private void copyTree(Path from, Path to, Path root, java.util.Set<Path> copied, long[] budget, Instruction i,
+                              IgnoreRules rules, String rel) throws IOException {
             List<Path[]> dirs = new ArrayList<>();
             java.util.function.Predicate<Path> left = p -> rules != null && rules.excluded(join(rel,
                     from.relativize(p)));
@@ -1170,7 +1200,7 @@ public final class ContainerfileBuilder {
                         dirs.add(new Path[] {d, t}); // made only when an exception brings something in
                         return FileVisitResult.CONTINUE;
                     }
-                    Files.createDirectories(t);
+                    realDir(root, t);
                     if (!d.equals(from)) {
                         copied.add(t);
                         dirs.add(new Path[] {d, t});
@@ -1185,11 +1215,9 @@ public final class ContainerfileBuilder {
                         counted(f, budget, i);
                         Path t = to.resolve(from.relativize(f));
                         if (!Files.isDirectory(t.getParent(), LinkOption.NOFOLLOW_LINKS)) {
-                            Files.createDirectories(t.getParent()); // an excluded directory an exception enters
+                            realDir(root, t.getParent()); // an excluded directory an exception enters
                             for (Path q = t.getParent(); q.startsWith(to) && !q.equals(to); q = q.getParent()) {
-                                if (!copied.contains(q)) {
-                                    copied.add(q);
-                                }
+                                copied.add(q);
                             }
                         }
                         Object inode = attrs.isRegularFile() ? attrs.fileKey() : null;

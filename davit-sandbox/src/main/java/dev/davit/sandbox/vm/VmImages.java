@@ -238,11 +238,25 @@ public final class VmImages {
         }
         Path dir = rootfsDir.resolve(GUEST_DIR);
         try {
-            if (Files.isSymbolicLink(dir)) {
-                throw new DavitException(Kind.USAGE, rootfsDir + "/" + GUEST_DIR + " is a symbolic link; remove it");
+            // the image's own entries there (its link or file: a hostile image may name / by them) are replaced,
+            // never followed: a chmod or a write through them would reach the host
+            for (Path d : List.of(dir, dir.resolve("run"))) {
+                java.nio.file.attribute.BasicFileAttributes a;
+                try {
+                    a = Files.readAttributes(d, java.nio.file.attribute.BasicFileAttributes.class,
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                } catch (java.nio.file.NoSuchFileException e) {
+                    a = null;
+                }
+                if (a != null && !a.isDirectory()) {
+                    Files.delete(d);
+                }
+                if (a == null || !a.isDirectory()) {
+                    Files.createDirectory(d);
+                }
             }
-            Files.createDirectories(dir.resolve("run"));
-            Files.setPosixFilePermissions(dir.resolve("run"), PosixFilePermissions.fromString("rwx------"));
+            Files.setAttribute(dir.resolve("run"), "posix:permissions", PosixFilePermissions.fromString("rwx------"),
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
             writeAtomically(dir.resolve("busybox"), busybox());
             Files.setPosixFilePermissions(dir.resolve("busybox"), PosixFilePermissions.fromString("rwxr-xr-x"));
             writeAtomically(dir.resolve("agent"), resource("agent.sh"));

@@ -510,7 +510,7 @@ public final class WorkspaceImages {
             int b1 = raw.read();
             raw.reset();
             InputStream tar = b0 == 0x1f && b1 == 0x8b ? new java.util.zip.GZIPInputStream(raw, 1 << 16) : raw;
-            dev.davit.oci.unpack.TarExtractor.extractUntrusted(tar, dir, caps, what, "push the snapshot from a"
+            dev.davit.oci.unpack.TarExtractor.extractUntrusted(tar, dir, caps, what, "; push the snapshot from a"
                     + " smaller workspace, or give the new workspace a larger disk");
         }
     }

@@ -378,4 +378,56 @@ class ContainerfileBuilderTest {
             assertThat(two.image().manifest().digest()).isEqualTo(one.image().manifest().digest());
         }
     }
+
+    /**
+     * What a reviewer broke: a COPY whose first source leaves a link where its second source has a directory (from a
+     * stage a RUN made, or from a hostile context) replaces the link and writes nothing through it to the host; an
+     * ADD of a tar of many small files is built (the names' budget is for all names together).
+     */
+    @Test
+    void aLinkOneSourceLeavesIsReplacedByTheNextNeverFollowed() throws Exception {
+        Path hostStage = Files.createDirectories(tmp.resolve("host-target-stage"));
+        Path hostCtx = Files.createDirectories(tmp.resolve("host-target-context"));
+        Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+        Files.createDirectories(ctx.resolve("src1"));
+        Files.createSymbolicLink(ctx.resolve("src1/x"), hostCtx);
+        Files.createDirectories(ctx.resolve("src2/x"));
+        Files.writeString(ctx.resolve("src2/x/pwn"), "from the context\n");
+        build("FROM " + BASE + " AS a\nRUN mkdir -p /s1 /s2/x && ln -s " + hostStage + " /s1/x && echo PWNED >"
+                + " /s2/x/pwn\nFROM " + BASE + "\nCOPY --from=a /s1/ /s2/ /dst/\nCOPY src* /app/\n", ctx, Map.of(),
+                new ArrayList<>());
+        assertThat(hostStage).isEmptyDirectory();
+        assertThat(hostCtx).isEmptyDirectory();
+        assertThat(run("localhost/test/built:1", "cat", "/dst/x/pwn", "/app/x/pwn")).isEqualTo("PWNED\n"
+                + "from the context\n");
+
+        Path many = Files.createDirectories(tmp.resolve("many/d"));
+        for (int k = 0; k < 300; k++) {
+            Files.writeString(many.resolve("file-with-a-longish-name-" + k + ".txt"), k + "\n");
+        }
+        Tools.run("tar", "-C", tmp.resolve("many").toString(), "-czf", ctx.resolve("many.tgz").toString(), "d");
+        build("FROM " + BASE + "\nADD many.tgz /m/\n", ctx, Map.of(), new ArrayList<>());
+        assertThat(run("localhost/test/built:1", "cat", "/m/d/file-with-a-longish-name-299.txt")).isEqualTo("299\n");
+    }
+
+    /**
+     * The cache's entries are this home's alone: with the home's key gone (as for an entry imported from elsewhere,
+     * which has no MAC under this home's key) every RUN runs again; and a build with another time does not take
+     * the layers of one with the first (their times differ).
+     */
+    @Test
+    void theCacheTakesOnlyItsHomesEntriesOfTheSameTime() throws Exception {
+        String file = "FROM " + BASE + "\nRUN echo $RANDOM$RANDOM > /r\n";
+        ContainerfileBuilder.Options o = ContainerfileBuilder.Options.defaults();
+        builder().build(Containerfile.parse(file, "Containerfile"), tmp, "localhost/test/built:1", o);
+        assertThat(builder().build(Containerfile.parse(file, "Containerfile"), tmp, "localhost/test/built:2", o)
+                .steps()).anyMatch(ContainerfileBuilder.Step::cached);
+        Files.delete(home.resolve("build-cache.key"));
+        assertThat(builder().build(Containerfile.parse(file, "Containerfile"), tmp, "localhost/test/built:3", o)
+                .steps()).noneMatch(ContainerfileBuilder.Step::cached);
+        java.time.Instant t = java.time.Instant.parse("2001-01-01T00:00:00Z");
+        builder().build(Containerfile.parse(file, "Containerfile"), tmp, "localhost/test/built:4", o.withCreated(t));
+        assertThat(builder().build(Containerfile.parse(file, "Containerfile"), tmp, "localhost/test/built:5",
+                o.withCreated(t.plusSeconds(86400))).steps()).noneMatch(ContainerfileBuilder.Step::cached);
+    }
 }

@@ -81,4 +81,24 @@ class VmImagesBuildTest {
         long allocated = Long.parseLong(Tools.run("stat", "-c", "%b", image.toString()).strip()) * 512;
         assertThat(allocated).isLessThan(Files.size(image) / 2);
     }
+
+    /**
+     * A hostile image's /.davit/run naming a host directory (a link) is replaced, never followed: the host directory
+     * keeps its mode, and the guest gets a directory of its own (0700).
+     */
+    @Test
+    void aLinkWhereTheGuestAgentGoesIsReplacedNotFollowed(@org.junit.jupiter.api.io.TempDir Path tmp)
+            throws Exception {
+        dev.davit.oci.testkit.Tools.assumeAvailable("busybox");
+        Path host = Files.createDirectories(tmp.resolve("host-dir"));
+        Files.setPosixFilePermissions(host, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path rootfs = Files.createDirectories(tmp.resolve("rootfs/.davit"));
+        Files.createSymbolicLink(rootfs.resolve("run"), host);
+        new VmImages(VmTestEnvironment.cacheDir()).installGuest(tmp.resolve("rootfs"));
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(host)))
+                .isEqualTo("rwxr-xr-x");
+        assertThat(host).isEmptyDirectory();
+        assertThat(rootfs.resolve("run")).isDirectory();
+        assertThat(Files.isSymbolicLink(rootfs.resolve("run"))).isFalse();
+    }
 }
