@@ -764,6 +764,7 @@ public final class ContainerfileBuilder {
                 Map<String, Instruction.Heredoc> docs = new HashMap<>();
                 c.heredocs().forEach(h -> docs.put(h.name(), h));
                 java.util.Set<Path> copied = new java.util.LinkedHashSet<>();
+                Map<List<Long>, Path> links = new HashMap<>(); // the first copy of each file of several links
                 long[] budget = {0, 0};
                 for (String raw : sources) {
                     String heredoc = raw.replaceFirst("^<<-?[\"']?", "").replaceFirst("[\"']$", "");
@@ -778,29 +779,44 @@ public final class ContainerfileBuilder {
                     }
                     String src = raw;
                     Path source = within(from, src, c);
-                    Path unpacked = c.add() && Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
-                            ? unpack(source, src, c) : null;
-                    if (unpacked != null) {
-                        try { // a local tar's content, into the destination as a directory (Docker's ADD)
-                            copyTree(unpacked, target, stage, copied, budget, c, null, null);
-                        } finally {
-                            dev.davit.oci.internal.Fs.deleteTree(unpacked);
+                    // read through descriptors from here: nothing on the way followed, whatever changes meanwhile
+                    String rel = relative(from, source);
+                    int slash = rel.lastIndexOf('/');
+                    try (dev.davit.sandbox.fs.Dir top = dev.davit.sandbox.fs.Dir.open(from, c.from() == null
+                            ? "the build context" : "stage or image " + c.from());
+                         dev.davit.sandbox.fs.Dir parent = top.dir(slash < 0 ? "" : rel.substring(0, slash))) {
+                        String name = slash < 0 ? rel : rel.substring(slash + 1);
+                        dev.davit.sandbox.fs.Stat st = rel.isEmpty() ? top.stat(".") : parent.stat(name);
+                        if (st == null) {
+                            throw error(c, "no " + Text.shorten(src, 100) + " in " + (c.from() != null
+                                    ? "stage or image " + c.from() : "the build context"));
                         }
-                    } else if (Files.isDirectory(source, LinkOption.NOFOLLOW_LINKS)) {
-                        // a directory's content, as Docker copies it, less what the ignore file leaves out
-                        copyTree(source, target, stage, copied, budget, c, rules, relative(from, source));
-                    } else {
-                        if (!Files.isRegularFile(source, LinkOption.NOFOLLOW_LINKS)
-                                && !Files.isSymbolicLink(source)) {
+                        Path unpacked = c.add() && st.isRegularFile() ? unpack(parent, name, src, c) : null;
+                        if (unpacked != null) {
+                            // a local tar's content, into the destination as a directory (Docker's ADD)
+                            try (dev.davit.sandbox.fs.Dir u = dev.davit.sandbox.fs.Dir.open(unpacked, "the archive "
+                                    + Text.shorten(src, 80))) {
+                                realDir(stage, target);
+                                copyTree(u, target, stage, copied, budget, c, null, null, links, 0);
+                            } finally {
+                                dev.davit.oci.internal.Fs.deleteTree(unpacked);
+                            }
+                        } else if (st.isDirectory()) {
+                            // a directory's content, as Docker copies it, less what the ignore file leaves out
+                            try (dev.davit.sandbox.fs.Dir d = rel.isEmpty() ? top.dir("") : parent.dir(name)) {
+                                realDir(stage, target);
+                                copyTree(d, target, stage, copied, budget, c, rules, rel, links, 0);
+                            }
+                        } else if (st.isRegularFile() || st.isSymbolicLink()) {
+                            Path file1 = intoDir ? target.resolve(name) : target;
+                            realDir(stage, file1.getParent());
+                            counted(st.size(), budget, c);
+                            copyEntry(parent, name, st, file1, links, c);
+                            copied.add(file1);
+                        } else {
                             throw error(c, Text.shorten(src, 100) + " is not a file, a link or a directory (a fifo,"
                                     + " a socket or a device is not copied)");
                         }
-                        Path file1 = intoDir ? target.resolve(source.getFileName()) : target;
-                        realDir(stage, file1.getParent());
-                        counted(source, budget, c);
-                        Files.copy(source, file1, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
-                                StandardCopyOption.REPLACE_EXISTING);
-                        copied.add(file1);
                     }
                 }
                 if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) && inBase == null) {
@@ -868,11 +884,20 @@ public final class ContainerfileBuilder {
          * bzip2 or zstd; found by its content, never its name) as an untrusted archive is (bounded, no devices, no
          * setuid bits, no link out); null when it is not a tar, and then it is copied as it is.
          */
-        private Path unpack(Path source, String src, Instruction i) throws IOException {
+        private Path unpack(dev.davit.sandbox.fs.Dir parent, String name, String src, Instruction i)
+                throws IOException {
+            try (dev.davit.sandbox.fs.Dir.Opened f = parent.openFile(name)) {
+                return unpack(f, src, i);
+            } catch (dev.davit.sandbox.fs.Dir.NotRegularFile e) {
+                throw error(i, Text.shorten(src, 100) + " changed while the build read it; build again");
+            }
+        }
+
+        private Path unpack(dev.davit.sandbox.fs.Dir.Opened source, String src, Instruction i) throws IOException {
             byte[] head;
             String kind;
-            try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(source,
-                    LinkOption.NOFOLLOW_LINKS), 1 << 16)) {
+            try (InputStream in = new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(
+                    source.read()), 1 << 16)) {
                 in.mark(8);
                 byte[] magic = in.readNBytes(6);
                 in.reset();
@@ -901,8 +926,8 @@ public final class ContainerfileBuilder {
                 return null;
             }
             Path dir = Files.createTempDirectory(client.store().tempDir(), "add-");
-            try (InputStream in = decompressed(new java.io.BufferedInputStream(Files.newInputStream(source,
-                    LinkOption.NOFOLLOW_LINKS), 1 << 16), kind)) {
+            try (InputStream in = decompressed(new java.io.BufferedInputStream(java.nio.channels.Channels
+                    .newInputStream(source.read()), 1 << 16), kind)) {
                 dev.davit.oci.unpack.TarExtractor.extractUntrusted(in, dir, new dev.davit.oci.unpack.TarExtractor
                         .Limits(dev.davit.sandbox.fs.Budget.MAX_BYTES, dev.davit.sandbox.fs.Budget.MAX_ENTRIES,
                         64L << 20), "the archive " + Text.shorten(src, 80), "; ADD a smaller archive");
@@ -1055,9 +1080,9 @@ public final class ContainerfileBuilder {
         }
 
         /** Counts {@code f} against the COPY's bounds (bytes, sparse files at their size; entries). */
-        private void counted(Path f, long[] budget, Instruction i) throws IOException {
-            // the entry itself: a link's size is its own, never what it names (a host file, a dead mount)
-            budget[0] += Files.readAttributes(f, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).size();
+        private void counted(long size, long[] budget, Instruction i) {
+            // the entry itself (a link's size is its own, never what it names: a host file, a dead mount)
+            budget[0] += size;
             budget[1]++;
             if (budget[0] > dev.davit.sandbox.fs.Budget.MAX_BYTES || budget[1] > dev.davit.sandbox.fs.Budget.MAX_ENTRIES) {
                 throw error(i, "the COPY passes " + (dev.davit.sandbox.fs.Budget.MAX_BYTES >> 30) + " GiB or "
@@ -1181,72 +1206,118 @@ public final class ContainerfileBuilder {
             return p;
         }
 
-        /** Copies {@code from}'s content into {@code to}, links as links (never followed), attributes kept. */
-        private void copyTree(Path from, Path to, Path root, java.util.Set<Path> copied, long[] budget, Instruction i,
-                              IgnoreRules rules, String rel) throws IOException {
-            List<Path[]> dirs = new ArrayList<>();
-            java.util.function.Predicate<Path> left = p -> rules != null && rules.excluded(join(rel,
-                    from.relativize(p)));
-            Map<Object, Path> links = new HashMap<>(); // the first copy of each file with more than one link
-            Files.walkFileTree(from, java.util.EnumSet.noneOf(java.nio.file.FileVisitOption.class), 256,
-                    new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes attrs) throws IOException {
-                    Path t = to.resolve(from.relativize(d));
-                    if (!d.equals(from) && left.test(d)) {
-                        if (!rules.mayIncludeUnder(join(rel, from.relativize(d)))) {
-                            return FileVisitResult.SKIP_SUBTREE;
-                        }
-                        dirs.add(new Path[] {d, t}); // made only when an exception brings something in
-                        return FileVisitResult.CONTINUE;
-                    }
-                    realDir(root, t);
-                    if (!d.equals(from)) {
-                        copied.add(t);
-                        dirs.add(new Path[] {d, t});
-                    }
-                    counted(d, budget, i);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
-                    if ((attrs.isRegularFile() || attrs.isSymbolicLink()) && !left.test(f)) {
-                        counted(f, budget, i);
-                        Path t = to.resolve(from.relativize(f));
-                        if (!Files.isDirectory(t.getParent(), LinkOption.NOFOLLOW_LINKS)) {
-                            realDir(root, t.getParent()); // an excluded directory an exception enters
-                            for (Path q = t.getParent(); q.startsWith(to) && !q.equals(to); q = q.getParent()) {
-                                copied.add(q);
-                            }
-                        }
-                        Object inode = attrs.isRegularFile() ? attrs.fileKey() : null;
-                        Path first = inode == null ? null : links.get(inode);
-                        if (first != null) { // a hard link of a file copied before: linked as the original is
-                            Files.deleteIfExists(t);
-                            Files.createLink(t, first);
-                        } else {
-                            Files.copy(f, t, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
-                                    StandardCopyOption.REPLACE_EXISTING);
-                            if (inode != null && ((Number) Files.getAttribute(f, "unix:nlink",
-                                    LinkOption.NOFOLLOW_LINKS)).intValue() > 1) {
-                                links.put(inode, t);
-                            }
-                        }
-                        copied.add(t);
-                    }
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-            for (Path[] d : dirs) { // a directory's own mode and time, once what is in it is written
-                if (!Files.isDirectory(d[1], LinkOption.NOFOLLOW_LINKS)) {
-                    continue; // excluded, and nothing in it came back
-                }
-                Map<String, Object> a = Files.readAttributes(d[0], "unix:mode,lastModifiedTime",
-                        LinkOption.NOFOLLOW_LINKS);
-                Files.setAttribute(d[1], "unix:mode", ((Integer) a.get("mode")) & 07777);
-                Files.setLastModifiedTime(d[1], (java.nio.file.attribute.FileTime) a.get("lastModifiedTime"));
+        /**
+         * Copies directory {@code src}'s content into {@code to} (below {@code root}, the staging directory), read
+         * through descriptors ({@link dev.davit.sandbox.fs.Dir}: each directory opened below its parent with no link
+         * followed, each file opened without following and checked to be the one listed), so a tree changed while it
+         * is read (a directory swapped for a link) yields an error or what is really there, never a host file; links
+         * copied as links, attributes kept, hard links kept linked; {@code rules} (null: none) leave out what the
+         * ignore file says, {@code rel} being {@code src}'s path in the context.
+         */
+        private void copyTree(dev.davit.sandbox.fs.Dir src, Path to, Path root, java.util.Set<Path> copied,
+                              long[] budget, Instruction i, IgnoreRules rules, String rel,
+                              Map<List<Long>, Path> links, int depth) throws IOException {
+            if (depth > 256) {
+                throw error(i, "the COPY goes more than 256 directories deep; copy less");
             }
+            for (String name : src.names()) {
+                dev.davit.sandbox.fs.Stat st = src.stat(name);
+                if (st == null) {
+                    continue; // gone meanwhile
+                }
+                String r = rel == null || rel.isEmpty() ? name : rel + "/" + name;
+                boolean excluded = rules != null && rules.excluded(r);
+                Path t = to.resolve(name);
+                if (st.isDirectory()) {
+                    if (excluded && !rules.mayIncludeUnder(r)) {
+                        continue;
+                    }
+                    counted(st.size(), budget, i);
+                    try (dev.davit.sandbox.fs.Dir sub = src.dir(name)) {
+                        if (!excluded) {
+                            realDir(root, t);
+                            copied.add(t);
+                        }
+                        copyTree(sub, t, root, copied, budget, i, rules, r, links, depth + 1);
+                    }
+                    if (Files.isDirectory(t, LinkOption.NOFOLLOW_LINKS)) { // excluded, and nothing came back: none
+                        if (excluded) {
+                            copied.add(t);
+                        }
+                        attributes(t, st); // its own mode and time, once what is in it is written
+                    }
+                } else if (!excluded && (st.isRegularFile() || st.isSymbolicLink())) {
+                    counted(st.size(), budget, i);
+                    if (!Files.isDirectory(to, LinkOption.NOFOLLOW_LINKS)) {
+                        realDir(root, to); // an excluded directory an exception enters
+                        for (Path q = to; q.startsWith(root) && !q.equals(root); q = q.getParent()) {
+                            copied.add(q);
+                        }
+                    }
+                    copyEntry(src, name, st, t, links, i);
+                    copied.add(t);
+                }
+            }
+        }
+
+        /**
+         * Copies entry {@code name} of {@code src} (a regular file or a link, as {@code st} says) to {@code t}: a
+         * file through its descriptor, checked to be the one {@code st} saw; a link as a link; attributes kept; a
+         * file with more links than one linked to its first copy.
+         */
+        private void copyEntry(dev.davit.sandbox.fs.Dir src, String name, dev.davit.sandbox.fs.Stat st, Path t,
+                               Map<List<Long>, Path> links, Instruction i) throws IOException {
+            Files.deleteIfExists(t); // an earlier source's entry (a link itself, never what it names)
+            if (st.isSymbolicLink()) {
+                Files.createSymbolicLink(t, Path.of(src.readLink(name)));
+                attributes(t, st);
+                return;
+            }
+            List<Long> inode = List.of(st.dev(), st.ino());
+            Path first = st.nlink() > 1 ? links.get(inode) : null;
+            if (first != null) {
+                Files.createLink(t, first);
+                return;
+            }
+            try (dev.davit.sandbox.fs.Dir.Opened f = src.openFile(name)) {
+                if (f.stat().ino() != st.ino() || f.stat().dev() != st.dev()) {
+                    throw error(i, Text.shorten(name, 100) + " changed while the build read it; build again");
+                }
+                try (java.nio.channels.FileChannel in = f.read();
+                     java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(t,
+                             java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE,
+                             LinkOption.NOFOLLOW_LINKS)) {
+                    long n = f.stat().size();
+                    for (long done = 0; done < n; ) {
+                        long k = in.transferTo(done, n - done, out);
+                        if (k <= 0) {
+                            break; // shorter than it said: what it has
+                        }
+                        done += k;
+                    }
+                }
+                attributes(t, f.stat());
+            } catch (dev.davit.sandbox.fs.Dir.NotRegularFile e) {
+                throw error(i, Text.shorten(name, 100) + " changed while the build read it; build again");
+            }
+            if (st.nlink() > 1) {
+                links.put(inode, t);
+            }
+        }
+
+        /** Gives staged entry {@code t} the mode, owner and time of {@code st} (never through a link). */
+        private static void attributes(Path t, dev.davit.sandbox.fs.Stat st) throws IOException {
+            if (!st.isSymbolicLink()) {
+                Files.setAttribute(t, "unix:mode", st.mode() & 07777, LinkOption.NOFOLLOW_LINKS);
+            }
+            try {
+                Files.setAttribute(t, "unix:uid", st.uid(), LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(t, "unix:gid", st.gid(), LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException e) {
+                // not root: the owner stays the builder's (the layer records the COPY's owner)
+            }
+            Files.getFileAttributeView(t, java.nio.file.attribute.BasicFileAttributeView.class,
+                    LinkOption.NOFOLLOW_LINKS).setTimes(st.modified(), null, null);
         }
     }
 }
