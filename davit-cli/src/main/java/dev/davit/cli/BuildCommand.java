@@ -120,7 +120,8 @@ final class BuildCommand extends DavitCommand {
     String created;
 
     @Option(names = "--platform", paramLabel = "OS/ARCH[/VARIANT]",
-            description = "Platform of the base to use (and of the image); default: the base's, else this machine's.")
+            description = "Platform of the base to use (and of the image); default: the base's, else this machine's."
+                    + " With --file: this host's only (its RUN steps run here).")
     String platform;
 
     @Override
@@ -183,6 +184,12 @@ final class BuildCommand extends DavitCommand {
         if (!Files.isDirectory(dir)) {
             throw new DavitException(Kind.USAGE, "the build context " + dir + " is not a directory; give the"
                     + " directory the Containerfile's COPY sources are in");
+        }
+        if (platform != null && !dev.davit.oci.manifest.Platform.host().accepts(dev.davit.oci.manifest.Platform
+                .parse(platform))) {
+            throw new DavitException(Kind.USAGE, "--platform " + dev.davit.oci.internal.Text.shorten(platform, 40)
+                    + " is not this host's (" + dev.davit.oci.manifest.Platform.host() + "): a Containerfile's RUN"
+                    + " steps run here, so davit builds for this host's platform only; drop --platform");
         }
         Map<String, String> args = CliArgs.keyValues(buildArgs, "--build-arg needs K=V");
         var parsed = dev.davit.oci.containerfile.Containerfile.parse(text, file.getFileName().toString());

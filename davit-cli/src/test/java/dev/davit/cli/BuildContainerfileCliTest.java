@@ -34,6 +34,13 @@ class BuildContainerfileCliTest extends BusyboxRegistryTest {
         assertThat(ran.rc()).as(ran.toString()).isZero();
         assertThat(ran.stdout()).isEqualTo("from the context\nbuilt for ci\n");
 
+        String other = dev.davit.oci.manifest.Platform.host().architecture().equals("arm64") ? "linux/amd64"
+                : "linux/arm64";
+        Cli.Result foreign = cli.run("build", "--file", file.toString(), "--platform", other, ctx.toString(),
+                "localhost/test/x:1");
+        assertThat(foreign.rc()).isEqualTo(2);
+        assertThat(foreign.stderr().strip()).startsWith("davit: error: --platform " + other + " is not this host's")
+                .endsWith("drop --platform").doesNotContain("\n");
         Cli.Result stray = cli.run("build", "--build-arg", "A=1", ctx.toString(), "localhost/test/x:1");
         assertThat(stray.rc()).isEqualTo(2);
         assertThat(stray.stderr()).contains("go with --file");
