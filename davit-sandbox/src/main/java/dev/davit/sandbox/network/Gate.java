@@ -297,6 +297,48 @@ public final class Gate {
      * capability is left to any, which it checks), and only then reads a file of its directory; once the namespace
      * is set up its sockets are bound (as its user: the set-up makes every port unprivileged there) and it serves.
      */
+    /** The packages whose classes a spare may load after it became its user ({@link #preloadFromDirectories}). */
+    private static final List<String> PRELOADED = List.of("dev/davit/sandbox/network/", "dev/davit/sandbox/fs/",
+            "dev/davit/sandbox/", "dev/davit/oci/", "dev/davit/oci/internal/");
+
+    /**
+     * Loads (without initializing) the classes of {@link #PRELOADED} from the class path's directories, while this
+     * spare is still root: once it becomes its user it is no longer dumpable, its {@code /proc/self/fd} (the class
+     * path entries davit opened for it) is root's, and a directory entry under a directory its user may not reach
+     * (a build's {@code target/classes} in a 0700 checkout) can no longer give it a class. A jar, held open, always
+     * can: nothing to do for one.
+     */
+    private static void preloadFromDirectories() {
+        ClassLoader loader = Gate.class.getClassLoader();
+        for (String entry : System.getProperty("java.class.path", "").split(java.io.File.pathSeparator)) {
+            Path root = Path.of(entry);
+            if (entry.isEmpty() || !java.nio.file.Files.isDirectory(root)) {
+                continue;
+            }
+            for (String pkg : PRELOADED) {
+                Path dir = root.resolve(pkg);
+                if (!java.nio.file.Files.isDirectory(dir)) {
+                    continue;
+                }
+                try (var files = java.nio.file.Files.list(dir)) {
+                    for (Path f : files.toList()) {
+                        String name = f.getFileName().toString();
+                        if (name.endsWith(".class") && !name.equals("module-info.class")) {
+                            try {
+                                Class.forName((pkg + name.substring(0, name.length() - 6)).replace('/', '.'), false,
+                                        loader);
+                            } catch (ClassNotFoundException | LinkageError e) {
+                                // not loadable here (another release's class): not needed
+                            }
+                        }
+                    }
+                } catch (java.io.IOException e) {
+                    // what cannot be listed is loaded when needed, as before
+                }
+            }
+        }
+    }
+
     private static void spare() {
         GateSys sys = null;
         java.util.Map<String, String> go = null;
@@ -306,6 +348,7 @@ public final class Gate {
             sys.prepareBecome();
             DatagramChannel.open(StandardProtocolFamily.INET).close();
             new GateRelay(null, null);
+            preloadFromDirectories();
             go = handOver(System.in);
         } catch (Exception e) {
             fail("spare: " + e);
