@@ -34,12 +34,9 @@ import dev.davit.sandbox.Sandboxes;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.time.Instant;
@@ -1176,11 +1173,6 @@ public final class ContainerfileBuilder {
         private static String normal(String rel) {
             String n = Path.of("/").resolve(rel).normalize().toString().substring(1);
             return n;
-        }
-
-        private static String join(String rel, Path tail) {
-            String t = tail.toString();
-            return rel == null || rel.isEmpty() ? t : t.isEmpty() ? rel : rel + "/" + t;
         }
 
         /** {@code rel} below {@code root}, no part of it a link, no {@code ..}: else a one-line error. */

@@ -287,8 +287,8 @@ public final class EnvBuilder {
             phase.begin("installing davit's guest agent and init");
             vm.installGuest(rootfs);
             phase.begin("making rootfs.ext4 and storing the microVM environment " + vmTag);
-            boolean root = ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
-            Descriptor md = makeVm(vm, kernel, rootfs, work, root ? null : Map.of(), vmTag, profile, version, time);
+            Descriptor md = makeVm(vm, kernel, rootfs, work, dev.davit.sandbox.jail.Jail.AS_ROOT ? null : Map.of(),
+                    vmTag, profile, version, time);
             Path kept = kept(dev.davit.oci.reference.Reference.parse(vmTag).toString().replaceAll("[^A-Za-z0-9._-]",
                     "_"), work);
             phase.end();
