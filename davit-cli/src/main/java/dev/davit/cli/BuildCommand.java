@@ -218,11 +218,9 @@ final class BuildCommand extends DavitCommand {
         if (vm) {
             dev.davit.oci.reference.Reference ref = r.image().reference();
             String vmTag = ref.repositoryName() + "-vm:" + (ref.tag() == null ? "latest" : ref.tag());
-            String vmCache = main.env().get(dev.davit.sandbox.build.LocalEnvBuilder.VM_CACHE_ENV);
             var made = new dev.davit.sandbox.build.EnvBuilder(client(), home.resolve("builds")).microVm(
-                    r.image().reference().toString(), vmTag, vmCache != null && !vmCache.isBlank()
-                    ? java.nio.file.Path.of(vmCache) : dev.davit.sandbox.vm.VmImages.defaultCacheDir(home),
-                    options.created(), "containerfile", ref.tag() == null ? "latest" : ref.tag(),
+                    r.image().reference().toString(), vmTag, dev.davit.sandbox.build.LocalEnvBuilder.vmCache(
+                    main.env(), home), options.created(), "containerfile", ref.tag() == null ? "latest" : ref.tag(),
                     new EnvBuildCommand.PhaseLines(out));
             ObjectNode v = doc.putObject("vm").put("reference", vmTag).put("digest", made.vm().digest().toString())
                     .put("dir", made.vmDir().toString());

@@ -72,13 +72,13 @@ final class EnvBuildCommand extends DavitCommand {
 
     /**
      * The profile named {@code profile}, or the one the catalog environment of that name is built from (its
-     * {@code source.build}): {@code env build} takes the names {@code env list} prints.
+     * {@code source.build}): {@code env build} takes the names {@code env list} prints. {@code e} is that
+     * environment ({@link #environment()}), or null.
      */
-    private BuildProfile profile(Output out) {
+    private BuildProfile profile(Output out, dev.davit.env.Environment e) {
         if (BuildProfile.ALL.stream().anyMatch(b -> b.name().equals(profile))) {
             return BuildProfile.named(profile);
         }
-        dev.davit.env.Environment e = environment();
         String names = String.join(", ", BuildProfile.ALL.stream().map(BuildProfile::name).toList());
         if (e == null) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "unknown profile '"
@@ -165,7 +165,7 @@ final class EnvBuildCommand extends DavitCommand {
         if (env != null && env.containerfile() != null) {
             return containerfile(out, env);
         }
-        BuildProfile p = profile(out);
+        BuildProfile p = profile(out, env);
         String imageTag = tag != null ? tag : "localhost/davit/" + p.name() + ":" + version;
         dev.davit.oci.reference.Reference.parse(imageTag); // a bad --tag fails before the long build
         String vmRef = noVm ? null : vmTag != null ? vmTag : "localhost/davit/" + p.name() + "-vm:" + version;
@@ -180,11 +180,9 @@ final class EnvBuildCommand extends DavitCommand {
         }
         Instant epoch = BuildOptions.sourceDateEpoch(main.env());
         Path home = DavitHome.resolve(main.env());
-        String vmCache = main.env().get("DAVIT_VM_CACHE");
         dev.davit.oci.build.Compression layer = dev.davit.oci.build.Compression.parse(compression);
         EnvBuilder.Options o = new EnvBuilder.Options(p, version, imageTag, suite, mirror, epoch, vmRef,
-                vmCache != null && !vmCache.isBlank() ? Path.of(vmCache)
-                        : dev.davit.sandbox.vm.VmImages.defaultCacheDir(home), layer);
+                dev.davit.sandbox.build.LocalEnvBuilder.vmCache(main.env(), home), layer);
         Path work = home.resolve("builds");
         EnvBuilder.Result r;
         PushResult pushed = null;

@@ -52,6 +52,18 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
     }
 
     /**
+     * Where microVM kernels and tools are cached: {@link #VM_CACHE_ENV} of {@code env} when set, else under the home.
+     *
+     * @param env  the environment variables
+     * @param home the davit home
+     * @return the cache directory
+     */
+    public static Path vmCache(Map<String, String> env, Path home) {
+        String dir = env.get(VM_CACHE_ENV);
+        return dir != null && !dir.isBlank() ? Path.of(dir) : VmImages.defaultCacheDir(home);
+    }
+
+    /**
      * The image tag a build of profile {@code p} at {@code version} is stored under.
      *
      * @param p       the build profile
@@ -130,11 +142,9 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
         BuildProfile p = BuildProfile.named(e.source().build());
         String vm = e.kind() == Environment.Kind.MICROVM ? vmTag(p, e.version()) : null;
         String mirror = env.get(MIRROR_ENV);
-        String vmCache = env.get(VM_CACHE_ENV);
         EnvBuilder.Options o = new EnvBuilder.Options(p, e.version(), imageTag(p, e.version()), null,
                 mirror == null || mirror.isBlank() ? null : mirror, BuildOptions.sourceDateEpoch(env), vm,
-                vmCache != null && !vmCache.isBlank() ? Path.of(vmCache) : VmImages.defaultCacheDir(home),
-                Compression.ZSTD); // a local build: zstd writes and unpacks several times faster than gzip
+                vmCache(env, home), Compression.ZSTD); // a local build: zstd writes and unpacks several times faster than gzip
         ProgressListener l = progress.get();
         try {
             new EnvBuilder(client.get(), home.resolve("builds")).build(o, listener, l);
@@ -175,10 +185,8 @@ public final class LocalEnvBuilder implements Installer.LocalBuilder {
                 .toString()), f.toAbsolutePath().getParent(), image, ContainerfileBuilder.Options.defaults()
                 .withCreated(epoch));
         if (e.kind() == Environment.Kind.MICROVM) {
-            String vmCache = env.get(VM_CACHE_ENV);
-            new EnvBuilder(c, home.resolve("builds")).microVm(image, containerfileTag(e, true), vmCache != null
-                    && !vmCache.isBlank() ? Path.of(vmCache) : VmImages.defaultCacheDir(home), epoch, "containerfile",
-                    e.version(), listener);
+            new EnvBuilder(c, home.resolve("builds")).microVm(image, containerfileTag(e, true), vmCache(env, home),
+                    epoch, "containerfile", e.version(), listener);
         }
     }
 
