@@ -47,6 +47,7 @@ final class BuildCache {
 
     private final OciStore store;
     private final java.nio.file.Path home;
+    private byte[] secret; // read (or made) once, at the first entry looked at or made
 
     BuildCache(OciStore store, java.nio.file.Path home) {
         this.store = store;
@@ -54,7 +55,14 @@ final class BuildCache {
     }
 
     /** The home's secret (made at first use: 32 random bytes, 0600). */
-    private byte[] secret() {
+    private synchronized byte[] secret() {
+        if (secret == null) {
+            secret = readOrMakeSecret();
+        }
+        return secret;
+    }
+
+    private byte[] readOrMakeSecret() {
         java.nio.file.Path f = home.resolve("build-cache.key");
         try {
             if (!java.nio.file.Files.exists(f, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

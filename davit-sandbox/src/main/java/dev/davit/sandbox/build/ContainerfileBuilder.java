@@ -66,6 +66,7 @@ public final class ContainerfileBuilder {
     private final Sandboxes sandboxes;
     private final Path home;
     private final Consumer<String> say;
+    private final BuildCache cache;
 
     /**
      * A builder into {@code client}'s store, running steps in {@code sandboxes}.
@@ -80,6 +81,7 @@ public final class ContainerfileBuilder {
         this.sandboxes = sandboxes;
         this.home = home;
         this.say = say == null ? s -> { } : say;
+        this.cache = new BuildCache(client.store(), home);
     }
 
     /**
@@ -623,7 +625,6 @@ public final class ContainerfileBuilder {
             key.addAll(argv);
             runEnv.forEach((k, v) -> key.add("env=" + k + "=" + v));
             String cacheKey = BuildCache.key(key);
-            BuildCache cache = new BuildCache(client.store(), home);
             if (!options.noCache()) {
                 java.util.Optional<LayerBuilder.Layer> hit = cache.find(cacheKey);
                 if (hit.isPresent()) {
