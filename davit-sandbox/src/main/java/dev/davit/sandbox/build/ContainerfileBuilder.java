@@ -786,8 +786,7 @@ public final class ContainerfileBuilder {
                         String name = slash < 0 ? rel : rel.substring(slash + 1);
                         dev.davit.sandbox.fs.Stat st = rel.isEmpty() ? top.stat(".") : parent.stat(name);
                         if (st == null) {
-                            throw error(c, "no " + Text.shorten(src, 100) + " in " + (c.from() != null
-                                    ? "stage or image " + c.from() : "the build context"));
+                            throw missing(c, src); // gone since it was looked at
                         }
                         Path unpacked = c.add() && st.isRegularFile() ? unpack(parent, name, src, c) : null;
                         if (unpacked != null) {
@@ -1176,6 +1175,12 @@ public final class ContainerfileBuilder {
             return n;
         }
 
+        /** The error of source {@code rel} of {@code i} that is not there. */
+        private DavitException missing(Instruction i, String rel) {
+            return error(i, "no " + Text.shorten(rel, 100) + " in " + (i instanceof Instruction.Copy c
+                    && c.from() != null ? "stage or image " + c.from() : "the build context"));
+        }
+
         /** {@code rel} below {@code root}, no part of it a link, no {@code ..}: else a one-line error. */
         private Path within(Path root, String rel, Instruction i) {
             Path p = root;
@@ -1193,8 +1198,7 @@ public final class ContainerfileBuilder {
                 p = p.resolve(part);
             }
             if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-                throw error(i, "no " + Text.shorten(rel, 100) + " in " + (i instanceof Instruction.Copy c
-                        && c.from() != null ? "stage or image " + c.from() : "the build context"));
+                throw missing(i, rel);
             }
             return p;
         }
