@@ -103,7 +103,7 @@ public final class Artifacts {
             throw new DavitException(Kind.USAGE, "an artifact needs at least one file");
         }
         Set<String> titles = new HashSet<>();
-        ArrayNode layers = Json.array();
+        List<Descriptor> descriptors = new java.util.ArrayList<>();
         for (FileSpec f : files) {
             if (!Files.isRegularFile(f.path())) {
                 throw new DavitException(Kind.USAGE, "file " + f.path() + " does not exist or is not a regular file");
@@ -117,8 +117,25 @@ public final class Artifacts {
                     : putFile(store, f.path(), f.mediaType());
             Map<String, String> a = new TreeMap<>(d.annotations());
             a.put(TITLE, title);
-            layers.add(ManifestJson.toJson(d.withAnnotations(a)));
+            descriptors.add(d.withAnnotations(a));
         }
+        return manifest(store, artifactType, descriptors, annotations);
+    }
+
+    /**
+     * Stores an artifact manifest of type {@code artifactType} over {@code layers} (blobs the store holds already)
+     * with the empty config and {@code annotations} (in name order), and returns its descriptor: what
+     * {@link #create} does once its files are stored.
+     *
+     * @param store the store that receives the config and the manifest
+     * @param artifactType the manifest's {@code artifactType}
+     * @param layers the layers, in order
+     * @param annotations the manifest's annotations; empty for none
+     * @return the manifest's descriptor
+     * @throws DavitException STORE when the store cannot be written
+     */
+    public static Descriptor manifest(OciStore store, String artifactType, List<Descriptor> layers,
+                                      Map<String, String> annotations) {
         Descriptor config = new Descriptor(MediaTypes.OCI_EMPTY, Digest.sha256(EMPTY_CONFIG), EMPTY_CONFIG.length);
         store.putBlob(config, EMPTY_CONFIG);
         ObjectNode m = Json.object();
@@ -126,7 +143,8 @@ public final class Artifacts {
         m.put("mediaType", MediaTypes.OCI_MANIFEST);
         m.put("artifactType", artifactType);
         m.set("config", ManifestJson.toJson(config));
-        m.set("layers", layers);
+        ArrayNode ls = m.putArray("layers");
+        layers.forEach(l -> ls.add(ManifestJson.toJson(l)));
         if (!annotations.isEmpty()) {
             ObjectNode a = m.putObject("annotations");
             new TreeMap<>(annotations).forEach(a::put);

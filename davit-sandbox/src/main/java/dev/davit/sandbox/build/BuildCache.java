@@ -1,10 +1,7 @@
 package dev.davit.sandbox.build;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.build.LayerBuilder;
 import dev.davit.oci.digest.Digest;
-import dev.davit.oci.internal.Json;
-import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
@@ -42,7 +39,6 @@ final class BuildCache {
     static final String MAC = "dev.davit.build.mac";
     /** The annotation saying which step made it, for a person reading {@code davit inspect}. */
     static final String STEP = "dev.davit.build.step";
-    private static final byte[] EMPTY = "{}".getBytes(StandardCharsets.UTF_8);
     private static final int MAX_MANIFEST = 64 * 1024;
 
     private final OciStore store;
@@ -148,22 +144,10 @@ final class BuildCache {
 
     /** Records {@code layer} (in the store) under {@code key}, made by {@code step}. */
     void put(String key, LayerBuilder.Layer layer, String step) {
-        Descriptor config = new Descriptor(MediaTypes.OCI_EMPTY, Digest.sha256(EMPTY), EMPTY.length);
-        store.putBlob(config, EMPTY);
-        ObjectNode m = Json.object();
-        m.put("schemaVersion", 2);
-        m.put("mediaType", MediaTypes.OCI_MANIFEST);
-        m.put("artifactType", ARTIFACT_TYPE);
-        m.set("config", ManifestJson.toJson(config));
-        m.putArray("layers").add(ManifestJson.toJson(layer.descriptor()));
-        ObjectNode a = m.putObject("annotations");
-        a.put(DIFF_ID, layer.diffId().toString());
-        a.put(MAC, mac(key, layer.descriptor(), layer.diffId().toString()));
-        a.put(STEP, step);
-        byte[] bytes = Json.bytes(m);
-        Manifest parsed = ManifestParser.parse(bytes, MediaTypes.OCI_MANIFEST);
-        store.putBlob(parsed.descriptor(), bytes);
-        store.setEntry(REPOSITORY + ":" + key, new Descriptor(MediaTypes.OCI_MANIFEST, parsed.digest(), bytes.length),
+        Descriptor md = dev.davit.oci.artifact.Artifacts.manifest(store, ARTIFACT_TYPE, List.of(layer.descriptor()),
+                java.util.Map.of(DIFF_ID, layer.diffId().toString(), MAC, mac(key, layer.descriptor(),
+                        layer.diffId().toString()), STEP, step));
+        store.setEntry(REPOSITORY + ":" + key, new Descriptor(MediaTypes.OCI_MANIFEST, md.digest(), md.size()),
                 java.util.Map.of());
     }
 }
