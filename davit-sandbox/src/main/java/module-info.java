@@ -16,6 +16,7 @@ module dev.davit.sandbox {
     requires jdk.net;
     requires org.apache.commons.compress;
     requires com.github.luben.zstd_jni;
+    requires org.tukaani.xz;
     requires org.bouncycastle.pkix;
     requires org.bouncycastle.provider;
 

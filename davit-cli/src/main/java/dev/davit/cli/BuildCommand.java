@@ -56,7 +56,7 @@ final class BuildCommand extends DavitCommand {
     boolean noCache;
 
     @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
-            description = "With --file: the network of each RUN (default none). " + NetworkOption.DESCRIPTION)
+            description = "With --file: the network of each RUN and ADD of a URL (default none). " + NetworkOption.DESCRIPTION)
     String network;
 
     @picocli.CommandLine.Mixin

@@ -49,6 +49,13 @@ class BuildContainerfileCliTest extends BusyboxRegistryTest {
         assertThat(refused.rc()).isEqualTo(2);
         assertThat(refused.stderr().strip()).isEqualTo("davit: error: Containerfile:2: HEALTHCHECK is not supported by"
                 + " davit; remove it (davit records no health check)");
+        // an ADD of a URL with no network: the fix in the CLI's words, and nothing is asked of anyone
+        Files.writeString(file, "FROM " + image + "\nADD http://127.0.0.1:9/x.txt /x.txt\n");
+        Cli.Result fetch = cli.run("build", "--file", file.toString(), ctx.toString(), "localhost/test/x:1");
+        assertThat(fetch.rc()).isEqualTo(2);
+        assertThat(fetch.stderr().strip().lines().toList().getLast()).isEqualTo("davit: error: Containerfile:2: ADD http://127.0.0.1:9/x.txt is"
+                + " fetched through the build's network, and the build has none: allow its host (--allow-host) or"
+                + " give it --network, or put the file in the build context and COPY it");
     }
 
     /**

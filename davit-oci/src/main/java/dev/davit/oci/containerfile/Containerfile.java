@@ -223,7 +223,12 @@ public record Containerfile(String name, Map<String, String> directives, char es
             }
             case "COPY", "ADD" -> {
                 flags.only(name, line, keyword, keyword.equals("COPY") ? Set.of("from", "chown", "chmod", "link")
-                        : Set.of("chown", "chmod", "link"));
+                        : Set.of("chown", "chmod", "link", "checksum"));
+                String checksum = flags.get("checksum");
+                if (checksum != null && !checksum.matches("sha256:[0-9a-f]{64}")) {
+                    throw error(name, line, "ADD --checksum takes sha256: and 64 lower-case hex digits, e.g."
+                            + " --checksum=sha256:" + "0".repeat(64));
+                }
                 List<String> w = json(rest);
                 if (w == null) {
                     w = rawWords(rest, escape);
@@ -233,7 +238,8 @@ public record Containerfile(String name, Map<String, String> directives, char es
                             + " src/ /app/");
                 }
                 yield new Instruction.Copy(line, keyword.equals("ADD"), w.subList(0, w.size() - 1),
-                        w.get(w.size() - 1), flags.get("from"), flags.get("chown"), flags.get("chmod"), heredocs);
+                        w.get(w.size() - 1), flags.get("from"), flags.get("chown"), flags.get("chmod"), heredocs,
+                        checksum);
             }
             case "ENV", "LABEL" -> {
                 flags.only(name, line, keyword, Set.of());

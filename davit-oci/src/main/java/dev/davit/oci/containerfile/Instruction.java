@@ -89,10 +89,11 @@ public sealed interface Instruction {
      * @param chown    {@code --chown}, or null
      * @param chmod    {@code --chmod}, or null
      * @param heredocs here-documents that stand for sources of their names
+     * @param checksum {@code ADD --checksum}: the {@code sha256:HEX} digest a URL's content must have, or null
      * @param line     its line
      */
     record Copy(int line, boolean add, List<String> sources, String dest, String from, String chown, String chmod,
-                List<Heredoc> heredocs) implements Instruction {
+                List<Heredoc> heredocs, String checksum) implements Instruction {
         /** Copies the lists. */
         public Copy {
             sources = List.copyOf(sources);

@@ -66,10 +66,14 @@ class ContainerfileTest {
         assertThat(arg.args().get(1)).isEqualTo(Map.entry("NAME", "davit"));
         Instruction.Copy copy = (Instruction.Copy) in.get(7);
         assertThat(copy).isEqualTo(new Instruction.Copy(11, false, List.of("a", "b"), "/dest/", "build", "1000:1000",
-                "0755", List.of()));
+                "0755", List.of(), null));
         Instruction.Copy add = (Instruction.Copy) in.get(8);
         assertThat(add.add()).isTrue();
         assertThat(add.sources()).containsExactly("x y.tar");
+        assertThat(add.checksum()).isNull();
+        Instruction.Copy fetched = (Instruction.Copy) parse("FROM scratch\nADD --checksum=sha256:" + "ab".repeat(32)
+                + " https://example.com/x.tgz /opt/\n").instructions().get(1);
+        assertThat(fetched.checksum()).isEqualTo("sha256:" + "ab".repeat(32));
         Instruction.Run run = (Instruction.Run) in.get(9);
         assertThat(run.command().exec()).isFalse();
         assertThat(run.command().shell()).isEqualTo("apt-get update &&   apt-get install -y git");
@@ -139,6 +143,8 @@ class ContainerfileTest {
                 List.of("FROM scratch\nENV 1A=x\n", "is not a variable name"),
                 List.of("FROM scratch\nCOPY onlyone\n", "COPY takes at least one source"),
                 List.of("FROM scratch\nADD --from=x a b\n", "ADD --from is not supported"),
+                List.of("FROM scratch\nADD --checksum=md5:ab http://x/a b\n", "ADD --checksum takes sha256:"),
+                List.of("FROM scratch\nCOPY --checksum=sha256:" + "0".repeat(64) + " a b\n", "COPY --checksum"),
                 List.of("# escape=x\nFROM scratch\n", "the escape directive takes"),
                 List.of("# escape=\\\n# escape=`\nFROM scratch\n", "given twice"))) {
             assertThatThrownBy(() -> parse(c.get(0))).as(c.get(0)).isInstanceOf(DavitException.class)

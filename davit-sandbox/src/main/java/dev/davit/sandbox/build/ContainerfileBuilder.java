@@ -31,6 +31,7 @@ import dev.davit.sandbox.Network;
 import dev.davit.sandbox.RunTarget;
 import dev.davit.sandbox.Sandbox;
 import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.network.UrlFetch;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -52,8 +53,8 @@ import java.util.function.Consumer;
  * root filesystem (the jail, no network, the default limits), its layer the sandbox's changes
  * ({@link Sandboxes#changes}); each {@code COPY} a layer of the files it copies (from the build context, or an earlier
  * stage's root filesystem, links never followed); the other instructions the image's config. Stages as
- * {@link BuildPlan} orders them. Not yet: {@code ADD} of a URL, a layer cache
- * (each a one-line error naming its line).
+ * {@link BuildPlan} orders them. Not built: {@code ADD} of a git repository (a
+ * one-line error naming its line).
  */
 public final class ContainerfileBuilder {
     /** The {@code created_by} of a layer's history entry: the instruction follows. */
@@ -286,6 +287,8 @@ public final class ContainerfileBuilder {
         private final Map<String, String> buildArgs;
         private final Instant created;
         private final Options options;
+        /** A source that stands for the ADD's URL of its index (no path has a NUL). */
+        private static final String FETCHED = "\0fetched:";
         private boolean cachedStep;
         private final List<Step> steps;
         private final int total;
@@ -739,6 +742,7 @@ public final class ContainerfileBuilder {
             // each source as the files it names: a glob's matches, what the context's ignore file leaves in
             IgnoreRules rules = c.from() == null ? ignore : null;
             List<String> sources = new ArrayList<>();
+            List<String> urls = new ArrayList<>();
             for (String raw : c.sources()) {
                 if (raw.startsWith("<<")) {
                     sources.add(raw);
@@ -746,10 +750,15 @@ public final class ContainerfileBuilder {
                 }
                 String src = Words.one(raw, file.escape(), this::lookup);
                 if (c.add() && (src.matches("(?i)[a-z][a-z0-9+.-]*://.*") || src.startsWith("git@"))) {
-                    throw error(c, "ADD of a URL is not fetched by davit yet; download "
-                            + Text.shorten(src, 80) + " into the build context and COPY it");
+                    urls.add(src);
+                    sources.add(FETCHED + (urls.size() - 1));
+                    continue;
                 }
                 sources.addAll(expand(from, src, rules, c));
+            }
+            if (c.checksum() != null && (urls.size() != 1 || c.sources().size() != 1)) {
+                throw error(c, "ADD --checksum is for one URL source alone; give the other sources an ADD of their"
+                        + " own");
             }
             boolean intoDir = dest.endsWith("/") || dest.equals(".") || dest.endsWith("/.") || sources.size() > 1
                     || inBase != null && Files.isDirectory(inBase, LinkOption.NOFOLLOW_LINKS);
@@ -773,6 +782,12 @@ public final class ContainerfileBuilder {
                                 java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE,
                                 LinkOption.NOFOLLOW_LINKS);
                         copied.add(to);
+                        continue;
+                    }
+                    if (raw.startsWith(FETCHED)) {
+                        String url = urls.get(Integer.parseInt(raw.substring(FETCHED.length())));
+                        Path file1 = fetch(url, stage, target, intoDir, budget, c);
+                        copied.add(file1);
                         continue;
                     }
                     String src = raw;
@@ -857,6 +872,66 @@ public final class ContainerfileBuilder {
         }
 
         /**
+         * Fetches {@code url} (an {@code ADD}'s source) into the COPY's staging directory, as Docker's ADD does: into
+         * {@code target} itself, or into it as a directory under the name the URL's path ends with; 0600, its time
+         * the server's {@code Last-Modified} (else now), never unpacked. The fetch is made from the host, judged as a
+         * RUN's connections would be by the build's network ({@link UrlFetch}); {@code --checksum} is checked.
+         */
+        private Path fetch(String url, Path stage, Path target, boolean intoDir, long[] budget, Instruction.Copy c)
+                throws IOException {
+            if (url.startsWith("git@") || url.regionMatches(true, 0, "git://", 0, 6)) {
+                throw error(c, "ADD of a git repository is not supported; clone it into the build context and COPY"
+                        + " it");
+            }
+            java.net.URI uri;
+            try {
+                uri = new java.net.URI(url);
+            } catch (java.net.URISyntaxException e) {
+                throw error(c, "ADD " + Text.shorten(url.replaceFirst("\\?.*", ""), 100) + " is not a valid URL");
+            }
+            String shown = UrlFetch.shown(uri);
+            if (!options.network().enabled()) {
+                throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of(file.name() + ":" + c.line()
+                        + ": ADD " + Text.shorten(shown, 100) + " is fetched through the build's network, and the"
+                        + " build has none: allow its host (", dev.davit.oci.Input.ALLOW_HOST, ") or give it ",
+                        dev.davit.oci.Input.NETWORK, ", or put the file in the build context and COPY it"));
+            }
+            String path = uri.getPath() == null ? "" : uri.getPath();
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            if (intoDir && (name.isEmpty() || name.equals(".") || name.equals(".."))) {
+                throw error(c, "ADD " + Text.shorten(shown, 100) + " names no file to put into " + c.dest()
+                        + "; give the destination a file name");
+            }
+            Path to = intoDir ? target.resolve(name) : target;
+            if (!to.normalize().startsWith(stage)) {
+                throw error(c, "ADD " + Text.shorten(shown, 100) + " leads out of the image");
+            }
+            realDir(stage, to.getParent());
+            Files.deleteIfExists(to); // an earlier source's entry (a link itself, never what it names)
+            say.accept("fetching " + shown);
+            long left = dev.davit.sandbox.fs.Budget.MAX_BYTES - budget[0];
+            UrlFetch.Result r;
+            try {
+                r = new UrlFetch(options.network()).fetch(uri, to, Math.max(0, left));
+            } catch (UrlFetch.FetchException e) {
+                String what = file.name() + ":" + c.line() + ": ADD: " + e.getMessage().replace('\n', ' ');
+                throw new DavitException(Kind.USAGE, options.network().mode() == Network.Mode.POLICY
+                        ? dev.davit.oci.Message.of(what, "; if the build should reach it, allow it (",
+                                dev.davit.oci.Input.ALLOW_HOST, ")")
+                        : dev.davit.oci.Message.of(what));
+            }
+            if (c.checksum() != null && !c.checksum().equals(r.sha256())) {
+                Files.deleteIfExists(to);
+                throw error(c, "ADD " + Text.shorten(shown, 100) + " is " + r.sha256() + ", not the "
+                        + c.checksum() + " --checksum wants; nothing of it is kept");
+            }
+            counted(r.size(), budget, c);
+            Files.setLastModifiedTime(to, java.nio.file.attribute.FileTime.from(r.lastModified() != null
+                    ? r.lastModified() : Instant.now()));
+            return to;
+        }
+
+        /**
          * The owner {@code --chown} names: {@code user[:group]}, each a number or a name of the image's
          * {@code /etc/passwd} and {@code /etc/group}; without a group, the user's number is the group's too (as
          * Docker documents it).
@@ -891,7 +966,7 @@ public final class ContainerfileBuilder {
         }
 
         private Path unpack(dev.davit.sandbox.fs.Dir.Opened source, String src, Instruction i) throws IOException {
-            byte[] head;
+            final byte[] head;
             String kind;
             try (InputStream in = new java.io.BufferedInputStream(java.nio.channels.Channels.newInputStream(
                     source.read()), 1 << 16)) {
@@ -904,19 +979,13 @@ public final class ContainerfileBuilder {
                         && magic[3] == 'X' && magic[4] == 'Z' && magic[5] == 0 ? "xz"
                         : magic.length >= 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5
                         && (magic[2] & 0xff) == 0x2f && (magic[3] & 0xff) == 0xfd ? "zstd" : "none";
-                if (kind.equals("xz")) {
-                    head = null;
-                } else {
-                    try (InputStream plain = decompressed(in, kind)) {
-                        head = plain.readNBytes(512);
-                    } catch (IOException e) {
-                        return null; // compressed, but not readable as that: a file as it is, as Docker copies it
-                    }
+                try (InputStream plain = decompressed(in, kind)) {
+                    head = plain.readNBytes(512);
+                } catch (org.tukaani.xz.MemoryLimitException e) {
+                    throw xzTooBig(i, src);
+                } catch (IOException e) {
+                    return null; // compressed, but not readable as that: a file as it is, as Docker copies it
                 }
-            }
-            if (head == null) {
-                throw error(i, "ADD of an xz-compressed file is not unpacked by davit yet; give " + Text.shorten(src,
-                        80) + " as a plain, gzip, bzip2 or zstd tar, or COPY it as it is");
             }
             if (head.length < 512 || !new String(head, 257, 5, java.nio.charset.StandardCharsets.ISO_8859_1)
                     .equals("ustar")) {
@@ -929,14 +998,26 @@ public final class ContainerfileBuilder {
                         .Limits(dev.davit.sandbox.fs.Budget.MAX_BYTES, dev.davit.sandbox.fs.Budget.MAX_ENTRIES,
                         64L << 20), "the archive " + Text.shorten(src, 80), "; ADD a smaller archive");
                 return dir;
+            } catch (org.tukaani.xz.MemoryLimitException e) {
+                dev.davit.oci.internal.Fs.deleteTree(dir);
+                throw xzTooBig(i, src);
             } catch (IOException | RuntimeException e) {
                 dev.davit.oci.internal.Fs.deleteTree(dir);
                 throw e;
             }
         }
 
+        private DavitException xzTooBig(Instruction i, String src) {
+            return error(i, "the xz archive " + Text.shorten(src, 80) + " needs over " + (XZ_MEMORY_KIB >> 10)
+                    + " MiB to unpack (xz -9 needs 65); compress it with a smaller dictionary, or COPY it as it is");
+        }
+
+        /** The most memory an xz stream of an ADD may need to be read (KiB): xz -9's needs, with room. */
+        private static final int XZ_MEMORY_KIB = 128 << 10;
+
         private static InputStream decompressed(InputStream in, String kind) throws IOException {
             return switch (kind) {
+                case "xz" -> new org.tukaani.xz.XZInputStream(in, XZ_MEMORY_KIB);
                 case "gzip" -> new java.util.zip.GZIPInputStream(in, 1 << 16);
                 case "bzip2" -> new org.apache.commons.compress.compressors.bzip2.BZip2CompressorInputStream(in,
                         true);

@@ -138,7 +138,8 @@ class ContainerfileBuilderTest {
     @Test
     void whatIsNotBuiltYetAndCopiesOutOfTheContextAreRefused() throws Exception {
         assertThatThrownBy(() -> build("FROM " + BASE + "\nADD http://127.0.0.1:9/x /x\n", tmp, Map.of(),
-                new ArrayList<>())).hasMessageContaining("Containerfile:2: ADD of a URL is not fetched by davit yet");
+                new ArrayList<>())).hasMessageContaining("Containerfile:2: ADD http://127.0.0.1:9/x is fetched through the"
+                + " build's network, and the build has none");
         Path ctx = Files.createDirectories(tmp.resolve("ctx2"));
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY ../x /x\n", ctx, Map.of(), new ArrayList<>()))
                 .hasMessageContaining("Containerfile:2: ../x leads out of the build's files");
@@ -171,7 +172,7 @@ class ContainerfileBuilderTest {
     }
 
     /**
-     * ADD unpacks a local tar (gzip, bzip2, plain; found by its content) into the destination and copies any other
+     * ADD unpacks a local tar (gzip, bzip2, xz, plain; found by its content) into the destination and copies any other
      * file as it is; a tar naming ../ is refused. FROM scratch starts from nothing; VOLUME and STOPSIGNAL are the
      * config; --chown takes the image's names (without a group, the user's number for both, as Docker documents);
      * what comes from the context is root's.
@@ -184,6 +185,7 @@ class ContainerfileBuilderTest {
         Tools.run("tar", "-C", tmp.resolve("tree").toString(), "-czf", ctx.resolve("t.tgz").toString(), "d");
         Tools.run("tar", "-C", tmp.resolve("tree").toString(), "-cjf", ctx.resolve("t.bz").toString(), "d");
         Tools.run("tar", "-C", tmp.resolve("tree").toString(), "-cf", ctx.resolve("t.tar.not").toString(), "d");
+        Tools.run("sh", "-c", "tar -C " + tmp.resolve("tree") + " -cf - d | xz -c > " + ctx.resolve("t.txz"));
         Files.writeString(ctx.resolve("plain.gz"), "not gzip at all\n"); // its name says gzip: copied as it is
         Files.writeString(ctx.resolve("f"), "f\n");
         String file = """
@@ -195,6 +197,7 @@ class ContainerfileBuilderTest {
                 USER 0
                 ADD t.tgz /gz/
                 ADD t.bz /bz
+                ADD t.txz /xz/
                 ADD t.tar.not plain.gz /plain/
                 COPY --chown=app f /by-name
                 COPY --chown=app:app f /by-names
@@ -202,10 +205,10 @@ class ContainerfileBuilderTest {
                 VOLUME /data
                 VOLUME ["/cache"]
                 STOPSIGNAL SIGINT
-                CMD ["cat", "/gz/d/in.txt", "/bz/d/in.txt", "/plain/d/in.txt", "/plain/plain.gz"]
+                CMD ["cat", "/gz/d/in.txt", "/bz/d/in.txt", "/xz/d/in.txt", "/plain/d/in.txt", "/plain/plain.gz"]
                 """.formatted(BASE);
         build(file, ctx, Map.of(), new ArrayList<>());
-        assertThat(run("localhost/test/built:1")).isEqualTo("in the tar\nin the tar\nin the tar\nnot gzip at all\n");
+        assertThat(run("localhost/test/built:1")).isEqualTo("in the tar\n".repeat(4) + "not gzip at all\n");
         assertThat(run("localhost/test/built:1", "stat", "-c", "%u:%g", "/by-name", "/by-names", "/by-root",
                 "/gz/d/in.txt")).isEqualTo("1000:1000\n1000:1001\n0:0\n0:0\n");
         // a RUN's HOME is the user's home in /etc/passwd (root's /root when it has no entry), as Docker's builders set it
@@ -224,6 +227,12 @@ class ContainerfileBuilderTest {
         assertThatThrownBy(() -> build("FROM " + BASE + "\nADD evil.tar /x/\n", ctx, Map.of(), new ArrayList<>()))
                 .isInstanceOf(DavitException.class).hasMessageContaining("Containerfile:2:");
         assertThat(tmp.resolve("escaped-by-davit-add")).doesNotExist();
+        // an xz stream that asks for a 256 MiB dictionary (168 bytes of it) is refused before any is allocated
+        Tools.run("sh", "-c", "tar -C " + tmp.resolve("tree") + " -cf - d | xz --lzma2=preset=0,dict=256MiB -c > "
+                + ctx.resolve("bomb.txz"));
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nADD bomb.txz /x/\n", ctx, Map.of(), new ArrayList<>()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("Containerfile:2: the xz archive bomb.txz"
+                + " needs over 128 MiB to unpack");
 
         // FROM scratch: only what is copied; RUN before anything is there is refused
         build("FROM scratch\nCOPY f /f\n", ctx, Map.of(), new ArrayList<>());
