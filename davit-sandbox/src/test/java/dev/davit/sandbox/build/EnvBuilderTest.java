@@ -101,7 +101,9 @@ class EnvBuilderTest {
 
     /**
      * The real thing: the git profile (the catalog's debian:12 packages) by mmdebstrap from Debian's mirror (CI runs
-     * as root and reaches deb.debian.org), run as a container and booted as a microVM.
+     * as root and reaches deb.debian.org), run as a container and booted as a microVM; a Python project's
+     * Containerfile over it, built with Debian's mirrors alone reachable, run as a container, as a microVM
+     * ({@code --vm}) and as a workspace's environment pulled into another home.
      */
     @Test
     void theGitProfileIsDebianThatRunsInAContainerAndInAMicroVm() throws IOException {
@@ -159,6 +161,14 @@ class EnvBuilderTest {
             c.unpack("localhost/test/tree:1", treeRoot, PlatformSelector.host(), UnpackOptions.defaults());
             ExecResult tree = sandboxes.run(RunSpec.builder(treeRoot).command("tree", "--version").build());
             assertThat(tree.stdoutText()).as(tree.stderrText()).startsWith("tree v");
+            // and with --vm, the same image as a microVM: Debian's kernel boots it and the project's Python runs
+            EnvBuilder.Result pyVm = new EnvBuilder(c, tmp.resolve("builds")).microVm("localhost/test/tree:1",
+                    "localhost/test/tree-vm:1", vmCache(), null, "containerfile", "1", line -> { });
+            ExecResult inVm = sandboxes.run(RunSpec.builder(pyVm.vmDir()).backend("vm").memoryMiB(384)
+                    .command("sh", "-c", "cd /srv/app && python3 app.py && tree --version && uname -r")
+                    .timeout(java.time.Duration.ofSeconds(90)).build());
+            assertThat(inVm.exitCode()).as(inVm.stderrText()).isZero();
+            assertThat(inVm.stdoutText()).startsWith("python 3 says hi\ntree v").contains("-amd64");
             try (dev.davit.oci.testkit.TestRegistry registry = dev.davit.oci.testkit.TestRegistry.start()) {
                 String pushed = registry.hostPort() + "/test/pyproj:1";
                 c.push("localhost/test/tree:1", pushed, ProgressListener.NONE);
