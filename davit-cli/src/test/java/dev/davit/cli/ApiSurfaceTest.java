@@ -107,7 +107,7 @@ class ApiSurfaceTest {
                     "EgressPolicy$Kind", "EgressPolicy$Rule", "EgressPolicy$Verdict", "ExecResult", "ExecResult$Timings",
                     "ExecSpec", "ExecSpec$Builder", "ImageConfig", "Limits", "Network", "Network$Mode", "OutputExcerpt",
                     "OutputExcerpt$Rendered",
-                    "OutputExcerpt$Tail", "PortMapping", "RunSpec", "RunSpec$Builder", "RunTarget", "Sandbox",
+                    "OutputExcerpt$Tail", "PortMapping", "RunSpec", "RunSpec$Builder", "RunTarget", "RunTarget$Pruned", "Sandbox",
                     "SandboxOptions", "SandboxStatus", "Sandboxes", "Spawned", "SpooledExcerpt", "Totals")),
             Map.entry("dev.davit.sandbox.workspace", List.of("DetachedExec", "ExecEntry", "ExecEntry$Stream", "ExecOutput",
                     "ExecOutput$Page", "ExecRequest", "ExecRequest$Builder", "Secrets", "Secrets$Injection", "ServiceSpec",

@@ -136,7 +136,8 @@ class StoreCommandsTest {
 
         Cli.Result gc = cli.run("gc", "--json");
         assertThat(gc.rc()).isZero();
-        assertThat(keys(gc.json())).containsExactly("removed_blobs", "freed_bytes", "removed_temp_files");
+        assertThat(keys(gc.json())).containsExactly("removed_blobs", "freed_bytes", "removed_temp_files",
+                "removed_unpacked", "unpacked_freed_bytes");
         assertThat(gc.json().get("removed_blobs").asInt()).isEqualTo(3);
         assertThat(gc.json().get("freed_bytes").asLong()).isEqualTo(image.graphSize());
         assertThat(store.hasBlob(image.layer().digest())).isFalse();

@@ -289,4 +289,117 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         return Optional.of(new RunTarget(ref.toString(), entry.descriptor().digest().toString(), dir,
                 ImageConfig.EMPTY, Sandboxes.VM));
     }
+
+    /**
+     * What {@link #prune} removed.
+     *
+     * @param removed    how many unpacked images (root filesystems and microVM environments) went
+     * @param freedBytes about how many bytes they took
+     */
+    public record Pruned(int removed, long freedBytes) {
+    }
+
+    /**
+     * Removes the unpacked images of {@code davitHome}'s caches ({@code rootfs/<digest>/}, {@code vm/<digest>/})
+     * that nothing uses: no entry of {@code client}'s store reaches their digest (an image removed, a build's
+     * intermediate step) and no sandbox of {@code sandboxes} was made from them; also the leftovers of an unpack
+     * that failed (an hour after it last changed). Left: what an entry reaches, what a sandbox was made from, and
+     * what changed in the last {@code unusedFor}. Not guarded: a one-shot run of an image removed from the
+     * store while it runs.
+     *
+     * @param client     the store's client
+     * @param davitHome  the home whose caches are pruned
+     * @param sandboxes  the home's sandboxes (their root filesystems are kept)
+     * @param only       the digests to consider ({@code sha256:HEX}), or null for all
+     * @param unusedFor  how long an unpacked image must be unchanged to go
+     * @return what was removed
+     * @throws DavitException STORE when a cache cannot be read or an entry removed
+     */
+    public static Pruned prune(DavitClient client, Path davitHome, Sandboxes sandboxes,
+                               java.util.Set<String> only, java.time.Duration unusedFor) {
+        List<Path> candidates = new java.util.ArrayList<>();
+        for (String cache : List.of("rootfs", "vm")) {
+            Path dir = davitHome.resolve(cache);
+            if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+                s.filter(p -> Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)).forEach(candidates::add);
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot read " + dir + ": " + e.getMessage());
+            }
+        }
+        // listed first, judged after: an image unpacked meanwhile has its entry in the store already
+        java.util.Set<String> live = new java.util.HashSet<>();
+        for (StoreEntry e : client.store().entries()) {
+            client.store().graph(e.descriptor()).forEach(d -> live.add(d.digest().toString()));
+            if (e.resolvedDigest() != null) {
+                live.add(e.resolvedDigest().toString());
+            }
+        }
+        java.util.Set<Path> used = new java.util.HashSet<>();
+        for (Sandbox s : sandboxes.list()) {
+            used.add(s.spec().rootfs().toAbsolutePath().normalize());
+        }
+        java.time.Instant before = java.time.Instant.now().minus(unusedFor);
+        int removed = 0;
+        long freed = 0;
+        for (Path p : candidates) {
+            String name = p.getFileName().toString();
+            boolean partial = name.startsWith(".partial-");
+            String digest = name.replaceFirst("-", ":");
+            if (!partial && (!name.matches("sha256-[0-9a-f]{64}") || live.contains(digest)
+                    || only != null && !only.contains(digest) || used.contains(p.toAbsolutePath().normalize()))) {
+                continue;
+            }
+            try {
+                // an unpack under way writes below its partial directory, rarely into it: an hour at least
+                java.time.Instant changed = Files.getLastModifiedTime(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                        .toInstant();
+                if (changed.isAfter(before) || partial && changed.isAfter(java.time.Instant.now().minus(
+                        java.time.Duration.ofHours(1)))) {
+                    continue;
+                }
+                long size = bytesIn(p);
+                Fs.deleteTree(p);
+                Files.deleteIfExists(Owners.fileOf(p));
+                removed++;
+                freed += size;
+            } catch (java.nio.file.NoSuchFileException gone) {
+                // another prune took it
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot remove " + p + ": " + e.getMessage());
+            }
+        }
+        return new Pruned(removed, freed);
+    }
+
+    /**
+     * The bytes of the regular files below {@code dir} that have no other link (links not followed; what cannot be
+     * read counts 0).
+     */
+    private static long bytesIn(Path dir) throws IOException {
+        long[] total = {0};
+        Files.walkFileTree(dir, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) {
+                try {
+                    // a hard link of a store blob (a microVM environment's files) frees nothing
+                    if (a.isRegularFile() && ((Number) Files.getAttribute(f, "unix:nlink",
+                            java.nio.file.LinkOption.NOFOLLOW_LINKS)).intValue() == 1) {
+                        total[0] += a.size();
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // not counted
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path f, IOException e) {
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+        return total[0];
+    }
 }

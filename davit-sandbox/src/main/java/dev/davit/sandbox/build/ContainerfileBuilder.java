@@ -244,12 +244,21 @@ public final class ContainerfileBuilder {
         } catch (Exception e) {
             throw new DavitException(Kind.INTERNAL, "the build of " + file.name() + " failed: " + e, e);
         } finally {
+            java.util.Set<String> unpacked = new java.util.HashSet<>();
             for (String t : temps) {
                 try {
+                    client.find(t).ifPresent(e -> unpacked.add(e.descriptor().digest().toString()));
                     client.store().removeEntry(t);
                 } catch (RuntimeException e) {
                     say.accept("could not remove the build's name " + t + ": " + e.getMessage());
                 }
+            }
+            try {
+                // the steps' unpacked root filesystems that nothing else names (another build's steps, the result
+                // and its base are kept): each would stay in the home's cache for good
+                RunTarget.prune(client, home, sandboxes, unpacked, Duration.ZERO);
+            } catch (RuntimeException e) {
+                say.accept("could not remove the build steps' unpacked images: " + e.getMessage());
             }
         }
     }

@@ -439,4 +439,40 @@ class ContainerfileBuilderTest {
         assertThat(builder().build(Containerfile.parse(file, "Containerfile"), tmp, "localhost/test/built:5",
                 o.withCreated(t.plusSeconds(86400))).steps()).noneMatch(ContainerfileBuilder.Step::cached);
     }
+
+    /**
+     * Disk: the steps' unpacked root filesystems go when the build ends (only the base's stays in the home's rootfs/
+     * cache); an unpacked image a sandbox was made from stays through a prune after its name is
+     * removed, and goes once the sandbox does.
+     */
+    @Test
+    void theStepsUnpackedImagesGoWhenTheBuildEndsAndPruneTakesWhatNothingUses() throws Exception {
+        Files.writeString(tmp.resolve("f"), "f\n");
+        build("FROM " + BASE + "\nRUN echo a > /a\nCOPY f /f\nRUN echo b > /b\nRUN echo c > /c\n", tmp, Map.of(),
+                new ArrayList<>());
+        String base = dir(BASE);
+        String built = dir("localhost/test/built:1");
+        assertThat(unpacked()).containsExactly(base); // the result is unpacked when it is first run
+        RunTarget t = RunTarget.ofImage(client, home, "localhost/test/built:1", null, null);
+        assertThat(unpacked()).containsExactlyInAnyOrder(base, built);
+        dev.davit.sandbox.Sandbox s = sandboxes.create(dev.davit.sandbox.CreateSpec.builder(t.rootfs()).build());
+        client.remove("localhost/test/built:1");
+        assertThat(RunTarget.prune(client, home, sandboxes, null, java.time.Duration.ZERO).removed()).isZero();
+        assertThat(unpacked()).containsExactlyInAnyOrder(base, built);
+        sandboxes.rm(s.id());
+        RunTarget.Pruned p = RunTarget.prune(client, home, sandboxes, null, java.time.Duration.ZERO);
+        assertThat(p.removed()).isEqualTo(1);
+        assertThat(p.freedBytes()).isPositive();
+        assertThat(unpacked()).containsExactly(base);
+    }
+
+    private String dir(String ref) {
+        return client.find(ref).orElseThrow().descriptor().digest().toString().replace(':', '-');
+    }
+
+    private List<String> unpacked() throws java.io.IOException {
+        try (var s = Files.list(home.resolve("rootfs"))) {
+            return s.map(q -> q.getFileName().toString()).filter(n -> !n.endsWith(".owners")).toList();
+        }
+    }
 }
