@@ -31,10 +31,14 @@ import java.util.Objects;
  * @param limits    the container sandbox's memory, CPU and process limits, for its keeper and every exec together
  *                  ({@link Limits#NONE} when null); of a microVM only {@code cpus}, its QEMU's CPU quota (QEMU's
  *                  memory and process limits come from its size)
+ * @param scratchInLayer whether the root filesystem's own {@code /tmp}, {@code /run} and {@code /var/tmp} are used,
+ *                  written into the sandbox's layer like any other directory (what a Containerfile's RUN writes
+ *                  there is in its layer, and what the image has there is seen), instead of the directories
+ *                  every other sandbox gets there, empty at creation; container backend only
  */
 public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                          Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish,
-                         Limits limits) {
+                         Limits limits, boolean scratchInLayer) {
     /**
      * Checks the values and fills in the defaults (null maps, lists, image, network, backend and limits become empty,
      * none or {@code container}); the collections are copied.
@@ -64,8 +68,34 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         if (ttl != null && (ttl.isNegative() || ttl.isZero())) {
             throw new DavitException(Kind.USAGE, "the ttl must be positive");
         }
+        if (scratchInLayer && backend.equals(Sandboxes.VM)) {
+            throw new DavitException(Kind.USAGE, "a microVM has its own /tmp, /run and /var/tmp: the root filesystem's"
+                    + " own scratch directories are for the container backend only");
+        }
         // the same checks as a run
         new RunSpec(rootfs, null, env, workdir, null, network, image, backend, null, vcpus, memoryMiB);
+    }
+
+    /**
+     * A sandbox with the scratch directories every sandbox gets ({@code scratchInLayer} false).
+     *
+     * @param rootfs    the root filesystem (container) or microVM environment directory (vm), not null
+     * @param env       variables on top of the image's for every exec, or null
+     * @param workdir   the absolute default working directory of execs, or null for the image's
+     * @param network   the network, or null for {@link Network#NONE}
+     * @param image     the image's run defaults, or null for none
+     * @param ttl       how long after creation a reap may remove it: positive, or null for never
+     * @param backend   {@code container}, {@code vm}, or null for {@code container}
+     * @param vcpus     virtual CPUs of the microVM (vm backend only)
+     * @param memoryMiB memory of the microVM in MiB (vm backend only)
+     * @param publish   ports published on the host, or null for none
+     * @param limits    the limits, or null for none
+     * @throws DavitException USAGE for a value the canonical constructor refuses
+     */
+    public CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
+                      Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish,
+                      Limits limits) {
+        this(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits, false);
     }
 
     /**
@@ -131,6 +161,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         private int memoryMiB = RunSpec.DEFAULT_MEMORY_MIB;
         private List<PortMapping> publish = List.of();
         private Limits limits;
+        private boolean scratchInLayer;
 
         private Builder(Path rootfs) {
             this.rootfs = Objects.requireNonNull(rootfs, "rootfs");
@@ -261,6 +292,18 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         }
 
         /**
+         * Whether the root filesystem's own {@code /tmp}, {@code /run} and {@code /var/tmp} are used and written into
+         * the sandbox's layer (default false: the directories every sandbox gets); container backend only.
+         *
+         * @param v true for the root filesystem's own
+         * @return this builder
+         */
+        public Builder scratchInLayer(boolean v) {
+            scratchInLayer = v;
+            return this;
+        }
+
+        /**
          * The spec, to pass to {@link Sandboxes#create}.
          *
          * @return a new {@link CreateSpec} of this builder's values
@@ -268,7 +311,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
          */
         public CreateSpec build() {
             return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish,
-                    limits != null ? limits : Limits.defaultFor(backend));
+                    limits != null ? limits : Limits.defaultFor(backend), scratchInLayer);
         }
     }
 
@@ -288,7 +331,8 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      * @return a new spec
      */
     public CreateSpec withTtl(Duration t) {
-        return new CreateSpec(rootfs, env, workdir, network, image, t, backend, vcpus, memoryMiB, publish, limits);
+        return new CreateSpec(rootfs, env, workdir, network, image, t, backend, vcpus, memoryMiB, publish, limits,
+                scratchInLayer);
     }
 
     /**
@@ -298,7 +342,8 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      * @return a new spec
      */
     public CreateSpec withNetwork(Network n) {
-        return new CreateSpec(rootfs, env, workdir, n, image, ttl, backend, vcpus, memoryMiB, publish, limits);
+        return new CreateSpec(rootfs, env, workdir, n, image, ttl, backend, vcpus, memoryMiB, publish, limits,
+                scratchInLayer);
     }
 
     /**
@@ -309,7 +354,8 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      * @return a new spec
      */
     public CreateSpec withPublish(List<PortMapping> p) {
-        return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, p, limits);
+        return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, p, limits,
+                scratchInLayer);
     }
 
     /**
@@ -319,6 +365,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      * @return a new spec
      */
     public CreateSpec withRootfs(Path r) {
-        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits);
+        return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits,
+                scratchInLayer);
     }
 }

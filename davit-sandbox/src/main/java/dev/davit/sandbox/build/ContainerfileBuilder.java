@@ -648,7 +648,9 @@ public final class ContainerfileBuilder {
             }
             RunTarget t = RunTarget.ofImage(client, home, current, null, null);
             ImageConfig image = new ImageConfig(List.of(), List.of(), List.of(), workdir, user);
+            // what the step writes to /tmp, /run and /var/tmp is in its layer, and what the image has there is seen
             Sandbox s = sandboxes.create(CreateSpec.builder(t.rootfs()).image(image).network(network)
+                    .scratchInLayer(true)
                     .limits(Limits.unenforceable() == null ? Limits.DEFAULT : Limits.DEFAULT.enforceableHere())
                     .ttl(STEP_TIMEOUT.plusMinutes(5)).build());
             try {

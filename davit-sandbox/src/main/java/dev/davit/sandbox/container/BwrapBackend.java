@@ -499,7 +499,16 @@ public final class BwrapBackend implements Backend {
      * there instead of a tmpfs (a long-lived sandbox's, which its execs see too).
      */
     public static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared) {
-        rootAndMounts(a, rootfs, root, shared, 0);
+        rootAndMounts(a, rootfs, root, shared, 0, MountPoints.BWRAP);
+    }
+
+    /**
+     * {@link #rootAndMounts(List, Path, MountPoints.Root, Map)} of {@code targets} only (of {@link MountPoints#BWRAP},
+     * in its order).
+     */
+    static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared,
+                              List<String> targets) {
+        rootAndMounts(a, rootfs, root, shared, 0, targets);
     }
 
     /**
@@ -509,6 +518,11 @@ public final class BwrapBackend implements Backend {
      */
     static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared,
                               long tmpfsMiB) {
+        rootAndMounts(a, rootfs, root, shared, tmpfsMiB, MountPoints.BWRAP);
+    }
+
+    private static void rootAndMounts(List<String> a, Path rootfs, MountPoints.Root root, Map<String, Path> shared,
+                                      long tmpfsMiB, List<String> targets) {
         Map<String, Path> sh = shared == null ? Map.of() : shared;
         List<String> size = tmpfsMiB > 0 ? List.of("--size", Long.toString(tmpfsMiB << 20)) : List.of();
         Path tmp = sh.get("tmp");
@@ -519,7 +533,7 @@ public final class BwrapBackend implements Backend {
         if (root.resolv() != null) {
             a.addAll(List.of("--ro-bind", root.resolv().toString(), "/etc/resolv.conf"));
         }
-        for (String t : MountPoints.BWRAP) {
+        for (String t : targets) {
             if (!MountPoints.mounted(rootfs, t)) {
                 continue;
             }

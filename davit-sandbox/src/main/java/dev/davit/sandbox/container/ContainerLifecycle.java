@@ -435,7 +435,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                     merged -> {
                         List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
                         List<String> bw = bwrapArguments(bwrap, s, rootfs, MountPoints.prepare(rootfs,
-                                MountPoints.BWRAP, dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep,
+                                MountPoints.bwrapTargets(s.spec()), dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep,
                                 Jail.seccompFile(options), sub != null);
                         if (sub != null) {
                             List<String> inner = BwrapBackend.inSubids(options, sub, user, unshare, rootfs, dirs,
@@ -512,15 +512,15 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             Map<String, Path> binds = Jail.binds();
             shareScratch(dir, ns.range(), binds, true);
             Overlay.Dirs dirs = Overlay.Dirs.under(dir);
-            MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.BWRAP, dirs, s.spec().network(), dir,
-                    ns.range(), binds);
+            MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.bwrapTargets(s.spec()), dirs,
+                    s.spec().network(), dir, ns.range(), binds);
             started = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                 List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
                 bw.addAll(BwrapBackend.namespaceOptions(s.spec().network().enabled(), true));
                 bw.addAll(List.of("--hostname", id));
                 bw.addAll(Jail.bwrapOptions(ns.range(), ids));
-                BwrapBackend.rootAndMounts(bw, rootfs, root, jailShared());
-                privateTmpfs(bw, rootfs);
+                BwrapBackend.rootAndMounts(bw, rootfs, root, jailShared(), MountPoints.bwrapTargets(s.spec()));
+                privateTmpfs(bw, rootfs, s.spec());
                 bw.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--",
                         sleep, "2147483647"));
                 List<String> launch = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
@@ -564,9 +564,12 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         return jailShared();
     }
 
-    /** A long-lived sandbox's {@link dev.davit.sandbox.Sandboxes#PRIVATE_TMPFS}, where /run is mounted. */
-    private static void privateTmpfs(List<String> bw, Path rootfs) {
-        if (MountPoints.mounted(rootfs, "run")) {
+    /**
+     * A long-lived sandbox's {@link dev.davit.sandbox.Sandboxes#PRIVATE_TMPFS}, where /run is mounted (not in a
+     * sandbox whose /run is its layer's: the mount point would be in the layer).
+     */
+    private static void privateTmpfs(List<String> bw, Path rootfs, dev.davit.sandbox.CreateSpec spec) {
+        if (!spec.scratchInLayer() && MountPoints.mounted(rootfs, "run")) {
             bw.addAll(List.of("--perms", "0700", "--size", Integer.toString(1 << 20), "--tmpfs",
                     dev.davit.sandbox.Sandboxes.PRIVATE_TMPFS));
         }
@@ -589,8 +592,9 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         // become it; the keeper runs as it too
         int[] ids = Users.resolve(rootfs, s.spec().image().user());
         BwrapBackend.rootlessUser(cmd, ids, subids);
-        BwrapBackend.rootAndMounts(cmd, rootfs, root, Map.of("tmp", dir.resolve("tmp")));
-        privateTmpfs(cmd, rootfs);
+        BwrapBackend.rootAndMounts(cmd, rootfs, root, Map.of("tmp", dir.resolve("tmp")),
+                MountPoints.bwrapTargets(s.spec()));
+        privateTmpfs(cmd, rootfs, s.spec());
         cmd.addAll(Jail.capabilityOptions(BwrapBackend.nonRoot(ids) == null ? 0 : ids[0]));
         cmd.addAll(List.of("--seccomp", Integer.toString(Jail.SECCOMP_FD)));
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
@@ -851,7 +855,8 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         }
         bw.addAll(List.of("--pidns", Integer.toString(Jail.PIDNS_FD)));
         bw.addAll(Jail.bwrapOptions(Jail.range(), ids));
-        BwrapBackend.rootAndMounts(bw, rootfs, MountPoints.jailRoot(Files.exists(dir(s).resolve(Dns.FILE))), jailShared());
+        BwrapBackend.rootAndMounts(bw, rootfs, MountPoints.jailRoot(Files.exists(dir(s).resolve(Dns.FILE))),
+                jailShared(), MountPoints.bwrapTargets(s.spec()));
         Map<String, String> env = new java.util.LinkedHashMap<>(rs.effectiveEnv());
         env.putIfAbsent("PWD", rs.effectiveWorkdir());
         BwrapBackend.environment(bw, env);

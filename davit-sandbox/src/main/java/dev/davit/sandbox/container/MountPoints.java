@@ -32,6 +32,23 @@ import java.util.stream.Stream;
 public final class MountPoints {
     /** What bwrap mounts (for a one-shot run and a long-lived sandbox's keeper), in mount order. */
     public static final List<String> BWRAP = List.of("proc", "dev", "tmp", "run", "var/tmp");
+    /**
+     * What bwrap mounts for a sandbox whose root filesystem's own /tmp, /run and /var/tmp are used
+     * ({@link dev.davit.sandbox.CreateSpec#scratchInLayer}): only /proc and /dev.
+     */
+    public static final List<String> BWRAP_SCRATCH_IN_LAYER = List.of("proc", "dev");
+
+    /**
+     * What bwrap mounts for a long-lived sandbox of {@code spec}: {@link #BWRAP}, or
+     * {@link #BWRAP_SCRATCH_IN_LAYER} when its scratch directories are its layer's.
+     *
+     * @param spec the sandbox's spec
+     * @return the mount targets, in mount order
+     */
+    public static List<String> bwrapTargets(dev.davit.sandbox.CreateSpec spec) {
+        return spec.scratchInLayer() ? BWRAP_SCRATCH_IN_LAYER : BWRAP;
+    }
+
     /** What crun and runc mount, in mount order. */
     static final List<String> OCI = List.of("proc", "dev", "sys", "tmp", "run", "var/tmp");
     /** The modes of created mount points other than 0755 (runc keeps a mount point's mode on its tmpfs). */

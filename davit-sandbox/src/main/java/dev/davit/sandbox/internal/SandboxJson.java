@@ -297,6 +297,9 @@ public final class SandboxJson {
         if (!spec.isVm() || spec.limits().any()) { // a microVM's: its QEMU's CPU quota (--cpus)
             o.set("limits", limits(spec.limits()));
         }
+        if (spec.scratchInLayer()) { // a Containerfile's RUN step: its /tmp, /run, /var/tmp are the layer's
+            o.put("scratch_in_layer", true);
+        }
         ObjectNode image = o.putObject("image");
         strings(image.putArray("entrypoint"), spec.image().entrypoint());
         strings(image.putArray("cmd"), spec.image().cmd());
@@ -343,7 +346,8 @@ public final class SandboxJson {
                 ttl.isNumber() ? Duration.ofMillis(Math.round(ttl.asDouble() * 1000)) : null,
                 backend == null ? Sandboxes.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
                 o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
-                list(o.path("publish")).stream().map(PortMapping::parse).toList(), limits(o.get("limits")));
+                list(o.path("publish")).stream().map(PortMapping::parse).toList(), limits(o.get("limits")),
+                o.path("scratch_in_layer").asBoolean(false));
         String started = text(o.path("started_at"));
         return new Sandbox(o.path("id").asText(),
                 SandboxStatus.valueOf(o.path("status").asText().toUpperCase(Locale.ROOT)), spec,

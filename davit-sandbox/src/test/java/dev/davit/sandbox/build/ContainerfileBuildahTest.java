@@ -153,7 +153,8 @@ class ContainerfileBuildahTest {
             "copy-hard-links",
             "from-scratch",
             "copy-through-image-link",
-            "add-xz-tar");
+            "add-xz-tar",
+            "run-writes-tmp");
 
     /**
      * Not built by davit yet (buildah builds them): davit must refuse each with a one-line USAGE error saying what its
@@ -167,9 +168,6 @@ class ContainerfileBuildahTest {
      * so the fix fails it until the case is moved to {@link #COMPARED}.
      */
     static final Map<String, String> KNOWN_DIFFERENT = Map.ofEntries(
-            Map.entry("run-writes-tmp", "what a RUN writes into /tmp (or /run) of the image is lost: davit's sandbox"
-                    + " mounts its own /tmp and /run, so /tmp/kept.txt, /tmp/dir and /run/run.txt are not in the"
-                    + " layer; buildah (and Docker) keep them"),
             Map.entry("run-user-environment", "a RUN has no supplementary groups (id shows no groups=; buildah"
                     + " gives the user's groups, groups=0(root), groups=1000(app), as Docker does); its HOME is the"
                     + " user's from /etc/passwd, as buildah's"));

@@ -221,6 +221,16 @@ class ContainerfileBuilderTest {
                 new ArrayList<>())).hasMessageContaining("Containerfile:2: the image's user 'nobody' is not in its"
                 + " /etc/passwd");
 
+        // a RUN sees what the image has in /tmp (a COPY's requirements file, as Dockerfiles often do) and what it
+        // writes there is in its layer
+        build("FROM " + BASE + "\nCOPY f /tmp/req.txt\nRUN cat /tmp/req.txt > /seen && mkdir -p /run/x"
+                + " && echo r > /run/x/r && echo t > /tmp/t\n", ctx, Map.of(), new ArrayList<>());
+        assertThat(run("localhost/test/built:1", "cat", "/seen")).isEqualTo("f\n");
+        Path unpacked = tmp.resolve("unpacked-tmp");
+        client.unpack("localhost/test/built:1", unpacked);
+        assertThat(unpacked.resolve("run/x/r")).hasContent("r");
+        assertThat(unpacked.resolve("tmp/t")).hasContent("t");
+
         // a tar that names ../ is refused, and nothing of it lands beside the build
         Tools.run("tar", "-C", tmp.resolve("tree").toString(), "-cf", ctx.resolve("evil.tar").toString(),
                 "--transform", "s,^d,../../escaped-by-davit-add,", "d");
