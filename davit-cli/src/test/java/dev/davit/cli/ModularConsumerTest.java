@@ -32,14 +32,14 @@ class ModularConsumerTest {
     /** The jars of davit's library modules and their dependencies, as on this test's class path. */
     private static final List<String> MODULE_JARS = List.of("davit-oci", "davit-env", "davit-sandbox",
             "jackson-core", "jackson-databind", "jackson-annotations", "jackson-dataformat-yaml", "snakeyaml",
-            "slf4j-api", "commons-compress", "commons-io", "commons-lang3", "commons-codec", "zstd-jni",
+            "slf4j-api", "commons-compress", "commons-io", "commons-lang3", "commons-codec", "zstd-jni", "xz",
             "bcpkix-jdk18on", "bcutil-jdk18on", "bcprov-jdk18on");
 
     static final Map<String, List<String>> API = Map.of(
             "dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",
                     "dev.davit.oci.build", "dev.davit.oci.bundle", "dev.davit.oci.client", "dev.davit.oci.containerfile",
                     "dev.davit.oci.copy",
-                    "dev.davit.oci.digest", "dev.davit.oci.manifest", "dev.davit.oci.reference",
+                    "dev.davit.oci.digest", "dev.davit.oci.manifest", "dev.davit.oci.policy", "dev.davit.oci.reference",
                     "dev.davit.oci.registry", "dev.davit.oci.store", "dev.davit.oci.unpack"),
             "dev.davit.env", List.of("dev.davit.env", "dev.davit.env.catalog"),
             "dev.davit.sandbox", List.of("dev.davit", "dev.davit.sandbox", "dev.davit.sandbox.workspace"));
