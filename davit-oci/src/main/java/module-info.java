@@ -28,6 +28,7 @@ module dev.davit.oci {
     exports dev.davit.oci.copy;
     exports dev.davit.oci.digest;
     exports dev.davit.oci.manifest;
+    exports dev.davit.oci.policy;
     exports dev.davit.oci.reference;
     exports dev.davit.oci.registry;
     exports dev.davit.oci.store;
