@@ -17,6 +17,7 @@ module dev.davit.oci {
     requires org.slf4j;
     requires org.apache.commons.compress;
     requires com.github.luben.zstd_jni;
+    requires org.bouncycastle.provider;
 
     exports dev.davit.oci;
     exports dev.davit.oci.artifact;
