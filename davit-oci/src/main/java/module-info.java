@@ -18,6 +18,7 @@ module dev.davit.oci {
     requires org.apache.commons.compress;
     requires com.github.luben.zstd_jni;
     requires org.bouncycastle.provider;
+    requires org.bouncycastle.pg;
 
     exports dev.davit.oci;
     exports dev.davit.oci.artifact;

@@ -96,7 +96,7 @@ class ApiSurfaceTest {
                     "SignaturePolicy$Fulcio", "SignaturePolicy$InsecureAcceptAnything", "SignaturePolicy$Reject",
                     "SignaturePolicy$Requirement", "SignaturePolicy$SignedBy", "SignaturePolicy$SignedIdentity",
                     "SignaturePolicy$SigstoreSigned", "SigstoreKeys", "SigstoreSignature", "SigstoreSignature$Claims",
-                    "SigstoreSignature$Invalid")),
+                    "SigstoreSignature$Invalid", "SimpleSigning", "SimpleSigning$Verified")),
             Map.entry("dev.davit.oci.reference", List.of("Reference")),
             Map.entry("dev.davit.oci.registry", List.of("Authenticator", "RegistryAuthenticator", "RegistryClient",
                     "RegistryClient$FetchedManifest", "RegistryOptions", "RegistryOptions$Builder", "RequestBody",

@@ -33,7 +33,7 @@ class ModularConsumerTest {
     private static final List<String> MODULE_JARS = List.of("davit-oci", "davit-env", "davit-sandbox",
             "jackson-core", "jackson-databind", "jackson-annotations", "jackson-dataformat-yaml", "snakeyaml",
             "slf4j-api", "commons-compress", "commons-io", "commons-lang3", "commons-codec", "zstd-jni", "xz",
-            "bcpkix-jdk18on", "bcutil-jdk18on", "bcprov-jdk18on");
+            "bcpkix-jdk18on", "bcutil-jdk18on", "bcprov-jdk18on", "bcpg-jdk18on");
 
     static final Map<String, List<String>> API = Map.of(
             "dev.davit.oci", List.of("dev.davit.oci", "dev.davit.oci.artifact", "dev.davit.oci.auth",

@@ -121,6 +121,17 @@ public final class SigstoreSignature {
         } catch (GeneralSecurityException | IllegalArgumentException e) {
             throw new Invalid("it is not signed by the key");
         }
+        return claims(payload, PAYLOAD_TYPE);
+    }
+
+    /**
+     * What a payload of type {@code type} claims, read strictly as containers/image reads it: an object with
+     * {@code critical} (exactly {@code type}, {@code image} and {@code identity}) and optionally {@code optional}.
+     */
+    static Claims claims(byte[] payload, String type) throws Invalid {
+        if (payload.length > MAX_PAYLOAD_BYTES) {
+            throw new Invalid("its payload is over " + (MAX_PAYLOAD_BYTES >> 10) + " KiB");
+        }
         JsonNode doc;
         try {
             doc = JSON.readTree(payload);
@@ -133,8 +144,8 @@ public final class SigstoreSignature {
         fields(doc, Set.of("critical", "optional"), Set.of("critical"), "the payload");
         JsonNode critical = doc.get("critical");
         fields(critical, Set.of("type", "image", "identity"), Set.of("type", "image", "identity"), "critical");
-        if (!PAYLOAD_TYPE.equals(critical.get("type").asText(null))) {
-            throw new Invalid("its payload's type is not \"" + PAYLOAD_TYPE + "\"");
+        if (!type.equals(critical.get("type").asText(null))) {
+            throw new Invalid("its payload's type is not \"" + type + "\"");
         }
         fields(critical.get("image"), Set.of("docker-manifest-digest"), Set.of("docker-manifest-digest"),
                 "critical.image");

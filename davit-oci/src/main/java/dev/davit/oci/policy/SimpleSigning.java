@@ -1,0 +1,219 @@
+package dev.davit.oci.policy;
+
+import dev.davit.oci.digest.Digest;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import org.bouncycastle.bcpg.BCPGOutputStream;
+import org.bouncycastle.bcpg.CompressionAlgorithmTags;
+import org.bouncycastle.openpgp.PGPCompressedData;
+import org.bouncycastle.openpgp.PGPCompressedDataGenerator;
+import org.bouncycastle.openpgp.PGPException;
+import org.bouncycastle.openpgp.PGPLiteralData;
+import org.bouncycastle.openpgp.PGPLiteralDataGenerator;
+import org.bouncycastle.openpgp.PGPOnePassSignature;
+import org.bouncycastle.openpgp.PGPOnePassSignatureList;
+import org.bouncycastle.openpgp.PGPPrivateKey;
+import org.bouncycastle.openpgp.PGPPublicKey;
+import org.bouncycastle.openpgp.PGPPublicKeyRingCollection;
+import org.bouncycastle.openpgp.PGPSecretKey;
+import org.bouncycastle.openpgp.PGPSecretKeyRingCollection;
+import org.bouncycastle.openpgp.PGPSignature;
+import org.bouncycastle.openpgp.PGPSignatureGenerator;
+import org.bouncycastle.openpgp.PGPSignatureList;
+import org.bouncycastle.openpgp.PGPUtil;
+import org.bouncycastle.openpgp.bc.BcPGPObjectFactory;
+import org.bouncycastle.openpgp.operator.bc.BcKeyFingerprintCalculator;
+import org.bouncycastle.openpgp.operator.bc.BcPBESecretKeyDecryptorBuilder;
+import org.bouncycastle.openpgp.operator.bc.BcPGPContentSignerBuilder;
+import org.bouncycastle.openpgp.operator.bc.BcPGPContentVerifierBuilderProvider;
+import org.bouncycastle.openpgp.operator.bc.BcPGPDigestCalculatorProvider;
+
+/**
+ * GPG "simple signing" signatures, as containers/image (skopeo {@code --sign-by}, podman) writes and reads them: an
+ * OpenPGP message (compressed or not) of one one-pass signature, the payload as literal data (a JSON document of
+ * type {@value #PAYLOAD_TYPE} claiming an identity for a manifest digest: read strictly, as sigstore's payloads are)
+ * and the signature. Kept in a lookaside store beside the registry ({@code <base>/<repository>@sha256=<hex>/signature-N}).
+ * Bouncy Castle's OpenPGP does the cryptography; davit checks the message's shape and what it claims.
+ */
+public final class SimpleSigning {
+    /** The {@code critical.type} of a simple signing payload. */
+    public static final String PAYLOAD_TYPE = "atomic container signature";
+    /** The most bytes a signature message may have. */
+    public static final int MAX_BYTES = 256 << 10;
+
+    private SimpleSigning() {
+    }
+
+    /**
+     * A verified signature: what it claims and the fingerprint of the key that made it.
+     *
+     * @param claims      the payload's claims
+     * @param fingerprint the signing key's fingerprint, upper-case hex
+     */
+    public record Verified(SigstoreSignature.Claims claims, String fingerprint) {
+    }
+
+    /**
+     * Verifies a simple signing message against the public keys of {@code keyrings} (each a keyring as
+     * {@code gpg --export} writes it, binary or armored).
+     *
+     * @param message  the signature message
+     * @param keyrings the keyrings whose keys are trusted
+     * @return what it claims and who signed it
+     * @throws SigstoreSignature.Invalid why it does not verify
+     */
+    public static Verified verify(byte[] message, List<byte[]> keyrings) throws SigstoreSignature.Invalid {
+        if (message.length > MAX_BYTES) {
+            throw new SigstoreSignature.Invalid("it is over " + (MAX_BYTES >> 10) + " KiB");
+        }
+        try {
+            BcPGPObjectFactory f = new BcPGPObjectFactory(PGPUtil.getDecoderStream(new ByteArrayInputStream(message)));
+            Object o = f.nextObject();
+            if (o instanceof PGPCompressedData c) {
+                f = new BcPGPObjectFactory(c.getDataStream());
+                o = f.nextObject();
+            }
+            if (!(o instanceof PGPOnePassSignatureList ops) || ops.size() != 1) {
+                throw new SigstoreSignature.Invalid("it is not a signed OpenPGP message of one signature");
+            }
+            PGPOnePassSignature one = ops.get(0);
+            PGPPublicKey key = null;
+            for (byte[] ring : keyrings) {
+                PGPPublicKeyRingCollection c = new PGPPublicKeyRingCollection(PGPUtil.getDecoderStream(
+                        new ByteArrayInputStream(ring)), new BcKeyFingerprintCalculator());
+                key = c.getPublicKey(one.getKeyID());
+                if (key != null) {
+                    break;
+                }
+            }
+            if (key == null) {
+                throw new SigstoreSignature.Invalid("it is signed by the key " + String.format(Locale.ROOT, "%016X",
+                        one.getKeyID()) + ", which the policy does not trust");
+            }
+            if (key.hasRevocation()) {
+                throw new SigstoreSignature.Invalid("its key " + fingerprint(key) + " is revoked");
+            }
+            one.init(new BcPGPContentVerifierBuilderProvider(), key);
+            Object next = f.nextObject();
+            if (!(next instanceof PGPLiteralData literal)) {
+                throw new SigstoreSignature.Invalid("it holds no literal data");
+            }
+            byte[] payload;
+            try (InputStream in = literal.getInputStream()) {
+                payload = in.readNBytes(SigstoreSignature.MAX_PAYLOAD_BYTES + 1);
+            }
+            if (payload.length > SigstoreSignature.MAX_PAYLOAD_BYTES) {
+                throw new SigstoreSignature.Invalid("its payload is over " + (SigstoreSignature.MAX_PAYLOAD_BYTES >> 10)
+                        + " KiB");
+            }
+            one.update(payload);
+            Object sigs = f.nextObject();
+            if (!(sigs instanceof PGPSignatureList list) || list.size() != 1) {
+                throw new SigstoreSignature.Invalid("it has no signature after its data");
+            }
+            PGPSignature sig = list.get(0);
+            if (sig.getKeyID() != one.getKeyID() || !one.verify(sig)) {
+                throw new SigstoreSignature.Invalid("it is not signed by the key");
+            }
+            long expires = key.getValidSeconds();
+            if (expires > 0 && sig.getCreationTime().getTime() > key.getCreationTime().getTime() + expires * 1000) {
+                throw new SigstoreSignature.Invalid("its key " + fingerprint(key) + " had expired when it signed");
+            }
+            if (f.nextObject() != null) {
+                throw new SigstoreSignature.Invalid("it has data after its signature");
+            }
+            return new Verified(SigstoreSignature.claims(payload, PAYLOAD_TYPE), fingerprint(key));
+        } catch (IOException | PGPException | RuntimeException e) {
+            throw new SigstoreSignature.Invalid("it is not a valid OpenPGP signature (" + (e.getMessage() == null
+                    ? e.getClass().getSimpleName() : e.getMessage().replace('\n', ' ')) + ")");
+        }
+    }
+
+    /**
+     * Signs {@code dockerReference} for {@code manifest} with the secret key {@code fingerprint} of
+     * {@code secretKeyring} (as {@code gpg --export-secret-keys} writes it, binary or armored).
+     *
+     * @param secretKeyring   the secret keyring
+     * @param fingerprint     the signing key's fingerprint (or its last 16 hex digits), or null for the first
+     *                        signing key
+     * @param passphrase      its passphrase (empty when it has none)
+     * @param dockerReference the identity signed
+     * @param manifest        the manifest's digest
+     * @return the signature message (binary, compressed as gpg writes it)
+     * @throws SigstoreSignature.Invalid when the key is not there, cannot sign or the passphrase does not open it
+     */
+    public static byte[] sign(byte[] secretKeyring, String fingerprint, char[] passphrase, String dockerReference,
+                              Digest manifest) throws SigstoreSignature.Invalid {
+        try {
+            PGPSecretKeyRingCollection rings = new PGPSecretKeyRingCollection(PGPUtil.getDecoderStream(
+                    new ByteArrayInputStream(secretKeyring)), new BcKeyFingerprintCalculator());
+            PGPSecretKey secret = null;
+            String want = fingerprint == null ? null : fingerprint.toUpperCase(Locale.ROOT).replace(" ", "");
+            for (var ring : (Iterable<org.bouncycastle.openpgp.PGPSecretKeyRing>) rings::getKeyRings) {
+                for (var k : (Iterable<PGPSecretKey>) ring::getSecretKeys) {
+                    String fp = fingerprint(k.getPublicKey());
+                    if (k.isSigningKey() && !k.isPrivateKeyEmpty() && (want == null || fp.equals(want)
+                            || fp.endsWith(want))) {
+                        secret = k;
+                        break;
+                    }
+                }
+                if (secret != null) {
+                    break;
+                }
+            }
+            if (secret == null) {
+                throw new SigstoreSignature.Invalid("the keyring has no signing key " + (want == null ? "" : want));
+            }
+            PGPPrivateKey priv = secret.extractPrivateKey(new BcPBESecretKeyDecryptorBuilder(
+                    new BcPGPDigestCalculatorProvider()).build(passphrase));
+            byte[] payload = payload(dockerReference, manifest);
+            PGPSignatureGenerator gen = new PGPSignatureGenerator(new BcPGPContentSignerBuilder(
+                    secret.getPublicKey().getAlgorithm(), PGPUtil.SHA256), secret.getPublicKey());
+            gen.init(PGPSignature.BINARY_DOCUMENT, priv);
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            PGPCompressedDataGenerator comp = new PGPCompressedDataGenerator(CompressionAlgorithmTags.ZIP);
+            try (OutputStream c = comp.open(out)) {
+                BCPGOutputStream b = new BCPGOutputStream(c);
+                gen.generateOnePassVersion(false).encode(b);
+                PGPLiteralDataGenerator lit = new PGPLiteralDataGenerator();
+                try (OutputStream l = lit.open(b, PGPLiteralData.BINARY, "", payload.length,
+                        new java.util.Date(System.currentTimeMillis() / 1000 * 1000))) {
+                    l.write(payload);
+                }
+                gen.update(payload);
+                gen.generate().encode(b);
+            }
+            return out.toByteArray();
+        } catch (IOException | PGPException e) {
+            throw new SigstoreSignature.Invalid("the key cannot sign (" + (e.getMessage() == null
+                    ? e.getClass().getSimpleName() : e.getMessage().replace('\n', ' ')) + ")");
+        }
+    }
+
+    /**
+     * The payload signing {@code manifest} as {@code dockerReference}, as containers/image writes it.
+     *
+     * @param dockerReference the identity
+     * @param manifest        the manifest's digest
+     * @return the payload's bytes
+     */
+    public static byte[] payload(String dockerReference, Digest manifest) {
+        String json = new String(SigstoreSignature.payload(dockerReference, manifest), StandardCharsets.UTF_8)
+                .replace(SigstoreSignature.PAYLOAD_TYPE, PAYLOAD_TYPE)
+                .replace("\"optional\":null", "\"optional\":{\"creator\":\"davit\"}");
+        return json.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** {@code key}'s fingerprint, upper-case hex. */
+    static String fingerprint(PGPPublicKey key) {
+        return HexFormat.of().withUpperCase().formatHex(key.getFingerprint());
+    }
+}

@@ -1,0 +1,122 @@
+package dev.davit.oci.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.reference.Reference;
+import dev.davit.oci.testkit.Fixtures;
+import dev.davit.oci.testkit.PushedImage;
+import dev.davit.oci.testkit.TestRegistry;
+import dev.davit.oci.testkit.Tools;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * GPG simple signing between davit and skopeo (Debian's 1.9 with gpg, a throwaway keyring): skopeo signs
+ * ({@code --sign-by}) into a file lookaside store and davit verifies the signature with the exported public key;
+ * another key, a tampered message and another identity do not verify; davit signs with the exported secret key and
+ * skopeo accepts the image under a policy requiring that key, and refuses it under a policy requiring another.
+ */
+class SimpleSigningGpgTest {
+    @TempDir
+    Path tmp;
+
+    private final List<Path> homes = new ArrayList<>();
+
+    @AfterEach
+    void stopAgents() {
+        for (Path h : homes) {
+            try {
+                Tools.run("gpgconf", "--homedir", h.toString(), "--kill", "gpg-agent");
+            } catch (RuntimeException ignored) {
+                // gone already
+            }
+        }
+    }
+
+    /** A new keyring with one ed25519 signing key and no passphrase; its fingerprint. */
+    private String newKey(Path home, String name) throws Exception {
+        Files.createDirectories(home);
+        Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        homes.add(home);
+        Tools.run("gpg", "--homedir", home.toString(), "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+                "--quick-gen-key", name + " <" + name + "@davit.test>", "ed25519", "sign", "never");
+        String colons = Tools.run("gpg", "--homedir", home.toString(), "--list-keys", "--with-colons");
+        return colons.lines().filter(l -> l.startsWith("fpr:")).findFirst().orElseThrow().split(":")[9];
+    }
+
+    private byte[] export(Path home, String fpr, boolean secret) throws Exception {
+        Path out = tmp.resolve(fpr + (secret ? ".sec" : ".pub"));
+        Tools.run("gpg", "--homedir", home.toString(), "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+                "--output", out.toString(), secret ? "--export-secret-keys" : "--export", fpr);
+        return Files.readAllBytes(out);
+    }
+
+    @Test
+    void skopeoSignsAndDavitVerifiesAndTheOtherWayRound() throws Exception {
+        Tools.assumeAvailable("skopeo", "gpg", "gpgconf");
+        Path home = tmp.resolve("gnupg");
+        String fpr = newKey(home, "signer");
+        Path otherHome = tmp.resolve("gnupg-other");
+        String otherFpr = newKey(otherHome, "other");
+        byte[] pub = export(home, fpr, false);
+        byte[] otherPub = export(otherHome, otherFpr, false);
+        try (TestRegistry registry = TestRegistry.start()) {
+            PushedImage image = Fixtures.pushImage(registry, "signed/app", "1");
+            Path look = Files.createDirectories(tmp.resolve("lookaside"));
+            Path registriesD = Files.createDirectories(tmp.resolve("registries.d"));
+            Files.writeString(registriesD.resolve("test.yaml"), "docker:\n  " + registry.hostPort()
+                    + ":\n    lookaside: file://" + look + "\n    lookaside-staging: file://" + look + "\n");
+            String signedRef = registry.hostPort() + "/signed/app:signed";
+            Tools.run("env", "GNUPGHOME=" + home, "skopeo", "--registries.d", registriesD.toString(), "copy",
+                    "--src-tls-verify=false", "--dest-tls-verify=false", "--sign-by", fpr, "docker://"
+                    + image.reference(), "docker://" + signedRef);
+            Digest manifest = Digest.parse(image.manifestDigest());
+            Path sigFile = look.resolve("signed/app@sha256=" + manifest.hex()).resolve("signature-1");
+            byte[] message = Files.readAllBytes(sigFile);
+
+            SimpleSigning.Verified v = SimpleSigning.verify(message, List.of(otherPub, pub));
+            assertThat(v.fingerprint()).isEqualTo(fpr);
+            assertThat(v.claims()).isEqualTo(new SigstoreSignature.Claims(signedRef, manifest));
+            assertThat(SigstoreSignature.mismatch(v.claims(), manifest, Reference.parse(signedRef),
+                    SignaturePolicy.SignedIdentity.DEFAULT)).isNull();
+            assertThatThrownBy(() -> SimpleSigning.verify(message, List.of(otherPub)))
+                    .hasMessageContaining("which the policy does not trust");
+            byte[] flipped = message.clone();
+            flipped[flipped.length - 40] ^= 0x01;
+            assertThatThrownBy(() -> SimpleSigning.verify(flipped, List.of(pub)))
+                    .isInstanceOf(SigstoreSignature.Invalid.class);
+
+            // davit signs another tag's identity with the exported secret key; skopeo verifies it under a policy
+            byte[] secret = export(home, fpr, true);
+            String mine = registry.hostPort() + "/signed/app:mine";
+            Tools.run("skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false", "docker://"
+                    + image.reference(), "docker://" + mine);
+            byte[] davitSig = SimpleSigning.sign(secret, fpr, new char[0], mine, manifest);
+            assertThat(SimpleSigning.verify(davitSig, List.of(pub)).claims().dockerReference()).isEqualTo(mine);
+            Files.write(sigFile, davitSig); // the lookaside's signature-1 is davit's now
+            Path keyFile = Files.write(tmp.resolve("trusted.gpg"), pub);
+            Path otherKeyFile = Files.write(tmp.resolve("other.gpg"), otherPub);
+            String policy = "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\""
+                    + registry.hostPort() + "/signed\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\","
+                    + " \"keyPath\": \"%s\"}]}}}";
+            Path good = Files.writeString(tmp.resolve("policy-good.json"), policy.formatted(keyFile));
+            Path bad = Files.writeString(tmp.resolve("policy-bad.json"), policy.formatted(otherKeyFile));
+            Tools.run("skopeo", "--policy", good.toString(), "--registries.d", registriesD.toString(), "copy",
+                    "--src-tls-verify=false", "docker://" + mine, "dir:" + tmp.resolve("out-good"));
+            assertThatThrownBy(() -> Tools.run("skopeo", "--policy", bad.toString(), "--registries.d",
+                    registriesD.toString(), "copy", "--src-tls-verify=false", "docker://" + mine, "dir:"
+                    + tmp.resolve("out-bad"))).hasMessageContaining("Source image rejected");
+            // and skopeo refuses davit's signature for the tag it does not name
+            assertThatThrownBy(() -> Tools.run("skopeo", "--policy", good.toString(), "--registries.d",
+                    registriesD.toString(), "copy", "--src-tls-verify=false", "docker://" + signedRef, "dir:"
+                    + tmp.resolve("out-other"))).hasMessageContaining("Source image rejected");
+        }
+    }
+}
