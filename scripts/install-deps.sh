@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci, buildah (the independent Containerfile builder),
 # the container runtimes (bubblewrap, crun, runc), slirp4netns and iproute2 (--network), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
-# rootless builds) and e2fsprogs/cpio/xz for building environments, a static busybox (the sandbox tests' root filesystem and the VM tests' guest), Node with npm (the MCP test's client),
+# rootless builds) and e2fsprogs/cpio/xz for building environments, gpg and openssl (signers for the signature tests), a static busybox (the sandbox tests' root filesystem and the VM tests' guest), Node with npm (the MCP test's client),
 # and what makes and checks the release (zip, dpkg-dev, groff, man-db, zsh).
 set -euo pipefail
 need=()
@@ -10,6 +10,11 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v umoci >/dev/null 2>&1 || need+=(umoci)
 # buildah: the independent builder ContainerfileBuildahTest compares davit's Containerfile builds with (as root, chroot isolation)
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
+# gpg (a throwaway keyring signs with skopeo --sign-by and checks davit's signatures) and openssl (checks davit's
+# sigstore signatures and signs some davit checks): the signature tests' independent signers
+command -v gpg >/dev/null 2>&1 || need+=(gpg)
+command -v gpgconf >/dev/null 2>&1 || need+=(gpgconf)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 command -v crun >/dev/null 2>&1 || need+=(crun)
