@@ -13,6 +13,7 @@ module dev.davit.oci {
     // davit's own JSON reader builds Jackson's trees, and Jackson's generator writes them; no exported package
     // mentions a Jackson type, so a program that uses davit needs nothing of Jackson's (ApiSurfaceTest)
     requires com.fasterxml.jackson.databind;
+    requires com.fasterxml.jackson.dataformat.yaml;
     requires java.net.http;
     requires org.slf4j;
     requires org.apache.commons.compress;

@@ -46,6 +46,8 @@ final class CommandModels {
         spec.addOption(global("--insecure-registry").type(List.class).auxiliaryTypes(String.class)
                 .paramLabel("HOST[:PORT]").description(GlobalOptions.INSECURE).hasInitialValue(false)
                 .setter(setter((List<String> v) -> g.insecureRegistries(v))).build());
+        spec.addOption(bound(global("--signature-policy").type(Path.class).paramLabel("FILE")
+                .description(GlobalOptions.SIGNATURE_POLICY), () -> g.signaturePolicy, v -> g.signaturePolicy = v));
         spec.addOption(bound(global("-u", "--username").type(String.class).paramLabel("USER")
                 .description(GlobalOptions.USERNAME), () -> g.username, v -> g.username = v));
         spec.addOption(bound(global("--password-stdin").type(boolean.class).paramLabel("<passwordStdin>").description(GlobalOptions.PASSWORD_STDIN),

@@ -24,6 +24,9 @@ public final class GlobalOptions {
     static final String USERNAME = "Authenticate as USER (password from --password-stdin, or asked on a terminal);"
             + " overrides saved credentials for this command.";
     static final String PASSWORD_STDIN = "Read the password (or token) for --username from standard input.";
+    static final String SIGNATURE_POLICY = "The signature policy (containers-policy.json) images pulled or copied"
+            + " must meet (default: the home's policy.json, else ~/.config/containers/policy.json, else"
+            + " /etc/containers/policy.json, else none).";
 
     @Option(names = "--json", scope = ScopeType.INHERIT,
             description = JSON)
@@ -59,6 +62,10 @@ public final class GlobalOptions {
         }
     }
 
+    @Option(names = "--signature-policy", paramLabel = "FILE", scope = ScopeType.INHERIT,
+            description = SIGNATURE_POLICY)
+    Path signaturePolicy;
+
     @Option(names = {"-u", "--username"}, paramLabel = "USER", scope = ScopeType.INHERIT,
             description = USERNAME)
     String username;
@@ -93,6 +100,11 @@ public final class GlobalOptions {
 
     public Path store() {
         return store;
+    }
+
+    /** {@return the {@code --signature-policy} given, or null} */
+    public Path signaturePolicy() {
+        return signaturePolicy;
     }
 
     /** {@return the {@code --home} given, or null} */

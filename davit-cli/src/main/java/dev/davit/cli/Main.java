@@ -340,7 +340,9 @@ public final class Main implements Callable<Integer> {
         ClientOptions o = ClientOptions.defaults().withInsecureRegistries(Set.copyOf(globals.insecureRegistries()));
         RegistryOptions registry = o.registry().toBuilder().userAgent("davit/" + version()).build();
         o = o.withRegistry(registry)
-                .withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env())));
+                .withStore(globals.store() != null ? globals.store() : DavitHome.storeOf(DavitHome.resolve(env())))
+                .withTrust(dev.davit.oci.policy.Trust.fromSystem(globals.signaturePolicy(), DavitHome.resolve(env()),
+                        env()));
         Credentials flags = flagCredentials();
         return flags == null ? o : o.withCredentials(r -> flags);
     }

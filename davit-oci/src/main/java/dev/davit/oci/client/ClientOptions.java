@@ -18,9 +18,11 @@ import java.util.function.Function;
  * @param credentials finds the credentials for a registry (as named in references, e.g. {@code docker.io});
  *                    consulted only when a registry asks for authentication
  * @param push        upload chunking (blobs up to a size in one PUT, larger ones in chunks)
+ * @param trust       the signature policy and where signatures are: what an image pulled from a registry must meet
+ *                    before it is stored under its name
  */
 public record ClientOptions(Path store, RegistryOptions registry, Function<String, Credentials> credentials,
-                            Uploads.PushOptions push) {
+                            Uploads.PushOptions push, dev.davit.oci.policy.Trust trust) {
     /**
      * Checks that nothing is null.
      *
@@ -28,6 +30,7 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
      * @param registry the transport settings
      * @param credentials the credential lookup
      * @param push the upload chunking
+     * @param trust the signature policy
      * @throws NullPointerException if any is null
      */
     public ClientOptions {
@@ -35,6 +38,20 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
         Objects.requireNonNull(registry, "registry");
         Objects.requireNonNull(credentials, "credentials");
         Objects.requireNonNull(push, "push");
+        Objects.requireNonNull(trust, "trust");
+    }
+
+    /**
+     * With no signature policy (anything is accepted).
+     *
+     * @param store the store directory
+     * @param registry the transport settings
+     * @param credentials the credential lookup
+     * @param push the upload chunking
+     */
+    public ClientOptions(Path store, RegistryOptions registry, Function<String, Credentials> credentials,
+                         Uploads.PushOptions push) {
+        this(store, registry, credentials, push, dev.davit.oci.policy.Trust.ACCEPT_ANYTHING);
     }
 
     /**
@@ -50,17 +67,21 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
 
     /**
      * Defaults for this process: the store under {@link DavitHome}, credentials from flags-free sources (davit
-     * config, then docker config and its helpers), and the davit config's insecure registries.
+     * config, then docker config and its helpers), the davit config's insecure registries, and the system's
+     * signature policy ({@link dev.davit.oci.policy.Trust#fromSystem}).
      *
      * @return the options
-     * @throws dev.davit.oci.DavitException of kind USAGE if the davit config file is unreadable or malformed
+     * @throws dev.davit.oci.DavitException of kind USAGE if the davit config file or the signature policy is
+     *                                      unreadable or malformed
      */
     public static ClientOptions defaults() {
         CredentialResolver resolver = CredentialResolver.fromSystem();
-        return new ClientOptions(DavitHome.storeOf(DavitHome.resolve(System.getenv())),
+        Path home = DavitHome.resolve(System.getenv());
+        return new ClientOptions(DavitHome.storeOf(home),
                 RegistryOptions.builder().insecureRegistries(Set.copyOf(resolver.davitConfig().insecureRegistries()))
                         .build(),
-                resolver::resolve);
+                resolver::resolve, Uploads.PushOptions.defaults(),
+                dev.davit.oci.policy.Trust.fromSystem(null, home, System.getenv()));
     }
 
     /**
@@ -78,7 +99,7 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
      * @param p the OCI layout directory used as the store
      */
     public ClientOptions withStore(Path p) {
-        return new ClientOptions(p, registry, credentials, push);
+        return new ClientOptions(p, registry, credentials, push, trust);
     }
 
     /**
@@ -87,7 +108,7 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
      * @param r the transport settings
      */
     public ClientOptions withRegistry(RegistryOptions r) {
-        return new ClientOptions(store, r, credentials, push);
+        return new ClientOptions(store, r, credentials, push, trust);
     }
 
     /**
@@ -107,7 +128,7 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
      * @param c finds the credentials for a registry (as named in references, e.g. {@code docker.io})
      */
     public ClientOptions withCredentials(Function<String, Credentials> c) {
-        return new ClientOptions(store, registry, c, push);
+        return new ClientOptions(store, registry, c, push, trust);
     }
 
     /**
@@ -116,6 +137,15 @@ public record ClientOptions(Path store, RegistryOptions registry, Function<Strin
      * @param p the push settings
      */
     public ClientOptions withPush(Uploads.PushOptions p) {
-        return new ClientOptions(store, registry, credentials, p);
+        return new ClientOptions(store, registry, credentials, p, trust);
+    }
+
+    /**
+     * {@return these options with another signature policy}
+     *
+     * @param t the policy and where signatures are; {@link dev.davit.oci.policy.Trust#ACCEPT_ANYTHING} for none
+     */
+    public ClientOptions withTrust(dev.davit.oci.policy.Trust t) {
+        return new ClientOptions(store, registry, credentials, push, t);
     }
 }

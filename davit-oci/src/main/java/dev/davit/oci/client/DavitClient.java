@@ -162,7 +162,7 @@ public final class DavitClient implements AutoCloseable {
         PlatformSelector p = Args.given(platforms, "DavitClient.pull", "platforms", "give PlatformSelector.host()"
                 + " for this machine's, or use the method without it");
         ProgressListener l = orNone(progress);
-        return withRegistry(l, client -> new Copier(store()).pull(client, ref, p, l));
+        return withRegistry(l, client -> new Copier(store(), admission(client)).pull(client, ref, p, l));
     }
 
     /**
@@ -378,7 +378,8 @@ public final class DavitClient implements AutoCloseable {
             Reference src = Reference.parse(source);
             OciStore layout = OciStore.open(dstLayout.path());
             String name = dstLayout.name() != null ? dstLayout.name() : src.toString();
-            PullResult r = withRegistry(progress, client -> new Copier(layout).copy(new RegistrySource(client, src),
+            PullResult r = withRegistry(progress, client -> new Copier(layout, admission(client)).copy(
+                    new RegistrySource(client, src),
                     src.identifier(), src, name, platforms, progress));
             return new CopyResult(r, null);
         }
@@ -414,6 +415,7 @@ public final class DavitClient implements AutoCloseable {
         Reference src = Reference.parse(source);
         PushResult r = withRegistry(progress, client -> {
             RegistryClient.FetchedManifest top = client.fetchManifest(src);
+            admission(client).admit(src, top.descriptor()); // before anything of it is copied
             Descriptor topDesc = top.descriptor();
             if (top.manifest() instanceof ImageIndex idx && !platforms.all()) {
                 List<Descriptor> chosen = platforms.select(idx, src.toString());
@@ -577,6 +579,14 @@ public final class DavitClient implements AutoCloseable {
         return progress == null ? ProgressListener.NONE : progress;
     }
 
+
+    /**
+     * The signature policy's decision on an image read through {@code client}: the image may come in, or a
+     * VERIFICATION error says which scope and rule refused it and why.
+     */
+    private Copier.Admission admission(RegistryClient client) {
+        return (ref, top) -> options.trust().admit(ref, top.digest(), client);
+    }
 
     private <T> T withRegistry(ProgressListener progress, java.util.function.Function<RegistryClient, T> work) {
         RegistryClient client = new RegistryClient(options.registry(), authenticator,

@@ -35,6 +35,7 @@ public final class Copier {
     private static final int MAX_THREADS = 16;
 
     private final OciStore store;
+    private final Admission admission;
 
     /**
      * A copier into one store.
@@ -42,7 +43,31 @@ public final class Copier {
      * @param store the store that receives the content and the name
      */
     public Copier(OciStore store) {
+        this(store, null);
+    }
+
+    /**
+     * A copier into one store that lets an image in only when {@code admission} does.
+     *
+     * @param store     the store that receives the content and the name
+     * @param admission decides on each image before any of its content is fetched, or null for none
+     */
+    public Copier(OciStore store, Admission admission) {
         this.store = store;
+        this.admission = admission;
+    }
+
+    /** A decision on an image before it is copied: a signature policy's, for one. */
+    @FunctionalInterface
+    public interface Admission {
+        /**
+         * Lets the image in, or throws why not.
+         *
+         * @param ref the image's reference
+         * @param top its top manifest's descriptor (what signatures sign)
+         * @throws dev.davit.oci.DavitException why it may not come in
+         */
+        void admit(Reference ref, Descriptor top);
     }
 
     /**
@@ -87,6 +112,10 @@ public final class Copier {
             Instant resolvedAt = Instant.now();
             progress.onEvent(new ProgressEvent.Phase("fetching manifest", name));
             ContentSource.Resolved top = source.resolve(name);
+            if (admission != null) {
+                progress.onEvent(new ProgressEvent.Phase("checking signatures", ref.toString()));
+                admission.admit(ref, top.descriptor()); // before anything of it is fetched or named
+            }
             Map<Digest, Stored> manifests = new LinkedHashMap<>();
             Descriptor target;
             String platform = null;

@@ -6,14 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.davit.oci.digest.Digest;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.testkit.Fixtures;
+import dev.davit.oci.testkit.GpgKeyring;
 import dev.davit.oci.testkit.PushedImage;
 import dev.davit.oci.testkit.TestRegistry;
 import dev.davit.oci.testkit.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,46 +26,20 @@ class SimpleSigningGpgTest {
     @TempDir
     Path tmp;
 
-    private final List<Path> homes = new ArrayList<>();
-
-    @AfterEach
-    void stopAgents() {
-        for (Path h : homes) {
-            try {
-                Tools.run("gpgconf", "--homedir", h.toString(), "--kill", "gpg-agent");
-            } catch (RuntimeException ignored) {
-                // gone already
-            }
-        }
-    }
-
-    /** A new keyring with one ed25519 signing key and no passphrase; its fingerprint. */
-    private String newKey(Path home, String name) throws Exception {
-        Files.createDirectories(home);
-        Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        homes.add(home);
-        Tools.run("gpg", "--homedir", home.toString(), "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
-                "--quick-gen-key", name + " <" + name + "@davit.test>", "ed25519", "sign", "never");
-        String colons = Tools.run("gpg", "--homedir", home.toString(), "--list-keys", "--with-colons");
-        return colons.lines().filter(l -> l.startsWith("fpr:")).findFirst().orElseThrow().split(":")[9];
-    }
-
-    private byte[] export(Path home, String fpr, boolean secret) throws Exception {
-        Path out = tmp.resolve(fpr + (secret ? ".sec" : ".pub"));
-        Tools.run("gpg", "--homedir", home.toString(), "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
-                "--output", out.toString(), secret ? "--export-secret-keys" : "--export", fpr);
-        return Files.readAllBytes(out);
-    }
-
     @Test
     void skopeoSignsAndDavitVerifiesAndTheOtherWayRound() throws Exception {
         Tools.assumeAvailable("skopeo", "gpg", "gpgconf");
-        Path home = tmp.resolve("gnupg");
-        String fpr = newKey(home, "signer");
-        Path otherHome = tmp.resolve("gnupg-other");
-        String otherFpr = newKey(otherHome, "other");
-        byte[] pub = export(home, fpr, false);
-        byte[] otherPub = export(otherHome, otherFpr, false);
+        try (GpgKeyring signer = GpgKeyring.create(tmp.resolve("gnupg"), "signer");
+             GpgKeyring other = GpgKeyring.create(tmp.resolve("gnupg-other"), "other")) {
+            run(signer, other);
+        }
+    }
+
+    private void run(GpgKeyring signer, GpgKeyring other) throws Exception {
+        Path home = signer.home();
+        String fpr = signer.fingerprint();
+        byte[] pub = Files.readAllBytes(signer.export(tmp.resolve("signer.pub"), false));
+        byte[] otherPub = Files.readAllBytes(other.export(tmp.resolve("other.pub"), false));
         try (TestRegistry registry = TestRegistry.start()) {
             PushedImage image = Fixtures.pushImage(registry, "signed/app", "1");
             Path look = Files.createDirectories(tmp.resolve("lookaside"));
@@ -94,7 +67,7 @@ class SimpleSigningGpgTest {
                     .isInstanceOf(SigstoreSignature.Invalid.class);
 
             // davit signs another tag's identity with the exported secret key; skopeo verifies it under a policy
-            byte[] secret = export(home, fpr, true);
+            byte[] secret = Files.readAllBytes(signer.export(tmp.resolve("signer.sec"), true));
             String mine = registry.hostPort() + "/signed/app:mine";
             Tools.run("skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false", "docker://"
                     + image.reference(), "docker://" + mine);

@@ -1,0 +1,58 @@
+package dev.davit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.oci.testkit.Fixtures;
+import dev.davit.oci.testkit.PushedImage;
+import dev.davit.oci.testkit.TestRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The signature policy at the CLI: {@code --signature-policy FILE}, else the home's {@code policy.json}; a refused
+ * pull is exit 6 with one line naming the scope and rule, and the image is not stored; a policy that is not valid is
+ * exit 2 naming where; what the policy accepts pulls as before.
+ */
+class SignaturePolicyCliTest {
+    @TempDir
+    Path home;
+
+    @Test
+    void aRefusedPullIsExitSixAndStoresNothing() throws Exception {
+        try (TestRegistry registry = TestRegistry.start()) {
+            String host = registry.hostPort();
+            PushedImage image = Fixtures.pushImage(registry, "policy/app", "1");
+            PushedImage open = Fixtures.pushImage(registry, "open/app", "1");
+            Path policy = Files.writeString(home.resolve("given.json"), "{\"default\": [{\"type\": \"reject\"}],"
+                    + " \"transports\": {\"docker\": {\"" + host + "/open\": [{\"type\": \"insecureAcceptAnything\"}]}}}");
+            Cli cli = new Cli(home);
+            Cli.Result refused = cli.run("--signature-policy", policy.toString(), "pull", image.reference());
+            assertThat(refused.rc()).as(refused.toString()).isEqualTo(6);
+            assertThat(refused.stderr().strip().lines().toList().getLast()).isEqualTo("davit: error: "
+                    + image.reference() + " is refused by the signature policy " + policy + ", the policy's default"
+                    + " (reject): the policy rejects it");
+            Cli.Result json = cli.run("--json", "--signature-policy", policy.toString(), "pull", image.reference());
+            assertThat(json.rc()).isEqualTo(6);
+            assertThat(json.json().get("error").get("kind").asText()).isEqualTo("verification");
+            assertThat(cli.run("--signature-policy", policy.toString(), "pull", open.reference()).rc()).isZero();
+            Cli.Result images = cli.run("--json", "images");
+            assertThat(images.stdout()).contains(open.reference()).doesNotContain(image.reference());
+
+            // the home's policy.json applies without the flag; the flag wins over it
+            Files.writeString(home.resolve("policy.json"), "{\"default\": [{\"type\": \"reject\"}]}");
+            assertThat(cli.run("pull", image.reference()).rc()).isEqualTo(6);
+            Path accept = Files.writeString(home.resolve("accept.json"), "{\"default\": [{\"type\":"
+                    + " \"insecureAcceptAnything\"}]}");
+            assertThat(cli.run("--signature-policy", accept.toString(), "pull", image.reference()).rc()).isZero();
+
+            Path broken = Files.writeString(home.resolve("broken.json"), "{\"default\": [{\"type\": \"trustme\"}]}");
+            Cli.Result bad = cli.run("--signature-policy", broken.toString(), "pull", image.reference());
+            assertThat(bad.rc()).isEqualTo(2);
+            assertThat(bad.stderr().strip()).isEqualTo("davit: error: the signature policy " + broken
+                    + ": default[0] has an unknown type \"trustme\" (insecureAcceptAnything, reject, signedBy,"
+                    + " sigstoreSigned)");
+        }
+    }
+}

@@ -1,0 +1,291 @@
+package dev.davit.oci.policy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.oci.manifest.ImageManifest;
+import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.reference.Reference;
+import dev.davit.oci.registry.RegistryClient;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.HttpURLConnection;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.PublicKey;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What davit trusts: a signature policy and where signatures are ({@code registries.d}), and the decision for one
+ * image ({@link #admit}): the requirements of the image's scope, each of which must be met; a signed requirement is
+ * met by one signature that verifies under its keys and whose claims match the image (its manifest digest, and its
+ * identity by the requirement's {@code signedIdentity}). Simple signing signatures are read from the lookaside store
+ * {@code registries.d} names; sigstore signatures from the registry, where {@code use-sigstore-attachments} is set
+ * (cosign's {@code sha256-<hex>.sig} tag). Fulcio certificates are not verified yet: such a requirement refuses.
+ *
+ * @param policy     the policy
+ * @param registries where signatures are
+ */
+public record Trust(SignaturePolicy policy, RegistriesD registries) {
+    /** No policy: anything is accepted, no signature is looked for. */
+    public static final Trust ACCEPT_ANYTHING = new Trust(SignaturePolicy.ACCEPT_ANYTHING, RegistriesD.NONE);
+    /** The most signatures read for one image from one place. */
+    public static final int MAX_SIGNATURES = 64;
+
+    /**
+     * What admitted an image.
+     *
+     * @param where   where the requirements came from ({@link SignaturePolicy.Applied#where})
+     * @param signers who signed what the signed requirements needed (a key file, a GPG fingerprint), in order;
+     *                empty when nothing was signed or needed to be
+     */
+    public record Admitted(String where, List<String> signers) {
+        /** Copies the list. */
+        public Admitted {
+            signers = List.copyOf(signers);
+        }
+    }
+
+    /**
+     * The trust of this system: the policy {@code policyFile} when given, else {@code $DAVIT_HOME/policy.json}, else
+     * {@code ~/.config/containers/policy.json}, else {@code /etc/containers/policy.json}, else none (anything is
+     * accepted); registries.d from {@code $DAVIT_HOME/registries.d}, else {@code ~/.config/containers/registries.d},
+     * else {@code /etc/containers/registries.d}.
+     *
+     * @param policyFile a policy file given explicitly, or null
+     * @param davitHome  the davit home
+     * @param env        the environment (HOME)
+     * @return the trust
+     * @throws DavitException USAGE when a file is not valid
+     */
+    public static Trust fromSystem(Path policyFile, Path davitHome, Map<String, String> env) {
+        String home = env.getOrDefault("HOME", System.getProperty("user.home"));
+        Path userConfig = home == null ? null : Path.of(home, ".config", "containers");
+        SignaturePolicy policy;
+        if (policyFile != null) {
+            policy = SignaturePolicy.read(policyFile);
+        } else {
+            policy = SignaturePolicy.ACCEPT_ANYTHING;
+            for (Path p : candidates(davitHome.resolve("policy.json"), userConfig == null ? null
+                    : userConfig.resolve("policy.json"), Path.of("/etc/containers/policy.json"))) {
+                if (Files.isRegularFile(p)) {
+                    policy = SignaturePolicy.read(p);
+                    break;
+                }
+            }
+        }
+        RegistriesD registries = RegistriesD.NONE;
+        for (Path d : candidates(davitHome.resolve("registries.d"), userConfig == null ? null
+                : userConfig.resolve("registries.d"), Path.of("/etc/containers/registries.d"))) {
+            if (Files.isDirectory(d)) {
+                registries = RegistriesD.at(d); // parsed only when a signature is looked for
+                break;
+            }
+        }
+        return new Trust(policy, registries);
+    }
+
+    private static List<Path> candidates(Path... ps) {
+        List<Path> out = new ArrayList<>();
+        for (Path p : ps) {
+            if (p != null) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Decides whether {@code image}, whose top manifest is {@code manifest}, may come in.
+     *
+     * @param image    the image's reference, as pulled
+     * @param manifest the digest of its top manifest (what signatures sign)
+     * @param registry the client of the image's registry (sigstore attachments), or null when there is none (then
+     *                 only the lookaside store is read)
+     * @return what admitted it
+     * @throws DavitException VERIFICATION naming the image, the policy's scope and rule and why no signature met it;
+     *                        USAGE for a key file that cannot be read
+     */
+    public Admitted admit(Reference image, Digest manifest, RegistryClient registry) {
+        SignaturePolicy.Applied applied = policy.requirementsFor(image);
+        List<String> signers = new ArrayList<>();
+        for (SignaturePolicy.Requirement r : applied.requirements()) {
+            switch (r) {
+                case SignaturePolicy.InsecureAcceptAnything a -> {
+                    // nothing to check
+                }
+                case SignaturePolicy.Reject x -> throw refused(image, applied, "reject", "the policy rejects it");
+                case SignaturePolicy.SignedBy s -> signers.add(signedBy(image, manifest, applied, s));
+                case SignaturePolicy.SigstoreSigned s -> signers.add(sigstore(image, manifest, applied, s, registry));
+            }
+        }
+        return new Admitted(applied.where(), signers);
+    }
+
+    private String signedBy(Reference image, Digest manifest, SignaturePolicy.Applied applied,
+                            SignaturePolicy.SignedBy s) {
+        String rule = "signedBy " + (s.keyData() != null ? "(keyData)" : s.keyPaths().toString());
+        List<byte[]> keyrings = new ArrayList<>();
+        if (s.keyData() != null) {
+            keyrings.add(s.keyData());
+        }
+        for (Path p : s.keyPaths()) {
+            keyrings.add(keyFile(p));
+        }
+        URI look = registries.forImage(image).lookaside();
+        if (look == null) {
+            throw refused(image, applied, rule, "registries.d (" + registries.source() + ") names no lookaside store"
+                    + " for it, where its signatures would be");
+        }
+        List<byte[]> sigs = lookaside(look, image, manifest);
+        if (sigs.isEmpty()) {
+            throw refused(image, applied, rule, "it has no signature in " + look);
+        }
+        List<String> why = new ArrayList<>();
+        for (int i = 0; i < sigs.size(); i++) {
+            try {
+                SimpleSigning.Verified v = SimpleSigning.verify(sigs.get(i), keyrings);
+                String mismatch = SigstoreSignature.mismatch(v.claims(), manifest, image, s.identity());
+                if (mismatch == null) {
+                    return "GPG " + v.fingerprint();
+                }
+                why.add("signature-" + (i + 1) + ": " + mismatch);
+            } catch (SigstoreSignature.Invalid e) {
+                why.add("signature-" + (i + 1) + ": " + e.getMessage());
+            }
+        }
+        throw refused(image, applied, rule, "no signature meets it (" + String.join("; ", why) + ")");
+    }
+
+    private String sigstore(Reference image, Digest manifest, SignaturePolicy.Applied applied,
+                            SignaturePolicy.SigstoreSigned s, RegistryClient registry) {
+        String rule = "sigstoreSigned " + (s.keyPath() != null ? "(key " + s.keyPath() + ")" : s.keyData() != null
+                ? "(keyData)" : "(fulcio)");
+        if (s.fulcio() != null) {
+            throw refused(image, applied, rule, "davit does not verify Fulcio certificates yet; give the"
+                    + " signer's public key (keyPath or keyData)");
+        }
+        PublicKey key = SigstoreKeys.readPublic(s.keyData() != null ? s.keyData() : keyFile(s.keyPath()),
+                s.keyData() != null ? "the policy's keyData" : s.keyPath().toString());
+        if (!registries.forImage(image).useSigstoreAttachments()) {
+            throw refused(image, applied, rule, "registries.d (" + registries.source() + ") does not set"
+                    + " use-sigstore-attachments for it, so its sigstore signatures are not read");
+        }
+        if (registry == null) {
+            throw refused(image, applied, rule, "its sigstore signatures are in its registry, which is not reached"
+                    + " here");
+        }
+        String tag = SigstoreSignature.tag(manifest);
+        Reference sigRef = new Reference(image.registry(), image.repository(), tag, null);
+        RegistryClient.FetchedManifest fetched;
+        try {
+            fetched = registry.fetchManifest(sigRef);
+        } catch (DavitException e) {
+            if (e.kind() == Kind.NOT_FOUND) {
+                throw refused(image, applied, rule, "it has no sigstore signature (no tag " + tag + ")");
+            }
+            throw e;
+        }
+        if (!(fetched.manifest() instanceof ImageManifest m)) {
+            throw refused(image, applied, rule, "its signature tag " + tag + " is not an image manifest");
+        }
+        List<String> why = new ArrayList<>();
+        int n = 0;
+        for (Descriptor layer : m.layers()) {
+            if (++n > MAX_SIGNATURES) {
+                break;
+            }
+            if (!SigstoreSignature.MEDIA_TYPE.equals(layer.mediaType())) {
+                continue;
+            }
+            try {
+                byte[] payload = registry.fetchBlobBytes(sigRef, layer, SigstoreSignature.MAX_PAYLOAD_BYTES);
+                SigstoreSignature.Claims c = SigstoreSignature.verify(payload,
+                        layer.annotation(SigstoreSignature.SIGNATURE_ANNOTATION), key);
+                String mismatch = SigstoreSignature.mismatch(c, manifest, image, s.identity());
+                if (mismatch == null) {
+                    return "sigstore " + (s.keyPath() != null ? s.keyPath().toString() : "key of the policy");
+                }
+                why.add("#" + n + ": " + mismatch);
+            } catch (SigstoreSignature.Invalid e) {
+                why.add("#" + n + ": " + e.getMessage());
+            }
+        }
+        throw refused(image, applied, rule, "no signature meets it (" + (why.isEmpty() ? "none of " + tag
+                + "'s layers is a signature" : String.join("; ", why)) + ")");
+    }
+
+    private static byte[] keyFile(Path p) {
+        try {
+            if (Files.size(p) > (4 << 20)) {
+                throw new DavitException(Kind.USAGE, "the key file " + p + " is over 4 MiB");
+            }
+            return Files.readAllBytes(p);
+        } catch (IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot read the key file " + p + " the signature policy names: "
+                    + e.getMessage());
+        }
+    }
+
+    /**
+     * The simple signing signatures of {@code manifest} in the lookaside store {@code base}:
+     * {@code <base>/<repository>@<algorithm>=<hex>/signature-N} for N from 1 until one is missing.
+     */
+    static List<byte[]> lookaside(URI base, Reference image, Digest manifest) {
+        List<byte[]> out = new ArrayList<>();
+        String dir = image.repository() + "@" + manifest.algorithm().id() + "=" + manifest.hex();
+        for (int i = 1; i <= MAX_SIGNATURES; i++) {
+            String rel = dir + "/signature-" + i;
+            byte[] b;
+            try {
+                if ("file".equals(base.getScheme())) {
+                    Path p = Path.of(base).resolve(rel);
+                    if (!Files.isRegularFile(p)) {
+                        break;
+                    }
+                    if (Files.size(p) > SimpleSigning.MAX_BYTES) {
+                        throw new DavitException(Kind.VERIFICATION, p + " is over "
+                                + (SimpleSigning.MAX_BYTES >> 10) + " KiB");
+                    }
+                    b = Files.readAllBytes(p);
+                } else {
+                    String s = base.toString();
+                    URI u = URI.create((s.endsWith("/") ? s : s + "/") + rel);
+                    HttpURLConnection c = (HttpURLConnection) u.toURL().openConnection();
+                    c.setInstanceFollowRedirects(false);
+                    c.setConnectTimeout(10_000);
+                    c.setReadTimeout(30_000);
+                    int status = c.getResponseCode();
+                    if (status == 404) {
+                        break;
+                    }
+                    if (status != 200) {
+                        throw new DavitException(Kind.NETWORK, "the lookaside store answered HTTP " + status
+                                + " for " + u);
+                    }
+                    try (InputStream in = c.getInputStream()) {
+                        b = in.readNBytes(SimpleSigning.MAX_BYTES + 1);
+                    }
+                    if (b.length > SimpleSigning.MAX_BYTES) {
+                        throw new DavitException(Kind.VERIFICATION, u + " is over " + (SimpleSigning.MAX_BYTES >> 10)
+                                + " KiB");
+                    }
+                }
+            } catch (IOException e) {
+                throw new DavitException(Kind.NETWORK, "cannot read the lookaside store " + base + ": "
+                        + e.getMessage());
+            }
+            out.add(b);
+        }
+        return out;
+    }
+
+    private DavitException refused(Reference image, SignaturePolicy.Applied applied, String rule, String why) {
+        return new DavitException(Kind.VERIFICATION, image + " is refused by the signature policy "
+                + policy.source() + ", " + applied.where() + " (" + rule + "): " + why);
+    }
+}

@@ -1,0 +1,169 @@
+package dev.davit.oci.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.testkit.Fixtures;
+import dev.davit.oci.testkit.GpgKeyring;
+import dev.davit.oci.testkit.PushedImage;
+import dev.davit.oci.testkit.TestRegistry;
+import dev.davit.oci.testkit.Tools;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The signature policy enforced on pull and copy, against real signers and a real registry: a GPG signature skopeo
+ * made ({@code --sign-by}, file lookaside) and a sigstore signature attached beside the image ({@code sha256-<hex>.sig},
+ * pushed by skopeo from an OCI layout) admit the image under policies requiring their keys; an unsigned image, a
+ * signature by another key, a signature for another identity, a registries.d that does not say where signatures are,
+ * and a {@code reject} scope refuse it, with the scope and rule named, and a refused image is never stored under its
+ * name; scopes take precedence as containers/image documents.
+ */
+class TrustPullTest {
+    @TempDir
+    Path tmp;
+
+    private DavitClient client(String store, Trust trust) {
+        return DavitClient.create(ClientOptions.anonymous(tmp.resolve(store)).withTrust(trust));
+    }
+
+    private Path policy(String name, String json) throws Exception {
+        return Files.writeString(tmp.resolve(name), json);
+    }
+
+    @Test
+    void gpgAndSigstoreSignaturesAdmitWhatTheirKeysSignedAndNothingElse() throws Exception {
+        Tools.assumeAvailable("skopeo", "gpg", "gpgconf");
+        try (GpgKeyring signer = GpgKeyring.create(tmp.resolve("gnupg"), "signer");
+             GpgKeyring other = GpgKeyring.create(tmp.resolve("gnupg2"), "other")) {
+            run(signer, other);
+        }
+    }
+
+    private void run(GpgKeyring signer, GpgKeyring otherGpg) throws Exception {
+        Path gpg = signer.home();
+        String fpr = signer.fingerprint();
+        Path gpgPub = signer.export(tmp.resolve("signer.gpg"), false);
+        try (TestRegistry registry = TestRegistry.start()) {
+            String host = registry.hostPort();
+            PushedImage image = Fixtures.pushImage(registry, "signed/app", "1");
+            Fixtures.pushImage(registry, "signed/other", "1");
+            Digest manifest = Digest.parse(image.manifestDigest());
+            Path look = Files.createDirectories(tmp.resolve("lookaside"));
+            Path rd = Files.createDirectories(tmp.resolve("registries.d"));
+            Files.writeString(rd.resolve("test.yaml"), "docker:\n  " + host + ":\n    lookaside: file://" + look
+                    + "\n    use-sigstore-attachments: true\n");
+            Path rdNoAttachments = Files.createDirectories(tmp.resolve("registries.d-plain"));
+            Files.writeString(rdNoAttachments.resolve("test.yaml"), "docker:\n  " + host + ":\n    lookaside: file://"
+                    + look + "\n");
+
+            // GPG: skopeo signs the :gpg tag into the lookaside store
+            Tools.run("env", "GNUPGHOME=" + gpg, "skopeo", "--registries.d", rd.toString(), "copy",
+                    "--src-tls-verify=false", "--dest-tls-verify=false", "--sign-by", fpr, "docker://"
+                    + image.reference(), "docker://" + host + "/signed/app:gpg");
+            Trust gpgTrust = new Trust(SignaturePolicy.read(policy("gpg.json", "{\"default\": [{\"type\": \"reject\"}],"
+                    + " \"transports\": {\"docker\": {\"" + host + "/signed\": [{\"type\": \"signedBy\", \"keyType\":"
+                    + " \"GPGKeys\", \"keyPath\": \"" + gpgPub + "\"}]}}}")), RegistriesD.read(rd));
+            try (DavitClient c = client("s1", gpgTrust)) {
+                c.pull(host + "/signed/app:gpg");
+                assertThat(c.find(host + "/signed/app:gpg")).isPresent();
+                // the same manifest under a tag the signature does not name: refused, not stored
+                assertThatThrownBy(() -> c.pull(host + "/signed/app:1")).isInstanceOf(DavitException.class)
+                        .hasMessageContaining("is refused by the signature policy")
+                        .hasMessageContaining("docker scope \"" + host + "/signed\" (signedBy")
+                        .hasMessageContaining("which matchRepoDigestOrExact does not match")
+                        .satisfies(e -> assertThat(((DavitException) e).kind()).isEqualTo(DavitException.Kind.VERIFICATION));
+                assertThat(c.find(host + "/signed/app:1")).isEmpty();
+                // by digest, the repository is enough
+                c.pull(host + "/signed/app@" + manifest);
+                // nothing signed this repository's image; the default rejects other registries
+                assertThatThrownBy(() -> c.pull(host + "/signed/other:1")).hasMessageContaining("has no signature in");
+            }
+            // another key
+            KeyPair otherPair = SigstoreKeys.generate();
+            Path otherGpgPub = otherGpg.export(tmp.resolve("other.gpg"), false);
+            Trust wrongGpg = new Trust(SignaturePolicy.read(policy("gpg-other.json", "{\"default\": [{\"type\":"
+                    + " \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"" + otherGpgPub + "\"}]}")),
+                    RegistriesD.read(rd));
+            try (DavitClient c = client("s2", wrongGpg)) {
+                assertThatThrownBy(() -> c.pull(host + "/signed/app:gpg")).hasMessageContaining(
+                        "which the policy does not trust").hasMessageContaining("the policy's default");
+                assertThat(c.images()).isEmpty();
+            }
+
+            // sigstore: davit's signature of the :cosign identity, attached as cosign attaches it
+            KeyPair pair = SigstoreKeys.generate();
+            Path pub = Files.writeString(tmp.resolve("cosign.pub"), SigstoreKeys.publicPem(pair.getPublic()));
+            Path otherPub = Files.writeString(tmp.resolve("other.pub"), SigstoreKeys.publicPem(otherPair.getPublic()));
+            Tools.run("skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false", "docker://"
+                    + image.reference(), "docker://" + host + "/signed/app:cosign");
+            attach(host, "signed/app", manifest, host + "/signed/app:cosign", pair);
+            String sigstorePolicy = "{\"default\": [{\"type\": \"insecureAcceptAnything\"}], \"transports\":"
+                    + " {\"docker\": {\"" + host + "/signed/app\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"%s\"}],"
+                    + " \"" + host + "/signed/other\": [{\"type\": \"reject\"}]}}}";
+            try (DavitClient c = client("s3", new Trust(SignaturePolicy.read(policy("cosign.json",
+                    sigstorePolicy.formatted(pub))), RegistriesD.read(rd)))) {
+                c.pull(host + "/signed/app:cosign");
+                assertThatThrownBy(() -> c.pull(host + "/signed/app:gpg")).hasMessageContaining("which"
+                        + " matchRepoDigestOrExact does not match");
+                assertThatThrownBy(() -> c.pull(host + "/signed/other:1")).hasMessageContaining(
+                        "docker scope \"" + host + "/signed/other\" (reject): the policy rejects it");
+                // a registries.d that does not read attachments cannot admit it
+                try (DavitClient plain = client("s4", new Trust(c.options().trust().policy(),
+                        RegistriesD.read(rdNoAttachments)))) {
+                    assertThatThrownBy(() -> plain.pull(host + "/signed/app:cosign")).hasMessageContaining(
+                            "does not set use-sigstore-attachments");
+                }
+                // copy is held to the policy too: nothing reaches the destination
+                assertThatThrownBy(() -> c.copy(host + "/signed/other:1", host + "/copied/other:1"))
+                        .hasMessageContaining("the policy rejects it");
+                assertThatThrownBy(() -> c.tags(host + "/copied/other")).hasMessageContaining(
+                        "repository name not known to registry");
+            }
+            try (DavitClient c = client("s5", new Trust(SignaturePolicy.read(policy("cosign-other.json",
+                    sigstorePolicy.formatted(otherPub))), RegistriesD.read(rd)))) {
+                assertThatThrownBy(() -> c.pull(host + "/signed/app:cosign")).hasMessageContaining(
+                        "it is not signed by the key");
+                assertThat(c.images()).isEmpty();
+            }
+        }
+    }
+
+    /**
+     * Attaches a sigstore signature of {@code manifest} claiming {@code identity} as cosign does: a manifest with the
+     * payload as its one layer, the signature in its annotation, tagged {@code sha256-<hex>.sig}; pushed by skopeo
+     * from an OCI layout made here.
+     */
+    private void attach(String host, String repo, Digest manifest, String identity, KeyPair pair) throws Exception {
+        Path layout = Files.createDirectories(tmp.resolve("sig-layout-" + manifest.hex().substring(0, 8)));
+        Path blobs = Files.createDirectories(layout.resolve("blobs/sha256"));
+        byte[] payload = SigstoreSignature.payload(identity, manifest);
+        byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+        Digest pd = Digest.sha256(payload);
+        Digest cd = Digest.sha256(config);
+        Files.write(blobs.resolve(pd.hex()), payload);
+        Files.write(blobs.resolve(cd.hex()), config);
+        String m = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":"
+                + "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + cd + "\",\"size\":"
+                + config.length + "},\"layers\":[{\"mediaType\":\"" + SigstoreSignature.MEDIA_TYPE + "\",\"digest\":\""
+                + pd + "\",\"size\":" + payload.length + ",\"annotations\":{\"" + SigstoreSignature.SIGNATURE_ANNOTATION
+                + "\":\"" + SigstoreSignature.sign(pair.getPrivate(), payload) + "\"}}]}";
+        byte[] mb = m.getBytes(StandardCharsets.UTF_8);
+        Digest md = Digest.sha256(mb);
+        Files.write(blobs.resolve(md.hex()), mb);
+        Files.writeString(layout.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
+        Files.writeString(layout.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+                + "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + md + "\",\"size\":" + mb.length
+                + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"sig\"}}]}");
+        Tools.run("skopeo", "copy", "--dest-tls-verify=false", "--preserve-digests", "oci:" + layout + ":sig",
+                "docker://" + host + "/" + repo + ":" + SigstoreSignature.tag(manifest));
+    }
+}
