@@ -65,8 +65,22 @@ public final class BundleImporter {
      * @param store the store that receives the blobs and the references
      */
     public BundleImporter(OciStore store) {
-        this.store = store;
+        this(store, null);
     }
+
+    /**
+     * An importer into {@code store} that names a reference only when {@code admission} lets its image in (a
+     * signature policy); a refused one refuses the whole import before any reference is named.
+     *
+     * @param store     the store
+     * @param admission decides on each imported image, or null for none
+     */
+    public BundleImporter(OciStore store, dev.davit.oci.copy.Copier.Admission admission) {
+        this.store = store;
+        this.admission = admission;
+    }
+
+    private final dev.davit.oci.copy.Copier.Admission admission;
 
     /** A bundle entry and the reference it is imported as. */
     private record Planned(String bundleName, Reference reference, Descriptor descriptor) {
@@ -108,6 +122,11 @@ public final class BundleImporter {
             OciLayoutSource blobs = OciLayoutSource.over(store.root(), c.index.manifests(), what);
             for (Planned p : c.plan) {
                 checkGraph(p, blobs, c.blobs, what);
+            }
+            if (admission != null) {
+                for (Planned p : c.plan) {
+                    admission.admit(p.reference(), p.descriptor()); // the policy, before any name is set
+                }
             }
             // the commit point: everything is verified, name the references
             List<ImportResult.ImportedRef> refs = new ArrayList<>();

@@ -951,7 +951,10 @@ public final class DavitClient implements AutoCloseable {
                                                           ProgressListener progress) {
         Args.given(file, "DavitClient.importBundle", "file", "give the bundle file to import");
         Args.given(options, "DavitClient.importBundle", "options", "give ImportOptions.defaults()");
-        return new dev.davit.oci.bundle.BundleImporter(store()).importBundle(file, options, orNone(progress));
+        // held to the signature policy as a pull is: no registry here, so only what the lookaside store (or no
+        // signature at all) can show admits an image
+        return new dev.davit.oci.bundle.BundleImporter(store(), (ref, top) -> options().trust().admit(ref,
+                top.digest(), null)).importBundle(file, options, orNone(progress));
     }
 
     /**

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -86,6 +87,19 @@ class TrustPullTest {
                 c.pull(host + "/signed/app@" + manifest);
                 // nothing signed this repository's image; the default rejects other registries
                 assertThatThrownBy(() -> c.pull(host + "/signed/other:1")).hasMessageContaining("has no signature in");
+                c.export(List.of(host + "/signed/app:gpg"), tmp.resolve("gpg.tar"),
+                        dev.davit.oci.bundle.ExportOptions.defaults(), null);
+            }
+            // a bundle is held to the policy too: the file lookaside store verifies it with no registry reached
+            try (DavitClient offline = client("s6", gpgTrust)) {
+                offline.importBundle(tmp.resolve("gpg.tar"), dev.davit.oci.bundle.ImportOptions.defaults());
+                assertThat(offline.find(host + "/signed/app:gpg")).isPresent();
+            }
+            try (DavitClient strict = client("s7", new Trust(SignaturePolicy.read(policy("reject.json",
+                    "{\"default\": [{\"type\": \"reject\"}]}")), RegistriesD.NONE))) {
+                assertThatThrownBy(() -> strict.importBundle(tmp.resolve("gpg.tar"),
+                        dev.davit.oci.bundle.ImportOptions.defaults())).hasMessageContaining("the policy rejects it");
+                assertThat(strict.images()).isEmpty();
             }
             // another key
             KeyPair otherPair = SigstoreKeys.generate();
