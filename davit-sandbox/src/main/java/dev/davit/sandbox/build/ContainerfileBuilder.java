@@ -398,7 +398,10 @@ public final class ContainerfileBuilder {
             String what = switch (i) {
                 case Instruction.Run r -> r.command().exec() ? String.join(" ", r.command().args())
                         : r.command().shell();
-                case Instruction.Copy c -> String.join(" ", c.sources()) + " " + c.dest();
+                // a URL without its user, password, query or fragment (a signed URL's token stays out of the log)
+                case Instruction.Copy c -> String.join(" ", c.sources().stream().map(src -> c.add()
+                        && src.matches("(?i)[a-z][a-z0-9+.-]*://.*") ? UrlFetch.shown(src) : src).toList()) + " "
+                        + c.dest();
                 default -> "";
             };
             what = Text.printable(what.replaceAll("\\s+", " ").strip());
@@ -898,7 +901,7 @@ public final class ContainerfileBuilder {
             try {
                 uri = new java.net.URI(url);
             } catch (java.net.URISyntaxException e) {
-                throw error(c, "ADD " + Text.shorten(url.replaceFirst("\\?.*", ""), 100) + " is not a valid URL");
+                throw error(c, "ADD " + Text.shorten(UrlFetch.shown(url), 100) + " is not a valid URL");
             }
             String shown = UrlFetch.shown(uri);
             if (!options.network().enabled()) {

@@ -63,6 +63,8 @@ import javax.net.ssl.SSLSocket;
 public final class UrlFetch {
     /** How many redirects one fetch follows. */
     public static final int MAX_REDIRECTS = 5;
+    /** How long one fetch may take, its redirects included, whatever the server sends meanwhile. */
+    public static final java.time.Duration DEADLINE = java.time.Duration.ofMinutes(20);
     private static final int CONNECT_MILLIS = 10_000;
     private static final int READ_MILLIS = 30_000;
     private static final int MAX_HEAD = 64 * 1024;
@@ -70,6 +72,9 @@ public final class UrlFetch {
     private final Network network;
     private final HostResolver resolver;
     private final SSLContext tls;
+    private final java.time.Duration deadline;
+    /** When the fetch under way must end (System.nanoTime). */
+    private long endsAt;
 
     /**
      * What was fetched.
@@ -98,7 +103,7 @@ public final class UrlFetch {
      * @param network the network the fetch is judged by
      */
     public UrlFetch(Network network) {
-        this(network, new HostResolver(Path.of("/etc/hosts"), Path.of("/etc/resolv.conf")), null);
+        this(network, new HostResolver(Path.of("/etc/hosts"), Path.of("/etc/resolv.conf")), null, DEADLINE);
     }
 
     /**
@@ -109,9 +114,22 @@ public final class UrlFetch {
      * @param tls      the TLS context, or null for the runtime's default
      */
     public UrlFetch(Network network, HostResolver resolver, SSLContext tls) {
+        this(network, resolver, tls, DEADLINE);
+    }
+
+    /**
+     * A fetcher whose fetches end after {@code deadline} (tests).
+     *
+     * @param network  the network the fetch is judged by
+     * @param resolver the resolver
+     * @param tls      the TLS context, or null for the runtime's and the host's CA certificates
+     * @param deadline how long one fetch may take, redirects included
+     */
+    public UrlFetch(Network network, HostResolver resolver, SSLContext tls, java.time.Duration deadline) {
         this.network = network;
         this.resolver = resolver;
         this.tls = tls;
+        this.deadline = deadline;
     }
 
     /**
@@ -123,8 +141,27 @@ public final class UrlFetch {
     public static String shown(URI uri) {
         String host = uri.getHost() == null ? "" : uri.getHost();
         String path = uri.getRawPath() == null ? "" : uri.getRawPath();
-        return uri.getScheme() + "://" + host + (uri.getPort() < 0 ? "" : ":" + uri.getPort()) + path
-                + (uri.getRawQuery() == null ? "" : "?…");
+        return dev.davit.oci.internal.Text.printable(uri.getScheme() + "://" + host + (uri.getPort() < 0 ? ""
+                : ":" + uri.getPort()) + path + (uri.getRawQuery() == null ? "" : "?…"));
+    }
+
+    /**
+     * {@code url}, as written in a Containerfile, as it may be shown: without a user name or password, query or
+     * fragment, whether it parses or not.
+     *
+     * @param url the text
+     * @return the text to show
+     */
+    public static String shown(String url) {
+        String s = url.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", "$1");
+        int cut = s.length();
+        for (char c : new char[] {'?', '#'}) {
+            int i = s.indexOf(c);
+            if (i >= 0 && i < cut) {
+                cut = i;
+            }
+        }
+        return dev.davit.oci.internal.Text.printable(cut < s.length() ? s.substring(0, cut) + "?…" : s);
     }
 
     /**
@@ -149,25 +186,29 @@ public final class UrlFetch {
 
     private Result fetchOnce(URI uri, Path into, long maxBytes) throws IOException {
         URI at = uri;
+        endsAt = System.nanoTime() + deadline.toNanos();
         for (int hop = 0; ; hop++) {
             check(at);
             InetAddress address = judge(at);
             boolean https = at.getScheme().equalsIgnoreCase("https");
             int port = at.getPort() < 0 ? (https ? 443 : 80) : at.getPort();
             try (Socket s = connect(at, address, port, https)) {
-                s.setSoTimeout(READ_MILLIS);
+                InputStream in = new BufferedInputStream(new Deadlined(s, at), 64 * 1024);
                 OutputStream out = s.getOutputStream();
-                String target = (at.getRawPath() == null || at.getRawPath().isEmpty() ? "/" : at.getRawPath())
-                        + (at.getRawQuery() == null ? "" : "?" + at.getRawQuery());
-                String hostHeader = (at.getHost().contains(":") ? "[" + at.getHost() + "]" : at.getHost())
-                        + (at.getPort() < 0 ? "" : ":" + port);
+                URI ascii = URI.create(at.toASCIIString()); // a path beyond ASCII, percent-encoded as UTF-8
+                String target = (ascii.getRawPath() == null || ascii.getRawPath().isEmpty() ? "/"
+                        : ascii.getRawPath()) + (ascii.getRawQuery() == null ? "" : "?" + ascii.getRawQuery());
+                String host = ascii.getHost(); // an IPv6 address comes with its brackets
+                String hostHeader = host + (at.getPort() < 0 ? "" : ":" + port);
                 out.write(("GET " + target + " HTTP/1.1\r\nHost: " + hostHeader + "\r\nUser-Agent: davit\r\n"
                         + "Accept: */*\r\nAccept-Encoding: identity\r\nConnection: close\r\n\r\n")
-                        .getBytes(StandardCharsets.ISO_8859_1));
+                        .getBytes(StandardCharsets.US_ASCII));
                 out.flush();
-                InputStream in = new BufferedInputStream(s.getInputStream(), 64 * 1024);
                 Head head = head(in, at);
-                if (head.status() >= 300 && head.status() < 400 && head.status() != 304
+                while (head.status() >= 100 && head.status() < 200 && head.status() != 101) {
+                    head = head(in, at); // an interim answer (100 Continue, 103 Early Hints): the real one follows
+                }
+                if (java.util.Set.of(301, 302, 303, 307, 308).contains(head.status())
                         && head.header("location") != null) {
                     if (hop == MAX_REDIRECTS) {
                         throw new FetchException(shown(uri) + " redirects more than " + MAX_REDIRECTS + " times");
@@ -182,7 +223,8 @@ public final class UrlFetch {
                 }
                 if (head.status() != 200) {
                     throw new FetchException(shown(at) + " answered HTTP " + head.status()
-                            + (head.reason().isEmpty() ? "" : " " + head.reason()));
+                            + (head.reason().isEmpty() ? "" : " " + dev.davit.oci.internal.Text.shorten(
+                            dev.davit.oci.internal.Text.printable(head.reason()), 80)));
                 }
                 return body(in, head, at, into, maxBytes);
             } catch (FetchException e) {
@@ -190,7 +232,9 @@ public final class UrlFetch {
             } catch (javax.net.ssl.SSLException e) {
                 throw new FetchException("TLS with " + shown(at) + " failed (" + reason(e) + ")");
             } catch (java.net.SocketTimeoutException e) {
-                throw new FetchException(shown(at) + " did not answer within " + READ_MILLIS / 1000 + " s");
+                throw new FetchException(System.nanoTime() >= endsAt ? shown(uri) + " was not fetched within "
+                        + deadline.toSeconds() + " s" : shown(at) + " did not answer within " + READ_MILLIS / 1000
+                        + " s");
             } catch (IOException e) {
                 throw new FetchException(shown(at) + " could not be fetched (" + reason(e) + ")");
             }
@@ -216,6 +260,43 @@ public final class UrlFetch {
         }
         if (uri.getHost() == null || uri.getHost().isEmpty()) {
             throw new FetchException(shown(uri) + " has no host");
+        }
+        if (uri.getPort() == 0 || uri.getPort() > 65535) {
+            throw new FetchException(shown(uri) + " has a port out of range");
+        }
+    }
+
+    /**
+     * The socket's input, each read waiting at most the read timeout and never past the fetch's end: a server that
+     * sends a byte now and then cannot hold the build.
+     */
+    private final class Deadlined extends InputStream {
+        private final Socket socket;
+        private final InputStream in;
+
+        Deadlined(Socket socket, URI at) throws IOException {
+            this.socket = socket;
+            this.in = socket.getInputStream();
+        }
+
+        private void arm() throws IOException {
+            long left = (endsAt - System.nanoTime()) / 1_000_000;
+            if (left <= 0) {
+                throw new java.net.SocketTimeoutException("the fetch's time is up");
+            }
+            socket.setSoTimeout((int) Math.min(READ_MILLIS, left));
+        }
+
+        @Override
+        public int read() throws IOException {
+            arm();
+            return in.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            arm();
+            return in.read(b, off, len);
         }
     }
 
@@ -259,7 +340,7 @@ public final class UrlFetch {
         if (literal != null) {
             candidates.add(literal);
         } else {
-            HostResolver.Result r = resolver.resolve(host.toLowerCase(Locale.ROOT));
+            HostResolver.Result r = resolver.resolve(host.toLowerCase(Locale.ROOT).replaceFirst("\\.$", ""));
             if (r.addresses().isEmpty()) {
                 throw new FetchException("the name " + host + " does not resolve"
                         + (r.error() == null ? "" : " (" + r.error() + ")"));
@@ -280,6 +361,10 @@ public final class UrlFetch {
     /** Why a policy network does not let a connection to {@code a:port} through, or null. */
     private String policyRefuses(EgressPolicy p, EgressPolicy.Verdict byName, InetAddress a, int port) {
         EgressPolicy.Verdict byAddress = p.address(a, port);
+        if (!byAddress.allowed() && byAddress.rule() != null) {
+            // a deny rule of the address: refused whatever allows the name, as the gate refuses it
+            return "the address " + a.getHostAddress() + " is " + byAddress.reason();
+        }
         if (byName != null && !byName.allowed() && !byAddress.allowed()) {
             return "the name is " + byName.reason();
         }
@@ -321,14 +406,36 @@ public final class UrlFetch {
         return s;
     }
 
-    /** The address {@code host} is written as (IPv4 dotted, or an IPv6 literal), or null for a name. */
-    private static InetAddress literal(String host) {
-        String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-        if (!h.matches("[0-9.]+") && !h.contains(":")) {
+    /**
+     * The address {@code host} is written as, or null for a name: four decimal numbers of 0 to 255 without leading
+     * zeros, or an IPv6 address in brackets. Nothing else is ever handed to the system's resolver (an all-digit name
+     * such as {@code 4294967296} is a name, judged and resolved as names are).
+     */
+    static InetAddress literal(String host) {
+        if (host.startsWith("[") && host.endsWith("]")) {
+            String h = host.substring(1, host.length() - 1);
+            if (!h.matches("[0-9A-Fa-f:.]+") || !h.contains(":")) {
+                return null;
+            }
+            try {
+                return InetAddress.getByName(h); // an IPv6 literal: parsed, never looked up
+            } catch (IOException e) {
+                return null;
+            }
+        }
+        String[] parts = host.split("\\.", -1);
+        if (parts.length != 4) {
             return null;
         }
+        byte[] b = new byte[4];
+        for (int i = 0; i < 4; i++) {
+            if (!parts[i].matches("0|[1-9][0-9]{0,2}") || Integer.parseInt(parts[i]) > 255) {
+                return null;
+            }
+            b[i] = (byte) Integer.parseInt(parts[i]);
+        }
         try {
-            return InetAddress.getByName(h); // a literal: no lookup
+            return InetAddress.getByAddress(b);
         } catch (IOException e) {
             return null;
         }
@@ -343,15 +450,19 @@ public final class UrlFetch {
             }
             SSLContext ctx;
             try {
-                ctx = tls != null ? tls : SSLContext.getDefault();
-            } catch (NoSuchAlgorithmException e) {
+                // the runtime's CA certificates and the host's bundle, as the egress gate trusts them
+                ctx = tls != null ? tls : Injections.trust(Path.of("/etc/ssl/certs/ca-certificates.crt"));
+            } catch (java.security.GeneralSecurityException e) {
                 throw new IOException("no TLS", e);
             }
-            String host = uri.getHost();
-            SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(plain, host, port, true);
+            String host = uri.getHost().endsWith(".") ? uri.getHost().substring(0, uri.getHost().length() - 1)
+                    : uri.getHost(); // "example.com." is example.com's certificate's name
+            boolean byAddress = literal(host) != null;
+            SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(plain, byAddress && host.startsWith("[")
+                    ? host.substring(1, host.length() - 1) : host, port, true);
             SSLParameters params = s.getSSLParameters();
             params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must be the name's
-            if (literal(host) == null) {
+            if (!byAddress) {
                 params.setServerNames(List.of(new SNIHostName(host)));
             }
             s.setSSLParameters(params);

@@ -215,9 +215,15 @@ class ContainerfileAddUrlTest {
                 + "/files/hello.txt /x\n", allowServer(), new ArrayList<>()))
                 .hasMessageContaining("a URL with a user name or password is not fetched")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
+        List<String> said = new ArrayList<>();
         assertThatThrownBy(() -> build("FROM " + BASE + "\nADD " + u + "/missing?token=s3cr3t /x\n", allowServer(),
-                new ArrayList<>())).hasMessageContaining("answered HTTP 404")
+                said)).hasMessageContaining("answered HTTP 404")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("s3cr3t"));
+        assertThat(said).anyMatch(l -> l.contains("ADD " + u + "/missing?…")).noneMatch(l -> l.contains("s3cr3t"));
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nADD http://user:hunter2@127.0.0.1:" + port
+                + "/a{b}#frag /x\n", allowServer(), said)).hasMessageContaining("is not a valid URL")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2").doesNotContain("frag"));
+        assertThat(said).noneMatch(l -> l.contains("hunter2"));
         assertThatThrownBy(() -> build("FROM " + BASE + "\nADD " + u + "/ /dir/\n", allowServer(), new ArrayList<>()))
                 .hasMessageContaining("names no file to put into /dir/");
         assertThatThrownBy(() -> build("FROM " + BASE + "\nADD git@example.com:x/y.git /x\n", allowServer(),
