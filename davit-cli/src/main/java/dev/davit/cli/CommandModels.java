@@ -343,6 +343,7 @@ final class CommandModels {
             Map.entry("bundle", BundleCommand.class), Map.entry("unpack", UnpackCommand.class),
             Map.entry("inspect", InspectCommand.class), Map.entry("digest", DigestCommand.class),
             Map.entry("tags", TagsCommand.class), Map.entry("referrers", ReferrersCommand.class),
+            Map.entry("sign", SignCommand.class),
             Map.entry("images", ImagesCommand.class),
             Map.entry("ls", ImagesCommand.class), Map.entry("rm", RmCommand.class),
             Map.entry("rmi", RmCommand.class), Map.entry("gc", GcCommand.class),

@@ -59,7 +59,7 @@ public final class Main implements Callable<Integer> {
      */
     static final List<Class<?>> COMMANDS = List.of(PullCommand.class, PushCommand.class, CopyCommand.class,
             BuildCommand.class, ArtifactCommand.class, ExportCommand.class, ImportCommand.class, BundleCommand.class,
-            UnpackCommand.class, InspectCommand.class, DigestCommand.class, TagsCommand.class, ReferrersCommand.class,
+            UnpackCommand.class, InspectCommand.class, DigestCommand.class, TagsCommand.class, ReferrersCommand.class, SignCommand.class,
             ImagesCommand.class, RmCommand.class, GcCommand.class, FsckCommand.class, LoginCommand.class, LogoutCommand.class,
             EnvCommand.class, RunCommand.class, SandboxCommand.class, WorkspaceCommand.class, McpCommand.class, DoctorCommand.class);
     /** Global options that take a value (the value is not a command name). */

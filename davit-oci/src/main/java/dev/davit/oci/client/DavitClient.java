@@ -644,6 +644,158 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
+     * A signature davit made and where it put it.
+     *
+     * @param reference the signed image (the identity the signature claims)
+     * @param digest    the signed top manifest's digest, as the registry has it
+     * @param kind      {@code sigstore} or {@code gpg}
+     * @param where     the signature manifest's reference (sigstore) or the lookaside file (gpg)
+     */
+    public record SignResult(Reference reference, Digest digest, String kind, String where) {
+    }
+
+    /**
+     * Signs the image {@code reference} at its registry with the sigstore key {@code key}, as cosign and skopeo
+     * ({@code --sign-by-sigstore-private-key}) do: a simple-signing payload claiming {@code reference} for its
+     * manifest's digest, signed, added as a layer to the signature manifest tagged {@code sha256-<hex>.sig} beside
+     * it (the signatures already there are kept) and pushed. The policy's {@code sigstoreSigned} with the matching
+     * public key then admits the image where {@code registries.d} sets {@code use-sigstore-attachments}.
+     *
+     * @param reference the image, by tag (the identity signed)
+     * @param key       the private key ({@link dev.davit.oci.policy.SigstoreKeys#decryptPrivate})
+     * @param progress  receives progress events; null for none
+     * @return what was signed and where the signature is
+     * @throws DavitException USAGE for a malformed reference, NOT_FOUND, AUTH or NETWORK as the registry answers
+     */
+    public SignResult signSigstore(String reference, java.security.PrivateKey key, ProgressListener progress) {
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signSigstore"));
+        Args.given(key, "DavitClient.signSigstore", "key", "give the private key, e.g. from"
+                + " SigstoreKeys.decryptPrivate");
+        Digest digest = remoteDigest(ref.toString()).digest();
+        byte[] payload = dev.davit.oci.policy.SigstoreSignature.payload(ref.toString(), digest);
+        String signature = dev.davit.oci.policy.SigstoreSignature.sign(key, payload);
+        Reference sigRef = new Reference(ref.registry(), ref.repository(),
+                dev.davit.oci.policy.SigstoreSignature.tag(digest), null);
+        List<Descriptor> layers = new java.util.ArrayList<>();
+        try {
+            pull(sigRef.toString());
+            Manifest existing = store().readManifest(find(sigRef.toString()).orElseThrow().descriptor());
+            if (existing instanceof ImageManifest im) {
+                layers.addAll(im.layers()); // cosign appends: the signatures already there stay
+            }
+        } catch (DavitException e) {
+            if (e.kind() != Kind.NOT_FOUND) {
+                throw e;
+            }
+        }
+        Descriptor layer = new Descriptor(dev.davit.oci.policy.SigstoreSignature.MEDIA_TYPE, Digest.sha256(payload),
+                payload.length).withAnnotations(Map.of(dev.davit.oci.policy.SigstoreSignature.SIGNATURE_ANNOTATION,
+                signature));
+        layers.add(layer);
+        byte[] config = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Descriptor configDesc = new Descriptor("application/vnd.oci.image.config.v1+json", Digest.sha256(config),
+                config.length);
+        var doc = dev.davit.oci.internal.Json.object();
+        doc.put("schemaVersion", 2);
+        doc.put("mediaType", "application/vnd.oci.image.manifest.v1+json");
+        doc.set("config", descriptorJson(configDesc));
+        var arr = doc.putArray("layers");
+        layers.forEach(l -> arr.add(descriptorJson(l)));
+        byte[] manifest = doc.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Descriptor md = new Descriptor("application/vnd.oci.image.manifest.v1+json", Digest.sha256(manifest),
+                manifest.length);
+        try (AutoCloseable session = store().session()) {
+            store().putBlob(layer.withAnnotations(Map.of()), payload);
+            store().putBlob(configDesc, config);
+            store().putBlob(md, manifest);
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.STORE, "cannot write the signature: " + e.getMessage(), e);
+        }
+        pushFromStore(store(), md, sigRef, progress);
+        return new SignResult(ref, digest, "sigstore", sigRef.toString());
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode descriptorJson(Descriptor d) {
+        var o = dev.davit.oci.internal.Json.object();
+        o.put("mediaType", d.mediaType());
+        o.put("digest", d.digest().toString());
+        o.put("size", d.size());
+        if (!d.annotations().isEmpty()) {
+            var a = o.putObject("annotations");
+            d.annotations().forEach(a::put);
+        }
+        return o;
+    }
+
+    /**
+     * Signs the image {@code reference} at its registry with the GPG key {@code fingerprint} of
+     * {@code secretKeyring}, as {@code skopeo copy --sign-by} does: a simple signing signature claiming
+     * {@code reference} for its manifest's digest, written as the next {@code signature-N} of the lookaside store
+     * {@code registries.d} names for it ({@code lookaside-staging}, else {@code lookaside}; a {@code file://} one).
+     *
+     * @param reference     the image, by tag (the identity signed)
+     * @param secretKeyring the secret keyring ({@code gpg --export-secret-keys}, binary or armored)
+     * @param fingerprint   the signing key's fingerprint (or key id), or null for the first signing key
+     * @param passphrase    its passphrase (empty for none)
+     * @return what was signed and the signature's file
+     * @throws DavitException USAGE for a malformed reference, a key that cannot sign, no {@code file://} lookaside
+     *                        store in {@code registries.d}; NOT_FOUND, AUTH or NETWORK as the registry answers
+     */
+    public SignResult signGpg(String reference, byte[] secretKeyring, String fingerprint, char[] passphrase) {
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signGpg"));
+        Args.given(secretKeyring, "DavitClient.signGpg", "secretKeyring", "give the secret keyring's bytes");
+        java.net.URI base = options.trust().registries().forImage(ref).writeTo();
+        if (base == null || !"file".equals(base.getScheme())) {
+            throw new DavitException(Kind.USAGE, "registries.d (" + options.trust().registries().source()
+                    + ") names no file:// lookaside store (lookaside-staging or lookaside) for " + ref
+                    + ", where a GPG signature would be written");
+        }
+        Digest digest = remoteDigest(ref.toString()).digest();
+        byte[] message;
+        try {
+            message = dev.davit.oci.policy.SimpleSigning.sign(secretKeyring, fingerprint,
+                    passphrase == null ? new char[0] : passphrase, ref.toString(), digest);
+        } catch (dev.davit.oci.policy.SigstoreSignature.Invalid e) {
+            throw new DavitException(Kind.USAGE, e.getMessage());
+        }
+        java.nio.file.Path dir = java.nio.file.Path.of(base).resolve(ref.repository() + "@"
+                + digest.algorithm().id() + "=" + digest.hex());
+        java.nio.file.Path tmp = null;
+        try {
+            java.nio.file.Files.createDirectories(dir);
+            // written whole, then linked under the first free name (link(2) never replaces): no reader ever sees
+            // half a signature, and two signers never take one number
+            tmp = java.nio.file.Files.createTempFile(dir, ".signature-", ".tmp");
+            java.nio.file.Files.write(tmp, message);
+            java.nio.file.Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString(
+                    "rw-r--r--")); // a signature is for everyone to read, as skopeo's are
+            for (int n = 1; n <= dev.davit.oci.policy.Trust.MAX_SIGNATURES; n++) {
+                java.nio.file.Path f = dir.resolve("signature-" + n);
+                try {
+                    java.nio.file.Files.createLink(f, tmp);
+                    return new SignResult(ref, digest, "gpg", f.toString());
+                } catch (java.nio.file.FileAlreadyExistsException taken) {
+                    // the next number
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write the signature into " + dir + ": " + e.getMessage());
+        } finally {
+            if (tmp != null) {
+                try {
+                    java.nio.file.Files.deleteIfExists(tmp);
+                } catch (java.io.IOException ignored) {
+                    // a stray temporary file
+                }
+            }
+        }
+        throw new DavitException(Kind.USAGE, dir + " holds " + dev.davit.oci.policy.Trust.MAX_SIGNATURES
+                + " signatures already");
+    }
+
+    /**
      * {@return all tags of a repository, in the registry's order}
      *
      * @param repository the repository, e.g. {@code alpine} or {@code ghcr.io/o/r}; a tag or digest is ignored
