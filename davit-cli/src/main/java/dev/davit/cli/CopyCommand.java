@@ -19,11 +19,15 @@ final class CopyCommand extends DavitCommand {
     @Mixin
     PlatformOptions platforms = new PlatformOptions();
 
+    @picocli.CommandLine.Option(names = "--remove-signatures", description = "Between registries: leave the image's"
+            + " signatures (its sha256-DIGEST.sig manifest) and referrers (its sha256-DIGEST tag) behind.")
+    boolean removeSignatures;
+
     @Override
     protected int run(Output out) {
         DavitClient.CopyResult r;
         try (ProgressRenderer progress = out.progress()) {
-            r = client().copy(source, destination, platforms.selector(), progress);
+            r = client().copy(source, destination, platforms.selector(), progress, removeSignatures);
         }
         if (r.pushed() != null) {
             var doc = PushCommand.toJson(source, r.pushed());

@@ -359,15 +359,35 @@ public final class DavitClient implements AutoCloseable {
      *     VERIFICATION or STORE
      */
     public CopyResult copy(String source, String destination, PlatformSelector platforms, ProgressListener progress) {
+        return copy(source, destination, platforms, progress, false);
+    }
+
+    /**
+     * {@link #copy(String, String, PlatformSelector, ProgressListener)}; between registries, the image's signatures
+     * and referrers go along unless {@code removeSignatures} (skopeo's {@code --remove-signatures}): the sigstore
+     * signature manifest ({@code sha256-<hex>.sig}) and the referrers tag index ({@code sha256-<hex>}) of the copied
+     * top manifest, under the same tags in the destination repository. Not when one platform is taken out of an
+     * index (what was signed is not what is copied).
+     *
+     * @param source           a reference, or {@code oci:PATH[:NAME]}
+     * @param destination      a reference, or {@code oci:PATH[:NAME]}
+     * @param platforms        which manifests of an index to take
+     * @param progress         receives progress events, from several threads
+     * @param removeSignatures true to leave the signatures and referrers behind
+     * @return a pull result when the destination is a layout, else a push result
+     * @throws DavitException as {@link #copy(String, String, PlatformSelector, ProgressListener)}
+     */
+    public CopyResult copy(String source, String destination, PlatformSelector platforms, ProgressListener progress,
+                           boolean removeSignatures) {
         Args.given(source, "DavitClient.copy", "source", "give a reference or oci:PATH[:NAME]");
         Args.given(destination, "DavitClient.copy", "destination", "give a reference or oci:PATH[:NAME]");
         Args.given(platforms, "DavitClient.copy", "platforms", "give PlatformSelector.host() for this machine's, or"
                 + " use the method without it");
-        return copyChecked(source, destination, platforms, orNone(progress));
+        return copyChecked(source, destination, platforms, orNone(progress), removeSignatures);
     }
 
     private CopyResult copyChecked(String source, String destination, PlatformSelector platforms,
-                                   ProgressListener progress) {
+                                   ProgressListener progress, boolean removeSignatures) {
         LayoutSpec srcLayout = LayoutSpec.parse(source);
         LayoutSpec dstLayout = LayoutSpec.parse(destination);
         if (srcLayout != null && dstLayout != null) {
@@ -423,27 +443,20 @@ public final class DavitClient implements AutoCloseable {
                     topDesc = chosen.get(0);
                 }
             }
-            GraphSource gs = new GraphSource() {
-                @Override
-                public Manifest manifest(Descriptor d) {
-                    return client.fetchManifest(src, d).manifest();
-                }
-
-                @Override
-                public InputStream openBlob(Descriptor d) throws java.io.IOException {
-                    return client.openBlob(src, d);
-                }
-
-                @Override
-                public String describe() {
-                    return src.repositoryName();
-                }
-            };
+            GraphSource gs = registryGraph(client, src);
             // within one registry every blob can be mounted from the source repository
             java.util.function.Function<Digest, Reference> mountFrom = src.registry().equals(dst.registry())
                     ? d -> src : d -> null;
-            return new Pusher(new Uploads(client.transport(), pushOptions), options.registry().maxConcurrentRequests())
-                    .push(gs, topDesc, dst, mountFrom, progress);
+            PushResult pushed = new Pusher(new Uploads(client.transport(), pushOptions),
+                    options.registry().maxConcurrentRequests()).push(gs, topDesc, dst, mountFrom, progress);
+            if (!removeSignatures && topDesc.digest().equals(top.descriptor().digest())) {
+                Digest signed = topDesc.digest();
+                for (String tag : List.of(dev.davit.oci.policy.SigstoreSignature.tag(signed), fallbackTag(signed))) {
+                    copyAttached(client, new Reference(src.registry(), src.repository(), tag, null),
+                            new Reference(dst.registry(), dst.repository(), tag, null), mountFrom, progress);
+                }
+            }
+            return pushed;
         });
         return new CopyResult(null, r);
     }
@@ -641,6 +654,46 @@ public final class DavitClient implements AutoCloseable {
      */
     public Descriptor remoteDigest(String reference) {
         return registry.headManifest(Reference.parse(Args.reference(reference, "DavitClient.remoteDigest")));
+    }
+
+    /** The graph of {@code repo}'s manifests and blobs at its registry, read as they are needed. */
+    private static GraphSource registryGraph(RegistryClient client, Reference repo) {
+        return new GraphSource() {
+            @Override
+            public Manifest manifest(Descriptor d) {
+                return client.fetchManifest(repo, d).manifest();
+            }
+
+            @Override
+            public InputStream openBlob(Descriptor d) throws java.io.IOException {
+                return client.openBlob(repo, d);
+            }
+
+            @Override
+            public String describe() {
+                return repo.repositoryName();
+            }
+        };
+    }
+
+    /**
+     * Copies what is tagged {@code from} (a signature manifest, a referrers tag index) to {@code to}, with what it
+     * references; nothing when the tag is not there.
+     */
+    private void copyAttached(RegistryClient client, Reference from, Reference to,
+                              java.util.function.Function<Digest, Reference> mountFrom, ProgressListener progress) {
+        RegistryClient.FetchedManifest m;
+        try {
+            m = client.fetchManifest(from);
+        } catch (DavitException e) {
+            if (e.kind() == Kind.NOT_FOUND) {
+                return;
+            }
+            throw e;
+        }
+        GraphSource gs = registryGraph(client, from);
+        new Pusher(new Uploads(client.transport(), options.push()), options.registry().maxConcurrentRequests())
+                .push(gs, m.descriptor(), to, d -> mountFrom.apply(d) == null ? null : from, progress);
     }
 
     /**

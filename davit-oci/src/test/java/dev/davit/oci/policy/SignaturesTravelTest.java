@@ -1,0 +1,67 @@
+package dev.davit.oci.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.PlatformSelector;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.testkit.Fixtures;
+import dev.davit.oci.testkit.PushedImage;
+import dev.davit.oci.testkit.TestRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Signatures travel with a copy: an image davit signed is copied to a second registry with its sigstore signature
+ * manifest, and a pull from there under a policy that remaps the mirror's names to the signed ones admits it; a copy
+ * with the signatures removed has none, and the same policy refuses it.
+ */
+class SignaturesTravelTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aCopyCarriesTheSignatureUnlessToldNotTo() throws Exception {
+        try (TestRegistry origin = TestRegistry.start(); TestRegistry mirror = TestRegistry.start();
+             DavitClient plain = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s0")))) {
+            PushedImage image = Fixtures.pushImage(origin, "signed/app", "1");
+            KeyPair pair = SigstoreKeys.generate();
+            DavitClient.SignResult signed = plain.signSigstore(image.reference(), pair.getPrivate(), null);
+            Digest digest = Digest.parse(image.manifestDigest());
+            assertThat(signed.digest()).isEqualTo(digest);
+            // a second signature is added beside the first
+            plain.signSigstore(image.reference(), SigstoreKeys.generate().getPrivate(), null);
+
+            String copied = mirror.hostPort() + "/mirror/app:1";
+            plain.copy(image.reference(), copied, PlatformSelector.host(), ProgressListener.NONE);
+            plain.copy(image.reference(), mirror.hostPort() + "/bare/app:1", PlatformSelector.host(),
+                    ProgressListener.NONE, true);
+            assertThat(plain.tags(mirror.hostPort() + "/mirror/app")).contains(SigstoreSignature.tag(digest));
+            assertThat(plain.tags(mirror.hostPort() + "/bare/app")).doesNotContain(SigstoreSignature.tag(digest));
+
+            Path pub = Files.writeString(tmp.resolve("k.pub"), SigstoreKeys.publicPem(pair.getPublic()));
+            Path rd = Files.createDirectories(tmp.resolve("registries.d"));
+            Files.writeString(rd.resolve("m.yaml"), "docker:\n  " + mirror.hostPort()
+                    + ":\n    use-sigstore-attachments: true\n");
+            String policy = "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"%s\": [{\"type\":"
+                    + " \"sigstoreSigned\", \"keyPath\": \"" + pub + "\", \"signedIdentity\": {\"type\":"
+                    + " \"remapIdentity\", \"prefix\": \"%s\", \"signedPrefix\": \"" + origin.hostPort()
+                    + "/signed\"}}]}}}";
+            Trust mirrorTrust = new Trust(SignaturePolicy.parse(policy.formatted(mirror.hostPort(), mirror.hostPort()
+                    + "/mirror").getBytes(java.nio.charset.StandardCharsets.UTF_8), "mirror.json"),
+                    RegistriesD.read(rd));
+            try (DavitClient c = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s1")).withTrust(mirrorTrust))) {
+                c.pull(copied);
+                assertThat(c.find(copied)).isPresent();
+                assertThatThrownBy(() -> c.pull(mirror.hostPort() + "/bare/app:1"))
+                        .hasMessageContaining("it has no sigstore signature");
+            }
+        }
+    }
+}
