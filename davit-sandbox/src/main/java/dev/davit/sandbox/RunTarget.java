@@ -74,6 +74,11 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
             say.accept("pulling " + ref);
             client.pull(reference, PlatformSelector.host(), progress == null ? ProgressListener.NONE : progress);
             found = client.find(reference);
+        } else {
+            // held to the signature policy as a pull is: what admitted it is recorded, so this is a hash when the
+            // policy has not changed since
+            client.checkTrust(reference);
+            found = client.find(reference);
         }
         StoreEntry entry = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 reference + " is not in the store"));

@@ -123,9 +123,10 @@ public final class BundleImporter {
             for (Planned p : c.plan) {
                 checkGraph(p, blobs, c.blobs, what);
             }
+            Map<Planned, Map<String, String>> admitted = new java.util.HashMap<>();
             if (admission != null) {
                 for (Planned p : c.plan) {
-                    admission.admit(p.reference(), p.descriptor()); // the policy, before any name is set
+                    admitted.put(p, admission.admit(p.reference(), p.descriptor())); // before any name is set
                 }
             }
             // the commit point: everything is verified, name the references
@@ -135,6 +136,7 @@ public final class BundleImporter {
                 Digest previous = store.entry(name).map(e -> e.descriptor().digest()).orElse(null);
                 Map<String, String> ann = new LinkedHashMap<>(p.descriptor().annotations());
                 ann.remove(OciStore.REF_NAME);
+                ann.putAll(admitted.getOrDefault(p, Map.of()));
                 StoreEntry e = store.setEntry(name, p.descriptor().withAnnotations(ann), Map.of());
                 refs.add(new ImportResult.ImportedRef(p.bundleName(), p.reference(), e.descriptor(), previous));
             }

@@ -598,7 +598,38 @@ public final class DavitClient implements AutoCloseable {
      * VERIFICATION error says which scope and rule refused it and why.
      */
     private Copier.Admission admission(RegistryClient client) {
-        return (ref, top) -> options.trust().admit(ref, top.digest(), client);
+        return (ref, top) -> options.trust().record(options.trust().admit(ref, top.digest(), client));
+    }
+
+    /**
+     * Holds an image already in the store to the signature policy before it is used (a run of a cached image): the
+     * policy accepts anything there, or the trust that admitted it (its entry's {@link
+     * dev.davit.oci.policy.Trust#ADMITTED_BY}) is this one, which costs a hash of the policy and key files; else the
+     * image is admitted again now (its signatures read from the registry or the lookaside store) and its entry
+     * records this trust.
+     *
+     * @param reference the image in the store
+     * @throws DavitException NOT_FOUND when it is not in the store; VERIFICATION when the policy refuses it; NETWORK
+     *                        when its signatures cannot be read
+     */
+    public void checkTrust(String reference) {
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.checkTrust"));
+        dev.davit.oci.policy.Trust trust = options.trust();
+        if (trust.policy().requirementsFor(ref).acceptsAnything()) {
+            return;
+        }
+        StoreEntry entry = find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
+                + " is not in the store"));
+        if (trust.fingerprint().equals(entry.descriptor().annotation(dev.davit.oci.policy.Trust.ADMITTED_BY))) {
+            return;
+        }
+        String resolved = entry.descriptor().annotation(OciStore.RESOLVED_DIGEST);
+        Digest top = resolved != null && Digest.isValid(resolved) ? Digest.parse(resolved)
+                : entry.descriptor().digest();
+        Map<String, String> record = trust.record(trust.admit(ref, top, registry));
+        Map<String, String> ann = new java.util.LinkedHashMap<>(entry.descriptor().annotations());
+        ann.putAll(record);
+        store().setEntry(ref.toString(), entry.descriptor(), ann);
     }
 
     private <T> T withRegistry(ProgressListener progress, java.util.function.Function<RegistryClient, T> work) {
@@ -1158,8 +1189,8 @@ public final class DavitClient implements AutoCloseable {
         Args.given(options, "DavitClient.importBundle", "options", "give ImportOptions.defaults()");
         // held to the signature policy as a pull is: no registry here, so only what the lookaside store (or no
         // signature at all) can show admits an image
-        return new dev.davit.oci.bundle.BundleImporter(store(), (ref, top) -> options().trust().admit(ref,
-                top.digest(), null)).importBundle(file, options, orNone(progress));
+        return new dev.davit.oci.bundle.BundleImporter(store(), (ref, top) -> options().trust().record(
+                options().trust().admit(ref, top.digest(), null))).importBundle(file, options, orNone(progress));
     }
 
     /**

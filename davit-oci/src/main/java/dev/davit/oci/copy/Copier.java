@@ -65,9 +65,10 @@ public final class Copier {
          *
          * @param ref the image's reference
          * @param top its top manifest's descriptor (what signatures sign)
+         * @return annotations the image's store entry records (what admitted it), maybe none
          * @throws dev.davit.oci.DavitException why it may not come in
          */
-        void admit(Reference ref, Descriptor top);
+        Map<String, String> admit(Reference ref, Descriptor top);
     }
 
     /**
@@ -112,9 +113,10 @@ public final class Copier {
             Instant resolvedAt = Instant.now();
             progress.onEvent(new ProgressEvent.Phase("fetching manifest", name));
             ContentSource.Resolved top = source.resolve(name);
+            Map<String, String> admitted = Map.of();
             if (admission != null) {
                 progress.onEvent(new ProgressEvent.Phase("checking signatures", ref.toString()));
-                admission.admit(ref, top.descriptor()); // before anything of it is fetched or named
+                admitted = admission.admit(ref, top.descriptor()); // before anything of it is fetched or named
             }
             Map<Digest, Stored> manifests = new LinkedHashMap<>();
             Descriptor target;
@@ -168,6 +170,7 @@ public final class Copier {
             if (platform != null) {
                 ann.put(OciStore.PLATFORM, platform);
             }
+            ann.putAll(admitted);
             store.setEntry(entryName, target, ann);
             Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
             progress.onEvent(new ProgressEvent.Phase("done", ref + "@" + target.digest()));

@@ -49,6 +49,8 @@ public final class SignaturePolicy {
     private final List<Requirement> defaults;
     private final Map<String, List<Requirement>> docker;
     private final String source;
+    /** The SHA-256 of the file's bytes, hex ({@code none} for {@link #ACCEPT_ANYTHING}). */
+    private final String digest;
 
     /** A requirement an image must meet: see {@code containers-policy.json(5)}. */
     public sealed interface Requirement permits InsecureAcceptAnything, Reject, SignedBy, SigstoreSigned {
@@ -223,15 +225,29 @@ public final class SignaturePolicy {
         }
     }
 
-    private SignaturePolicy(List<Requirement> defaults, Map<String, List<Requirement>> docker, String source) {
+    private SignaturePolicy(List<Requirement> defaults, Map<String, List<Requirement>> docker, String source,
+                            String digest) {
         this.defaults = List.copyOf(defaults);
         this.docker = Map.copyOf(docker);
         this.source = source;
+        this.digest = digest;
     }
 
     /** A policy that accepts anything: what davit does when no policy file is found. */
     public static final SignaturePolicy ACCEPT_ANYTHING = new SignaturePolicy(List.of(new InsecureAcceptAnything()),
-            Map.of(), "(none)");
+            Map.of(), "(none)", "none");
+
+    /** {@return the SHA-256 of the policy file's bytes, hex; {@code none} for {@link #ACCEPT_ANYTHING}} */
+    public String digest() {
+        return digest;
+    }
+
+    /** {@return every requirement of the policy, of every docker scope and the default} */
+    public List<Requirement> allRequirements() {
+        List<Requirement> all = new ArrayList<>(defaults);
+        docker.values().forEach(all::addAll);
+        return all;
+    }
 
     /**
      * Reads the policy file {@code file}.
@@ -299,7 +315,7 @@ public final class SignaturePolicy {
                 }
             }
         }
-        return new SignaturePolicy(defaults, docker, source);
+        return new SignaturePolicy(defaults, docker, source, dev.davit.oci.digest.Digest.sha256(json).hex());
     }
 
     /** {@return what the policy was read from} */

@@ -35,6 +35,62 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
     public static final Trust ACCEPT_ANYTHING = new Trust(SignaturePolicy.ACCEPT_ANYTHING, RegistriesD.NONE);
     /** The most signatures read for one image from one place. */
     public static final int MAX_SIGNATURES = 64;
+    /** The store entry's annotation: the {@link #fingerprint} of the trust that admitted the image. */
+    public static final String ADMITTED_BY = "dev.davit.trust.fingerprint";
+    /** The store entry's annotation: who signed what admitted the image ({@link Admitted#signers}), comma-separated. */
+    public static final String SIGNERS = "dev.davit.trust.signers";
+
+    /**
+     * What this trust is, as a digest: of the policy file's bytes and of every key file it names (a key replaced is
+     * another trust). {@code none} when there is no policy.
+     *
+     * @return the SHA-256, hex, or {@code none}
+     * @throws DavitException USAGE when a key file cannot be read
+     */
+    public String fingerprint() {
+        if (policy == SignaturePolicy.ACCEPT_ANYTHING) {
+            return "none";
+        }
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        md.update(policy.digest().getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        java.util.TreeSet<Path> keys = new java.util.TreeSet<>();
+        for (SignaturePolicy.Requirement r : policy.allRequirements()) {
+            if (r instanceof SignaturePolicy.SignedBy s) {
+                keys.addAll(s.keyPaths());
+            } else if (r instanceof SignaturePolicy.SigstoreSigned s && s.keyPath() != null) {
+                keys.add(s.keyPath());
+            }
+        }
+        for (Path k : keys) {
+            md.update(k.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            md.update(keyFile(k));
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
+    /**
+     * The annotations a store entry records for an image {@code admitted} admitted: {@value #ADMITTED_BY} and, when
+     * something was signed, {@value #SIGNERS}; none without a policy.
+     *
+     * @param admitted what admitted it
+     * @return the annotations
+     */
+    public Map<String, String> record(Admitted admitted) {
+        if (policy == SignaturePolicy.ACCEPT_ANYTHING) {
+            return Map.of();
+        }
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        m.put(ADMITTED_BY, fingerprint());
+        if (!admitted.signers().isEmpty()) {
+            m.put(SIGNERS, String.join(",", admitted.signers()));
+        }
+        return m;
+    }
 
     /**
      * What admitted an image.

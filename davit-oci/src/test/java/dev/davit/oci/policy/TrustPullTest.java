@@ -107,6 +107,18 @@ class TrustPullTest {
             Trust wrongGpg = new Trust(SignaturePolicy.read(policy("gpg-other.json", "{\"default\": [{\"type\":"
                     + " \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"" + otherGpgPub + "\"}]}")),
                     RegistriesD.read(rd));
+            // an image in the store is held to the policy when it is used: the trust that admitted it is recorded,
+            // the same trust is a hash away, another one admits it again (here: refuses it)
+            try (DavitClient again = client("s1", gpgTrust)) {
+                var entry = again.find(host + "/signed/app:gpg").orElseThrow().descriptor();
+                assertThat(entry.annotation(Trust.ADMITTED_BY)).isEqualTo(gpgTrust.fingerprint());
+                assertThat(entry.annotation(Trust.SIGNERS)).isEqualTo("GPG " + fpr);
+                again.checkTrust(host + "/signed/app:gpg");
+            }
+            try (DavitClient stricter = client("s1", wrongGpg)) {
+                assertThatThrownBy(() -> stricter.checkTrust(host + "/signed/app:gpg"))
+                        .hasMessageContaining("which the policy does not trust");
+            }
             try (DavitClient c = client("s2", wrongGpg)) {
                 assertThatThrownBy(() -> c.pull(host + "/signed/app:gpg")).hasMessageContaining(
                         "which the policy does not trust").hasMessageContaining("the policy's default");
