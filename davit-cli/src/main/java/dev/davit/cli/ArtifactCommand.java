@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.client.DavitClient;
 import dev.davit.oci.copy.PushResult;
 import java.nio.file.Path;
@@ -18,7 +19,7 @@ import picocli.CommandLine.Parameters;
 /** {@code davit artifact push|pull}: ORAS-style artifacts (arbitrary files) in a registry. */
 @Command(name = "artifact", mixinStandardHelpOptions = true,
         description = "Push or pull artifacts: arbitrary files as the layers of an OCI manifest with an artifactType.",
-        subcommands = {ArtifactCommand.Push.class, ArtifactCommand.Pull.class})
+        subcommands = {ArtifactCommand.Push.class, ArtifactCommand.Pull.class, ArtifactCommand.Attach.class})
 final class ArtifactCommand extends GroupCommand {
     /** {@code davit artifact push REF FILE[:TYPE]... --artifact-type TYPE}. */
     @Command(name = "push", mixinStandardHelpOptions = true,
@@ -56,6 +57,47 @@ final class ArtifactCommand extends GroupCommand {
             ObjectNode doc = PushCommand.toJson(reference, r);
             doc.put("artifact_type", artifactType);
             out.result(doc, w -> PushCommand.human(w, "pushed artifact", r));
+            return 0;
+        }
+    }
+
+    /** {@code davit artifact attach --subject REF --artifact-type TYPE FILE[:TYPE]...}. */
+    @Command(name = "attach", mixinStandardHelpOptions = true,
+            description = "Attach FILEs to image REF at its registry (an SBOM, a provenance statement): an artifact"
+                    + " whose subject is REF's manifest, pushed by digest beside it and listed by 'davit referrers'"
+                    + " (the referrers API, else the sha256-DIGEST tag).")
+    static final class Attach extends SubCommand {
+        @Option(names = "--subject", required = true, paramLabel = "REF", description = "The image it is about.")
+        String subject;
+
+        @Parameters(arity = "1..*", paramLabel = "FILE[:TYPE]", description = "The files.")
+        List<String> files = new ArrayList<>();
+
+        @Option(names = {"--artifact-type", "--type"}, required = true, paramLabel = "TYPE",
+                description = "The artifact's type, e.g. application/spdx+json.")
+        String artifactType;
+
+        @Option(names = "--annotation", paramLabel = "K=V", description = "A manifest annotation (repeatable).")
+        List<String> annotations = new ArrayList<>();
+
+        @Override
+        protected int run(Output out) {
+            Map<String, String> ann = CliArgs.keyValues(annotations, "--annotation takes KEY=VALUE");
+            List<Artifacts.FileSpec> specs = files.stream().map(Artifacts.FileSpec::parse).toList();
+            DavitClient.Attached r;
+            try (ProgressRenderer progress = out.progress()) {
+                r = client().artifactAttach(subject, artifactType, specs, ann, progress);
+            }
+            ObjectNode doc = dev.davit.oci.internal.Json.object();
+            doc.put("subject", r.subject().toString());
+            doc.put("subject_digest", r.subjectDigest().toString());
+            doc.put("digest", r.artifact().digest().toString());
+            doc.put("artifact_type", artifactType);
+            doc.put("reference", r.subject().repositoryName() + "@" + r.artifact().digest());
+            doc.put("referrers_tag", r.referrersTag());
+            out.result(doc, w -> w.println("attached " + r.artifact().digest() + " (" + Text.printable(artifactType)
+                    + ") to " + r.subject() + "@" + r.subjectDigest() + "\n  pull it: " + r.subject().repositoryName()
+                    + "@" + r.artifact().digest()));
             return 0;
         }
     }

@@ -82,6 +82,7 @@ class ApiSurfaceTest {
                     "BundleMetadata", "BundleRef", "BundleWriter", "Compression", "ExportOptions", "ExportResult",
                     "ImportOptions", "ImportResult", "ImportResult$ImportedRef", "OciLayoutSource")),
             Map.entry("dev.davit.oci.client", List.of("ClientOptions", "DavitClient", "DavitClient$ArtifactPull",
+                    "DavitClient$Attached",
                     "DavitClient$CopyResult", "DavitClient$Inspection", "DavitClient$SignResult", "DavitHome")),
             Map.entry("dev.davit.oci.copy", List.of("ContentSource", "ContentSource$Resolved", "Copier",
                     "Copier$Admission", "GraphSource",

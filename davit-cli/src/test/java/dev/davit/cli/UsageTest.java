@@ -158,7 +158,7 @@ class UsageTest {
     void groupCommandsAloneNameTheirSubcommands() {
         Cli.Result a = cli().run("artifact");
         assertThat(a.rc()).isEqualTo(2);
-        assertOneErrorLine(a, "give a subcommand: push or pull");
+        assertOneErrorLine(a, "give a subcommand: push, pull or attach");
         Cli.Result e = cli().run("env");
         assertThat(e.rc()).isEqualTo(2);
         assertOneErrorLine(e, "give a subcommand: list, inspect, pull, prune, resolve or build");

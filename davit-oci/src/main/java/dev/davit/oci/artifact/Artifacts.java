@@ -95,6 +95,22 @@ public final class Artifacts {
      */
     public static Descriptor create(OciStore store, String artifactType, List<FileSpec> files,
                                     Map<String, String> annotations) {
+        return create(store, artifactType, files, annotations, null);
+    }
+
+    /**
+     * {@link #create(OciStore, String, List, Map)} of an artifact referring to {@code subject}, when not null.
+     *
+     * @param store the store that receives the blobs and the manifest
+     * @param artifactType the manifest's {@code artifactType}
+     * @param files the files, one layer each, in order
+     * @param annotations the manifest's annotations; empty for none
+     * @param subject the manifest it refers to, or null
+     * @return the manifest's descriptor
+     * @throws DavitException as {@link #create(OciStore, String, List, Map)}
+     */
+    public static Descriptor create(OciStore store, String artifactType, List<FileSpec> files,
+                                    Map<String, String> annotations, Descriptor subject) {
         if (artifactType == null || !artifactType.contains("/")) {
             throw new DavitException(Kind.USAGE, Message.of(Input.ARTIFACT_TYPE, " must be a media type such as"
                     + " application/vnd.example.kernel.v1").value(artifactType));
@@ -119,7 +135,7 @@ public final class Artifacts {
             a.put(TITLE, title);
             descriptors.add(d.withAnnotations(a));
         }
-        return manifest(store, artifactType, descriptors, annotations);
+        return manifest(store, artifactType, descriptors, annotations, subject);
     }
 
     /**
@@ -136,6 +152,23 @@ public final class Artifacts {
      */
     public static Descriptor manifest(OciStore store, String artifactType, List<Descriptor> layers,
                                       Map<String, String> annotations) {
+        return manifest(store, artifactType, layers, annotations, null);
+    }
+
+    /**
+     * {@link #manifest(OciStore, String, List, Map)} referring to {@code subject} (OCI 1.1's {@code subject}: an
+     * attestation, an SBOM, a signature of that manifest), when not null.
+     *
+     * @param store the store that receives the config and the manifest
+     * @param artifactType the manifest's {@code artifactType}
+     * @param layers the layers, in order
+     * @param annotations the manifest's annotations; empty for none
+     * @param subject the manifest it refers to (its media type, digest and size), or null
+     * @return the manifest's descriptor
+     * @throws DavitException STORE when the store cannot be written
+     */
+    public static Descriptor manifest(OciStore store, String artifactType, List<Descriptor> layers,
+                                      Map<String, String> annotations, Descriptor subject) {
         Descriptor config = new Descriptor(MediaTypes.OCI_EMPTY, Digest.sha256(EMPTY_CONFIG), EMPTY_CONFIG.length);
         store.putBlob(config, EMPTY_CONFIG);
         ObjectNode m = Json.object();
@@ -145,6 +178,10 @@ public final class Artifacts {
         m.set("config", ManifestJson.toJson(config));
         ArrayNode ls = m.putArray("layers");
         layers.forEach(l -> ls.add(ManifestJson.toJson(l)));
+        if (subject != null) {
+            m.set("subject", ManifestJson.toJson(new Descriptor(subject.mediaType(), subject.digest(),
+                    subject.size())));
+        }
         if (!annotations.isEmpty()) {
             ObjectNode a = m.putObject("annotations");
             new TreeMap<>(annotations).forEach(a::put);

@@ -506,6 +506,56 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
+     * An artifact attached to an image: what it refers to and whether the registry's referrers tag was written.
+     *
+     * @param subject       the image referred to
+     * @param subjectDigest its manifest's digest at the registry
+     * @param artifact      the artifact's manifest (its digest, artifact type and annotations)
+     * @param referrersTag  true when the registry has no referrers API and the {@code sha256-<hex>} tag index of the
+     *                      subject was written
+     */
+    public record Attached(Reference subject, Digest subjectDigest, Descriptor artifact, boolean referrersTag) {
+    }
+
+    /**
+     * Attaches files to an image at its registry as an OCI 1.1 referrer (an SBOM, a provenance statement, any
+     * attestation): an artifact of type {@code artifactType} whose {@code subject} is {@code subject}'s manifest,
+     * pushed by digest into the image's repository and listed through the referrers API, or (a registry without it)
+     * the tag schema's {@code sha256-<hex>} index. {@link #referrers} lists it; {@link #artifactPull} of
+     * {@code REPO@DIGEST} gets its files; {@link #copy} between registries carries it along.
+     *
+     * @param subject      the image, by tag or digest
+     * @param artifactType the artifact's type, e.g. {@code application/spdx+json}
+     * @param files        the files, one layer each
+     * @param annotations  the manifest's annotations; empty or null for none
+     * @param progress     receives progress events; null for none
+     * @return what was attached
+     * @throws DavitException USAGE for a malformed reference, type or file list; NOT_FOUND when the image is not
+     *                        there; AUTH or NETWORK as the registry answers
+     */
+    public Attached artifactAttach(String subject, String artifactType, List<Artifacts.FileSpec> files,
+                                   Map<String, String> annotations, ProgressListener progress) {
+        Reference ref = Reference.parse(Args.reference(subject, "DavitClient.artifactAttach"));
+        Args.given(files, "DavitClient.artifactAttach", "files", "give at least one Artifacts.FileSpec");
+        Descriptor target = remoteDigest(ref.toString());
+        Descriptor md;
+        try (AutoCloseable session = store().session()) {
+            md = Artifacts.create(store(), artifactType, files, annotations == null ? Map.of() : annotations,
+                    target);
+        } catch (DavitException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new DavitException(Kind.STORE, "cannot create the artifact: " + e.getMessage(), e);
+        }
+        Reference byDigest = new Reference(ref.registry(), ref.repository(), null, md.digest());
+        pushFromStore(store(), md, byDigest, progress);
+        Descriptor listed = new Descriptor(md.mediaType(), md.digest(), md.size(), List.of(),
+                annotations == null ? Map.of() : annotations, null, artifactType);
+        boolean tagged = attachReferrer(ref.repositoryName(), target.digest(), listed);
+        return new Attached(ref, target.digest(), listed, tagged);
+    }
+
+    /**
      * {@link #artifactPush(String, String, List, Map, ProgressListener)} with no annotations and no progress.
      *
      * @param reference the artifact's name, e.g. {@code ghcr.io/o/kernel:6.1}
