@@ -648,7 +648,18 @@ public final class DavitClient implements AutoCloseable {
      * VERIFICATION error says which scope and rule refused it and why.
      */
     private Copier.Admission admission(RegistryClient client) {
-        return (ref, top) -> options.trust().record(options.trust().admit(ref, top.digest(), client));
+        dev.davit.oci.policy.Trust trust = options.trust();
+        return new Copier.Admission() {
+            @Override
+            public Map<String, String> admit(Reference ref, Descriptor top) {
+                return trust.record(trust.admit(ref, top.digest(), client));
+            }
+
+            @Override
+            public boolean checks(Reference ref) {
+                return !trust.policy().requirementsFor(ref).acceptsAnything();
+            }
+        };
     }
 
     /**

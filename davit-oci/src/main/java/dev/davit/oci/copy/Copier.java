@@ -69,6 +69,16 @@ public final class Copier {
          * @throws dev.davit.oci.DavitException why it may not come in
          */
         Map<String, String> admit(Reference ref, Descriptor top);
+
+        /**
+         * Whether {@link #admit} checks anything for {@code ref} (a "checking signatures" phase is shown then).
+         *
+         * @param ref the image's reference
+         * @return true when it does more than let the image in
+         */
+        default boolean checks(Reference ref) {
+            return true;
+        }
     }
 
     /**
@@ -115,7 +125,9 @@ public final class Copier {
             ContentSource.Resolved top = source.resolve(name);
             Map<String, String> admitted = Map.of();
             if (admission != null) {
-                progress.onEvent(new ProgressEvent.Phase("checking signatures", ref.toString()));
+                if (admission.checks(ref)) {
+                    progress.onEvent(new ProgressEvent.Phase("checking signatures", ref.toString()));
+                }
                 admitted = admission.admit(ref, top.descriptor()); // before anything of it is fetched or named
             }
             Map<Digest, Stored> manifests = new LinkedHashMap<>();
