@@ -60,7 +60,8 @@ class ApiSurfaceTest {
      */
     static final Map<String, List<String>> EXPORTED = Map.ofEntries(
             Map.entry("dev.davit", List.of("Davit", "Davit$Builder", "Davit$WorkspaceBuilder", "OpenShell", "OpenWorkspace")),
-            Map.entry("dev.davit.env", List.of("Catalog", "Environment", "Environment$Kind", "Environment$Source")),
+            Map.entry("dev.davit.env", List.of("Catalog", "Environment", "Environment$Kind", "Environment$Signer",
+                    "Environment$Source")),
             Map.entry("dev.davit.env.catalog", List.of("CatalogCache", "CatalogOptions", "CatalogParser",
                     "CatalogResolver", "CatalogResolver$Origin", "CatalogResolver$Resolved", "Catalogs",
                     "DavitVersions", "SourceReferences")),

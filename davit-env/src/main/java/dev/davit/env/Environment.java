@@ -83,8 +83,24 @@ public record Environment(String name, String version, Kind kind, String descrip
      * @param build     the name of the build profile (e.g. {@code git}) that makes this environment locally when no
      *                  install exists and the registry cannot serve it (see {@code Installer.LocalBuilder}), or
      *                  {@value Environment#CONTAINERFILE} and a Containerfile's path; null for none
+     * @param signedBy  who must have signed the image {@code reference} names (a sigstore or GPG public key), or null
+     *                  when the catalog requires no signer (the signature policy still applies)
      */
-    public record Source(String profile, String reference, String digest, String archive, String build) {
+    public record Source(String profile, String reference, String digest, String archive, String build,
+                         Signer signedBy) {
+        /**
+         * A source that requires no signer.
+         *
+         * @param profile a local directory holding the artifacts, or null
+         * @param reference an OCI reference, or null
+         * @param digest a pinned manifest digest, or null
+         * @param archive a URL of a tar archive of the artifacts, or null
+         * @param build a build profile or a Containerfile, or null
+         */
+        public Source(String profile, String reference, String digest, String archive, String build) {
+            this(profile, reference, digest, archive, build, null);
+        }
+
         /**
          * A source without a build profile.
          *
@@ -94,7 +110,22 @@ public record Environment(String name, String version, Kind kind, String descrip
          * @param archive a URL of a tar archive of the artifacts, or null
          */
         public Source(String profile, String reference, String digest, String archive) {
-            this(profile, reference, digest, archive, null);
+            this(profile, reference, digest, archive, null, null);
+        }
+    }
+
+    /**
+     * The key an environment's image must be signed with ({@code source.signedBy} of a catalog): exactly one of a
+     * sigstore public key (PEM, cosign's {@code cosign.pub}) and a GPG public key (armored, {@code gpg --export -a}).
+     * Installing from {@code source.reference} verifies the image's signature with it before anything is installed.
+     *
+     * @param sigstoreKey a PEM {@code PUBLIC KEY}, or null
+     * @param gpgKey      an armored GPG public key, or null
+     */
+    public record Signer(String sigstoreKey, String gpgKey) {
+        /** {@return {@code sigstore} or {@code gpg}} */
+        public String kind() {
+            return sigstoreKey != null ? "sigstore" : "gpg";
         }
     }
 

@@ -40,7 +40,8 @@ public final class CatalogParser {
     private static final Set<String> TOP_FIELDS = Set.of("schemaVersion", "version", "environments");
     private static final Set<String> ENV_FIELDS = Set.of("name", "version", "kind", "description", "distribution",
             "distributionVersion", "packages", "platform", "davit", "source", "artifacts");
-    private static final Set<String> SOURCE_FIELDS = Set.of("profile", "reference", "digest", "archive", "build");
+    private static final Set<String> SOURCE_FIELDS = Set.of("profile", "reference", "digest", "archive", "build",
+            "signedBy");
     /** Environment names: {@code debian:12}, {@code debian:12-build}; safe as part of a directory name. */
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,63}(:[a-z0-9][a-z0-9._-]{0,63})?");
     private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
@@ -287,7 +288,32 @@ public final class CatalogParser {
                         + "' must be a file://, http:// or https:// URL");
             }
         }
-        return new Environment.Source(profile, reference, digest, archive, build);
+        Environment.Signer signer = null;
+        JsonNode sb = s.get("signedBy");
+        if (sb != null && !sb.isNull()) {
+            String sw = w + "signedBy: ";
+            if (!sb.isObject()) {
+                throw invalid(origin, sw + "must be an object with sigstoreKey (a PEM public key) or gpgKey (an"
+                        + " armored GPG public key)");
+            }
+            unknownFields(sb, Set.of("sigstoreKey", "gpgKey"), origin, sw);
+            String sk = text(sb, "sigstoreKey", origin, sw, false);
+            String gk = text(sb, "gpgKey", origin, sw, false);
+            if ((sk == null) == (gk == null)) {
+                throw invalid(origin, sw + "give exactly one of sigstoreKey and gpgKey");
+            }
+            if (reference == null) {
+                throw invalid(origin, sw + "needs source.reference, the image whose signature is checked");
+            }
+            if (sk != null && !sk.contains("-----BEGIN PUBLIC KEY-----")) {
+                throw invalid(origin, sw + "sigstoreKey must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
+            }
+            if (gk != null && !gk.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
+                throw invalid(origin, sw + "gpgKey must be an armored GPG public key (gpg --export --armor)");
+            }
+            signer = new Environment.Signer(sk, gk);
+        }
+        return new Environment.Source(profile, reference, digest, archive, build, signer);
     }
 
     private static void unknownFields(JsonNode node, Set<String> known, String origin, String where) {

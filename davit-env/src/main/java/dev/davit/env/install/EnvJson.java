@@ -102,6 +102,8 @@ public final class EnvJson {
         src.put("digest", e.source().digest());
         src.put("archive", e.source().archive());
         src.put("build", e.source().build());
+        // who must have signed it (the catalog's signedBy; installs verify it): its kind, or null for no one
+        src.put("signed_by", e.source().signedBy() == null ? null : e.source().signedBy().kind());
         doc.set("install", s.toJson());
         doc.set("catalog", catalog);
         if (freshness != null) {

@@ -477,6 +477,23 @@ public final class Installer {
     private Filled fromOci(Environment e, Path partial) {
         Reference ref = ociReference(e);
         PlatformSelector platforms = PlatformSelector.of(Platform.parse(platformOf(e)));
+        if (e.source().signedBy() != null) {
+            // the catalog's signer, before anything is pulled: the digest verified is the digest pulled
+            Digest top = ref.digest() != null ? ref.digest() : client.remoteDigest(ref.toString()).digest();
+            Environment.Signer s = e.source().signedBy();
+            dev.davit.oci.policy.SignaturePolicy.Requirement r = s.sigstoreKey() != null
+                    ? new dev.davit.oci.policy.SignaturePolicy.SigstoreSigned(null, s.sigstoreKey().getBytes(
+                            java.nio.charset.StandardCharsets.US_ASCII), null, null, null,
+                            dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT)
+                    : new dev.davit.oci.policy.SignaturePolicy.SignedBy("GPGKeys", List.of(), s.gpgKey().getBytes(
+                            java.nio.charset.StandardCharsets.US_ASCII),
+                            dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT);
+            dev.davit.oci.policy.Trust catalogTrust = new dev.davit.oci.policy.Trust(
+                    dev.davit.oci.policy.SignaturePolicy.requiring(r, "the catalog's signedBy of " + e.name() + " "
+                            + e.version()), client.options().trust().registries().withAttachments());
+            client.verify(ref.toString(), top, catalogTrust);
+            ref = new Reference(ref.registry(), ref.repository(), null, top);
+        }
         PullResult pulled = client.pull(ref, platforms, options.progress());
         return fromStore(e, ref, pulled.resolvedDigest(), pulled.target(), partial);
     }

@@ -663,6 +663,23 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
+     * Decides on the image {@code reference} (whose top manifest is {@code top}) under {@code trust} rather than this
+     * client's, reading its signatures from its registry: a requirement of its own (a catalog entry's
+     * {@code signedBy}) on top of the policy every pull meets.
+     *
+     * @param reference the image
+     * @param top       its top manifest's digest (what signatures sign)
+     * @param trust     the requirements and where signatures are
+     * @return what admitted it
+     * @throws DavitException VERIFICATION when {@code trust} refuses it; NETWORK when its signatures cannot be read
+     */
+    public dev.davit.oci.policy.Trust.Admitted verify(String reference, Digest top, dev.davit.oci.policy.Trust trust) {
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verify"));
+        Args.given(trust, "DavitClient.verify", "trust", "give the requirements, e.g. new Trust(policy, registries)");
+        return trust.admit(ref, top, registry);
+    }
+
+    /**
      * Holds an image already in the store to the signature policy before it is used (a run of a cached image): the
      * policy accepts anything there, or the trust that admitted it (its entry's {@link
      * dev.davit.oci.policy.Trust#ADMITTED_BY}) is this one, which costs a hash of the policy and key files; else the

@@ -40,6 +40,8 @@ public final class RegistriesD {
     /** Read on first use ({@link #at}), or null when read already. */
     private final Path lazyDir;
     private volatile RegistriesD loaded;
+    /** {@link #withAttachments}: this one's entries, reading sigstore attachments everywhere. */
+    private final RegistriesD base;
 
     /**
      * What one scope (or the default) says.
@@ -63,6 +65,7 @@ public final class RegistriesD {
         this.defaults = defaults;
         this.source = source;
         this.lazyDir = null;
+        this.base = null;
     }
 
     private RegistriesD(Path dir) {
@@ -70,6 +73,25 @@ public final class RegistriesD {
         this.defaults = null;
         this.source = dir.toString();
         this.lazyDir = dir;
+        this.base = null;
+    }
+
+    private RegistriesD(RegistriesD base) {
+        this.docker = Map.of();
+        this.defaults = null;
+        this.source = base.source;
+        this.lazyDir = null;
+        this.base = base;
+    }
+
+    /**
+     * This configuration, with sigstore attachments read for every image (what a requirement that names its own
+     * sigstore key needs, e.g. a catalog's {@code signedBy}); the lookaside stores stay as they are.
+     *
+     * @return the configuration
+     */
+    public RegistriesD withAttachments() {
+        return new RegistriesD(this);
     }
 
     /**
@@ -162,6 +184,10 @@ public final class RegistriesD {
      * @throws DavitException USAGE for a file that cannot be read or is not valid (read now, for {@link #at})
      */
     public Entry forImage(Reference image) {
+        if (base != null) {
+            Entry e = base.forImage(image);
+            return new Entry(e.lookaside(), e.lookasideStaging(), true);
+        }
         if (lazyDir != null) {
             RegistriesD r = loaded;
             if (r == null) {

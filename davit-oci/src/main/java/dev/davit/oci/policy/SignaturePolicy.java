@@ -237,6 +237,18 @@ public final class SignaturePolicy {
     public static final SignaturePolicy ACCEPT_ANYTHING = new SignaturePolicy(List.of(new InsecureAcceptAnything()),
             Map.of(), "(none)", "none");
 
+    /**
+     * A policy of one requirement for every image, made in code (a catalog entry's {@code signedBy}).
+     *
+     * @param requirement the requirement
+     * @param source      what to call it in messages, e.g. {@code the catalog's signedBy of debian:12}
+     * @return the policy
+     */
+    public static SignaturePolicy requiring(Requirement requirement, String source) {
+        return new SignaturePolicy(List.of(requirement), Map.of(), source, dev.davit.oci.digest.Digest.sha256(
+                (source + requirement).getBytes(java.nio.charset.StandardCharsets.UTF_8)).hex());
+    }
+
     /** {@return the SHA-256 of the policy file's bytes, hex; {@code none} for {@link #ACCEPT_ANYTHING}} */
     public String digest() {
         return digest;
