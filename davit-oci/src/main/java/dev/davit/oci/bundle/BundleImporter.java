@@ -65,7 +65,7 @@ public final class BundleImporter {
      * @param store the store that receives the blobs and the references
      */
     public BundleImporter(OciStore store) {
-        this(store, null);
+        this(store, (dev.davit.oci.copy.Copier.Admission) null);
     }
 
     /**
@@ -76,11 +76,26 @@ public final class BundleImporter {
      * @param admission decides on each imported image, or null for none
      */
     public BundleImporter(OciStore store, dev.davit.oci.copy.Copier.Admission admission) {
-        this.store = store;
-        this.admission = admission;
+        this(store, planned -> admission);
     }
 
-    private final dev.davit.oci.copy.Copier.Admission admission;
+    /**
+     * An importer whose admission may see what the bundle names ({@code admissionFor} gets each reference the
+     * bundle would name and its descriptor, its blobs in the store already): so a signature the bundle carries
+     * admits an image with no registry reached.
+     *
+     * @param store        the store
+     * @param admissionFor the admission of a bundle, given what it names; or one returning null for none
+     */
+    public BundleImporter(OciStore store,
+                          java.util.function.Function<Map<String, Descriptor>, dev.davit.oci.copy.Copier.Admission>
+                                  admissionFor) {
+        this.store = store;
+        this.admissionFor = admissionFor;
+    }
+
+    private final java.util.function.Function<Map<String, Descriptor>, dev.davit.oci.copy.Copier.Admission>
+            admissionFor;
 
     /** A bundle entry and the reference it is imported as. */
     private record Planned(String bundleName, Reference reference, Descriptor descriptor) {
@@ -124,6 +139,9 @@ public final class BundleImporter {
                 checkGraph(p, blobs, c.blobs, what);
             }
             Map<Planned, Map<String, String>> admitted = new java.util.HashMap<>();
+            Map<String, Descriptor> named = new LinkedHashMap<>();
+            c.plan.forEach(p -> named.put(p.reference().toString(), p.descriptor()));
+            dev.davit.oci.copy.Copier.Admission admission = admissionFor == null ? null : admissionFor.apply(named);
             if (admission != null) {
                 for (Planned p : c.plan) {
                     admitted.put(p, admission.admit(p.reference(), p.descriptor())); // before any name is set

@@ -162,7 +162,31 @@ public final class DavitClient implements AutoCloseable {
         PlatformSelector p = Args.given(platforms, "DavitClient.pull", "platforms", "give PlatformSelector.host()"
                 + " for this machine's, or use the method without it");
         ProgressListener l = orNone(progress);
-        return withRegistry(l, client -> new Copier(store(), admission(client)).pull(client, ref, p, l));
+        PullResult r = withRegistry(l, client -> new Copier(store(), admission(client)).pull(client, ref, p, l));
+        keepSignatures(ref, r.resolvedDigest());
+        return r;
+    }
+
+    /**
+     * When the policy needed a sigstore signature for {@code ref}, its signature manifest is kept in the store
+     * ({@code REPO:sha256-<hex>.sig}): an export carries it, and the image verifies again with no registry.
+     */
+    private void keepSignatures(Reference ref, Digest top) {
+        if (top == null || SIGNATURE_TAG.matcher(ref.tag() == null ? "" : ref.tag()).matches()
+                || options.trust().policy().requirementsFor(ref).requirements().stream()
+                .noneMatch(q -> q instanceof dev.davit.oci.policy.SignaturePolicy.SigstoreSigned)) {
+            return;
+        }
+        Reference sig = new Reference(ref.registry(), ref.repository(),
+                dev.davit.oci.policy.SigstoreSignature.tag(top), null);
+        try {
+            withRegistry(ProgressListener.NONE, client -> new Copier(store()).pull(client, sig, PlatformSelector.host(),
+                    ProgressListener.NONE));
+        } catch (DavitException e) {
+            if (e.kind() != Kind.NOT_FOUND) {
+                throw e;
+            }
+        }
     }
 
     /**
@@ -704,7 +728,8 @@ public final class DavitClient implements AutoCloseable {
         String resolved = entry.descriptor().annotation(OciStore.RESOLVED_DIGEST);
         Digest top = resolved != null && Digest.isValid(resolved) ? Digest.parse(resolved)
                 : entry.descriptor().digest();
-        Map<String, String> record = trust.record(trust.admit(ref, top, registry));
+        Map<String, String> record = trust.record(trust.admit(ref, top, registry, attachments(sigRef ->
+                find(sigRef.toString()).map(StoreEntry::descriptor).orElse(null))));
         Map<String, String> ann = new java.util.LinkedHashMap<>(entry.descriptor().annotations());
         ann.putAll(record);
         store().setEntry(ref.toString(), entry.descriptor(), ann);
@@ -1247,7 +1272,48 @@ public final class DavitClient implements AutoCloseable {
         Args.given(refs, "DavitClient.export", "refs", "give the references in the store to export");
         Args.given(file, "DavitClient.export", "file", "give the bundle file to write");
         Args.given(options, "DavitClient.export", "options", "give ExportOptions.defaults()");
-        return new dev.davit.oci.bundle.BundleWriter(store()).export(refs, file, options, orNone(progress));
+        // each image's sigstore signatures in the store go along, so the bundle verifies where no registry is
+        List<String> all = new ArrayList<>(refs);
+        for (String r : refs) {
+            Reference ref;
+            try {
+                ref = Reference.parse(r);
+            } catch (DavitException e) {
+                continue; // the writer says what is wrong with it
+            }
+            find(ref.toString()).ifPresent(e -> {
+                String resolved = e.descriptor().annotation(OciStore.RESOLVED_DIGEST);
+                Digest top = resolved != null && Digest.isValid(resolved) ? Digest.parse(resolved)
+                        : e.descriptor().digest();
+                String sig = new Reference(ref.registry(), ref.repository(),
+                        dev.davit.oci.policy.SigstoreSignature.tag(top), null).toString();
+                if (!all.contains(sig) && find(sig).isPresent()) {
+                    all.add(sig);
+                }
+            });
+        }
+        return new dev.davit.oci.bundle.BundleWriter(store()).export(all, file, options, orNone(progress));
+    }
+
+    /** A cosign signature tag: {@code sha256-<hex>.sig}. */
+    private static final java.util.regex.Pattern SIGNATURE_TAG = java.util.regex.Pattern.compile(
+            "sha256-[0-9a-f]{64}\\.sig");
+
+    /** Signature manifests and payloads of this store, found by {@code descriptorOf} (null: none). */
+    private dev.davit.oci.policy.Trust.Attachments attachments(
+            java.util.function.Function<Reference, Descriptor> descriptorOf) {
+        return new dev.davit.oci.policy.Trust.Attachments() {
+            @Override
+            public Manifest manifest(Reference sigRef) {
+                Descriptor d = descriptorOf.apply(sigRef);
+                return d == null ? null : store().readManifest(d);
+            }
+
+            @Override
+            public byte[] blob(Reference sigRef, Descriptor d, int max) {
+                return store().readBlob(d.digest(), max);
+            }
+        };
     }
 
     /**
@@ -1267,8 +1333,23 @@ public final class DavitClient implements AutoCloseable {
         Args.given(options, "DavitClient.importBundle", "options", "give ImportOptions.defaults()");
         // held to the signature policy as a pull is: no registry here, so only what the lookaside store (or no
         // signature at all) can show admits an image
-        return new dev.davit.oci.bundle.BundleImporter(store(), (ref, top) -> options().trust().record(
-                options().trust().admit(ref, top.digest(), null))).importBundle(file, options, orNone(progress));
+        dev.davit.oci.policy.Trust trust = options().trust();
+        return new dev.davit.oci.bundle.BundleImporter(store(), named -> new Copier.Admission() {
+            @Override
+            public Map<String, String> admit(Reference ref, Descriptor top) {
+                if (SIGNATURE_TAG.matcher(ref.tag() == null ? "" : ref.tag()).matches()) {
+                    return Map.of(); // a signature the bundle carries: it is what admits, not what is admitted
+                }
+                // the bundle's own signatures, as a registry would serve them
+                return trust.record(trust.admit(ref, top.digest(), null, attachments(sigRef -> named.get(
+                        sigRef.toString()))));
+            }
+
+            @Override
+            public boolean checks(Reference ref) {
+                return !trust.policy().requirementsFor(ref).acceptsAnything();
+            }
+        }).importBundle(file, options, orNone(progress));
     }
 
     /**

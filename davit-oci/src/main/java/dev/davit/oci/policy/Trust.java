@@ -167,6 +167,65 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
      *                        USAGE for a key file that cannot be read
      */
     public Admitted admit(Reference image, Digest manifest, RegistryClient registry) {
+        return admit(image, manifest, registry, null);
+    }
+
+    /**
+     * Where sigstore signature manifests and their payloads are read from besides the registry: a store that
+     * imported them from a bundle, so a machine no registry reaches verifies offline.
+     */
+    public interface Attachments {
+        /**
+         * The manifest tagged {@code sigRef}, or null when there is none here.
+         *
+         * @param sigRef the signature tag's reference
+         * @return the manifest, or null
+         */
+        Manifest manifest(Reference sigRef);
+
+        /**
+         * A blob of {@code sigRef}'s manifest, at most {@code max} bytes.
+         *
+         * @param sigRef the signature tag's reference
+         * @param d      the blob
+         * @param max    the most bytes
+         * @return its bytes
+         */
+        byte[] blob(Reference sigRef, Descriptor d, int max);
+
+        /**
+         * What a registry holds.
+         *
+         * @param registry the registry's client
+         * @return the attachments it serves
+         */
+        static Attachments of(RegistryClient registry) {
+            return new Attachments() {
+                @Override
+                public Manifest manifest(Reference sigRef) {
+                    return registry.fetchManifest(sigRef).manifest();
+                }
+
+                @Override
+                public byte[] blob(Reference sigRef, Descriptor d, int max) {
+                    return registry.fetchBlobBytes(sigRef, d, max);
+                }
+            };
+        }
+    }
+
+    /**
+     * {@link #admit(Reference, Digest, RegistryClient)}, sigstore signatures also read from {@code local} when the
+     * registry has none or is not reached.
+     *
+     * @param image    the image's reference
+     * @param manifest the digest of its top manifest
+     * @param registry the client of its registry, or null
+     * @param local    signatures at hand, or null
+     * @return what admitted it
+     * @throws DavitException as {@link #admit(Reference, Digest, RegistryClient)}
+     */
+    public Admitted admit(Reference image, Digest manifest, RegistryClient registry, Attachments local) {
         SignaturePolicy.Applied applied = policy.requirementsFor(image);
         List<String> signers = new ArrayList<>();
         for (SignaturePolicy.Requirement r : applied.requirements()) {
@@ -176,7 +235,8 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
                 }
                 case SignaturePolicy.Reject x -> throw refused(image, applied, "reject", "the policy rejects it");
                 case SignaturePolicy.SignedBy s -> signers.add(signedBy(image, manifest, applied, s));
-                case SignaturePolicy.SigstoreSigned s -> signers.add(sigstore(image, manifest, applied, s, registry));
+                case SignaturePolicy.SigstoreSigned s -> signers.add(sigstore(image, manifest, applied, s, registry,
+                        local));
             }
         }
         return new Admitted(applied.where(), signers);
@@ -218,7 +278,7 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
     }
 
     private String sigstore(Reference image, Digest manifest, SignaturePolicy.Applied applied,
-                            SignaturePolicy.SigstoreSigned s, RegistryClient registry) {
+                            SignaturePolicy.SigstoreSigned s, RegistryClient registry, Attachments local) {
         String rule = "sigstoreSigned " + (s.keyPath() != null ? "(key " + s.keyPath() + ")" : s.keyData() != null
                 ? "(keyData)" : "(fulcio)");
         if (s.fulcio() != null) {
@@ -231,22 +291,31 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             throw refused(image, applied, rule, "registries.d (" + registries.source() + ") does not set"
                     + " use-sigstore-attachments for it, so its sigstore signatures are not read");
         }
-        if (registry == null) {
-            throw refused(image, applied, rule, "its sigstore signatures are in its registry, which is not reached"
-                    + " here");
-        }
         String tag = SigstoreSignature.tag(manifest);
         Reference sigRef = new Reference(image.registry(), image.repository(), tag, null);
-        RegistryClient.FetchedManifest fetched;
-        try {
-            fetched = registry.fetchManifest(sigRef);
-        } catch (DavitException e) {
-            if (e.kind() == Kind.NOT_FOUND) {
-                throw refused(image, applied, rule, "it has no sigstore signature (no tag " + tag + ")");
+        // the registry's signatures, else those at hand (a store entry of that name: imported from a bundle, offline)
+        Manifest found = null;
+        Attachments from = null;
+        if (registry != null) {
+            try {
+                found = registry.fetchManifest(sigRef).manifest();
+                from = Attachments.of(registry);
+            } catch (DavitException e) {
+                if (e.kind() != Kind.NOT_FOUND && local == null) {
+                    throw e;
+                }
             }
-            throw e;
         }
-        if (!(fetched.manifest() instanceof ImageManifest m)) {
+        if (found == null && local != null) {
+            found = local.manifest(sigRef);
+            from = local;
+        }
+        if (found == null) {
+            throw refused(image, applied, rule, registry == null && local == null ? "its sigstore signatures are in"
+                    + " its registry, which is not reached here" : "it has no sigstore signature (no tag " + tag
+                    + (registry == null ? " here" : "") + ")");
+        }
+        if (!(found instanceof ImageManifest m)) {
             throw refused(image, applied, rule, "its signature tag " + tag + " is not an image manifest");
         }
         List<String> why = new ArrayList<>();
@@ -259,7 +328,7 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
                 continue;
             }
             try {
-                byte[] payload = registry.fetchBlobBytes(sigRef, layer, SigstoreSignature.MAX_PAYLOAD_BYTES);
+                byte[] payload = from.blob(sigRef, layer, SigstoreSignature.MAX_PAYLOAD_BYTES);
                 SigstoreSignature.Claims c = SigstoreSignature.verify(payload,
                         layer.annotation(SigstoreSignature.SIGNATURE_ANNOTATION), key);
                 String mismatch = SigstoreSignature.mismatch(c, manifest, image, s.identity());

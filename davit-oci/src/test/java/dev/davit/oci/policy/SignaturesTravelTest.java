@@ -64,4 +64,58 @@ class SignaturesTravelTest {
             }
         }
     }
+
+    /**
+     * The air gap: an image pulled under a sigstore policy keeps its signature manifest in the store, an export
+     * carries it, and another machine imports and verifies it with the registry gone; a bundle without it is refused
+     * there; a cached image is admitted again from the store's signature when the policy changes, offline.
+     */
+    @Test
+    void aBundleCarriesTheSignatureAndVerifiesWithNoRegistry() throws Exception {
+        TestRegistry registry = TestRegistry.start();
+        String host = registry.hostPort();
+        PushedImage image = Fixtures.pushImage(registry, "signed/app", "1");
+        KeyPair pair = SigstoreKeys.generate();
+        Path pub = Files.writeString(tmp.resolve("k.pub"), SigstoreKeys.publicPem(pair.getPublic()));
+        Path rd = Files.createDirectories(tmp.resolve("registries.d"));
+        Files.writeString(rd.resolve("r.yaml"), "docker:\n  " + host + ":\n    use-sigstore-attachments: true\n");
+        String policy = "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"" + pub + "\"}]}";
+        Trust trust = new Trust(SignaturePolicy.parse(policy.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "p.json"), RegistriesD.read(rd));
+        Trust changed = new Trust(SignaturePolicy.parse((policy + " ").getBytes(
+                java.nio.charset.StandardCharsets.UTF_8), "p2.json"), RegistriesD.read(rd));
+        Digest digest = Digest.parse(image.manifestDigest());
+        String sigRef = host + "/signed/app:" + SigstoreSignature.tag(digest);
+        Path bundle = tmp.resolve("signed.tar");
+        Path unsigned = tmp.resolve("unsigned.tar");
+        try {
+            try (DavitClient plain = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s0")))) {
+                plain.signSigstore(image.reference(), pair.getPrivate(), null);
+                plain.pull(image.reference());
+                plain.export(java.util.List.of(image.reference()), unsigned,
+                        dev.davit.oci.bundle.ExportOptions.defaults(), null);
+            }
+            try (DavitClient online = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s1")).withTrust(trust))) {
+                online.pull(image.reference());
+                assertThat(online.find(sigRef)).isPresent(); // kept beside the image
+                online.export(java.util.List.of(image.reference()), bundle,
+                        dev.davit.oci.bundle.ExportOptions.defaults(), null);
+            }
+        } finally {
+            registry.close();
+        }
+        // no registry from here on
+        try (DavitClient airGapped = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s2")).withTrust(trust))) {
+            airGapped.importBundle(bundle, dev.davit.oci.bundle.ImportOptions.defaults());
+            assertThat(airGapped.find(image.reference())).isPresent();
+            assertThatThrownBy(() -> DavitClient.create(ClientOptions.anonymous(tmp.resolve("s3")).withTrust(trust))
+                    .importBundle(unsigned, dev.davit.oci.bundle.ImportOptions.defaults()))
+                    .hasMessageContaining("it has no sigstore signature");
+        }
+        try (DavitClient later = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s2")).withTrust(changed))) {
+            later.checkTrust(image.reference()); // another policy: admitted again from the store's signature
+            assertThat(later.find(image.reference()).orElseThrow().descriptor().annotation(Trust.ADMITTED_BY))
+                    .isEqualTo(changed.fingerprint());
+        }
+    }
 }
