@@ -220,8 +220,11 @@ final class ToolCalls implements AutoCloseable {
 
     private synchronized dev.davit.oci.client.DavitClient client() {
         if (client == null) {
+            // the signature policy of the server's home (else the user's, else the system's): every image a tool
+            // pulls or runs is held to it, as the CLI's are
             client = dev.davit.oci.client.DavitClient.create(clientOptions()
-                    .withStore(dev.davit.oci.client.DavitHome.storeOf(policy.davitHome())));
+                    .withStore(dev.davit.oci.client.DavitHome.storeOf(policy.davitHome()))
+                    .withTrust(dev.davit.oci.policy.Trust.fromSystem(null, policy.davitHome(), System.getenv())));
         }
         return client;
     }
