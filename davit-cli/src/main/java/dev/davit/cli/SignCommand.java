@@ -23,8 +23,14 @@ import picocli.CommandLine.Parameters;
         + " sigstore private key (--key; the signature is attached beside the image as cosign attaches it) or a GPG key"
         + " (--sign-by with --gpg-keyring; the signature goes into the lookaside store registries.d names).")
 final class SignCommand extends DavitCommand {
-    @Parameters(paramLabel = "REF", description = "The image to sign, by tag: the identity the signature claims.")
+    @Parameters(paramLabel = "REF", arity = "0..1", description = "The image to sign, by tag: the identity the"
+            + " signature claims.")
     String reference;
+
+    @Option(names = "--generate-key", paramLabel = "PREFIX", description = "Make a sigstore key pair instead:"
+            + " PREFIX.key (encrypted with --passphrase-file's passphrase, 0600) and PREFIX.pub, as cosign"
+            + " generate-key-pair makes them.")
+    Path generate;
 
     @Option(names = "--key", paramLabel = "FILE", description = "A sigstore (cosign) encrypted private key file.")
     Path key;
@@ -43,6 +49,13 @@ final class SignCommand extends DavitCommand {
 
     @Override
     protected int run(Output out) {
+        if (generate != null) {
+            return generate(out);
+        }
+        if (reference == null) {
+            throw new DavitException(Kind.USAGE, "give the image to sign, e.g. davit sign --key cosign.key"
+                    + " registry.example.com/app:1");
+        }
         if ((key == null) == (signBy == null && keyring == null)) {
             throw new DavitException(Kind.USAGE, "give --key FILE (a sigstore key) or --sign-by FINGERPRINT with"
                     + " --gpg-keyring FILE (a GPG key), one of them");
@@ -69,6 +82,42 @@ final class SignCommand extends DavitCommand {
         DavitClient.SignResult done = r;
         out.result(doc, w -> w.println("signed " + done.reference() + "@" + done.digest() + " (" + done.kind()
                 + "): " + done.where()));
+        return 0;
+    }
+
+    private int generate(Output out) {
+        if (reference != null || key != null || signBy != null || keyring != null) {
+            throw new DavitException(Kind.USAGE, "--generate-key makes a key pair and signs nothing; give it alone"
+                    + " (with --passphrase-file)");
+        }
+        if (passphraseFile == null && System.console() == null) {
+            throw new DavitException(Kind.USAGE, "--generate-key needs --passphrase-file FILE (no terminal to ask"
+                    + " on)");
+        }
+        char[] pass = passphrase(true);
+        Path priv = Path.of(generate + ".key");
+        Path pub = Path.of(generate + ".pub");
+        java.security.KeyPair pair = SigstoreKeys.generate();
+        try {
+            if (Files.exists(priv, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+                    || Files.exists(pub, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                throw new DavitException(Kind.USAGE, priv + " or " + pub + " exists already; give another"
+                        + " --generate-key PREFIX");
+            }
+            Files.writeString(Files.createFile(priv, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))),
+                    SigstoreKeys.encryptPrivate(pair.getPrivate(), pass));
+            Files.writeString(pub, SigstoreKeys.publicPem(pair.getPublic()), java.nio.file.StandardOpenOption.CREATE_NEW,
+                    java.nio.file.StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            throw new DavitException(Kind.USAGE, "cannot write the key pair " + priv + ", " + pub + ": "
+                    + e.getMessage());
+        }
+        ObjectNode doc = Json.object();
+        doc.put("private_key", priv.toAbsolutePath().toString());
+        doc.put("public_key", pub.toAbsolutePath().toString());
+        out.result(doc, w -> w.println("private key: " + priv + " (sign with davit sign --key " + priv + ")\n"
+                + "public key:  " + pub + " (a policy's sigstoreSigned keyPath, a catalog's signedBy)"));
         return 0;
     }
 

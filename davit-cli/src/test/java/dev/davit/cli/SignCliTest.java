@@ -10,7 +10,6 @@ import dev.davit.oci.testkit.TestRegistry;
 import dev.davit.oci.testkit.Tools;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,11 +30,19 @@ class SignCliTest {
              GpgKeyring gpg = GpgKeyring.create(home.resolve("gnupg"), "signer")) {
             String host = registry.hostPort();
             PushedImage image = Fixtures.pushImage(registry, "signed/app", "1");
-            KeyPair pair = SigstoreKeys.generate();
-            Path key = Files.writeString(home.resolve("cosign.key"), SigstoreKeys.encryptPrivate(pair.getPrivate(),
-                    "pw".toCharArray()));
             Path pass = Files.writeString(home.resolve("pass"), "pw\n");
-            Path pub = Files.writeString(home.resolve("cosign.pub"), SigstoreKeys.publicPem(pair.getPublic()));
+            Cli keys = new Cli(home.resolve("davit-home"));
+            Cli.Result made = keys.run("--json", "sign", "--generate-key", home.resolve("cosign").toString(),
+                    "--passphrase-file", pass.toString());
+            assertThat(made.rc()).as(made.toString()).isZero();
+            Path key = home.resolve("cosign.key");
+            Path pub = home.resolve("cosign.pub");
+            assertThat(made.json().get("public_key").asText()).isEqualTo(pub.toString());
+            assertThat(Files.getPosixFilePermissions(key)).containsExactlyInAnyOrder(
+                    java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                    java.nio.file.attribute.PosixFilePermission.OWNER_WRITE);
+            assertThat(keys.run("sign", "--generate-key", home.resolve("cosign").toString(), "--passphrase-file",
+                    pass.toString()).rc()).isEqualTo(2); // never overwritten
             Path otherPub = Files.writeString(home.resolve("other.pub"), SigstoreKeys.publicPem(
                     SigstoreKeys.generate().getPublic()));
             Path look = Files.createDirectories(home.resolve("lookaside"));
