@@ -152,7 +152,9 @@ public final class BundleImporter {
             for (Planned p : c.plan) {
                 String name = p.reference().toString();
                 Digest previous = store.entry(name).map(e -> e.descriptor().digest()).orElse(null);
-                Map<String, String> ann = new LinkedHashMap<>(p.descriptor().annotations());
+                // a bundle's annotations never say what admitted an image: only this import's admission does
+                Map<String, String> ann = new LinkedHashMap<>(dev.davit.oci.policy.Trust.strip(
+                        p.descriptor().annotations()));
                 ann.remove(OciStore.REF_NAME);
                 ann.putAll(admitted.getOrDefault(p, Map.of()));
                 StoreEntry e = store.setEntry(name, p.descriptor().withAnnotations(ann), Map.of());

@@ -183,9 +183,9 @@ public final class DavitClient implements AutoCloseable {
             withRegistry(ProgressListener.NONE, client -> new Copier(store()).pull(client, sig, PlatformSelector.host(),
                     ProgressListener.NONE));
         } catch (DavitException e) {
-            if (e.kind() != Kind.NOT_FOUND) {
-                throw e;
-            }
+            // best effort: the image was admitted; without its signature kept it verifies again online only
+            org.slf4j.LoggerFactory.getLogger(DavitClient.class).debug("the signature {} was not kept: {}", sig,
+                    e.getMessage());
         }
     }
 
@@ -676,7 +676,9 @@ public final class DavitClient implements AutoCloseable {
         return new Copier.Admission() {
             @Override
             public Map<String, String> admit(Reference ref, Descriptor top) {
-                return trust.record(trust.admit(ref, top.digest(), client));
+                // the registry's signatures, else those kept in the store (offline)
+                return trust.record(trust.admit(ref, top.digest(), client, attachments(sigRef ->
+                        find(sigRef.toString()).map(StoreEntry::descriptor).orElse(null))));
             }
 
             @Override

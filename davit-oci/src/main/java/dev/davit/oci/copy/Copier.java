@@ -183,7 +183,9 @@ public final class Copier {
                 ann.put(OciStore.PLATFORM, platform);
             }
             ann.putAll(admitted);
-            store.setEntry(entryName, target, ann);
+            // a registry's annotations never say what admitted an image: only this admission does
+            store.setEntry(entryName, target.withAnnotations(dev.davit.oci.policy.Trust.strip(target.annotations())),
+                    ann);
             Duration elapsed = Duration.ofNanos(System.nanoTime() - t0);
             progress.onEvent(new ProgressEvent.Phase("done", ref + "@" + target.digest()));
             return new PullResult(ref, top.digest(), resolvedAt, target, platform, stored, results,
@@ -251,8 +253,15 @@ public final class Copier {
         if (platform != null) {
             ann.put(OciStore.PLATFORM, platform);
         }
+        if (admission != null) {
+            // named anew: held to the policy as a pull from the registry is
+            if (admission.checks(ref)) {
+                progress.onEvent(new ProgressEvent.Phase("checking signatures", ref.toString()));
+            }
+            ann.putAll(admission.admit(ref, new Descriptor(top.mediaType(), digest, top.bytes().length)));
+        }
         progress.onEvent(new ProgressEvent.Phase("verifying", "in the store already"));
-        store.setEntry(entryName, target, ann);
+        store.setEntry(entryName, target.withAnnotations(dev.davit.oci.policy.Trust.strip(target.annotations())), ann);
         progress.onEvent(new ProgressEvent.Phase("done", ref + "@" + target.digest()));
         java.util.Collections.reverse(manifests);
         return new PullResult(ref, digest, resolvedAt, target, platform, manifests, blobs, 0,

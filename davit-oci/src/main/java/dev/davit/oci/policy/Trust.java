@@ -41,6 +41,22 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
     public static final String SIGNERS = "dev.davit.trust.signers";
 
     /**
+     * {@code annotations} without davit's trust records ({@value #ADMITTED_BY}, {@value #SIGNERS}): what comes from
+     * a registry or a bundle never says what admitted an image; only davit's own admission writes that.
+     *
+     * @param annotations annotations from outside
+     * @return them, less any {@code dev.davit.trust.} key
+     */
+    public static Map<String, String> strip(Map<String, String> annotations) {
+        if (annotations.keySet().stream().noneMatch(k -> k.startsWith("dev.davit.trust."))) {
+            return annotations;
+        }
+        Map<String, String> m = new java.util.LinkedHashMap<>(annotations);
+        m.keySet().removeIf(k -> k.startsWith("dev.davit.trust."));
+        return m;
+    }
+
+    /**
      * What this trust is, as a digest: of the policy file's bytes and of every key file it names (a key replaced is
      * another trust). {@code none} when there is no policy.
      *

@@ -112,6 +112,23 @@ class SignaturesTravelTest {
                     .importBundle(unsigned, dev.davit.oci.bundle.ImportOptions.defaults()))
                     .hasMessageContaining("it has no sigstore signature");
         }
+        // a bundle cannot say what admitted its image: a forged trust record in its index is dropped on import
+        Path x = Files.createDirectories(tmp.resolve("forged"));
+        dev.davit.oci.testkit.Tools.run("tar", "-xf", unsigned.toString(), "-C", x.toString());
+        String index = Files.readString(x.resolve("index.json"));
+        Files.writeString(x.resolve("index.json"), index.replaceFirst("\"annotations\":\\{", "\"annotations\":{\""
+                + Trust.ADMITTED_BY + "\":\"" + trust.fingerprint() + "\","));
+        assertThat(Files.readString(x.resolve("index.json"))).contains(trust.fingerprint());
+        Path forged = tmp.resolve("forged.tar");
+        dev.davit.oci.testkit.Tools.run("tar", "-cf", forged.toString(), "-C", x.toString(), ".");
+        try (DavitClient lax = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s4")))) {
+            lax.importBundle(forged, dev.davit.oci.bundle.ImportOptions.defaults());
+            assertThat(lax.find(image.reference()).orElseThrow().descriptor().annotation(Trust.ADMITTED_BY)).isNull();
+        }
+        try (DavitClient strict = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s4")).withTrust(trust))) {
+            assertThatThrownBy(() -> strict.checkTrust(image.reference())).hasMessageContaining(
+                    "no sigstore signature");
+        }
         try (DavitClient later = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s2")).withTrust(changed))) {
             later.checkTrust(image.reference()); // another policy: admitted again from the store's signature
             assertThat(later.find(image.reference()).orElseThrow().descriptor().annotation(Trust.ADMITTED_BY))
