@@ -206,7 +206,17 @@ public final class DavitClient implements AutoCloseable {
         Reference dst = target == null ? src : Reference.parse(target);
         StoreEntry e = store().entry(src.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 Message.of(src + " is not in the store; pull or build it first (see ", Action.IMAGES.fix(), ")")));
-        return pushFromStore(store(), e.descriptor(), dst, progress);
+        PushResult r = pushFromStore(store(), e.descriptor(), dst, progress);
+        // its signatures kept in the store go along, when what they sign is what was pushed
+        String resolved = e.descriptor().annotation(OciStore.RESOLVED_DIGEST);
+        Digest top = e.descriptor().digest();
+        if (resolved == null || resolved.equals(top.toString())) {
+            String tag = dev.davit.oci.policy.SigstoreSignature.tag(top);
+            find(new Reference(src.registry(), src.repository(), tag, null).toString()).ifPresent(sig ->
+                    pushFromStore(store(), sig.descriptor(), new Reference(dst.registry(), dst.repository(), tag,
+                            null), progress));
+        }
+        return r;
     }
 
     /**

@@ -108,6 +108,12 @@ class SignaturesTravelTest {
         try (DavitClient airGapped = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s2")).withTrust(trust))) {
             airGapped.importBundle(bundle, dev.davit.oci.bundle.ImportOptions.defaults());
             assertThat(airGapped.find(image.reference())).isPresent();
+            // and pushed on to a registry of the air-gapped side, its signature goes along
+            try (TestRegistry inside = TestRegistry.start()) {
+                String there = inside.hostPort() + "/inside/app:1";
+                airGapped.push(image.reference(), there);
+                assertThat(airGapped.tags(inside.hostPort() + "/inside/app")).contains(SigstoreSignature.tag(digest));
+            }
             assertThatThrownBy(() -> DavitClient.create(ClientOptions.anonymous(tmp.resolve("s3")).withTrust(trust))
                     .importBundle(unsigned, dev.davit.oci.bundle.ImportOptions.defaults()))
                     .hasMessageContaining("it has no sigstore signature");
