@@ -22,14 +22,23 @@ import java.util.List;
  * @param sourceDigest   the manifest digest of an OCI source, the sha256 of an archive, null for a profile
  * @param installedAt    ISO-8601 UTC instant
  * @param artifacts      what the install holds
+ * @param signedBy       who signed what was installed, as the catalog's {@code signedBy} was verified (e.g.
+ *                       {@code sigstore key sha256:0123...}, {@code GPG <fingerprint>}), or null
  */
 public record InstallManifest(String catalogVersion, String name, String version, String kind, String platform,
-                              String source, String sourceDigest, String installedAt, List<Artifact> artifacts) {
+                              String source, String sourceDigest, String installedAt, List<Artifact> artifacts,
+                              String signedBy) {
     public static final String FILE_NAME = "environment.json";
     public static final int SCHEMA_VERSION = 1;
 
     public InstallManifest {
         artifacts = List.copyOf(artifacts);
+    }
+
+    /** An install no catalog signer was verified for. */
+    public InstallManifest(String catalogVersion, String name, String version, String kind, String platform,
+                           String source, String sourceDigest, String installedAt, List<Artifact> artifacts) {
+        this(catalogVersion, name, version, kind, platform, source, sourceDigest, installedAt, artifacts, null);
     }
 
     /**
@@ -63,6 +72,9 @@ public record InstallManifest(String catalogVersion, String name, String version
         o.put("source", source);
         o.put("source_digest", sourceDigest);
         o.put("installed_at", installedAt);
+        if (signedBy != null) {
+            o.put("signed_by", signedBy);
+        }
         ArrayNode a = o.putArray("artifacts");
         for (Artifact art : artifacts) {
             ObjectNode n = a.addObject();
@@ -113,7 +125,7 @@ public record InstallManifest(String catalogVersion, String name, String version
         }
         return new InstallManifest(text(n, "catalog_version", false), text(n, "name", true), text(n, "version", true),
                 text(n, "kind", true), text(n, "platform", false), text(n, "source", true),
-                text(n, "source_digest", false), text(n, "installed_at", true), arts);
+                text(n, "source_digest", false), text(n, "installed_at", true), arts, text(n, "signed_by", false));
     }
 
     private static String text(JsonNode n, String key, boolean required) throws IOException {

@@ -37,6 +37,8 @@ public record InstallStatus(Environment environment, boolean installed, String r
         o.put("reason", reason);
         o.put("path", path.toString());
         o.put("source_digest", sourceDigest);
+        // who signed what is installed (the catalog's signedBy, verified at install), or null
+        o.put("signed_by", manifest == null ? null : manifest.signedBy());
         return o;
     }
 }

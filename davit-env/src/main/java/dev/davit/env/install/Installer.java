@@ -329,7 +329,10 @@ public final class Installer {
     }
 
     /** What a source put into a partial directory. */
-    record Filled(String source, String sourceDigest, Map<String, Digest> knownDigests) {
+    record Filled(String source, String sourceDigest, Map<String, Digest> knownDigests, String signedBy) {
+        Filled(String source, String sourceDigest, Map<String, Digest> knownDigests) {
+            this(source, sourceDigest, knownDigests, null);
+        }
     }
 
     @FunctionalInterface
@@ -373,7 +376,7 @@ public final class Installer {
             }
             InstallManifest m = new InstallManifest(catalog == null ? null : catalog.version(), e.name(),
                     e.version(), e.kind().name().toLowerCase(Locale.ROOT), platformOf(e), f.source(),
-                    f.sourceDigest(), Instant.now().toString(), arts);
+                    f.sourceDigest(), Instant.now().toString(), arts, f.signedBy());
             Path mf = partial.resolve(InstallManifest.FILE_NAME);
             Files.write(mf, Json.pretty(m.toJson()).concat("\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
             try (FileChannel ch = FileChannel.open(mf, StandardOpenOption.WRITE)) {
@@ -477,6 +480,7 @@ public final class Installer {
     private Filled fromOci(Environment e, Path partial) {
         Reference ref = ociReference(e);
         PlatformSelector platforms = PlatformSelector.of(Platform.parse(platformOf(e)));
+        String signer = null;
         if (e.source().signedBy() != null) {
             // the catalog's signer, before anything is pulled: the digest verified is the digest pulled
             Digest top = ref.digest() != null ? ref.digest() : client.remoteDigest(ref.toString()).digest();
@@ -491,11 +495,12 @@ public final class Installer {
             dev.davit.oci.policy.Trust catalogTrust = new dev.davit.oci.policy.Trust(
                     dev.davit.oci.policy.SignaturePolicy.requiring(r, "the catalog's signedBy of " + e.name() + " "
                             + e.version()), client.options().trust().registries().withAttachments());
-            client.verify(ref.toString(), top, catalogTrust);
+            signer = String.join(", ", client.verify(ref.toString(), top, catalogTrust).signers());
             ref = new Reference(ref.registry(), ref.repository(), null, top);
         }
         PullResult pulled = client.pull(ref, platforms, options.progress());
-        return fromStore(e, ref, pulled.resolvedDigest(), pulled.target(), partial);
+        Filled f = fromStore(e, ref, pulled.resolvedDigest(), pulled.target(), partial);
+        return signer == null ? f : new Filled(f.source(), f.sourceDigest(), f.knownDigests(), signer);
     }
 
     /** Installs from a reference the store holds completely, without touching the network. */

@@ -49,7 +49,11 @@ class CatalogSignerTest {
             try (DavitClient client = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
                 Installer installer = new Installer(home.resolve("home"), client);
                 installer.install(catalog, signed);
-                assertThat(installer.status(signed).installed()).isTrue();
+                InstallStatus st = installer.status(signed);
+                assertThat(st.installed()).isTrue();
+                // who signed what is installed, as env inspect shows it
+                assertThat(st.toJson().get("signed_by").asText()).isEqualTo("sigstore key sha256:"
+                        + dev.davit.oci.digest.Digest.sha256(key.getPublic().getEncoded()).hex().substring(0, 16));
                 Environment forged = catalog.find("forged").orElseThrow();
                 assertThatThrownBy(() -> installer.install(catalog, forged)).isInstanceOf(DavitException.class)
                         .hasMessageContaining("the catalog's signedBy of forged 1")

@@ -349,7 +349,9 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
                         layer.annotation(SigstoreSignature.SIGNATURE_ANNOTATION), key);
                 String mismatch = SigstoreSignature.mismatch(c, manifest, image, s.identity());
                 if (mismatch == null) {
-                    return "sigstore " + (s.keyPath() != null ? s.keyPath().toString() : "key of the policy");
+                    // the key by its digest (SubjectPublicKeyInfo), as `cosign public-key` users compare keys
+                    return "sigstore key sha256:" + dev.davit.oci.digest.Digest.sha256(key.getEncoded()).hex()
+                            .substring(0, 16);
                 }
                 why.add("#" + n + ": " + mismatch);
             } catch (SigstoreSignature.Invalid e) {
