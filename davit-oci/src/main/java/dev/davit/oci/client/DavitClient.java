@@ -489,6 +489,7 @@ public final class DavitClient implements AutoCloseable {
                     copyAttached(client, new Reference(src.registry(), src.repository(), tag, null),
                             new Reference(dst.registry(), dst.repository(), tag, null), mountFrom, progress);
                 }
+                copyLookaside(src, dst, signed);
             }
             return pushed;
         });
@@ -823,6 +824,26 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
+     * Copies the GPG signatures of {@code signed} from {@code src}'s lookaside store to {@code dst}'s
+     * ({@code lookaside-staging}, else {@code lookaside}; a {@code file://} one), as skopeo copies them; one the
+     * destination has already is not written again.
+     */
+    private void copyLookaside(Reference src, Reference dst, Digest signed) {
+        dev.davit.oci.policy.RegistriesD rd = options.trust().registries();
+        java.net.URI from = rd.forImage(src).lookaside();
+        java.net.URI to = rd.forImage(dst).writeTo();
+        if (from == null || to == null || !"file".equals(to.getScheme())) {
+            return;
+        }
+        List<byte[]> there = dev.davit.oci.policy.Trust.lookaside(to, dst, signed);
+        for (byte[] m : dev.davit.oci.policy.Trust.lookaside(from, src, signed)) {
+            if (there.stream().noneMatch(t -> java.util.Arrays.equals(t, m))) {
+                writeLookaside(to, dst, signed, m);
+            }
+        }
+    }
+
+    /**
      * Copies what is tagged {@code from} (a signature manifest, a referrers tag index) to {@code to}, with what it
      * references; nothing when the tag is not there.
      */
@@ -959,6 +980,15 @@ public final class DavitClient implements AutoCloseable {
         } catch (dev.davit.oci.policy.SigstoreSignature.Invalid e) {
             throw new DavitException(Kind.USAGE, e.getMessage());
         }
+        return new SignResult(ref, digest, "gpg", writeLookaside(base, ref, digest, message).toString());
+    }
+
+    /**
+     * Writes {@code message} as the next {@code signature-N} of {@code digest} in the {@code file://} lookaside store
+     * {@code base}: written whole, then linked under the first free number (link(2) never replaces), so no reader
+     * sees half of one and two writers never take one number.
+     */
+    private static java.nio.file.Path writeLookaside(java.net.URI base, Reference ref, Digest digest, byte[] message) {
         java.nio.file.Path dir = java.nio.file.Path.of(base).resolve(ref.repository() + "@"
                 + digest.algorithm().id() + "=" + digest.hex());
         java.nio.file.Path tmp = null;
@@ -974,7 +1004,7 @@ public final class DavitClient implements AutoCloseable {
                 java.nio.file.Path f = dir.resolve("signature-" + n);
                 try {
                     java.nio.file.Files.createLink(f, tmp);
-                    return new SignResult(ref, digest, "gpg", f.toString());
+                    return f;
                 } catch (java.nio.file.FileAlreadyExistsException taken) {
                     // the next number
                 }

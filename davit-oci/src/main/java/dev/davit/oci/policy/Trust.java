@@ -377,8 +377,14 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
     /**
      * The simple signing signatures of {@code manifest} in the lookaside store {@code base}:
      * {@code <base>/<repository>@<algorithm>=<hex>/signature-N} for N from 1 until one is missing.
+     *
+     * @param base     the store's URL ({@code file://} or {@code http(s)://})
+     * @param image    the image (its repository names the directory)
+     * @param manifest the signed manifest's digest
+     * @return the signature messages, in order
+     * @throws DavitException NETWORK when the store cannot be read; VERIFICATION for a signature over 256 KiB
      */
-    static List<byte[]> lookaside(URI base, Reference image, Digest manifest) {
+    public static List<byte[]> lookaside(URI base, Reference image, Digest manifest) {
         List<byte[]> out = new ArrayList<>();
         String dir = image.repository() + "@" + manifest.algorithm().id() + "=" + manifest.hex();
         for (int i = 1; i <= MAX_SIGNATURES; i++) {

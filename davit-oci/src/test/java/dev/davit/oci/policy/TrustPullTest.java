@@ -101,6 +101,20 @@ class TrustPullTest {
                         dev.davit.oci.bundle.ImportOptions.defaults())).hasMessageContaining("the policy rejects it");
                 assertThat(strict.images()).isEmpty();
             }
+            // a copy takes the GPG signature along into the destination's lookaside store; a mirror policy that maps
+            // the copy's name onto the signed one admits it
+            try (DavitClient c = client("s1", gpgTrust)) {
+                c.copy(host + "/signed/app:gpg", host + "/copied/app:gpg");
+            }
+            assertThat(look.resolve("copied/app@sha256=" + manifest.hex()).resolve("signature-1")).hasSameBinaryContentAs(
+                    look.resolve("signed/app@sha256=" + manifest.hex()).resolve("signature-1"));
+            Trust mirrorGpg = new Trust(SignaturePolicy.read(policy("gpg-mirror.json", "{\"default\": [{\"type\":"
+                    + " \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \"" + gpgPub + "\", \"signedIdentity\":"
+                    + " {\"type\": \"remapIdentity\", \"prefix\": \"" + host + "/copied\", \"signedPrefix\": \"" + host
+                    + "/signed\"}}]}")), RegistriesD.read(rd));
+            try (DavitClient c = client("s8", mirrorGpg)) {
+                c.pull(host + "/copied/app:gpg");
+            }
             // another key
             KeyPair otherPair = SigstoreKeys.generate();
             Path otherGpgPub = otherGpg.export(tmp.resolve("other.gpg"), false);
