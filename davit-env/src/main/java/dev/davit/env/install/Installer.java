@@ -238,6 +238,14 @@ public final class Installer {
                 }
                 return build(catalog, e, dir, Origin.STORE, repaired, p -> fromStore(e, stored, p));
             }
+            if (e.source().signedBy() != null) {
+                // a local build is signed by no one: a signed entry comes from its registry or the store, or not
+                if (failure != null) {
+                    throw failure;
+                }
+                throw new DavitException(Kind.NOT_FOUND, "environment '" + e.name() + "' must be signed by its"
+                        + " catalog's signedBy key, and neither its registry nor the store has it");
+            }
             Reference earlier = storedBuild(e);
             if (earlier != null) {
                 options.notes().accept(Message.of("using the earlier local build " + earlier + " in the store"));
@@ -484,18 +492,7 @@ public final class Installer {
         if (e.source().signedBy() != null) {
             // the catalog's signer, before anything is pulled: the digest verified is the digest pulled
             Digest top = ref.digest() != null ? ref.digest() : client.remoteDigest(ref.toString()).digest();
-            Environment.Signer s = e.source().signedBy();
-            dev.davit.oci.policy.SignaturePolicy.Requirement r = s.sigstoreKey() != null
-                    ? new dev.davit.oci.policy.SignaturePolicy.SigstoreSigned(null, s.sigstoreKey().getBytes(
-                            java.nio.charset.StandardCharsets.US_ASCII), null, null, null,
-                            dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT)
-                    : new dev.davit.oci.policy.SignaturePolicy.SignedBy("GPGKeys", List.of(), s.gpgKey().getBytes(
-                            java.nio.charset.StandardCharsets.US_ASCII),
-                            dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT);
-            dev.davit.oci.policy.Trust catalogTrust = new dev.davit.oci.policy.Trust(
-                    dev.davit.oci.policy.SignaturePolicy.requiring(r, "the catalog's signedBy of " + e.name() + " "
-                            + e.version()), client.options().trust().registries().withAttachments());
-            signer = String.join(", ", client.verify(ref.toString(), top, catalogTrust).signers());
+            signer = String.join(", ", client.verify(ref.toString(), top, catalogTrust(e)).signers());
             ref = new Reference(ref.registry(), ref.repository(), null, top);
         }
         PullResult pulled = client.pull(ref, platforms, options.progress());
@@ -503,8 +500,33 @@ public final class Installer {
         return signer == null ? f : new Filled(f.source(), f.sourceDigest(), f.knownDigests(), signer);
     }
 
+    /** The catalog entry's {@code signedBy} as a trust: its key required of every image, attachments read. */
+    private dev.davit.oci.policy.Trust catalogTrust(Environment e) {
+        Environment.Signer s = e.source().signedBy();
+        dev.davit.oci.policy.SignaturePolicy.Requirement r = s.sigstoreKey() != null
+                ? new dev.davit.oci.policy.SignaturePolicy.SigstoreSigned(null, s.sigstoreKey().getBytes(
+                        java.nio.charset.StandardCharsets.US_ASCII), null, null, null,
+                        dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT)
+                : new dev.davit.oci.policy.SignaturePolicy.SignedBy("GPGKeys", List.of(), s.gpgKey().getBytes(
+                        java.nio.charset.StandardCharsets.US_ASCII),
+                        dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT);
+        return new dev.davit.oci.policy.Trust(dev.davit.oci.policy.SignaturePolicy.requiring(r,
+                "the catalog's signedBy of " + e.name() + " " + e.version()),
+                client.options().trust().registries().withAttachments());
+    }
+
     /** Installs from a reference the store holds completely, without touching the network. */
     private Filled fromStore(Environment e, Reference ref, Path partial) {
+        String signer = null;
+        if (e.source().signedBy() != null) {
+            // the store's copy is held to the catalog's signer too (its signatures from the registry, else kept)
+            signer = String.join(", ", client.verifyStored(ref.toString(), catalogTrust(e)).signers());
+        }
+        Filled f = fromStoreUnchecked(e, ref, partial);
+        return signer == null ? f : new Filled(f.source(), f.sourceDigest(), f.knownDigests(), signer);
+    }
+
+    private Filled fromStoreUnchecked(Environment e, Reference ref, Path partial) {
         var entry = client.store().entry(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 ref + " is not in the store"));
         Descriptor target = entry.descriptor();

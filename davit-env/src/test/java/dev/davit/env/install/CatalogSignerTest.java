@@ -62,6 +62,13 @@ class CatalogSignerTest {
                 assertThat(installer.status(forged).installed()).isFalse();
                 assertThat(client.images()).extracting(e -> e.name()).noneMatch(n -> n.contains("env/other"));
                 assertThat(installer.installDir(forged)).doesNotExist();
+                // the store's copy is held to the signer too: with the image in the store and its registry gone,
+                // the install is still refused
+                client.pull(other.reference());
+                fx.registry.close();
+                assertThatThrownBy(() -> installer.install(catalog, forged)).isInstanceOf(DavitException.class)
+                        .hasMessageContaining("the catalog's signedBy of forged 1");
+                assertThat(installer.installDir(forged)).doesNotExist();
             }
         }
         for (String bad : new String[] {"{\"sigstoreKey\": \"not a key\"}", "{}",

@@ -180,8 +180,19 @@ public final class DavitClient implements AutoCloseable {
         Reference sig = new Reference(ref.registry(), ref.repository(),
                 dev.davit.oci.policy.SigstoreSignature.tag(top), null);
         try {
-            withRegistry(ProgressListener.NONE, client -> new Copier(store()).pull(client, sig, PlatformSelector.host(),
-                    ProgressListener.NONE));
+            withRegistry(ProgressListener.NONE, client -> {
+                // only a cosign signature manifest, small, is kept: never whatever else the tag names
+                RegistryClient.FetchedManifest m = client.fetchManifest(sig);
+                if (!(m.manifest() instanceof ImageManifest im) || im.layers().isEmpty()
+                        || im.layers().size() > dev.davit.oci.policy.Trust.MAX_SIGNATURES
+                        || im.config().size() > dev.davit.oci.policy.SigstoreSignature.MAX_PAYLOAD_BYTES
+                        || im.layers().stream().anyMatch(l -> !dev.davit.oci.policy.SigstoreSignature.MEDIA_TYPE
+                        .equals(l.mediaType()) || l.size() > dev.davit.oci.policy.SigstoreSignature.MAX_PAYLOAD_BYTES)) {
+                    return null;
+                }
+                return new Copier(store()).pull(client, new Reference(sig.registry(), sig.repository(), sig.tag(),
+                        null), PlatformSelector.host(), ProgressListener.NONE);
+            });
         } catch (DavitException e) {
             // best effort: the image was admitted; without its signature kept it verifies again online only
             org.slf4j.LoggerFactory.getLogger(DavitClient.class).debug("the signature {} was not kept: {}", sig,
@@ -700,6 +711,29 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
+     * The manifest a signature of the store entry {@code entry} signs: the index it was resolved from (its
+     * {@code dev.davit.resolved.digest}) only when the store holds that index and it lists the entry's manifest; else
+     * the entry's own manifest. An annotation alone never decides what is verified.
+     */
+    private Digest signedTop(Descriptor entry) {
+        String resolved = entry.annotation(OciStore.RESOLVED_DIGEST);
+        if (resolved == null || !Digest.isValid(resolved) || resolved.equals(entry.digest().toString())) {
+            return entry.digest();
+        }
+        Digest r = Digest.parse(resolved);
+        try {
+            if (store().hasBlob(r) && store().readManifest(new Descriptor(MediaTypes.OCI_INDEX, r, 0))
+                    instanceof ImageIndex idx && idx.manifests().stream().anyMatch(d -> d.digest().equals(
+                    entry.digest()))) {
+                return r;
+            }
+        } catch (DavitException e) {
+            // not an index the store can read: the entry's own manifest
+        }
+        return entry.digest();
+    }
+
+    /**
      * Decides on the image {@code reference} (whose top manifest is {@code top}) under {@code trust} rather than this
      * client's, reading its signatures from its registry: a requirement of its own (a catalog entry's
      * {@code signedBy}) on top of the policy every pull meets.
@@ -713,7 +747,25 @@ public final class DavitClient implements AutoCloseable {
     public dev.davit.oci.policy.Trust.Admitted verify(String reference, Digest top, dev.davit.oci.policy.Trust trust) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verify"));
         Args.given(trust, "DavitClient.verify", "trust", "give the requirements, e.g. new Trust(policy, registries)");
-        return trust.admit(ref, top, registry);
+        return trust.admit(ref, top, registry, attachments(sigRef -> find(sigRef.toString())
+                .map(StoreEntry::descriptor).orElse(null)));
+    }
+
+    /**
+     * {@link #verify} of an image the store holds, as {@code reference}: what its signatures sign is worked out from
+     * the store (the index it came from when the store holds that index and it lists the image), and its signatures
+     * are read from its registry, else from the store (kept, or imported from a bundle), so it works offline.
+     *
+     * @param reference the image in the store
+     * @param trust     the requirements and where signatures are
+     * @return what admitted it
+     * @throws DavitException NOT_FOUND when it is not in the store; VERIFICATION when {@code trust} refuses it
+     */
+    public dev.davit.oci.policy.Trust.Admitted verifyStored(String reference, dev.davit.oci.policy.Trust trust) {
+        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verifyStored"));
+        StoreEntry entry = find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
+                + " is not in the store"));
+        return verify(ref.toString(), signedTop(entry.descriptor()), trust);
     }
 
     /**
@@ -738,9 +790,7 @@ public final class DavitClient implements AutoCloseable {
         if (trust.fingerprint().equals(entry.descriptor().annotation(dev.davit.oci.policy.Trust.ADMITTED_BY))) {
             return;
         }
-        String resolved = entry.descriptor().annotation(OciStore.RESOLVED_DIGEST);
-        Digest top = resolved != null && Digest.isValid(resolved) ? Digest.parse(resolved)
-                : entry.descriptor().digest();
+        Digest top = signedTop(entry.descriptor());
         Map<String, String> record = trust.record(trust.admit(ref, top, registry, attachments(sigRef ->
                 find(sigRef.toString()).map(StoreEntry::descriptor).orElse(null))));
         Map<String, String> ann = new java.util.LinkedHashMap<>(entry.descriptor().annotations());
@@ -891,7 +941,8 @@ public final class DavitClient implements AutoCloseable {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signSigstore"));
         Args.given(key, "DavitClient.signSigstore", "key", "give the private key, e.g. from"
                 + " SigstoreKeys.decryptPrivate");
-        Digest digest = remoteDigest(ref.toString()).digest();
+        // the digest of the manifest read and hashed here (never a HEAD's word for it)
+        Digest digest = withRegistry(ProgressListener.NONE, client -> client.fetchManifest(ref).digest());
         byte[] payload = dev.davit.oci.policy.SigstoreSignature.payload(ref.toString(), digest);
         String signature = dev.davit.oci.policy.SigstoreSignature.sign(key, payload);
         Reference sigRef = new Reference(ref.registry(), ref.repository(),
@@ -972,7 +1023,7 @@ public final class DavitClient implements AutoCloseable {
                     + ") names no file:// lookaside store (lookaside-staging or lookaside) for " + ref
                     + ", where a GPG signature would be written");
         }
-        Digest digest = remoteDigest(ref.toString()).digest();
+        Digest digest = withRegistry(ProgressListener.NONE, client -> client.fetchManifest(ref).digest());
         byte[] message;
         try {
             message = dev.davit.oci.policy.SimpleSigning.sign(secretKeyring, fingerprint,
@@ -1324,9 +1375,7 @@ public final class DavitClient implements AutoCloseable {
                 continue; // the writer says what is wrong with it
             }
             find(ref.toString()).ifPresent(e -> {
-                String resolved = e.descriptor().annotation(OciStore.RESOLVED_DIGEST);
-                Digest top = resolved != null && Digest.isValid(resolved) ? Digest.parse(resolved)
-                        : e.descriptor().digest();
+                Digest top = signedTop(e.descriptor());
                 String sig = new Reference(ref.registry(), ref.repository(),
                         dev.davit.oci.policy.SigstoreSignature.tag(top), null).toString();
                 if (!all.contains(sig) && find(sig).isPresent()) {
@@ -1335,6 +1384,23 @@ public final class DavitClient implements AutoCloseable {
             });
         }
         return new dev.davit.oci.bundle.BundleWriter(store()).export(all, file, options, orNone(progress));
+    }
+
+    /**
+     * Whether {@code d} (in the store) is a cosign signature manifest and nothing else: an image manifest whose
+     * layers (at most {@value dev.davit.oci.policy.Trust#MAX_SIGNATURES}) are all signature payloads of at most
+     * 64 KiB. A name alone never makes an image one.
+     */
+    private boolean isSignatureManifest(Descriptor d) {
+        try {
+            return store().readManifest(d) instanceof ImageManifest m && !m.layers().isEmpty()
+                    && m.layers().size() <= dev.davit.oci.policy.Trust.MAX_SIGNATURES
+                    && m.layers().stream().allMatch(l -> dev.davit.oci.policy.SigstoreSignature.MEDIA_TYPE.equals(
+                    l.mediaType()) && l.size() <= dev.davit.oci.policy.SigstoreSignature.MAX_PAYLOAD_BYTES)
+                    && m.config().size() <= dev.davit.oci.policy.SigstoreSignature.MAX_PAYLOAD_BYTES;
+        } catch (DavitException e) {
+            return false;
+        }
     }
 
     /** A cosign signature tag: {@code sha256-<hex>.sig}. */
@@ -1379,7 +1445,8 @@ public final class DavitClient implements AutoCloseable {
         return new dev.davit.oci.bundle.BundleImporter(store(), named -> new Copier.Admission() {
             @Override
             public Map<String, String> admit(Reference ref, Descriptor top) {
-                if (SIGNATURE_TAG.matcher(ref.tag() == null ? "" : ref.tag()).matches()) {
+                if (SIGNATURE_TAG.matcher(ref.tag() == null ? "" : ref.tag()).matches()
+                        && isSignatureManifest(top)) {
                     return Map.of(); // a signature the bundle carries: it is what admits, not what is admitted
                 }
                 // the bundle's own signatures, as a registry would serve them

@@ -361,7 +361,9 @@ public final class SignaturePolicy {
      */
     public static List<String> scopes(Reference image) {
         List<String> out = new ArrayList<>();
-        String repo = image.registry() + "/" + image.repository();
+        // a registry's name is case-insensitive: Registry.Example.com is registry.example.com's scope
+        String registry = image.registry().toLowerCase(Locale.ROOT);
+        String repo = registry + "/" + image.repository();
         if (image.digest() != null) {
             out.add(repo + "@" + image.digest());
         } else if (image.tag() != null) {
@@ -375,7 +377,8 @@ public final class SignaturePolicy {
             }
             r = r.substring(0, slash);
         }
-        String host = image.registry();
+        // wildcards of the host's parent domains, its port left out (as containers/image matches them)
+        String host = registry.startsWith("[") ? registry : registry.replaceFirst(":[0-9]+$", "");
         if (!host.contains(":") && !host.matches("[0-9.]+")) {
             for (int dot = host.indexOf('.'); dot >= 0; dot = host.indexOf('.', dot + 1)) {
                 String rest = host.substring(dot + 1);
@@ -404,8 +407,16 @@ public final class SignaturePolicy {
         }
         int slash = scope.indexOf('/');
         String host = slash < 0 ? scope : scope.substring(0, slash);
-        if (!host.matches("[A-Za-z0-9.-]+(:[0-9]{1,5})?|\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?")) {
-            throw bad(source, where, "does not start with a registry (host[:port])");
+        if (!host.matches("[a-z0-9.-]+(:[0-9]{1,5})?|\\[[0-9a-f:.]+\\](:[0-9]{1,5})?")
+                || !(host.contains(".") || host.contains(":") || host.equals("localhost"))) {
+            // a scope names a registry first, as containers/image's canonical form does: never library/busybox,
+            // never an upper-case host (it could not match a reference)
+            throw bad(source, where, "does not start with a registry in its canonical form (a lower-case host with a"
+                    + " dot or a port, or localhost), e.g. docker.io/library/busybox");
+        }
+        if (host.equals("docker.io") && slash >= 0 && scope.indexOf('/', slash + 1) < 0
+                && !scope.substring(slash + 1).equals("library")) {
+            throw bad(source, where, "is not canonical: docker.io's official images are docker.io/library/NAME");
         }
         if (slash >= 0) {
             String path = scope.substring(slash + 1);

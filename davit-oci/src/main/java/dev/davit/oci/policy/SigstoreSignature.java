@@ -33,7 +33,9 @@ public final class SigstoreSignature {
     public static final String PAYLOAD_TYPE = "cosign container image signature";
     /** The most bytes a payload may have. */
     public static final int MAX_PAYLOAD_BYTES = 64 << 10;
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** Strict as containers/image: a key given twice in a payload is an error, never "the last one wins". */
+    private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private SigstoreSignature() {
     }

@@ -85,11 +85,13 @@ public final class SimpleSigning {
             }
             PGPOnePassSignature one = ops.get(0);
             PGPPublicKey key = null;
+            PGPPublicKey primary = null;
             for (byte[] ring : keyrings) {
                 PGPPublicKeyRingCollection c = new PGPPublicKeyRingCollection(PGPUtil.getDecoderStream(
                         new ByteArrayInputStream(ring)), new BcKeyFingerprintCalculator());
                 key = c.getPublicKey(one.getKeyID());
                 if (key != null) {
+                    primary = c.getPublicKeyRing(one.getKeyID()).getPublicKey();
                     break;
                 }
             }
@@ -97,8 +99,16 @@ public final class SimpleSigning {
                 throw new SigstoreSignature.Invalid("it is signed by the key " + String.format(Locale.ROOT, "%016X",
                         one.getKeyID()) + ", which the policy does not trust");
             }
-            if (key.hasRevocation()) {
-                throw new SigstoreSignature.Invalid("its key " + fingerprint(key) + " is revoked");
+            // the key and its primary key: neither revoked nor expired now (as gpg judges a key, not by the
+            // time the signer wrote into the signature)
+            for (PGPPublicKey k : new PGPPublicKey[] {key, primary}) {
+                if (k.hasRevocation()) {
+                    throw new SigstoreSignature.Invalid("its key " + fingerprint(k) + " is revoked");
+                }
+                long valid = k.getValidSeconds();
+                if (valid > 0 && System.currentTimeMillis() > k.getCreationTime().getTime() + valid * 1000) {
+                    throw new SigstoreSignature.Invalid("its key " + fingerprint(k) + " has expired");
+                }
             }
             one.init(new BcPGPContentVerifierBuilderProvider(), key);
             Object next = f.nextObject();
@@ -121,10 +131,6 @@ public final class SimpleSigning {
             PGPSignature sig = list.get(0);
             if (sig.getKeyID() != one.getKeyID() || !one.verify(sig)) {
                 throw new SigstoreSignature.Invalid("it is not signed by the key");
-            }
-            long expires = key.getValidSeconds();
-            if (expires > 0 && sig.getCreationTime().getTime() > key.getCreationTime().getTime() + expires * 1000) {
-                throw new SigstoreSignature.Invalid("its key " + fingerprint(key) + " had expired when it signed");
             }
             if (f.nextObject() != null) {
                 throw new SigstoreSignature.Invalid("it has data after its signature");

@@ -129,12 +129,26 @@ class SignaturePolicyTest {
                         + " [{\"type\": \"reject\"}]}}}", "is not a wildcard of a domain"),
                 List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"quay.io/\":"
                         + " [{\"type\": \"reject\"}]}}}", "is not a docker scope"),
-                List.of("{\"default\": [{\"type\": \"reject\"}], \"extra\": 1}", "extra is not a field"))) {
+                List.of("{\"default\": [{\"type\": \"reject\"}], \"extra\": 1}", "extra is not a field"),
+                // scopes that could never match a reference: refused, as containers/image refuses them
+                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"library/busybox\":"
+                        + " [{\"type\": \"reject\"}]}}}", "canonical form"),
+                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"docker.io/busybox\":"
+                        + " [{\"type\": \"reject\"}]}}}", "docker.io/library/NAME"),
+                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"Registry.Example.com\":"
+                        + " [{\"type\": \"reject\"}]}}}", "canonical form"))) {
             assertThatThrownBy(() -> parse(c.get(0))).as(c.get(0)).isInstanceOf(DavitException.class)
                     .hasMessageStartingWith("the signature policy policy.json")
                     .hasMessageContaining(c.get(1)).satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"))
                     .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
         }
+        assertThat(parse("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"docker.io/library\":"
+                + " [{\"type\": \"insecureAcceptAnything\"}]}}}").requirementsFor(Reference.parse("busybox"))
+                .acceptsAnything()).isTrue();
+        // a wildcard holds for a registry with a port, and a host's case does not escape its scope
+        assertThat(SignaturePolicy.scopes(Reference.parse("reg.example.com:5000/x:1"))).contains("*.example.com");
+        assertThat(SignaturePolicy.scopes(Reference.parse("Registry.Example.com/x:1"))).contains(
+                "registry.example.com");
         // other transports' sections are read for their shape and never decide anything here
         assertThat(parse(POLICY).requirementsFor(Reference.parse("localhost:5000/x:1")).scope())
                 .isEqualTo("localhost:5000/x");

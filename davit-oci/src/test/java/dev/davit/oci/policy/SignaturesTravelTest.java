@@ -135,6 +135,16 @@ class SignaturesTravelTest {
             assertThatThrownBy(() -> strict.checkTrust(image.reference())).hasMessageContaining(
                     "no sigstore signature");
         }
+        // nor can it pass an image off as a signature by its name: named sha256-<hex>.sig, it is still admitted
+        Files.writeString(x.resolve("index.json"), index.replace("\"" + image.reference() + "\"", "\"" + sigRef
+                + "\""));
+        Path disguised = tmp.resolve("disguised.tar");
+        dev.davit.oci.testkit.Tools.run("tar", "-cf", disguised.toString(), "-C", x.toString(), ".");
+        try (DavitClient strict = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s5")).withTrust(trust))) {
+            assertThatThrownBy(() -> strict.importBundle(disguised, dev.davit.oci.bundle.ImportOptions.defaults()))
+                    .hasMessageContaining(sigRef + " is refused by the signature policy");
+            assertThat(strict.images()).isEmpty();
+        }
         try (DavitClient later = DavitClient.create(ClientOptions.anonymous(tmp.resolve("s2")).withTrust(changed))) {
             later.checkTrust(image.reference()); // another policy: admitted again from the store's signature
             assertThat(later.find(image.reference()).orElseThrow().descriptor().annotation(Trust.ADMITTED_BY))

@@ -93,7 +93,12 @@ class SigstoreOpensslTest {
                         "type is not"),
                 List.of("{\"critical\": {\"type\": \"cosign container image signature\", \"image\": {},"
                         + " \"identity\": {\"docker-reference\": \"x.io/a:1\"}}}", "has no \"docker-manifest-digest\""),
-                List.of("[]", "not a JSON object"))) {
+                List.of("[]", "not a JSON object"),
+                // a key given twice: refused, never "the last one wins" (containers/image's parser refuses it too)
+                List.of("{\"critical\": {\"type\": \"cosign container image signature\", \"image\":"
+                        + " {\"docker-manifest-digest\": \"sha256:" + "a".repeat(64) + "\"}, \"identity\":"
+                        + " {\"docker-reference\": \"x.io/a:1\", \"docker-reference\": \"x.io/b:1\"}}}",
+                        "not JSON"))) {
             byte[] p = c.get(0).getBytes(StandardCharsets.UTF_8);
             String sig = SigstoreSignature.sign(pair.getPrivate(), p);
             assertThatThrownBy(() -> SigstoreSignature.verify(p, sig, pair.getPublic())).as(c.get(0))
