@@ -103,8 +103,10 @@ public final class ShellDocs {
         b.append(".TH \"").append(roff(pageName(spec).toUpperCase(java.util.Locale.ROOT))).append("\" \"1\" \"\" \"")
                 .append(roff(version)).append("\" \"davit manual\"\n.nh\n");
         b.append(".SH NAME\n").append(roff(pageName(spec))).append(" \\- ").append(roff(summary(spec))).append('\n');
-        // one filled line: roff breaks it between options, never inside one (hyphenation is off: .nh)
-        b.append(".SH SYNOPSIS\n").append(roffLine(help.synopsis(0).strip().replaceAll("\\s+", " "))).append('\n');
+        // one filled line: roff breaks it between options, never inside one (hyphenation is off: .nh); left-adjusted
+        // (.ad l), as a long option never leaves a line that cannot be justified, then justified again
+        b.append(".SH SYNOPSIS\n.ad l\n").append(roffLine(help.synopsis(0).strip().replaceAll("\\s+", " ")))
+                .append("\n.ad b\n");
         String[] description = spec.usageMessage().description();
         if (description.length > 0) {
             b.append(".SH DESCRIPTION\n");

@@ -38,7 +38,7 @@ class ShellDocsTest {
         String run = Files.readString(out.resolve("man1/davit-run.1"));
         assertThat(run).startsWith(".TH \"DAVIT\\-RUN\" \"1\"")
                 .contains(".SH NAME\ndavit\\-run \\- Run one command")
-                .contains(".SH SYNOPSIS\ndavit run [")
+                .contains(".SH SYNOPSIS\n.ad l\ndavit run [")
                 .contains("\\fB\\-\\-network\\fR[=\\fIMODE\\fR]")
                 .contains(".SH ARGUMENTS\n.TP\n\\fIENV\\fR")
                 .contains(".SH SEE ALSO\n\\fBdavit\\fR(1)");
@@ -52,7 +52,7 @@ class ShellDocsTest {
                 for (String line : Files.readAllLines(p)) {
                     if (line.startsWith(".") || line.startsWith("'")) {
                         assertThat(line).as(p + ": " + line)
-                                .matches("\\.(TH|SH|TP|PP|br|nh)( .*)?");
+                                .matches("\\.(TH|SH|TP|PP|br|nh|ad)( .*)?");
                     }
                 }
             }
