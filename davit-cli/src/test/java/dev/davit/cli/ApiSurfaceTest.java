@@ -100,7 +100,7 @@ class ApiSurfaceTest {
                     "SignaturePolicy$Requirement", "SignaturePolicy$SignedBy", "SignaturePolicy$SignedIdentity",
                     "SignaturePolicy$SigstoreSigned", "SigstoreKeys", "SigstoreSignature", "SigstoreSignature$Claims",
                     "SigstoreSignature$Invalid", "SimpleSigning", "SimpleSigning$Verified", "RegistriesD",
-                    "RegistriesD$Entry", "Trust", "Trust$Admitted")),
+                    "RegistriesD$Entry", "Trust", "Trust$Admitted", "Trust$Attachments")),
             Map.entry("dev.davit.oci.reference", List.of("Reference")),
             Map.entry("dev.davit.oci.registry", List.of("Authenticator", "RegistryAuthenticator", "RegistryClient",
                     "RegistryClient$FetchedManifest", "RegistryOptions", "RegistryOptions$Builder", "RequestBody",
