@@ -182,12 +182,7 @@ public final class DavitClient implements AutoCloseable {
         try {
             withRegistry(ProgressListener.NONE, client -> {
                 // only a cosign signature manifest, small, is kept: never whatever else the tag names
-                RegistryClient.FetchedManifest m = client.fetchManifest(sig);
-                if (!(m.manifest() instanceof ImageManifest im) || im.layers().isEmpty()
-                        || im.layers().size() > dev.davit.oci.policy.Trust.MAX_SIGNATURES
-                        || im.config().size() > dev.davit.oci.policy.SigstoreSignature.MAX_PAYLOAD_BYTES
-                        || im.layers().stream().anyMatch(l -> !dev.davit.oci.policy.SigstoreSignature.MEDIA_TYPE
-                        .equals(l.mediaType()) || l.size() > dev.davit.oci.policy.SigstoreSignature.MAX_PAYLOAD_BYTES)) {
+                if (!dev.davit.oci.policy.SigstoreSignature.isSignatureManifest(client.fetchManifest(sig).manifest())) {
                     return null;
                 }
                 return new Copier(store()).pull(client, new Reference(sig.registry(), sig.repository(), sig.tag(),
@@ -969,9 +964,9 @@ public final class DavitClient implements AutoCloseable {
         var doc = dev.davit.oci.internal.Json.object();
         doc.put("schemaVersion", 2);
         doc.put("mediaType", "application/vnd.oci.image.manifest.v1+json");
-        doc.set("config", descriptorJson(configDesc));
+        doc.set("config", dev.davit.oci.internal.ManifestJson.toJson(configDesc));
         var arr = doc.putArray("layers");
-        layers.forEach(l -> arr.add(descriptorJson(l)));
+        layers.forEach(l -> arr.add(dev.davit.oci.internal.ManifestJson.toJson(l)));
         byte[] manifest = doc.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         Descriptor md = new Descriptor("application/vnd.oci.image.manifest.v1+json", Digest.sha256(manifest),
                 manifest.length);
@@ -986,18 +981,6 @@ public final class DavitClient implements AutoCloseable {
         }
         pushFromStore(store(), md, sigRef, progress);
         return new SignResult(ref, digest, "sigstore", sigRef.toString());
-    }
-
-    private static com.fasterxml.jackson.databind.node.ObjectNode descriptorJson(Descriptor d) {
-        var o = dev.davit.oci.internal.Json.object();
-        o.put("mediaType", d.mediaType());
-        o.put("digest", d.digest().toString());
-        o.put("size", d.size());
-        if (!d.annotations().isEmpty()) {
-            var a = o.putObject("annotations");
-            d.annotations().forEach(a::put);
-        }
-        return o;
     }
 
     /**
@@ -1386,18 +1369,10 @@ public final class DavitClient implements AutoCloseable {
         return new dev.davit.oci.bundle.BundleWriter(store()).export(all, file, options, orNone(progress));
     }
 
-    /**
-     * Whether {@code d} (in the store) is a cosign signature manifest and nothing else: an image manifest whose
-     * layers (at most {@value dev.davit.oci.policy.Trust#MAX_SIGNATURES}) are all signature payloads of at most
-     * 64 KiB. A name alone never makes an image one.
-     */
+    /** Whether {@code d} (in the store) is a cosign signature manifest ({@code SigstoreSignature}'s test). */
     private boolean isSignatureManifest(Descriptor d) {
         try {
-            return store().readManifest(d) instanceof ImageManifest m && !m.layers().isEmpty()
-                    && m.layers().size() <= dev.davit.oci.policy.Trust.MAX_SIGNATURES
-                    && m.layers().stream().allMatch(l -> dev.davit.oci.policy.SigstoreSignature.MEDIA_TYPE.equals(
-                    l.mediaType()) && l.size() <= dev.davit.oci.policy.SigstoreSignature.MAX_PAYLOAD_BYTES)
-                    && m.config().size() <= dev.davit.oci.policy.SigstoreSignature.MAX_PAYLOAD_BYTES;
+            return dev.davit.oci.policy.SigstoreSignature.isSignatureManifest(store().readManifest(d));
         } catch (DavitException e) {
             return false;
         }

@@ -60,6 +60,21 @@ public final class SigstoreSignature {
     }
 
     /**
+     * Whether {@code m} is a cosign signature manifest and nothing else: at least one and at most
+     * {@value Trust#MAX_SIGNATURES} layers, each a payload of {@value #MEDIA_TYPE} of at most
+     * {@value #MAX_PAYLOAD_BYTES} bytes, and a config no larger. A tag's name alone never makes a manifest one.
+     *
+     * @param m the manifest
+     * @return true when it is one
+     */
+    public static boolean isSignatureManifest(dev.davit.oci.manifest.Manifest m) {
+        return m instanceof dev.davit.oci.manifest.ImageManifest im && !im.layers().isEmpty()
+                && im.layers().size() <= Trust.MAX_SIGNATURES && im.config().size() <= MAX_PAYLOAD_BYTES
+                && im.layers().stream().allMatch(l -> MEDIA_TYPE.equals(l.mediaType())
+                && l.size() <= MAX_PAYLOAD_BYTES);
+    }
+
+    /**
      * The payload signing {@code manifest} as {@code dockerReference}.
      *
      * @param dockerReference the identity, e.g. {@code registry.example.com/app:1}
