@@ -563,8 +563,14 @@ class EgressAttackTest {
             Thread.sleep(50);
         }
         assertThat(gates(tmp)).as(Files.readString(tmp.resolve("child.log"))).hasSize(1);
-        assertThat(Files.readString(Path.of("/proc", Long.toString(onlyGate(tmp).pid()), "cmdline")))
-                .contains("/proc/self/fd/");
+        // a process found as it starts may show an empty cmdline for a moment (it is still being exec'd): read again
+        Path cmdline = Path.of("/proc", Long.toString(onlyGate(tmp).pid()), "cmdline");
+        String gateCommand = Files.readString(cmdline);
+        for (long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10); gateCommand.isEmpty()
+                && System.nanoTime() < until; gateCommand = Files.readString(cmdline)) {
+            Thread.sleep(50);
+        }
+        assertThat(gateCommand).contains("/proc/self/fd/");
         davit.destroyForcibly();
         davit.waitFor();
         assertThat(gates(tmp)).as("detached: it outlives a killed davit").hasSize(1);
