@@ -25,7 +25,8 @@ import java.util.Map;
  * met by one signature that verifies under its keys and whose claims match the image (its manifest digest, and its
  * identity by the requirement's {@code signedIdentity}). Simple signing signatures are read from the lookaside store
  * {@code registries.d} names; sigstore signatures from the registry, where {@code use-sigstore-attachments} is set
- * (cosign's {@code sha256-<hex>.sig} tag). Fulcio certificates are not verified yet: such a requirement refuses.
+ * (cosign's {@code sha256-<hex>.sig} tag), by a key, or by a certificate a Fulcio CA issued, with Rekor's signed entry
+ * timestamp for it when the requirement gives a Rekor key (its time is when the certificate must have been valid).
  *
  * @param policy     the policy
  * @param registries where signatures are
@@ -78,8 +79,9 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
         for (SignaturePolicy.Requirement r : policy.allRequirements()) {
             if (r instanceof SignaturePolicy.SignedBy s) {
                 keys.addAll(s.keyPaths());
-            } else if (r instanceof SignaturePolicy.SigstoreSigned s && s.keyPath() != null) {
-                keys.add(s.keyPath());
+            } else if (r instanceof SignaturePolicy.SigstoreSigned s) {
+                java.util.stream.Stream.of(s.keyPath(), s.rekorPublicKeyPath(), s.fulcio() == null ? null
+                        : s.fulcio().caPath()).filter(java.util.Objects::nonNull).forEach(keys::add);
             }
         }
         for (Path k : keys) {
@@ -297,12 +299,7 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
                             SignaturePolicy.SigstoreSigned s, RegistryClient registry, Attachments local) {
         String rule = "sigstoreSigned " + (s.keyPath() != null ? "(key " + s.keyPath() + ")" : s.keyData() != null
                 ? "(keyData)" : "(fulcio)");
-        if (s.fulcio() != null) {
-            throw refused(image, applied, rule, "davit does not verify Fulcio certificates yet; give the"
-                    + " signer's public key (keyPath or keyData)");
-        }
-        PublicKey key = SigstoreKeys.readPublic(s.keyData() != null ? s.keyData() : keyFile(s.keyPath()),
-                s.keyData() != null ? "the policy's keyData" : s.keyPath().toString());
+        Signer signer = signer(image, applied, rule, s);
         if (!registries.forImage(image).useSigstoreAttachments()) {
             throw refused(image, applied, rule, "registries.d (" + registries.source() + ") does not set"
                     + " use-sigstore-attachments for it, so its sigstore signatures are not read");
@@ -345,13 +342,9 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             }
             try {
                 byte[] payload = from.blob(sigRef, layer, SigstoreSignature.MAX_PAYLOAD_BYTES);
-                SigstoreSignature.Claims c = SigstoreSignature.verify(payload,
-                        layer.annotation(SigstoreSignature.SIGNATURE_ANNOTATION), key);
-                String mismatch = SigstoreSignature.mismatch(c, manifest, image, s.identity());
+                String mismatch = signer.check(layer, payload, manifest, image, s.identity());
                 if (mismatch == null) {
-                    // the key by its digest (SubjectPublicKeyInfo), as `cosign public-key` users compare keys
-                    return "sigstore key sha256:" + dev.davit.oci.digest.Digest.sha256(key.getEncoded()).hex()
-                            .substring(0, 16);
+                    return signer.name();
                 }
                 why.add("#" + n + ": " + mismatch);
             } catch (SigstoreSignature.Invalid e) {
@@ -360,6 +353,70 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
         }
         throw refused(image, applied, rule, "no signature meets it (" + (why.isEmpty() ? "none of " + tag
                 + "'s layers is a signature" : String.join("; ", why)) + ")");
+    }
+
+    /**
+     * Who a {@code sigstoreSigned} requirement trusts: a public key, or a Fulcio CA with its OIDC issuer and email;
+     * with a Rekor key, each signature must also carry the log's signed entry timestamp for it.
+     */
+    private record Signer(PublicKey key, List<java.security.cert.X509Certificate> fulcioRoots,
+                          SignaturePolicy.Fulcio fulcio, PublicKey rekor) {
+        String name() {
+            return fulcio != null ? "sigstore Fulcio " + fulcio.subjectEmail() + " (" + fulcio.oidcIssuer() + ")"
+                    // the key by its digest (SubjectPublicKeyInfo), as `cosign public-key` users compare keys
+                    : "sigstore key sha256:" + Digest.sha256(key.getEncoded()).hex().substring(0, 16);
+        }
+
+        /** Null when the layer's signature verifies and its claims match; else why not. */
+        String check(Descriptor layer, byte[] payload, Digest manifest, Reference image,
+                     SignaturePolicy.SignedIdentity identity) throws SigstoreSignature.Invalid {
+            String signature = layer.annotation(SigstoreSignature.SIGNATURE_ANNOTATION);
+            PublicKey by = key;
+            if (rekor != null) {
+                String bundle = layer.annotation(RekorSet.ANNOTATION);
+                if (bundle == null) {
+                    throw new SigstoreSignature.Invalid("it has no Rekor bundle (" + RekorSet.ANNOTATION + "), which"
+                            + " the policy's Rekor key requires");
+                }
+                String cert = fulcio != null ? layer.annotation(FulcioCertificate.ANNOTATION) : null;
+                if (fulcio != null && cert == null) {
+                    throw new SigstoreSignature.Invalid("it has no Fulcio certificate ("
+                            + FulcioCertificate.ANNOTATION + ")");
+                }
+                byte[] signerPem = fulcio != null ? cert.getBytes(java.nio.charset.StandardCharsets.US_ASCII)
+                        : SigstoreKeys.publicPem(key).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                java.time.Instant logged = RekorSet.verify(rekor, bundle, signerPem, signature, payload);
+                if (fulcio != null) {
+                    String chain = layer.annotation(FulcioCertificate.CHAIN_ANNOTATION);
+                    by = FulcioCertificate.verify(fulcioRoots, fulcio.oidcIssuer(), fulcio.subjectEmail(), logged,
+                            signerPem, chain == null ? null : chain.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                }
+            }
+            SigstoreSignature.Claims c = SigstoreSignature.verify(payload, signature, by);
+            return SigstoreSignature.mismatch(c, manifest, image, identity);
+        }
+    }
+
+    private Signer signer(Reference image, SignaturePolicy.Applied applied, String rule,
+                          SignaturePolicy.SigstoreSigned s) {
+        PublicKey rekor = null;
+        if (s.rekorPublicKeyData() != null || s.rekorPublicKeyPath() != null) {
+            rekor = SigstoreKeys.readPublic(s.rekorPublicKeyData() != null ? s.rekorPublicKeyData()
+                    : keyFile(s.rekorPublicKeyPath()), s.rekorPublicKeyData() != null ? "the policy's rekorPublicKeyData"
+                    : s.rekorPublicKeyPath().toString());
+        }
+        if (s.fulcio() == null) {
+            return new Signer(SigstoreKeys.readPublic(s.keyData() != null ? s.keyData() : keyFile(s.keyPath()),
+                    s.keyData() != null ? "the policy's keyData" : s.keyPath().toString()), null, null, rekor);
+        }
+        SignaturePolicy.Fulcio f = s.fulcio();
+        String where = f.caData() != null ? "the policy's fulcio.caData" : f.caPath().toString();
+        try {
+            return new Signer(null, FulcioCertificate.roots(f.caData() != null ? f.caData() : keyFile(f.caPath()),
+                    where), f, rekor);
+        } catch (IllegalArgumentException e) {
+            throw new DavitException(Kind.USAGE, e.getMessage() + "; give the Fulcio CA's certificates in PEM");
+        }
     }
 
     private static byte[] keyFile(Path p) {

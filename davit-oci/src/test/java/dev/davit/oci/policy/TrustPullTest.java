@@ -12,18 +12,18 @@ import dev.davit.oci.testkit.GpgKeyring;
 import dev.davit.oci.testkit.PushedImage;
 import dev.davit.oci.testkit.TestRegistry;
 import dev.davit.oci.testkit.Tools;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The signature policy enforced on pull and copy, against real signers and a real registry: a GPG signature skopeo
  * made ({@code --sign-by}, file lookaside) and a sigstore signature attached beside the image ({@code sha256-<hex>.sig},
- * pushed by skopeo from an OCI layout) admit the image under policies requiring their keys; an unsigned image, a
+ * pushed as cosign pushes it) admit the image under policies requiring their keys; an unsigned image, a
  * signature by another key, a signature for another identity, a registries.d that does not say where signatures are,
  * and a {@code reject} scope refuse it, with the scope and rule named, and a refused image is never stored under its
  * name; scopes take precedence as containers/image documents.
@@ -145,7 +145,7 @@ class TrustPullTest {
             Path otherPub = Files.writeString(tmp.resolve("other.pub"), SigstoreKeys.publicPem(otherPair.getPublic()));
             Tools.run("skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false", "docker://"
                     + image.reference(), "docker://" + host + "/signed/app:cosign");
-            attach(host, "signed/app", manifest, host + "/signed/app:cosign", pair);
+            attach(registry, "signed/app", manifest, host + "/signed/app:cosign", pair);
             String sigstorePolicy = "{\"default\": [{\"type\": \"insecureAcceptAnything\"}], \"transports\":"
                     + " {\"docker\": {\"" + host + "/signed/app\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"%s\"}],"
                     + " \"" + host + "/signed/other\": [{\"type\": \"reject\"}]}}}";
@@ -177,33 +177,10 @@ class TrustPullTest {
         }
     }
 
-    /**
-     * Attaches a sigstore signature of {@code manifest} claiming {@code identity} as cosign does: a manifest with the
-     * payload as its one layer, the signature in its annotation, tagged {@code sha256-<hex>.sig}; pushed by skopeo
-     * from an OCI layout made here.
-     */
-    private void attach(String host, String repo, Digest manifest, String identity, KeyPair pair) throws Exception {
-        Path layout = Files.createDirectories(tmp.resolve("sig-layout-" + manifest.hex().substring(0, 8)));
-        Path blobs = Files.createDirectories(layout.resolve("blobs/sha256"));
+    /** Attaches a sigstore signature of {@code manifest} claiming {@code identity}, as cosign does. */
+    private static void attach(TestRegistry registry, String repo, Digest manifest, String identity, KeyPair pair) {
         byte[] payload = SigstoreSignature.payload(identity, manifest);
-        byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
-        Digest pd = Digest.sha256(payload);
-        Digest cd = Digest.sha256(config);
-        Files.write(blobs.resolve(pd.hex()), payload);
-        Files.write(blobs.resolve(cd.hex()), config);
-        String m = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":"
-                + "{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + cd + "\",\"size\":"
-                + config.length + "},\"layers\":[{\"mediaType\":\"" + SigstoreSignature.MEDIA_TYPE + "\",\"digest\":\""
-                + pd + "\",\"size\":" + payload.length + ",\"annotations\":{\"" + SigstoreSignature.SIGNATURE_ANNOTATION
-                + "\":\"" + SigstoreSignature.sign(pair.getPrivate(), payload) + "\"}}]}";
-        byte[] mb = m.getBytes(StandardCharsets.UTF_8);
-        Digest md = Digest.sha256(mb);
-        Files.write(blobs.resolve(md.hex()), mb);
-        Files.writeString(layout.resolve("oci-layout"), "{\"imageLayoutVersion\":\"1.0.0\"}");
-        Files.writeString(layout.resolve("index.json"), "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
-                + "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"" + md + "\",\"size\":" + mb.length
-                + ",\"annotations\":{\"org.opencontainers.image.ref.name\":\"sig\"}}]}");
-        Tools.run("skopeo", "copy", "--dest-tls-verify=false", "--preserve-digests", "oci:" + layout + ":sig",
-                "docker://" + host + "/" + repo + ":" + SigstoreSignature.tag(manifest));
+        Fixtures.pushSigstoreSignature(registry, repo, manifest.toString(), payload,
+                Map.of(SigstoreSignature.SIGNATURE_ANNOTATION, SigstoreSignature.sign(pair.getPrivate(), payload)));
     }
 }

@@ -191,6 +191,33 @@ public final class Fixtures {
     }
 
     /**
+     * Pushes (plain HTTP) a cosign-style signature of the manifest {@code signedDigest} into {@code repository}: an
+     * OCI manifest with the config {@code {}} and one {@code application/vnd.dev.cosign.simplesigning.v1+json} layer,
+     * {@code payload}, carrying {@code annotations} (the signature, and any certificate, chain or Rekor bundle),
+     * tagged {@code sha256-<hex>.sig} as cosign tags it.
+     *
+     * @return the signature manifest's digest
+     */
+    public static String pushSigstoreSignature(TestRegistry registry, String repository, String signedDigest,
+            byte[] payload, Map<String, String> annotations) {
+        byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
+        ObjectNode manifest = Json.object();
+        manifest.put("schemaVersion", 2);
+        manifest.put("mediaType", OCI_MANIFEST);
+        manifest.set("config", descriptor("application/vnd.oci.image.config.v1+json", FileTree.digest(config),
+                config.length));
+        ObjectNode layer = descriptor("application/vnd.dev.cosign.simplesigning.v1+json", FileTree.digest(payload),
+                payload.length);
+        ObjectNode a = layer.putObject("annotations");
+        annotations.forEach(a::put);
+        manifest.putArray("layers").add(layer);
+        RawPush raw = new RawPush(registry, repository);
+        raw.pushBlob(config);
+        raw.pushBlob(payload);
+        return raw.pushManifest(signedDigest.replace(':', '-') + ".sig", OCI_MANIFEST, Json.bytes(manifest));
+    }
+
+    /**
      * Pushes (plain HTTP) an OCI image whose single uncompressed tar layer holds {@value #LARGE_PATH}: {@code size}
      * bytes of {@link #randomBytes(int, long) randomBytes(size, seed)}. The layer is about {@code size + 1.5 KiB};
      * a byte offset {@code n} into {@value #LARGE_PATH} is offset {@code 512 + n} in the layer blob. The layout is
