@@ -115,17 +115,35 @@ public record Environment(String name, String version, Kind kind, String descrip
     }
 
     /**
-     * The key an environment's image must be signed with ({@code source.signedBy} of a catalog): exactly one of a
-     * sigstore public key (PEM, cosign's {@code cosign.pub}) and a GPG public key (armored, {@code gpg --export -a}).
-     * Installing from {@code source.reference} verifies the image's signature with it before anything is installed.
+     * Who an environment's image must be signed by ({@code source.signedBy} of a catalog): exactly one of a sigstore
+     * public key (PEM, cosign's {@code cosign.pub}), a GPG public key (armored, {@code gpg --export -a}) and a keyless
+     * (Fulcio) identity: the CA certificates, OIDC issuer and email its signing certificate must have, with the Rekor
+     * key whose signed entry timestamp dates it. Installing from {@code source.reference} verifies the image's
+     * signature before anything is installed.
      *
-     * @param sigstoreKey a PEM {@code PUBLIC KEY}, or null
-     * @param gpgKey      an armored GPG public key, or null
+     * @param sigstoreKey   a PEM {@code PUBLIC KEY}, or null
+     * @param gpgKey        an armored GPG public key, or null
+     * @param fulcioCa      the Fulcio CA certificates (PEM), or null
+     * @param oidcIssuer    the OIDC issuer a Fulcio certificate must name, or null
+     * @param subjectEmail  the email a Fulcio certificate must name, or null
+     * @param rekorKey      the Rekor public key (PEM): required with {@code fulcioCa}, optional with
+     *                      {@code sigstoreKey}; else null
      */
-    public record Signer(String sigstoreKey, String gpgKey) {
-        /** {@return {@code sigstore} or {@code gpg}} */
+    public record Signer(String sigstoreKey, String gpgKey, String fulcioCa, String oidcIssuer, String subjectEmail,
+                         String rekorKey) {
+        /**
+         * A key signer.
+         *
+         * @param sigstoreKey a PEM {@code PUBLIC KEY}, or null
+         * @param gpgKey      an armored GPG public key, or null
+         */
+        public Signer(String sigstoreKey, String gpgKey) {
+            this(sigstoreKey, gpgKey, null, null, null, null);
+        }
+
+        /** {@return {@code sigstore}, {@code gpg} or {@code fulcio}} */
         public String kind() {
-            return sigstoreKey != null ? "sigstore" : "gpg";
+            return sigstoreKey != null ? "sigstore" : gpgKey != null ? "gpg" : "fulcio";
         }
     }
 

@@ -293,14 +293,16 @@ public final class CatalogParser {
         if (sb != null && !sb.isNull()) {
             String sw = w + "signedBy: ";
             if (!sb.isObject()) {
-                throw invalid(origin, sw + "must be an object with sigstoreKey (a PEM public key) or gpgKey (an"
-                        + " armored GPG public key)");
+                throw invalid(origin, sw + "must be an object with sigstoreKey (a PEM public key), gpgKey (an"
+                        + " armored GPG public key) or fulcio (a keyless signer)");
             }
-            unknownFields(sb, Set.of("sigstoreKey", "gpgKey"), origin, sw);
+            unknownFields(sb, Set.of("sigstoreKey", "gpgKey", "fulcio", "rekorKey"), origin, sw);
             String sk = text(sb, "sigstoreKey", origin, sw, false);
             String gk = text(sb, "gpgKey", origin, sw, false);
-            if ((sk == null) == (gk == null)) {
-                throw invalid(origin, sw + "give exactly one of sigstoreKey and gpgKey");
+            String rk = text(sb, "rekorKey", origin, sw, false);
+            JsonNode fn = sb.get("fulcio");
+            if ((sk != null ? 1 : 0) + (gk != null ? 1 : 0) + (fn != null ? 1 : 0) != 1) {
+                throw invalid(origin, sw + "give exactly one of sigstoreKey, gpgKey and fulcio");
             }
             if (reference == null) {
                 throw invalid(origin, sw + "needs source.reference, the image whose signature is checked");
@@ -311,7 +313,33 @@ public final class CatalogParser {
             if (gk != null && !gk.contains("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
                 throw invalid(origin, sw + "gpgKey must be an armored GPG public key (gpg --export --armor)");
             }
-            signer = new Environment.Signer(sk, gk);
+            if (gk != null && rk != null) {
+                throw invalid(origin, sw + "rekorKey goes with sigstoreKey or fulcio, not gpgKey");
+            }
+            if (fn != null && rk == null) {
+                throw invalid(origin, sw + "fulcio needs rekorKey, the Rekor public key whose timestamp dates the"
+                        + " certificate");
+            }
+            if (rk != null && !rk.contains("-----BEGIN PUBLIC KEY-----")) {
+                throw invalid(origin, sw + "rekorKey must be a PEM public key (-----BEGIN PUBLIC KEY-----)");
+            }
+            String ca = null;
+            String issuer = null;
+            String email = null;
+            if (fn != null) {
+                String fw = sw + "fulcio: ";
+                if (!fn.isObject()) {
+                    throw invalid(origin, fw + "must be an object with caCertificates, oidcIssuer and subjectEmail");
+                }
+                unknownFields(fn, Set.of("caCertificates", "oidcIssuer", "subjectEmail"), origin, fw);
+                ca = text(fn, "caCertificates", origin, fw, true);
+                issuer = text(fn, "oidcIssuer", origin, fw, true);
+                email = text(fn, "subjectEmail", origin, fw, true);
+                if (!ca.contains("-----BEGIN CERTIFICATE-----")) {
+                    throw invalid(origin, fw + "caCertificates must be PEM certificates (-----BEGIN CERTIFICATE-----)");
+                }
+            }
+            signer = new Environment.Signer(sk, gk, ca, issuer, email, rk);
         }
         return new Environment.Source(profile, reference, digest, archive, build, signer);
     }

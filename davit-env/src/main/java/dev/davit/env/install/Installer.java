@@ -503,16 +503,20 @@ public final class Installer {
     /** The catalog entry's {@code signedBy} as a trust: its key required of every image, attachments read. */
     private dev.davit.oci.policy.Trust catalogTrust(Environment e) {
         Environment.Signer s = e.source().signedBy();
-        dev.davit.oci.policy.SignaturePolicy.Requirement r = s.sigstoreKey() != null
-                ? new dev.davit.oci.policy.SignaturePolicy.SigstoreSigned(null, s.sigstoreKey().getBytes(
-                        java.nio.charset.StandardCharsets.US_ASCII), null, null, null,
+        dev.davit.oci.policy.SignaturePolicy.Requirement r = s.gpgKey() == null
+                ? new dev.davit.oci.policy.SignaturePolicy.SigstoreSigned(null, ascii(s.sigstoreKey()),
+                        s.fulcioCa() == null ? null : new dev.davit.oci.policy.SignaturePolicy.Fulcio(null,
+                                ascii(s.fulcioCa()), s.oidcIssuer(), s.subjectEmail()), null, ascii(s.rekorKey()),
                         dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT)
-                : new dev.davit.oci.policy.SignaturePolicy.SignedBy("GPGKeys", List.of(), s.gpgKey().getBytes(
-                        java.nio.charset.StandardCharsets.US_ASCII),
+                : new dev.davit.oci.policy.SignaturePolicy.SignedBy("GPGKeys", List.of(), ascii(s.gpgKey()),
                         dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT);
         return new dev.davit.oci.policy.Trust(dev.davit.oci.policy.SignaturePolicy.requiring(r,
                 "the catalog's signedBy of " + e.name() + " " + e.version()),
                 client.options().trust().registries().withAttachments());
+    }
+
+    private static byte[] ascii(String s) {
+        return s == null ? null : s.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     }
 
     /** Installs from a reference the store holds completely, without touching the network. */
