@@ -104,9 +104,33 @@ public final class SignaturePolicy {
      * @param rekorPublicKeyPath the Rekor public key's file, or null
      * @param rekorPublicKeyData the Rekor public key, or null
      * @param identity          what the signature's claimed identity must be to match the image
+     * @param keyPaths          the files of several public keys, any of which may have signed (or empty)
+     * @param keyDatas          several public keys (PEM), any of which may have signed (or empty)
      */
     public record SigstoreSigned(Path keyPath, byte[] keyData, Fulcio fulcio, Path rekorPublicKeyPath,
-                                 byte[] rekorPublicKeyData, SignedIdentity identity) implements Requirement {
+                                 byte[] rekorPublicKeyData, SignedIdentity identity, List<Path> keyPaths,
+                                 List<byte[]> keyDatas) implements Requirement {
+        /** Copies the lists; null lists are empty. */
+        public SigstoreSigned {
+            keyPaths = keyPaths == null ? List.of() : List.copyOf(keyPaths);
+            keyDatas = keyDatas == null ? List.of() : List.copyOf(keyDatas);
+        }
+
+        /**
+         * A requirement of one key (or of a Fulcio identity), without {@code keyPaths} and {@code keyDatas}.
+         *
+         * @param keyPath            the public key's file (PEM), or null
+         * @param keyData            the public key itself (PEM), or null
+         * @param fulcio             the Fulcio trust root, or null when a key is given
+         * @param rekorPublicKeyPath the Rekor public key's file, or null
+         * @param rekorPublicKeyData the Rekor public key, or null
+         * @param identity           what the signature's claimed identity must be to match the image
+         */
+        public SigstoreSigned(Path keyPath, byte[] keyData, Fulcio fulcio, Path rekorPublicKeyPath,
+                              byte[] rekorPublicKeyData, SignedIdentity identity) {
+            this(keyPath, keyData, fulcio, rekorPublicKeyPath, rekorPublicKeyData, identity, List.of(), List.of());
+        }
+
         @Override
         public String type() {
             return "sigstoreSigned";
@@ -487,11 +511,15 @@ public final class SignaturePolicy {
                         where + ".signedIdentity"));
             }
             case "sigstoreSigned" -> {
-                only(r, source, where, Set.of("type", "keyPath", "keyData", "fulcio", "rekorPublicKeyPath",
-                        "rekorPublicKeyData", "signedIdentity"));
-                int given = (r.has("keyPath") ? 1 : 0) + (r.has("keyData") ? 1 : 0) + (r.has("fulcio") ? 1 : 0);
+                only(r, source, where, Set.of("type", "keyPath", "keyPaths", "keyData", "keyDatas", "fulcio",
+                        "rekorPublicKeyPath", "rekorPublicKeyData", "signedIdentity"));
+                int given = 0;
+                for (String k : List.of("keyPath", "keyPaths", "keyData", "keyDatas", "fulcio")) {
+                    given += r.has(k) ? 1 : 0;
+                }
                 if (given != 1) {
-                    throw bad(source, where, "must have exactly one of keyPath, keyData and fulcio");
+                    throw bad(source, where, "must have exactly one of keyPath, keyPaths, keyData, keyDatas and"
+                            + " fulcio");
                 }
                 if (r.has("rekorPublicKeyPath") && r.has("rekorPublicKeyData")) {
                     throw bad(source, where, "may have rekorPublicKeyPath or rekorPublicKeyData, not both");
@@ -525,7 +553,11 @@ public final class SignaturePolicy {
                         fulcio, r.has("rekorPublicKeyPath") ? absolute(text(r, "rekorPublicKeyPath", source, where),
                         source, where + ".rekorPublicKeyPath") : null, r.has("rekorPublicKeyData")
                         ? base64(r, "rekorPublicKeyData", source, where) : null,
-                        identity(r.get("signedIdentity"), source, where + ".signedIdentity"));
+                        identity(r.get("signedIdentity"), source, where + ".signedIdentity"),
+                        stringList(r, "keyPaths", source, where).stream().map(k -> absolute(k, source, where
+                                + ".keyPaths")).toList(),
+                        stringList(r, "keyDatas", source, where).stream().map(k -> decode(k, source, where
+                                + ".keyDatas")).toList());
             }
             default -> throw bad(source, where, "has an unknown type \"" + type + "\" (insecureAcceptAnything,"
                     + " reject, signedBy, sigstoreSigned)");
@@ -599,12 +631,34 @@ public final class SignaturePolicy {
     }
 
     private static byte[] base64(JsonNode o, String field, String source, String where) {
-        String v = text(o, field, source, where);
+        return decode(text(o, field, source, where), source, where + "." + field);
+    }
+
+    private static byte[] decode(String v, String source, String where) {
         try {
             return Base64.getDecoder().decode(v);
         } catch (IllegalArgumentException e) {
-            throw bad(source, where + "." + field, "is not base64");
+            throw bad(source, where, "is not base64");
         }
+    }
+
+    /** The strings of {@code field}, a non-empty list of strings when present; empty when absent. */
+    private static List<String> stringList(JsonNode o, String field, String source, String where) {
+        JsonNode v = o.get(field);
+        if (v == null) {
+            return List.of();
+        }
+        if (!v.isArray() || v.isEmpty()) {
+            throw bad(source, where + "." + field, "must be a non-empty list of strings");
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < v.size(); i++) {
+            if (!v.get(i).isTextual()) {
+                throw bad(source, where + "." + field + "[" + i + "]", "must be a string");
+            }
+            out.add(v.get(i).asText());
+        }
+        return out;
     }
 
     private static String text(JsonNode o, String field, String source, String where) {

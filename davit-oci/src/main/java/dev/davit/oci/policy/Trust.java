@@ -82,6 +82,7 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             } else if (r instanceof SignaturePolicy.SigstoreSigned s) {
                 java.util.stream.Stream.of(s.keyPath(), s.rekorPublicKeyPath(), s.fulcio() == null ? null
                         : s.fulcio().caPath()).filter(java.util.Objects::nonNull).forEach(keys::add);
+                keys.addAll(s.keyPaths());
             }
         }
         for (Path k : keys) {
@@ -298,7 +299,8 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
     private String sigstore(Reference image, Digest manifest, SignaturePolicy.Applied applied,
                             SignaturePolicy.SigstoreSigned s, RegistryClient registry, Attachments local) {
         String rule = "sigstoreSigned " + (s.keyPath() != null ? "(key " + s.keyPath() + ")" : s.keyData() != null
-                ? "(keyData)" : "(fulcio)");
+                ? "(keyData)" : !s.keyPaths().isEmpty() ? "(keys " + s.keyPaths() + ")" : !s.keyDatas().isEmpty()
+                ? "(keyDatas)" : "(fulcio)");
         Signer signer = signer(image, applied, rule, s);
         if (!registries.forImage(image).useSigstoreAttachments()) {
             throw refused(image, applied, rule, "registries.d (" + registries.source() + ") does not set"
@@ -342,11 +344,7 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             }
             try {
                 byte[] payload = from.blob(sigRef, layer, SigstoreSignature.MAX_PAYLOAD_BYTES);
-                String mismatch = signer.check(layer, payload, manifest, image, s.identity());
-                if (mismatch == null) {
-                    return signer.name();
-                }
-                why.add("#" + n + ": " + mismatch);
+                return signer.check(layer, payload, manifest, image, s.identity());
             } catch (SigstoreSignature.Invalid e) {
                 why.add("#" + n + ": " + e.getMessage());
             }
@@ -359,41 +357,67 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
      * Who a {@code sigstoreSigned} requirement trusts: a public key, or a Fulcio CA with its OIDC issuer and email;
      * with a Rekor key, each signature must also carry the log's signed entry timestamp for it.
      */
-    private record Signer(PublicKey key, List<java.security.cert.X509Certificate> fulcioRoots,
+    private record Signer(List<PublicKey> keys, List<java.security.cert.X509Certificate> fulcioRoots,
                           SignaturePolicy.Fulcio fulcio, PublicKey rekor) {
-        String name() {
+        /** Who signed, for a signature {@code by} verified. */
+        String name(PublicKey by) {
             return fulcio != null ? "sigstore Fulcio " + fulcio.subjectEmail() + " (" + fulcio.oidcIssuer() + ")"
                     // the key by its digest (SubjectPublicKeyInfo), as `cosign public-key` users compare keys
-                    : "sigstore key sha256:" + Digest.sha256(key.getEncoded()).hex().substring(0, 16);
+                    : "sigstore key sha256:" + Digest.sha256(by.getEncoded()).hex().substring(0, 16);
         }
 
-        /** Null when the layer's signature verifies and its claims match; else why not. */
+        /**
+         * Who signed the layer's payload: the signature verifies (with the Rekor timestamp the policy requires)
+         * and its claims match; else why not, as {@link SigstoreSignature.Invalid}.
+         */
         String check(Descriptor layer, byte[] payload, Digest manifest, Reference image,
                      SignaturePolicy.SignedIdentity identity) throws SigstoreSignature.Invalid {
             String signature = layer.annotation(SigstoreSignature.SIGNATURE_ANNOTATION);
-            PublicKey by = key;
-            if (rekor != null) {
-                String bundle = layer.annotation(RekorSet.ANNOTATION);
-                if (bundle == null) {
-                    throw new SigstoreSignature.Invalid("it has no Rekor bundle (" + RekorSet.ANNOTATION + "), which"
-                            + " the policy's Rekor key requires");
+            String bundle = layer.annotation(RekorSet.ANNOTATION);
+            if (rekor != null && bundle == null) {
+                throw new SigstoreSignature.Invalid("it has no Rekor bundle (" + RekorSet.ANNOTATION + "), which the"
+                        + " policy's Rekor key requires");
+            }
+            PublicKey by = null;
+            SigstoreSignature.Claims claims = null;
+            if (fulcio != null) {
+                String cert = layer.annotation(FulcioCertificate.ANNOTATION);
+                if (cert == null) {
+                    throw new SigstoreSignature.Invalid("it has no Fulcio certificate (" + FulcioCertificate.ANNOTATION
+                            + ")");
                 }
-                String cert = fulcio != null ? layer.annotation(FulcioCertificate.ANNOTATION) : null;
-                if (fulcio != null && cert == null) {
-                    throw new SigstoreSignature.Invalid("it has no Fulcio certificate ("
-                            + FulcioCertificate.ANNOTATION + ")");
+                byte[] certPem = cert.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                java.time.Instant logged = RekorSet.verify(rekor, bundle, certPem, signature, payload);
+                String chain = layer.annotation(FulcioCertificate.CHAIN_ANNOTATION);
+                by = FulcioCertificate.verify(fulcioRoots, fulcio.oidcIssuer(), fulcio.subjectEmail(), logged,
+                        certPem, chain == null ? null : chain.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                claims = SigstoreSignature.verify(payload, signature, by);
+            } else {
+                SigstoreSignature.Invalid last = null;
+                for (PublicKey k : keys) {
+                    try {
+                        claims = SigstoreSignature.verify(payload, signature, k);
+                        if (rekor != null) {
+                            RekorSet.verify(rekor, bundle, SigstoreKeys.publicPem(k).getBytes(
+                                    java.nio.charset.StandardCharsets.US_ASCII), signature, payload);
+                        }
+                        by = k;
+                        break;
+                    } catch (SigstoreSignature.Invalid e) {
+                        last = e;
+                    }
                 }
-                byte[] signerPem = fulcio != null ? cert.getBytes(java.nio.charset.StandardCharsets.US_ASCII)
-                        : SigstoreKeys.publicPem(key).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-                java.time.Instant logged = RekorSet.verify(rekor, bundle, signerPem, signature, payload);
-                if (fulcio != null) {
-                    String chain = layer.annotation(FulcioCertificate.CHAIN_ANNOTATION);
-                    by = FulcioCertificate.verify(fulcioRoots, fulcio.oidcIssuer(), fulcio.subjectEmail(), logged,
-                            signerPem, chain == null ? null : chain.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                if (by == null) {
+                    throw keys.size() == 1 ? last : new SigstoreSignature.Invalid("it is not signed by any of the "
+                            + keys.size() + " keys" + (last.getMessage().equals("it is not signed by the key") ? ""
+                            : " (" + last.getMessage() + ")"));
                 }
             }
-            SigstoreSignature.Claims c = SigstoreSignature.verify(payload, signature, by);
-            return SigstoreSignature.mismatch(c, manifest, image, identity);
+            String mismatch = SigstoreSignature.mismatch(claims, manifest, image, identity);
+            if (mismatch != null) {
+                throw new SigstoreSignature.Invalid(mismatch);
+            }
+            return name(by);
         }
     }
 
@@ -406,13 +430,23 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
                     : s.rekorPublicKeyPath().toString());
         }
         if (s.fulcio() == null) {
-            return new Signer(SigstoreKeys.readPublic(s.keyData() != null ? s.keyData() : keyFile(s.keyPath()),
-                    s.keyData() != null ? "the policy's keyData" : s.keyPath().toString()), null, null, rekor);
+            List<PublicKey> keys = new ArrayList<>();
+            if (s.keyPath() != null || s.keyData() != null) {
+                keys.add(SigstoreKeys.readPublic(s.keyData() != null ? s.keyData() : keyFile(s.keyPath()),
+                        s.keyData() != null ? "the policy's keyData" : s.keyPath().toString()));
+            }
+            for (Path p : s.keyPaths()) {
+                keys.add(SigstoreKeys.readPublic(keyFile(p), p.toString()));
+            }
+            for (int i = 0; i < s.keyDatas().size(); i++) {
+                keys.add(SigstoreKeys.readPublic(s.keyDatas().get(i), "the policy's keyDatas[" + i + "]"));
+            }
+            return new Signer(List.copyOf(keys), null, null, rekor);
         }
         SignaturePolicy.Fulcio f = s.fulcio();
         String where = f.caData() != null ? "the policy's fulcio.caData" : f.caPath().toString();
         try {
-            return new Signer(null, FulcioCertificate.roots(f.caData() != null ? f.caData() : keyFile(f.caPath()),
+            return new Signer(List.of(), FulcioCertificate.roots(f.caData() != null ? f.caData() : keyFile(f.caPath()),
                     where), f, rekor);
         } catch (IllegalArgumentException e) {
             throw new DavitException(Kind.USAGE, e.getMessage() + "; give the Fulcio CA's certificates in PEM");

@@ -119,7 +119,16 @@ class SignaturePolicyTest {
                 List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"rel.pub\"}]}",
                         "keyPath must be an absolute file name"),
                 List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"/a\", \"keyData\": \"eA==\"}]}",
-                        "exactly one of keyPath, keyData and fulcio"),
+                        "exactly one of keyPath, keyPaths, keyData, keyDatas and fulcio"),
+                List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": []}]}",
+                        "keyPaths must be a non-empty list of strings"),
+                List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": [\"/a\", \"rel.pub\"]}]}",
+                        "keyPaths must be an absolute file name"),
+                List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyDatas\": [\"not base64!\"]}]}",
+                        "keyDatas is not base64"),
+                List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"fulcio\": {\"caPath\": \"/ca\","
+                        + " \"oidcIssuer\": \"https://i\", \"subjectEmail\": \"a@b\"}}]}",
+                        "with fulcio needs rekorPublicKeyPath or rekorPublicKeyData"),
                 List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"/a\", \"signedIdentity\":"
                         + " {\"type\": \"exactReference\", \"dockerReference\": \"quay.io/a\"}}]}",
                         "needs a dockerReference with a tag or digest"),

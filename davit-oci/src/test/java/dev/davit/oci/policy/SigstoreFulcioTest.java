@@ -87,6 +87,55 @@ class SigstoreFulcioTest {
     }
 
     @Test
+    void keysWithARekorKeyNeedTheLogsTimestampAndAnyOfSeveralKeysMaySign() throws Exception {
+        Tools.assumeAvailable("docker-registry");
+        try (TestRegistry registry = TestRegistry.start()) {
+            String host = registry.hostPort();
+            Path signerKey = pki.key("signer");
+            Path signerPub = pki.publicKey(signerKey);
+            Path otherPub = pki.publicKey(pki.key("other"));
+            Path thirdPub = pki.publicKey(pki.key("third"));
+            // one image signed and logged, one signed only (cosign sign --tlog-upload=false)
+            PushedImage logged = Fixtures.pushImage(registry, "keyed/logged", "1");
+            PushedImage unlogged = Fixtures.pushImage(registry, "keyed/unlogged", "1");
+            for (PushedImage image : List.of(logged, unlogged)) {
+                byte[] payload = SigstoreSignature.payload(image.reference(), Digest.parse(image.manifestDigest()));
+                Map<String, String> a = new java.util.HashMap<>(pki.signed(payload, signerKey, signerPub,
+                        pki.rekorKey(), Instant.now().getEpochSecond(), payload));
+                a.keySet().retainAll(image == logged ? List.of(SigstoreSignature.SIGNATURE_ANNOTATION,
+                        RekorSet.ANNOTATION) : List.of(SigstoreSignature.SIGNATURE_ANNOTATION));
+                Fixtures.pushSigstoreSignature(registry, image.repository(), image.manifestDigest(), payload, a);
+            }
+            Path rd = Files.createDirectories(tmp.resolve("registries.d"));
+            Files.writeString(rd.resolve("test.yaml"), "docker:\n  " + host + ":\n    use-sigstore-attachments: true\n");
+            String withRekor = "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"" + signerPub
+                    + "\", \"rekorPublicKeyPath\": \"" + pki.rekorPublic() + "\"}]}";
+            try (DavitClient c = client("rekor", withRekor, rd)) {
+                c.pull(logged.reference());
+                assertThatThrownBy(() -> c.pull(unlogged.reference())).hasMessageContaining(
+                        "it has no Rekor bundle (dev.sigstore.cosign/bundle), which the policy's Rekor key requires");
+            }
+            // keyPaths (and keyDatas): any of the keys
+            String keyPaths = "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": [\"" + otherPub + "\", \""
+                    + signerPub + "\"]}]}";
+            try (DavitClient c = client("keys", keyPaths, rd)) {
+                c.pull(unlogged.reference());
+                assertThat(c.find(unlogged.reference()).orElseThrow().descriptor().annotation(Trust.SIGNERS))
+                        .isEqualTo("sigstore key sha256:" + Digest.sha256(SigstoreKeys.readPublic(Files.readAllBytes(
+                                signerPub), "signer").getEncoded()).hex().substring(0, 16));
+            }
+            String keyDatas = "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyDatas\": [\""
+                    + java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(otherPub)) + "\", \""
+                    + java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(thirdPub)) + "\"]}]}";
+            try (DavitClient c = client("others", keyDatas, rd)) {
+                assertThatThrownBy(() -> c.pull(unlogged.reference())).hasMessageContaining("sigstoreSigned (keyDatas)")
+                        .hasMessageContaining("it is not signed by any of the 2 keys");
+                assertThat(c.images()).isEmpty();
+            }
+        }
+    }
+
+    @Test
     void aRekorEntryVouchesOnlyForItsSignatureKeyPayloadAndTime() throws Exception {
         byte[] payload = SigstoreSignature.payload("registry.example.com/app:1", Digest.sha256(new byte[] {1}));
         long now = Instant.now().getEpochSecond();
@@ -137,7 +186,7 @@ class SigstoreFulcioTest {
                 + now, "\"integratedTime\": \"" + now + "\""), leafPem, good.get(sig), payload))
                 .hasMessageContaining("is not an integer");
 
-        // a key signature with a Rekor timestamp: the entry names the key
+        // a key signature with a Rekor timestamp: the entry names the key (as its PEM public key)
         Path signerKey = pki.key("signer");
         Path signerPub = pki.publicKey(signerKey);
         Map<String, String> byKey = pki.signed(payload, signerKey, signerPub, pki.rekorKey(), now, payload);
