@@ -5,43 +5,78 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.Input;
 import dev.davit.oci.Message;
+import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.auth.CredentialResolver;
+import dev.davit.oci.auth.Credentials;
+import dev.davit.oci.auth.DavitConfig;
 import dev.davit.oci.build.BuildOptions;
 import dev.davit.oci.build.BuildResult;
 import dev.davit.oci.build.ImageBuilder;
-import dev.davit.oci.copy.PlatformSelector;
-import dev.davit.oci.copy.ProgressEvent;
-import dev.davit.oci.internal.Args;
-import dev.davit.oci.copy.ProgressListener;
-import dev.davit.oci.copy.PullResult;
-import dev.davit.oci.artifact.Artifacts;
+import dev.davit.oci.bundle.BundleImporter;
+import dev.davit.oci.bundle.BundleInfo;
+import dev.davit.oci.bundle.BundleInspector;
+import dev.davit.oci.bundle.BundleWriter;
+import dev.davit.oci.bundle.ExportOptions;
+import dev.davit.oci.bundle.ExportResult;
+import dev.davit.oci.bundle.ImportOptions;
+import dev.davit.oci.bundle.ImportResult;
 import dev.davit.oci.bundle.OciLayoutSource;
 import dev.davit.oci.copy.Copier;
 import dev.davit.oci.copy.GraphSource;
+import dev.davit.oci.copy.PlatformSelector;
+import dev.davit.oci.copy.ProgressEvent;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.copy.PullResult;
 import dev.davit.oci.copy.PushResult;
 import dev.davit.oci.copy.Pusher;
 import dev.davit.oci.copy.RegistrySource;
-import dev.davit.oci.registry.Uploads;
-import java.io.InputStream;
-import java.util.HashMap;
-import java.util.Map;
 import dev.davit.oci.digest.Digest;
+import dev.davit.oci.digest.VerifyingInputStream;
+import dev.davit.oci.internal.Args;
+import dev.davit.oci.internal.Json;
+import dev.davit.oci.internal.ManifestJson;
+import dev.davit.oci.internal.Text;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageConfiguration;
 import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.MediaTypes;
+import dev.davit.oci.policy.RegistriesD;
+import dev.davit.oci.policy.SignaturePolicy;
+import dev.davit.oci.policy.SigstoreKeys;
+import dev.davit.oci.policy.SigstoreSignature;
+import dev.davit.oci.policy.SimpleSigning;
+import dev.davit.oci.policy.Trust;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.registry.RegistryAuthenticator;
 import dev.davit.oci.registry.RegistryClient;
+import dev.davit.oci.registry.Uploads;
 import dev.davit.oci.store.OciStore;
 import dev.davit.oci.store.StoreEntry;
 import dev.davit.oci.unpack.UnpackOptions;
 import dev.davit.oci.unpack.UnpackResult;
 import dev.davit.oci.unpack.Unpacker;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.PrivateKey;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
 
 /**
  * The davit library's entry point. Build one from {@link ClientOptions} and reuse it; it is thread-safe: one client
@@ -174,15 +209,15 @@ public final class DavitClient implements AutoCloseable {
     private void keepSignatures(Reference ref, Digest top) {
         if (top == null || SIGNATURE_TAG.matcher(ref.tag() == null ? "" : ref.tag()).matches()
                 || options.trust().policy().requirementsFor(ref).requirements().stream()
-                .noneMatch(q -> q instanceof dev.davit.oci.policy.SignaturePolicy.SigstoreSigned)) {
+                .noneMatch(q -> q instanceof SignaturePolicy.SigstoreSigned)) {
             return;
         }
         Reference sig = new Reference(ref.registry(), ref.repository(),
-                dev.davit.oci.policy.SigstoreSignature.tag(top), null);
+                SigstoreSignature.tag(top), null);
         try {
             withRegistry(ProgressListener.NONE, client -> {
                 // only a cosign signature manifest, small, is kept: never whatever else the tag names
-                if (!dev.davit.oci.policy.SigstoreSignature.isSignatureManifest(client.fetchManifest(sig).manifest())) {
+                if (!SigstoreSignature.isSignatureManifest(client.fetchManifest(sig).manifest())) {
                     return null;
                 }
                 return new Copier(store()).pull(client, new Reference(sig.registry(), sig.repository(), sig.tag(),
@@ -217,7 +252,7 @@ public final class DavitClient implements AutoCloseable {
         String resolved = e.descriptor().annotation(OciStore.RESOLVED_DIGEST);
         Digest top = e.descriptor().digest();
         if (resolved == null || resolved.equals(top.toString())) {
-            String tag = dev.davit.oci.policy.SigstoreSignature.tag(top);
+            String tag = SigstoreSignature.tag(top);
             find(new Reference(src.registry(), src.repository(), tag, null).toString()).ifPresent(sig ->
                     pushFromStore(store(), sig.descriptor(), new Reference(dst.registry(), dst.repository(), tag,
                             null), progress));
@@ -309,13 +344,13 @@ public final class DavitClient implements AutoCloseable {
             }
             listed.add(new Descriptor(referrer.mediaType(), referrer.digest(), referrer.size(), List.of(),
                     referrer.annotations(), null, referrer.artifactType()));
-            com.fasterxml.jackson.databind.node.ObjectNode idx = dev.davit.oci.internal.Json.object();
+            com.fasterxml.jackson.databind.node.ObjectNode idx = Json.object();
             idx.put("schemaVersion", 2);
             idx.put("mediaType", MediaTypes.OCI_INDEX);
             com.fasterxml.jackson.databind.node.ArrayNode ms = idx.putArray("manifests");
-            listed.forEach(d -> ms.add(dev.davit.oci.internal.ManifestJson.toJson(d)));
+            listed.forEach(d -> ms.add(ManifestJson.toJson(d)));
             new Uploads(client.transport(), pushOptions).putManifest(repo, fallbackTag(subject),
-                    MediaTypes.OCI_INDEX, dev.davit.oci.internal.Json.bytes(idx));
+                    MediaTypes.OCI_INDEX, Json.bytes(idx));
             return true;
         });
     }
@@ -445,7 +480,7 @@ public final class DavitClient implements AutoCloseable {
         }
         Reference dst = Reference.parse(destination);
         if (srcLayout != null) {
-            if (!java.nio.file.Files.isRegularFile(srcLayout.path().resolve("oci-layout"))) {
+            if (!Files.isRegularFile(srcLayout.path().resolve("oci-layout"))) {
                 throw new DavitException(Kind.NOT_FOUND, srcLayout.path() + " is not an OCI image layout (no oci-layout"
                         + " file); check the path");
             }
@@ -459,9 +494,9 @@ public final class DavitClient implements AutoCloseable {
                 }
 
                 @Override
-                public InputStream openBlob(Descriptor d) throws java.io.IOException {
-                    return new dev.davit.oci.digest.VerifyingInputStream(
-                            java.nio.file.Files.newInputStream(layout.blobPath(d.digest())), d.digest(), d.size());
+                public InputStream openBlob(Descriptor d) throws IOException {
+                    return new VerifyingInputStream(
+                            Files.newInputStream(layout.blobPath(d.digest())), d.digest(), d.size());
                 }
 
                 @Override
@@ -485,13 +520,13 @@ public final class DavitClient implements AutoCloseable {
             }
             GraphSource gs = registryGraph(client, src);
             // within one registry every blob can be mounted from the source repository
-            java.util.function.Function<Digest, Reference> mountFrom = src.registry().equals(dst.registry())
+            Function<Digest, Reference> mountFrom = src.registry().equals(dst.registry())
                     ? d -> src : d -> null;
             PushResult pushed = new Pusher(new Uploads(client.transport(), pushOptions),
                     options.registry().maxConcurrentRequests()).push(gs, topDesc, dst, mountFrom, progress);
             if (!removeSignatures && topDesc.digest().equals(top.descriptor().digest())) {
                 Digest signed = topDesc.digest();
-                for (String tag : List.of(dev.davit.oci.policy.SigstoreSignature.tag(signed), fallbackTag(signed))) {
+                for (String tag : List.of(SigstoreSignature.tag(signed), fallbackTag(signed))) {
                     copyAttached(client, new Reference(src.registry(), src.repository(), tag, null),
                             new Reference(dst.registry(), dst.repository(), tag, null), mountFrom, progress);
                 }
@@ -537,7 +572,7 @@ public final class DavitClient implements AutoCloseable {
         Descriptor md;
         try (AutoCloseable session = store().session()) {
             md = Artifacts.create(store(), artifactType, files, notes);
-            store().setEntry(ref.toString(), md, Map.of(OciStore.RESOLVED_AT, java.time.Instant.now().toString()));
+            store().setEntry(ref.toString(), md, Map.of(OciStore.RESOLVED_AT, Instant.now().toString()));
         } catch (DavitException e) {
             throw e;
         } catch (Exception e) {
@@ -620,27 +655,27 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException as {@link #pull(String, PlatformSelector, ProgressListener)}, or as
      *     {@link Artifacts#extract} when writing the files
      */
-    public ArtifactPull artifactPull(String reference, java.nio.file.Path dir, java.util.Set<String> mediaTypes,
+    public ArtifactPull artifactPull(String reference, Path dir, Set<String> mediaTypes,
                                      ProgressListener progress) {
         Args.reference(reference, "DavitClient.artifactPull");
         Args.given(dir, "DavitClient.artifactPull", "dir", "give the directory to write the files into");
         PullResult r = pull(reference, PlatformSelector.host(), progress);
         Manifest m = store().readManifest(r.target());
-        return new ArtifactPull(r, Artifacts.extract(store(), m, dir, mediaTypes == null ? java.util.Set.of()
+        return new ArtifactPull(r, Artifacts.extract(store(), m, dir, mediaTypes == null ? Set.of()
                 : mediaTypes));
     }
 
     /**
-     * {@link #artifactPull(String, java.nio.file.Path, java.util.Set, ProgressListener)} of every file, with no
+     * {@link #artifactPull(String, Path, Set, ProgressListener)} of every file, with no
      * progress.
      *
      * @param reference the artifact to pull
      * @param dir the directory to write into; created if missing
      * @return the pull and the files written
-     * @throws DavitException as {@link #artifactPull(String, java.nio.file.Path, java.util.Set, ProgressListener)}
+     * @throws DavitException as {@link #artifactPull(String, Path, Set, ProgressListener)}
      */
-    public ArtifactPull artifactPull(String reference, java.nio.file.Path dir) {
-        return artifactPull(reference, dir, java.util.Set.of(), ProgressListener.NONE);
+    public ArtifactPull artifactPull(String reference, Path dir) {
+        return artifactPull(reference, dir, Set.of(), ProgressListener.NONE);
     }
 
     /**
@@ -662,19 +697,19 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /** {@code oci:PATH[:NAME]}; null when {@code spec} is not an OCI layout spec. */
-    record LayoutSpec(java.nio.file.Path path, String name) {
+    record LayoutSpec(Path path, String name) {
         static LayoutSpec parse(String spec) {
             if (!spec.startsWith("oci:")) {
                 return null;
             }
             String rest = spec.substring(4);
             if (rest.isEmpty()) {
-                throw new DavitException(Kind.USAGE, "'" + dev.davit.oci.internal.Text.shorten(spec, 80)
+                throw new DavitException(Kind.USAGE, "'" + Text.shorten(spec, 80)
                         + "' names no directory; use oci:PATH[:NAME]");
             }
             int colon = rest.indexOf(':');
-            return colon < 0 ? new LayoutSpec(java.nio.file.Path.of(rest), null)
-                    : new LayoutSpec(java.nio.file.Path.of(rest.substring(0, colon)),
+            return colon < 0 ? new LayoutSpec(Path.of(rest), null)
+                    : new LayoutSpec(Path.of(rest.substring(0, colon)),
                     rest.substring(colon + 1).isEmpty() ? null : rest.substring(colon + 1));
         }
     }
@@ -689,7 +724,7 @@ public final class DavitClient implements AutoCloseable {
      * VERIFICATION error says which scope and rule refused it and why.
      */
     private Copier.Admission admission(RegistryClient client) {
-        dev.davit.oci.policy.Trust trust = options.trust();
+        Trust trust = options.trust();
         return new Copier.Admission() {
             @Override
             public Map<String, String> admit(Reference ref, Descriptor top) {
@@ -739,7 +774,7 @@ public final class DavitClient implements AutoCloseable {
      * @return what admitted it
      * @throws DavitException VERIFICATION when {@code trust} refuses it; NETWORK when its signatures cannot be read
      */
-    public dev.davit.oci.policy.Trust.Admitted verify(String reference, Digest top, dev.davit.oci.policy.Trust trust) {
+    public Trust.Admitted verify(String reference, Digest top, Trust trust) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verify"));
         Args.given(trust, "DavitClient.verify", "trust", "give the requirements, e.g. new Trust(policy, registries)");
         return trust.admit(ref, top, registry, attachments(sigRef -> find(sigRef.toString())
@@ -756,7 +791,7 @@ public final class DavitClient implements AutoCloseable {
      * @return what admitted it
      * @throws DavitException NOT_FOUND when it is not in the store; VERIFICATION when {@code trust} refuses it
      */
-    public dev.davit.oci.policy.Trust.Admitted verifyStored(String reference, dev.davit.oci.policy.Trust trust) {
+    public Trust.Admitted verifyStored(String reference, Trust trust) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.verifyStored"));
         StoreEntry entry = find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
                 + " is not in the store"));
@@ -766,7 +801,7 @@ public final class DavitClient implements AutoCloseable {
     /**
      * Holds an image already in the store to the signature policy before it is used (a run of a cached image): the
      * policy accepts anything there, or the trust that admitted it (its entry's {@link
-     * dev.davit.oci.policy.Trust#ADMITTED_BY}) is this one, which costs a hash of the policy and key files; else the
+     * Trust#ADMITTED_BY}) is this one, which costs a hash of the policy and key files; else the
      * image is admitted again now (its signatures read from the registry or the lookaside store) and its entry
      * records this trust.
      *
@@ -776,24 +811,24 @@ public final class DavitClient implements AutoCloseable {
      */
     public void checkTrust(String reference) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.checkTrust"));
-        dev.davit.oci.policy.Trust trust = options.trust();
+        Trust trust = options.trust();
         if (trust.policy().requirementsFor(ref).acceptsAnything()) {
             return;
         }
         StoreEntry entry = find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
                 + " is not in the store"));
-        if (trust.fingerprint().equals(entry.descriptor().annotation(dev.davit.oci.policy.Trust.ADMITTED_BY))) {
+        if (trust.fingerprint().equals(entry.descriptor().annotation(Trust.ADMITTED_BY))) {
             return;
         }
         Digest top = signedTop(entry.descriptor());
         Map<String, String> record = trust.record(trust.admit(ref, top, registry, attachments(sigRef ->
                 find(sigRef.toString()).map(StoreEntry::descriptor).orElse(null))));
-        Map<String, String> ann = new java.util.LinkedHashMap<>(entry.descriptor().annotations());
+        Map<String, String> ann = new LinkedHashMap<>(entry.descriptor().annotations());
         ann.putAll(record);
         store().setEntry(ref.toString(), entry.descriptor(), ann);
     }
 
-    private <T> T withRegistry(ProgressListener progress, java.util.function.Function<RegistryClient, T> work) {
+    private <T> T withRegistry(ProgressListener progress, Function<RegistryClient, T> work) {
         RegistryClient client = new RegistryClient(options.registry(), authenticator,
                 msg -> progress.onEvent(new ProgressEvent.Retry(msg)));
         try {
@@ -815,7 +850,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind USAGE for a bad directory, reference or base, NOT_FOUND when the base is not
      *     in the store, STORE when the store cannot be written
      */
-    public BuildResult build(java.nio.file.Path dir, String reference, BuildOptions options,
+    public BuildResult build(Path dir, String reference, BuildOptions options,
                              ProgressListener progress) {
         Args.given(dir, "DavitClient.build", "dir", "give the directory whose content becomes the layer");
         Reference ref = Reference.parse(Args.given(reference, "DavitClient.build", "reference", "give the image's"
@@ -826,15 +861,15 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
-     * {@link #build(java.nio.file.Path, String, BuildOptions, ProgressListener)} with no progress.
+     * {@link #build(Path, String, BuildOptions, ProgressListener)} with no progress.
      *
      * @param dir the directory whose content becomes the new layer
      * @param reference the name for the image, with a tag, e.g. {@code app:dev}
      * @param options the build settings, e.g. {@link BuildOptions#defaults()}
      * @return what was built
-     * @throws DavitException as {@link #build(java.nio.file.Path, String, BuildOptions, ProgressListener)}
+     * @throws DavitException as {@link #build(Path, String, BuildOptions, ProgressListener)}
      */
-    public BuildResult build(java.nio.file.Path dir, String reference, BuildOptions options) {
+    public BuildResult build(Path dir, String reference, BuildOptions options) {
         return build(dir, reference, options, ProgressListener.NONE);
     }
 
@@ -857,7 +892,7 @@ public final class DavitClient implements AutoCloseable {
             }
 
             @Override
-            public InputStream openBlob(Descriptor d) throws java.io.IOException {
+            public InputStream openBlob(Descriptor d) throws IOException {
                 return client.openBlob(repo, d);
             }
 
@@ -874,15 +909,15 @@ public final class DavitClient implements AutoCloseable {
      * destination has already is not written again.
      */
     private void copyLookaside(Reference src, Reference dst, Digest signed) {
-        dev.davit.oci.policy.RegistriesD rd = options.trust().registries();
-        java.net.URI from = rd.forImage(src).lookaside();
-        java.net.URI to = rd.forImage(dst).writeTo();
+        RegistriesD rd = options.trust().registries();
+        URI from = rd.forImage(src).lookaside();
+        URI to = rd.forImage(dst).writeTo();
         if (from == null || to == null || !"file".equals(to.getScheme())) {
             return;
         }
-        List<byte[]> there = dev.davit.oci.policy.Trust.lookaside(to, dst, signed);
-        for (byte[] m : dev.davit.oci.policy.Trust.lookaside(from, src, signed)) {
-            if (there.stream().noneMatch(t -> java.util.Arrays.equals(t, m))) {
+        List<byte[]> there = Trust.lookaside(to, dst, signed);
+        for (byte[] m : Trust.lookaside(from, src, signed)) {
+            if (there.stream().noneMatch(t -> Arrays.equals(t, m))) {
                 writeLookaside(to, dst, signed, m);
             }
         }
@@ -893,7 +928,7 @@ public final class DavitClient implements AutoCloseable {
      * references; nothing when the tag is not there.
      */
     private void copyAttached(RegistryClient client, Reference from, Reference to,
-                              java.util.function.Function<Digest, Reference> mountFrom, ProgressListener progress) {
+                              Function<Digest, Reference> mountFrom, ProgressListener progress) {
         RegistryClient.FetchedManifest m;
         try {
             m = client.fetchManifest(from);
@@ -927,22 +962,22 @@ public final class DavitClient implements AutoCloseable {
      * public key then admits the image where {@code registries.d} sets {@code use-sigstore-attachments}.
      *
      * @param reference the image, by tag (the identity signed)
-     * @param key       the private key ({@link dev.davit.oci.policy.SigstoreKeys#decryptPrivate})
+     * @param key       the private key ({@link SigstoreKeys#decryptPrivate})
      * @param progress  receives progress events; null for none
      * @return what was signed and where the signature is
      * @throws DavitException USAGE for a malformed reference, NOT_FOUND, AUTH or NETWORK as the registry answers
      */
-    public SignResult signSigstore(String reference, java.security.PrivateKey key, ProgressListener progress) {
+    public SignResult signSigstore(String reference, PrivateKey key, ProgressListener progress) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signSigstore"));
         Args.given(key, "DavitClient.signSigstore", "key", "give the private key, e.g. from"
                 + " SigstoreKeys.decryptPrivate");
         // the digest of the manifest read and hashed here (never a HEAD's word for it)
         Digest digest = withRegistry(ProgressListener.NONE, client -> client.fetchManifest(ref).digest());
-        byte[] payload = dev.davit.oci.policy.SigstoreSignature.payload(ref.toString(), digest);
-        String signature = dev.davit.oci.policy.SigstoreSignature.sign(key, payload);
+        byte[] payload = SigstoreSignature.payload(ref.toString(), digest);
+        String signature = SigstoreSignature.sign(key, payload);
         Reference sigRef = new Reference(ref.registry(), ref.repository(),
-                dev.davit.oci.policy.SigstoreSignature.tag(digest), null);
-        List<Descriptor> layers = new java.util.ArrayList<>();
+                SigstoreSignature.tag(digest), null);
+        List<Descriptor> layers = new ArrayList<>();
         try {
             pull(sigRef.toString());
             Manifest existing = store().readManifest(find(sigRef.toString()).orElseThrow().descriptor());
@@ -954,20 +989,20 @@ public final class DavitClient implements AutoCloseable {
                 throw e;
             }
         }
-        Descriptor layer = new Descriptor(dev.davit.oci.policy.SigstoreSignature.MEDIA_TYPE, Digest.sha256(payload),
-                payload.length).withAnnotations(Map.of(dev.davit.oci.policy.SigstoreSignature.SIGNATURE_ANNOTATION,
+        Descriptor layer = new Descriptor(SigstoreSignature.MEDIA_TYPE, Digest.sha256(payload),
+                payload.length).withAnnotations(Map.of(SigstoreSignature.SIGNATURE_ANNOTATION,
                 signature));
         layers.add(layer);
-        byte[] config = "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
         Descriptor configDesc = new Descriptor("application/vnd.oci.image.config.v1+json", Digest.sha256(config),
                 config.length);
-        var doc = dev.davit.oci.internal.Json.object();
+        var doc = Json.object();
         doc.put("schemaVersion", 2);
         doc.put("mediaType", "application/vnd.oci.image.manifest.v1+json");
-        doc.set("config", dev.davit.oci.internal.ManifestJson.toJson(configDesc));
+        doc.set("config", ManifestJson.toJson(configDesc));
         var arr = doc.putArray("layers");
-        layers.forEach(l -> arr.add(dev.davit.oci.internal.ManifestJson.toJson(l)));
-        byte[] manifest = doc.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        layers.forEach(l -> arr.add(ManifestJson.toJson(l)));
+        byte[] manifest = doc.toString().getBytes(StandardCharsets.UTF_8);
         Descriptor md = new Descriptor("application/vnd.oci.image.manifest.v1+json", Digest.sha256(manifest),
                 manifest.length);
         try (AutoCloseable session = store().session()) {
@@ -1000,7 +1035,7 @@ public final class DavitClient implements AutoCloseable {
     public SignResult signGpg(String reference, byte[] secretKeyring, String fingerprint, char[] passphrase) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signGpg"));
         Args.given(secretKeyring, "DavitClient.signGpg", "secretKeyring", "give the secret keyring's bytes");
-        java.net.URI base = options.trust().registries().forImage(ref).writeTo();
+        URI base = options.trust().registries().forImage(ref).writeTo();
         if (base == null || !"file".equals(base.getScheme())) {
             throw new DavitException(Kind.USAGE, "registries.d (" + options.trust().registries().source()
                     + ") names no file:// lookaside store (lookaside-staging or lookaside) for " + ref
@@ -1009,9 +1044,9 @@ public final class DavitClient implements AutoCloseable {
         Digest digest = withRegistry(ProgressListener.NONE, client -> client.fetchManifest(ref).digest());
         byte[] message;
         try {
-            message = dev.davit.oci.policy.SimpleSigning.sign(secretKeyring, fingerprint,
+            message = SimpleSigning.sign(secretKeyring, fingerprint,
                     passphrase == null ? new char[0] : passphrase, ref.toString(), digest);
-        } catch (dev.davit.oci.policy.SigstoreSignature.Invalid e) {
+        } catch (SigstoreSignature.Invalid e) {
             throw new DavitException(Kind.USAGE, e.getMessage());
         }
         return new SignResult(ref, digest, "gpg", writeLookaside(base, ref, digest, message).toString());
@@ -1022,39 +1057,39 @@ public final class DavitClient implements AutoCloseable {
      * {@code base}: written whole, then linked under the first free number (link(2) never replaces), so no reader
      * sees half of one and two writers never take one number.
      */
-    private static java.nio.file.Path writeLookaside(java.net.URI base, Reference ref, Digest digest, byte[] message) {
-        java.nio.file.Path dir = java.nio.file.Path.of(base).resolve(ref.repository() + "@"
+    private static Path writeLookaside(URI base, Reference ref, Digest digest, byte[] message) {
+        Path dir = Path.of(base).resolve(ref.repository() + "@"
                 + digest.algorithm().id() + "=" + digest.hex());
-        java.nio.file.Path tmp = null;
+        Path tmp = null;
         try {
-            java.nio.file.Files.createDirectories(dir);
+            Files.createDirectories(dir);
             // written whole, then linked under the first free name (link(2) never replaces): no reader ever sees
             // half a signature, and two signers never take one number
-            tmp = java.nio.file.Files.createTempFile(dir, ".signature-", ".tmp");
-            java.nio.file.Files.write(tmp, message);
-            java.nio.file.Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString(
+            tmp = Files.createTempFile(dir, ".signature-", ".tmp");
+            Files.write(tmp, message);
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString(
                     "rw-r--r--")); // a signature is for everyone to read, as skopeo's are
-            for (int n = 1; n <= dev.davit.oci.policy.Trust.MAX_SIGNATURES; n++) {
-                java.nio.file.Path f = dir.resolve("signature-" + n);
+            for (int n = 1; n <= Trust.MAX_SIGNATURES; n++) {
+                Path f = dir.resolve("signature-" + n);
                 try {
-                    java.nio.file.Files.createLink(f, tmp);
+                    Files.createLink(f, tmp);
                     return f;
-                } catch (java.nio.file.FileAlreadyExistsException taken) {
+                } catch (FileAlreadyExistsException taken) {
                     // the next number
                 }
             }
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot write the signature into " + dir + ": " + e.getMessage());
         } finally {
             if (tmp != null) {
                 try {
-                    java.nio.file.Files.deleteIfExists(tmp);
-                } catch (java.io.IOException ignored) {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
                     // a stray temporary file
                 }
             }
         }
-        throw new DavitException(Kind.USAGE, dir + " holds " + dev.davit.oci.policy.Trust.MAX_SIGNATURES
+        throw new DavitException(Kind.USAGE, dir + " holds " + Trust.MAX_SIGNATURES
                 + " signatures already");
     }
 
@@ -1107,7 +1142,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind NOT_FOUND when the image is not in the store, else as
      *     {@link Unpacker#unpack}
      */
-    public UnpackResult unpack(String reference, java.nio.file.Path dir, PlatformSelector platforms,
+    public UnpackResult unpack(String reference, Path dir, PlatformSelector platforms,
                                UnpackOptions unpackOptions) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.unpack"));
         Args.given(dir, "DavitClient.unpack", "dir", "give the directory to unpack into (missing or empty)");
@@ -1119,15 +1154,15 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
-     * {@link #unpack(String, java.nio.file.Path, PlatformSelector, UnpackOptions)} of this machine's platform,
+     * {@link #unpack(String, Path, PlatformSelector, UnpackOptions)} of this machine's platform,
      * with {@link UnpackOptions#defaults()}.
      *
      * @param reference the image in the store
      * @param dir the target directory; created if missing
      * @return what was written, skipped and noted
-     * @throws DavitException as {@link #unpack(String, java.nio.file.Path, PlatformSelector, UnpackOptions)}
+     * @throws DavitException as {@link #unpack(String, Path, PlatformSelector, UnpackOptions)}
      */
-    public UnpackResult unpack(String reference, java.nio.file.Path dir) {
+    public UnpackResult unpack(String reference, Path dir) {
         return unpack(reference, dir, PlatformSelector.host(), UnpackOptions.defaults());
     }
 
@@ -1243,21 +1278,21 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind USAGE for a malformed host or anonymous credentials, AUTH when the registry
      *     rejects the credentials, NETWORK when it cannot be reached, STORE when the file cannot be written
      */
-    public java.nio.file.Path login(String registryHost, dev.davit.oci.auth.Credentials credentials) {
-        return login(registryHost, credentials, dev.davit.oci.auth.CredentialResolver.fromSystem().davitConfigPath());
+    public Path login(String registryHost, Credentials credentials) {
+        return login(registryHost, credentials, CredentialResolver.fromSystem().davitConfigPath());
     }
 
     /**
-     * {@link #login(String, dev.davit.oci.auth.Credentials)} saving into {@code configFile}.
+     * {@link #login(String, Credentials)} saving into {@code configFile}.
      *
      * @param registryHost the registry, e.g. {@code ghcr.io}
      * @param credentials the credentials to check and save; not anonymous
      * @param configFile the davit config file to update; created if missing
      * @return {@code configFile}
-     * @throws DavitException as {@link #login(String, dev.davit.oci.auth.Credentials)}
+     * @throws DavitException as {@link #login(String, Credentials)}
      */
-    public java.nio.file.Path login(String registryHost, dev.davit.oci.auth.Credentials credentials,
-                                    java.nio.file.Path configFile) {
+    public Path login(String registryHost, Credentials credentials,
+                                    Path configFile) {
         String host = normalizeRegistry(Args.given(registryHost, "DavitClient.login", "registryHost",
                 "give a registry, e.g. ghcr.io"));
         Args.given(credentials, "DavitClient.login", "credentials", "give Credentials.basic(user, password)");
@@ -1267,7 +1302,7 @@ public final class DavitClient implements AutoCloseable {
         try (RegistryClient check = new RegistryClient(options.registry(), auth, msg -> { })) {
             check.ping(host, null);
         }
-        dev.davit.oci.auth.DavitConfig.storeCredentials(configFile, host, credentials);
+        DavitConfig.storeCredentials(configFile, host, credentials);
         return configFile;
     }
 
@@ -1279,7 +1314,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException of kind USAGE for a malformed host or config file, STORE when it cannot be written
      */
     public boolean logout(String registryHost) {
-        return logout(registryHost, dev.davit.oci.auth.CredentialResolver.fromSystem().davitConfigPath());
+        return logout(registryHost, CredentialResolver.fromSystem().davitConfigPath());
     }
 
     /**
@@ -1290,10 +1325,10 @@ public final class DavitClient implements AutoCloseable {
      * @return whether there were any credentials for it
      * @throws DavitException as {@link #logout(String)}
      */
-    public boolean logout(String registryHost, java.nio.file.Path configFile) {
+    public boolean logout(String registryHost, Path configFile) {
         String host = normalizeRegistry(Args.given(registryHost, "DavitClient.logout", "registryHost",
                 "give a registry, e.g. ghcr.io"));
-        return dev.davit.oci.auth.DavitConfig.removeCredentials(Args.given(configFile, "DavitClient.logout",
+        return DavitConfig.removeCredentials(Args.given(configFile, "DavitClient.logout",
                 "configFile", "give the davit config file, or use the method without it"), host);
     }
 
@@ -1311,7 +1346,7 @@ public final class DavitClient implements AutoCloseable {
         }
         Reference r = Reference.parse(h + "/x/y:1");
         if (!r.repository().equals("x/y")) {
-            throw new DavitException(Kind.USAGE, "invalid registry '" + dev.davit.oci.internal.Text.shorten(registryHost, 60)
+            throw new DavitException(Kind.USAGE, "invalid registry '" + Text.shorten(registryHost, 60)
                     + "': give host[:port], e.g. ghcr.io or 127.0.0.1:5000");
         }
         return r.registry();
@@ -1319,31 +1354,31 @@ public final class DavitClient implements AutoCloseable {
 
     /**
      * Writes the store entries named by {@code refs} into a bundle {@code file} (a tar of an OCI image layout; see
-     * {@link dev.davit.oci.bundle.BundleWriter}), replacing it atomically.
+     * {@link BundleWriter}), replacing it atomically.
      *
      * @param refs the references in the store to export; at least one
      * @param file the bundle file to write
      * @param options metadata, compression and verification
      * @return what was written
-     * @throws DavitException as {@link dev.davit.oci.bundle.BundleWriter#export}
+     * @throws DavitException as {@link BundleWriter#export}
      */
-    public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
-                                                    dev.davit.oci.bundle.ExportOptions options) {
+    public ExportResult export(List<String> refs, Path file,
+                                                    ExportOptions options) {
         return export(refs, file, options, ProgressListener.NONE);
     }
 
     /**
-     * {@link #export(List, java.nio.file.Path, dev.davit.oci.bundle.ExportOptions)} with progress events.
+     * {@link #export(List, Path, ExportOptions)} with progress events.
      *
      * @param refs the references in the store to export; at least one
      * @param file the bundle file to write
      * @param options metadata, compression and verification
      * @param progress receives progress events
      * @return what was written
-     * @throws DavitException as {@link dev.davit.oci.bundle.BundleWriter#export}
+     * @throws DavitException as {@link BundleWriter#export}
      */
-    public dev.davit.oci.bundle.ExportResult export(List<String> refs, java.nio.file.Path file,
-                                                    dev.davit.oci.bundle.ExportOptions options,
+    public ExportResult export(List<String> refs, Path file,
+                                                    ExportOptions options,
                                                     ProgressListener progress) {
         Args.given(refs, "DavitClient.export", "refs", "give the references in the store to export");
         Args.given(file, "DavitClient.export", "file", "give the bundle file to write");
@@ -1360,32 +1395,32 @@ public final class DavitClient implements AutoCloseable {
             find(ref.toString()).ifPresent(e -> {
                 Digest top = signedTop(e.descriptor());
                 String sig = new Reference(ref.registry(), ref.repository(),
-                        dev.davit.oci.policy.SigstoreSignature.tag(top), null).toString();
+                        SigstoreSignature.tag(top), null).toString();
                 if (!all.contains(sig) && find(sig).isPresent()) {
                     all.add(sig);
                 }
             });
         }
-        return new dev.davit.oci.bundle.BundleWriter(store()).export(all, file, options, orNone(progress));
+        return new BundleWriter(store()).export(all, file, options, orNone(progress));
     }
 
     /** Whether {@code d} (in the store) is a cosign signature manifest ({@code SigstoreSignature}'s test). */
     private boolean isSignatureManifest(Descriptor d) {
         try {
-            return dev.davit.oci.policy.SigstoreSignature.isSignatureManifest(store().readManifest(d));
+            return SigstoreSignature.isSignatureManifest(store().readManifest(d));
         } catch (DavitException e) {
             return false;
         }
     }
 
     /** A cosign signature tag: {@code sha256-<hex>.sig}. */
-    private static final java.util.regex.Pattern SIGNATURE_TAG = java.util.regex.Pattern.compile(
+    private static final Pattern SIGNATURE_TAG = Pattern.compile(
             "sha256-[0-9a-f]{64}\\.sig");
 
     /** Signature manifests and payloads of this store, found by {@code descriptorOf} (null: none). */
-    private dev.davit.oci.policy.Trust.Attachments attachments(
-            java.util.function.Function<Reference, Descriptor> descriptorOf) {
-        return new dev.davit.oci.policy.Trust.Attachments() {
+    private Trust.Attachments attachments(
+            Function<Reference, Descriptor> descriptorOf) {
+        return new Trust.Attachments() {
             @Override
             public Manifest manifest(Reference sigRef) {
                 Descriptor d = descriptorOf.apply(sigRef);
@@ -1401,23 +1436,23 @@ public final class DavitClient implements AutoCloseable {
 
     /**
      * Imports a bundle: verifies it completely, then names its references in the store (see
-     * {@link dev.davit.oci.bundle.BundleImporter}). A bad bundle changes no reference.
+     * {@link BundleImporter}). A bad bundle changes no reference.
      *
      * @param file the bundle file
      * @param options how entries are named, and the limits
      * @param progress receives progress events
      * @return the references set and the blobs stored
-     * @throws DavitException as {@link dev.davit.oci.bundle.BundleImporter#importBundle}
+     * @throws DavitException as {@link BundleImporter#importBundle}
      */
-    public dev.davit.oci.bundle.ImportResult importBundle(java.nio.file.Path file,
-                                                          dev.davit.oci.bundle.ImportOptions options,
+    public ImportResult importBundle(Path file,
+                                                          ImportOptions options,
                                                           ProgressListener progress) {
         Args.given(file, "DavitClient.importBundle", "file", "give the bundle file to import");
         Args.given(options, "DavitClient.importBundle", "options", "give ImportOptions.defaults()");
         // held to the signature policy as a pull is: no registry here, so only what the lookaside store (or no
         // signature at all) can show admits an image
-        dev.davit.oci.policy.Trust trust = options().trust();
-        return new dev.davit.oci.bundle.BundleImporter(store(), named -> new Copier.Admission() {
+        Trust trust = options().trust();
+        return new BundleImporter(store(), named -> new Copier.Admission() {
             @Override
             public Map<String, String> admit(Reference ref, Descriptor top) {
                 if (SIGNATURE_TAG.matcher(ref.tag() == null ? "" : ref.tag()).matches()
@@ -1437,16 +1472,16 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
-     * {@link #importBundle(java.nio.file.Path, dev.davit.oci.bundle.ImportOptions, ProgressListener)} with no
+     * {@link #importBundle(Path, ImportOptions, ProgressListener)} with no
      * progress.
      *
      * @param file the bundle file
      * @param options how entries are named, and the limits
      * @return the references set and the blobs stored
-     * @throws DavitException as {@link dev.davit.oci.bundle.BundleImporter#importBundle}
+     * @throws DavitException as {@link BundleImporter#importBundle}
      */
-    public dev.davit.oci.bundle.ImportResult importBundle(java.nio.file.Path file,
-                                                          dev.davit.oci.bundle.ImportOptions options) {
+    public ImportResult importBundle(Path file,
+                                                          ImportOptions options) {
         return importBundle(file, options, ProgressListener.NONE);
     }
 
@@ -1454,10 +1489,10 @@ public final class DavitClient implements AutoCloseable {
      * {@return a bundle's metadata and references, read without extracting it (no store needed)}
      *
      * @param file the bundle file
-     * @throws DavitException as {@link dev.davit.oci.bundle.BundleInspector#inspect}
+     * @throws DavitException as {@link BundleInspector#inspect}
      */
-    public dev.davit.oci.bundle.BundleInfo inspectBundle(java.nio.file.Path file) {
-        return new dev.davit.oci.bundle.BundleInspector().inspect(Args.given(file, "DavitClient.inspectBundle", "file",
+    public BundleInfo inspectBundle(Path file) {
+        return new BundleInspector().inspect(Args.given(file, "DavitClient.inspectBundle", "file",
                 "give the bundle file to read"));
     }
 
