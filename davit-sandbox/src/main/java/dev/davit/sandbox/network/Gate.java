@@ -5,7 +5,6 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -17,8 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
@@ -74,15 +71,12 @@ public final class Gate {
     final HostResolver resolver;
     final Denials denials;
     final Path dir;
-    private volatile HostAddresses hostAddresses = new HostAddresses(Set.of(), 0);
+    private final HostAddresses hostAddresses = new HostAddresses();
     /** The secrets it adds to requests ({@link Injections}), as davit last gave them. */
     volatile Injections injections = Injections.NONE;
     /** The PEM file of CA certificates trusted for the real hosts beside the runtime's (null: none). */
     private Path trustFile;
     private javax.net.ssl.SSLContext upstreamTrust;
-
-    private record HostAddresses(Set<InetAddress> addresses, long at) {
-    }
 
     Gate(GateSys sys, Path dir, HostResolver resolver) {
         this.sys = sys;
@@ -509,22 +503,7 @@ public final class Gate {
 
     /** The host's own addresses (of its namespace), looked up again after 5 s. */
     Set<InetAddress> hostAddresses() {
-        HostAddresses h = hostAddresses;
-        long now = System.nanoTime();
-        if (h.at() != 0 && now - h.at() < 5_000_000_000L) {
-            return h.addresses();
-        }
-        Set<InetAddress> s = new HashSet<>();
-        try {
-            for (NetworkInterface i : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-                s.addAll(Collections.list(i.getInetAddresses()));
-            }
-        } catch (IOException e) {
-            // keep what was known
-            s.addAll(h.addresses());
-        }
-        hostAddresses = new HostAddresses(Set.copyOf(s), now);
-        return hostAddresses.addresses();
+        return hostAddresses.get();
     }
 
     /** The addresses of {@code all} the sandbox may reach (see {@link #reachable}) at any port. */

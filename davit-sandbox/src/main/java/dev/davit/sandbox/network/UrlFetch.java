@@ -10,7 +10,6 @@ import java.io.OutputStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
 import java.net.Socket;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -25,9 +24,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HexFormat;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -65,6 +62,8 @@ public final class UrlFetch {
     public static final int MAX_REDIRECTS = 5;
     /** How long one fetch may take, its redirects included, whatever the server sends meanwhile. */
     public static final java.time.Duration DEADLINE = java.time.Duration.ofMinutes(20);
+    /** The host's own addresses, never fetched from unless a policy entry names them. */
+    private static final HostAddresses HOST = new HostAddresses();
     private static final int CONNECT_MILLIS = 10_000;
     private static final int READ_MILLIS = 30_000;
     private static final int MAX_HEAD = 64 * 1024;
@@ -208,7 +207,7 @@ public final class UrlFetch {
                 while (head.status() >= 100 && head.status() < 200 && head.status() != 101) {
                     head = head(in, at); // an interim answer (100 Continue, 103 Early Hints): the real one follows
                 }
-                if (java.util.Set.of(301, 302, 303, 307, 308).contains(head.status())
+                if (Set.of(301, 302, 303, 307, 308).contains(head.status())
                         && head.header("location") != null) {
                     if (hop == MAX_REDIRECTS) {
                         throw new FetchException(shown(uri) + " redirects more than " + MAX_REDIRECTS + " times");
@@ -371,7 +370,7 @@ public final class UrlFetch {
         if (byName == null && !byAddress.allowed()) {
             return "the address " + a.getHostAddress() + " is " + byAddress.reason();
         }
-        if ((EgressPolicy.isSpecial(a) || hostAddresses().contains(a)) && !p.explicitlyAllows(a, port)) {
+        if ((EgressPolicy.isSpecial(a) || HOST.get().contains(a)) && !p.explicitlyAllows(a, port)) {
             return "the address " + a.getHostAddress() + " is loopback, link-local, private or the host's own,"
                     + " which only an address entry allows";
         }
@@ -387,23 +386,11 @@ public final class UrlFetch {
         int first = b[0] & 0xff;
         boolean blocked = first == 0 || first == 127 || first >= 224
                 || first == 169 && (b[1] & 0xff) == 254;
-        if (blocked || hostAddresses().contains(a)) {
+        if (blocked || HOST.get().contains(a)) {
             return "the address " + a.getHostAddress() + " is loopback, link-local, multicast, reserved or the"
                     + " host's own";
         }
         return null;
-    }
-
-    private static Set<InetAddress> hostAddresses() {
-        Set<InetAddress> s = new HashSet<>();
-        try {
-            for (NetworkInterface i : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-                s.addAll(Collections.list(i.getInetAddresses()));
-            }
-        } catch (IOException e) {
-            // none known: the special blocks still hold
-        }
-        return s;
     }
 
     /**
