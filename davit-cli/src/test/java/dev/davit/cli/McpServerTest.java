@@ -733,6 +733,13 @@ class McpServerTest {
     @SuppressWarnings("unchecked")
     void homeIsTakenFromTheOptionAndSaidAtStart() throws Exception {
         Path home = shared.resolve("option-home");
+        // the home's signature policy holds the model's pulls: one repository is rejected
+        String refusedImage = registry.hostPort() + "/refused/busybox:1";
+        Tools.run("skopeo", "copy", "--src-tls-verify=false", "--dest-tls-verify=false", "docker://" + image,
+                "docker://" + refusedImage);
+        Files.createDirectories(home);
+        Files.writeString(home.resolve("policy.json"), "{\"default\": [{\"type\": \"insecureAcceptAnything\"}],"
+                + " \"transports\": {\"docker\": {\"" + registry.hostPort() + "/refused\": [{\"type\": \"reject\"}]}}}");
         String java = ProcessHandle.current().info().command().orElse("java");
         ServerParameters params = ServerParameters.builder(java).args(List.of("--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--home",
@@ -751,6 +758,16 @@ class McpServerTest {
             assertThat(home.resolve("workspaces").resolve(id)).isDirectory();
             c.callTool(new McpSchema.CallToolRequest("workspace_delete", Map.of("workspace", id))).block();
             assertThat(stderr).contains("davit: MCP server home: " + home + " (from --home)");
+            for (String tool : List.of("run", "workspace_create")) {
+                McpSchema.CallToolResult refused = c.callTool(new McpSchema.CallToolRequest(tool, tool.equals("run")
+                        ? Map.of("env", refusedImage, "command", List.of("true")) : Map.of("env", refusedImage)))
+                        .block();
+                assertThat(refused.isError()).as(refused.toString()).isTrue();
+                assertThat(((Map<String, Object>) refused.structuredContent()).get("error").toString())
+                        .contains(refusedImage + " is refused by the signature policy " + home.resolve("policy.json"))
+                        .contains("(reject): the policy rejects it");
+            }
+            assertThat(home.resolve("workspaces")).isEmptyDirectory();
         } finally {
             c.closeGracefully().block();
         }

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The signature policy at the CLI: {@code --signature-policy FILE}, else the home's {@code policy.json}; a refused
  * pull is exit 6 with one line naming the scope and rule, and the image is not stored; a policy that is not valid is
- * exit 2 naming where; what the policy accepts pulls as before.
+ * exit 2 naming where; what the policy accepts pulls as before; {@code run}, {@code workspace create}, {@code build}'s
+ * {@code FROM} and {@code copy} of a refused image are refused the same way, and leave nothing.
  */
 class SignaturePolicyCliTest {
     @TempDir
@@ -53,6 +54,31 @@ class SignaturePolicyCliTest {
             assertThat(bad.stderr().strip()).isEqualTo("davit: error: the signature policy " + broken
                     + ": default[0] has an unknown type \"trustme\" (insecureAcceptAnything, reject, signedBy,"
                     + " sigstoreSigned)");
+        }
+    }
+
+    @Test
+    void everyCommandThatTakesAnImageFromARegistryIsHeldToThePolicy() throws Exception {
+        try (TestRegistry registry = TestRegistry.start()) {
+            PushedImage image = Fixtures.pushImage(registry, "policy/app", "1");
+            Path policy = Files.writeString(home.resolve("policy.json"), "{\"default\": [{\"type\": \"reject\"}]}");
+            Cli cli = new Cli(home);
+            Path ctx = Files.createDirectories(home.resolve("ctx"));
+            Path file = Files.writeString(ctx.resolve("Containerfile"), "FROM " + image.reference() + "\nRUN true\n");
+            String refusal = image.reference() + " is refused by the signature policy " + policy
+                    + ", the policy's default (reject): the policy rejects it";
+            for (String[] argv : new String[][] {
+                {"run", image.reference(), "--", "true"},
+                {"workspace", "create", image.reference()},
+                {"build", "--file", file.toString(), ctx.toString(), "localhost/test/from-refused:1"},
+                {"copy", image.reference(), registry.hostPort() + "/elsewhere/app:1"}}) {
+                Cli.Result r = cli.run(argv);
+                assertThat(r.rc()).as(String.join(" ", argv) + "\n" + r).isEqualTo(6);
+                assertThat(r.stderr()).as(argv[0]).contains(refusal);
+            }
+            assertThat(cli.run("--json", "images").stdout()).doesNotContain(image.reference())
+                    .doesNotContain("from-refused");
+            assertThat(cli.run("--json", "workspace", "list").stdout()).doesNotContain("ws-");
         }
     }
 }

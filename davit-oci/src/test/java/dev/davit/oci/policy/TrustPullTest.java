@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The signature policy enforced on pull and copy, against real signers and a real registry: a GPG signature skopeo
- * made ({@code --sign-by}, file lookaside) and a sigstore signature attached beside the image ({@code sha256-<hex>.sig},
+ * made ({@code --sign-by}, file lookaside, read as a file and over HTTP on loopback) and a sigstore signature attached beside the image ({@code sha256-<hex>.sig},
  * pushed as cosign pushes it) admit the image under policies requiring their keys; an unsigned image, a
  * signature by another key, a signature for another identity, a registries.d that does not say where signatures are,
  * and a {@code reject} scope refuse it, with the scope and rule named, and a refused image is never stored under its
@@ -89,6 +89,25 @@ class TrustPullTest {
                 assertThatThrownBy(() -> c.pull(host + "/signed/other:1")).hasMessageContaining("has no signature in");
                 c.export(List.of(host + "/signed/app:gpg"), tmp.resolve("gpg.tar"),
                         dev.davit.oci.bundle.ExportOptions.defaults(), null);
+            }
+            // the same lookaside store served over HTTP on loopback (the JDK's file server, as a web server would)
+            var server = com.sun.net.httpserver.SimpleFileServer.createFileServer(new java.net.InetSocketAddress(
+                    java.net.InetAddress.getLoopbackAddress(), 0), look, com.sun.net.httpserver.SimpleFileServer
+                    .OutputLevel.NONE);
+            server.start();
+            try {
+                Path rdHttp = Files.createDirectories(tmp.resolve("registries.d-http"));
+                Files.writeString(rdHttp.resolve("test.yaml"), "docker:\n  " + host + ":\n    lookaside: http://"
+                        + "127.0.0.1:" + server.getAddress().getPort() + "\n");
+                try (DavitClient c = client("s1-http", new Trust(gpgTrust.policy(), RegistriesD.read(rdHttp)))) {
+                    c.pull(host + "/signed/app:gpg");
+                    assertThat(c.find(host + "/signed/app:gpg").orElseThrow().descriptor().annotation(Trust.SIGNERS))
+                            .isEqualTo("GPG " + fpr);
+                    assertThatThrownBy(() -> c.pull(host + "/signed/other:1")).hasMessageContaining(
+                            "has no signature in http://127.0.0.1:");
+                }
+            } finally {
+                server.stop(0);
             }
             // a bundle is held to the policy too: the file lookaside store verifies it with no registry reached
             try (DavitClient offline = client("s6", gpgTrust)) {
