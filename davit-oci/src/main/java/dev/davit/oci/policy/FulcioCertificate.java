@@ -3,15 +3,15 @@ package dev.davit.oci.policy;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
+import java.security.InvalidAlgorithmParameterException;
 import java.security.PublicKey;
-import java.security.cert.CertPathBuilder;
-import java.security.cert.CertStore;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
-import java.security.cert.CollectionCertStoreParameters;
-import java.security.cert.PKIXBuilderParameters;
+import java.security.cert.PKIXCertPathValidatorResult;
+import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
-import java.security.cert.X509CertSelector;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -42,7 +42,10 @@ final class FulcioCertificate {
     private static final ASN1ObjectIdentifier ISSUER_V2 = new ASN1ObjectIdentifier("1.3.6.1.4.1.57264.1.8");
     private static final String CODE_SIGNING = "1.3.6.1.5.5.7.3.3";
     private static final String ANY_USAGE = "2.5.29.37.0";
+    /** The most certificates a PEM text given to davit may hold (a policy's CA file, an annotation). */
     private static final int MAX_CERTIFICATES = 16;
+    /** The most certificates of a chain annotation: intermediates and the signer's root. */
+    private static final int MAX_CHAIN = 8;
 
     private FulcioCertificate() {
     }
@@ -87,44 +90,67 @@ final class FulcioCertificate {
                     + " certificates, not one");
         }
         X509Certificate leaf = leaves.get(0);
+        try {
+            // the certificate checked is the one Rekor logged (the annotation's one PEM block, nothing else)
+            if (!java.util.Arrays.equals(leaf.getEncoded(), RekorSet.pemBody(certPem, "its certificate annotation"))) {
+                throw new SigstoreSignature.Invalid("its certificate annotation is not one PEM certificate");
+            }
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new SigstoreSignature.Invalid("its certificate does not encode");
+        }
         Date when = Date.from(at);
         if (when.before(leaf.getNotBefore()) || when.after(leaf.getNotAfter())) {
             throw new SigstoreSignature.Invalid("its certificate was not valid at " + at + " (when Rekor logged it):"
                     + " it is valid from " + leaf.getNotBefore().toInstant() + " to " + leaf.getNotAfter().toInstant());
         }
-        List<X509Certificate> store = new ArrayList<>(List.of(leaf));
-        if (chainPem != null) {
+        // the path is the leaf then the chain's intermediates, in the order given; the chain's last certificate is
+        // the root the signer used, and only the policy's roots are trusted. A fixed order is validated, never
+        // searched: a chain of cross-named certificates cannot make a path search explode.
+        List<X509Certificate> path = new ArrayList<>(List.of(leaf));
+        if (chainPem != null && !new String(chainPem, StandardCharsets.US_ASCII).isBlank()) {
             List<X509Certificate> chain = parse(chainPem);
-            // the last of the chain is the root the signer used; only the policy's roots are trusted
-            store.addAll(chain.subList(0, Math.max(0, chain.size() - 1)));
+            if (chain.size() > MAX_CHAIN) {
+                throw new SigstoreSignature.Invalid("its certificate chain has " + chain.size()
+                        + " certificates, over " + MAX_CHAIN);
+            }
+            path.addAll(chain.subList(0, Math.max(0, chain.size() - 1)));
         }
+        X509Certificate anchor;
         try {
             Set<TrustAnchor> anchors = new HashSet<>();
             for (X509Certificate r : roots) {
                 anchors.add(new TrustAnchor(r, null));
             }
-            X509CertSelector target = new X509CertSelector();
-            target.setCertificate(leaf);
-            PKIXBuilderParameters params = new PKIXBuilderParameters(anchors, target);
+            PKIXParameters params = new PKIXParameters(anchors);
             params.setRevocationEnabled(false);
             params.setDate(when);
-            params.setMaxPathLength(MAX_CERTIFICATES);
-            params.addCertStore(CertStore.getInstance("Collection", new CollectionCertStoreParameters(store)));
-            var built = CertPathBuilder.getInstance("PKIX").build(params);
-            for (var c : ((java.security.cert.PKIXCertPathBuilderResult) built).getCertPath().getCertificates()) {
-                List<String> usage = ((X509Certificate) c).getExtendedKeyUsage();
-                if (c.equals(leaf) ? usage == null || !usage.contains(CODE_SIGNING)
-                        : usage != null && !usage.contains(CODE_SIGNING) && !usage.contains(ANY_USAGE)) {
-                    throw new SigstoreSignature.Invalid("its certificate chain is not for code signing");
-                }
-            }
-        } catch (java.security.cert.CertPathBuilderException e) {
+            var result = (PKIXCertPathValidatorResult) CertPathValidator.getInstance("PKIX").validate(
+                    CertificateFactory.getInstance("X.509").generateCertPath(path), params);
+            anchor = result.getTrustAnchor().getTrustedCert();
+        } catch (CertPathValidatorException | InvalidAlgorithmParameterException | RuntimeException e) {
             throw new SigstoreSignature.Invalid("its certificate does not chain to the policy's Fulcio CA at "
                     + at + " (when Rekor logged it)");
-        } catch (CertificateException e) {
-            throw new SigstoreSignature.Invalid("its certificate is not valid: " + e.getMessage());
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
+        }
+        // the JDK does not hold the root to its dates or key usage; Go (containers/image) does
+        if (when.before(anchor.getNotBefore()) || when.after(anchor.getNotAfter())) {
+            throw new SigstoreSignature.Invalid("the policy's Fulcio CA certificate was not valid at " + at
+                    + " (when Rekor logged it)");
+        }
+        List<X509Certificate> all = new ArrayList<>(path);
+        all.add(anchor);
+        for (X509Certificate c : all) {
+            List<String> usage;
+            try {
+                usage = c.getExtendedKeyUsage();
+            } catch (java.security.cert.CertificateParsingException e) {
+                throw new SigstoreSignature.Invalid("its certificate chain's key usage does not parse");
+            }
+            if (c == leaf ? usage == null || !usage.contains(CODE_SIGNING)
+                    : usage != null && !usage.contains(CODE_SIGNING) && !usage.contains(ANY_USAGE)) {
+                throw new SigstoreSignature.Invalid("its certificate chain is not for code signing");
+            }
         }
         String issuer = issuer(leaf);
         if (!oidcIssuer.equals(issuer)) {
@@ -161,7 +187,15 @@ final class FulcioCertificate {
         }
         Extension v1 = exts == null ? null : exts.getExtension(ISSUER_V1);
         Extension v2 = exts == null ? null : exts.getExtension(ISSUER_V2);
-        String s1 = v1 == null ? null : new String(v1.getExtnValue().getOctets(), StandardCharsets.UTF_8);
+        String s1 = null;
+        if (v1 != null) {
+            try {
+                s1 = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(v1.getExtnValue().getOctets()))
+                        .toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new SigstoreSignature.Invalid("its certificate's OIDC issuer extension is not UTF-8");
+            }
+        }
         String s2 = null;
         if (v2 != null) {
             try {
@@ -181,20 +215,22 @@ final class FulcioCertificate {
     }
 
     private static List<X509Certificate> parse(byte[] pem) throws SigstoreSignature.Invalid {
-        String s = new String(pem, StandardCharsets.US_ASCII).strip();
-        if (!s.startsWith("-----BEGIN CERTIFICATE-----")) {
+        String s = new String(pem, StandardCharsets.US_ASCII);
+        if (!s.strip().startsWith("-----BEGIN CERTIFICATE-----")) {
             throw new SigstoreSignature.Invalid("its certificate annotation is not PEM certificates");
+        }
+        // counted before anything is parsed
+        int blocks = s.split("-----BEGIN ", -1).length - 1;
+        if (blocks > MAX_CERTIFICATES) {
+            throw new SigstoreSignature.Invalid("it has over " + MAX_CERTIFICATES + " certificates");
         }
         try {
             List<X509Certificate> out = new ArrayList<>();
             for (var c : CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(pem))) {
                 out.add((X509Certificate) c);
-                if (out.size() > MAX_CERTIFICATES) {
-                    throw new SigstoreSignature.Invalid("it has over " + MAX_CERTIFICATES + " certificates");
-                }
             }
             return out;
-        } catch (CertificateException e) {
+        } catch (CertificateException | RuntimeException e) {
             throw new SigstoreSignature.Invalid("its certificates do not parse");
         }
     }

@@ -28,7 +28,8 @@ final class RekorSet {
     /** The most bytes of a bundle read. */
     static final int MAX_BYTES = 256 << 10;
     private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
     /** JSON numbers above this are not exact in RFC 8785's (ECMAScript's) number form. */
     private static final long MAX_SAFE_INTEGER = (1L << 53) - 1;
 
@@ -74,10 +75,8 @@ final class RekorSet {
             if (!s.verify(timestamp)) {
                 throw new SigstoreSignature.Invalid("its Rekor SET is not signed by the policy's Rekor key");
             }
-        } catch (java.security.SignatureException e) {
+        } catch (GeneralSecurityException | RuntimeException e) {
             throw new SigstoreSignature.Invalid("its Rekor SET is not signed by the policy's Rekor key");
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
         }
 
         // what the log logged: the signature, by this key or certificate, of this payload
@@ -166,7 +165,8 @@ final class RekorSet {
     }
 
     private static long integer(JsonNode n, String what) throws SigstoreSignature.Invalid {
-        if (!n.isIntegralNumber() || !n.canConvertToLong() || Math.abs(n.asLong()) > MAX_SAFE_INTEGER) {
+        if (!n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() > MAX_SAFE_INTEGER
+                || n.asLong() < -MAX_SAFE_INTEGER) {
             throw new SigstoreSignature.Invalid("its Rekor bundle's " + what + " is not an integer");
         }
         return n.asLong();

@@ -537,7 +537,7 @@ public final class SignaturePolicy {
                     }
                     String issuer = text(f, "oidcIssuer", source, fw);
                     String email = text(f, "subjectEmail", source, fw);
-                    if (issuer == null || email == null) {
+                    if (issuer == null || email == null || issuer.isEmpty() || email.isEmpty()) {
                         throw bad(source, fw, "must name the oidcIssuer and the subjectEmail the certificate must"
                                 + " have");
                     }

@@ -35,7 +35,8 @@ public final class SigstoreSignature {
     public static final int MAX_PAYLOAD_BYTES = 64 << 10;
     /** Strict as containers/image: a key given twice in a payload is an error, never "the last one wins". */
     private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
 
     private SigstoreSignature() {
     }

@@ -86,8 +86,11 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             }
         }
         for (Path k : keys) {
-            md.update(k.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            md.update(keyFile(k));
+            // each part after its length: no two lists of files hash alike
+            for (byte[] part : List.of(k.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), keyFile(k))) {
+                md.update(java.nio.ByteBuffer.allocate(8).putLong(part.length).array());
+                md.update(part);
+            }
         }
         return java.util.HexFormat.of().formatHex(md.digest());
     }
@@ -441,7 +444,15 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             for (int i = 0; i < s.keyDatas().size(); i++) {
                 keys.add(SigstoreKeys.readPublic(s.keyDatas().get(i), "the policy's keyDatas[" + i + "]"));
             }
+            if (keys.isEmpty()) {
+                throw new DavitException(Kind.USAGE, rule + " names no key; give keyPath, keyPaths, keyData,"
+                        + " keyDatas or fulcio");
+            }
             return new Signer(List.copyOf(keys), null, null, rekor);
+        }
+        if (rekor == null) {
+            throw new DavitException(Kind.USAGE, rule + " has fulcio without a Rekor public key; give"
+                    + " rekorPublicKeyPath or rekorPublicKeyData");
         }
         SignaturePolicy.Fulcio f = s.fulcio();
         String where = f.caData() != null ? "the policy's fulcio.caData" : f.caPath().toString();

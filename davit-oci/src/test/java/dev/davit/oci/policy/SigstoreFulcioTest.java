@@ -115,6 +115,20 @@ class SigstoreFulcioTest {
                 assertThatThrownBy(() -> c.pull(unlogged.reference())).hasMessageContaining(
                         "it has no Rekor bundle (dev.sigstore.cosign/bundle), which the policy's Rekor key requires");
             }
+            // a Rekor entry that logs another key of the list than the one that signed: no key meets both
+            PushedImage mixed = Fixtures.pushImage(registry, "keyed/mixed", "1");
+            byte[] mixedPayload = SigstoreSignature.payload(mixed.reference(), Digest.parse(mixed.manifestDigest()));
+            Map<String, String> m = new java.util.HashMap<>(pki.signed(mixedPayload, signerKey, otherPub,
+                    pki.rekorKey(), Instant.now().getEpochSecond(), mixedPayload));
+            m.keySet().retainAll(List.of(SigstoreSignature.SIGNATURE_ANNOTATION, RekorSet.ANNOTATION));
+            Fixtures.pushSigstoreSignature(registry, mixed.repository(), mixed.manifestDigest(), mixedPayload, m);
+            try (DavitClient c = client("mixed", "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": [\""
+                    + signerPub + "\", \"" + otherPub + "\"], \"rekorPublicKeyPath\": \"" + pki.rekorPublic() + "\"}]}",
+                    rd)) {
+                assertThatThrownBy(() -> c.pull(mixed.reference())).hasMessageContaining(
+                        "it is not signed by any of the 2 keys");
+                assertThat(c.images()).isEmpty();
+            }
             // keyPaths (and keyDatas): any of the keys
             String keyPaths = "{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": [\"" + otherPub + "\", \""
                     + signerPub + "\"]}]}";
@@ -217,6 +231,41 @@ class SigstoreFulcioTest {
             assertThatThrownBy(() -> FulcioCertificate.verify(roots, ISSUER, EMAIL, at, Files.readAllBytes(cert),
                     chain)).as(c.get(0)).hasMessage(c.get(3));
         }
+        // a signer's own CAs, its root last in the chain as cosign writes it: only the policy's roots are trusted
+        Path theirRoot = pki.ca("their-root", null);
+        Path theirs = pki.ca("their-intermediate", theirRoot);
+        Path theirLeaf = pki.certificate("their-leaf", pki.leafKey(), theirs, List.of("subjectAltName=email:" + EMAIL,
+                "extendedKeyUsage=codeSigning", raw), 1);
+        byte[] theirChain = (Files.readString(theirs) + Files.readString(theirRoot)).getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> FulcioCertificate.verify(roots, ISSUER, EMAIL, at, Files.readAllBytes(theirLeaf),
+                theirChain)).hasMessageContaining("does not chain to the policy's Fulcio CA");
+        // an intermediate that is not a CA issues nothing
+        Path notCa = pki.certificate("not-a-ca", pki.key("not-a-ca"), pki.root(), List.of(
+                "basicConstraints=critical,CA:FALSE", "extendedKeyUsage=codeSigning"), 30);
+        Path underNotCa = pki.certificate("under-not-a-ca", pki.leafKey(), notCa, List.of("subjectAltName=email:"
+                + EMAIL, "extendedKeyUsage=codeSigning", raw), 1);
+        byte[] notCaChain = (Files.readString(notCa) + Files.readString(pki.root())).getBytes(StandardCharsets.US_ASCII);
+        assertThatThrownBy(() -> FulcioCertificate.verify(roots, ISSUER, EMAIL, at, Files.readAllBytes(underNotCa),
+                notCaChain)).hasMessageContaining("does not chain to the policy's Fulcio CA");
+        // the policy's root must itself be valid at the log's time (the JDK alone does not check a root's dates)
+        Path shortRoot = pki.ca("short-root", null, 1);
+        Path underShort = pki.certificate("under-short", pki.leafKey(), shortRoot, List.of("subjectAltName=email:"
+                + EMAIL, "extendedKeyUsage=codeSigning", raw), 5);
+        var shortRoots = FulcioCertificate.roots(Files.readAllBytes(shortRoot), "short-root.pem");
+        byte[] shortChain = Files.readAllBytes(shortRoot);
+        assertThat(FulcioCertificate.verify(shortRoots, ISSUER, EMAIL, at, Files.readAllBytes(underShort),
+                shortChain)).isNotNull();
+        assertThatThrownBy(() -> FulcioCertificate.verify(shortRoots, ISSUER, EMAIL, at.plusSeconds(3 * 86400),
+                Files.readAllBytes(underShort), shortChain)).hasMessage("the policy's Fulcio CA certificate was not"
+                + " valid at " + at.plusSeconds(3 * 86400) + " (when Rekor logged it)");
+        // a chain too long to be a Fulcio chain, and more certificates than are read at all: refused before any
+        // path is looked at
+        String inter = Files.readString(pki.intermediate());
+        assertThatThrownBy(() -> FulcioCertificate.verify(roots, ISSUER, EMAIL, at, Files.readAllBytes(pki.leaf()),
+                inter.repeat(9).getBytes(StandardCharsets.US_ASCII))).hasMessage(
+                "its certificate chain has 9 certificates, over 8");
+        assertThatThrownBy(() -> FulcioCertificate.verify(roots, ISSUER, EMAIL, at, Files.readAllBytes(pki.leaf()),
+                inter.repeat(1000).getBytes(StandardCharsets.US_ASCII))).hasMessage("it has over 16 certificates");
         // two certificates where one is expected
         byte[] two = (Files.readString(pki.leaf()) + Files.readString(pki.leaf())).getBytes(StandardCharsets.US_ASCII);
         assertThatThrownBy(() -> FulcioCertificate.verify(roots, ISSUER, EMAIL, at, two, chain))

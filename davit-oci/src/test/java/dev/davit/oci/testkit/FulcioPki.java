@@ -164,16 +164,21 @@ public final class FulcioPki {
 
     /** {@return a CA certificate: self-signed when {@code issuer} is null, else issued by it (its key beside it)} */
     public Path ca(String name, Path issuer) {
+        return ca(name, issuer, 3650);
+    }
+
+    /** {@return {@link #ca(String, Path)} valid {@code days} from now} */
+    public Path ca(String name, Path issuer, int days) {
         Path k = key(name);
         if (issuer == null) {
             Path c = dir.resolve(name + ".pem");
             Tools.run("openssl", "req", "-x509", "-new", "-key", k.toString(), "-subj", "/O=davit-test/CN=" + name,
-                    "-days", "3650", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+                    "-days", String.valueOf(days), "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
                     "keyUsage=critical,keyCertSign,cRLSign", "-out", c.toString());
             return c;
         }
         return certificate(name, k, issuer, List.of("basicConstraints=critical,CA:TRUE,pathlen:0",
-                "keyUsage=critical,keyCertSign,cRLSign", "extendedKeyUsage=codeSigning"), 3650);
+                "keyUsage=critical,keyCertSign,cRLSign", "extendedKeyUsage=codeSigning"), days);
     }
 
     /** {@return a certificate for {@code key} issued by {@code issuer}, valid {@code days} from now, with extensions} */
