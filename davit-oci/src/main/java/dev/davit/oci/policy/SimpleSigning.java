@@ -110,6 +110,10 @@ public final class SimpleSigning {
                     throw new SigstoreSignature.Invalid("its key " + fingerprint(k) + " has expired");
                 }
             }
+            if (key.getKeyID() != primary.getKeyID() && !boundForSigning(primary, key)) {
+                throw new SigstoreSignature.Invalid("its key " + fingerprint(key) + " is a subkey its primary key "
+                        + fingerprint(primary) + " does not bind for signing");
+            }
             one.init(new BcPGPContentVerifierBuilderProvider(), key);
             Object next = f.nextObject();
             if (!(next instanceof PGPLiteralData literal)) {
@@ -140,6 +144,56 @@ public final class SimpleSigning {
             throw new SigstoreSignature.Invalid("it is not a valid OpenPGP signature (" + (e.getMessage() == null
                     ? e.getClass().getSimpleName() : e.getMessage().replace('\n', ' ')) + ")");
         }
+    }
+
+    /**
+     * Whether {@code primary} binds {@code subkey} as a signing key, as gpg requires of a signing subkey: a subkey
+     * binding signature by the primary key that verifies, whose key flags (when it has any) allow signing, and that
+     * carries the subkey's own primary key binding signature (its "back signature"), which verifies too.
+     */
+    private static boolean boundForSigning(PGPPublicKey primary, PGPPublicKey subkey) {
+        for (java.util.Iterator<PGPSignature> it = subkey.getSignaturesOfType(PGPSignature.SUBKEY_BINDING);
+             it.hasNext(); ) {
+            PGPSignature binding = it.next();
+            try {
+                if (binding.getKeyID() != primary.getKeyID()) {
+                    continue;
+                }
+                binding.init(new BcPGPContentVerifierBuilderProvider(), primary);
+                if (!binding.verifyCertification(primary, subkey)) {
+                    continue;
+                }
+                var hashed = binding.getHashedSubPackets();
+                if (hashed == null || hashed.getKeyFlags() != 0
+                        && (hashed.getKeyFlags() & org.bouncycastle.bcpg.sig.KeyFlags.SIGN_DATA) == 0) {
+                    continue;
+                }
+                for (PGPSignature back : hashed.getEmbeddedSignatures()) {
+                    if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING
+                            && back.getKeyID() == subkey.getKeyID()) {
+                        back.init(new BcPGPContentVerifierBuilderProvider(), subkey);
+                        if (back.verifyCertification(primary, subkey)) {
+                            return true;
+                        }
+                    }
+                }
+                // gpg may put the back signature among the unhashed subpackets
+                var unhashed = binding.getUnhashedSubPackets();
+                for (PGPSignature back : unhashed == null ? new org.bouncycastle.openpgp.PGPSignatureList(
+                        new PGPSignature[0]) : unhashed.getEmbeddedSignatures()) {
+                    if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING
+                            && back.getKeyID() == subkey.getKeyID()) {
+                        back.init(new BcPGPContentVerifierBuilderProvider(), subkey);
+                        if (back.verifyCertification(primary, subkey)) {
+                            return true;
+                        }
+                    }
+                }
+            } catch (PGPException | RuntimeException e) {
+                // this binding does not verify: the next one
+            }
+        }
+        return false;
     }
 
     /**

@@ -92,4 +92,47 @@ class SimpleSigningGpgTest {
                     + tmp.resolve("out-other"))).hasMessageContaining("Source image rejected");
         }
     }
+
+    @Test
+    void aSigningSubkeyCountsOnlyWhenItsPrimaryKeyBindsIt() throws Exception {
+        Tools.assumeAvailable("gpg", "gpgconf");
+        try (GpgKeyring signer = GpgKeyring.create(tmp.resolve("gnupg-sub"), "subsigner")) {
+            String home = signer.home().toString();
+            // a signing subkey (gpg writes its binding and back signatures); gpg signs with it from now on
+            Tools.run("gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+                    "--quick-add-key", signer.fingerprint(), "ed25519", "sign", "1y");
+            Digest manifest = Digest.sha256("m".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            Path payload = Files.write(tmp.resolve("payload.json"), SimpleSigning.payload("reg.example/app:1",
+                    manifest));
+            Path sig = tmp.resolve("payload.sig");
+            Tools.run("gpg", "--homedir", home, "--batch", "--pinentry-mode", "loopback", "--passphrase", "",
+                    "--output", sig.toString(), "--sign", payload.toString());
+            byte[] message = Files.readAllBytes(sig);
+            byte[] pub = Files.readAllBytes(signer.export(tmp.resolve("sub.pub"), false));
+            SimpleSigning.Verified v = SimpleSigning.verify(message, List.of(pub));
+            assertThat(v.fingerprint()).as("signed by the subkey").isNotEqualTo(signer.fingerprint());
+            assertThat(v.claims().dockerReference()).isEqualTo("reg.example/app:1");
+
+            // the same keyring with the subkey's binding signatures taken out: the subkey is nobody's
+            var ring = new org.bouncycastle.openpgp.PGPPublicKeyRing(org.bouncycastle.openpgp.PGPUtil.getDecoderStream(
+                    new java.io.ByteArrayInputStream(pub)), new org.bouncycastle.openpgp.operator.bc
+                    .BcKeyFingerprintCalculator());
+            org.bouncycastle.openpgp.PGPPublicKey sub = null;
+            for (var k : ring) {
+                if (!k.isMasterKey() && SimpleSigning.fingerprint(k).equals(v.fingerprint())) {
+                    sub = k;
+                }
+            }
+            assertThat(sub).isNotNull();
+            org.bouncycastle.openpgp.PGPPublicKey unbound = sub;
+            for (var it = sub.getSignaturesOfType(org.bouncycastle.openpgp.PGPSignature.SUBKEY_BINDING);
+                 it.hasNext(); ) {
+                unbound = org.bouncycastle.openpgp.PGPPublicKey.removeCertification(unbound, it.next());
+            }
+            byte[] stripped = org.bouncycastle.openpgp.PGPPublicKeyRing.insertPublicKey(ring, unbound).getEncoded();
+            assertThatThrownBy(() -> SimpleSigning.verify(message, List.of(stripped))).hasMessage("its key "
+                    + v.fingerprint() + " is a subkey its primary key " + signer.fingerprint()
+                    + " does not bind for signing");
+        }
+    }
 }
