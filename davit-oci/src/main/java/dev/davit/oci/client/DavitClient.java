@@ -823,9 +823,8 @@ public final class DavitClient implements AutoCloseable {
         Digest top = signedTop(entry.descriptor());
         Map<String, String> record = trust.record(trust.admit(ref, top, registry, attachments(sigRef ->
                 find(sigRef.toString()).map(StoreEntry::descriptor).orElse(null))));
-        Map<String, String> ann = new LinkedHashMap<>(entry.descriptor().annotations());
-        ann.putAll(record);
-        store().setEntry(ref.toString(), entry.descriptor(), ann);
+        // recorded only if the name still names what was admitted (a concurrent pull's entry stays as it made it)
+        store().annotateEntry(ref.toString(), entry.descriptor().digest(), record);
     }
 
     private <T> T withRegistry(ProgressListener progress, Function<RegistryClient, T> work) {

@@ -340,6 +340,40 @@ public final class OciStore {
     }
 
     /**
+     * Adds {@code annotations} to the entry named {@code name} if it still names the manifest {@code expected}: one
+     * step under the index lock, so an entry a concurrent pull moved to another manifest is left as that pull made
+     * it (never moved back).
+     *
+     * @param name        a fully normalised reference
+     * @param expected    the manifest the entry must still name
+     * @param annotations the annotations to set on it
+     * @return whether the entry was updated
+     * @throws DavitException {@link Kind#STORE} when the index cannot be written
+     */
+    public boolean annotateEntry(String name, Digest expected, Map<String, String> annotations) {
+        try (var held = locks.index()) {
+            List<Descriptor> index = new ArrayList<>(readIndex());
+            for (int i = index.size() - 1; i >= 0; i--) {
+                Descriptor d = index.get(i);
+                if (name.equals(d.annotation(REF_NAME))) {
+                    if (!d.digest().equals(expected)) {
+                        return false;
+                    }
+                    Map<String, String> ann = new LinkedHashMap<>(d.annotations());
+                    ann.putAll(annotations);
+                    index.set(i, d.withAnnotations(ann));
+                    writeIndex(index);
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot update " + root.resolve("index.json") + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Removes the entry named {@code name}. Its blobs stay until {@link #gc()}.
      *
      * @param name a fully normalised reference

@@ -144,6 +144,24 @@ class OciStoreTest {
     }
 
     @Test
+    void anEntryIsAnnotatedOnlyWhileItNamesWhatWasChecked() {
+        OciStore store = OciStore.open(dir);
+        Descriptor a = putImage(store, "layer a");
+        Descriptor b = putImage(store, "layer b");
+        store.setEntry("example.com/x:1", a, Map.of("keep", "1"));
+        assertThat(store.annotateEntry("example.com/x:1", a.digest(), Map.of("checked", "yes"))).isTrue();
+        assertThat(store.entry("example.com/x:1").orElseThrow().descriptor().annotations())
+                .containsEntry("keep", "1").containsEntry("checked", "yes");
+        // a pull moved the name on meanwhile: the record of the old manifest is dropped, the name is not moved back
+        store.setEntry("example.com/x:1", b, Map.of());
+        assertThat(store.annotateEntry("example.com/x:1", a.digest(), Map.of("checked", "again"))).isFalse();
+        Descriptor now = store.entry("example.com/x:1").orElseThrow().descriptor();
+        assertThat(now.digest()).isEqualTo(b.digest());
+        assertThat(now.annotations()).doesNotContainKey("checked");
+        assertThat(store.annotateEntry("example.com/none:1", a.digest(), Map.of("checked", "yes"))).isFalse();
+    }
+
+    @Test
     void anEntryIsRefusedWhenItsGraphIsIncomplete() throws Exception {
         OciStore store = OciStore.open(dir);
         Descriptor m = putImage(store, "layer");
