@@ -216,6 +216,15 @@ final class EnvCommand extends GroupCommand {
                 if (ref != null) {
                     w.println("  source:    " + Text.printable(ref));
                 }
+                Environment.Signer signer = e.source().signedBy();
+                String installedBy = doc.path("install").path("signed_by").asText(null);
+                w.println("  signed by: " + (signer == null ? "not required (the catalog names no signer)"
+                        : switch (signer.kind()) {
+                            case "sigstore" -> "a sigstore key, required";
+                            case "gpg" -> "a GPG key, required";
+                            default -> Text.printable(signer.subjectEmail()) + " (" + Text.printable(signer.oidcIssuer())
+                                    + "), keyless, required";
+                        }) + (installedBy != null ? "; installed: " + Text.printable(installedBy) : ""));
                 if (f != null) {
                     w.println("  freshness: " + f.status().name().toLowerCase(Locale.ROOT).replace('_', ' ')
                             + (f.error() != null && f.status() == Freshness.Status.UNKNOWN ? " (" + Text.shorten(CliWords.text(f.error()), 120) + ")" : ""));

@@ -95,6 +95,9 @@ class EnvCommandsTest {
         assertThat(inspect.at("/install/installed").asBoolean()).isTrue();
         assertThat(inspect.at("/freshness/status").asText()).isEqualTo("up_to_date");
         assertThat(inspect.at("/freshness/remote_digest").asText()).isEqualTo(image.manifestDigest());
+        assertThat(inspect.at("/source/signed_by").isNull()).isTrue();
+        assertThat(cli().run("env", "inspect", "debian:12", "--catalog", cat.toString()).stdout())
+                .contains("  signed by: not required (the catalog names no signer)\n");
 
         JsonNode checked = cli().run("--json", "env", "list", "--check", "--catalog", cat.toString()).json();
         assertThat(checked.get("environments")).allMatch(n -> n.at("/freshness/status").asText().equals("up_to_date"));
