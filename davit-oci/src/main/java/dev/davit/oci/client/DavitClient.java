@@ -42,11 +42,9 @@ import dev.davit.oci.manifest.ImageIndex;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.MediaTypes;
-import dev.davit.oci.policy.RegistriesD;
 import dev.davit.oci.policy.SignaturePolicy;
 import dev.davit.oci.policy.SigstoreKeys;
 import dev.davit.oci.policy.SigstoreSignature;
-import dev.davit.oci.policy.SimpleSigning;
 import dev.davit.oci.policy.Trust;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.registry.RegistryAuthenticator;
@@ -59,18 +57,12 @@ import dev.davit.oci.unpack.UnpackResult;
 import dev.davit.oci.unpack.Unpacker;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.PrivateKey;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -383,7 +375,7 @@ public final class DavitClient implements AutoCloseable {
         }
     }
 
-    private PushResult pushFromStore(OciStore from, Descriptor top, Reference dst, ProgressListener listener) {
+    PushResult pushFromStore(OciStore from, Descriptor top, Reference dst, ProgressListener listener) {
         ProgressListener progress = orNone(listener);
         Map<Digest, Reference> mountFrom = new HashMap<>();
         for (StoreEntry other : from.entries()) {
@@ -530,7 +522,7 @@ public final class DavitClient implements AutoCloseable {
                     copyAttached(client, new Reference(src.registry(), src.repository(), tag, null),
                             new Reference(dst.registry(), dst.repository(), tag, null), mountFrom, progress);
                 }
-                copyLookaside(src, dst, signed);
+                new Signatures(this).copyLookaside(src, dst, signed);
             }
             return pushed;
         });
@@ -827,7 +819,7 @@ public final class DavitClient implements AutoCloseable {
         store().annotateEntry(ref.toString(), entry.descriptor().digest(), record);
     }
 
-    private <T> T withRegistry(ProgressListener progress, Function<RegistryClient, T> work) {
+    <T> T withRegistry(ProgressListener progress, Function<RegistryClient, T> work) {
         RegistryClient client = new RegistryClient(options.registry(), authenticator,
                 msg -> progress.onEvent(new ProgressEvent.Retry(msg)));
         try {
@@ -903,26 +895,6 @@ public final class DavitClient implements AutoCloseable {
     }
 
     /**
-     * Copies the GPG signatures of {@code signed} from {@code src}'s lookaside store to {@code dst}'s
-     * ({@code lookaside-staging}, else {@code lookaside}; a {@code file://} one), as skopeo copies them; one the
-     * destination has already is not written again.
-     */
-    private void copyLookaside(Reference src, Reference dst, Digest signed) {
-        RegistriesD rd = options.trust().registries();
-        URI from = rd.forImage(src).lookaside();
-        URI to = rd.forImage(dst).writeTo();
-        if (from == null || to == null || !"file".equals(to.getScheme())) {
-            return;
-        }
-        List<byte[]> there = Trust.lookaside(to, dst, signed);
-        for (byte[] m : Trust.lookaside(from, src, signed)) {
-            if (there.stream().noneMatch(t -> Arrays.equals(t, m))) {
-                writeLookaside(to, dst, signed, m);
-            }
-        }
-    }
-
-    /**
      * Copies what is tagged {@code from} (a signature manifest, a referrers tag index) to {@code to}, with what it
      * references; nothing when the tag is not there.
      */
@@ -967,54 +939,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException USAGE for a malformed reference, NOT_FOUND, AUTH or NETWORK as the registry answers
      */
     public SignResult signSigstore(String reference, PrivateKey key, ProgressListener progress) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signSigstore"));
-        Args.given(key, "DavitClient.signSigstore", "key", "give the private key, e.g. from"
-                + " SigstoreKeys.decryptPrivate");
-        // the digest of the manifest read and hashed here (never a HEAD's word for it)
-        Digest digest = withRegistry(ProgressListener.NONE, client -> client.fetchManifest(ref).digest());
-        byte[] payload = SigstoreSignature.payload(ref.toString(), digest);
-        String signature = SigstoreSignature.sign(key, payload);
-        Reference sigRef = new Reference(ref.registry(), ref.repository(),
-                SigstoreSignature.tag(digest), null);
-        List<Descriptor> layers = new ArrayList<>();
-        try {
-            pull(sigRef.toString());
-            Manifest existing = store().readManifest(find(sigRef.toString()).orElseThrow().descriptor());
-            if (existing instanceof ImageManifest im) {
-                layers.addAll(im.layers()); // cosign appends: the signatures already there stay
-            }
-        } catch (DavitException e) {
-            if (e.kind() != Kind.NOT_FOUND) {
-                throw e;
-            }
-        }
-        Descriptor layer = new Descriptor(SigstoreSignature.MEDIA_TYPE, Digest.sha256(payload),
-                payload.length).withAnnotations(Map.of(SigstoreSignature.SIGNATURE_ANNOTATION,
-                signature));
-        layers.add(layer);
-        byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
-        Descriptor configDesc = new Descriptor("application/vnd.oci.image.config.v1+json", Digest.sha256(config),
-                config.length);
-        var doc = Json.object();
-        doc.put("schemaVersion", 2);
-        doc.put("mediaType", "application/vnd.oci.image.manifest.v1+json");
-        doc.set("config", ManifestJson.toJson(configDesc));
-        var arr = doc.putArray("layers");
-        layers.forEach(l -> arr.add(ManifestJson.toJson(l)));
-        byte[] manifest = doc.toString().getBytes(StandardCharsets.UTF_8);
-        Descriptor md = new Descriptor("application/vnd.oci.image.manifest.v1+json", Digest.sha256(manifest),
-                manifest.length);
-        try (AutoCloseable session = store().session()) {
-            store().putBlob(layer.withAnnotations(Map.of()), payload);
-            store().putBlob(configDesc, config);
-            store().putBlob(md, manifest);
-        } catch (DavitException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new DavitException(Kind.STORE, "cannot write the signature: " + e.getMessage(), e);
-        }
-        pushFromStore(store(), md, sigRef, progress);
-        return new SignResult(ref, digest, "sigstore", sigRef.toString());
+        return new Signatures(this).signSigstore(reference, key, progress);
     }
 
     /**
@@ -1032,64 +957,7 @@ public final class DavitClient implements AutoCloseable {
      *                        store in {@code registries.d}; NOT_FOUND, AUTH or NETWORK as the registry answers
      */
     public SignResult signGpg(String reference, byte[] secretKeyring, String fingerprint, char[] passphrase) {
-        Reference ref = Reference.parse(Args.reference(reference, "DavitClient.signGpg"));
-        Args.given(secretKeyring, "DavitClient.signGpg", "secretKeyring", "give the secret keyring's bytes");
-        URI base = options.trust().registries().forImage(ref).writeTo();
-        if (base == null || !"file".equals(base.getScheme())) {
-            throw new DavitException(Kind.USAGE, "registries.d (" + options.trust().registries().source()
-                    + ") names no file:// lookaside store (lookaside-staging or lookaside) for " + ref
-                    + ", where a GPG signature would be written");
-        }
-        Digest digest = withRegistry(ProgressListener.NONE, client -> client.fetchManifest(ref).digest());
-        byte[] message;
-        try {
-            message = SimpleSigning.sign(secretKeyring, fingerprint,
-                    passphrase == null ? new char[0] : passphrase, ref.toString(), digest);
-        } catch (SigstoreSignature.Invalid e) {
-            throw new DavitException(Kind.USAGE, e.getMessage());
-        }
-        return new SignResult(ref, digest, "gpg", writeLookaside(base, ref, digest, message).toString());
-    }
-
-    /**
-     * Writes {@code message} as the next {@code signature-N} of {@code digest} in the {@code file://} lookaside store
-     * {@code base}: written whole, then linked under the first free number (link(2) never replaces), so no reader
-     * sees half of one and two writers never take one number.
-     */
-    private static Path writeLookaside(URI base, Reference ref, Digest digest, byte[] message) {
-        Path dir = Path.of(base).resolve(ref.repository() + "@"
-                + digest.algorithm().id() + "=" + digest.hex());
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            // written whole, then linked under the first free name (link(2) never replaces): no reader ever sees
-            // half a signature, and two signers never take one number
-            tmp = Files.createTempFile(dir, ".signature-", ".tmp");
-            Files.write(tmp, message);
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString(
-                    "rw-r--r--")); // a signature is for everyone to read, as skopeo's are
-            for (int n = 1; n <= Trust.MAX_SIGNATURES; n++) {
-                Path f = dir.resolve("signature-" + n);
-                try {
-                    Files.createLink(f, tmp);
-                    return f;
-                } catch (FileAlreadyExistsException taken) {
-                    // the next number
-                }
-            }
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot write the signature into " + dir + ": " + e.getMessage());
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // a stray temporary file
-                }
-            }
-        }
-        throw new DavitException(Kind.USAGE, dir + " holds " + Trust.MAX_SIGNATURES
-                + " signatures already");
+        return new Signatures(this).signGpg(reference, secretKeyring, fingerprint, passphrase);
     }
 
     /**
