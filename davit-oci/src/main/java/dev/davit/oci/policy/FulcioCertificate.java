@@ -99,7 +99,7 @@ final class FulcioCertificate {
             throw new SigstoreSignature.Invalid("its certificate does not encode");
         }
         Date when = Date.from(at);
-        if (when.before(leaf.getNotBefore()) || when.after(leaf.getNotAfter())) {
+        if (!validAt(leaf, when)) {
             throw new SigstoreSignature.Invalid("its certificate was not valid at " + at + " (when Rekor logged it):"
                     + " it is valid from " + leaf.getNotBefore().toInstant() + " to " + leaf.getNotAfter().toInstant());
         }
@@ -134,7 +134,7 @@ final class FulcioCertificate {
             throw new IllegalStateException(e);
         }
         // the JDK does not hold the root to its dates or key usage; Go (containers/image) does
-        if (when.before(anchor.getNotBefore()) || when.after(anchor.getNotAfter())) {
+        if (!validAt(anchor, when)) {
             throw new SigstoreSignature.Invalid("the policy's Fulcio CA certificate was not valid at " + at
                     + " (when Rekor logged it)");
         }
@@ -173,6 +173,15 @@ final class FulcioCertificate {
                     : String.join(", ", emails)) + ", not " + subjectEmail);
         }
         return leaf.getPublicKey();
+    }
+
+    private static boolean validAt(X509Certificate c, Date when) {
+        try {
+            c.checkValidity(when);
+            return true;
+        } catch (CertificateException e) {
+            return false;
+        }
     }
 
     /** The OIDC issuer Fulcio recorded in {@code cert}. */

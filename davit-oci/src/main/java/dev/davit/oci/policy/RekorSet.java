@@ -1,9 +1,7 @@
 package dev.davit.oci.policy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.davit.oci.digest.Digest;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -27,9 +25,6 @@ final class RekorSet {
     static final String ANNOTATION = "dev.sigstore.cosign/bundle";
     /** The most bytes of a bundle read. */
     static final int MAX_BYTES = 256 << 10;
-    private static final ObjectMapper JSON = com.fasterxml.jackson.databind.json.JsonMapper.builder()
-            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build();
     /** JSON numbers above this are not exact in RFC 8785's (ECMAScript's) number form. */
     private static final long MAX_SAFE_INTEGER = (1L << 53) - 1;
 
@@ -52,11 +47,13 @@ final class RekorSet {
         if (bundle.length() > MAX_BYTES) {
             throw new SigstoreSignature.Invalid("its Rekor bundle is over " + (MAX_BYTES >> 10) + " KiB");
         }
-        JsonNode set = parse(bundle.getBytes(StandardCharsets.UTF_8), "Rekor bundle");
-        exactly(set, Set.of("SignedEntryTimestamp", "Payload"), "Rekor bundle");
+        JsonNode set = SigstoreSignature.object(bundle.getBytes(StandardCharsets.UTF_8), "Rekor bundle");
+        Set<String> bundleFields = Set.of("SignedEntryTimestamp", "Payload");
+        SigstoreSignature.fields(set, bundleFields, bundleFields, "Rekor bundle");
         byte[] timestamp = base64(set.get("SignedEntryTimestamp"), "Rekor bundle's SignedEntryTimestamp");
         JsonNode p = set.get("Payload");
-        exactly(p, Set.of("body", "integratedTime", "logIndex", "logID"), "Rekor bundle's Payload");
+        Set<String> payloadFields = Set.of("body", "integratedTime", "logIndex", "logID");
+        SigstoreSignature.fields(p, payloadFields, payloadFields, "Rekor bundle's Payload");
         long integrated = integer(p.get("integratedTime"), "integratedTime");
         long index = integer(p.get("logIndex"), "logIndex");
         if (!p.get("body").isTextual() || !p.get("logID").isTextual()) {
@@ -80,7 +77,7 @@ final class RekorSet {
         }
 
         // what the log logged: the signature, by this key or certificate, of this payload
-        JsonNode body = parse(base64(p.get("body"), "Rekor entry body"), "Rekor entry");
+        JsonNode body = SigstoreSignature.object(base64(p.get("body"), "Rekor entry body"), "Rekor entry");
         if (!"hashedrekord".equals(body.path("kind").asText(null))) {
             throw new SigstoreSignature.Invalid("its Rekor entry is not a hashedrekord");
         }
@@ -132,35 +129,6 @@ final class RekorSet {
             return Base64.getMimeDecoder().decode(s.substring(beginEnd + 5, end).strip());
         } catch (IllegalArgumentException e) {
             throw new SigstoreSignature.Invalid(what + " is not valid PEM");
-        }
-    }
-
-    private static JsonNode parse(byte[] bytes, String what) throws SigstoreSignature.Invalid {
-        try {
-            JsonNode n = JSON.readTree(bytes);
-            if (n == null || !n.isObject()) {
-                throw new SigstoreSignature.Invalid("its " + what + " is not a JSON object");
-            }
-            return n;
-        } catch (IOException e) {
-            throw new SigstoreSignature.Invalid("its " + what + " is not JSON");
-        }
-    }
-
-    private static void exactly(JsonNode o, Set<String> fields, String what) throws SigstoreSignature.Invalid {
-        if (o == null || !o.isObject()) {
-            throw new SigstoreSignature.Invalid("its " + what + " is not an object");
-        }
-        for (var it = o.fieldNames(); it.hasNext(); ) {
-            String f = it.next();
-            if (!fields.contains(f)) {
-                throw new SigstoreSignature.Invalid("its " + what + " has the unknown field \"" + f + "\"");
-            }
-        }
-        for (String f : fields) {
-            if (!o.has(f)) {
-                throw new SigstoreSignature.Invalid("its " + what + " has no \"" + f + "\"");
-            }
         }
     }
 

@@ -150,15 +150,7 @@ public final class SigstoreSignature {
         if (payload.length > MAX_PAYLOAD_BYTES) {
             throw new Invalid("its payload is over " + (MAX_PAYLOAD_BYTES >> 10) + " KiB");
         }
-        JsonNode doc;
-        try {
-            doc = JSON.readTree(payload);
-        } catch (IOException e) {
-            throw new Invalid("its payload is not JSON");
-        }
-        if (doc == null || !doc.isObject()) {
-            throw new Invalid("its payload is not a JSON object");
-        }
+        JsonNode doc = object(payload, "payload");
         fields(doc, Set.of("critical", "optional"), Set.of("critical"), "the payload");
         JsonNode critical = doc.get("critical");
         fields(critical, Set.of("type", "image", "identity"), Set.of("type", "image", "identity"), "critical");
@@ -212,7 +204,29 @@ public final class SigstoreSignature {
         }
     }
 
-    private static void fields(JsonNode o, Set<String> allowed, Set<String> required, String where) throws Invalid {
+    /**
+     * {@code bytes} read strictly (a key given twice, or anything after the value, is an error) as a JSON object.
+     *
+     * @param bytes the JSON
+     * @param what  what it is, for the reason: "its WHAT is not JSON"
+     * @return the object
+     * @throws Invalid when it is not JSON or not an object
+     */
+    static JsonNode object(byte[] bytes, String what) throws Invalid {
+        JsonNode doc;
+        try {
+            doc = JSON.readTree(bytes);
+        } catch (IOException e) {
+            throw new Invalid("its " + what + " is not JSON");
+        }
+        if (doc == null || !doc.isObject()) {
+            throw new Invalid("its " + what + " is not a JSON object");
+        }
+        return doc;
+    }
+
+    /** That {@code o} is an object with only fields {@code allowed}, among them every one of {@code required}. */
+    static void fields(JsonNode o, Set<String> allowed, Set<String> required, String where) throws Invalid {
         if (o == null || !o.isObject()) {
             throw new Invalid("its " + where + " is not an object");
         }

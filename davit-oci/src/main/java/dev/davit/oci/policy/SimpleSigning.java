@@ -168,24 +168,17 @@ public final class SimpleSigning {
                         && (hashed.getKeyFlags() & org.bouncycastle.bcpg.sig.KeyFlags.SIGN_DATA) == 0) {
                     continue;
                 }
-                for (PGPSignature back : hashed.getEmbeddedSignatures()) {
-                    if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING
-                            && back.getKeyID() == subkey.getKeyID()) {
-                        back.init(new BcPGPContentVerifierBuilderProvider(), subkey);
-                        if (back.verifyCertification(primary, subkey)) {
-                            return true;
-                        }
-                    }
-                }
-                // gpg may put the back signature among the unhashed subpackets
-                var unhashed = binding.getUnhashedSubPackets();
-                for (PGPSignature back : unhashed == null ? new org.bouncycastle.openpgp.PGPSignatureList(
-                        new PGPSignature[0]) : unhashed.getEmbeddedSignatures()) {
-                    if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING
-                            && back.getKeyID() == subkey.getKeyID()) {
-                        back.init(new BcPGPContentVerifierBuilderProvider(), subkey);
-                        if (back.verifyCertification(primary, subkey)) {
-                            return true;
+                // the back signature: among the hashed subpackets, or (as gpg may put it) the unhashed ones
+                for (var packets : new org.bouncycastle.openpgp.PGPSignatureSubpacketVector[] {hashed,
+                    binding.getUnhashedSubPackets()}) {
+                    for (PGPSignature back : packets == null ? List.<PGPSignature>of() : packets
+                            .getEmbeddedSignatures()) {
+                        if (back.getSignatureType() == PGPSignature.PRIMARYKEY_BINDING
+                                && back.getKeyID() == subkey.getKeyID()) {
+                            back.init(new BcPGPContentVerifierBuilderProvider(), subkey);
+                            if (back.verifyCertification(primary, subkey)) {
+                                return true;
+                            }
                         }
                     }
                 }

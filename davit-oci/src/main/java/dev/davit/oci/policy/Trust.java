@@ -304,7 +304,7 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
         String rule = "sigstoreSigned " + (s.keyPath() != null ? "(key " + s.keyPath() + ")" : s.keyData() != null
                 ? "(keyData)" : !s.keyPaths().isEmpty() ? "(keys " + s.keyPaths() + ")" : !s.keyDatas().isEmpty()
                 ? "(keyDatas)" : "(fulcio)");
-        Signer signer = signer(image, applied, rule, s);
+        Signer signer = signer(rule, s);
         if (!registries.forImage(image).useSigstoreAttachments()) {
             throw refused(image, applied, rule, "registries.d (" + registries.source() + ") does not set"
                     + " use-sigstore-attachments for it, so its sigstore signatures are not read");
@@ -424,25 +424,19 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
         }
     }
 
-    private Signer signer(Reference image, SignaturePolicy.Applied applied, String rule,
-                          SignaturePolicy.SigstoreSigned s) {
-        PublicKey rekor = null;
-        if (s.rekorPublicKeyData() != null || s.rekorPublicKeyPath() != null) {
-            rekor = SigstoreKeys.readPublic(s.rekorPublicKeyData() != null ? s.rekorPublicKeyData()
-                    : keyFile(s.rekorPublicKeyPath()), s.rekorPublicKeyData() != null ? "the policy's rekorPublicKeyData"
-                    : s.rekorPublicKeyPath().toString());
-        }
+    private Signer signer(String rule, SignaturePolicy.SigstoreSigned s) {
+        PublicKey rekor = s.rekorPublicKeyData() != null || s.rekorPublicKeyPath() != null
+                ? publicKey(s.rekorPublicKeyData(), s.rekorPublicKeyPath(), "rekorPublicKeyData") : null;
         if (s.fulcio() == null) {
             List<PublicKey> keys = new ArrayList<>();
             if (s.keyPath() != null || s.keyData() != null) {
-                keys.add(SigstoreKeys.readPublic(s.keyData() != null ? s.keyData() : keyFile(s.keyPath()),
-                        s.keyData() != null ? "the policy's keyData" : s.keyPath().toString()));
+                keys.add(publicKey(s.keyData(), s.keyPath(), "keyData"));
             }
             for (Path p : s.keyPaths()) {
-                keys.add(SigstoreKeys.readPublic(keyFile(p), p.toString()));
+                keys.add(publicKey(null, p, null));
             }
             for (int i = 0; i < s.keyDatas().size(); i++) {
-                keys.add(SigstoreKeys.readPublic(s.keyDatas().get(i), "the policy's keyDatas[" + i + "]"));
+                keys.add(publicKey(s.keyDatas().get(i), null, "keyDatas[" + i + "]"));
             }
             if (keys.isEmpty()) {
                 throw new DavitException(Kind.USAGE, rule + " names no key; give keyPath, keyPaths, keyData,"
@@ -462,6 +456,12 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
         } catch (IllegalArgumentException e) {
             throw new DavitException(Kind.USAGE, e.getMessage() + "; give the Fulcio CA's certificates in PEM");
         }
+    }
+
+    /** The policy's public key given as {@code data} (its field {@code field}), else in the file {@code path}. */
+    private static PublicKey publicKey(byte[] data, Path path, String field) {
+        return data != null ? SigstoreKeys.readPublic(data, "the policy's " + field)
+                : SigstoreKeys.readPublic(keyFile(path), path.toString());
     }
 
     private static byte[] keyFile(Path p) {
