@@ -21,6 +21,8 @@ import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
 import dev.davit.oci.manifest.Platform;
+import dev.davit.oci.policy.SignaturePolicy;
+import dev.davit.oci.policy.Trust;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.internal.Fs;
 import dev.davit.oci.unpack.UnpackOptions;
@@ -341,6 +343,11 @@ public final class Installer {
         Filled(String source, String sourceDigest, Map<String, Digest> knownDigests) {
             this(source, sourceDigest, knownDigests, null);
         }
+
+        /** This, recording {@code signer} as who signed it (when not null). */
+        Filled signedBy(String signer) {
+            return signer == null ? this : new Filled(source, sourceDigest, knownDigests, signer);
+        }
     }
 
     @FunctionalInterface
@@ -497,20 +504,20 @@ public final class Installer {
         }
         PullResult pulled = client.pull(ref, platforms, options.progress());
         Filled f = fromStore(e, ref, pulled.resolvedDigest(), pulled.target(), partial);
-        return signer == null ? f : new Filled(f.source(), f.sourceDigest(), f.knownDigests(), signer);
+        return f.signedBy(signer);
     }
 
     /** The catalog entry's {@code signedBy} as a trust: its key required of every image, attachments read. */
-    private dev.davit.oci.policy.Trust catalogTrust(Environment e) {
+    private Trust catalogTrust(Environment e) {
         Environment.Signer s = e.source().signedBy();
-        dev.davit.oci.policy.SignaturePolicy.Requirement r = s.gpgKey() == null
-                ? new dev.davit.oci.policy.SignaturePolicy.SigstoreSigned(null, ascii(s.sigstoreKey()),
-                        s.fulcioCa() == null ? null : new dev.davit.oci.policy.SignaturePolicy.Fulcio(null,
+        SignaturePolicy.Requirement r = s.gpgKey() == null
+                ? new SignaturePolicy.SigstoreSigned(null, ascii(s.sigstoreKey()),
+                        s.fulcioCa() == null ? null : new SignaturePolicy.Fulcio(null,
                                 ascii(s.fulcioCa()), s.oidcIssuer(), s.subjectEmail()), null, ascii(s.rekorKey()),
-                        dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT)
-                : new dev.davit.oci.policy.SignaturePolicy.SignedBy("GPGKeys", List.of(), ascii(s.gpgKey()),
-                        dev.davit.oci.policy.SignaturePolicy.SignedIdentity.DEFAULT);
-        return new dev.davit.oci.policy.Trust(dev.davit.oci.policy.SignaturePolicy.requiring(r,
+                        SignaturePolicy.SignedIdentity.DEFAULT)
+                : new SignaturePolicy.SignedBy("GPGKeys", List.of(), ascii(s.gpgKey()),
+                        SignaturePolicy.SignedIdentity.DEFAULT);
+        return new Trust(SignaturePolicy.requiring(r,
                 "the catalog's signedBy of " + e.name() + " " + e.version()),
                 client.options().trust().registries().withAttachments());
     }
@@ -527,7 +534,7 @@ public final class Installer {
             signer = String.join(", ", client.verifyStored(ref.toString(), catalogTrust(e)).signers());
         }
         Filled f = fromStoreUnchecked(e, ref, partial);
-        return signer == null ? f : new Filled(f.source(), f.sourceDigest(), f.knownDigests(), signer);
+        return f.signedBy(signer);
     }
 
     private Filled fromStoreUnchecked(Environment e, Reference ref, Path partial) {

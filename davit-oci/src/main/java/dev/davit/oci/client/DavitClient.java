@@ -647,8 +647,7 @@ public final class DavitClient implements AutoCloseable {
      * @throws DavitException as {@link #pull(String, PlatformSelector, ProgressListener)}, or as
      *     {@link Artifacts#extract} when writing the files
      */
-    public ArtifactPull artifactPull(String reference, Path dir, Set<String> mediaTypes,
-                                     ProgressListener progress) {
+    public ArtifactPull artifactPull(String reference, Path dir, Set<String> mediaTypes, ProgressListener progress) {
         Args.reference(reference, "DavitClient.artifactPull");
         Args.given(dir, "DavitClient.artifactPull", "dir", "give the directory to write the files into");
         PullResult r = pull(reference, PlatformSelector.host(), progress);
@@ -1158,8 +1157,7 @@ public final class DavitClient implements AutoCloseable {
      * @return {@code configFile}
      * @throws DavitException as {@link #login(String, Credentials)}
      */
-    public Path login(String registryHost, Credentials credentials,
-                                    Path configFile) {
+    public Path login(String registryHost, Credentials credentials, Path configFile) {
         String host = normalizeRegistry(Args.given(registryHost, "DavitClient.login", "registryHost",
                 "give a registry, e.g. ghcr.io"));
         Args.given(credentials, "DavitClient.login", "credentials", "give Credentials.basic(user, password)");
@@ -1229,8 +1227,7 @@ public final class DavitClient implements AutoCloseable {
      * @return what was written
      * @throws DavitException as {@link BundleWriter#export}
      */
-    public ExportResult export(List<String> refs, Path file,
-                                                    ExportOptions options) {
+    public ExportResult export(List<String> refs, Path file, ExportOptions options) {
         return export(refs, file, options, ProgressListener.NONE);
     }
 
@@ -1244,9 +1241,7 @@ public final class DavitClient implements AutoCloseable {
      * @return what was written
      * @throws DavitException as {@link BundleWriter#export}
      */
-    public ExportResult export(List<String> refs, Path file,
-                                                    ExportOptions options,
-                                                    ProgressListener progress) {
+    public ExportResult export(List<String> refs, Path file, ExportOptions options, ProgressListener progress) {
         Args.given(refs, "DavitClient.export", "refs", "give the references in the store to export");
         Args.given(file, "DavitClient.export", "file", "give the bundle file to write");
         Args.given(options, "DavitClient.export", "options", "give ExportOptions.defaults()");
@@ -1311,9 +1306,7 @@ public final class DavitClient implements AutoCloseable {
      * @return the references set and the blobs stored
      * @throws DavitException as {@link BundleImporter#importBundle}
      */
-    public ImportResult importBundle(Path file,
-                                                          ImportOptions options,
-                                                          ProgressListener progress) {
+    public ImportResult importBundle(Path file, ImportOptions options, ProgressListener progress) {
         Args.given(file, "DavitClient.importBundle", "file", "give the bundle file to import");
         Args.given(options, "DavitClient.importBundle", "options", "give ImportOptions.defaults()");
         // held to the signature policy as a pull is: no registry here, so only what the lookaside store (or no
@@ -1347,8 +1340,7 @@ public final class DavitClient implements AutoCloseable {
      * @return the references set and the blobs stored
      * @throws DavitException as {@link BundleImporter#importBundle}
      */
-    public ImportResult importBundle(Path file,
-                                                          ImportOptions options) {
+    public ImportResult importBundle(Path file, ImportOptions options) {
         return importBundle(file, options, ProgressListener.NONE);
     }
 

@@ -10,6 +10,7 @@ import dev.davit.oci.internal.ManifestJson;
 import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.manifest.ImageManifest;
 import dev.davit.oci.manifest.Manifest;
+import dev.davit.oci.manifest.MediaTypes;
 import dev.davit.oci.policy.RegistriesD;
 import dev.davit.oci.policy.SigstoreSignature;
 import dev.davit.oci.policy.SimpleSigning;
@@ -100,16 +101,16 @@ final class Signatures {
                 signature));
         layers.add(layer);
         byte[] config = "{}".getBytes(StandardCharsets.UTF_8);
-        Descriptor configDesc = new Descriptor("application/vnd.oci.image.config.v1+json", Digest.sha256(config),
+        Descriptor configDesc = new Descriptor(MediaTypes.OCI_CONFIG, Digest.sha256(config),
                 config.length);
         var doc = Json.object();
         doc.put("schemaVersion", 2);
-        doc.put("mediaType", "application/vnd.oci.image.manifest.v1+json");
+        doc.put("mediaType", MediaTypes.OCI_MANIFEST);
         doc.set("config", ManifestJson.toJson(configDesc));
         var arr = doc.putArray("layers");
         layers.forEach(l -> arr.add(ManifestJson.toJson(l)));
         byte[] manifest = doc.toString().getBytes(StandardCharsets.UTF_8);
-        Descriptor md = new Descriptor("application/vnd.oci.image.manifest.v1+json", Digest.sha256(manifest),
+        Descriptor md = new Descriptor(MediaTypes.OCI_MANIFEST, Digest.sha256(manifest),
                 manifest.length);
         try (AutoCloseable session = client.store().session()) {
             client.store().putBlob(layer.withAnnotations(Map.of()), payload);
