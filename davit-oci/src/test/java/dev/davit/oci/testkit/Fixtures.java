@@ -204,7 +204,7 @@ public final class Fixtures {
         ObjectNode manifest = Json.object();
         manifest.put("schemaVersion", 2);
         manifest.put("mediaType", OCI_MANIFEST);
-        manifest.set("config", descriptor("application/vnd.oci.image.config.v1+json", FileTree.digest(config),
+        manifest.set("config", descriptor(OCI_CONFIG, FileTree.digest(config),
                 config.length));
         ObjectNode layer = descriptor("application/vnd.dev.cosign.simplesigning.v1+json", FileTree.digest(payload),
                 payload.length);
@@ -538,7 +538,7 @@ public final class Fixtures {
         }
     }
 
-    private static void writeFile(Path file, byte[] content) {
+    static void writeFile(Path file, byte[] content) {
         try {
             Files.createDirectories(file.getParent());
             Files.write(file, content);
@@ -547,7 +547,7 @@ public final class Fixtures {
         }
     }
 
-    private static byte[] readFile(Path file) {
+    static byte[] readFile(Path file) {
         try {
             return Files.readAllBytes(file);
         } catch (IOException e) {

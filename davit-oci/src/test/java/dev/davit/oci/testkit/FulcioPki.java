@@ -5,8 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -124,10 +122,10 @@ public final class FulcioPki {
         Path payloadFile = write("payload-" + n, payload);
         Path sig = dir.resolve("sig-" + n);
         Tools.run("openssl", "dgst", "-sha256", "-sign", key.toString(), "-out", sig.toString(), payloadFile.toString());
-        String sigB64 = Base64.getEncoder().encodeToString(readBytes(sig));
+        String sigB64 = Base64.getEncoder().encodeToString(Fixtures.readFile(sig));
         String certPem = read(cert);
         String body = "{\"apiVersion\":\"0.0.1\",\"kind\":\"hashedrekord\",\"spec\":{\"data\":{\"hash\":{\"algorithm\":"
-                + "\"sha256\",\"value\":\"" + HexFormat.of().formatHex(sha256(logged)) + "\"}},\"signature\":"
+                + "\"sha256\",\"value\":\"" + FileTree.digest(logged).substring("sha256:".length()) + "\"}},\"signature\":"
                 + "{\"content\":\"" + sigB64 + "\",\"publicKey\":{\"content\":\""
                 + Base64.getEncoder().encodeToString(certPem.getBytes(StandardCharsets.US_ASCII)) + "\"}}}}";
         String bodyB64 = Base64.getEncoder().encodeToString(body.getBytes(StandardCharsets.UTF_8));
@@ -136,7 +134,7 @@ public final class FulcioPki {
         Path set = dir.resolve("set-sig-" + n);
         Tools.run("openssl", "dgst", "-sha256", "-sign", rekor.toString(), "-out", set.toString(),
                 canonical.toString());
-        String bundle = "{\"SignedEntryTimestamp\": \"" + Base64.getEncoder().encodeToString(readBytes(set))
+        String bundle = "{\"SignedEntryTimestamp\": \"" + Base64.getEncoder().encodeToString(Fixtures.readFile(set))
                 + "\", \"Payload\": {\"logIndex\": 7, \"body\": \"" + bodyB64 + "\", \"integratedTime\": " + time
                 + ", \"logID\": \"" + LOG_ID + "\"}}";
         Map<String, String> a = new LinkedHashMap<>();
@@ -196,30 +194,12 @@ public final class FulcioPki {
     }
 
     private Path write(String name, byte[] content) {
-        try {
-            return Files.write(dir.resolve(name), content);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static byte[] readBytes(Path p) {
-        try {
-            return Files.readAllBytes(p);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        Path p = dir.resolve(name);
+        Fixtures.writeFile(p, content);
+        return p;
     }
 
     private static String read(Path p) {
-        return new String(readBytes(p), StandardCharsets.US_ASCII);
-    }
-
-    private static byte[] sha256(byte[] b) {
-        try {
-            return MessageDigest.getInstance("SHA-256").digest(b);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return new String(Fixtures.readFile(p), StandardCharsets.US_ASCII);
     }
 }
