@@ -124,6 +124,45 @@ class EgressCliTest {
         assertThat(denied.get(0).get("reason").asText()).contains("not in the allow-list");
     }
 
+    /**
+     * A service on the host's own address (the host side of the test's veth pair) is reached through no address
+     * entry that merely covers it ({@code 0.0.0.0/0}, {@code 128.0.0.0/1}, the host's /24), only through one naming
+     * exactly it.
+     */
+    @Test
+    void aWideAddressEntryNeverReachesTheHostsOwnAddress() throws IOException {
+        java.util.concurrent.atomic.AtomicInteger hits = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer host = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(net.hostSideAddress(), 0), 0);
+        host.createContext("/", ex -> {
+            hits.incrementAndGet();
+            byte[] b = "host service\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(200, b.length);
+            ex.getResponseBody().write(b);
+            ex.close();
+        });
+        host.start();
+        try {
+            int port = host.getAddress().getPort();
+            String url = "http://" + net.hostSideAddress() + ":" + port + "/secret";
+            for (String wide : List.of("0.0.0.0/0", "128.0.0.0/1", "198.18." + net.subnet() + ".0/24")) {
+                Cli.Result r = cli().run("--json", "run", "--allow-cidr", wide + ":" + port, image, "--", "sh", "-c",
+                        CURL + "-f " + url + "; echo \" rc=$?\"");
+                JsonNode j = ok(r);
+                assertThat(j.get("stdout").asText()).as(wide).doesNotContain("host service").doesNotContain(" rc=0");
+                assertThat(j.get("network_denied").toString()).as(wide).contains("the host's own");
+            }
+            assertThat(hits.get()).as("no request reached the host's service").isZero();
+            Cli.Result exact = cli().run("run", "--allow-cidr", net.hostSideAddress() + "/32:" + port, image, "--",
+                    "sh", "-c", CURL + "-f " + url);
+            assertThat(exact.rc()).as(exact.toString()).isZero();
+            assertThat(exact.stdout()).contains("host service");
+            assertThat(hits.get()).isEqualTo(1);
+        } finally {
+            host.stop(0);
+        }
+    }
+
     @Test
     void policyOptionsAreRefusedInOneLine() {
         String both = refused(cli().run("run", "--allow-host", "allowed.test", "--network", image, "true"));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.internal.Json;
 import dev.davit.oci.testkit.Tools;
+import dev.davit.sandbox.EgressPolicy;
 import dev.davit.sandbox.testnet.TestInternet;
 import io.modelcontextprotocol.client.McpAsyncClient;
 import io.modelcontextprotocol.client.McpClient;
@@ -15,11 +16,15 @@ import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
 import io.modelcontextprotocol.spec.McpError;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.IOException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -228,6 +233,73 @@ class McpEgressTest extends BusyboxRegistryTest {
                 List.of("allowed.test")))).contains("shared read-only");
         assertThat(invalid(c, "workspace_network", args("workspace", "opws"))).contains("shared read-only");
         assertThat(ok(c, "workspace_network_log", args("workspace", "opws"))).containsEntry("mode", "none");
+    }
+
+    /**
+     * Removing a deny entry widens: the operator's deny entries on a workspace shared {@code :rw} stay, whatever the
+     * bound; on the server's own workspace, a removal is held to the bound as an allow.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aDenyEntryIsRemovedOnlyWithinTheBoundAndNeverTheOperators() {
+        assumeGate();
+        Cli.Result made = new Cli(home).run("--json", "workspace", "create", image, "--name", "opdeny",
+                "--allow-host", "*.wild.test", "--deny-host", "bad.wild.test,unrelated.test");
+        assertThat(made.rc()).as(made.toString()).isZero();
+        McpAsyncClient c = stdio("--allow-egress", "*.wild.test", "--share-workspace", "opdeny:rw");
+        String m = invalid(c, "workspace_network", args("workspace", "opdeny", "remove", List.of("bad.wild.test")));
+        assertThat(m).contains("removing the deny entry bad.wild.test would let workspace opdeny reach what its"
+                + " operator denied");
+        assertThat((List<String>) ok(c, "workspace_network", args("workspace", "opdeny")).get("deny"))
+                .as("unchanged").containsExactly("bad.wild.test", "unrelated.test");
+        // a deny entry no allow entry touches widens nothing; removing an allow narrows
+        assertThat((List<String>) ok(c, "workspace_network", args("workspace", "opdeny", "remove",
+                List.of("unrelated.test"))).get("deny")).containsExactly("bad.wild.test");
+        assertThat((List<String>) ok(c, "workspace_network", args("workspace", "opdeny", "remove",
+                List.of("*.wild.test"))).get("allow")).isEmpty();
+
+        // the server's own workspace: a lifted deny is held to the bound as an allow
+        String own = (String) ok(c, "workspace_create", args("env", image, "allow_hosts", List.of("*.wild.test"),
+                "deny_hosts", List.of("bad.wild.test"))).get("id");
+        assertThat((List<String>) ok(c, "workspace_network", args("workspace", own, "remove",
+                List.of("bad.wild.test"))).get("deny")).as("within the bound").isEmpty();
+        // beyond the bound: bad.wild.test on every port is wider than the bound's *.wild.test:443
+        McpAsyncClient tls = stdio("--allow-egress", "*.wild.test:443");
+        String id = (String) ok(tls, "workspace_create", args("env", image, "allow_hosts", List.of("*.wild.test:443"),
+                "deny_hosts", List.of("bad.wild.test"))).get("id");
+        assertThat(invalid(tls, "workspace_network", args("workspace", id, "remove", List.of("bad.wild.test"))))
+                .contains("removing the deny entry bad.wild.test would let the workspace reach what it denies, beyond"
+                        + " the operator's egress bound (--allow-egress: *.wild.test:443)");
+        assertThat((List<String>) ok(tls, "workspace_network", args("workspace", id)).get("deny"))
+                .containsExactly("bad.wild.test");
+    }
+
+    /** A bound of 0.0.0.0/0:PORT does not let a model ask for the host's own address; only one naming it does. */
+    @Test
+    void aWideBoundNeverOpensTheHostsOwnAddress() throws IOException {
+        String own = null;
+        for (NetworkInterface i : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            for (InetAddress a : Collections.list(i.getInetAddresses())) {
+                if (a instanceof Inet4Address && !EgressPolicy.isSpecial(a)) {
+                    own = a.getHostAddress();
+                }
+            }
+        }
+        assumeTrue(own != null, "the host has an address outside the special blocks");
+        McpAsyncClient c = stdio("--allow-egress", "0.0.0.0/0:8080");
+        for (String cidr : List.of(own + "/32:8080", "0.0.0.0/0:8080", "128.0.0.0/1:8080")) {
+            assertThat(invalid(c, "run", args("env", image, "command", List.of("true"), "allow_cidrs",
+                    List.of(cidr)))).contains("allow_cidrs entry " + cidr + " is beyond");
+        }
+        assertThat(invalid(c, "workspace_create", args("env", image, "allow_cidrs", List.of(own + "/32:8080"))))
+                .contains("is beyond");
+        assertThat(listed(c)).isEmpty();
+        // the operator names the host's address: then the model may ask for it
+        assumeGate();
+        McpAsyncClient named = stdio("--allow-egress", "0.0.0.0/0:8080," + own + "/32:8080");
+        Map<String, Object> r = ok(named, "run", args("env", image, "command", List.of("true"), "allow_cidrs",
+                List.of(own + "/32:8080")));
+        assertThat(r).containsEntry("exit_code", 0);
     }
 
     /**

@@ -107,11 +107,11 @@ public final class EgressPolicy {
         }
 
         private int net() {
-            return ipv4(value.substring(0, value.indexOf('/')));
+            return netOf(value);
         }
 
         private int prefix() {
-            return Integer.parseInt(value.substring(value.indexOf('/') + 1));
+            return prefixOf(value);
         }
 
         /** Whether this CIDR rule's network holds the address {@code a}. */
@@ -359,25 +359,27 @@ public final class EgressPolicy {
 
     /**
      * Whether an address rule explicitly allows {@code a} on {@code port}, for the enforcement point to let an
-     * operator open a range it otherwise refuses to names that resolve into it ({@link #isSpecial}): the address is
-     * allowed ({@link #address}, deny rules win), and when it is special, by a rule no wider than the special block it
-     * lies in ({@code 10.1.0.0/16} opens {@code 10.1.2.3}; {@code 0.0.0.0/0} does not open loopback or
-     * {@code 169.254.169.254}).
+     * operator open an address it otherwise refuses to names that resolve to it and to connections that go to it:
+     * the address is allowed ({@link #address}, deny rules win), and when it is special ({@link #special}), by a rule
+     * no wider than the special block it lies in ({@code 10.1.0.0/16} opens {@code 10.1.2.3}; {@code 0.0.0.0/0} does
+     * not open loopback or {@code 169.254.169.254}). One of the host's own addresses is a block of its own, a /32:
+     * only an entry naming exactly it opens it ({@code 0.0.0.0/0} or the host's /24 never do).
      *
-     * @param a    the address
-     * @param port the port, or 0 for any
+     * @param a       the address
+     * @param port    the port, or 0 for any
+     * @param hostOwn the host's own addresses (of the enforcement point's network namespace: {@link #hostAddresses})
      * @return true when so allowed
      */
-    public boolean explicitlyAllows(InetAddress a, int port) {
+    public boolean explicitlyAllows(InetAddress a, int port, Set<InetAddress> hostOwn) {
         Verdict v = address(a, port);
         if (!v.allowed()) {
             return false;
         }
         int x = ipv4(a);
-        int widest = 0;
-        for (int[] b : SPECIAL) {
-            if ((x & mask(b[1])) == b[0]) {
-                widest = Math.max(widest, b[1]);
+        int widest = hostOwn.contains(a) ? 32 : 0;
+        for (SpecialBlock b : SPECIAL) {
+            if (b.holds(x)) {
+                widest = Math.max(widest, b.prefix());
             }
         }
         for (Rule r : rules) {
@@ -388,39 +390,123 @@ public final class EgressPolicy {
         return false;
     }
 
-    /** The special IPv4 blocks, each {network, prefix}: see {@link #isSpecial}. */
-    private static final int[][] SPECIAL = {
-        block("0.0.0.0/8"), block("10.0.0.0/8"), block("100.64.0.0/10"), block("127.0.0.0/8"),
-        block("169.254.0.0/16"), block("172.16.0.0/12"), block("192.0.0.0/24"), block("192.168.0.0/16"),
-        block("224.0.0.0/4"), block("240.0.0.0/4")};
+    /**
+     * A special IPv4 block: one a name of the outside should never resolve to and a wide address entry never opens.
+     *
+     * @param cidr its network, {@code 127.0.0.0/8}
+     * @param name what it is, for a refusal: {@code loopback}
+     */
+    public record SpecialBlock(String cidr, String name) {
+        private int net() {
+            return netOf(cidr);
+        }
 
-    private static int[] block(String cidr) {
-        int slash = cidr.indexOf('/');
-        return new int[] {ipv4(cidr.substring(0, slash)), Integer.parseInt(cidr.substring(slash + 1))};
+        private int prefix() {
+            return prefixOf(cidr);
+        }
+
+        private boolean holds(int a) {
+            return (a & mask(prefixOf(cidr))) == netOf(cidr);
+        }
+    }
+
+    /** The network of a canonical {@code a.b.c.d/n}, as an int. */
+    private static int netOf(String cidr) {
+        return ipv4(cidr.substring(0, cidr.indexOf('/')));
+    }
+
+    /** The prefix length of a canonical {@code a.b.c.d/n}. */
+    private static int prefixOf(String cidr) {
+        return Integer.parseInt(cidr.substring(cidr.indexOf('/') + 1));
     }
 
     /**
-     * Whether {@code a} is an address a name of the outside should never resolve to (anti-rebinding): this host or
-     * network ({@code 0.0.0.0/8}), private ({@code 10.0.0.0/8}, {@code 172.16.0.0/12}, {@code 192.168.0.0/16}),
-     * shared/CGNAT ({@code 100.64.0.0/10}), loopback ({@code 127.0.0.0/8}), link-local ({@code 169.254.0.0/16}, cloud
-     * metadata among them), IETF protocol assignments ({@code 192.0.0.0/24}),
-     * multicast ({@code 224.0.0.0/4}), reserved and broadcast ({@code 240.0.0.0/4}, {@code 255.255.255.255}); and
-     * anything that is not IPv4. The host's own addresses are the enforcement point's to add.
+     * The special blocks, the one list every enforcement point and doc uses (docs/SANDBOX.md, "Special addresses"):
+     * IANA's IPv4 special-purpose registry's blocks that are not globally reachable, with multicast and the reserved
+     * block; not the documentation blocks (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) nor benchmarking
+     * (198.18.0.0/15), which real hosts use for reachable services (package mirrors, a proxy's fake-IP answers).
+     */
+    private static final List<SpecialBlock> SPECIAL = List.of(
+            new SpecialBlock("0.0.0.0/8", "this network"),
+            new SpecialBlock("10.0.0.0/8", "private"),
+            new SpecialBlock("100.64.0.0/10", "shared (carrier-grade NAT)"),
+            new SpecialBlock("127.0.0.0/8", "loopback"),
+            new SpecialBlock("169.254.0.0/16", "link-local (cloud metadata)"),
+            new SpecialBlock("172.16.0.0/12", "private"),
+            new SpecialBlock("192.0.0.0/24", "IETF protocol assignments"),
+            new SpecialBlock("192.88.99.0/24", "6to4 relay anycast (deprecated)"),
+            new SpecialBlock("192.168.0.0/16", "private"),
+            new SpecialBlock("224.0.0.0/4", "multicast"),
+            new SpecialBlock("240.0.0.0/4", "reserved and limited broadcast"));
+
+    /** {@return the special blocks, in address order} */
+    public static List<SpecialBlock> specialBlocks() {
+        return SPECIAL;
+    }
+
+    /**
+     * The special block {@code a} lies in (see {@link #specialBlocks}), or null; an address that is not IPv4 is
+     * special too, with no block ({@link #isSpecial}).
+     *
+     * @param a the address
+     * @return its block, or null
+     */
+    public static SpecialBlock special(InetAddress a) {
+        if (a instanceof Inet4Address) {
+            int x = ipv4(a);
+            for (SpecialBlock b : SPECIAL) {
+                if (b.holds(x)) {
+                    return b;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether {@code a} is an address a name of the outside should never resolve to (anti-rebinding): one in a
+     * special block ({@link #specialBlocks}), or anything that is not IPv4. The host's own addresses are the
+     * enforcement point's to add ({@link #hostAddresses}).
      *
      * @param a the address
      * @return true when special
      */
     public static boolean isSpecial(InetAddress a) {
+        return !(a instanceof Inet4Address) || special(a) != null;
+    }
+
+    /**
+     * What makes {@code a} special, and what opens it, for a refusal: {@code loopback (127.0.0.0/8), which only an
+     * address entry within 127.0.0.0/8 opens}, {@code the host's own, which only the address entry 192.0.2.2/32
+     * opens}, {@code loopback (127.0.0.0/8) and the host's own, ...}; null when it is not special.
+     *
+     * @param a       the address
+     * @param hostOwn the host's own addresses
+     * @return the words, or null
+     */
+    public static String specialWords(InetAddress a, Set<InetAddress> hostOwn) {
         if (!(a instanceof Inet4Address)) {
-            return true;
+            return "not IPv4, which sandboxes never reach";
         }
-        int x = ipv4(a);
-        for (int[] b : SPECIAL) {
-            if ((x & mask(b[1])) == b[0]) {
-                return true;
-            }
+        SpecialBlock b = special(a);
+        if (hostOwn.contains(a)) {
+            return (b == null ? "" : b.name() + " (" + b.cidr() + ") and ") + "the host's own, which only the address"
+                    + " entry " + a.getHostAddress() + "/32 opens";
         }
-        return false;
+        return b == null ? null : b.name() + " (" + b.cidr() + "), which only an address entry within " + b.cidr()
+                + " opens";
+    }
+
+    private static final HostAddresses HOST_ADDRESSES = new HostAddresses();
+
+    /**
+     * The host's own addresses, of the calling thread's network namespace, at most 5 s old: special at every
+     * enforcement point, each a /32 block of its own ({@link #explicitlyAllows}, {@link #beyond}).
+     *
+     * @return the addresses
+     */
+    public static Set<InetAddress> hostAddresses() {
+        return HOST_ADDRESSES.get();
     }
 
     /**
@@ -429,23 +515,52 @@ public final class EgressPolicy {
      * a bound wildcard holds all its names ({@code *.a.example.com} within {@code *.example.com}), an address rule when
      * a bound network holds its network; and a deny rule of the bound that touches it must be one this policy denies
      * too ({@code *.example.com} is within a bound that allows {@code *.example.com} and denies {@code x.example.com}
-     * only when this policy denies {@code x.example.com} as well). Deny rules are never beyond.
+     * only when this policy denies {@code x.example.com} as well). Deny rules are never beyond. An address rule
+     * that reaches into a special block, or holds one of the host's own addresses, is covered only when the bound
+     * opens that block as {@link #explicitlyAllows} would: a bound of {@code 0.0.0.0/0:8080} lets a model ask for
+     * neither {@code 127.0.0.1/32:8080} nor the host's own address; only a bound entry naming exactly the host's
+     * address does.
      *
-     * @param bound the outer bound
+     * @param bound   the outer bound
+     * @param hostOwn the host's own addresses ({@link #hostAddresses})
      * @return the rules beyond it, in order; empty when this policy is within it
      */
-    public List<Rule> beyond(EgressPolicy bound) {
+    public List<Rule> beyond(EgressPolicy bound, Set<InetAddress> hostOwn) {
         List<Rule> out = new ArrayList<>();
         for (Rule r : rules) {
-            if (r.allow && !bound.covers(r, this)) {
+            if (r.allow && !bound.covers(r, this, hostOwn)) {
                 out.add(r);
             }
         }
         return out;
     }
 
+    /**
+     * The deny rules of {@code before} that this policy, a change of it, no longer has while one of its allow rules
+     * of the same kind touches them (on a shared port): removing them widened the policy, as much as allowing what
+     * they denied would. A lifted deny no allow rule touches widens nothing and is not listed.
+     *
+     * @param before the policy before the change
+     * @return the lifted deny rules, each as the allow rule that widens as much ({@code allow} true), in order
+     */
+    public List<Rule> denialsLifted(EgressPolicy before) {
+        List<Rule> out = new ArrayList<>();
+        for (Rule d : before.rules) {
+            if (d.allow || rules.contains(d)) {
+                continue;
+            }
+            for (Rule a : rules) {
+                if (a.allow && a.kind == d.kind && a.sharesPort(d.port) && (holds(a, d) || holds(d, a))) {
+                    out.add(new Rule(true, d.kind, d.value, d.port));
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
     /** Whether this bound covers {@code r}, a rule of {@code policy}. */
-    private boolean covers(Rule r, EgressPolicy policy) {
+    private boolean covers(Rule r, EgressPolicy policy, Set<InetAddress> hostOwn) {
         boolean allowed = false;
         for (Rule b : rules) {
             if (b.kind != r.kind) {
@@ -459,16 +574,26 @@ public final class EgressPolicy {
                 return false; // the bound denies some of it, and the policy does not
             }
         }
-        return allowed && (r.kind != Kind.CIDR || !r.allow || specialsCovered(r));
+        return allowed && (r.kind != Kind.CIDR || !r.allow || specialsCovered(r, hostOwn));
     }
 
     /**
-     * Whether every special block (see {@link #isSpecial}) that the address rule {@code r} reaches into is opened by
-     * this bound as {@link #explicitlyAllows} opens it: by an allow rule no wider than that block. A bound of
-     * {@code 0.0.0.0/0} holds {@code 127.0.0.0/8} but opens no loopback, so a policy asking for it is beyond it.
+     * Whether every special block (see {@link #isSpecial}) that the address rule {@code r} reaches into, and every
+     * host's own address it holds (a /32 block), is opened by this bound as {@link #explicitlyAllows} opens it: by an
+     * allow rule no wider than that block. A bound of {@code 0.0.0.0/0} holds {@code 127.0.0.0/8} but opens no
+     * loopback, so a policy asking for it is beyond it.
      */
-    private boolean specialsCovered(Rule r) {
-        for (int[] b : SPECIAL) {
+    private boolean specialsCovered(Rule r, Set<InetAddress> hostOwn) {
+        List<int[]> blocks = new ArrayList<>();
+        for (SpecialBlock b : SPECIAL) {
+            blocks.add(new int[] {b.net(), b.prefix()});
+        }
+        for (InetAddress a : hostOwn) {
+            if (a instanceof Inet4Address) {
+                blocks.add(new int[] {ipv4(a), 32});
+            }
+        }
+        for (int[] b : blocks) {
             int rp = r.prefix();
             boolean inside = rp >= b[1] && (r.net() & mask(b[1])) == b[0]; // r within the block
             boolean around = rp < b[1] && (b[0] & mask(rp)) == r.net(); // the block within r

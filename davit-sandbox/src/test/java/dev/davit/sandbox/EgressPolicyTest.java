@@ -17,6 +17,7 @@ import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -199,20 +200,110 @@ class EgressPolicyTest {
         assertThat(EgressPolicy.isSpecial(ip("0.0.0.0"))).isTrue();
         assertThat(EgressPolicy.isSpecial(ip("224.0.0.251"))).isTrue();
         assertThat(EgressPolicy.isSpecial(ip("255.255.255.255"))).isTrue();
-        assertThat(EgressPolicy.isSpecial(ip("198.19.0.1"))).as("benchmarking: the test Internet's").isFalse();
         assertThat(EgressPolicy.isSpecial(ip("::1"))).isTrue();
         assertThat(EgressPolicy.isSpecial(ip("203.0.113.7"))).isFalse();
         assertThat(EgressPolicy.isSpecial(ip("8.8.8.8"))).isFalse();
         EgressPolicy p = EgressPolicy.parse(null, List.of("10.1.0.0/16:5432", "0.0.0.0/0", "127.0.0.0/8"), null,
                 null, List.of("127.0.0.53/32"));
-        assertThat(p.explicitlyAllows(ip("10.1.2.3"), 5432)).isTrue();
-        assertThat(p.explicitlyAllows(ip("10.1.2.3"), 22)).as("0.0.0.0/0 is wider than 10.0.0.0/8").isFalse();
-        assertThat(p.explicitlyAllows(ip("10.2.0.1"), 5432)).isFalse();
-        assertThat(p.explicitlyAllows(ip("169.254.169.254"), 80)).isFalse();
-        assertThat(p.explicitlyAllows(ip("127.0.0.1"), 80)).isTrue();
-        assertThat(p.explicitlyAllows(ip("127.0.0.53"), 53)).as("deny wins").isFalse();
-        assertThat(p.explicitlyAllows(ip("8.8.8.8"), 53)).isTrue();
-        assertThat(allowHosts("pypi.org").explicitlyAllows(ip("10.0.0.1"), 443)).isFalse();
+        assertThat(p.explicitlyAllows(ip("10.1.2.3"), 5432, Set.of())).isTrue();
+        assertThat(p.explicitlyAllows(ip("10.1.2.3"), 22, Set.of())).as("0.0.0.0/0 is wider than 10.0.0.0/8").isFalse();
+        assertThat(p.explicitlyAllows(ip("10.2.0.1"), 5432, Set.of())).isFalse();
+        assertThat(p.explicitlyAllows(ip("169.254.169.254"), 80, Set.of())).isFalse();
+        assertThat(p.explicitlyAllows(ip("127.0.0.1"), 80, Set.of())).isTrue();
+        assertThat(p.explicitlyAllows(ip("127.0.0.53"), 53, Set.of())).as("deny wins").isFalse();
+        assertThat(p.explicitlyAllows(ip("8.8.8.8"), 53, Set.of())).isTrue();
+        assertThat(allowHosts("pypi.org").explicitlyAllows(ip("10.0.0.1"), 443, Set.of())).isFalse();
+    }
+
+    /** Each documented special block: its first and last address special, the addresses just outside it not. */
+    @Test
+    void everySpecialBlockOfTheOneListAndNothingBesideIt() {
+        List<String> documented = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+                "169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24", "192.88.99.0/24", "192.168.0.0/16", "224.0.0.0/4",
+                "240.0.0.0/4");
+        assertThat(EgressPolicy.specialBlocks()).extracting(EgressPolicy.SpecialBlock::cidr)
+                .containsExactlyElementsOf(documented);
+        for (String b : documented) {
+            long net = ipv4(b.substring(0, b.indexOf('/')));
+            long size = 1L << (32 - Integer.parseInt(b.substring(b.indexOf('/') + 1)));
+            assertThat(EgressPolicy.isSpecial(ip(dotted(net)))).as(b + " first").isTrue();
+            assertThat(EgressPolicy.isSpecial(ip(dotted(net + size - 1)))).as(b + " last").isTrue();
+            assertThat(EgressPolicy.special(ip(dotted(net + size / 2))).cidr()).isEqualTo(b);
+            // just outside, unless a neighbouring block of the list holds it
+            for (long out : new long[] {net - 1, net + size}) {
+                if (out >= 0 && out <= 0xffffffffL && documented.stream().noneMatch(o -> inside(o, out))) {
+                    assertThat(EgressPolicy.isSpecial(ip(dotted(out)))).as(b + " neighbour " + dotted(out)).isFalse();
+                }
+            }
+        }
+        // on purpose not special: documentation and benchmarking blocks (mirrors, fake-IP proxies, the test Internet)
+        for (String a : List.of("192.0.2.1", "198.51.100.255", "203.0.113.7", "198.18.0.1", "198.19.255.254",
+                "192.31.196.1", "192.175.48.1", "192.52.193.1", "8.8.8.8")) {
+            assertThat(EgressPolicy.isSpecial(ip(a))).as(a).isFalse();
+            assertThat(EgressPolicy.specialWords(ip(a), Set.of())).isNull();
+        }
+        assertThat(EgressPolicy.specialWords(ip("127.0.0.1"), Set.of())).isEqualTo("loopback (127.0.0.0/8), which"
+                + " only an address entry within 127.0.0.0/8 opens");
+        assertThat(EgressPolicy.specialWords(ip("203.0.113.9"), Set.of(ip("203.0.113.9")))).isEqualTo("the host's"
+                + " own, which only the address entry 203.0.113.9/32 opens");
+        assertThat(EgressPolicy.specialWords(ip("127.0.0.1"), Set.of(ip("127.0.0.1")))).isEqualTo("loopback"
+                + " (127.0.0.0/8) and the host's own, which only the address entry 127.0.0.1/32 opens");
+        assertThat(EgressPolicy.specialWords(ip("::1"), Set.of())).startsWith("not IPv4");
+    }
+
+    /** A host's own address is a /32 block: no wider entry opens it, for the gate nor within an operator's bound. */
+    @Test
+    void theHostsOwnAddressOpensOnlyByAnEntryNamingExactlyIt() {
+        InetAddress host = ip("192.0.2.2");
+        Set<InetAddress> own = Set.of(host);
+        for (String wide : List.of("0.0.0.0/0:8080", "128.0.0.0/1:8080", "192.0.2.0/24:8080", "192.0.2.2/31:8080")) {
+            EgressPolicy p = EgressPolicy.parse(null, List.of(wide), null, null, null);
+            assertThat(p.explicitlyAllows(host, 8080, own)).as(wide).isFalse();
+            assertThat(p.explicitlyAllows(host, 8080, Set.of())).as(wide + ", not the host's").isTrue();
+            assertThat(p.explicitlyAllows(ip("192.0.2.3"), 8080, own)).as("a neighbour").isTrue();
+        }
+        EgressPolicy exact = EgressPolicy.parse(null, List.of("192.0.2.2/32:8080"), null, null, null);
+        assertThat(exact.explicitlyAllows(host, 8080, own)).isTrue();
+        assertThat(exact.explicitlyAllows(host, 8081, own)).isFalse();
+        // an operator's bound of 0.0.0.0/0:8080 does not let a model ask for the host's address
+        EgressPolicy bound = EgressPolicy.parse(null, List.of("0.0.0.0/0:8080"), null, null, null);
+        assertThat(exact.beyond(bound, own)).extracting(Rule::toString).containsExactly("192.0.2.2/32:8080");
+        assertThat(exact.beyond(bound, Set.of())).as("another host's address").isEmpty();
+        assertThat(EgressPolicy.parse(null, List.of("192.0.2.0/24:8080"), null, null, null).beyond(bound, own))
+                .hasSize(1);
+        assertThat(exact.beyond(EgressPolicy.parse(null, List.of("0.0.0.0/0:8080", "192.0.2.2/32:8080"), null, null,
+                null), own)).as("the operator named it").isEmpty();
+    }
+
+    @Test
+    void aLiftedDenyIsOneAnAllowTouches() {
+        EgressPolicy before = EgressPolicy.parse(List.of("*.wild.test", "pypi.org:443"), List.of("203.0.113.0/24"),
+                null, List.of("bad.wild.test", "evil.test", "pypi.org:80"), List.of("203.0.113.7", "8.8.8.8"));
+        EgressPolicy after = before.with(EgressPolicy.Change.of(null, null, null, null, null, List.of(
+                "bad.wild.test", "evil.test", "pypi.org:80", "203.0.113.7/32", "8.8.8.8/32")));
+        assertThat(after.denialsLifted(before)).extracting(Rule::toString, Rule::allow)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("bad.wild.test", true),
+                        org.assertj.core.groups.Tuple.tuple("203.0.113.7/32", true));
+        assertThat(before.denialsLifted(before)).isEmpty();
+        assertThat(EgressPolicy.DENY_ALL.denialsLifted(before)).as("nothing allowed, nothing widened").isEmpty();
+    }
+
+    private static long ipv4(String dotted) {
+        long v = 0;
+        for (String part : dotted.split("\\.")) {
+            v = v << 8 | Long.parseLong(part);
+        }
+        return v;
+    }
+
+    private static String dotted(long v) {
+        return (v >> 24 & 255) + "." + (v >> 16 & 255) + "." + (v >> 8 & 255) + "." + (v & 255);
+    }
+
+    private static boolean inside(String cidr, long a) {
+        int prefix = Integer.parseInt(cidr.substring(cidr.indexOf('/') + 1));
+        long mask = prefix == 0 ? 0 : 0xffffffffL << (32 - prefix) & 0xffffffffL;
+        return (a & mask) == ipv4(cidr.substring(0, cidr.indexOf('/')));
     }
 
     @Test
@@ -246,26 +337,26 @@ class EgressPolicyTest {
         EgressPolicy within = EgressPolicy.parse(List.of("a.example.com:443", "*.b.example.com", "pypi.org:443",
                         "api.test:8443", "registry.npmjs.org:443"), List.of("203.0.113.0/27:80"), null,
                 List.of("anything.else"), List.of("8.8.8.8"));
-        assertThat(within.beyond(bound)).isEmpty();
-        assertThat(EgressPolicy.DENY_ALL.beyond(bound)).isEmpty();
+        assertThat(within.beyond(bound, Set.of())).isEmpty();
+        assertThat(EgressPolicy.DENY_ALL.beyond(bound, Set.of())).isEmpty();
         // beyond: by name, by port, by wildcard (the apex, a wider one), by network, by a bound's deny
         EgressPolicy wide = EgressPolicy.parse(List.of("evil.test", "pypi.org", "pypi.org:80", "example.com",
                         "*.api.test", "secret.example.com:443", "registry.npmjs.org:80"),
                 List.of("203.0.112.0/23", "198.51.100.1", "203.0.113.0/24"), null, null, null);
-        assertThat(wide.beyond(bound)).extracting(Rule::toString).containsExactly("evil.test", "pypi.org",
+        assertThat(wide.beyond(bound, Set.of())).extracting(Rule::toString).containsExactly("evil.test", "pypi.org",
                 "pypi.org:80", "example.com", "*.api.test", "secret.example.com:443", "registry.npmjs.org:80",
                 "203.0.112.0/23", "198.51.100.1/32", "203.0.113.0/24");
         // a wildcard over a bound's deny is within only when the policy denies that too
         EgressPolicy star = allowHosts("*.example.com");
-        assertThat(star.beyond(bound)).extracting(Rule::toString).containsExactly("*.example.com");
+        assertThat(star.beyond(bound, Set.of())).extracting(Rule::toString).containsExactly("*.example.com");
         EgressPolicy starDeny = EgressPolicy.parse(List.of("*.example.com"), null, null,
                 List.of("secret.example.com"), null);
-        assertThat(starDeny.beyond(bound)).isEmpty();
+        assertThat(starDeny.beyond(bound, Set.of())).isEmpty();
         assertThat(EgressPolicy.parse(null, List.of("203.0.113.0/25"), null, null, List.of("203.0.113.64/26"))
-                .beyond(bound)).isEmpty();
-        assertThat(EgressPolicy.parse(null, List.of("203.0.113.0/25"), null, null, null).beyond(bound))
+                .beyond(bound, Set.of())).isEmpty();
+        assertThat(EgressPolicy.parse(null, List.of("203.0.113.0/25"), null, null, null).beyond(bound, Set.of()))
                 .hasSize(1);
-        assertThat(allowHosts("x.example.com").beyond(EgressPolicy.DENY_ALL)).hasSize(1);
+        assertThat(allowHosts("x.example.com").beyond(EgressPolicy.DENY_ALL, Set.of())).hasSize(1);
     }
 
     @Test

@@ -91,7 +91,8 @@ final class EgressBound {
 
     /** Whether {@code p} allows nothing beyond the bound (nothing at all, without one). */
     boolean covers(EgressPolicy p) {
-        return bound == null ? p.rules().stream().noneMatch(EgressPolicy.Rule::allow) : p.beyond(bound).isEmpty();
+        return bound == null ? p.rules().stream().noneMatch(EgressPolicy.Rule::allow)
+                : p.beyond(bound, EgressPolicy.hostAddresses()).isEmpty();
     }
 
     /** The bound as the operator wrote it: {@code pypi.org, *.githubusercontent.com}. */
@@ -146,17 +147,35 @@ final class EgressBound {
 
     /**
      * Refuses {@code p}, a workspace's policy after a change from {@code current}, when it allows anything beyond the
-     * bound that {@code current} did not already allow (narrowing is always fine; a rule the workspace had is kept).
+     * bound that {@code current} did not already allow (adding a deny is always fine; a rule the workspace had is
+     * kept), or when it drops a deny entry that an allow entry touches ({@link EgressPolicy#denialsLifted}): removing
+     * a deny widens as an allow does. On the server's own workspace such a removal is held to the bound as that
+     * allow; on an operator's workspace shared {@code :rw} ({@code shared}) never: the operator's deny entries stay.
      */
-    void checkChange(EgressPolicy current, EgressPolicy p, Map<String, Object> a) {
+    void checkChange(EgressPolicy current, EgressPolicy p, Map<String, Object> a, String shared) {
+        for (EgressPolicy.Rule lifted : p.denialsLifted(current)) {
+            if (shared != null) {
+                throw Tool.invalid("removing the deny entry " + lifted + " would let workspace " + shared + " reach"
+                        + " what its operator denied; the operator's workspace (--share-workspace) keeps its deny"
+                        + " entries: keep it, or ask the operator to remove it");
+            }
+            EgressPolicy asAllow = lifted.kind() == EgressPolicy.Kind.HOST
+                    ? EgressPolicy.parse(List.of(lifted.toString()), null, null, null, null)
+                    : EgressPolicy.parse(null, List.of(lifted.toString()), null, null, null);
+            if (bound == null || !asAllow.beyond(bound, EgressPolicy.hostAddresses()).isEmpty()) {
+                throw Tool.invalid("removing the deny entry " + lifted + " would let the workspace reach what it"
+                        + " denies, beyond the operator's egress bound (--allow-egress: "
+                        + (bound == null ? "none" : describe()) + "); keep it, or ask the operator");
+            }
+        }
         // what was beyond the bound already (the operator's own shared workspace) may stay; nothing else may be
         // beyond it now, also a rule the change did not add (a removed deny the bound needs makes its allow beyond)
-        within(p, bound == null ? current.rules() : current.beyond(bound), a);
+        within(p, bound == null ? current.rules() : current.beyond(bound, EgressPolicy.hostAddresses()), a);
     }
 
     private void within(EgressPolicy p, List<EgressPolicy.Rule> had, Map<String, Object> a) {
         List<EgressPolicy.Rule> beyond = new ArrayList<>(bound == null ? p.rules().stream()
-                .filter(EgressPolicy.Rule::allow).toList() : p.beyond(bound));
+                .filter(EgressPolicy.Rule::allow).toList() : p.beyond(bound, EgressPolicy.hostAddresses()));
         beyond.removeAll(had);
         if (beyond.isEmpty()) {
             return;

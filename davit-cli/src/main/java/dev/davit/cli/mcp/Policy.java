@@ -226,7 +226,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
 
     /**
      * Refuses a {@code workspace_network} call that would allow anything beyond the operator's bound that workspace
-     * {@code w} did not allow already, or that changes a workspace without an egress policy (none, or NAT).
+     * {@code w} did not allow already, lift a deny entry beyond it (or any of an operator's shared workspace), or
+     * that changes a workspace without an egress policy (none, or NAT).
      */
     void networkChange(Map<String, Object> arguments, dev.davit.sandbox.workspace.Workspace w) {
         if (!EgressBound.changes(arguments)) {
@@ -239,7 +240,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
                     + " network is " + n.label() + "); only a workspace created with one ('allow_hosts', 'allow_cidrs'"
                     + " or 'allow_presets' of workspace_create) can change it");
         }
-        egress.checkChange(n.egress(), n.egress().with(EgressBound.change(arguments)), arguments);
+        egress.checkChange(n.egress(), n.egress().with(EgressBound.change(arguments)), arguments,
+                counted.test(w) ? null : w.name() != null ? w.name() : w.id());
     }
 
     /**

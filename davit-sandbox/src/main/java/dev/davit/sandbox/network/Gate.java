@@ -71,7 +71,6 @@ public final class Gate {
     final HostResolver resolver;
     final Denials denials;
     final Path dir;
-    private final HostAddresses hostAddresses = new HostAddresses();
     /** The secrets it adds to requests ({@link Injections}), as davit last gave them. */
     volatile Injections injections = Injections.NONE;
     /** The PEM file of CA certificates trusted for the real hosts beside the runtime's (null: none). */
@@ -489,21 +488,22 @@ public final class Gate {
     /**
      * Whether {@code a} may be reached although a name resolved to it or a connection goes to it: never a special
      * address (loopback, link-local, private, ...: {@link EgressPolicy#isSpecial}) or one of the host's own,
-     * unless an address entry of the policy allows it explicitly.
+     * unless an address entry of the policy allows it explicitly ({@link EgressPolicy#explicitlyAllows}).
      */
     boolean reachable(InetAddress a, int port) {
         if (!(a instanceof Inet4Address)) {
             return false;
         }
-        if (EgressPolicy.isSpecial(a) || hostAddresses().contains(a)) {
-            return policy.get().explicitlyAllows(a, port);
+        Set<InetAddress> own = hostAddresses();
+        if (EgressPolicy.isSpecial(a) || own.contains(a)) {
+            return policy.get().explicitlyAllows(a, port, own);
         }
         return true;
     }
 
     /** The host's own addresses (of its namespace), looked up again after 5 s. */
     Set<InetAddress> hostAddresses() {
-        return hostAddresses.get();
+        return EgressPolicy.hostAddresses();
     }
 
     /** The addresses of {@code all} the sandbox may reach (see {@link #reachable}) at any port. */

@@ -112,8 +112,8 @@ final class GateDns {
         if (ok.size() < r.addresses().size()) {
             List<Inet4Address> refused = r.addresses().stream().filter(a -> !ok.contains(a)).toList();
             gate.denials.record("dns", qu.name(), null, 0, null, "resolves to " + refused.stream()
-                    .map(Inet4Address::getHostAddress).toList() + ", an address the sandbox may not reach (loopback,"
-                    + " link-local, private or the host's own) unless an address entry allows it");
+                    .map(Inet4Address::getHostAddress).toList() + ", an address the sandbox may not reach (a special"
+                    + " block or the host's own) unless an address entry allows it explicitly");
             if (ok.isEmpty()) {
                 return DnsMessage.error(qu, q, NXDOMAIN);
             }

@@ -206,8 +206,8 @@ final class GateRelay {
             // opened only by a name that resolved to it: what hides another name may not use it
             return new Refusal(null, pk.hidden() + " to an address only a name opened");
         }
-        return gate.reachable(ip, port) ? null : new Refusal(null, "the address " + ip.getHostAddress() + " is"
-                + " loopback, link-local, private or the host's own, which only an address entry allows");
+        return gate.reachable(ip, port) ? null : new Refusal(null, "the address " + ip.getHostAddress() + " is "
+                + EgressPolicy.specialWords(ip, gate.hostAddresses()));
     }
 
     /** Why a connection is refused: the policy's rule that did (or null) and the reason. */

@@ -43,9 +43,10 @@ import javax.net.ssl.SSLSocket;
  *   <li>{@link Network#NONE}: nothing is fetched.</li>
  *   <li>{@link Network#policy}: the URL's name must be allowed at its port (or, with no rule denying the name, an
  *       address entry must allow the address it resolves to); it is resolved as the gate resolves
- *       ({@link HostResolver}: the hosts file, then resolv.conf's servers), and an address that is loopback,
- *       link-local, private or the host's own is refused unless an address entry allows it explicitly
- *       ({@link EgressPolicy#explicitlyAllows}). An address in the URL is judged by the address entries alone.</li>
+ *       ({@link HostResolver}: the hosts file, then resolv.conf's servers), and an address in a special block
+ *       ({@link EgressPolicy#specialBlocks}) or the host's own is refused unless an address entry allows it
+ *       explicitly ({@link EgressPolicy#explicitlyAllows}: one no wider than the block; for the host's own, one
+ *       naming exactly it). An address in the URL is judged by the address entries alone.</li>
  *   <li>{@link Network#NAT}: any name, resolved the same way; the loopback, link-local, multicast and reserved
  *       blocks and the host's own addresses are refused (a NAT sandbox cannot reach the host's loopback either).</li>
  *   <li>{@link Network#HOST}: whatever the host reaches, as the user asked.</li>
@@ -62,8 +63,6 @@ public final class UrlFetch {
     public static final int MAX_REDIRECTS = 5;
     /** How long one fetch may take, its redirects included, whatever the server sends meanwhile. */
     public static final java.time.Duration DEADLINE = java.time.Duration.ofMinutes(20);
-    /** The host's own addresses, never fetched from unless a policy entry names them. */
-    private static final HostAddresses HOST = new HostAddresses();
     private static final int CONNECT_MILLIS = 10_000;
     private static final int READ_MILLIS = 30_000;
     private static final int MAX_HEAD = 64 * 1024;
@@ -370,9 +369,9 @@ public final class UrlFetch {
         if (byName == null && !byAddress.allowed()) {
             return "the address " + a.getHostAddress() + " is " + byAddress.reason();
         }
-        if ((EgressPolicy.isSpecial(a) || HOST.get().contains(a)) && !p.explicitlyAllows(a, port)) {
-            return "the address " + a.getHostAddress() + " is loopback, link-local, private or the host's own,"
-                    + " which only an address entry allows";
+        Set<InetAddress> own = EgressPolicy.hostAddresses();
+        if ((EgressPolicy.isSpecial(a) || own.contains(a)) && !p.explicitlyAllows(a, port, own)) {
+            return "the address " + a.getHostAddress() + " is " + EgressPolicy.specialWords(a, own);
         }
         return null;
     }
@@ -386,7 +385,7 @@ public final class UrlFetch {
         int first = b[0] & 0xff;
         boolean blocked = first == 0 || first == 127 || first >= 224
                 || first == 169 && (b[1] & 0xff) == 254;
-        if (blocked || HOST.get().contains(a)) {
+        if (blocked || EgressPolicy.hostAddresses().contains(a)) {
             return "the address " + a.getHostAddress() + " is loopback, link-local, multicast, reserved or the"
                     + " host's own";
         }

@@ -23,6 +23,7 @@ import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.network.HostResolver;
 import dev.davit.sandbox.network.UrlFetch;
+import dev.davit.sandbox.testnet.TestInternet;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -179,7 +180,7 @@ class ContainerfileAddUrlTest {
                 new String[] {"ADD " + u + "/files/hello.txt /x", "none", "and the build has none"},
                 // a name the policy allows that resolves to loopback: refused as the gate refuses it (rebinding)
                 new String[] {"ADD http://localhost:" + port + "/files/hello.txt /x", "localhost",
-                    "loopback, link-local, private or the host's own"},
+                    "the address 127.0.0.1 is loopback (127.0.0.0/8)"},
                 // an address no entry allows
                 new String[] {"ADD " + u + "/files/hello.txt /x", "other", "not in the allow-list"},
                 // NAT never reaches the host's loopback
@@ -203,6 +204,45 @@ class ContainerfileAddUrlTest {
                 .hasMessageContaining("127.0.0.2").hasMessageContaining("not in the allow-list");
         assertThat(otherHits).hasValue(0);
         assertThat(hits.get("/away")).hasValue(1);
+    }
+
+    /**
+     * The host's own address (the host side of the test's veth pair, TestInternet) is fetched from only through an
+     * address entry naming exactly it: {@code 0.0.0.0/0}, {@code 128.0.0.0/1} or its /24 are refused before any
+     * request.
+     */
+    @Test
+    void anAddUrlOnTheHostsOwnAddressNeedsAnEntryNamingIt() throws Exception {
+        TestInternet.assumeAvailable();
+        org.junit.jupiter.api.Assumptions.assumeTrue(dev.davit.sandbox.container.Overlay.ROOT,
+                "the test Internet needs root");
+        try (TestInternet net = TestInternet.start()) {
+            AtomicInteger hostHits = new AtomicInteger();
+            HttpServer host = HttpServer.create(new InetSocketAddress(net.hostSideAddress(), 0), 0);
+            host.createContext("/", ex -> {
+                hostHits.incrementAndGet();
+                reply(ex, 200, HELLO, false);
+            });
+            host.start();
+            try {
+                int p = host.getAddress().getPort();
+                String text = "FROM " + BASE + "\nADD http://" + net.hostSideAddress() + ":" + p + "/h.txt /h.txt\n";
+                for (String wide : List.of("0.0.0.0/0", "128.0.0.0/1", "198.18." + net.subnet() + ".0/24")) {
+                    Network n = Network.policy(EgressPolicy.parse(List.of(), List.of(wide + ":" + p), List.of(),
+                            List.of(), List.of()));
+                    assertThatThrownBy(() -> build(text, n, new ArrayList<>())).as(wide)
+                            .hasMessageContaining("the host's own, which only the address entry "
+                                    + net.hostSideAddress() + "/32 opens");
+                }
+                assertThat(hostHits.get()).as("never requested").isZero();
+                build(text, Network.policy(EgressPolicy.parse(List.of(), List.of(net.hostSideAddress() + "/32:" + p),
+                        List.of(), List.of(), List.of())), new ArrayList<>());
+                assertThat(run("cat", "/h.txt")).isEqualTo(HELLO);
+                assertThat(hostHits.get()).isEqualTo(1);
+            } finally {
+                host.stop(0);
+            }
+        }
     }
 
     @Test

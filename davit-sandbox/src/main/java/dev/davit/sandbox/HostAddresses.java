@@ -1,4 +1,4 @@
-package dev.davit.sandbox.network;
+package dev.davit.sandbox;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -9,8 +9,9 @@ import java.util.Set;
 
 /**
  * The host's own addresses (of the calling thread's network namespace), listed again when the last list is over 5 s
- * old; when listing fails, the last list stands. What the egress gate and the host-side URL fetch never reach
- * unless a policy entry names them.
+ * old; when listing fails, the last list stands. Each counts as a special block of its own, a /32, everywhere an
+ * egress policy is enforced (the gate, the host-side URL fetch, an operator's bound): reached only through an
+ * address entry naming exactly it ({@link EgressPolicy#explicitlyAllows}, {@link EgressPolicy#beyond}).
  */
 final class HostAddresses {
     private static final long TTL_NANOS = 5_000_000_000L;
