@@ -319,6 +319,8 @@ public final class ContainerfileBuilder {
         private String user;
         private String current;
         private final BuildPlan plan;
+        /** The special files (fifos, sockets, devices) the COPY going on found in a directory it copies. */
+        private final List<String> specialsLeftOut = new ArrayList<>();
 
         Stage(Containerfile file, BuildPlan.Stage stage, BuildPlan plan, Options options, List<Step> steps,
               int total, Path context, Map<Integer, String> built, IgnoreRules ignore) {
@@ -694,6 +696,20 @@ public final class ContainerfileBuilder {
             }
         }
 
+        /**
+         * Says which special files (fifos, sockets, device nodes) a step left out of its layer, as a notice of the
+         * build's output: never silently (at most 10 named, then how many more).
+         */
+        private void leftOut(String step, List<String> paths) {
+            if (paths.isEmpty()) {
+                return;
+            }
+            List<String> shown = paths.stream().limit(10).map(p -> Text.shorten(Text.printable(p), 120)).toList();
+            say.accept(step + " left out " + paths.size() + (paths.size() == 1 ? " special file" : " special files")
+                    + " (a fifo, socket or device node is never stored in a layer): " + String.join(", ", shown)
+                    + (paths.size() > shown.size() ? " and " + (paths.size() - shown.size()) + " more" : ""));
+        }
+
         /** The sandbox's changes as a layer in the store. */
         private LayerBuilder.Layer layer(Sandbox s) throws IOException {
             OciStore store = client.store();
@@ -703,7 +719,7 @@ public final class ContainerfileBuilder {
                 try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16);
                      LayerWriter w = new LayerWriter(out, Compression.GZIP, -1).clampTimes(created)) {
                     // with a build time (SOURCE_DATE_EPOCH, --created) what the step wrote now has that time
-                    sandboxes.changes(s.id(), w, Changes.Rewrite.NONE);
+                    leftOut("RUN", sandboxes.changes(s.id(), w, Changes.Rewrite.NONE).skipped());
                     layer = w.finish();
                 }
                 if (!store.hasBlob(layer.descriptor().digest())) {
@@ -722,6 +738,7 @@ public final class ContainerfileBuilder {
         }
 
         private String copy(Instruction.Copy c, String next, List<String> temps) throws IOException {
+            specialsLeftOut.clear(); // an earlier COPY's, had it failed
             if (c.chmod() != null && !c.chmod().matches("[0-7]{3,4}")) {
                 throw error(c, c.keyword() + " --chmod takes octal digits, e.g. 0755");
             }
@@ -877,6 +894,8 @@ public final class ContainerfileBuilder {
                 }
                 LayerBuilder.Layer layer = new LayerBuilder(o.build()).build(stage, client.store(),
                         ProgressListener.NONE);
+                leftOut(c.keyword(), specialsLeftOut);
+                specialsLeftOut.clear();
                 image(layer, next, c.keyword() + " (line " + c.line() + ")");
                 temps.add(next);
                 return next;
@@ -1348,6 +1367,8 @@ public final class ContainerfileBuilder {
                     }
                     copyEntry(src, name, st, t, links, i);
                     copied.add(t);
+                } else if (!excluded) {
+                    specialsLeftOut.add(r); // a fifo, socket or device: never copied, and said so
                 }
             }
         }

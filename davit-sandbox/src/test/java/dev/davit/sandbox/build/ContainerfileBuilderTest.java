@@ -169,6 +169,19 @@ class ContainerfileBuilderTest {
         assertThatThrownBy(() -> build("FROM " + BASE + " AS a\nRUN mkfifo /p\nFROM " + BASE
                 + "\nCOPY --from=a /p /p\n", ctx, Map.of(), new ArrayList<>()))
                 .hasMessageContaining("Containerfile:4: no /p in stage or image a");
+        // in a copied directory, or made by a RUN, a fifo is left out and the build says so
+        Path dir = Files.createDirectories(tmp.resolve("ctx-fifo/d"));
+        Files.writeString(dir.resolve("kept"), "kept\n");
+        Tools.run("mkfifo", dir.resolve("pipe").toString());
+        List<String> said = new ArrayList<>();
+        build("FROM " + BASE + "\nCOPY . /c\nRUN mkfifo /made && mkfifo /made2\n", tmp.resolve("ctx-fifo"),
+                Map.of(), said);
+        assertThat(said).contains("COPY left out 1 special file (a fifo, socket or device node is never stored in a"
+                + " layer): d/pipe");
+        assertThat(said).contains("RUN left out 2 special files (a fifo, socket or device node is never stored in a"
+                + " layer): made, made2");
+        assertThat(run("localhost/test/built:1", "sh", "-c", "cat /c/d/kept; ls /c/d /; test -e /made || echo none"))
+                .contains("kept").doesNotContain("pipe").contains("none");
     }
 
     /**
