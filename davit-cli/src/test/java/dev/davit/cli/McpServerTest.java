@@ -417,6 +417,55 @@ class McpServerTest {
         }
     }
 
+    /** The next line the server writes, as JSON. */
+    private static com.fasterxml.jackson.databind.JsonNode next(java.io.BufferedReader r) throws IOException {
+        String line = r.readLine();
+        assertThat(line).as("the server closed stdout").isNotNull();
+        return Json.read(line.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void whatIsNotAMessageABatchASecondInitializeAndAnUnknownToolAreAnswered() throws Exception {
+        Process p = raw(shared.resolve("home-answers"));
+        try (java.io.BufferedReader r = p.inputReader(java.nio.charset.StandardCharsets.UTF_8)) {
+            // answered in order, before the initialize after them (which the SDK answers): nothing waits forever
+            send(p, "garbage");
+            send(p, "[" + INIT + "]");
+            send(p, INIT);
+            com.fasterxml.jackson.databind.JsonNode parse = next(r);
+            assertThat(parse.get("id").isNull()).isTrue();
+            assertThat(parse.at("/error/code").asInt()).isEqualTo(-32700);
+            assertThat(parse.at("/error/message").asText()).isEqualTo("Parse error: the message is not JSON; send one"
+                    + " JSON-RPC 2.0 message (a JSON object) at a time");
+            com.fasterxml.jackson.databind.JsonNode batch = next(r);
+            assertThat(batch.get("id").isNull()).isTrue();
+            assertThat(batch.at("/error/code").asInt()).isEqualTo(-32600);
+            assertThat(batch.at("/error/message").asText()).isEqualTo("JSON-RPC batches are not supported (MCP"
+                    + " 2025-06-18 removed them): send each message on its own");
+            assertThat(next(r).at("/result/serverInfo/name").asText()).isEqualTo("davit");
+            send(p, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+            send(p, INIT.replace("\"id\":1", "\"id\":2"));
+            com.fasterxml.jackson.databind.JsonNode again = answer(r, 2);
+            assertThat(again.has("result")).isFalse();
+            assertThat(again.at("/error/code").asInt()).isEqualTo(-32600);
+            assertThat(again.at("/error/message").asText()).isEqualTo("this session is already initialized: send"
+                    + " initialize once per session (over HTTP, a new session is an initialize without"
+                    + " Mcp-Session-Id)");
+            send(p, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":"
+                    + "\"invalid_tool_name\",\"arguments\":{}}}");
+            com.fasterxml.jackson.databind.JsonNode unknown = answer(r, 3);
+            assertThat(unknown.at("/error/code").asInt()).isEqualTo(-32602);
+            assertThat(unknown.at("/error/message").asText()).isEqualTo("unknown tool 'invalid_tool_name': call"
+                    + " tools/list for the tools this server offers");
+            send(p, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":"
+                    + "\"workspace_list\",\"arguments\":{}}}");
+            assertThat(answer(r, 4).at("/result/structuredContent/workspaces").isArray()).isTrue();
+        } finally {
+            p.getOutputStream().close();
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        }
+    }
+
     /** Host processes whose command line is exactly {@code argv} (read from /proc: they live in other namespaces). */
     private static List<String> processes(String... argv) throws IOException {
         String want = String.join("\0", argv);

@@ -12,9 +12,10 @@ import java.util.function.Consumer;
  * The stdio transport's input as the SDK reads it, one JSON-RPC message per line, with two things the SDK (1.1)
  * does not do: a {@code tools/call} request carries its JSON-RPC id into its {@code _meta} (so the handler knows
  * which call it is), and {@code notifications/cancelled} reaches {@code onCancel} with the request id it names.
- * End of input (the client went away) calls {@code onEnd} once. A line that is not JSON-RPC goes to {@code garbage}
- * instead of the SDK; a line longer than {@link #MAX_LINE} is skipped as it is read (never held whole) and answered
- * through {@code reply} with an error. Other lines pass through unchanged.
+ * End of input (the client went away) calls {@code onEnd} once. A line {@link #tag} refuses (not JSON, not JSON-RPC,
+ * a batch, a second {@code initialize}, an unknown tool) is answered through {@code reply} with its error instead of
+ * reaching the SDK, and its message goes to {@code refused}; a line longer than {@link #MAX_LINE} is skipped as it
+ * is read (never held whole) and answered through {@code reply} with an error. Other lines pass through unchanged.
  */
 final class CancelTap extends InputStream {
     /** The longest line looked at (longer lines pass through unparsed). */
@@ -33,8 +34,10 @@ final class CancelTap extends InputStream {
     private final InputStream in;
     private final Consumer<String> onCancel;
     private final Runnable onEnd;
-    private final Consumer<byte[]> garbage;
+    private final java.util.Set<String> tools;
+    private final Consumer<String> refused;
     private final Consumer<byte[]> reply;
+    private boolean initialized;
     private byte[] line = new byte[0];
     private int pos;
     private boolean ended;
@@ -43,10 +46,11 @@ final class CancelTap extends InputStream {
      * {@code reply} writes one JSON-RPC message (a line without its newline) to the client: the error answer to a
      * message too long to read ({@link #tooLong}).
      */
-    CancelTap(InputStream in, Consumer<String> onCancel, Runnable onEnd, Consumer<byte[]> garbage,
-              Consumer<byte[]> reply) {
+    CancelTap(InputStream in, java.util.Set<String> tools, Consumer<String> onCancel, Runnable onEnd,
+              Consumer<String> refused, Consumer<byte[]> reply) {
         this.in = in;
-        this.garbage = garbage;
+        this.tools = tools;
+        this.refused = refused;
         this.onCancel = onCancel;
         this.onEnd = onEnd;
         this.reply = reply;
@@ -117,12 +121,13 @@ final class CancelTap extends InputStream {
                 ended = true;
                 onEnd.run();
             }
-            byte[] raw = buf.toByteArray();
-            line = rewrite(raw);
-            if (line == null) {
-                garbage.accept(raw);
-                line = new byte[0];
+            Tagged t = tag(buf.toByteArray(), "stdio", initialized, tools, onCancel);
+            initialized |= t.initializes();
+            if (t.answer() != null) {
+                refused.accept(Json.read(t.answer()).at("/error/message").asText());
+                reply.accept(t.answer());
             }
+            line = t.forward();
             pos = 0;
         }
         return true;
@@ -134,12 +139,16 @@ final class CancelTap extends InputStream {
      * says for an id that cannot be read).
      */
     static byte[] tooLong(byte[] start, long size) {
+        return error(idOf(start), TOO_LONG, "the message is " + size + " bytes, more than the " + (MAX_LINE >> 20)
+                + " MiB this server reads; send less (a large file: workspace_push from an --allow-path directory, or"
+                + " several smaller writes)");
+    }
+
+    /** A JSON-RPC error response: {@code {"jsonrpc":"2.0","id":ID,"error":{"code":CODE,"message":MESSAGE}}}. */
+    static byte[] error(JsonNode id, int code, String message) {
         ObjectNode doc = Json.object().put("jsonrpc", "2.0");
-        JsonNode id = idOf(start);
-        doc.set("id", id);
-        doc.putObject("error").put("code", TOO_LONG).put("message", "the message is " + size + " bytes, more than"
-                + " the " + (MAX_LINE >> 20) + " MiB this server reads; send less (a large file: workspace_push from"
-                + " an --allow-path directory, or several smaller writes)");
+        doc.set("id", id == null ? Json.mapper().nullNode() : id);
+        doc.putObject("error").put("code", code).put("message", message);
         return Json.bytes(doc);
     }
 
@@ -169,45 +178,91 @@ final class CancelTap extends InputStream {
         return Json.mapper().nullNode();
     }
 
-    private byte[] rewrite(byte[] raw) {
-        return tag(raw, "stdio", onCancel);
+    /**
+     * What davit does with one message: passes {@code forward} on to the SDK (nothing when it is empty), or answers
+     * the message itself with {@code answer} (a JSON-RPC error), {@code malformed} when the message itself is bad
+     * (not JSON, not JSON-RPC, a batch, a second initialize: HTTP 400) rather than a request davit refuses (an
+     * unknown tool). {@code initializes}: it is an {@code initialize} request passed on.
+     */
+    record Tagged(byte[] forward, byte[] answer, boolean malformed, boolean initializes) {
+        private static final Tagged NOTHING = new Tagged(new byte[0], null, false, false);
+
+        private static Tagged pass(byte[] forward) {
+            return new Tagged(forward, null, false, false);
+        }
+
+        private static Tagged refuse(JsonNode id, int code, String message, boolean malformed) {
+            return new Tagged(new byte[0], error(id, code, message), malformed, false);
+        }
     }
+
+    /** JSON-RPC's Parse error. */
+    static final int PARSE_ERROR = -32700;
+    /** JSON-RPC's Invalid Request. */
+    static final int INVALID_REQUEST = -32600;
+    /** JSON-RPC's Invalid params. */
+    static final int INVALID_PARAMS = -32602;
 
     /**
      * One JSON-RPC message of {@code session} as the SDK should see it: a {@code tools/call} request with its
      * session-qualified id ({@code session/id}) in {@code _meta}, a {@code notifications/cancelled} passed on to
-     * {@code onCancel} (with the qualified id it names) and then nothing (an empty array: handled here). Garbage (not a JSON-RPC 2.0 object) becomes null: the SDK's
-     * stdio transport stops reading at a message it cannot parse, so it is dropped here.
+     * {@code onCancel} (with the qualified id it names) and then nothing (handled here). Answered here with an error
+     * and not passed on: a message that is not JSON (Parse error, id null), a batch (JSON-RPC batches are not in MCP
+     * since 2025-06-18, and the SDK 1.1 reads none), JSON that is not a JSON-RPC 2.0 message, an {@code initialize}
+     * when the session is {@code initialized}, and a {@code tools/call} of a tool not in {@code tools}.
      */
-    static byte[] tag(byte[] raw, String session, Consumer<String> onCancel) {
+    static Tagged tag(byte[] raw, String session, boolean initialized, java.util.Set<String> tools,
+                      Consumer<String> onCancel) {
         if (raw.length > MAX_PARSED) {
-            return raw;
+            return Tagged.pass(raw);
         }
         if (blank(raw)) {
-            return new byte[0]; // the SDK cannot parse an empty line either
+            return Tagged.NOTHING; // the SDK cannot parse an empty line either
         }
         JsonNode msg;
         try {
             msg = Json.read(raw);
         } catch (IOException | RuntimeException e) {
-            return null;
+            msg = null;
         }
-        boolean request = msg != null && msg.path("method").isTextual();
-        boolean response = msg != null && msg.has("id") && (msg.has("result") || msg.has("error"));
-        if (msg == null || !msg.isObject() || !"2.0".equals(msg.path("jsonrpc").asText(null))
-                || !(request || response)) {
-            return null; // neither a request, a notification nor a response; the SDK (1.1) reads no batches
+        if (msg == null || msg.isMissingNode()) {
+            return Tagged.refuse(null, PARSE_ERROR, "Parse error: the message is not JSON; send one JSON-RPC 2.0"
+                    + " message (a JSON object) at a time", true);
+        }
+        if (msg.isArray()) {
+            return Tagged.refuse(null, INVALID_REQUEST, "JSON-RPC batches are not supported (MCP 2025-06-18 removed"
+                    + " them): send each message on its own", true);
+        }
+        JsonNode id = msg.path("id").isTextual() || msg.path("id").isIntegralNumber() ? msg.get("id") : null;
+        boolean request = msg.path("method").isTextual();
+        boolean response = msg.has("id") && (msg.has("result") || msg.has("error"));
+        if (!msg.isObject() || !"2.0".equals(msg.path("jsonrpc").asText(null)) || !(request || response)) {
+            return Tagged.refuse(id, INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message; send an object"
+                    + " with \"jsonrpc\": \"2.0\" and a \"method\" (a request or notification), or an \"id\" with a"
+                    + " \"result\" or \"error\" (a response)", true);
         }
         String method = msg.path("method").asText();
         if (method.equals("notifications/cancelled")) {
-            JsonNode id = msg.at("/params/requestId");
-            if (!id.isMissingNode() && !id.isNull()) {
-                onCancel.accept(session + "/" + id.asText());
+            JsonNode cancelled = msg.at("/params/requestId");
+            if (!cancelled.isMissingNode() && !cancelled.isNull()) {
+                onCancel.accept(session + "/" + cancelled.asText());
             }
-            return new byte[0]; // handled: the SDK (1.1) has no handler for it and would only warn
+            return Tagged.NOTHING; // handled: the SDK (1.1) has no handler for it and would only warn
+        }
+        if (method.equals("initialize") && msg.has("id")) {
+            if (initialized) {
+                return Tagged.refuse(id, INVALID_REQUEST, "this session is already initialized: send initialize"
+                        + " once per session (over HTTP, a new session is an initialize without Mcp-Session-Id)",
+                        true);
+            }
+            return new Tagged(raw, null, false, true);
         }
         if (method.equals("tools/call") && msg.has("id") && msg.path("params").isObject()) {
             ObjectNode params = (ObjectNode) msg.get("params");
+            if (params.path("name").isTextual() && !tools.contains(params.get("name").asText())) {
+                return Tagged.refuse(id, INVALID_PARAMS, "unknown tool '" + params.get("name").asText() + "': call"
+                        + " tools/list for the tools this server offers", false);
+            }
             ObjectNode meta = params.path("_meta").isObject() ? (ObjectNode) params.get("_meta")
                     : params.putObject("_meta");
             meta.put(DavitMcpServer.REQUEST_ID, session + "/" + msg.get("id").asText());
@@ -215,9 +270,9 @@ final class CancelTap extends InputStream {
             byte[] withNewline = new byte[out.length + 1];
             System.arraycopy(out, 0, withNewline, 0, out.length);
             withNewline[out.length] = '\n';
-            return withNewline;
+            return Tagged.pass(withNewline);
         }
-        return raw;
+        return Tagged.pass(raw);
     }
 
     private static boolean blank(byte[] raw) {

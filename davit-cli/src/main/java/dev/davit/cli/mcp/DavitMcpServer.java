@@ -599,6 +599,11 @@ public final class DavitMcpServer implements AutoCloseable {
                 .tools(specifications()).build();
     }
 
+    /** The names of the tools this server offers. */
+    Set<String> offered() {
+        return offered;
+    }
+
     /** The tools this server offers. */
     List<Tool> tools() {
         return tools;

@@ -57,8 +57,8 @@ public final class McpServe {
      */
     public static void stdio(DavitMcpServer server, InputStream stdin, OutputStream stdout) throws InterruptedException {
         CountDownLatch ended = new CountDownLatch(1);
-        CancelTap in = new CancelTap(stdin, server::cancel, ended::countDown, raw -> server.log("ignored a line"
-                + " that is not a JSON-RPC 2.0 message (" + raw.length + " bytes)"), error -> {
+        CancelTap in = new CancelTap(stdin, server.offered(), server::cancel, ended::countDown,
+                refused -> server.log("answered a message with an error: " + refused), error -> {
                     server.log("refused a message longer than " + (CancelTap.MAX_LINE >> 20) + " MiB (answered with"
                             + " an error)");
                     StdioTransport.writeLine(stdout, error, server::log);
@@ -109,8 +109,9 @@ public final class McpServe {
         ctx.setContextPath("/");
         ctx.addServlet(new ServletHolder(transport), ENDPOINT);
         ctx.addFilter(new FilterHolder(new Guard(token)), "/*", EnumSet.of(DispatcherType.REQUEST));
-        ctx.addFilter(new FilterHolder(new Calls(server)), "/*", EnumSet.of(DispatcherType.REQUEST));
+        ctx.addFilter(new FilterHolder(new HttpDoor(server)), "/*", EnumSet.of(DispatcherType.REQUEST));
         jetty.setHandler(ctx);
+        jetty.setErrorHandler(new HttpDoor.JsonErrors());
         jetty.setStopAtShutdown(true);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.close();
@@ -164,104 +165,6 @@ public final class McpServe {
         return t;
     }
 
-    /**
-     * What the streamable HTTP transport of the SDK (1.1) leaves out, done on the way in (after {@link Guard}):
-     * a {@code tools/call} gets its session-qualified request id in {@code _meta}, {@code notifications/cancelled}
-     * cancels the call it names, and DELETE of a session (the client went away) cancels that session's calls.
-     */
-    static final class Calls implements Filter {
-        private final DavitMcpServer server;
-
-        Calls(DavitMcpServer server) {
-            this.server = server;
-        }
-
-        @Override
-        public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
-                throws IOException, ServletException {
-            HttpServletRequest req = (HttpServletRequest) request;
-            String session = req.getHeader("Mcp-Session-Id");
-            if (req.getMethod().equals("DELETE") && session != null) {
-                server.cancelSession(session);
-            }
-            if (!req.getMethod().equals("POST") || session == null) {
-                chain.doFilter(request, response);
-                return;
-            }
-            // a length said too large is refused before reading; with none said, reading stops one byte past it
-            byte[] raw = req.getContentLengthLong() > CancelTap.MAX_LINE ? null
-                    : req.getInputStream().readNBytes(CancelTap.MAX_LINE + 1);
-            if (raw == null || raw.length > CancelTap.MAX_LINE) { // the client cannot fill our heap
-                ((HttpServletResponse) response).sendError(HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE,
-                        "a message of at most " + (CancelTap.MAX_LINE >> 20) + " MiB");
-                return;
-            }
-            byte[] tagged = CancelTap.tag(raw, session, server::cancel);
-            if (tagged != null && tagged.length == 0) {
-                ((HttpServletResponse) response).setStatus(HttpServletResponse.SC_ACCEPTED); // a notification, handled
-                return;
-            }
-            chain.doFilter(new Body(req, tagged == null ? raw : tagged), response);
-        }
-    }
-
-    /** A request with its body replaced. */
-    private static final class Body extends jakarta.servlet.http.HttpServletRequestWrapper {
-        private final byte[] body;
-
-        Body(HttpServletRequest req, byte[] body) {
-            super(req);
-            this.body = body;
-        }
-
-        @Override
-        public int getContentLength() {
-            return body.length;
-        }
-
-        @Override
-        public long getContentLengthLong() {
-            return body.length;
-        }
-
-        @Override
-        public jakarta.servlet.ServletInputStream getInputStream() {
-            java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(body);
-            return new jakarta.servlet.ServletInputStream() {
-                @Override
-                public boolean isFinished() {
-                    return in.available() == 0;
-                }
-
-                @Override
-                public boolean isReady() {
-                    return true;
-                }
-
-                @Override
-                public void setReadListener(jakarta.servlet.ReadListener listener) {
-                    throw new UnsupportedOperationException("a buffered body is read blocking");
-                }
-
-                @Override
-                public int read() {
-                    return in.read();
-                }
-
-                @Override
-                public int read(byte[] b, int off, int len) {
-                    return in.read(b, off, len);
-                }
-            };
-        }
-
-        @Override
-        public java.io.BufferedReader getReader() {
-            return new java.io.BufferedReader(new java.io.InputStreamReader(getInputStream(),
-                    StandardCharsets.UTF_8));
-        }
-    }
-
     /** The bearer token and Origin checks in front of the endpoint. */
     static final class Guard implements Filter {
         private final byte[] expected;
@@ -301,10 +204,7 @@ public final class McpServe {
         }
 
         private static void refuse(HttpServletResponse res, int status, String message) throws IOException {
-            res.setStatus(status);
-            res.setContentType("application/json");
-            res.getWriter().write("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32001,\"message\":\""
-                    + message.replace("\\", "\\\\").replace("\"", "\\\"") + "\"},\"id\":null}");
+            HttpDoor.error(res, status, null, -32001, message);
         }
     }
 }

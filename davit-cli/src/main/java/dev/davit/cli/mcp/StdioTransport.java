@@ -20,7 +20,8 @@ import reactor.core.publisher.Mono;
  * MCP over stdin/stdout, one JSON-RPC message per line, for one client. The SDK's own stdio transport (1.1) emits
  * outgoing messages into a unicast sink with {@code tryEmitNext}, which fails (and drops the message: a lost
  * answer, a client waiting forever) when two calls finish at the same moment; here a write is a synchronized write
- * of one line, on the thread that finished the call. A line the SDK cannot read is reported and skipped.
+ * of one line, on the thread that finished the call. A line the SDK cannot read (one longer than {@link CancelTap}
+ * parses, the others are answered there) is answered with an Invalid Request error.
  */
 final class StdioTransport implements McpServerTransportProvider {
     private final McpJsonMapper mapper;
@@ -54,7 +55,9 @@ final class StdioTransport implements McpServerTransportProvider {
                 try {
                     msg = McpSchema.deserializeJsonRpcMessage(mapper, line);
                 } catch (IOException | RuntimeException e) {
-                    log.accept("ignored a message that is not JSON-RPC 2.0: " + e.getMessage());
+                    log.accept("answered a message that is not JSON-RPC 2.0 with an error: " + e.getMessage());
+                    write(CancelTap.error(null, CancelTap.INVALID_REQUEST, "Invalid Request: the message is not a"
+                            + " JSON-RPC 2.0 message this server can read; send one JSON object per line"));
                     continue;
                 }
                 session.handle(msg).subscribe(null, e -> log.accept("a message failed: " + e.getMessage()));

@@ -10,9 +10,14 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** The answer to a message longer than {@link CancelTap#MAX_LINE}: its id when its start names it, else null. */
+/**
+ * The answer to a message longer than {@link CancelTap#MAX_LINE}: its id when its start names it, else null; and
+ * the answers to messages davit refuses before the SDK sees them (not JSON, a batch, not JSON-RPC, a second
+ * initialize, an unknown tool).
+ */
 class CancelTapTest {
     private static JsonNode answer(String start) throws IOException {
         return Json.read(CancelTap.tooLong(start.getBytes(StandardCharsets.UTF_8), CancelTap.MAX_LINE + 1L));
@@ -41,11 +46,51 @@ class CancelTapTest {
         in.write("e".repeat(CancelTap.MAX_LINE).getBytes(StandardCharsets.UTF_8));
         in.write("\"}}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n".getBytes(StandardCharsets.UTF_8));
         List<byte[]> replies = new ArrayList<>();
-        CancelTap tap = new CancelTap(new ByteArrayInputStream(in.toByteArray()), id -> { }, () -> { }, raw -> { },
-                replies::add);
+        CancelTap tap = new CancelTap(new ByteArrayInputStream(in.toByteArray()), Set.of(), id -> { }, () -> { },
+                refused -> { }, replies::add);
         String next = new String(tap.readAllBytes(), StandardCharsets.UTF_8);
         assertThat(next).isEqualTo("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n");
         assertThat(replies).hasSize(1);
         assertThat(Json.read(replies.get(0)).get("id").asInt()).isEqualTo(1);
+    }
+
+    /** The lines {@code lines} give the SDK, and the answers the client gets. */
+    private static List<String> tap(List<byte[]> replies, String... lines) throws IOException {
+        CancelTap tap = new CancelTap(new ByteArrayInputStream((String.join("\n", lines) + "\n")
+                .getBytes(StandardCharsets.UTF_8)), Set.of("run"), id -> { }, () -> { }, refused -> { }, replies::add);
+        return new String(tap.readAllBytes(), StandardCharsets.UTF_8).lines().toList();
+    }
+
+    @Test
+    void whatIsNotAMessageIsAnsweredAndNeverReachesTheSdk() throws IOException {
+        List<byte[]> replies = new ArrayList<>();
+        String init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}";
+        String ping = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\"}";
+        List<String> passed = tap(replies, "garbage", "[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]",
+                "{\"a\":1,\"id\":3}", "", init, init.replace("\"id\":1", "\"id\":4"),
+                "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"invalid_tool_name\"}}",
+                ping);
+        assertThat(passed).containsExactly(init, ping);
+        List<JsonNode> a = new ArrayList<>();
+        for (byte[] r : replies) {
+            a.add(Json.read(r));
+        }
+        assertThat(a).hasSize(5);
+        a.forEach(r -> assertThat(r.get("jsonrpc").asText()).isEqualTo("2.0"));
+        assertThat(a.get(0).get("id").isNull()).isTrue();
+        assertThat(a.get(0).at("/error/code").asInt()).isEqualTo(-32700);
+        assertThat(a.get(0).at("/error/message").asText()).startsWith("Parse error: the message is not JSON");
+        assertThat(a.get(1).get("id").isNull()).isTrue();
+        assertThat(a.get(1).at("/error/code").asInt()).isEqualTo(-32600);
+        assertThat(a.get(1).at("/error/message").asText()).isEqualTo("JSON-RPC batches are not supported (MCP"
+                + " 2025-06-18 removed them): send each message on its own");
+        assertThat(a.get(2).get("id").asInt()).isEqualTo(3);
+        assertThat(a.get(2).at("/error/code").asInt()).isEqualTo(-32600);
+        assertThat(a.get(3).get("id").asInt()).isEqualTo(4);
+        assertThat(a.get(3).at("/error/message").asText()).startsWith("this session is already initialized");
+        assertThat(a.get(4).get("id").asInt()).isEqualTo(5);
+        assertThat(a.get(4).at("/error/code").asInt()).isEqualTo(-32602);
+        assertThat(a.get(4).at("/error/message").asText()).isEqualTo("unknown tool 'invalid_tool_name': call"
+                + " tools/list for the tools this server offers");
     }
 }

@@ -1,0 +1,335 @@
+package dev.davit.cli.mcp;
+
+import dev.davit.oci.internal.Json;
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpServletResponseWrapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpStatus;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The streamable HTTP endpoint's door (after {@link McpServe.Guard}): what the SDK's servlet (1.1) leaves out or
+ * answers badly, done on the way in and out.
+ * <ul>
+ * <li>Every error is a JSON-RPC error object ({@code {"jsonrpc":"2.0","id":…,"error":{"code","message"}}}) with
+ * a one-line message naming the cause and the fix, and the HTTP status the spec names: a request the SDK would
+ * refuse is refused here first (wrong method 405, {@code Accept} 406, {@code Content-Type} 415, body too large 413,
+ * not JSON 400 with -32700, a batch or not JSON-RPC 400 with -32600, no session 400, an unsupported
+ * {@code MCP-Protocol-Version} 400, a second {@code initialize} 400); an error the SDK or the container still answers
+ * (an unknown session: 404) has its body replaced, never a serialized Java exception.</li>
+ * <li>A {@code tools/call} gets its session-qualified request id in {@code _meta}, an unknown tool is answered
+ * naming it, {@code notifications/cancelled} cancels the call it names, and DELETE of a session (the client went
+ * away) cancels that session's calls ({@link CancelTap#tag}, as over stdio).</li>
+ * </ul>
+ */
+final class HttpDoor implements Filter {
+    /** JSON-RPC's implementation-defined server error: a request the transport refuses. */
+    static final int REFUSED = -32000;
+    private static final Set<String> METHODS = Set.of("GET", "POST", "DELETE");
+    private static final String SESSION = "Mcp-Session-Id";
+    private static final String VERSION = "MCP-Protocol-Version";
+    private static final String EVENT_STREAM = "text/event-stream";
+    private static final String JSON = "application/json";
+
+    private final DavitMcpServer server;
+
+    HttpDoor(DavitMcpServer server) {
+        this.server = server;
+    }
+
+    @Override
+    public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        HttpServletRequest req = (HttpServletRequest) request;
+        HttpServletResponse res = (HttpServletResponse) response;
+        Answer answer = new Answer(req, res);
+        try {
+            pass(req, res, answer, chain);
+        } catch (IOException | ServletException | RuntimeException e) {
+            server.log("an HTTP request failed: " + e);
+            answer.error = HttpServletResponse.SC_INTERNAL_SERVER_ERROR;
+        }
+        answer.finish();
+    }
+
+    private void pass(HttpServletRequest req, HttpServletResponse res, Answer answer, FilterChain chain)
+            throws IOException, ServletException {
+        if (!req.getRequestURI().equals(McpServe.ENDPOINT)) {
+            chain.doFilter(req, answer); // a 404, answered as JSON-RPC
+            return;
+        }
+        String method = req.getMethod();
+        if (!METHODS.contains(method)) {
+            res.setHeader("Allow", "GET, POST, DELETE");
+            error(res, HttpServletResponse.SC_METHOD_NOT_ALLOWED, null, REFUSED, "the method " + method + " is not"
+                    + " served at " + McpServe.ENDPOINT + ": POST a JSON-RPC message, GET the event stream, DELETE the"
+                    + " session");
+            return;
+        }
+        String version = req.getHeader(VERSION);
+        if (version != null && !McpServe.PROTOCOL_VERSIONS.contains(version)) {
+            error(res, HttpServletResponse.SC_BAD_REQUEST, null, REFUSED, "unsupported " + VERSION + " '" + version
+                    + "': this server speaks " + String.join(", ", McpServe.PROTOCOL_VERSIONS) + "; send the version"
+                    + " initialize agreed on");
+            return;
+        }
+        String session = req.getHeader(SESSION);
+        switch (method) {
+            case "POST" -> post(req, res, answer, chain, session);
+            case "GET" -> {
+                if (!accepts(req, EVENT_STREAM)) {
+                    error(res, HttpServletResponse.SC_NOT_ACCEPTABLE, null, REFUSED, "the Accept header must list "
+                            + EVENT_STREAM + " to GET the event stream");
+                } else if (session == null) {
+                    noSession(res, null);
+                } else {
+                    chain.doFilter(req, answer);
+                }
+            }
+            default -> { // DELETE
+                if (session == null) {
+                    noSession(res, null);
+                    return;
+                }
+                server.cancelSession(session);
+                chain.doFilter(req, answer);
+            }
+        }
+    }
+
+    private void post(HttpServletRequest req, HttpServletResponse res, Answer answer, FilterChain chain,
+                      String session) throws IOException, ServletException {
+        String type = req.getContentType();
+        if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith(JSON)) {
+            error(res, HttpServletResponse.SC_UNSUPPORTED_MEDIA_TYPE, null, REFUSED, "the Content-Type must be "
+                    + JSON + " (got " + (type == null ? "none" : type) + "): POST one JSON-RPC message as JSON");
+            return;
+        }
+        if (!accepts(req, JSON) || !accepts(req, EVENT_STREAM)) {
+            error(res, HttpServletResponse.SC_NOT_ACCEPTABLE, null, REFUSED, "the Accept header must list both "
+                    + JSON + " and " + EVENT_STREAM + " (the answer comes as either)");
+            return;
+        }
+        // a length said too large is refused before reading; with none said, reading stops one byte past it
+        byte[] raw = req.getContentLengthLong() > CancelTap.MAX_LINE ? null
+                : req.getInputStream().readNBytes(CancelTap.MAX_LINE + 1);
+        if (raw == null || raw.length > CancelTap.MAX_LINE) { // the client cannot fill our heap
+            error(res, HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE, null, CancelTap.INVALID_REQUEST, "the"
+                    + " message is more than the " + (CancelTap.MAX_LINE >> 20) + " MiB this server reads; send less"
+                    + " (a large file: workspace_push from an --allow-path directory, or several smaller writes)");
+            return;
+        }
+        CancelTap.Tagged tagged = CancelTap.tag(raw, session, session != null, server.offered(), server::cancel);
+        if (tagged.answer() != null) {
+            write(res, tagged.malformed() ? HttpServletResponse.SC_BAD_REQUEST : HttpServletResponse.SC_OK,
+                    tagged.answer());
+            return;
+        }
+        if (session == null && !tagged.initializes()) {
+            noSession(res, raw);
+            return;
+        }
+        if (tagged.forward().length == 0) {
+            res.setStatus(HttpServletResponse.SC_ACCEPTED); // a notification, handled
+            return;
+        }
+        chain.doFilter(new Body(req, tagged.forward()), answer);
+    }
+
+    private static boolean accepts(HttpServletRequest req, String type) {
+        String accept = req.getHeader("Accept");
+        return accept != null && accept.toLowerCase(java.util.Locale.ROOT).contains(type);
+    }
+
+    private static void noSession(HttpServletResponse res, byte[] raw) throws IOException {
+        write(res, HttpServletResponse.SC_BAD_REQUEST, CancelTap.error(idOf(raw), REFUSED, "no " + SESSION
+                + " header: send the session id the initialize answer gave (in its " + SESSION + " header), or POST"
+                + " initialize first"));
+    }
+
+    /** Answers {@code status} with a JSON-RPC error. */
+    static void error(HttpServletResponse res, int status, Object id, int code, String message) throws IOException {
+        write(res, status, CancelTap.error(id == null ? null : Json.mapper().valueToTree(id), code, message));
+    }
+
+    private static void write(HttpServletResponse res, int status, byte[] body) throws IOException {
+        res.setStatus(status);
+        res.setContentType(JSON);
+        res.setCharacterEncoding("UTF-8");
+        res.setContentLength(body.length);
+        res.getOutputStream().write(body);
+    }
+
+    /** The id of a message, for an error about it: null when it names none. */
+    private static com.fasterxml.jackson.databind.JsonNode idOf(byte[] raw) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode id = raw == null ? null : Json.read(raw).get("id");
+            return id != null && (id.isTextual() || id.isIntegralNumber()) ? id : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The response as the SDK's servlet (and the container behind the filter) sees it: an error status it sets or
+     * sends is held, its body dropped, and {@link #finish} answers it as a JSON-RPC error.
+     */
+    private final class Answer extends HttpServletResponseWrapper {
+        private final HttpServletRequest req;
+        private int error;
+
+        Answer(HttpServletRequest req, HttpServletResponse res) {
+            super(res);
+            this.req = req;
+        }
+
+        @Override
+        public void setStatus(int sc) {
+            if (sc >= 400) {
+                error = sc;
+            } else {
+                super.setStatus(sc);
+            }
+        }
+
+        @Override
+        public void sendError(int sc) {
+            error = sc;
+        }
+
+        @Override
+        public void sendError(int sc, String msg) {
+            error = sc;
+        }
+
+        @Override
+        public PrintWriter getWriter() throws IOException {
+            if (error != 0) {
+                return new PrintWriter(Writer.nullWriter());
+            }
+            return super.getWriter();
+        }
+
+        /** Answers a held error status as a JSON-RPC error. */
+        void finish() throws IOException {
+            if (error == 0 || isCommitted()) {
+                return;
+            }
+            String session = req.getHeader(SESSION);
+            String message = switch (error) {
+                case HttpServletResponse.SC_NOT_FOUND -> req.getRequestURI().equals(McpServe.ENDPOINT)
+                        ? "unknown session '" + session + "' (it was deleted, or the server restarted): POST"
+                        + " initialize without " + SESSION + " to start a new session"
+                        : "nothing is served at " + req.getRequestURI() + ": the MCP endpoint is " + McpServe.ENDPOINT;
+                case HttpServletResponse.SC_BAD_REQUEST -> "the request is not one this server can read: POST one"
+                        + " JSON-RPC 2.0 message (a JSON object), with " + SESSION + " after initialize";
+                case HttpServletResponse.SC_METHOD_NOT_ALLOWED -> "the method " + req.getMethod() + " is not served"
+                        + " here: POST a JSON-RPC message, GET the event stream, DELETE the session";
+                case HttpServletResponse.SC_SERVICE_UNAVAILABLE -> "the server is shutting down: start it again and"
+                        + " initialize a new session";
+                default -> "the server failed to handle the request (HTTP " + error + "); its log (stderr) says why";
+            };
+            super.resetBuffer();
+            error((HttpServletResponse) getResponse(), error, null, error == HttpServletResponse.SC_BAD_REQUEST ? CancelTap.INVALID_REQUEST
+                    : REFUSED, message);
+        }
+    }
+
+    /** A request with its body replaced. */
+    private static final class Body extends HttpServletRequestWrapper {
+        private final byte[] body;
+
+        Body(HttpServletRequest req, byte[] body) {
+            super(req);
+            this.body = body;
+        }
+
+        @Override
+        public int getContentLength() {
+            return body.length;
+        }
+
+        @Override
+        public long getContentLengthLong() {
+            return body.length;
+        }
+
+        @Override
+        public jakarta.servlet.ServletInputStream getInputStream() {
+            java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(body);
+            return new jakarta.servlet.ServletInputStream() {
+                @Override
+                public boolean isFinished() {
+                    return in.available() == 0;
+                }
+
+                @Override
+                public boolean isReady() {
+                    return true;
+                }
+
+                @Override
+                public void setReadListener(jakarta.servlet.ReadListener listener) {
+                    throw new UnsupportedOperationException("a buffered body is read blocking");
+                }
+
+                @Override
+                public int read() {
+                    return in.read();
+                }
+
+                @Override
+                public int read(byte[] b, int off, int len) {
+                    return in.read(b, off, len);
+                }
+            };
+        }
+
+        @Override
+        public java.io.BufferedReader getReader() {
+            return new java.io.BufferedReader(new java.io.InputStreamReader(getInputStream(),
+                    StandardCharsets.UTF_8));
+        }
+    }
+
+    /**
+     * The container's own errors (a request it cannot parse, before any filter): a JSON-RPC error too, with the
+     * status and never a stack.
+     */
+    static final class JsonErrors extends ErrorHandler {
+        @Override
+        protected void generateResponse(Request request, Response response, int code, String message,
+                                        Throwable cause, Callback callback) {
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, JSON);
+            response.write(true, ByteBuffer.wrap(body(code)), callback);
+        }
+
+        @Override
+        public ByteBuffer badMessageError(int status, String reason, HttpFields.Mutable fields) {
+            fields.put(HttpHeader.CONTENT_TYPE, JSON);
+            return ByteBuffer.wrap(body(status));
+        }
+
+        private static byte[] body(int code) {
+            return CancelTap.error(null, REFUSED, "the server cannot take this HTTP request (" + code + " "
+                    + HttpStatus.getMessage(code) + "): send a well-formed HTTP/1.1 request to " + McpServe.ENDPOINT);
+        }
+    }
+}
