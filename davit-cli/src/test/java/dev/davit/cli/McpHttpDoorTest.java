@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.internal.Json;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.Socket;
 import java.net.URI;
@@ -26,7 +27,8 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code davit mcp serve --http} driven by hand with java.net.http and raw sockets, as a careless or hostile client
  * would: every error is a JSON-RPC error object with the right status and a one-line message (never a serialized
- * Java exception); an unsupported protocol version, a second initialize and an unknown tool are refused in words.
+ * Java exception), an unsupported protocol version, a second initialize and an unknown tool are refused in words,
+ * and a tool call whose SSE stream drops mid-call is resumed with {@code Last-Event-ID} and delivers its result.
  */
 class McpHttpDoorTest extends BusyboxRegistryTest {
     private static final String TOKEN = "0123456789abcdef0123456789abcdef";
@@ -234,5 +236,76 @@ class McpHttpDoorTest extends BusyboxRegistryTest {
         assertThat(rpcError(unknown, 200, -32602)).isEqualTo("unknown tool 'invalid_tool_name': call tools/list"
                 + " for the tools this server offers");
         assertThat(Json.read(unknown.body()).get("id").asInt()).isEqualTo(4);
+    }
+
+    /** The SSE events of {@code in} up to and with the one whose data answers {@code id} (id, retry, data). */
+    private static List<String[]> events(InputStream in, int id) throws IOException {
+        BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+        List<String[]> events = new ArrayList<>();
+        String[] e = {null, null, null};
+        for (String line; (line = r.readLine()) != null; ) {
+            if (line.isEmpty()) {
+                events.add(e);
+                if (e[2] != null && !e[2].isEmpty() && Json.read(e[2]).path("id").asInt(-1) == id) {
+                    return events;
+                }
+                e = new String[] {null, null, null};
+            } else if (line.startsWith("id:")) {
+                e[0] = line.substring(3).strip();
+            } else if (line.startsWith("retry:")) {
+                e[1] = line.substring(6).strip();
+            } else if (line.startsWith("data:")) {
+                e[2] = line.substring(5).strip();
+            }
+        }
+        return events;
+    }
+
+    @Test
+    void aToolCallWhoseStreamDropsIsResumedWithLastEventIdAndDeliversItsResult() throws Exception {
+        start();
+        String session = session();
+        String call = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/call\",\"params\":{\"name\":\"run\","
+                + "\"arguments\":{\"env\":\"" + image + "\",\"command\":[\"sh\",\"-c\",\"sleep 2; echo done\"]}}}";
+        HttpResponse<InputStream> stream = http.send(request(session, "Content-Type", "application/json", "Accept",
+                BOTH, "MCP-Protocol-Version", "2025-11-25").POST(HttpRequest.BodyPublishers.ofString(call)).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(stream.statusCode()).isEqualTo(200);
+        assertThat(stream.headers().firstValue("Content-Type").orElse("")).startsWith("text/event-stream");
+        // the priming event: an id, retry and empty data, before anything else
+        BufferedReader r = new BufferedReader(new InputStreamReader(stream.body(), StandardCharsets.UTF_8));
+        List<String> priming = new ArrayList<>();
+        for (String line; (line = r.readLine()) != null && !line.isEmpty(); ) {
+            priming.add(line);
+        }
+        assertThat(priming).hasSize(3);
+        assertThat(priming.get(0)).matches("id: [0-9a-z]+-0");
+        assertThat(priming.get(1)).isEqualTo("retry: 1000");
+        assertThat(priming.get(2)).isEqualTo("data:");
+        String lastEventId = priming.get(0).substring(4);
+        stream.body().close(); // the connection drops mid-call
+        HttpResponse<InputStream> resumed = http.send(request(session, "Accept", "text/event-stream",
+                "Last-Event-ID", lastEventId, "MCP-Protocol-Version", "2025-11-25").GET().build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(resumed.statusCode()).isEqualTo(200);
+        List<String[]> events = events(resumed.body(), 5);
+        String[] last = events.get(events.size() - 1);
+        JsonNode answer = Json.read(last[2]);
+        assertThat(answer.at("/result/structuredContent/stdout").asText()).as(last[2]).isEqualTo("done\n");
+        String stream0 = lastEventId.substring(0, lastEventId.length() - 1);
+        for (int i = 0; i < events.size(); i++) {
+            assertThat(events.get(i)[0]).isEqualTo(stream0 + (i + 1));
+        }
+        // the ended stream is replayed again from any of its events
+        HttpResponse<String> again = http.send(request(session, "Accept", "text/event-stream", "Last-Event-ID",
+                lastEventId).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(again.body()).contains("\"stdout\":\"done\\n\"");
+        // another session cannot read it, and an id never sent is refused in words
+        String other = session();
+        assertThat(rpcError(send("GET", other, "Accept", "text/event-stream", "Last-Event-ID", lastEventId), 404,
+                -32000)).isEqualTo("no events after Last-Event-ID '" + lastEventId + "' are held for this session:"
+                + " a stream's events are kept 5 minutes after it ends (32 MiB in all); send the request again");
+        assertThat(rpcError(send("GET", session, "Accept", "text/event-stream", "Last-Event-ID", "zz-1"), 404,
+                -32000)).startsWith("no events after Last-Event-ID 'zz-1'");
     }
 }

@@ -1,6 +1,7 @@
 package dev.davit.cli.mcp;
 
 import dev.davit.oci.internal.Json;
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.Filter;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -37,6 +38,8 @@ import org.eclipse.jetty.util.Callback;
  * <li>A {@code tools/call} gets its session-qualified request id in {@code _meta}, an unknown tool is answered
  * naming it, {@code notifications/cancelled} cancels the call it names, and DELETE of a session (the client went
  * away) cancels that session's calls ({@link CancelTap#tag}, as over stdio).</li>
+ * <li>SSE streams are resumable ({@link SseStreams}): event ids, a priming event (for clients of 2025-11-25), and
+ * {@code GET} with {@code Last-Event-ID} replays what a dropped connection missed.</li>
  * </ul>
  */
 final class HttpDoor implements Filter {
@@ -47,8 +50,11 @@ final class HttpDoor implements Filter {
     private static final String VERSION = "MCP-Protocol-Version";
     private static final String EVENT_STREAM = "text/event-stream";
     private static final String JSON = "application/json";
+    /** The first protocol version whose clients expect a priming event (SEP-1699). */
+    private static final String PRIMING_SINCE = "2025-11-25";
 
     private final DavitMcpServer server;
+    private final SseStreams streams = new SseStreams(System::currentTimeMillis);
 
     HttpDoor(DavitMcpServer server) {
         this.server = server;
@@ -99,6 +105,8 @@ final class HttpDoor implements Filter {
                             + EVENT_STREAM + " to GET the event stream");
                 } else if (session == null) {
                     noSession(res, null);
+                } else if (req.getHeader("Last-Event-ID") != null) {
+                    resume(req, res, session, req.getHeader("Last-Event-ID"));
                 } else {
                     chain.doFilter(req, answer);
                 }
@@ -110,6 +118,9 @@ final class HttpDoor implements Filter {
                 }
                 server.cancelSession(session);
                 chain.doFilter(req, answer);
+                if (answer.error == 0) {
+                    streams.drop(session);
+                }
             }
         }
     }
@@ -150,7 +161,32 @@ final class HttpDoor implements Filter {
             res.setStatus(HttpServletResponse.SC_ACCEPTED); // a notification, handled
             return;
         }
-        chain.doFilter(new Body(req, tagged.forward()), answer);
+        try {
+            chain.doFilter(new Body(req, tagged.forward()), answer);
+        } finally {
+            answer.end();
+        }
+    }
+
+    /** Replays the events after {@code lastEventId} of the stream that sent it, then goes on with the stream. */
+    private void resume(HttpServletRequest req, HttpServletResponse res, String session, String lastEventId)
+            throws IOException {
+        long[] seq = new long[1];
+        SseStreams.Stream s = streams.find(session, lastEventId, seq);
+        if (s == null) {
+            error(res, HttpServletResponse.SC_NOT_FOUND, null, REFUSED, "no events after Last-Event-ID '"
+                    + lastEventId + "' are held for this session: a stream's events are kept "
+                    + SseStreams.KEEP_MILLIS / 60_000 + " minutes after it ends (" + (SseStreams.MAX_CHARS >> 20)
+                    + " MiB in all); send the request again");
+            return;
+        }
+        res.setStatus(HttpServletResponse.SC_OK);
+        res.setContentType(EVENT_STREAM);
+        res.setCharacterEncoding("UTF-8");
+        res.setHeader("Cache-Control", "no-cache");
+        AsyncContext async = req.startAsync();
+        async.setTimeout(0);
+        s.resume(seq[0], res.getWriter(), async);
     }
 
     private static boolean accepts(HttpServletRequest req, String type) {
@@ -189,11 +225,14 @@ final class HttpDoor implements Filter {
 
     /**
      * The response as the SDK's servlet (and the container behind the filter) sees it: an error status it sets or
-     * sends is held, its body dropped, and {@link #finish} answers it as a JSON-RPC error.
+     * sends is held, its body dropped, and {@link #finish} answers it as a JSON-RPC error; an SSE stream it writes
+     * goes through {@link SseStreams}.
      */
     private final class Answer extends HttpServletResponseWrapper {
         private final HttpServletRequest req;
         private int error;
+        private PrintWriter writer;
+        private SseStreams.Stream stream;
 
         Answer(HttpServletRequest req, HttpServletResponse res) {
             super(res);
@@ -224,7 +263,29 @@ final class HttpDoor implements Filter {
             if (error != 0) {
                 return new PrintWriter(Writer.nullWriter());
             }
-            return super.getWriter();
+            if (writer == null) {
+                String type = getContentType();
+                if (type != null && type.startsWith(EVENT_STREAM)) {
+                    String version = req.getHeader(VERSION);
+                    String agent = req.getHeader("User-Agent");
+                    // the MCP Java SDK's client (1.1) fails a stream on a retry: line (an SSE field it does not
+                    // know); it sends java.net.http's User-Agent
+                    stream = streams.open(req.getHeader(SESSION), super.getWriter(),
+                            version != null && version.compareTo(PRIMING_SINCE) >= 0,
+                            agent == null || !agent.startsWith("Java-http-client/"));
+                    writer = new PrintWriter(new SseStreams.Events(stream));
+                } else {
+                    writer = super.getWriter();
+                }
+            }
+            return writer;
+        }
+
+        /** The request was answered (a POST's stream ends with its answer). */
+        void end() {
+            if (stream != null) {
+                stream.end();
+            }
         }
 
         /** Answers a held error status as a JSON-RPC error. */
