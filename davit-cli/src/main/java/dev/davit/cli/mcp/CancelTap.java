@@ -214,7 +214,8 @@ final class CancelTap extends InputStream {
     static Tagged tag(byte[] raw, String session, boolean initialized, java.util.Set<String> tools,
                       Consumer<String> onCancel) {
         if (raw.length > MAX_PARSED) {
-            return Tagged.pass(raw);
+            Tagged unknown = longToolCall(raw, tools);
+            return unknown != null ? unknown : Tagged.pass(raw);
         }
         if (blank(raw)) {
             return Tagged.NOTHING; // the SDK cannot parse an empty line either
@@ -260,8 +261,7 @@ final class CancelTap extends InputStream {
         if (method.equals("tools/call") && msg.has("id") && msg.path("params").isObject()) {
             ObjectNode params = (ObjectNode) msg.get("params");
             if (params.path("name").isTextual() && !tools.contains(params.get("name").asText())) {
-                return Tagged.refuse(id, INVALID_PARAMS, "unknown tool '" + params.get("name").asText() + "': call"
-                        + " tools/list for the tools this server offers", false);
+                return unknownTool(id, params.get("name").asText());
             }
             ObjectNode meta = params.path("_meta").isObject() ? (ObjectNode) params.get("_meta")
                     : params.putObject("_meta");
@@ -273,6 +273,55 @@ final class CancelTap extends InputStream {
             return Tagged.pass(withNewline);
         }
         return Tagged.pass(raw);
+    }
+
+    private static Tagged unknownTool(JsonNode id, String name) {
+        return Tagged.refuse(id, INVALID_PARAMS, "unknown tool '" + name + "': call tools/list for the tools this"
+                + " server offers", false);
+    }
+
+    /**
+     * The refusal of a message longer than {@link #MAX_PARSED} when it is a {@code tools/call} of a tool not in
+     * {@code tools}, read as a stream (its strings skipped, never held); else null.
+     */
+    private static Tagged longToolCall(byte[] raw, java.util.Set<String> tools) {
+        JsonNode id = null;
+        String method = null;
+        String name = null;
+        try (com.fasterxml.jackson.core.JsonParser p = Json.mapper().getFactory().createParser(raw)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return null;
+            }
+            for (com.fasterxml.jackson.core.JsonToken t = p.nextToken();
+                 t == com.fasterxml.jackson.core.JsonToken.FIELD_NAME; t = p.nextToken()) {
+                String field = p.currentName();
+                com.fasterxml.jackson.core.JsonToken v = p.nextToken();
+                if (field.equals("id") && v == com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_INT) {
+                    id = Json.mapper().getNodeFactory().numberNode(p.getLongValue());
+                } else if (field.equals("id") && v == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                    id = Json.mapper().getNodeFactory().textNode(p.getText());
+                } else if (field.equals("method") && v == com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                    method = p.getText();
+                } else if (field.equals("params") && v == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                    for (com.fasterxml.jackson.core.JsonToken u = p.nextToken();
+                         u == com.fasterxml.jackson.core.JsonToken.FIELD_NAME; u = p.nextToken()) {
+                        String param = p.currentName();
+                        if (p.nextToken() == com.fasterxml.jackson.core.JsonToken.VALUE_STRING
+                                && param.equals("name")) {
+                            name = p.getText();
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
+                } else {
+                    p.skipChildren();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return null; // not JSON: the SDK's reader answers it
+        }
+        return "tools/call".equals(method) && id != null && name != null && !tools.contains(name)
+                ? unknownTool(id, name) : null;
     }
 
     private static boolean blank(byte[] raw) {

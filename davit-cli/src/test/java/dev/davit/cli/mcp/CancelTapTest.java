@@ -93,4 +93,20 @@ class CancelTapTest {
         assertThat(a.get(4).at("/error/message").asText()).isEqualTo("unknown tool 'invalid_tool_name': call"
                 + " tools/list for the tools this server offers");
     }
+
+    @Test
+    void anUnknownToolIsNamedInAMessageTooLongToParseWhole() throws IOException {
+        String big = "\"" + "z".repeat(3 << 20) + "\"";
+        List<byte[]> replies = new ArrayList<>();
+        String known = "{\"jsonrpc\":\"2.0\",\"id\":\"k\",\"method\":\"tools/call\",\"params\":{\"arguments\":{\"x\":"
+                + big + "},\"name\":\"run\"}}";
+        List<String> passed = tap(replies, "{\"jsonrpc\":\"2.0\",\"method\":\"tools/call\",\"params\":{\"arguments\":"
+                + "{\"x\":" + big + ",\"y\":[1,{\"name\":\"run\"}]},\"name\":\"nosuch\"},\"id\":7}", known);
+        assertThat(passed).containsExactly(known);
+        assertThat(replies).hasSize(1);
+        JsonNode a = Json.read(replies.get(0));
+        assertThat(a.get("id").asInt()).isEqualTo(7);
+        assertThat(a.at("/error/message").asText()).isEqualTo("unknown tool 'nosuch': call tools/list for the tools"
+                + " this server offers");
+    }
 }
