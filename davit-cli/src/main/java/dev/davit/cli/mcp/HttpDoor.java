@@ -84,14 +84,12 @@ final class HttpDoor implements Filter {
         String method = req.getMethod();
         if (!METHODS.contains(method)) {
             res.setHeader("Allow", "GET, POST, DELETE");
-            error(res, HttpServletResponse.SC_METHOD_NOT_ALLOWED, null, REFUSED, "the method " + method + " is not"
-                    + " served at " + McpServe.ENDPOINT + ": POST a JSON-RPC message, GET the event stream, DELETE the"
-                    + " session");
+            error(res, HttpServletResponse.SC_METHOD_NOT_ALLOWED, REFUSED, notServed(method));
             return;
         }
         String version = req.getHeader(VERSION);
         if (version != null && !McpServe.PROTOCOL_VERSIONS.contains(version)) {
-            error(res, HttpServletResponse.SC_BAD_REQUEST, null, REFUSED, "unsupported " + VERSION + " '" + version
+            error(res, HttpServletResponse.SC_BAD_REQUEST, REFUSED, "unsupported " + VERSION + " '" + version
                     + "': this server speaks " + String.join(", ", McpServe.PROTOCOL_VERSIONS) + "; send the version"
                     + " initialize agreed on");
             return;
@@ -101,7 +99,7 @@ final class HttpDoor implements Filter {
             case "POST" -> post(req, res, answer, chain, session);
             case "GET" -> {
                 if (!accepts(req, EVENT_STREAM)) {
-                    error(res, HttpServletResponse.SC_NOT_ACCEPTABLE, null, REFUSED, "the Accept header must list "
+                    error(res, HttpServletResponse.SC_NOT_ACCEPTABLE, REFUSED, "the Accept header must list "
                             + EVENT_STREAM + " to GET the event stream");
                 } else if (session == null) {
                     noSession(res, null);
@@ -129,12 +127,12 @@ final class HttpDoor implements Filter {
                       String session) throws IOException, ServletException {
         String type = req.getContentType();
         if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith(JSON)) {
-            error(res, HttpServletResponse.SC_UNSUPPORTED_MEDIA_TYPE, null, REFUSED, "the Content-Type must be "
+            error(res, HttpServletResponse.SC_UNSUPPORTED_MEDIA_TYPE, REFUSED, "the Content-Type must be "
                     + JSON + " (got " + (type == null ? "none" : type) + "): POST one JSON-RPC message as JSON");
             return;
         }
         if (!accepts(req, JSON) || !accepts(req, EVENT_STREAM)) {
-            error(res, HttpServletResponse.SC_NOT_ACCEPTABLE, null, REFUSED, "the Accept header must list both "
+            error(res, HttpServletResponse.SC_NOT_ACCEPTABLE, REFUSED, "the Accept header must list both "
                     + JSON + " and " + EVENT_STREAM + " (the answer comes as either)");
             return;
         }
@@ -142,7 +140,7 @@ final class HttpDoor implements Filter {
         byte[] raw = req.getContentLengthLong() > CancelTap.MAX_LINE ? null
                 : req.getInputStream().readNBytes(CancelTap.MAX_LINE + 1);
         if (raw == null || raw.length > CancelTap.MAX_LINE) { // the client cannot fill our heap
-            error(res, HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE, null, CancelTap.INVALID_REQUEST, "the"
+            error(res, HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE, CancelTap.INVALID_REQUEST, "the"
                     + " message is more than the " + (CancelTap.MAX_LINE >> 20) + " MiB this server reads; send less"
                     + " (a large file: workspace_push from an --allow-path directory, or several smaller writes)");
             return;
@@ -174,7 +172,7 @@ final class HttpDoor implements Filter {
         long[] seq = new long[1];
         SseStreams.Stream s = streams.find(session, lastEventId, seq);
         if (s == null) {
-            error(res, HttpServletResponse.SC_NOT_FOUND, null, REFUSED, "no events after Last-Event-ID '"
+            error(res, HttpServletResponse.SC_NOT_FOUND, REFUSED, "no events after Last-Event-ID '"
                     + lastEventId + "' are held for this session: a stream's events are kept "
                     + SseStreams.KEEP_MILLIS / 60_000 + " minutes after it ends (" + (SseStreams.MAX_CHARS >> 20)
                     + " MiB in all); send the request again");
@@ -189,6 +187,11 @@ final class HttpDoor implements Filter {
         s.resume(seq[0], res.getWriter(), async);
     }
 
+    private static String notServed(String method) {
+        return "the method " + method + " is not served at " + McpServe.ENDPOINT + ": POST a JSON-RPC message, GET the"
+                + " event stream, DELETE the session";
+    }
+
     private static boolean accepts(HttpServletRequest req, String type) {
         String accept = req.getHeader("Accept");
         return accept != null && accept.toLowerCase(java.util.Locale.ROOT).contains(type);
@@ -200,9 +203,9 @@ final class HttpDoor implements Filter {
                 + " initialize first"));
     }
 
-    /** Answers {@code status} with a JSON-RPC error. */
-    static void error(HttpServletResponse res, int status, Object id, int code, String message) throws IOException {
-        write(res, status, CancelTap.error(id == null ? null : Json.mapper().valueToTree(id), code, message));
+    /** Answers {@code status} with a JSON-RPC error ({@code id: null}). */
+    static void error(HttpServletResponse res, int status, int code, String message) throws IOException {
+        write(res, status, CancelTap.error(null, code, message));
     }
 
     private static void write(HttpServletResponse res, int status, byte[] body) throws IOException {
@@ -301,15 +304,14 @@ final class HttpDoor implements Filter {
                         : "nothing is served at " + req.getRequestURI() + ": the MCP endpoint is " + McpServe.ENDPOINT;
                 case HttpServletResponse.SC_BAD_REQUEST -> "the request is not one this server can read: POST one"
                         + " JSON-RPC 2.0 message (a JSON object), with " + SESSION + " after initialize";
-                case HttpServletResponse.SC_METHOD_NOT_ALLOWED -> "the method " + req.getMethod() + " is not served"
-                        + " here: POST a JSON-RPC message, GET the event stream, DELETE the session";
+                case HttpServletResponse.SC_METHOD_NOT_ALLOWED -> notServed(req.getMethod());
                 case HttpServletResponse.SC_SERVICE_UNAVAILABLE -> "the server is shutting down: start it again and"
                         + " initialize a new session";
                 default -> "the server failed to handle the request (HTTP " + error + "); its log (stderr) says why";
             };
             super.resetBuffer();
-            error((HttpServletResponse) getResponse(), error, null, error == HttpServletResponse.SC_BAD_REQUEST ? CancelTap.INVALID_REQUEST
-                    : REFUSED, message);
+            error((HttpServletResponse) getResponse(), error, error == HttpServletResponse.SC_BAD_REQUEST
+                    ? CancelTap.INVALID_REQUEST : REFUSED, message);
         }
     }
 

@@ -204,7 +204,7 @@ public final class McpServe {
         }
 
         private static void refuse(HttpServletResponse res, int status, String message) throws IOException {
-            HttpDoor.error(res, status, null, -32001, message);
+            HttpDoor.error(res, status, -32001, message);
         }
     }
 }

@@ -18,9 +18,10 @@ import java.util.function.LongSupplier;
  * servlet and the connection: the SDK writes to a stream that never fails, the stream writes on to the connection
  * while it lasts.
  *
- * <p>Bounded whatever a client does: at most {@link #MAX_CHARS} characters of event data and {@link #MAX_STREAMS} streams are
- * held in all (past either, the oldest streams are dropped, a stream still running included: it then goes on to its
- * connection but cannot be resumed), and a stream's events are dropped {@link #KEEP_MILLIS} after it ended.
+ * <p>Bounded whatever a client does: at most {@link #MAX_CHARS} characters of event data and {@link #MAX_STREAMS}
+ * streams are held in all (past either, the oldest streams are dropped, a stream still running included: it then
+ * goes on to its connection but cannot be resumed), and a stream's events are dropped {@link #KEEP_MILLIS} after it
+ * ended.
  */
 final class SseStreams {
     /** The event data held in all, in characters (of JSON: mostly one byte each). */
