@@ -33,9 +33,15 @@ final class Cli {
 
     /** Like {@link #run}, in a JVM of its own (as a user's successive commands are: a davit restart each time). */
     Result runInJvm(String... args) {
+        return runInJvm(java.util.List.of(), args);
+    }
+
+    /** {@link #runInJvm(String...)} with these options for the JVM (e.g. {@code -Xlog:class+load...}). */
+    Result runInJvm(java.util.List<String> jvmOptions, String... args) {
         java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(Path.of(System.getProperty(
-                "java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
-                System.getProperty("java.class.path"), Main.class.getName()));
+                "java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(jvmOptions);
+        cmd.addAll(java.util.List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(java.util.List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().putAll(env);

@@ -30,9 +30,16 @@ public final class RegistriesD {
     public static final RegistriesD NONE = new RegistriesD(Map.of(), null, "(none)");
     /** The most bytes one file may have. */
     private static final int MAX_BYTES = 1 << 20;
-    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Set<String> FIELDS = Set.of("lookaside", "lookaside-staging", "sigstore", "sigstore-staging",
             "use-sigstore-attachments");
+
+    /**
+     * The YAML parser (Jackson's mapper and SnakeYAML, ~700 classes), built when a file is first read: only a
+     * requirement that looks for signatures reads registries.d, never a run whose policy accepts anything.
+     */
+    private static final class Yaml {
+        static final ObjectMapper MAPPER = new ObjectMapper(new YAMLFactory());
+    }
 
     private final Map<String, Entry> docker;
     private final Entry defaults;
@@ -133,7 +140,7 @@ public final class RegistriesD {
                 if (Files.size(f) > MAX_BYTES) {
                     throw bad(f, "", "is over 1 MiB");
                 }
-                root = YAML.readTree(Files.readAllBytes(f));
+                root = Yaml.MAPPER.readTree(Files.readAllBytes(f));
             } catch (IOException e) {
                 throw bad(f, "", "is not valid YAML (" + firstLine(e.getMessage()) + ")");
             }

@@ -1,11 +1,9 @@
 package dev.davit.oci.policy;
 
-import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.internal.Json;
 import dev.davit.oci.reference.Reference;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,9 +40,6 @@ public final class SignaturePolicy {
     public static final String DOCKER = "docker";
     /** The most bytes a policy file may have. */
     public static final int MAX_BYTES = 4 << 20;
-
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private final List<Requirement> defaults;
     private final Map<String, List<Requirement>> docker;
@@ -318,7 +313,8 @@ public final class SignaturePolicy {
     public static SignaturePolicy parse(byte[] json, String source) {
         JsonNode root;
         try {
-            root = JSON.readTree(json);
+            // davit's own reader (duplicate names refused), not Jackson's mapper: a run reads the policy every time
+            root = Json.read(json);
         } catch (IOException e) {
             throw bad(source, "", "is not valid JSON (" + firstLine(e.getMessage()) + ")");
         }

@@ -249,6 +249,9 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
      */
     public Admitted admit(Reference image, Digest manifest, RegistryClient registry, Attachments local) {
         SignaturePolicy.Applied applied = policy.requirementsFor(image);
+        if (applied.acceptsAnything()) {
+            return new Admitted(applied.where(), List.of()); // no signature machinery for a scope that asks nothing
+        }
         List<String> signers = new ArrayList<>();
         for (SignaturePolicy.Requirement r : applied.requirements()) {
             switch (r) {
