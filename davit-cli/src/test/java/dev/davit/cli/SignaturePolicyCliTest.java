@@ -81,4 +81,44 @@ class SignaturePolicyCliTest {
             assertThat(cli.run("--json", "workspace", "list").stdout()).doesNotContain("ws-");
         }
     }
+
+    @Test
+    void aPolicyPodmanAcceptsIsAcceptedAndAPolicyThatCannotWorkSaysWhy() throws Exception {
+        try (TestRegistry registry = TestRegistry.start()) {
+            // as a system policy may hold it: a scope that is not canonical and a key named relative to the working
+            // directory, both accepted by containers/image; anything else is accepted
+            Path text = Files.writeString(home.resolve("notes.txt"), "not a key\n");
+            String host = registry.hostPort();
+            PushedImage image = Fixtures.pushImage(registry, "open/app", "1");
+            PushedImage keyed = Fixtures.pushImage(registry, "keyed/app", "1");
+            Path policy = Files.writeString(home.resolve("podman.json"), "{\"default\": [{\"type\":"
+                    + " \"insecureAcceptAnything\"}], \"transports\": {\"docker\": {"
+                    + "\"docker.io/busybox\": [{\"type\": \"reject\"}],"
+                    + " \"quay.io/team\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\":"
+                    + " \"keys/team.gpg\"}],"
+                    + " \"" + host + "/keyed\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \""
+                    + text + "\"}]}}}");
+            Cli cli = new Cli(home);
+            Cli.Result pulled = cli.runInJvm("--signature-policy", policy.toString(), "pull", image.reference());
+            assertThat(pulled.rc()).as(pulled.toString()).isZero();
+            assertThat(pulled.stderr()).contains("the signature policy " + policy + ": transports.docker["
+                    + "\"docker.io/busybox\"] is the namespace busybox of docker.io, not its official image"
+                    + " docker.io/library/busybox", "transports.docker[\"quay.io/team\"][0].keyPath \"keys/team.gpg\""
+                    + " is relative: it is read from the working directory");
+
+            // a key file that holds no key is the policy's mistake, said as such (not a signature by an untrusted key)
+            Cli.Result noKey = cli.run("--signature-policy", policy.toString(), "pull", keyed.reference());
+            assertThat(noKey.rc()).as(noKey.toString()).isEqualTo(2);
+            assertThat(noKey.stderr().strip().lines().toList().getLast()).startsWith("davit: error: the key file "
+                    + text + " the signature policy names holds no GPG public key").endsWith(
+                    "; give a keyring as gpg --export writes it").doesNotContain("does not trust");
+
+            // a policy file that is not there says so
+            Path missing = home.resolve("missing.json");
+            Cli.Result none = cli.run("--signature-policy", missing.toString(), "pull", image.reference());
+            assertThat(none.rc()).isEqualTo(2);
+            assertThat(none.stderr().strip()).isEqualTo("davit: error: cannot read the signature policy " + missing
+                    + ": no such file");
+        }
+    }
 }

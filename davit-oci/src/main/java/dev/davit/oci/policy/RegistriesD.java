@@ -132,7 +132,7 @@ public final class RegistriesD {
                     .toList();
         } catch (IOException e) {
             throw new DavitException(Kind.USAGE, "cannot read the registries.d directory " + dir + ": "
-                    + e.getMessage());
+                    + SignaturePolicy.reason(e));
         }
         for (Path f : files) {
             JsonNode root;

@@ -46,6 +46,12 @@ public final class SignaturePolicy {
     private final String source;
     /** The SHA-256 of the file's bytes, hex ({@code none} for {@link #ACCEPT_ANYTHING}). */
     private final String digest;
+    private final List<String> warnings;
+
+    /** SLF4J starts on first use (5-10 ms in a fresh JVM): only a policy with something to warn of pays it. */
+    private static final class Log {
+        static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SignaturePolicy.class);
+    }
 
     /** A requirement an image must meet: see {@code containers-policy.json(5)}. */
     public sealed interface Requirement permits InsecureAcceptAnything, Reject, SignedBy, SigstoreSigned {
@@ -245,16 +251,17 @@ public final class SignaturePolicy {
     }
 
     private SignaturePolicy(List<Requirement> defaults, Map<String, List<Requirement>> docker, String source,
-                            String digest) {
+                            String digest, List<String> warnings) {
         this.defaults = List.copyOf(defaults);
         this.docker = Map.copyOf(docker);
         this.source = source;
         this.digest = digest;
+        this.warnings = List.copyOf(warnings);
     }
 
     /** A policy that accepts anything: what davit does when no policy file is found. */
     public static final SignaturePolicy ACCEPT_ANYTHING = new SignaturePolicy(List.of(new InsecureAcceptAnything()),
-            Map.of(), "(none)", "none");
+            Map.of(), "(none)", "none", List.of());
 
     /**
      * A policy of one requirement for every image, made in code (a catalog entry's {@code signedBy}).
@@ -265,7 +272,7 @@ public final class SignaturePolicy {
      */
     public static SignaturePolicy requiring(Requirement requirement, String source) {
         return new SignaturePolicy(List.of(requirement), Map.of(), source, dev.davit.oci.digest.Digest.sha256(
-                (source + requirement).getBytes(java.nio.charset.StandardCharsets.UTF_8)).hex());
+                (source + requirement).getBytes(java.nio.charset.StandardCharsets.UTF_8)).hex(), List.of());
     }
 
     /** {@return the SHA-256 of the policy file's bytes, hex; {@code none} for {@link #ACCEPT_ANYTHING}} */
@@ -297,7 +304,7 @@ public final class SignaturePolicy {
             }
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new DavitException(Kind.USAGE, "cannot read the signature policy " + file + ": " + e.getMessage());
+            throw new DavitException(Kind.USAGE, "cannot read the signature policy " + file + ": " + reason(e));
         }
         return parse(bytes, file.toString());
     }
@@ -325,7 +332,8 @@ public final class SignaturePolicy {
         if (!root.has("default")) {
             throw bad(source, "", "has no \"default\" requirements (e.g. [{\"type\": \"reject\"}])");
         }
-        List<Requirement> defaults = requirements(root.get("default"), source, "default");
+        List<String> warnings = new ArrayList<>();
+        List<Requirement> defaults = requirements(root.get("default"), source, "default", warnings);
         Map<String, List<Requirement>> docker = new LinkedHashMap<>();
         JsonNode transports = root.get("transports");
         if (transports != null) {
@@ -339,15 +347,33 @@ public final class SignaturePolicy {
                 }
                 for (Map.Entry<String, JsonNode> s : t.getValue().properties()) {
                     String scopeWhere = where + "[\"" + s.getKey() + "\"]";
-                    List<Requirement> reqs = requirements(s.getValue(), source, scopeWhere);
+                    List<Requirement> reqs = requirements(s.getValue(), source, scopeWhere, warnings);
                     if (t.getKey().equals(DOCKER)) {
-                        checkDockerScope(s.getKey(), source, scopeWhere);
+                        String lax = checkDockerScope(s.getKey());
+                        if (lax != null) {
+                            warnings.add(warning(source, scopeWhere, lax));
+                        }
                         docker.put(s.getKey(), reqs);
                     }
                 }
             }
         }
-        return new SignaturePolicy(defaults, docker, source, dev.davit.oci.digest.Digest.sha256(json).hex());
+        for (String w : warnings) {
+            Log.LOG.warn("{}", w);
+        }
+        return new SignaturePolicy(defaults, docker, source, dev.davit.oci.digest.Digest.sha256(json).hex(),
+                warnings);
+    }
+
+    /**
+     * What the policy holds that containers/image accepts though it is likely a mistake (a scope that matches no
+     * image, a key file named relative to the working directory): accepted as containers/image accepts it, and
+     * logged as a warning when read.
+     *
+     * @return the warnings, each naming the file, where in it and why
+     */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /** {@return what the policy was read from} */
@@ -410,20 +436,31 @@ public final class SignaturePolicy {
         return out;
     }
 
-    private static void checkDockerScope(String scope, String source, String where) {
+    /**
+     * What is likely wrong with {@code scope}, or null: containers/image accepts any string as a docker scope and
+     * compares it with an image's canonical scopes ({@link #scopes}), so such a scope is accepted here too, with a
+     * warning.
+     */
+    private static String checkDockerScope(String scope) {
+        String never = lax(scope);
+        return never == null || never.startsWith("is the namespace") ? never : never + "; it matches no image"
+                + " (containers/image accepts such a scope and never uses it)";
+    }
+
+    private static String lax(String scope) {
         if (scope.isEmpty()) {
-            return;
+            return null;
         }
         if (scope.startsWith("*.")) {
             if (!scope.substring(2).matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")) {
-                throw bad(source, where, "is not a wildcard of a domain, e.g. *.example.com");
+                return "is not a wildcard of a domain, e.g. *.example.com";
             }
-            return;
+            return null;
         }
         if (scope.contains("*") || scope.startsWith("/") || scope.endsWith("/") || scope.contains("//")
                 || !scope.equals(scope.strip())) {
-            throw bad(source, where, "is not a docker scope: a registry, a namespace, a repository, a reference or"
-                    + " *.domain");
+            return "is not a docker scope: a registry, a namespace, a repository, a reference or"
+                    + " *.domain";
         }
         int slash = scope.indexOf('/');
         String host = slash < 0 ? scope : scope.substring(0, slash);
@@ -431,23 +468,27 @@ public final class SignaturePolicy {
                 || !(host.contains(".") || host.contains(":") || host.equals("localhost"))) {
             // a scope names a registry first, as containers/image's canonical form does: never library/busybox,
             // never an upper-case host (it could not match a reference)
-            throw bad(source, where, "does not start with a registry in its canonical form (a lower-case host with a"
-                    + " dot or a port, or localhost), e.g. docker.io/library/busybox");
+            return "does not start with a registry in its canonical form (a lower-case host with a"
+                    + " dot or a port, or localhost), e.g. docker.io/library/busybox";
         }
         if (host.equals("docker.io") && slash >= 0 && scope.indexOf('/', slash + 1) < 0
                 && !scope.substring(slash + 1).equals("library")) {
-            throw bad(source, where, "is not canonical: docker.io's official images are docker.io/library/NAME");
+            String name = scope.substring(slash + 1);
+            return "is the namespace " + name + " of docker.io, not its official image docker.io/library/" + name
+                    + ": it matches only the images below it (docker.io/" + name + "/...), as for containers/image";
         }
         if (slash >= 0) {
             String path = scope.substring(slash + 1);
             String repoPart = path.replaceFirst("(@sha256:[0-9a-f]{64}|:[A-Za-z0-9_][A-Za-z0-9._-]{0,127})$", "");
             if (!repoPart.matches("[a-z0-9]+([._-][a-z0-9]+|__)*(/[a-z0-9]+([._-]+[a-z0-9]+)*)*")) {
-                throw bad(source, where, "has a repository path that is not valid (lower-case, /-separated)");
+                return "has a repository path that is not valid (lower-case, /-separated)";
             }
         }
+        return null;
     }
 
-    private static List<Requirement> requirements(JsonNode node, String source, String where) {
+    private static List<Requirement> requirements(JsonNode node, String source, String where,
+                                                  List<String> warnings) {
         if (node == null || !node.isArray()) {
             throw bad(source, where, "must be a list of requirements");
         }
@@ -456,12 +497,12 @@ public final class SignaturePolicy {
         }
         List<Requirement> out = new ArrayList<>();
         for (int i = 0; i < node.size(); i++) {
-            out.add(requirement(node.get(i), source, where + "[" + i + "]"));
+            out.add(requirement(node.get(i), source, where + "[" + i + "]", warnings));
         }
         return out;
     }
 
-    private static Requirement requirement(JsonNode r, String source, String where) {
+    private static Requirement requirement(JsonNode r, String source, String where, List<String> warnings) {
         if (!r.isObject() || !r.path("type").isTextual()) {
             throw bad(source, where, "must be an object with a \"type\"");
         }
@@ -488,7 +529,7 @@ public final class SignaturePolicy {
                 }
                 List<Path> paths = new ArrayList<>();
                 if (r.has("keyPath")) {
-                    paths.add(absolute(text(r, "keyPath", source, where), source, where + ".keyPath"));
+                    paths.add(absolute(text(r, "keyPath", source, where), source, where + ".keyPath", warnings));
                 }
                 if (r.has("keyPaths")) {
                     JsonNode ps = r.get("keyPaths");
@@ -499,7 +540,7 @@ public final class SignaturePolicy {
                         if (!ps.get(i).isTextual()) {
                             throw bad(source, where + ".keyPaths[" + i + "]", "must be a file name");
                         }
-                        paths.add(absolute(ps.get(i).asText(), source, where + ".keyPaths[" + i + "]"));
+                        paths.add(absolute(ps.get(i).asText(), source, where + ".keyPaths[" + i + "]", warnings));
                     }
                 }
                 byte[] data = r.has("keyData") ? base64(r, "keyData", source, where) : null;
@@ -541,17 +582,17 @@ public final class SignaturePolicy {
                         throw bad(source, where, "with fulcio needs rekorPublicKeyPath or rekorPublicKeyData");
                     }
                     fulcio = new Fulcio(f.has("caPath") ? absolute(text(f, "caPath", source, fw), source,
-                            fw + ".caPath") : null, f.has("caData") ? base64(f, "caData", source, fw) : null, issuer,
+                            fw + ".caPath", warnings) : null, f.has("caData") ? base64(f, "caData", source, fw) : null, issuer,
                             email);
                 }
                 return new SigstoreSigned(r.has("keyPath") ? absolute(text(r, "keyPath", source, where), source,
-                        where + ".keyPath") : null, r.has("keyData") ? base64(r, "keyData", source, where) : null,
+                        where + ".keyPath", warnings) : null, r.has("keyData") ? base64(r, "keyData", source, where) : null,
                         fulcio, r.has("rekorPublicKeyPath") ? absolute(text(r, "rekorPublicKeyPath", source, where),
-                        source, where + ".rekorPublicKeyPath") : null, r.has("rekorPublicKeyData")
+                        source, where + ".rekorPublicKeyPath", warnings) : null, r.has("rekorPublicKeyData")
                         ? base64(r, "rekorPublicKeyData", source, where) : null,
                         identity(r.get("signedIdentity"), source, where + ".signedIdentity"),
                         stringList(r, "keyPaths", source, where).stream().map(k -> absolute(k, source, where
-                                + ".keyPaths")).toList(),
+                                + ".keyPaths", warnings)).toList(),
                         stringList(r, "keyDatas", source, where).stream().map(k -> decode(k, source, where
                                 + ".keyDatas")).toList());
             }
@@ -619,11 +660,27 @@ public final class SignaturePolicy {
         }
     }
 
-    private static Path absolute(String p, String source, String where) {
-        if (p == null || !p.startsWith("/")) {
-            throw bad(source, where, "must be an absolute file name");
+    /**
+     * The file {@code p} names: as given when absolute; a relative name is read from the working directory, as
+     * containers/image reads it (with a warning: the policy then means another file in another directory).
+     */
+    private static Path absolute(String p, String source, String where, List<String> warnings) {
+        if (p == null || p.isEmpty()) {
+            throw bad(source, where, "must be a file name");
         }
-        return Path.of(p);
+        Path path;
+        try {
+            path = Path.of(p);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw bad(source, where, "is not a file name");
+        }
+        if (path.isAbsolute()) {
+            return path;
+        }
+        Path resolved = path.toAbsolutePath();
+        warnings.add(warning(source, where, "\"" + p + "\" is relative: it is read from the working directory, as"
+                + " containers/image reads it (" + resolved + "); give an absolute file name"));
+        return resolved;
     }
 
     private static byte[] base64(JsonNode o, String field, String source, String where) {
@@ -677,10 +734,31 @@ public final class SignaturePolicy {
         }
     }
 
+    /**
+     * Why a file could not be read, in words: {@code no such file}, {@code permission denied}, ... (a
+     * {@link java.nio.file.NoSuchFileException}'s message is only the file's name).
+     */
+    static String reason(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    }
+
     private static String firstLine(String m) {
         String s = m == null ? "" : m;
         int nl = s.indexOf('\n');
         return (nl < 0 ? s : s.substring(0, nl)).toLowerCase(Locale.ROOT);
+    }
+
+    private static String warning(String source, String where, String why) {
+        return "the signature policy " + source + ": " + where + " " + why;
     }
 
     private static DavitException bad(String source, String where, String why) {

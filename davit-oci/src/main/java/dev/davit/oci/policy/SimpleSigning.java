@@ -61,6 +61,30 @@ public final class SimpleSigning {
     }
 
     /**
+     * Checks that {@code keyring} holds a GPG public key, as a policy's {@code signedBy} key must: a file that holds
+     * none (a secret keyring, a PEM key, text) is the policy's mistake, never a signature's.
+     *
+     * @param keyring the keyring's bytes
+     * @param source  what to call it, e.g. {@code the key file /k.gpg the signature policy names}
+     * @throws dev.davit.oci.DavitException USAGE when it holds no public key
+     */
+    static void requirePublicKeys(byte[] keyring, String source) {
+        String why;
+        try {
+            if (new PGPPublicKeyRingCollection(PGPUtil.getDecoderStream(new ByteArrayInputStream(keyring)),
+                    new BcKeyFingerprintCalculator()).size() > 0) {
+                return;
+            }
+            why = "";
+        } catch (IOException | PGPException | RuntimeException e) {
+            why = " (" + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().replace('\n', ' '))
+                    + ")";
+        }
+        throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, source + " holds no GPG"
+                + " public key" + why + "; give a keyring as gpg --export writes it");
+    }
+
+    /**
      * Verifies a simple signing message against the public keys of {@code keyrings} (each a keyring as
      * {@code gpg --export} writes it, binary or armored).
      *

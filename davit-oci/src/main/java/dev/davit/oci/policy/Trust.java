@@ -62,7 +62,6 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
      * another trust). {@code none} when there is no policy.
      *
      * @return the SHA-256, hex, or {@code none}
-     * @throws DavitException USAGE when a key file cannot be read
      */
     public String fingerprint() {
         if (policy == SignaturePolicy.ACCEPT_ANYTHING) {
@@ -86,8 +85,17 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             }
         }
         for (Path k : keys) {
+            // a key file that cannot be read is hashed as such (a scope that needs it refuses when used, as
+            // containers/image reads keys only then; every other image is admitted as before): once readable, the
+            // trust is another
+            byte[] content;
+            try {
+                content = keyFile(k);
+            } catch (DavitException e) {
+                content = ("(" + e.getMessage() + ")").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            }
             // each part after its length: no two lists of files hash alike
-            for (byte[] part : List.of(k.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), keyFile(k))) {
+            for (byte[] part : List.of(k.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8), content)) {
                 md.update(java.nio.ByteBuffer.allocate(8).putLong(part.length).array());
                 md.update(part);
             }
@@ -272,10 +280,13 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
         String rule = "signedBy " + (s.keyData() != null ? "(keyData)" : s.keyPaths().toString());
         List<byte[]> keyrings = new ArrayList<>();
         if (s.keyData() != null) {
+            SimpleSigning.requirePublicKeys(s.keyData(), "the signature policy's keyData");
             keyrings.add(s.keyData());
         }
         for (Path p : s.keyPaths()) {
-            keyrings.add(keyFile(p));
+            byte[] ring = keyFile(p);
+            SimpleSigning.requirePublicKeys(ring, "the key file " + p + " the signature policy names");
+            keyrings.add(ring);
         }
         URI look = registries.forImage(image).lookaside();
         if (look == null) {
@@ -475,7 +486,7 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             return Files.readAllBytes(p);
         } catch (IOException e) {
             throw new DavitException(Kind.USAGE, "cannot read the key file " + p + " the signature policy names: "
-                    + e.getMessage());
+                    + SignaturePolicy.reason(e));
         }
     }
 

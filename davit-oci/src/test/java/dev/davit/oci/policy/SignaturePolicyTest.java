@@ -116,14 +116,10 @@ class SignaturePolicyTest {
                 List.of("{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\"}]}", "exactly one of keyPath"),
                 List.of("{\"default\": [{\"type\": \"signedBy\", \"keyType\": \"X509\", \"keyPath\": \"/k\"}]}",
                         "keyType \"X509\""),
-                List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"rel.pub\"}]}",
-                        "keyPath must be an absolute file name"),
                 List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"/a\", \"keyData\": \"eA==\"}]}",
                         "exactly one of keyPath, keyPaths, keyData, keyDatas and fulcio"),
                 List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": []}]}",
                         "keyPaths must be a non-empty list of strings"),
-                List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPaths\": [\"/a\", \"rel.pub\"]}]}",
-                        "keyPaths must be an absolute file name"),
                 List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyDatas\": [\"not base64!\"]}]}",
                         "keyDatas is not base64"),
                 List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"fulcio\": {\"caPath\": \"/ca\","
@@ -132,20 +128,9 @@ class SignaturePolicyTest {
                 List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"/a\", \"signedIdentity\":"
                         + " {\"type\": \"exactReference\", \"dockerReference\": \"quay.io/a\"}}]}",
                         "needs a dockerReference with a tag or digest"),
-                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"Bad Scope\":"
-                        + " [{\"type\": \"reject\"}]}}}", "transports.docker[\"Bad Scope\"]"),
-                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"*.\":"
-                        + " [{\"type\": \"reject\"}]}}}", "is not a wildcard of a domain"),
-                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"quay.io/\":"
-                        + " [{\"type\": \"reject\"}]}}}", "is not a docker scope"),
                 List.of("{\"default\": [{\"type\": \"reject\"}], \"extra\": 1}", "extra is not a field"),
-                // scopes that could never match a reference: refused, as containers/image refuses them
-                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"library/busybox\":"
-                        + " [{\"type\": \"reject\"}]}}}", "canonical form"),
-                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"docker.io/busybox\":"
-                        + " [{\"type\": \"reject\"}]}}}", "docker.io/library/NAME"),
-                List.of("{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\": {\"Registry.Example.com\":"
-                        + " [{\"type\": \"reject\"}]}}}", "canonical form"))) {
+                List.of("{\"default\": [{\"type\": \"sigstoreSigned\", \"keyPath\": \"\"}]}",
+                        "keyPath must be a file name"))) {
             assertThatThrownBy(() -> parse(c.get(0))).as(c.get(0)).isInstanceOf(DavitException.class)
                     .hasMessageStartingWith("the signature policy policy.json")
                     .hasMessageContaining(c.get(1)).satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"))
@@ -161,5 +146,60 @@ class SignaturePolicyTest {
         // other transports' sections are read for their shape and never decide anything here
         assertThat(parse(POLICY).requirementsFor(Reference.parse("localhost:5000/x:1")).scope())
                 .isEqualTo("localhost:5000/x");
+    }
+
+    @Test
+    void whatContainersImageAcceptsIsAcceptedWithAWarning(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        // containers/image: any string is a docker scope (compared with an image's canonical scopes), and a key
+        // path is read as given, relative to the working directory
+        SignaturePolicy p = parse("""
+                {"default": [{"type": "insecureAcceptAnything"}],
+                 "transports": {"docker": {
+                   "docker.io/busybox": [{"type": "reject"}],
+                   "library/alpine": [{"type": "reject"}],
+                   "Registry.Example.com": [{"type": "reject"}],
+                   "quay.io/": [{"type": "reject"}],
+                   "quay.io/team": [{"type": "sigstoreSigned", "keyPath": "keys/team.pub"}],
+                   "*.example.com": [{"type": "signedBy", "keyType": "GPGKeys", "keyPaths": ["/k/a.gpg", "b.gpg"]}]
+                 }}}""");
+        java.nio.file.Path cwd = java.nio.file.Path.of("").toAbsolutePath();
+        assertThat(p.warnings()).containsExactlyInAnyOrder(
+                "the signature policy policy.json: transports.docker[\"docker.io/busybox\"] is the namespace busybox of"
+                        + " docker.io, not its official image docker.io/library/busybox: it matches only the images"
+                        + " below it (docker.io/busybox/...), as for containers/image",
+                "the signature policy policy.json: transports.docker[\"library/alpine\"] does not start with a"
+                        + " registry in its canonical form (a lower-case host with a dot or a port, or localhost), e.g."
+                        + " docker.io/library/busybox; it matches no image (containers/image accepts such a scope and"
+                        + " never uses it)",
+                "the signature policy policy.json: transports.docker[\"Registry.Example.com\"] does not start with a"
+                        + " registry in its canonical form (a lower-case host with a dot or a port, or localhost), e.g."
+                        + " docker.io/library/busybox; it matches no image (containers/image accepts such a scope and"
+                        + " never uses it)",
+                "the signature policy policy.json: transports.docker[\"quay.io/\"] is not a docker scope: a registry,"
+                        + " a namespace, a repository, a reference or *.domain; it matches no image (containers/image"
+                        + " accepts such a scope and never uses it)",
+                "the signature policy policy.json: transports.docker[\"quay.io/team\"][0].keyPath \"keys/team.pub\" is"
+                        + " relative: it is read from the working directory, as containers/image reads it ("
+                        + cwd.resolve("keys/team.pub") + "); give an absolute file name",
+                "the signature policy policy.json: transports.docker[\"*.example.com\"][0].keyPaths[1] \"b.gpg\" is"
+                        + " relative: it is read from the working directory, as containers/image reads it ("
+                        + cwd.resolve("b.gpg") + "); give an absolute file name");
+        // the scopes decide as containers/image's would: never for the official images they seem to name
+        assertThat(p.requirementsFor(Reference.parse("busybox")).acceptsAnything()).isTrue();
+        assertThat(p.requirementsFor(Reference.parse("docker.io/busybox/tool:1")).rejects()).isTrue();
+        assertThat(p.requirementsFor(Reference.parse("alpine")).acceptsAnything()).isTrue();
+        assertThat(p.requirementsFor(Reference.parse("registry.example.com/x")).scope()).isEqualTo("*.example.com");
+        assertThat(((SignaturePolicy.SigstoreSigned) p.requirementsFor(Reference.parse("quay.io/team/app:1"))
+                .requirements().get(0)).keyPath()).isEqualTo(cwd.resolve("keys/team.pub"));
+        assertThat(((SignaturePolicy.SignedBy) p.requirementsFor(Reference.parse("registry.example.com/x"))
+                .requirements().get(0)).keyPaths()).containsExactly(java.nio.file.Path.of("/k/a.gpg"),
+                cwd.resolve("b.gpg"));
+        assertThat(parse(POLICY).warnings()).isEmpty();
+
+        // a missing policy file says why it cannot be read
+        java.nio.file.Path missing = tmp.resolve("missing.json");
+        assertThatThrownBy(() -> SignaturePolicy.read(missing)).isInstanceOf(DavitException.class)
+                .hasMessage("cannot read the signature policy " + missing + ": no such file");
     }
 }
