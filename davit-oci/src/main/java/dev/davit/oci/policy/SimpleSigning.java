@@ -60,6 +60,56 @@ public final class SimpleSigning {
     public record Verified(SigstoreSignature.Claims claims, String fingerprint) {
     }
 
+    /** The format name of a simple signing signature written with containers/image's format prefix. */
+    static final String FORMAT = "simple-signing";
+
+    /**
+     * Why the bytes of a lookaside store's {@code signature-N} cannot be a signature, or null when they can:
+     * containers/image's test ({@code signature.FromBlob}), which refuses the whole store (the image) for one that is
+     * not, while one that is and does not verify fails only itself. A signature starts with an OpenPGP packet
+     * (compressed data, a one-pass signature or a signature: the first bytes containers/image recognises), or with a
+     * zero byte, a format name of printable ASCII and a newline ({@value #FORMAT}, or {@code sigstore-json}).
+     *
+     * @param blob the bytes
+     * @return why not, or null
+     */
+    static String notASignature(byte[] blob) {
+        if (blob.length == 0) {
+            return "it is empty";
+        }
+        int first = blob[0] & 0xff;
+        switch (first) {
+            case 0xA0, 0xA1, 0xA2, 0xA3, 0xC8, 0x90, 0x91, 0x92, 0x3D, 0x88, 0x89, 0x8A, 0x8B, 0xC2 -> {
+                return null;
+            }
+            case 0x00 -> {
+                String name = formatName(blob);
+                if (name == null) {
+                    return "it starts with a zero byte but names no format (printable ASCII, then a newline)";
+                }
+                return name.equals(FORMAT) || name.equals("sigstore-json") ? null : "its format \"" + name
+                        + "\" is unknown";
+            }
+            default -> {
+                return String.format(Locale.ROOT, "its format is unknown: it starts with the byte 0x%02x, not an"
+                        + " OpenPGP packet", first);
+            }
+        }
+    }
+
+    /** The format name after a leading zero byte (up to the newline), or null when there is none. */
+    private static String formatName(byte[] blob) {
+        for (int i = 1; i < blob.length; i++) {
+            if (blob[i] == '\n') {
+                return new String(blob, 1, i - 1, StandardCharsets.US_ASCII);
+            }
+            if (blob[i] < 32 || blob[i] >= 0x7F) {
+                return null;
+            }
+        }
+        return null;
+    }
+
     /**
      * Checks that {@code keyring} holds a GPG public key, as a policy's {@code signedBy} key must: a file that holds
      * none (a secret keyring, a PEM key, text) is the policy's mistake, never a signature's.
@@ -96,6 +146,15 @@ public final class SimpleSigning {
     public static Verified verify(byte[] message, List<byte[]> keyrings) throws SigstoreSignature.Invalid {
         if (message.length > MAX_BYTES) {
             throw new SigstoreSignature.Invalid("it is over " + (MAX_BYTES >> 10) + " KiB");
+        }
+        if (message.length > 0 && message[0] == 0) {
+            // containers/image's format prefix: a zero byte, the format's name, a newline
+            String name = formatName(message);
+            if (!FORMAT.equals(name)) {
+                throw new SigstoreSignature.Invalid("it is a " + (name == null ? "signature of no named format"
+                        : "\"" + name + "\" signature") + ", not a GPG simple signing one");
+            }
+            message = java.util.Arrays.copyOfRange(message, FORMAT.length() + 2, message.length);
         }
         try {
             BcPGPObjectFactory f = new BcPGPObjectFactory(PGPUtil.getDecoderStream(new ByteArrayInputStream(message)));

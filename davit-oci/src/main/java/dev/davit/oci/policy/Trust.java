@@ -293,7 +293,17 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
             throw refused(image, applied, rule, "registries.d (" + registries.source() + ") names no lookaside store"
                     + " for it, where its signatures would be");
         }
-        List<byte[]> sigs = lookaside(look, image, manifest);
+        List<byte[]> sigs;
+        try {
+            sigs = lookaside(look, image, manifest);
+        } catch (DavitException e) {
+            if (e.kind() != Kind.VERIFICATION) {
+                throw e;
+            }
+            // as containers/image: a store holding what cannot be a signature admits nothing, whatever follows
+            throw refused(image, applied, rule, e.getMessage() + "; a lookaside store with a signature that cannot"
+                    + " be read admits nothing (as for containers/image)");
+        }
         if (sigs.isEmpty()) {
             throw refused(image, applied, rule, "it has no signature in " + look);
         }
@@ -498,7 +508,9 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
      * @param image    the image (its repository names the directory)
      * @param manifest the signed manifest's digest
      * @return the signature messages, in order
-     * @throws DavitException NETWORK when the store cannot be read; VERIFICATION for a signature over 256 KiB
+     * @throws DavitException NETWORK when the store cannot be read; VERIFICATION for a signature over 256 KiB or
+     *                        one that cannot be a signature ({@link SimpleSigning#notASignature}): as containers/image
+     *                        refuses the whole store, whatever signatures follow it
      */
     public static List<byte[]> lookaside(URI base, Reference image, Digest manifest) {
         List<byte[]> out = new ArrayList<>();
@@ -513,8 +525,8 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
                         break;
                     }
                     if (Files.size(p) > SimpleSigning.MAX_BYTES) {
-                        throw new DavitException(Kind.VERIFICATION, p + " is over "
-                                + (SimpleSigning.MAX_BYTES >> 10) + " KiB");
+                        throw new DavitException(Kind.VERIFICATION, "signature-" + i + " in the lookaside store "
+                                + base + " is over " + (SimpleSigning.MAX_BYTES >> 10) + " KiB");
                     }
                     b = Files.readAllBytes(p);
                 } else {
@@ -536,13 +548,18 @@ public record Trust(SignaturePolicy policy, RegistriesD registries) {
                         b = in.readNBytes(SimpleSigning.MAX_BYTES + 1);
                     }
                     if (b.length > SimpleSigning.MAX_BYTES) {
-                        throw new DavitException(Kind.VERIFICATION, u + " is over " + (SimpleSigning.MAX_BYTES >> 10)
-                                + " KiB");
+                        throw new DavitException(Kind.VERIFICATION, "signature-" + i + " in the lookaside store "
+                                + base + " is over " + (SimpleSigning.MAX_BYTES >> 10) + " KiB");
                     }
                 }
             } catch (IOException e) {
                 throw new DavitException(Kind.NETWORK, "cannot read the lookaside store " + base + ": "
                         + e.getMessage());
+            }
+            String not = SimpleSigning.notASignature(b);
+            if (not != null) {
+                throw new DavitException(Kind.VERIFICATION, "signature-" + i + " in the lookaside store " + base
+                        + " is not a signature (" + not + ")");
             }
             out.add(b);
         }

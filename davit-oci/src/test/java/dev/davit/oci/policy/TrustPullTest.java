@@ -91,14 +91,9 @@ class TrustPullTest {
                         dev.davit.oci.bundle.ExportOptions.defaults(), null);
             }
             // the same lookaside store served over HTTP on loopback (the JDK's file server, as a web server would)
-            var server = com.sun.net.httpserver.SimpleFileServer.createFileServer(new java.net.InetSocketAddress(
-                    java.net.InetAddress.getLoopbackAddress(), 0), look, com.sun.net.httpserver.SimpleFileServer
-                    .OutputLevel.NONE);
-            server.start();
+            var server = serve(look);
             try {
-                Path rdHttp = Files.createDirectories(tmp.resolve("registries.d-http"));
-                Files.writeString(rdHttp.resolve("test.yaml"), "docker:\n  " + host + ":\n    lookaside: http://"
-                        + "127.0.0.1:" + server.getAddress().getPort() + "\n");
+                Path rdHttp = httpRegistriesD(host, server);
                 try (DavitClient c = client("s1-http", new Trust(gpgTrust.policy(), RegistriesD.read(rdHttp)))) {
                     c.pull(host + "/signed/app:gpg");
                     assertThat(c.find(host + "/signed/app:gpg").orElseThrow().descriptor().annotation(Trust.SIGNERS))
@@ -194,6 +189,109 @@ class TrustPullTest {
                 assertThat(c.images()).isEmpty();
             }
         }
+    }
+
+    @Test
+    void aLookasideSignatureThatIsNotOneRefusesTheImageAsSkopeoDoesWhateverItsSize() throws Exception {
+        Tools.assumeAvailable("skopeo", "gpg", "gpgconf");
+        try (GpgKeyring signer = GpgKeyring.create(tmp.resolve("gnupg"), "signer");
+             TestRegistry registry = TestRegistry.start()) {
+            String host = registry.hostPort();
+            PushedImage image = Fixtures.pushImage(registry, "signed/app", "1");
+            Path look = Files.createDirectories(tmp.resolve("lookaside"));
+            Path rd = Files.createDirectories(tmp.resolve("registries.d"));
+            Files.writeString(rd.resolve("test.yaml"), "docker:\n  " + host + ":\n    lookaside: file://" + look + "\n");
+            String ref = host + "/signed/app:gpg";
+            Tools.run("env", "GNUPGHOME=" + signer.home(), "skopeo", "--registries.d", rd.toString(), "copy",
+                    "--src-tls-verify=false", "--dest-tls-verify=false", "--sign-by", signer.fingerprint(), "docker://"
+                    + image.reference(), "docker://" + ref);
+            Path dir = look.resolve("signed/app@sha256=" + Digest.parse(image.manifestDigest()).hex());
+            byte[] valid = Files.readAllBytes(dir.resolve("signature-1"));
+            Path policy = policy("gpg.json", "{\"default\": [{\"type\": \"reject\"}], \"transports\": {\"docker\":"
+                    + " {\"" + host + "/signed\": [{\"type\": \"signedBy\", \"keyType\": \"GPGKeys\", \"keyPath\": \""
+                    + signer.export(tmp.resolve("signer.gpg"), false) + "\"}]}}}");
+            Trust trust = new Trust(SignaturePolicy.read(policy), RegistriesD.read(rd));
+            byte[] big = new byte[300 << 10];
+            java.util.Arrays.fill(big, (byte) 'g');
+            byte[] pgpLike = "\u00a3 not OpenPGP at all".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            // signature-1 is what each case says, signature-2 the valid one; skopeo (containers/image) is the reference
+            Map<String, byte[]> refused = new java.util.LinkedHashMap<>();
+            refused.put("garbage", "garbage\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            refused.put("garbage over 256 KiB", big);
+            refused.put("empty", new byte[0]);
+            refused.put("an unknown format", "\0x-other\nbody".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            int n = 0;
+            for (Map.Entry<String, byte[]> c : refused.entrySet()) {
+                Files.write(dir.resolve("signature-1"), c.getValue());
+                Files.write(dir.resolve("signature-2"), valid);
+                Path out = tmp.resolve("skopeo-" + ++n);
+                assertThatThrownBy(() -> Tools.run("skopeo", "--policy", policy.toString(), "--registries.d",
+                        rd.toString(), "copy", "--src-tls-verify=false", "docker://" + ref, "dir:" + out))
+                        .as("skopeo, " + c.getKey()).hasMessageContaining("signature");
+                try (DavitClient d = client("refused-" + n, trust)) {
+                    assertThatThrownBy(() -> d.pull(ref)).as("davit, " + c.getKey())
+                            .isInstanceOf(DavitException.class)
+                            .hasMessageContaining("is refused by the signature policy")
+                            .hasMessageContaining("signature-1 in the lookaside store file://" + look)
+                            .hasMessageContaining(c.getValue() == big ? "is over 256 KiB" : "is not a signature")
+                            .hasMessageEndingWith("a lookaside store with a signature that cannot be read admits"
+                                    + " nothing (as for containers/image)")
+                            .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.VERIFICATION);
+                    assertThat(d.images()).isEmpty();
+                }
+            }
+            // a signature that is one (an OpenPGP packet first) but does not verify fails only itself: the next admits
+            Files.write(dir.resolve("signature-1"), pgpLike);
+            Tools.run("skopeo", "--policy", policy.toString(), "--registries.d", rd.toString(), "copy",
+                    "--src-tls-verify=false", "docker://" + ref, "dir:" + tmp.resolve("skopeo-admitted"));
+            try (DavitClient d = client("admitted", trust)) {
+                d.pull(ref);
+                assertThat(d.find(ref)).isPresent();
+            }
+            // containers/image's format prefix on a simple signing signature is read as skopeo reads it
+            byte[] prefixed = new byte[valid.length + "simple-signing".length() + 2];
+            System.arraycopy("\0simple-signing\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, prefixed,
+                    0, 16);
+            System.arraycopy(valid, 0, prefixed, 16, valid.length);
+            Files.write(dir.resolve("signature-1"), prefixed);
+            Files.delete(dir.resolve("signature-2"));
+            Tools.run("skopeo", "--policy", policy.toString(), "--registries.d", rd.toString(), "copy",
+                    "--src-tls-verify=false", "docker://" + ref, "dir:" + tmp.resolve("skopeo-prefixed"));
+            try (DavitClient d = client("prefixed", trust)) {
+                d.pull(ref);
+            }
+            // over HTTP the same: the garbage first refuses
+            Files.write(dir.resolve("signature-1"), refused.get("garbage"));
+            Files.write(dir.resolve("signature-2"), valid);
+            var server = serve(look);
+            try {
+                Path rdHttp = httpRegistriesD(host, server);
+                try (DavitClient d = client("http", new Trust(trust.policy(), RegistriesD.read(rdHttp)))) {
+                    assertThatThrownBy(() -> d.pull(ref)).hasMessageContaining("signature-1 in the lookaside store"
+                            + " http://127.0.0.1:").hasMessageContaining("is not a signature (its format is unknown:"
+                            + " it starts with the byte 0x67, not an OpenPGP packet)");
+                }
+            } finally {
+                server.stop(0);
+            }
+        }
+    }
+
+    /** The lookaside store {@code look} served over HTTP on loopback (the JDK's file server, as a web server would). */
+    private static com.sun.net.httpserver.HttpServer serve(Path look) {
+        var server = com.sun.net.httpserver.SimpleFileServer.createFileServer(new java.net.InetSocketAddress(
+                java.net.InetAddress.getLoopbackAddress(), 0), look, com.sun.net.httpserver.SimpleFileServer
+                .OutputLevel.NONE);
+        server.start();
+        return server;
+    }
+
+    /** A registries.d naming {@code server} the lookaside store of {@code host}'s images. */
+    private Path httpRegistriesD(String host, com.sun.net.httpserver.HttpServer server) throws Exception {
+        Path rdHttp = Files.createDirectories(tmp.resolve("registries.d-http"));
+        Files.writeString(rdHttp.resolve("test.yaml"), "docker:\n  " + host + ":\n    lookaside: http://127.0.0.1:"
+                + server.getAddress().getPort() + "\n");
+        return rdHttp;
     }
 
     /** Attaches a sigstore signature of {@code manifest} claiming {@code identity}, as cosign does. */
