@@ -100,6 +100,7 @@ public final class CliWords {
         ACTIONS.put(Action.LIST_WORKSPACES, "'davit workspace ls'");
         ACTIONS.put(Action.START_WORKSPACE, "'davit workspace start {0}'");
         ACTIONS.put(Action.START_IT, "'davit workspace start'");
+        ACTIONS.put(Action.RESUME_WORKSPACE, "'davit workspace resume {0}'");
         ACTIONS.put(Action.STOP_WORKSPACE, "'davit workspace stop {0}'");
         ACTIONS.put(Action.RESTART_WORKSPACE, "'davit workspace stop' and 'davit workspace start'");
         ACTIONS.put(Action.DELETE_WORKSPACE, "'davit workspace rm {0}'");

@@ -624,8 +624,13 @@ final class WorkspaceCommand extends GroupCommand {
                         new dev.davit.sandbox.workspace.WorkspaceImages.CommitOptions(when, push, progress));
             }
             for (String skipped : c.changes().skipped().stream().limit(20).toList()) {
-                out.notice("skipped special file " + Text.shorten(skipped, 200) + " (fifos, sockets and device"
-                        + " nodes are not stored in layers)");
+                String base = skipped.substring(skipped.lastIndexOf('/') + 1);
+                out.notice(base.startsWith(dev.davit.oci.build.LayerWriter.WHITEOUT)
+                        ? "skipped " + Text.shorten(skipped, 200) + " (a name starting with "
+                                + dev.davit.oci.build.LayerWriter.WHITEOUT + " marks a deletion in an image layer;"
+                                + " rename the file to keep it)"
+                        : "skipped special file " + Text.shorten(skipped, 200) + " (fifos, sockets and device"
+                                + " nodes are not stored in layers)");
             }
             ObjectNode doc = WorkspaceJson.commit(c);
             if (c.pushed() != null) {

@@ -173,7 +173,7 @@ class RunCommandTest extends BusyboxRegistryTest {
     }
 
     @Test
-    void workspaceForkCopiesTheWholeWorkspace() {
+    void workspaceForkCopiesTheWholeWorkspace() throws IOException {
         Cli cli = new Cli(home);
         assertThat(cli.run("workspace", "create", image, "--name", "orig").rc()).isZero();
         try {
@@ -201,7 +201,8 @@ class RunCommandTest extends BusyboxRegistryTest {
                 assertThat(cli.run("workspace", "status", "orig").stdout()).endsWith(" paused\n");
                 Cli.Result refused = cli.run("workspace", "exec", "orig", "--", "true");
                 assertThat(refused.rc()).isEqualTo(2);
-                assertThat(refused.stderr()).contains("is paused; resume it first ('davit sandbox resume sbx-");
+                assertThat(refused.stderr().strip()).isEqualTo("davit: error: workspace orig is paused; resume it"
+                        + " first ('davit workspace resume orig')");
                 assertThat(cli.run("workspace", "resume", "orig").stdout()).endsWith(" running\n");
                 assertThat(cli.run("workspace", "exec", "orig", "--", "true").rc()).isZero();
             }

@@ -55,6 +55,7 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         String id = ok(a, "--json", "workspace", "create", image, "--name", "proj").get("id").asText();
         ok(a, "--json", "workspace", "exec", "proj", "--", "sh", "-c", "echo one > a.txt; echo pkg > /etc/pkg.conf");
         ok(a, "--json", "workspace", "snapshot", "create", "proj", "s1");
+        ok(a, "--json", "workspace", "exec", "proj", "--", "sh", "-c", ": > .wh.notes");
 
         String committed = registry.hostPort() + "/team/proj-image:1";
         JsonNode c = ok(a, "--json", "workspace", "commit", "proj", committed, "--push");
@@ -65,6 +66,9 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         assertThat(human.rc()).isZero();
         assertThat(human.stdout()).startsWith("committed " + id + " to ").contains(" files, ", " 0 deleted; on "
                 + image);
+        // a regular file named .wh.* is left out for its name, and said so: it is no special file
+        assertThat(human.stderr()).contains("davit: skipped workspace/.wh.notes (a name starting with .wh. marks a"
+                + " deletion in an image layer; rename the file to keep it)").doesNotContain("special file");
 
         String snap = registry.hostPort() + "/team/proj:s1";
         JsonNode p = ok(a, "--json", "workspace", "snapshot", "push", "proj", "s1", snap);

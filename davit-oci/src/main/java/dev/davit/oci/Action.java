@@ -53,6 +53,8 @@ public enum Action {
     START_WORKSPACE(1, "Workspaces.start(\"{0}\")"),
     /** Start the workspace (no id at hand). */
     START_IT(0, "Workspaces.start(id)"),
+    /** Resume paused workspace (argument 0). */
+    RESUME_WORKSPACE(1, "Workspaces.resume(\"{0}\")"),
     /** Stop workspace (argument 0). */
     STOP_WORKSPACE(1, "Workspaces.stop(\"{0}\")"),
     /** Stop and start the workspace. */

@@ -10,7 +10,8 @@ import java.util.List;
  * @param bytes     their bytes together
  * @param whiteouts the paths of the image it deletes
  * @param newest    the newest modification time among the entries, seconds since the epoch (0: none)
- * @param skipped   paths left out: fifos, sockets and device nodes the sandbox made
+ * @param skipped   paths left out: fifos, sockets and device nodes the sandbox made, and files it named
+ *                  {@code .wh.*} (a layer's whiteout names)
  */
 public record Changes(long entries, long files, long bytes, long whiteouts, long newest, List<String> skipped) {
     /** Copies the list. */

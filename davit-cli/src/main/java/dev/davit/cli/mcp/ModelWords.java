@@ -114,6 +114,7 @@ final class ModelWords {
         tool(Action.LIST_WORKSPACES, "workspace_list", "the workspaces");
         tool(Action.START_WORKSPACE, "workspace_start", "start the workspace");
         tool(Action.START_IT, "workspace_start", "start the workspace");
+        tool(Action.RESUME_WORKSPACE, "workspace_resume", "resume the workspace");
         tool(Action.STOP_WORKSPACE, "workspace_stop", "stop the workspace");
         said(Action.RESTART_WORKSPACE, List.of("workspace_stop", "workspace_start"), "workspace_stop and"
                 + " workspace_start", "stopping and starting the workspace");

@@ -36,6 +36,19 @@ final class Held {
                     + "; start it with ", dev.davit.oci.Action.START_WORKSPACE.fix(workspace))
                     .about(dev.davit.oci.Subject.Type.WORKSPACE, workspace));
         }
+        refusePaused(sandboxes, sandboxId, workspace);
+    }
+
+    /**
+     * Refuses to run anything in workspace {@code workspace} (its id or name, as the caller knows it) while its
+     * sandbox {@code sandboxId} is paused, in the workspace's terms (resume the workspace), not its sandbox's.
+     */
+    static void refusePaused(dev.davit.sandbox.Sandboxes sandboxes, String sandboxId, String workspace) {
+        if (sandboxes.paused(sandboxId)) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("workspace " + workspace + " is paused;"
+                    + " resume it first (", dev.davit.oci.Action.RESUME_WORKSPACE.fix(workspace), ")")
+                    .about(dev.davit.oci.Subject.Type.WORKSPACE, workspace));
+        }
     }
 
     static void write(Path dir, String file, ObjectNode o) {

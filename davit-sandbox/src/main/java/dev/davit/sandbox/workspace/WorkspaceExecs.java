@@ -179,6 +179,7 @@ class WorkspaceExecs extends WorkspaceState {
             throw new DavitException(Kind.STATE, Message.of("workspace " + w.id() + " is " + st.label() + "; start"
                     + " it with ", Action.START_WORKSPACE.fix(w.id())).about(Subject.Type.WORKSPACE, w.id()));
         }
+        Held.refusePaused(sandboxes, w.sandboxId(), w.name() != null ? w.name() : w.id());
         return w;
     }
 
