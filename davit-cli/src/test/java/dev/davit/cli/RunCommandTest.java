@@ -205,6 +205,19 @@ class RunCommandTest extends BusyboxRegistryTest {
                         + " first ('davit workspace resume orig')");
                 assertThat(cli.run("workspace", "resume", "orig").stdout()).endsWith(" running\n");
                 assertThat(cli.run("workspace", "exec", "orig", "--", "true").rc()).isZero();
+                // its mark removed by hand, its cgroup still frozen: still paused, and a stop thaws it
+                assertThat(cli.run("workspace", "pause", "orig").rc()).isZero();
+                try (var marks = Files.find(home.resolve("sandboxes"), 2, (file, attrs) -> file.getFileName().toString()
+                        .equals("paused"))) {
+                    for (Path m : marks.toList()) {
+                        Files.delete(m);
+                    }
+                }
+                assertThat(cli.run("workspace", "status", "orig").stdout()).endsWith(" paused\n");
+                Cli.Result stopped = cli.run("workspace", "stop", "orig");
+                assertThat(stopped.rc()).as(stopped.toString()).isZero();
+                assertThat(cli.run("workspace", "start", "orig").rc()).isZero();
+                assertThat(cli.run("workspace", "exec", "orig", "--", "true").rc()).isZero();
             }
             Cli.Result bad = cli.run("workspace", "fork", "orig", "--count", "3", "--name", "only");
             assertThat(bad.rc()).isEqualTo(2);

@@ -18,8 +18,9 @@ import java.util.concurrent.TimeUnit;
  * cgroup's {@code cgroup.freeze}; with v1 (this host's hybrid layout) a cgroup of its own in the {@code freezer}
  * hierarchy ({@code freezer/<davit's>/davit/<id>}, recorded with its other cgroups so that stop and rm remove it),
  * into which its processes are moved and which is then frozen; a process that entered meanwhile is moved too, and
- * freezes on arrival. The state directory's {@value #MARK} says it is paused: a stop or rm thaws it first (a frozen
- * process cannot die), and no exec enters it until it is resumed.
+ * freezes on arrival. The state directory's {@value #MARK} says it is paused, and so does a frozen cgroup whatever
+ * the mark says: a stop or rm thaws it first (a frozen process cannot die), and no exec enters it until it is
+ * resumed.
  */
 public final class Freezer {
     /** In the state directory: the sandbox is paused. */
@@ -29,9 +30,31 @@ public final class Freezer {
     private Freezer() {
     }
 
-    /** Whether the sandbox of state directory {@code state} is paused. */
+    /**
+     * Whether the sandbox of state directory {@code state} is paused: its {@value #MARK} is there, or (whatever the
+     * mark says: e.g. removed by hand) one of its cgroups is frozen, which a stop or rm must thaw too.
+     */
     public static boolean paused(Path state) {
-        return Files.exists(state.resolve(MARK), LinkOption.NOFOLLOW_LINKS);
+        return Files.exists(state.resolve(MARK), LinkOption.NOFOLLOW_LINKS) || frozen(state);
+    }
+
+    /** Whether one of the recorded cgroups of the sandbox of state directory {@code state} is (being) frozen. */
+    private static boolean frozen(Path state) {
+        for (Path g : recorded(state)) {
+            try {
+                if (Files.exists(g.resolve("cgroup.freeze"))) {
+                    if (Files.readString(g.resolve("cgroup.freeze")).strip().equals("1")) {
+                        return true;
+                    }
+                } else if (Files.exists(g.resolve("freezer.state"))
+                        && !Files.readString(g.resolve("freezer.state")).strip().equals("THAWED")) {
+                    return true;
+                }
+            } catch (IOException e) {
+                // gone with its processes
+            }
+        }
+        return false;
     }
 
     /**
