@@ -116,6 +116,37 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         assertThat(ok(b, "--json", "workspace", "ls").get("workspaces")).hasSize(1);
     }
 
+    /** Workspace "proj" of home {@code cli}, one file in it, snapshot s1 pushed to {@code reference}. */
+    private static void pushedSnapshot(Cli cli, String reference) {
+        ok(cli, "--json", "workspace", "create", image, "--name", "proj");
+        ok(cli, "--json", "workspace", "exec", "proj", "--", "sh", "-c", "echo one > a.txt");
+        ok(cli, "--json", "workspace", "snapshot", "create", "proj", "s1");
+        ok(cli, "--json", "workspace", "snapshot", "push", "proj", "s1", reference);
+    }
+
+    /**
+     * A snapshot artifact in the store is held to the signature policy on every use, as a cached image is: once the
+     * policy rejects its tag, a create from it is refused as a pull of it is (exit 6), though it was admitted when
+     * it came.
+     */
+    @Test
+    void aStoredSnapshotIsHeldToThePolicyOnEveryUse() throws Exception {
+        String snap = registry.hostPort() + "/stranger/proj:s1";
+        pushedSnapshot(new Cli(home), snap);
+        Cli b = new Cli(other);
+        String first = ok(b, "--json", "workspace", "create", "--from", snap).get("id").asText();
+        ok(b, "--json", "workspace", "rm", first);
+        java.nio.file.Files.writeString(other.resolve("policy.json"), "{\"default\": [{\"type\":"
+                + " \"insecureAcceptAnything\"}], \"transports\": {\"docker\": {\"" + snap + "\": [{\"type\":"
+                + " \"reject\"}]}}}");
+        Cli.Result refused = b.run("workspace", "create", "--from", snap);
+        assertThat(refused.rc()).as(refused.toString()).isEqualTo(6);
+        assertThat(refused.stderr().strip()).contains(snap + " is refused by the signature policy")
+                .doesNotContain("\n");
+        assertThat(b.run("pull", snap).rc()).isEqualTo(6);
+        assertThat(ok(b, "--json", "workspace", "ls").get("workspaces")).isEmpty();
+    }
+
     private McpAsyncClient stdio(String... more) {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> args = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-cp",

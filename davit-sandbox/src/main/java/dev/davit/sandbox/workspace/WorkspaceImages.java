@@ -411,6 +411,10 @@ public final class WorkspaceImages {
         if (found.isEmpty()) {
             client.pull(reference, dev.davit.oci.copy.PlatformSelector.host(), heard);
             found = client.find(reference);
+        } else {
+            // held to the signature policy on every use, as a cached image's run is (a pull checked it when it came)
+            client.checkTrust(reference);
+            found = client.find(reference);
         }
         Descriptor top = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND, reference + " is not in the"
                 + " store")).descriptor();
