@@ -154,6 +154,44 @@ class WorkspaceTravelTest {
         }
     }
 
+    /**
+     * A snapshot's bundle from a stranger with one more {@code index.json} entry: a name the receiving home already
+     * gives another image ({@code localhost/victim/bb:1}). The import is refused naming it, and nothing is named;
+     * only when asked to overwrite does the name move.
+     */
+    @Test
+    void aSnapshotBundleRenamesNoImageTheHomeHas() throws Exception {
+        String victim = "localhost/victim/bb:1";
+        Path bundle = tmp.resolve("proj.tar");
+        Path other = Files.createDirectories(tmp.resolve("other"));
+        Files.writeString(other.resolve("sender"), "the sender's\n");
+        try (Davit a = open("a"); OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
+            ws.snapshot("s1");
+            ws.pushSnapshot("s1", "localhost/snapshots/proj:s1", true);
+            String env = "localhost/snapshots/proj@" + a.client().find(IMAGE).orElseThrow().descriptor().digest();
+            a.client().build(other, victim, BuildOptions.defaults(), ProgressListener.NONE);
+            a.client().store().setEntry(env, a.client().find(IMAGE).orElseThrow().descriptor(), java.util.Map.of());
+            a.client().export(List.of("localhost/snapshots/proj:s1", env, victim), bundle,
+                    dev.davit.oci.bundle.ExportOptions.defaults());
+        }
+        try (Davit d = open("d")) {
+            Files.writeString(other.resolve("sender"), "the victim's own\n");
+            d.client().build(other, victim, BuildOptions.defaults(), ProgressListener.NONE);
+            dev.davit.oci.digest.Digest own = d.client().find(victim).orElseThrow().descriptor().digest();
+            assertThatThrownBy(() -> d.client().importBundle(bundle, ImportOptions.defaults(), ProgressListener.NONE))
+                    .isInstanceOf(DavitException.class).satisfies(e -> {
+                        assertThat(((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
+                        assertThat(e.getMessage()).contains("would rename 1 reference the store already has to other"
+                                + " images: " + victim + " (" + own.shortHex() + " -> ")
+                                .contains("ImportOptions.withOverwrite(true)").doesNotContain("\n");
+                    });
+            assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isEqualTo(own);
+            assertThat(d.client().find("localhost/snapshots/proj:s1")).isEmpty();
+            d.client().importBundle(bundle, ImportOptions.defaults().withOverwrite(true), ProgressListener.NONE);
+            assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isNotEqualTo(own);
+        }
+    }
+
     /** {@code stored}'s manifest with its workspace layer replaced by {@code tar} (gzip), named {@code as}. */
     private static void crafted(DavitClient client, String stored, byte[] tar, String as) throws Exception {
         var store = client.store();

@@ -65,6 +65,7 @@ public final class CliWords {
         INPUTS.put(Input.MAP, "--map");
         INPUTS.put(Input.AS, "--as");
         INPUTS.put(Input.REPOSITORY, "--repo");
+        INPUTS.put(Input.OVERWRITE, "--overwrite");
         INPUTS.put(Input.MAX_IMPORT_SIZE, "--max-size");
         INPUTS.put(Input.KEEP_MTIMES, "--keep-mtimes");
         INPUTS.put(Input.FILE_MTIME, "SOURCE_DATE_EPOCH");

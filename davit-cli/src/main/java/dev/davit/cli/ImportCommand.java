@@ -40,6 +40,10 @@ final class ImportCommand extends DavitCommand {
             description = "Import entries named by a plain tag (e.g. latest) as REPO:tag.")
     String repository;
 
+    @Option(names = "--overwrite", description = "Move names the store already gives other images to the"
+            + " bundle's (without it such an import is refused, naming them, and nothing is named).")
+    boolean overwrite;
+
     @Option(names = "--max-size", paramLabel = "SIZE",
             description = "Refuse bundles over SIZE uncompressed bytes (e.g. 500MB, 8GiB; default 64GiB).")
     String maxSize;
@@ -50,7 +54,8 @@ final class ImportCommand extends DavitCommand {
 
     @Override
     protected int run(Output out) {
-        ImportOptions options = ImportOptions.defaults().withAs(as).withMap(map).withRepository(repository);
+        ImportOptions options = ImportOptions.defaults().withAs(as).withMap(map).withRepository(repository)
+                .withOverwrite(overwrite);
         if (maxSize != null) {
             options = options.withMaxTotalBytes(parseSize(maxSize));
         }

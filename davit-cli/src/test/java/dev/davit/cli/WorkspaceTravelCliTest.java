@@ -101,6 +101,19 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         assertThat(third.run("workspace", "exec", offline.get("id").asText(), "--", "cat", "a.txt").stdout())
                 .isEqualTo("one\n");
         ok(third, "--json", "workspace", "rm", offline.get("id").asText());
+        // another snapshot under the same name: its import would move a name the home has, so it asks first
+        ok(a, "--json", "workspace", "snapshot", "create", "proj", "s2");
+        java.nio.file.Path moved = other.resolve("proj2.tar");
+        ok(a, "--json", "workspace", "snapshot", "push", "proj", "s2", "localhost/snaps/proj:s1", "--bundle",
+                moved.toString());
+        Cli.Result asks = third.run("import", moved.toString());
+        assertThat(asks.rc()).as(asks.toString()).isEqualTo(2);
+        assertThat(asks.stderr().lines().filter(l -> l.startsWith("davit:")).toList()).singleElement().asString()
+                .contains("would rename 1 reference the store already has to other images:"
+                + " localhost/snaps/proj:s1 (").contains("Give --overwrite to replace them, or --map to import under"
+                + " other names");
+        assertThat(ok(third, "--json", "import", moved.toString(), "--overwrite").get("references")
+                .findValuesAsText("status")).contains("updated");
         Cli.Result both = a.run("workspace", "snapshot", "push", "proj", "s1", "localhost/x:1", "--local", "--bundle",
                 other.resolve("x.tar").toString());
         assertThat(both.rc()).isEqualTo(2);

@@ -99,6 +99,8 @@ public enum Input implements Message.Part {
     AS("ImportOptions.withAs"),
     /** The repository of a bundle's entries: {@code ImportOptions.withRepository}. */
     REPOSITORY("ImportOptions.withRepository"),
+    /** Moving names the store already has in an import: {@code ImportOptions.withOverwrite(true)}. */
+    OVERWRITE("ImportOptions.withOverwrite(true)"),
     /** The most bytes an import takes: {@code ImportOptions.withMaxTotalBytes}. */
     MAX_IMPORT_SIZE("ImportOptions.withMaxTotalBytes"),
     /** Keeping files' modification times in a build: {@code BuildOptions.Builder.keepMtimes(true)}. */

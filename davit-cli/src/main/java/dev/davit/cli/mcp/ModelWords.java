@@ -79,6 +79,7 @@ final class ModelWords {
         INPUTS.put(Input.MAP, "a reference per entry");
         INPUTS.put(Input.AS, "one reference");
         INPUTS.put(Input.REPOSITORY, "one repository");
+        INPUTS.put(Input.OVERWRITE, "replacing the store's names");
         INPUTS.put(Input.MAX_IMPORT_SIZE, "the import size limit");
         INPUTS.put(Input.KEEP_MTIMES, "keeping modification times");
         INPUTS.put(Input.FILE_MTIME, "a fixed modification time");

@@ -138,6 +138,9 @@ public final class BundleImporter {
             for (Planned p : c.plan) {
                 checkGraph(p, blobs, c.blobs, what);
             }
+            if (!options.overwrite()) {
+                refuseRenames(c.plan, what);
+            }
             Map<Planned, Map<String, String>> admitted = new java.util.HashMap<>();
             Map<String, Descriptor> named = new LinkedHashMap<>();
             c.plan.forEach(p -> named.put(p.reference().toString(), p.descriptor()));
@@ -170,6 +173,33 @@ public final class BundleImporter {
         } catch (Exception e) {
             throw new DavitException(Kind.INTERNAL, "import of " + what + " failed: " + e, e);
         }
+    }
+
+    /** How many renamed references a refusal names (the rest are counted). */
+    private static final int RENAMES_SHOWN = 3;
+
+    /**
+     * Refuses an import that would move a name the store already gives another image ({@link ImportOptions#overwrite}
+     * not given): one line naming each such reference, its image now and the bundle's.
+     */
+    private void refuseRenames(List<Planned> plan, String what) {
+        List<String> renamed = new ArrayList<>();
+        for (Planned p : plan) {
+            Digest previous = store.entry(p.reference().toString()).map(e -> e.descriptor().digest()).orElse(null);
+            if (previous != null && !previous.equals(p.descriptor().digest())) {
+                renamed.add(Text.printable(p.reference().toString()) + " (" + previous.shortHex()
+                        + " -> " + p.descriptor().digest().shortHex() + ")");
+            }
+        }
+        if (renamed.isEmpty()) {
+            return;
+        }
+        String shown = String.join(", ", renamed.subList(0, Math.min(RENAMES_SHOWN, renamed.size())))
+                + (renamed.size() > RENAMES_SHOWN ? " and " + (renamed.size() - RENAMES_SHOWN) + " more" : "");
+        throw new DavitException(Kind.USAGE, Message.of(what + " would rename " + renamed.size() + " reference"
+                + (renamed.size() == 1 ? "" : "s") + " the store already has to other images: " + shown
+                + "; nothing was named. Give ", Input.OVERWRITE, " to replace them, or ", Input.MAP,
+                " to import under other names"));
     }
 
     private static Naming naming(ImportOptions o) {

@@ -19,16 +19,19 @@ import java.util.Map;
  *   <li>{@code repository}: a repository for every entry whose name is a plain tag ({@code latest} becomes
  *       {@code REPOSITORY:latest}).</li>
  * </ul>
- * An entry that none of these names is an error (nothing is imported).
+ * An entry that none of these names is an error (nothing is imported). A name the store already gives another
+ * image is not renamed unless {@code overwrite} says so: the import is refused, naming each such reference, and
+ * nothing is named (a bundle cannot retarget a name the user already runs).
  *
  * @param as            reference for a one-entry bundle, or null
  * @param map           bundle ref name to reference
  * @param repository    repository for entries named by a plain tag, or null
  * @param maxTotalBytes the most uncompressed bytes read from the bundle (the tar stream); stops compression bombs
  * @param maxEntries    the most tar entries, and the most {@code index.json} entries
+ * @param overwrite     whether a name the store already gives another image may be moved to the bundle's
  */
 public record ImportOptions(String as, Map<String, String> map, String repository, long maxTotalBytes,
-                            int maxEntries) {
+                            int maxEntries, boolean overwrite) {
     /** Default size limit: 64 GiB of uncompressed tar. */
     public static final long DEFAULT_MAX_TOTAL_BYTES = 64L << 30;
     /** Default entry limit. */
@@ -42,6 +45,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param repository the repository for plain tags, or null
      * @param maxTotalBytes the byte limit, positive
      * @param maxEntries the entry limit, positive
+     * @param overwrite whether names the store already has may be moved
      * @throws IllegalArgumentException if a limit is not positive
      */
     public ImportOptions {
@@ -51,9 +55,32 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
         }
     }
 
-    /** {@return the defaults: names from the bundle, default limits} */
+    /**
+     * Options that keep the store's existing names ({@code overwrite} false).
+     *
+     * @param as the reference for a one-entry bundle, or null
+     * @param map ref names (or digests) to references, or null for none
+     * @param repository the repository for plain tags, or null
+     * @param maxTotalBytes the byte limit, positive
+     * @param maxEntries the entry limit, positive
+     * @throws IllegalArgumentException if a limit is not positive
+     */
+    public ImportOptions(String as, Map<String, String> map, String repository, long maxTotalBytes, int maxEntries) {
+        this(as, map, repository, maxTotalBytes, maxEntries, false);
+    }
+
+    /** {@return the defaults: names from the bundle, default limits, no existing name moved} */
     public static ImportOptions defaults() {
         return new ImportOptions(null, Map.of(), null, DEFAULT_MAX_TOTAL_BYTES, DEFAULT_MAX_ENTRIES);
+    }
+
+    /**
+     * {@return these options allowing (or not) a name the store already gives another image to be moved}
+     *
+     * @param yes true to move such names to the bundle's images (as a pull of a moved tag does)
+     */
+    public ImportOptions withOverwrite(boolean yes) {
+        return new ImportOptions(as, map, repository, maxTotalBytes, maxEntries, yes);
     }
 
     /**
@@ -62,7 +89,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param ref a reference such as {@code app:1}, or null for none; parsed when importing
      */
     public ImportOptions withAs(String ref) {
-        return new ImportOptions(ref, map, repository, maxTotalBytes, maxEntries);
+        return new ImportOptions(ref, map, repository, maxTotalBytes, maxEntries, overwrite);
     }
 
     /**
@@ -71,7 +98,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param m bundle ref name (or digest) to reference; null for none
      */
     public ImportOptions withMap(Map<String, String> m) {
-        return new ImportOptions(as, m, repository, maxTotalBytes, maxEntries);
+        return new ImportOptions(as, m, repository, maxTotalBytes, maxEntries, overwrite);
     }
 
     /**
@@ -80,7 +107,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param repo a repository without tag or digest, e.g. {@code registry.example/team/app}; null for none
      */
     public ImportOptions withRepository(String repo) {
-        return new ImportOptions(as, map, repo, maxTotalBytes, maxEntries);
+        return new ImportOptions(as, map, repo, maxTotalBytes, maxEntries, overwrite);
     }
 
     /**
@@ -90,7 +117,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @throws IllegalArgumentException if {@code max} is not positive
      */
     public ImportOptions withMaxTotalBytes(long max) {
-        return new ImportOptions(as, map, repository, max, maxEntries);
+        return new ImportOptions(as, map, repository, max, maxEntries, overwrite);
     }
 
     /**
@@ -100,6 +127,6 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @throws IllegalArgumentException if {@code max} is not positive
      */
     public ImportOptions withMaxEntries(int max) {
-        return new ImportOptions(as, map, repository, maxTotalBytes, max);
+        return new ImportOptions(as, map, repository, maxTotalBytes, max, overwrite);
     }
 }
