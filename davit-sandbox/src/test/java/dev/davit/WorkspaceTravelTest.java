@@ -192,6 +192,38 @@ class WorkspaceTravelTest {
         }
     }
 
+    /**
+     * A stranger's snapshot in a registry whose layer is refused ({@code ../}): nothing of it stays in the receiving
+     * store under a name, neither its tag (the next create asks the registry again) nor its environment's
+     * {@code REPOSITORY@DIGEST} (which a later commit of another workspace on that image would take as its base).
+     */
+    @Test
+    void aRefusedSnapshotLeavesNoNameInTheStore() throws Exception {
+        Tools.assumeAvailable(Tools.REGISTRY);
+        try (TestRegistry registry = TestRegistry.start(); Davit a = open("a")) {
+            String evil = registry.hostPort() + "/stranger/evil:s1";
+            Descriptor env;
+            try (OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
+                ws.snapshot("s1");
+                env = ws.pushSnapshot("s1", "localhost/snapshots/real:s1", true).environment();
+            }
+            crafted(a.client(), "localhost/snapshots/real:s1", tarOf("../../escape", org.apache.commons.compress
+                    .archivers.tar.TarConstants.LF_NORMAL, 0644, "x"), evil);
+            a.client().push(env, registry.hostPort() + "/stranger/evil@" + env.digest(), ProgressListener.NONE);
+            a.client().push(a.client().find(evil).orElseThrow().descriptor(), evil, ProgressListener.NONE);
+            try (Davit d = open("d")) {
+                for (int i = 0; i < 2; i++) { // twice: the second asks the registry again, and is refused again
+                    assertThatThrownBy(() -> d.newWorkspaceFrom(evil).open()).isInstanceOf(DavitException.class)
+                            .extracting(e -> ((DavitException) e).kind())
+                            .isEqualTo(DavitException.Kind.VERIFICATION);
+                    assertThat(d.client().store().entries()).as("no name left by the refused restore").isEmpty();
+                    assertThat(d.workspaces().list()).isEmpty();
+                }
+            }
+            assertThat(tmp.resolve("escape")).doesNotExist();
+        }
+    }
+
     /** {@code stored}'s manifest with its workspace layer replaced by {@code tar} (gzip), named {@code as}. */
     private static void crafted(DavitClient client, String stored, byte[] tar, String as) throws Exception {
         var store = client.store();

@@ -398,11 +398,33 @@ public final class WorkspaceImages {
      * @return the workspace and its snapshot
      * @throws DavitException USAGE when {@code reference} is not a workspace snapshot; NOT_FOUND, AUTH, NETWORK or
      *                        VERIFICATION when a pull fails (a tampered layer among them); what the create throws.
-     *                        Nothing is left of the workspace then
+     *                        Nothing is left of the workspace then, nor any name this restore gave in the store
+     *                        (the artifact's tag, its environment's {@code REPOSITORY@DIGEST}): a refused snapshot
+     *                        is not found there by the next create, nor named by a commit's base; its blobs are
+     *                        left, unnamed, to {@code gc}
      */
     public Restored createFrom(String reference, java.util.function.Function<dev.davit.sandbox.RunTarget,
             dev.davit.sandbox.CreateSpec> spec, String name, Map<String, String> labels, Secrets secrets,
                                java.util.function.IntConsumer admit, ProgressListener progress) {
+        List<String> named = new java.util.ArrayList<>();
+        try {
+            return createFrom(reference, spec, name, labels, secrets, admit, progress, named);
+        } catch (RuntimeException e) {
+            for (String n : named) {
+                try {
+                    client.store().removeEntry(n);
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** {@link #createFrom}, adding to {@code named} each name it gives in the store (taken back on a failure). */
+    private Restored createFrom(String reference, java.util.function.Function<dev.davit.sandbox.RunTarget,
+            dev.davit.sandbox.CreateSpec> spec, String name, Map<String, String> labels, Secrets secrets,
+                               java.util.function.IntConsumer admit, ProgressListener progress, List<String> named) {
         ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
         Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
                 "WorkspaceImages.createFrom"));
@@ -411,6 +433,7 @@ public final class WorkspaceImages {
         if (found.isEmpty()) {
             client.pull(reference, dev.davit.oci.copy.PlatformSelector.host(), heard);
             found = client.find(reference);
+            found.ifPresent(e -> named.add(e.name()));
         } else {
             // held to the signature policy on every use, as a cached image's run is (a pull checked it when it came)
             client.checkTrust(reference);
@@ -450,12 +473,16 @@ public final class WorkspaceImages {
 
         Descriptor subject = im.subject();
         String envRef = ref.repositoryName() + "@" + subject.digest();
+        boolean envNamed = client.find(envRef).isPresent();
         if (!store.hasBlob(subject.digest()) || !store.isComplete(subject)) {
             client.pull(envRef, dev.davit.oci.copy.PlatformSelector.host(), heard);
         }
         if (client.find(envRef).isEmpty()) { // imported from a bundle under another name
             store.setEntry(envRef, ManifestParser.parse(store.readBlob(subject.digest(), MAX_MANIFEST),
                     subject.mediaType()).descriptor(), Map.of());
+        }
+        if (!envNamed) {
+            client.find(envRef).ifPresent(e -> named.add(e.name()));
         }
         dev.davit.sandbox.RunTarget target = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
                 .getParent(), envRef, heard, null);
