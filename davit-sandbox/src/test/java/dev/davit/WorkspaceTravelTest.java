@@ -226,6 +226,25 @@ class WorkspaceTravelTest {
 
     /** {@code stored}'s manifest with its workspace layer replaced by {@code tar} (gzip), named {@code as}. */
     private static void crafted(DavitClient client, String stored, byte[] tar, String as) throws Exception {
+        crafted(client, stored, null, tar, as);
+    }
+
+    /**
+     * {@code stored}'s manifest with its baseline layer replaced by {@code baseline} (unless null) and its workspace
+     * layer by {@code tar} (gzip), named {@code as}.
+     */
+    private static void crafted(DavitClient client, String stored, byte[] baseline, byte[] tar, String as)
+            throws Exception {
+        if (baseline != null) {
+            crafted(client, stored, 0, baseline, as);
+            stored = as;
+        }
+        crafted(client, stored, 1, tar, as);
+    }
+
+    /** {@code stored}'s manifest with its layer {@code index} replaced by {@code tar} (gzip), named {@code as}. */
+    private static void crafted(DavitClient client, String stored, int index, byte[] tar, String as)
+            throws Exception {
         var store = client.store();
         Descriptor top = client.find(stored).orElseThrow().descriptor();
         var m = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
@@ -238,7 +257,7 @@ class WorkspaceTravelTest {
         dev.davit.oci.digest.Digest d = dev.davit.oci.digest.Digest.sha256(blob);
         try (AutoCloseable session = store.session()) {
             store.putBlob(new Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", d, blob.length), blob);
-            var layer = (com.fasterxml.jackson.databind.node.ObjectNode) m.get("layers").get(1);
+            var layer = (com.fasterxml.jackson.databind.node.ObjectNode) m.get("layers").get(index);
             layer.put("digest", d.toString());
             layer.put("size", blob.length);
             byte[] bytes = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsBytes(m);
@@ -250,19 +269,32 @@ class WorkspaceTravelTest {
 
     /** A tar of one entry: {@code name} of {@code type}, mode {@code mode}, content {@code body}. */
     private static byte[] tarOf(String name, byte type, int mode, String body) throws Exception {
+        return tarOf(List.of(name), type, mode, body);
+    }
+
+    /** A tar of empty files named {@code names}. */
+    private static byte[] tarOfEmpty(List<String> names) throws Exception {
+        return tarOf(names, org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL, 0644, "");
+    }
+
+    /** A tar of entries {@code names}, each of {@code type}, mode {@code mode}, content {@code body}. */
+    private static byte[] tarOf(List<String> names, byte type, int mode, String body) throws Exception {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(bytes)) {
-            var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name, type);
-            e.setMode(mode);
+            out.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
             byte[] b = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
-            if (type == org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL) {
-                e.setSize(b.length);
+            for (String name : names) {
+                var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name, type);
+                e.setMode(mode);
+                if (type == org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL) {
+                    e.setSize(b.length);
+                }
+                out.putArchiveEntry(e);
+                if (type == org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL) {
+                    out.write(b);
+                }
+                out.closeArchiveEntry();
             }
-            out.putArchiveEntry(e);
-            if (type == org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL) {
-                out.write(b);
-            }
-            out.closeArchiveEntry();
         }
         return bytes.toByteArray();
     }
@@ -298,6 +330,53 @@ class WorkspaceTravelTest {
             try (var leftovers = Files.list(tmp.resolve("a/workspaces"))) {
                 assertThat(leftovers.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".from-"));
             }
+        }
+    }
+
+    /**
+     * A restore is bounded as a whole by the new workspace's disk limit (16 MiB here): two parts of 10 MiB each are
+     * refused (each was bounded on its own), and so are more entries than such a disk has inodes (5,000 empty files
+     * where 4,096 fit); names nested deeper than TarExtractor.MAX_DEPTH are refused as they are met: a file 300 deep,
+     * before the {@code ../} entry after it, and 3,000 deep with the same one-line error (not a file system's).
+     */
+    @Test
+    void aRestoreIsBoundedAsAWholeByTheWorkspacesDisk() throws Exception {
+        try (Davit a = open("a"); OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
+            ws.snapshot("s1");
+            ws.pushSnapshot("s1", "localhost/snapshots/real:s1", true);
+            byte[] big = tarOf("big", org.apache.commons.compress.archivers.tar.TarConstants.LF_NORMAL, 0644,
+                    "x".repeat(10 << 20));
+            crafted(a.client(), "localhost/snapshots/real:s1", big, big, "localhost/snapshots/twice:s1");
+            crafted(a.client(), "localhost/snapshots/real:s1", tarOfEmpty(java.util.stream.IntStream.range(0, 5_000)
+                    .mapToObj(i -> "f" + i).toList()),
+                    "localhost/snapshots/many:s1");
+            crafted(a.client(), "localhost/snapshots/real:s1", tarOfEmpty(List.of("d/".repeat(300) + "f",
+                    "../escape")),
+                    "localhost/snapshots/deep:s1");
+            crafted(a.client(), "localhost/snapshots/real:s1", tarOfEmpty(List.of("d/".repeat(3_000) + "f")),
+                    "localhost/snapshots/deeper:s1");
+            WorkspaceImages images = new WorkspaceImages(a.workspaces(), a.client());
+            java.util.function.Function<dev.davit.sandbox.RunTarget, dev.davit.sandbox.CreateSpec> small = t ->
+                    dev.davit.sandbox.CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend())
+                            .limits(new dev.davit.sandbox.Limits(0, 0, 0, 16)).build();
+            int before = a.workspaces().list().size();
+            java.util.function.Function<String, String> refused = ref -> {
+                Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> images.createFrom(ref, small, null,
+                        null, null, null, null));
+                assertThat(t).as(ref).isInstanceOf(DavitException.class);
+                assertThat(((DavitException) t).kind()).as(t.getMessage()).isEqualTo(DavitException.Kind.VERIFICATION);
+                assertThat(t.getMessage()).doesNotContain("\n");
+                return t.getMessage();
+            };
+            assertThat(refused.apply("localhost/snapshots/twice:s1")).contains("/workspace of snapshot"
+                    + " localhost/snapshots/twice:s1 beyond its baseline").contains("give the new workspace a larger"
+                    + " disk");
+            assertThat(refused.apply("localhost/snapshots/many:s1")).contains("tar entries, the unpack limit")
+                    .contains("give the new workspace a larger disk");
+            assertThat(refused.apply("localhost/snapshots/deep:s1")).contains("nests 301 deep, more than 256");
+            assertThat(refused.apply("localhost/snapshots/deeper:s1")).contains("nests 3001 deep, more than 256");
+            assertThat(a.workspaces().list()).hasSize(before);
+            assertThat(tmp.resolve("escape")).doesNotExist();
         }
     }
 

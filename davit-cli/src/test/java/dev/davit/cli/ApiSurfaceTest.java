@@ -109,6 +109,7 @@ class ApiSurfaceTest {
             Map.entry("dev.davit.oci.store", List.of("BlobIngest", "OciStore", "OciStore$FsckReport",
                     "OciStore$GcReport", "OciStore$Problem", "StoreEntry")),
             Map.entry("dev.davit.oci.unpack", List.of("Owners", "Owners$Owner", "TarExtractor", "TarExtractor$Limits",
+                    "TarExtractor$Used",
                     "UnpackOptions", "UnpackOptions$Builder", "UnpackOptions$Privileges", "UnpackResult",
                     "UnpackResult$Layer", "UnpackResult$Skipped", "Unpacker")),
             Map.entry("dev.davit.sandbox", List.of("Captured", "Changes", "Changes$Rewrite", "CreateSpec", "CreateSpec$Builder", "Doctor",

@@ -158,8 +158,16 @@ final class LayerApplier {
         }
     }
 
+    /** The bytes of entry names and link targets read so far. */
+    long nameBytes() {
+        return nameBytes;
+    }
+
     private void entry(TarArchiveEntry e, TarArchiveInputStream tar) throws Refused, IOException {
         EntryPath p = EntryPath.parse(e.getName());
+        if (plain && p.components().size() > TarExtractor.MAX_DEPTH) {
+            throw new Refused("it nests " + p.components().size() + " deep, more than " + TarExtractor.MAX_DEPTH);
+        }
         if (p.absolute()) {
             if (plain) {
                 throw new Refused("the name is absolute");

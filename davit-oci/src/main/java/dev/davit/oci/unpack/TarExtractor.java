@@ -41,7 +41,36 @@ public final class TarExtractor {
                 throw new IllegalArgumentException("limits must be positive");
             }
         }
+
+        /**
+         * These caps less what an extraction used, for the next part of one bounded whole; a cap used up entirely
+         * is kept at 1 (the next part fails on its first byte or entry past it: a tar has at least its end blocks).
+         *
+         * @param used what the part before used
+         * @return the caps left
+         */
+        public Limits less(Used used) {
+            return new Limits(Math.max(1, maxBytes - used.bytes()), Math.max(1, maxEntries - used.entries()),
+                    Math.max(1, maxNameBytes - used.nameBytes()));
+        }
     }
+
+    /**
+     * What one extraction of an untrusted tar used of its {@link Limits}: so that parts extracted one after the other
+     * share one bound (the next part gets {@link Limits#less} what the ones before used).
+     *
+     * @param bytes   the bytes of the stream read (headers and contents)
+     * @param entries the entries read
+     * @param nameBytes the bytes of entry names and link targets read
+     */
+    public record Used(long bytes, long entries, long nameBytes) {
+    }
+
+    /**
+     * The deepest an untrusted tar's names nest: an entry with more components is refused as it is met (a deeper
+     * tree passes what a host copies of a sandbox's tree, and, far deeper, the host's longest path).
+     */
+    public static final int MAX_DEPTH = 256;
 
     private TarExtractor() {
     }
@@ -103,6 +132,24 @@ public final class TarExtractor {
      */
     public static List<UnpackResult.Skipped> extractUntrusted(InputStream tar, Path dir, Limits limits, String what,
                                                               String raise) {
+        return extractUntrusted(tar, dir, limits, what, raise, u -> { });
+    }
+
+    /**
+     * {@link #extractUntrusted(InputStream, Path, Limits, String, String)}, telling {@code used} what it used of
+     * {@code limits} once it is done (parts of one whole extracted in turn under one bound: {@link Limits#less}).
+     *
+     * @param tar    the plain tar stream; read but not closed
+     * @param dir    the directory to extract into; it must exist and be empty
+     * @param limits the caps on the stream
+     * @param what   the archive in messages
+     * @param raise  appended to the error when a limit is passed (how to raise it)
+     * @param used   hears what the extraction used, when it succeeds
+     * @return the entries skipped (devices, fifos, unsupported types), each with the reason
+     * @throws DavitException as {@link #extractUntrusted(InputStream, Path, Limits, String, String)}
+     */
+    public static List<UnpackResult.Skipped> extractUntrusted(InputStream tar, Path dir, Limits limits, String what,
+                                                              String raise, java.util.function.Consumer<Used> used) {
         Report report = new Report();
         Wording wording = Wording.untrusted(what, raise);
         try {
@@ -112,6 +159,7 @@ public final class TarExtractor {
                     limits.maxBytes(), what, wording);
             applier.apply(new TarArchiveInputStream(raw, 10240, 512, "UTF-8", false), raw, what);
             applier.finish();
+            used.accept(new Used(raw.count(), report.entries, applier.nameBytes()));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot extract " + what + " into " + dir + ": " + e.getMessage());
         }

@@ -489,13 +489,11 @@ public final class WorkspaceImages {
 
         dev.davit.sandbox.CreateSpec made = spec.apply(target);
         // the parts come from a registry: extracted as untrusted archives are (no setuid bits, owners, devices,
-        // fifos or whiteouts; nothing through a link), bounded by the new sandbox's disk, into a directory of
-        // davit's user only
-        long diskMiB = made.limits() == null ? 0 : made.limits().diskMiB();
-        dev.davit.oci.unpack.TarExtractor.Limits caps = new dev.davit.oci.unpack.TarExtractor.Limits(
-                diskMiB > 0 ? Math.min(diskMiB << 20, dev.davit.sandbox.fs.Budget.MAX_BYTES)
-                        : dev.davit.sandbox.fs.Budget.MAX_BYTES, dev.davit.sandbox.fs.Budget.MAX_ENTRIES,
-                dev.davit.sandbox.fs.Budget.MAX_PATH_CHARS);
+        // fifos or whiteouts; nothing through a link; nested at most TarExtractor.MAX_DEPTH deep), both together
+        // bounded by the new sandbox's disk (its bytes, and the inodes a file system of that size has), into a
+        // directory of davit's user only
+        dev.davit.oci.unpack.TarExtractor.Limits caps = restoreLimits(made.limits() == null ? 0
+                : made.limits().diskMiB());
         Path tmp = workspaces.stateDir().resolve(".from-" + java.util.UUID.randomUUID());
         try {
             Files.createDirectories(workspaces.stateDir());
@@ -503,8 +501,10 @@ public final class WorkspaceImages {
                     java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
             Path base = Files.createDirectories(tmp.resolve(PART_BASELINE));
             Path tree = Files.createDirectories(tmp.resolve(PART_WORKSPACE));
-            extract(store, baseline, base, caps, "the baseline of snapshot " + reference);
-            extract(store, work, tree, caps, "the /workspace of snapshot " + reference);
+            dev.davit.oci.unpack.TarExtractor.Used[] used = new dev.davit.oci.unpack.TarExtractor.Used[1];
+            extract(store, baseline, base, caps, "the baseline of snapshot " + reference, u -> used[0] = u);
+            extract(store, work, tree, caps.less(used[0]), "the /workspace of snapshot " + reference + " beyond its"
+                    + " baseline", u -> { });
             // /workspace starts as the snapshot's tree, which is then recorded as the snapshot: no reset, no restart
             Workspace w = workspaces.create(made, name, base, ref + " (snapshot " + snapName + ")", tree, labels,
                     secrets == null ? Secrets.NONE : secrets, admit);
@@ -532,9 +532,32 @@ public final class WorkspaceImages {
         }
     }
 
+    /** The bytes of disk per inode of the ext4 a sandbox's disk gets ({@code mkfs.ext4}'s default; "small" ones). */
+    private static final long BYTES_PER_INODE = 16 << 10;
+    private static final long SMALL_BYTES_PER_INODE = 4 << 10;
+    private static final long SMALL_FS_MIB = 512;
+
+    /**
+     * What a restore's parts may hold together in a workspace of disk limit {@code diskMiB} (0: none): its bytes,
+     * and as many entries as a file system of that size has inodes (as {@code mkfs.ext4} makes them), within the
+     * bounds of every copy ({@link dev.davit.sandbox.fs.Budget}).
+     */
+    static dev.davit.oci.unpack.TarExtractor.Limits restoreLimits(long diskMiB) {
+        long bytes = dev.davit.sandbox.fs.Budget.MAX_BYTES;
+        long entries = dev.davit.sandbox.fs.Budget.MAX_ENTRIES;
+        if (diskMiB > 0) {
+            bytes = Math.min(diskMiB << 20, bytes);
+            entries = Math.min((diskMiB << 20) / (diskMiB < SMALL_FS_MIB ? SMALL_BYTES_PER_INODE
+                    : BYTES_PER_INODE), entries);
+        }
+        return new dev.davit.oci.unpack.TarExtractor.Limits(bytes, Math.max(1, entries),
+                dev.davit.sandbox.fs.Budget.MAX_PATH_CHARS);
+    }
+
     /** Extracts part {@code layer} (a tar, gzip-compressed or plain) into {@code dir}, as an untrusted archive. */
     private static void extract(OciStore store, Descriptor layer, Path dir, dev.davit.oci.unpack.TarExtractor.Limits
-            caps, String what) throws IOException {
+            caps, String what, java.util.function.Consumer<dev.davit.oci.unpack.TarExtractor.Used> used)
+            throws IOException {
         try (InputStream raw = new java.io.BufferedInputStream(store.openBlob(layer.digest()), 1 << 16)) {
             raw.mark(2);
             int b0 = raw.read();
@@ -542,7 +565,7 @@ public final class WorkspaceImages {
             raw.reset();
             InputStream tar = b0 == 0x1f && b1 == 0x8b ? new java.util.zip.GZIPInputStream(raw, 1 << 16) : raw;
             dev.davit.oci.unpack.TarExtractor.extractUntrusted(tar, dir, caps, what, "; push the snapshot from a"
-                    + " smaller workspace, or give the new workspace a larger disk");
+                    + " smaller workspace, or give the new workspace a larger disk", used);
         }
     }
 
