@@ -157,18 +157,20 @@ class WorkspaceTravelTest {
     /**
      * A snapshot's bundle from a stranger with one more {@code index.json} entry: a name the receiving home already
      * gives another image ({@code localhost/victim/bb:1}). The import is refused naming it, and nothing is named;
-     * only when asked to overwrite does the name move.
+     * a restore from the bundle imports only the snapshot and its environment; only when asked to overwrite does the
+     * name move.
      */
     @Test
     void aSnapshotBundleRenamesNoImageTheHomeHas() throws Exception {
         String victim = "localhost/victim/bb:1";
         Path bundle = tmp.resolve("proj.tar");
+        String env;
         Path other = Files.createDirectories(tmp.resolve("other"));
         Files.writeString(other.resolve("sender"), "the sender's\n");
         try (Davit a = open("a"); OpenWorkspace ws = a.newWorkspace(IMAGE).seed(tmp.resolve("seed")).open()) {
             ws.snapshot("s1");
             ws.pushSnapshot("s1", "localhost/snapshots/proj:s1", true);
-            String env = "localhost/snapshots/proj@" + a.client().find(IMAGE).orElseThrow().descriptor().digest();
+            env = "localhost/snapshots/proj@" + a.client().find(IMAGE).orElseThrow().descriptor().digest();
             a.client().build(other, victim, BuildOptions.defaults(), ProgressListener.NONE);
             a.client().store().setEntry(env, a.client().find(IMAGE).orElseThrow().descriptor(), java.util.Map.of());
             a.client().export(List.of("localhost/snapshots/proj:s1", env, victim), bundle,
@@ -187,6 +189,15 @@ class WorkspaceTravelTest {
                     });
             assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isEqualTo(own);
             assertThat(d.client().find("localhost/snapshots/proj:s1")).isEmpty();
+            // a restore from the bundle takes only the snapshot and its environment: the extra entry is left out
+            WorkspaceImages.Restored r = new WorkspaceImages(d.workspaces(), d.client()).createFromBundle(bundle,
+                    "localhost/snapshots/proj:s1", t -> dev.davit.sandbox.CreateSpec.builder(t.rootfs())
+                            .image(t.image()).backend(t.backend()).build(), null, null, null, null, null);
+            assertThat(r.snapshot().name()).isEqualTo("s1");
+            d.workspaces().rm(r.workspace().id());
+            assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isEqualTo(own);
+            assertThat(d.client().store().entries()).extracting(dev.davit.oci.store.StoreEntry::name)
+                    .containsExactlyInAnyOrder(victim, "localhost/snapshots/proj:s1", env);
             d.client().importBundle(bundle, ImportOptions.defaults().withOverwrite(true), ProgressListener.NONE);
             assertThat(d.client().find(victim).orElseThrow().descriptor().digest()).isNotEqualTo(own);
         }

@@ -91,6 +91,10 @@ final class WorkspaceCommand extends GroupCommand {
                 + " workspace has its baseline, the snapshot and /workspace as the snapshot has it.")
         String from;
 
+        @Option(names = "--bundle", paramLabel = "FILE", description = "With --from: take the snapshot from this"
+                + " bundle ('workspace snapshot push --bundle'), importing only it and the environment it names.")
+        Path bundle;
+
         @Option(names = "--name", paramLabel = "NAME", description = NAME_TEXT)
         String wsName;
 
@@ -160,6 +164,10 @@ final class WorkspaceCommand extends GroupCommand {
                 throw new DavitException(DavitException.Kind.USAGE, "give an environment (ENV) or a snapshot"
                         + " (--from REF), one of the two");
             }
+            if (bundle != null && from == null) {
+                throw new DavitException(DavitException.Kind.USAGE, "--bundle names where the snapshot of --from is;"
+                        + " give --from REF with it");
+            }
             if (from != null && seed != null) {
                 throw new DavitException(DavitException.Kind.USAGE, "--from starts /workspace with the snapshot's"
                         + " files; drop --seed");
@@ -170,11 +178,16 @@ final class WorkspaceCommand extends GroupCommand {
             if (from != null) {
                 dev.davit.sandbox.workspace.WorkspaceImages.Restored r;
                 try (ProgressRenderer progress = out.progress()) {
-                    r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom(from, rt -> {
+                    java.util.function.Function<dev.davit.sandbox.RunTarget, dev.davit.sandbox.CreateSpec> spec =
+                            rt -> {
                         RunCommand.Target t = new RunCommand.Target(rt.name(), rt.digest(), rt.rootfs(), rt.image(),
                                 rt.backend());
                         return resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit, ports, out);
-                    }, wsName, labelMap, given, null, progress);
+                    };
+                    dev.davit.sandbox.workspace.WorkspaceImages images =
+                            new dev.davit.sandbox.workspace.WorkspaceImages(ws, client());
+                    r = bundle != null ? images.createFromBundle(bundle, from, spec, wsName, labelMap, given, null,
+                            progress) : images.createFrom(from, spec, wsName, labelMap, given, null, progress);
                 }
                 Workspace w = r.workspace();
                 out.notice("==> workspace " + w.id() + " running (" + r.environment() + ", at snapshot "

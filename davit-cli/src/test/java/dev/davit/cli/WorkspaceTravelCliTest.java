@@ -101,6 +101,14 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         assertThat(third.run("workspace", "exec", offline.get("id").asText(), "--", "cat", "a.txt").stdout())
                 .isEqualTo("one\n");
         ok(third, "--json", "workspace", "rm", offline.get("id").asText());
+        // or straight from the bundle: only the snapshot and its environment are imported
+        Cli fourth = new Cli(other.resolve("fourth"));
+        JsonNode direct = ok(fourth, "--json", "workspace", "create", "--from", "localhost/snaps/proj:s1", "--bundle",
+                file.toString());
+        assertThat(direct.get("snapshot").asText()).isEqualTo("s1");
+        ok(fourth, "--json", "workspace", "rm", direct.get("id").asText());
+        assertThat(fourth.run("workspace", "create", image, "--bundle", file.toString()).stderr())
+                .contains("give --from REF with it");
         // another snapshot under the same name: its import would move a name the home has, so it asks first
         ok(a, "--json", "workspace", "snapshot", "create", "proj", "s2");
         java.nio.file.Path moved = other.resolve("proj2.tar");

@@ -122,7 +122,7 @@ public final class BundleImporter {
         Naming naming = naming(options);
         try (AutoCloseable session = store.session()) {
             progress.onEvent(new ProgressEvent.Phase("reading bundle", file.toString()));
-            Collector c = new Collector(what, naming, options.maxEntries(), progress);
+            Collector c = new Collector(what, naming, options.maxEntries(), options.only(), progress);
             BundleReader.Summary summary = BundleReader.read(file, new BundleReader.Limits(options.maxTotalBytes(),
                     options.maxEntries(), ManifestParser.MAX_MANIFEST_BYTES), c);
             if (c.layout == null) {
@@ -231,6 +231,7 @@ public final class BundleImporter {
         final String what;
         final Naming naming;
         final int maxEntries;
+        final java.util.function.Predicate<String> only;
         final ProgressListener progress;
         final Map<Digest, Long> blobs = new HashMap<>();
         final byte[] buf = new byte[BUF];
@@ -239,10 +240,12 @@ public final class BundleImporter {
         List<Planned> plan;
         int stored;
 
-        Collector(String what, Naming naming, int maxEntries, ProgressListener progress) {
+        Collector(String what, Naming naming, int maxEntries, java.util.function.Predicate<String> only,
+                  ProgressListener progress) {
             this.what = what;
             this.naming = naming;
             this.maxEntries = maxEntries;
+            this.only = only;
             this.progress = progress;
         }
 
@@ -263,7 +266,18 @@ public final class BundleImporter {
                 throw new DavitException(Kind.VERIFICATION, what + " names " + idx.manifests().size()
                         + " references, over the limit of " + maxEntries);
             }
-            plan = plan(idx.manifests(), naming, what);
+            List<Descriptor> entries = idx.manifests();
+            if (only != null) {
+                entries = entries.stream().filter(e -> {
+                    String n = RefNames.normalized(e.annotation(OciStore.REF_NAME));
+                    return n != null && only.test(n);
+                }).toList();
+                if (entries.isEmpty()) {
+                    throw new DavitException(Kind.NOT_FOUND, what + " holds none of the entries asked for; nothing"
+                            + " to import");
+                }
+            }
+            plan = plan(entries, naming, what);
             index = idx;
         }
 

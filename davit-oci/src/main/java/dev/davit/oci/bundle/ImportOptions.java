@@ -29,9 +29,11 @@ import java.util.Map;
  * @param maxTotalBytes the most uncompressed bytes read from the bundle (the tar stream); stops compression bombs
  * @param maxEntries    the most tar entries, and the most {@code index.json} entries
  * @param overwrite     whether a name the store already gives another image may be moved to the bundle's
+ * @param only          which entries to import, by their reference (as named, normalised): the others are left
+ *                      out, unnamed (their blobs stay until {@code gc}); null for all
  */
 public record ImportOptions(String as, Map<String, String> map, String repository, long maxTotalBytes,
-                            int maxEntries, boolean overwrite) {
+                            int maxEntries, boolean overwrite, java.util.function.Predicate<String> only) {
     /** Default size limit: 64 GiB of uncompressed tar. */
     public static final long DEFAULT_MAX_TOTAL_BYTES = 64L << 30;
     /** Default entry limit. */
@@ -46,6 +48,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param maxTotalBytes the byte limit, positive
      * @param maxEntries the entry limit, positive
      * @param overwrite whether names the store already has may be moved
+     * @param only which entries to import (by reference), or null for all
      * @throws IllegalArgumentException if a limit is not positive
      */
     public ImportOptions {
@@ -66,7 +69,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @throws IllegalArgumentException if a limit is not positive
      */
     public ImportOptions(String as, Map<String, String> map, String repository, long maxTotalBytes, int maxEntries) {
-        this(as, map, repository, maxTotalBytes, maxEntries, false);
+        this(as, map, repository, maxTotalBytes, maxEntries, false, null);
     }
 
     /** {@return the defaults: names from the bundle, default limits, no existing name moved} */
@@ -80,7 +83,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param yes true to move such names to the bundle's images (as a pull of a moved tag does)
      */
     public ImportOptions withOverwrite(boolean yes) {
-        return new ImportOptions(as, map, repository, maxTotalBytes, maxEntries, yes);
+        return new ImportOptions(as, map, repository, maxTotalBytes, maxEntries, yes, only);
     }
 
     /**
@@ -89,7 +92,17 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param ref a reference such as {@code app:1}, or null for none; parsed when importing
      */
     public ImportOptions withAs(String ref) {
-        return new ImportOptions(ref, map, repository, maxTotalBytes, maxEntries, overwrite);
+        return new ImportOptions(ref, map, repository, maxTotalBytes, maxEntries, overwrite, only);
+    }
+
+    /**
+     * {@return these options importing only the entries whose reference {@code which} accepts}
+     *
+     * @param which gets each entry's reference (as named in the bundle, normalised; entries named by no reference
+     *              are left out); null for every entry
+     */
+    public ImportOptions withOnly(java.util.function.Predicate<String> which) {
+        return new ImportOptions(as, map, repository, maxTotalBytes, maxEntries, overwrite, which);
     }
 
     /**
@@ -98,7 +111,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param m bundle ref name (or digest) to reference; null for none
      */
     public ImportOptions withMap(Map<String, String> m) {
-        return new ImportOptions(as, m, repository, maxTotalBytes, maxEntries, overwrite);
+        return new ImportOptions(as, m, repository, maxTotalBytes, maxEntries, overwrite, only);
     }
 
     /**
@@ -107,7 +120,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @param repo a repository without tag or digest, e.g. {@code registry.example/team/app}; null for none
      */
     public ImportOptions withRepository(String repo) {
-        return new ImportOptions(as, map, repo, maxTotalBytes, maxEntries, overwrite);
+        return new ImportOptions(as, map, repo, maxTotalBytes, maxEntries, overwrite, only);
     }
 
     /**
@@ -117,7 +130,7 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @throws IllegalArgumentException if {@code max} is not positive
      */
     public ImportOptions withMaxTotalBytes(long max) {
-        return new ImportOptions(as, map, repository, max, maxEntries, overwrite);
+        return new ImportOptions(as, map, repository, max, maxEntries, overwrite, only);
     }
 
     /**
@@ -127,6 +140,6 @@ public record ImportOptions(String as, Map<String, String> map, String repositor
      * @throws IllegalArgumentException if {@code max} is not positive
      */
     public ImportOptions withMaxEntries(int max) {
-        return new ImportOptions(as, map, repository, maxTotalBytes, max, overwrite);
+        return new ImportOptions(as, map, repository, maxTotalBytes, max, overwrite, only);
     }
 }

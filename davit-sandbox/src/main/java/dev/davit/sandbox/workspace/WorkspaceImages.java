@@ -421,6 +421,55 @@ public final class WorkspaceImages {
         }
     }
 
+    /**
+     * {@link #createFrom} of snapshot artifact {@code reference} in bundle {@code bundle} ({@link #exportSnapshot}):
+     * of the bundle, only {@code reference} and the entries named by digest in its repository (its environment's
+     * {@code REPOSITORY@DIGEST}) are imported, as {@link DavitClient#importBundle} imports them (verified, held to
+     * the signature policy, no name the store gives another image moved); any other entry is left out, unnamed. A
+     * failure takes back the names the import added.
+     *
+     * @param bundle    the bundle file
+     * @param reference the snapshot artifact's name in it
+     * @param spec      as {@link #createFrom}'s
+     * @param name      the workspace's name, or null
+     * @param labels    its labels, or null
+     * @param secrets   its secrets
+     * @param admit     as {@link #createFrom}'s, or null
+     * @param progress  hears the import, or null
+     * @return the workspace and its snapshot
+     * @throws DavitException as {@link DavitClient#importBundle} (NOT_FOUND when the bundle holds no such entry) and
+     *                        as {@link #createFrom}
+     */
+    public Restored createFromBundle(Path bundle, String reference, java.util.function.Function<
+            dev.davit.sandbox.RunTarget, dev.davit.sandbox.CreateSpec> spec, String name, Map<String, String> labels,
+                                     Secrets secrets, java.util.function.IntConsumer admit,
+                                     ProgressListener progress) {
+        Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
+                "WorkspaceImages.createFromBundle"));
+        dev.davit.oci.bundle.ImportResult imported = client.importBundle(bundle, dev.davit.oci.bundle.ImportOptions
+                .defaults().withOnly(n -> n.equals(ref.toString()) || snapshotEnvironment(n, ref)), progress);
+        try {
+            return createFrom(ref.toString(), spec, name, labels, secrets, admit, progress);
+        } catch (RuntimeException e) {
+            for (dev.davit.oci.bundle.ImportResult.ImportedRef r : imported.refs()) {
+                if (r.previous() == null) {
+                    client.store().removeEntry(r.reference().toString());
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** Whether {@code name} names an image by digest in the repository of snapshot {@code ref}. */
+    private static boolean snapshotEnvironment(String name, Reference ref) {
+        try {
+            Reference r = Reference.parse(name);
+            return r.digest() != null && r.tag() == null && r.repositoryName().equals(ref.repositoryName());
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
     /** {@link #createFrom}, adding to {@code named} each name it gives in the store (taken back on a failure). */
     private Restored createFrom(String reference, java.util.function.Function<dev.davit.sandbox.RunTarget,
             dev.davit.sandbox.CreateSpec> spec, String name, Map<String, String> labels, Secrets secrets,
