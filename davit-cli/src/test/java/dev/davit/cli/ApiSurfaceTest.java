@@ -114,7 +114,7 @@ class ApiSurfaceTest {
                     "UnpackResult$Layer", "UnpackResult$Skipped", "Unpacker")),
             Map.entry("dev.davit.sandbox", List.of("Captured", "Changes", "Changes$Rewrite", "CreateSpec", "CreateSpec$Builder", "Doctor",
                     "Doctor$Backend", "Doctor$Probe", "Doctor$Report", "EgressDenial", "EgressPolicy", "EgressPolicy$Change",
-                    "EgressPolicy$Kind", "EgressPolicy$Rule", "EgressPolicy$Verdict", "ExecResult", "ExecResult$Timings",
+                    "EgressPolicy$Kind", "EgressPolicy$Rule", "EgressPolicy$SpecialBlock", "EgressPolicy$Verdict", "ExecResult", "ExecResult$Timings",
                     "ExecSpec", "ExecSpec$Builder", "ImageConfig", "Limits", "Network", "Network$Mode", "OutputExcerpt",
                     "OutputExcerpt$Rendered",
                     "OutputExcerpt$Tail", "PortMapping", "RunSpec", "RunSpec$Builder", "RunTarget", "RunTarget$Pruned", "Sandbox",
