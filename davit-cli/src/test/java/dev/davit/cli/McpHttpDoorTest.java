@@ -198,6 +198,20 @@ class McpHttpDoorTest extends BusyboxRegistryTest {
                 .header("Authorization", "Bearer " + TOKEN).GET().build(), HttpResponse.BodyHandlers.ofString());
         assertThat(rpcError(elsewhere, 404, -32000)).isEqualTo("nothing is served at /other: the MCP endpoint is"
                 + " /mcp");
+        for (String path : List.of("/other", "/mcp/")) { // whatever the method
+            HttpResponse<String> posted = http.send(HttpRequest.newBuilder(endpoint.resolve(path))
+                    .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
+                    .header("Accept", BOTH).POST(HttpRequest.BodyPublishers.ofString(list)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(rpcError(posted, 404, -32000)).isEqualTo("nothing is served at " + path + ": the MCP"
+                    + " endpoint is /mcp");
+        }
+        // params the SDK cannot read: answered in words (the SDK 1.1 answered no tools/call without params at all,
+        // and a setLevel without a level with a Java exception's message)
+        assertThat(rpcError(post(session, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"tools/call\"}"), 200,
+                -32602)).startsWith("tools/call needs params: an object with the tool's 'name'");
+        assertThat(rpcError(post(session, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"logging/setLevel\","
+                + "\"params\":{}}"), 200, -32602)).startsWith("logging/setLevel needs params.level, one of debug");
         HttpResponse<String> noToken = http.send(HttpRequest.newBuilder(endpoint).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(rpcError(noToken, 401, -32001)).startsWith("missing or wrong bearer token");
@@ -214,6 +228,7 @@ class McpHttpDoorTest extends BusyboxRegistryTest {
         // the session still works
         HttpResponse<String> ok = post(session, list);
         assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(ok.headers().firstValue("Server")).isEmpty(); // no server version either
         assertThat(ok.body()).contains("\"workspace_create\"");
     }
 

@@ -3,6 +3,7 @@ package dev.davit.cli.mcp;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.davit.oci.internal.Json;
+import io.modelcontextprotocol.spec.McpSchema;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,7 +16,8 @@ import java.util.function.Consumer;
  * End of input (the client went away) calls {@code onEnd} once. A line {@link #tag} refuses (not JSON, not JSON-RPC,
  * a batch, a second {@code initialize}, an unknown tool) is answered through {@code reply} with its error instead of
  * reaching the SDK, and its message goes to {@code refused}; a line longer than {@link #MAX_LINE} is skipped as it
- * is read (never held whole) and answered through {@code reply} with an error. Other lines pass through unchanged.
+ * is read (never held whole) and answered through {@code reply} with an error (its message to {@code refused} too).
+ * Other lines pass through unchanged.
  */
 final class CancelTap extends InputStream {
     /** The longest line looked at (longer lines pass through unparsed). */
@@ -108,7 +110,9 @@ final class CancelTap extends InputStream {
                 }
             }
             if (dropped > 0) {
-                reply.accept(tooLong(buf.toByteArray(), buf.size() + dropped));
+                byte[] answer = tooLong(buf.toByteArray(), buf.size() + dropped);
+                refused.accept(Json.read(answer).at("/error/message").asText());
+                reply.accept(answer);
                 line = new byte[0];
                 pos = 0;
                 if (c == -1) {
@@ -209,7 +213,9 @@ final class CancelTap extends InputStream {
      * {@code onCancel} (with the qualified id it names) and then nothing (handled here). Answered here with an error
      * and not passed on: a message that is not JSON (Parse error, id null), a batch (JSON-RPC batches are not in MCP
      * since 2025-06-18, and the SDK 1.1 reads none), JSON that is not a JSON-RPC 2.0 message, an {@code initialize}
-     * when the session is {@code initialized}, and a {@code tools/call} of a tool not in {@code tools}.
+     * when the session is {@code initialized}, a {@code tools/call} of a tool not in {@code tools}, and a request whose
+     * {@code params} the SDK cannot read ({@link #badParams}: an {@code initialize}, {@code tools/call} or
+     * {@code logging/setLevel} without the params it takes).
      */
     static Tagged tag(byte[] raw, String session, boolean initialized, java.util.Set<String> tools,
                       Consumer<String> onCancel) {
@@ -256,11 +262,22 @@ final class CancelTap extends InputStream {
                         + " once per session (over HTTP, a new session is an initialize without Mcp-Session-Id)",
                         true);
             }
+            if (!msg.path("params").isObject()) { // refused before it counts: the client may send it again
+                return Tagged.refuse(id, INVALID_PARAMS, "initialize needs params: an object with protocolVersion,"
+                        + " capabilities and clientInfo", false);
+            }
             return new Tagged(raw, null, false, true);
         }
-        if (method.equals("tools/call") && msg.has("id") && msg.path("params").isObject()) {
+        if (method.equals("initialize") || !msg.has("id")) {
+            return Tagged.pass(raw);
+        }
+        Tagged badParams = badParams(id, method, msg.get("params"));
+        if (badParams != null) {
+            return badParams;
+        }
+        if (method.equals("tools/call")) {
             ObjectNode params = (ObjectNode) msg.get("params");
-            if (params.path("name").isTextual() && !tools.contains(params.get("name").asText())) {
+            if (!tools.contains(params.get("name").asText())) {
                 return unknownTool(id, params.get("name").asText());
             }
             ObjectNode meta = params.path("_meta").isObject() ? (ObjectNode) params.get("_meta")
@@ -273,6 +290,71 @@ final class CancelTap extends InputStream {
             return Tagged.pass(withNewline);
         }
         return Tagged.pass(raw);
+    }
+
+    /** The levels {@code logging/setLevel} takes (RFC 5424's, as MCP names them). */
+    private static final java.util.List<String> LEVELS = java.util.List.of("debug", "info", "notice", "warning",
+            "error", "critical", "alert", "emergency");
+
+    /**
+     * The refusal of a request whose {@code params} the SDK (1.1) cannot read into its method's type: it would
+     * answer with a Java exception's words (an Internal error naming its classes) or, over HTTP, not at all; else
+     * null. (An {@code initialize} whose params are not an object is refused where it is tagged.)
+     */
+    private static Tagged badParams(JsonNode id, String method, JsonNode params) {
+        String wrong = switch (method) {
+            case "tools/call" -> params == null || !params.isObject() || !params.path("name").isTextual()
+                    ? "tools/call needs params: an object with the tool's 'name' (a string) and its 'arguments' (an"
+                    + " object); call tools/list for the tools this server offers"
+                    : params.hasNonNull("arguments") && !params.get("arguments").isObject()
+                    ? "the arguments of tool '" + params.get("name").asText() + "' must be an object (got "
+                    + params.get("arguments").getNodeType().toString().toLowerCase(java.util.Locale.ROOT) + "): give"
+                    + " them as its inputSchema in tools/list says"
+                    : null;
+            case "logging/setLevel" -> params == null || !LEVELS.contains(params.path("level").asText(""))
+                    ? "logging/setLevel needs params.level, one of " + String.join(", ", LEVELS) : null;
+            default -> null;
+        };
+        return wrong == null ? null : Tagged.refuse(id, INVALID_PARAMS, wrong, false);
+    }
+
+    /**
+     * The message of an Internal error (-32603) the SDK answers with, instead of its own words: those are a Java
+     * exception's (class names, "Cannot invoke ..."), never the client's to see.
+     */
+    static final String INTERNAL = "Internal error: the server could not handle this request; check its params"
+            + " against the method's schema (tools/list gives each tool's inputSchema); the server's log (stderr) says"
+            + " what failed";
+    /** JSON-RPC's Internal error. */
+    static final int INTERNAL_ERROR = -32603;
+
+    /**
+     * {@code json} (one JSON-RPC message the SDK sends) with the message of an Internal error replaced by
+     * {@link #INTERNAL} and its {@code data} dropped; any other message unchanged.
+     */
+    static McpSchema.JSONRPCMessage internal(McpSchema.JSONRPCMessage message) {
+        return message instanceof McpSchema.JSONRPCResponse r && r.error() != null
+                && Integer.valueOf(INTERNAL_ERROR).equals(r.error().code())
+                ? new McpSchema.JSONRPCResponse(r.jsonrpc(), r.id(), null,
+                        new McpSchema.JSONRPCResponse.JSONRPCError(INTERNAL_ERROR, INTERNAL, null))
+                : message;
+    }
+
+    /** The same for a message the SDK has written as JSON (over HTTP, an SSE event's data). */
+    static String internal(String json) {
+        if (!json.contains("\"code\":" + INTERNAL_ERROR)) {
+            return json;
+        }
+        try {
+            JsonNode msg = Json.read(json);
+            if (msg.path("error").isObject() && msg.at("/error/code").asInt() == INTERNAL_ERROR) {
+                ((ObjectNode) msg.get("error")).put("message", INTERNAL).remove("data");
+                return new String(Json.bytes(msg), java.nio.charset.StandardCharsets.UTF_8);
+            }
+        } catch (IOException | RuntimeException e) {
+            // not JSON: sent as it is
+        }
+        return json;
     }
 
     private static Tagged unknownTool(JsonNode id, String name) {

@@ -77,8 +77,9 @@ final class HttpDoor implements Filter {
 
     private void pass(HttpServletRequest req, HttpServletResponse res, Answer answer, FilterChain chain)
             throws IOException, ServletException {
-        if (!req.getRequestURI().equals(McpServe.ENDPOINT)) {
-            chain.doFilter(req, answer); // a 404, answered as JSON-RPC
+        if (!req.getRequestURI().equals(McpServe.ENDPOINT)) { // whatever the method (the container says 405)
+            error(res, HttpServletResponse.SC_NOT_FOUND, REFUSED, "nothing is served at " + req.getRequestURI()
+                    + ": the MCP endpoint is " + McpServe.ENDPOINT);
             return;
         }
         String method = req.getMethod();
@@ -298,10 +299,8 @@ final class HttpDoor implements Filter {
             }
             String session = req.getHeader(SESSION);
             String message = switch (error) {
-                case HttpServletResponse.SC_NOT_FOUND -> req.getRequestURI().equals(McpServe.ENDPOINT)
-                        ? "unknown session '" + session + "' (it was deleted, or the server restarted): POST"
-                        + " initialize without " + SESSION + " to start a new session"
-                        : "nothing is served at " + req.getRequestURI() + ": the MCP endpoint is " + McpServe.ENDPOINT;
+                case HttpServletResponse.SC_NOT_FOUND -> "unknown session '" + session + "' (it was deleted, or the"
+                        + " server restarted): POST initialize without " + SESSION + " to start a new session";
                 case HttpServletResponse.SC_BAD_REQUEST -> "the request is not one this server can read: POST one"
                         + " JSON-RPC 2.0 message (a JSON object), with " + SESSION + " after initialize";
                 case HttpServletResponse.SC_METHOD_NOT_ALLOWED -> notServed(req.getMethod());

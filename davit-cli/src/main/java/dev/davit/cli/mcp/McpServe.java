@@ -58,11 +58,8 @@ public final class McpServe {
     public static void stdio(DavitMcpServer server, InputStream stdin, OutputStream stdout) throws InterruptedException {
         CountDownLatch ended = new CountDownLatch(1);
         CancelTap in = new CancelTap(stdin, server.offered(), server::cancel, ended::countDown,
-                refused -> server.log("answered a message with an error: " + refused), error -> {
-                    server.log("refused a message longer than " + (CancelTap.MAX_LINE >> 20) + " MiB (answered with"
-                            + " an error)");
-                    StdioTransport.writeLine(stdout, error, server::log);
-                });
+                refused -> server.log("answered a message with an error: " + refused),
+                error -> StdioTransport.writeLine(stdout, error, server::log));
         // structuredContent and outputSchema are 2025-06-18's; the SDK's stdio transport names only 2024-11-05
         McpSyncServer mcp = server.build(new StdioTransport(server.mapper(), in, stdout, PROTOCOL_VERSIONS,
                 server::log));
@@ -101,7 +98,10 @@ public final class McpServe {
                 .jsonMapper(server.mapper()).mcpEndpoint(ENDPOINT).build();
         McpSyncServer mcp = server.build(transport);
         Server jetty = new Server();
-        ServerConnector connector = new ServerConnector(jetty);
+        org.eclipse.jetty.server.HttpConfiguration config = new org.eclipse.jetty.server.HttpConfiguration();
+        config.setSendServerVersion(false); // no "Server: Jetty(12.…)" on every answer
+        ServerConnector connector = new ServerConnector(jetty,
+                new org.eclipse.jetty.server.HttpConnectionFactory(config));
         connector.setHost(host);
         connector.setPort(port);
         jetty.addConnector(connector);

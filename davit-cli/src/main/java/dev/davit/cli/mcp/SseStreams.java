@@ -257,8 +257,8 @@ final class SseStreams {
                                 ? 6 : 5));
                     }
                 }
-                if (!data.isEmpty()) {
-                    stream.message(data.toString());
+                if (!data.isEmpty()) { // an Internal error's words are the SDK's exception's: replaced
+                    stream.message(CancelTap.internal(data.toString()));
                 }
             }
         }

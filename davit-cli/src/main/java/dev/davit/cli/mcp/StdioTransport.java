@@ -111,7 +111,8 @@ final class StdioTransport implements McpServerTransportProvider {
         public Mono<Void> sendMessage(McpSchema.JSONRPCMessage message) {
             return Mono.fromRunnable(() -> {
                 try {
-                    write(mapper.writeValueAsBytes(message));
+                    // an Internal error's words are the SDK's exception's: replaced (CancelTap.INTERNAL)
+                    write(mapper.writeValueAsBytes(CancelTap.internal(message)));
                 } catch (IOException e) {
                     log.accept("cannot write a message: " + e.getMessage());
                 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.davit.oci.internal.Json;
+import io.modelcontextprotocol.spec.McpSchema;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -46,12 +47,15 @@ class CancelTapTest {
         in.write("e".repeat(CancelTap.MAX_LINE).getBytes(StandardCharsets.UTF_8));
         in.write("\"}}\n{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n".getBytes(StandardCharsets.UTF_8));
         List<byte[]> replies = new ArrayList<>();
+        List<String> logged = new ArrayList<>();
         CancelTap tap = new CancelTap(new ByteArrayInputStream(in.toByteArray()), Set.of(), id -> { }, () -> { },
-                refused -> { }, replies::add);
+                logged::add, replies::add);
         String next = new String(tap.readAllBytes(), StandardCharsets.UTF_8);
         assertThat(next).isEqualTo("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}\n");
         assertThat(replies).hasSize(1);
         assertThat(Json.read(replies.get(0)).get("id").asInt()).isEqualTo(1);
+        // what the server logs is the answer's message (every other reply's too: the log names each cause)
+        assertThat(logged).containsExactly(Json.read(replies.get(0)).at("/error/message").asText());
     }
 
     /** The lines {@code lines} give the SDK, and the answers the client gets. */
@@ -108,5 +112,63 @@ class CancelTapTest {
         assertThat(a.get("id").asInt()).isEqualTo(7);
         assertThat(a.at("/error/message").asText()).isEqualTo("unknown tool 'nosuch': call tools/list for the tools"
                 + " this server offers");
+    }
+
+    @Test
+    void paramsTheSdkCannotReadAreRefusedInTheRequestsTerms() throws IOException {
+        List<byte[]> replies = new ArrayList<>();
+        String level = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"debug\"}}";
+        String nullArguments = "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":{\"name\":"
+                + "\"run\",\"arguments\":null}}";
+        List<String> passed = tap(replies, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":5}",
+                "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\"}",
+                "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":7}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"run\",\"arguments\":5}}",
+                "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"logging/setLevel\"}",
+                "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"loud\"}}",
+                level, nullArguments);
+        assertThat(passed).hasSize(2);
+        assertThat(passed.get(0)).isEqualTo(level);
+        assertThat(Json.read(passed.get(1)).at("/params/name").asText()).isEqualTo("run"); // tagged, passed on
+        List<String> messages = new ArrayList<>();
+        for (int i = 0; i < replies.size(); i++) {
+            JsonNode a = Json.read(replies.get(i));
+            assertThat(a.get("id").asInt()).isEqualTo(i + 1);
+            assertThat(a.at("/error/code").asInt()).isEqualTo(-32602);
+            assertThat(a.at("/error").has("data")).isFalse();
+            messages.add(a.at("/error/message").asText());
+        }
+        String call = "tools/call needs params: an object with the tool's 'name' (a string) and its 'arguments' (an"
+                + " object); call tools/list for the tools this server offers";
+        String levels = "logging/setLevel needs params.level, one of debug, info, notice, warning, error, critical,"
+                + " alert, emergency";
+        assertThat(messages).containsExactly("initialize needs params: an object with protocolVersion, capabilities"
+                + " and clientInfo", call, call, "the arguments of tool 'run' must be an object (got number): give"
+                + " them as its inputSchema in tools/list says", levels, levels);
+    }
+
+    @Test
+    void anInternalErrorShowsNothingOfTheSdksException() throws IOException {
+        String sdk = "{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":-32603,\"message\":\"Cannot invoke \\\""
+                + "io.modelcontextprotocol.spec.McpSchema$CallToolRequest.name()\\\"\",\"data\":\"at [Source: UNKNOWN]\"}}";
+        JsonNode a = Json.read(CancelTap.internal(sdk));
+        assertThat(a.get("id").asInt()).isEqualTo(7);
+        assertThat(a.at("/error/code").asInt()).isEqualTo(-32603);
+        assertThat(a.at("/error/message").asText()).isEqualTo(CancelTap.INTERNAL);
+        assertThat(a.at("/error").has("data")).isFalse();
+        String invalid = "{\"jsonrpc\":\"2.0\",\"id\":8,\"error\":{\"code\":-32602,\"message\":\"missing argument\"}}";
+        String result = "{\"jsonrpc\":\"2.0\",\"id\":9,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
+                + "\"{\\\"code\\\":-32603}\"}]}}";
+        assertThat(CancelTap.internal(invalid)).isSameAs(invalid);
+        assertThat(CancelTap.internal(result)).isEqualTo(result); // the words in a tool's output are its own
+        McpSchema.JSONRPCResponse r = (McpSchema.JSONRPCResponse) CancelTap.internal(new McpSchema.JSONRPCResponse(
+                "2.0", 7, null, new McpSchema.JSONRPCResponse.JSONRPCError(-32603, "Cannot invoke \"x.y()\"", "z")));
+        assertThat(r.id()).isEqualTo(7);
+        assertThat(r.error().code()).isEqualTo(-32603);
+        assertThat(r.error().message()).isEqualTo(CancelTap.INTERNAL);
+        assertThat(r.error().data()).isNull();
+        McpSchema.JSONRPCResponse other = new McpSchema.JSONRPCResponse("2.0", 8, null,
+                new McpSchema.JSONRPCResponse.JSONRPCError(-32602, "missing argument", null));
+        assertThat(CancelTap.internal(other)).isSameAs(other);
     }
 }
