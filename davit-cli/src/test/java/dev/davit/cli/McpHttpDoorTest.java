@@ -184,6 +184,7 @@ class McpHttpDoorTest extends BusyboxRegistryTest {
         assertThat(rpcError(post(session, "{not json"), 400, -32700)).startsWith("Parse error: the message is not"
                 + " JSON");
         assertThat(Json.read(post(session, "{not json").body()).get("id").isNull()).isTrue();
+        assertThat(rpcError(post(session, ""), 400, -32700)).startsWith("Parse error: the message is not JSON");
         assertThat(rpcError(post(session, "[" + list + "]"), 400, -32600)).isEqualTo("JSON-RPC batches are not"
                 + " supported (MCP 2025-06-18 removed them): send each message on its own");
         assertThat(rpcError(post(session, "{\"id\":3,\"x\":1}"), 400, -32600)).startsWith("Invalid Request: not a"

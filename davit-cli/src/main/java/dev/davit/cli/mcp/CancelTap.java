@@ -233,8 +233,7 @@ final class CancelTap extends InputStream {
             msg = null;
         }
         if (msg == null || msg.isMissingNode()) {
-            return Tagged.refuse(null, PARSE_ERROR, "Parse error: the message is not JSON; send one JSON-RPC 2.0"
-                    + " message (a JSON object) at a time", true);
+            return notJson();
         }
         if (msg.isArray()) {
             return Tagged.refuse(null, INVALID_REQUEST, "JSON-RPC batches are not supported (MCP 2025-06-18 removed"
@@ -355,6 +354,12 @@ final class CancelTap extends InputStream {
             // not JSON: sent as it is
         }
         return json;
+    }
+
+    /** The answer to a message that is not JSON (Parse error, id null). */
+    static Tagged notJson() {
+        return Tagged.refuse(null, PARSE_ERROR, "Parse error: the message is not JSON; send one JSON-RPC 2.0 message"
+                + " (a JSON object) at a time", true);
     }
 
     private static Tagged unknownTool(JsonNode id, String name) {

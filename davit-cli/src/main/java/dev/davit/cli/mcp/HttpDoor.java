@@ -146,7 +146,9 @@ final class HttpDoor implements Filter {
                     + " (a large file: workspace_push from an --allow-path directory, or several smaller writes)");
             return;
         }
-        CancelTap.Tagged tagged = CancelTap.tag(raw, session, session != null, server.offered(), server::cancel);
+        // an empty body is no message (over stdio a blank line is skipped: here it would be answered 202)
+        CancelTap.Tagged tagged = new String(raw, StandardCharsets.UTF_8).isBlank() ? CancelTap.notJson()
+                : CancelTap.tag(raw, session, session != null, server.offered(), server::cancel);
         if (tagged.answer() != null) {
             write(res, tagged.malformed() ? HttpServletResponse.SC_BAD_REQUEST : HttpServletResponse.SC_OK,
                     tagged.answer());
