@@ -50,13 +50,16 @@ class McpHttpDoorTest extends BusyboxRegistryTest {
         }
     }
 
-    private void start() throws IOException {
+    /** The server, with {@code jvmOptions} (the launcher's {@code -Xmx512m} for an MCP server, say). */
+    private void start(String... jvmOptions) throws IOException {
         Path token = Files.writeString(home.resolve("token"), TOKEN + "\n");
         String java = ProcessHandle.current().info().command().orElse("java");
-        ProcessBuilder pb = new ProcessBuilder(java, "--enable-native-access=ALL-UNNAMED", "-cp",
+        List<String> cmd = new ArrayList<>(List.of(java));
+        cmd.addAll(List.of(jvmOptions));
+        cmd.addAll(List.of("--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), "dev.davit.cli.Main", "mcp", "serve", "--tools", "full",
-                "--allow-registry", registry.hostPort(), "--http", "127.0.0.1:0", "--token-file", token.toString())
-                .redirectErrorStream(true);
+                "--allow-registry", registry.hostPort(), "--http", "127.0.0.1:0", "--token-file", token.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("DAVIT_HOME", home.toString());
         server = pb.start();
         BufferedReader lines = new BufferedReader(new InputStreamReader(server.getInputStream(),
@@ -231,6 +234,33 @@ class McpHttpDoorTest extends BusyboxRegistryTest {
         assertThat(ok.statusCode()).isEqualTo(200);
         assertThat(ok.headers().firstValue("Server")).isEmpty(); // no server version either
         assertThat(ok.body()).contains("\"workspace_create\"");
+    }
+
+    /**
+     * Many clients sending large messages at once (each under the 16 MiB a message may be) are read within one
+     * budget of bodies: with the launcher's 512 MiB heap, eight 15 MiB pings at once ran the server out of memory
+     * (500s, OutOfMemoryError on any thread); now each is answered, in turn.
+     */
+    @Test
+    void largeMessagesAtOnceAreReadWithinOneBudget() throws Exception {
+        start("-Xmx512m");
+        String session = session();
+        String big = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"ping\",\"params\":{\"pad\":\""
+                + "x".repeat(15 << 20) + "\"}}";
+        List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            List<String> h = List.of("Content-Type", "application/json", "Accept", BOTH);
+            sent.add(http.sendAsync(request(session, h.toArray(String[]::new))
+                    .POST(HttpRequest.BodyPublishers.ofString(big)).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (var f : sent) {
+            HttpResponse<String> r = f.get(5, TimeUnit.MINUTES);
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(r.body()).contains("\"id\":7").contains("\"result\"");
+        }
+        assertThat(server.isAlive()).isTrue();
+        assertThat(post(session, "{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"ping\"}").statusCode())
+                .isEqualTo(200);
     }
 
     @Test

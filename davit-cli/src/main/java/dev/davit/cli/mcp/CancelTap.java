@@ -261,9 +261,14 @@ final class CancelTap extends InputStream {
                         + " once per session (over HTTP, a new session is an initialize without Mcp-Session-Id)",
                         true);
             }
-            if (!msg.path("params").isObject()) { // refused before it counts: the client may send it again
-                return Tagged.refuse(id, INVALID_PARAMS, "initialize needs params: an object with protocolVersion,"
-                        + " capabilities and clientInfo", false);
+            JsonNode params = msg.path("params");
+            // refused before it counts: the client may send it again (what the SDK cannot read into its types
+            // would fail after it counted, and the session could never be initialized)
+            if (!params.isObject() || params.has("protocolVersion") && !params.get("protocolVersion").isTextual()
+                    || params.has("capabilities") && !params.get("capabilities").isObject()
+                    || params.has("clientInfo") && !params.get("clientInfo").isObject()) {
+                return Tagged.refuse(id, INVALID_PARAMS, "initialize needs params: an object with protocolVersion"
+                        + " (a string), capabilities and clientInfo (objects)", false);
             }
             return new Tagged(raw, null, false, true);
         }

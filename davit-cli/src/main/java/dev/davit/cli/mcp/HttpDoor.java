@@ -53,8 +53,18 @@ final class HttpDoor implements Filter {
     /** The first protocol version whose clients expect a priming event (SEP-1699). */
     private static final String PRIMING_SINCE = "2025-11-25";
 
+    /**
+     * The bytes of request bodies read and being handled at once, in all sessions: a body and what reading it makes
+     * (its text, its JSON, the SDK's copy) take some 10 to 15 times its size of heap, so 20 MiB of bodies stay well
+     * inside the server's 512 MiB however many clients send 16 MiB at once (eight of them ran it out of memory). A
+     * body waits for room up to {@value #BODY_WAIT_SECONDS} s, then is refused (503, Retry-After).
+     */
+    static final int BODY_BUDGET = 20 << 20;
+    private static final int BODY_WAIT_SECONDS = 30;
+
     private final DavitMcpServer server;
     private final SseStreams streams = new SseStreams(System::currentTimeMillis);
+    private final java.util.concurrent.Semaphore bodies = new java.util.concurrent.Semaphore(BODY_BUDGET, true);
 
     HttpDoor(DavitMcpServer server) {
         this.server = server;
@@ -137,15 +147,51 @@ final class HttpDoor implements Filter {
                     + JSON + " and " + EVENT_STREAM + " (the answer comes as either)");
             return;
         }
-        // a length said too large is refused before reading; with none said, reading stops one byte past it
-        byte[] raw = req.getContentLengthLong() > CancelTap.MAX_LINE ? null
-                : req.getInputStream().readNBytes(CancelTap.MAX_LINE + 1);
-        if (raw == null || raw.length > CancelTap.MAX_LINE) { // the client cannot fill our heap
-            error(res, HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE, CancelTap.INVALID_REQUEST, "the"
-                    + " message is more than the " + (CancelTap.MAX_LINE >> 20) + " MiB this server reads; send less"
-                    + " (a large file: workspace_push from an --allow-path directory, or several smaller writes)");
+        long said = req.getContentLengthLong();
+        if (said > CancelTap.MAX_LINE) { // a length said too large is refused before reading
+            tooLarge(res);
             return;
         }
+        // room for the body in the budget of all bodies at once: what it says, or the most it may be
+        int held = (int) (said >= 0 ? Math.max(said, 1) : CancelTap.MAX_LINE + 1);
+        try {
+            if (!bodies.tryAcquire(held, BODY_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+                res.setHeader("Retry-After", "5");
+                error(res, HttpServletResponse.SC_SERVICE_UNAVAILABLE, REFUSED, "the server is reading as many"
+                        + " large messages as it holds at once (" + (BODY_BUDGET >> 20) + " MiB); send this one"
+                        + " again in a few seconds");
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting to read a message", e);
+        }
+        try {
+            // with no length said, reading stops one byte past the most a message may be
+            byte[] raw = req.getInputStream().readNBytes(CancelTap.MAX_LINE + 1);
+            if (raw.length > CancelTap.MAX_LINE) { // the client cannot fill our heap
+                tooLarge(res);
+                return;
+            }
+            if (said < 0) { // keep only what the body took
+                bodies.release(held - Math.max(raw.length, 1));
+                held = Math.max(raw.length, 1);
+            }
+            handle(req, res, answer, chain, session, raw);
+        } finally {
+            bodies.release(held);
+        }
+    }
+
+    private static void tooLarge(HttpServletResponse res) throws IOException {
+        error(res, HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE, CancelTap.INVALID_REQUEST, "the message is"
+                + " more than the " + (CancelTap.MAX_LINE >> 20) + " MiB this server reads; send less (a large file:"
+                + " workspace_push from an --allow-path directory, or several smaller writes)");
+    }
+
+    /** A POST's body, read and within the budget: tagged, then answered here or handed to the SDK. */
+    private void handle(HttpServletRequest req, HttpServletResponse res, Answer answer, FilterChain chain,
+                        String session, byte[] raw) throws IOException, ServletException {
         // an empty body is no message (over stdio a blank line is skipped: here it would be answered 202)
         CancelTap.Tagged tagged = new String(raw, StandardCharsets.UTF_8).isBlank() ? CancelTap.notJson()
                 : CancelTap.tag(raw, session, session != null, server.offered(), server::cancel);

@@ -142,9 +142,22 @@ class CancelTapTest {
                 + " object); call tools/list for the tools this server offers";
         String levels = "logging/setLevel needs params.level, one of debug, info, notice, warning, error, critical,"
                 + " alert, emergency";
-        assertThat(messages).containsExactly("initialize needs params: an object with protocolVersion, capabilities"
-                + " and clientInfo", call, call, "the arguments of tool 'run' must be an object (got number): give"
+        assertThat(messages).containsExactly("initialize needs params: an object with protocolVersion (a string),"
+                + " capabilities and clientInfo (objects)", call, call, "the arguments of tool 'run' must be an object (got number): give"
                 + " them as its inputSchema in tools/list says", levels, levels);
+    }
+
+    /** An initialize the SDK could not read is refused before it counts: the session may still initialize. */
+    @Test
+    void aRefusedInitializeDoesNotCount() throws IOException {
+        List<byte[]> replies = new ArrayList<>();
+        String good = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"initialize\",\"params\":{\"protocolVersion\":"
+                + "\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+        List<String> passed = tap(replies, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+                + "{\"protocolVersion\":7,\"capabilities\":[]}}", good);
+        assertThat(passed).containsExactly(good);
+        assertThat(replies).hasSize(1);
+        assertThat(Json.read(replies.get(0)).at("/error/code").asInt()).isEqualTo(-32602);
     }
 
     @Test
