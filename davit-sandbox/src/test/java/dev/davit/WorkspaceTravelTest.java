@@ -366,6 +366,14 @@ class WorkspaceTravelTest {
                     "localhost/snapshots/deep:s1");
             crafted(a.client(), "localhost/snapshots/real:s1", tarOfEmpty(List.of("d/".repeat(3_000) + "f")),
                     "localhost/snapshots/deeper:s1");
+            // a sparse baseline: a few KiB of tar that write 10 MiB, counted at what they write
+            Path holes = Files.createDirectories(tmp.resolve("sparse"));
+            Tools.run("truncate", "-s", "10M", holes.resolve("hole").toString());
+            Tools.run("tar", "--sparse", "-C", holes.toString(), "-cf",
+                    tmp.resolve("sparse.tar").toString(), "hole");
+            byte[] sparse = Files.readAllBytes(tmp.resolve("sparse.tar"));
+            assertThat(sparse.length).isLessThan(64 << 10);
+            crafted(a.client(), "localhost/snapshots/real:s1", sparse, big, "localhost/snapshots/sparse:s1");
             WorkspaceImages images = new WorkspaceImages(a.workspaces(), a.client());
             java.util.function.Function<dev.davit.sandbox.RunTarget, dev.davit.sandbox.CreateSpec> small = t ->
                     dev.davit.sandbox.CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend())
@@ -382,6 +390,8 @@ class WorkspaceTravelTest {
             assertThat(refused.apply("localhost/snapshots/twice:s1")).contains("/workspace of snapshot"
                     + " localhost/snapshots/twice:s1 beyond its baseline").contains("give the new workspace a larger"
                     + " disk");
+            assertThat(refused.apply("localhost/snapshots/sparse:s1")).contains("/workspace of snapshot"
+                    + " localhost/snapshots/sparse:s1 beyond its baseline");
             assertThat(refused.apply("localhost/snapshots/many:s1")).contains("tar entries, the unpack limit")
                     .contains("give the new workspace a larger disk");
             assertThat(refused.apply("localhost/snapshots/deep:s1")).contains("nests 301 deep, more than 256");

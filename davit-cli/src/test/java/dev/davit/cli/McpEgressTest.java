@@ -252,11 +252,16 @@ class McpEgressTest extends BusyboxRegistryTest {
                 + " operator denied");
         assertThat((List<String>) ok(c, "workspace_network", args("workspace", "opdeny")).get("deny"))
                 .as("unchanged").containsExactly("bad.wild.test", "unrelated.test");
-        // a deny entry no allow entry touches widens nothing; removing an allow narrows
-        assertThat((List<String>) ok(c, "workspace_network", args("workspace", "opdeny", "remove",
-                List.of("unrelated.test"))).get("deny")).containsExactly("bad.wild.test");
+        // no deny entry of the operator's goes, even one no allow touches (or no longer does: an allow removed first
+        // and added back after would lift it in steps); removing an allow narrows
+        assertThat(invalid(c, "workspace_network", args("workspace", "opdeny", "remove",
+                List.of("unrelated.test")))).contains("removing the deny entry unrelated.test");
         assertThat((List<String>) ok(c, "workspace_network", args("workspace", "opdeny", "remove",
                 List.of("*.wild.test"))).get("allow")).isEmpty();
+        assertThat(invalid(c, "workspace_network", args("workspace", "opdeny", "remove",
+                List.of("bad.wild.test")))).contains("keeps its deny entries");
+        assertThat((List<String>) ok(c, "workspace_network", args("workspace", "opdeny", "allow_hosts",
+                List.of("*.wild.test"))).get("deny")).containsExactly("bad.wild.test", "unrelated.test");
 
         // the server's own workspace: a lifted deny is held to the bound as an allow
         String own = (String) ok(c, "workspace_create", args("env", image, "allow_hosts", List.of("*.wild.test"),

@@ -363,7 +363,8 @@ public final class EgressPolicy {
      * the address is allowed ({@link #address}, deny rules win), and when it is special ({@link #special}), by a rule
      * no wider than the special block it lies in ({@code 10.1.0.0/16} opens {@code 10.1.2.3}; {@code 0.0.0.0/0} does
      * not open loopback or {@code 169.254.169.254}). One of the host's own addresses is a block of its own, a /32:
-     * only an entry naming exactly it opens it ({@code 0.0.0.0/0} or the host's /24 never do).
+     * only an entry naming exactly it opens it ({@code 0.0.0.0/0} or the host's /24 never do). {@code 0.0.0.0/8} is
+     * never opened: a connection to {@code 0.0.0.0} reaches the connecting host itself.
      *
      * @param a       the address
      * @param port    the port, or 0 for any
@@ -376,6 +377,9 @@ public final class EgressPolicy {
             return false;
         }
         int x = ipv4(a);
+        if (x >>> 24 == 0) {
+            return false; // 0.0.0.0/8, "this network": a connection there reaches the connecting host itself
+        }
         int widest = hostOwn.contains(a) ? 32 : 0;
         for (SpecialBlock b : SPECIAL) {
             if (b.holds(x)) {
@@ -492,6 +496,9 @@ public final class EgressPolicy {
         if (hostOwn.contains(a)) {
             return (b == null ? "" : b.name() + " (" + b.cidr() + ") and ") + "the host's own, which only the address"
                     + " entry " + a.getHostAddress() + "/32 opens";
+        }
+        if (b != null && b.cidr().equals("0.0.0.0/8")) {
+            return b.name() + " (" + b.cidr() + "), which no entry opens: a connection there reaches the host itself";
         }
         return b == null ? null : b.name() + " (" + b.cidr() + "), which only an address entry within " + b.cidr()
                 + " opens";

@@ -9,7 +9,7 @@ import java.util.Set;
 
 /**
  * The host's own addresses (of the calling thread's network namespace), listed again when the last list is over 5 s
- * old; when listing fails, the last list stands. Each counts as a special block of its own, a /32, everywhere an
+ * old; when listing fails, the last list stands and the next call asks again (never an empty list cached). Each counts as a special block of its own, a /32, everywhere an
  * egress policy is enforced (the gate, the host-side URL fetch, an operator's bound): reached only through an
  * address entry naming exactly it ({@link EgressPolicy#explicitlyAllows}, {@link EgressPolicy#beyond}).
  */
@@ -33,7 +33,8 @@ final class HostAddresses {
                 s.addAll(Collections.list(i.getInetAddresses()));
             }
         } catch (IOException e) {
-            s.addAll(h.addresses()); // keep what was known
+            // keep what was known, and ask again at the next call: a failure is never cached as "none"
+            return h.addresses();
         }
         last = new Snapshot(Set.copyOf(s), now);
         return last.addresses();

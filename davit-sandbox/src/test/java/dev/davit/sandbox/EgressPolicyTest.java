@@ -262,6 +262,11 @@ class EgressPolicyTest {
             assertThat(p.explicitlyAllows(host, 8080, Set.of())).as(wide + ", not the host's").isTrue();
             assertThat(p.explicitlyAllows(ip("192.0.2.3"), 8080, own)).as("a neighbour").isTrue();
         }
+        // 0.0.0.0 reaches the connecting host itself: no entry opens this network
+        EgressPolicy zero = EgressPolicy.parse(null, List.of("0.0.0.0/32:8080", "0.0.0.0/8"), null, null, null);
+        assertThat(zero.explicitlyAllows(ip("0.0.0.0"), 8080, own)).isFalse();
+        assertThat(zero.explicitlyAllows(ip("0.1.2.3"), 80, own)).isFalse();
+        assertThat(EgressPolicy.specialWords(ip("0.0.0.0"), Set.of())).contains("which no entry opens");
         EgressPolicy exact = EgressPolicy.parse(null, List.of("192.0.2.2/32:8080"), null, null, null);
         assertThat(exact.explicitlyAllows(host, 8080, own)).isTrue();
         assertThat(exact.explicitlyAllows(host, 8081, own)).isFalse();

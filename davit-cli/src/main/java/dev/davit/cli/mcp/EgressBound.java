@@ -150,15 +150,22 @@ final class EgressBound {
      * bound that {@code current} did not already allow (adding a deny is always fine; a rule the workspace had is
      * kept), or when it drops a deny entry that an allow entry touches ({@link EgressPolicy#denialsLifted}): removing
      * a deny widens as an allow does. On the server's own workspace such a removal is held to the bound as that
-     * allow; on an operator's workspace shared {@code :rw} ({@code shared}) never: the operator's deny entries stay.
+     * allow; on an operator's workspace shared {@code :rw} ({@code shared}) no deny entry is ever removed, whether
+     * an allow touches it or not (an allow removed first and added back after would lift it in steps).
      */
     void checkChange(EgressPolicy current, EgressPolicy p, Map<String, Object> a, String shared) {
-        for (EgressPolicy.Rule lifted : p.denialsLifted(current)) {
-            if (shared != null) {
-                throw Tool.invalid("removing the deny entry " + lifted + " would let workspace " + shared + " reach"
-                        + " what its operator denied; the operator's workspace (--share-workspace) keeps its deny"
-                        + " entries: keep it, or ask the operator to remove it");
+        if (shared != null) {
+            // every deny entry stays, whatever allows it touches now: an allow removed first and added back after
+            // would lift one that touched nothing at the time
+            for (EgressPolicy.Rule r : current.rules()) {
+                if (!r.allow() && !p.rules().contains(r)) {
+                    throw Tool.invalid("removing the deny entry " + r + " would let workspace " + shared + " reach"
+                            + " what its operator denied; the operator's workspace (--share-workspace) keeps its"
+                            + " deny entries: keep it, or ask the operator to remove it");
+                }
             }
+        }
+        for (EgressPolicy.Rule lifted : p.denialsLifted(current)) {
             EgressPolicy asAllow = lifted.kind() == EgressPolicy.Kind.HOST
                     ? EgressPolicy.parse(List.of(lifted.toString()), null, null, null, null)
                     : EgressPolicy.parse(null, List.of(lifted.toString()), null, null, null);

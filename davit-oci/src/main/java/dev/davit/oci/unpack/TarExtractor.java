@@ -159,7 +159,8 @@ public final class TarExtractor {
                     limits.maxBytes(), what, wording);
             applier.apply(new TarArchiveInputStream(raw, 10240, 512, "UTF-8", false), raw, what);
             applier.finish();
-            used.accept(new Used(raw.count(), report.entries, applier.nameBytes()));
+            // what it took on disk, or of the stream, whichever is more: a sparse entry writes more than it reads
+            used.accept(new Used(Math.max(raw.count(), report.bytes), report.entries, applier.nameBytes()));
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot extract " + what + " into " + dir + ": " + e.getMessage());
         }
