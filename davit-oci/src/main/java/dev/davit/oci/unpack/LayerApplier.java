@@ -168,6 +168,19 @@ final class LayerApplier {
         if (plain && p.components().size() > TarExtractor.MAX_DEPTH) {
             throw new Refused("it nests " + p.components().size() + " deep, more than " + TarExtractor.MAX_DEPTH);
         }
+        if (plain) {
+            int total = 0;
+            for (String c : p.components()) {
+                int n = c.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+                total += n + 1;
+                if (n > 255) { // Linux's NAME_MAX: the host could not make it, and would say so in its own words
+                    throw new Refused("a name in it is " + n + " bytes, more than the 255 a file name may be");
+                }
+            }
+            if (total > TarExtractor.MAX_PATH_BYTES) {
+                throw new Refused("it is " + total + " bytes long, more than " + TarExtractor.MAX_PATH_BYTES);
+            }
+        }
         if (p.absolute()) {
             if (plain) {
                 throw new Refused("the name is absolute");

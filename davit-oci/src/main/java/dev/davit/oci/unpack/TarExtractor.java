@@ -72,6 +72,12 @@ public final class TarExtractor {
      */
     public static final int MAX_DEPTH = 256;
 
+    /**
+     * The longest an untrusted tar's name may be, in bytes: within what the host's paths take below the directory it
+     * is extracted into (Linux's PATH_MAX is 4,096); a name of one component over 255 bytes is refused as well.
+     */
+    public static final int MAX_PATH_BYTES = 3_584;
+
     private TarExtractor() {
     }
 

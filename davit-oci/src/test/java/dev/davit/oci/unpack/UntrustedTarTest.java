@@ -91,6 +91,17 @@ class UntrustedTarTest {
         refused(new TarBuilder().hardlink("./b", "../outside/secret").build(), "'..' component");
     }
 
+    /** Names the host could not make are refused in the tar's terms, never as the host's "File name too long". */
+    @Test
+    void namesTooLongForTheHostAreRefusedAsTheTarsFault() {
+        refused(new TarBuilder().file("d/" + "n".repeat(256), "x").build(), "256 bytes, more than the 255 a file"
+                + " name may be");
+        refused(new TarBuilder().file(String.join("/", java.util.Collections.nCopies(17, "c".repeat(250))), "x")
+                .build(), "bytes long, more than " + TarExtractor.MAX_PATH_BYTES);
+        extract(new TarBuilder().file("d/" + "n".repeat(255), "x").build());
+        assertThat(dir.resolve("d/" + "n".repeat(255))).hasContent("x");
+    }
+
     @Test
     void nothingIsWrittenThroughALink() throws IOException {
         refused(new TarBuilder().symlink("./escape", outside.toString()).file("./escape/secret", "pwned\n").build(),
