@@ -77,8 +77,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         } else {
             // held to the signature policy as a pull is: what admitted it is recorded, so this is a hash when the
             // policy has not changed since
-            client.checkTrust(reference);
-            found = client.find(reference);
+            found = Optional.of(client.checkTrust(reference)); // what was admitted, whatever the name says now
         }
         StoreEntry entry = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND,
                 reference + " is not in the store"));

@@ -797,25 +797,26 @@ public final class DavitClient implements AutoCloseable {
      * records this trust.
      *
      * @param reference the image in the store
+     * @return the store entry admitted: use it, not a later lookup of the name (which a concurrent pull or import
+     *         may have moved meanwhile)
      * @throws DavitException NOT_FOUND when it is not in the store; VERIFICATION when the policy refuses it; NETWORK
      *                        when its signatures cannot be read
      */
-    public void checkTrust(String reference) {
+    public StoreEntry checkTrust(String reference) {
         Reference ref = Reference.parse(Args.reference(reference, "DavitClient.checkTrust"));
         Trust trust = options.trust();
-        if (trust.policy().requirementsFor(ref).acceptsAnything()) {
-            return;
-        }
         StoreEntry entry = find(ref.toString()).orElseThrow(() -> new DavitException(Kind.NOT_FOUND, ref
                 + " is not in the store"));
-        if (trust.fingerprint().equals(entry.descriptor().annotation(Trust.ADMITTED_BY))) {
-            return;
+        if (trust.policy().requirementsFor(ref).acceptsAnything()
+                || trust.fingerprint().equals(entry.descriptor().annotation(Trust.ADMITTED_BY))) {
+            return entry;
         }
         Digest top = signedTop(entry.descriptor());
         Map<String, String> record = trust.record(trust.admit(ref, top, registry, attachments(sigRef ->
                 find(sigRef.toString()).map(StoreEntry::descriptor).orElse(null))));
         // recorded only if the name still names what was admitted (a concurrent pull's entry stays as it made it)
         store().annotateEntry(ref.toString(), entry.descriptor().digest(), record);
+        return entry;
     }
 
     <T> T withRegistry(ProgressListener progress, Function<RegistryClient, T> work) {

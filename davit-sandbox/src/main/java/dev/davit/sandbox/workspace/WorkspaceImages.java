@@ -485,8 +485,7 @@ public final class WorkspaceImages {
             found.ifPresent(e -> named.add(e.name()));
         } else {
             // held to the signature policy on every use, as a cached image's run is (a pull checked it when it came)
-            client.checkTrust(reference);
-            found = client.find(reference);
+            found = java.util.Optional.of(client.checkTrust(reference)); // what was admitted, not a later lookup
         }
         Descriptor top = found.orElseThrow(() -> new DavitException(Kind.NOT_FOUND, reference + " is not in the"
                 + " store")).descriptor();
