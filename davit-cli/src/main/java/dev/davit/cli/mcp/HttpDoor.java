@@ -137,12 +137,16 @@ final class HttpDoor implements Filter {
     private void post(HttpServletRequest req, HttpServletResponse res, Answer answer, FilterChain chain,
                       String session) throws IOException, ServletException {
         String type = req.getContentType();
+        // refused before its body is read: the connection closes after the answer, and says so, so that no client
+        // sends its next request on a connection the server is closing
         if (type == null || !type.toLowerCase(java.util.Locale.ROOT).startsWith(JSON)) {
+            res.setHeader("Connection", "close");
             error(res, HttpServletResponse.SC_UNSUPPORTED_MEDIA_TYPE, REFUSED, "the Content-Type must be "
                     + JSON + " (got " + (type == null ? "none" : type) + "): POST one JSON-RPC message as JSON");
             return;
         }
         if (!accepts(req, JSON) || !accepts(req, EVENT_STREAM)) {
+            res.setHeader("Connection", "close");
             error(res, HttpServletResponse.SC_NOT_ACCEPTABLE, REFUSED, "the Accept header must list both "
                     + JSON + " and " + EVENT_STREAM + " (the answer comes as either)");
             return;
@@ -157,6 +161,7 @@ final class HttpDoor implements Filter {
         try {
             if (!bodies.tryAcquire(held, BODY_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
                 res.setHeader("Retry-After", "5");
+                res.setHeader("Connection", "close");
                 error(res, HttpServletResponse.SC_SERVICE_UNAVAILABLE, REFUSED, "the server is reading as many"
                         + " large messages as it holds at once (" + (BODY_BUDGET >> 20) + " MiB); send this one"
                         + " again in a few seconds");
@@ -184,6 +189,7 @@ final class HttpDoor implements Filter {
     }
 
     private static void tooLarge(HttpServletResponse res) throws IOException {
+        res.setHeader("Connection", "close"); // the rest of the body is never read
         error(res, HttpServletResponse.SC_REQUEST_ENTITY_TOO_LARGE, CancelTap.INVALID_REQUEST, "the message is"
                 + " more than the " + (CancelTap.MAX_LINE >> 20) + " MiB this server reads; send less (a large file:"
                 + " workspace_push from an --allow-path directory, or several smaller writes)");
