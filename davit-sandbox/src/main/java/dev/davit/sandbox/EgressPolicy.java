@@ -380,12 +380,8 @@ public final class EgressPolicy {
         if (x >>> 24 == 0) {
             return false; // 0.0.0.0/8, "this network": a connection there reaches the connecting host itself
         }
-        int widest = hostOwn.contains(a) ? 32 : 0;
-        for (SpecialBlock b : SPECIAL) {
-            if (b.holds(x)) {
-                widest = Math.max(widest, b.prefix());
-            }
-        }
+        int block = specialIndex(x); // the blocks do not overlap: at most one holds it
+        int widest = Math.max(hostOwn.contains(a) ? 32 : 0, block < 0 ? 0 : SPECIAL_BITS[block][1]);
         for (Rule r : rules) {
             if (r.allow && r.kind == Kind.CIDR && r.holds(x) && (port == 0 || r.onPort(port)) && r.prefix() >= widest) {
                 return true;
@@ -401,17 +397,6 @@ public final class EgressPolicy {
      * @param name what it is, for a refusal: {@code loopback}
      */
     public record SpecialBlock(String cidr, String name) {
-        private int net() {
-            return netOf(cidr);
-        }
-
-        private int prefix() {
-            return prefixOf(cidr);
-        }
-
-        private boolean holds(int a) {
-            return (a & mask(prefixOf(cidr))) == netOf(cidr);
-        }
     }
 
     /** The network of a canonical {@code a.b.c.d/n}, as an int. */
@@ -443,6 +428,23 @@ public final class EgressPolicy {
             new SpecialBlock("224.0.0.0/4", "multicast"),
             new SpecialBlock("240.0.0.0/4", "reserved and limited broadcast"));
 
+    /**
+     * {@link #SPECIAL}'s blocks as {network, prefix}, in the same order, parsed once: the gate asks about every
+     * address it answers or connects to.
+     */
+    private static final int[][] SPECIAL_BITS = SPECIAL.stream()
+            .map(b -> new int[] {netOf(b.cidr()), prefixOf(b.cidr())}).toArray(int[][]::new);
+
+    /** The index in {@link #SPECIAL} of the block holding {@code x}, or -1. */
+    private static int specialIndex(int x) {
+        for (int i = 0; i < SPECIAL_BITS.length; i++) {
+            if ((x & mask(SPECIAL_BITS[i][1])) == SPECIAL_BITS[i][0]) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** {@return the special blocks, in address order} */
     public static List<SpecialBlock> specialBlocks() {
         return SPECIAL;
@@ -457,11 +459,9 @@ public final class EgressPolicy {
      */
     public static SpecialBlock special(InetAddress a) {
         if (a instanceof Inet4Address) {
-            int x = ipv4(a);
-            for (SpecialBlock b : SPECIAL) {
-                if (b.holds(x)) {
-                    return b;
-                }
+            int i = specialIndex(ipv4(a));
+            if (i >= 0) {
+                return SPECIAL.get(i);
             }
         }
         return null;
@@ -591,10 +591,7 @@ public final class EgressPolicy {
      * loopback, so a policy asking for it is beyond it.
      */
     private boolean specialsCovered(Rule r, Set<InetAddress> hostOwn) {
-        List<int[]> blocks = new ArrayList<>();
-        for (SpecialBlock b : SPECIAL) {
-            blocks.add(new int[] {b.net(), b.prefix()});
-        }
+        List<int[]> blocks = new ArrayList<>(List.of(SPECIAL_BITS));
         for (InetAddress a : hostOwn) {
             if (a instanceof Inet4Address) {
                 blocks.add(new int[] {ipv4(a), 32});
