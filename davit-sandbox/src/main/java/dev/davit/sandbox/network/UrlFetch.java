@@ -73,6 +73,8 @@ public final class UrlFetch {
     private final java.time.Duration deadline;
     /** When the fetch under way must end (System.nanoTime). */
     private long endsAt;
+    /** Whether the last read's wait was cut to the fetch's end, so a timeout there is the deadline's. */
+    private boolean cutToDeadline;
 
     /**
      * What was fetched.
@@ -186,6 +188,7 @@ public final class UrlFetch {
         URI at = uri;
         endsAt = System.nanoTime() + deadline.toNanos();
         for (int hop = 0; ; hop++) {
+            cutToDeadline = false;
             check(at);
             InetAddress address = judge(at);
             boolean https = at.getScheme().equalsIgnoreCase("https");
@@ -230,7 +233,7 @@ public final class UrlFetch {
             } catch (javax.net.ssl.SSLException e) {
                 throw new FetchException("TLS with " + shown(at) + " failed (" + reason(e) + ")");
             } catch (java.net.SocketTimeoutException e) {
-                throw new FetchException(System.nanoTime() >= endsAt ? shown(uri) + " was not fetched within "
+                throw new FetchException(cutToDeadline || System.nanoTime() >= endsAt ? shown(uri) + " was not fetched within "
                         + deadline.toSeconds() + " s" : shown(at) + " did not answer within " + READ_MILLIS / 1000
                         + " s");
             } catch (IOException e) {
@@ -278,8 +281,11 @@ public final class UrlFetch {
         }
 
         private void arm() throws IOException {
-            long left = (endsAt - System.nanoTime()) / 1_000_000;
-            if (left <= 0) {
+            long leftNanos = endsAt - System.nanoTime();
+            // rounded up: a wait cut to the end must not time out before it, or the timeout reads as a silent server
+            long left = (leftNanos + 999_999) / 1_000_000;
+            cutToDeadline = left <= READ_MILLIS;
+            if (leftNanos <= 0) {
                 throw new java.net.SocketTimeoutException("the fetch's time is up");
             }
             socket.setSoTimeout((int) Math.min(READ_MILLIS, left));
