@@ -37,5 +37,5 @@ module dev.davit.oci {
     exports dev.davit.oci.store;
     exports dev.davit.oci.unpack;
 
-    exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox;
+    exports dev.davit.oci.internal to dev.davit.env, dev.davit.sandbox, dev.davit.k8s;
 }

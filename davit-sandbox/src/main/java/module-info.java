@@ -23,6 +23,10 @@ module dev.davit.sandbox {
     exports dev.davit;
     exports dev.davit.sandbox;
     exports dev.davit.sandbox.workspace;
+    // the backends' interface and what the k8s backend (its own module, davit-k8s) shares with the microVM's: its
+    // guest agent and busybox; to that module alone
+    exports dev.davit.sandbox.backend to dev.davit.k8s;
+    exports dev.davit.sandbox.vm to dev.davit.k8s;
 
     uses dev.davit.sandbox.backend.Driver;
     provides dev.davit.sandbox.backend.Driver with dev.davit.sandbox.container.ContainerDriver, dev.davit.sandbox.vm.VmDriver;

@@ -71,7 +71,7 @@ final class ResourceOptions {
         boolean vm = backend.equals("vm");
         return new CreateSpec(t.rootfs(), env, workdir, net, t.image(), ttl, backend,
                 vm ? vmVcpus() : RunSpec.DEFAULT_VCPUS, vm ? vmMemory() : RunSpec.DEFAULT_MEMORY_MIB, ports,
-                vm ? vmLimits() : containerLimits(out));
+                vm ? vmLimits() : backend.equals("container") ? containerLimits(out) : containerLimits());
     }
 
     /**

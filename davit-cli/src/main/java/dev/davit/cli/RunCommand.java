@@ -48,8 +48,9 @@ final class RunCommand extends EnvCommand.Sub {
     static final String NAME_TEXT = "A catalog environment (e.g. debian:12) or an image reference.";
     static final String COMMAND_TEXT = "The command and its arguments (after --); default: the image's Entrypoint "
             + "and Cmd.";
-    static final String BACKEND_TEXT = "The sandbox backend: container or vm (default: what the environment is: a "
-            + "microVM environment runs in a vm, a root filesystem in a container).";
+    static final String BACKEND_TEXT = "The sandbox backend: container, vm or k8s (default: what the environment is: a "
+            + "microVM environment runs in a vm, a root filesystem in a container; k8s runs an image as a pod of the "
+            + "cluster of KUBECONFIG, see docs/KUBERNETES.md).";
     static final String RUNTIME_TEXT = "The container backend's runtime: bwrap, crun or runc (default: the first "
             + "installed, in that order).";
     static final String TIMEOUT_TEXT = "Kill the command after S seconds (exit code 124).";
@@ -109,6 +110,9 @@ final class RunCommand extends EnvCommand.Sub {
             if (asked == null || asked.equals(backend)) {
                 return backend;
             }
+            if (backend.equals("container") && !asked.equals("vm")) {
+                return asked; // an image runs as a pod too (k8s), pushed by digest to the cluster's registry
+            }
             throw new DavitException(Kind.USAGE, Text.printable(environment) + " is a " + (backend.equals("vm")
                     ? "microVM environment (kernel and rootfs.ext4); it runs only with --backend vm"
                     : "container root filesystem; --backend vm needs a microVM environment such as one built by"
@@ -137,13 +141,16 @@ final class RunCommand extends EnvCommand.Sub {
                                 // to tell a sandbox's own one-line failure (e.g. a missing command: 127)
         if (chosen.equals("vm")) {
             b.vcpus(resources.vmVcpus()).memoryMiB(resources.vmMemory()).limits(resources.vmLimits());
-        } else {
+        } else if (chosen.equals("container")) {
             b.limits(resources.containerLimits(out));
+        } else {
+            b.limits(resources.containerLimits()); // a pod's limits: the cluster enforces them, not this host
         }
         RunSpec spec = b.build();
         Trace.mark("run: spec built");
         Sandboxes sandboxes = new Sandboxes(EgressOptions.withDns(resources.sandboxOptions(home()), main.env()));
-        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : "container") + " sandbox" + (net.enabled() ? " (network: " + EgressOptions.brief(net) + ")" : "") + ": "
+        out.notice("==> running in a " + (chosen.equals("vm") ? "microVM" : chosen.equals("container") ? "container"
+                : chosen + " pod") + " sandbox" + (net.enabled() ? " (network: " + EgressOptions.brief(net) + ")" : "") + ": "
                 + String.join(" ", spec.effectiveCommand()));
         java.io.InputStream in = stdin ? System.in : null;
         if (!out.json()) {

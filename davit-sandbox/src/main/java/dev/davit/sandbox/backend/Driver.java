@@ -59,7 +59,8 @@ public interface Driver {
     }
 
     /**
-     * The drivers of this davit, the default backend ({@link Sandboxes#CONTAINER}) first.
+     * The drivers of this davit: the default backend ({@link Sandboxes#CONTAINER}) first, then {@link Sandboxes#VM},
+     * then others (k8s) by name.
      *
      * @return the drivers found by {@link java.util.ServiceLoader}, loaded once
      */
@@ -86,7 +87,9 @@ public interface Driver {
     final class Loaded {
         static final List<Driver> ALL = ServiceLoader.load(Driver.class, Driver.class.getClassLoader()).stream()
                 .map(ServiceLoader.Provider::get)
-                .sorted(java.util.Comparator.comparing(d -> d.name().equals(Sandboxes.CONTAINER) ? 0 : 1))
+                // the host's own backends first, in a fixed order whatever the class path's (then others by name)
+                .sorted(java.util.Comparator.<Driver>comparingInt(d -> d.name().equals(Sandboxes.CONTAINER) ? 0
+                        : d.name().equals(Sandboxes.VM) ? 1 : 2).thenComparing(Driver::name))
                 .toList();
 
         private Loaded() {

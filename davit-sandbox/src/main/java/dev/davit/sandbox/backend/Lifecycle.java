@@ -533,6 +533,7 @@ public final class Lifecycle {
         }
         // and what is left in its cgroup (a container's exec's processes; a microVM's QEMU)
         Cgroups.removeRecorded(dir(s.id()));
+        of(s).release(s, dir(s.id())); // what it holds elsewhere (a k8s sandbox's pod)
     }
 
     void save(Sandbox s) {

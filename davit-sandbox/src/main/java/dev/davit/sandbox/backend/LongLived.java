@@ -173,6 +173,16 @@ public interface LongLived {
     }
 
     /**
+     * Removes what sandbox {@code s} holds outside this host (a k8s sandbox's pod), when a stop, removal or reap ends
+     * it, after its recorded processes are killed. By default nothing.
+     *
+     * @param s   the sandbox, as recorded
+     * @param dir its state directory
+     */
+    default void release(Sandbox s, Path dir) {
+    }
+
+    /**
      * Starts created, stopped or failed sandbox {@code s} (what was left of it is killed) and records it.
      *
      * @param s the sandbox as recorded, not running

@@ -90,7 +90,7 @@ enc() {
 }
 
 reply() {
-    printf '%s\n' "$*" >&3
+    printf '%s\n' "$*" >&4
 }
 
 fail() { # fail ID CODE MESSAGE
@@ -248,8 +248,8 @@ send_output() {
     o=$(stat -c %s $R/out)
     e=$(stat -c %s $R/err)
     reply "ran $1 $2 $3 $o $e"
-    [ "$o" -gt 0 ] && dd if=$R/out bs=65536 count="$o" iflag=count_bytes 2>/dev/null >&3
-    [ "$e" -gt 0 ] && dd if=$R/err bs=65536 count="$e" iflag=count_bytes 2>/dev/null >&3
+    [ "$o" -gt 0 ] && dd if=$R/out bs=65536 count="$o" iflag=count_bytes 2>/dev/null >&4
+    [ "$e" -gt 0 ] && dd if=$R/err bs=65536 count="$e" iflag=count_bytes 2>/dev/null >&4
     rm -f $R/out $R/err $R/timedout
 }
 
@@ -298,7 +298,7 @@ from_port() {
 send_file() {
     size=$(stat -c %s "$3")
     reply "data $1 $2 $size"
-    cat "$3" >&3
+    cat "$3" >&4
 }
 
 # put ID DIR SIZE, then SIZE bytes of a tar: extracted into DIR (made when missing), owners not taken from it.
@@ -579,16 +579,104 @@ handle() {
     esac
 }
 
+# A Kubernetes pod's side (the k8s backend): the agent is not PID 1 of a VM but comes in through the pod's exec
+# streams, with no mounts to make (the pod has no capabilities) and /.davit/run on the pod's own emptyDir.
+#   pod                      PID 1 of the sandbox container: reaps what execs leave, ends on TERM
+#   stdio                    one request read from stdin, answered on stdout (as on the port), then exit
+#   xrun TOKEN WD ENV.. -- ARGV..  an exec: records its pid as $R/x/TOKEN, enters WD, clears the environment
+#   xkill TOKEN              kills the exec of TOKEN and everything it started
+pod_setup() {
+    umask 022
+    $B mkdir -p $R/bin $R/x
+    [ -e $R/bin/sh ] || $B --install -s $R/bin
+}
+
+xrun() {
+    t=$2
+    wd=$3
+    shift 3
+    echo $$ >$R/x/$t
+    # the environment is cleared (env -i): what the exec gets is exactly what davit sends, before the --
+    n=0
+    for a in "$@"; do
+        [ "$a" = -- ] && break
+        n=$((n + 1))
+    done
+    cd "$wd" 2>/dev/null || { echo "davit: the working directory $wd does not exist" >&2; exit 125; }
+    env=
+    i=0
+    while [ $i -lt $n ]; do
+        i=$((i + 1))
+        eval "e$i=\$1"
+        shift
+    done
+    shift # the --
+    # rebuild "$@" as ENV... ARGV... for env -i
+    while [ $i -gt 0 ]; do
+        eval "set -- \"\$e$i\" \"\$@\""
+        i=$((i - 1))
+    done
+    exec $B env -i "$@"
+}
+
+# Kills the exec of token $2 and every process below it: each found is stopped at once (so it forks no more),
+# the tree followed by /proc's parent links until it grows no more, then all are killed.
+xkill() {
+    f=$R/x/$2
+    [ -s "$f" ] || exit 0
+    p=$(cat "$f")
+    isnum "$p" || exit 0
+    kill -STOP "$p" 2>/dev/null
+    found=" $p "
+    grew=1
+    while [ $grew = 1 ]; do
+        grew=0
+        for st in /proc/[0-9]*/stat; do
+            read -r line <"$st" 2>/dev/null || continue
+            pid=${line%% *}
+            # shellcheck disable=SC2086 # the fields after the command's name
+            set -- ${line##*) }
+            case $found in
+            *" $pid "*) ;;
+            *" $2 "*) kill -STOP "$pid" 2>/dev/null; found="$found$pid "; grew=1 ;;
+            esac
+        done
+    done
+    # shellcheck disable=SC2086
+    kill -KILL $found 2>/dev/null
+    rm -f "$f"
+}
+
 case $1 in
 holder) holder "$@"; exit ;;
 proc) proc "$@"; exit ;;
+pod)
+    pod_setup
+    trap 'exit 0' TERM INT
+    # wait returns for any child: reaps what execs left behind (they are reparented to PID 1)
+    while :; do
+        $B sleep 3600 &
+        wait
+    done
+    ;;
+stdio)
+    PATH=$R/bin
+    exec 3<&0 4>&1 1>&2
+    set -f
+    IFS= read -r line <&3 || exit 0
+    # shellcheck disable=SC2086 # fields are split on spaces on purpose
+    handle $line
+    exit
+    ;;
+xrun) xrun "$@" ;;
+xkill) PATH=$R/bin; xkill "$@"; exit ;;
 esac
 setup
 if ! find_port; then
     log "no virtio-serial port named davit.agent; start QEMU with -device virtserialport,name=davit.agent"
     exec $B poweroff -f
 fi
-exec 3<>"$PORT"
+exec 3<>"$PORT" 4>&3
 log "ready on $PORT"
 set -f
 idle=0

@@ -1,0 +1,86 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** A connection to the cluster of {@link K8sSettings}, made when first needed and kept for the process. */
+final class Cluster {
+    private static volatile Cluster shared;
+
+    final K8sSettings settings;
+    final KubernetesClient client;
+
+    private Cluster(K8sSettings settings, KubernetesClient client) {
+        this.settings = settings;
+        this.client = client;
+    }
+
+    /** The cluster of this process's environment (the settings are read once). */
+    static Cluster get() {
+        Cluster c = shared;
+        if (c == null) {
+            synchronized (Cluster.class) {
+                if (shared == null) {
+                    shared = connect(K8sSettings.from(System.getenv()));
+                }
+                c = shared;
+            }
+        }
+        return c;
+    }
+
+    /** Makes {@code settings} this process's cluster instead of the environment's (tests). */
+    static synchronized void use(K8sSettings settings) {
+        shared = connect(settings);
+    }
+
+    static Cluster connect(K8sSettings settings) {
+        Path kubeconfig = settings.requireKubeconfig();
+        Config config;
+        try {
+            config = kubeconfig == null ? Config.autoConfigure(null)
+                    : Config.fromKubeconfig(null, Files.readString(kubeconfig), kubeconfig.toString());
+        } catch (IOException | KubernetesClientException e) {
+            throw new DavitException(Kind.USAGE, "cannot read the kubeconfig " + kubeconfig + " (" + reason(e)
+                    + "); set KUBECONFIG to the cluster's kubeconfig file");
+        }
+        config.setNamespace(settings.namespace());
+        return new Cluster(settings, new KubernetesClientBuilder().withConfig(config).build());
+    }
+
+    /** A cluster's refusal or a broken connection, in davit's words. */
+    static DavitException failure(String doing, KubernetesClientException e) {
+        int code = e.getCode();
+        if ((e.getMessage() != null && e.getMessage().contains("exceeded quota"))) {
+            return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("
+                    + reason(e) + "); ask for a smaller sandbox or a larger quota");
+        }
+        if (code == 401 || code == 403) {
+            return new DavitException(Kind.AUTH, "the cluster refused to let davit " + doing + " (HTTP " + code
+                    + "): give the kubeconfig's user the rights in docs/KUBERNETES.md's RBAC manifest");
+        }
+        if (code == 0) {
+            return new DavitException(Kind.NETWORK, "cannot reach the cluster to " + doing + " (" + reason(e)
+                    + "); check that KUBECONFIG names a running cluster");
+        }
+        return new DavitException(Kind.STORE, "the cluster refused to let davit " + doing + " (HTTP " + code + ": "
+                + reason(e) + ")");
+    }
+
+    static String reason(Exception e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t && (t.getMessage() == null || t.getMessage().isEmpty())) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        m = dev.davit.oci.internal.Text.printable(m.replace('\n', ' '));
+        return m.length() > 200 ? m.substring(0, 200) + "…" : m;
+    }
+}

@@ -1,0 +1,123 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.build.BuildResult;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.client.DavitHome;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.manifest.Descriptor;
+import dev.davit.sandbox.vm.VmImages;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The images a pod runs, in the registry the cluster pulls from, always by digest: the environment (the manifest
+ * davit unpacked for the sandbox, pushed from davit's store) and davit's agent image (a static busybox and the
+ * guest agent, {@code vm/agent.sh}, the microVM's own), which an init container copies into the pod.
+ */
+final class Images {
+    private static final Pattern ROOTFS = Pattern.compile("sha256-([0-9a-f]{64})");
+    private static final Pattern MEDIA_TYPE = Pattern.compile("\"mediaType\"\\s*:\\s*\"([^\"]{1,200})\"");
+    /** What this process pushed already: registry and digest. */
+    private static final Set<String> PUSHED = ConcurrentHashMap.newKeySet();
+
+    private Images() {
+    }
+
+    /**
+     * The environment of root filesystem {@code rootfs} (an image davit unpacked: {@code <home>/rootfs/sha256-HEX})
+     * in the cluster's registry, pushed there from the home's store when this process has not yet.
+     *
+     * @return {@code REGISTRY/davit/env@sha256:HEX}
+     */
+    static String environment(K8sSettings settings, Path rootfs) {
+        Matcher m = ROOTFS.matcher(rootfs.getFileName() == null ? "" : rootfs.getFileName().toString());
+        Path home = rootfs.toAbsolutePath().getParent() == null ? null
+                : rootfs.toAbsolutePath().getParent().getParent();
+        if (!m.matches() || home == null || !rootfs.toAbsolutePath().getParent().getFileName().toString()
+                .equals("rootfs")) {
+            throw new DavitException(Kind.USAGE, "the k8s backend runs images from davit's store (an image"
+                    + " reference or an environment), not the directory " + rootfs);
+        }
+        String registry = settings.requireRegistry();
+        Digest digest = Digest.parse("sha256:" + m.group(1));
+        String pinned = registry + "/davit/env@" + digest;
+        if (PUSHED.contains(pinned)) {
+            return pinned;
+        }
+        DavitClient client = client(settings, home);
+        byte[] manifest = client.store().readBlob(digest, 4 << 20);
+        Matcher mt = MEDIA_TYPE.matcher(new String(manifest, StandardCharsets.UTF_8));
+        String mediaType = mt.find() ? mt.group(1) : "application/vnd.oci.image.manifest.v1+json";
+        client.push(new Descriptor(mediaType, digest, manifest.length), registry + "/davit/env:sha256-"
+                + digest.hex(), ProgressListener.NONE);
+        PUSHED.add(pinned);
+        return pinned;
+    }
+
+    /**
+     * davit's agent image in the cluster's registry: built into the home's store once per busybox and agent, pushed
+     * when this process has not yet.
+     *
+     * @return {@code REGISTRY/davit/agent@DIGEST}
+     */
+    static String agent(K8sSettings settings, Path home) {
+        String registry = settings.requireRegistry();
+        byte[] busybox = new VmImages(VmImages.defaultCacheDir(home)).busybox();
+        byte[] agent = VmImages.resource("agent.sh");
+        byte[] both = new byte[busybox.length + agent.length];
+        System.arraycopy(busybox, 0, both, 0, busybox.length);
+        System.arraycopy(agent, 0, both, busybox.length, agent.length);
+        String tag = Digest.sha256(both).hex().substring(0, 16);
+        DavitClient client = client(settings, home);
+        String local = "davit.k8s.local/agent:" + tag;
+        Path dir = null;
+        try {
+            if (client.find(local).isEmpty()) {
+                dir = Files.createTempDirectory("davit-k8s-agent");
+                Files.write(dir.resolve("busybox"), busybox);
+                Files.setPosixFilePermissions(dir.resolve("busybox"), PosixFilePermissions.fromString("rwxr-xr-x"));
+                Files.write(dir.resolve("agent"), agent);
+                BuildResult built = client.build(dir, local, BuildOptions.defaults());
+                if (built == null) {
+                    throw new DavitException(Kind.STORE, "cannot build davit's agent image");
+                }
+            }
+            Descriptor top = client.find(local).orElseThrow().descriptor();
+            String pinned = registry + "/davit/agent@" + top.digest();
+            if (PUSHED.add(pinned)) {
+                client.push(top, registry + "/davit/agent:" + tag, ProgressListener.NONE);
+            }
+            return pinned;
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot make davit's agent image: " + e.getMessage());
+        } finally {
+            if (dir != null) {
+                try (var s = Files.walk(dir)) {
+                    s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                } catch (IOException ignored) {
+                    // a temporary directory
+                }
+            }
+        }
+    }
+
+    private static DavitClient client(K8sSettings settings, Path home) {
+        ClientOptions o = ClientOptions.defaults().withStore(DavitHome.storeOf(home));
+        if (settings.plainHttp()) {
+            o = o.withInsecureRegistries(Set.of(settings.registryHost()));
+        }
+        return DavitClient.create(o);
+    }
+}

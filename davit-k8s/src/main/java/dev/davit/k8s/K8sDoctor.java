@@ -1,0 +1,47 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.Doctor;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** {@code doctor}'s entry for the k8s backend: a cluster configured and answering, and a registry set. */
+final class K8sDoctor {
+    private K8sDoctor() {
+    }
+
+    static Doctor.Backend check() {
+        Map<String, String> facts = new LinkedHashMap<>();
+        K8sSettings settings;
+        try {
+            settings = K8sSettings.from(System.getenv());
+        } catch (DavitException e) {
+            return new Doctor.Backend(K8sDriver.NAME, false, e.getMessage(), facts);
+        }
+        if (settings.kubeconfig() == null && System.getenv("KUBERNETES_SERVICE_HOST") == null) {
+            return new Doctor.Backend(K8sDriver.NAME, false, "no cluster: set KUBECONFIG to a cluster's kubeconfig"
+                    + " (docs/KUBERNETES.md)", facts);
+        }
+        if (settings.kubeconfig() != null && !java.nio.file.Files.isRegularFile(settings.kubeconfig())) {
+            return new Doctor.Backend(K8sDriver.NAME, false, "no cluster: no kubeconfig at " + settings.kubeconfig()
+                    + "; set KUBECONFIG to a cluster's kubeconfig (docs/KUBERNETES.md)", facts);
+        }
+        facts.put("namespace", settings.namespace());
+        if (settings.registry() != null) {
+            facts.put("registry", settings.registry());
+        }
+        try {
+            Cluster c = Cluster.get();
+            String version = c.client.getKubernetesVersion().getGitVersion();
+            facts.put("cluster", version);
+        } catch (RuntimeException e) {
+            return new Doctor.Backend(K8sDriver.NAME, false, "the cluster does not answer ("
+                    + Cluster.reason(e) + "); check KUBECONFIG", facts);
+        }
+        if (settings.registry() == null) {
+            return new Doctor.Backend(K8sDriver.NAME, false, "set DAVIT_K8S_REGISTRY to a registry the cluster pulls"
+                    + " from", facts);
+        }
+        return new Doctor.Backend(K8sDriver.NAME, true, "runs sandboxes as pods of the cluster", facts);
+    }
+}

@@ -1,0 +1,142 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Spawned;
+import dev.davit.sandbox.backend.LongLived;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Long-lived sandboxes as pods: a start makes the sandbox's pod (its environment pushed to the cluster's registry
+ * first), a stop or removal deletes it. What a sandbox wrote lives in its pod: a stop loses it (pause and snapshots
+ * that keep it are not there yet).
+ */
+final class K8sLifecycle implements LongLived {
+    private final SandboxOptions options;
+    private final Consumer<Sandbox> save;
+
+    K8sLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
+        this.options = options;
+        this.save = save;
+    }
+
+    @Override
+    public CreateSpec prepare(CreateSpec spec, Path dir) {
+        refuseUnsupported(spec.publish().isEmpty(), spec.network().enabled(), spec.scratchInLayer());
+        try {
+            java.nio.file.Files.createDirectories(dir);
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create the sandbox directory " + dir + ": "
+                    + e.getMessage());
+        }
+        return spec;
+    }
+
+    static void refuseUnsupported(boolean noPublish, boolean network, boolean scratchInLayer) {
+        if (!noPublish) {
+            throw new DavitException(Kind.USAGE, "--publish is not available on the k8s backend yet; reach a"
+                    + " sandbox's port with kubectl port-forward");
+        }
+        if (network) {
+            throw new DavitException(Kind.USAGE, "the k8s backend runs sandboxes without a network for now (its"
+                    + " NetworkPolicy denies all); drop --network and the --allow-* options, or use the container"
+                    + " backend");
+        }
+        if (scratchInLayer) {
+            throw new DavitException(Kind.USAGE, "the k8s backend gives every sandbox its own /tmp; the root"
+                    + " filesystem's own scratch directories are for the container backend only");
+        }
+    }
+
+    @Override
+    public Sandbox start(Sandbox s) {
+        Cluster c = Cluster.get();
+        Path home = home(options);
+        Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
+                0, 0, 0);
+        // recorded before the pod is made: a davit killed meanwhile leaves a sandbox a stop or rm removes
+        PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings, s.spec().rootfs()),
+                Images.agent(c.settings, home), s.spec().limits(), () -> save.accept(running));
+        return running;
+    }
+
+    /** The davit home of these sandboxes: their state directory is {@code <home>/sandboxes} or the like. */
+    static Path home(SandboxOptions options) {
+        Path state = options.stateDir().toAbsolutePath();
+        return state.getParent() == null ? state : state.getParent();
+    }
+
+    @Override
+    public boolean up(Sandbox s) {
+        return PodLife.running(Cluster.get(), Pods.name(s.id()));
+    }
+
+    @Override
+    public void release(Sandbox s, Path dir) {
+        if (s.status() == SandboxStatus.CREATED) {
+            return;
+        }
+        PodLife.delete(Cluster.get(), Pods.name(s.id()));
+    }
+
+    @Override
+    public ExecResult exec(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Duration timeout,
+                           long maxOutput, int capture, InputStream stdin, OutputStream stdoutTee,
+                           OutputStream stderrTee, long t0) {
+        Map<String, String> merged = new LinkedHashMap<>(s.spec().env());
+        if (env != null) {
+            merged.putAll(env);
+        }
+        dev.davit.sandbox.RunSpec rs = new dev.davit.sandbox.RunSpec(s.spec().rootfs(), argv, merged,
+                workdir != null ? workdir : s.spec().workdir(), timeout, null, s.spec().image(), K8sDriver.NAME, null,
+                dev.davit.sandbox.RunSpec.DEFAULT_VCPUS, dev.davit.sandbox.RunSpec.DEFAULT_MEMORY_MIB);
+        return PodExec.run(Cluster.get(), s.id(), Pods.name(s.id()), argv, rs.effectiveEnv(), rs.effectiveWorkdir(),
+                timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0, K8sDriver.RUNTIME);
+    }
+
+    @Override
+    public String procNet(Sandbox s, String name) {
+        return new String(PodExec.output(Cluster.get(), Pods.name(s.id()), 4 << 20, PodExec.BUSYBOX, "cat",
+                "/proc/net/" + name), StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
+                         boolean terminal) {
+        throw notYet("background processes");
+    }
+
+    @Override
+    public boolean alive(Sandbox running, Spawned p) {
+        return false;
+    }
+
+    @Override
+    public boolean signal(Sandbox running, Spawned p, String signal, boolean foreground) {
+        throw notYet("signals to background processes");
+    }
+
+    @Override
+    public void terminate(Sandbox running, Spawned p, Duration grace) {
+        throw notYet("background processes");
+    }
+
+    static DavitException notYet(String what) {
+        return new DavitException(Kind.USAGE, what + " are not available on the k8s backend yet; use the container"
+                + " or vm backend for them");
+    }
+}

@@ -1,0 +1,89 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * Where and how the k8s backend makes its pods, from the environment (as kubectl takes its cluster):
+ * <ul>
+ *   <li>{@code DAVIT_K8S_KUBECONFIG}, else the first file of {@code KUBECONFIG}, else {@code ~/.kube/config}; none
+ *       of them inside a pod: the in-cluster configuration;</li>
+ *   <li>{@code DAVIT_K8S_NAMESPACE} (default {@code default});</li>
+ *   <li>{@code DAVIT_K8S_REGISTRY}: the registry ({@code host[:port]}) davit pushes environments to and the cluster
+ *       pulls them from, by digest; loopback addresses are reached over plain HTTP;</li>
+ *   <li>{@code DAVIT_K8S_RUNTIME_CLASS}: the RuntimeClass of every pod (gVisor, Kata), or none.</li>
+ * </ul>
+ *
+ * @param kubeconfig   the kubeconfig file, or null for the in-cluster configuration
+ * @param namespace    the namespace of davit's pods
+ * @param registry     the registry the cluster pulls from, or null when none is set
+ * @param runtimeClass the pods' RuntimeClass, or null
+ */
+record K8sSettings(Path kubeconfig, String namespace, String registry, String runtimeClass) {
+    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+    private static final Pattern REGISTRY = Pattern.compile("[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._/-]+)?");
+
+    static K8sSettings from(Map<String, String> env) {
+        Path kubeconfig = null;
+        String own = env.get("DAVIT_K8S_KUBECONFIG");
+        String kc = env.get("KUBECONFIG");
+        if (own != null && !own.isEmpty()) {
+            kubeconfig = Path.of(own);
+        } else if (kc != null && !kc.isEmpty()) {
+            kubeconfig = Path.of(kc.split(":")[0]);
+        } else if (env.get("KUBERNETES_SERVICE_HOST") == null && env.get("HOME") != null) {
+            kubeconfig = Path.of(env.get("HOME"), ".kube", "config");
+        }
+        String ns = env.getOrDefault("DAVIT_K8S_NAMESPACE", "default");
+        if (!DNS_LABEL.matcher(ns).matches()) {
+            throw new DavitException(Kind.USAGE, "DAVIT_K8S_NAMESPACE '" + dev.davit.oci.internal.Text.printable(ns)
+                    + "' is not a Kubernetes namespace name (lower-case letters, digits and '-')");
+        }
+        String registry = env.get("DAVIT_K8S_REGISTRY");
+        if (registry != null && !registry.isEmpty() && !REGISTRY.matcher(registry).matches()) {
+            throw new DavitException(Kind.USAGE, "DAVIT_K8S_REGISTRY '" + dev.davit.oci.internal.Text.printable(
+                    registry) + "' is not a registry (host[:port][/path])");
+        }
+        String rc = env.get("DAVIT_K8S_RUNTIME_CLASS");
+        if (rc != null && !rc.isEmpty() && !DNS_LABEL.matcher(rc).matches()) {
+            throw new DavitException(Kind.USAGE, "DAVIT_K8S_RUNTIME_CLASS '" + dev.davit.oci.internal.Text.printable(
+                    rc) + "' is not a RuntimeClass name");
+        }
+        return new K8sSettings(kubeconfig, ns, registry == null || registry.isEmpty() ? null : registry,
+                rc == null || rc.isEmpty() ? null : rc);
+    }
+
+    /** The registry, or a USAGE error saying how to set one. */
+    String requireRegistry() {
+        if (registry == null) {
+            throw new DavitException(Kind.USAGE, "the k8s backend needs a registry the cluster pulls environments"
+                    + " from: set DAVIT_K8S_REGISTRY=host[:port] (davit pushes each environment there by digest)");
+        }
+        return registry;
+    }
+
+    /** The kubeconfig, or a USAGE error naming the file and the variables. */
+    Path requireKubeconfig() {
+        if (kubeconfig != null && !Files.isRegularFile(kubeconfig)) {
+            throw new DavitException(Kind.USAGE, "no kubeconfig at " + kubeconfig + "; set KUBECONFIG (or"
+                    + " DAVIT_K8S_KUBECONFIG) to the cluster's kubeconfig file");
+        }
+        return kubeconfig;
+    }
+
+    /** Whether the registry is reached over plain HTTP: a loopback one. */
+    boolean plainHttp() {
+        return registry != null && (registry.startsWith("127.") || registry.startsWith("localhost")
+                || registry.startsWith("[::1]"));
+    }
+
+    /** The registry's host[:port], without a path. */
+    String registryHost() {
+        int slash = requireRegistry().indexOf('/');
+        return slash < 0 ? registry : registry.substring(0, slash);
+    }
+}

@@ -1,0 +1,217 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.Captured;
+import dev.davit.sandbox.ExecResult;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.ExecWatch;
+import io.fabric8.kubernetes.client.dsl.PodResource;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A command in a sandbox pod, through the pod's exec streams: the agent's {@code xrun} records the command's pid,
+ * enters the working directory and runs it with exactly davit's environment; a timeout or the output limit has the
+ * agent's {@code xkill} kill it and everything it started. Output streams to the tees as it arrives.
+ */
+final class PodExec {
+    static final String BUSYBOX = "/.davit/busybox";
+    static final String AGENT = "/.davit/agent";
+    /** How long a killed command has to be seen ending. */
+    private static final long KILL_WAIT_MS = 10_000;
+
+    private PodExec() {
+    }
+
+    static ExecResult run(Cluster cluster, String sandboxId, String pod, List<String> argv, Map<String, String> env,
+                          String workdir, Duration timeout, long maxOutput, int capture, InputStream stdin,
+                          OutputStream stdoutTee, OutputStream stderrTee, long t0, String runtime) {
+        String token = dev.davit.oci.internal.RandomHex.of(8);
+        List<String> cmd = new ArrayList<>(List.of(BUSYBOX, "sh", AGENT, "xrun", token, workdir));
+        env.forEach((k, v) -> cmd.add(k + "=" + v));
+        cmd.add("--");
+        cmd.addAll(argv);
+        AtomicLong total = new AtomicLong();
+        AtomicBoolean overLimit = new AtomicBoolean();
+        PodResource p = cluster.client.pods().inNamespace(cluster.settings.namespace()).withName(pod);
+        Runnable kill = () -> kill(cluster, pod, token);
+        Sink out = new Sink(capture, stdoutTee, total, maxOutput, overLimit, kill);
+        Sink err = new Sink(capture, stderrTee, total, maxOutput, overLimit, kill);
+        long t1 = System.nanoTime();
+        boolean timedOut = false;
+        int code;
+        try (ExecWatch w = (stdin == null ? p.inContainer(Pods.CONTAINER).writingOutput(out)
+                : p.inContainer(Pods.CONTAINER).readingInput(stdin).writingOutput(out)).writingError(err)
+                .exec(cmd.toArray(String[]::new))) {
+            Integer exit;
+            try {
+                exit = timeout == null ? w.exitCode().get()
+                        : w.exitCode().get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                timedOut = true;
+                kill.run();
+                exit = waitKilled(w);
+            }
+            code = timedOut ? ExecResult.TIMEOUT_EXIT_CODE : overLimit.get() ? ExecResult.OUTPUT_LIMIT_EXIT_CODE
+                    : exit == null || exit < 0 ? 255 : exit;
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("run a command in sandbox " + sandboxId, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            kill.run();
+            throw new DavitException(Kind.USAGE, "interrupted while a command ran in sandbox " + sandboxId);
+        } catch (ExecutionException e) {
+            throw new DavitException(Kind.NETWORK, "the exec stream to sandbox " + sandboxId + "'s pod broke ("
+                    + Cluster.reason(e) + ")");
+        }
+        long t2 = System.nanoTime();
+        return new ExecResult(sandboxId, K8sDriver.NAME, runtime, code, out.captured(), err.captured(), timedOut,
+                new ExecResult.Timings(ms(t1 - t0), 0, ms(t2 - t1), 0), out.truncated || err.truncated, false,
+                overLimit.get(), false, List.of());
+    }
+
+    private static Integer waitKilled(ExecWatch w) throws InterruptedException, ExecutionException {
+        try {
+            return w.exitCode().get(KILL_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException gone) {
+            return null; // the stream is closed with the watch
+        }
+    }
+
+    /** Kills the command of {@code token} and what it started (the agent's xkill); best effort. */
+    static void kill(Cluster cluster, String pod, String token) {
+        try (ExecWatch w = cluster.client.pods().inNamespace(cluster.settings.namespace()).withName(pod)
+                .inContainer(Pods.CONTAINER).writingOutput(OutputStream.nullOutputStream())
+                .writingError(OutputStream.nullOutputStream())
+                .exec(BUSYBOX, "sh", AGENT, "xkill", token)) {
+            w.exitCode().get(KILL_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            // the pod or its process may be gone already
+        }
+    }
+
+    /** Runs a short command of davit's own in the pod and returns its stdout (at most {@code max} bytes). */
+    static byte[] output(Cluster cluster, String pod, int max, String... argv) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try (ExecWatch w = cluster.client.pods().inNamespace(cluster.settings.namespace()).withName(pod)
+                .inContainer(Pods.CONTAINER).writingOutput(new Capped(out, max)).writingError(new Capped(err, 4096))
+                .exec(argv)) {
+            Integer code = w.exitCode().get(60, TimeUnit.SECONDS);
+            if (code == null || code != 0) {
+                throw new DavitException(Kind.STORE, "'" + String.join(" ", argv) + "' failed in pod " + pod + ": "
+                        + dev.davit.oci.internal.Text.printable(err.toString(java.nio.charset.StandardCharsets.UTF_8)
+                        .strip()));
+            }
+            return out.toByteArray();
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("read from pod " + pod, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.USAGE, "interrupted");
+        } catch (ExecutionException | TimeoutException e) {
+            throw new DavitException(Kind.NETWORK, "the exec stream to pod " + pod + " broke (" + Cluster.reason(e)
+                    + ")");
+        }
+    }
+
+    private static long ms(long nanos) {
+        return nanos / 1_000_000;
+    }
+
+    /** At most {@code max} bytes kept; the rest dropped. */
+    private static final class Capped extends OutputStream {
+        private final ByteArrayOutputStream to;
+        private final int max;
+
+        Capped(ByteArrayOutputStream to, int max) {
+            this.to = to;
+            this.max = max;
+        }
+
+        @Override
+        public void write(int b) {
+            if (to.size() < max) {
+                to.write(b);
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            to.write(b, off, Math.max(0, Math.min(len, max - to.size())));
+        }
+    }
+
+    /** One output stream of a command: copied to its tee, its first {@code capture} bytes kept. */
+    private static final class Sink extends OutputStream {
+        private final int capture;
+        private final OutputStream tee;
+        private final AtomicLong total;
+        private final long maxOutput;
+        private final AtomicBoolean overLimit;
+        private final Runnable kill;
+        private final List<byte[]> chunks = new ArrayList<>();
+        private int size;
+        boolean truncated;
+
+        Sink(int capture, OutputStream tee, AtomicLong total, long maxOutput, AtomicBoolean overLimit,
+             Runnable kill) {
+            this.capture = capture;
+            this.tee = tee;
+            this.total = total;
+            this.maxOutput = maxOutput;
+            this.overLimit = overLimit;
+            this.kill = kill;
+        }
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] b, int off, int len) {
+            if (overLimit.get()) {
+                return;
+            }
+            long before = total.getAndAdd(len);
+            if (maxOutput > 0 && before + len > maxOutput) {
+                len = (int) Math.max(0, maxOutput - before);
+                if (overLimit.compareAndSet(false, true)) {
+                    Thread.ofVirtual().start(kill);
+                }
+            }
+            if (tee != null && len > 0) {
+                try {
+                    tee.write(b, off, len);
+                    tee.flush();
+                } catch (java.io.IOException e) {
+                    // the reader left; the command goes on
+                }
+            }
+            int keep = Math.min(len, capture - size);
+            if (keep > 0) {
+                chunks.add(java.util.Arrays.copyOfRange(b, off, off + keep));
+                size += keep;
+            }
+            if (keep < len) {
+                truncated = true;
+            }
+        }
+
+        synchronized Captured captured() {
+            return Captured.of(chunks, size);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.Limits;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A sandbox pod's life: made and waited for until it runs, looked at, deleted and waited for until it is gone. */
+final class PodLife {
+    /** How long a pod may take to run (its images pulled, its init container done). */
+    static final long START_SECONDS = 180;
+    /** Waiting reasons that do not go away by waiting. */
+    private static final List<String> STUCK = List.of("ErrImagePull", "ImagePullBackOff", "InvalidImageName",
+            "CreateContainerConfigError", "CreateContainerError", "RunContainerError", "CrashLoopBackOff");
+
+    private PodLife() {
+    }
+
+    /**
+     * Makes sandbox {@code id}'s pod ({@code recorded} runs once the cluster took it) and waits until its sandbox
+     * container runs. A pod that cannot run is deleted and the reason said.
+     */
+    static void create(Cluster c, String id, String home, String image, String agentImage, Limits limits,
+                       Runnable recorded) {
+        String name = Pods.name(id);
+        try {
+            denyAll(c);
+            delete(c, name); // what a failed start of the same sandbox left
+            c.client.pods().inNamespace(c.settings.namespace()).resource(Pods.sandbox(c.settings, id, home, image,
+                    agentImage, limits)).create();
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("create pod " + name, e);
+        }
+        recorded.run();
+        String[] why = new String[1];
+        try {
+            c.client.pods().inNamespace(c.settings.namespace()).withName(name).waitUntilCondition(p -> {
+                if (p == null) {
+                    why[0] = "the pod was deleted while it started";
+                    return true;
+                }
+                why[0] = stuck(p);
+                return why[0] != null || runs(p);
+            }, START_SECONDS, TimeUnit.SECONDS);
+        } catch (KubernetesClientException e) {
+            if (e.getCause() instanceof java.util.concurrent.TimeoutException || e.getMessage() != null
+                    && e.getMessage().contains("Timed out")) {
+                why[0] = "it did not run within " + START_SECONDS + " s" + pending(c, name);
+            } else {
+                delete(c, name);
+                throw Cluster.failure("watch pod " + name, e);
+            }
+        }
+        if (why[0] != null) {
+            delete(c, name);
+            throw new DavitException(Kind.STORE, "sandbox " + id + "'s pod " + name + " cannot run: " + why[0]);
+        }
+    }
+
+    /** The NetworkPolicy that cuts davit's pods off, made once per namespace. */
+    private static void denyAll(Cluster c) {
+        var policies = c.client.network().v1().networkPolicies().inNamespace(c.settings.namespace());
+        if (policies.withName(Pods.POLICY).get() == null) {
+            try {
+                policies.resource(Pods.denyAll(c.settings)).create();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409) { // another davit made it meanwhile
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static boolean runs(Pod p) {
+        for (ContainerStatus cs : statuses(p, false)) {
+            if (cs.getName().equals(Pods.CONTAINER) && cs.getState() != null && cs.getState().getRunning() != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Why the pod will not run, or null while it may. */
+    private static String stuck(Pod p) {
+        if (p.getStatus() != null && ("Failed".equals(p.getStatus().getPhase())
+                || "Succeeded".equals(p.getStatus().getPhase()))) {
+            return "it ended (" + p.getStatus().getPhase() + (p.getStatus().getReason() == null ? ""
+                    : ": " + p.getStatus().getReason()) + ")";
+        }
+        for (ContainerStatus cs : statuses(p, true)) {
+            var waiting = cs.getState() == null ? null : cs.getState().getWaiting();
+            if (waiting != null && STUCK.contains(waiting.getReason())) {
+                String m = waiting.getMessage() == null ? "" : " (" + shorten(waiting.getMessage()) + ")";
+                return "container " + cs.getName() + " is " + waiting.getReason() + m
+                        + (waiting.getReason().contains("Image") ? "; check that the cluster can pull from "
+                        + "DAVIT_K8S_REGISTRY" : "");
+            }
+            var ended = cs.getState() == null ? null : cs.getState().getTerminated();
+            if (ended != null && ended.getExitCode() != null && ended.getExitCode() != 0) {
+                return "container " + cs.getName() + " exited " + ended.getExitCode()
+                        + (ended.getMessage() == null ? "" : " (" + shorten(ended.getMessage()) + ")");
+            }
+        }
+        return null;
+    }
+
+    private static List<ContainerStatus> statuses(Pod p, boolean withInit) {
+        List<ContainerStatus> all = new ArrayList<>();
+        if (p.getStatus() != null) {
+            if (withInit && p.getStatus().getInitContainerStatuses() != null) {
+                all.addAll(p.getStatus().getInitContainerStatuses());
+            }
+            if (p.getStatus().getContainerStatuses() != null) {
+                all.addAll(p.getStatus().getContainerStatuses());
+            }
+        }
+        return all;
+    }
+
+    private static String pending(Cluster c, String name) {
+        Pod p = c.client.pods().inNamespace(c.settings.namespace()).withName(name).get();
+        if (p == null || p.getStatus() == null) {
+            return "";
+        }
+        var cond = p.getStatus().getConditions() == null ? null : p.getStatus().getConditions().stream()
+                .filter(x -> "PodScheduled".equals(x.getType()) && "False".equals(x.getStatus())).findFirst()
+                .orElse(null);
+        return cond != null ? " (not scheduled: " + shorten(String.valueOf(cond.getMessage())) + ")"
+                : " (phase " + p.getStatus().getPhase() + ")";
+    }
+
+    private static String shorten(String m) {
+        String s = dev.davit.oci.internal.Text.printable(m.replace('\n', ' '));
+        return s.length() > 200 ? s.substring(0, 200) + "…" : s;
+    }
+
+    /** Whether pod {@code name} runs its sandbox container; false when it is gone or ended. */
+    static boolean running(Cluster c, String name) {
+        try {
+            Pod p = c.client.pods().inNamespace(c.settings.namespace()).withName(name).get();
+            return p != null && p.getMetadata().getDeletionTimestamp() == null && runs(p);
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("look at pod " + name, e);
+        }
+    }
+
+    /** Deletes pod {@code name} at once and waits until it is gone (a missing one is no error). */
+    static void delete(Cluster c, String name) {
+        try {
+            var pod = c.client.pods().inNamespace(c.settings.namespace()).withName(name);
+            if (pod.get() == null) {
+                return;
+            }
+            pod.withGracePeriod(0).delete();
+            pod.waitUntilCondition(p -> p == null, 60, TimeUnit.SECONDS);
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 404) {
+                throw Cluster.failure("delete pod " + name, e);
+            }
+        }
+    }
+}

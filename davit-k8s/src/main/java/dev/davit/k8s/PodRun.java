@@ -1,0 +1,63 @@
+package dev.davit.k8s;
+
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.backend.Backend;
+import dev.davit.sandbox.backend.OneShot;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Path;
+
+/** A one-shot run as a pod: made, the command run in it through its exec streams, deleted (also on failure). */
+final class PodRun implements Backend {
+    private final SandboxOptions options;
+
+    PodRun(SandboxOptions options) {
+        this.options = options;
+    }
+
+    @Override
+    public String name() {
+        return K8sDriver.NAME;
+    }
+
+    @Override
+    public String runtime() {
+        return K8sDriver.RUNTIME;
+    }
+
+    @Override
+    public ExecResult run(RunSpec spec, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
+        long t0 = System.nanoTime();
+        K8sLifecycle.refuseUnsupported(true, spec.network().enabled(), false);
+        Cluster c = Cluster.get();
+        Path home = K8sLifecycle.home(options);
+        String id = OneShot.newId();
+        Path state = OneShot.create(options, id);
+        String pod = Pods.name(id);
+        try {
+            PodLife.create(c, id, Pods.homeLabel(home), Images.environment(c.settings, spec.rootfs()),
+                    Images.agent(c.settings, home), spec.limits(), () -> { });
+            long t1 = System.nanoTime();
+            ExecResult r = PodExec.run(c, id, pod, spec.effectiveCommand(), spec.effectiveEnv(),
+                    spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,
+                    stderrTee, t1, K8sDriver.RUNTIME);
+            long t2 = System.nanoTime();
+            PodLife.delete(c, pod);
+            return new ExecResult(r.sandboxId(), r.backend(), r.runtime(), r.exitCode(), r.capturedStdout(),
+                    r.capturedStderr(), r.timedOut(), new ExecResult.Timings((t1 - t0) / 1_000_000, 0,
+                    r.timings().execMs(), (System.nanoTime() - t2) / 1_000_000), r.truncated(), r.oomKilled(),
+                    r.outputLimited(), r.diskFull(), r.networkDenied());
+        } finally {
+            PodLife.delete(c, pod);
+            OneShot.ended(state);
+            try {
+                java.nio.file.Files.deleteIfExists(state.resolve("owner"));
+                java.nio.file.Files.deleteIfExists(state);
+            } catch (java.io.IOException ignored) {
+                // reaped later
+            }
+        }
+    }
+}

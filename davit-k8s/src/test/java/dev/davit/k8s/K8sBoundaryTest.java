@@ -1,0 +1,78 @@
+package dev.davit.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.sandbox.Sandboxes;
+import dev.davit.sandbox.backend.Driver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The k8s backend is a module the core finds and never names: ServiceLoader gives its driver, no class of the core
+ * modules refers to dev.davit.k8s, and without a cluster nothing of fabric8's client is touched by the driver's
+ * name or its settings' errors.
+ */
+class K8sBoundaryTest {
+    @Test
+    void theCoreFindsTheDriverWithoutNamingIt() throws Exception {
+        assertThat(Driver.named("k8s")).isInstanceOf(K8sDriver.class);
+        assertThat(Sandboxes.BACKENDS).containsExactly("container", "vm", "k8s");
+        List<String> naming = new ArrayList<>();
+        for (Class<?> core : List.of(Sandboxes.class, dev.davit.oci.client.DavitClient.class)) {
+            Path where = Path.of(core.getProtectionDomain().getCodeSource().getLocation().toURI());
+            for (String[] entry : classes(where)) {
+                if (entry[1].contains("dev/davit/k8s")) {
+                    naming.add(entry[0]);
+                }
+            }
+        }
+        assertThat(naming).isEmpty();
+    }
+
+    @Test
+    void badSettingsAreRefusedInTheCallersWords() {
+        var e = org.assertj.core.api.Assertions.catchThrowable(() -> K8sSettings.from(java.util.Map.of(
+                "DAVIT_K8S_NAMESPACE", "Not_A_Name")));
+        assertThat(e).hasMessageContaining("DAVIT_K8S_NAMESPACE").hasMessageContaining("lower-case");
+        e = org.assertj.core.api.Assertions.catchThrowable(() -> K8sSettings.from(java.util.Map.of(
+                "HOME", "/nonexistent")).requireRegistry());
+        assertThat(e).hasMessageContaining("set DAVIT_K8S_REGISTRY");
+        e = org.assertj.core.api.Assertions.catchThrowable(() -> K8sSettings.from(java.util.Map.of(
+                "KUBECONFIG", "/nonexistent/config")).requireKubeconfig());
+        assertThat(e).hasMessageContaining("no kubeconfig at /nonexistent/config").hasMessageContaining("KUBECONFIG");
+    }
+
+    /** Each class file of a directory or jar: its name and its bytes as ISO-8859-1 text. */
+    private static List<String[]> classes(Path where) throws IOException {
+        List<String[]> out = new ArrayList<>();
+        if (Files.isDirectory(where)) {
+            try (Stream<Path> s = Files.walk(where)) {
+                for (Path p : s.filter(f -> f.toString().endsWith(".class")).toList()) {
+                    out.add(new String[] {p.toString(), new String(Files.readAllBytes(p),
+                            StandardCharsets.ISO_8859_1)});
+                }
+            }
+        } else {
+            try (ZipFile z = new ZipFile(where.toFile())) {
+                for (ZipEntry e : java.util.Collections.list(z.entries())) {
+                    if (e.getName().endsWith(".class")) {
+                        try (InputStream in = z.getInputStream(e)) {
+                            out.add(new String[] {e.getName(), new String(in.readAllBytes(),
+                                    StandardCharsets.ISO_8859_1)});
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,159 @@
+package dev.davit.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.build.BuildOptions;
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.oci.copy.ProgressListener;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.RunSpec;
+import dev.davit.sandbox.RunTarget;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The k8s backend against the real cluster scripts/cluster.sh made (ClusterEnv): a busybox image built into a fresh
+ * home's store is pushed to the cluster's registry by digest and runs as pods, one-shot and long-lived; every pod
+ * is checked from the cluster's side (its security settings) and from inside (no token, no capabilities).
+ */
+class K8sSandboxTest {
+    private static final String IMAGE = "localhost/test/busybox:k8s";
+    private static final String NS = "davit-test";
+
+    @TempDir
+    static Path tmp;
+    static Path home;
+    static Path rootfs;
+    static Cluster cluster;
+
+    @BeforeAll
+    static void image() throws Exception {
+        ClusterEnv.use(NS);
+        cluster = Cluster.get();
+        if (cluster.client.namespaces().withName(NS).get() == null) {
+            cluster.client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(NS).endMetadata()
+                    .build()).create();
+        }
+        Path src = tmp.resolve("src");
+        Path bin = Files.createDirectories(src.resolve("bin"));
+        Path busybox = Path.of("/bin/busybox");
+        Files.copy(busybox, bin.resolve("busybox"));
+        for (String a : List.of("sh", "cat", "echo", "sleep", "id", "ls", "grep", "pwd", "env")) {
+            Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
+        }
+        for (String d : List.of("proc", "dev", "tmp", "work")) {
+            Files.createDirectories(src.resolve(d));
+        }
+        home = tmp.resolve("home");
+        try (DavitClient c = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
+            c.build(src, IMAGE, BuildOptions.builder().env("GREETING", "from-the-image").build(),
+                    ProgressListener.NONE);
+            rootfs = RunTarget.ofImage(c, home, IMAGE, null, null).rootfs();
+        }
+    }
+
+    private static Sandboxes sandboxes() {
+        return new Sandboxes(SandboxOptions.under(home));
+    }
+
+    @Test
+    void aOneShotRunIsAPodThatIsGoneAfterwards() {
+        ExecResult r = sandboxes().run(RunSpec.builder(rootfs).command("sh", "-c",
+                "echo out; echo err >&2; echo $GREETING; exit 3").backend(K8sDriver.NAME).build());
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.backend()).isEqualTo("k8s");
+        assertThat(r.stdoutText()).isEqualTo("out\nfrom-the-image\n");
+        assertThat(r.stderrText()).isEqualTo("err\n");
+        assertThat(davitPods()).noneMatch(p -> p.getMetadata().getName().equals(Pods.name(r.sandboxId())));
+    }
+
+    @Test
+    void aLongLivedSandboxExecsWithEnvWorkdirStdinAndTimeoutThenGoes() {
+        Sandboxes sb = sandboxes();
+        Sandbox s = sb.create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME).env("ONE", "1")
+                .limits(new Limits(256, 0.5, 0, 1024)).build());
+        try {
+            assertThat(sb.status(s.id()).status()).isEqualTo(SandboxStatus.RUNNING);
+            Pod pod = cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).get();
+            var spec = pod.getSpec();
+            assertThat(spec.getAutomountServiceAccountToken()).isFalse();
+            assertThat(spec.getHostNetwork()).isFalse();
+            assertThat(spec.getHostPID()).isFalse();
+            var c = spec.getContainers().get(0);
+            assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+            assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+            assertThat(c.getResources().getLimits()).containsKeys("memory", "cpu", "ephemeral-storage");
+            assertThat(c.getImage()).matches(".*/davit/env@sha256:[0-9a-f]{64}");
+
+            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "echo $ONE $TWO $GREETING; pwd"),
+                    Map.of("TWO", "2"), "/work", null);
+            assertThat(r.exitCode()).isZero();
+            assertThat(r.stdoutText()).isEqualTo("1 2 from-the-image\n/work\n");
+            // inside: no token, no capabilities
+            ExecResult inside = sb.exec(s.id(), List.of("sh", "-c", "ls /var/run/secrets/kubernetes.io 2>&1;"
+                    + " grep CapEff /proc/self/status"), null, null, null);
+            assertThat(inside.stdoutText()).contains("No such file").contains("CapEff:\t0000000000000000");
+            ExecResult piped = sb.exec(s.id(), List.of("cat"), null, null, null, 0, 1 << 20,
+                    new ByteArrayInputStream("through stdin".getBytes(StandardCharsets.UTF_8)), null, null);
+            assertThat(piped.stdoutText()).isEqualTo("through stdin");
+            ExecResult slow = sb.exec(s.id(), List.of("sh", "-c", "sleep 300 & sleep 300; echo never"), null, null,
+                    Duration.ofSeconds(2));
+            assertThat(slow.timedOut()).isTrue();
+            assertThat(slow.exitCode()).isEqualTo(ExecResult.TIMEOUT_EXIT_CODE);
+            // the timeout killed all of it: no sleep is left
+            ExecResult left = sb.exec(s.id(), List.of("sh", "-c", "ls -l /proc/[0-9]*/exe 2>/dev/null | grep -c"
+                    + " busybox; for p in /proc/[0-9]*; do cat $p/cmdline 2>/dev/null | tr '\\0' ' '; echo; done"),
+                    null, null, null);
+            assertThat(left.stdoutText()).doesNotContain("sleep 300");
+            ExecResult missing = sb.exec(s.id(), List.of("no-such-command"), null, null, null);
+            assertThat(missing.exitCode()).isEqualTo(127);
+        } finally {
+            sb.rm(s.id());
+        }
+        assertThat(cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).get()).isNull();
+    }
+
+    @Test
+    void aPodDeletedBehindDavitsBackShowsAsFailed() {
+        Sandboxes sb = sandboxes();
+        Sandbox s = sb.create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME).build());
+        try {
+            cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).withGracePeriod(0).delete();
+            cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).waitUntilCondition(p -> p == null,
+                    60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(sb.status(s.id()).status()).isEqualTo(SandboxStatus.FAILED);
+        } finally {
+            sb.rm(s.id());
+        }
+    }
+
+    @Test
+    void whatTheBackendCannotDoYetIsRefusedInWords() {
+        assertThatThrownBy(() -> sandboxes().create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME)
+                .network(dev.davit.sandbox.Network.NAT).build()))
+                .isInstanceOf(DavitException.class).hasMessageContaining("without a network");
+    }
+
+    private static List<Pod> davitPods() {
+        return cluster.client.pods().inNamespace(NS).withLabel(Pods.MANAGED_BY, Pods.DAVIT).list().getItems();
+    }
+}
