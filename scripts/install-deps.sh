@@ -2,7 +2,8 @@
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci, buildah (the independent Containerfile builder),
 # the container runtimes (bubblewrap, crun, runc), slirp4netns and iproute2 (--network), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
 # rootless builds) and e2fsprogs/cpio/xz for building environments, gpg and openssl (signers for the signature tests), a static busybox (the sandbox tests' root filesystem and the VM tests' guest), Node with npm (the MCP test's client),
-# and what makes and checks the release (zip, dpkg-dev, groff, man-db, zsh).
+# and what makes and checks the release (zip, dpkg-dev, groff, man-db, zsh); etcd, containerd and the CNI plugins for the
+# Kubernetes cluster of scripts/cluster.sh.
 set -euo pipefail
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
@@ -46,10 +47,20 @@ command -v groff >/dev/null 2>&1 || need+=(groff-base)
 command -v man >/dev/null 2>&1 || need+=(man-db)
 command -v zsh >/dev/null 2>&1 || need+=(zsh)
 dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed' || need+=(busybox-static)
+# scripts/cluster.sh's Kubernetes cluster (the k8s backend's tests): etcd, containerd (with ctr and its runc shim) and
+# the CNI plugins (bridge, host-local, loopback, portmap); it runs its own instances of them, never the services
+cluster_services=()
+command -v etcd >/dev/null 2>&1 || { need+=(etcd-server); cluster_services+=(etcd); }
+command -v containerd >/dev/null 2>&1 || { need+=(containerd); cluster_services+=(containerd); }
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # the etcd and containerd services the packages just started (where systemd runs): the cluster uses none of them
+  if [ ${#cluster_services[@]} -gt 0 ] && [ -d /run/systemd/system ]; then
+    $sudo systemctl disable --now "${cluster_services[@]}" >/dev/null 2>&1 || true
+  fi
 fi
 # davit env build without root needs /etc/subuid and /etc/subgid ranges for the user (the rootless test makes its
 # own user with ranges); say so when the user who ran sudo has none
@@ -58,4 +69,4 @@ if [ "$u" != root ] && ! grep -q "^$u:" /etc/subuid 2>/dev/null; then
   echo "deps: $u has no /etc/subuid range; for davit env build without root run: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $u" >&2
 fi
 # The Debian package may start a registry on :5000 as a service; the tests start their own on free ports.
-echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(buildah --version), $(bwrap --version), $(crun --version | head -1), $(runc --version | head -1), $(qemu-system-x86_64 --version | head -1), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}'), node $(node --version), npm $(npm --version 2>/dev/null)"
+echo "deps: docker-registry $(docker-registry --version 2>/dev/null | awk '{print $3}'), $(skopeo --version), $(umoci --version), $(buildah --version), $(bwrap --version), $(crun --version | head -1), $(runc --version | head -1), $(qemu-system-x86_64 --version | head -1), busybox $(busybox --help 2>/dev/null | head -1 | awk '{print $2}'), node $(node --version), npm $(npm --version 2>/dev/null), etcd $(etcd --version 2>/dev/null | awk 'NR==1 {print $3}'), containerd $(containerd --version 2>/dev/null | awk '{print $3}')"
