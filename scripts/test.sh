@@ -7,9 +7,30 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 . scripts/find-java.sh
 export JAVA_HOME="$DAVIT_JAVA_HOME"
+# The whole suite also runs davit-k8s's tests against a real Kubernetes cluster (scripts/cluster.sh). Its binaries are
+# built from their Go modules the first time on a machine (~20 min on 2 cores), beside the Maven suite at the lowest
+# CPU priority, so that only the cluster's own tests wait for them; the cluster starts after the suite (so nothing of
+# it runs while the other tests do), its tests run, and it stops, also on failure.
+cluster_build=
+if [ $# -eq 0 ]; then
+  mkdir -p target
+  nice -n 19 bash scripts/cluster.sh build > target/cluster-build.log 2>&1 &
+  cluster_build=$!
+fi
 mvn -B -ntp verify "$@"
 # Then the release as users install it: the tarball and the .deb built, installed and run with no JDK
 # (scripts/dist-test.sh). Only for the whole suite: arguments (e.g. -pl or -Dtest) select Maven tests alone.
 if [ $# -eq 0 ]; then
+  if ! wait "$cluster_build"; then
+    tail -40 target/cluster-build.log >&2
+    echo "test.sh: the cluster's binaries could not be built (target/cluster-build.log)" >&2
+    exit 1
+  fi
+  trap 'bash scripts/cluster.sh down || true' EXIT
+  kubeconfig=$(bash scripts/cluster.sh up | tail -1)
+  DAVIT_CLUSTER_ENV="$(dirname "$kubeconfig")/cluster.env" mvn -B -ntp verify -pl davit-k8s -am -Dtest='K8s*' \
+    -Dsurefire.failIfNoSpecifiedTests=false -Ddavit.it.skip=true
+  bash scripts/cluster.sh down
+  trap - EXIT
   bash scripts/dist-test.sh
 fi

@@ -20,6 +20,9 @@ public final class K8sDriver implements Driver {
     /** Its one runtime. */
     public static final String RUNTIME = "pod";
 
+    /** The file in a one-shot run's state directory naming its pod, while it may exist. */
+    static final String POD_MARK = "k8s-pod";
+
     /** For {@link java.util.ServiceLoader}. */
     public K8sDriver() {
     }
@@ -46,6 +49,9 @@ public final class K8sDriver implements Driver {
 
     @Override
     public void reapOrphan(SandboxOptions options, Path runDir) {
+        if (!java.nio.file.Files.exists(runDir.resolve(POD_MARK))) {
+            return; // not a k8s run, or its pod is gone already: no cluster is asked
+        }
         String id = runDir.getFileName().toString();
         try {
             PodLife.delete(Cluster.get(), Pods.name(id));

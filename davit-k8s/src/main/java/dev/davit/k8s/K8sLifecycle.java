@@ -87,10 +87,14 @@ final class K8sLifecycle implements LongLived {
 
     @Override
     public void release(Sandbox s, Path dir) {
-        if (s.status() == SandboxStatus.CREATED) {
-            return;
+        try {
+            // also for one recorded as created: a davit killed between making its pod and recording it left one
+            PodLife.delete(Cluster.get(), Pods.name(s.id()));
+        } catch (DavitException e) {
+            if (s.status() != SandboxStatus.CREATED) {
+                throw e; // its pod may run on: said, not hidden
+            }
         }
-        PodLife.delete(Cluster.get(), Pods.name(s.id()));
     }
 
     @Override
@@ -106,6 +110,30 @@ final class K8sLifecycle implements LongLived {
                 dev.davit.sandbox.RunSpec.DEFAULT_VCPUS, dev.davit.sandbox.RunSpec.DEFAULT_MEMORY_MIB);
         return PodExec.run(Cluster.get(), s.id(), Pods.name(s.id()), argv, rs.effectiveEnv(), rs.effectiveWorkdir(),
                 timeout, maxOutput, capture, stdin, stdoutTee, stderrTee, t0, K8sDriver.RUNTIME);
+    }
+
+    @Override
+    public dev.davit.sandbox.backend.GuestFiles guestFiles(Sandbox s) {
+        return new dev.davit.sandbox.vm.AgentFiles(new PodAgents(options.stateDir()), s);
+    }
+
+    @Override
+    public dev.davit.sandbox.backend.OfflineDisk offlineDisk(Sandbox s, Path dir) {
+        throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " runs on the cluster: its files are in its pod,"
+                + " which a stop deletes; read them while it runs");
+    }
+
+    @Override
+    public Path filesOnHost(Sandbox s, Path dir) {
+        throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " runs on the cluster: its files are not on this"
+                + " host");
+    }
+
+    /** Every process of the pod's sandbox container but its PID 1 (the agent's {@code proc killall}). */
+    @Override
+    public void killAll(Sandbox s) {
+        PodExec.output(Cluster.get(), Pods.name(s.id()), 1024, PodExec.BUSYBOX, "sh", PodExec.AGENT, "proc",
+                "killall");
     }
 
     @Override

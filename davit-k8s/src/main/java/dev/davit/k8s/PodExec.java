@@ -38,7 +38,11 @@ final class PodExec {
                           String workdir, Duration timeout, long maxOutput, int capture, InputStream stdin,
                           OutputStream stdoutTee, OutputStream stderrTee, long t0, String runtime) {
         String token = dev.davit.oci.internal.RandomHex.of(8);
-        List<String> cmd = new ArrayList<>(List.of(BUSYBOX, "sh", AGENT, "xrun", token, workdir));
+        List<String> cmd = new ArrayList<>(List.of(BUSYBOX, "sh", AGENT, "xrun", token));
+        if (stdin != null) {
+            cmd.add("-i"); // framed: see feed
+        }
+        cmd.add(workdir);
         env.forEach((k, v) -> cmd.add(k + "=" + v));
         cmd.add("--");
         cmd.addAll(argv);
@@ -52,8 +56,12 @@ final class PodExec {
         boolean timedOut = false;
         int code;
         try (ExecWatch w = (stdin == null ? p.inContainer(Pods.CONTAINER).writingOutput(out)
-                : p.inContainer(Pods.CONTAINER).readingInput(stdin).writingOutput(out)).writingError(err)
+                : p.inContainer(Pods.CONTAINER).redirectingInput().writingOutput(out)).writingError(err)
                 .exec(cmd.toArray(String[]::new))) {
+            if (stdin != null) {
+                // framed (feed): a close of the exec stream's input does not reach the command
+                Thread.ofVirtual().start(() -> feed(stdin, w.getInput()));
+            }
             Integer exit;
             try {
                 exit = timeout == null ? w.exitCode().get()
@@ -79,6 +87,27 @@ final class PodExec {
         return new ExecResult(sandboxId, K8sDriver.NAME, runtime, code, out.captured(), err.captured(), timedOut,
                 new ExecResult.Timings(ms(t1 - t0), 0, ms(t2 - t1), 0), out.truncated || err.truncated, false,
                 overLimit.get(), false, List.of());
+    }
+
+    /**
+     * Copies {@code in} to the command in frames (a line with a length, then that many bytes; {@code 0} at the end),
+     * which the agent's {@code xrun -i} unframes: the exec stream has no way to close the command's input by itself.
+     */
+    private static void feed(InputStream in, OutputStream to) {
+        byte[] buf = new byte[64 * 1024];
+        try {
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                if (n > 0) {
+                    to.write((n + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    to.write(buf, 0, n);
+                    to.flush();
+                }
+            }
+            to.write("0\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            to.flush();
+        } catch (java.io.IOException e) {
+            // the command ended, or its input failed
+        }
     }
 
     private static Integer waitKilled(ExecWatch w) throws InterruptedException, ExecutionException {

@@ -37,6 +37,8 @@ final class PodRun implements Backend {
         Path state = OneShot.create(options, id);
         String pod = Pods.name(id);
         try {
+            // the mark by which a reap of this run, orphaned, knows it has a pod to delete (K8sDriver.reapOrphan)
+            java.nio.file.Files.writeString(state.resolve(K8sDriver.POD_MARK), pod);
             PodLife.create(c, id, Pods.homeLabel(home), Images.environment(c.settings, spec.rootfs()),
                     Images.agent(c.settings, home), spec.limits(), () -> { });
             long t1 = System.nanoTime();
@@ -45,14 +47,19 @@ final class PodRun implements Backend {
                     stderrTee, t1, K8sDriver.RUNTIME);
             long t2 = System.nanoTime();
             PodLife.delete(c, pod);
+            java.nio.file.Files.deleteIfExists(state.resolve(K8sDriver.POD_MARK));
             return new ExecResult(r.sandboxId(), r.backend(), r.runtime(), r.exitCode(), r.capturedStdout(),
                     r.capturedStderr(), r.timedOut(), new ExecResult.Timings((t1 - t0) / 1_000_000, 0,
                     r.timings().execMs(), (System.nanoTime() - t2) / 1_000_000), r.truncated(), r.oomKilled(),
                     r.outputLimited(), r.diskFull(), r.networkDenied());
+        } catch (java.io.IOException e) {
+            throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.STORE, "cannot write in "
+                    + state + ": " + e.getMessage());
         } finally {
             PodLife.delete(c, pod);
             OneShot.ended(state);
             try {
+                java.nio.file.Files.deleteIfExists(state.resolve(K8sDriver.POD_MARK));
                 java.nio.file.Files.deleteIfExists(state.resolve("owner"));
                 java.nio.file.Files.deleteIfExists(state);
             } catch (java.io.IOException ignored) {

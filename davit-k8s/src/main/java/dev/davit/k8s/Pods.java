@@ -80,7 +80,7 @@ final class Pods {
                 .withTerminationGracePeriodSeconds(2L)
                 .withNewSecurityContext().withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                 .endSecurityContext()
-                .addNewVolume().withName("davit").withNewEmptyDir().withSizeLimit(new Quantity("64Mi")).endEmptyDir()
+                .addNewVolume().withName("davit").withNewEmptyDir().endEmptyDir() // the agent's transfers: the pod's disk limit
                 .endVolume()
                 .addNewInitContainer().withName("davit-agent").withImage(agentImage)
                 .withCommand("/busybox", "cp", "/busybox", "/agent", "/.davit/")

@@ -43,10 +43,17 @@ class K8sSandboxTest {
     static Path tmp;
     static Path home;
     static Path rootfs;
+    static dev.davit.sandbox.ImageConfig config;
     static Cluster cluster;
 
     @BeforeAll
-    static void image() throws Exception {
+    static synchronized void image() throws Exception {
+        if (rootfs != null) {
+            return; // made by another test class of this JVM
+        }
+        if (tmp == null) {
+            tmp = Files.createTempDirectory("davit-k8s-test");
+        }
         ClusterEnv.use(NS);
         cluster = Cluster.get();
         if (cluster.client.namespaces().withName(NS).get() == null) {
@@ -67,7 +74,9 @@ class K8sSandboxTest {
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
             c.build(src, IMAGE, BuildOptions.builder().env("GREETING", "from-the-image").build(),
                     ProgressListener.NONE);
-            rootfs = RunTarget.ofImage(c, home, IMAGE, null, null).rootfs();
+            RunTarget t = RunTarget.ofImage(c, home, IMAGE, null, null);
+            config = t.image();
+            rootfs = t.rootfs();
         }
     }
 
@@ -77,7 +86,7 @@ class K8sSandboxTest {
 
     @Test
     void aOneShotRunIsAPodThatIsGoneAfterwards() {
-        ExecResult r = sandboxes().run(RunSpec.builder(rootfs).command("sh", "-c",
+        ExecResult r = sandboxes().run(RunSpec.builder(rootfs).image(config).command("sh", "-c",
                 "echo out; echo err >&2; echo $GREETING; exit 3").backend(K8sDriver.NAME).build());
         assertThat(r.exitCode()).isEqualTo(3);
         assertThat(r.backend()).isEqualTo("k8s");
@@ -89,15 +98,19 @@ class K8sSandboxTest {
     @Test
     void aLongLivedSandboxExecsWithEnvWorkdirStdinAndTimeoutThenGoes() {
         Sandboxes sb = sandboxes();
-        Sandbox s = sb.create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME).env("ONE", "1")
+        Sandbox s = sb.create(CreateSpec.builder(rootfs).image(config).backend(K8sDriver.NAME).env("ONE", "1")
                 .limits(new Limits(256, 0.5, 0, 1024)).build());
         try {
+            sb.start(s.id());
             assertThat(sb.status(s.id()).status()).isEqualTo(SandboxStatus.RUNNING);
             Pod pod = cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).get();
             var spec = pod.getSpec();
             assertThat(spec.getAutomountServiceAccountToken()).isFalse();
-            assertThat(spec.getHostNetwork()).isFalse();
-            assertThat(spec.getHostPID()).isFalse();
+            // false is the API server's default, which it leaves out
+            assertThat(spec.getHostNetwork()).isNotEqualTo(Boolean.TRUE);
+            assertThat(spec.getHostPID()).isNotEqualTo(Boolean.TRUE);
+            assertThat(spec.getHostIPC()).isNotEqualTo(Boolean.TRUE);
+            assertThat(spec.getSecurityContext().getSeccompProfile().getType()).isEqualTo("RuntimeDefault");
             var c = spec.getContainers().get(0);
             assertThat(c.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
             assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
@@ -137,12 +150,43 @@ class K8sSandboxTest {
         Sandboxes sb = sandboxes();
         Sandbox s = sb.create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME).build());
         try {
+            sb.start(s.id());
             cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).withGracePeriod(0).delete();
             cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).waitUntilCondition(p -> p == null,
                     60, java.util.concurrent.TimeUnit.SECONDS);
             assertThat(sb.status(s.id()).status()).isEqualTo(SandboxStatus.FAILED);
         } finally {
             sb.rm(s.id());
+        }
+    }
+
+    /**
+     * A one-shot run whose davit was killed (its owner's pid is gone) leaves its pod; a reap deletes it, and the pod
+     * of another home's run, alike in all but its label, is left alone.
+     */
+    @Test
+    void aReapDeletesTheOrphanedRunsPodAndNothingElse() throws Exception {
+        Sandboxes sb = sandboxes();
+        String id = dev.davit.sandbox.backend.OneShot.newId();
+        Path state = Files.createDirectories(sb.options().stateDir().resolve(id));
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        dev.davit.sandbox.backend.Host.record(state.resolve("owner"), gone.pid(), state);
+        Files.writeString(state.resolve(K8sDriver.POD_MARK), Pods.name(id));
+        String agent = Images.agent(cluster.settings, home);
+        String image = Images.environment(cluster.settings, rootfs);
+        cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, id, Pods.homeLabel(home),
+                image, agent, Limits.NONE)).create();
+        String otherId = dev.davit.sandbox.backend.OneShot.newId();
+        cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, otherId,
+                Pods.homeLabel(tmp.resolve("another-home")), image, agent, Limits.NONE)).create();
+        try {
+            assertThat(sb.reapOrphans()).contains(id);
+            assertThat(cluster.client.pods().inNamespace(NS).withName(Pods.name(id)).get()).isNull();
+            assertThat(cluster.client.pods().inNamespace(NS).withName(Pods.name(otherId)).get()).isNotNull();
+            assertThat(state).doesNotExist();
+        } finally {
+            PodLife.delete(cluster, Pods.name(otherId));
         }
     }
 

@@ -35,7 +35,7 @@ public final class AgentClient implements AutoCloseable {
     static final int MAX_LINE = 4 << 20;
 
     /** The VM is gone (QEMU exited, or the socket closed). */
-    static final class GoneException extends RuntimeException {
+    public static final class GoneException extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         GoneException(String message) {
@@ -76,6 +76,24 @@ public final class AgentClient implements AutoCloseable {
         this.channel = channel;
         this.selector = selector;
         this.alive = alive;
+    }
+
+    /**
+     * A client over {@code channel}, a connection made by the caller to an agent it reaches itself (the k8s
+     * backend's bridge to a pod's exec stream).
+     *
+     * @param channel a connected channel; the client owns it
+     * @param alive   whether the agent's side is still there
+     * @return the client
+     * @throws java.io.UncheckedIOException when the channel cannot be made non-blocking
+     */
+    public static AgentClient of(SocketChannel channel, BooleanSupplier alive) {
+        try {
+            channel.configureBlocking(false);
+            return new AgentClient(channel, Selector.open(), alive);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**

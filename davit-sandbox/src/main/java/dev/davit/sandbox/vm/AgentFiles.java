@@ -29,7 +29,23 @@ import java.util.List;
  * {@link #timeout()}. An agent that breaks the protocol or misses the deadline gets its microVM killed
  * ({@link VmLifecycle#withAgent}).
  */
-final class AgentFiles implements GuestFiles {
+public final class AgentFiles implements GuestFiles {
+    /**
+     * Where the agent's connections come from: a microVM's port ({@link VmLifecycle}), or a pod's exec stream (the
+     * k8s backend). One call's work gets one connection, held by the caller alone while it runs.
+     */
+    public interface Agents {
+        /**
+         * Runs {@code work} with a connection to sandbox {@code s}'s agent.
+         *
+         * @param s    the running sandbox
+         * @param work what to do with the connection
+         * @param <T>  its result
+         * @return what {@code work} returned
+         */
+        <T> T withAgent(Sandbox s, VmLifecycle.AgentWork<T> work);
+    }
+
     /** The most a read of a whole file takes: 64 MiB; read less with a maximum. */
     static final int MAX_WHOLE_FILE = 64 << 20;
     /** The most bytes a guest may send after the end of a tree's tar (an honest tar pads to 10 KiB records). */
@@ -39,11 +55,17 @@ final class AgentFiles implements GuestFiles {
     static final String RAISE = "; if the tree is really that large, raise -Ddavit.vm.maxTreeBytes=N or"
             + " -Ddavit.vm.maxTreeEntries=N";
 
-    private final VmLifecycle vm;
+    private final Agents vm;
     private final Sandbox sandbox;
 
-    AgentFiles(VmLifecycle vm, Sandbox sandbox) {
-        this.vm = vm;
+    /**
+     * The files of running sandbox {@code sandbox}, through the agents of {@code agents}.
+     *
+     * @param agents  where connections to its agent come from
+     * @param sandbox the sandbox
+     */
+    public AgentFiles(Agents agents, Sandbox sandbox) {
+        this.vm = agents;
         this.sandbox = sandbox;
     }
 

@@ -36,7 +36,7 @@ import java.util.function.Consumer;
  * execs run in the same VM; {@code stop} asks the agent to flush the disk, then kills QEMU. The disk overlay stays in
  * the state directory until {@code rm}, so a stopped sandbox starts again with its files.
  */
-public final class VmLifecycle implements LongLived {
+public final class VmLifecycle implements LongLived, AgentFiles.Agents {
     static final String LOCK = "agent.lock";
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
     private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(10);
@@ -478,6 +478,7 @@ public final class VmLifecycle implements LongLived {
      * protocol ({@link AgentClient.ProtocolException}) is hung, lying or out of step with its connection: its
      * microVM is killed (the sandbox then shows failed; start brings it back) and the error says so in one line.
      */
+    @Override
     public <T> T withAgent(Sandbox s, AgentWork<T> work) {
         Path dir = options.stateDir().resolve(s.id());
         long pid = s.qemuPid();

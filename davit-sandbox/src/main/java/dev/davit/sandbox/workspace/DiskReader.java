@@ -44,14 +44,14 @@ final class DiskReader {
                     + " while it is stopped: use ", Action.READ_FILES.fix(), ", or stop it first")
                     .about(Subject.Type.WORKSPACE, id));
         }
-        if (sandbox.status() == SandboxStatus.FAILED && !sandbox.spec().isVm()) {
+        if (sandbox.status() == SandboxStatus.FAILED && !sandbox.spec().filesInGuest()) {
             throw new DavitException(Kind.USAGE, Message.of("the sandbox of workspace " + id + " has failed; stop it"
                     + " (", Action.STOP_WORKSPACE.fix(id), "), then read its disk").about(Subject.Type.WORKSPACE, id));
         }
     }
 
     private boolean vm() {
-        return sandbox.spec().isVm();
+        return sandbox.spec().filesInGuest();
     }
 
     /** A container's stopped tree: its own layer, never started. */

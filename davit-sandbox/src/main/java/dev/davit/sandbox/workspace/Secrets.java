@@ -494,7 +494,7 @@ public final class Secrets {
         if (s.status() != SandboxStatus.RUNNING) {
             return; // written at its next start
         }
-        if (s.spec().isVm()) {
+        if (s.spec().filesInGuest()) {
             materialiseInGuest(sandboxes, sandboxId, workspace, workspaceDir);
             return;
         }
@@ -639,7 +639,7 @@ public final class Secrets {
 
     /** Whether every value is in /run/secrets of running sandbox {@code sandboxId} (as a regular file). */
     boolean present(Sandboxes sandboxes, String sandboxId) {
-        if (sandboxes.status(sandboxId).spec().isVm()) { // one look through the agent: they go in together
+        if (sandboxes.status(sandboxId).spec().filesInGuest()) { // one look through the agent: they go in together
             try {
                 SandboxMachinery.guestFiles(sandboxes, sandboxId).read(IN_SANDBOX + "/" + values.keySet().iterator().next(), 1);
                 return true;

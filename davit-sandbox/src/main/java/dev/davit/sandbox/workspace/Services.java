@@ -262,7 +262,7 @@ public final class Services {
             case "file" -> {
                 String rel = r.value().startsWith("/") ? WorkspacePath.normalise(r.value().substring(1))
                         : Workspaces.MOUNT.substring(1) + "/" + WorkspacePath.normalise(r.value());
-                if (!s.spec().isVm()) {
+                if (!s.spec().filesInGuest()) {
                     // as the service sees it: links followed inside the sandbox's root, never out of it
                     try (dev.davit.sandbox.fs.Dir root = HostFiles.open(sandboxes, sandboxId)) {
                         yield root.statInRoot(rel) != null;

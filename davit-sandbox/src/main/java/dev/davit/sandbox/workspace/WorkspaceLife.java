@@ -65,9 +65,9 @@ class WorkspaceLife extends WorkspaceState {
         secrets.checkInjectable(spec.network());
         // an environment with a /workspace of its own (an image committed from a workspace): it is the seed when none
         // is given, and the workspace's /workspace hides it either way (an opaque directory of the sandbox's layer)
-        boolean imageWorkspace = !spec.isVm() && Files.isDirectory(spec.rootfs().resolve(DIR),
+        boolean imageWorkspace = !spec.filesInGuest() && Files.isDirectory(spec.rootfs().resolve(DIR),
                 LinkOption.NOFOLLOW_LINKS);
-        if (!spec.isVm() && !imageWorkspace && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
+        if (!spec.filesInGuest() && !imageWorkspace && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
             throw new DavitException(Kind.USAGE, "the environment's " + MOUNT + " is not a directory; workspaces need"
                     + " an environment without it, or with a directory there");
         }
@@ -90,7 +90,7 @@ class WorkspaceLife extends WorkspaceState {
         try {
             Path baseline = tmp.resolve("baseline");
             Files.createDirectories(baseline);
-            if (!spec.isVm()) {
+            if (!spec.filesInGuest()) {
                 // its baseline, snapshots and exports' counts out of other users' reach: what the sandbox made
                 // (a setuid file, a world-writable directory) is never theirs to use
                 Files.setPosixFilePermissions(tmp, Tree.perms(0700));
@@ -120,7 +120,7 @@ class WorkspaceLife extends WorkspaceState {
                 sandboxes.start(s.id());
             }
             secrets.materialise(sandboxes, s.id(), id, tmp);
-            if (!spec.isVm()) {
+            if (!spec.filesInGuest()) {
                 try (WorkspaceArea.View v = area.view()) {
                     v.open().close();
                 } catch (DavitException e) {
@@ -156,7 +156,7 @@ class WorkspaceLife extends WorkspaceState {
      */
     private Sandbox spare(CreateSpec spec) {
         // a started spare's /workspace could not hide the image's own
-        boolean imageWorkspace = !spec.isVm() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS);
+        boolean imageWorkspace = !spec.filesInGuest() && Files.exists(spec.rootfs().resolve(DIR), LinkOption.NOFOLLOW_LINKS);
         String spare = spares == null || imageWorkspace ? null : spares.take(spec);
         if (spare != null) {
             try {

@@ -217,7 +217,7 @@ class WorkspaceSnapshots extends WorkspaceState {
         if (snapshot != null && Files.isDirectory(state, LinkOption.NOFOLLOW_LINKS)) {
             return resetAll(w, s, state);
         }
-        if (s.spec().isVm()) { // swapped in the VM's disk by its agent, which must run for it
+        if (s.spec().filesInGuest()) { // swapped in the VM's disk by its agent, which must run for it
             endProcesses(id, "reset");
             sandboxes.killAll(w.sandboxId()); // and what execs left running, as a container's restart would
             area(w).replace(source);

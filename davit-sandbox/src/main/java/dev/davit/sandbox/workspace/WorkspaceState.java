@@ -297,7 +297,7 @@ class WorkspaceState {
     /** Where workspace {@code w}'s tree lives; {@code scratch}: a directory of its state for temp files. */
     WorkspaceArea area(Workspace w, Path scratch) {
         Sandbox s = sandboxes.status(w.sandboxId());
-        return s.spec().isVm() ? new VmArea(sandboxes, w.sandboxId(), scratch)
+        return s.spec().filesInGuest() ? new VmArea(sandboxes, w.sandboxId(), scratch)
                 : new ContainerArea(sandboxes, w.sandboxId(), scratch);
     }
 

@@ -582,8 +582,9 @@ handle() {
 # A Kubernetes pod's side (the k8s backend): the agent is not PID 1 of a VM but comes in through the pod's exec
 # streams, with no mounts to make (the pod has no capabilities) and /.davit/run on the pod's own emptyDir.
 #   pod                      PID 1 of the sandbox container: reaps what execs leave, ends on TERM
-#   stdio                    one request read from stdin, answered on stdout (as on the port), then exit
-#   xrun TOKEN WD ENV.. -- ARGV..  an exec: records its pid as $R/x/TOKEN, enters WD, clears the environment
+#   stdio                    requests read from stdin, each answered on stdout as on the port, until EOF
+#   xrun TOKEN [-i] WD ENV.. -- ARGV..  an exec: records its pid as $R/x/TOKEN, enters WD, clears the environment;
+#                            -i: its standard input comes framed (see below)
 #   xkill TOKEN              kills the exec of TOKEN and everything it started
 pod_setup() {
     umask 022
@@ -593,9 +594,29 @@ pod_setup() {
 
 xrun() {
     t=$2
-    wd=$3
-    shift 3
+    shift 2
+    framed=
+    if [ "$1" = -i ]; then
+        framed=1
+        shift
+    fi
+    wd=$1
+    shift
     echo $$ >$R/x/$t
+    if [ -n "$framed" ]; then
+        # the exec stream cannot say where the input ends, so davit frames it: a line with a length, then that many
+        # bytes, and 0 at the end; unframed into a fifo that becomes the command's standard input
+        f=$R/x/$t.in
+        $B rm -f "$f" && $B mkfifo -m 600 "$f" || { echo "davit: cannot make $f" >&2; exit 125; }
+        exec 5<&0
+        (
+            while IFS= read -r n && isnum "$n" && [ "$n" -gt 0 ]; do
+                $B dd bs=65536 count="$n" iflag=count_bytes,fullblock 2>/dev/null || break
+            done >"$f"
+        ) <&5 2>/dev/null & # <&5: a background list's input is /dev/null unless redirected (<&0 is not enough)
+        exec <"$f" 5<&-
+        $B rm -f "$f"
+    fi
     # the environment is cleared (env -i): what the exec gets is exactly what davit sends, before the --
     n=0
     for a in "$@"; do
@@ -663,9 +684,10 @@ stdio)
     PATH=$R/bin
     exec 3<&0 4>&1 1>&2
     set -f
-    IFS= read -r line <&3 || exit 0
-    # shellcheck disable=SC2086 # fields are split on spaces on purpose
-    handle $line
+    while IFS= read -r line <&3; do
+        # shellcheck disable=SC2086 # fields are split on spaces on purpose
+        handle $line
+    done
     exit
     ;;
 xrun) xrun "$@" ;;

@@ -1,0 +1,121 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.vm.AgentClient;
+import dev.davit.sandbox.vm.AgentFiles;
+import dev.davit.sandbox.vm.VmLifecycle;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.ExecWatch;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * Connections to a pod's agent: {@code agent stdio} run through the pod's exec stream, bridged to a private unix
+ * socket pair so that the microVM's hardened client ({@link AgentClient}: deadlines, bounded lines and bodies,
+ * untrusted tars extracted as they arrive) and its file verbs ({@link AgentFiles}) serve pods unchanged. One
+ * connection at a time per sandbox (a lock in its state directory): the agent's transfer file is shared.
+ */
+final class PodAgents implements AgentFiles.Agents {
+    private final Path stateDir;
+
+    PodAgents(Path stateDir) {
+        this.stateDir = stateDir;
+    }
+
+    @Override
+    public <T> T withAgent(Sandbox s, VmLifecycle.AgentWork<T> work) {
+        Cluster c = Cluster.get();
+        String pod = Pods.name(s.id());
+        Path dir = stateDir.resolve(s.id());
+        Path tmp = null;
+        try (FileChannel lock = FileChannel.open(dir.resolve("agent.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE)) {
+            lock.lock();
+            long lockedAt = System.nanoTime();
+            tmp = Files.createTempDirectory(dir, ".agent-", PosixFilePermissions.asFileAttribute(
+                    PosixFilePermissions.fromString("rwx------")));
+            Path sock = tmp.resolve("a");
+            try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)
+                    .bind(UnixDomainSocketAddress.of(sock));
+                 SocketChannel ours = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                ours.connect(UnixDomainSocketAddress.of(sock));
+                try (SocketChannel near = server.accept();
+                     ExecWatch w = c.client.pods().inNamespace(c.settings.namespace()).withName(pod)
+                             .inContainer(Pods.CONTAINER).redirectingInput().redirectingOutput()
+                             .writingError(OutputStream.nullOutputStream())
+                             .exec(PodExec.BUSYBOX, "sh", PodExec.AGENT, "stdio")) {
+                    Thread up = pump(Channels.newInputStream(near), w.getInput(), null);
+                    Thread down = pump(w.getOutput(), Channels.newOutputStream(near), near);
+                    try (AgentClient client = AgentClient.of(ours, () -> !w.exitCode().isDone())) {
+                        return work.apply(client, lockedAt);
+                    } catch (AgentClient.GoneException e) {
+                        throw new DavitException(Kind.INTERNAL, "the agent in sandbox " + s.id() + "'s pod " + pod
+                                + " is gone (" + e.getMessage() + "); see 'davit sandbox status " + s.id() + "'");
+                    } catch (AgentClient.ProtocolException e) {
+                        throw new DavitException(Kind.INTERNAL, "the agent in sandbox " + s.id() + "'s pod broke the"
+                                + " protocol (" + e.getMessage() + "); remove the sandbox, its files are not to be"
+                                + " trusted");
+                    } catch (AgentClient.TimeoutException e) {
+                        throw new DavitException(Kind.INTERNAL, "the agent in sandbox " + s.id() + "'s pod "
+                                + e.getMessage());
+                    } finally {
+                        up.interrupt();
+                        down.interrupt();
+                    }
+                }
+            } catch (KubernetesClientException e) {
+                throw Cluster.failure("reach the agent in pod " + pod, e);
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot connect to the agent of sandbox " + s.id() + ": "
+                    + e.getMessage());
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp.resolve("a"));
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // a stale directory of davit's own
+                }
+            }
+        }
+    }
+
+    /** Copies {@code in} to {@code out} until the end, then closes {@code out} ({@code half}: its output side). */
+    private static Thread pump(InputStream in, OutputStream out, SocketChannel half) {
+        return Thread.ofVirtual().start(() -> {
+            byte[] buf = new byte[64 * 1024];
+            try {
+                for (int n; (n = in.read(buf)) >= 0; ) {
+                    out.write(buf, 0, n);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                // the other side closed
+            } finally {
+                try {
+                    if (half != null) {
+                        half.shutdownOutput();
+                    } else {
+                        out.close();
+                    }
+                } catch (IOException ignored) {
+                    // closed already
+                }
+            }
+        });
+    }
+}

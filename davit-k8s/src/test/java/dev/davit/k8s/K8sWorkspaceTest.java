@@ -1,0 +1,59 @@
+package dev.davit.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.WorkspaceDiff;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A workspace on the cluster: seeded, exec'd in, its files written and read (through davit's agent over the pod's
+ * exec stream), diffed against its seed, snapshotted and reset, removed with its pod. The image is K8sSandboxTest's.
+ */
+class K8sWorkspaceTest {
+    @Test
+    void aWorkspaceOnTheClusterSeedsExecsEditsDiffsResetsAndGoes() throws Exception {
+        K8sSandboxTest.image();
+        Path seed = Files.createDirectories(K8sSandboxTest.tmp.resolve("seed-" + System.nanoTime()));
+        Files.writeString(seed.resolve("README"), "hello\n");
+        Files.createDirectories(seed.resolve("src"));
+        Files.writeString(seed.resolve("src/main.txt"), "one\ntwo\n");
+        Workspaces ws = Workspaces.under(K8sSandboxTest.home);
+        Workspace w = ws.create(new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), K8sDriver.NAME, 1, 256), null, seed);
+        String pod = Pods.name(w.sandboxId());
+        try {
+            assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test").withName(pod).get()).isNotNull();
+            ExecResult r = ws.exec(w.id(), List.of("sh", "-c", "pwd; cat README src/main.txt; echo three >>"
+                    + " src/main.txt; rm README"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            assertThat(r.exitCode()).as(r.stderrText()).isZero();
+            assertThat(r.stdoutText()).isEqualTo("/workspace\nhello\none\ntwo\n");
+            byte[] data = new byte[1 << 20];
+            new Random(5).nextBytes(data);
+            assertThat(ws.writeFile(w.id(), "new/blob.bin", new ByteArrayInputStream(data))).isEqualTo(data.length);
+            assertThat(ws.readFile(w.id(), "new/blob.bin", 0).bytes()).isEqualTo(data);
+            WorkspaceDiff d = ws.diff(w.id());
+            assertThat(d.changes()).extracting(WorkspaceDiff.Change::path)
+                    .contains("README", "src/main.txt", "new/blob.bin");
+            assertThat(d.patch()).contains("+three");
+            ws.snapshot(w.id(), "edited");
+            ws.exec(w.id(), List.of("rm", "-r", "src"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            ws.reset(w.id(), "edited");
+            assertThat(new String(ws.readFile(w.id(), "src/main.txt", 0).bytes())).isEqualTo("one\ntwo\nthree\n");
+        } finally {
+            ws.rm(w.id());
+        }
+        assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test").withName(pod).get()).isNull();
+    }
+}
