@@ -70,8 +70,8 @@ final class SandboxCommand extends GroupCommand {
         @Option(names = "--no-start", description = "Only create it; start it later with 'davit sandbox start'.")
         boolean noStart;
 
-        @Option(names = "--backend", paramLabel = "BACKEND", description = "container or vm (default: what the"
-                + " environment is).")
+        @Option(names = "--backend", paramLabel = "BACKEND", description = "container, vm or k8s (default: what the"
+                + " environment is; k8s: a pod of the cluster of KUBECONFIG, docs/KUBERNETES.md).")
         String backend;
 
         @picocli.CommandLine.Mixin

@@ -114,8 +114,8 @@ final class WorkspaceCommand extends GroupCommand {
                 description = NetworkOption.DESCRIPTION)
         String network;
 
-        @Option(names = "--backend", paramLabel = "BACKEND", description = "container or vm (default: what the"
-                + " environment is).")
+        @Option(names = "--backend", paramLabel = "BACKEND", description = "container, vm or k8s (default: what the"
+                + " environment is; k8s: a pod of the cluster of KUBECONFIG, docs/KUBERNETES.md).")
         String backend;
 
         @Option(names = "--secret", paramLabel = "NAME[=VALUE]", description = "A secret (repeatable): put into"
