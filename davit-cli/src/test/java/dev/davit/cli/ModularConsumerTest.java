@@ -81,9 +81,11 @@ class ModularConsumerTest {
         }
         assertThat(unqualified).isEqualTo(new TreeMap<>(API));
         assertThat(qualified.get("dev.davit.oci")).containsExactly(
-                "dev.davit.oci.internal to [dev.davit.env, dev.davit.sandbox]");
+                "dev.davit.oci.internal to [dev.davit.env, dev.davit.k8s, dev.davit.sandbox]");
         assertThat(qualified.get("dev.davit.env")).containsExactly("dev.davit.env.install to [dev.davit.sandbox]");
-        assertThat(qualified.get("dev.davit.sandbox")).isEmpty();
+        // the backends' interface and the microVM's agent, to the k8s backend's module alone
+        assertThat(qualified.get("dev.davit.sandbox")).containsExactly(
+                "dev.davit.sandbox.backend to [dev.davit.k8s]", "dev.davit.sandbox.vm to [dev.davit.k8s]");
     }
 
     @Test

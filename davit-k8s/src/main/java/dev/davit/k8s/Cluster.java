@@ -52,6 +52,10 @@ final class Cluster {
                     + "); set KUBECONFIG to the cluster's kubeconfig file");
         }
         config.setNamespace(settings.namespace());
+        // fabric8 logs a failed exec with its stack trace at ERROR; davit says what failed itself
+        if (System.getProperty("org.slf4j.simpleLogger.log.io.fabric8") == null) {
+            System.setProperty("org.slf4j.simpleLogger.log.io.fabric8", "off");
+        }
         return new Cluster(settings, new KubernetesClientBuilder().withConfig(config).build());
     }
 
@@ -62,9 +66,22 @@ final class Cluster {
             return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("
                     + reason(e) + "); ask for a smaller sandbox or a larger quota");
         }
-        if (code == 401 || code == 403) {
+        String m = e.getMessage() == null ? "" : e.getMessage();
+        if (m.contains("violates PodSecurity")) {
+            return new DavitException(Kind.USAGE, "the namespace's Pod Security admission refused davit's pod ("
+                    + reason(e) + "); use a namespace whose level admits it (DAVIT_K8S_NAMESPACE, docs/KUBERNETES.md)");
+        }
+        if (m.contains("failed quota") || m.contains("must specify")) {
+            return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("
+                    + reason(e) + "); give the sandbox limits (--memory, --cpus) or ask for a larger quota");
+        }
+        if (code == 401 || code == 403 && (m.contains("cannot ") || m.contains("forbidden: User"))) {
             return new DavitException(Kind.AUTH, "the cluster refused to let davit " + doing + " (HTTP " + code
                     + "): give the kubeconfig's user the rights in docs/KUBERNETES.md's RBAC manifest");
+        }
+        if (code == 0 && e.getCause() instanceof java.util.concurrent.TimeoutException) {
+            return new DavitException(Kind.NETWORK, "the cluster did not finish to " + doing + " in time ("
+                    + reason(e) + ")");
         }
         if (code == 0) {
             return new DavitException(Kind.NETWORK, "cannot reach the cluster to " + doing + " (" + reason(e)

@@ -96,8 +96,9 @@ final class Images {
             }
             Descriptor top = client.find(local).orElseThrow().descriptor();
             String pinned = registry + "/davit/agent@" + top.digest();
-            if (PUSHED.add(pinned)) {
+            if (!PUSHED.contains(pinned)) {
                 client.push(top, registry + "/davit/agent:" + tag, ProgressListener.NONE);
+                PUSHED.add(pinned); // only once it is there: a failed push is tried again
             }
             return pinned;
         } catch (IOException e) {

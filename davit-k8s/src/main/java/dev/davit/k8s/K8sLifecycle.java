@@ -66,11 +66,14 @@ final class K8sLifecycle implements LongLived {
     public Sandbox start(Sandbox s) {
         Cluster c = Cluster.get();
         Path home = home(options);
+        // recorded running only once its pod runs: meanwhile it is still created (a davit killed in between leaves
+        // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
+        // pulling its image for a failed one
+        PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings, s.spec().rootfs()),
+                Images.agent(c.settings, home), s.spec().limits(), () -> { });
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
-        // recorded before the pod is made: a davit killed meanwhile leaves a sandbox a stop or rm removes
-        PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings, s.spec().rootfs()),
-                Images.agent(c.settings, home), s.spec().limits(), () -> save.accept(running));
+        save.accept(running);
         return running;
     }
 
@@ -82,7 +85,13 @@ final class K8sLifecycle implements LongLived {
 
     @Override
     public boolean up(Sandbox s) {
-        return PodLife.running(Cluster.get(), Pods.name(s.id()));
+        try {
+            return PodLife.running(Cluster.get(), Pods.name(s.id()));
+        } catch (DavitException e) {
+            // the cluster cannot be asked (no kubeconfig here, or it is down): its state is unknown, so it stays as
+            // recorded; listing, reaping and removing every other sandbox go on
+            return true;
+        }
     }
 
     @Override

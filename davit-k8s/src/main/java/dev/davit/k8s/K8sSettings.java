@@ -77,8 +77,13 @@ record K8sSettings(Path kubeconfig, String namespace, String registry, String ru
 
     /** Whether the registry is reached over plain HTTP: a loopback one. */
     boolean plainHttp() {
-        return registry != null && (registry.startsWith("127.") || registry.startsWith("localhost")
-                || registry.startsWith("[::1]"));
+        if (registry == null) {
+            return false;
+        }
+        String host = registryHost();
+        int colon = host.startsWith("[") ? host.indexOf(']') + 1 : host.lastIndexOf(':');
+        host = colon > 0 && colon < host.length() && host.charAt(colon) == ':' ? host.substring(0, colon) : host;
+        return host.equals("localhost") || host.equals("[::1]") || host.matches("127(\\.[0-9]{1,3}){3}");
     }
 
     /** The registry's host[:port], without a path. */

@@ -45,7 +45,8 @@ final class PodAgents implements AgentFiles.Agents {
                 StandardOpenOption.WRITE)) {
             lock.lock();
             long lockedAt = System.nanoTime();
-            tmp = Files.createTempDirectory(dir, ".agent-", PosixFilePermissions.asFileAttribute(
+            // in the system's temporary directory: a socket path has at most 107 bytes, a home's may be longer
+            tmp = Files.createTempDirectory("davit-k8s-", PosixFilePermissions.asFileAttribute(
                     PosixFilePermissions.fromString("rwx------")));
             Path sock = tmp.resolve("a");
             try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)

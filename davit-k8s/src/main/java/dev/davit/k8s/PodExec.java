@@ -58,27 +58,39 @@ final class PodExec {
         try (ExecWatch w = (stdin == null ? p.inContainer(Pods.CONTAINER).writingOutput(out)
                 : p.inContainer(Pods.CONTAINER).redirectingInput().writingOutput(out)).writingError(err)
                 .exec(cmd.toArray(String[]::new))) {
-            if (stdin != null) {
-                // framed (feed): a close of the exec stream's input does not reach the command
-                Thread.ofVirtual().start(() -> feed(stdin, w.getInput()));
-            }
+            Thread feeder = stdin == null ? null : Thread.ofVirtual().start(() -> feed(stdin, w.getInput(), w));
             Integer exit;
             try {
-                exit = timeout == null ? w.exitCode().get()
-                        : w.exitCode().get(Math.max(1, timeout.toMillis()), TimeUnit.MILLISECONDS);
+                exit = await(w, timeout, overLimit);
             } catch (TimeoutException e) {
-                timedOut = true;
+                timedOut = !overLimit.get();
                 kill.run();
                 exit = waitKilled(w);
+            } finally {
+                if (feeder != null) {
+                    feeder.interrupt();
+                }
             }
-            code = timedOut ? ExecResult.TIMEOUT_EXIT_CODE : overLimit.get() ? ExecResult.OUTPUT_LIMIT_EXIT_CODE
-                    : exit == null || exit < 0 ? 255 : exit;
+            if (overLimit.get()) {
+                code = ExecResult.OUTPUT_LIMIT_EXIT_CODE; // the limit's kill, whatever else ended it
+            } else if (timedOut) {
+                code = ExecResult.TIMEOUT_EXIT_CODE;
+            } else if (exit == null) {
+                throw new DavitException(Kind.NETWORK, "the exec stream to sandbox " + sandboxId + "'s pod ended"
+                        + " without the command's exit status (the pod or its node may be gone); see 'davit sandbox"
+                        + " status " + sandboxId + "'");
+            } else if (exit < 0) {
+                throw new DavitException(Kind.INTERNAL, "the command could not be started in sandbox " + sandboxId
+                        + "'s pod: davit's agent there is missing or broken; remove the sandbox");
+            } else {
+                code = exit;
+            }
         } catch (KubernetesClientException e) {
             throw Cluster.failure("run a command in sandbox " + sandboxId, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             kill.run();
-            throw new DavitException(Kind.USAGE, "interrupted while a command ran in sandbox " + sandboxId);
+            throw new DavitException(Kind.CANCELLED, "interrupted while a command ran in sandbox " + sandboxId);
         } catch (ExecutionException e) {
             throw new DavitException(Kind.NETWORK, "the exec stream to sandbox " + sandboxId + "'s pod broke ("
                     + Cluster.reason(e) + ")");
@@ -93,10 +105,10 @@ final class PodExec {
      * Copies {@code in} to the command in frames (a line with a length, then that many bytes; {@code 0} at the end),
      * which the agent's {@code xrun -i} unframes: the exec stream has no way to close the command's input by itself.
      */
-    private static void feed(InputStream in, OutputStream to) {
+    private static void feed(InputStream in, OutputStream to, ExecWatch w) {
         byte[] buf = new byte[64 * 1024];
         try {
-            for (int n; (n = in.read(buf)) >= 0; ) {
+            for (int n; !w.exitCode().isDone() && (n = in.read(buf)) >= 0; ) {
                 if (n > 0) {
                     to.write((n + "\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
                     to.write(buf, 0, n);
@@ -107,6 +119,31 @@ final class PodExec {
             to.flush();
         } catch (java.io.IOException e) {
             // the command ended, or its input failed
+        }
+    }
+
+    /**
+     * The command's exit code, once it ended; a {@link TimeoutException} at the timeout, or {@link #KILL_WAIT_MS}
+     * after the output limit was passed (its kill may not end a stream a process left behind holds open).
+     */
+    private static Integer await(ExecWatch w, Duration timeout, AtomicBoolean overLimit)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long end = timeout == null ? Long.MAX_VALUE : System.nanoTime() + Math.max(1, timeout.toNanos());
+        long limitEnd = Long.MAX_VALUE;
+        while (true) {
+            long now = System.nanoTime();
+            if (overLimit.get() && limitEnd == Long.MAX_VALUE) {
+                limitEnd = now + TimeUnit.MILLISECONDS.toNanos(KILL_WAIT_MS);
+            }
+            long until = Math.min(end, limitEnd);
+            if (now >= until) {
+                throw new TimeoutException();
+            }
+            try {
+                return w.exitCode().get(Math.min(200_000_000L, until - now), TimeUnit.NANOSECONDS);
+            } catch (TimeoutException e) {
+                // looked again: the output limit may have been passed meanwhile
+            }
         }
     }
 
@@ -140,8 +177,8 @@ final class PodExec {
             Integer code = w.exitCode().get(60, TimeUnit.SECONDS);
             if (code == null || code != 0) {
                 throw new DavitException(Kind.STORE, "'" + String.join(" ", argv) + "' failed in pod " + pod + ": "
-                        + dev.davit.oci.internal.Text.printable(err.toString(java.nio.charset.StandardCharsets.UTF_8)
-                        .strip()));
+                        + dev.davit.oci.internal.Text.shorten(dev.davit.oci.internal.Text.printable(err.toString(
+                        java.nio.charset.StandardCharsets.UTF_8).strip()), 200));
             }
             return out.toByteArray();
         } catch (KubernetesClientException e) {

@@ -156,8 +156,14 @@ final class PodLife {
             if (pod.get() == null) {
                 return;
             }
-            pod.withGracePeriod(0).delete();
-            pod.waitUntilCondition(p -> p == null, 60, TimeUnit.SECONDS);
+            // a grace period of 1 s, as kubectl's --grace-period=0 is: 0 would drop the object at once, before the
+            // kubelet killed its containers (their network policy and quota gone with it)
+            pod.withGracePeriod(1).delete();
+            try {
+                pod.waitUntilCondition(p -> p == null, 60, TimeUnit.SECONDS);
+            } catch (KubernetesClientException slow) {
+                pod.withGracePeriod(0).delete(); // the node does not answer: forced
+            }
         } catch (KubernetesClientException e) {
             if (e.getCode() != 404) {
                 throw Cluster.failure("delete pod " + name, e);

@@ -82,15 +82,22 @@ final class Pods {
                 .endSecurityContext()
                 .addNewVolume().withName("davit").withNewEmptyDir().endEmptyDir() // the agent's transfers: the pod's disk limit
                 .endVolume()
+                // /run/secrets: in memory, never on the node's disk (a workspace's secrets, Secrets.materialise)
+                .addNewVolume().withName("secrets").withNewEmptyDir().withMedium("Memory")
+                .withSizeLimit(new Quantity("1Mi")).endEmptyDir().endVolume()
                 .addNewInitContainer().withName("davit-agent").withImage(agentImage)
                 .withCommand("/busybox", "cp", "/busybox", "/agent", "/.davit/")
                 .withSecurityContext(locked())
+                // its own small limits: a namespace with a compute quota refuses a container without any
+                .withNewResources().withLimits(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("32Mi"),
+                        "ephemeral-storage", new Quantity("64Mi"))).endResources()
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
                 .endInitContainer()
                 .addNewContainer().withName(CONTAINER).withImage(image)
                 .withCommand("/.davit/busybox", "sh", "/.davit/agent", "pod")
                 .withSecurityContext(locked())
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
+                .addNewVolumeMount().withName("secrets").withMountPath("/run/secrets").endVolumeMount()
                 .withNewResources().withLimits(quantities).endResources()
                 .endContainer()
                 .endSpec().build();

@@ -35,6 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
  * home's store is pushed to the cluster's registry by digest and runs as pods, one-shot and long-lived; every pod
  * is checked from the cluster's side (its security settings) and from inside (no token, no capabilities).
  */
+@org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 class K8sSandboxTest {
     private static final String IMAGE = "localhost/test/busybox:k8s";
     private static final String NS = "davit-test";
@@ -139,6 +140,18 @@ class K8sSandboxTest {
             assertThat(left.stdoutText()).doesNotContain("sleep 300");
             ExecResult missing = sb.exec(s.id(), List.of("no-such-command"), null, null, null);
             assertThat(missing.exitCode()).isEqualTo(127);
+            // a command that leaves a process behind ends when it does, with its output (the leftover writes on
+            // into a drain); no timeout is needed for that
+            ExecResult bg = sb.exec(s.id(), List.of("sh", "-c", "(sleep 600; echo late) & echo started"), null, null,
+                    null);
+            assertThat(bg.exitCode()).isZero();
+            assertThat(bg.stdoutText()).isEqualTo("started\n");
+            // the output limit kills the command and ends the exec, whatever else ran into it
+            ExecResult flood = sb.exec(s.id(), List.of("sh", "-c", "while :; do echo flood; done"), null, null, null,
+                    10_000, 1 << 20, null, null, null);
+            assertThat(flood.outputLimited()).isTrue();
+            assertThat(flood.exitCode()).isEqualTo(ExecResult.OUTPUT_LIMIT_EXIT_CODE);
+            assertThat(flood.capturedStdout().size()).isLessThanOrEqualTo(10_000);
         } finally {
             sb.rm(s.id());
         }

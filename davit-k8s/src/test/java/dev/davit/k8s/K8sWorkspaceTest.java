@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
  * A workspace on the cluster: seeded, exec'd in, its files written and read (through davit's agent over the pod's
  * exec stream), diffed against its seed, snapshotted and reset, removed with its pod. The image is K8sSandboxTest's.
  */
+@org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 class K8sWorkspaceTest {
     @Test
     void aWorkspaceOnTheClusterSeedsExecsEditsDiffsResetsAndGoes() throws Exception {

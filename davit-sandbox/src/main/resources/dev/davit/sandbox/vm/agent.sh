@@ -603,19 +603,21 @@ xrun() {
     wd=$1
     shift
     echo $$ >$R/x/$t
+    in=/dev/null
+    feeder=
     if [ -n "$framed" ]; then
         # the exec stream cannot say where the input ends, so davit frames it: a line with a length, then that many
-        # bytes, and 0 at the end; unframed into a fifo that becomes the command's standard input
-        f=$R/x/$t.in
-        $B rm -f "$f" && $B mkfifo -m 600 "$f" || { echo "davit: cannot make $f" >&2; exit 125; }
+        # bytes, and 0 at the end; unframed into a fifo that is the command's standard input
+        in=$R/x/$t.in
+        $B rm -f "$in" && $B mkfifo -m 600 "$in" || { echo "davit: cannot make $in" >&2; exit 125; }
         exec 5<&0
         (
             while IFS= read -r n && isnum "$n" && [ "$n" -gt 0 ]; do
                 $B dd bs=65536 count="$n" iflag=count_bytes,fullblock 2>/dev/null || break
-            done >"$f"
-        ) <&5 2>/dev/null & # <&5: a background list's input is /dev/null unless redirected (<&0 is not enough)
-        exec <"$f" 5<&-
-        $B rm -f "$f"
+            done >"$in"
+        ) <&5 >/dev/null 2>&1 & # <&5: a background list's input is /dev/null unless redirected (<&0 is not enough)
+        feeder=$!
+        exec 5<&-
     fi
     # the environment is cleared (env -i): what the exec gets is exactly what davit sends, before the --
     n=0
@@ -623,8 +625,6 @@ xrun() {
         [ "$a" = -- ] && break
         n=$((n + 1))
     done
-    cd "$wd" 2>/dev/null || { echo "davit: the working directory $wd does not exist" >&2; exit 125; }
-    env=
     i=0
     while [ $i -lt $n ]; do
         i=$((i + 1))
@@ -637,7 +637,36 @@ xrun() {
         eval "set -- \"\$e$i\" \"\$@\""
         i=$((i - 1))
     done
-    exec $B env -i "$@"
+    # The command writes into two fifos that cat copies to the exec's streams: the exec ends when the command does,
+    # not when the last process it left in the background closes its output (those write on into drains).
+    o=$R/x/$t.o
+    e=$R/x/$t.e
+    $B rm -f "$o" "$e" && $B mkfifo -m 600 "$o" "$e" || { echo "davit: cannot make $o" >&2; exit 125; }
+    $B cat "$o" &
+    co=$!
+    $B cat "$e" >&2 &
+    ce=$!
+    (cd "$wd" 2>/dev/null || { echo "davit: the working directory $wd does not exist"; exit 125; } >&2
+        exec $B env -i "$@") <"$in" >"$o" 2>"$e" &
+    pid=$!
+    wait $pid
+    rc=$?
+    # what the command wrote is copied within a second; what it left behind writes on into a drain
+    i=0
+    while [ $i -lt 20 ] && { kill -0 $co 2>/dev/null || kill -0 $ce 2>/dev/null; }; do
+        $B sleep 0.05
+        i=$((i + 1))
+    done
+    for c in "$co:$o" "$ce:$e"; do
+        if kill -0 "${c%%:*}" 2>/dev/null; then
+            $B cat "${c#*:}" </dev/null >/dev/null 2>&1 &
+            kill "${c%%:*}" 2>/dev/null
+        fi
+    done
+    [ -n "$feeder" ] && kill "$feeder" 2>/dev/null
+    $B rm -f "$o" "$e" $R/x/$t
+    [ -n "$framed" ] && $B rm -f "$in"
+    exit $rc
 }
 
 # Kills the exec of token $2 and every process below it: each found is stopped at once (so it forks no more),
@@ -681,6 +710,7 @@ pod)
     done
     ;;
 stdio)
+    pod_setup 2>/dev/null
     PATH=$R/bin
     exec 3<&0 4>&1 1>&2
     set -f
@@ -690,8 +720,8 @@ stdio)
     done
     exit
     ;;
-xrun) xrun "$@" ;;
-xkill) PATH=$R/bin; xkill "$@"; exit ;;
+xrun) pod_setup 2>/dev/null; xrun "$@" ;;
+xkill) pod_setup 2>/dev/null; PATH=$R/bin; xkill "$@"; exit ;;
 esac
 setup
 if ! find_port; then
