@@ -105,11 +105,7 @@ final class Images {
             throw new DavitException(Kind.STORE, "cannot make davit's agent image: " + e.getMessage());
         } finally {
             if (dir != null) {
-                try (var s = Files.walk(dir)) {
-                    s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                } catch (IOException ignored) {
-                    // a temporary directory
-                }
+                dev.davit.sandbox.backend.Host.deleteTree(dir);
             }
         }
     }

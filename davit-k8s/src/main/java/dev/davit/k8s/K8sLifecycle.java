@@ -70,7 +70,7 @@ final class K8sLifecycle implements LongLived {
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
         PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings, s.spec().rootfs()),
-                Images.agent(c.settings, home), s.spec().limits(), () -> { });
+                Images.agent(c.settings, home), s.spec().limits());
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         save.accept(running);

@@ -22,11 +22,10 @@ final class PodLife {
     }
 
     /**
-     * Makes sandbox {@code id}'s pod ({@code recorded} runs once the cluster took it) and waits until its sandbox
+     * Makes sandbox {@code id}'s pod and waits until its sandbox
      * container runs. A pod that cannot run is deleted and the reason said.
      */
-    static void create(Cluster c, String id, String home, String image, String agentImage, Limits limits,
-                       Runnable recorded) {
+    static void create(Cluster c, String id, String home, String image, String agentImage, Limits limits) {
         String name = Pods.name(id);
         try {
             denyAll(c);
@@ -36,7 +35,6 @@ final class PodLife {
         } catch (KubernetesClientException e) {
             throw Cluster.failure("create pod " + name, e);
         }
-        recorded.run();
         String[] why = new String[1];
         try {
             c.client.pods().inNamespace(c.settings.namespace()).withName(name).waitUntilCondition(p -> {

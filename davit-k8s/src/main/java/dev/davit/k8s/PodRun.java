@@ -36,18 +36,19 @@ final class PodRun implements Backend {
         String id = OneShot.newId();
         Path state = OneShot.create(options, id);
         String pod = Pods.name(id);
+        boolean deleted = false;
         try {
             // the mark by which a reap of this run, orphaned, knows it has a pod to delete (K8sDriver.reapOrphan)
             java.nio.file.Files.writeString(state.resolve(K8sDriver.POD_MARK), pod);
             PodLife.create(c, id, Pods.homeLabel(home), Images.environment(c.settings, spec.rootfs()),
-                    Images.agent(c.settings, home), spec.limits(), () -> { });
+                    Images.agent(c.settings, home), spec.limits());
             long t1 = System.nanoTime();
             ExecResult r = PodExec.run(c, id, pod, spec.effectiveCommand(), spec.effectiveEnv(),
                     spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,
                     stderrTee, t1, K8sDriver.RUNTIME);
             long t2 = System.nanoTime();
             PodLife.delete(c, pod);
-            java.nio.file.Files.deleteIfExists(state.resolve(K8sDriver.POD_MARK));
+            deleted = true;
             return new ExecResult(r.sandboxId(), r.backend(), r.runtime(), r.exitCode(), r.capturedStdout(),
                     r.capturedStderr(), r.timedOut(), new ExecResult.Timings((t1 - t0) / 1_000_000, 0,
                     r.timings().execMs(), (System.nanoTime() - t2) / 1_000_000), r.truncated(), r.oomKilled(),
@@ -56,15 +57,11 @@ final class PodRun implements Backend {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.STORE, "cannot write in "
                     + state + ": " + e.getMessage());
         } finally {
-            PodLife.delete(c, pod);
-            OneShot.ended(state);
-            try {
-                java.nio.file.Files.deleteIfExists(state.resolve(K8sDriver.POD_MARK));
-                java.nio.file.Files.deleteIfExists(state.resolve("owner"));
-                java.nio.file.Files.deleteIfExists(state);
-            } catch (java.io.IOException ignored) {
-                // reaped later
+            if (!deleted) {
+                PodLife.delete(c, pod); // a failed run's pod; when this fails the state and its mark stay for a reap
             }
+            OneShot.ended(state);
+            dev.davit.sandbox.backend.Host.deleteTree(state);
         }
     }
 }
