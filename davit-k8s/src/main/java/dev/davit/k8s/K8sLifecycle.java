@@ -9,6 +9,7 @@ import dev.davit.sandbox.SandboxOptions;
 import dev.davit.sandbox.SandboxStatus;
 import dev.davit.sandbox.Spawned;
 import dev.davit.sandbox.backend.LongLived;
+import dev.davit.sandbox.vm.VmProcesses;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -23,15 +24,18 @@ import java.util.function.Consumer;
 /**
  * Long-lived sandboxes as pods: a start makes the sandbox's pod (its environment pushed to the cluster's registry
  * first), a stop or removal deletes it. What a sandbox wrote lives in its pod: a stop loses it (pause and snapshots
- * that keep it are not there yet).
+ * that keep it are not there yet). Detached processes (services, background execs) run in the pod as in a microVM:
+ * the agent's {@code spawn} over a connection of {@link PodAgents}.
  */
 final class K8sLifecycle implements LongLived {
     private final SandboxOptions options;
     private final Consumer<Sandbox> save;
+    private final VmProcesses processes;
 
     K8sLifecycle(SandboxOptions options, Consumer<Sandbox> save) {
         this.options = options;
         this.save = save;
+        this.processes = new VmProcesses(options, new PodAgents(options.stateDir()), false);
     }
 
     @Override
@@ -151,29 +155,35 @@ final class K8sLifecycle implements LongLived {
                 "/proc/net/" + name), StandardCharsets.UTF_8);
     }
 
+    /** Detached in the pod, below a holder the agent starts ({@link VmProcesses}; no terminals: a pod has none). */
     @Override
     public Spawned spawn(Sandbox s, List<String> argv, Map<String, String> env, String workdir, Path dir,
                          boolean terminal) {
-        throw notYet("background processes");
+        return processes.spawn(s, argv, env, workdir, dir, terminal);
+    }
+
+    /** In a pod that is gone, nothing runs. */
+    @Override
+    public boolean alive(Sandbox running, Spawned p) {
+        return running != null && processes.alive(running, p);
     }
 
     @Override
-    public boolean alive(Sandbox running, Spawned p) {
-        return false;
+    public void collect(Sandbox running, Spawned p, Path dir) {
+        if (running != null) {
+            processes.collect(running, p, dir);
+        }
     }
 
     @Override
     public boolean signal(Sandbox running, Spawned p, String signal, boolean foreground) {
-        throw notYet("signals to background processes");
+        return running != null && processes.signal(running, p, signal, foreground);
     }
 
     @Override
     public void terminate(Sandbox running, Spawned p, Duration grace) {
-        throw notYet("background processes");
-    }
-
-    static DavitException notYet(String what) {
-        return new DavitException(Kind.USAGE, what + " are not available on the k8s backend yet; use the container"
-                + " or vm backend for them");
+        if (running != null) {
+            processes.terminate(running, p, grace);
+        }
     }
 }

@@ -547,25 +547,28 @@ public final class Sandboxes {
      * @return true while it runs
      */
     public boolean alive(Spawned p) {
-        return backendOf(p).alive(running(p), p);
+        Owner o = owner(p);
+        return o.backend().alive(o.running(), p);
     }
 
-    /** The backend of spawned {@code p}: a process in a guest is a vm's, else a container's (a host process). */
-    private LongLived backendOf(Spawned p) {
-        return lifecycle.backend(p.inGuest() ? VM : CONTAINER);
+    /**
+     * The sandbox of spawned process {@code p} as it is now, for its backend: a process in a guest (a microVM's, a
+     * pod's) is its sandbox's backend's; a host process is a container's. {@code running} is the sandbox when it
+     * runs, else null (a container's holder needs none; a guest's process does not run then).
+     */
+    private record Owner(LongLived backend, Sandbox running) {
     }
 
-    /** The running sandbox of spawned process {@code p}, or null (a container's holder needs none). */
-    private Sandbox running(Spawned p) {
+    private Owner owner(Spawned p) {
         if (!p.inGuest()) {
-            return null;
+            return new Owner(lifecycle.backend(CONTAINER), null);
         }
         try {
             Sandbox s = status(p.sandbox());
-            return s.status() == SandboxStatus.RUNNING ? s : null;
+            return new Owner(lifecycle.of(s), s.status() == SandboxStatus.RUNNING ? s : null);
         } catch (DavitException e) {
             if (e.kind() == Kind.NOT_FOUND) {
-                return null;
+                return new Owner(lifecycle.backend(VM), null);
             }
             throw e;
         }
@@ -580,7 +583,8 @@ public final class Sandboxes {
      * @param dir the host directory given to {@link #spawn}
      */
     public void collect(Spawned p, Path dir) {
-        backendOf(p).collect(running(p), p, dir);
+        Owner o = owner(p);
+        o.backend().collect(o.running(), p, dir);
     }
 
     /**
@@ -596,7 +600,8 @@ public final class Sandboxes {
      */
     public boolean signal(Spawned p, String signal, boolean foreground) {
         Spawned.checkSignal(signal);
-        return backendOf(p).signal(running(p), p, signal, foreground);
+        Owner o = owner(p);
+        return o.backend().signal(o.running(), p, signal, foreground);
     }
 
     /**
@@ -606,7 +611,8 @@ public final class Sandboxes {
      * @param grace how long it has to exit after TERM before it is killed
      */
     public void terminate(Spawned p, java.time.Duration grace) {
-        backendOf(p).terminate(running(p), p, grace);
+        Owner o = owner(p);
+        o.backend().terminate(o.running(), p, grace);
     }
 
     /**

@@ -36,11 +36,25 @@ public final class VmProcesses {
     private static final Duration HELPER_TIMEOUT = Duration.ofSeconds(30);
 
     private final SandboxOptions options;
-    private final VmLifecycle vm;
+    private final AgentFiles.Agents vm;
+    private final boolean consoles;
 
     VmProcesses(SandboxOptions options, VmLifecycle vm) {
+        this(options, vm, true);
+    }
+
+    /**
+     * Detached processes through {@code agents} (a microVM's, or a pod's agent over its exec stream); without
+     * {@code consoles} (a pod has no virtio consoles) a process with a terminal is refused.
+     *
+     * @param options  the sandboxes' options
+     * @param agents   where the agent connections come from
+     * @param consoles whether the sandboxes have {@link Machine#CONSOLES} consoles for terminals
+     */
+    public VmProcesses(SandboxOptions options, AgentFiles.Agents agents, boolean consoles) {
         this.options = options;
-        this.vm = vm;
+        this.vm = agents;
+        this.consoles = consoles;
     }
 
     /**
@@ -59,6 +73,11 @@ public final class VmProcesses {
         }
         String wd = workdir != null ? workdir : s.spec().workdir() != null ? s.spec().workdir() : "/";
         merged.putIfAbsent("PWD", wd);
+        if (terminal && !consoles) {
+            throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " runs on the " + s.spec().backend()
+                    + " backend, which has no terminals for shells yet; start the command without a terminal, or"
+                    + " use the container or vm backend for shells");
+        }
         try {
             Files.createDirectories(dir);
             for (String f : List.of(Spawned.EXIT, Spawned.OUTPUT, Spawned.INPUT, Spawned.OFFSET)) {

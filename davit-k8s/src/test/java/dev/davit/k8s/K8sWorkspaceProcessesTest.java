@@ -1,0 +1,80 @@
+package dev.davit.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.workspace.DetachedExec;
+import dev.davit.sandbox.workspace.ExecRequest;
+import dev.davit.sandbox.workspace.Services;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Detached processes of a workspace on the cluster: a background exec and a service run in the pod below the agent's
+ * holder (started over the agent's exec-stream connection), are seen running, waited for, read and stopped by a
+ * later davit too; a shell (a terminal) is refused in the caller's words, since a pod has none yet.
+ */
+@org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
+class K8sWorkspaceProcessesTest {
+    @Test
+    void backgroundExecsAndServicesRunInThePodAndStop() throws Exception {
+        K8sSandboxTest.image();
+        Workspaces ws = Workspaces.under(K8sSandboxTest.home);
+        Workspace w = ws.create(new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), K8sDriver.NAME, 1, 256), "procs", null);
+        try {
+            DetachedExec x = ws.execDetached(w.id(), ExecRequest.builder("sh", "-c",
+                    "for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.2; done; exit 3").build());
+            assertThat(x.state()).isEqualTo("running");
+            assertThat(x.pid()).isPositive();
+            DetachedExec done = Workspaces.under(K8sSandboxTest.home).execWait("procs", x.execId(),
+                    Duration.ofSeconds(60));
+            assertThat(done.state()).isEqualTo("exited");
+            assertThat(done.exitCode()).isEqualTo(3);
+            String out = new String(ws.output(w.id(), x.execId(), null, 0, 4096).bytes(), StandardCharsets.UTF_8);
+            assertThat(out).isEqualTo("out1\nerr1\nout2\nerr2\nout3\nerr3\n");
+
+            DetachedExec sleeper = ws.execDetached(w.id(), ExecRequest.builder("sleep", "300").build());
+            DetachedExec killed = ws.execKill(w.id(), sleeper.execId());
+            assertThat(killed.state()).isEqualTo("killed");
+            assertThat(killed.killedBy()).isEqualTo("cancel");
+            assertThat(processes(ws, w)).doesNotContain("sleep 300");
+
+            Services sv = ws.services(w.id());
+            Services.Service web = sv.start("web", List.of("sh", "-c", "echo listening; while :; do"
+                    + " echo hello-from-the-service | busybox nc -l -p 8080; done"), Map.of(), new Services.Readiness("port", "8080"), null);
+            assertThat(web.state()).isEqualTo("running");
+            assertThat(web.ready()).isTrue();
+            ExecResult r = ws.exec(w.id(), List.of("busybox", "nc", "-w", "5", "127.0.0.1", "8080"), Map.of(), null,
+                    Duration.ofSeconds(30), null, null, null);
+            assertThat(r.stdoutText()).as(r.stderrText()).contains("hello-from-the-service");
+            assertThat(new String(Workspaces.under(K8sSandboxTest.home).services("procs").logs("web", 10),
+                    StandardCharsets.UTF_8)).contains("listening");
+            Services.Service stopped = sv.stop("web");
+            assertThat(stopped.state()).isEqualTo("stopped");
+            assertThat(processes(ws, w)).doesNotContain("nc -l -p");
+
+            assertThatThrownBy(() -> ws.shells(w.id()).open(List.of("sh"), Map.of()))
+                    .isInstanceOf(DavitException.class).hasMessageContaining("no terminals");
+        } finally {
+            ws.rm(w.id());
+        }
+    }
+
+    /** The command lines of the pod's processes, one per line, read from /proc. */
+    private static String processes(Workspaces ws, Workspace w) {
+        ExecResult r = ws.exec(w.id(), List.of("sh", "-c", "for f in /proc/[0-9]*/cmdline; do busybox tr '\\0' ' ' <$f;"
+                + " echo; done"), Map.of(), null, Duration.ofSeconds(30), null, null, null);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        return r.stdoutText();
+    }
+}
