@@ -281,6 +281,31 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         assertThat(old).exists();
     }
 
+    /**
+     * A create whose davit died after making its sandbox (its claim stale, the sandbox recorded in it): the name is
+     * free at once, but the claim stays until a reap of its owner's (not another owner's), which removes the sandbox
+     * with it and says so.
+     */
+    @Test
+    void aReapRemovesTheSandboxOfACreateWhoseDavitDied() throws Exception {
+        Sandbox orphan = workspaces.sandboxes().create(spec());
+        Path claimDir = Files.createDirectories(state().resolve(".ws-00000000beef.tmp"));
+        Files.writeString(claimDir.resolve("claim"), "half");
+        Files.writeString(claimDir.resolve("sandbox"), orphan.id() + "\nagent-1");
+        assertThat(create("half", null).name()).isEqualTo("half"); // nobody holds the claim: the name is free
+        assertThat(claimDir).exists();
+        assertThat(workspaces.ownedBy("agent-2").reap(w -> w.ownedBy("agent-2"))).isEmpty();
+        assertThat(claimDir).exists();
+        assertThat(workspaces.sandboxes().status(orphan.id()).id()).isEqualTo(orphan.id());
+        assertThat(workspaces.ownedBy("agent-1").reap(w -> w.ownedBy("agent-1"))).containsExactly(
+                new Workspaces.Reaped("ws-00000000beef", "half", orphan.id(), "create interrupted"));
+        assertThat(claimDir).doesNotExist();
+        assertThatThrownBy(() -> workspaces.sandboxes().status(orphan.id())).isInstanceOf(DavitException.class)
+                .extracting(e -> ((DavitException) e).kind()).isEqualTo(DavitException.Kind.NOT_FOUND);
+        assertThat(workspaces.list()).extracting(Workspace::name).containsExactly("half");
+        assertThat(workspaces.reap()).isEmpty();
+    }
+
     @Test
     void aPublishedPortReachesAServiceFromTheHostsLoopback() throws Exception {
         Tools.assumeAvailable("slirp4netns");

@@ -129,7 +129,7 @@ final class Tools {
                         + " minute.")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("removed", Tool.arrayOf("id", "name", "sandbox", "reason"), "The workspaces removed"
-                        + " (reason: expired or sandbox gone).").build());
+                        + " (reason: expired, sandbox gone or create interrupted).").build());
         t.add(Tool.builder("workspace_create", CORE, "Create a workspace", "Create a workspace: a long-lived sandbox"
                         + " over an environment with a /workspace directory that keeps its files between calls."
                         + " /workspace starts empty (or from 'seed', a host directory or .tar under the server's"

@@ -26,12 +26,16 @@ import java.util.stream.Stream;
  * ({@link FileLocks}), for a moment each. A create in progress holds a claim for as long as it runs (which may be
  * long: a microVM's boot, a large seed): its temp directory's {@code claim} file, holding the name it will have,
  * locked by the creating process. A claim whose lock nobody holds (its process died) is stale: it is left out
- * and its directory removed.
+ * and its directory removed; one whose create had made its sandbox already ({@link #recordSandbox}) is left for a
+ * reap ({@link #reapStale}), which removes that sandbox first: a davit killed half-way through a create leaves
+ * nothing a reap does not take (a k8s sandbox's pod, a microVM).
  */
 final class Claims {
     /** The lock of every change to the set of workspaces and their names, in the state directory. */
     static final String LOCK = ".lock";
     private static final String CLAIM = "claim";
+    /** The id of the sandbox a create in progress made ({@link #recordSandbox}), for a reap after a crash. */
+    private static final String SANDBOX = "sandbox";
     private static final String TMP = ".tmp";
     /**
      * The claims this JVM holds: their files are never opened again here, as closing another channel of a locked
@@ -61,8 +65,14 @@ final class Claims {
         }
     }
 
-    /** A create in progress: its temp directory's name (the id) and the name it will have (null: none). */
-    record Pending(String id, String name) {
+    /**
+     * A create in progress: its temp directory's name (the id), the name it will have (null: none) and, for a
+     * {@link #reapStale reaped} one, its sandbox (else null).
+     */
+    record Pending(String id, String name, String sandbox) {
+        Pending(String id, String name) {
+            this(id, name, null);
+        }
     }
 
     /**
@@ -106,7 +116,79 @@ final class Claims {
             } catch (IOException e) {
                 throw new DavitException(Kind.STORE, "cannot read " + f + ": " + e.getMessage());
             }
-            delete(d); // its creator died
+            if (!Files.exists(d.resolve(SANDBOX), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                delete(d); // its creator died; one with a sandbox is reapStale's
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Records in claim directory {@code tmp} (see {@link #tmpDir}) that its create, for {@code owner} (null: the
+     * operator), made sandbox {@code sandboxId}: if the create dies before its commit, a reap of that owner's
+     * removes that sandbox.
+     */
+    static void recordSandbox(Path tmp, String sandboxId, String owner) throws IOException {
+        Fs.writeAtomically(tmp.resolve(SANDBOX), (sandboxId + (owner == null ? "" : "\n" + owner))
+                .getBytes(StandardCharsets.UTF_8), tmp);
+    }
+
+    /**
+     * Removes the claims whose creator died after making a sandbox, of the workspaces {@code which} accepts (as
+     * the workspace would have been: its id, name, sandbox and owner): each one's sandbox through
+     * {@code removeSandbox} (holding the claim's lock, so no other reap takes it at once), then its directory. Not
+     * holding {@link #holding}'s lock (a sandbox's removal may take a while).
+     *
+     * @return the creates removed: the workspace id each would have had, its name and its sandbox (removed, or
+     *         gone already)
+     */
+    List<Pending> reapStale(java.util.function.Predicate<Workspace> which,
+                            java.util.function.Consumer<String> removeSandbox) {
+        List<Pending> out = new ArrayList<>();
+        if (!Files.isDirectory(stateDir)) {
+            return out;
+        }
+        List<Path> dirs;
+        try (Stream<Path> s = Files.list(stateDir)) {
+            dirs = s.filter(d -> d.getFileName().toString().startsWith(".")
+                    && d.getFileName().toString().endsWith(TMP) && !OURS.contains(d)
+                    && Files.exists(d.resolve(SANDBOX), java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot list " + stateDir + ": " + e.getMessage());
+        }
+        for (Path d : dirs) {
+            try (FileChannel ch = FileChannel.open(d.resolve(CLAIM), StandardOpenOption.READ,
+                    StandardOpenOption.WRITE)) {
+                FileLock free;
+                try {
+                    free = ch.tryLock();
+                } catch (OverlappingFileLockException e) {
+                    free = null;
+                }
+                if (free == null) {
+                    continue; // its create goes on
+                }
+                String made = read(d.resolve(SANDBOX));
+                String[] idOwner = made == null ? new String[0] : made.split("\n", 2);
+                if (idOwner.length == 0 || !idOwner[0].matches("sbx-[0-9a-f]{12}")) {
+                    delete(d); // unreadable: nothing of it to remove
+                    continue;
+                }
+                String n = d.getFileName().toString();
+                Pending p = new Pending(n.substring(1, n.length() - TMP.length()), read(d.resolve(CLAIM)),
+                        idOwner[0]);
+                if (!which.test(new Workspace(p.id(), p.name(), p.sandbox(), java.time.Instant.EPOCH, null, null, 0,
+                        0, java.util.Map.of(), List.of(), idOwner.length > 1 ? idOwner[1] : null))) {
+                    continue; // another owner's: its own reap removes it
+                }
+                removeSandbox.accept(p.sandbox());
+                out.add(p);
+                delete(d);
+            } catch (java.nio.file.NoSuchFileException e) {
+                continue; // committed or reaped meanwhile
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot read " + d.resolve(CLAIM) + ": " + e.getMessage());
+            }
         }
         return out;
     }
@@ -157,6 +239,7 @@ final class Claims {
          */
         void commit(Path dest) throws IOException {
             close();
+            Files.deleteIfExists(dir.resolve(SANDBOX));
             Files.delete(dir.resolve(CLAIM));
             Files.move(dir, dest, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             Fs.fsyncDir(dest.getParent());

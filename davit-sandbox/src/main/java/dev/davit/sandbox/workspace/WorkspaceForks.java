@@ -110,6 +110,7 @@ class WorkspaceForks extends WorkspaceState {
             List<Sandbox> copies = sandboxes.fork(w.sandboxId(), w.ttl(), n);
             for (int i = 0; i < n; i++) {
                 forks.get(i).sandbox = copies.get(i);
+                Claims.recordSandbox(forks.get(i).tmp, copies.get(i).id(), owner); // a reap's, should this davit die
             }
             List<java.util.concurrent.Future<Workspace>> done = new ArrayList<>();
             try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors

@@ -106,6 +106,7 @@ class WorkspaceLife extends WorkspaceState {
             Map<String, Tree.Entry> entries = Tree.walk(baseline);
             long bytes = entries.values().stream().mapToLong(Tree.Entry::size).sum();
             s = spare(spec);
+            Claims.recordSandbox(tmp, s.id(), owner); // a create killed from here on leaves its sandbox to a reap
             secrets.save(tmp);
             Workspace w = new Workspace(id, name, s.id(), Instant.now(), spec.ttl(),
                     seed == null ? null : seedShown != null ? seedShown : seed.toAbsolutePath().toString(),
@@ -239,6 +240,19 @@ class WorkspaceLife extends WorkspaceState {
     List<Reaped> reap(java.util.function.Predicate<Workspace> which) {
         Instant now = Instant.now();
         List<Reaped> out = new ArrayList<>();
+        // the sandboxes of creates whose davit died (killed half-way): no workspace has them, nothing else removes
+        // them before their ttl (a k8s pod, a microVM run on meanwhile)
+        for (Claims.Pending p : claims.reapStale(which, id -> {
+            try {
+                sandboxes.rm(id);
+            } catch (DavitException e) {
+                if (e.kind() != Kind.NOT_FOUND) {
+                    throw e;
+                }
+            }
+        })) {
+            out.add(new Reaped(p.id(), p.name(), p.sandbox(), "create interrupted"));
+        }
         for (Workspace w : list()) {
             if (!which.test(w)) {
                 continue;

@@ -1281,14 +1281,16 @@ public final class Workspaces {
      * @param id        the workspace's id
      * @param name      its name, or null
      * @param sandboxId the id of its sandbox (removed with it, unless it was gone already)
-     * @param reason {@code expired} (its ttl passed) or {@code sandbox gone} (its sandbox was removed)
+     * @param reason {@code expired} (its ttl passed), {@code sandbox gone} (its sandbox was removed) or
+     *               {@code create interrupted} (its davit died while creating it: the sandbox it had made is removed)
      */
     public record Reaped(String id, String name, String sandboxId, String reason) {
     }
 
     /**
-     * Removes the workspaces whose ttl has passed since creation (sandbox and state) and those whose sandbox is
-     * gone (removed behind their back, e.g. by {@code davit sandbox rm}); returns them. A failed sandbox is kept:
+     * Removes the workspaces whose ttl has passed since creation (sandbox and state), those whose sandbox is
+     * gone (removed behind their back, e.g. by {@code davit sandbox rm}) and what creates whose davit died (killed
+     * half-way) left: the sandbox each had made; returns them. A failed sandbox is kept:
      * its files are still there and {@link #start} brings it back.
      *
      * @return the workspaces removed, oldest first; empty when none was
