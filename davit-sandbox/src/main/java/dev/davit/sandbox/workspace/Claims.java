@@ -81,16 +81,7 @@ final class Claims {
      */
     List<Pending> pending() {
         List<Pending> out = new ArrayList<>();
-        if (!Files.isDirectory(stateDir)) {
-            return out;
-        }
-        List<Path> dirs;
-        try (Stream<Path> s = Files.list(stateDir)) {
-            dirs = s.filter(d -> d.getFileName().toString().startsWith(".")
-                    && d.getFileName().toString().endsWith(TMP)).toList();
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot list " + stateDir + ": " + e.getMessage());
-        }
+        List<Path> dirs = claimDirs();
         for (Path d : dirs) {
             String n = d.getFileName().toString();
             String id = n.substring(1, n.length() - TMP.length());
@@ -123,6 +114,19 @@ final class Claims {
         return out;
     }
 
+    /** The temp directories of creates ({@link #tmpDir}), committed meanwhile or not. */
+    private List<Path> claimDirs() {
+        if (!Files.isDirectory(stateDir)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.list(stateDir)) {
+            return s.filter(d -> d.getFileName().toString().startsWith(".")
+                    && d.getFileName().toString().endsWith(TMP)).toList();
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot list " + stateDir + ": " + e.getMessage());
+        }
+    }
+
     /**
      * Records in claim directory {@code tmp} (see {@link #tmpDir}) that its create, for {@code owner} (null: the
      * operator), made sandbox {@code sandboxId}: if the create dies before its commit, a reap of that owner's
@@ -145,17 +149,8 @@ final class Claims {
     List<Pending> reapStale(java.util.function.Predicate<Workspace> which,
                             java.util.function.Consumer<String> removeSandbox) {
         List<Pending> out = new ArrayList<>();
-        if (!Files.isDirectory(stateDir)) {
-            return out;
-        }
-        List<Path> dirs;
-        try (Stream<Path> s = Files.list(stateDir)) {
-            dirs = s.filter(d -> d.getFileName().toString().startsWith(".")
-                    && d.getFileName().toString().endsWith(TMP) && !OURS.contains(d)
-                    && Files.exists(d.resolve(SANDBOX), java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
-        } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot list " + stateDir + ": " + e.getMessage());
-        }
+        List<Path> dirs = claimDirs().stream().filter(d -> !OURS.contains(d)
+                && Files.exists(d.resolve(SANDBOX), java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
         for (Path d : dirs) {
             try (FileChannel ch = FileChannel.open(d.resolve(CLAIM), StandardOpenOption.READ,
                     StandardOpenOption.WRITE)) {
