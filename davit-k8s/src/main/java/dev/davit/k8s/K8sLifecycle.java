@@ -23,11 +23,13 @@ import java.util.function.Consumer;
 
 /**
  * Long-lived sandboxes as pods: a start makes the sandbox's pod (its environment pushed to the cluster's registry
- * first), a stop or removal deletes it. What a sandbox wrote lives in its pod: a stop loses it (pause and snapshots
- * that keep it are not there yet). Detached processes (services, background execs) run in the pod as in a microVM:
+ * first), a stop or removal deletes it. What a sandbox wrote is saved on this host before a stop or pause and when it
+ * is copied (a fork, a snapshot of the whole sandbox), and restored into its next pod ({@link PodState}). Detached processes (services, background execs) run in the pod as in a microVM:
  * the agent's {@code spawn} over a connection of {@link PodAgents}.
  */
 final class K8sLifecycle implements LongLived {
+    /** A paused sandbox's mark in its state directory: its pod is gone, its files saved ({@link #pause}). */
+    private static final String PAUSED = "pod-paused"; // not Freezer's "paused", which a kill thaws
     private final SandboxOptions options;
     private final Consumer<Sandbox> save;
     private final VmProcesses processes;
@@ -70,6 +72,7 @@ final class K8sLifecycle implements LongLived {
     public Sandbox start(Sandbox s) {
         Cluster c = Cluster.get();
         Path home = home(options);
+        Path dir = options.stateDir().resolve(s.id());
         // recorded running only once its pod runs: meanwhile it is still created (a davit killed in between leaves
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
@@ -77,8 +80,96 @@ final class K8sLifecycle implements LongLived {
                 Images.agent(c.settings, home), s.spec().limits());
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
+        try {
+            PodState.restore(c, running, guestFiles(running), dir); // what it wrote before its last stop
+            java.nio.file.Files.deleteIfExists(dir.resolve(PAUSED));
+        } catch (java.io.IOException | RuntimeException e) {
+            try {
+                PodLife.delete(c, Pods.name(s.id()));
+            } catch (RuntimeException ignored) {
+                // the restore's error matters; a stop or rm deletes the pod by name
+            }
+            throw e instanceof RuntimeException r ? r : new DavitException(Kind.STORE, "cannot start sandbox "
+                    + s.id() + ": " + e.getMessage());
+        }
         save.accept(running);
         return running;
+    }
+
+    /** Saves what the pod wrote ({@link PodState}) before the stop deletes it; the next start restores it. */
+    @Override
+    public void beforeStop(Sandbox s) {
+        PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), options.stateDir().resolve(s.id()));
+    }
+
+    /** A running pod's changes as they are now (not held still: a pod cannot be frozen), else what was saved. */
+    @Override
+    public void copyState(Sandbox s, Path dir, Path to) {
+        if (s.status() == SandboxStatus.RUNNING) {
+            PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), to);
+            return;
+        }
+        if (java.nio.file.Files.isDirectory(dir.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            dev.davit.sandbox.backend.Host.copyTree(options, dir.resolve(PodState.DIR), to.resolve(PodState.DIR),
+                    true);
+        }
+    }
+
+    @Override
+    public void restoreState(Sandbox s, Path dir, Path from) {
+        Path fresh = dir.resolve(PodState.DIR + ".restore");
+        Path old = dir.resolve(PodState.DIR + ".old");
+        try {
+            dev.davit.oci.internal.Fs.deleteTree(fresh);
+            dev.davit.oci.internal.Fs.deleteTree(old);
+            if (java.nio.file.Files.isDirectory(from.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                dev.davit.sandbox.backend.Host.copyTree(options, from.resolve(PodState.DIR), fresh, true);
+            }
+            if (java.nio.file.Files.exists(dir.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                java.nio.file.Files.move(dir.resolve(PodState.DIR), old);
+            }
+            if (java.nio.file.Files.exists(fresh, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                java.nio.file.Files.move(fresh, dir.resolve(PodState.DIR));
+            }
+            dev.davit.oci.internal.Fs.deleteTree(old);
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot restore sandbox " + s.id() + "'s saved files: "
+                    + e.getMessage());
+        }
+    }
+
+    @Override
+    public long stateBytes(Sandbox s, Path dir) throws java.io.IOException {
+        return PodState.bytes(dir);
+    }
+
+    /**
+     * agent-sandbox's suspended mode, davit's way: what the pod wrote is saved on this host ({@link PodState}), the
+     * pod goes (the caller deletes it) and a resume makes a new one with it. Its processes do not survive.
+     */
+    @Override
+    public Sandbox pause(Sandbox s, Path dir) {
+        PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), dir);
+        try {
+            java.nio.file.Files.write(dir.resolve(PAUSED), new byte[0]);
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot record sandbox " + s.id() + "'s pause: " + e.getMessage());
+        }
+        return new Sandbox(s.id(), SandboxStatus.STOPPED, s.spec(), s.createdAt(), s.startedAt(), 0, 0, 0, 0, 0, 0);
+    }
+
+    @Override
+    public boolean paused(Sandbox s, Path dir) {
+        return s.status() != SandboxStatus.RUNNING && java.nio.file.Files.exists(dir.resolve(PAUSED));
+    }
+
+    @Override
+    public void dropPause(Sandbox s, Path dir) {
+        try {
+            java.nio.file.Files.deleteIfExists(dir.resolve(PAUSED));
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot drop sandbox " + s.id() + "'s pause: " + e.getMessage());
+        }
     }
 
     /** The davit home of these sandboxes: their state directory is {@code <home>/sandboxes} or the like. */

@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The k8s backend against the real cluster scripts/cluster.sh made (ClusterEnv): a busybox image built into a fresh
@@ -40,7 +39,10 @@ class K8sSandboxTest {
     private static final String IMAGE = "localhost/test/busybox:k8s";
     private static final String NS = "davit-test";
 
-    @TempDir
+    /**
+     * Shared by every K8s test class of this JVM (the image is built once): made by the first, removed when the JVM
+     * ends (not a {@code @TempDir}, which would go with this class while later ones still use it).
+     */
     static Path tmp;
     static Path home;
     static Path rootfs;
@@ -52,9 +54,15 @@ class K8sSandboxTest {
         if (rootfs != null) {
             return; // made by another test class of this JVM
         }
-        if (tmp == null) {
-            tmp = Files.createTempDirectory("davit-k8s-test");
-        }
+        Path made = Files.createTempDirectory("davit-k8s-test");
+        tmp = made;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                dev.davit.oci.internal.Fs.deleteTree(made);
+            } catch (java.io.IOException ignored) {
+                // a temporary directory left behind
+            }
+        }));
         ClusterEnv.use(NS);
         cluster = Cluster.get();
         if (cluster.client.namespaces().withName(NS).get() == null) {

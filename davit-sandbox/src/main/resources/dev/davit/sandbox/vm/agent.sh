@@ -702,6 +702,8 @@ holder) holder "$@"; exit ;;
 proc) proc "$@"; exit ;;
 pod)
     pod_setup
+    # the start mark: what has a ctime from here on was written in this pod (the k8s backend saves it on a stop)
+    : >$R/started
     trap 'exit 0' TERM INT
     # wait returns for any child: reaps what execs left behind (they are reparented to PID 1)
     while :; do

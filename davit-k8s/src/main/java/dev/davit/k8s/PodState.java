@@ -1,0 +1,250 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import dev.davit.oci.internal.Fs;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.backend.GuestFiles;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * What a pod's sandbox wrote, kept on davit's host so that it outlives the pod: a stop, a pause, a fork and a
+ * snapshot of the whole sandbox save it, the next start of a pod restores it. A pod's writable layer is the node's,
+ * out of reach; so the agent lists the pod's root file system (its own device only: not /.davit, /proc, /dev or a
+ * mounted file) with each entry's ctime, which no process can set back, and davit keeps
+ * <ul>
+ *   <li>{@code parts/part.N}: tars (made in the pod by its busybox) of every entry changed since the pod started
+ *       (ctime at or after the agent's start mark), directories without their content, and</li>
+ *   <li>{@code deleted}: the image's paths the pod no longer has (NUL-separated, {@code ./path}), read against the
+ *       image's root file system on this host; none below a mount point.</li>
+ * </ul>
+ * The tars are never read on this host: they go back into the next pod, where the agent extracts them. What the
+ * host reads of the pod (the lists, the tars as files) arrives through {@link GuestFiles#copyTree}, extracted with
+ * the rules for untrusted trees. A name holding a newline is listed, read and restored as any other (the lists are
+ * NUL-separated; the scan's numbers come one line per name).
+ */
+final class PodState {
+    /** The saved state, in a sandbox's state directory. */
+    static final String DIR = "pod-state";
+    static final String PARTS = "parts";
+    static final String DELETED = "deleted";
+    /** The agent's start mark ({@code agent.sh}'s pod mode). */
+    private static final String MARK = "/.davit/run/started";
+    private static final Map<String, String> ENV = Map.of("PATH", "/.davit/run/bin");
+    private static final Duration TIMEOUT = Duration.ofMinutes(10);
+    /**
+     * Lists the root file system: every path (NUL-separated, {@code all}), its ctime and device one line each in the
+     * same order ({@code stat}; a name that went meanwhile leaves a line out, which the count shows), and find's
+     * complaints ({@code errors}: the directories root cannot read without capabilities, another user's 0700 home).
+     */
+    private static final String SCAN = "d=$1; rm -rf \"$d\" && mkdir -p \"$d\" && stat -c %Z " + MARK
+            + " >\"$d/mark\" || exit 1; find / -xdev -print0 >\"$d/all\" 2>\"$d/errors\";"
+            + " xargs -0 -a \"$d/all\" stat -c '%Z %d' >\"$d/stat\" 2>/dev/null; exit 0";
+    private static final java.util.regex.Pattern UNREADABLE = java.util.regex.Pattern.compile(
+            "find: (/.*): Permission denied");
+    /** How often a scan is tried while the pod's files come and go under it. */
+    private static final int SCAN_TRIES = 3;
+    /** Tars the paths of its standard input (NUL-separated, relative to /) in batches, those still there. */
+    private static final String PACK = "set -e; d=$1; rm -rf \"$d\"; mkdir -p \"$d\"; cd /; xargs -0 -r sh -c '"
+            + "n=$#; for f; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then set -- \"$@\" \"$f\"; fi; done; shift $n;"
+            + " [ $# -eq 0 ] || exec tar -c --no-recursion -f \"$0/part.$$\" \"$@\"' \"$d\"";
+    private static final String REMOVE = "cd / && xargs -0 -r rm -rf --";
+
+    private PodState() {
+    }
+
+    /**
+     * Saves what running sandbox {@code s}'s pod wrote into {@code dir}/{@value #DIR}, replacing what was there
+     * (a crash leaves the old one or the new one).
+     *
+     * @param s      the running sandbox
+     * @param rootfs the image's root file system on this host
+     * @param files  its pod's files, through the agent
+     * @param dir    the state directory to save into
+     */
+    static void save(Cluster c, Sandbox s, Path rootfs, GuestFiles files, Path dir) {
+        String pod = Pods.name(s.id());
+        String stage = "/.davit/run/state-" + dev.davit.oci.internal.RandomHex.of(6);
+        Path tmp = dir.resolve(DIR + ".new");
+        try {
+            Fs.deleteTree(tmp);
+            Files.createDirectories(tmp);
+            Changes ch = null;
+            for (int i = 1; ch == null; i++) {
+                run(c, s, pod, List.of("sh", "-c", SCAN, "sh", stage + "/scan"), null, "list the files of");
+                Path scan = tmp.resolve("scan");
+                Fs.deleteTree(scan);
+                Files.createDirectories(scan);
+                files.copyTree(stage + "/scan", scan);
+                ch = changes(s, scan, rootfs, i == SCAN_TRIES);
+                Fs.deleteTree(scan);
+            }
+            run(c, s, pod, List.of("sh", "-c", PACK, "sh", stage + "/parts"), ch.changed, "archive the changes of");
+            files.copyTree(stage + "/parts", Files.createDirectories(tmp.resolve(PARTS)));
+            Files.write(tmp.resolve(DELETED), ch.deleted);
+            Path old = dir.resolve(DIR + ".old");
+            Fs.deleteTree(old);
+            if (Files.exists(dir.resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
+                Files.move(dir.resolve(DIR), old);
+            }
+            Files.move(tmp, dir.resolve(DIR));
+            Fs.fsyncDir(dir);
+            Fs.deleteTree(old);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot save what sandbox " + s.id() + " wrote into " + dir + ": "
+                    + e.getMessage());
+        } finally {
+            try {
+                run(c, s, pod, List.of("rm", "-rf", stage), null, "clean up after saving");
+            } catch (DavitException ignored) {
+                // the pod's own temporary files, gone with it
+            }
+        }
+    }
+
+    /**
+     * Restores into running sandbox {@code s}'s new pod what {@link #save} kept in {@code dir}: the deleted paths
+     * removed, then the changes extracted by the agent. Nothing saved: nothing to do.
+     */
+    static void restore(Cluster c, Sandbox s, GuestFiles files, Path dir) {
+        Path saved = dir.resolve(DIR);
+        if (!Files.isDirectory(saved, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        String pod = Pods.name(s.id());
+        try {
+            byte[] deleted = Files.readAllBytes(saved.resolve(DELETED));
+            if (deleted.length > 0) {
+                run(c, s, pod, List.of("sh", "-c", REMOVE), deleted, "remove the deleted files of");
+            }
+            Path parts = saved.resolve(PARTS);
+            if (Files.isDirectory(parts, LinkOption.NOFOLLOW_LINKS)) {
+                List<Path> tars;
+                try (Stream<Path> l = Files.list(parts)) {
+                    tars = l.sorted().toList();
+                }
+                for (Path tar : tars) {
+                    files.putTar("/", tar);
+                }
+            }
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot read what sandbox " + s.id() + " saved in " + saved + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /** The bytes saved in {@code dir} ({@link #save}). */
+    static long bytes(Path dir) throws IOException {
+        Path saved = dir.resolve(DIR);
+        if (!Files.isDirectory(saved, LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        try (Stream<Path> w = Files.walk(saved)) {
+            return w.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).mapToLong(p -> p.toFile()
+                    .length()).sum();
+        }
+    }
+
+    /** What changed: the paths to archive and the image's paths deleted, each {@code ./path}, NUL-terminated. */
+    private record Changes(byte[] changed, byte[] deleted) {
+    }
+
+    /**
+     * Reads the scan (its {@code mark}, {@code all}, {@code stat}, {@code errors}) against the image's
+     * {@code rootfs}: changed are the entries of the root's own device whose ctime is at or after the mark; deleted,
+     * the image's paths the pod does not list, but for those below one of the pod's mount points (a volume's content
+     * is not the pod's) or an unreadable directory. Null when the listing changed under the scan (not {@code last}).
+     */
+    private static Changes changes(Sandbox s, Path scan, Path rootfs, boolean last) throws IOException {
+        long mark;
+        try {
+            mark = Long.parseLong(Files.readString(scan.resolve("mark")).strip());
+        } catch (NumberFormatException e) {
+            throw new DavitException(Kind.INTERNAL, "the pod of sandbox " + s.id() + " has no start mark (started"
+                    + " by an older davit?); stop and start it again");
+        }
+        String[] all = new String(Files.readAllBytes(scan.resolve("all")), StandardCharsets.UTF_8).split("\0");
+        List<String> stat = Files.readAllLines(scan.resolve("stat"), StandardCharsets.US_ASCII);
+        if (all.length != stat.size() || all.length == 0 || !all[0].equals("/")) {
+            if (!last) {
+                return null; // a name went between the listing and its stat: again
+            }
+            throw new DavitException(Kind.STATE, "the files of sandbox " + s.id() + "'s pod kept changing while"
+                    + " they were listed (" + all.length + " names, " + stat.size() + " entries); stop what writes"
+                    + " in it and try again");
+        }
+        String rootDev = stat.get(0).split(" ")[1];
+        Set<String> present = new HashSet<>();
+        // below these, nothing is the pod's own or readable: neither saved nor taken for deleted
+        List<String> mounts = new ArrayList<>(List.of("/.davit/", "/proc/", "/sys/", "/dev/"));
+        for (String line : Files.readAllLines(scan.resolve("errors"), StandardCharsets.UTF_8)) {
+            java.util.regex.Matcher m = UNREADABLE.matcher(line);
+            if (m.matches()) {
+                mounts.add(m.group(1) + "/");
+            }
+        }
+        ByteArrayOutputStream changed = new ByteArrayOutputStream();
+        for (int i = 1; i < all.length; i++) {
+            String[] f = stat.get(i).split(" ");
+            if (f.length != 2 || !f[0].matches("[0-9]{1,18}")) {
+                throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " listed a malformed"
+                        + " entry; remove the sandbox, its files are not to be trusted");
+            }
+            String path = all[i];
+            present.add(path);
+            if (!f[1].equals(rootDev)) {
+                mounts.add(path + "/");
+                continue;
+            }
+            if (Long.parseLong(f[0]) >= mark && !under(path, mounts)) {
+                changed.writeBytes(("." + path + "\0").getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        ByteArrayOutputStream deleted = new ByteArrayOutputStream();
+        try (Stream<Path> w = Files.walk(rootfs)) {
+            for (Path p : (Iterable<Path>) w::iterator) {
+                String rel = "/" + rootfs.relativize(p).toString().replace('\\', '/');
+                if (rel.equals("/") || present.contains(rel) || under(rel, mounts)) {
+                    continue;
+                }
+                deleted.writeBytes(("." + rel + "\0").getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return new Changes(changed.toByteArray(), deleted.toByteArray());
+    }
+
+    private static boolean under(String path, List<String> mounts) {
+        for (String m : mounts) {
+            if (path.startsWith(m) || (path + "/").equals(m)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Runs {@code argv} in the pod with {@code stdin} (or none); a failure is said as what could not be done. */
+    private static void run(Cluster c, Sandbox s, String pod, List<String> argv, byte[] stdin, String what) {
+        ExecResult r = PodExec.run(c, s.id(), pod, argv, ENV, "/", TIMEOUT, 0, 4096,
+                stdin == null ? null : new ByteArrayInputStream(stdin), null, null, System.nanoTime(),
+                K8sDriver.RUNTIME);
+        if (r.exitCode() != 0) {
+            throw new DavitException(Kind.STORE, "cannot " + what + " sandbox " + s.id() + "'s pod (exit "
+                    + r.exitCode() + "): " + dev.davit.oci.internal.Text.shorten(dev.davit.oci.internal.Text
+                    .printable(r.stderrText().strip()), 300));
+        }
+    }
+}

@@ -1,0 +1,84 @@
+package dev.davit.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Network;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a workspace on the cluster wrote outlives its pod: a stop and start, a pause and resume (the pod goes, a new
+ * one comes) and a fork each bring the files written anywhere in the root file system (not /workspace alone), the
+ * image's files it deleted stay deleted, and a fork is a copy of its own.
+ */
+@org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
+class K8sWorkspaceStateTest {
+    /** Prints what the test wrote: each file's content, or "-" where it is missing. */
+    private static final String SHOW = "for f in /workspace/a '/opt/deep/dir/with space' \"$(printf '/tmp/new\\nline')\""
+            + " /etc/note; do if [ -e \"$f\" ]; then cat \"$f\"; else echo -; fi; done;"
+            + " if [ -e /work ]; then echo work-there; else echo work-gone; fi; busybox stat -c %a /opt/deep/dir";
+
+    @Test
+    void filesWrittenAnywhereSurviveAStopAPauseAndAFork() throws Exception {
+        K8sSandboxTest.image();
+        Workspaces ws = Workspaces.under(K8sSandboxTest.home);
+        Workspace w = ws.create(new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), K8sDriver.NAME, 1, 256), "kept", null);
+        Workspace fork = null;
+        try {
+            sh(ws, w, "echo in-workspace >/workspace/a && mkdir -p /opt/deep/dir && chmod 750 /opt/deep/dir"
+                    + " && echo spaced >'/opt/deep/dir/with space' && echo newline >\"$(printf '/tmp/new\\nline')\""
+                    + " && mkdir -p /etc && echo noted >/etc/note && busybox rm -r /work");
+            String expected = "in-workspace\nspaced\nnewline\nnoted\nwork-gone\n750\n";
+            assertThat(sh(ws, w, SHOW)).isEqualTo(expected);
+            String firstPod = uid(w);
+
+            ws.stop(w.id());
+            assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test")
+                    .withName(Pods.name(w.sandboxId())).get()).isNull();
+            ws.start(w.id());
+            assertThat(uid(w)).isNotEqualTo(firstPod);
+            assertThat(sh(ws, w, SHOW)).as("after a stop and start").isEqualTo(expected);
+
+            ws.pause(w.id());
+            assertThat(ws.paused(w.id())).isTrue();
+            assertThat(ws.sandbox(w.id()).status()).isEqualTo(SandboxStatus.STOPPED);
+            assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test")
+                    .withName(Pods.name(w.sandboxId())).get()).isNull();
+            ws.resume(w.id());
+            assertThat(ws.paused(w.id())).isFalse();
+            assertThat(sh(ws, w, SHOW)).as("after a pause and resume").isEqualTo(expected);
+
+            fork = ws.fork(w.id(), 1, List.of("kept-fork"), null).get(0);
+            assertThat(fork.sandboxId()).isNotEqualTo(w.sandboxId());
+            assertThat(sh(ws, fork, SHOW)).as("the fork").isEqualTo(expected);
+            sh(ws, fork, "echo changed-in-fork >/etc/note");
+            assertThat(sh(ws, fork, "cat /etc/note")).isEqualTo("changed-in-fork\n");
+            assertThat(sh(ws, w, "cat /etc/note")).as("the original").isEqualTo("noted\n");
+        } finally {
+            if (fork != null) {
+                ws.rm(fork.id());
+            }
+            ws.rm(w.id());
+        }
+    }
+
+    private static String uid(Workspace w) {
+        return K8sSandboxTest.cluster.client.pods().inNamespace("davit-test").withName(Pods.name(w.sandboxId())).get()
+                .getMetadata().getUid();
+    }
+
+    private static String sh(Workspaces ws, Workspace w, String script) {
+        ExecResult r = ws.exec(w.id(), List.of("sh", "-c", script), Map.of(), null, Duration.ofSeconds(60), null,
+                null, null);
+        assertThat(r.exitCode()).as(r.stderrText()).isZero();
+        return r.stdoutText();
+    }
+}
