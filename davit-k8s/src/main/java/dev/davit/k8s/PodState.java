@@ -58,6 +58,13 @@ final class PodState {
             "find: (/.*): Permission denied");
     /** How often a scan is tried while the pod's files come and go under it. */
     private static final int SCAN_TRIES = 3;
+    /**
+     * The most bytes of a scan's lists davit reads (about a million paths): they are held in memory. A pod with more
+     * files is refused a save in words, never allowed to exhaust davit's memory.
+     */
+    static final long MAX_LIST_BYTES = 64L << 20;
+    /** The most archives a save may hold (the pod's xargs makes one per batch of names). */
+    static final int MAX_PARTS = 4096;
     /** Tars the paths of its standard input (NUL-separated, relative to /) in batches, those still there. */
     private static final String PACK = "set -e; d=$1; rm -rf \"$d\"; mkdir -p \"$d\"; cd /; xargs -0 -r sh -c '"
             + "n=$#; for f; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then set -- \"$@\" \"$f\"; fi; done; shift $n;"
@@ -135,7 +142,14 @@ final class PodState {
             if (Files.isDirectory(parts, LinkOption.NOFOLLOW_LINKS)) {
                 List<Path> tars;
                 try (Stream<Path> l = Files.list(parts)) {
-                    tars = l.sorted().toList();
+                    // regular files only: the pod chose these names, and a link it made must not send one of this
+                    // host's files into a pod
+                    tars = l.filter(p -> Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)).sorted().limit(MAX_PARTS
+                            + 1).toList();
+                }
+                if (tars.size() > MAX_PARTS) {
+                    throw new DavitException(Kind.INTERNAL, "what sandbox " + s.id() + " saved holds more than "
+                            + MAX_PARTS + " archives; remove the sandbox, its files are not to be trusted");
                 }
                 for (Path tar : tars) {
                     files.putTar("/", tar);
@@ -172,13 +186,13 @@ final class PodState {
     private static Changes changes(Sandbox s, Path scan, Path rootfs, boolean last) throws IOException {
         long mark;
         try {
-            mark = Long.parseLong(Files.readString(scan.resolve("mark")).strip());
+            mark = Long.parseLong(new String(read(s, scan, "mark"), StandardCharsets.US_ASCII).strip());
         } catch (NumberFormatException e) {
             throw new DavitException(Kind.INTERNAL, "the pod of sandbox " + s.id() + " has no start mark (started"
                     + " by an older davit?); stop and start it again");
         }
-        String[] all = new String(Files.readAllBytes(scan.resolve("all")), StandardCharsets.UTF_8).split("\0");
-        List<String> stat = Files.readAllLines(scan.resolve("stat"), StandardCharsets.US_ASCII);
+        String[] all = new String(read(s, scan, "all"), StandardCharsets.UTF_8).split("\0");
+        List<String> stat = new String(read(s, scan, "stat"), StandardCharsets.US_ASCII).lines().toList();
         if (all.length != stat.size() || all.length == 0 || !all[0].equals("/")) {
             if (!last) {
                 return null; // a name went between the listing and its stat: again
@@ -187,11 +201,15 @@ final class PodState {
                     + " they were listed (" + all.length + " names, " + stat.size() + " entries); stop what writes"
                     + " in it and try again");
         }
-        String rootDev = stat.get(0).split(" ")[1];
+        String[] root = stat.get(0).split(" ");
+        if (root.length != 2) {
+            throw malformed(s);
+        }
+        String rootDev = root[1];
         Set<String> present = new HashSet<>();
         // below these, nothing is the pod's own or readable: neither saved nor taken for deleted
         List<String> mounts = new ArrayList<>(List.of("/.davit/", "/proc/", "/sys/", "/dev/"));
-        for (String line : Files.readAllLines(scan.resolve("errors"), StandardCharsets.UTF_8)) {
+        for (String line : new String(read(s, scan, "errors"), StandardCharsets.UTF_8).lines().toList()) {
             java.util.regex.Matcher m = UNREADABLE.matcher(line);
             if (m.matches()) {
                 mounts.add(m.group(1) + "/");
@@ -201,8 +219,7 @@ final class PodState {
         for (int i = 1; i < all.length; i++) {
             String[] f = stat.get(i).split(" ");
             if (f.length != 2 || !f[0].matches("[0-9]{1,18}")) {
-                throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " listed a malformed"
-                        + " entry; remove the sandbox, its files are not to be trusted");
+                throw malformed(s);
             }
             String path = all[i];
             present.add(path);
@@ -225,6 +242,32 @@ final class PodState {
             }
         }
         return new Changes(changed.toByteArray(), deleted.toByteArray());
+    }
+
+    private static DavitException malformed(Sandbox s) {
+        return new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " listed a malformed entry;"
+                + " remove the sandbox, its files are not to be trusted");
+    }
+
+    /**
+     * File {@code name} of a scan the pod sent: a regular file (never followed if the pod made it a link to one of
+     * this host's files) of at most {@link #MAX_LIST_BYTES}.
+     */
+    private static byte[] read(Sandbox s, Path scan, String name) throws IOException {
+        Path f = scan.resolve(name);
+        if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+            throw new DavitException(Kind.INTERNAL, "the agent of sandbox " + s.id() + " sent no " + name + " list"
+                    + " (or not as a file); remove the sandbox, its files are not to be trusted");
+        }
+        try (java.io.InputStream in = Files.newInputStream(f, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] b = in.readNBytes((int) MAX_LIST_BYTES + 1);
+            if (b.length > MAX_LIST_BYTES) {
+                throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " holds too many files to save (its "
+                        + name + " list passes " + (MAX_LIST_BYTES >> 20) + " MiB); remove files it does not need,"
+                        + " or keep what matters in /workspace and take a snapshot");
+            }
+            return b;
+        }
     }
 
     private static boolean under(String path, List<String> mounts) {

@@ -1,6 +1,7 @@
 package dev.davit.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
@@ -68,6 +69,32 @@ class K8sWorkspaceStateTest {
             }
             ws.rm(w.id());
         }
+    }
+
+    /**
+     * A process left running in the pod swaps the scan's list for a link to a file that exists on davit's host too,
+     * as soon as the scan has written it. The link arrives as a link; davit never reads through it, and the stop
+     * fails in words instead of saving (a removal still takes the pod).
+     */
+    @Test
+    void aScanListThatIsALinkIsNeverFollowedOnTheHost() throws Exception {
+        K8sSandboxTest.image();
+        Workspaces ws = Workspaces.under(K8sSandboxTest.home);
+        Workspace w = ws.create(new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null,
+                Duration.ofHours(1), K8sDriver.NAME, 1, 256), "hostile-scan", null);
+        try {
+            sh(ws, w, "(while :; do for d in /.davit/run/state-*/scan; do if [ -f \"$d/stat\" ] && [ ! -L"
+                    + " \"$d/all\" ]; then busybox ln -sfn /etc/hostname \"$d/all\"; fi; done; busybox usleep 1000;"
+                    + " done) </dev/null >/dev/null 2>&1 &");
+            assertThatThrownBy(() -> ws.stop(w.id())).isInstanceOf(dev.davit.oci.DavitException.class)
+                    .hasMessageContaining("sent no all list (or not as a file)");
+            assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test")
+                    .withName(Pods.name(w.sandboxId())).get()).as("the pod runs on: nothing was saved").isNotNull();
+        } finally {
+            ws.rm(w.id());
+        }
+        assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test").withName(Pods.name(w.sandboxId()))
+                .get()).isNull();
     }
 
     private static String uid(Workspace w) {
