@@ -32,11 +32,6 @@ import org.junit.jupiter.api.Test;
 class K8sFailureTest {
     private static final String NS = "davit-test";
 
-    static CreateSpec spec() {
-        return new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null, Duration.ofHours(1),
-                K8sDriver.NAME, 1, 256);
-    }
-
     @Test
     void tenWorkspacesMadeAtOnceAllRunAndGo() throws Exception {
         K8sSandboxTest.image();
@@ -46,7 +41,7 @@ class K8sFailureTest {
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < 10; i++) {
                 String name = "many-" + i;
-                made.add(pool.submit(() -> ws.create(spec(), name, null)));
+                made.add(pool.submit(() -> ws.create(K8sSandboxTest.workspaceSpec(), name, null)));
             }
         }
         try {

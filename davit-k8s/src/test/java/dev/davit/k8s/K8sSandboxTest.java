@@ -49,6 +49,12 @@ class K8sSandboxTest {
     static dev.davit.sandbox.ImageConfig config;
     static Cluster cluster;
 
+    /** A workspace's sandbox on the cluster: the test image, no network, an hour to live. */
+    static CreateSpec workspaceSpec() {
+        return new CreateSpec(rootfs, Map.of(), null, dev.davit.sandbox.Network.NONE, null, Duration.ofHours(1),
+                K8sDriver.NAME, 1, 256);
+    }
+
     @BeforeAll
     static synchronized void image() throws Exception {
         if (rootfs != null) {

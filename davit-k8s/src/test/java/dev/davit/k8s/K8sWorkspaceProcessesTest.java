@@ -29,8 +29,7 @@ class K8sWorkspaceProcessesTest {
     void backgroundExecsAndServicesRunInThePodAndStop() throws Exception {
         K8sSandboxTest.image();
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null,
-                Duration.ofHours(1), K8sDriver.NAME, 1, 256), "procs", null);
+        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "procs", null);
         try {
             DetachedExec x = ws.execDetached(w.id(), ExecRequest.builder("sh", "-c",
                     "for i in 1 2 3; do echo out$i; echo err$i >&2; sleep 0.2; done; exit 3").build());

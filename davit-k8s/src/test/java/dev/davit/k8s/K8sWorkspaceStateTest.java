@@ -30,8 +30,7 @@ class K8sWorkspaceStateTest {
     void filesWrittenAnywhereSurviveAStopAPauseAndAFork() throws Exception {
         K8sSandboxTest.image();
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null,
-                Duration.ofHours(1), K8sDriver.NAME, 1, 256), "kept", null);
+        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "kept", null);
         Workspace fork = null;
         try {
             sh(ws, w, "echo in-workspace >/workspace/a && mkdir -p /opt/deep/dir && chmod 750 /opt/deep/dir"
@@ -80,8 +79,7 @@ class K8sWorkspaceStateTest {
     void aScanListThatIsALinkIsNeverFollowedOnTheHost() throws Exception {
         K8sSandboxTest.image();
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null,
-                Duration.ofHours(1), K8sDriver.NAME, 1, 256), "hostile-scan", null);
+        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "hostile-scan", null);
         try {
             sh(ws, w, "(while :; do for d in /.davit/run/state-*/scan; do if [ -f \"$d/stat\" ] && [ ! -L"
                     + " \"$d/all\" ]; then busybox ln -sfn /etc/hostname \"$d/all\"; fi; done; busybox usleep 1000;"

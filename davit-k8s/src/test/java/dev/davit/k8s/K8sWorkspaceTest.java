@@ -31,8 +31,7 @@ class K8sWorkspaceTest {
         Files.createDirectories(seed.resolve("src"));
         Files.writeString(seed.resolve("src/main.txt"), "one\ntwo\n");
         Workspaces ws = Workspaces.under(K8sSandboxTest.home);
-        Workspace w = ws.create(new CreateSpec(K8sSandboxTest.rootfs, Map.of(), null, Network.NONE, null,
-                Duration.ofHours(1), K8sDriver.NAME, 1, 256), null, seed);
+        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), null, seed);
         String pod = Pods.name(w.sandboxId());
         try {
             assertThat(K8sSandboxTest.cluster.client.pods().inNamespace("davit-test").withName(pod).get()).isNotNull();
