@@ -119,6 +119,13 @@ final class McpCommand extends GroupCommand {
                 + " (exit 2).")
         boolean allowUnlimited;
 
+        @Option(names = "--backend", split = ",", paramLabel = "BACKEND[,BACKEND...]", hideParamSyntax = true,
+            description = "Where the model's sandboxes run: container, vm or k8s (pods of the cluster of KUBECONFIG,"
+                + " docs/KUBERNETES.md); comma-separated or repeated. An environment runs on the first of these that"
+                + " takes it (a microVM environment on vm, an image or root filesystem on container or k8s), and a"
+                + " call's 'backend' may ask for another of these only (default: container,vm).")
+        List<String> backends = new ArrayList<>();
+
         @Option(names = "--max-runs", paramLabel = "N", description = "One-shot runs at once; more wait for one to"
                 + " end (up to 60 s), then are refused (default 4).")
         Integer maxRuns;
@@ -165,7 +172,10 @@ final class McpCommand extends GroupCommand {
                 }
             }
             var budget = DavitMcpServer.budget(maxMemory, maxCpus, maxRuns);
-            String unlimited = Limits.unenforceable();
+            // with every sandbox a pod of the cluster (--backend k8s), the cluster enforces their limits: what this
+            // host's cgroups and file systems can do does not matter
+            boolean onlyCluster = DavitMcpServer.onlyCluster(backends);
+            String unlimited = onlyCluster ? null : Limits.unenforceable();
             if (unlimited != null) {
                 if (!allowUnlimited) {
                     throw new DavitException(Kind.USAGE, "memory and CPU limits cannot be enforced here (" + unlimited
@@ -175,7 +185,7 @@ final class McpCommand extends GroupCommand {
                 out.warn(ResourceOptions.missingLimits(unlimited) + "; the server's totals (--max-memory, --max-cpus)"
                         + " are not enforced either, only counted (--allow-unlimited)");
             }
-            if (!dev.davit.sandbox.jail.Disk.available()) {
+            if (!onlyCluster && !dev.davit.sandbox.jail.Disk.available()) {
                 out.warn("warning: no disk limit here (without root davit cannot mount a sandbox's disk): a model's"
                         + " workspaces and the layers of its runs can fill the filesystem of " + home + "; only a"
                         + " run's /tmp, /run, /var/tmp and /dev/shm are bounded (--max-disk; \"disk_enforced_by\":"
@@ -184,7 +194,7 @@ final class McpCommand extends GroupCommand {
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
                     maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
                     allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,
-                    range[0], range[1], allowEgress, commitTo));
+                    range[0], range[1], allowEgress, commitTo, backends));
             // one line on stderr (stdio's protocol is on stdout): a client that starts the server with a reduced
             // environment drops DAVIT_HOME, and the server would use (and fill) another home without a word;
             // said once the options are taken (a bad one gets its one line alone)

@@ -79,8 +79,8 @@ final class Access {
 
     /**
      * Refuses to share {@code w} read-write when that would give the model what the server's own workspaces never get:
-     * a container sandbox without limits where limits can be enforced (it would sit outside the totals, with no
-     * memory, CPU, process or disk bound), the host's network, a NAT network when the server was started without
+     * a container sandbox without limits where limits can be enforced, or a k8s one without (it would sit outside
+     * the totals, with no memory, CPU, process or disk bound), the host's network, a NAT network when the server was started without
      * {@code --allow-network}, or an egress policy that allows more than {@code --allow-egress} does (without
      * {@code --allow-network}). Read-only sharing runs nothing in it and is always allowed.
      */
@@ -90,8 +90,10 @@ final class Access {
                 davitHome)).status(w.sandboxId()).spec();
         String why = null;
         String fix = null;
-        if (!dev.davit.sandbox.Sandboxes.VM.equals(spec.backend()) && !spec.limits().any()
-                && dev.davit.sandbox.Limits.unenforceable() == null) {
+        // a pod's limits hold wherever the server runs (the cluster enforces them); a container's only where this
+        // host can make cgroups
+        boolean limitable = Backends.K8S.equals(spec.backend()) || dev.davit.sandbox.Limits.unenforceable() == null;
+        if (!dev.davit.sandbox.Sandboxes.VM.equals(spec.backend()) && !spec.limits().any() && limitable) {
             why = "it has no resource limits (made with --no-limits), so the model's commands there would have no"
                     + " memory, CPU, process or disk bound and sit outside the server's totals";
             fix = "recreate it with limits";

@@ -81,6 +81,14 @@ public final class DavitMcpServer implements AutoCloseable {
     }
 
     /**
+     * Whether {@code davit mcp serve --backend} {@code backends} (checked: an unknown one is refused) runs every
+     * sandbox on the cluster, so that nothing of a model's runs on this host.
+     */
+    public static boolean onlyCluster(List<String> backends) {
+        return Backends.of(backends).onlyCluster();
+    }
+
+    /**
      * Whose workspaces the model reaches, which host ports it may publish and where its sandboxes' egress may go:
      * {@code owner} ({@code --owner}), recorded on every workspace this server creates; {@code shares}
      * ({@code --share-workspace NAME[:ro|:rw]}), the operator's workspaces handed to it; {@code isolateSessions}
@@ -88,10 +96,11 @@ public final class DavitMcpServer implements AutoCloseable {
      * ({@code --publish-ports}): the host ports a model may publish (0, a free one, always); {@code allowEgress}
      * ({@code --allow-egress}): the outer bound of the egress policies a model may ask for (names, IPv4 networks,
      * presets; empty: none may be asked for); {@code commitTo} ({@code --commit-to}): the repository prefixes a
-     * model's workspace_commit may name (empty: none).
+     * model's workspace_commit may name (empty: none); {@code backends} ({@code --backend}): where its sandboxes run,
+     * the first that takes an environment its default (empty: container and vm, see {@link Backends}).
      */
     public record Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh,
-                        List<String> allowEgress, List<String> commitTo) {
+                        List<String> allowEgress, List<String> commitTo, List<String> backends) {
         /** The defaults: owner {@code mcp}, nothing shared, sessions not isolated, host ports 1024 to 65535, no egress. */
         public static final Scope DEFAULT = new Scope(Access.DEFAULT_OWNER, List.of(), false, 1024, 65535);
 
@@ -99,6 +108,7 @@ public final class DavitMcpServer implements AutoCloseable {
             shares = List.copyOf(shares);
             allowEgress = List.copyOf(allowEgress);
             commitTo = List.copyOf(commitTo);
+            backends = List.copyOf(backends);
             if (publishLow < 1 || publishLow > publishHigh || publishHigh > 65535) {
                 throw new DavitException(DavitException.Kind.USAGE, "--publish-ports needs LOW-HIGH with 1 <= LOW <="
                         + " HIGH <= 65535, got " + publishLow + "-" + publishHigh);
@@ -114,6 +124,12 @@ public final class DavitMcpServer implements AutoCloseable {
         public Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh,
                      List<String> allowEgress) {
             this(owner, shares, isolateSessions, publishLow, publishHigh, allowEgress, List.of());
+        }
+
+        /** A scope whose sandboxes run where an environment's kind says (container or vm: no {@code --backend}). */
+        public Scope(String owner, List<String> shares, boolean isolateSessions, int publishLow, int publishHigh,
+                     List<String> allowEgress, List<String> commitTo) {
+            this(owner, shares, isolateSessions, publishLow, publishHigh, allowEgress, commitTo, List.of());
         }
     }
 
@@ -158,6 +174,7 @@ public final class DavitMcpServer implements AutoCloseable {
         this.options = options;
         this.scope = scope;
         EgressBound egress = EgressBound.of(scope.allowEgress());
+        Backends backends = Backends.of(scope.backends());
         this.access = new Access(scope.owner(), scope.shares(), scope.isolateSessions(), options.davitHome(),
                 options.allowNetwork(), egress);
         Policy policy = new Policy(options.allowPaths(), options.allowNetwork(), options.maxWorkspaces(),
@@ -165,7 +182,15 @@ public final class DavitMcpServer implements AutoCloseable {
                 new Policy.Admission(options.budget()), access::owns, options.maxDiskMiB(), egress, scope.commitTo());
         dev.davit.sandbox.SandboxOptions sandboxOptions = EgressBound.sandboxOptions(options.davitHome(),
                 options.env());
-        if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
+        if (backends.onlyCluster()) {
+            // nothing of a model's runs on this host: each pod's limits are the cluster's to enforce, and the totals
+            // are admission's alone (a ResourceQuota of the namespace is the cluster's own bound)
+            Budget b = options.budget();
+            options.log().println("davit: the model's sandboxes run as pods of the cluster (--backend k8s), each"
+                    + " with the memory, CPU and disk limits the cluster enforces" + (b.none() ? ""
+                    : "; admission counts " + b.maxMemoryMiB + " MiB of them together (--max-memory) and "
+                    + b.maxRuns + " runs at once (--max-runs); no cgroup of this host holds them"));
+        } else if (!options.budget().none() && dev.davit.sandbox.Limits.unenforceable() == null) {
             // the kernel's bound, whatever admission does: every sandbox of this home below one cgroup
             List<Path> at = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
                     options.davitHome())).setTotals(options.budget().totals(options.maxWorkspaces()));
@@ -179,7 +204,7 @@ public final class DavitMcpServer implements AutoCloseable {
         // a registry's words never reach the model (a registry it names could answer anything)
         dev.davit.oci.registry.Transport.quoteErrorBodies(false);
         Tool.Profile profile = Tool.Profile.parse(options.tools());
-        this.calls = new ToolCalls(policy, this::spares, options.version(), sandboxOptions);
+        this.calls = new ToolCalls(policy, this::spares, options.version(), sandboxOptions, backends);
         this.tools = Tools.all(policy, calls).stream().filter(t -> t.in(profile)).toList();
         this.offered = Set.copyOf(tools.stream().map(Tool::name).toList());
         this.errors = new ModelErrors(new ModelWords(tools));

@@ -53,6 +53,8 @@ final class ToolCalls implements AutoCloseable {
     private final String version;
     /** The options of the server's sandboxes (the davit home's; where the egress gate resolves names). */
     private final SandboxOptions sandboxOptions;
+    /** Where the model's sandboxes run ({@code --backend}). */
+    private final Backends backends;
     private final Map<String, Tool.Direct> calls = new LinkedHashMap<>();
     /** The home's workspaces ({@link #workspaces()}). */
     private Workspaces workspaces;
@@ -63,8 +65,9 @@ final class ToolCalls implements AutoCloseable {
     private volatile java.util.function.Function<dev.davit.oci.Message, String> words = String::valueOf;
 
     ToolCalls(Policy policy, java.util.function.Supplier<dev.davit.sandbox.workspace.WarmPool> spares,
-              String version, SandboxOptions sandboxOptions) {
+              String version, SandboxOptions sandboxOptions, Backends backends) {
         this.policy = policy;
+        this.backends = backends;
         this.spares = spares;
         this.version = version;
         this.sandboxOptions = sandboxOptions;
@@ -306,25 +309,33 @@ final class ToolCalls implements AutoCloseable {
                 m -> call.progress(words.apply(m)));
     }
 
-    /** The backend of a sandbox over {@code t}: {@code asked} (null: none asked), which must suit it. */
-    private static String backend(RunTarget t, String asked) {
-        if (asked == null || asked.equals(t.backend())) {
-            return t.backend();
-        }
-        throw Tool.invalid(Text.printable(t.name()) + " is a " + (t.backend().equals(dev.davit.sandbox.Sandboxes.VM)
-                ? "microVM environment; it runs only with 'backend': 'vm'"
-                : "container root filesystem; 'backend': 'vm' needs a microVM environment"));
+    /** Where the model's sandboxes run (the 'backend' argument's values and words). */
+    Backends backends() {
+        return backends;
+    }
+
+    /**
+     * The backend of a sandbox over {@code t} with the call's arguments {@code a} and network {@code network}:
+     * {@code asked} (null: the server's default for {@code t}'s kind), among the server's ({@link Backends}); what it
+     * cannot give of the call is refused.
+     */
+    private String backend(RunTarget t, String asked, Map<String, Object> a, dev.davit.sandbox.Network network) {
+        String backend = backends.choose(t.backend(), t.name(), asked);
+        backends.refuseUnsupported(backend, a, network);
+        return backend;
     }
 
     /**
      * A sandbox's limits of a call's {@code memory}, {@code cpus} and {@code disk} (checked by {@link Policy}) on top
      * of the defaults; where cgroups cannot be made and none was asked for, what can be enforced.
      */
-    private Limits containerLimits(Map<String, Object> a) {
+    private Limits containerLimits(Map<String, Object> a, String backend) {
         Limits d = Limits.DEFAULT;
         Limits asked = new Limits(number(a, "memory", d.memoryMiB()), a.get("cpus") instanceof Number c
                 ? c.doubleValue() : d.cpus(), d.pids(), policy.disk(a));
-        if (a.get("memory") == null && a.get("cpus") == null && Limits.unenforceable() != null) {
+        // a pod's limits are the cluster's to enforce, whatever this host can
+        if (a.get("memory") == null && a.get("cpus") == null && Limits.unenforceable() != null
+                && !Backends.K8S.equals(backend)) {
             return asked.enforceableHere();
         }
         return asked;
@@ -350,10 +361,11 @@ final class ToolCalls implements AutoCloseable {
         long maxOutput = a.get("max_output") == null ? 0
                 : dev.davit.oci.internal.Args.bytes((String) a.get("max_output"), "max_output");
         RunTarget t = target(a, call);
-        String backend = backend(t, null);
+        dev.davit.sandbox.Network network = EgressBound.network(a);
+        String backend = backend(t, null, a, network);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env_vars"))
                 .workdir((String) a.get("workdir")).timeout(seconds(a, "timeout"))
-                .network(EgressBound.network(a)).image(t.image()).backend(backend)
+                .network(network).image(t.image()).backend(backend)
                 .maxOutput(maxOutput)
                 .capture(8192); // the output is kept in files (below); the result keeps only enough to tell a
                                 // sandbox's own one-line failure (e.g. a missing command: 127)
@@ -361,7 +373,7 @@ final class ToolCalls implements AutoCloseable {
             Policy.noDiskForVm(a);
             b.vcpus(vcpus(a)).memoryMiB((int) number(a, "memory", RunSpec.DEFAULT_MEMORY_MIB)).limits(vmLimits(a));
         } else {
-            b.limits(containerLimits(a));
+            b.limits(containerLimits(a, backend));
         }
         RunSpec spec = b.build();
         Sandboxes sandboxes = new Sandboxes(sandboxOptions);
@@ -372,7 +384,12 @@ final class ToolCalls implements AutoCloseable {
              SpooledExcerpt se = SpooledExcerpt.create(spool, keep / 2, keep - keep / 2)) {
             ExecResult r = sandboxes.run(spec, null, so, se);
             ObjectNode doc = Json.object().put("environment", t.name()).put("digest", t.digest());
-            if (!backend.equals(dev.davit.sandbox.Sandboxes.VM)) {
+            if (backend.equals(Backends.K8S)) {
+                // the pod's limits, which the cluster enforces (its kubelet: memory, CPU, ephemeral storage), not
+                // this host's cgroups or file systems
+                doc.set("limits", SandboxJson.limits(spec.limits()).put("enforced_by", "pod_limits")
+                        .put("disk_enforced_by", "ephemeral_storage"));
+            } else if (!backend.equals(dev.davit.sandbox.Sandboxes.VM)) {
                 doc.set("limits", SandboxJson.limits(spec.limits()));
             }
             return SandboxJson.result(doc, r, so, se, false);
@@ -428,15 +445,16 @@ final class ToolCalls implements AutoCloseable {
 
     /** The sandbox of workspace_create over {@code t}: the call's backend, network, limits, ttl and ports. */
     private CreateSpec spec(Map<String, Object> a, RunTarget t, Duration limit, List<PortMapping> ports) {
-        String backend = backend(t, (String) a.get("backend"));
+        dev.davit.sandbox.Network network = EgressBound.network(a);
+        String backend = backend(t, (String) a.get("backend"), a, network);
         boolean vm = backend.equals(dev.davit.sandbox.Sandboxes.VM);
         if (vm) {
             Policy.noDiskForVm(a);
         }
-        return new CreateSpec(t.rootfs(), Map.of(), null, EgressBound.network(a),
+        return new CreateSpec(t.rootfs(), Map.of(), null, network,
                 t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
                 RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
-                : containerLimits(a));
+                : containerLimits(a, backend));
     }
 
     /** A call of one workspace: its handle, the arguments, the call. */
@@ -456,6 +474,9 @@ final class ToolCalls implements AutoCloseable {
     private void ws(String tool, OnWorkspace d) {
         calls.put(tool, (a, call) -> {
             try (OpenWorkspace w = OpenWorkspace.of(workspaces().ownedBy(call.owner()), call.workspace())) {
+                if (Backends.limitedOnK8s(tool, a)) { // what a pod cannot do yet, refused in the model's words
+                    backends.refuseOnWorkspace(tool, a, w.status().spec().backend(), (String) a.get("workspace"));
+                }
                 return d.call(w, a, call);
             }
         });

@@ -154,8 +154,8 @@ final class Tools {
                         + " (e.g. \"18080:8080\"; HOST_PORT 1024 or more, or 0 for any free one: 'ports' in the"
                         + " result says which): 127.0.0.1:HOST_PORT reaches PORT in the workspace[[workspace_service_"
                         + "start|, e.g. a service of workspace_service_start]]. Needs 'network'; container only.")
-                .option("backend", STRING, "container (default) or vm (a microVM: stronger isolation,"
-                        + " slower start).").oneOf("container", "vm")
+                .option("backend", STRING, calls.backends().describe())
+                .oneOf(calls.backends().allowed().toArray(String[]::new))
                 .option("secrets", ENV, SECRETS)
                 .option("secret_inject", ENV, SECRET_INJECT)
                 .option("disk", INTEGER, DISK)
@@ -181,7 +181,7 @@ final class Tools {
                 .returns("id", "string", "The workspace id: pass it as 'workspace' to the other workspace tools.")
                 .returns("name", Json2.nullable("string"), "Its name, if given.")
                 .returns("status", "string", "running.")
-                .returns("backend", "string", "container or vm.")
+                .returns("backend", "string", "container, vm or k8s.")
                 .returns("ttl_seconds", Json2.nullable("number"), "When it will be removed, in seconds after"
                         + " creation.")
                 .returns("baseline", "object", "What /workspace was seeded with (files, bytes).")
@@ -661,7 +661,7 @@ final class Tools {
                     .returns("id", "string", "The workspace id.")
                     .returns("name", Json2.nullable("string"), "Its name.")
                     .returns("status", "string", "running or stopped.")
-                    .returns("backend", "string", "container.")
+                    .returns("backend", "string", "container, vm or k8s.")
                     .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.")
                     .returns("labels", "object", "Its labels.")
                     .returns("ports", PORTS, "Its published ports: where the host reaches each ('address').");
