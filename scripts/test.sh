@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 . scripts/find-java.sh
 export JAVA_HOME="$DAVIT_JAVA_HOME"
-# The whole suite also runs davit-k8s's tests against a real Kubernetes cluster (scripts/cluster.sh). Its binaries are
+# The whole suite also runs the K8s* tests against a real Kubernetes cluster (scripts/cluster.sh): davit-k8s's, and
+# davit-cli's K8sMcpNodeClientTest (the MCP server on --backend k8s, the npm SDK as its agent). Its binaries are
 # built from their Go modules the first time on a machine (~20 min on 2 cores), beside the Maven suite at the lowest
 # CPU priority, so that only the cluster's own tests wait for them; the cluster starts after the suite (so nothing of
 # it runs while the other tests do), its tests run, and it stops, also on failure.
@@ -28,8 +29,8 @@ if [ $# -eq 0 ]; then
   fi
   trap 'bash scripts/cluster.sh down || true' EXIT
   kubeconfig=$(bash scripts/cluster.sh up | tail -1)
-  DAVIT_CLUSTER_ENV="$(dirname "$kubeconfig")/cluster.env" mvn -B -ntp verify -pl davit-k8s -am -Dtest='K8s*' \
-    -Dsurefire.failIfNoSpecifiedTests=false -Ddavit.it.skip=true
+  DAVIT_CLUSTER_ENV="$(dirname "$kubeconfig")/cluster.env" mvn -B -ntp verify -pl davit-k8s,davit-cli -am \
+    -Dtest='K8s*' -Dsurefire.failIfNoSpecifiedTests=false -Ddavit.it.skip=true
   bash scripts/cluster.sh down
   trap - EXIT
   bash scripts/dist-test.sh

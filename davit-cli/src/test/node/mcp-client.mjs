@@ -6,25 +6,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { readFileSync, readdirSync } from "node:fs";
+import { check, rejects } from "./checks.mjs";
 
 const [mode, image, allowed, ...rest] = process.argv.slice(2);
-
-function check(cond, what, detail) {
-  if (!cond) {
-    console.error(`FAILED: ${what}${detail === undefined ? "" : ": " + JSON.stringify(detail)}`);
-    process.exit(1);
-  }
-  console.log(`ok: ${what}`);
-}
-
-async function rejects(promise) {
-  try {
-    await promise;
-    return null;
-  } catch (e) {
-    return e;
-  }
-}
 
 /** Host processes whose command line is exactly argv. */
 function processes(argv) {

@@ -43,17 +43,26 @@ class McpNodeClientTest {
         Tools.assumeAvailable("bwrap", "busybox", "node", "npm", Tools.REGISTRY);
         registry = TestRegistry.start();
         image = BusyboxImage.push(shared, registry);
-        nodeDir = Path.of("target", "mcp-node").toAbsolutePath();
-        Files.createDirectories(nodeDir);
-        if (!Files.isRegularFile(nodeDir.resolve("node_modules/@modelcontextprotocol/sdk/package.json"))) {
-            Files.writeString(nodeDir.resolve("package.json"), "{\"private\":true,\"type\":\"module\"}\n");
-            Result npm = exec(nodeDir, List.of("npm", "install", "--no-audit", "--no-fund", "--silent", SDK), 600);
-            assertThat(npm.rc()).as(npm.output()).isZero();
-        }
-        Files.copy(Path.of("src/test/node/mcp-client.mjs"), nodeDir.resolve("mcp-client.mjs"),
-                StandardCopyOption.REPLACE_EXISTING);
+        nodeDir = nodeClients();
         Path allowed = Files.createDirectories(shared.resolve("allowed/project"));
         Files.writeString(allowed.resolve("a.txt"), "alpha\n");
+    }
+
+    /**
+     * target/mcp-node: the SDK installed there (once) and the client scripts of src/test/node copied beside it.
+     */
+    static Path nodeClients() throws Exception {
+        Path dir = Path.of("target", "mcp-node").toAbsolutePath();
+        Files.createDirectories(dir);
+        if (!Files.isRegularFile(dir.resolve("node_modules/@modelcontextprotocol/sdk/package.json"))) {
+            Files.writeString(dir.resolve("package.json"), "{\"private\":true,\"type\":\"module\"}\n");
+            Result npm = exec(dir, List.of("npm", "install", "--no-audit", "--no-fund", "--silent", SDK), 600);
+            assertThat(npm.rc()).as(npm.output()).isZero();
+        }
+        for (String script : List.of("checks.mjs", "mcp-client.mjs", "mcp-k8s-client.mjs")) {
+            Files.copy(Path.of("src/test/node", script), dir.resolve(script), StandardCopyOption.REPLACE_EXISTING);
+        }
+        return dir;
     }
 
     @AfterAll
@@ -68,7 +77,9 @@ class McpNodeClientTest {
 
     private static Result exec(Path dir, List<String> argv, int seconds) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true);
-        pb.environment().put("DAVIT_HOME", shared.resolve("home").toString());
+        if (shared != null) { // null for another test class's nodeClients()
+            pb.environment().put("DAVIT_HOME", shared.resolve("home").toString());
+        }
         Process p = pb.start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
@@ -165,6 +176,10 @@ class McpNodeClientTest {
         Cli.Result tools = cli.run("mcp", "serve", "--tools", "most");
         assertThat(tools.rc()).isEqualTo(2);
         assertThat(tools.stderr()).isEqualTo("davit: error: --tools must be run, core or full, got 'most'\n");
+        Cli.Result backend = cli.run("mcp", "serve", "--backend", "k8s,nomad");
+        assertThat(backend.rc()).isEqualTo(2);
+        assertThat(backend.stderr()).startsWith("davit: error: --backend: unknown backend 'nomad'; available:")
+                .contains("k8s").hasLineCount(1);
         Cli.Result path = cli.run("mcp", "serve", "--allow-path", shared.resolve("nosuch").toString());
         assertThat(path.rc()).isEqualTo(2);
         assertThat(path.stderr()).isEqualTo("davit: error: --allow-path " + shared.resolve("nosuch")
