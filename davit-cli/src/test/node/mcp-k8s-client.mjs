@@ -67,13 +67,21 @@ const changed = d.structuredContent.changes.map((c) => `${c.kind} ${c.path}`).so
 check(!d.isError && changed.includes("added made.txt") && changed.includes("added notes/hello.txt")
   && d.structuredContent.patch.includes("+from node"), "workspace_diff", d.structuredContent);
 
-await refusedWith(call("workspace_exec", { workspace: id, background: true, command: ["sleep", "5"] }),
-  /runs on Kubernetes \('backend': 'k8s'\), where a background exec cannot run yet/,
-  "a background exec is refused in the model's words");
-await refusedWith(call("workspace_stop", { workspace: id }),
-  /a stop would delete the pod and \/workspace with it/, "workspace_stop is refused (it would lose /workspace)");
+const bg = await call("workspace_exec", { workspace: id, background: true,
+  command: ["sh", "-c", "sleep 0.5; echo from-the-background; exit 4"] });
+check(!bg.isError && bg.structuredContent.state === "running", "a background exec starts in the pod", bg.structuredContent);
+const waited = await call("workspace_exec_wait", { workspace: id, exec_id: bg.structuredContent.exec_id, timeout: 30 });
+check(waited.structuredContent.state === "exited" && waited.structuredContent.exit_code === 4,
+  "workspace_exec_wait sees it end", waited.structuredContent);
+await refusedWith(call("workspace_shell_open", { workspace: id }),
+  /runs on Kubernetes \('backend': 'k8s'\), where a shell cannot stay open yet/, "a shell is refused in the model's words");
+const stopped = await call("workspace_stop", { workspace: id });
+check(!stopped.isError, "workspace_stop deletes the pod, keeping what it wrote", stopped.structuredContent);
+const started = await call("workspace_start", { workspace: id });
+check(!started.isError, "workspace_start makes a new pod", started.structuredContent);
 const still = await call("workspace_file_read", { workspace: id, path: "made.txt" });
-check(still.structuredContent.content === "made\n", "the workspace's files are still there", still.structuredContent);
+check(still.structuredContent.content === "made\n", "the workspace's files are there after the stop and start",
+  still.structuredContent);
 
 console.log(`pod-check ${sandbox}`);
 const answer = await lines.next();

@@ -105,8 +105,10 @@ class K8sMcpNodeClientTest {
             assertThat(node.exitValue()).as(log.toString()).isZero();
             assertThat(log.toString()).contains("davit: the model's sandboxes run as pods of the cluster (--backend"
                     + " k8s)", "ok: 'backend': 'container' is refused", "ok: a network is refused on k8s",
-                    "ok: run is a one-shot pod", "ok: workspace_diff", "ok: a background exec is refused in the"
-                    + " model's words", "ok: workspace_delete", "ok: done");
+                    "ok: run is a one-shot pod", "ok: workspace_diff", "ok: workspace_exec_wait sees it end",
+                    "ok: a shell is refused in the model's words",
+                    "ok: the workspace's files are there after the stop and start", "ok: workspace_delete",
+                    "ok: done");
             // workspace_delete answered once the pod was gone, and the run's pod went with its run
             assertThat(pods(kube, sandbox)).as(log.toString()).isEmpty();
             assertThat(pods(kube, runSandbox)).as(log.toString()).isEmpty();

@@ -120,20 +120,16 @@ final class Backends {
      */
     static boolean limitedOnK8s(String tool, Map<String, Object> arguments) {
         return switch (tool) {
-            case "workspace_exec" -> Boolean.TRUE.equals(arguments.get("background"));
-            case "workspace_service_start", "workspace_shell_open", "workspace_stop", "workspace_pause",
-                 "workspace_fork", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export" -> true;
+            case "workspace_shell_open", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export" -> true;
             default -> false;
         };
     }
 
     /**
-     * Refuses, in the model's words, what a workspace on {@code backend} cannot do yet: on k8s, processes that outlive
-     * a call (background execs, services, shells: davit's backend keeps none in a pod yet, its
-     * {@code K8sLifecycle.spawn} refuses), a stop (its pod goes, and /workspace with it: a workspace_stop that said its
-     * files are kept would lose them), a pause and a fork (the backend cannot pause or copy a pod), and the tools of
-     * a stopped workspace's disk (a pod's files are read while it runs). {@code ref} is the workspace as the call
-     * named it. Drop an entry when the k8s backend gains it.
+     * Refuses, in the model's words, what a workspace on {@code backend} cannot do yet: on k8s, a shell (a pod has
+     * no terminal for one yet) and the tools of a stopped workspace's disk (a pod has no disk of its own: its files
+     * are read while it runs, and what a stopped one wrote is kept as archives, not as a disk). {@code ref} is the
+     * workspace as the call named it. Drop an entry when the k8s backend gains it.
      */
     void refuseOnWorkspace(String tool, Map<String, Object> arguments, String backend, String ref) {
         if (!K8S.equals(backend) || !limitedOnK8s(tool, arguments)) {
@@ -143,23 +139,12 @@ final class Backends {
                 + " 'k8s'), ";
         String other = allowed.contains(Sandboxes.CONTAINER) ? "; or create a workspace with 'backend': 'container'"
                 + " for it" : "";
-        String foreground = "; run the command with workspace_exec without 'background' (give 'timeout' for a long"
-                + " one): it waits for its end" + other;
         throw Tool.invalid(switch (tool) {
-            case "workspace_exec" -> on + "where a background exec cannot run yet" + foreground;
-            case "workspace_service_start" -> on + "where a service cannot run yet" + foreground;
             case "workspace_shell_open" -> on + "where a shell cannot stay open yet; run each command with"
-                    + " workspace_exec (give 'timeout' for a long one) and write files with workspace_file_write"
-                    + other;
-            case "workspace_stop" -> on + "whose files live in its pod: a stop would delete the pod and /workspace"
-                    + " with it, so it is not stopped; leave it running (the server removes it at its TTL) or"
-                    + " delete it with workspace_delete when done";
-            case "workspace_pause" -> on + "which cannot be paused yet; leave it running, or delete it with"
-                    + " workspace_delete when done" + other;
-            case "workspace_fork" -> on + "which cannot be forked yet; create another workspace with"
-                    + " workspace_create instead";
-            default -> on + "whose files live in its pod, not on a disk of its own; read them with"
-                    + " workspace_file_list, workspace_file_read or workspace_export";
+                    + " workspace_exec (give 'timeout' for a long one, or 'background': true) and write files with"
+                    + " workspace_file_write" + other;
+            default -> on + "whose files live in its pod, not on a disk of its own; start it (workspace_start) and"
+                    + " read them with workspace_file_list, workspace_file_read or workspace_export";
         });
     }
 

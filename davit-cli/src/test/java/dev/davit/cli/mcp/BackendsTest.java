@@ -91,22 +91,21 @@ class BackendsTest {
     void whatAWorkspaceOnK8sCannotDoYetIsRefusedInTheModelsWords() {
         Backends b = Backends.of(List.of("k8s"));
         Map<String, Object> background = new HashMap<>(Map.of("background", true));
-        assertThat(Backends.limitedOnK8s("workspace_exec", background)).isTrue();
-        assertThat(Backends.limitedOnK8s("workspace_exec", new HashMap<>())).isFalse();
-        assertThat(Backends.limitedOnK8s("workspace_file_read", new HashMap<>())).isFalse();
-        assertThatThrownBy(() -> b.refuseOnWorkspace("workspace_exec", background, "k8s", "proj"))
-                .hasMessage("workspace proj runs on Kubernetes ('backend': 'k8s'), where a background exec cannot run"
-                        + " yet; run the command with workspace_exec without 'background' (give 'timeout' for a long"
-                        + " one): it waits for its end");
-        for (String tool : List.of("workspace_service_start", "workspace_shell_open", "workspace_stop",
-                "workspace_pause", "workspace_fork", "workspace_disk_list", "workspace_disk_read",
+        for (String tool : List.of("workspace_exec", "workspace_service_start", "workspace_stop", "workspace_pause",
+                "workspace_fork", "workspace_file_read")) {
+            assertThat(Backends.limitedOnK8s(tool, background)).as(tool).isFalse(); // a pod does these now
+            b.refuseOnWorkspace(tool, background, "k8s", "proj");
+        }
+        for (String tool : List.of("workspace_shell_open", "workspace_disk_list", "workspace_disk_read",
                 "workspace_disk_export")) {
             assertThatThrownBy(() -> b.refuseOnWorkspace(tool, new HashMap<>(), "k8s", "proj"))
                     .as(tool).isInstanceOf(McpError.class).hasMessageStartingWith("workspace proj runs on Kubernetes")
                     .hasMessageNotContaining("--");
             b.refuseOnWorkspace(tool, new HashMap<>(), "container", "proj"); // elsewhere the tool runs
         }
-        assertThatThrownBy(() -> b.refuseOnWorkspace("workspace_stop", new HashMap<>(), "k8s", "proj"))
-                .hasMessageContaining("a stop would delete the pod and /workspace with it");
+        assertThatThrownBy(() -> b.refuseOnWorkspace("workspace_shell_open", new HashMap<>(), "k8s", "proj"))
+                .hasMessage("workspace proj runs on Kubernetes ('backend': 'k8s'), where a shell cannot stay open yet;"
+                        + " run each command with workspace_exec (give 'timeout' for a long one, or 'background':"
+                        + " true) and write files with workspace_file_write");
     }
 }
