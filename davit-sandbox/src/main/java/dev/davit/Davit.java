@@ -299,7 +299,7 @@ public final class Davit implements AutoCloseable {
         dev.davit.oci.internal.Args.reference(reference, "Davit.runSpec");
         RunTarget t = image(reference);
         return RunSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).network(Network.NONE)
-                .timeout(DEFAULT_TIMEOUT).limits(defaultLimits(t));
+                .timeout(DEFAULT_TIMEOUT).limits(defaultLimits(t.backend()));
     }
 
     /**
@@ -402,6 +402,7 @@ public final class Davit implements AutoCloseable {
         private Duration ttl;
         private Network network = Network.NONE;
         private final List<PortMapping> publish = new java.util.ArrayList<>();
+        private String backend;
 
         private WorkspaceBuilder(String reference) {
             this.reference = reference;
@@ -494,6 +495,26 @@ public final class Davit implements AutoCloseable {
         }
 
         /**
+         * Where the workspace runs (default: the environment's own backend): {@code container}, {@code vm} (a
+         * microVM environment) or {@code k8s}, a pod of the Kubernetes cluster of {@code KUBECONFIG} (an image's
+         * workspace, pushed by digest to {@code DAVIT_K8S_REGISTRY}; docs/KUBERNETES.md).
+         *
+         * @param v the backend, or null for the environment's own
+         * @return this builder
+         * @throws DavitException USAGE for an unknown backend (one that does not suit the environment is refused by
+         *                        {@link #open})
+         */
+        public WorkspaceBuilder backend(String v) {
+            if (v != null && !Sandboxes.BACKENDS.contains(v)) {
+                throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of("unknown backend '"
+                        + dev.davit.oci.internal.Text.printable(v) + "' for ", dev.davit.oci.Input.BACKEND,
+                        "; available: " + String.join(", ", Sandboxes.BACKENDS)));
+            }
+            backend = v;
+            return this;
+        }
+
+        /**
          * Publishes a port of the workspace on the host ({@link Network#NAT} only); {@link OpenWorkspace#ports}
          * tells where it is reached (a host port of 0 is chosen at creation).
          *
@@ -525,15 +546,33 @@ public final class Davit implements AutoCloseable {
                 }
                 check();
                 var restored = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces, client).createFrom(
-                        reference, t -> CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
-                                .limits(defaultLimits(t)).network(network).publish(publish).build(), name, labels, s,
+                        reference, t -> CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t))
+                                .ttl(ttl).limits(defaultLimits(backendFor(t))).network(network).publish(publish)
+                                .build(), name, labels, s,
                         null, progress);
                 return track(new OpenWorkspace(Davit.this, restored.workspace(), false));
             }
             RunTarget t = image(reference);
-            CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(t.backend()).ttl(ttl)
-                    .limits(defaultLimits(t)).network(network).publish(publish).build();
+            CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t)).ttl(ttl)
+                    .limits(defaultLimits(backendFor(t))).network(network).publish(publish).build();
             return track(new OpenWorkspace(Davit.this, workspaces.create(spec, name, seed, labels, s, null), false));
+        }
+
+        /**
+         * The backend asked for ({@link #backend}), which must suit environment {@code t}: an image runs in a
+         * container or as a pod ({@code k8s}), a microVM environment only in a microVM; none asked: {@code t}'s own.
+         */
+        private String backendFor(RunTarget t) {
+            if (backend == null || backend.equals(t.backend())) {
+                return t.backend();
+            }
+            if (Sandboxes.CONTAINER.equals(t.backend()) && !Sandboxes.VM.equals(backend)) {
+                return backend;
+            }
+            throw new DavitException(DavitException.Kind.USAGE, dev.davit.oci.Message.of(
+                    dev.davit.oci.internal.Text.printable(reference) + (Sandboxes.VM.equals(t.backend())
+                    ? " is a microVM environment; it runs only on backend vm (" : " is a container image; backend vm"
+                    + " needs a microVM environment ("), dev.davit.oci.Input.BACKEND, ")"));
         }
     }
 
@@ -568,8 +607,9 @@ public final class Davit implements AutoCloseable {
      * The default limits of {@code t}'s sandbox: a container's {@link Limits#DEFAULT}, less what this host cannot
      * enforce ({@link Limits#enforceableHere}, as the CLI does); none for a microVM, whose size bounds it.
      */
-    private static Limits defaultLimits(RunTarget t) {
-        return Limits.defaultFor(t.backend()).enforceableHere();
+    private static Limits defaultLimits(String backend) {
+        // a pod's limits are the cluster's to enforce, not this host's
+        return "k8s".equals(backend) ? Limits.DEFAULT : Limits.defaultFor(backend).enforceableHere();
     }
 
     void forget(OpenWorkspace h) {

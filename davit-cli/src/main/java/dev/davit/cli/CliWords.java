@@ -55,6 +55,7 @@ public final class CliWords {
         INPUTS.put(Input.OWNER, "--owner");
         INPUTS.put(Input.FORK_COUNT, "--count");
         INPUTS.put(Input.FORK_NAME, "--name");
+        INPUTS.put(Input.BACKEND, "--backend");
         INPUTS.put(Input.SEED, "--seed");
         INPUTS.put(Input.SNAPSHOT_ALL, "--all");
         INPUTS.put(Input.PLATFORM, "--platform");

@@ -79,6 +79,8 @@ public enum Input implements Message.Part {
     FORK_COUNT("the count of Workspaces.fork"),
     /** The forks' names: the names of {@code Workspaces.fork}. */
     FORK_NAME("the names of Workspaces.fork"),
+    /** Where a new workspace runs: {@code Davit.WorkspaceBuilder.backend}. */
+    BACKEND("Davit.WorkspaceBuilder.backend"),
     /** What a new workspace starts with: {@code Davit.WorkspaceBuilder.seed}. */
     SEED("Davit.WorkspaceBuilder.seed"),
     /** A snapshot of the whole sandbox: the all of {@code Workspaces.snapshot}. */

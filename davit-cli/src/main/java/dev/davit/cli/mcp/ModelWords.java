@@ -69,6 +69,7 @@ final class ModelWords {
         INPUTS.put(Input.OWNER, "the owner");
         INPUTS.put(Input.FORK_COUNT, "'count'");
         INPUTS.put(Input.FORK_NAME, "'names'");
+        INPUTS.put(Input.BACKEND, "'backend'");
         INPUTS.put(Input.SEED, "'seed'");
         INPUTS.put(Input.SNAPSHOT_ALL, "'all'");
         INPUTS.put(Input.PLATFORM, "the platform");
