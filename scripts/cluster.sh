@@ -8,7 +8,9 @@
 # Components: etcd (Debian), kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kubectl (one binary
 # built from k8s.io/kubernetes, cluster/kube), containerd and runc (Debian, our own containerd instance), the CNI
 # plugins (Debian), a loopback docker-registry the pods pull from over plain HTTP (with our own pause and busybox
-# images in it), and agent-sandbox's CRDs and controller (built from its Go module, cluster/agent-sandbox).
+# images in it), agent-sandbox's CRDs and controller (built from its Go module, cluster/agent-sandbox), and
+# kube-network-policies' NetworkPolicy controller (built from its Go module, cluster/netpol), which the bridge plugin
+# lacks: without it no NetworkPolicy would hold here.
 # No kube-proxy: nothing here needs Service addresses (the API server reaches agent-sandbox's webhook by its
 # endpoints, --enable-aggregator-routing; pods need no Service).
 # Root only (kubelet, containerd and the CNI plugins are). State, logs and the env file the tests read are under
@@ -18,6 +20,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 K8S_VERSION=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$ROOT/cluster/kube/go.mod")
 AS_VERSION=$(awk '$1 == "sigs.k8s.io/agent-sandbox" { print $2; exit }' "$ROOT/cluster/agent-sandbox/go.mod")
+NP_VERSION=$(awk '$1 == "sigs.k8s.io/kube-network-policies" { print $2; exit }' "$ROOT/cluster/netpol/go.mod")
 CACHE="${DAVIT_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/davit/cluster}/$K8S_VERSION"
 STATE="${DAVIT_CLUSTER_STATE:-/var/lib/davit-cluster}"
 ENV_FILE="$STATE/cluster.env"
@@ -32,6 +35,7 @@ POD_CIDR=10.244.0.0/16        # node N's pods get 10.244.N-1.0/24 on its bridge 
 SERVICE_CIDR=10.96.0.0/16
 NODE_NET=10.254.0             # node N's address is 10.254.0.N, on lo (this kernel has no dummy links)
 API_SERVICE_IP=10.96.0.1      # the first address of SERVICE_CIDR: the kubernetes Service, in the serving cert
+NETPOL_QUEUE=4217             # the nfqueue kube-network-policies decides (start_netpol); up refuses one in use
 
 say() { echo "cluster: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -88,7 +92,7 @@ wait_for() {
 need_root() { [ "$(id -u)" -eq 0 ] || die "needs root (kubelet, containerd and the CNI plugins do); run it with sudo"; }
 need_tools() {
   local missing=() t
-  for t in etcd containerd containerd-shim-runc-v2 ctr runc docker-registry skopeo openssl gcc python3 curl iptables; do
+  for t in etcd containerd containerd-shim-runc-v2 ctr runc docker-registry skopeo openssl gcc python3 curl iptables nft; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
   done
   [ -x /usr/lib/cni/bridge ] || missing+=("/usr/lib/cni/bridge (containernetworking-plugins)")
@@ -133,7 +137,7 @@ go_build() { # NAME DIR OUT PACKAGE [LDFLAGS]
   say "built $name in $(took "$t")"
 }
 build() {
-  local d="$ROOT/cluster/kube" a="$ROOT/cluster/agent-sandbox" h
+  local d="$ROOT/cluster/kube" a="$ROOT/cluster/agent-sandbox" np="$ROOT/cluster/netpol" h
   # one build at a time (CI builds ahead while its other tests run, then asks for up)
   mkdir -p "$CACHE" && exec 8>"$CACHE.lock" && flock 8
   # The version the components report (a node's kubeletVersion, the API server's /version), as Kubernetes' own build
@@ -156,6 +160,9 @@ build() {
     local mod; mod=$(cd "$a" && go list -m -f '{{.Dir}}' sigs.k8s.io/agent-sandbox)
     mkdir -p "$AS_CRDS.tmp" && cp "$mod"/k8s/crds/*.yaml "$AS_CRDS.tmp/" && mv "$AS_CRDS.tmp" "$AS_CRDS"
   fi
+  h=$(src_hash "$np/go.mod" "$np/go.sum" "$np/main.go")
+  NETPOL="$CACHE/kube-network-policies-$NP_VERSION-$h"
+  [ -x "$NETPOL" ] || { rm -f "$CACHE"/kube-network-policies-*; go_build kube-network-policies "$np" "$NETPOL" .; }
   build_images
   exec 8>&-
 }
@@ -327,8 +334,9 @@ EOF
 
 # The kernel settings the kubelet and the bridge plugin change (the kubelet sets vm.overcommit_memory, vm.panic_on_oom,
 # kernel.panic, kernel.panic_on_oops and the root key quotas as it expects them; the bridge plugin turns on
-# forwarding), saved on up and put back on down, so the machine is as it was.
-SYSCTLS="net.ipv4.ip_forward vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes"
+# forwarding; start_netpol sends bridged packets through iptables), saved on up and put back on down, so the machine
+# is as it was.
+SYSCTLS="net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes"
 save_sysctls() {
   local k; for k in $SYSCTLS; do echo "$k=$(sysctl -n "$k")"; done >"$STATE/sysctl.saved"
   [ -d /var/log/containers ] || touch "$STATE/made-var-log-containers"
@@ -485,6 +493,63 @@ wait_nodes_ready() {
   done
 }
 
+# ---- NetworkPolicy: kube-network-policies' controller, one process for the host
+#
+# The bridge plugin enforces no NetworkPolicy. kube-network-policies' controller (cluster/netpol/main.go) does: it
+# watches pods, namespaces and NetworkPolicies and decides each packet put on its nfqueue by the policies of the
+# source pod (egress) and of the destination pod (ingress), dropping what they do not allow. One process for the
+# host, not one per node: the nodes share the host's network namespace, so one set of netfilter hooks sees every
+# pod's packets, and the controller finds any node's pod by its address (main.go says more).
+# Which packets go to its queue is set here, with iptables' NFQUEUE target: the controller's own rules use nftables'
+# queue expression, which this kernel lacks (CONFIG_NFT_QUEUE unset, no modules: nft answers "No such file or
+# directory" to "queue num"), while iptables' NFQUEUE target (through nft_compat) is there. Queued is the first
+# packet of each connection (ct state NEW; the rest of an allowed connection and its replies follow it in conntrack)
+#   - that a pod sends to the host's own addresses (INPUT from a node's bridge: the node addresses, the gateways).
+#     kube-network-policies v0.8.0's own rules miss these (its POSTROUTING hook never sees them; v1.1.0 adds an
+#     INPUT hook, its issue 283), so a pod under a deny-all policy could otherwise still reach every kubelet;
+#   - that is forwarded from or to a pod (FORWARD): pod to pod, across nodes or on one bridge (br_netfilter passes
+#     bridged packets through these hooks, net.bridge.bridge-nf-call-iptables=1), and pod to anywhere else.
+# Not queued: what the host sends (the kubelet's probes): a pod's node may always reach it, as NetworkPolicy says.
+# No --queue-bypass: while the controller is not there, those packets are dropped (its own fail-closed default).
+# IPv4 only, as the pod network is.
+
+# The kernel parts: br_netfilter and nfnetlink_queue (built in here; modules elsewhere, loaded and unloaded by us).
+need_netfilter() {
+  local m f
+  for m in br_netfilter:/proc/sys/net/bridge/bridge-nf-call-iptables nfnetlink_queue:/proc/net/netfilter/nfnetlink_queue; do
+    f=${m#*:}; m=${m%%:*}
+    [ -e "$f" ] && continue
+    modprobe "$m" 2>/dev/null || fail netfilter "the kernel has no $m (no $f) and it cannot be loaded; NetworkPolicy needs it"
+    echo "$m" >>"$STATE/loaded-modules"
+  done
+}
+queue_bound() { [ -n "$(awk -v q="$NETPOL_QUEUE" '$1 == q' /proc/net/netfilter/nfnetlink_queue)" ]; }
+start_netpol() {
+  ! queue_bound || fail kube-network-policies "nfqueue $NETPOL_QUEUE is taken by another program here; change NETPOL_QUEUE in scripts/cluster.sh"
+  netpol_rules_delete # a crashed cluster's
+  sysctl -qw net.bridge.bridge-nf-call-iptables=1
+  # --node: a name no pod is scheduled to, so the controller's own nftables rules (on a kernel that can load them)
+  # select no pod and every packet is queued once, by the rules below.
+  start kube-network-policies "$NETPOL" --kubeconfig="$STATE/admin.kubeconfig" --nfqueue-id="$NETPOL_QUEUE" \
+    --node=davit-cluster-host --nftables-table=davit-netpol
+  wait_for kube-network-policies 60 queue_bound # bound once its informers have synced
+  iptables -N DAVIT-NETPOL
+  iptables -A DAVIT-NETPOL -m conntrack --ctstate NEW -j NFQUEUE --queue-num "$NETPOL_QUEUE"
+  iptables -I INPUT 1 -i davit-cni+ -j DAVIT-NETPOL
+  iptables -I FORWARD 1 -s "$POD_CIDR" -j DAVIT-NETPOL
+  iptables -I FORWARD 1 -d "$POD_CIDR" -j DAVIT-NETPOL
+}
+netpol_rules_delete() {
+  local r
+  for r in "INPUT -i davit-cni+" "FORWARD -s $POD_CIDR" "FORWARD -d $POD_CIDR"; do
+    # shellcheck disable=SC2086 # $r is the rule's words
+    while iptables -D $r -j DAVIT-NETPOL 2>/dev/null; do :; done
+  done
+  if iptables -F DAVIT-NETPOL 2>/dev/null; then iptables -X DAVIT-NETPOL; fi
+  # the controller's own table, where a kernel let it make one and the controller was killed before removing it
+  nft delete table inet davit-netpol 2>/dev/null || true
+}
+
 # ---- agent-sandbox: CRDs, then the controller as a process on this machine with the admin kubeconfig
 
 start_agent_sandbox() {
@@ -538,10 +603,12 @@ DAVIT_CLUSTER_BUSYBOX_IMAGE=$BUSYBOX_IMAGE
 DAVIT_CLUSTER_NODES=$(for n in $(seq "$NODES"); do printf '%s%s' "$([ "$n" = 1 ] || echo ,)" "$(node_name "$n")"; done)
 DAVIT_CLUSTER_NODE=$(node_name 1)
 DAVIT_CLUSTER_NODE_IPS=$(for n in $(seq "$NODES"); do printf '%s%s' "$([ "$n" = 1 ] || echo ,)" "$(node_ip "$n")"; done)
+DAVIT_CLUSTER_NODE_GATEWAYS=$(for n in $(seq "$NODES"); do printf '%s%s' "$([ "$n" = 1 ] || echo ,)" "$(node_gateway "$n")"; done)
 DAVIT_CLUSTER_POD_CIDR=$POD_CIDR
 DAVIT_CLUSTER_SERVICE_CIDR=$SERVICE_CIDR
 DAVIT_CLUSTER_KUBERNETES_VERSION=$K8S_VERSION
 DAVIT_CLUSTER_AGENT_SANDBOX_VERSION=$AS_VERSION
+DAVIT_CLUSTER_NETPOL_VERSION=$NP_VERSION
 DAVIT_CLUSTER_KUBE=$KUBE
 DAVIT_CLUSTER_STATE=$STATE
 EOF
@@ -585,11 +652,13 @@ up() {
   mkdir -p "$STATE" "$LOGS"; rm -f "$LOGS"/*.log
   t=$(now); build; say "binaries ready ($(took "$t"))"
   STARTING=1 # from here a failure stops what was started
+  need_netfilter
   save_sysctls
   t=$(now); pki; say "certificates made ($(took "$t"))"
   t=$(now); start_etcd; say "etcd up on 127.0.0.1:$ETCD_PORT ($(took "$t"))"
   t=$(now); start_apiserver; kubeconfig "$STATE/admin.kubeconfig" admin; say "kube-apiserver up on 127.0.0.1:$API_PORT ($(took "$t"))"
   t=$(now); start_controller_manager; start_scheduler; say "kube-controller-manager and kube-scheduler up ($(took "$t"))"
+  t=$(now); start_netpol; say "kube-network-policies $NP_VERSION up, deciding nfqueue $NETPOL_QUEUE ($(took "$t"))"
   t=$(now); start_registry; say "registry up on $REGISTRY with pause and busybox ($(took "$t"))"
   local n
   for n in $(seq "$NODES"); do t=$(now); start_node "$n"; say "$(node_name "$n") started ($(took "$t"))"; done
@@ -630,7 +699,7 @@ down() {
   local n d name shims
   # Pods first, while the kubelet is there to stop them properly (their network torn down by the CNI plugins): with
   # the controllers gone nothing makes new ones.
-  stop agent-sandbox-controller kube-controller-manager kube-scheduler
+  stop agent-sandbox-controller kube-controller-manager kube-scheduler kube-network-policies
   if alive kube-apiserver && [ -x "${KUBE:-}" ]; then
     kctl delete pods --all --all-namespaces --grace-period=1 --wait=false >/dev/null 2>&1 || true
     for n in $(seq 0 100); do
@@ -669,6 +738,7 @@ down() {
     for chain in INPUT OUTPUT; do while $ipt -D "$chain" -j KUBE-FIREWALL 2>/dev/null; do :; done; done
     $ipt -F KUBE-FIREWALL 2>/dev/null && $ipt -X KUBE-FIREWALL 2>/dev/null || true
   done
+  netpol_rules_delete
   # portmap's shared chains (hostPort), once no pod's rules are left in them (each pod's own went with it)
   if iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1 && ! iptables -t nat -S CNI-HOSTPORT-DNAT | grep -q '^-A'; then
     local rule
@@ -687,6 +757,9 @@ down() {
   [ ! -f "$STATE/made-var-log-containers" ] || rmdir /var/log/containers 2>/dev/null || true
   if [ -f "$STATE/sysctl.saved" ]; then
     while IFS='=' read -r k v; do sysctl -qw "$k=$v" 2>/dev/null || true; done <"$STATE/sysctl.saved"
+  fi
+  if [ -f "$STATE/loaded-modules" ]; then
+    while read -r m; do modprobe -r "$m" 2>/dev/null || true; done <"$STATE/loaded-modules"
   fi
   # All of it but the logs (for a look after a failure).
   find "$STATE" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} +

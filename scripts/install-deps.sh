@@ -2,8 +2,8 @@
 # Installs the real components the tests use, from Debian: the CNCF distribution registry, skopeo, umoci, buildah (the independent Containerfile builder),
 # the container runtimes (bubblewrap, crun, runc), slirp4netns and iproute2 (--network), QEMU for microVMs, mmdebstrap, uidmap (newuidmap/newgidmap for
 # rootless builds) and e2fsprogs/cpio/xz for building environments, gpg and openssl (signers for the signature tests), a static busybox (the sandbox tests' root filesystem and the VM tests' guest), Node with npm (the MCP test's client),
-# and what makes and checks the release (zip, dpkg-dev, groff, man-db, zsh); etcd, containerd and the CNI plugins for the
-# Kubernetes cluster of scripts/cluster.sh.
+# and what makes and checks the release (zip, dpkg-dev, groff, man-db, zsh); etcd, containerd, the CNI plugins and nftables for
+# the Kubernetes cluster of scripts/cluster.sh.
 set -euo pipefail
 need=()
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
@@ -53,6 +53,8 @@ cluster_services=()
 command -v etcd >/dev/null 2>&1 || { need+=(etcd-server); cluster_services+=(etcd); }
 command -v containerd >/dev/null 2>&1 || { need+=(containerd); cluster_services+=(containerd); }
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+# nft: scripts/cluster.sh removes the NetworkPolicy controller's nftables table with it, should one be left
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need+=(nftables)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
