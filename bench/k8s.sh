@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The k8s backend against the local container backend, in one run, on the cluster of scripts/cluster.sh (started
-# here when it is not up, and then stopped): a long-lived sandbox's create (the first one of an image: pushed to the
-# cluster's registry and pulled by the node; then warm: image in place) and exec p50/p90 of `true`, and N sandboxes
-# created at once (all must run). Through the CLI, as a user runs it; wall times in ms.
-#   bench/k8s.sh [EXECS (default 20)] [AT_ONCE (default 10)]
+# here when it is not up, and then stopped). Through the CLI, as a user runs it: a long-lived sandbox's create (the
+# first one of an image: pushed to the cluster's registry and pulled by the node; then warm: image in place) and exec
+# p50/p90 of `true`. Through the library in one warm JVM (bench/K8sBench.java), as the MCP server or an embedding
+# program runs it: workspace create cold and from a warm pool, exec of `true`, and AT_ONCE workspaces created at
+# once (how many then ran a command). BASE_JAR=path/to/an/older/davit.jar: the library rows with that build too, in
+# the same run. Wall times in ms.
+#   bench/k8s.sh [ROUNDS (default 20)] [AT_ONCE (default 50)]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 execs="${1:-20}"
-at_once="${2:-10}"
+at_once="${2:-50}"
 work="${BENCH_WORK:-$root/bench/work}/k8s"
 . "$root/bench/busybox.sh"        # a registry and the busybox image: $ref; DAVIT_HOME=$work/home
 started=
@@ -38,18 +41,15 @@ for backend in container k8s; do
     [ "$kind" = warm ] && echo "$backend rm: $(( (t1 - t0) / 1000000 )) ms"
   done
 done
+. "$root/scripts/find-java.sh"
+jar="$root/davit-cli/target/davit.jar"
+api() {
+  "$DAVIT_JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -cp "$1" "$root/bench/K8sBench.java" \
+    "$DAVIT_HOME" "$ref" "$2" "$execs" "$at_once"
+}
 for backend in container k8s; do
-  t0=$(now)
-  for i in $(seq "$at_once"); do
-    (davit sandbox create -q --json --backend "$backend" "$ref" | id_of > "$work/at-once-$backend-$i.id") &
-  done
-  wait
-  t1=$(now)
-  running=0
-  for i in $(seq "$at_once"); do
-    id=$(cat "$work/at-once-$backend-$i.id")
-    if davit sandbox exec -q "$id" -- true >/dev/null 2>&1; then running=$((running + 1)); fi
-    davit sandbox rm -q "$id" >/dev/null
-  done
-  echo "$backend: $at_once created at once in $(( (t1 - t0) / 1000000 )) ms; $running of them ran a command"
+  api "$jar" "$backend" | sed 's/^/this build, library: /'
+  if [ -n "${BASE_JAR:-}" ]; then
+    api "$BASE_JAR" "$backend" 2>&1 | sed 's/^/previous build, library: /' || echo "previous build: no $backend rows"
+  fi
 done

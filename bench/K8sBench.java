@@ -1,0 +1,126 @@
+import dev.davit.oci.client.ClientOptions;
+import dev.davit.oci.client.DavitClient;
+import dev.davit.sandbox.CreateSpec;
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.RunTarget;
+import dev.davit.sandbox.workspace.WarmPool;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Workspaces on one backend through the Java API, in one warm JVM (as an embedding program or the MCP server makes
+ * them). Usage: java -cp davit.jar K8sBench.java DAVIT_HOME IMAGE BACKEND ROUNDS AT_ONCE. Prints, in ms:
+ * create (cold: a sandbox made and started per create, then removed) p50 and p90; create from a warm pool of one
+ * spare (the pool refilled, untimed, before each) p50 and p90; exec of {@code true} p50 and p90; and AT_ONCE
+ * workspaces created at once: the wall time until all were made, and how many of them then ran a command.
+ */
+public class K8sBench {
+    public static void main(String[] a) throws Exception {
+        Path home = Path.of(a[0]);
+        String backend = a[2];
+        int rounds = Integer.parseInt(a[3]);
+        int atOnce = Integer.parseInt(a[4]);
+        RunTarget t;
+        try (DavitClient c = DavitClient.create(ClientOptions.defaults().withStore(home.resolve("store")))) {
+            t = RunTarget.ofImage(c, home, a[1], null, null);
+        }
+        CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(backend).ttl(Duration.ofHours(1))
+                .limits(Limits.NONE).build();
+        Workspaces ws = Workspaces.under(home);
+
+        double[] cold = new double[rounds];
+        for (int i = -1; i < rounds; i++) {
+            long t0 = System.nanoTime();
+            Workspace w = ws.create(spec, null, null);
+            long t1 = System.nanoTime();
+            ws.rm(w.id());
+            if (i >= 0) {
+                cold[i] = (t1 - t0) / 1e6;
+            }
+        }
+        print(backend + " create, cold", cold);
+
+        double[] warm = new double[rounds];
+        try (WarmPool pool = WarmPool.open(ws, 1, () -> 2, null)) {
+            Workspaces spared = ws.withSpares(pool);
+            spared.rm(spared.create(spec, null, null).id()); // the pool learns the kind
+            for (int i = 0; i < rounds; i++) {
+                long deadline = System.nanoTime() + 300_000_000_000L;
+                while (pool.ready().isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
+                long t0 = System.nanoTime();
+                Workspace w = spared.create(spec, null, null);
+                warm[i] = (System.nanoTime() - t0) / 1e6;
+                spared.rm(w.id());
+            }
+        }
+        print(backend + " create, warm pool", warm);
+
+        Workspace w = ws.create(spec, null, null);
+        double[] exec = new double[rounds];
+        for (int i = -5; i < rounds; i++) {
+            long t0 = System.nanoTime();
+            ExecResult r = ws.exec(w.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            if (r.exitCode() != 0) {
+                throw new IllegalStateException("true exited " + r.exitCode() + ": " + r.stderrText());
+            }
+            if (i >= 0) {
+                exec[i] = (System.nanoTime() - t0) / 1e6;
+            }
+        }
+        ws.rm(w.id());
+        print(backend + " exec of true", exec);
+
+        List<Workspace> made = new ArrayList<>();
+        long t0 = System.nanoTime();
+        int failed = 0;
+        String firstError = null;
+        try (ExecutorService p = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<Future<Workspace>> fs = new ArrayList<>();
+            for (int i = 0; i < atOnce; i++) {
+                fs.add(p.submit(() -> ws.create(spec, null, null)));
+            }
+            for (Future<Workspace> f : fs) {
+                try {
+                    made.add(f.get());
+                } catch (java.util.concurrent.ExecutionException e) {
+                    failed++;
+                    firstError = firstError != null ? firstError : String.valueOf(e.getCause().getMessage());
+                }
+            }
+        }
+        long all = (System.nanoTime() - t0) / 1_000_000;
+        int ran = 0;
+        for (Workspace x : made) {
+            if (ws.exec(x.id(), List.of("true"), Map.of(), null, Duration.ofSeconds(60), null, null, null)
+                    .exitCode() == 0) {
+                ran++;
+            }
+        }
+        try (ExecutorService p = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (Workspace x : made) {
+                p.submit(() -> ws.rm(x.id()));
+            }
+        }
+        System.out.println(backend + " " + atOnce + " created at once: " + all + " ms; " + ran + " of them ran a"
+                + " command" + (failed > 0 ? "; " + failed + " failed: " + firstError : ""));
+    }
+
+    private static void print(String what, double[] ms) {
+        double[] s = ms.clone();
+        Arrays.sort(s);
+        System.out.printf("%s: p50 %.0f ms, p90 %.0f ms%n", what, s[(s.length - 1) / 2],
+                s[Math.min(s.length - 1, (int) Math.ceil(s.length * 0.9) - 1)]);
+    }
+}
