@@ -14,12 +14,10 @@ import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
@@ -40,10 +38,21 @@ final class PodAgents implements AgentFiles.Agents {
         Cluster c = Cluster.get();
         String pod = Pods.name(s.id());
         Path dir = stateDir.resolve(s.id());
+        try {
+            // across processes and threads of this JVM alike (a bare file lock is neither: a second thread's lock
+            // fails, and its close drops the first's)
+            return dev.davit.sandbox.backend.FileLocks.holding(dir.resolve("agent.lock"), () -> connected(s, work,
+                    c, pod));
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot lock the agent of sandbox " + s.id() + ": "
+                    + e.getMessage());
+        }
+    }
+
+    /** {@code work} on a new connection to the agent of sandbox {@code s}'s pod {@code pod}, its lock held. */
+    private <T> T connected(Sandbox s, VmLifecycle.AgentWork<T> work, Cluster c, String pod) {
         Path tmp = null;
-        try (FileChannel lock = FileChannel.open(dir.resolve("agent.lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE)) {
-            lock.lock();
+        try {
             long lockedAt = System.nanoTime();
             // in the system's temporary directory: a socket path has at most 107 bytes, a home's may be longer
             tmp = Files.createTempDirectory("davit-k8s-", PosixFilePermissions.asFileAttribute(

@@ -15,7 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
@@ -35,13 +35,13 @@ final class Claims {
     static final String LOCK = ".lock";
     private static final String CLAIM = "claim";
     /** The id of the sandbox a create in progress made ({@link #recordSandbox}), for a reap after a crash. */
-    private static final String SANDBOX = "sandbox";
+    static final String SANDBOX = "sandbox";
     private static final String TMP = ".tmp";
     /**
      * The claims this JVM holds: their files are never opened again here, as closing another channel of a locked
      * file drops this process's lock of it.
      */
-    private static final Set<Path> OURS = ConcurrentHashMap.newKeySet();
+    private static final Map<Path, String> OURS = new ConcurrentHashMap<>(); // directory to name ("" for none)
 
     private final Path stateDir;
 
@@ -86,8 +86,9 @@ final class Claims {
             String n = d.getFileName().toString();
             String id = n.substring(1, n.length() - TMP.length());
             Path f = d.resolve(CLAIM);
-            if (OURS.contains(d)) {
-                out.add(new Pending(id, read(f)));
+            String ours = OURS.get(d);
+            if (ours != null) { // its name from memory: reading the file here would drop this process's lock of it
+                out.add(new Pending(id, ours.isEmpty() ? null : ours));
                 continue;
             }
             try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
@@ -98,7 +99,7 @@ final class Claims {
                     free = null; // held in this JVM
                 }
                 if (free == null) {
-                    out.add(new Pending(id, read(f)));
+                    out.add(new Pending(id, read(ch)));
                     continue;
                 }
                 free.release();
@@ -149,9 +150,14 @@ final class Claims {
     List<Pending> reapStale(java.util.function.Predicate<Workspace> which,
                             java.util.function.Consumer<String> removeSandbox) {
         List<Pending> out = new ArrayList<>();
-        List<Path> dirs = claimDirs().stream().filter(d -> !OURS.contains(d)
+        List<Path> dirs = claimDirs().stream().filter(d -> !OURS.containsKey(d)
                 && Files.exists(d.resolve(SANDBOX), java.nio.file.LinkOption.NOFOLLOW_LINKS)).toList();
         for (Path d : dirs) {
+            // this JVM's own mark first: a pending() of another thread must not open (and close) the claim
+            // file while it is locked here, which would drop the lock
+            if (OURS.putIfAbsent(d, "") != null) {
+                continue;
+            }
             try (FileChannel ch = FileChannel.open(d.resolve(CLAIM), StandardOpenOption.READ,
                     StandardOpenOption.WRITE)) {
                 FileLock free;
@@ -170,8 +176,7 @@ final class Claims {
                     continue;
                 }
                 String n = d.getFileName().toString();
-                Pending p = new Pending(n.substring(1, n.length() - TMP.length()), read(d.resolve(CLAIM)),
-                        idOwner[0]);
+                Pending p = new Pending(n.substring(1, n.length() - TMP.length()), read(ch), idOwner[0]);
                 if (!which.test(new Workspace(p.id(), p.name(), p.sandbox(), java.time.Instant.EPOCH, null, null, 0,
                         0, java.util.Map.of(), List.of(), idOwner.length > 1 ? idOwner[1] : null))) {
                     continue; // another owner's: its own reap removes it
@@ -183,6 +188,8 @@ final class Claims {
                 continue; // committed or reaped meanwhile
             } catch (IOException e) {
                 throw new DavitException(Kind.STORE, "cannot read " + d.resolve(CLAIM) + ": " + e.getMessage());
+            } finally {
+                OURS.remove(d);
             }
         }
         return out;
@@ -198,7 +205,7 @@ final class Claims {
         try {
             Files.createDirectory(dir);
             ch = FileChannel.open(dir.resolve(CLAIM), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-            OURS.add(dir);
+            OURS.put(dir, name == null ? "" : name);
             if (ch.tryLock() == null) {
                 throw new IOException("its claim is locked by another process");
             }
@@ -233,11 +240,13 @@ final class Claims {
          * {@link #holding}'s lock.
          */
         void commit(Path dest) throws IOException {
-            close();
+            // the record and the directory go while the claim is still held: a reap that listed it meanwhile finds
+            // it locked, or gone, never stale with a sandbox to remove
             Files.deleteIfExists(dir.resolve(SANDBOX));
-            Files.delete(dir.resolve(CLAIM));
             Files.move(dir, dest, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             Fs.fsyncDir(dest.getParent());
+            close();
+            Files.deleteIfExists(dest.resolve(CLAIM));
         }
 
         /** Releases the claim (its directory stays until the caller removes it). */
@@ -251,6 +260,14 @@ final class Claims {
                 OURS.remove(dir);
             }
         }
+    }
+
+    /** The name in a claim file open as {@code ch} (read through it: closing another descriptor drops the lock). */
+    private static String read(FileChannel ch) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(256);
+        ch.read(b, 0);
+        String s = new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+        return s.isEmpty() ? null : s;
     }
 
     private static String read(Path claim) {

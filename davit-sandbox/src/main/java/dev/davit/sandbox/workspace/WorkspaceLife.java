@@ -135,14 +135,19 @@ class WorkspaceLife extends WorkspaceState {
             return w;
         } catch (IOException | RuntimeException e) {
             claim.close();
+            boolean removed = true;
             if (s != null) {
                 try {
                     sandboxes.rm(s.id());
                 } catch (RuntimeException ignored) {
-                    // the original error matters more
+                    // the original error matters more; the claim's record of the sandbox stays for a reap (a pod
+                    // on a cluster that went away meanwhile, say)
+                    removed = !Files.exists(tmp.resolve(Claims.SANDBOX), LinkOption.NOFOLLOW_LINKS);
                 }
             }
-            delete(tmp);
+            if (removed) {
+                delete(tmp);
+            }
             if (e instanceof DavitException d) {
                 throw d;
             }
