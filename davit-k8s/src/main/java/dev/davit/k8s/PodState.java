@@ -47,15 +47,16 @@ final class PodState {
     private static final Map<String, String> ENV = Map.of("PATH", "/.davit/run/bin");
     private static final Duration TIMEOUT = Duration.ofMinutes(10);
     /**
-     * Lists the root file system: every path (NUL-separated, {@code all}), its ctime and device one line each in the
-     * same order ({@code stat}; a name that went meanwhile leaves a line out, which the count shows), and find's
-     * complaints ({@code errors}: the directories root cannot read without capabilities, another user's 0700 home).
+     * Lists the root file system: every path (NUL-separated, {@code all}), its ctime, device and raw mode (hex) one
+     * line each in the same order ({@code stat}; a name that went meanwhile leaves a line out, which the count shows),
+     * and find's complaints ({@code errors}: the directories it could not read, e.g. another user's 0700 home, whose
+     * content is then neither saved nor taken for deleted).
      */
     private static final String SCAN = "d=$1; rm -rf \"$d\" && mkdir -p \"$d\" && stat -c %Z " + MARK
             + " >\"$d/mark\" || exit 1; find / -xdev -print0 >\"$d/all\" 2>\"$d/errors\";"
-            + " xargs -0 -a \"$d/all\" stat -c '%Z %d' >\"$d/stat\" 2>/dev/null; exit 0";
+            + " xargs -0 -a \"$d/all\" stat -c '%Z %d %f' >\"$d/stat\" 2>/dev/null; exit 0";
     private static final java.util.regex.Pattern UNREADABLE = java.util.regex.Pattern.compile(
-            "find: (/.*): Permission denied");
+            "find: (/.*): [A-Za-z][^:]*");
     /** How often a scan is tried while the pod's files come and go under it. */
     private static final int SCAN_TRIES = 3;
     /**
@@ -65,11 +66,21 @@ final class PodState {
     static final long MAX_LIST_BYTES = 64L << 20;
     /** The most archives a save may hold (the pod's xargs makes one per batch of names). */
     static final int MAX_PARTS = 4096;
-    /** Tars the paths of its standard input (NUL-separated, relative to /) in batches, those still there. */
+    /**
+     * Tars the paths of its standard input (NUL-separated, relative to /; never directories, whose modes are restored
+     * last) in batches, those still there, each into a part of its own ({@code mktemp}: never one name twice).
+     */
     private static final String PACK = "set -e; d=$1; rm -rf \"$d\"; mkdir -p \"$d\"; cd /; xargs -0 -r sh -c '"
             + "n=$#; for f; do if [ -e \"$f\" ] || [ -L \"$f\" ]; then set -- \"$@\" \"$f\"; fi; done; shift $n;"
-            + " [ $# -eq 0 ] || exec tar -c --no-recursion -f \"$0/part.$$\" \"$@\"' \"$d\"";
+            + " [ $# -eq 0 ] || exec tar -c --no-recursion -f \"$(mktemp \"$0/part.XXXXXXXX\")\" \"$@\"' \"$d\"";
+    private static final String MKDIRS = "cd / && xargs -0 -r mkdir -p --";
+    /** The directories a save keeps: NUL-separated {@code MODE ./path} (octal permission bits). */
+    static final String DIRS = "dirs";
+    /** The most entries a scan may list, and mount points or unreadable directories among them. */
+    static final int MAX_ENTRIES = 2_000_000;
+    static final int MAX_MOUNTS = 10_000;
     private static final String REMOVE = "cd / && xargs -0 -r rm -rf --";
+    private static final String CHMOD = "cd / && xargs -0 -r chmod \"$1\" --";
 
     private PodState() {
     }
@@ -87,7 +98,9 @@ final class PodState {
         String pod = Pods.name(s.id());
         String stage = "/.davit/run/state-" + dev.davit.oci.internal.RandomHex.of(6);
         Path tmp = dir.resolve(DIR + ".new");
+        boolean saved = false;
         try {
+            recover(dir);
             Fs.deleteTree(tmp);
             Files.createDirectories(tmp);
             Changes ch = null;
@@ -103,6 +116,7 @@ final class PodState {
             run(c, s, pod, List.of("sh", "-c", PACK, "sh", stage + "/parts"), ch.changed, "archive the changes of");
             files.copyTree(stage + "/parts", Files.createDirectories(tmp.resolve(PARTS)));
             Files.write(tmp.resolve(DELETED), ch.deleted);
+            Files.write(tmp.resolve(DIRS), ch.dirs);
             Path old = dir.resolve(DIR + ".old");
             Fs.deleteTree(old);
             if (Files.exists(dir.resolve(DIR), LinkOption.NOFOLLOW_LINKS)) {
@@ -110,11 +124,19 @@ final class PodState {
             }
             Files.move(tmp, dir.resolve(DIR));
             Fs.fsyncDir(dir);
+            saved = true;
             Fs.deleteTree(old);
-        } catch (IOException e) {
+        } catch (IOException | java.io.UncheckedIOException e) {
             throw new DavitException(Kind.STORE, "cannot save what sandbox " + s.id() + " wrote into " + dir + ": "
                     + e.getMessage());
         } finally {
+            if (!saved) {
+                try {
+                    Fs.deleteTree(tmp); // what a failed save wrote: nothing counts it, nothing reads it
+                } catch (IOException ignored) {
+                    // the next save removes it first
+                }
+            }
             try {
                 run(c, s, pod, List.of("rm", "-rf", stage), null, "clean up after saving");
             } catch (DavitException ignored) {
@@ -129,14 +151,32 @@ final class PodState {
      */
     static void restore(Cluster c, Sandbox s, GuestFiles files, Path dir) {
         Path saved = dir.resolve(DIR);
-        if (!Files.isDirectory(saved, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        String pod = Pods.name(s.id());
         try {
+            recover(dir);
+            if (!Files.isDirectory(saved, LinkOption.NOFOLLOW_LINKS)) {
+                return;
+            }
+            String pod = Pods.name(s.id());
             byte[] deleted = Files.readAllBytes(saved.resolve(DELETED));
             if (deleted.length > 0) {
                 run(c, s, pod, List.of("sh", "-c", REMOVE), deleted, "remove the deleted files of");
+            }
+            // directories first with modes that let root write into them, theirs once everything is in
+            java.util.Map<String, ByteArrayOutputStream> byMode = new java.util.TreeMap<>();
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            Path dirs = saved.resolve(DIRS);
+            if (Files.isRegularFile(dirs, LinkOption.NOFOLLOW_LINKS)) {
+                for (String rec : new String(Files.readAllBytes(dirs), StandardCharsets.UTF_8).split("\0")) {
+                    int sp = rec.indexOf(' ');
+                    if (sp > 0) {
+                        byte[] path = (rec.substring(sp + 1) + "\0").getBytes(StandardCharsets.UTF_8);
+                        all.writeBytes(path);
+                        byMode.computeIfAbsent(rec.substring(0, sp), m -> new ByteArrayOutputStream()).writeBytes(path);
+                    }
+                }
+            }
+            if (all.size() > 0) {
+                run(c, s, pod, List.of("sh", "-c", MKDIRS), all.toByteArray(), "make the directories of");
             }
             Path parts = saved.resolve(PARTS);
             if (Files.isDirectory(parts, LinkOption.NOFOLLOW_LINKS)) {
@@ -155,9 +195,25 @@ final class PodState {
                     files.putTar("/", tar);
                 }
             }
+            for (var e : byMode.entrySet()) {
+                run(c, s, pod, List.of("sh", "-c", CHMOD, "sh", e.getKey()), e.getValue().toByteArray(),
+                        "restore the directory modes of");
+            }
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot read what sandbox " + s.id() + " saved in " + saved + ": "
                     + e.getMessage());
+        }
+    }
+
+    /**
+     * Puts back the saved state a crash left between the two renames of a save or a restore of state (only
+     * {@code DIR.old} there): the older state is kept rather than none.
+     */
+    static void recover(Path dir) throws IOException {
+        Path old = dir.resolve(DIR + ".old");
+        if (!Files.exists(dir.resolve(DIR), LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(old,
+                LinkOption.NOFOLLOW_LINKS)) {
+            Files.move(old, dir.resolve(DIR));
         }
     }
 
@@ -173,15 +229,24 @@ final class PodState {
         }
     }
 
-    /** What changed: the paths to archive and the image's paths deleted, each {@code ./path}, NUL-terminated. */
-    private record Changes(byte[] changed, byte[] deleted) {
+    /**
+     * What changed: the non-directories to archive ({@code ./path}, NUL-terminated), the image's paths deleted or
+     * replaced by another type of file (removed before the restore), and the changed directories
+     * ({@code MODE ./path}, NUL-terminated: made first, their modes set last).
+     */
+    private record Changes(byte[] changed, byte[] deleted, byte[] dirs) {
     }
+
+    private static final int S_IFMT = 0170000;
+    private static final int S_IFDIR = 0040000;
 
     /**
      * Reads the scan (its {@code mark}, {@code all}, {@code stat}, {@code errors}) against the image's
      * {@code rootfs}: changed are the entries of the root's own device whose ctime is at or after the mark; deleted,
-     * the image's paths the pod does not list, but for those below one of the pod's mount points (a volume's content
-     * is not the pod's) or an unreadable directory. Null when the listing changed under the scan (not {@code last}).
+     * the image's paths the pod does not list or lists as another type, but for those below one of the pod's mount
+     * points (a volume's content is not the pod's) or a directory find could not read. Null when the listing changed
+     * under the scan (not {@code last}). At most {@link #MAX_ENTRIES} entries and {@link #MAX_MOUNTS} such
+     * directories: lookups by hash, never a scan of a list per path.
      */
     private static Changes changes(Sandbox s, Path scan, Path rootfs, boolean last) throws IOException {
         long mark;
@@ -191,57 +256,106 @@ final class PodState {
             throw new DavitException(Kind.INTERNAL, "the pod of sandbox " + s.id() + " has no start mark (started"
                     + " by an older davit?); stop and start it again");
         }
-        String[] all = new String(read(s, scan, "all"), StandardCharsets.UTF_8).split("\0");
-        List<String> stat = new String(read(s, scan, "stat"), StandardCharsets.US_ASCII).lines().toList();
-        if (all.length != stat.size() || all.length == 0 || !all[0].equals("/")) {
+        List<String> all = split(s, read(s, scan, "all"), (byte) 0);
+        List<String> stat = split(s, read(s, scan, "stat"), (byte) '\n');
+        if (all.size() != stat.size() || all.isEmpty() || !all.get(0).equals("/")) {
             if (!last) {
                 return null; // a name went between the listing and its stat: again
             }
             throw new DavitException(Kind.STATE, "the files of sandbox " + s.id() + "'s pod kept changing while"
-                    + " they were listed (" + all.length + " names, " + stat.size() + " entries); stop what writes"
+                    + " they were listed (" + all.size() + " names, " + stat.size() + " entries); stop what writes"
                     + " in it and try again");
         }
-        String[] root = stat.get(0).split(" ");
-        if (root.length != 2) {
-            throw malformed(s);
-        }
-        String rootDev = root[1];
-        Set<String> present = new HashSet<>();
+        String rootDev = fields(s, stat.get(0))[1];
         // below these, nothing is the pod's own or readable: neither saved nor taken for deleted
-        List<String> mounts = new ArrayList<>(List.of("/.davit/", "/proc/", "/sys/", "/dev/"));
+        Set<String> mounts = new HashSet<>(List.of("/.davit", "/proc", "/sys", "/dev"));
         for (String line : new String(read(s, scan, "errors"), StandardCharsets.UTF_8).lines().toList()) {
             java.util.regex.Matcher m = UNREADABLE.matcher(line);
             if (m.matches()) {
-                mounts.add(m.group(1) + "/");
+                mount(s, mounts, m.group(1));
             }
         }
+        Set<String> present = new HashSet<>();
         ByteArrayOutputStream changed = new ByteArrayOutputStream();
-        for (int i = 1; i < all.length; i++) {
-            String[] f = stat.get(i).split(" ");
-            if (f.length != 2 || !f[0].matches("[0-9]{1,18}")) {
-                throw malformed(s);
+        ByteArrayOutputStream dirs = new ByteArrayOutputStream();
+        ByteArrayOutputStream deleted = new ByteArrayOutputStream();
+        for (int i = 1; i < all.size(); i++) {
+            String[] f = fields(s, stat.get(i));
+            String path = all.get(i);
+            if (!path.startsWith("/") || (path + "/").contains("/../") || (path + "/").contains("/./")
+                    || path.contains("//") || path.endsWith("/")) {
+                throw malformed(s); // find prints none such: never looked up beside the image on this host
             }
-            String path = all[i];
             present.add(path);
             if (!f[1].equals(rootDev)) {
-                mounts.add(path + "/");
+                mount(s, mounts, path);
                 continue;
             }
-            if (Long.parseLong(f[0]) >= mark && !under(path, mounts)) {
+            if (Long.parseLong(f[0]) < mark || under(path, mounts)) {
+                continue;
+            }
+            int mode = Integer.parseInt(f[2], 16);
+            Path inImage = rootfs.resolve(path.substring(1));
+            if (Files.exists(inImage, LinkOption.NOFOLLOW_LINKS)
+                    && ((Integer) Files.getAttribute(inImage, "unix:mode", LinkOption.NOFOLLOW_LINKS) & S_IFMT)
+                    != (mode & S_IFMT)) {
+                deleted.writeBytes(("." + path + "\0").getBytes(StandardCharsets.UTF_8)); // another type now
+            }
+            if ((mode & S_IFMT) == S_IFDIR) {
+                dirs.writeBytes((Integer.toOctalString(mode & 07777) + " ." + path + "\0")
+                        .getBytes(StandardCharsets.UTF_8));
+            } else {
                 changed.writeBytes(("." + path + "\0").getBytes(StandardCharsets.UTF_8));
             }
         }
-        ByteArrayOutputStream deleted = new ByteArrayOutputStream();
         try (Stream<Path> w = Files.walk(rootfs)) {
             for (Path p : (Iterable<Path>) w::iterator) {
-                String rel = "/" + rootfs.relativize(p).toString().replace('\\', '/');
+                String rel = "/" + rootfs.relativize(p).toString();
                 if (rel.equals("/") || present.contains(rel) || under(rel, mounts)) {
                     continue;
                 }
                 deleted.writeBytes(("." + rel + "\0").getBytes(StandardCharsets.UTF_8));
             }
         }
-        return new Changes(changed.toByteArray(), deleted.toByteArray());
+        return new Changes(changed.toByteArray(), deleted.toByteArray(), dirs.toByteArray());
+    }
+
+    /** {@code bytes} split at {@code sep} (a last empty piece left out), at most {@link #MAX_ENTRIES} pieces. */
+    private static List<String> split(Sandbox s, byte[] bytes, byte sep) {
+        List<String> out = new ArrayList<>();
+        int from = 0;
+        for (int i = 0; i < bytes.length; i++) {
+            if (bytes[i] == sep) {
+                if (out.size() == MAX_ENTRIES) {
+                    throw new DavitException(Kind.USAGE, "sandbox " + s.id() + " holds more than " + MAX_ENTRIES
+                            + " files to save; remove files it does not need, or keep what matters in /workspace"
+                            + " and take a snapshot");
+                }
+                out.add(new String(bytes, from, i - from, StandardCharsets.UTF_8));
+                from = i + 1;
+            }
+        }
+        if (from < bytes.length) {
+            out.add(new String(bytes, from, bytes.length - from, StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
+    /** A scan's line: ctime, device and raw mode (hex), each checked. */
+    private static String[] fields(Sandbox s, String line) {
+        String[] f = line.split(" ");
+        if (f.length != 3 || !f[0].matches("[0-9]{1,18}") || !f[1].matches("[0-9]{1,20}")
+                || !f[2].matches("[0-9a-f]{1,6}")) {
+            throw malformed(s);
+        }
+        return f;
+    }
+
+    private static void mount(Sandbox s, Set<String> mounts, String path) {
+        if (mounts.size() >= MAX_MOUNTS) {
+            throw malformed(s);
+        }
+        mounts.add(path);
     }
 
     private static DavitException malformed(Sandbox s) {
@@ -270,9 +384,10 @@ final class PodState {
         }
     }
 
-    private static boolean under(String path, List<String> mounts) {
-        for (String m : mounts) {
-            if (path.startsWith(m) || (path + "/").equals(m)) {
+    /** Whether {@code path} is one of {@code mounts} or below one: its ancestors looked up, one by one. */
+    private static boolean under(String path, Set<String> mounts) {
+        for (String p = path; !p.isEmpty(); p = p.substring(0, Math.max(0, p.lastIndexOf('/')))) {
+            if (mounts.contains(p)) {
                 return true;
             }
         }

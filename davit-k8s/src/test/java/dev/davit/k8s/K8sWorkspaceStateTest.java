@@ -17,14 +17,15 @@ import org.junit.jupiter.api.Test;
 /**
  * What a workspace on the cluster wrote outlives its pod: a stop and start, a pause and resume (the pod goes, a new
  * one comes) and a fork each bring the files written anywhere in the root file system (not /workspace alone), the
- * image's files it deleted stay deleted, and a fork is a copy of its own.
+ * image's files it deleted stay deleted, an image directory replaced by a link and an image link replaced by a
+ * directory stay replaced, a read-only directory keeps its files and its mode, and a fork is a copy of its own.
  */
 @org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 class K8sWorkspaceStateTest {
     /** Prints what the test wrote: each file's content, or "-" where it is missing. */
     private static final String SHOW = "for f in /workspace/a '/opt/deep/dir/with space' \"$(printf '/tmp/new\\nline')\""
-            + " /etc/note; do if [ -e \"$f\" ]; then cat \"$f\"; else echo -; fi; done;"
-            + " if [ -e /work ]; then echo work-there; else echo work-gone; fi; busybox stat -c %a /opt/deep/dir";
+            + " /etc/note /opt/ro/f /bin/id/f; do if [ -e \"$f\" ]; then cat \"$f\"; else echo -; fi; done;"
+            + " busybox readlink /work; busybox stat -c %a /opt/deep/dir /opt/ro";
 
     @Test
     void filesWrittenAnywhereSurviveAStopAPauseAndAFork() throws Exception {
@@ -35,8 +36,10 @@ class K8sWorkspaceStateTest {
         try {
             sh(ws, w, "echo in-workspace >/workspace/a && mkdir -p /opt/deep/dir && chmod 750 /opt/deep/dir"
                     + " && echo spaced >'/opt/deep/dir/with space' && echo newline >\"$(printf '/tmp/new\\nline')\""
-                    + " && mkdir -p /etc && echo noted >/etc/note && busybox rm -r /work");
-            String expected = "in-workspace\nspaced\nnewline\nnoted\nwork-gone\n750\n";
+                    + " && mkdir -p /etc && echo noted >/etc/note && busybox rm -r /work && busybox ln -s /tmp /work"
+                    + " && mkdir -p /opt/ro && echo read-only >/opt/ro/f && chmod 555 /opt/ro"
+                    + " && busybox rm /bin/id && mkdir /bin/id && echo was-a-link >/bin/id/f");
+            String expected = "in-workspace\nspaced\nnewline\nnoted\nread-only\nwas-a-link\n/tmp\n750\n555\n";
             assertThat(sh(ws, w, SHOW)).isEqualTo(expected);
             String firstPod = uid(w);
 
