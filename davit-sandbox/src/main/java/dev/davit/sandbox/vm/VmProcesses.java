@@ -212,7 +212,7 @@ public final class VmProcesses {
         if (x.code() != 0) {
             throw new DavitException(Kind.INTERNAL, "the guest agent of sandbox " + s.id() + " could not " + args[0]
                     + " (exit " + x.code() + "): " + dev.davit.oci.internal.Text.shorten(head(x.stderr()), 300)
-                    + " (a microVM started by an older davit: stop and start it)");
+                    + " (a sandbox started by an older davit: stop and start it)");
         }
         return out;
     }
