@@ -16,6 +16,8 @@ final class Cluster {
 
     final K8sSettings settings;
     final KubernetesClient client;
+    /** Whether the cluster serves agent-sandbox's Sandbox, once asked (null before). */
+    private volatile Boolean agentSandbox;
 
     private Cluster(K8sSettings settings, KubernetesClient client) {
         this.settings = settings;
@@ -57,6 +59,16 @@ final class Cluster {
             System.setProperty("org.slf4j.simpleLogger.log.io.fabric8", "off");
         }
         return new Cluster(settings, new KubernetesClientBuilder().withConfig(config).build());
+    }
+
+    /** Whether the cluster serves agent-sandbox's {@code Sandbox}: asked through discovery once per connection. */
+    boolean agentSandboxServed() {
+        Boolean served = agentSandbox;
+        if (served == null) {
+            served = AgentSandbox.serves(this, AgentSandbox.API_VERSION, AgentSandbox.KIND);
+            agentSandbox = served;
+        }
+        return served;
     }
 
     /** A cluster's refusal or a broken connection, in davit's words. */

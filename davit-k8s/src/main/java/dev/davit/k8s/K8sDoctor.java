@@ -38,10 +38,27 @@ final class K8sDoctor {
             return new Doctor.Backend(K8sDriver.NAME, false, "the cluster does not answer ("
                     + Cluster.reason(e) + "); check KUBECONFIG", facts);
         }
+        try {
+            facts.put("sandboxes", sandboxPods(Cluster.get()));
+        } catch (DavitException e) {
+            return new Doctor.Backend(K8sDriver.NAME, false, e.getMessage(), facts); // DAVIT_K8S_AGENT_SANDBOX=on
+        }
         if (settings.registry() == null) {
             return new Doctor.Backend(K8sDriver.NAME, false, "set DAVIT_K8S_REGISTRY to a registry the cluster pulls"
                     + " from", facts);
         }
         return new Doctor.Backend(K8sDriver.NAME, true, "runs sandboxes as pods of the cluster", facts);
+    }
+
+    /**
+     * How a long-lived sandbox's (a workspace's) pod is made on this cluster ({@link AgentSandbox}); an error for
+     * {@code DAVIT_K8S_AGENT_SANDBOX=on} on a cluster without agent-sandbox.
+     */
+    static String sandboxPods(Cluster c) {
+        boolean served = c.agentSandboxServed();
+        if (AgentSandbox.use(c)) {
+            return "agent-sandbox " + AgentSandbox.KIND + " objects (" + AgentSandbox.API_VERSION + ")";
+        }
+        return "plain pods (" + (served ? AgentSandbox.SETTING + "=off" : "the cluster has no agent-sandbox CRDs") + ")";
     }
 }

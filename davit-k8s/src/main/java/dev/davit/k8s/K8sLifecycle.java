@@ -30,6 +30,8 @@ import java.util.function.Consumer;
 final class K8sLifecycle implements LongLived {
     /** A paused sandbox's mark in its state directory: its pod is gone, its files saved ({@link #pause}). */
     private static final String PAUSED = "pod-paused"; // not Freezer's "paused", which a kill thaws
+    /** The UID of the pod the last start made: a pod of the sandbox's name with another UID is not its pod. */
+    static final String POD_UID = "k8s-pod-uid";
     private final SandboxOptions options;
     private final Consumer<Sandbox> save;
     private final VmProcesses processes;
@@ -76,11 +78,12 @@ final class K8sLifecycle implements LongLived {
         // recorded running only once its pod runs: meanwhile it is still created (a davit killed in between leaves
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
-        PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings, s.spec().rootfs()),
-                Images.agent(c.settings, home), s.spec().limits());
+        String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings,
+                s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(), AgentSandbox.use(c));
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         try {
+            java.nio.file.Files.writeString(dir.resolve(POD_UID), uid);
             PodState.restore(c, running, guestFiles(running), dir); // what it wrote before its last stop
             java.nio.file.Files.deleteIfExists(dir.resolve(PAUSED));
         } catch (java.io.IOException | RuntimeException e) {
@@ -144,8 +147,9 @@ final class K8sLifecycle implements LongLived {
     }
 
     /**
-     * agent-sandbox's suspended mode, davit's way: what the pod wrote is saved on this host ({@link PodState}), the
-     * pod goes (the caller deletes it) and a resume makes a new one with it. Its processes do not survive.
+     * agent-sandbox's suspended mode: what the pod wrote is saved on this host ({@link PodState}), the pod goes (the
+     * caller's {@link #release}: a {@code Sandbox} object is set {@code Suspended} and stays, a plain pod is deleted)
+     * and a resume makes a new pod with it. Its processes do not survive.
      */
     @Override
     public Sandbox pause(Sandbox s, Path dir) {
@@ -178,10 +182,15 @@ final class K8sLifecycle implements LongLived {
         return state.getParent() == null ? state : state.getParent();
     }
 
+    /**
+     * Whether its pod runs and is the one its start made: a pod deleted behind davit's back (evicted, its node gone,
+     * kubectl) took the sandbox's processes and what it wrote since its last stop with it, even where agent-sandbox's
+     * controller made a new pod of the same name at once; so the sandbox is failed then.
+     */
     @Override
     public boolean up(Sandbox s) {
         try {
-            return PodLife.running(Cluster.get(), Pods.name(s.id()));
+            return PodLife.running(Cluster.get(), Pods.name(s.id()), recordedUid(s));
         } catch (DavitException e) {
             // the cluster cannot be asked (no kubeconfig here, or it is down): its state is unknown, so it stays as
             // recorded; listing, reaping and removing every other sandbox go on
@@ -189,11 +198,34 @@ final class K8sLifecycle implements LongLived {
         }
     }
 
+    private String recordedUid(Sandbox s) {
+        try {
+            return java.nio.file.Files.readString(options.stateDir().resolve(s.id()).resolve(POD_UID)).strip();
+        } catch (java.io.IOException e) {
+            return null; // started by a davit that recorded none
+        }
+    }
+
+    /**
+     * Deletes its pod (through its {@code Sandbox}, if it has one). A pause of a sandbox made through agent-sandbox
+     * suspends its {@code Sandbox} instead ({@link AgentSandbox#suspend}): the controller deletes the pod and the
+     * object stays, suspended, for the resume.
+     */
     @Override
     public void release(Sandbox s, Path dir) {
         try {
+            Cluster c = Cluster.get();
+            String name = Pods.name(s.id());
+            if (s.status() == SandboxStatus.RUNNING && java.nio.file.Files.exists(dir.resolve(PAUSED))) {
+                var object = AgentSandbox.get(c, name);
+                if (object != null && object.getMetadata().getDeletionTimestamp() == null) {
+                    AgentSandbox.suspend(c, name);
+                    PodLife.awaitGone(c, name);
+                    return;
+                }
+            }
             // also for one recorded as created: a davit killed between making its pod and recording it left one
-            PodLife.delete(Cluster.get(), Pods.name(s.id()));
+            PodLife.delete(c, name);
         } catch (DavitException e) {
             if (s.status() != SandboxStatus.CREATED) {
                 throw e; // its pod may run on: said, not hidden

@@ -15,15 +15,19 @@ import java.util.regex.Pattern;
  *   <li>{@code DAVIT_K8S_NAMESPACE} (default {@code default});</li>
  *   <li>{@code DAVIT_K8S_REGISTRY}: the registry ({@code host[:port]}) davit pushes environments to and the cluster
  *       pulls them from, by digest; loopback addresses are reached over plain HTTP;</li>
- *   <li>{@code DAVIT_K8S_RUNTIME_CLASS}: the RuntimeClass of every pod (gVisor, Kata), or none.</li>
+ *   <li>{@code DAVIT_K8S_RUNTIME_CLASS}: the RuntimeClass of every pod (gVisor, Kata), or none;</li>
+ *   <li>{@code DAVIT_K8S_AGENT_SANDBOX}: {@code auto} (the default), {@code on} or {@code off}: whether a long-lived
+ *       sandbox's pod is made through agent-sandbox's {@code Sandbox} object ({@link AgentSandbox}).</li>
  * </ul>
  *
  * @param kubeconfig   the kubeconfig file, or null for the in-cluster configuration
  * @param namespace    the namespace of davit's pods
  * @param registry     the registry the cluster pulls from, or null when none is set
  * @param runtimeClass the pods' RuntimeClass, or null
+ * @param agentSandbox whether long-lived sandboxes are agent-sandbox {@code Sandbox} objects
  */
-record K8sSettings(Path kubeconfig, String namespace, String registry, String runtimeClass) {
+record K8sSettings(Path kubeconfig, String namespace, String registry, String runtimeClass,
+                   AgentSandbox.Mode agentSandbox) {
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final Pattern REGISTRY = Pattern.compile("[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._/-]+)?");
 
@@ -54,7 +58,7 @@ record K8sSettings(Path kubeconfig, String namespace, String registry, String ru
                     rc) + "' is not a RuntimeClass name");
         }
         return new K8sSettings(kubeconfig, ns, registry == null || registry.isEmpty() ? null : registry,
-                rc == null || rc.isEmpty() ? null : rc);
+                rc == null || rc.isEmpty() ? null : rc, AgentSandbox.Mode.of(env.get(AgentSandbox.SETTING)));
     }
 
     /** The registry, or a USAGE error saying how to set one. */

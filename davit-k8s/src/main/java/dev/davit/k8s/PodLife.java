@@ -22,33 +22,47 @@ final class PodLife {
     }
 
     /**
-     * Makes sandbox {@code id}'s pod and waits until its sandbox
-     * container runs. A pod that cannot run is deleted and the reason said.
+     * Makes sandbox {@code id}'s pod, as a plain pod or through an agent-sandbox {@code Sandbox} of the same name
+     * ({@code asSandbox}, {@link AgentSandbox}; a suspended one of a paused sandbox is set running again), and waits
+     * until its sandbox container runs. A pod that cannot run is deleted (with its {@code Sandbox}) and the reason
+     * said.
+     *
+     * @return the UID of the pod that runs: a pod of the same name with another UID is not this start's
      */
-    static void create(Cluster c, String id, String home, String image, String agentImage, Limits limits) {
+    static String create(Cluster c, String id, String home, String image, String agentImage, Limits limits,
+                         boolean asSandbox) {
         String name = Pods.name(id);
+        Pod pod = Pods.sandbox(c.settings, id, home, image, agentImage, limits);
         try {
             denyAll(c);
-            delete(c, name); // what a failed start of the same sandbox left
-            c.client.pods().inNamespace(c.settings.namespace()).resource(Pods.sandbox(c.settings, id, home, image,
-                    agentImage, limits)).create();
+            if (!asSandbox || !AgentSandbox.resume(c, pod)) {
+                delete(c, name); // what a failed start of the same sandbox left
+                if (asSandbox) {
+                    AgentSandbox.create(c, pod);
+                } else {
+                    c.client.pods().inNamespace(c.settings.namespace()).resource(pod).create();
+                }
+            }
         } catch (KubernetesClientException e) {
-            throw Cluster.failure("create pod " + name, e);
+            throw Cluster.failure((asSandbox ? "create Sandbox " : "create pod ") + name, e);
         }
         String[] why = new String[1];
+        String[] uid = new String[1];
         try {
             c.client.pods().inNamespace(c.settings.namespace()).withName(name).waitUntilCondition(p -> {
-                if (p == null) {
-                    why[0] = "the pod was deleted while it started";
-                    return true;
+                if (p == null || p.getMetadata().getDeletionTimestamp() != null) {
+                    // a Sandbox's controller makes its pod after a moment (and again if it goes): waited for
+                    why[0] = asSandbox ? null : "the pod was deleted while it started";
+                    return !asSandbox;
                 }
                 why[0] = stuck(p);
+                uid[0] = p.getMetadata().getUid();
                 return why[0] != null || runs(p);
             }, START_SECONDS, TimeUnit.SECONDS);
         } catch (KubernetesClientException e) {
             if (e.getCause() instanceof java.util.concurrent.TimeoutException || e.getMessage() != null
                     && e.getMessage().contains("Timed out")) {
-                why[0] = "it did not run within " + START_SECONDS + " s" + pending(c, name);
+                why[0] = "it did not run within " + START_SECONDS + " s" + pending(c, name, asSandbox);
             } else {
                 delete(c, name);
                 throw Cluster.failure("watch pod " + name, e);
@@ -58,6 +72,7 @@ final class PodLife {
             delete(c, name);
             throw new DavitException(Kind.STORE, "sandbox " + id + "'s pod " + name + " cannot run: " + why[0]);
         }
+        return uid[0];
     }
 
     /** The NetworkPolicy that cuts davit's pods off, made once per namespace. */
@@ -120,8 +135,11 @@ final class PodLife {
         return all;
     }
 
-    private static String pending(Cluster c, String name) {
+    private static String pending(Cluster c, String name, boolean asSandbox) {
         Pod p = c.client.pods().inNamespace(c.settings.namespace()).withName(name).get();
+        if (p == null && asSandbox) {
+            return shorten(AgentSandbox.readiness(c, name)); // why its controller made none
+        }
         if (p == null || p.getStatus() == null) {
             return "";
         }
@@ -137,18 +155,44 @@ final class PodLife {
         return s.length() > 200 ? s.substring(0, 200) + "…" : s;
     }
 
-    /** Whether pod {@code name} runs its sandbox container; false when it is gone or ended. */
-    static boolean running(Cluster c, String name) {
+    /**
+     * Whether pod {@code name} runs its sandbox container; false when it is gone or ended, or when it is not the pod
+     * of UID {@code uid} (unless null): a Sandbox's controller makes a new pod of the same name when one goes, but
+     * the sandbox's processes and what it wrote went with the old one.
+     */
+    static boolean running(Cluster c, String name, String uid) {
         try {
             Pod p = c.client.pods().inNamespace(c.settings.namespace()).withName(name).get();
-            return p != null && p.getMetadata().getDeletionTimestamp() == null && runs(p);
+            return p != null && p.getMetadata().getDeletionTimestamp() == null && runs(p)
+                    && (uid == null || uid.equals(p.getMetadata().getUid()));
         } catch (KubernetesClientException e) {
             throw Cluster.failure("look at pod " + name, e);
         }
     }
 
-    /** Deletes pod {@code name} at once and waits until it is gone (a missing one is no error). */
+    /**
+     * Deletes pod {@code name} at once and waits until it is gone (a missing one is no error); first its agent-sandbox
+     * {@code Sandbox}, if it has one, or the controller would make it again.
+     */
     static void delete(Cluster c, String name) {
+        boolean sandbox = AgentSandbox.delete(c, name);
+        deletePod(c, name);
+        if (sandbox) {
+            AgentSandbox.awaitGone(c, name, 30); // its pod is gone: the garbage collector lets it go at once
+        }
+    }
+
+    /** Waits until pod {@code name} is gone (the controller of a suspended Sandbox deletes it), deleting it if slow. */
+    static void awaitGone(Cluster c, String name) {
+        var pod = c.client.pods().inNamespace(c.settings.namespace()).withName(name);
+        try {
+            pod.waitUntilCondition(p -> p == null, 60, TimeUnit.SECONDS);
+        } catch (KubernetesClientException slow) {
+            deletePod(c, name);
+        }
+    }
+
+    private static void deletePod(Cluster c, String name) {
         try {
             var pod = c.client.pods().inNamespace(c.settings.namespace()).withName(name);
             if (pod.get() == null) {

@@ -40,8 +40,11 @@ final class PodRun implements Backend {
         try {
             // the mark by which a reap of this run, orphaned, knows it has a pod to delete (K8sDriver.reapOrphan)
             java.nio.file.Files.writeString(state.resolve(K8sDriver.POD_MARK), pod);
+            // a plain pod even where agent-sandbox is installed: a run lives for one command, which a Sandbox object
+            // would only slow down (its controller's round trip before the pod is made, a second object to delete)
+            // and to which it gives nothing (no pause, no claim from a warm pool, no Service)
             PodLife.create(c, id, Pods.homeLabel(home), Images.environment(c.settings, spec.rootfs()),
-                    Images.agent(c.settings, home), spec.limits());
+                    Images.agent(c.settings, home), spec.limits(), false);
             long t1 = System.nanoTime();
             ExecResult r = PodExec.run(c, id, pod, spec.effectiveCommand(), spec.effectiveEnv(),
                     spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,

@@ -41,8 +41,13 @@ final class ClusterEnv {
 
     /** Points the k8s backend of this JVM at the cluster, in namespace {@code ns}. */
     static K8sSettings use(String ns) throws IOException {
+        return use(ns, Map.of());
+    }
+
+    /** Points the k8s backend of this JVM at the cluster, in namespace {@code ns}, with settings {@code more}. */
+    static K8sSettings use(String ns, Map<String, String> more) throws IOException {
         Map<String, String> env = load();
-        Map<String, String> settings = new LinkedHashMap<>();
+        Map<String, String> settings = new LinkedHashMap<>(more);
         settings.put("KUBECONFIG", env.get("KUBECONFIG"));
         settings.put("DAVIT_K8S_REGISTRY", env.get("DAVIT_CLUSTER_REGISTRY"));
         settings.put("DAVIT_K8S_NAMESPACE", ns);

@@ -49,6 +49,12 @@ class K8sBoundaryTest {
         e = org.assertj.core.api.Assertions.catchThrowable(() -> K8sSettings.from(java.util.Map.of(
                 "KUBECONFIG", "/nonexistent/config")).requireKubeconfig());
         assertThat(e).hasMessageContaining("no kubeconfig at /nonexistent/config").hasMessageContaining("KUBECONFIG");
+        e = org.assertj.core.api.Assertions.catchThrowable(() -> K8sSettings.from(java.util.Map.of(
+                "DAVIT_K8S_AGENT_SANDBOX", "maybe")));
+        assertThat(e).hasMessage("DAVIT_K8S_AGENT_SANDBOX 'maybe' is not auto, on or off");
+        assertThat(K8sSettings.from(java.util.Map.of()).agentSandbox()).isEqualTo(AgentSandbox.Mode.AUTO);
+        assertThat(K8sSettings.from(java.util.Map.of("DAVIT_K8S_AGENT_SANDBOX", "off")).agentSandbox())
+                .isEqualTo(AgentSandbox.Mode.OFF);
     }
 
     /** Each class file of a directory or jar: its name and its bytes as ISO-8859-1 text. */

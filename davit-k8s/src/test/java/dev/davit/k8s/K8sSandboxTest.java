@@ -172,19 +172,35 @@ class K8sSandboxTest {
         assertThat(cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).get()).isNull();
     }
 
+    /**
+     * A pod deleted behind davit's back: the sandbox is failed, its processes gone. Through agent-sandbox (this
+     * cluster has it) the Sandbox's controller makes a new pod of the same name at once; that is not the pod davit
+     * started (another UID), so the sandbox is failed all the same, and its removal takes the new pod too.
+     */
     @Test
     void aPodDeletedBehindDavitsBackShowsAsFailed() {
         Sandboxes sb = sandboxes();
         Sandbox s = sb.create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME).build());
+        String name = Pods.name(s.id());
         try {
             sb.start(s.id());
-            cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).withGracePeriod(0).delete();
-            cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).waitUntilCondition(p -> p == null,
-                    60, java.util.concurrent.TimeUnit.SECONDS);
+            String uid = cluster.client.pods().inNamespace(NS).withName(name).get().getMetadata().getUid();
+            cluster.client.pods().inNamespace(NS).withName(name).withGracePeriod(0).delete();
+            cluster.client.pods().inNamespace(NS).withName(name).waitUntilCondition(p -> p == null
+                    || !uid.equals(p.getMetadata().getUid()), 60, java.util.concurrent.TimeUnit.SECONDS);
             assertThat(sb.status(s.id()).status()).isEqualTo(SandboxStatus.FAILED);
+            if (AgentSandbox.use(cluster)) {
+                Pod again = cluster.client.pods().inNamespace(NS).withName(name).waitUntilCondition(p -> p != null
+                        && p.getStatus() != null && "Running".equals(p.getStatus().getPhase()), 60,
+                        java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(again.getMetadata().getUid()).as("the controller's new pod").isNotEqualTo(uid);
+                assertThat(sb.status(s.id()).status()).isEqualTo(SandboxStatus.FAILED);
+            }
         } finally {
             sb.rm(s.id());
         }
+        assertThat(cluster.client.pods().inNamespace(NS).withName(name).get()).isNull();
+        assertThat(K8sAgentSandboxTest.sandbox(name)).isNull();
     }
 
     /**

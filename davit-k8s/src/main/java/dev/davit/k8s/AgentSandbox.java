@@ -1,0 +1,248 @@
+package dev.davit.k8s;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.DavitException.Kind;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.Resource;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A long-lived sandbox's pod made through kubernetes-sigs/agent-sandbox's {@code Sandbox} object
+ * ({@code agents.x-k8s.io/v1beta1}), where the cluster serves it: davit makes a {@code Sandbox} named as the pod
+ * ({@code davit-<sandbox id>}), labelled as the pod, whose {@code podTemplate} is exactly davit's pod
+ * ({@link Pods#sandbox}); agent-sandbox's controller makes the pod of that name from it, with the template's labels,
+ * its own {@code agents.x-k8s.io/sandbox-name-hash} label and the {@code Sandbox} as its controlling owner. davit
+ * then waits for the pod, execs into it and removes it as it does a plain pod, except that the pod goes by deleting
+ * its {@code Sandbox}: deleting only the pod makes the controller make a new one at once (so davit records each
+ * pod's UID, {@link PodLife#create}, and a sandbox whose pod is not the one it started is failed). A pause is
+ * agent-sandbox's suspended mode ({@code operatingMode: Suspended}: the controller deletes the pod, the object stays)
+ * and a resume sets it running again, with the pod's template made afresh.
+ *
+ * <p>Reached through fabric8's generic resources: agent-sandbox's types are not compiled in, so a cluster without
+ * its CRDs costs nothing but one discovery request per process.
+ */
+final class AgentSandbox {
+    /** The setting: {@code auto}, {@code on} or {@code off}. */
+    static final String SETTING = "DAVIT_K8S_AGENT_SANDBOX";
+    static final String API_VERSION = "agents.x-k8s.io/v1beta1";
+    static final String KIND = "Sandbox";
+    private static final String RUNNING = "Running";
+    private static final String SUSPENDED = "Suspended";
+
+    /** Whether long-lived sandboxes are made as {@code Sandbox} objects. */
+    enum Mode {
+        /** When the cluster serves the {@code Sandbox} kind (the default). */
+        AUTO,
+        /** Always; a cluster without agent-sandbox's CRDs is an error. */
+        ON,
+        /** Never: plain pods. */
+        OFF;
+
+        static Mode of(String value) {
+            if (value == null || value.isEmpty()) {
+                return AUTO;
+            }
+            try {
+                return valueOf(value.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new DavitException(Kind.USAGE, SETTING + " '" + dev.davit.oci.internal.Text.printable(value)
+                        + "' is not auto, on or off");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private AgentSandbox() {
+    }
+
+    /** Whether the cluster serves {@code kind} in {@code apiVersion}, by the API's discovery. */
+    static boolean serves(Cluster c, String apiVersion, String kind) {
+        try {
+            return c.client.supports(apiVersion, kind);
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("discover whether it serves " + apiVersion + " " + kind, e);
+        }
+    }
+
+    /**
+     * Whether this process makes long-lived sandboxes as {@code Sandbox} objects: by the setting, and for
+     * {@code auto} by whether the cluster serves the kind (asked once per process).
+     *
+     * @throws DavitException USAGE when the setting is {@code on} and the cluster does not serve it
+     */
+    static boolean use(Cluster c) {
+        return switch (c.settings.agentSandbox()) {
+            case OFF -> false;
+            case AUTO -> c.agentSandboxServed();
+            case ON -> {
+                if (!c.agentSandboxServed()) {
+                    throw new DavitException(Kind.USAGE, SETTING + "=on, but the cluster serves no " + API_VERSION
+                            + " " + KIND + ": install agent-sandbox (docs/KUBERNETES.md), or set " + SETTING
+                            + "=auto to make plain pods there");
+                }
+                yield true;
+            }
+        };
+    }
+
+    /** The {@code Sandbox} whose template is {@code pod}: its name and labels, running, with no Service. */
+    static GenericKubernetesResource of(Cluster c, Pod pod) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> podSpec = c.client.getKubernetesSerialization().convertValue(pod.getSpec(), Map.class);
+        Map<String, Object> template = new LinkedHashMap<>();
+        template.put("metadata", Map.of("labels", pod.getMetadata().getLabels()));
+        template.put("spec", podSpec);
+        Map<String, Object> spec = new LinkedHashMap<>();
+        spec.put("podTemplate", template);
+        spec.put("operatingMode", RUNNING);
+        spec.put("service", false); // davit reaches its pods through the API server's exec streams, not a Service
+        GenericKubernetesResource r = new GenericKubernetesResource();
+        r.setApiVersion(API_VERSION);
+        r.setKind(KIND);
+        r.setMetadata(new ObjectMetaBuilder().withName(pod.getMetadata().getName())
+                .withNamespace(pod.getMetadata().getNamespace()).withLabels(pod.getMetadata().getLabels()).build());
+        r.setAdditionalProperty("spec", spec);
+        return r;
+    }
+
+    private static Resource<GenericKubernetesResource> resource(Cluster c, String name) {
+        return c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace())
+                .withName(name);
+    }
+
+    /** Makes the {@code Sandbox} of {@code pod}; its controller makes the pod. */
+    static void create(Cluster c, Pod pod) {
+        c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace())
+                .resource(of(c, pod)).create();
+    }
+
+    /** The {@code Sandbox} {@code name}, or null when there is none (or the cluster serves no such kind). */
+    static GenericKubernetesResource get(Cluster c, String name) {
+        if (!c.agentSandboxServed()) {
+            return null;
+        }
+        try {
+            return resource(c, name).get();
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("look at Sandbox " + name, e);
+        }
+    }
+
+    /**
+     * Deletes {@code Sandbox} {@code name} if there is one (whatever the setting: one made under another setting
+     * must go too, or its controller would make its pod again), in the foreground: it stays, marked deleted, until
+     * the garbage collector deleted its pod, so its controller never makes the pod again meanwhile.
+     *
+     * @return whether there was one
+     */
+    static boolean delete(Cluster c, String name) {
+        if (get(c, name) == null) {
+            return false;
+        }
+        try {
+            resource(c, name).withPropagationPolicy(DeletionPropagation.FOREGROUND).delete();
+        } catch (KubernetesClientException e) {
+            if (e.getCode() != 404) {
+                throw Cluster.failure("delete Sandbox " + name, e);
+            }
+        }
+        return true;
+    }
+
+    /** Waits up to {@code seconds} until {@code Sandbox} {@code name} is gone. */
+    static void awaitGone(Cluster c, String name, long seconds) {
+        try {
+            resource(c, name).waitUntilCondition(s -> s == null, seconds, TimeUnit.SECONDS);
+        } catch (KubernetesClientException e) {
+            // still there (its pod on a node that does not answer): the garbage collector ends it later
+        }
+    }
+
+    /** Sets {@code Sandbox} {@code name} suspended: its controller deletes the pod, the object stays. */
+    static void suspend(Cluster c, String name) {
+        try {
+            resource(c, name).edit(s -> {
+                spec(s).put("operatingMode", SUSPENDED);
+                return s;
+            });
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("suspend Sandbox " + name, e);
+        }
+    }
+
+    /**
+     * Sets suspended {@code Sandbox} {@code name} running again with {@code pod} as its template (made afresh, so a
+     * resume runs what a start would).
+     *
+     * @return false when there is no such suspended {@code Sandbox} (then the caller makes one)
+     */
+    static boolean resume(Cluster c, Pod pod) {
+        String name = pod.getMetadata().getName();
+        for (int attempt = 1; ; attempt++) {
+            GenericKubernetesResource s = get(c, name);
+            if (s == null || s.getMetadata().getDeletionTimestamp() != null || !SUSPENDED.equals(mode(s))) {
+                return false;
+            }
+            s.setAdditionalProperty("spec", of(c, pod).getAdditionalProperties().get("spec"));
+            try {
+                // with its resourceVersion: refused when it changed meanwhile (its controller wrote its status)
+                c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace()).resource(s)
+                        .update();
+                return true;
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 409 || attempt == 5) {
+                    throw Cluster.failure("resume Sandbox " + name, e);
+                }
+            }
+        }
+    }
+
+    static String mode(GenericKubernetesResource s) {
+        Object m = spec(s).get("operatingMode");
+        return m == null ? RUNNING : m.toString();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> spec(GenericKubernetesResource s) {
+        Object spec = s.getAdditionalProperties().get("spec");
+        if (!(spec instanceof Map<?, ?>)) {
+            spec = new LinkedHashMap<String, Object>();
+            s.setAdditionalProperty("spec", spec);
+        }
+        return (Map<String, Object>) spec;
+    }
+
+    /** What {@code Sandbox} {@code name}'s Ready condition says while its pod is missing, or "". */
+    static String readiness(Cluster c, String name) {
+        GenericKubernetesResource s;
+        try {
+            s = get(c, name);
+        } catch (DavitException e) {
+            return "";
+        }
+        if (s == null) {
+            return " (its Sandbox is gone)";
+        }
+        Object conditions = s.get("status", "conditions");
+        if (conditions instanceof List<?> list) {
+            for (Object o : list) {
+                if (o instanceof Map<?, ?> m && "Ready".equals(m.get("type"))) {
+                    return " (Sandbox " + name + ": " + m.get("reason") + ", " + m.get("message") + ")";
+                }
+            }
+        }
+        return " (Sandbox " + name + " has no pod yet: is agent-sandbox's controller running?)";
+    }
+}

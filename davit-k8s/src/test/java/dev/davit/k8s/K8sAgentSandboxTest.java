@@ -1,0 +1,128 @@
+package dev.davit.k8s;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.workspace.Workspace;
+import dev.davit.sandbox.workspace.Workspaces;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Pod;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * With and without agent-sandbox: scripts/cluster.sh's cluster serves agent-sandbox v0.5.2's CRDs and runs its
+ * controller, so there a workspace's pod is made through a {@code Sandbox} object (fetched here through the API):
+ * named and labelled as the pod, its template davit's pod, the pod owned by it; exec and files work, a pause suspends
+ * it (the pod goes, the object stays), a resume runs it again, and a removal deletes the object and the pod. With
+ * {@code DAVIT_K8S_AGENT_SANDBOX=off} the same workspace is a plain pod and no {@code Sandbox} is made. Without the
+ * CRDs (a kind the cluster does not serve) discovery says so rather than failing.
+ */
+@org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
+class K8sAgentSandboxTest {
+    private static final String NS = "davit-test";
+
+    @Test
+    void aWorkspaceIsASandboxThatOwnsItsPodAndGoesWithIt() throws Exception {
+        K8sSandboxTest.image();
+        Cluster c = K8sSandboxTest.cluster;
+        assertThat(c.agentSandboxServed()).as("the test cluster has agent-sandbox's CRDs").isTrue();
+        Workspaces ws = Workspaces.under(K8sSandboxTest.home);
+        Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "as-sandbox", null);
+        String name = Pods.name(w.sandboxId());
+        try {
+            GenericKubernetesResource s = sandbox(name);
+            assertThat(s).as("the workspace's Sandbox object").isNotNull();
+            assertThat(s.getMetadata().getLabels()).containsEntry(Pods.MANAGED_BY, Pods.DAVIT)
+                    .containsEntry(Pods.SANDBOX, w.sandboxId().toLowerCase(java.util.Locale.ROOT))
+                    .containsEntry(Pods.HOME, Pods.homeLabel(K8sSandboxTest.home));
+            assertThat(AgentSandbox.mode(s)).isEqualTo("Running");
+            assertThat((Object) s.get("status", "conditions")).asString().contains("DependenciesReady");
+
+            Pod pod = c.client.pods().inNamespace(NS).withName(name).get();
+            OwnerReference owner = pod.getMetadata().getOwnerReferences().get(0);
+            assertThat(owner.getKind()).isEqualTo("Sandbox");
+            assertThat(owner.getController()).isTrue();
+            assertThat(owner.getUid()).isEqualTo(s.getMetadata().getUid());
+            assertThat(pod.getMetadata().getLabels()).containsAllEntriesOf(s.getMetadata().getLabels());
+            // the template is davit's pod: its guarantees hold on the pod the controller made
+            assertThat(pod.getSpec().getAutomountServiceAccountToken()).isFalse();
+            assertThat(pod.getSpec().getContainers().get(0).getSecurityContext().getCapabilities().getDrop())
+                    .containsExactly("ALL");
+            assertThat(pod.getSpec().getInitContainers()).extracting(x -> x.getName()).containsExactly("davit-agent");
+
+            ExecResult r = ws.exec(w.id(), List.of("sh", "-c", "cat /etc/hostname; echo made >/workspace/f"),
+                    Map.of(), null, Duration.ofSeconds(60), null, null, null);
+            assertThat(r.exitCode()).as(r.stderrText()).isZero();
+            assertThat(r.stdoutText()).isEqualTo(name + "\n");
+            ws.writeFile(w.id(), "g", new ByteArrayInputStream("written".getBytes(StandardCharsets.UTF_8)));
+            assertThat(new String(ws.readFile(w.id(), "g", 0).bytes(), StandardCharsets.UTF_8)).isEqualTo("written");
+
+            // a pause is agent-sandbox's suspended mode: the pod goes, the Sandbox stays; a resume runs it again
+            ws.pause(w.id());
+            assertThat(AgentSandbox.mode(sandbox(name))).isEqualTo("Suspended");
+            assertThat(c.client.pods().inNamespace(NS).withName(name).get()).isNull();
+            ws.resume(w.id());
+            GenericKubernetesResource resumed = sandbox(name);
+            assertThat(resumed.getMetadata().getUid()).isEqualTo(s.getMetadata().getUid());
+            assertThat(AgentSandbox.mode(resumed)).isEqualTo("Running");
+            assertThat(c.client.pods().inNamespace(NS).withName(name).get().getMetadata().getUid())
+                    .isNotEqualTo(pod.getMetadata().getUid());
+            assertThat(new String(ws.readFile(w.id(), "f", 0).bytes(), StandardCharsets.UTF_8)).isEqualTo("made\n");
+        } finally {
+            ws.rm(w.id());
+        }
+        assertThat(sandbox(name)).as("rm deletes the Sandbox").isNull();
+        assertThat(c.client.pods().inNamespace(NS).withName(name).get()).as("and its pod").isNull();
+    }
+
+    @Test
+    void withAgentSandboxOffAWorkspaceIsAPlainPod() throws Exception {
+        K8sSandboxTest.image();
+        ClusterEnv.use(NS, Map.of(AgentSandbox.SETTING, "off"));
+        try {
+            Cluster off = Cluster.get();
+            assertThat(AgentSandbox.use(off)).isFalse();
+            assertThat(K8sDoctor.sandboxPods(off)).isEqualTo("plain pods (DAVIT_K8S_AGENT_SANDBOX=off)");
+            Workspaces ws = Workspaces.under(K8sSandboxTest.home);
+            Workspace w = ws.create(K8sSandboxTest.workspaceSpec(), "plain-pod", null);
+            String name = Pods.name(w.sandboxId());
+            try {
+                Pod pod = off.client.pods().inNamespace(NS).withName(name).get();
+                assertThat(pod).isNotNull();
+                assertThat(pod.getMetadata().getOwnerReferences()).isNullOrEmpty();
+                assertThat(sandbox(name)).as("no Sandbox object").isNull();
+                ExecResult r = ws.exec(w.id(), List.of("cat", "/etc/hostname"), Map.of(), null,
+                        Duration.ofSeconds(60), null, null, null);
+                assertThat(r.stdoutText()).isEqualTo(name + "\n");
+            } finally {
+                ws.rm(w.id());
+            }
+            assertThat(off.client.pods().inNamespace(NS).withName(name).get()).isNull();
+        } finally {
+            ClusterEnv.use(NS);
+        }
+        assertThat(K8sDoctor.sandboxPods(Cluster.get())).isEqualTo("agent-sandbox Sandbox objects"
+                + " (agents.x-k8s.io/v1beta1)");
+    }
+
+    /** A cluster without the CRDs: discovery answers no for a kind it does not serve, without an error. */
+    @Test
+    void discoveryTellsAServedKindFromAMissingOne() throws Exception {
+        K8sSandboxTest.image();
+        Cluster c = K8sSandboxTest.cluster;
+        assertThat(AgentSandbox.serves(c, AgentSandbox.API_VERSION, AgentSandbox.KIND)).isTrue();
+        assertThat(AgentSandbox.serves(c, "agents.x-k8s.io/v0davit", AgentSandbox.KIND)).isFalse();
+        assertThat(AgentSandbox.serves(c, "sandboxes.davit.dev/v1", "Sandbox")).isFalse();
+    }
+
+    static GenericKubernetesResource sandbox(String name) {
+        return K8sSandboxTest.cluster.client.genericKubernetesResources(AgentSandbox.API_VERSION, AgentSandbox.KIND)
+                .inNamespace(NS).withName(name).get();
+    }
+}
