@@ -36,6 +36,8 @@ final class AgentSandbox {
     static final String KIND = "Sandbox";
     private static final String RUNNING = "Running";
     private static final String SUSPENDED = "Suspended";
+    /** The annotation in which agent-sandbox's controller names the pod it made for a Sandbox. */
+    private static final String POD_NAME = "agents.x-k8s.io/pod-name";
 
     /** Whether long-lived sandboxes are made as {@code Sandbox} objects. */
     enum Mode {
@@ -222,6 +224,58 @@ final class AgentSandbox {
             s.setAdditionalProperty("spec", spec);
         }
         return (Map<String, Object>) spec;
+    }
+
+    /**
+     * Waits up to {@code seconds} until the controller has made {@code Sandbox} {@code name}'s pod (it names it in
+     * the annotation {@code agents.x-k8s.io/pod-name} once made), or has been refused making it: the cluster's
+     * admission (a ResourceQuota, Pod Security) refuses the controller's pod, not davit's request, and the controller
+     * says so only in the {@code Ready} condition ({@code ReconcilerError}), retrying on; so that refusal is said here
+     * in davit's words ({@link Cluster#admission}) rather than waited out. Other errors the controller retries are
+     * waited for; when the time is up it returns too, and the pod's own wait says why.
+     *
+     * @throws DavitException the admission's refusal, or STORE when the {@code Sandbox} was deleted meanwhile
+     */
+    static void awaitPod(Cluster c, String name, long seconds) {
+        DavitException[] refused = new DavitException[1];
+        GenericKubernetesResource last;
+        try {
+            last = resource(c, name).waitUntilCondition(s -> {
+                if (s == null || s.getMetadata().getDeletionTimestamp() != null) {
+                    return true;
+                }
+                refused[0] = refusal(s, "create pod " + name + " (for its Sandbox)");
+                return refused[0] != null || s.getMetadata().getAnnotations() != null
+                        && s.getMetadata().getAnnotations().get(POD_NAME) != null;
+            }, seconds, TimeUnit.SECONDS);
+        } catch (KubernetesClientException e) {
+            return; // not made in time: the pod's wait says why
+        }
+        if (refused[0] != null) {
+            throw refused[0];
+        }
+        if (last == null || last.getMetadata().getDeletionTimestamp() != null) {
+            throw new DavitException(Kind.STORE, "pod " + name + " cannot run: its Sandbox was deleted while the pod"
+                    + " was being made");
+        }
+    }
+
+    /** The admission refusal the Ready condition of {@code s}'s current generation reports, or null. */
+    private static DavitException refusal(GenericKubernetesResource s, String doing) {
+        Object conditions = s.get("status", "conditions");
+        if (conditions instanceof List<?> list) {
+            for (Object o : list) {
+                if (o instanceof Map<?, ?> m && "Ready".equals(m.get("type")) && "ReconcilerError".equals(
+                        m.get("reason")) && String.valueOf(s.getMetadata().getGeneration()).equals(
+                        String.valueOf(m.get("observedGeneration")))) {
+                    String message = String.valueOf(m.get("message"));
+                    String shown = dev.davit.oci.internal.Text.printable(message.replace('\n', ' '));
+                    return Cluster.admission(doing, message, shown.length() > 200 ? shown.substring(0, 200) + "…"
+                            : shown);
+                }
+            }
+        }
+        return null;
     }
 
     /** What {@code Sandbox} {@code name}'s Ready condition says while its pod is missing, or "". */

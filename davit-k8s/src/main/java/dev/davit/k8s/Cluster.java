@@ -74,18 +74,10 @@ final class Cluster {
     /** A cluster's refusal or a broken connection, in davit's words. */
     static DavitException failure(String doing, KubernetesClientException e) {
         int code = e.getCode();
-        if ((e.getMessage() != null && e.getMessage().contains("exceeded quota"))) {
-            return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("
-                    + reason(e) + "); ask for a smaller sandbox or a larger quota");
-        }
         String m = e.getMessage() == null ? "" : e.getMessage();
-        if (m.contains("violates PodSecurity")) {
-            return new DavitException(Kind.USAGE, "the namespace's Pod Security admission refused davit's pod ("
-                    + reason(e) + "); use a namespace whose level admits it (DAVIT_K8S_NAMESPACE, docs/KUBERNETES.md)");
-        }
-        if (m.contains("failed quota") || m.contains("must specify")) {
-            return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("
-                    + reason(e) + "); give the sandbox limits (--memory, --cpus) or ask for a larger quota");
+        DavitException admission = admission(doing, m, reason(e));
+        if (admission != null) {
+            return admission;
         }
         if (code == 401 || code == 403 && (m.contains("cannot ") || m.contains("forbidden: User"))) {
             return new DavitException(Kind.AUTH, "the cluster refused to let davit " + doing + " (HTTP " + code
@@ -101,6 +93,27 @@ final class Cluster {
         }
         return new DavitException(Kind.STORE, "the cluster refused to let davit " + doing + " (HTTP " + code + ": "
                 + reason(e) + ")");
+    }
+
+    /**
+     * An admission refusal (a ResourceQuota's, Pod Security's) of which message {@code m} tells, in davit's words
+     * ({@code shown} is the cluster's, cut short and printable), or null when {@code m} tells of none. Also for the
+     * refusal agent-sandbox's controller met making a Sandbox's pod ({@link AgentSandbox#awaitPod}).
+     */
+    static DavitException admission(String doing, String m, String shown) {
+        if (m.contains("exceeded quota")) {
+            return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("
+                    + shown + "); ask for a smaller sandbox or a larger quota");
+        }
+        if (m.contains("violates PodSecurity")) {
+            return new DavitException(Kind.USAGE, "the namespace's Pod Security admission refused davit's pod ("
+                    + shown + "); use a namespace whose level admits it (DAVIT_K8S_NAMESPACE, docs/KUBERNETES.md)");
+        }
+        if (m.contains("failed quota") || m.contains("must specify")) {
+            return new DavitException(Kind.USAGE, "the cluster's ResourceQuota refused to let davit " + doing + " ("
+                    + shown + "); give the sandbox limits (--memory, --cpus) or ask for a larger quota");
+        }
+        return null;
     }
 
     static String reason(Exception e) {

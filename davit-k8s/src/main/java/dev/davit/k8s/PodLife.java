@@ -46,6 +46,16 @@ final class PodLife {
         } catch (KubernetesClientException e) {
             throw Cluster.failure((asSandbox ? "create Sandbox " : "create pod ") + name, e);
         }
+        long t0 = System.nanoTime();
+        if (asSandbox) {
+            try {
+                AgentSandbox.awaitPod(c, name, START_SECONDS);
+            } catch (DavitException e) {
+                delete(c, name);
+                throw e;
+            }
+        }
+        long left = Math.max(1, START_SECONDS - TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0));
         String[] why = new String[1];
         String[] uid = new String[1];
         try {
@@ -58,7 +68,7 @@ final class PodLife {
                 why[0] = stuck(p);
                 uid[0] = p.getMetadata().getUid();
                 return why[0] != null || runs(p);
-            }, START_SECONDS, TimeUnit.SECONDS);
+            }, left, TimeUnit.SECONDS);
         } catch (KubernetesClientException e) {
             if (e.getCause() instanceof java.util.concurrent.TimeoutException || e.getMessage() != null
                     && e.getMessage().contains("Timed out")) {

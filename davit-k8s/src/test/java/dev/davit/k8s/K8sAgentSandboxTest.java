@@ -111,6 +111,55 @@ class K8sAgentSandboxTest {
                 + " (agents.x-k8s.io/v1beta1)");
     }
 
+    /**
+     * A ResourceQuota that admits no pod refuses the pod agent-sandbox's controller makes, not davit's request: davit
+     * reads that from the Sandbox's Ready condition and says it in the same words as for a plain pod, at once rather
+     * than after the start's 180 s, and leaves neither the Sandbox nor a pod.
+     */
+    @Test
+    void aResourceQuotasRefusalIsSaidInTheSameWordsWithAndWithoutASandbox() throws Exception {
+        K8sSandboxTest.image();
+        String ns = "davit-test-quota";
+        var client = K8sSandboxTest.cluster.client;
+        if (client.namespaces().withName(ns).get() == null) {
+            client.namespaces().resource(new io.fabric8.kubernetes.api.model.NamespaceBuilder().withNewMetadata()
+                    .withName(ns).endMetadata().build()).create();
+        }
+        client.resourceQuotas().inNamespace(ns).resource(new io.fabric8.kubernetes.api.model.ResourceQuotaBuilder()
+                .withNewMetadata().withName("no-pods").endMetadata().withNewSpec()
+                .withHard(Map.of("pods", new io.fabric8.kubernetes.api.model.Quantity("0"))).endSpec().build())
+                .serverSideApply();
+        // admission refuses with "status unknown" until the quota controller has counted
+        client.resourceQuotas().inNamespace(ns).withName("no-pods").waitUntilCondition(q -> q != null
+                && q.getStatus() != null && q.getStatus().getHard() != null && !q.getStatus().getHard().isEmpty(),
+                60, java.util.concurrent.TimeUnit.SECONDS);
+        dev.davit.sandbox.Sandboxes sb = new dev.davit.sandbox.Sandboxes(dev.davit.sandbox.SandboxOptions.under(
+                K8sSandboxTest.home));
+        try {
+            for (String mode : List.of("auto", "off")) {
+                ClusterEnv.use(ns, Map.of(AgentSandbox.SETTING, mode));
+                var s = sb.create(dev.davit.sandbox.CreateSpec.builder(K8sSandboxTest.rootfs)
+                        .backend(K8sDriver.NAME).build());
+                long t0 = System.nanoTime();
+                try {
+                    assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> sb.start(s.id())))
+                            .as(mode).isInstanceOf(dev.davit.oci.DavitException.class)
+                            .hasMessageContaining("the cluster's ResourceQuota refused to let davit create")
+                            .hasMessageContaining("exceeded quota")
+                            .hasMessageContaining("ask for a smaller sandbox or a larger quota");
+                    assertThat(Duration.ofNanos(System.nanoTime() - t0)).as(mode).isLessThan(Duration.ofSeconds(60));
+                    assertThat(client.genericKubernetesResources(AgentSandbox.API_VERSION, AgentSandbox.KIND)
+                            .inNamespace(ns).withName(Pods.name(s.id())).get()).as(mode).isNull();
+                    assertThat(client.pods().inNamespace(ns).withName(Pods.name(s.id())).get()).as(mode).isNull();
+                } finally {
+                    sb.rm(s.id());
+                }
+            }
+        } finally {
+            ClusterEnv.use(NS);
+        }
+    }
+
     /** A cluster without the CRDs: discovery answers no for a kind it does not serve, without an error. */
     @Test
     void discoveryTellsAServedKindFromAMissingOne() throws Exception {
