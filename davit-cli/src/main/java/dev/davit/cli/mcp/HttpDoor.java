@@ -88,6 +88,7 @@ final class HttpDoor implements Filter {
     private void pass(HttpServletRequest req, HttpServletResponse res, Answer answer, FilterChain chain)
             throws IOException, ServletException {
         if (!req.getRequestURI().equals(McpServe.ENDPOINT)) { // whatever the method (the container says 405)
+            closeIfUnread(req, res);
             error(res, HttpServletResponse.SC_NOT_FOUND, REFUSED, "nothing is served at " + req.getRequestURI()
                     + ": the MCP endpoint is " + McpServe.ENDPOINT);
             return;
@@ -95,11 +96,13 @@ final class HttpDoor implements Filter {
         String method = req.getMethod();
         if (!METHODS.contains(method)) {
             res.setHeader("Allow", "GET, POST, DELETE");
+            closeIfUnread(req, res);
             error(res, HttpServletResponse.SC_METHOD_NOT_ALLOWED, REFUSED, notServed(method));
             return;
         }
         String version = req.getHeader(VERSION);
         if (version != null && !McpServe.PROTOCOL_VERSIONS.contains(version)) {
+            closeIfUnread(req, res);
             error(res, HttpServletResponse.SC_BAD_REQUEST, REFUSED, "unsupported " + VERSION + " '" + version
                     + "': this server speaks " + String.join(", ", McpServe.PROTOCOL_VERSIONS) + "; send the version"
                     + " initialize agreed on");
@@ -185,6 +188,17 @@ final class HttpDoor implements Filter {
             handle(req, res, answer, chain, session, raw);
         } finally {
             bodies.release(held);
+        }
+    }
+
+    /**
+     * A request refused with a body it may still be sending: the connection closes after the answer, and says so.
+     * Jetty closes a connection whose body was not read when it has not all arrived; without the header a client
+     * (the JDK's HttpClient did, in CI) sends its next request on it and gets no answer.
+     */
+    private static void closeIfUnread(HttpServletRequest req, HttpServletResponse res) {
+        if (req.getContentLengthLong() > 0 || req.getHeader("Transfer-Encoding") != null) {
+            res.setHeader("Connection", "close");
         }
     }
 
