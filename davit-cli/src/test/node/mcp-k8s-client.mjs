@@ -34,7 +34,7 @@ check(JSON.stringify(backend.enum) === JSON.stringify(["k8s"]), "workspace_creat
 await refusedWith(call("workspace_create", { env: image, backend: "container" }),
   /argument 'backend' must be one of k8s, not 'container'/, "'backend': 'container' is refused");
 await refusedWith(call("workspace_create", { env: image, network: true }),
-  /on Kubernetes \('backend': 'k8s'\) have no network yet/, "a network is refused on k8s");
+  /on Kubernetes \('backend': 'k8s'\) reach the network only through an egress allow-list/, "a network is refused on k8s");
 
 const run = await call("run", { env: image, command: ["sh", "-c", "echo from-a-pod"] });
 check(!run.isError && run.structuredContent.backend === "k8s" && run.structuredContent.stdout === "from-a-pod\n"

@@ -73,36 +73,53 @@ final class Images {
      * @return {@code REGISTRY/davit/agent@DIGEST}
      */
     static String agent(K8sSettings settings, Path home) {
-        String registry = settings.requireRegistry();
         byte[] busybox = new VmImages(VmImages.defaultCacheDir(home)).busybox();
         byte[] agent = VmImages.resource("agent.sh");
         byte[] both = new byte[busybox.length + agent.length];
         System.arraycopy(busybox, 0, both, 0, busybox.length);
         System.arraycopy(agent, 0, both, busybox.length, agent.length);
-        String tag = Digest.sha256(both).hex().substring(0, 16);
+        return built(settings, home, "agent", Digest.sha256(both).hex().substring(0, 16), dir -> {
+            Files.write(dir.resolve("busybox"), busybox);
+            Files.setPosixFilePermissions(dir.resolve("busybox"), PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.write(dir.resolve("agent"), agent);
+        });
+    }
+
+    /** Fills the directory an image of davit's own is made of. */
+    interface Filler {
+        void fill(Path dir) throws IOException;
+    }
+
+    /**
+     * An image of davit's own in the cluster's registry ({@code davit/NAME}): built from the directory {@code fill}
+     * makes into the home's store once per {@code tag} (which names its content), pushed when this process has not
+     * yet.
+     *
+     * @return {@code REGISTRY/davit/NAME@DIGEST}
+     */
+    static String built(K8sSettings settings, Path home, String name, String tag, Filler fill) {
+        String registry = settings.requireRegistry();
         DavitClient client = client(settings, home);
-        String local = "davit.k8s.local/agent:" + tag;
+        String local = "davit.k8s.local/" + name + ":" + tag;
         Path dir = null;
         try {
             if (client.find(local).isEmpty()) {
-                dir = Files.createTempDirectory("davit-k8s-agent");
-                Files.write(dir.resolve("busybox"), busybox);
-                Files.setPosixFilePermissions(dir.resolve("busybox"), PosixFilePermissions.fromString("rwxr-xr-x"));
-                Files.write(dir.resolve("agent"), agent);
+                dir = Files.createTempDirectory("davit-k8s-" + name);
+                fill.fill(dir);
                 BuildResult built = client.build(dir, local, BuildOptions.defaults());
                 if (built == null) {
-                    throw new DavitException(Kind.STORE, "cannot build davit's agent image");
+                    throw new DavitException(Kind.STORE, "cannot build davit's " + name + " image");
                 }
             }
             Descriptor top = client.find(local).orElseThrow().descriptor();
-            String pinned = registry + "/davit/agent@" + top.digest();
+            String pinned = registry + "/davit/" + name + "@" + top.digest();
             if (!PUSHED.contains(pinned)) {
-                client.push(top, registry + "/davit/agent:" + tag, ProgressListener.NONE);
+                client.push(top, registry + "/davit/" + name + ":" + tag, ProgressListener.NONE);
                 PUSHED.add(pinned); // only once it is there: a failed push is tried again
             }
             return pinned;
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot make davit's agent image: " + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot make davit's " + name + " image: " + e.getMessage());
         } finally {
             if (dir != null) {
                 dev.davit.sandbox.backend.Host.deleteTree(dir);

@@ -44,7 +44,14 @@ final class K8sLifecycle implements LongLived {
 
     @Override
     public CreateSpec prepare(CreateSpec spec, Path dir) {
-        refuseUnsupported(spec.publish().isEmpty(), spec.network().enabled(), spec.scratchInLayer());
+        refuseUnsupported(spec.publish().isEmpty(), spec.network().enabled() && !gated(spec),
+                spec.scratchInLayer());
+        if (gated(spec) && spec.image() != null && spec.image().user() != null
+                && spec.image().user().split(":")[0].equals(String.valueOf(PodGates.UID))) {
+            throw new DavitException(Kind.USAGE, "the image's user " + PodGates.UID + " is the k8s backend's egress"
+                    + " gate's (whose packets leave the pod unchecked): run the image as another user, or without an"
+                    + " egress policy");
+        }
         try {
             java.nio.file.Files.createDirectories(dir);
         } catch (java.io.IOException e) {
@@ -60,9 +67,9 @@ final class K8sLifecycle implements LongLived {
                     + " sandbox's port with kubectl port-forward");
         }
         if (network) {
-            throw new DavitException(Kind.USAGE, "the k8s backend runs sandboxes without a network for now (its"
-                    + " NetworkPolicy denies all); drop --network and the --allow-* options, or use the container"
-                    + " backend");
+            throw new DavitException(Kind.USAGE, "the k8s backend gives a workspace a network only through an egress"
+                    + " policy (--allow-host, --allow-cidr: davit's egress gate in its pod), and a one-shot run none"
+                    + " yet; drop --network (or the --allow-* options of a run), or use the container backend");
         }
         if (scratchInLayer) {
             throw new DavitException(Kind.USAGE, "the k8s backend gives every sandbox its own /tmp; the root"
@@ -78,8 +85,9 @@ final class K8sLifecycle implements LongLived {
         // recorded running only once its pod runs: meanwhile it is still created (a davit killed in between leaves
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
+        Pods.Gate gate = gated(s.spec()) ? PodGates.of(c, home, s.spec().network().egress(), options) : null;
         String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings,
-                s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(), AgentSandbox.use(c));
+                s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(), gate, AgentSandbox.use(c));
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         try {
@@ -97,6 +105,38 @@ final class K8sLifecycle implements LongLived {
         }
         save.accept(running);
         return running;
+    }
+
+    /** Whether a sandbox of {@code spec} has an egress gate in its pod: one with an egress policy. */
+    static boolean gated(CreateSpec spec) {
+        return spec.network().mode() == dev.davit.sandbox.Network.Mode.POLICY;
+    }
+
+    @Override
+    public void egressPolicy(Sandbox s, Path dir, dev.davit.sandbox.EgressPolicy policy) {
+        PodGates.policy(Cluster.get(), runningPod(s), policy);
+    }
+
+    @Override
+    public void egressSecrets(Sandbox s, Path dir, java.util.List<String> lines) {
+        PodGates.secrets(Cluster.get(), runningPod(s), lines);
+    }
+
+    @Override
+    public java.util.List<String> egressDenials(Sandbox s, Path dir) {
+        if (s.status() != SandboxStatus.RUNNING) {
+            return java.util.List.of(); // its gate went with its pod
+        }
+        return PodGates.denials(Cluster.get(), Pods.name(s.id()));
+    }
+
+    /** The pod of running sandbox {@code s}, or a STATE error. */
+    private String runningPod(Sandbox s) {
+        if (s.status() != SandboxStatus.RUNNING || !up(s)) {
+            throw new DavitException(Kind.STATE, "the sandbox's egress gate is not running; start the sandbox"
+                    + " first");
+        }
+        return Pods.name(s.id());
     }
 
     /** Saves what the pod wrote ({@link PodState}) before the stop deletes it; the next start restores it. */

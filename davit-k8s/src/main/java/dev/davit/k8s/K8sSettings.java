@@ -4,6 +4,7 @@ import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -17,7 +18,11 @@ import java.util.regex.Pattern;
  *       pulls them from, by digest; loopback addresses are reached over plain HTTP;</li>
  *   <li>{@code DAVIT_K8S_RUNTIME_CLASS}: the RuntimeClass of every pod (gVisor, Kata), or none;</li>
  *   <li>{@code DAVIT_K8S_AGENT_SANDBOX}: {@code auto} (the default), {@code on} or {@code off}: whether a long-lived
- *       sandbox's pod is made through agent-sandbox's {@code Sandbox} object ({@link AgentSandbox}).</li>
+ *       sandbox's pod is made through agent-sandbox's {@code Sandbox} object ({@link AgentSandbox});</li>
+ *   <li>{@code DAVIT_K8S_EGRESS_EXCEPT}: the IPv4 CIDRs, comma-separated, that no egress gate may reach whatever
+ *       its policy says (the NetworkPolicy {@link Pods#egress}); by default {@link #PRIVATE}, the private,
+ *       shared, link-local, loopback and reserved ranges, where a cluster's own addresses usually are. Name the
+ *       cluster's nodes, pods and services here when they have public addresses.</li>
  * </ul>
  *
  * @param kubeconfig   the kubeconfig file, or null for the in-cluster configuration
@@ -25,9 +30,15 @@ import java.util.regex.Pattern;
  * @param registry     the registry the cluster pulls from, or null when none is set
  * @param runtimeClass the pods' RuntimeClass, or null
  * @param agentSandbox whether long-lived sandboxes are agent-sandbox {@code Sandbox} objects
+ * @param egressExcept the CIDRs no egress gate reaches
  */
 record K8sSettings(Path kubeconfig, String namespace, String registry, String runtimeClass,
-                   AgentSandbox.Mode agentSandbox) {
+                   AgentSandbox.Mode agentSandbox, List<String> egressExcept) {
+    /** The default of {@code DAVIT_K8S_EGRESS_EXCEPT}. */
+    static final List<String> PRIVATE = List.of("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+            "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4");
+    private static final Pattern CIDR = Pattern.compile("(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\\.(25[0-5]|2[0-4][0-9]"
+            + "|1?[0-9]?[0-9])){3}/(3[0-2]|[12]?[0-9])");
     private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
     private static final Pattern REGISTRY = Pattern.compile("[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[a-z0-9._/-]+)?");
 
@@ -57,8 +68,21 @@ record K8sSettings(Path kubeconfig, String namespace, String registry, String ru
             throw new DavitException(Kind.USAGE, "DAVIT_K8S_RUNTIME_CLASS '" + dev.davit.oci.internal.Text.printable(
                     rc) + "' is not a RuntimeClass name");
         }
+        List<String> except = PRIVATE;
+        String ex = env.get("DAVIT_K8S_EGRESS_EXCEPT");
+        if (ex != null && !ex.isBlank()) {
+            except = new java.util.ArrayList<>();
+            for (String c : ex.split(",")) {
+                if (!CIDR.matcher(c.strip()).matches()) {
+                    throw new DavitException(Kind.USAGE, "DAVIT_K8S_EGRESS_EXCEPT: '" + dev.davit.oci.internal.Text
+                            .printable(c.strip()) + "' is not an IPv4 CIDR (a.b.c.d/n); give them comma-separated");
+                }
+                except.add(c.strip());
+            }
+            except = List.copyOf(except);
+        }
         return new K8sSettings(kubeconfig, ns, registry == null || registry.isEmpty() ? null : registry,
-                rc == null || rc.isEmpty() ? null : rc, AgentSandbox.Mode.of(env.get(AgentSandbox.SETTING)));
+                rc == null || rc.isEmpty() ? null : rc, AgentSandbox.Mode.of(env.get(AgentSandbox.SETTING)), except);
     }
 
     /** The registry, or a USAGE error saying how to set one. */

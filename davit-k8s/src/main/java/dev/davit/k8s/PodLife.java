@@ -30,11 +30,14 @@ final class PodLife {
      * @return the UID of the pod that runs: a pod of the same name with another UID is not this start's
      */
     static String create(Cluster c, String id, String home, String image, String agentImage, Limits limits,
-                         boolean asSandbox) {
+                         Pods.Gate gate, boolean asSandbox) {
         String name = Pods.name(id);
-        Pod pod = Pods.sandbox(c.settings, id, home, image, agentImage, limits);
+        Pod pod = Pods.sandbox(c.settings, id, home, image, agentImage, limits, gate);
         try {
             denyAll(c);
+            if (gate != null) {
+                policy(c, Pods.egress(c.settings));
+            }
             if (!asSandbox || !AgentSandbox.resume(c, pod)) {
                 delete(c, name); // what a failed start of the same sandbox left
                 if (asSandbox) {
@@ -87,10 +90,24 @@ final class PodLife {
 
     /** The NetworkPolicy that cuts davit's pods off, made once per namespace. */
     private static void denyAll(Cluster c) {
+        policy(c, Pods.denyAll(c.settings));
+    }
+
+    /**
+     * Makes NetworkPolicy {@code p} when its namespace has none of its name; one that is there is replaced when its
+     * annotations differ from {@code p}'s (the egress policy's name its except list: the operator changed it).
+     */
+    private static void policy(Cluster c, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy p) {
         var policies = c.client.network().v1().networkPolicies().inNamespace(c.settings.namespace());
-        if (policies.withName(Pods.POLICY).get() == null) {
+        var there = policies.withName(p.getMetadata().getName()).get();
+        if (there != null && !java.util.Objects.equals(there.getMetadata().getAnnotations(),
+                p.getMetadata().getAnnotations()) && p.getMetadata().getAnnotations() != null) {
+            policies.resource(p).update();
+            return;
+        }
+        if (there == null) {
             try {
-                policies.resource(Pods.denyAll(c.settings)).create();
+                policies.resource(p).create();
             } catch (KubernetesClientException e) {
                 if (e.getCode() != 409) { // another davit made it meanwhile
                     throw e;

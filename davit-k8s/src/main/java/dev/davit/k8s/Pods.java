@@ -31,6 +31,10 @@ final class Pods {
     static final String HOME = "davit.dev/home";
     static final String CONTAINER = "sandbox";
     static final String POLICY = "davit-deny-all";
+    /** The label of the pods with an egress gate, and its value; {@link #egress} lets them out. */
+    static final String EGRESS = "davit.dev/egress";
+    static final String GATE = "gate";
+    static final String EGRESS_POLICY = "davit-egress-gate";
 
     private Pods() {
     }
@@ -56,6 +60,23 @@ final class Pods {
 
     static Pod sandbox(K8sSettings settings, String sandboxId, String home, String image, String agentImage,
                        Limits limits) {
+        return sandbox(settings, sandboxId, home, image, agentImage, limits, null);
+    }
+
+    /**
+     * The egress gate of a sandbox with an egress policy: its image ({@link GateImage}) and the environment it starts
+     * from ({@code PodEgress.environment}).
+     */
+    record Gate(String image, Map<String, String> env) {
+    }
+
+    /**
+     * {@link #sandbox} with {@code gate} (null: none): the pod's rules set by an init container with NET_ADMIN and
+     * NET_RAW (the only one that has any), then the gate as a sidecar (a restartable init container: it serves
+     * before the sandbox's container starts), as user {@link PodGates#UID}, in an emptyDir of its own.
+     */
+    static Pod sandbox(K8sSettings settings, String sandboxId, String home, String image, String agentImage,
+                       Limits limits, Gate gate) {
         Map<String, String> lim = new LinkedHashMap<>();
         if (limits.memoryMiB() > 0) {
             lim.put("memory", limits.memoryMiB() + "Mi");
@@ -68,9 +89,13 @@ final class Pods {
         }
         Map<String, Quantity> quantities = new LinkedHashMap<>();
         lim.forEach((k, v) -> quantities.put(k, new Quantity(v)));
-        return new PodBuilder()
+        Map<String, String> labels = labels(sandboxId, home);
+        if (gate != null) {
+            labels.put(EGRESS, GATE);
+        }
+        Pod pod = new PodBuilder()
                 .withNewMetadata().withName(name(sandboxId)).withNamespace(settings.namespace())
-                .withLabels(labels(sandboxId, home)).endMetadata()
+                .withLabels(labels).endMetadata()
                 .withNewSpec()
                 .withAutomountServiceAccountToken(false)
                 .withEnableServiceLinks(false)
@@ -78,6 +103,12 @@ final class Pods {
                 .withRestartPolicy("Never")
                 .withRuntimeClassName(settings.runtimeClass())
                 .withTerminationGracePeriodSeconds(2L)
+                // spread over the nodes where the scheduler can (one node's loss takes fewer sandboxes with it),
+                // before it prefers a node for having the image already
+                .addNewTopologySpreadConstraint().withMaxSkew(1).withTopologyKey("kubernetes.io/hostname")
+                .withWhenUnsatisfiable("ScheduleAnyway").withNewLabelSelector()
+                .withMatchLabels(Map.of(MANAGED_BY, DAVIT, HOME, home)).endLabelSelector()
+                .endTopologySpreadConstraint()
                 .withNewSecurityContext().withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile()
                 .endSecurityContext()
                 .addNewVolume().withName("davit").withNewEmptyDir().endEmptyDir() // the agent's transfers: the pod's disk limit
@@ -101,10 +132,14 @@ final class Pods {
                 .withNewResources().withLimits(quantities).endResources()
                 .endContainer()
                 .endSpec().build();
+        if (gate != null) {
+            PodGates.add(pod, gate);
+        }
+        return pod;
     }
 
     /** No capabilities, no privilege escalation, the runtime's seccomp profile. */
-    private static SecurityContext locked() {
+    static SecurityContext locked() {
         return new SecurityContextBuilder()
                 .withCapabilities(new Capabilities(null, List.of("ALL")))
                 .withAllowPrivilegeEscalation(false)
@@ -117,6 +152,35 @@ final class Pods {
      * comes through davit's egress gate, not through the pod network). Enforced where the CNI plugin enforces
      * NetworkPolicy (docs/KUBERNETES.md).
      */
+    /**
+     * Lets davit's pods that have an egress gate connect out to any address but those of {@link
+     * K8sSettings#egressExcept} (the cluster's own: private, link-local, loopback ranges by default), and to the
+     * cluster's DNS (kube-system's {@code k8s-app: kube-dns} pods, port 53). Only the gate's connections leave such a
+     * pod (its rules send every other to the gate), and the gate makes only those its policy allows: this policy is
+     * the cluster's bound on where a gate could go at most.
+     */
+    static NetworkPolicy egress(K8sSettings settings) {
+        var dns = new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRuleBuilder()
+                .addNewTo().withNewNamespaceSelector().withMatchLabels(Map.of("kubernetes.io/metadata.name",
+                        "kube-system")).endNamespaceSelector().withNewPodSelector().withMatchLabels(Map.of("k8s-app",
+                        "kube-dns")).endPodSelector().endTo()
+                .addNewPort().withProtocol("UDP").withPort(new io.fabric8.kubernetes.api.model.IntOrString(53))
+                .endPort()
+                .addNewPort().withProtocol("TCP").withPort(new io.fabric8.kubernetes.api.model.IntOrString(53))
+                .endPort().build();
+        var out = new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRuleBuilder()
+                .addNewTo().withNewIpBlock().withCidr("0.0.0.0/0").withExcept(settings.egressExcept()).endIpBlock()
+                .endTo().build();
+        return new NetworkPolicyBuilder()
+                .withNewMetadata().withName(EGRESS_POLICY).withNamespace(settings.namespace())
+                .withLabels(Map.of(MANAGED_BY, DAVIT))
+                .withAnnotations(Map.of("davit.dev/egress-except", String.join(",", settings.egressExcept())))
+                .endMetadata()
+                .withNewSpec().withNewPodSelector().withMatchLabels(Map.of(MANAGED_BY, DAVIT, EGRESS, GATE))
+                .endPodSelector().withPolicyTypes("Egress").withEgress(out, dns).endSpec()
+                .build();
+    }
+
     static NetworkPolicy denyAll(K8sSettings settings) {
         return new NetworkPolicyBuilder()
                 .withNewMetadata().withName(POLICY).withNamespace(settings.namespace())

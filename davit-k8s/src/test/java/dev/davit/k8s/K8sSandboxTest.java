@@ -237,7 +237,7 @@ class K8sSandboxTest {
     void whatTheBackendCannotDoYetIsRefusedInWords() {
         assertThatThrownBy(() -> sandboxes().create(CreateSpec.builder(rootfs).backend(K8sDriver.NAME)
                 .network(dev.davit.sandbox.Network.NAT).build()))
-                .isInstanceOf(DavitException.class).hasMessageContaining("without a network");
+                .isInstanceOf(DavitException.class).hasMessageContaining("a network only through an egress policy");
     }
 
     private static List<Pod> davitPods() {

@@ -14,7 +14,7 @@ import java.util.Map;
  * a call's {@code backend} argument may name another of them, never one the operator left out: the model chooses
  * within the operator's choice, never beyond it. Without the option: {@code container,vm}, as before there was one.
  *
- * <p>What the k8s backend cannot give yet (a network, published ports) is refused here, before anything is made, in
+ * <p>What the k8s backend cannot give yet (a network but an egress allow-list, published ports) is refused here, before anything is made, in
  * the model's words; it says no more than {@code K8sLifecycle.refuseUnsupported} refuses (keep the two in step).
  */
 final class Backends {
@@ -95,10 +95,12 @@ final class Backends {
     }
 
     /**
-     * Refuses what a sandbox on {@code backend} cannot have of a call's {@code arguments}: on k8s, a network
-     * ({@code network}, an egress policy) and published ports, which its pods do not have yet.
+     * Refuses what a sandbox on {@code backend} cannot have of a call's {@code arguments}: on k8s, a network but an
+     * egress allow-list ({@code network}; a one-shot {@code run}, none) and published ports, which its pods do not
+     * have yet.
      */
-    void refuseUnsupported(String backend, Map<String, Object> arguments, dev.davit.sandbox.Network network) {
+    void refuseUnsupported(String backend, Map<String, Object> arguments, dev.davit.sandbox.Network network,
+                           boolean run) {
         if (!K8S.equals(backend)) {
             return;
         }
@@ -107,10 +109,15 @@ final class Backends {
             throw Tool.invalid("'publish' is not available for sandboxes on Kubernetes ('backend': 'k8s') yet:"
                     + " their ports cannot be reached from the server's host; leave 'publish' out" + other);
         }
-        if (network.enabled()) {
-            throw Tool.invalid("sandboxes on Kubernetes ('backend': 'k8s') have no network yet (their pods'"
-                    + " NetworkPolicy denies all): leave out 'network', 'allow_hosts', 'allow_cidrs',"
-                    + " 'allow_presets' and 'secret_inject'" + other);
+        if (run && network.enabled()) {
+            throw Tool.invalid("a run on Kubernetes ('backend': 'k8s') has no network yet: leave out 'network',"
+                    + " 'allow_hosts', 'allow_cidrs' and 'allow_presets', or run it in a workspace made with"
+                    + " 'allow_hosts' (davit's egress gate in its pod)" + other);
+        }
+        if (network.enabled() && network.mode() != dev.davit.sandbox.Network.Mode.POLICY) {
+            throw Tool.invalid("sandboxes on Kubernetes ('backend': 'k8s') reach the network only through an egress"
+                    + " allow-list (davit's gate in their pod): give 'allow_hosts' or 'allow_cidrs' instead of"
+                    + " 'network'" + other);
         }
     }
 

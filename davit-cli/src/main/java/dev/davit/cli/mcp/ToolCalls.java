@@ -317,11 +317,12 @@ final class ToolCalls implements AutoCloseable {
     /**
      * The backend of a sandbox over {@code t} with the call's arguments {@code a} and network {@code network}:
      * {@code asked} (null: the server's default for {@code t}'s kind), among the server's ({@link Backends}); what it
-     * cannot give of the call is refused.
+     * cannot give of the call (a one-shot {@code run}'s or a workspace's) is refused.
      */
-    private String backend(RunTarget t, String asked, Map<String, Object> a, dev.davit.sandbox.Network network) {
+    private String backend(RunTarget t, String asked, Map<String, Object> a, dev.davit.sandbox.Network network,
+                           boolean run) {
         String backend = backends.choose(t.backend(), t.name(), asked);
-        backends.refuseUnsupported(backend, a, network);
+        backends.refuseUnsupported(backend, a, network, run);
         return backend;
     }
 
@@ -362,7 +363,7 @@ final class ToolCalls implements AutoCloseable {
                 : dev.davit.oci.internal.Args.bytes((String) a.get("max_output"), "max_output");
         RunTarget t = target(a, call);
         dev.davit.sandbox.Network network = EgressBound.network(a);
-        String backend = backend(t, null, a, network);
+        String backend = backend(t, null, a, network, true);
         RunSpec.Builder b = RunSpec.builder(t.rootfs()).command(strings(a, "command")).env(env(a, "env_vars"))
                 .workdir((String) a.get("workdir")).timeout(seconds(a, "timeout"))
                 .network(network).image(t.image()).backend(backend)
@@ -446,7 +447,7 @@ final class ToolCalls implements AutoCloseable {
     /** The sandbox of workspace_create over {@code t}: the call's backend, network, limits, ttl and ports. */
     private CreateSpec spec(Map<String, Object> a, RunTarget t, Duration limit, List<PortMapping> ports) {
         dev.davit.sandbox.Network network = EgressBound.network(a);
-        String backend = backend(t, (String) a.get("backend"), a, network);
+        String backend = backend(t, (String) a.get("backend"), a, network, false);
         boolean vm = backend.equals(dev.davit.sandbox.Sandboxes.VM);
         if (vm) {
             Policy.noDiskForVm(a);

@@ -73,18 +73,27 @@ class BackendsTest {
     void whatAPodCannotHaveIsRefusedBeforeAnythingIsMade() {
         Backends only = Backends.of(List.of("k8s"));
         Map<String, Object> publish = new HashMap<>(Map.of("publish", List.of("0:80"), "network", true));
-        assertThatThrownBy(() -> only.refuseUnsupported("k8s", publish, Network.NAT)).isInstanceOf(McpError.class)
+        assertThatThrownBy(() -> only.refuseUnsupported("k8s", publish, Network.NAT, false)).isInstanceOf(McpError.class)
                 .hasMessage("'publish' is not available for sandboxes on Kubernetes ('backend': 'k8s') yet: their"
                         + " ports cannot be reached from the server's host; leave 'publish' out");
-        assertThatThrownBy(() -> only.refuseUnsupported("k8s", new HashMap<>(Map.of("network", true)), Network.NAT))
-                .isInstanceOf(McpError.class).hasMessageContaining("have no network yet")
+        assertThatThrownBy(() -> only.refuseUnsupported("k8s", new HashMap<>(Map.of("network", true)), Network.NAT,
+                false))
+                .isInstanceOf(McpError.class).hasMessageContaining("only through an egress allow-list")
                 .hasMessageNotContaining("'container'");
+        // an allow-list is what a pod has: its gate enforces it
+        Network allowList = Network.policy(dev.davit.sandbox.EgressPolicy.parse(List.of("example.com"), List.of(),
+                List.of(), List.of(), List.of()));
+        only.refuseUnsupported("k8s", new HashMap<>(Map.of("allow_hosts", List.of("example.com"))), allowList, false);
+        // a one-shot run has no gate: refused, pointing to a workspace
+        assertThatThrownBy(() -> only.refuseUnsupported("k8s", new HashMap<>(Map.of("allow_hosts",
+                List.of("example.com"))), allowList, true)).isInstanceOf(McpError.class)
+                .hasMessageStartingWith("a run on Kubernetes ('backend': 'k8s') has no network yet");
         // with the container backend allowed too, the model is told it may ask for it
         assertThatThrownBy(() -> Backends.of(List.of("k8s", "container")).refuseUnsupported("k8s",
-                new HashMap<>(Map.of("network", true)), Network.NAT))
+                new HashMap<>(Map.of("network", true)), Network.NAT, false))
                 .hasMessageEndingWith(", or ask for 'backend': 'container'");
-        only.refuseUnsupported("k8s", new HashMap<>(), Network.NONE);
-        only.refuseUnsupported("container", publish, Network.NAT); // the container backend's own checks apply
+        only.refuseUnsupported("k8s", new HashMap<>(), Network.NONE, true);
+        only.refuseUnsupported("container", publish, Network.NAT, true); // the container backend's own checks apply
     }
 
     @Test

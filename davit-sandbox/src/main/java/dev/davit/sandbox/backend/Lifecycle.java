@@ -364,7 +364,7 @@ public final class Lifecycle {
             save(changed);
             if (s.status() == SandboxStatus.RUNNING) {
                 try {
-                    Egress.update(dir(id), policy);
+                    of(s).egressPolicy(s, dir(id), policy);
                 } catch (RuntimeException e) {
                     save(s); // the gate kept the old one: so does the record
                     throw e;
@@ -390,13 +390,13 @@ public final class Lifecycle {
                     + " (its network is " + s.spec().network().label() + "); secrets are injected by the gate of one"
                     + " made with an egress policy (", dev.davit.oci.Input.ALLOW_HOST, ")"));
         }
-        Egress.inject(dir(id), lines);
+        of(s).egressSecrets(s, dir(id), lines);
     }
 
     /** See {@link dev.davit.sandbox.Sandboxes#egressDenials}. */
     public java.util.List<String> egressDenials(String id) {
-        status(id);
-        return Egress.denials(dir(id));
+        Sandbox s = status(id);
+        return of(s).egressDenials(s, dir(id));
     }
 
     public void rm(String id) {

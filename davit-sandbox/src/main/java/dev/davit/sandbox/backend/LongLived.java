@@ -90,6 +90,44 @@ public interface LongLived {
     }
 
     /**
+     * Gives the egress gate of running sandbox {@code s} (made with an egress policy) a new policy: new names and
+     * connections follow it once this returns. By default the gate on this host ({@link Egress#update}).
+     *
+     * @param s      the sandbox, as recorded (with its old policy)
+     * @param dir    its state directory
+     * @param policy the new policy
+     * @throws DavitException STATE when its gate is not running; INTERNAL when it does not take it
+     */
+    default void egressPolicy(Sandbox s, Path dir, dev.davit.sandbox.EgressPolicy policy) {
+        Egress.update(dir, policy);
+    }
+
+    /**
+     * Gives the egress gate of running sandbox {@code s} the secrets it adds to HTTPS requests (the lines of the
+     * gate's message). By default the gate on this host ({@link Egress#inject}).
+     *
+     * @param s     the sandbox, as recorded
+     * @param dir   its state directory
+     * @param lines the message's lines
+     * @throws DavitException STATE when its gate is not running; INTERNAL when it does not take them
+     */
+    default void egressSecrets(Sandbox s, Path dir, java.util.List<String> lines) {
+        Egress.inject(dir, lines);
+    }
+
+    /**
+     * What the egress gate of sandbox {@code s} refused, oldest first, as JSON lines. By default the gate on this
+     * host's ({@link Egress#denials}).
+     *
+     * @param s   the sandbox, as recorded
+     * @param dir its state directory
+     * @return the lines; empty when there are none
+     */
+    default java.util.List<String> egressDenials(Sandbox s, Path dir) {
+        return Egress.denials(dir);
+    }
+
+    /**
      * Pauses running sandbox {@code s}: its processes keep their state and take no CPU until {@link #resume}. Returns
      * the sandbox as it is to be recorded: running (a container, frozen in place) or stopped (a microVM whose memory
      * was saved to a file; the caller then kills what is left of it, freeing its memory).

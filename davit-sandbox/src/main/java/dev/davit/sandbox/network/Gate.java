@@ -74,7 +74,7 @@ public final class Gate {
     /** The secrets it adds to requests ({@link Injections}), as davit last gave them. */
     volatile Injections injections = Injections.NONE;
     /** The PEM file of CA certificates trusted for the real hosts beside the runtime's (null: none). */
-    private Path trustFile;
+    Path trustFile;
     private javax.net.ssl.SSLContext upstreamTrust;
 
     Gate(GateSys sys, Path dir, HostResolver resolver) {
@@ -97,6 +97,14 @@ public final class Gate {
         }
         if (args.length == 1 && args[0].equals("--spare")) {
             spare();
+            return;
+        }
+        if (args.length == 1 && args[0].equals("--pod")) {
+            PodGate.serve();
+            return;
+        }
+        if (args.length == 1 && args[0].equals("--ask")) {
+            PodGate.ask();
             return;
         }
         String netns = null;
@@ -167,7 +175,7 @@ public final class Gate {
         }
     }
 
-    private static void fail(String why) {
+    static void fail(String why) {
         System.err.println("davit-gate: " + why);
         System.exit(70);
     }
@@ -263,7 +271,7 @@ public final class Gate {
     }
 
     /** Serves on the sockets {@code in}, with no capability left: the control socket, the threads, "ready". */
-    private void serveOn(Sockets in) throws Exception {
+    void serveOn(Sockets in) throws Exception {
         hostAddresses();
         ServerSocketChannel control = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         Files.deleteIfExists(dir.resolve(CONTROL));
