@@ -38,6 +38,8 @@ final class GateImage {
     private static final List<String> MODULES = List.of("java.base", "java.logging", "java.net.http", "jdk.net",
             "jdk.unsupported", "java.xml");
     private static final Pattern PATH = Pattern.compile("(/[^\\s()]+)");
+    /** The extensions iptables loads (owner, REDIRECT, REJECT...). */
+    private static final Path XTABLES_MODULES = Path.of("/usr/lib/x86_64-linux-gnu/xtables");
     private static volatile String tag;
 
     private GateImage() {
@@ -100,6 +102,18 @@ final class GateImage {
             for (Path x : xtables) {
                 md.update(Files.readAllBytes(x));
             }
+            // the host's libraries and iptables' extensions the image copies: a security update rebuilds it
+            List<Path> copied = new ArrayList<>(libraries(xtables));
+            if (Files.isDirectory(XTABLES_MODULES)) {
+                try (var so = Files.list(XTABLES_MODULES)) {
+                    copied.addAll(so.sorted().toList());
+                }
+            }
+            for (Path f : copied) {
+                var a = Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class);
+                md.update((f + " " + a.size() + " " + a.lastModifiedTime().toMillis() + "\n")
+                        .getBytes(StandardCharsets.UTF_8));
+            }
             List<String> entries = new ArrayList<>(PodEgress.classPath());
             // and this module's, which lays the image out
             entries.add(Path.of(GateImage.class.getProtectionDomain().getCodeSource().getLocation().toURI())
@@ -138,7 +152,7 @@ final class GateImage {
             Files.copy(x, to, StandardCopyOption.COPY_ATTRIBUTES);
             programs.add(x);
         }
-        Path modules = Path.of("/usr/lib/x86_64-linux-gnu/xtables");
+        Path modules = XTABLES_MODULES;
         if (Files.isDirectory(modules)) { // the extensions iptables loads (owner, REDIRECT, REJECT...)
             Path to = dir.resolve(modules.toString().substring(1));
             Files.createDirectories(to.getParent());
@@ -152,10 +166,8 @@ final class GateImage {
         }
         Set<Path> libraries = new LinkedHashSet<>();
         for (Path p : programs) {
-            Matcher m = PATH.matcher(run(List.of("ldd", p.toString())));
-            while (m.find()) {
-                Path lib = Path.of(m.group(1));
-                if (!lib.startsWith(jre) && Files.exists(lib)) {
+            for (Path lib : ldd(p)) {
+                if (!lib.startsWith(jre)) {
                     libraries.add(lib);
                 }
             }
@@ -179,6 +191,29 @@ final class GateImage {
         }
         Files.createDirectories(dir.resolve("gate")); // the emptyDir's mount point
         Files.createDirectories(dir.resolve("tmp"));
+    }
+
+    /** The host's libraries {@code program} needs, as {@code ldd} names them. */
+    private static List<Path> ldd(Path program) throws IOException {
+        List<Path> out = new ArrayList<>();
+        Matcher m = PATH.matcher(run(List.of("ldd", program.toString())));
+        while (m.find()) {
+            Path lib = Path.of(m.group(1));
+            if (!lib.equals(program) && Files.exists(lib)) {
+                out.add(lib);
+            }
+        }
+        return out;
+    }
+
+    /** The libraries the iptables programs and this JVM's launcher need (the image's are linked from it). */
+    private static Set<Path> libraries(List<Path> xtables) throws IOException {
+        Set<Path> out = new LinkedHashSet<>();
+        for (Path x : xtables) {
+            out.addAll(ldd(x));
+        }
+        out.addAll(ldd(Path.of(System.getProperty("java.home"), "bin", "java")));
+        return out;
     }
 
     /** Copies a tree as it is (links as links, modes), with the host's {@code cp -a}. */

@@ -46,11 +46,8 @@ final class K8sLifecycle implements LongLived {
     public CreateSpec prepare(CreateSpec spec, Path dir) {
         refuseUnsupported(spec.publish().isEmpty(), spec.network().enabled() && !gated(spec),
                 spec.scratchInLayer());
-        if (gated(spec) && spec.image() != null && spec.image().user() != null
-                && spec.image().user().split(":")[0].equals(String.valueOf(PodGates.UID))) {
-            throw new DavitException(Kind.USAGE, "the image's user " + PodGates.UID + " is the k8s backend's egress"
-                    + " gate's (whose packets leave the pod unchecked): run the image as another user, or without an"
-                    + " egress policy");
+        if (gated(spec)) {
+            PodGates.sandboxIds(spec); // an image whose user is the gate's is refused before anything is made
         }
         try {
             java.nio.file.Files.createDirectories(dir);
@@ -85,7 +82,7 @@ final class K8sLifecycle implements LongLived {
         // recorded running only once its pod runs: meanwhile it is still created (a davit killed in between leaves
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
-        Pods.Gate gate = gated(s.spec()) ? PodGates.of(c, home, s.spec().network().egress(), options) : null;
+        Pods.Gate gate = gated(s.spec()) ? PodGates.of(c, home, s.spec(), options) : null;
         String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings,
                 s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(), gate, AgentSandbox.use(c));
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,

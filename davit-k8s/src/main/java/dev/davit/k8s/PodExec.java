@@ -197,7 +197,7 @@ final class PodExec {
     }
 
     /** At most {@code max} bytes kept; the rest dropped. */
-    private static final class Capped extends OutputStream {
+    static final class Capped extends OutputStream {
         private final ByteArrayOutputStream to;
         private final int max;
 

@@ -54,14 +54,47 @@ final class PodGates {
     private PodGates() {
     }
 
-    /** The gate of a pod for {@code policy}: its image built and pushed when needed. */
-    static Pods.Gate of(Cluster c, Path home, EgressPolicy policy, SandboxOptions options) {
-        return new Pods.Gate(GateImage.get(c.settings, home), PodEgress.environment(policy, options));
+    /** The gate of a pod of a sandbox of {@code spec}: its image built and pushed when needed. */
+    static Pods.Gate of(Cluster c, Path home, dev.davit.sandbox.CreateSpec spec, SandboxOptions options) {
+        long[] ids = sandboxIds(spec);
+        return new Pods.Gate(GateImage.get(c.settings, home), PodEgress.environment(spec.network().egress(), options),
+                ids);
     }
 
-    /** Adds {@code gate}'s rules, sidecar and directory to {@code pod} (its label is set by {@link Pods}). */
+    /**
+     * The uid and gid the sandbox's container runs as beside a gate: its image's user, resolved here and set in the
+     * pod (never left to the runtime, which would resolve a name, or a number such as {@code 015337}, the same way
+     * but unchecked); never the gate's.
+     *
+     * @throws DavitException USAGE when it is the gate's user, or cannot be resolved
+     */
+    static long[] sandboxIds(dev.davit.sandbox.CreateSpec spec) {
+        long[] ids = PodEgress.imageIds(spec.rootfs(), spec.image() == null ? null : spec.image().user());
+        if (ids[0] == UID) {
+            throw new DavitException(Kind.USAGE, "the image's user is uid " + UID + ", the k8s backend's egress"
+                    + " gate's (whose packets leave the pod unchecked): run the image as another user, or without an"
+                    + " egress policy");
+        }
+        return ids;
+    }
+
+    /**
+     * Adds {@code gate}'s rules, sidecar and directory to {@code pod} (its label is set by {@link Pods}), runs its
+     * sandbox's container as {@link Pods.Gate#sandboxIds}, and keeps every port under 1024 of the pod's namespace
+     * for a capability no container of it has (a sandbox cannot answer for the loopback name server the gate may
+     * be given).
+     */
     static void add(Pod pod, Pods.Gate gate) {
         var spec = pod.getSpec();
+        List<io.fabric8.kubernetes.api.model.Sysctl> sysctls = new ArrayList<>();
+        if (spec.getSecurityContext().getSysctls() != null) {
+            sysctls.addAll(spec.getSecurityContext().getSysctls());
+        }
+        sysctls.add(new io.fabric8.kubernetes.api.model.Sysctl("net.ipv4.ip_unprivileged_port_start", "1024"));
+        spec.getSecurityContext().setSysctls(sysctls);
+        var box = spec.getContainers().get(0).getSecurityContext();
+        box.setRunAsUser(gate.sandboxIds()[0]);
+        box.setRunAsGroup(gate.sandboxIds()[1]);
         spec.getVolumes().add(new VolumeBuilder().withName("gate").withNewEmptyDir().withMedium("Memory")
                 .withSizeLimit(new Quantity("8Mi")).endEmptyDir().build());
         Container rules = new ContainerBuilder().withName(RULES).withImage(gate.image())
@@ -86,7 +119,7 @@ final class PodGates {
                 .addNewVolumeMount().withName("gate").withMountPath(DIR).endVolumeMount()
                 .withNewStartupProbe().withNewExec().withCommand("/busybox", "test", "-f", DIR + "/"
                         + PodEgress.READY).endExec().withPeriodSeconds(1).withFailureThreshold(120).endStartupProbe()
-                .withNewResources().withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("192Mi"),
+                .withNewResources().withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("256Mi"),
                         "ephemeral-storage", new Quantity("16Mi"))).endResources()
                 .build();
         spec.getInitContainers().add(rules);
@@ -149,13 +182,18 @@ final class PodGates {
                 .printable(new String(r[1], StandardCharsets.UTF_8).strip()), 200) + ")" : out;
     }
 
-    /** Runs {@code argv} in pod {@code pod}'s gate container with {@code in} (or none); its stdout and stderr. */
+    /**
+     * Runs {@code argv} in pod {@code pod}'s gate container with {@code in} (or none); its stdout and stderr (the
+     * first 2 MiB and 4 KiB).
+     */
     private static byte[][] exec(Cluster c, String pod, java.io.InputStream in, String... argv) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         var container = c.client.pods().inNamespace(c.settings.namespace()).withName(pod).inContainer(CONTAINER);
-        try (ExecWatch w = (in == null ? container : container.redirectingInput()).writingOutput(out)
-                .writingError(err).exec(argv)) {
+        // what the gate's container says is bounded: its denials' tails, a one-line answer
+        int max = (int) (PodEgress.DENIALS_READ_MAX + 4096);
+        try (ExecWatch w = (in == null ? container : container.redirectingInput())
+                .writingOutput(new PodExec.Capped(out, max)).writingError(new PodExec.Capped(err, 4096)).exec(argv)) {
             if (in != null) {
                 in.transferTo(w.getInput());
                 w.getInput().flush();

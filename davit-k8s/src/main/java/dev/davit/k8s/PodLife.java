@@ -93,19 +93,10 @@ final class PodLife {
         policy(c, Pods.denyAll(c.settings));
     }
 
-    /**
-     * Makes NetworkPolicy {@code p} when its namespace has none of its name; one that is there is replaced when its
-     * annotations differ from {@code p}'s (the egress policy's name its except list: the operator changed it).
-     */
+    /** Makes NetworkPolicy {@code p} when its namespace has none of its name (a name stands for its content). */
     private static void policy(Cluster c, io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy p) {
         var policies = c.client.network().v1().networkPolicies().inNamespace(c.settings.namespace());
-        var there = policies.withName(p.getMetadata().getName()).get();
-        if (there != null && !java.util.Objects.equals(there.getMetadata().getAnnotations(),
-                p.getMetadata().getAnnotations()) && p.getMetadata().getAnnotations() != null) {
-            policies.resource(p).update();
-            return;
-        }
-        if (there == null) {
+        if (policies.withName(p.getMetadata().getName()).get() == null) {
             try {
                 policies.resource(p).create();
             } catch (KubernetesClientException e) {

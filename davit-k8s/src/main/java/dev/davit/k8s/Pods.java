@@ -31,10 +31,9 @@ final class Pods {
     static final String HOME = "davit.dev/home";
     static final String CONTAINER = "sandbox";
     static final String POLICY = "davit-deny-all";
-    /** The label of the pods with an egress gate, and its value; {@link #egress} lets them out. */
+    /** The label of the pods with an egress gate ({@link #egressLabel}); {@link #egress} lets them out. */
     static final String EGRESS = "davit.dev/egress";
     static final String GATE = "gate";
-    static final String EGRESS_POLICY = "davit-egress-gate";
 
     private Pods() {
     }
@@ -67,7 +66,7 @@ final class Pods {
      * The egress gate of a sandbox with an egress policy: its image ({@link GateImage}) and the environment it starts
      * from ({@code PodEgress.environment}).
      */
-    record Gate(String image, Map<String, String> env) {
+    record Gate(String image, Map<String, String> env, long[] sandboxIds) {
     }
 
     /**
@@ -91,7 +90,7 @@ final class Pods {
         lim.forEach((k, v) -> quantities.put(k, new Quantity(v)));
         Map<String, String> labels = labels(sandboxId, home);
         if (gate != null) {
-            labels.put(EGRESS, GATE);
+            labels.put(EGRESS, egressLabel(settings));
         }
         Pod pod = new PodBuilder()
                 .withNewMetadata().withName(name(sandboxId)).withNamespace(settings.namespace())
@@ -159,6 +158,15 @@ final class Pods {
      * pod (its rules send every other to the gate), and the gate makes only those its policy allows: this policy is
      * the cluster's bound on where a gate could go at most.
      */
+    /**
+     * The value of {@link #EGRESS} of a gated pod: {@code gate-} and a hash of the except list it is held to, so that
+     * davits of one namespace with different lists each have their own policy and never change another's.
+     */
+    static String egressLabel(K8sSettings settings) {
+        return GATE + "-" + dev.davit.oci.digest.Digest.sha256(String.join(",", settings.egressExcept())
+                .getBytes(StandardCharsets.UTF_8)).hex().substring(0, 12);
+    }
+
     static NetworkPolicy egress(K8sSettings settings) {
         var dns = new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRuleBuilder()
                 .addNewTo().withNewNamespaceSelector().withMatchLabels(Map.of("kubernetes.io/metadata.name",
@@ -172,11 +180,11 @@ final class Pods {
                 .addNewTo().withNewIpBlock().withCidr("0.0.0.0/0").withExcept(settings.egressExcept()).endIpBlock()
                 .endTo().build();
         return new NetworkPolicyBuilder()
-                .withNewMetadata().withName(EGRESS_POLICY).withNamespace(settings.namespace())
+                .withNewMetadata().withName("davit-egress-" + egressLabel(settings)).withNamespace(settings.namespace())
                 .withLabels(Map.of(MANAGED_BY, DAVIT))
                 .withAnnotations(Map.of("davit.dev/egress-except", String.join(",", settings.egressExcept())))
                 .endMetadata()
-                .withNewSpec().withNewPodSelector().withMatchLabels(Map.of(MANAGED_BY, DAVIT, EGRESS, GATE))
+                .withNewSpec().withNewPodSelector().withMatchLabels(Map.of(MANAGED_BY, DAVIT, EGRESS, egressLabel(settings)))
                 .endPodSelector().withPolicyTypes("Egress").withEgress(out, dns).endSpec()
                 .build();
     }

@@ -80,7 +80,10 @@ class K8sEgressTest {
             sb.start(s.id());
             Pod pod = K8sSandboxTest.cluster.client.pods().inNamespace(
                     K8sSandboxTest.cluster.settings.namespace()).withName(Pods.name(s.id())).get();
-            assertThat(pod.getMetadata().getLabels()).containsEntry(Pods.EGRESS, Pods.GATE);
+            assertThat(pod.getMetadata().getLabels()).containsEntry(Pods.EGRESS, Pods.egressLabel(
+                    K8sSandboxTest.cluster.settings));
+            assertThat(pod.getSpec().getSecurityContext().getSysctls()).anyMatch(x -> x.getName().equals(
+                    "net.ipv4.ip_unprivileged_port_start") && x.getValue().equals("1024"));
             Container gate = pod.getSpec().getInitContainers().stream().filter(c -> c.getName().equals(
                     PodGates.CONTAINER)).findFirst().orElseThrow();
             assertThat(gate.getSecurityContext().getRunAsUser()).isEqualTo(PodGates.UID);
@@ -89,6 +92,8 @@ class K8sEgressTest {
             assertThat(gate.getEnv().toString()).doesNotContain("secret");
             Container box = pod.getSpec().getContainers().get(0);
             assertThat(box.getSecurityContext().getCapabilities().getAdd()).isNullOrEmpty();
+            // the image's user (none: root), resolved by davit and set, never left to the runtime
+            assertThat(box.getSecurityContext().getRunAsUser()).isZero();
 
             // allowed: resolved by the gate (asked of the test Internet's DNS) and reached through it
             ExecResult ok = sh(sb, s, "curl -sS --max-time 20 http://" + TestInternet.ALLOWED + "/hello");
@@ -128,6 +133,37 @@ class K8sEgressTest {
             ExecResult now = sh(sb, s, "curl -sS --max-time 20 http://" + TestInternet.DENIED + "/x");
             assertThat(now.exitCode()).as(now.stderrText()).isZero();
             assertThat(now.stdoutText()).contains("\"host\":\"" + TestInternet.DENIED + "\"");
+        } finally {
+            sb.rm(s.id());
+        }
+    }
+
+    /**
+     * The pod's /etc/hosts and /etc/resolv.conf are the same files in every container of the pod, and the sandbox's
+     * root may write them: the gate resolves with its own copies, made before the sandbox started. Without the test
+     * Internet's DNS given (the pod's own files, then), a name the sandbox adds to /etc/hosts is the sandbox's alone.
+     */
+    @Test
+    void theSandboxCannotPointAnAllowedNameElsewhereThroughThePodsFiles() {
+        net.clearRecords();
+        Sandboxes sb = new Sandboxes(SandboxOptions.under(K8sSandboxTest.home));
+        Sandbox s = sb.create(CreateSpec.builder(curl.rootfs()).image(curl.image()).backend(K8sDriver.NAME)
+                .network(Network.policy(EgressPolicy.parse(List.of(TestInternet.ALLOWED + ":80"), List.of(),
+                        List.of(), List.of(), List.of()))).build());
+        try {
+            sb.start(s.id());
+            // the name asked of the gate's DNS (as a program that does not read /etc/hosts itself asks), then
+            // reached at what it answered
+            ExecResult r = sh(sb, s, "echo '" + net.otherAddress() + " " + TestInternet.ALLOWED + "' >> /etc/hosts"
+                    + " && echo written\nip=$(nslookup " + TestInternet.ALLOWED + " 2>/dev/null | grep -A1 '^Name:'"
+                    + " | grep '^Address' | grep -o '[0-9][0-9.]*$' | head -n 1)\necho \"resolved=$ip\"\n"
+                    + "[ -z \"$ip\" ] || curl -sS --max-time 10 --resolve " + TestInternet.ALLOWED + ":80:$ip http://"
+                    + TestInternet.ALLOWED + "/tampered");
+            assertThat(r.stdoutText()).startsWith("written"); // the attack's premise: it may write the file
+            assertThat(r.stdoutText()).as(() -> r.stderrText() + why(sb, s)).contains("resolved=\n")
+                    .doesNotContain(net.otherAddress());
+            assertThat(net.connections()).isEmpty();
+            assertThat(net.httpRequests()).isEmpty();
         } finally {
             sb.rm(s.id());
         }

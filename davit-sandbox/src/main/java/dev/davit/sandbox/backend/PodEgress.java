@@ -86,6 +86,23 @@ public final class PodEgress {
         }
     }
 
+    /**
+     * The uid and gid the image's user ({@code User} of its config: a number, a name of its /etc/passwd, with a
+     * group or not) is in {@code rootfs}; {0, 0} for none.
+     *
+     * @throws DavitException USAGE when a name is not in the image's files or a number is not a uid
+     */
+    public static long[] imageIds(Path rootfs, String user) {
+        int[] ids;
+        try {
+            ids = dev.davit.sandbox.container.Users.resolve(rootfs, user);
+        } catch (NumberFormatException e) {
+            throw new DavitException(Kind.USAGE, "the image's user '" + dev.davit.oci.internal.Text.printable(user)
+                    + "' is not a uid (0 to 2147483647) nor a name of its /etc/passwd");
+        }
+        return ids == null ? new long[] {0, 0} : new long[] {ids[0], ids[1]};
+    }
+
     /** The pod's IPv4 rules (iptables-restore): the gate's user {@code uid} goes out, the rest through the gate. */
     public static String rules(long uid) {
         return PodGate.rules(uid);

@@ -21,9 +21,9 @@ import java.util.Map;
  * own user sends, which leaves as usual. The sandbox's container runs as another user with no capability, so it
  * can neither change the rules nor become the gate's user.
  *
- * <p>It runs in its directory (the working directory: an emptyDir only its container mounts), given at start what
- * davit gives a gate on one host as files, as environment variables (none of them secret: secrets come later,
- * through the control socket): {@value #POLICY_ENV} (the policy file's text), and optionally
+ * <p>It runs in its directory (the working directory: an emptyDir only its container mounts), given at its first
+ * start what davit gives a gate on one host as files, as environment variables (none of them secret: secrets come
+ * later, through the control socket), and keeps there what it was given since, for a restart of its container: {@value #POLICY_ENV} (the policy file's text), and optionally
  * {@value #RESOLV_ENV}, {@value #HOSTS_ENV} and {@value #TRUST_ENV} (resolv.conf, hosts, CA certificates; by
  * default the container's own resolv.conf and hosts and the runtime's CA certificates). davit reaches its control
  * socket through the pod's exec, with {@code Gate --ask} ({@link #ask}).
@@ -81,14 +81,31 @@ public final class PodGate {
                 Gate.fail("--pod needs the policy in " + POLICY_ENV);
             }
             Path dir = Path.of("");
-            write(dir.resolve(Gate.POLICY), policy);
-            Path resolv = given(env, RESOLV_ENV, dir.resolve("resolv.conf"), Path.of("/etc/resolv.conf"));
-            Path hosts = given(env, HOSTS_ENV, dir.resolve("hosts"), Path.of("/etc/hosts"));
-            Path trust = given(env, TRUST_ENV, dir.resolve("trust.pem"), null);
+            // a restart (its container's: the pod and its sandbox go on) serves only once it serves again
+            Files.deleteIfExists(dir.resolve(Gate.READY));
+            // what the pod's spec says is the first start's; a restart keeps what davit gave it since
+            first(dir.resolve(Gate.POLICY), policy);
+            // the gate's own copies, made at its first start, before the sandbox's container starts: the pod's
+            // /etc/hosts and /etc/resolv.conf are the same files in every container of the pod, and the sandbox's
+            // root may write them (an allowed name would then resolve where it says)
+            Path resolv = dir.resolve("resolv.conf");
+            first(resolv, env.containsKey(RESOLV_ENV) ? env.get(RESOLV_ENV) : read(Path.of("/etc/resolv.conf")));
+            Path hosts = dir.resolve("hosts");
+            first(hosts, env.containsKey(HOSTS_ENV) ? env.get(HOSTS_ENV) : read(Path.of("/etc/hosts")));
+            Path trust = null;
+            if (env.containsKey(TRUST_ENV)) {
+                trust = dir.resolve("trust.pem");
+                first(trust, env.get(TRUST_ENV));
+            }
             GateSys sys = GateSys.load();
             Gate g = new Gate(sys, dir, new HostResolver(hosts, resolv));
             g.policy.set(GatePolicyFile.read(dir.resolve(Gate.POLICY)));
             g.trustFile = trust;
+            g.keepInjections = true;
+            Path kept = dir.resolve(INJECTIONS);
+            if (Files.isRegularFile(kept, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                g.injections = Injections.parse(Files.readAllLines(kept, StandardCharsets.UTF_8));
+            }
             InetAddress lo = InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
             int tcp = sys.listen(new InetSocketAddress(lo, TCP_PORT), 1024);
             DatagramChannel udp = DatagramChannel.open(StandardProtocolFamily.INET);
@@ -99,21 +116,40 @@ public final class PodGate {
         }
     }
 
-    /** The file {@code to} with the text of variable {@code name}, or {@code otherwise} when it is not set. */
-    private static Path given(Map<String, String> env, String name, Path to, Path otherwise) throws IOException {
-        String text = env.get(name);
-        if (text == null) {
-            return otherwise;
+    /** The file of the gate's directory where the secrets it adds are kept (in memory: its emptyDir's medium). */
+    static final String INJECTIONS = "injections";
+
+    /** Writes {@code to} with {@code text} unless it exists (from an earlier start of the gate's container). */
+    private static void first(Path to, String text) throws IOException {
+        if (!Files.exists(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            write(to, text, false);
         }
-        write(to, text);
-        return to;
     }
 
-    private static void write(Path to, String text) throws IOException {
+    private static String read(Path f) throws IOException {
+        return Files.exists(f) ? Files.readString(f, StandardCharsets.UTF_8) : "";
+    }
+
+    private static void write(Path to, String text, boolean secret) throws IOException {
         Path tmp = to.resolveSibling(to.getFileName() + ".tmp");
+        Files.deleteIfExists(tmp);
+        Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--")));
         Files.writeString(tmp, text, StandardCharsets.UTF_8);
         Files.move(tmp, to, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * Keeps the injections' lines in the gate's directory (mode 0600, the gate's own: an in-memory emptyDir that only
+     * its container mounts, as the gate's memory is), so that a restart of its container adds them still.
+     */
+    static void keep(Path dir, java.util.List<String> lines) {
+        try {
+            write(dir.resolve(INJECTIONS), String.join("\n", lines) + "\n", true);
+        } catch (IOException e) {
+            System.err.println("davit-gate: cannot keep the secrets for a restart: " + e.getClass().getSimpleName());
+        }
     }
 
     /**
