@@ -99,8 +99,11 @@ final class AgentSandbox {
         };
     }
 
-    /** The {@code Sandbox} whose template is {@code pod}: its name and labels, running, with no Service. */
-    static GenericKubernetesResource of(Cluster c, Pod pod) {
+    /**
+     * The {@code Sandbox} whose template is {@code pod}: its name and labels, running, with no Service, ended by its
+     * controller at {@code shutdown} (null: never by itself).
+     */
+    static GenericKubernetesResource of(Cluster c, Pod pod, java.time.Instant shutdown) {
         @SuppressWarnings("unchecked")
         Map<String, Object> podSpec = c.client.getKubernetesSerialization().convertValue(pod.getSpec(), Map.class);
         Map<String, Object> template = new LinkedHashMap<>();
@@ -110,6 +113,10 @@ final class AgentSandbox {
         spec.put("podTemplate", template);
         spec.put("operatingMode", RUNNING);
         spec.put("service", false); // davit reaches its pods through the API server's exec streams, not a Service
+        if (shutdown != null) {
+            spec.put("shutdownTime", shutdown.toString());
+            spec.put("shutdownPolicy", "Retain"); // the pod goes, the object stays (Expired) for davit's reap
+        }
         GenericKubernetesResource r = new GenericKubernetesResource();
         r.setApiVersion(API_VERSION);
         r.setKind(KIND);
@@ -125,9 +132,29 @@ final class AgentSandbox {
     }
 
     /** Makes the {@code Sandbox} of {@code pod}; its controller makes the pod. */
-    static void create(Cluster c, Pod pod) {
+    static void create(Cluster c, Pod pod, java.time.Instant shutdown) {
         c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace())
-                .resource(of(c, pod)).create();
+                .resource(of(c, pod, shutdown)).create();
+    }
+
+    /** Sets when {@code Sandbox} {@code name} ends by itself ({@code at}; null: never); none there is no error. */
+    static void shutdownAt(Cluster c, String name, java.time.Instant at) {
+        if (get(c, name) == null) {
+            return; // a plain pod: davit's reap ends it
+        }
+        try {
+            resource(c, name).edit(s -> {
+                if (at == null) {
+                    spec(s).remove("shutdownTime");
+                } else {
+                    spec(s).put("shutdownTime", at.toString());
+                    spec(s).put("shutdownPolicy", "Retain");
+                }
+                return s;
+            });
+        } catch (KubernetesClientException e) {
+            throw Cluster.failure("set the shutdown time of Sandbox " + name, e);
+        }
     }
 
     /** The {@code Sandbox} {@code name}, or null when there is none (or the cluster serves no such kind). */
@@ -190,14 +217,14 @@ final class AgentSandbox {
      *
      * @return false when there is no such suspended {@code Sandbox} (then the caller makes one)
      */
-    static boolean resume(Cluster c, Pod pod) {
+    static boolean resume(Cluster c, Pod pod, java.time.Instant shutdown) {
         String name = pod.getMetadata().getName();
         for (int attempt = 1; ; attempt++) {
             GenericKubernetesResource s = get(c, name);
             if (s == null || s.getMetadata().getDeletionTimestamp() != null || !SUSPENDED.equals(mode(s))) {
                 return false;
             }
-            s.setAdditionalProperty("spec", of(c, pod).getAdditionalProperties().get("spec"));
+            s.setAdditionalProperty("spec", of(c, pod, shutdown).getAdditionalProperties().get("spec"));
             try {
                 // with its resourceVersion: refused when it changed meanwhile (its controller wrote its status)
                 c.client.genericKubernetesResources(API_VERSION, KIND).inNamespace(c.settings.namespace()).resource(s)

@@ -83,8 +83,9 @@ final class K8sLifecycle implements LongLived {
         // a created sandbox whose stop or rm deletes the pod by name), and a reap never takes a pod that is still
         // pulling its image for a failed one
         Pods.Gate gate = gated(s.spec()) ? PodGates.of(c, home, s.spec(), options) : null;
-        String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), Images.environment(c.settings,
-                s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(), gate, AgentSandbox.use(c));
+        String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), new PodLife.Plan(Images.environment(
+                c.settings, s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(), gate,
+                deadline(s)), AgentSandbox.use(c));
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         try {
@@ -102,6 +103,27 @@ final class K8sLifecycle implements LongLived {
         }
         save.accept(running);
         return running;
+    }
+
+    /**
+     * When the cluster may end sandbox {@code s}'s pod by itself: its ttl's end (from its creation), as an
+     * agent-sandbox {@code Sandbox}'s {@code shutdownTime} (the controller deletes the pod then and keeps the object,
+     * marked Expired, for davit's reap to remove); null without a ttl, or when it has passed already.
+     */
+    static java.time.Instant deadline(Sandbox s) {
+        if (s.spec().ttl() == null) {
+            return null;
+        }
+        java.time.Instant end = s.createdAt().plus(s.spec().ttl()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        return end.isAfter(java.time.Instant.now().plusSeconds(5)) ? end : null;
+    }
+
+    /** A new ttl: the {@code Sandbox} of a running sandbox ends at its new end (or no more by itself). */
+    @Override
+    public void retimed(Sandbox s, Path dir) {
+        if (s.status() == SandboxStatus.RUNNING) {
+            AgentSandbox.shutdownAt(Cluster.get(), Pods.name(s.id()), deadline(s));
+        }
     }
 
     /** Whether a sandbox of {@code spec} has an egress gate in its pod: one with an egress policy. */

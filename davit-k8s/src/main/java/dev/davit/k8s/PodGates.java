@@ -105,7 +105,7 @@ final class PodGates {
                         .withReadOnlyRootFilesystem(true)
                         .withNewSeccompProfile().withType("RuntimeDefault").endSeccompProfile().build())
                 .withNewResources().withLimits(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("32Mi"),
-                        "ephemeral-storage", new Quantity("16Mi"))).endResources()
+                        "ephemeral-storage", new Quantity("16Mi"))).withRequests(Pods.SMALL).endResources()
                 .build();
         List<EnvVar> env = new ArrayList<>();
         gate.env().forEach((k, v) -> env.add(new EnvVar(k, v, null)));
@@ -119,8 +119,10 @@ final class PodGates {
                 .addNewVolumeMount().withName("gate").withMountPath(DIR).endVolumeMount()
                 .withNewStartupProbe().withNewExec().withCommand("/busybox", "test", "-f", DIR + "/"
                         + PodEgress.READY).endExec().withPeriodSeconds(1).withFailureThreshold(120).endStartupProbe()
+                // requests for what an idle gate takes (a sidecar's add to the pod's), limits for a busy one
                 .withNewResources().withLimits(Map.of("cpu", new Quantity("500m"), "memory", new Quantity("256Mi"),
-                        "ephemeral-storage", new Quantity("16Mi"))).endResources()
+                        "ephemeral-storage", new Quantity("16Mi"))).withRequests(Map.of("cpu", new Quantity("20m"),
+                        "memory", new Quantity("96Mi"), "ephemeral-storage", new Quantity("4Mi"))).endResources()
                 .build();
         spec.getInitContainers().add(rules);
         spec.getInitContainers().add(sidecar);

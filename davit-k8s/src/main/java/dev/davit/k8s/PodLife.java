@@ -29,19 +29,31 @@ final class PodLife {
      *
      * @return the UID of the pod that runs: a pod of the same name with another UID is not this start's
      */
-    static String create(Cluster c, String id, String home, String image, String agentImage, Limits limits,
-                         Pods.Gate gate, boolean asSandbox) {
+    /**
+     * What a sandbox's pod is made of.
+     *
+     * @param image      its environment's image, by digest
+     * @param agentImage davit's agent image, by digest
+     * @param limits     its limits
+     * @param gate       its egress gate, or null for none
+     * @param shutdown   when the cluster ends it by itself (its ttl: an agent-sandbox {@code Sandbox}'s
+     *                   {@code shutdownTime}), or null
+     */
+    record Plan(String image, String agentImage, Limits limits, Pods.Gate gate, java.time.Instant shutdown) {
+    }
+
+    static String create(Cluster c, String id, String home, Plan plan, boolean asSandbox) {
         String name = Pods.name(id);
-        Pod pod = Pods.sandbox(c.settings, id, home, image, agentImage, limits, gate);
+        Pod pod = Pods.sandbox(c.settings, id, home, plan.image(), plan.agentImage(), plan.limits(), plan.gate());
         try {
             denyAll(c);
-            if (gate != null) {
+            if (plan.gate() != null) {
                 policy(c, Pods.egress(c.settings));
             }
-            if (!asSandbox || !AgentSandbox.resume(c, pod)) {
+            if (!asSandbox || !AgentSandbox.resume(c, pod, plan.shutdown())) {
                 delete(c, name); // what a failed start of the same sandbox left
                 if (asSandbox) {
-                    AgentSandbox.create(c, pod);
+                    AgentSandbox.create(c, pod, plan.shutdown());
                 } else {
                     c.client.pods().inNamespace(c.settings.namespace()).resource(pod).create();
                 }

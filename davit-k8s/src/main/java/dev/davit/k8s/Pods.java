@@ -118,9 +118,11 @@ final class Pods {
                 .addNewInitContainer().withName("davit-agent").withImage(agentImage)
                 .withCommand("/busybox", "cp", "/busybox", "/agent", "/.davit/")
                 .withSecurityContext(locked())
-                // its own small limits: a namespace with a compute quota refuses a container without any
+                // its own small limits (a namespace with a compute quota refuses a container without any), and
+                // smaller requests: a pod's request is at least its largest init container's, and with requests as
+                // large as these limits two 2-CPU nodes took 40 pods, whatever their sandboxes asked for
                 .withNewResources().withLimits(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("32Mi"),
-                        "ephemeral-storage", new Quantity("64Mi"))).endResources()
+                        "ephemeral-storage", new Quantity("64Mi"))).withRequests(SMALL).endResources()
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
                 .endInitContainer()
                 .addNewContainer().withName(CONTAINER).withImage(image)
@@ -136,6 +138,10 @@ final class Pods {
         }
         return pod;
     }
+
+    /** The requests of davit's own short init containers: they copy or load a few files. */
+    static final Map<String, Quantity> SMALL = Map.of("cpu", new Quantity("5m"), "memory", new Quantity("8Mi"),
+            "ephemeral-storage", new Quantity("1Mi"));
 
     /** No capabilities, no privilege escalation, the runtime's seccomp profile. */
     static SecurityContext locked() {

@@ -2,7 +2,12 @@ package dev.davit.k8s;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.Sandbox;
+import dev.davit.sandbox.SandboxOptions;
+import dev.davit.sandbox.SandboxStatus;
+import dev.davit.sandbox.Sandboxes;
 import dev.davit.sandbox.workspace.Workspace;
 import dev.davit.sandbox.workspace.Workspaces;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -11,8 +16,11 @@ import io.fabric8.kubernetes.api.model.Pod;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -161,6 +169,37 @@ class K8sAgentSandboxTest {
     }
 
     /** A cluster without the CRDs: discovery answers no for a kind it does not serve, without an error. */
+    /**
+     * A sandbox's ttl is its {@code Sandbox}'s {@code shutdownTime}: the controller ends its pod then, with no davit
+     * running, and keeps the object (Expired) for davit's reap; a new ttl moves it.
+     */
+    @Test
+    void aTtlIsTheSandboxsShutdownTimeSoTheClusterEndsItWithoutDavit() throws Exception {
+        K8sSandboxTest.image();
+        Cluster c = K8sSandboxTest.cluster;
+        Sandboxes sb = new Sandboxes(SandboxOptions.under(K8sSandboxTest.home));
+        Sandbox s = sb.create(CreateSpec.builder(K8sSandboxTest.rootfs).image(K8sSandboxTest.config)
+                .backend(K8sDriver.NAME).ttl(Duration.ofHours(1)).build());
+        String name = Pods.name(s.id());
+        try {
+            sb.start(s.id());
+            assertThat(Instant.parse((String) sandbox(name).get("spec", "shutdownTime"))).isEqualTo(s.createdAt()
+                    .plus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS));
+            Instant before = Instant.now();
+            sb.expireAfter(s.id(), Duration.ofSeconds(15));
+            Instant end = Instant.parse((String) sandbox(name).get("spec", "shutdownTime"));
+            assertThat(end).isBetween(before.plusSeconds(13), Instant.now().plusSeconds(16));
+            // nothing of davit's acts meanwhile: the controller deletes the pod at that time
+            c.client.pods().inNamespace(NS).withName(name).waitUntilCondition(p -> p == null, 90, TimeUnit.SECONDS);
+            assertThat(Instant.now()).isAfterOrEqualTo(end.minusSeconds(1));
+            assertThat(sandbox(name)).as("Retain: the object stays for davit's reap").isNotNull();
+            assertThat(sb.status(s.id()).status()).isEqualTo(SandboxStatus.FAILED);
+        } finally {
+            sb.rm(s.id());
+        }
+        assertThat(sandbox(name)).isNull();
+    }
+
     @Test
     void discoveryTellsAServedKindFromAMissingOne() throws Exception {
         K8sSandboxTest.image();

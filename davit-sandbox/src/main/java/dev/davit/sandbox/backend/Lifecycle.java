@@ -341,6 +341,7 @@ public final class Lifecycle {
             Duration t = ttl == null ? null : Duration.between(s.createdAt(), Instant.now()).plus(ttl);
             Sandbox changed = s.withSpec(s.spec().withTtl(t));
             save(changed);
+            of(changed).retimed(changed, dir(id));
             return changed;
         });
     }

@@ -90,6 +90,17 @@ public interface LongLived {
     }
 
     /**
+     * Sandbox {@code s}'s ttl changed (as recorded now): a backend whose sandboxes the platform ends by itself (an
+     * agent-sandbox {@code Sandbox}'s {@code shutdownTime}) moves that end. By default nothing (davit's reap ends
+     * them).
+     *
+     * @param s   the sandbox with its new ttl
+     * @param dir its state directory
+     */
+    default void retimed(Sandbox s, Path dir) {
+    }
+
+    /**
      * Gives the egress gate of running sandbox {@code s} (made with an egress policy) a new policy: new names and
      * connections follow it once this returns. By default the gate on this host ({@link Egress#update}).
      *
