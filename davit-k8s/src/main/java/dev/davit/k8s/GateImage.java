@@ -186,11 +186,38 @@ final class GateImage {
             if (Files.isDirectory(from)) {
                 copyTree(home, from, to);
             } else {
-                Files.copy(from, to);
+                slim(from, to);
             }
         }
         Files.createDirectories(dir.resolve("gate")); // the emptyDir's mount point
         Files.createDirectories(dir.resolve("tmp"));
+    }
+
+    /**
+     * Copies of jar {@code jar} what the gate's classes can need: davit's classes and Jackson's (what {@code
+     * Egress.classPath} names, its Java 22 versions included) and the manifest (which says the jar is multi-release).
+     * From davit's own jar, which holds every library of the CLI, 47 MB become a few.
+     */
+    private static void slim(Path jar, Path to) throws IOException {
+        try (var in = new java.util.zip.ZipInputStream(Files.newInputStream(jar));
+             var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(to))) {
+            for (java.util.zip.ZipEntry e; (e = in.getNextEntry()) != null; ) {
+                if (!e.isDirectory() && gateEntry(e.getName())) {
+                    out.putNextEntry(new java.util.zip.ZipEntry(e.getName()));
+                    in.transferTo(out);
+                    out.closeEntry();
+                }
+            }
+        }
+    }
+
+    /** Whether a jar's entry {@code name} is one the gate can need ({@link #slim}). */
+    static boolean gateEntry(String name) {
+        String versions = "META-INF/versions/";
+        int slash = name.startsWith(versions) ? name.indexOf('/', versions.length()) : -1;
+        String n = slash > 0 ? name.substring(slash + 1) : name;
+        return name.equals("META-INF/MANIFEST.MF") || n.startsWith("dev/davit/")
+                || n.startsWith("com/fasterxml/jackson/");
     }
 
     /** The host's libraries {@code program} needs, as {@code ldd} names them. */
