@@ -95,7 +95,7 @@ public final class PodEgress {
     public static long[] imageIds(Path rootfs, String user) {
         int[] ids;
         try {
-            ids = dev.davit.sandbox.container.Users.resolve(rootfs, user);
+            ids = dev.davit.sandbox.backend.Users.resolve(rootfs, user);
         } catch (NumberFormatException e) {
             throw new DavitException(Kind.USAGE, "the image's user '" + dev.davit.oci.internal.Text.printable(user)
                     + "' is not a uid (0 to 2147483647) nor a name of its /etc/passwd");

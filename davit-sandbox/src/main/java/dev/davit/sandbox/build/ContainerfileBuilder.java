@@ -525,7 +525,7 @@ public final class ContainerfileBuilder {
                         // RUN npm install)
                         Map<String, BuildOptions.Owner> owners = new HashMap<>();
                         int[] ids = user == null || user.isEmpty() ? null
-                                : dev.davit.sandbox.container.Users.resolve(root, user);
+                                : dev.davit.sandbox.backend.Users.resolve(root, user);
                         if (ids != null) {
                             Path first = stage.resolve(root.relativize(p).toString());
                             for (Path d = made; d.startsWith(first); d = d.getParent()) {
@@ -630,7 +630,7 @@ public final class ContainerfileBuilder {
             });
             runEnv.putAll(env);
             if (!runEnv.containsKey("HOME")) { // as Docker's builders give it: the user's home in /etc/passwd
-                runEnv.put("HOME", dev.davit.sandbox.container.Users.home(rootfs(), user));
+                runEnv.put("HOME", dev.davit.sandbox.backend.Users.home(rootfs(), user));
             }
             Network network = "none".equals(r.network()) ? Network.NONE : options.network();
             // what the layer depends on: the layers it runs over and everything the command sees
@@ -980,7 +980,7 @@ public final class ContainerfileBuilder {
                 long uid = Long.parseLong(u);
                 return new BuildOptions.Owner(uid, g == null ? uid : Long.parseLong(g));
             }
-            int[] ids = dev.davit.sandbox.container.Users.resolve(rootfs, g == null ? u : u + ":" + g);
+            int[] ids = dev.davit.sandbox.backend.Users.resolve(rootfs, g == null ? u : u + ":" + g);
             return new BuildOptions.Owner(ids[0], g == null ? ids[0] : ids[1]);
         }
 

@@ -1,5 +1,6 @@
 package dev.davit.sandbox.container;
 
+import dev.davit.sandbox.backend.Users;
 import dev.davit.sandbox.backend.Host;
 import dev.davit.sandbox.backend.Backend;
 import dev.davit.sandbox.backend.Cgroups;

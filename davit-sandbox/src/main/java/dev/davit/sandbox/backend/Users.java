@@ -1,4 +1,4 @@
-package dev.davit.sandbox.container;
+package dev.davit.sandbox.backend;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
