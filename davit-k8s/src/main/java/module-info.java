@@ -6,6 +6,7 @@
  */
 module dev.davit.k8s {
     requires dev.davit.sandbox;
+    requires org.apache.commons.compress;
     requires kubernetes.client.api;
     requires kubernetes.model.core;
     requires kubernetes.model.common;

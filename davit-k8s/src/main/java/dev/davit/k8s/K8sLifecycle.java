@@ -46,8 +46,9 @@ final class K8sLifecycle implements LongLived {
     public CreateSpec prepare(CreateSpec spec, Path dir) {
         refuseUnsupported(spec.publish().isEmpty(), spec.network().enabled() && !gated(spec),
                 spec.scratchInLayer());
+        long[] user = Pods.imageUser(spec.rootfs(), spec.image()); // an unknown user refused before anything is made
         if (gated(spec)) {
-            PodGates.sandboxIds(spec); // an image whose user is the gate's is refused before anything is made
+            PodGates.refuseGateUser(user); // as an image whose user is the gate's
         }
         try {
             java.nio.file.Files.createDirectories(dir);
@@ -84,8 +85,8 @@ final class K8sLifecycle implements LongLived {
         // pulling its image for a failed one
         Pods.Gate gate = gated(s.spec()) ? PodGates.of(c, home, s.spec(), options) : null;
         String uid = PodLife.create(c, s.id(), Pods.homeLabel(home), new PodLife.Plan(Images.environment(
-                c.settings, s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(), gate,
-                deadline(s)), AgentSandbox.use(c));
+                c.settings, s.spec().rootfs()), Images.agent(c.settings, home), s.spec().limits(),
+                Pods.imageUser(s.spec().rootfs(), s.spec().image()), gate, deadline(s)), AgentSandbox.use(c));
         Sandbox running = new Sandbox(s.id(), SandboxStatus.RUNNING, s.spec(), s.createdAt(), Instant.now(), 0, 0, 0,
                 0, 0, 0);
         try {
@@ -174,6 +175,34 @@ final class K8sLifecycle implements LongLived {
         if (java.nio.file.Files.isDirectory(dir.resolve(PodState.DIR), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             dev.davit.sandbox.backend.Host.copyTree(options, dir.resolve(PodState.DIR), to.resolve(PodState.DIR),
                     true);
+        }
+    }
+
+    /**
+     * What the pod's sandbox changed ({@link PodLayer}): of a running one, a save made now (not held still: a pod
+     * cannot be frozen) into a directory of its own; else what its stop or pause saved.
+     */
+    @Override
+    public dev.davit.sandbox.Changes changes(Sandbox s, Path dir, dev.davit.oci.build.LayerWriter out,
+                                             dev.davit.sandbox.Changes.Rewrite rewrite) {
+        long[] user = Pods.imageUser(s.spec().rootfs(), s.spec().image());
+        Path tmp = null;
+        try {
+            Path saved = dir.resolve(PodState.DIR);
+            if (s.status() == SandboxStatus.RUNNING) {
+                tmp = dir.resolve("commit-" + dev.davit.oci.internal.RandomHex.of(6));
+                java.nio.file.Files.createDirectories(tmp);
+                PodState.save(Cluster.get(), s, s.spec().rootfs(), guestFiles(s), tmp);
+                saved = tmp.resolve(PodState.DIR);
+            }
+            return PodLayer.write(s, saved, user, out, rewrite);
+        } catch (java.io.IOException e) {
+            throw new DavitException(Kind.STORE, "cannot write what sandbox " + s.id() + " changed as a layer: "
+                    + e.getMessage());
+        } finally {
+            if (tmp != null) {
+                dev.davit.sandbox.backend.Host.deleteTree(tmp);
+            }
         }
     }
 

@@ -56,31 +56,26 @@ final class PodGates {
 
     /** The gate of a pod of a sandbox of {@code spec}: its image built and pushed when needed. */
     static Pods.Gate of(Cluster c, Path home, dev.davit.sandbox.CreateSpec spec, SandboxOptions options) {
-        long[] ids = sandboxIds(spec);
-        return new Pods.Gate(GateImage.get(c.settings, home), PodEgress.environment(spec.network().egress(), options),
-                ids);
+        return new Pods.Gate(GateImage.get(c.settings, home), PodEgress.environment(spec.network().egress(), options));
     }
 
     /**
-     * The uid and gid the sandbox's container runs as beside a gate: its image's user, resolved here and set in the
-     * pod (never left to the runtime, which would resolve a name, or a number such as {@code 015337}, the same way
-     * but unchecked); never the gate's.
+     * Refuses {@code user} (a uid and gid, {@link Pods#imageUser}) for a sandbox's container beside a gate when it is
+     * the gate's: its packets would leave the pod unchecked.
      *
-     * @throws DavitException USAGE when it is the gate's user, or cannot be resolved
+     * @throws DavitException USAGE when it is the gate's user
      */
-    static long[] sandboxIds(dev.davit.sandbox.CreateSpec spec) {
-        long[] ids = PodEgress.imageIds(spec.rootfs(), spec.image() == null ? null : spec.image().user());
+    static void refuseGateUser(long[] ids) {
         if (ids[0] == UID) {
             throw new DavitException(Kind.USAGE, "the image's user is uid " + UID + ", the k8s backend's egress"
                     + " gate's (whose packets leave the pod unchecked): run the image as another user, or without an"
                     + " egress policy");
         }
-        return ids;
     }
 
     /**
-     * Adds {@code gate}'s rules, sidecar and directory to {@code pod} (its label is set by {@link Pods}), runs its
-     * sandbox's container as {@link Pods.Gate#sandboxIds}, and keeps every port under 1024 of the pod's namespace
+     * Adds {@code gate}'s rules, sidecar and directory to {@code pod} (its label and its sandbox container's user,
+     * never the gate's, are set by {@link Pods}), and keeps every port under 1024 of the pod's namespace
      * for a capability no container of it has (a sandbox cannot answer for the loopback name server the gate may
      * be given).
      */
@@ -92,9 +87,6 @@ final class PodGates {
         }
         sysctls.add(new io.fabric8.kubernetes.api.model.Sysctl("net.ipv4.ip_unprivileged_port_start", "1024"));
         spec.getSecurityContext().setSysctls(sysctls);
-        var box = spec.getContainers().get(0).getSecurityContext();
-        box.setRunAsUser(gate.sandboxIds()[0]);
-        box.setRunAsGroup(gate.sandboxIds()[1]);
         spec.getVolumes().add(new VolumeBuilder().withName("gate").withNewEmptyDir().withMedium("Memory")
                 .withSizeLimit(new Quantity("8Mi")).endEmptyDir().build());
         Container rules = new ContainerBuilder().withName(RULES).withImage(gate.image())

@@ -35,16 +35,19 @@ final class PodLife {
      * @param image      its environment's image, by digest
      * @param agentImage davit's agent image, by digest
      * @param limits     its limits
+     * @param user       the uid and gid its sandbox's container runs as: its image's user, resolved by davit
+     *                   ({@link Pods#imageUser})
      * @param gate       its egress gate, or null for none
      * @param shutdown   when the cluster ends it by itself (its ttl: an agent-sandbox {@code Sandbox}'s
      *                   {@code shutdownTime}), or null
      */
-    record Plan(String image, String agentImage, Limits limits, Pods.Gate gate, java.time.Instant shutdown) {
+    record Plan(String image, String agentImage, Limits limits, long[] user, Pods.Gate gate,
+                java.time.Instant shutdown) {
     }
 
     static String create(Cluster c, String id, String home, Plan plan, boolean asSandbox) {
         String name = Pods.name(id);
-        Pod pod = Pods.sandbox(c.settings, id, home, plan.image(), plan.agentImage(), plan.limits(), plan.gate());
+        Pod pod = Pods.sandbox(c.settings, id, home, plan);
         try {
             denyAll(c);
             if (plan.gate() != null) {

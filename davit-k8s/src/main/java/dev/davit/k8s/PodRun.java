@@ -31,6 +31,7 @@ final class PodRun implements Backend {
     public ExecResult run(RunSpec spec, InputStream stdin, OutputStream stdoutTee, OutputStream stderrTee) {
         long t0 = System.nanoTime();
         K8sLifecycle.refuseUnsupported(true, spec.network().enabled(), false);
+        long[] user = Pods.imageUser(spec.rootfs(), spec.image());
         Cluster c = Cluster.get();
         Path home = K8sLifecycle.home(options);
         String id = OneShot.newId();
@@ -44,7 +45,7 @@ final class PodRun implements Backend {
             // would only slow down (its controller's round trip before the pod is made, a second object to delete)
             // and to which it gives nothing (no pause, no claim from a warm pool, no Service)
             PodLife.create(c, id, Pods.homeLabel(home), new PodLife.Plan(Images.environment(c.settings,
-                    spec.rootfs()), Images.agent(c.settings, home), spec.limits(), null, null), false);
+                    spec.rootfs()), Images.agent(c.settings, home), spec.limits(), user, null, null), false);
             long t1 = System.nanoTime();
             ExecResult r = PodExec.run(c, id, pod, spec.effectiveCommand(), spec.effectiveEnv(),
                     spec.effectiveWorkdir(), spec.timeout(), spec.maxOutput(), spec.capture(), stdin, stdoutTee,

@@ -80,7 +80,13 @@ final class PodState {
     static final int MAX_ENTRIES = 2_000_000;
     static final int MAX_MOUNTS = 10_000;
     private static final String REMOVE = "cd / && xargs -0 -r rm -rf --";
-    private static final String CHMOD = "cd / && xargs -0 -r chmod \"$1\" --";
+    /**
+     * Sets mode {@code $1} on the directories of its standard input ({@code ./path}, NUL-separated) that do not have
+     * it: one that has it already is left alone, so a sandbox that runs as a user restores its writes into a
+     * directory it does not own (an image's {@code /tmp}) without a chmod it may not make.
+     */
+    private static final String CHMOD = "cd / && xargs -0 -r sh -c 'exec find \"$@\" -maxdepth 0 ! -perm \"$0\""
+            + " -exec chmod \"$0\" {} +' \"$1\"";
 
     private PodState() {
     }
@@ -295,10 +301,8 @@ final class PodState {
                 continue;
             }
             int mode = Integer.parseInt(f[2], 16);
-            Path inImage = rootfs.resolve(path.substring(1));
-            if (Files.exists(inImage, LinkOption.NOFOLLOW_LINKS)
-                    && ((Integer) Files.getAttribute(inImage, "unix:mode", LinkOption.NOFOLLOW_LINKS) & S_IFMT)
-                    != (mode & S_IFMT)) {
+            long[] inImage = inImage(rootfs, path.substring(1), "unix:mode");
+            if (inImage != null && (inImage[0] & S_IFMT) != (mode & S_IFMT)) {
                 deleted.writeBytes(("." + path + "\0").getBytes(StandardCharsets.UTF_8)); // another type now
             }
             if ((mode & S_IFMT) == S_IFDIR) {
@@ -318,6 +322,35 @@ final class PodState {
             }
         }
         return new Changes(changed.toByteArray(), deleted.toByteArray(), dirs.toByteArray());
+    }
+
+    /**
+     * The {@code attributes} (numeric, such as {@code unix:mode}) of path {@code rel} (relative, of the pod's) in the
+     * image's {@code rootfs} on this host, looked up one component at a time: null when the image has no such path,
+     * or has a link or a file on the way to it (never followed: an image's absolute link would lead out of its root
+     * file system, into this host's).
+     */
+    static long[] inImage(Path rootfs, String rel, String... attributes) throws IOException {
+        Path p = rootfs;
+        String[] parts = rel.split("/");
+        for (int i = 0; i < parts.length; i++) {
+            p = p.resolve(parts[i]);
+            java.nio.file.attribute.BasicFileAttributes a;
+            try {
+                a = Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class,
+                        LinkOption.NOFOLLOW_LINKS);
+            } catch (java.nio.file.NoSuchFileException | java.nio.file.NotDirectoryException e) {
+                return null;
+            }
+            if (i < parts.length - 1 && !a.isDirectory()) {
+                return null;
+            }
+        }
+        long[] out = new long[attributes.length];
+        for (int i = 0; i < attributes.length; i++) {
+            out[i] = ((Number) Files.getAttribute(p, attributes[i], LinkOption.NOFOLLOW_LINKS)).longValue();
+        }
+        return out;
     }
 
     /** {@code bytes} split at {@code sep} (a last empty piece left out), at most {@link #MAX_ENTRIES} pieces. */

@@ -57,25 +57,22 @@ final class Pods {
         return l;
     }
 
-    static Pod sandbox(K8sSettings settings, String sandboxId, String home, String image, String agentImage,
-                       Limits limits) {
-        return sandbox(settings, sandboxId, home, image, agentImage, limits, null);
-    }
-
     /**
      * The egress gate of a sandbox with an egress policy: its image ({@link GateImage}) and the environment it starts
      * from ({@code PodEgress.environment}).
      */
-    record Gate(String image, Map<String, String> env, long[] sandboxIds) {
+    record Gate(String image, Map<String, String> env) {
     }
 
     /**
-     * {@link #sandbox} with {@code gate} (null: none): the pod's rules set by an init container with NET_ADMIN and
+     * The pod of sandbox {@code sandboxId} of home {@code home} as {@code plan} says; with its gate (when it has one)
+     * the pod's rules set by an init container with NET_ADMIN and
      * NET_RAW (the only one that has any), then the gate as a sidecar (a restartable init container: it serves
      * before the sandbox's container starts), as user {@link PodGates#UID}, in an emptyDir of its own.
      */
-    static Pod sandbox(K8sSettings settings, String sandboxId, String home, String image, String agentImage,
-                       Limits limits, Gate gate) {
+    static Pod sandbox(K8sSettings settings, String sandboxId, String home, PodLife.Plan plan) {
+        Limits limits = plan.limits();
+        Gate gate = plan.gate();
         Map<String, String> lim = new LinkedHashMap<>();
         if (limits.memoryMiB() > 0) {
             lim.put("memory", limits.memoryMiB() + "Mi");
@@ -115,7 +112,7 @@ final class Pods {
                 // /run/secrets: in memory, never on the node's disk (a workspace's secrets, Secrets.materialise)
                 .addNewVolume().withName("secrets").withNewEmptyDir().withMedium("Memory")
                 .withSizeLimit(new Quantity("1Mi")).endEmptyDir().endVolume()
-                .addNewInitContainer().withName("davit-agent").withImage(agentImage)
+                .addNewInitContainer().withName("davit-agent").withImage(plan.agentImage())
                 .withCommand("/busybox", "cp", "/busybox", "/agent", "/.davit/")
                 .withSecurityContext(locked())
                 // its own small limits (a namespace with a compute quota refuses a container without any), and
@@ -125,9 +122,13 @@ final class Pods {
                         "ephemeral-storage", new Quantity("64Mi"))).withRequests(SMALL).endResources()
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
                 .endInitContainer()
-                .addNewContainer().withName(CONTAINER).withImage(image)
+                .addNewContainer().withName(CONTAINER).withImage(plan.image())
                 .withCommand("/.davit/busybox", "sh", "/.davit/agent", "pod")
-                .withSecurityContext(locked())
+                // the image's user as davit resolved it (never left to the runtime, which would resolve a name, or
+                // a number such as 015337, its own way), and the kubelet told to refuse root when it is not root
+                .withSecurityContext(new SecurityContextBuilder(locked()).withRunAsUser(plan.user()[0])
+                        .withRunAsGroup(plan.user()[1]).withRunAsNonRoot(plan.user()[0] != 0 ? Boolean.TRUE : null)
+                        .build())
                 .addNewVolumeMount().withName("davit").withMountPath("/.davit").endVolumeMount()
                 .addNewVolumeMount().withName("secrets").withMountPath("/run/secrets").endVolumeMount()
                 .withNewResources().withLimits(quantities).endResources()
@@ -137,6 +138,16 @@ final class Pods {
             PodGates.add(pod, gate);
         }
         return pod;
+    }
+
+    /**
+     * The uid and gid a sandbox of an image whose root file system is {@code rootfs} runs as: the image's user
+     * ({@code User} of its config: a number, or a name of its /etc/passwd), root when it names none.
+     *
+     * @throws dev.davit.oci.DavitException USAGE when it cannot be resolved
+     */
+    static long[] imageUser(java.nio.file.Path rootfs, dev.davit.sandbox.ImageConfig image) {
+        return dev.davit.sandbox.backend.PodEgress.imageIds(rootfs, image == null ? null : image.user());
     }
 
     /** The requests of davit's own short init containers: they copy or load a few files. */

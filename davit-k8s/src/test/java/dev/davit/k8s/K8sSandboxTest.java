@@ -85,6 +85,7 @@ class K8sSandboxTest {
         for (String d : List.of("proc", "dev", "tmp", "work")) {
             Files.createDirectories(src.resolve(d));
         }
+        Files.setAttribute(src.resolve("tmp"), "unix:mode", 01777); // as an image's /tmp is: for a user's sandbox too
         home = tmp.resolve("home");
         try (DavitClient c = DavitClient.create(ClientOptions.anonymous(home.resolve("store")))) {
             c.build(src, IMAGE, BuildOptions.builder().env("GREETING", "from-the-image").build(),
@@ -219,10 +220,11 @@ class K8sSandboxTest {
         String agent = Images.agent(cluster.settings, home);
         String image = Images.environment(cluster.settings, rootfs);
         cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, id, Pods.homeLabel(home),
-                image, agent, Limits.NONE)).create();
+                new PodLife.Plan(image, agent, Limits.NONE, new long[] {0, 0}, null, null))).create();
         String otherId = dev.davit.sandbox.backend.OneShot.newId();
         cluster.client.pods().inNamespace(NS).resource(Pods.sandbox(cluster.settings, otherId,
-                Pods.homeLabel(tmp.resolve("another-home")), image, agent, Limits.NONE)).create();
+                Pods.homeLabel(tmp.resolve("another-home")), new PodLife.Plan(image, agent, Limits.NONE,
+                new long[] {0, 0}, null, null))).create();
         try {
             assertThat(sb.reapOrphans()).contains(id);
             assertThat(cluster.client.pods().inNamespace(NS).withName(Pods.name(id)).get()).isNull();
@@ -231,6 +233,45 @@ class K8sSandboxTest {
         } finally {
             PodLife.delete(cluster, Pods.name(otherId));
         }
+    }
+
+    /**
+     * An image whose user is not root runs as that user, resolved by davit and set in the pod with
+     * {@code runAsNonRoot} (the kubelet refuses the container should it be root); its files outlive a stop and start
+     * (the agent, as that user, saves and restores them). A user the image cannot resolve is refused before any pod.
+     */
+    @Test
+    void anImageOfAUserRunsAsThatUserNeverRoot() {
+        Sandboxes sb = sandboxes();
+        dev.davit.sandbox.ImageConfig asUser = new dev.davit.sandbox.ImageConfig(config.entrypoint(), config.cmd(),
+                config.env(), config.workingDir(), "1000:1001");
+        Sandbox s = sb.create(CreateSpec.builder(rootfs).image(asUser).backend(K8sDriver.NAME).build());
+        try {
+            sb.start(s.id());
+            var c = cluster.client.pods().inNamespace(NS).withName(Pods.name(s.id())).get().getSpec().getContainers()
+                    .get(0).getSecurityContext();
+            assertThat(c.getRunAsUser()).isEqualTo(1000L);
+            assertThat(c.getRunAsGroup()).isEqualTo(1001L);
+            assertThat(c.getRunAsNonRoot()).isTrue();
+            ExecResult r = sb.exec(s.id(), List.of("sh", "-c", "id -u; id -g; echo kept > /tmp/mine;"
+                    + " grep CapEff /proc/self/status"), null, null, null);
+            assertThat(r.stdoutText()).isEqualTo("1000\n1001\nCapEff:\t0000000000000000\n");
+            sb.stop(s.id());
+            sb.start(s.id());
+            ExecResult again = sb.exec(s.id(), List.of("sh", "-c", "cat /tmp/mine; id -u"), null, null, null);
+            assertThat(again.stdoutText()).isEqualTo("kept\n1000\n");
+        } finally {
+            sb.rm(s.id());
+        }
+        int before = davitPods().size();
+        dev.davit.sandbox.ImageConfig unknown = new dev.davit.sandbox.ImageConfig(config.entrypoint(), config.cmd(),
+                config.env(), config.workingDir(), "nobody");
+        assertThatThrownBy(() -> sb.create(CreateSpec.builder(rootfs).image(unknown).backend(K8sDriver.NAME)
+                .build())).isInstanceOf(DavitException.class).hasMessageContaining("the image's user 'nobody'");
+        assertThatThrownBy(() -> sb.run(RunSpec.builder(rootfs).image(unknown).command("true")
+                .backend(K8sDriver.NAME).build())).isInstanceOf(DavitException.class)
+                .hasMessageContaining("the image's user 'nobody'");
+        assertThat(davitPods()).hasSize(before);
     }
 
     @Test

@@ -674,9 +674,9 @@ public final class WorkspaceImages {
      * @throws DavitException USAGE for a microVM workspace; NOT_FOUND when the image is not in the store
      */
     public Base base(Workspace ws, Sandbox sandbox) {
-        if (sandbox.spec().filesInGuest()) {
-            throw new DavitException(Kind.USAGE, Message.of("workspace " + ws.id() + " is a " + (sandbox.spec().isVm()
-                    ? "microVM" : sandbox.spec().backend() + " sandbox") + ", whose changes cannot be committed to an image yet; commit a container workspace")
+        if (sandbox.spec().isVm()) {
+            throw new DavitException(Kind.USAGE, Message.of("workspace " + ws.id() + " is a microVM, whose changes"
+                    + " cannot be committed to an image yet; commit a container or k8s workspace")
                     .about(Subject.Type.WORKSPACE, ws.id()));
         }
         Base b = environment(ws, sandbox);
