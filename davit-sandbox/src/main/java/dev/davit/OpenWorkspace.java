@@ -793,6 +793,16 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * Whether the workspace is paused ({@link #pause}): its status as every door says it is then {@code paused}.
+     *
+     * @return true when it is
+     * @throws DavitException USAGE for a closed handle; NOT_FOUND when the workspace or its sandbox is gone
+     */
+    public boolean paused() {
+        return workspaces().paused(id());
+    }
+
+    /**
      * Stops the workspace: its services and shells end, and every process in it is killed; /workspace, its baseline
      * and snapshots stay. {@link #start} brings it back.
      *

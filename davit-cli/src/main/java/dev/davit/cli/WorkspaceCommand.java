@@ -63,14 +63,11 @@ final class WorkspaceCommand extends GroupCommand {
         return 0;
     }
 
-    static void print(Output out, Workspace w, Sandbox s) {
-        out.result(WorkspaceJson.workspace(w, s), p -> p.println(w.id() + " " + s.status().label()));
-    }
-
-    /** {@link #print} with whether it is {@code paused} ({@code status}, {@code pause}, {@code resume}). */
-    static void printStatus(Output out, Workspace w, Sandbox s, boolean paused) {
-        out.result(WorkspaceJson.workspace(w, s).put("paused", paused), p -> p.println(w.id() + " "
-                + (paused ? "paused" : s.status().label())));
+    /** Workspace {@code w} of {@code ws} with its sandbox {@code s}: its status as every door says it. */
+    static void print(Output out, Workspaces ws, Workspace w, Sandbox s) {
+        boolean paused = ws.paused(s);
+        out.result(WorkspaceJson.workspace(w, s, paused), p -> p.println(w.id() + " "
+                + WorkspaceJson.status(s, paused)));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
@@ -192,7 +189,8 @@ final class WorkspaceCommand extends GroupCommand {
                 Workspace w = r.workspace();
                 out.notice("==> workspace " + w.id() + " running (" + r.environment() + ", at snapshot "
                         + r.snapshot().name() + " of " + from + ")");
-                ObjectNode doc = WorkspaceJson.workspace(w, ws.sandbox(w.id()));
+                Sandbox made = ws.sandbox(w.id());
+                ObjectNode doc = WorkspaceJson.workspace(w, made, ws.paused(made));
                 doc.put("environment", r.environment());
                 doc.put("snapshot", r.snapshot().name());
                 out.result(doc, p -> p.println(w.id()));
@@ -203,7 +201,8 @@ final class WorkspaceCommand extends GroupCommand {
                     ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
                     + " entries seeded" + (net.enabled() ? ", network: " + EgressOptions.brief(net) : "") + ")");
-            ObjectNode doc = WorkspaceJson.workspace(w, ws.sandbox(w.id()));
+            Sandbox made = ws.sandbox(w.id());
+            ObjectNode doc = WorkspaceJson.workspace(w, made, ws.paused(made));
             doc.put("environment", t.environment());
             out.result(doc, p -> p.println(w.id()));
             return 0;
@@ -460,7 +459,9 @@ final class WorkspaceCommand extends GroupCommand {
                 ObjectNode o = WorkspaceJson.workspace(w);
                 try {
                     Sandbox s = ws.sandboxes().status(w.sandboxId());
-                    status = s.status().label();
+                    boolean paused = ws.paused(s);
+                    status = WorkspaceJson.status(s, paused);
+                    o.put("paused", paused);
                     WorkspaceJson.ports(o, s);
                 } catch (DavitException e) {
                     status = "missing"; // its sandbox was removed behind its back
@@ -517,7 +518,7 @@ final class WorkspaceCommand extends GroupCommand {
                     noTtl);
             Workspaces ws = workspaces(main);
             Workspace w = ws.update(id, change);
-            print(out, w, ws.sandbox(w.id()));
+            print(out, ws, w, ws.sandbox(w.id()));
             return 0;
         }
     }
@@ -528,7 +529,7 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
             Workspace w = ws.get(id);
-            printStatus(out, w, ws.sandbox(w.id()), ws.paused(w.id()));
+            print(out, ws, w, ws.sandbox(w.id()));
             return 0;
         }
     }
@@ -538,7 +539,7 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
-            print(out, ws.get(id), ws.stop(id));
+            print(out, ws, ws.get(id), ws.stop(id));
             return 0;
         }
     }
@@ -548,7 +549,7 @@ final class WorkspaceCommand extends GroupCommand {
         @Override
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
-            print(out, ws.get(id), ws.start(id));
+            print(out, ws, ws.get(id), ws.start(id));
             return 0;
         }
     }
@@ -561,7 +562,7 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
             Workspace w = ws.get(id);
-            printStatus(out, w, ws.pause(w.id()), true);
+            print(out, ws, w, ws.pause(w.id()));
             return 0;
         }
     }
@@ -573,7 +574,7 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
             Workspace w = ws.get(id);
-            printStatus(out, w, ws.resume(w.id()), false);
+            print(out, ws, w, ws.resume(w.id()));
             return 0;
         }
     }
@@ -601,8 +602,9 @@ final class WorkspaceCommand extends GroupCommand {
             List<String> lines = new ArrayList<>();
             for (Workspace f : forks) {
                 Sandbox s = ws.sandbox(f.id());
-                arr.add(WorkspaceJson.workspace(f, s));
-                lines.add(f.id() + " " + s.status().label() + (f.name() == null ? "" : " " + f.name()));
+                boolean paused = ws.paused(s);
+                arr.add(WorkspaceJson.workspace(f, s, paused));
+                lines.add(f.id() + " " + WorkspaceJson.status(s, paused) + (f.name() == null ? "" : " " + f.name()));
             }
             out.result(doc, p -> lines.forEach(p::println));
             return 0;
@@ -837,10 +839,11 @@ final class WorkspaceCommand extends GroupCommand {
         protected int run(Output out) {
             Workspaces ws = workspaces(main);
             Sandbox s = ws.reset(id, snapshot);
-            ObjectNode doc = WorkspaceJson.workspace(ws.get(id), s);
+            boolean paused = ws.paused(s);
+            ObjectNode doc = WorkspaceJson.workspace(ws.get(id), s, paused);
             doc.put("reset_to", snapshot == null ? "baseline" : snapshot);
             out.result(doc, p -> p.println(ws.get(id).id() + " reset to " + (snapshot == null ? "the baseline"
-                    : "snapshot " + snapshot) + " (" + s.status().label() + ")"));
+                    : "snapshot " + snapshot) + " (" + WorkspaceJson.status(s, paused) + ")"));
             return 0;
         }
     }

@@ -214,6 +214,9 @@ class McpErrorWordsTest {
             stoppedErrors(r);
         }
         f.call("workspace_start", "may: start it again", map("workspace", WS));
+        if (dev.davit.sandbox.jail.Jail.active()) { // a container pauses by its cgroup's freezer, made as root
+            pausedStatusAndErrors(f, c);
+        }
         // a tool the server does not offer
         c.send("workspace_shell_open", "not offered", map("workspace", WS));
 
@@ -570,6 +573,41 @@ class McpErrorWordsTest {
             r.fails("workspace_shell_write", "closed shell", "workspace", WS, "shell", id, "data", "x");
             r.fails("workspace_shell_read", "closed shell", "workspace", WS, "shell", id);
         }
+    }
+
+    /**
+     * The workspace paused: workspace_status and workspace_list say {@code paused} (its sandbox runs, frozen), and a
+     * call that would run something in it is a result of kind {@code state} naming the workspace as the model gave
+     * it (never a protocol error, never its sandbox); resumed, it runs again.
+     */
+    @SuppressWarnings("unchecked")
+    private static void pausedStatusAndErrors(Run f, Run c) {
+        Seen paused = f.call("workspace_pause", "may: pause it", map("workspace", WS));
+        assertThat(paused.error()).as(paused.toString()).isNull();
+        Map<String, Object> status = (Map<String, Object>) full.callTool(new McpSchema.CallToolRequest(
+                "workspace_status", map("workspace", WS))).block().structuredContent();
+        assertThat(status).containsEntry("status", "paused").containsEntry("paused", true);
+        Map<String, Object> list = (Map<String, Object>) core.callTool(new McpSchema.CallToolRequest(
+                "workspace_list", map())).block().structuredContent();
+        assertThat((List<Map<String, Object>>) list.get("workspaces")).filteredOn(w -> WS.equals(w.get("name")))
+                .singleElement().satisfies(w -> assertThat(w).containsEntry("status", "paused")
+                        .containsEntry("paused", true));
+        for (Run r : List.of(f, c)) {
+            for (Seen s : List.of(
+                    r.send("workspace_exec", "paused", map("workspace", WS, "command", List.of("true"))),
+                    r.send("workspace_exec", "paused", map("workspace", WS, "command", List.of("true"),
+                            "background", true)))) {
+                assertThat(s.error()).as(s.toString()).startsWith("state: workspace " + WS + " is paused;")
+                        .contains(r == f ? "(workspace_resume)" : "(resume the workspace)"); // core has no such tool
+            }
+            r.fails("workspace_service_start", "paused", "workspace", WS, "name", "s", "command", List.of("true"));
+            r.fails("workspace_shell_open", "paused", "workspace", WS);
+        }
+        Seen resumed = f.call("workspace_resume", "may: resume it", map("workspace", WS));
+        assertThat(resumed.error()).as(resumed.toString()).isNull();
+        Map<String, Object> again = (Map<String, Object>) full.callTool(new McpSchema.CallToolRequest(
+                "workspace_status", map("workspace", WS))).block().structuredContent();
+        assertThat(again).containsEntry("status", "running").containsEntry("paused", false);
     }
 
     /**

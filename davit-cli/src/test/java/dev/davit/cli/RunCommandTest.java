@@ -198,9 +198,19 @@ class RunCommandTest extends BusyboxRegistryTest {
             if (dev.davit.sandbox.jail.Jail.active()) { // the freezer of its cgroup, made as root
                 assertThat(p.rc()).as(p.toString()).isZero();
                 assertThat(p.json().get("paused").asBoolean()).isTrue();
+                assertThat(p.json().get("status").asText()).isEqualTo("paused");
                 assertThat(cli.run("workspace", "status", "orig").stdout()).endsWith(" paused\n");
+                // one word at every door: the list too
+                Cli.Result listed = cli.run("--json", "workspace", "ls");
+                for (var o : listed.json().get("workspaces")) {
+                    if ("orig".equals(o.path("name").asText())) {
+                        assertThat(o.get("status").asText()).isEqualTo("paused");
+                        assertThat(o.get("paused").asBoolean()).isTrue();
+                    }
+                }
+                assertThat(cli.run("workspace", "ls").stdout()).containsPattern("ws-[0-9a-f]{12} +paused ");
                 Cli.Result refused = cli.run("workspace", "exec", "orig", "--", "true");
-                assertThat(refused.rc()).isEqualTo(2);
+                assertThat(refused.rc()).isEqualTo(8);
                 assertThat(refused.stderr().strip()).isEqualTo("davit: error: workspace orig is paused; resume it"
                         + " first ('davit workspace resume orig')");
                 assertThat(cli.run("workspace", "resume", "orig").stdout()).endsWith(" running\n");

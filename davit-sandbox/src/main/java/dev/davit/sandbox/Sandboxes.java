@@ -253,6 +253,17 @@ public final class Sandboxes {
     }
 
     /**
+     * Whether sandbox {@code s} (as {@link #status} just read it) is paused: {@link #paused(String)} without reading
+     * its state again.
+     *
+     * @param s the sandbox
+     * @return true when it is
+     */
+    public boolean paused(Sandbox s) {
+        return lifecycle.paused(s);
+    }
+
+    /**
      * How many processes the OOM killer killed in sandbox {@code id} so far, at its memory limit (a container's
      * memory cgroup counts them; 0 where nothing does, e.g. inside a microVM).
      *

@@ -316,7 +316,7 @@ class WorkspaceNamesTest extends BwrapWorkspaces {
         Workspace w = workspaces.create(new CreateSpec(rootfs, Map.of(), null, Network.NAT, null, null, null,
                 RunSpec.DEFAULT_VCPUS, RunSpec.DEFAULT_MEMORY_MIB, List.of(PortMapping.parse(hostPort + ":8080")),
                 null), "web", null, Map.of(), null);
-        JsonNode ports = WorkspaceJson.workspace(w, workspaces.sandbox(w.id())).get("ports");
+        JsonNode ports = WorkspaceJson.workspace(w, workspaces.sandbox(w.id()), false).get("ports");
         assertThat(ports).hasSize(1);
         assertThat(ports.get(0).get("container_port").asInt()).isEqualTo(8080);
         assertThat(ports.get(0).get("host_address").asText()).isEqualTo("127.0.0.1");

@@ -47,8 +47,17 @@ class WorkspacePauseTest extends BwrapWorkspaces {
         assertThat(counter(w)).as("no CPU while paused").isEqualTo(frozen);
         DavitException refused = assertThrows(DavitException.class, () -> workspaces.exec(w.id(), List.of("true"),
                 Map.of(), null, Duration.ofSeconds(10), null, null, null));
-        assertEquals(DavitException.Kind.USAGE, refused.kind());
-        assertThat(refused.getMessage()).contains("is paused; resume it first");
+        assertEquals(DavitException.Kind.STATE, refused.kind());
+        assertThat(refused.getMessage()).contains("workspace p is paused; resume it first").doesNotContain("sbx-");
+        DavitException service = assertThrows(DavitException.class, () -> workspaces.services(w.id()).start("late",
+                List.of("true"), Map.of(), null, null));
+        assertEquals(DavitException.Kind.STATE, service.kind());
+        assertThat(service.getMessage()).contains("is paused; resume it first").doesNotContain("sbx-");
+        // every door words its status so: paused, whatever its sandbox's (running: frozen)
+        var paused = workspaces.sandbox(w.id());
+        var doc = dev.davit.sandbox.internal.WorkspaceJson.workspace(w, paused, workspaces.paused(paused));
+        assertThat(doc.get("status").asText()).isEqualTo("paused");
+        assertThat(doc.get("paused").asBoolean()).isTrue();
         assertThat(workspaces.pause(w.id()).status()).isEqualTo(SandboxStatus.RUNNING); // again: unchanged
 
         assertThat(Workspaces.under(home).resume("p").status()).isEqualTo(SandboxStatus.RUNNING);

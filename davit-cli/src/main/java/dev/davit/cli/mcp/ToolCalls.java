@@ -90,12 +90,12 @@ final class ToolCalls implements AutoCloseable {
         });
         ws("workspace_exec_kill", (w, a, call) -> WorkspaceJson.detached(w.execKill((String) a.get("exec_id"))));
         on("workspace_list", this::list);
-        ws("workspace_status", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.status()));
+        ws("workspace_status", (w, a, call) -> doc(w.info(), w.status()));
         ws("workspace_update", this::update);
-        ws("workspace_stop", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.stop()));
-        ws("workspace_start", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.start()));
-        ws("workspace_pause", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.pause()).put("paused", true));
-        ws("workspace_resume", (w, a, call) -> WorkspaceJson.workspace(w.info(), w.resume()).put("paused", false));
+        ws("workspace_stop", (w, a, call) -> doc(w.info(), w.stop()));
+        ws("workspace_start", (w, a, call) -> doc(w.info(), w.start()));
+        ws("workspace_pause", (w, a, call) -> doc(w.info(), w.pause()));
+        ws("workspace_resume", (w, a, call) -> doc(w.info(), w.resume()));
         ws("workspace_delete", (w, a, call) -> {
             w.remove();
             return removed("id", w.id());
@@ -123,7 +123,7 @@ final class ToolCalls implements AutoCloseable {
             ArrayNode arr = doc.putArray("workspaces");
             for (Workspace f : w.fork(count, names)) {
                 Sandbox s = workspaces().sandbox(f.id());
-                arr.add(WorkspaceJson.workspace(f, s));
+                arr.add(doc(f, s));
             }
             return doc;
         });
@@ -139,7 +139,7 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_reset", (w, a, call) -> {
             String snapshot = (String) a.get("snapshot");
             Sandbox s = snapshot == null ? w.reset() : w.reset(snapshot);
-            return WorkspaceJson.workspace(w.info(), s).put("reset_to", snapshot == null ? "baseline" : snapshot);
+            return doc(w.info(), s).put("reset_to", snapshot == null ? "baseline" : snapshot);
         });
         ws("workspace_logs", (w, a, call) -> {
             List<dev.davit.sandbox.workspace.ExecEntry> all = w.logs();
@@ -425,7 +425,7 @@ final class ToolCalls implements AutoCloseable {
             call.progress("workspace " + r.workspace().id() + " running (" + r.environment() + ", at snapshot "
                     + r.snapshot().name() + ")");
             try (OpenWorkspace h = OpenWorkspace.of(ws, r.workspace())) {
-                return WorkspaceJson.workspace(r.workspace(), h.status()).put("environment", r.environment())
+                return doc(r.workspace(), h.status()).put("environment", r.environment())
                         .put("snapshot", r.snapshot().name());
             }
         }
@@ -440,7 +440,7 @@ final class ToolCalls implements AutoCloseable {
         call.progress("workspace " + w.id() + " running (" + t.name() + ", " + w.baselineFiles() + " entries"
                 + " seeded)");
         try (OpenWorkspace h = OpenWorkspace.of(ws, w)) {
-            return WorkspaceJson.workspace(w, h.status()).put("environment", t.name());
+            return doc(w, h.status()).put("environment", t.name());
         }
     }
 
@@ -622,7 +622,9 @@ final class ToolCalls implements AutoCloseable {
             String status;
             try {
                 Sandbox s = ws.sandboxes().status(w.sandboxId());
-                status = s.status().label();
+                boolean paused = ws.paused(s);
+                status = WorkspaceJson.status(s, paused);
+                o.put("paused", paused);
                 WorkspaceJson.ports(o, s);
             } catch (dev.davit.oci.DavitException e) {
                 status = "missing"; // its sandbox was removed behind its back
@@ -641,7 +643,12 @@ final class ToolCalls implements AutoCloseable {
         policy.capTtl(a);
         Workspace u = w.update(new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
                 strings(a, "remove_labels"), seconds(a, "ttl"), false));
-        return WorkspaceJson.workspace(u, w.status());
+        return doc(u, w.status());
+    }
+
+    /** Workspace {@code w} with its sandbox {@code s} as every tool answers it: its status {@code paused} if it is. */
+    private ObjectNode doc(Workspace w, Sandbox s) {
+        return WorkspaceJson.workspace(w, s, workspaces().paused(s));
     }
 
     private ObjectNode diff(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {

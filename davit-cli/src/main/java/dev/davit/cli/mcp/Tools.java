@@ -48,6 +48,8 @@ final class Tools {
     private static final String EXEC_RESULT = "A non-zero exit_code is a result with isError, not a protocol error.";
     private static final String NAME = "A name to use instead of the id, unique among the workspaces: up to 64"
             + " letters, digits, '.', '_', '-', not starting with 'ws-'.";
+    /** What every tool says of a workspace's status. */
+    private static final String STATUS = "running, paused, stopped, created or failed.";
     private static final String LABELS = "Labels to find it by (workspace_list), e.g. {\"task\": \"42\"}: at most 32;"
             + " keys: letters, digits, '.', '_', '/', '-'; values also ':', '@', '+'.";
     private static final String DISK = "Disk in MiB (its files and /tmp together; default 10240), at most the"
@@ -278,8 +280,8 @@ final class Tools {
                         + " {\"task\": \"42\"}.")
                 .returns("workspaces", Tool.arrayOf("id", "name", "labels", "status", "created_at", "ttl_seconds",
                         "ports"), "The workspaces, oldest first.").build());
-        t.add(status("workspace_status", FULL, "Show a workspace", "Show one workspace: status (running or"
-                + " stopped), backend, TTL, baseline.", true).build());
+        t.add(status("workspace_status", FULL, "Show a workspace", "Show one workspace: status, backend, TTL,"
+                + " baseline.", true).build());
         t.add(status("workspace_update", FULL, "Rename or relabel a workspace", "Rename a workspace, change its"
                         + " labels or its TTL. Names are unique: a name another workspace has is refused.",
                         true)
@@ -298,9 +300,9 @@ final class Tools {
         t.add(status("workspace_pause", FULL, "Pause a workspace", "Pause a workspace's processes (services, shells,"
                 + " background execs) with their state, taking no CPU; a microVM's memory is saved and freed."
                 + " workspace_resume (or workspace_start) goes on where it was; execs are refused meanwhile.", true)
-                .hints(Tool.Hints.IDEMPOTENT).returns("paused", "boolean", "true.").build());
+                .hints(Tool.Hints.IDEMPOTENT).build());
         t.add(status("workspace_resume", FULL, "Resume a workspace", "Resume a paused workspace: its processes go on"
-                + " where they were.", true).hints(Tool.Hints.CHANGE).returns("paused", "boolean", "false.").build());
+                + " where they were.", true).hints(Tool.Hints.CHANGE).build());
         t.add(Tool.builder("workspace_delete", CORE, "Delete a workspace", "Delete a workspace: its sandbox, files"
                         + " and snapshots. Cannot be undone.")
                 .required("workspace", WS)
@@ -431,7 +433,7 @@ final class Tools {
                 .option("snapshot", STRING, "Restore this snapshot instead of the baseline.")
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("id", "string", "The workspace.")
-                .returns("status", "string", "running or stopped.")
+                .returns("status", "string", STATUS)
                 .returns("reset_to", "string", "baseline or the snapshot's name.").build());
         t.add(Tool.builder("workspace_logs", FULL, "Show a workspace's exec history", "The history of a"
                         + " workspace's execs, newest 'last' (default 20): command, start, duration, exit code,"
@@ -660,7 +662,8 @@ final class Tools {
             b.required("workspace", WS)
                     .returns("id", "string", "The workspace id.")
                     .returns("name", Json2.nullable("string"), "Its name.")
-                    .returns("status", "string", "running or stopped.")
+                    .returns("status", "string", STATUS)
+                    .returns("paused", "boolean", "Whether it is paused.")
                     .returns("backend", "string", "container, vm or k8s.")
                     .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.")
                     .returns("labels", "object", "Its labels.")

@@ -64,18 +64,22 @@ public final class WorkspaceJson {
     }
 
     /**
-     * The state file's document with the sandbox's backend and status (the CLI's {@code --json} shape).
+     * The state file's document with the sandbox's backend and status, the same at every door (the CLI's
+     * {@code --json}, the MCP server's answers).
      *
-     * @param w the workspace
-     * @param s its sandbox, with its status ({@link Workspaces#sandbox})
-     * @return {@link #workspace(Workspace)} with {@code backend}, {@code status}, {@code network} (its mode, as a
+     * @param w      the workspace
+     * @param s      its sandbox, with its status ({@link Workspaces#sandbox})
+     * @param paused whether it is paused ({@link Workspaces#paused(Sandbox)})
+     * @return {@link #workspace(Workspace)} with {@code backend}, {@code status} ({@link #status}), {@code paused},
+     *         {@code network} (its mode, as a
      *         sandbox's), {@code egress} (a policy network's entries, as a sandbox's) and {@code ports}
      *         ({@link #ports})
      */
-    public static ObjectNode workspace(Workspace w, Sandbox s) {
+    public static ObjectNode workspace(Workspace w, Sandbox s, boolean paused) {
         ObjectNode o = workspace(w);
         o.put("backend", s.backend());
-        o.put("status", s.status().label());
+        o.put("status", status(s, paused));
+        o.put("paused", paused);
         Network n = s.spec().network();
         o.put("network", n.label());
         if (n.mode() == Network.Mode.POLICY) {
@@ -83,6 +87,19 @@ public final class WorkspaceJson {
         }
         ports(o, s);
         return o;
+    }
+
+    /**
+     * A workspace's status as every door words it: {@code paused} for a paused one (whatever its sandbox's status:
+     * a container's is frozen while running, a microVM's or a pod's is saved while stopped), else its sandbox's
+     * ({@code created}, {@code running}, {@code stopped}, {@code failed}).
+     *
+     * @param s      its sandbox
+     * @param paused whether it is paused
+     * @return the word
+     */
+    public static String status(Sandbox s, boolean paused) {
+        return paused ? "paused" : s.status().label();
     }
 
     /**

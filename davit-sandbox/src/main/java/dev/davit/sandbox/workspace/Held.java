@@ -30,22 +30,24 @@ final class Held {
      * in the workspace's terms (STATE: start it), not its sandbox's.
      */
     static void requireRunning(dev.davit.sandbox.Sandboxes sandboxes, String sandboxId, String workspace) {
-        dev.davit.sandbox.SandboxStatus st = sandboxes.status(sandboxId).status();
+        dev.davit.sandbox.Sandbox sb = sandboxes.status(sandboxId);
+        refusePaused(sandboxes, sb, workspace); // first: a paused microVM's or pod's sandbox is stopped meanwhile
+        dev.davit.sandbox.SandboxStatus st = sb.status();
         if (st != dev.davit.sandbox.SandboxStatus.RUNNING) {
             throw new DavitException(Kind.STATE, dev.davit.oci.Message.of("workspace " + workspace + " is " + st.label()
                     + "; start it with ", dev.davit.oci.Action.START_WORKSPACE.fix(workspace))
                     .about(dev.davit.oci.Subject.Type.WORKSPACE, workspace));
         }
-        refusePaused(sandboxes, sandboxId, workspace);
     }
 
     /**
      * Refuses to run anything in workspace {@code workspace} (its id or name, as the caller knows it) while its
-     * sandbox {@code sandboxId} is paused, in the workspace's terms (resume the workspace), not its sandbox's.
+     * {@code sandbox} is paused, in the workspace's terms (STATE: resume the workspace), not its sandbox's.
      */
-    static void refusePaused(dev.davit.sandbox.Sandboxes sandboxes, String sandboxId, String workspace) {
-        if (sandboxes.paused(sandboxId)) {
-            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("workspace " + workspace + " is paused;"
+    static void refusePaused(dev.davit.sandbox.Sandboxes sandboxes, dev.davit.sandbox.Sandbox sandbox,
+                             String workspace) {
+        if (sandboxes.paused(sandbox)) {
+            throw new DavitException(Kind.STATE, dev.davit.oci.Message.of("workspace " + workspace + " is paused;"
                     + " resume it first (", dev.davit.oci.Action.RESUME_WORKSPACE.fix(workspace), ")")
                     .about(dev.davit.oci.Subject.Type.WORKSPACE, workspace));
         }

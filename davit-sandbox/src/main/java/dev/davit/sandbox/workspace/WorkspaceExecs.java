@@ -167,19 +167,21 @@ class WorkspaceExecs extends WorkspaceState {
     /** Workspace {@code id}, which must be running (else a one-line error saying how to start it). */
     private Workspace running(String id) {
         Workspace w = get(id);
-        SandboxStatus st;
+        dev.davit.sandbox.Sandbox sb;
         try {
-            st = sandboxes.status(w.sandboxId()).status();
+            sb = sandboxes.status(w.sandboxId());
         } catch (DavitException e) {
             throw new DavitException(Kind.STATE, Message.of("workspace " + w.id() + " has lost its sandbox ("
                     + e.getMessage() + "); delete it with ", Action.DELETE_WORKSPACE.fix(w.id()))
                     .about(Subject.Type.WORKSPACE, w.id()));
         }
+        // a paused one first: a paused microVM's or pod's sandbox is stopped meanwhile
+        Held.refusePaused(sandboxes, sb, WorkspaceState.said(w, id));
+        SandboxStatus st = sb.status();
         if (st != SandboxStatus.RUNNING) {
             throw new DavitException(Kind.STATE, Message.of("workspace " + w.id() + " is " + st.label() + "; start"
                     + " it with ", Action.START_WORKSPACE.fix(w.id())).about(Subject.Type.WORKSPACE, w.id()));
         }
-        Held.refusePaused(sandboxes, w.sandboxId(), w.name() != null ? w.name() : w.id());
         return w;
     }
 

@@ -216,19 +216,27 @@ class WorkspaceState {
     /** In a workspace's state directory: the lock of its start, stop, reset, snapshots and removal. */
     static final String LOCK_FILE = "workspace.lock";
 
+    /**
+     * How errors name workspace {@code w}, asked for as {@code id}: by its name when it has one (what a caller, a
+     * model, gave it), else as asked.
+     */
+    static String said(Workspace w, String id) {
+        return w.name() != null ? w.name() : id;
+    }
+
     Services services(String id) {
         Workspace w = get(id);
-        return new Services(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
+        return new Services(sandboxes, stateDir.resolve(w.id()), said(w, id), w.sandboxId(), secretUse(w));
     }
 
     Shells shells(String id) {
         Workspace w = get(id);
-        return new Shells(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
+        return new Shells(sandboxes, stateDir.resolve(w.id()), said(w, id), w.sandboxId(), secretUse(w));
     }
 
     DetachedExecs detached(String id) {
         Workspace w = get(id);
-        return new DetachedExecs(sandboxes, stateDir.resolve(w.id()), id, w.sandboxId(), secretUse(w));
+        return new DetachedExecs(sandboxes, stateDir.resolve(w.id()), said(w, id), w.sandboxId(), secretUse(w));
     }
 
     /**

@@ -462,6 +462,17 @@ public final class Workspaces {
     }
 
     /**
+     * Whether the workspace whose sandbox is {@code s} (as {@link #sandbox} just read it) is paused, without reading
+     * its state again.
+     *
+     * @param s its sandbox
+     * @return true when it is
+     */
+    public boolean paused(Sandbox s) {
+        return sandboxes.paused(s);
+    }
+
+    /**
      * Stops the workspace's services, closes its shells and stops its sandbox (every process in it is killed).
      * /workspace, its baseline and snapshots stay; {@link #start} brings it back.
      *
