@@ -83,10 +83,23 @@ const refused = await rejects(client.callTool({ name: "workspace_create", argume
 check(refused !== null && refused.code === -32602 && /outside the allowed/.test(refused.message),
   "a host path outside --allow-path is refused", String(refused));
 
-const ws = await client.callTool({ name: "workspace_create", arguments: { env: image, seed: allowed } });
-check(!ws.isError && ws.structuredContent.status === "running", "workspace_create", ws);
+const ws = await client.callTool({ name: "workspace_create", arguments: { env: image, seed: allowed,
+  env_vars: { PROJ_MODE: "ci", PROJ_GONE: "soon" } } });
+check(!ws.isError && ws.structuredContent.status === "running" && ws.structuredContent.paused === false
+  && ws.structuredContent.env.PROJ_MODE === "ci", "workspace_create with env_vars", ws);
 const id = ws.structuredContent.id;
 try {
+  // the workspace's variables: every exec gets them, under what the call gives itself
+  const ev = await client.callTool({ name: "workspace_exec", arguments: { workspace: id,
+    command: ["sh", "-c", "echo $PROJ_MODE $PROJ_GONE $ONE"], env_vars: { ONE: "1" } } });
+  check(!ev.isError && ev.structuredContent.stdout === "ci soon 1\n", "an exec sees the workspace's variables", ev);
+  if (names.includes("workspace_update")) {
+    const up = await client.callTool({ name: "workspace_update", arguments: { workspace: id,
+      env_vars: { PROJ_MODE: "test" }, remove_env_vars: ["PROJ_GONE"] } });
+    check(!up.isError && up.structuredContent.env.PROJ_MODE === "test" && !("PROJ_GONE" in up.structuredContent.env),
+      "workspace_update changes the variables", up);
+  }
+  const want = names.includes("workspace_update") ? "test -" : "ci soon";
   const w = await client.callTool({ name: "workspace_file_write",
     arguments: { workspace: id, path: "hello.txt", content: "hello\n" } });
   check(!w.isError && w.structuredContent.bytes === 6, "workspace_file_write", w);
@@ -148,14 +161,15 @@ try {
   check(!sh.isError && sh.structuredContent.state === "running", "workspace_shell_open", sh);
   const shell = sh.structuredContent.id;
   await client.callTool({ name: "workspace_shell_write", arguments: { workspace: id, shell,
-    data: "read x; echo \"got-$x\" $(cat hello.txt)\n" } });
+    data: "read x; echo \"got-$x\" $(cat hello.txt) \"$PROJ_MODE ${PROJ_GONE:--}\"\n" } });
   await client.callTool({ name: "workspace_shell_write", arguments: { workspace: id, shell, data: "node\n" } });
   let screen = "";
-  for (let i = 0; i < 20 && !screen.includes("got-node patched"); i++) {
+  for (let i = 0; i < 20 && !screen.includes(`got-node patched ${want}`); i++) {
     const r = await client.callTool({ name: "workspace_shell_read", arguments: { workspace: id, shell, wait_ms: 1000 } });
     screen += r.structuredContent.output;
   }
-  check(screen.includes("got-node patched"), "a shell answers `read x`", screen);
+  check(screen.includes(`got-node patched ${want}`), "a shell answers `read x`, with the workspace's variables",
+    screen);
   check(!screen.includes("\u001b") && !screen.includes("Script "), "a shell's reads are clean text", screen);
   const closed = await client.callTool({ name: "workspace_shell_close", arguments: { workspace: id, shell } });
   check(!closed.isError, "workspace_shell_close", closed);

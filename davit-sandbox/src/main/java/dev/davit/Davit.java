@@ -399,6 +399,7 @@ public final class Davit implements AutoCloseable {
         private Path seed;
         private final Map<String, String> labels = new java.util.TreeMap<>();
         private final Map<String, byte[]> secrets = new java.util.LinkedHashMap<>();
+        private final Map<String, String> env = new java.util.LinkedHashMap<>();
         private Duration ttl;
         private Network network = Network.NONE;
         private final List<PortMapping> publish = new java.util.ArrayList<>();
@@ -406,6 +407,20 @@ public final class Davit implements AutoCloseable {
 
         private WorkspaceBuilder(String reference) {
             this.reference = reference;
+        }
+
+        /**
+         * A variable of the workspace's own: every exec, service and shell in it gets it (on top of the image's Env;
+         * what a call gives itself goes on top), its status shows it, {@link OpenWorkspace#env} changes it. Never a
+         * secret's value ({@link #secret} and an exec's {@code secretEnv} are for those).
+         *
+         * @param key   its name: not empty, without {@code =} or NUL
+         * @param value its value
+         * @return this builder
+         */
+        public WorkspaceBuilder env(String key, String value) {
+            env.put(key, value);
+            return this;
         }
 
         /**
@@ -547,13 +562,13 @@ public final class Davit implements AutoCloseable {
                 check();
                 var restored = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces, client).createFrom(
                         reference, t -> CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t))
-                                .ttl(ttl).limits(defaultLimits(backendFor(t))).network(network).publish(publish)
+                                .env(env).ttl(ttl).limits(defaultLimits(backendFor(t))).network(network).publish(publish)
                                 .build(), name, labels, s,
                         null, progress);
                 return track(new OpenWorkspace(Davit.this, restored.workspace(), false));
             }
             RunTarget t = image(reference);
-            CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t)).ttl(ttl)
+            CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t)).env(env).ttl(ttl)
                     .limits(defaultLimits(backendFor(t))).network(network).publish(publish).build();
             return track(new OpenWorkspace(Davit.this, workspaces.create(spec, name, seed, labels, s, null), false));
         }

@@ -793,6 +793,18 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * Changes the workspace's own variables ({@link Workspaces#env}): every later exec, service and shell gets them.
+     *
+     * @param set    variables to set; null: none
+     * @param remove names to remove; null: none
+     * @return its sandbox, with its new variables
+     * @throws DavitException as {@link Workspaces#env}; USAGE for a closed handle
+     */
+    public Sandbox env(Map<String, String> set, List<String> remove) {
+        return workspaces().env(id(), set, remove);
+    }
+
+    /**
      * Whether the workspace is paused ({@link #pause}): its status as every door says it is then {@code paused}.
      *
      * @return true when it is

@@ -51,6 +51,7 @@ public final class CliWords {
         INPUTS.put(Input.MAX_BYTES, "--max-size");
         INPUTS.put(Input.SECRET, "--secret");
         INPUTS.put(Input.SECRET_ENV, "--secret-env");
+        INPUTS.put(Input.WORKSPACE_ENV, "--env of workspace create or update");
         INPUTS.put(Input.SECRET_INJECT, "--secret-inject");
         INPUTS.put(Input.OWNER, "--owner");
         INPUTS.put(Input.FORK_COUNT, "--count");

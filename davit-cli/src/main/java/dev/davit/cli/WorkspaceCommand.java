@@ -98,6 +98,9 @@ final class WorkspaceCommand extends GroupCommand {
         @Option(names = "--label", paramLabel = "K=V", description = LABEL_TEXT)
         List<String> labels = new ArrayList<>();
 
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = WS_ENV_TEXT)
+        List<String> envs = new ArrayList<>();
+
         @Option(names = {"-p", "--publish"}, paramLabel = "[ADDR:]HOST_PORT:PORT", description = "Forward TCP"
                 + " connections to HOST_PORT on the host (127.0.0.1 unless ADDR is given) to PORT in the workspace,"
                 + " e.g. for a service; needs --network (repeatable; container backend).")
@@ -152,6 +155,7 @@ final class WorkspaceCommand extends GroupCommand {
                 WorkspaceLabels.checkName(wsName);
             }
             Map<String, String> labelMap = WorkspaceLabels.check(CliArgs.keyValues(labels, "--label needs K=V"));
+            Map<String, String> envMap = CliArgs.keyValues(envs, "--env needs K=V");
             List<PortMapping> ports = publish.stream().map(PortMapping::parse).toList();
             if (seed != null && !Files.exists(seed)) {
                 throw new DavitException(DavitException.Kind.USAGE, "no seed " + seed + "; give a directory or a"
@@ -179,7 +183,7 @@ final class WorkspaceCommand extends GroupCommand {
                             rt -> {
                         RunCommand.Target t = new RunCommand.Target(rt.name(), rt.digest(), rt.rootfs(), rt.image(),
                                 rt.backend());
-                        return resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit, ports, out);
+                        return resources.createSpec(t, t.backendFor(backend), envMap, null, net, limit, ports, out);
                     };
                     dev.davit.sandbox.workspace.WorkspaceImages images =
                             new dev.davit.sandbox.workspace.WorkspaceImages(ws, client());
@@ -197,7 +201,7 @@ final class WorkspaceCommand extends GroupCommand {
                 return 0;
             }
             RunCommand.Target t = RunCommand.resolve(this, out, name);
-            Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), Map.of(), null, net, limit,
+            Workspace w = ws.create(resources.createSpec(t, t.backendFor(backend), envMap, null, net, limit,
                     ports, out), wsName, seed, labelMap, given, null);
             out.notice("==> workspace " + w.id() + " running (" + t.environment() + ", " + w.baselineFiles()
                     + " entries seeded" + (net.enabled() ? ", network: " + EgressOptions.brief(net) : "") + ")");
@@ -281,6 +285,9 @@ final class WorkspaceCommand extends GroupCommand {
 
     static final String SECRET_ENV_TEXT = "Set variable VAR to the value of the workspace's secret NAME"
             + " (repeatable); the value never appears on a command line.";
+
+    static final String WS_ENV_TEXT = "A variable of the workspace's own (repeatable): every exec, service and"
+            + " shell in it gets it, its status shows it (never a secret's value: see --secret).";
 
     static final String OWNER_TEXT = "Record NAME as its owner (default: none, the operator's own): an MCP server"
             + " sees only the workspaces of its --owner (default mcp), so --owner mcp hands this one to it wholly.";
@@ -483,7 +490,7 @@ final class WorkspaceCommand extends GroupCommand {
     }
 
     @Command(name = "update", mixinStandardHelpOptions = true,
-            description = {"Rename a workspace, change its labels or its ttl.",
+            description = {"Rename a workspace, change its labels, its ttl or its variables.",
                 "Its record is rewritten atomically; a new name must be free."})
     static final class UpdateCmd extends IdCmd {
         @Option(names = "--name", paramLabel = "NAME", description = NAME_TEXT)
@@ -505,6 +512,14 @@ final class WorkspaceCommand extends GroupCommand {
         @Option(names = "--no-ttl", description = "Never remove it by ttl.")
         boolean noTtl;
 
+        @Option(names = {"-e", "--env"}, paramLabel = "K=V", description = "Set a variable of the workspace's own"
+                + " (repeatable): the next execs, services and shells get it.")
+        List<String> envs = new ArrayList<>();
+
+        @Option(names = "--unset-env", paramLabel = "K", description = "Remove a variable of the workspace's own"
+                + " (repeatable).")
+        List<String> unsetEnvs = new ArrayList<>();
+
         @Override
         protected int run(Output out) {
             if (newName != null && noName) {
@@ -516,9 +531,12 @@ final class WorkspaceCommand extends GroupCommand {
             Workspaces.Change change = new Workspaces.Change(newName, noName,
                     CliArgs.keyValues(labels, "--label needs K=V"), removeLabels, CliArgs.seconds(ttl, "--ttl"),
                     noTtl);
+            Map<String, String> envMap = CliArgs.keyValues(envs, "--env needs K=V");
             Workspaces ws = workspaces(main);
             Workspace w = ws.update(id, change);
-            print(out, ws, w, ws.sandbox(w.id()));
+            Sandbox s = envMap.isEmpty() && unsetEnvs.isEmpty() ? ws.sandbox(w.id())
+                    : ws.env(w.id(), envMap, unsetEnvs);
+            print(out, ws, w, s);
             return 0;
         }
     }

@@ -684,11 +684,12 @@ class McpServerTest {
                     .extracting(l -> l.get("exit_code")).contains(0, 4);
             assertThat(ok("workspace_stop", Map.of("workspace", id))).containsEntry("status", "stopped");
             assertThat(ok("workspace_status", Map.of("workspace", id))).containsEntry("status", "stopped");
-            // a shell of a stopped workspace: refused in the workspace's terms (start it), not its sandbox's id
+            // a shell of a stopped workspace: refused in the workspace's terms (start it), by its name (the model
+            // gave it one), not its sandbox's id
             Map<String, Object> stopped = failed("workspace_shell_open", Map.of("workspace", id));
             assertThat(stopped).containsEntry("kind", "state");
             String sandbox = (String) ok("workspace_status", Map.of("workspace", id)).get("sandbox");
-            assertThat((String) stopped.get("message")).contains("workspace " + id, "stopped", "workspace_start")
+            assertThat((String) stopped.get("message")).contains("workspace proj", "stopped", "workspace_start")
                     .doesNotContain(sandbox).doesNotContain("sandbox");
             assertThat(ok("workspace_start", Map.of("workspace", id))).containsEntry("status", "running");
             assertThat((List<Map<String, Object>>) ok("workspace_list", Map.of()).get("workspaces"))

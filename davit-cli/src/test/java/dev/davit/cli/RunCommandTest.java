@@ -246,16 +246,27 @@ class RunCommandTest extends BusyboxRegistryTest {
         Path seed = home.resolve("ws-seed");
         Files.createDirectories(seed);
         Files.writeString(seed.resolve("a.txt"), "alpha\n");
-        Cli.Result c = cli.run("--json", "workspace", "create", image, "--seed", seed.toString(), "--name", "proj");
+        Cli.Result c = cli.run("--json", "workspace", "create", image, "--seed", seed.toString(), "--name", "proj",
+                "--env", "MODE=ci", "-e", "GONE=soon");
         assertThat(c.rc()).as(c.toString()).isZero();
         String id = c.json().get("id").asText();
         assertThat(id).matches("ws-[0-9a-f]{12}");
         assertThat(c.json().get("status").asText()).isEqualTo("running");
         assertThat(c.json().at("/baseline/files").asInt()).isEqualTo(1);
+        assertThat(c.json().get("env").toString()).isEqualTo("{\"GONE\":\"soon\",\"MODE\":\"ci\"}");
         try {
-            Cli.Result e = cli.run("workspace", "exec", "proj", "--", "sh", "-c", "pwd; cat a.txt");
+            Cli.Result e = cli.run("workspace", "exec", "proj", "--", "sh", "-c", "pwd; cat a.txt; echo $MODE $GONE");
             assertThat(e.rc()).as(e.toString()).isZero();
-            assertThat(e.stdout()).isEqualTo("/workspace\nalpha\n");
+            assertThat(e.stdout()).isEqualTo("/workspace\nalpha\nci soon\n");
+            Cli.Result up = cli.run("--json", "workspace", "update", "proj", "--env", "MODE=test", "--unset-env",
+                    "GONE");
+            assertThat(up.rc()).as(up.toString()).isZero();
+            assertThat(up.json().get("env").toString()).isEqualTo("{\"MODE\":\"test\"}");
+            assertThat(cli.run("workspace", "exec", "proj", "--", "sh", "-c", "echo $MODE ${GONE:-none}").stdout())
+                    .isEqualTo("test none\n");
+            Cli.Result badEnv = cli.run("workspace", "update", "proj", "--env", "NOEQUALS");
+            assertThat(badEnv.rc()).isEqualTo(2);
+            assertThat(badEnv.stderr()).isEqualTo("davit: error: --env needs K=V, got 'NOEQUALS'\n");
             Path from = home.resolve("b.txt");
             Files.writeString(from, "beta\n");
             Cli.Result w = cli.run("--json", "workspace", "file", "write", id, "b.txt", "--from", from.toString());
@@ -292,12 +303,12 @@ class RunCommandTest extends BusyboxRegistryTest {
             assertThat(cli.run("--json", "workspace", "snapshot", "ls", id).json().at("/snapshots/0/name").asText())
                     .isEqualTo("s1");
             Cli.Result logs = cli.run("--json", "workspace", "logs", id);
-            assertThat(logs.json().size()).isEqualTo(2);
-            assertThat(logs.json().at("/1/exit_code").asInt()).isEqualTo(5);
-            assertThat(logs.json().at("/0/stdout/head").asText()).isEqualTo("/workspace\nalpha\n");
+            assertThat(logs.json().size()).isEqualTo(3);
+            assertThat(logs.json().at("/2/exit_code").asInt()).isEqualTo(5);
+            assertThat(logs.json().at("/0/stdout/head").asText()).isEqualTo("/workspace\nalpha\nci soon\n");
             // the JSON is the history as recorded, field for field
             List<String> recorded = Files.readAllLines(home.resolve("workspaces").resolve(id).resolve("logs.jsonl"));
-            assertThat(recorded).hasSize(2);
+            assertThat(recorded).hasSize(3);
             for (int i = 0; i < recorded.size(); i++) {
                 assertThat(logs.json().get(i).toString()).isEqualTo(dev.davit.oci.internal.Json.read(recorded.get(i)
                         .getBytes(StandardCharsets.UTF_8)).toString());

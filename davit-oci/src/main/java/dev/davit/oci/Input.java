@@ -73,6 +73,8 @@ public enum Input implements Message.Part {
     SECRET_INJECT("Secrets.inject"),
     /** Which secrets a command gets, in which variables: {@code secretEnv}. */
     SECRET_ENV("secretEnv"),
+    /** A workspace's own variables, seen by every exec, service and shell: {@code Davit.WorkspaceBuilder.env}. */
+    WORKSPACE_ENV("Davit.WorkspaceBuilder.env"),
     /** The owner whose workspaces a caller sees: {@code Workspaces.ownedBy}. */
     OWNER("Workspaces.ownedBy"),
     /** How many forks to make: the count of {@code Workspaces.fork}. */

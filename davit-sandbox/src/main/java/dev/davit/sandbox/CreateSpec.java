@@ -346,6 +346,18 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
     }
 
     /**
+     * This spec with {@code e} as its variables (a workspace's changed environment).
+     *
+     * @param e names to values, set for every exec on top of the image's Env
+     * @return a new spec
+     * @throws dev.davit.oci.DavitException USAGE for a bad name or value
+     */
+    public CreateSpec withEnv(Map<String, String> e) {
+        return new CreateSpec(rootfs, e, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits,
+                scratchInLayer);
+    }
+
+    /**
      * This spec with another network (e.g. a sandbox's changed egress policy).
      *
      * @param n the network; null for none

@@ -15,6 +15,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -723,6 +724,34 @@ public final class Sandboxes {
      */
     public Sandbox expireAfter(String id, java.time.Duration ttl) {
         return lifecycle.expireAfter(id, ttl);
+    }
+
+    /**
+     * Changes the variables every later exec, service and shell of sandbox {@code id} gets (on top of its image's
+     * Env): recorded under its lock (two changes at once both hold), read by each process as it starts; processes
+     * already running keep theirs.
+     *
+     * @param id     the sandbox's id, as {@link #create} returned it
+     * @param set    variables to set (added or replaced); null: none
+     * @param remove names of variables to remove; null: none
+     * @return the sandbox with its new variables
+     * @throws DavitException NOT_FOUND when there is no such sandbox; USAGE for a bad name or value, or a name both
+     *                        set and removed
+     */
+    public Sandbox env(String id, Map<String, String> set, List<String> remove) {
+        Map<String, String> add = set == null ? Map.of() : set;
+        List<String> drop = remove == null ? List.of() : remove;
+        for (String k : drop) {
+            if (add.containsKey(k)) {
+                throw new DavitException(Kind.USAGE, "variable " + dev.davit.oci.internal.Text.printable(k)
+                        + " is both set and removed; give one");
+            }
+        }
+        return lifecycle.env(id, now -> {
+            drop.forEach(now::remove);
+            now.putAll(add);
+            return now;
+        });
     }
 
     /**

@@ -110,8 +110,12 @@ class WarmPoolTest extends BwrapWorkspaces {
         }
 
         Workspace second = warm.create(spec(Duration.ofSeconds(600)), null, seed("b", "second"));
-        Workspace third = warm.create(spec(null), "third", seed("c", "third"));
+        // the variables make no kind of their own: a spare is taken, and they are set on it
+        Workspace third = warm.create(new CreateSpec(rootfs, Map.of("WHO", "third-env"), null, null, null, null),
+                "third", seed("c", "third"));
         assertThat(Set.of(second.sandboxId(), third.sandboxId())).isEqualTo(spares);
+        assertThat(exec(third, "echo $WHO")).isEqualTo("third-env\n");
+        assertThat(exec(second, "echo ${WHO:-none}")).isEqualTo("none\n");
         // each has its own seed, and what one writes the other never sees
         assertThat(exec(second, "cat /workspace/who")).isEqualTo("second");
         assertThat(exec(third, "cat /workspace/who")).isEqualTo("third");
@@ -155,7 +159,7 @@ class WarmPoolTest extends BwrapWorkspaces {
 
         // a create of another kind finds no spare and makes its own sandbox: the spares give way to it
         room.set(1);
-        Workspace other = warm.create(new CreateSpec(rootfs, Map.of("KIND", "other"), null, null, null,
+        Workspace other = warm.create(new CreateSpec(rootfs, Map.of(), "/tmp", null, null,
                 Duration.ofHours(1)), null, null);
         await(() -> {
             try {
@@ -165,7 +169,7 @@ class WarmPoolTest extends BwrapWorkspaces {
             }
         }, "the spares beyond the room removed by the create itself (before the pool's next look)",
                 Duration.ofSeconds(3));
-        assertThat(exec(other, "echo $KIND")).isEqualTo("other\n");
+        assertThat(workspaces.sandbox(other.id()).spec().workdir()).isEqualTo("/tmp"); // its own, not a spare's
         room.set(0);
         Workspace third = warm.create(spec(Duration.ofHours(1)), null, null);
         await(() -> pool.size() == 0, "no room, no spare");

@@ -452,7 +452,7 @@ final class ToolCalls implements AutoCloseable {
         if (vm) {
             Policy.noDiskForVm(a);
         }
-        return new CreateSpec(t.rootfs(), Map.of(), null, network,
+        return new CreateSpec(t.rootfs(), env(a, "env_vars"), null, network,
                 t.image(), limit, backend, vm ? vcpus(a) : RunSpec.DEFAULT_VCPUS, vm ? (int) number(a, "memory",
                 RunSpec.DEFAULT_MEMORY_MIB) : RunSpec.DEFAULT_MEMORY_MIB, ports, vm ? vmLimits(a)
                 : containerLimits(a, backend));
@@ -643,7 +643,9 @@ final class ToolCalls implements AutoCloseable {
         policy.capTtl(a);
         Workspace u = w.update(new Workspaces.Change((String) a.get("name"), flag(a, "no_name"), env(a, "labels"),
                 strings(a, "remove_labels"), seconds(a, "ttl"), false));
-        return doc(u, w.status());
+        Map<String, String> set = env(a, "env_vars");
+        List<String> remove = strings(a, "remove_env_vars");
+        return doc(u, set.isEmpty() && remove.isEmpty() ? w.status() : w.env(set, remove));
     }
 
     /** Workspace {@code w} with its sandbox {@code s} as every tool answers it: its status {@code paused} if it is. */

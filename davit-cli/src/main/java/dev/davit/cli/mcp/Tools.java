@@ -48,6 +48,8 @@ final class Tools {
     private static final String EXEC_RESULT = "A non-zero exit_code is a result with isError, not a protocol error.";
     private static final String NAME = "A name to use instead of the id, unique among the workspaces: up to 64"
             + " letters, digits, '.', '_', '-', not starting with 'ws-'.";
+    private static final String WS_ENV = "Variables every command, service and shell in it gets (shown by its"
+            + " status: never a secret, see 'secrets').";
     /** What every tool says of a workspace's status. */
     private static final String STATUS = "running, paused, stopped, created or failed.";
     private static final String LABELS = "Labels to find it by (workspace_list), e.g. {\"task\": \"42\"}: at most 32;"
@@ -148,6 +150,7 @@ final class Tools {
                         + " under an --allow-path directory to copy into /workspace.")
                 .option("name", STRING, NAME)
                 .option("labels", ENV, LABELS)
+                .option("env_vars", ENV, WS_ENV)
                 .option("ttl", NUMBER, "Remove the workspace this many seconds after creation (default"
                         + " and most: the server's --ttl).")
                 .option("network", FLAG, "Give it a NAT network (only with --allow-network).")
@@ -283,7 +286,7 @@ final class Tools {
         t.add(status("workspace_status", FULL, "Show a workspace", "Show one workspace: status, backend, TTL,"
                 + " baseline.", true).build());
         t.add(status("workspace_update", FULL, "Rename or relabel a workspace", "Rename a workspace, change its"
-                        + " labels or its TTL. Names are unique: a name another workspace has is refused.",
+                        + " labels, TTL or variables. Names are unique: a name another workspace has is refused.",
                         true)
                 .hints(Tool.Hints.IDEMPOTENT)
                 .option("name", STRING, NAME)
@@ -292,7 +295,9 @@ final class Tools {
                 .option("remove_labels", STRINGS, "Keys of labels to remove.")
                 .option("ttl", NUMBER, "Remove it this many seconds after its creation (not after now; at"
                         + " most the server's --ttl).")
-.build());
+                .option("env_vars", ENV, "Its variables to set (the next commands get them).")
+                .option("remove_env_vars", STRINGS, "Names of its variables to remove.")
+                .build());
         t.add(status("workspace_stop", FULL, "Stop a workspace", "Stop a workspace's processes; its files are kept."
                 + " workspace_start starts it again.", true).hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT).build());
         t.add(status("workspace_start", CORE, "Start a workspace", "Start a stopped workspace (its files are as they"
@@ -664,6 +669,7 @@ final class Tools {
                     .returns("name", Json2.nullable("string"), "Its name.")
                     .returns("status", "string", STATUS)
                     .returns("paused", "boolean", "Whether it is paused.")
+                    .returns("env", "object", "Its own variables.")
                     .returns("backend", "string", "container, vm or k8s.")
                     .returns("ttl_seconds", Json2.nullable("number"), "Seconds after creation it is removed.")
                     .returns("labels", "object", "Its labels.")

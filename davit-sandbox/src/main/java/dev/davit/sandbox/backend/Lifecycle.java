@@ -346,6 +346,17 @@ public final class Lifecycle {
         });
     }
 
+    /** See {@link dev.davit.sandbox.Sandboxes#env}. */
+    public Sandbox env(String id, java.util.function.UnaryOperator<java.util.Map<String, String>> change) {
+        return locked(id, () -> {
+            Sandbox s = status(id);
+            Sandbox changed = s.withSpec(s.spec().withEnv(change.apply(new java.util.LinkedHashMap<>(
+                    s.spec().env()))));
+            save(changed);
+            return changed;
+        });
+    }
+
     /** See {@link dev.davit.sandbox.Sandboxes#network}. */
     public Sandbox network(String id, dev.davit.sandbox.EgressPolicy policy) {
         return network(id, now -> policy);

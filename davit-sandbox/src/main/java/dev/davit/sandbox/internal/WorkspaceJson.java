@@ -71,6 +71,7 @@ public final class WorkspaceJson {
      * @param s      its sandbox, with its status ({@link Workspaces#sandbox})
      * @param paused whether it is paused ({@link Workspaces#paused(Sandbox)})
      * @return {@link #workspace(Workspace)} with {@code backend}, {@code status} ({@link #status}), {@code paused},
+     *         {@code env} (its own variables),
      *         {@code network} (its mode, as a
      *         sandbox's), {@code egress} (a policy network's entries, as a sandbox's) and {@code ports}
      *         ({@link #ports})
@@ -80,6 +81,8 @@ public final class WorkspaceJson {
         o.put("backend", s.backend());
         o.put("status", status(s, paused));
         o.put("paused", paused);
+        ObjectNode env = o.putObject("env");
+        new java.util.TreeMap<>(s.spec().env()).forEach(env::put);
         Network n = s.spec().network();
         o.put("network", n.label());
         if (n.mode() == Network.Mode.POLICY) {

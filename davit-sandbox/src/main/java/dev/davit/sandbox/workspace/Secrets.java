@@ -338,6 +338,26 @@ public final class Secrets {
     }
 
     /** The redactor of these values: a new {@link Redactor} that replaces each value with {@code [REDACTED:NAME]}. */
+    /**
+     * Refuses variables {@code env} (a workspace's own, which its status shows) when one holds a secret's value: a
+     * secret reaches a command through {@code secretEnv}, never as a variable everybody sees.
+     *
+     * @throws DavitException USAGE naming the variable (never the value)
+     */
+    void refuseInVariables(Map<String, String> env) {
+        if (isEmpty() || env == null) {
+            return;
+        }
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            if (e.getValue() != null && !redactor().redact(e.getValue()).equals(e.getValue())) {
+                throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("variable "
+                        + dev.davit.oci.internal.Text.printable(e.getKey()) + " holds a secret's value, and a"
+                        + " workspace's variables are shown by its status; give the secret to the commands that need"
+                        + " it with ", dev.davit.oci.Input.SECRET_ENV, " instead of ", dev.davit.oci.Input.WORKSPACE_ENV));
+            }
+        }
+    }
+
     Redactor redactor() {
         return Redactor.of(values);
     }

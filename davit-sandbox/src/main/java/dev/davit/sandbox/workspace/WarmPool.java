@@ -185,15 +185,16 @@ public final class WarmPool implements AutoCloseable {
      * A running spare of {@code spec}'s kind, no longer the pool's (the caller owns it and removes it when done with
      * it), or null when none is ready: then the pool gives up spares that no longer fit the room (the caller is
      * about to make a sandbox of its own, counted in the room). Either way the pool then makes spares in the
-     * background. The spare's ttl is still {@link #SPARE_TTL}; the caller sets its own
-     * ({@link Sandboxes#expireAfter}).
+     * background. The spare's ttl is still {@link #SPARE_TTL} and it has no variables; the caller sets its own
+     * ({@link Sandboxes#expireAfter}, {@link Sandboxes#env}).
      */
     String take(CreateSpec spec) {
         if (!spec.publish().isEmpty()) { // never a spare: the caller makes its own sandbox
             giveWay();
             return null;
         }
-        CreateSpec key = spec.withTtl(null);
+        // neither the ttl nor the variables make a kind: the caller sets both on the spare it takes
+        CreateSpec key = spec.withTtl(null).withEnv(Map.of());
         Stock k;
         synchronized (this) {
             if (closed) {

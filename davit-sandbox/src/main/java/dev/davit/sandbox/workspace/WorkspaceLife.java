@@ -63,6 +63,7 @@ class WorkspaceLife extends WorkspaceState {
         }
         Map<String, String> checked = WorkspaceLabels.check(labels);
         secrets.checkInjectable(spec.network());
+        secrets.refuseInVariables(spec.env());
         // an environment with a /workspace of its own (an image committed from a workspace): it is the seed when none
         // is given, and the workspace's /workspace hides it either way (an opaque directory of the sandbox's layer)
         boolean imageWorkspace = !spec.filesInGuest() && Files.isDirectory(spec.rootfs().resolve(DIR),
@@ -166,6 +167,9 @@ class WorkspaceLife extends WorkspaceState {
         String spare = spares == null || imageWorkspace ? null : spares.take(spec);
         if (spare != null) {
             try {
+                if (!spec.env().isEmpty()) {
+                    sandboxes.env(spare, spec.env(), null);
+                }
                 return sandboxes.expireAfter(spare, spec.ttl());
             } catch (RuntimeException e) { // e.g. reaped meanwhile: made anew
                 try {

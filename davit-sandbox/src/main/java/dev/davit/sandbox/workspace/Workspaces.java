@@ -358,6 +358,29 @@ public final class Workspaces {
     }
 
     /**
+     * Changes the workspace's own variables, which every later exec, service and shell gets (on top of its image's
+     * Env, under what a call gives itself) and its status shows: set for the next processes at once (running ones
+     * keep theirs), and kept by a stop, a fork, a snapshot of the whole workspace and a commit. Never a secret's
+     * value: those reach a command through its {@code secretEnv}.
+     *
+     * <pre>{@code
+     * workspaces.env("proj", Map.of("NODE_ENV", "test"), List.of("DEBUG"));
+     * }</pre>
+     *
+     * @param id     the workspace's id ({@code ws-...}) or name
+     * @param set    variables to set (added or replaced); null: none
+     * @param remove names to remove; null: none
+     * @return its sandbox, with its new variables ({@code spec().env()})
+     * @throws DavitException {@link Kind#NOT_FOUND} when there is no such workspace; {@link Kind#USAGE} for a bad
+     *                        name or value, a name both set and removed, or a value that is one of its secrets'
+     */
+    public Sandbox env(String id, Map<String, String> set, List<String> remove) {
+        Workspace w = state.get(id);
+        state.secrets(w).refuseInVariables(set);
+        return sandboxes.env(w.sandboxId(), set, remove);
+    }
+
+    /**
      * The workspace of id {@code ref}, else the one named {@code ref}. Names never start with {@code ws-}, so an id
      * and a name cannot be confused; several workspaces of one name (made before names were unique) are refused.
      *
