@@ -24,6 +24,8 @@ EXAMPLES = {
     "workspace_disk_list": {"workspace": "proj", "path": "src", "recursive": True},
     "workspace_disk_read": {"workspace": "proj", "path": "src/main.c", "max_bytes": 4096},
     "workspace_disk_export": {"workspace": "proj", "host_dest": "/home/me/src/out", "path": "dist"},
+    "workspace_file_edit": {"workspace": "proj", "path": "src/app.js", "old_text": "return a - b;",
+                            "new_text": "return a + b;"},
     "workspace_patch": {"workspace": "proj", "patch": "--- a/a.txt\n+++ b/a.txt\n@@ -1 +1 @@\n-old\n+new\n"},
     "workspace_service_start": {"workspace": "proj", "name": "web", "ready_port": 8000,
                                 "command": ["python3", "-m", "http.server", "8000"]},

@@ -108,6 +108,19 @@ try {
   check(!e.isError && e.structuredContent.stdout === "hello\nalpha\n", "workspace_exec", e);
   const r = await client.callTool({ name: "workspace_file_read", arguments: { workspace: id, path: "a.txt" } });
   check(r.structuredContent.content === "alpha\nmore\n", "workspace_file_read", r);
+  // the edit models know: the one occurrence; refused (and nothing changed) when there twice
+  const ed = await client.callTool({ name: "workspace_file_edit", arguments: { workspace: id, path: "a.txt",
+    old_text: "more", new_text: "MORE" } });
+  check(!ed.isError && ed.structuredContent.replacements === 1 && ed.structuredContent.line === 2,
+    "workspace_file_edit", ed);
+  const twice = await client.callTool({ name: "workspace_file_edit", arguments: { workspace: id, path: "a.txt",
+    old_text: "\n", new_text: "" } });
+  check(twice.isError === true && /2 times \(lines 1, 2\)/.test(JSON.stringify(twice.structuredContent))
+    && /'replace_all'/.test(JSON.stringify(twice.structuredContent)), "an ambiguous edit is refused, saying where",
+    twice);
+  const back = await client.callTool({ name: "workspace_file_edit", arguments: { workspace: id, path: "a.txt",
+    old_text: "MORE", new_text: "more" } });
+  check(!back.isError, "workspace_file_edit back", back);
   const d = await client.callTool({ name: "workspace_diff", arguments: { workspace: id } });
   const changed = d.structuredContent.changes.map((c) => `${c.kind} ${c.path}`).sort();
   check(changed.includes("modified a.txt") && changed.some((c) => c === "added hello.txt")

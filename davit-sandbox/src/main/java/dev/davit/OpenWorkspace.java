@@ -498,6 +498,20 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * Replaces text {@code oldText} of file {@code path} of /workspace by {@code newText} ({@link Workspaces#edit}).
+     *
+     * @param path    the file, relative to /workspace
+     * @param oldText the text to replace: once in the file (or, with {@code all}, at least once)
+     * @param newText what to put in its place
+     * @param all     replace every occurrence
+     * @return what it did
+     * @throws DavitException as {@link Workspaces#edit}; USAGE for a closed handle
+     */
+    public Workspaces.Edited edit(String path, String oldText, String newText, boolean all) {
+        return workspaces().edit(id(), path, oldText, newText, all);
+    }
+
+    /**
      * Applies unified diff {@code patch} ({@code git diff} or {@code diff -u} output) in /workspace, all or nothing
      * (see {@link Workspaces#patch}).
      *
@@ -507,8 +521,20 @@ public final class OpenWorkspace implements AutoCloseable {
      *                        not parse or the handle is closed; NOT_FOUND when the workspace was removed
      */
     public Map<String, String> patch(String patch) {
+        return applyPatch(patch).changes();
+    }
+
+    /**
+     * {@link #patch}, with what the caller should know ({@link Workspaces#applyPatch}: hunks whose headers miscount
+     * their lines, recounted).
+     *
+     * @param patch the unified diff
+     * @return the changes and the notes
+     * @throws DavitException as {@link #patch}
+     */
+    public Workspaces.Patched applyPatch(String patch) {
         Args.given(patch, "OpenWorkspace.patch", "patch", "give the text of a unified diff");
-        return workspaces().patch(id(), patch.getBytes(StandardCharsets.UTF_8));
+        return workspaces().applyPatch(id(), patch.getBytes(StandardCharsets.UTF_8));
     }
 
     /**

@@ -51,6 +51,9 @@ public final class CliWords {
         INPUTS.put(Input.MAX_BYTES, "--max-size");
         INPUTS.put(Input.SECRET, "--secret");
         INPUTS.put(Input.SECRET_ENV, "--secret-env");
+        INPUTS.put(Input.EDIT_OLD, "--old");
+        INPUTS.put(Input.EDIT_NEW, "--new");
+        INPUTS.put(Input.EDIT_ALL, "--all");
         INPUTS.put(Input.WORKSPACE_ENV, "--env of workspace create or update");
         INPUTS.put(Input.SECRET_INJECT, "--secret-inject");
         INPUTS.put(Input.OWNER, "--owner");

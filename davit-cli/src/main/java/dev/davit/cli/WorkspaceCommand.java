@@ -967,7 +967,7 @@ final class WorkspaceCommand extends GroupCommand {
 
     @Command(name = "file", mixinStandardHelpOptions = true,
             description = "Files in /workspace: ls, read, write (paths relative to /workspace; no .., no links out).",
-            subcommands = {FileLsCmd.class, FileReadCmd.class, FileWriteCmd.class})
+            subcommands = {FileLsCmd.class, FileReadCmd.class, FileWriteCmd.class, WorkspaceFileEditCmd.class})
     static final class FileCmd extends GroupCommand {
     }
 
@@ -1147,8 +1147,10 @@ final class WorkspaceCommand extends GroupCommand {
                 throw new DavitException(DavitException.Kind.USAGE, "cannot read the patch " + patchFile + ": "
                         + e.getMessage());
             }
-            Map<String, String> changed = workspaces(main).patch(id, patch);
-            out.result(WorkspaceJson.patched(changed), p -> changed.forEach((path, kind) -> p.println(switch (kind) {
+            Workspaces.Patched applied = workspaces(main).applyPatch(id, patch);
+            Map<String, String> changed = applied.changes();
+            applied.notes().forEach(n -> out.notice("note: " + n));
+            out.result(WorkspaceJson.patched(applied), p -> changed.forEach((path, kind) -> p.println(switch (kind) {
                 case "added" -> "A ";
                 case "deleted" -> "D ";
                 default -> "C ";

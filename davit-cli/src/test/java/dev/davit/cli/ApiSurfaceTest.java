@@ -129,7 +129,7 @@ class ApiSurfaceTest {
                     "WorkspaceDiff$Change$Kind", "WorkspaceDiff$Change$Type", "WorkspaceDiff$PatchPage",
                     "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Copied", "Workspaces$Executed",
                     "Workspaces$FileContent", "Workspaces$FileInfo", "Workspaces$Progress", "Workspaces$Reaped",
-                    "Workspaces$Snapshot", "Workspaces$SpooledExecuted")));
+                    "Workspaces$Snapshot", "Workspaces$SpooledExecuted", "Workspaces$Edited", "Workspaces$Patched")));
 
     @Test
     void theApiNamesOnlyTheJdksTypesAndItsOwn() throws Exception {

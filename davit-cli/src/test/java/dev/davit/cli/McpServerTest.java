@@ -118,8 +118,8 @@ class McpServerTest {
                 "workspace_shell_write", "workspace_shell_read", "workspace_shell_signal", "workspace_shell_close",
                 "workspace_update", "workspace_disk_list", "workspace_disk_read", "workspace_disk_export",
                 "workspace_network", "workspace_network_log", "workspace_fork", "workspace_pause",
-                "workspace_resume", "workspace_commit", "workspace_snapshot_push");
-        assertThat(tools).hasSize(48);
+                "workspace_resume", "workspace_commit", "workspace_snapshot_push", "workspace_file_edit");
+        assertThat(tools).hasSize(49);
         for (McpSchema.Tool t : tools) {
             assertThat(t.inputSchema().type()).isEqualTo("object");
             assertThat(t.outputSchema()).as(t.name()).containsEntry("type", "object");
@@ -130,7 +130,8 @@ class McpServerTest {
         // the hints say what a call can do: a command, a patch or a stop can destroy work in the workspace
         Map<String, McpSchema.ToolAnnotations> hints = new java.util.HashMap<>();
         tools.forEach(t -> hints.put(t.name(), t.annotations()));
-        for (String destructive : List.of("workspace_exec", "workspace_patch", "workspace_stop", "workspace_delete",
+        for (String destructive : List.of("workspace_exec", "workspace_patch", "workspace_file_edit", "workspace_stop",
+                "workspace_delete",
                 "workspace_reset", "workspace_service_start", "workspace_shell_write", "workspace_shell_signal")) {
             assertThat(hints.get(destructive).destructiveHint()).as(destructive).isTrue();
             assertThat(hints.get(destructive).readOnlyHint()).as(destructive).isFalse();

@@ -273,6 +273,15 @@ class RunCommandTest extends BusyboxRegistryTest {
             assertThat(w.rc()).as(w.toString()).isZero();
             assertThat(w.json().get("bytes").asInt()).isEqualTo(5);
             assertThat(cli.run("workspace", "file", "read", id, "b.txt").stdout()).isEqualTo("beta\n");
+            Cli.Result ed = cli.run("workspace", "file", "edit", id, "b.txt", "--old", "eta", "--new", "ETA");
+            assertThat(ed.rc()).as(ed.toString()).isZero();
+            assertThat(ed.stdout()).isEqualTo("replaced 1 occurrence in /workspace/b.txt (first at line 1)\n");
+            Cli.Result none = cli.run("workspace", "file", "edit", id, "b.txt", "--old", "eta", "--new", "x");
+            assertThat(none.rc()).isEqualTo(8);
+            assertThat(none.stderr()).startsWith("davit: error: the text to replace (--old) is not in b.txt (0"
+                    + " occurrences)");
+            cli.run("workspace", "file", "edit", id, "b.txt", "--old", "bETA", "--new", "beta");
+            assertThat(cli.run("workspace", "file", "read", id, "b.txt").stdout()).isEqualTo("beta\n");
             Cli.Result r = cli.run("--json", "workspace", "file", "read", id, "b.txt");
             assertThat(r.json().get("content_base64").asText()).isEqualTo("YmV0YQo=");
             Cli.Result ls = cli.run("--json", "workspace", "file", "ls", id);

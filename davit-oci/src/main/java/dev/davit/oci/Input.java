@@ -75,6 +75,12 @@ public enum Input implements Message.Part {
     SECRET_ENV("secretEnv"),
     /** A workspace's own variables, seen by every exec, service and shell: {@code Davit.WorkspaceBuilder.env}. */
     WORKSPACE_ENV("Davit.WorkspaceBuilder.env"),
+    /** The text an edit replaces: the oldText of {@code Workspaces.edit}. */
+    EDIT_OLD("the oldText of Workspaces.edit"),
+    /** The text an edit puts in its place: the newText of {@code Workspaces.edit}. */
+    EDIT_NEW("the newText of Workspaces.edit"),
+    /** Whether an edit replaces every occurrence: the all of {@code Workspaces.edit}. */
+    EDIT_ALL("the all of Workspaces.edit"),
     /** The owner whose workspaces a caller sees: {@code Workspaces.ownedBy}. */
     OWNER("Workspaces.ownedBy"),
     /** How many forks to make: the count of {@code Workspaces.fork}. */

@@ -65,6 +65,9 @@ final class ModelWords {
         INPUTS.put(Input.MAX_BYTES, "the server's size limit");
         INPUTS.put(Input.SECRET, "'secrets'");
         INPUTS.put(Input.SECRET_ENV, "'secret_env'");
+        INPUTS.put(Input.EDIT_OLD, "'old_text'");
+        INPUTS.put(Input.EDIT_NEW, "'new_text'");
+        INPUTS.put(Input.EDIT_ALL, "'replace_all'");
         INPUTS.put(Input.WORKSPACE_ENV, "'env_vars' of workspace_create or workspace_update");
         INPUTS.put(Input.SECRET_INJECT, "'secret_inject'");
         INPUTS.put(Input.OWNER, "the owner");

@@ -162,7 +162,12 @@ final class ToolCalls implements AutoCloseable {
         ws("workspace_disk_list", (w, a, call) -> files(w.diskList((String) a.get("path"), flag(a, "recursive"))));
         ws("workspace_disk_read", (w, a, call) -> content((String) a.get("path"), w.diskRead((String) a.get("path"),
                 number(a, "max_bytes", 65536)), false));
-        ws("workspace_patch", (w, a, call) -> WorkspaceJson.patched(w.patch((String) a.get("patch"))));
+        ws("workspace_file_edit", (w, a, call) -> {
+            var e = w.edit((String) a.get("path"), (String) a.get("old_text"), (String) a.get("new_text"),
+                    flag(a, "replace_all"));
+            return Json.object().put("path", e.path()).put("replacements", e.replacements()).put("line", e.line());
+        });
+        ws("workspace_patch", (w, a, call) -> WorkspaceJson.patched(w.applyPatch((String) a.get("patch"))));
         ws("workspace_service_start", this::serviceStart);
         ws("workspace_service_list", (w, a, call) -> WorkspaceJson.services(w.services().list()));
         ws("workspace_service_logs", (w, a, call) -> {

@@ -351,6 +351,19 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE_IDEMPOTENT)
                 .returns("path", "string", "The file.")
                 .returns("bytes", "integer", "Bytes written.").build());
+        t.add(Tool.builder("workspace_file_edit", CORE, "Edit a file of a workspace", "Replace text of a file of"
+                        + " /workspace: 'old_text' must be in it exactly once (white space included), or give"
+                        + " 'replace_all'. Found nowhere or more than once, nothing changes and the error says how"
+                        + " many times and on which lines.")
+                .required("workspace", WS)
+                .required("path", "The file, relative to /workspace (UTF-8 text).")
+                .required("old_text", "The exact text to replace.")
+                .required("new_text", "The text to put in its place (empty: remove it).")
+                .option("replace_all", FLAG, "Replace every occurrence.")
+                .hints(Tool.Hints.DESTRUCTIVE)
+                .returns("path", "string", "The file.")
+                .returns("replacements", "integer", "How many it replaced.")
+                .returns("line", "integer", "The line of the first, before the edit.").build());
         t.add(Tool.builder("workspace_diff", CORE, "Show a workspace's changes", "What changed in /workspace since the"
                         + " baseline (or a snapshot): added, modified, deleted and mode changes, with a unified diff"
                         + " of text files, " + MAX_PATCH / 1024 + " KiB of it at a time: while patch_truncated, call"
@@ -474,7 +487,9 @@ final class Tools {
                 .hints(Tool.Hints.DESTRUCTIVE) // it replaces and deletes files; applied twice it fails
                 .required("patch", "The unified diff text.")
                 .returns("changes", Tool.arrayOf("path", "kind"), "One entry per file changed (added, modified,"
-                        + " deleted).").build());
+                        + " deleted).")
+                .maybe("notes", "array", "Hunks whose header miscounted their lines, recounted as git apply"
+                        + " --recount does.").build());
         t.add(Tool.builder("workspace_service_start", FULL, "Start a service in a workspace", "Start a long-running service (a server, a watcher) in"
                         + " /workspace and wait until it is ready: give at most one of ready_port (something"
                         + " listens there), ready_file (the path exists) or ready_cmd (sh -c exits 0). If it exits"

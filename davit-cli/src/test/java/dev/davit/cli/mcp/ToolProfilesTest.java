@@ -69,6 +69,40 @@ class ToolProfilesTest {
     }
 
     /**
+     * What MCP.md and CLI.md say of the profiles is what the server offers: their counts, and the core profile's
+     * row of MCP.md's table names exactly its tools (a tool added to a profile must be added there).
+     */
+    @Test
+    void theDocsCountEachProfilesTools() throws Exception {
+        Map<String, Set<String>> offered = new HashMap<>();
+        for (String profile : List.of("run", "core", "full")) {
+            try (DavitMcpServer s = server(profile)) {
+                offered.put(profile, Set.copyOf(s.tools().stream().map(Tool::name).toList()));
+            }
+        }
+        String mcp = java.nio.file.Files.readString(Path.of("../docs/MCP.md"));
+        String cli = java.nio.file.Files.readString(Path.of("../docs/CLI.md"));
+        for (Matcher m : List.of(Pattern.compile("`run` (\\d+) tools, `core` (\\d+), `full` all (\\d+)").matcher(mcp),
+                Pattern.compile("`--tools run` offers (\\d+) tools, `core` \\(default\\) (\\d+), `full` all (\\d+)")
+                        .matcher(cli))) {
+            assertThat(m.find()).as("the docs count the tools: " + m.pattern()).isTrue();
+            assertThat(List.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+                    Integer.parseInt(m.group(3)))).as(m.pattern().pattern()).containsExactly(
+                    offered.get("run").size(), offered.get("core").size(), offered.get("full").size());
+        }
+        Matcher row = Pattern.compile("\\| `core` \\(default\\) \\|([^\\n]*)\\|").matcher(mcp);
+        assertThat(row.find()).as("MCP.md's profile table has a core row").isTrue();
+        Set<String> named = new java.util.TreeSet<>();
+        Matcher t = TOOL.matcher(row.group(1));
+        while (t.find()) {
+            named.add(t.group());
+        }
+        Set<String> core = new java.util.TreeSet<>(offered.get("core"));
+        core.removeAll(offered.get("run"));
+        assertThat(named).as("the core row of MCP.md's profile table").isEqualTo(core);
+    }
+
+    /**
      * The full profile's tools/list (the result as the server writes it) is no larger than docs/MCP.md says, and the
      * bound stated there is not stale (within 2 KB of the size): a tool or a description that grows it must say so.
      */

@@ -426,6 +426,18 @@ public final class WorkspaceJson {
     }
 
     /**
+     * What a patch changed, and its notes ({@code Workspaces.applyPatch}).
+     *
+     * @param p the changes and notes
+     * @return {@link #patched(Map)} with {@code notes}
+     */
+    public static ObjectNode patched(Workspaces.Patched p) {
+        ObjectNode doc = patched(p.changes());
+        p.notes().forEach(doc.putArray("notes")::add);
+        return doc;
+    }
+
+    /**
      * The workspaces a reap removed ({@code workspace reap}, {@code reap}).
      *
      * @param removed what was removed

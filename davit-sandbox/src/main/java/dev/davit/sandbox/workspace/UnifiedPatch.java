@@ -118,6 +118,14 @@ final class UnifiedPatch {
 
     /** The file patches of {@code patch}, in order; a usage error naming the line when it is malformed. */
     static List<FilePatch> parse(byte[] patch) {
+        return parse(patch, new ArrayList<>());
+    }
+
+    /**
+     * {@link #parse(byte[])}, hunks whose header miscounts their lines taken as git apply --recount takes them (the
+     * lines up to the next hunk or file), each such hunk said in {@code notes}.
+     */
+    static List<FilePatch> parse(byte[] patch, List<String> notes) {
         List<String> lines = split(new String(patch, StandardCharsets.ISO_8859_1));
         List<FilePatch> out = new ArrayList<>();
         int i = 0;
@@ -159,44 +167,31 @@ final class UnifiedPatch {
                 int newCount = m.group(4) == null ? 1 : Integer.parseInt(m.group(4));
                 List<String> oldLines = new ArrayList<>();
                 List<String> newLines = new ArrayList<>();
-                i++;
-                int o = 0;
-                int n = 0;
-                while (o < oldCount || n < newCount) {
-                    if (i >= lines.size()) {
-                        throw bad(i - 1, "hunk '" + header + "' of " + path + " ends early");
+                int end;
+                try {
+                    end = body(lines, i + 1, oldCount, newCount, header, path, oldLines, newLines);
+                    int next = end;
+                    while (next < lines.size() && lines.get(next).equals("\n")) {
+                        next++; // blank lines after a hunk: between files, or a patch's end
                     }
-                    String line = lines.get(i);
-                    char c = line.isEmpty() || line.equals("\n") ? ' ' : line.charAt(0);
-                    String body = line.isEmpty() ? "\n" : line.equals("\n") ? "\n" : line.substring(1);
-                    boolean noNewline = i + 1 < lines.size() && strip(lines.get(i + 1)).equals(NO_NEWLINE);
-                    if (noNewline && body.endsWith("\n")) {
-                        body = body.substring(0, body.length() - 1);
+                    if (next < lines.size() && bodyLine(lines, next) && !boundary(lines, next)) {
+                        throw bad(next, "hunk '" + header + "' of " + path + " has more lines than its header"
+                                + " says");
                     }
-                    switch (c) {
-                        case ' ' -> {
-                            oldLines.add(body);
-                            newLines.add(body);
-                            o++;
-                            n++;
-                        }
-                        case '-' -> {
-                            oldLines.add(body);
-                            o++;
-                        }
-                        case '+' -> {
-                            newLines.add(body);
-                            n++;
-                        }
-                        default -> throw bad(i, line.startsWith(WorkspaceDiff.REDACTED_LINE.substring(0, 8))
-                                ? "the diff of " + path + " shows a secret value redacted (" + strip(line) + ")"
-                                : "unexpected line in hunk '" + header + "' of " + path);
+                } catch (DavitException counted) {
+                    // as git apply --recount: the hunk is what follows its header up to the next hunk or file, its
+                    // counts taken from that; said in the notes, or, when even that is no hunk, the counts' error
+                    oldLines.clear();
+                    newLines.clear();
+                    end = recount(lines, i + 1, header, path, oldLines, newLines, counted);
+                    if (oldCount > 0 && oldLines.isEmpty() || newCount > 0 && newLines.isEmpty()) {
+                        throw counted; // a side the header has is all gone: a patch cut short, not miscounted
                     }
-                    if (o > oldCount || n > newCount) {
-                        throw bad(i, "hunk '" + header + "' of " + path + " has more lines than its header says");
-                    }
-                    i += noNewline ? 2 : 1;
+                    notes.add("hunk " + (hunks.size() + 1) + " of " + path + ": its header " + header
+                            + " miscounts its lines; counted -" + oldStart + "," + oldLines.size() + " +"
+                            + m.group(3) + "," + newLines.size() + " and applied as that");
                 }
+                i = end;
                 hunks.add(new Hunk(oldStart, header, oldLines, newLines));
             }
             if (hunks.isEmpty() && !added) {
@@ -209,6 +204,109 @@ final class UnifiedPatch {
                     + " a unified diff as 'git diff' or 'diff -u' write it");
         }
         return out;
+    }
+
+    /**
+     * Reads a hunk's body from line {@code i} as its header counts it ({@code oldCount} old, {@code newCount} new
+     * lines) into {@code oldLines} and {@code newLines}; returns the line after it.
+     */
+    private static int body(List<String> lines, int i, int oldCount, int newCount, String header, String path,
+                            List<String> oldLines, List<String> newLines) {
+        int o = 0;
+        int n = 0;
+        while (o < oldCount || n < newCount) {
+            if (i >= lines.size()) {
+                throw bad(i - 1, "hunk '" + header + "' of " + path + " ends early");
+            }
+            char c = kind(lines.get(i));
+            if (c != ' ' && c != '-' && c != '+') {
+                String line = lines.get(i);
+                throw bad(i, line.startsWith(WorkspaceDiff.REDACTED_LINE.substring(0, 8))
+                        ? "the diff of " + path + " shows a secret value redacted (" + strip(line) + ")"
+                        : "unexpected line in hunk '" + header + "' of " + path);
+            }
+            i = take(lines, i, oldLines, newLines);
+            o += c == '+' ? 0 : 1;
+            n += c == '-' ? 0 : 1;
+            if (o > oldCount || n > newCount) {
+                throw bad(i - 1, "hunk '" + header + "' of " + path + " has more lines than its header says");
+            }
+        }
+        return i;
+    }
+
+    /**
+     * Reads a hunk's body from line {@code i} up to the next hunk header, file header or line that is no hunk line
+     * (blank lines at its end left out), whatever its header counted; returns the line after it. Throws
+     * {@code counted} (the error of the header's counts) when that gives no hunk, or one with a redacted line.
+     */
+    private static int recount(List<String> lines, int i, String header, String path, List<String> oldLines,
+                               List<String> newLines, DavitException counted) {
+        int end = i;
+        while (end < lines.size() && bodyLine(lines, end)) {
+            end++;
+            if (end < lines.size() && strip(lines.get(end)).equals(NO_NEWLINE)) {
+                end++;
+            }
+        }
+        int last = end;
+        while (last > i && lines.get(last - 1).equals("\n")) {
+            last--; // a blank line after a hunk is no context line
+        }
+        if (last == i || !boundary(lines, end)) {
+            throw counted; // no hunk, or one cut short by a line no hunk has (e.g. a redacted one)
+        }
+        for (int k = i; k < last; ) {
+            k = take(lines, k, oldLines, newLines);
+        }
+        return end;
+    }
+
+    /**
+     * Whether line {@code i} may be a hunk line: a context, removed or added line, or a blank one; not the next
+     * hunk's header nor a file's {@code ---}/{@code +++} pair.
+     */
+    private static boolean bodyLine(List<String> lines, int i) {
+        String line = lines.get(i);
+        if (line.startsWith("--- ") && i + 1 < lines.size() && lines.get(i + 1).startsWith("+++ ")) {
+            return false;
+        }
+        char c = kind(line);
+        return c == ' ' || c == '-' || c == '+';
+    }
+
+    /** Whether line {@code i} is where a hunk may end: the patch's end, the next hunk, file or git header. */
+    private static boolean boundary(List<String> lines, int i) {
+        if (i >= lines.size()) {
+            return true;
+        }
+        String line = lines.get(i);
+        return line.startsWith("@@ ") || line.startsWith("diff ")
+                || line.startsWith("--- ") && i + 1 < lines.size() && lines.get(i + 1).startsWith("+++ ");
+    }
+
+    /** A hunk line's kind: its first character; a blank line is a context line (some tools strip the space). */
+    private static char kind(String line) {
+        return line.isEmpty() || line.equals("\n") || line.equals("\r\n") ? ' ' : line.charAt(0);
+    }
+
+    /** Takes hunk line {@code i} (and a no-newline marker after it) into the sides; returns the line after. */
+    private static int take(List<String> lines, int i, List<String> oldLines, List<String> newLines) {
+        String line = lines.get(i);
+        char c = kind(line);
+        String body = line.isEmpty() || line.equals("\n") ? "\n" : line.equals("\r\n") ? "\r\n"
+                : line.substring(1);
+        boolean noNewline = i + 1 < lines.size() && strip(lines.get(i + 1)).equals(NO_NEWLINE);
+        if (noNewline && body.endsWith("\n")) {
+            body = body.substring(0, body.length() - 1);
+        }
+        if (c != '+') {
+            oldLines.add(body);
+        }
+        if (c != '-') {
+            newLines.add(body);
+        }
+        return i + (noNewline ? 2 : 1);
     }
 
     /**

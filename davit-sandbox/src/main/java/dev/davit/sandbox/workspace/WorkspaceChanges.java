@@ -21,18 +21,19 @@ class WorkspaceChanges extends WorkspaceState {
         super(state);
     }
 
-    Map<String, String> patch(String id, byte[] patch) {
+    Workspaces.Patched patch(String id, byte[] patch) {
         return shown(id, (w, r) -> {
-            Map<String, String> kinds = patchUnredacted(w, id, patch);
+            List<String> notes = new ArrayList<>();
+            Map<String, String> kinds = patchUnredacted(w, id, patch, notes);
             Map<String, String> shown = new java.util.LinkedHashMap<>();
             kinds.forEach((p, k) -> shown.put(r.redact(p), k));
-            return shown;
+            return new Workspaces.Patched(shown, r.redact(notes));
         });
     }
 
-    private Map<String, String> patchUnredacted(Workspace w, String id, byte[] patch) {
+    private Map<String, String> patchUnredacted(Workspace w, String id, byte[] patch, List<String> notes) {
         WorkspaceArea area = area(w);
-        List<UnifiedPatch.FilePatch> files = UnifiedPatch.parse(patch);
+        List<UnifiedPatch.FilePatch> files = UnifiedPatch.parse(patch, notes);
         Map<String, byte[]> result = new java.util.LinkedHashMap<>();
         Map<String, Boolean> existed = new java.util.HashMap<>();
         Map<String, Integer> modes = new java.util.HashMap<>();
@@ -52,6 +53,16 @@ class WorkspaceChanges extends WorkspaceState {
                 kinds.put(rel, after == null ? "deleted" : existed.get(rel) ? "modified" : "added");
             }
         });
+        write(w, area, kinds, result, modes);
+        return kinds;
+    }
+
+    /**
+     * Writes {@code kinds}' files into /workspace together: their new content ({@code result}, with their
+     * {@code modes}) staged beside the workspace's state first, then applied by its area; deleted ones removed.
+     */
+    private void write(Workspace w, WorkspaceArea area, Map<String, String> kinds, Map<String, byte[]> result,
+                       Map<String, Integer> modes) {
         Path stage = stateDir.resolve(w.id()).resolve(".patch-" + dev.davit.oci.internal.RandomHex.of(4));
         List<String> changes = new ArrayList<>();
         List<String> deletions = new ArrayList<>();
@@ -69,18 +80,68 @@ class WorkspaceChanges extends WorkspaceState {
             }
             area.apply(stage, changes, deletions);
         } catch (IOException e) {
-            throw new DavitException(Kind.STORE, "cannot stage the patch: " + e.getMessage());
+            throw new DavitException(Kind.STORE, "cannot stage the change: " + e.getMessage());
         } finally {
             delete(stage);
         }
-        return kinds;
+    }
+
+    /**
+     * Replaces {@code oldText} by {@code newText} in file {@code path} of /workspace (see {@link Workspaces#edit}).
+     */
+    Workspaces.Edited edit(String id, String path, String oldText, String newText, boolean all) {
+        String rel = WorkspacePath.normalise(path);
+        if (rel.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "give the path of a file in /workspace to edit");
+        }
+        if (oldText == null || oldText.isEmpty()) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("give the text to replace (",
+                    dev.davit.oci.Input.EDIT_OLD, "): it may not be empty; to write a whole file, write it"));
+        }
+        if (newText == null) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("give the text to put in its place (",
+                    dev.davit.oci.Input.EDIT_NEW, "; empty to delete it)"));
+        }
+        if (oldText.equals(newText)) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("the text to replace (",
+                    dev.davit.oci.Input.EDIT_OLD, ") and its replacement (", dev.davit.oci.Input.EDIT_NEW,
+                    ") are the same; nothing to change"));
+        }
+        return shown(id, (w, r) -> {
+            WorkspaceArea area = area(w);
+            Map<String, Integer> modes = new java.util.HashMap<>();
+            byte[] before;
+            try (WorkspaceArea.View v = area.view(); Dir ws = v.open()) {
+                before = current(ws, rel, modes);
+            } catch (IOException e) {
+                throw new DavitException(Kind.STORE, "cannot read /workspace of workspace " + id + ": "
+                        + e.getMessage());
+            }
+            if (before == null) {
+                throw new DavitException(Kind.NOT_FOUND, "no file " + r.redact(rel) + " in /workspace; write it"
+                        + " first, or give the path of one that exists");
+            }
+            String text;
+            try {
+                text = java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(before))
+                        .toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new DavitException(Kind.USAGE, r.redact(rel) + " is not UTF-8 text; edit it with a patch or"
+                        + " write it whole");
+            }
+            String after = TextEdit.apply(text, oldText, newText, all, r.redact(rel));
+            write(w, area, Map.of(rel, "modified"), Map.of(rel, after.getBytes(java.nio.charset.StandardCharsets
+                    .UTF_8)), modes);
+            return new Workspaces.Edited(r.redact(rel), TextEdit.count(text, oldText),
+                    TextEdit.line(text, text.indexOf(oldText)));
+        });
     }
 
     /** The content of regular file {@code rel} under {@code root} (null when missing); records its mode. */
     private static byte[] current(Dir ws, String rel, Map<String, Integer> modes) {
         try (Dir.Opened f = ws.openFile(rel)) {
             if (f.stat().size() > ContainerArea.MAX_READ) {
-                throw new DavitException(Kind.USAGE, "the patch changes " + rel + ", which holds more than "
+                throw new DavitException(Kind.USAGE, "the change is to " + rel + ", which holds more than "
                         + (ContainerArea.MAX_READ >> 20) + " MiB; nothing was changed");
             }
             modes.put(rel, f.stat().permissions() & 0777);
@@ -90,7 +151,7 @@ class WorkspaceChanges extends WorkspaceState {
         } catch (java.nio.file.NoSuchFileException e) {
             return null;
         } catch (Dir.NotRegularFile e) {
-            throw new DavitException(Kind.USAGE, "the patch changes " + rel + ", which is not a regular file in"
+            throw new DavitException(Kind.USAGE, "the change is to " + rel + ", which is not a regular file in"
                     + " /workspace; nothing was changed");
         } catch (IOException e) {
             throw ContainerArea.fileError(e, rel, "read");

@@ -1306,7 +1306,73 @@ public final class Workspaces {
      *                        {@link Kind#NOT_FOUND} when there is no such workspace. Nothing is changed then
      */
     public Map<String, String> patch(String id, byte[] patch) {
+        return applyPatch(id, patch).changes();
+    }
+
+    /**
+     * What {@link #applyPatch} did.
+     *
+     * @param changes changed path (relative to /workspace) to {@code added}, {@code modified} or {@code deleted}, in
+     *                the patch's order
+     * @param notes   what the caller should know: each hunk whose header miscounted its lines, taken as
+     *                {@code git apply --recount} takes it
+     */
+    public record Patched(Map<String, String> changes, List<String> notes) {
+        /** Copies both. */
+        public Patched {
+            changes = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(changes));
+            notes = List.copyOf(notes);
+        }
+    }
+
+    /**
+     * {@link #patch}, saying what the caller should know: a hunk whose header miscounts its lines (as a hand-written
+     * one may) is taken as {@code git apply --recount} takes it, as the lines up to the next hunk or file, and said
+     * so; its context must still match exactly.
+     *
+     * @param id    the workspace's id ({@code ws-...}) or name
+     * @param patch the unified diff's bytes
+     * @return the changes and the notes
+     * @throws DavitException as {@link #patch}
+     */
+    public Patched applyPatch(String id, byte[] patch) {
         return changes.patch(id, patch);
+    }
+
+    /**
+     * What {@link #edit} did.
+     *
+     * @param path         the file, relative to /workspace
+     * @param replacements how many occurrences it replaced
+     * @param line         the line (from 1) of the first, before the edit
+     */
+    public record Edited(String path, int replacements, int line) {
+    }
+
+    /**
+     * Replaces text {@code oldText} of file {@code path} of /workspace by {@code newText}, as models are trained to
+     * edit: the text must be in the file exactly once (or, with {@code all}, at least once: every occurrence is
+     * replaced). Found nowhere or more than once, the edit is refused saying how many times and on which lines (and,
+     * when it is there only without its leading and trailing white space, that too); nothing is changed then. The
+     * file (UTF-8 text, at most 64 MiB) keeps its mode; it is written whole, as a patch writes.
+     *
+     * <pre>{@code
+     * workspaces.edit("proj", "src/app.js", "return a - b;", "return a + b;", false);
+     * }</pre>
+     *
+     * @param id      the workspace's id ({@code ws-...}) or name
+     * @param path    the file, relative to /workspace
+     * @param oldText the text to replace: not empty
+     * @param newText what to put in its place (empty: remove it)
+     * @param all     replace every occurrence rather than the one
+     * @return the file, how many it replaced and where the first was
+     * @throws DavitException {@link Kind#STATE} when the text is not there, or there more than once without
+     *                        {@code all}; {@link Kind#NOT_FOUND} when there is no such workspace or file;
+     *                        {@link Kind#USAGE} for a bad path, an empty {@code oldText}, the same text twice, or a file
+     *                        that is not UTF-8 text or not a regular file. Nothing is changed then
+     */
+    public Edited edit(String id, String path, String oldText, String newText, boolean all) {
+        return changes.edit(id, path, oldText, newText, all);
     }
 
     /**
