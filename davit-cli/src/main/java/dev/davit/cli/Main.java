@@ -164,6 +164,9 @@ public final class Main implements Callable<Integer> {
                 }
             }
         }
+        if (ConciseHelp.asked(args)) {
+            ConciseHelp.apply(cl);
+        }
         // an argument is never replaced by a file's content: picocli's @FILE would read any host file named in an
         // argument (a command's, an MCP tool's) into the command line
         cl.setExpandAtFiles(false);

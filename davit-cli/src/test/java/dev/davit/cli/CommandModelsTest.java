@@ -211,6 +211,9 @@ class CommandModelsTest {
             CommandLine a = annotated(am);
             a.addSubcommand(SandboxCommand.class);
             a.addSubcommand(WorkspaceCommand.class);
+            if (ConciseHelp.asked(line)) { // as Main makes the help of a line that may ask for it
+                ConciseHelp.apply(a);
+            }
             Main pm = new Main();
             CommandLine p = pm.commandLine(new PrintWriter(new ByteArrayOutputStream()),
                     new PrintWriter(new ByteArrayOutputStream()), line);

@@ -145,7 +145,9 @@ class McpOwnershipTest extends BusyboxRegistryTest {
         assertThat(listed(c)).containsExactly(mine);
         // a fork is the server's too, and counts against its limit: one more fits, two do not
         ok(c, "workspace_exec", Map.of("workspace", mine, "command", List.of("sh", "-c", "echo v1 > /etc/v")));
-        assertThat(invalid(c, "workspace_fork", Map.of("workspace", mine, "count", 2))).contains("--max-workspaces");
+        assertThat(invalid(c, "workspace_fork", Map.of("workspace", mine, "count", 2))).contains("2 forks need room"
+                + " for 2 workspaces, and this server has room for 1 more (1 of its 2 exist; --max-workspaces); ask for"
+                + " at most 1 ('count')").doesNotContain("being created");
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> forks = (List<Map<String, Object>>) ok(c, "workspace_fork", Map.of("workspace",
                 "mine", "names", List.of("mine2"))).get("workspaces");

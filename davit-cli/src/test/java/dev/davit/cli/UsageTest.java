@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,25 @@ class UsageTest {
         assertThat(r.stderr().lines().toList()).as(r.toString()).hasSize(1);
         assertThat(r.stderr()).startsWith("davit: error: ").contains(contains);
         assertThat(r.stderr()).doesNotContain("\tat ", "Exception");
+    }
+
+    /**
+     * A subcommand's help shows its own options and says once where the global ones are; only {@code davit --help}
+     * lists those (as git's and crane's help do).
+     */
+    @Test
+    void aCommandsHelpListsItsOwnOptionsAndPointsToTheGlobalOnes() {
+        for (String[] line : List.of(new String[] {"workspace", "exec", "--help"}, new String[] {"run", "--help"},
+                new String[] {"workspace", "file", "edit", "-h"}, new String[] {"pull", "--help"})) {
+            Cli.Result r = cli().run(line);
+            assertThat(r.rc()).as(String.join(" ", line)).isZero();
+            assertThat(r.stdout()).as(String.join(" ", line)).contains("[OPTIONS]").doesNotContain("--signature-policy")
+                    .doesNotContain("--password-stdin").doesNotContain("--store=DIR")
+                    .contains("Global options (--json, --quiet, --debug, --home, --store, registry login and\ntrust):"
+                            + " 'davit --help'.");
+        }
+        Cli.Result root = cli().run("--help");
+        assertThat(root.stdout()).contains("--signature-policy").contains("--password-stdin").contains("--store=DIR");
     }
 
     @Test

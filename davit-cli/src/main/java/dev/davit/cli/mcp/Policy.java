@@ -294,6 +294,17 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         } catch (RuntimeException e) {
             // counted as one of the default size; the fork itself says what is wrong with its sandbox
         }
+        synchronized (admission) { // said as the fork's own need, not as its first forks' being created
+            int n = ownWorkspaces();
+            int room = Math.max(0, maxWorkspaces - n - admission.creating);
+            if (count > room) {
+                throw Tool.invalid(count + " forks need room for " + count + " workspaces, and this server has room"
+                        + " for " + room + " more (" + n + " of its " + maxWorkspaces + " exist" + (admission.creating
+                        > 0 ? ", " + admission.creating + " more being created by other calls" : "")
+                        + "; --max-workspaces); ask for " + (room > 0 ? "at most " + room + " ('count')" : "none")
+                        + ", or delete a workspace with workspace_delete first (workspace_list shows them)");
+            }
+        }
         List<Runnable> held = new java.util.ArrayList<>();
         try {
             for (int i = 0; i < count; i++) {
