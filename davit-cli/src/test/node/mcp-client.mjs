@@ -121,7 +121,18 @@ try {
   const back = await client.callTool({ name: "workspace_file_edit", arguments: { workspace: id, path: "a.txt",
     old_text: "MORE", new_text: "more" } });
   check(!back.isError, "workspace_file_edit back", back);
+  // dependencies are counted, not listed: the diff keeps what the agent wrote visible
+  const deps = await client.callTool({ name: "workspace_exec", arguments: { workspace: id, command: ["sh", "-c",
+    "mkdir -p node_modules/dep && for i in 1 2 3 4 5 6 7 8 9; do echo $i > node_modules/dep/f$i; done"] } });
+  check(!deps.isError, "node_modules made", deps);
   const d = await client.callTool({ name: "workspace_diff", arguments: { workspace: id } });
+  check(JSON.stringify(d.structuredContent.collapsed) === JSON.stringify([{ path: "node_modules", added: 11,
+    modified: 0, deleted: 0 }]) && !d.structuredContent.changes.some((c) => c.path.startsWith("node_modules")),
+    "workspace_diff collapses node_modules", d.structuredContent);
+  const every = await client.callTool({ name: "workspace_diff", arguments: { workspace: id, include_ignored: true } });
+  check(every.structuredContent.changes.filter((c) => c.path.startsWith("node_modules")).length === 11
+    && every.structuredContent.collapsed.length === 0, "include_ignored lists them", every.structuredContent);
+  await client.callTool({ name: "workspace_exec", arguments: { workspace: id, command: ["rm", "-r", "node_modules"] } });
   const changed = d.structuredContent.changes.map((c) => `${c.kind} ${c.path}`).sort();
   check(changed.includes("modified a.txt") && changed.some((c) => c === "added hello.txt")
     && d.structuredContent.patch.includes("+more"), "workspace_diff", d.structuredContent);

@@ -498,6 +498,21 @@ public final class OpenWorkspace implements AutoCloseable {
     }
 
     /**
+     * {@link #diff(String, List)}, saying whether what is below ignored directories is listed
+     * ({@link Workspaces#diff(String, String, List, boolean)}).
+     *
+     * @param snapshot       the snapshot to compare with; null: the baseline
+     * @param paths          paths relative to /workspace; empty: every path
+     * @param includeIgnored list and diff what is below ignored directories (node_modules, .gitignore's) too
+     * @return the changes, a unified diff of the text files among them, and the collapsed directories
+     * @throws DavitException as {@link #diff(String, List)}
+     */
+    public WorkspaceDiff diff(String snapshot, List<String> paths, boolean includeIgnored) {
+        Args.given(paths, "OpenWorkspace.diff", "paths", "give List.of() for every path");
+        return workspaces().diff(id(), snapshot, paths, includeIgnored);
+    }
+
+    /**
      * Replaces text {@code oldText} of file {@code path} of /workspace by {@code newText} ({@link Workspaces#edit}).
      *
      * @param path    the file, relative to /workspace

@@ -706,6 +706,10 @@ final class WorkspaceCommand extends GroupCommand {
                 + " to /workspace; repeatable).")
         List<String> paths = new ArrayList<>();
 
+        @Option(names = "--include-ignored", description = "List what is below ignored directories too (default:"
+                + " those a .gitignore ignores, or node_modules and the like, are counted on one line each).")
+        boolean includeIgnored;
+
         @Option(names = "--patch-offset", paramLabel = "N", description = "Show the patch from this character"
                 + " (default 0); --json's next_offset is where the next page starts.")
         long patchOffset;
@@ -719,9 +723,9 @@ final class WorkspaceCommand extends GroupCommand {
             if (patchOffset < 0 || patchMax < 0) {
                 throw new DavitException(DavitException.Kind.USAGE, "--patch-offset and --patch-max take 0 or more");
             }
-            WorkspaceDiff full = workspaces(main).diff(id, snapshot, paths);
+            WorkspaceDiff full = workspaces(main).diff(id, snapshot, paths, includeIgnored || !paths.isEmpty());
             WorkspaceDiff.PatchPage page = full.page(patchOffset, patchMax > 0 ? patchMax : Integer.MAX_VALUE);
-            WorkspaceDiff d = new WorkspaceDiff(full.changes(), page.text(), full.redacted());
+            WorkspaceDiff d = new WorkspaceDiff(full.changes(), page.text(), full.redacted(), full.collapsed());
             ObjectNode doc = WorkspaceJson.diff(d);
             if (patchOffset > 0 || patchMax > 0) {
                 doc.put("patch_offset", page.offset());
@@ -737,6 +741,10 @@ final class WorkspaceCommand extends GroupCommand {
                         case MODIFIED -> "C ";
                     } + Text.escaped(c.path(), false) + (c.kind() == WorkspaceDiff.Change.Kind.MODE ? " "
                             + c.oldModeOctal() + " -> " + c.newModeOctal() : ""));
+                }
+                for (WorkspaceDiff.Collapsed c : d.collapsed()) {
+                    p.println("I " + Text.escaped(c.path(), false) + "/ (ignored: " + c.added() + " added, "
+                            + c.modified() + " modified, " + c.deleted() + " deleted; --include-ignored lists them)");
                 }
                 p.print(Text.escaped(d.patch(), true)); // names are quoted already; the text is the sandbox's
             });

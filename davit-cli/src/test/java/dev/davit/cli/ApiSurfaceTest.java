@@ -126,7 +126,7 @@ class ApiSurfaceTest {
                     "Workspace", "Workspace$SecretInfo", "WorkspaceDiff", "WorkspaceDiff$Change", "WorkspaceImages",
                     "WorkspaceImages$Base", "WorkspaceImages$Commit", "WorkspaceImages$CommitOptions",
                     "WorkspaceImages$Restored", "WorkspaceImages$SnapshotPush",
-                    "WorkspaceDiff$Change$Kind", "WorkspaceDiff$Change$Type", "WorkspaceDiff$PatchPage",
+                    "WorkspaceDiff$Change$Kind", "WorkspaceDiff$Change$Type", "WorkspaceDiff$PatchPage", "WorkspaceDiff$Collapsed",
                     "WorkspaceLabels", "Workspaces", "Workspaces$Change", "Workspaces$Copied", "Workspaces$Executed",
                     "Workspaces$FileContent", "Workspaces$FileInfo", "Workspaces$Progress", "Workspaces$Reaped",
                     "Workspaces$Snapshot", "Workspaces$SpooledExecuted", "Workspaces$Edited", "Workspaces$Patched")));

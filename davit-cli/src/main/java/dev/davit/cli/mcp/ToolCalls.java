@@ -659,9 +659,11 @@ final class ToolCalls implements AutoCloseable {
     }
 
     private ObjectNode diff(OpenWorkspace w, Map<String, Object> a, Tool.Call call) {
-        WorkspaceDiff full = w.diff((String) a.get("snapshot"), strings(a, "paths"));
+        List<String> paths = strings(a, "paths");
+        WorkspaceDiff full = w.diff((String) a.get("snapshot"), paths, flag(a, "include_ignored") || !paths.isEmpty());
         WorkspaceDiff.PatchPage page = full.page(number(a, "offset", 0), Tools.MAX_PATCH);
-        ObjectNode doc = WorkspaceJson.diff(new WorkspaceDiff(full.changes(), page.text(), full.redacted()));
+        ObjectNode doc = WorkspaceJson.diff(new WorkspaceDiff(full.changes(), page.text(), full.redacted(),
+                full.collapsed()));
         return doc.put("patch_offset", page.offset()).put("next_offset", page.next())
                 .put("patch_truncated", page.more());
     }

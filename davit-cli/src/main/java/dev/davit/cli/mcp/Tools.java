@@ -372,9 +372,13 @@ final class Tools {
                 .required("workspace", WS)
                 .option("snapshot", STRING, "Compare with this snapshot instead of the baseline.")
                 .option("paths", STRINGS, "Only these paths and what is below them.")
+                .option("include_ignored", FLAG, "List what is below ignored directories too (by default those"
+                        + " a .gitignore ignores, or node_modules and the like, are counted in 'collapsed').")
                 .option("offset", INTEGER, "The patch from this character (default 0).")
                 .hints(Tool.Hints.READ)
                 .returns("changes", Tool.arrayOf("path", "kind", "type"), "One entry per changed path.")
+                .returns("collapsed", Tool.arrayOf("path", "added", "modified", "deleted"), "Ignored directories"
+                        + " whose changes are counted, not listed.")
                 .returns("patch", "string", "The unified diff of text files.")
                 .returns("redacted", "boolean", "Whether a secret value is shown as [REDACTED:NAME] in a path or"
                         + " the patch (a file's diff where one was does not apply).")

@@ -163,6 +163,11 @@ public final class WorkspaceJson {
         }
         o.put("patch", d.patch());
         o.put("redacted", d.redacted());
+        ArrayNode ig = o.putArray("collapsed");
+        for (WorkspaceDiff.Collapsed c : d.collapsed()) {
+            ig.addObject().put("path", c.path()).put("added", c.added()).put("modified", c.modified())
+                    .put("deleted", c.deleted());
+        }
         return o;
     }
 

@@ -158,13 +158,14 @@ class WorkspaceChanges extends WorkspaceState {
         }
     }
 
-    WorkspaceDiff diff(String id, String snapshot, List<String> paths) {
+    WorkspaceDiff diff(String id, String snapshot, List<String> paths, boolean includeIgnored) {
         List<String> only = paths.stream().map(WorkspacePath::normalise).toList();
         return shown(id, (w, r) -> {
             Path from = snapshot == null ? stateDir.resolve(w.id()).resolve("baseline") : snapshotTree(id, snapshot);
             try (WorkspaceArea.View v = area(w).view(); Dir now = v.open();
                  Dir before = Dir.open(from, "the baseline")) {
-                return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"), r, only);
+                return WorkspaceDiff.compute(before, now, Budget.of("the diff of /workspace"), r, only,
+                        includeIgnored);
             } catch (IOException e) {
                 throw ContainerArea.treeError(e, "the diff");
             }

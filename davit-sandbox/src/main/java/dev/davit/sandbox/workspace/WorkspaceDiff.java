@@ -25,7 +25,36 @@ import java.util.TreeSet;
  * @param redacted whether a secret value was redacted from a path or the patch (which then does not apply as a
  *                 whole)
  */
-public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted) {
+public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted, List<Collapsed> collapsed) {
+    /** Copies the lists; a null {@code collapsed} is none. */
+    public WorkspaceDiff {
+        changes = List.copyOf(changes);
+        collapsed = collapsed == null ? List.of() : List.copyOf(collapsed);
+    }
+
+    /**
+     * A diff with no directory collapsed.
+     *
+     * @param changes  one per path that differs, by path
+     * @param patch    a unified diff of the text files among them
+     * @param redacted whether a secret value was redacted
+     */
+    public WorkspaceDiff(List<Change> changes, String patch, boolean redacted) {
+        this(changes, patch, redacted, List.of());
+    }
+
+    /**
+     * An ignored directory whose changes a diff counts instead of listing ({@link Ignores}: a {@code .gitignore}'s,
+     * or a usual dependency or build directory): none of them is in {@link #changes} or the patch.
+     *
+     * @param path     the directory, relative to /workspace
+     * @param added    paths added below it (or it, added)
+     * @param modified paths modified below it (content, type, link target or mode)
+     * @param deleted  paths deleted below it (or it, deleted)
+     */
+    public record Collapsed(String path, int added, int modified, int deleted) {
+    }
+
     /**
      * What follows each hunk header of a file whose diff had a secret value redacted: a line that is no line of a
      * hunk, so {@code git apply}, GNU {@code patch} and {@link Workspaces#patch} refuse the hunk instead of writing
@@ -185,8 +214,20 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
      */
     static WorkspaceDiff compute(Dir baseline, Dir current, Budget budget, Redactor redactor, List<String> only)
             throws IOException {
+        return compute(baseline, current, budget, redactor, only, true);
+    }
+
+    /**
+     * {@link #compute(Dir, Dir, Budget, Redactor, List)}; without {@code includeIgnored}, the changes below an
+     * ignored directory ({@link Ignores}) are counted per topmost such directory ({@link #collapsed}) rather than
+     * listed and diffed.
+     */
+    static WorkspaceDiff compute(Dir baseline, Dir current, Budget budget, Redactor redactor, List<String> only,
+                                 boolean includeIgnored) throws IOException {
         Map<String, Tree.Entry> before = Tree.walk(baseline, budget);
         Map<String, Tree.Entry> after = Tree.walk(current, budget);
+        Ignores ignores = includeIgnored ? null : Ignores.of(current, after);
+        Map<String, int[]> counted = new java.util.TreeMap<>();
         TreeSet<String> paths = new TreeSet<>(before.keySet());
         paths.addAll(after.keySet());
         if (!only.isEmpty()) {
@@ -215,6 +256,12 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
                 } else {
                     continue;
                 }
+                String top = ignores == null ? null : ignores.top(p, before, after);
+                if (top != null) {
+                    int[] n = counted.computeIfAbsent(top, k -> new int[3]);
+                    n[c.kind() == Change.Kind.ADDED ? 0 : c.kind() == Change.Kind.DELETED ? 2 : 1]++;
+                    continue;
+                }
                 String shown = redactor.redact(p);
                 redacted |= !shown.equals(p);
                 changes.add(new Change(shown, c.kind(), c.type(), c.oldMode(), c.newMode()));
@@ -231,7 +278,13 @@ public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted
                 }
             }
         }
-        return new WorkspaceDiff(List.copyOf(changes), patch.toString(), redacted);
+        List<Collapsed> collapsed = new ArrayList<>();
+        for (Map.Entry<String, int[]> e : counted.entrySet()) {
+            String shown = redactor.redact(e.getKey());
+            redacted |= !shown.equals(e.getKey());
+            collapsed.add(new Collapsed(shown, e.getValue()[0], e.getValue()[1], e.getValue()[2]));
+        }
+        return new WorkspaceDiff(changes, patch.toString(), redacted, collapsed);
     }
 
     /** A hunk header line of a unified diff, with its line end. */

@@ -1464,6 +1464,24 @@ public final class Workspaces {
      *                        {@code ..}
      */
     public WorkspaceDiff diff(String id, String snapshot, List<String> paths) {
-        return changes.diff(id, snapshot, paths);
+        return diff(id, snapshot, paths, !paths.isEmpty());
+    }
+
+    /**
+     * {@link #diff(String, String, List)}, saying whether ignored directories are listed: without
+     * {@code includeIgnored} (the default of the other diffs when no path is given) the changes below a directory
+     * the workspace's {@code .gitignore} files ignore (or, with none, a usual dependency or build directory such as
+     * {@code node_modules}, {@code target}, {@code __pycache__}; {@code .git} always) are counted per such directory
+     * ({@link WorkspaceDiff#collapsed}) instead of listed and diffed, so what the caller wrote is not lost among them.
+     *
+     * @param id             the workspace's id ({@code ws-...}) or name
+     * @param snapshot       the snapshot to compare with; null: the baseline
+     * @param paths          paths relative to /workspace; empty: every path
+     * @param includeIgnored list and diff what is below ignored directories too
+     * @return the changed paths, a unified diff of the text files among them, and the collapsed directories
+     * @throws DavitException as {@link #diff(String, String, List)}
+     */
+    public WorkspaceDiff diff(String id, String snapshot, List<String> paths, boolean includeIgnored) {
+        return changes.diff(id, snapshot, paths, includeIgnored);
     }
 }

@@ -34,6 +34,10 @@ class WorkspaceDiffChangeTest {
         assertThat(WorkspaceJson.diff(d).toString()).isEqualTo("{\"changes\":["
                 + "{\"path\":\"run.sh\",\"kind\":\"mode\",\"type\":\"file\",\"old_mode\":\"0644\",\"new_mode\":\"0755\"},"
                 + "{\"path\":\"gone\",\"kind\":\"deleted\",\"type\":\"symlink\",\"old_mode\":\"0777\",\"new_mode\":null}"
-                + "],\"patch\":\"\",\"redacted\":false}");
+                + "],\"patch\":\"\",\"redacted\":false,\"collapsed\":[]}");
+        WorkspaceDiff c = new WorkspaceDiff(List.of(), "", false, List.of(new WorkspaceDiff.Collapsed("node_modules",
+                3, 1, 2)));
+        assertThat(WorkspaceJson.diff(c).get("collapsed").toString()).isEqualTo("[{\"path\":\"node_modules\","
+                + "\"added\":3,\"modified\":1,\"deleted\":2}]");
     }
 }
