@@ -42,6 +42,8 @@ import org.junit.jupiter.api.Test;
  */
 class McpEgressTest extends BusyboxRegistryTest {
     private final List<McpAsyncClient> clients = new ArrayList<>();
+    /** Every progress notification the test's clients got. */
+    private final List<McpSchema.ProgressNotification> progress = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @AfterEach
     void close() {
@@ -71,7 +73,10 @@ class McpEgressTest extends BusyboxRegistryTest {
         e.put("PATH", System.getenv("PATH"));
         ServerParameters params = ServerParameters.builder(cmd.get(0)).args(cmd.subList(1, cmd.size())).env(e).build();
         McpAsyncClient c = McpClient.async(new StdioClientTransport(params, new JacksonMcpJsonMapper(Json.mapper())))
-                .requestTimeout(Duration.ofMinutes(3)).build();
+                .requestTimeout(Duration.ofMinutes(3)).progressConsumer(p -> {
+                    progress.add(p);
+                    return reactor.core.publisher.Mono.empty();
+                }).build();
         clients.add(c);
         c.initialize().block();
         return c;
@@ -338,6 +343,24 @@ class McpEgressTest extends BusyboxRegistryTest {
                 assertThat(x).containsEntry("name", "denied.test");
                 assertThat((String) x.get("reason")).isNotBlank();
             });
+
+            // while a command still retries: in the progress notifications, and in a background exec's wait
+            String retry = "for i in 1 2 3 4 5 6 7 8; do " + curl + "http://retried.test/r; sleep 1; done; true";
+            McpSchema.CallToolResult slow = c.callTool(new McpSchema.CallToolRequest("workspace_exec", args(
+                    "workspace", id, "command", List.of("sh", "-c", retry)), Map.of("progressToken", "deny-1")))
+                    .block();
+            assertThat(slow.isError()).as(slow.toString()).isFalse();
+            assertThat(progress).filteredOn(p -> "deny-1".equals(p.progressToken())).extracting(
+                    McpSchema.ProgressNotification::message).anySatisfy(m -> assertThat(m).contains(
+                    "the network policy refused").contains("retried.test"));
+            String bg = (String) ok(c, "workspace_exec", args("workspace", id, "command", List.of("sh", "-c",
+                    retry), "background", true)).get("exec_id");
+            Map<String, Object> waited = ok(c, "workspace_exec_wait", args("workspace", id, "exec_id", bg,
+                    "timeout", 4));
+            assertThat(waited).containsEntry("state", "running");
+            assertThat((List<Map<String, Object>>) waited.get("network_denied")).as(waited.toString())
+                    .anySatisfy(x -> assertThat(x).containsEntry("name", "retried.test"));
+            ok(c, "workspace_exec_kill", args("workspace", id, "exec_id", bg));
 
             Map<String, Object> allowed = ok(c, "workspace_exec", args("workspace", id, "command",
                     List.of("sh", "-c", curl + "http://allowed.test/plain")));

@@ -86,6 +86,10 @@ final class ToolCalls implements AutoCloseable {
             ObjectNode doc = WorkspaceJson.detached(x);
             long from = Math.max(0, x.outputBytes() - 2048);
             byte[] tail = w.output(x.execId(), null, from, 2048).bytes();
+            // what the egress gate refused since the exec started (the newest), as it happens: a wait that
+            // returns while the command still retries a refused connection says so
+            doc.set("network_denied", WorkspaceJson.denials(dev.davit.sandbox.EgressDenial.newest(
+                    denialsSince(w, x.startedAt()))));
             return doc.put("output_tail", new String(tail, java.nio.charset.StandardCharsets.UTF_8));
         });
         ws("workspace_exec_kill", (w, a, call) -> WorkspaceJson.detached(w.execKill((String) a.get("exec_id"))));
@@ -516,12 +520,25 @@ final class ToolCalls implements AutoCloseable {
         OutputTail tail = new OutputTail(PROGRESS_TAIL);
         r.tees(tail, tail);
         long t0 = System.nanoTime();
+        java.time.Instant started = java.time.Instant.now();
+        boolean gated = w.status().spec().network().mode() == dev.davit.sandbox.Network.Mode.POLICY;
         Thread ticker = Thread.ofVirtual().start(() -> {
+            java.time.Instant seen = started;
             try {
                 while (true) {
                     Thread.sleep(PROGRESS_EVERY_MS);
-                    call.progress("running for " + (System.nanoTime() - t0) / 1_000_000_000L + " s; its output"
-                            + " ends: " + tail.text());
+                    // what the egress gate refused since the last notification: a connection the policy refuses is
+                    // seen while the command still retries it, not only in its result
+                    String refused = "";
+                    if (gated) {
+                        List<dev.davit.sandbox.EgressDenial> fresh = denialsSince(w, seen);
+                        if (!fresh.isEmpty()) {
+                            seen = fresh.get(fresh.size() - 1).time();
+                            refused = "; the network policy refused " + Denials.brief(fresh);
+                        }
+                    }
+                    call.progress("running for " + (System.nanoTime() - t0) / 1_000_000_000L + " s" + refused
+                            + "; its output ends: " + tail.text());
                 }
             } catch (InterruptedException e) {
                 // it ended
@@ -535,6 +552,11 @@ final class ToolCalls implements AutoCloseable {
         } finally {
             ticker.interrupt();
         }
+    }
+
+    /** What workspace {@code w}'s egress gate refused after {@code since}, oldest first. */
+    static List<dev.davit.sandbox.EgressDenial> denialsSince(OpenWorkspace w, java.time.Instant since) {
+        return w.egressDenials().stream().filter(d -> d.time().isAfter(since)).toList();
     }
 
     /** How often a running workspace_exec tells its client how it does. */

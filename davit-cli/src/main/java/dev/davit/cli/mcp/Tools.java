@@ -249,6 +249,8 @@ final class Tools {
                 .option("timeout", NUMBER, "Wait at most this many seconds.").byDefault(30).atLeast(0).atMost(50)
                 .hints(Tool.Hints.READ))
                 .returns("output_tail", "string", "The last 2 KiB of its output (stdout and stderr as written).")
+                .returns("network_denied", "array", "What the network policy refused since it started (the"
+                        + " newest 100), while it runs too.")
                 .build());
         t.add(detached(Tool.builder("workspace_exec_kill", CORE, "Stop a background exec", "Stop a background"
                         + " workspace_exec: TERM to its processes, KILL after 5 s; it then says killed_by: cancel.")
