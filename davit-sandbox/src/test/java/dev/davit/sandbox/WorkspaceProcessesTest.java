@@ -149,8 +149,9 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
         DavitException e = assertThrows(DavitException.class, () -> services.start("one-more", List.of("sleep",
                 "100"), Map.of(), null, null));
         assertEquals(DavitException.Kind.STATE, e.kind());
-        assertEquals("workspace " + w.id() + " has 16 services running (the most); stop one first"
-                + " with Workspaces.services(\"" + w.id() + "\").stop(name)", e.getMessage());
+        // named as the workspace is named (errors name what the caller knows it by)
+        assertEquals("workspace " + w.name() + " has 16 services running (the most); stop one first"
+                + " with Workspaces.services(\"" + w.name() + "\").stop(name)", e.getMessage());
         services.stop("s0");
         services.start("one-more", List.of("sleep", "100"), Map.of(), null, null);
 
@@ -161,8 +162,8 @@ class WorkspaceProcessesTest extends BwrapWorkspaces {
         }
         e = assertThrows(DavitException.class, () -> shells.open(null, Map.of()));
         assertEquals(DavitException.Kind.STATE, e.kind());
-        assertEquals("workspace " + w.id() + " has 16 shells open (the most); close one first with"
-                + " Workspaces.shells(\"" + w.id() + "\").close(id)", e.getMessage());
+        assertEquals("workspace " + w.name() + " has 16 shells open (the most); close one first with"
+                + " Workspaces.shells(\"" + w.name() + "\").close(id)", e.getMessage());
         shells.close(ids.get(0)); // the ended one: open until closed
         shells.open(null, Map.of());
         services.stopAll();
