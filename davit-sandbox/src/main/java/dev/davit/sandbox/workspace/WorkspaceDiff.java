@@ -22,8 +22,9 @@ import java.util.TreeSet;
  *
  * @param changes  one per path that differs, by path
  * @param patch    a unified diff of the text files among them (GNU {@code diff -u}); binary files are named only
- * @param redacted whether a secret value was redacted from a path or the patch (which then does not apply as a
- *                 whole)
+ * @param redacted  whether a secret value was redacted from a path or the patch (which then does not apply as a
+ *                  whole)
+ * @param collapsed the ignored directories whose changes are counted, not listed (none when all are asked for)
  */
 public record WorkspaceDiff(List<Change> changes, String patch, boolean redacted, List<Collapsed> collapsed) {
     /** Copies the lists; a null {@code collapsed} is none. */
