@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The directories a diff collapses into one summary each ({@link WorkspaceDiff#compute}): those the workspace's
@@ -22,9 +21,13 @@ final class Ignores {
             ".mypy_cache", ".pytest_cache", ".gradle", ".next", "target", ".terraform");
     /** The most bytes of one .gitignore read. */
     private static final int MAX_FILE = 64 << 10;
+    /** The most rules taken from all .gitignore files together (the sandbox writes them: bounded work here). */
+    static final int MAX_RULES = 10_000;
+    /** The longest pattern taken. */
+    static final int MAX_PATTERN = 256;
 
     /** A pattern of the .gitignore in directory {@code base} ("" for /workspace). */
-    private record Rule(String base, Pattern pattern, boolean anchored) {
+    private record Rule(String base, String[] segments, boolean anchored) {
     }
 
     private final List<Rule> rules;
@@ -53,7 +56,7 @@ final class Ignores {
                 continue; // changed meanwhile: its rules are not used
             }
             for (String line : new String(text, StandardCharsets.UTF_8).split("\n")) {
-                Rule r = rule(base, line);
+                Rule r = rules.size() < MAX_RULES ? rule(base, line) : null;
                 if (r != null) {
                     rules.add(r);
                 }
@@ -62,7 +65,7 @@ final class Ignores {
         return new Ignores(rules, !any);
     }
 
-    /** One line of a .gitignore as a rule for directories, or null (blank, a comment, a negation). */
+    /** One line of a .gitignore as a rule for directories, or null (blank, a comment, a negation, too long). */
     private static Rule rule(String base, String line) {
         String l = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
         l = l.stripTrailing();
@@ -79,41 +82,93 @@ final class Ignores {
         if (l.startsWith("/")) {
             l = l.substring(1);
         }
-        if (l.isEmpty()) {
+        if (l.isEmpty() || l.length() > MAX_PATTERN) {
             return null;
         }
-        return new Rule(base, Pattern.compile(glob(l)), anchored);
+        return new Rule(base, l.split("/"), anchored);
     }
 
-    /** A git pattern as a regular expression over a relative path. */
-    private static String glob(String g) {
-        StringBuilder r = new StringBuilder();
-        for (int i = 0; i < g.length(); i++) {
-            char c = g.charAt(i);
-            if (g.startsWith("**/", i)) {
-                r.append("(?:.*/)?");
-                i += 2;
-            } else if (g.startsWith("/**", i) && i + 3 == g.length()) {
-                r.append("(?:/.*)?");
-                i += 2;
-            } else if (c == '*') {
-                r.append("[^/]*");
-            } else if (c == '?') {
-                r.append("[^/]");
-            } else if (c == '[') {
-                int end = g.indexOf(']', i + 1);
-                if (end < 0) {
-                    r.append("\\[");
-                } else {
-                    String set = g.substring(i + 1, end).replace("\\", "\\\\");
-                    r.append('[').append(set.startsWith("!") ? "^" + set.substring(1) : set).append(']');
-                    i = end;
-                }
+    /**
+     * Whether path segments {@code ts} from {@code j} match pattern segments {@code ps} from {@code i}, a {@code **}
+     * segment matching any number of path segments. Each (i, j) is tried once ({@code seen}): the work is bounded by
+     * the product of the two lengths, whatever the pattern (the sandbox writes it), never a regular expression's
+     * backtracking.
+     */
+    private static boolean path(String[] ps, int i, String[] ts, int j, boolean[][] seen) {
+        if (i == ps.length) {
+            return j == ts.length;
+        }
+        if (seen[i][j]) {
+            return false; // tried already, and it failed (a success returns at once)
+        }
+        seen[i][j] = true;
+        if (ps[i].equals("**")) {
+            return path(ps, i + 1, ts, j, seen) || j < ts.length && path(ps, i, ts, j + 1, seen);
+        }
+        return j < ts.length && segment(ps[i], ts[j]) && path(ps, i + 1, ts, j + 1, seen);
+    }
+
+    /**
+     * Whether name {@code t} matches pattern segment {@code p} ({@code *}, {@code ?}, {@code [...]} with ranges and
+     * {@code !} or {@code ^}, {@code \} escapes): greedy with a return to the last {@code *}, at most length times
+     * length steps.
+     */
+    static boolean segment(String p, String t) {
+        int pi = 0;
+        int ti = 0;
+        int starP = -1;
+        int starT = -1;
+        while (ti < t.length()) {
+            if (pi < p.length() && p.charAt(pi) == '*') {
+                starP = pi++;
+                starT = ti;
+                continue;
+            }
+            int n = pi < p.length() ? one(p, pi, t.charAt(ti)) : -1;
+            if (n > 0) {
+                pi += n;
+                ti++;
+            } else if (starP >= 0) {
+                pi = starP + 1;
+                ti = ++starT;
             } else {
-                r.append(Pattern.quote(String.valueOf(c)));
+                return false;
             }
         }
-        return r.toString();
+        while (pi < p.length() && p.charAt(pi) == '*') {
+            pi++;
+        }
+        return pi == p.length();
+    }
+
+    /** The length of the pattern token at {@code pi} when it matches character {@code c}, else -1. */
+    private static int one(String p, int pi, char c) {
+        char k = p.charAt(pi);
+        if (k == '?') {
+            return 1;
+        }
+        if (k == '\\' && pi + 1 < p.length()) {
+            return p.charAt(pi + 1) == c ? 2 : -1;
+        }
+        int end = k == '[' ? p.indexOf(']', pi + 2) : -1;
+        if (end < 0) {
+            return k == c ? 1 : -1;
+        }
+        int from = pi + 1;
+        boolean negated = p.charAt(from) == '!' || p.charAt(from) == '^';
+        if (negated) {
+            from++;
+        }
+        boolean in = false;
+        for (int x = from; x < end; x++) {
+            if (x + 2 < end && p.charAt(x + 1) == '-') {
+                in |= c >= p.charAt(x) && c <= p.charAt(x + 2);
+                x += 2;
+            } else {
+                in |= p.charAt(x) == c;
+            }
+        }
+        return in != negated ? end - pi + 1 : -1;
     }
 
     /**
@@ -150,7 +205,14 @@ final class Ignores {
                 continue;
             }
             String rel = r.base().isEmpty() ? dir : dir.substring(r.base().length() + 1);
-            if (r.anchored() ? r.pattern().matcher(rel).matches() : r.pattern().matcher(name).matches()) {
+            boolean hit;
+            if (r.anchored()) {
+                String[] ts = rel.split("/");
+                hit = path(r.segments(), 0, ts, 0, new boolean[r.segments().length + 1][ts.length + 1]);
+            } else {
+                hit = segment(r.segments()[0], name);
+            }
+            if (hit) {
                 return true;
             }
         }
