@@ -521,21 +521,27 @@ final class ToolCalls implements AutoCloseable {
         r.tees(tail, tail);
         long t0 = System.nanoTime();
         java.time.Instant started = java.time.Instant.now();
-        boolean gated = w.status().spec().network().mode() == dev.davit.sandbox.Network.Mode.POLICY;
         Thread ticker = Thread.ofVirtual().start(() -> {
             java.time.Instant seen = started;
+            Boolean gated = null; // read at the first tick: an exec that ends sooner costs no status read
             try {
                 while (true) {
                     Thread.sleep(PROGRESS_EVERY_MS);
                     // what the egress gate refused since the last notification: a connection the policy refuses is
-                    // seen while the command still retries it, not only in its result
+                    // seen while the command still retries it, not only in its result (best effort: a workspace
+                    // removed meanwhile only leaves this out)
                     String refused = "";
-                    if (gated) {
-                        List<dev.davit.sandbox.EgressDenial> fresh = denialsSince(w, seen);
+                    try {
+                        if (gated == null) {
+                            gated = w.status().spec().network().mode() == dev.davit.sandbox.Network.Mode.POLICY;
+                        }
+                        List<dev.davit.sandbox.EgressDenial> fresh = gated ? denialsSince(w, seen) : List.of();
                         if (!fresh.isEmpty()) {
                             seen = fresh.get(fresh.size() - 1).time();
                             refused = "; the network policy refused " + Denials.brief(fresh);
                         }
+                    } catch (RuntimeException e) {
+                        gated = false;
                     }
                     call.progress("running for " + (System.nanoTime() - t0) / 1_000_000_000L + " s" + refused
                             + "; its output ends: " + tail.text());
