@@ -372,7 +372,10 @@ public final class Davit implements AutoCloseable {
      * {@code davit workspace snapshot push} (or {@link dev.davit.sandbox.workspace.WorkspaceImages#pushSnapshot}) made,
      * pulled when it is not in the store (after a bundle's import it is); the environment it names is pulled too.
      * The workspace has the snapshot's baseline, the snapshot under its own name, and /workspace as the snapshot has
-     * it. A name, labels, secrets, ttl and network may be set on the builder; a seed may not (the snapshot is it).
+     * it; a snapshot of the whole sandbox brings what was installed outside /workspace too. The settings the snapshot
+     * carries (its workspace's network, limits, labels and variables) are the new workspace's, except where the
+     * builder sets its own. A name, labels, secrets, variables, ttl and network may be set on the builder; a seed may
+     * not (the snapshot is it).
      *
      * <pre>{@code
      * try (OpenWorkspace ws = davit.newWorkspaceFrom("127.0.0.1:5000/team/proj:before-fix").open()) {
@@ -402,6 +405,7 @@ public final class Davit implements AutoCloseable {
         private final Map<String, String> env = new java.util.LinkedHashMap<>();
         private Duration ttl;
         private Network network = Network.NONE;
+        private boolean networkGiven;
         private final List<PortMapping> publish = new java.util.ArrayList<>();
         private String backend;
 
@@ -497,7 +501,8 @@ public final class Davit implements AutoCloseable {
         }
 
         /**
-         * The workspace's network (default: {@link Network#NONE}, only its own loopback).
+         * The workspace's network (default: {@link Network#NONE}, only its own loopback; from a snapshot, the
+         * network its workspace had, never the host's).
          *
          * @param v {@link Network#NONE}, {@link Network#NAT} (its own namespace, out through slirp4netns) or
          *          {@link Network#HOST}
@@ -506,6 +511,7 @@ public final class Davit implements AutoCloseable {
         public WorkspaceBuilder network(Network v) {
             this.network = dev.davit.oci.internal.Args.given(v, "Davit.WorkspaceBuilder.network", "v",
                     "give Network.NONE for none");
+            this.networkGiven = true;
             return this;
         }
 
@@ -561,10 +567,11 @@ public final class Davit implements AutoCloseable {
                 }
                 check();
                 var restored = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces, client).createFrom(
-                        reference, t -> CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t))
-                                .env(env).ttl(ttl).limits(defaultLimits(backendFor(t))).network(network).publish(publish)
-                                .build(), name, labels, s,
-                        null, progress);
+                        reference, (t, carried) -> CreateSpec.builder(t.rootfs()).image(t.image())
+                                .backend(backendFor(t)).env(env).ttl(ttl)
+                                .limits(carried.limitsFor(backendFor(t), defaultLimits(backendFor(t))))
+                                .network(networkGiven || carried.network() == null ? network : carried.network())
+                                .publish(publish).build(), name, labels, s, null, progress);
                 return track(new OpenWorkspace(Davit.this, restored.workspace(), false));
             }
             RunTarget t = image(reference);

@@ -56,6 +56,11 @@ final class ResourceOptions {
     @Option(names = "--allow-weaker-sandbox", description = ALLOW_WEAKER_TEXT)
     boolean allowWeakerSandbox;
 
+    /** Whether a limit was given: {@code --memory}, {@code --cpus}, {@code --pids}, {@code --disk}, {@code --no-limits}. */
+    boolean limitsGiven() {
+        return memory != null || cpus != null || pids != null || disk != null || noLimits;
+    }
+
     /** The sandbox options of the davit home {@code home}, with {@code --allow-weaker-sandbox} when given. */
     SandboxOptions sandboxOptions(Path home) {
         SandboxOptions o = SandboxOptions.under(home);

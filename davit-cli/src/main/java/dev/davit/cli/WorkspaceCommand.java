@@ -85,7 +85,9 @@ final class WorkspaceCommand extends GroupCommand {
 
         @Option(names = "--from", paramLabel = "REF", description = "Make it from a snapshot that travelled ('davit"
                 + " workspace snapshot push'): pulled when not in the store, with the environment it names; the"
-                + " workspace has its baseline, the snapshot and /workspace as the snapshot has it.")
+                + " workspace has its baseline, the snapshot and /workspace as the snapshot has it (a snapshot made"
+                + " with --all: what was installed outside /workspace too), and its network, limits, labels and"
+                + " variables unless given here.")
         String from;
 
         @Option(names = "--bundle", paramLabel = "FILE", description = "With --from: take the snapshot from this"
@@ -179,11 +181,15 @@ final class WorkspaceCommand extends GroupCommand {
             if (from != null) {
                 dev.davit.sandbox.workspace.WorkspaceImages.Restored r;
                 try (ProgressRenderer progress = out.progress()) {
-                    java.util.function.Function<dev.davit.sandbox.RunTarget, dev.davit.sandbox.CreateSpec> spec =
-                            rt -> {
+                    boolean ownNetwork = network != null || egress.given();
+                    // the snapshot's network and limits where none is given here (the user is the operator)
+                    dev.davit.sandbox.workspace.WorkspaceImages.Spec spec = (rt, carried) -> {
                         RunCommand.Target t = new RunCommand.Target(rt.name(), rt.digest(), rt.rootfs(), rt.image(),
                                 rt.backend());
-                        return resources.createSpec(t, t.backendFor(backend), envMap, null, net, limit, ports, out);
+                        String b = t.backendFor(backend);
+                        dev.davit.sandbox.CreateSpec s = resources.createSpec(t, b, envMap, null, ownNetwork
+                                || carried.network() == null ? net : carried.network(), limit, ports, out);
+                        return resources.limitsGiven() ? s : s.withLimits(carried.limitsFor(b, s.limits()));
                     };
                     dev.davit.sandbox.workspace.WorkspaceImages images =
                             new dev.davit.sandbox.workspace.WorkspaceImages(ws, client());
@@ -811,7 +817,8 @@ final class WorkspaceCommand extends GroupCommand {
     @Command(name = "push", mixinStandardHelpOptions = true, description = "Make a snapshot an OCI artifact and push"
             + " it, with the environment it runs on, to REF's registry, where 'davit workspace create --from REF' on"
             + " another machine finds both; findable from the environment through the registry's referrers API (or"
-            + " its sha256-DIGEST tag). A snapshot of /workspace (not --all).")
+            + " its sha256-DIGEST tag). A snapshot made with --all carries the rest of the sandbox too; the"
+            + " workspace's network, limits, labels and variables come with it.")
     static final class SnapshotPushCmd extends IdCmd {
         @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "The snapshot's name.")
         String snapshot;

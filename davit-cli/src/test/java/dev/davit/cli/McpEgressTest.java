@@ -174,6 +174,53 @@ class McpEgressTest extends BusyboxRegistryTest {
         assertThat(listed(c)).containsExactly((String) w.get("id"));
     }
 
+    /**
+     * A whole-sandbox snapshot carries its workspace's policy, variables, labels and what was installed under /opt;
+     * a server restores the policy only within its own bound (as if the model had asked for it), and the model's own
+     * network wins.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aSnapshotsPolicyComesWithItOnlyWithinTheServersBound() {
+        assumeGate();
+        String agents = registry.hostPort() + "/agents";
+        McpAsyncClient c = stdio("--allow-egress", "allowed.test,other.test", "--commit-to", agents);
+        ok(c, "workspace_create", args("env", image, "name", "src", "allow_hosts", List.of("allowed.test",
+                "other.test"), "env_vars", Map.of("GREETING", "hi"), "labels", Map.of("team", "core")));
+        ok(c, "workspace_exec", args("workspace", "src", "command", List.of("sh", "-c",
+                "mkdir -p /opt/t && echo v1 > /opt/t/V && echo w > w.txt")));
+        Map<String, Object> snap = ok(c, "workspace_snapshot_create", args("workspace", "src", "name", "all",
+                "all", true));
+        assertThat(snap.get("all")).isEqualTo(true);
+        String ref = (String) ok(c, "workspace_snapshot_push", args("workspace", "src", "snapshot", "all",
+                "reference", agents + "/proj:all")).get("reference");
+        Map<String, Object> made = ok(c, "workspace_create", args("from", ref, "name", "back"));
+        assertThat((Map<String, Object>) made.get("labels")).containsEntry("team", "core");
+        Map<String, Object> ran = ok(c, "workspace_exec", args("workspace", "back", "command", List.of("sh", "-c",
+                "cat /opt/t/V w.txt; echo $GREETING")));
+        assertThat(ran.get("stdout")).isEqualTo("v1\nw\nhi\n");
+        assertThat((List<String>) ok(c, "workspace_network", args("workspace", "back")).get("allow"))
+                .containsExactlyInAnyOrder("allowed.test", "other.test");
+        c.closeGracefully().block();
+        clients.remove(c);
+
+        McpAsyncClient narrow = stdio("--allow-egress", "allowed.test", "--commit-to", agents);
+        assertThat(invalid(narrow, "workspace_create", args("from", ref))).contains("snapshot " + ref
+                + " carries an egress policy allowing other.test, beyond this server's --allow-egress (allowed.test)")
+                .contains("'network': false");
+        Map<String, Object> none = ok(narrow, "workspace_create", args("from", ref, "name", "none", "network",
+                false));
+        assertThat(ok(narrow, "workspace_network", args("workspace", none.get("id"))).get("mode")).isEqualTo("none");
+        ok(narrow, "workspace_create", args("from", ref, "name", "own", "allow_hosts", List.of("allowed.test")));
+        assertThat((List<String>) ok(narrow, "workspace_network", args("workspace", "own")).get("allow"))
+                .containsExactly("allowed.test");
+        narrow.closeGracefully().block();
+        clients.remove(narrow);
+
+        McpAsyncClient off = stdio("--commit-to", agents);
+        assertThat(invalid(off, "workspace_create", args("from", ref))).contains("this server allows no egress");
+    }
+
     @Test
     void aBadAllowEgressEntryIsAUsageErrorOfOneLine() {
         for (String bad : List.of("pypi.org,http://evil.test/", "203.0.113.1/24", "*")) {

@@ -137,6 +137,39 @@ class WorkspaceTravelCliTest extends BusyboxRegistryTest {
         assertThat(ok(b, "--json", "workspace", "ls").get("workspaces")).hasSize(1);
     }
 
+    /**
+     * A snapshot of the whole sandbox ({@code --all}) travels with what was installed outside /workspace, and with the
+     * workspace's variables, labels and disk limit; given options win over the carried ones.
+     */
+    @Test
+    void aWholeSandboxSnapshotCarriesItsPackagesAndSettings() {
+        Cli a = new Cli(home);
+        ok(a, "--json", "workspace", "create", image, "--name", "whole", "--env", "GREETING=hi", "--label",
+                "team=core", "--disk", "200");
+        ok(a, "--json", "workspace", "exec", "whole", "--", "sh", "-c", "mkdir -p /opt/t && echo v1 > /opt/t/V"
+                + " && echo w > w.txt");
+        assertThat(ok(a, "--json", "workspace", "snapshot", "create", "whole", "s1", "--all").get("all")
+                .asBoolean()).isTrue();
+        String snap = registry.hostPort() + "/team/whole:s1";
+        ok(a, "--json", "workspace", "snapshot", "push", "whole", "s1", snap);
+
+        Cli b = new Cli(other);
+        JsonNode made = ok(b, "--json", "workspace", "create", "--from", snap, "--name", "wb");
+        assertThat(made.get("labels").get("team").asText()).isEqualTo("core");
+        assertThat(made.get("environment").asText()).startsWith("localhost/davit/restored:");
+        Cli.Result cat = b.run("workspace", "exec", "wb", "--", "sh", "-c", "cat /opt/t/V w.txt; echo $GREETING");
+        assertThat(cat.stdout()).as(cat.toString()).isEqualTo("v1\nw\nhi\n");
+        assertThat(ok(b, "--json", "sandbox", "status", made.get("sandbox").asText()).get("limits").toString())
+                .contains("\"disk_mib\":200");
+        // options given here win
+        JsonNode wc = ok(b, "--json", "workspace", "create", "--from", snap, "--name", "wc", "--env", "GREETING=bye",
+                "--label", "team=other", "--disk", "300");
+        assertThat(b.run("workspace", "exec", "wc", "--", "sh", "-c", "echo $GREETING").stdout()).isEqualTo("bye\n");
+        assertThat(wc.get("labels").get("team").asText()).isEqualTo("other");
+        assertThat(ok(b, "--json", "sandbox", "status", wc.get("sandbox").asText()).get("limits").toString())
+                .contains("\"disk_mib\":300");
+    }
+
     /** Workspace "proj" of home {@code cli}, one file in it, snapshot s1 pushed to {@code reference}. */
     private static void pushedSnapshot(Cli cli, String reference) {
         ok(cli, "--json", "workspace", "create", image, "--name", "proj");

@@ -53,5 +53,16 @@ public record Changes(long entries, long files, long bytes, long whiteouts, long
          * @return what to write
          */
         java.io.InputStream apply(java.io.InputStream content);
+
+        /**
+         * Whether the entry at {@code path}, and all below it, is left out of the layer (e.g. /workspace in a
+         * snapshot that carries it apart). By default none is.
+         *
+         * @param path the entry's path in the layer, relative (e.g. {@code workspace})
+         * @return true to leave it out
+         */
+        default boolean leaves(String path) {
+            return false;
+        }
     }
 }

@@ -369,6 +369,17 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
     }
 
     /**
+     * This spec with other limits (e.g. a restored snapshot's).
+     *
+     * @param l the limits; null for none
+     * @return a new spec
+     */
+    public CreateSpec withLimits(Limits l) {
+        return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, l,
+                scratchInLayer);
+    }
+
+    /**
      * This spec with {@code p} as its published ports (see {@link PortMapping#pickFree}; a copy of a sandbox
      * publishes none).
      *

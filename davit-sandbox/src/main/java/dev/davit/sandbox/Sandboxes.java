@@ -295,6 +295,24 @@ public final class Sandboxes {
     }
 
     /**
+     * Writes what the state {@link #saveState} saved of sandbox {@code id} in {@code saved} changed in its image to
+     * {@code out} as one OCI layer, as {@link #changes} writes what the sandbox changed (a whole-sandbox snapshot, as
+     * it travels). The saved state is not changed.
+     *
+     * @param id      the sandbox the state was saved from
+     * @param saved   a directory {@link #saveState} filled
+     * @param out     the layer being written; not finished here
+     * @param rewrite what becomes of some files' bytes, and what is left out
+     * @return what was written
+     * @throws DavitException NOT_FOUND for no such sandbox; USAGE when its backend cannot (a microVM's, a pod's);
+     *                        STORE when the state cannot be read
+     */
+    public Changes savedChanges(String id, java.nio.file.Path saved, dev.davit.oci.build.LayerWriter out,
+                                Changes.Rewrite rewrite) {
+        return lifecycle.savedChanges(id, saved, out, rewrite);
+    }
+
+    /**
      * About how many bytes of disk {@link #saveState} of sandbox {@code id} writes: what its writable state takes now
      * (a container's disk image's blocks, or its layer and /tmp; a microVM's disk overlay).
      *

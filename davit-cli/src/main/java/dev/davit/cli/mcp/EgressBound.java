@@ -95,6 +95,12 @@ final class EgressBound {
                 : p.beyond(bound, EgressPolicy.hostAddresses()).isEmpty();
     }
 
+    /** The allow entries of {@code p} beyond the bound (all of them, without one). */
+    List<EgressPolicy.Rule> beyond(EgressPolicy p) {
+        return bound == null ? p.rules().stream().filter(EgressPolicy.Rule::allow).toList()
+                : p.beyond(bound, EgressPolicy.hostAddresses());
+    }
+
     /** The bound as the operator wrote it: {@code pypi.org, *.githubusercontent.com}. */
     String describe() {
         return String.join(", ", entries);

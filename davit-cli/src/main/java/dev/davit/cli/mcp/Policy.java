@@ -619,6 +619,56 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
     }
 
     /**
+     * The network of a {@code workspace_create} from snapshot {@code from} whose call names none: what the snapshot
+     * carried ({@code carried}; null: none), held to the same grants as a model's own request, never granting
+     * more: NAT only with {@code --allow-network}, a policy only within {@code --allow-egress}.
+     *
+     * @throws DavitException USAGE (the model's to fix) naming what the snapshot asks beyond the grants
+     */
+    dev.davit.sandbox.Network carriedNetwork(dev.davit.sandbox.Network carried, String from) {
+        if (carried == null) {
+            return dev.davit.sandbox.Network.NONE;
+        }
+        String snapshot = "snapshot " + dev.davit.oci.internal.Text.printable(from);
+        if (carried.mode() == dev.davit.sandbox.Network.Mode.NAT && !allowNetwork) {
+            throw Tool.invalid(snapshot + " was taken with the whole network, which this server does not give"
+                    + " (no --allow-network); give 'allow_hosts' within the server's --allow-egress, or"
+                    + " 'network': false for none");
+        }
+        if (carried.mode() == dev.davit.sandbox.Network.Mode.POLICY && !egress.covers(carried.egress())) {
+            throw Tool.invalid(snapshot + " carries an egress policy allowing " + String.join(", ",
+                    egress.beyond(carried.egress()).stream().map(Object::toString).limit(8).toList())
+                    + (egress.any() ? ", beyond this server's --allow-egress (" + egress.describe() + ")"
+                    : ", and this server allows no egress (no --allow-egress)") + "; give 'allow_hosts' within it"
+                    + " yourself, or 'network': false for none");
+        }
+        return carried;
+    }
+
+    /**
+     * The limits of a {@code workspace_create} from a snapshot: those the call gives ({@code asked}), and for each it
+     * leaves out the snapshot's ({@code carried}), never more than the call's default (what admission counted for
+     * memory and CPUs) nor the server's {@code --max-disk}.
+     */
+    dev.davit.sandbox.Limits carriedLimits(Map<String, Object> a, dev.davit.sandbox.Limits asked,
+                                           dev.davit.sandbox.Limits carried) {
+        if (carried == null) {
+            return asked;
+        }
+        return new dev.davit.sandbox.Limits(
+                a.get("memory") != null ? asked.memoryMiB() : tighter(carried.memoryMiB(), asked.memoryMiB()),
+                a.get("cpus") != null ? asked.cpus() : carried.cpus() == 0 ? asked.cpus() : asked.cpus() == 0
+                        ? carried.cpus() : Math.min(carried.cpus(), asked.cpus()),
+                tighter(carried.pids(), asked.pids()),
+                a.get("disk") != null ? asked.diskMiB() : tighter(carried.diskMiB(), maxDiskMiB));
+    }
+
+    /** The tighter of two limits, 0 being none. */
+    private static long tighter(long a, long b) {
+        return a == 0 ? b : b == 0 ? a : Math.min(a, b);
+    }
+
+    /**
      * Caps a call's {@code ttl} at the server's workspace TTL (when it has one): the operator's limit is not the
      * model's to lift.
      */

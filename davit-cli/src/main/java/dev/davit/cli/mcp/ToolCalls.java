@@ -429,8 +429,17 @@ final class ToolCalls implements AutoCloseable {
                 var r = dev.davit.oci.reference.Reference.parse(from);
                 from = r.repositoryName() + "@" + client().remoteDigest(from).digest();
             }
-            var r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom(from,
-                    target -> spec(a, target, limit, ports), name, labels, secrets, null, null);
+            String given = from;
+            boolean ownNetwork = a.containsKey("network") || EgressBound.ARGS.stream().anyMatch(a::containsKey);
+            // the snapshot's settings where the call gives none, held to the grants a model's own request is
+            var r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom(from, (target, carried) -> {
+                CreateSpec s = spec(a, target, limit, ports);
+                if (!ownNetwork) {
+                    s = s.withNetwork(policy.carriedNetwork(carried.network(), given));
+                }
+                return s.backend().equals(dev.davit.sandbox.Sandboxes.VM) ? s
+                        : s.withLimits(policy.carriedLimits(a, s.limits(), carried.limitsFor(s.backend(), null)));
+            }, name, labels, secrets, null, null);
             call.progress("workspace " + r.workspace().id() + " running (" + r.environment() + ", at snapshot "
                     + r.snapshot().name() + ")");
             try (OpenWorkspace h = OpenWorkspace.of(ws, r.workspace())) {

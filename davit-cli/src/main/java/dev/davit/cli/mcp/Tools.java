@@ -145,7 +145,7 @@ final class Tools {
                 .option("env", STRING, "A catalog environment (e.g. debian:12) or an image reference (or give"
                         + " 'from').")
                 .option("from", STRING, "A pushed workspace snapshot, instead of 'env' (its environment comes"
-                        + " with it).")
+                        + " with it, and its network, limits, labels and variables unless given here).")
                 .option("seed", STRING, "An absolute host path (a directory or .tar, .tar.gz, .tar.zst)"
                         + " under an --allow-path directory to copy into /workspace.")
                 .option("name", STRING, NAME)
@@ -436,8 +436,9 @@ final class Tools {
                 .returns("base", Json2.nullable("string"), "The environment's image it is made on.")
                 .returns("changes", "object", "What its new layer holds: files, bytes, deleted (paths of the"
                         + " environment it removes).").build());
-        t.add(Tool.builder("workspace_snapshot_push", FULL, "Push a workspace snapshot", "Push a snapshot of"
-                        + " /workspace (workspace_snapshot_create) with its environment, under the server's"
+        t.add(Tool.builder("workspace_snapshot_push", FULL, "Push a workspace snapshot", "Push a snapshot"
+                        + " (workspace_snapshot_create, with 'all' the whole sandbox) with its environment and the"
+                        + " workspace's settings (network, limits, labels, variables), under the server's"
                         + " --commit-to repositories; workspace_create with 'from' starts from it, here or"
                         + " elsewhere.")
                 .required("workspace", WS)

@@ -206,6 +206,15 @@ public final class Lifecycle {
         });
     }
 
+    /** See {@link Sandboxes#savedChanges}: under the sandbox's lock. */
+    public dev.davit.sandbox.Changes savedChanges(String id, Path saved, dev.davit.oci.build.LayerWriter out,
+                                                  dev.davit.sandbox.Changes.Rewrite rewrite) {
+        return locked(id, () -> {
+            Sandbox s = status(id);
+            return of(s).savedChanges(s, saved, out, rewrite);
+        });
+    }
+
     /** See {@link Sandboxes#stateBytes}. */
     public long stateBytes(String id) {
         Sandbox s = status(id);

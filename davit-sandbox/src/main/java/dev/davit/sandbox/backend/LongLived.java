@@ -77,6 +77,25 @@ public interface LongLived {
     }
 
     /**
+     * Writes what the state {@link #copyState} saved in {@code saved} changed in sandbox {@code s}'s image to
+     * {@code out} as one OCI layer, as {@link #changes} writes a sandbox's own (a whole-sandbox snapshot's state, for
+     * it to travel). Nothing of the saved state is changed.
+     *
+     * @param s       the sandbox the state was saved from, as recorded
+     * @param saved   a directory {@link #copyState} filled
+     * @param out     the layer being written; not finished here
+     * @param rewrite what becomes of some files' bytes, and what is left out
+     * @return what was written
+     * @throws DavitException USAGE when this backend cannot; STORE when the state cannot be read
+     */
+    default dev.davit.sandbox.Changes savedChanges(Sandbox s, Path saved, dev.davit.oci.build.LayerWriter out,
+                                                   dev.davit.sandbox.Changes.Rewrite rewrite) {
+        throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("the whole saved state of a sandbox of"
+                + " backend " + s.spec().backend() + " cannot travel yet; push a snapshot of /workspace (made without ",
+                dev.davit.oci.Input.SNAPSHOT_ALL, ")"));
+    }
+
+    /**
      * Replaces what sandbox {@code s} (not running; its lock held) wrote with the state {@link #copyState} saved in
      * {@code from}: its layer and /tmp, or its disk. A crash leaves the old state or the new one.
      *

@@ -325,6 +325,20 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         }
     }
 
+    /**
+     * The saved layer read as a stopped sandbox's own ({@link #changes}): a saved disk is mounted for the read (it
+     * is davit's copy, frozen when it was made) and unmounted after.
+     */
+    @Override
+    public dev.davit.sandbox.Changes savedChanges(Sandbox s, Path saved, dev.davit.oci.build.LayerWriter out,
+                                                  dev.davit.sandbox.Changes.Rewrite rewrite) {
+        try {
+            return changes(s.withStatus(SandboxStatus.STOPPED), saved, out, rewrite);
+        } finally {
+            Disk.release(options, saved);
+        }
+    }
+
     /** As root, the image User's (else root's) ids mapped into the jail's range; rootless, null (davit's user). */
     @Override
     public int[] hostOwner(Sandbox s) {

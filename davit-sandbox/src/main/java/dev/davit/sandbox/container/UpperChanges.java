@@ -122,7 +122,7 @@ final class UpperChanges {
                 skip(rel); // would read as a whiteout or an opaque mark in the image
                 continue;
             }
-            if (depth <= 1 && davits(d, name, rel, st)) {
+            if (depth <= 1 && davits(d, name, rel, st) || rewrite.leaves(rel)) {
                 continue;
             }
             long mtime = Math.floorDiv(st.mtime(), 1_000_000_000L);

@@ -204,6 +204,11 @@ public final class WorkspaceImages {
     public static final String PART_BASELINE = "baseline";
     /** The title of the layer holding /workspace as the snapshot has it. */
     public static final String PART_WORKSPACE = "workspace";
+    /**
+     * The title of the layer holding the rest of the sandbox, in a snapshot of the whole sandbox: what its saved state
+     * changed in the environment's image, /workspace left out.
+     */
+    public static final String PART_SANDBOX = SandboxPart.TITLE;
     private static final int MAX_SNAPSHOT_CONFIG = 1 << 20;
 
     /**
@@ -230,7 +235,10 @@ public final class WorkspaceImages {
      * {@code local}, pushed with the environment (by digest, into the same repository, so that a machine that never
      * pulled it finds it there) and made findable from the environment through the registry's referrers API or, on
      * a registry without it, the tag schema's index. The same snapshot gives the same digest. A snapshot of the
-     * whole sandbox ({@code --all}) does not travel yet.
+     * whole sandbox ({@code --all}) has a third part, titled {@value #PART_SANDBOX}: what its saved state changed in
+     * the environment's image (packages, files under /opt, deletions as whiteouts; as a commit's layer: no secrets,
+     * no /tmp, no davit state or egress CA), /workspace left out. The config also carries the workspace's settings
+     * that are not secrets ({@link SnapshotSettings}: network, limits, labels, environment variables).
      *
      * @param ref       the workspace's id or name
      * @param snapshot  the snapshot's name
@@ -239,8 +247,8 @@ public final class WorkspaceImages {
      * @param progress  hears the pushes, or null
      * @return what was made and pushed
      * @throws DavitException NOT_FOUND for a workspace, snapshot or environment image that is not there; USAGE for a
-     *                        malformed reference or a snapshot of the whole sandbox; AUTH or NETWORK when a push fails
-     *                        (the artifact stays in the store)
+     *                        malformed reference or a snapshot of the whole state of a microVM (or a pod); AUTH or
+     *                        NETWORK when a push fails (the artifact stays in the store)
      */
     public SnapshotPush pushSnapshot(String ref, String snapshot, String reference, boolean local,
                                      ProgressListener progress) {
@@ -257,31 +265,43 @@ public final class WorkspaceImages {
         Workspaces.Snapshot snap = workspaces.snapshots(ws.id()).stream().filter(x -> x.name().equals(snapshot))
                 .findFirst().orElseThrow(() -> new DavitException(Kind.NOT_FOUND, "workspace " + ws.id() + " has no"
                         + " snapshot " + snapshot));
-        if (snap.all()) {
-            throw new DavitException(Kind.USAGE, Message.of("snapshot " + snapshot + " holds the whole sandbox, which"
-                    + " cannot travel yet; push a snapshot of /workspace (made without ", dev.davit.oci.Input
-                    .SNAPSHOT_ALL, "), or commit the workspace to an image (", Action.COMMIT_WORKSPACE.fix(ws.id()),
-                    ") to carry its packages").about(Subject.Type.SNAPSHOT, snapshot));
-        }
         Sandbox sandbox = workspaces.sandbox(ws.id());
+        if (snap.all() && sandbox.spec().isVm()) {
+            throw new DavitException(Kind.USAGE, Message.of("snapshot " + snapshot + " holds the whole state of a"
+                    + " microVM, which cannot travel yet; push a snapshot of /workspace (made without ",
+                    dev.davit.oci.Input.SNAPSHOT_ALL, ")").about(Subject.Type.SNAPSHOT, snapshot));
+        }
         Base env = environment(ws, sandbox);
         OciStore store = client.store();
         Descriptor artifact;
         try (AutoCloseable session = store.session()) {
             BuildOptions parts = BuildOptions.builder().keepMtimes(true).build();
             // under the workspace's lock: no snapshot removed or made again while its tree is read
-            LayerBuilder.Layer[] layers = snaps.locked(ws.id(), wid -> new LayerBuilder.Layer[] {
-                new LayerBuilder(parts).build(snaps.baselineTree(wid), store, heard),
-                new LayerBuilder(parts).build(snaps.snapshotTreeOf(wid, snapshot), store, heard)});
+            LayerBuilder.Layer[] layers = snaps.locked(ws.id(), wid -> {
+                Path at = snaps.snapshotTreeOf(wid, snapshot);
+                try {
+                    return new LayerBuilder.Layer[] {
+                        new LayerBuilder(parts).build(snaps.baselineTree(wid), store, heard),
+                        new LayerBuilder(parts).build(at, store, heard),
+                        // the whole sandbox as the snapshot saved it, but /workspace (the part above)
+                        snap.all() ? SandboxPart.write(workspaces.sandboxes(), sandbox.id(), at.resolveSibling(
+                                WorkspaceSnapshots.STATE), store, WITHOUT_EGRESS_CA) : null};
+                } catch (IOException e) {
+                    throw new DavitException(Kind.STORE, "cannot write the sandbox of snapshot " + snapshot + ": "
+                            + e.getMessage());
+                }
+            });
             LayerBuilder.Layer baseline = layers[0];
             LayerBuilder.Layer work = layers[1];
+            LayerBuilder.Layer whole = layers[2];
 
             com.fasterxml.jackson.databind.node.ObjectNode cfg = dev.davit.oci.internal.Json.object();
             cfg.putObject("baseline").put("files", ws.baselineFiles()).put("bytes", ws.baselineBytes());
             cfg.putObject("environment").put("backend", sandbox.spec().backend()).put("digest",
                     env.manifest().digest().toString()).put("name", env.name());
-            cfg.putObject("snapshot").put("bytes", snap.bytes()).put("created_at", snap.createdAt().toString())
-                    .put("files", snap.files()).put("name", snap.name());
+            cfg.set("settings", SnapshotSettings.of(ws, sandbox).toJson());
+            cfg.putObject("snapshot").put("all", snap.all()).put("bytes", snap.bytes()).put("created_at",
+                    snap.createdAt().toString()).put("files", snap.files()).put("name", snap.name());
             com.fasterxml.jackson.databind.node.ObjectNode from = cfg.putObject("workspace");
             from.put("id", ws.id());
             from.put("name", ws.name());
@@ -301,6 +321,9 @@ public final class WorkspaceImages {
             com.fasterxml.jackson.databind.node.ArrayNode ls = m.putArray("layers");
             ls.add(dev.davit.oci.internal.ManifestJson.toJson(titled(baseline.descriptor(), PART_BASELINE)));
             ls.add(dev.davit.oci.internal.ManifestJson.toJson(titled(work.descriptor(), PART_WORKSPACE)));
+            if (whole != null) {
+                ls.add(dev.davit.oci.internal.ManifestJson.toJson(titled(whole.descriptor(), PART_SANDBOX)));
+            }
             m.put("mediaType", MediaTypes.OCI_MANIFEST);
             m.put("schemaVersion", 2);
             Descriptor subject = env.manifest();
@@ -375,9 +398,30 @@ public final class WorkspaceImages {
      * @param snapshot    the snapshot, recorded in it under its name
      * @param environment the environment's reference it runs (its repository and digest)
      * @param artifact    the snapshot artifact's manifest
+     * @param settings    the settings the snapshot carried ({@link SnapshotSettings#NONE} for one pushed before davit
+     *                    carried them)
+     * @param whole       whether it held the whole sandbox (then {@code environment} is an image made in the store:
+     *                    the snapshot's environment with the sandbox's changes on top)
      */
     public record Restored(Workspace workspace, Workspaces.Snapshot snapshot, String environment,
-                           Descriptor artifact) {
+                           Descriptor artifact, SnapshotSettings settings, boolean whole) {
+    }
+
+    /**
+     * How a restore's door makes the new workspace's sandbox: from the environment, and the settings the snapshot
+     * carried, which it takes where its caller gave none of its own, each within its bounds (an MCP server's
+     * operator's). The variables and labels carried are merged by the restore itself, under the caller's.
+     */
+    @FunctionalInterface
+    public interface Spec {
+        /**
+         * The sandbox to make.
+         *
+         * @param environment what it runs
+         * @param carried     the snapshot's settings
+         * @return the sandbox's spec
+         */
+        dev.davit.sandbox.CreateSpec of(dev.davit.sandbox.RunTarget environment, SnapshotSettings carried);
     }
 
     /**
@@ -385,12 +429,18 @@ public final class WorkspaceImages {
      * store, or found there after a bundle's import): the environment it names ({@code subject}) is pulled from the
      * same repository by digest when missing, and verified as every pull is; the workspace is made on it with the
      * snapshot's baseline as its baseline, the snapshot recorded under its own name (and creation time), and
-     * /workspace reset to it: the same files, baseline and diff as where it was taken.
+     * /workspace reset to it: the same files, baseline and diff as where it was taken. A snapshot of the whole
+     * sandbox is restored onto an image made in the store, the environment with its {@value #PART_SANDBOX} layer on
+     * top (named {@code localhost/davit/restored:HEX}, HEX the artifact's digest), so that what the sandbox installed
+     * outside /workspace is there too; the snapshot is recorded as one of /workspace on that image. The settings the
+     * snapshot carries ({@link SnapshotSettings}) go to {@code spec}; its labels and variables are the new
+     * workspace's, under {@code labels} and the spec's own.
      *
      * @param reference the snapshot artifact
-     * @param spec      the sandbox to make for the environment (limits, network, ttl; a door's defaults)
+     * @param spec      the sandbox to make for the environment and the settings carried (limits, network, ttl;
+     *                  a door's defaults and bounds)
      * @param name      the workspace's name, or null
-     * @param labels    its labels, or null
+     * @param labels    its labels (on top of the carried ones), or null
      * @param secrets   its secrets ({@link Secrets#NONE}: none)
      * @param admit     as {@link Workspaces#create(dev.davit.sandbox.CreateSpec, String, Path, Map, Secrets,
      *                  java.util.function.IntConsumer)}'s, or null
@@ -403,9 +453,8 @@ public final class WorkspaceImages {
      *                        is not found there by the next create, nor named by a commit's base; its blobs are
      *                        left, unnamed, to {@code gc}
      */
-    public Restored createFrom(String reference, java.util.function.Function<dev.davit.sandbox.RunTarget,
-            dev.davit.sandbox.CreateSpec> spec, String name, Map<String, String> labels, Secrets secrets,
-                               java.util.function.IntConsumer admit, ProgressListener progress) {
+    public Restored createFrom(String reference, Spec spec, String name, Map<String, String> labels,
+                               Secrets secrets, java.util.function.IntConsumer admit, ProgressListener progress) {
         List<String> named = new java.util.ArrayList<>();
         try {
             return createFrom(reference, spec, name, labels, secrets, admit, progress, named);
@@ -440,10 +489,9 @@ public final class WorkspaceImages {
      * @throws DavitException as {@link DavitClient#importBundle} (NOT_FOUND when the bundle holds no such entry) and
      *                        as {@link #createFrom}
      */
-    public Restored createFromBundle(Path bundle, String reference, java.util.function.Function<
-            dev.davit.sandbox.RunTarget, dev.davit.sandbox.CreateSpec> spec, String name, Map<String, String> labels,
-                                     Secrets secrets, java.util.function.IntConsumer admit,
-                                     ProgressListener progress) {
+    public Restored createFromBundle(Path bundle, String reference, Spec spec, String name,
+                                     Map<String, String> labels, Secrets secrets,
+                                     java.util.function.IntConsumer admit, ProgressListener progress) {
         Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
                 "WorkspaceImages.createFromBundle"));
         dev.davit.oci.bundle.ImportResult imported = client.importBundle(bundle, dev.davit.oci.bundle.ImportOptions
@@ -471,9 +519,9 @@ public final class WorkspaceImages {
     }
 
     /** {@link #createFrom}, adding to {@code named} each name it gives in the store (taken back on a failure). */
-    private Restored createFrom(String reference, java.util.function.Function<dev.davit.sandbox.RunTarget,
-            dev.davit.sandbox.CreateSpec> spec, String name, Map<String, String> labels, Secrets secrets,
-                               java.util.function.IntConsumer admit, ProgressListener progress, List<String> named) {
+    private Restored createFrom(String reference, Spec spec, String name, Map<String, String> labels,
+                                Secrets secrets, java.util.function.IntConsumer admit, ProgressListener progress,
+                                List<String> named) {
         ProgressListener heard = progress == null ? ProgressListener.NONE : progress;
         Reference ref = Reference.parse(dev.davit.oci.internal.Args.reference(reference,
                 "WorkspaceImages.createFrom"));
@@ -513,11 +561,15 @@ public final class WorkspaceImages {
             throw new DavitException(Kind.VERIFICATION, "snapshot " + reference + " is malformed (its name or creation"
                     + " time); push it again");
         }
+        SnapshotSettings carried = SnapshotSettings.fromJson(cfg.path("settings"), reference);
+        boolean whole = cfg.path("snapshot").path("all").asBoolean(false);
         if (name != null) {
             WorkspaceLabels.checkName(name); // before anything is pulled or extracted
         }
+        Map<String, String> allLabels = WorkspaceLabels.check(carried.labelsWith(labels));
         Descriptor baseline = part(im, PART_BASELINE, reference);
         Descriptor work = part(im, PART_WORKSPACE, reference);
+        Descriptor sandboxPart = whole ? part(im, PART_SANDBOX, reference) : null;
 
         Descriptor subject = im.subject();
         String envRef = ref.repositoryName() + "@" + subject.digest();
@@ -534,8 +586,21 @@ public final class WorkspaceImages {
         }
         dev.davit.sandbox.RunTarget target = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
                 .getParent(), envRef, heard, null);
-
-        dev.davit.sandbox.CreateSpec made = spec.apply(target);
+        dev.davit.sandbox.CreateSpec made = spec.of(target, carried);
+        String runs = envRef;
+        if (whole) {
+            // the environment with the sandbox's changes on top, made here as an image and unpacked as every
+            // image is; its layer at most what the new sandbox's disk holds
+            dev.davit.oci.unpack.TarExtractor.Limits disk = restoreLimits(made.limits().diskMiB());
+            runs = SandboxPart.environment(store, subject, envRef, sandboxPart, top.digest(), createdAt,
+                    disk.maxBytes() + (disk.maxEntries() << 10), reference, named);
+            dev.davit.sandbox.RunTarget t = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
+                    .getParent(), runs, heard, null);
+            made = new dev.davit.sandbox.CreateSpec(t.rootfs(), made.env(), made.workdir(), made.network(), t.image(),
+                    made.ttl(), made.backend(), made.vcpus(), made.memoryMiB(), made.publish(), made.limits(),
+                    made.scratchInLayer());
+        }
+        made = made.withEnv(carried.envWith(made.env()));
         // the parts come from a registry: extracted as untrusted archives are (no setuid bits, owners, devices,
         // fifos or whiteouts; nothing through a link; nested at most TarExtractor.MAX_DEPTH deep), both together
         // bounded by the new sandbox's disk (its bytes, and the inodes a file system of that size has), into a
@@ -554,12 +619,12 @@ public final class WorkspaceImages {
             extract(store, work, tree, caps.less(used[0]), "the /workspace of snapshot " + reference + " beyond its"
                     + " baseline", u -> { });
             // /workspace starts as the snapshot's tree, which is then recorded as the snapshot: no reset, no restart
-            Workspace w = workspaces.create(made, name, base, ref + " (snapshot " + snapName + ")", tree, labels,
+            Workspace w = workspaces.create(made, name, base, ref + " (snapshot " + snapName + ")", tree, allLabels,
                     secrets == null ? Secrets.NONE : secrets, admit);
             try {
                 Workspaces.Snapshot snap = workspaces.snapshotStore().importSnapshot(w.id(), snapName, tree,
                         createdAt);
-                return new Restored(w, snap, envRef, top);
+                return new Restored(w, snap, runs, top, carried, whole);
             } catch (RuntimeException e) {
                 try {
                     workspaces.rm(w.id());
@@ -606,12 +671,7 @@ public final class WorkspaceImages {
     private static void extract(OciStore store, Descriptor layer, Path dir, dev.davit.oci.unpack.TarExtractor.Limits
             caps, String what, java.util.function.Consumer<dev.davit.oci.unpack.TarExtractor.Used> used)
             throws IOException {
-        try (InputStream raw = new java.io.BufferedInputStream(store.openBlob(layer.digest()), 1 << 16)) {
-            raw.mark(2);
-            int b0 = raw.read();
-            int b1 = raw.read();
-            raw.reset();
-            InputStream tar = b0 == 0x1f && b1 == 0x8b ? new java.util.zip.GZIPInputStream(raw, 1 << 16) : raw;
+        try (InputStream tar = SandboxPart.tar(store, layer)) {
             dev.davit.oci.unpack.TarExtractor.extractUntrusted(tar, dir, caps, what, "; push the snapshot from a"
                     + " smaller workspace, or give the new workspace a larger disk", used);
         }
@@ -650,7 +710,7 @@ public final class WorkspaceImages {
     };
 
     /** Moves the layer written to {@code file} into the store as blob {@code d} (verified as it goes in). */
-    private static void put(OciStore store, Path file, Descriptor d) throws IOException {
+    static void put(OciStore store, Path file, Descriptor d) throws IOException {
         if (store.hasBlob(d.digest())) {
             store.touch(d.digest());
             return;

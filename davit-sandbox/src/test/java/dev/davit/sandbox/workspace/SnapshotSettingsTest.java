@@ -1,0 +1,60 @@
+package dev.davit.sandbox.workspace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.davit.oci.DavitException;
+import dev.davit.oci.internal.Json;
+import dev.davit.sandbox.EgressPolicy;
+import dev.davit.sandbox.Limits;
+import dev.davit.sandbox.Network;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The settings a snapshot carries: written and read back the same; what no caller could give refused as forged. */
+class SnapshotSettingsTest {
+    @Test
+    void theCarriedSettingsRoundTrip() throws Exception {
+        SnapshotSettings s = new SnapshotSettings(Network.policy(EgressPolicy.parse(List.of("pypi.org"),
+                List.of("198.51.100.0/24:443"), List.of(), List.of("evil.pypi.org"), List.of())),
+                new Limits(512, 0.5, 256, 300), Map.of("team", "core"), Map.of("A", "1"));
+        SnapshotSettings back = SnapshotSettings.fromJson(Json.read(Json.bytes(s.toJson())), "r");
+        assertThat(back.limits()).isEqualTo(s.limits());
+        assertThat(back.labels()).isEqualTo(s.labels());
+        assertThat(back.env()).isEqualTo(s.env());
+        assertThat(back.network().egress().rules()).isEqualTo(s.network().egress().rules());
+        assertThat(SnapshotSettings.fromJson(Json.read(Json.bytes(new SnapshotSettings(Network.NAT, null, null, null)
+                .toJson())), "r").network()).isSameAs(Network.NAT);
+        // one pushed before settings travelled carries none
+        assertThat(SnapshotSettings.fromJson(Json.read("{}").path("settings"), "r")).isEqualTo(SnapshotSettings.NONE);
+        // the host's network is never carried
+        assertThat(new SnapshotSettings(Network.HOST, null, null, null).toJson().has("network")).isFalse();
+    }
+
+    @Test
+    void whatNoCallerCouldGiveIsRefusedAsForged() {
+        for (String bad : List.of("{\"network\":{\"mode\":\"host\"}}", "{\"env\":{\"A=B\":\"1\"}}",
+                "{\"labels\":{\"\":\"x\"}}", "{\"limits\":{\"memory_mib\":1}}", "{\"env\":{\"A\":1}}",
+                "{\"limits\":{\"pids\":\"many\"}}", "[]",
+                "{\"network\":{\"mode\":\"policy\",\"egress\":{\"allow\":[\"a b\"]}}}")) {
+            assertThatThrownBy(() -> SnapshotSettings.fromJson(Json.read(bad), "reg/x:1")).as(bad)
+                    .isInstanceOf(DavitException.class).satisfies(e -> {
+                        assertThat(((DavitException) e).kind()).isEqualTo(DavitException.Kind.VERIFICATION);
+                        assertThat(e.getMessage()).contains("reg/x:1").contains("push it again")
+                                .doesNotContain("\n");
+                    });
+        }
+    }
+
+    @Test
+    void theCallersOwnVariablesAndLabelsWin() {
+        SnapshotSettings s = new SnapshotSettings(null, null, Map.of("team", "core", "x", "1"), Map.of("A", "1",
+                "B", "2"));
+        assertThat(s.envWith(Map.of("A", "mine"))).isEqualTo(Map.of("A", "mine", "B", "2"));
+        assertThat(s.labelsWith(null)).isEqualTo(Map.of("team", "core", "x", "1"));
+        assertThat(s.limitsFor("container", Limits.DEFAULT)).isEqualTo(Limits.DEFAULT); // none carried
+        assertThat(new SnapshotSettings(null, new Limits(512, 1, 100, 300), null, null).limitsFor("vm", Limits.NONE))
+                .isEqualTo(Limits.NONE);
+    }
+}
