@@ -2,7 +2,6 @@ package dev.davit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.davit.oci.DavitException;
 import dev.davit.oci.build.BuildOptions;
@@ -18,7 +17,6 @@ import dev.davit.sandbox.ExecResult;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
 import dev.davit.sandbox.Sandbox;
-import dev.davit.sandbox.container.Overlay;
 import dev.davit.sandbox.testnet.CurlRootfs;
 import dev.davit.sandbox.testnet.TestInternet;
 import dev.davit.sandbox.workspace.WorkspaceImages;
@@ -48,25 +46,22 @@ class WorkspaceTravelWholeTest {
     @TempDir
     Path tmp;
 
-    private static TestInternet net;
+    private static CurlRootfs.Gated gated;
     private static Path rootfs;
     private static Path dns;
 
     @BeforeAll
     static void internet() throws IOException {
-        TestInternet.assumeAvailable();
-        Tools.assumeAvailable("bwrap", "iptables-restore", Tools.REGISTRY);
-        assumeTrue(Overlay.ROOT, "the test Internet needs root");
-        assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
-        net = TestInternet.start();
-        rootfs = CurlRootfs.create(shared.resolve("rootfs"), net);
-        dns = CurlRootfs.dns(shared.resolve("dns"), net);
+        Tools.assumeAvailable(Tools.REGISTRY);
+        gated = CurlRootfs.Gated.start(shared);
+        rootfs = gated.rootfs();
+        dns = gated.dns();
     }
 
     @AfterAll
     static void down() {
-        if (net != null) {
-            net.close();
+        if (gated != null) {
+            gated.close();
         }
     }
 

@@ -86,7 +86,9 @@ final class EgressOptions {
      */
     static SandboxOptions withDns(SandboxOptions o, Map<String, String> env) {
         String dir = env.get(EGRESS_DNS_ENV);
-        return dir == null || dir.isEmpty() ? o : o.withEgressDns(Path.of(dir));
+        SandboxOptions d = dir == null || dir.isEmpty() ? o : o.withEgressDns(Path.of(dir));
+        // the operator's CA certificates (DAVIT_TRUST_CA), unless a command's --trust-ca set its own
+        return d.trustedCas().isEmpty() ? d.withTrustedCas(dev.davit.sandbox.TrustedCas.fromEnv(env)) : d;
     }
 
     /** A short description of {@code n} for a notice: {@code policy, 3 entries}, else its label. */

@@ -59,6 +59,12 @@ final class McpCommand extends GroupCommand {
                 + " separate grant.")
         List<String> allowEgress = new ArrayList<>();
 
+        @Option(names = "--trust-ca", paramLabel = "FILE|host", description = "Add these CA certificates (a PEM"
+                + " file, or 'host' for this host's trust store) to the trust store of every workspace the server"
+                + " makes, e.g. a TLS-intercepting proxy's CA (repeatable; default: DAVIT_TRUST_CA, else none). The"
+                + " model cannot change it.")
+        List<String> trustCa = new ArrayList<>();
+
         @Option(names = "--max-workspaces", paramLabel = "N", description = "Refuse workspace_create when N"
                 + " workspaces of this server exist (default 8; the operator's do not count).")
         int maxWorkspaces = 8;
@@ -191,8 +197,16 @@ final class McpCommand extends GroupCommand {
                         + " run's /tmp, /run, /var/tmp and /dev/shm are bounded (--max-disk; \"disk_enforced_by\":"
                         + " \"scratch_tmpfs\" in results)");
             }
+            java.util.Map<String, String> env = main.env();
+            if (!trustCa.isEmpty()) { // checked now (a bad file is the operator's one-line error), then as the setting
+                dev.davit.sandbox.TrustedCas.parse(trustCa, "--trust-ca");
+                env = new java.util.HashMap<>(env);
+                env.put(dev.davit.sandbox.TrustedCas.ENV, String.join(":", trustCa));
+            } else {
+                dev.davit.sandbox.TrustedCas.fromEnv(env);
+            }
             DavitMcpServer server = new DavitMcpServer(new DavitMcpServer.Options(tools, allowPaths, allowNetwork,
-                    maxWorkspaces, limit, cleanupOnExit, home, main.env(), System.err, Main.version(),
+                    maxWorkspaces, limit, cleanupOnExit, home, env, System.err, Main.version(),
                     allowRegistries, warm, budget, maxDisk), new DavitMcpServer.Scope(owner, shares, isolateSessions,
                     range[0], range[1], allowEgress, commitTo, backends));
             // one line on stderr (stdio's protocol is on stdout): a client that starts the server with a reduced

@@ -138,6 +138,11 @@ final class WorkspaceCommand extends GroupCommand {
         @Option(names = "--owner", paramLabel = "NAME", description = OWNER_TEXT)
         String owner;
 
+        @Option(names = "--trust-ca", paramLabel = "FILE|host", description = "Add these CA certificates (a PEM"
+                + " file, or 'host' for this host's trust store) to the workspace's trust store at each start, e.g. a"
+                + " TLS-intercepting proxy's CA (repeatable; default: DAVIT_TRUST_CA, else none).")
+        List<String> trustCa = new ArrayList<>();
+
         @picocli.CommandLine.Mixin
         ResourceOptions resources = new ResourceOptions();
 
@@ -176,7 +181,11 @@ final class WorkspaceCommand extends GroupCommand {
                         + " files; drop --seed");
             }
             Path home = DavitHome.resolve(main.env());
-            Workspaces ws = Workspaces.under(home, EgressOptions.withDns(resources.sandboxOptions(home), main.env()))
+            dev.davit.sandbox.SandboxOptions so = resources.sandboxOptions(home);
+            if (!trustCa.isEmpty()) {
+                so = so.withTrustedCas(dev.davit.sandbox.TrustedCas.parse(trustCa, "--trust-ca"));
+            }
+            Workspaces ws = Workspaces.under(home, EgressOptions.withDns(so, main.env()))
                     .ownedBy(owner);
             if (from != null) {
                 dev.davit.sandbox.workspace.WorkspaceImages.Restored r;

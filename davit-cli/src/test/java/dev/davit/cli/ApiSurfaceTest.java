@@ -118,6 +118,7 @@ class ApiSurfaceTest {
                     "ExecSpec", "ExecSpec$Builder", "ImageConfig", "Limits", "Network", "Network$Mode", "OutputExcerpt",
                     "OutputExcerpt$Rendered",
                     "OutputExcerpt$Tail", "PortMapping", "RunSpec", "RunSpec$Builder", "RunTarget", "RunTarget$Pruned", "Sandbox",
+                    "TrustedCas",
                     "SandboxOptions", "SandboxStatus", "Sandboxes", "Spawned", "SpooledExcerpt", "Totals")),
             Map.entry("dev.davit.sandbox.workspace", List.of("DetachedExec", "ExecEntry", "ExecEntry$Stream", "ExecOutput",
                     "ExecOutput$Page", "ExecRequest", "ExecRequest$Builder", "Secrets", "Secrets$Injection", "ServiceSpec",

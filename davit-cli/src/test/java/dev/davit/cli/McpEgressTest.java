@@ -231,6 +231,23 @@ class McpEgressTest extends BusyboxRegistryTest {
         }
     }
 
+    /** The operator's CA option: a file that holds no certificate is its one-line error, at both doors that take it. */
+    @Test
+    void aBadTrustCaIsTheOperatorsOneLineError() throws IOException {
+        Path notes = Files.writeString(home.resolve("notes.txt"), "no certificate\n");
+        for (String[] cmd : List.of(new String[] {"mcp", "serve", "--trust-ca", notes.toString()},
+                new String[] {"workspace", "create", image, "--trust-ca", notes.toString()})) {
+            Cli.Result r = new Cli(home).runInJvm(cmd);
+            assertThat(r.rc()).as(r.toString()).isEqualTo(2);
+            assertThat(r.stderr().strip()).startsWith("davit: error: --trust-ca " + notes + " holds no")
+                    .contains("CA certificates (PEM)").doesNotContain("\n").doesNotContain("Exception");
+        }
+        Cli.Result env = new Cli(home).env(dev.davit.sandbox.TrustedCas.ENV, notes.toString()).runInJvm("mcp",
+                "serve");
+        assertThat(env.rc()).as(env.toString()).isEqualTo(2);
+        assertThat(env.stderr().strip()).contains(dev.davit.sandbox.TrustedCas.ENV + " " + notes);
+    }
+
     @Test
     void withoutAllowEgressNoPolicyIsGiven() {
         McpAsyncClient c = stdio("--allow-network");

@@ -21,9 +21,11 @@ import java.util.Objects;
  *                   {@code ca-certificates.crt}, those CA certificates (PEM) are what the gate trusts, beside the
  *                   Java runtime's, for the hosts it adds a workspace's secrets for, instead of the host's
  *                   {@code /etc/ssl/certs/ca-certificates.crt}
+ * @param trustedCas CA certificates the trust stores of long-lived sandboxes get at each start ({@link TrustedCas});
+ *                   {@link TrustedCas#NONE} (the default; null means it) for none
  */
 public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox,
-                             Path egressDns) {
+                             Path egressDns, TrustedCas trustedCas) {
     /**
      * Checks that there is a state directory and makes it absolute (a relative one is resolved against the current
      * directory now: helpers such as davit-exec run elsewhere).
@@ -34,6 +36,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      */
     public SandboxOptions {
         stateDir = Objects.requireNonNull(stateDir, "stateDir").toAbsolutePath();
+        trustedCas = trustedCas == null ? TrustedCas.NONE : trustedCas;
         if (bwrap != null && !(java.nio.file.Files.isRegularFile(bwrap) && java.nio.file.Files.isExecutable(bwrap))) {
             throw new dev.davit.oci.DavitException(dev.davit.oci.DavitException.Kind.USAGE, "SandboxOptions.withBwrap: "
                     + bwrap + (java.nio.file.Files.exists(bwrap) ? " is not an executable file" : " does not exist")
@@ -50,7 +53,20 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @param allowWeakerSandbox whether a rootless sandbox that lacks a guarantee is made (see the record's comment)
      */
     public SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox) {
-        this(stateDir, bwrap, searchPath, allowWeakerSandbox, null);
+        this(stateDir, bwrap, searchPath, allowWeakerSandbox, null, TrustedCas.NONE);
+    }
+
+    /**
+     * Options that add no CA certificates to sandboxes.
+     *
+     * @param stateDir           where sandboxes keep their state, not null (made when needed)
+     * @param bwrap              the bubblewrap binary, or null to look {@code bwrap} up on the search path
+     * @param searchPath         the PATH to find tools on ({@code :}-separated), or null for the process's
+     * @param allowWeakerSandbox whether a rootless sandbox that lacks a guarantee is made (see the record's comment)
+     * @param egressDns          where the egress gate resolves names (see the record's comment), or null
+     */
+    public SandboxOptions(Path stateDir, Path bwrap, String searchPath, boolean allowWeakerSandbox, Path egressDns) {
+        this(stateDir, bwrap, searchPath, allowWeakerSandbox, egressDns, TrustedCas.NONE);
     }
 
     /**
@@ -82,7 +98,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @throws dev.davit.oci.DavitException USAGE when {@code v} is given but is no executable file
      */
     public SandboxOptions withBwrap(Path v) {
-        return new SandboxOptions(stateDir, v, searchPath, allowWeakerSandbox, egressDns);
+        return new SandboxOptions(stateDir, v, searchPath, allowWeakerSandbox, egressDns, trustedCas);
     }
 
     /**
@@ -92,7 +108,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @return new options, otherwise the same
      */
     public SandboxOptions withSearchPath(String v) {
-        return new SandboxOptions(stateDir, bwrap, v, allowWeakerSandbox, egressDns);
+        return new SandboxOptions(stateDir, bwrap, v, allowWeakerSandbox, egressDns, trustedCas);
     }
 
     /**
@@ -102,7 +118,7 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      * @return new options, otherwise the same
      */
     public SandboxOptions withAllowWeakerSandbox(boolean v) {
-        return new SandboxOptions(stateDir, bwrap, searchPath, v, egressDns);
+        return new SandboxOptions(stateDir, bwrap, searchPath, v, egressDns, trustedCas);
     }
 
     /**
@@ -113,7 +129,18 @@ public record SandboxOptions(Path stateDir, Path bwrap, String searchPath, boole
      */
     public SandboxOptions withEgressDns(Path v) {
         return new SandboxOptions(stateDir, bwrap, searchPath, allowWeakerSandbox, v == null ? null
-                : v.toAbsolutePath());
+                : v.toAbsolutePath(), trustedCas);
+    }
+
+    /**
+     * These options with CA certificates every long-lived sandbox's trust store gets at its start (see
+     * {@link TrustedCas}): the operator's choice, off by default.
+     *
+     * @param v the certificates, or null (or {@link TrustedCas#NONE}) for none
+     * @return new options, otherwise the same
+     */
+    public SandboxOptions withTrustedCas(TrustedCas v) {
+        return new SandboxOptions(stateDir, bwrap, searchPath, allowWeakerSandbox, egressDns, v);
     }
 
     /**

@@ -232,7 +232,8 @@ final class EgressBound {
      * {@value #DNS_ENV} when the environment sets it (a directory with resolv.conf and hosts; as the CLI's).
      */
     static SandboxOptions sandboxOptions(Path davitHome, Map<String, String> env) {
-        SandboxOptions o = SandboxOptions.under(davitHome);
+        // with the operator's CA certificates (mcp serve --trust-ca, DAVIT_TRUST_CA): never a model's to set
+        SandboxOptions o = SandboxOptions.under(davitHome).withTrustedCas(dev.davit.sandbox.TrustedCas.fromEnv(env));
         String dir = env == null ? null : env.get(DNS_ENV);
         return dir == null || dir.isEmpty() ? o : o.withEgressDns(Path.of(dir));
     }

@@ -276,7 +276,28 @@ public final class Lifecycle {
     }
 
     public Sandbox start(String id) {
-        return locked(id, () -> startLocked(id));
+        Sandbox s = locked(id, () -> startLocked(id));
+        trust(s);
+        return s;
+    }
+
+    /**
+     * The operator's CA certificates ({@link dev.davit.sandbox.TrustedCas}) into running sandbox {@code s}'s trust
+     * store, by an exec in it (once: the set's mark is looked for first); nothing without any.
+     */
+    private void trust(Sandbox s) {
+        dev.davit.sandbox.TrustedCas cas = options.trustedCas();
+        if (cas.isEmpty()) {
+            return;
+        }
+        ExecResult r = exec(s.id(), cas.command(s.spec().filesInGuest()), Map.of(), "/", Duration.ofSeconds(30),
+                new java.io.ByteArrayInputStream(cas.blocks()), null, null);
+        if (r.exitCode() != 0) {
+            throw new DavitException(Kind.USAGE, "cannot add the operator's " + cas.size() + " CA certificates ("
+                    + cas.source() + ") to the trust store of sandbox " + s.id() + " (exit code " + r.exitCode()
+                    + ": " + dev.davit.oci.internal.Text.shorten(r.stderrText().strip(), 200) + "); its image needs"
+                    + " /bin/sh and cat, and its user must be root, or make it without the CA option");
+        }
     }
 
     private Sandbox startLocked(String id) {

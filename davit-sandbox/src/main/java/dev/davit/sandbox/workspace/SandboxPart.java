@@ -37,7 +37,7 @@ final class SandboxPart {
     /** The repository of the images a restore makes in the store, tagged by the snapshot artifact's digest. */
     static final String RESTORED = "localhost/davit/restored";
     /** The {@code created_by} of such an image's top layer. */
-    static final String CREATED_BY = "davit workspace create --from (a whole-sandbox snapshot)";
+    static final String CREATED_BY = "davit: the sandbox of a whole-sandbox workspace snapshot";
 
     private SandboxPart() {
     }

@@ -21,6 +21,39 @@ public final class CurlRootfs {
     private CurlRootfs() {
     }
 
+    /**
+     * A started test Internet with a curl root filesystem and the gate's DNS directory, for a test of sandboxes with
+     * an egress policy; close it after the tests.
+     *
+     * @param net    the test Internet
+     * @param rootfs the root filesystem ({@link #create})
+     * @param dns    the gate's directory ({@link #dns})
+     */
+    public record Gated(TestInternet net, Path rootfs, Path dns) implements AutoCloseable {
+        /**
+         * Starts one under {@code dir}; skips the test where the gate cannot run (no root, Java before 22, no
+         * iptables-restore or bwrap, no test Internet).
+         *
+         * @param dir a directory of the test class's
+         * @return the started pieces
+         * @throws IOException when they cannot be made
+         */
+        public static Gated start(Path dir) throws IOException {
+            TestInternet.assumeAvailable();
+            Tools.assumeAvailable("bwrap", "iptables-restore");
+            org.junit.jupiter.api.Assumptions.assumeTrue(dev.davit.sandbox.container.Overlay.ROOT,
+                    "the test Internet needs root");
+            org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.version().feature() >= 22, "the gate needs Java 22");
+            TestInternet net = TestInternet.start();
+            return new Gated(net, create(dir.resolve("rootfs"), net), CurlRootfs.dns(dir.resolve("dns"), net));
+        }
+
+        @Override
+        public void close() {
+            net.close();
+        }
+    }
+
     /** Creates it in {@code dir}; skips the test when bwrap, busybox or curl is missing. */
     public static Path create(Path dir, TestInternet net) throws IOException {
         Tools.assumeAvailable("curl");
