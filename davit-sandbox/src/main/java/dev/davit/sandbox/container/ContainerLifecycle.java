@@ -824,10 +824,34 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         // the command joins the sandbox's cgroup before nsenter runs: its limits hold for the keeper and every exec
         ProcessBuilder pb = new ProcessBuilder(Cgroups.wrap(cg, cmd, dir(s)));
         pb.environment().clear();
-        pb.environment().putAll(rs.effectiveEnv()); // nsenter passes its environment on to the command
+        // nsenter passes its environment on to the command; but it, and the cgroup's join before it, are host
+        // programs that the host's loader and shell start with that environment: what would make them load or run
+        // a file the sandbox chose (LD_PRELOAD=tmp/x.so names the sandbox's /tmp from this working directory) is
+        // left out here, so this weaker exec (rootless, without davit-exec) does not pass such variables on
+        pb.environment().putAll(withoutHostLoaderVariables(rs.effectiveEnv()));
         pb.environment().putIfAbsent("PWD", rs.effectiveWorkdir()); // as bwrap sets it for davit run
         pb.directory(dir(s).toFile());
         return pb;
+    }
+
+    /**
+     * The variables that make the host's dynamic loader, libc or shell read or run a file they name (glibc's list of
+     * variables it ignores for a setuid program, and the shells' start-up files): never given to a host program.
+     */
+    static final java.util.Set<String> HOST_LOADER_VARIABLES = java.util.Set.of("GCONV_PATH", "GETCONF_DIR",
+            "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH",
+            "RESOLV_HOST_CONF", "RES_OPTIONS", "TZDIR", "BASH_ENV", "ENV", "SHELLOPTS", "BASHOPTS", "PS4", "CDPATH",
+            "IFS");
+
+    /** {@code env} without {@link #HOST_LOADER_VARIABLES} and without any {@code LD_*} variable. */
+    static Map<String, String> withoutHostLoaderVariables(Map<String, String> env) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        env.forEach((k, v) -> {
+            if (!k.startsWith("LD_") && !HOST_LOADER_VARIABLES.contains(k)) {
+                out.put(k, v);
+            }
+        });
+        return out;
     }
 
     /** What an exec of {@code argv} in {@code s} runs: its environment with {@code env} on top, its workdir. */
