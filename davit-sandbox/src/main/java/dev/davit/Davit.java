@@ -406,6 +406,7 @@ public final class Davit implements AutoCloseable {
         private Duration ttl;
         private Network network = Network.NONE;
         private boolean networkGiven;
+        private Limits limits;
         private final List<PortMapping> publish = new java.util.ArrayList<>();
         private String backend;
 
@@ -501,6 +502,19 @@ public final class Davit implements AutoCloseable {
         }
 
         /**
+         * The workspace's limits (default: a container's {@link Limits#DEFAULT}, less what this host cannot enforce;
+         * none for a microVM; from a snapshot, the limits its workspace had, each in the default's place).
+         *
+         * @param v the limits; {@link Limits#NONE} for none
+         * @return this builder
+         */
+        public WorkspaceBuilder limits(Limits v) {
+            this.limits = dev.davit.oci.internal.Args.given(v, "Davit.WorkspaceBuilder.limits", "v",
+                    "give Limits.NONE for none");
+            return this;
+        }
+
+        /**
          * The workspace's network (default: {@link Network#NONE}, only its own loopback; from a snapshot, the
          * network its workspace had, never the host's).
          *
@@ -569,14 +583,17 @@ public final class Davit implements AutoCloseable {
                 var restored = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces, client).createFrom(
                         reference, (t, carried) -> CreateSpec.builder(t.rootfs()).image(t.image())
                                 .backend(backendFor(t)).env(env).ttl(ttl)
-                                .limits(carried.limitsFor(backendFor(t), defaultLimits(backendFor(t))))
-                                .network(networkGiven || carried.network() == null ? network : carried.network())
+                                .limits(limits != null ? limits : carried.limitsFor(backendFor(t),
+                                        defaultLimits(backendFor(t))))
+                                .network(networkGiven || carried.networkFor(reference) == null ? network
+                                        : carried.networkFor(reference))
                                 .publish(publish).build(), name, labels, s, null, progress);
                 return track(new OpenWorkspace(Davit.this, restored.workspace(), false));
             }
             RunTarget t = image(reference);
             CreateSpec spec = CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t)).env(env).ttl(ttl)
-                    .limits(defaultLimits(backendFor(t))).network(network).publish(publish).build();
+                    .limits(limits != null ? limits : defaultLimits(backendFor(t))).network(network).publish(publish)
+                    .build();
             return track(new OpenWorkspace(Davit.this, workspaces.create(spec, name, seed, labels, s, null), false));
         }
 

@@ -196,8 +196,9 @@ final class WorkspaceCommand extends GroupCommand {
                         RunCommand.Target t = new RunCommand.Target(rt.name(), rt.digest(), rt.rootfs(), rt.image(),
                                 rt.backend());
                         String b = t.backendFor(backend);
-                        dev.davit.sandbox.CreateSpec s = resources.createSpec(t, b, envMap, null, ownNetwork
-                                || carried.network() == null ? net : carried.network(), limit, ports, out);
+                        dev.davit.sandbox.Network carriedNet = ownNetwork ? null : carried.networkFor(from);
+                        dev.davit.sandbox.CreateSpec s = resources.createSpec(t, b, envMap, null,
+                                carriedNet == null ? net : carriedNet, limit, ports, out);
                         return resources.limitsGiven() ? s : s.withLimits(carried.limitsFor(b, s.limits()));
                     };
                     dev.davit.sandbox.workspace.WorkspaceImages images =
@@ -207,7 +208,7 @@ final class WorkspaceCommand extends GroupCommand {
                 }
                 Workspace w = r.workspace();
                 out.notice("==> workspace " + w.id() + " running (" + r.environment() + ", at snapshot "
-                        + r.snapshot().name() + " of " + from + ")");
+                        + r.snapshot().name() + " of " + from + "; carried: " + r.settings().describe() + ")");
                 Sandbox made = ws.sandbox(w.id());
                 ObjectNode doc = WorkspaceJson.workspace(w, made, ws.paused(made));
                 doc.put("environment", r.environment());

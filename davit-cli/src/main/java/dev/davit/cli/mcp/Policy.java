@@ -458,6 +458,12 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         if (allowedRegistries.contains(ref.registry())) {
             return;
         }
+        if (ref.repositoryName().equals(dev.davit.sandbox.workspace.WorkspaceImages.RESTORED)) {
+            // a whole-sandbox snapshot's restore made it, perhaps of the operator's own: opened only from the
+            // snapshot, which the model must be allowed to pull
+            throw Tool.invalid("'" + arg + "': " + name + " is the environment of a restored workspace snapshot;"
+                    + " create from the snapshot itself with 'from'");
+        }
         if (inStore(ref)) {
             return; // runs from the store: no request is sent
         }
@@ -632,8 +638,8 @@ record Policy(List<Path> allowedPaths, boolean allowNetwork, int maxWorkspaces, 
         String snapshot = "snapshot " + dev.davit.oci.internal.Text.printable(from);
         if (carried.mode() == dev.davit.sandbox.Network.Mode.NAT && !allowNetwork) {
             throw Tool.invalid(snapshot + " was taken with the whole network, which this server does not give"
-                    + " (no --allow-network); give 'allow_hosts' within the server's --allow-egress, or"
-                    + " 'network': false for none");
+                    + " (no --allow-network); " + (egress.any() ? "give 'allow_hosts' within the server's"
+                    + " --allow-egress, or 'network': false for none" : "give 'network': false for none"));
         }
         if (carried.mode() == dev.davit.sandbox.Network.Mode.POLICY && !egress.covers(carried.egress())) {
             throw Tool.invalid(snapshot + " carries an egress policy allowing " + String.join(", ",

@@ -429,7 +429,7 @@ final class ToolCalls implements AutoCloseable {
                 var r = dev.davit.oci.reference.Reference.parse(from);
                 from = r.repositoryName() + "@" + client().remoteDigest(from).digest();
             }
-            String given = from;
+            String given = (String) a.get("from"); // as the model gave it, not as pinned
             boolean ownNetwork = a.containsKey("network") || EgressBound.ARGS.stream().anyMatch(a::containsKey);
             // the snapshot's settings where the call gives none, held to the grants a model's own request is
             var r = new dev.davit.sandbox.workspace.WorkspaceImages(ws, client()).createFrom(from, (target, carried) -> {
@@ -438,7 +438,8 @@ final class ToolCalls implements AutoCloseable {
                     s = s.withNetwork(policy.carriedNetwork(carried.network(), given));
                 }
                 return s.backend().equals(dev.davit.sandbox.Sandboxes.VM) ? s
-                        : s.withLimits(policy.carriedLimits(a, s.limits(), carried.limitsFor(s.backend(), null)));
+                        : s.withLimits(policy.carriedLimits(a, s.limits(), carried.limits() == null ? null
+                        : carried.limitsFor(s.backend(), s.limits())));
             }, name, labels, secrets, null, null);
             call.progress("workspace " + r.workspace().id() + " running (" + r.environment() + ", at snapshot "
                     + r.snapshot().name() + ")");

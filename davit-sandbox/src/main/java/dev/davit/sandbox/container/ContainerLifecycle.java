@@ -326,13 +326,15 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
     }
 
     /**
-     * The saved layer read as a stopped sandbox's own ({@link #changes}): a saved disk is mounted for the read (it
-     * is davit's copy, frozen when it was made) and unmounted after.
+     * The saved layer read as a stopped sandbox's own ({@link #changes}): a saved disk is mounted read-only for the
+     * read (it is davit's copy, frozen when it was made; nothing of it is written) and unmounted after. A davit
+     * killed meanwhile leaves it mounted: a removal or reset of the snapshot unmounts it first.
      */
     @Override
     public dev.davit.sandbox.Changes savedChanges(Sandbox s, Path saved, dev.davit.oci.build.LayerWriter out,
                                                   dev.davit.sandbox.Changes.Rewrite rewrite) {
         try {
+            Disk.mountSavedReadOnly(options, saved);
             return changes(s.withStatus(SandboxStatus.STOPPED), saved, out, rewrite);
         } finally {
             Disk.release(options, saved);

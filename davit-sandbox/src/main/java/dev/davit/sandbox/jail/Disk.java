@@ -114,6 +114,28 @@ public final class Disk {
                 point.toString()));
     }
 
+    /**
+     * Mounts the saved copy of a disk in {@code state} ({@link #copy}) read-only on {@code STATE/disk} for a read
+     * (its journal not replayed, nothing of it written), when it is not mounted there; nothing without one.
+     * {@link #release} unmounts it.
+     *
+     * @throws DavitException STORE when it cannot be mounted
+     */
+    public static void mountSavedReadOnly(SandboxOptions options, Path state) {
+        Path image = state.resolve(IMAGE);
+        if (!Files.isRegularFile(image, LinkOption.NOFOLLOW_LINKS) || mounted(state)) {
+            return;
+        }
+        Path point = state.resolve(MOUNT);
+        try {
+            Files.createDirectories(point);
+        } catch (IOException e) {
+            throw new DavitException(Kind.STORE, "cannot create " + point + ": " + e.getMessage());
+        }
+        run(options, "mount", List.of("-t", "ext4", "-o", "loop,ro,noload,nosuid,nodev,noexec", image.toString(),
+                point.toString()));
+    }
+
     /** With no memory limit, a tmpfs disk is at most this share of the host's RAM: an eighth. */
     static final long RAM_SHARE = 8;
 

@@ -36,6 +36,8 @@ final class SandboxPart {
     static final String TITLE = "sandbox";
     /** The repository of the images a restore makes in the store, tagged by the snapshot artifact's digest. */
     static final String RESTORED = "localhost/davit/restored";
+    /** The most bytes one entry's headers may take as the layer is read (as an unpack's). */
+    private static final long MAX_HEADER = 1 << 20;
     /** The {@code created_by} of such an image's top layer. */
     static final String CREATED_BY = "davit: the sandbox of a whole-sandbox workspace snapshot";
 
@@ -98,33 +100,94 @@ final class SandboxPart {
     /**
      * The image a restore of a whole-sandbox snapshot runs: {@code environment} (an image manifest in the store,
      * named {@code environmentName}) with the snapshot's layer {@code layer} (in the store, verified against its
-     * digest as it came) on top, named {@value #RESTORED}{@code :<the artifact's digest>}. The layer is read once
-     * first, for its diff ID: at most {@code maxTar} bytes of tar, else refused before anything is named.
+     * digest as it came) on top, named {@value #RESTORED}{@code :<the artifact's digest>}. The layer must be what a
+     * push writes, a gzip-compressed tar: it is read once first, for its diff ID, and its entries' sizes are added
+     * up as they are met: more than {@code caps} allows (bytes, entries), or a sparse entry (whose written size is not
+     * its tar size), is refused before anything is named or unpacked.
      *
      * @return the image's name
      */
     static String environment(OciStore store, Descriptor environment, String environmentName, Descriptor layer,
-                              Digest artifact, Instant created, long maxTar, String reference, List<String> named) {
+                              Digest artifact, Instant created, dev.davit.oci.unpack.TarExtractor.Limits caps,
+                              String reference, List<String> named) {
+        String what = "the sandbox layer of snapshot " + reference;
+        if (!dev.davit.oci.manifest.MediaTypes.OCI_LAYER_GZIP.equals(layer.mediaType())) {
+            throw new DavitException(Kind.VERIFICATION, what + " is not a gzip-compressed tar (" + dev.davit.oci
+                    .internal.Text.shorten(String.valueOf(layer.mediaType()), 80) + "); push the snapshot again");
+        }
         Digest diffId;
         long tarSize;
-        try (InputStream tar = tar(store, layer)) {
+        try (InputStream raw = new java.io.BufferedInputStream(store.openBlob(layer.digest()), 1 << 16)) {
+            raw.mark(2);
+            if (raw.read() != 0x1f || raw.read() != 0x8b) {
+                throw new DavitException(Kind.VERIFICATION, what + " is not gzip-compressed; push the snapshot"
+                        + " again");
+            }
+            raw.reset();
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            long n = 0;
-            for (int r; (r = tar.read(buf)) > 0; ) {
-                sha.update(buf, 0, r);
-                n += r;
-                if (n > maxTar) {
-                    throw new DavitException(Kind.USAGE, "the sandbox of snapshot " + reference + " holds more"
-                            + " than " + (maxTar >> 20) + " MiB, more than the new workspace's disk; give the new"
+            long[] read = {0};
+            long[] headerEnd = {-1}; // while an entry's headers are read: the tar reader holds them in memory
+            InputStream hashed = new java.io.FilterInputStream(new java.util.zip.GZIPInputStream(raw, 1 << 16)) {
+                @Override
+                public int read() throws IOException {
+                    byte[] one = new byte[1];
+                    int n = read(one, 0, 1);
+                    return n < 0 ? -1 : one[0] & 0xff;
+                }
+
+                @Override
+                public int read(byte[] buf, int off, int len) throws IOException {
+                    int n = super.read(buf, off, len);
+                    if (n > 0) {
+                        sha.update(buf, off, n);
+                        read[0] += n;
+                        if (headerEnd[0] >= 0 && read[0] > headerEnd[0]) {
+                            throw new DavitException(Kind.VERIFICATION, what + " has a tar header over "
+                                    + (MAX_HEADER >> 20) + " MiB (a long name or PAX records); push the snapshot"
+                                    + " again");
+                        }
+                    }
+                    return n;
+                }
+
+                @Override
+                public long skip(long n) throws IOException { // read, so that every byte is hashed
+                    byte[] buf = new byte[8192];
+                    long left = n;
+                    for (int r; left > 0 && (r = read(buf, 0, (int) Math.min(buf.length, left))) > 0; ) {
+                        left -= r;
+                    }
+                    return n - left;
+                }
+            };
+            long bytes = 0;
+            long entries = 0;
+            var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(hashed);
+            while (true) {
+                headerEnd[0] = read[0] + MAX_HEADER;
+                var e = tar.getNextEntry();
+                headerEnd[0] = -1;
+                if (e == null) {
+                    break;
+                }
+                if (e.isSparse()) {
+                    throw new DavitException(Kind.VERIFICATION, what + " holds a sparse file (" + dev.davit.oci
+                            .internal.Text.printable(dev.davit.oci.internal.Text.shorten(e.getName(), 80)) + "),"
+                            + " which a push never writes; push the snapshot again");
+                }
+                bytes += Math.max(0, e.getSize());
+                if (bytes > caps.maxBytes() || ++entries > caps.maxEntries()) {
+                    throw new DavitException(Kind.USAGE, what + " holds more than the new workspace's disk ("
+                            + (caps.maxBytes() >> 20) + " MiB, " + caps.maxEntries() + " entries); give the new"
                             + " workspace a larger disk, or push a smaller snapshot");
                 }
             }
+            hashed.transferTo(java.io.OutputStream.nullOutputStream()); // the tar's end blocks: all of it is hashed
             diffId = Digest.parse("sha256:" + java.util.HexFormat.of().formatHex(sha.digest()));
-            tarSize = n;
+            tarSize = read[0];
         } catch (IOException e) {
-            throw new DavitException(Kind.VERIFICATION, "the sandbox layer of snapshot " + reference + " cannot be"
-                    + " read (" + e.getMessage() + "); push the snapshot again");
+            throw new DavitException(Kind.VERIFICATION, what + " cannot be read (" + e.getMessage() + "); push the"
+                    + " snapshot again");
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

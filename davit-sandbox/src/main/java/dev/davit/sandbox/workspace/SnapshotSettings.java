@@ -151,19 +151,79 @@ public record SnapshotSettings(Network network, Limits limits, Map<String, Strin
     }
 
     /**
-     * The limits of a restored workspace of backend {@code backend} whose caller gave none: the carried ones, less
-     * what this host cannot enforce for a container (as a create's defaults are), else {@code fallback} (none
-     * carried, or a microVM, whose size bounds it).
+     * The limits of a restored workspace of backend {@code backend} whose caller gave none: {@code fallback} (the
+     * door's defaults) with each limit the snapshot carried in its place, less what this host cannot enforce for a
+     * container (as a create's defaults are). A limit carried as none (0) does not lift the default: only the
+     * caller's own choice does. A microVM, whose size bounds it, keeps {@code fallback}.
      *
      * @param backend  the new workspace's backend
-     * @param fallback the door's default limits
+     * @param fallback the door's default limits, not null
      * @return the limits
      */
     public Limits limitsFor(String backend, Limits fallback) {
         if (limits == null || dev.davit.sandbox.Sandboxes.VM.equals(backend)) {
             return fallback;
         }
-        return "k8s".equals(backend) ? limits : limits.enforceableHere();
+        Limits l = new Limits(limits.memoryMiB() != 0 ? limits.memoryMiB() : fallback.memoryMiB(),
+                limits.cpus() != 0 ? limits.cpus() : fallback.cpus(), limits.pids() != 0 ? limits.pids()
+                : fallback.pids(), limits.diskMiB() != 0 ? limits.diskMiB() : fallback.diskMiB());
+        return "k8s".equals(backend) ? l : l.enforceableHere();
+    }
+
+    /**
+     * The network of a restored workspace whose caller gave none: the carried one, or null when none was carried.
+     * A carried egress policy that opens a special address range (loopback, private, link-local such as the cloud
+     * metadata address, this host's own: what only an explicit address entry opens) is refused: that is the caller's
+     * to give, never a snapshot's. MCP servers hold a carried network to their own bounds instead.
+     *
+     * @param reference the snapshot, for an error to name
+     * @return the network, or null
+     * @throws DavitException USAGE naming the entries, and how to give a network instead
+     */
+    public Network networkFor(String reference) {
+        if (network == null || network.mode() != Network.Mode.POLICY) {
+            return network;
+        }
+        java.util.List<String> cidrs = network.egress().rules().stream().filter(r -> r.allow()
+                && r.kind() == EgressPolicy.Kind.CIDR).map(Object::toString).toList();
+        if (cidrs.isEmpty()) {
+            return network;
+        }
+        EgressPolicy addresses = EgressPolicy.parse(java.util.List.of(), cidrs, java.util.List.of(),
+                java.util.List.of(), java.util.List.of());
+        java.util.List<EgressPolicy.Rule> special = addresses.beyond(EgressPolicy.parse(java.util.List.of(),
+                java.util.List.of("0.0.0.0/0"), java.util.List.of(), java.util.List.of(), java.util.List.of()),
+                EgressPolicy.hostAddresses());
+        if (!special.isEmpty()) {
+            throw new DavitException(Kind.USAGE, dev.davit.oci.Message.of("snapshot " + dev.davit.oci.internal.Text
+                    .printable(reference) + " carries an egress policy that opens special addresses (" + String.join(
+                    ", ", special.stream().map(Object::toString).limit(8).toList()) + "), which only the caller"
+                    + " gives; give the workspace's network yourself (", dev.davit.oci.Input.NETWORK, ")"));
+        }
+        return network;
+    }
+
+    /**
+     * What was carried, for a notice: e.g. {@code network: policy of 3 entries, limits, 2 labels, 1 variable}.
+     *
+     * @return the words; {@code nothing} when nothing was carried
+     */
+    public String describe() {
+        java.util.List<String> parts = new java.util.ArrayList<>();
+        if (network != null) {
+            parts.add("network: " + (network.mode() == Network.Mode.POLICY ? "policy of "
+                    + network.egress().rules().size() + " entries" : network.label()));
+        }
+        if (limits != null) {
+            parts.add("limits");
+        }
+        if (!labels.isEmpty()) {
+            parts.add(labels.size() + (labels.size() == 1 ? " label" : " labels"));
+        }
+        if (!env.isEmpty()) {
+            parts.add(env.size() + (env.size() == 1 ? " variable" : " variables"));
+        }
+        return parts.isEmpty() ? "nothing" : String.join(", ", parts);
     }
 
     /**

@@ -209,6 +209,11 @@ public final class WorkspaceImages {
      * changed in the environment's image, /workspace left out.
      */
     public static final String PART_SANDBOX = SandboxPart.TITLE;
+    /**
+     * The repository of the images a restore of a whole-sandbox snapshot makes in the store, each tagged with the
+     * snapshot artifact's digest (hex).
+     */
+    public static final String RESTORED = SandboxPart.RESTORED;
     private static final int MAX_SNAPSHOT_CONFIG = 1 << 20;
 
     /**
@@ -278,6 +283,11 @@ public final class WorkspaceImages {
             BuildOptions parts = BuildOptions.builder().keepMtimes(true).build();
             // under the workspace's lock: no snapshot removed or made again while its tree is read
             LayerBuilder.Layer[] layers = snaps.locked(ws.id(), wid -> {
+                if (!snaps.snapshots(wid).contains(snap)) { // removed and made again since it was looked at
+                    throw new DavitException(Kind.USAGE, Message.of("snapshot " + snapshot + " of workspace "
+                            + ws.id() + " changed while it was being pushed; push it again")
+                            .about(Subject.Type.SNAPSHOT, snapshot));
+                }
                 Path at = snaps.snapshotTreeOf(wid, snapshot);
                 try {
                     return new LayerBuilder.Layer[] {
@@ -592,8 +602,8 @@ public final class WorkspaceImages {
             // the environment with the sandbox's changes on top, made here as an image and unpacked as every
             // image is; its layer at most what the new sandbox's disk holds
             dev.davit.oci.unpack.TarExtractor.Limits disk = restoreLimits(made.limits().diskMiB());
-            runs = SandboxPart.environment(store, subject, envRef, sandboxPart, top.digest(), createdAt,
-                    disk.maxBytes() + (disk.maxEntries() << 10), reference, named);
+            runs = SandboxPart.environment(store, subject, envRef, sandboxPart, top.digest(), createdAt, disk,
+                    reference, named);
             dev.davit.sandbox.RunTarget t = dev.davit.sandbox.RunTarget.ofImage(client, workspaces.stateDir()
                     .getParent(), runs, heard, null);
             made = new dev.davit.sandbox.CreateSpec(t.rootfs(), made.env(), made.workdir(), made.network(), t.image(),

@@ -239,6 +239,14 @@ class WorkspaceLife extends WorkspaceState {
         }
         Path gone = stateDir.resolve("." + w.id() + ".rm");
         try {
+            // a push's read-only mount of a whole snapshot's saved disk that a killed davit left
+            Path snaps = stateDir.resolve(w.id()).resolve(SNAPSHOTS);
+            if (Files.isDirectory(snaps, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                try (java.util.stream.Stream<Path> all = Files.list(snaps)) {
+                    all.forEach(d -> dev.davit.sandbox.jail.Disk.release(sandboxes.options(),
+                            d.resolve(WorkspaceSnapshots.STATE)));
+                }
+            }
             Files.move(stateDir.resolve(w.id()), gone, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot remove workspace " + w.id() + ": " + e.getMessage());

@@ -197,6 +197,8 @@ class WorkspaceSnapshots extends WorkspaceState {
             // the baseline links
             freed = Files.isRegularFile(charged, LinkOption.NOFOLLOW_LINKS) ? Export.count(charged)
                     : SnapshotBound.alone(tree);
+            // a push's read-only mount of its saved disk that a killed davit left
+            dev.davit.sandbox.jail.Disk.release(sandboxes.options(), tree.resolveSibling(STATE));
             Files.move(tree.getParent(), gone, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new DavitException(Kind.STORE, "cannot remove snapshot " + name + ": " + e.getMessage());
@@ -215,6 +217,7 @@ class WorkspaceSnapshots extends WorkspaceState {
         Sandbox s = sandboxes.status(w.sandboxId());
         Path state = source.resolveSibling(STATE);
         if (snapshot != null && Files.isDirectory(state, LinkOption.NOFOLLOW_LINKS)) {
+            dev.davit.sandbox.jail.Disk.release(sandboxes.options(), state); // a killed push's read-only mount
             return resetAll(w, s, state);
         }
         if (s.spec().filesInGuest()) { // swapped in the VM's disk by its agent, which must run for it

@@ -54,7 +54,34 @@ class SnapshotSettingsTest {
         assertThat(s.envWith(Map.of("A", "mine"))).isEqualTo(Map.of("A", "mine", "B", "2"));
         assertThat(s.labelsWith(null)).isEqualTo(Map.of("team", "core", "x", "1"));
         assertThat(s.limitsFor("container", Limits.DEFAULT)).isEqualTo(Limits.DEFAULT); // none carried
+        // a limit carried as none does not lift the default: only the caller's own choice does
+        assertThat(new SnapshotSettings(null, Limits.NONE, null, null).limitsFor("k8s", Limits.DEFAULT))
+                .isEqualTo(Limits.DEFAULT);
+        assertThat(new SnapshotSettings(null, new Limits(512, 0, 0, 300), null, null).limitsFor("k8s",
+                Limits.DEFAULT)).isEqualTo(new Limits(512, Limits.DEFAULT.cpus(), Limits.DEFAULT.pids(), 300));
         assertThat(new SnapshotSettings(null, new Limits(512, 1, 100, 300), null, null).limitsFor("vm", Limits.NONE))
                 .isEqualTo(Limits.NONE);
+    }
+
+    @Test
+    void aCarriedPolicyOpensNoSpecialAddressWithoutTheCaller() {
+        for (String special : List.of("127.0.0.1/32:22", "169.254.169.254/32:80", "10.0.0.0/8", "0.0.0.0/0")) {
+            SnapshotSettings s = new SnapshotSettings(Network.policy(EgressPolicy.parse(List.of("pypi.org"),
+                    List.of(special), List.of(), List.of(), List.of())), null, null, null);
+            assertThatThrownBy(() -> s.networkFor("reg/x:1")).as(special).isInstanceOf(DavitException.class)
+                    .satisfies(e -> {
+                        assertThat(((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);
+                        assertThat(e.getMessage()).contains("reg/x:1").contains("special addresses")
+                                .doesNotContain("\n");
+                    });
+        }
+        Network fine = Network.policy(EgressPolicy.parse(List.of("pypi.org", "*.npmjs.org"),
+                List.of("198.51.100.0/24:443"), List.of(), List.of(), List.of("10.0.0.0/8")));
+        assertThat(new SnapshotSettings(fine, null, null, null).networkFor("r")).isSameAs(fine);
+        assertThat(new SnapshotSettings(Network.NAT, null, null, null).networkFor("r")).isSameAs(Network.NAT);
+        assertThat(SnapshotSettings.NONE.networkFor("r")).isNull();
+        assertThat(new SnapshotSettings(fine, new Limits(512, 1, 100, 300), Map.of("a", "b"), Map.of("A", "1"))
+                .describe()).isEqualTo("network: policy of 4 entries, limits, 1 label, 1 variable");
+        assertThat(SnapshotSettings.NONE.describe()).isEqualTo("nothing");
     }
 }
