@@ -79,7 +79,10 @@ public final class ContainerfileBuilder {
      */
     public ContainerfileBuilder(DavitClient client, Sandboxes sandboxes, Path home, Consumer<String> say) {
         this.client = client;
-        this.sandboxes = sandboxes;
+        // the operator's CA certificates are never appended to a step's sandbox: its layer would carry them into
+        // the image (a build behind a TLS-intercepting proxy gives the CA with ADD or a RUN of its own)
+        this.sandboxes = sandboxes.options().trustedCas().isEmpty() ? sandboxes
+                : new Sandboxes(sandboxes.options().withTrustedCas(dev.davit.sandbox.TrustedCas.NONE));
         this.home = home;
         this.say = say == null ? s -> { } : say;
         this.cache = new BuildCache(client.store(), home);

@@ -77,6 +77,30 @@ class ContainerfileBuilderTest {
         return r.stdoutText();
     }
 
+    /** The operator's CA certificates reach no step of a build: its layers would carry them into the image. */
+    @Test
+    void theOperatorsCaCertificatesStayOutOfABuildsLayers() throws Exception {
+        Path pem = tmp.resolve("ca.pem");
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+        g.initialize(256);
+        java.security.KeyPair kp = g.generateKeyPair();
+        var name = new org.bouncycastle.asn1.x500.X500Name("CN=test proxy CA");
+        var cert = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
+                new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(name, java.math.BigInteger.ONE,
+                        new java.util.Date(), new java.util.Date(System.currentTimeMillis() + 86_400_000L), name,
+                        kp.getPublic()).build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder(
+                        "SHA256withECDSA").build(kp.getPrivate())));
+        Files.writeString(pem, "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder().encodeToString(
+                cert.getEncoded()) + "\n-----END CERTIFICATE-----\n");
+        Sandboxes withCa = new Sandboxes(SandboxOptions.under(home).withTrustedCas(dev.davit.sandbox.TrustedCas
+                .parse(List.of(pem.toString()), "--trust-ca")));
+        new ContainerfileBuilder(client, withCa, home, s -> { }).build(Containerfile.parse("FROM " + BASE
+                + "\nRUN echo made > /made\n", "Containerfile"), tmp, null, Map.of(), "localhost/test/ca:1", null);
+        assertThat(run("localhost/test/ca:1", "cat", "/made")).isEqualTo("made\n");
+        assertThat(run("localhost/test/ca:1", "sh", "-c", "test -e /etc/ssl/certs/ca-certificates.crt && echo there"
+                + " || echo absent")).isEqualTo("absent\n");
+    }
+
     @Test
     void aTwoStageContainerfileBuildsAndRuns() throws Exception {
         Path ctx = Files.createDirectories(tmp.resolve("ctx/src"));
