@@ -146,7 +146,11 @@ public final class TrustedCas {
         return out;
     }
 
-    /** Whether there are none. */
+    /**
+     * Whether there are none.
+     *
+     * @return true for none
+     */
     public boolean isEmpty() {
         return certs.isEmpty();
     }
