@@ -110,7 +110,10 @@ public final class Lifecycle {
                 for (java.util.concurrent.Future<Sandbox> f : more) {
                     f.get();
                 }
-            } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
+            } catch (java.util.concurrent.ExecutionException | InterruptedException
+                     | java.util.concurrent.CancellationException e) {
+                // a cancelled copy too: an interrupt while the pool closed stops its tasks, and their futures then
+                // throw CancellationException, which must not leave the copies made so far without a workspace
                 boolean interrupted = e instanceof InterruptedException | Thread.interrupted();
                 for (Sandbox s : made) {
                     try {

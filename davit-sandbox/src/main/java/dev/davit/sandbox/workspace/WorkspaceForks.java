@@ -108,8 +108,10 @@ class WorkspaceForks extends WorkspaceState {
                 copyState(w, f.tmp);
             }
             List<Sandbox> copies = sandboxes.fork(w.sandboxId(), w.ttl(), n);
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n; i++) { // all known first: a failure below undoes every one of them
                 forks.get(i).sandbox = copies.get(i);
+            }
+            for (int i = 0; i < n; i++) {
                 Claims.recordSandbox(forks.get(i).tmp, copies.get(i).id(), owner); // a reap's, should this davit die
             }
             List<java.util.concurrent.Future<Workspace>> done = new ArrayList<>();
