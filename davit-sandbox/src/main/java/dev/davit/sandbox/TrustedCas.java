@@ -110,6 +110,10 @@ public final class TrustedCas {
     private static List<X509Certificate> read(Path file, String option) {
         byte[] bytes;
         try {
+            if (!Files.isRegularFile(file)) {
+                throw new DavitException(Kind.USAGE, option + " " + file + (Files.exists(file) ? " is not a regular"
+                        + " file" : " does not exist") + "; name a file of CA certificates (PEM)");
+            }
             if (Files.size(file) > MAX_FILE) {
                 throw new DavitException(Kind.USAGE, option + " " + file + " is larger than " + (MAX_FILE >> 20)
                         + " MiB; name a file of CA certificates (PEM)");

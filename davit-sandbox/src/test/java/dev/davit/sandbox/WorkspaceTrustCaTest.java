@@ -104,10 +104,26 @@ class WorkspaceTrustCaTest {
         }
     }
 
+    /**
+     * An image whose user cannot write the trust store: the create fails in one line that repeats nothing the
+     * sandbox printed, and leaves no workspace or sandbox.
+     */
+    @Test
+    void aSandboxThatCannotTakeTheCertificatesIsNotLeftRunning() throws IOException {
+        Path file = Files.copy(net.caCertificate(), tmp.resolve("ca.pem"));
+        Workspaces ws = workspaces(TrustedCas.parse(List.of(file.toString()), "--trust-ca"));
+        assertThatThrownBy(() -> ws.create(CreateSpec.builder(rootfs).image(new ImageConfig(List.of(), List.of(),
+                List.of(), null, "1000:1000")).build(), null, null)).isInstanceOf(DavitException.class)
+                .satisfies(e -> assertThat(e.getMessage()).contains("cannot add the operator's 1 CA certificates")
+                        .contains("it was stopped").doesNotContain("\n").doesNotContain("Permission denied"));
+        assertThat(ws.list()).isEmpty();
+        assertThat(ws.sandboxes().list()).isEmpty();
+    }
+
     @Test
     void aBadCaFileIsRefusedInTheOptionsTerms() throws IOException {
         Path text = Files.writeString(tmp.resolve("notes.txt"), "no certificate here\n");
-        for (String bad : List.of(text.toString(), tmp.resolve("missing.pem").toString())) {
+        for (String bad : List.of(text.toString(), tmp.resolve("missing.pem").toString(), "/dev/zero")) {
             assertThatThrownBy(() -> TrustedCas.parse(List.of(bad), "--trust-ca")).as(bad)
                     .isInstanceOf(DavitException.class).satisfies(e -> {
                         assertThat(((DavitException) e).kind()).isEqualTo(DavitException.Kind.USAGE);

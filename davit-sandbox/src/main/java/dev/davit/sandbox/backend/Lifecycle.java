@@ -280,7 +280,16 @@ public final class Lifecycle {
 
     public Sandbox start(String id) {
         Sandbox s = locked(id, () -> startLocked(id));
-        trust(s);
+        try {
+            trust(s);
+        } catch (RuntimeException e) {
+            try {
+                stop(id); // not left running without what the operator asked it to trust
+            } catch (RuntimeException again) {
+                e.addSuppressed(again);
+            }
+            throw e;
+        }
         return s;
     }
 
@@ -296,10 +305,11 @@ public final class Lifecycle {
         ExecResult r = exec(s.id(), cas.command(s.spec().filesInGuest()), Map.of(), "/", Duration.ofSeconds(30),
                 new java.io.ByteArrayInputStream(cas.blocks()), null, null);
         if (r.exitCode() != 0) {
+            // what the sandbox printed is not repeated: it is the sandbox's, and may hold a workspace's secret
             throw new DavitException(Kind.USAGE, "cannot add the operator's " + cas.size() + " CA certificates ("
-                    + cas.source() + ") to the trust store of sandbox " + s.id() + " (exit code " + r.exitCode()
-                    + ": " + dev.davit.oci.internal.Text.shorten(r.stderrText().strip(), 200) + "); its image needs"
-                    + " /bin/sh and cat, and its user must be root, or make it without the CA option");
+                    + cas.source() + ") to the trust store of sandbox " + s.id() + " (" + (r.exitCode() == 124
+                    ? "timed out after 30 s" : "exit code " + r.exitCode()) + "); it was stopped. Its image needs"
+                    + " /bin/sh and cat, and its user must be able to write /etc/ssl/certs (root)");
         }
     }
 

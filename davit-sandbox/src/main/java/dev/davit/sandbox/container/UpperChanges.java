@@ -178,7 +178,9 @@ final class UpperChanges {
                 throw new LayerWriter.Changed(rel);
             }
             if (rewritten) {
-                try (FileChannel c = f.read(); InputStream in = rewrite.apply(watched(Channels.newInputStream(c)))) {
+                // buffered under the rewrite: it may read byte by byte, and the deadline is checked per chunk
+                try (FileChannel c = f.read(); InputStream in = rewrite.apply(new java.io.BufferedInputStream(
+                        watched(Channels.newInputStream(c)), 1 << 16))) {
                     size = in.transferTo(OutputStream.nullOutputStream());
                 }
                 if (size == 0) {
@@ -186,7 +188,7 @@ final class UpperChanges {
                 }
             }
             try (FileChannel c = f.read(); InputStream raw = watched(Channels.newInputStream(c));
-                 InputStream in = rewritten ? rewrite.apply(raw) : raw) {
+                 InputStream in = rewritten ? rewrite.apply(new java.io.BufferedInputStream(raw, 1 << 16)) : raw) {
                 out.file(rel, st.permissions(), u, g, mtime, size, in);
             }
         }
