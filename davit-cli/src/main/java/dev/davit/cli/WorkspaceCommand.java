@@ -139,7 +139,7 @@ final class WorkspaceCommand extends GroupCommand {
         String owner;
 
         @Option(names = "--trust-ca", paramLabel = "FILE|host", description = "Add these CA certificates (a PEM"
-                + " file, or 'host' for this host's trust store) to the workspace's trust store at each start, e.g. a"
+                + " file, or 'host' for this host's trust store) to the workspace's trust store as it starts, e.g. a"
                 + " TLS-intercepting proxy's CA (repeatable; default: DAVIT_TRUST_CA, else none).")
         List<String> trustCa = new ArrayList<>();
 
