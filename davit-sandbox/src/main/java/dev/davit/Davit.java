@@ -581,13 +581,7 @@ public final class Davit implements AutoCloseable {
                 }
                 check();
                 var restored = new dev.davit.sandbox.workspace.WorkspaceImages(workspaces, client).createFrom(
-                        reference, (t, carried) -> CreateSpec.builder(t.rootfs()).image(t.image())
-                                .backend(backendFor(t)).env(env).ttl(ttl)
-                                .limits(limits != null ? limits : carried.limitsFor(backendFor(t),
-                                        defaultLimits(backendFor(t))))
-                                .network(networkGiven || carried.networkFor(reference) == null ? network
-                                        : carried.networkFor(reference))
-                                .publish(publish).build(), name, labels, s, null, progress);
+                        reference, this::restoredSpec, name, labels, s, null, progress);
                 return track(new OpenWorkspace(Davit.this, restored.workspace(), false));
             }
             RunTarget t = image(reference);
@@ -595,6 +589,17 @@ public final class Davit implements AutoCloseable {
                     .limits(limits != null ? limits : defaultLimits(backendFor(t))).network(network).publish(publish)
                     .build();
             return track(new OpenWorkspace(Davit.this, workspaces.create(spec, name, seed, labels, s, null), false));
+        }
+
+        /**
+         * The sandbox of a workspace restored over {@code t}: this builder's settings, and for the network and limits
+         * it leaves out the snapshot's ({@code carried}).
+         */
+        private CreateSpec restoredSpec(RunTarget t, dev.davit.sandbox.workspace.SnapshotSettings carried) {
+            Network carriedNetwork = networkGiven ? null : carried.networkFor(reference);
+            return CreateSpec.builder(t.rootfs()).image(t.image()).backend(backendFor(t)).env(env).ttl(ttl)
+                    .limits(limits != null ? limits : carried.limitsFor(backendFor(t), defaultLimits(backendFor(t))))
+                    .network(carriedNetwork == null ? network : carriedNetwork).publish(publish).build();
         }
 
         /**

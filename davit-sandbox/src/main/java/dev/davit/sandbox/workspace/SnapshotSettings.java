@@ -233,11 +233,7 @@ public record SnapshotSettings(Network network, Limits limits, Map<String, Strin
      * @return the merge
      */
     public Map<String, String> envWith(Map<String, String> given) {
-        Map<String, String> m = new TreeMap<>(env);
-        if (given != null) {
-            m.putAll(given);
-        }
-        return m;
+        return under(env, given);
     }
 
     /**
@@ -247,7 +243,12 @@ public record SnapshotSettings(Network network, Limits limits, Map<String, Strin
      * @return the merge
      */
     public Map<String, String> labelsWith(Map<String, String> given) {
-        Map<String, String> m = new TreeMap<>(labels);
+        return under(labels, given);
+    }
+
+    /** {@code carried} with {@code given} (null: none) on top. */
+    private static Map<String, String> under(Map<String, String> carried, Map<String, String> given) {
+        Map<String, String> m = new TreeMap<>(carried);
         if (given != null) {
             m.putAll(given);
         }
