@@ -76,6 +76,17 @@ public final class AotTraining {
             } else if (kind.equals("full")) {
                 server = serve(image());
                 String ref = "127.0.0.1:" + server.getAddress().getPort() + "/train/image:1";
+                // a Containerfile build, run then taken from the build cache (a rebuild loads what the cold one did
+                // not: the cache's lookups, the layers' indexes)
+                Path ctx = Files.createDirectories(tmp.resolve("aot-build"));
+                Files.writeString(ctx.resolve("f.txt"), "f\n");
+                Files.writeString(ctx.resolve("Containerfile"), "FROM " + ref + "\nENV A=1\nWORKDIR /app\n"
+                        + "COPY f.txt /app/\nRUN echo built > /app/out\nUSER 0\nRUN echo again >> /app/out\n"
+                        + "CMD [\"cat\", \"/app/out\"]\n");
+                String[] build = {"build", "-q", "--file", ctx.resolve("Containerfile").toString(), ctx.toString(),
+                    "localhost/train/built:1"};
+                train(new String[][] {{"pull", ref}, build, build, build, {"--json", "build", "--file",
+                    ctx.resolve("Containerfile").toString(), ctx.toString(), "localhost/train/built:1"}}, env, quiet);
                 train(new String[][] {
                     {"--help"}, {"--version"}, {"pull", ref}, {"pull", "--json", ref}, {"images"}, {"--json", "images"},
                     {"inspect", ref}, {"--json", "inspect", ref}, {"digest", ref}, {"tags", ref.replace(":1", "")},

@@ -218,10 +218,62 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
     }
 
     private static void unpack(DavitClient client, String reference, Path cache, Path dir, Consumer<String> say) {
+        unpack(cache, dir, say, partial -> client.unpack(reference, partial, PlatformSelector.host(),
+                UnpackOptions.defaults()));
+    }
+
+    /**
+     * Image {@code reference} of {@code client}'s store (a Containerfile build's step), unpacked as {@link #ofImage}
+     * unpacks it, but never pulled, and starting from the unpacked tree of image {@code lower} when that tree is in
+     * the home's cache and {@code lower}'s layers begin this image's: its files are linked, not copied (an unpack
+     * writes new files, never into one), and only the layers on top are read. Otherwise a whole unpack.
+     *
+     * @param client    the registry client over the home's store
+     * @param davitHome the davit home
+     * @param reference the image, in the store
+     * @param lower     an image unpacked before (an earlier step's), or null
+     * @param notes     hears one line per step davit takes ("unpacking ..."), or null
+     * @return the directory to run and the image's run defaults
+     * @throws DavitException NOT_FOUND when the image is not in the store; as {@link #ofImage}
+     */
+    public static RunTarget ofImageOver(DavitClient client, Path davitHome, String reference, String lower,
+                                        Consumer<String> notes) {
+        Consumer<String> say = notes == null ? m -> { } : notes;
+        StoreEntry entry = client.checkTrust(reference);
+        HostImage image = hostImage(client, reference, entry.descriptor(), client.store().readManifest(
+                entry.descriptor()));
+        Path cache = davitHome.resolve("rootfs");
+        Path dir = cache.resolve(image.descriptor().digest().toString().replace(':', '-'));
+        if (!Files.isDirectory(dir)) {
+            Optional<StoreEntry> under = lower == null ? Optional.empty() : client.find(lower);
+            HostImage low = under.map(e -> hostImage(client, lower, e.descriptor(), client.store().readManifest(
+                    e.descriptor()))).orElse(null);
+            Path lowDir = low == null ? null : cache.resolve(low.descriptor().digest().toString().replace(':', '-'));
+            int k = low == null ? 0 : low.manifest().layers().size();
+            boolean prefix = low != null && k > 0 && k <= image.manifest().layers().size()
+                    && Files.isDirectory(lowDir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            for (int i = 0; prefix && i < k; i++) {
+                prefix = low.manifest().layers().get(i).digest().equals(image.manifest().layers().get(i).digest());
+            }
+            say.accept("unpacking " + Reference.parse(reference) + " into " + dir + (prefix ? " over " + lowDir : ""));
+            if (prefix) {
+                int below = k;
+                unpack(cache, dir, say, partial -> new dev.davit.oci.unpack.Unpacker(client.store(),
+                        UnpackOptions.defaults()).unpackOver(image.descriptor(), PlatformSelector.host(), partial,
+                        lowDir, below));
+            } else {
+                unpack(client, reference, cache, dir, say);
+            }
+        }
+        return new RunTarget(Reference.parse(reference).toString(), image.descriptor().digest().toString(), dir,
+                ImageConfig.of(config(client, image.manifest())), Sandboxes.CONTAINER);
+    }
+
+    private static void unpack(Path cache, Path dir, Consumer<String> say, Consumer<Path> into) {
         Path partial = cache.resolve(".partial-" + UUID.randomUUID());
         try {
             Files.createDirectories(cache);
-            client.unpack(reference, partial, PlatformSelector.host(), UnpackOptions.defaults());
+            into.accept(partial);
             boolean ours = false;
             try {
                 Files.move(partial, dir, StandardCopyOption.ATOMIC_MOVE);

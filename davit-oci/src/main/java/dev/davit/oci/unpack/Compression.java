@@ -52,6 +52,14 @@ enum Compression {
         return declared == null ? NONE : declared;
     }
 
+    /** The compression of the blob {@code in} reads (its first bytes looked at, then given back), of {@code mediaType}. */
+    static Compression detect(String mediaType, java.io.BufferedInputStream in) throws IOException {
+        in.mark(4);
+        byte[] head = in.readNBytes(4);
+        in.reset();
+        return detect(mediaType, head, head.length);
+    }
+
     /** The uncompressed stream of {@code in}. */
     InputStream decompress(InputStream in) throws IOException {
         return switch (this) {

@@ -55,6 +55,11 @@ public final class Owners {
         return rootfs.resolveSibling(rootfs.getFileName() + SUFFIX);
     }
 
+    /** Takes over {@code recorded}: the record of the tree this one starts from. */
+    void seed(Map<String, Owner> recorded) {
+        byPath.putAll(recorded);
+    }
+
     void startLayer() {
         thisLayer.clear();
     }

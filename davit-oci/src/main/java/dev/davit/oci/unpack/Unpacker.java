@@ -76,6 +76,27 @@ public final class Unpacker {
      * @return what was written, skipped and noted
      */
     public UnpackResult unpack(Descriptor image, PlatformSelector platforms, Path dir) {
+        return unpackOver(image, platforms, dir, null, 0);
+    }
+
+    /**
+     * Unpacks the image {@code image} into {@code dir} as {@link #unpack(Descriptor, PlatformSelector, Path)} does,
+     * starting from {@code lower}: an unpacked tree of exactly the image's first {@code lowerLayers} layers (an
+     * earlier unpack's target, whose manifest's layers the caller compared). Its files are linked into the new tree,
+     * never copied or written ({@link LinkedTree}; a layer on top replaces a file by a new one), its owners record
+     * is taken over, and only the layers above are read and checked. What a build does for each step it runs.
+     *
+     * @param image       the descriptor of a manifest or index in the store
+     * @param platforms   as {@link #unpack(Descriptor, PlatformSelector, Path)}
+     * @param dir         the target directory; created if missing
+     * @param lower       the unpacked tree of the image's first {@code lowerLayers} layers, or null for none
+     * @param lowerLayers how many of the image's layers {@code lower} holds (0 with no {@code lower})
+     * @return what was written (of the layers above), skipped and noted
+     * @throws DavitException as {@link #unpack(Descriptor, PlatformSelector, Path)}; USAGE when the image has fewer
+     *                        layers than {@code lowerLayers}
+     */
+    public UnpackResult unpackOver(Descriptor image, PlatformSelector platforms, Path dir, Path lower,
+                                   int lowerLayers) {
         long t0 = System.nanoTime();
         if (platforms == null) {
             platforms = PlatformSelector.host();
@@ -94,10 +115,19 @@ public final class Unpacker {
             if (platform != null && !platforms.all() && !platforms.platform().accepts(Platform.parse(platform))) {
                 report.note("the image is for " + platform + ", not for " + platforms.platform());
             }
+            if (lowerLayers < 0 || lowerLayers > manifest.layers().size() || (lower == null) != (lowerLayers == 0)) {
+                throw new DavitException(Kind.USAGE, "the image has " + manifest.layers().size() + " layers, not "
+                        + lowerLayers + " below the ones to unpack");
+            }
             Path tmp = TargetDir.createTemp(target);
             try {
                 Owners owners = new Owners();
-                List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report, owners);
+                if (lower != null) {
+                    LinkedTree.link(lower, tmp);
+                    owners.seed(Owners.read(lower));
+                }
+                List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report, owners, lowerLayers,
+                        lower == null ? 0755 : ((Integer) Files.getAttribute(lower, "unix:mode")) & 07777);
                 TargetDir.publish(tmp, target);
                 owners.writeFor(target); // empty as root: a stale record of an earlier rootless unpack goes
                 return new UnpackResult(target, md, platform, layers, report.files, report.directories,
@@ -120,18 +150,19 @@ public final class Unpacker {
 
     /** Applies every layer into {@code tmp} and sets directory metadata. */
     private List<UnpackResult.Layer> build(Path tmp, ImageManifest manifest, List<Digest> diffIds, Report report,
-                                           Owners owners) throws IOException {
+                                           Owners owners, int from, int rootMode) throws IOException {
         boolean root = switch (options.privileges()) {
             case ROOT -> true;
             case ROOTLESS -> false;
             case AUTO -> ((Integer) Files.getAttribute(tmp, "unix:uid")) == 0;
         };
         RootFs fs = new RootFs(tmp, RootFs.probeUmask(tmp));
-        LayerApplier applier = new LayerApplier(fs, report, root, options).recordingOwners(owners);
+        LayerApplier applier = new LayerApplier(fs, report, root, options).recordingOwners(owners)
+                .rootModeUnlessSet(rootMode);
         List<UnpackResult.Layer> applied = new ArrayList<>();
         long read = 0;
         int n = manifest.layers().size();
-        for (int i = 0; i < n; i++) {
+        for (int i = from; i < n; i++) {
             Descriptor layer = manifest.layers().get(i);
             read += applyLayer(applier, layer, diffIds.get(i), "layer " + (i + 1) + "/" + n, read);
             applied.add(new UnpackResult.Layer(layer, diffIds.get(i)));
@@ -145,10 +176,7 @@ public final class Unpacker {
             throws IOException {
         try (InputStream blob = store.openBlob(layer.digest())) {
             BufferedInputStream in = new BufferedInputStream(blob, 1 << 16);
-            in.mark(4);
-            byte[] head = in.readNBytes(4);
-            in.reset();
-            Compression c = Compression.detect(layer.mediaType(), head, head.length);
+            Compression c = Compression.detect(layer.mediaType(), in);
             String what = name + " (" + layer.digest().algorithm().id() + ":" + layer.digest().shortHex() + ", "
                     + c.label() + ")";
             InputStream plain;

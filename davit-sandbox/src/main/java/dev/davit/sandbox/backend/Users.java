@@ -18,6 +18,25 @@ public final class Users {
 
     /** {uid, gid}, or null when no user is set. Names are looked up in the rootfs's etc/passwd and etc/group. */
     public static int[] resolve(Path rootfs, String user) {
+        return resolve(of(rootfs), user);
+    }
+
+    /**
+     * The lines of an image's {@code etc/passwd} or {@code etc/group} (the path as given), or null when it has no
+     * such file that may be read.
+     */
+    @FunctionalInterface
+    public interface Source {
+        /**
+         * {@return the file's lines, or null}
+         *
+         * @param file {@code etc/passwd} or {@code etc/group}
+         */
+        List<String> lines(String file);
+    }
+
+    /** {uid, gid}, or null when no user is set: as {@link #resolve(Path, String)}, the files read from {@code files}. */
+    public static int[] resolve(Source rootfs, String user) {
         if (user == null || user.isBlank()) {
             return null;
         }
@@ -63,6 +82,11 @@ public final class Users {
      * root and {@code /} for anyone else.
      */
     public static String home(Path rootfs, String user) {
+        return home(of(rootfs), user);
+    }
+
+    /** The home directory of {@code user}: as {@link #home(Path, String)}, the files read from {@code rootfs}. */
+    public static String home(Source rootfs, String user) {
         String u = user == null || user.isBlank() ? "0" : user.contains(":") ? user.substring(0, user.indexOf(':'))
                 : user;
         String[] pw = u.matches("\\d+") ? find(rootfs, "etc/passwd", 2, u) : find(rootfs, "etc/passwd", 0, u);
@@ -72,20 +96,9 @@ public final class Users {
         return u.equals("0") || u.equals("root") ? "/root" : "/";
     }
 
-    private static String[] find(Path rootfs, String file, int field, String value) {
-        Path f = rootfs.resolve(file);
-        // the image's own files only: etc must be a directory there, not a link the host would follow
-        if (!Files.isDirectory(f.getParent(), LinkOption.NOFOLLOW_LINKS)
-                || !Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
-            return null;
-        }
-        List<String> lines;
-        try {
-            if (Files.size(f) > MAX_BYTES) {
-                return null; // not a passwd or group file anyone writes: never read into memory whole
-            }
-            lines = Files.readAllLines(f, StandardCharsets.UTF_8);
-        } catch (IOException | java.io.UncheckedIOException e) {
+    private static String[] find(Source rootfs, String file, int field, String value) {
+        List<String> lines = rootfs.lines(file);
+        if (lines == null) {
             return null;
         }
         for (String line : lines) {
@@ -95,5 +108,24 @@ public final class Users {
             }
         }
         return null;
+    }
+
+    /** The files of root filesystem {@code rootfs}: its own only, never through a link the host would follow. */
+    private static Source of(Path rootfs) {
+        return file -> {
+            Path f = rootfs.resolve(file);
+            if (!Files.isDirectory(f.getParent(), LinkOption.NOFOLLOW_LINKS)
+                    || !Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)) {
+                return null;
+            }
+            try {
+                if (Files.size(f) > MAX_BYTES) {
+                    return null; // not a passwd or group file anyone writes: never read into memory whole
+                }
+                return Files.readAllLines(f, StandardCharsets.UTF_8);
+            } catch (IOException | java.io.UncheckedIOException e) {
+                return null;
+            }
+        };
     }
 }

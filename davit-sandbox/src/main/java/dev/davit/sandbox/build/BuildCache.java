@@ -16,8 +16,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The layers a Containerfile build's {@code RUN} steps made, found again by what made them: a key over the layers
- * the step ran on, its command, its variables, working directory, user and network ({@link #key}). Each is a store
+ * The layers a Containerfile build's {@code RUN} and {@code COPY --from} steps made, found again by what made them:
+ * a key over the layers the step ran on, its command, its variables, working directory, user and network (a COPY's:
+ * both images' layers and its words) ({@link #key}). Each is a store
  * entry {@value #REPOSITORY}{@code :KEY} naming a small OCI artifact whose one layer is the step's layer, so the
  * store keeps the blob, {@code davit images} shows it, and removing the entry (or {@code davit rmi}) then
  * {@code davit gc} frees it; a home has its cache only through its store. Entries are set under the store's lock,

@@ -22,6 +22,7 @@ import dev.davit.oci.manifest.Descriptor;
 import dev.davit.oci.reference.Reference;
 import dev.davit.oci.store.BlobIngest;
 import dev.davit.oci.store.OciStore;
+import dev.davit.oci.unpack.LayerIndex;
 import dev.davit.sandbox.Changes;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
@@ -62,12 +63,16 @@ public final class ContainerfileBuilder {
     private static final Duration STEP_TIMEOUT = Duration.ofHours(1);
     /** The PATH a stage FROM scratch has, as Docker's builders give it. */
     static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    /** Where in the home the indexes of the layers a build looks paths up in are kept ({@link LayerIndex}). */
+    static final String LAYER_INDEXES = "cache/layer-index";
 
     private final DavitClient client;
     private final Sandboxes sandboxes;
     private final Path home;
     private final Consumer<String> say;
     private final BuildCache cache;
+    /** How many images this builder unpacked (a cached step unpacks none). */
+    private final java.util.concurrent.atomic.AtomicInteger unpacks = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * A builder into {@code client}'s store, running steps in {@code sandboxes}.
@@ -86,6 +91,30 @@ public final class ContainerfileBuilder {
         this.home = home;
         this.say = say == null ? s -> { } : say;
         this.cache = new BuildCache(client.store(), home);
+    }
+
+    /** {@return how many images this builder has unpacked: a step taken from the cache unpacks none} */
+    int unpacks() {
+        return unpacks.get();
+    }
+
+    /** Image {@code ref} unpacked (once per image in the home), counted. */
+    private RunTarget unpacked(String ref) {
+        return RunTarget.ofImage(client, home, ref, null, this::counted);
+    }
+
+    /**
+     * Image {@code ref}, a build's own, unpacked over the tree of {@code lower} (an image unpacked before whose
+     * layers begin it; null: none): its files linked, only the layers above read. Counted.
+     */
+    private RunTarget unpacked(String ref, String lower) {
+        return RunTarget.ofImageOver(client, home, ref, lower, this::counted);
+    }
+
+    private void counted(String note) {
+        if (note.startsWith("unpacking ")) {
+            unpacks.incrementAndGet();
+        }
     }
 
     /**
@@ -226,12 +255,15 @@ public final class ContainerfileBuilder {
         int total = plan.stages().stream().mapToInt(s -> s.instructions().size() + 1).sum();
         List<Step> steps = new ArrayList<>();
         Map<Integer, String> built = new HashMap<>();
+        Map<Integer, ImageTree> trees = new HashMap<>();
+        Map<Integer, String> lowers = new HashMap<>();
         List<String> temps = new ArrayList<>();
         String tag = "localhost/davit-build/" + Long.toHexString(System.nanoTime()) + ":";
         try (AutoCloseable held = client.store().session()) {
             BuildResult image = null;
             for (BuildPlan.Stage stage : plan.stages()) {
-                Stage st = new Stage(file, stage, plan, options, steps, total, context, built, ignore);
+                Stage st = new Stage(file, stage, plan, options, steps, total, context, built, trees, lowers,
+                        ignore);
                 boolean last = stage.index() == plan.target().index();
                 String as = last ? name.toString() : tag + "s" + stage.index();
                 BuildResult r = st.run(tag, temps, as);
@@ -239,6 +271,8 @@ public final class ContainerfileBuilder {
                     temps.add(as);
                 }
                 built.put(stage.index(), as);
+                trees.put(stage.index(), st.tree);
+                lowers.put(stage.index(), st.lowest);
                 image = r;
             }
             return new Result(image, steps);
@@ -306,6 +340,12 @@ public final class ContainerfileBuilder {
         private final int total;
         private final Path context;
         private final Map<Integer, String> built;
+        private final Map<Integer, ImageTree> trees;
+        /** The current image's files, looked up without unpacking it. */
+        private ImageTree tree;
+        /** The last image of the stage that was unpacked, whose tree the next one starts from; null: none. */
+        private String lowest;
+        private final Map<Integer, String> lowers;
         private final IgnoreRules ignore;
         private final Map<String, String> env = new LinkedHashMap<>();
         private final Map<String, String> args = new LinkedHashMap<>();
@@ -326,7 +366,10 @@ public final class ContainerfileBuilder {
         private final List<String> specialsLeftOut = new ArrayList<>();
 
         Stage(Containerfile file, BuildPlan.Stage stage, BuildPlan plan, Options options, List<Step> steps,
-              int total, Path context, Map<Integer, String> built, IgnoreRules ignore) {
+              int total, Path context, Map<Integer, String> built, Map<Integer, ImageTree> trees,
+              Map<Integer, String> lowers, IgnoreRules ignore) {
+            this.trees = trees;
+            this.lowers = lowers;
             this.ignore = ignore;
             this.file = file;
             this.stage = stage;
@@ -353,8 +396,13 @@ public final class ContainerfileBuilder {
             say.accept("STEP " + (steps.size() + 1) + "/" + total + ": FROM " + stage.from().image()
                     + (stage.name() == null ? "" : " AS " + stage.name()));
             current = base(tag, temps);
-            ImageConfig base = current == null ? ImageConfig.EMPTY : RunTarget.ofImage(client, home, current, null,
-                    null).image();
+            // an image's root filesystem is unpacked once, for the RUN steps and the lookups of the others; a stage's
+            // own is the tree it ended with
+            tree = stage.baseStage() >= 0 ? trees.get(stage.baseStage()) : current == null ? ImageTree.of(null)
+                    : ImageTree.of(unpacked(current).rootfs());
+            lowest = stage.baseStage() >= 0 ? lowers.get(stage.baseStage()) : current;
+            ImageConfig base = current == null ? ImageConfig.EMPTY : ImageConfig.of(RunTarget.config(client,
+                    current));
             for (String kv : base.env()) {
                 int eq = kv.indexOf('=');
                 env.put(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1));
@@ -413,6 +461,47 @@ public final class ContainerfileBuilder {
             return what.isEmpty() ? "" : " " + Text.shorten(what, 60);
         }
 
+        /**
+         * What the history entry of {@code i}'s layer says it was made by: the instruction as the Containerfile
+         * writes it (its words unexpanded, so no build argument's value is recorded; a URL without its user,
+         * password, query or fragment; a RUN's here-documents with it), as Docker's builders record it; at most
+         * 64 KiB. Two steps that made the same files from different instructions make different images.
+         */
+        private static String history(Instruction i) {
+            StringBuilder b = new StringBuilder(i.keyword());
+            switch (i) {
+                case Instruction.Run r -> {
+                    flags(b, "network", r.network());
+                    b.append(' ').append(r.command().exec() ? r.command().args().stream().map(a -> '"'
+                            + a.replace("\\", "\\\\").replace("\"", "\\\"") + '"').collect(
+                            java.util.stream.Collectors.joining(", ", "[", "]")) : r.command().shell());
+                    for (Instruction.Heredoc h : r.heredocs()) {
+                        b.append('\n').append(h.content()).append(h.name());
+                    }
+                }
+                case Instruction.Copy c -> {
+                    flags(b, "from", c.from(), "chown", c.chown(), "chmod", c.chmod(), "checksum", c.checksum());
+                    for (String src : c.sources()) {
+                        b.append(' ').append(c.add() && src.matches("(?i)[a-z][a-z0-9+.-]*://.*")
+                                ? UrlFetch.shown(src) : src);
+                    }
+                    b.append(' ').append(c.dest());
+                }
+                case Instruction.Single s -> b.append(' ').append(s.value());
+                default -> { }
+            }
+            return b.length() > 65536 ? b.substring(0, 65536) + "..." : b.toString();
+        }
+
+        /** Appends each Containerfile flag of {@code namesAndValues} that has a value, as it is written. */
+        private static void flags(StringBuilder b, String... namesAndValues) {
+            for (int k = 0; k < namesAndValues.length; k += 2) {
+                if (namesAndValues[k + 1] != null) {
+                    b.append(" --").append(namesAndValues[k]).append('=').append(namesAndValues[k + 1]);
+                }
+            }
+        }
+
         /** The stage's base, named in the store (pulled when missing); null for scratch. */
         private String base(String tag, List<String> temps) {
             if (stage.baseStage() >= 0) {
@@ -432,7 +521,6 @@ public final class ContainerfileBuilder {
                 say.accept("pulling " + ref);
                 client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
             }
-            RunTarget.ofImage(client, home, ref, null, null); // an image of this platform, unpacked
             return ref;
         }
 
@@ -510,17 +598,17 @@ public final class ContainerfileBuilder {
 
         /** A layer making the working directory (0755, root's) when the image lacks it, as Docker makes it; else null. */
         private String workdirLayer(Instruction i, String next, List<String> temps) throws IOException {
-            Path root = rootfs();
-            Path p = root;
+            String path = "";
             for (String part : workdir.substring(1).split("/")) {
                 if (part.isEmpty()) {
                     continue;
                 }
-                p = p.resolve(part);
-                if (Files.isSymbolicLink(p)) {
+                path = path.isEmpty() ? part : path + "/" + part;
+                ImageTree.Node n = tree.stat(path);
+                if (n != null && n.symlink()) {
                     return null; // through the image's link: its own, never looked at on the host
                 }
-                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                if (n == null) {
                     Path stage = Files.createTempDirectory(client.store().tempDir(), "workdir-");
                     try {
                         Path made = Files.createDirectories(stage.resolve(workdir.substring(1)));
@@ -528,16 +616,16 @@ public final class ContainerfileBuilder {
                         // RUN npm install)
                         Map<String, BuildOptions.Owner> owners = new HashMap<>();
                         int[] ids = user == null || user.isEmpty() ? null
-                                : dev.davit.sandbox.backend.Users.resolve(root, user);
+                                : dev.davit.sandbox.backend.Users.resolve(tree::lines, user);
                         if (ids != null) {
-                            Path first = stage.resolve(root.relativize(p).toString());
+                            Path first = stage.resolve(path);
                             for (Path d = made; d.startsWith(first); d = d.getParent()) {
                                 owners.put(stage.relativize(d).toString(), new BuildOptions.Owner(ids[0], ids[1]));
                             }
                         }
                         LayerBuilder.Layer layer = new LayerBuilder(BuildOptions.builder().owners(owners).build())
                                 .build(stage, client.store(), ProgressListener.NONE);
-                        image(layer, next, "WORKDIR (line " + i.line() + ")");
+                        image(layer, next, history(i));
                         temps.add(next);
                         return next;
                     } finally {
@@ -561,14 +649,6 @@ public final class ContainerfileBuilder {
                 b.append(d.digest()); // an index: its digest stands for what this platform's image has
             }
             return b.toString();
-        }
-
-        /** The current image's root filesystem, unpacked; an empty directory for a stage FROM scratch so far. */
-        private Path rootfs() throws IOException {
-            if (current != null) {
-                return RunTarget.ofImage(client, home, current, null, null).rootfs();
-            }
-            return Files.createDirectories(client.store().tempDir().resolve("scratch-empty"));
         }
 
         private List<String> command(Instruction.Command c) {
@@ -602,6 +682,10 @@ public final class ContainerfileBuilder {
             BuildResult r = new ImageBuilder(client.store()).image(d, Reference.parse(stage.base()), layer,
                     Reference.parse(as), b.build(), Map.of(), CREATED_BY + createdBy);
             current = as;
+            if (layer != null) {
+                Descriptor made = layer.descriptor();
+                tree = tree.with(() -> LayerIndex.of(client.store(), made, home.resolve(LAYER_INDEXES)));
+            }
             return r;
         }
 
@@ -632,9 +716,9 @@ public final class ContainerfileBuilder {
                 }
             });
             runEnv.putAll(env);
-            if (!runEnv.containsKey("HOME")) { // as Docker's builders give it: the user's home in /etc/passwd
-                runEnv.put("HOME", dev.davit.sandbox.backend.Users.home(rootfs(), user));
-            }
+            // as Docker's builders give it: the user's home in /etc/passwd, when no ENV gives one (looked up on a
+            // miss: the key has the layers and the user it follows from)
+            boolean homeFromPasswd = !runEnv.containsKey("HOME");
             Network network = "none".equals(r.network()) ? Network.NONE : options.network();
             // what the layer depends on: the layers it runs over and everything the command sees
             // the build time too: the layer's times are clamped to it
@@ -648,13 +732,17 @@ public final class ContainerfileBuilder {
             if (!options.noCache()) {
                 java.util.Optional<LayerBuilder.Layer> hit = cache.find(cacheKey);
                 if (hit.isPresent()) {
-                    image(hit.get(), next, "RUN (line " + r.line() + ")");
+                    image(hit.get(), next, history(r));
                     temps.add(next);
                     cachedStep = true;
                     return next;
                 }
             }
-            RunTarget t = RunTarget.ofImage(client, home, current, null, null);
+            RunTarget t = unpacked(current, lowest);
+            lowest = current;
+            if (homeFromPasswd) {
+                runEnv.put("HOME", dev.davit.sandbox.backend.Users.home(t.rootfs(), user));
+            }
             ImageConfig image = new ImageConfig(List.of(), List.of(), List.of(), workdir, user);
             // what the step writes to /tmp, /run and /var/tmp is in its layer, and what the image has there is seen
             Sandbox s = sandboxes.create(CreateSpec.builder(t.rootfs()).image(image).network(network)
@@ -687,7 +775,7 @@ public final class ContainerfileBuilder {
                 if (!options.noCache()) {
                     cache.put(cacheKey, layer, file.name() + ":" + r.line() + " RUN" + describe(r));
                 }
-                image(layer, next, "RUN (line " + r.line() + ")");
+                image(layer, next, history(r));
                 temps.add(next);
                 return next;
             } finally {
@@ -746,6 +834,7 @@ public final class ContainerfileBuilder {
                 throw error(c, c.keyword() + " --chmod takes octal digits, e.g. 0755");
             }
             Path from;
+            String cacheKey = null;
             if (c.from() == null) {
                 from = context;
             } else {
@@ -760,19 +849,29 @@ public final class ContainerfileBuilder {
                 if (idx == null && client.find(ref).isEmpty()) {
                     client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
                 }
-                from = RunTarget.ofImage(client, home, ref, null, null).rootfs();
+                // what it copies follows from the two images' layers and the words: a cached layer spares the
+                // unpack of the stage or image it copies from
+                cacheKey = options.noCache() || c.add() ? null : copyKey(c, ref);
+                java.util.Optional<LayerBuilder.Layer> hit = cacheKey == null ? java.util.Optional.empty()
+                        : cache.find(cacheKey);
+                if (hit.isPresent()) {
+                    image(hit.get(), next, history(c));
+                    temps.add(next);
+                    cachedStep = true;
+                    return next;
+                }
+                from = (idx != null ? unpacked(ref, lowers.get(idx)) : unpacked(ref)).rootfs();
             }
-            Path base = rootfs();
             // what is copied from the context is root's unless --chown says otherwise, as Docker makes it; from a
             // stage or an image it keeps its owners
-            BuildOptions.Owner owner = c.chown() != null ? owner(base, Words.one(c.chown(), file.escape(),
+            BuildOptions.Owner owner = c.chown() != null ? owner(Words.one(c.chown(), file.escape(),
                     this::lookup), c) : c.from() == null ? new BuildOptions.Owner(0, 0) : null;
             String dest = Words.one(c.dest(), file.escape(), this::lookup);
             // a path of the image: .. stops at its root, never above the staging directory
             // the image's links on the way are followed within the image (as Docker's builders do), never on the host
-            String absolute = inImage(base, Path.of("/").resolve(dest.startsWith("/") ? dest : workdir + "/" + dest)
+            String absolute = inImage(Path.of("/").resolve(dest.startsWith("/") ? dest : workdir + "/" + dest)
                     .normalize().toString(), c);
-            Path inBase = parentsOf(base, absolute, c);
+            ImageTree.Node inBase = parentsOf(absolute, c);
             // each source as the files it names: a glob's matches, what the context's ignore file leaves in
             IgnoreRules rules = c.from() == null ? ignore : null;
             List<String> sources = new ArrayList<>();
@@ -795,7 +894,7 @@ public final class ContainerfileBuilder {
                         + " own");
             }
             boolean intoDir = dest.endsWith("/") || dest.equals(".") || dest.endsWith("/.") || sources.size() > 1
-                    || inBase != null && Files.isDirectory(inBase, LinkOption.NOFOLLOW_LINKS);
+                    || inBase != null && inBase.directory();
             Path stage = Files.createTempDirectory(client.store().tempDir(), "copy-");
             try {
                 Path target = absolute.equals("/") ? stage : stage.resolve(absolute.substring(1));
@@ -867,11 +966,14 @@ public final class ContainerfileBuilder {
                 }
                 if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS) && inBase == null) {
                     copied.add(target); // made by this COPY: its owner and mode are the COPY's too
+                    // and its time the build's (or the epoch), never now: the layer is the same build after build
+                    Files.setLastModifiedTime(target, java.nio.file.attribute.FileTime.from(created == null
+                            ? Instant.EPOCH : created));
                 }
                 // the destination, when the image has it as a directory, and the directories above what is copied
                 // keep the image's attributes (a /tmp stays 1777); those the COPY makes are the --chown owner's
-                List<Path> made = matchParents(stage, target, base, inBase != null && Files.isDirectory(inBase,
-                        LinkOption.NOFOLLOW_LINKS) && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS));
+                List<Path> made = matchParents(stage, target, inBase != null && inBase.directory()
+                        && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS));
                 Map<String, BuildOptions.Owner> owners = new HashMap<>();
                 if (owner != null) {
                     made.forEach(d -> owners.put(stage.relativize(d).toString(), owner));
@@ -899,12 +1001,28 @@ public final class ContainerfileBuilder {
                         ProgressListener.NONE);
                 leftOut(c.keyword(), specialsLeftOut);
                 specialsLeftOut.clear();
-                image(layer, next, c.keyword() + " (line " + c.line() + ")");
+                if (cacheKey != null) {
+                    cache.put(cacheKey, layer, file.name() + ":" + c.line() + " " + c.keyword() + describe(c));
+                }
+                image(layer, next, history(c));
                 temps.add(next);
                 return next;
             } finally {
                 dev.davit.oci.internal.Fs.deleteTree(stage);
             }
+        }
+
+        /** The build cache's key of COPY {@code c} from image {@code ref}: both images' layers and the words. */
+        private String copyKey(Instruction.Copy c, String ref) {
+            List<String> key = new ArrayList<>(List.of(c.keyword(), "from=" + layersOf(ref), "layers="
+                    + layersOf(current), "wd=" + workdir, "created=" + created, "chmod=" + c.chmod(), "chown="
+                    + (c.chown() == null ? "" : Words.one(c.chown(), file.escape(), this::lookup)), "dest="
+                    + Words.one(c.dest(), file.escape(), this::lookup), "sources=" + c.sources().size()));
+            for (String raw : c.sources()) {
+                key.add(raw.startsWith("<<") ? raw : Words.one(raw, file.escape(), this::lookup));
+            }
+            c.heredocs().forEach(h -> key.add("doc=" + h.name() + "\n" + h.content()));
+            return BuildCache.key(key);
         }
 
         /**
@@ -969,10 +1087,10 @@ public final class ContainerfileBuilder {
 
         /**
          * The owner {@code --chown} names: {@code user[:group]}, each a number or a name of the image's
-         * {@code /etc/passwd} and {@code /etc/group}; without a group, the user's number is the group's too (as
-         * Docker documents it).
+         * {@code /etc/passwd} and {@code /etc/group}; a name without a group (or with an empty one) has its primary
+         * group in {@code /etc/passwd}, a number without one the same number, as buildah gives them.
          */
-        private BuildOptions.Owner owner(Path rootfs, String chown, Instruction i) {
+        private BuildOptions.Owner owner(String chown, Instruction i) {
             if (chown.isEmpty() || chown.chars().anyMatch(ch -> ch <= ' ' || ch == 0x7f) || chown.length() > 200) {
                 throw error(i, i.keyword() + " --chown takes user[:group], names or numbers, e.g. 1000:1000");
             }
@@ -983,8 +1101,8 @@ public final class ContainerfileBuilder {
                 long uid = Long.parseLong(u);
                 return new BuildOptions.Owner(uid, g == null ? uid : Long.parseLong(g));
             }
-            int[] ids = dev.davit.sandbox.backend.Users.resolve(rootfs, g == null ? u : u + ":" + g);
-            return new BuildOptions.Owner(ids[0], g == null ? ids[0] : ids[1]);
+            int[] ids = dev.davit.sandbox.backend.Users.resolve(tree::lines, g == null ? u : u + ":" + g);
+            return new BuildOptions.Owner(ids[0], ids[1]);
         }
 
         /**
@@ -1067,7 +1185,7 @@ public final class ContainerfileBuilder {
          * resolved as the image sees them: an absolute target from the image's root, {@code ..} stopping there, at
          * most 40 links. Only the link texts are read; nothing on the host is followed.
          */
-        private String inImage(Path base, String absolute, Instruction i) {
+        private String inImage(String absolute, Instruction i) {
             if (absolute.equals("/")) {
                 return absolute;
             }
@@ -1088,17 +1206,12 @@ public final class ContainerfileBuilder {
                     }
                     continue;
                 }
-                Path p = base.resolve(String.join("/", done)).resolve(part);
-                if (Files.isSymbolicLink(p)) {
+                ImageTree.Node p = tree.stat(done.isEmpty() ? part : String.join("/", done) + "/" + part);
+                if (p != null && p.symlink()) {
                     if (++links > 40) {
                         throw error(i, "the destination goes through more than 40 links of the image");
                     }
-                    String target;
-                    try {
-                        target = Files.readSymbolicLink(p).toString();
-                    } catch (IOException e) {
-                        throw error(i, "cannot read the image's link /" + String.join("/", done) + "/" + part);
-                    }
+                    String target = p.link();
                     if (target.startsWith("/")) {
                         done.clear();
                     }
@@ -1117,15 +1230,17 @@ public final class ContainerfileBuilder {
          * What {@code absolute} is in root filesystem {@code base} (null: nothing); a link on the way to it is an
          * error (the image's own link is not followed on the host, and a real directory in its place would break it).
          */
-        private Path parentsOf(Path base, String absolute, Instruction i) {
-            Path p = base;
+        private ImageTree.Node parentsOf(String absolute, Instruction i) {
+            ImageTree.Node p = tree.stat("");
             String[] parts = absolute.substring(1).split("/");
+            String path = "";
             for (int k = 0; k < parts.length; k++) {
                 if (parts[k].isEmpty()) {
                     continue;
                 }
-                p = p.resolve(parts[k]);
-                if (Files.isSymbolicLink(p)) {
+                path = path.isEmpty() ? parts[k] : path + "/" + parts[k];
+                p = tree.stat(path);
+                if (p != null && p.symlink()) {
                     if (k == parts.length - 1) {
                         return null; // the destination itself: replaced
                     }
@@ -1133,7 +1248,7 @@ public final class ContainerfileBuilder {
                             java.util.Arrays.copyOf(parts, k + 1)) + ", which davit does not follow yet; copy to what"
                             + " it names");
                 }
-                if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                if (p == null) {
                     return null;
                 }
             }
@@ -1144,18 +1259,16 @@ public final class ContainerfileBuilder {
          * Gives each staged directory above {@code target} (and {@code target} itself when {@code self}: a directory
          * of the image) the attributes of the image's own, where it has one; returns the others, which the COPY makes.
          */
-        private List<Path> matchParents(Path stage, Path target, Path base, boolean self) throws IOException {
+        private List<Path> matchParents(Path stage, Path target, boolean self) throws IOException {
             List<Path> made = new ArrayList<>();
             for (Path d = self ? target : target.getParent(); d != null && d.startsWith(stage) && !d.equals(stage);
                  d = d.getParent()) {
-                Path there = base.resolve(stage.relativize(d));
-                if (Files.isDirectory(there, LinkOption.NOFOLLOW_LINKS)) {
-                    Map<String, Object> a = Files.readAttributes(there, "unix:mode,uid,gid,lastModifiedTime",
-                            LinkOption.NOFOLLOW_LINKS);
-                    Files.setAttribute(d, "unix:mode", ((Integer) a.get("mode")) & 07777);
-                    Files.setAttribute(d, "unix:uid", a.get("uid"));
-                    Files.setAttribute(d, "unix:gid", a.get("gid"));
-                    Files.setLastModifiedTime(d, (java.nio.file.attribute.FileTime) a.get("lastModifiedTime"));
+                ImageTree.Node there = tree.stat(stage.relativize(d).toString());
+                if (there != null && there.directory()) {
+                    Files.setAttribute(d, "unix:mode", there.mode());
+                    Files.setAttribute(d, "unix:uid", (int) there.uid());
+                    Files.setAttribute(d, "unix:gid", (int) there.gid());
+                    Files.setLastModifiedTime(d, there.mtime());
                 } else {
                     Files.setLastModifiedTime(d, java.nio.file.attribute.FileTime.from(created == null
                             ? Instant.EPOCH : created));

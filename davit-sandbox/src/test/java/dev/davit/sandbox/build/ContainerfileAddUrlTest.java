@@ -160,16 +160,23 @@ class ContainerfileAddUrlTest {
         String u = "http://127.0.0.1:" + port;
         List<String> said = new ArrayList<>();
         build("FROM " + BASE + "\n"
-                + "ADD " + u + "/files/hello.txt /data/\n"
+                + "ADD " + u + "/files/hello.txt?token=s3cr3t /data/\n"
                 + "ADD " + u + "/redirect /data/redirected.txt\n"
                 + "ADD --chown=5:6 --checksum=" + sha256(HELLO.repeat(5000)) + " " + u + "/chunked /big.txt\n",
                 allowServer(), said);
-        assertThat(said).contains("fetching " + u + "/files/hello.txt");
+        assertThat(said).contains("fetching " + u + "/files/hello.txt?…"); // the query is never shown
         assertThat(run("cat", "/data/hello.txt", "/data/redirected.txt")).isEqualTo(HELLO + HELLO);
         // Docker's ADD: 0600, the server's Last-Modified, the --chown owner; never unpacked
         String[] stat = run("stat", "-c", "%a %u:%g %Y %s", "/data/hello.txt", "/big.txt").split("\n");
         assertThat(stat[0]).isEqualTo("600 0:0 1445412480 " + HELLO.length());
         assertThat(stat[1]).startsWith("600 5:6 ").endsWith(" " + HELLO.length() * 5000);
+        // the history names each ADD as written, its URL without the query
+        var history = client.inspectLocal("localhost/test/add-url:1").config().history().stream()
+                .map(h -> h.createdBy()).toList();
+        assertThat(history).contains(ContainerfileBuilder.CREATED_BY + "ADD " + u + "/files/hello.txt?… /data/",
+                ContainerfileBuilder.CREATED_BY + "ADD --chown=5:6 --checksum=" + sha256(HELLO.repeat(5000)) + " "
+                        + u + "/chunked /big.txt");
+        assertThat(String.join("\n", history)).doesNotContain("s3cr3t");
     }
 
     @Test

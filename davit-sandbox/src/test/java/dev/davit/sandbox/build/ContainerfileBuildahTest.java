@@ -143,6 +143,7 @@ class ContainerfileBuildahTest {
             "volume",
             "stopsignal",
             "copy-chown-names",
+            "copy-chown-primary-group",
             "user-name",
             "copy-glob",
             "dockerignore",

@@ -148,7 +148,7 @@ class ContainerfileBuilderTest {
         assertThat(client.images()).extracting(e -> e.name()).filteredOn(n -> !n.startsWith(BuildCache.REPOSITORY
                 + ":")).containsExactlyInAnyOrder(BASE, "localhost/test/built:1");
         assertThat(client.images()).extracting(e -> e.name()).filteredOn(n -> n.startsWith(BuildCache.REPOSITORY
-                + ":")).hasSize(3);
+                + ":")).hasSize(5); // three RUN steps and two COPY --from
     }
 
     @Test
@@ -211,7 +211,8 @@ class ContainerfileBuilderTest {
     /**
      * ADD unpacks a local tar (gzip, bzip2, xz, plain; found by its content) into the destination and copies any other
      * file as it is; a tar naming ../ is refused. FROM scratch starts from nothing; VOLUME and STOPSIGNAL are the
-     * config; --chown takes the image's names (without a group, the user's number for both, as Docker documents);
+     * config; --chown takes the image's names (without a group, the user's primary group, as BuildKit and buildah give
+     * it);
      * what comes from the context is root's.
      */
     @Test
@@ -247,7 +248,7 @@ class ContainerfileBuilderTest {
         build(file, ctx, Map.of(), new ArrayList<>());
         assertThat(run("localhost/test/built:1")).isEqualTo("in the tar\n".repeat(4) + "not gzip at all\n");
         assertThat(run("localhost/test/built:1", "stat", "-c", "%u:%g", "/by-name", "/by-names", "/by-root",
-                "/gz/d/in.txt")).isEqualTo("1000:1000\n1000:1001\n0:0\n0:0\n");
+                "/gz/d/in.txt")).isEqualTo("1000:1001\n1000:1001\n0:0\n0:0\n");
         // a RUN's HOME is the user's home in /etc/passwd (root's /root when it has no entry), as Docker's builders set it
         assertThat(run("localhost/test/built:1", "cat", "/root-home", "/home/app/app-home")).isEqualTo(
                 "/root\n/home/app\n");
@@ -373,6 +374,65 @@ class ContainerfileBuilderTest {
         ContainerfileBuilder.Result again = builder().build(Containerfile.parse(file, "Containerfile"), ctx,
                 "localhost/test/built:7", o);
         assertThat(again.steps()).noneMatch(ContainerfileBuilder.Step::cached);
+    }
+
+    /**
+     * A rebuild that changed nothing unpacks no image and makes the same image, byte for byte: WORKDIR, COPY into a
+     * directory it makes, --chown and USER by a name a RUN added to /etc/passwd, a link of the image on the
+     * destination's way, a HOME from /etc/passwd, and a COPY --from a stage are answered from the layers' indexes
+     * (issue 54: each such step unpacked the whole image, and a COPY into a new directory gave it the time of the
+     * build, so every RUN after it ran again).
+     */
+    @Test
+    void aRebuildThatChangedNothingUnpacksNoImageAndMakesTheSameOne() throws Exception {
+        Path ctx = Files.createDirectories(tmp.resolve("ctx"));
+        Files.createDirectories(ctx.resolve("src/sub"));
+        Files.writeString(ctx.resolve("src/a.txt"), "a\n");
+        Files.writeString(ctx.resolve("src/sub/b.txt"), "b\n");
+        String file = """
+                FROM %s AS build
+                RUN mkdir -p /out && echo built > /out/stamp
+                FROM %s
+                RUN echo 'bob:x:1001:1002::/home/bob:/bin/sh' >> /etc/passwd \
+                    && echo 'staff:x:1002:' >> /etc/group && mkdir -p /data/real && ln -s /data/real /data/link
+                WORKDIR /app
+                COPY --chown=bob src/ /app/src/
+                COPY --from=build /out/ /data/link/out/
+                USER bob
+                WORKDIR /home/bob/work
+                RUN echo $HOME $(stat -c %%u:%%g /app/src/a.txt /data/real/out/stamp /home/bob/work) > seen
+                CMD ["cat", "/home/bob/work/seen"]
+                """.formatted(BASE, BASE);
+        ContainerfileBuilder first = builder();
+        ContainerfileBuilder.Result one = first.build(Containerfile.parse(file, "Containerfile"), ctx,
+                "localhost/test/built:1", ContainerfileBuilder.Options.defaults());
+        assertThat(run("localhost/test/built:1")).isEqualTo("/home/bob 1001:1002 0:0 1001:1002\n");
+        assertThat(first.unpacks()).isPositive();
+
+        // each layer's history entry is its instruction as written
+        assertThat(client.inspectLocal("localhost/test/built:1").config().history().stream().map(h -> h.createdBy()))
+                .contains(ContainerfileBuilder.CREATED_BY + "WORKDIR /app", ContainerfileBuilder.CREATED_BY
+                        + "COPY --chown=bob src/ /app/src/", ContainerfileBuilder.CREATED_BY
+                        + "COPY --from=build /out/ /data/link/out/");
+
+        ContainerfileBuilder again = builder();
+        ContainerfileBuilder.Result two = again.build(Containerfile.parse(file, "Containerfile"), ctx,
+                "localhost/test/built:2", ContainerfileBuilder.Options.defaults());
+        assertThat(two.image().manifest().digest()).isEqualTo(one.image().manifest().digest());
+        assertThat(two.steps()).filteredOn(st -> st.instruction().equals("RUN") || st.line() == 7) // COPY --from
+                .hasSize(4).allMatch(ContainerfileBuilder.Step::cached);
+        assertThat(again.unpacks()).as("images unpacked by a rebuild that changed nothing").isZero();
+    }
+
+    /** Steps that made the same files from different instructions make different images (their history differs). */
+    @Test
+    void runStepsThatChangeNothingAreToldApartByTheirInstruction() throws Exception {
+        ContainerfileBuilder.Result a = build("FROM " + BASE + "\nRUN true\n", tmp, Map.of(), new ArrayList<>());
+        ContainerfileBuilder.Result b = build("FROM " + BASE + "\nRUN [\"true\", \"x\"]\n", tmp, Map.of(),
+                new ArrayList<>());
+        assertThat(a.image().manifest().digest()).isNotEqualTo(b.image().manifest().digest());
+        assertThat(client.inspectLocal("localhost/test/built:1").config().history().stream().map(h -> h.createdBy()))
+                .contains(ContainerfileBuilder.CREATED_BY + "RUN [\"true\", \"x\"]");
     }
 
     private ContainerfileBuilder builder() {
