@@ -213,8 +213,11 @@ final class BuildCommand extends DavitCommand {
         doc.put("reference", r.image().reference().toString());
         doc.put("digest", r.image().manifest().digest().toString());
         com.fasterxml.jackson.databind.node.ArrayNode steps = doc.putArray("steps");
-        r.steps().forEach(s -> steps.addObject().put("line", s.line()).put("instruction", s.instruction())
-                .put("ms", s.millis()).put("cached", s.cached()));
+        r.steps().forEach(s -> {
+            steps.addObject().put("line", s.line()).put("instruction", s.instruction()).put("ms", s.millis())
+                    .put("cached", s.cached()).set("network_denied", dev.davit.sandbox.internal.WorkspaceJson
+                    .denials(s.denials()));
+        });
         if (vm) {
             dev.davit.oci.reference.Reference ref = r.image().reference();
             String vmTag = ref.repositoryName() + "-vm:" + (ref.tag() == null ? "latest" : ref.tag());

@@ -124,8 +124,27 @@ public final class ContainerfileBuilder {
      * @param instruction its keyword
      * @param millis      how long it took
      * @param cached      whether its layer came from the build cache (no sandbox ran)
+     * @param denials     what the build's egress policy refused a RUN (the newest
+     *                    {@link dev.davit.sandbox.EgressDenial#MAX_IN_RESULT}); empty otherwise
      */
-    public record Step(int line, String instruction, long millis, boolean cached) {
+    public record Step(int line, String instruction, long millis, boolean cached,
+                       List<dev.davit.sandbox.EgressDenial> denials) {
+        /** Copies the list; null is empty. */
+        public Step {
+            denials = denials == null ? List.of() : List.copyOf(denials);
+        }
+
+        /**
+         * A step the egress policy refused nothing.
+         *
+         * @param line        its line in the Containerfile
+         * @param instruction its keyword
+         * @param millis      how long it took
+         * @param cached      whether its layer came from the build cache
+         */
+        public Step(int line, String instruction, long millis, boolean cached) {
+            this(line, instruction, millis, cached, List.of());
+        }
     }
 
     /**
@@ -336,6 +355,8 @@ public final class ContainerfileBuilder {
         /** A source that stands for the ADD's URL of its index (no path has a NUL). */
         private static final String FETCHED = "\0fetched:";
         private boolean cachedStep;
+        /** What the egress policy refused the step going on. */
+        private List<dev.davit.sandbox.EgressDenial> stepDenials = List.of();
         private final List<Step> steps;
         private final int total;
         private final Path context;
@@ -420,6 +441,7 @@ public final class ContainerfileBuilder {
                 say.accept("STEP " + (steps.size() + 1) + "/" + total + ": " + i.keyword() + describe(i) + " (line "
                         + i.line() + ")");
                 cachedStep = false;
+                stepDenials = List.of();
                 String next;
                 try {
                     next = step(i, tag + "s" + stage.index() + "-" + (++n), temps);
@@ -436,7 +458,7 @@ public final class ContainerfileBuilder {
                     current = next;
                 }
                 long ms = (System.nanoTime() - s0) / 1_000_000;
-                steps.add(new Step(i.line(), i.keyword(), ms, cachedStep));
+                steps.add(new Step(i.line(), i.keyword(), ms, cachedStep, stepDenials));
                 if (i instanceof Instruction.Run) {
                     say.accept(cachedStep ? "--> CACHED" : String.format(java.util.Locale.ROOT, "--> %.1f s",
                             ms / 1000.0));
@@ -757,11 +779,22 @@ public final class ContainerfileBuilder {
                     throw error(r, "cannot make the working directory " + workdir + ": "
                             + Text.shorten(res.stderrText().strip(), 200));
                 }
-                res = sandboxes.exec(s.id(), argv, runEnv, workdir, STEP_TIMEOUT);
+                // what the egress policy refuses is said as it happens, and named when the step fails
+                StepDenials denials = network.egress() == null ? null : StepDenials.start(sandboxes, s.id(), say);
+                try {
+                    res = sandboxes.exec(s.id(), argv, runEnv, workdir, STEP_TIMEOUT);
+                } finally {
+                    if (denials != null) {
+                        denials.close();
+                        stepDenials = denials.all();
+                    }
+                }
                 if (res.exitCode() != 0) {
                     String tail = Text.printable((res.stdoutText() + res.stderrText()).strip());
                     tail = tail.length() > 300 ? "..." + tail.substring(tail.length() - 300) : tail;
-                    throw error(r, "RUN exited with " + res.exitCode() + (tail.isEmpty() ? "" : ": " + tail));
+                    throw error(r, "RUN exited with " + res.exitCode() + (stepDenials.isEmpty() ? ""
+                            : " after the build's egress policy refused " + denials.named() + " (allow what it"
+                            + " needs in the build's policy)") + (tail.isEmpty() ? "" : ": " + tail));
                 }
                 // what it printed, line by line (each printable; the last 40 lines)
                 List<String> lines = (res.stdoutText() + res.stderrText()).lines().map(l -> l.contains("\r")

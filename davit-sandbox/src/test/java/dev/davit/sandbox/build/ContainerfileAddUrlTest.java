@@ -179,6 +179,19 @@ class ContainerfileAddUrlTest {
         assertThat(String.join("\n", history)).doesNotContain("s3cr3t");
     }
 
+    /**
+     * What the build's egress policy refuses a RUN is said as it happens and named by the step's error, not left to
+     * the tool's own message (wget's "bad address", npm's retries).
+     */
+    @Test
+    void aRunsRefusedDownloadIsNamedInTheBuildsOutput() {
+        List<String> said = new ArrayList<>();
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nRUN busybox nslookup blocked.example\n", allowServer(),
+                said)).isInstanceOf(DavitException.class).hasMessageContaining("Containerfile:2: RUN exited with")
+                .hasMessageContaining(" after the build's egress policy refused blocked.example");
+        assertThat(said).anyMatch(l -> l.startsWith("egress denied: blocked.example"));
+    }
+
     @Test
     void whatTheNetworkDoesNotAllowIsNeverRequested() throws Exception {
         String u = "http://127.0.0.1:" + port;
