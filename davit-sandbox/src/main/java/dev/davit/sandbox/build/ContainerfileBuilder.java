@@ -881,6 +881,8 @@ public final class ContainerfileBuilder {
                 String ref = idx != null ? built.get(idx) : Words.one(c.from(), file.escape(), this::lookup);
                 if (idx == null && client.find(ref).isEmpty()) {
                     client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
+                } else if (idx == null) {
+                    client.checkTrust(ref); // held to the signature policy as its unpack would hold it, hit or miss
                 }
                 // what it copies follows from the two images' layers and the words: a cached layer spares the
                 // unpack of the stage or image it copies from
