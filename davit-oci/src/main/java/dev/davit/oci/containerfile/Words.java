@@ -54,6 +54,41 @@ public final class Words {
         return w.isEmpty() ? "" : w.get(0);
     }
 
+    /**
+     * {@code text} with its variables expanded and nothing else changed: quotes and escape characters stay as written,
+     * and neither an escaped {@code $} nor one between single quotes is expanded (an apostrophe no quote closes keeps
+     * the rest as it is). What an unquoted here-document of {@code COPY} or {@code ADD} holds, as BuildKit expands it
+     * (its lexer's raw quotes and escapes).
+     *
+     * @param text   the document
+     * @param escape the escape character
+     * @param lookup a variable's value, or null when it is not set
+     * @return the document, expanded
+     * @throws DavitException USAGE for an unterminated {@code ${} or a modifier that is not supported
+     */
+    public static String expandVariables(String text, char escape, Function<String, String> lookup) {
+        Words w = new Words(text, escape, lookup);
+        StringBuilder b = new StringBuilder(text.length());
+        while (w.pos < text.length()) {
+            char c = text.charAt(w.pos);
+            if (c == escape && w.pos + 1 < text.length()) {
+                b.append(c).append(text.charAt(w.pos + 1));
+                w.pos += 2;
+            } else if (c == '\'') {
+                int end = text.indexOf('\'', w.pos + 1);
+                int to = end < 0 ? text.length() : end + 1;
+                b.append(text, w.pos, to);
+                w.pos = to;
+            } else if (c == '$') {
+                b.append(w.variable());
+            } else {
+                b.append(c);
+                w.pos++;
+            }
+        }
+        return b.toString();
+    }
+
     private List<String> words(boolean split) {
         List<String> out = new ArrayList<>();
         StringBuilder word = new StringBuilder();

@@ -59,8 +59,6 @@ final class LayerApplier {
     private String what = "layer";
     /** Where a rootless unpack records the owners it cannot give (null: as root, or a plain tar). */
     private Owners owners;
-    /** The root directory's mode when no layer applied sets it. */
-    private int rootMode = 0755;
 
     LayerApplier(RootFs fs, Report report, boolean root, UnpackOptions options) {
         this(fs, report, root, options.maxBytes(), options.maxEntries(), Long.MAX_VALUE, Wording.IMAGE, false);
@@ -74,12 +72,6 @@ final class LayerApplier {
     /** Records into {@code o} the owners this rootless applier does not give (see {@link Owners}). */
     LayerApplier recordingOwners(Owners o) {
         this.owners = root ? null : o;
-        return this;
-    }
-
-    /** Gives the root {@code mode} when no layer sets it (the tree an unpack starts from had it). */
-    LayerApplier rootModeUnlessSet(int mode) {
-        this.rootMode = mode;
         return this;
     }
 
@@ -453,7 +445,7 @@ final class LayerApplier {
     void finish() {
         try {
             if (!fs.dirMeta().containsKey("")) {
-                Attrs.mode(fs.root(), rootMode);
+                Attrs.mode(fs.root(), 0755);
             }
             for (var d : fs.dirMeta().descendingMap().entrySet()) {
                 EntryPath p = d.getKey().isEmpty() ? EntryPath.ROOT : EntryPath.parse(d.getKey());

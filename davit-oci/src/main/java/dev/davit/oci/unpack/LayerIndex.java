@@ -37,6 +37,8 @@ public final class LayerIndex {
     public static final String GROUP = "etc/group";
     /** The most entries a layer indexed may have. */
     public static final int MAX_ENTRIES = 1_000_000;
+    /** The most characters of names (all entries together) a layer indexed may have. */
+    public static final long MAX_NAME_BYTES = 64L << 20;
     private static final int MAX_KEPT = 1 << 20;
     private static final int MAX_LINK = 4096;
     private static final String MAGIC = "davit-layer-index-1";
@@ -157,6 +159,45 @@ public final class LayerIndex {
         return index;
     }
 
+    /**
+     * Removes from {@code dir} the indexes of blobs {@code store} no longer has (a gc freed them) and the leftovers of
+     * an index being written an hour ago or more.
+     *
+     * @param store the store
+     * @param dir   the directory the indexes are kept in
+     * @return how many files went
+     */
+    public static int prune(OciStore store, Path dir) {
+        int removed = 0;
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            return 0;
+        }
+        java.time.Instant hourAgo = java.time.Instant.now().minus(java.time.Duration.ofHours(1));
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                try {
+                    boolean gone;
+                    if (name.startsWith(".index-")) {
+                        gone = Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(hourAgo);
+                    } else {
+                        int dash = name.indexOf('-');
+                        gone = dash < 0 || !store.hasBlob(dev.davit.oci.digest.Digest.parse(name.substring(0, dash)
+                                + ":" + name.substring(dash + 1)));
+                    }
+                    if (gone && Files.deleteIfExists(f)) {
+                        removed++;
+                    }
+                } catch (IOException | RuntimeException e) {
+                    // a name that is no index's, or a file that could not be removed: left for the next prune
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the directory could not be read: nothing removed
+        }
+        return removed;
+    }
+
     /** Reads the tar headers of {@code layer}'s blob. */
     static LayerIndex scan(OciStore store, Descriptor layer) {
         String what = "layer " + layer.digest().shortHex();
@@ -176,6 +217,7 @@ public final class LayerIndex {
         Map<String, Entry> entries = new HashMap<>();
         Set<String> opaque = new HashSet<>();
         Map<String, byte[]> kept = new HashMap<>();
+        long names = 0;
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
             if (entries.size() + opaque.size() >= MAX_ENTRIES) {
@@ -213,8 +255,14 @@ public final class LayerIndex {
                 continue;
             }
             String rel = p.rel();
-            Kind kind = e.isDirectory() ? Kind.DIRECTORY : e.isSymbolicLink() ? Kind.SYMLINK
-                    : e.isFile() || e.isLink() ? Kind.FILE : Kind.SPECIAL;
+            names += rel.length();
+            if (names > MAX_NAME_BYTES) {
+                throw new DavitException(DavitException.Kind.VERIFICATION, what + " has more than "
+                        + (MAX_NAME_BYTES >> 20) + " Mi characters of names");
+            }
+            // as the unpack takes them: a link is a link (a name ending in / too), a hard link a file
+            Kind kind = e.isSymbolicLink() ? Kind.SYMLINK : e.isLink() ? Kind.FILE : e.isDirectory()
+                    ? Kind.DIRECTORY : e.isFile() ? Kind.FILE : Kind.SPECIAL;
             String link = kind == Kind.SYMLINK ? e.getLinkName() : null;
             if (link != null && link.length() > MAX_LINK) {
                 throw new DavitException(DavitException.Kind.VERIFICATION, what + " has a link of more than "

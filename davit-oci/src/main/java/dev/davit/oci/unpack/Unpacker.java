@@ -123,11 +123,9 @@ public final class Unpacker {
             try {
                 Owners owners = new Owners();
                 if (lower != null) {
-                    LinkedTree.link(lower, tmp);
                     owners.seed(Owners.read(lower));
                 }
-                List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report, owners, lowerLayers,
-                        lower == null ? 0755 : ((Integer) Files.getAttribute(lower, "unix:mode")) & 07777);
+                List<UnpackResult.Layer> layers = build(tmp, manifest, diffIds, report, owners, lower, lowerLayers);
                 TargetDir.publish(tmp, target);
                 owners.writeFor(target); // empty as root: a stale record of an earlier rootless unpack goes
                 return new UnpackResult(target, md, platform, layers, report.files, report.directories,
@@ -150,15 +148,17 @@ public final class Unpacker {
 
     /** Applies every layer into {@code tmp} and sets directory metadata. */
     private List<UnpackResult.Layer> build(Path tmp, ImageManifest manifest, List<Digest> diffIds, Report report,
-                                           Owners owners, int from, int rootMode) throws IOException {
+                                           Owners owners, Path lower, int from) throws IOException {
         boolean root = switch (options.privileges()) {
             case ROOT -> true;
             case ROOTLESS -> false;
             case AUTO -> ((Integer) Files.getAttribute(tmp, "unix:uid")) == 0;
         };
-        RootFs fs = new RootFs(tmp, RootFs.probeUmask(tmp));
-        LayerApplier applier = new LayerApplier(fs, report, root, options).recordingOwners(owners)
-                .rootModeUnlessSet(rootMode);
+        RootFs fs = new RootFs(tmp, RootFs.probeUmask(tmp)); // in the empty tree: nothing of an image's in the way
+        if (lower != null) {
+            LinkedTree.link(lower, fs);
+        }
+        LayerApplier applier = new LayerApplier(fs, report, root, options).recordingOwners(owners);
         List<UnpackResult.Layer> applied = new ArrayList<>();
         long read = 0;
         int n = manifest.layers().size();

@@ -121,6 +121,10 @@ class ContainerfileTest {
         assertThat(Words.split("a\\ b c", '\\', v)).containsExactly("a b", "c");
         assertThat(Words.one("\"quoted \\\"in\\\" $A\"", '\\', v)).isEqualTo("quoted \"in\" 1");
         assertThat(Words.one("$ alone, $5", '\\', v)).isEqualTo("$ alone, $5");
+        // an unquoted here-document of COPY: variables only, quotes and escapes as written
+        assertThat(Words.expandVariables("echo \"$A\" '${P}' \\$A ${UNSET:-d}\n", '\\', v)).isEqualTo(
+                "echo \"1\" '${P}' \\$A d\n");
+        assertThat(Words.expandVariables("$A isn't $A\n", '\\', v)).isEqualTo("1 isn't $A\n");
         assertThatThrownBy(() -> Words.one("${A%x}", '\\', v)).hasMessageContaining("unsupported modifier");
         assertThatThrownBy(() -> Words.one("'open", '\\', v)).hasMessageContaining("unterminated");
         assertThatThrownBy(() -> Words.one("${A", '\\', v)).hasMessageContaining("missing '}'");

@@ -316,6 +316,7 @@ public final class ContainerfileBuilder {
             } catch (RuntimeException e) {
                 say.accept("could not remove the build steps' unpacked images: " + e.getMessage());
             }
+            LayerIndex.prune(client.store(), home.resolve(LAYER_INDEXES)); // the indexes of layers a gc freed
         }
     }
 
@@ -343,6 +344,34 @@ public final class ContainerfileBuilder {
             }
         }
         return IgnoreRules.parse("");
+    }
+
+    /**
+     * An ADD source as its history and the step line show it: what follows a {@code ?} or {@code #} left out, and a
+     * URL's user and password, whether it is written in quotes or with variables (a signed URL's token,
+     * {@code ${BASE}/f?sig=}) and wherever they are.
+     */
+    static String redacted(String src) {
+        String u = src;
+        int cut = -1;
+        for (char ch : new char[] {'?', '#'}) {
+            int k = u.indexOf(ch);
+            cut = k >= 0 && (cut < 0 || k < cut) ? k : cut;
+        }
+        if (cut >= 0) {
+            u = u.substring(0, cut) + "?…" + (u.endsWith("\"") || u.endsWith("'") ? u.substring(u.length() - 1)
+                    : "");
+        }
+        int scheme = u.indexOf("://");
+        if (scheme >= 0) {
+            int from = scheme + 3;
+            int at = u.indexOf('@', from);
+            int slash = u.indexOf('/', from);
+            if (at >= 0 && (slash < 0 || at < slash)) {
+                u = u.substring(0, from) + u.substring(at + 1);
+            }
+        }
+        return u;
     }
 
     /** One stage's build, instruction by instruction. */
@@ -474,8 +503,8 @@ public final class ContainerfileBuilder {
                 case Instruction.Run r -> r.command().exec() ? String.join(" ", r.command().args())
                         : r.command().shell();
                 // a URL without its user, password, query or fragment (a signed URL's token stays out of the log)
-                case Instruction.Copy c -> String.join(" ", c.sources().stream().map(src -> c.add()
-                        && src.matches("(?i)[a-z][a-z0-9+.-]*://.*") ? UrlFetch.shown(src) : src).toList()) + " "
+                case Instruction.Copy c -> String.join(" ", c.sources().stream().map(src -> c.add() ? redacted(src)
+                        : src).toList()) + " "
                         + c.dest();
                 default -> "";
             };
@@ -504,8 +533,7 @@ public final class ContainerfileBuilder {
                 case Instruction.Copy c -> {
                     flags(b, "from", c.from(), "chown", c.chown(), "chmod", c.chmod(), "checksum", c.checksum());
                     for (String src : c.sources()) {
-                        b.append(' ').append(c.add() && src.matches("(?i)[a-z][a-z0-9+.-]*://.*")
-                                ? UrlFetch.shown(src) : src);
+                        b.append(' ').append(c.add() ? redacted(src) : src);
                     }
                     b.append(' ').append(c.dest());
                 }
@@ -793,8 +821,8 @@ public final class ContainerfileBuilder {
                     String tail = Text.printable((res.stdoutText() + res.stderrText()).strip());
                     tail = tail.length() > 300 ? "..." + tail.substring(tail.length() - 300) : tail;
                     throw error(r, "RUN exited with " + res.exitCode() + (stepDenials.isEmpty() ? ""
-                            : " after the build's egress policy refused " + denials.named() + " (allow what it"
-                            + " needs in the build's policy)") + (tail.isEmpty() ? "" : ": " + tail));
+                            : " after the build's egress policy refused what it asked for: " + denials.named())
+                            + (tail.isEmpty() ? "" : ": " + tail));
                 }
                 // what it printed, line by line (each printable; the last 40 lines)
                 List<String> lines = (res.stdoutText() + res.stderrText()).lines().map(l -> l.contains("\r")
@@ -868,6 +896,8 @@ public final class ContainerfileBuilder {
             }
             Path from;
             String cacheKey = null;
+            String fromRef = null;
+            dev.davit.oci.digest.Digest fromPinned = null; // what the key's layers were read from
             if (c.from() == null) {
                 from = context;
             } else {
@@ -884,6 +914,8 @@ public final class ContainerfileBuilder {
                 } else if (idx == null) {
                     client.checkTrust(ref); // held to the signature policy as its unpack would hold it, hit or miss
                 }
+                fromRef = ref;
+                fromPinned = client.store().entry(ref).map(e -> e.descriptor().digest()).orElse(null);
                 // what it copies follows from the two images' layers and the words: a cached layer spares the
                 // unpack of the stage or image it copies from
                 cacheKey = options.noCache() || c.add() ? null : copyKey(c, ref);
@@ -946,7 +978,11 @@ public final class ContainerfileBuilder {
                     if (raw.startsWith("<<") && docs.containsKey(heredoc)) {
                         Path to = intoDir ? target.resolve(heredoc) : target;
                         realDir(stage, to.getParent());
-                        Files.write(to, docs.get(heredoc).content().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                        // an unquoted delimiter: the document's variables expanded, quotes kept (Docker's reference)
+                        Instruction.Heredoc h = docs.get(heredoc);
+                        String text = h.expand() ? Words.expandVariables(h.content(), file.escape(), this::lookup)
+                                : h.content();
+                        Files.write(to, text.getBytes(java.nio.charset.StandardCharsets.UTF_8),
                                 java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE,
                                 LinkOption.NOFOLLOW_LINKS);
                         copied.add(to);
@@ -959,7 +995,19 @@ public final class ContainerfileBuilder {
                         continue;
                     }
                     String src = raw;
-                    Path source = within(from, src, c);
+                    // a source that is a link is followed within the context (or the stage), as buildah and BuildKit
+                    // follow it; what it copies keeps the name the COPY gave
+                    if (java.util.Arrays.asList(src.split("/")).contains("..")) {
+                        throw error(c, Text.shorten(src, 100) + " leads out of the build's files (..); give a path"
+                                + " inside them");
+                    }
+                    String given = normal(src.replaceFirst("^/+", ""));
+                    String resolved = followLinks(from, given, c);
+                    if (rules != null && !resolved.equals(given) && leftOut(from, resolved, rules)) {
+                        throw error(c, Text.shorten(src, 100) + " is a link to " + Text.shorten(resolved, 100)
+                                + ", which the context's ignore file leaves out");
+                    }
+                    Path source = within(from, resolved.equals(given) ? src : resolved, c);
                     // read through descriptors from here: nothing on the way followed, whatever changes meanwhile
                     String rel = relative(from, source);
                     int slash = rel.lastIndexOf('/');
@@ -988,7 +1036,8 @@ public final class ContainerfileBuilder {
                                 copyTree(d, target, stage, copied, budget, c, rules, rel, links, 0);
                             }
                         } else if (st.isRegularFile() || st.isSymbolicLink()) {
-                            Path file1 = intoDir ? target.resolve(name) : target;
+                            String as = given.isEmpty() ? name : given.substring(given.lastIndexOf('/') + 1);
+                            Path file1 = intoDir ? target.resolve(as) : target;
                             realDir(stage, file1.getParent());
                             counted(st.size(), budget, c);
                             copyEntry(parent, name, st, file1, links, c);
@@ -1007,9 +1056,9 @@ public final class ContainerfileBuilder {
                 }
                 // the destination, when the image has it as a directory, and the directories above what is copied
                 // keep the image's attributes (a /tmp stays 1777); those the COPY makes are the --chown owner's
-                List<Path> made = matchParents(stage, target, inBase != null && inBase.directory()
-                        && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS));
                 Map<String, BuildOptions.Owner> owners = new HashMap<>();
+                List<Path> made = matchParents(stage, target, inBase != null && inBase.directory()
+                        && Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS), owners);
                 if (owner != null) {
                     made.forEach(d -> owners.put(stage.relativize(d).toString(), owner));
                 }
@@ -1036,7 +1085,11 @@ public final class ContainerfileBuilder {
                         ProgressListener.NONE);
                 leftOut(c.keyword(), specialsLeftOut);
                 specialsLeftOut.clear();
-                if (cacheKey != null) {
+                // cached only when the name still names the image the key was made of (a pull meanwhile may have
+                // moved it, and the copy would then be of another image than the key says)
+                String named = fromRef;
+                if (cacheKey != null && fromPinned != null && fromPinned.equals(client.store().entry(named)
+                        .map(e -> e.descriptor().digest()).orElse(null))) {
                     cache.put(cacheKey, layer, file.name() + ":" + c.line() + " " + c.keyword() + describe(c));
                 }
                 image(layer, next, history(c));
@@ -1056,7 +1109,8 @@ public final class ContainerfileBuilder {
             for (String raw : c.sources()) {
                 key.add(raw.startsWith("<<") ? raw : Words.one(raw, file.escape(), this::lookup));
             }
-            c.heredocs().forEach(h -> key.add("doc=" + h.name() + "\n" + h.content()));
+            c.heredocs().forEach(h -> key.add("doc=" + h.name() + "\n" + (h.expand() ? Words.expandVariables(
+                    h.content(), file.escape(), this::lookup) : h.content())));
             return BuildCache.key(key);
         }
 
@@ -1122,8 +1176,9 @@ public final class ContainerfileBuilder {
 
         /**
          * The owner {@code --chown} names: {@code user[:group]}, each a number or a name of the image's
-         * {@code /etc/passwd} and {@code /etc/group}; a name without a group (or with an empty one) has its primary
-         * group in {@code /etc/passwd}, a number without one the same number, as buildah gives them.
+         * {@code /etc/passwd} and {@code /etc/group}; a name without a group has its primary group in
+         * {@code /etc/passwd}, a number without one the same number, as buildah gives them; with an empty group
+         * ({@code user:}) either has its primary group when {@code /etc/passwd} lists it.
          */
         private BuildOptions.Owner owner(String chown, Instruction i) {
             if (chown.isEmpty() || chown.chars().anyMatch(ch -> ch <= ' ' || ch == 0x7f) || chown.length() > 200) {
@@ -1226,38 +1281,10 @@ public final class ContainerfileBuilder {
             }
             int slash = absolute.lastIndexOf('/');
             String last = absolute.substring(slash + 1);
-            java.util.Deque<String> todo = new java.util.ArrayDeque<>(slash == 0 ? List.of()
-                    : List.of(absolute.substring(1, slash).split("/")));
-            List<String> done = new ArrayList<>();
-            int links = 0;
-            while (!todo.isEmpty()) {
-                String part = todo.pop();
-                if (part.isEmpty() || part.equals(".")) {
-                    continue;
-                }
-                if (part.equals("..")) {
-                    if (!done.isEmpty()) {
-                        done.remove(done.size() - 1);
-                    }
-                    continue;
-                }
-                ImageTree.Node p = tree.stat(done.isEmpty() ? part : String.join("/", done) + "/" + part);
-                if (p != null && p.symlink()) {
-                    if (++links > 40) {
-                        throw error(i, "the destination goes through more than 40 links of the image");
-                    }
-                    String target = p.link();
-                    if (target.startsWith("/")) {
-                        done.clear();
-                    }
-                    List<String> parts = List.of(target.split("/"));
-                    for (int k = parts.size() - 1; k >= 0; k--) {
-                        todo.push(parts.get(k));
-                    }
-                    continue;
-                }
-                done.add(part);
-            }
+            List<String> done = walkLinks(slash == 0 ? "" : absolute.substring(1, slash), path -> {
+                ImageTree.Node p = tree.stat(path);
+                return p != null && p.symlink() ? p.link() : null;
+            }, () -> error(i, "the destination goes through more than 40 links of the image"));
             return "/" + (done.isEmpty() ? "" : String.join("/", done) + "/") + last;
         }
 
@@ -1292,17 +1319,19 @@ public final class ContainerfileBuilder {
 
         /**
          * Gives each staged directory above {@code target} (and {@code target} itself when {@code self}: a directory
-         * of the image) the attributes of the image's own, where it has one; returns the others, which the COPY makes.
+         * of the image) the mode and time of the image's own, where it has one, and its owner in {@code owners} (the
+         * layer's, never a chown: rootless, the builder could not give it); returns the others, which the COPY makes.
          */
-        private List<Path> matchParents(Path stage, Path target, boolean self) throws IOException {
+        private List<Path> matchParents(Path stage, Path target, boolean self, Map<String, BuildOptions.Owner> owners)
+                throws IOException {
             List<Path> made = new ArrayList<>();
             for (Path d = self ? target : target.getParent(); d != null && d.startsWith(stage) && !d.equals(stage);
                  d = d.getParent()) {
-                ImageTree.Node there = tree.stat(stage.relativize(d).toString());
+                String rel = stage.relativize(d).toString();
+                ImageTree.Node there = tree.stat(rel);
                 if (there != null && there.directory()) {
                     Files.setAttribute(d, "unix:mode", there.mode());
-                    Files.setAttribute(d, "unix:uid", (int) there.uid());
-                    Files.setAttribute(d, "unix:gid", (int) there.gid());
+                    owners.put(rel, new BuildOptions.Owner(there.uid(), there.gid())); // the layer's; no chown
                     Files.setLastModifiedTime(d, there.mtime());
                 } else {
                     Files.setLastModifiedTime(d, java.nio.file.attribute.FileTime.from(created == null
@@ -1444,6 +1473,67 @@ public final class ContainerfileBuilder {
         private DavitException missing(Instruction i, String rel) {
             return error(i, "no " + Text.shorten(rel, 100) + " in " + (i instanceof Instruction.Copy c
                     && c.from() != null ? "stage or image " + c.from() : "the build context"));
+        }
+
+        /**
+         * {@code rel} (below {@code root}: the context, or a stage's tree) with the links on its way and at its end
+         * resolved as the tree sees them: an absolute target from {@code root}, {@code ..} stopping there, at most 40
+         * links. Only link texts are read; nothing is followed on the host (the copy then opens what this names
+         * through descriptors, refusing a link that appeared meanwhile).
+         */
+        private String followLinks(Path root, String rel, Instruction i) {
+            return String.join("/", walkLinks(rel, path -> {
+                Path p = root.resolve(path);
+                if (!Files.isSymbolicLink(p)) {
+                    return null;
+                }
+                try {
+                    return Files.readSymbolicLink(p).toString();
+                } catch (IOException e) {
+                    throw error(i, "cannot read the link " + Text.shorten(rel, 100) + ": " + e.getMessage());
+                }
+            }, () -> error(i, Text.shorten(rel, 100) + " goes through more than 40 links")));
+        }
+
+        /**
+         * The components of {@code rel} (a path below a root) with every link on its way resolved: {@code linkAt}
+         * gives the text of the link at a path (components joined with {@code /}), or null when it is none; an
+         * absolute target starts again from the root, {@code ..} stops there; more than 40 links is
+         * {@code tooMany}'s error.
+         */
+        private static List<String> walkLinks(String rel, java.util.function.Function<String, String> linkAt,
+                                              java.util.function.Supplier<DavitException> tooMany) {
+            java.util.Deque<String> todo = new java.util.ArrayDeque<>(List.of(rel.split("/")));
+            List<String> done = new ArrayList<>();
+            int links = 0;
+            while (!todo.isEmpty()) {
+                String part = todo.pop();
+                if (part.isEmpty() || part.equals(".")) {
+                    continue;
+                }
+                if (part.equals("..")) {
+                    if (!done.isEmpty()) {
+                        done.remove(done.size() - 1);
+                    }
+                    continue;
+                }
+                String target = linkAt.apply(done.isEmpty() ? part : String.join("/", done) + "/" + part);
+                if (target == null) {
+                    done.add(part);
+                    continue;
+                }
+                if (++links > 40) {
+                    throw tooMany.get();
+                }
+                if (target.startsWith("/")) {
+                    done.clear();
+                }
+                List<String> parts = List.of(target.split("/"));
+                for (int k = parts.size() - 1; k >= 0; k--) {
+                    todo.push(parts.get(k));
+                }
+            }
+            return done;
         }
 
         /** {@code rel} below {@code root}, no part of it a link, no {@code ..}: else a one-line error. */

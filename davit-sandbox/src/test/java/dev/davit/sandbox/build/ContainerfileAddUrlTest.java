@@ -188,7 +188,7 @@ class ContainerfileAddUrlTest {
         List<String> said = new ArrayList<>();
         assertThatThrownBy(() -> build("FROM " + BASE + "\nRUN busybox nslookup blocked.example\n", allowServer(),
                 said)).isInstanceOf(DavitException.class).hasMessageContaining("Containerfile:2: RUN exited with")
-                .hasMessageContaining(" after the build's egress policy refused blocked.example");
+                .hasMessageContaining(" after the build's egress policy refused what it asked for: blocked.example");
         assertThat(said).anyMatch(l -> l.startsWith("egress denied: blocked.example"));
     }
 

@@ -144,6 +144,7 @@ class ContainerfileBuildahTest {
             "stopsignal",
             "copy-chown-names",
             "copy-chown-primary-group",
+            "copy-link-source",
             "user-name",
             "copy-glob",
             "dockerignore",

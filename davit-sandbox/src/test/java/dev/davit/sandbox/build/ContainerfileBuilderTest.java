@@ -167,9 +167,17 @@ class ContainerfileBuilderTest {
         Path ctx = Files.createDirectories(tmp.resolve("ctx2"));
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY ../x /x\n", ctx, Map.of(), new ArrayList<>()))
                 .hasMessageContaining("Containerfile:2: ../x leads out of the build's files");
+        // a source through a link is followed within the context, never on the host: a link to the host's directory
+        // of this test names that path inside the context
+        Files.writeString(tmp.resolve("x"), "a host file\n");
         Files.createSymbolicLink(ctx.resolve("out"), tmp);
         assertThatThrownBy(() -> build("FROM " + BASE + "\nCOPY out/x /x\n", ctx, Map.of(), new ArrayList<>()))
-                .hasMessageContaining("goes through a link");
+                .hasMessageContaining("Containerfile:2: no " + tmp.toString().substring(1) + "/x in the build"
+                        + " context");
+        Files.createDirectories(ctx.resolve(tmp.toString().substring(1)));
+        Files.writeString(ctx.resolve(tmp.toString().substring(1) + "/x"), "the context's own\n");
+        build("FROM " + BASE + "\nCOPY out/x /x\nCMD [\"cat\", \"/x\"]\n", ctx, Map.of(), new ArrayList<>());
+        assertThat(run("localhost/test/built:1")).isEqualTo("the context's own\n");
         // a destination with .. stays in the image (it stops at its root), never above the build's staging
         Files.writeString(ctx.resolve("f"), "f\n");
         build("FROM " + BASE + "\nWORKDIR /w\nCOPY f ../../../../../escaped-by-davit\nCMD [\"cat\","
@@ -433,6 +441,16 @@ class ContainerfileBuilderTest {
         assertThat(a.image().manifest().digest()).isNotEqualTo(b.image().manifest().digest());
         assertThat(client.inspectLocal("localhost/test/built:1").config().history().stream().map(h -> h.createdBy()))
                 .contains(ContainerfileBuilder.CREATED_BY + "RUN [\"true\", \"x\"]");
+    }
+
+    /** An ADD source's secrets stay out of the history and the step line, however the source is written. */
+    @Test
+    void anAddSourcesQueryAndPasswordAreLeftOutWhereverTheyAre() {
+        assertThat(ContainerfileBuilder.redacted("\"https://u:pw@h.example/f?token=s3cr3t\""))
+                .isEqualTo("\"https://h.example/f?…\"");
+        assertThat(ContainerfileBuilder.redacted("${BASE}/f.tgz?sig=s3cr3t#x")).isEqualTo("${BASE}/f.tgz?…");
+        assertThat(ContainerfileBuilder.redacted("'http://tok@h/a'")).isEqualTo("'http://h/a'");
+        assertThat(ContainerfileBuilder.redacted("local.tar")).isEqualTo("local.tar");
     }
 
     private ContainerfileBuilder builder() {
