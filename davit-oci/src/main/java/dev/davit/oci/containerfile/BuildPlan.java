@@ -57,6 +57,28 @@ public record BuildPlan(List<Stage> stages, Stage target, Map<String, String> gl
     }
 
     /**
+     * The ARGs every build has, as BuildKit and buildah define them, for this host's platform (davit builds for it
+     * alone): {@code TARGETPLATFORM}, {@code TARGETOS}, {@code TARGETARCH}, {@code TARGETVARIANT} and the same four of
+     * {@code BUILD}. Their values are in the global scope (a FROM may use them); a stage sees one when it declares
+     * it ({@code ARG TARGETARCH}), as any global ARG. A build argument of the same name gives another value.
+     *
+     * @return the names and values (a variant is empty when the platform has none)
+     */
+    public static Map<String, String> automaticArgs() {
+        dev.davit.oci.manifest.Platform p = dev.davit.oci.manifest.Platform.host();
+        String variant = p.variant() == null ? "" : p.variant();
+        String platform = p.os() + "/" + p.architecture() + (variant.isEmpty() ? "" : "/" + variant);
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String who : List.of("TARGET", "BUILD")) {
+            m.put(who + "PLATFORM", platform);
+            m.put(who + "OS", p.os());
+            m.put(who + "ARCH", p.architecture());
+            m.put(who + "VARIANT", variant);
+        }
+        return m;
+    }
+
+    /**
      * The plan of building {@code file}'s stage {@code target} (null: the last) with build arguments {@code args}.
      *
      * @param file   the parsed Containerfile
@@ -69,6 +91,7 @@ public record BuildPlan(List<Stage> stages, Stage target, Map<String, String> gl
      */
     public static BuildPlan of(Containerfile file, String target, Map<String, String> args) {
         Map<String, String> globals = new LinkedHashMap<>();
+        automaticArgs().forEach((name, value) -> globals.put(name, args.getOrDefault(name, value)));
         Set<String> declared = new TreeSet<>();
         List<Stage> all = new ArrayList<>();
         Map<String, Stage> byName = new HashMap<>();

@@ -27,6 +27,18 @@ class BuildPlanTest {
             COPY --from=docker.io/library/busybox:1 /bin/busybox /bin/
             """;
 
+    /** The automatic platform ARGs are the host's, in the global scope: a FROM takes them; a build argument wins. */
+    @Test
+    void theAutomaticPlatformArgsAreTheHostsInTheGlobalScope() {
+        String arch = dev.davit.oci.manifest.Platform.host().architecture();
+        BuildPlan p = BuildPlan.of(Containerfile.parse("FROM tools:${TARGETARCH}-${BUILDOS}\n", "Containerfile"),
+                null, Map.of());
+        assertThat(p.stages().get(0).base()).isEqualTo("tools:" + arch + "-linux");
+        assertThat(p.globals()).containsEntry("TARGETPLATFORM", "linux/" + arch).containsEntry("TARGETVARIANT", "");
+        assertThat(BuildPlan.of(Containerfile.parse("FROM tools:${TARGETARCH}\n", "Containerfile"), null,
+                Map.of("TARGETARCH", "riscv64")).stages().get(0).base()).isEqualTo("tools:riscv64");
+    }
+
     @Test
     void theTargetAndWhatItNeedsInFileOrder() {
         BuildPlan p = BuildPlan.of(Containerfile.parse(FILE, "Containerfile"), null, Map.of("TAG", "13"));

@@ -145,6 +145,7 @@ class ContainerfileBuildahTest {
             "copy-chown-names",
             "copy-chown-primary-group",
             "copy-link-source",
+            "automatic-args",
             "user-name",
             "copy-glob",
             "dockerignore",
