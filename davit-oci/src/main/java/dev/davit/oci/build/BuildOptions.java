@@ -37,6 +37,8 @@ import java.util.TreeSet;
  * @param exposedPorts     {@code config.ExposedPorts} to add, normalised to {@code port/proto}
  * @param volumes          {@code config.Volumes} to add (absolute paths)
  * @param stopSignal       {@code config.StopSignal}, or null to inherit
+ * @param healthcheck      {@code config.Healthcheck} (Docker's), or null to inherit
+ * @param onBuild          {@code config.OnBuild} (Docker's triggers), or null to inherit; empty: none
  * @param platform         the platform: picks the base from a multi-platform base, and must match a
  *                         single-platform base; without a base it is the image's (default: this machine's)
  * @param compression      how the layer is compressed (default gzip)
@@ -51,7 +53,8 @@ import java.util.TreeSet;
  */
 public record BuildOptions(Reference base, List<String> cmd, List<String> entrypoint, Map<String, String> env,
                            String workdir, String user, Map<String, String> labels, Set<String> exposedPorts,
-                           Set<String> volumes, String stopSignal, Platform platform, Compression compression, Integer compressionLevel,
+                           Set<String> volumes, String stopSignal, Healthcheck healthcheck, List<String> onBuild,
+                           Platform platform, Compression compression, Integer compressionLevel,
                            boolean preserveOwner, Map<String, Owner> owners, boolean keepMtimes, Instant fileMtime,
                            Instant created) {
 
@@ -77,6 +80,25 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
     }
 
     /**
+     * A container's health check, as Docker's image config has it ({@code config.Healthcheck}).
+     *
+     * @param test          {@code ["NONE"]} (none, not even the base's), {@code ["CMD", ARGS...]} or
+     *                      {@code ["CMD-SHELL", COMMAND]}
+     * @param interval      between checks, or null for the runtime's default
+     * @param timeout       of one check, or null for the default
+     * @param startPeriod   the start-up time failures do not count in, or null for the default
+     * @param startInterval between checks in the start period, or null for the default
+     * @param retries       failures in a row that make the container unhealthy, or null for the default
+     */
+    public record Healthcheck(List<String> test, java.time.Duration interval, java.time.Duration timeout,
+                              java.time.Duration startPeriod, java.time.Duration startInterval, Integer retries) {
+        /** Copies the list. */
+        public Healthcheck {
+            test = List.copyOf(test);
+        }
+    }
+
+    /**
      * Copies the collections; {@link #builder()} is the usual way to make options, and the only one that validates.
      *
      * @param base the base image, or null
@@ -89,6 +111,8 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
      * @param exposedPorts exposed ports; not null
      * @param volumes volumes; not null
      * @param stopSignal the stop signal, or null
+     * @param healthcheck the health check, or null
+     * @param onBuild the ONBUILD triggers, or null
      * @param platform the platform, or null
      * @param compression the compression; not null
      * @param compressionLevel the level, or null
@@ -102,6 +126,7 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
     public BuildOptions {
         cmd = cmd == null ? null : List.copyOf(cmd);
         entrypoint = entrypoint == null ? null : List.copyOf(entrypoint);
+        onBuild = onBuild == null ? null : List.copyOf(onBuild);
         env = Collections.unmodifiableMap(new LinkedHashMap<>(env));
         labels = Collections.unmodifiableMap(new LinkedHashMap<>(labels));
         exposedPorts = Collections.unmodifiableSet(new TreeSet<>(exposedPorts));
@@ -164,6 +189,8 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         b.exposedPorts.addAll(exposedPorts);
         b.volumes.addAll(volumes);
         b.stopSignal = stopSignal;
+        b.healthcheck = healthcheck;
+        b.onBuild = onBuild;
         b.platform = platform;
         b.compression = compression;
         b.compressionLevel = compressionLevel;
@@ -192,6 +219,8 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         private final Set<String> exposedPorts = new TreeSet<>();
         private final Set<String> volumes = new TreeSet<>();
         private String stopSignal;
+        private Healthcheck healthcheck;
+        private List<String> onBuild;
         private Platform platform;
         private Compression compression = Compression.GZIP;
         private Integer compressionLevel;
@@ -376,6 +405,28 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
         }
 
         /**
+         * Sets the health check ({@code config.Healthcheck}, Docker's).
+         *
+         * @param check the check, or null to inherit
+         * @return this builder
+         */
+        public Builder healthcheck(Healthcheck check) {
+            this.healthcheck = check;
+            return this;
+        }
+
+        /**
+         * Sets the ONBUILD triggers ({@code config.OnBuild}, Docker's): instructions a build FROM the image runs.
+         *
+         * @param triggers the triggers, as written; empty for none; null to inherit
+         * @return this builder
+         */
+        public Builder onBuild(List<String> triggers) {
+            this.onBuild = triggers;
+            return this;
+        }
+
+        /**
          * Sets the platform (see {@link BuildOptions#platform()}); default this machine's.
          *
          * @param platform the platform, normalised when built; null for the default
@@ -513,7 +564,8 @@ public record BuildOptions(Reference base, List<String> cmd, List<String> entryp
                         + " e.g. SIGTERM or 15");
             }
             return new BuildOptions(base, cmd, entrypoint, env, workdir, user, labels, Set.copyOf(ports),
-                    volumes, stopSignal, platform == null ? null : Platform.normalize(platform), compression, compressionLevel,
+                    volumes, stopSignal, healthcheck, onBuild, platform == null ? null : Platform.normalize(platform),
+                    compression, compressionLevel,
                     preserveOwner, owners, keepMtimes, mtime, created);
         }
 

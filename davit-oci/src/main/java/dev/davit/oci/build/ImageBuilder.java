@@ -341,6 +341,24 @@ public final class ImageBuilder {
         if (o.stopSignal() != null) {
             cc.put("StopSignal", o.stopSignal());
         }
+        if (o.healthcheck() != null) {
+            BuildOptions.Healthcheck h = o.healthcheck();
+            ObjectNode hc = cc.putObject("Healthcheck");
+            ArrayNode test = hc.putArray("Test");
+            h.test().forEach(test::add);
+            for (Object[] d : new Object[][] {{"Interval", h.interval()}, {"Timeout", h.timeout()},
+                {"StartPeriod", h.startPeriod()}, {"StartInterval", h.startInterval()}}) {
+                if (d[1] != null) {
+                    hc.put((String) d[0], ((java.time.Duration) d[1]).toNanos()); // Docker's: nanoseconds
+                }
+            }
+            if (h.retries() != null) {
+                hc.put("Retries", h.retries());
+            }
+        }
+        if (o.onBuild() != null) {
+            setArgs(cc, "OnBuild", o.onBuild());
+        }
 
         ObjectNode rootfs = c.get("rootfs") instanceof ObjectNode r ? r : c.putObject("rootfs");
         rootfs.put("type", "layers");

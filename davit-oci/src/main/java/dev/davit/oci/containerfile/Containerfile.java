@@ -36,7 +36,7 @@ public record Containerfile(String name, Map<String, String> directives, char es
     private static final Pattern DIRECTIVE = Pattern.compile("^#\\s*([a-zA-Z][a-zA-Z0-9]*)\\s*=\\s*(.+?)\\s*$");
     private static final Pattern HEREDOC = Pattern.compile("<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\\2");
     private static final Set<String> KNOWN_DIRECTIVES = Set.of("escape", "syntax", "check");
-    private static final Set<String> UNSUPPORTED = Set.of("ONBUILD", "HEALTHCHECK", "MAINTAINER");
+    private static final Set<String> UNSUPPORTED = Set.of("MAINTAINER");
 
     /** Copies the collections. */
     public Containerfile {
@@ -173,14 +173,10 @@ public record Containerfile(String name, Map<String, String> directives, char es
     private static Instruction instruction(String name, int line, String keyword, String args, char escape,
                                            List<Instruction.Heredoc> heredocs) {
         if (UNSUPPORTED.contains(keyword)) {
-            throw error(name, line, keyword + " is not supported by davit; remove it (" + switch (keyword) {
-                case "MAINTAINER" -> "use LABEL maintainer=...";
-                case "HEALTHCHECK" -> "davit records no health check";
-                default -> "ONBUILD triggers are not run";
-            } + ")");
+            throw error(name, line, keyword + " is not supported by davit; remove it (use LABEL maintainer=...)");
         }
         // only these take --flags: elsewhere a leading "--" is the instruction's own (CMD --help)
-        Flags flags = Set.of("FROM", "RUN", "COPY", "ADD").contains(keyword) ? Flags.take(args)
+        Flags flags = Set.of("FROM", "RUN", "COPY", "ADD", "HEALTHCHECK").contains(keyword) ? Flags.take(args)
                 : new Flags(Map.of(), args);
         String rest = flags.rest();
         return switch (keyword) {
@@ -208,6 +204,49 @@ public record Containerfile(String name, Map<String, String> directives, char es
                             + " supported: a step has the build's network, or none (its network option none)");
                 }
                 yield new Instruction.Run(line, command(name, line, keyword, rest), heredocs, network);
+            }
+            case "HEALTHCHECK" -> {
+                flags.only(name, line, keyword, Set.of("interval", "timeout", "start-period", "start-interval",
+                        "retries"));
+                int space = firstSpace(rest);
+                String first = space < 0 ? rest : rest.substring(0, space);
+                if (first.equalsIgnoreCase("NONE") && space < 0) {
+                    if (!flags.values().isEmpty()) {
+                        throw error(name, line, "HEALTHCHECK NONE takes no options");
+                    }
+                    yield new Instruction.Healthcheck(line, List.of("NONE"), null, null, null, null, null);
+                }
+                if (!first.equalsIgnoreCase("CMD") || space < 0) {
+                    throw error(name, line, "HEALTHCHECK takes CMD and a command, or NONE: HEALTHCHECK --interval=30s"
+                            + " CMD curl -f http://localhost/");
+                }
+                Instruction.Command cmd = command(name, line, keyword, rest.substring(space + 1).strip());
+                List<String> test = new ArrayList<>();
+                test.add(cmd.exec() ? "CMD" : "CMD-SHELL");
+                test.addAll(cmd.args());
+                String retries = flags.get("retries");
+                if (retries != null && !retries.matches("[0-9]{1,9}")) {
+                    throw error(name, line, "HEALTHCHECK --retries takes a number, e.g. --retries=3");
+                }
+                yield new Instruction.Healthcheck(line, test, duration(name, line, flags, "interval"),
+                        duration(name, line, flags, "timeout"), duration(name, line, flags, "start-period"),
+                        duration(name, line, flags, "start-interval"), retries == null ? null
+                        : Integer.valueOf(retries));
+            }
+            case "ONBUILD" -> {
+                int space = firstSpace(rest);
+                String inner = (space < 0 ? rest : rest.substring(0, space)).toUpperCase(Locale.ROOT);
+                if (rest.isEmpty() || Set.of("ONBUILD", "FROM", "MAINTAINER").contains(inner)) {
+                    throw error(name, line, rest.isEmpty() ? "ONBUILD takes an instruction, e.g. ONBUILD COPY ."
+                            + " /app/" : "ONBUILD " + inner + " is not allowed; a trigger is another instruction");
+                }
+                if (!heredocs.isEmpty()) {
+                    throw error(name, line, "ONBUILD takes no here-document; write the trigger on its line");
+                }
+                // checked now, as a build FROM the image would read it
+                instruction(name, line, inner, space < 0 ? "" : rest.substring(space + 1).strip(), escape,
+                        List.of());
+                yield new Instruction.OnBuild(line, rest);
             }
             case "CMD", "ENTRYPOINT" -> {
                 flags.only(name, line, keyword, Set.of());
@@ -285,8 +324,41 @@ public record Containerfile(String name, Map<String, String> directives, char es
             }
             default -> throw error(name, line, "unknown instruction " + Text.shorten(keyword, 40) + "; davit builds"
                     + " FROM, RUN, COPY, ADD, ENV, ARG, WORKDIR, USER, LABEL, EXPOSE, ENTRYPOINT, CMD, SHELL,"
-                    + " STOPSIGNAL and VOLUME");
+                    + " STOPSIGNAL, VOLUME, HEALTHCHECK and ONBUILD");
         };
+    }
+
+    /**
+     * The duration of flag {@code flag} of {@code flags} as Go writes one ({@code 30s}, {@code 1m30s}, {@code 500ms},
+     * {@code 1.5h}), at least 1 ms, or null when the flag is not given.
+     */
+    private static java.time.Duration duration(String name, int line, Flags flags, String flag) {
+        String v = flags.get(flag);
+        if (v == null) {
+            return null;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]+(?:\\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
+                .matcher(v);
+        java.math.BigDecimal nanos = java.math.BigDecimal.ZERO;
+        int at = 0;
+        while (at < v.length() && m.find(at) && m.start() == at) {
+            long unit = switch (m.group(2)) {
+                case "ns" -> 1L;
+                case "us", "µs" -> 1_000L;
+                case "ms" -> 1_000_000L;
+                case "s" -> 1_000_000_000L;
+                case "m" -> 60_000_000_000L;
+                default -> 3_600_000_000_000L;
+            };
+            nanos = nanos.add(new java.math.BigDecimal(m.group(1)).multiply(java.math.BigDecimal.valueOf(unit)));
+            at = m.end();
+        }
+        if (v.isEmpty() || at != v.length() || nanos.compareTo(java.math.BigDecimal.valueOf(1_000_000L)) < 0
+                || nanos.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+            throw error(name, line, "HEALTHCHECK --" + flag + " takes a duration of at least 1ms, e.g. 30s or 1m30s,"
+                    + " not '" + Text.shorten(v, 30) + "'");
+        }
+        return java.time.Duration.ofNanos(nanos.longValue());
     }
 
     /** {@code rest} as the exec form (a JSON array of strings) or the shell form. */

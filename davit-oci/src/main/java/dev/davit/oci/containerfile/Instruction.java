@@ -149,6 +149,45 @@ public sealed interface Instruction {
     }
 
     /**
+     * {@code HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--start-interval=D] [--retries=N] CMD ...},
+     * or {@code HEALTHCHECK NONE}: the image's health check, as Docker's config holds it.
+     *
+     * @param line          its line
+     * @param test          {@code ["NONE"]}, {@code ["CMD", ARGS...]} (the exec form) or {@code ["CMD-SHELL", LINE]}
+     * @param interval      {@code --interval}, or null
+     * @param timeout       {@code --timeout}, or null
+     * @param startPeriod   {@code --start-period}, or null
+     * @param startInterval {@code --start-interval}, or null
+     * @param retries       {@code --retries}, or null
+     */
+    record Healthcheck(int line, List<String> test, java.time.Duration interval, java.time.Duration timeout,
+                       java.time.Duration startPeriod, java.time.Duration startInterval, Integer retries)
+            implements Instruction {
+        /** Copies the list. */
+        public Healthcheck {
+            test = List.copyOf(test);
+        }
+
+        @Override
+        public String keyword() {
+            return "HEALTHCHECK";
+        }
+    }
+
+    /**
+     * {@code ONBUILD INSTRUCTION}: a trigger, as written, that a build FROM the image runs.
+     *
+     * @param line    its line
+     * @param trigger the instruction, as written
+     */
+    record OnBuild(int line, String trigger) implements Instruction {
+        @Override
+        public String keyword() {
+            return "ONBUILD";
+        }
+    }
+
+    /**
      * {@code SHELL ["executable", "args"...]}.
      *
      * @param line  its line

@@ -111,6 +111,42 @@ class ContainerfileTest {
         assertThat(parse("FROM scratch\n# escape=`\nRUN a \\\n b\n").instructions()).hasSize(2);
     }
 
+    /** HEALTHCHECK's forms and options as Docker's config holds them; ONBUILD's trigger as written, checked. */
+    @Test
+    void healthcheckAndOnbuildAreParsed() {
+        List<Instruction> list = Containerfile.parse("""
+                FROM x
+                HEALTHCHECK --interval=1m30s --timeout=500ms --start-period=2s --start-interval=1.5s --retries=3 \\
+                    CMD curl -f http://localhost/ || exit 1
+                HEALTHCHECK CMD ["/bin/check", "--quick"]
+                HEALTHCHECK NONE
+                ONBUILD COPY . /app/
+                """, "Containerfile").instructions();
+        Instruction.Healthcheck h = (Instruction.Healthcheck) list.get(1);
+        assertThat(h.test()).containsExactly("CMD-SHELL", "curl -f http://localhost/ || exit 1");
+        assertThat(h.interval()).isEqualTo(java.time.Duration.ofSeconds(90));
+        assertThat(h.timeout()).isEqualTo(java.time.Duration.ofMillis(500));
+        assertThat(h.startPeriod()).isEqualTo(java.time.Duration.ofSeconds(2));
+        assertThat(h.startInterval()).isEqualTo(java.time.Duration.ofMillis(1500));
+        assertThat(h.retries()).isEqualTo(3);
+        assertThat(((Instruction.Healthcheck) list.get(2)).test()).containsExactly("CMD", "/bin/check", "--quick");
+        assertThat(((Instruction.Healthcheck) list.get(3)).test()).containsExactly("NONE");
+        assertThat(((Instruction.OnBuild) list.get(4)).trigger()).isEqualTo("COPY . /app/");
+        for (List<String> c : List.of(
+                List.of("HEALTHCHECK --interval=10 CMD true", "takes a duration of at least 1ms"),
+                List.of("HEALTHCHECK --timeout=0s CMD true", "takes a duration of at least 1ms"),
+                List.of("HEALTHCHECK --retries=x CMD true", "--retries takes a number"),
+                List.of("HEALTHCHECK --bogus=1 CMD true", "HEALTHCHECK --bogus is not supported by davit"),
+                List.of("HEALTHCHECK curl x", "HEALTHCHECK takes CMD and a command, or NONE"),
+                List.of("HEALTHCHECK --retries=1 NONE", "HEALTHCHECK NONE takes no options"),
+                List.of("ONBUILD ONBUILD RUN x", "ONBUILD ONBUILD is not allowed"),
+                List.of("ONBUILD FROM x", "ONBUILD FROM is not allowed"),
+                List.of("ONBUILD COPY onlyone", "COPY takes at least one source and a destination"))) {
+            assertThatThrownBy(() -> Containerfile.parse("FROM x\n" + c.get(0) + "\n", "Containerfile"))
+                    .as(c.get(0)).hasMessageStartingWith("Containerfile:2: ").hasMessageContaining(c.get(1));
+        }
+    }
+
     @Test
     void wordsExpandAsABuildDoes() {
         Map<String, String> vars = Map.of("A", "1", "EMPTY", "", "P", "/opt");
@@ -133,8 +169,7 @@ class ContainerfileTest {
     @Test
     void whatDavitDoesNotBuildIsOneLineNamingTheLine() {
         for (var c : List.of(
-                List.of("FROM scratch\nHEALTHCHECK CMD true\n", "Containerfile:2: HEALTHCHECK is not supported"),
-                List.of("FROM scratch\nONBUILD RUN x\n", "Containerfile:2: ONBUILD is not supported"),
+                List.of("FROM scratch\nMAINTAINER me\n", "Containerfile:2: MAINTAINER is not supported"),
                 List.of("FROM scratch\nRUN --mount=type=cache,target=/x make\n", "Containerfile:2: RUN --mount"),
                 List.of("FROM scratch\nRUN --network=host make\n", "RUN with the network 'host' is not supported"),
                 List.of("FROM scratch\nFETCH x\n", "Containerfile:2: unknown instruction FETCH"),

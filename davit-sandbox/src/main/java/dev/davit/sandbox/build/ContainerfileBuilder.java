@@ -403,6 +403,9 @@ public final class ContainerfileBuilder {
         private final List<String> ports = new ArrayList<>();
         private final java.util.Set<String> volumes = new java.util.LinkedHashSet<>();
         private String stopSignal;
+        private BuildOptions.Healthcheck healthcheck;
+        /** The stage's own ONBUILD triggers: a base's are never inherited (Docker's rule). */
+        private final List<String> onBuild = new ArrayList<>();
         private List<String> shell = List.of("/bin/sh", "-c");
         private List<String> cmd;
         private boolean cmdHere;
@@ -451,8 +454,20 @@ public final class ContainerfileBuilder {
             tree = stage.baseStage() >= 0 ? trees.get(stage.baseStage()) : current == null ? ImageTree.of(null)
                     : ImageTree.of(unpacked(current).rootfs());
             lowest = stage.baseStage() >= 0 ? lowers.get(stage.baseStage()) : current;
-            ImageConfig base = current == null ? ImageConfig.EMPTY : ImageConfig.of(RunTarget.config(client,
-                    current));
+            dev.davit.oci.manifest.ImageConfiguration baseConfig = current == null ? null : RunTarget.config(client,
+                    current);
+            ImageConfig base = ImageConfig.of(baseConfig);
+            if (baseConfig != null && stage.baseStage() < 0) {
+                // a base's ONBUILD triggers are instructions its author meant for this build: never skipped silently
+                com.fasterxml.jackson.databind.JsonNode triggers = dev.davit.oci.internal.Json.read(baseConfig.json()
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("config").path("OnBuild");
+                if (triggers.isArray() && !triggers.isEmpty()) {
+                    throw error(stage.from(), "the base image " + Text.shorten(stage.base(), 80) + " has "
+                            + triggers.size() + " ONBUILD trigger" + (triggers.size() == 1 ? "" : "s") + " (first: "
+                            + Text.shorten(Text.printable(triggers.get(0).asText()), 80) + "), which davit does not"
+                            + " run yet; write them into this stage, or build FROM an image without them");
+                }
+            }
             for (String kv : base.env()) {
                 int eq = kv.indexOf('=');
                 env.put(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1));
@@ -625,6 +640,9 @@ public final class ContainerfileBuilder {
                     }
                 }
                 case Instruction.Shell s -> shell = s.shell();
+                case Instruction.Healthcheck h -> healthcheck = new BuildOptions.Healthcheck(h.test(), h.interval(),
+                        h.timeout(), h.startPeriod(), h.startInterval(), h.retries());
+                case Instruction.OnBuild o -> onBuild.add(o.trigger());
                 case Instruction.Exec e when e.keyword().equals("CMD") -> {
                     cmd = command(e.command());
                     cmdHere = true;
@@ -718,6 +736,8 @@ public final class ContainerfileBuilder {
             ports.forEach(b::exposedPort);
             volumes.forEach(b::volume);
             b.stopSignal(stopSignal);
+            b.healthcheck(healthcheck);
+            b.onBuild(onBuild);
             if (user != null && !user.isEmpty()) {
                 b.user(user);
             }

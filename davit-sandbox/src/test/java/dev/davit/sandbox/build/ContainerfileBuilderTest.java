@@ -443,6 +443,27 @@ class ContainerfileBuilderTest {
                 .contains(ContainerfileBuilder.CREATED_BY + "RUN [\"true\", \"x\"]");
     }
 
+    /**
+     * HEALTHCHECK and ONBUILD land in the config as Docker's format has them; a base's triggers are never inherited
+     * and never skipped: a build FROM an image that has some says so.
+     */
+    @Test
+    void healthcheckAndOnbuildAreInTheConfigAndABasesTriggersAreNotSkipped() throws Exception {
+        build("FROM " + BASE + "\nHEALTHCHECK --interval=30s --retries=2 CMD [\"true\"]\nONBUILD RUN echo hi\n", tmp,
+                Map.of(), new ArrayList<>());
+        var config = dev.davit.oci.internal.Json.read(client.inspectLocal("localhost/test/built:1").config().json()
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("config");
+        assertThat(config.path("Healthcheck").toString()).isEqualTo("{\"Interval\":30000000000,\"Retries\":2,"
+                + "\"Test\":[\"CMD\",\"true\"]}");
+        assertThat(config.path("OnBuild").toString()).isEqualTo("[\"RUN echo hi\"]");
+        client.store().setEntry("localhost/test/with-triggers:1", client.find("localhost/test/built:1").orElseThrow()
+                .descriptor(), Map.of());
+        assertThatThrownBy(() -> build("FROM localhost/test/with-triggers:1\nRUN true\n", tmp, Map.of(),
+                new ArrayList<>())).hasMessageContaining("Containerfile:1: the base image"
+                + " localhost/test/with-triggers:1 has 1 ONBUILD trigger (first: RUN echo hi), which davit does not"
+                + " run yet");
+    }
+
     /** An ADD source's secrets stay out of the history and the step line, however the source is written. */
     @Test
     void anAddSourcesQueryAndPasswordAreLeftOutWhereverTheyAre() {
