@@ -44,11 +44,11 @@ class BuildContainerfileCliTest extends BusyboxRegistryTest {
         Cli.Result stray = cli.run("build", "--build-arg", "A=1", ctx.toString(), "localhost/test/x:1");
         assertThat(stray.rc()).isEqualTo(2);
         assertThat(stray.stderr()).contains("go with --file");
-        Files.writeString(file, "FROM " + image + "\nHEALTHCHECK CMD true\n");
+        Files.writeString(file, "FROM " + image + "\nMAINTAINER someone\n");
         Cli.Result refused = cli.run("build", "--file", file.toString(), ctx.toString(), "localhost/test/x:1");
         assertThat(refused.rc()).isEqualTo(2);
-        assertThat(refused.stderr().strip()).isEqualTo("davit: error: Containerfile:2: HEALTHCHECK is not supported by"
-                + " davit; remove it (davit records no health check)");
+        assertThat(refused.stderr().strip()).isEqualTo("davit: error: Containerfile:2: MAINTAINER is not supported by"
+                + " davit; remove it (use LABEL maintainer=...)");
         // an ADD of a URL with no network: the fix in the CLI's words, and nothing is asked of anyone
         Files.writeString(file, "FROM " + image + "\nADD http://127.0.0.1:9/x.txt /x.txt\n");
         Cli.Result fetch = cli.run("build", "--file", file.toString(), ctx.toString(), "localhost/test/x:1");
