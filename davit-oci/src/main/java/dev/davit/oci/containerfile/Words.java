@@ -64,7 +64,7 @@ public final class Words {
      * @param escape the escape character
      * @param lookup a variable's value, or null when it is not set
      * @return the document, expanded
-     * @throws DavitException USAGE for an unterminated {@code ${} or a modifier that is not supported
+     * @throws DavitException USAGE for a variable whose brace is not closed, or a modifier that is not supported
      */
     public static String expandVariables(String text, char escape, Function<String, String> lookup) {
         Words w = new Words(text, escape, lookup);
