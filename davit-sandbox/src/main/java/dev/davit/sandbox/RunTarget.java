@@ -88,7 +88,7 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         }
         HostImage image = hostImage(client, reference, entry.descriptor(), top);
         Path cache = davitHome.resolve("rootfs");
-        Path dir = cache.resolve(image.descriptor().digest().toString().replace(':', '-'));
+        Path dir = treeOf(cache, image);
         if (!Files.isDirectory(dir)) {
             say.accept("unpacking " + ref + " into " + dir);
             unpack(client, reference, cache, dir, say);
@@ -177,6 +177,11 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         return new RunTarget(environment.name(), sourceDigest, rootfs, image, Sandboxes.CONTAINER);
     }
 
+    /** Where {@code image} is unpacked in the home's cache {@code cache}: {@code rootfs/<algorithm>-<hex>}. */
+    private static Path treeOf(Path cache, HostImage image) {
+        return cache.resolve(image.descriptor().digest().toString().replace(':', '-'));
+    }
+
     /** An image manifest for this host, and its descriptor. */
     private record HostImage(Descriptor descriptor, ImageManifest manifest) {
     }
@@ -243,12 +248,12 @@ public record RunTarget(String name, String digest, Path rootfs, ImageConfig ima
         HostImage image = hostImage(client, reference, entry.descriptor(), client.store().readManifest(
                 entry.descriptor()));
         Path cache = davitHome.resolve("rootfs");
-        Path dir = cache.resolve(image.descriptor().digest().toString().replace(':', '-'));
+        Path dir = treeOf(cache, image);
         if (!Files.isDirectory(dir)) {
             Optional<StoreEntry> under = lower == null ? Optional.empty() : client.find(lower);
             HostImage low = under.map(e -> hostImage(client, lower, e.descriptor(), client.store().readManifest(
                     e.descriptor()))).orElse(null);
-            Path lowDir = low == null ? null : cache.resolve(low.descriptor().digest().toString().replace(':', '-'));
+            Path lowDir = low == null ? null : treeOf(cache, low);
             int k = low == null ? 0 : low.manifest().layers().size();
             boolean prefix = low != null && k > 0 && k <= image.manifest().layers().size()
                     && Files.isDirectory(lowDir, java.nio.file.LinkOption.NOFOLLOW_LINKS);
