@@ -55,6 +55,11 @@ final class BuildCommand extends DavitCommand {
             + " nor written.")
     boolean noCache;
 
+    @Option(names = "--secret", paramLabel = "id=ID[,src=FILE|,env=VAR]", description = "With --file: a secret a RUN"
+            + " --mount=type=secret,id=ID reads, from FILE or the variable VAR (default: the variable ID); never in"
+            + " the image, its history or the build cache (repeatable).")
+    List<String> secrets = new ArrayList<>();
+
     @Option(names = "--network", arity = "0..1", paramLabel = "MODE", preprocessor = NetworkOption.class,
             description = "With --file: the network of each RUN and ADD of a URL (default none). " + NetworkOption.DESCRIPTION)
     String network;
@@ -124,14 +129,64 @@ final class BuildCommand extends DavitCommand {
                     + " With --file: this host's only (its RUN steps run here).")
     String platform;
 
+    /** The {@code --secret}s by id: BuildKit's forms ({@code type=file|env}, {@code source=}, an id alone). */
+    private Map<String, dev.davit.sandbox.build.ContainerfileBuilder.Secret> secrets() {
+        Map<String, dev.davit.sandbox.build.ContainerfileBuilder.Secret> byId = new java.util.LinkedHashMap<>();
+        for (String given : secrets) {
+            Map<String, String> f = new java.util.LinkedHashMap<>();
+            for (String field : given.split(",")) {
+                int eq = field.indexOf('=');
+                if (eq <= 0) {
+                    throw new DavitException(Kind.USAGE, "--secret takes id=ID with src=FILE or env=VAR, e.g. --secret"
+                            + " id=npmrc,src=$HOME/.npmrc");
+                }
+                String k = field.substring(0, eq).strip().toLowerCase(java.util.Locale.ROOT);
+                f.put(k.equals("source") ? "src" : k, field.substring(eq + 1));
+            }
+            String id = f.remove("id");
+            String type = f.remove("type");
+            String src = f.remove("src");
+            String env = f.remove("env");
+            if (id == null || id.isEmpty() || !f.isEmpty() || type != null && !type.equals("file")
+                    && !type.equals("env") || src != null && env != null) {
+                throw new DavitException(Kind.USAGE, "--secret takes id=ID with src=FILE or env=VAR, e.g. --secret"
+                        + " id=npmrc,src=$HOME/.npmrc");
+            }
+            if ("env".equals(type) && src != null) {
+                env = src; // BuildKit's type=env,src=VAR
+                src = null;
+            }
+            if (src == null && env == null) {
+                env = id;
+            }
+            if (env != null && main.env().get(env) == null) {
+                throw new DavitException(Kind.USAGE, "--secret id=" + dev.davit.oci.internal.Text.shorten(id, 40)
+                        + " reads the variable " + dev.davit.oci.internal.Text.shorten(env, 40) + ", which is not"
+                        + " set; set it or give src=FILE");
+            }
+            if (src != null && !Files.isReadable(Path.of(src))) {
+                throw new DavitException(Kind.USAGE, "--secret id=" + dev.davit.oci.internal.Text.shorten(id, 40)
+                        + ": cannot read the file " + dev.davit.oci.internal.Text.shorten(src, 100) + "; give a"
+                        + " readable file");
+            }
+            if (byId.put(id, new dev.davit.sandbox.build.ContainerfileBuilder.Secret(src == null ? null
+                    : Path.of(src).toAbsolutePath(), env)) != null) {
+                throw new DavitException(Kind.USAGE, "--secret id=" + dev.davit.oci.internal.Text.shorten(id, 40)
+                        + " is given twice; give each id once");
+            }
+        }
+        return byId;
+    }
+
     @Override
     protected int run(Output out) {
         if (file != null) {
             return containerfile(out);
         }
-        if (target != null || !buildArgs.isEmpty() || noCache || network != null || egress.given() || vm) {
-            throw new DavitException(Kind.USAGE, "--target, --build-arg, --no-cache, --network, --vm and the egress"
-                    + " policy options go with --file (a Containerfile)");
+        if (target != null || !buildArgs.isEmpty() || noCache || network != null || egress.given() || vm
+                || !secrets.isEmpty()) {
+            throw new DavitException(Kind.USAGE, "--target, --build-arg, --no-cache, --network, --secret, --vm and"
+                    + " the egress policy options go with --file (a Containerfile)");
         }
         BuildOptions options = options();
         boolean pulled = false;
@@ -206,7 +261,7 @@ final class BuildCommand extends DavitCommand {
         }
         var options = dev.davit.sandbox.build.ContainerfileBuilder.Options.defaults().withTarget(target)
                 .withArgs(args).withCreated(created != null ? createdTime(created) : epoch).withNoCache(noCache)
-                .withNetwork(net);
+                .withNetwork(net).withSecrets(secrets());
         var r = new dev.davit.sandbox.build.ContainerfileBuilder(client(), sandboxes, home, out::notice).build(parsed,
                 dir, reference, options);
         ObjectNode doc = Json.object();

@@ -58,6 +58,35 @@ class BuildContainerfileCliTest extends BusyboxRegistryTest {
                 + " give it --network, or put the file in the build context and COPY it");
     }
 
+    /** --secret gives a RUN --mount=type=secret its value from a file; a bad or unset one is exit 2 in one line. */
+    @Test
+    void aSecretFromAFileIsReadByTheRunAndBadOnesAreOneLine() throws Exception {
+        Path ctx = Files.createDirectories(home.resolve("ctx-secret"));
+        Path token = Files.writeString(home.resolve("token"), "tok-Value-42");
+        Path file = ctx.resolve("Containerfile");
+        Files.writeString(file, "FROM " + image + "\nRUN --mount=type=secret,id=tok,required wc -c"
+                + " < /run/secrets/tok > /n\nCMD [\"cat\", \"/n\"]\n");
+        Cli cli = new Cli(home);
+        Cli.Result built = cli.run("build", "--file", file.toString(), "--secret", "id=tok,src=" + token,
+                ctx.toString(), "localhost/test/secret:1");
+        assertThat(built.rc()).as(built.toString()).isZero();
+        assertThat(built.toString()).doesNotContain("tok-Value-42");
+        assertThat(cli.run("run", "localhost/test/secret:1").stdout().strip()).isEqualTo("12");
+        for (var c : java.util.List.of(
+                java.util.List.of("id=tok,src=" + home.resolve("missing"), "cannot read the file"),
+                java.util.List.of("id=tok,env=DAVIT_TEST_UNSET_VARIABLE", "DAVIT_TEST_UNSET_VARIABLE, which is not"
+                        + " set"),
+                java.util.List.of("src=" + token, "--secret takes id=ID"))) {
+            Cli.Result bad = cli.run("build", "--file", file.toString(), "--secret", c.get(0), ctx.toString(),
+                    "localhost/test/secret:2");
+            assertThat(bad.rc()).as(bad.toString()).isEqualTo(2);
+            assertThat(bad.stderr().strip()).startsWith("davit: error: ").contains(c.get(1)).doesNotContain("\n");
+        }
+        Cli.Result missing = cli.run("build", "--file", file.toString(), ctx.toString(), "localhost/test/secret:3");
+        assertThat(missing.rc()).isEqualTo(2);
+        assertThat(missing.stderr().strip().lines().toList().getLast()).contains("needs the build secret tok");
+    }
+
     /**
      * A local catalog's environment built from a Containerfile (source.build containerfile:PATH, relative to the
      * catalog): the first 'davit run' of it builds and installs it, the next one only runs; 'env build' builds it

@@ -35,10 +35,12 @@ import java.util.Objects;
  *                  written into the sandbox's layer like any other directory (what a Containerfile's RUN writes
  *                  there is in its layer, and what the image has there is seen), instead of the directories
  *                  every other sandbox gets there, empty at creation; container backend only
+ * @param mounts    host directories and files, and tmpfs, mounted into the sandbox ({@link Mount}); container backend
+ *                  only; empty when null
  */
 public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
                          Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish,
-                         Limits limits, boolean scratchInLayer) {
+                         Limits limits, boolean scratchInLayer, List<Mount> mounts) {
     /**
      * Checks the values and fills in the defaults (null maps, lists, image, network, backend and limits become empty,
      * none or {@code container}); the collections are copied.
@@ -68,12 +70,43 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         if (ttl != null && (ttl.isNegative() || ttl.isZero())) {
             throw new DavitException(Kind.USAGE, "the ttl must be positive");
         }
+        mounts = mounts == null ? List.of() : List.copyOf(mounts);
+        if (!mounts.isEmpty() && !backend.equals(Sandboxes.CONTAINER)) {
+            throw new DavitException(Kind.USAGE, "mounts of host directories are for the container backend only");
+        }
+        if (mounts.stream().map(Mount::target).distinct().count() < mounts.size()) {
+            throw new DavitException(Kind.USAGE, "two mounts have the same target; give each its own");
+        }
         if (scratchInLayer && backend.equals(Sandboxes.VM)) {
             throw new DavitException(Kind.USAGE, "a microVM has its own /tmp, /run and /var/tmp: the root filesystem's"
                     + " own scratch directories are for the container backend only");
         }
         // the same checks as a run
         new RunSpec(rootfs, null, env, workdir, null, network, image, backend, null, vcpus, memoryMiB);
+    }
+
+    /**
+     * A sandbox without mounts ({@link #mounts} empty).
+     *
+     * @param rootfs    the root filesystem (container) or microVM environment directory (vm), not null
+     * @param env       variables on top of the image's for every exec, or null
+     * @param workdir   the absolute default working directory of execs, or null for the image's
+     * @param network   the network, or null for {@link Network#NONE}
+     * @param image     the image's run defaults, or null for none
+     * @param ttl       how long after creation a reap may remove it: positive, or null for never
+     * @param backend   {@code container}, {@code vm}, or null for {@code container}
+     * @param vcpus     virtual CPUs of the microVM (vm backend only)
+     * @param memoryMiB memory of the microVM in MiB (vm backend only)
+     * @param publish   ports published on the host, or null for none
+     * @param limits    the limits, or null for none
+     * @param scratchInLayer whether the root filesystem's own scratch directories are used (container only)
+     * @throws DavitException USAGE for a value the canonical constructor refuses
+     */
+    public CreateSpec(Path rootfs, Map<String, String> env, String workdir, Network network, ImageConfig image,
+                      Duration ttl, String backend, int vcpus, int memoryMiB, List<PortMapping> publish,
+                      Limits limits, boolean scratchInLayer) {
+        this(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits, scratchInLayer,
+                null);
     }
 
     /**
@@ -157,6 +190,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         private ImageConfig image = ImageConfig.EMPTY;
         private Duration ttl;
         private String backend = Sandboxes.CONTAINER;
+        private List<Mount> mounts = List.of();
         private int vcpus = RunSpec.DEFAULT_VCPUS;
         private int memoryMiB = RunSpec.DEFAULT_MEMORY_MIB;
         private List<PortMapping> publish = List.of();
@@ -304,6 +338,17 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         }
 
         /**
+         * What is mounted into the sandbox besides its root filesystem (default none); container backend only.
+         *
+         * @param v the mounts, each target once
+         * @return this builder
+         */
+        public Builder mounts(List<Mount> v) {
+            mounts = List.copyOf(v);
+            return this;
+        }
+
+        /**
          * The spec, to pass to {@link Sandboxes#create}.
          *
          * @return a new {@link CreateSpec} of this builder's values
@@ -311,7 +356,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
          */
         public CreateSpec build() {
             return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish,
-                    limits != null ? limits : Limits.defaultFor(backend), scratchInLayer);
+                    limits != null ? limits : Limits.defaultFor(backend), scratchInLayer, mounts);
         }
     }
 
@@ -342,7 +387,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      */
     public CreateSpec withTtl(Duration t) {
         return new CreateSpec(rootfs, env, workdir, network, image, t, backend, vcpus, memoryMiB, publish, limits,
-                scratchInLayer);
+                scratchInLayer, mounts);
     }
 
     /**
@@ -354,7 +399,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      */
     public CreateSpec withEnv(Map<String, String> e) {
         return new CreateSpec(rootfs, e, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits,
-                scratchInLayer);
+                scratchInLayer, mounts);
     }
 
     /**
@@ -365,7 +410,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      */
     public CreateSpec withNetwork(Network n) {
         return new CreateSpec(rootfs, env, workdir, n, image, ttl, backend, vcpus, memoryMiB, publish, limits,
-                scratchInLayer);
+                scratchInLayer, mounts);
     }
 
     /**
@@ -376,7 +421,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      */
     public CreateSpec withLimits(Limits l) {
         return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, l,
-                scratchInLayer);
+                scratchInLayer, mounts);
     }
 
     /**
@@ -388,7 +433,7 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      */
     public CreateSpec withPublish(List<PortMapping> p) {
         return new CreateSpec(rootfs, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, p, limits,
-                scratchInLayer);
+                scratchInLayer, mounts);
     }
 
     /**
@@ -399,6 +444,6 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
      */
     public CreateSpec withRootfs(Path r) {
         return new CreateSpec(r, env, workdir, network, image, ttl, backend, vcpus, memoryMiB, publish, limits,
-                scratchInLayer);
+                scratchInLayer, mounts);
     }
 }

@@ -122,8 +122,16 @@ public record BuildPlan(List<Stage> stages, Stage target, Map<String, String> gl
                 if (i instanceof Instruction.Arg arg) {
                     arg.args().forEach(a -> declared.add(a.getKey()));
                 }
+                List<String> froms = new ArrayList<>();
                 if (i instanceof Instruction.Copy c && c.from() != null) {
-                    Stage s = stage(c.from(), byName, all);
+                    froms.add(c.from());
+                }
+                if (i instanceof Instruction.Run r) { // RUN --mount=from=STAGE reads that stage as COPY --from does
+                    r.mounts().stream().map(m -> m.options().get("from")).filter(java.util.Objects::nonNull)
+                            .forEach(froms::add);
+                }
+                for (String f : froms) {
+                    Stage s = stage(f, byName, all);
                     if (s != null && !copies.contains(s.index())) {
                         copies.add(s.index());
                     }

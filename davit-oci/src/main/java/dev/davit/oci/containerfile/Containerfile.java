@@ -197,13 +197,17 @@ public record Containerfile(String name, Map<String, String> directives, char es
                 throw error(name, line, "FROM takes an image and optionally 'AS NAME': FROM debian:12 AS build");
             }
             case "RUN" -> {
-                flags.only(name, line, keyword, Set.of("network"));
+                flags.only(name, line, keyword, Set.of("network", "mount"));
                 String network = flags.get("network");
                 if (network != null && !Set.of("none", "default").contains(network)) {
                     throw error(name, line, "RUN with the network '" + Text.shorten(network, 20) + "' is not"
                             + " supported: a step has the build's network, or none (its network option none)");
                 }
-                yield new Instruction.Run(line, command(name, line, keyword, rest), heredocs, network);
+                List<Instruction.RunMount> mounts = new ArrayList<>();
+                for (String m : flags.mounts()) {
+                    mounts.add(RunMounts.parse(name, line, m));
+                }
+                yield new Instruction.Run(line, command(name, line, keyword, rest), heredocs, network, mounts);
             }
             case "HEALTHCHECK" -> {
                 flags.only(name, line, keyword, Set.of("interval", "timeout", "start-period", "start-interval",
@@ -466,18 +470,29 @@ public record Containerfile(String name, Map<String, String> directives, char es
     }
 
     /** The leading {@code --name=value} flags of an instruction's arguments, and what follows them. */
-    private record Flags(Map<String, String> values, String rest) {
+    /** An instruction's {@code --flags}: each once, but {@code --mount}, which may come again and again. */
+    private record Flags(Map<String, String> values, List<String> mounts, String rest) {
+        Flags(Map<String, String> values, String rest) {
+            this(values, List.of(), rest);
+        }
+
         static Flags take(String args) {
             Map<String, String> values = new LinkedHashMap<>();
+            List<String> mounts = new ArrayList<>();
             String rest = args;
             while (rest.startsWith("--")) {
                 int sp = firstSpace(rest);
                 String flag = sp < 0 ? rest : rest.substring(0, sp);
                 int eq = flag.indexOf('=');
-                values.put(eq < 0 ? flag.substring(2) : flag.substring(2, eq), eq < 0 ? "" : flag.substring(eq + 1));
+                String key = eq < 0 ? flag.substring(2) : flag.substring(2, eq);
+                String value = eq < 0 ? "" : flag.substring(eq + 1);
+                if (key.equals("mount")) {
+                    mounts.add(value);
+                }
+                values.put(key, value);
                 rest = sp < 0 ? "" : rest.substring(sp).strip();
             }
-            return new Flags(values, rest);
+            return new Flags(values, mounts, rest);
         }
 
         String get(String flag) {

@@ -66,16 +66,47 @@ public sealed interface Instruction {
      * @param command  the command
      * @param heredocs its here-documents, in order
      * @param network  {@code --network} ({@code none} or {@code default}), or null
+     * @param mounts   its {@code --mount}s, in order
      */
-    record Run(int line, Command command, List<Heredoc> heredocs, String network) implements Instruction {
-        /** Copies the list. */
+    record Run(int line, Command command, List<Heredoc> heredocs, String network, List<RunMount> mounts)
+            implements Instruction {
+        /** Copies the lists. */
         public Run {
             heredocs = List.copyOf(heredocs);
+            mounts = List.copyOf(mounts);
+        }
+
+        /**
+         * A RUN without mounts.
+         *
+         * @param line     its line
+         * @param command  the command
+         * @param heredocs its here-documents, in order
+         * @param network  {@code --network}, or null
+         */
+        public Run(int line, Command command, List<Heredoc> heredocs, String network) {
+            this(line, command, heredocs, network, List.of());
         }
 
         @Override
         public String keyword() {
             return "RUN";
+        }
+    }
+
+    /**
+     * One {@code RUN --mount=...}, as BuildKit reads it: its type and its options, their names in one spelling
+     * ({@code target} for {@code dst} and {@code destination}, {@code source} for {@code src}, {@code readonly} for
+     * {@code ro}, {@code readwrite} for {@code rw}; a bare flag is {@code true}), values unexpanded.
+     *
+     * @param type    {@code bind}, {@code cache}, {@code tmpfs} or {@code secret}
+     * @param options the options but {@code type}, as written
+     * @param text    the flag's value as written
+     */
+    record RunMount(String type, Map<String, String> options, String text) {
+        /** Copies the map. */
+        public RunMount {
+            options = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(options));
         }
     }
 

@@ -166,11 +166,37 @@ class ContainerfileTest {
         assertThatThrownBy(() -> Words.one("${A", '\\', v)).hasMessageContaining("missing '}'");
     }
 
+    /** RUN --mount as BuildKit reads it: repeated, its other spellings as one, type bind when not given. */
+    @Test
+    void runMountsAreReadAsBuildKitReadsThem() {
+        Instruction.Run r = (Instruction.Run) parse("FROM scratch\nRUN --mount=type=cache,dst=/root/.cache,ro"
+                + " --network=none --mount=src=go.mod,target=/src/go.mod --mount=type=secret,id=tok,env=TOK make\n")
+                .instructions().get(1);
+        assertThat(r.network()).isEqualTo("none");
+        assertThat(r.mounts()).extracting(Instruction.RunMount::type).containsExactly("cache", "bind", "secret");
+        assertThat(r.mounts().get(0).options()).containsExactly(Map.entry("target", "/root/.cache"),
+                Map.entry("readonly", "true"));
+        assertThat(r.mounts().get(1).options()).containsExactly(Map.entry("source", "go.mod"),
+                Map.entry("target", "/src/go.mod"));
+        assertThat(r.mounts().get(2).text()).isEqualTo("type=secret,id=tok,env=TOK");
+        assertThat(r.command().shell()).isEqualTo("make");
+    }
+
     @Test
     void whatDavitDoesNotBuildIsOneLineNamingTheLine() {
         for (var c : List.of(
                 List.of("FROM scratch\nMAINTAINER me\n", "Containerfile:2: MAINTAINER is not supported"),
-                List.of("FROM scratch\nRUN --mount=type=cache,target=/x make\n", "Containerfile:2: RUN --mount"),
+                List.of("FROM scratch\nRUN --mount=type=ssh make\n", "Containerfile:2: RUN --mount=type=ssh is not"
+                        + " supported"),
+                List.of("FROM scratch\nRUN --mount=type=nfs,target=/x make\n", "type 'nfs' is not known"),
+                List.of("FROM scratch\nRUN --mount=type=cache,target=/x,bogus=1 make\n", "option 'bogus' is not"
+                        + " supported"),
+                List.of("FROM scratch\nRUN --mount=type=tmpfs,size=1m make\n", "needs a target"),
+                List.of("FROM scratch\nRUN --mount=type=cache,target=/x,sharing=odd make\n", "sharing is shared,"
+                        + " private or locked"),
+                List.of("FROM scratch\nRUN --mount=type=secret make\n", "needs an id"),
+                List.of("FROM scratch\nRUN --mount=type=bind,target=/x,ro=maybe make\n", "is true or false"),
+                List.of("FROM scratch\nRUN --mount=\"type=bind,target=/x make\n", "unclosed double quote"),
                 List.of("FROM scratch\nRUN --network=host make\n", "RUN with the network 'host' is not supported"),
                 List.of("FROM scratch\nFETCH x\n", "Containerfile:2: unknown instruction FETCH"),
                 List.of("RUN true\n", "Containerfile:1: the first instruction (after ARGs) must be FROM"),

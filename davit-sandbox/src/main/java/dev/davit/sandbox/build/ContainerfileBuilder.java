@@ -156,18 +156,43 @@ public final class ContainerfileBuilder {
      * @param noCache whether every {@code RUN} runs again, the build cache neither read nor written
      * @param network the network of each {@code RUN} (a {@code RUN --network=none} has none): {@link Network#NONE}
      *                by default, an egress policy ({@link Network#policy}) to allow only what the build needs
+     * @param secrets what a {@code RUN --mount=type=secret,id=ID} reads, by id ({@code --secret}): read when the
+     *                step runs, never in a layer, a history entry or a cache key
      */
     public record Options(String target, Map<String, String> args, Instant created, boolean noCache,
-                          Network network) {
-        /** Copies the map; a null map is empty, a null network none. */
+                          Network network, Map<String, Secret> secrets) {
+        /** Copies the maps; a null map is empty, a null network none. */
         public Options {
             args = args == null ? Map.of() : Map.copyOf(args);
             network = network == null ? Network.NONE : network;
+            secrets = secrets == null ? Map.of() : Map.copyOf(secrets);
         }
 
-        /** {@return the last stage, no build arguments, no time, the cache used, no network} */
+        /**
+         * Options without secrets.
+         *
+         * @param target  a stage's name or index, or null for the last
+         * @param args    build arguments
+         * @param created the image's time, or null
+         * @param noCache whether the build cache is left alone
+         * @param network the RUN steps' network
+         */
+        public Options(String target, Map<String, String> args, Instant created, boolean noCache, Network network) {
+            this(target, args, created, noCache, network, Map.of());
+        }
+
+        /** {@return the last stage, no build arguments, no time, the cache used, no network, no secrets} */
         public static Options defaults() {
-            return new Options(null, Map.of(), null, false, Network.NONE);
+            return new Options(null, Map.of(), null, false, Network.NONE, Map.of());
+        }
+
+        /**
+         * {@return these options with the secrets {@code byId}}
+         *
+         * @param byId the secrets a RUN may mount, by id
+         */
+        public Options withSecrets(Map<String, Secret> byId) {
+            return new Options(target, args, created, noCache, network, byId);
         }
 
         /**
@@ -176,7 +201,7 @@ public final class ContainerfileBuilder {
          * @param stage a stage's name or index, or null for the last
          */
         public Options withTarget(String stage) {
-            return new Options(stage, args, created, noCache, network);
+            return new Options(stage, args, created, noCache, network, secrets);
         }
 
         /**
@@ -185,7 +210,7 @@ public final class ContainerfileBuilder {
          * @param buildArgs the arguments
          */
         public Options withArgs(Map<String, String> buildArgs) {
-            return new Options(target, buildArgs, created, noCache, network);
+            return new Options(target, buildArgs, created, noCache, network, secrets);
         }
 
         /**
@@ -194,7 +219,7 @@ public final class ContainerfileBuilder {
          * @param time the time, or null for none
          */
         public Options withCreated(Instant time) {
-            return new Options(target, args, time, noCache, network);
+            return new Options(target, args, time, noCache, network, secrets);
         }
 
         /**
@@ -203,7 +228,7 @@ public final class ContainerfileBuilder {
          * @param off true: every RUN runs again
          */
         public Options withNoCache(boolean off) {
-            return new Options(target, args, created, off, network);
+            return new Options(target, args, created, off, network, secrets);
         }
 
         /**
@@ -212,7 +237,53 @@ public final class ContainerfileBuilder {
          * @param net the network
          */
         public Options withNetwork(Network net) {
-            return new Options(target, args, created, noCache, net);
+            return new Options(target, args, created, noCache, net, secrets);
+        }
+    }
+
+    /**
+     * Where a build secret's value is read when a RUN mounts it: a file, or a variable of davit's environment. The
+     * value itself is never held here (nor printed with it).
+     *
+     * @param file the file, or null
+     * @param env  the variable's name, or null
+     */
+    public record Secret(Path file, String env) {
+        /** Checks that exactly one is given. */
+        public Secret {
+            if ((file == null) == (env == null)) {
+                throw new DavitException(Kind.USAGE, "a build secret comes from a file or from a variable, one of the"
+                        + " two");
+            }
+        }
+
+        /**
+         * {@return the secret's value, read now}
+         *
+         * @param id its id, for the error
+         * @throws DavitException USAGE when the file cannot be read or the variable is not set
+         */
+        byte[] read(String id) {
+            if (env != null) {
+                String v = System.getenv(env);
+                if (v == null) {
+                    throw new DavitException(Kind.USAGE, "the build secret " + Text.shorten(id, 40) + " comes from"
+                            + " the variable " + Text.shorten(env, 40) + ", which is not set; set it or give the"
+                            + " secret a file");
+                }
+                return v.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            }
+            try {
+                if (Files.size(file) > 1 << 20) {
+                    throw new DavitException(Kind.USAGE, "the build secret " + Text.shorten(id, 40) + " is larger"
+                            + " than 1 MiB; give a smaller file");
+                }
+                return Files.readAllBytes(file);
+            } catch (IOException e) {
+                throw new DavitException(Kind.USAGE, "cannot read the build secret " + Text.shorten(id, 40)
+                        + " from " + Text.shorten(Text.printable(file.toString()), 100) + ": " + e.getClass()
+                        .getSimpleName() + "; give a readable file");
+            }
         }
     }
 
@@ -538,6 +609,9 @@ public final class ContainerfileBuilder {
             switch (i) {
                 case Instruction.Run r -> {
                     flags(b, "network", r.network());
+                    for (Instruction.RunMount m : r.mounts()) {
+                        b.append(" --mount=").append(m.text());
+                    }
                     b.append(' ').append(r.command().exec() ? r.command().args().stream().map(a -> '"'
                             + a.replace("\\", "\\\\").replace("\"", "\\\"") + '"').collect(
                             java.util.stream.Collectors.joining(", ", "[", "]")) : r.command().shell());
@@ -790,6 +864,43 @@ public final class ContainerfileBuilder {
             // miss: the key has the layers and the user it follows from)
             boolean homeFromPasswd = !runEnv.containsKey("HOME");
             Network network = "none".equals(r.network()) ? Network.NONE : options.network();
+            // its mounts made ready: what a bind copies is in the key, a secret never
+            StepMounts made;
+            try {
+                made = r.mounts().isEmpty() ? null : StepMounts.open(r, workdir, home,
+                    options.secrets(), client.store().tempDir(), new StepMounts.Sources() {
+                        @Override
+                        public String expand(String word) {
+                            return Words.one(word, file.escape(), Stage.this::lookup);
+                        }
+
+                        @Override
+                        public String inImage(String absolute) {
+                            return resolvedInImage(absolute, r);
+                        }
+
+                        @Override
+                        public void copy(String from, String source, Path to) throws IOException {
+                            mountCopy(from, source, to, r);
+                        }
+                    });
+            } catch (DavitException e) {
+                throw lined(r, e);
+            }
+            try (StepMounts mounts = made) {
+                return run(r, next, temps, argv, runEnv, homeFromPasswd, network, mounts);
+            }
+        }
+
+        /** {@code e}, a usage error without the file and line, as an error naming the line of {@code i}. */
+        private DavitException lined(Instruction i, DavitException e) {
+            String prefix = file.name() + ":";
+            return e.kind() == Kind.USAGE && !e.getMessage().startsWith(prefix) ? error(i, e.getMessage()) : e;
+        }
+
+        private String run(Instruction.Run r, String next, List<String> temps, List<String> argv,
+                           Map<String, String> runEnv, boolean homeFromPasswd, Network network, StepMounts mounts)
+                throws IOException {
             // what the layer depends on: the layers it runs over and everything the command sees
             // the build time too: the layer's times are clamped to it
             List<String> key = new ArrayList<>(List.of("RUN", "net=" + network, "wd=" + workdir, "user=" + user,
@@ -798,6 +909,9 @@ public final class ContainerfileBuilder {
             key.add("argv=" + argv.size());
             key.addAll(argv);
             runEnv.forEach((k, v) -> key.add("env=" + k + "=" + v));
+            if (mounts != null) {
+                key.addAll(mounts.key());
+            }
             String cacheKey = BuildCache.key(key);
             if (!options.noCache()) {
                 java.util.Optional<LayerBuilder.Layer> hit = cache.find(cacheKey);
@@ -816,11 +930,15 @@ public final class ContainerfileBuilder {
             ImageConfig image = new ImageConfig(List.of(), List.of(), List.of(), workdir, user);
             // what the step writes to /tmp, /run and /var/tmp is in its layer, and what the image has there is seen
             Sandbox s = sandboxes.create(CreateSpec.builder(t.rootfs()).image(image).network(network)
-                    .scratchInLayer(true)
+                    .scratchInLayer(true).mounts(mounts == null ? List.of() : mounts.mounts())
                     .limits(Limits.unenforceable() == null ? Limits.DEFAULT : Limits.DEFAULT.enforceableHere())
                     .ttl(STEP_TIMEOUT.plusMinutes(5)).build());
             try {
-                sandboxes.start(s.id());
+                try {
+                    sandboxes.start(s.id());
+                } catch (DavitException e) {
+                    throw mounts == null ? e : lined(r, e); // a mount's target the image makes impossible
+                }
                 ExecResult res = sandboxes.exec(s.id(), List.of("/bin/sh", "-c", "mkdir -p \"$0\"", workdir),
                         Map.of(), "/", Duration.ofSeconds(30));
                 if (res.exitCode() != 0) {
@@ -830,7 +948,8 @@ public final class ContainerfileBuilder {
                 // what the egress policy refuses is said as it happens, and named when the step fails
                 StepDenials denials = network.egress() == null ? null : StepDenials.start(sandboxes, s.id(), say);
                 try {
-                    res = sandboxes.exec(s.id(), argv, runEnv, workdir, STEP_TIMEOUT);
+                    res = sandboxes.exec(s.id(), mounts == null ? argv : mounts.wrap(argv), runEnv, workdir,
+                            STEP_TIMEOUT);
                 } finally {
                     if (denials != null) {
                         denials.close();
@@ -909,6 +1028,100 @@ public final class ContainerfileBuilder {
             }
         }
 
+        /** The index of the stage built before that {@code from} names (its name or index), or null: an image. */
+        private Integer stageIndex(String from) {
+            Integer idx = null;
+            for (BuildPlan.Stage s : plan.stages()) {
+                if ((from.equalsIgnoreCase(s.name() == null ? "" : s.name())
+                        || from.equals(Integer.toString(s.index()))) && built.containsKey(s.index())) {
+                    idx = s.index();
+                }
+            }
+            return idx;
+        }
+
+        /** The image of stage {@code idx}, or (null) image {@code image}, pulled when missing and held to the policy. */
+        private String fromRef(Integer idx, String image) {
+            String ref = idx != null ? built.get(idx) : image;
+            if (idx == null && client.find(ref).isEmpty()) {
+                client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
+            } else if (idx == null) {
+                client.checkTrust(ref); // held to the signature policy as its unpack would hold it, hit or miss
+            }
+            return ref;
+        }
+
+        /**
+         * Copies {@code source} of the context (from null, less what the ignore file leaves out) or of stage or image
+         * {@code from} into {@code to} (new) for a {@code RUN --mount=type=bind}: a source that is a link followed
+         * within them as COPY follows it, read through descriptors, never a host file.
+         */
+        private void mountCopy(String from, String source, Path to, Instruction i) throws IOException {
+            Path root;
+            IgnoreRules rules = null;
+            if (from == null) {
+                root = context;
+                rules = ignore;
+            } else {
+                Integer idx = stageIndex(from);
+                String ref = fromRef(idx, from);
+                root = (idx != null ? unpacked(ref, lowers.get(idx)) : unpacked(ref)).rootfs();
+            }
+            if (java.util.Arrays.asList(source.split("/")).contains("..")) {
+                throw error(i, "RUN --mount source " + Text.shorten(source, 100) + " leads out of the build's files"
+                        + " (..); give a path inside them");
+            }
+            String given = normal(source.replaceFirst("^/+", ""));
+            String resolved = given.isEmpty() ? given : followLinks(root, given, i);
+            if (rules != null && !resolved.isEmpty() && (leftOut(root, resolved, rules))) {
+                throw error(i, "RUN --mount source " + Text.shorten(source, 100) + " is left out by the context's"
+                        + " ignore file");
+            }
+            Path src = resolved.isEmpty() ? root : within(root, resolved, i);
+            String rel = relative(root, src);
+            int slash = rel.lastIndexOf('/');
+            try (dev.davit.sandbox.fs.Dir top = dev.davit.sandbox.fs.Dir.open(root, from == null
+                    ? "the build context" : "stage or image " + from);
+                 dev.davit.sandbox.fs.Dir parent = top.dir(slash < 0 ? "" : rel.substring(0, slash))) {
+                String name = slash < 0 ? rel : rel.substring(slash + 1);
+                dev.davit.sandbox.fs.Stat st = rel.isEmpty() ? top.stat(".") : parent.stat(name);
+                if (st == null) {
+                    throw missing(i, source);
+                }
+                long[] budget = {0, 0};
+                Map<List<Long>, Path> links = new HashMap<>();
+                if (st.isDirectory()) {
+                    Files.createDirectory(to);
+                    try (dev.davit.sandbox.fs.Dir d = rel.isEmpty() ? top.dir("") : parent.dir(name)) {
+                        copyTree(d, to, to.getParent(), new java.util.LinkedHashSet<>(), budget, i, rules, rel,
+                                links, 0);
+                    }
+                } else if (st.isRegularFile()) {
+                    counted(st.size(), budget, i);
+                    copyEntry(parent, name, st, to, links, i);
+                } else {
+                    throw error(i, "RUN --mount source " + Text.shorten(source, 100) + " is not a file or a"
+                            + " directory");
+                }
+            }
+        }
+
+        /** {@code absolute} with every link of the image on the way followed within the image, the last one too. */
+        private String resolvedInImage(String absolute, Instruction i) {
+            String p = inImage(absolute, i);
+            for (int k = 0; k < 40; k++) {
+                ImageTree.Node n = p.equals("/") ? null : tree.stat(p.substring(1));
+                if (n == null || !n.symlink()) {
+                    return p;
+                }
+                String link = n.link();
+                String parent = p.substring(0, p.lastIndexOf('/'));
+                p = inImage(Path.of("/").resolve(link.startsWith("/") ? link : parent + "/" + link).normalize()
+                        .toString(), i);
+            }
+            throw error(i, "the mount's target goes through more than 40 links of the image");
+        }
+
         private String copy(Instruction.Copy c, String next, List<String> temps) throws IOException {
             specialsLeftOut.clear(); // an earlier COPY's, had it failed
             if (c.chmod() != null && !c.chmod().matches("[0-7]{3,4}")) {
@@ -921,19 +1134,8 @@ public final class ContainerfileBuilder {
             if (c.from() == null) {
                 from = context;
             } else {
-                Integer idx = null;
-                for (BuildPlan.Stage s : plan.stages()) {
-                    if ((c.from().equalsIgnoreCase(s.name() == null ? "" : s.name())
-                            || c.from().equals(Integer.toString(s.index()))) && built.containsKey(s.index())) {
-                        idx = s.index();
-                    }
-                }
-                String ref = idx != null ? built.get(idx) : Words.one(c.from(), file.escape(), this::lookup);
-                if (idx == null && client.find(ref).isEmpty()) {
-                    client.pull(ref, PlatformSelector.host(), ProgressListener.NONE);
-                } else if (idx == null) {
-                    client.checkTrust(ref); // held to the signature policy as its unpack would hold it, hit or miss
-                }
+                Integer idx = stageIndex(c.from());
+                String ref = fromRef(idx, Words.one(c.from(), file.escape(), this::lookup));
                 fromRef = ref;
                 fromPinned = client.store().entry(ref).map(e -> e.descriptor().digest()).orElse(null);
                 // what it copies follows from the two images' layers and the words: a cached layer spares the

@@ -302,7 +302,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             long max = diskMiB > 0 ? Math.min(diskMiB << 20, dev.davit.sandbox.fs.Budget.MAX_BYTES)
                     : dev.davit.sandbox.fs.Budget.MAX_BYTES;
             return UpperChanges.write(top, Host.realRootfs(s.spec().rootfs()), uid, gid, out, rewrite,
-                    !Overlay.ROOT, max);
+                    !Overlay.ROOT, max, ExtraMounts.targets(s.spec()));
         } catch (dev.davit.oci.build.LayerWriter.Changed e) {
             throw new DavitException(Kind.USAGE, Message.of(e.getMessage() + " in sandbox " + s.id() + ", which runs"
                     + " without a freezer; stop it first (", Action.STOP_SANDBOX.fix(s.id()), ")")
@@ -451,8 +451,10 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             started = Overlay.runWithFallback(unshare != null && Overlay.usable(rootfs, dirs), dirs, null, () -> { },
                     merged -> {
                         List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
-                        List<String> bw = bwrapArguments(bwrap, s, rootfs, MountPoints.prepare(rootfs,
-                                MountPoints.bwrapTargets(s.spec()), dirs, merged).withDns(rootfs, s.spec().network(), dir), dir, sleep,
+                        MountPoints.Root root = MountPoints.prepare(rootfs, MountPoints.bwrapTargets(s.spec()), dirs,
+                                merged).withDns(rootfs, s.spec().network(), dir);
+                        ExtraMounts.prepare(s.spec(), rootfs, merged == null ? null : dirs.upper(), null, null);
+                        List<String> bw = bwrapArguments(bwrap, s, rootfs, root, dir, sleep,
                                 Jail.seccompFile(options), sub != null);
                         if (sub != null) {
                             List<String> inner = BwrapBackend.inSubids(options, sub, user, unshare, rootfs, dirs,
@@ -531,6 +533,8 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             Overlay.Dirs dirs = Overlay.Dirs.under(dir);
             MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.bwrapTargets(s.spec()), dirs,
                     s.spec().network(), dir, ns.range(), binds);
+            ExtraMounts.prepare(s.spec(), rootfs, dirs.upper(), ns.range(), ns.range());
+            ExtraMounts.addBinds(s.spec(), binds);
             started = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                 List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
                 bw.addAll(BwrapBackend.namespaceOptions(s.spec().network().enabled(), true));
@@ -538,6 +542,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                 bw.addAll(Jail.bwrapOptions(ns.range(), ids));
                 BwrapBackend.rootAndMounts(bw, rootfs, root, jailShared(), MountPoints.bwrapTargets(s.spec()));
                 privateTmpfs(bw, rootfs, s.spec());
+                ExtraMounts.bwrapOptions(bw, s.spec(), true);
                 bw.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--",
                         sleep, "2147483647"));
                 List<String> launch = jail.apply(Jail.launcher(options, ns.range(), ns.path(), filter, ids, bw));
@@ -612,6 +617,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         BwrapBackend.rootAndMounts(cmd, rootfs, root, Map.of("tmp", dir.resolve("tmp")),
                 MountPoints.bwrapTargets(s.spec()));
         privateTmpfs(cmd, rootfs, s.spec());
+        ExtraMounts.bwrapOptions(cmd, s.spec(), false);
         cmd.addAll(Jail.capabilityOptions(BwrapBackend.nonRoot(ids) == null ? 0 : ids[0]));
         cmd.addAll(List.of("--seccomp", Integer.toString(Jail.SECCOMP_FD)));
         cmd.addAll(List.of("--clearenv", "--setenv", "PATH", RunSpec.DEFAULT_PATH, "--chdir", "/", "--", sleep,
@@ -898,6 +904,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         bw.addAll(Jail.bwrapOptions(Jail.range(), ids));
         BwrapBackend.rootAndMounts(bw, rootfs, MountPoints.jailRoot(Files.exists(dir(s).resolve(Dns.FILE))),
                 jailShared(), MountPoints.bwrapTargets(s.spec()));
+        ExtraMounts.bwrapOptions(bw, s.spec(), true);
         Map<String, String> env = new java.util.LinkedHashMap<>(rs.effectiveEnv());
         env.putIfAbsent("PWD", rs.effectiveWorkdir());
         BwrapBackend.environment(bw, env);

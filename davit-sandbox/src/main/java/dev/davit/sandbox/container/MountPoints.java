@@ -157,6 +157,15 @@ public final class MountPoints {
         create(rootfs, layer, target, null);
     }
 
+    /**
+     * Makes directory {@code rel} and its parents under {@code layer} where missing there, as a mount point is made
+     * (see {@link #create}); the caller has checked that nothing but directories is on the way.
+     */
+    static void createDirs(Path rootfs, Path layer, String rel, dev.davit.sandbox.jail.IdRange shift)
+            throws IOException {
+        create(rootfs, layer, rel, shift);
+    }
+
     private static void create(Path rootfs, Path layer, String target, dev.davit.sandbox.jail.IdRange shift)
             throws IOException {
         // nothing of the sandbox runs while its mount points are made, but its layer holds what it left there

@@ -52,6 +52,8 @@ final class UpperChanges {
     private final Changes.Rewrite rewrite;
     private final String opaque;
     private final Map<List<Long>, String> inodes = new HashMap<>();
+    /** What davit mounts over in this sandbox: {@link #MOUNT_POINTS} and its own mounts' targets. */
+    private final Set<String> mountPoints = new java.util.HashSet<>(MOUNT_POINTS);
     private final List<String> skipped = new ArrayList<>();
     private long files;
     private long bytes;
@@ -92,8 +94,20 @@ final class UpperChanges {
      */
     static Changes write(Dir upper, Path lower, IntToLongFunction uid, IntToLongFunction gid, LayerWriter out,
                          Changes.Rewrite rewrite, boolean userxattr, long maxBytes) throws IOException {
+        return write(upper, lower, uid, gid, out, rewrite, userxattr, maxBytes, List.of());
+    }
+
+    /**
+     * {@link #write(Dir, Path, IntToLongFunction, IntToLongFunction, LayerWriter, Changes.Rewrite, boolean, long)},
+     * {@code mounts} (paths relative to the root: the sandbox's {@link dev.davit.sandbox.Mount}s) left out as davit's
+     * mount points too, at any depth.
+     */
+    static Changes write(Dir upper, Path lower, IntToLongFunction uid, IntToLongFunction gid, LayerWriter out,
+                         Changes.Rewrite rewrite, boolean userxattr, long maxBytes, List<String> mounts)
+            throws IOException {
         UpperChanges c = new UpperChanges(lower, uid, gid, out, new Budget("the sandbox's changes", maxBytes,
                 Budget.MAX_ENTRIES, Budget.DEADLINE), rewrite, userxattr);
+        c.mountPoints.addAll(mounts);
         c.walk(upper, "", 0);
         return new Changes(c.entries, c.files, c.bytes, c.whiteouts, c.newest, c.skipped);
     }
@@ -122,7 +136,8 @@ final class UpperChanges {
                 skip(rel); // would read as a whiteout or an opaque mark in the image
                 continue;
             }
-            if (depth <= 1 && davits(d, name, rel, st) || rewrite.leaves(rel)) {
+            if ((depth <= 1 || mountPoints.size() > MOUNT_POINTS.size() && below(rel)) && davits(d, name, rel, st)
+                    || rewrite.leaves(rel)) {
                 continue;
             }
             long mtime = Math.floorDiv(st.mtime(), 1_000_000_000L);
@@ -219,12 +234,11 @@ final class UpperChanges {
      * directory holding only such), or a directory made only to hold them (e.g. {@code var} for {@code var/tmp}).
      */
     private boolean davits(Dir d, String name, String rel, Stat st) throws IOException {
-        if (!(MOUNT_POINTS.contains(rel) || MOUNT_POINTS.stream().anyMatch(m -> m.startsWith(rel + "/")))
-                || inLower(rel)) {
+        if (!below(rel) || inLower(rel)) {
             return false;
         }
         if (st.isRegularFile()) {
-            return MOUNT_POINTS.contains(rel) && st.size() == 0;
+            return mountPoints.contains(rel) && st.size() == 0;
         }
         if (!st.isDirectory()) {
             return false;
@@ -238,6 +252,11 @@ final class UpperChanges {
             }
         }
         return true;
+    }
+
+    /** Whether {@code rel} is one of davit's mount points, or on the way to one. */
+    private boolean below(String rel) {
+        return mountPoints.contains(rel) || mountPoints.stream().anyMatch(m -> m.startsWith(rel + "/"));
     }
 
     /** Whether the image has {@code rel} (a link itself, never followed, as no part on the way is). */

@@ -300,6 +300,20 @@ public final class SandboxJson {
         if (spec.scratchInLayer()) { // a Containerfile's RUN step: its /tmp, /run, /var/tmp are the layer's
             o.put("scratch_in_layer", true);
         }
+        if (!spec.mounts().isEmpty()) { // a Containerfile's RUN --mount
+            ArrayNode mounts = o.putArray("mounts");
+            for (dev.davit.sandbox.Mount m : spec.mounts()) {
+                ObjectNode e = mounts.addObject();
+                e.put("target", m.target());
+                e.put("source", m.source() == null ? null : m.source().toString());
+                e.put("read_only", m.readOnly());
+                e.put("tmpfs_bytes", m.tmpfsBytes());
+                e.put("uid", m.uid());
+                e.put("gid", m.gid());
+                e.put("mode", m.mode());
+                e.put("copy", m.copy());
+            }
+        }
         ObjectNode image = o.putObject("image");
         strings(image.putArray("entrypoint"), spec.image().entrypoint());
         strings(image.putArray("cmd"), spec.image().cmd());
@@ -326,6 +340,17 @@ public final class SandboxJson {
         return o;
     }
 
+    private static List<dev.davit.sandbox.Mount> mounts(JsonNode a) {
+        List<dev.davit.sandbox.Mount> out = new java.util.ArrayList<>();
+        for (JsonNode m : a) {
+            String source = text(m.path("source"));
+            out.add(new dev.davit.sandbox.Mount(m.path("target").asText(), source == null ? null : Path.of(source),
+                    m.path("read_only").asBoolean(false), m.path("tmpfs_bytes").asLong(0), m.path("uid").asInt(-1),
+                    m.path("gid").asInt(-1), m.path("mode").asInt(-1), m.path("copy").asBoolean(false)));
+        }
+        return out;
+    }
+
     /**
      * The sandbox a state file holds ({@link #sandbox(Sandbox)}); state files of older davit versions too.
      *
@@ -347,7 +372,7 @@ public final class SandboxJson {
                 backend == null ? Sandboxes.CONTAINER : backend, o.path("vcpus").asInt(RunSpec.DEFAULT_VCPUS),
                 o.path("memory_mib").asInt(RunSpec.DEFAULT_MEMORY_MIB),
                 list(o.path("publish")).stream().map(PortMapping::parse).toList(), limits(o.get("limits")),
-                o.path("scratch_in_layer").asBoolean(false));
+                o.path("scratch_in_layer").asBoolean(false), mounts(o.path("mounts")));
         String started = text(o.path("started_at"));
         return new Sandbox(o.path("id").asText(),
                 SandboxStatus.valueOf(o.path("status").asText().toUpperCase(Locale.ROOT)), spec,

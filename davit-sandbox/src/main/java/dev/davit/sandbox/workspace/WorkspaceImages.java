@@ -608,7 +608,7 @@ public final class WorkspaceImages {
                     .getParent(), runs, heard, null);
             made = new dev.davit.sandbox.CreateSpec(t.rootfs(), made.env(), made.workdir(), made.network(), t.image(),
                     made.ttl(), made.backend(), made.vcpus(), made.memoryMiB(), made.publish(), made.limits(),
-                    made.scratchInLayer());
+                    made.scratchInLayer(), made.mounts());
         }
         made = made.withEnv(carried.envWith(made.env()));
         // the parts come from a registry: extracted as untrusted archives are (no setuid bits, owners, devices,

@@ -44,15 +44,8 @@ class ContainerfileBuilderTest {
     void base() throws Exception {
         Tools.assumeAvailable("bwrap", "busybox");
         home = tmp.resolve("home");
-        Path src = tmp.resolve("base");
-        Path bin = Files.createDirectories(src.resolve("bin"));
-        Files.copy(Tools.which("busybox").orElseThrow(), bin.resolve("busybox"));
-        for (String a : List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls", "mkfifo", "stat", "chown", "ln")) {
-            Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
-        }
-        for (String d : List.of("proc", "dev", "tmp", "etc")) {
-            Files.createDirectories(src.resolve(d));
-        }
+        Path src = BusyboxBase.make(tmp.resolve("base"), List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls",
+                "mkfifo", "stat", "chown", "ln"), List.of("proc", "dev", "tmp", "etc"));
         Files.createDirectories(src.resolve("srv"));
         Files.setAttribute(src.resolve("srv"), "unix:mode", 01777);
         client = DavitClient.create(ClientOptions.anonymous(home.resolve("store")));
