@@ -37,6 +37,8 @@ public record Containerfile(String name, Map<String, String> directives, char es
     private static final Pattern HEREDOC = Pattern.compile("<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\\2");
     private static final Set<String> KNOWN_DIRECTIVES = Set.of("escape", "syntax", "check");
     private static final Set<String> UNSUPPORTED = Set.of("MAINTAINER");
+    /** The longest ONBUILD trigger read. */
+    private static final int MAX_TRIGGER = 64 * 1024;
 
     /** Copies the collections. */
     public Containerfile {
@@ -147,6 +149,29 @@ public record Containerfile(String name, Map<String, String> directives, char es
                     + " be FROM, not " + (head == null ? "nothing" : head.keyword()));
         }
         return new Containerfile(name, directives, escape, out);
+    }
+
+    /**
+     * An ONBUILD trigger of a base image read as the instruction it is, at {@code line} of {@code name} (the FROM
+     * that runs it), as a build FROM that image reads it: not ONBUILD, FROM or MAINTAINER, no here-document.
+     *
+     * @param name    the Containerfile's name, for errors
+     * @param line    the line of the FROM
+     * @param trigger the trigger as the image's config has it, e.g. {@code COPY . /app/}
+     * @param escape  the Containerfile's escape character
+     * @return the instruction
+     * @throws DavitException USAGE naming the trigger when it is not one
+     */
+    public static Instruction trigger(String name, int line, String trigger, char escape) {
+        String t = trigger.strip();
+        int sp = firstSpace(t);
+        String keyword = (sp < 0 ? t : t.substring(0, sp)).toUpperCase(Locale.ROOT);
+        if (t.isEmpty() || t.length() > MAX_TRIGGER || t.contains("\n") || Set.of("ONBUILD", "FROM", "MAINTAINER")
+                .contains(keyword)) {
+            throw error(name, line, "the base image's ONBUILD trigger '" + Text.shorten(Text.printable(t), 60)
+                    + "' is not an instruction a build runs; build FROM an image without it");
+        }
+        return instruction(name, line, keyword, sp < 0 ? "" : t.substring(sp).strip(), escape, List.of());
     }
 
     private static String stripTrailing(String s) {

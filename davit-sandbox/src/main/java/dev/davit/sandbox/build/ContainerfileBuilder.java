@@ -528,15 +528,14 @@ public final class ContainerfileBuilder {
             dev.davit.oci.manifest.ImageConfiguration baseConfig = current == null ? null : RunTarget.config(client,
                     current);
             ImageConfig base = ImageConfig.of(baseConfig);
-            if (baseConfig != null && stage.baseStage() < 0) {
-                // a base's ONBUILD triggers are instructions its author meant for this build: never skipped silently
-                com.fasterxml.jackson.databind.JsonNode triggers = dev.davit.oci.internal.Json.read(baseConfig.json()
+            // a base's ONBUILD triggers run first, as instructions of this stage (Docker's rule), and are not kept
+            List<Instruction> triggers = new ArrayList<>();
+            if (baseConfig != null) {
+                com.fasterxml.jackson.databind.JsonNode on = dev.davit.oci.internal.Json.read(baseConfig.json()
                         .getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("config").path("OnBuild");
-                if (triggers.isArray() && !triggers.isEmpty()) {
-                    throw error(stage.from(), "the base image " + Text.shorten(stage.base(), 80) + " has "
-                            + triggers.size() + " ONBUILD trigger" + (triggers.size() == 1 ? "" : "s") + " (first: "
-                            + Text.shorten(Text.printable(triggers.get(0).asText()), 80) + "), which davit does not"
-                            + " run yet; write them into this stage, or build FROM an image without them");
+                for (com.fasterxml.jackson.databind.JsonNode t : on.isArray() ? on : List.<com.fasterxml.jackson
+                        .databind.JsonNode>of()) {
+                    triggers.add(Containerfile.trigger(file.name(), stage.from().line(), t.asText(), file.escape()));
                 }
             }
             for (String kv : base.env()) {
@@ -551,10 +550,15 @@ public final class ContainerfileBuilder {
             user = base.user();
             steps.add(new Step(stage.from().line(), "FROM", (System.nanoTime() - t0) / 1_000_000, false));
             int n = 0;
-            for (Instruction i : stage.instructions()) {
+            List<Instruction> all = new ArrayList<>(triggers);
+            all.addAll(stage.instructions());
+            for (int k = 0; k < all.size(); k++) {
+                Instruction i = all.get(k);
+                boolean trigger = k < triggers.size();
                 long s0 = System.nanoTime();
-                say.accept("STEP " + (steps.size() + 1) + "/" + total + ": " + i.keyword() + describe(i) + " (line "
-                        + i.line() + ")");
+                say.accept("STEP " + (steps.size() + 1) + "/" + (total + triggers.size()) + ": "
+                        + (trigger ? "ONBUILD " : "") + i.keyword() + describe(i) + " (line " + i.line()
+                        + (trigger ? ", the base image's trigger" : "") + ")");
                 cachedStep = false;
                 stepDenials = List.of();
                 String next;

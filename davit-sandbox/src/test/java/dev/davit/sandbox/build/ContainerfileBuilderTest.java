@@ -441,20 +441,36 @@ class ContainerfileBuilderTest {
      * and never skipped: a build FROM an image that has some says so.
      */
     @Test
-    void healthcheckAndOnbuildAreInTheConfigAndABasesTriggersAreNotSkipped() throws Exception {
-        build("FROM " + BASE + "\nHEALTHCHECK --interval=30s --retries=2 CMD [\"true\"]\nONBUILD RUN echo hi\n", tmp,
-                Map.of(), new ArrayList<>());
+    void healthcheckAndOnbuildAreInTheConfigAndABasesTriggersRunInTheChildBuild() throws Exception {
+        Path ctx = Files.createDirectories(tmp.resolve("onbuild-ctx"));
+        Files.writeString(ctx.resolve("app.txt"), "the child's file\n");
+        build("FROM " + BASE + "\nHEALTHCHECK --interval=30s --retries=2 CMD [\"true\"]\nONBUILD COPY app.txt /app/\n"
+                + "ONBUILD RUN echo triggered >> /app/app.txt\n", tmp, Map.of(), new ArrayList<>());
         var config = dev.davit.oci.internal.Json.read(client.inspectLocal("localhost/test/built:1").config().json()
                 .getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("config");
         assertThat(config.path("Healthcheck").toString()).isEqualTo("{\"Interval\":30000000000,\"Retries\":2,"
                 + "\"Test\":[\"CMD\",\"true\"]}");
-        assertThat(config.path("OnBuild").toString()).isEqualTo("[\"RUN echo hi\"]");
+        assertThat(config.path("OnBuild").toString()).isEqualTo("[\"COPY app.txt /app/\",\"RUN echo triggered >>"
+                + " /app/app.txt\"]");
         client.store().setEntry("localhost/test/with-triggers:1", client.find("localhost/test/built:1").orElseThrow()
                 .descriptor(), Map.of());
-        assertThatThrownBy(() -> build("FROM localhost/test/with-triggers:1\nRUN true\n", tmp, Map.of(),
-                new ArrayList<>())).hasMessageContaining("Containerfile:1: the base image"
-                + " localhost/test/with-triggers:1 has 1 ONBUILD trigger (first: RUN echo hi), which davit does not"
-                + " run yet");
+        // a build FROM it runs the triggers first, in the child's context, and its image keeps none of them
+        List<String> said = new ArrayList<>();
+        build("FROM localhost/test/with-triggers:1\nRUN cat /app/app.txt > /seen\n", ctx, Map.of(), said);
+        assertThat(run("localhost/test/built:1", "cat", "/seen")).isEqualTo("the child's file\ntriggered\n");
+        assertThat(said).anyMatch(l -> l.startsWith("STEP 2/4: ONBUILD COPY app.txt /app/ (line 1, the base"));
+        var child = dev.davit.oci.internal.Json.read(client.inspectLocal("localhost/test/built:1").config().json()
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("config");
+        assertThat(child.path("OnBuild").isMissingNode() || child.path("OnBuild").isNull()
+                || child.path("OnBuild").isEmpty()).as(child.toString()).isTrue();
+        // a trigger no build runs (a config from elsewhere) is a one-line error naming it
+        Path bad = tmp.resolve("bad-base");
+        Files.createDirectories(bad);
+        client.build(bad, "localhost/test/bad-trigger:1", BuildOptions.builder().onBuild(List.of("FROM x")).build(),
+                ProgressListener.NONE);
+        assertThatThrownBy(() -> build("FROM localhost/test/bad-trigger:1\nRUN true\n", tmp, Map.of(),
+                new ArrayList<>())).hasMessage("Containerfile:1: the base image's ONBUILD trigger 'FROM x' is not an"
+                + " instruction a build runs; build FROM an image without it");
     }
 
     /** An ADD source's secrets stay out of the history and the step line, however the source is written. */
