@@ -290,8 +290,15 @@ public record Containerfile(String name, Map<String, String> directives, char es
                 yield new Instruction.Shell(line, json);
             }
             case "COPY", "ADD" -> {
-                flags.only(name, line, keyword, keyword.equals("COPY") ? Set.of("from", "chown", "chmod", "link")
-                        : Set.of("chown", "chmod", "link", "checksum"));
+                flags.only(name, line, keyword, keyword.equals("COPY") ? Set.of("from", "chown", "chmod", "link",
+                        "exclude", "parents") : Set.of("chown", "chmod", "link", "checksum", "exclude"));
+                String parents = flags.get("parents");
+                if (parents != null && !Set.of("", "true", "false").contains(parents)) {
+                    throw error(name, line, "COPY --parents takes no value (or true or false)");
+                }
+                if (flags.all("exclude").stream().anyMatch(String::isEmpty)) {
+                    throw error(name, line, keyword + " --exclude takes a pattern, e.g. --exclude=*.md");
+                }
                 String checksum = flags.get("checksum");
                 if (checksum != null && !checksum.matches("sha256:[0-9a-f]{64}")) {
                     throw error(name, line, "ADD --checksum takes sha256: and 64 lower-case hex digits, e.g."
@@ -307,7 +314,7 @@ public record Containerfile(String name, Map<String, String> directives, char es
                 }
                 yield new Instruction.Copy(line, keyword.equals("ADD"), w.subList(0, w.size() - 1),
                         w.get(w.size() - 1), flags.get("from"), flags.get("chown"), flags.get("chmod"), heredocs,
-                        checksum);
+                        checksum, flags.all("exclude"), parents != null && !parents.equals("false"));
             }
             case "ENV", "LABEL" -> {
                 flags.only(name, line, keyword, Set.of());
@@ -495,15 +502,15 @@ public record Containerfile(String name, Map<String, String> directives, char es
     }
 
     /** The leading {@code --name=value} flags of an instruction's arguments, and what follows them. */
-    /** An instruction's {@code --flags}: each once, but {@code --mount}, which may come again and again. */
-    private record Flags(Map<String, String> values, List<String> mounts, String rest) {
+    /** An instruction's {@code --flags}: the last value of each, and every value of each in order. */
+    private record Flags(Map<String, String> values, Map<String, List<String>> every, String rest) {
         Flags(Map<String, String> values, String rest) {
-            this(values, List.of(), rest);
+            this(values, Map.of(), rest);
         }
 
         static Flags take(String args) {
             Map<String, String> values = new LinkedHashMap<>();
-            List<String> mounts = new ArrayList<>();
+            Map<String, List<String>> every = new LinkedHashMap<>();
             String rest = args;
             while (rest.startsWith("--")) {
                 int sp = firstSpace(rest);
@@ -511,13 +518,20 @@ public record Containerfile(String name, Map<String, String> directives, char es
                 int eq = flag.indexOf('=');
                 String key = eq < 0 ? flag.substring(2) : flag.substring(2, eq);
                 String value = eq < 0 ? "" : flag.substring(eq + 1);
-                if (key.equals("mount")) {
-                    mounts.add(value);
-                }
+                every.computeIfAbsent(key, k -> new ArrayList<>()).add(value);
                 values.put(key, value);
                 rest = sp < 0 ? "" : rest.substring(sp).strip();
             }
-            return new Flags(values, mounts, rest);
+            return new Flags(values, every, rest);
+        }
+
+        /** Every value of a flag that may come again and again ({@code --mount}, {@code --exclude}), in order. */
+        List<String> all(String flag) {
+            return every.getOrDefault(flag, List.of());
+        }
+
+        List<String> mounts() {
+            return all("mount");
         }
 
         String get(String flag) {

@@ -122,13 +122,35 @@ public sealed interface Instruction {
      * @param heredocs here-documents that stand for sources of their names
      * @param checksum {@code ADD --checksum}: the {@code sha256:HEX} digest a URL's content must have, or null
      * @param line     its line
+     * @param excludes {@code --exclude} patterns (the ignore file's syntax), in order
+     * @param parents  {@code COPY --parents}: each source keeps its parent directories (those after a {@code /./})
      */
     record Copy(int line, boolean add, List<String> sources, String dest, String from, String chown, String chmod,
-                List<Heredoc> heredocs, String checksum) implements Instruction {
+                List<Heredoc> heredocs, String checksum, List<String> excludes, boolean parents)
+            implements Instruction {
         /** Copies the lists. */
         public Copy {
             sources = List.copyOf(sources);
             heredocs = List.copyOf(heredocs);
+            excludes = List.copyOf(excludes);
+        }
+
+        /**
+         * A COPY or ADD without {@code --exclude} and {@code --parents}.
+         *
+         * @param line     its line
+         * @param add      whether it is ADD
+         * @param sources  the sources as written
+         * @param dest     the destination as written
+         * @param from     {@code --from}, or null
+         * @param chown    {@code --chown}, or null
+         * @param chmod    {@code --chmod}, or null
+         * @param heredocs here-documents that stand for sources of their names
+         * @param checksum {@code ADD --checksum}, or null
+         */
+        public Copy(int line, boolean add, List<String> sources, String dest, String from, String chown, String chmod,
+                    List<Heredoc> heredocs, String checksum) {
+            this(line, add, sources, dest, from, chown, chmod, heredocs, checksum, List.of(), false);
         }
 
         @Override

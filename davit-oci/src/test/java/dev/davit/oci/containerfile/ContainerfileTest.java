@@ -186,6 +186,9 @@ class ContainerfileTest {
     void whatDavitDoesNotBuildIsOneLineNamingTheLine() {
         for (var c : List.of(
                 List.of("FROM scratch\nMAINTAINER me\n", "Containerfile:2: MAINTAINER is not supported"),
+                List.of("FROM scratch\nCOPY --exclude= a b\n", "COPY --exclude takes a pattern"),
+                List.of("FROM scratch\nCOPY --parents=maybe a b\n", "COPY --parents takes no value"),
+                List.of("FROM scratch\nADD --parents a b\n", "ADD --parents is not supported"),
                 List.of("FROM scratch\nRUN --mount=type=ssh make\n", "Containerfile:2: RUN --mount=type=ssh is not"
                         + " supported"),
                 List.of("FROM scratch\nRUN --mount=type=nfs,target=/x make\n", "type 'nfs' is not known"),

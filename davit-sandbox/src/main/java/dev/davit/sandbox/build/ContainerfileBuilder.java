@@ -625,6 +625,12 @@ public final class ContainerfileBuilder {
                 }
                 case Instruction.Copy c -> {
                     flags(b, "from", c.from(), "chown", c.chown(), "chmod", c.chmod(), "checksum", c.checksum());
+                    for (String e : c.excludes()) {
+                        b.append(" --exclude=").append(e);
+                    }
+                    if (c.parents()) {
+                        b.append(" --parents");
+                    }
                     for (String src : c.sources()) {
                         b.append(' ').append(c.add() ? redacted(src) : src);
                     }
@@ -1032,6 +1038,35 @@ public final class ContainerfileBuilder {
             }
         }
 
+        /** Where {@code COPY --parents} puts source {@code given}: below {@code target}, its path after {@code pivot}. */
+        private static Path kept(Path target, String given, String pivot) {
+            String kept = pivot == null || pivot.isEmpty() ? given : given.equals(pivot) ? ""
+                    : given.startsWith(pivot + "/") ? given.substring(pivot.length() + 1) : given;
+            return kept.isEmpty() ? target : target.resolve(kept);
+        }
+
+        /**
+         * {@code rules} (null: none) with {@code excludes} (--exclude patterns, relative to the source {@code rel} of
+         * the context or stage) added; {@code rules} itself when there are none.
+         */
+        private IgnoreRules excluding(IgnoreRules rules, String rel, List<String> excludes, Instruction i) {
+            if (excludes.isEmpty()) {
+                return rules;
+            }
+            List<String> lines = new ArrayList<>(rules == null ? List.of() : rules.patterns());
+            for (String e : excludes) {
+                boolean not = e.startsWith("!");
+                String p = (not ? e.substring(1) : e).replaceFirst("^/+", "");
+                lines.add((not ? "!" : "") + (rel.isEmpty() ? p : rel + "/" + p));
+            }
+            try {
+                return IgnoreRules.parse(String.join("\n", lines));
+            } catch (IllegalArgumentException e) {
+                throw error(i, i.keyword() + " --exclude: " + e.getMessage().replaceFirst("^line \\d+ of the ignore"
+                        + " file: ", ""));
+            }
+        }
+
         /** The index of the stage built before that {@code from} names (its name or index), or null: an image. */
         private Integer stageIndex(String from) {
             Integer idx = null;
@@ -1167,7 +1202,10 @@ public final class ContainerfileBuilder {
             ImageTree.Node inBase = parentsOf(absolute, c);
             // each source as the files it names: a glob's matches, what the context's ignore file leaves in
             IgnoreRules rules = c.from() == null ? ignore : null;
+            List<String> excludes = c.excludes().stream().map(e -> Words.one(e, file.escape(), this::lookup)).toList();
             List<String> sources = new ArrayList<>();
+            // with --parents, what of each source's path is not kept: the part before a /./
+            Map<String, String> pivots = new HashMap<>();
             List<String> urls = new ArrayList<>();
             for (String raw : c.sources()) {
                 if (raw.startsWith("<<")) {
@@ -1180,14 +1218,19 @@ public final class ContainerfileBuilder {
                     sources.add(FETCHED + (urls.size() - 1));
                     continue;
                 }
-                sources.addAll(expand(from, src, rules, c));
+                String tail = src.replaceFirst("^(\\./)+", "");
+                int pivot = tail.indexOf("/./");
+                for (String m : expand(from, src, rules, c)) {
+                    sources.add(m);
+                    pivots.put(m, pivot < 0 ? "" : normal(tail.substring(0, pivot)));
+                }
             }
             if (c.checksum() != null && (urls.size() != 1 || c.sources().size() != 1)) {
                 throw error(c, "ADD --checksum is for one URL source alone; give the other sources an ADD of their"
                         + " own");
             }
             boolean intoDir = dest.endsWith("/") || dest.equals(".") || dest.endsWith("/.") || sources.size() > 1
-                    || inBase != null && inBase.directory();
+                    || inBase != null && inBase.directory() || c.parents();
             Path stage = Files.createTempDirectory(client.store().tempDir(), "copy-");
             try {
                 Path target = absolute.equals("/") ? stage : stage.resolve(absolute.substring(1));
@@ -1256,14 +1299,21 @@ public final class ContainerfileBuilder {
                                 dev.davit.oci.internal.Fs.deleteTree(unpacked);
                             }
                         } else if (st.isDirectory()) {
-                            // a directory's content, as Docker copies it, less what the ignore file leaves out
+                            // a directory's content, as Docker copies it, less what the ignore file and --exclude
+                            // leave out (with --parents, below its own path)
+                            Path into = c.parents() ? kept(target, given, pivots.get(raw)) : target;
                             try (dev.davit.sandbox.fs.Dir d = rel.isEmpty() ? top.dir("") : parent.dir(name)) {
-                                realDir(stage, target);
-                                copyTree(d, target, stage, copied, budget, c, rules, rel, links, 0);
+                                realDir(stage, into);
+                                copyTree(d, into, stage, copied, budget, c, excluding(rules, rel, excludes, c), rel,
+                                        links, 0);
                             }
                         } else if (st.isRegularFile() || st.isSymbolicLink()) {
                             String as = given.isEmpty() ? name : given.substring(given.lastIndexOf('/') + 1);
-                            Path file1 = intoDir ? target.resolve(as) : target;
+                            if (!excludes.isEmpty() && excluding(null, "", excludes, c).excluded(as)) {
+                                continue; // a source --exclude names
+                            }
+                            Path file1 = c.parents() ? kept(target, given, pivots.get(raw)) : intoDir
+                                    ? target.resolve(as) : target;
                             realDir(stage, file1.getParent());
                             counted(st.size(), budget, c);
                             copyEntry(parent, name, st, file1, links, c);
@@ -1331,7 +1381,11 @@ public final class ContainerfileBuilder {
             List<String> key = new ArrayList<>(List.of(c.keyword(), "from=" + layersOf(ref), "layers="
                     + layersOf(current), "wd=" + workdir, "created=" + created, "chmod=" + c.chmod(), "chown="
                     + (c.chown() == null ? "" : Words.one(c.chown(), file.escape(), this::lookup)), "dest="
-                    + Words.one(c.dest(), file.escape(), this::lookup), "sources=" + c.sources().size()));
+                    + Words.one(c.dest(), file.escape(), this::lookup), "parents=" + c.parents(), "sources="
+                    + c.sources().size()));
+            for (String e : c.excludes()) {
+                key.add("exclude=" + Words.one(e, file.escape(), this::lookup));
+            }
             for (String raw : c.sources()) {
                 key.add(raw.startsWith("<<") ? raw : Words.one(raw, file.escape(), this::lookup));
             }

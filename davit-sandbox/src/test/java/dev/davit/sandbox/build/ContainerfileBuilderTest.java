@@ -45,7 +45,7 @@ class ContainerfileBuilderTest {
         Tools.assumeAvailable("bwrap", "busybox");
         home = tmp.resolve("home");
         Path src = BusyboxBase.make(tmp.resolve("base"), List.of("sh", "echo", "cat", "sleep", "true", "mkdir", "ls",
-                "mkfifo", "stat", "chown", "ln"), List.of("proc", "dev", "tmp", "etc"));
+                "mkfifo", "stat", "chown", "ln", "find", "sort"), List.of("proc", "dev", "tmp", "etc"));
         Files.createDirectories(src.resolve("srv"));
         Files.setAttribute(src.resolve("srv"), "unix:mode", 01777);
         client = DavitClient.create(ClientOptions.anonymous(home.resolve("store")));
@@ -471,6 +471,29 @@ class ContainerfileBuilderTest {
         assertThatThrownBy(() -> build("FROM localhost/test/bad-trigger:1\nRUN true\n", tmp, Map.of(),
                 new ArrayList<>())).hasMessage("Containerfile:1: the base image's ONBUILD trigger 'FROM x' is not an"
                 + " instruction a build runs; build FROM an image without it");
+    }
+
+    /**
+     * COPY --exclude leaves out what its patterns name (relative to each source; a file source by its name), and
+     * --parents keeps each source's path below the destination (after a /./ only what follows it), as BuildKit
+     * copies them.
+     */
+    @Test
+    void copyExcludeAndParentsChooseWhatIsCopiedAndWhere() throws Exception {
+        Path ctx = Files.createDirectories(tmp.resolve("ex-ctx"));
+        for (String f : List.of("a/x.txt", "a/y.md", "a/sub/z.txt", "b/w.txt", "top.md")) {
+            Files.createDirectories(ctx.resolve(f).getParent());
+            Files.writeString(ctx.resolve(f), f + "\n");
+        }
+        build("FROM " + BASE + "\nCOPY --exclude=*.md --exclude=sub a /ex/\nCOPY --exclude=*.md a/x.txt top.md /ex2/\n"
+                + "COPY --parents a/sub/z.txt b/w.txt /par/\nCOPY --parents ./a/./sub/z.txt /piv/\n"
+                + "COPY --parents a /pdir/\n", ctx, Map.of(), new ArrayList<>());
+        assertThat(run("localhost/test/built:1", "sh", "-c", "find /ex /ex2 /par /piv /pdir -type f | sort"))
+                .isEqualTo(String.join("\n", "/ex/x.txt", "/ex2/x.txt", "/par/a/sub/z.txt", "/par/b/w.txt",
+                        "/pdir/a/sub/z.txt", "/pdir/a/x.txt", "/pdir/a/y.md", "/piv/sub/z.txt") + "\n");
+        assertThat(client.inspectLocal("localhost/test/built:1").config().history().stream().map(h -> h.createdBy()))
+                .anyMatch(h -> h.endsWith("COPY --exclude=*.md --exclude=sub a /ex/"))
+                .anyMatch(h -> h.endsWith("COPY --parents a/sub/z.txt b/w.txt /par/"));
     }
 
     /** An ADD source's secrets stay out of the history and the step line, however the source is written. */
