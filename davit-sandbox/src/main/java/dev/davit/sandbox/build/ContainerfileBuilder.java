@@ -957,14 +957,25 @@ public final class ContainerfileBuilder {
                 }
                 // what the egress policy refuses is said as it happens, and named when the step fails
                 StepDenials denials = network.egress() == null ? null : StepDenials.start(sandboxes, s.id(), say);
+                RuntimeException failed = null;
                 try {
                     res = sandboxes.exec(s.id(), mounts == null ? argv : mounts.wrap(argv), runEnv, workdir,
                             STEP_TIMEOUT);
+                } catch (RuntimeException e) {
+                    failed = e; // the sandbox stopped under it, maybe by the watch below
                 } finally {
                     if (denials != null) {
                         denials.close();
                         stepDenials = denials.all();
                     }
+                }
+                if (denials != null && denials.stopped() != null) {
+                    throw error(r, "RUN stopped: the build's egress policy refused " + denials.stopped() + " (the"
+                            + " command kept retrying what it may not reach); allow that host in the build's network,"
+                            + " or fetch it another way");
+                }
+                if (failed != null) {
+                    throw failed;
                 }
                 if (res.exitCode() != 0) {
                     String tail = Text.printable((res.stdoutText() + res.stderrText()).strip());

@@ -192,6 +192,20 @@ class ContainerfileAddUrlTest {
         assertThat(said).anyMatch(l -> l.startsWith("egress denied: blocked.example"));
     }
 
+    /**
+     * A RUN that keeps retrying what the policy refuses is stopped and named: the step fails instead of running for as
+     * long as its tool retries (here for ever; the test would hang without the stop).
+     */
+    @Test
+    void aRunRetryingARefusedTargetIsStopped() {
+        List<String> said = new ArrayList<>();
+        assertThatThrownBy(() -> build("FROM " + BASE + "\nRUN while true; do busybox nslookup blocked.example;"
+                + " sleep 1; done\n", allowServer(), said)).isInstanceOf(DavitException.class)
+                .hasMessageStartingWith("Containerfile:2: RUN stopped: the build's egress policy refused"
+                        + " blocked.example ").hasMessageContaining("kept retrying").hasMessageNotContaining("\n");
+        assertThat(said).anyMatch(l -> l.startsWith("egress denied: blocked.example ") && l.endsWith("stopping it"));
+    }
+
     @Test
     void whatTheNetworkDoesNotAllowIsNeverRequested() throws Exception {
         String u = "http://127.0.0.1:" + port;
