@@ -74,8 +74,20 @@ public record CreateSpec(Path rootfs, Map<String, String> env, String workdir, N
         if (!mounts.isEmpty() && !backend.equals(Sandboxes.CONTAINER)) {
             throw new DavitException(Kind.USAGE, "mounts of host directories are for the container backend only");
         }
-        if (mounts.stream().map(Mount::target).distinct().count() < mounts.size()) {
-            throw new DavitException(Kind.USAGE, "two mounts have the same target; give each its own");
+        for (Mount a : mounts) {
+            for (Mount b : mounts) {
+                if (a != b && (a.target().equals(b.target()) || b.target().startsWith(a.target() + "/"))) {
+                    throw new DavitException(Kind.USAGE, "the mounts on " + a.target() + " and " + b.target() + " are"
+                            + " one inside the other; give each a target of its own");
+                }
+            }
+            // where every other sandbox has davit's own scratch directories (kept between its starts), no mount
+            for (String own : scratchInLayer ? List.<String>of() : List.of("/tmp", "/run", "/var/tmp")) {
+                if (a.target().equals(own) || a.target().startsWith(own + "/")) {
+                    throw new DavitException(Kind.USAGE, "nothing may be mounted on " + a.target() + ": " + own
+                            + " is the sandbox's own");
+                }
+            }
         }
         if (scratchInLayer && backend.equals(Sandboxes.VM)) {
             throw new DavitException(Kind.USAGE, "a microVM has its own /tmp, /run and /var/tmp: the root filesystem's"

@@ -17,7 +17,10 @@ import java.util.List;
  * them when the sandbox starts (its contents are left as they are).
  *
  * @param target     the absolute path in the sandbox, normal ({@code /var/cache/apt}); not {@code /}, nor in
- *                   {@code /proc}, {@code /dev} or {@code /sys}
+ *                   {@code /proc}, {@code /dev} or {@code /sys}, nor davit's {@code /etc/resolv.conf},
+ *                   {@code /etc/hosts} or {@code /etc/hostname} (nor in {@code /tmp}, {@code /run} or
+ *                   {@code /var/tmp} of a sandbox whose scratch directories are not its layer's: see
+ *                   {@link CreateSpec#mounts})
  * @param source     the host directory or file bound there, absolute; null for a tmpfs
  * @param readOnly   whether the sandbox may not write it
  * @param tmpfsBytes a tmpfs's size limit in bytes (0: as the kernel sizes it); 0 for a bind
@@ -31,7 +34,8 @@ import java.util.List;
 public record Mount(String target, Path source, boolean readOnly, long tmpfsBytes, int uid, int gid, int mode,
                     boolean copy) {
     /** Where nothing may be mounted: davit's own mounts of every sandbox. */
-    private static final List<String> RESERVED = List.of("/proc", "/dev", "/sys");
+    private static final List<String> RESERVED = List.of("/proc", "/dev", "/sys", "/etc/resolv.conf", "/etc/hosts",
+            "/etc/hostname");
 
     /**
      * Checks the values.

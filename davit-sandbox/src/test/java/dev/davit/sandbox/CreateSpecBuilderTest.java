@@ -35,6 +35,27 @@ class CreateSpecBuilderTest {
         assertThat(all.limits()).isEqualTo(Limits.NONE);
     }
 
+    /** A sandbox's mounts: where nothing may be mounted, one inside another, and other backends, refused. */
+    @Test
+    void mountsAreCheckedWhereTheSpecIsMade() {
+        Path src = Path.of("/srv/cache");
+        CreateSpec ok = CreateSpec.builder(Path.of("/r")).scratchInLayer(true).mounts(List.of(Mount.bind(src,
+                "/var/cache/apt", false), Mount.tmpfs("/run/x", 1 << 20))).build();
+        assertThat(ok.mounts()).extracting(Mount::target).containsExactly("/var/cache/apt", "/run/x");
+        for (var c : List.<java.util.function.Supplier<Object>>of(
+                () -> Mount.bind(src, "/proc/sys", true), () -> Mount.bind(src, "/etc/resolv.conf", true),
+                () -> Mount.bind(src, "relative", true), () -> Mount.bind(src, "/a/../b", true),
+                () -> Mount.bind(Path.of("rel"), "/a", true), () -> Mount.tmpfs("/", 0),
+                () -> CreateSpec.builder(Path.of("/r")).mounts(List.of(Mount.tmpfs("/tmp/x", 0))).build(),
+                () -> CreateSpec.builder(Path.of("/r")).scratchInLayer(true).mounts(List.of(Mount.tmpfs("/a", 0),
+                        Mount.bind(src, "/a/b", true))).build(),
+                () -> CreateSpec.builder(Path.of("/r")).backend(Sandboxes.VM).mounts(List.of(Mount.tmpfs("/a",
+                        0))).build())) {
+            assertThatThrownBy(c::get).isInstanceOf(DavitException.class).extracting(e -> ((DavitException) e)
+                    .kind()).isEqualTo(DavitException.Kind.USAGE);
+        }
+    }
+
     @Test
     void aRunsDefaultsAreTheClisToo() {
         RunSpec r = RunSpec.builder(Path.of("/r")).command("true").build();

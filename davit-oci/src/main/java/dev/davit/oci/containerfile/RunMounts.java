@@ -84,6 +84,10 @@ final class RunMounts {
             throw Containerfile.error(file, line, "RUN --mount=type=secret needs an id, e.g."
                     + " --mount=type=secret,id=npmrc,target=/root/.npmrc");
         }
+        if (options.getOrDefault("from", "").contains("$")) {
+            throw Containerfile.error(file, line, "RUN --mount from= takes a stage's name or an image as written, not"
+                    + " a variable");
+        }
         String sharing = options.get("sharing");
         if (sharing != null && !Set.of("shared", "private", "locked").contains(sharing)) {
             throw Containerfile.error(file, line, "RUN --mount sharing is shared, private or locked, not '"

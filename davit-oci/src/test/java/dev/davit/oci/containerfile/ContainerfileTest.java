@@ -189,6 +189,7 @@ class ContainerfileTest {
                 List.of("FROM scratch\nCOPY --exclude= a b\n", "COPY --exclude takes a pattern"),
                 List.of("FROM scratch\nCOPY --parents=maybe a b\n", "COPY --parents takes no value"),
                 List.of("FROM scratch\nADD --parents a b\n", "ADD --parents is not supported"),
+                List.of("FROM scratch\nRUN --mount=from=$B,target=/x make\n", "not a variable"),
                 List.of("FROM scratch\nRUN --mount=type=ssh make\n", "Containerfile:2: RUN --mount=type=ssh is not"
                         + " supported"),
                 List.of("FROM scratch\nRUN --mount=type=nfs,target=/x make\n", "type 'nfs' is not known"),

@@ -570,6 +570,10 @@ public final class ContainerfileBuilder {
                         throw e;
                     }
                     throw error(i, e.getMessage());
+                } catch (java.nio.file.FileSystemException e) {
+                    throw error(i, i.keyword() + " failed: cannot use " + Text.printable(String.valueOf(e.getFile()))
+                            + " (" + (e.getReason() != null ? Text.printable(e.getReason()) : e.getClass()
+                            .getSimpleName()) + ")");
                 } catch (IOException | RuntimeException e) {
                     throw error(i, i.keyword() + " failed: " + Text.printable(String.valueOf(e.getMessage())));
                 }
@@ -932,6 +936,13 @@ public final class ContainerfileBuilder {
                     return next;
                 }
             }
+            // a miss: the caches locked, the secrets read, only now
+            List<dev.davit.sandbox.Mount> stepMounts;
+            try {
+                stepMounts = mounts == null ? List.of() : mounts.materialize();
+            } catch (DavitException e) {
+                throw lined(r, e);
+            }
             RunTarget t = unpacked(current, lowest);
             lowest = current;
             if (homeFromPasswd) {
@@ -940,7 +951,7 @@ public final class ContainerfileBuilder {
             ImageConfig image = new ImageConfig(List.of(), List.of(), List.of(), workdir, user);
             // what the step writes to /tmp, /run and /var/tmp is in its layer, and what the image has there is seen
             Sandbox s = sandboxes.create(CreateSpec.builder(t.rootfs()).image(image).network(network)
-                    .scratchInLayer(true).mounts(mounts == null ? List.of() : mounts.mounts())
+                    .scratchInLayer(true).mounts(stepMounts)
                     .limits(Limits.unenforceable() == null ? Limits.DEFAULT : Limits.DEFAULT.enforceableHere())
                     .ttl(STEP_TIMEOUT.plusMinutes(5)).build());
             try {
@@ -1003,7 +1014,10 @@ public final class ContainerfileBuilder {
                 try {
                     sandboxes.rm(s.id());
                 } catch (RuntimeException ignored) {
-                    // its ttl lets a reap remove it
+                    // its ttl lets a reap remove it; what it may still change is not deleted meanwhile
+                    if (mounts != null) {
+                        mounts.keepCopies();
+                    }
                 }
             }
         }

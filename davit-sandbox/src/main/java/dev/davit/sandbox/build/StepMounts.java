@@ -58,18 +58,30 @@ final class StepMounts implements AutoCloseable {
         void copy(String from, String source, Path to) throws IOException;
     }
 
-    private final List<Mount> mounts = new ArrayList<>();
+    /** What one mount becomes when the step runs: a mount, or null (a secret not given and not required). */
+    private interface Pending {
+        Mount make() throws IOException;
+    }
+
+    /** The lock files this JVM holds, so that two steps (or two mounts of one id) of it never lock one twice. */
+    private static final java.util.Set<Path> HELD = new java.util.HashSet<>();
+
+    private final List<Pending> pending = new ArrayList<>();
+    private List<Mount> mounts;
     private final List<String> key = new ArrayList<>();
     private final Map<String, String> envFiles = new LinkedHashMap<>();
     private final List<Path> made = new ArrayList<>();
-    private final List<FileChannel> locks = new ArrayList<>();
+    private final List<Path> secretDirs = new ArrayList<>();
+    private final Map<Path, FileChannel> locks = new LinkedHashMap<>();
+    private boolean keepCopies;
 
     private StepMounts() {
     }
 
     /**
-     * Makes {@code r}'s mounts ready: their sources made, their targets resolved (relative to {@code workdir}, the
-     * image's links followed within it).
+     * Reads {@code r}'s mounts: their targets resolved (relative to {@code workdir}, the image's links followed
+     * within it) and a bind's copy made (its content is in the key); a cache, a secret and a tmpfs are made only by
+     * {@link #materialize}, when the step runs (a step from the build cache reads no secret and waits on no lock).
      *
      * @param home    the davit home (its caches)
      * @param secrets the build's secrets by id
@@ -81,8 +93,18 @@ final class StepMounts implements AutoCloseable {
         StepMounts m = new StepMounts();
         try {
             int n = 0;
+            List<String> targets = new ArrayList<>();
             for (Instruction.RunMount rm : r.mounts()) {
-                m.add(rm, n++, workdir, home, secrets, temp, sources);
+                targets.add(m.add(rm, n++, workdir, home, secrets, temp, sources));
+            }
+            for (String a : targets) {
+                for (String b : targets) {
+                    if (a != b && (a.equals(b) || b.startsWith(a.equals("/") ? "/" : a + "/"))) {
+                        throw new DavitException(Kind.USAGE, "RUN --mount targets " + Text.shorten(Text.printable(a),
+                                60) + " and " + Text.shorten(Text.printable(b), 60) + (a.equals(b) ? " are the same"
+                                : " are one inside the other") + "; give each mount a target of its own");
+                    }
+                }
             }
             return m;
         } catch (IOException | RuntimeException e) {
@@ -91,20 +113,23 @@ final class StepMounts implements AutoCloseable {
         }
     }
 
-    private void add(Instruction.RunMount rm, int n, String workdir, Path home,
-                     Map<String, ContainerfileBuilder.Secret> secrets, Path temp, Sources src) throws IOException {
+    /** Reads one mount; returns its resolved target. */
+    private String add(Instruction.RunMount rm, int n, String workdir, Path home,
+                       Map<String, ContainerfileBuilder.Secret> secrets, Path temp, Sources src) throws IOException {
         Map<String, String> o = new LinkedHashMap<>();
         rm.options().forEach((k, v) -> o.put(k, src.expand(v)));
-        String id = o.get("id");
+        String env = o.get("env");
+        if (env != null && !env.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+            throw new DavitException(Kind.USAGE, "RUN --mount=type=secret env=" + Text.shorten(Text.printable(env), 40)
+                    + " is not a variable name; give one like TOKEN");
+        }
+        String idGiven = o.get("id");
         String target = o.get("target");
         if (rm.type().equals("secret") && target == null) {
-            if (id == null) {
-                id = o.get("env") != null ? o.get("env") : null;
-            }
-            target = o.get("env") != null ? ENV_SECRETS + n : SECRETS + id;
-        } else if (rm.type().equals("secret") && id == null) {
-            id = target.substring(target.lastIndexOf('/') + 1);
+            target = env != null ? ENV_SECRETS + n : SECRETS + idGiven;
         }
+        String id = idGiven != null ? idGiven : rm.type().equals("secret") && env != null && o.get("target") == null
+                ? env : target.substring(target.lastIndexOf('/') + 1);
         if (target.isEmpty()) {
             throw new DavitException(Kind.USAGE, "RUN --mount's target is empty once expanded; give it a path");
         }
@@ -114,21 +139,27 @@ final class StepMounts implements AutoCloseable {
             throw new DavitException(Kind.USAGE, "RUN --mount cannot mount on /; give the target a directory");
         }
         String resolved = src.inImage(absolute);
-        boolean ro = "true".equalsIgnoreCase(o.get("readonly"));
+        if ("true".equalsIgnoreCase(o.get("readonly")) && "true".equalsIgnoreCase(o.get("readwrite"))) {
+            throw new DavitException(Kind.USAGE, "RUN --mount is read-only (ro) or writable (rw), not both");
+        }
+        // a bind is read-only unless rw (or readonly=false) says otherwise; a cache writable unless ro says so
+        boolean ro = rm.type().equals("bind") ? !"true".equalsIgnoreCase(o.get("readwrite"))
+                && !"false".equalsIgnoreCase(o.get("readonly")) : "true".equalsIgnoreCase(o.get("readonly"));
         int uid = number(o.get("uid"), "uid", 0);
         int gid = number(o.get("gid"), "gid", 0);
+        int mode = mode(o.get("mode"), rm.type().equals("secret") ? 0400 : 0755);
+        long size = rm.type().equals("tmpfs") ? size(o.get("size")) : 0;
         key.add("mount=" + rm.type() + " " + resolved + " " + new java.util.TreeMap<>(o));
         switch (rm.type()) {
-            case "cache" -> {
-                String cacheId = id != null ? id : absolute;
-                Path dir = cacheDir(home, cacheId, o.get("sharing"), temp);
-                boolean fresh = isEmpty(dir);
+            case "cache" -> pending.add(() -> {
+                boolean[] fresh = {false};
+                Path dir = cacheDir(home, idGiven != null ? idGiven : absolute, o.get("sharing"), temp, fresh);
                 Mount mount = Mount.bind(dir, resolved, ro);
                 // a new cache's top gets the mode and owner asked for; a used one keeps what its steps made
-                mounts.add(fresh ? mount.owned(uid, gid, mode(o.get("mode"), 0755)) : mount);
-            }
-            case "tmpfs" -> mounts.add(Mount.tmpfs(resolved, size(o.get("size"))));
-            case "secret" -> {
+                return fresh[0] ? mount.owned(uid, gid, mode) : mount;
+            });
+            case "tmpfs" -> pending.add(() -> Mount.tmpfs(resolved, size));
+            case "secret" -> pending.add(() -> {
                 ContainerfileBuilder.Secret secret = secrets.get(id);
                 if (secret == null) {
                     if ("true".equalsIgnoreCase(o.get("required"))) {
@@ -136,21 +167,16 @@ final class StepMounts implements AutoCloseable {
                                 Text.printable(id), 40) + ", which the build was not given; give it (id="
                                 + Text.shorten(Text.printable(id), 40) + " with a file or a variable)");
                     }
-                    return; // as BuildKit: a secret not required and not given is not mounted
+                    return null; // as BuildKit: a secret not required and not given is not mounted
                 }
-                Path dir = secretDir();
-                Path file = dir.resolve("secret");
+                Path file = secretDir().resolve("secret");
                 Files.write(file, secret.read(id), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-                mounts.add(Mount.bind(file, resolved, true).owned(uid, gid, mode(o.get("mode"), 0400)));
-                if (o.get("env") != null) {
-                    if (!o.get("env").matches("[A-Za-z_][A-Za-z0-9_]*")) {
-                        throw new DavitException(Kind.USAGE, "RUN --mount=type=secret env=" + Text.shorten(
-                                Text.printable(o.get("env")), 40) + " is not a variable name; give one like TOKEN");
-                    }
-                    envFiles.put(o.get("env"), resolved);
+                if (env != null) {
+                    envFiles.put(env, resolved);
                 }
-            }
-            default -> { // bind
+                return Mount.bind(file, resolved, true).owned(uid, gid, mode);
+            });
+            default -> { // bind: copied now, its content in the key
                 Path copy = Files.createTempDirectory(temp, "mount-");
                 made.add(copy);
                 Path to = copy.resolve("m");
@@ -159,34 +185,106 @@ final class StepMounts implements AutoCloseable {
                     rootOwned(to); // the context's files are root's in the step, as in a COPY (rootless: davit's is)
                 }
                 key.add("content=" + digest(to));
-                mounts.add(Mount.copyOf(to, resolved, !"true".equalsIgnoreCase(o.get("readwrite"))));
+                Mount mount = Mount.copyOf(to, resolved, ro);
+                pending.add(() -> mount);
             }
         }
+        return resolved;
     }
 
-    /** The cache's directory, made if new; with {@code locked} held for the step, with {@code private} maybe new. */
-    private Path cacheDir(Path home, String id, String sharing, Path temp) throws IOException {
+    /**
+     * Makes the caches, secrets and tmpfs ready for the step to run: a cache locked as its sharing says, a secret
+     * read into memory; {@return every mount, in order}
+     *
+     * @throws DavitException USAGE for a required secret the build was not given
+     */
+    List<Mount> materialize() throws IOException {
+        if (mounts == null) {
+            List<Mount> out = new ArrayList<>();
+            for (Pending p : pending) {
+                Mount m = p.make();
+                if (m != null) {
+                    out.add(m);
+                }
+            }
+            mounts = List.copyOf(out);
+        }
+        return mounts;
+    }
+
+    /**
+     * The cache's directory, made if new ({@code fresh[0]} then true); with {@code locked} held for the step, with
+     * {@code private} maybe one of the step's own.
+     */
+    private Path cacheDir(Path home, String id, String sharing, Path temp, boolean[] fresh) throws IOException {
         Path caches = home.resolve(CACHES);
         Files.createDirectories(caches);
         String name = HexFormat.of().formatHex(sha256(id.getBytes(StandardCharsets.UTF_8)));
         Path dir = caches.resolve(name);
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+        try {
             Files.createDirectory(dir);
+            fresh[0] = true;
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                throw new DavitException(Kind.STORE, "the build cache mount " + dir + " is not a directory; remove it");
+            }
         }
         if (sharing == null || sharing.equals("shared")) {
             return dir;
         }
-        FileChannel ch = FileChannel.open(caches.resolve(name + ".lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
-        FileLock lock = sharing.equals("locked") ? ch.lock() : ch.tryLock();
-        if (lock == null) { // private, and another step has it: one of this step's own, dropped after it
-            ch.close();
-            Path own = Files.createTempDirectory(temp, "cache-");
-            made.add(own);
-            return own;
+        Path lockFile = caches.resolve(name + ".lock");
+        if (locks.containsKey(lockFile)) {
+            return dir; // a second mount of the same cache in this step
         }
-        locks.add(ch);
-        return dir;
+        boolean wait = sharing.equals("locked");
+        synchronized (HELD) {
+            while (HELD.contains(lockFile)) {
+                if (!wait) {
+                    fresh[0] = true;
+                    return privateDir(temp);
+                }
+                try {
+                    HELD.wait();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new DavitException(Kind.INTERNAL, "interrupted while waiting for the build cache mount "
+                            + Text.shorten(Text.printable(id), 60));
+                }
+            }
+            HELD.add(lockFile);
+        }
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock = wait ? ch.lock() : ch.tryLock();
+            if (lock == null) { // private, and another davit has it: one of this step's own, dropped after it
+                ch.close();
+                release(lockFile);
+                fresh[0] = true;
+                return privateDir(temp);
+            }
+            locks.put(lockFile, ch);
+            return dir;
+        } catch (IOException | RuntimeException e) {
+            if (ch != null) {
+                ch.close();
+            }
+            release(lockFile);
+            throw e;
+        }
+    }
+
+    private Path privateDir(Path temp) throws IOException {
+        Path own = Files.createTempDirectory(temp, "cache-");
+        made.add(own);
+        return own;
+    }
+
+    private static void release(Path lockFile) {
+        synchronized (HELD) {
+            HELD.remove(lockFile);
+            HELD.notifyAll();
+        }
     }
 
     /** A new private directory in memory (else davit's temp directory) for one secret, deleted at {@link #close}. */
@@ -196,7 +294,7 @@ final class StepMounts implements AutoCloseable {
                 "java.io.tmpdir"));
         Path dir = Files.createTempDirectory(base, "davit-secret-", PosixFilePermissions.asFileAttribute(
                 PosixFilePermissions.fromString("rwx------")));
-        made.add(dir);
+        secretDirs.add(dir);
         return dir;
     }
 
@@ -216,18 +314,13 @@ final class StepMounts implements AutoCloseable {
         }
     }
 
-    private static boolean isEmpty(Path dir) throws IOException {
-        try (var s = Files.list(dir)) {
-            return s.findAny().isEmpty();
-        }
-    }
-
     private static int number(String v, String what, int dflt) {
         if (v == null) {
             return dflt;
         }
-        if (!v.matches("[0-9]{1,9}")) {
-            throw new DavitException(Kind.USAGE, "RUN --mount " + what + " takes a number, e.g. " + what + "=1000");
+        if (!v.matches("[0-9]{1,5}") || Integer.parseInt(v) > 65535) {
+            throw new DavitException(Kind.USAGE, "RUN --mount " + what + " takes a number below 65536, e.g. " + what
+                    + "=1000");
         }
         return Integer.parseInt(v);
     }
@@ -310,11 +403,6 @@ final class StepMounts implements AutoCloseable {
         }
     }
 
-    /** {@return the mounts for the step's sandbox} */
-    List<Mount> mounts() {
-        return List.copyOf(mounts);
-    }
-
     /** {@return what the step's cache key has of its mounts: their options and bound content, never a secret} */
     List<String> key() {
         return List.copyOf(key);
@@ -342,18 +430,33 @@ final class StepMounts implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Keeps the step's copies and private caches on {@link #close}: the step's sandbox could not be removed, and a
+     * process of it may still change them (they are left for the home's temporary files' cleanup).
+     */
+    void keepCopies() {
+        keepCopies = true;
+    }
+
     @Override
     public void close() {
-        for (FileChannel ch : locks) {
+        for (Map.Entry<Path, FileChannel> e : locks.entrySet()) {
             try {
-                ch.close();
+                e.getValue().close();
             } catch (IOException ignored) {
                 // the lock goes with the channel either way
             }
+            release(e.getKey());
         }
         locks.clear();
-        for (Path p : made) {
+        for (Path p : secretDirs) { // read-only in the sandbox: nothing of it changed them
             Host.deleteTree(p);
+        }
+        secretDirs.clear();
+        if (!keepCopies) {
+            for (Path p : made) {
+                Host.deleteTree(p);
+            }
         }
         made.clear();
     }

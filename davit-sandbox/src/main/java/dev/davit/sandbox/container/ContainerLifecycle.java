@@ -453,7 +453,8 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
                         List<String> cmd = new ArrayList<>(List.of(setsid.toString()));
                         MountPoints.Root root = MountPoints.prepare(rootfs, MountPoints.bwrapTargets(s.spec()), dirs,
                                 merged).withDns(rootfs, s.spec().network(), dir);
-                        ExtraMounts.prepare(s.spec(), rootfs, merged == null ? null : dirs.upper(), null, null);
+                        ExtraMounts.prepare(s.spec(), rootfs, merged == null ? null : dirs.upper(), null, null,
+                                options, sub != null);
                         List<String> bw = bwrapArguments(bwrap, s, rootfs, root, dir, sleep,
                                 Jail.seccompFile(options), sub != null);
                         if (sub != null) {
@@ -533,7 +534,7 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
             Overlay.Dirs dirs = Overlay.Dirs.under(dir);
             MountPoints.Root root = MountPoints.prepareJailed(rootfs, MountPoints.bwrapTargets(s.spec()), dirs,
                     s.spec().network(), dir, ns.range(), binds);
-            ExtraMounts.prepare(s.spec(), rootfs, dirs.upper(), ns.range(), ns.range());
+            ExtraMounts.prepare(s.spec(), rootfs, dirs.upper(), ns.range(), ns.range(), options, false);
             ExtraMounts.addBinds(s.spec(), binds);
             started = Jail.run(options, ns, rootfs, dirs.upper(), dirs.work(), binds, jail -> {
                 List<String> bw = new ArrayList<>(List.of(bwrap.toString()));
@@ -904,7 +905,10 @@ public final class ContainerLifecycle implements LongLived, dev.davit.sandbox.in
         bw.addAll(Jail.bwrapOptions(Jail.range(), ids));
         BwrapBackend.rootAndMounts(bw, rootfs, MountPoints.jailRoot(Files.exists(dir(s).resolve(Dns.FILE))),
                 jailShared(), MountPoints.bwrapTargets(s.spec()));
-        ExtraMounts.bwrapOptions(bw, s.spec(), true);
+        if (!s.spec().mounts().isEmpty()) { // never mounted again through its live layer (see ExtraMounts.prepare)
+            throw new DavitException(Kind.HOST_UNSUPPORTED, "sandbox " + s.id() + " has mounts, which an exec reaches"
+                    + " only through davit's exec helper davit-exec; build davit with gcc installed");
+        }
         Map<String, String> env = new java.util.LinkedHashMap<>(rs.effectiveEnv());
         env.putIfAbsent("PWD", rs.effectiveWorkdir());
         BwrapBackend.environment(bw, env);

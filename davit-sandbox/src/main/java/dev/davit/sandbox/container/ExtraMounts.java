@@ -38,9 +38,17 @@ final class ExtraMounts {
      * @throws DavitException USAGE for a target the image (or the layer) reaches through a link, a file or a whiteout,
      *                        or a source of the wrong kind; HOST_UNSUPPORTED without an overlay here
      */
-    static void prepare(CreateSpec spec, Path rootfs, Path upper, IdRange shift, IdRange range) throws IOException {
+    static void prepare(CreateSpec spec, Path rootfs, Path upper, IdRange shift, IdRange range,
+                        dev.davit.sandbox.SandboxOptions options, boolean subids) throws IOException {
         if (spec.mounts().isEmpty()) {
             return;
+        }
+        if (Jail.active() && Jail.execHelper(options) == null) {
+            // the other way into a jailed sandbox mounts everything again through its live layer: never through
+            // what a command of it may have changed meanwhile
+            throw new DavitException(Kind.HOST_UNSUPPORTED, dev.davit.oci.Message.of("mounts into a sandbox need"
+                    + " davit's exec helper davit-exec, which this davit was built without (build it with gcc"
+                    + " installed; see ", dev.davit.oci.Action.DOCTOR.fix(), ")"));
         }
         if (upper == null) {
             throw new DavitException(Kind.HOST_UNSUPPORTED, dev.davit.oci.Message.of("mounts into a sandbox need an"
@@ -77,7 +85,7 @@ final class ExtraMounts {
                 shift(m.source(), range);
             }
             if (m.source() != null) {
-                own(m, range);
+                own(m, range, options, subids);
             }
         }
     }
@@ -137,18 +145,41 @@ final class ExtraMounts {
     }
 
     /** Gives the source's top its owner as the sandbox sees it (through {@code range}) and its mode. */
-    private static void own(Mount m, IdRange range) throws IOException {
+    private static void own(Mount m, IdRange range, dev.davit.sandbox.SandboxOptions options, boolean subids)
+            throws IOException {
+        if (m.mode() >= 0) { // first: without root, the top is no longer davit's user's once given away
+            Files.setAttribute(m.source(), "unix:mode", m.mode(), LinkOption.NOFOLLOW_LINKS);
+        }
         if (m.uid() >= 0 || m.gid() >= 0) {
             if (range != null) {
                 Jail.own(m.source(), range, Math.max(m.uid(), 0), Math.max(m.gid(), 0));
-            } else if (m.uid() > 0 || m.gid() > 0) {
-                throw new DavitException(Kind.HOST_UNSUPPORTED, "a mount owned by another user than the sandbox's"
-                        + " root needs davit to run as root here (without root, davit's own user is the sandbox's"
-                        + " root)");
+            } else if ((m.uid() > 0 || m.gid() > 0) && subids) {
+                // without root davit's user is the sandbox's root and its subordinate ids the others: given as the
+                // root of a user namespace mapping them as the sandbox's does
+                chownAs(dev.davit.sandbox.jail.Subids.forUserOrRefuse(options), options, m.source(),
+                        Math.max(m.uid(), 0) + ":" + Math.max(m.gid(), 0));
             }
+            // else (without root, an image whose User is root): the sandbox has no id but its root, whose the
+            // source already is
         }
-        if (m.mode() >= 0) {
-            Files.setAttribute(m.source(), "unix:mode", m.mode(), LinkOption.NOFOLLOW_LINKS);
+    }
+
+    /** {@code chown -h OWNER top} as the root of a user namespace of davit's user and its subordinate ids. */
+    private static void chownAs(dev.davit.sandbox.jail.Subids sub, dev.davit.sandbox.SandboxOptions options, Path top,
+                                String owner) throws IOException {
+        List<String> cmd = sub.enter(options, List.of(dev.davit.sandbox.backend.Host.tool(options, "chown")
+                .toString(), "-h", owner, top.toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+            if (p.waitFor() != 0) {
+                throw new DavitException(Kind.HOST_UNSUPPORTED, "cannot give a mount the owner " + owner + ": "
+                        + Text.shorten(Text.printable(out.strip()), 200));
+            }
+        } catch (InterruptedException e) {
+            p.destroyForcibly();
+            Thread.currentThread().interrupt();
+            throw new DavitException(Kind.INTERNAL, "interrupted while giving a mount its owner");
         }
     }
 

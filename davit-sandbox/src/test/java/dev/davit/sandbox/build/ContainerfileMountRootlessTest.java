@@ -37,7 +37,7 @@ class ContainerfileMountRootlessTest {
             Files.writeString(ctx.resolve("a.txt"), "from the context\n");
             Files.writeString(s.home().resolve("token"), "rootless-secret-77");
             BusyboxBase.make(s.home().resolve("base"), List.of("sh", "echo", "cat", "sleep", "true", "wc", "touch",
-                    "stat", "ls"), List.of("proc", "dev", "tmp", "etc", "run"));
+                    "stat", "ls", "mkdir"), List.of("proc", "dev", "tmp", "etc", "run"));
             Tools.run("chown", "-R", s.ids()[0] + ":" + s.ids()[1], s.home().toString());
             List<String> cmd = Unprivileged.javaAs(s.ids(), s.home(), s.classpath(), List.of(),
                     Child.class.getName(), s.home().toString());
@@ -47,7 +47,7 @@ class ContainerfileMountRootlessTest {
             String log = Files.readString(s.dir().resolve("child.log"));
             assertThat(p.exitValue()).as(log).isZero();
             assertThat(log).contains("first: 1\n", "second: 2\n", "secret: 18\n", "bound: from the context\n",
-                    "bind writable: yes\n", "tmpfs: tmpfs\n").doesNotContain("rootless-secret-77");
+                    "bind writable: yes\n", "tmpfs: tmpfs\n", "cache owner: 7:8 750\n").doesNotContain("rootless-secret-77");
             assertThat(ctx.resolve("new")).doesNotExist();
         }
     }
@@ -65,7 +65,10 @@ class ContainerfileMountRootlessTest {
                         + "RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /secret-len\n"
                         + "RUN --mount=type=bind,source=data,target=/d,rw sh -c 'cat /d/a.txt > /bound;"
                         + " touch /d/new && echo yes > /writable || echo no > /writable'\n"
-                        + "RUN --mount=type=tmpfs,target=/t stat -f -c %T /t > /fs\n";
+                        + "RUN --mount=type=tmpfs,target=/t stat -f -c %T /t > /fs\n"
+                        + "RUN mkdir -m 1777 /out\nUSER 7:8\n"
+                        + "RUN --mount=type=cache,target=/o,id=owned,uid=7,gid=8,mode=0750 sh -c 'touch /o/w &&"
+                        + " stat -c \"%u:%g %a\" /o > /out/owner'\n";
                 var options = ContainerfileBuilder.Options.defaults().withNoCache(true).withSecrets(Map.of("tok",
                         new ContainerfileBuilder.Secret(home.resolve("token"), null)));
                 for (String round : List.of("first", "second")) {
@@ -77,6 +80,7 @@ class ContainerfileMountRootlessTest {
                 System.out.println("bound: " + cat(c, sandboxes, home, "/bound"));
                 System.out.println("bind writable: " + cat(c, sandboxes, home, "/writable"));
                 System.out.println("tmpfs: " + cat(c, sandboxes, home, "/fs"));
+                System.out.println("cache owner: " + cat(c, sandboxes, home, "/out/owner"));
             } catch (RuntimeException e) {
                 System.out.println("failed: " + e.getMessage());
                 e.printStackTrace(System.out);

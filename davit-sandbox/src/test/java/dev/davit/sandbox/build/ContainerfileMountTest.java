@@ -123,12 +123,14 @@ class ContainerfileMountTest {
         assertThat(shmSecrets()).isEqualTo(before); // the in-memory copy is gone
         assertThat(inImage("run/secrets")).isFalse();
         assertThat(inImage("etc/app")).isFalse();
-        // the same build again: every step a cache hit, the value read nowhere
+        // the same build again: every step a cache hit, the secret not even read (its file is gone)
+        Files.delete(secret);
         var again = build(file, tmp, options);
         assertThat(again.steps().stream().filter(s -> s.instruction().equals("RUN")).allMatch(
                 ContainerfileBuilder.Step::cached)).isTrue();
         assertThat(holding(home, SECRET.getBytes(StandardCharsets.UTF_8))).isEmpty();
         // the check itself finds a value a step wrote into its layer on purpose
+        Files.writeString(secret, SECRET);
         build("FROM " + BASE + "\nRUN --mount=type=secret,id=tok cat /run/secrets/tok > /leaked\n", tmp, options);
         assertThat(holding(home.resolve("store"), SECRET.getBytes(StandardCharsets.UTF_8))).isNotEmpty();
     }
@@ -172,6 +174,21 @@ class ContainerfileMountTest {
                 ContainerfileBuilder.Options.defaults());
         assertThat(run("cat", "/fs", "/t")).isEqualTo("tmpfs\nx\n");
         assertThat(inImage("scratch")).isFalse();
+    }
+
+    /**
+     * Attacker's test: a mount inside another is refused, whatever the order: bubblewrap would make the inner one's
+     * mount point through the outer one's content (a cache's links a step left), where the host's root still is.
+     */
+    @Test
+    void aMountInsideAnotherIsRefused() {
+        for (String mounts : List.of("--mount=type=cache,target=/c --mount=type=tmpfs,target=/c/x",
+                "--mount=type=secret,id=s,target=/c/b/k --mount=type=cache,target=/c",
+                "--mount=type=tmpfs,target=/t --mount=type=cache,target=/t")) {
+            assertThatThrownBy(() -> build("FROM " + BASE + "\nRUN " + mounts + " true\n", tmp,
+                    ContainerfileBuilder.Options.defaults())).as(mounts).isInstanceOf(DavitException.class)
+                    .hasMessageStartingWith("Containerfile:2: RUN --mount targets /").hasMessageNotContaining("\n");
+        }
     }
 
     /** Attacker's test: a link a step made is followed within the image, never to the host's path it names. */
