@@ -73,7 +73,7 @@ class ApiSurfaceTest {
                     "Credentials$Type", "DavitConfig", "Scope", "TokenCache", "TokenCache$Key", "TokenResponse")),
             Map.entry("dev.davit.oci.build", List.of("BuildOptions", "BuildOptions$Builder", "BuildOptions$Healthcheck",
                     "BuildOptions$Owner",
-                    "BuildResult", "Compression", "ImageBuilder", "LayerBuilder", "LayerBuilder$Layer", "LayerWriter",
+                    "BuildResult", "Compression", "ImageBuilder", "LayerBuilder", "LayerBuilder$Layer", "LayerWriter", "LayerWriter$Written",
                     "LayerWriter$Changed")),
             Map.entry("dev.davit.oci.containerfile", List.of("BuildPlan", "BuildPlan$Stage", "Containerfile",
                     "IgnoreRules", "Instruction", "Instruction$Arg",

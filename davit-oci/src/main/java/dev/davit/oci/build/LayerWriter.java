@@ -39,6 +39,21 @@ public final class LayerWriter implements AutoCloseable {
     private int entries;
     private boolean done;
     private long clamp = -1;
+    private java.util.function.Consumer<Written> watch;
+
+    /**
+     * An entry as it is written (see {@link #watch}).
+     *
+     * @param name    its name in the tar: a directory's ends in {@code /}, a whiteout's last part is {@code .wh.NAME}
+     * @param regular whether it is a regular file (a whiteout and an opaque mark are too)
+     * @param mode    its permission bits
+     * @param uid     its owner
+     * @param gid     its group
+     * @param size    a regular file's size, else 0
+     * @param mtime   its modification time as given, before {@link #clampTimes}
+     */
+    public record Written(String name, boolean regular, int mode, long uid, long gid, long size, long mtime) {
+    }
 
     /**
      * A writer sending the compressed layer to {@code out} (not closed).
@@ -170,12 +185,28 @@ public final class LayerWriter implements AutoCloseable {
         if (done) {
             throw new IllegalStateException("the layer is finished");
         }
+        if (watch != null) {
+            watch.accept(new Written(e.name(), e.type() == TarWriter.REGULAR, e.mode(), e.uid(), e.gid(), e.size(),
+                    e.mtime()));
+        }
         if (clamp >= 0 && e.mtime() > clamp) {
             e = new TarWriter.Entry(e.name(), e.type(), e.mode(), e.uid(), e.gid(), e.uname(), e.gname(), e.size(),
                     clamp, e.linkname());
         }
         w.header(e);
         entries++;
+    }
+
+    /**
+     * Tells {@code each} of every later entry as it is written (a caller that adds entries of its own after another
+     * wrote its part, e.g. the hard links a build step's changes left out).
+     *
+     * @param each hears each entry, or null for none
+     * @return this writer
+     */
+    public LayerWriter watch(java.util.function.Consumer<Written> each) {
+        this.watch = each;
+        return this;
     }
 
     /**
