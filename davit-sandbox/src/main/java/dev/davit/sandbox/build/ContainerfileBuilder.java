@@ -26,6 +26,7 @@ import dev.davit.oci.unpack.LayerIndex;
 import dev.davit.sandbox.Changes;
 import dev.davit.sandbox.CreateSpec;
 import dev.davit.sandbox.ExecResult;
+import dev.davit.sandbox.ExecSpec;
 import dev.davit.sandbox.ImageConfig;
 import dev.davit.sandbox.Limits;
 import dev.davit.sandbox.Network;
@@ -970,8 +971,12 @@ public final class ContainerfileBuilder {
                 StepDenials denials = network.egress() == null ? null : StepDenials.start(sandboxes, s.id(), say);
                 RuntimeException failed = null;
                 try {
-                    res = sandboxes.exec(s.id(), mounts == null ? argv : mounts.wrap(argv), runEnv, workdir,
-                            STEP_TIMEOUT);
+                    ExecSpec.Builder spec = ExecSpec.builder(mounts == null ? argv : mounts.wrap(argv)).env(runEnv)
+                            .workdir(workdir).timeout(STEP_TIMEOUT);
+                    if (denials != null) {
+                        spec.tees(denials.output(), denials.output());
+                    }
+                    res = sandboxes.exec(s.id(), spec.build());
                 } catch (RuntimeException e) {
                     failed = e; // the sandbox stopped under it, maybe by the watch below
                 } finally {
@@ -980,7 +985,7 @@ public final class ContainerfileBuilder {
                         stepDenials = denials.all();
                     }
                 }
-                if (denials != null && denials.stopped() != null) {
+                if (denials != null && denials.stopped() != null && (failed != null || res.exitCode() != 0)) {
                     throw error(r, "RUN stopped: the build's egress policy refused " + denials.stopped() + " (the"
                             + " command kept retrying what it may not reach); allow that host in the build's network,"
                             + " or fetch it another way");
@@ -1063,32 +1068,60 @@ public final class ContainerfileBuilder {
             }
         }
 
-        /** Where {@code COPY --parents} puts source {@code given}: below {@code target}, its path after {@code pivot}. */
-        private static Path kept(Path target, String given, String pivot) {
-            String kept = pivot == null || pivot.isEmpty() ? given : given.equals(pivot) ? ""
-                    : given.startsWith(pivot + "/") ? given.substring(pivot.length() + 1) : given;
+        /** Where {@code COPY --parents} puts source {@code given}: below {@code target}, less its first {@code drop} parts. */
+        private static Path kept(Path target, String given, Integer drop) {
+            List<String> parts = given.isEmpty() ? List.of() : List.of(given.split("/"));
+            int n = drop == null ? 0 : Math.min(drop, parts.size());
+            String kept = String.join("/", parts.subList(n, parts.size()));
             return kept.isEmpty() ? target : target.resolve(kept);
         }
 
-        /**
-         * {@code rules} (null: none) with {@code excludes} (--exclude patterns, relative to the source {@code rel} of
-         * the context or stage) added; {@code rules} itself when there are none.
-         */
-        private IgnoreRules excluding(IgnoreRules rules, String rel, List<String> excludes, Instruction i) {
-            if (excludes.isEmpty()) {
-                return rules;
+        /** {@code c}'s --exclude patterns as rules of their own (never joined to the ignore file's); null: none. */
+        private IgnoreRules exclusions(Instruction.Copy c) {
+            if (c.excludes().isEmpty()) {
+                return null;
             }
-            List<String> lines = new ArrayList<>(rules == null ? List.of() : rules.patterns());
-            for (String e : excludes) {
-                boolean not = e.startsWith("!");
-                String p = (not ? e.substring(1) : e).replaceFirst("^/+", "");
-                lines.add((not ? "!" : "") + (rel.isEmpty() ? p : rel + "/" + p));
+            StringBuilder text = new StringBuilder();
+            for (String e : c.excludes()) {
+                String p = Words.one(e, file.escape(), this::lookup);
+                if (p.contains("\n") || p.startsWith("#")) {
+                    throw error(c, c.keyword() + " --exclude pattern " + Text.shorten(Text.printable(p), 60)
+                            + " cannot be read (a line break, or a leading #)");
+                }
+                text.append(p).append('\n');
             }
             try {
-                return IgnoreRules.parse(String.join("\n", lines));
+                return IgnoreRules.parse(text.toString());
             } catch (IllegalArgumentException e) {
-                throw error(i, i.keyword() + " --exclude: " + e.getMessage().replaceFirst("^line \\d+ of the ignore"
+                throw error(c, c.keyword() + " --exclude: " + e.getMessage().replaceFirst("^line \\d+ of the ignore"
                         + " file: ", ""));
+            }
+        }
+
+        /**
+         * A COPY source's --exclude patterns: {@code rules}, relative to {@code base} (a path of the context or stage),
+         * applied besides the ignore file's, never in place of them; {@code source} the source's own path.
+         */
+        private record Exclusions(IgnoreRules rules, String base, String source) {
+            /** {@code path} (of the context or stage) relative to the base; null when it is not below it. */
+            String relative(String path) {
+                return base.isEmpty() ? path : path.equals(base) ? "" : path.startsWith(base + "/")
+                        ? path.substring(base.length() + 1) : null;
+            }
+
+            boolean excludes(String path) {
+                String r = relative(path);
+                return r != null && !r.isEmpty() && rules.excluded(r);
+            }
+
+            boolean mayIncludeUnder(String path) {
+                String r = relative(path);
+                return r == null || r.isEmpty() || rules.mayIncludeUnder(r);
+            }
+
+            /** Whether the source itself is excluded (a glob's match, a file, a path --parents keeps). */
+            boolean dropsSource() {
+                return excludes(source) && !mayIncludeUnder(source);
             }
         }
 
@@ -1227,10 +1260,13 @@ public final class ContainerfileBuilder {
             ImageTree.Node inBase = parentsOf(absolute, c);
             // each source as the files it names: a glob's matches, what the context's ignore file leaves in
             IgnoreRules rules = c.from() == null ? ignore : null;
-            List<String> excludes = c.excludes().stream().map(e -> Words.one(e, file.escape(), this::lookup)).toList();
+            IgnoreRules exclusions = exclusions(c);
             List<String> sources = new ArrayList<>();
-            // with --parents, what of each source's path is not kept: the part before a /./
-            Map<String, String> pivots = new HashMap<>();
+            // with --parents, how many leading parts of each source's path are not kept: those before a /./
+            Map<String, Integer> pivots = new HashMap<>();
+            // what each source's --exclude patterns are relative to: the source itself, a glob's directory, or with
+            // --parents the root or the pivot (as BuildKit's copy applies them)
+            Map<String, String> bases = new HashMap<>();
             List<String> urls = new ArrayList<>();
             for (String raw : c.sources()) {
                 if (raw.startsWith("<<")) {
@@ -1245,9 +1281,16 @@ public final class ContainerfileBuilder {
                 }
                 String tail = src.replaceFirst("^(\\./)+", "");
                 int pivot = tail.indexOf("/./");
+                String before = pivot < 0 ? "" : normal(tail.substring(0, pivot));
+                int drop = before.isEmpty() ? 0 : before.split("/").length;
+                boolean glob = SourceGlob.hasMeta(src.replaceFirst("^/+", ""));
                 for (String m : expand(from, src, rules, c)) {
                     sources.add(m);
-                    pivots.put(m, pivot < 0 ? "" : normal(tail.substring(0, pivot)));
+                    pivots.put(m, drop);
+                    String g = normal(m.replaceFirst("^/+", ""));
+                    List<String> parts = g.isEmpty() ? List.of() : List.of(g.split("/"));
+                    bases.put(m, c.parents() ? String.join("/", parts.subList(0, Math.min(drop, parts.size())))
+                            : glob ? String.join("/", parts.subList(0, Math.max(0, parts.size() - 1))) : g);
                 }
             }
             if (c.checksum() != null && (urls.size() != 1 || c.sources().size() != 1)) {
@@ -1313,6 +1356,19 @@ public final class ContainerfileBuilder {
                         if (st == null) {
                             throw missing(c, src); // gone since it was looked at
                         }
+                        // its --exclude patterns: relative to a directory source itself, a file source's directory
+                        // (it is matched by its name), a glob's directory, or with --parents the root or the pivot
+                        String base = bases.getOrDefault(raw, given);
+                        String self = given;
+                        if (base.equals(given) && !c.parents()) { // the source itself (followed where it links)
+                            self = rel;
+                            base = st.isDirectory() ? rel : rel.contains("/") ? rel.substring(0, rel.lastIndexOf('/'))
+                                    : "";
+                        }
+                        Exclusions ex = exclusions == null ? null : new Exclusions(exclusions, base, self);
+                        if (ex != null && ex.dropsSource()) {
+                            continue; // a source --exclude names (a glob's match, a file, a path --parents keeps)
+                        }
                         Path unpacked = c.add() && st.isRegularFile() ? unpack(parent, name, src, c) : null;
                         if (unpacked != null) {
                             // a local tar's content, into the destination as a directory (Docker's ADD)
@@ -1329,14 +1385,10 @@ public final class ContainerfileBuilder {
                             Path into = c.parents() ? kept(target, given, pivots.get(raw)) : target;
                             try (dev.davit.sandbox.fs.Dir d = rel.isEmpty() ? top.dir("") : parent.dir(name)) {
                                 realDir(stage, into);
-                                copyTree(d, into, stage, copied, budget, c, excluding(rules, rel, excludes, c), rel,
-                                        links, 0);
+                                copyTree(d, into, stage, copied, budget, c, rules, ex, rel, links, 0);
                             }
                         } else if (st.isRegularFile() || st.isSymbolicLink()) {
                             String as = given.isEmpty() ? name : given.substring(given.lastIndexOf('/') + 1);
-                            if (!excludes.isEmpty() && excluding(null, "", excludes, c).excluded(as)) {
-                                continue; // a source --exclude names
-                            }
                             Path file1 = c.parents() ? kept(target, given, pivots.get(raw)) : intoDir
                                     ? target.resolve(as) : target;
                             realDir(stage, file1.getParent());
@@ -1874,6 +1926,13 @@ public final class ContainerfileBuilder {
         private void copyTree(dev.davit.sandbox.fs.Dir src, Path to, Path root, java.util.Set<Path> copied,
                               long[] budget, Instruction i, IgnoreRules rules, String rel,
                               Map<List<Long>, Path> links, int depth) throws IOException {
+            copyTree(src, to, root, copied, budget, i, rules, null, rel, links, depth);
+        }
+
+        /** {@link #copyTree}, less what {@code ex} (a COPY's --exclude; null: none) leaves out too. */
+        private void copyTree(dev.davit.sandbox.fs.Dir src, Path to, Path root, java.util.Set<Path> copied,
+                              long[] budget, Instruction i, IgnoreRules rules, Exclusions ex, String rel,
+                              Map<List<Long>, Path> links, int depth) throws IOException {
             if (depth > 256) {
                 throw error(i, "the COPY goes more than 256 directories deep; copy less");
             }
@@ -1883,10 +1942,13 @@ public final class ContainerfileBuilder {
                     continue; // gone meanwhile
                 }
                 String r = rel == null || rel.isEmpty() ? name : rel + "/" + name;
-                boolean excluded = rules != null && rules.excluded(r);
+                boolean ignored = rules != null && rules.excluded(r);
+                boolean dropped = ex != null && ex.excludes(r);
+                boolean excluded = ignored || dropped;
                 Path t = to.resolve(name);
                 if (st.isDirectory()) {
-                    if (excluded && !rules.mayIncludeUnder(r)) {
+                    // left out by either, and nothing below it let back in by the one that left it out
+                    if (ignored && !rules.mayIncludeUnder(r) || dropped && !ex.mayIncludeUnder(r)) {
                         continue;
                     }
                     counted(st.size(), budget, i);
@@ -1895,7 +1957,7 @@ public final class ContainerfileBuilder {
                             realDir(root, t);
                             copied.add(t);
                         }
-                        copyTree(sub, t, root, copied, budget, i, rules, r, links, depth + 1);
+                        copyTree(sub, t, root, copied, budget, i, rules, ex, r, links, depth + 1);
                     }
                     if (Files.isDirectory(t, LinkOption.NOFOLLOW_LINKS)) { // excluded, and nothing came back: none
                         if (excluded) {

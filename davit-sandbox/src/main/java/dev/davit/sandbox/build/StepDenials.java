@@ -13,26 +13,33 @@ import java.util.function.Consumer;
  * error or npm's minutes of retries; and all of them for the step's result. Watches by reading the sandbox's
  * denials every {@value #EVERY_MS} ms on a daemon thread, from {@link #start} to {@link #close}.
  *
- * <p>A step that keeps asking for what the policy refuses is stopped, so that it fails in seconds rather than after
- * its tool's retries: one target refused {@value #RETRIES} times over at least {@value #SPAN_SECONDS} s (by the
- * denials' own times) is a retry loop, not a tool trying one address and then the next; the sandbox is stopped and
- * {@link #stopped} names it.
+ * <p>A step that keeps asking for what the policy refuses, and does nothing else it shows, is stopped, so that it
+ * fails in seconds rather than after its tool's silent retries (npm's minutes): one target refused in {@value #RETRIES}
+ * attempts (refusals less than a second apart, a name's A and AAAA queries, are one) over at least
+ * {@value #SPAN_SECONDS} s within the last {@value #WINDOW_SECONDS} s, while the step printed nothing for
+ * {@value #SPAN_SECONDS} s. A tool that tries a blocked extra repository and goes on (Maven, pip, apt print as they
+ * go) is not stopped; the sandbox is stopped, and {@link #stopped} names the target, only while the step runs.
  */
 final class StepDenials implements AutoCloseable {
     /** How many denials are said, one line each. */
     static final int SHOWN = 20;
     private static final long EVERY_MS = 250;
-    /** How many refusals of one target, over {@link #SPAN_SECONDS} at least, stop the step. */
+    /** How many attempts refused for one target, over {@link #SPAN_SECONDS} at least, stop a silent step. */
     static final int RETRIES = 5;
     static final int SPAN_SECONDS = 10;
+    static final int WINDOW_SECONDS = 60;
 
     private final Sandboxes sandboxes;
     private final String id;
     private final Consumer<String> say;
     private final List<EgressDenial> seen = new ArrayList<>();
-    /** The refusals of each target so far: how many, the first's time. */
-    private final java.util.Map<String, Object[]> byTarget = new java.util.HashMap<>();
+    /** The refused attempts of each target in the window, oldest first (a refusal within 1 s of the last is one). */
+    private final java.util.Map<String, java.util.ArrayDeque<java.time.Instant>> byTarget = new java.util.HashMap<>();
     private volatile String stopped;
+    /** Whether the step may still be stopped: not once its command has ended. */
+    private volatile boolean mayStop = true;
+    /** When the step last printed something. */
+    private volatile java.time.Instant lastOutput = java.time.Instant.now();
     private final Thread thread;
     private volatile boolean stopping;
 
@@ -81,23 +88,47 @@ final class StepDenials implements AutoCloseable {
         }
     }
 
-    /** Counts {@code d} against its target; stops the step when that target is being retried. */
+    /** Counts {@code d} against its target; stops the step when it does nothing but retry that target. */
     private void retried(EgressDenial d) {
-        if (stopped != null || byTarget.size() > 10_000 && !byTarget.containsKey(d.target())) {
+        if (stopped != null || !mayStop || byTarget.size() > 10_000 && !byTarget.containsKey(d.target())) {
             return;
         }
-        Object[] c = byTarget.computeIfAbsent(d.target(), t -> new Object[] {0, d.time()});
-        c[0] = (Integer) c[0] + 1;
-        long span = java.time.Duration.between((java.time.Instant) c[1], d.time()).toSeconds();
-        if ((Integer) c[0] >= RETRIES && span >= SPAN_SECONDS) {
-            stopped = Text.shorten(Text.printable(d.target()), 80) + " " + c[0] + " times in " + span + " s";
-            say.accept("egress denied: " + stopped + ": the step keeps asking for it; stopping it");
+        java.util.ArrayDeque<java.time.Instant> attempts = byTarget.computeIfAbsent(d.target(),
+                t -> new java.util.ArrayDeque<>());
+        if (!attempts.isEmpty() && java.time.Duration.between(attempts.peekLast(), d.time()).abs().toMillis() < 1000) {
+            return; // the same attempt (a name's A and AAAA, an address and its retry at once)
+        }
+        attempts.addLast(d.time());
+        while (java.time.Duration.between(attempts.peekFirst(), d.time()).toSeconds() > WINDOW_SECONDS) {
+            attempts.removeFirst();
+        }
+        long span = java.time.Duration.between(attempts.peekFirst(), d.time()).toSeconds();
+        boolean silent = java.time.Duration.between(lastOutput, java.time.Instant.now()).toSeconds() >= SPAN_SECONDS;
+        if (attempts.size() >= RETRIES && span >= SPAN_SECONDS && silent) {
+            stopped = Text.shorten(Text.printable(d.target()), 80) + " " + attempts.size() + " times in " + span
+                    + " s";
+            say.accept("egress denied: " + stopped + ", and the step printed nothing meanwhile: stopping it");
             try {
                 sandboxes.stop(id);
             } catch (RuntimeException e) {
                 // gone meanwhile: it ended by itself
             }
         }
+    }
+
+    /** {@return where the step's output goes too: each write is the step doing something it shows} */
+    java.io.OutputStream output() {
+        return new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+                lastOutput = java.time.Instant.now();
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                lastOutput = java.time.Instant.now();
+            }
+        };
     }
 
     /**
@@ -111,6 +142,7 @@ final class StepDenials implements AutoCloseable {
     /** Stops watching (after one last read) and says how many were not shown. */
     @Override
     public void close() {
+        mayStop = false; // the command has ended: what is read now is said, never acted on
         stopping = true;
         thread.interrupt();
         try {

@@ -474,23 +474,31 @@ class ContainerfileBuilderTest {
     }
 
     /**
-     * COPY --exclude leaves out what its patterns name (relative to each source; a file source by its name), and
-     * --parents keeps each source's path below the destination (after a /./ only what follows it), as BuildKit
-     * copies them.
+     * COPY --exclude leaves out what its patterns name (relative to a directory source, a file source by its name,
+     * relative to a glob's directory: {@code *.md} there is the top level's only), never what the ignore file left
+     * out; --parents keeps each source's path below the destination (after a /./ only what follows it, a glob before
+     * it too), its excludes relative to the root, as BuildKit copies them.
      */
     @Test
     void copyExcludeAndParentsChooseWhatIsCopiedAndWhere() throws Exception {
         Path ctx = Files.createDirectories(tmp.resolve("ex-ctx"));
-        for (String f : List.of("a/x.txt", "a/y.md", "a/sub/z.txt", "b/w.txt", "top.md")) {
+        for (String f : List.of("a/x.txt", "a/y.md", "a/sub/z.txt", "b/w.txt", "top.md", "a/.env", "nm/m.js")) {
             Files.createDirectories(ctx.resolve(f).getParent());
             Files.writeString(ctx.resolve(f), f + "\n");
         }
+        Files.writeString(ctx.resolve(".dockerignore"), "a/.env\n");
         build("FROM " + BASE + "\nCOPY --exclude=*.md --exclude=sub a /ex/\nCOPY --exclude=*.md a/x.txt top.md /ex2/\n"
                 + "COPY --parents a/sub/z.txt b/w.txt /par/\nCOPY --parents ./a/./sub/z.txt /piv/\n"
-                + "COPY --parents a /pdir/\n", ctx, Map.of(), new ArrayList<>());
-        assertThat(run("localhost/test/built:1", "sh", "-c", "find /ex /ex2 /par /piv /pdir -type f | sort"))
-                .isEqualTo(String.join("\n", "/ex/x.txt", "/ex2/x.txt", "/par/a/sub/z.txt", "/par/b/w.txt",
-                        "/pdir/a/sub/z.txt", "/pdir/a/x.txt", "/pdir/a/y.md", "/piv/sub/z.txt") + "\n");
+                + "COPY --parents a /pdir/\nCOPY --parents --exclude=a/sub ./*/./sub/z.txt a /pex/\n"
+                + "COPY --exclude=nm --exclude=*.md * /glob/\n"
+                // an exclusion never lets back in what the ignore file leaves out
+                + "COPY --exclude=!.env --exclude=!a/.env a /back/\n", ctx, Map.of(), new ArrayList<>());
+        assertThat(run("localhost/test/built:1", "sh", "-c", "find /ex /ex2 /par /piv /pdir /pex /glob /back -type f"
+                + " | sort")).isEqualTo(String.join("\n", "/back/sub/z.txt", "/back/x.txt", "/back/y.md",
+                "/ex/x.txt", "/ex2/x.txt", "/glob/.dockerignore", "/glob/sub/z.txt", "/glob/w.txt", "/glob/x.txt",
+                "/glob/y.md", "/par/a/sub/z.txt",
+                "/par/b/w.txt", "/pdir/a/sub/z.txt", "/pdir/a/x.txt", "/pdir/a/y.md", "/pex/a/x.txt", "/pex/a/y.md",
+                "/pex/sub/z.txt", "/piv/sub/z.txt") + "\n");
         assertThat(client.inspectLocal("localhost/test/built:1").config().history().stream().map(h -> h.createdBy()))
                 .anyMatch(h -> h.endsWith("COPY --exclude=*.md --exclude=sub a /ex/"))
                 .anyMatch(h -> h.endsWith("COPY --parents a/sub/z.txt b/w.txt /par/"));
