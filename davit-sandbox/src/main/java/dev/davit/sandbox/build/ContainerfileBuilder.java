@@ -74,6 +74,10 @@ public final class ContainerfileBuilder {
     private final BuildCache cache;
     /** How many images this builder unpacked (a cached step unpacks none). */
     private final java.util.concurrent.atomic.AtomicInteger unpacks = new java.util.concurrent.atomic.AtomicInteger();
+    /** The steps a build runs besides its file's instructions: its bases' ONBUILD triggers. */
+    private final java.util.concurrent.atomic.AtomicInteger extraSteps = new java.util.concurrent.atomic.AtomicInteger();
+    /** The most ONBUILD triggers a base image may have. */
+    private static final int MAX_TRIGGERS = 1000;
 
     /**
      * A builder into {@code client}'s store, running steps in {@code sandboxes}.
@@ -334,6 +338,7 @@ public final class ContainerfileBuilder {
      * @throws DavitException as {@link #build(Containerfile, Path, String, Map, String, Instant)}
      */
     public Result build(Containerfile file, Path context, String reference, Options options) {
+        extraSteps.set(0);
         String target = options.target();
         Map<String, String> args = options.args();
         Instant created = options.created();
@@ -534,10 +539,23 @@ public final class ContainerfileBuilder {
             if (baseConfig != null) {
                 com.fasterxml.jackson.databind.JsonNode on = dev.davit.oci.internal.Json.read(baseConfig.json()
                         .getBytes(java.nio.charset.StandardCharsets.UTF_8)).path("config").path("OnBuild");
+                if (on.size() > MAX_TRIGGERS) {
+                    throw error(stage.from(), "the base image " + Text.shorten(stage.base(), 80) + " has "
+                            + on.size() + " ONBUILD triggers, more than " + MAX_TRIGGERS + "; build FROM another image");
+                }
                 for (com.fasterxml.jackson.databind.JsonNode t : on.isArray() ? on : List.<com.fasterxml.jackson
                         .databind.JsonNode>of()) {
-                    triggers.add(Containerfile.trigger(file.name(), stage.from().line(), t.asText(), file.escape()));
+                    // an earlier stage's are this file's own; an image's are its author's, read as Docker reads
+                    // them (the default escape) and kept from the build's secrets, caches and other stages
+                    boolean own = stage.baseStage() >= 0;
+                    Instruction trigger = Containerfile.trigger(file.name(), stage.from().line(), t.asText(), own
+                            ? file.escape() : '\\');
+                    if (!own) {
+                        refuseForeign(trigger, t.asText());
+                    }
+                    triggers.add(trigger);
                 }
+                extraSteps.addAndGet(triggers.size());
             }
             for (String kv : base.env()) {
                 int eq = kv.indexOf('=');
@@ -557,7 +575,7 @@ public final class ContainerfileBuilder {
                 Instruction i = all.get(k);
                 boolean trigger = k < triggers.size();
                 long s0 = System.nanoTime();
-                say.accept("STEP " + (steps.size() + 1) + "/" + (total + triggers.size()) + ": "
+                say.accept("STEP " + (steps.size() + 1) + "/" + (total + extraSteps.get()) + ": "
                         + (trigger ? "ONBUILD " : "") + i.keyword() + describe(i) + " (line " + i.line()
                         + (trigger ? ", the base image's trigger" : "") + ")");
                 cachedStep = false;
@@ -566,11 +584,17 @@ public final class ContainerfileBuilder {
                 try {
                     next = step(i, tag + "s" + stage.index() + "-" + (++n), temps);
                 } catch (DavitException e) {
+                    if (trigger && e.getMessage().startsWith(file.name() + ":") && e.kind() == Kind.USAGE) {
+                        // said as the base image's trigger's, not as the FROM line's own
+                        throw error(i, "the base image's ONBUILD trigger " + i.keyword() + describe(i) + ": "
+                                + e.getMessage().substring(e.getMessage().indexOf(": ") + 2));
+                    }
                     if (e.getMessage().startsWith(file.name() + ":") || e.kind() != Kind.USAGE
                             && e.kind() != Kind.VERIFICATION) {
                         throw e;
                     }
-                    throw error(i, e.getMessage());
+                    throw error(i, (trigger ? "the base image's ONBUILD trigger " + i.keyword() + describe(i) + ": "
+                            : "") + e.getMessage());
                 } catch (java.nio.file.FileSystemException e) {
                     throw error(i, i.keyword() + " failed: cannot use " + Text.printable(String.valueOf(e.getFile()))
                             + " (" + (e.getReason() != null ? Text.printable(e.getReason()) : e.getClass()
@@ -590,6 +614,25 @@ public final class ContainerfileBuilder {
             }
             // the config's last changes, named as the build's result or for the stages that follow
             return image(null, as, "(end of stage " + stage.label() + ")");
+        }
+
+        /**
+         * Refuses what a base image's trigger may not do in this build: read another stage or image ({@code --from}),
+         * or the build's secrets and caches (a hostile base would bake the user's secret into the image, or leave a
+         * poisoned cache for the next build).
+         */
+        private void refuseForeign(Instruction trigger, String text) {
+            String why = switch (trigger) {
+                case Instruction.Copy c when c.from() != null -> "copies from another stage or image";
+                case Instruction.Run r when r.mounts().stream().anyMatch(m -> m.type().equals("secret")
+                        || m.type().equals("cache") || m.options().containsKey("from")) ->
+                        "mounts the build's secrets, caches or another stage";
+                default -> null;
+            };
+            if (why != null) {
+                throw error(stage.from(), "the base image's ONBUILD trigger '" + Text.shorten(Text.printable(text), 60)
+                        + "' " + why + ", which a base image's trigger may not; build FROM an image without it");
+            }
         }
 
         /** What a step line shows of {@code i}: a RUN's command or a COPY's sources, short and printable. */

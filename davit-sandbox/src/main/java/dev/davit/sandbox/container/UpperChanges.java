@@ -108,15 +108,16 @@ final class UpperChanges {
         UpperChanges c = new UpperChanges(lower, uid, gid, out, new Budget("the sandbox's changes", maxBytes,
                 Budget.MAX_ENTRIES, Budget.DEADLINE), rewrite, userxattr);
         c.mountPoints.addAll(mounts);
-        // a file with several names in the image that the sandbox changed in place keeps them all
-        HardLinks links = new HardLinks();
-        out.watch(links.watcher());
-        try {
-            c.walk(upper, "", 0);
-        } finally {
-            out.watch(null);
+        // a file with several names in the image whose mode or owner alone the sandbox changed keeps them all
+        try (HardLinks links = new HardLinks(lower)) {
+            out.watch(links.watcher());
+            try {
+                c.walk(upper, "", 0);
+            } finally {
+                out.watch(null);
+            }
+            links.add(out, upper, c.rewrite::leaves, c.budget::check);
         }
-        links.add(out, lower);
         return new Changes(c.entries, c.files, c.bytes, c.whiteouts, c.newest, c.skipped);
     }
 

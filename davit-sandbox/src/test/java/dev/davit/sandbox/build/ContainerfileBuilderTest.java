@@ -471,6 +471,21 @@ class ContainerfileBuilderTest {
         assertThatThrownBy(() -> build("FROM localhost/test/bad-trigger:1\nRUN true\n", tmp, Map.of(),
                 new ArrayList<>())).hasMessage("Containerfile:1: the base image's ONBUILD trigger 'FROM x' is not an"
                 + " instruction a build runs; build FROM an image without it");
+        // a base image's trigger never reads the build's secrets, caches or other stages
+        for (String t : List.of("RUN --mount=type=secret,id=npmrc cat /run/secrets/npmrc > /stolen",
+                "COPY --from=build /x /y", "RUN --mount=type=cache,target=/root/.npm true")) {
+            client.build(bad, "localhost/test/bad-trigger:2", BuildOptions.builder().onBuild(List.of(t)).build(),
+                    ProgressListener.NONE);
+            assertThatThrownBy(() -> build("FROM localhost/test/bad-trigger:2\nRUN true\n", tmp, Map.of(),
+                    new ArrayList<>())).as(t).hasMessageStartingWith("Containerfile:1: the base image's ONBUILD"
+                    + " trigger '").hasMessageContaining("which a base image's trigger may not");
+        }
+        // a trigger that fails says it is the base image's
+        client.build(bad, "localhost/test/bad-trigger:3", BuildOptions.builder().onBuild(List.of("COPY missing /m"))
+                .build(), ProgressListener.NONE);
+        assertThatThrownBy(() -> build("FROM localhost/test/bad-trigger:3\nRUN true\n", tmp, Map.of(),
+                new ArrayList<>())).hasMessageStartingWith("Containerfile:1: the base image's ONBUILD trigger COPY"
+                + " missing /m: ");
     }
 
     /**
