@@ -3,6 +3,8 @@ package dev.davit.sandbox.build;
 import dev.davit.oci.DavitException;
 import dev.davit.oci.DavitException.Kind;
 import dev.davit.oci.containerfile.Instruction;
+import dev.davit.oci.digest.Digest;
+import dev.davit.oci.digest.Hashed;
 import dev.davit.oci.internal.Text;
 import dev.davit.sandbox.Mount;
 import dev.davit.sandbox.backend.Host;
@@ -15,9 +17,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -219,7 +219,7 @@ final class StepMounts implements AutoCloseable {
     private Path cacheDir(Path home, String id, String sharing, Path temp, boolean[] fresh) throws IOException {
         Path caches = home.resolve(CACHES);
         Files.createDirectories(caches);
-        String name = HexFormat.of().formatHex(sha256(id.getBytes(StandardCharsets.UTF_8)));
+        String name = Digest.sha256(id.getBytes(StandardCharsets.UTF_8)).hex();
         Path dir = caches.resolve(name);
         try {
             Files.createDirectory(dir);
@@ -360,47 +360,25 @@ final class StepMounts implements AutoCloseable {
 
     /** A digest of what was copied: each entry's path, kind, mode, and content or link text, in order. */
     private static String digest(Path top) throws IOException {
-        MessageDigest md = sha();
+        StringBuilder listing = new StringBuilder();
         List<Path> all;
         try (var s = Files.walk(top)) {
             all = s.sorted().toList();
         }
+        byte[] buf = new byte[1 << 16];
         for (Path p : all) {
-            String rel = top.relativize(p).toString();
-            Object mode = Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            md.update((rel + "\0" + mode + "\0").getBytes(StandardCharsets.UTF_8));
+            listing.append(top.relativize(p)).append('\0').append(Files.getAttribute(p, "unix:mode",
+                    LinkOption.NOFOLLOW_LINKS)).append('\0');
             if (Files.isSymbolicLink(p)) {
-                md.update(("L" + Files.readSymbolicLink(p)).getBytes(StandardCharsets.UTF_8));
+                listing.append('L').append(Files.readSymbolicLink(p));
             } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                md.update(("F" + HexFormat.of().formatHex(fileDigest(p))).getBytes(StandardCharsets.UTF_8));
+                try (var in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
+                    listing.append('F').append(Hashed.of(in, Digest.Algorithm.SHA256, buf).digest().hex());
+                }
             }
-            md.update((byte) '\n');
+            listing.append('\n');
         }
-        return "sha256:" + HexFormat.of().formatHex(md.digest());
-    }
-
-    private static byte[] fileDigest(Path p) throws IOException {
-        MessageDigest md = sha();
-        try (var in = Files.newInputStream(p, LinkOption.NOFOLLOW_LINKS)) {
-            byte[] buf = new byte[1 << 16];
-            int k;
-            while ((k = in.read(buf)) > 0) {
-                md.update(buf, 0, k);
-            }
-        }
-        return md.digest();
-    }
-
-    private static byte[] sha256(byte[] b) {
-        return sha().digest(b);
-    }
-
-    private static MessageDigest sha() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Digest.sha256(listing.toString().getBytes(StandardCharsets.UTF_8)).toString();
     }
 
     /** {@return what the step's cache key has of its mounts: their options and bound content, never a secret} */
