@@ -922,10 +922,9 @@ public final class ContainerfileBuilder {
             // miss: the key has the layers and the user it follows from)
             boolean homeFromPasswd = !runEnv.containsKey("HOME");
             Network network = "none".equals(r.network()) ? Network.NONE : options.network();
-            // its mounts made ready: what a bind copies is in the key, a secret never
-            StepMounts made;
-            try {
-                made = r.mounts().isEmpty() ? null : StepMounts.open(r, workdir, home,
+            // its mounts made ready: what a bind copies is in the key, a secret never (a usage error of a mount is
+            // given this step's line where every step's is)
+            StepMounts made = r.mounts().isEmpty() ? null : StepMounts.open(r, workdir, home,
                     options.secrets(), client.store().tempDir(), new StepMounts.Sources() {
                         @Override
                         public String expand(String word) {
@@ -942,18 +941,9 @@ public final class ContainerfileBuilder {
                             mountCopy(from, source, to, r);
                         }
                     });
-            } catch (DavitException e) {
-                throw lined(r, e);
-            }
             try (StepMounts mounts = made) {
                 return run(r, next, temps, argv, runEnv, homeFromPasswd, network, mounts);
             }
-        }
-
-        /** {@code e}, a usage error without the file and line, as an error naming the line of {@code i}. */
-        private DavitException lined(Instruction i, DavitException e) {
-            String prefix = file.name() + ":";
-            return e.kind() == Kind.USAGE && !e.getMessage().startsWith(prefix) ? error(i, e.getMessage()) : e;
         }
 
         private String run(Instruction.Run r, String next, List<String> temps, List<String> argv,
@@ -981,12 +971,7 @@ public final class ContainerfileBuilder {
                 }
             }
             // a miss: the caches locked, the secrets read, only now
-            List<dev.davit.sandbox.Mount> stepMounts;
-            try {
-                stepMounts = mounts == null ? List.of() : mounts.materialize();
-            } catch (DavitException e) {
-                throw lined(r, e);
-            }
+            List<dev.davit.sandbox.Mount> stepMounts = mounts == null ? List.of() : mounts.materialize();
             RunTarget t = unpacked(current, lowest);
             lowest = current;
             if (homeFromPasswd) {
@@ -999,11 +984,7 @@ public final class ContainerfileBuilder {
                     .limits(Limits.unenforceable() == null ? Limits.DEFAULT : Limits.DEFAULT.enforceableHere())
                     .ttl(STEP_TIMEOUT.plusMinutes(5)).build());
             try {
-                try {
-                    sandboxes.start(s.id());
-                } catch (DavitException e) {
-                    throw mounts == null ? e : lined(r, e); // a mount's target the image makes impossible
-                }
+                sandboxes.start(s.id());
                 ExecResult res = sandboxes.exec(s.id(), List.of("/bin/sh", "-c", "mkdir -p \"$0\"", workdir),
                         Map.of(), "/", Duration.ofSeconds(30));
                 if (res.exitCode() != 0) {
