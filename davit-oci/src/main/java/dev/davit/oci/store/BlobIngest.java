@@ -36,6 +36,8 @@ public final class BlobIngest implements AutoCloseable {
     private long written;
     private final long resumedFrom;
     private boolean done;
+    /** Forces a large blob's bytes to the disk while it is still being written; null for a small one. */
+    private Writeback writeback;
 
     BlobIngest(Descriptor descriptor, Path partial, Path target, StoreLock.Held lock) {
         this.descriptor = descriptor;
@@ -59,6 +61,9 @@ public final class BlobIngest implements AutoCloseable {
                 written = size;
                 resumed = size;
                 channel.position(size);
+                if (descriptor.size() > Writeback.STEP) {
+                    writeback = new Writeback(channel, size);
+                }
             }
         } catch (IOException e) {
             closeQuietly();
@@ -137,6 +142,9 @@ public final class BlobIngest implements AutoCloseable {
     /** Throws away what was written so far (e.g. the server ignored a Range request). */
     public void restart() {
         requireOpen();
+        if (writeback != null) {
+            writeback.rewound(0);
+        }
         try {
             channel.truncate(0);
             channel.position(0);
@@ -175,6 +183,9 @@ public final class BlobIngest implements AutoCloseable {
         }
         h.update(b, off, len);
         written += len;
+        if (writeback != null) {
+            writeback.written(written);
+        }
     }
 
     /**
@@ -210,6 +221,9 @@ public final class BlobIngest implements AutoCloseable {
                     + " failed verification (" + why + "); nothing was cached, pull again or check the registry");
         }
         try {
+            if (writeback != null) {
+                writeback.finish();
+            }
             channel.force(true);
             channel.close();
             channel = null;
@@ -251,6 +265,9 @@ public final class BlobIngest implements AutoCloseable {
     }
 
     private void closeQuietly() {
+        if (writeback != null) {
+            writeback.finishQuietly();
+        }
         if (channel != null) {
             try {
                 channel.close();
